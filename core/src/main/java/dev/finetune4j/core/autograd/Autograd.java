@@ -1,0 +1,172 @@
+package dev.finetune4j.core.autograd;
+
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.Collections;
+
+/**
+ * Reverse-mode automatic differentiation over recorded {@link GradNode}s.
+ *
+ * <p>Ops call {@link #record} after computing their output; {@link #backward} walks the graph from a scalar
+ * in reverse topological order, and leaf tensors that require gradients accumulate them in
+ * {@link Tensor#grad()} (allocated in the leaf's scope). Recording is per thread and can be switched off with
+ * {@link #noGrad()} for inference.
+ */
+public final class Autograd {
+    private static final ThreadLocal<int[]> DISABLED = ThreadLocal.withInitial(() -> new int[1]);
+
+    private Autograd() {
+    }
+
+    /** True when ops on this thread record their backward rules. */
+    public static boolean isEnabled() {
+        return DISABLED.get()[0] == 0;
+    }
+
+    /**
+     * Disables recording on this thread until the returned handle is closed:
+     * {@code try (var ng = Autograd.noGrad()) { ... }}. Nests.
+     */
+    public static NoGrad noGrad() {
+        DISABLED.get()[0]++;
+        return new NoGrad();
+    }
+
+    /** Handle returned by {@link #noGrad()}; closing it restores recording. */
+    public static final class NoGrad implements AutoCloseable {
+        private boolean closed;
+
+        private NoGrad() {
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                DISABLED.get()[0]--;
+            }
+        }
+    }
+
+    /** True when recording is on and any input needs a gradient. */
+    public static boolean needsGrad(Tensor... inputs) {
+        if (!isEnabled()) {
+            return false;
+        }
+        for (Tensor t : inputs) {
+            if (t != null && t.requiresGrad()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Attaches a backward rule to {@code out} when any input requires a gradient; returns {@code out}.
+     */
+    public static Tensor record(String name, Tensor out, GradNode.Backward backward, Tensor... inputs) {
+        if (needsGrad(inputs)) {
+            out.setGradFn(new GradNode(name, inputs, backward));
+        }
+        return out;
+    }
+
+    /** Back-propagates from a scalar (one-element) tensor, seeding its gradient with 1. */
+    public static void backward(Tensor loss) {
+        if (loss.numel() != 1) {
+            throw new IllegalArgumentException("backward needs a scalar loss, got shape " + loss.shape()
+                    + "; reduce it first (for example Reductions.mean)");
+        }
+        Tensor seed = Tensor.zeros(loss.shape());
+        seed.setFlat(0, 1f);
+        backward(loss, seed);
+    }
+
+    /** Back-propagates {@code dOut} (shaped like {@code out}) through the graph that produced {@code out}. */
+    public static void backward(Tensor out, Tensor dOut) {
+        if (!out.requiresGrad()) {
+            throw new IllegalStateException("the tensor does not require a gradient: no parameter it depends on "
+                    + "has requiresGrad(true), or it was computed under Autograd.noGrad()");
+        }
+        List<Tensor> order = topologicalOrder(out);
+        Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+        grads.put(out, dOut);
+        try (var ng = noGrad()) {
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Tensor t = order.get(i);
+                Tensor g = grads.remove(t);
+                if (g == null) {
+                    continue;
+                }
+                GradNode node = t.gradFn();
+                if (node == null) {
+                    accumulateLeaf(t, g);
+                    continue;
+                }
+                Tensor[] inputGrads = node.backward().apply(g);
+                for (int k = 0; k < node.inputs().length; k++) {
+                    Tensor in = node.inputs()[k];
+                    if (in == null || !in.requiresGrad() || inputGrads[k] == null) {
+                        continue;
+                    }
+                    checkShape(node, k, in, inputGrads[k]);
+                    Tensor prev = grads.get(in);
+                    grads.put(in, prev == null ? inputGrads[k] : Elementwise.add(prev, inputGrads[k]));
+                }
+            }
+        }
+    }
+
+    private static void checkShape(GradNode node, int k, Tensor in, Tensor g) {
+        if (!g.shape().equals(in.shape())) {
+            throw new IllegalStateException("backward of " + node.name() + " produced gradient " + g.shape()
+                    + " for input " + k + " of shape " + in.shape());
+        }
+    }
+
+    private static void accumulateLeaf(Tensor leaf, Tensor g) {
+        Tensor acc = leaf.grad();
+        if (acc == null) {
+            acc = Tensor.zeros(leaf.scope(), DType.F32, leaf.shape());
+            leaf.setGrad(acc);
+        }
+        Tensor src = g.contiguous();
+        long n = acc.numel();
+        for (long i = 0; i < n; i++) {
+            acc.setFlat(i, acc.getFlat(i) + src.getFlat(i));
+        }
+    }
+
+    /** Nodes reachable from {@code root}, each after all of its inputs. */
+    private static List<Tensor> topologicalOrder(Tensor root) {
+        List<Tensor> order = new ArrayList<>();
+        Set<Tensor> visited = Collections.newSetFromMap(new IdentityHashMap<>());
+        // Iterative DFS: deep graphs (many layers x many ops) would overflow the call stack.
+        List<Object[]> stack = new ArrayList<>();
+        stack.add(new Object[]{root, 0});
+        visited.add(root);
+        while (!stack.isEmpty()) {
+            Object[] frame = stack.getLast();
+            Tensor t = (Tensor) frame[0];
+            int next = (int) frame[1];
+            Tensor[] inputs = t.gradFn() == null ? new Tensor[0] : t.gradFn().inputs();
+            if (next < inputs.length) {
+                frame[1] = next + 1;
+                Tensor in = inputs[next];
+                if (in != null && in.requiresGrad() && visited.add(in)) {
+                    stack.add(new Object[]{in, 0});
+                }
+            } else {
+                stack.removeLast();
+                order.add(t);
+            }
+        }
+        return order;
+    }
+}

@@ -1,0 +1,63 @@
+package dev.finetune4j.core.tensor;
+
+import java.util.Locale;
+
+/**
+ * Element types a tensor can hold. Compute on the CPU is float32; the other floating types are storage
+ * formats converted on load (bf16/f16 with IEEE round-to-nearest-even, see {@link DTypeConversions}).
+ * {@code NF4} is the packed 4-bit NormalFloat storage of QLoRA (two values per byte).
+ */
+public enum DType {
+    F32(4, "F32"),
+    BF16(2, "BF16"),
+    F16(2, "F16"),
+    I64(8, "I64"),
+    I32(4, "I32"),
+    I8(1, "I8"),
+    U8(1, "U8"),
+    BOOL(1, "BOOL"),
+    /** Packed 4-bit NormalFloat: {@link #byteSize()} is 1 for two elements; use {@link #bytesFor(long)}. */
+    NF4(1, "NF4");
+
+    private final int byteSize;
+    private final String safetensorsName;
+
+    DType(int byteSize, String safetensorsName) {
+        this.byteSize = byteSize;
+        this.safetensorsName = safetensorsName;
+    }
+
+    /** Bytes per element (per pair of elements for {@link #NF4}). */
+    public int byteSize() {
+        return byteSize;
+    }
+
+    /** Bytes needed to store {@code elements} values of this type. */
+    public long bytesFor(long elements) {
+        return this == NF4 ? (elements + 1) / 2 : elements * byteSize;
+    }
+
+    /** The dtype string used in safetensors headers ({@code "F32"}, {@code "BF16"}, ...). */
+    public String safetensorsName() {
+        return safetensorsName;
+    }
+
+    public boolean isFloatingPoint() {
+        return this == F32 || this == BF16 || this == F16;
+    }
+
+    /**
+     * Parses a safetensors dtype name.
+     *
+     * @throws IllegalArgumentException naming the unknown type and the supported ones
+     */
+    public static DType fromSafetensors(String name) {
+        for (DType t : values()) {
+            if (t != NF4 && t.safetensorsName.equals(name.toUpperCase(Locale.ROOT))) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("unknown dtype '" + name
+                + "'; supported: F32, BF16, F16, I64, I32, I8, U8, BOOL");
+    }
+}

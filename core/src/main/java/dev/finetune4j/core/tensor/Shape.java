@@ -1,0 +1,98 @@
+package dev.finetune4j.core.tensor;
+
+import java.util.Arrays;
+
+/** An immutable tensor shape: sizes per dimension, outermost first. */
+public final class Shape {
+    private final int[] dims;
+    private final long numel;
+
+    private Shape(int[] dims) {
+        long n = 1;
+        for (int i = 0; i < dims.length; i++) {
+            if (dims[i] < 0) {
+                throw new IllegalArgumentException("negative size " + dims[i] + " at dimension " + i + " of " + Arrays.toString(dims));
+            }
+            n = Math.multiplyExact(n, dims[i]);
+        }
+        this.dims = dims;
+        this.numel = n;
+    }
+
+    public static Shape of(int... dims) {
+        return new Shape(dims.clone());
+    }
+
+    /** Shape from a safetensors-style long array; each size must fit in an int. */
+    public static Shape of(long[] dims) {
+        int[] d = new int[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            d[i] = Math.toIntExact(dims[i]);
+        }
+        return new Shape(d);
+    }
+
+    public int rank() {
+        return dims.length;
+    }
+
+    /** Size of dimension {@code i}; negative indices count from the end. */
+    public int dim(int i) {
+        return dims[normalize(i)];
+    }
+
+    public long numel() {
+        return numel;
+    }
+
+    public int[] dims() {
+        return dims.clone();
+    }
+
+    /** Resolves a possibly negative dimension index against this rank. */
+    public int normalize(int i) {
+        int r = i < 0 ? i + dims.length : i;
+        if (r < 0 || r >= dims.length) {
+            throw new IndexOutOfBoundsException("dimension " + i + " out of range for shape " + this);
+        }
+        return r;
+    }
+
+    /** Row-major (contiguous) strides in elements. */
+    public long[] contiguousStrides() {
+        long[] s = new long[dims.length];
+        long acc = 1;
+        for (int i = dims.length - 1; i >= 0; i--) {
+            s[i] = acc;
+            acc *= dims[i];
+        }
+        return s;
+    }
+
+    /** Product of the sizes of all but the last dimension (rows of a 2-D view). */
+    public int rows() {
+        return dims.length == 0 ? 1 : Math.toIntExact(numel / Math.max(1, dims[dims.length - 1]));
+    }
+
+    /** Replaces dimension {@code i} by {@code size}. */
+    public Shape with(int i, int size) {
+        int[] d = dims.clone();
+        d[normalize(i)] = size;
+        return new Shape(d);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Shape s && Arrays.equals(dims, s.dims);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(dims);
+    }
+
+    @Override
+    public String toString() {
+        return Arrays.toString(dims);
+    }
+}

@@ -1,0 +1,109 @@
+package dev.finetune4j.core.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/**
+ * Owner of native tensor memory. Every tensor lives in exactly one scope, and closing the scope frees all of
+ * its tensors at once; touching such a tensor afterwards throws {@link IllegalStateException}.
+ *
+ * <p>Scopes opened with {@link #open()} nest per thread: operations allocate their results in the innermost
+ * open scope of the calling thread, so a training step written as
+ * <pre>{@code
+ * try (var step = TensorScope.open()) {
+ *     Tensor loss = model.loss(batch);
+ *     Autograd.backward(loss);
+ * }   // every activation of the step is freed here; parameters and their gradients live on
+ * }</pre>
+ * frees its activations deterministically. Long-lived owners (a model's parameters) use {@link #detached()},
+ * which is not on any thread's stack.
+ *
+ * <p>Thread safety: memory is allocated from a shared arena, so tensors can be read by any thread (the
+ * kernels' worker threads, other request threads). Opening and closing a stacked scope is per thread.
+ */
+public final class TensorScope implements AutoCloseable {
+    private static final ThreadLocal<Deque<TensorScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
+
+    private final Arena arena = Arena.ofShared();
+    private final boolean stacked;
+    private final Thread owner;
+    private volatile boolean open = true;
+    private long allocatedBytes;
+
+    private TensorScope(boolean stacked) {
+        this.stacked = stacked;
+        this.owner = Thread.currentThread();
+    }
+
+    /** Opens a scope and makes it the current thread's innermost scope until closed. */
+    public static TensorScope open() {
+        TensorScope scope = new TensorScope(true);
+        STACK.get().push(scope);
+        return scope;
+    }
+
+    /** Opens a long-lived scope that is never the implicit target of operations (for parameters). */
+    public static TensorScope detached() {
+        return new TensorScope(false);
+    }
+
+    /**
+     * The innermost scope opened on this thread.
+     *
+     * @throws IllegalStateException when no scope is open: wrap the work in {@code try (var s = TensorScope.open())}
+     */
+    public static TensorScope current() {
+        TensorScope s = STACK.get().peek();
+        if (s == null) {
+            throw new IllegalStateException("no TensorScope is open on thread '" + Thread.currentThread().getName()
+                    + "': wrap tensor work in try (var scope = TensorScope.open()) { ... }");
+        }
+        return s;
+    }
+
+    /** Allocates zeroed memory aligned for any element type. */
+    public MemorySegment allocate(long bytes) {
+        ensureOpen();
+        synchronized (this) {
+            allocatedBytes += bytes;
+        }
+        return arena.allocate(Math.max(bytes, 1), 64);
+    }
+
+    /** Total bytes this scope has handed out. */
+    public synchronized long allocatedBytes() {
+        return allocatedBytes;
+    }
+
+    public boolean isOpen() {
+        return open;
+    }
+
+    void ensureOpen() {
+        if (!open) {
+            throw new IllegalStateException("tensor used after its TensorScope was closed; keep the scope open "
+                    + "while the tensor is in use, or copy the values out first (Tensor.toFloatArray())");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!open) {
+            return;
+        }
+        if (stacked) {
+            if (Thread.currentThread() != owner) {
+                throw new IllegalStateException("a TensorScope must be closed by the thread that opened it");
+            }
+            Deque<TensorScope> stack = STACK.get();
+            if (stack.peek() != this) {
+                throw new IllegalStateException("TensorScopes must be closed innermost first");
+            }
+            stack.pop();
+        }
+        open = false;
+        arena.close();
+    }
+}
