@@ -1,0 +1,101 @@
+package dev.finetune4j.core.autograd;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.stream.IntStream;
+
+/** Cross-entropy and per-token log-probabilities from logits, with an ignore index. */
+public final class CrossEntropy {
+    /** The label value that contributes nothing (Hugging Face's and PyTorch's -100). */
+    public static final int IGNORE_INDEX = -100;
+
+    private CrossEntropy() {
+    }
+
+    /**
+     * Mean negative log-likelihood over the rows whose label is not {@link #IGNORE_INDEX}, as
+     * {@code F.cross_entropy(reduction="mean")}: NaN when every label is ignored.
+     * logits: (N, V), labels: [N] -> [1]. Backward: (softmax - onehot) / count.
+     */
+    public static Tensor loss(Tensor logits, int[] labels) {
+        int v = logits.dim(-1);
+        int n = logits.shape().rows();
+        checkLabels(labels, n, v);
+        float[] lp = Buffers.floats(logits);
+        IntStream.range(0, n).parallel().forEach(r -> {
+            if (labels[r] != IGNORE_INDEX) {
+                Softmax.logSoftmaxRow(lp, r * v, v);
+            }
+        });
+        double sum = 0;
+        int count = 0;
+        for (int r = 0; r < n; r++) {
+            if (labels[r] != IGNORE_INDEX) {
+                sum -= lp[r * v + labels[r]];
+                count++;
+            }
+        }
+        int valid = count;
+        Tensor out = Buffers.tensor(new float[]{(float) (sum / valid)}, 1);
+        return Autograd.record("crossEntropy", out, dOut -> {
+            float scale = dOut.getFlat(0) / valid;
+            float[] g = new float[lp.length];
+            IntStream.range(0, n).parallel().forEach(r -> {
+                if (labels[r] == IGNORE_INDEX) {
+                    return;
+                }
+                int o = r * v;
+                for (int i = 0; i < v; i++) {
+                    g[o + i] = (float) Math.exp(lp[o + i]) * scale;
+                }
+                g[o + labels[r]] -= scale;
+            });
+            return new Tensor[]{Buffers.tensor(g, logits.shape())};
+        }, logits);
+    }
+
+    /**
+     * log p(label) per row (0 where the label is ignored). logits: (N, V), labels: [N] -> (N).
+     * Backward: dlogits = d * (onehot - softmax).
+     */
+    public static Tensor tokenLogProbs(Tensor logits, int[] labels) {
+        int v = logits.dim(-1);
+        int n = logits.shape().rows();
+        checkLabels(labels, n, v);
+        float[] lp = Buffers.floats(logits);
+        float[] out = new float[n];
+        IntStream.range(0, n).parallel().forEach(r -> {
+            if (labels[r] != IGNORE_INDEX) {
+                Softmax.logSoftmaxRow(lp, r * v, v);
+                out[r] = lp[r * v + labels[r]];
+            }
+        });
+        Tensor result = Buffers.tensor(out, n);
+        return Autograd.record("tokenLogProbs", result, dOut -> {
+            float[] d = Buffers.floats(dOut);
+            float[] g = new float[lp.length];
+            IntStream.range(0, n).parallel().forEach(r -> {
+                if (labels[r] == IGNORE_INDEX) {
+                    return;
+                }
+                int o = r * v;
+                for (int i = 0; i < v; i++) {
+                    g[o + i] = -(float) Math.exp(lp[o + i]) * d[r];
+                }
+                g[o + labels[r]] += d[r];
+            });
+            return new Tensor[]{Buffers.tensor(g, logits.shape())};
+        }, logits);
+    }
+
+    private static void checkLabels(int[] labels, int n, int v) {
+        if (labels.length != n) {
+            throw new IllegalArgumentException(labels.length + " labels for " + n + " rows of logits");
+        }
+        for (int i = 0; i < n; i++) {
+            if (labels[i] != IGNORE_INDEX && (labels[i] < 0 || labels[i] >= v)) {
+                throw new IllegalArgumentException("label " + labels[i] + " at row " + i + " is outside [0, " + v + ") and is not the ignore index " + IGNORE_INDEX);
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package dev.finetune4j.core.autograd;
+
+import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.stream.IntStream;
+
+/** Matrix products: {@link #linear} (the layers' workhorse) and batched {@link #matmul}. */
+public final class Matmul {
+    private Matmul() {
+    }
+
+    /**
+     * y = x W^T + b, PyTorch's {@code F.linear}.
+     * x: (..., in), w: (out, in), bias: (out) or null -> (..., out).
+     */
+    public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        int in = x.dim(-1);
+        int outF = w.dim(0);
+        if (w.rank() != 2 || w.dim(1) != in) {
+            throw new IllegalArgumentException("linear: input " + x.shape() + " does not fit weight " + w.shape() + " (expected (out, " + in + "))");
+        }
+        int rows = x.shape().rows();
+        float[] xv = Buffers.floats(x);
+        float[] wv = Buffers.floats(w);
+        float[] y = new float[rows * outF];
+        Backend be = Buffers.backend();
+        be.gemm(xv, 0, false, wv, 0, true, y, 0, rows, outF, in, false);
+        if (bias != null) {
+            float[] bv = Buffers.floats(bias);
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < outF; j++) {
+                    y[r * outF + j] += bv[j];
+                }
+            }
+        }
+        Tensor out = Buffers.tensor(y, x.shape().with(-1, outF));
+        return Autograd.record("linear", out, dOut -> {
+            float[] dy = Buffers.floats(dOut);
+            Tensor dx = null;
+            Tensor dw = null;
+            Tensor db = null;
+            if (x.requiresGrad()) {
+                // (forward: y = x W^T) dx = dy W: (rows, out) x (out, in)
+                float[] g = new float[rows * in];
+                be.gemm(dy, 0, false, wv, 0, false, g, 0, rows, in, outF, false);
+                dx = Buffers.tensor(g, x.shape());
+            }
+            if (w.requiresGrad()) {
+                // dW = dy^T x: (out, rows) x (rows, in)
+                float[] g = new float[outF * in];
+                be.gemm(dy, 0, true, xv, 0, false, g, 0, outF, in, rows, false);
+                dw = Buffers.tensor(g, w.shape());
+            }
+            if (bias != null && bias.requiresGrad()) {
+                float[] g = new float[outF];
+                for (int r = 0; r < rows; r++) {
+                    for (int j = 0; j < outF; j++) {
+                        g[j] += dy[r * outF + j];
+                    }
+                }
+                db = Buffers.tensor(g, bias.shape());
+            }
+            return new Tensor[]{dx, dw, db};
+        }, x, w, bias);
+    }
+
+    /**
+     * Batched matrix product. a: (..., M, K), b: (..., K, N) with the same leading dimensions, or b: (K, N)
+     * shared by every batch -> (..., M, N).
+     */
+    public static Tensor matmul(Tensor a, Tensor b) {
+        int m = a.dim(-2);
+        int k = a.dim(-1);
+        int n = b.dim(-1);
+        if (b.dim(-2) != k) {
+            throw new IllegalArgumentException("matmul: " + a.shape() + " x " + b.shape() + ": inner dimensions " + k + " and " + b.dim(-2) + " differ");
+        }
+        int batch = Math.toIntExact(a.numel() / ((long) m * k));
+        boolean shared = b.rank() == 2;
+        if (!shared && b.numel() / ((long) k * n) != batch) {
+            throw new IllegalArgumentException("matmul: batch dimensions of " + a.shape() + " and " + b.shape() + " differ");
+        }
+        float[] av = Buffers.floats(a);
+        float[] bv = Buffers.floats(b);
+        float[] c = new float[batch * m * n];
+        Backend be = Buffers.backend();
+        batched(batch, i -> be.gemm(av, i * m * k, false, bv, shared ? 0 : i * k * n, false, c, i * m * n, m, n, k, false));
+        Shape outShape = a.shape().with(-1, n);
+        Tensor out = Buffers.tensor(c, outShape);
+        return Autograd.record("matmul", out, dOut -> {
+            float[] dc = Buffers.floats(dOut);
+            Tensor da = null;
+            Tensor db = null;
+            if (a.requiresGrad()) {
+                // dA = dC B^T: (M, N) x (N, K)
+                float[] g = new float[av.length];
+                batched(batch, i -> be.gemm(dc, i * m * n, false, bv, shared ? 0 : i * k * n, true, g, i * m * k, m, k, n, false));
+                da = Buffers.tensor(g, a.shape());
+            }
+            if (b.requiresGrad()) {
+                // dB = A^T dC: (K, M) x (M, N), summed over batches when B is shared
+                float[] g = new float[bv.length];
+                if (shared) {
+                    for (int i = 0; i < batch; i++) {
+                        be.gemm(av, i * m * k, true, dc, i * m * n, false, g, 0, k, n, m, true);
+                    }
+                } else {
+                    batched(batch, i -> be.gemm(av, i * m * k, true, dc, i * m * n, false, g, i * k * n, k, n, m, false));
+                }
+                db = Buffers.tensor(g, b.shape());
+            }
+            return new Tensor[]{da, db};
+        }, a, b);
+    }
+
+    private static void batched(int batch, java.util.function.IntConsumer body) {
+        if (batch == 1) {
+            body.accept(0);
+        } else {
+            IntStream.range(0, batch).parallel().forEach(body);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package dev.finetune4j.core.autograd;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.stream.IntStream;
+
+/** Softmax and log-softmax over the last dimension, computed stably (max subtracted). */
+public final class Softmax {
+    private Softmax() {
+    }
+
+    /** x: (..., V) -> (..., V); backward dx = y * (dy - sum(dy * y)). */
+    public static Tensor softmax(Tensor x) {
+        int v = x.dim(-1);
+        int rows = x.shape().rows();
+        float[] y = Buffers.floats(x);
+        IntStream.range(0, rows).parallel().forEach(r -> softmaxRow(y, r * v, v));
+        Tensor out = Buffers.tensor(y, x.shape());
+        return Autograd.record("softmax", out, dOut -> {
+            float[] dy = Buffers.floats(dOut);
+            float[] dx = new float[dy.length];
+            IntStream.range(0, rows).parallel().forEach(r -> {
+                int o = r * v;
+                double dot = 0;
+                for (int i = 0; i < v; i++) {
+                    dot += dy[o + i] * y[o + i];
+                }
+                for (int i = 0; i < v; i++) {
+                    dx[o + i] = (float) (y[o + i] * (dy[o + i] - dot));
+                }
+            });
+            return new Tensor[]{Buffers.tensor(dx, x.shape())};
+        }, x);
+    }
+
+    /** x: (..., V) -> (..., V); backward dx = dy - softmax(x) * sum(dy). */
+    public static Tensor logSoftmax(Tensor x) {
+        int v = x.dim(-1);
+        int rows = x.shape().rows();
+        float[] y = Buffers.floats(x);
+        IntStream.range(0, rows).parallel().forEach(r -> logSoftmaxRow(y, r * v, v));
+        Tensor out = Buffers.tensor(y, x.shape());
+        return Autograd.record("logSoftmax", out, dOut -> {
+            float[] dy = Buffers.floats(dOut);
+            float[] dx = new float[dy.length];
+            IntStream.range(0, rows).parallel().forEach(r -> {
+                int o = r * v;
+                double sum = 0;
+                for (int i = 0; i < v; i++) {
+                    sum += dy[o + i];
+                }
+                for (int i = 0; i < v; i++) {
+                    dx[o + i] = (float) (dy[o + i] - Math.exp(y[o + i]) * sum);
+                }
+            });
+            return new Tensor[]{Buffers.tensor(dx, x.shape())};
+        }, x);
+    }
+
+    /** In-place softmax of {@code a[o .. o+n)}. */
+    static void softmaxRow(float[] a, int o, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, a[o + i]);
+        }
+        if (max == Float.NEGATIVE_INFINITY) {
+            java.util.Arrays.fill(a, o, o + n, 0f); // every entry masked: no probability mass, no NaN
+            return;
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(a[o + i] - max);
+            a[o + i] = e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int i = 0; i < n; i++) {
+            a[o + i] *= inv;
+        }
+    }
+
+    /** In-place log-softmax of {@code a[o .. o+n)}. */
+    static void logSoftmaxRow(float[] a, int o, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, a[o + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += Math.exp(a[o + i] - max);
+        }
+        float lse = (float) (max + Math.log(sum));
+        for (int i = 0; i < n; i++) {
+            a[o + i] -= lse;
+        }
+    }
+}

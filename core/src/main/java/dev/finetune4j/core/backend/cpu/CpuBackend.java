@@ -1,0 +1,56 @@
+package dev.finetune4j.core.backend.cpu;
+
+import dev.finetune4j.core.backend.Backend;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pure-Java backend: multi-threaded over the common fork-join pool, with Vector API kernels when the
+ * {@code jdk.incubator.vector} module is present (JVM flag {@code --add-modules jdk.incubator.vector}) and
+ * scalar kernels with the same results (within float rounding) otherwise. Thread-safe and stateless.
+ */
+public final class CpuBackend implements Backend {
+    private static final Logger LOG = LoggerFactory.getLogger(CpuBackend.class);
+    private static final CpuBackend INSTANCE = new CpuBackend(VectorSupport.isAvailable());
+
+    private final GemmKernel gemm;
+
+    CpuBackend(boolean useVectorApi) {
+        this.gemm = useVectorApi ? VectorSupport.newVectorGemm() : new ScalarGemm();
+    }
+
+    /** The shared instance; uses the Vector API when the JVM has it. */
+    public static CpuBackend instance() {
+        return INSTANCE;
+    }
+
+    /** An instance with the scalar kernels only (the oracle in conformance tests). */
+    public static CpuBackend scalar() {
+        return new CpuBackend(false);
+    }
+
+    static {
+        LOG.debug("CPU backend: {} threads, Vector API {}", Runtime.getRuntime().availableProcessors(),
+                VectorSupport.isAvailable() ? "on" : "off (add --add-modules jdk.incubator.vector for speed)");
+    }
+
+    @Override
+    public String deviceName() {
+        return "cpu (" + gemm.name() + ")";
+    }
+
+    @Override
+    public void synchronize() {
+        // Synchronous: every call has finished when it returns.
+    }
+
+    @Override
+    public void gemm(float[] a, int aOffset, boolean transposeA, float[] b, int bOffset, boolean transposeB,
+                     float[] c, int cOffset, int m, int n, int k, boolean accumulate) {
+        float[] rowsA = transposeA ? Packing.transpose(a, aOffset, k, m) : a;
+        int offA = transposeA ? 0 : aOffset;
+        float[] rowsB = transposeB ? b : Packing.transpose(b, bOffset, k, n);
+        int offB = transposeB ? bOffset : 0;
+        gemm.multiplyRows(rowsA, offA, rowsB, offB, c, cOffset, m, n, k, accumulate);
+    }
+}
