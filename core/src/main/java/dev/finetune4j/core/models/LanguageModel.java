@@ -1,0 +1,145 @@
+package dev.finetune4j.core.models;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.AttentionMask;
+import dev.finetune4j.core.nn.ForwardContext;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.SplittableRandom;
+
+/**
+ * The tensor-level face of a causal language model, shared by every family: {@link #forward} returns logits
+ * with autograd, {@link #logits} is the plain-array inference entry of {@link CausalLM}. The model owns the
+ * scope of its parameters and frees it on {@link #close()}.
+ */
+public abstract class LanguageModel extends Module implements CausalLM {
+    private final TensorScope parameterScope;
+    private final ModelSpec spec;
+    private SplittableRandom dropoutRandom = new SplittableRandom(0);
+
+    protected LanguageModel(TensorScope parameterScope, ModelSpec spec) {
+        this.parameterScope = parameterScope;
+        this.spec = spec;
+    }
+
+    /** Shape facts adapters need (layers, heads, dimensions). */
+    public final ModelSpec spec() {
+        return spec;
+    }
+
+    /** The scope that owns this model's parameters (PEFT methods allocate their own weights there too). */
+    public final TensorScope parameterScope() {
+        return parameterScope;
+    }
+
+    /** Logits (B, T, V) for a batch, with autograd when parameters require gradients. */
+    public final Tensor forward(ModelInput input) {
+        ForwardContext ctx = context(input);
+        Tensor embeds = input.inputsEmbeds() != null ? input.inputsEmbeds() : embed(input.inputIds());
+        return logitsFromHidden(hiddenStates(embeds, ctx));
+    }
+
+    /** Final hidden states (B, T, C) after the last norm, for embeddings and custom heads. */
+    public final Tensor hiddenStates(ModelInput input) {
+        ForwardContext ctx = context(input);
+        Tensor embeds = input.inputsEmbeds() != null ? input.inputsEmbeds() : embed(input.inputIds());
+        return hiddenStates(embeds, ctx);
+    }
+
+    /** Token embeddings (B, T, C) of ids (position embeddings, where a family has them, come later). */
+    public abstract Tensor embed(long[][] ids);
+
+    /** The transformer stack over input embeddings -> final hidden states (B, T, C). */
+    protected abstract Tensor hiddenStates(Tensor inputsEmbeds, ForwardContext ctx);
+
+    /** The output head: (B, T, C) -> (B, T, V). */
+    protected abstract Tensor logitsFromHidden(Tensor hidden);
+
+    /** Seeds the dropout stream used in training mode. */
+    public final void seedDropout(long seed) {
+        this.dropoutRandom = new SplittableRandom(seed);
+    }
+
+    /** The dropout stream's state, for bit-exact checkpoints. */
+    public final SplittableRandom dropoutRandom() {
+        return dropoutRandom;
+    }
+
+    @Override
+    public float[][][] logits(long[][] inputIds, long[][] attentionMask) {
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            Tensor out = forward(ModelInput.of(inputIds, attentionMask));
+            return toArray3(out);
+        }
+    }
+
+    @Override
+    public int vocabSize() {
+        return spec.vocabSize();
+    }
+
+    @Override
+    public int maxPositionEmbeddings() {
+        return spec.maxPositionEmbeddings();
+    }
+
+    @Override
+    public void close() {
+        parameterScope.close();
+    }
+
+    /** Copies a (B, T, V) tensor into nested arrays. */
+    public static float[][][] toArray3(Tensor t) {
+        int b = t.dim(0);
+        int s = t.dim(1);
+        int v = t.dim(2);
+        float[] flat = t.toFloatArray();
+        float[][][] out = new float[b][s][v];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < s; j++) {
+                System.arraycopy(flat, (i * s + j) * v, out[i][j], 0, v);
+            }
+        }
+        return out;
+    }
+
+    private ForwardContext context(ModelInput in) {
+        int b = in.batchSize();
+        int t = in.length();
+        int past = in.cache() == null ? 0 : in.cache().length();
+        int s = past + t;
+        boolean[][] keyValid = null;
+        if (in.attentionMask() != null) {
+            keyValid = new boolean[b][s];
+            for (int i = 0; i < b; i++) {
+                long[] row = in.attentionMask()[i];
+                if (row.length != t && row.length != s) {
+                    throw new IllegalArgumentException("attention mask row " + i + " has length " + row.length
+                            + "; expected " + t + " (new tokens) or " + s + " (cached + new)");
+                }
+                int shift = s - row.length; // a mask over the new tokens only: cached positions are real
+                for (int j = 0; j < s; j++) {
+                    keyValid[i][j] = j < shift || row[j - shift] != 0;
+                }
+            }
+        }
+        int[][] positions = new int[b][t];
+        int[][] segments = in.segments();
+        if (segments != null && past > 0) {
+            throw new IllegalArgumentException("packed segments cannot be combined with a KV cache or prefix");
+        }
+        for (int i = 0; i < b; i++) {
+            int start = 0;
+            for (int j = 0; j < t; j++) {
+                if (segments != null && j > 0 && segments[i][j] != segments[i][j - 1]) {
+                    start = j;
+                }
+                positions[i][j] = past + j - start;
+            }
+        }
+        AttentionMask mask = new AttentionMask(spec.causal(), keyValid, segments);
+        return new ForwardContext(mask, positions, in.cache(), isTraining() ? dropoutRandom : null);
+    }
+}

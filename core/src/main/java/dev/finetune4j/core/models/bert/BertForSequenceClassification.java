@@ -1,0 +1,117 @@
+package dev.finetune4j.core.models.bert;
+
+import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.autograd.AttentionMask;
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.autograd.EmbeddingLookup;
+import dev.finetune4j.core.models.SequenceClassifier;
+import dev.finetune4j.core.nn.Embedding;
+import dev.finetune4j.core.nn.Container;
+import dev.finetune4j.core.nn.LayerNorm;
+import dev.finetune4j.core.nn.Linear;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.ModuleList;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * BERT encoder with the pooler (tanh of the [CLS] state) and a linear classifier, as Hugging Face's
+ * {@code BertForSequenceClassification}. Token type ids are all 0.
+ */
+public final class BertForSequenceClassification extends Module implements SequenceClassifier {
+    private final TensorScope scope;
+    private final BertConfig config;
+
+    public BertForSequenceClassification(TensorScope scope, BertConfig c) {
+        this.scope = scope;
+        this.config = c;
+        Container bert = registerChild("bert", new Container());
+        Container emb = bert.add("embeddings", new Container());
+        emb.add("word_embeddings", new Embedding(scope, c.vocabSize(), c.hiddenSize()));
+        emb.add("position_embeddings", new Embedding(scope, c.maxPositionEmbeddings(), c.hiddenSize()));
+        emb.add("token_type_embeddings", new Embedding(scope, c.typeVocabSize(), c.hiddenSize()));
+        emb.add("LayerNorm", new LayerNorm(scope, c.hiddenSize(), c.layerNormEps()));
+        List<BertLayer> layers = new ArrayList<>();
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            layers.add(new BertLayer(scope, c));
+        }
+        bert.add("encoder", new Container()).add("layer", new ModuleList<>(layers));
+        bert.add("pooler", new Container()).add("dense", new Linear(scope, c.hiddenSize(), c.hiddenSize(), true));
+        registerChild("classifier", new Linear(scope, c.hiddenSize(), c.numLabels(), true));
+    }
+
+    public BertConfig config() {
+        return config;
+    }
+
+    /** Class scores (B, numLabels) with autograd. ids: [B][T]; mask: [B][T] or null. */
+    public Tensor forward(long[][] ids, long[][] mask) {
+        int b = ids.length;
+        int t = ids[0].length;
+        Container bert = (Container) child("bert");
+        Container emb = (Container) bert.child("embeddings");
+        long[][] positions = new long[b][t];
+        long[][] types = new long[b][t];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                positions[i][j] = j;
+            }
+        }
+        Tensor x = ((Embedding) emb.child("word_embeddings")).forward(ids);
+        x = Elementwise.add(x, EmbeddingLookup.lookup(((Embedding) emb.child("position_embeddings")).weight(), positions));
+        x = Elementwise.add(x, EmbeddingLookup.lookup(((Embedding) emb.child("token_type_embeddings")).weight(), types));
+        x = emb.layer("LayerNorm").forward(x);
+        AttentionMask attentionMask = new AttentionMask(false, keyValid(mask, b, t), null);
+        ModuleList<?> layers = (ModuleList<?>) bert.child("encoder").child("layer");
+        for (int i = 0; i < layers.size(); i++) {
+            x = ((BertLayer) layers.get(i)).forward(x, attentionMask);
+        }
+        Tensor cls = x.slice(1, 0, 1).reshape(b, config.hiddenSize());
+        Tensor pooled = Activations.apply(Activations.Kind.TANH, ((Container) bert.child("pooler")).layer("dense").forward(cls));
+        return ((Linear) child("classifier")).forward(pooled);
+    }
+
+    @Override
+    public float[][] logits(long[][] inputIds, long[][] attentionMask) {
+        try (var s = TensorScope.open(); var ng = Autograd.noGrad()) {
+            float[] flat = forward(inputIds, attentionMask).toFloatArray();
+            float[][] out = new float[inputIds.length][config.numLabels()];
+            for (int i = 0; i < out.length; i++) {
+                System.arraycopy(flat, i * config.numLabels(), out[i], 0, config.numLabels());
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public int numLabels() {
+        return config.numLabels();
+    }
+
+    /** The scope that owns the parameters. */
+    public TensorScope parameterScope() {
+        return scope;
+    }
+
+    @Override
+    public void close() {
+        scope.close();
+    }
+
+    private static boolean[][] keyValid(long[][] mask, int b, int t) {
+        if (mask == null) {
+            return null;
+        }
+        boolean[][] valid = new boolean[b][t];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                valid[i][j] = mask[i][j] != 0;
+            }
+        }
+        return valid;
+    }
+}

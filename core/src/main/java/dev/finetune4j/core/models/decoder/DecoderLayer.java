@@ -1,0 +1,29 @@
+package dev.finetune4j.core.models.decoder;
+
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.nn.Block;
+import dev.finetune4j.core.nn.ForwardContext;
+import dev.finetune4j.core.nn.Layer;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.RmsNorm;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+/** Pre-norm residual layer: x + attn(norm(x)), then x + mlp(norm(x)). */
+public final class DecoderLayer extends Module {
+
+    public DecoderLayer(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int index) {
+        registerChild("self_attn", new DecoderAttention(scope, c, rotary, index));
+        registerChild("mlp", new DecoderMlp(scope, c));
+        registerChild("input_layernorm", new RmsNorm(scope, c.hiddenSize(), c.rmsNormEps()));
+        registerChild("post_attention_layernorm", new RmsNorm(scope, c.hiddenSize(), c.rmsNormEps()));
+    }
+
+    /** x: (B, T, C) -> (B, T, C). */
+    public Tensor forward(Tensor x, ForwardContext ctx) {
+        Tensor h = ((Block) child("self_attn")).forward(layer("input_layernorm").forward(x), ctx);
+        x = Elementwise.add(x, h);
+        h = layer("mlp").forward(layer("post_attention_layernorm").forward(x));
+        return Elementwise.add(x, h);
+    }
+}

@@ -1,0 +1,82 @@
+package dev.finetune4j.core.models.decoder;
+
+import dev.finetune4j.core.autograd.Matmul;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.nn.Embedding;
+import dev.finetune4j.core.nn.ForwardContext;
+import dev.finetune4j.core.nn.Linear;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.ModuleList;
+import dev.finetune4j.core.nn.RmsNorm;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * LLaMA, Mistral, Qwen2 and Qwen3 as one causal LM ({@code *ForCausalLM}), with Hugging Face's module tree:
+ * {@code model.embed_tokens}, {@code model.layers.N...}, {@code model.norm}, {@code lm_head} (absent when the
+ * embeddings are tied).
+ */
+public final class DecoderModel extends LanguageModel {
+    private final DecoderConfig config;
+
+    /** Builds the module tree with zero weights in {@code scope}; load or initialise them afterwards. */
+    public DecoderModel(TensorScope scope, DecoderConfig c) {
+        super(scope, c.spec());
+        this.config = c;
+        RotaryFrequencies rotary = RotaryFrequencies.of(c.rope(), c.headDim());
+        List<DecoderLayer> layers = new ArrayList<>();
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            layers.add(new DecoderLayer(scope, c, rotary, i));
+        }
+        registerChild("model", new Backbone(scope, c, layers));
+        if (!c.tieWordEmbeddings()) {
+            registerChild("lm_head", new Linear(scope, c.hiddenSize(), c.vocabSize(), false));
+        }
+    }
+
+    public DecoderConfig config() {
+        return config;
+    }
+
+    @Override
+    public Tensor embed(long[][] ids) {
+        return backbone().embedTokens().forward(ids);
+    }
+
+    @Override
+    protected Tensor hiddenStates(Tensor x, ForwardContext ctx) {
+        ModuleList<?> layers = (ModuleList<?>) backbone().child("layers");
+        for (int i = 0; i < layers.size(); i++) {
+            x = ((DecoderLayer) layers.get(i)).forward(x, ctx);
+        }
+        return ((RmsNorm) backbone().child("norm")).forward(x);
+    }
+
+    @Override
+    protected Tensor logitsFromHidden(Tensor hidden) {
+        if (config.tieWordEmbeddings()) {
+            return Matmul.linear(hidden, backbone().embedTokens().weight(), null);
+        }
+        return layer("lm_head").forward(hidden);
+    }
+
+    private Backbone backbone() {
+        return (Backbone) child("model");
+    }
+
+    /** The {@code model} sub-tree: embeddings, layers and the final norm. */
+    static final class Backbone extends Module {
+        Backbone(TensorScope scope, DecoderConfig c, List<DecoderLayer> layers) {
+            registerChild("embed_tokens", new Embedding(scope, c.vocabSize(), c.hiddenSize()));
+            registerChild("layers", new ModuleList<>(layers));
+            registerChild("norm", new RmsNorm(scope, c.hiddenSize(), c.rmsNormEps()));
+        }
+
+        Embedding embedTokens() {
+            return (Embedding) child("embed_tokens");
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package dev.finetune4j.core.nn;
+
+import dev.finetune4j.core.autograd.Norms;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+/** LayerNorm with learned {@code weight} (ones) and {@code bias} (zeros). */
+public final class LayerNorm extends Module implements Layer {
+    private final float eps;
+
+    public LayerNorm(TensorScope scope, int dim, float eps) {
+        this.eps = eps;
+        Tensor w = registerParameter("weight", Tensor.zeros(scope, DType.F32, Shape.of(dim)));
+        registerParameter("bias", Tensor.zeros(scope, DType.F32, Shape.of(dim)));
+        for (int i = 0; i < dim; i++) {
+            w.setFlat(i, 1f);
+        }
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        return Norms.layerNorm(x, parameter("weight"), parameter("bias"), eps);
+    }
+}

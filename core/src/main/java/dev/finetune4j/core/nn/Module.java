@@ -1,0 +1,121 @@
+package dev.finetune4j.core.nn;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * A node in a model's tree: its own parameters and named children. Names join with dots into the keys of
+ * {@link #stateDict()}, identical to Hugging Face's ({@code model.layers.0.self_attn.q_proj.weight}).
+ *
+ * <p>Children are looked up by name at forward time ({@link #layer}), so a PEFT method can swap a child for a
+ * wrapper around it ({@link #replaceChild}) without the parent knowing.
+ */
+public abstract class Module {
+    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private boolean training;
+
+    /** Registers a parameter under {@code name}; returns it. */
+    protected final Tensor registerParameter(String name, Tensor value) {
+        parameters.put(name, value.named(name));
+        return value;
+    }
+
+    /** Registers a child module under {@code name}; returns it. */
+    protected final <M extends Module> M registerChild(String name, M child) {
+        children.put(name, child);
+        return child;
+    }
+
+    /** This module's own parameter {@code name} (not its children's). */
+    public final Tensor parameter(String name) {
+        Tensor t = parameters.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("module " + getClass().getSimpleName() + " has no parameter '" + name + "'; it has " + parameters.keySet());
+        }
+        return t;
+    }
+
+    /** Replaces a parameter tensor in place of the old one (used when loading or quantizing weights). */
+    public final void setParameter(String name, Tensor value) {
+        parameter(name);
+        parameters.put(name, value.named(name));
+    }
+
+    /** The direct child {@code name}. */
+    public final Module child(String name) {
+        Module m = children.get(name);
+        if (m == null) {
+            throw new IllegalArgumentException("module " + getClass().getSimpleName() + " has no child '" + name + "'; it has " + children.keySet());
+        }
+        return m;
+    }
+
+    /** The direct child {@code name} as a unary layer (a Linear, or a PEFT wrapper around one). */
+    public final Layer layer(String name) {
+        return (Layer) child(name);
+    }
+
+    /** Swaps the direct child {@code name} for {@code replacement}; returns the previous child. */
+    public final Module replaceChild(String name, Module replacement) {
+        Module old = child(name);
+        children.put(name, replacement);
+        return old;
+    }
+
+    /** Direct children in registration order. */
+    public final Map<String, Module> children() {
+        return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(children));
+    }
+
+    /** Every module of the tree by dotted path ("" is this module), parents before children. */
+    public final Map<String, Module> namedModules() {
+        Map<String, Module> out = new LinkedHashMap<>();
+        visit("", (path, m) -> out.put(path, m));
+        return out;
+    }
+
+    /** Every parameter of the tree by dotted name, in registration order. */
+    public final Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        visit("", (path, m) -> m.parameters.forEach((n, t) -> out.put(join(path, n), t)));
+        return out;
+    }
+
+    /** Parameters that currently require gradients. */
+    public final Map<String, Tensor> trainableParameters() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        stateDict().forEach((n, t) -> {
+            if (t.requiresGrad()) {
+                out.put(n, t);
+            }
+        });
+        return out;
+    }
+
+    /** Sets requiresGrad on every parameter of the tree. */
+    public final void requiresGrad(boolean value) {
+        stateDict().values().forEach(t -> t.requiresGrad(value));
+    }
+
+    /** Switches dropout and similar behaviour for the whole tree. */
+    public final void train(boolean on) {
+        visit("", (p, m) -> m.training = on);
+    }
+
+    public final boolean isTraining() {
+        return training;
+    }
+
+    private void visit(String path, BiConsumer<String, Module> action) {
+        action.accept(path, this);
+        children.forEach((n, c) -> c.visit(join(path, n), action));
+    }
+
+    private static String join(String path, String name) {
+        return path.isEmpty() ? name : path + "." + name;
+    }
+}

@@ -1,0 +1,72 @@
+package dev.finetune4j.core.nn;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+/** Loading weights into a module tree and initialising them. */
+public final class StateDicts {
+    private StateDicts() {
+    }
+
+    /**
+     * Copies each parameter of {@code module} from {@code source} (by Hugging Face name, converted to float32).
+     *
+     * @param source  name -> tensor, or null when absent
+     * @param aliases alternative names to try for a parameter (tied embeddings, prefixes); may return null
+     * @throws IllegalArgumentException listing every missing or mis-shaped weight
+     */
+    public static void load(Module module, Function<String, Tensor> source, Function<String, String> aliases) {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : module.stateDict().entrySet()) {
+            String name = e.getKey();
+            Tensor src = source.apply(name);
+            if (src == null && aliases != null) {
+                String alt = aliases.apply(name);
+                src = alt == null ? null : source.apply(alt);
+            }
+            if (src == null) {
+                problems.add("missing weight '" + name + "'");
+                continue;
+            }
+            Tensor dst = e.getValue();
+            if (!src.shape().equals(dst.shape())) {
+                problems.add("weight '" + name + "' has shape " + src.shape() + ", the config implies " + dst.shape());
+                continue;
+            }
+            float[] values = src.toFloatArray();
+            for (int i = 0; i < values.length; i++) {
+                dst.setFlat(i, values[i]);
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("the checkpoint does not fit the model's config: " + String.join("; ", problems));
+        }
+    }
+
+    /**
+     * Fills every parameter named "*.weight" of rank 2 with N(0, std) from {@code random}, leaving norms (ones)
+     * and biases (zeros) as constructed: the initialisation Hugging Face's {@code _init_weights} uses.
+     */
+    public static void initNormal(Module module, double std, SplittableRandom random) {
+        for (Map.Entry<String, Tensor> e : module.stateDict().entrySet()) {
+            Tensor t = e.getValue();
+            if (t.rank() == 2) {
+                for (long i = 0; i < t.numel(); i++) {
+                    t.setFlat(i, (float) (gaussian(random) * std));
+                }
+            }
+        }
+    }
+
+    /** A standard normal draw (Box-Muller), reproducible from the random stream. */
+    public static double gaussian(SplittableRandom random) {
+        double u1 = random.nextDouble();
+        double u2 = random.nextDouble();
+        return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+    }
+}
