@@ -1,0 +1,41 @@
+package dev.finetune4j.data.clean;
+
+/** Character classes used by cleaning, filters and shingling. */
+public final class Scripts {
+    private Scripts() {
+    }
+
+    /** Han ideographs, kana and Hangul: scripts written without spaces between words. */
+    public static boolean isCjk(int cp) {
+        Character.UnicodeScript s = Character.UnicodeScript.of(cp);
+        return s == Character.UnicodeScript.HAN || s == Character.UnicodeScript.HIRAGANA
+                || s == Character.UnicodeScript.KATAKANA || s == Character.UnicodeScript.HANGUL;
+    }
+
+    /** Latin letters (any accent). */
+    public static boolean isLatin(int cp) {
+        return Character.UnicodeScript.of(cp) == Character.UnicodeScript.LATIN;
+    }
+
+    /** Neither letter, digit nor whitespace: punctuation, symbols, emoji. */
+    public static boolean isSymbol(int cp) {
+        return !Character.isLetterOrDigit(cp) && !Character.isWhitespace(cp);
+    }
+
+    /** Share of CJK characters among the letters of {@code text}, 0 when it has none. */
+    public static double cjkShare(CharSequence text) {
+        int letters = 0;
+        int cjk = 0;
+        for (int i = 0; i < text.length(); ) {
+            int cp = Character.codePointAt(text, i);
+            i += Character.charCount(cp);
+            if (Character.isLetter(cp)) {
+                letters++;
+                if (isCjk(cp)) {
+                    cjk++;
+                }
+            }
+        }
+        return letters == 0 ? 0 : (double) cjk / letters;
+    }
+}

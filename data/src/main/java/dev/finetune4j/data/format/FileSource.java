@@ -1,0 +1,49 @@
+package dev.finetune4j.data.format;
+
+import dev.finetune4j.data.record.Schema;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * A file of records. Create with {@link Formats}; adjust with {@link #schema(Schema)} and {@link #maxLineBytes(int)}.
+ *
+ * @param path    the file
+ * @param format  its format
+ * @param options how to read it
+ */
+public record FileSource(Path path, Format format, ReadOptions options) implements Source {
+    @Override
+    public String name() {
+        return path.getFileName().toString();
+    }
+
+    /** The same file, every record checked against {@code schema}. */
+    public FileSource schema(Schema schema) {
+        return new FileSource(path, format, new ReadOptions(options.maxLineBytes(), schema));
+    }
+
+    /** The same file with another limit on line (or array element) size. */
+    public FileSource maxLineBytes(int maxLineBytes) {
+        return new FileSource(path, format, new ReadOptions(maxLineBytes, options.schema()));
+    }
+
+    @Override
+    public RecordStream open() throws IOException {
+        InputStream in;
+        try {
+            in = Files.newInputStream(path);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchFileException(path.toAbsolutePath().toString(), null,
+                    "input file does not exist; check the path given to Formats." + format.name().toLowerCase());
+        }
+        return switch (format) {
+            case JSONL -> new JsonlReader(in, name(), options);
+            case JSON -> new JsonArrayReader(in, name(), options);
+            case CSV -> new CsvReader(in, name(), options);
+        };
+    }
+}

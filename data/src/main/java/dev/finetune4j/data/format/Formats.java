@@ -1,0 +1,36 @@
+package dev.finetune4j.data.format;
+
+import java.nio.file.Path;
+
+/** Entry points for inputs: {@code Formats.jsonl(path)}, {@code Formats.json(path)}, {@code Formats.csv(path)}. */
+public final class Formats {
+    private Formats() {
+    }
+
+    /** One JSON object per line. */
+    public static FileSource jsonl(Path path) {
+        return new FileSource(path, Format.JSONL, ReadOptions.DEFAULTS);
+    }
+
+    /** One JSON array of objects. */
+    public static FileSource json(Path path) {
+        return new FileSource(path, Format.JSON, ReadOptions.DEFAULTS);
+    }
+
+    /** CSV with a header row. */
+    public static FileSource csv(Path path) {
+        return new FileSource(path, Format.CSV, ReadOptions.DEFAULTS);
+    }
+
+    /** The format implied by the file's extension ({@code .jsonl}, {@code .json}, {@code .csv}). */
+    public static FileSource of(Path path) {
+        String name = path.getFileName().toString().toLowerCase();
+        for (Format f : Format.values()) {
+            if (name.endsWith(f.extension())) {
+                return new FileSource(path, f, ReadOptions.DEFAULTS);
+            }
+        }
+        throw new IllegalArgumentException("cannot tell the format of " + path
+                + " from its extension; use Formats.jsonl, Formats.json or Formats.csv");
+    }
+}

@@ -1,0 +1,34 @@
+package dev.finetune4j.data.format;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.util.Map;
+
+/** The module's shared, thread-safe Jackson mapper and helpers. */
+public final class Json {
+    /** Strict reader (trailing tokens are an error), compact writer. */
+    public static final ObjectMapper MAPPER = new ObjectMapper()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
+
+    private Json() {
+    }
+
+    /** Compact JSON text of a value. */
+    public static String write(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("value cannot be written as JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** Parses one JSON object. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> readObject(String text) throws JsonProcessingException {
+        return MAPPER.readValue(text, Map.class);
+    }
+}

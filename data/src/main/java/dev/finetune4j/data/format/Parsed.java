@@ -1,0 +1,14 @@
+package dev.finetune4j.data.format;
+
+import dev.finetune4j.data.record.Record;
+
+/** What a reader yields for each input item: a record or a quarantined line. */
+public sealed interface Parsed {
+    /** A well-formed record. */
+    record Ok(Record record) implements Parsed {
+    }
+
+    /** Malformed input, to quarantine. */
+    record Bad(BadLine badLine) implements Parsed {
+    }
+}

@@ -1,0 +1,48 @@
+package dev.finetune4j.data.format;
+
+import dev.finetune4j.data.record.Record;
+import dev.finetune4j.data.record.Schema;
+import dev.finetune4j.data.record.SourceRef;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/** Turns parsed field maps into records or bad lines, checking them against a schema; shared by all readers. */
+final class RecordFactory {
+    static final String META_FIELD = "_meta";
+    static final String SOURCE_KEY = "source";
+    private final String file;
+    private final Schema schema;
+
+    RecordFactory(String file, Schema schema) {
+        this.file = file;
+        this.schema = schema;
+    }
+
+    Parsed make(long line, Map<String, Object> fields, String raw) {
+        Map<String, Object> content = new LinkedHashMap<>(fields);
+        Object metaValue = content.remove(META_FIELD);
+        Optional<Schema> s = schema != null ? Optional.of(schema) : Schema.detect(content);
+        if (s.isEmpty()) {
+            return bad(line, "wrong field types: no known schema; expected one of text | instruction/output"
+                    + " | messages | conversations | prompt/chosen/rejected, found keys " + content.keySet(), raw);
+        }
+        Optional<String> error = s.get().validate(content);
+        if (error.isPresent()) {
+            return bad(line, "wrong field types: " + error.get() + " (schema " + s.get() + ")", raw);
+        }
+        SourceRef here = new SourceRef(file, line);
+        Map<String, String> meta = new LinkedHashMap<>();
+        if (metaValue instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> meta.put(String.valueOf(k), String.valueOf(v)));
+        }
+        // NOTE: a record re-read from our own output keeps its original source as its id.
+        String id = meta.getOrDefault(SOURCE_KEY, here.toString());
+        return new Parsed.Ok(new Record(id, here, content, meta));
+    }
+
+    Parsed bad(long line, String reason, String raw) {
+        return new Parsed.Bad(new BadLine(file, line, reason, raw));
+    }
+}

@@ -1,0 +1,13 @@
+package dev.finetune4j.data.format;
+
+import java.io.IOException;
+import java.io.Serializable;
+
+/** An input of records: a file in one of the {@link Format}s, or a mixture of several sources. */
+public interface Source extends Serializable {
+    /** A short name for reports and record ids (the file name for files). */
+    String name();
+
+    /** Opens the input for one pass. */
+    RecordStream open() throws IOException;
+}

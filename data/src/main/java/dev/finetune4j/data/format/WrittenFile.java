@@ -1,0 +1,12 @@
+package dev.finetune4j.data.format;
+
+/**
+ * A completed output file, as recorded in the provenance manifest.
+ *
+ * @param file    the file name
+ * @param records how many records it holds
+ * @param bytes   its size
+ * @param sha256  the hex SHA-256 of its bytes
+ */
+public record WrittenFile(String file, long records, long bytes, String sha256) {
+}

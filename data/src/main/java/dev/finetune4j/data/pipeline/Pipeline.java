@@ -1,0 +1,285 @@
+package dev.finetune4j.data.pipeline;
+
+import dev.finetune4j.data.format.BadLine;
+import dev.finetune4j.data.format.Format;
+import dev.finetune4j.data.format.Json;
+import dev.finetune4j.data.format.Parsed;
+import dev.finetune4j.data.format.QuarantineWriter;
+import dev.finetune4j.data.format.RecordStream;
+import dev.finetune4j.data.format.Source;
+import dev.finetune4j.data.format.WrittenFile;
+import dev.finetune4j.data.record.Record;
+import dev.finetune4j.data.split.SplitSpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
+
+/**
+ * Streams records from sources through steps into outputs, a batch at a time, never holding the corpus.
+ *
+ * <pre>{@code
+ * PipelineReport report = Pipeline.builder()
+ *     .read(Formats.jsonl(in))
+ *     .step(new TextCleaner(CleanConfig.defaults()))
+ *     .step(new ExactDedup())
+ *     .split(SplitSpec.ratio(0.8, 0.1, 0.1).seed(42))
+ *     .write(outDir)
+ *     .run();
+ * }</pre>
+ *
+ * <p>Outputs go to {@code outDir}: {@code train/validation/test} (or {@code fold-i}, or {@code data} without a
+ * split) in the chosen format, {@code quarantine.jsonl} when any input line was bad, and {@code manifest.json}
+ * (the {@link PipelineReport}). Every file is written under a temporary name and renamed when complete.
+ *
+ * <p>Stateless steps run on all cores within a batch; the order of records and every result are the same as a
+ * sequential run. A pipeline object runs once.
+ */
+public final class Pipeline {
+    /** The library name and version written into manifests. */
+    public static final String LIBRARY = "finetune4j-data 0.1.0";
+    private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
+
+    private final Builder b;
+
+    private Pipeline(Builder b) {
+        this.b = b;
+    }
+
+    /** A new builder. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Configures a pipeline; {@link #read} and {@link #write} are required. */
+    public static final class Builder {
+        private final List<Source> sources = new ArrayList<>();
+        private final List<Step> steps = new ArrayList<>();
+        private SplitSpec split;
+        private Path outDir;
+        private Format format = Format.JSONL;
+        private long seed;
+        private int batchSize = 2048;
+        private int parallelism = Runtime.getRuntime().availableProcessors();
+
+        /** Adds an input; several inputs are read one after the other. */
+        public Builder read(Source source) {
+            sources.add(source);
+            return this;
+        }
+
+        /** Appends a step. */
+        public Builder step(Step step) {
+            steps.add(step);
+            return this;
+        }
+
+        /** Splits the output; the split's seed is also the pipeline's seed unless {@link #seed} is called. */
+        public Builder split(SplitSpec spec) {
+            this.split = spec;
+            this.seed = spec.seed();
+            return this;
+        }
+
+        /** The output folder (created when missing). */
+        public Builder write(Path dir) {
+            this.outDir = dir;
+            return this;
+        }
+
+        /** The output format (JSONL by default). */
+        public Builder format(Format f) {
+            this.format = f;
+            return this;
+        }
+
+        /** The seed recorded in the manifest (steps carry their own seeds in their parameters). */
+        public Builder seed(long s) {
+            this.seed = s;
+            return this;
+        }
+
+        /** Records per batch (2048 by default); memory use grows with it. */
+        public Builder batchSize(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("batchSize must be >= 1, found " + n);
+            }
+            this.batchSize = n;
+            return this;
+        }
+
+        /** Threads for stateless work (all processors by default); 1 runs everything on the caller's thread. */
+        public Builder parallelism(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("parallelism must be >= 1, found " + n);
+            }
+            this.parallelism = n;
+            return this;
+        }
+
+        /** Runs the pipeline; see {@link Pipeline#run()}. */
+        public PipelineReport run() throws IOException {
+            if (sources.isEmpty()) {
+                throw new IllegalStateException("no input: call read(Formats.jsonl(path)) before run()");
+            }
+            if (outDir == null) {
+                throw new IllegalStateException("no output folder: call write(dir) before run()");
+            }
+            return new Pipeline(this).run();
+        }
+    }
+
+    /**
+     * Runs to completion.
+     *
+     * @return the report, also written as {@code manifest.json}
+     * @throws IOException when an input cannot be read or an output written; partial outputs are removed
+     */
+    public PipelineReport run() throws IOException {
+        long t0 = System.nanoTime();
+        String startedAt = Instant.now().toString();
+        Files.createDirectories(b.outDir);
+        List<String> warnings = new ArrayList<>();
+        if (b.split != null) {
+            warnings.addAll(b.split.warnings());
+        }
+        warnings.forEach(w -> LOG.warn("{}", w));
+        List<StepCounter> counters = b.steps.stream().map(StepCounter::new).toList();
+        List<InputReport> inputs = new ArrayList<>();
+        Map<String, Long> badKinds = new TreeMap<>();
+        List<WrittenFile> outputs;
+        String quarantineFile;
+        long quarantined;
+        ForkJoinPool pool = b.parallelism > 1 ? new ForkJoinPool(b.parallelism) : null;
+        try (QuarantineWriter quarantine = new QuarantineWriter(b.outDir.resolve("quarantine.jsonl"));
+             Outputs out = new Outputs(b.outDir, b.format, b.split)) {
+            for (Source source : b.sources) {
+                inputs.add(readOne(source, quarantine, badKinds, counters, out, pool));
+            }
+            outputs = out.finish();
+            quarantined = quarantine.count();
+            quarantineFile = quarantine.commit();
+        } finally {
+            if (pool != null) {
+                pool.close();
+            }
+        }
+        if (quarantined > 0) {
+            LOG.warn("{} bad input lines quarantined in {}: {}", quarantined, quarantineFile, badKinds);
+        }
+        PipelineReport report = new PipelineReport(LIBRARY, startedAt, (System.nanoTime() - t0) / 1_000_000,
+                b.seed, inputs, quarantineFile, quarantined, badKinds,
+                counters.stream().map(StepCounter::report).toList(),
+                b.split == null ? null : b.split.params(), outputs, warnings);
+        writeManifest(report);
+        return report;
+    }
+
+    private InputReport readOne(Source source, QuarantineWriter quarantine, Map<String, Long> badKinds,
+                                List<StepCounter> counters, Outputs out, ForkJoinPool pool) throws IOException {
+        long records = 0;
+        long bad = 0;
+        try (RecordStream in = source.open()) {
+            List<Record> batch = new ArrayList<>(b.batchSize);
+            for (Parsed p; (p = in.next()) != null; ) {
+                switch (p) {
+                    case Parsed.Ok ok -> {
+                        records++;
+                        batch.add(ok.record());
+                        if (batch.size() == b.batchSize) {
+                            flush(batch, counters, out, pool);
+                            batch = new ArrayList<>(b.batchSize);
+                        }
+                    }
+                    case Parsed.Bad(BadLine line) -> {
+                        bad++;
+                        quarantine.write(line);
+                        badKinds.merge(line.kind(), 1L, Long::sum);
+                    }
+                }
+            }
+            flush(batch, counters, out, pool);
+            return new InputReport(source.name(), in.sha256(), in.bytesRead(), records, bad);
+        }
+    }
+
+    private void flush(List<Record> batch, List<StepCounter> counters, Outputs out, ForkJoinPool pool)
+            throws IOException {
+        List<Record> current = batch;
+        for (int s = 0; s < b.steps.size() && !current.isEmpty(); s++) {
+            Outcome[] outcomes = applyStep(b.steps.get(s), current, pool);
+            List<Record> next = new ArrayList<>(current.size());
+            for (Outcome o : outcomes) {
+                counters.get(s).count(o);
+                if (o.record() != null) {
+                    next.add(o.record());
+                }
+                next.addAll(o.added());
+            }
+            current = next;
+        }
+        for (Record r : current) {
+            out.write(r);
+        }
+    }
+
+    private static Outcome[] applyStep(Step step, List<Record> records, ForkJoinPool pool) {
+        int n = records.size();
+        Outcome[] outcomes = new Outcome[n];
+        switch (step) {
+            case Step.Stateless s -> parallel(n, pool, i -> outcomes[i] = s.apply(records.get(i)));
+            case Step.Keyed<?> k -> decideInOrder(k, records, outcomes, pool);
+            default -> {
+                for (int i = 0; i < n; i++) {
+                    outcomes[i] = step.apply(records.get(i));
+                }
+            }
+        }
+        return outcomes;
+    }
+
+    private static <K> void decideInOrder(Step.Keyed<K> step, List<Record> records, Outcome[] outcomes,
+                                          ForkJoinPool pool) {
+        @SuppressWarnings("unchecked")
+        K[] keys = (K[]) new Object[records.size()];
+        parallel(records.size(), pool, i -> keys[i] = step.key(records.get(i)));
+        for (int i = 0; i < keys.length; i++) {
+            outcomes[i] = step.decide(records.get(i), keys[i]);
+        }
+    }
+
+    private static void parallel(int n, ForkJoinPool pool, java.util.function.IntConsumer body) {
+        if (pool == null || n < 64) {
+            for (int i = 0; i < n; i++) {
+                body.accept(i);
+            }
+        } else {
+            pool.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+        }
+    }
+
+    private void writeManifest(PipelineReport report) throws IOException {
+        Path target = b.outDir.resolve("manifest.json");
+        Path temp = Files.createTempFile(b.outDir, ".manifest", ".part");
+        try {
+            Files.writeString(temp, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(report),
+                    StandardCharsets.UTF_8);
+            Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | UncheckedIOException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package dev.finetune4j.data.pipeline;
+
+import dev.finetune4j.data.format.WrittenFile;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The run summary, written as {@code manifest.json} beside the outputs: the provenance of every output.
+ *
+ * @param library           library name and version
+ * @param startedAt         ISO-8601 start time
+ * @param elapsedMillis     wall time of the run
+ * @param seed              the pipeline's seed
+ * @param inputs            every input with its hash, size and counts
+ * @param quarantineFile    the quarantine file's name, or {@code null} when no line was bad
+ * @param quarantined       bad lines in all
+ * @param quarantinedByKind bad lines by kind ({@code invalid JSON}, {@code invalid UTF-8}, ...)
+ * @param steps             every step with its parameters and counts, in order
+ * @param split             the split's parameters, or {@code null} without a split
+ * @param outputs           every output file with its hash and record count
+ * @param warnings          things a human should look at (unusual split ratios, ...)
+ */
+public record PipelineReport(String library, String startedAt, long elapsedMillis, long seed,
+                             List<InputReport> inputs, String quarantineFile, long quarantined,
+                             Map<String, Long> quarantinedByKind, List<StepReport> steps,
+                             Map<String, Object> split, List<WrittenFile> outputs, List<String> warnings) {
+
+    /** The report of the step called {@code name}. */
+    public StepReport step(String name) {
+        return steps.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow(
+                () -> new IllegalArgumentException("no step named '" + name + "'; steps are "
+                        + steps.stream().map(StepReport::name).toList()));
+    }
+
+    /** Records written in all outputs. */
+    public long written() {
+        return outputs.stream().mapToLong(WrittenFile::records).sum();
+    }
+}

@@ -1,0 +1,113 @@
+package dev.finetune4j.data.record;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+/**
+ * One training example: JSON-like fields (strings, numbers, booleans, lists and maps), where it came from,
+ * and metadata that steps attach (near-duplicate cluster, the original of an augmented record...).
+ *
+ * <p>Immutable and serializable, so that steps can run inside Spark or Beam. Field values are the plain Java
+ * shapes Jackson produces for JSON: {@code String}, {@code Number}, {@code Boolean}, {@code List}, {@code Map}.
+ *
+ * @param id     a stable identifier; by default the source reference {@code file:line}
+ * @param source the input file and line the record was read from
+ * @param fields the record's content, in input order
+ * @param meta   metadata attached by steps (written under {@code _meta} in outputs)
+ */
+public record Record(String id, SourceRef source, Map<String, Object> fields, Map<String, String> meta)
+        implements Serializable {
+
+    /** Keys whose string values are labels, not text: cleaning and redaction leave them alone. */
+    private static final Set<String> NON_TEXT_KEYS = Set.of("role", "from", "id", "name", "label");
+
+    public Record {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(source, "source");
+        fields = Collections.unmodifiableMap(new LinkedHashMap<>(fields));
+        meta = Collections.unmodifiableMap(new LinkedHashMap<>(meta));
+    }
+
+    /** A record read from {@code source}, identified by it. */
+    public static Record of(SourceRef source, Map<String, Object> fields) {
+        return new Record(source.toString(), source, fields, Map.of());
+    }
+
+    /** A copy with other fields. */
+    public Record withFields(Map<String, Object> newFields) {
+        return new Record(id, source, newFields, meta);
+    }
+
+    /** A copy with one metadata entry added or replaced. */
+    public Record withMeta(String key, String value) {
+        Map<String, String> m = new LinkedHashMap<>(meta);
+        m.put(key, value);
+        return new Record(id, source, fields, m);
+    }
+
+    /** The value of a top-level field as a string, or {@code null} when absent. */
+    public String string(String field) {
+        Object v = fields.get(field);
+        return v == null ? null : v.toString();
+    }
+
+    /** Every text value of the record in order (nested lists and maps included; roles and ids excluded). */
+    public List<String> texts() {
+        List<String> out = new ArrayList<>();
+        collectTexts(fields, out);
+        return out;
+    }
+
+    /** All text values joined by newlines: what filters and dedup look at. */
+    public String text() {
+        return String.join("\n", texts());
+    }
+
+    /**
+     * A copy whose text values are transformed by {@code f} (labels such as {@code role} are kept as they are).
+     * Returns {@code this} when nothing changed.
+     */
+    public Record mapTexts(UnaryOperator<String> f) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> mapped = (Map<String, Object>) mapValue(null, fields, f);
+        return mapped.equals(fields) ? this : withFields(mapped);
+    }
+
+    private static void collectTexts(Object value, List<String> out) {
+        if (value instanceof Map<?, ?> map) {
+            map.forEach((k, v) -> {
+                if (!(v instanceof String) || !NON_TEXT_KEYS.contains(String.valueOf(k))) {
+                    collectTexts(v, out);
+                }
+            });
+        } else if (value instanceof List<?> list) {
+            list.forEach(v -> collectTexts(v, out));
+        } else if (value instanceof String s) {
+            out.add(s);
+        }
+    }
+
+    private static Object mapValue(String key, Object value, UnaryOperator<String> f) {
+        if (value instanceof Map<?, ?> map) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            map.forEach((k, v) -> out.put(String.valueOf(k), mapValue(String.valueOf(k), v, f)));
+            return out;
+        }
+        if (value instanceof List<?> list) {
+            List<Object> out = new ArrayList<>(list.size());
+            list.forEach(v -> out.add(mapValue(null, v, f)));
+            return out;
+        }
+        if (value instanceof String s && (key == null || !NON_TEXT_KEYS.contains(key))) {
+            return f.apply(s);
+        }
+        return value;
+    }
+}

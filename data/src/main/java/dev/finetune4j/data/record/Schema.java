@@ -1,0 +1,115 @@
+package dev.finetune4j.data.record;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The shapes of training examples this module understands.
+ *
+ * <ul>
+ *   <li>{@link #TEXT}: {@code {"text": ...}}</li>
+ *   <li>{@link #ALPACA}: {@code {"instruction": ..., "input": ..., "output": ...}} ({@code input} optional)</li>
+ *   <li>{@link #SHAREGPT}: {@code {"conversations": [{"from": "human"|"gpt"|"system", "value": ...}]}}</li>
+ *   <li>{@link #OPENAI}: {@code {"messages": [{"role": "user"|"assistant"|"system", "content": ...}]}}</li>
+ *   <li>{@link #PREFERENCE}: {@code {"prompt": ..., "chosen": ..., "rejected": ...}}</li>
+ * </ul>
+ */
+public enum Schema {
+    TEXT, ALPACA, SHAREGPT, OPENAI, PREFERENCE;
+
+    /** The schema whose key fields the record carries, or empty when it carries none of them. */
+    public static Optional<Schema> detect(Map<String, Object> fields) {
+        if (fields.containsKey("messages")) {
+            return Optional.of(OPENAI);
+        }
+        if (fields.containsKey("conversations")) {
+            return Optional.of(SHAREGPT);
+        }
+        if (fields.containsKey("chosen") || fields.containsKey("rejected")) {
+            return Optional.of(PREFERENCE);
+        }
+        if (fields.containsKey("instruction")) {
+            return Optional.of(ALPACA);
+        }
+        if (fields.containsKey("text")) {
+            return Optional.of(TEXT);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Checks field presence and types.
+     *
+     * @return empty when valid, otherwise a message naming the field, what was expected and what was found
+     */
+    public Optional<String> validate(Map<String, Object> fields) {
+        return switch (this) {
+            case TEXT -> requireString(fields, "text", true);
+            case ALPACA -> firstError(requireString(fields, "instruction", true),
+                    requireString(fields, "input", false), requireString(fields, "output", true));
+            case PREFERENCE -> firstError(requireString(fields, "prompt", true),
+                    requireString(fields, "chosen", true), requireString(fields, "rejected", true));
+            case SHAREGPT -> requireTurns(fields, "conversations", "from", "value");
+            case OPENAI -> requireTurns(fields, "messages", "role", "content");
+        };
+    }
+
+    @SafeVarargs
+    private static Optional<String> firstError(Optional<String>... checks) {
+        for (Optional<String> c : checks) {
+            if (c.isPresent()) {
+                return c;
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<String> requireString(Map<String, Object> fields, String name, boolean required) {
+        Object v = fields.get(name);
+        if (v == null) {
+            return required ? Optional.of("missing field '" + name + "'") : Optional.empty();
+        }
+        return v instanceof String ? Optional.empty()
+                : Optional.of("field '" + name + "' must be a string, found " + jsonType(v));
+    }
+
+    private static Optional<String> requireTurns(Map<String, Object> fields, String name, String roleKey,
+                                                 String textKey) {
+        if (!(fields.get(name) instanceof List<?> turns)) {
+            return Optional.of("field '" + name + "' must be an array of turns, found " + jsonType(fields.get(name)));
+        }
+        for (int i = 0; i < turns.size(); i++) {
+            if (!(turns.get(i) instanceof Map<?, ?> turn)) {
+                return Optional.of(name + "[" + i + "] must be an object, found " + jsonType(turns.get(i)));
+            }
+            for (String key : List.of(roleKey, textKey)) {
+                if (!(turn.get(key) instanceof String)) {
+                    return Optional.of(name + "[" + i + "]." + key + " must be a string, found "
+                            + jsonType(turn.get(key)));
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The JSON type name of a Jackson-parsed value, for error messages. */
+    static String jsonType(Object v) {
+        if (v == null) {
+            return "null/absent";
+        }
+        if (v instanceof String) {
+            return "string";
+        }
+        if (v instanceof Number) {
+            return "number";
+        }
+        if (v instanceof Boolean) {
+            return "boolean";
+        }
+        if (v instanceof List<?>) {
+            return "array";
+        }
+        return v instanceof Map<?, ?> ? "object" : v.getClass().getSimpleName();
+    }
+}
