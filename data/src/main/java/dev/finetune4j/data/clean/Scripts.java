@@ -29,11 +29,11 @@ public final class Scripts {
         for (int i = 0; i < text.length(); ) {
             int cp = Character.codePointAt(text, i);
             i += Character.charCount(cp);
-            if (Character.isLetter(cp)) {
+            if (cp < 0x80) {
+                letters += (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z' ? 1 : 0;
+            } else if (Character.isLetter(cp)) {
                 letters++;
-                if (isCjk(cp)) {
-                    cjk++;
-                }
+                cjk += isCjk(cp) ? 1 : 0;
             }
         }
         return letters == 0 ? 0 : (double) cjk / letters;

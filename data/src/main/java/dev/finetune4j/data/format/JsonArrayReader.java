@@ -36,7 +36,8 @@ final class JsonArrayReader implements RecordStream {
         long line = 1;
         try {
             if (parser == null) {
-                parser = Json.MAPPER.createParser(input);
+                parser = Json.STREAMING.createParser(input);
+                parser.disable(JsonParser.Feature.AUTO_CLOSE_SOURCE); // NOTE: drain() still reads the rest
                 JsonToken first = parser.nextToken();
                 if (first == null) {
                     done = true;
@@ -67,7 +68,7 @@ final class JsonArrayReader implements RecordStream {
                         + " (raise ReadOptions.maxLineBytes if such elements are legitimate)", null);
             }
             @SuppressWarnings("unchecked")
-            Map<String, Object> fields = Json.MAPPER.convertValue(node, Map.class);
+            Map<String, Object> fields = Json.STREAMING.convertValue(node, Map.class);
             return factory.make(line, fields, null);
         } catch (CharConversionException e) {
             done = true;
