@@ -1,5 +1,6 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.stream.IntStream;
@@ -7,6 +8,7 @@ import java.util.stream.IntStream;
 /**
  * Scaled dot-product attention, softmax(q k^T * scale + mask) v, with grouped-query attention: query head h
  * reads key/value head {@code h / (H / Hkv)}. Masked scores are -inf; a query with no visible key outputs 0.
+ * The products run through the backend's gemm per (batch, head); the mask is built once per batch row.
  */
 public final class Attention {
     private Attention() {
@@ -27,41 +29,28 @@ public final class Attention {
                     + " do not fit (need H % Hkv == 0, equal head dims, S >= T)");
         }
         int group = h / hkv;
-        int past = s - t;
         float[] qv = Buffers.floats(q);
         float[] kv = Buffers.floats(k);
         float[] vv = Buffers.floats(v);
+        float[][] bias = maskBias(mask, bs, t, s);
         float[] probs = new float[bs * h * t * s];
         float[] out = new float[bs * h * t * d];
+        Backend be = Buffers.backend();
         IntStream.range(0, bs * h).parallel().forEach(bh -> {
             int b = bh / h;
             int kvBase = (b * hkv + (bh % h) / group) * s * d;
+            int po = bh * t * s;
+            // scores = q k^T: (T, D) x (S, D)^T
+            be.gemm(qv, bh * t * d, false, kv, kvBase, true, probs, po, t, s, d, false);
             for (int i = 0; i < t; i++) {
-                int qo = (bh * t + i) * d;
-                int po = (bh * t + i) * s;
+                int row = po + i * s;
                 for (int j = 0; j < s; j++) {
-                    if (mask.allows(b, past + i, j)) {
-                        float dot = 0f;
-                        int ko = kvBase + j * d;
-                        for (int c = 0; c < d; c++) {
-                            dot += qv[qo + c] * kv[ko + c];
-                        }
-                        probs[po + j] = dot * scale;
-                    } else {
-                        probs[po + j] = Float.NEGATIVE_INFINITY;
-                    }
+                    probs[row + j] = probs[row + j] * scale + bias[b][i * s + j];
                 }
-                Softmax.softmaxRow(probs, po, s);
-                for (int j = 0; j < s; j++) {
-                    float p = probs[po + j];
-                    if (p != 0f) {
-                        int vo = kvBase + j * d;
-                        for (int c = 0; c < d; c++) {
-                            out[qo + c] += p * vv[vo + c];
-                        }
-                    }
-                }
+                Softmax.softmaxRow(probs, row, s);
             }
+            // out = p v: (T, S) x (S, D)
+            be.gemm(probs, po, false, vv, kvBase, false, out, bh * t * d, t, d, s, false);
         });
         Tensor result = Buffers.tensor(out, q.shape());
         return Autograd.record("attention", result, dOut -> {
@@ -69,46 +58,58 @@ public final class Attention {
             float[] dq = new float[qv.length];
             float[] dk = new float[kv.length];
             float[] dv = new float[vv.length];
-            // One task per key/value head so that the heads sharing it accumulate dk, dv without races.
+            // One task per key/value head so that the query heads sharing it accumulate dk, dv without races.
             IntStream.range(0, bs * hkv).parallel().forEach(bg -> {
                 int b = bg / hkv;
                 int kvBase = bg * s * d;
-                float[] ds = new float[s];
+                float[] ds = new float[t * s];
                 for (int hh = (bg % hkv) * group; hh < (bg % hkv + 1) * group; hh++) {
                     int bh = b * h + hh;
+                    int po = bh * t * s;
+                    int qo = bh * t * d;
+                    // (forward: out = p v) dv += p^T dOut: (S, T) x (T, D)
+                    be.gemm(probs, po, true, dov, qo, false, dv, kvBase, s, d, t, true);
+                    // dp = dOut v^T: (T, D) x (S, D)^T
+                    be.gemm(dov, qo, false, vv, kvBase, true, ds, 0, t, s, d, false);
+                    // (forward: p = softmax(scores)) dscores = p * (dp - sum(dp * p)), times scale
                     for (int i = 0; i < t; i++) {
-                        int qo = (bh * t + i) * d;
-                        int po = (bh * t + i) * s;
-                        float rowDot = 0f;
+                        int row = i * s;
+                        float dot = 0f;
                         for (int j = 0; j < s; j++) {
-                            float p = probs[po + j];
-                            float dp = 0f;
-                            if (p != 0f) {
-                                int vo = kvBase + j * d;
-                                for (int c = 0; c < d; c++) {
-                                    dp += dov[qo + c] * vv[vo + c];
-                                    dv[vo + c] += p * dov[qo + c];
-                                }
-                            }
-                            ds[j] = dp;
-                            rowDot += p * dp;
+                            dot += ds[row + j] * probs[po + row + j];
                         }
                         for (int j = 0; j < s; j++) {
-                            float p = probs[po + j];
-                            if (p == 0f) {
-                                continue;
-                            }
-                            float g = p * (ds[j] - rowDot) * scale;
-                            int ko = kvBase + j * d;
-                            for (int c = 0; c < d; c++) {
-                                dq[qo + c] += g * kv[ko + c];
-                                dk[ko + c] += g * qv[qo + c];
-                            }
+                            ds[row + j] = probs[po + row + j] * (ds[row + j] - dot) * scale;
                         }
                     }
+                    // (forward: scores = q k^T) dq = ds k: (T, S) x (S, D); dk += ds^T q: (S, T) x (T, D)
+                    be.gemm(ds, 0, false, kv, kvBase, false, dq, qo, t, d, s, false);
+                    be.gemm(ds, 0, true, qv, qo, false, dk, kvBase, s, d, t, true);
                 }
             });
             return new Tensor[]{Buffers.tensor(dq, q.shape()), Buffers.tensor(dk, k.shape()), Buffers.tensor(dv, v.shape())};
         }, q, k, v);
+    }
+
+    /** Per batch row, (T, S) additive bias: 0 where the query may see the key, -inf elsewhere. */
+    private static float[][] maskBias(AttentionMask mask, int bs, int t, int s) {
+        int past = s - t;
+        boolean perRow = mask.keyValid() != null || mask.segments() != null;
+        float[][] bias = new float[bs][];
+        for (int b = 0; b < bs; b++) {
+            if (!perRow && b > 0) {
+                bias[b] = bias[0]; // causal-only masks are the same for every row
+                continue;
+            }
+            bias[b] = new float[t * s];
+            for (int i = 0; i < t; i++) {
+                for (int j = 0; j < s; j++) {
+                    if (!mask.allows(b, past + i, j)) {
+                        bias[b][i * s + j] = Float.NEGATIVE_INFINITY;
+                    }
+                }
+            }
+        }
+        return bias;
     }
 }
