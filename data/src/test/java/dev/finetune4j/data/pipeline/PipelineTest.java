@@ -1,0 +1,156 @@
+package dev.finetune4j.data.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.data.clean.TextCleaner;
+import dev.finetune4j.data.dedup.ExactDedup;
+import dev.finetune4j.data.dedup.NearDedup;
+import dev.finetune4j.data.dedup.NearDedupConfig;
+import dev.finetune4j.data.format.Format;
+import dev.finetune4j.data.format.Formats;
+import dev.finetune4j.data.format.Json;
+import dev.finetune4j.data.format.Sha256;
+import dev.finetune4j.data.pii.PiiRedactor;
+import dev.finetune4j.data.pii.PiiStep;
+import dev.finetune4j.data.split.SplitSpec;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PipelineTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void endToEndWithQuarantineSplitAndManifest() throws IOException {
+        Path in = dir.resolve("in.jsonl");
+        Files.writeString(in, """
+                {"text":"<b>Ｈｅｌｌｏ</b> world, mail me at a@b.com"}
+                {"text":"hello world, mail me at a@b.com"}
+                not json
+                {"text":"第二条记录：手机 13812345678。"}
+                {"text": 5}
+                """);
+        Path out = dir.resolve("out");
+        PipelineReport report = Pipeline.builder().read(Formats.jsonl(in))
+                .step(TextCleaner.defaults()).step(new PiiStep(PiiRedactor.defaults())).step(new ExactDedup())
+                .split(SplitSpec.ratio(0.8, 0.1, 0.1).seed(42)).write(out).run();
+        assertEquals(2, report.quarantined());
+        assertEquals(Map.of("invalid JSON", 1L, "wrong field types", 1L), report.quarantinedByKind());
+        assertEquals(1, report.step("clean").changed());
+        assertEquals(Map.of("EMAIL", 2L, "PHONE", 1L), report.step("pii").tallies());
+        assertEquals(Map.of("exact duplicate", 1L), report.step("exact-dedup").dropReasons());
+        assertEquals(2, report.written());
+        assertEquals(List.of("train.jsonl", "validation.jsonl", "test.jsonl"),
+                report.outputs().stream().map(f -> f.file()).toList());
+        assertEquals(2, Files.readAllLines(out.resolve("quarantine.jsonl")).size());
+
+        JsonNode manifest = Json.MAPPER.readTree(out.resolve("manifest.json").toFile());
+        assertEquals(Sha256.of(in), manifest.at("/inputs/0/sha256").asText());
+        assertEquals(3, manifest.at("/steps").size());
+        assertEquals(42, manifest.at("/seed").asLong());
+        for (JsonNode o : manifest.at("/outputs")) {
+            assertEquals(Sha256.of(out.resolve(o.get("file").asText())), o.get("sha256").asText());
+        }
+        String all = Files.readString(out.resolve("train.jsonl")) + Files.readString(out.resolve("validation.jsonl"))
+                + Files.readString(out.resolve("test.jsonl"));
+        assertTrue(all.contains("\"text\":\"Hello world, mail me at [EMAIL]\""), all);
+        assertTrue(all.contains("\"_meta\":{\"source\":\"in.jsonl:1\"}"), all);
+        assertTrue(all.contains("in.jsonl:4"), all);
+    }
+
+    @Test
+    void splitDoesNotDependOnInputOrderAndWarnsOnOddRatios() throws IOException {
+        List<String> lines = new java.util.ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            lines.add("{\"text\":\"document number " + i + "\"}");
+        }
+        Path a = dir.resolve("a.jsonl");
+        Files.write(a, lines);
+        java.util.Collections.shuffle(lines, new java.util.Random(1));
+        Path b = dir.resolve("b.jsonl");
+        Files.write(b, lines);
+        SplitSpec spec = SplitSpec.ratio(0.6, 0.2, 0.2).seed(7);
+        PipelineReport ra = Pipeline.builder().read(Formats.jsonl(a)).split(spec).write(dir.resolve("oa")).run();
+        Pipeline.builder().read(Formats.jsonl(b)).split(spec).write(dir.resolve("ob")).run();
+        for (String s : List.of("train", "validation", "test")) {
+            assertEquals(texts(dir.resolve("oa/" + s + ".jsonl")), texts(dir.resolve("ob/" + s + ".jsonl")), s);
+        }
+        assertEquals(3, ra.warnings().size());
+    }
+
+    @Test
+    void stratifiedSplitKeepsLabelProportionsExactly() throws IOException {
+        try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("l.jsonl"))) {
+            for (int i = 0; i < 1000; i++) {
+                w.write("{\"text\":\"item " + i + "\",\"label\":\"" + (i % 10 == 0 ? "rare" : "common") + "\"}\n");
+            }
+        }
+        Path out = dir.resolve("s");
+        PipelineReport r = Pipeline.builder().read(Formats.jsonl(dir.resolve("l.jsonl")))
+                .split(SplitSpec.ratio(0.8, 0.1, 0.1).seed(3).stratifyBy("label")).write(out).run();
+        assertEquals(List.of(800L, 100L, 100L), r.outputs().stream().map(f -> f.records()).toList());
+        long rareInTest = Files.readAllLines(out.resolve("test.jsonl")).stream().filter(l -> l.contains("rare")).count();
+        assertEquals(10, rareInTest);
+    }
+
+    @Test
+    void groupsAndNearDuplicateClustersNeverStraddleSplits() throws IOException {
+        SplittableRandom rnd = new SplittableRandom(5);
+        try (BufferedWriter w = Files.newBufferedWriter(dir.resolve("g.jsonl"))) {
+            for (int i = 0; i < 200; i++) {
+                StringBuilder doc = new StringBuilder();
+                for (int j = 0; j < 60; j++) {
+                    doc.append("t").append(rnd.nextInt(100000)).append(' ');
+                }
+                w.write("{\"text\":\"" + doc + "\",\"user\":\"u" + (i % 20) + "\"}\n");
+                w.write("{\"text\":\"" + doc + "extra\",\"user\":\"v" + i + "\"}\n"); // near duplicate, other user
+            }
+        }
+        Path out = dir.resolve("g");
+        Pipeline.builder().read(Formats.jsonl(dir.resolve("g.jsonl")))
+                .step(new NearDedup(NearDedupConfig.defaults().withMode(NearDedupConfig.Mode.TAG)))
+                .split(SplitSpec.kFold(5).seed(1)).write(out).format(Format.JSONL).run();
+        Map<String, String> foldOfCluster = new HashMap<>();
+        for (int f = 0; f < 5; f++) {
+            for (String line : Files.readAllLines(out.resolve("fold-" + f + ".jsonl"))) {
+                String cluster = Json.MAPPER.readTree(line).at("/_meta/cluster").asText();
+                String prev = foldOfCluster.putIfAbsent(cluster, "fold-" + f);
+                assertTrue(prev == null || prev.equals("fold-" + f), "cluster " + cluster + " straddles folds");
+            }
+        }
+        assertEquals(200, foldOfCluster.size());
+        Path out2 = dir.resolve("g2");
+        Pipeline.builder().read(Formats.jsonl(dir.resolve("g.jsonl"))).split(SplitSpec.defaults().groupBy("user")
+                .groupNearDuplicates(false)).write(out2).run();
+        Map<String, String> splitOfUser = new HashMap<>();
+        for (String s : List.of("train", "validation", "test")) {
+            for (String line : Files.readAllLines(out2.resolve(s + ".jsonl"))) {
+                String user = Json.MAPPER.readTree(line).get("user").asText();
+                assertEquals(s, splitOfUser.computeIfAbsent(user, k -> s));
+            }
+        }
+    }
+
+    private static Set<String> texts(Path p) throws IOException {
+        Set<String> s = new HashSet<>();
+        for (String line : Files.readAllLines(p)) {
+            s.add(Json.MAPPER.readTree(line).get("text").asText());
+        }
+        assertNotNull(s);
+        return s;
+    }
+}
