@@ -1,0 +1,41 @@
+package dev.finetune4j.peft.train;
+
+/**
+ * Settings of the preference loss.
+ *
+ * @param beta           strength of the implicit KL penalty towards the reference model (TRL default 0.1)
+ * @param lossType       sigmoid (DPO) or IPO
+ * @param labelSmoothing assumed probability that a preference label is flipped (cDPO); sigmoid loss only
+ */
+public record DpoConfig(double beta, DpoLossType lossType, double labelSmoothing) {
+
+    public DpoConfig {
+        if (!(beta > 0) || !Double.isFinite(beta)) {
+            throw new IllegalArgumentException("beta must be a finite number > 0, got " + beta + "; 0.1 is the usual start");
+        }
+        if (lossType == null) {
+            throw new IllegalArgumentException("lossType must be SIGMOID or IPO");
+        }
+        if (!(labelSmoothing >= 0 && labelSmoothing < 0.5)) {
+            throw new IllegalArgumentException("labelSmoothing must be in [0, 0.5), got " + labelSmoothing);
+        }
+        if (lossType == DpoLossType.IPO && labelSmoothing != 0) {
+            throw new IllegalArgumentException("labelSmoothing applies to the SIGMOID loss only; set it to 0 for IPO");
+        }
+    }
+
+    /** Sigmoid DPO loss with this beta and no label smoothing. */
+    public static DpoConfig sigmoid(double beta) {
+        return new DpoConfig(beta, DpoLossType.SIGMOID, 0);
+    }
+
+    /** IPO loss with this beta. */
+    public static DpoConfig ipo(double beta) {
+        return new DpoConfig(beta, DpoLossType.IPO, 0);
+    }
+
+    /** This configuration with label smoothing (sigmoid loss only). */
+    public DpoConfig withLabelSmoothing(double value) {
+        return new DpoConfig(beta, lossType, value);
+    }
+}

@@ -1,0 +1,33 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.Map;
+
+/**
+ * What a trainer minimises over a data set of examples addressed by index: the training loop is shared, the
+ * objective (causal-LM cross-entropy, DPO) is not.
+ */
+interface Objective {
+
+    /** Examples in the data set. */
+    int size();
+
+    /** Loss units of these examples (label tokens for SFT, pairs for DPO): the denominator of the mean. */
+    long weight(int[] indices);
+
+    /**
+     * Forward pass over the examples, in the caller's open scope.
+     *
+     * @return the sum of per-unit losses (a scalar with autograd) and sums of extra metrics
+     */
+    Loss lossSum(int[] indices);
+
+    /**
+     * @param sum        sum of per-unit losses, shape [1]
+     * @param tokens     real tokens processed (for throughput)
+     * @param metricSums sums over this micro-batch of extra metrics, averaged by the loop over the step's weight
+     */
+    record Loss(Tensor sum, long tokens, Map<String, Double> metricSums) {
+    }
+}

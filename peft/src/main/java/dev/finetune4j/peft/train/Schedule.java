@@ -1,0 +1,15 @@
+package dev.finetune4j.peft.train;
+
+/**
+ * How the learning rate moves over the optimizer steps, after an optional linear warm-up from 0 (as Hugging
+ * Face's {@code get_constant_schedule_with_warmup}, {@code get_linear_schedule_with_warmup} and
+ * {@code get_cosine_schedule_with_warmup}).
+ */
+public enum Schedule {
+    /** The peak learning rate throughout. */
+    CONSTANT,
+    /** Linear decay from the peak to 0 at the last step. */
+    LINEAR,
+    /** Half a cosine wave from the peak to 0 at the last step. */
+    COSINE
+}

@@ -1,0 +1,56 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.autograd.CrossEntropy;
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.PeftModel;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Hugging Face's causal-LM loss: labels shifted by one, cross-entropy summed over the positions whose label
+ * is not -100. Divided by the label tokens of the whole optimizer step (as transformers does with
+ * {@code num_items_in_batch}), gradient accumulation equals one large batch.
+ */
+final class SftObjective implements Objective {
+    private final PeftModel model;
+    private final TokenizedDataset data;
+    private final long padId;
+
+    SftObjective(PeftModel model, TokenizedDataset data, long padId) {
+        this.model = model;
+        this.data = data;
+        this.padId = padId;
+    }
+
+    @Override
+    public int size() {
+        return data.size();
+    }
+
+    @Override
+    public long weight(int[] indices) {
+        long n = 0;
+        for (int i : indices) {
+            n += data.get(i).lossTokens();
+        }
+        return n;
+    }
+
+    @Override
+    public Loss lossSum(int[] indices) {
+        List<TokenizedExample> rows = new ArrayList<>(indices.length);
+        for (int i : indices) {
+            rows.add(data.get(i));
+        }
+        Batch batch = Batch.collate(rows, padId);
+        Tensor logits = model.forward(batch.modelInput());
+        int v = logits.dim(2);
+        Tensor flat = logits.reshape(batch.batchSize() * batch.length(), v);
+        // CrossEntropy.loss is the mean over valid rows; times their count gives the sum.
+        Tensor sum = Elementwise.scale(CrossEntropy.loss(flat, batch.targets()), batch.lossTokens());
+        return new Loss(sum, batch.tokens(), Map.of());
+    }
+}

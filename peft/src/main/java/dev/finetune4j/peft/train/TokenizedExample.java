@@ -1,0 +1,53 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.autograd.CrossEntropy;
+
+/**
+ * One training sequence: token ids and, position by position, the label to predict there (Hugging Face's
+ * convention: labels equal the input ids and the loss shifts them by one; {@link CrossEntropy#IGNORE_INDEX}
+ * excludes a position, such as a prompt token under completion-only loss).
+ *
+ * @param inputIds token ids
+ * @param labels   same length as {@code inputIds}; -100 where no loss is taken
+ * @param segments example id of each position when several examples are packed into one sequence
+ *                 (attention never crosses examples and positions restart), or null for one example
+ */
+public record TokenizedExample(long[] inputIds, long[] labels, int[] segments) {
+
+    public TokenizedExample {
+        if (inputIds == null || labels == null) {
+            throw new IllegalArgumentException("inputIds and labels must not be null");
+        }
+        if (inputIds.length == 0) {
+            throw new IllegalArgumentException("an example needs at least one token");
+        }
+        if (labels.length != inputIds.length) {
+            throw new IllegalArgumentException("labels has " + labels.length + " positions but inputIds has "
+                    + inputIds.length + "; give one label per token (-100 to exclude it)");
+        }
+        if (segments != null && segments.length != inputIds.length) {
+            throw new IllegalArgumentException("segments has " + segments.length + " positions but inputIds has " + inputIds.length);
+        }
+    }
+
+    /** An example whose labels are its input ids (loss on every token). */
+    public static TokenizedExample of(long[] inputIds) {
+        return new TokenizedExample(inputIds, inputIds.clone(), null);
+    }
+
+    /** Number of tokens. */
+    public int length() {
+        return inputIds.length;
+    }
+
+    /** Positions that contribute to the shifted next-token loss (a label other than -100 after position 0). */
+    public int lossTokens() {
+        int n = 0;
+        for (int i = 1; i < labels.length; i++) {
+            if (labels[i] != CrossEntropy.IGNORE_INDEX) {
+                n++;
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,28 @@
+package dev.finetune4j.peft.train;
+
+/**
+ * Thrown when more optimizer steps than {@link TrainingConfig#maxNonFiniteSteps()} had a NaN/Inf loss or
+ * gradient. The model holds the weights of the last good step; checkpoints written so far are intact.
+ */
+public final class TrainingDivergedException extends RuntimeException {
+    private final int step;
+    private final int nonFiniteSteps;
+
+    TrainingDivergedException(int step, int nonFiniteSteps, int allowed) {
+        super("training diverged: " + nonFiniteSteps + " steps had a NaN/Inf loss or gradient (allowed: " + allowed
+                + "), the last at step " + step + ". Lower learningRate, set maxGradNorm (for example 1.0), check the "
+                + "data for examples without any label tokens, or raise maxNonFiniteSteps; resume from the last checkpoint");
+        this.step = step;
+        this.nonFiniteSteps = nonFiniteSteps;
+    }
+
+    /** The step at which the limit was exceeded (1-based). */
+    public int step() {
+        return step;
+    }
+
+    /** Skipped steps so far. */
+    public int nonFiniteSteps() {
+        return nonFiniteSteps;
+    }
+}

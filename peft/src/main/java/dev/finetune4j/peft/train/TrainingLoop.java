@@ -1,0 +1,238 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.PeftModel;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+/**
+ * The loop every trainer shares: micro-batches with gradient accumulation, the NaN/Inf guard, clipping, AdamW
+ * and the schedule, evaluation and early stopping, checkpoints and resume, progress events. What is minimised
+ * comes from the {@link Objective}.
+ *
+ * <p>Step {@code s} (0-based) of epoch {@code e = s / stepsPerEpoch} reads micro-batches
+ * {@code (s mod stepsPerEpoch) * accumulation ...} of that epoch's order, so the data position is the step
+ * count, and a resumed run reads exactly what an uninterrupted one would.
+ */
+final class TrainingLoop {
+    private final PeftModel model;
+    private final TrainingConfig cfg;
+    private final Objective train;
+    private final Objective eval;
+    private final List<TrainingListener> listeners;
+    private final int microBatches;
+    private final int stepsPerEpoch;
+    private final int totalSteps;
+    private int[] order;
+    private int orderEpoch = -1;
+
+    TrainingLoop(PeftModel model, TrainingConfig cfg, Objective train, Objective eval, List<TrainingListener> listeners) {
+        this.model = model;
+        this.cfg = cfg;
+        this.train = train;
+        this.eval = eval;
+        this.listeners = listeners;
+        this.microBatches = Math.ceilDiv(train.size(), cfg.microBatchSize());
+        this.stepsPerEpoch = Math.ceilDiv(microBatches, cfg.gradientAccumulationSteps());
+        this.totalSteps = cfg.totalSteps(stepsPerEpoch);
+    }
+
+    /** Trains from the start, or from {@code resumeFrom} (a checkpoint folder) when not null. */
+    TrainResult run(Path resumeFrom) {
+        Map<String, Tensor> params = model.trainableParameters();
+        if (params.isEmpty()) {
+            throw new IllegalStateException("the model has no trainable parameters: create it with Peft.wrap(base, config) "
+                    + "or Peft.loadTrainable(base, dir) (Peft.load gives a frozen adapter for inference)");
+        }
+        Optimization optimization = new Optimization(params, cfg, totalSteps);
+        TrainerState state;
+        if (resumeFrom == null) {
+            state = TrainerState.initial(cfg, train.size());
+        } else {
+            state = Checkpoints.restore(resumeFrom, model, optimization);
+            state.checkCompatible(cfg, train.size(), resumeFrom);
+        }
+        Checkpoints checkpoints = cfg.saveEverySteps() > 0 ? new Checkpoints(cfg.outputDir(), cfg.keepLastCheckpoints()) : null;
+        Path lastCheckpoint = resumeFrom;
+        StopReason reason = cfg.maxSteps() > 0 ? StopReason.MAX_STEPS : StopReason.EPOCHS_COMPLETED;
+        listeners.forEach(l -> l.onTrainBegin(state.step, totalSteps, stepsPerEpoch));
+        int startStep = state.step;
+        long started = System.nanoTime();
+        optimization.zeroGrad();
+        model.train(true);
+        try {
+            while (state.step < totalSteps) {
+                long stepStart = System.nanoTime();
+                StepOutcome out = runStep(state.step, optimization);
+                state.step++;
+                state.lossHistory.add(out.loss);
+                state.gradNormHistory.add(out.gradNorm);
+                if (out.skipped) {
+                    state.skippedSteps++;
+                    if (state.skippedSteps > cfg.maxNonFiniteSteps()) {
+                        throw new TrainingDivergedException(state.step, state.skippedSteps, cfg.maxNonFiniteSteps());
+                    }
+                }
+                state.optimizerSteps = optimization.adamSteps();
+                double seconds = (System.nanoTime() - stepStart) / 1e9;
+                double perStep = (System.nanoTime() - started) / 1e9 / (state.step - startStep);
+                StepMetrics metrics = new StepMetrics(state.step, totalSteps, (double) state.step / stepsPerEpoch,
+                        out.loss, out.learningRate, out.gradNorm, out.tokens / seconds,
+                        Duration.ofMillis((long) (perStep * 1000 * (totalSteps - state.step))), out.skipped, out.extra);
+                listeners.forEach(l -> l.onStep(metrics));
+                if (state.step % stepsPerEpoch == 0) {
+                    int epoch = state.step / stepsPerEpoch - 1;
+                    listeners.forEach(l -> l.onEpochEnd(epoch));
+                }
+                boolean stop = false;
+                if (eval != null && cfg.evalEverySteps() > 0 && state.step % cfg.evalEverySteps() == 0) {
+                    stop = evaluate(state);
+                    if (stop) {
+                        reason = StopReason.EARLY_STOPPING;
+                    }
+                }
+                boolean last = stop || state.step == totalSteps;
+                if (checkpoints != null && (state.step % cfg.saveEverySteps() == 0 || last)) {
+                    lastCheckpoint = checkpoints.save(model, optimization, state);
+                    Path saved = lastCheckpoint;
+                    int step = state.step;
+                    listeners.forEach(l -> l.onCheckpoint(step, saved));
+                }
+                if (stop) {
+                    break;
+                }
+            }
+        } finally {
+            model.train(false);
+        }
+        TrainResult result = new TrainResult(state.lossHistory, state.gradNormHistory, state.evalHistory, state.step,
+                state.skippedSteps, reason, state.bestEvalLoss == null ? Double.NaN : state.bestEvalLoss,
+                bestCheckpoint(state, lastCheckpoint), lastCheckpoint);
+        listeners.forEach(l -> l.onTrainEnd(result));
+        return result;
+    }
+
+    private record StepOutcome(double loss, double gradNorm, double learningRate, long tokens, boolean skipped,
+                               Map<String, Double> extra) {
+    }
+
+    /** Forward/backward over the step's micro-batches, then the guarded update. */
+    private StepOutcome runStep(int step, Optimization optimization) {
+        List<int[]> groups = microBatchesOf(step);
+        long weight = 0;
+        long[] weights = new long[groups.size()];
+        for (int m = 0; m < groups.size(); m++) {
+            weights[m] = train.weight(groups.get(m));
+            weight += weights[m];
+        }
+        double loss = weight == 0 ? Double.NaN : 0; // no label at all: nothing to learn, counted as non-finite
+        long tokens = 0;
+        Map<String, Double> extra = new HashMap<>();
+        for (int m = 0; m < groups.size() && weight > 0; m++) {
+            if (weights[m] == 0) {
+                continue;
+            }
+            model.base().seedDropout(Seeds.derive(cfg.seed(), Seeds.DROPOUT, step, m));
+            try (var scope = TensorScope.open()) {
+                Objective.Loss l = train.lossSum(groups.get(m));
+                Tensor scaled = Elementwise.scale(l.sum(), (float) (1.0 / weight));
+                loss += scaled.getFlat(0);
+                tokens += l.tokens();
+                long w = weight;
+                l.metricSums().forEach((k, v) -> extra.merge(k, v / w, Double::sum));
+                Autograd.backward(scaled);
+            }
+        }
+        double gradNorm = Double.isFinite(loss) ? optimization.gradNorm() : Double.NaN;
+        double lr = optimization.learningRate(step);
+        boolean skipped = !Double.isFinite(loss) || !Double.isFinite(gradNorm);
+        if (!skipped) {
+            if (cfg.maxGradNorm() > 0) {
+                optimization.clip(gradNorm, cfg.maxGradNorm());
+            }
+            optimization.step(lr);
+        }
+        optimization.zeroGrad();
+        return new StepOutcome(loss, gradNorm, lr, tokens, skipped, extra);
+    }
+
+    /** Example indices of each micro-batch of optimizer step {@code step}. */
+    private List<int[]> microBatchesOf(int step) {
+        int epoch = step / stepsPerEpoch;
+        if (epoch != orderEpoch) {
+            order = Seeds.epochOrder(train.size(), cfg.shuffle(), cfg.seed(), epoch);
+            orderEpoch = epoch;
+        }
+        int first = (step % stepsPerEpoch) * cfg.gradientAccumulationSteps();
+        int end = Math.min(first + cfg.gradientAccumulationSteps(), microBatches);
+        int mbs = cfg.microBatchSize();
+        return IntStream.range(first, end)
+                .mapToObj(m -> Arrays.copyOfRange(order, m * mbs, Math.min((m + 1) * mbs, order.length)))
+                .toList();
+    }
+
+    /** Validation loss; updates the best and the patience counter; true when early stopping is due. */
+    private boolean evaluate(TrainerState state) {
+        double sum = 0;
+        long weight = 0;
+        Map<String, Double> extraSums = new HashMap<>();
+        model.train(false);
+        try (var ng = Autograd.noGrad()) {
+            for (int start = 0; start < eval.size(); start += cfg.microBatchSize()) {
+                int[] idx = IntStream.range(start, Math.min(start + cfg.microBatchSize(), eval.size())).toArray();
+                long w = eval.weight(idx);
+                if (w == 0) {
+                    continue;
+                }
+                try (var scope = TensorScope.open()) {
+                    Objective.Loss l = eval.lossSum(idx);
+                    sum += l.sum().getFlat(0);
+                    l.metricSums().forEach((k, v) -> extraSums.merge(k, v, Double::sum));
+                }
+                weight += w;
+            }
+        } finally {
+            model.train(true);
+        }
+        if (weight == 0) {
+            throw new IllegalArgumentException("the validation data has no label tokens: every label is -100");
+        }
+        double loss = sum / weight;
+        boolean improved = state.bestEvalLoss == null || loss < state.bestEvalLoss - cfg.earlyStoppingThreshold();
+        if (improved) {
+            state.bestEvalLoss = loss;
+            state.bestEvalStep = state.step;
+            state.evalsWithoutImprovement = 0;
+        } else {
+            state.evalsWithoutImprovement++;
+        }
+        long w = weight;
+        Map<String, Double> extra = new HashMap<>();
+        extraSums.forEach((k, v) -> extra.put(k, v / w));
+        EvalMetrics metrics = new EvalMetrics(state.step, loss, Math.exp(loss), improved, extra);
+        state.evalHistory.add(metrics);
+        listeners.forEach(l -> l.onEvaluation(metrics));
+        return cfg.earlyStoppingPatience() > 0 && state.evalsWithoutImprovement >= cfg.earlyStoppingPatience();
+    }
+
+    /** The checkpoint of the best evaluation when it was saved, else the newest one. */
+    private Path bestCheckpoint(TrainerState state, Path lastCheckpoint) {
+        if (cfg.outputDir() != null && state.bestEvalStep > 0) {
+            Path best = cfg.outputDir().resolve(Checkpoints.PREFIX + state.bestEvalStep);
+            if (Files.isDirectory(best)) {
+                return best;
+            }
+        }
+        return lastCheckpoint;
+    }
+}
