@@ -1,0 +1,45 @@
+package dev.finetune4j.data.augment;
+
+import java.io.Serializable;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Easy Data Augmentation (Wei and Zou, 2019): the share of words touched by each operation, and copies per record.
+ *
+ * @param synonymRate  synonym replacement (SR)
+ * @param insertRate   random insertion of a synonym of a random word (RI)
+ * @param swapRate     random swap of two words (RS)
+ * @param deleteRate   probability of deleting each word (RD)
+ * @param copies       augmented copies per record
+ * @param seed         seed; a record's copies depend only on the seed and the record's id
+ */
+public record EdaConfig(double synonymRate, double insertRate, double swapRate, double deleteRate, int copies,
+                        long seed) implements Serializable {
+    public EdaConfig {
+        for (double r : new double[] {synonymRate, insertRate, swapRate, deleteRate}) {
+            if (r < 0 || r > 0.5) {
+                throw new IllegalArgumentException("EDA rates must lie in [0, 0.5] (the paper uses 0.1), found " + r);
+            }
+        }
+        if (copies < 1) {
+            throw new IllegalArgumentException("copies must be >= 1, found " + copies);
+        }
+    }
+
+    /** The paper's recommended 0.1 for every operation, 4 copies. */
+    public static EdaConfig defaults() {
+        return new EdaConfig(0.1, 0.1, 0.1, 0.1, 4, 1);
+    }
+
+    Map<String, Object> params() {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("synonymRate", synonymRate);
+        p.put("insertRate", insertRate);
+        p.put("swapRate", swapRate);
+        p.put("deleteRate", deleteRate);
+        p.put("copies", copies);
+        p.put("seed", seed);
+        return p;
+    }
+}

@@ -1,0 +1,95 @@
+package dev.finetune4j.data.augment;
+
+import dev.finetune4j.data.format.Formats;
+import dev.finetune4j.data.pipeline.Outcome;
+import dev.finetune4j.data.pipeline.Pipeline;
+import dev.finetune4j.data.pipeline.PipelineReport;
+import dev.finetune4j.data.record.Record;
+import dev.finetune4j.data.record.SourceRef;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class AugmentTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void chineseSegmentationAndJoin() {
+        List<String> words = Segmenter.words("我喜欢北京的天气");
+        assertTrue(words.contains("北京"), words.toString());
+        assertEquals("我喜欢北京的天气", Segmenter.join(words));
+        assertEquals("I like it", Segmenter.join(Segmenter.words("I like  it")));
+    }
+
+    @Test
+    void synonymReplacementUsesTheDictionary() {
+        SynonymSource syn = SynonymSources.of(Map.of("喜欢", List.of("喜爱"), "happy", List.of("glad")));
+        Eda onlySr = new Eda(new EdaConfig(0.5, 0, 0, 0, 1, 1), syn);
+        assertEquals("我喜爱北京", onlySr.augment("我喜欢北京", new SplittableRandom(1)));
+        assertEquals("I am glad", onlySr.augment("I am happy", new SplittableRandom(1)));
+    }
+
+    @Test
+    void edaAddsLinkedCopiesDeterministically() {
+        Eda eda = new Eda(EdaConfig.defaults(), SynonymSources.of(Map.of()));
+        Record r = Record.of(new SourceRef("a.jsonl", 3), Map.of("text", "the quick brown fox jumps over the lazy dog"));
+        Outcome o = eda.apply(r);
+        assertEquals(4, o.added().size());
+        assertEquals("a.jsonl:3", o.added().getFirst().meta().get(Augmented.ORIGINAL_META));
+        assertEquals("a.jsonl:3#eda0", o.added().getFirst().id());
+        assertEquals(o.added(), eda.apply(r).added());
+    }
+
+    @Test
+    void dictionaryFormats() throws IOException {
+        Path cilin = dir.resolve("cilin.txt");
+        Files.writeString(cilin, "Aa01A01= 人 士 人物\nAa01A02# 人类 全人类\nAa01A03@ 独\n");
+        SynonymSource c = SynonymSources.cilin(cilin);
+        assertEquals(List.of("士", "人物"), c.synonyms("人"));
+        assertEquals(List.of(), c.synonyms("人类"));
+        Path wn = dir.resolve("wn");
+        Files.createDirectories(wn);
+        Files.writeString(wn.resolve("data.adj"), "  1 This software and database is being provided\n"
+                + "01148283 00 s 03 glad 0 happy 0 felicitous 0 000 | showing gladness\n");
+        assertEquals(List.of("happy", "felicitous"), SynonymSources.wordnet(wn).synonyms("glad"));
+        Path tsv = dir.resolve("s.tsv");
+        Files.writeString(tsv, "# comment\nbig\tlarge,huge\n");
+        assertEquals(List.of("big", "huge"), SynonymSources.tsv(tsv).synonyms("large"));
+    }
+
+    @Test
+    void backTranslationAndMixture() throws IOException {
+        Translator fake = (text, from, to) -> to.equals("en") ? "EN(" + text + ")" : text.replace("EN(", "").replace(")", "") + "!";
+        Outcome o = new BackTranslation(fake, "zh", "en").apply(Record.of(new SourceRef("a", 1), Map.of("text", "你好")));
+        assertEquals("你好!", o.added().getFirst().string("text"));
+        Path a = dir.resolve("domain.jsonl");
+        Path b = dir.resolve("general.jsonl");
+        StringBuilder sa = new StringBuilder();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 400; i++) {
+            sa.append("{\"text\":\"domain ").append(i).append("\"}\n");
+            sb.append("{\"text\":\"general ").append(i).append("\"}\n");
+        }
+        Files.writeString(a, sa);
+        Files.writeString(b, sb);
+        PipelineReport r = Pipeline.builder()
+                .read(new Mixture(List.of(Formats.jsonl(a), Formats.jsonl(b)), List.of(0.8, 0.2), 9))
+                .write(dir.resolve("out")).run();
+        String out = Files.readString(dir.resolve("out/data.jsonl"));
+        long general = out.lines().filter(l -> l.contains("general")).count();
+        assertEquals(400, out.lines().filter(l -> l.contains("domain")).count());
+        assertTrue(general > 60 && general < 140, "about 100 general records expected, got " + general);
+        assertNotEquals(null, r.inputs().getFirst().sha256());
+    }
+}
