@@ -1,0 +1,97 @@
+package dev.finetune4j.peft.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * DPO, label-smoothed DPO and IPO losses from our own log-probabilities (policy = base + LoRA, reference =
+ * the adapter disabled) against TRL-style losses over transformers' log-probabilities.
+ */
+class DpoFixtureTest {
+
+    @Test
+    void formulasMatchTheLlamaFixtureOnItsOwnLogProbs() {
+        JsonNode fixture = TrainTestSupport.json(TrainTestSupport.resource("llama/dpo.json"));
+        List<DpoTrainer.PairLogProbs> theirs = fixtureLogProbs(fixture);
+        for (double beta : new double[]{0.1, 0.5}) {
+            assertEquals(fixture.get("sigmoid_beta" + beta).asDouble(), mean(theirs, DpoConfig.sigmoid(beta)), 1e-12);
+            assertEquals(fixture.get("sigmoid_beta" + beta + "_label_smoothing0.1").asDouble(),
+                    mean(theirs, DpoConfig.sigmoid(beta).withLabelSmoothing(0.1)), 1e-12);
+            assertEquals(fixture.get("ipo_beta" + beta).asDouble(), mean(theirs, DpoConfig.ipo(beta)), 1e-12);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen3"})
+    void lossesFromOurLogProbsMatch(String arch) {
+        Path dir = TrainTestSupport.resource(arch);
+        JsonNode fixture = TrainTestSupport.json(dir.resolve("dpo.json"));
+        List<DpoTrainer.PairLogProbs> theirs = fixtureLogProbs(fixture);
+        List<PreferenceExample> pairs = new ArrayList<>();
+        for (JsonNode e : fixture.get("examples")) {
+            pairs.add(new PreferenceExample(ids(e.get("prompt")), ids(e.get("chosen")), ids(e.get("rejected"))));
+        }
+        try (LanguageModel base = AutoModel.loadCausalLM(dir.resolve("base"))) {
+            PeftModel policy = Peft.load(base, dir.resolve("lora"));
+            List<DpoTrainer.PairLogProbs> ours = DpoTrainer.logProbs(policy, PreferenceDataset.of(pairs), 0);
+            double worstLogProb = 0;
+            for (int i = 0; i < ours.size(); i++) {
+                DpoTrainer.PairLogProbs a = ours.get(i);
+                DpoTrainer.PairLogProbs b = theirs.get(i);
+                worstLogProb = Math.max(worstLogProb, Math.max(
+                        Math.max(Math.abs(a.policyChosen() - b.policyChosen()), Math.abs(a.policyRejected() - b.policyRejected())),
+                        Math.max(Math.abs(a.referenceChosen() - b.referenceChosen()), Math.abs(a.referenceRejected() - b.referenceRejected()))));
+            }
+            double worstLoss = 0;
+            for (double beta : new double[]{0.1, 0.5}) {
+                for (DpoConfig cfg : List.of(DpoConfig.sigmoid(beta), DpoConfig.sigmoid(beta).withLabelSmoothing(0.1), DpoConfig.ipo(beta))) {
+                    double expected = mean(theirs, cfg);
+                    double actual = mean(ours, cfg);
+                    // IPO squares h - 1/(2 beta) (about -5 at beta 0.1): compare relative to its size
+                    double tolerance = cfg.lossType() == DpoLossType.IPO ? 1e-6 * Math.max(1, Math.abs(expected)) : 1e-6;
+                    worstLoss = Math.max(worstLoss, Math.abs(actual - expected));
+                    assertEquals(expected, actual, tolerance, arch + " " + cfg);
+                }
+                assertEquals(accuracy(theirs, beta), accuracy(ours, beta), 1e-12, arch + " reward accuracy");
+            }
+            System.out.printf("%s DPO: max |log-prob diff| %.3e, max |loss diff| %.3e%n", arch, worstLogProb, worstLoss);
+        }
+    }
+
+    private static List<DpoTrainer.PairLogProbs> fixtureLogProbs(JsonNode fixture) {
+        List<DpoTrainer.PairLogProbs> out = new ArrayList<>();
+        for (JsonNode e : fixture.get("examples")) {
+            out.add(new DpoTrainer.PairLogProbs(e.get("policy_chosen_logp").asDouble(), e.get("policy_rejected_logp").asDouble(),
+                    e.get("reference_chosen_logp").asDouble(), e.get("reference_rejected_logp").asDouble()));
+        }
+        return out;
+    }
+
+    private static double mean(List<DpoTrainer.PairLogProbs> pairs, DpoConfig cfg) {
+        return pairs.stream().mapToDouble(p -> p.loss(cfg)).average().orElseThrow();
+    }
+
+    private static double accuracy(List<DpoTrainer.PairLogProbs> pairs, double beta) {
+        return pairs.stream().mapToDouble(p -> p.rewardMargin(beta) > 0 ? 1 : 0).average().orElseThrow();
+    }
+
+    private static long[] ids(JsonNode array) {
+        long[] out = new long[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asLong();
+        }
+        return out;
+    }
+}
