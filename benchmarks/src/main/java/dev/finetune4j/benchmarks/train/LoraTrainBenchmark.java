@@ -1,0 +1,108 @@
+package dev.finetune4j.benchmarks.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.ModelInput;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.LoraConfig;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.train.Schedule;
+import dev.finetune4j.peft.train.SftTrainer;
+import dev.finetune4j.peft.train.StepMetrics;
+import dev.finetune4j.peft.train.TokenizedDataset;
+import dev.finetune4j.peft.train.TrainingConfig;
+import dev.finetune4j.peft.train.TrainingListener;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The CPU-S configuration of BENCHMARKS.md: LoRA (r 8, alpha 16, all seven projections) training tokens/s with
+ * AdamW lr 1e-4 (3 warm-up steps, median of 10), forward-only tokens/s, and peak memory (VmHWM, native bytes).
+ *
+ * <pre>{@code
+ * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp ... \
+ *     dev.finetune4j.benchmarks.train.LoraTrainBenchmark
+ * }</pre>
+ */
+public final class LoraTrainBenchmark {
+    private static final int BATCH = 8;
+    private static final int SEQ = 128;
+    private static final int WARMUP = 3;
+    private static final int MEASURED = 10;
+
+    private LoraTrainBenchmark() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        try (LanguageModel base = cpuS()) {
+            long[][] ids = new long[BATCH][];
+            SplittableRandom random = new SplittableRandom(1);
+            for (int i = 0; i < BATCH; i++) {
+                ids[i] = random.longs(SEQ, 0, 4096).toArray();
+            }
+            double forward = forwardTokensPerSecond(base, ids);
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0)
+                    .targetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj").build());
+            List<Double> seconds = new ArrayList<>();
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(WARMUP + MEASURED).microBatchSize(BATCH)
+                    .learningRate(1e-4).weightDecay(0.01).schedule(Schedule.CONSTANT).shuffle(false).logEverySteps(0).build();
+            SftTrainer.builder().model(model).config(cfg).trainData(TokenizedDataset.of(ids)).listener(new TrainingListener() {
+                @Override
+                public void onStep(StepMetrics m) {
+                    seconds.add(BATCH * SEQ / m.tokensPerSecond());
+                }
+            }).build().train();
+            double median = median(seconds.subList(WARMUP, seconds.size()));
+            System.out.printf("CPU-S LoRA training: %.0f tokens/s (median step %.1f ms of %d)%n", BATCH * SEQ / median, median * 1e3, MEASURED);
+            System.out.printf("CPU-S forward, no grad: %.0f tokens/s%n", forward);
+            System.out.printf("peak RSS (VmHWM): %s; native bytes allocated by the model's scope: %.1f MiB%n",
+                    vmHwm(), base.parameterScope().allocatedBytes() / 1048576.0);
+        }
+    }
+
+    /** vocab 4096, hidden 256, 4 layers, 8 heads, 4 kv heads, intermediate 704, random N(0, 0.02) weights. */
+    static LanguageModel cpuS() {
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", "llama").put("vocab_size", 4096).put("hidden_size", 256).put("intermediate_size", 704)
+                .put("num_hidden_layers", 4).put("num_attention_heads", 8).put("num_key_value_heads", 4)
+                .put("max_position_embeddings", 512).put("rms_norm_eps", 1e-6).put("rope_theta", 10000.0)
+                .put("hidden_act", "silu").put("tie_word_embeddings", false);
+        LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached());
+        StateDicts.initNormal(model, 0.02, new SplittableRandom(0));
+        return model;
+    }
+
+    private static double forwardTokensPerSecond(LanguageModel model, long[][] ids) {
+        List<Double> seconds = new ArrayList<>();
+        for (int i = 0; i < WARMUP + MEASURED; i++) {
+            long t0 = System.nanoTime();
+            try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+                model.forward(ModelInput.of(ids, null));
+            }
+            seconds.add((System.nanoTime() - t0) / 1e9);
+        }
+        return BATCH * SEQ / median(seconds.subList(WARMUP, seconds.size()));
+    }
+
+    private static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static String vmHwm() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmHWM"))
+                .map(l -> l.substring(6).trim()).findFirst().orElse("n/a");
+    }
+}
