@@ -36,15 +36,19 @@ public final class Activations {
     public static Tensor apply(Kind kind, Tensor x) {
         float[] xv = Buffers.floats(x);
         float[] y = new float[xv.length];
-        for (int i = 0; i < y.length; i++) {
-            y[i] = (float) value(kind, xv[i]);
-        }
+        Parallel.chunks(y.length, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                y[i] = (float) value(kind, xv[i]);
+            }
+        });
         Tensor out = Buffers.tensor(y, x.shape());
         return Autograd.record(kind.name().toLowerCase(), out, dOut -> {
             float[] g = Buffers.floats(dOut);
-            for (int i = 0; i < g.length; i++) {
-                g[i] *= (float) derivative(kind, xv[i]);
-            }
+            Parallel.chunks(g.length, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    g[i] *= (float) derivative(kind, xv[i]);
+                }
+            });
             return new Tensor[]{Buffers.tensor(g, x.shape())};
         }, x);
     }
@@ -54,18 +58,22 @@ public final class Activations {
         float[] gv = Buffers.floats(gate);
         float[] uv = Buffers.floats(up);
         float[] y = new float[gv.length];
-        for (int i = 0; i < y.length; i++) {
-            y[i] = (float) value(Kind.SILU, gv[i]) * uv[i];
-        }
+        Parallel.chunks(y.length, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                y[i] = (float) value(Kind.SILU, gv[i]) * uv[i];
+            }
+        });
         Tensor out = Buffers.tensor(y, gate.shape());
         return Autograd.record("swiglu", out, dOut -> {
             float[] d = Buffers.floats(dOut);
             float[] dg = new float[d.length];
             float[] du = new float[d.length];
-            for (int i = 0; i < d.length; i++) {
-                dg[i] = d[i] * uv[i] * (float) derivative(Kind.SILU, gv[i]);
-                du[i] = d[i] * (float) value(Kind.SILU, gv[i]);
-            }
+            Parallel.chunks(d.length, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    dg[i] = d[i] * uv[i] * (float) derivative(Kind.SILU, gv[i]);
+                    du[i] = d[i] * (float) value(Kind.SILU, gv[i]);
+                }
+            });
             return new Tensor[]{Buffers.tensor(dg, gate.shape()), Buffers.tensor(du, up.shape())};
         }, gate, up);
     }
