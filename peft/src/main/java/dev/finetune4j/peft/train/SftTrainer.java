@@ -50,7 +50,7 @@ public final class SftTrainer {
         private Builder() {
         }
 
-        /** Training examples (see {@link SftDataBuilder} to make them from records). */
+        /** Training examples: token ids with labels (-100 on prompt tokens for completion-only loss). */
         public Builder trainData(TokenizedDataset value) {
             trainData = value;
             return this;
@@ -65,7 +65,7 @@ public final class SftTrainer {
         public SftTrainer build() {
             List<TrainingListener> listeners = checkedListeners();
             if (trainData == null) {
-                throw new IllegalStateException("trainData(...) is required: TokenizedDataset.of(inputIds, labels) or SftDataBuilder");
+                throw new IllegalStateException("trainData(...) is required: TokenizedDataset.of(inputIds, labels)");
             }
             checkEvaluation(evalData != null);
             Objective eval = evalData == null ? null : new SftObjective(model, evalData, padTokenId);
