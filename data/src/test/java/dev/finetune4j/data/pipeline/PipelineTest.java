@@ -145,6 +145,28 @@ class PipelineTest {
         }
     }
 
+    @Test
+    void streamsManyRecordsThroughCleanDedupAndSplit() throws IOException {
+        Path in = dir.resolve("many.jsonl");
+        SplittableRandom rnd = new SplittableRandom(2);
+        int n = 50_000;
+        try (BufferedWriter w = Files.newBufferedWriter(in)) {
+            for (int i = 0; i < n; i++) {
+                StringBuilder doc = new StringBuilder("doc").append(i / 2); // every pair shares its text: exact copies
+                for (int j = 0; j < 25; j++) {
+                    doc.append(" w").append(rnd.nextInt(1_000_000));
+                }
+                w.write("{\"text\":\"" + (i % 2 == 0 ? doc : "") + "\"}\n");
+            }
+        }
+        PipelineReport r = Pipeline.builder().read(Formats.jsonl(in)).step(TextCleaner.defaults())
+                .step(new ExactDedup()).step(new NearDedup(NearDedupConfig.defaults()))
+                .split(SplitSpec.defaults().seed(1)).write(dir.resolve("many")).batchSize(1000).run();
+        assertEquals(n, r.inputs().getFirst().records());
+        assertEquals(n / 2 - 1, r.step("exact-dedup").dropped(), "all empty texts but the first are duplicates");
+        assertEquals(n / 2 + 1, r.written() + r.step("near-dedup").dropped());
+    }
+
     private static Set<String> texts(Path p) throws IOException {
         Set<String> s = new HashSet<>();
         for (String line : Files.readAllLines(p)) {
