@@ -1,0 +1,117 @@
+package dev.finetune4j.core.models;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.models.bert.BertConfig;
+import dev.finetune4j.core.models.bert.BertForSequenceClassification;
+import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.gpt2.Gpt2Config;
+import dev.finetune4j.core.models.gpt2.Gpt2Model;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * Loads a Hugging Face model folder (config.json plus model.safetensors or a sharded index) by its
+ * {@code model_type}.
+ *
+ * <pre>{@code
+ * try (CausalLM lm = AutoModel.loadCausalLM(Path.of("Qwen2.5-0.5B"))) { ... }
+ * }</pre>
+ *
+ * Weights are converted to float32 on load; the checkpoint file is closed before returning.
+ */
+public final class AutoModel {
+    /** Causal LM families, by config {@code model_type}. */
+    public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gpt2");
+    /** Sequence-classification families. */
+    public static final List<String> CLASSIFIER_TYPES = List.of("bert");
+
+    private AutoModel() {
+    }
+
+    /** Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2). */
+    public static LanguageModel loadCausalLM(Path dir) {
+        JsonNode config = readConfig(dir);
+        LanguageModel model = newCausalLM(config, TensorScope.detached());
+        loadWeights(model, dir, AutoModel::causalAlias);
+        return model;
+    }
+
+    /** An untrained causal LM of the given config.json content, with zero weights (to load or initialise). */
+    public static LanguageModel newCausalLM(JsonNode config, TensorScope scope) {
+        String type = config.path("model_type").asText("");
+        if (DecoderConfig.MODEL_TYPES.contains(type)) {
+            return new DecoderModel(scope, DecoderConfig.fromJson(config));
+        }
+        if (type.equals("gpt2")) {
+            return new Gpt2Model(scope, Gpt2Config.fromJson(config));
+        }
+        scope.close();
+        throw new IllegalArgumentException("unsupported model_type '" + type + "' for a causal LM; supported: "
+                + CAUSAL_LM_TYPES + (CLASSIFIER_TYPES.contains(type) ? " (use loadSequenceClassifier for " + type + ")" : ""));
+    }
+
+    /** Loads a sequence classifier (BERT). */
+    public static BertForSequenceClassification loadSequenceClassifier(Path dir) {
+        JsonNode config = readConfig(dir);
+        String type = config.path("model_type").asText("");
+        if (!CLASSIFIER_TYPES.contains(type)) {
+            throw new IllegalArgumentException("unsupported model_type '" + type + "' for sequence classification; supported: " + CLASSIFIER_TYPES);
+        }
+        var model = new BertForSequenceClassification(TensorScope.detached(), BertConfig.fromJson(config));
+        loadWeights(model, dir, name -> null);
+        return model;
+    }
+
+    /** Reads and parses {@code dir/config.json}. */
+    public static JsonNode readConfig(Path dir) {
+        Path file = dir.resolve("config.json");
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("no config.json in " + dir.toAbsolutePath()
+                    + ": point at a Hugging Face model folder (config.json + model.safetensors)");
+        }
+        try {
+            return new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void loadWeights(Module model, Path dir, java.util.function.Function<String, String> alias) {
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            var names = new TreeSet<>(ckpt.names());
+            StateDicts.load(model, n -> names.contains(n) ? ckpt.tensor(n) : null, alias);
+        } catch (IOException e) {
+            closeQuietly(model);
+            throw new UncheckedIOException("cannot load weights from " + dir + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(model);
+            throw e;
+        }
+    }
+
+    /** Checkpoints saved by some tools prefix the backbone differently; try the common alternatives. */
+    private static String causalAlias(String name) {
+        return name.startsWith("model.") ? name.substring("model.".length()) : null;
+    }
+
+    private static void closeQuietly(Module model) {
+        if (model instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // the load already failed; the original error is the one to report
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.finetune4j.core.models;
+
+import dev.finetune4j.core.io.SafetensorsFile;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Reference tensors of a test-resource folder, copied out as arrays. */
+final class ReferenceData {
+    final Map<String, float[]> floats = new HashMap<>();
+    final Map<String, long[]> longs = new HashMap<>();
+    final Map<String, int[]> shapes = new HashMap<>();
+
+    static Path resource(String path) {
+        try {
+            return Path.of(ReferenceData.class.getResource("/" + path).toURI());
+        } catch (URISyntaxException | NullPointerException e) {
+            throw new IllegalStateException("missing test resource " + path, e);
+        }
+    }
+
+    static ReferenceData load(String path) throws Exception {
+        ReferenceData r = new ReferenceData();
+        try (SafetensorsFile f = SafetensorsFile.open(resource(path))) {
+            for (String name : f.names()) {
+                Tensor t = f.tensor(name);
+                r.shapes.put(name, t.shape().dims());
+                if (t.dtype().isFloatingPoint()) {
+                    r.floats.put(name, t.toFloatArray());
+                } else {
+                    r.longs.put(name, t.toLongArray());
+                }
+            }
+        }
+        return r;
+    }
+
+    long[][] ids(String name) {
+        long[] flat = longs.get(name);
+        int[] s = shapes.get(name);
+        long[][] out = new long[s[0]][s[1]];
+        for (int i = 0; i < s[0]; i++) {
+            System.arraycopy(flat, i * s[1], out[i], 0, s[1]);
+        }
+        return out;
+    }
+}
