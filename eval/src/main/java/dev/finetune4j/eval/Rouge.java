@@ -1,0 +1,256 @@
+package dev.finetune4j.eval;
+
+import dev.finetune4j.eval.text.NgramMatcher;
+import dev.finetune4j.eval.text.RougeTokenizer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.stream.IntStream;
+
+/**
+ * ROUGE-N, ROUGE-L and ROUGE-Lsum identical to Google's rouge-score ({@code RougeScorer.score}): its
+ * tokenizer and optional Porter stemmer ({@link RougeTokenizer}), clipped n-gram overlap, LCS, and for
+ * {@code rougeLsum} the summary-level union-LCS over sentences split at newlines. A documented {@code cjk}
+ * option scores Chinese, Japanese and Korean on characters (rouge-score drops them).
+ *
+ * <pre>{@code
+ * Map<String, RougeScore> r = Rouge.builder().rougeTypes("rouge1", "rouge2", "rougeL", "rougeLsum")
+ *         .useStemmer(true).build().score(reference, prediction);
+ * double f = r.get("rougeL").fmeasure();
+ * }</pre>
+ *
+ * <p>Instances are immutable and thread-safe.
+ */
+public final class Rouge {
+    private static final Pattern ROUGE_N = Pattern.compile("rouge([1-9])");
+
+    private final List<String> rougeTypes;
+    private final RougeTokenizer tokenizer;
+    private final int maxN;
+
+    private Rouge(Builder b) {
+        this.rougeTypes = List.copyOf(b.rougeTypes);
+        this.tokenizer = new RougeTokenizer(b.useStemmer, b.cjk);
+        int max = 0;
+        for (String type : rougeTypes) {
+            var m = ROUGE_N.matcher(type);
+            if (m.matches()) {
+                max = Math.max(max, Integer.parseInt(m.group(1)));
+            } else if (!type.equals("rougeL") && !type.equals("rougeLsum")) {
+                throw new IllegalArgumentException("unknown ROUGE type '" + type + "'; expected rouge1..rouge9, rougeL or rougeLsum");
+            }
+        }
+        this.maxN = max;
+    }
+
+    /** A builder; the default types are rouge1, rouge2 and rougeL, without stemming. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The configured types, in order. */
+    public List<String> rougeTypes() {
+        return rougeTypes;
+    }
+
+    /**
+     * Scores one prediction against one target (rouge-score's {@code score(target, prediction)}).
+     *
+     * @return an unmodifiable map from ROUGE type to score, in the configured order
+     */
+    public Map<String, RougeScore> score(String target, String prediction) {
+        List<String> targetTokens = tokenizer.tokenize(target);
+        List<String> predictionTokens = tokenizer.tokenize(prediction);
+        int[][] ids = NgramMatcher.wordIds(predictionTokens, List.of(targetTokens));
+        int[] pred = ids[0];
+        int[] tgt = ids[1];
+        NgramMatcher matcher = maxN > 0 ? new NgramMatcher(pred, maxN) : null;
+        int[] targetCounts = matcher != null ? matcher.countsIn(tgt) : null;
+        Map<String, RougeScore> out = new LinkedHashMap<>();
+        for (String type : rougeTypes) {
+            if (type.equals("rougeL")) {
+                out.put(type, lcsScore(tgt, pred));
+            } else if (type.equals("rougeLsum")) {
+                out.put(type, summaryLevelLcs(target, prediction));
+            } else {
+                int n = type.charAt(5) - '0';
+                int overlap = matcher.clippedMatches(n, targetCounts);
+                double precision = (double) overlap / Math.max(Math.max(0, pred.length - n + 1), 1);
+                double recall = (double) overlap / Math.max(Math.max(0, tgt.length - n + 1), 1);
+                out.put(type, RougeScore.of(precision, recall));
+            }
+        }
+        return java.util.Collections.unmodifiableMap(out);
+    }
+
+    /** For each type, the score against the target with the highest F1 (rouge-score's {@code score_multi}). */
+    public Map<String, RougeScore> scoreMulti(List<String> targets, String prediction) {
+        if (targets.isEmpty()) {
+            throw new IllegalArgumentException("scoreMulti needs at least one target");
+        }
+        Map<String, RougeScore> best = new LinkedHashMap<>();
+        for (String target : targets) {
+            score(target, prediction).forEach((type, s) -> best.merge(type, s, (a, b) -> b.fmeasure() > a.fmeasure() ? b : a));
+        }
+        return java.util.Collections.unmodifiableMap(best);
+    }
+
+    /**
+     * The mean precision, recall and F1 per type over pairs (what Hugging Face {@code evaluate}'s rouge
+     * reports without aggregation by bootstrap). Pairs are scored in parallel.
+     */
+    public Map<String, RougeScore> corpusScore(List<String> targets, List<String> predictions) {
+        if (targets.size() != predictions.size() || targets.isEmpty()) {
+            throw new IllegalArgumentException("need as many targets as predictions, at least one; got "
+                    + targets.size() + " and " + predictions.size());
+        }
+        List<Map<String, RougeScore>> all = IntStream.range(0, targets.size()).parallel()
+                .mapToObj(i -> score(targets.get(i), predictions.get(i))).toList();
+        Map<String, RougeScore> out = new LinkedHashMap<>();
+        for (String type : rougeTypes) {
+            double p = 0;
+            double r = 0;
+            double f = 0;
+            for (Map<String, RougeScore> m : all) {
+                RougeScore s = m.get(type);
+                p += s.precision();
+                r += s.recall();
+                f += s.fmeasure();
+            }
+            int n = all.size();
+            out.put(type, new RougeScore(p / n, r / n, f / n));
+        }
+        return java.util.Collections.unmodifiableMap(out);
+    }
+
+    private static RougeScore lcsScore(int[] target, int[] prediction) {
+        if (target.length == 0 || prediction.length == 0) {
+            return new RougeScore(0, 0, 0);
+        }
+        int[] prev = new int[prediction.length + 1];
+        int[] cur = new int[prediction.length + 1];
+        for (int i = 1; i <= target.length; i++) {
+            for (int j = 1; j <= prediction.length; j++) {
+                cur[j] = target[i - 1] == prediction[j - 1] ? prev[j - 1] + 1 : Math.max(prev[j], cur[j - 1]);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        int lcs = prev[prediction.length];
+        return RougeScore.of((double) lcs / prediction.length, (double) lcs / target.length);
+    }
+
+    /** rouge-score's {@code _summary_level_lcs}: union LCS per target sentence, each token counted at most as often as it occurs. */
+    private RougeScore summaryLevelLcs(String target, String prediction) {
+        Map<String, Integer> vocab = new HashMap<>();
+        List<int[]> ref = sentences(target, vocab);
+        List<int[]> can = sentences(prediction, vocab);
+        int m = ref.stream().mapToInt(s -> s.length).sum();
+        int n = can.stream().mapToInt(s -> s.length).sum();
+        if (ref.isEmpty() || can.isEmpty() || m == 0 || n == 0) {
+            return new RougeScore(0, 0, 0);
+        }
+        int[] refCounts = new int[vocab.size()];
+        int[] canCounts = new int[vocab.size()];
+        ref.forEach(s -> Arrays.stream(s).forEach(t -> refCounts[t]++));
+        can.forEach(s -> Arrays.stream(s).forEach(t -> canCounts[t]++));
+        int hits = 0;
+        for (int[] r : ref) {
+            BitSet union = new BitSet(r.length);
+            for (int[] c : can) {
+                lcsIndices(r, c, union);
+            }
+            for (int i = union.nextSetBit(0); i >= 0; i = union.nextSetBit(i + 1)) {
+                int t = r[i];
+                if (canCounts[t] > 0 && refCounts[t] > 0) {
+                    hits++;
+                    canCounts[t]--;
+                    refCounts[t]--;
+                }
+            }
+        }
+        return RougeScore.of((double) hits / n, (double) hits / m);
+    }
+
+    private List<int[]> sentences(String text, Map<String, Integer> vocab) {
+        List<int[]> out = new ArrayList<>();
+        for (String sentence : text.split("\n", -1)) {
+            if (sentence.isEmpty()) {
+                continue;
+            }
+            List<String> tokens = tokenizer.tokenize(sentence);
+            int[] ids = new int[tokens.size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = vocab.computeIfAbsent(tokens.get(i), k -> vocab.size());
+            }
+            out.add(ids);
+        }
+        return out;
+    }
+
+    /** Marks in {@code into} the indices of {@code ref} on rouge-score's backtracked LCS with {@code can}. */
+    private static void lcsIndices(int[] ref, int[] can, BitSet into) {
+        int[][] t = new int[ref.length + 1][can.length + 1];
+        for (int i = 1; i <= ref.length; i++) {
+            for (int j = 1; j <= can.length; j++) {
+                t[i][j] = ref[i - 1] == can[j - 1] ? t[i - 1][j - 1] + 1 : Math.max(t[i - 1][j], t[i][j - 1]);
+            }
+        }
+        int i = ref.length;
+        int j = can.length;
+        while (i > 0 && j > 0) {
+            if (ref[i - 1] == can[j - 1]) {
+                into.set(i - 1);
+                i--;
+                j--;
+            } else if (t[i][j - 1] > t[i - 1][j]) {
+                j--;
+            } else {
+                i--;
+            }
+        }
+    }
+
+    /** Builder of {@link Rouge}. */
+    public static final class Builder {
+        private List<String> rougeTypes = List.of("rouge1", "rouge2", "rougeL");
+        private boolean useStemmer;
+        private boolean cjk;
+
+        private Builder() {
+        }
+
+        /** ROUGE types: {@code rouge1}..{@code rouge9}, {@code rougeL}, {@code rougeLsum}. */
+        public Builder rougeTypes(String... types) {
+            if (types.length == 0) {
+                throw new IllegalArgumentException("at least one ROUGE type is required");
+            }
+            this.rougeTypes = List.of(types);
+            return this;
+        }
+
+        /** Porter-stem tokens longer than three characters, as rouge-score's {@code use_stemmer}. */
+        public Builder useStemmer(boolean useStemmer) {
+            this.useStemmer = useStemmer;
+            return this;
+        }
+
+        /** Our extension: CJK characters become one-character tokens instead of being dropped. */
+        public Builder cjk(boolean cjk) {
+            this.cjk = cjk;
+            return this;
+        }
+
+        /** Builds the immutable scorer. */
+        public Rouge build() {
+            return new Rouge(this);
+        }
+    }
+}
