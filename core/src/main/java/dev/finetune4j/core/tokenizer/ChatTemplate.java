@@ -1,0 +1,90 @@
+package dev.finetune4j.core.tokenizer;
+
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Built-in chat formats, rendered in Java (no Jinja engine). A tokenizer_config.json {@code chat_template} is
+ * mapped to one of these by recognising its markers ({@link #recognise}); an unknown template falls back to
+ * {@link #CHATML} with a warning.
+ */
+public enum ChatTemplate {
+    /** Qwen's ChatML: {@code <|im_start|>role\ncontent<|im_end|>\n}. */
+    CHATML,
+    /** Llama 3: {@code <|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>}. */
+    LLAMA3,
+    /** Alpaca's "### Instruction / ### Response" blocks. */
+    ALPACA,
+    /** Plain "Role: content" lines, for byte-level demo models. */
+    SIMPLE;
+
+    /** The template named {@code name} (case-insensitive), or an exception listing the names. */
+    public static ChatTemplate named(String name) {
+        try {
+            return valueOf(name.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown chat template '" + name + "'; built-in: chatml, llama3, alpaca, simple");
+        }
+    }
+
+    /** Maps a Jinja chat template text from tokenizer_config.json to a built-in template. */
+    public static ChatTemplate recognise(String jinja) {
+        if (jinja.contains("<|im_start|>")) {
+            return CHATML;
+        }
+        if (jinja.contains("<|start_header_id|>")) {
+            return LLAMA3;
+        }
+        if (jinja.contains("### Instruction")) {
+            return ALPACA;
+        }
+        LoggerFactory.getLogger(ChatTemplate.class).warn("unrecognised chat_template in tokenizer_config.json; using chatml");
+        return CHATML;
+    }
+
+    /**
+     * The conversation as text; with {@code addGenerationPrompt} it ends where the assistant's answer starts.
+     */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        StringBuilder sb = new StringBuilder();
+        if (this == LLAMA3) {
+            sb.append("<|begin_of_text|>");
+        }
+        for (ChatMessage m : messages) {
+            sb.append(turn(m));
+        }
+        if (addGenerationPrompt) {
+            sb.append(assistantPrefix());
+        }
+        return sb.toString();
+    }
+
+    /** The text that opens an assistant turn (completion-only loss masks everything before it). */
+    public String assistantPrefix() {
+        return switch (this) {
+            case CHATML -> "<|im_start|>assistant\n";
+            case LLAMA3 -> "<|start_header_id|>assistant<|end_header_id|>\n\n";
+            case ALPACA -> "### Response:\n";
+            case SIMPLE -> "Assistant: ";
+        };
+    }
+
+    private String turn(ChatMessage m) {
+        return switch (this) {
+            case CHATML -> "<|im_start|>" + m.role() + "\n" + m.content() + "<|im_end|>\n";
+            case LLAMA3 -> "<|start_header_id|>" + m.role() + "<|end_header_id|>\n\n" + m.content() + "<|eot_id|>";
+            case ALPACA -> switch (m.role()) {
+                case "system" -> m.content() + "\n\n";
+                case "user" -> "### Instruction:\n" + m.content() + "\n\n";
+                default -> "### Response:\n" + m.content() + "\n\n";
+            };
+            case SIMPLE -> switch (m.role()) {
+                case "system" -> "System: " + m.content() + "\n";
+                case "user" -> "User: " + m.content() + "\n";
+                default -> "Assistant: " + m.content() + "\n";
+            };
+        };
+    }
+}
