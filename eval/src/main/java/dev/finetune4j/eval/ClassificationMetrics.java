@@ -1,0 +1,84 @@
+package dev.finetune4j.eval;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Classification metrics identical to scikit-learn's {@code accuracy_score},
+ * {@code precision_recall_fscore_support} and {@code confusion_matrix}: labels are the sorted union of true
+ * and predicted labels, zero denominators give 0.
+ *
+ * <pre>{@code
+ * ClassificationReport rep = ClassificationMetrics.compute(yTrue, yPred);
+ * rep.accuracy(); rep.f1(Average.MACRO); rep.precision(Average.MICRO); rep.recall(Average.WEIGHTED);
+ * }</pre>
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class ClassificationMetrics {
+    private ClassificationMetrics() {
+    }
+
+    /** Metrics for string labels, sorted by code point like NumPy's {@code np.unique}. */
+    public static ClassificationReport compute(List<String> yTrue, List<String> yPred) {
+        checkSizes(yTrue.size(), yPred.size());
+        TreeSet<String> sorted = new TreeSet<>(ClassificationMetrics::compareCodePoints);
+        sorted.addAll(yTrue);
+        sorted.addAll(yPred);
+        List<String> labels = new ArrayList<>(sorted);
+        Map<String, Integer> index = new HashMap<>();
+        for (int i = 0; i < labels.size(); i++) {
+            index.put(labels.get(i), i);
+        }
+        long[][] confusion = new long[labels.size()][labels.size()];
+        for (int i = 0; i < yTrue.size(); i++) {
+            confusion[index.get(yTrue.get(i))][index.get(yPred.get(i))]++;
+        }
+        return new ClassificationReport(labels, confusion);
+    }
+
+    /** Metrics for integer labels, sorted numerically; the report's labels are their decimal strings. */
+    public static ClassificationReport compute(int[] yTrue, int[] yPred) {
+        checkSizes(yTrue.length, yPred.length);
+        TreeSet<Integer> sorted = new TreeSet<>();
+        for (int i = 0; i < yTrue.length; i++) {
+            sorted.add(yTrue[i]);
+            sorted.add(yPred[i]);
+        }
+        Map<Integer, Integer> index = new HashMap<>();
+        List<String> labels = new ArrayList<>();
+        for (int label : sorted) {
+            index.put(label, labels.size());
+            labels.add(Integer.toString(label));
+        }
+        long[][] confusion = new long[labels.size()][labels.size()];
+        for (int i = 0; i < yTrue.length; i++) {
+            confusion[index.get(yTrue[i])][index.get(yPred[i])]++;
+        }
+        return new ClassificationReport(labels, confusion);
+    }
+
+    private static void checkSizes(int nTrue, int nPred) {
+        if (nTrue != nPred) {
+            throw new IllegalArgumentException("yTrue has " + nTrue + " labels but yPred has " + nPred + "; pass one prediction per example");
+        }
+    }
+
+    private static int compareCodePoints(String a, String b) {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+            int ca = a.codePointAt(i);
+            int cb = b.codePointAt(j);
+            if (ca != cb) {
+                return Integer.compare(ca, cb);
+            }
+            i += Character.charCount(ca);
+            j += Character.charCount(cb);
+        }
+        return Integer.compare(a.length() - i, b.length() - j);
+    }
+}

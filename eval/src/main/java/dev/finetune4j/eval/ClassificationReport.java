@@ -1,0 +1,171 @@
+package dev.finetune4j.eval;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Accuracy, precision, recall and F1 per class and averaged, and the confusion matrix, with scikit-learn's
+ * definitions and its default zero-division behaviour (a ratio with a zero denominator is 0). Immutable and
+ * thread-safe.
+ */
+public final class ClassificationReport {
+    private final List<String> labels;
+    private final long[][] confusion;
+    private final long[] tp;
+    private final long[] predicted;
+    private final long[] support;
+    private final long total;
+
+    ClassificationReport(List<String> labels, long[][] confusion) {
+        this.labels = List.copyOf(labels);
+        int k = labels.size();
+        this.confusion = new long[k][];
+        this.tp = new long[k];
+        this.predicted = new long[k];
+        this.support = new long[k];
+        long n = 0;
+        for (int i = 0; i < k; i++) {
+            this.confusion[i] = confusion[i].clone();
+            tp[i] = confusion[i][i];
+            for (int j = 0; j < k; j++) {
+                support[i] += confusion[i][j];
+                predicted[j] += confusion[i][j];
+                n += confusion[i][j];
+            }
+        }
+        this.total = n;
+    }
+
+    /** The labels in sorted order; rows and columns of {@link #confusionMatrix()} follow it. */
+    public List<String> labels() {
+        return labels;
+    }
+
+    /** {@code [true label][predicted label]} counts (a copy). */
+    public long[][] confusionMatrix() {
+        long[][] out = new long[confusion.length][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = confusion[i].clone();
+        }
+        return out;
+    }
+
+    /** Fraction of exact matches. */
+    public double accuracy() {
+        long correct = 0;
+        for (long t : tp) {
+            correct += t;
+        }
+        return divide(correct, total);
+    }
+
+    /** Averaged precision. */
+    public double precision(Average average) {
+        return average(average, Metric.PRECISION);
+    }
+
+    /** Averaged recall. */
+    public double recall(Average average) {
+        return average(average, Metric.RECALL);
+    }
+
+    /** Averaged F1. */
+    public double f1(Average average) {
+        return average(average, Metric.F1);
+    }
+
+    /** Precision of one class. */
+    public double precision(String label) {
+        return Metric.PRECISION.of(tp[index(label)], predicted[index(label)], support[index(label)]);
+    }
+
+    /** Recall of one class. */
+    public double recall(String label) {
+        return Metric.RECALL.of(tp[index(label)], predicted[index(label)], support[index(label)]);
+    }
+
+    /** F1 of one class. */
+    public double f1(String label) {
+        return Metric.F1.of(tp[index(label)], predicted[index(label)], support[index(label)]);
+    }
+
+    /** Number of true examples of one class. */
+    public long support(String label) {
+        return support[index(label)];
+    }
+
+    /** F1 of every class, in label order. */
+    public Map<String, Double> f1PerClass() {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (String label : labels) {
+            out.put(label, f1(label));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private int index(String label) {
+        int i = labels.indexOf(label);
+        if (i < 0) {
+            throw new IllegalArgumentException("unknown label '" + label + "'; labels are " + labels);
+        }
+        return i;
+    }
+
+    private double average(Average average, Metric metric) {
+        int k = labels.size();
+        switch (average) {
+            case MICRO -> {
+                long tpSum = 0;
+                long predSum = 0;
+                long trueSum = 0;
+                for (int i = 0; i < k; i++) {
+                    tpSum += tp[i];
+                    predSum += predicted[i];
+                    trueSum += support[i];
+                }
+                return metric.of(tpSum, predSum, trueSum);
+            }
+            case MACRO -> {
+                double sum = 0;
+                for (int i = 0; i < k; i++) {
+                    sum += metric.of(tp[i], predicted[i], support[i]);
+                }
+                return k == 0 ? 0.0 : sum / k;
+            }
+            case WEIGHTED -> {
+                double sum = 0;
+                long weights = 0;
+                for (int i = 0; i < k; i++) {
+                    sum += metric.of(tp[i], predicted[i], support[i]) * support[i];
+                    weights += support[i];
+                }
+                return weights == 0 ? 0.0 : sum / weights;
+            }
+            default -> throw new IllegalArgumentException("unknown average " + average);
+        }
+    }
+
+    private static double divide(long num, long den) {
+        return den == 0 ? 0.0 : (double) num / den;
+    }
+
+    /** scikit-learn's per-class formulas; F1 is {@code 2 tp / (support + predicted)} as in scikit-learn 1.3+. */
+    private enum Metric {
+        PRECISION, RECALL, F1;
+
+        double of(long tp, long predicted, long support) {
+            return switch (this) {
+                case PRECISION -> divide(tp, predicted);
+                case RECALL -> divide(tp, support);
+                case F1 -> divide(2 * tp, support + predicted);
+            };
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ClassificationReport[labels=" + labels + ", accuracy=" + accuracy() + ", macroF1=" + f1(Average.MACRO) + "]";
+    }
+}
