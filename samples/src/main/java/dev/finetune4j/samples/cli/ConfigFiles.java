@@ -1,0 +1,80 @@
+package dev.finetune4j.samples.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Collectors;
+
+/**
+ * Reads the tool's YAML or JSON config files (chosen by extension: {@code .yaml}/{@code .yml} or {@code .json})
+ * into records with snake_case keys. Unknown keys, wrong types and missing files become {@link BadInputException}s
+ * that name the file, the key, the line and the keys that are accepted.
+ */
+final class ConfigFiles {
+    private ConfigFiles() {
+    }
+
+    /** Parses {@code file} as {@code type}. */
+    static <T> T read(Path file, Class<T> type) {
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException("config file " + file.toAbsolutePath() + " does not exist; "
+                    + "pass the path of a .yaml or .json file (see --help for an example)");
+        }
+        String name = file.getFileName().toString().toLowerCase();
+        ObjectMapper mapper;
+        if (name.endsWith(".yaml") || name.endsWith(".yml")) {
+            mapper = new ObjectMapper(new YAMLFactory());
+        } else if (name.endsWith(".json")) {
+            mapper = new ObjectMapper();
+        } else {
+            throw new BadInputException("config file " + file + " must end in .yaml, .yml or .json");
+        }
+        mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+        try {
+            T value = mapper.readValue(file.toFile(), type);
+            if (value == null) {
+                throw new BadInputException("config file " + file + " is empty");
+            }
+            return value;
+        } catch (UnrecognizedPropertyException e) {
+            throw new BadInputException("unknown key '" + e.getPropertyName() + "' in " + file + where(e)
+                    + "; accepted keys here: " + e.getKnownPropertyIds().stream().map(String::valueOf).sorted()
+                    .collect(Collectors.joining(", ")), e);
+        } catch (JsonMappingException e) {
+            throw new BadInputException("invalid value in " + file + where(e) + " at '" + path(e) + "': "
+                    + rootMessage(e), e);
+        } catch (JsonProcessingException e) {
+            throw new BadInputException("cannot parse " + file + where(e) + ": " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String where(JsonProcessingException e) {
+        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+    }
+
+    private static String path(JsonMappingException e) {
+        return e.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining("."));
+    }
+
+    /** The innermost message: a record's compact constructor says what to fix, Jackson's wrapper does not. */
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t instanceof JsonProcessingException j ? j.getOriginalMessage() : t.getMessage();
+    }
+}

@@ -1,0 +1,51 @@
+package dev.finetune4j.samples.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code finetune4j} command-line tool: {@code prepare}, {@code train}, {@code eval} and {@code merge}, for
+ * people who would rather configure than code. {@code java -jar finetune4j.jar --help} lists them; each has its own
+ * {@code --help}. Exit codes are in {@link ExitCodes}.
+ */
+@Command(name = "finetune4j", mixinStandardHelpOptions = true, version = "finetune4j 0.1.0",
+        description = "Prepare data, fine-tune with PEFT methods, evaluate and merge adapters on the JVM.",
+        subcommands = {PrepareCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Exit codes: 0 done, 1 failed while running, 2 bad input (options, config, files)."})
+public final class Finetune4j {
+    private Finetune4j() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the tool and returns its exit code (what {@link #main} exits with); tests call this. */
+    public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The configured command line: bad input (including IllegalArgumentException from the
+     * library) exits with 2 and the message that says what to fix, other failures with 1 and the cause chain. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Finetune4j());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof BadInputException || e instanceof IllegalArgumentException) {
+                cmd.getErr().println("error: " + e.getMessage());
+                return ExitCodes.BAD_INPUT;
+            }
+            cmd.getErr().println("failed: " + describe(e));
+            return ExitCodes.FAILURE;
+        });
+        return cl;
+    }
+
+    /** The exception and its causes on one line: {@code IOException: disk full <- ...}. */
+    private static String describe(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            sb.append(sb.isEmpty() ? "" : " <- ").append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,140 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.data.clean.QualityConfig;
+import dev.finetune4j.data.clean.QualityFilter;
+import dev.finetune4j.data.clean.TextCleaner;
+import dev.finetune4j.data.dedup.ExactDedup;
+import dev.finetune4j.data.dedup.NearDedup;
+import dev.finetune4j.data.dedup.NearDedupConfig;
+import dev.finetune4j.data.format.FileSource;
+import dev.finetune4j.data.format.Format;
+import dev.finetune4j.data.format.Formats;
+import dev.finetune4j.data.pii.PiiRedactor;
+import dev.finetune4j.data.pii.PiiStep;
+import dev.finetune4j.data.pii.PiiType;
+import dev.finetune4j.data.pii.Strategy;
+import dev.finetune4j.data.pipeline.Pipeline;
+import dev.finetune4j.data.record.Schema;
+import dev.finetune4j.data.split.SplitSpec;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+
+/** Turns a {@link PrepareConfig} into a data {@link Pipeline.Builder}, checking every value on the way. */
+final class PreparePipeline {
+    private PreparePipeline() {
+    }
+
+    /**
+     * The pipeline the config describes.
+     *
+     * @param cfg       the parsed config
+     * @param baseDir   folder that relative paths are resolved against (the config file's)
+     * @param outputDir the output folder, overriding the config's {@code output} when not null
+     */
+    static Pipeline.Builder build(PrepareConfig cfg, Path baseDir, Path outputDir) {
+        if (cfg.inputs() == null || cfg.inputs().isEmpty()) {
+            throw new BadInputException("'inputs' is missing: list at least one JSONL, JSON or CSV file, e.g. inputs: [raw.jsonl]");
+        }
+        Path out = outputDir != null ? outputDir : cfg.output() != null ? baseDir.resolve(cfg.output()) : null;
+        if (out == null) {
+            throw new BadInputException("'output' is missing: name the folder for the prepared data, or pass --output");
+        }
+        Pipeline.Builder b = Pipeline.builder().write(out);
+        Schema schema = cfg.schema() == null ? null : enumValue(Schema.class, cfg.schema(), "schema");
+        for (String input : cfg.inputs()) {
+            Path p = baseDir.resolve(input);
+            if (!Files.isRegularFile(p)) {
+                throw new BadInputException("input file " + p.toAbsolutePath() + " does not exist (from 'inputs')");
+            }
+            FileSource source = Formats.of(p);
+            b.read(schema == null ? source : source.schema(schema));
+        }
+        if (cfg.format() != null) {
+            b.format(enumValue(Format.class, cfg.format(), "format"));
+        }
+        long seed = cfg.seed() == null ? 42 : cfg.seed();
+        b.seed(seed);
+        try {
+            if (cfg.clean() == null || cfg.clean()) {
+                b.step(TextCleaner.defaults());
+            }
+            if (cfg.quality() != null) {
+                QualityConfig q = QualityConfig.defaults();
+                b.step(new QualityFilter(q.withChars(orDefault(cfg.quality().minChars(), q.minChars()),
+                        orDefault(cfg.quality().maxChars(), q.maxChars()))));
+            }
+            if (cfg.pii() != null) {
+                b.step(new PiiStep(redactor(cfg.pii())));
+            }
+            if (Boolean.TRUE.equals(cfg.exactDedup())) {
+                b.step(new ExactDedup());
+            }
+            if (cfg.nearDedup() != null) {
+                NearDedupConfig near = NearDedupConfig.forThreshold(orDefault(cfg.nearDedup().threshold(), 0.7),
+                        orDefault(cfg.nearDedup().numPerm(), 128));
+                b.step(new NearDedup(near.withSeed(seed)));
+            }
+            if (cfg.split() != null) {
+                b.split(split(cfg.split(), seed));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("invalid step settings: " + e.getMessage(), e);
+        }
+        return b;
+    }
+
+    private static PiiRedactor redactor(PrepareConfig.Pii pii) {
+        PiiRedactor.Builder r = PiiRedactor.builder();
+        String strategy = pii.strategy() == null ? "placeholder" : pii.strategy().toLowerCase(Locale.ROOT);
+        switch (strategy) {
+            case "placeholder" -> r.strategy(new Strategy.Placeholder());
+            case "mask" -> r.strategy(new Strategy.Mask('*'));
+            case "hash" -> {
+                String env = pii.hashKeyEnv() == null ? "FINETUNE4J_PII_KEY" : pii.hashKeyEnv();
+                String key = System.getenv(env);
+                if (key == null || key.isEmpty()) {
+                    throw new BadInputException("pii strategy 'hash' needs a secret key in the environment variable "
+                            + env + " (set it, or name another variable with hash_key_env)");
+                }
+                r.strategy(new Strategy.KeyedHash(key.getBytes(StandardCharsets.UTF_8)));
+            }
+            default -> throw new BadInputException("unknown pii strategy '" + pii.strategy()
+                    + "'; use placeholder, mask or hash");
+        }
+        if (pii.disable() != null) {
+            pii.disable().forEach(t -> r.disable(enumValue(PiiType.class, t, "pii.disable")));
+        }
+        return r.build();
+    }
+
+    private static SplitSpec split(PrepareConfig.Split s, long seed) {
+        SplitSpec spec = SplitSpec.ratio(orDefault(s.train(), 0.8), orDefault(s.validation(), 0.1),
+                orDefault(s.test(), 0.1)).seed(seed);
+        if (s.stratifyBy() != null) {
+            spec = spec.stratifyBy(s.stratifyBy());
+        }
+        if (s.groupBy() != null) {
+            spec = spec.groupBy(s.groupBy());
+        }
+        return spec;
+    }
+
+    /** Case-insensitive enum lookup with an error that lists the accepted names. */
+    static <E extends Enum<E>> E enumValue(Class<E> type, String value, String key) {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equalsIgnoreCase(value.replace('-', '_'))) {
+                return e;
+            }
+        }
+        throw new BadInputException("'" + key + "' is '" + value + "'; use one of "
+                + Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT)).toList());
+    }
+
+    private static <T> T orDefault(T value, T fallback) {
+        return value == null ? fallback : value;
+    }
+}
