@@ -1,7 +1,7 @@
 package dev.finetune4j.core.generate;
 
 import dev.finetune4j.core.autograd.Autograd;
-import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LogitsModel;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.nn.KvCache;
 import dev.finetune4j.core.tensor.Tensor;
@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * Autoregressive text generation from a {@link LanguageModel}.
+ * Autoregressive text generation from a {@link LogitsModel}: a language model, or one with a PEFT adapter.
  *
  * <pre>{@code
  * long[] out = Generator.generate(model, tokenizer.encode("Hello"), GenerationConfig.greedy(20));
@@ -25,7 +25,7 @@ public final class Generator {
     }
 
     /** The prompt followed by the generated tokens (stopping after a stop token or the length limit). */
-    public static long[] generate(LanguageModel model, long[] prompt, GenerationConfig cfg) {
+    public static long[] generate(LogitsModel model, long[] prompt, GenerationConfig cfg) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("the prompt is empty: give at least one token (for example BOS)");
         }
@@ -40,7 +40,9 @@ public final class Generator {
                 long[] input = cache == null ? Arrays.copyOf(seq, len) : Arrays.copyOfRange(seq, fed, len);
                 Tensor logits = model.forward(new ModelInput(new long[][]{input}, null, null, null, cache));
                 fed = len;
-                float[] last = logits.slice(1, input.length - 1, input.length).toFloatArray();
+                // the last position: a wrapper may prepend virtual positions to the logits
+                int lastPos = logits.dim(1) - 1;
+                float[] last = logits.slice(1, lastPos, lastPos + 1).toFloatArray();
                 LogitsProcessing.repetitionPenalty(last, seq, len, cfg.repetitionPenalty());
                 int next = cfg.temperature() == 0 ? LogitsProcessing.argmax(last) : LogitsProcessing.sample(last, cfg, random);
                 seq[len++] = next;

@@ -14,7 +14,7 @@ import java.util.SplittableRandom;
  * with autograd, {@link #logits} is the plain-array inference entry of {@link CausalLM}. The model owns the
  * scope of its parameters and frees it on {@link #close()}.
  */
-public abstract class LanguageModel extends Module implements CausalLM {
+public abstract class LanguageModel extends Module implements CausalLM, LogitsModel {
     private final TensorScope parameterScope;
     private final ModelSpec spec;
     private SplittableRandom dropoutRandom = new SplittableRandom(0);
@@ -25,6 +25,7 @@ public abstract class LanguageModel extends Module implements CausalLM {
     }
 
     /** Shape facts adapters need (layers, heads, dimensions). */
+    @Override
     public final ModelSpec spec() {
         return spec;
     }
@@ -35,6 +36,7 @@ public abstract class LanguageModel extends Module implements CausalLM {
     }
 
     /** Logits (B, T, V) for a batch, with autograd when parameters require gradients. */
+    @Override
     public final Tensor forward(ModelInput input) {
         ForwardContext ctx = context(input);
         Tensor embeds = input.inputsEmbeds() != null ? input.inputsEmbeds() : embed(input.inputIds());

@@ -72,7 +72,7 @@ public final class BertForSequenceClassification extends Module implements Seque
         }
         Tensor cls = x.slice(1, 0, 1).reshape(b, config.hiddenSize());
         Tensor pooled = Activations.apply(Activations.Kind.TANH, ((Container) bert.child("pooler")).layer("dense").forward(cls));
-        return ((Linear) child("classifier")).forward(pooled);
+        return layer("classifier").forward(pooled); // a Layer: PEFT's modules_to_save may wrap the head
     }
 
     @Override

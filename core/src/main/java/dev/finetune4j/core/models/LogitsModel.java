@@ -1,0 +1,19 @@
+package dev.finetune4j.core.models;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+/**
+ * Anything that turns a batch into next-token logits with autograd: a {@link LanguageModel}, or a model with a
+ * PEFT adapter around one. What {@link dev.finetune4j.core.generate.Generator} needs.
+ */
+public interface LogitsModel {
+
+    /**
+     * Logits (B, P + T, V) of a batch; P is the number of positions a wrapper prepends (prompt tuning's virtual
+     * tokens), 0 for a plain model. With a KV cache, the cache carries earlier positions between calls.
+     */
+    Tensor forward(ModelInput input);
+
+    /** Shape facts (layers, heads, vocabulary, longest sequence). */
+    ModelSpec spec();
+}

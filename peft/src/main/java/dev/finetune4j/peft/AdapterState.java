@@ -1,0 +1,170 @@
+package dev.finetune4j.peft;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * What {@link PeftModel} and {@link PeftClassifier} share: the config, the injected {@link Tuner}, saving,
+ * loading, enabling and the parameter report.
+ *
+ * <p>Thread safety: not thread-safe.
+ */
+final class AdapterState {
+    static final String WEIGHTS_FILE = "adapter_model.safetensors";
+
+    private final Module root;
+    private final PeftConfig config;
+    private final Tuner tuner;
+    private final Map<String, Object> configFacts;
+    private int disabled;
+    private boolean unloaded;
+
+    AdapterState(Module root, PeftConfig config, Tuner tuner, Map<String, Object> configFacts) {
+        this.root = root;
+        this.config = config;
+        this.tuner = tuner;
+        this.configFacts = Map.copyOf(configFacts);
+    }
+
+    PeftConfig config() {
+        return config;
+    }
+
+    Tuner tuner() {
+        checkLoaded();
+        return tuner;
+    }
+
+    Map<String, Tensor> trainableParameters() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        tuner().adapterTensors().forEach((n, t) -> {
+            if (t.requiresGrad()) {
+                out.put(n, t);
+            }
+        });
+        return Collections.unmodifiableMap(out);
+    }
+
+    TrainableReport report() {
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        long all = Stream.concat(root.stateDict().values().stream(), tuner().adapterTensors().values().stream())
+                .filter(seen::add).mapToLong(Tensor::numel).sum();
+        long trainable = seen.stream().filter(Tensor::requiresGrad).mapToLong(Tensor::numel).sum();
+        return new TrainableReport(trainable, all);
+    }
+
+    AutoCloseable disable() {
+        if (tuner().isMerged()) {
+            throw new IllegalStateException("the adapter is merged into the base weights, so it cannot be switched off; call unmerge() first");
+        }
+        disabled++;
+        tuner.setEnabled(false);
+        boolean[] closed = {false};
+        return () -> {
+            if (!closed[0]) {
+                closed[0] = true;
+                if (--disabled == 0) {
+                    tuner.setEnabled(true);
+                }
+            }
+        };
+    }
+
+    /** Copies every tensor of {@code dir}'s weights file into the adapter, checking names and shapes. */
+    void loadWeights(Path dir) {
+        Map<String, Tensor> target = tuner().adapterTensors();
+        try (var scope = TensorScope.open()) {
+            Map<String, Tensor> file = AdapterWeights.read(dir.resolve(WEIGHTS_FILE), scope);
+            StringBuilder problems = new StringBuilder();
+            for (Map.Entry<String, Tensor> e : target.entrySet()) {
+                Tensor src = file.get(e.getKey());
+                if (src == null) {
+                    problems.append("\n  missing tensor '").append(e.getKey()).append("' (shape ").append(e.getValue().shape()).append(')');
+                } else if (!src.shape().equals(e.getValue().shape())) {
+                    problems.append("\n  tensor '").append(e.getKey()).append("' has shape ").append(src.shape())
+                            .append(" in the file, the base model and adapter_config.json imply ").append(e.getValue().shape());
+                } else if (!src.dtype().isFloatingPoint()) {
+                    problems.append("\n  tensor '").append(e.getKey()).append("' is ").append(src.dtype()).append(", expected a float type");
+                }
+            }
+            for (String name : file.keySet()) {
+                if (!target.containsKey(name)) {
+                    problems.append("\n  unexpected tensor '").append(name).append("' (no such adapter module in this base model)");
+                }
+            }
+            if (!problems.isEmpty()) {
+                throw new PeftException(dir.resolve(WEIGHTS_FILE) + " does not fit the base model with " + AdapterConfigJson.FILE
+                        + " (check that the adapter was trained for this model and its r / target_modules):" + problems);
+            }
+            target.forEach((n, t) -> AdapterWeights.copyInto(file.get(n), t));
+        }
+    }
+
+    /** Writes config and weights into a temporary sibling folder, then renames it to {@code dir}. */
+    void save(Path dir) {
+        Path abs = dir.toAbsolutePath();
+        Path parent = abs.getParent();
+        Path tmp = parent.resolve("." + abs.getFileName() + ".tmp-" + UUID.randomUUID());
+        try {
+            Files.createDirectories(tmp);
+            AdapterConfigJson.write(tmp, config, configFacts);
+            try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+                AdapterWeights.write(tmp.resolve(WEIGHTS_FILE), tuner().savedTensors());
+            }
+            if (Files.exists(abs)) {
+                Path old = parent.resolve("." + abs.getFileName() + ".old-" + UUID.randomUUID());
+                Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+                deleteTree(old);
+            } else {
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            }
+        } catch (IOException e) {
+            deleteQuietly(tmp);
+            throw new PeftException("cannot save the adapter to " + abs + ": " + e.getMessage(), e);
+        }
+    }
+
+    void unload() {
+        tuner().unload();
+        unloaded = true;
+    }
+
+    private void checkLoaded() {
+        if (unloaded) {
+            throw new IllegalStateException("the adapter was unloaded by mergeAndUnload(); use the returned base model");
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Collections.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try {
+            if (Files.exists(dir)) {
+                deleteTree(dir);
+            }
+        } catch (IOException ignored) {
+            // best effort: the temporary folder is hidden and never mistaken for an adapter
+        }
+    }
+}

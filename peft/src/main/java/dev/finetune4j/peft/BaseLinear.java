@@ -1,0 +1,46 @@
+package dev.finetune4j.peft;
+
+import dev.finetune4j.core.nn.Linear;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.tensor.Tensor;
+
+/**
+ * The frozen linear layer under an adapter: a dense {@link Linear} (either weight layout) or an NF4-quantized
+ * one. Merging and DoRA see its weight as a dense (out, in) matrix whatever the storage.
+ *
+ * <p>Thread safety: reads are safe concurrently; {@link #setWeightOutIn} is not.
+ */
+public interface BaseLinear {
+
+    int inFeatures();
+
+    int outFeatures();
+
+    /** y = x W^T + b. x: (..., in) -> (..., out). */
+    Tensor forward(Tensor x);
+
+    /** A dense float32 copy of the weight as (out, in), row-major. */
+    float[] weightOutIn();
+
+    /** Replaces the weight from a dense (out, in) row-major matrix (requantizing where the storage is quantized). */
+    void setWeightOutIn(float[] weight);
+
+    /** The bias (out), or null. */
+    Tensor bias();
+
+    /**
+     * The linear view of {@code module}: itself when it implements this interface, a view of a {@link Linear}.
+     *
+     * @throws PeftException for any other module type
+     */
+    static BaseLinear of(Module module, String path) {
+        if (module instanceof BaseLinear b) {
+            return b;
+        }
+        if (module instanceof Linear l) {
+            return new DenseLinear(l);
+        }
+        throw new PeftException("module '" + path + "' is a " + module.getClass().getSimpleName()
+                + ", not a linear layer; adapters wrap Linear (and GPT-2 Conv1D) layers: target their projections instead");
+    }
+}

@@ -1,0 +1,198 @@
+package dev.finetune4j.peft;
+
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * LoRA (Hu et al. 2021) and its variants rsLoRA and DoRA, as PEFT's {@code LoraConfig}.
+ *
+ * <pre>{@code
+ * LoraConfig cfg = LoraConfig.builder().r(16).loraAlpha(32).targetModules("q_proj", "v_proj").loraDropout(0.05).build();
+ * }</pre>
+ *
+ * @param r                 rank of every adapter (overridden per module by {@code rankPattern})
+ * @param loraAlpha         scaling numerator: scale = alpha / r, or alpha / sqrt(r) with {@code useRslora}
+ * @param loraDropout       dropout on the adapter's input in training mode, in [0, 1)
+ * @param targetModules     modules to adapt; null means the model family's default (q/v projections)
+ * @param excludeModules    modules never to adapt, or null
+ * @param layersToTransform layer indices to adapt (with a list {@code targetModules}), or null for all
+ * @param layersPattern     name of the layer list ({@code "layers"}, {@code "h"}) locating the index, or null
+ * @param rankPattern       module-name pattern to rank, matched as {@code (.*\.)?(pattern)$}
+ * @param alphaPattern      module-name pattern to alpha
+ * @param useRslora         rank-stabilised scaling alpha / sqrt(r) (Kalajdzievski 2023)
+ * @param initLoraWeights   initialisation of A and B
+ * @param fanInFanOut       the base weights are stored (in, out), as GPT-2's Conv1D
+ * @param bias              which biases of the base model train and save with the adapter
+ * @param modulesToSave     modules trained fully and saved with the adapter (classifier heads), or null
+ * @param useDora           DoRA (Liu et al. 2024): learn a magnitude per output and a LoRA-updated direction
+ * @param taskType          PEFT's {@code task_type}, or null
+ */
+public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModules targetModules,
+                         TargetModules excludeModules, List<Integer> layersToTransform, String layersPattern,
+                         Map<String, Integer> rankPattern, Map<String, Double> alphaPattern, boolean useRslora,
+                         LoraInit initLoraWeights, boolean fanInFanOut, LoraBias bias, List<String> modulesToSave,
+                         boolean useDora, String taskType) implements PeftConfig {
+
+    public LoraConfig {
+        if (r <= 0) {
+            throw new IllegalArgumentException("r = " + r + ": the LoRA rank must be positive (typical: 8 or 16)");
+        }
+        if (!(loraDropout >= 0 && loraDropout < 1)) {
+            throw new IllegalArgumentException("lora_dropout = " + loraDropout + ": must be in [0, 1) (typical: 0.05)");
+        }
+        if (!Double.isFinite(loraAlpha)) {
+            throw new IllegalArgumentException("lora_alpha = " + loraAlpha + ": must be a finite number (typical: 2 * r)");
+        }
+        layersToTransform = layersToTransform == null ? null : List.copyOf(layersToTransform);
+        rankPattern = rankPattern == null ? Map.of() : Map.copyOf(rankPattern);
+        alphaPattern = alphaPattern == null ? Map.of() : Map.copyOf(alphaPattern);
+        rankPattern.forEach((k, v) -> {
+            if (v <= 0) {
+                throw new IllegalArgumentException("rank_pattern['" + k + "'] = " + v + ": ranks must be positive");
+            }
+        });
+        modulesToSave = modulesToSave == null ? null : List.copyOf(modulesToSave);
+        initLoraWeights = initLoraWeights == null ? LoraInit.DEFAULT : initLoraWeights;
+        bias = bias == null ? LoraBias.NONE : bias;
+        if (layersToTransform != null && targetModules instanceof TargetModules.Regex) {
+            throw new IllegalArgumentException("layers_to_transform cannot be combined with a regex target_modules: "
+                    + "give target_modules as a list of names, or put the layer indices into the regex");
+        }
+    }
+
+    @Override
+    public String peftType() {
+        return "LORA";
+    }
+
+    /** The rank for the module at {@code path}: the first {@code rankPattern} entry matching it, else {@code r}. */
+    public int rankFor(String path) {
+        String key = patternKey(rankPattern.keySet(), path);
+        return key == null ? r : rankPattern.get(key);
+    }
+
+    /** The alpha for the module at {@code path}: the first {@code alphaPattern} entry matching it, else {@code loraAlpha}. */
+    public double alphaFor(String path) {
+        String key = patternKey(alphaPattern.keySet(), path);
+        return key == null ? loraAlpha : alphaPattern.get(key);
+    }
+
+    /** The output scale of the module at {@code path}: alpha / r, or alpha / sqrt(r) with rsLoRA. */
+    public double scalingFor(String path) {
+        int rank = rankFor(path);
+        return alphaFor(path) / (useRslora ? Math.sqrt(rank) : rank);
+    }
+
+    /** True when the module at {@code path} gets an adapter (targets, exclusions, layers to transform). */
+    public boolean targets(String path, TargetModules defaults) {
+        if (excludeModules != null && excludeModules.matches(path)) {
+            return false;
+        }
+        if (modulesToSave != null && modulesToSave.stream().anyMatch(m -> path.matches("(^|.*\\.)" + m + "($|\\..*)"))) {
+            return false;
+        }
+        TargetModules targets = targetModules == null ? defaults : targetModules;
+        if (!targets.matches(path)) {
+            return false;
+        }
+        if (layersToTransform == null || layersToTransform.isEmpty() || targets instanceof TargetModules.Regex) {
+            return true;
+        }
+        Integer index = layerIndex(path, layersPattern);
+        return index != null && layersToTransform.contains(index);
+    }
+
+    /** The first numbered path segment after {@code layersPattern} (or after any segment), as PEFT finds it. */
+    static Integer layerIndex(String path, String layersPattern) {
+        String regex = layersPattern == null || layersPattern.isEmpty() ? ".*?\\.[^.]*\\.(\\d+)\\..*" : ".*?\\." + layersPattern + "\\.(\\d+)\\..*";
+        Matcher m = Pattern.compile(regex).matcher("." + path);
+        return m.matches() ? Integer.valueOf(m.group(1)) : null;
+    }
+
+    private static String patternKey(Iterable<String> patterns, String path) {
+        for (String p : patterns) {
+            if (Pattern.compile("(.*\\.)?(" + p + ")$").matcher(path).matches()) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** A builder with PEFT's defaults (r 8, alpha 8, no dropout, default init, bias none). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from this config's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.r = r;
+        b.loraAlpha = loraAlpha;
+        b.loraDropout = loraDropout;
+        b.targetModules = targetModules;
+        b.excludeModules = excludeModules;
+        b.layersToTransform = layersToTransform;
+        b.layersPattern = layersPattern;
+        b.rankPattern = rankPattern;
+        b.alphaPattern = alphaPattern;
+        b.useRslora = useRslora;
+        b.initLoraWeights = initLoraWeights;
+        b.fanInFanOut = fanInFanOut;
+        b.bias = bias;
+        b.modulesToSave = modulesToSave;
+        b.useDora = useDora;
+        b.taskType = taskType;
+        return b;
+    }
+
+    /** Builder of {@link LoraConfig}; not thread-safe. */
+    public static final class Builder {
+        private int r = 8;
+        private double loraAlpha = 8;
+        private double loraDropout;
+        private TargetModules targetModules;
+        private TargetModules excludeModules;
+        private List<Integer> layersToTransform;
+        private String layersPattern;
+        private Map<String, Integer> rankPattern = Map.of();
+        private Map<String, Double> alphaPattern = Map.of();
+        private boolean useRslora;
+        private LoraInit initLoraWeights = LoraInit.DEFAULT;
+        private boolean fanInFanOut;
+        private LoraBias bias = LoraBias.NONE;
+        private List<String> modulesToSave;
+        private boolean useDora;
+        private String taskType = "CAUSAL_LM";
+
+        private Builder() {
+        }
+
+        public Builder r(int value) { r = value; return this; }
+        public Builder loraAlpha(double value) { loraAlpha = value; return this; }
+        public Builder loraDropout(double value) { loraDropout = value; return this; }
+        /** Module names matched as path suffixes (PEFT's list form). */
+        public Builder targetModules(String... names) { targetModules = TargetModules.names(names); return this; }
+        /** A full-match regular expression over module paths (PEFT's string form). */
+        public Builder targetModulesRegex(String regex) { targetModules = TargetModules.regex(regex); return this; }
+        public Builder excludeModules(String... names) { excludeModules = TargetModules.names(names); return this; }
+        public Builder excludeModulesRegex(String regex) { excludeModules = TargetModules.regex(regex); return this; }
+        public Builder layersToTransform(Integer... layers) { layersToTransform = List.of(layers); return this; }
+        public Builder layersPattern(String value) { layersPattern = value; return this; }
+        public Builder rankPattern(Map<String, Integer> value) { rankPattern = value; return this; }
+        public Builder alphaPattern(Map<String, Double> value) { alphaPattern = value; return this; }
+        public Builder useRslora(boolean value) { useRslora = value; return this; }
+        public Builder initLoraWeights(LoraInit value) { initLoraWeights = value; return this; }
+        public Builder fanInFanOut(boolean value) { fanInFanOut = value; return this; }
+        public Builder bias(LoraBias value) { bias = value; return this; }
+        public Builder modulesToSave(String... names) { modulesToSave = List.of(names); return this; }
+        public Builder useDora(boolean value) { useDora = value; return this; }
+        public Builder taskType(String value) { taskType = value; return this; }
+
+        public LoraConfig build() {
+            return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, layersToTransform, layersPattern,
+                    rankPattern, alphaPattern, useRslora, initLoraWeights, fanInFanOut, bias, modulesToSave, useDora, taskType);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.finetune4j.peft;
+
+import dev.finetune4j.core.nn.Layer;
+import dev.finetune4j.core.nn.Linear;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * PEFT's {@code modules_to_save}: a trainable copy of a whole module (typically a classifier head) next to the
+ * frozen original, which {@link #setEnabled(boolean) disabling} the adapter brings back. Saved under the module's
+ * own names ({@code base_model.model.classifier.weight}).
+ *
+ * <p>Thread safety: not thread-safe.
+ */
+public final class ModulesToSave extends Module implements Layer, AdapterLayer {
+    private boolean enabled = true;
+
+    private ModulesToSave(Linear original, Linear copy) {
+        registerChild("original_module", original);
+        registerChild("modules_to_save", copy);
+    }
+
+    /** Wraps {@code module} (a Linear) with a trainable copy allocated in {@code scope}. */
+    public static ModulesToSave wrap(Module module, String path, TensorScope scope) {
+        if (!(module instanceof Linear l)) {
+            throw new PeftException("modules_to_save entry '" + path + "' is a " + module.getClass().getSimpleName()
+                    + "; modules to save must be Linear layers (classifier or score heads)");
+        }
+        Linear copy = new Linear(scope, l.inFeatures(), l.outFeatures(), l.hasBias(), l.fanInFanOut());
+        copy.stateDict().forEach((n, t) -> AdapterWeights.copyInto(l.parameter(n), t));
+        return new ModulesToSave(l, copy);
+    }
+
+    /**
+     * Wraps every module whose path matches one of {@code names} (as a suffix at a dot boundary) and is not inside
+     * an already-wrapped module; names that match nothing are ignored, as PEFT ignores its default "score" for BERT.
+     */
+    public static List<LayerTuner.Swap> wrapAll(PeftContext ctx, List<String> names, List<LayerTuner.Swap> existing) {
+        List<LayerTuner.Swap> out = new ArrayList<>();
+        if (names == null) {
+            return out;
+        }
+        TargetModules save = TargetModules.names(names.toArray(String[]::new));
+        for (String path : ctx.root().namedModules().keySet()) {
+            boolean inside = existing.stream().anyMatch(s -> path.startsWith(s.path() + "."));
+            if (!path.isEmpty() && !inside && save.matches(path)) {
+                out.add(LayerTuner.swap(ctx.root(), path, m -> wrap(m, path, ctx.scope())));
+            }
+        }
+        return out;
+    }
+
+    /** The trainable copy's tensors under the names PEFT saves ({@code <prefix>.weight}, {@code <prefix>.bias}). */
+    public Map<String, Tensor> savedTensors(String prefix) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        child("modules_to_save").stateDict().forEach((n, t) -> out.put(prefix + "." + n, t));
+        return out;
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        return layer(enabled ? "modules_to_save" : "original_module").forward(x);
+    }
+
+    @Override
+    public Module baseLayer() {
+        return child("original_module");
+    }
+
+    @Override
+    public void setEnabled(boolean on) {
+        enabled = on;
+    }
+
+    /** The module that stays in the tree on unload: the trained copy, as PEFT's merge_and_unload keeps it. */
+    Module unloadTarget() {
+        return child(enabled ? "modules_to_save" : "original_module");
+    }
+}

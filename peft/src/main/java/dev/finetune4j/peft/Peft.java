@@ -1,0 +1,128 @@
+package dev.finetune4j.peft;
+
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.bert.BertForSequenceClassification;
+import dev.finetune4j.peft.adapter.AdapterInjector;
+import dev.finetune4j.peft.freeze.FreezeInjector;
+import dev.finetune4j.peft.ia3.Ia3Injector;
+import dev.finetune4j.peft.lora.LoraInjector;
+import dev.finetune4j.peft.prefix.PrefixInjector;
+import dev.finetune4j.peft.prompt.PromptInjector;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Entry points: put a fresh adapter on a base model ({@link #wrap}), or load one saved by this library or by
+ * Hugging Face PEFT ({@link #load}, {@link #loadTrainable}).
+ *
+ * <pre>{@code
+ * CausalLM tuned = Peft.load(baseModel, Path.of("adapter-dir"));   // any supported peft_type
+ * float[][][] logits = tuned.logits(ids, mask);
+ * PeftModel m = Peft.wrap(baseModel, LoraConfig.builder().r(16).loraAlpha(32).targetModules("q_proj", "v_proj").build());
+ * m.save(Path.of("out-dir"));
+ * }</pre>
+ *
+ * <p>The adapter changes the base model's module tree in place (as PEFT does): one adapter per base model at a time.
+ * Every base parameter is frozen; the adapter's weights live in the base model's parameter scope.
+ *
+ * <p>Thread safety: stateless; each call mutates the base model it is given.
+ */
+public final class Peft {
+    private static final long DEFAULT_SEED = 0;
+
+    private Peft() {
+    }
+
+    /** Injects a fresh, trainable adapter initialised from seed 0. */
+    public static PeftModel wrap(LanguageModel base, PeftConfig config) {
+        return wrap(base, config, DEFAULT_SEED);
+    }
+
+    /** Injects a fresh, trainable adapter whose random initialisation comes from {@code seed}. */
+    public static PeftModel wrap(LanguageModel base, PeftConfig config, long seed) {
+        return new PeftModel(base, inject(base, config, seed, true, false));
+    }
+
+    /** Loads an adapter folder (adapter_config.json + adapter_model.safetensors) for inference: frozen. */
+    public static PeftModel load(LanguageModel base, Path adapterDir) {
+        return load(base, adapterDir, false);
+    }
+
+    /** Loads an adapter folder whose parameters then require gradients (to continue training it). */
+    public static PeftModel loadTrainable(LanguageModel base, Path adapterDir) {
+        return load(base, adapterDir, true);
+    }
+
+    /** Injects a fresh, trainable adapter into a sequence classifier (LoRA, IA3, bottleneck, freeze). */
+    public static PeftClassifier wrap(BertForSequenceClassification base, PeftConfig config) {
+        return new PeftClassifier(base, inject(base, classifierDefaults(config), DEFAULT_SEED, true, false));
+    }
+
+    /** Loads an adapter folder onto a sequence classifier for inference. */
+    public static PeftClassifier load(BertForSequenceClassification base, Path adapterDir) {
+        return loadClassifier(base, adapterDir, false);
+    }
+
+    /** Loads an adapter folder onto a sequence classifier, trainable. */
+    public static PeftClassifier loadTrainable(BertForSequenceClassification base, Path adapterDir) {
+        return loadClassifier(base, adapterDir, true);
+    }
+
+    private static PeftModel load(LanguageModel base, Path dir, boolean trainable) {
+        AdapterState state = inject(base, AdapterConfigJson.read(dir), DEFAULT_SEED, trainable, true);
+        state.loadWeights(dir);
+        return new PeftModel(base, state);
+    }
+
+    private static PeftClassifier loadClassifier(BertForSequenceClassification base, Path dir, boolean trainable) {
+        AdapterState state = inject(base, AdapterConfigJson.read(dir), DEFAULT_SEED, trainable, true);
+        state.loadWeights(dir);
+        return new PeftClassifier(base, state);
+    }
+
+    private static AdapterState inject(LanguageModel base, PeftConfig config, long seed, boolean trainable, boolean forLoading) {
+        base.requiresGrad(false);
+        PeftContext ctx = new PeftContext(base, base.spec().modelType(), base.parameterScope(), base::dropoutRandom, seed, trainable);
+        return switch (config) {
+            case PrefixTuningConfig c -> new AdapterState(base, c, PrefixInjector.inject(ctx, base, c, forLoading),
+                    PrefixInjector.configFacts(base, c));
+            case PromptTuningConfig c -> new AdapterState(base, c, PromptInjector.inject(ctx, base, c), PromptInjector.configFacts(base));
+            default -> new AdapterState(base, config, layerTuner(ctx, config, base.spec().hiddenSize(), base.spec().numLayers()), Map.of());
+        };
+    }
+
+    private static AdapterState inject(BertForSequenceClassification base, PeftConfig config, long seed, boolean trainable,
+                                       boolean forLoading) {
+        base.requiresGrad(false);
+        SplittableRandom dropout = new SplittableRandom(seed);
+        PeftContext ctx = new PeftContext(base, "bert", base.parameterScope(), () -> dropout, seed, trainable);
+        return new AdapterState(base, config, layerTuner(ctx, config, base.config().hiddenSize(), base.config().numHiddenLayers()), Map.of());
+    }
+
+    private static Tuner layerTuner(PeftContext ctx, PeftConfig config, int hidden, int layers) {
+        return switch (config) {
+            case LoraConfig c -> LoraInjector.inject(ctx, c);
+            case Ia3Config c -> Ia3Injector.inject(ctx, c);
+            case BottleneckConfig c -> AdapterInjector.inject(ctx, c, hidden);
+            case FreezeConfig c -> FreezeInjector.inject(ctx, c, layers);
+            case PrefixTuningConfig c -> throw new PeftException("prefix tuning needs a causal LM base (it fills the "
+                    + "decoder's KV cache); " + ctx.modelType() + " classifiers support LORA, IA3, BOTTLENECK_ADAPTER and FREEZE");
+            case PromptTuningConfig c -> throw new PeftException("prompt tuning is supported on causal LM bases only; "
+                    + ctx.modelType() + " classifiers support LORA, IA3, BOTTLENECK_ADAPTER and FREEZE");
+        };
+    }
+
+    /** PEFT's SEQ_CLS default: the classification head trains and is saved with the adapter. */
+    private static PeftConfig classifierDefaults(PeftConfig config) {
+        List<String> heads = List.of("classifier", "score");
+        return switch (config) {
+            case LoraConfig c when c.modulesToSave() == null -> c.toBuilder().modulesToSave(heads.toArray(String[]::new)).taskType("SEQ_CLS").build();
+            case Ia3Config c when c.modulesToSave() == null -> new Ia3Config(c.targetModules(), c.feedforwardModules(),
+                    c.fanInFanOut(), c.initIa3Weights(), heads, "SEQ_CLS");
+            default -> config;
+        };
+    }
+}

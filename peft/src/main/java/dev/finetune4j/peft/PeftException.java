@@ -1,0 +1,16 @@
+package dev.finetune4j.peft;
+
+/**
+ * A PEFT adapter or configuration that cannot be used: a missing or corrupt adapter file, an unknown
+ * {@code peft_type}, target modules that match nothing, tensors whose shapes do not fit the base model.
+ * The message says what was expected, what was found, where, and what to do.
+ */
+public class PeftException extends RuntimeException {
+    public PeftException(String message) {
+        super(message);
+    }
+
+    public PeftException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

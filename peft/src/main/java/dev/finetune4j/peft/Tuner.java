@@ -1,0 +1,64 @@
+package dev.finetune4j.peft;
+
+import dev.finetune4j.core.models.ModelInput;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.Map;
+
+/**
+ * One PEFT method injected into a base model: what {@link PeftModel} delegates to. Layer methods (LoRA, IA3,
+ * bottleneck adapters) wrap modules of the base model's tree; prompt methods (prefix, prompt tuning) change the
+ * model's input instead.
+ *
+ * <p>Thread safety: not thread-safe; {@link PeftModel} documents what may run concurrently.
+ */
+public interface Tuner {
+
+    /**
+     * The adapter's tensors by the names PEFT saves them under
+     * ({@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight}, {@code prompt_embeddings}),
+     * in a stable order. These are the live tensors: writing them changes the model.
+     */
+    Map<String, Tensor> adapterTensors();
+
+    /**
+     * The tensors to write into {@code adapter_model.safetensors}, by PEFT's names; usually
+     * {@link #adapterTensors()}, but prefix tuning with reparameterization saves the MLP's output instead of the
+     * MLP. Called inside an open {@code TensorScope}.
+     */
+    default Map<String, Tensor> savedTensors() {
+        return adapterTensors();
+    }
+
+    /** Rewrites a batch before the base model sees it (prompt tuning prepends, prefix tuning fills the cache). */
+    default ModelInput prepare(ModelInput input) {
+        return input;
+    }
+
+    /** Number of positions the method prepends to every sequence's logits (prompt tuning's virtual tokens). */
+    default int virtualTokens() {
+        return 0;
+    }
+
+    /** Turns the adapter's effect on or off without removing it. */
+    void setEnabled(boolean on);
+
+    /** Folds the adapter into the base weights ({@link #unmerge()} reverses it). */
+    default void merge() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be merged into the base weights: "
+                + "only LoRA, DoRA and IA3 can; keep the adapter separate or use mergeAndUnload with one of those");
+    }
+
+    /** Restores the base weights of a merged adapter. */
+    default void unmerge() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be merged or unmerged");
+    }
+
+    /** True while merged. */
+    default boolean isMerged() {
+        return false;
+    }
+
+    /** Puts the base model's original modules back (after a merge the base weights keep the adapter's effect). */
+    void unload();
+}

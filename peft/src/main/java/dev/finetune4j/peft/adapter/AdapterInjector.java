@@ -1,0 +1,70 @@
+package dev.finetune4j.peft.adapter;
+
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.BottleneckConfig;
+import dev.finetune4j.peft.LayerTuner;
+import dev.finetune4j.peft.ModelTree;
+import dev.finetune4j.peft.PeftContext;
+import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.TargetModules;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Places bottleneck adapters per {@link BottleneckConfig.Placement}: Houlsby after each layer's attention and
+ * MLP, Pfeiffer after the MLP only. The sublayers are found by the family's module names.
+ *
+ * <p>Thread safety: stateless; injection mutates the given model.
+ */
+public final class AdapterInjector {
+    private AdapterInjector() {
+    }
+
+    /** @param width the residual width C of the model */
+    public static LayerTuner inject(PeftContext ctx, BottleneckConfig cfg, int width) {
+        TargetModules[] sites = sites(ctx.modelType());
+        TargetModules attention = sites[0];
+        TargetModules mlp = sites[1];
+        boolean houlsby = cfg.placement() == BottleneckConfig.Placement.HOULSBY;
+        List<String> paths = ModelTree.select(ctx.root(), p -> mlp.matches(p) || (houlsby && attention.matches(p)),
+                "bottleneck adapter sites " + (houlsby ? attention + " and " : "") + mlp);
+        SplittableRandom random = new SplittableRandom(ctx.seed());
+        List<LayerTuner.Swap> swaps = new ArrayList<>();
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (String path : paths) {
+            LayerTuner.Swap s = LayerTuner.swap(ctx.root(), path,
+                    m -> new BottleneckAdapter(m, width, cfg.reductionFactor(), cfg.nonLinearity(), ctx.scope()));
+            BottleneckAdapter a = (BottleneckAdapter) s.wrapper();
+            Tensor down = a.down().weight();
+            double bound = 1 / Math.sqrt(down.dim(1));
+            for (long i = 0; i < down.numel(); i++) {
+                down.setFlat(i, (float) ((random.nextDouble() * 2 - 1) * bound));
+            }
+            swaps.add(s);
+            a.stateDict().forEach((n, t) -> {
+                if (n.startsWith("adapter_")) {
+                    tensors.put(LayerTuner.SAVED_PREFIX + path + "." + n, t);
+                }
+            });
+        }
+        tensors.values().forEach(t -> t.requiresGrad(ctx.trainable()));
+        return new LayerTuner(swaps, tensors);
+    }
+
+    /** {attention sites, MLP sites} per model family. */
+    private static TargetModules[] sites(String modelType) {
+        return switch (modelType) {
+            case "llama", "mistral", "qwen2", "qwen3" -> new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("mlp")};
+            case "gpt2" -> new TargetModules[]{TargetModules.regex(".*\\.h\\.\\d+\\.attn"), TargetModules.regex(".*\\.h\\.\\d+\\.mlp")};
+            case "bert" -> new TargetModules[]{TargetModules.names("attention.output.dense"),
+                    TargetModules.regex(".*\\.layer\\.\\d+\\.output\\.dense")};
+            default -> throw new PeftException("bottleneck adapters know no sublayer names for model_type '" + modelType
+                    + "'; supported: llama, mistral, qwen2, qwen3, gpt2, bert");
+        };
+    }
+}

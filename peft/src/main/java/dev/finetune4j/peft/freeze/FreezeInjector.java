@@ -1,0 +1,47 @@
+package dev.finetune4j.peft.freeze;
+
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.FreezeConfig;
+import dev.finetune4j.peft.LayerTuner;
+import dev.finetune4j.peft.PeftContext;
+import dev.finetune4j.peft.PeftException;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Chooses which of the base model's own parameters train under a {@link FreezeConfig}: those of the last N
+ * transformer layers (found as the number after {@code layers.}, {@code h.} or {@code layer.}) and those whose
+ * name contains a match of a pattern. Everything else stays frozen.
+ *
+ * <p>Thread safety: stateless.
+ */
+public final class FreezeInjector {
+    private static final Pattern LAYER_INDEX = Pattern.compile("(?:^|\\.)(?:layers|h|layer)\\.(\\d+)\\.");
+
+    private FreezeInjector() {
+    }
+
+    /** @param numLayers the model's transformer layer count */
+    public static FrozenLayers inject(PeftContext ctx, FreezeConfig cfg, int numLayers) {
+        int first = numLayers - Math.min(cfg.topLayers(), numLayers);
+        Map<String, Tensor> chosen = new LinkedHashMap<>();
+        ctx.root().stateDict().forEach((name, t) -> {
+            Matcher m = LAYER_INDEX.matcher(name);
+            boolean top = cfg.topLayers() > 0 && m.find() && Integer.parseInt(m.group(1)) >= first;
+            boolean named = cfg.trainableNames().stream().anyMatch(p -> Pattern.compile(p).matcher(name).find());
+            if (top || named) {
+                chosen.put(LayerTuner.SAVED_PREFIX + name, t);
+            }
+        });
+        if (chosen.isEmpty()) {
+            throw new PeftException("the freeze config selects no parameter: top_layers = " + cfg.topLayers()
+                    + " of " + numLayers + ", trainable_names " + cfg.trainableNames() + " match none of "
+                    + ctx.root().stateDict().keySet().stream().limit(12).toList() + "...");
+        }
+        chosen.values().forEach(t -> t.requiresGrad(ctx.trainable()));
+        return new FrozenLayers(chosen);
+    }
+}

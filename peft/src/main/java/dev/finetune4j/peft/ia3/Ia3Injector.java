@@ -1,0 +1,70 @@
+package dev.finetune4j.peft.ia3;
+
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.BaseLinear;
+import dev.finetune4j.peft.Ia3Config;
+import dev.finetune4j.peft.LayerTuner;
+import dev.finetune4j.peft.ModelTree;
+import dev.finetune4j.peft.ModulesToSave;
+import dev.finetune4j.peft.PeftContext;
+import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.TargetModules;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Puts an {@link Ia3Linear} around every targeted module; feed-forward targets rescale their input.
+ *
+ * <p>Thread safety: stateless; injection mutates the given model.
+ */
+public final class Ia3Injector {
+    private Ia3Injector() {
+    }
+
+    /** Injects IA3 vectors of ones ({@code init_ia3_weights}) or N(0, 1) draws. */
+    public static LayerTuner inject(PeftContext ctx, Ia3Config cfg) {
+        Module root = ctx.root();
+        TargetModules targets = cfg.targetModules() == null ? defaults(ctx.modelType())[0] : cfg.targetModules();
+        TargetModules feedforward = cfg.feedforwardModules() == null ? defaults(ctx.modelType())[1] : cfg.feedforwardModules();
+        TargetModules save = cfg.modulesToSave() == null ? null : TargetModules.names(cfg.modulesToSave().toArray(String[]::new));
+        List<String> paths = ModelTree.select(root, p -> targets.matches(p) && (save == null || !save.matches(p)),
+                "target_modules " + targets);
+        SplittableRandom random = new SplittableRandom(ctx.seed());
+        List<LayerTuner.Swap> swaps = new ArrayList<>();
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (String path : paths) {
+            LayerTuner.Swap s = LayerTuner.swap(root, path,
+                    m -> new Ia3Linear(m, BaseLinear.of(m, path), feedforward.matches(path), ctx.scope()));
+            Tensor l = ((Ia3Linear) s.wrapper()).scales();
+            for (long i = 0; i < l.numel(); i++) {
+                l.setFlat(i, cfg.initIa3Weights() ? 1f : (float) StateDicts.gaussian(random));
+            }
+            swaps.add(s);
+            tensors.put(LayerTuner.SAVED_PREFIX + path + ".ia3_l", l);
+        }
+        for (LayerTuner.Swap s : ModulesToSave.wrapAll(ctx, cfg.modulesToSave(), swaps)) {
+            swaps.add(s);
+            tensors.putAll(((ModulesToSave) s.wrapper()).savedTensors(LayerTuner.SAVED_PREFIX + s.path()));
+        }
+        tensors.values().forEach(t -> t.requiresGrad(ctx.trainable()));
+        return new LayerTuner(swaps, tensors);
+    }
+
+    /** PEFT's default {target_modules, feedforward_modules} per model type. */
+    private static TargetModules[] defaults(String modelType) {
+        return switch (modelType) {
+            case "llama", "mistral", "qwen2", "qwen3" -> new TargetModules[]{
+                    TargetModules.names("k_proj", "v_proj", "down_proj"), TargetModules.names("down_proj")};
+            case "gpt2" -> new TargetModules[]{TargetModules.names("c_attn", "mlp.c_proj"), TargetModules.names("mlp.c_proj")};
+            case "bert" -> new TargetModules[]{TargetModules.names("key", "value", "output.dense"), TargetModules.names("output.dense")};
+            default -> throw new PeftException("no default IA3 target_modules for model_type '" + modelType
+                    + "': set target_modules and feedforward_modules explicitly");
+        };
+    }
+}

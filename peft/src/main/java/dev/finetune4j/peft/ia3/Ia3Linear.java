@@ -1,0 +1,88 @@
+package dev.finetune4j.peft.ia3;
+
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.nn.Layer;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.AdapterLayer;
+import dev.finetune4j.peft.BaseLinear;
+
+/**
+ * IA3 around a frozen linear layer, PEFT's {@code ia3.Linear}: a learned vector {@code ia3_l} rescales the output,
+ * y = base(x) * l with l (out, 1), or, for a feed-forward layer, the input, y = base(x * l) with l (1, in).
+ *
+ * <p>Thread safety: forward is safe concurrently; merge, unmerge and enabling are not.
+ */
+public final class Ia3Linear extends Module implements Layer, AdapterLayer {
+    private final BaseLinear base;
+    private final boolean feedforward;
+    private boolean enabled = true;
+    private boolean merged;
+
+    public Ia3Linear(Module baseLayer, BaseLinear base, boolean feedforward, TensorScope scope) {
+        this.base = base;
+        this.feedforward = feedforward;
+        registerChild("base_layer", baseLayer);
+        Shape shape = feedforward ? Shape.of(1, base.inFeatures()) : Shape.of(base.outFeatures(), 1);
+        registerParameter("ia3_l", Tensor.zeros(scope, DType.F32, shape));
+    }
+
+    /** The scaling vector, (out, 1) or (1, in) for feed-forward layers. */
+    public Tensor scales() {
+        return parameter("ia3_l");
+    }
+
+    /** x: (..., in) -> (..., out). */
+    @Override
+    public Tensor forward(Tensor x) {
+        if (!enabled || merged) {
+            return base.forward(x);
+        }
+        Tensor l = scales().reshape(Math.toIntExact(scales().numel()));
+        return feedforward ? base.forward(Elementwise.mul(x, l)) : Elementwise.mul(base.forward(x), l);
+    }
+
+    @Override
+    public Module baseLayer() {
+        return child("base_layer");
+    }
+
+    @Override
+    public void setEnabled(boolean on) {
+        enabled = on;
+    }
+
+    /** Scales W's columns (feed-forward) or rows and the bias (otherwise) by l. */
+    @Override
+    public void merge() {
+        rescale(false);
+        merged = true;
+    }
+
+    /** Divides the scaling back out (inexact where l is near 0, as in PEFT, which adds 1e-8). */
+    @Override
+    public void unmerge() {
+        rescale(true);
+        merged = false;
+    }
+
+    private void rescale(boolean divide) {
+        float[] l = scales().toFloatArray();
+        float[] w = base.weightOutIn();
+        int in = base.inFeatures();
+        for (int i = 0; i < w.length; i++) {
+            float s = feedforward ? l[i % in] : l[i / in];
+            w[i] = divide ? w[i] / (s + 1e-8f) : w[i] * s;
+        }
+        base.setWeightOutIn(w);
+        Tensor bias = base.bias();
+        if (!feedforward && bias != null) {
+            for (int i = 0; i < l.length; i++) {
+                bias.setFlat(i, divide ? bias.getFlat(i) / (l[i] + 1e-8f) : bias.getFlat(i) * l[i]);
+            }
+        }
+    }
+}

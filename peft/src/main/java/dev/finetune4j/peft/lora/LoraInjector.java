@@ -1,0 +1,105 @@
+package dev.finetune4j.peft.lora;
+
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.BaseLinear;
+import dev.finetune4j.peft.LayerTuner;
+import dev.finetune4j.peft.LoraBias;
+import dev.finetune4j.peft.LoraConfig;
+import dev.finetune4j.peft.LoraInit;
+import dev.finetune4j.peft.ModelTree;
+import dev.finetune4j.peft.ModulesToSave;
+import dev.finetune4j.peft.PeftContext;
+import dev.finetune4j.peft.TargetModules;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Puts a {@link LoraLinear} around every module a {@link LoraConfig} targets, wraps its modules to save, and
+ * names the adapter's tensors as PEFT saves them.
+ *
+ * <p>Thread safety: stateless; injection mutates the given model and must not race with its use.
+ */
+public final class LoraInjector {
+    private LoraInjector() {
+    }
+
+    /** Injects a fresh adapter initialised per {@link LoraConfig#initLoraWeights()} from {@code ctx.seed()}. */
+    public static LayerTuner inject(PeftContext ctx, LoraConfig cfg) {
+        Module root = ctx.root();
+        TargetModules defaults = cfg.targetModules() == null ? ModelTree.defaultLoraTargets(ctx.modelType()) : null;
+        List<String> targets = ModelTree.select(root, p -> cfg.targets(p, defaults), "target_modules " + describe(cfg));
+        SplittableRandom init = new SplittableRandom(ctx.seed());
+        List<LayerTuner.Swap> swaps = new ArrayList<>();
+        for (String path : targets) {
+            swaps.add(LayerTuner.swap(root, path, original -> {
+                LoraLinear l = new LoraLinear(original, BaseLinear.of(original, path), cfg.rankFor(path), cfg.scalingFor(path),
+                        cfg.loraDropout(), cfg.useDora(), ctx.scope(), ctx.dropoutRandom());
+                initialise(l, cfg.initLoraWeights(), init);
+                return l;
+            }));
+        }
+        swaps.addAll(ModulesToSave.wrapAll(ctx, cfg.modulesToSave(), swaps));
+        Map<String, Tensor> tensors = savedTensors(root, cfg.bias());
+        tensors.values().forEach(t -> t.requiresGrad(ctx.trainable()));
+        return new LayerTuner(swaps, tensors);
+    }
+
+    /** The adapter's tensors in tree order under PEFT's saved names. */
+    private static Map<String, Tensor> savedTensors(Module root, LoraBias bias) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        root.stateDict().forEach((name, t) -> {
+            if (name.contains(".original_module.")) {
+                return;
+            }
+            boolean adapter = name.contains(".lora_A.") || name.contains(".lora_B.") || name.endsWith(".lora_magnitude_vector");
+            boolean saved = name.contains(".modules_to_save.");
+            boolean biasSaved = switch (bias) {
+                case NONE -> false;
+                case ALL -> name.endsWith(".bias");
+                case LORA_ONLY -> name.endsWith(".base_layer.bias");
+            };
+            if (adapter || saved || biasSaved) {
+                out.put(LayerTuner.SAVED_PREFIX + name.replace(".modules_to_save.", "."), t);
+            }
+        });
+        return out;
+    }
+
+    private static void initialise(LoraLinear l, LoraInit init, SplittableRandom random) {
+        Tensor a = l.loraA();
+        int r = a.dim(0);
+        switch (init) {
+            case DEFAULT, RANDOM -> kaimingUniform(a, random);
+            case GAUSSIAN -> {
+                for (long i = 0; i < a.numel(); i++) {
+                    a.setFlat(i, (float) (StateDicts.gaussian(random) / r));
+                }
+            }
+        }
+        if (init == LoraInit.RANDOM) {
+            kaimingUniform(l.loraB(), random);
+        }
+        if (l.magnitude() != null) {
+            l.initMagnitude();
+        }
+    }
+
+    /** nn.Linear's default: U(-b, b) with b = gain sqrt(3 / fan_in), gain = sqrt(2 / (1 + 5)), so b = 1 / sqrt(fan_in). */
+    private static void kaimingUniform(Tensor w, SplittableRandom random) {
+        double bound = 1 / Math.sqrt(w.dim(1));
+        for (long i = 0; i < w.numel(); i++) {
+            w.setFlat(i, (float) ((random.nextDouble() * 2 - 1) * bound));
+        }
+    }
+
+    private static String describe(LoraConfig cfg) {
+        return cfg.targetModules() == null ? "(model default)" : cfg.targetModules().toString()
+                + (cfg.layersToTransform() == null ? "" : " with layers_to_transform " + cfg.layersToTransform());
+    }
+}
