@@ -1,0 +1,143 @@
+package dev.finetune4j.eval;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A/B preference statistics from pairwise judgments (A = candidate, B = baseline): win rates with ties
+ * excluded and with ties as half, the Wilson score interval, the exact two-sided sign test, the minimum
+ * sample size, and a verdict: a preference above {@code successThreshold} (default 0.70) is a success, above
+ * {@code markedThreshold} (default 0.80) a marked improvement, each only when the sign test is significant at
+ * {@code alpha} (default 0.05). The preference the verdict reads is the ties-as-half win rate by default
+ * (a candidate cannot win by ties), or the ties-excluded one with {@code tiesAsHalf(false)}.
+ *
+ * <pre>{@code
+ * AbTestResult r = AbTest.builder().build().evaluate(judgments);
+ * if (r.verdict() == AbVerdict.SUCCESS) { ... }
+ * int n = AbTest.minimumSampleSize(0.70, 0.05, 0.80);   // decisive judgments needed to detect 70% preference
+ * }</pre>
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class AbTest {
+    private final double alpha;
+    private final double successThreshold;
+    private final double markedThreshold;
+    private final boolean tiesAsHalf;
+
+    private AbTest(Builder b) {
+        this.alpha = b.alpha;
+        this.successThreshold = b.successThreshold;
+        this.markedThreshold = b.markedThreshold;
+        this.tiesAsHalf = b.tiesAsHalf;
+    }
+
+    /** A builder with alpha 0.05, success above 0.70, marked improvement above 0.80, ties as half. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Evaluates a list of judgments. */
+    public AbTestResult evaluate(List<Preference> judgments) {
+        long a = judgments.stream().filter(p -> p == Preference.A).count();
+        long b = judgments.stream().filter(p -> p == Preference.B).count();
+        return evaluate(a, b, judgments.size() - a - b);
+    }
+
+    /** Evaluates counts of judgments. */
+    public AbTestResult evaluate(long winsA, long winsB, long ties) {
+        if (winsA < 0 || winsB < 0 || ties < 0) {
+            throw new IllegalArgumentException("counts must be >= 0, got A=" + winsA + " B=" + winsB + " ties=" + ties);
+        }
+        long decisive = winsA + winsB;
+        long total = decisive + ties;
+        double winRate = decisive == 0 ? 0.5 : (double) winsA / decisive;
+        double tiesHalf = total == 0 ? 0.5 : (winsA + ties / 2.0) / total;
+        double[] wilson = Statistics.wilson(winsA, decisive, Statistics.normalQuantile(1 - alpha / 2));
+        double p = Statistics.signTestPValue(winsA, decisive);
+        double preference = tiesAsHalf ? tiesHalf : winRate;
+        boolean significant = p < alpha;
+        AbVerdict verdict;
+        if (!significant) {
+            verdict = AbVerdict.INCONCLUSIVE;
+        } else if (winsB > winsA) {
+            verdict = AbVerdict.BASELINE_PREFERRED;
+        } else if (preference > markedThreshold) {
+            verdict = AbVerdict.MARKED_IMPROVEMENT;
+        } else if (preference > successThreshold) {
+            verdict = AbVerdict.SUCCESS;
+        } else {
+            verdict = AbVerdict.BELOW_TARGET;
+        }
+        String reason = String.format(Locale.ROOT,
+                "%s: candidate preferred in %.1f%% (%s; %d A, %d B, %d ties), sign test p=%.4g %s alpha=%.3g",
+                verdict, 100 * preference, tiesAsHalf ? "ties as half" : "ties excluded", winsA, winsB, ties, p,
+                significant ? "<" : ">=", alpha);
+        return new AbTestResult(winsA, winsB, ties, winRate, tiesHalf, wilson[0], wilson[1], p, preference, verdict, reason);
+    }
+
+    /**
+     * The number of decisive (non-tie) judgments needed to detect a true win rate {@code expectedWinRate}
+     * against no preference (0.5) with a two-sided test at {@code alpha} and the given {@code power}, by the
+     * normal approximation: {@code n = ((z(1-alpha/2) * 0.5 + z(power) * sqrt(p(1-p))) / (p - 0.5))^2},
+     * rounded up. Divide by the expected share of decisive judgments to plan for ties.
+     */
+    public static int minimumSampleSize(double expectedWinRate, double alpha, double power) {
+        if (!(expectedWinRate > 0 && expectedWinRate < 1) || expectedWinRate == 0.5) {
+            throw new IllegalArgumentException("expectedWinRate must be in (0, 1) and not 0.5, got " + expectedWinRate);
+        }
+        if (!(alpha > 0 && alpha < 1) || !(power > 0 && power < 1)) {
+            throw new IllegalArgumentException("alpha and power must be in (0, 1), got " + alpha + " and " + power);
+        }
+        double p = expectedWinRate;
+        double num = Statistics.normalQuantile(1 - alpha / 2) * 0.5 + Statistics.normalQuantile(power) * Math.sqrt(p * (1 - p));
+        return (int) Math.ceil(Math.pow(num / (p - 0.5), 2));
+    }
+
+    /** Builder of {@link AbTest}. */
+    public static final class Builder {
+        private double alpha = 0.05;
+        private double successThreshold = 0.70;
+        private double markedThreshold = 0.80;
+        private boolean tiesAsHalf = true;
+
+        private Builder() {
+        }
+
+        /** Significance level of the sign test (default 0.05); the Wilson interval uses confidence 1 - alpha. */
+        public Builder alpha(double alpha) {
+            if (!(alpha > 0 && alpha < 1)) {
+                throw new IllegalArgumentException("alpha must be in (0, 1), got " + alpha);
+            }
+            this.alpha = alpha;
+            return this;
+        }
+
+        /** Preference above which a significant result is a success (default 0.70). */
+        public Builder successThreshold(double threshold) {
+            this.successThreshold = threshold;
+            return this;
+        }
+
+        /** Preference above which a significant result is a marked improvement (default 0.80). */
+        public Builder markedThreshold(double threshold) {
+            this.markedThreshold = threshold;
+            return this;
+        }
+
+        /** Whether the verdict reads the ties-as-half win rate (default) or the ties-excluded one. */
+        public Builder tiesAsHalf(boolean tiesAsHalf) {
+            this.tiesAsHalf = tiesAsHalf;
+            return this;
+        }
+
+        /** Builds the immutable test. */
+        public AbTest build() {
+            if (!(successThreshold >= 0.5 && successThreshold <= markedThreshold && markedThreshold < 1)) {
+                throw new IllegalStateException("need 0.5 <= successThreshold <= markedThreshold < 1, got "
+                        + successThreshold + " and " + markedThreshold);
+            }
+            return new AbTest(this);
+        }
+    }
+}

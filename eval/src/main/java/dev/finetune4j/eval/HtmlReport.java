@@ -1,0 +1,199 @@
+package dev.finetune4j.eval;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Renders a candidate-versus-baseline comparison as one self-contained HTML page: the gate's verdict and
+ * reasons, a metric table with deltas, a grouped bar chart of the metrics (each metric scaled to the larger
+ * of its two values) and the training loss curves, all as inline SVG. Stateless and thread-safe.
+ */
+public final class HtmlReport {
+    private static final String CANDIDATE_COLOR = "#2b6cb0";
+    private static final String BASELINE_COLOR = "#a0aec0";
+
+    private HtmlReport() {
+    }
+
+    /** The page; {@code baseline} and {@code decision} may be null. */
+    public static String render(EvalReport candidate, EvalReport baseline, GateDecision decision) {
+        StringBuilder h = new StringBuilder(8192);
+        h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evaluation: ")
+                .append(esc(candidate.model())).append("</title>\n<style>")
+                .append("body{font-family:system-ui,sans-serif;margin:2em;color:#1a202c}table{border-collapse:collapse}")
+                .append("td,th{border:1px solid #cbd5e0;padding:4px 10px;text-align:right}th:first-child,td:first-child{text-align:left}")
+                .append(".PROMOTE{color:#276749}.HOLD{color:#975a16}.ROLLBACK{color:#c53030}.better{color:#276749}.worse{color:#c53030}")
+                .append("</style></head><body>\n");
+        h.append("<h1>Evaluation of ").append(esc(candidate.model()));
+        if (baseline != null) {
+            h.append(" against ").append(esc(baseline.model()));
+        }
+        h.append("</h1>\n");
+        if (decision != null) {
+            h.append("<h2 class=\"").append(decision.verdict()).append("\">Gate: ").append(decision.verdict()).append("</h2>\n<ul>");
+            for (String r : decision.reasons()) {
+                h.append("<li>").append(esc(r)).append("</li>");
+            }
+            h.append("</ul>\n");
+        }
+        metricTable(h, candidate, baseline);
+        h.append("<h2>Metrics</h2>\n").append(barChart(candidate, baseline));
+        if (!candidate.lossCurve().isEmpty() || (baseline != null && !baseline.lossCurve().isEmpty())) {
+            h.append("<h2>Training loss</h2>\n").append(lossChart(candidate, baseline));
+        }
+        metadata(h, candidate);
+        return h.append("</body></html>\n").toString();
+    }
+
+    private static void metricTable(StringBuilder h, EvalReport c, EvalReport b) {
+        h.append("<table><tr><th>metric</th><th>").append(esc(c.model())).append("</th>");
+        if (b != null) {
+            h.append("<th>").append(esc(b.model())).append("</th><th>delta</th>");
+        }
+        h.append("<th>95% interval</th></tr>\n");
+        for (String name : metricNames(c, b)) {
+            Double cv = c.metrics().get(name);
+            h.append("<tr><td>").append(esc(name)).append("</td><td>").append(fmt(cv)).append("</td>");
+            if (b != null) {
+                Double bv = b.metrics().get(name);
+                String delta = cv == null || bv == null ? "" : String.format(Locale.ROOT, "%+.4g", cv - bv);
+                h.append("<td>").append(fmt(bv)).append("</td><td>").append(delta).append("</td>");
+            }
+            List<Double> iv = c.intervals().get(name);
+            h.append("<td>").append(iv == null ? "" : "[" + fmt(iv.get(0)) + ", " + fmt(iv.get(1)) + "]").append("</td></tr>\n");
+        }
+        h.append("</table>\n");
+    }
+
+    private static List<String> metricNames(EvalReport c, EvalReport b) {
+        Set<String> names = new LinkedHashSet<>(c.metrics().keySet());
+        if (b != null) {
+            names.addAll(b.metrics().keySet());
+        }
+        return new ArrayList<>(names);
+    }
+
+    /** Grouped horizontal bars, one group per metric, each bar's length relative to the larger absolute value of the two. */
+    static String barChart(EvalReport c, EvalReport b) {
+        List<String> names = metricNames(c, b);
+        int rowH = b == null ? 22 : 36;
+        int width = 640;
+        int labelW = 160;
+        int barMax = width - labelW - 90;
+        StringBuilder s = new StringBuilder();
+        s.append(svgOpen(width, 20 + rowH * names.size()));
+        int y = 10;
+        for (String name : names) {
+            Double cv = c.metrics().get(name);
+            Double bv = b == null ? null : b.metrics().get(name);
+            double scale = Math.max(Math.abs(cv == null ? 0 : cv), Math.abs(bv == null ? 0 : bv));
+            s.append(text(4, y + 14, name, "start"));
+            bar(s, labelW, y, barMax, cv, scale, CANDIDATE_COLOR);
+            if (b != null) {
+                bar(s, labelW, y + 16, barMax, bv, scale, BASELINE_COLOR);
+            }
+            y += rowH;
+        }
+        return s.append("</svg>\n").append(legend(c, b)).toString();
+    }
+
+    private static void bar(StringBuilder s, int x, int y, int barMax, Double v, double scale, String color) {
+        if (v == null) {
+            return;
+        }
+        double len = scale == 0 ? 0 : barMax * Math.abs(v) / scale;
+        s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"14\" fill=\"%s\"/>", x, y + 2, len, color));
+        s.append(text((int) (x + len + 4), y + 14, fmt(v), "start"));
+    }
+
+    /** Loss against step for the candidate (and baseline), with axis extremes labelled. */
+    static String lossChart(EvalReport c, EvalReport b) {
+        int width = 640;
+        int height = 260;
+        int pad = 50;
+        List<EvalReport.LossPoint> all = new ArrayList<>(c.lossCurve());
+        if (b != null) {
+            all.addAll(b.lossCurve());
+        }
+        double minX = all.stream().mapToDouble(EvalReport.LossPoint::step).min().orElse(0);
+        double maxX = all.stream().mapToDouble(EvalReport.LossPoint::step).max().orElse(1);
+        double minY = all.stream().mapToDouble(EvalReport.LossPoint::loss).min().orElse(0);
+        double maxY = all.stream().mapToDouble(EvalReport.LossPoint::loss).max().orElse(1);
+        double spanX = maxX > minX ? maxX - minX : 1;
+        double spanY = maxY > minY ? maxY - minY : 1;
+        StringBuilder s = new StringBuilder(svgOpen(width, height));
+        s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#4a5568\"/>", pad, height - pad, width - 10, height - pad));
+        s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"10\" x2=\"%d\" y2=\"%d\" stroke=\"#4a5568\"/>", pad, pad, height - pad));
+        s.append(text(pad, height - pad + 16, fmt(minX), "middle")).append(text(width - 10, height - pad + 16, fmt(maxX), "end"));
+        s.append(text(pad - 4, height - pad, fmt(minY), "end")).append(text(pad - 4, 20, fmt(maxY), "end"));
+        s.append(text((width + pad) / 2, height - 12, "step", "middle"));
+        for (EvalReport r : b == null ? List.of(c) : List.of(c, b)) {
+            if (r.lossCurve().isEmpty()) {
+                continue;
+            }
+            StringBuilder pts = new StringBuilder();
+            for (EvalReport.LossPoint p : r.lossCurve()) {
+                double x = pad + (width - 10 - pad) * (p.step() - minX) / spanX;
+                double y = (height - pad) - (height - pad - 10) * (p.loss() - minY) / spanY;
+                pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
+            }
+            s.append("<polyline fill=\"none\" stroke-width=\"2\" stroke=\"").append(r == c ? CANDIDATE_COLOR : BASELINE_COLOR)
+                    .append("\" points=\"").append(pts.toString().trim()).append("\"/>");
+        }
+        return s.append("</svg>\n").append(legend(c, b)).toString();
+    }
+
+    private static String legend(EvalReport c, EvalReport b) {
+        String item = "<span style=\"color:%s\">&#9632;</span> %s ";
+        String out = String.format(Locale.ROOT, item, CANDIDATE_COLOR, esc(c.model()));
+        if (b != null) {
+            out += String.format(Locale.ROOT, item, BASELINE_COLOR, esc(b.model()));
+        }
+        return "<p>" + out + "</p>\n";
+    }
+
+    private static void metadata(StringBuilder h, EvalReport c) {
+        if (c.metadata().isEmpty()) {
+            return;
+        }
+        h.append("<h2>Metadata</h2>\n<table>");
+        for (Map.Entry<String, String> e : c.metadata().entrySet()) {
+            h.append("<tr><td>").append(esc(e.getKey())).append("</td><td>").append(esc(e.getValue())).append("</td></tr>");
+        }
+        h.append("</table>\n");
+    }
+
+    private static String svgOpen(int width, int height) {
+        return String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-size=\"12\">",
+                width, height, width, height);
+    }
+
+    private static String text(int x, int y, String content, String anchor) {
+        return String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"%s\">%s</text>", x, y, anchor, esc(content));
+    }
+
+    private static String fmt(Double v) {
+        return v == null ? "" : String.format(Locale.ROOT, "%.4g", v);
+    }
+
+    /** HTML-escapes text. */
+    static String esc(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            switch (ch) {
+                case '<' -> b.append("&lt;");
+                case '>' -> b.append("&gt;");
+                case '&' -> b.append("&amp;");
+                case '"' -> b.append("&quot;");
+                case '\'' -> b.append("&#39;");
+                default -> b.append(ch);
+            }
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,78 @@
+package dev.finetune4j.eval;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Writes and reads {@link EvalReport}s as JSON (Jackson) and renders the comparison of a candidate with a
+ * baseline as one self-contained HTML page ({@link HtmlReport}: inline CSS and SVG, no scripts, no network).
+ *
+ * <pre>{@code
+ * Reports.writeJson(report, Path.of("eval/candidate.json"));
+ * Reports.writeHtml(candidate, baseline, gate.evaluate(candidate, baseline), Path.of("eval/report.html"));
+ * }</pre>
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class Reports {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private Reports() {
+    }
+
+    /** The report as indented JSON. */
+    public static String toJson(EvalReport report) {
+        try {
+            return JSON.writeValueAsString(report);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialize report of " + report.model() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Parses a report written by {@link #toJson}. */
+    public static EvalReport fromJson(String json) {
+        try {
+            return JSON.readValue(json, EvalReport.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("not an EvalReport JSON document: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** Writes the report's JSON to {@code file} (UTF-8, parent folders created). */
+    public static void writeJson(EvalReport report, Path file) {
+        write(file, toJson(report));
+    }
+
+    /** Reads a report JSON file. */
+    public static EvalReport readJson(Path file) {
+        try {
+            return fromJson(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read report " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes the HTML comparison page to {@code file}; {@code decision} may be null. */
+    public static void writeHtml(EvalReport candidate, EvalReport baseline, GateDecision decision, Path file) {
+        write(file, HtmlReport.render(candidate, baseline, decision));
+    }
+
+    private static void write(Path file, String content) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            Files.writeString(file, content, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
