@@ -47,10 +47,6 @@ public final class CpuBackend implements Backend {
     @Override
     public void gemm(float[] a, int aOffset, boolean transposeA, float[] b, int bOffset, boolean transposeB,
                      float[] c, int cOffset, int m, int n, int k, boolean accumulate) {
-        float[] rowsA = transposeA ? Packing.transpose(a, aOffset, k, m) : a;
-        int offA = transposeA ? 0 : aOffset;
-        float[] rowsB = transposeB ? b : Packing.transpose(b, bOffset, k, n);
-        int offB = transposeB ? bOffset : 0;
-        gemm.multiplyRows(rowsA, offA, rowsB, offB, c, cOffset, m, n, k, accumulate);
+        gemm.gemm(a, aOffset, transposeA, b, bOffset, transposeB, c, cOffset, m, n, k, accumulate);
     }
 }

@@ -1,16 +1,18 @@
 package dev.finetune4j.core.backend.cpu;
 
 /**
- * The inner matrix product in "dot form": {@code c[i][j] (+)= dot(a row i, bt row j)} with both operands
- * row-major over k, so every dot product reads contiguous memory.
+ * A float32 matrix product {@code c (+)= op(a) op(b)} over row-major arrays, where {@code op} transposes when
+ * asked. Same contract as {@link dev.finetune4j.core.backend.Backend#gemm}; implementations are stateless and
+ * thread-safe.
  */
 interface GemmKernel {
     String name();
 
     /**
-     * @param a  {@code (m, k)} row-major
-     * @param bt {@code (n, k)} row-major (the transpose of the right operand)
-     * @param c  {@code (m, n)} row-major
+     * @param a {@code (m, k)} row-major, or {@code (k, m)} when {@code transposeA}
+     * @param b {@code (k, n)} row-major, or {@code (n, k)} when {@code transposeB}
+     * @param c {@code (m, n)} row-major; overwritten unless {@code accumulate}
      */
-    void multiplyRows(float[] a, int aOff, float[] bt, int btOff, float[] c, int cOff, int m, int n, int k, boolean accumulate);
+    void gemm(float[] a, int aOff, boolean transposeA, float[] b, int bOff, boolean transposeB,
+              float[] c, int cOff, int m, int n, int k, boolean accumulate);
 }

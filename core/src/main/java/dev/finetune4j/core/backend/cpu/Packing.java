@@ -1,26 +1,49 @@
 package dev.finetune4j.core.backend.cpu;
 
-/** Layout helpers for the kernels. */
+import java.util.Arrays;
+
+/**
+ * Copies operands into the panel layouts the micro-kernel streams through (Goto and van de Geijn 2008, "Anatomy
+ * of high-performance matrix multiplication", section 4): panel {@code q} of width {@code w} holds, for every
+ * {@code p} in {@code [0, k)}, the {@code w} values of rows (for A) or columns (for B) {@code q*w .. q*w+w-1}
+ * at index {@code q*w*k + p*w}. Positions past the matrix edge are written as zeros, so the kernel always
+ * computes whole tiles and the buffers can be reused without clearing.
+ */
 final class Packing {
     private Packing() {
     }
 
-    /** Transposes the {@code (rows, cols)} row-major matrix at {@code off} into a new {@code (cols, rows)} array. */
-    static float[] transpose(float[] src, int off, int rows, int cols) {
-        float[] out = new float[rows * cols];
-        final int tile = 32; // cache-friendly blocks: both reads and writes stay within a few lines
-        for (int r0 = 0; r0 < rows; r0 += tile) {
-            int r1 = Math.min(rows, r0 + tile);
-            for (int c0 = 0; c0 < cols; c0 += tile) {
-                int c1 = Math.min(cols, c0 + tile);
-                for (int r = r0; r < r1; r++) {
-                    int base = off + r * cols;
-                    for (int c = c0; c < c1; c++) {
-                        out[c * rows + r] = src[base + c];
+    /** Panel {@code q} of op(a) {@code (m, k)} in row panels of height {@code w}. */
+    static void packRowPanel(float[] a, int off, boolean transposed, int m, int k, int w, float[] dst, int q) {
+        int base = q * w * k;
+        int i0 = q * w;
+        int rows = Math.min(w, m - i0);
+        if (transposed) {
+            // a is (k, m): the panel's w values at each p are adjacent in memory.
+            for (int p = 0; p < k; p++) {
+                int d = base + p * w;
+                System.arraycopy(a, off + p * m + i0, dst, d, rows);
+                Arrays.fill(dst, d + rows, d + w, 0f);
+            }
+        } else {
+            for (int r = 0; r < w; r++) {
+                if (r < rows) {
+                    int src = off + (i0 + r) * k;
+                    for (int p = 0; p < k; p++) {
+                        dst[base + p * w + r] = a[src + p];
+                    }
+                } else {
+                    for (int p = 0; p < k; p++) {
+                        dst[base + p * w + r] = 0f;
                     }
                 }
             }
         }
-        return out;
+    }
+
+    /** Panel {@code q} of op(b) {@code (k, n)} in column panels of width {@code w}. */
+    static void packColumnPanel(float[] b, int off, boolean transposed, int k, int n, int w, float[] dst, int q) {
+        // op(b) (k, n) column panel == row panel of op(b)^T (n, k), which is b itself when transposed.
+        packRowPanel(b, off, !transposed, n, k, w, dst, q);
     }
 }

@@ -2,7 +2,10 @@ package dev.finetune4j.core.backend.cpu;
 
 import java.util.stream.IntStream;
 
-/** Plain-Java dot-form product, parallel over rows; the oracle for the vector kernel. */
+/**
+ * The oracle: the textbook triple loop, parallel over rows, reading each operand through its index formula so
+ * that no packing or blocking logic is shared with the fast kernel it checks.
+ */
 final class ScalarGemm implements GemmKernel {
 
     @Override
@@ -11,14 +14,18 @@ final class ScalarGemm implements GemmKernel {
     }
 
     @Override
-    public void multiplyRows(float[] a, int aOff, float[] bt, int btOff, float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+    public void gemm(float[] a, int aOff, boolean transposeA, float[] b, int bOff, boolean transposeB,
+                     float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        // Element strides of op(a) along (i, p) and of op(b) along (p, j).
+        int aRow = transposeA ? 1 : k;
+        int aCol = transposeA ? m : 1;
+        int bRow = transposeB ? 1 : n;
+        int bCol = transposeB ? k : 1;
         IntStream.range(0, m).parallel().forEach(i -> {
-            int ar = aOff + i * k;
             for (int j = 0; j < n; j++) {
-                int br = btOff + j * k;
                 float s = 0f;
                 for (int p = 0; p < k; p++) {
-                    s += a[ar + p] * bt[br + p];
+                    s += a[aOff + i * aRow + p * aCol] * b[bOff + p * bRow + j * bCol];
                 }
                 int ci = cOff + i * n + j;
                 c[ci] = accumulate ? c[ci] + s : s;

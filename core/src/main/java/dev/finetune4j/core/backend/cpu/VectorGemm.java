@@ -1,119 +1,246 @@
 package dev.finetune4j.core.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.Arrays;
+import java.util.concurrent.ForkJoinTask;
+import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
- * Vector API dot-form product: blocks of 2 rows of {@code a} by 4 rows of {@code bt} keep 8 accumulators in
- * registers (AVX2 has 16), so each pass over k loads 6 vectors for 8 fused multiply-adds.
+ * Vector API matrix product in the Goto/BLIS structure: both operands are packed into panels
+ * ({@link Packing}), C is cut into blocks of {@value #MC} rows by a share of the columns that threads take
+ * from the common pool, and inside a block a k-slice of {@value #KC} runs a register-blocked micro-kernel
+ * over every {@code MR x NR} tile.
+ *
+ * <p>The micro-kernel holds a tile of {@link #MR} = 6 rows by 2 vectors of C in 12 accumulators; with the
+ * 2 vectors of B and the broadcast of A that is 15 registers, which fits AVX2's 16 (AVX-512 has 32). Each step
+ * of k loads 2 vectors and 6 scalars for 12 fused multiply-adds.
  */
 final class VectorGemm implements GemmKernel {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final int ROWS = 2;
-    private static final int COLS = 4;
+    private static final int L = S.length();
+    static final int MR = 6;
+    static final int NR = 2 * L;
+    /** k-slice: a B micro-panel slice (KC x NR floats, 16 KiB at AVX2) stays in L1 while A tiles pass by. */
+    private static final int KC = 256;
+    /** Rows per task: the task's A slice (MC x KC floats, 96 KiB) stays in L2 across its column panels. */
+    private static final int MC = 96;
+    /** Below this many multiply-adds a product runs on the calling thread: forking would cost more. */
+    private static final long PARALLEL_MIN_FMAS = 1L << 20;
+    /** Packed buffers up to this many floats (16 MiB) are kept per thread for reuse; larger ones are not. */
+    private static final int RETAINED_FLOATS = 1 << 22;
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     @Override
     public String name() {
-        return "vector-" + S.length() * 32 + "bit";
+        return "vector-" + L * 32 + "bit";
     }
 
     @Override
-    public void multiplyRows(float[] a, int aOff, float[] bt, int btOff, float[] c, int cOff, int m, int n, int k, boolean accumulate) {
-        int rowBlocks = (m + ROWS - 1) / ROWS;
-        IntStream.range(0, rowBlocks).parallel().forEach(rb -> {
-            int i0 = rb * ROWS;
-            if (i0 + ROWS <= m) {
-                rowPair(a, aOff, bt, btOff, c, cOff, i0, n, k, accumulate);
-            } else {
-                for (int i = i0; i < m; i++) {
-                    for (int j = 0; j < n; j++) {
-                        store(c, cOff + i * n + j, dot(a, aOff + i * k, bt, btOff + j * k, k), accumulate);
-                    }
+    public void gemm(float[] a, int aOff, boolean transposeA, float[] b, int bOff, boolean transposeB,
+                     float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            if (!accumulate) {
+                for (int i = 0; i < m; i++) {
+                    Arrays.fill(c, cOff + i * n, cOff + (i + 1) * n, 0f);
                 }
             }
-        });
-    }
+            return;
+        }
+        int rowPanels = (m + MR - 1) / MR;
+        int colPanels = (n + NR - 1) / NR;
+        int threads = Runtime.getRuntime().availableProcessors();
+        // NOTE: callers such as attention already run one product per pool thread; forking again from inside
+        // the pool only adds overhead (and work stealing could re-enter this thread's scratch buffers).
+        boolean parallel = threads > 1 && (long) m * n * k >= PARALLEL_MIN_FMAS && !ForkJoinTask.inForkJoinPool();
+        Scratch scratch = SCRATCH.get();
+        boolean borrowed = scratch.acquire();
+        try {
+            float[] ap = borrowed ? scratch.a(rowPanels * MR * k) : new float[rowPanels * MR * k];
+            float[] bp = borrowed ? scratch.b(colPanels * NR * k) : new float[colPanels * NR * k];
+            forEach(rowPanels, parallel, q -> Packing.packRowPanel(a, aOff, transposeA, m, k, MR, ap, q));
+            forEach(colPanels, parallel, q -> Packing.packColumnPanel(b, bOff, transposeB, k, n, NR, bp, q));
 
-    private static void rowPair(float[] a, int aOff, float[] bt, int btOff, float[] c, int cOff, int i0, int n, int k, boolean acc) {
-        int a0 = aOff + i0 * k;
-        int a1 = a0 + k;
-        int upper = S.loopBound(k);
-        int j = 0;
-        for (; j + COLS <= n; j += COLS) {
-            int b0 = btOff + j * k;
-            int b1 = b0 + k;
-            int b2 = b1 + k;
-            int b3 = b2 + k;
-            FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S), s02 = FloatVector.zero(S), s03 = FloatVector.zero(S);
-            FloatVector s10 = FloatVector.zero(S), s11 = FloatVector.zero(S), s12 = FloatVector.zero(S), s13 = FloatVector.zero(S);
-            int p = 0;
-            for (; p < upper; p += S.length()) {
-                FloatVector x0 = FloatVector.fromArray(S, a, a0 + p);
-                FloatVector x1 = FloatVector.fromArray(S, a, a1 + p);
-                FloatVector y = FloatVector.fromArray(S, bt, b0 + p);
-                s00 = x0.fma(y, s00);
-                s10 = x1.fma(y, s10);
-                y = FloatVector.fromArray(S, bt, b1 + p);
-                s01 = x0.fma(y, s01);
-                s11 = x1.fma(y, s11);
-                y = FloatVector.fromArray(S, bt, b2 + p);
-                s02 = x0.fma(y, s02);
-                s12 = x1.fma(y, s12);
-                y = FloatVector.fromArray(S, bt, b3 + p);
-                s03 = x0.fma(y, s03);
-                s13 = x1.fma(y, s13);
+            int panelsPerRowBlock = MC / MR;
+            int rowBlocks = (rowPanels + panelsPerRowBlock - 1) / panelsPerRowBlock;
+            // Split columns too until there are enough tasks to balance (small m: the split is all columns).
+            int wanted = parallel ? 8 * threads : 1;
+            int colBlocks = Math.min(colPanels, Math.max(1, (wanted + rowBlocks - 1) / rowBlocks));
+            int panelsPerColBlock = (colPanels + colBlocks - 1) / colBlocks;
+            int colBlockCount = (colPanels + panelsPerColBlock - 1) / panelsPerColBlock;
+            forEach(rowBlocks * colBlockCount, parallel, task -> {
+                int ip0 = (task / colBlockCount) * panelsPerRowBlock;
+                int jp0 = (task % colBlockCount) * panelsPerColBlock;
+                block(ap, bp, c, cOff, m, n, k, accumulate,
+                        ip0, Math.min(rowPanels, ip0 + panelsPerRowBlock),
+                        jp0, Math.min(colPanels, jp0 + panelsPerColBlock));
+            });
+        } finally {
+            if (borrowed) {
+                scratch.release();
             }
-            float r00 = s00.reduceLanes(VectorOperators.ADD), r01 = s01.reduceLanes(VectorOperators.ADD);
-            float r02 = s02.reduceLanes(VectorOperators.ADD), r03 = s03.reduceLanes(VectorOperators.ADD);
-            float r10 = s10.reduceLanes(VectorOperators.ADD), r11 = s11.reduceLanes(VectorOperators.ADD);
-            float r12 = s12.reduceLanes(VectorOperators.ADD), r13 = s13.reduceLanes(VectorOperators.ADD);
-            for (; p < k; p++) {
-                float x0 = a[a0 + p];
-                float x1 = a[a1 + p];
-                r00 += x0 * bt[b0 + p];
-                r01 += x0 * bt[b1 + p];
-                r02 += x0 * bt[b2 + p];
-                r03 += x0 * bt[b3 + p];
-                r10 += x1 * bt[b0 + p];
-                r11 += x1 * bt[b1 + p];
-                r12 += x1 * bt[b2 + p];
-                r13 += x1 * bt[b3 + p];
+        }
+    }
+
+    /** Row panels [ip0, ip1) by column panels [jp0, jp1) of C, k in slices of {@value #KC}. */
+    private static void block(float[] ap, float[] bp, float[] c, int cOff, int m, int n, int k, boolean accumulate,
+                              int ip0, int ip1, int jp0, int jp1) {
+        if (!accumulate) {
+            // Clearing C here (cache-warm, in parallel) lets the kernel always add, with no branch at its stores.
+            int j0 = jp0 * NR;
+            int j1 = Math.min(n, jp1 * NR);
+            for (int i = ip0 * MR; i < Math.min(m, ip1 * MR); i++) {
+                Arrays.fill(c, cOff + i * n + j0, cOff + i * n + j1, 0f);
             }
-            int c0 = cOff + i0 * n + j;
-            int c1 = c0 + n;
-            store(c, c0, r00, acc);
-            store(c, c0 + 1, r01, acc);
-            store(c, c0 + 2, r02, acc);
-            store(c, c0 + 3, r03, acc);
-            store(c, c1, r10, acc);
-            store(c, c1 + 1, r11, acc);
-            store(c, c1 + 2, r12, acc);
-            store(c, c1 + 3, r13, acc);
         }
-        for (; j < n; j++) {
-            store(c, cOff + i0 * n + j, dot(a, a0, bt, btOff + j * k, k), acc);
-            store(c, cOff + (i0 + 1) * n + j, dot(a, a1, bt, btOff + j * k, k), acc);
+        float[] edge = new float[MR * NR];
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int kc = Math.min(KC, k - p0);
+            for (int jp = jp0; jp < jp1; jp++) {
+                int bo = jp * NR * k + p0 * NR;
+                for (int ip = ip0; ip < ip1; ip++) {
+                    tile(ap, ip * MR * k + p0 * MR, bp, bo, kc, c, cOff, m, n, ip * MR, jp * NR, edge);
+                }
+            }
         }
     }
 
-    private static float dot(float[] a, int ao, float[] b, int bo, int k) {
-        int upper = S.loopBound(k);
-        FloatVector s = FloatVector.zero(S);
-        int p = 0;
-        for (; p < upper; p += S.length()) {
-            s = FloatVector.fromArray(S, a, ao + p).fma(FloatVector.fromArray(S, b, bo + p), s);
+    /**
+     * C[i0 .. i0+MR)[j0 .. j0+NR) += packed A tile (kc x MR) times packed B tile (kc x NR).
+     *
+     * <p>NOTE: the accumulators stay local to this method on purpose. Passing vectors to a helper that C2 does
+     * not inline (it hit NodeCountInliningCutoff here) boxes them, which measured 3-5x slower.
+     */
+    private static void tile(float[] ap, int ao, float[] bp, int bo, int kc, float[] c, int cOff, int m, int n,
+                             int i0, int j0, float[] edge) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            int bi = bo + p * NR;
+            int ai = ao + p * MR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
         }
-        float r = s.reduceLanes(VectorOperators.ADD);
-        for (; p < k; p++) {
-            r += a[ao + p] * b[bo + p];
+        if (i0 + MR <= m && j0 + NR <= n) {
+            int ci = cOff + i0 * n + j0;
+            c00.add(FloatVector.fromArray(S, c, ci)).intoArray(c, ci);
+            c01.add(FloatVector.fromArray(S, c, ci + L)).intoArray(c, ci + L);
+            ci += n;
+            c10.add(FloatVector.fromArray(S, c, ci)).intoArray(c, ci);
+            c11.add(FloatVector.fromArray(S, c, ci + L)).intoArray(c, ci + L);
+            ci += n;
+            c20.add(FloatVector.fromArray(S, c, ci)).intoArray(c, ci);
+            c21.add(FloatVector.fromArray(S, c, ci + L)).intoArray(c, ci + L);
+            ci += n;
+            c30.add(FloatVector.fromArray(S, c, ci)).intoArray(c, ci);
+            c31.add(FloatVector.fromArray(S, c, ci + L)).intoArray(c, ci + L);
+            ci += n;
+            c40.add(FloatVector.fromArray(S, c, ci)).intoArray(c, ci);
+            c41.add(FloatVector.fromArray(S, c, ci + L)).intoArray(c, ci + L);
+            ci += n;
+            c50.add(FloatVector.fromArray(S, c, ci)).intoArray(c, ci);
+            c51.add(FloatVector.fromArray(S, c, ci + L)).intoArray(c, ci + L);
+            return;
         }
-        return r;
+        // Edge tile: spill the accumulators and write only the part inside C.
+        c00.intoArray(edge, 0);
+        c01.intoArray(edge, L);
+        c10.intoArray(edge, NR);
+        c11.intoArray(edge, NR + L);
+        c20.intoArray(edge, 2 * NR);
+        c21.intoArray(edge, 2 * NR + L);
+        c30.intoArray(edge, 3 * NR);
+        c31.intoArray(edge, 3 * NR + L);
+        c40.intoArray(edge, 4 * NR);
+        c41.intoArray(edge, 4 * NR + L);
+        c50.intoArray(edge, 5 * NR);
+        c51.intoArray(edge, 5 * NR + L);
+        int rows = Math.min(MR, m - i0);
+        int cols = Math.min(NR, n - j0);
+        for (int r = 0; r < rows; r++) {
+            int ci = cOff + (i0 + r) * n + j0;
+            for (int j = 0; j < cols; j++) {
+                c[ci + j] += edge[r * NR + j];
+            }
+        }
     }
 
-    private static void store(float[] c, int i, float v, boolean accumulate) {
-        c[i] = accumulate ? c[i] + v : v;
+    private static void forEach(int count, boolean parallel, IntConsumer body) {
+        if (parallel && count > 1) {
+            IntStream.range(0, count).parallel().forEach(body);
+        } else {
+            for (int i = 0; i < count; i++) {
+                body.accept(i);
+            }
+        }
+    }
+
+    /**
+     * One thread's packing buffers, reused across calls. A call that finds them in use (a product started
+     * from inside another on the same thread) allocates its own instead.
+     */
+    private static final class Scratch {
+        private float[] a = new float[0];
+        private float[] b = new float[0];
+        private boolean busy;
+
+        boolean acquire() {
+            if (busy) {
+                return false;
+            }
+            busy = true;
+            return true;
+        }
+
+        void release() {
+            busy = false;
+            if (a.length > RETAINED_FLOATS) {
+                a = new float[0];
+            }
+            if (b.length > RETAINED_FLOATS) {
+                b = new float[0];
+            }
+        }
+
+        float[] a(int size) {
+            if (a.length < size) {
+                a = new float[size];
+            }
+            return a;
+        }
+
+        float[] b(int size) {
+            if (b.length < size) {
+                b = new float[size];
+            }
+            return b;
+        }
     }
 }
