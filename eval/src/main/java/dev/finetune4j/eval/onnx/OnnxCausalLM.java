@@ -1,0 +1,126 @@
+package dev.finetune4j.eval.onnx;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import dev.finetune4j.core.models.CausalLM;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A causal LM exported to ONNX (inputs {@code input_ids} and {@code attention_mask}, int64
+ * {@code [batch, seq]}; output {@code logits}, float {@code [batch, seq, vocab]}) run by ONNX Runtime, usable
+ * wherever eval takes a {@link CausalLM}, e.g. {@link dev.finetune4j.eval.Perplexity}.
+ *
+ * <pre>{@code
+ * try (CausalLM lm = OnnxCausalLM.builder(Path.of("model.onnx")).cuda(true).maxPositionEmbeddings(2048).build()) {
+ *     PerplexityResult r = Perplexity.builder().maxLength(1024).stride(512).build().compute(lm, docs);
+ * }
+ * }</pre>
+ *
+ * <p>Requires an ONNX Runtime artifact on the class path ({@code onnxruntime} or {@code onnxruntime_gpu}).
+ * Thread-safe: ONNX Runtime sessions may run concurrently.
+ */
+public final class OnnxCausalLM implements CausalLM {
+    private final OrtSession session;
+    private final int vocabSize;
+    private final int maxPositions;
+
+    private OnnxCausalLM(OrtSession session, int maxPositions) {
+        this.session = session;
+        this.maxPositions = maxPositions;
+        try {
+            NodeInfo out = session.getOutputInfo().get("logits");
+            if (out == null) {
+                throw new IllegalArgumentException("the ONNX model has no output named 'logits'; it has "
+                        + session.getOutputNames() + ". Export with output_names=['logits']");
+            }
+            long[] shape = ((TensorInfo) out.getInfo()).getShape();
+            this.vocabSize = (int) shape[shape.length - 1];
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot read the ONNX model's outputs: " + e.getMessage(), e);
+        }
+    }
+
+    /** A builder for the model file {@code model}. */
+    public static Builder builder(Path model) {
+        return new Builder(model);
+    }
+
+    @Override
+    public float[][][] logits(long[][] inputIds, long[][] attentionMask) {
+        Map<String, OnnxTensor> in = null;
+        try {
+            in = OnnxSessions.inputs(session, inputIds, attentionMask);
+            try (OrtSession.Result result = session.run(in)) {
+                return (float[][][]) result.get("logits").orElseThrow().getValue();
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed on a batch of " + inputIds.length + " sequences: " + e.getMessage(), e);
+        } finally {
+            if (in != null) {
+                OnnxSessions.close(in);
+            }
+        }
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    @Override
+    public int maxPositionEmbeddings() {
+        return maxPositions;
+    }
+
+    @Override
+    public void close() {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot close the ONNX session: " + e.getMessage(), e);
+        }
+    }
+
+    /** Builder of {@link OnnxCausalLM}. */
+    public static final class Builder {
+        private final Path model;
+        private boolean cuda;
+        private int deviceId;
+        private int maxPositionEmbeddings = 2048;
+
+        private Builder(Path model) {
+            this.model = model;
+        }
+
+        /** Use the CUDA execution provider when present (else the CPU, with a log line). */
+        public Builder cuda(boolean cuda) {
+            this.cuda = cuda;
+            return this;
+        }
+
+        /** CUDA device index (default 0). */
+        public Builder deviceId(int deviceId) {
+            this.deviceId = deviceId;
+            return this;
+        }
+
+        /** The longest sequence the exported model supports (ONNX does not record it; default 2048). */
+        public Builder maxPositionEmbeddings(int n) {
+            if (n < 2) {
+                throw new IllegalArgumentException("maxPositionEmbeddings must be >= 2, got " + n);
+            }
+            this.maxPositionEmbeddings = n;
+            return this;
+        }
+
+        /** Opens the session. */
+        public OnnxCausalLM build() {
+            return new OnnxCausalLM(OnnxSessions.open(model, cuda, deviceId), maxPositionEmbeddings);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package dev.finetune4j.eval.onnx;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Opens ONNX Runtime sessions and feeds them token batches; the only class of eval that chooses an
+ * execution provider. The CUDA provider is used when asked for and present (the
+ * {@code com.microsoft.onnxruntime:onnxruntime_gpu} artifact with CUDA 12 libraries); otherwise the model runs
+ * on the CPU and one log line says why. Stateless and thread-safe.
+ */
+final class OnnxSessions {
+    private static final Logger LOG = LoggerFactory.getLogger(OnnxSessions.class);
+
+    private OnnxSessions() {
+    }
+
+    static OrtSession open(Path model, boolean cuda, int deviceId) {
+        if (!Files.isRegularFile(model)) {
+            throw new IllegalArgumentException("no ONNX model at " + model.toAbsolutePath());
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            if (cuda) {
+                try {
+                    options.addCUDA(deviceId);
+                    LOG.info("ONNX Runtime: CUDA execution provider on device {} for {}", deviceId, model.getFileName());
+                } catch (OrtException | UnsatisfiedLinkError | IllegalArgumentException e) {
+                    LOG.info("ONNX Runtime: CUDA execution provider unavailable ({}); running {} on the CPU. "
+                            + "Use the onnxruntime_gpu artifact and CUDA 12 libraries for the GPU.", e.getMessage(), model.getFileName());
+                }
+            }
+            return env.createSession(model.toString(), options);
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime cannot load " + model + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The session's inputs for a batch: {@code input_ids}, {@code attention_mask} (all ones when null) and,
+     * if the model has it, {@code token_type_ids} (zeros). The caller closes the tensors.
+     */
+    static Map<String, OnnxTensor> inputs(OrtSession session, long[][] ids, long[][] mask) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        Map<String, OnnxTensor> in = new HashMap<>();
+        for (String name : session.getInputNames()) {
+            long[][] value = switch (name) {
+                case "input_ids" -> ids;
+                case "attention_mask" -> mask != null ? mask : filled(ids, 1);
+                case "token_type_ids" -> filled(ids, 0);
+                default -> throw new IllegalArgumentException("unsupported ONNX input '" + name
+                        + "'; expected input_ids, attention_mask and optionally token_type_ids");
+            };
+            in.put(name, OnnxTensor.createTensor(env, value));
+        }
+        return in;
+    }
+
+    static void close(Map<String, OnnxTensor> tensors) {
+        tensors.values().forEach(OnnxTensor::close);
+    }
+
+    private static long[][] filled(long[][] like, long value) {
+        long[][] out = new long[like.length][];
+        for (int i = 0; i < like.length; i++) {
+            out[i] = new long[like[i].length];
+            java.util.Arrays.fill(out[i], value);
+        }
+        return out;
+    }
+}
