@@ -89,9 +89,11 @@ public final class Softmax {
         for (int i = 0; i < n; i++) {
             sum += Math.exp(a[o + i] - max);
         }
-        float lse = (float) (max + Math.log(sum));
+        // NOTE: (x - max) - log(sum), as PyTorch: folding max into one float32 log-sum-exp first would round
+        // it to the ulp of max (6e-5 at logits near 1000) and shift every log-probability by that error.
+        double logSum = Math.log(sum);
         for (int i = 0; i < n; i++) {
-            a[o + i] -= lse;
+            a[o + i] = (float) (a[o + i] - max - logSum);
         }
     }
 }

@@ -1,0 +1,125 @@
+package dev.finetune4j.core.autograd;
+
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/** Scaled dot-product attention (GQA, causal, padding, packed segments) and rotary embeddings vs float64. */
+class AttentionRotaryTest {
+    private static final int B = 2, H = 4, HKV = 2, T = 4, S = 6, D = 3;
+
+    /**
+     * Row 0: causal, packed segments [0 0 0 1 1 1]. Row 1: causal, padding at keys 0 and 5, segments
+     * [0 0 0 0 0 1], so the last query (position 5, alone in segment 1, padded) sees no key and outputs 0.
+     */
+    private static final AttentionMask MASK = new AttentionMask(true,
+            new boolean[][]{{true, true, true, true, true, true}, {false, true, true, true, true, false}},
+            new int[][]{{0, 0, 0, 1, 1, 1}, {0, 0, 0, 0, 0, 1}});
+
+    static double[] attention(double[] q, double[] k, double[] v, AttentionMask mask, double scale) {
+        double[] out = new double[B * H * T * D];
+        int past = S - T;
+        for (int b = 0; b < B; b++) {
+            for (int h = 0; h < H; h++) {
+                int g = h / (H / HKV);
+                for (int i = 0; i < T; i++) {
+                    int qp = past + i;
+                    double[] w = new double[S];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < S; j++) {
+                        boolean visible = (!mask.causal() || j <= qp)
+                                && (mask.keyValid() == null || mask.keyValid()[b][j])
+                                && (mask.segments() == null || mask.segments()[b][j] == mask.segments()[b][qp]);
+                        double sc = 0;
+                        for (int d = 0; d < D; d++) {
+                            sc += q[((b * H + h) * T + i) * D + d] * k[((b * HKV + g) * S + j) * D + d];
+                        }
+                        w[j] = visible ? sc * scale : Double.NEGATIVE_INFINITY;
+                        max = Math.max(max, w[j]);
+                    }
+                    if (max == Double.NEGATIVE_INFINITY) {
+                        continue; // no visible key: output stays 0
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < S; j++) {
+                        w[j] = Math.exp(w[j] - max);
+                        sum += w[j];
+                    }
+                    for (int j = 0; j < S; j++) {
+                        for (int d = 0; d < D; d++) {
+                            out[((b * H + h) * T + i) * D + d] += w[j] / sum * v[((b * HKV + g) * S + j) * D + d];
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void groupedQueryAttentionWithCausalPaddingAndSegmentMasks() {
+        float scale = (float) (1 / Math.sqrt(D));
+        GradCheck.of("attention GQA + masks", x -> Attention.scaledDotProduct(x[0], x[1], x[2], MASK, scale))
+                .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D)
+                .reference(x -> attention(x[0], x[1], x[2], MASK, scale))
+                .run();
+    }
+
+    @Test
+    void unmaskedAndCausalOnly() {
+        for (AttentionMask mask : new AttentionMask[]{AttentionMask.none(), AttentionMask.causalOnly()}) {
+            GradCheck.of("attention " + mask.causal(), x -> Attention.scaledDotProduct(x[0], x[1], x[2], mask, 0.7f))
+                    .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D)
+                    .reference(x -> attention(x[0], x[1], x[2], mask, 0.7f))
+                    .run();
+        }
+    }
+
+    @Test
+    void fullyMaskedQueryOutputsZero() {
+        try (var s = TensorScope.open()) {
+            Tensor out = Attention.scaledDotProduct(Tensor.of(GradCheck.randn(1, B * H * T * D), B, H, T, D),
+                    Tensor.of(GradCheck.randn(2, B * HKV * S * D), B, HKV, S, D),
+                    Tensor.of(GradCheck.randn(3, B * HKV * S * D), B, HKV, S, D), MASK, 1f);
+            for (int h = 0; h < H; h++) {
+                for (int d = 0; d < D; d++) {
+                    assertArrayEquals(new float[]{0f}, new float[]{out.get(1, h, T - 1, d)});
+                }
+            }
+        }
+    }
+
+    static double[] rotary(double[] x, int[][] pos, float[] invFreq, double scaling, int b, int h, int t, int d) {
+        double[] y = new double[x.length];
+        int half = d / 2;
+        for (int bb = 0; bb < b; bb++) {
+            for (int hh = 0; hh < h; hh++) {
+                for (int p = 0; p < t; p++) {
+                    int o = ((bb * h + hh) * t + p) * d;
+                    for (int i = 0; i < half; i++) {
+                        double a = pos[bb][p] * (double) invFreq[i];
+                        double c = Math.cos(a) * scaling;
+                        double s = Math.sin(a) * scaling;
+                        y[o + i] = x[o + i] * c - x[o + half + i] * s;
+                        y[o + half + i] = x[o + half + i] * c + x[o + i] * s;
+                    }
+                }
+            }
+        }
+        return y;
+    }
+
+    @Test
+    void rotaryWithPerRowPositionsAndScaling() {
+        int[][] pos = {{0, 1, 2, 3, 4}, {7, 8, 9, 0, 1}};
+        float[] invFreq = {1f, 0.1f, 0.01f};
+        for (float scaling : new float[]{1f, 1.2f}) {
+            GradCheck.of("rotary scaling " + scaling, x -> Rotary.apply(x[0], pos, invFreq, scaling))
+                    .input(2, 2, 5, 6)
+                    .reference(x -> rotary(x[0], pos, invFreq, scaling, 2, 2, 5, 6))
+                    .run();
+        }
+    }
+}

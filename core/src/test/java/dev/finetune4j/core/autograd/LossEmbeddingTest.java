@@ -1,0 +1,68 @@
+package dev.finetune4j.core.autograd;
+
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Cross-entropy with ignored labels, per-token log-probabilities, and embedding lookup vs float64. */
+class LossEmbeddingTest {
+    private static final int IGN = CrossEntropy.IGNORE_INDEX;
+
+    static double[] logProbs(double[] logits, int[] labels, int v) {
+        double[] lp = SoftmaxNormsTest.softmax(logits, v, true);
+        double[] out = new double[labels.length];
+        for (int r = 0; r < labels.length; r++) {
+            out[r] = labels[r] == IGN ? 0 : lp[r * v + labels[r]];
+        }
+        return out;
+    }
+
+    @Test
+    void crossEntropyMeansOverLabelsThatAreNotIgnored() {
+        int[] labels = {2, IGN, 0, 4, IGN, 1};
+        GradCheck.of("crossEntropy", x -> CrossEntropy.loss(x[0], labels)).input(2, 3, 5)
+                .reference(x -> {
+                    double[] lp = logProbs(x[0], labels, 5);
+                    return new double[]{-(lp[0] + lp[2] + lp[3] + lp[5]) / 4};
+                }).run();
+    }
+
+    @Test
+    void tokenLogProbs() {
+        int[] labels = {IGN, 3, 0, 3};
+        GradCheck.of("tokenLogProbs", x -> CrossEntropy.tokenLogProbs(x[0], labels)).input(4, 4)
+                .reference(x -> logProbs(x[0], labels, 4)).run();
+    }
+
+    @Test
+    void lossByHandAndEdgeCases() {
+        try (var s = TensorScope.open()) {
+            // uniform logits over 4 classes: loss = log 4
+            assertEquals(Math.log(4), CrossEntropy.loss(Tensor.zeros(2, 4), new int[]{1, 3}).getFlat(0), 1e-6);
+            assertTrue(Float.isNaN(CrossEntropy.loss(Tensor.zeros(2, 4), new int[]{IGN, IGN}).getFlat(0)), "all ignored: NaN as PyTorch");
+            assertThrows(IllegalArgumentException.class, () -> CrossEntropy.loss(Tensor.zeros(2, 4), new int[]{4, 0}));
+            assertThrows(IllegalArgumentException.class, () -> CrossEntropy.loss(Tensor.zeros(2, 4), new int[]{0}));
+        }
+    }
+
+    @Test
+    void embeddingScatterAddsRepeatedIds() {
+        long[][] ids = {{3, 0, 3}, {1, 3, 4}};
+        GradCheck.of("embedding", x -> EmbeddingLookup.lookup(x[0], ids)).input(5, 4)
+                .reference(x -> {
+                    double[] out = new double[6 * 4];
+                    for (int r = 0; r < 6; r++) {
+                        System.arraycopy(x[0], (int) ids[r / 3][r % 3] * 4, out, r * 4, 4);
+                    }
+                    return out;
+                }).run();
+        try (var s = TensorScope.open()) {
+            assertThrows(IllegalArgumentException.class, () -> EmbeddingLookup.lookup(Tensor.zeros(5, 4), new long[][]{{5}}));
+            assertThrows(IllegalArgumentException.class, () -> EmbeddingLookup.lookup(Tensor.zeros(5, 4), new long[][]{{1, 2}, {1}}));
+        }
+    }
+}

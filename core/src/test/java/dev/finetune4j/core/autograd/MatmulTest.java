@@ -1,0 +1,117 @@
+package dev.finetune4j.core.autograd;
+
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** linear and batched matmul against a float64 triple loop, and their gradients. */
+class MatmulTest {
+
+    /** (batch, m, k) x (batch or 1, k, n) in double. */
+    static double[] matmul(double[] a, double[] b, int batch, int m, int k, int n, boolean sharedB) {
+        double[] c = new double[batch * m * n];
+        for (int z = 0; z < batch; z++) {
+            int bo = sharedB ? 0 : z * k * n;
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int p = 0; p < k; p++) {
+                        s += a[(z * m + i) * k + p] * b[bo + p * n + j];
+                    }
+                    c[(z * m + i) * n + j] = s;
+                }
+            }
+        }
+        return c;
+    }
+
+    /** x (rows, in) W^T + bias in double; W is (out, in). */
+    static double[] linear(double[] x, double[] w, double[] bias, int rows, int in, int out) {
+        double[] y = new double[rows * out];
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                double s = bias == null ? 0 : bias[o];
+                for (int i = 0; i < in; i++) {
+                    s += x[r * in + i] * w[o * in + i];
+                }
+                y[r * out + o] = s;
+            }
+        }
+        return y;
+    }
+
+    @Test
+    void linearWithBias() {
+        GradCheck.of("linear + bias", x -> Matmul.linear(x[0], x[1], x[2]))
+                .input(2, 3, 5).input(4, 5).input(4)
+                .reference(x -> linear(x[0], x[1], x[2], 6, 5, 4))
+                .run();
+    }
+
+    @Test
+    void linearWithoutBias() {
+        GradCheck.of("linear", x -> Matmul.linear(x[0], x[1], null))
+                .input(7, 3).input(2, 3)
+                .reference(x -> linear(x[0], x[1], null, 7, 3, 2))
+                .run();
+    }
+
+    @Test
+    void linearOnATransposedView() {
+        GradCheck.of("linear(x^T)", x -> Matmul.linear(x[0].transpose(0, 1), x[1], null))
+                .input(3, 4).input(2, 3)
+                .reference(x -> {
+                    double[] xt = new double[12];
+                    for (int i = 0; i < 3; i++) {
+                        for (int j = 0; j < 4; j++) {
+                            xt[j * 3 + i] = x[0][i * 4 + j];
+                        }
+                    }
+                    return linear(xt, x[1], null, 4, 3, 2);
+                })
+                .run();
+    }
+
+    @Test
+    void batchedMatmul() {
+        GradCheck.of("matmul batched", x -> Matmul.matmul(x[0], x[1]))
+                .input(2, 2, 3, 4).input(2, 2, 4, 5)
+                .reference(x -> matmul(x[0], x[1], 4, 3, 4, 5, false))
+                .run();
+    }
+
+    @Test
+    void matmulWithSharedRightOperand() {
+        GradCheck.of("matmul shared B", x -> Matmul.matmul(x[0], x[1]))
+                .input(3, 2, 4).input(4, 5)
+                .reference(x -> matmul(x[0], x[1], 3, 2, 4, 5, true))
+                .run();
+        GradCheck.of("matmul 2-D", x -> Matmul.matmul(x[0], x[1]))
+                .input(3, 4).input(4, 1)
+                .reference(x -> matmul(x[0], x[1], 1, 3, 4, 1, true))
+                .run();
+    }
+
+    @Test
+    void handComputedProduct() {
+        try (var s = TensorScope.open()) {
+            Tensor a = Tensor.of(new float[]{1, 2, 3, 4}, 2, 2);
+            Tensor b = Tensor.of(new float[]{5, 6, 7, 8}, 2, 2);
+            assertArrayEquals(new float[]{19, 22, 43, 50}, Matmul.matmul(a, b).toFloatArray());
+            // linear: x W^T + b with W = b above
+            assertArrayEquals(new float[]{18, 24, 40, 54}, Matmul.linear(a, b, Tensor.of(new float[]{1, 1}, 2)).toFloatArray());
+        }
+    }
+
+    @Test
+    void mismatchedShapesAreRefused() {
+        try (var s = TensorScope.open()) {
+            assertThrows(IllegalArgumentException.class, () -> Matmul.matmul(Tensor.zeros(2, 3), Tensor.zeros(4, 2)));
+            assertThrows(IllegalArgumentException.class, () -> Matmul.linear(Tensor.zeros(2, 3), Tensor.zeros(4, 2), null));
+            assertThrows(IllegalArgumentException.class, () -> Matmul.matmul(Tensor.zeros(2, 2, 3), Tensor.zeros(3, 3, 2)));
+        }
+    }
+}
