@@ -1,11 +1,11 @@
 package dev.finetune4j.core.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,12 +15,22 @@ import java.util.stream.Stream;
 
 /**
  * The weights of a Hugging Face model folder: {@code model.safetensors}, or the shards listed by
- * {@code model.safetensors.index.json} ({@code weight_map}), seen as one set of names. Pickle-only folders are
- * refused with a conversion hint.
+ * {@code model.safetensors.index.json} ({@code weight_map}), seen as one set of names. Every shard is mapped,
+ * not copied. Pickle-only folders are refused with a conversion hint.
+ *
+ * <pre>{@code
+ * try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(Path.of("Qwen2.5-7B"))) {
+ *     Tensor embed = ckpt.tensor("model.embed_tokens.weight");
+ * }
+ * }</pre>
+ *
+ * <p>Thread safety: as {@link SafetensorsFile}, reads may run concurrently; views die with {@link #close()}.
  */
 public final class SafetensorsCheckpoint implements AutoCloseable {
-    private static final String SINGLE = "model.safetensors";
-    private static final String INDEX = "model.safetensors.index.json";
+    /** File name of an unsharded checkpoint. */
+    public static final String SINGLE = "model.safetensors";
+    /** File name of a sharded checkpoint's index. */
+    public static final String INDEX = "model.safetensors.index.json";
 
     private final List<SafetensorsFile> files;
     private final Map<String, SafetensorsFile> byName;
@@ -30,10 +40,19 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         this.byName = byName;
     }
 
-    /** Opens the checkpoint of {@code dir} (or a single .safetensors file). */
+    /**
+     * Opens the checkpoint of folder {@code dir} (the index when present, else {@code model.safetensors}), or a
+     * single {@code .safetensors} file.
+     *
+     * @throws SafetensorsFormatException for a corrupt file or index, a missing shard, or a pickle-only folder
+     */
     public static SafetensorsCheckpoint open(Path dir) throws IOException {
         if (Files.isRegularFile(dir)) {
             return of(List.of(dir), null);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new NoSuchFileException(dir.toString(), null, "no such folder; pass a Hugging Face model folder holding "
+                    + SINGLE + " or " + INDEX);
         }
         if (Files.isRegularFile(dir.resolve(INDEX))) {
             return sharded(dir);
@@ -42,15 +61,12 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             return of(List.of(dir.resolve(SINGLE)), null);
         }
         try (Stream<Path> list = Files.list(dir)) {
-            List<Path> found = list.toList();
+            List<Path> found = list.sorted().toList();
             for (Path p : found) {
-                String n = p.getFileName().toString();
-                if (n.endsWith(".bin") || n.endsWith(".pt") || n.endsWith(".pth")) {
-                    PickleGuard.refuse(p);
-                }
+                PickleGuard.refuse(p);
             }
             throw new SafetensorsFormatException(dir, "holds neither " + SINGLE + " nor " + INDEX + " (files: "
-                    + found.stream().map(p -> p.getFileName().toString()).sorted().toList() + ")");
+                    + found.stream().map(p -> p.getFileName().toString()).toList() + ")");
         }
     }
 
@@ -58,25 +74,34 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         Path index = dir.resolve(INDEX);
         JsonNode map;
         try {
-            map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+            map = SafetensorsHeader.JSON.readTree(index.toFile()).path("weight_map");
         } catch (IOException e) {
             throw new SafetensorsFormatException(index, "invalid JSON: " + e.getMessage());
         }
         if (!map.isObject()) {
-            throw new SafetensorsFormatException(index, "has no 'weight_map' object");
+            throw new SafetensorsFormatException(index, "has no 'weight_map' object mapping tensor names to shard files");
         }
         Map<String, String> shardOf = new LinkedHashMap<>();
-        map.properties().forEach(e -> shardOf.put(e.getKey(), e.getValue().asText()));
+        for (Map.Entry<String, JsonNode> e : map.properties()) {
+            String shard = e.getValue().asText("");
+            if (!e.getValue().isTextual() || shard.isEmpty() || shard.contains("/") || shard.contains("\\")
+                    || shard.equals("..") || shard.equals(".")) {
+                throw new SafetensorsFormatException(index, "maps '" + e.getKey() + "' to " + e.getValue()
+                        + ", which is not a file name in the same folder (shards must sit beside the index)");
+            }
+            shardOf.put(e.getKey(), shard);
+        }
         List<Path> shards = shardOf.values().stream().distinct().map(dir::resolve).toList();
         for (Path s : shards) {
             if (!Files.isRegularFile(s)) {
-                throw new SafetensorsFormatException(index, "lists shard " + s.getFileName() + ", which is missing from " + dir);
+                throw new SafetensorsFormatException(index, "lists shard " + s.getFileName() + ", which is missing from " + dir
+                        + " (incomplete download? fetch every shard the index names)");
             }
         }
         return of(shards, shardOf);
     }
 
-    private static SafetensorsCheckpoint of(List<Path> paths, Map<String, String> expected) throws IOException {
+    private static SafetensorsCheckpoint of(List<Path> paths, Map<String, String> expectedShard) throws IOException {
         List<SafetensorsFile> opened = new ArrayList<>();
         try {
             Map<String, SafetensorsFile> byName = new LinkedHashMap<>();
@@ -84,23 +109,32 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
                 SafetensorsFile f = SafetensorsFile.open(p);
                 opened.add(f);
                 for (String n : f.names()) {
-                    if (byName.putIfAbsent(n, f) != null) {
-                        throw new SafetensorsFormatException(p, "tensor '" + n + "' also appears in " + byName.get(n).path().getFileName());
+                    SafetensorsFile other = byName.putIfAbsent(n, f);
+                    if (other != null) {
+                        throw new SafetensorsFormatException(p, "tensor '" + n + "' also appears in " + other.path().getFileName()
+                                + "; a checkpoint must hold each name once");
                     }
                 }
             }
-            if (expected != null) {
-                for (Map.Entry<String, String> e : expected.entrySet()) {
-                    if (!byName.containsKey(e.getKey())) {
-                        throw new SafetensorsFormatException(paths.getFirst().resolveSibling(e.getValue()),
-                                "the index lists tensor '" + e.getKey() + "' in this shard, but the shard lacks it");
-                    }
-                }
+            if (expectedShard != null) {
+                checkIndex(paths.getFirst().resolveSibling(INDEX), expectedShard, byName);
             }
-            return new SafetensorsCheckpoint(opened, byName);
+            return new SafetensorsCheckpoint(List.copyOf(opened), byName);
         } catch (IOException | RuntimeException e) {
             opened.forEach(SafetensorsFile::close);
             throw e;
+        }
+    }
+
+    private static void checkIndex(Path index, Map<String, String> expectedShard, Map<String, SafetensorsFile> byName)
+            throws SafetensorsFormatException {
+        for (Map.Entry<String, String> e : expectedShard.entrySet()) {
+            SafetensorsFile holder = byName.get(e.getKey());
+            if (holder == null || !holder.path().getFileName().toString().equals(e.getValue())) {
+                throw new SafetensorsFormatException(index, "lists tensor '" + e.getKey() + "' in " + e.getValue() + ", but "
+                        + (holder == null ? "no shard holds it" : "it is in " + holder.path().getFileName())
+                        + " (index and shards come from different saves; download them again together)");
+            }
         }
     }
 
@@ -109,19 +143,31 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         return List.copyOf(byName.keySet());
     }
 
+    /** Whether some shard holds {@code name}. */
     public boolean contains(String name) {
         return byName.containsKey(name);
     }
 
-    /** A zero-copy view of {@code name}, valid until the checkpoint is closed. */
+    /** Header entry of {@code name} in its shard, or null when absent. */
+    public TensorInfo info(String name) {
+        SafetensorsFile f = byName.get(name);
+        return f == null ? null : f.info(name);
+    }
+
+    /**
+     * A zero-copy view of {@code name}, valid until the checkpoint is closed.
+     *
+     * @throws IllegalArgumentException when no shard holds it
+     */
     public Tensor tensor(String name) {
         SafetensorsFile f = byName.get(name);
         if (f == null) {
-            throw new IllegalArgumentException("the checkpoint has no tensor '" + name + "'");
+            throw new IllegalArgumentException("the checkpoint has no tensor '" + name + "' among its " + byName.size() + " tensors");
         }
         return f.tensor(name);
     }
 
+    /** Unmaps every shard; views throw from now on. Idempotent. */
     @Override
     public void close() {
         files.forEach(SafetensorsFile::close);

@@ -1,70 +1,64 @@
 package dev.finetune4j.core.io;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.UUID;
 
 /**
- * Writes tensors of any dtype as one safetensors file: names sorted, header padded with spaces to a multiple
- * of 8 bytes as the reference writer does, data contiguous. The bytes go to a temporary file in the same
- * folder, which is forced to disk and atomically renamed, so a crash never leaves a half-written file.
+ * Writes tensors of any safetensors dtype as one safetensors file: names sorted, header padded with spaces to a
+ * multiple of 8 bytes as the reference writer does, data contiguous in name order. The bytes go to a temporary
+ * file in the same folder, which is forced to disk and atomically renamed over the target, so a crash leaves
+ * either the old file or the complete new one, never half of one.
+ *
+ * <pre>{@code
+ * SafetensorsWriter.write(dir.resolve("adapter_model.safetensors"), model.stateDict(), Map.of("format", "pt"));
+ * }</pre>
+ *
+ * <p>Thread safety: stateless; concurrent writes to different files are fine, to the same file the last rename
+ * wins. Tensors must not be modified while being written.
  */
 public final class SafetensorsWriter {
+    /** Bytes handed to the channel per write call (a ByteBuffer holds at most 2 GiB). */
+    private static final long CHUNK = 64L << 20;
+
     private SafetensorsWriter() {
     }
 
-    /** Writes {@code tensors} (and optional string metadata) to {@code file}. */
+    /**
+     * Writes {@code tensors} (any layout: views are written in row-major order) and optional string
+     * {@code metadata} (may be null) to {@code file}, replacing it atomically.
+     *
+     * @throws IllegalArgumentException for a name the format cannot hold ({@code __metadata__}, empty) or an
+     *                                  {@link DType#NF4} tensor, which has no safetensors dtype
+     * @throws IOException              when writing fails; the target is then left as it was
+     */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
         Map<String, Tensor> sorted = new TreeMap<>(tensors);
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode header = json.createObjectNode();
-        if (metadata != null && !metadata.isEmpty()) {
-            ObjectNode meta = header.putObject("__metadata__");
-            new TreeMap<>(metadata).forEach(meta::put);
-        }
-        long offset = 0;
-        for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
-            Tensor t = e.getValue();
-            long bytes = t.dtype().bytesFor(t.numel());
-            ObjectNode entry = header.putObject(e.getKey());
-            entry.put("dtype", t.dtype().safetensorsName());
-            ArrayNode shape = entry.putArray("shape");
-            for (int d : t.shape().dims()) {
-                shape.add(d);
-            }
-            entry.putArray("data_offsets").add(offset).add(offset + bytes);
-            offset += bytes;
-        }
-        byte[] headerBytes = json.writeValueAsBytes(header);
-        int padded = (headerBytes.length + 7) / 8 * 8;
-        byte[] h = new byte[padded];
-        System.arraycopy(headerBytes, 0, h, 0, headerBytes.length);
-        for (int i = headerBytes.length; i < padded; i++) {
-            h[i] = ' ';
-        }
+        byte[] header = header(sorted, metadata == null ? Map.of() : metadata);
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).flip();
-            writeFully(ch, len);
-            writeFully(ch, ByteBuffer.wrap(h));
+        Path tmp = dir.resolve("." + file.getFileName() + "." + UUID.randomUUID() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            writeFully(ch, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip());
+            writeFully(ch, ByteBuffer.wrap(header));
             for (Tensor t : sorted.values()) {
-                writeFully(ch, bytesOf(t));
+                writeData(ch, t);
             }
             ch.force(true);
         } catch (IOException | RuntimeException e) {
@@ -72,25 +66,82 @@ public final class SafetensorsWriter {
             throw e;
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncDirectory(dir);
     }
 
-    /** Row-major little-endian bytes of a tensor (contiguous views are copied directly). */
-    private static ByteBuffer bytesOf(Tensor t) {
+    /** The JSON header, padded with spaces to a multiple of 8 bytes. */
+    private static byte[] header(Map<String, Tensor> sorted, Map<String, String> metadata) throws IOException {
+        ObjectNode header = SafetensorsHeader.JSON.createObjectNode();
+        if (!metadata.isEmpty()) {
+            ObjectNode meta = header.putObject(SafetensorsHeader.METADATA_KEY);
+            for (Map.Entry<String, String> m : new TreeMap<>(metadata).entrySet()) {
+                if (m.getValue() == null) {
+                    throw new IllegalArgumentException("metadata '" + m.getKey() + "' is null; safetensors metadata values are strings");
+                }
+                meta.put(m.getKey(), m.getValue());
+            }
+        }
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : sorted.entrySet()) {
+            Tensor t = e.getValue();
+            check(e.getKey(), t);
+            long bytes = t.dtype().bytesFor(t.numel());
+            ObjectNode entry = header.putObject(e.getKey());
+            entry.put("dtype", t.dtype().safetensorsName());
+            ArrayNode shape = entry.putArray("shape");
+            Arrays.stream(t.shape().dims()).forEach(shape::add);
+            entry.putArray("data_offsets").add(offset).add(offset + bytes);
+            offset += bytes;
+        }
+        byte[] json = SafetensorsHeader.JSON.writeValueAsBytes(header);
+        byte[] padded = Arrays.copyOf(json, (json.length + 7) / 8 * 8);
+        Arrays.fill(padded, json.length, padded.length, (byte) ' ');
+        return padded;
+    }
+
+    private static void check(String name, Tensor t) {
+        if (name.isEmpty() || name.equals(SafetensorsHeader.METADATA_KEY)) {
+            throw new IllegalArgumentException("'" + name + "' cannot name a tensor in a safetensors file; rename it");
+        }
+        if (t == null) {
+            throw new IllegalArgumentException("tensor '" + name + "' is null");
+        }
+        if (t.dtype() == DType.NF4) {
+            throw new IllegalArgumentException("tensor '" + name + "' is NF4, which safetensors has no dtype for; store the packed "
+                    + "bytes as a U8 tensor and the logical shape and quantization state beside it (as bitsandbytes does)");
+        }
+    }
+
+    /** Row-major little-endian bytes of {@code t}; views that are not contiguous are copied first. */
+    private static void writeData(FileChannel ch, Tensor t) throws IOException {
         long bytes = t.dtype().bytesFor(t.numel());
         if (t.isContiguous()) {
-            long start = t.dtype().bytesFor(t.offset());
-            return t.storage().asSlice(start, bytes).asByteBuffer();
+            writeFully(ch, t.storage().asSlice(t.dtype().bytesFor(t.offset()), bytes));
+            return;
         }
-        Tensor copy = t.convertTo(t.dtype(), dev.finetune4j.core.tensor.TensorScope.detached());
-        MemorySegment seg = MemorySegment.ofArray(new byte[(int) bytes]);
-        MemorySegment.copy(copy.storage(), 0, seg, 0, bytes);
-        copy.scope().close();
-        return seg.asByteBuffer();
+        try (TensorScope scratch = TensorScope.detached()) {
+            writeFully(ch, t.convertTo(t.dtype(), scratch).storage().asSlice(0, bytes));
+        }
+    }
+
+    private static void writeFully(FileChannel ch, MemorySegment bytes) throws IOException {
+        for (long pos = 0; pos < bytes.byteSize(); pos += CHUNK) {
+            writeFully(ch, bytes.asSlice(pos, Math.min(CHUNK, bytes.byteSize() - pos)).asByteBuffer());
+        }
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) {
             ch.write(buf);
+        }
+    }
+
+    /** Makes the rename itself durable where the platform allows opening a folder (Linux, macOS). */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // NOTE: Windows cannot open a folder as a channel; the rename is still atomic there, only not yet flushed.
         }
     }
 }

@@ -7,21 +7,26 @@ import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/** Reading, writing and sharding; corrupt headers are in {@link SafetensorsCorruptionTest}. */
 class SafetensorsTest {
+    private static final float[] VALUES = {1.5f, -2f, 3.25f, 0f, 7f, -0.125f};
+
     @TempDir
     Path dir;
 
@@ -29,24 +34,39 @@ class SafetensorsTest {
     void roundTripsEveryDtypeWithMetadata() throws Exception {
         Path file = dir.resolve("t.safetensors");
         try (TensorScope scope = TensorScope.detached()) {
+            Tensor f32 = Tensor.of(scope, VALUES, 2, 3);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            tensors.put("f32", Tensor.of(scope, new float[]{1.5f, -2f, 3.25f, 0f, 7f, -0.125f}, 2, 3));
-            tensors.put("bf16", tensors.get("f32").convertTo(DType.BF16, scope));
-            tensors.put("f16", tensors.get("f32").convertTo(DType.F16, scope));
+            tensors.put("f32", f32);
+            for (DType t : List.of(DType.BF16, DType.F16, DType.I32, DType.I8, DType.U8)) {
+                tensors.put(t.name().toLowerCase(), f32.convertTo(t, scope));
+            }
             Tensor ids = Tensor.zeros(scope, DType.I64, Shape.of(3));
-            ids.storage().setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 2, 1L << 40);
+            ids.storage().setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, 2, 1L << 40);
             tensors.put("i64", ids);
-            tensors.put("transposed", tensors.get("f32").transpose(0, 1));
-            SafetensorsWriter.write(file, tensors, Map.of("format", "pt"));
+            Tensor flags = Tensor.zeros(scope, DType.BOOL, Shape.of(2));
+            flags.storage().set(ValueLayout.JAVA_BYTE, 1, (byte) 1);
+            tensors.put("bool", flags);
+            tensors.put("scalar", Tensor.of(scope, new float[]{42f}));
+            tensors.put("empty", Tensor.zeros(scope, DType.F32, Shape.of(0, 4)));
+            tensors.put("transposed", f32.transpose(0, 1));
+            SafetensorsWriter.write(file, tensors, Map.of("format", "pt", "note", "中文"));
         }
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
-            assertEquals(java.util.List.of("bf16", "f16", "f32", "i64", "transposed"), f.names());
-            assertEquals("pt", f.metadata().get("format"));
-            assertArrayEquals(new float[]{1.5f, -2f, 3.25f, 0f, 7f, -0.125f}, f.tensor("bf16").toFloatArray());
-            assertArrayEquals(new float[]{1.5f, -2f, 3.25f, 0f, 7f, -0.125f}, f.tensor("f16").toFloatArray());
+            assertEquals(List.of("bf16", "bool", "empty", "f16", "f32", "i32", "i64", "i8", "scalar", "transposed", "u8"), f.names());
+            assertEquals(Map.of("format", "pt", "note", "中文"), f.metadata());
+            for (String n : List.of("f32", "bf16", "f16")) {
+                assertArrayEquals(VALUES, f.tensor(n).toFloatArray(), n);
+            }
+            assertArrayEquals(new long[]{1, -2, 3, 0, 7, 0}, f.tensor("i32").toLongArray());
+            assertArrayEquals(new long[]{1, -2, 3, 0, 7, 0}, f.tensor("i8").toLongArray());
+            assertArrayEquals(new long[]{1, 254, 3, 0, 7, 0}, f.tensor("u8").toLongArray());
             assertArrayEquals(new long[]{0, 0, 1L << 40}, f.tensor("i64").toLongArray());
+            assertArrayEquals(new long[]{0, 1}, f.tensor("bool").toLongArray());
+            assertEquals(Shape.of(), f.tensor("scalar").shape());
+            assertEquals(0, f.tensor("empty").numel());
             assertArrayEquals(new float[]{1.5f, 0f, -2f, 7f, 3.25f, -0.125f}, f.tensor("transposed").toFloatArray());
-            assertEquals(Shape.of(3, 2), f.tensor("transposed").shape());
+            assertEquals(new TensorInfo("bf16", DType.BF16, new long[]{2, 3}, 0, 12), f.info("bf16"));
+            assertNull(f.info("absent"));
             long headerLen = ByteBuffer.wrap(Files.readAllBytes(file), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
             assertEquals(0, headerLen % 8, "header padded to 8 bytes");
         }
@@ -56,76 +76,131 @@ class SafetensorsTest {
     }
 
     @Test
-    void readsTheRealFixtureAndInvalidatesViewsOnClose() throws Exception {
-        Path model = Path.of(getClass().getResource("/hf-tiny/llama/model.safetensors").toURI());
-        Tensor kept;
+    void rewritingTheFixtureReproducesThePythonWritersBytes() throws Exception {
+        Path model = fixture();
+        Path copy = dir.resolve("model.safetensors");
         try (SafetensorsFile f = SafetensorsFile.open(model)) {
+            Map<String, Tensor> all = new LinkedHashMap<>();
+            f.names().forEach(n -> all.put(n, f.tensor(n)));
+            SafetensorsWriter.write(copy, all, f.metadata());
+        }
+        assertArrayEquals(Files.readAllBytes(model), Files.readAllBytes(copy));
+    }
+
+    @Test
+    void readsTheRealFixtureAndInvalidatesViewsOnClose() throws Exception {
+        Tensor kept;
+        SafetensorsFile f = SafetensorsFile.open(fixture());
+        try (f) {
+            assertEquals(21, f.names().size());
+            assertEquals(Map.of("format", "pt"), f.metadata());
             kept = f.tensor("model.layers.0.self_attn.k_proj.weight");
             assertEquals(Shape.of(32, 64), kept.shape());
             assertEquals(DType.F32, kept.dtype());
             assertEquals(Shape.of(256, 64), f.tensor("model.embed_tokens.weight").shape());
-            assertThrows(IllegalArgumentException.class, () -> f.tensor("nope"));
+            assertEquals(new TensorInfo("lm_head.weight", DType.F32, new long[]{256, 64}, 0, 65536), f.info("lm_head.weight"));
+            float[] norm = f.tensor("model.norm.weight").toFloatArray();
+            assertEquals(64, norm.length);
+            assertTrue(Float.isFinite(norm[0]));
+            var e = assertThrows(IllegalArgumentException.class, () -> f.tensor("nope"));
+            assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("21 tensors"), e.getMessage());
+            assertThrows(UnsupportedOperationException.class, () -> kept.setFlat(0, 1f), "mapped views are read-only");
         }
         assertThrows(IllegalStateException.class, kept::toFloatArray);
+        f.close(); // idempotent
     }
 
     @Test
-    void shardedIndexJoinsShardsAndReportsMissingOnes() throws Exception {
+    void shardedIndexJoinsShardsAndReportsMissingOrMisplacedOnes() throws Exception {
+        String one = "model-00001-of-00002.safetensors";
+        String two = "model-00002-of-00002.safetensors";
         try (TensorScope scope = TensorScope.detached()) {
-            SafetensorsWriter.write(dir.resolve("model-00001-of-00002.safetensors"), Map.of("a", Tensor.of(scope, new float[]{1}, 1)), null);
-            SafetensorsWriter.write(dir.resolve("model-00002-of-00002.safetensors"), Map.of("b", Tensor.of(scope, new float[]{2}, 1)), null);
+            SafetensorsWriter.write(dir.resolve(one), Map.of("a", Tensor.of(scope, new float[]{1}, 1)), null);
+            SafetensorsWriter.write(dir.resolve(two), Map.of("b", Tensor.of(scope, new float[]{2, 3}, 2)), null);
         }
-        Files.writeString(dir.resolve("model.safetensors.index.json"),
-                "{\"metadata\":{},\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\",\"b\":\"model-00002-of-00002.safetensors\"}}");
+        writeIndex("{\"metadata\":{\"total_size\":12},\"weight_map\":{\"a\":\"" + one + "\",\"b\":\"" + two + "\"}}");
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
-            assertEquals(2f, ckpt.tensor("b").toFloatArray()[0]);
-            assertEquals(2, ckpt.names().size());
+            assertEquals(List.of("a", "b"), ckpt.names());
+            assertArrayEquals(new float[]{2, 3}, ckpt.tensor("b").toFloatArray());
+            assertEquals(8, ckpt.info("b").byteSize());
+            assertTrue(ckpt.contains("a"));
+            assertThrows(IllegalArgumentException.class, () -> ckpt.tensor("c"));
         }
-        Files.delete(dir.resolve("model-00002-of-00002.safetensors"));
-        var e = assertThrows(SafetensorsFormatException.class, () -> SafetensorsCheckpoint.open(dir));
-        assertTrue(e.getMessage().contains("missing"), e.getMessage());
+        writeIndex("{\"weight_map\":{\"a\":\"" + two + "\",\"b\":\"" + one + "\"}}");
+        assertCheckpointProblem("but it is in " + one);
+        writeIndex("{\"weight_map\":{\"a\":\"../elsewhere/" + one + "\"}}");
+        assertCheckpointProblem("not a file name in the same folder");
+        writeIndex("{\"weight_map\":{\"a\":\"" + one + "\",\"b\":\"" + two + "\"}}");
+        Files.delete(dir.resolve(two));
+        assertCheckpointProblem("missing");
+    }
+
+    @Test
+    void openingAFolderFindsTheSingleFileOrExplainsWhatIsMissing() throws Exception {
+        try (TensorScope scope = TensorScope.detached()) {
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), Map.of("w", Tensor.of(scope, new float[]{5}, 1)), null);
+        }
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            assertEquals(5f, ckpt.tensor("w").toFloatArray()[0]);
+        }
+        Files.delete(dir.resolve("model.safetensors"));
+        Files.writeString(dir.resolve("config.json"), "{}");
+        assertCheckpointProblem("holds neither model.safetensors nor model.safetensors.index.json");
+        assertThrows(NoSuchFileException.class, () -> SafetensorsCheckpoint.open(dir.resolve("absent")));
     }
 
     @Test
     void refusesPickleCheckpoints() throws Exception {
         Path bin = Files.write(dir.resolve("pytorch_model.bin"), new byte[]{(byte) 0x80, 2});
         var e = assertThrows(SafetensorsFormatException.class, () -> SafetensorsCheckpoint.open(dir));
-        assertTrue(e.getMessage().contains("pickle") && e.getMessage().contains("save_pretrained"), e.getMessage());
-        assertThrows(SafetensorsFormatException.class, () -> SafetensorsFile.open(bin));
+        assertTrue(e.getMessage().contains("pickle") && e.getMessage().contains("execute")
+                && e.getMessage().contains("save_pretrained(dir, safe_serialization=True)"), e.getMessage());
+        assertEquals(bin, e.file());
+        for (String name : List.of("model.pt", "model.pth")) {
+            Path p = Files.write(dir.resolve(name), new byte[]{(byte) 0x80, 2});
+            assertThrows(SafetensorsFormatException.class, () -> SafetensorsFile.open(p), name);
+        }
     }
 
     @Test
-    void corruptFilesAreRejectedWithTheirProblemNamed() throws IOException {
-        assertProblem(new byte[]{1, 2, 3}, "too short");
-        assertProblem(withHeaderLength(1_000, "{}"), "past the end");
-        assertProblem(withHeaderLength(200L * 1024 * 1024, "{}"), "limit");
-        assertProblem(file("{not json"), "invalid JSON");
-        assertProblem(file("{\"a\":{\"dtype\":\"F64X\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4), "unknown dtype");
-        assertProblem(file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4), "outside");
-        assertProblem(file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4), "do not match");
-        assertProblem(file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}", 8), "overlap");
-        assertProblem(file("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8), "duplicate");
+    void aFailedWriteLeavesTheOldFileAndNoTemporary() throws Exception {
+        Path file = dir.resolve("keep.safetensors");
+        Tensor closed;
+        try (TensorScope scope = TensorScope.detached()) {
+            SafetensorsWriter.write(file, Map.of("w", Tensor.of(scope, new float[]{1}, 1)), null);
+            closed = Tensor.of(scope, new float[]{2}, 1);
+        }
+        byte[] before = Files.readAllBytes(file);
+        assertThrows(IllegalStateException.class, () -> SafetensorsWriter.write(file, Map.of("w", closed), null));
+        assertArrayEquals(before, Files.readAllBytes(file));
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of(file), left.toList());
+        }
     }
 
-    private void assertProblem(byte[] content, String expected) throws IOException {
-        Path f = Files.write(dir.resolve("bad-" + expected.replace(' ', '_') + ".safetensors"), content);
-        var e = assertThrows(SafetensorsFormatException.class, () -> SafetensorsFile.open(f));
-        assertTrue(e.getMessage().contains(expected) && e.getMessage().contains(f.getFileName().toString()), e.getMessage());
+    @Test
+    void refusesWhatTheFormatCannotHold() {
+        try (TensorScope scope = TensorScope.detached()) {
+            Tensor t = Tensor.of(scope, new float[]{1}, 1);
+            Path file = dir.resolve("x.safetensors");
+            var meta = assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.write(file, Map.of("__metadata__", t), null));
+            assertTrue(meta.getMessage().contains("rename"), meta.getMessage());
+            var nf4 = assertThrows(IllegalArgumentException.class,
+                    () -> SafetensorsWriter.write(file, Map.of("q", Tensor.zeros(scope, DType.NF4, Shape.of(4))), null));
+            assertTrue(nf4.getMessage().contains("U8"), nf4.getMessage());
+        }
     }
 
-    private static byte[] file(String header, int dataBytes) {
-        byte[] h = header.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).put(h).array();
+    private void writeIndex(String json) throws Exception {
+        Files.writeString(dir.resolve(SafetensorsCheckpoint.INDEX), json);
     }
 
-    private static byte[] file(String header) {
-        return file(header, 0);
+    private void assertCheckpointProblem(String expected) {
+        var e = assertThrows(SafetensorsFormatException.class, () -> SafetensorsCheckpoint.open(dir));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
 
-    private static byte[] withHeaderLength(long len, String header) {
-        byte[] h = header.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(8 + h.length).order(ByteOrder.LITTLE_ENDIAN).putLong(len).put(h).array();
+    private Path fixture() throws Exception {
+        return Path.of(getClass().getResource("/hf-tiny/llama/model.safetensors").toURI());
     }
 }
