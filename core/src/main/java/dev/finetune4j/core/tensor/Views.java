@@ -80,7 +80,10 @@ final class Views {
         return out;
     }
 
-    /** Copies src into dst element by element (same shape, any layouts, float32 or same dtype bytes). */
+    /**
+     * Copies src into dst element by element (same shape, any layouts). Equal dtypes copy the element bytes;
+     * others convert through float32.
+     */
     static void copyInto(Tensor src, Tensor dst) {
         if (!src.shape().equals(dst.shape())) {
             throw new IllegalArgumentException("copy from " + src.shape() + " into " + dst.shape());
@@ -92,6 +95,12 @@ final class Views {
         if (src.dtype() == DType.F32 && dst.dtype() == DType.F32) {
             for (int i = 0; i < from.length; i++) {
                 t.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, to[i], s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, from[i]));
+            }
+        } else if (src.dtype() == dst.dtype() && src.dtype() != DType.NF4) {
+            // NOTE: not through float32, which would round I64/I32 values above 2^24.
+            long size = src.dtype().byteSize();
+            for (int i = 0; i < from.length; i++) {
+                MemorySegment.copy(s, from[i] * size, t, to[i] * size, size);
             }
         } else {
             for (int i = 0; i < from.length; i++) {
