@@ -2,6 +2,7 @@ package dev.finetune4j.peft;
 
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.bert.BertForSequenceClassification;
+import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.peft.adapter.AdapterInjector;
 import dev.finetune4j.peft.freeze.FreezeInjector;
 import dev.finetune4j.peft.ia3.Ia3Injector;
@@ -58,7 +59,7 @@ public final class Peft {
 
     /** Injects a fresh, trainable adapter into a sequence classifier (LoRA, IA3, bottleneck, freeze). */
     public static PeftClassifier wrap(BertForSequenceClassification base, PeftConfig config) {
-        return new PeftClassifier(base, inject(base, classifierDefaults(config), DEFAULT_SEED, true, false));
+        return new PeftClassifier(base, inject(base, classifierDefaults(config), DEFAULT_SEED, true));
     }
 
     /** Loads an adapter folder onto a sequence classifier for inference. */
@@ -72,18 +73,36 @@ public final class Peft {
     }
 
     private static PeftModel load(LanguageModel base, Path dir, boolean trainable) {
-        AdapterState state = inject(base, AdapterConfigJson.read(dir), DEFAULT_SEED, trainable, true);
-        state.loadWeights(dir);
-        return new PeftModel(base, state);
+        return new PeftModel(base, loadWeights(inject(base, AdapterConfigJson.read(dir), DEFAULT_SEED, trainable, true), dir));
     }
 
     private static PeftClassifier loadClassifier(BertForSequenceClassification base, Path dir, boolean trainable) {
-        AdapterState state = inject(base, AdapterConfigJson.read(dir), DEFAULT_SEED, trainable, true);
-        state.loadWeights(dir);
-        return new PeftClassifier(base, state);
+        return new PeftClassifier(base, loadWeights(inject(base, AdapterConfigJson.read(dir), DEFAULT_SEED, trainable), dir));
+    }
+
+    /** Fills the injected adapter from the folder; on failure the base model's tree is restored before rethrowing. */
+    private static AdapterState loadWeights(AdapterState state, Path dir) {
+        try {
+            state.loadWeights(dir);
+            return state;
+        } catch (RuntimeException e) {
+            state.unload();
+            throw e;
+        }
+    }
+
+    /** One adapter per base model, as PEFT's single-adapter workflow: a second injection would wrap the wrappers. */
+    private static void requireNoAdapter(Module root) {
+        root.namedModules().forEach((path, m) -> {
+            if (m instanceof AdapterLayer) {
+                throw new PeftException("the base model already carries an adapter (" + m.getClass().getSimpleName() + " at '"
+                        + path + "'); one adapter per base model: call mergeAndUnload() first or load a fresh base model");
+            }
+        });
     }
 
     private static AdapterState inject(LanguageModel base, PeftConfig config, long seed, boolean trainable, boolean forLoading) {
+        requireNoAdapter(base);
         base.requiresGrad(false);
         PeftContext ctx = new PeftContext(base, base.spec().modelType(), base.parameterScope(), base::dropoutRandom, seed, trainable);
         return switch (config) {
@@ -94,8 +113,8 @@ public final class Peft {
         };
     }
 
-    private static AdapterState inject(BertForSequenceClassification base, PeftConfig config, long seed, boolean trainable,
-                                       boolean forLoading) {
+    private static AdapterState inject(BertForSequenceClassification base, PeftConfig config, long seed, boolean trainable) {
+        requireNoAdapter(base);
         base.requiresGrad(false);
         SplittableRandom dropout = new SplittableRandom(seed);
         PeftContext ctx = new PeftContext(base, "bert", base.parameterScope(), () -> dropout, seed, trainable);
