@@ -7,8 +7,21 @@ import java.util.Locale;
 
 /**
  * Built-in chat formats, rendered in Java (no Jinja engine). A tokenizer_config.json {@code chat_template} is
- * mapped to one of these by recognising its markers ({@link #recognise}); an unknown template falls back to
- * {@link #CHATML} with a warning.
+ * mapped to one of these by recognising its markers ({@link #recognise}); an unknown template (Llama 2's
+ * {@code [INST]}, Gemma, Mistral's) falls back to {@link #CHATML} with a logged warning, so fine-tune such
+ * models with an explicit template or with data already formatted as text.
+ *
+ * <p>What each renders, for a system and a user message with a generation prompt:
+ * <pre>
+ * CHATML  &lt;|im_start|&gt;system\nS&lt;|im_end|&gt;\n&lt;|im_start|&gt;user\nU&lt;|im_end|&gt;\n&lt;|im_start|&gt;assistant\n
+ * LLAMA3  &lt;|begin_of_text|&gt;&lt;|start_header_id|&gt;system&lt;|end_header_id|&gt;\n\nS&lt;|eot_id|&gt;...&lt;|start_header_id|&gt;assistant&lt;|end_header_id|&gt;\n\n
+ * ALPACA  S\n\n### Instruction:\nU\n\n### Response:\n
+ * SIMPLE  System: S\nUser: U\nAssistant: 
+ * </pre>
+ * NOTE: Qwen2.5's own template adds a default system prompt when the conversation has none; this one does
+ * not (Qwen3's does not either), so pass the system message explicitly to reproduce Qwen2.5's prompts.
+ *
+ * <p>Thread safety: immutable.
  */
 public enum ChatTemplate {
     /** Qwen's ChatML: {@code <|im_start|>role\ncontent<|im_end|>\n}. */

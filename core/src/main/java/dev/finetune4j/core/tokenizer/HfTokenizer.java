@@ -4,6 +4,8 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,15 +17,27 @@ import java.util.OptionalLong;
 
 /**
  * A Hugging Face {@code tokenizer.json}, run by the real Rust tokenizers through DJL (natives bundled, no
- * network). Special tokens and the chat template come from {@code tokenizer_config.json} when present.
+ * network). Special tokens ({@code bos_token}, {@code eos_token}, {@code pad_token}) and the chat template come
+ * from {@code tokenizer_config.json} when present; a {@code chat_template} is mapped to a built-in
+ * {@link ChatTemplate} by {@link ChatTemplate#recognise}, and a missing or unrecognised one falls back to
+ * {@link ChatTemplate#CHATML} with a logged warning.
  *
  * <pre>{@code
- * try (HfTokenizer tok = HfTokenizer.load(Path.of("Qwen2.5-0.5B"))) { long[] ids = tok.encode("hi"); }
+ * try (HfTokenizer tok = HfTokenizer.load(Path.of("Qwen2.5-0.5B"))) {
+ *     long[] ids = tok.encode("你好");
+ *     long[] prompt = tok.encodeChat(List.of(ChatMessage.user("hi")), true);
+ * }
  * }</pre>
  *
- * Thread-safe; close it to free the native tokenizer.
+ * <p>Encoding never truncates or pads (DJL's default would cut every text at 512 tokens) and adds no special
+ * tokens; decoding skips special tokens.
+ *
+ * <p>Thread safety: encode and decode may run concurrently. Close it, once no thread uses it any more, to free
+ * the native tokenizer; use after close throws {@link IllegalStateException}.
  */
 public final class HfTokenizer implements Tokenizer, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HfTokenizer.class);
+
     private final HuggingFaceTokenizer tokenizer;
     private final int vocabSize;
     private final OptionalLong bos;
@@ -44,7 +58,9 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     public static HfTokenizer load(Path dir) {
         Path file = Files.isDirectory(dir) ? dir.resolve("tokenizer.json") : dir;
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("no tokenizer.json at " + file.toAbsolutePath() + "; a Hugging Face model folder has one next to config.json");
+            throw new IllegalArgumentException("no tokenizer.json at " + file.toAbsolutePath() + "; a Hugging Face model folder has "
+                    + "one next to config.json (older models with only vocab files: load them once in Python and call "
+                    + "tokenizer.save_pretrained(dir), which writes tokenizer.json)");
         }
         ObjectMapper json = new ObjectMapper();
         try {
@@ -65,14 +81,33 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
             }
             Path configFile = file.resolveSibling("tokenizer_config.json");
             JsonNode config = Files.isRegularFile(configFile) ? json.readTree(configFile.toFile()) : json.createObjectNode();
-            ChatTemplate template = config.hasNonNull("chat_template") && config.get("chat_template").isTextual()
-                    ? ChatTemplate.recognise(config.get("chat_template").asText()) : ChatTemplate.CHATML;
-            HuggingFaceTokenizer tok = HuggingFaceTokenizer.builder().optTokenizerPath(file).optAddSpecialTokens(false).build();
+            HuggingFaceTokenizer tok = HuggingFaceTokenizer.builder().optTokenizerPath(file).optAddSpecialTokens(false)
+                    .optTruncation(false).optPadding(false).build();
             return new HfTokenizer(tok, maxId + 1, specialId(config, "bos_token", special), specialId(config, "eos_token", special),
-                    specialId(config, "pad_token", special), template);
+                    specialId(config, "pad_token", special), chatTemplate(config, configFile));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read tokenizer " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The built-in template matching {@code chat_template}, which is a Jinja string or a list of
+     * {@code {name, template}} objects (the one named "default" is used).
+     */
+    private static ChatTemplate chatTemplate(JsonNode config, Path configFile) {
+        JsonNode node = config.path("chat_template");
+        if (node.isArray()) {
+            for (JsonNode named : node) {
+                if (named.path("name").asText().equals("default")) {
+                    node = named.path("template");
+                }
+            }
+        }
+        if (!node.isTextual()) {
+            LOG.warn("{} has no chat_template; formatting conversations as chatml", configFile);
+            return ChatTemplate.CHATML;
+        }
+        return ChatTemplate.recognise(node.asText());
     }
 
     /** tokenizer_config.json gives special tokens as a string or as {"content": ...}. */

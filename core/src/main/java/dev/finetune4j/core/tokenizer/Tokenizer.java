@@ -35,8 +35,16 @@ public interface Tokenizer {
     /** The chat template to format conversations with (the tokenizer's own or a built-in default). */
     ChatTemplate chatTemplate();
 
-    /** Renders and encodes a conversation with {@link #chatTemplate()}. */
+    /**
+     * The conversation as text in {@link #chatTemplate()}'s format, as Hugging Face's
+     * {@code apply_chat_template(messages, tokenize=False, add_generation_prompt=...)}.
+     */
+    default String applyChatTemplate(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return chatTemplate().render(messages, addGenerationPrompt);
+    }
+
+    /** Renders and encodes a conversation; special-token markers in the template become their ids. */
     default long[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        return encode(chatTemplate().render(messages, addGenerationPrompt));
+        return encode(applyChatTemplate(messages, addGenerationPrompt));
     }
 }

@@ -1,0 +1,89 @@
+package dev.finetune4j.core.tokenizer;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The hand-made tokenizers in {@code src/test/resources/tokenizer} (see its README) through DJL's natives. */
+class HfTokenizerTest {
+    // ids in tokenizer/bytebpe: 0-255 the bytes (as GPT-2's byte alphabet), then merges, then special tokens
+    private static final long HELLO = 259;
+    private static final long SPACE_WORLD = 264;
+    private static final long NI = 266;
+    private static final long ENDOFTEXT = 267;
+    private static final long IM_START = 268;
+    private static final long IM_END = 269;
+
+    @Test
+    void byteLevelBpeMergesAndRoundTripsEnglishChineseAndEmoji() throws Exception {
+        try (HfTokenizer tok = HfTokenizer.load(resource("bytebpe"))) {
+            assertArrayEquals(new long[]{HELLO, SPACE_WORLD}, tok.encode("hello world"));
+            assertArrayEquals(new long[]{NI, 0xE5, 0xA5, 0xBD}, tok.encode("你好"), "你 merged, 好 as its three UTF-8 bytes");
+            for (String s : List.of("hello world", "Hello,  World!\n", "您好，请问信用卡年费怎么收取？", "emoji 😀 and 中文 mixed", "")) {
+                assertEquals(s, tok.decode(tok.encode(s)), s);
+            }
+            assertEquals(270, tok.vocabSize());
+        }
+    }
+
+    @Test
+    void readsSpecialTokensAndTheChatTemplateFromTokenizerConfig() throws Exception {
+        try (HfTokenizer tok = HfTokenizer.load(resource("bytebpe").resolve("tokenizer.json"))) {
+            assertEquals(IM_END, tok.eosTokenId().getAsLong());
+            assertEquals(ENDOFTEXT, tok.padTokenId().getAsLong());
+            assertTrue(tok.bosTokenId().isEmpty());
+            assertEquals(ChatTemplate.CHATML, tok.chatTemplate());
+            long[] ids = tok.encodeChat(List.of(ChatMessage.user("hello")), true);
+            assertArrayEquals(new long[]{IM_START, 'u', 's', 'e', 'r', '\n', HELLO, IM_END, '\n',
+                    IM_START, 'a', 's', 's', 'i', 's', 't',
+                    'a', 'n', 't', '\n'}, ids);
+            assertEquals("userhellouser", tok.decode(new long[]{IM_START, 'u', 's', 'e', 'r',
+                    HELLO, IM_END, 'u', 's', 'e', 'r'}), "special tokens skipped");
+        }
+    }
+
+    @Test
+    void neverTruncatesLongTexts() throws Exception {
+        try (HfTokenizer tok = HfTokenizer.load(resource("bytebpe"))) {
+            assertEquals(2000, tok.encode("hello".repeat(2000)).length);
+        }
+    }
+
+    @Test
+    void wordLevelTokenizerHandlesUnknownWordsAndChinese() throws Exception {
+        try (HfTokenizer tok = HfTokenizer.load(resource("wordlevel"))) {
+            assertArrayEquals(new long[]{3, 4, 7, 5, 6}, tok.encode("hello world , 你好 世界"));
+            assertArrayEquals(new long[]{9, 0}, tok.encode("bank unknownword"));
+            assertEquals("hello world", tok.decode(new long[]{1, 3, 4, 2}));
+            assertEquals("你好 世界", tok.decode(new long[]{5, 6}));
+            assertEquals(10, tok.vocabSize());
+            assertEquals(1, tok.bosTokenId().getAsLong());
+            assertEquals(2, tok.eosTokenId().getAsLong());
+            assertTrue(tok.padTokenId().isEmpty());
+            assertEquals(ChatTemplate.CHATML, tok.chatTemplate());
+        }
+    }
+
+    @Test
+    void useAfterCloseThrowsInsteadOfCrashing() throws Exception {
+        HfTokenizer tok = HfTokenizer.load(resource("wordlevel"));
+        tok.close();
+        assertThrows(IllegalStateException.class, () -> tok.encode("hello"));
+    }
+
+    @Test
+    void missingTokenizerFileIsExplained() {
+        var e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(Path.of("/nonexistent")));
+        assertTrue(e.getMessage().contains("tokenizer.json") && e.getMessage().contains("save_pretrained"), e.getMessage());
+    }
+
+    private Path resource(String name) throws Exception {
+        return Path.of(getClass().getResource("/tokenizer/" + name).toURI());
+    }
+}
