@@ -18,7 +18,11 @@ public final class MtevalRegexp {
 
     /** Applies the four substitutions in order. */
     public static String apply(String line) {
-        return digitDash(periodCommaBeforeNonDigit(periodCommaAfterNonDigit(separateSymbols(line))));
+        String s = separateSymbols(line);
+        if (s.indexOf('.') >= 0 || s.indexOf(',') >= 0) {
+            s = periodCommaBeforeNonDigit(periodCommaAfterNonDigit(s));
+        }
+        return s.indexOf('-') >= 0 ? digitDash(s) : s;
     }
 
     private static boolean isDigit(char c) {
