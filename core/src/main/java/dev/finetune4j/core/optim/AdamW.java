@@ -2,70 +2,87 @@ package dev.finetune4j.core.optim;
 
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Map;
 
 /**
- * AdamW (Loshchilov and Hutter 2019) as {@code torch.optim.AdamW} computes it in float32, operation for
- * operation: p *= 1 - lr*wd; m = lerp(m, g, 1-beta1); v = beta2*v + (1-beta2)*g*g;
- * p -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps).
+ * AdamW (Loshchilov and Hutter 2019, decoupled weight decay) as {@code torch.optim.AdamW} computes it on the
+ * CPU (the single-tensor path), operation for operation in float32, per parameter with its own step t:
+ * <pre>
+ * p = p * (1 - lr*wd)
+ * m = lerp(m, g, 1 - beta1)
+ * v = v * beta2 + (1 - beta2) * g * g
+ * denom = sqrt(v) / sqrt(1 - beta2^t) + eps
+ * p = p + (-lr / (1 - beta1^t)) * m / denom
+ * </pre>
+ * Scalars are formed in double and rounded to float32 once, as torch passes Python floats to float kernels.
+ * NOTE: torch's CUDA foreach path computes {@code p + step * (m / denom)}; results differ from it by at most
+ * an ulp of the update.
  *
  * <pre>{@code
- * Optimizer opt = new AdamW(model.trainableParameters(), 1e-3, 0.9, 0.999, 1e-8, 0.01);
+ * Optimizer opt = new AdamW(trainable, AdamWConfig.of(1e-3));
  * opt.step(); opt.zeroGrad();
  * }</pre>
+ *
+ * <p>Not thread-safe.
  */
 public final class AdamW implements Optimizer {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
     private final ParameterSet set;
-    private final double beta1;
-    private final double beta2;
-    private final double eps;
-    private final double weightDecay;
+    private final AdamWConfig config;
     private double lr;
     private long steps;
 
-    public AdamW(Map<String, Tensor> parameters, double lr, double beta1, double beta2, double eps, double weightDecay) {
-        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
-            throw new IllegalArgumentException("AdamW betas must be in [0, 1), got " + beta1 + ", " + beta2);
-        }
-        if (eps <= 0 || lr < 0 || weightDecay < 0) {
-            throw new IllegalArgumentException("AdamW needs lr >= 0, eps > 0, weight decay >= 0; got " + lr + ", " + eps + ", " + weightDecay);
-        }
+    /**
+     * @param parameters trainable parameters by name (contiguous F32 leaves with requiresGrad), names as in the
+     *                   model's state dict; the names key the exported state
+     */
+    public AdamW(Map<String, Tensor> parameters, AdamWConfig config) {
         this.set = new ParameterSet(parameters, "exp_avg", "exp_avg_sq");
-        this.lr = lr;
-        this.beta1 = beta1;
-        this.beta2 = beta2;
-        this.eps = eps;
-        this.weightDecay = weightDecay;
+        this.config = config;
+        this.lr = config.lr();
+    }
+
+    public AdamWConfig config() {
+        return config;
     }
 
     @Override
     public void step() {
         steps++;
-        float decay = (float) (1 - lr * weightDecay);
-        float stepSize = (float) (lr / (1 - Math.pow(beta1, steps)));
-        float bc2 = (float) Math.sqrt(1 - Math.pow(beta2, steps));
-        float b1 = (float) (1 - beta1);
-        float b2 = (float) beta2;
-        float oneMinusB2 = (float) (1 - beta2);
-        float e = (float) eps;
-        for (int k = 0; k < set.params.size(); k++) {
-            Tensor p = set.params.get(k);
-            if (p.grad() == null) {
+        float decay = (float) (1 - lr * config.weightDecay());
+        float weight = (float) (1 - config.beta1());
+        float beta2 = (float) config.beta2();
+        float oneMinusBeta2 = (float) (1 - config.beta2());
+        float eps = (float) config.eps();
+        for (int k = 0; k < set.size(); k++) {
+            Tensor grad = set.grad(k);
+            if (grad == null) {
                 continue;
             }
-            float[] w = p.toFloatArray();
-            float[] g = p.grad().toFloatArray();
+            long t = set.advance(k);
+            float negStepSize = (float) -(lr / (1 - Math.pow(config.beta1(), t)));
+            float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(config.beta2(), t));
+            MemorySegment p = ParameterSet.elements(set.param(k));
+            MemorySegment g = ParameterSet.elements(grad);
             float[] m = set.slot("exp_avg", k);
             float[] v = set.slot("exp_avg_sq", k);
-            for (int i = 0; i < w.length; i++) {
-                w[i] *= decay;
-                m[i] += b1 * (g[i] - m[i]); // torch's lerp_ for weight < 0.5
-                v[i] = v[i] * b2 + oneMinusB2 * g[i] * g[i];
-                float denom = (float) Math.sqrt(v[i]) / bc2 + e;
-                w[i] += -stepSize * (m[i] / denom);
+            for (int i = 0; i < m.length; i++) {
+                float gi = g.getAtIndex(F, i);
+                float w = p.getAtIndex(F, i) * decay;
+                m[i] = lerp(m[i], gi, weight);
+                v[i] = v[i] * beta2 + oneMinusBeta2 * gi * gi;
+                float denom = (float) Math.sqrt(v[i]) / bc2Sqrt + eps;
+                p.setAtIndex(F, i, w + negStepSize * m[i] / denom);
             }
-            ParameterSet.write(p, w);
         }
+    }
+
+    /** torch's lerp kernel: exact at both ends, the branch chosen by the weight. */
+    private static float lerp(float self, float end, float weight) {
+        return Math.abs(weight) < 0.5f ? self + weight * (end - self) : end - (end - self) * (1 - weight);
     }
 
     @Override
@@ -80,6 +97,7 @@ public final class AdamW implements Optimizer {
 
     @Override
     public void setLearningRate(double lr) {
+        Checks.learningRate(lr);
         this.lr = lr;
     }
 
@@ -89,13 +107,13 @@ public final class AdamW implements Optimizer {
     }
 
     @Override
-    public Map<String, float[]> exportState() {
-        return set.export();
+    public OptimizerState exportState() {
+        return set.export(steps);
     }
 
     @Override
-    public void importState(Map<String, float[]> state, long steps) {
+    public void importState(OptimizerState state) {
         set.restore(state);
-        this.steps = steps;
+        this.steps = state.steps();
     }
 }

@@ -1,30 +1,49 @@
 package dev.finetune4j.core.optim;
 
-import java.util.Map;
-
 /**
- * Updates a fixed, named set of float32 parameters from their gradients ({@code Tensor.grad()}). State is
- * exported and imported exactly, so a resumed run continues bit for bit. Not thread-safe: one training loop
- * owns an optimizer.
+ * Updates a fixed, named set of float32 parameters from their gradients ({@code Tensor.grad()}), as the
+ * matching {@code torch.optim} class does, operation for operation in float32.
+ *
+ * <pre>{@code
+ * Optimizer opt = new AdamW(model.namedParameters(), AdamWConfig.of(2e-4));
+ * LrSchedule schedule = LrSchedule.cosineWithWarmup(100, 1000);
+ * for (int step = 0; step < 1000; step++) {
+ *     opt.setLearningRate(2e-4 * schedule.multiplier(step));
+ *     ... forward, backward ...
+ *     GradientClipping.clipGlobalNorm(params, 1.0);
+ *     opt.step();
+ *     opt.zeroGrad();
+ * }
+ * }</pre>
+ *
+ * <p>State is exported and imported exactly ({@link OptimizerState}), so a resumed run continues bit for bit.
+ * Not thread-safe: one training loop owns an optimizer.
  */
 public interface Optimizer {
 
-    /** One update with the current learning rate; parameters without a gradient are left alone. */
+    /** One update with the current learning rate; parameters whose gradient is null are left alone (as torch). */
     void step();
 
-    /** Sets every gradient to zero in place. */
+    /** Sets every gradient to zero in place (torch's {@code zero_grad(set_to_none=False)}). */
     void zeroGrad();
 
     double learningRate();
 
+    /**
+     * @throws IllegalArgumentException when {@code lr} is negative or not finite
+     */
     void setLearningRate(double lr);
 
-    /** Updates taken so far. */
+    /** Calls of {@link #step()} so far. */
     long steps();
 
-    /** Per-parameter state arrays keyed {@code <parameter>.<slot>} (for example {@code .exp_avg}). */
-    Map<String, float[]> exportState();
+    /** A copy of the state, for a checkpoint. */
+    OptimizerState exportState();
 
-    /** Restores what {@link #exportState()} returned after {@code steps} updates. */
-    void importState(Map<String, float[]> state, long steps);
+    /**
+     * Restores what {@link #exportState()} returned, for the same parameter names and sizes.
+     *
+     * @throws IllegalArgumentException naming the parameter and slot that is missing or has the wrong size
+     */
+    void importState(OptimizerState state);
 }

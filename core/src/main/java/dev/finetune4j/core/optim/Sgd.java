@@ -2,53 +2,74 @@ package dev.finetune4j.core.optim;
 
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Map;
 
 /**
- * Stochastic gradient descent as {@code torch.optim.SGD}: g += wd*p; with momentum, buf = momentum*buf +
- * (1-dampening)*g (buf = g on the first step); g = nesterov ? g + momentum*buf : buf; p -= lr*g.
+ * Stochastic gradient descent as {@code torch.optim.SGD} computes it on the CPU, in float32:
+ * <pre>
+ * d = g + wd * p                                  (when wd != 0)
+ * buf = d on a parameter's first update, else buf * momentum + (1 - dampening) * d   (when momentum != 0)
+ * d = nesterov ? d + momentum * buf : buf         (when momentum != 0)
+ * p = p + (-lr) * d
+ * </pre>
+ *
+ * <pre>{@code
+ * Optimizer opt = new Sgd(trainable, new SgdConfig(0.1, 0.9, 0, true, 1e-4));
+ * }</pre>
+ *
+ * <p>Not thread-safe.
  */
 public final class Sgd implements Optimizer {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
     private final ParameterSet set;
-    private final double momentum;
-    private final double dampening;
-    private final boolean nesterov;
-    private final double weightDecay;
+    private final SgdConfig config;
     private double lr;
     private long steps;
 
-    public Sgd(Map<String, Tensor> parameters, double lr, double momentum, double dampening, boolean nesterov, double weightDecay) {
-        if (nesterov && (momentum <= 0 || dampening != 0)) {
-            throw new IllegalArgumentException("Nesterov momentum needs momentum > 0 and dampening 0 (as in PyTorch)");
-        }
+    /**
+     * @param parameters trainable parameters by name (contiguous F32 leaves with requiresGrad)
+     */
+    public Sgd(Map<String, Tensor> parameters, SgdConfig config) {
         this.set = new ParameterSet(parameters, "momentum_buffer");
-        this.lr = lr;
-        this.momentum = momentum;
-        this.dampening = dampening;
-        this.nesterov = nesterov;
-        this.weightDecay = weightDecay;
+        this.config = config;
+        this.lr = config.lr();
+    }
+
+    public SgdConfig config() {
+        return config;
     }
 
     @Override
     public void step() {
         steps++;
-        for (int k = 0; k < set.params.size(); k++) {
-            Tensor p = set.params.get(k);
-            if (p.grad() == null) {
+        float wd = (float) config.weightDecay();
+        float momentum = (float) config.momentum();
+        float keep = (float) (1 - config.dampening());
+        float negLr = (float) -lr;
+        for (int k = 0; k < set.size(); k++) {
+            Tensor grad = set.grad(k);
+            if (grad == null) {
                 continue;
             }
-            float[] w = p.toFloatArray();
-            float[] g = p.grad().toFloatArray();
+            boolean first = set.advance(k) == 1;
+            MemorySegment p = ParameterSet.elements(set.param(k));
+            MemorySegment g = ParameterSet.elements(grad);
             float[] buf = set.slot("momentum_buffer", k);
-            for (int i = 0; i < w.length; i++) {
-                float d = g[i] + (float) weightDecay * w[i];
-                if (momentum != 0) {
-                    buf[i] = steps == 1 ? d : (float) momentum * buf[i] + (float) (1 - dampening) * d;
-                    d = nesterov ? d + (float) momentum * buf[i] : buf[i];
+            for (int i = 0; i < buf.length; i++) {
+                float w = p.getAtIndex(F, i);
+                float d = g.getAtIndex(F, i);
+                if (config.weightDecay() != 0) {
+                    d = d + wd * w;
                 }
-                w[i] -= (float) lr * d;
+                if (config.momentum() != 0) {
+                    buf[i] = first ? d : buf[i] * momentum + keep * d;
+                    d = config.nesterov() ? d + momentum * buf[i] : buf[i];
+                }
+                p.setAtIndex(F, i, w + negLr * d);
             }
-            ParameterSet.write(p, w);
         }
     }
 
@@ -64,6 +85,7 @@ public final class Sgd implements Optimizer {
 
     @Override
     public void setLearningRate(double lr) {
+        Checks.learningRate(lr);
         this.lr = lr;
     }
 
@@ -73,13 +95,13 @@ public final class Sgd implements Optimizer {
     }
 
     @Override
-    public Map<String, float[]> exportState() {
-        return set.export();
+    public OptimizerState exportState() {
+        return set.export(steps);
     }
 
     @Override
-    public void importState(Map<String, float[]> state, long steps) {
+    public void importState(OptimizerState state) {
         set.restore(state);
-        this.steps = steps;
+        this.steps = state.steps();
     }
 }

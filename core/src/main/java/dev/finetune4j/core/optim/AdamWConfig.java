@@ -1,0 +1,33 @@
+package dev.finetune4j.core.optim;
+
+/**
+ * Hyper-parameters of {@link AdamW}, named as {@code torch.optim.AdamW}'s arguments.
+ *
+ * @param lr          learning rate (before any schedule)
+ * @param beta1       decay of the first moment, in [0, 1)
+ * @param beta2       decay of the second moment, in [0, 1)
+ * @param eps         added to the denominator, > 0
+ * @param weightDecay decoupled weight decay, >= 0
+ */
+public record AdamWConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {
+    public AdamWConfig {
+        Checks.learningRate(lr);
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
+            throw new IllegalArgumentException("AdamW betas must be in [0, 1), got beta1=" + beta1 + ", beta2=" + beta2);
+        }
+        if (!(eps > 0) || !(weightDecay >= 0) || Double.isInfinite(eps) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("AdamW needs eps > 0 and weightDecay >= 0, both finite; got eps=" + eps
+                    + ", weightDecay=" + weightDecay);
+        }
+    }
+
+    /** torch's defaults with learning rate {@code lr}: betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
+    public static AdamWConfig of(double lr) {
+        return new AdamWConfig(lr, 0.9, 0.999, 1e-8, 0.01);
+    }
+
+    /** This config with another weight decay. */
+    public AdamWConfig withWeightDecay(double wd) {
+        return new AdamWConfig(lr, beta1, beta2, eps, wd);
+    }
+}

@@ -1,0 +1,30 @@
+package dev.finetune4j.core.optim;
+
+/**
+ * Hyper-parameters of {@link Sgd}, named as {@code torch.optim.SGD}'s arguments.
+ *
+ * @param lr          learning rate (before any schedule)
+ * @param momentum    momentum factor, >= 0 (0 turns momentum off)
+ * @param dampening   dampening of the momentum, >= 0
+ * @param nesterov    Nesterov momentum (needs momentum > 0 and dampening 0, as in torch)
+ * @param weightDecay L2 penalty added to the gradient, >= 0
+ */
+public record SgdConfig(double lr, double momentum, double dampening, boolean nesterov, double weightDecay) {
+    public SgdConfig {
+        Checks.learningRate(lr);
+        if (!(momentum >= 0) || !(dampening >= 0) || !(weightDecay >= 0)
+                || Double.isInfinite(momentum) || Double.isInfinite(dampening) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("SGD needs finite momentum, dampening and weightDecay >= 0; got " + momentum + ", "
+                    + dampening + ", " + weightDecay);
+        }
+        if (nesterov && (momentum <= 0 || dampening != 0)) {
+            throw new IllegalArgumentException("Nesterov momentum needs momentum > 0 and dampening 0 (as in PyTorch); got momentum="
+                    + momentum + ", dampening=" + dampening);
+        }
+    }
+
+    /** Plain SGD with learning rate {@code lr}: no momentum, no weight decay (torch's defaults). */
+    public static SgdConfig of(double lr) {
+        return new SgdConfig(lr, 0, 0, false, 0);
+    }
+}
