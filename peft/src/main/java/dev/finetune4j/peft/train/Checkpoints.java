@@ -1,6 +1,13 @@
 package dev.finetune4j.peft.train;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.io.SafetensorsFile;
+import dev.finetune4j.core.io.SafetensorsWriter;
+import dev.finetune4j.core.optim.OptimizerState;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.PeftModel;
 
 import java.io.IOException;
@@ -11,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,7 +28,8 @@ import java.util.stream.Stream;
  * Checkpoint folders {@code <outputDir>/checkpoint-<step>}, each holding
  * <ul>
  *   <li>{@code adapter/}: the adapter in PEFT's format (loadable by {@code Peft.load} and Python PEFT),</li>
- *   <li>{@code optimizer.safetensors}: AdamW's moments by parameter name, the step count in the metadata,</li>
+ *   <li>{@code optimizer.safetensors}: AdamW's moments by parameter name ({@code <name>.exp_avg},
+ *       {@code <name>.exp_avg_sq}), the step counts in the metadata,</li>
  *   <li>{@code trainer_state.json}: step, histories, best evaluation ({@link TrainerState}).</li>
  * </ul>
  * A checkpoint is written into {@code .tmp-checkpoint-<step>} and renamed into place when complete, so a crash
@@ -31,7 +40,11 @@ public final class Checkpoints {
     public static final String PREFIX = "checkpoint-";
     static final String ADAPTER = "adapter";
     static final String OPTIMIZER = "optimizer.safetensors";
+    static final String ADAPTER_FILE = "adapter_model.safetensors";
     private static final String TEMP_PREFIX = ".tmp-";
+    private static final String STEPS = "steps";
+    private static final String PARAMETER_STEPS = "parameter_steps";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path root;
     private final int keepLast;
@@ -73,8 +86,7 @@ public final class Checkpoints {
             deleteTree(temp); // left over from a crash
             Files.createDirectories(temp);
             model.save(temp.resolve(ADAPTER));
-            TensorFiles.write(temp.resolve(OPTIMIZER), optimization.exportState(),
-                    Map.of("step", Long.toString(optimization.adamSteps())));
+            writeOptimizer(temp.resolve(OPTIMIZER), optimization.exportState());
             state.write(temp); // last: a folder with trainer_state.json is complete
             if (Files.exists(target)) { // re-running a step after resuming from an earlier checkpoint
                 Path old = root.resolve(TEMP_PREFIX + "old-" + name);
@@ -103,20 +115,57 @@ public final class Checkpoints {
                     + ": resume from a complete checkpoint folder (Checkpoints.latest(outputDir) finds the newest)");
         }
         TrainerState state = TrainerState.read(dir);
-        Map<String, float[]> adapter = TensorFiles.read(dir.resolve(ADAPTER).resolve(TensorFiles.ADAPTER_FILE));
-        for (Map.Entry<String, Tensor> e : model.trainableParameters().entrySet()) {
-            float[] values = adapter.get(e.getKey());
-            Tensor p = e.getValue();
-            if (values == null || values.length != p.numel()) {
-                throw new IllegalArgumentException("checkpoint " + dir + " has " + (values == null ? "no tensor '"
-                        + e.getKey() + "'" : "'" + e.getKey() + "' of " + values.length + " values, expected " + p.numel())
-                        + ": build the model with the adapter configuration the checkpoint was trained with");
+        Path adapterFile = dir.resolve(ADAPTER).resolve(ADAPTER_FILE);
+        try (SafetensorsFile adapter = SafetensorsFile.open(adapterFile)) {
+            for (Map.Entry<String, Tensor> e : model.trainableParameters().entrySet()) {
+                Tensor p = e.getValue();
+                if (!adapter.contains(e.getKey()) || adapter.info(e.getKey()).numel() != p.numel()) {
+                    throw new IllegalArgumentException("checkpoint " + dir + " has " + (adapter.contains(e.getKey())
+                            ? "'" + e.getKey() + "' of " + adapter.info(e.getKey()).numel() + " values, expected " + p.numel()
+                            : "no tensor '" + e.getKey() + "'")
+                            + ": build the model with the adapter configuration the checkpoint was trained with");
+                }
+                float[] values = adapter.tensor(e.getKey()).toFloatArray();
+                MemorySegment.copy(values, 0, p.storage(), ValueLayout.JAVA_FLOAT_UNALIGNED, p.offset() * Float.BYTES, values.length);
             }
-            MemorySegment.copy(values, 0, p.storage(), ValueLayout.JAVA_FLOAT_UNALIGNED, p.offset() * Float.BYTES, values.length);
+            optimization.importState(readOptimizer(dir.resolve(OPTIMIZER)));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
         }
-        Path optimizerFile = dir.resolve(OPTIMIZER);
-        optimization.importState(TensorFiles.read(optimizerFile), Long.parseLong(TensorFiles.metadata(optimizerFile).get("step")));
         return state;
+    }
+
+    /** AdamW's state as F32 tensors by slot name, the step counts as metadata strings. */
+    private static void writeOptimizer(Path file, OptimizerState state) throws IOException {
+        try (TensorScope scope = TensorScope.detached()) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            state.slots().forEach((name, values) -> tensors.put(name, Tensor.of(scope, values, values.length)));
+            SafetensorsWriter.write(file, tensors, Map.of(STEPS, Long.toString(state.steps()),
+                    PARAMETER_STEPS, JSON.writeValueAsString(state.parameterSteps())));
+        }
+    }
+
+    private static OptimizerState readOptimizer(Path file) throws IOException {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            Map<String, float[]> slots = new LinkedHashMap<>();
+            for (String name : f.names()) {
+                slots.put(name, f.tensor(name).toFloatArray());
+            }
+            Map<String, String> meta = f.metadata();
+            if (!meta.containsKey(STEPS) || !meta.containsKey(PARAMETER_STEPS)) {
+                throw new IllegalArgumentException(file + " has no '" + STEPS + "' and '" + PARAMETER_STEPS
+                        + "' metadata: it was not written by this trainer; resume from a checkpoint folder it wrote");
+            }
+            Map<String, Long> parameterSteps;
+            try {
+                parameterSteps = JSON.readValue(meta.get(PARAMETER_STEPS), new TypeReference<>() {
+                });
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException(file + ": metadata '" + PARAMETER_STEPS + "' is not a JSON object of "
+                        + "step counts (" + e.getOriginalMessage() + "); the checkpoint is corrupt, resume from an earlier one", e);
+            }
+            return new OptimizerState(Long.parseLong(meta.get(STEPS)), parameterSteps, slots);
+        }
     }
 
     /** Deletes all but the newest {@code keepLast} checkpoints, never the one of {@code protectedStep}. */

@@ -153,13 +153,10 @@ final class TrainingLoop {
                 Autograd.backward(scaled);
             }
         }
-        double gradNorm = Double.isFinite(loss) ? optimization.gradNorm() : Double.NaN;
+        double gradNorm = Double.isFinite(loss) ? optimization.clipGradients() : Double.NaN;
         double lr = optimization.learningRate(step);
         boolean skipped = !Double.isFinite(loss) || !Double.isFinite(gradNorm);
         if (!skipped) {
-            if (cfg.maxGradNorm() > 0) {
-                optimization.clip(gradNorm, cfg.maxGradNorm());
-            }
             optimization.step(lr);
         }
         optimization.zeroGrad();

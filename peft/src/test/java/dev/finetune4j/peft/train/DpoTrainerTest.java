@@ -29,7 +29,7 @@ class DpoTrainerTest {
         try (LanguageModel base = AutoModel.loadCausalLM(TrainTestSupport.resource("llama/base"))) {
             PeftModel model = Peft.loadTrainable(base, TrainTestSupport.resource("llama/adapter_init"));
             double before = meanMargin(DpoTrainer.logProbs(model, data, 0));
-            TrainingConfig cfg = TrainingConfig.builder().maxSteps(30).microBatchSize(4).learningRate(5e-3)
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(40).microBatchSize(4).learningRate(5e-3)
                     .schedule(Schedule.CONSTANT).shuffle(true).seed(3).logEverySteps(10).build();
             DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(0.1)).trainData(data)
                     .listener(new TrainingListener() {

@@ -24,18 +24,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * paths round differently, so only the scalar kernels give the same bits in a cold and a warm JVM.
  */
 class ResumeTest {
-    private static final String ADAPTER = TensorFiles.ADAPTER_FILE;
-
     @Test
     void twentyStepsEqualTenPlusResumePlusTenAndAKilledRunResumes(@TempDir Path tmp) throws Exception {
         Path full = tmp.resolve("full");
         assertEquals(0, child("train", full, 10).waitFor());
         assertTrue(Files.isDirectory(full.resolve("checkpoint-10")), "checkpoint-10 written");
-        Map<String, float[]> expected = TensorFiles.read(full.resolve("final").resolve(ADAPTER));
+        Map<String, float[]> expected = TrainTestSupport.adapterWeights(full.resolve("final"));
 
         Path resumed = tmp.resolve("resumed");
         assertEquals(0, child("resume", resumed, 10, full.resolve("checkpoint-10")).waitFor());
-        assertSame(expected, TensorFiles.read(resumed.resolve("final").resolve(ADAPTER)), "10 + resume + 10");
+        assertSame(expected, TrainTestSupport.adapterWeights(resumed.resolve("final")), "10 + resume + 10");
 
         Path killed = tmp.resolve("killed");
         Process p = child("slow", killed, 1);
@@ -46,7 +44,7 @@ class ResumeTest {
         System.out.println("killed at checkpoint " + step + (caughtMidSave ? " while a checkpoint was being written" : ""));
         Path again = tmp.resolve("again");
         assertEquals(0, child("resume", again, 10, last).waitFor());
-        assertSame(expected, TensorFiles.read(again.resolve("final").resolve(ADAPTER)), "killed at " + step + " + resume");
+        assertSame(expected, TrainTestSupport.adapterWeights(again.resolve("final")), "killed at " + step + " + resume");
     }
 
     @Test
@@ -56,7 +54,7 @@ class ResumeTest {
         Files.writeString(good.resolve(TrainerState.FILE), "{}");
         Path partial = tmp.resolve(".tmp-checkpoint-4");
         Files.createDirectories(partial.resolve("adapter"));
-        Files.write(partial.resolve("adapter").resolve(ADAPTER), new byte[]{1, 2, 3});
+        Files.write(partial.resolve("adapter").resolve(Checkpoints.ADAPTER_FILE), new byte[]{1, 2, 3});
         Path incomplete = tmp.resolve("checkpoint-5"); // no trainer_state.json: never renamed by us, ignored anyway
         Files.createDirectories(incomplete);
         assertEquals(good, Checkpoints.latest(tmp).orElseThrow());

@@ -2,15 +2,15 @@ package dev.finetune4j.peft.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.io.SafetensorsFile;
+import dev.finetune4j.core.tensor.Tensor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Test resources under /train and small readers for them. */
@@ -37,24 +37,35 @@ final class TrainTestSupport {
 
     /** An I64 tensor of rank 2 from a safetensors file. */
     static long[][] longs2d(Path file, String name) {
-        try {
-            byte[] bytes = Files.readAllBytes(file);
-            long n = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-            JsonNode t = new ObjectMapper().readTree(new String(bytes, 8, (int) n, StandardCharsets.UTF_8)).get(name);
-            int rows = t.get("shape").get(0).asInt();
-            int cols = t.get("shape").get(1).asInt();
-            ByteBuffer data = ByteBuffer.wrap(bytes, (int) (8 + n + t.get("data_offsets").get(0).asLong()), rows * cols * 8)
-                    .order(ByteOrder.LITTLE_ENDIAN);
-            long[][] out = new long[rows][cols];
-            for (long[] row : out) {
-                for (int j = 0; j < cols; j++) {
-                    row[j] = data.getLong();
-                }
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            Tensor t = f.tensor(name);
+            long[] flat = t.toLongArray();
+            long[][] out = new long[t.dim(0)][];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Arrays.copyOfRange(flat, i * t.dim(1), (i + 1) * t.dim(1));
             }
             return out;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Every tensor of a safetensors file as float32 values, by name. */
+    static Map<String, float[]> floats(Path file) {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            Map<String, float[]> out = new LinkedHashMap<>();
+            for (String name : f.names()) {
+                out.put(name, f.tensor(name).toFloatArray());
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The weights of a saved adapter folder, by PEFT name. */
+    static Map<String, float[]> adapterWeights(Path adapterDir) {
+        return floats(adapterDir.resolve(Checkpoints.ADAPTER_FILE));
     }
 
     /** Largest relative L2 difference ||a - b|| / ||b|| over the tensors of {@code expected}; the name in [1]. */

@@ -3,6 +3,7 @@ package dev.finetune4j.peft.train;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -48,7 +49,7 @@ class TrainingConfigTest {
     }
 
     private static Optimization optimization(Schedule schedule) {
-        return new Optimization(java.util.Map.of(), TrainingConfig.builder().learningRate(1).schedule(schedule).warmupSteps(2).build(), 10);
+        return new Optimization(Map.of(), TrainingConfig.builder().learningRate(1).schedule(schedule).warmupSteps(2).build(), 10);
     }
 
     private static void assertMessage(org.junit.jupiter.api.function.Executable build, String expected) {

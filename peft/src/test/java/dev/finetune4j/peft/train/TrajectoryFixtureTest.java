@@ -54,7 +54,7 @@ class TrajectoryFixtureTest {
                 ours.put(e.getKey(), e.getValue().toFloatArray());
             }
             Object[] worstWeights = TrainTestSupport.maxRelativeDifference(ours,
-                    TensorFiles.read(dir.resolve("adapter_final").resolve(TensorFiles.ADAPTER_FILE)));
+                    TrainTestSupport.adapterWeights(dir.resolve("adapter_final")));
             System.out.printf("%s: max |loss diff| %.3e, max |grad norm diff| %.3e, max relative adapter diff %.3e (%s)%n",
                     arch, worstLoss, worstNorm, (double) worstWeights[0], worstWeights[1]);
             assertEquals(losses.size(), result.lossHistory().size());
