@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "finetune4j", mixinStandardHelpOptions = true, version = "finetune4j 0.1.0",
         description = "Prepare data, fine-tune with PEFT methods, evaluate and merge adapters on the JVM.",
-        subcommands = {PrepareCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {PrepareCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 done, 1 failed while running, 2 bad input (options, config, files)."})
 public final class Finetune4j {
     private Finetune4j() {

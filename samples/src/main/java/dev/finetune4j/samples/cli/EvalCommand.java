@@ -1,0 +1,204 @@
+package dev.finetune4j.samples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.Generator;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.eval.Bleu;
+import dev.finetune4j.eval.Chrf;
+import dev.finetune4j.eval.Perplexity;
+import dev.finetune4j.eval.Rouge;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** {@code finetune4j eval}: metrics over a predictions file, or over a model's answers to a data file. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Score predictions against references: BLEU (sacreBLEU), chrF++ and ROUGE-1/2/L (rouge-score).",
+                "Either give --predictions (JSONL with 'prediction' and 'reference' fields), or --model and --data: "
+                        + "the model (with --adapter, if any) answers every prompt greedily, and its perplexity over "
+                        + "prompt + reference is reported too."},
+        footer = {"", "Examples:",
+                "  finetune4j eval --predictions preds.jsonl --bleu-tokenize zh --cjk",
+                "  finetune4j eval --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --data prepared/test.jsonl",
+                "", "Exit codes: 0 done, 1 failed while running, 2 bad input (files, fields, options)."})
+final class EvalCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @ArgGroup(multiplicity = "1")
+    Source source;
+
+    /** Exactly one of a predictions file and a model folder. */
+    static final class Source {
+        @Option(names = {"-p", "--predictions"}, paramLabel = "FILE", description = "JSONL with prediction and reference fields.")
+        Path predictions;
+
+        @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "Hugging Face model folder to generate with.")
+        Path model;
+    }
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder applied to --model.")
+    Path adapter;
+
+    @Option(names = {"-d", "--data"}, paramLabel = "FILE", description = "JSONL with prompts and references (with --model).")
+    Path data;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR|byte-level", description = "Tokenizer (default: the model folder's).")
+    String tokenizer;
+
+    @Option(names = "--prompt-field", defaultValue = "instruction", description = "Prompt field of --data (default: ${DEFAULT-VALUE}).")
+    String promptField;
+
+    @Option(names = "--reference-field", defaultValue = "output",
+            description = "Reference field of --data (default: ${DEFAULT-VALUE}); --predictions files use 'reference'.")
+    String referenceField;
+
+    @Option(names = "--prompt-template", defaultValue = "chat",
+            description = "'chat' (the tokenizer's chat template) or text with {prompt} (default: ${DEFAULT-VALUE}).")
+    String promptTemplate;
+
+    @Option(names = "--max-new-tokens", defaultValue = "128", description = "Longest generated answer (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
+    @Option(names = "--bleu-tokenize", defaultValue = "13a",
+            description = "sacreBLEU tokenizer: 13a, intl, zh, char, none (default: ${DEFAULT-VALUE}).")
+    String bleuTokenize;
+
+    @Option(names = "--cjk", description = "Score ROUGE with the CJK tokenizer (Chinese characters as tokens).")
+    boolean cjk;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Also write the metrics (and predictions) as JSON.")
+    Path output;
+
+    @Override
+    public Integer call() throws IOException {
+        List<String> predictions = new ArrayList<>();
+        List<String> references = new ArrayList<>();
+        Map<String, Object> result = new LinkedHashMap<>();
+        if (source.predictions != null) {
+            for (JsonNode n : jsonl(source.predictions)) {
+                predictions.add(field(n, "prediction", source.predictions));
+                references.add(field(n, "reference", source.predictions));
+            }
+        } else {
+            if (data == null) {
+                throw new BadInputException("--model needs --data: the JSONL file with prompts and references");
+            }
+            result.put("perplexity", generate(predictions, references));
+            result.put("predictions", predictions);
+        }
+        Map<String, Object> metrics = metrics(predictions, references);
+        print(metrics, result.get("perplexity"));
+        if (output != null) {
+            result.put("metrics", metrics);
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(output.toFile(), result);
+        }
+        return ExitCodes.OK;
+    }
+
+    private Map<String, Object> metrics(List<String> predictions, List<String> references) {
+        if (predictions.isEmpty()) {
+            throw new BadInputException("no predictions to score");
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        var bleu = Bleu.builder().tokenize(bleuTokenize).build().corpusScore(predictions, List.of(references));
+        m.put("bleu", bleu.score());
+        m.put("bleu_signature", bleu.signature());
+        m.put("chrf++", Chrf.builder().wordOrder(2).build().corpusScore(predictions, List.of(references)).score());
+        Rouge.builder().rougeTypes("rouge1", "rouge2", "rougeL").cjk(cjk).build().corpusScore(references, predictions)
+                .forEach((type, s) -> m.put(type, 100 * s.fmeasure()));
+        return m;
+    }
+
+    /** Generates answers for --data into the lists and returns the perplexity over prompt + reference. */
+    private double generate(List<String> predictions, List<String> references) throws IOException {
+        Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
+        List<long[]> docs = new ArrayList<>();
+        LanguageModel base = ModelInputs.loadModel(source.model);
+        try (PeftModel tuned = adapter == null ? null : Peft.load(base, adapter); LanguageModel owned = base) {
+            GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
+                    .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();
+            for (JsonNode n : jsonl(data)) {
+                long[] prompt = tok.encode(ModelInputs.renderPrompt(promptTemplate, tok, field(n, promptField, data)));
+                String reference = field(n, referenceField, data);
+                long[] out = tuned != null ? Generator.generate(tuned, prompt, cfg) : Generator.generate(owned, prompt, cfg);
+                predictions.add(tok.decode(Arrays.copyOfRange(out, prompt.length, out.length)).strip());
+                references.add(reference);
+                long[] ref = tok.encode(reference);
+                long[] doc = Arrays.copyOf(prompt, prompt.length + ref.length);
+                System.arraycopy(ref, 0, doc, prompt.length, ref.length);
+                docs.add(doc);
+            }
+            return Perplexity.builder().build().compute(tuned != null ? tuned : owned, docs).perplexity();
+        }
+    }
+
+    private static String field(JsonNode n, String name, Path file) {
+        JsonNode v = n.get(name);
+        if (v == null || !v.isTextual()) {
+            throw new BadInputException(file + ": a record has no string field '" + name + "' (fields: "
+                    + fieldNames(n) + "); name the right field with --prompt-field / --reference-field");
+        }
+        return v.asText();
+    }
+
+    private static List<String> fieldNames(JsonNode n) {
+        List<String> names = new ArrayList<>();
+        n.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    private static List<JsonNode> jsonl(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException("file " + file.toAbsolutePath() + " does not exist");
+        }
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> out = new ArrayList<>();
+        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            int line = 0;
+            for (String s; (s = r.readLine()) != null; ) {
+                line++;
+                if (!s.isBlank()) {
+                    try {
+                        out.add(json.readTree(s));
+                    } catch (IOException e) {
+                        throw new BadInputException(file + " line " + line + " is not valid JSON: " + e.getMessage(), e);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    private void print(Map<String, Object> metrics, Object perplexity) {
+        var out = spec.commandLine().getOut();
+        if (perplexity != null) {
+            out.printf("%-16s %.4f%n", "perplexity", (Double) perplexity);
+        }
+        metrics.forEach((k, v) -> out.printf(v instanceof Double ? "%-16s %.4f%n" : "%-16s %s%n", k, v));
+        out.flush();
+    }
+}

@@ -1,0 +1,69 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.samples.quickstart.HfFolders;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code finetune4j merge}: folds an adapter into its base model and writes a Hugging Face folder. */
+@Command(name = "merge", mixinStandardHelpOptions = true,
+        description = {"Merge a PEFT adapter (LoRA, DoRA, IA3, freeze) into its base model and write a Hugging Face "
+                + "folder (config.json + model.safetensors, tokenizer files copied) that serves without PEFT.",
+                "Prefix, prompt and bottleneck adapters add computation that cannot be folded into weights: "
+                        + "serve those as adapters."},
+        footer = {"", "Example: finetune4j merge --base models/Qwen2.5-0.5B --adapter runs/qa/adapter --output merged",
+                "", "Exit codes: 0 done, 1 failed while running, 2 bad input (missing folders, adapter not mergeable)."})
+final class MergeCommand implements Callable<Integer> {
+    private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json", "generation_config.json", "vocab.json", "merges.txt");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-b", "--base"}, required = true, paramLabel = "DIR", description = "Base model folder (Hugging Face).")
+    Path base;
+
+    @Option(names = {"-a", "--adapter"}, required = true, paramLabel = "DIR",
+            description = "Adapter folder (adapter_config.json + adapter_model.safetensors).")
+    Path adapter;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "Folder for the merged model.")
+    Path output;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!Files.isRegularFile(adapter.resolve("adapter_config.json"))) {
+            throw new BadInputException("no adapter_config.json in " + adapter.toAbsolutePath()
+                    + ": point --adapter at a folder saved by 'finetune4j train' or Python PEFT");
+        }
+        LanguageModel model = ModelInputs.loadModel(base);
+        LanguageModel merged;
+        try {
+            merged = Peft.load(model, adapter).mergeAndUnload();
+        } catch (UnsupportedOperationException | IllegalStateException e) {
+            model.close();
+            throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
+        }
+        try (merged) {
+            HfFolders.save(merged, AutoModel.readConfig(base), output);
+        }
+        for (String name : TOKENIZER_FILES) {
+            if (Files.isRegularFile(base.resolve(name))) {
+                Files.copy(base.resolve(name), output.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        spec.commandLine().getOut().println("merged model written to " + output.toAbsolutePath());
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,60 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
+import dev.finetune4j.core.tokenizer.ChatMessage;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.core.tokenizer.Tokenizer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** What {@code train} and {@code eval} share: loading a model folder and its tokenizer, and laying out prompts. */
+final class ModelInputs {
+    /** The tokenizer name for the built-in byte-level tokenizer. */
+    static final String BYTE_LEVEL = "byte-level";
+    /** The prompt template name for the tokenizer's chat template. */
+    static final String CHAT = "chat";
+
+    private ModelInputs() {
+    }
+
+    /** A Hugging Face model folder, checked first so the error says what is missing. */
+    static LanguageModel loadModel(Path dir) {
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new BadInputException("model folder " + dir.toAbsolutePath() + " has no config.json: point at a local "
+                    + "Hugging Face folder (config.json + model.safetensors), e.g. a downloaded Qwen2.5-0.5B");
+        }
+        return AutoModel.loadCausalLM(dir);
+    }
+
+    /** {@code byte-level}, a folder with tokenizer.json, or (null) the model folder's tokenizer.json. */
+    static Tokenizer loadTokenizer(String spec, Path modelDir) {
+        if (BYTE_LEVEL.equals(spec)) {
+            return new ByteLevelTokenizer();
+        }
+        Path dir = spec == null ? modelDir : Path.of(spec);
+        if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+            throw new BadInputException("no tokenizer.json in " + dir.toAbsolutePath() + "; copy the model's tokenizer "
+                    + "files there, name a folder that has them, or use tokenizer: byte-level for the built-in model");
+        }
+        return HfTokenizer.load(dir);
+    }
+
+    /**
+     * The prompt text for a user message: {@code chat} renders the tokenizer's chat template with the generation
+     * prompt; any other template must contain {@code {prompt}} (for example {@code "Q: {prompt}\nA: "}).
+     */
+    static String renderPrompt(String template, Tokenizer tok, String prompt) {
+        if (template == null || CHAT.equals(template)) {
+            return tok.chatTemplate().render(List.of(ChatMessage.user(prompt)), true);
+        }
+        if (!template.contains("{prompt}")) {
+            throw new BadInputException("prompt template '" + template + "' has no {prompt} placeholder; use 'chat' "
+                    + "or a text such as \"Q: {prompt}\\nA: \"");
+        }
+        return template.replace("{prompt}", prompt);
+    }
+}

@@ -1,0 +1,120 @@
+package dev.finetune4j.samples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.BottleneckConfig;
+import dev.finetune4j.peft.FreezeConfig;
+import dev.finetune4j.peft.Ia3Config;
+import dev.finetune4j.peft.LoraConfig;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.PrefixTuningConfig;
+import dev.finetune4j.peft.PromptTuningConfig;
+import dev.finetune4j.peft.qlora.QloraInjector;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Wraps a base model with the PEFT method a {@code train} config names, reading the method's settings from the
+ * config's {@code peft} section under Hugging Face PEFT's {@code adapter_config.json} names.
+ *
+ * <p>NOTE: the peft module reads these names only from saved adapter folders (package-private), so the mapping is
+ * repeated here for the settings a training run needs.
+ */
+final class PeftMethods {
+    static final List<String> METHODS = List.of("lora", "dora", "qlora", "ia3", "prefix", "prompt", "adapter", "freeze");
+    private static final Set<String> LORA_KEYS = Set.of("r", "lora_alpha", "lora_dropout", "target_modules",
+            "use_rslora", "modules_to_save", "layers_to_transform");
+
+    private PeftMethods() {
+    }
+
+    static PeftModel wrap(LanguageModel base, String method, ObjectNode peft, long seed) {
+        JsonNode p = peft == null ? com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode() : peft;
+        String m = method == null ? "lora" : method.toLowerCase(java.util.Locale.ROOT);
+        return switch (m) {
+            case "lora" -> Peft.wrap(base, lora(p, false), seed);
+            case "dora" -> Peft.wrap(base, lora(p, true), seed);
+            case "qlora" -> QloraInjector.wrap(base, lora(p, false));
+            case "ia3" -> {
+                allow(p, m, Set.of("target_modules", "feedforward_modules"));
+                yield Peft.wrap(base, p.has("target_modules")
+                        ? Ia3Config.of(strings(p, "target_modules"), strings(p, "feedforward_modules"))
+                        : new Ia3Config(null, null, false, true, null, "CAUSAL_LM"), seed);
+            }
+            case "prefix" -> {
+                allow(p, m, Set.of("num_virtual_tokens", "prefix_projection", "encoder_hidden_size"));
+                yield Peft.wrap(base, new PrefixTuningConfig(p.path("num_virtual_tokens").asInt(16),
+                        p.path("prefix_projection").asBoolean(false), p.path("encoder_hidden_size").asInt(0),
+                        "CAUSAL_LM"), seed);
+            }
+            case "prompt" -> {
+                allow(p, m, Set.of("num_virtual_tokens"));
+                yield Peft.wrap(base, PromptTuningConfig.of(p.path("num_virtual_tokens").asInt(16)), seed);
+            }
+            case "adapter" -> {
+                allow(p, m, Set.of("placement", "reduction_factor", "non_linearity"));
+                yield Peft.wrap(base, new BottleneckConfig(
+                        PreparePipeline.enumValue(BottleneckConfig.Placement.class, p.path("placement").asText("houlsby"),
+                                "peft.placement"),
+                        p.path("reduction_factor").asInt(16),
+                        PreparePipeline.enumValue(Activations.Kind.class, p.path("non_linearity").asText("relu"),
+                                "peft.non_linearity"), "CAUSAL_LM"), seed);
+            }
+            case "freeze" -> {
+                allow(p, m, Set.of("top_layers", "trainable_names"));
+                yield Peft.wrap(base, new FreezeConfig(p.path("top_layers").asInt(0),
+                        p.has("trainable_names") ? strings(p, "trainable_names") : List.of(), "CAUSAL_LM"), seed);
+            }
+            default -> throw new BadInputException("unknown method '" + method + "'; use one of " + METHODS);
+        };
+    }
+
+    private static LoraConfig lora(JsonNode p, boolean dora) {
+        allow(p, dora ? "dora" : "lora", LORA_KEYS);
+        LoraConfig.Builder b = LoraConfig.builder().r(p.path("r").asInt(8)).loraAlpha(p.path("lora_alpha").asDouble(16))
+                .loraDropout(p.path("lora_dropout").asDouble(0.0)).useRslora(p.path("use_rslora").asBoolean(false))
+                .useDora(dora);
+        JsonNode targets = p.get("target_modules");
+        if (targets != null && targets.isTextual()) {
+            b.targetModulesRegex(targets.asText());
+        } else if (targets != null) {
+            b.targetModules(strings(p, "target_modules").toArray(String[]::new));
+        }
+        if (p.has("modules_to_save")) {
+            b.modulesToSave(strings(p, "modules_to_save").toArray(String[]::new));
+        }
+        if (p.has("layers_to_transform")) {
+            List<Integer> layers = new ArrayList<>();
+            p.get("layers_to_transform").forEach(n -> layers.add(n.asInt()));
+            b.layersToTransform(layers.toArray(Integer[]::new));
+        }
+        return b.build();
+    }
+
+    private static void allow(JsonNode p, String method, Set<String> keys) {
+        for (Iterator<String> it = p.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!keys.contains(k)) {
+                throw new BadInputException("unknown key 'peft." + k + "' for method " + method + "; accepted: "
+                        + new TreeSet<>(keys));
+            }
+        }
+    }
+
+    private static List<String> strings(JsonNode p, String key) {
+        JsonNode n = p.get(key);
+        if (n == null || !n.isArray()) {
+            throw new BadInputException("'peft." + key + "' must be a list of names, e.g. [q_proj, v_proj]");
+        }
+        List<String> out = new ArrayList<>();
+        n.forEach(v -> out.add(v.asText()));
+        return out;
+    }
+}

@@ -1,0 +1,144 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.train.DpoConfig;
+import dev.finetune4j.peft.train.DpoTrainer;
+import dev.finetune4j.peft.train.Schedule;
+import dev.finetune4j.peft.train.SftTrainer;
+import dev.finetune4j.peft.train.TrainResult;
+import dev.finetune4j.peft.train.TrainingConfig;
+import dev.finetune4j.samples.quickstart.ProgressLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code finetune4j train}: SFT or DPO with a PEFT method on a local Hugging Face model folder. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT or DPO) as a config file describes.",
+                "Writes the adapter in PEFT's format to <output>/adapter and resumable checkpoints to "
+                        + "<output>/checkpoints; prints one progress line per step range and the final summary."},
+        footer = {"", "Config example (train.yaml; paths relative to the file):",
+                "  model: models/Qwen2.5-0.5B-Instruct   # config.json + model.safetensors (+ tokenizer.json)",
+                "  tokenizer: null                       # default: the model folder's; or byte-level",
+                "  objective: sft                        # sft | dpo",
+                "  method: lora                          # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze",
+                "  peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}",
+                "  data: {train: prepared/train.jsonl, validation: prepared/validation.jsonl,",
+                "         prompt_field: instruction, response_field: output, prompt_template: chat, max_length: 512}",
+                "  training: {epochs: 3, micro_batch_size: 4, gradient_accumulation_steps: 4, learning_rate: 2.0e-4,",
+                "             schedule: cosine, warmup_ratio: 0.03, eval_every_steps: 50, early_stopping_patience: 3}",
+                "  dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}   # objective: dpo; rows prompt/chosen/rejected",
+                "  output: runs/qa",
+                "peft keys per method: lora/dora/qlora r, lora_alpha, lora_dropout, target_modules (list or regex), "
+                        + "use_rslora, modules_to_save, layers_to_transform; ia3 target_modules, feedforward_modules; "
+                        + "prefix num_virtual_tokens, prefix_projection, encoder_hidden_size; prompt num_virtual_tokens; "
+                        + "adapter placement (houlsby|pfeiffer), reduction_factor, non_linearity; freeze top_layers, "
+                        + "trainable_names.",
+                "", "Exit codes: 0 done, 1 failed while running (e.g. training diverged), 2 bad input."})
+final class TrainCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "Training config, .yaml/.yml or .json.")
+    Path config;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "Output folder; overrides the config's 'output'.")
+    Path output;
+
+    @Override
+    public Integer call() {
+        TrainConfig c = ConfigFiles.read(config, TrainConfig.class);
+        Path base = config.toAbsolutePath().getParent();
+        if (c.model() == null) {
+            throw new BadInputException("'model' is missing: give the path of a local Hugging Face model folder");
+        }
+        if (c.data() == null || c.data().train() == null) {
+            throw new BadInputException("'data.train' is missing: give the training JSONL file");
+        }
+        Path out = output != null ? output : base.resolve(c.output() == null ? "finetune4j-run" : c.output());
+        String objective = c.objective() == null ? "sft" : c.objective();
+        if (!objective.equals("sft") && !objective.equals("dpo")) {
+            throw new BadInputException("'objective' is '" + objective + "'; use sft or dpo");
+        }
+        TrainConfig.Training t = c.training() == null
+                ? new TrainConfig.Training(null, null, null, null, null, null, null, null, null, null, null, null, null, null)
+                : c.training();
+        TrainingConfig cfg = trainingConfig(t, out.resolve("checkpoints"), c.data().validation() != null);
+        Path modelDir = base.resolve(c.model());
+        Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
+                : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
+        TrainData data = new TrainData(tok, c.data().promptTemplate(),
+                c.data().maxLength() == null ? 1024 : c.data().maxLength());
+        long pad = tok.padTokenId().orElse(tok.eosTokenId().orElse(0));
+        LanguageModel model = ModelInputs.loadModel(modelDir);
+        try (PeftModel peft = PeftMethods.wrap(model, c.method(), c.peft(), cfg.seed())) {
+            spec.commandLine().getOut().println("trainable: " + peft.trainableReport());
+            spec.commandLine().getOut().flush();
+            TrainResult r = objective.equals("sft") ? sft(peft, cfg, data, c.data(), base, pad) : dpo(peft, cfg, data, c, base, pad);
+            peft.save(out.resolve("adapter"));
+            spec.commandLine().getOut().println(r.summary());
+            spec.commandLine().getOut().println("adapter (PEFT format): " + out.resolve("adapter").toAbsolutePath());
+        }
+        return ExitCodes.OK;
+    }
+
+    private static TrainResult sft(PeftModel m, TrainingConfig cfg, TrainData data, TrainConfig.Data d, Path base, long pad) {
+        String prompt = d.promptField() == null ? "instruction" : d.promptField();
+        String response = d.responseField() == null ? "output" : d.responseField();
+        SftTrainer.Builder b = SftTrainer.builder().model(m).config(cfg).padTokenId(pad)
+                .trainData(data.sft(base.resolve(d.train()), prompt, response)).listener(new ProgressLine("sft"));
+        if (d.validation() != null) {
+            b.evalData(data.sft(base.resolve(d.validation()), prompt, response));
+        }
+        return b.build().train();
+    }
+
+    private static TrainResult dpo(PeftModel m, TrainingConfig cfg, TrainData data, TrainConfig c, Path base, long pad) {
+        TrainConfig.Dpo d = c.dpo() == null ? new TrainConfig.Dpo(null, null, null) : c.dpo();
+        double beta = d.beta() == null ? 0.1 : d.beta();
+        String loss = d.loss() == null ? "sigmoid" : d.loss();
+        DpoConfig dpo = switch (loss) {
+            case "sigmoid" -> DpoConfig.sigmoid(beta);
+            case "ipo" -> DpoConfig.ipo(beta);
+            default -> throw new BadInputException("'dpo.loss' is '" + loss + "'; use sigmoid or ipo");
+        };
+        if (d.labelSmoothing() != null) {
+            dpo = dpo.withLabelSmoothing(d.labelSmoothing());
+        }
+        DpoTrainer.Builder b = DpoTrainer.builder().model(m).config(cfg).dpo(dpo).padTokenId(pad)
+                .trainData(data.dpo(base.resolve(c.data().train()))).listener(new ProgressLine("dpo"));
+        if (c.data().validation() != null) {
+            b.evalData(data.dpo(base.resolve(c.data().validation())));
+        }
+        return b.build().train();
+    }
+
+    private static TrainingConfig trainingConfig(TrainConfig.Training t, Path checkpoints, boolean validation) {
+        try {
+            TrainingConfig.Builder b = TrainingConfig.builder().outputDir(checkpoints);
+            if (t.epochs() != null) b.epochs(t.epochs());
+            if (t.maxSteps() != null) b.maxSteps(t.maxSteps());
+            if (t.microBatchSize() != null) b.microBatchSize(t.microBatchSize());
+            if (t.gradientAccumulationSteps() != null) b.gradientAccumulationSteps(t.gradientAccumulationSteps());
+            if (t.learningRate() != null) b.learningRate(t.learningRate());
+            if (t.weightDecay() != null) b.weightDecay(t.weightDecay());
+            if (t.schedule() != null) b.schedule(PreparePipeline.enumValue(Schedule.class, t.schedule(), "training.schedule"));
+            if (t.warmupRatio() != null) b.warmupRatio(t.warmupRatio());
+            if (t.maxGradNorm() != null) b.maxGradNorm(t.maxGradNorm());
+            if (t.seed() != null) b.seed(t.seed());
+            if (t.evalEverySteps() != null && validation) b.evalEverySteps(t.evalEverySteps());
+            if (t.earlyStoppingPatience() != null) b.earlyStopping(t.earlyStoppingPatience(), 0.0);
+            if (t.saveEverySteps() != null) b.saveEverySteps(t.saveEverySteps());
+            b.logEverySteps(t.logEverySteps() == null ? 0 : t.logEverySteps());
+            return b.build();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new BadInputException("invalid 'training' settings: " + e.getMessage(), e);
+        }
+    }
+}

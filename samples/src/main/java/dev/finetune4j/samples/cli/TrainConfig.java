@@ -1,0 +1,44 @@
+package dev.finetune4j.samples.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The {@code train} command's config file (YAML or JSON, snake_case keys; paths relative to the file).
+ *
+ * <pre>
+ * model: models/Qwen2.5-0.5B-Instruct    # local Hugging Face folder
+ * tokenizer: null                        # default: the model folder's tokenizer.json; or byte-level
+ * objective: sft                         # sft | dpo
+ * method: lora                           # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze
+ * peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}
+ * data:
+ *   train: prepared/train.jsonl          # sft: prompt_field/response_field; dpo: prompt/chosen/rejected
+ *   validation: prepared/validation.jsonl
+ *   prompt_field: instruction
+ *   response_field: output
+ *   prompt_template: chat                # chat | any text with {prompt}
+ *   max_length: 512
+ * training: {epochs: 3, micro_batch_size: 4, learning_rate: 2.0e-4, eval_every_steps: 50}
+ * dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}
+ * output: runs/qa
+ * </pre>
+ */
+record TrainConfig(String model, String tokenizer, String objective, String method, ObjectNode peft, Data data,
+                   Training training, Dpo dpo, String output) {
+
+    /** Training data: JSONL files and how to read and lay them out. */
+    record Data(String train, String validation, String promptField, String responseField, String promptTemplate,
+                Integer maxLength) {
+    }
+
+    /** Trainer settings; each maps to the {@code TrainingConfig} builder method of the same name. */
+    record Training(Integer epochs, Integer maxSteps, Integer microBatchSize, Integer gradientAccumulationSteps,
+                    Double learningRate, Double weightDecay, String schedule, Double warmupRatio, Double maxGradNorm,
+                    Long seed, Integer evalEverySteps, Integer earlyStoppingPatience, Integer saveEverySteps,
+                    Integer logEverySteps) {
+    }
+
+    /** DPO settings: beta, loss {@code sigmoid} or {@code ipo}, label smoothing. */
+    record Dpo(Double beta, String loss, Double labelSmoothing) {
+    }
+}

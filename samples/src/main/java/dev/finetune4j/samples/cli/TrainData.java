@@ -1,0 +1,108 @@
+package dev.finetune4j.samples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.train.PreferenceDataset;
+import dev.finetune4j.peft.train.PreferenceExample;
+import dev.finetune4j.peft.train.TokenizedDataset;
+import dev.finetune4j.peft.train.TokenizedExample;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Reads the {@code train} command's JSONL files into token ids: SFT rows (prompt and response fields, the prompt
+ * laid out by the template and masked from the loss, the response followed by EOS), or DPO rows
+ * ({@code prompt}, {@code chosen}, {@code rejected}, TRL's format). Rows longer than {@code maxLength} are cut.
+ */
+final class TrainData {
+    private final Tokenizer tok;
+    private final String template;
+    private final int maxLength;
+
+    TrainData(Tokenizer tok, String template, int maxLength) {
+        this.tok = tok;
+        this.template = template;
+        this.maxLength = maxLength;
+    }
+
+    TokenizedDataset sft(Path file, String promptField, String responseField) {
+        List<TokenizedExample> out = new ArrayList<>();
+        for (Row row : rows(file)) {
+            long[] prompt = tok.encode(ModelInputs.renderPrompt(template, tok, row.text(promptField)));
+            long[] response = withEos(tok.encode(row.text(responseField)));
+            long[] ids = concat(prompt, response);
+            long[] labels = ids.clone();
+            Arrays.fill(labels, 0, Math.min(prompt.length, labels.length), -100);
+            int n = Math.min(ids.length, maxLength);
+            out.add(new TokenizedExample(Arrays.copyOf(ids, n), Arrays.copyOf(labels, n), null));
+        }
+        return TokenizedDataset.of(out);
+    }
+
+    PreferenceDataset dpo(Path file) {
+        List<PreferenceExample> out = new ArrayList<>();
+        for (Row row : rows(file)) {
+            out.add(new PreferenceExample(tok.encode(ModelInputs.renderPrompt(template, tok, row.text("prompt"))),
+                    withEos(tok.encode(row.text("chosen"))), withEos(tok.encode(row.text("rejected")))));
+        }
+        return PreferenceDataset.of(out);
+    }
+
+    private long[] withEos(long[] ids) {
+        return tok.eosTokenId().isPresent() ? concat(ids, new long[]{tok.eosTokenId().getAsLong()}) : ids;
+    }
+
+    private static long[] concat(long[] a, long[] b) {
+        long[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** One JSON line with where it came from, for errors. */
+    private record Row(JsonNode node, Path file, int line) {
+        String text(String field) {
+            JsonNode v = node.get(field);
+            if (v == null || !v.isTextual()) {
+                throw new BadInputException(file + " line " + line + ": field '" + field + "' is missing or not a "
+                        + "string; set data.prompt_field / data.response_field (SFT) or use prompt/chosen/rejected (DPO)");
+            }
+            return v.asText();
+        }
+    }
+
+    private static List<Row> rows(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException("data file " + file.toAbsolutePath() + " does not exist");
+        }
+        ObjectMapper json = new ObjectMapper();
+        List<Row> rows = new ArrayList<>();
+        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            int n = 0;
+            for (String line; (line = r.readLine()) != null; ) {
+                n++;
+                if (!line.isBlank()) {
+                    try {
+                        rows.add(new Row(json.readTree(line), file, n));
+                    } catch (IOException e) {
+                        throw new BadInputException(file + " line " + n + " is not valid JSON; run 'finetune4j "
+                                + "prepare' first, which quarantines bad lines", e);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        if (rows.isEmpty()) {
+            throw new BadInputException("data file " + file + " has no records");
+        }
+        return rows;
+    }
+}

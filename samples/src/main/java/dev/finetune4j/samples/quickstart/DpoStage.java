@@ -1,0 +1,99 @@
+package dev.finetune4j.samples.quickstart;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.data.preference.Feedback;
+import dev.finetune4j.data.preference.PreferenceBuilder;
+import dev.finetune4j.data.preference.PreferenceExport;
+import dev.finetune4j.data.preference.PreferencePair;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.train.DpoConfig;
+import dev.finetune4j.peft.train.DpoTrainer;
+import dev.finetune4j.peft.train.PreferenceDataset;
+import dev.finetune4j.peft.train.PreferenceExample;
+import dev.finetune4j.peft.train.Schedule;
+import dev.finetune4j.peft.train.StepMetrics;
+import dev.finetune4j.peft.train.TrainResult;
+import dev.finetune4j.peft.train.TrainingConfig;
+import dev.finetune4j.peft.train.TrainingListener;
+import dev.finetune4j.samples.quickstart.data.PromptFormat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Step 6a: preference pairs from the thumbs up/down log (majority per response, ties dropped, margin >= 1), minus
+ * pairs whose prompt occurs in the test split (so the test stays unseen), then a short DPO round on the SFT
+ * adapter. With LoRA the reference model is the base model with the adapter disabled.
+ */
+final class DpoStage {
+    private static final int MICRO_BATCH = 8;
+
+    private DpoStage() {
+    }
+
+    /**
+     * What the DPO round did.
+     *
+     * @param stats        the preference builder's statistics over the whole log
+     * @param pairs        pairs trained on
+     * @param heldOut      pairs dropped because their prompt is a test question
+     * @param training     the trainer's result
+     * @param first        DPO statistics of the first step (rewards/margins, rewards/accuracy, ...)
+     * @param last         the same for the last step
+     */
+    record Result(PreferenceBuilder.Result stats, int pairs, int heldOut, TrainResult training,
+                  Map<String, Double> first, Map<String, Double> last) {
+    }
+
+    static Result run(PeftModel model, Path feedbackLog, List<QaExample> test, Path pairsFile, QuickstartSettings s)
+            throws IOException {
+        PreferenceBuilder.Result built = new PreferenceBuilder(1).add(readVotes(feedbackLog)).build();
+        List<PreferencePair> pairs = built.pairs().stream()
+                .filter(p -> test.stream().noneMatch(t -> t.question().contains(p.prompt()))).toList();
+        PreferenceExport.write(pairs, pairsFile, PreferenceExport.Shape.TRL);
+        Tokenizer tok = new ByteLevelTokenizer();
+        PreferenceDataset data = PreferenceDataset.of(pairs.stream().map(p -> new PreferenceExample(
+                tok.encode(PromptFormat.prompt(p.prompt())), tok.encode(PromptFormat.completion(p.chosen())),
+                tok.encode(PromptFormat.completion(p.rejected())))).toList());
+        TrainingConfig cfg = TrainingConfig.builder().maxSteps(s.dpoSteps()).microBatchSize(MICRO_BATCH)
+                .learningRate(5e-4).weightDecay(0.0).schedule(Schedule.CONSTANT).maxGradNorm(1.0)
+                .shuffle(true).seed(s.seed()).logEverySteps(0).build();
+        List<Map<String, Double>> extras = new ArrayList<>();
+        TrainResult result = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(s.dpoBeta()))
+                .padTokenId(ByteLevelTokenizer.PAD).trainData(data)
+                .listener(new ProgressLine("dpo"))
+                .listener(new TrainingListener() {
+                    @Override
+                    public void onStep(StepMetrics m) {
+                        extras.add(m.extra());
+                    }
+                }).build().train();
+        return new Result(built, pairs.size(), built.pairs().size() - pairs.size(), result,
+                extras.isEmpty() ? Map.of() : extras.getFirst(), extras.isEmpty() ? Map.of() : extras.getLast());
+    }
+
+    /** The thumbs events of a JSONL log: {@code {prompt, response, vote: up|down, rater, time}}. */
+    static List<Feedback.Vote> readVotes(Path log) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<Feedback.Vote> votes = new ArrayList<>();
+        try (BufferedReader r = Files.newBufferedReader(log, StandardCharsets.UTF_8)) {
+            for (String line; (line = r.readLine()) != null; ) {
+                JsonNode n = json.readTree(line);
+                votes.add(new Feedback.Vote(n.get("prompt").asText(), n.get("response").asText(),
+                        n.get("vote").asText().equals("up"), n.get("rater").asText(),
+                        Instant.parse(n.get("time").asText())));
+            }
+        }
+        return votes;
+    }
+}

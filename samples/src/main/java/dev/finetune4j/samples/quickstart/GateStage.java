@@ -1,0 +1,27 @@
+package dev.finetune4j.samples.quickstart;
+
+import dev.finetune4j.eval.EvalReport;
+import dev.finetune4j.eval.GateDecision;
+import dev.finetune4j.eval.GateRule;
+import dev.finetune4j.eval.PromotionGate;
+
+/**
+ * Step 7a: the promotion gate. The candidate must not be worse than the base model on any metric (perplexity at
+ * most 5% higher, the others at most one point lower) and must gain at least one point of BLEU and ROUGE-L.
+ */
+final class GateStage {
+    private GateStage() {
+    }
+
+    static PromotionGate gate() {
+        return PromotionGate.of(
+                GateRule.lowerIsBetter(Evaluation.PERPLEXITY).maxRegression(0.05).relative(true),
+                GateRule.higherIsBetter(Evaluation.BLEU).maxRegression(1.0).minGain(1.0),
+                GateRule.higherIsBetter(Evaluation.ROUGE_L).maxRegression(1.0).minGain(1.0),
+                GateRule.higherIsBetter(Evaluation.DRS).maxRegression(1.0));
+    }
+
+    static GateDecision run(EvalReport candidate, EvalReport baseline) {
+        return gate().evaluate(candidate, baseline);
+    }
+}

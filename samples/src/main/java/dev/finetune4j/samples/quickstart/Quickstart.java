@@ -1,0 +1,50 @@
+package dev.finetune4j.samples.quickstart;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+
+/**
+ * The end-to-end quickstart: raw support export to an evaluated, promoted, deployable adapter on built-in data and
+ * a built-in model, on the CPU, without network. See {@link QuickstartRun} for the steps and the README for what
+ * it prints.
+ */
+@Command(name = "quickstart", mixinStandardHelpOptions = true,
+        description = "Runs the whole fine-tuning cycle on the bundled bank/insurer support data.")
+public final class Quickstart implements Runnable {
+    @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).")
+    Path out = Path.of("target", "quickstart");
+
+    @Option(names = "--base-cache", paramLabel = "DIR",
+            description = "Where the pretrained base model is cached (default: ~/.cache/finetune4j/quickstart-base).")
+    Path baseCache = BaseModelCache.defaultDir();
+
+    @Option(names = "--seed", description = "Seed of split, initialisation, shuffling and dropout (default: ${DEFAULT-VALUE}).")
+    long seed = 42;
+
+    @Option(names = "--smoke", description = "Few steps of everything: checks the pipeline, not the model.")
+    boolean smoke;
+
+    public static void main(String[] args) {
+        Quickstart quickstart = new Quickstart();
+        CommandLine cl = new CommandLine(quickstart);
+        cl.parseArgs(args);
+        if (!CommandLine.printHelpIfRequested(cl.getParseResult())) {
+            quickstart.run();
+        }
+    }
+
+    @Override
+    public void run() {
+        QuickstartSettings s = (smoke ? QuickstartSettings.smoke() : QuickstartSettings.defaults()).withSeed(seed);
+        try {
+            new QuickstartRun(s, new Workspace(out), baseCache, System.out).run();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package dev.finetune4j.samples.quickstart;
+
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.data.pipeline.PipelineReport;
+import dev.finetune4j.data.pipeline.StepReport;
+import dev.finetune4j.eval.AbTestResult;
+import dev.finetune4j.eval.EvalReport;
+import dev.finetune4j.eval.GateDecision;
+import dev.finetune4j.eval.Reports;
+import dev.finetune4j.peft.train.TrainResult;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The quickstart's steps in order, printing as it goes: data, base model, baseline evaluation, LoRA SFT,
+ * evaluation, DPO and A/B statistics, the promotion gate with reports and saved models, the before/after table and
+ * where everything is.
+ */
+final class QuickstartRun {
+    private final QuickstartSettings s;
+    private final Workspace ws;
+    private final Path baseDir;
+    private final PrintStream out;
+    private final Tokenizer tok = new ByteLevelTokenizer();
+    private long started;
+
+    QuickstartRun(QuickstartSettings s, Workspace ws, Path baseDir, PrintStream out) {
+        this.s = s;
+        this.ws = ws;
+        this.baseDir = baseDir;
+        this.out = out;
+    }
+
+    void run() throws IOException {
+        started = System.nanoTime();
+        out.printf("finetune4j quickstart: seed %d, %d CPU cores, output in %s%n", s.seed(),
+                Runtime.getRuntime().availableProcessors(), ws.root().toAbsolutePath());
+        ws.extractBundledData();
+
+        section("1/7 data: clean, redact PII, deduplicate, split");
+        PipelineReport prep = DataStage.run(ws.raw(Workspace.SUPPORT), ws.data(), s.seed());
+        printPipeline(prep);
+        List<QaExample> train = QaExample.read(ws.data().resolve("train.jsonl"));
+        List<QaExample> validation = QaExample.read(ws.data().resolve("validation.jsonl"));
+        List<QaExample> test = QaExample.read(ws.data().resolve("test.jsonl"));
+
+        section("2/7 base model: tiny LLaMA (byte-level), pretrained on the general corpus");
+        BaseModelCache.ensure(baseDir, ws.raw(Workspace.GENERAL), s.pretraining(), out);
+
+        Evaluation evaluation = new Evaluation(tok, test, new DomainScorer(
+                train.stream().map(QaExample::answer).toList(), List.of()));
+        List<Evaluation.Scores> columns = new ArrayList<>();
+        section("3/7 evaluate the base model on the test split (" + test.size() + " questions)");
+        try (LanguageModel base = AutoModel.loadCausalLM(baseDir)) {
+            columns.add(evaluation.score("base", base));
+        }
+        printSample(test, columns.getLast());
+
+        section("4/7 LoRA SFT (validation every epoch, early stopping)");
+        SftStage.Result sft = SftStage.run(baseDir, train, validation, s, ws.runs().resolve("sft"));
+        out.println("  " + sft.model().trainableReport());
+        out.println("  " + sft.training().summary());
+        try (var model = sft.model()) {
+            section("5/7 evaluate the fine-tuned model");
+            columns.add(evaluation.score("lora-sft", model));
+            printSample(test, columns.getLast());
+
+            section("6/7 preference tuning (DPO) from the feedback log; A/B judgments");
+            DpoStage.Result dpo = DpoStage.run(model, ws.raw(Workspace.FEEDBACK), test,
+                    ws.preference().resolve("dpo_pairs.jsonl"), s);
+            printDpo(dpo);
+            columns.add(evaluation.score("sft+dpo", model));
+            AbTestResult ab = AbStage.run(ws.raw(Workspace.JUDGMENTS));
+            printAb(ab);
+
+            section("7/7 promotion gate, reports, adapter and merged model");
+            EvalReport baseline = columns.getFirst().report();
+            EvalReport candidate = withLossCurve(columns.getLast().report(), sft.training(), dpo.training());
+            GateDecision decision = GateStage.run(candidate, baseline);
+            out.println("  gate: " + decision.verdict());
+            decision.reasons().forEach(r -> out.println("    - " + r));
+            Reports.writeHtml(candidate, baseline, decision, ws.reportHtml());
+            double mergedPpl = Deliverables.save(model, ws.adapter(), ws.merged(), tok, test);
+            out.printf(Locale.ROOT, "  merged model reloaded from disk: perplexity %.4f (adapter model: %.4f)%n",
+                    mergedPpl, candidate.metrics().get(Evaluation.PERPLEXITY));
+
+            List<EvalReport> reports = columns.stream().map(Evaluation.Scores::report).toList();
+            new ResultsFile(s).data(prep).models(reports)
+                    .put("sft", sft.training().summary()).put("dpo", Map.of("pairs", dpo.pairs(),
+                            "held_out_test_prompts", dpo.heldOut(), "first_step", dpo.first(), "last_step", dpo.last()))
+                    .ab(ab).gate(decision).put("merged_perplexity", mergedPpl)
+                    .put("timings", Map.of("total_seconds", (System.nanoTime() - started) / 1e9))
+                    .write(ws.resultsJson());
+
+            out.printf("%nbefore/after on the test split (%d questions):%n", test.size());
+            out.print(ResultsTable.render(reports));
+            printWhere();
+        }
+        out.printf(Locale.ROOT, "%ndone in %s%n", elapsed());
+    }
+
+    private void printDpo(DpoStage.Result dpo) {
+        out.printf(Locale.ROOT, "  feedback log: %d events -> %d pairs (%d ties dropped); %d pairs held out because "
+                        + "their prompt is a test question; trained on %d%n", dpo.stats().overall().events(),
+                dpo.stats().overall().pairs(), dpo.stats().overall().ties(), dpo.heldOut(), dpo.pairs());
+        out.printf(Locale.ROOT, "  DPO: %s%n", dpo.training().summary());
+        out.printf(Locale.ROOT, "  reward margin %.3f -> %.3f, chosen preferred in %.0f%% -> %.0f%% of pairs%n",
+                dpo.first().getOrDefault("rewards/margins", Double.NaN), dpo.last().getOrDefault("rewards/margins", Double.NaN),
+                100 * dpo.first().getOrDefault("rewards/accuracy", Double.NaN),
+                100 * dpo.last().getOrDefault("rewards/accuracy", Double.NaN));
+    }
+
+    private void printAb(AbTestResult ab) {
+        out.printf(Locale.ROOT, "  A/B judgments (A = candidate): %d A, %d B, %d ties; win rate %.1f%% (ties as half "
+                        + "%.1f%%), Wilson 95%% [%.1f%%, %.1f%%], sign test p = %.2g -> %s%n", ab.winsA(), ab.winsB(),
+                ab.ties(), 100 * ab.winRate(), 100 * ab.winRateTiesHalf(), 100 * ab.wilsonLow(), 100 * ab.wilsonHigh(),
+                ab.pValue(), ab.verdict());
+        out.println("    " + ab.reason());
+    }
+
+    private static EvalReport withLossCurve(EvalReport r, TrainResult... runs) {
+        List<EvalReport.LossPoint> curve = new ArrayList<>();
+        for (TrainResult t : runs) {
+            for (double loss : t.lossHistory()) {
+                curve.add(new EvalReport.LossPoint(curve.size() + 1, loss));
+            }
+        }
+        return new EvalReport(r.model(), r.metrics(), r.intervals(), curve, r.metadata());
+    }
+
+    private void printWhere() {
+        out.println();
+        out.println("where everything is:");
+        String[][] rows = {
+                {"clean splits + manifest", ws.data().toString()},
+                {"quarantined input lines", ws.data().resolve("quarantine.jsonl").toString()},
+                {"DPO pairs (TRL format)", ws.preference().resolve("dpo_pairs.jsonl").toString()},
+                {"adapter (PEFT format)", ws.adapter().toString()},
+                {"merged model (HF folder)", ws.merged().toString()},
+                {"HTML report", ws.reportHtml().toString()},
+                {"JSON results", ws.resultsJson().toString()},
+                {"cached base model", baseDir.toString()}};
+        for (String[] r : rows) {
+            out.printf("  %-26s %s%n", r[0], Path.of(r[1]).toAbsolutePath().normalize());
+        }
+    }
+
+    private void printPipeline(PipelineReport r) {
+        out.printf("  read %d records from %s, quarantined %d bad lines %s%n", r.inputs().getFirst().records(),
+                r.inputs().getFirst().file(), r.quarantined(), r.quarantinedByKind());
+        for (StepReport step : r.steps()) {
+            out.printf("  %-12s kept %4d  changed %4d  dropped %4d  %s%s%n", step.name(), step.kept(), step.changed(),
+                    step.dropped(), step.dropReasons().isEmpty() ? "" : step.dropReasons(),
+                    step.tallies().isEmpty() ? "" : step.tallies());
+        }
+        r.outputs().forEach(f -> out.printf("  %-16s %4d records%n", f.file(), f.records()));
+    }
+
+    private void printSample(List<QaExample> test, Evaluation.Scores scores) {
+        for (int i = 0; i < Math.min(2, test.size()); i++) {
+            out.printf("  Q: %s%n     reference: %s%n     model:     %s%n", test.get(i).question(), test.get(i).answer(),
+                    scores.answers().get(i));
+        }
+    }
+
+    private void section(String title) {
+        out.printf("%n[%s] %s%n", elapsed(), title);
+    }
+
+    private String elapsed() {
+        long sec = (System.nanoTime() - started) / 1_000_000_000L;
+        return String.format(Locale.ROOT, "%d:%02d", sec / 60, sec % 60);
+    }
+}

@@ -1,0 +1,33 @@
+package dev.finetune4j.samples.quickstart;
+
+/**
+ * The knobs of a quickstart run. {@link #defaults()} is the README's run (under 5 minutes on 2 cores);
+ * {@link #smoke()} the same pipeline with few steps for the test suite (numbers then mean little).
+ *
+ * @param seed          seed of the data split, adapter initialisation, shuffling and dropout
+ * @param pretraining   how the base model is pretrained when the cache is missing
+ * @param sftEpochs     most SFT epochs (early stopping may end sooner)
+ * @param sftLearningRate LoRA learning rate
+ * @param loraRank      LoRA rank r (alpha = 2r)
+ * @param patience      evaluations without improvement of the validation loss before stopping
+ * @param dpoSteps      DPO optimizer steps
+ * @param dpoBeta       DPO beta
+ */
+public record QuickstartSettings(long seed, BasePretraining.Settings pretraining, int sftEpochs,
+                                 double sftLearningRate, int loraRank, int patience, int dpoSteps, double dpoBeta) {
+
+    /** The README's run. */
+    public static QuickstartSettings defaults() {
+        return new QuickstartSettings(42, BasePretraining.Settings.defaults(), 12, 1e-2, 16, 2, 24, 0.1);
+    }
+
+    /** A fast run of the same pipeline (the smoke test). */
+    public static QuickstartSettings smoke() {
+        return new QuickstartSettings(42, BasePretraining.Settings.defaults().withSteps(12), 1, 3e-3, 8, 1, 3, 0.1);
+    }
+
+    public QuickstartSettings withSeed(long newSeed) {
+        return new QuickstartSettings(newSeed, pretraining, sftEpochs, sftLearningRate, loraRank, patience, dpoSteps,
+                dpoBeta);
+    }
+}
