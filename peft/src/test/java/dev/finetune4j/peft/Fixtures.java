@@ -27,8 +27,13 @@ final class Fixtures {
 
     /** Every tensor of {@code <model>/reference.safetensors}, as float arrays (I64 as their values). */
     static Map<String, float[]> reference(String model) {
+        return reference(model, "reference.safetensors");
+    }
+
+    /** Every tensor of {@code <model>/<file>}, as float arrays (I64 as their values). */
+    static Map<String, float[]> reference(String model, String file) {
         Map<String, float[]> out = new LinkedHashMap<>();
-        try (SafetensorsFile f = SafetensorsFile.open(dir(model).resolve("reference.safetensors"))) {
+        try (SafetensorsFile f = SafetensorsFile.open(dir(model).resolve(file))) {
             for (String n : f.names()) {
                 out.put(n, f.tensor(n).toFloatArray());
             }

@@ -9,31 +9,49 @@ import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Writes a LoRA adapter trained-looking (random A and B, rsLoRA off, r 8, alpha 16, q/k/v/o + MLP) for
- * hf-tiny/llama into {@code peft/target/interop/llama-lora}, with {@code expected.safetensors} holding the inputs
- * and this library's logits, for the Python PEFT check on the GPU machine
- * ({@code python3 peft/src/test/python/interop_check.py peft/target/interop/llama-lora <hf-tiny/llama>}).
+ * Writes adapters made by this library (random, non-zero weights) into {@code peft/target/interop/<case>}, each
+ * with {@code expected.safetensors} (inputs, our logits with and without the padding mask) and {@code case.json}
+ * (the base model folder), for the check that Python PEFT loads them and computes the same logits:
+ * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} on a machine with torch and peft.
+ * The results are recorded in peft/INTEROP.md.
  */
 class InteropExportTest {
+    private static final List<String> ALL = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
 
-    @Test
-    void exportLlamaLoraAdapter() throws Exception {
-        Path out = Path.of("target", "interop", "llama-lora").toAbsolutePath();
-        long[][] ids = Fixtures.ids("llama", "input_ids");
-        long[][] mask = Fixtures.ids("llama", "attention_mask");
-        try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir("llama"))) {
-            PeftModel m = Peft.wrap(base, LoraConfig.builder().r(8).loraAlpha(16)
-                    .targetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-                    .initLoraWeights(LoraInit.RANDOM).build(), 2026);
+    static Stream<Arguments> cases() {
+        return Stream.of(
+                Arguments.of("llama-lora", "llama", LoraConfig.builder().r(8).loraAlpha(16).targetModules(ALL.toArray(String[]::new))
+                        .initLoraWeights(LoraInit.RANDOM).build()),
+                Arguments.of("llama-rslora-dora", "llama", LoraConfig.builder().r(4).loraAlpha(8).targetModules("q_proj", "v_proj", "down_proj")
+                        .useRslora(true).useDora(true).initLoraWeights(LoraInit.RANDOM).build()),
+                Arguments.of("qwen2-lora", "qwen2", LoraConfig.builder().r(8).loraAlpha(32).targetModules(ALL.toArray(String[]::new))
+                        .initLoraWeights(LoraInit.RANDOM).build()),
+                Arguments.of("gpt2-lora", "gpt2", LoraConfig.builder().r(4).loraAlpha(8).targetModules("c_attn", "c_proj", "c_fc")
+                        .fanInFanOut(true).initLoraWeights(LoraInit.RANDOM).build()));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void exportAdapterWithOurLogits(String name, String arch, PeftConfig config) throws Exception {
+        Path out = Path.of("target", "interop", name).toAbsolutePath();
+        long[][] ids = Fixtures.ids(arch, "input_ids");
+        long[][] mask = Fixtures.ids(arch, "attention_mask");
+        try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir(arch))) {
+            PeftModel m = Peft.wrap(base, config, 2026);
             m.save(out);
             try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
                 Map<String, Tensor> expected = new LinkedHashMap<>();
@@ -44,8 +62,9 @@ class InteropExportTest {
                 SafetensorsWriter.write(out.resolve("expected.safetensors"), expected, Map.of("producer", "finetune4j"));
             }
         }
-        System.out.println("interop adapter written to " + out);
-        assertTrue(out.resolve("adapter_model.safetensors").toFile().isFile());
+        Files.writeString(out.resolve("case.json"), "{\"base\": \"peft/src/test/resources/hf-tiny/" + arch + "\"}");
+        assertTrue(Files.isRegularFile(out.resolve("adapter_model.safetensors")));
+        assertTrue(Files.isRegularFile(out.resolve("adapter_config.json")));
     }
 
     private static Tensor longs(long[][] v) {

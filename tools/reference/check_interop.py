@@ -1,0 +1,43 @@
+"""Loads adapters saved by finetune4j into Hugging Face PEFT and compares logits with finetune4j's.
+
+    python3 tools/reference/check_interop.py INTEROP_DIR OUT_JSON
+
+INTEROP_DIR holds one folder per case (written by peft's InteropExportTest), each with adapter_config.json +
+adapter_model.safetensors (finetune4j's PeftModel.save), case.json ({"base": <base model folder, relative to
+the repository root>}) and expected.safetensors (input_ids, attention_mask, and finetune4j's logits without and
+with the mask).
+"""
+import json
+import os
+import sys
+
+import torch
+import transformers
+import peft
+from safetensors.torch import load_file
+
+root, out = sys.argv[1], sys.argv[2]
+results = {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__, "cases": {}}
+for case in sorted(os.listdir(root)):
+    folder = os.path.join(root, case)
+    if not os.path.isfile(os.path.join(folder, "adapter_config.json")):
+        continue
+    spec = json.load(open(os.path.join(folder, "case.json")))
+    ours = load_file(os.path.join(folder, "expected.safetensors"))
+    try:
+        base = transformers.AutoModelForCausalLM.from_pretrained(spec["base"], attn_implementation="eager").float()
+        model = peft.PeftModel.from_pretrained(base, folder)
+        model.eval()
+        with torch.no_grad():
+            plain = model(input_ids=ours["input_ids"]).logits
+            masked = model(input_ids=ours["input_ids"], attention_mask=ours["attention_mask"]).logits
+        keep = ours["attention_mask"].bool()
+        results["cases"][case] = {
+            "peft_type": str(model.peft_config["default"].peft_type), "loaded": True,
+            "adapter_tensors": len([k for k in model.state_dict() if "lora_" in k or "ia3_" in k]),
+            "max_abs_diff_logits": (plain - ours["logits"]).abs().max().item(),
+            "max_abs_diff_logits_masked": (masked - ours["logits_masked"])[keep].abs().max().item()}
+    except Exception as e:  # record the failure and go on with the other cases
+        results["cases"][case] = {"loaded": False, "error": repr(e)}
+    print(case, results["cases"][case], flush=True)
+json.dump(results, open(out, "w"), indent=1)
