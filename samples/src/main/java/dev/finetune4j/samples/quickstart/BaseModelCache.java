@@ -43,8 +43,9 @@ final class BaseModelCache {
         fingerprint.set("settings", json.valueToTree(s));
         fingerprint.put("corpus_sha256", sha256(corpus));
         Path file = dir.resolve(FINGERPRINT);
+        // NOTE: compared after a JSON round trip: a long written out reads back as an int node, which equals() rejects
         if (Files.isRegularFile(file) && Files.isRegularFile(dir.resolve("model.safetensors"))
-                && json.readTree(file.toFile()).equals(fingerprint)) {
+                && json.readTree(file.toFile()).equals(json.readTree(json.writeValueAsString(fingerprint)))) {
             out.println("  reusing the cached base model in " + dir);
             return false;
         }

@@ -4,8 +4,11 @@ import dev.finetune4j.core.models.CausalLM;
 import dev.finetune4j.core.models.LogitsModel;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.eval.Bleu;
+import dev.finetune4j.eval.CorpusRelevance;
+import dev.finetune4j.eval.DomainRelevance;
 import dev.finetune4j.eval.EvalReport;
 import dev.finetune4j.eval.Perplexity;
+import dev.finetune4j.eval.RelevanceScorer;
 import dev.finetune4j.eval.Rouge;
 
 import java.util.List;
@@ -13,8 +16,9 @@ import java.util.List;
 /**
  * Steps 3 and 5: scores a model on the test split. Perplexity of the whole question + answer documents (lower is
  * better); and over the model's greedy answers: corpus BLEU (sacreBLEU, {@code zh} tokenizer so Chinese is scored
- * per character), ROUGE-L F1 (rouge-score with the CJK tokenizer, mean over pairs, x100) and the domain relevance
- * score of the answers (x100).
+ * per character), ROUGE-L F1 (rouge-score with the CJK tokenizer, mean over pairs, x100) and the lexical domain
+ * relevance score of the answers (x100; domain corpus: the training answers, background: the general corpus),
+ * with its bootstrap 95% interval.
  */
 final class Evaluation {
     static final String PERPLEXITY = "perplexity";
@@ -24,9 +28,9 @@ final class Evaluation {
 
     private final Tokenizer tok;
     private final List<QaExample> test;
-    private final DomainScorer domain;
+    private final RelevanceScorer domain;
 
-    Evaluation(Tokenizer tok, List<QaExample> test, DomainScorer domain) {
+    Evaluation(Tokenizer tok, List<QaExample> test, RelevanceScorer domain) {
         this.tok = tok;
         this.test = test;
         this.domain = domain;
@@ -53,9 +57,9 @@ final class Evaluation {
         double bleu = Bleu.builder().tokenize("zh").build().corpusScore(answers, List.of(refs)).score();
         double rougeL = 100 * Rouge.builder().rougeTypes("rougeL").cjk(true).build()
                 .corpusScore(refs, answers).get("rougeL").fmeasure();
-        DomainScorer.Score drs = domain.score(answers);
+        CorpusRelevance drs = DomainRelevance.corpusScore(domain, answers, DomainRelevance.DEFAULT_BOOTSTRAP, 7);
         EvalReport report = EvalReport.builder(name)
-                .metric(PERPLEXITY, ppl).metric(BLEU, bleu).metric(ROUGE_L, rougeL).metric(DRS, 100 * drs.value())
+                .metric(PERPLEXITY, ppl).metric(BLEU, bleu).metric(ROUGE_L, rougeL).metric(DRS, 100 * drs.mean())
                 .interval(DRS, 100 * drs.low(), 100 * drs.high())
                 .meta("test_examples", String.valueOf(test.size())).build();
         return new Scores(report, answers);

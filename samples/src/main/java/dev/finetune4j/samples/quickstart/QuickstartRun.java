@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.quickstart;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
@@ -7,6 +8,7 @@ import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.data.pipeline.PipelineReport;
 import dev.finetune4j.data.pipeline.StepReport;
 import dev.finetune4j.eval.AbTestResult;
+import dev.finetune4j.eval.DomainRelevance;
 import dev.finetune4j.eval.EvalReport;
 import dev.finetune4j.eval.GateDecision;
 import dev.finetune4j.eval.Reports;
@@ -14,6 +16,8 @@ import dev.finetune4j.peft.train.TrainResult;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,8 +60,8 @@ final class QuickstartRun {
         section("2/7 base model: tiny LLaMA (byte-level), pretrained on the general corpus");
         BaseModelCache.ensure(baseDir, ws.raw(Workspace.GENERAL), s.pretraining(), out);
 
-        Evaluation evaluation = new Evaluation(tok, test, new DomainScorer(
-                train.stream().map(QaExample::answer).toList(), List.of()));
+        Evaluation evaluation = new Evaluation(tok, test, DomainRelevance.lexical(
+                train.stream().map(QaExample::answer).toList(), generalTexts(ws.raw(Workspace.GENERAL))));
         List<Evaluation.Scores> columns = new ArrayList<>();
         section("3/7 evaluate the base model on the test split (" + test.size() + " questions)");
         try (LanguageModel base = AutoModel.loadCausalLM(baseDir)) {
@@ -152,6 +156,15 @@ final class QuickstartRun {
         for (String[] r : rows) {
             out.printf("  %-26s %s%n", r[0], Path.of(r[1]).toAbsolutePath().normalize());
         }
+    }
+
+    private static List<String> generalTexts(Path corpus) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<String> texts = new ArrayList<>();
+        for (String line : Files.readAllLines(corpus, StandardCharsets.UTF_8)) {
+            texts.add(json.readTree(line).get("text").asText());
+        }
+        return texts;
     }
 
     private void printPipeline(PipelineReport r) {

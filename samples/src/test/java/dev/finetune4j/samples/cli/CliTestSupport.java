@@ -1,0 +1,44 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.samples.quickstart.BaseModelConfig;
+import dev.finetune4j.samples.quickstart.HfFolders;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/** Runs the tool in-process with captured output, and writes a tiny random model folder to train on. */
+final class CliTestSupport {
+    private CliTestSupport() {
+    }
+
+    /** Exit code and what the tool printed. */
+    record Run(int exitCode, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        CommandLine cl = Finetune4j.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    /** The quickstart's model architecture with random N(0, 0.02) weights, as a Hugging Face folder. */
+    static Path tinyModel(Path dir) throws IOException {
+        try (LanguageModel m = AutoModel.newCausalLM(BaseModelConfig.configJson(), TensorScope.detached())) {
+            StateDicts.initNormal(m, 0.02, new SplittableRandom(3));
+            HfFolders.save(m, BaseModelConfig.configJson(), dir);
+        }
+        return dir;
+    }
+}

@@ -1,0 +1,59 @@
+package dev.finetune4j.samples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class EvalCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void scoresAPredictionsFile() throws Exception {
+        Files.write(dir.resolve("preds.jsonl"), List.of(
+                "{\"prediction\": \"the cat sat on the mat\", \"reference\": \"the cat sat on the mat\"}",
+                "{\"prediction\": \"金卡年费为200元\", \"reference\": \"金卡年费为200元。\"}"));
+        Path out = dir.resolve("metrics.json");
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--predictions", dir.resolve("preds.jsonl").toString(),
+                "--bleu-tokenize", "zh", "--cjk", "--output", out.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        JsonNode m = new ObjectMapper().readTree(out.toFile()).get("metrics");
+        assertTrue(m.get("bleu").asDouble() > 80, m.toString());
+        assertTrue(m.get("rougeL").asDouble() > 90, m.toString());
+        assertTrue(r.out().contains("chrf++"), r.out());
+    }
+
+    @Test
+    void scoresAModelsAnswers() throws Exception {
+        Path model = CliTestSupport.tinyModel(dir.resolve("model"));
+        Files.write(dir.resolve("test.jsonl"), List.of("{\"instruction\": \"hi?\", \"output\": \"hello\"}"));
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                "--data", dir.resolve("test.jsonl").toString(), "--prompt-template", "Q: {prompt}\nA: ",
+                "--max-new-tokens", "4");
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("perplexity") && r.out().contains("bleu"), r.out());
+    }
+
+    @Test
+    void missingFieldIsBadInputNamingTheFields() throws Exception {
+        Files.write(dir.resolve("preds.jsonl"), List.of("{\"hyp\": \"a\", \"reference\": \"a\"}"));
+        CliTestSupport.Run r = CliTestSupport.run("eval", "-p", dir.resolve("preds.jsonl").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("'prediction'") && r.err().contains("hyp"), r.err());
+    }
+
+    @Test
+    void predictionsAndModelTogetherAreAUsageError() {
+        CliTestSupport.Run r = CliTestSupport.run("eval", "-p", "a.jsonl", "-m", "model");
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("mutually exclusive"), r.err());
+    }
+}

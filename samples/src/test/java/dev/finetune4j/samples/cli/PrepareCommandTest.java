@@ -1,0 +1,61 @@
+package dev.finetune4j.samples.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PrepareCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void cleansRedactsDeduplicatesSplitsAndQuarantines() throws Exception {
+        Files.write(dir.resolve("raw.jsonl"), List.of(
+                "{\"instruction\": \"<p>My email is a.b@example.com, how do I reset my password?</p>\", \"output\": \"Tap Forgot Password.\"}",
+                "{\"instruction\": \"<p>My email is a.b@example.com, how do I reset my password?</p>\", \"output\": \"Tap Forgot Password.\"}",
+                "{\"instruction\": \"我的手机号13812345678，怎么开户？\", \"output\": \"请携带身份证到网点办理。\"}",
+                "{\"instruction\": \"What is the annual fee of the Gold card?\", \"output\": \"200 yuan a year.\"}",
+                "{\"instruction\": \"truncated"));
+        Files.writeString(dir.resolve("prepare.yaml"), """
+                inputs: [raw.jsonl]
+                schema: alpaca
+                output: out
+                pii: {strategy: placeholder}
+                exact_dedup: true
+                split: {train: 0.8, validation: 0.1, test: 0.1}
+                """);
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "--config", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("exact-dedup"), r.out());
+        Path out = dir.resolve("out");
+        assertTrue(Files.exists(out.resolve("manifest.json")));
+        assertTrue(Files.readString(out.resolve("quarantine.jsonl")).contains("invalid JSON"));
+        String all = Files.readString(out.resolve("train.jsonl")) + Files.readString(out.resolve("validation.jsonl"))
+                + Files.readString(out.resolve("test.jsonl"));
+        assertTrue(all.contains("[EMAIL]") && all.contains("[PHONE]") && !all.contains("<p>"), all);
+        assertEquals(3, all.lines().count(), "the duplicate is dropped, the bad line quarantined");
+    }
+
+    @Test
+    void unknownKeyIsBadInputThatNamesTheKeyAndTheAcceptedOnes() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello\"}\n");
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.jsonl]\noutput: out\nexact_dedupe: true\n");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("unknown key 'exact_dedupe'") && r.err().contains("exact_dedup"), r.err());
+    }
+
+    @Test
+    void missingInputFileIsBadInput() throws Exception {
+        Files.writeString(dir.resolve("prepare.json"), "{\"inputs\": [\"nope.jsonl\"], \"output\": \"out\"}");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.json").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("nope.jsonl") && r.err().contains("does not exist"), r.err());
+    }
+}

@@ -1,0 +1,59 @@
+package dev.finetune4j.samples.quickstart;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The whole quickstart pipeline with few steps ({@link QuickstartSettings#smoke()}): every stage runs and writes its
+ * artifacts; a second run reuses the cached base model. The numbers of such a short run mean nothing, so only
+ * their presence is checked.
+ */
+class QuickstartSmokeTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyStageRunsAndWritesItsArtifacts() throws Exception {
+        Workspace ws = new Workspace(dir.resolve("run"));
+        String first = run(ws);
+        assertTrue(first.contains("pretraining the base model"), first);
+        assertTrue(first.contains("before/after on the test split"), first);
+        assertTrue(first.contains("gate:"), first);
+        for (Path p : new Path[]{ws.data().resolve("manifest.json"), ws.data().resolve("quarantine.jsonl"),
+                ws.preference().resolve("dpo_pairs.jsonl"), ws.adapter().resolve("adapter_config.json"),
+                ws.adapter().resolve("adapter_model.safetensors"), ws.merged().resolve("config.json"),
+                ws.merged().resolve("model.safetensors"), ws.reportHtml(), ws.resultsJson()}) {
+            assertTrue(Files.isRegularFile(p), "missing " + p);
+        }
+        JsonNode results = new ObjectMapper().readTree(ws.resultsJson().toFile());
+        assertEquals(3, results.get("metrics").size(), results.toString());
+        assertTrue(results.get("metrics").get("base").has("drs"), results.toString());
+        double adapter = results.get("metrics").get("sft+dpo").get("perplexity").asDouble();
+        double merged = results.get("merged_perplexity").asDouble();
+        assertEquals(adapter, merged, 1e-3 * adapter, "the merged model must compute what the adapter model does");
+
+        String second = run(new Workspace(dir.resolve("run2")));
+        assertTrue(second.contains("reusing the cached base model"), second);
+        assertFalse(second.contains("pretraining the base model"), second);
+    }
+
+    private String run(Workspace ws) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+            new QuickstartRun(QuickstartSettings.smoke(), ws, dir.resolve("base"), out).run();
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+}
