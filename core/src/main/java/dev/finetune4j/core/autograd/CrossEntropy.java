@@ -4,6 +4,7 @@ import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.stream.IntStream;
 
+
 /** Cross-entropy and per-token log-probabilities from logits, with an ignore index. */
 public final class CrossEntropy {
     /** The label value that contributes nothing (Hugging Face's and PyTorch's -100). */
@@ -18,40 +19,14 @@ public final class CrossEntropy {
      * logits: (N, V), labels: [N] -> [1]. Backward: (softmax - onehot) / count.
      */
     public static Tensor loss(Tensor logits, int[] labels) {
-        int v = logits.dim(-1);
-        int n = logits.shape().rows();
-        checkLabels(labels, n, v);
-        float[] lp = Buffers.floats(logits);
-        IntStream.range(0, n).parallel().forEach(r -> {
-            if (labels[r] != IGNORE_INDEX) {
-                Softmax.logSoftmaxRow(lp, r * v, v);
-            }
-        });
-        double sum = 0;
         int count = 0;
-        for (int r = 0; r < n; r++) {
-            if (labels[r] != IGNORE_INDEX) {
-                sum -= lp[r * v + labels[r]];
+        for (int label : labels) {
+            if (label != IGNORE_INDEX) {
                 count++;
             }
         }
-        int valid = count;
-        Tensor out = Buffers.tensor(new float[]{(float) (sum / valid)}, 1);
-        return Autograd.record("crossEntropy", out, dOut -> {
-            float scale = dOut.getFlat(0) / valid;
-            float[] g = new float[lp.length];
-            IntStream.range(0, n).parallel().forEach(r -> {
-                if (labels[r] == IGNORE_INDEX) {
-                    return;
-                }
-                int o = r * v;
-                for (int i = 0; i < v; i++) {
-                    g[o + i] = (float) Math.exp(lp[o + i]) * scale;
-                }
-                g[o + labels[r]] -= scale;
-            });
-            return new Tensor[]{Buffers.tensor(g, logits.shape())};
-        }, logits);
+        // NOTE: mean of -log p over the counted rows; 0/0 gives NaN exactly as PyTorch does.
+        return Elementwise.scale(Reductions.sum(tokenLogProbs(logits, labels)), -1f / count);
     }
 
     /**
