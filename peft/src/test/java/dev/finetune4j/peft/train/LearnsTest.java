@@ -8,52 +8,52 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
+import dev.finetune4j.core.tokenizer.ChatMessage;
+import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.peft.LoraConfig;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * LoRA fine-tuning teaches a small random LLaMA 32 question/answer pairs it cannot know (random keys to random
- * three-letter answers) until greedy generation answers at least 90% of them exactly. Byte-level tokens.
+ * three-letter answers) until greedy generation answers at least 90% of them exactly. The pairs go in as alpaca
+ * records through {@link SftDataset} (byte-level tokenizer, "simple" chat template, completion-only loss).
  */
 class LearnsTest {
     private static final int PAIRS = 32;
+    private static final Tokenizer TOK = new ByteLevelTokenizer();
 
     @Test
     void loraLearnsThirtyTwoAnswers() {
         SplittableRandom random = new SplittableRandom(2024);
-        List<String> prompts = new ArrayList<>();
+        List<String> questions = new ArrayList<>();
         List<String> answers = new ArrayList<>();
+        List<Map<String, Object>> records = new ArrayList<>();
         for (int i = 0; i < PAIRS; i++) {
-            prompts.add("Q" + (char) ('a' + i % 26) + (i / 26) + "=");
+            questions.add("Q" + (char) ('a' + i % 26) + (i / 26) + "=");
             answers.add("" + letter(random) + letter(random) + letter(random) + ";");
+            records.add(Map.of("instruction", questions.get(i), "output", answers.get(i)));
         }
-        List<TokenizedExample> examples = new ArrayList<>();
-        for (int i = 0; i < PAIRS; i++) {
-            long[] prompt = bytes(prompts.get(i));
-            long[] answer = bytes(answers.get(i));
-            long[] ids = concat(prompt, answer);
-            long[] labels = ids.clone();
-            Arrays.fill(labels, 0, prompt.length, -100); // completion-only loss
-            examples.add(new TokenizedExample(ids, labels, null));
-        }
+        TokenizedDataset data = SftDataset.fromRecords(records, TOK, SftFormat.defaults());
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(300).microBatchSize(8).learningRate(3e-3)
                 .schedule(Schedule.CONSTANT).warmupSteps(10).maxGradNorm(1.0).shuffle(true).seed(1).logEverySteps(50).build();
         try (LanguageModel base = tinyLlama()) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(16).loraAlpha(32)
                     .targetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj").loraDropout(0).build());
-            int before = correct(model, prompts, answers);
-            TrainResult result = SftTrainer.builder().model(model).config(cfg).trainData(TokenizedDataset.of(examples)).build().train();
-            int after = correct(model, prompts, answers);
+            int before = correct(model, questions, answers);
+            TrainResult result = SftTrainer.builder().model(model).config(cfg).trainData(data)
+                    .padTokenId(ByteLevelTokenizer.PAD).build().train();
+            int after = correct(model, questions, answers);
             System.out.printf("exact answers: %d/%d before, %d/%d after %d steps (loss %.4f)%n", before, PAIRS, after, PAIRS,
                     result.steps(), result.finalLoss());
             assertTrue(before <= 1, "the base model should not know the answers: " + before);
@@ -61,24 +61,27 @@ class LearnsTest {
         }
     }
 
-    private static int correct(PeftModel model, List<String> prompts, List<String> answers) {
+    /** Greedy answers (4 tokens after the chat prompt) equal to the expected ones. */
+    private static int correct(PeftModel model, List<String> questions, List<String> answers) {
         int ok = 0;
-        for (int i = 0; i < prompts.size(); i++) {
-            long[] prompt = bytes(prompts.get(i));
+        for (int i = 0; i < questions.size(); i++) {
+            long[] prompt = TOK.encodeChat(List.of(ChatMessage.user(questions.get(i))), true);
             long[] out = Generator.generate(model.base(), prompt, GenerationConfig.greedy(4));
-            long[] generated = Arrays.copyOfRange(out, prompt.length, out.length);
-            ok += Arrays.equals(generated, bytes(answers.get(i))) ? 1 : 0;
+            ok += Arrays.equals(Arrays.copyOfRange(out, prompt.length, out.length), TOK.encode(answers.get(i))) ? 1 : 0;
         }
         return ok;
     }
 
-    /** vocab 256 (bytes), hidden 64, 2 layers, 4 heads (2 key-value heads), weights N(0, 0.1) (at 0.02 the logits are too small for LoRA alone to make the answers win). */
+    /**
+     * Byte-level vocabulary (259), hidden 64, 2 layers, 4 heads (2 key-value heads), weights N(0, 0.1): at 0.02
+     * the logits are too small for LoRA alone to make the answers win.
+     */
     private static LanguageModel tinyLlama() {
         ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "llama").put("vocab_size", 256).put("hidden_size", 64).put("intermediate_size", 128)
-                .put("num_hidden_layers", 2).put("num_attention_heads", 4).put("num_key_value_heads", 2)
-                .put("max_position_embeddings", 64).put("rms_norm_eps", 1e-6).put("rope_theta", 10000.0)
-                .put("hidden_act", "silu").put("tie_word_embeddings", false);
+        c.put("model_type", "llama").put("vocab_size", ByteLevelTokenizer.VOCAB_SIZE).put("hidden_size", 64)
+                .put("intermediate_size", 128).put("num_hidden_layers", 2).put("num_attention_heads", 4)
+                .put("num_key_value_heads", 2).put("max_position_embeddings", 64).put("rms_norm_eps", 1e-6)
+                .put("rope_theta", 10000.0).put("hidden_act", "silu").put("tie_word_embeddings", false);
         LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached());
         StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
         return model;
@@ -86,20 +89,5 @@ class LearnsTest {
 
     private static char letter(SplittableRandom random) {
         return (char) ('a' + random.nextInt(26));
-    }
-
-    private static long[] bytes(String s) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        long[] out = new long[b.length];
-        for (int i = 0; i < b.length; i++) {
-            out[i] = b[i] & 0xFF;
-        }
-        return out;
-    }
-
-    private static long[] concat(long[] a, long[] b) {
-        long[] out = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
     }
 }

@@ -1,0 +1,134 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.autograd.CrossEntropy;
+import dev.finetune4j.core.tokenizer.ChatMessage;
+import dev.finetune4j.core.tokenizer.ChatTemplate;
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+
+/**
+ * Supervised fine-tuning data from records: alpaca, ShareGPT or OpenAI conversations, or plain text (the shapes
+ * {@link SftRecords} accepts), formatted with a chat template and tokenized into the {@link TokenizedDataset}
+ * the trainers consume.
+ *
+ * <pre>{@code
+ * List<Map<String, Object>> records = ...;   // e.g. Jackson's readValue of JSONL lines
+ * TokenizedDataset train = SftDataset.fromRecords(records, tokenizer, SftFormat.defaults().withMaxLength(1024));
+ * }</pre>
+ *
+ * <p>Each conversation is rendered turn by turn and every piece is tokenized on its own: the text up to and
+ * including the template's assistant prefix is the prompt (labels -100 under completion-only loss), each
+ * assistant answer with the rest of its turn (end-of-turn marker included) is trained. Tokenizing pieces
+ * separately keeps the prompt/answer boundary exact for any tokenizer, as a merge across it cannot happen.
+ */
+public final class SftDataset {
+    private SftDataset() {
+    }
+
+    /**
+     * Tokenizes {@code records} in order.
+     *
+     * @throws IllegalArgumentException naming the record that has none of the accepted shapes, or a conversation
+     *                                  without an assistant turn under completion-only loss
+     */
+    public static TokenizedDataset fromRecords(List<Map<String, Object>> records, Tokenizer tokenizer, SftFormat format) {
+        ChatTemplate template = format.template() != null ? format.template() : tokenizer.chatTemplate();
+        List<TokenizedExample> examples = new ArrayList<>(records.size());
+        int untrained = 0;
+        for (int i = 0; i < records.size(); i++) {
+            SftRecords.Parsed parsed = SftRecords.parse(records.get(i), i);
+            Pieces pieces = new Pieces();
+            if (parsed.text() != null) {
+                pieces.add(tokenizer.encode(parsed.text()), true);
+            } else {
+                conversation(pieces, parsed.messages(), template, tokenizer, format.completionOnly(), i);
+            }
+            OptionalLong eos = tokenizer.eosTokenId();
+            if (format.appendEos() && eos.isPresent() && pieces.lastId() != eos.getAsLong()) {
+                pieces.add(new long[]{eos.getAsLong()}, pieces.lastTrained());
+            }
+            TokenizedExample e = pieces.example(format.maxLength(), i);
+            untrained += e.lossTokens() == 0 ? 1 : 0;
+            examples.add(e);
+        }
+        if (untrained > 0) {
+            LoggerFactory.getLogger(SftDataset.class).warn("{} of {} examples have no label token left after truncation to {} "
+                    + "tokens; raise maxLength or shorten their prompts", untrained, records.size(), format.maxLength());
+        }
+        TokenizedDataset data = TokenizedDataset.of(examples);
+        return format.packing() ? data.packed(format.maxLength()) : data;
+    }
+
+    /** Adds the rendered turns: prompt pieces untrained (under completion-only loss), assistant answers trained. */
+    private static void conversation(Pieces pieces, List<ChatMessage> messages, ChatTemplate template, Tokenizer tokenizer,
+                                     boolean completionOnly, int index) {
+        if (completionOnly && messages.stream().noneMatch(m -> m.role().equals("assistant"))) {
+            throw new IllegalArgumentException("record " + index + " has no assistant turn, so completion-only loss has "
+                    + "nothing to learn; add the answer or turn completion-only loss off (SftFormat.withCompletionOnly(false))");
+        }
+        String done = "";
+        for (int t = 0; t < messages.size(); t++) {
+            List<ChatMessage> upTo = messages.subList(0, t + 1);
+            String rendered = template.render(upTo, false);
+            if (messages.get(t).role().equals("assistant")) {
+                String prompt = template.render(messages.subList(0, t), true);
+                pieces.add(tokenizer.encode(suffix(prompt, done, template)), !completionOnly);
+                pieces.add(tokenizer.encode(suffix(rendered, prompt, template)), true);
+            } else {
+                pieces.add(tokenizer.encode(suffix(rendered, done, template)), !completionOnly);
+            }
+            done = rendered;
+        }
+    }
+
+    /** {@code text} without its prefix {@code head}; the built-in templates render turns by appending. */
+    private static String suffix(String text, String head, ChatTemplate template) {
+        if (!text.startsWith(head)) {
+            throw new IllegalStateException("the " + template + " template does not render conversations by appending "
+                    + "turns, so prompt and answer cannot be told apart");
+        }
+        return text.substring(head.length());
+    }
+
+    /** Token pieces with their trained flag, joined into one example. */
+    private static final class Pieces {
+        private long[] ids = new long[0];
+        private long[] labels = new long[0];
+        private boolean lastTrained;
+
+        void add(long[] piece, boolean trained) {
+            int at = ids.length;
+            ids = Arrays.copyOf(ids, at + piece.length);
+            labels = Arrays.copyOf(labels, at + piece.length);
+            System.arraycopy(piece, 0, ids, at, piece.length);
+            if (trained) {
+                System.arraycopy(piece, 0, labels, at, piece.length);
+            } else {
+                Arrays.fill(labels, at, labels.length, CrossEntropy.IGNORE_INDEX);
+            }
+            lastTrained = trained;
+        }
+
+        long lastId() {
+            return ids.length == 0 ? -1 : ids[ids.length - 1];
+        }
+
+        boolean lastTrained() {
+            return lastTrained;
+        }
+
+        TokenizedExample example(int maxLength, int index) {
+            if (ids.length == 0) {
+                throw new IllegalArgumentException("record " + index + " gives no tokens: its text is empty");
+            }
+            int n = maxLength > 0 ? Math.min(maxLength, ids.length) : ids.length;
+            return new TokenizedExample(Arrays.copyOf(ids, n), Arrays.copyOf(labels, n), null);
+        }
+    }
+}
