@@ -4,7 +4,6 @@ import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.PeftModel;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,27 +17,15 @@ import java.util.List;
  * TrainResult r = dpo.train();   // StepMetrics.extra(): rewards/margins, rewards/accuracy, rewards/chosen, rewards/rejected
  * }</pre>
  *
- * <p>Not thread-safe: one trainer trains one model on one thread.
  */
-public final class DpoTrainer {
-    private final TrainingLoop loop;
+public final class DpoTrainer extends Trainer {
 
     private DpoTrainer(TrainingLoop loop) {
-        this.loop = loop;
+        super(loop);
     }
 
     public static Builder builder() {
         return new Builder();
-    }
-
-    /** Trains from the adapter's current weights. */
-    public TrainResult train() {
-        return loop.run(null);
-    }
-
-    /** Continues bit for bit from a checkpoint folder of an earlier run with the same settings and data. */
-    public TrainResult resume(Path checkpointDir) {
-        return loop.run(checkpointDir);
     }
 
     /**
@@ -85,43 +72,25 @@ public final class DpoTrainer {
         }
     }
 
-    /** Builder for {@link DpoTrainer}. */
-    public static final class Builder extends TrainerBuilder<Builder> {
+    /** Builder for {@link DpoTrainer}: training (and optional validation) data are {@link PreferenceDataset}s. */
+    public static final class Builder extends TrainerBuilder<Builder, PreferenceDataset> {
         private DpoConfig dpo = DpoConfig.sigmoid(0.1);
-        private PreferenceDataset trainData;
-        private PreferenceDataset evalData;
 
         private Builder() {
+            super("PreferenceDataset.of(pairs)");
         }
 
         /** The preference loss (default: sigmoid, beta 0.1, no label smoothing). */
         public Builder dpo(DpoConfig value) {
+            if (value == null) {
+                throw new IllegalArgumentException("dpo(...) must not be null: DpoConfig.sigmoid(0.1) is the usual start");
+            }
             dpo = value;
             return this;
         }
 
-        public Builder trainData(PreferenceDataset value) {
-            trainData = value;
-            return this;
-        }
-
-        /** Validation pairs, for evaluation every {@code evalEverySteps} steps. */
-        public Builder evalData(PreferenceDataset value) {
-            evalData = value;
-            return this;
-        }
-
         public DpoTrainer build() {
-            List<TrainingListener> listeners = checkedListeners();
-            if (trainData == null) {
-                throw new IllegalStateException("trainData(...) is required: PreferenceDataset.of(pairs)");
-            }
-            if (dpo == null) {
-                throw new IllegalStateException("dpo(...) must not be null: DpoConfig.sigmoid(0.1) is the usual start");
-            }
-            checkEvaluation(evalData != null);
-            Objective eval = evalData == null ? null : new DpoObjective(model, evalData, dpo, padTokenId);
-            return new DpoTrainer(new TrainingLoop(model, config, new DpoObjective(model, trainData, dpo, padTokenId), eval, listeners));
+            return new DpoTrainer(loop(data -> new DpoObjective(model, data, dpo, padTokenId)));
         }
     }
 }

@@ -1,8 +1,5 @@
 package dev.finetune4j.peft.train;
 
-import java.nio.file.Path;
-import java.util.List;
-
 /**
  * Supervised fine-tuning of an adapter with Hugging Face's causal-LM loss (labels shifted by one, -100
  * ignored, mean over the label tokens of each optimizer step).
@@ -15,61 +12,26 @@ import java.util.List;
  * m.save(Path.of("out"));              // PEFT format
  * }</pre>
  *
- * <p>Not thread-safe: one trainer trains one model on one thread.
  */
-public final class SftTrainer {
-    private final TrainingLoop loop;
+public final class SftTrainer extends Trainer {
 
     private SftTrainer(TrainingLoop loop) {
-        this.loop = loop;
+        super(loop);
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Trains from the adapter's current weights. */
-    public TrainResult train() {
-        return loop.run(null);
-    }
-
-    /**
-     * Continues from a checkpoint folder written by an earlier run with the same settings and data: adapter
-     * weights, optimizer moments and the data position are restored, and the run ends exactly as an
-     * uninterrupted one would (bit for bit).
-     */
-    public TrainResult resume(Path checkpointDir) {
-        return loop.run(checkpointDir);
-    }
-
-    /** Builder for {@link SftTrainer}. */
-    public static final class Builder extends TrainerBuilder<Builder> {
-        private TokenizedDataset trainData;
-        private TokenizedDataset evalData;
+    /** Builder for {@link SftTrainer}: training (and optional validation) data are {@link TokenizedDataset}s. */
+    public static final class Builder extends TrainerBuilder<Builder, TokenizedDataset> {
 
         private Builder() {
-        }
-
-        /** Training examples: token ids with labels (-100 on prompt tokens for completion-only loss). */
-        public Builder trainData(TokenizedDataset value) {
-            trainData = value;
-            return this;
-        }
-
-        /** Validation examples, for evaluation every {@code evalEverySteps} steps. */
-        public Builder evalData(TokenizedDataset value) {
-            evalData = value;
-            return this;
+            super("TokenizedDataset.of(inputIds, labels) or SftDataset.fromRecords(records, tokenizer, format)");
         }
 
         public SftTrainer build() {
-            List<TrainingListener> listeners = checkedListeners();
-            if (trainData == null) {
-                throw new IllegalStateException("trainData(...) is required: TokenizedDataset.of(inputIds, labels)");
-            }
-            checkEvaluation(evalData != null);
-            Objective eval = evalData == null ? null : new SftObjective(model, evalData, padTokenId);
-            return new SftTrainer(new TrainingLoop(model, config, new SftObjective(model, trainData, padTokenId), eval, listeners));
+            return new SftTrainer(loop(data -> new SftObjective(model, data, padTokenId)));
         }
     }
 }

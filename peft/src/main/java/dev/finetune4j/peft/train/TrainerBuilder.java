@@ -4,20 +4,27 @@ import dev.finetune4j.peft.PeftModel;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * What every trainer's builder takes: the model with its trainable adapter, the {@link TrainingConfig}, the
- * padding id and listeners. The concrete builders add their data.
+ * training and validation data, the padding id and listeners. The concrete builders add what their objective needs.
  *
  * @param <B> the concrete builder, returned by every setter
+ * @param <D> the data set type of the trainer
  */
-public abstract class TrainerBuilder<B extends TrainerBuilder<B>> {
+public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D>, D> permits SftTrainer.Builder, DpoTrainer.Builder {
     PeftModel model;
     TrainingConfig config;
     long padTokenId;
-    final List<TrainingListener> listeners = new ArrayList<>();
+    private D trainData;
+    private D evalData;
+    private final String dataHint;
+    private final List<TrainingListener> listeners = new ArrayList<>();
 
-    TrainerBuilder() {
+    /** @param dataHint how to create the data set, for the message when it is missing */
+    TrainerBuilder(String dataHint) {
+        this.dataHint = dataHint;
     }
 
     /** The model to train: only its adapter's parameters change (from {@code Peft.wrap} or {@code Peft.loadTrainable}). */
@@ -29,6 +36,18 @@ public abstract class TrainerBuilder<B extends TrainerBuilder<B>> {
     /** How to train. */
     public B config(TrainingConfig value) {
         config = value;
+        return self();
+    }
+
+    /** The training data (required). */
+    public B trainData(D value) {
+        trainData = value;
+        return self();
+    }
+
+    /** Validation data, for evaluation every {@code evalEverySteps} steps (required then, unused otherwise). */
+    public B evalData(D value) {
+        evalData = value;
         return self();
     }
 
@@ -47,30 +66,30 @@ public abstract class TrainerBuilder<B extends TrainerBuilder<B>> {
         return self();
     }
 
-    /** Checks the common settings; the loop's listeners are the user's plus the SLF4J progress line. */
-    List<TrainingListener> checkedListeners() {
+    /** Checks the settings and builds the loop over the objectives {@code objective} makes of the data sets. */
+    TrainingLoop loop(Function<D, Objective> objective) {
         if (model == null) {
             throw new IllegalStateException("model(...) is required: Peft.wrap(base, loraConfig) or Peft.loadTrainable(base, dir)");
         }
         if (config == null) {
             throw new IllegalStateException("config(...) is required: TrainingConfig.builder()...build()");
         }
+        if (trainData == null) {
+            throw new IllegalStateException("trainData(...) is required: " + dataHint);
+        }
         if (padTokenId < 0 || padTokenId >= model.base().vocabSize()) {
             throw new IllegalArgumentException("padTokenId " + padTokenId + " is outside the vocabulary [0, "
                     + model.base().vocabSize() + ")");
+        }
+        if (config.evalEverySteps() > 0 && evalData == null) {
+            throw new IllegalStateException("evalEverySteps=" + config.evalEverySteps() + " needs evalData(...)");
         }
         List<TrainingListener> all = new ArrayList<>(listeners);
         if (config.logEverySteps() > 0) {
             all.add(new ProgressLogger(config.logEverySteps()));
         }
-        return List.copyOf(all);
-    }
-
-    /** Fails when evaluation is configured without validation data, or the other way round. */
-    void checkEvaluation(boolean hasEvalData) {
-        if (config.evalEverySteps() > 0 && !hasEvalData) {
-            throw new IllegalStateException("evalEverySteps=" + config.evalEverySteps() + " needs evalData(...)");
-        }
+        Objective eval = evalData == null ? null : objective.apply(evalData);
+        return new TrainingLoop(model, config, objective.apply(trainData), eval, List.copyOf(all));
     }
 
     @SuppressWarnings("unchecked")

@@ -1,0 +1,31 @@
+package dev.finetune4j.peft.train;
+
+import java.nio.file.Path;
+
+/**
+ * What every trainer does: train an adapter from its current weights, or continue a run from a checkpoint.
+ * The objective ({@link SftTrainer}: causal-LM cross-entropy, {@link DpoTrainer}: preference loss) is what differs.
+ *
+ * <p>Not thread-safe: one trainer trains one model on one thread.
+ */
+public abstract sealed class Trainer permits SftTrainer, DpoTrainer {
+    private final TrainingLoop loop;
+
+    Trainer(TrainingLoop loop) {
+        this.loop = loop;
+    }
+
+    /** Trains from the adapter's current weights. */
+    public TrainResult train() {
+        return loop.run(null);
+    }
+
+    /**
+     * Continues from a checkpoint folder written by an earlier run with the same settings and data: adapter
+     * weights, optimizer moments and the data position are restored, and the run ends exactly as an
+     * uninterrupted one would (bit for bit).
+     */
+    public TrainResult resume(Path checkpointDir) {
+        return loop.run(checkpointDir);
+    }
+}
