@@ -66,7 +66,7 @@ final class DpoStage {
                 tok.encode(PromptFormat.prompt(p.prompt())), tok.encode(PromptFormat.completion(p.chosen())),
                 tok.encode(PromptFormat.completion(p.rejected())))).toList());
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(s.dpoSteps()).microBatchSize(MICRO_BATCH)
-                .learningRate(5e-4).weightDecay(0.0).schedule(Schedule.CONSTANT).maxGradNorm(1.0)
+                .learningRate(5e-5).weightDecay(0.0).schedule(Schedule.CONSTANT).maxGradNorm(1.0)
                 .shuffle(true).seed(s.seed()).logEverySteps(0).build();
         List<Map<String, Double>> extras = new ArrayList<>();
         TrainResult result = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(s.dpoBeta()))

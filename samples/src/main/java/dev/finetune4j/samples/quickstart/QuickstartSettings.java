@@ -18,7 +18,7 @@ public record QuickstartSettings(long seed, BasePretraining.Settings pretraining
 
     /** The README's run. */
     public static QuickstartSettings defaults() {
-        return new QuickstartSettings(42, BasePretraining.Settings.defaults(), 12, 1e-2, 16, 2, 24, 0.1);
+        return new QuickstartSettings(42, BasePretraining.Settings.defaults(), 12, 1e-2, 16, 2, 16, 0.1);
     }
 
     /** A fast run of the same pipeline (the smoke test). */
