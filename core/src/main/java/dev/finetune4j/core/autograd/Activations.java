@@ -58,9 +58,11 @@ public final class Activations {
         float[] gv = Buffers.floats(gate);
         float[] uv = Buffers.floats(up);
         float[] y = new float[gv.length];
+        float[] sig = new float[gv.length]; // sigmoid(gate), kept so that the backward needs no exponentials
         Parallel.chunks(y.length, (from, to) -> {
             for (int i = from; i < to; i++) {
-                y[i] = (float) value(Kind.SILU, gv[i]) * uv[i];
+                sig[i] = (float) (1 / (1 + Math.exp(-gv[i])));
+                y[i] = gv[i] * sig[i] * uv[i];
             }
         });
         Tensor out = Buffers.tensor(y, gate.shape());
@@ -70,8 +72,9 @@ public final class Activations {
             float[] du = new float[d.length];
             Parallel.chunks(d.length, (from, to) -> {
                 for (int i = from; i < to; i++) {
-                    dg[i] = d[i] * uv[i] * (float) derivative(Kind.SILU, gv[i]);
-                    du[i] = d[i] * (float) value(Kind.SILU, gv[i]);
+                    // silu'(g) = s (1 + g (1 - s)) with s = sigmoid(g)
+                    dg[i] = d[i] * uv[i] * sig[i] * (1 + gv[i] * (1 - sig[i]));
+                    du[i] = d[i] * gv[i] * sig[i];
                 }
             });
             return new Tensor[]{Buffers.tensor(dg, gate.shape()), Buffers.tensor(du, up.shape())};

@@ -37,30 +37,53 @@ public final class CrossEntropy {
         int v = logits.dim(-1);
         int n = logits.shape().rows();
         checkLabels(labels, n, v);
-        float[] lp = Buffers.floats(logits);
+        float[] probs = Buffers.floats(logits);
         float[] out = new float[n];
         IntStream.range(0, n).parallel().forEach(r -> {
             if (labels[r] != IGNORE_INDEX) {
-                Softmax.logSoftmaxRow(lp, r * v, v);
-                out[r] = lp[r * v + labels[r]];
+                out[r] = logProbAndSoftmaxRow(probs, r * v, v, labels[r]);
             }
         });
         Tensor result = Buffers.tensor(out, n);
         return Autograd.record("tokenLogProbs", result, dOut -> {
             float[] d = Buffers.floats(dOut);
-            float[] g = new float[lp.length];
+            float[] g = new float[probs.length];
             IntStream.range(0, n).parallel().forEach(r -> {
                 if (labels[r] == IGNORE_INDEX) {
                     return;
                 }
                 int o = r * v;
                 for (int i = 0; i < v; i++) {
-                    g[o + i] = -(float) Math.exp(lp[o + i]) * d[r];
+                    g[o + i] = -probs[o + i] * d[r];
                 }
                 g[o + labels[r]] += d[r];
             });
             return new Tensor[]{Buffers.tensor(g, logits.shape())};
         }, logits);
+    }
+
+    /**
+     * Replaces row {@code a[o .. o+n)} of logits by its softmax (kept for the backward pass, which then needs
+     * no exponentials) and returns the log-probability of {@code label}, computed as (x - max) - log(sum) like
+     * {@link Softmax#logSoftmax}.
+     */
+    private static float logProbAndSoftmaxRow(float[] a, int o, int n, int label) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, a[o + i]);
+        }
+        float logit = a[o + label];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            double e = Math.exp(a[o + i] - max);
+            a[o + i] = (float) e;
+            sum += e;
+        }
+        float inv = (float) (1.0 / sum);
+        for (int i = 0; i < n; i++) {
+            a[o + i] *= inv;
+        }
+        return (float) (logit - max - Math.log(sum));
     }
 
     private static void checkLabels(int[] labels, int n, int v) {
