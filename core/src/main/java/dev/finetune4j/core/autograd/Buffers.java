@@ -8,7 +8,6 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Moves tensor data between native storage and the heap arrays the CPU loops work on. A bulk copy in and out
@@ -27,11 +26,13 @@ final class Buffers {
         return t.toFloatArray();
     }
 
-    /** A new float32 tensor in the current scope holding {@code values}. */
+    /**
+     * A float32 tensor of the current scope that takes ownership of {@code values} (the caller must not change
+     * them afterwards). Op results are heap segments: wrapping the array the loop just filled costs neither a
+     * native allocation (which zero-fills) nor a copy, and the scope still rejects use after close.
+     */
     static Tensor tensor(float[] values, Shape shape) {
-        Tensor t = Tensor.zeros(TensorScope.current(), DType.F32, shape);
-        MemorySegment.copy(values, 0, t.storage(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, values.length);
-        return t;
+        return Tensor.wrap(TensorScope.current(), MemorySegment.ofArray(values), DType.F32, shape);
     }
 
     static Tensor tensor(float[] values, int... dims) {

@@ -69,7 +69,9 @@ public final class Softmax {
         }
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(a[o + i] - max);
+            float x = a[o + i];
+            // masked scores (causal attention masks half of them) need no exponential
+            float e = x == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(x - max);
             a[o + i] = e;
             sum += e;
         }

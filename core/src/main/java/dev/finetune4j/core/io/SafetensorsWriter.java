@@ -8,6 +8,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -126,7 +127,9 @@ public final class SafetensorsWriter {
 
     private static void writeFully(FileChannel ch, MemorySegment bytes) throws IOException {
         for (long pos = 0; pos < bytes.byteSize(); pos += CHUNK) {
-            writeFully(ch, bytes.asSlice(pos, Math.min(CHUNK, bytes.byteSize() - pos)).asByteBuffer());
+            MemorySegment chunk = bytes.asSlice(pos, Math.min(CHUNK, bytes.byteSize() - pos));
+            // NOTE: a heap segment over a float[] (op results live on the heap) has no ByteBuffer view
+            writeFully(ch, chunk.isNative() ? chunk.asByteBuffer() : ByteBuffer.wrap(chunk.toArray(ValueLayout.JAVA_BYTE)));
         }
     }
 

@@ -196,11 +196,38 @@ public final class Tensor {
             MemorySegment.copy(seg, F, offset * 4, out, 0, out.length);
             return out;
         }
+        if (dtype == DType.F32) {
+            gatherF32(seg, out);
+            return out;
+        }
         long[] offsets = elementOffsets();
         for (int i = 0; i < out.length; i++) {
             out[i] = DTypeCodec.readFloat(seg, dtype, offsets[i]);
         }
         return out;
+    }
+
+    /** Strided float32 read, innermost dimension in a tight loop (transposed and permuted views). */
+    private void gatherF32(MemorySegment seg, float[] out) {
+        int rank = shape.rank();
+        int inner = rank == 0 ? 1 : shape.dim(rank - 1);
+        long innerStride = rank == 0 ? 0 : strides[rank - 1];
+        int[] idx = new int[Math.max(0, rank - 1)];
+        long base = offset;
+        for (int at = 0; at < out.length; ) {
+            for (int i = 0; i < inner; i++) {
+                out[at++] = seg.getAtIndex(F, base + i * innerStride);
+            }
+            for (int d = rank - 2; d >= 0; d--) {
+                idx[d]++;
+                base += strides[d];
+                if (idx[d] < shape.dim(d)) {
+                    break;
+                }
+                base -= strides[d] * idx[d];
+                idx[d] = 0;
+            }
+        }
     }
 
     /** Copies integer values out (I64, I32, U8, I8, BOOL; floats are truncated), row-major. */

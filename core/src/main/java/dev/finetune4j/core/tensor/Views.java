@@ -75,6 +75,10 @@ final class Views {
     }
 
     static Tensor copyContiguous(Tensor x, TensorScope scope) {
+        if (x.dtype() == DType.F32) {
+            // the strided float gather, wrapped as a heap segment like op results (no zero-fill, no second copy)
+            return Tensor.wrap(scope, MemorySegment.ofArray(x.toFloatArray()), DType.F32, x.shape());
+        }
         Tensor out = Tensor.zeros(scope, x.dtype(), x.shape());
         copyInto(x, out);
         return out;

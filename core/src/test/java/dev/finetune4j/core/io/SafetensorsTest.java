@@ -31,6 +31,20 @@ class SafetensorsTest {
     Path dir;
 
     @Test
+    void writesOpResultsThatLiveOnTheHeap() throws Exception {
+        Path file = dir.resolve("heap.safetensors");
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor a = Tensor.of(new float[]{1f, 2f, 3f, 4f}, 2, 2);
+            Tensor sum = dev.finetune4j.core.autograd.Elementwise.add(a, a); // an op result: heap-backed storage
+            SafetensorsWriter.write(file, java.util.Map.of("sum", sum, "sumT", sum.transpose(0, 1)), java.util.Map.of());
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new float[]{2f, 4f, 6f, 8f}, f.tensor("sum").toFloatArray());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new float[]{2f, 6f, 4f, 8f}, f.tensor("sumT").toFloatArray());
+        }
+    }
+
+    @Test
     void roundTripsEveryDtypeWithMetadata() throws Exception {
         Path file = dir.resolve("t.safetensors");
         try (TensorScope scope = TensorScope.detached()) {
