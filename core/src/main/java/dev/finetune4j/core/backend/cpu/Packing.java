@@ -10,6 +10,9 @@ import java.util.Arrays;
  * computes whole tiles and the buffers can be reused without clearing.
  */
 final class Packing {
+    /** Columns of a row-major operand transposed per tile (see {@link #packRowPanel}). */
+    private static final int TILE_K = 16;
+
     private Packing() {
     }
 
@@ -26,14 +29,18 @@ final class Packing {
                 Arrays.fill(dst, d + rows, d + w, 0f);
             }
         } else {
-            for (int r = 0; r < w; r++) {
-                if (r < rows) {
+            // A transpose in tiles of TILE_K columns: each row's reads stay sequential and the tile's destination
+            // lines stay in cache across the rows (row-at-a-time writes at stride w thrashed them).
+            for (int p0 = 0; p0 < k; p0 += TILE_K) {
+                int p1 = Math.min(k, p0 + TILE_K);
+                for (int r = 0; r < rows; r++) {
                     int src = off + (i0 + r) * k;
-                    for (int p = 0; p < k; p++) {
+                    for (int p = p0; p < p1; p++) {
                         dst[base + p * w + r] = a[src + p];
                     }
-                } else {
-                    for (int p = 0; p < k; p++) {
+                }
+                for (int r = rows; r < w; r++) {
+                    for (int p = p0; p < p1; p++) {
                         dst[base + p * w + r] = 0f;
                     }
                 }
