@@ -50,6 +50,13 @@ class HfReferenceModelsTest {
             long[] uncached = Generator.generate(lm, prompt, GenerationConfig.builder().maxNewTokens(newTokens).useCache(false).build());
             assertArrayEquals(expected, cached, dir + " cached greedy output " + Arrays.toString(cached));
             assertArrayEquals(cached, uncached, dir + " uncached greedy output");
+            long stop = cached[prompt.length + 2];
+            long[] stopped = Generator.generate(lm, prompt, GenerationConfig.builder().maxNewTokens(newTokens).stopTokens(java.util.Set.of(stop)).build());
+            int first = prompt.length;
+            while (cached[first] != stop) {
+                first++;
+            }
+            assertArrayEquals(Arrays.copyOf(cached, first + 1), stopped, dir + " generation ends at the first stop token");
         }
     }
 

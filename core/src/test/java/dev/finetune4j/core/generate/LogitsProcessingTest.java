@@ -1,0 +1,82 @@
+package dev.finetune4j.core.generate;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.HashSet;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LogitsProcessingTest {
+
+    @Test
+    void repetitionPenaltyDividesPositiveAndMultipliesNegativeLogitsOncePerToken() {
+        float[] logits = {2f, -1f, 3f, 0.5f};
+        // token 0 appears twice but is penalised once, as Hugging Face's processor does (a gather over ids)
+        LogitsProcessing.repetitionPenalty(logits, new long[]{0, 1, 0, 9}, 3, 2f);
+        assertArrayEquals(new float[]{1f, -2f, 3f, 0.5f}, logits);
+    }
+
+    @Test
+    void greedyPicksTheFirstMaximum() {
+        assertEquals(2, LogitsProcessing.argmax(new float[]{0f, 1f, 5f, 5f}));
+    }
+
+    @Test
+    void topKSamplesOnlyAmongTheKMostLikely() {
+        float[] logits = {5f, 4f, 3f, 2f, 1f, 0f};
+        GenerationConfig cfg = GenerationConfig.builder().temperature(1f).topK(2).build();
+        Set<Integer> seen = new HashSet<>();
+        SplittableRandom random = new SplittableRandom(1);
+        for (int i = 0; i < 2000; i++) {
+            seen.add(LogitsProcessing.sample(logits.clone(), cfg, random));
+        }
+        assertEquals(Set.of(0, 1), seen);
+    }
+
+    @Test
+    void topPKeepsTheSmallestSetReachingP() {
+        // probabilities 0.5, 0.3, 0.2: top_p 0.75 keeps {0, 1} (0.5 < 0.75 <= 0.8)
+        float[] logits = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.2)};
+        GenerationConfig cfg = GenerationConfig.builder().temperature(1f).topP(0.75f).build();
+        int[] counts = new int[3];
+        SplittableRandom random = new SplittableRandom(2);
+        int n = 20000;
+        for (int i = 0; i < n; i++) {
+            counts[LogitsProcessing.sample(logits.clone(), cfg, random)]++;
+        }
+        assertEquals(0, counts[2]);
+        // renormalised over the kept set: 0.5 / 0.8 = 0.625
+        assertEquals(0.625, counts[0] / (double) n, 0.02);
+    }
+
+    @Test
+    void temperatureSharpensTheDistribution() {
+        float[] logits = {1f, 0f};
+        SplittableRandom random = new SplittableRandom(3);
+        int n = 20000;
+        int hot = 0;
+        int cold = 0;
+        for (int i = 0; i < n; i++) {
+            hot += LogitsProcessing.sample(logits.clone(), GenerationConfig.builder().temperature(1f).build(), random) == 0 ? 1 : 0;
+            cold += LogitsProcessing.sample(logits.clone(), GenerationConfig.builder().temperature(0.25f).build(), random) == 0 ? 1 : 0;
+        }
+        double p1 = 1 / (1 + Math.exp(-1));   // softmax(1, 0)[0]
+        double p025 = 1 / (1 + Math.exp(-4)); // softmax(4, 0)[0]
+        assertEquals(p1, hot / (double) n, 0.02);
+        assertEquals(p025, cold / (double) n, 0.01);
+        assertTrue(cold > hot);
+    }
+
+    @Test
+    void configRejectsImpossibleSettings() {
+        assertThrows(IllegalArgumentException.class, () -> GenerationConfig.builder().topP(0f).build());
+        assertThrows(IllegalArgumentException.class, () -> GenerationConfig.builder().temperature(-1f).build());
+        assertThrows(IllegalArgumentException.class, () -> GenerationConfig.builder().repetitionPenalty(0f).build());
+        assertThrows(IllegalArgumentException.class, () -> GenerationConfig.builder().maxNewTokens(-1).build());
+    }
+}
