@@ -8,8 +8,8 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
- * A view over native storage: shape, strides and offset (in elements) into a {@link MemorySegment} owned by a
- * {@link TensorScope}. Views ({@link #reshape}, {@link #transpose}, {@link #permute}, {@link #slice}) share
+ * A view over storage: shape, strides and offset (in elements) into a {@link MemorySegment} (native, memory-mapped
+ * or heap-backed) owned by a {@link TensorScope}. Views ({@link #reshape}, {@link #transpose}, {@link #permute}, {@link #slice}) share
  * storage; {@link #contiguous()} copies only when needed. View methods take part in autograd.
  *
  * <p>A tensor with {@code requiresGrad} and no producing node is a leaf (a parameter): gradients flowing into

@@ -6,8 +6,11 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 
 /**
- * Owner of native tensor memory. Every tensor lives in exactly one scope, and closing the scope frees all of
- * its tensors at once; touching such a tensor afterwards throws {@link IllegalStateException}.
+ * Owner of tensor memory. Every tensor lives in exactly one scope, and closing the scope frees all of its
+ * tensors at once; touching such a tensor afterwards throws {@link IllegalStateException}. Memory allocated
+ * here ({@link #allocate}: parameters, gradients, loaded weights) is native and freed on close; the CPU ops'
+ * results wrap the Java arrays their loops filled, which the scope still guards and the collector reclaims once
+ * the scope is closed.
  *
  * <p>Scopes opened with {@link #open()} nest per thread: operations allocate their results in the innermost
  * open scope of the calling thread, so a training step written as
