@@ -27,22 +27,18 @@ import java.util.Map;
  *
  * <p>Not thread-safe.
  */
-public final class AdamW implements Optimizer {
+public final class AdamW extends SlotOptimizer {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    private final ParameterSet set;
     private final AdamWConfig config;
-    private double lr;
-    private long steps;
 
     /**
      * @param parameters trainable parameters by name (contiguous F32 leaves with requiresGrad), names as in the
      *                   model's state dict; the names key the exported state
      */
     public AdamW(Map<String, Tensor> parameters, AdamWConfig config) {
-        this.set = new ParameterSet(parameters, "exp_avg", "exp_avg_sq");
+        super(parameters, config.lr(), "exp_avg", "exp_avg_sq");
         this.config = config;
-        this.lr = config.lr();
     }
 
     public AdamWConfig config() {
@@ -50,8 +46,7 @@ public final class AdamW implements Optimizer {
     }
 
     @Override
-    public void step() {
-        steps++;
+    protected void update() {
         float decay = (float) (1 - lr * config.weightDecay());
         float weight = (float) (1 - config.beta1());
         float beta2 = (float) config.beta2();
@@ -83,37 +78,5 @@ public final class AdamW implements Optimizer {
     /** torch's lerp kernel: exact at both ends, the branch chosen by the weight. */
     private static float lerp(float self, float end, float weight) {
         return Math.abs(weight) < 0.5f ? self + weight * (end - self) : end - (end - self) * (1 - weight);
-    }
-
-    @Override
-    public void zeroGrad() {
-        set.zeroGrad();
-    }
-
-    @Override
-    public double learningRate() {
-        return lr;
-    }
-
-    @Override
-    public void setLearningRate(double lr) {
-        Checks.learningRate(lr);
-        this.lr = lr;
-    }
-
-    @Override
-    public long steps() {
-        return steps;
-    }
-
-    @Override
-    public OptimizerState exportState() {
-        return set.export(steps);
-    }
-
-    @Override
-    public void importState(OptimizerState state) {
-        set.restore(state);
-        this.steps = state.steps();
     }
 }

@@ -21,21 +21,17 @@ import java.util.Map;
  *
  * <p>Not thread-safe.
  */
-public final class Sgd implements Optimizer {
+public final class Sgd extends SlotOptimizer {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    private final ParameterSet set;
     private final SgdConfig config;
-    private double lr;
-    private long steps;
 
     /**
      * @param parameters trainable parameters by name (contiguous F32 leaves with requiresGrad)
      */
     public Sgd(Map<String, Tensor> parameters, SgdConfig config) {
-        this.set = new ParameterSet(parameters, "momentum_buffer");
+        super(parameters, config.lr(), "momentum_buffer");
         this.config = config;
-        this.lr = config.lr();
     }
 
     public SgdConfig config() {
@@ -43,8 +39,7 @@ public final class Sgd implements Optimizer {
     }
 
     @Override
-    public void step() {
-        steps++;
+    protected void update() {
         float wd = (float) config.weightDecay();
         float momentum = (float) config.momentum();
         float keep = (float) (1 - config.dampening());
@@ -71,37 +66,5 @@ public final class Sgd implements Optimizer {
                 p.setAtIndex(F, i, w + negLr * d);
             }
         }
-    }
-
-    @Override
-    public void zeroGrad() {
-        set.zeroGrad();
-    }
-
-    @Override
-    public double learningRate() {
-        return lr;
-    }
-
-    @Override
-    public void setLearningRate(double lr) {
-        Checks.learningRate(lr);
-        this.lr = lr;
-    }
-
-    @Override
-    public long steps() {
-        return steps;
-    }
-
-    @Override
-    public OptimizerState exportState() {
-        return set.export(steps);
-    }
-
-    @Override
-    public void importState(OptimizerState state) {
-        set.restore(state);
-        this.steps = state.steps();
     }
 }
