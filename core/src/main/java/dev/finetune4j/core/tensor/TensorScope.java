@@ -4,6 +4,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
  * Owner of tensor memory. Every tensor lives in exactly one scope, and closing the scope frees all of its
@@ -23,7 +25,10 @@ import java.util.Deque;
  * frees its activations deterministically. Long-lived owners (a model's parameters) use {@link #detached()},
  * which is not on any thread's stack.
  *
- * <p>Thread safety: memory is allocated from a shared arena, so tensors can be read by any thread (the
+ * <p>A detached scope gives every allocation its own arena, so that one tensor can be freed before the scope
+ * closes ({@link #release}); QLoRA frees the float32 weights it has quantized that way.
+ *
+ * <p>Thread safety: memory is allocated from shared arenas, so tensors can be read by any thread (the
  * kernels' worker threads, other request threads). Opening and closing a stacked scope is per thread.
  */
 public final class TensorScope implements AutoCloseable {
@@ -32,8 +37,11 @@ public final class TensorScope implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final boolean stacked;
     private final Thread owner;
+    /** Detached scopes only: the arena of each allocation, so that it can be released on its own. */
+    private final Map<MemorySegment, Arena> ownArenas = new IdentityHashMap<>();
     private volatile boolean open = true;
     private long allocatedBytes;
+    private long releasedBytes;
 
     private TensorScope(boolean stacked) {
         this.stacked = stacked;
@@ -69,15 +77,51 @@ public final class TensorScope implements AutoCloseable {
     /** Allocates zeroed memory aligned for any element type. */
     public MemorySegment allocate(long bytes) {
         ensureOpen();
-        synchronized (this) {
-            allocatedBytes += bytes;
+        if (stacked) {
+            synchronized (this) {
+                allocatedBytes += bytes;
+            }
+            return arena.allocate(Math.max(bytes, 1), 64);
         }
-        return arena.allocate(Math.max(bytes, 1), 64);
+        Arena own = Arena.ofShared();
+        MemorySegment segment = own.allocate(Math.max(bytes, 1), 64);
+        synchronized (this) {
+            allocatedBytes += segment.byteSize();
+            ownArenas.put(segment, own);
+        }
+        return segment;
+    }
+
+    /**
+     * Frees a tensor allocated by this detached scope before the scope closes; the tensor and every view of it
+     * throw {@link IllegalStateException} afterwards.
+     *
+     * @throws IllegalArgumentException when the tensor's memory was not allocated by this scope, or this scope is
+     *                                  stacked (step scopes free everything at once on close)
+     */
+    public void release(Tensor tensor) {
+        Arena own;
+        synchronized (this) {
+            own = ownArenas.remove(tensor.storage());
+            if (own != null) {
+                releasedBytes += tensor.storage().byteSize();
+            }
+        }
+        if (own == null) {
+            throw new IllegalArgumentException("cannot release " + tensor + ": its memory was not allocated by this "
+                    + (stacked ? "scope (step scopes free everything when they close)" : "detached scope, or was released already"));
+        }
+        own.close();
     }
 
     /** Total bytes this scope has handed out. */
     public synchronized long allocatedBytes() {
         return allocatedBytes;
+    }
+
+    /** Bytes handed out and not yet released (for a detached scope: its native memory in use). */
+    public synchronized long liveBytes() {
+        return allocatedBytes - releasedBytes;
     }
 
     public boolean isOpen() {
@@ -107,6 +151,10 @@ public final class TensorScope implements AutoCloseable {
             stack.pop();
         }
         open = false;
+        synchronized (this) {
+            ownArenas.values().forEach(Arena::close);
+            ownArenas.clear();
+        }
         arena.close();
     }
 }

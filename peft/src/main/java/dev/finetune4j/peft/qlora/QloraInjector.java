@@ -21,8 +21,9 @@ import java.util.Map;
  * PeftModel m = QloraInjector.wrap(base, LoraConfig.builder().r(16).loraAlpha(32).targetModules("q_proj", "v_proj").build());
  * }</pre>
  *
- * <p>NOTE: the float32 weights that were quantized stay allocated in the base model's parameter scope until it
- * closes (scopes free all at once); the memory saving needs quantization while loading, which core does not do yet.
+ * <p>Each float32 weight (and bias) that was quantized is released from the base model's parameter scope right
+ * away, so the model's native memory shrinks to the NF4 share; the peak while loading still holds the float32
+ * checkpoint (quantizing while reading the file would avoid that).
  *
  * <p>Thread safety: stateless; mutates the given model.
  */
@@ -40,10 +41,20 @@ public final class QloraInjector {
         });
         Map<String, Nf4Linear> out = new java.util.LinkedHashMap<>();
         for (String path : paths) {
+            Linear original = (Linear) base.namedModules().get(path);
             LayerTuner.Swap s = LayerTuner.swap(base, path, m -> new Nf4Linear((Linear) m, base.parameterScope()));
             out.put(path, (Nf4Linear) s.wrapper());
+            release(base, original);
         }
         return out;
+    }
+
+    /** Frees the float32 tensors of a layer that now lives in NF4 (the swap keeps no reference to them). */
+    private static void release(LanguageModel base, Linear original) {
+        base.parameterScope().release(original.weight());
+        if (original.hasBias()) {
+            base.parameterScope().release(original.parameter("bias"));
+        }
     }
 
     /** Quantizes the base model to NF4 and injects a fresh LoRA adapter on top. */

@@ -70,8 +70,12 @@ class QloraTest {
         LoraConfig cfg = LoraConfig.builder().r(4).loraAlpha(8).initLoraWeights(LoraInit.RANDOM)
                 .targetModules("q_proj", "v_proj", "down_proj").build();
         try (LanguageModel quantized = AutoModel.loadCausalLM(llama()); LanguageModel dense = AutoModel.loadCausalLM(llama())) {
+            long denseBytes = quantized.parameterScope().liveBytes();
             Map<String, Nf4Linear> layers = QloraInjector.quantize(quantized);
             assertEquals(14, layers.size(), "7 projections x 2 layers, lm_head kept");
+            // every quantized float32 weight is freed: 2 layers x (q 64x64 + k 32x64 + v 32x64 + o 64x64
+            // + gate, up 128x64 + down 64x128) x 4 bytes = 2 x 36,864 x 4
+            assertEquals(denseBytes - 2 * 36_864 * 4L, quantized.parameterScope().liveBytes());
             double bpp = QloraInjector.bytesPerParameter(quantized);
             System.out.printf("QLoRA llama-tiny: %d NF4 layers, %.4f bytes per quantized parameter%n", layers.size(), bpp);
             assertTrue(bpp > 0.5 && bpp < 0.53, "bytes per parameter " + bpp);
