@@ -3,6 +3,9 @@ package dev.finetune4j.core.autograd;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -136,11 +139,13 @@ public final class Autograd {
             acc = Tensor.zeros(leaf.scope(), DType.F32, leaf.shape());
             leaf.setGrad(acc);
         }
-        Tensor src = g.contiguous();
-        long n = acc.numel();
-        for (long i = 0; i < n; i++) {
-            acc.setFlat(i, acc.getFlat(i) + src.getFlat(i));
+        // Bulk copies in and out: per-element segment access costs a scope check per value.
+        float[] sum = acc.toFloatArray();
+        float[] add = g.toFloatArray();
+        for (int i = 0; i < sum.length; i++) {
+            sum[i] += add[i];
         }
+        MemorySegment.copy(sum, 0, acc.storage(), ValueLayout.JAVA_FLOAT_UNALIGNED, acc.offset() * Float.BYTES, sum.length);
     }
 
     /** Nodes reachable from {@code root}, each after all of its inputs. */
