@@ -2,8 +2,6 @@ package dev.finetune4j.core.autograd;
 
 import org.junit.jupiter.api.Test;
 
-import java.util.function.DoubleUnaryOperator;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -33,14 +31,6 @@ class ActivationsTest {
         };
     }
 
-    private static double[] map(double[] x, DoubleUnaryOperator f) {
-        double[] o = new double[x.length];
-        for (int i = 0; i < o.length; i++) {
-            o[i] = f.applyAsDouble(x[i]);
-        }
-        return o;
-    }
-
     @Test
     void everyKind() {
         // NOTE: inputs stay at least 0.05 away from 0, where ReLU has its kink.
@@ -50,7 +40,7 @@ class ActivationsTest {
         }
         for (Activations.Kind kind : Activations.Kind.values()) {
             GradCheck.of(kind.name(), t -> Activations.apply(kind, t[0])).input(x, 4, 6)
-                    .reference(d -> map(d[0], v -> reference(kind, v))).run();
+                    .reference(d -> GradCheck.map(d[0], v -> reference(kind, v))).run();
         }
     }
 

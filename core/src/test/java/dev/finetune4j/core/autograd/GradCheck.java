@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.DoubleUnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -209,6 +210,15 @@ public final class GradCheck {
             v[i] = (float) (lo + (hi - lo) * r.nextDouble());
         }
         return v;
+    }
+
+    /** {@code f} applied to each value: an element-wise reference for {@link #reference}. */
+    public static double[] map(double[] x, DoubleUnaryOperator f) {
+        double[] o = new double[x.length];
+        for (int i = 0; i < o.length; i++) {
+            o[i] = f.applyAsDouble(x[i]);
+        }
+        return o;
     }
 
     private static double dot(double[] a, double[] b) {
