@@ -1,14 +1,12 @@
 package dev.finetune4j.eval.onnx;
 
 import ai.onnxruntime.NodeInfo;
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.finetune4j.core.models.CausalLM;
 
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * A causal LM exported to ONNX (inputs {@code input_ids} and {@code attention_mask}, int64
@@ -52,19 +50,8 @@ public final class OnnxCausalLM implements CausalLM {
 
     @Override
     public float[][][] logits(long[][] inputIds, long[][] attentionMask) {
-        Map<String, OnnxTensor> in = null;
-        try {
-            in = OnnxSessions.inputs(session, inputIds, attentionMask);
-            try (OrtSession.Result result = session.run(in)) {
-                return (float[][][]) result.get("logits").orElseThrow().getValue();
-            }
-        } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime failed on a batch of " + inputIds.length + " sequences: " + e.getMessage(), e);
-        } finally {
-            if (in != null) {
-                OnnxSessions.close(in);
-            }
-        }
+        return OnnxSessions.run(session, inputIds, attentionMask, "sequences",
+                result -> (float[][][]) result.get("logits").orElseThrow().getValue());
     }
 
     @Override
@@ -79,11 +66,7 @@ public final class OnnxCausalLM implements CausalLM {
 
     @Override
     public void close() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new IllegalStateException("cannot close the ONNX session: " + e.getMessage(), e);
-        }
+        OnnxSessions.close(session);
     }
 
     /** Builder of {@link OnnxCausalLM}. */

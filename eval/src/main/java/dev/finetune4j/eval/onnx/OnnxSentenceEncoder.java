@@ -1,7 +1,5 @@
 package dev.finetune4j.eval.onnx;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.finetune4j.eval.TextEmbedder;
 import dev.finetune4j.eval.TokenEncoder;
@@ -10,7 +8,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A sentence encoder exported to ONNX, run by ONNX Runtime, as a {@link TextEmbedder} for the embedding
@@ -73,27 +70,17 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
 
     /** Embeddings of an already tokenized, padded batch ({@code [batch, seq]} ids and mask). */
     public float[][] embedIds(long[][] ids, long[][] mask) {
-        Map<String, OnnxTensor> in = null;
-        try {
-            in = OnnxSessions.inputs(session, ids, mask);
-            try (OrtSession.Result result = session.run(in)) {
-                Object value = result.get(0).getValue();
-                if (value instanceof float[][] pooled) {
-                    return pooled;
-                }
-                if (value instanceof float[][][] states) {
-                    return meanPool(states, mask);
-                }
-                throw new IllegalStateException("the encoder's first output is " + value.getClass().getSimpleName()
-                        + "; expected float [batch, dim] or [batch, seq, dim]");
+        return OnnxSessions.run(session, ids, mask, "texts", result -> {
+            Object value = result.get(0).getValue();
+            if (value instanceof float[][] pooled) {
+                return pooled;
             }
-        } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime failed on a batch of " + ids.length + " texts: " + e.getMessage(), e);
-        } finally {
-            if (in != null) {
-                OnnxSessions.close(in);
+            if (value instanceof float[][][] states) {
+                return meanPool(states, mask);
             }
-        }
+            throw new IllegalStateException("the encoder's first output is " + value.getClass().getSimpleName()
+                    + "; expected float [batch, dim] or [batch, seq, dim]");
+        });
     }
 
     /** The mask-weighted mean over positions of {@code [batch, seq, dim]} states. */
@@ -121,11 +108,7 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
 
     @Override
     public void close() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new IllegalStateException("cannot close the ONNX session: " + e.getMessage(), e);
-        }
+        OnnxSessions.close(session);
     }
 
     /** Builder of {@link OnnxSentenceEncoder}. */

@@ -45,11 +45,49 @@ final class OnnxSessions {
         }
     }
 
+    /** Reads what a model needs from one run's outputs. */
+    @FunctionalInterface
+    interface ResultReader<T> {
+        T read(OrtSession.Result result) throws OrtException;
+    }
+
+    /**
+     * Runs {@code session} on one batch of token ids and returns what {@code reader} takes from the outputs;
+     * the input tensors and the result are closed afterwards, whatever happens.
+     *
+     * @param what the batch's items in the error message, e.g. "sequences" or "texts"
+     * @throws IllegalStateException when ONNX Runtime fails
+     */
+    static <T> T run(OrtSession session, long[][] ids, long[][] mask, String what, ResultReader<T> reader) {
+        Map<String, OnnxTensor> in = null;
+        try {
+            in = inputs(session, ids, mask);
+            try (OrtSession.Result result = session.run(in)) {
+                return reader.read(result);
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed on a batch of " + ids.length + " " + what + ": " + e.getMessage(), e);
+        } finally {
+            if (in != null) {
+                in.values().forEach(OnnxTensor::close);
+            }
+        }
+    }
+
+    /** Closes a session, turning ONNX Runtime's checked exception into an unchecked one. */
+    static void close(OrtSession session) {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot close the ONNX session: " + e.getMessage(), e);
+        }
+    }
+
     /**
      * The session's inputs for a batch: {@code input_ids}, {@code attention_mask} (all ones when null) and,
      * if the model has it, {@code token_type_ids} (zeros). The caller closes the tensors.
      */
-    static Map<String, OnnxTensor> inputs(OrtSession session, long[][] ids, long[][] mask) throws OrtException {
+    private static Map<String, OnnxTensor> inputs(OrtSession session, long[][] ids, long[][] mask) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         Map<String, OnnxTensor> in = new HashMap<>();
         for (String name : session.getInputNames()) {
@@ -63,10 +101,6 @@ final class OnnxSessions {
             in.put(name, OnnxTensor.createTensor(env, value));
         }
         return in;
-    }
-
-    static void close(Map<String, OnnxTensor> tensors) {
-        tensors.values().forEach(OnnxTensor::close);
     }
 
     private static long[][] filled(long[][] like, long value) {
