@@ -1,0 +1,93 @@
+package dev.finetune4j.peft;
+
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The adapter lifecycle that {@link PeftModel} and {@link PeftClassifier} expose alike: parameters, enabling,
+ * merging, saving and the report, all kept by one {@link AdapterState}. Package-private so that the two public
+ * classes stay the only API; they add what differs (the base model's type, forward and logits).
+ *
+ * <p>Thread safety: as {@link PeftModel}.
+ *
+ * @param <M> the base model's type
+ */
+abstract class AdapterModel<M extends Module> {
+    final M base;
+    final AdapterState state;
+
+    AdapterModel(M base, AdapterState state) {
+        this.base = base;
+        this.state = state;
+    }
+
+    /** The adapter's configuration. */
+    public PeftConfig config() {
+        return state.config();
+    }
+
+    /** The adapter's parameters that require gradients, keyed by PEFT's saved names, in a stable order. */
+    public Map<String, Tensor> trainableParameters() {
+        return state.trainableParameters();
+    }
+
+    /** Every adapter tensor by PEFT's saved name (trainable or not), in a stable order. */
+    public Map<String, Tensor> adapterTensors() {
+        return state.tuner().adapterTensors();
+    }
+
+    /**
+     * Switches the adapter off until the handle is closed, giving the base model's outputs (DPO's reference model):
+     * {@code try (var off = m.disableAdapter()) { ... }}. Nests.
+     *
+     * @throws IllegalStateException while merged
+     */
+    public AutoCloseable disableAdapter() {
+        return state.disable();
+    }
+
+    /** Training mode (dropout on) or eval mode, for the whole model. */
+    public void train(boolean on) {
+        base.train(on);
+    }
+
+    /**
+     * Saves {@code adapter_config.json} and {@code adapter_model.safetensors} with PEFT's names into {@code dir},
+     * atomically: written to a temporary sibling folder, then renamed (an existing {@code dir} is replaced).
+     */
+    public void save(Path dir) {
+        state.save(dir);
+    }
+
+    /** Folds the adapter into the base weights (LoRA, DoRA, IA3); forward then costs what the base model costs. */
+    public void merge() {
+        state.tuner().merge();
+    }
+
+    /** Takes a merged adapter back out of the base weights. */
+    public void unmerge() {
+        state.tuner().unmerge();
+    }
+
+    /** True while merged. */
+    public boolean isMerged() {
+        return state.tuner().isMerged();
+    }
+
+    /** Trainable and total parameter counts, printed like PEFT's {@code print_trainable_parameters}. */
+    public TrainableReport trainableReport() {
+        return state.report();
+    }
+
+    /** Merges the adapter if it is not merged yet and removes its wrappers; the public subclass returns the base. */
+    final M mergeAndUnloadBase() {
+        if (!isMerged()) {
+            merge();
+        }
+        state.unload();
+        return base;
+    }
+}
