@@ -1,6 +1,7 @@
 package dev.finetune4j.peft;
 
 import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -8,7 +9,6 @@ import dev.finetune4j.core.tensor.TensorScope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -125,14 +125,7 @@ final class AdapterState {
             try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
                 AdapterWeights.write(tmp.resolve(WEIGHTS_FILE), tuner().savedTensors());
             }
-            if (Files.exists(abs)) {
-                Path old = parent.resolve("." + abs.getFileName() + ".old-" + UUID.randomUUID());
-                Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-                deleteTree(old);
-            } else {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-            }
+            AtomicDirectory.replace(tmp, abs, parent.resolve("." + abs.getFileName() + ".old-" + UUID.randomUUID()));
         } catch (IOException e) {
             deleteQuietly(tmp);
             throw new PeftException("cannot save the adapter to " + abs + ": " + e.getMessage(), e);
@@ -150,19 +143,9 @@ final class AdapterState {
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Collections.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
-    }
-
     private static void deleteQuietly(Path dir) {
         try {
-            if (Files.exists(dir)) {
-                deleteTree(dir);
-            }
+            AtomicDirectory.deleteTree(dir);
         } catch (IOException ignored) {
             // best effort: the temporary folder is hidden and never mistaken for an adapter
         }

@@ -3,6 +3,7 @@ package dev.finetune4j.peft.train;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.io.SafetensorsFile;
 import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.optim.OptimizerState;
@@ -16,7 +17,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,20 +83,13 @@ public final class Checkpoints {
         Path temp = root.resolve(TEMP_PREFIX + name);
         try {
             Files.createDirectories(root);
-            deleteTree(temp); // left over from a crash
+            AtomicDirectory.deleteTree(temp); // left over from a crash
             Files.createDirectories(temp);
             model.save(temp.resolve(ADAPTER));
             writeOptimizer(temp.resolve(OPTIMIZER), optimization.exportState());
             state.write(temp); // last: a folder with trainer_state.json is complete
-            if (Files.exists(target)) { // re-running a step after resuming from an earlier checkpoint
-                Path old = root.resolve(TEMP_PREFIX + "old-" + name);
-                deleteTree(old);
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-                deleteTree(old);
-            } else {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            }
+            // target exists when a step is re-run after resuming from an earlier checkpoint
+            AtomicDirectory.replace(temp, target, root.resolve(TEMP_PREFIX + "old-" + name));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage()
                     + "; check free disk space and permissions of outputDir", e);
@@ -177,7 +170,7 @@ public final class Checkpoints {
         for (int i = 0; i < all.size() - keepLast; i++) {
             if (stepOf(all.get(i)) != protectedStep) {
                 try {
-                    deleteTree(all.get(i));
+                    AtomicDirectory.deleteTree(all.get(i));
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot delete old checkpoint " + all.get(i) + ": " + e.getMessage(), e);
                 }
@@ -195,17 +188,6 @@ public final class Checkpoints {
             return Integer.parseInt(n.substring(PREFIX.length()));
         } catch (NumberFormatException e) {
             return -1;
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
         }
     }
 }
