@@ -13,19 +13,16 @@ import java.util.Set;
  * Reads RFC 4180 CSV with a header row. Cells are strings, except the {@code messages} and {@code conversations}
  * columns, whose cells hold JSON arrays. Quoted cells may span lines; a record's line is the line it starts on.
  */
-final class CsvReader implements RecordStream {
+final class CsvReader extends HashedRecordStream {
     /** Columns whose cells are JSON text. */
     static final Set<String> JSON_COLUMNS = Set.of("messages", "conversations");
-    private final HashingInput input;
     private final LineReader lines;
-    private final RecordFactory factory;
     private final int maxBytes;
     private List<String> header;
 
     CsvReader(InputStream in, String file, ReadOptions options) {
-        this.input = new HashingInput(in);
+        super(in, file, options);
         this.lines = new LineReader(input, options.maxLineBytes());
-        this.factory = new RecordFactory(file, options.schema());
         this.maxBytes = options.maxLineBytes();
     }
 
@@ -94,16 +91,6 @@ final class CsvReader implements RecordStream {
             }
         }
         return factory.make(line, fields, row);
-    }
-
-    @Override
-    public String sha256() {
-        return input.sha256();
-    }
-
-    @Override
-    public long bytesRead() {
-        return input.count();
     }
 
     @Override

@@ -15,16 +15,13 @@ import java.util.Map;
  * larger than the limit is quarantined and skipped. Malformed JSON or invalid UTF-8 leaves the rest of the array
  * unreadable: that is quarantined once, with the line where it happened, and reading ends.
  */
-final class JsonArrayReader implements RecordStream {
-    private final HashingInput input;
-    private final RecordFactory factory;
+final class JsonArrayReader extends HashedRecordStream {
     private final int maxBytes;
     private JsonParser parser;
     private boolean done;
 
     JsonArrayReader(InputStream in, String file, ReadOptions options) {
-        this.input = new HashingInput(in);
-        this.factory = new RecordFactory(file, options.schema());
+        super(in, file, options);
         this.maxBytes = options.maxLineBytes();
     }
 
@@ -86,16 +83,6 @@ final class JsonArrayReader implements RecordStream {
     /** Reads to the end so that the file's hash covers all of it. */
     private void drain() throws IOException {
         input.transferTo(java.io.OutputStream.nullOutputStream());
-    }
-
-    @Override
-    public String sha256() {
-        return input.sha256();
-    }
-
-    @Override
-    public long bytesRead() {
-        return input.count();
     }
 
     @Override

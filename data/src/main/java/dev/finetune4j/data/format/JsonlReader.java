@@ -7,15 +7,12 @@ import java.io.IOException;
 import java.io.InputStream;
 
 /** Reads one JSON object per line; blank lines are skipped. */
-final class JsonlReader implements RecordStream {
-    private final HashingInput input;
+final class JsonlReader extends HashedRecordStream {
     private final LineReader lines;
-    private final RecordFactory factory;
 
     JsonlReader(InputStream in, String file, ReadOptions options) {
-        this.input = new HashingInput(in);
+        super(in, file, options);
         this.lines = new LineReader(input, options.maxLineBytes());
-        this.factory = new RecordFactory(file, options.schema());
     }
 
     @Override
@@ -38,16 +35,6 @@ final class JsonlReader implements RecordStream {
         } catch (JsonProcessingException e) {
             return factory.bad(line.number(), "invalid JSON: " + e.getOriginalMessage(), line.text());
         }
-    }
-
-    @Override
-    public String sha256() {
-        return input.sha256();
-    }
-
-    @Override
-    public long bytesRead() {
-        return input.count();
     }
 
     @Override
