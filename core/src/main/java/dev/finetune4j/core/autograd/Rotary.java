@@ -15,30 +15,53 @@ public final class Rotary {
     }
 
     /**
-     * x: (B, H, T, D), positions: [B][T], invFreq: (D/2) -> (B, H, T, D).
+     * The cos and sin tables of {@link #apply(Tensor, Table)} for the given positions.
+     *
+     * @param cos (B, T, D/2), already scaled
+     * @param sin (B, T, D/2), already scaled
+     */
+    public record Table(int[][] positions, float[] cos, float[] sin, int half) {
+
+        /** Angles pos * invFreq_i in float32 like PyTorch, then cos and sin scaled by {@code attentionScaling}. */
+        public static Table of(int[][] positions, float[] invFreq, float attentionScaling) {
+            int bs = positions.length;
+            int t = bs == 0 ? 0 : positions[0].length;
+            int half = invFreq.length;
+            float[] cos = new float[bs * t * half];
+            float[] sin = new float[bs * t * half];
+            for (int b = 0; b < bs; b++) {
+                for (int p = 0; p < t; p++) {
+                    for (int i = 0; i < half; i++) {
+                        float angle = positions[b][p] * invFreq[i];
+                        cos[(b * t + p) * half + i] = (float) Math.cos(angle) * attentionScaling;
+                        sin[(b * t + p) * half + i] = (float) Math.sin(angle) * attentionScaling;
+                    }
+                }
+            }
+            return new Table(positions, cos, sin, half);
+        }
+    }
+
+    /** {@link #apply(Tensor, Table)} with a table made for this call. */
+    public static Tensor apply(Tensor x, int[][] positions, float[] invFreq, float attentionScaling) {
+        return apply(x, Table.of(positions, invFreq, attentionScaling));
+    }
+
+    /**
+     * x: (B, H, T, D), table for B x T positions and D/2 frequencies -> (B, H, T, D).
      * Backward applies the inverse rotation: dx1 = d1 cos + d2 sin, dx2 = d2 cos - d1 sin.
      */
-    public static Tensor apply(Tensor x, int[][] positions, float[] invFreq, float attentionScaling) {
+    public static Tensor apply(Tensor x, Table table) {
         int bs = x.dim(0);
         int h = x.dim(1);
         int t = x.dim(2);
         int d = x.dim(3);
-        int half = d / 2;
-        if (invFreq.length != half) {
-            throw new IllegalArgumentException("rotary: " + invFreq.length + " frequencies for head dimension " + d);
+        if (table.half() != d / 2 || table.cos().length != bs * t * (d / 2)) {
+            throw new IllegalArgumentException("rotary: a table of " + table.half() + " frequencies for "
+                    + table.cos().length / Math.max(1, table.half()) + " positions does not fit " + x.shape());
         }
-        float[] cos = new float[bs * t * half];
-        float[] sin = new float[bs * t * half];
-        for (int b = 0; b < bs; b++) {
-            for (int p = 0; p < t; p++) {
-                for (int i = 0; i < half; i++) {
-                    // NOTE: float32 angle like PyTorch (position * inv_freq in float32), then cos/sin.
-                    float angle = positions[b][p] * invFreq[i];
-                    cos[(b * t + p) * half + i] = (float) Math.cos(angle) * attentionScaling;
-                    sin[(b * t + p) * half + i] = (float) Math.sin(angle) * attentionScaling;
-                }
-            }
-        }
+        float[] cos = table.cos();
+        float[] sin = table.sin();
         float[] xv = Buffers.floats(x);
         float[] y = rotate(xv, cos, sin, bs, h, t, d, false);
         Tensor out = Buffers.tensor(y, x.shape());

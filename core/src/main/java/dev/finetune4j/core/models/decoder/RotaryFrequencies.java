@@ -1,13 +1,50 @@
 package dev.finetune4j.core.models.decoder;
 
+import dev.finetune4j.core.autograd.Rotary;
+
+import java.util.concurrent.atomic.AtomicReference;
+
 /**
  * Inverse frequencies of rotary embeddings for each scaling type, computed in float32 as Hugging Face's
  * {@code ROPE_INIT_FUNCTIONS} do, so that angles (and logits) match the reference bit for bit where possible.
  *
- * @param invFreq          one frequency per pair, (D/2)
- * @param attentionScaling multiplier of cos and sin (1 except YaRN)
+ * <p>Thread-safe: the table cache below is a single atomic slot.
  */
-public record RotaryFrequencies(float[] invFreq, float attentionScaling) {
+public final class RotaryFrequencies {
+    private final float[] invFreq;
+    private final float attentionScaling;
+    private final AtomicReference<Rotary.Table> lastTable = new AtomicReference<>();
+
+    /**
+     * @param invFreq          one frequency per pair, (D/2)
+     * @param attentionScaling multiplier of cos and sin (1 except YaRN)
+     */
+    public RotaryFrequencies(float[] invFreq, float attentionScaling) {
+        this.invFreq = invFreq;
+        this.attentionScaling = attentionScaling;
+    }
+
+    public float[] invFreq() {
+        return invFreq;
+    }
+
+    public float attentionScaling() {
+        return attentionScaling;
+    }
+
+    /**
+     * The cos/sin table for {@code positions}. Every layer of one forward pass shares the same positions array,
+     * so the table is computed once per pass and reused (a concurrent pass just computes its own).
+     */
+    public Rotary.Table table(int[][] positions) {
+        Rotary.Table last = lastTable.get();
+        if (last != null && last.positions() == positions) {
+            return last;
+        }
+        Rotary.Table fresh = Rotary.Table.of(positions, invFreq, attentionScaling);
+        lastTable.set(fresh);
+        return fresh;
+    }
 
     public static RotaryFrequencies of(RopeConfig rope, int headDim) {
         float[] base = defaultFrequencies(rope.ropeTheta(), headDim);
