@@ -60,8 +60,8 @@ public final class Activations {
         float[] y = new float[gv.length];
         float[] sig = new float[gv.length]; // sigmoid(gate), kept so that the backward needs no exponentials
         Parallel.chunks(y.length, (from, to) -> {
+            Buffers.math().sigmoid(gv, sig, from, to);
             for (int i = from; i < to; i++) {
-                sig[i] = (float) (1 / (1 + Math.exp(-gv[i])));
                 y[i] = gv[i] * sig[i] * uv[i];
             }
         });

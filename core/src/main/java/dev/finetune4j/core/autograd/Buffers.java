@@ -2,6 +2,7 @@ package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.cpu.CpuBackend;
+import dev.finetune4j.core.backend.cpu.MathKernels;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
@@ -19,6 +20,10 @@ final class Buffers {
 
     static Backend backend() {
         return CpuBackend.instance();
+    }
+
+    static MathKernels math() {
+        return CpuBackend.instance().math();
     }
 
     /** The values of {@code t} in row-major order, as float32. */

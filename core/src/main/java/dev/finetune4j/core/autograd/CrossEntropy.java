@@ -1,5 +1,6 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.backend.cpu.MathKernels;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.stream.IntStream;
@@ -68,20 +69,13 @@ public final class CrossEntropy {
      * {@link Softmax#logSoftmax}.
      */
     private static float logProbAndSoftmaxRow(float[] a, int o, int n, int label) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, a[o + i]);
-        }
+        MathKernels math = Buffers.math();
+        float max = math.max(a, o, n);
         float logit = a[o + label];
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            double e = Math.exp(a[o + i] - max);
-            a[o + i] = (float) e;
-            sum += e;
-        }
+        double sum = math.expInPlace(a, o, n, max);
         float inv = (float) (1.0 / sum);
-        for (int i = 0; i < n; i++) {
-            a[o + i] *= inv;
+        for (int i = o; i < o + n; i++) {
+            a[i] *= inv;
         }
         return (float) (logit - max - Math.log(sum));
     }

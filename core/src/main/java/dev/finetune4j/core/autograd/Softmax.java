@@ -1,5 +1,6 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.backend.cpu.MathKernels;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.stream.IntStream;
@@ -49,8 +50,10 @@ public final class Softmax {
                 for (int i = 0; i < v; i++) {
                     sum += dy[o + i];
                 }
+                System.arraycopy(y, o, dx, o, v);
+                Buffers.math().expInPlace(dx, o, v, 0f); // softmax = exp(log-softmax)
                 for (int i = 0; i < v; i++) {
-                    dx[o + i] = (float) (dy[o + i] - Math.exp(y[o + i]) * sum);
+                    dx[o + i] = (float) (dy[o + i] - dx[o + i] * sum);
                 }
             });
             return new Tensor[]{Buffers.tensor(dx, x.shape())};
@@ -59,43 +62,27 @@ public final class Softmax {
 
     /** In-place softmax of {@code a[o .. o+n)}. */
     static void softmaxRow(float[] a, int o, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, a[o + i]);
-        }
+        MathKernels math = Buffers.math();
+        float max = math.max(a, o, n);
         if (max == Float.NEGATIVE_INFINITY) {
             java.util.Arrays.fill(a, o, o + n, 0f); // every entry masked: no probability mass, no NaN
             return;
         }
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            float x = a[o + i];
-            // masked scores (causal attention masks half of them) need no exponential
-            float e = x == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(x - max);
-            a[o + i] = e;
-            sum += e;
-        }
-        float inv = (float) (1.0 / sum);
-        for (int i = 0; i < n; i++) {
-            a[o + i] *= inv;
+        float inv = (float) (1.0 / math.expInPlace(a, o, n, max));
+        for (int i = o; i < o + n; i++) {
+            a[i] *= inv;
         }
     }
 
     /** In-place log-softmax of {@code a[o .. o+n)}. */
     static void logSoftmaxRow(float[] a, int o, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, a[o + i]);
-        }
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += Math.exp(a[o + i] - max);
-        }
+        MathKernels math = Buffers.math();
+        float max = math.max(a, o, n);
         // NOTE: (x - max) - log(sum), as PyTorch: folding max into one float32 log-sum-exp first would round
         // it to the ulp of max (6e-5 at logits near 1000) and shift every log-probability by that error.
-        double logSum = Math.log(sum);
-        for (int i = 0; i < n; i++) {
-            a[o + i] = (float) (a[o + i] - max - logSum);
+        double logSum = Math.log(math.sumExp(a, o, n, max));
+        for (int i = o; i < o + n; i++) {
+            a[i] = (float) (a[i] - max - logSum);
         }
     }
 }

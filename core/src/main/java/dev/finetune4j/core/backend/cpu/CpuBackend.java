@@ -14,9 +14,11 @@ public final class CpuBackend implements Backend {
     private static final CpuBackend INSTANCE = new CpuBackend(VectorSupport.isAvailable());
 
     private final GemmKernel gemm;
+    private final MathKernels math;
 
     CpuBackend(boolean useVectorApi) {
         this.gemm = useVectorApi ? VectorSupport.newVectorGemm() : new ScalarGemm();
+        this.math = useVectorApi ? VectorSupport.newVectorMath() : new ScalarMath();
     }
 
     /** The shared instance; uses the Vector API when the JVM has it. */
@@ -32,6 +34,11 @@ public final class CpuBackend implements Backend {
     static {
         LOG.debug("CPU backend: {} threads, Vector API {}", Runtime.getRuntime().availableProcessors(),
                 VectorSupport.isAvailable() ? "on" : "off (add --add-modules jdk.incubator.vector for speed)");
+    }
+
+    /** The exponential-based row kernels (softmax, cross-entropy, SiLU), vectorized like the gemm. */
+    public MathKernels math() {
+        return math;
     }
 
     @Override

@@ -17,4 +17,8 @@ final class VectorSupport {
     static GemmKernel newVectorGemm() {
         return new VectorGemm();
     }
+
+    static MathKernels newVectorMath() {
+        return new VectorMath();
+    }
 }
