@@ -34,7 +34,7 @@ public final class Activations {
 
     /** f(x) elementwise; backward multiplies by f'(x). */
     public static Tensor apply(Kind kind, Tensor x) {
-        float[] xv = Buffers.floats(x);
+        float[] xv = Buffers.read(x);
         float[] y = new float[xv.length];
         Parallel.chunks(y.length, (from, to) -> {
             for (int i = from; i < to; i++) {
@@ -55,8 +55,8 @@ public final class Activations {
 
     /** silu(gate) * up (SwiGLU, Shazeer 2020). gate, up: same shape. */
     public static Tensor swiglu(Tensor gate, Tensor up) {
-        float[] gv = Buffers.floats(gate);
-        float[] uv = Buffers.floats(up);
+        float[] gv = Buffers.read(gate);
+        float[] uv = Buffers.read(up);
         float[] y = new float[gv.length];
         float[] sig = new float[gv.length]; // sigmoid(gate), kept so that the backward needs no exponentials
         Parallel.chunks(y.length, (from, to) -> {
@@ -67,7 +67,7 @@ public final class Activations {
         });
         Tensor out = Buffers.tensor(y, gate.shape());
         return Autograd.record("swiglu", out, dOut -> {
-            float[] d = Buffers.floats(dOut);
+            float[] d = Buffers.read(dOut);
             float[] dg = new float[d.length];
             float[] du = new float[d.length];
             Parallel.chunks(d.length, (from, to) -> {

@@ -29,9 +29,9 @@ public final class Attention {
                     + " do not fit (need H % Hkv == 0, equal head dims, S >= T)");
         }
         int group = h / hkv;
-        float[] qv = Buffers.floats(q);
-        float[] kv = Buffers.floats(k);
-        float[] vv = Buffers.floats(v);
+        float[] qv = Buffers.read(q);
+        float[] kv = Buffers.read(k);
+        float[] vv = Buffers.read(v);
         float[][] bias = maskBias(mask, bs, t, s);
         float[] probs = new float[bs * h * t * s];
         float[] out = new float[bs * h * t * d];
@@ -54,7 +54,7 @@ public final class Attention {
         });
         Tensor result = Buffers.tensor(out, q.shape());
         return Autograd.record("attention", result, dOut -> {
-            float[] dov = Buffers.floats(dOut);
+            float[] dov = Buffers.read(dOut);
             float[] dq = new float[qv.length];
             float[] dk = new float[kv.length];
             float[] dv = new float[vv.length];

@@ -26,8 +26,21 @@ final class Buffers {
         return CpuBackend.instance().math();
     }
 
-    /** The values of {@code t} in row-major order, as float32. */
+    /** The values of {@code t} in row-major order, as float32: a fresh copy the caller may change. */
     static float[] floats(Tensor t) {
+        return t.toFloatArray();
+    }
+
+    /**
+     * The values of {@code t} in row-major order, as float32, for reading only: the array an op result wraps
+     * when {@code t} is all of it (no copy), a copy otherwise. The caller must not change it.
+     */
+    static float[] read(Tensor t) {
+        MemorySegment storage = t.storage();
+        if (t.dtype() == DType.F32 && t.offset() == 0 && t.isContiguous() && storage.address() == 0
+                && storage.heapBase().orElse(null) instanceof float[] array && array.length == t.numel()) {
+            return array;
+        }
         return t.toFloatArray();
     }
 

@@ -36,7 +36,7 @@ public final class Concat {
         int[] starts = new int[parts.length];
         for (int k = 0; k < parts.length; k++) {
             starts[k] = at;
-            float[] v = Buffers.floats(parts[k]);
+            float[] v = Buffers.read(parts[k]);
             int len = parts[k].dim(d) * inner;
             for (int o = 0; o < outer; o++) {
                 System.arraycopy(v, o * len, out, (o * total + at) * inner, len);

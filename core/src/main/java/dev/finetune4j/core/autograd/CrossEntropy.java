@@ -47,7 +47,7 @@ public final class CrossEntropy {
         });
         Tensor result = Buffers.tensor(out, n);
         return Autograd.record("tokenLogProbs", result, dOut -> {
-            float[] d = Buffers.floats(dOut);
+            float[] d = Buffers.read(dOut);
             float[] g = new float[probs.length];
             IntStream.range(0, n).parallel().forEach(r -> {
                 if (labels[r] == IGNORE_INDEX) {

@@ -82,8 +82,8 @@ public final class Elementwise {
 
     private static Tensor binary(Op op, Tensor a, Tensor b) {
         Shape shape = broadcastShape(a.shape(), b.shape());
-        float[] x = Buffers.floats(a);
-        float[] y = Buffers.floats(b);
+        float[] x = Buffers.read(a);
+        float[] y = Buffers.read(b);
         int n = Math.toIntExact(shape.numel());
         int[] ia = Broadcast.indexMap(a.shape(), shape);
         int[] ib = Broadcast.indexMap(b.shape(), shape);

@@ -14,7 +14,7 @@ public final class EmbeddingLookup {
         int c = weight.dim(1);
         int bs = ids.length;
         int t = bs == 0 ? 0 : ids[0].length;
-        float[] w = Buffers.floats(weight);
+        float[] w = Buffers.read(weight);
         float[] out = new float[bs * t * c];
         for (int b = 0; b < bs; b++) {
             if (ids[b].length != t) {
@@ -30,7 +30,7 @@ public final class EmbeddingLookup {
         }
         Tensor result = Buffers.tensor(out, Shape.of(bs, t, c));
         return Autograd.record("embedding", result, dOut -> {
-            float[] d = Buffers.floats(dOut);
+            float[] d = Buffers.read(dOut);
             float[] g = new float[w.length];
             for (int b = 0; b < bs; b++) {
                 for (int p = 0; p < t; p++) {

@@ -22,13 +22,13 @@ public final class Matmul {
             throw new IllegalArgumentException("linear: input " + x.shape() + " does not fit weight " + w.shape() + " (expected (out, " + in + "))");
         }
         int rows = x.shape().rows();
-        float[] xv = Buffers.floats(x);
-        float[] wv = Buffers.floats(w);
+        float[] xv = Buffers.read(x);
+        float[] wv = Buffers.read(w);
         float[] y = new float[rows * outF];
         Backend be = Buffers.backend();
         be.gemm(xv, 0, false, wv, 0, true, y, 0, rows, outF, in, false);
         if (bias != null) {
-            float[] bv = Buffers.floats(bias);
+            float[] bv = Buffers.read(bias);
             for (int r = 0; r < rows; r++) {
                 for (int j = 0; j < outF; j++) {
                     y[r * outF + j] += bv[j];
@@ -37,7 +37,7 @@ public final class Matmul {
         }
         Tensor out = Buffers.tensor(y, x.shape().with(-1, outF));
         return Autograd.record("linear", out, dOut -> {
-            float[] dy = Buffers.floats(dOut);
+            float[] dy = Buffers.read(dOut);
             Tensor dx = null;
             Tensor dw = null;
             Tensor db = null;
@@ -82,15 +82,15 @@ public final class Matmul {
         if (!shared && b.numel() / ((long) k * n) != batch) {
             throw new IllegalArgumentException("matmul: batch dimensions of " + a.shape() + " and " + b.shape() + " differ");
         }
-        float[] av = Buffers.floats(a);
-        float[] bv = Buffers.floats(b);
+        float[] av = Buffers.read(a);
+        float[] bv = Buffers.read(b);
         float[] c = new float[batch * m * n];
         Backend be = Buffers.backend();
         batched(batch, i -> be.gemm(av, i * m * k, false, bv, shared ? 0 : i * k * n, false, c, i * m * n, m, n, k, false));
         Shape outShape = a.shape().with(-1, n);
         Tensor out = Buffers.tensor(c, outShape);
         return Autograd.record("matmul", out, dOut -> {
-            float[] dc = Buffers.floats(dOut);
+            float[] dc = Buffers.read(dOut);
             Tensor da = null;
             Tensor db = null;
             if (a.requiresGrad()) {

@@ -16,8 +16,8 @@ public final class Norms {
     public static Tensor rmsNorm(Tensor x, Tensor w, float eps) {
         int c = x.dim(-1);
         int rows = x.shape().rows();
-        float[] xv = Buffers.floats(x);
-        float[] wv = Buffers.floats(w);
+        float[] xv = Buffers.read(x);
+        float[] wv = Buffers.read(w);
         float[] rstd = new float[rows];
         float[] y = new float[xv.length];
         IntStream.range(0, rows).parallel().forEach(r -> {
@@ -34,7 +34,7 @@ public final class Norms {
         });
         Tensor out = Buffers.tensor(y, x.shape());
         return Autograd.record("rmsNorm", out, dOut -> {
-            float[] dy = Buffers.floats(dOut);
+            float[] dy = Buffers.read(dOut);
             float[] dx = new float[xv.length];
             float[][] dwRows = new float[rows][];
             IntStream.range(0, rows).parallel().forEach(r -> {
@@ -65,9 +65,9 @@ public final class Norms {
     public static Tensor layerNorm(Tensor x, Tensor w, Tensor b, float eps) {
         int c = x.dim(-1);
         int rows = x.shape().rows();
-        float[] xv = Buffers.floats(x);
-        float[] wv = Buffers.floats(w);
-        float[] bv = Buffers.floats(b);
+        float[] xv = Buffers.read(x);
+        float[] wv = Buffers.read(w);
+        float[] bv = Buffers.read(b);
         float[] mean = new float[rows];
         float[] rstd = new float[rows];
         float[] y = new float[xv.length];
@@ -92,7 +92,7 @@ public final class Norms {
         });
         Tensor out = Buffers.tensor(y, x.shape());
         return Autograd.record("layerNorm", out, dOut -> {
-            float[] dy = Buffers.floats(dOut);
+            float[] dy = Buffers.read(dOut);
             float[] dx = new float[xv.length];
             float[][] dwRows = new float[rows][];
             float[][] dbRows = new float[rows][];

@@ -10,7 +10,7 @@ public final class Reductions {
 
     /** Sum of all elements: any shape -> [1]. Backward broadcasts dOut to x's shape. */
     public static Tensor sum(Tensor x) {
-        float[] v = Buffers.floats(x);
+        float[] v = Buffers.read(x);
         double s = 0;
         for (float f : v) {
             s += f;
@@ -34,7 +34,7 @@ public final class Reductions {
         }
         int size = dims[d];
         int inner = Math.toIntExact(x.numel() / Math.max(1, (long) outer * size));
-        float[] v = Buffers.floats(x);
+        float[] v = Buffers.read(x);
         float[] out = new float[outer * inner];
         for (int o = 0; o < outer; o++) {
             for (int s = 0; s < size; s++) {
@@ -65,7 +65,7 @@ public final class Reductions {
         if (g.shape().equals(shape)) {
             return g;
         }
-        float[] v = Buffers.floats(g);
+        float[] v = Buffers.read(g);
         float[] out = new float[Math.toIntExact(shape.numel())];
         int[] map = Broadcast.indexMap(shape, g.shape());
         for (int i = 0; i < v.length; i++) {

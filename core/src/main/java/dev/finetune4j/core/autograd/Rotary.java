@@ -62,11 +62,11 @@ public final class Rotary {
         }
         float[] cos = table.cos();
         float[] sin = table.sin();
-        float[] xv = Buffers.floats(x);
+        float[] xv = Buffers.read(x);
         float[] y = rotate(xv, cos, sin, bs, h, t, d, false);
         Tensor out = Buffers.tensor(y, x.shape());
         return Autograd.record("rotary", out, dOut -> new Tensor[]{
-                Buffers.tensor(rotate(Buffers.floats(dOut), cos, sin, bs, h, t, d, true), x.shape())}, x);
+                Buffers.tensor(rotate(Buffers.read(dOut), cos, sin, bs, h, t, d, true), x.shape())}, x);
     }
 
     private static float[] rotate(float[] xv, float[] cos, float[] sin, int bs, int h, int t, int d, boolean inverse) {

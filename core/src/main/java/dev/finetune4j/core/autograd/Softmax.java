@@ -18,7 +18,7 @@ public final class Softmax {
         IntStream.range(0, rows).parallel().forEach(r -> softmaxRow(y, r * v, v));
         Tensor out = Buffers.tensor(y, x.shape());
         return Autograd.record("softmax", out, dOut -> {
-            float[] dy = Buffers.floats(dOut);
+            float[] dy = Buffers.read(dOut);
             float[] dx = new float[dy.length];
             IntStream.range(0, rows).parallel().forEach(r -> {
                 int o = r * v;

@@ -3,7 +3,8 @@ package dev.finetune4j.core.backend.cpu;
 import java.util.Arrays;
 
 /**
- * Copies operands into the panel layouts the micro-kernel streams through (Goto and van de Geijn 2008, "Anatomy
+ * Copies operands into the layouts the micro-kernel streams through: B into column panels, A into rows (only
+ * when it is transposed or its last panel is partial). The B layout (Goto and van de Geijn 2008, "Anatomy
  * of high-performance matrix multiplication", section 4): panel {@code q} of width {@code w} holds, for every
  * {@code p} in {@code [0, k)}, the {@code w} values of rows (for A) or columns (for B) {@code q*w .. q*w+w-1}
  * at index {@code q*w*k + p*w}. Positions past the matrix edge are written as zeros, so the kernel always
@@ -52,5 +53,28 @@ final class Packing {
     static void packColumnPanel(float[] b, int off, boolean transposed, int k, int n, int w, float[] dst, int q) {
         // op(b) (k, n) column panel == row panel of op(b)^T (n, k), which is b itself when transposed.
         packRowPanel(b, off, !transposed, n, k, w, dst, q);
+    }
+
+    /**
+     * Rows {@code q*w .. q*w+w-1} of {@code a^T}, where {@code a} is {@code (k, m)} row-major, written as rows of
+     * {@code k} values ({@code dst[i*k + p] = a[p*m + i]}); rows at or past {@code m} are zeros.
+     */
+    static void transposeRowPanel(float[] a, int off, int m, int k, int w, float[] dst, int q) {
+        int i0 = q * w;
+        int rows = Math.min(w, m - i0);
+        for (int p = 0; p < k; p++) {
+            int src = off + p * m + i0;
+            for (int r = 0; r < rows; r++) {
+                dst[(i0 + r) * k + p] = a[src + r];
+            }
+        }
+        Arrays.fill(dst, (i0 + rows) * k, (i0 + w) * k, 0f);
+    }
+
+    /** {@code rows} rows of {@code k} values from {@code a[off..]}, padded with zero rows to {@code w} rows. */
+    static float[] paddedRows(float[] a, int off, int rows, int k, int w) {
+        float[] padded = new float[w * k];
+        System.arraycopy(a, off, padded, 0, rows * k);
+        return padded;
     }
 }

@@ -9,8 +9,8 @@ import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
- * Vector API matrix product in the Goto/BLIS structure: both operands are packed into panels
- * ({@link Packing}), C is cut into blocks of {@value #MC} rows by a share of the columns that threads take
+ * Vector API matrix product in the Goto/BLIS structure: B is packed into column panels ({@link Packing}), A is
+ * read as rows where it lies (a row-major A is never copied; a transposed one is laid out as rows), C is cut into blocks of {@value #MC} rows by a share of the columns that threads take
  * from the common pool, and inside a block a k-slice of {@value #KC} runs a register-blocked micro-kernel
  * over every {@code MR x NR} tile.
  *
@@ -61,11 +61,26 @@ final class VectorGemm implements GemmKernel {
         Scratch scratch = SCRATCH.get();
         boolean borrowed = scratch.acquire();
         try {
-            float[] ap = borrowed ? scratch.a(rowPanels * MR * k) : new float[rowPanels * MR * k];
+            // The kernel reads A as rows of k values. A row-major A is read where it lies (only a partial last
+            // panel is copied, zero-padded); a transposed A is first laid out as rows.
+            float[] rows;
+            int rowsOff;
+            float[] tail = null;
+            if (transposeA) {
+                rows = borrowed ? scratch.a(rowPanels * MR * k) : new float[rowPanels * MR * k];
+                rowsOff = 0;
+                forEach(rowPanels, parallel, q -> Packing.transposeRowPanel(a, aOff, m, k, MR, rows, q));
+            } else {
+                rows = a;
+                rowsOff = aOff;
+                if (m % MR != 0) {
+                    tail = Packing.paddedRows(a, aOff + (m - m % MR) * k, m % MR, k, MR);
+                }
+            }
             float[] bp = borrowed ? scratch.b(colPanels * NR * k) : new float[colPanels * NR * k];
-            forEach(rowPanels, parallel, q -> Packing.packRowPanel(a, aOff, transposeA, m, k, MR, ap, q));
             forEach(colPanels, parallel, q -> Packing.packColumnPanel(b, bOff, transposeB, k, n, NR, bp, q));
 
+            float[] lastPanel = tail;
             int panelsPerRowBlock = MC / MR;
             int rowBlocks = (rowPanels + panelsPerRowBlock - 1) / panelsPerRowBlock;
             // Split columns too until there are enough tasks to balance (small m: the split is all columns).
@@ -76,7 +91,7 @@ final class VectorGemm implements GemmKernel {
             forEach(rowBlocks * colBlockCount, parallel, task -> {
                 int ip0 = (task / colBlockCount) * panelsPerRowBlock;
                 int jp0 = (task % colBlockCount) * panelsPerColBlock;
-                block(ap, bp, c, cOff, m, n, k, accumulate,
+                block(rows, rowsOff, lastPanel, bp, c, cOff, m, n, k, accumulate,
                         ip0, Math.min(rowPanels, ip0 + panelsPerRowBlock),
                         jp0, Math.min(colPanels, jp0 + panelsPerColBlock));
             });
@@ -87,9 +102,12 @@ final class VectorGemm implements GemmKernel {
         }
     }
 
-    /** Row panels [ip0, ip1) by column panels [jp0, jp1) of C, k in slices of {@value #KC}. */
-    private static void block(float[] ap, float[] bp, float[] c, int cOff, int m, int n, int k, boolean accumulate,
-                              int ip0, int ip1, int jp0, int jp1) {
+    /**
+     * Row panels [ip0, ip1) by column panels [jp0, jp1) of C, k in slices of {@value #KC}. A's rows are
+     * {@code rows[rowsOff + i*k ..]}, except the last panel's when {@code tail} holds them padded.
+     */
+    private static void block(float[] rows, int rowsOff, float[] tail, float[] bp, float[] c, int cOff, int m, int n,
+                              int k, boolean accumulate, int ip0, int ip1, int jp0, int jp1) {
         if (!accumulate) {
             // Clearing C here (cache-warm, in parallel) lets the kernel always add, with no branch at its stores.
             int j0 = jp0 * NR;
@@ -98,25 +116,31 @@ final class VectorGemm implements GemmKernel {
                 Arrays.fill(c, cOff + i * n + j0, cOff + i * n + j1, 0f);
             }
         }
+        int lastFull = m / MR;
         float[] edge = new float[MR * NR];
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = Math.min(KC, k - p0);
             for (int jp = jp0; jp < jp1; jp++) {
                 int bo = jp * NR * k + p0 * NR;
                 for (int ip = ip0; ip < ip1; ip++) {
-                    tile(ap, ip * MR * k + p0 * MR, bp, bo, kc, c, cOff, m, n, ip * MR, jp * NR, edge);
+                    if (ip < lastFull || tail == null) {
+                        tile(rows, rowsOff + ip * MR * k + p0, k, bp, bo, kc, c, cOff, m, n, ip * MR, jp * NR, edge);
+                    } else {
+                        tile(tail, p0, k, bp, bo, kc, c, cOff, m, n, ip * MR, jp * NR, edge);
+                    }
                 }
             }
         }
     }
 
     /**
-     * C[i0 .. i0+MR)[j0 .. j0+NR) += packed A tile (kc x MR) times packed B tile (kc x NR).
+     * C[i0 .. i0+MR)[j0 .. j0+NR) += A tile (MR rows of kc values, row {@code r} at {@code a[ao + r*lda]})
+     * times packed B tile (kc x NR).
      *
      * <p>NOTE: the accumulators stay local to this method on purpose. Passing vectors to a helper that C2 does
      * not inline (it hit NodeCountInliningCutoff here) boxes them, which measured 3-5x slower.
      */
-    private static void tile(float[] ap, int ao, float[] bp, int bo, int kc, float[] c, int cOff, int m, int n,
+    private static void tile(float[] a, int ao, int lda, float[] bp, int bo, int kc, float[] c, int cOff, int m, int n,
                              int i0, int j0, float[] edge) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
@@ -124,27 +148,33 @@ final class VectorGemm implements GemmKernel {
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        // one index per row, each advancing by 1: the JIT can then hoist all six bounds checks out of the loop
+        int a0 = ao;
+        int a1 = ao + lda;
+        int a2 = ao + 2 * lda;
+        int a3 = ao + 3 * lda;
+        int a4 = ao + 4 * lda;
+        int a5 = ao + 5 * lda;
         for (int p = 0; p < kc; p++) {
             int bi = bo + p * NR;
-            int ai = ao + p * MR;
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
-            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            FloatVector x = FloatVector.broadcast(S, a[a0 + p]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[ai + 1]);
+            x = FloatVector.broadcast(S, a[a1 + p]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[ai + 2]);
+            x = FloatVector.broadcast(S, a[a2 + p]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[ai + 3]);
+            x = FloatVector.broadcast(S, a[a3 + p]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, ap[ai + 4]);
+            x = FloatVector.broadcast(S, a[a4 + p]);
             c40 = x.fma(b0, c40);
             c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, ap[ai + 5]);
+            x = FloatVector.broadcast(S, a[a5 + p]);
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
