@@ -55,16 +55,25 @@ public final class LoraTrainBenchmark {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0)
                     .targetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj").build());
             List<Double> seconds = new ArrayList<>();
+            List<Double> cpuSeconds = new ArrayList<>();
+            long[] cpuAtLastStep = {processCpuNanos()};
             TrainingConfig cfg = TrainingConfig.builder().maxSteps(WARMUP + MEASURED).microBatchSize(BATCH)
                     .learningRate(1e-4).weightDecay(0.01).schedule(Schedule.CONSTANT).shuffle(false).logEverySteps(0).build();
             SftTrainer.builder().model(model).config(cfg).trainData(TokenizedDataset.of(ids)).listener(new TrainingListener() {
                 @Override
                 public void onStep(StepMetrics m) {
                     seconds.add(BATCH * SEQ / m.tokensPerSecond());
+                    long cpu = processCpuNanos();
+                    cpuSeconds.add((cpu - cpuAtLastStep[0]) / 1e9);
+                    cpuAtLastStep[0] = cpu;
                 }
             }).build().train();
             double median = median(seconds.subList(WARMUP, seconds.size()));
             System.out.printf("CPU-S LoRA training: %.0f tokens/s (median step %.1f ms of %d)%n", BATCH * SEQ / median, median * 1e3, MEASURED);
+            // CPU time is what the step cost this process: unlike wall time it does not grow when a shared
+            // machine's hypervisor takes the cores away (steal time).
+            System.out.printf("CPU-S LoRA training: median %.0f ms of CPU time per step (all threads)%n",
+                    median(cpuSeconds.subList(WARMUP, cpuSeconds.size())) * 1e3);
             System.out.printf("CPU-S forward, no grad: %.0f tokens/s%n", forward);
             System.out.printf("peak RSS (VmHWM): %s; native bytes allocated by the model's scope: %.1f MiB%n",
                     vmHwm(), base.parameterScope().allocatedBytes() / 1048576.0);
@@ -99,6 +108,10 @@ public final class LoraTrainBenchmark {
         double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(v);
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static long processCpuNanos() {
+        return ProcessHandle.current().info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
     }
 
     private static String vmHwm() throws IOException {

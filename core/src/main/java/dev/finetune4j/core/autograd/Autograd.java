@@ -113,6 +113,10 @@ public final class Autograd {
                     continue;
                 }
                 Tensor[] inputGrads = node.backward().apply(g);
+                // The node has done its work: dropping it (and the list's hold on t) frees the activations its
+                // rule saved as the pass goes, which keeps the peak memory of a training step down.
+                t.setGradFn(consumed(node));
+                order.set(i, null);
                 for (int k = 0; k < node.inputs().length; k++) {
                     Tensor in = node.inputs()[k];
                     if (in == null || !in.requiresGrad() || inputGrads[k] == null) {
@@ -124,6 +128,14 @@ public final class Autograd {
                 }
             }
         }
+    }
+
+    /** What stays of a node after its backward ran: its name, and an error for a second backward. */
+    private static GradNode consumed(GradNode node) {
+        return new GradNode(node.name(), new Tensor[0], dOut -> {
+            throw new IllegalStateException("backward through " + node.name() + " a second time: the graph's "
+                    + "saved tensors were freed after the first backward; run the forward pass again");
+        });
     }
 
     private static void checkShape(GradNode node, int k, Tensor in, Tensor g) {

@@ -45,6 +45,19 @@ class AutogradTest {
     }
 
     @Test
+    void aSecondBackwardThroughTheSameGraphIsRefused() {
+        try (var s = TensorScope.open()) {
+            Tensor x = Tensor.of(new float[]{1, 2}, 2).requiresGrad(true);
+            Tensor loss = Reductions.sum(Elementwise.mul(x, x));
+            Autograd.backward(loss);
+            assertArrayEquals(new float[]{2, 4}, x.grad().toFloatArray());
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Autograd.backward(loss));
+            assertTrue(e.getMessage().contains("second time"), e.getMessage());
+            assertArrayEquals(new float[]{2, 4}, x.grad().toFloatArray(), "the refused pass added nothing");
+        }
+    }
+
+    @Test
     void parameterGradientsOutliveTheStepScope() {
         try (var params = TensorScope.detached()) {
             Tensor w = Tensor.of(params, new float[]{0.5f, -1f}, 2).requiresGrad(true);

@@ -52,6 +52,20 @@ final class VectorGemm implements GemmKernel {
             }
             return;
         }
+        if (transposeA && !transposeB && m > 2 * n) {
+            // C = A^T B computed as (B^T A)^T: the kernel needs a transposed A laid out as rows (a scalar
+            // transpose of m x k values) while B is packed by row copies, so the narrow operand takes the transpose.
+            // This is the shape of weight gradients of wide layers with narrow inputs (LoRA's B: m = out, n = r).
+            float[] ct = new float[n * m];
+            gemm(b, bOff, true, a, aOff, false, ct, 0, n, m, k, false);
+            for (int i = 0; i < m; i++) {
+                int ci = cOff + i * n;
+                for (int j = 0; j < n; j++) {
+                    c[ci + j] = accumulate ? c[ci + j] + ct[j * m + i] : ct[j * m + i];
+                }
+            }
+            return;
+        }
         int rowPanels = (m + MR - 1) / MR;
         int colPanels = (n + NR - 1) / NR;
         int threads = Runtime.getRuntime().availableProcessors();

@@ -57,6 +57,8 @@ class GemmConformanceTest {
         compare(130, 520, 300, true, true, true, 0, 6);
         compare(2, 1500, 400, false, true, false, 0, 7);
         compare(1000, 3, 500, false, false, true, 0, 8);
+        compare(704, 8, 1024, true, false, false, 0, 9); // a LoRA B gradient: computed as (B^T A)^T
+        compare(704, 8, 1024, true, false, true, 5, 10);
     }
 
     @Test
