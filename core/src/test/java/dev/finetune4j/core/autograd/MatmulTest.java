@@ -95,6 +95,34 @@ class MatmulTest {
                 .run();
     }
 
+    /** y + s (x A^T) B^T, LoRA's update, in double. */
+    static double[] lowRank(double[] y, double[] x, double[] a, double[] b, double s, int rows, int in, int r, int out) {
+        double[] h = linear(x, a, null, rows, in, r);
+        double[] delta = linear(h, b, null, rows, r, out);
+        double[] result = new double[y.length];
+        for (int i = 0; i < y.length; i++) {
+            result[i] = y[i] + s * delta[i];
+        }
+        return result;
+    }
+
+    @Test
+    void lowRankUpdate() {
+        // rows 2 x 3, in 5, r 2, out 4; out > 2 r takes the gemm's swapped path for dB
+        GradCheck.of("lowRank", x -> LowRank.add(x[0], x[1], x[2], x[3], 1.5f))
+                .input(2, 3, 4).input(2, 3, 5).input(2, 5).input(4, 2)
+                .reference(x -> lowRank(x[0], x[1], x[2], x[3], 1.5, 6, 5, 2, 4))
+                .run();
+    }
+
+    @Test
+    void lowRankUpdateOfAWideLayer() {
+        GradCheck.of("lowRank wide", x -> LowRank.add(x[0], x[1], x[2], x[3], 2f))
+                .input(3, 20).input(3, 6).input(1, 6).input(20, 1)
+                .reference(x -> lowRank(x[0], x[1], x[2], x[3], 2, 3, 6, 1, 20))
+                .run();
+    }
+
     @Test
     void handComputedProduct() {
         try (var s = TensorScope.open()) {
@@ -112,6 +140,8 @@ class MatmulTest {
             assertThrows(IllegalArgumentException.class, () -> Matmul.matmul(Tensor.zeros(2, 3), Tensor.zeros(4, 2)));
             assertThrows(IllegalArgumentException.class, () -> Matmul.linear(Tensor.zeros(2, 3), Tensor.zeros(4, 2), null));
             assertThrows(IllegalArgumentException.class, () -> Matmul.matmul(Tensor.zeros(2, 2, 3), Tensor.zeros(3, 3, 2)));
+            assertThrows(IllegalArgumentException.class,
+                    () -> LowRank.add(Tensor.zeros(2, 4), Tensor.zeros(2, 5), Tensor.zeros(2, 5), Tensor.zeros(4, 3), 1f));
         }
     }
 }

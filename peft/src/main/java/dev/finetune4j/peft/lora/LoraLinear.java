@@ -2,6 +2,7 @@ package dev.finetune4j.peft.lora;
 
 import dev.finetune4j.core.autograd.Dropout;
 import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.autograd.LowRank;
 import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Linear;
@@ -102,10 +103,10 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
         }
         boolean drop = isTraining() && dropout > 0;
         Tensor xa = drop ? Dropout.apply(x, dropout, random.get()) : x;
-        Tensor lora = layer("lora_B").forward(layer("lora_A").forward(xa));
         if (!dora) {
-            return Elementwise.add(result, Elementwise.scale(lora, scaling));
+            return LowRank.add(result, xa, loraA(), loraB(), scaling);
         }
+        Tensor lora = layer("lora_B").forward(layer("lora_A").forward(xa));
         // DoRA: the norm is computed without autograd (PEFT detaches it), the magnitude gets its gradient
         float[] norm = rowNorms(base.weightOutIn(), delta());
         Tensor magScale = Elementwise.div(magnitude(), Tensor.of(norm, norm.length));
