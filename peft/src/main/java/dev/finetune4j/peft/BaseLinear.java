@@ -29,6 +29,14 @@ public interface BaseLinear {
     Tensor bias();
 
     /**
+     * The weight itself as a float32 (out, in) tensor when the layer stores it that way (a dense nn.Linear),
+     * else null (Conv1D layout, quantized storage). Adapters use it to fuse their update with the base product.
+     */
+    default Tensor denseWeightOutIn() {
+        return null;
+    }
+
+    /**
      * The linear view of {@code module}: itself when it implements this interface, a view of a {@link Linear}.
      *
      * @throws PeftException for any other module type

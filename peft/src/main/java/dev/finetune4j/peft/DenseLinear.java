@@ -41,6 +41,11 @@ record DenseLinear(Linear linear) implements BaseLinear {
     }
 
     @Override
+    public Tensor denseWeightOutIn() {
+        return linear.fanInFanOut() ? null : linear.weight();
+    }
+
+    @Override
     public Tensor bias() {
         return linear.hasBias() ? linear.parameter("bias") : null;
     }

@@ -88,15 +88,10 @@ public final class Elementwise {
         int[] ia = Broadcast.indexMap(a.shape(), shape);
         int[] ib = Broadcast.indexMap(b.shape(), shape);
         float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            float u = x[ia == null ? i : ia[i]];
-            float w = y[ib == null ? i : ib[i]];
-            out[i] = switch (op) {
-                case ADD -> u + w;
-                case SUB -> u - w;
-                case MUL -> u * w;
-                case DIV -> u / w;
-            };
+        if (ia == null && ib == null) {
+            Parallel.chunks(n, (from, to) -> sameShape(op, x, y, out, from, to));
+        } else {
+            broadcast(op, x, ia, y, ib, out);
         }
         Tensor result = Buffers.tensor(out, shape);
         Tensor ad = a.detach();
@@ -111,6 +106,46 @@ public final class Elementwise {
                     a.requiresGrad() ? Reductions.sumTo(div(d, bd), a.shape()) : null,
                     b.requiresGrad() ? Reductions.sumTo(scale(div(mul(d, result.detach()), bd), -1f), b.shape()) : null};
         }, a, b);
+    }
+
+    /** One loop per op, so that the JIT vectorizes each. */
+    private static void sameShape(Op op, float[] x, float[] y, float[] out, int from, int to) {
+        switch (op) {
+            case ADD -> {
+                for (int i = from; i < to; i++) {
+                    out[i] = x[i] + y[i];
+                }
+            }
+            case SUB -> {
+                for (int i = from; i < to; i++) {
+                    out[i] = x[i] - y[i];
+                }
+            }
+            case MUL -> {
+                for (int i = from; i < to; i++) {
+                    out[i] = x[i] * y[i];
+                }
+            }
+            case DIV -> {
+                for (int i = from; i < to; i++) {
+                    out[i] = x[i] / y[i];
+                }
+            }
+        }
+    }
+
+    /** Element i reads x[ia[i]] and y[ib[i]] (a null map reads element i itself). */
+    private static void broadcast(Op op, float[] x, int[] ia, float[] y, int[] ib, float[] out) {
+        for (int i = 0; i < out.length; i++) {
+            float u = x[ia == null ? i : ia[i]];
+            float w = y[ib == null ? i : ib[i]];
+            out[i] = switch (op) {
+                case ADD -> u + w;
+                case SUB -> u - w;
+                case MUL -> u * w;
+                case DIV -> u / w;
+            };
+        }
     }
 
     /** The broadcast of two shapes, or an exception naming both. */

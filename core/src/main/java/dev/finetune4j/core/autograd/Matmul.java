@@ -24,46 +24,62 @@ public final class Matmul {
         int rows = x.shape().rows();
         float[] xv = Buffers.read(x);
         float[] wv = Buffers.read(w);
-        float[] y = new float[rows * outF];
+        float[] bv = bias == null ? null : Buffers.read(bias);
         Backend be = Buffers.backend();
+        Tensor out = Buffers.tensor(linearValues(be, xv, wv, bv, rows, outF, in), x.shape().with(-1, outF));
+        return Autograd.record("linear", out, dOut -> {
+            float[] dy = Buffers.read(dOut);
+            Tensor dx = x.requiresGrad() ? Buffers.tensor(inputGrad(be, dy, wv, rows, outF, in), x.shape()) : null;
+            return new Tensor[]{dx, weightGrad(be, dy, xv, w, rows), biasGrad(dy, bias, rows)};
+        }, x, w, bias);
+    }
+
+    /** x W^T + b as values: x (rows, in), w (out, in), bv (out) or null -> (rows, out). */
+    static float[] linearValues(Backend be, float[] xv, float[] wv, float[] bv, int rows, int outF, int in) {
+        float[] y = new float[rows * outF];
         be.gemm(xv, 0, false, wv, 0, true, y, 0, rows, outF, in, false);
-        if (bias != null) {
-            float[] bv = Buffers.read(bias);
+        if (bv != null) {
             for (int r = 0; r < rows; r++) {
                 for (int j = 0; j < outF; j++) {
                     y[r * outF + j] += bv[j];
                 }
             }
         }
-        Tensor out = Buffers.tensor(y, x.shape().with(-1, outF));
-        return Autograd.record("linear", out, dOut -> {
-            float[] dy = Buffers.read(dOut);
-            Tensor dx = null;
-            Tensor dw = null;
-            Tensor db = null;
-            if (x.requiresGrad()) {
-                // (forward: y = x W^T) dx = dy W: (rows, out) x (out, in)
-                float[] g = new float[rows * in];
-                be.gemm(dy, 0, false, wv, 0, false, g, 0, rows, in, outF, false);
-                dx = Buffers.tensor(g, x.shape());
+        return y;
+    }
+
+    /** (forward: y = x W^T) dx = dy W: (rows, out) x (out, in). */
+    static float[] inputGrad(Backend be, float[] dy, float[] wv, int rows, int outF, int in) {
+        float[] g = new float[rows * in];
+        be.gemm(dy, 0, false, wv, 0, false, g, 0, rows, in, outF, false);
+        return g;
+    }
+
+    /** dW = dy^T x: (out, rows) x (rows, in), or null when w needs no gradient. */
+    static Tensor weightGrad(Backend be, float[] dy, float[] xv, Tensor w, int rows) {
+        if (!w.requiresGrad()) {
+            return null;
+        }
+        int outF = w.dim(0);
+        int in = w.dim(1);
+        float[] g = new float[outF * in];
+        be.gemm(dy, 0, true, xv, 0, false, g, 0, outF, in, rows, false);
+        return Buffers.tensor(g, w.shape());
+    }
+
+    /** db = the column sums of dy (rows, out), or null when there is no bias or it needs no gradient. */
+    static Tensor biasGrad(float[] dy, Tensor bias, int rows) {
+        if (bias == null || !bias.requiresGrad()) {
+            return null;
+        }
+        int outF = bias.dim(0);
+        float[] g = new float[outF];
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < outF; j++) {
+                g[j] += dy[r * outF + j];
             }
-            if (w.requiresGrad()) {
-                // dW = dy^T x: (out, rows) x (rows, in)
-                float[] g = new float[outF * in];
-                be.gemm(dy, 0, true, xv, 0, false, g, 0, outF, in, rows, false);
-                dw = Buffers.tensor(g, w.shape());
-            }
-            if (bias != null && bias.requiresGrad()) {
-                float[] g = new float[outF];
-                for (int r = 0; r < rows; r++) {
-                    for (int j = 0; j < outF; j++) {
-                        g[j] += dy[r * outF + j];
-                    }
-                }
-                db = Buffers.tensor(g, bias.shape());
-            }
-            return new Tensor[]{dx, dw, db};
-        }, x, w, bias);
+        }
+        return Buffers.tensor(g, bias.shape());
     }
 
     /**

@@ -215,8 +215,13 @@ public final class Tensor {
         int[] idx = new int[Math.max(0, rank - 1)];
         long base = offset;
         for (int at = 0; at < out.length; ) {
-            for (int i = 0; i < inner; i++) {
-                out[at++] = seg.getAtIndex(F, base + i * innerStride);
+            if (innerStride == 1) {
+                MemorySegment.copy(seg, F, base * 4, out, at, inner); // rows of a permuted view that kept its last axis
+                at += inner;
+            } else {
+                for (int i = 0; i < inner; i++) {
+                    out[at++] = seg.getAtIndex(F, base + i * innerStride);
+                }
             }
             for (int d = rank - 2; d >= 0; d--) {
                 idx[d]++;

@@ -124,6 +124,14 @@ class MatmulTest {
     }
 
     @Test
+    void lowRankLinearIsTheLinearPlusItsUpdate() {
+        GradCheck.of("lowRank linear", x -> LowRank.linear(x[0], x[1], x[2], x[3], x[4], 0.5f))
+                .input(2, 3, 5).input(4, 5).input(4).input(2, 5).input(4, 2)
+                .reference(x -> lowRank(linear(x[0], x[1], x[2], 6, 5, 4), x[0], x[3], x[4], 0.5, 6, 5, 2, 4))
+                .run();
+    }
+
+    @Test
     void handComputedProduct() {
         try (var s = TensorScope.open()) {
             Tensor a = Tensor.of(new float[]{1, 2, 3, 4}, 2, 2);
@@ -142,6 +150,8 @@ class MatmulTest {
             assertThrows(IllegalArgumentException.class, () -> Matmul.matmul(Tensor.zeros(2, 2, 3), Tensor.zeros(3, 3, 2)));
             assertThrows(IllegalArgumentException.class,
                     () -> LowRank.add(Tensor.zeros(2, 4), Tensor.zeros(2, 5), Tensor.zeros(2, 5), Tensor.zeros(4, 3), 1f));
+            assertThrows(IllegalArgumentException.class, () -> LowRank.linear(Tensor.zeros(2, 5), Tensor.zeros(3, 5), null,
+                    Tensor.zeros(2, 5), Tensor.zeros(4, 2), 1f));
         }
     }
 }

@@ -97,12 +97,17 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
     /** x: (..., in) -> (..., out). */
     @Override
     public Tensor forward(Tensor x) {
-        Tensor result = base.forward(x);
         if (!enabled || merged) {
-            return result;
+            return base.forward(x);
         }
         boolean drop = isTraining() && dropout > 0;
         Tensor xa = drop ? Dropout.apply(x, dropout, random.get()) : x;
+        Tensor dense = base.denseWeightOutIn();
+        if (!dora && !drop && dense != null) {
+            // base product and update in one op: one input gradient instead of two to add up
+            return LowRank.linear(x, dense, base.bias(), loraA(), loraB(), scaling);
+        }
+        Tensor result = base.forward(x);
         if (!dora) {
             return LowRank.add(result, xa, loraA(), loraB(), scaling);
         }
