@@ -47,7 +47,7 @@ public final class LowRank {
                     + " and B " + b.shape() + " (expected (" + u.out + ", " + u.in + "))");
         }
         Backend be = Buffers.backend();
-        float[] wv = Buffers.read(w);
+        Matmul.Weight wv = Matmul.Weight.of(w);
         float[] result = Matmul.linearValues(be, u.xv, wv, bias == null ? null : Buffers.read(bias), u.rows, u.out, u.in);
         u.addTo(result);
         return Autograd.record("lowRankLinear", Buffers.tensor(result, x.shape().with(-1, u.out)), dOut -> {

@@ -23,7 +23,7 @@ public final class Matmul {
         }
         int rows = x.shape().rows();
         float[] xv = Buffers.read(x);
-        float[] wv = Buffers.read(w);
+        Weight wv = Weight.of(w);
         float[] bv = bias == null ? null : Buffers.read(bias);
         Backend be = Buffers.backend();
         Tensor out = Buffers.tensor(linearValues(be, xv, wv, bv, rows, outF, in), x.shape().with(-1, outF));
@@ -35,9 +35,13 @@ public final class Matmul {
     }
 
     /** x W^T + b as values: x (rows, in), w (out, in), bv (out) or null -> (rows, out). */
-    static float[] linearValues(Backend be, float[] xv, float[] wv, float[] bv, int rows, int outF, int in) {
+    static float[] linearValues(Backend be, float[] xv, Weight wv, float[] bv, int rows, int outF, int in) {
         float[] y = new float[rows * outF];
-        be.gemm(xv, 0, false, wv, 0, true, y, 0, rows, outF, in, false);
+        if (wv.frozen() != null) {
+            be.gemm(xv, 0, false, wv.frozen().transposed(be), y, 0, rows, false);
+        } else {
+            be.gemm(xv, 0, false, wv.values(), 0, true, y, 0, rows, outF, in, false);
+        }
         if (bv != null) {
             for (int r = 0; r < rows; r++) {
                 for (int j = 0; j < outF; j++) {
@@ -49,10 +53,22 @@ public final class Matmul {
     }
 
     /** (forward: y = x W^T) dx = dy W: (rows, out) x (out, in). */
-    static float[] inputGrad(Backend be, float[] dy, float[] wv, int rows, int outF, int in) {
+    static float[] inputGrad(Backend be, float[] dy, Weight wv, int rows, int outF, int in) {
         float[] g = new float[rows * in];
-        be.gemm(dy, 0, false, wv, 0, false, g, 0, rows, in, outF, false);
+        if (wv.frozen() != null) {
+            be.gemm(dy, 0, false, wv.frozen().plain(be), g, 0, rows, false);
+        } else {
+            be.gemm(dy, 0, false, wv.values(), 0, false, g, 0, rows, in, outF, false);
+        }
         return g;
+    }
+
+    /** A linear layer's weight W (out, in) as its products read it: a frozen weight's cached layouts, or the values. */
+    record Weight(float[] values, FrozenWeights.Entry frozen) {
+        static Weight of(Tensor w) {
+            FrozenWeights.Entry e = FrozenWeights.of(w);
+            return e != null ? new Weight(e.values, e) : new Weight(Buffers.read(w), null);
+        }
     }
 
     /** dW = dy^T x: (out, rows) x (rows, in), or null when w needs no gradient. */

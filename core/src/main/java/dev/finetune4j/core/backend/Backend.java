@@ -26,4 +26,11 @@ public interface Backend {
      */
     void gemm(float[] a, int aOffset, boolean transposeA, float[] b, int bOffset, boolean transposeB,
               float[] c, int cOffset, int m, int n, int k, boolean accumulate);
+
+    /** {@code op(b)} {@code (k, n)} laid out for repeated products; {@code b} may change afterwards. */
+    PackedMatrix pack(float[] b, int bOffset, boolean transposeB, int k, int n);
+
+    /** {@code c[m][n] (+)= op(a) b} with {@code b} from {@link #pack} (n and k are its own). */
+    void gemm(float[] a, int aOffset, boolean transposeA, PackedMatrix b, float[] c, int cOffset, int m,
+              boolean accumulate);
 }

@@ -1,6 +1,7 @@
 package dev.finetune4j.core.backend.cpu;
 
 import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.backend.PackedMatrix;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,5 +56,16 @@ public final class CpuBackend implements Backend {
     public void gemm(float[] a, int aOffset, boolean transposeA, float[] b, int bOffset, boolean transposeB,
                      float[] c, int cOffset, int m, int n, int k, boolean accumulate) {
         gemm.gemm(a, aOffset, transposeA, b, bOffset, transposeB, c, cOffset, m, n, k, accumulate);
+    }
+
+    @Override
+    public PackedMatrix pack(float[] b, int bOffset, boolean transposeB, int k, int n) {
+        return gemm.pack(b, bOffset, transposeB, k, n);
+    }
+
+    @Override
+    public void gemm(float[] a, int aOffset, boolean transposeA, PackedMatrix b, float[] c, int cOffset, int m,
+                     boolean accumulate) {
+        gemm.gemm(a, aOffset, transposeA, b, c, cOffset, m, accumulate);
     }
 }

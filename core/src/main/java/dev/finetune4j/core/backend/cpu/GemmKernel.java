@@ -1,5 +1,7 @@
 package dev.finetune4j.core.backend.cpu;
 
+import dev.finetune4j.core.backend.PackedMatrix;
+
 /**
  * A float32 matrix product {@code c (+)= op(a) op(b)} over row-major arrays, where {@code op} transposes when
  * asked. Same contract as {@link dev.finetune4j.core.backend.Backend#gemm}; implementations are stateless and
@@ -15,4 +17,10 @@ interface GemmKernel {
      */
     void gemm(float[] a, int aOff, boolean transposeA, float[] b, int bOff, boolean transposeB,
               float[] c, int cOff, int m, int n, int k, boolean accumulate);
+
+    /** op(b) {@code (k, n)} laid out once for {@link #gemm(float[], int, boolean, PackedMatrix, float[], int, int, boolean)}. */
+    PackedMatrix pack(float[] b, int bOff, boolean transposeB, int k, int n);
+
+    /** {@code c (+)= op(a) b} with {@code b} from {@link #pack}; n and k are the packed operand's. */
+    void gemm(float[] a, int aOff, boolean transposeA, PackedMatrix b, float[] c, int cOff, int m, boolean accumulate);
 }

@@ -1,5 +1,8 @@
 package dev.finetune4j.core.backend.cpu;
 
+import dev.finetune4j.core.backend.PackedMatrix;
+
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -31,5 +34,27 @@ final class ScalarGemm implements GemmKernel {
                 c[ci] = accumulate ? c[ci] + s : s;
             }
         });
+    }
+
+    @Override
+    public PackedMatrix pack(float[] b, int bOff, boolean transposeB, int k, int n) {
+        return new Copy(k, n, Arrays.copyOfRange(b, bOff, bOff + k * n), transposeB);
+    }
+
+    @Override
+    public void gemm(float[] a, int aOff, boolean transposeA, PackedMatrix b, float[] c, int cOff, int m,
+                     boolean accumulate) {
+        if (!(b instanceof Copy copy)) {
+            throw new IllegalArgumentException("a " + b.getClass().getSimpleName() + " was packed by another kernel than " + name());
+        }
+        gemm(a, aOff, transposeA, copy.values(), 0, copy.transposed(), c, cOff, m, copy.n(), copy.k(), accumulate);
+    }
+
+    /** The oracle's "packing": a copy of op(b)'s storage and whether it is transposed. */
+    private record Copy(int k, int n, float[] values, boolean transposed) implements PackedMatrix {
+        @Override
+        public long floats() {
+            return values.length;
+        }
     }
 }

@@ -3,6 +3,8 @@ package dev.finetune4j.core.backend.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import dev.finetune4j.core.backend.PackedMatrix;
+
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinTask;
 import java.util.function.IntConsumer;
@@ -66,54 +68,104 @@ final class VectorGemm implements GemmKernel {
             }
             return;
         }
-        int rowPanels = (m + MR - 1) / MR;
-        int colPanels = (n + NR - 1) / NR;
-        int threads = Runtime.getRuntime().availableProcessors();
-        // NOTE: callers such as attention already run one product per pool thread; forking again from inside
-        // the pool only adds overhead (and work stealing could re-enter this thread's scratch buffers).
-        boolean parallel = threads > 1 && (long) m * n * k >= PARALLEL_MIN_FMAS && !ForkJoinTask.inForkJoinPool();
+        boolean parallel = parallel(m, n, k);
         Scratch scratch = SCRATCH.get();
         boolean borrowed = scratch.acquire();
         try {
-            // The kernel reads A as rows of k values. A row-major A is read where it lies (only a partial last
-            // panel is copied, zero-padded); a transposed A is first laid out as rows.
-            float[] rows;
-            int rowsOff;
-            float[] tail = null;
-            if (transposeA) {
-                rows = borrowed ? scratch.a(rowPanels * MR * k) : new float[rowPanels * MR * k];
-                rowsOff = 0;
-                forEach(rowPanels, parallel, q -> Packing.transposeRowPanel(a, aOff, m, k, MR, rows, q));
-            } else {
-                rows = a;
-                rowsOff = aOff;
-                if (m % MR != 0) {
-                    tail = Packing.paddedRows(a, aOff + (m - m % MR) * k, m % MR, k, MR);
-                }
-            }
+            int colPanels = (n + NR - 1) / NR;
             float[] bp = borrowed ? scratch.b(colPanels * NR * k) : new float[colPanels * NR * k];
             forEach(colPanels, parallel, q -> Packing.packColumnPanel(b, bOff, transposeB, k, n, NR, bp, q));
-
-            float[] lastPanel = tail;
-            int panelsPerRowBlock = MC / MR;
-            int rowBlocks = (rowPanels + panelsPerRowBlock - 1) / panelsPerRowBlock;
-            // Split columns too until there are enough tasks to balance (small m: the split is all columns).
-            int wanted = parallel ? 8 * threads : 1;
-            int colBlocks = Math.min(colPanels, Math.max(1, (wanted + rowBlocks - 1) / rowBlocks));
-            int panelsPerColBlock = (colPanels + colBlocks - 1) / colBlocks;
-            int colBlockCount = (colPanels + panelsPerColBlock - 1) / panelsPerColBlock;
-            forEach(rowBlocks * colBlockCount, parallel, task -> {
-                int ip0 = (task / colBlockCount) * panelsPerRowBlock;
-                int jp0 = (task % colBlockCount) * panelsPerColBlock;
-                block(rows, rowsOff, lastPanel, bp, c, cOff, m, n, k, accumulate,
-                        ip0, Math.min(rowPanels, ip0 + panelsPerRowBlock),
-                        jp0, Math.min(colPanels, jp0 + panelsPerColBlock));
-            });
+            multiply(a, aOff, transposeA, bp, c, cOff, m, n, k, accumulate, parallel, borrowed ? scratch : null);
         } finally {
             if (borrowed) {
                 scratch.release();
             }
         }
+    }
+
+    @Override
+    public PackedMatrix pack(float[] b, int bOff, boolean transposeB, int k, int n) {
+        int colPanels = (n + NR - 1) / NR;
+        float[] bp = new float[colPanels * NR * k];
+        forEach(colPanels, false, q -> Packing.packColumnPanel(b, bOff, transposeB, k, n, NR, bp, q));
+        return new Panels(k, n, bp);
+    }
+
+    @Override
+    public void gemm(float[] a, int aOff, boolean transposeA, PackedMatrix b, float[] c, int cOff, int m,
+                     boolean accumulate) {
+        if (!(b instanceof Panels panels)) {
+            throw new IllegalArgumentException("a " + b.getClass().getSimpleName() + " was packed by another kernel than " + name());
+        }
+        if (m == 0 || panels.n() == 0 || panels.k() == 0) {
+            gemm(a, aOff, transposeA, new float[0], 0, false, c, cOff, m, panels.n(), panels.k(), accumulate);
+            return;
+        }
+        boolean parallel = parallel(m, panels.n(), panels.k());
+        Scratch scratch = SCRATCH.get();
+        boolean borrowed = scratch.acquire();
+        try {
+            multiply(a, aOff, transposeA, panels.values(), c, cOff, m, panels.n(), panels.k(), accumulate, parallel,
+                    borrowed ? scratch : null);
+        } finally {
+            if (borrowed) {
+                scratch.release();
+            }
+        }
+    }
+
+    /** op(b) in column panels of width {@link #NR} ({@link Packing}), for many products. */
+    private record Panels(int k, int n, float[] values) implements PackedMatrix {
+        @Override
+        public long floats() {
+            return values.length;
+        }
+    }
+
+    private static boolean parallel(int m, int n, int k) {
+        // NOTE: callers such as attention already run one product per pool thread; forking again from inside
+        // the pool only adds overhead (and work stealing could re-enter this thread's scratch buffers).
+        return Runtime.getRuntime().availableProcessors() > 1 && (long) m * n * k >= PARALLEL_MIN_FMAS
+                && !ForkJoinTask.inForkJoinPool();
+    }
+
+    /** C (+)= op(a) times B packed in {@code bp}; {@code scratch} (or null) lends the buffer for a transposed A. */
+    private static void multiply(float[] a, int aOff, boolean transposeA, float[] bp, float[] c, int cOff, int m, int n,
+                                 int k, boolean accumulate, boolean parallel, Scratch scratch) {
+        int rowPanels = (m + MR - 1) / MR;
+        int colPanels = (n + NR - 1) / NR;
+        // The kernel reads A as rows of k values. A row-major A is read where it lies (only a partial last
+        // panel is copied, zero-padded); a transposed A is first laid out as rows.
+        float[] rows;
+        int rowsOff;
+        float[] tail = null;
+        if (transposeA) {
+            rows = scratch != null ? scratch.a(rowPanels * MR * k) : new float[rowPanels * MR * k];
+            rowsOff = 0;
+            forEach(rowPanels, parallel, q -> Packing.transposeRowPanel(a, aOff, m, k, MR, rows, q));
+        } else {
+            rows = a;
+            rowsOff = aOff;
+            if (m % MR != 0) {
+                tail = Packing.paddedRows(a, aOff + (m - m % MR) * k, m % MR, k, MR);
+            }
+        }
+        float[] lastPanel = tail;
+        int threads = Runtime.getRuntime().availableProcessors();
+        int panelsPerRowBlock = MC / MR;
+        int rowBlocks = (rowPanels + panelsPerRowBlock - 1) / panelsPerRowBlock;
+        // Split columns too until there are enough tasks to balance (small m: the split is all columns).
+        int wanted = parallel ? 8 * threads : 1;
+        int colBlocks = Math.min(colPanels, Math.max(1, (wanted + rowBlocks - 1) / rowBlocks));
+        int panelsPerColBlock = (colPanels + colBlocks - 1) / colBlocks;
+        int colBlockCount = (colPanels + panelsPerColBlock - 1) / panelsPerColBlock;
+        forEach(rowBlocks * colBlockCount, parallel, task -> {
+            int ip0 = (task / colBlockCount) * panelsPerRowBlock;
+            int jp0 = (task % colBlockCount) * panelsPerColBlock;
+            block(rows, rowsOff, lastPanel, bp, c, cOff, m, n, k, accumulate,
+                    ip0, Math.min(rowPanels, ip0 + panelsPerRowBlock),
+                    jp0, Math.min(colPanels, jp0 + panelsPerColBlock));
+        });
     }
 
     /**

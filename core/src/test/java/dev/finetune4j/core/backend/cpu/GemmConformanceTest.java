@@ -7,6 +7,7 @@ import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -76,7 +77,32 @@ class GemmConformanceTest {
         IntStream.range(0, 16).parallel().forEach(i -> compare(70 + i, 90, 300, i % 2 == 0, i % 3 == 0, false, 0, 100 + i));
     }
 
+    /** Pre-packed right operands (frozen weights) give the same products, and the packed copy owns its values. */
+    @Test
+    void packedRightOperands() {
+        long seed = 200;
+        for (int m : SIZES) {
+            for (int n : SIZES) {
+                for (int t = 0; t < 8; t++) {
+                    compare(m, n, 65, (t & 1) != 0, (t & 2) != 0, (t & 4) != 0, 3, seed++, true);
+                }
+            }
+        }
+        compare(300, 257, 700, false, true, false, 0, 300, true);
+        compare(1024, 704, 256, false, false, true, 0, 301, true);
+    }
+
+    @Test
+    void aPackedOperandOfTheOtherKernelIsRefused() {
+        var packed = oracle.pack(new float[4], 0, false, 2, 2);
+        assertThrows(IllegalArgumentException.class, () -> fast.gemm(new float[4], 0, false, packed, new float[4], 0, 2, false));
+    }
+
     private void compare(int m, int n, int k, boolean ta, boolean tb, boolean acc, int off, long seed) {
+        compare(m, n, k, ta, tb, acc, off, seed, false);
+    }
+
+    private void compare(int m, int n, int k, boolean ta, boolean tb, boolean acc, int off, long seed, boolean packed) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] a = random(r, off + m * k);
         float[] b = random(r, off + k * n);
@@ -84,7 +110,15 @@ class GemmConformanceTest {
         float[] expected = c0.clone();
         float[] actual = c0.clone();
         oracle.gemm(a, off, ta, b, off, tb, expected, off, m, n, k, acc);
-        fast.gemm(a, off, ta, b, off, tb, actual, off, m, n, k, acc);
+        if (packed) {
+            var pb = fast.pack(b, off, tb, k, n);
+            float[] original = b.clone();
+            java.util.Arrays.fill(b, Float.NaN); // the packed operand must not read b any more
+            fast.gemm(a, off, ta, pb, actual, off, m, acc);
+            System.arraycopy(original, 0, b, 0, b.length);
+        } else {
+            fast.gemm(a, off, ta, b, off, tb, actual, off, m, n, k, acc);
+        }
         for (int i = 0; i < off; i++) {
             assertEquals(c0[i], actual[i], "gemm wrote before cOffset at " + i);
         }

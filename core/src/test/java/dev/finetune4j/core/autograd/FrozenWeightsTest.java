@@ -1,0 +1,77 @@
+package dev.finetune4j.core.autograd;
+
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+/** The cache of frozen weights' packed layouts: reused while the values stay, rebuilt when they change. */
+class FrozenWeightsTest {
+
+    @Test
+    void aFrozenNativeWeightIsCachedUntilItsValuesChange() {
+        try (var params = TensorScope.detached(); var step = TensorScope.open()) {
+            float[] wv = GradCheck.randn(1, 6 * 5);
+            Tensor w = Tensor.of(params, wv, 6, 5);
+            Tensor x = Tensor.of(GradCheck.randn(2, 4 * 5), 4, 5);
+            FrozenWeights.Entry first = FrozenWeights.of(w);
+            assertNotNull(first);
+            assertSame(first, FrozenWeights.of(w), "unchanged values reuse the entry");
+            assertArrayEquals(reference(x, wv), Matmul.linear(x, w, null).toFloatArray(), 1e-5f);
+
+            w.setFlat(7, 3f); // what merging an adapter into the base does
+            wv[7] = 3f;
+            assertNotSame(first, FrozenWeights.of(w), "changed values rebuild the entry");
+            assertArrayEquals(reference(x, wv), Matmul.linear(x, w, null).toFloatArray(), 1e-5f);
+        }
+    }
+
+    @Test
+    void trainedAndHeapWeightsAreNotCached() {
+        try (var params = TensorScope.detached(); var step = TensorScope.open()) {
+            assertNull(FrozenWeights.of(Tensor.of(params, new float[6], 2, 3).requiresGrad(true)));
+            assertNull(FrozenWeights.of(Buffers.tensor(new float[6], 2, 3)), "op results are not weights");
+        }
+    }
+
+    @Test
+    void theInputGradientThroughACachedWeightEqualsTheUncachedOne() {
+        try (var params = TensorScope.detached(); var step = TensorScope.open()) {
+            float[] wv = GradCheck.randn(3, 40 * 30);
+            Tensor cached = Tensor.of(params, wv, 40, 30);
+            Tensor heap = Buffers.tensor(wv.clone(), 40, 30);
+            float[] xv = GradCheck.randn(4, 50 * 30);
+            float[] dy = GradCheck.randn(5, 50 * 40);
+            assertArrayEquals(inputGrad(xv, heap, dy), inputGrad(xv, cached, dy), "same kernel, same bits");
+        }
+    }
+
+    private static float[] inputGrad(float[] xv, Tensor w, float[] dy) {
+        Tensor x = Tensor.of(xv.clone(), 50, 30).requiresGrad(true);
+        Autograd.backward(Matmul.linear(x, w, null), Tensor.of(dy, 50, 40));
+        return x.grad().toFloatArray();
+    }
+
+    private static float[] reference(Tensor x, float[] w) {
+        float[] xv = x.toFloatArray();
+        int rows = x.dim(0);
+        int in = x.dim(1);
+        int out = w.length / in;
+        float[] y = new float[rows * out];
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                double s = 0;
+                for (int i = 0; i < in; i++) {
+                    s += xv[r * in + i] * w[o * in + i];
+                }
+                y[r * out + o] = (float) s;
+            }
+        }
+        return y;
+    }
+}
