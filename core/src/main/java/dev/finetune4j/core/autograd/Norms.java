@@ -36,25 +36,29 @@ public final class Norms {
         return Autograd.record("rmsNorm", out, dOut -> {
             float[] dy = Buffers.read(dOut);
             float[] dx = new float[xv.length];
+            boolean needDw = w.requiresGrad(); // frozen in adapter training: skip a (rows, C) pass
             float[][] dwRows = new float[rows][];
             IntStream.range(0, rows).parallel().forEach(r -> {
                 int o = r * c;
                 float rs = rstd[r];
-                float[] dwr = new float[c];
                 double dot = 0; // sum(dxhat * xhat)
                 for (int i = 0; i < c; i++) {
-                    float xhat = xv[o + i] * rs;
-                    dwr[i] = dy[o + i] * xhat;
-                    dot += (double) dy[o + i] * wv[i] * xhat;
+                    dot += (double) dy[o + i] * wv[i] * (xv[o + i] * rs);
+                }
+                if (needDw) {
+                    float[] dwr = new float[c];
+                    for (int i = 0; i < c; i++) {
+                        dwr[i] = dy[o + i] * (xv[o + i] * rs);
+                    }
+                    dwRows[r] = dwr;
                 }
                 float mean = (float) (dot / c);
                 for (int i = 0; i < c; i++) {
                     float xhat = xv[o + i] * rs;
                     dx[o + i] = rs * (dy[o + i] * wv[i] - xhat * mean);
                 }
-                dwRows[r] = dwr;
             });
-            return new Tensor[]{Buffers.tensor(dx, x.shape()), Buffers.tensor(sumRows(dwRows, c), w.shape())};
+            return new Tensor[]{Buffers.tensor(dx, x.shape()), needDw ? Buffers.tensor(sumRows(dwRows, c), w.shape()) : null};
         }, x, w);
     }
 

@@ -69,6 +69,14 @@ final class VectorGemm implements GemmKernel {
             return;
         }
         boolean parallel = parallel(m, n, k);
+        if (m <= SkinnyGemm.MAX && !transposeB) {
+            SkinnyGemm.fewRows(a, aOff, transposeA, b, bOff, c, cOff, m, n, k, accumulate, parallel);
+            return;
+        }
+        if (n <= SkinnyGemm.MAX && !transposeA && SkinnyGemm.EIGHT_LANES_NATIVE) {
+            SkinnyGemm.fewColumns(a, aOff, b, bOff, transposeB, c, cOff, m, n, k, accumulate, parallel);
+            return;
+        }
         Scratch scratch = SCRATCH.get();
         boolean borrowed = scratch.acquire();
         try {
@@ -288,7 +296,7 @@ final class VectorGemm implements GemmKernel {
         }
     }
 
-    private static void forEach(int count, boolean parallel, IntConsumer body) {
+    static void forEach(int count, boolean parallel, IntConsumer body) {
         if (parallel && count > 1) {
             IntStream.range(0, count).parallel().forEach(body);
         } else {

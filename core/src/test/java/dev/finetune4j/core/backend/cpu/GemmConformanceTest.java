@@ -60,6 +60,11 @@ class GemmConformanceTest {
         compare(1000, 3, 500, false, false, true, 0, 8);
         compare(704, 8, 1024, true, false, false, 0, 9); // a LoRA B gradient: computed as (B^T A)^T
         compare(704, 8, 1024, true, false, true, 5, 10);
+        // rank-8 factors: SkinnyGemm's few-rows and few-columns kernels, full and partial blocks
+        compare(8, 704, 1024, true, false, false, 0, 11);
+        compare(6, 517, 301, false, false, true, 2, 12);
+        compare(1024, 8, 704, false, false, true, 0, 13);
+        compare(1023, 7, 300, false, true, false, 1, 14);
     }
 
     @Test
