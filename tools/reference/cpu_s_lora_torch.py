@@ -7,7 +7,8 @@ warm-up steps), forward-only tokens/s (no grad, the same medians) and peak RSS.
 
     OMP_WAIT_POLICY=PASSIVE taskset -c 2,3 python3 cpu_s_lora_torch.py --threads 2 --attention manual
 --attention manual: softmax(q k^T / sqrt(d) + causal mask) v with matmuls, as the recorded anchor (PyTorch 1.13
-has no fused attention); --attention sdpa: F.scaled_dot_product_attention, what PyTorch 2 users get.
+has no fused attention); --attention sdpa: F.scaled_dot_product_attention, what PyTorch 2 users get (the run
+fails on 1.13, the rest of benchmarks/cpu-s-side-by-side.sh goes on).
 """
 import argparse
 import resource
