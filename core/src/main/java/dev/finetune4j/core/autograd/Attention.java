@@ -8,9 +8,14 @@ import java.util.stream.IntStream;
 /**
  * Scaled dot-product attention, softmax(q k^T * scale + mask) v, with grouped-query attention: query head h
  * reads key/value head {@code h / (H / Hkv)}. Masked scores are -inf; a query with no visible key outputs 0.
- * The products run through the backend's gemm per (batch, head); the mask is built once per batch row.
+ * The products run through the backend's gemm per (batch, head) and block of {@value #QUERY_BLOCK} queries, which
+ * under a causal mask skips the keys no query of the block can see (about 40% of the work at 128 tokens); the
+ * mask is built once per batch row.
  */
 public final class Attention {
+    /** Queries per block: a causal block computes scores only for the keys its last query can see. */
+    private static final int QUERY_BLOCK = 32;
+
     private Attention() {
     }
 
@@ -40,17 +45,24 @@ public final class Attention {
             int b = bh / h;
             int kvBase = (b * hkv + (bh % h) / group) * s * d;
             int po = bh * t * s;
-            // scores = q k^T: (T, D) x (S, D)^T
-            be.gemm(qv, bh * t * d, false, kv, kvBase, true, probs, po, t, s, d, false);
-            for (int i = 0; i < t; i++) {
-                int row = po + i * s;
-                for (int j = 0; j < s; j++) {
-                    probs[row + j] = probs[row + j] * scale + bias[b][i * s + j];
+            for (int i0 = 0; i0 < t; i0 += QUERY_BLOCK) {
+                int rows = Math.min(QUERY_BLOCK, t - i0);
+                int keys = visibleKeys(mask, i0 + rows, t, s);
+                int qo = (bh * t + i0) * d;
+                // scores = q k^T over the visible keys: (rows, D) x (keys, D)^T
+                float[] p = new float[rows * keys];
+                be.gemm(qv, qo, false, kv, kvBase, true, p, 0, rows, keys, d, false);
+                for (int r = 0; r < rows; r++) {
+                    int biasRow = (i0 + r) * s;
+                    for (int j = 0; j < keys; j++) {
+                        p[r * keys + j] = p[r * keys + j] * scale + bias[b][biasRow + j];
+                    }
+                    Softmax.softmaxRow(p, r * keys, keys);
+                    System.arraycopy(p, r * keys, probs, po + biasRow, keys);
                 }
-                Softmax.softmaxRow(probs, row, s);
+                // out = p v: (rows, keys) x (keys, D)
+                be.gemm(p, 0, false, vv, kvBase, false, out, qo, rows, d, keys, false);
             }
-            // out = p v: (T, S) x (S, D)
-            be.gemm(probs, po, false, vv, kvBase, false, out, bh * t * d, t, d, s, false);
         });
         Tensor result = Buffers.tensor(out, q.shape());
         return Autograd.record("attention", result, dOut -> {
@@ -62,33 +74,48 @@ public final class Attention {
             IntStream.range(0, bs * hkv).parallel().forEach(bg -> {
                 int b = bg / hkv;
                 int kvBase = bg * s * d;
-                float[] ds = new float[t * s];
                 for (int hh = (bg % hkv) * group; hh < (bg % hkv + 1) * group; hh++) {
                     int bh = b * h + hh;
-                    int po = bh * t * s;
-                    int qo = bh * t * d;
-                    // (forward: out = p v) dv += p^T dOut: (S, T) x (T, D)
-                    be.gemm(probs, po, true, dov, qo, false, dv, kvBase, s, d, t, true);
-                    // dp = dOut v^T: (T, D) x (S, D)^T
-                    be.gemm(dov, qo, false, vv, kvBase, true, ds, 0, t, s, d, false);
-                    // (forward: p = softmax(scores)) dscores = p * (dp - sum(dp * p)), times scale
-                    for (int i = 0; i < t; i++) {
-                        int row = i * s;
-                        float dot = 0f;
-                        for (int j = 0; j < s; j++) {
-                            dot += ds[row + j] * probs[po + row + j];
+                    for (int i0 = 0; i0 < t; i0 += QUERY_BLOCK) {
+                        int rows = Math.min(QUERY_BLOCK, t - i0);
+                        int keys = visibleKeys(mask, i0 + rows, t, s);
+                        int qo = (bh * t + i0) * d;
+                        float[] p = new float[rows * keys];
+                        for (int r = 0; r < rows; r++) {
+                            System.arraycopy(probs, (bh * t + i0 + r) * s, p, r * keys, keys);
                         }
-                        for (int j = 0; j < s; j++) {
-                            ds[row + j] = probs[po + row + j] * (ds[row + j] - dot) * scale;
+                        // (forward: out = p v) dv += p^T dOut: (keys, rows) x (rows, D)
+                        be.gemm(p, 0, true, dov, qo, false, dv, kvBase, keys, d, rows, true);
+                        // dp = dOut v^T: (rows, D) x (keys, D)^T
+                        float[] ds = new float[rows * keys];
+                        be.gemm(dov, qo, false, vv, kvBase, true, ds, 0, rows, keys, d, false);
+                        // (forward: p = softmax(scores)) dscores = p * (dp - sum(dp * p)), times scale
+                        for (int r = 0; r < rows; r++) {
+                            int row = r * keys;
+                            float dot = 0f;
+                            for (int j = 0; j < keys; j++) {
+                                dot += ds[row + j] * p[row + j];
+                            }
+                            for (int j = 0; j < keys; j++) {
+                                ds[row + j] = p[row + j] * (ds[row + j] - dot) * scale;
+                            }
                         }
+                        // (forward: scores = q k^T) dq = ds k: (rows, keys) x (keys, D); dk += ds^T q: (keys, rows) x (rows, D)
+                        be.gemm(ds, 0, false, kv, kvBase, false, dq, qo, rows, d, keys, false);
+                        be.gemm(ds, 0, true, qv, qo, false, dk, kvBase, keys, d, rows, true);
                     }
-                    // (forward: scores = q k^T) dq = ds k: (T, S) x (S, D); dk += ds^T q: (S, T) x (T, D)
-                    be.gemm(ds, 0, false, kv, kvBase, false, dq, qo, t, d, s, false);
-                    be.gemm(ds, 0, true, qv, qo, false, dk, kvBase, s, d, t, true);
                 }
             });
             return new Tensor[]{Buffers.tensor(dq, q.shape()), Buffers.tensor(dk, k.shape()), Buffers.tensor(dv, v.shape())};
         }, q, k, v);
+    }
+
+    /**
+     * Keys that queries before {@code queryEnd} may see at all: with a causal mask none past the last query's own
+     * position, so their scores (all -inf) are neither computed nor differentiated.
+     */
+    private static int visibleKeys(AttentionMask mask, int queryEnd, int t, int s) {
+        return mask.causal() ? Math.min(s, s - t + queryEnd) : s;
     }
 
     /** Per batch row, (T, S) additive bias: 0 where the query may see the key, -inf elsewhere. */

@@ -19,6 +19,12 @@ class AttentionRotaryTest {
             new int[][]{{0, 0, 0, 1, 1, 1}, {0, 0, 0, 0, 0, 1}});
 
     static double[] attention(double[] q, double[] k, double[] v, AttentionMask mask, double scale) {
+        return attention(q, k, v, mask, scale, B, H, HKV, T, S, D);
+    }
+
+    /** softmax(q k^T scale + mask) v in double, q (B, H, T, D), k and v (B, HKV, S, D). */
+    static double[] attention(double[] q, double[] k, double[] v, AttentionMask mask, double scale,
+                              int B, int H, int HKV, int T, int S, int D) {
         double[] out = new double[B * H * T * D];
         int past = S - T;
         for (int b = 0; b < B; b++) {
@@ -73,6 +79,20 @@ class AttentionRotaryTest {
             GradCheck.of("attention " + mask.causal(), x -> Attention.scaledDotProduct(x[0], x[1], x[2], mask, 0.7f))
                     .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D)
                     .reference(x -> attention(x[0], x[1], x[2], mask, 0.7f))
+                    .run();
+        }
+    }
+
+    /** 70 queries span three causal blocks of the kernel (32, 32, 6), each skipping different keys. */
+    @Test
+    void longCausalSequencesInQueryBlocks() {
+        boolean[][] valid = new boolean[1][75];
+        java.util.Arrays.fill(valid[0], true);
+        valid[0][40] = false;
+        for (AttentionMask mask : new AttentionMask[]{AttentionMask.causalOnly(), new AttentionMask(true, valid, null)}) {
+            GradCheck.of("attention, 70 queries after 5 cached keys", x -> Attention.scaledDotProduct(x[0], x[1], x[2], mask, 0.6f))
+                    .input(1, 4, 70, 3).input(1, 2, 75, 3).input(1, 2, 75, 3)
+                    .reference(x -> attention(x[0], x[1], x[2], mask, 0.6f, 1, 4, 2, 70, 75, 3))
                     .run();
         }
     }
