@@ -38,21 +38,25 @@ final class FrozenWeights {
             return null; // trained, converted or op-result weights change between calls
         }
         MemorySegment stored = w.storage().asSlice(w.offset() * Float.BYTES, w.numel() * Float.BYTES);
+        Entry cached;
         synchronized (CACHE) {
-            Entry e = CACHE.get(w);
-            if (e != null && stored.mismatch(MemorySegment.ofArray(e.values)) == -1) {
-                return e;
-            }
-            if (e != null) {
-                cachedFloats -= e.floats();
-                CACHE.remove(w);
+            cached = CACHE.get(w);
+        }
+        // compared outside the lock: concurrent forward passes only meet for the map look-ups
+        if (cached != null && stored.mismatch(MemorySegment.ofArray(cached.values)) == -1) {
+            return cached;
+        }
+        synchronized (CACHE) {
+            Entry current = CACHE.remove(w);
+            if (current != null) {
+                cachedFloats -= current.floats();
             }
             if (cachedFloats + 3 * w.numel() > BUDGET_FLOATS) {
                 return null;
             }
             Entry fresh = new Entry(stored.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED), w.dim(0), w.dim(1));
             CACHE.put(w, fresh);
-            cachedFloats += 3 * w.numel(); // the values and, once made, two layouts of about the same size
+            cachedFloats += fresh.floats(); // the values and, once made, two layouts of about the same size
             return fresh;
         }
     }

@@ -51,6 +51,33 @@ class FrozenWeightsTest {
         }
     }
 
+    /** A JVM service runs forward passes of one model from many threads; the cache must not mix them up. */
+    @Test
+    void concurrentForwardPassesShareTheEntry() throws Exception {
+        try (var params = TensorScope.detached()) {
+            float[] wv = GradCheck.randn(6, 64 * 48);
+            Tensor w = Tensor.of(params, wv, 64, 48);
+            float[] xv = GradCheck.randn(7, 40 * 48);
+            float[] expected;
+            try (var step = TensorScope.open()) {
+                expected = reference(Tensor.of(xv, 40, 48), wv);
+            }
+            try (var pool = java.util.concurrent.Executors.newFixedThreadPool(8)) {
+                var results = new java.util.ArrayList<java.util.concurrent.Future<float[]>>();
+                for (int i = 0; i < 32; i++) {
+                    results.add(pool.submit(() -> {
+                        try (var step = TensorScope.open()) {
+                            return Matmul.linear(Tensor.of(xv, 40, 48), w, null).toFloatArray();
+                        }
+                    }));
+                }
+                for (var r : results) {
+                    assertArrayEquals(expected, r.get(), 1e-5f);
+                }
+            }
+        }
+    }
+
     private static float[] inputGrad(float[] xv, Tensor w, float[] dy) {
         Tensor x = Tensor.of(xv.clone(), 50, 30).requiresGrad(true);
         Autograd.backward(Matmul.linear(x, w, null), Tensor.of(dy, 50, 40));
