@@ -1,9 +1,8 @@
 package dev.finetune4j.core.backend.cpu;
 
+import dev.finetune4j.core.backend.PackedMatrix;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
-
-import dev.finetune4j.core.backend.PackedMatrix;
 
 import java.util.Arrays;
 import java.util.concurrent.ForkJoinTask;
@@ -11,10 +10,12 @@ import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
- * Vector API matrix product in the Goto/BLIS structure: B is packed into column panels ({@link Packing}), A is
- * read as rows where it lies (a row-major A is never copied; a transposed one is laid out as rows), C is cut into blocks of {@value #MC} rows by a share of the columns that threads take
- * from the common pool, and inside a block a k-slice of {@value #KC} runs a register-blocked micro-kernel
- * over every {@code MR x NR} tile.
+ * Vector API matrix product in the Goto/BLIS structure: B is packed into column panels ({@link Packing}), or
+ * packed once by {@link #pack} for frozen weights; A is read as rows where it lies (a row-major A is never copied,
+ * a transposed one is laid out as rows); C is cut into blocks of {@value #MC} rows by a share of the columns that
+ * threads take from the common pool, and inside a block a k-slice of {@value #KC} runs a register-blocked
+ * micro-kernel over every {@code MR x NR} tile. Products with at most 8 rows or columns (LoRA's rank-r factors)
+ * go to {@link SkinnyGemm} instead.
  *
  * <p>The micro-kernel holds a tile of {@link #MR} = 6 rows by 2 vectors of C in 12 accumulators; with the
  * 2 vectors of B and the broadcast of A that is 15 registers, which fits AVX2's 16 (AVX-512 has 32). Each step
