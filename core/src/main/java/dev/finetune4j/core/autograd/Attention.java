@@ -40,13 +40,14 @@ public final class Attention {
         float[][] bias = maskBias(mask, bs, t, s);
         float[] probs = new float[bs * h * t * s];
         float[] out = new float[bs * h * t * d];
+        int block = mask.causal() ? QUERY_BLOCK : t; // without a causal mask every query sees every key
         Backend be = Buffers.backend();
         IntStream.range(0, bs * h).parallel().forEach(bh -> {
             int b = bh / h;
             int kvBase = (b * hkv + (bh % h) / group) * s * d;
             int po = bh * t * s;
-            for (int i0 = 0; i0 < t; i0 += QUERY_BLOCK) {
-                int rows = Math.min(QUERY_BLOCK, t - i0);
+            for (int i0 = 0; i0 < t; i0 += block) {
+                int rows = Math.min(block, t - i0);
                 int keys = visibleKeys(mask, i0 + rows, t, s);
                 int qo = (bh * t + i0) * d;
                 // scores = q k^T over the visible keys: (rows, D) x (keys, D)^T
@@ -76,8 +77,8 @@ public final class Attention {
                 int kvBase = bg * s * d;
                 for (int hh = (bg % hkv) * group; hh < (bg % hkv + 1) * group; hh++) {
                     int bh = b * h + hh;
-                    for (int i0 = 0; i0 < t; i0 += QUERY_BLOCK) {
-                        int rows = Math.min(QUERY_BLOCK, t - i0);
+                    for (int i0 = 0; i0 < t; i0 += block) {
+                        int rows = Math.min(block, t - i0);
                         int keys = visibleKeys(mask, i0 + rows, t, s);
                         int qo = (bh * t + i0) * d;
                         float[] p = new float[rows * keys];
