@@ -1,6 +1,5 @@
 package dev.finetune4j.core.autograd;
 
-import dev.finetune4j.core.backend.cpu.MathKernels;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.stream.IntStream;
@@ -69,14 +68,9 @@ public final class CrossEntropy {
      * {@link Softmax#logSoftmax}.
      */
     private static float logProbAndSoftmaxRow(float[] a, int o, int n, int label) {
-        MathKernels math = Buffers.math();
-        float max = math.max(a, o, n);
+        float max = Buffers.math().max(a, o, n);
         float logit = a[o + label];
-        double sum = math.expInPlace(a, o, n, max);
-        float inv = (float) (1.0 / sum);
-        for (int i = o; i < o + n; i++) {
-            a[i] *= inv;
-        }
+        double sum = Softmax.normalizeInPlace(a, o, n, max);
         return (float) (logit - max - Math.log(sum));
     }
 

@@ -26,7 +26,6 @@ final class FrozenWeights {
     private static final int DEFAULT_BUDGET_MIB = 512;
     private static final long BUDGET_FLOATS = Long.getLong("finetune4j.frozenWeightCacheMiB", DEFAULT_BUDGET_MIB) << 18;
     private static final Map<Tensor, Entry> CACHE = new WeakHashMap<>(); // guarded by CACHE
-    private static long cachedFloats; // guarded by CACHE
 
     private FrozenWeights() {
     }
@@ -47,16 +46,14 @@ final class FrozenWeights {
             return cached;
         }
         synchronized (CACHE) {
-            Entry current = CACHE.remove(w);
-            if (current != null) {
-                cachedFloats -= current.floats();
-            }
-            if (cachedFloats + 3 * w.numel() > BUDGET_FLOATS) {
+            CACHE.remove(w);
+            // summed over the live entries: those of weights the GC has taken are already gone from the map
+            long cachedFloats = CACHE.values().stream().mapToLong(Entry::floats).sum();
+            if (cachedFloats + Entry.floats(w.numel()) > BUDGET_FLOATS) {
                 return null;
             }
             Entry fresh = new Entry(stored.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED), w.dim(0), w.dim(1));
             CACHE.put(w, fresh);
-            cachedFloats += fresh.floats(); // the values and, once made, two layouts of about the same size
             return fresh;
         }
     }
@@ -92,7 +89,12 @@ final class FrozenWeights {
         }
 
         private long floats() {
-            return 3L * values.length;
+            return floats(values.length);
+        }
+
+        /** The values and, once made, two layouts of about the same size. */
+        private static long floats(long weightFloats) {
+            return 3 * weightFloats;
         }
     }
 }

@@ -48,12 +48,12 @@ public final class LowRank {
         }
         Backend be = Buffers.backend();
         Matmul.Weight wv = Matmul.Weight.of(w);
-        float[] result = Matmul.linearValues(be, u.xv, wv, bias == null ? null : Buffers.read(bias), u.rows, u.out, u.in);
+        float[] result = Matmul.linearValues(be, u.xv, wv, bias == null ? null : Buffers.read(bias), u.rows);
         u.addTo(result);
         return Autograd.record("lowRankLinear", Buffers.tensor(result, x.shape().with(-1, u.out)), dOut -> {
             float[] d = Buffers.read(dOut);
             // dx = dOut W, to which u.backward adds the update's dh A
-            float[] dx = x.requiresGrad() ? Matmul.inputGrad(be, d, wv, u.rows, u.out, u.in) : null;
+            float[] dx = x.requiresGrad() ? Matmul.inputGrad(be, d, wv, u.rows) : null;
             Tensor[] grads = u.backward(d, u.dh(d), dx);
             return new Tensor[]{grads[0], Matmul.weightGrad(be, d, u.xv, w, u.rows), Matmul.biasGrad(d, bias, u.rows),
                     grads[1], grads[2]};

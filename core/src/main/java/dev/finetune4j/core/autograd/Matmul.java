@@ -26,22 +26,19 @@ public final class Matmul {
         Weight wv = Weight.of(w);
         float[] bv = bias == null ? null : Buffers.read(bias);
         Backend be = Buffers.backend();
-        Tensor out = Buffers.tensor(linearValues(be, xv, wv, bv, rows, outF, in), x.shape().with(-1, outF));
+        Tensor out = Buffers.tensor(linearValues(be, xv, wv, bv, rows), x.shape().with(-1, outF));
         return Autograd.record("linear", out, dOut -> {
             float[] dy = Buffers.read(dOut);
-            Tensor dx = x.requiresGrad() ? Buffers.tensor(inputGrad(be, dy, wv, rows, outF, in), x.shape()) : null;
+            Tensor dx = x.requiresGrad() ? Buffers.tensor(inputGrad(be, dy, wv, rows), x.shape()) : null;
             return new Tensor[]{dx, weightGrad(be, dy, xv, w, rows), biasGrad(dy, bias, rows)};
         }, x, w, bias);
     }
 
     /** x W^T + b as values: x (rows, in), w (out, in), bv (out) or null -> (rows, out). */
-    static float[] linearValues(Backend be, float[] xv, Weight wv, float[] bv, int rows, int outF, int in) {
+    static float[] linearValues(Backend be, float[] xv, Weight wv, float[] bv, int rows) {
+        int outF = wv.out();
         float[] y = new float[rows * outF];
-        if (wv.frozen() != null) {
-            be.gemm(xv, 0, false, wv.frozen().transposed(be), y, 0, rows, false);
-        } else {
-            be.gemm(xv, 0, false, wv.values(), 0, true, y, 0, rows, outF, in, false);
-        }
+        wv.timesTransposed(be, xv, y, rows);
         if (bv != null) {
             for (int r = 0; r < rows; r++) {
                 for (int j = 0; j < outF; j++) {
@@ -53,21 +50,35 @@ public final class Matmul {
     }
 
     /** (forward: y = x W^T) dx = dy W: (rows, out) x (out, in). */
-    static float[] inputGrad(Backend be, float[] dy, Weight wv, int rows, int outF, int in) {
-        float[] g = new float[rows * in];
-        if (wv.frozen() != null) {
-            be.gemm(dy, 0, false, wv.frozen().plain(be), g, 0, rows, false);
-        } else {
-            be.gemm(dy, 0, false, wv.values(), 0, false, g, 0, rows, in, outF, false);
-        }
+    static float[] inputGrad(Backend be, float[] dy, Weight wv, int rows) {
+        float[] g = new float[rows * wv.in()];
+        wv.leftTimes(be, dy, g, rows);
         return g;
     }
 
     /** A linear layer's weight W (out, in) as its products read it: a frozen weight's cached layouts, or the values. */
-    record Weight(float[] values, FrozenWeights.Entry frozen) {
+    record Weight(float[] values, FrozenWeights.Entry frozen, int out, int in) {
         static Weight of(Tensor w) {
             FrozenWeights.Entry e = FrozenWeights.of(w);
-            return e != null ? new Weight(e.values, e) : new Weight(Buffers.read(w), null);
+            return new Weight(e != null ? e.values : Buffers.read(w), e, w.dim(0), w.dim(1));
+        }
+
+        /** y = x W^T: (rows, in) x (out, in)^T. */
+        void timesTransposed(Backend be, float[] x, float[] y, int rows) {
+            if (frozen != null) {
+                be.gemm(x, 0, false, frozen.transposed(be), y, 0, rows, false);
+            } else {
+                be.gemm(x, 0, false, values, 0, true, y, 0, rows, out, in, false);
+            }
+        }
+
+        /** g = dy W: (rows, out) x (out, in). */
+        void leftTimes(Backend be, float[] dy, float[] g, int rows) {
+            if (frozen != null) {
+                be.gemm(dy, 0, false, frozen.plain(be), g, 0, rows, false);
+            } else {
+                be.gemm(dy, 0, false, values, 0, false, g, 0, rows, in, out, false);
+            }
         }
     }
 

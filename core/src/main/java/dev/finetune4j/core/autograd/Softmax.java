@@ -62,16 +62,22 @@ public final class Softmax {
 
     /** In-place softmax of {@code a[o .. o+n)}. */
     static void softmaxRow(float[] a, int o, int n) {
-        MathKernels math = Buffers.math();
-        float max = math.max(a, o, n);
+        float max = Buffers.math().max(a, o, n);
         if (max == Float.NEGATIVE_INFINITY) {
             java.util.Arrays.fill(a, o, o + n, 0f); // every entry masked: no probability mass, no NaN
             return;
         }
-        float inv = (float) (1.0 / math.expInPlace(a, o, n, max));
+        normalizeInPlace(a, o, n, max);
+    }
+
+    /** {@code a[i] = exp(a[i] - max) / sum} over {@code [o, o+n)}, {@code max} being the row's largest; returns the sum. */
+    static double normalizeInPlace(float[] a, int o, int n, float max) {
+        double sum = Buffers.math().expInPlace(a, o, n, max);
+        float inv = (float) (1.0 / sum);
         for (int i = o; i < o + n; i++) {
             a[i] *= inv;
         }
+        return sum;
     }
 
     /** In-place log-softmax of {@code a[o .. o+n)}. */

@@ -44,15 +44,7 @@ final class VectorGemm implements GemmKernel {
     @Override
     public void gemm(float[] a, int aOff, boolean transposeA, float[] b, int bOff, boolean transposeB,
                      float[] c, int cOff, int m, int n, int k, boolean accumulate) {
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0) {
-            if (!accumulate) {
-                for (int i = 0; i < m; i++) {
-                    Arrays.fill(c, cOff + i * n, cOff + (i + 1) * n, 0f);
-                }
-            }
+        if (isEmpty(c, cOff, m, n, k, accumulate)) {
             return;
         }
         if (transposeA && !transposeB && m > 2 * n) {
@@ -106,8 +98,7 @@ final class VectorGemm implements GemmKernel {
         if (!(b instanceof Panels panels)) {
             throw new IllegalArgumentException("a " + b.getClass().getSimpleName() + " was packed by another kernel than " + name());
         }
-        if (m == 0 || panels.n() == 0 || panels.k() == 0) {
-            gemm(a, aOff, transposeA, new float[0], 0, false, c, cOff, m, panels.n(), panels.k(), accumulate);
+        if (isEmpty(c, cOff, m, panels.n(), panels.k(), accumulate)) {
             return;
         }
         boolean parallel = parallel(m, panels.n(), panels.k());
@@ -129,6 +120,19 @@ final class VectorGemm implements GemmKernel {
         public long floats() {
             return values.length;
         }
+    }
+
+    /** Handles a product with no work: nothing when C is empty, C cleared (unless accumulating) when k is 0. */
+    private static boolean isEmpty(float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        if (m > 0 && n > 0 && k > 0) {
+            return false;
+        }
+        if (!accumulate && n > 0) {
+            for (int i = 0; i < m; i++) {
+                Arrays.fill(c, cOff + i * n, cOff + (i + 1) * n, 0f);
+            }
+        }
+        return true;
     }
 
     private static boolean parallel(int m, int n, int k) {
