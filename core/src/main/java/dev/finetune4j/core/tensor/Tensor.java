@@ -62,9 +62,9 @@ public final class Tensor {
         return zeros(TensorScope.current(), device, DType.F32, shape);
     }
 
-    /** A zero-filled CPU tensor in the given scope. */
+    /** A zero-filled tensor on the scope's {@link TensorScope#device() device}. */
     public static Tensor zeros(TensorScope scope, DType dtype, Shape shape) {
-        return zeros(scope, Device.cpu(), dtype, shape);
+        return zeros(scope, scope.device(), dtype, shape);
     }
 
     /** A zero-filled float32 CPU tensor in the current thread's innermost scope. */
@@ -82,9 +82,9 @@ public final class Tensor {
         return of(TensorScope.current(), values, dims);
     }
 
-    /** A float32 CPU tensor holding a copy of {@code values}, in {@code scope}. */
+    /** A float32 tensor holding a copy of {@code values}, in {@code scope} on its {@link TensorScope#device() device}. */
     public static Tensor of(TensorScope scope, float[] values, int... dims) {
-        return of(Device.cpu(), scope, values, Shape.of(dims));
+        return of(scope.device(), scope, values, Shape.of(dims));
     }
 
     /** A float32 tensor on {@code device} holding a copy of the host {@code values}, in {@code scope}. */

@@ -34,6 +34,7 @@ public final class TensorScope implements AutoCloseable {
     private static final ThreadLocal<Deque<TensorScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
 
     private final boolean stacked;
+    private final Device device;
     private final Thread owner;
     private final List<Storage> owned = new ArrayList<>(); // guarded by this
     /** Detached scopes only: what is still owned, so that one storage can be released on its own. */
@@ -42,21 +43,38 @@ public final class TensorScope implements AutoCloseable {
     private long allocatedBytes;
     private long releasedBytes;
 
-    private TensorScope(boolean stacked) {
+    private TensorScope(boolean stacked, Device device) {
         this.stacked = stacked;
+        this.device = device;
         this.owner = Thread.currentThread();
     }
 
     /** Opens a scope and makes it the current thread's innermost scope until closed. */
     public static TensorScope open() {
-        TensorScope scope = new TensorScope(true);
+        TensorScope scope = new TensorScope(true, Device.cpu());
         STACK.get().push(scope);
         return scope;
     }
 
-    /** Opens a long-lived scope that is never the implicit target of operations (for parameters). */
+    /** Opens a long-lived scope on the CPU that is never the implicit target of operations (for parameters). */
     public static TensorScope detached() {
-        return new TensorScope(false);
+        return detached(Device.cpu());
+    }
+
+    /**
+     * Opens a long-lived scope whose tensors live on {@code device} unless told otherwise (a model's parameters
+     * on a GPU); it is never the implicit target of operations.
+     */
+    public static TensorScope detached(Device device) {
+        return new TensorScope(false, device);
+    }
+
+    /**
+     * The device of tensors made in this scope without naming one ({@link Tensor#zeros(TensorScope, DType, Shape)});
+     * the CPU for scopes opened by {@link #open()}, whose op results live where their inputs do.
+     */
+    public Device device() {
+        return device;
     }
 
     /**

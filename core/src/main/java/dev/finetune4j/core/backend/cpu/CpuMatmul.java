@@ -35,7 +35,7 @@ final class CpuMatmul implements MatmulKernels {
         checkBatch(a, aStride, batch, (long) m * k);
         checkBatch(b, bStride, batch, (long) k * n);
         float[] av = CpuTensors.read(a);
-        float[] cv = CpuTensors.output(c);
+        float[] cv = accumulate ? CpuTensors.accumulator(c) : CpuTensors.output(c);
         // alpha != 1 with accumulation: the product goes to scratch first, then c += alpha * product
         boolean scratch = accumulate && alpha != 1f;
         float[] target = scratch ? new float[cv.length] : cv;

@@ -58,6 +58,18 @@ final class CpuTensors {
         return whole != null ? whole : new float[Math.toIntExact(out.numel())];
     }
 
+    /**
+     * Like {@link #output} but holding {@code out}'s current values, for kernels that accumulate into it
+     * ({@code c += a b}, scatter-add); hand it to {@link #commit} afterwards.
+     */
+    static float[] accumulator(Tensor out) {
+        float[] values = output(out);
+        if (backingArray(out) != values) {
+            MemorySegment.copy(segment(out), F, out.offset() * Float.BYTES, values, 0, values.length);
+        }
+        return values;
+    }
+
     /** Stores {@code values} in {@code out} unless they are its storage already ({@link #output}). */
     static void commit(Tensor out, float[] values) {
         if (backingArray(out) != values) {
