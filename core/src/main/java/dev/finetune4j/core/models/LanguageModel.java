@@ -127,12 +127,12 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
                 }
             }
         }
-        int[][] positions = new int[b][t];
         int[][] segments = in.segments();
+        int[][] positions = in.positionIds() != null ? checkedPositions(in.positionIds(), b, t) : new int[b][t];
         if (segments != null && past > 0) {
             throw new IllegalArgumentException("packed segments cannot be combined with a KV cache or prefix");
         }
-        for (int i = 0; i < b; i++) {
+        for (int i = 0; i < b && in.positionIds() == null; i++) {
             int start = 0;
             for (int j = 0; j < t; j++) {
                 if (segments != null && j > 0 && segments[i][j] != segments[i][j - 1]) {
@@ -143,5 +143,24 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
         }
         AttentionMask mask = new AttentionMask(spec.causal(), keyValid, segments);
         return new ForwardContext(mask, positions, in.cache(), isTraining() ? dropoutRandom : null);
+    }
+
+    private int[][] checkedPositions(int[][] positions, int b, int t) {
+        if (positions.length != b) {
+            throw new IllegalArgumentException(positions.length + " rows of position ids for a batch of " + b);
+        }
+        for (int i = 0; i < b; i++) {
+            if (positions[i].length != t) {
+                throw new IllegalArgumentException("position ids row " + i + " has " + positions[i].length
+                        + " entries for " + t + " new tokens");
+            }
+            for (int p : positions[i]) {
+                if (p < 0 || p >= spec.maxPositionEmbeddings()) {
+                    throw new IllegalArgumentException("position id " + p + " in row " + i + " is outside [0, "
+                            + spec.maxPositionEmbeddings() + "), the model's max_position_embeddings");
+                }
+            }
+        }
+        return positions;
     }
 }

@@ -9,12 +9,12 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** Reference tensors of a test-resource folder, copied out as arrays. */
-final class ReferenceData {
+public final class ReferenceData {
     final Map<String, float[]> floats = new HashMap<>();
     final Map<String, long[]> longs = new HashMap<>();
     final Map<String, int[]> shapes = new HashMap<>();
 
-    static Path resource(String path) {
+    public static Path resource(String path) {
         try {
             return Path.of(ReferenceData.class.getResource("/" + path).toURI());
         } catch (URISyntaxException | NullPointerException e) {
