@@ -77,7 +77,7 @@ public record Device(String type, int index) {
         try {
             index = colon < 0 ? 0 : Integer.parseInt(s.substring(colon + 1));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("cannot read device '" + text + "': the index after ':' must be a number, as in cuda:0");
+            throw new IllegalArgumentException("cannot read device '" + text + "': the index after ':' must be a number; use cpu, cuda, cuda:N or auto");
         }
         return new Device(type, index);
     }

@@ -28,7 +28,8 @@ import java.util.TreeSet;
  * try (CausalLM lm = AutoModel.loadCausalLM(Path.of("Qwen2.5-0.5B"))) { ... }
  * }</pre>
  *
- * Weights are converted to float32 on load; the checkpoint file is closed before returning.
+ * Weights are converted to float32 on load and copied to the options' device; the checkpoint file is closed
+ * before returning.
  */
 public final class AutoModel {
     /** Causal LM families, by config {@code model_type}. */
@@ -39,10 +40,15 @@ public final class AutoModel {
     private AutoModel() {
     }
 
-    /** Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2). */
+    /** Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2) with the {@link LoadOptions#defaults() default options}. */
     public static LanguageModel loadCausalLM(Path dir) {
+        return loadCausalLM(dir, LoadOptions.defaults());
+    }
+
+    /** Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2) onto the options' device. */
+    public static LanguageModel loadCausalLM(Path dir, LoadOptions options) {
         JsonNode config = readConfig(dir);
-        LanguageModel model = newCausalLM(config, TensorScope.detached());
+        LanguageModel model = newCausalLM(config, TensorScope.detached(options.device()));
         loadWeights(model, dir, AutoModel::causalAlias);
         return model;
     }

@@ -22,7 +22,7 @@ public final class ReferenceData {
         }
     }
 
-    static ReferenceData load(String path) throws Exception {
+    public static ReferenceData load(String path) throws Exception {
         ReferenceData r = new ReferenceData();
         try (SafetensorsFile f = SafetensorsFile.open(resource(path))) {
             for (String name : f.names()) {
@@ -38,7 +38,7 @@ public final class ReferenceData {
         return r;
     }
 
-    long[][] ids(String name) {
+    public long[][] ids(String name) {
         long[] flat = longs.get(name);
         int[] s = shapes.get(name);
         long[][] out = new long[s[0]][s[1]];
