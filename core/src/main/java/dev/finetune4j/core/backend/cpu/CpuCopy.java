@@ -37,7 +37,7 @@ final class CpuCopy implements CopyKernels {
             // NOTE: not through float32, which would round I64/I32 values above 2^24.
             long size = src.dtype().byteSize();
             for (int i = 0; i < from.length; i++) {
-                MemorySegment.copy(s, from[i] * size, t, to[i] * size, size);
+                MemorySegment.copy(s, ValueLayout.JAVA_BYTE, from[i] * size, t, ValueLayout.JAVA_BYTE, to[i] * size, size);
             }
         } else if (!src.dtype().isFloatingPoint() && !dst.dtype().isFloatingPoint()) {
             for (int i = 0; i < from.length; i++) {
