@@ -1,6 +1,7 @@
 package dev.finetune4j.core.backend;
 
 import dev.finetune4j.core.backend.cpu.CpuBackend;
+import dev.finetune4j.core.backend.meta.MetaBackend;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public record Device(String type, int index) {
     private static final Logger LOG = LoggerFactory.getLogger(Device.class);
     private static final Device CPU = new Device("cpu", 0);
+    private static final Device META = new Device("meta", 0);
     private static final Map<Device, Backend> BACKENDS = new ConcurrentHashMap<>();
 
     public Device {
@@ -35,6 +37,11 @@ public record Device(String type, int index) {
     /** The host: the pure-Java backend. */
     public static Device cpu() {
         return CPU;
+    }
+
+    /** Shapes without values: where a model is built before its weights are loaded ({@link MetaBackend}). */
+    public static Device meta() {
+        return META;
     }
 
     /** NVIDIA GPU number {@code index}. */
@@ -94,6 +101,9 @@ public record Device(String type, int index) {
     public Backend backend() {
         if (isCpu()) {
             return CpuBackend.instance();
+        }
+        if (equals(META)) {
+            return MetaBackend.instance();
         }
         return BACKENDS.computeIfAbsent(this, d -> {
             BackendProvider p = provider(type).orElseThrow(() -> new IllegalStateException("no backend for device "

@@ -15,13 +15,23 @@ import java.util.SplittableRandom;
  * scope of its parameters and frees it on {@link #close()}.
  */
 public abstract class LanguageModel extends Module implements CausalLM, LogitsModel {
-    private final TensorScope parameterScope;
+    private TensorScope parameterScope;
     private final ModelSpec spec;
     private SplittableRandom dropoutRandom = new SplittableRandom(0);
 
     protected LanguageModel(TensorScope parameterScope, ModelSpec spec) {
         this.parameterScope = parameterScope;
         this.spec = spec;
+    }
+
+    /**
+     * Hands the parameters over to {@code loaded}, the scope that owns the weights {@link AutoModel} put in place
+     * of the placeholders this model was built with; the placeholders' scope is closed.
+     */
+    final void adoptParameterScope(TensorScope loaded) {
+        TensorScope placeholders = parameterScope;
+        parameterScope = loaded;
+        placeholders.close();
     }
 
     /** Shape facts adapters need (layers, heads, dimensions). */

@@ -220,11 +220,13 @@ public final class Tensor {
 
     /** Element {@code i} of a contiguous float32 CPU tensor. */
     public float getFlat(long i) {
+        requireF32();
         return hostSegment().getAtIndex(F, offset + i);
     }
 
     /** Sets element {@code i} of a contiguous float32 CPU tensor. */
     public void setFlat(long i, float v) {
+        requireF32();
         hostSegment().setAtIndex(F, offset + i, v);
     }
 

@@ -39,6 +39,7 @@ public final class TensorScope implements AutoCloseable {
     private final List<Storage> owned = new ArrayList<>(); // guarded by this
     /** Detached scopes only: what is still owned, so that one storage can be released on its own. */
     private final Set<Storage> live = Collections.newSetFromMap(new IdentityHashMap<>()); // guarded by this
+    private final List<AutoCloseable> resources = new ArrayList<>(); // guarded by this
     private volatile boolean open = true;
     private long allocatedBytes;
     private long releasedBytes;
@@ -132,6 +133,15 @@ public final class TensorScope implements AutoCloseable {
         s.free();
     }
 
+    /**
+     * Makes this scope close {@code resource} when it closes, after freeing its tensors (a memory-mapped
+     * checkpoint whose weights are tensors of this scope).
+     */
+    public synchronized void closeWith(AutoCloseable resource) {
+        ensureOpen();
+        resources.add(resource);
+    }
+
     /** Total bytes this scope has handed out. */
     public synchronized long allocatedBytes() {
         return allocatedBytes;
@@ -174,6 +184,14 @@ public final class TensorScope implements AutoCloseable {
             owned.clear();
             live.forEach(Storage::free);
             live.clear();
+            for (AutoCloseable r : resources.reversed()) {
+                try {
+                    r.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing " + r + " with its tensor scope failed: " + e.getMessage(), e);
+                }
+            }
+            resources.clear();
         }
     }
 }
