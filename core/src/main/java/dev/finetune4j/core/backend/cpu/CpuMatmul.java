@@ -1,6 +1,7 @@
 package dev.finetune4j.core.backend.cpu;
 
 import dev.finetune4j.core.backend.MatmulKernels;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.function.IntConsumer;
@@ -11,6 +12,9 @@ import java.util.stream.IntStream;
  * read from its packed layouts ({@link FrozenWeights}) instead of being re-packed at every call.
  */
 final class CpuMatmul implements MatmulKernels {
+    /** Floats of a bf16/f16 weight converted at a time (16 MiB). */
+    private static final int BLOCK_FLOATS = 1 << 22;
+
     private final GemmKernel kernel;
 
     CpuMatmul(GemmKernel kernel) {
@@ -41,7 +45,9 @@ final class CpuMatmul implements MatmulKernels {
         float[] target = scratch ? new float[cv.length] : cv;
         boolean add = accumulate && !scratch;
         FrozenWeights.Entry frozen = bStride == 0 ? FrozenWeights.of(b) : null;
-        if (frozen != null) {
+        if (bStride == 0 && b.dtype() != DType.F32) {
+            byConvertedBlocks(av, transposeA, b, transposeB, target, m, n, k, batch, add);
+        } else if (frozen != null) {
             PackedMatrix packed = transposeB ? frozen.transposed(kernel) : frozen.plain(kernel);
             batched(batch, i -> kernel.gemm(av, i * aStride, transposeA, packed, target, i * m * n, m, add));
         } else {
@@ -59,6 +65,54 @@ final class CpuMatmul implements MatmulKernels {
             }
         }
         CpuTensors.commit(c, cv);
+    }
+
+    /**
+     * {@code target (+)= op(a) op(b)} for a bf16/f16 matrix {@code b} converted a block of rows at a time
+     * ({@value #BLOCK_FLOATS} floats), so a large weight never exists in float32 as a whole. With
+     * {@code transposeB} (x W^T) a block of W's rows gives a block of output columns; without it (dy W) a block of
+     * W's rows meets the matching columns of {@code a}.
+     */
+    private void byConvertedBlocks(float[] av, boolean transposeA, Tensor b, boolean transposeB, float[] target,
+                                   int m, int n, int k, int batch, boolean add) {
+        int rows = m * batch;
+        if (transposeA && batch > 1) {
+            throw new IllegalArgumentException("a transposed batched left operand with a bf16/f16 right operand is not supported");
+        }
+        if (transposeB) {
+            int block = Math.max(1, Math.min(n, BLOCK_FLOATS / Math.max(1, k)));
+            for (int j0 = 0; j0 < n; j0 += block) {
+                int cols = Math.min(block, n - j0);
+                float[] w = CpuTensors.rows(b, j0, cols);
+                float[] part = new float[rows * cols];
+                kernel.gemm(av, 0, transposeA, w, 0, true, part, 0, rows, cols, k, false);
+                for (int r = 0; r < rows; r++) {
+                    for (int j = 0; j < cols; j++) {
+                        int at = r * n + j0 + j;
+                        target[at] = add ? target[at] + part[r * cols + j] : part[r * cols + j];
+                    }
+                }
+            }
+        } else {
+            int block = Math.max(1, Math.min(k, BLOCK_FLOATS / Math.max(1, n)));
+            for (int k0 = 0; k0 < k; k0 += block) {
+                int inner = Math.min(block, k - k0);
+                float[] w = CpuTensors.rows(b, k0, inner);
+                float[] aPart = columns(av, transposeA, rows, k, k0, inner);
+                kernel.gemm(aPart, 0, false, w, 0, false, target, 0, rows, n, inner, add || k0 > 0);
+            }
+        }
+    }
+
+    /** Columns {@code [k0, k0 + count)} of op(a) (rows, k) as a (rows, count) matrix. */
+    private static float[] columns(float[] a, boolean transposeA, int rows, int k, int k0, int count) {
+        float[] out = new float[rows * count];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < count; c++) {
+                out[r * count + c] = transposeA ? a[(k0 + c) * rows + r] : a[r * k + k0 + c];
+            }
+        }
+        return out;
     }
 
     private static void checkBatch(Tensor t, int stride, int batch, long matrix) {

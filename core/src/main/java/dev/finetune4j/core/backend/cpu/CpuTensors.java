@@ -131,6 +131,28 @@ final class CpuTensors {
         return out;
     }
 
+    /**
+     * Rows {@code [from, from + count)} of the contiguous matrix {@code t} (R, C) as float32, converted from
+     * its dtype: how kernels read a bf16 or f16 weight a block at a time instead of converting all of it.
+     */
+    static float[] rows(Tensor t, int from, int count) {
+        if (t.rank() != 2 || !t.isContiguous()) {
+            throw new IllegalArgumentException("rows of a contiguous matrix, got " + t);
+        }
+        int cols = t.dim(1);
+        float[] out = new float[Math.multiplyExact(count, cols)];
+        MemorySegment s = segment(t);
+        long base = t.offset() + (long) from * cols;
+        if (t.dtype() == DType.F32) {
+            MemorySegment.copy(s, F, base * Float.BYTES, out, 0, out.length);
+        } else {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = DTypeCodec.readFloat(s, t.dtype(), base + i);
+            }
+        }
+        return out;
+    }
+
     /** Storage index of every element of {@code t} in row-major logical order. */
     static long[] elementOffsets(Tensor t) {
         long[] out = new long[Math.toIntExact(t.numel())];
