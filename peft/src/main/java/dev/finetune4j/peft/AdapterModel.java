@@ -45,7 +45,7 @@ abstract class AdapterModel<M extends Module> {
      *
      * @throws IllegalStateException while merged
      */
-    public AutoCloseable disableAdapter() {
+    public DisabledAdapter disableAdapter() {
         return state.disable();
     }
 

@@ -67,7 +67,7 @@ final class AdapterState {
         return new TrainableReport(trainable, all);
     }
 
-    AutoCloseable disable() {
+    DisabledAdapter disable() {
         if (tuner().isMerged()) {
             throw new IllegalStateException("the adapter is merged into the base weights, so it cannot be switched off; call unmerge() first");
         }
