@@ -36,6 +36,11 @@ final class AdapterConfigJson {
 
     /** Reads {@code dir/adapter_config.json}. */
     static PeftConfig read(Path dir) {
+        return parse(readJson(dir), dir.resolve(FILE));
+    }
+
+    /** The JSON object of {@code dir/adapter_config.json}. */
+    static JsonNode readJson(Path dir) {
         Path file = dir.resolve(FILE);
         JsonNode c;
         try {
@@ -48,6 +53,11 @@ final class AdapterConfigJson {
         if (c == null || !c.isObject()) {
             throw new PeftException(file + " does not hold a JSON object; the file is corrupt or empty");
         }
+        return c;
+    }
+
+    /** The config record of an adapter_config.json object read from {@code file}. */
+    static PeftConfig parse(JsonNode c, Path file) {
         String type = c.path("peft_type").asText("");
         try {
             return switch (type) {

@@ -44,6 +44,7 @@ public final class AutoModel {
         JsonNode config = readConfig(dir);
         LanguageModel model = newCausalLM(config, TensorScope.detached());
         loadWeights(model, dir, AutoModel::causalAlias);
+        model.source(dir);
         return model;
     }
 

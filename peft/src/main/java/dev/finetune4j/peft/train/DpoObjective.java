@@ -33,6 +33,11 @@ final class DpoObjective implements Objective {
     }
 
     @Override
+    public boolean dropout() {
+        return false;
+    }
+
+    @Override
     public int size() {
         return data.size();
     }

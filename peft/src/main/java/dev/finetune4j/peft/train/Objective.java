@@ -13,6 +13,14 @@ interface Objective {
     /** Examples in the data set. */
     int size();
 
+    /**
+     * Whether training steps run in training mode (dropout on). DPO runs without dropout, as TRL does by default
+     * ({@code disable_dropout}): the policy must equal its reference when training starts.
+     */
+    default boolean dropout() {
+        return true;
+    }
+
     /** Loss units of these examples (label tokens for SFT, pairs for DPO): the denominator of the mean. */
     long weight(int[] indices);
 

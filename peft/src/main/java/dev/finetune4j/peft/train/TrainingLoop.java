@@ -69,7 +69,7 @@ final class TrainingLoop {
         int startStep = state.step;
         long started = System.nanoTime();
         optimization.zeroGrad();
-        model.train(true);
+        model.train(train.dropout());
         try {
             while (state.step < totalSteps) {
                 long stepStart = System.nanoTime();
@@ -199,7 +199,7 @@ final class TrainingLoop {
                 weight += w;
             }
         } finally {
-            model.train(true);
+            model.train(train.dropout());
         }
         if (weight == 0) {
             throw new IllegalArgumentException("the validation data has no label tokens: every label is -100");
