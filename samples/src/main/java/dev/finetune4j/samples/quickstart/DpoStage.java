@@ -76,7 +76,7 @@ final class DpoStage {
                 tok.encode(PromptFormat.prompt(p.prompt())), tok.encode(PromptFormat.completion(p.chosen())),
                 tok.encode(PromptFormat.completion(p.rejected())))).toList());
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(s.dpoSteps()).microBatchSize(MICRO_BATCH)
-                .learningRate(5e-4).weightDecay(0.0).schedule(Schedule.CONSTANT).maxGradNorm(1.0)
+                .learningRate(2e-4).weightDecay(0.0).schedule(Schedule.CONSTANT).maxGradNorm(1.0)
                 .shuffle(true).seed(s.seed()).logEverySteps(0).build();
         List<DpoTrainer.ResponseLogProbs> before = DpoTrainer.responseLogProbs(model, data, ByteLevelTokenizer.PAD);
         TrainResult result = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(s.dpoBeta()))
