@@ -125,6 +125,7 @@ public final class Peft {
         String type = base.spec().modelType();
         PeftContext ctx = new PeftContext(base, type, base.parameterScope(), base::dropoutRandom, seed, trainable);
         Map<String, Object> facts = new LinkedHashMap<>(BaseModelRecord.facts(base, type, false, base.source()));
+        requireRoomForVirtualTokens(base, config);
         PeftConfig resolved = withDefaultTargets(config, type);
         return switch (resolved) {
             case PrefixTuningConfig c -> {
@@ -137,6 +138,19 @@ public final class Peft {
             }
             default -> new AdapterState(base, resolved, layerTuner(ctx, resolved, base.spec().hiddenSize(), base.spec().numLayers()), facts);
         };
+    }
+
+    /** Prompt and prefix tuning take positions: their virtual tokens must leave room for at least one real token. */
+    private static void requireRoomForVirtualTokens(LanguageModel base, PeftConfig config) {
+        int p = switch (config) {
+            case PromptTuningConfig c -> c.numVirtualTokens();
+            case PrefixTuningConfig c -> c.numVirtualTokens();
+            default -> 0;
+        };
+        if (p >= base.maxPositionEmbeddings()) {
+            throw new PeftException("num_virtual_tokens = " + p + " leaves no position for the input: the model has "
+                    + base.maxPositionEmbeddings() + " positions (max_position_embeddings); typical values are 8 to 32");
+        }
     }
 
     /** LoRA and IA3 with PEFT's per-model default modules written in, so the saved config lists what was adapted. */

@@ -42,6 +42,12 @@ public final class AutoModel {
     /** Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2). */
     public static LanguageModel loadCausalLM(Path dir) {
         JsonNode config = readConfig(dir);
+        String type = config.path("model_type").asText("");
+        if (DecoderConfig.MODEL_TYPES.contains(type)) {
+            requireStoredParameters(dir, DecoderConfig.fromJson(config).parameterCount());
+        } else if (type.equals("gpt2")) {
+            requireStoredParameters(dir, Gpt2Config.fromJson(config).parameterCount());
+        }
         LanguageModel model = newCausalLM(config, TensorScope.detached());
         loadWeights(model, dir, AutoModel::causalAlias);
         model.source(dir);
@@ -69,7 +75,9 @@ public final class AutoModel {
         if (!CLASSIFIER_TYPES.contains(type)) {
             throw new IllegalArgumentException("unsupported model_type '" + type + "' for sequence classification; supported: " + CLASSIFIER_TYPES);
         }
-        var model = new BertForSequenceClassification(TensorScope.detached(), BertConfig.fromJson(config));
+        BertConfig bert = BertConfig.fromJson(config);
+        requireStoredParameters(dir, bert.parameterCount());
+        var model = new BertForSequenceClassification(TensorScope.detached(), bert);
         loadWeights(model, dir, name -> null);
         return model;
     }
@@ -78,13 +86,33 @@ public final class AutoModel {
     public static JsonNode readConfig(Path dir) {
         Path file = dir.resolve("config.json");
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("no config.json in " + dir.toAbsolutePath()
-                    + ": point at a Hugging Face model folder (config.json + model.safetensors)");
+            throw new IllegalArgumentException((Files.exists(file) ? file.toAbsolutePath() + " is not a regular file"
+                    : "no config.json in " + dir.toAbsolutePath()) + ": point at a Hugging Face model folder (config.json + model.safetensors)");
         }
         try {
             return new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses, before anything is allocated, a config.json whose sizes imply more parameters than the safetensors
+     * files hold (their headers give the real shapes): a hostile or mismatched config must not reserve memory.
+     */
+    private static void requireStoredParameters(Path dir, long implied) {
+        long stored = 0;
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            for (String name : ckpt.names()) {
+                stored += ckpt.info(name).numel();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the weights of " + dir + ": " + e.getMessage(), e);
+        }
+        if (implied > stored) {
+            throw new IllegalArgumentException(dir.resolve("config.json") + " describes a model of at least " + implied
+                    + " parameters, but its safetensors files hold " + stored + ": config.json and the weights do not "
+                    + "belong together (check hidden_size, num_hidden_layers, vocab_size, intermediate_size)");
         }
     }
 
