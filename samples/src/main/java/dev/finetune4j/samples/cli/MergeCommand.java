@@ -2,7 +2,6 @@ package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.peft.Peft;
 import dev.finetune4j.samples.quickstart.HfFolders;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,19 +40,22 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "Folder for the merged model.")
     Path output;
 
+    @Option(names = "--overwrite", description = "Write into the output folder even when it holds files already.")
+    boolean overwrite;
+
     @Override
     public Integer call() throws IOException {
-        if (!Files.isRegularFile(adapter.resolve("adapter_config.json"))) {
-            throw new BadInputException("no adapter_config.json in " + adapter.toAbsolutePath()
-                    + ": point --adapter at a folder saved by 'finetune4j train' or Python PEFT");
-        }
+        ModelInputs.requireFreshOutput(output, overwrite);
         LanguageModel model = ModelInputs.loadModel(base);
         LanguageModel merged;
         try {
-            merged = Peft.load(model, adapter).mergeAndUnload();
+            merged = ModelInputs.loadAdapter(model, adapter).mergeAndUnload();
         } catch (UnsupportedOperationException | IllegalStateException e) {
             model.close();
             throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
         }
         try (merged) {
             HfFolders.save(merged, AutoModel.readConfig(base), output);

@@ -9,6 +9,7 @@ import dev.finetune4j.peft.FreezeConfig;
 import dev.finetune4j.peft.Ia3Config;
 import dev.finetune4j.peft.LoraConfig;
 import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.PrefixTuningConfig;
 import dev.finetune4j.peft.PromptTuningConfig;
@@ -35,7 +36,16 @@ final class PeftMethods {
     private PeftMethods() {
     }
 
+    /** The method's adapter on {@code base}; settings the method refuses are bad input. */
     static PeftModel wrap(LanguageModel base, String method, ObjectNode peft, long seed) {
+        try {
+            return create(base, method, peft, seed);
+        } catch (IllegalArgumentException | PeftException e) {
+            throw new BadInputException("invalid 'peft' settings for method " + method + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static PeftModel create(LanguageModel base, String method, ObjectNode peft, long seed) {
         JsonNode p = peft == null ? com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode() : peft;
         String m = method == null ? "lora" : method.toLowerCase(java.util.Locale.ROOT);
         return switch (m) {
