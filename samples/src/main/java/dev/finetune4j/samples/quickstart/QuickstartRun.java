@@ -11,8 +11,6 @@ import dev.finetune4j.eval.AbTestResult;
 import dev.finetune4j.eval.DomainRelevance;
 import dev.finetune4j.eval.EvalReport;
 import dev.finetune4j.eval.GateDecision;
-import dev.finetune4j.eval.Reports;
-import dev.finetune4j.peft.train.TrainResult;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -89,11 +87,12 @@ final class QuickstartRun {
             section("7/7 promotion gate, reports, adapter and merged model");
             // the candidate replaces the SFT model, so that is what it must not be worse than
             EvalReport baseline = columns.get(1).report();
-            EvalReport candidate = withLossCurve(columns.getLast().report(), sft.training(), dpo.training());
+            EvalReport candidate = columns.getLast().report();
             GateDecision decision = GateStage.run(candidate, baseline);
             out.println("  gate (sft+dpo against lora-sft, the model it would replace): " + decision.verdict());
             decision.reasons().forEach(r -> out.println("    - " + r));
-            Reports.writeHtml(candidate, baseline, decision, ws.reportHtml());
+            ReportPage.write(ws.reportHtml(), candidate, baseline, decision, sft.training(), dpo.training(), prep, ab, test,
+                    columns);
             double mergedPpl = Deliverables.save(model, ws.adapter(), ws.merged(), tok, test);
             out.printf(Locale.ROOT, "  merged model reloaded from disk: perplexity %.4f (adapter model: %.4f)%n",
                     mergedPpl, candidate.metrics().get(Evaluation.PERPLEXITY));
@@ -132,16 +131,6 @@ final class QuickstartRun {
                 ab.ties(), 100 * ab.winRate(), 100 * ab.winRateTiesHalf(), 100 * ab.wilsonLow(), 100 * ab.wilsonHigh(),
                 ab.pValue(), ab.verdict());
         out.println("    " + ab.reason());
-    }
-
-    private static EvalReport withLossCurve(EvalReport r, TrainResult... runs) {
-        List<EvalReport.LossPoint> curve = new ArrayList<>();
-        for (TrainResult t : runs) {
-            for (double loss : t.lossHistory()) {
-                curve.add(new EvalReport.LossPoint(curve.size() + 1, loss));
-            }
-        }
-        return new EvalReport(r.model(), r.metrics(), r.intervals(), curve, r.metadata());
     }
 
     private void printWhere() {
