@@ -25,6 +25,11 @@ final class DpoObjective implements Objective {
     private final List<DpoTrainer.ResponseLogProbs> reference;
 
     DpoObjective(PeftModel model, PreferenceDataset data, DpoConfig cfg, long padId) {
+        for (int i = 0; i < data.size(); i++) {
+            PreferenceExample e = data.get(i);
+            Objective.requireFits(e.prompt().length + Math.max(e.chosen().length, e.rejected().length), model,
+                    "pair " + i + " (prompt + longer response)");
+        }
         this.model = model;
         this.data = data;
         this.cfg = cfg;

@@ -89,7 +89,7 @@ final class QuickstartRun {
             EvalReport baseline = columns.get(1).report();
             EvalReport candidate = columns.getLast().report();
             GateDecision decision = GateStage.run(candidate, baseline);
-            out.println("  gate (sft+dpo against lora-sft, the model it would replace): " + decision.verdict());
+            out.println("  gate: " + decision.verdict() + " (sft+dpo against lora-sft, the model it would replace)");
             decision.reasons().forEach(r -> out.println("    - " + r));
             ReportPage.write(ws.reportHtml(), candidate, baseline, decision, sft.training(), dpo.training(), prep, ab, test,
                     columns);
