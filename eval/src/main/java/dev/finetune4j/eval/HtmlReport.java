@@ -81,7 +81,7 @@ public final class HtmlReport {
             }
             h.append("</ul>\n");
         }
-        metricTable(h, candidate, baseline);
+        metricTable(h, candidate, baseline, decision);
         h.append("<h2>Metrics</h2>\n").append(barChart(candidate, baseline));
         if (!curves.isEmpty()) {
             h.append("<h2>Training loss</h2>\n");
@@ -105,10 +105,15 @@ public final class HtmlReport {
         return h.append("</body></html>\n").toString();
     }
 
-    private static void metricTable(StringBuilder h, EvalReport c, EvalReport b) {
+    /**
+     * The metric table. The change column follows the gate's convention where a rule covers the metric (positive
+     * is better, relative rules in percent), so the table and the gate's reasons read alike; other metrics show
+     * candidate minus baseline.
+     */
+    private static void metricTable(StringBuilder h, EvalReport c, EvalReport b, GateDecision decision) {
         h.append("<table><tr><th>metric</th><th>").append(esc(c.model())).append("</th>");
         if (b != null) {
-            h.append("<th>").append(esc(b.model())).append("</th><th>delta</th>");
+            h.append("<th>").append(esc(b.model())).append("</th><th>change (gate rules: + is better)</th>");
         }
         h.append("<th>95% interval</th></tr>\n");
         for (String name : metricNames(c, b)) {
@@ -116,7 +121,12 @@ public final class HtmlReport {
             h.append("<tr><td>").append(esc(name)).append("</td><td>").append(fmt(cv)).append("</td>");
             if (b != null) {
                 Double bv = b.metrics().get(name);
-                String delta = cv == null || bv == null ? "" : String.format(Locale.ROOT, "%+.4g", cv - bv);
+                GateDecision.RuleOutcome rule = decision == null ? null : decision.outcomes().stream()
+                        .filter(o -> o.rule().metric().equals(name)).findFirst().orElse(null);
+                String delta = cv == null || bv == null ? ""
+                        : rule == null ? String.format(Locale.ROOT, "%+.4g", cv - bv)
+                        : rule.rule().relative() ? String.format(Locale.ROOT, "%+.4g%%", 100 * rule.improvement())
+                        : String.format(Locale.ROOT, "%+.4g", rule.improvement());
                 h.append("<td>").append(fmt(bv)).append("</td><td>").append(delta).append("</td>");
             }
             List<Double> iv = c.intervals().get(name);

@@ -20,6 +20,18 @@ class HtmlReportTest {
     }
 
     @Test
+    void theTablesChangeColumnUsesTheGatesSignConvention() {
+        EvalReport cand = EvalReport.builder("new").metric("perplexity", 5.0).metric("bleu", 7.0).metric("other", 1.0).build();
+        EvalReport base = EvalReport.builder("old").metric("perplexity", 10.0).metric("bleu", 8.0).metric("other", 3.0).build();
+        PromotionGate gate = PromotionGate.of(GateRule.lowerIsBetter("perplexity").maxRegression(0.05).relative(true),
+                GateRule.higherIsBetter("bleu").maxRegression(2.0));
+        String page = HtmlReport.render(cand, base, gate.evaluate(cand, base));
+        assertTrue(page.contains("<td>+50.00%</td>"), "perplexity halved: +50% better, as the gate says");
+        assertTrue(page.contains("<td>-1.000</td>"), "BLEU one point lower");
+        assertTrue(page.contains("<td>-2.000</td>"), "a metric without a rule: candidate minus baseline");
+    }
+
+    @Test
     void curvesAreSeparateChartsAndSectionsAreTables() {
         EvalReport cand = EvalReport.builder("sft+dpo").metric("bleu", 7.0).build();
         List<EvalReport.LossPoint> sft = List.of(new EvalReport.LossPoint(1, 3.5), new EvalReport.LossPoint(360, 0.7));

@@ -115,6 +115,7 @@ class EveryMethodTrainsTest {
 
             long[][] ids = {{5, 9, 13, 17, 21, 25}};
             assertEquals(ids[0].length, model.logits(ids, null)[0].length, "one logit row per input token");
+            assertEquals(32 - model.virtualTokens(), model.maxPositionEmbeddings(), "virtual tokens take positions");
             long[] out = Generator.generate(model, ids[0], GenerationConfig.greedy(4));
             assertEquals(ids[0].length + 4, out.length);
         }
