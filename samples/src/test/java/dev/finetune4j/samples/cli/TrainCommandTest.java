@@ -126,6 +126,23 @@ class TrainCommandTest {
     }
 
     @Test
+    void aFractionalCountIsBadInputNotTruncated() throws Exception {
+        Path file = dir.resolve("train.yaml");
+        Files.writeString(file, """
+                model: model
+                tokenizer: byte-level
+                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: "}
+                training: {max_steps: 2, micro_batch_size: 4.7}
+                """);
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", file.toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("micro_batch_size"), r.err());
+        CliTestSupport.Run rank = CliTestSupport.run("train", "-c", config("method: lora\npeft: {r: 4.7}\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, rank.exitCode());
+        assertTrue(rank.err().contains("'r' = 4.7 must be an integer"), rank.err());
+    }
+
+    @Test
     void unknownMethodIsBadInputListingTheMethods() throws Exception {
         CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("method: lorax\n").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
