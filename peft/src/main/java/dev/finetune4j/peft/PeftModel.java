@@ -50,7 +50,7 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
         return added == 0 ? logits : logits.slice(1, added, logits.dim(1));
     }
 
-    /** The base model's shape facts; the longest sequence excludes the positions prompt tuning takes. */
+    /** The base model's shape facts; the longest sequence excludes the positions prompt or prefix tuning takes. */
     @Override
     public ModelSpec spec() {
         ModelSpec s = base.spec();
@@ -58,7 +58,9 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
                 s.numKeyValueHeads(), s.headDim(), maxPositionEmbeddings(), s.causal());
     }
 
-    /** Positions prompt tuning prepends to every sequence (they take room in the KV cache), else 0. */
+    /**
+     * Positions prompt or prefix tuning puts before every sequence (the input's positions start after them), else 0.
+     */
     public int virtualTokens() {
         return state.tuner().virtualTokens();
     }
