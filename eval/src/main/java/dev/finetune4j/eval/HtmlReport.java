@@ -10,7 +10,9 @@ import java.util.Set;
 /**
  * Renders a candidate-versus-baseline comparison as one self-contained HTML page: the gate's verdict and
  * reasons, a metric table with deltas, a grouped bar chart of the metrics (each metric scaled to the larger
- * of its two values) and the training loss curves, all as inline SVG. Stateless and thread-safe.
+ * of its two values), one chart per training-loss curve (each run on its own axes with labelled ticks: a short
+ * DPO run drawn on the axis of a long SFT run would be a flat line) and any further sections the caller adds
+ * (the data summary, an A/B test, sample answers), all as inline SVG and tables. Stateless and thread-safe.
  */
 public final class HtmlReport {
     private static final String CANDIDATE_COLOR = "#2b6cb0";
@@ -19,8 +21,47 @@ public final class HtmlReport {
     private HtmlReport() {
     }
 
-    /** The page; {@code baseline} and {@code decision} may be null. */
+    /**
+     * A training run's loss per step, drawn as its own chart.
+     *
+     * @param name   the run ("SFT", "DPO")
+     * @param points loss per optimizer step of that run
+     */
+    public record LossCurve(String name, List<EvalReport.LossPoint> points) {
+        public LossCurve {
+            points = List.copyOf(points);
+        }
+    }
+
+    /**
+     * A titled table appended to the page.
+     *
+     * @param title the section heading
+     * @param rows  rows of cells (text, escaped when rendered); the first row is the header
+     */
+    public record Section(String title, List<List<String>> rows) {
+        public Section {
+            rows = rows.stream().map(List::copyOf).toList();
+        }
+    }
+
+    /**
+     * The page; {@code baseline} and {@code decision} may be null. The loss charts are those of the reports'
+     * {@link EvalReport#lossCurve()}, one per report that has one.
+     */
     public static String render(EvalReport candidate, EvalReport baseline, GateDecision decision) {
+        List<LossCurve> curves = new ArrayList<>();
+        for (EvalReport r : baseline == null ? List.of(candidate) : List.of(candidate, baseline)) {
+            if (!r.lossCurve().isEmpty()) {
+                curves.add(new LossCurve(r.model(), r.lossCurve()));
+            }
+        }
+        return render(candidate, baseline, decision, curves, List.of());
+    }
+
+    /** The page with the given loss curves (one chart each) and further sections after the metrics. */
+    public static String render(EvalReport candidate, EvalReport baseline, GateDecision decision, List<LossCurve> curves,
+                                List<Section> sections) {
         StringBuilder h = new StringBuilder(8192);
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evaluation: ")
                 .append(esc(candidate.model())).append("</title>\n<style>")
@@ -40,19 +81,39 @@ public final class HtmlReport {
             }
             h.append("</ul>\n");
         }
-        metricTable(h, candidate, baseline);
+        metricTable(h, candidate, baseline, decision);
         h.append("<h2>Metrics</h2>\n").append(barChart(candidate, baseline));
-        if (!candidate.lossCurve().isEmpty() || (baseline != null && !baseline.lossCurve().isEmpty())) {
-            h.append("<h2>Training loss</h2>\n").append(lossChart(candidate, baseline));
+        if (!curves.isEmpty()) {
+            h.append("<h2>Training loss</h2>\n");
+            for (LossCurve curve : curves) {
+                h.append("<h3>").append(esc(curve.name())).append("</h3>\n").append(lossChart(curve));
+            }
+        }
+        for (Section section : sections) {
+            h.append("<h2>").append(esc(section.title())).append("</h2>\n<table>");
+            for (int i = 0; i < section.rows().size(); i++) {
+                String cell = i == 0 ? "th" : "td";
+                h.append("<tr>");
+                for (String v : section.rows().get(i)) {
+                    h.append('<').append(cell).append(" style=\"text-align:left\">").append(esc(v)).append("</").append(cell).append('>');
+                }
+                h.append("</tr>\n");
+            }
+            h.append("</table>\n");
         }
         metadata(h, candidate);
         return h.append("</body></html>\n").toString();
     }
 
-    private static void metricTable(StringBuilder h, EvalReport c, EvalReport b) {
+    /**
+     * The metric table. The change column follows the gate's convention where a rule covers the metric (positive
+     * is better, relative rules in percent), so the table and the gate's reasons read alike; other metrics show
+     * candidate minus baseline.
+     */
+    private static void metricTable(StringBuilder h, EvalReport c, EvalReport b, GateDecision decision) {
         h.append("<table><tr><th>metric</th><th>").append(esc(c.model())).append("</th>");
         if (b != null) {
-            h.append("<th>").append(esc(b.model())).append("</th><th>delta</th>");
+            h.append("<th>").append(esc(b.model())).append("</th><th>change (gate rules: + is better)</th>");
         }
         h.append("<th>95% interval</th></tr>\n");
         for (String name : metricNames(c, b)) {
@@ -60,7 +121,12 @@ public final class HtmlReport {
             h.append("<tr><td>").append(esc(name)).append("</td><td>").append(fmt(cv)).append("</td>");
             if (b != null) {
                 Double bv = b.metrics().get(name);
-                String delta = cv == null || bv == null ? "" : String.format(Locale.ROOT, "%+.4g", cv - bv);
+                GateDecision.RuleOutcome rule = decision == null ? null : decision.outcomes().stream()
+                        .filter(o -> o.rule().metric().equals(name)).findFirst().orElse(null);
+                String delta = cv == null || bv == null ? ""
+                        : rule == null ? String.format(Locale.ROOT, "%+.4g", cv - bv)
+                        : rule.rule().relative() ? String.format(Locale.ROOT, "%+.4g%%", 100 * rule.improvement())
+                        : String.format(Locale.ROOT, "%+.4g", rule.improvement());
                 h.append("<td>").append(fmt(bv)).append("</td><td>").append(delta).append("</td>");
             }
             List<Double> iv = c.intervals().get(name);
@@ -110,41 +176,64 @@ public final class HtmlReport {
         s.append(text((int) (x + len + 4), y + 14, fmt(v), "start"));
     }
 
-    /** Loss against step for the candidate (and baseline), with axis extremes labelled. */
-    static String lossChart(EvalReport c, EvalReport b) {
+    /** Loss against step of one run, with about five labelled ticks and grid lines on each axis. */
+    static String lossChart(LossCurve curve) {
         int width = 640;
         int height = 260;
-        int pad = 50;
-        List<EvalReport.LossPoint> all = new ArrayList<>(c.lossCurve());
-        if (b != null) {
-            all.addAll(b.lossCurve());
-        }
-        double minX = all.stream().mapToDouble(EvalReport.LossPoint::step).min().orElse(0);
-        double maxX = all.stream().mapToDouble(EvalReport.LossPoint::step).max().orElse(1);
-        double minY = all.stream().mapToDouble(EvalReport.LossPoint::loss).min().orElse(0);
-        double maxY = all.stream().mapToDouble(EvalReport.LossPoint::loss).max().orElse(1);
+        int pad = 56;
+        double minX = curve.points().stream().mapToDouble(EvalReport.LossPoint::step).min().orElse(0);
+        double maxX = curve.points().stream().mapToDouble(EvalReport.LossPoint::step).max().orElse(1);
+        double minY = curve.points().stream().mapToDouble(EvalReport.LossPoint::loss).filter(Double::isFinite).min().orElse(0);
+        double maxY = curve.points().stream().mapToDouble(EvalReport.LossPoint::loss).filter(Double::isFinite).max().orElse(1);
         double spanX = maxX > minX ? maxX - minX : 1;
         double spanY = maxY > minY ? maxY - minY : 1;
+        int right = width - 10;
+        int bottom = height - pad;
         StringBuilder s = new StringBuilder(svgOpen(width, height));
-        s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#4a5568\"/>", pad, height - pad, width - 10, height - pad));
-        s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"10\" x2=\"%d\" y2=\"%d\" stroke=\"#4a5568\"/>", pad, pad, height - pad));
-        s.append(text(pad, height - pad + 16, fmt(minX), "middle")).append(text(width - 10, height - pad + 16, fmt(maxX), "end"));
-        s.append(text(pad - 4, height - pad, fmt(minY), "end")).append(text(pad - 4, 20, fmt(maxY), "end"));
-        s.append(text((width + pad) / 2, height - 12, "step", "middle"));
-        for (EvalReport r : b == null ? List.of(c) : List.of(c, b)) {
-            if (r.lossCurve().isEmpty()) {
-                continue;
-            }
-            StringBuilder pts = new StringBuilder();
-            for (EvalReport.LossPoint p : r.lossCurve()) {
-                double x = pad + (width - 10 - pad) * (p.step() - minX) / spanX;
-                double y = (height - pad) - (height - pad - 10) * (p.loss() - minY) / spanY;
-                pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
-            }
-            s.append("<polyline fill=\"none\" stroke-width=\"2\" stroke=\"").append(r == c ? CANDIDATE_COLOR : BASELINE_COLOR)
-                    .append("\" points=\"").append(pts.toString().trim()).append("\"/>");
+        for (double t : ticks(minX, maxX)) {
+            double x = pad + (right - pad) * (t - minX) / spanX;
+            s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"10\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e2e8f0\"/>", x, x, bottom));
+            s.append(text((int) Math.round(x), bottom + 16, fmtTick(t), "middle"));
         }
-        return s.append("</svg>\n").append(legend(c, b)).toString();
+        for (double t : ticks(minY, maxY)) {
+            double y = bottom - (bottom - 10) * (t - minY) / spanY;
+            s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e2e8f0\"/>", pad, y, right, y));
+            s.append(text(pad - 4, (int) Math.round(y) + 4, fmtTick(t), "end"));
+        }
+        s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#4a5568\"/>", pad, bottom, right, bottom));
+        s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"10\" x2=\"%d\" y2=\"%d\" stroke=\"#4a5568\"/>", pad, pad, bottom));
+        s.append(text((width + pad) / 2, height - 12, "step", "middle"));
+        StringBuilder pts = new StringBuilder();
+        for (EvalReport.LossPoint p : curve.points()) {
+            if (!Double.isFinite(p.loss())) {
+                continue; // a skipped (NaN) step has no point
+            }
+            double x = pad + (right - pad) * (p.step() - minX) / spanX;
+            double y = bottom - (bottom - 10) * (p.loss() - minY) / spanY;
+            pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
+        }
+        s.append("<polyline fill=\"none\" stroke-width=\"2\" stroke=\"").append(CANDIDATE_COLOR)
+                .append("\" points=\"").append(pts.toString().trim()).append("\"/>");
+        return s.append("</svg>\n").toString();
+    }
+
+    /** About five round tick values (1, 2 or 5 times a power of ten apart) within [min, max]. */
+    static List<Double> ticks(double min, double max) {
+        if (!(max > min)) {
+            return List.of(min);
+        }
+        double raw = (max - min) / 5;
+        double magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
+        double step = raw / magnitude < 1.5 ? magnitude : raw / magnitude < 3.5 ? 2 * magnitude : raw / magnitude < 7.5 ? 5 * magnitude : 10 * magnitude;
+        List<Double> out = new ArrayList<>();
+        for (double t = Math.ceil(min / step) * step; t <= max + step * 1e-9; t += step) {
+            out.add(Math.abs(t) < step * 1e-9 ? 0.0 : t);
+        }
+        return out;
+    }
+
+    private static String fmtTick(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e9 ? Long.toString((long) v) : String.format(Locale.ROOT, "%.3g", v);
     }
 
     private static String legend(EvalReport c, EvalReport b) {

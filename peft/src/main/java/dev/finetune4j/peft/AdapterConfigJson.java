@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,7 +38,17 @@ final class AdapterConfigJson {
 
     /** Reads {@code dir/adapter_config.json}. */
     static PeftConfig read(Path dir) {
+        return parse(readJson(dir), dir.resolve(FILE));
+    }
+
+    /** The JSON object of {@code dir/adapter_config.json}. */
+    static JsonNode readJson(Path dir) {
         Path file = dir.resolve(FILE);
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            // a FIFO or device would block the reader forever
+            throw new PeftException(file + " is not a regular file: an adapter folder holds adapter_config.json and "
+                    + "adapter_model.safetensors as plain files");
+        }
         JsonNode c;
         try {
             c = JSON.readTree(file.toFile());
@@ -48,21 +60,28 @@ final class AdapterConfigJson {
         if (c == null || !c.isObject()) {
             throw new PeftException(file + " does not hold a JSON object; the file is corrupt or empty");
         }
+        return c;
+    }
+
+    /** The config record of an adapter_config.json object read from {@code file}. */
+    static PeftConfig parse(JsonNode c, Path file) {
+        String at = file.toString();
         String type = c.path("peft_type").asText("");
         try {
             return switch (type) {
-                case "LORA" -> lora(c);
+                case "LORA" -> lora(c, at);
                 case "IA3" -> new Ia3Config(targets(c.get("target_modules")), targets(c.get("feedforward_modules")),
                         c.path("fan_in_fan_out").asBoolean(false), c.path("init_ia3_weights").asBoolean(true),
                         strings(c.get("modules_to_save")), text(c, "task_type"));
-                case "PREFIX_TUNING" -> new PrefixTuningConfig(c.path("num_virtual_tokens").asInt(),
-                        c.path("prefix_projection").asBoolean(false), c.path("encoder_hidden_size").asInt(0), text(c, "task_type"));
-                case "PROMPT_TUNING" -> new PromptTuningConfig(c.path("num_virtual_tokens").asInt(), null, text(c, "task_type"));
+                case "PREFIX_TUNING" -> new PrefixTuningConfig(virtualTokens(c, at),
+                        c.path("prefix_projection").asBoolean(false),
+                        JsonFields.integer(c, "encoder_hidden_size", 0, 0, ConfigLimits.HIDDEN, at), text(c, "task_type"));
+                case "PROMPT_TUNING" -> new PromptTuningConfig(virtualTokens(c, at), null, text(c, "task_type"));
                 case "BOTTLENECK_ADAPTER" -> new BottleneckConfig(
                         BottleneckConfig.Placement.valueOf(c.path("placement").asText("houlsby").toUpperCase(Locale.ROOT)),
-                        c.path("reduction_factor").asInt(16), Activations.Kind.fromConfig(c.path("non_linearity").asText("relu")),
+                        JsonFields.integer(c, "reduction_factor", 16, 1, ConfigLimits.HIDDEN, at), Activations.Kind.fromConfig(c.path("non_linearity").asText("relu")),
                         text(c, "task_type"));
-                case "FREEZE" -> new FreezeConfig(c.path("top_layers").asInt(0), strings(c.get("trainable_names")), text(c, "task_type"));
+                case "FREEZE" -> new FreezeConfig(JsonFields.integer(c, "top_layers", 0, 0, ConfigLimits.LAYERS, at), strings(c.get("trainable_names")), text(c, "task_type"));
                 case "" -> throw new PeftException(file + " has no peft_type; expected one of " + SUPPORTED);
                 default -> throw new PeftException(file + ": unknown peft_type '" + type + "'; supported: " + SUPPORTED);
             };
@@ -71,7 +90,12 @@ final class AdapterConfigJson {
         }
     }
 
-    private static LoraConfig lora(JsonNode c) {
+    /** num_virtual_tokens: required, an integer; whether it fits the model is checked when injecting. */
+    private static int virtualTokens(JsonNode c, String at) {
+        return JsonFields.requiredInteger(c, "num_virtual_tokens", 1, ConfigLimits.POSITIONS, at);
+    }
+
+    private static LoraConfig lora(JsonNode c, String at) {
         for (String key : UNSUPPORTED_LORA) {
             JsonNode v = c.get(key);
             if (v != null && !v.isNull() && !(v.isBoolean() && !v.asBoolean())) {
@@ -84,21 +108,24 @@ final class AdapterConfigJson {
         JsonNode layers = c.get("layers_to_transform");
         List<Integer> layerList = null;
         if (layers != null && layers.isInt()) {
-            layerList = List.of(layers.asInt());
+            layerList = List.of(JsonFields.exactInteger(layers, "layers_to_transform", 0, ConfigLimits.LAYERS, at));
         } else if (layers != null && layers.isArray()) {
             layerList = new ArrayList<>();
             for (JsonNode n : layers) {
-                layerList.add(n.asInt());
+                layerList.add(JsonFields.exactInteger(n, "layers_to_transform", 0, ConfigLimits.LAYERS, at));
             }
         }
         JsonNode pattern = c.get("layers_pattern");
         String layersPattern = pattern == null || pattern.isNull() ? null
                 : pattern.isArray() ? "(?:" + String.join("|", strings(pattern)) + ")" : pattern.asText();
         Map<String, Integer> ranks = new LinkedHashMap<>();
-        c.path("rank_pattern").properties().forEach(e -> ranks.put(e.getKey(), e.getValue().asInt()));
+        c.path("rank_pattern").properties().forEach(e -> ranks.put(e.getKey(),
+                JsonFields.exactInteger(e.getValue(), "rank_pattern['" + e.getKey() + "']", 1, ConfigLimits.HIDDEN, at)));
         Map<String, Double> alphas = new LinkedHashMap<>();
-        c.path("alpha_pattern").properties().forEach(e -> alphas.put(e.getKey(), e.getValue().asDouble()));
-        return new LoraConfig(c.path("r").asInt(8), c.path("lora_alpha").asDouble(8), c.path("lora_dropout").asDouble(0),
+        c.path("alpha_pattern").properties().forEach(e -> alphas.put(e.getKey(),
+                JsonFields.number(c.path("alpha_pattern"), e.getKey(), 8, at)));
+        return new LoraConfig(JsonFields.integer(c, "r", 8, 1, ConfigLimits.HIDDEN, at),
+                JsonFields.number(c, "lora_alpha", 8, at), JsonFields.number(c, "lora_dropout", 0, at),
                 targets(c.get("target_modules")), targets(c.get("exclude_modules")), layerList, layersPattern, ranks, alphas,
                 c.path("use_rslora").asBoolean(false), init(c.get("init_lora_weights")), c.path("fan_in_fan_out").asBoolean(false),
                 LoraBias.fromJson(c.path("bias").asText("none")), strings(c.get("modules_to_save")),

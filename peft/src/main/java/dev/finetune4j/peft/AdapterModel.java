@@ -4,6 +4,7 @@ import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -29,6 +30,14 @@ abstract class AdapterModel<M extends Module> {
         return state.config();
     }
 
+    /**
+     * Warnings from loading the adapter (also logged): trained on another architecture, or on an NF4-quantized
+     * base while this one is full precision. Empty for an adapter created by {@code Peft.wrap}.
+     */
+    public List<String> loadWarnings() {
+        return state.warnings();
+    }
+
     /** The adapter's parameters that require gradients, keyed by PEFT's saved names, in a stable order. */
     public Map<String, Tensor> trainableParameters() {
         return state.trainableParameters();
@@ -45,7 +54,7 @@ abstract class AdapterModel<M extends Module> {
      *
      * @throws IllegalStateException while merged
      */
-    public AutoCloseable disableAdapter() {
+    public DisabledAdapter disableAdapter() {
         return state.disable();
     }
 

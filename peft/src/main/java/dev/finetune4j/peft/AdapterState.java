@@ -5,6 +5,7 @@ import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.qlora.Nf4Linear;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -32,6 +34,7 @@ final class AdapterState {
     private final Map<String, Object> configFacts;
     private int disabled;
     private boolean unloaded;
+    private List<String> warnings = List.of();
 
     AdapterState(Module root, PeftConfig config, Tuner tuner, Map<String, Object> configFacts) {
         this.root = root;
@@ -42,6 +45,15 @@ final class AdapterState {
 
     PeftConfig config() {
         return config;
+    }
+
+    /** What loading found questionable about the base model (empty for a fresh adapter). */
+    List<String> warnings() {
+        return warnings;
+    }
+
+    void warnings(List<String> value) {
+        warnings = List.copyOf(value);
     }
 
     Tuner tuner() {
@@ -59,15 +71,18 @@ final class AdapterState {
         return Collections.unmodifiableMap(out);
     }
 
+    /** Trainable and total parameters; NF4 weights, which live outside the parameter tree, count in the total. */
     TrainableReport report() {
         Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         long all = Stream.concat(root.stateDict().values().stream(), tuner().adapterTensors().values().stream())
                 .filter(seen::add).mapToLong(Tensor::numel).sum();
+        long quantized = root.namedModules().values().stream().filter(m -> m instanceof Nf4Linear)
+                .mapToLong(m -> ((Nf4Linear) m).quantizedWeight().size()).sum();
         long trainable = seen.stream().filter(Tensor::requiresGrad).mapToLong(Tensor::numel).sum();
-        return new TrainableReport(trainable, all);
+        return new TrainableReport(trainable, all + quantized);
     }
 
-    AutoCloseable disable() {
+    DisabledAdapter disable() {
         if (tuner().isMerged()) {
             throw new IllegalStateException("the adapter is merged into the base weights, so it cannot be switched off; call unmerge() first");
         }

@@ -174,6 +174,8 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         public Builder loraDropout(double value) { loraDropout = value; return this; }
         /** Module names matched as path suffixes (PEFT's list form). */
         public Builder targetModules(String... names) { targetModules = TargetModules.names(names); return this; }
+        /** Target modules as names or a regex; null means the model family's default. */
+        public Builder targetModules(TargetModules value) { targetModules = value; return this; }
         /** A full-match regular expression over module paths (PEFT's string form). */
         public Builder targetModulesRegex(String regex) { targetModules = TargetModules.regex(regex); return this; }
         public Builder excludeModules(String... names) { excludeModules = TargetModules.names(names); return this; }

@@ -59,6 +59,22 @@ public final class ModelTree {
                 .map(Map.Entry::getKey).findFirst().orElse("");
     }
 
+    /**
+     * The transformers class of a model_type's base model, as PEFT records it in {@code auto_mapping}
+     * ({@code LlamaForCausalLM}); null for a type this library does not know.
+     */
+    public static String architecture(String modelType, boolean classifier) {
+        return switch (modelType) {
+            case "llama" -> "LlamaForCausalLM";
+            case "mistral" -> "MistralForCausalLM";
+            case "qwen2" -> "Qwen2ForCausalLM";
+            case "qwen3" -> "Qwen3ForCausalLM";
+            case "gpt2" -> "GPT2LMHeadModel";
+            case "bert" -> classifier ? "BertForSequenceClassification" : "BertModel";
+            default -> null;
+        };
+    }
+
     /** PEFT's default target modules per model_type when a config leaves them out. */
     public static TargetModules defaultLoraTargets(String modelType) {
         return switch (modelType) {

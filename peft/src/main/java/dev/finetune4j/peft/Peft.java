@@ -1,5 +1,6 @@
 package dev.finetune4j.peft;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.bert.BertForSequenceClassification;
 import dev.finetune4j.core.nn.Module;
@@ -10,9 +11,14 @@ import dev.finetune4j.peft.lora.LoraInjector;
 import dev.finetune4j.peft.prefix.PrefixInjector;
 import dev.finetune4j.peft.prompt.PromptInjector;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
@@ -33,6 +39,7 @@ import java.util.SplittableRandom;
  */
 public final class Peft {
     private static final long DEFAULT_SEED = 0;
+    private static final Logger LOG = LoggerFactory.getLogger(Peft.class);
 
     private Peft() {
     }
@@ -73,17 +80,28 @@ public final class Peft {
     }
 
     private static PeftModel load(LanguageModel base, Path dir, boolean trainable) {
-        return new PeftModel(base, loadWeights(inject(base, AdapterConfigJson.read(dir), DEFAULT_SEED, trainable, true), dir));
+        JsonNode json = AdapterConfigJson.readJson(dir);
+        PeftConfig config = AdapterConfigJson.parse(json, dir.resolve(AdapterConfigJson.FILE));
+        List<String> warnings = BaseModelRecord.warnings(json, dir.resolve(AdapterConfigJson.FILE), base, base.spec().modelType(), false);
+        return new PeftModel(base, loadWeights(inject(base, config, DEFAULT_SEED, trainable, true), dir, warnings));
     }
 
     private static PeftClassifier loadClassifier(BertForSequenceClassification base, Path dir, boolean trainable) {
-        return new PeftClassifier(base, loadWeights(inject(base, AdapterConfigJson.read(dir), DEFAULT_SEED, trainable), dir));
+        JsonNode json = AdapterConfigJson.readJson(dir);
+        PeftConfig config = AdapterConfigJson.parse(json, dir.resolve(AdapterConfigJson.FILE));
+        List<String> warnings = BaseModelRecord.warnings(json, dir.resolve(AdapterConfigJson.FILE), base, "bert", true);
+        return new PeftClassifier(base, loadWeights(inject(base, config, DEFAULT_SEED, trainable), dir, warnings));
     }
 
-    /** Fills the injected adapter from the folder; on failure the base model's tree is restored before rethrowing. */
-    private static AdapterState loadWeights(AdapterState state, Path dir) {
+    /**
+     * Fills the injected adapter from the folder; on failure the base model's tree is restored before rethrowing.
+     * Then logs and keeps the warnings about the base model.
+     */
+    private static AdapterState loadWeights(AdapterState state, Path dir, List<String> warnings) {
         try {
             state.loadWeights(dir);
+            warnings.forEach(w -> LOG.warn("{}", w));
+            state.warnings(warnings);
             return state;
         } catch (RuntimeException e) {
             state.unload();
@@ -104,12 +122,44 @@ public final class Peft {
     private static AdapterState inject(LanguageModel base, PeftConfig config, long seed, boolean trainable, boolean forLoading) {
         requireNoAdapter(base);
         base.requiresGrad(false);
-        PeftContext ctx = new PeftContext(base, base.spec().modelType(), base.parameterScope(), base::dropoutRandom, seed, trainable);
+        String type = base.spec().modelType();
+        PeftContext ctx = new PeftContext(base, type, base.parameterScope(), base::dropoutRandom, seed, trainable);
+        Map<String, Object> facts = new LinkedHashMap<>(BaseModelRecord.facts(base, type, false, base.source()));
+        requireRoomForVirtualTokens(base, config);
+        PeftConfig resolved = withDefaultTargets(config, type);
+        return switch (resolved) {
+            case PrefixTuningConfig c -> {
+                facts.putAll(PrefixInjector.configFacts(base, c));
+                yield new AdapterState(base, c, PrefixInjector.inject(ctx, base, c, forLoading), facts);
+            }
+            case PromptTuningConfig c -> {
+                facts.putAll(PromptInjector.configFacts(base));
+                yield new AdapterState(base, c, PromptInjector.inject(ctx, base, c), facts);
+            }
+            default -> new AdapterState(base, resolved, layerTuner(ctx, resolved, base.spec().hiddenSize(), base.spec().numLayers()), facts);
+        };
+    }
+
+    /** Prompt and prefix tuning take positions: their virtual tokens must leave room for at least one real token. */
+    private static void requireRoomForVirtualTokens(LanguageModel base, PeftConfig config) {
+        int p = switch (config) {
+            case PromptTuningConfig c -> c.numVirtualTokens();
+            case PrefixTuningConfig c -> c.numVirtualTokens();
+            default -> 0;
+        };
+        if (p >= base.maxPositionEmbeddings()) {
+            throw new PeftException("num_virtual_tokens = " + p + " leaves no position for the input: the model has "
+                    + base.maxPositionEmbeddings() + " positions (max_position_embeddings); typical values are 8 to 32");
+        }
+    }
+
+    /** LoRA and IA3 with PEFT's per-model default modules written in, so the saved config lists what was adapted. */
+    private static PeftConfig withDefaultTargets(PeftConfig config, String modelType) {
         return switch (config) {
-            case PrefixTuningConfig c -> new AdapterState(base, c, PrefixInjector.inject(ctx, base, c, forLoading),
-                    PrefixInjector.configFacts(base, c));
-            case PromptTuningConfig c -> new AdapterState(base, c, PromptInjector.inject(ctx, base, c), PromptInjector.configFacts(base));
-            default -> new AdapterState(base, config, layerTuner(ctx, config, base.spec().hiddenSize(), base.spec().numLayers()), Map.of());
+            case LoraConfig c when c.targetModules() == null ->
+                    c.toBuilder().targetModules(ModelTree.defaultLoraTargets(modelType)).build();
+            case Ia3Config c -> Ia3Injector.withDefaults(c, modelType);
+            default -> config;
         };
     }
 
@@ -118,7 +168,9 @@ public final class Peft {
         base.requiresGrad(false);
         SplittableRandom dropout = new SplittableRandom(seed);
         PeftContext ctx = new PeftContext(base, "bert", base.parameterScope(), () -> dropout, seed, trainable);
-        return new AdapterState(base, config, layerTuner(ctx, config, base.config().hiddenSize(), base.config().numHiddenLayers()), Map.of());
+        PeftConfig resolved = withDefaultTargets(config, "bert");
+        return new AdapterState(base, resolved, layerTuner(ctx, resolved, base.config().hiddenSize(), base.config().numHiddenLayers()),
+                BaseModelRecord.facts(base, "bert", true, Optional.empty()));
     }
 
     private static Tuner layerTuner(PeftContext ctx, PeftConfig config, int hidden, int layers) {

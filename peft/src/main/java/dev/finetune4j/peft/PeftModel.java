@@ -21,7 +21,9 @@ import dev.finetune4j.core.tensor.TensorScope;
  * }
  * }</pre>
  *
- * <p>With prompt tuning the logits have {@link #virtualTokens()} extra positions at the front, as in PEFT.
+ * <p>With prompt tuning the model prepends {@link #virtualTokens()} learned positions to every sequence; unlike
+ * PEFT, whose logits keep them at the front, {@link #forward} and {@link #logits} return only the input's own
+ * positions, so losses, perplexity and generation line up with the input ids whatever the method.
  *
  * <p>Thread safety: {@link #logits} and {@link #forward} in eval mode may run concurrently; {@link #train},
  * {@link #disableAdapter}, {@link #merge}, {@link #unmerge}, loading and saving must not overlap with anything.
@@ -36,18 +38,29 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
         return base;
     }
 
-    /** Logits (B, P + T, V) with autograd through the adapter's parameters; P is {@link #virtualTokens()}. */
+    /**
+     * Logits (B, T, V) of the input's T positions, with autograd through the adapter's parameters. The
+     * {@link #virtualTokens()} positions prompt tuning prepends are computed and then dropped.
+     */
     @Override
     public Tensor forward(ModelInput input) {
-        return base.forward(state.tuner().prepare(input));
+        ModelInput prepared = state.tuner().prepare(input);
+        Tensor logits = base.forward(prepared);
+        int added = logits.dim(1) - input.length();
+        return added == 0 ? logits : logits.slice(1, added, logits.dim(1));
     }
 
+    /** The base model's shape facts; the longest sequence excludes the positions prompt or prefix tuning takes. */
     @Override
     public ModelSpec spec() {
-        return base.spec();
+        ModelSpec s = base.spec();
+        return new ModelSpec(s.modelType(), s.vocabSize(), s.hiddenSize(), s.numLayers(), s.numHeads(),
+                s.numKeyValueHeads(), s.headDim(), maxPositionEmbeddings(), s.causal());
     }
 
-    /** Positions prepended to every sequence's logits: prompt tuning's virtual tokens, else 0. */
+    /**
+     * Positions prompt or prefix tuning puts before every sequence (the input's positions start after them), else 0.
+     */
     public int virtualTokens() {
         return state.tuner().virtualTokens();
     }
@@ -74,7 +87,7 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
 
     @Override
     public int maxPositionEmbeddings() {
-        return base.maxPositionEmbeddings();
+        return base.maxPositionEmbeddings() - virtualTokens();
     }
 
     /** Frees the base model and the adapter (both live in the base model's parameter scope). */

@@ -35,7 +35,10 @@ public interface Tuner {
         return input;
     }
 
-    /** Number of positions the method prepends to every sequence's logits (prompt tuning's virtual tokens). */
+    /**
+     * Positions the method puts before every sequence while enabled (prompt tuning's embeddings, prefix tuning's
+     * keys and values): the input's own positions start after them, so they count against the model's length.
+     */
     default int virtualTokens() {
         return 0;
     }

@@ -50,7 +50,7 @@ class MethodsTest {
     }
 
     @Test
-    void freezeTrainsTheTopLayersAndNamedParametersOnly() throws Exception {
+    void freezeTrainsTheTopLayersAndNamedParametersOnly() { // disableAdapter() declares no checked exception
         try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir("llama"))) {
             float[] plain = Fixtures.flat(base.logits(IDS, null));
             PeftModel m = Peft.wrap(base, new FreezeConfig(1, List.of("^model\\.norm\\."), null));

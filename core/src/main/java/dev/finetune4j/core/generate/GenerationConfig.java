@@ -22,8 +22,8 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         if (maxNewTokens < 0) {
             throw new IllegalArgumentException("maxNewTokens must be >= 0, got " + maxNewTokens);
         }
-        if (temperature < 0) {
-            throw new IllegalArgumentException("temperature must be >= 0 (0 = greedy), got " + temperature);
+        if (!(temperature >= 0 && temperature < Float.POSITIVE_INFINITY)) { // NaN fails every comparison
+            throw new IllegalArgumentException("temperature must be finite and >= 0 (0 = greedy), got " + temperature);
         }
         if (topK < 0) {
             throw new IllegalArgumentException("topK must be >= 0 (0 = off), got " + topK);
@@ -31,8 +31,8 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         if (!(topP > 0 && topP <= 1)) {
             throw new IllegalArgumentException("topP must be in (0, 1], got " + topP);
         }
-        if (repetitionPenalty <= 0) {
-            throw new IllegalArgumentException("repetitionPenalty must be > 0 (1 = off), got " + repetitionPenalty);
+        if (!(repetitionPenalty > 0 && repetitionPenalty < Float.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("repetitionPenalty must be finite and > 0 (1 = off), got " + repetitionPenalty);
         }
         stopTokens = Set.copyOf(stopTokens);
     }

@@ -1,15 +1,22 @@
 package dev.finetune4j.core.io;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
  * Publishes a folder written under a temporary name by renaming it into place, so that readers see either the
  * old folder or the complete new one, never half of one. Used for saved adapters and training checkpoints.
+ * The staged files and folders are synced to disk before the rename and the parent folder after it, so a power
+ * loss cannot leave a renamed folder whose files are still empty, nor lose the rename itself.
  * Stateless and thread-safe; two callers replacing the same target at once is the callers' race to avoid.
  */
 public final class AtomicDirectory {
@@ -25,12 +32,48 @@ public final class AtomicDirectory {
      */
     public static void replace(Path staged, Path target, Path aside) throws IOException {
         deleteTree(aside);
+        syncTree(staged);
+        Path parent = target.toAbsolutePath().getParent();
         if (Files.exists(target)) {
             Files.move(target, aside, StandardCopyOption.ATOMIC_MOVE);
             Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+            syncDirectory(parent);
             deleteTree(aside);
         } else {
             Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+            syncDirectory(parent);
+        }
+    }
+
+    /** Forces every file under {@code dir} to disk, then every folder (deepest first), so their entries are too. */
+    static void syncTree(Path dir) throws IOException {
+        List<Path> all;
+        try (Stream<Path> s = Files.walk(dir)) {
+            all = s.sorted(Comparator.reverseOrder()).toList();
+        }
+        for (Path p : all) {
+            if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) { // fsync needs no write access
+                    ch.force(true);
+                }
+            }
+        }
+        for (Path p : all) {
+            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                syncDirectory(p);
+            }
+        }
+    }
+
+    /**
+     * Forces a folder's entries (created, renamed files) to disk. POSIX systems allow opening a folder for this;
+     * where the platform refuses (Windows), renames are journaled by the file system and there is nothing to force.
+     */
+    static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (AccessDeniedException | UnsupportedOperationException e) {
+            // NOTE: Windows cannot open a directory as a channel; its NTFS metadata journal covers the rename
         }
     }
 

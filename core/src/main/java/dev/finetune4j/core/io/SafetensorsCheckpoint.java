@@ -91,6 +91,10 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
             }
             shardOf.put(e.getKey(), shard);
         }
+        if (shardOf.isEmpty()) {
+            throw new SafetensorsFormatException(index, "has an empty 'weight_map': it names no tensor and no shard "
+                    + "(incomplete download? fetch the model again)");
+        }
         List<Path> shards = shardOf.values().stream().distinct().map(dir::resolve).toList();
         for (Path s : shards) {
             if (!Files.isRegularFile(s)) {

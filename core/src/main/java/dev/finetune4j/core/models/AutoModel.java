@@ -54,6 +54,12 @@ public final class AutoModel {
      */
     public static LanguageModel loadCausalLM(Path dir, LoadOptions options) {
         JsonNode config = readConfig(dir);
+        String type = config.path("model_type").asText("");
+        if (DecoderConfig.MODEL_TYPES.contains(type)) {
+            requireStoredParameters(dir, DecoderConfig.fromJson(config).parameterCount());
+        } else if (type.equals("gpt2")) {
+            requireStoredParameters(dir, Gpt2Config.fromJson(config).parameterCount());
+        }
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
         TensorScope weights = TensorScope.detached(options.device());
         try {
@@ -77,6 +83,7 @@ public final class AutoModel {
             throw e;
         }
         model.adoptParameterScope(weights);
+        model.source(dir);
         return model;
     }
 
@@ -101,7 +108,9 @@ public final class AutoModel {
         if (!CLASSIFIER_TYPES.contains(type)) {
             throw new IllegalArgumentException("unsupported model_type '" + type + "' for sequence classification; supported: " + CLASSIFIER_TYPES);
         }
-        var model = new BertForSequenceClassification(TensorScope.detached(), BertConfig.fromJson(config));
+        BertConfig bert = BertConfig.fromJson(config);
+        requireStoredParameters(dir, bert.parameterCount());
+        var model = new BertForSequenceClassification(TensorScope.detached(), bert);
         loadWeights(model, dir, name -> null);
         return model;
     }
@@ -110,13 +119,33 @@ public final class AutoModel {
     public static JsonNode readConfig(Path dir) {
         Path file = dir.resolve("config.json");
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("no config.json in " + dir.toAbsolutePath()
-                    + ": point at a Hugging Face model folder (config.json + model.safetensors)");
+            throw new IllegalArgumentException((Files.exists(file) ? file.toAbsolutePath() + " is not a regular file"
+                    : "no config.json in " + dir.toAbsolutePath()) + ": point at a Hugging Face model folder (config.json + model.safetensors)");
         }
         try {
             return new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses, before anything is allocated, a config.json whose sizes imply more parameters than the safetensors
+     * files hold (their headers give the real shapes): a hostile or mismatched config must not reserve memory.
+     */
+    private static void requireStoredParameters(Path dir, long implied) {
+        long stored = 0;
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            for (String name : ckpt.names()) {
+                stored += ckpt.info(name).numel();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the weights of " + dir + ": " + e.getMessage(), e);
+        }
+        if (implied > stored) {
+            throw new IllegalArgumentException(dir.resolve("config.json") + " describes a model of at least " + implied
+                    + " parameters, but its safetensors files hold " + stored + ": config.json and the weights do not "
+                    + "belong together (check hidden_size, num_hidden_layers, vocab_size, intermediate_size)");
         }
     }
 

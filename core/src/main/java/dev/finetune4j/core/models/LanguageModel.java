@@ -7,6 +7,8 @@ import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
+import java.nio.file.Path;
+import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
@@ -18,6 +20,7 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
     private TensorScope parameterScope;
     private final ModelSpec spec;
     private SplittableRandom dropoutRandom = new SplittableRandom(0);
+    private Path source;
 
     protected LanguageModel(TensorScope parameterScope, ModelSpec spec) {
         this.parameterScope = parameterScope;
@@ -38,6 +41,15 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
     @Override
     public final ModelSpec spec() {
         return spec;
+    }
+
+    /** The folder this model was loaded from ({@link AutoModel#loadCausalLM}), empty for a model built in memory. */
+    public final Optional<Path> source() {
+        return Optional.ofNullable(source);
+    }
+
+    final void source(Path dir) {
+        source = dir;
     }
 
     /** The scope that owns this model's parameters (PEFT methods allocate their own weights there too). */

@@ -9,8 +9,8 @@ import dev.finetune4j.core.tensor.Tensor;
 public interface LogitsModel {
 
     /**
-     * Logits (B, P + T, V) of a batch; P is the number of positions a wrapper prepends (prompt tuning's virtual
-     * tokens), 0 for a plain model. With a KV cache, the cache carries earlier positions between calls.
+     * Logits (B, T, V) of a batch's T input positions (a wrapper that prepends virtual positions, as prompt
+     * tuning does, drops their logits). With a KV cache, the cache carries earlier positions between calls.
      */
     Tensor forward(ModelInput input);
 

@@ -44,6 +44,16 @@ class AtomicDirectoryTest {
     }
 
     @Test
+    void syncsStagedFilesEvenReadOnlyOnes() throws IOException {
+        Path staged = folderWith(".tmp", "a.txt", "new");
+        Path readOnly = staged.resolve("nested/a.txt");
+        assertTrue(readOnly.toFile().setWritable(false), "could not make the file read-only");
+        // fsync opens each staged file and folder: a read-only file must not stop the publication
+        AtomicDirectory.replace(staged, root.resolve("out"), root.resolve(".old"));
+        assertEquals("new", Files.readString(root.resolve("out/nested/a.txt")));
+    }
+
+    @Test
     void deleteTreeIgnoresAMissingFolder() throws IOException {
         AtomicDirectory.deleteTree(root.resolve("missing"));
         assertTrue(Files.isDirectory(root));

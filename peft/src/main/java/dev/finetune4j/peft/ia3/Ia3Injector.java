@@ -57,6 +57,15 @@ public final class Ia3Injector {
     }
 
     /** PEFT's default {target_modules, feedforward_modules} per model type. */
+    /** {@code cfg} with PEFT's per-model defaults filled in where it leaves the modules out (what gets saved). */
+    public static Ia3Config withDefaults(Ia3Config cfg, String modelType) {
+        if (cfg.targetModules() != null) {
+            return cfg;
+        }
+        TargetModules[] d = defaults(modelType);
+        return new Ia3Config(d[0], d[1], cfg.fanInFanOut(), cfg.initIa3Weights(), cfg.modulesToSave(), cfg.taskType());
+    }
+
     private static TargetModules[] defaults(String modelType) {
         return switch (modelType) {
             case "llama", "mistral", "qwen2", "qwen3" -> new TargetModules[]{

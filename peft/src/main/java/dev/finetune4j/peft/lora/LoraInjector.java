@@ -11,6 +11,7 @@ import dev.finetune4j.peft.LoraInit;
 import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.ModulesToSave;
 import dev.finetune4j.peft.PeftContext;
+import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.TargetModules;
 
 import java.util.ArrayList;
@@ -34,6 +35,7 @@ public final class LoraInjector {
         Module root = ctx.root();
         TargetModules defaults = cfg.targetModules() == null ? ModelTree.defaultLoraTargets(ctx.modelType()) : null;
         List<String> targets = ModelTree.select(root, p -> cfg.targets(p, defaults), "target_modules " + describe(cfg));
+        requireSensibleRanks(root, targets, cfg);
         SplittableRandom init = new SplittableRandom(ctx.seed());
         List<LayerTuner.Swap> swaps = new ArrayList<>();
         for (String path : targets) {
@@ -48,6 +50,23 @@ public final class LoraInjector {
         Map<String, Tensor> tensors = savedTensors(root, cfg.bias());
         tensors.values().forEach(t -> t.requiresGrad(ctx.trainable()));
         return new LayerTuner(swaps, tensors);
+    }
+
+    /**
+     * Refuses, before anything is allocated or swapped, a rank above a target's larger dimension: it adds nothing
+     * over that dimension and a hostile {@code r} (2^31 - 1) would ask for terabytes.
+     */
+    private static void requireSensibleRanks(Module root, List<String> targets, LoraConfig cfg) {
+        Map<String, Module> modules = root.namedModules();
+        for (String path : targets) {
+            BaseLinear linear = BaseLinear.of(modules.get(path), path);
+            int limit = Math.max(linear.inFeatures(), linear.outFeatures());
+            if (cfg.rankFor(path) > limit) {
+                throw new PeftException("r = " + cfg.rankFor(path) + " for '" + path + "' exceeds the layer's larger "
+                        + "dimension " + limit + " (in " + linear.inFeatures() + ", out " + linear.outFeatures()
+                        + "); a LoRA rank is at most that, typically 8 to 64");
+            }
+        }
     }
 
     /** The adapter's tensors in tree order under PEFT's saved names. */

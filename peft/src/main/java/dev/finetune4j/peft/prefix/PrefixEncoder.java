@@ -83,6 +83,11 @@ public final class PrefixEncoder implements Tuner {
     }
 
     @Override
+    public int virtualTokens() {
+        return enabled ? virtualTokens : 0;
+    }
+
+    @Override
     public ModelInput prepare(ModelInput input) {
         if (!enabled || (input.cache() != null && input.cache().length() > 0)) {
             return input;

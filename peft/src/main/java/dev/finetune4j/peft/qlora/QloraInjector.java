@@ -8,6 +8,7 @@ import dev.finetune4j.peft.LoraConfig;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +62,21 @@ public final class QloraInjector {
     public static PeftModel wrap(LanguageModel base, LoraConfig config) {
         quantize(base);
         return Peft.wrap(base, config);
+    }
+
+    /**
+     * Quantizes the base model to NF4 and loads a saved (QLoRA) adapter on top, for inference: the logits are then
+     * those the adapter was trained with. {@code Peft.load} on a full-precision base warns that they differ.
+     */
+    public static PeftModel load(LanguageModel base, Path adapterDir) {
+        quantize(base);
+        return Peft.load(base, adapterDir);
+    }
+
+    /** As {@link #load}, with the adapter's parameters trainable (to continue QLoRA training). */
+    public static PeftModel loadTrainable(LanguageModel base, Path adapterDir) {
+        quantize(base);
+        return Peft.loadTrainable(base, adapterDir);
     }
 
     /** Bytes per quantized parameter over every NF4 layer of {@code model} (about 0.516). */

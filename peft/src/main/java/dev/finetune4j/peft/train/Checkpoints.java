@@ -100,13 +100,24 @@ public final class Checkpoints {
      * Loads a checkpoint into a trainable model of the same adapter configuration and into the optimizer;
      * returns the loop state to continue from.
      */
-    static TrainerState restore(Path dir, PeftModel model, Optimization optimization) {
+    static TrainerState restore(Path dir, PeftModel model, Optimization optimization, int totalSteps) {
         if (!Files.isRegularFile(dir.resolve(TrainerState.FILE))) {
             throw new IllegalArgumentException("no " + TrainerState.FILE + " in " + dir.toAbsolutePath()
                     + ": resume from a complete checkpoint folder (Checkpoints.latest(outputDir) finds the newest)");
         }
         TrainerState state = TrainerState.read(dir);
         Path adapterFile = dir.resolve(ADAPTER).resolve(ADAPTER_FILE);
+        OptimizerState optimizer;
+        try {
+            optimizer = readOptimizer(dir.resolve(OPTIMIZER));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+        }
+        state.checkConsistent(totalSteps, optimizer.steps(), dir.resolve(TrainerState.FILE));
+        if (stepOf(dir) >= 0 && stepOf(dir) != state.step) {
+            throw new IllegalArgumentException("corrupt checkpoint " + dir.resolve(TrainerState.FILE) + ": step " + state.step
+                    + " in a folder named for step " + stepOf(dir) + "; resume from an earlier checkpoint");
+        }
         try (SafetensorsFile adapter = SafetensorsFile.open(adapterFile)) {
             for (Map.Entry<String, Tensor> e : model.trainableParameters().entrySet()) {
                 Tensor p = e.getValue();
@@ -116,9 +127,11 @@ public final class Checkpoints {
                             : "no tensor '" + e.getKey() + "'")
                             + ": build the model with the adapter configuration the checkpoint was trained with");
                 }
-                p.copyFrom(adapter.tensor(e.getKey()).toFloatArray());
+                float[] values = adapter.tensor(e.getKey()).toFloatArray();
+                requireFinite(values, false, "'" + e.getKey() + "'", adapterFile);
+                p.copyFrom(values);
             }
-            optimization.importState(readOptimizer(dir.resolve(OPTIMIZER)));
+            optimization.importState(optimizer);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
         }
@@ -139,7 +152,10 @@ public final class Checkpoints {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             Map<String, float[]> slots = new LinkedHashMap<>();
             for (String name : f.names()) {
-                slots.put(name, f.tensor(name).toFloatArray());
+                float[] values = f.tensor(name).toFloatArray();
+                // AdamW's second moment is a running mean of squares: a negative value is as corrupt as a NaN
+                requireFinite(values, name.endsWith(".exp_avg_sq"), "'" + name + "'", file);
+                slots.put(name, values);
             }
             Map<String, String> meta = f.metadata();
             if (!meta.containsKey(STEPS) || !meta.containsKey(PARAMETER_STEPS)) {
@@ -154,7 +170,34 @@ public final class Checkpoints {
                 throw new IllegalArgumentException(file + ": metadata '" + PARAMETER_STEPS + "' is not a JSON object of "
                         + "step counts (" + e.getOriginalMessage() + "); the checkpoint is corrupt, resume from an earlier one", e);
             }
-            return new OptimizerState(Long.parseLong(meta.get(STEPS)), parameterSteps, slots);
+            long steps;
+            try {
+                steps = Long.parseLong(meta.get(STEPS));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(file + ": metadata '" + STEPS + "' = '" + meta.get(STEPS)
+                        + "' is not a step count; the checkpoint is corrupt, resume from an earlier one", e);
+            }
+            if (steps < 0) {
+                throw new IllegalArgumentException(file + ": negative step count " + steps + "; the checkpoint is corrupt");
+            }
+            for (Map.Entry<String, Long> e : parameterSteps.entrySet()) {
+                if (e.getValue() == null || e.getValue() < 0 || e.getValue() > steps) {
+                    throw new IllegalArgumentException(file + ": parameter '" + e.getKey() + "' has " + e.getValue()
+                            + " updates, outside [0, " + steps + "]; the checkpoint is corrupt, resume from an earlier one");
+                }
+            }
+            return new OptimizerState(steps, parameterSteps, slots);
+        }
+    }
+
+    /** Fails naming {@code what} in {@code file} when a value is NaN or infinite (or negative, when it must not be). */
+    private static void requireFinite(float[] values, boolean nonNegative, String what, Path file) {
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i]) || (nonNegative && values[i] < 0)) {
+                throw new IllegalArgumentException("corrupt checkpoint " + file + ": " + what + " holds " + values[i]
+                        + " at index " + i + (nonNegative ? " (must be finite and >= 0)" : " (must be finite)")
+                        + "; resume from an earlier checkpoint");
+            }
         }
     }
 

@@ -13,22 +13,33 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * DPO over preference pairs. The reference model is the policy with its adapter disabled (no second copy);
- * its log-probabilities never change, so each pair's are computed once, in eval mode, and kept.
+ * DPO over preference pairs. The reference model is the policy as it was when this objective was created (TRL's
+ * default: after SFT, the SFT model): its log-probabilities never change, so each pair's are computed once, in
+ * eval mode, at creation, and kept; no second copy of the weights is held.
  */
 final class DpoObjective implements Objective {
     private final PeftModel model;
     private final PreferenceDataset data;
     private final DpoConfig cfg;
     private final long padId;
-    private final double[][] reference; // [pair] -> {chosen, rejected}, filled lazily
+    private final List<DpoTrainer.ResponseLogProbs> reference;
 
     DpoObjective(PeftModel model, PreferenceDataset data, DpoConfig cfg, long padId) {
+        for (int i = 0; i < data.size(); i++) {
+            PreferenceExample e = data.get(i);
+            Objective.requireFits(e.prompt().length + Math.max(e.chosen().length, e.rejected().length), model,
+                    "pair " + i + " (prompt + longer response)");
+        }
         this.model = model;
         this.data = data;
         this.cfg = cfg;
         this.padId = padId;
-        this.reference = new double[data.size()][];
+        this.reference = responseLogProbs(model, data, padId);
+    }
+
+    @Override
+    public boolean dropout() {
+        return false;
     }
 
     @Override
@@ -47,11 +58,10 @@ final class DpoObjective implements Objective {
         double[] refChosen = new double[n];
         double[] refRejected = new double[n];
         for (int k = 0; k < n; k++) {
-            double[] ref = referenceLogProbs(indices[k]);
-            refChosen[k] = ref[0];
-            refRejected[k] = ref[1];
+            refChosen[k] = reference.get(indices[k]).chosen();
+            refRejected[k] = reference.get(indices[k]).rejected();
         }
-        Tensor policy = sequenceLogProbs(indices);
+        Tensor policy = sequenceLogProbs(model, data, indices, padId);
         Tensor sum = DpoLoss.lossSum(cfg, policy, refChosen, refRejected);
         float[] p = policy.toFloatArray();
         double margins = 0;
@@ -80,7 +90,7 @@ final class DpoObjective implements Objective {
      * Summed response log-probabilities (2N): the chosen sequences of the pairs first, then the rejected ones.
      * Uses the model as it is (adapter on or off, train or eval mode) and records autograd when enabled.
      */
-    Tensor sequenceLogProbs(int[] indices) {
+    static Tensor sequenceLogProbs(PeftModel model, PreferenceDataset data, int[] indices, long padId) {
         List<TokenizedExample> rows = new ArrayList<>(2 * indices.length);
         for (int i : indices) {
             rows.add(data.get(i).sequence(true));
@@ -96,20 +106,21 @@ final class DpoObjective implements Objective {
         return Reductions.sum(tokenLogProbs.reshape(b, t), 1, false);
     }
 
-    /** The reference (adapter disabled, eval mode) log-probabilities {chosen, rejected} of pair {@code index}, cached. */
-    double[] referenceLogProbs(int index) {
-        if (reference[index] == null) {
-            boolean training = model.base().isTraining();
-            model.train(false);
-            try (var scope = TensorScope.open(); var ng = Autograd.noGrad(); var off = model.disableAdapter()) {
-                float[] lp = sequenceLogProbs(new int[]{index}).toFloatArray();
-                reference[index] = new double[]{lp[0], lp[1]};
-            } catch (Exception e) {
-                throw e instanceof RuntimeException r ? r : new IllegalStateException("cannot disable the adapter: " + e.getMessage(), e);
-            } finally {
-                model.train(training);
+    /** Each pair's summed response log-probabilities under the model as it is, in eval mode, without gradients. */
+    static List<DpoTrainer.ResponseLogProbs> responseLogProbs(PeftModel model, PreferenceDataset data, long padId) {
+        boolean training = model.base().isTraining();
+        model.train(false);
+        List<DpoTrainer.ResponseLogProbs> out = new ArrayList<>(data.size());
+        try (var ng = Autograd.noGrad()) {
+            for (int i = 0; i < data.size(); i++) {
+                try (var scope = TensorScope.open()) {
+                    float[] lp = sequenceLogProbs(model, data, new int[]{i}, padId).toFloatArray();
+                    out.add(new DpoTrainer.ResponseLogProbs(lp[0], lp[1]));
+                }
             }
+        } finally {
+            model.train(training);
         }
-        return reference[index];
+        return List.copyOf(out);
     }
 }

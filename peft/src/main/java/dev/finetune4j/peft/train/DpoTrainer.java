@@ -1,15 +1,17 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.core.autograd.Autograd;
-import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.PeftModel;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Direct preference optimisation of an adapter over (prompt, chosen, rejected) pairs. The reference model is
- * the same model with its adapter disabled, so no second copy of the weights is held.
+ * Direct preference optimisation of an adapter over (prompt, chosen, rejected) pairs. The reference model is the
+ * policy as it was when {@link Builder#build()} ran (TRL's default; after SFT it is the SFT model, not the base):
+ * the reference log-probabilities of every pair are computed then and kept, so no second copy of the weights is
+ * held. To resume, build the trainer on the model the interrupted run started from (for example the SFT adapter
+ * from {@code Peft.loadTrainable}), then call {@link #resume}: the checkpoint's weights are loaded after the
+ * reference is taken.
  *
  * <pre>{@code
  * DpoTrainer dpo = DpoTrainer.builder().model(peftModel).config(cfg).dpo(DpoConfig.sigmoid(0.1))
@@ -29,37 +31,52 @@ public final class DpoTrainer extends Trainer {
     }
 
     /**
-     * Summed response log-probabilities of each pair under the model as it is (the policy) and with its adapter
-     * disabled (the reference), in eval mode and without gradients.
+     * Summed response log-probabilities of each pair under the model as it is, in eval mode and without
+     * gradients. Taken before and after a DPO round, they give {@link PairLogProbs#of} the policy and the
+     * reference.
      */
-    public static List<PairLogProbs> logProbs(PeftModel model, PreferenceDataset pairs, long padTokenId) {
-        DpoObjective objective = new DpoObjective(model, pairs, DpoConfig.sigmoid(0.1), padTokenId);
-        boolean training = model.base().isTraining();
-        model.train(false);
-        List<PairLogProbs> out = new ArrayList<>(pairs.size());
-        try (var ng = Autograd.noGrad()) {
-            for (int i = 0; i < pairs.size(); i++) {
-                double[] reference = objective.referenceLogProbs(i);
-                try (var scope = TensorScope.open()) {
-                    float[] policy = objective.sequenceLogProbs(new int[]{i}).toFloatArray();
-                    out.add(new PairLogProbs(policy[0], policy[1], reference[0], reference[1]));
-                }
-            }
-        } finally {
-            model.train(training);
-        }
-        return out;
+    public static List<ResponseLogProbs> responseLogProbs(PeftModel model, PreferenceDataset pairs, long padTokenId) {
+        return DpoObjective.responseLogProbs(model, pairs, padTokenId);
     }
 
     /**
-     * Log-probabilities of one pair's responses.
+     * One pair's summed log-probabilities of its two responses under one model.
+     *
+     * @param chosen   the chosen response
+     * @param rejected the rejected response
+     */
+    public record ResponseLogProbs(double chosen, double rejected) {
+
+        /** True when the model gives the chosen response the higher log-probability. */
+        public boolean prefersChosen() {
+            return chosen > rejected;
+        }
+    }
+
+    /**
+     * Log-probabilities of one pair's responses under the policy and the reference.
      *
      * @param policyChosen      policy, chosen response
      * @param policyRejected    policy, rejected response
-     * @param referenceChosen   reference (adapter disabled), chosen response
+     * @param referenceChosen   reference, chosen response
      * @param referenceRejected reference, rejected response
      */
     public record PairLogProbs(double policyChosen, double policyRejected, double referenceChosen, double referenceRejected) {
+
+        /** Pairs the i-th policy entry with the i-th reference entry (lists of the same pairs, in the same order). */
+        public static List<PairLogProbs> of(List<ResponseLogProbs> policy, List<ResponseLogProbs> reference) {
+            if (policy.size() != reference.size()) {
+                throw new IllegalArgumentException("policy has " + policy.size() + " pairs, reference " + reference.size()
+                        + ": compute both over the same PreferenceDataset");
+            }
+            List<PairLogProbs> out = new ArrayList<>(policy.size());
+            for (int i = 0; i < policy.size(); i++) {
+                ResponseLogProbs p = policy.get(i);
+                ResponseLogProbs r = reference.get(i);
+                out.add(new PairLogProbs(p.chosen(), p.rejected(), r.chosen(), r.rejected()));
+            }
+            return out;
+        }
 
         /** The preference loss of this pair under {@code cfg}. */
         public double loss(DpoConfig cfg) {

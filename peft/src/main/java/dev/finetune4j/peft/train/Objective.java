@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.PeftModel;
 
 import java.util.Map;
 
@@ -10,8 +11,32 @@ import java.util.Map;
  */
 interface Objective {
 
+    /**
+     * Fails when a sequence is longer than the model reads (max_position_embeddings, less prompt tuning's virtual
+     * tokens): positions past the limit have no embedding, so training on them would be silently wrong.
+     *
+     * @param longest the longest sequence of the data set, in tokens
+     * @param where   which example, for the message
+     */
+    static void requireFits(int longest, PeftModel model, String where) {
+        int limit = model.maxPositionEmbeddings();
+        if (longest > limit) {
+            throw new IllegalArgumentException(where + " has " + longest + " tokens, but the model reads at most " + limit
+                    + " (max_position_embeddings" + (model.virtualTokens() > 0 ? " less the virtual tokens" : "")
+                    + "); cut the examples (SftFormat.withMaxLength, or when tokenizing) or use a model with more positions");
+        }
+    }
+
     /** Examples in the data set. */
     int size();
+
+    /**
+     * Whether training steps run in training mode (dropout on). DPO runs without dropout, as TRL does by default
+     * ({@code disable_dropout}): the policy must equal its reference when training starts.
+     */
+    default boolean dropout() {
+        return true;
+    }
 
     /** Loss units of these examples (label tokens for SFT, pairs for DPO): the denominator of the mean. */
     long weight(int[] indices);

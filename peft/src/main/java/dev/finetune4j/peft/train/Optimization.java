@@ -17,6 +17,7 @@ import java.util.Map;
  * and the schedule ({@link LrSchedule}, as Hugging Face's {@code LambdaLR} schedules with warm-up).
  */
 final class Optimization {
+    private final Map<String, Tensor> named;
     private final Collection<Tensor> params;
     private final AdamW adamW;
     private final LrSchedule schedule;
@@ -24,6 +25,7 @@ final class Optimization {
     private final double maxGradNorm;
 
     Optimization(Map<String, Tensor> parameters, TrainingConfig cfg, int totalSteps) {
+        this.named = Map.copyOf(parameters);
         this.params = List.copyOf(parameters.values());
         this.adamW = new AdamW(parameters, new AdamWConfig(cfg.learningRate(), cfg.adamBeta1(), cfg.adamBeta2(),
                 cfg.adamEpsilon(), cfg.weightDecay()));
@@ -49,6 +51,26 @@ final class Optimization {
     void step(double lr) {
         adamW.setLearningRate(lr);
         adamW.step();
+    }
+
+    /**
+     * The guard after an update whose loss and gradients were finite: a NaN or infinite weight then comes from the
+     * optimizer state (a corrupt checkpoint) or an overflowing update, and every later step would be NaN.
+     *
+     * @throws TrainingDivergedException naming the parameter
+     */
+    void requireFiniteParameters(int step) {
+        named.forEach((name, t) -> {
+            float[] values = t.toFloatArray();
+            for (float v : values) {
+                if (!Float.isFinite(v)) {
+                    throw new TrainingDivergedException(step, "the AdamW update made parameter '" + name + "' " + v
+                            + " although the loss and gradients were finite: the optimizer state is corrupt (resumed from "
+                            + "a damaged checkpoint?) or the update overflowed; resume from an earlier checkpoint or lower "
+                            + "learningRate");
+                }
+            }
+        });
     }
 
     /** Sets every gradient to zero in place. */

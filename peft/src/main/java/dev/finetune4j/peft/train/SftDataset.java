@@ -65,6 +65,24 @@ public final class SftDataset {
         return format.packing() ? data.packed(format.maxLength()) : data;
     }
 
+    /**
+     * One prompt/completion example, the prompt masked from the loss (labels -100) and the completion trained:
+     * the one place that lays out completion-only labels, for callers that tokenize prompt and completion
+     * themselves (each piece on its own, so no token merges across the boundary).
+     *
+     * @param maxLength cut to this many tokens when positive (the caller decides and says so); 0 keeps all
+     * @throws IllegalArgumentException when both parts are empty
+     */
+    public static TokenizedExample promptCompletion(long[] prompt, long[] completion, int maxLength) {
+        if (prompt.length + completion.length == 0) {
+            throw new IllegalArgumentException("prompt and completion are both empty: an example needs at least one token");
+        }
+        Pieces pieces = new Pieces();
+        pieces.add(prompt, false);
+        pieces.add(completion, true);
+        return pieces.example(maxLength, 0);
+    }
+
     /** Adds the rendered turns: prompt pieces untrained (under completion-only loss), assistant answers trained. */
     private static void conversation(Pieces pieces, List<ChatMessage> messages, ChatTemplate template, Tokenizer tokenizer,
                                      boolean completionOnly, int index) {

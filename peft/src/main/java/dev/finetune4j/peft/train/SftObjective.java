@@ -20,6 +20,15 @@ final class SftObjective implements Objective {
     private final long padId;
 
     SftObjective(PeftModel model, TokenizedDataset data, long padId) {
+        int longest = 0;
+        int at = 0;
+        for (int i = 0; i < data.size(); i++) {
+            if (data.get(i).length() > longest) {
+                longest = data.get(i).length();
+                at = i;
+            }
+        }
+        Objective.requireFits(longest, model, "example " + at);
         this.model = model;
         this.data = data;
         this.padId = padId;

@@ -19,7 +19,9 @@ final class TrainerState {
     static final String FILE = "trainer_state.json";
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
     /** Optimizer steps done, skipped ones included (the data position: epoch = step / stepsPerEpoch). */
     public int step;
@@ -66,6 +68,42 @@ final class TrainerState {
         }
     }
 
+    /**
+     * Fails, naming {@code file}, when the saved progress contradicts itself or this run: a step outside
+     * [0, totalSteps], histories of another length, more skipped steps than steps, a best evaluation after the
+     * step. A checkpoint is only trusted as far as it is consistent.
+     */
+    void checkConsistent(int totalSteps, long optimizerStateSteps, Path file) {
+        List<String> problems = new ArrayList<>();
+        if (step < 0 || step > totalSteps) {
+            problems.add("step " + step + " is outside [0, " + totalSteps + "] (this run's total steps; raise epochs "
+                    + "or maxSteps to continue a longer run)");
+        }
+        if (lossHistory == null || lossHistory.size() != step || gradNormHistory == null || gradNormHistory.size() != step) {
+            problems.add("the loss and gradient-norm histories must have one entry per step (" + step + "), they have "
+                    + (lossHistory == null ? "none" : lossHistory.size()) + " and "
+                    + (gradNormHistory == null ? "none" : gradNormHistory.size()));
+        }
+        if (skippedSteps < 0 || skippedSteps > step) {
+            problems.add("skippedSteps " + skippedSteps + " is outside [0, step " + step + "]");
+        }
+        if (optimizerSteps != step - skippedSteps || optimizerSteps != optimizerStateSteps) {
+            problems.add("optimizerSteps " + optimizerSteps + " must equal step - skippedSteps (" + (step - skippedSteps)
+                    + ") and the optimizer state's step count (" + optimizerStateSteps + ")");
+        }
+        if (bestEvalStep < 0 || bestEvalStep > step || (bestEvalLoss != null && !Double.isFinite(bestEvalLoss))) {
+            problems.add("the best evaluation (step " + bestEvalStep + ", loss " + bestEvalLoss + ") is not a finite loss "
+                    + "at a step in [0, " + step + "]");
+        }
+        if (evalsWithoutImprovement < 0 || evalHistory == null) {
+            problems.add("evalsWithoutImprovement " + evalsWithoutImprovement + " is negative or evalHistory is missing");
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("corrupt checkpoint " + file + ": " + String.join("; ", problems)
+                    + ". Resume from an earlier checkpoint or start a new run");
+        }
+    }
+
     void write(Path dir) {
         try {
             JSON.writeValue(dir.resolve(FILE).toFile(), this);
@@ -77,7 +115,11 @@ final class TrainerState {
     static TrainerState read(Path dir) {
         Path file = dir.resolve(FILE);
         try {
-            return JSON.readValue(file.toFile(), TrainerState.class);
+            TrainerState state = JSON.readValue(file.toFile(), TrainerState.class);
+            if (state == null) {
+                throw new IllegalArgumentException(file + " is empty: point resume at a complete checkpoint folder");
+            }
+            return state;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + " (" + e.getMessage()
                     + "): point resume at a complete checkpoint folder such as output/checkpoint-100", e);

@@ -2,7 +2,8 @@ package dev.finetune4j.peft.train;
 
 /**
  * Thrown when more optimizer steps than {@link TrainingConfig#maxNonFiniteSteps()} had a NaN/Inf loss or
- * gradient. The model holds the weights of the last good step; checkpoints written so far are intact.
+ * gradient (the model then holds the weights of the last good step), or when an update made a weight NaN/Inf.
+ * Checkpoints written so far are intact.
  */
 public final class TrainingDivergedException extends RuntimeException {
     private final int step;
@@ -14,6 +15,13 @@ public final class TrainingDivergedException extends RuntimeException {
                 + "data for examples without any label tokens, or raise maxNonFiniteSteps; resume from the last checkpoint");
         this.step = step;
         this.nonFiniteSteps = nonFiniteSteps;
+    }
+
+    /** The update of step {@code step} (1-based) made a weight non-finite; {@code reason} says which and why. */
+    TrainingDivergedException(int step, String reason) {
+        super("training diverged at step " + step + ": " + reason);
+        this.step = step;
+        this.nonFiniteSteps = 0;
     }
 
     /** The step at which the limit was exceeded (1-based). */

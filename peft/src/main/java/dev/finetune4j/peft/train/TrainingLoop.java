@@ -59,7 +59,7 @@ final class TrainingLoop {
         if (resumeFrom == null) {
             state = TrainerState.initial(cfg, train.size());
         } else {
-            state = Checkpoints.restore(resumeFrom, model, optimization);
+            state = Checkpoints.restore(resumeFrom, model, optimization, totalSteps);
             state.checkCompatible(cfg, train.size(), resumeFrom);
         }
         Checkpoints checkpoints = cfg.saveEverySteps() > 0 ? new Checkpoints(cfg.outputDir(), cfg.keepLastCheckpoints()) : null;
@@ -69,7 +69,7 @@ final class TrainingLoop {
         int startStep = state.step;
         long started = System.nanoTime();
         optimization.zeroGrad();
-        model.train(true);
+        model.train(train.dropout());
         try {
             while (state.step < totalSteps) {
                 long stepStart = System.nanoTime();
@@ -158,6 +158,7 @@ final class TrainingLoop {
         boolean skipped = !Double.isFinite(loss) || !Double.isFinite(gradNorm);
         if (!skipped) {
             optimization.step(lr);
+            optimization.requireFiniteParameters(step + 1);
         }
         optimization.zeroGrad();
         return new StepOutcome(loss, gradNorm, lr, tokens, skipped, extra);
@@ -199,7 +200,7 @@ final class TrainingLoop {
                 weight += w;
             }
         } finally {
-            model.train(true);
+            model.train(train.dropout());
         }
         if (weight == 0) {
             throw new IllegalArgumentException("the validation data has no label tokens: every label is -100");

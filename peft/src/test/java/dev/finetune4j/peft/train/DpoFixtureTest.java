@@ -46,7 +46,12 @@ class DpoFixtureTest {
         }
         try (LanguageModel base = AutoModel.loadCausalLM(dir.resolve("base"))) {
             PeftModel policy = Peft.load(base, dir.resolve("lora"));
-            List<DpoTrainer.PairLogProbs> ours = DpoTrainer.logProbs(policy, PreferenceDataset.of(pairs), 0);
+            PreferenceDataset data = PreferenceDataset.of(pairs);
+            List<DpoTrainer.ResponseLogProbs> reference;
+            try (var off = policy.disableAdapter()) {
+                reference = DpoTrainer.responseLogProbs(policy, data, 0);
+            }
+            List<DpoTrainer.PairLogProbs> ours = DpoTrainer.PairLogProbs.of(DpoTrainer.responseLogProbs(policy, data, 0), reference);
             // torch sums float32 token log-probabilities: agreement is bounded by a few float32 ulps of the sums
             double logProbBound = 0;
             double worstLogProb = 0;

@@ -21,6 +21,16 @@ class SftDatasetTest {
     private static final long EOS = ByteLevelTokenizer.EOS;
 
     @Test
+    void promptCompletionMasksThePromptAndCutsOnlyWhenAsked() {
+        TokenizedExample e = SftDataset.promptCompletion(new long[]{1, 2}, new long[]{3, 4}, 0);
+        assertArrayEquals(new long[]{1, 2, 3, 4}, e.inputIds());
+        assertArrayEquals(new long[]{-100, -100, 3, 4}, e.labels());
+        TokenizedExample cut = SftDataset.promptCompletion(new long[]{1, 2}, new long[]{3, 4}, 3);
+        assertArrayEquals(new long[]{-100, -100, 3}, cut.labels());
+        assertThrows(IllegalArgumentException.class, () -> SftDataset.promptCompletion(new long[0], new long[0], 0));
+    }
+
+    @Test
     void alpacaTrainsOnTheAnswerAndEosOnly() {
         TokenizedExample e = one(Map.of("instruction", "Hi", "input", "", "output", "Yo"), SftFormat.defaults());
         // "User: Hi\n" (9 bytes) + "Assistant: " (11) untrained, then "Yo\n" + EOS trained

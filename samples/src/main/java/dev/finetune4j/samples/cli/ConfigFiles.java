@@ -39,7 +39,8 @@ final class ConfigFiles {
         }
         mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT); // 4.7 must not become 4
         try {
             T value = mapper.readValue(file.toFile(), type);
             if (value == null) {

@@ -11,7 +11,6 @@ import dev.finetune4j.eval.Bleu;
 import dev.finetune4j.eval.Chrf;
 import dev.finetune4j.eval.Perplexity;
 import dev.finetune4j.eval.Rouge;
-import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -136,7 +135,7 @@ final class EvalCommand implements Callable<Integer> {
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
         List<long[]> docs = new ArrayList<>();
         LanguageModel base = ModelInputs.loadModel(source.model);
-        try (PeftModel tuned = adapter == null ? null : Peft.load(base, adapter); LanguageModel owned = base) {
+        try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter)) {
             GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
                     .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();
             for (JsonNode n : jsonl(data)) {

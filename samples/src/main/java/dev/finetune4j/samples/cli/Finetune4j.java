@@ -26,12 +26,15 @@ public final class Finetune4j {
         return commandLine().execute(args);
     }
 
-    /** The configured command line: bad input (including IllegalArgumentException from the
-     * library) exits with 2 and the message that says what to fix, other failures with 1 and the cause chain. */
+    /**
+     * The configured command line: bad input ({@link BadInputException}, raised where the commands check what
+     * they were given) exits with 2 and the message that says what to fix; any other failure, including a library
+     * exception while running, exits with 1 and the cause chain.
+     */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Finetune4j());
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof BadInputException || e instanceof IllegalArgumentException) {
+            if (e instanceof BadInputException) {
                 cmd.getErr().println("error: " + e.getMessage());
                 return ExitCodes.BAD_INPUT;
             }

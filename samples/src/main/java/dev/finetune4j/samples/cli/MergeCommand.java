@@ -1,19 +1,14 @@
 package dev.finetune4j.samples.cli;
 
-import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.peft.Peft;
-import dev.finetune4j.samples.quickstart.HfFolders;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code finetune4j merge}: folds an adapter into its base model and writes a Hugging Face folder. */
@@ -25,9 +20,6 @@ import java.util.concurrent.Callable;
         footer = {"", "Example: finetune4j merge --base models/Qwen2.5-0.5B --adapter runs/qa/adapter --output merged",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (missing folders, adapter not mergeable)."})
 final class MergeCommand implements Callable<Integer> {
-    private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
-            "special_tokens_map.json", "generation_config.json", "vocab.json", "merges.txt");
-
     @Spec
     CommandSpec spec;
 
@@ -41,27 +33,25 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "Folder for the merged model.")
     Path output;
 
+    @Option(names = "--overwrite", description = "Write into the output folder even when it holds files already.")
+    boolean overwrite;
+
     @Override
     public Integer call() throws IOException {
-        if (!Files.isRegularFile(adapter.resolve("adapter_config.json"))) {
-            throw new BadInputException("no adapter_config.json in " + adapter.toAbsolutePath()
-                    + ": point --adapter at a folder saved by 'finetune4j train' or Python PEFT");
-        }
+        ModelInputs.requireFreshOutput(output, overwrite);
         LanguageModel model = ModelInputs.loadModel(base);
         LanguageModel merged;
         try {
-            merged = Peft.load(model, adapter).mergeAndUnload();
+            merged = ModelInputs.loadAdapter(model, adapter).mergeAndUnload();
         } catch (UnsupportedOperationException | IllegalStateException e) {
             model.close();
             throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
         }
         try (merged) {
-            HfFolders.save(merged, AutoModel.readConfig(base), output);
-        }
-        for (String name : TOKENIZER_FILES) {
-            if (Files.isRegularFile(base.resolve(name))) {
-                Files.copy(base.resolve(name), output.resolve(name), StandardCopyOption.REPLACE_EXISTING);
-            }
+            HfModelFolder.save(merged, output); // with the base folder's config.json and tokenizer files
         }
         spec.commandLine().getOut().println("merged model written to " + output.toAbsolutePath());
         return ExitCodes.OK;

@@ -6,7 +6,12 @@ import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftModel;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -27,7 +32,41 @@ final class ModelInputs {
             throw new BadInputException("model folder " + dir.toAbsolutePath() + " has no config.json: point at a local "
                     + "Hugging Face folder (config.json + model.safetensors), e.g. a downloaded Qwen2.5-0.5B");
         }
-        return AutoModel.loadCausalLM(dir);
+        try {
+            return AutoModel.loadCausalLM(dir);
+        } catch (IllegalArgumentException | UncheckedIOException e) {
+            throw new BadInputException("cannot load the model in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** An adapter folder on {@code base}, for inference; a folder that does not fit is bad input. */
+    static PeftModel loadAdapter(LanguageModel base, Path dir) {
+        if (!Files.isRegularFile(dir.resolve("adapter_config.json"))) {
+            throw new BadInputException("no adapter_config.json in " + dir.toAbsolutePath()
+                    + ": point --adapter at a folder saved by 'finetune4j train' or Python PEFT");
+        }
+        try {
+            return Peft.load(base, dir);
+        } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
+            throw new BadInputException("cannot load the adapter in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses to write into an existing, non-empty folder unless {@code overwrite}: a second run must not mix its
+     * files with (or silently replace) a first run's.
+     */
+    static void requireFreshOutput(Path dir, boolean overwrite) {
+        if (!overwrite && Files.isDirectory(dir)) {
+            try (var entries = Files.list(dir)) {
+                if (entries.findAny().isPresent()) {
+                    throw new BadInputException("output folder " + dir.toAbsolutePath() + " already exists and is not "
+                            + "empty; pass --overwrite to replace what is there, or choose another folder");
+                }
+            } catch (IOException e) {
+                throw new BadInputException("cannot read output folder " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /** {@code byte-level}, a folder with tokenizer.json, or (null) the model folder's tokenizer.json. */

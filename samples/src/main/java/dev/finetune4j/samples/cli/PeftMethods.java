@@ -3,12 +3,15 @@ package dev.finetune4j.samples.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.BottleneckConfig;
 import dev.finetune4j.peft.FreezeConfig;
 import dev.finetune4j.peft.Ia3Config;
 import dev.finetune4j.peft.LoraConfig;
 import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.PrefixTuningConfig;
 import dev.finetune4j.peft.PromptTuningConfig;
@@ -35,7 +38,16 @@ final class PeftMethods {
     private PeftMethods() {
     }
 
+    /** The method's adapter on {@code base}; settings the method refuses are bad input. */
     static PeftModel wrap(LanguageModel base, String method, ObjectNode peft, long seed) {
+        try {
+            return create(base, method, peft, seed);
+        } catch (IllegalArgumentException | PeftException e) {
+            throw new BadInputException("invalid 'peft' settings for method " + method + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static PeftModel create(LanguageModel base, String method, ObjectNode peft, long seed) {
         JsonNode p = peft == null ? com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode() : peft;
         String m = method == null ? "lora" : method.toLowerCase(java.util.Locale.ROOT);
         return switch (m) {
@@ -50,26 +62,26 @@ final class PeftMethods {
             }
             case "prefix" -> {
                 allow(p, m, Set.of("num_virtual_tokens", "prefix_projection", "encoder_hidden_size"));
-                yield Peft.wrap(base, new PrefixTuningConfig(p.path("num_virtual_tokens").asInt(16),
-                        p.path("prefix_projection").asBoolean(false), p.path("encoder_hidden_size").asInt(0),
+                yield Peft.wrap(base, new PrefixTuningConfig(count(p, "num_virtual_tokens", 16, ConfigLimits.POSITIONS),
+                        p.path("prefix_projection").asBoolean(false), JsonFields.integer(p, "encoder_hidden_size", 0, 0, ConfigLimits.HIDDEN, "peft"),
                         "CAUSAL_LM"), seed);
             }
             case "prompt" -> {
                 allow(p, m, Set.of("num_virtual_tokens"));
-                yield Peft.wrap(base, PromptTuningConfig.of(p.path("num_virtual_tokens").asInt(16)), seed);
+                yield Peft.wrap(base, PromptTuningConfig.of(count(p, "num_virtual_tokens", 16, ConfigLimits.POSITIONS)), seed);
             }
             case "adapter" -> {
                 allow(p, m, Set.of("placement", "reduction_factor", "non_linearity"));
                 yield Peft.wrap(base, new BottleneckConfig(
                         PreparePipeline.enumValue(BottleneckConfig.Placement.class, p.path("placement").asText("houlsby"),
                                 "peft.placement"),
-                        p.path("reduction_factor").asInt(16),
+                        count(p, "reduction_factor", 16, ConfigLimits.HIDDEN),
                         PreparePipeline.enumValue(Activations.Kind.class, p.path("non_linearity").asText("relu"),
                                 "peft.non_linearity"), "CAUSAL_LM"), seed);
             }
             case "freeze" -> {
                 allow(p, m, Set.of("top_layers", "trainable_names"));
-                yield Peft.wrap(base, new FreezeConfig(p.path("top_layers").asInt(0),
+                yield Peft.wrap(base, new FreezeConfig(JsonFields.integer(p, "top_layers", 0, 0, ConfigLimits.LAYERS, "peft"),
                         p.has("trainable_names") ? strings(p, "trainable_names") : List.of(), "CAUSAL_LM"), seed);
             }
             default -> throw new BadInputException("unknown method '" + method + "'; use one of " + METHODS);
@@ -78,8 +90,8 @@ final class PeftMethods {
 
     private static LoraConfig lora(JsonNode p, boolean dora) {
         allow(p, dora ? "dora" : "lora", LORA_KEYS);
-        LoraConfig.Builder b = LoraConfig.builder().r(p.path("r").asInt(8)).loraAlpha(p.path("lora_alpha").asDouble(16))
-                .loraDropout(p.path("lora_dropout").asDouble(0.0)).useRslora(p.path("use_rslora").asBoolean(false))
+        LoraConfig.Builder b = LoraConfig.builder().r(count(p, "r", 8, ConfigLimits.HIDDEN)).loraAlpha(JsonFields.number(p, "lora_alpha", 16, "peft"))
+                .loraDropout(JsonFields.number(p, "lora_dropout", 0.0, "peft")).useRslora(p.path("use_rslora").asBoolean(false))
                 .useDora(dora);
         JsonNode targets = p.get("target_modules");
         if (targets != null && targets.isTextual()) {
@@ -92,10 +104,15 @@ final class PeftMethods {
         }
         if (p.has("layers_to_transform")) {
             List<Integer> layers = new ArrayList<>();
-            p.get("layers_to_transform").forEach(n -> layers.add(n.asInt()));
+            p.get("layers_to_transform").forEach(n -> layers.add(JsonFields.exactInteger(n, "layers_to_transform", 0, ConfigLimits.LAYERS, "peft")));
             b.layersToTransform(layers.toArray(Integer[]::new));
         }
         return b.build();
+    }
+
+    /** A positive integer setting, exactly (4.7 is refused, not read as 4). */
+    private static int count(JsonNode p, String key, int fallback, int max) {
+        return JsonFields.integer(p, key, fallback, 1, max, "peft");
     }
 
     private static void allow(JsonNode p, String method, Set<String> keys) {

@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.peft.PeftModel;
@@ -15,7 +16,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /** {@code finetune4j train}: SFT or DPO with a PEFT method on a local Hugging Face model folder. */
@@ -51,8 +55,11 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "Output folder; overrides the config's 'output'.")
     Path output;
 
+    @Option(names = "--overwrite", description = "Replace the adapter and checkpoints of an earlier run in the output folder.")
+    boolean overwrite;
+
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         TrainConfig c = ConfigFiles.read(config, TrainConfig.class);
         Path base = config.toAbsolutePath().getParent();
         if (c.model() == null) {
@@ -62,6 +69,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("'data.train' is missing: give the training JSONL file");
         }
         Path out = output != null ? output : base.resolve(c.output() == null ? "finetune4j-run" : c.output());
+        ModelInputs.requireFreshOutput(out, overwrite);
         String objective = c.objective() == null ? "sft" : c.objective();
         if (!objective.equals("sft") && !objective.equals("dpo")) {
             throw new BadInputException("'objective' is '" + objective + "'; use sft or dpo");
@@ -73,19 +81,70 @@ final class TrainCommand implements Callable<Integer> {
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
-        TrainData data = new TrainData(tok, c.data().promptTemplate(),
-                c.data().maxLength() == null ? 1024 : c.data().maxLength());
         long pad = tok.padTokenId().orElse(tok.eosTokenId().orElse(0));
         LanguageModel model = ModelInputs.loadModel(modelDir);
-        try (PeftModel peft = PeftMethods.wrap(model, c.method(), c.peft(), cfg.seed())) {
+        PeftModel wrapped;
+        try {
+            wrapped = PeftMethods.wrap(model, c.method(), c.peft(), cfg.seed());
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        try (PeftModel peft = wrapped) {
+            TrainData data = new TrainData(tok, c.data().promptTemplate(), maxLength(c.data(), peft.maxPositionEmbeddings()),
+                    spec.commandLine().getErr());
+            if (overwrite) {
+                deleteEarlierRun(out);
+            }
             spec.commandLine().getOut().println("trainable: " + peft.trainableReport());
             spec.commandLine().getOut().flush();
             TrainResult r = objective.equals("sft") ? sft(peft, cfg, data, c.data(), base, pad) : dpo(peft, cfg, data, c, base, pad);
-            peft.save(out.resolve("adapter"));
             spec.commandLine().getOut().println(r.summary());
-            spec.commandLine().getOut().println("adapter (PEFT format): " + out.resolve("adapter").toAbsolutePath());
+            spec.commandLine().getOut().println(saveAdapter(peft, r, out.resolve("adapter")));
         }
         return ExitCodes.OK;
+    }
+
+    /** data.max_length (default: the model's limit), refused beyond the positions the model has. */
+    private static int maxLength(TrainConfig.Data d, int modelLimit) {
+        if (d.maxLength() == null) {
+            return Math.min(1024, modelLimit);
+        }
+        if (d.maxLength() < 1 || d.maxLength() > modelLimit) {
+            throw new BadInputException("'data.max_length' is " + d.maxLength() + ", but the model (with this method) "
+                    + "reads at most " + modelLimit + " tokens (max_position_embeddings); set it to " + modelLimit
+                    + " or less");
+        }
+        return d.maxLength();
+    }
+
+    /**
+     * Writes the adapter the run calls best: the checkpoint of the best evaluation when one was kept, else the
+     * final weights; returns the line that says which.
+     */
+    private static String saveAdapter(PeftModel peft, TrainResult r, Path dir) throws IOException {
+        Path best = r.best().orElse(null);
+        if (best != null && !r.evalHistory().isEmpty() && !best.equals(r.lastCheckpoint())) {
+            Path staged = dir.resolveSibling("." + dir.getFileName() + ".tmp");
+            AtomicDirectory.deleteTree(staged);
+            Files.createDirectories(staged);
+            try (var files = Files.list(best.resolve("adapter"))) {
+                for (Path f : files.toList()) {
+                    Files.copy(f, staged.resolve(f.getFileName()));
+                }
+            }
+            AtomicDirectory.replace(staged, dir, dir.resolveSibling("." + dir.getFileName() + ".old"));
+            return "adapter of the best evaluation (" + best.getFileName() + ", validation loss "
+                    + String.format(Locale.ROOT, "%.4f", r.bestEvalLoss()) + "), PEFT format: " + dir.toAbsolutePath();
+        }
+        peft.save(dir);
+        return "adapter after the last step (" + r.steps() + "), PEFT format: " + dir.toAbsolutePath();
+    }
+
+    /** What an earlier run wrote here, removed under --overwrite so its checkpoints cannot mix with this run's. */
+    private static void deleteEarlierRun(Path out) throws IOException {
+        AtomicDirectory.deleteTree(out.resolve("adapter"));
+        AtomicDirectory.deleteTree(out.resolve("checkpoints"));
     }
 
     private static TrainResult sft(PeftModel m, TrainingConfig cfg, TrainData data, TrainConfig.Data d, Path base, long pad) {

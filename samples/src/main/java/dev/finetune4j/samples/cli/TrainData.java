@@ -5,11 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.peft.train.PreferenceDataset;
 import dev.finetune4j.peft.train.PreferenceExample;
+import dev.finetune4j.peft.train.SftDataset;
 import dev.finetune4j.peft.train.TokenizedDataset;
 import dev.finetune4j.peft.train.TokenizedExample;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,40 +22,64 @@ import java.util.List;
 /**
  * Reads the {@code train} command's JSONL files into token ids: SFT rows (prompt and response fields, the prompt
  * laid out by the template and masked from the loss, the response followed by EOS), or DPO rows
- * ({@code prompt}, {@code chosen}, {@code rejected}, TRL's format). Rows longer than {@code maxLength} are cut.
+ * ({@code prompt}, {@code chosen}, {@code rejected}, TRL's format). Rows longer than {@code max_length} (which
+ * the caller has checked against the model's limit) are cut as the user asked, with a warning that counts them.
  */
 final class TrainData {
     private final Tokenizer tok;
     private final String template;
     private final int maxLength;
+    private final PrintWriter warnings;
 
-    TrainData(Tokenizer tok, String template, int maxLength) {
+    TrainData(Tokenizer tok, String template, int maxLength, PrintWriter warnings) {
         this.tok = tok;
         this.template = template;
         this.maxLength = maxLength;
+        this.warnings = warnings;
     }
 
     TokenizedDataset sft(Path file, String promptField, String responseField) {
         List<TokenizedExample> out = new ArrayList<>();
+        int cut = 0;
         for (Row row : rows(file)) {
             long[] prompt = tok.encode(ModelInputs.renderPrompt(template, tok, row.text(promptField)));
             long[] response = withEos(tok.encode(row.text(responseField)));
-            long[] ids = concat(prompt, response);
-            long[] labels = ids.clone();
-            Arrays.fill(labels, 0, Math.min(prompt.length, labels.length), -100);
-            int n = Math.min(ids.length, maxLength);
-            out.add(new TokenizedExample(Arrays.copyOf(ids, n), Arrays.copyOf(labels, n), null));
+            cut += prompt.length + response.length > maxLength ? 1 : 0;
+            out.add(SftDataset.promptCompletion(prompt, response, maxLength));
         }
+        warnIfCut(file, cut, out.size());
         return TokenizedDataset.of(out);
     }
 
     PreferenceDataset dpo(Path file) {
         List<PreferenceExample> out = new ArrayList<>();
+        int cut = 0;
         for (Row row : rows(file)) {
-            out.add(new PreferenceExample(tok.encode(ModelInputs.renderPrompt(template, tok, row.text("prompt"))),
-                    withEos(tok.encode(row.text("chosen"))), withEos(tok.encode(row.text("rejected")))));
+            long[] prompt = tok.encode(ModelInputs.renderPrompt(template, tok, row.text("prompt")));
+            long[] chosen = withEos(tok.encode(row.text("chosen")));
+            long[] rejected = withEos(tok.encode(row.text("rejected")));
+            int room = maxLength - prompt.length;
+            if (room < 1) {
+                throw new BadInputException(file + " line " + row.line() + ": the prompt alone has " + prompt.length
+                        + " tokens, data.max_length is " + maxLength + "; shorten the prompt or raise max_length");
+            }
+            if (chosen.length > room || rejected.length > room) {
+                cut++;
+                chosen = Arrays.copyOf(chosen, Math.min(room, chosen.length));
+                rejected = Arrays.copyOf(rejected, Math.min(room, rejected.length));
+            }
+            out.add(new PreferenceExample(prompt, chosen, rejected));
         }
+        warnIfCut(file, cut, out.size());
         return PreferenceDataset.of(out);
+    }
+
+    private void warnIfCut(Path file, int cut, int rows) {
+        if (cut > 0) {
+            warnings.printf("warning: %d of %d rows of %s were cut to data.max_length = %d tokens%n", cut, rows, file,
+                    maxLength);
+            warnings.flush();
+        }
     }
 
     private long[] withEos(long[] ids) {

@@ -2,6 +2,7 @@ package dev.finetune4j.samples.quickstart;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 
 import java.io.IOException;
@@ -46,12 +47,16 @@ final class BaseModelCache {
         // NOTE: compared after a JSON round trip: a long written out reads back as an int node, which equals() rejects
         if (Files.isRegularFile(file) && Files.isRegularFile(dir.resolve("model.safetensors"))
                 && json.readTree(file.toFile()).equals(json.readTree(json.writeValueAsString(fingerprint)))) {
+            if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+                ByteLevelTokenizerFiles.write(dir); // caches from before the folder carried its tokenizer
+            }
             out.println("  reusing the cached base model in " + dir);
             return false;
         }
         out.println("  pretraining the base model on the general corpus (" + s.steps() + " steps; cached in " + dir + ")");
         try (LanguageModel model = BasePretraining.pretrain(corpus, s, new ProgressLine("pretrain"))) {
-            HfFolders.save(model, BaseModelConfig.configJson(), dir);
+            HfModelFolder.save(model, BaseModelConfig.configJson(), null, dir);
+            ByteLevelTokenizerFiles.write(dir);
         }
         json.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), fingerprint);
         return true;

@@ -3,6 +3,7 @@ package dev.finetune4j.samples.quickstart;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -72,7 +73,8 @@ public final class BasePretraining {
         try {
             Workspace.extract(Workspace.GENERAL, corpus);
             try (LanguageModel model = pretrain(corpus, s, new ProgressLine("pretrain"))) {
-                HfFolders.save(model, BaseModelConfig.configJson(), out);
+                HfModelFolder.save(model, BaseModelConfig.configJson(), null, out);
+                ByteLevelTokenizerFiles.write(out);
             }
         } finally {
             Files.deleteIfExists(corpus);

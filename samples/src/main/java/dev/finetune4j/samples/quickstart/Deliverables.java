@@ -1,6 +1,7 @@
 package dev.finetune4j.samples.quickstart;
 
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.eval.Perplexity;
@@ -26,7 +27,7 @@ final class Deliverables {
             throws IOException {
         model.save(adapterDir);
         LanguageModel merged = model.mergeAndUnload();
-        HfFolders.save(merged, BaseModelConfig.configJson(), mergedDir);
+        HfModelFolder.save(merged, mergedDir); // config.json and tokenizer files of the base folder it was loaded from
         try (LanguageModel reloaded = AutoModel.loadCausalLM(mergedDir)) {
             return Perplexity.builder().build()
                     .compute(reloaded, test.stream().map(e -> tok.encode(e.document())).toList()).perplexity();

@@ -14,10 +14,8 @@ import dev.finetune4j.peft.train.DpoTrainer;
 import dev.finetune4j.peft.train.PreferenceDataset;
 import dev.finetune4j.peft.train.PreferenceExample;
 import dev.finetune4j.peft.train.Schedule;
-import dev.finetune4j.peft.train.StepMetrics;
 import dev.finetune4j.peft.train.TrainResult;
 import dev.finetune4j.peft.train.TrainingConfig;
-import dev.finetune4j.peft.train.TrainingListener;
 import dev.finetune4j.samples.quickstart.data.PromptFormat;
 
 import java.io.BufferedReader;
@@ -28,12 +26,12 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Step 6a: preference pairs from the thumbs up/down log (majority per response, ties dropped, margin >= 1), minus
  * pairs whose prompt occurs in the test split (so the test stays unseen), then a short DPO round on the SFT
- * adapter. With LoRA the reference model is the base model with the adapter disabled.
+ * adapter. The reference model is the SFT model (the policy as DPO starts), so DPO moves away from what SFT
+ * reached rather than back towards the base.
  */
 final class DpoStage {
     private static final int MICRO_BATCH = 8;
@@ -48,11 +46,23 @@ final class DpoStage {
      * @param pairs        pairs trained on
      * @param heldOut      pairs dropped because their prompt is a test question
      * @param training     the trainer's result
-     * @param first        DPO statistics of the first step (rewards/margins, rewards/accuracy, ...)
-     * @param last         the same for the last step
+     * @param before       each training pair's response log-probabilities under the SFT model (the reference)
+     * @param after        the same under the model after DPO
+     * @param beta         DPO's beta, for the reward margin
      */
     record Result(PreferenceBuilder.Result stats, int pairs, int heldOut, TrainResult training,
-                  Map<String, Double> first, Map<String, Double> last) {
+                  List<DpoTrainer.ResponseLogProbs> before, List<DpoTrainer.ResponseLogProbs> after, double beta) {
+
+        /** Share of the pairs whose chosen response the SFT model (false) or the DPO model (true) finds more likely. */
+        double pairAccuracy(boolean afterDpo) {
+            List<DpoTrainer.ResponseLogProbs> lp = afterDpo ? after : before;
+            return lp.stream().filter(DpoTrainer.ResponseLogProbs::prefersChosen).count() / (double) lp.size();
+        }
+
+        /** Mean DPO reward margin of the trained model against the SFT model (0 before DPO). */
+        double rewardMargin() {
+            return DpoTrainer.PairLogProbs.of(after, before).stream().mapToDouble(p -> p.rewardMargin(beta)).average().orElse(0);
+        }
     }
 
     static Result run(PeftModel model, Path feedbackLog, List<QaExample> test, Path pairsFile, QuickstartSettings s)
@@ -66,20 +76,14 @@ final class DpoStage {
                 tok.encode(PromptFormat.prompt(p.prompt())), tok.encode(PromptFormat.completion(p.chosen())),
                 tok.encode(PromptFormat.completion(p.rejected())))).toList());
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(s.dpoSteps()).microBatchSize(MICRO_BATCH)
-                .learningRate(5e-5).weightDecay(0.0).schedule(Schedule.CONSTANT).maxGradNorm(1.0)
+                .learningRate(2e-4).weightDecay(0.0).schedule(Schedule.CONSTANT).maxGradNorm(1.0)
                 .shuffle(true).seed(s.seed()).logEverySteps(0).build();
-        List<Map<String, Double>> extras = new ArrayList<>();
+        List<DpoTrainer.ResponseLogProbs> before = DpoTrainer.responseLogProbs(model, data, ByteLevelTokenizer.PAD);
         TrainResult result = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(s.dpoBeta()))
                 .padTokenId(ByteLevelTokenizer.PAD).trainData(data)
-                .listener(new ProgressLine("dpo"))
-                .listener(new TrainingListener() {
-                    @Override
-                    public void onStep(StepMetrics m) {
-                        extras.add(m.extra());
-                    }
-                }).build().train();
-        return new Result(built, pairs.size(), built.pairs().size() - pairs.size(), result,
-                extras.isEmpty() ? Map.of() : extras.getFirst(), extras.isEmpty() ? Map.of() : extras.getLast());
+                .listener(new ProgressLine("dpo")).build().train();
+        List<DpoTrainer.ResponseLogProbs> after = DpoTrainer.responseLogProbs(model, data, ByteLevelTokenizer.PAD);
+        return new Result(built, pairs.size(), built.pairs().size() - pairs.size(), result, before, after, s.dpoBeta());
     }
 
     /** The thumbs events of a JSONL log: {@code {prompt, response, vote: up|down, rater, time}}. */

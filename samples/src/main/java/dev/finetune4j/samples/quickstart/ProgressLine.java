@@ -7,18 +7,19 @@ import dev.finetune4j.peft.train.TrainingListener;
 
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.Locale;
 
 /**
  * A live one-line progress display for a trainer: on a terminal the line is rewritten in place (carriage return);
- * elsewhere (a log file, Maven's output) one line is printed every tenth of the run, so logs stay short. Validation
- * results are printed on their own line as they come.
+ * elsewhere (a log file, Maven's output) one line is printed every tenth of the run, so logs stay short. Each
+ * validation result is printed on its own line as it comes (a trainer reports a step before the evaluation that
+ * follows it, so a step line could only ever show the previous one), marked "best so far" only when it improved.
  */
 public final class ProgressLine implements TrainingListener {
     private final String label;
     private final PrintStream out;
     private final boolean live;
     private int total;
-    private String lastEval = "";
 
     /** A progress line on standard output, live when a console is attached. */
     public ProgressLine(String label) {
@@ -38,9 +39,9 @@ public final class ProgressLine implements TrainingListener {
 
     @Override
     public void onStep(StepMetrics m) {
-        String line = String.format("  %-8s step %4d/%-4d epoch %5.2f  loss %7.4f  lr %.2e  %6.0f tok/s  eta %s%s",
+        String line = String.format(Locale.ROOT, "  %-8s step %4d/%-4d epoch %5.2f  loss %7.4f  lr %.2e  %6.0f tok/s  eta %s",
                 label, m.step(), m.totalSteps(), m.epoch(), m.loss(), m.learningRate(), m.tokensPerSecond(),
-                clock(m.eta()), lastEval);
+                clock(m.eta()));
         if (live) {
             out.print("\r" + line);
             out.flush();
@@ -51,7 +52,11 @@ public final class ProgressLine implements TrainingListener {
 
     @Override
     public void onEvaluation(EvalMetrics m) {
-        lastEval = String.format("  val loss %.4f%s", m.loss(), m.improved() ? " *" : "");
+        if (live) {
+            out.println(); // keep the step line the evaluation belongs to
+        }
+        out.println(String.format(Locale.ROOT, "  %-8s step %4d  validation loss %.4f%s", label, m.step(), m.loss(),
+                m.improved() ? "  (best so far)" : ""));
     }
 
     @Override

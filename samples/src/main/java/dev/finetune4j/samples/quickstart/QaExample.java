@@ -3,6 +3,7 @@ package dev.finetune4j.samples.quickstart;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.train.SftDataset;
 import dev.finetune4j.peft.train.TokenizedDataset;
 import dev.finetune4j.peft.train.TokenizedExample;
 import dev.finetune4j.samples.quickstart.data.PromptFormat;
@@ -13,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -55,13 +55,7 @@ public record QaExample(String label, String lang, String question, String answe
 
     /** Prompt + completion ids with the prompt masked (-100): the loss covers the answer only. */
     public TokenizedExample tokenized(Tokenizer tok) {
-        long[] prompt = tok.encode(prompt());
-        long[] completion = tok.encode(PromptFormat.completion(answer));
-        long[] ids = Arrays.copyOf(prompt, prompt.length + completion.length);
-        System.arraycopy(completion, 0, ids, prompt.length, completion.length);
-        long[] labels = ids.clone();
-        Arrays.fill(labels, 0, prompt.length, -100);
-        return new TokenizedExample(ids, labels, null);
+        return SftDataset.promptCompletion(tok.encode(prompt()), tok.encode(PromptFormat.completion(answer)), 0);
     }
 
     /** The examples tokenized for completion-only SFT. */

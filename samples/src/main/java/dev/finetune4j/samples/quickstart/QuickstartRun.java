@@ -11,8 +11,6 @@ import dev.finetune4j.eval.AbTestResult;
 import dev.finetune4j.eval.DomainRelevance;
 import dev.finetune4j.eval.EvalReport;
 import dev.finetune4j.eval.GateDecision;
-import dev.finetune4j.eval.Reports;
-import dev.finetune4j.peft.train.TrainResult;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -87,12 +85,14 @@ final class QuickstartRun {
             printAb(ab);
 
             section("7/7 promotion gate, reports, adapter and merged model");
-            EvalReport baseline = columns.getFirst().report();
-            EvalReport candidate = withLossCurve(columns.getLast().report(), sft.training(), dpo.training());
+            // the candidate replaces the SFT model, so that is what it must not be worse than
+            EvalReport baseline = columns.get(1).report();
+            EvalReport candidate = columns.getLast().report();
             GateDecision decision = GateStage.run(candidate, baseline);
-            out.println("  gate: " + decision.verdict());
+            out.println("  gate: " + decision.verdict() + " (sft+dpo against lora-sft, the model it would replace)");
             decision.reasons().forEach(r -> out.println("    - " + r));
-            Reports.writeHtml(candidate, baseline, decision, ws.reportHtml());
+            ReportPage.write(ws.reportHtml(), candidate, baseline, decision, sft.training(), dpo.training(), prep, ab, test,
+                    columns);
             double mergedPpl = Deliverables.save(model, ws.adapter(), ws.merged(), tok, test);
             out.printf(Locale.ROOT, "  merged model reloaded from disk: perplexity %.4f (adapter model: %.4f)%n",
                     mergedPpl, candidate.metrics().get(Evaluation.PERPLEXITY));
@@ -100,13 +100,14 @@ final class QuickstartRun {
             List<EvalReport> reports = columns.stream().map(Evaluation.Scores::report).toList();
             new ResultsFile(s).data(prep).models(reports)
                     .put("sft", sft.training().summary()).put("dpo", Map.of("pairs", dpo.pairs(),
-                            "held_out_test_prompts", dpo.heldOut(), "first_step", dpo.first(), "last_step", dpo.last()))
+                            "held_out_test_prompts", dpo.heldOut(), "pair_accuracy_sft", dpo.pairAccuracy(false),
+                            "pair_accuracy_dpo", dpo.pairAccuracy(true), "reward_margin", dpo.rewardMargin()))
                     .ab(ab).gate(decision).put("merged_perplexity", mergedPpl)
                     .put("timings", Map.of("total_seconds", (System.nanoTime() - started) / 1e9))
                     .write(ws.resultsJson());
 
             out.printf("%nbefore/after on the test split (%d questions):%n", test.size());
-            out.print(ResultsTable.render(reports));
+            out.print(ResultsTable.render(reports, GateStage.gate()));
             printWhere();
         }
         out.printf(Locale.ROOT, "%ndone in %s%n", elapsed());
@@ -117,28 +118,19 @@ final class QuickstartRun {
                         + "their prompt is a test question; trained on %d%n", dpo.stats().overall().events(),
                 dpo.stats().overall().pairs(), dpo.stats().overall().ties(), dpo.heldOut(), dpo.pairs());
         out.printf(Locale.ROOT, "  DPO: %s%n", dpo.training().summary());
-        out.printf(Locale.ROOT, "  reward margin %.3f -> %.3f, chosen preferred in %.0f%% -> %.0f%% of pairs%n",
-                dpo.first().getOrDefault("rewards/margins", Double.NaN), dpo.last().getOrDefault("rewards/margins", Double.NaN),
-                100 * dpo.first().getOrDefault("rewards/accuracy", Double.NaN),
-                100 * dpo.last().getOrDefault("rewards/accuracy", Double.NaN));
+        out.printf(Locale.ROOT, "  pair accuracy (the model finds the chosen answer more likely): SFT %.0f%% -> DPO %.0f%% "
+                        + "of the %d pairs; reward margin against the SFT model %+.3f%n", 100 * dpo.pairAccuracy(false),
+                100 * dpo.pairAccuracy(true), dpo.pairs(), dpo.rewardMargin());
     }
 
     private void printAb(AbTestResult ab) {
+        out.printf(Locale.ROOT, "  A/B statistics of the bundled sample judgments (example data shipped with the quickstart, "
+                + "not judgments of this run's models):%n");
         out.printf(Locale.ROOT, "  A/B judgments (A = candidate): %d A, %d B, %d ties; win rate %.1f%% (ties as half "
                         + "%.1f%%), Wilson 95%% [%.1f%%, %.1f%%], sign test p = %.2g -> %s%n", ab.winsA(), ab.winsB(),
                 ab.ties(), 100 * ab.winRate(), 100 * ab.winRateTiesHalf(), 100 * ab.wilsonLow(), 100 * ab.wilsonHigh(),
                 ab.pValue(), ab.verdict());
         out.println("    " + ab.reason());
-    }
-
-    private static EvalReport withLossCurve(EvalReport r, TrainResult... runs) {
-        List<EvalReport.LossPoint> curve = new ArrayList<>();
-        for (TrainResult t : runs) {
-            for (double loss : t.lossHistory()) {
-                curve.add(new EvalReport.LossPoint(curve.size() + 1, loss));
-            }
-        }
-        return new EvalReport(r.model(), r.metrics(), r.intervals(), curve, r.metadata());
     }
 
     private void printWhere() {

@@ -1,11 +1,11 @@
 package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.samples.quickstart.BaseModelConfig;
-import dev.finetune4j.samples.quickstart.HfFolders;
 import picocli.CommandLine;
 
 import java.io.IOException;
@@ -37,7 +37,7 @@ final class CliTestSupport {
     static Path tinyModel(Path dir) throws IOException {
         try (LanguageModel m = AutoModel.newCausalLM(BaseModelConfig.configJson(), TensorScope.detached())) {
             StateDicts.initNormal(m, 0.02, new SplittableRandom(3));
-            HfFolders.save(m, BaseModelConfig.configJson(), dir);
+            HfModelFolder.save(m, BaseModelConfig.configJson(), null, dir);
         }
         return dir;
     }

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,6 +57,89 @@ class TrainCommandTest {
         CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("objective: dpo\nmethod: ia3\n").toString());
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(Files.readString(dir.resolve("run/adapter/adapter_config.json")).contains("\"IA3\""));
+    }
+
+    @Test
+    void promptTuningTrainsWithSftAndDpo() throws Exception {
+        CliTestSupport.Run sft = CliTestSupport.run("train", "-c", config("method: prompt\npeft: {num_virtual_tokens: 4}\n").toString());
+        assertEquals(ExitCodes.OK, sft.exitCode(), sft.err());
+        CliTestSupport.Run dpo = CliTestSupport.run("train", "--overwrite", "-c",
+                config("objective: dpo\nmethod: prompt\npeft: {num_virtual_tokens: 4}\n").toString());
+        assertEquals(ExitCodes.OK, dpo.exitCode(), dpo.err());
+        assertTrue(Files.readString(dir.resolve("run/adapter/adapter_config.json")).contains("\"PROMPT_TUNING\""));
+    }
+
+    @Test
+    void anExistingOutputNeedsOverwrite() throws Exception {
+        Path cfg = config("method: lora\n");
+        assertEquals(ExitCodes.OK, CliTestSupport.run("train", "-c", cfg.toString()).exitCode());
+        CliTestSupport.Run again = CliTestSupport.run("train", "-c", cfg.toString());
+        assertEquals(ExitCodes.BAD_INPUT, again.exitCode());
+        assertTrue(again.err().contains("--overwrite"), again.err());
+        assertEquals(ExitCodes.OK, CliTestSupport.run("train", "--overwrite", "-c", cfg.toString()).exitCode());
+    }
+
+    @Test
+    void maxLengthBeyondTheModelIsBadInputAndCuttingIsReported() throws Exception {
+        CliTestSupport.Run tooLong = CliTestSupport.run("train", "-c",
+                withMaxLength(100_000).toString());
+        assertEquals(ExitCodes.BAD_INPUT, tooLong.exitCode());
+        assertTrue(tooLong.err().contains("max_position_embeddings"), tooLong.err());
+        CliTestSupport.Run cut = CliTestSupport.run("train", "--overwrite", "-c", withMaxLength(12).toString());
+        assertEquals(ExitCodes.OK, cut.exitCode(), cut.err());
+        assertTrue(cut.err().contains("8 of 8 rows") && cut.err().contains("max_length = 12"), cut.err());
+    }
+
+    @Test
+    void theSavedAdapterIsTheOneTheSummaryNames() throws Exception {
+        Files.copy(dir.resolve("train.jsonl"), dir.resolve("validation.jsonl"));
+        Path file = dir.resolve("train.yaml");
+        Files.writeString(file, """
+                model: model
+                tokenizer: byte-level
+                method: lora
+                data: {train: train.jsonl, validation: validation.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
+                training: {max_steps: 6, micro_batch_size: 8, learning_rate: 3.0, seed: 1, eval_every_steps: 1, save_every_steps: 1}
+                output: run
+                """);
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", file.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        // a learning rate of 3 overshoots: the best evaluation comes before the last step
+        assertTrue(r.out().contains("adapter of the best evaluation (checkpoint-"), r.out());
+        String best = r.out().replaceAll("(?s).*adapter of the best evaluation \\((checkpoint-\\d+).*", "$1");
+        assertTrue(!best.equals("checkpoint-6"), r.out());
+        assertArrayEquals(Files.readAllBytes(dir.resolve("run/checkpoints").resolve(best).resolve("adapter/adapter_model.safetensors")),
+                Files.readAllBytes(dir.resolve("run/adapter/adapter_model.safetensors")));
+    }
+
+    private Path withMaxLength(int maxLength) throws Exception {
+        Path file = dir.resolve("train.yaml");
+        Files.writeString(file, """
+                model: model
+                tokenizer: byte-level
+                method: lora
+                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: %d}
+                training: {max_steps: 1, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1}
+                output: run
+                """.formatted(maxLength));
+        return file;
+    }
+
+    @Test
+    void aFractionalCountIsBadInputNotTruncated() throws Exception {
+        Path file = dir.resolve("train.yaml");
+        Files.writeString(file, """
+                model: model
+                tokenizer: byte-level
+                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: "}
+                training: {max_steps: 2, micro_batch_size: 4.7}
+                """);
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", file.toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("micro_batch_size"), r.err());
+        CliTestSupport.Run rank = CliTestSupport.run("train", "-c", config("method: lora\npeft: {r: 4.7}\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, rank.exitCode());
+        assertTrue(rank.err().contains("'r' = 4.7 must be an integer"), rank.err());
     }
 
     @Test

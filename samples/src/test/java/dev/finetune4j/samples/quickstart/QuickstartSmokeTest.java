@@ -34,9 +34,12 @@ class QuickstartSmokeTest {
         for (Path p : new Path[]{ws.data().resolve("manifest.json"), ws.data().resolve("quarantine.jsonl"),
                 ws.preference().resolve("dpo_pairs.jsonl"), ws.adapter().resolve("adapter_config.json"),
                 ws.adapter().resolve("adapter_model.safetensors"), ws.merged().resolve("config.json"),
-                ws.merged().resolve("model.safetensors"), ws.reportHtml(), ws.resultsJson()}) {
+                ws.merged().resolve("model.safetensors"), ws.merged().resolve("tokenizer.json"), ws.reportHtml(),
+                ws.resultsJson()}) {
             assertTrue(Files.isRegularFile(p), "missing " + p);
         }
+        String report = Files.readString(ws.reportHtml());
+        assertTrue(report.contains("<h3>LoRA SFT") && report.contains("<h3>DPO") && report.contains("Sample answers"), report);
         JsonNode results = new ObjectMapper().readTree(ws.resultsJson().toFile());
         assertEquals(3, results.get("metrics").size(), results.toString());
         assertTrue(results.get("metrics").get("base").has("drs"), results.toString());

@@ -2,6 +2,8 @@ package dev.finetune4j.core.models.bert;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
 
 /** BERT's config.json for sequence classification, field names mirrored. */
 public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int numAttentionHeads,
@@ -15,12 +17,24 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
     }
 
     public static BertConfig fromJson(JsonNode c) {
+        String at = "config.json";
         JsonNode id2label = c.path("id2label");
-        int labels = c.has("num_labels") ? c.get("num_labels").asInt() : (id2label.isObject() ? id2label.size() : 2);
-        return new BertConfig(c.path("vocab_size").asInt(), c.path("hidden_size").asInt(),
-                c.path("num_hidden_layers").asInt(), c.path("num_attention_heads").asInt(),
-                c.path("intermediate_size").asInt(), Activations.Kind.fromConfig(c.path("hidden_act").asText("gelu")),
-                c.path("max_position_embeddings").asInt(512), c.path("type_vocab_size").asInt(2),
-                (float) c.path("layer_norm_eps").asDouble(1e-12), labels);
+        int labels = JsonFields.integer(c, "num_labels", id2label.isObject() ? id2label.size() : 2, 1, ConfigLimits.SMALL_TABLE, at);
+        return new BertConfig(JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
+                JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at),
+                JsonFields.requiredInteger(c, "num_hidden_layers", 1, ConfigLimits.LAYERS, at),
+                JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at),
+                JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at),
+                Activations.Kind.fromConfig(c.path("hidden_act").asText("gelu")),
+                JsonFields.integer(c, "max_position_embeddings", 512, 1, ConfigLimits.POSITIONS, at),
+                JsonFields.integer(c, "type_vocab_size", 2, 1, ConfigLimits.SMALL_TABLE, at),
+                (float) JsonFields.number(c, "layer_norm_eps", 1e-12, at), labels);
+    }
+
+    /** Parameters of the embeddings and the layers' matrices: a lower bound on what the checkpoint must hold. */
+    public long parameterCount() {
+        long h = hiddenSize;
+        return ((long) vocabSize + maxPositionEmbeddings + typeVocabSize) * h
+                + numHiddenLayers * (4 * h * h + 2 * h * intermediateSize);
     }
 }

@@ -2,6 +2,8 @@ package dev.finetune4j.core.models.decoder;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
 import dev.finetune4j.core.models.ModelSpec;
 
 import java.util.Set;
@@ -26,6 +28,20 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         require(numKeyValueHeads > 0 && numAttentionHeads % numKeyValueHeads == 0, "num_key_value_heads (must divide num_attention_heads)", numKeyValueHeads);
         require(headDim > 0 && headDim % 2 == 0, "head_dim (must be even for rotary embeddings)", headDim);
         require(numHiddenLayers > 0, "num_hidden_layers", numHiddenLayers);
+        require(intermediateSize > 0, "intermediate_size", intermediateSize);
+        require(maxPositionEmbeddings > 0, "max_position_embeddings", maxPositionEmbeddings);
+    }
+
+    /**
+     * Parameters of the model's matrices (embeddings, projections, MLP; norms and biases left out): a lower
+     * bound on what its checkpoint must hold.
+     */
+    public long parameterCount() {
+        long h = hiddenSize;
+        long q = (long) numAttentionHeads * headDim;
+        long kv = (long) numKeyValueHeads * headDim;
+        long perLayer = 2 * h * q + 2 * h * kv + 3 * h * intermediateSize;
+        return (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2) + numHiddenLayers * perLayer;
     }
 
     private static void require(boolean ok, String field, Object value) {
@@ -37,23 +53,23 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     /** Reads a config.json, with each family's defaults for fields it leaves out. */
     public static DecoderConfig fromJson(JsonNode c) {
         String type = c.path("model_type").asText();
-        int hidden = c.path("hidden_size").asInt();
-        int heads = c.path("num_attention_heads").asInt();
-        int maxPos = c.path("max_position_embeddings").asInt(2048);
+        String at = "config.json";
+        int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
+        int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
+        int maxPos = JsonFields.integer(c, "max_position_embeddings", 2048, 1, ConfigLimits.POSITIONS, at);
         boolean qwen2 = type.equals("qwen2");
-        JsonNode headDimNode = c.path("head_dim");
-        int headDim = headDimNode.isNumber() ? headDimNode.asInt() : hidden / Math.max(1, heads);
+        int headDim = JsonFields.integer(c, "head_dim", hidden / heads, 1, ConfigLimits.HIDDEN, at);
         return new DecoderConfig(type,
-                c.path("vocab_size").asInt(),
+                JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
                 hidden,
-                c.path("intermediate_size").asInt(),
-                c.path("num_hidden_layers").asInt(),
+                JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at),
+                JsonFields.requiredInteger(c, "num_hidden_layers", 1, ConfigLimits.LAYERS, at),
                 heads,
-                c.path("num_key_value_heads").asInt(heads),
+                JsonFields.integer(c, "num_key_value_heads", heads, 1, ConfigLimits.HEADS, at),
                 headDim,
                 Activations.Kind.fromConfig(c.path("hidden_act").asText("silu")),
                 maxPos,
-                (float) c.path("rms_norm_eps").asDouble(1e-6),
+                (float) JsonFields.number(c, "rms_norm_eps", 1e-6, at),
                 RopeConfig.fromJson(c, maxPos),
                 c.path("attention_bias").asBoolean(qwen2),
                 c.path("mlp_bias").asBoolean(false),

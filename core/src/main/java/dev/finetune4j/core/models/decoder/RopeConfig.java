@@ -1,6 +1,8 @@
 package dev.finetune4j.core.models.decoder;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
 
 /**
  * Rotary embedding parameters as Hugging Face configs give them, either top-level ({@code rope_theta},
@@ -29,7 +31,8 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
                 scaling.path("factor").asDouble(1.0),
                 scaling.path("low_freq_factor").asDouble(1.0),
                 scaling.path("high_freq_factor").asDouble(4.0),
-                scaling.path("original_max_position_embeddings").asInt(maxPositionEmbeddings),
+                JsonFields.integer(scaling, "original_max_position_embeddings", maxPositionEmbeddings, 1,
+                        ConfigLimits.POSITIONS, "config.json rope_scaling"),
                 scaling.path("beta_fast").asDouble(32.0),
                 scaling.path("beta_slow").asDouble(1.0),
                 scaling.has("attention_factor") && !scaling.get("attention_factor").isNull()

@@ -2,6 +2,8 @@ package dev.finetune4j.core.models.gpt2;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
 import dev.finetune4j.core.models.ModelSpec;
 
 /** GPT-2's config.json ({@code n_embd}, {@code n_head}, ...), field names mirrored. */
@@ -15,13 +17,21 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
     }
 
     public static Gpt2Config fromJson(JsonNode c) {
-        int embd = c.path("n_embd").asInt();
-        JsonNode inner = c.path("n_inner");
-        return new Gpt2Config(c.path("vocab_size").asInt(), c.path("n_positions").asInt(1024), embd,
-                c.path("n_layer").asInt(), c.path("n_head").asInt(),
-                inner.isNumber() ? inner.asInt() : 4 * embd,
+        String at = "config.json";
+        int embd = JsonFields.requiredInteger(c, "n_embd", 1, ConfigLimits.HIDDEN, at);
+        return new Gpt2Config(JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
+                JsonFields.integer(c, "n_positions", 1024, 1, ConfigLimits.POSITIONS, at), embd,
+                JsonFields.requiredInteger(c, "n_layer", 1, ConfigLimits.LAYERS, at),
+                JsonFields.requiredInteger(c, "n_head", 1, ConfigLimits.HEADS, at),
+                JsonFields.integer(c, "n_inner", 4 * embd, 1, ConfigLimits.INTERMEDIATE, at),
                 Activations.Kind.fromConfig(c.path("activation_function").asText("gelu_new")),
-                (float) c.path("layer_norm_epsilon").asDouble(1e-5));
+                (float) JsonFields.number(c, "layer_norm_epsilon", 1e-5, at));
+    }
+
+    /** Parameters of the embeddings and the layers' matrices: a lower bound on what the checkpoint must hold. */
+    public long parameterCount() {
+        long e = nEmbd;
+        return ((long) vocabSize + nPositions) * e + nLayer * (4 * e * e + 2 * e * nInner);
     }
 
     public ModelSpec spec() {

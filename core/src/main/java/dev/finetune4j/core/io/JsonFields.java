@@ -1,0 +1,67 @@
+package dev.finetune4j.core.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.math.BigDecimal;
+
+/**
+ * Exact reads of numbers from configs ({@code config.json}, {@code adapter_config.json}). Jackson's
+ * {@code asInt()} truncates: {@code 4294967360} (2^32 + 64) reads as 64 and {@code 4.7} as 4, so a hostile or
+ * mistyped file would silently become another model. Here an integer field must hold an integer within stated
+ * bounds, and a real field a finite number; anything else is an {@link IllegalArgumentException} that names the
+ * file, the field, the value and the accepted range.
+ *
+ * <p>Thread safety: stateless.
+ */
+public final class JsonFields {
+    private JsonFields() {
+    }
+
+    /**
+     * The integer {@code field} of {@code c}, or {@code fallback} when it is absent or null.
+     *
+     * @param where the file, for messages
+     * @throws IllegalArgumentException when the value is not an integer (4.0 is one, 4.7 is not) in [min, max]
+     */
+    public static int integer(JsonNode c, String field, int fallback, int min, int max, String where) {
+        JsonNode n = c.get(field);
+        if (n == null || n.isNull()) {
+            return fallback;
+        }
+        return exactInteger(n, field, min, max, where);
+    }
+
+    /** As {@link #integer}, for a field that must be present. */
+    public static int requiredInteger(JsonNode c, String field, int min, int max, String where) {
+        JsonNode n = c.get(field);
+        if (n == null || n.isNull()) {
+            throw new IllegalArgumentException(where + ": '" + field + "' is missing; it must be an integer in [" + min
+                    + ", " + max + "]");
+        }
+        return exactInteger(n, field, min, max, where);
+    }
+
+    /** {@code n} as an integer in [min, max]. */
+    public static int exactInteger(JsonNode n, String field, int min, int max, String where) {
+        boolean finite = n.isNumber() && !(n.isFloatingPointNumber() && !Double.isFinite(n.doubleValue()));
+        BigDecimal value = finite ? n.decimalValue() : null;
+        boolean integral = value != null && value.stripTrailingZeros().scale() <= 0;
+        if (!integral || value.compareTo(BigDecimal.valueOf(min)) < 0 || value.compareTo(BigDecimal.valueOf(max)) > 0) {
+            throw new IllegalArgumentException(where + ": '" + field + "' = " + n + " must be an integer in [" + min
+                    + ", " + max + "]");
+        }
+        return value.intValueExact();
+    }
+
+    /** The finite number {@code field} of {@code c}, or {@code fallback} when it is absent or null. */
+    public static double number(JsonNode c, String field, double fallback, String where) {
+        JsonNode n = c.get(field);
+        if (n == null || n.isNull()) {
+            return fallback;
+        }
+        if (!n.isNumber() || !Double.isFinite(n.doubleValue())) {
+            throw new IllegalArgumentException(where + ": '" + field + "' = " + n + " must be a finite number");
+        }
+        return n.doubleValue();
+    }
+}

@@ -1,0 +1,74 @@
+package dev.finetune4j.core.models;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.io.AtomicDirectory;
+import dev.finetune4j.core.io.SafetensorsWriter;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Writes a model as a Hugging Face folder that transformers, vLLM and this library load as they are:
+ * {@code config.json}, {@code model.safetensors} and the tokenizer files. A merged adapter is saved the same way
+ * ({@code HfModelFolder.save(peftModel.mergeAndUnload(), dir)}).
+ *
+ * <pre>{@code
+ * HfModelFolder.save(model, Path.of("merged"));                       // a model loaded from a folder
+ * HfModelFolder.save(model, configJson, Path.of("tokenizer-dir"), Path.of("out"));   // one built in memory
+ * }</pre>
+ *
+ * <p>The folder is written under a temporary sibling name and renamed into place (an existing folder is
+ * replaced), so a crash never leaves half a model under {@code dir}. Thread safety: stateless.
+ */
+public final class HfModelFolder {
+    /** The tokenizer files of a Hugging Face model folder, copied when present. */
+    public static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json", "generation_config.json", "vocab.json", "merges.txt", "tokenizer.model");
+
+    private HfModelFolder() {
+    }
+
+    /**
+     * Saves a model loaded with {@link AutoModel#loadCausalLM}: its weights, and the config.json and tokenizer
+     * files of the folder it came from.
+     *
+     * @throws IllegalArgumentException for a model built in memory (use the other overload)
+     */
+    public static void save(LanguageModel model, Path dir) throws IOException {
+        Path source = model.source().orElseThrow(() -> new IllegalArgumentException("this model was not loaded from a "
+                + "folder, so its config.json is unknown: call save(model, configJson, tokenizerFolder, dir)"));
+        save(model, AutoModel.readConfig(source), source, dir);
+    }
+
+    /**
+     * Saves {@code model}'s weights under Hugging Face names with {@code config}, and the tokenizer files found
+     * in {@code tokenizerFolder} (null: none).
+     */
+    public static void save(LanguageModel model, JsonNode config, Path tokenizerFolder, Path dir) throws IOException {
+        Path abs = dir.toAbsolutePath();
+        Path parent = abs.getParent();
+        Files.createDirectories(parent);
+        Path tmp = parent.resolve("." + abs.getFileName() + ".tmp-" + UUID.randomUUID());
+        try {
+            Files.createDirectories(tmp);
+            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("config.json").toFile(), config);
+            SafetensorsWriter.write(tmp.resolve("model.safetensors"), model.stateDict(), Map.of("format", "pt"));
+            if (tokenizerFolder != null) {
+                for (String name : TOKENIZER_FILES) {
+                    Path file = tokenizerFolder.resolve(name);
+                    if (Files.isRegularFile(file)) {
+                        Files.copy(file, tmp.resolve(name));
+                    }
+                }
+            }
+            AtomicDirectory.replace(tmp, abs, parent.resolve("." + abs.getFileName() + ".old-" + UUID.randomUUID()));
+        } finally {
+            AtomicDirectory.deleteTree(tmp);
+        }
+    }
+}

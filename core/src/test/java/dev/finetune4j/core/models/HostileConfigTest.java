@@ -1,0 +1,85 @@
+package dev.finetune4j.core.models;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Sizes in config.json are claims: out-of-range, inexact or inconsistent ones are refused with the field named,
+ * before any memory is reserved (a million layers used to grow the process to 17.7 GB of native memory).
+ */
+class HostileConfigTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "num_hidden_layers | 1000000",
+            "hidden_size       | 1000000000",
+            "vocab_size        | 1000000000",
+            "vocab_size        | 4294967552",      // 2^32 + 256: asInt() read it as 256, the real vocabulary
+            "intermediate_size | 128.5",
+            "num_hidden_layers | 2.5",
+            "num_attention_heads | -4",
+            "max_position_embeddings | 1e30"})
+    void outOfRangeOrInexactSizesAreRefusedNamingTheField(String field, String value, @TempDir Path tmp) throws Exception {
+        Path dir = copyOfLlama(tmp);
+        editConfig(dir, field, value);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains(field) && e.getMessage().contains("must be an integer"), e.getMessage());
+    }
+
+    @Test
+    void sizesBeyondWhatTheWeightsHoldAreRefusedBeforeAllocating(@TempDir Path tmp) throws Exception {
+        Path dir = copyOfLlama(tmp);
+        editConfig(dir, "num_hidden_layers", "1000"); // within the sane limit, but the file holds 2 layers
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("safetensors files hold"), e.getMessage());
+    }
+
+    @Test
+    void aConfigThatIsNotARegularFileIsRefused(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("m"));
+        Files.createDirectories(dir.resolve("config.json")); // a folder (a FIFO is refused the same way, without blocking)
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+    }
+
+    @Test
+    void anEmptyShardedIndexIsRefused(@TempDir Path tmp) throws Exception {
+        Path dir = copyOfLlama(tmp);
+        Files.delete(dir.resolve("model.safetensors"));
+        Files.writeString(dir.resolve("model.safetensors.index.json"), "{\"metadata\": {}, \"weight_map\": {}}");
+        Exception e = assertThrows(Exception.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("empty 'weight_map'"), e.getMessage());
+    }
+
+    private static void editConfig(Path dir, String field, String value) throws IOException {
+        ObjectNode c = (ObjectNode) JSON.readTree(dir.resolve("config.json").toFile());
+        c.set(field, JSON.readTree(value));
+        JSON.writeValue(dir.resolve("config.json").toFile(), c);
+    }
+
+    private static Path copyOfLlama(Path tmp) throws IOException, URISyntaxException {
+        Path src = Path.of(HostileConfigTest.class.getResource("/hf-tiny/llama").toURI());
+        Path dir = Files.createDirectories(tmp.resolve("llama"));
+        try (Stream<Path> files = Files.list(src)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, dir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return dir;
+    }
+}

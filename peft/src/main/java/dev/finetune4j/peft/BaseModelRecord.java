@@ -1,0 +1,70 @@
+package dev.finetune4j.peft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.peft.qlora.Nf4Linear;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What {@code adapter_config.json} records about the base model an adapter was made on, and the checks of a base
+ * model against that record when the adapter is loaded: {@code base_model_name_or_path} (the folder it was loaded
+ * from), PEFT's {@code auto_mapping} (the transformers class) and, for QLoRA, that the base was NF4-quantized
+ * ({@value #QUANTIZATION}, a key PEFT ignores).
+ *
+ * <p>Thread safety: stateless.
+ */
+final class BaseModelRecord {
+    /** Set to "nf4" when the adapter was trained on an NF4-quantized base (QLoRA). */
+    static final String QUANTIZATION = "finetune4j_base_quantization";
+    private static final String NF4 = "nf4";
+
+    private BaseModelRecord() {
+    }
+
+    /** The fields to write for a base model of {@code modelType} loaded from {@code source}. */
+    static Map<String, Object> facts(Module root, String modelType, boolean classifier, Optional<Path> source) {
+        Map<String, Object> facts = new LinkedHashMap<>();
+        source.ifPresent(p -> facts.put("base_model_name_or_path", p.toString()));
+        String architecture = ModelTree.architecture(modelType, classifier);
+        if (architecture != null) {
+            facts.put("auto_mapping", Map.of("base_model_class", architecture,
+                    "parent_library", "transformers.models." + modelType + ".modeling_" + modelType));
+        }
+        if (quantized(root)) {
+            facts.put(QUANTIZATION, NF4);
+        }
+        return facts;
+    }
+
+    /**
+     * Warnings about loading the adapter of {@code config} (from {@code file}) onto this base: another
+     * architecture than the one it was trained on, or a full-precision base under a QLoRA adapter. Shapes that
+     * cannot fit are refused later, when the weights are copied.
+     */
+    static List<String> warnings(JsonNode config, Path file, Module root, String modelType, boolean classifier) {
+        List<String> out = new ArrayList<>();
+        String trainedOn = config.path("auto_mapping").path("base_model_class").asText("");
+        String here = ModelTree.architecture(modelType, classifier);
+        if (!trainedOn.isEmpty() && here != null && !trainedOn.equals(here)) {
+            out.add(file + " was trained on a " + trainedOn + " base, this base is a " + here + ": the weights fit the "
+                    + "shapes, but outputs are only meaningful on the model the adapter was trained for ("
+                    + config.path("base_model_name_or_path").asText("not recorded") + ")");
+        }
+        if (NF4.equals(config.path(QUANTIZATION).asText("")) && !quantized(root)) {
+            out.add(file + " was trained on an NF4-quantized base (QLoRA), this base is full precision: its logits "
+                    + "differ from those seen in training by the quantization error; load it with "
+                    + "QloraInjector.load(base, dir), which quantizes the base first");
+        }
+        return out;
+    }
+
+    private static boolean quantized(Module root) {
+        return root.namedModules().values().stream().anyMatch(m -> m instanceof Nf4Linear);
+    }
+}

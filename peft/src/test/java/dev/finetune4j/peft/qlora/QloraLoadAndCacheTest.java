@@ -1,0 +1,91 @@
+package dev.finetune4j.peft.qlora;
+
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.LoraConfig;
+import dev.finetune4j.peft.LoraInit;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * QLoRA beyond the numbers: the parameter report counts the NF4 weights, the dequantized weight is made once per
+ * quantized value set (not per call), and a QLoRA adapter says when it lands on a full-precision base.
+ */
+class QloraLoadAndCacheTest {
+    private static final long[][] IDS = {{1, 5, 9, 200, 3, 77, 12, 8}};
+    private static final LoraConfig CFG = LoraConfig.builder().r(4).loraAlpha(8).initLoraWeights(LoraInit.RANDOM)
+            .targetModules("q_proj", "v_proj").build();
+
+    @Test
+    void reportCountsTheQuantizedWeightsInAllParams() throws Exception {
+        try (LanguageModel dense = AutoModel.loadCausalLM(llama()); LanguageModel quantized = AutoModel.loadCausalLM(llama())) {
+            PeftModel lora = Peft.wrap(dense, CFG);
+            PeftModel qlora = QloraInjector.wrap(quantized, CFG);
+            assertEquals(lora.trainableReport(), qlora.trainableReport(), "same model, same adapter: same counts");
+        }
+    }
+
+    @Test
+    void dequantizedWeightIsMadeOnceAndRemadeAfterRequantizing() throws Exception {
+        try (LanguageModel base = AutoModel.loadCausalLM(llama())) {
+            Nf4Linear q = QloraInjector.quantize(base).get("model.layers.0.self_attn.q_proj");
+            base.logits(IDS, null);
+            long live = base.parameterScope().liveBytes();
+            Tensor first = q.dequantizedWeight();
+            base.logits(IDS, null);
+            base.logits(IDS, null);
+            assertSame(first, q.dequantizedWeight(), "reused across calls");
+            assertEquals(live, base.parameterScope().liveBytes(), "forward passes allocate no new weights");
+            assertArrayEquals(Nf4.dequantize(q.quantizedWeight()), first.toFloatArray());
+
+            float[] changed = q.weightOutIn();
+            Arrays.fill(changed, 0, 64, 0.5f);
+            q.setWeightOutIn(changed);
+            Tensor second = q.dequantizedWeight();
+            assertNotSame(first, second);
+            assertArrayEquals(Nf4.dequantize(Nf4.quantize(changed)), second.toFloatArray(), "the new values, not the cached ones");
+            assertEquals(live, base.parameterScope().liveBytes(), "the stale copy is released");
+        }
+    }
+
+    @Test
+    void qloraAdapterWarnsOnAFullPrecisionBaseAndLoadsExactlyOnAQuantizedOne(@TempDir Path tmp) throws Exception {
+        float[][][] trained;
+        try (LanguageModel base = AutoModel.loadCausalLM(llama())) {
+            PeftModel m = QloraInjector.wrap(base, CFG);
+            trained = m.logits(IDS, null);
+            m.save(tmp.resolve("a"));
+        }
+        try (LanguageModel dense = AutoModel.loadCausalLM(llama())) {
+            PeftModel m = Peft.load(dense, tmp.resolve("a"));
+            List<String> warnings = m.loadWarnings();
+            assertEquals(1, warnings.size(), warnings.toString());
+            assertTrue(warnings.getFirst().contains("NF4") && warnings.getFirst().contains("QloraInjector.load"), warnings.getFirst());
+            assertFalse(Arrays.equals(trained[0][0], m.logits(IDS, null)[0][0]), "a full-precision base shifts the logits");
+        }
+        try (LanguageModel base = AutoModel.loadCausalLM(llama())) {
+            PeftModel m = QloraInjector.load(base, tmp.resolve("a"));
+            assertEquals(List.of(), m.loadWarnings());
+            assertArrayEquals(trained[0][3], m.logits(IDS, null)[0][3]);
+        }
+    }
+
+    private static Path llama() throws URISyntaxException {
+        return Path.of(QloraLoadAndCacheTest.class.getResource("/hf-tiny/llama").toURI());
+    }
+}
