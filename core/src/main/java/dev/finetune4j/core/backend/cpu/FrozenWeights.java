@@ -30,7 +30,9 @@ final class FrozenWeights {
 
     /** The cached entry of {@code w}, valid for its current values, or null when {@code w} is not cached. */
     static Entry of(Tensor w) {
-        if (w.requiresGrad() || w.dtype() != DType.F32 || !w.isContiguous() || w.rank() != 2
+        // NOTE: only named parameters: a view or detached copy of a trainable weight (LoRA's A and B handed to a
+        // kernel) has requiresGrad false too, and caching each call's new view filled the map without end.
+        if (w.name() == null || w.requiresGrad() || w.dtype() != DType.F32 || !w.isContiguous() || w.rank() != 2
                 || CpuTensors.segment(w).heapBase().isPresent()) {
             return null; // trained, converted or op-result weights change between calls
         }

@@ -21,7 +21,7 @@ class FrozenWeightsTest {
     void aFrozenNativeWeightIsCachedUntilItsValuesChange() {
         try (var params = TensorScope.detached(); var step = TensorScope.open()) {
             float[] wv = GradCheck.randn(1, 6 * 5);
-            Tensor w = Tensor.of(params, wv, 6, 5);
+            Tensor w = Tensor.of(params, wv, 6, 5).named("weight");
             Tensor x = Tensor.of(GradCheck.randn(2, 4 * 5), 4, 5);
             FrozenWeights.Entry first = FrozenWeights.of(w);
             assertNotNull(first);
@@ -40,6 +40,9 @@ class FrozenWeightsTest {
         try (var params = TensorScope.detached(); var step = TensorScope.open()) {
             assertNull(FrozenWeights.of(Tensor.of(params, new float[6], 2, 3).requiresGrad(true)));
             assertNull(FrozenWeights.of(Tensor.zeros(2, 3)), "op results are not weights");
+            Tensor trained = Tensor.of(params, new float[6], 2, 3).named("lora_A").requiresGrad(true);
+            assertNull(FrozenWeights.of(trained.detach()), "a detached view of a trained weight (a kernel operand)");
+            assertNull(FrozenWeights.of(Tensor.of(params, new float[6], 2, 3)), "an unnamed native tensor is no parameter");
         }
     }
 
@@ -47,7 +50,7 @@ class FrozenWeightsTest {
     void theInputGradientThroughACachedWeightEqualsTheUncachedOne() {
         try (var params = TensorScope.detached(); var step = TensorScope.open()) {
             float[] wv = GradCheck.randn(3, 40 * 30);
-            Tensor cached = Tensor.of(params, wv, 40, 30);
+            Tensor cached = Tensor.of(params, wv, 40, 30).named("weight");
             Tensor heap = Tensor.zeros(40, 30);
             heap.copyFrom(wv);
             float[] xv = GradCheck.randn(4, 50 * 30);
@@ -61,7 +64,7 @@ class FrozenWeightsTest {
     void concurrentForwardPassesShareTheEntry() throws Exception {
         try (var params = TensorScope.detached()) {
             float[] wv = GradCheck.randn(6, 64 * 48);
-            Tensor w = Tensor.of(params, wv, 64, 48);
+            Tensor w = Tensor.of(params, wv, 64, 48).named("weight");
             float[] xv = GradCheck.randn(7, 40 * 48);
             float[] expected;
             try (var step = TensorScope.open()) {
