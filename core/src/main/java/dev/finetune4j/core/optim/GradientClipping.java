@@ -36,7 +36,10 @@ public final class GradientClipping {
      * @throws IllegalStateException when a gradient is not a contiguous F32 tensor
      */
     public static double globalNorm(Collection<Tensor> params) {
-        List<Tensor> grads = gradients(params);
+        return globalNormOf(gradients(params));
+    }
+
+    private static float globalNormOf(List<Tensor> grads) {
         double sumSq = 0;
         for (float norm : tensorNorms(grads)) {
             sumSq += (double) norm * norm;
@@ -57,12 +60,13 @@ public final class GradientClipping {
         if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
             throw new IllegalArgumentException("maxNorm must be positive and finite, got " + maxNorm);
         }
-        float norm = (float) globalNorm(params);
+        List<Tensor> grads = gradients(params);
+        float norm = globalNormOf(grads);
         float coef = Math.min(1f, (1f / (norm + 1e-6f)) * (float) maxNorm);
         if (coef == 1f) {
             return norm; // torch multiplies by exactly 1 here, which changes nothing
         }
-        for (Tensor grad : gradients(params)) {
+        for (Tensor grad : grads) {
             grad.backend().elementwise().affine(grad, coef, 0f, grad);
         }
         return norm;
@@ -94,7 +98,7 @@ public final class GradientClipping {
             byDevice.computeIfAbsent(grads.get(k).device(), d -> new ArrayList<>()).add(k);
         }
         float[] norms = new float[grads.size()];
-        try (TensorScope scope = TensorScope.open()) {
+        try (var scope = TensorScope.open()) {
             for (Map.Entry<Device, List<Integer>> e : byDevice.entrySet()) {
                 List<Integer> indices = e.getValue();
                 Tensor out = Tensor.zeros(e.getKey(), Shape.of(indices.size()));
