@@ -1,9 +1,8 @@
 package dev.finetune4j.core.optim;
 
+import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Map;
 
 /**
@@ -20,21 +19,25 @@ import java.util.Map;
  * NOTE: torch's CUDA foreach path computes {@code p + step * (m / denom)}; results differ from it by at most
  * an ulp of the update.
  *
+ * <p>The moments are float32 tensors on each parameter's device; the update runs there
+ * ({@code OptimizerKernels.adamw}).
+ *
  * <pre>{@code
- * Optimizer opt = new AdamW(trainable, AdamWConfig.of(1e-3));
- * opt.step(); opt.zeroGrad();
+ * try (Optimizer opt = new AdamW(trainable, AdamWConfig.of(1e-3))) {
+ *     ... opt.step(); opt.zeroGrad(); ...
+ * }
  * }</pre>
  *
  * <p>Not thread-safe.
  */
 public final class AdamW extends SlotOptimizer {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
     private final AdamWConfig config;
 
     /**
      * @param parameters trainable parameters by name (contiguous F32 leaves with requiresGrad), names as in the
      *                   model's state dict; the names key the exported state
+     * @throws IllegalArgumentException when a parameter cannot be optimized (not a contiguous F32 leaf with
+     *                                  requiresGrad, or passed twice)
      */
     public AdamW(Map<String, Tensor> parameters, AdamWConfig config) {
         super(parameters, config.lr(), "exp_avg", "exp_avg_sq");
@@ -60,23 +63,9 @@ public final class AdamW extends SlotOptimizer {
             long t = set.advance(k);
             float negStepSize = (float) -(lr / (1 - Math.pow(config.beta1(), t)));
             float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(config.beta2(), t));
-            MemorySegment p = ParameterSet.elements(set.param(k));
-            MemorySegment g = ParameterSet.elements(grad);
-            float[] m = set.slot("exp_avg", k);
-            float[] v = set.slot("exp_avg_sq", k);
-            for (int i = 0; i < m.length; i++) {
-                float gi = g.getAtIndex(F, i);
-                float w = p.getAtIndex(F, i) * decay;
-                m[i] = lerp(m[i], gi, weight);
-                v[i] = v[i] * beta2 + oneMinusBeta2 * gi * gi;
-                float denom = (float) Math.sqrt(v[i]) / bc2Sqrt + eps;
-                p.setAtIndex(F, i, w + negStepSize * m[i] / denom);
-            }
+            Tensor p = set.param(k);
+            p.backend().optimizer().adamw(p, grad, set.slot("exp_avg", k), set.slot("exp_avg_sq", k),
+                    new AdamWStep(decay, weight, beta2, oneMinusBeta2, eps, negStepSize, bc2Sqrt));
         }
-    }
-
-    /** torch's lerp kernel: exact at both ends, the branch chosen by the weight. */
-    private static float lerp(float self, float end, float weight) {
-        return Math.abs(weight) < 0.5f ? self + weight * (end - self) : end - (end - self) * (1 - weight);
     }
 }

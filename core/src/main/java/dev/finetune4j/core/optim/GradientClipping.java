@@ -1,14 +1,20 @@
 package dev.finetune4j.core.optim;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * Global-norm gradient clipping as {@code torch.nn.utils.clip_grad_norm_} (L2), in float32 like torch.
+ * Global-norm gradient clipping as {@code torch.nn.utils.clip_grad_norm_} (L2), in float32 like torch. The
+ * per-tensor norms and the scaling run on the gradients' devices; only the per-tensor norms come to the host.
  *
  * <pre>{@code
  * double norm = GradientClipping.clipGlobalNorm(trainable.values(), 1.0);   // log it: spikes show instability
@@ -17,30 +23,25 @@ import java.util.Collection;
  * <p>Not thread-safe with respect to the gradients it scales.
  */
 public final class GradientClipping {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private GradientClipping() {
     }
 
     /**
      * The L2 norm over all gradients as a float32 value: each tensor's norm is summed in double and rounded to
-     * float32, then the norm of those norms likewise, as torch stacks per-tensor float32 norms. Parameters
-     * without a gradient are skipped; gradients must be contiguous F32 tensors; NaN or infinite when any gradient element is.
+     * float32 (on the CPU; see {@code ReductionKernels.norm} for other devices), then the norm of those norms
+     * likewise, as torch stacks per-tensor float32 norms. Parameters without a gradient are skipped; gradients
+     * must be contiguous F32 tensors; NaN or infinite when any gradient element is.
+     *
+     * @throws IllegalStateException when a gradient is not a contiguous F32 tensor
      */
     public static double globalNorm(Collection<Tensor> params) {
+        return globalNormOf(gradients(params));
+    }
+
+    private static float globalNormOf(List<Tensor> grads) {
         double sumSq = 0;
-        for (Tensor p : params) {
-            Tensor grad = p.grad();
-            if (grad == null) {
-                continue;
-            }
-            MemorySegment g = elements(grad);
-            double local = 0;
-            for (long i = 0; i < grad.numel(); i++) {
-                float v = g.getAtIndex(F, i);
-                local += (double) v * v;
-            }
-            float norm = (float) Math.sqrt(local);
+        for (float norm : tensorNorms(grads)) {
             sumSq += (double) norm * norm;
         }
         return (float) Math.sqrt(sumSq);
@@ -59,28 +60,57 @@ public final class GradientClipping {
         if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
             throw new IllegalArgumentException("maxNorm must be positive and finite, got " + maxNorm);
         }
-        float norm = (float) globalNorm(params);
+        List<Tensor> grads = gradients(params);
+        float norm = globalNormOf(grads);
         float coef = Math.min(1f, (1f / (norm + 1e-6f)) * (float) maxNorm);
         if (coef == 1f) {
             return norm; // torch multiplies by exactly 1 here, which changes nothing
         }
+        for (Tensor grad : grads) {
+            grad.backend().elementwise().affine(grad, coef, 0f, grad);
+        }
+        return norm;
+    }
+
+    /** The gradients of {@code params} that have one, checked. */
+    private static List<Tensor> gradients(Collection<Tensor> params) {
+        List<Tensor> grads = new ArrayList<>();
         for (Tensor p : params) {
             Tensor grad = p.grad();
             if (grad == null) {
                 continue;
             }
-            MemorySegment g = elements(grad);
-            for (long i = 0; i < grad.numel(); i++) {
-                g.setAtIndex(F, i, g.getAtIndex(F, i) * coef);
+            if (grad.dtype() != DType.F32 || !grad.isContiguous()) {
+                throw new IllegalStateException("gradients must be contiguous F32 tensors, found " + grad);
             }
+            grads.add(grad);
         }
-        return norm;
+        return grads;
     }
 
-    private static MemorySegment elements(Tensor grad) {
-        if (grad.dtype() != DType.F32 || !grad.isContiguous()) {
-            throw new IllegalStateException("gradients must be contiguous F32 tensors, found " + grad);
+    /**
+     * Each gradient's L2 norm, computed on its device into one element of a per-device vector, then copied to the
+     * host once per device (not once per tensor: a device read waits for the device).
+     */
+    private static float[] tensorNorms(List<Tensor> grads) {
+        Map<Device, List<Integer>> byDevice = new LinkedHashMap<>();
+        for (int k = 0; k < grads.size(); k++) {
+            byDevice.computeIfAbsent(grads.get(k).device(), d -> new ArrayList<>()).add(k);
         }
-        return ParameterSet.elements(grad);
+        float[] norms = new float[grads.size()];
+        try (var scope = TensorScope.open()) {
+            for (Map.Entry<Device, List<Integer>> e : byDevice.entrySet()) {
+                List<Integer> indices = e.getValue();
+                Tensor out = Tensor.zeros(e.getKey(), Shape.of(indices.size()));
+                for (int j = 0; j < indices.size(); j++) {
+                    e.getKey().backend().reductions().norm(grads.get(indices.get(j)), out.slice(0, j, j + 1));
+                }
+                float[] host = out.toFloatArray();
+                for (int j = 0; j < indices.size(); j++) {
+                    norms[indices.get(j)] = host[j];
+                }
+            }
+        }
+        return norms;
     }
 }

@@ -5,23 +5,30 @@ package dev.finetune4j.core.optim;
  * matching {@code torch.optim} class does, operation for operation in float32.
  *
  * <pre>{@code
- * Optimizer opt = new AdamW(model.namedParameters(), AdamWConfig.of(2e-4));
- * LrSchedule schedule = LrSchedule.cosineWithWarmup(100, 1000);
- * for (int step = 0; step < 1000; step++) {
- *     opt.setLearningRate(2e-4 * schedule.multiplier(step));
- *     ... forward, backward ...
- *     GradientClipping.clipGlobalNorm(params, 1.0);
- *     opt.step();
- *     opt.zeroGrad();
- * }
+ * try (Optimizer opt = new AdamW(model.namedParameters(), AdamWConfig.of(2e-4))) {
+ *     LrSchedule schedule = LrSchedule.cosineWithWarmup(100, 1000);
+ *     for (int step = 0; step < 1000; step++) {
+ *         opt.setLearningRate(2e-4 * schedule.multiplier(step));
+ *         ... forward, backward ...
+ *         GradientClipping.clipGlobalNorm(params, 1.0);
+ *         opt.step();
+ *         opt.zeroGrad();
+ *     }
+ * }   // frees the optimizer state
  * }</pre>
  *
- * <p>State is exported and imported exactly ({@link OptimizerState}), so a resumed run continues bit for bit.
+ * <p>The state (moments, momentum buffers) is float32 tensors on each parameter's device, owned by the optimizer
+ * and freed by {@link #close()}; the parameters and gradients stay the caller's. State is exported and imported
+ * exactly ({@link OptimizerState}, host copies), so a resumed run continues bit for bit.
  * Not thread-safe: one training loop owns an optimizer.
  */
-public interface Optimizer {
+public interface Optimizer extends AutoCloseable {
 
-    /** One update with the current learning rate; parameters whose gradient is null are left alone (as torch). */
+    /**
+     * One update with the current learning rate; parameters whose gradient is null are left alone (as torch).
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
     void step();
 
     /** Sets every gradient to zero in place (torch's {@code zero_grad(set_to_none=False)}). */
@@ -37,13 +44,22 @@ public interface Optimizer {
     /** Calls of {@link #step()} so far. */
     long steps();
 
-    /** A copy of the state, for a checkpoint. */
+    /**
+     * A host copy of the state, for a checkpoint.
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
     OptimizerState exportState();
 
     /**
      * Restores what {@link #exportState()} returned, for the same parameter names and sizes.
      *
      * @throws IllegalArgumentException naming the parameter and slot that is missing or has the wrong size
+     * @throws IllegalStateException    after {@link #close()}
      */
     void importState(OptimizerState state);
+
+    /** Frees the optimizer state on the devices (not the parameters or gradients); idempotent. */
+    @Override
+    void close();
 }

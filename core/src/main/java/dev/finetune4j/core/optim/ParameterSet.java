@@ -2,8 +2,8 @@ package dev.finetune4j.core.optim;
 
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -12,14 +12,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Named float32 parameters with, per parameter, its update count and one float array per state slot
- * ({@code exp_avg}, ...). Validates parameters once and each gradient when it is used.
+ * Named float32 parameters with, per parameter, its update count and one state tensor per slot
+ * ({@code exp_avg}, ...): contiguous F32 of the parameter's shape on the parameter's device, in a detached scope
+ * this set owns and frees on {@link #close()}. Validates parameters once and each gradient when it is used.
  */
-final class ParameterSet {
+final class ParameterSet implements AutoCloseable {
     private final List<String> names;
     private final List<Tensor> params;
     private final long[] parameterSteps;
-    private final Map<String, List<float[]>> slots = new LinkedHashMap<>();
+    private final TensorScope stateScope = TensorScope.detached();
+    private final Map<String, List<Tensor>> slots = new LinkedHashMap<>();
 
     ParameterSet(Map<String, Tensor> parameters, String... slotNames) {
         this.names = List.copyOf(parameters.keySet());
@@ -34,6 +36,7 @@ final class ParameterSet {
                         + "to be optimized, it is " + p + "; pass only the trainable parameters (convert bf16 weights to F32 first)");
             }
             if (p.numel() > Integer.MAX_VALUE - 8) {
+                // NOTE: the state lives on the device, but OptimizerState exports it as one float[] per slot
                 throw new IllegalArgumentException("parameter '" + name + "' has " + p.numel() + " elements; optimizer state holds at "
                         + "most 2^31 - 9 per parameter, so split it");
             }
@@ -43,10 +46,15 @@ final class ParameterSet {
                         + "pass it once, or it would be updated twice per step");
             }
         }
-        for (String s : slotNames) {
-            List<float[]> arrays = new ArrayList<>();
-            params.forEach(p -> arrays.add(new float[(int) p.numel()]));
-            slots.put(s, arrays);
+        try {
+            for (String s : slotNames) {
+                List<Tensor> tensors = new ArrayList<>();
+                params.forEach(p -> tensors.add(Tensor.zeros(stateScope, p.device(), DType.F32, p.shape())));
+                slots.put(s, tensors);
+            }
+        } catch (RuntimeException | Error e) {
+            stateScope.close(); // a device out of memory: give back the slots allocated so far
+            throw e;
         }
     }
 
@@ -58,12 +66,20 @@ final class ParameterSet {
         return params.get(k);
     }
 
-    /** The gradient of parameter {@code k}, checked to be a contiguous F32 tensor of its size, or null. */
+    /**
+     * The gradient of parameter {@code k}, checked to be a contiguous F32 tensor of its size on its device, or
+     * null.
+     */
     Tensor grad(int k) {
-        Tensor g = params.get(k).grad();
-        if (g != null && (g.dtype() != DType.F32 || !g.isContiguous() || g.numel() != params.get(k).numel())) {
+        Tensor p = params.get(k);
+        Tensor g = p.grad();
+        if (g != null && (g.dtype() != DType.F32 || !g.isContiguous() || g.numel() != p.numel())) {
             throw new IllegalStateException("the gradient of '" + names.get(k) + "' must be a contiguous F32 tensor of "
-                    + params.get(k).numel() + " elements, it is " + g);
+                    + p.numel() + " elements, it is " + g);
+        }
+        if (g != null && !g.device().equals(p.device())) {
+            throw new IllegalStateException("the gradient of '" + names.get(k) + "' is on " + g.device() + " but the parameter "
+                    + "is on " + p.device() + "; keep each gradient on its parameter's device");
         }
         return g;
     }
@@ -73,57 +89,70 @@ final class ParameterSet {
         return ++parameterSteps[k];
     }
 
-    float[] slot(String slot, int k) {
+    /** The state tensor {@code slot} of parameter {@code k}. */
+    Tensor slot(String slot, int k) {
         return slots.get(slot).get(k);
-    }
-
-    /** The float32 elements of contiguous {@code t}, starting at its offset. */
-    static MemorySegment elements(Tensor t) {
-        return t.hostSegment().asSlice(t.offset() * Float.BYTES, t.numel() * Float.BYTES);
     }
 
     void zeroGrad() {
         for (int k = 0; k < params.size(); k++) {
             Tensor g = grad(k);
             if (g != null) {
-                elements(g).fill((byte) 0);
+                g.backend().copy().fill(g, 0f);
             }
         }
     }
 
+    /** The counts and a host copy of every slot. */
     OptimizerState export(long steps) {
+        ensureOpen();
         Map<String, Long> perParam = new HashMap<>();
         Map<String, float[]> out = new LinkedHashMap<>();
         for (int k = 0; k < names.size(); k++) {
             perParam.put(names.get(k), parameterSteps[k]);
-            for (Map.Entry<String, List<float[]>> s : slots.entrySet()) {
-                out.put(names.get(k) + "." + s.getKey(), s.getValue().get(k));
+            for (Map.Entry<String, List<Tensor>> s : slots.entrySet()) {
+                out.put(names.get(k) + "." + s.getKey(), s.getValue().get(k).toFloatArray());
             }
         }
         return new OptimizerState(steps, perParam, out);
     }
 
+    /** Checks all of {@code state} against this set first, then copies it in (to the devices). */
     void restore(OptimizerState state) {
+        ensureOpen();
         for (int k = 0; k < names.size(); k++) {
             Long count = state.parameterSteps().get(names.get(k));
             if (count == null) {
                 throw mismatch("no step count for '" + names.get(k) + "'");
             }
-            for (Map.Entry<String, List<float[]>> s : slots.entrySet()) {
+            for (Map.Entry<String, List<Tensor>> s : slots.entrySet()) {
                 String key = names.get(k) + "." + s.getKey();
                 float[] src = state.slots().get(key);
-                float[] into = s.getValue().get(k);
-                if (src == null || src.length != into.length) {
-                    throw mismatch(src == null ? "no '" + key + "'" : "'" + key + "' with " + src.length + " values, expected " + into.length);
+                long expected = s.getValue().get(k).numel();
+                if (src == null || src.length != expected) {
+                    throw mismatch(src == null ? "no '" + key + "'" : "'" + key + "' with " + src.length + " values, expected " + expected);
                 }
             }
         }
         for (int k = 0; k < names.size(); k++) {
             parameterSteps[k] = state.parameterSteps().get(names.get(k));
-            for (Map.Entry<String, List<float[]>> s : slots.entrySet()) {
-                float[] src = state.slots().get(names.get(k) + "." + s.getKey());
-                System.arraycopy(src, 0, s.getValue().get(k), 0, src.length);
+            for (Map.Entry<String, List<Tensor>> s : slots.entrySet()) {
+                s.getValue().get(k).copyFrom(state.slots().get(names.get(k) + "." + s.getKey()));
             }
+        }
+    }
+
+    /** Frees the state on the devices; idempotent. */
+    @Override
+    public void close() {
+        stateScope.close();
+    }
+
+    /** @throws IllegalStateException after {@link #close()} */
+    void ensureOpen() {
+        if (!stateScope.isOpen()) {
+            throw new IllegalStateException("the optimizer was closed and its state freed; create a new optimizer (and "
+                    + "importState a saved state to continue a run)");
         }
     }
 

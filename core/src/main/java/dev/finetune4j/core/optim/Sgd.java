@@ -1,9 +1,8 @@
 package dev.finetune4j.core.optim;
 
+import dev.finetune4j.core.backend.SgdStep;
 import dev.finetune4j.core.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Map;
 
 /**
@@ -15,15 +14,16 @@ import java.util.Map;
  * p = p + (-lr) * d
  * </pre>
  *
+ * <p>The momentum buffer is a float32 tensor on each parameter's device (exported as zeros without momentum); the
+ * update runs there ({@code OptimizerKernels.sgd}).
+ *
  * <pre>{@code
- * Optimizer opt = new Sgd(trainable, new SgdConfig(0.1, 0.9, 0, true, 1e-4));
+ * try (Optimizer opt = new Sgd(trainable, new SgdConfig(0.1, 0.9, 0, true, 1e-4))) { ... }
  * }</pre>
  *
  * <p>Not thread-safe.
  */
 public final class Sgd extends SlotOptimizer {
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
     private final SgdConfig config;
 
     /**
@@ -50,21 +50,10 @@ public final class Sgd extends SlotOptimizer {
                 continue;
             }
             boolean first = set.advance(k) == 1;
-            MemorySegment p = ParameterSet.elements(set.param(k));
-            MemorySegment g = ParameterSet.elements(grad);
-            float[] buf = set.slot("momentum_buffer", k);
-            for (int i = 0; i < buf.length; i++) {
-                float w = p.getAtIndex(F, i);
-                float d = g.getAtIndex(F, i);
-                if (config.weightDecay() != 0) {
-                    d = d + wd * w;
-                }
-                if (config.momentum() != 0) {
-                    buf[i] = first ? d : buf[i] * momentum + keep * d;
-                    d = config.nesterov() ? d + momentum * buf[i] : buf[i];
-                }
-                p.setAtIndex(F, i, w + negLr * d);
-            }
+            Tensor p = set.param(k);
+            // the kernel takes momentum on when it is handed a buffer: decided on the double, as before
+            Tensor buffer = config.momentum() != 0 ? set.slot("momentum_buffer", k) : null;
+            p.backend().optimizer().sgd(p, grad, buffer, new SgdStep(negLr, wd, momentum, keep, config.nesterov(), first));
         }
     }
 }

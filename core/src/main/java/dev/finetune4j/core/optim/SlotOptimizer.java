@@ -5,8 +5,9 @@ import dev.finetune4j.core.tensor.Tensor;
 import java.util.Map;
 
 /**
- * What AdamW and SGD share: the named parameters with their per-parameter state slots, the learning rate, the
- * step count, zeroing gradients, and exact state export/import. Subclasses implement only {@link #update()}.
+ * What AdamW and SGD share: the named parameters with their per-parameter state slots (device tensors this
+ * optimizer owns until {@link #close()}), the learning rate, the step count, zeroing gradients, and exact state
+ * export/import. Subclasses implement only {@link #update()}.
  */
 abstract sealed class SlotOptimizer implements Optimizer permits AdamW, Sgd {
     protected final ParameterSet set;
@@ -23,6 +24,7 @@ abstract sealed class SlotOptimizer implements Optimizer permits AdamW, Sgd {
 
     @Override
     public final void step() {
+        set.ensureOpen();
         steps++;
         update();
     }
@@ -57,5 +59,10 @@ abstract sealed class SlotOptimizer implements Optimizer permits AdamW, Sgd {
     public final void importState(OptimizerState state) {
         set.restore(state);
         this.steps = state.steps();
+    }
+
+    @Override
+    public final void close() {
+        set.close();
     }
 }

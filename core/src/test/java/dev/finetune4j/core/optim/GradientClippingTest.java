@@ -38,6 +38,30 @@ class GradientClippingTest {
     }
 
     @Test
+    void theNormOfManyTensorsIsTheNormOfTheirNorms() {
+        try (TensorScope scope = TensorScope.detached()) {
+            Tensor a = param(scope, new float[1], new float[]{-1f});
+            Tensor b = param(scope, new float[4], new float[]{1f, 1f, 1f, 1f});
+            Tensor c = param(scope, new float[2], new float[]{0f, 2f});
+            // norms 1, 2 and 2: sqrt(1 + 4 + 4) = 3
+            assertEquals(3.0, GradientClipping.globalNorm(List.of(a, b, c)));
+            assertEquals(3.0, GradientClipping.clipGlobalNorm(List.of(a, b, c), 1.5));
+            assertArrayEquals(new float[]{0.5f, 0.5f, 0.5f, 0.5f}, b.grad().toFloatArray(), 1e-6f);
+            assertArrayEquals(new float[]{0f, 1f}, c.grad().toFloatArray(), 1e-6f);
+        }
+    }
+
+    @Test
+    void refusesAGradientThatIsNotContiguous() {
+        try (TensorScope scope = TensorScope.detached()) {
+            Tensor p = Tensor.of(scope, new float[4], 2, 2).requiresGrad(true);
+            p.setGrad(Tensor.of(scope, new float[]{1f, 2f, 3f, 4f}, 2, 2).transpose(0, 1));
+            var e = assertThrows(IllegalStateException.class, () -> GradientClipping.clipGlobalNorm(List.of(p), 1.0));
+            assertTrue(e.getMessage().contains("contiguous F32"), e.getMessage());
+        }
+    }
+
+    @Test
     void nonFiniteGradientsGiveANonFiniteNormAsInTorch() {
         try (TensorScope scope = TensorScope.detached()) {
             Tensor a = param(scope, new float[2], new float[]{Float.NaN, 1f});

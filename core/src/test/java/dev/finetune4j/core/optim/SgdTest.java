@@ -71,6 +71,19 @@ class SgdTest {
     }
 
     @Test
+    void withoutMomentumTheExportedBufferStaysZero() {
+        try (TensorScope scope = TensorScope.detached()) {
+            Tensor p = param(scope, new float[]{1f, 2f}, new float[]{0.5f, -2f});
+            try (Sgd opt = new Sgd(Map.of("w", p), new SgdConfig(0.1, 0, 0, false, 0.5))) {
+                opt.step();
+                // d = g + 0.5 p = (1, -1); w = p - 0.1 d
+                assertArrayEquals(new float[]{0.9f, 2.1f}, p.toFloatArray(), 1e-7f);
+                assertArrayEquals(new float[2], opt.exportState().slots().get("w.momentum_buffer"), 0f);
+            }
+        }
+    }
+
+    @Test
     void nesterovNeedsMomentumWithoutDampening() {
         assertThrows(IllegalArgumentException.class, () -> new SgdConfig(0.1, 0.0, 0.0, true, 0));
         assertThrows(IllegalArgumentException.class, () -> new SgdConfig(0.1, 0.9, 0.1, true, 0));

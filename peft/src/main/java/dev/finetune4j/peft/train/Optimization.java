@@ -14,9 +14,10 @@ import java.util.Map;
 /**
  * The update half of a step over the trainable parameters, composed from {@code core.optim}: global-norm
  * clipping ({@link GradientClipping}, as {@code clip_grad_norm_}), {@link AdamW} (as {@code torch.optim.AdamW})
- * and the schedule ({@link LrSchedule}, as Hugging Face's {@code LambdaLR} schedules with warm-up).
+ * and the schedule ({@link LrSchedule}, as Hugging Face's {@code LambdaLR} schedules with warm-up). Closing it
+ * frees AdamW's state.
  */
-final class Optimization {
+final class Optimization implements AutoCloseable {
     private final Map<String, Tensor> named;
     private final Collection<Tensor> params;
     private final AdamW adamW;
@@ -91,5 +92,10 @@ final class Optimization {
     /** Restores what {@link #exportState()} gave. */
     void importState(OptimizerState state) {
         adamW.importState(state);
+    }
+
+    @Override
+    public void close() {
+        adamW.close();
     }
 }

@@ -54,7 +54,13 @@ final class TrainingLoop {
             throw new IllegalStateException("the model has no trainable parameters: create it with Peft.wrap(base, config) "
                     + "or Peft.loadTrainable(base, dir) (Peft.load gives a frozen adapter for inference)");
         }
-        Optimization optimization = new Optimization(params, cfg, totalSteps);
+        try (Optimization optimization = new Optimization(params, cfg, totalSteps)) {
+            return run(resumeFrom, optimization);
+        }
+    }
+
+    /** The run with its optimizer, which {@link #run(Path)} frees afterwards. */
+    private TrainResult run(Path resumeFrom, Optimization optimization) {
         TrainerState state;
         if (resumeFrom == null) {
             state = TrainerState.initial(cfg, train.size());

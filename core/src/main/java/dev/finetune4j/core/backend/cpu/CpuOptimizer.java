@@ -3,17 +3,82 @@ package dev.finetune4j.core.backend.cpu;
 import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.backend.OptimizerKernels;
 import dev.finetune4j.core.backend.SgdStep;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
-/** TODO(port): placeholder until the op family moves behind the backend; the op still runs its own loops. */
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Parameter updates on the CPU, operation for operation in float32 as torch's single-tensor CPU path. Parameters
+ * and optimizer state are long-lived native memory, so the loops work on the segments in place (a bulk copy in
+ * and out would double the memory traffic of the update).
+ */
 final class CpuOptimizer implements OptimizerKernels {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
-        throw new UnsupportedOperationException("not ported yet");
+        long n = param.numel();
+        MemorySegment p = elements(param, n);
+        MemorySegment g = elements(grad, n);
+        MemorySegment ms = elements(m, n);
+        MemorySegment vs = elements(v, n);
+        float decay = step.decay();
+        float weight = step.gradWeight();
+        float beta2 = step.beta2();
+        float oneMinusBeta2 = step.oneMinusBeta2();
+        float eps = step.eps();
+        float negStepSize = step.negStepSize();
+        float bc2Sqrt = step.biasCorrection2Sqrt();
+        for (long i = 0; i < n; i++) {
+            float gi = g.getAtIndex(F, i);
+            float w = p.getAtIndex(F, i) * decay;
+            float mi = lerp(ms.getAtIndex(F, i), gi, weight);
+            float vi = vs.getAtIndex(F, i) * beta2 + oneMinusBeta2 * gi * gi;
+            float denom = (float) Math.sqrt(vi) / bc2Sqrt + eps;
+            ms.setAtIndex(F, i, mi);
+            vs.setAtIndex(F, i, vi);
+            p.setAtIndex(F, i, w + negStepSize * mi / denom);
+        }
+    }
+
+    /** torch's lerp kernel: exact at both ends, the branch chosen by the weight. */
+    private static float lerp(float self, float end, float weight) {
+        return Math.abs(weight) < 0.5f ? self + weight * (end - self) : end - (end - self) * (1 - weight);
     }
 
     @Override
     public void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, SgdStep step) {
-        throw new UnsupportedOperationException("not ported yet");
+        long n = param.numel();
+        MemorySegment p = elements(param, n);
+        MemorySegment g = elements(grad, n);
+        MemorySegment buf = momentumBuffer == null ? null : elements(momentumBuffer, n);
+        float wd = step.weightDecay();
+        float momentum = step.momentum();
+        float keep = step.keep();
+        float negLr = step.negLr();
+        for (long i = 0; i < n; i++) {
+            float w = p.getAtIndex(F, i);
+            float d = g.getAtIndex(F, i);
+            if (wd != 0f) {
+                d = d + wd * w;
+            }
+            if (buf != null) {
+                float b = step.first() ? d : buf.getAtIndex(F, i) * momentum + keep * d;
+                buf.setAtIndex(F, i, b);
+                d = step.nesterov() ? d + momentum * b : b;
+            }
+            p.setAtIndex(F, i, w + negLr * d);
+        }
+    }
+
+    /** The {@code n} float32 elements of the contiguous F32 CPU tensor {@code t}, from its offset. */
+    private static MemorySegment elements(Tensor t, long n) {
+        if (t.dtype() != DType.F32 || !t.isContiguous() || t.numel() != n) {
+            throw new IllegalArgumentException("optimizer kernels take contiguous F32 tensors of the parameter's " + n
+                    + " elements, got " + t);
+        }
+        return CpuTensors.segment(t).asSlice(t.offset() * Float.BYTES, n * Float.BYTES);
     }
 }
