@@ -23,12 +23,21 @@ public record FileSource(Path path, Format format, ReadOptions options) implemen
 
     /** The same file, every record checked against {@code schema}. */
     public FileSource schema(Schema schema) {
-        return new FileSource(path, format, new ReadOptions(options.maxLineBytes(), schema));
+        return new FileSource(path, format, new ReadOptions(options.maxLineBytes(), schema, options.trustMeta()));
+    }
+
+    /**
+     * The same file, known to be written by this library (a pipeline's output, see {@code PipelineOutputs}): each
+     * record's {@code _meta} is kept and its {@code _meta.source} becomes the record's id. Without this, an input's
+     * {@code _meta} is ignored, because any file could claim any source there.
+     */
+    public FileSource trustMeta() {
+        return new FileSource(path, format, new ReadOptions(options.maxLineBytes(), options.schema(), true));
     }
 
     /** The same file with another limit on line (or array element) size. */
     public FileSource maxLineBytes(int maxLineBytes) {
-        return new FileSource(path, format, new ReadOptions(maxLineBytes, options.schema()));
+        return new FileSource(path, format, new ReadOptions(maxLineBytes, options.schema(), options.trustMeta()));
     }
 
     @Override

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Map;
 
 /** Reads one JSON object per line; blank lines are skipped. */
 final class JsonlReader extends HashedRecordStream {
@@ -28,7 +29,12 @@ final class JsonlReader extends HashedRecordStream {
             return factory.bad(line.number(), line.error(), line.preview());
         }
         try {
-            return factory.make(line.number(), Json.readObject(line.text()), line.text());
+            Map<String, Object> object = Json.readObject(line.text());
+            if (object == null) {
+                return factory.bad(line.number(), "wrong field types: a line must hold a JSON object, found null",
+                        line.text());
+            }
+            return factory.make(line.number(), object, line.text());
         } catch (MismatchedInputException e) {
             return factory.bad(line.number(), "wrong field types: a line must hold a JSON object: "
                     + e.getOriginalMessage(), line.text());

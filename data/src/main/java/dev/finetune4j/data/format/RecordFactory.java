@@ -14,10 +14,17 @@ final class RecordFactory {
     static final String SOURCE_KEY = "source";
     private final String file;
     private final Schema schema;
+    private final boolean trustMeta;
 
-    RecordFactory(String file, Schema schema) {
+    RecordFactory(String file, Schema schema, boolean trustMeta) {
         this.file = file;
         this.schema = schema;
+        this.trustMeta = trustMeta;
+    }
+
+    /** Whether {@code _meta} is read (in our own outputs) or ignored (in any other input). */
+    boolean trustsMeta() {
+        return trustMeta;
     }
 
     Parsed make(long line, Map<String, Object> fields, String raw) {
@@ -34,10 +41,11 @@ final class RecordFactory {
         }
         SourceRef here = new SourceRef(file, line);
         Map<String, String> meta = new LinkedHashMap<>();
-        if (metaValue instanceof Map<?, ?> m) {
+        if (trustMeta && metaValue instanceof Map<?, ?> m) {
             m.forEach((k, v) -> meta.put(String.valueOf(k), String.valueOf(v)));
         }
-        // NOTE: a record re-read from our own output keeps its original source as its id.
+        // NOTE: a record re-read from our own output keeps its original source as its id; in any other input,
+        // _meta is ignored so that a line cannot claim to come from elsewhere.
         String id = meta.getOrDefault(SOURCE_KEY, here.toString());
         return new Parsed.Ok(new Record(id, here, content, meta));
     }

@@ -65,7 +65,7 @@ final class Outputs implements Closeable {
     List<WrittenFile> finish() throws IOException {
         if (cuts != null) {
             spool.commit();
-            FileSource spooled = Formats.jsonl(spoolPath).maxLineBytes(Integer.MAX_VALUE);
+            FileSource spooled = Formats.jsonl(spoolPath).maxLineBytes(Integer.MAX_VALUE).trustMeta();
             try (RecordStream in = spooled.open()) {
                 for (Parsed p; (p = in.next()) != null; ) {
                     Record r = ((Parsed.Ok) p).record();
