@@ -33,6 +33,7 @@ final class Outputs implements Closeable {
     private final StratifiedCuts cuts;
     private RecordWriter spool;
     private Path spoolPath;
+    private long records;
 
     Outputs(Path dir, Format format, SplitSpec spec) throws IOException {
         this.dir = dir;
@@ -51,6 +52,7 @@ final class Outputs implements Closeable {
     }
 
     void write(Record r) throws IOException {
+        records++;
         if (spec == null) {
             writers.getFirst().write(r);
         } else if (cuts != null) {
@@ -59,6 +61,11 @@ final class Outputs implements Closeable {
         } else {
             writers.get(SplitKeys.bucket(SplitKeys.position(r, spec), cumulative)).write(r);
         }
+    }
+
+    /** Records written so far. */
+    long records() {
+        return records;
     }
 
     /** Completes every output (atomically) and describes them. */
