@@ -16,12 +16,17 @@ final class Segments {
      * the references of each segment, dropping {@code null} entries.
      */
     static List<List<String>> transpose(List<String> hypotheses, List<List<String>> streams, String where) {
-        Objects.requireNonNull(hypotheses, where + ": hypotheses is null");
+        if (hypotheses == null) {
+            throw new IllegalArgumentException(where + ": hypotheses is null");
+        }
         if (streams == null || streams.isEmpty()) {
             throw new IllegalArgumentException(where + ": no reference streams; pass List.of(references) for one reference per segment");
         }
         int n = hypotheses.size();
         for (int k = 0; k < streams.size(); k++) {
+            if (streams.get(k) == null) {
+                throw new IllegalArgumentException(where + ": reference stream " + k + " is null");
+            }
             if (streams.get(k).size() != n) {
                 throw new IllegalArgumentException(where + ": reference stream " + k + " has " + streams.get(k).size()
                         + " segments but there are " + n + " hypotheses; every stream needs one entry per hypothesis (null where a segment has fewer references)");
