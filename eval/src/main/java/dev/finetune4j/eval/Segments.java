@@ -53,11 +53,22 @@ final class Segments {
 
     /** The references of one sentence, without nulls, at least one. */
     static List<String> nonNull(List<String> references, String where) {
+        if (references == null) {
+            throw new IllegalArgumentException(where + ": references is null; pass at least one reference");
+        }
         List<String> refs = references.stream().filter(Objects::nonNull).toList();
         if (refs.isEmpty()) {
             throw new IllegalArgumentException(where + ": at least one non-null reference is required");
         }
         return refs;
+    }
+
+    /** The hypothesis of one segment, which must not be null. */
+    static String hypothesis(String hypothesis, String where) {
+        if (hypothesis == null) {
+            throw new IllegalArgumentException(where + ": hypothesis is null; use \"\" for an empty output");
+        }
+        return hypothesis;
     }
 
     /** sacreBLEU's {@code nrefs} signature value: the common reference count, or "var". */

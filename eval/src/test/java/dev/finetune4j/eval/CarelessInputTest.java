@@ -41,6 +41,17 @@ class CarelessInputTest {
     }
 
     @Test
+    void nullSentenceInputsToBleuChrfTerAndQaAreNamed() {
+        assertMessage("Bleu: hypothesis is null", () -> Bleu.builder().build().sentenceScore(null, List.of("a")));
+        assertMessage("Chrf: hypothesis is null", () -> Chrf.builder().build().sentenceScore(null, List.of("a")));
+        assertMessage("Ter: hypothesis is null", () -> Ter.builder().build().sentenceScore(null, List.of("a")));
+        assertMessage("references is null", () -> Bleu.builder().build().sentenceScore("a", null));
+        assertMessage("QaMetrics.f1: hypothesis is null", () -> QaMetrics.squad().f1(null, List.of("a")));
+        assertMessage("gold answers are null", () -> QaMetrics.squad().exactMatch("a", null));
+        assertMessage("a gold answer is null", () -> QaMetrics.squad().f1("a", Arrays.asList("a", null)));
+    }
+
+    @Test
     void rougeCorpusScoreTakesHypothesesFirstLikeBleu() {
         // hand-computed: rouge1 of "a b" against "a b c d": P = 2/2, R = 2/4; of "x" against "x y": P = 1, R = 1/2
         Map<String, RougeScore> got = rouge.corpusScore(List.of("a b", "x"), List.of(List.of("a b c d", "x y")));

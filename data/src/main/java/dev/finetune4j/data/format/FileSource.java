@@ -42,6 +42,10 @@ public record FileSource(Path path, Format format, ReadOptions options) implemen
 
     @Override
     public RecordStream open() throws IOException {
+        if (Files.isDirectory(path)) {
+            throw new IOException(path.toAbsolutePath() + " is a directory; give Formats." + format.name().toLowerCase()
+                    + " a file (one per input: call read(...) for each)");
+        }
         InputStream in;
         try {
             in = Files.newInputStream(path);

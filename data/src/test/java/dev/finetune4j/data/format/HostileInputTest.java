@@ -120,6 +120,13 @@ class HostileInputTest {
         assertEquals("in.csv:2", ((Parsed.Ok) readAll(Formats.csv(csv)).getFirst()).record().id());
     }
 
+    @Test
+    void aDirectoryGivenAsAFileIsNamed() {
+        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+                () -> readAll(Formats.jsonl(dir)));
+        assertTrue(e.getMessage().contains(dir.toAbsolutePath() + " is a directory"), e.getMessage());
+    }
+
     static List<Parsed> readAll(Source s) throws IOException {
         List<Parsed> out = new ArrayList<>();
         try (RecordStream in = s.open()) {
