@@ -122,9 +122,6 @@ public final class Rouge {
      */
     public Map<String, RougeScore> corpusScore(List<String> hypotheses, List<List<String>> referenceStreams) {
         List<List<String>> references = Segments.transpose(hypotheses, referenceStreams, "Rouge.corpusScore");
-        if (references.isEmpty()) {
-            throw new IllegalArgumentException("Rouge.corpusScore: no segments; pass at least one hypothesis");
-        }
         List<Map<String, RougeScore>> all = IntStream.range(0, references.size()).parallel()
                 .mapToObj(i -> scoreMulti(references.get(i), hypotheses.get(i))).toList();
         Map<String, RougeScore> out = new LinkedHashMap<>();

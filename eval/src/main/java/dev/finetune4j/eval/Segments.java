@@ -23,6 +23,10 @@ final class Segments {
             throw new IllegalArgumentException(where + ": no reference streams; pass List.of(references) for one reference per segment");
         }
         int n = hypotheses.size();
+        if (n == 0) {
+            throw new IllegalArgumentException(where + ": no segments; an empty evaluation set has no score"
+                    + " (pass at least one hypothesis)");
+        }
         for (int k = 0; k < streams.size(); k++) {
             if (streams.get(k) == null) {
                 throw new IllegalArgumentException(where + ": reference stream " + k + " is null");

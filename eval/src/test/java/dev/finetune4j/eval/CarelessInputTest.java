@@ -52,6 +52,30 @@ class CarelessInputTest {
     }
 
     @Test
+    void emptyEvaluationSetsHaveNoScore() {
+        assertMessage("Bleu.corpusScore: no segments", () -> Bleu.builder().build().corpusScore(List.of(),
+                List.of(List.of())));
+        assertMessage("Chrf.corpusScore: no segments", () -> Chrf.builder().build().corpusScore(List.of(),
+                List.of(List.of())));
+        assertMessage("Ter.corpusScore: no segments", () -> Ter.builder().build().corpusScore(List.of(),
+                List.of(List.of())));
+    }
+
+    @Test
+    void unmeasurableValuesNeverPromoteOrPoisonTheMonitor() {
+        GateRule perplexity = GateRule.lowerIsBetter("perplexity");
+        assertEquals(GateVerdict.HOLD, perplexity.judge(Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY));
+        GateDecision d = PromotionGate.of(perplexity).evaluate(Map.of("perplexity", Double.POSITIVE_INFINITY),
+                Map.of("perplexity", Double.POSITIVE_INFINITY));
+        assertEquals(GateVerdict.HOLD, d.verdict());
+        assertTrue(d.reasons().getFirst().contains("cannot be compared"), d.reasons().toString());
+        OnlineMonitor m = PromotionGate.of(GateRule.higherIsBetter("bleu")).monitor(Map.of("bleu", 10.0), 2, 1);
+        assertMessage("not a finite number", () -> m.observe("bleu", Double.NaN));
+        assertEquals(false, m.observe("bleu", 11).rollback());
+        assertMessage("judgment 1 is null", () -> AbTest.builder().build().evaluate(Arrays.asList(Preference.A, null)));
+    }
+
+    @Test
     void rougeCorpusScoreTakesHypothesesFirstLikeBleu() {
         // hand-computed: rouge1 of "a b" against "a b c d": P = 2/2, R = 2/4; of "x" against "x y": P = 1, R = 1/2
         Map<String, RougeScore> got = rouge.corpusScore(List.of("a b", "x"), List.of(List.of("a b c d", "x y")));

@@ -28,8 +28,8 @@ final class RunWarnings {
         if (split) {
             for (WrittenFile f : outputs) {
                 if (f.records() < MIN_SPLIT_RECORDS) {
-                    out.add(f.file() + " has only " + f.records() + " records (fewer than " + MIN_SPLIT_RECORDS
-                            + "): losses and metrics on it will be noise; add data or give this split a larger ratio");
+                    out.add(f.file() + " holds " + f.records() + " of the records, fewer than " + MIN_SPLIT_RECORDS
+                            + ": losses and metrics on it will be noise; add data or give this split a larger ratio");
                 }
             }
         }

@@ -207,8 +207,8 @@ class PipelineTest {
         List<String> w = r.warnings();
         assertTrue(w.contains("step 'exact-dedup' dropped 73% of its records (44 of 60): check its settings"
                 + " (e.g. a near-dedup threshold that is too low)"), w.toString());
-        assertTrue(w.stream().anyMatch(s -> s.startsWith("validation.jsonl has only ")), w.toString());
-        assertTrue(w.stream().anyMatch(s -> s.startsWith("test.jsonl has only ")), w.toString());
+        assertTrue(w.stream().anyMatch(s -> s.startsWith("validation.jsonl holds ")), w.toString());
+        assertTrue(w.stream().anyMatch(s -> s.startsWith("test.jsonl holds ")), w.toString());
         JsonNode manifest = Json.MAPPER.readTree(out.resolve("manifest.json").toFile());
         assertEquals(w.size(), manifest.get("warnings").size());
     }
