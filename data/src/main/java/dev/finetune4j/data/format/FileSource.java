@@ -46,6 +46,10 @@ public record FileSource(Path path, Format format, ReadOptions options) implemen
             throw new IOException(path.toAbsolutePath() + " is a directory; give Formats." + format.name().toLowerCase()
                     + " a file (one per input: call read(...) for each)");
         }
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            throw new IOException(path.toAbsolutePath() + " is not a regular file (a FIFO, socket or device, which"
+                    + " could block reading forever); copy the data into a file");
+        }
         InputStream in;
         try {
             in = Files.newInputStream(path);

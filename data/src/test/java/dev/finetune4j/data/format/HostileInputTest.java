@@ -1,6 +1,7 @@
 package dev.finetune4j.data.format;
 
 import dev.finetune4j.data.record.Record;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -9,12 +10,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Inputs written to break the readers: each line must end up as a record or in the quarantine, once. */
@@ -121,10 +125,26 @@ class HostileInputTest {
     }
 
     @Test
-    void aDirectoryGivenAsAFileIsNamed() {
-        IOException e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
-                () -> readAll(Formats.jsonl(dir)));
+    void aDirectoryOrAFifoGivenAsAFileIsNamedNotRead() throws Exception {
+        IOException e = assertThrows(IOException.class, () -> readAll(Formats.jsonl(dir)));
         assertTrue(e.getMessage().contains(dir.toAbsolutePath() + " is a directory"), e.getMessage());
+        Path fifo = dir.resolve("fifo.jsonl");
+        Assumptions.assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0,
+                "mkfifo is not available here");
+        IOException f = assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(IOException.class, () -> readAll(Formats.jsonl(fifo))));
+        assertTrue(f.getMessage().contains("is not a regular file"), f.getMessage());
+    }
+
+    @Test
+    void hostileJsonValuesAreQuarantined() throws IOException {
+        Path p = write("v.jsonl", utf8("{\"text\":\"a\",\"score\":1e999}\n{\"text\":\"b\",\"score\":NaN}\n"
+                + "{\"text\":\"c\",\"x\":" + "[".repeat(100_000) + "\n{\"text\":\"d\",\"score\":-1.5e308}\n"));
+        List<Parsed> got = readAll(Formats.jsonl(p));
+        assertBad(got.get(0), 1, "wrong field types", "'score' is a number too large for a double");
+        assertBad(got.get(1), 2, "invalid JSON", "NaN");
+        assertBad(got.get(2), 3, "invalid JSON", "nesting depth");
+        assertEquals(List.of(4L), okLines(got));
     }
 
     static List<Parsed> readAll(Source s) throws IOException {
