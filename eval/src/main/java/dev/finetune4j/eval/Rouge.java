@@ -1,5 +1,6 @@
 package dev.finetune4j.eval;
 
+import dev.finetune4j.eval.text.BitParallelLcs;
 import dev.finetune4j.eval.text.NgramMatcher;
 import dev.finetune4j.eval.text.RougeTokenizer;
 
@@ -145,17 +146,7 @@ public final class Rouge {
         if (target.length == 0 || prediction.length == 0) {
             return new RougeScore(0, 0, 0);
         }
-        int[] prev = new int[prediction.length + 1];
-        int[] cur = new int[prediction.length + 1];
-        for (int i = 1; i <= target.length; i++) {
-            for (int j = 1; j <= prediction.length; j++) {
-                cur[j] = target[i - 1] == prediction[j - 1] ? prev[j - 1] + 1 : Math.max(prev[j], cur[j - 1]);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        int lcs = prev[prediction.length];
+        int lcs = BitParallelLcs.length(target, prediction);
         return RougeScore.of((double) lcs / prediction.length, (double) lcs / target.length);
     }
 
@@ -209,8 +200,8 @@ public final class Rouge {
 
     /**
      * Marks in {@code into} the indices of {@code ref} on rouge-score's backtracked LCS with {@code can}.
-     * NOTE: the backtrack needs the whole table (rougeL needs two rows only); sentences are short, so a pair over
-     * {@link #MAX_LSUM_TABLE_CELLS} is refused rather than allowed to exhaust the heap.
+     * NOTE: the backtrack needs the whole table (rougeL needs only the LCS length); sentences are short, so a pair
+     * over {@link #MAX_LSUM_TABLE_CELLS} is refused rather than allowed to exhaust the heap.
      */
     private static void lcsIndices(int[] ref, int[] can, BitSet into) {
         long cells = (long) (ref.length + 1) * (can.length + 1);
