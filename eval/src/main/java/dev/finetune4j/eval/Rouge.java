@@ -208,7 +208,8 @@ public final class Rouge {
         if (cells > MAX_LSUM_TABLE_CELLS) {
             throw new IllegalArgumentException("rougeLsum: a sentence pair of " + ref.length + " x " + can.length
                     + " tokens needs an LCS table of " + cells + " cells, over the limit of " + MAX_LSUM_TABLE_CELLS
-                    + "; put one sentence per line (rougeLsum splits at newlines) or use rougeL, whose memory is linear");
+                    + "; put one sentence per line (rougeLsum splits at newlines) or use rougeL, whose memory is"
+                    + " linear");
         }
         int[][] t = new int[ref.length + 1][can.length + 1];
         for (int i = 1; i <= ref.length; i++) {

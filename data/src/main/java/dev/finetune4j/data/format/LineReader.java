@@ -108,7 +108,8 @@ final class LineReader implements Closeable {
             return new Line(number, chars.toString(), null, null, total, false);
         } catch (MalformedInputException e) {
             return new Line(number, null, "invalid UTF-8: malformed byte sequence of length " + e.getInputLength()
-                    + " (the file must be UTF-8; re-encode it, e.g. iconv -f GBK -t UTF-8)", lossy(off, len), total, false);
+                    + " (the file must be UTF-8; re-encode it, e.g. iconv -f GBK -t UTF-8)", lossy(off, len), total,
+                    false);
         } catch (CharacterCodingException e) {
             return new Line(number, null, "invalid UTF-8: " + e, lossy(off, len), total, false);
         }

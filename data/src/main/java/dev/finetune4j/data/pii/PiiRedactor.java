@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 
@@ -53,7 +54,7 @@ public final class PiiRedactor implements Serializable {
         private Strategy strategy = new Strategy.Placeholder();
 
         public Builder strategy(Strategy s) {
-            this.strategy = s;
+            this.strategy = Objects.requireNonNull(s, "strategy: pass Placeholder, Mask or KeyedHash");
             return this;
         }
 
@@ -98,6 +99,7 @@ public final class PiiRedactor implements Serializable {
 
     /** Redacts and counts by type. */
     public Redaction scan(String text) {
+        Objects.requireNonNull(text, "text to redact");
         // NOTE: rules see full-width digits and letters as ASCII, so redaction does not depend on cleaning first;
         // the folded text has the original's length, and replacements are cut from the original.
         String folded = WidthFolding.fold(text);

@@ -211,7 +211,8 @@ public final class Pipeline {
         if (quarantineFile != null) {
             sb.append("the bad lines are in ").append(b.outDir.resolve(quarantineFile)).append("; ");
         }
-        return sb.append("check that the input is not empty, its format and schema, and the steps' settings").toString();
+        return sb.append("check that the input is not empty, its format and schema, and the steps' settings")
+                .toString();
     }
 
     private InputReport readOne(Source source, QuarantineWriter quarantine, Map<String, Long> badKinds,

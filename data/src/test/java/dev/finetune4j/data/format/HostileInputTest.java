@@ -113,7 +113,8 @@ class HostileInputTest {
 
     @Test
     void inputCannotClaimAnotherSource() throws IOException {
-        Path p = write("in.jsonl", utf8("{\"text\":\"a\",\"_meta\":{\"source\":\"trusted.jsonl:1\",\"near_dup_cluster\":\"7\"}}\n"));
+        Path p = write("in.jsonl",
+                utf8("{\"text\":\"a\",\"_meta\":{\"source\":\"trusted.jsonl:1\",\"near_dup_cluster\":\"7\"}}\n"));
         Record r = ((Parsed.Ok) readAll(Formats.jsonl(p)).getFirst()).record();
         assertEquals("in.jsonl:1", r.id());
         assertEquals(Map.of(), r.meta());

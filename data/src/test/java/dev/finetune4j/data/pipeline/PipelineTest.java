@@ -188,7 +188,8 @@ class PipelineTest {
         Path dup = dir.resolve("dup.jsonl");
         Files.writeString(dup, "{\"text\":\"\"}\n");
         EmptyDatasetException dropped = assertThrows(EmptyDatasetException.class, () -> Pipeline.builder()
-                .read(Formats.jsonl(dup)).step(new QualityFilter(QualityConfig.defaults())).write(dir.resolve("d")).run());
+                .read(Formats.jsonl(dup)).step(new QualityFilter(QualityConfig.defaults())).write(dir.resolve("d"))
+                .run());
         assertTrue(dropped.getMessage().contains("step 'quality' dropped 1"), dropped.getMessage());
     }
 

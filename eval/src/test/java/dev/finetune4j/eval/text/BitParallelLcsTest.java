@@ -30,7 +30,8 @@ class BitParallelLcsTest {
         assertEquals(4, BitParallelLcs.length(new int[] {0, 1, 2, 1, 3, 0, 1}, new int[] {1, 3, 2, 0, 1, 0}));
         assertEquals(0, BitParallelLcs.length(new int[] {}, new int[] {1}));
         assertEquals(0, BitParallelLcs.length(new int[] {1, 2}, new int[] {3, 4}));
-        assertEquals(1, BitParallelLcs.length(new int[] {-1, 2, -1}, new int[] {-1, 2, -1}), "negative ids never match");
+        assertEquals(1, BitParallelLcs.length(new int[] {-1, 2, -1}, new int[] {-1, 2, -1}),
+                "negative ids never match");
     }
 
     @Test
