@@ -90,7 +90,7 @@ public final class HtmlReport {
         for (String name : names) {
             Double cv = c.metrics().get(name);
             Double bv = b == null ? null : b.metrics().get(name);
-            double scale = Math.max(Math.abs(cv == null ? 0 : cv), Math.abs(bv == null ? 0 : bv));
+            double scale = Math.max(magnitude(cv), magnitude(bv));
             s.append(text(4, y + 14, name, "start"));
             bar(s, labelW, y, barMax, cv, scale, CANDIDATE_COLOR);
             if (b != null) {
@@ -101,8 +101,17 @@ public final class HtmlReport {
         return s.append("</svg>\n").append(legend(c, b)).toString();
     }
 
+    /** |v| for a finite value, else 0: a NaN or infinite metric gets its value as text and no bar. */
+    private static double magnitude(Double v) {
+        return v == null || !Double.isFinite(v) ? 0 : Math.abs(v);
+    }
+
     private static void bar(StringBuilder s, int x, int y, int barMax, Double v, double scale, String color) {
         if (v == null) {
+            return;
+        }
+        if (!Double.isFinite(v)) {
+            s.append(text(x + 4, y + 14, fmt(v), "start"));
             return;
         }
         double len = scale == 0 ? 0 : barMax * Math.abs(v) / scale;
@@ -115,9 +124,9 @@ public final class HtmlReport {
         int width = 640;
         int height = 260;
         int pad = 50;
-        List<EvalReport.LossPoint> all = new ArrayList<>(c.lossCurve());
+        List<EvalReport.LossPoint> all = new ArrayList<>(finite(c.lossCurve()));
         if (b != null) {
-            all.addAll(b.lossCurve());
+            all.addAll(finite(b.lossCurve()));
         }
         double minX = all.stream().mapToDouble(EvalReport.LossPoint::step).min().orElse(0);
         double maxX = all.stream().mapToDouble(EvalReport.LossPoint::step).max().orElse(1);
@@ -132,11 +141,11 @@ public final class HtmlReport {
         s.append(text(pad - 4, height - pad, fmt(minY), "end")).append(text(pad - 4, 20, fmt(maxY), "end"));
         s.append(text((width + pad) / 2, height - 12, "step", "middle"));
         for (EvalReport r : b == null ? List.of(c) : List.of(c, b)) {
-            if (r.lossCurve().isEmpty()) {
+            if (finite(r.lossCurve()).isEmpty()) {
                 continue;
             }
             StringBuilder pts = new StringBuilder();
-            for (EvalReport.LossPoint p : r.lossCurve()) {
+            for (EvalReport.LossPoint p : finite(r.lossCurve())) {
                 double x = pad + (width - 10 - pad) * (p.step() - minX) / spanX;
                 double y = (height - pad) - (height - pad - 10) * (p.loss() - minY) / spanY;
                 pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
@@ -145,6 +154,11 @@ public final class HtmlReport {
                     .append("\" points=\"").append(pts.toString().trim()).append("\"/>");
         }
         return s.append("</svg>\n").append(legend(c, b)).toString();
+    }
+
+    /** The points a chart can place: a NaN or infinite loss (a skipped step) would make the whole curve vanish. */
+    private static List<EvalReport.LossPoint> finite(List<EvalReport.LossPoint> curve) {
+        return curve.stream().filter(p -> Double.isFinite(p.loss())).toList();
     }
 
     private static String legend(EvalReport c, EvalReport b) {

@@ -76,6 +76,17 @@ class CarelessInputTest {
     }
 
     @Test
+    void htmlChartsSkipValuesTheyCannotPlace() {
+        EvalReport cand = EvalReport.builder("c").metric("perplexity", Double.NaN).metric("bleu", 5)
+                .loss(1, 3.0).loss(2, Double.NaN).loss(3, 2.0).build();
+        EvalReport base = EvalReport.builder("b").metric("perplexity", 7).metric("bleu", Double.POSITIVE_INFINITY)
+                .build();
+        String html = HtmlReport.render(cand, base, null);
+        assertTrue(!html.matches("(?s).*=\"[^\"]*(NaN|Infinity)[^\"]*\".*"), "no NaN in an SVG attribute");
+        assertTrue(html.contains("<polyline"), "the finite loss points are still drawn");
+    }
+
+    @Test
     void rougeCorpusScoreTakesHypothesesFirstLikeBleu() {
         // hand-computed: rouge1 of "a b" against "a b c d": P = 2/2, R = 2/4; of "x" against "x y": P = 1, R = 1/2
         Map<String, RougeScore> got = rouge.corpusScore(List.of("a b", "x"), List.of(List.of("a b c d", "x y")));
