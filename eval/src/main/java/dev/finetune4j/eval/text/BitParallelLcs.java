@@ -10,8 +10,8 @@ import java.util.Arrays;
  * {@code V = (V + (V & M)) | (V & ~M)}; the LCS length is the number of zero bits of {@code V}.
  *
  * <p>Exact (the same length as the textbook table), memory linear in {@code |a|}, time {@code |a| * |b| / 64} at
- * worst; a token of {@code b} absent from {@code a} costs nothing, and an update stops once its carry dies above the
- * last position it touched. Stateless.
+ * worst, whatever the tokens (a text of one repeated character included); a token of {@code b} absent from
+ * {@code a} costs nothing, and an update stops once its carry dies above the last position it touched. Stateless.
  */
 public final class BitParallelLcs {
     private BitParallelLcs() {
@@ -52,15 +52,31 @@ public final class BitParallelLcs {
         long[] v = new long[words];
         Arrays.fill(v, -1L);
         v[words - 1] = topMask;
-        long[] mask = new long[words];
+        // NOTE: a token with more positions than there are words gets its mask built once (at most 64 such tokens,
+        // so at most 8 bytes per position of a); setting and clearing its bits at every step would cost more than the
+        // word loop itself (100,000 copies of one character took 50 s)
+        long[][] dense = new long[maxId + 1][];
+        for (int t = 0; t <= maxId; t++) {
+            if (from[t + 1] - from[t] > words) {
+                dense[t] = new long[words];
+                for (int k = from[t]; k < from[t + 1]; k++) {
+                    dense[t][at[k] >>> 6] |= 1L << at[k];
+                }
+            }
+        }
+        long[] scratch = new long[words];
         for (int y : b) {
             if (y < 0 || y > maxId || from[y] == from[y + 1]) {
                 continue; // no match: V + 0 | V & ~0 = V
             }
             int lo = from[y];
             int hi = from[y + 1];
-            for (int k = lo; k < hi; k++) {
-                mask[at[k] >>> 6] |= 1L << at[k];
+            long[] mask = dense[y];
+            if (mask == null) {
+                mask = scratch;
+                for (int k = lo; k < hi; k++) {
+                    mask[at[k] >>> 6] |= 1L << at[k];
+                }
             }
             int lastTouched = at[hi - 1] >>> 6;
             long carry = 0;
@@ -80,8 +96,10 @@ public final class BitParallelLcs {
                 }
             }
             v[words - 1] &= topMask;
-            for (int k = lo; k < hi; k++) {
-                mask[at[k] >>> 6] = 0;
+            if (mask == scratch) {
+                for (int k = lo; k < hi; k++) {
+                    scratch[at[k] >>> 6] = 0;
+                }
             }
         }
         int ones = 0;

@@ -57,5 +57,9 @@ class BitParallelLcsTest {
         int[] a = rnd.ints(200_000, 0, 5000).toArray();
         int[] b = rnd.ints(200_000, 0, 5000).toArray();
         assertTimeoutPreemptively(Duration.ofSeconds(30), () -> BitParallelLcs.length(a, b));
+        // one token repeated: every step touches every word, but no step may cost more than a pass over them
+        int[] same = new int[100_000];
+        assertTimeoutPreemptively(Duration.ofSeconds(30),
+                () -> assertEquals(100_000, BitParallelLcs.length(same, same)));
     }
 }
