@@ -1,12 +1,17 @@
 package dev.finetune4j.data;
 
 import dev.finetune4j.data.augment.EdaConfig;
+import dev.finetune4j.data.augment.Mixture;
 import dev.finetune4j.data.clean.TextCleaner;
 import dev.finetune4j.data.dedup.NearDedupConfig;
+import dev.finetune4j.data.format.Formats;
 import dev.finetune4j.data.pii.PiiRedactor;
 import dev.finetune4j.data.split.SplitSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+
+import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,6 +26,9 @@ class SettingsValidationTest {
                 () -> NearDedupConfig.forThreshold(Double.NaN, 128));
         assertMessage(IllegalArgumentException.class, "EDA rates must lie in [0, 0.5]",
                 () -> new EdaConfig(Double.NaN, 0.1, 0.1, 0.1, 4, 7));
+        assertMessage(IllegalArgumentException.class, "weights must be finite and > 0", () -> new Mixture(
+                List.of(Formats.jsonl(Path.of("a.jsonl")), Formats.jsonl(Path.of("b.jsonl"))),
+                List.of(1.0, Double.POSITIVE_INFINITY), 1));
     }
 
     @Test
