@@ -39,6 +39,14 @@ public final class AbTest {
 
     /** Evaluates a list of judgments. */
     public AbTestResult evaluate(List<Preference> judgments) {
+        if (judgments == null) {
+            throw new IllegalArgumentException("judgments is null");
+        }
+        for (int i = 0; i < judgments.size(); i++) {
+            if (judgments.get(i) == null) {
+                throw new IllegalArgumentException("judgment " + i + " is null; record a tie as Preference.TIE");
+            }
+        }
         long a = judgments.stream().filter(p -> p == Preference.A).count();
         long b = judgments.stream().filter(p -> p == Preference.B).count();
         return evaluate(a, b, judgments.size() - a - b);

@@ -80,7 +80,7 @@ public final class Bleu {
      * passing the sum to {@link #scoreFromStatistics} gives the corpus score (useful for bootstrap resampling).
      */
     public long[] segmentStatistics(String hypothesis, List<String> references) {
-        List<String> hypTokens = tokens(hypothesis);
+        List<String> hypTokens = tokens(Segments.hypothesis(hypothesis, "Bleu"));
         List<List<String>> refTokens = new ArrayList<>(references.size());
         for (String r : references) {
             refTokens.add(tokens(r));

@@ -73,7 +73,7 @@ public final class Chrf {
      * character order, then every word order. Sums of these give the corpus score through {@link #score}.
      */
     public long[] segmentStatistics(String hypothesis, List<String> references) {
-        String hyp = preprocess(hypothesis);
+        String hyp = preprocess(Segments.hypothesis(hypothesis, "Chrf"));
         int[] hypChars = chars(hyp);
         NgramMatcher hypCharGrams = new NgramMatcher(hypChars, charOrder);
         List<String> hypWords = wordOrder > 0 ? splitPunctuation(hyp) : List.of();

@@ -24,7 +24,14 @@ public final class ClassificationMetrics {
 
     /** Metrics for string labels, sorted by code point like NumPy's {@code np.unique}. */
     public static ClassificationReport compute(List<String> yTrue, List<String> yPred) {
+        checkNotNull(yTrue, yPred);
         checkSizes(yTrue.size(), yPred.size());
+        for (int i = 0; i < yTrue.size(); i++) {
+            if (yTrue.get(i) == null || yPred.get(i) == null) {
+                throw new IllegalArgumentException((yTrue.get(i) == null ? "yTrue" : "yPred") + "[" + i
+                        + "] is null; every example needs a label (map missing predictions to a label of their own)");
+            }
+        }
         TreeSet<String> sorted = new TreeSet<>(ClassificationMetrics::compareCodePoints);
         sorted.addAll(yTrue);
         sorted.addAll(yPred);
@@ -42,6 +49,7 @@ public final class ClassificationMetrics {
 
     /** Metrics for integer labels, sorted numerically; the report's labels are their decimal strings. */
     public static ClassificationReport compute(int[] yTrue, int[] yPred) {
+        checkNotNull(yTrue, yPred);
         checkSizes(yTrue.length, yPred.length);
         TreeSet<Integer> sorted = new TreeSet<>();
         for (int i = 0; i < yTrue.length; i++) {
@@ -59,6 +67,13 @@ public final class ClassificationMetrics {
             confusion[index.get(yTrue[i])][index.get(yPred[i])]++;
         }
         return new ClassificationReport(labels, confusion);
+    }
+
+    private static void checkNotNull(Object yTrue, Object yPred) {
+        if (yTrue == null || yPred == null) {
+            throw new IllegalArgumentException((yTrue == null ? "yTrue" : "yPred") + " is null; pass the labels"
+                    + " of every example");
+        }
     }
 
     private static void checkSizes(int nTrue, int nPred) {

@@ -114,6 +114,9 @@ public final class ClassificationReport {
     }
 
     private double average(Average average, Metric metric) {
+        if (average == null) {
+            throw new IllegalArgumentException("average is null; pass Average.MICRO, MACRO or WEIGHTED");
+        }
         int k = labels.size();
         switch (average) {
             case MICRO -> {

@@ -66,9 +66,12 @@ public record GateRule(String metric, boolean higherIsBetter, double maxRegressi
         return relative && baseline != 0 ? diff / Math.abs(baseline) : diff;
     }
 
-    /** The verdict of this rule alone. */
+    /** The verdict of this rule alone; HOLD when the change cannot be measured (a NaN value, or both infinite). */
     public GateVerdict judge(double candidate, double baseline) {
         double gain = improvement(candidate, baseline);
+        if (Double.isNaN(gain)) {
+            return GateVerdict.HOLD;
+        }
         if (gain < -maxRegression) {
             return GateVerdict.ROLLBACK;
         }

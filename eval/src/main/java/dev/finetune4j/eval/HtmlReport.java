@@ -156,7 +156,7 @@ public final class HtmlReport {
         for (String name : names) {
             Double cv = c.metrics().get(name);
             Double bv = b == null ? null : b.metrics().get(name);
-            double scale = Math.max(Math.abs(cv == null ? 0 : cv), Math.abs(bv == null ? 0 : bv));
+            double scale = Math.max(magnitude(cv), magnitude(bv));
             s.append(text(4, y + 14, name, "start"));
             bar(s, labelW, y, barMax, cv, scale, CANDIDATE_COLOR);
             if (b != null) {
@@ -167,8 +167,17 @@ public final class HtmlReport {
         return s.append("</svg>\n").append(legend(c, b)).toString();
     }
 
+    /** |v| for a finite value, else 0: a NaN or infinite metric gets its value as text and no bar. */
+    private static double magnitude(Double v) {
+        return v == null || !Double.isFinite(v) ? 0 : Math.abs(v);
+    }
+
     private static void bar(StringBuilder s, int x, int y, int barMax, Double v, double scale, String color) {
         if (v == null) {
+            return;
+        }
+        if (!Double.isFinite(v)) {
+            s.append(text(x + 4, y + 14, fmt(v), "start"));
             return;
         }
         double len = scale == 0 ? 0 : barMax * Math.abs(v) / scale;

@@ -49,6 +49,11 @@ public final class OnlineMonitor {
      */
     public synchronized MonitorSignal observe(String metric, double value) {
         Objects.requireNonNull(metric, "metric");
+        if (!Double.isFinite(value)) {
+            // NOTE: one NaN in the running sum would stay there after leaving the window and blind the monitor
+            throw new IllegalArgumentException(metric + ": measurement " + value + " is not a finite number;"
+                    + " report a failed measurement elsewhere, not as a value");
+        }
         GateRule rule = rules.get(metric);
         if (rule == null) {
             return rollback != null ? rollback : MonitorSignal.ok(metric, "no rule for " + metric);

@@ -44,8 +44,20 @@ public final class Perplexity {
         return new Builder();
     }
 
-    /** Perplexity of {@code model} over documents given as token ids. */
+    /**
+     * Perplexity of {@code model} over documents given as token ids.
+     *
+     * @throws IllegalArgumentException when there is no document, a document is null, {@code maxLength} exceeds the
+     *                                  model's positions, or no document has the two tokens needed to score one
+     */
     public PerplexityResult compute(CausalLM model, List<long[]> documents) {
+        if (documents == null || documents.isEmpty()) {
+            throw new IllegalArgumentException("no documents to score; perplexity of an empty set is undefined");
+        }
+        if (maxLength > model.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("maxLength " + maxLength + " exceeds the model's "
+                    + model.maxPositionEmbeddings() + " positions; positions past them were never trained");
+        }
         int window = maxLength > 0 ? maxLength : model.maxPositionEmbeddings();
         int step = stride > 0 ? stride : window;
         if (step > window) {
@@ -54,13 +66,20 @@ public final class Perplexity {
         List<PerplexityResult.DocumentNll> docs = new ArrayList<>(documents.size());
         double nll = 0;
         long tokens = 0;
-        for (long[] doc : documents) {
-            PerplexityResult.DocumentNll d = document(model, doc, window, step);
+        for (int i = 0; i < documents.size(); i++) {
+            if (documents.get(i) == null) {
+                throw new IllegalArgumentException("document " + i + " is null");
+            }
+            PerplexityResult.DocumentNll d = document(model, documents.get(i), window, step);
             docs.add(d);
             nll += d.nll();
             tokens += d.tokens();
         }
-        return new PerplexityResult(tokens == 0 ? Double.NaN : Math.exp(nll / tokens), nll, tokens, docs);
+        if (tokens == 0) {
+            throw new IllegalArgumentException("no token to score: each of the " + documents.size()
+                    + " documents has fewer than 2 tokens (the first token of a document has no context)");
+        }
+        return new PerplexityResult(Math.exp(nll / tokens), nll, tokens, docs);
     }
 
     private static PerplexityResult.DocumentNll document(CausalLM model, long[] ids, int window, int step) {

@@ -78,6 +78,10 @@ public final class PromotionGate {
                     rule.metric() + ": missing from the " + missing + " report; evaluate it there or drop the rule");
         }
         double gain = rule.improvement(candidate, baseline);
+        if (Double.isNaN(gain)) {
+            return new GateDecision.RuleOutcome(rule, candidate, baseline, gain, GateVerdict.HOLD, rule.metric()
+                    + ": candidate " + candidate + " and baseline " + baseline + " cannot be compared");
+        }
         GateVerdict v = rule.judge(candidate, baseline);
         String unit = rule.relative() ? "%" : "";
         double scale = rule.relative() ? 100 : 1;

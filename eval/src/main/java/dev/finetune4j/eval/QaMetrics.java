@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -102,13 +103,13 @@ public final class QaMetrics {
 
     /** 1 if the normalized prediction equals a normalized gold answer, else 0. */
     public double exactMatch(String prediction, List<String> goldAnswers) {
-        String p = normalize(prediction);
+        String p = normalize(Segments.hypothesis(prediction, "QaMetrics.exactMatch"));
         return requireAnswers(goldAnswers).stream().anyMatch(g -> normalize(g).equals(p)) ? 1.0 : 0.0;
     }
 
     /** The best token F1 of the prediction over the gold answers. */
     public double f1(String prediction, List<String> goldAnswers) {
-        List<String> pred = tokens(prediction);
+        List<String> pred = tokens(Segments.hypothesis(prediction, "QaMetrics.f1"));
         double best = 0;
         for (String gold : requireAnswers(goldAnswers)) {
             best = Math.max(best, f1(pred, tokens(gold)));
@@ -154,8 +155,10 @@ public final class QaMetrics {
     }
 
     private static List<String> requireAnswers(List<String> goldAnswers) {
-        if (goldAnswers.isEmpty()) {
-            throw new IllegalArgumentException("no gold answers; pass List.of(\"\") for an unanswerable question");
+        // NOTE: not contains(null), which List.of(...) answers with a NullPointerException
+        if (goldAnswers == null || goldAnswers.isEmpty() || goldAnswers.stream().anyMatch(Objects::isNull)) {
+            throw new IllegalArgumentException((goldAnswers == null ? "gold answers are null" : goldAnswers.isEmpty()
+                    ? "no gold answers" : "a gold answer is null") + "; pass List.of(\"\") for an unanswerable question");
         }
         return goldAnswers;
     }

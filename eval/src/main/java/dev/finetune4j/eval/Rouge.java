@@ -1,5 +1,6 @@
 package dev.finetune4j.eval;
 
+import dev.finetune4j.eval.text.BitParallelLcs;
 import dev.finetune4j.eval.text.NgramMatcher;
 import dev.finetune4j.eval.text.RougeTokenizer;
 
@@ -29,6 +30,8 @@ import java.util.stream.IntStream;
  */
 public final class Rouge {
     private static final Pattern ROUGE_N = Pattern.compile("rouge([1-9])");
+    /** The largest union-LCS table of one rougeLsum sentence pair: 4096 x 4096 tokens, 64 MiB of ints. */
+    static final long MAX_LSUM_TABLE_CELLS = 1L << 24;
 
     private final List<String> rougeTypes;
     private final RougeTokenizer tokenizer;
@@ -65,6 +68,10 @@ public final class Rouge {
      * @return an unmodifiable map from ROUGE type to score, in the configured order
      */
     public Map<String, RougeScore> score(String target, String prediction) {
+        if (target == null || prediction == null) {
+            throw new IllegalArgumentException("Rouge.score: " + (target == null ? "target" : "prediction")
+                    + " is null; use \"\" for an empty text");
+        }
         List<String> targetTokens = tokenizer.tokenize(target);
         List<String> predictionTokens = tokenizer.tokenize(prediction);
         int[][] ids = NgramMatcher.wordIds(predictionTokens, List.of(targetTokens));
@@ -91,8 +98,9 @@ public final class Rouge {
 
     /** For each type, the score against the target with the highest F1 (rouge-score's {@code score_multi}). */
     public Map<String, RougeScore> scoreMulti(List<String> targets, String prediction) {
-        if (targets.isEmpty()) {
-            throw new IllegalArgumentException("scoreMulti needs at least one target");
+        if (targets == null || targets.isEmpty()) {
+            throw new IllegalArgumentException("Rouge.scoreMulti needs at least one target, found "
+                    + (targets == null ? "null" : "none"));
         }
         Map<String, RougeScore> best = new LinkedHashMap<>();
         for (String target : targets) {
@@ -102,16 +110,21 @@ public final class Rouge {
     }
 
     /**
-     * The mean precision, recall and F1 per type over pairs (what Hugging Face {@code evaluate}'s rouge
-     * reports without aggregation by bootstrap). Pairs are scored in parallel.
+     * The mean precision, recall and F1 per type over segments (what Hugging Face {@code evaluate}'s rouge
+     * reports without aggregation by bootstrap). Segments are scored in parallel.
+     *
+     * <p>Arguments in the same order and shape as {@link Bleu#corpusScore}, {@link Chrf#corpusScore} and
+     * {@link Ter#corpusScore}: hypotheses first, then reference streams ({@code referenceStreams.get(k).get(i)}
+     * is the k-th reference of segment i; {@code List.of(references)} for one reference per segment). With several
+     * references, a segment scores against the one with the best F1 per type ({@link #scoreMulti}).
+     *
+     * @throws IllegalArgumentException when there is no segment, a hypothesis is null, a stream's length differs
+     *                                  from the hypotheses' or a segment has no reference
      */
-    public Map<String, RougeScore> corpusScore(List<String> targets, List<String> predictions) {
-        if (targets.size() != predictions.size() || targets.isEmpty()) {
-            throw new IllegalArgumentException("need as many targets as predictions, at least one; got "
-                    + targets.size() + " and " + predictions.size());
-        }
-        List<Map<String, RougeScore>> all = IntStream.range(0, targets.size()).parallel()
-                .mapToObj(i -> score(targets.get(i), predictions.get(i))).toList();
+    public Map<String, RougeScore> corpusScore(List<String> hypotheses, List<List<String>> referenceStreams) {
+        List<List<String>> references = Segments.transpose(hypotheses, referenceStreams, "Rouge.corpusScore");
+        List<Map<String, RougeScore>> all = IntStream.range(0, references.size()).parallel()
+                .mapToObj(i -> scoreMulti(references.get(i), hypotheses.get(i))).toList();
         Map<String, RougeScore> out = new LinkedHashMap<>();
         for (String type : rougeTypes) {
             double p = 0;
@@ -133,17 +146,7 @@ public final class Rouge {
         if (target.length == 0 || prediction.length == 0) {
             return new RougeScore(0, 0, 0);
         }
-        int[] prev = new int[prediction.length + 1];
-        int[] cur = new int[prediction.length + 1];
-        for (int i = 1; i <= target.length; i++) {
-            for (int j = 1; j <= prediction.length; j++) {
-                cur[j] = target[i - 1] == prediction[j - 1] ? prev[j - 1] + 1 : Math.max(prev[j], cur[j - 1]);
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        int lcs = prev[prediction.length];
+        int lcs = BitParallelLcs.length(target, prediction);
         return RougeScore.of((double) lcs / prediction.length, (double) lcs / target.length);
     }
 
@@ -195,8 +198,19 @@ public final class Rouge {
         return out;
     }
 
-    /** Marks in {@code into} the indices of {@code ref} on rouge-score's backtracked LCS with {@code can}. */
+    /**
+     * Marks in {@code into} the indices of {@code ref} on rouge-score's backtracked LCS with {@code can}.
+     * NOTE: the backtrack needs the whole table (rougeL needs only the LCS length); sentences are short, so a pair
+     * over {@link #MAX_LSUM_TABLE_CELLS} is refused rather than allowed to exhaust the heap.
+     */
     private static void lcsIndices(int[] ref, int[] can, BitSet into) {
+        long cells = (long) (ref.length + 1) * (can.length + 1);
+        if (cells > MAX_LSUM_TABLE_CELLS) {
+            throw new IllegalArgumentException("rougeLsum: a sentence pair of " + ref.length + " x " + can.length
+                    + " tokens needs an LCS table of " + cells + " cells, over the limit of " + MAX_LSUM_TABLE_CELLS
+                    + "; put one sentence per line (rougeLsum splits at newlines) or use rougeL, whose memory is"
+                    + " linear");
+        }
         int[][] t = new int[ref.length + 1][can.length + 1];
         for (int i = 1; i <= ref.length; i++) {
             for (int j = 1; j <= can.length; j++) {

@@ -16,12 +16,21 @@ final class Segments {
      * the references of each segment, dropping {@code null} entries.
      */
     static List<List<String>> transpose(List<String> hypotheses, List<List<String>> streams, String where) {
-        Objects.requireNonNull(hypotheses, where + ": hypotheses is null");
+        if (hypotheses == null) {
+            throw new IllegalArgumentException(where + ": hypotheses is null");
+        }
         if (streams == null || streams.isEmpty()) {
             throw new IllegalArgumentException(where + ": no reference streams; pass List.of(references) for one reference per segment");
         }
         int n = hypotheses.size();
+        if (n == 0) {
+            throw new IllegalArgumentException(where + ": no segments; an empty evaluation set has no score"
+                    + " (pass at least one hypothesis)");
+        }
         for (int k = 0; k < streams.size(); k++) {
+            if (streams.get(k) == null) {
+                throw new IllegalArgumentException(where + ": reference stream " + k + " is null");
+            }
             if (streams.get(k).size() != n) {
                 throw new IllegalArgumentException(where + ": reference stream " + k + " has " + streams.get(k).size()
                         + " segments but there are " + n + " hypotheses; every stream needs one entry per hypothesis (null where a segment has fewer references)");
@@ -48,11 +57,22 @@ final class Segments {
 
     /** The references of one sentence, without nulls, at least one. */
     static List<String> nonNull(List<String> references, String where) {
+        if (references == null) {
+            throw new IllegalArgumentException(where + ": references is null; pass at least one reference");
+        }
         List<String> refs = references.stream().filter(Objects::nonNull).toList();
         if (refs.isEmpty()) {
             throw new IllegalArgumentException(where + ": at least one non-null reference is required");
         }
         return refs;
+    }
+
+    /** The hypothesis of one segment, which must not be null. */
+    static String hypothesis(String hypothesis, String where) {
+        if (hypothesis == null) {
+            throw new IllegalArgumentException(where + ": hypothesis is null; use \"\" for an empty output");
+        }
+        return hypothesis;
     }
 
     /** sacreBLEU's {@code nrefs} signature value: the common reference count, or "var". */

@@ -56,7 +56,8 @@ public final class Ter {
 
     /** {@code [fewest edits over the references, average reference length]} of one segment. */
     public double[] segmentStatistics(String hypothesis, List<String> references) {
-        List<String> hypWords = PyText.split(tokenizer.apply(PyText.rstrip(hypothesis)));
+        String hyp = Segments.hypothesis(hypothesis, "Ter");
+        List<String> hypWords = PyText.split(tokenizer.apply(PyText.rstrip(hyp)));
         List<List<String>> refWords = new ArrayList<>(references.size());
         for (String r : references) {
             refWords.add(PyText.split(tokenizer.apply(PyText.rstrip(r))));

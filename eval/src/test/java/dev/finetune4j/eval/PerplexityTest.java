@@ -101,6 +101,23 @@ class PerplexityTest {
     }
 
     @Test
+    void nothingToScoreOrAWindowPastTheModelIsAnError() {
+        BigramLM lm = new BigramLM(new double[][] {{0.9, 0.1}, {0.5, 0.5}});
+        Perplexity p = Perplexity.builder().build();
+        assertMessage("no documents to score", () -> p.compute(lm, List.of()));
+        assertMessage("each of the 2 documents has fewer than 2 tokens",
+                () -> p.compute(lm, List.of(new long[] {0}, new long[] {})));
+        assertMessage("document 1 is null", () -> p.compute(lm, java.util.Arrays.asList(new long[] {0, 1}, null)));
+        assertMessage("maxLength 65 exceeds the model's 64 positions",
+                () -> Perplexity.builder().maxLength(65).build().compute(lm, List.of(new long[] {0, 1})));
+    }
+
+    private static void assertMessage(String part, org.junit.jupiter.api.function.Executable call) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(part), e.getMessage());
+    }
+
+    @Test
     void slidingWindowStrideSemantics() {
         long[] doc = new long[10];
         // maxLength 4, stride 2: windows [0,4) [2,6) [4,8) [6,10); the first scores positions 1-3 (context 0, 1, 2),

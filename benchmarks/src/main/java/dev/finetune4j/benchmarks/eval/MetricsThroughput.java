@@ -62,9 +62,9 @@ public final class MetricsThroughput {
                 new Workload("corpus chrF++, en_pairs", "sacreBLEU", 980, en,
                         () -> chrfPlusPlus.corpusScore(en.hyps, List.of(en.refs)).score()),
                 new Workload("ROUGE-1/2/L/Lsum, no stemmer, en_pairs", "rouge-score", 2145, en,
-                        () -> rouge.corpusScore(en.refs, en.hyps).get("rougeL").fmeasure()),
+                        () -> rouge.corpusScore(en.hyps, List.of(en.refs)).get("rougeL").fmeasure()),
                 new Workload("ROUGE-1/2/L/Lsum, Porter stemmer, en_pairs", "rouge-score", 666, en,
-                        () -> rougeStem.corpusScore(en.refs, en.hyps).get("rougeL").fmeasure()));
+                        () -> rougeStem.corpusScore(en.hyps, List.of(en.refs)).get("rougeL").fmeasure()));
         System.out.printf(Locale.ROOT, "JDK %s, %d available processors, %d repeats (median)%n%n",
                 Runtime.version(), Runtime.getRuntime().availableProcessors(), repeats);
         System.out.println("| workload | pairs | value | ours, pairs/s (median) | anchor | anchor pairs/s | ratio |");

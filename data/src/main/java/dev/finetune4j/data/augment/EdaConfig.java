@@ -16,14 +16,18 @@ import java.util.Map;
  */
 public record EdaConfig(double synonymRate, double insertRate, double swapRate, double deleteRate, int copies,
                         long seed) implements Serializable {
+    /** The most copies per record. */
+    public static final int MAX_COPIES = 100;
+
     public EdaConfig {
         for (double r : new double[] {synonymRate, insertRate, swapRate, deleteRate}) {
-            if (r < 0 || r > 0.5) {
+            if (!(r >= 0 && r <= 0.5)) { // NOTE: written so that NaN fails too
                 throw new IllegalArgumentException("EDA rates must lie in [0, 0.5] (the paper uses 0.1), found " + r);
             }
         }
-        if (copies < 1) {
-            throw new IllegalArgumentException("copies must be >= 1, found " + copies);
+        if (copies < 1 || copies > MAX_COPIES) {
+            throw new IllegalArgumentException("copies must lie in 1.." + MAX_COPIES + " (the paper uses 4 to 32; a"
+                    + " record's copies are held in memory together), found " + copies);
         }
     }
 

@@ -25,8 +25,8 @@ public record Mixture(List<Source> sources, List<Double> weights, long seed) imp
             throw new IllegalArgumentException("need one weight per source, found " + sources.size() + " sources and "
                     + weights.size() + " weights");
         }
-        if (weights.stream().anyMatch(w -> !(w > 0))) {
-            throw new IllegalArgumentException("weights must be > 0, found " + weights);
+        if (weights.stream().anyMatch(w -> !(w > 0 && w < Double.POSITIVE_INFINITY))) {
+            throw new IllegalArgumentException("weights must be finite and > 0, found " + weights);
         }
     }
 
@@ -38,8 +38,19 @@ public record Mixture(List<Source> sources, List<Double> weights, long seed) imp
     @Override
     public RecordStream open() throws IOException {
         List<RecordStream> open = new ArrayList<>();
-        for (Source s : sources) {
-            open.add(s.open());
+        try {
+            for (Source s : sources) {
+                open.add(s.open());
+            }
+        } catch (IOException | RuntimeException e) {
+            for (RecordStream r : open) {
+                try {
+                    r.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
         }
         double total = weights.stream().mapToDouble(Double::doubleValue).sum();
         SplittableRandom rnd = new SplittableRandom(seed);

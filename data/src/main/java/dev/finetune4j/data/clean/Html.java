@@ -6,7 +6,6 @@ import java.util.regex.Pattern;
 
 /** Removes HTML markup: script and style blocks, tags and comments, then decodes character references. */
 final class Html {
-    private static final Pattern BLOCKS = Pattern.compile("(?is)<(script|style)\\b[^>]*>.*?</\\1\\s*>|<!--.*?-->");
     /** A tag starts with a letter or '/' right after '<', so "a < b" in prose is left alone. */
     private static final Pattern TAGS = Pattern.compile("</?[A-Za-z][A-Za-z0-9-]*(?:\\s[^<>]*)?/?>");
     private static final Pattern BREAKS = Pattern.compile("(?i)<br\\s*/?>|</p\\s*>|</div\\s*>|</li\\s*>|</h[1-6]\\s*>");
@@ -29,7 +28,7 @@ final class Html {
         if (!mayContainMarkup(s)) {
             return s;
         }
-        String out = BLOCKS.matcher(s).replaceAll("");
+        String out = HtmlBlocks.remove(s);
         out = BREAKS.matcher(out).replaceAll("\n");
         out = TAGS.matcher(out).replaceAll("");
         return decodeEntities(out);

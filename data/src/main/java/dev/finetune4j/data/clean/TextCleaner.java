@@ -5,6 +5,7 @@ import dev.finetune4j.data.pipeline.Step;
 import dev.finetune4j.data.record.Record;
 
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Normalizes every text value of a record (HTML, Unicode, control characters, whitespace), in that order.
@@ -39,7 +40,7 @@ public final class TextCleaner implements Step.Stateless {
 
     /** Cleans one string. */
     public String clean(String s) {
-        String out = s;
+        String out = Objects.requireNonNull(s, "text to clean");
         if (config.stripHtml()) {
             out = Html.strip(out);
         }

@@ -15,11 +15,13 @@ final class Widths {
         if (!keepCjkPunctuation) {
             return Normalizer.normalize(s, Normalizer.Form.NFKC);
         }
+        boolean[] cjkBefore = nearestIsCjk(s, -1);
+        boolean[] cjkAfter = nearestIsCjk(s, +1);
         StringBuilder out = new StringBuilder(s.length());
         int segment = 0;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (isFullWidthPunctuation(c) && nextToCjk(s, i)) {
+            if (isFullWidthPunctuation(c) && (cjkBefore[i] || cjkAfter[i])) {
                 out.append(Normalizer.normalize(s.subSequence(segment, i), Normalizer.Form.NFKC)).append(c);
                 segment = i + 1;
             }
@@ -35,19 +37,21 @@ final class Widths {
         return c >= '\uFF01' && c <= '\uFF5E' && !Character.isLetterOrDigit(c);
     }
 
-    private static boolean nextToCjk(String s, int i) {
-        return neighbour(s, i, -1) || neighbour(s, i, +1);
-    }
-
-    /** Whether the nearest non-space, non-punctuation character in direction {@code dir} is CJK. */
-    private static boolean neighbour(String s, int i, int dir) {
-        for (int j = i + dir; j >= 0 && j < s.length(); j += dir) {
-            char c = s.charAt(j);
-            if (Character.isWhitespace(c) || isFullWidthPunctuation(c) || Character.isSurrogate(c)) {
-                continue;
+    /**
+     * For each position, whether the nearest character in direction {@code dir} that is not a space, full-width
+     * punctuation or a surrogate is CJK. One pass, so a run of punctuation costs linear time, not quadratic.
+     */
+    private static boolean[] nearestIsCjk(String s, int dir) {
+        boolean[] out = new boolean[s.length()];
+        boolean cjk = false;
+        for (int k = 0; k < s.length(); k++) {
+            int i = dir < 0 ? k : s.length() - 1 - k;
+            out[i] = cjk;
+            char c = s.charAt(i);
+            if (!Character.isWhitespace(c) && !isFullWidthPunctuation(c) && !Character.isSurrogate(c)) {
+                cjk = Scripts.isCjk(c);
             }
-            return Scripts.isCjk(c);
         }
-        return false;
+        return out;
     }
 }

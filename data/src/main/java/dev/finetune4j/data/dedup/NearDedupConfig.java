@@ -32,7 +32,7 @@ public record NearDedupConfig(int numPerm, int bands, int rows, double threshold
             throw new IllegalArgumentException("need bands * rows <= numPerm, found bands=" + bands + " rows=" + rows
                     + " numPerm=" + numPerm + " (use NearDedupConfig.forThreshold to choose them)");
         }
-        if (threshold <= 0 || threshold >= 1) {
+        if (!(threshold > 0 && threshold < 1)) { // NOTE: written so that NaN fails too
             throw new IllegalArgumentException("threshold must lie in (0, 1), found " + threshold);
         }
         if (wordN < 1 || charN < 1) {

@@ -23,16 +23,33 @@ public record FileSource(Path path, Format format, ReadOptions options) implemen
 
     /** The same file, every record checked against {@code schema}. */
     public FileSource schema(Schema schema) {
-        return new FileSource(path, format, new ReadOptions(options.maxLineBytes(), schema));
+        return new FileSource(path, format, new ReadOptions(options.maxLineBytes(), schema, options.trustMeta()));
+    }
+
+    /**
+     * The same file, known to be written by this library (a pipeline's output, see {@code PipelineOutputs}): each
+     * record's {@code _meta} is kept and its {@code _meta.source} becomes the record's id. Without this, an input's
+     * {@code _meta} is ignored, because any file could claim any source there.
+     */
+    public FileSource trustMeta() {
+        return new FileSource(path, format, new ReadOptions(options.maxLineBytes(), options.schema(), true));
     }
 
     /** The same file with another limit on line (or array element) size. */
     public FileSource maxLineBytes(int maxLineBytes) {
-        return new FileSource(path, format, new ReadOptions(maxLineBytes, options.schema()));
+        return new FileSource(path, format, new ReadOptions(maxLineBytes, options.schema(), options.trustMeta()));
     }
 
     @Override
     public RecordStream open() throws IOException {
+        if (Files.isDirectory(path)) {
+            throw new IOException(path.toAbsolutePath() + " is a directory; give Formats." + format.name().toLowerCase()
+                    + " a file (one per input: call read(...) for each)");
+        }
+        if (Files.exists(path) && !Files.isRegularFile(path)) {
+            throw new IOException(path.toAbsolutePath() + " is not a regular file (a FIFO, socket or device, which"
+                    + " could block reading forever); copy the data into a file");
+        }
         InputStream in;
         try {
             in = Files.newInputStream(path);

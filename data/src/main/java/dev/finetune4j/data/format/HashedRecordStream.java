@@ -12,7 +12,7 @@ abstract class HashedRecordStream implements RecordStream {
 
     HashedRecordStream(InputStream in, String file, ReadOptions options) {
         this.input = new HashingInput(in);
-        this.factory = new RecordFactory(file, options.schema());
+        this.factory = new RecordFactory(file, options.schema(), options.trustMeta());
     }
 
     @Override

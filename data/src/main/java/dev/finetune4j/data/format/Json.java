@@ -14,9 +14,6 @@ public final class Json {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
 
-    /** For reading values one after another from one stream (JSON arrays), where more tokens follow each value. */
-    static final ObjectMapper STREAMING = MAPPER.copy().disable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-
     private Json() {
     }
 
@@ -27,6 +24,19 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("value cannot be written as JSON: " + e.getOriginalMessage(), e);
         }
+    }
+
+    /** The JSON name of a parsed value's type, for messages: {@code string}, {@code number}, {@code array}... */
+    static String typeName(Object value) {
+        return switch (value) {
+            case null -> "null";
+            case String s -> "string";
+            case Number n -> "number";
+            case Boolean b -> "boolean";
+            case java.util.List<?> l -> "array";
+            case Map<?, ?> m -> "object";
+            default -> value.getClass().getSimpleName();
+        };
     }
 
     /** Parses one JSON object. */

@@ -1,40 +1,24 @@
 package dev.finetune4j.data.format;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.exc.MismatchedInputException;
-
 import java.io.IOException;
 import java.io.InputStream;
 
-/** Reads one JSON object per line; blank lines are skipped. */
+/** Reads one JSON object per line as records; blank lines are skipped. */
 final class JsonlReader extends HashedRecordStream {
-    private final LineReader lines;
+    private final JsonObjectLines lines;
 
     JsonlReader(InputStream in, String file, ReadOptions options) {
         super(in, file, options);
-        this.lines = new LineReader(input, options.maxLineBytes());
+        this.lines = new JsonObjectLines(input, file, options.maxLineBytes());
     }
 
     @Override
     public Parsed next() throws IOException {
-        LineReader.Line line;
-        do {
-            line = lines.next();
-            if (line == null) {
-                return null;
-            }
-        } while (line.error() == null && line.text().isBlank());
-        if (line.error() != null) {
-            return factory.bad(line.number(), line.error(), line.preview());
-        }
-        try {
-            return factory.make(line.number(), Json.readObject(line.text()), line.text());
-        } catch (MismatchedInputException e) {
-            return factory.bad(line.number(), "wrong field types: a line must hold a JSON object: "
-                    + e.getOriginalMessage(), line.text());
-        } catch (JsonProcessingException e) {
-            return factory.bad(line.number(), "invalid JSON: " + e.getOriginalMessage(), line.text());
-        }
+        return switch (lines.next()) {
+            case null -> null;
+            case JsonObjectLines.Bad bad -> new Parsed.Bad(bad.badLine());
+            case JsonObjectLines.Ok ok -> factory.make(ok.line(), ok.object(), ok.text());
+        };
     }
 
     @Override

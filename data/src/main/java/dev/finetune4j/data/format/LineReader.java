@@ -18,8 +18,21 @@ import java.util.Arrays;
  * {@code \n} both end lines. Not thread-safe.
  */
 final class LineReader implements Closeable {
-    /** One physical line: its text, or the reason it could not be decoded. */
-    record Line(long number, String text, String error, String preview) {
+    /**
+     * One physical line: its text, or the reason it could not be decoded.
+     *
+     * @param number  the 1-based line number
+     * @param text    the decoded line without its line break, or {@code null} when it could not be decoded
+     * @param error   why it could not be decoded, or {@code null}
+     * @param preview for a bad line, its text with invalid bytes replaced by U+FFFD (cut short when too long)
+     * @param bytes   the line's length in bytes, line break excluded
+     * @param tooLong whether the line was over the limit (then only the start of it is in {@code preview})
+     */
+    record Line(long number, String text, String error, String preview, long bytes, boolean tooLong) {
+        /** The text, or for a line with invalid UTF-8 its text with replacement characters. */
+        String visible() {
+            return text != null ? text : preview;
+        }
     }
 
     private final InputStream in;
@@ -87,16 +100,18 @@ final class LineReader implements Closeable {
         }
         if (total > maxBytes) {
             return new Line(number, null, "line too long: " + total + " bytes, limit " + maxBytes
-                    + " (raise ReadOptions.maxLineBytes if such lines are legitimate)", lossy(off, Math.min(len, 200)));
+                    + " (raise ReadOptions.maxLineBytes if such lines are legitimate)", lossy(off, Math.min(len, 200)),
+                    total, true);
         }
         try {
             CharBuffer chars = decoder.decode(ByteBuffer.wrap(line, off, len - off));
-            return new Line(number, chars.toString(), null, null);
+            return new Line(number, chars.toString(), null, null, total, false);
         } catch (MalformedInputException e) {
             return new Line(number, null, "invalid UTF-8: malformed byte sequence of length " + e.getInputLength()
-                    + " (the file must be UTF-8; re-encode it, e.g. iconv -f GBK -t UTF-8)", lossy(off, len));
+                    + " (the file must be UTF-8; re-encode it, e.g. iconv -f GBK -t UTF-8)", lossy(off, len), total,
+                    false);
         } catch (CharacterCodingException e) {
-            return new Line(number, null, "invalid UTF-8: " + e, lossy(off, len));
+            return new Line(number, null, "invalid UTF-8: " + e, lossy(off, len), total, false);
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 
@@ -23,8 +24,10 @@ import java.util.regex.Matcher;
  * String clean = PiiRedactor.defaults().redact("call 13812345678");   // "call [PHONE]"
  * }</pre>
  *
- * All rules match against the original text; where matches overlap, the earlier rule wins (user rules first,
- * then e-mail, ID number, bank card, phone, IP). Immutable and thread-safe.
+ * All rules match against the original text with full-width forms read as ASCII (so {@code １３８１２３４５６７８} is
+ * found without cleaning first); where matches overlap, the earlier rule wins (user rules first, then e-mail, ID
+ * number, bank card, phone, IP). The built-in rules run in linear time on any text; a user pattern should too
+ * (possessive quantifiers, a lookbehind where an unbounded run starts). Immutable and thread-safe.
  */
 public final class PiiRedactor implements Serializable {
     private final List<PiiRule> rules;
@@ -51,7 +54,7 @@ public final class PiiRedactor implements Serializable {
         private Strategy strategy = new Strategy.Placeholder();
 
         public Builder strategy(Strategy s) {
-            this.strategy = s;
+            this.strategy = Objects.requireNonNull(s, "strategy: pass Placeholder, Mask or KeyedHash");
             return this;
         }
 
@@ -96,10 +99,14 @@ public final class PiiRedactor implements Serializable {
 
     /** Redacts and counts by type. */
     public Redaction scan(String text) {
+        Objects.requireNonNull(text, "text to redact");
+        // NOTE: rules see full-width digits and letters as ASCII, so redaction does not depend on cleaning first;
+        // the folded text has the original's length, and replacements are cut from the original.
+        String folded = WidthFolding.fold(text);
         List<int[]> accepted = new ArrayList<>(); // {start, end, ruleIndex}
         BitSet covered = new BitSet(text.length());
         for (int r = 0; r < rules.size(); r++) {
-            Matcher m = rules.get(r).pattern().matcher(text);
+            Matcher m = rules.get(r).pattern().matcher(folded);
             while (m.find()) {
                 if (m.end() > m.start() && covered.get(m.start(), m.end()).isEmpty()
                         && rules.get(r).validator().test(m.group())) {
@@ -117,18 +124,20 @@ public final class PiiRedactor implements Serializable {
         int pos = 0;
         for (int[] a : accepted) {
             PiiRule rule = rules.get(a[2]);
-            out.append(text, pos, a[0]).append(replace(text.substring(a[0], a[1]), rule));
+            out.append(text, pos, a[0])
+                    .append(replace(text.substring(a[0], a[1]), folded.substring(a[0], a[1]), rule));
             counts.merge(rule.name(), 1, Integer::sum);
             pos = a[1];
         }
         return new Redaction(out.append(text, pos, text.length()).toString(), counts);
     }
 
-    private String replace(String value, PiiRule rule) {
+    /** {@code value} as written, {@code folded} as the rules saw it (ASCII digits and letters). */
+    private String replace(String value, String folded, PiiRule rule) {
         return switch (strategy) {
             case Strategy.Placeholder p -> rule.placeholder();
             case Strategy.Mask m -> mask(value, rule, m.maskChar());
-            case Strategy.KeyedHash k -> "[" + rule.name() + ":" + keyedHash(k.key(), normalize(value)) + "]";
+            case Strategy.KeyedHash k -> "[" + rule.name() + ":" + keyedHash(k.key(), normalize(folded, rule)) + "]";
         };
     }
 
@@ -152,9 +161,17 @@ public final class PiiRedactor implements Serializable {
         return at >= 0 ? sb.append(value, at, value.length()).toString() : sb.toString();
     }
 
-    /** Lower case, without separators, so that {@code 138-1234-5678} and {@code 13812345678} hash alike. */
-    private static String normalize(String value) {
-        return value.indexOf('@') >= 0 ? value.toLowerCase() : value.replaceAll("[\\s\\-()]", "").toUpperCase();
+    /**
+     * Lower case, without separators, so that {@code 138-1234-5678}, {@code 138.1234.5678} and {@code 13812345678}
+     * hash alike (dots are separators in numbers only: they are part of an IPv4 address).
+     */
+    private static String normalize(String value, PiiRule rule) {
+        if (value.indexOf('@') >= 0) {
+            return value.toLowerCase();
+        }
+        boolean number = rule.name().equals(PiiType.PHONE.name()) || rule.name().equals(PiiType.BANK_CARD.name())
+                || rule.name().equals(PiiType.ID_NUMBER.name());
+        return value.replaceAll(number ? "[\\s\\-().]" : "[\\s\\-()]", "").toUpperCase();
     }
 
     private static String keyedHash(byte[] key, String value) {

@@ -68,9 +68,12 @@ public final class Validators {
         return InetAddresses.isInetAddress(s);
     }
 
-    /** E.164: a plus sign, a country code not starting with 0, at most 15 digits in all (at least 8 here). */
+    /**
+     * E.164: a plus sign, a country code not starting with 0, at most 15 digits in all (at least 8 here); spaces,
+     * dots, dashes and parentheses may separate them.
+     */
     public static boolean e164(String s) {
-        String digits = s.replaceAll("[ \\-()]", "");
+        String digits = s.replaceAll("[ .\\-()]", "");
         return digits.matches("\\+[1-9]\\d{7,14}");
     }
 }

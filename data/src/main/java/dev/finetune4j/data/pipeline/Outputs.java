@@ -33,6 +33,7 @@ final class Outputs implements Closeable {
     private final StratifiedCuts cuts;
     private RecordWriter spool;
     private Path spoolPath;
+    private long records;
 
     Outputs(Path dir, Format format, SplitSpec spec) throws IOException {
         this.dir = dir;
@@ -51,6 +52,7 @@ final class Outputs implements Closeable {
     }
 
     void write(Record r) throws IOException {
+        records++;
         if (spec == null) {
             writers.getFirst().write(r);
         } else if (cuts != null) {
@@ -61,11 +63,16 @@ final class Outputs implements Closeable {
         }
     }
 
+    /** Records written so far. */
+    long records() {
+        return records;
+    }
+
     /** Completes every output (atomically) and describes them. */
     List<WrittenFile> finish() throws IOException {
         if (cuts != null) {
             spool.commit();
-            FileSource spooled = Formats.jsonl(spoolPath).maxLineBytes(Integer.MAX_VALUE);
+            FileSource spooled = Formats.jsonl(spoolPath).maxLineBytes(Integer.MAX_VALUE).trustMeta();
             try (RecordStream in = spooled.open()) {
                 for (Parsed p; (p = in.next()) != null; ) {
                     Record r = ((Parsed.Ok) p).record();

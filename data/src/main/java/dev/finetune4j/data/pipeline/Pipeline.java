@@ -145,7 +145,8 @@ public final class Pipeline {
      * Runs to completion.
      *
      * @return the report, also written as {@code manifest.json}
-     * @throws IOException when an input cannot be read or an output written; partial outputs are removed
+     * @throws IOException           when an input cannot be read or an output written; partial outputs are removed
+     * @throws EmptyDatasetException when no record is left to write (only the quarantine file is written)
      */
     public PipelineReport run() throws IOException {
         long t0 = System.nanoTime();
@@ -168,6 +169,10 @@ public final class Pipeline {
             for (Source source : b.sources) {
                 inputs.add(readOne(source, quarantine, badKinds, counters, out, pool));
             }
+            if (out.records() == 0) {
+                String kept = quarantine.commit();
+                throw new EmptyDatasetException(nothingToWrite(inputs, counters, kept));
+            }
             outputs = out.finish();
             quarantined = quarantine.count();
             quarantineFile = quarantine.commit();
@@ -179,12 +184,35 @@ public final class Pipeline {
         if (quarantined > 0) {
             LOG.warn("{} bad input lines quarantined in {}: {}", quarantined, quarantineFile, badKinds);
         }
+        List<StepReport> stepReports = counters.stream().map(StepCounter::report).toList();
+        List<String> afterRun = RunWarnings.of(stepReports, outputs, b.split != null);
+        afterRun.forEach(w -> LOG.warn("{}", w));
+        warnings.addAll(afterRun);
         PipelineReport report = new PipelineReport(LIBRARY, startedAt, (System.nanoTime() - t0) / 1_000_000,
-                b.seed, inputs, quarantineFile, quarantined, badKinds,
-                counters.stream().map(StepCounter::report).toList(),
+                b.seed, inputs, quarantineFile, quarantined, badKinds, stepReports,
                 b.split == null ? null : b.split.params(), outputs, warnings);
         writeManifest(report);
         return report;
+    }
+
+    private String nothingToWrite(List<InputReport> inputs, List<StepCounter> counters, String quarantineFile) {
+        StringBuilder sb = new StringBuilder("no records to write: ");
+        for (InputReport in : inputs) {
+            sb.append(in.file()).append(" gave ").append(in.records()).append(" records and ")
+                    .append(in.quarantined()).append(" bad lines; ");
+        }
+        for (StepCounter c : counters) {
+            StepReport s = c.report();
+            if (s.dropped() > 0) {
+                sb.append("step '").append(s.name()).append("' dropped ").append(s.dropped()).append(' ')
+                        .append(s.dropReasons()).append("; ");
+            }
+        }
+        if (quarantineFile != null) {
+            sb.append("the bad lines are in ").append(b.outDir.resolve(quarantineFile)).append("; ");
+        }
+        return sb.append("check that the input is not empty, its format and schema, and the steps' settings")
+                .toString();
     }
 
     private InputReport readOne(Source source, QuarantineWriter quarantine, Map<String, Long> badKinds,

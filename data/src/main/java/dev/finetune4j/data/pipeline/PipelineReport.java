@@ -19,7 +19,8 @@ import java.util.Map;
  * @param steps             every step with its parameters and counts, in order
  * @param split             the split's parameters, or {@code null} without a split
  * @param outputs           every output file with its hash and record count
- * @param warnings          things a human should look at (unusual split ratios, ...)
+ * @param warnings          things a human should look at: unusual split ratios, a step that dropped more than half
+ *                          of its records, a split with fewer than 10 records
  */
 public record PipelineReport(String library, String startedAt, long elapsedMillis, long seed,
                              List<InputReport> inputs, String quarantineFile, long quarantined,

@@ -25,9 +25,12 @@ public record SplitSpec(double train, double validation, double test, int folds,
                         String stratifyField, String groupField, boolean groupNearDuplicates)
         implements Serializable {
 
+    /** The most folds of a k-fold split: each is an output file held open while the pipeline runs. */
+    public static final int MAX_FOLDS = 100;
+
     public SplitSpec {
         if (folds == 0) {
-            if (train < 0 || validation < 0 || test < 0) {
+            if (!(train >= 0 && validation >= 0 && test >= 0)) { // NOTE: written so that NaN fails too
                 throw new IllegalArgumentException("split ratios must be >= 0, found train=" + train
                         + " validation=" + validation + " test=" + test);
             }
@@ -35,8 +38,9 @@ public record SplitSpec(double train, double validation, double test, int folds,
                 throw new IllegalArgumentException("split ratios must sum to 1, found " + (train + validation + test)
                         + " (train=" + train + " validation=" + validation + " test=" + test + ")");
             }
-        } else if (folds < 2) {
-            throw new IllegalArgumentException("k-fold needs at least 2 folds, found " + folds);
+        } else if (folds < 2 || folds > MAX_FOLDS) {
+            throw new IllegalArgumentException("k-fold needs 2 to " + MAX_FOLDS + " folds (one open output file"
+                    + " each), found " + folds);
         }
     }
 
@@ -52,6 +56,9 @@ public record SplitSpec(double train, double validation, double test, int folds,
 
     /** {@code k} folds of about equal size. */
     public static SplitSpec kFold(int k) {
+        if (k == 0) {
+            throw new IllegalArgumentException("k-fold needs 2 to " + MAX_FOLDS + " folds, found 0");
+        }
         return new SplitSpec(0, 0, 0, k, 0, null, null, null, true);
     }
 

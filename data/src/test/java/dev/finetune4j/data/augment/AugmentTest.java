@@ -1,6 +1,9 @@
 package dev.finetune4j.data.augment;
 
 import dev.finetune4j.data.format.Formats;
+import dev.finetune4j.data.format.Parsed;
+import dev.finetune4j.data.format.RecordStream;
+import dev.finetune4j.data.format.Source;
 import dev.finetune4j.data.pipeline.Outcome;
 import dev.finetune4j.data.pipeline.Pipeline;
 import dev.finetune4j.data.pipeline.PipelineReport;
@@ -18,6 +21,7 @@ import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class AugmentTest {
@@ -91,5 +95,44 @@ class AugmentTest {
         assertEquals(400, out.lines().filter(l -> l.contains("domain")).count());
         assertTrue(general > 60 && general < 140, "about 100 general records expected, got " + general);
         assertNotEquals(null, r.inputs().getFirst().sha256());
+    }
+
+    @Test
+    void aMixtureThatFailsToOpenClosesWhatItOpened() {
+        boolean[] closed = {false};
+        Source first = new Source() {
+            @Override
+            public String name() {
+                return "first";
+            }
+
+            @Override
+            public RecordStream open() {
+                return new RecordStream() {
+                    @Override
+                    public Parsed next() {
+                        return null;
+                    }
+
+                    @Override
+                    public String sha256() {
+                        return "";
+                    }
+
+                    @Override
+                    public long bytesRead() {
+                        return 0;
+                    }
+
+                    @Override
+                    public void close() {
+                        closed[0] = true;
+                    }
+                };
+            }
+        };
+        Mixture m = new Mixture(List.of(first, Formats.jsonl(dir.resolve("missing.jsonl"))), List.of(1.0, 1.0), 1);
+        assertThrows(IOException.class, m::open);
+        assertTrue(closed[0], "the stream opened before the failure is closed");
     }
 }

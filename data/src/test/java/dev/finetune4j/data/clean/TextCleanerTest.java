@@ -2,7 +2,12 @@ package dev.finetune4j.data.clean;
 
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 class TextCleanerTest {
@@ -43,5 +48,31 @@ class TextCleanerTest {
     void tokensSplitCjkIntoCharacters() {
         assertEquals(6, Tokens.count("我爱北京 Hello world"));
         assertEquals(2, Tokens.count("HELLO, hello"));
+    }
+
+    @Test
+    void blocksAndCommentsAreRemovedLikeTheRegexDid() {
+        TextCleaner c = TextCleaner.defaults();
+        assertEquals("a b", c.clean("a <SCRIPT type=x>x<y</script\n> b"));
+        assertEquals("a b <!-- open", c.clean("a <!-- one --> b <!-- open"));
+        assertEquals("x", c.clean("<scripts>x</script>"), "not a script block: both tags are stripped as tags");
+        assertEquals("keep <style never closed", c.clean("keep <style never closed"));
+        assertEquals("x y", c.clean("x <style>p{}</style > y"));
+    }
+
+    /** STYLE.md lesson 18: the cleaner is linear on text that made its lazy regexes and neighbour scans quadratic. */
+    @Test
+    void cleaningTakesLinearTimeOnHostileText() {
+        Map<String, String> hostile = new LinkedHashMap<>();
+        hostile.put("full-width punctuation", "！".repeat(100_000));
+        hostile.put("unclosed comments", "<!--".repeat(25_000));
+        hostile.put("unclosed scripts", "<script>".repeat(12_500));
+        hostile.put("unclosed style openers", "<style".repeat(16_000));
+        hostile.put("closing tags without openers", "</script>".repeat(11_000));
+        hostile.put("entities", "&#".repeat(50_000));
+        hostile.put("tags", "<a ".repeat(33_000));
+        TextCleaner c = TextCleaner.defaults();
+        hostile.forEach((shape, text) -> assertTimeoutPreemptively(Duration.ofSeconds(2), () -> c.clean(text),
+                () -> "cleaning 100k characters of " + shape + " is not linear"));
     }
 }

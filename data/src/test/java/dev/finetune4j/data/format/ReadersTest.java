@@ -127,7 +127,7 @@ class ReadersTest {
                 assertEquals(1, wf.records());
                 assertEquals(Sha256.of(out), wf.sha256());
             }
-            List<Parsed> back = readAll(new FileSource(out, f, ReadOptions.DEFAULTS));
+            List<Parsed> back = readAll(new FileSource(out, f, ReadOptions.DEFAULTS).trustMeta());
             Record again = ((Parsed.Ok) back.getFirst()).record();
             assertEquals(r.fields(), again.fields(), f.name());
             assertEquals("x.jsonl:3", again.id(), "the original source survives a round trip");

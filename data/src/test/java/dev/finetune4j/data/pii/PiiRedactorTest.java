@@ -3,11 +3,15 @@ package dev.finetune4j.data.pii;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PiiRedactorTest {
@@ -86,5 +90,62 @@ class PiiRedactorTest {
     void userPatternsComeFirst() {
         PiiRedactor custom = PiiRedactor.builder().pattern("EMPLOYEE_ID", "EMP-\\d{6}").build();
         assertEquals("[EMPLOYEE_ID] mailed [EMAIL]", custom.redact("EMP-123456 mailed a@b.cn"));
+    }
+
+    @Test
+    void redactWithoutCleaningFirst() {
+        assertEquals("身份证 [ID_NUMBER] 或 [ID_NUMBER] 或 [ID_NUMBER]",
+                redactor.redact("身份证 110105 19491231 002X 或 110105-1949-1231-002x 或 ３２０１０２１９８５１１１１４５６０"));
+        assertEquals("手机[PHONE]，邮箱 [EMAIL]", redactor.redact("手机１３８１２３４５６７８，邮箱 ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ"));
+        assertEquals("card-[BANK_CARD] and card:[BANK_CARD]",
+                redactor.redact("card-4111111111111111 and card:４１１１ １１１１ １１１１ １１１１"));
+        assertEquals("call [PHONE] or [PHONE]", redactor.redact("call 138.1234.5678 or +86.139.1234.5678"));
+        // 008613812345678 happens to pass Luhn: an international prefix is not a card number
+        PiiRedactor.Redaction r = redactor.scan("致电 0086 138 1234 5678");
+        assertEquals("致电 [PHONE]", r.text());
+        assertEquals(Map.of("PHONE", 1), r.counts());
+        assertTrue(Validators.luhn("008613812345678"), "the example must be Luhn-valid to test the priority");
+    }
+
+    @Test
+    void separatorsAndWidthsDoNotChangeTheKeyedToken() {
+        byte[] key = "0123456789abcdef0123".getBytes(StandardCharsets.UTF_8);
+        PiiRedactor hashing = PiiRedactor.builder().strategy(new Strategy.KeyedHash(key)).build();
+        String plain = hashing.redact("13812345678");
+        assertEquals(plain, hashing.redact("138.1234.5678"));
+        assertEquals(plain, hashing.redact("１３８１２３４５６７８"));
+        assertNotEquals(hashing.redact("1.21.1.1"), hashing.redact("12.1.1.1"), "dots are part of an IP address");
+    }
+
+    @Test
+    void maskKeepsFullWidthDigitsAsWritten() {
+        PiiRedactor masking = PiiRedactor.builder().strategy(new Strategy.Mask('*')).build();
+        assertEquals("１３８****５６７８", masking.redact("１３８１２３４５６７８"));
+    }
+
+    /** STYLE.md lesson 18: each rule alone, on every shape that makes a backtracking pattern slow. */
+    @Test
+    void everyRuleTakesLinearTimeOnHostileText() {
+        Map<String, String> hostile = new LinkedHashMap<>();
+        hostile.put("letters", "a".repeat(100_000));
+        hostile.put("letters then at", "a".repeat(100_000) + "@");
+        hostile.put("at signs", "a@".repeat(50_000));
+        hostile.put("dotted labels", "a@" + "a.".repeat(50_000));
+        hostile.put("dotted labels with dashes", "a@" + "a-.".repeat(33_000) + "1");
+        hostile.put("digits", "1".repeat(100_000));
+        hostile.put("spaced digits", "1 ".repeat(50_000));
+        hostile.put("dashed digits", "1-".repeat(50_000));
+        hostile.put("dotted digits", "1.".repeat(50_000));
+        hostile.put("plus digits", "+1 ".repeat(33_000));
+        hostile.put("colons", ":".repeat(100_000));
+        hostile.put("hex and colons", "a:".repeat(50_000));
+        hostile.put("full-width digits", "１".repeat(100_000));
+        for (PiiType only : PiiType.values()) {
+            PiiRedactor.Builder b = PiiRedactor.builder();
+            Arrays.stream(PiiType.values()).filter(t -> t != only).forEach(b::disable);
+            PiiRedactor one = b.build();
+            hostile.forEach((shape, text) -> assertTimeoutPreemptively(Duration.ofSeconds(2), () -> one.scan(text),
+                    () -> only + " on 100k characters of " + shape + " is not linear"));
+        }
     }
 }

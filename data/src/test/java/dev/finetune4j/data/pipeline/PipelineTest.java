@@ -1,6 +1,8 @@
 package dev.finetune4j.data.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.data.clean.QualityConfig;
+import dev.finetune4j.data.clean.QualityFilter;
 import dev.finetune4j.data.clean.TextCleaner;
 import dev.finetune4j.data.dedup.ExactDedup;
 import dev.finetune4j.data.dedup.NearDedup;
@@ -27,6 +29,8 @@ import java.util.Set;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -165,6 +169,81 @@ class PipelineTest {
         assertEquals(n, r.inputs().getFirst().records());
         assertEquals(n / 2 - 1, r.step("exact-dedup").dropped(), "all empty texts but the first are duplicates");
         assertEquals(n / 2 + 1, r.written() + r.step("near-dedup").dropped());
+    }
+
+    @Test
+    void noRecordsIsAnErrorThatNamesTheCause() throws IOException {
+        Path bad = dir.resolve("bad.jsonl");
+        Files.writeString(bad, "not json\n{\"text\": 5}\n");
+        Path out = dir.resolve("none");
+        EmptyDatasetException e = assertThrows(EmptyDatasetException.class,
+                () -> Pipeline.builder().read(Formats.jsonl(bad)).split(SplitSpec.defaults()).write(out).run());
+        assertTrue(e.getMessage().contains("bad.jsonl gave 0 records and 2 bad lines"), e.getMessage());
+        assertEquals(2, Files.readAllLines(out.resolve("quarantine.jsonl")).size(), "the quarantine explains why");
+        assertFalse(Files.exists(out.resolve("train.jsonl")));
+        Path empty = dir.resolve("empty.jsonl");
+        Files.writeString(empty, "");
+        assertThrows(EmptyDatasetException.class,
+                () -> Pipeline.builder().read(Formats.jsonl(empty)).write(dir.resolve("e")).run());
+        Path dup = dir.resolve("dup.jsonl");
+        Files.writeString(dup, "{\"text\":\"\"}\n");
+        EmptyDatasetException dropped = assertThrows(EmptyDatasetException.class, () -> Pipeline.builder()
+                .read(Formats.jsonl(dup)).step(new QualityFilter(QualityConfig.defaults())).write(dir.resolve("d"))
+                .run());
+        assertTrue(dropped.getMessage().contains("step 'quality' dropped 1"), dropped.getMessage());
+    }
+
+    @Test
+    void warnsWhenAStepDropsMostRecordsOrASplitIsTiny() throws IOException {
+        Path in = dir.resolve("w.jsonl");
+        try (BufferedWriter w = Files.newBufferedWriter(in)) {
+            for (int i = 0; i < 60; i++) {
+                w.write("{\"text\":\"the same words again and again with number " + (i % 20 < 15 ? 0 : i) + "\"}\n");
+            }
+        }
+        Path out = dir.resolve("w");
+        PipelineReport r = Pipeline.builder().read(Formats.jsonl(in)).step(new ExactDedup())
+                .split(SplitSpec.ratio(0.8, 0.1, 0.1).seed(1)).write(out).run();
+        assertEquals(44, r.step("exact-dedup").dropped());
+        List<String> w = r.warnings();
+        assertTrue(w.contains("step 'exact-dedup' dropped 73% of its records (44 of 60): check its settings"
+                + " (e.g. a near-dedup threshold that is too low)"), w.toString());
+        assertTrue(w.stream().anyMatch(s -> s.startsWith("validation.jsonl holds ")), w.toString());
+        assertTrue(w.stream().anyMatch(s -> s.startsWith("test.jsonl holds ")), w.toString());
+        JsonNode manifest = Json.MAPPER.readTree(out.resolve("manifest.json").toFile());
+        assertEquals(w.size(), manifest.get("warnings").size());
+    }
+
+    @Test
+    void linesInEqualRecordsOutPlusQuarantined() throws IOException {
+        Path in = dir.resolve("mixed.jsonl");
+        try (BufferedWriter w = Files.newBufferedWriter(in)) {
+            for (int i = 0; i < 200; i++) {
+                w.write(switch (i % 5) {
+                    case 0 -> "null";
+                    case 1 -> "{\"text\": [1]";
+                    case 2 -> "{\"text\":\"x\",\"_meta\":{\"source\":\"other.jsonl:1\"}}";
+                    default -> "{\"text\":\"record " + i + "\"}";
+                });
+                w.write("\n");
+            }
+        }
+        Path out = dir.resolve("acc");
+        PipelineReport r = Pipeline.builder().read(Formats.jsonl(in)).split(SplitSpec.defaults().seed(3))
+                .write(out).run();
+        assertEquals(200, r.written() + r.quarantined());
+        long lines = 0;
+        Set<String> sources = new HashSet<>();
+        for (String s : List.of("train", "validation", "test", "quarantine")) {
+            for (String line : Files.readAllLines(out.resolve(s + ".jsonl"))) {
+                JsonNode n = Json.MAPPER.readTree(line);
+                sources.add(s.equals("quarantine") ? "mixed.jsonl:" + n.get("line").asLong()
+                        : n.at("/_meta/source").asText());
+                lines++;
+            }
+        }
+        assertEquals(200, lines);
+        assertEquals(200, sources.size(), "every input line exactly once, under its own source");
     }
 
     private static Set<String> texts(Path p) throws IOException {

@@ -125,7 +125,8 @@ final class EvalCommand implements Callable<Integer> {
         m.put("bleu", bleu.score());
         m.put("bleu_signature", bleu.signature());
         m.put("chrf++", Chrf.builder().wordOrder(2).build().corpusScore(predictions, List.of(references)).score());
-        Rouge.builder().rougeTypes("rouge1", "rouge2", "rougeL").cjk(cjk).build().corpusScore(references, predictions)
+        Rouge.builder().rougeTypes("rouge1", "rouge2", "rougeL").cjk(cjk).build()
+                .corpusScore(predictions, List.of(references))
                 .forEach((type, s) -> m.put(type, 100 * s.fmeasure()));
         return m;
     }

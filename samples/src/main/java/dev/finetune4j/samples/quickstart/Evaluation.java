@@ -56,7 +56,7 @@ final class Evaluation {
         List<String> refs = test.stream().map(QaExample::answer).toList();
         double bleu = Bleu.builder().tokenize("zh").build().corpusScore(answers, List.of(refs)).score();
         double rougeL = 100 * Rouge.builder().rougeTypes("rougeL").cjk(true).build()
-                .corpusScore(refs, answers).get("rougeL").fmeasure();
+                .corpusScore(answers, List.of(refs)).get("rougeL").fmeasure();
         CorpusRelevance drs = DomainRelevance.corpusScore(domain, answers, DomainRelevance.DEFAULT_BOOTSTRAP, 7);
         EvalReport report = EvalReport.builder(name)
                 .metric(PERPLEXITY, ppl).metric(BLEU, bleu).metric(ROUGE_L, rougeL).metric(DRS, 100 * drs.mean())

@@ -1,0 +1,101 @@
+package dev.finetune4j.data.format;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Reads a JSONL file whose lines are JSON objects of any shape (feedback logs, judgments, anything that is not a
+ * training record) as strictly as the record readers: invalid UTF-8, invalid JSON, a value that is not an object
+ * and lines over the size limit come back as {@link BadLine}s, never thrown and never dropped; blank lines are
+ * skipped. The record readers use it for JSONL too. Not thread-safe.
+ *
+ * <pre>{@code
+ * try (JsonObjectLines in = JsonObjectLines.open(log)) {
+ *     for (JsonObjectLines.Item item; (item = in.next()) != null; ) {
+ *         switch (item) {
+ *             case JsonObjectLines.Ok ok -> use(ok.line(), ok.object());
+ *             case JsonObjectLines.Bad bad -> quarantine(bad.badLine());
+ *         }
+ *     }
+ * }
+ * }</pre>
+ */
+public final class JsonObjectLines implements Closeable {
+    private final LineReader lines;
+    private final String file;
+
+    JsonObjectLines(InputStream in, String file, int maxLineBytes) {
+        this.lines = new LineReader(in, maxLineBytes);
+        this.file = file;
+    }
+
+    /** Opens {@code file} with the default line limit ({@link ReadOptions#DEFAULTS}). */
+    public static JsonObjectLines open(Path file) throws IOException {
+        return open(file, ReadOptions.DEFAULTS.maxLineBytes());
+    }
+
+    /** Opens {@code file}; lines over {@code maxLineBytes} bytes are reported as bad. */
+    public static JsonObjectLines open(Path file, int maxLineBytes) throws IOException {
+        return new JsonObjectLines(Files.newInputStream(file), file.getFileName().toString(), maxLineBytes);
+    }
+
+    /** One non-blank line: an object or a bad line. */
+    public sealed interface Item {
+    }
+
+    /**
+     * A line holding a JSON object.
+     *
+     * @param line   its 1-based line number
+     * @param object the object as Jackson's plain Java shapes (maps, lists, strings, numbers, booleans)
+     * @param text   the line as read, for a quarantine entry if the object turns out unusable
+     */
+    public record Ok(long line, Map<String, Object> object, String text) implements Item {
+    }
+
+    /** A line that is not a JSON object, with the reason. */
+    public record Bad(BadLine badLine) implements Item {
+    }
+
+    /** The next non-blank line, or {@code null} at the end of the file. */
+    public Item next() throws IOException {
+        LineReader.Line line;
+        do {
+            line = lines.next();
+            if (line == null) {
+                return null;
+            }
+        } while (line.error() == null && line.text().isBlank());
+        if (line.error() != null) {
+            return bad(line.number(), line.error(), line.preview());
+        }
+        try {
+            Map<String, Object> object = Json.readObject(line.text());
+            if (object == null) {
+                return bad(line.number(), "wrong field types: a line must hold a JSON object, found null", line.text());
+            }
+            return new Ok(line.number(), object, line.text());
+        } catch (MismatchedInputException e) {
+            return bad(line.number(), "wrong field types: a line must hold a JSON object: " + e.getOriginalMessage(),
+                    line.text());
+        } catch (JsonProcessingException e) {
+            return bad(line.number(), "invalid JSON: " + e.getOriginalMessage(), line.text());
+        }
+    }
+
+    private Bad bad(long line, String reason, String raw) {
+        return new Bad(new BadLine(file, line, reason, raw));
+    }
+
+    @Override
+    public void close() throws IOException {
+        lines.close();
+    }
+}
