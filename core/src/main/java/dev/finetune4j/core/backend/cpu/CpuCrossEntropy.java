@@ -38,11 +38,10 @@ final class CpuCrossEntropy implements CrossEntropyKernels {
             }
             int o = r * v;
             float m = math.max(x, o, v);
-            // NOTE: sumExp adds the same float exponentials in the same order as the backward's expInPlace
             double sum = math.sumExp(x, o, v, m);
             max[r] = m;
             inv[r] = (float) (1.0 / sum);
-            lp[r] = (float) (x[o + label[r]] - m - Math.log(sum));
+            lp[r] = (float) (x[o + label[r]] - m - Math.log(sum)); // (x - max) - log(sum), as CpuSoftmax's log-softmax
         });
         CpuTensors.commit(logProbs, lp);
         CpuTensors.commit(rowMax, max);
