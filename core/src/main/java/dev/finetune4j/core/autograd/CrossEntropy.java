@@ -1,9 +1,7 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
-
-import java.util.stream.IntStream;
-
 
 /** Cross-entropy and per-token log-probabilities from logits, with an ignore index. */
 public final class CrossEntropy {
@@ -31,47 +29,25 @@ public final class CrossEntropy {
 
     /**
      * log p(label) per row (0 where the label is ignored). logits: (N, V), labels: [N] -> (N).
-     * Backward: dlogits = d * (onehot - softmax).
+     * Backward: dlogits = d * (onehot - softmax). Only each row's maximum and 1 / sum of exponentials are kept
+     * for the backward, which recomputes the softmax from the logits.
      */
     public static Tensor tokenLogProbs(Tensor logits, int[] labels) {
-        int v = logits.dim(-1);
-        int n = logits.shape().rows();
-        checkLabels(labels, n, v);
-        float[] probs = Buffers.floats(logits);
-        float[] out = new float[n];
-        IntStream.range(0, n).parallel().forEach(r -> {
-            if (labels[r] != IGNORE_INDEX) {
-                out[r] = logProbAndSoftmaxRow(probs, r * v, v, labels[r]);
-            }
-        });
-        Tensor result = Buffers.tensor(out, n);
-        return Autograd.record("tokenLogProbs", result, dOut -> {
-            float[] d = Buffers.read(dOut);
-            float[] g = new float[probs.length];
-            IntStream.range(0, n).parallel().forEach(r -> {
-                if (labels[r] == IGNORE_INDEX) {
-                    return;
-                }
-                int o = r * v;
-                for (int i = 0; i < v; i++) {
-                    g[o + i] = -probs[o + i] * d[r];
-                }
-                g[o + labels[r]] += d[r];
-            });
-            return new Tensor[]{Buffers.tensor(g, logits.shape())};
+        Tensor x = Ops.matrix(logits);
+        int n = x.dim(0);
+        checkLabels(labels, n, x.dim(1));
+        Tensor labelTensor = Tensor.ofInts(logits.device(), labels, Shape.of(n));
+        Tensor logProbs = Tensor.zeros(logits.device(), Shape.of(n));
+        Tensor rowMax = Tensor.zeros(logits.device(), Shape.of(n));
+        Tensor invRowSum = Tensor.zeros(logits.device(), Shape.of(n));
+        var kernels = logits.backend().crossEntropy();
+        kernels.tokenLogProbs(x, labelTensor, IGNORE_INDEX, logProbs, rowMax, invRowSum);
+        return Autograd.record("tokenLogProbs", logProbs, dOut -> {
+            Tensor dLogits = Tensor.zeros(logits.device(), logits.shape());
+            kernels.tokenLogProbsBackward(x, labelTensor, IGNORE_INDEX, rowMax, invRowSum, dOut,
+                    Ops.matrix(dLogits));
+            return new Tensor[]{dLogits};
         }, logits);
-    }
-
-    /**
-     * Replaces row {@code a[o .. o+n)} of logits by its softmax (kept for the backward pass, which then needs
-     * no exponentials) and returns the log-probability of {@code label}, computed as (x - max) - log(sum) like
-     * {@link Softmax#logSoftmax}.
-     */
-    private static float logProbAndSoftmaxRow(float[] a, int o, int n, int label) {
-        float max = Buffers.math().max(a, o, n);
-        float logit = a[o + label];
-        double sum = Softmax.normalizeInPlace(a, o, n, max);
-        return (float) (logit - max - Math.log(sum));
     }
 
     private static void checkLabels(int[] labels, int n, int v) {

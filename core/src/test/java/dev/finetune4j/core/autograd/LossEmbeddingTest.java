@@ -49,6 +49,46 @@ class LossEmbeddingTest {
         }
     }
 
+    /**
+     * At logits near 1e4 a float32 log-sum-exp would carry half an ulp of 1e4 (5e-4) into every recomputed
+     * probability; the backward must give back the forward's softmax to float rounding.
+     */
+    @Test
+    void theBackwardRecomputesTheSoftmaxExactlyAtLargeLogits() {
+        int v = 64;
+        int[] labels = {5, IGN, 60};
+        float[] x = GradCheck.randn(11, labels.length * v);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = 10_000 + 3 * x[i];
+        }
+        try (var s = TensorScope.open()) {
+            Tensor logits = Tensor.of(x, labels.length, v).requiresGrad(true);
+            Tensor lp = CrossEntropy.tokenLogProbs(logits, labels);
+            Autograd.backward(Reductions.sum(lp));
+            float[] g = logits.grad().toFloatArray();
+            for (int r = 0; r < labels.length; r++) {
+                double max = Double.NEGATIVE_INFINITY;
+                double sum = 0;
+                for (int i = 0; i < v; i++) {
+                    max = Math.max(max, x[r * v + i]);
+                }
+                for (int i = 0; i < v; i++) {
+                    sum += Math.exp(x[r * v + i] - max);
+                }
+                if (labels[r] == IGN) {
+                    assertEquals(0f, lp.getFlat(r));
+                } else {
+                    assertEquals(x[r * v + labels[r]] - max - Math.log(sum), lp.getFlat(r), 1e-6, "log p, row " + r);
+                }
+                for (int i = 0; i < v; i++) {
+                    double expected = labels[r] == IGN ? 0
+                            : (i == labels[r] ? 1 : 0) - Math.exp(x[r * v + i] - max) / sum;
+                    assertEquals(expected, g[r * v + i], 1e-6 * Math.abs(expected) + 1e-12, "dlogits, row " + r + ", class " + i);
+                }
+            }
+        }
+    }
+
     @Test
     void embeddingScatterAddsRepeatedIds() {
         long[][] ids = {{3, 0, 3}, {1, 3, 4}};

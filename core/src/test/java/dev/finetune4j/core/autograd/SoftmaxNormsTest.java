@@ -5,6 +5,10 @@ import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Softmax, log-softmax, RMSNorm and LayerNorm over the last dimension against float64 references. */
 class SoftmaxNormsTest {
@@ -91,5 +95,66 @@ class SoftmaxNormsTest {
                 .input(3, 7).input(GradCheck.uniform(9, 7, 0.5, 1.5), 7).input(7)
                 .reference(x -> layerNorm(x[0], x[1], x[2], 7, 1e-5))
                 .run();
+    }
+
+    @Test
+    void frozenNormParametersGetNoGradientAndLeaveTheInputGradientAlone() {
+        float[] x = GradCheck.randn(5, 4 * 6);
+        float[] w = GradCheck.uniform(6, 6, 0.5, 1.5);
+        float[] b = GradCheck.randn(7, 6);
+        for (String norm : new String[]{"rmsNorm", "layerNorm"}) {
+            float[] trainedDx = null;
+            for (boolean trainable : new boolean[]{true, false}) {
+                try (var s = TensorScope.open()) {
+                    Tensor xt = Tensor.of(x, 4, 6).requiresGrad(true);
+                    Tensor wt = Tensor.of(w, 6).requiresGrad(trainable);
+                    Tensor bt = Tensor.of(b, 6).requiresGrad(trainable);
+                    Tensor y = norm.equals("rmsNorm") ? Norms.rmsNorm(xt, wt, 1e-5f) : Norms.layerNorm(xt, wt, bt, 1e-5f);
+                    Autograd.backward(Reductions.sum(Elementwise.mul(y, y)));
+                    float[] dx = xt.grad().toFloatArray();
+                    if (trainable) {
+                        trainedDx = dx;
+                    } else {
+                        assertArrayEquals(trainedDx, dx, norm + ": dx with frozen parameters");
+                        assertNull(wt.grad(), norm + ": a frozen weight gets no gradient");
+                        assertNull(bt.grad(), norm + ": a frozen bias gets no gradient");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void aNormParameterOfTheWrongSizeIsRejected() {
+        try (var s = TensorScope.open()) {
+            Tensor x = Tensor.zeros(2, 8);
+            var e = assertThrows(IllegalArgumentException.class, () -> Norms.rmsNorm(x, Tensor.zeros(9), 1e-5f));
+            assertTrue(e.getMessage().contains("weight [9]"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> Norms.layerNorm(x, Tensor.zeros(8), Tensor.zeros(4), 1e-5f));
+        }
+    }
+
+    @Test
+    void softmaxOfATransposedViewFollowsItsLogicalRows() {
+        try (var s = TensorScope.open()) {
+            Tensor x = Tensor.of(GradCheck.randn(8, 12), 4, 3).transpose(0, 1);
+            float[] rows = x.toFloatArray();
+            double[] expected = softmax(toDoubles(rows), 4, false);
+            double[] expectedLog = softmax(toDoubles(rows), 4, true);
+            float[] y = Softmax.softmax(x).toFloatArray();
+            float[] ly = Softmax.logSoftmax(x).toFloatArray();
+            for (int i = 0; i < rows.length; i++) {
+                assertEquals(expected[i], y[i], 1e-6, "softmax at " + i);
+                assertEquals(expectedLog[i], ly[i], 1e-6, "logSoftmax at " + i);
+            }
+        }
+    }
+
+    private static double[] toDoubles(float[] v) {
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            d[i] = v[i];
+        }
+        return d;
     }
 }
