@@ -1,6 +1,5 @@
 package dev.finetune4j.core.autograd;
 
-import dev.finetune4j.core.backend.cpu.Parallel;
 import dev.finetune4j.core.tensor.Tensor;
 
 /** Pointwise activations with their derivatives, and SwiGLU's fused silu(gate) * up. */
@@ -11,6 +10,8 @@ public final class Activations {
     /** The activation functions named by Hugging Face configs ({@code hidden_act}). */
     public enum Kind {
         SILU, GELU_EXACT, GELU_TANH, RELU, TANH, SIGMOID;
+
+        private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
         /**
          * Maps a config's {@code hidden_act} / {@code activation_function} string.
@@ -29,88 +30,70 @@ public final class Activations {
                         + "'; supported: silu, swish, gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, tanh, sigmoid");
             };
         }
+
+        /** f(x) in double. */
+        public double value(double x) {
+            return switch (this) {
+                case SILU -> x / (1 + Math.exp(-x));
+                case GELU_EXACT -> 0.5 * x * (1 + Erf.erf(x / Math.sqrt(2)));
+                case GELU_TANH -> 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+                case RELU -> Math.max(0, x);
+                case TANH -> Math.tanh(x);
+                case SIGMOID -> 1 / (1 + Math.exp(-x));
+            };
+        }
+
+        /** f'(x) in double. */
+        public double derivative(double x) {
+            return switch (this) {
+                case SILU -> {
+                    double s = 1 / (1 + Math.exp(-x));
+                    yield s * (1 + x * (1 - s));
+                }
+                case GELU_EXACT -> 0.5 * (1 + Erf.erf(x / Math.sqrt(2))) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+                case GELU_TANH -> {
+                    double u = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
+                    double th = Math.tanh(u);
+                    yield 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+                }
+                case RELU -> x > 0 ? 1 : 0;
+                case TANH -> 1 - Math.tanh(x) * Math.tanh(x);
+                case SIGMOID -> {
+                    double s = 1 / (1 + Math.exp(-x));
+                    yield s * (1 - s);
+                }
+            };
+        }
     }
 
-    private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
-    /** f(x) elementwise; backward multiplies by f'(x). */
+    /** f(x) elementwise, x any shape -> x's shape; backward multiplies by f'(x). */
     public static Tensor apply(Kind kind, Tensor x) {
-        float[] xv = Buffers.read(x);
-        float[] y = new float[xv.length];
-        Parallel.chunks(y.length, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                y[i] = (float) value(kind, xv[i]);
-            }
-        });
-        Tensor out = Buffers.tensor(y, x.shape());
+        Tensor out = Tensor.zeros(x.device(), x.shape());
+        x.backend().activations().activation(kind, x, out);
+        Tensor xd = x.detach();
         return Autograd.record(kind.name().toLowerCase(), out, dOut -> {
-            float[] g = Buffers.floats(dOut);
-            Parallel.chunks(g.length, (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    g[i] *= (float) derivative(kind, xv[i]);
-                }
-            });
-            return new Tensor[]{Buffers.tensor(g, x.shape())};
+            Tensor dx = Tensor.zeros(dOut.device(), x.shape());
+            dOut.backend().activations().activationBackward(kind, xd, dOut, dx);
+            return new Tensor[]{dx};
         }, x);
     }
 
-    /** silu(gate) * up (SwiGLU, Shazeer 2020). gate, up: same shape. */
+    /** silu(gate) * up (SwiGLU, Shazeer 2020). gate, up: same shape -> that shape. */
     public static Tensor swiglu(Tensor gate, Tensor up) {
-        float[] gv = Buffers.read(gate);
-        float[] uv = Buffers.read(up);
-        float[] y = new float[gv.length];
-        float[] sig = new float[gv.length]; // sigmoid(gate), kept so that the backward needs no exponentials
-        Parallel.chunks(y.length, (from, to) -> {
-            Buffers.math().sigmoid(gv, sig, from, to);
-            for (int i = from; i < to; i++) {
-                y[i] = gv[i] * sig[i] * uv[i];
-            }
-        });
-        Tensor out = Buffers.tensor(y, gate.shape());
+        if (!gate.shape().equals(up.shape())) {
+            throw new IllegalArgumentException("swiglu: gate " + gate.shape() + " and up " + up.shape() + " differ");
+        }
+        Ops.sameDevice(gate, up);
+        Tensor out = Tensor.zeros(gate.device(), gate.shape());
+        Tensor sigmoid = Tensor.zeros(gate.device(), gate.shape()); // sigmoid(gate), so that the backward needs no exponentials
+        gate.backend().activations().swiglu(gate, up, out, sigmoid);
+        Tensor g = gate.detach();
+        Tensor u = up.detach();
         return Autograd.record("swiglu", out, dOut -> {
-            float[] d = Buffers.read(dOut);
-            float[] dg = new float[d.length];
-            float[] du = new float[d.length];
-            Parallel.chunks(d.length, (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    // silu'(g) = s (1 + g (1 - s)) with s = sigmoid(g)
-                    dg[i] = d[i] * uv[i] * sig[i] * (1 + gv[i] * (1 - sig[i]));
-                    du[i] = d[i] * gv[i] * sig[i];
-                }
-            });
-            return new Tensor[]{Buffers.tensor(dg, gate.shape()), Buffers.tensor(du, up.shape())};
+            Tensor dGate = Tensor.zeros(dOut.device(), gate.shape());
+            Tensor dUp = Tensor.zeros(dOut.device(), up.shape());
+            dOut.backend().activations().swigluBackward(g, u, sigmoid, dOut, dGate, dUp);
+            return new Tensor[]{dGate, dUp};
         }, gate, up);
-    }
-
-    static double value(Kind kind, double x) {
-        return switch (kind) {
-            case SILU -> x / (1 + Math.exp(-x));
-            case GELU_EXACT -> 0.5 * x * (1 + Erf.erf(x / Math.sqrt(2)));
-            case GELU_TANH -> 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
-            case RELU -> Math.max(0, x);
-            case TANH -> Math.tanh(x);
-            case SIGMOID -> 1 / (1 + Math.exp(-x));
-        };
-    }
-
-    static double derivative(Kind kind, double x) {
-        return switch (kind) {
-            case SILU -> {
-                double s = 1 / (1 + Math.exp(-x));
-                yield s * (1 + x * (1 - s));
-            }
-            case GELU_EXACT -> 0.5 * (1 + Erf.erf(x / Math.sqrt(2))) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-            case GELU_TANH -> {
-                double u = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
-                double th = Math.tanh(u);
-                yield 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
-            }
-            case RELU -> x > 0 ? 1 : 0;
-            case TANH -> 1 - Math.tanh(x) * Math.tanh(x);
-            case SIGMOID -> {
-                double s = 1 / (1 + Math.exp(-x));
-                yield s * (1 - s);
-            }
-        };
     }
 }

@@ -1,143 +1,63 @@
 package dev.finetune4j.core.autograd;
 
-import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.backend.AttentionKernels;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
-
-import java.util.stream.IntStream;
 
 /**
  * Scaled dot-product attention, softmax(q k^T * scale + mask) v, with grouped-query attention: query head h
  * reads key/value head {@code h / (H / Hkv)}. Masked scores are -inf; a query with no visible key outputs 0.
- * The products run through the backend's gemm per (batch, head) and block of {@value #QUERY_BLOCK} queries, which
- * under a causal mask skips the keys no query of the block can see (about 40% of the work at 128 tokens); the
- * mask is built once per batch row.
+ * The forward keeps each query's log-sum-exp instead of the (T, S) probabilities, and the backward recomputes
+ * them ({@link AttentionKernels}), so memory grows linearly with the sequence length.
  */
 public final class Attention {
-    /** Queries per block: a causal block computes scores only for the keys its last query can see. */
-    private static final int QUERY_BLOCK = 32;
-
     private Attention() {
     }
 
     /**
      * q: (B, H, T, D), k and v: (B, Hkv, S, D) with S >= T and H a multiple of Hkv -> (B, H, T, D).
+     * The mask's per-row arrays, when present, are [B][S].
      */
     public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale) {
-        int bs = q.dim(0);
-        int h = q.dim(1);
-        int t = q.dim(2);
-        int d = q.dim(3);
-        int hkv = k.dim(1);
-        int s = k.dim(2);
-        if (h % hkv != 0 || k.dim(3) != d || v.dim(2) != s || s < t) {
+        if (q.rank() != 4 || k.rank() != 4 || !k.shape().equals(v.shape()) || k.dim(0) != q.dim(0)
+                || q.dim(1) % k.dim(1) != 0 || k.dim(3) != q.dim(3) || k.dim(2) < q.dim(2)) {
             throw new IllegalArgumentException("attention: q " + q.shape() + ", k " + k.shape() + ", v " + v.shape()
-                    + " do not fit (need H % Hkv == 0, equal head dims, S >= T)");
+                    + " do not fit (need q (B, H, T, D), k and v (B, Hkv, S, D), H % Hkv == 0, S >= T)");
         }
-        int group = h / hkv;
-        float[] qv = Buffers.read(q);
-        float[] kv = Buffers.read(k);
-        float[] vv = Buffers.read(v);
-        float[][] bias = maskBias(mask, bs, t, s);
-        float[] probs = new float[bs * h * t * s];
-        float[] out = new float[bs * h * t * d];
-        int block = mask.causal() ? QUERY_BLOCK : t; // without a causal mask every query sees every key
-        var be = Buffers.backend();
-        IntStream.range(0, bs * h).parallel().forEach(bh -> {
-            int b = bh / h;
-            int kvBase = (b * hkv + (bh % h) / group) * s * d;
-            int po = bh * t * s;
-            for (int i0 = 0; i0 < t; i0 += block) {
-                int rows = Math.min(block, t - i0);
-                int keys = visibleKeys(mask, i0 + rows, t, s);
-                int qo = (bh * t + i0) * d;
-                // scores = q k^T over the visible keys: (rows, D) x (keys, D)^T
-                float[] p = new float[rows * keys];
-                be.gemm(qv, qo, false, kv, kvBase, true, p, 0, rows, keys, d, false);
-                for (int r = 0; r < rows; r++) {
-                    int biasRow = (i0 + r) * s;
-                    for (int j = 0; j < keys; j++) {
-                        p[r * keys + j] = p[r * keys + j] * scale + bias[b][biasRow + j];
-                    }
-                    Softmax.softmaxRow(p, r * keys, keys);
-                    System.arraycopy(p, r * keys, probs, po + biasRow, keys);
-                }
-                // out = p v: (rows, keys) x (keys, D)
-                be.gemm(p, 0, false, vv, kvBase, false, out, qo, rows, d, keys, false);
-            }
-        });
-        Tensor result = Buffers.tensor(out, q.shape());
-        return Autograd.record("attention", result, dOut -> {
-            float[] dov = Buffers.read(dOut);
-            float[] dq = new float[qv.length];
-            float[] dk = new float[kv.length];
-            float[] dv = new float[vv.length];
-            // One task per key/value head so that the query heads sharing it accumulate dk, dv without races.
-            IntStream.range(0, bs * hkv).parallel().forEach(bg -> {
-                int b = bg / hkv;
-                int kvBase = bg * s * d;
-                for (int hh = (bg % hkv) * group; hh < (bg % hkv + 1) * group; hh++) {
-                    int bh = b * h + hh;
-                    for (int i0 = 0; i0 < t; i0 += block) {
-                        int rows = Math.min(block, t - i0);
-                        int keys = visibleKeys(mask, i0 + rows, t, s);
-                        int qo = (bh * t + i0) * d;
-                        float[] p = new float[rows * keys];
-                        for (int r = 0; r < rows; r++) {
-                            System.arraycopy(probs, (bh * t + i0 + r) * s, p, r * keys, keys);
-                        }
-                        // (forward: out = p v) dv += p^T dOut: (keys, rows) x (rows, D)
-                        be.gemm(p, 0, true, dov, qo, false, dv, kvBase, keys, d, rows, true);
-                        // dp = dOut v^T: (rows, D) x (keys, D)^T
-                        float[] ds = new float[rows * keys];
-                        be.gemm(dov, qo, false, vv, kvBase, true, ds, 0, rows, keys, d, false);
-                        // (forward: p = softmax(scores)) dscores = p * (dp - sum(dp * p)), times scale
-                        for (int r = 0; r < rows; r++) {
-                            int row = r * keys;
-                            float dot = 0f;
-                            for (int j = 0; j < keys; j++) {
-                                dot += ds[row + j] * p[row + j];
-                            }
-                            for (int j = 0; j < keys; j++) {
-                                ds[row + j] = p[row + j] * (ds[row + j] - dot) * scale;
-                            }
-                        }
-                        // (forward: scores = q k^T) dq = ds k: (rows, keys) x (keys, D); dk += ds^T q: (keys, rows) x (rows, D)
-                        be.gemm(ds, 0, false, kv, kvBase, false, dq, qo, rows, d, keys, false);
-                        be.gemm(ds, 0, true, qv, qo, false, dk, kvBase, keys, d, rows, true);
-                    }
-                }
-            });
-            return new Tensor[]{Buffers.tensor(dq, q.shape()), Buffers.tensor(dk, k.shape()), Buffers.tensor(dv, v.shape())};
+        checkMaskRows("keyValid", mask.keyValid() == null ? -1 : mask.keyValid().length, q.dim(0));
+        checkMaskRows("segments", mask.segments() == null ? -1 : mask.segments().length, q.dim(0));
+        for (int b = 0; b < q.dim(0); b++) {
+            checkMaskRow("keyValid", b, mask.keyValid() == null ? -1 : mask.keyValid()[b].length, k.dim(2));
+            checkMaskRow("segments", b, mask.segments() == null ? -1 : mask.segments()[b].length, k.dim(2));
+        }
+        Ops.sameDevice(q, k, v);
+        AttentionKernels kernels = q.backend().attention();
+        Tensor qc = q.detach().contiguous();
+        Tensor kc = k.detach().contiguous();
+        Tensor vc = v.detach().contiguous();
+        Tensor out = Tensor.zeros(q.device(), q.shape());
+        Tensor logSumExp = Tensor.zeros(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
+        kernels.attention(qc, kc, vc, mask, scale, out, logSumExp);
+        Tensor outValues = out.detach();
+        return Autograd.record("attention", out, dOut -> {
+            Tensor dq = Tensor.zeros(q.device(), q.shape());
+            Tensor dk = Tensor.zeros(k.device(), k.shape());
+            Tensor dv = Tensor.zeros(v.device(), v.shape());
+            kernels.attentionBackward(qc, kc, vc, mask, scale, outValues, logSumExp, dOut.detach().contiguous(), dq, dk, dv);
+            return new Tensor[]{dq, dk, dv};
         }, q, k, v);
     }
 
-    /**
-     * Keys that queries before {@code queryEnd} may see at all: with a causal mask none past the last query's own
-     * position, so their scores (all -inf) are neither computed nor differentiated.
-     */
-    private static int visibleKeys(AttentionMask mask, int queryEnd, int t, int s) {
-        return mask.causal() ? Math.min(s, s - t + queryEnd) : s;
+    private static void checkMaskRows(String name, int rows, int batch) {
+        if (rows >= 0 && rows != batch) {
+            throw new IllegalArgumentException("attention mask: " + name + " has " + rows + " rows for a batch of " + batch);
+        }
     }
 
-    /** Per batch row, (T, S) additive bias: 0 where the query may see the key, -inf elsewhere. */
-    private static float[][] maskBias(AttentionMask mask, int bs, int t, int s) {
-        int past = s - t;
-        boolean perRow = mask.keyValid() != null || mask.segments() != null;
-        float[][] bias = new float[bs][];
-        for (int b = 0; b < bs; b++) {
-            if (!perRow && b > 0) {
-                bias[b] = bias[0]; // causal-only masks are the same for every row
-                continue;
-            }
-            bias[b] = new float[t * s];
-            for (int i = 0; i < t; i++) {
-                for (int j = 0; j < s; j++) {
-                    if (!mask.allows(b, past + i, j)) {
-                        bias[b][i * s + j] = Float.NEGATIVE_INFINITY;
-                    }
-                }
-            }
+    private static void checkMaskRow(String name, int b, int length, int keys) {
+        if (length >= 0 && length != keys) {
+            throw new IllegalArgumentException("attention mask: " + name + "[" + b + "] has " + length
+                    + " entries for " + keys + " key positions (one per key, cached ones included)");
         }
-        return bias;
     }
 }

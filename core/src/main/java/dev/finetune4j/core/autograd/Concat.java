@@ -1,5 +1,6 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.Arrays;
@@ -13,8 +14,9 @@ public final class Concat {
     public static Tensor cat(int dim, Tensor... parts) {
         int d = parts[0].shape().normalize(dim);
         int[] dims = parts[0].shape().dims();
-        int total = 0;
+        long total = 0;
         for (Tensor p : parts) {
+            Ops.sameDevice(parts[0], p);
             int[] pd = p.shape().dims();
             pd[d] = dims[d];
             if (!Arrays.equals(pd, dims)) {
@@ -22,28 +24,16 @@ public final class Concat {
             }
             total += p.dim(d);
         }
-        int outer = 1;
-        for (int i = 0; i < d; i++) {
-            outer *= dims[i];
-        }
-        int inner = 1;
-        for (int i = d + 1; i < dims.length; i++) {
-            inner *= dims[i];
-        }
-        dims[d] = total;
-        float[] out = new float[outer * total * inner];
-        int at = 0;
+        dims[d] = Math.toIntExact(total);
+        Tensor result = Tensor.zeros(parts[0].device(), Shape.of(dims));
         int[] starts = new int[parts.length];
+        int at = 0;
         for (int k = 0; k < parts.length; k++) {
             starts[k] = at;
-            float[] v = Buffers.read(parts[k]);
-            int len = parts[k].dim(d) * inner;
-            for (int o = 0; o < outer; o++) {
-                System.arraycopy(v, o * len, out, (o * total + at) * inner, len);
-            }
+            Tensor slot = result.slice(d, at, at + parts[k].dim(d));
+            result.backend().copy().copy(parts[k].detach(), slot);
             at += parts[k].dim(d);
         }
-        Tensor result = Buffers.tensor(out, dims);
         return Autograd.record("cat", result, dOut -> {
             Tensor[] grads = new Tensor[parts.length];
             for (int k = 0; k < parts.length; k++) {

@@ -8,14 +8,13 @@ public final class EmbeddingLookup {
     private EmbeddingLookup() {
     }
 
-    /** weight: (V, C), ids: [B][T] -> (B, T, C). */
+    /** weight: (V, C), ids: [B][T] -> (B, T, C). The ids are checked on the host, then uploaded to weight's device. */
     public static Tensor lookup(Tensor weight, long[][] ids) {
         int vocab = weight.dim(0);
         int c = weight.dim(1);
         int bs = ids.length;
         int t = bs == 0 ? 0 : ids[0].length;
-        float[] w = Buffers.read(weight);
-        float[] out = new float[bs * t * c];
+        long[] flat = new long[Math.multiplyExact(bs, t)];
         for (int b = 0; b < bs; b++) {
             if (ids[b].length != t) {
                 throw new IllegalArgumentException("input rows must have equal length: row 0 has " + t + ", row " + b + " has " + ids[b].length + "; pad them");
@@ -25,23 +24,18 @@ public final class EmbeddingLookup {
                 if (id < 0 || id >= vocab) {
                     throw new IllegalArgumentException("token id " + id + " at [" + b + "][" + p + "] is outside the vocabulary [0, " + vocab + ")");
                 }
-                System.arraycopy(w, (int) id * c, out, (b * t + p) * c, c);
+                flat[b * t + p] = id;
             }
         }
-        Tensor result = Buffers.tensor(out, Shape.of(bs, t, c));
+        Tensor idsOnDevice = Tensor.ofLongs(weight.device(), flat, Shape.of(flat.length));
+        Tensor rows = Tensor.zeros(weight.device(), Shape.of(flat.length, c));
+        weight.backend().embedding().gather(weight, idsOnDevice, rows);
+        Shape outShape = Shape.of(bs, t, c);
+        Tensor result = rows.view(outShape, outShape.contiguousStrides(), 0);
         return Autograd.record("embedding", result, dOut -> {
-            float[] d = Buffers.read(dOut);
-            float[] g = new float[w.length];
-            for (int b = 0; b < bs; b++) {
-                for (int p = 0; p < t; p++) {
-                    int src = (b * t + p) * c;
-                    int dst = (int) ids[b][p] * c;
-                    for (int i = 0; i < c; i++) {
-                        g[dst + i] += d[src + i];
-                    }
-                }
-            }
-            return new Tensor[]{Buffers.tensor(g, weight.shape())};
+            Tensor dWeight = Tensor.zeros(dOut.device(), weight.shape());
+            dOut.backend().embedding().scatterAdd(Ops.matrix(dOut), idsOnDevice, dWeight);
+            return new Tensor[]{dWeight};
         }, weight);
     }
 }

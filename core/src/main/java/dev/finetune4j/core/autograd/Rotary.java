@@ -1,8 +1,9 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
-
-import java.util.stream.IntStream;
+import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * Rotary position embedding (Su et al. 2021) in Hugging Face's "rotate half" layout: the first and second
@@ -15,21 +16,31 @@ public final class Rotary {
     }
 
     /**
-     * The cos and sin tables of {@link #apply(Tensor, Table)} for the given positions.
+     * The cos and sin tables of {@link #apply(Tensor, Table)} for the given positions, on one device and owned by
+     * the scope that was current when they were made (they must not be used after it closed).
      *
-     * @param cos (B, T, D/2), already scaled
-     * @param sin (B, T, D/2), already scaled
+     * @param positions the [B][T] positions the tables were made for
+     * @param cos       (B, T, D/2), already scaled
+     * @param sin       (B, T, D/2), already scaled
      */
-    public record Table(int[][] positions, float[] cos, float[] sin, int half) {
+    public record Table(int[][] positions, Tensor cos, Tensor sin) {
 
-        /** Angles pos * invFreq_i in float32 like PyTorch, then cos and sin scaled by {@code attentionScaling}. */
-        public static Table of(int[][] positions, float[] invFreq, float attentionScaling) {
+        /**
+         * Angles pos * invFreq_i in float32 like PyTorch, then cos and sin scaled by {@code attentionScaling},
+         * computed on the host and uploaded to {@code device} in the current scope.
+         */
+        public static Table of(Device device, int[][] positions, float[] invFreq, float attentionScaling) {
             int bs = positions.length;
             int t = bs == 0 ? 0 : positions[0].length;
             int half = invFreq.length;
-            float[] cos = new float[bs * t * half];
-            float[] sin = new float[bs * t * half];
+            Shape shape = Shape.of(bs, t, half);
+            float[] cos = new float[Math.toIntExact(shape.numel())];
+            float[] sin = new float[cos.length];
             for (int b = 0; b < bs; b++) {
+                if (positions[b].length != t) {
+                    throw new IllegalArgumentException("rotary positions: row 0 has " + t + ", row " + b + " has "
+                            + positions[b].length + "; every row needs one position per token");
+                }
                 for (int p = 0; p < t; p++) {
                     for (int i = 0; i < half; i++) {
                         float angle = positions[b][p] * invFreq[i];
@@ -38,13 +49,19 @@ public final class Rotary {
                     }
                 }
             }
-            return new Table(positions, cos, sin, half);
+            TensorScope scope = TensorScope.current();
+            return new Table(positions, Tensor.of(device, scope, cos, shape), Tensor.of(device, scope, sin, shape));
+        }
+
+        /** True while the tables' scope is open and they are on {@code device}: whether this table may still be used there. */
+        public boolean usableOn(Device device) {
+            return cos.scope().isOpen() && cos.device().equals(device);
         }
     }
 
     /** {@link #apply(Tensor, Table)} with a table made for this call. */
     public static Tensor apply(Tensor x, int[][] positions, float[] invFreq, float attentionScaling) {
-        return apply(x, Table.of(positions, invFreq, attentionScaling));
+        return apply(x, Table.of(x.device(), positions, invFreq, attentionScaling));
     }
 
     /**
@@ -52,42 +69,17 @@ public final class Rotary {
      * Backward applies the inverse rotation: dx1 = d1 cos + d2 sin, dx2 = d2 cos - d1 sin.
      */
     public static Tensor apply(Tensor x, Table table) {
-        int bs = x.dim(0);
-        int h = x.dim(1);
-        int t = x.dim(2);
-        int d = x.dim(3);
-        if (table.half() != d / 2 || table.cos().length != bs * t * (d / 2)) {
-            throw new IllegalArgumentException("rotary: a table of " + table.half() + " frequencies for "
-                    + table.cos().length / Math.max(1, table.half()) + " positions does not fit " + x.shape());
+        if (x.rank() != 4 || x.dim(3) % 2 != 0 || !table.cos().shape().equals(Shape.of(x.dim(0), x.dim(2), x.dim(3) / 2))) {
+            throw new IllegalArgumentException("rotary: a table of shape " + table.cos().shape() + " does not fit "
+                    + x.shape() + " (needs (B, H, T, D) with D even and a table of (B, T, D/2))");
         }
-        float[] cos = table.cos();
-        float[] sin = table.sin();
-        float[] xv = Buffers.read(x);
-        float[] y = rotate(xv, cos, sin, bs, h, t, d, false);
-        Tensor out = Buffers.tensor(y, x.shape());
-        return Autograd.record("rotary", out, dOut -> new Tensor[]{
-                Buffers.tensor(rotate(Buffers.read(dOut), cos, sin, bs, h, t, d, true), x.shape())}, x);
-    }
-
-    private static float[] rotate(float[] xv, float[] cos, float[] sin, int bs, int h, int t, int d, boolean inverse) {
-        int half = d / 2;
-        float[] y = new float[xv.length];
-        float sign = inverse ? -1f : 1f;
-        IntStream.range(0, bs * h).parallel().forEach(bh -> {
-            int b = bh / h;
-            for (int p = 0; p < t; p++) {
-                int o = (bh * t + p) * d;
-                int c = (b * t + p) * half;
-                for (int i = 0; i < half; i++) {
-                    float x1 = xv[o + i];
-                    float x2 = xv[o + half + i];
-                    float cs = cos[c + i];
-                    float sn = sign * sin[c + i];
-                    y[o + i] = x1 * cs - x2 * sn;
-                    y[o + half + i] = x2 * cs + x1 * sn;
-                }
-            }
-        });
-        return y;
+        Ops.sameDevice(x, table.cos(), table.sin());
+        Tensor out = Tensor.zeros(x.device(), x.shape());
+        x.backend().rotary().rotate(x.detach().contiguous(), table.cos(), table.sin(), false, out);
+        return Autograd.record("rotary", out, dOut -> {
+            Tensor dx = Tensor.zeros(dOut.device(), x.shape());
+            dOut.backend().rotary().rotate(dOut.detach().contiguous(), table.cos(), table.sin(), true, dx);
+            return new Tensor[]{dx};
+        }, x);
     }
 }

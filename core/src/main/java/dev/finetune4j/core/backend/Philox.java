@@ -20,8 +20,12 @@ public final class Philox {
 
     /** A uniform float in [0, 1) for element {@code index} under {@code key}: 24 random bits, exactly representable. */
     public static float uniform(DropoutKey key, long index) {
-        int[] block = block(key, index >>> 2);
-        return (block[(int) (index & 3)] >>> 8) * 0x1.0p-24f;
+        return uniform(block(key, index >>> 2)[(int) (index & 3)]);
+    }
+
+    /** The uniform float in [0, 1) of one 32-bit output: its top 24 bits, so that it is exactly representable. */
+    public static float uniform(int output) {
+        return (output >>> 8) * 0x1.0p-24f;
     }
 
     /** The four outputs of counter ({@code blockIndex}, site, step) under the seed. */

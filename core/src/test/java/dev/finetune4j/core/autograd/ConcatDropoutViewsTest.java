@@ -1,10 +1,11 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.backend.DropoutKey;
+import dev.finetune4j.core.backend.Philox;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 
-import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -51,14 +52,15 @@ class ConcatDropoutViewsTest {
     }
 
     @Test
-    void dropoutWithAFixedSeed() {
+    void dropoutWithAFixedKey() {
         float p = 0.25f;
-        GradCheck.of("dropout", x -> Dropout.apply(x[0], p, new SplittableRandom(7))).input(4, 8).run();
+        DropoutKey key = new DropoutKey(7, 3, 1);
+        GradCheck.of("dropout", x -> Dropout.apply(x[0], p, key)).input(4, 8).run();
         try (var s = TensorScope.open()) {
             int n = 20_000;
             Tensor x = Tensor.of(GradCheck.uniform(1, n, 1, 2), n);
-            float[] a = Dropout.apply(x, p, new SplittableRandom(7)).toFloatArray();
-            assertArrayEquals(a, Dropout.apply(x, p, new SplittableRandom(7)).toFloatArray(), "same seed, same mask");
+            float[] a = Dropout.apply(x, p, key).toFloatArray();
+            assertArrayEquals(a, Dropout.apply(x, p, key).toFloatArray(), "same key, same mask");
             int dropped = 0;
             for (int i = 0; i < n; i++) {
                 if (a[i] == 0f) {
@@ -66,11 +68,35 @@ class ConcatDropoutViewsTest {
                 } else {
                     assertEquals(x.getFlat(i) / (1 - p), a[i], 1e-6f, "survivors scale by 1/(1-p)");
                 }
+                assertEquals(Philox.uniform(key, i) < p, a[i] == 0f, "element " + i + " follows Philox");
             }
             // Binomial(n, p): 4.5 standard deviations is about 275.
             assertEquals(n * p, dropped, 275, "dropped fraction");
-            assertSame(x, Dropout.apply(x, 0f, new SplittableRandom(1)), "p = 0 is the identity");
-            assertThrows(IllegalArgumentException.class, () -> Dropout.apply(x, 1f, new SplittableRandom(1)));
+            float[] other = Dropout.apply(x, p, new DropoutKey(7, 3, 2)).toFloatArray();
+            int differ = 0;
+            for (int i = 0; i < n; i++) {
+                differ += (a[i] == 0f) != (other[i] == 0f) ? 1 : 0;
+            }
+            // two independent masks disagree on 2 p (1 - p) n = 7500 elements
+            assertEquals(2 * p * (1 - p) * n, differ, 300, "another site draws another mask");
+            assertSame(x, Dropout.apply(x, 0f, key), "p = 0 is the identity");
+            assertThrows(IllegalArgumentException.class, () -> Dropout.apply(x, 1f, key));
+        }
+    }
+
+    /** The backward redraws the forward's mask from the key: the gradient is zero exactly where the output is. */
+    @Test
+    void dropoutBackwardUsesTheForwardMask() {
+        try (var s = TensorScope.open()) {
+            int n = 1001; // not a multiple of Philox's four outputs per block
+            Tensor x = Tensor.of(GradCheck.uniform(2, n, 1, 2), n).requiresGrad(true);
+            Tensor y = Dropout.apply(x, 0.5f, new DropoutKey(11, 0, 0));
+            Autograd.backward(Reductions.sum(y));
+            float[] out = y.toFloatArray();
+            float[] grad = x.grad().toFloatArray();
+            for (int i = 0; i < n; i++) {
+                assertEquals(out[i] == 0f ? 0f : 2f, grad[i], 0f, "element " + i);
+            }
         }
     }
 

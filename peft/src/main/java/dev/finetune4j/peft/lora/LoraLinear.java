@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Dropout;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LowRank;
 import dev.finetune4j.core.autograd.Matmul;
+import dev.finetune4j.core.backend.DropoutKey;
 import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -101,7 +102,9 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
             return base.forward(x);
         }
         boolean drop = isTraining() && dropout > 0;
-        Tensor xa = drop ? Dropout.apply(x, dropout, random.get()) : x;
+        // NOTE: the key's seed is the next draw of the model's dropout stream, which the training loop reseeds per
+        // step and micro-batch; a per-layer call counter would restart at 0 in a resumed run and change its masks.
+        Tensor xa = drop ? Dropout.apply(x, dropout, new DropoutKey(random.get().nextLong(), 0, 0)) : x;
         Tensor dense = base.denseWeightOutIn();
         if (!dora && !drop && dense != null) {
             // base product and update in one op: one input gradient instead of two to add up

@@ -4,18 +4,194 @@ import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.backend.AttentionKernels;
 import dev.finetune4j.core.tensor.Tensor;
 
-/** TODO(port): placeholder until the op family moves behind the backend; the op still runs its own loops. */
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * Attention on the CPU through the array gemm, per (batch, head) and block of queries: the (rows, keys) scores
+ * of one block are the only score matrix alive in a task, so memory grows with the sequence length, not its
+ * square. A causal block of {@value #QUERY_BLOCK} queries computes scores only for the keys its last query can
+ * see (about 40% of the work at 128 tokens). The backward recomputes each block's probabilities from the scores
+ * and the forward's log-sum-exp.
+ */
 final class CpuAttention implements AttentionKernels {
+    /** Queries per causal block. */
+    private static final int QUERY_BLOCK = 32;
+    /** Upper bound on a bidirectional block's scores: short sequences run as one block, long ones stay bounded. */
+    private static final int BLOCK_SCORES = 1 << 20;
+
+    private final GemmKernel gemm;
+    private final MathKernels math;
+
     CpuAttention(GemmKernel gemm, MathKernels math) {
+        this.gemm = gemm;
+        this.math = math;
+    }
+
+    /** The sizes of one call; offsets into q, k, v (and their gradients) are products of these, taken in long. */
+    record Dims(int batch, int heads, int kvHeads, int queries, int keys, int headDim, int block) {
+        static Dims of(Tensor q, Tensor k, AttentionMask mask) {
+            return of(q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), mask.causal());
+        }
+
+        static Dims of(int batch, int heads, int kvHeads, int queries, int keys, int headDim, boolean causal) {
+            int block = causal ? QUERY_BLOCK : Math.min(queries, Math.max(QUERY_BLOCK, BLOCK_SCORES / Math.max(1, keys)));
+            return new Dims(batch, heads, kvHeads, queries, keys, headDim, Math.max(1, block));
+        }
+
+        /** Offset of query row {@code query} of (batch-head) {@code bh} in q, out, dOut, dq. */
+        int queryOffset(int bh, int query) {
+            return Math.toIntExact(((long) bh * queries + query) * headDim);
+        }
+
+        /** Offset of key/value head {@code kvHead} of batch row {@code b} in k, v, dk, dv. */
+        int kvOffset(int b, int kvHead) {
+            return Math.toIntExact(((long) b * kvHeads + kvHead) * keys * headDim);
+        }
+
+        /**
+         * Keys that queries before {@code queryEnd} may see at all: with a causal mask none past the last query's
+         * own position, so their scores (all -inf) are neither computed nor differentiated.
+         */
+        int visibleKeys(AttentionMask mask, int queryEnd) {
+            return mask.causal() ? Math.min(keys, keys - queries + queryEnd) : keys;
+        }
     }
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, Tensor logSumExp) {
-        throw new UnsupportedOperationException("not ported yet");
+        Dims dims = Dims.of(q, k, mask);
+        int d = dims.headDim();
+        int group = dims.heads() / dims.kvHeads();
+        float[] qv = CpuTensors.read(q);
+        float[] kv = CpuTensors.read(k);
+        float[] vv = CpuTensors.read(v);
+        float[] o = CpuTensors.output(out);
+        float[] lse = CpuTensors.output(logSumExp);
+        IntStream.range(0, dims.batch() * dims.heads()).parallel().forEach(bh -> {
+            int b = bh / dims.heads();
+            int kvBase = dims.kvOffset(b, (bh % dims.heads()) / group);
+            for (int i0 = 0; i0 < dims.queries(); i0 += dims.block()) {
+                int rows = Math.min(dims.block(), dims.queries() - i0);
+                int keys = dims.visibleKeys(mask, i0 + rows);
+                int qo = dims.queryOffset(bh, i0);
+                float[] p = scores(dims, qv, qo, kv, kvBase, mask, scale, b, i0, rows, keys);
+                for (int r = 0; r < rows; r++) {
+                    lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)] = softmaxRow(p, r * keys, keys);
+                }
+                // out = p v: (rows, keys) x (keys, D)
+                gemm.gemm(p, 0, false, vv, kvBase, false, o, qo, rows, d, keys, false);
+            }
+        });
+        CpuTensors.commit(out, o);
+        CpuTensors.commit(logSumExp, lse);
     }
 
+    /**
+     * {@inheritDoc} The CPU takes the softmax backward's row sums over the keys (sum of dp * p, as the kernel
+     * always did) rather than from {@code out}.
+     */
     @Override
-    public void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
-        throw new UnsupportedOperationException("not ported yet");
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
+                                  Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+        Dims dims = Dims.of(q, k, mask);
+        int d = dims.headDim();
+        int group = dims.heads() / dims.kvHeads();
+        float[] qv = CpuTensors.read(q);
+        float[] kv = CpuTensors.read(k);
+        float[] vv = CpuTensors.read(v);
+        float[] lse = CpuTensors.read(logSumExp);
+        float[] dov = CpuTensors.read(dOut);
+        float[] dqv = CpuTensors.output(dq);
+        float[] dkv = CpuTensors.output(dk);
+        float[] dvv = CpuTensors.output(dv);
+        // One task per key/value head so that the query heads sharing it accumulate dk, dv without races.
+        IntStream.range(0, dims.batch() * dims.kvHeads()).parallel().forEach(bg -> {
+            int b = bg / dims.kvHeads();
+            int kvBase = dims.kvOffset(b, bg % dims.kvHeads());
+            int kvLength = dims.keys() * d;
+            Arrays.fill(dkv, kvBase, kvBase + kvLength, 0f); // overwritten, not accumulated
+            Arrays.fill(dvv, kvBase, kvBase + kvLength, 0f);
+            for (int hh = (bg % dims.kvHeads()) * group; hh < (bg % dims.kvHeads() + 1) * group; hh++) {
+                int bh = b * dims.heads() + hh;
+                for (int i0 = 0; i0 < dims.queries(); i0 += dims.block()) {
+                    int rows = Math.min(dims.block(), dims.queries() - i0);
+                    int keys = dims.visibleKeys(mask, i0 + rows);
+                    int qo = dims.queryOffset(bh, i0);
+                    float[] p = scores(dims, qv, qo, kv, kvBase, mask, scale, b, i0, rows, keys);
+                    for (int r = 0; r < rows; r++) {
+                        probabilitiesFromLogSumExp(p, r * keys, keys, lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)]);
+                    }
+                    // (forward: out = p v) dv += p^T dOut: (keys, rows) x (rows, D)
+                    gemm.gemm(p, 0, true, dov, qo, false, dvv, kvBase, keys, d, rows, true);
+                    // dp = dOut v^T: (rows, D) x (keys, D)^T
+                    float[] ds = new float[p.length];
+                    gemm.gemm(dov, qo, false, vv, kvBase, true, ds, 0, rows, keys, d, false);
+                    // (forward: p = softmax(scores)) dscores = p * (dp - sum(dp * p)), times scale
+                    for (int r = 0; r < rows; r++) {
+                        int row = r * keys;
+                        float dot = 0f;
+                        for (int j = 0; j < keys; j++) {
+                            dot += ds[row + j] * p[row + j];
+                        }
+                        for (int j = 0; j < keys; j++) {
+                            ds[row + j] = p[row + j] * (ds[row + j] - dot) * scale;
+                        }
+                    }
+                    // (forward: scores = q k^T) dq = ds k: (rows, keys) x (keys, D); dk += ds^T q: (keys, rows) x (rows, D)
+                    gemm.gemm(ds, 0, false, kv, kvBase, false, dqv, qo, rows, d, keys, false);
+                    gemm.gemm(ds, 0, true, qv, qo, false, dkv, kvBase, keys, d, rows, true);
+                }
+            }
+        });
+        CpuTensors.commit(dq, dqv);
+        CpuTensors.commit(dk, dkv);
+        CpuTensors.commit(dv, dvv);
+    }
+
+    /**
+     * The masked, scaled scores of queries {@code [i0, i0 + rows)} against the first {@code keys} keys:
+     * (rows, D) x (keys, D)^T, times {@code scale}, -infinity where the mask hides the key.
+     */
+    private float[] scores(Dims dims, float[] qv, int qo, float[] kv, int kvBase, AttentionMask mask, float scale,
+                           int b, int i0, int rows, int keys) {
+        float[] p = new float[Math.multiplyExact(rows, keys)];
+        gemm.gemm(qv, qo, false, kv, kvBase, true, p, 0, rows, keys, dims.headDim(), false);
+        int past = dims.keys() - dims.queries();
+        for (int r = 0; r < rows; r++) {
+            int queryPos = past + i0 + r;
+            int row = r * keys;
+            for (int j = 0; j < keys; j++) {
+                p[row + j] = mask.allows(b, queryPos, j) ? p[row + j] * scale : Float.NEGATIVE_INFINITY;
+            }
+        }
+        return p;
+    }
+
+    /**
+     * In-place softmax of {@code a[o .. o+n)} (exponentials of the max-shifted scores, times 1/sum); returns the
+     * row's log-sum-exp, or -infinity (and a row of zeros) when every entry is masked.
+     */
+    private float softmaxRow(float[] a, int o, int n) {
+        float max = math.max(a, o, n);
+        if (max == Float.NEGATIVE_INFINITY) {
+            Arrays.fill(a, o, o + n, 0f); // every key masked: no probability mass, no NaN
+            return Float.NEGATIVE_INFINITY;
+        }
+        double sum = math.expInPlace(a, o, n, max);
+        float inv = (float) (1.0 / sum);
+        for (int i = o; i < o + n; i++) {
+            a[i] *= inv;
+        }
+        return (float) (max + Math.log(sum));
+    }
+
+    /** Scores {@code a[o .. o+n)} become probabilities {@code exp(score - logSumExp)}; a fully masked row becomes zeros. */
+    private void probabilitiesFromLogSumExp(float[] a, int o, int n, float logSumExp) {
+        if (logSumExp == Float.NEGATIVE_INFINITY) {
+            Arrays.fill(a, o, o + n, 0f);
+        } else {
+            math.expInPlace(a, o, n, logSumExp);
+        }
     }
 }

@@ -61,6 +61,6 @@ public final class DecoderAttention extends Module implements Block {
             x = layer(normName).forward(x);
         }
         x = x.permute(0, 2, 1, 3).contiguous();
-        return Rotary.apply(x, rotary.table(ctx.positions()));
+        return Rotary.apply(x, rotary.table(ctx.positions(), x.device()));
     }
 }

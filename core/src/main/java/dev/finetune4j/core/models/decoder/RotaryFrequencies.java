@@ -1,6 +1,7 @@
 package dev.finetune4j.core.models.decoder;
 
 import dev.finetune4j.core.autograd.Rotary;
+import dev.finetune4j.core.backend.Device;
 
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -33,15 +34,16 @@ public final class RotaryFrequencies {
     }
 
     /**
-     * The cos/sin table for {@code positions}. Every layer of one forward pass shares the same positions array,
-     * so the table is computed once per pass and reused (a concurrent pass just computes its own).
+     * The cos/sin table for {@code positions} on {@code device}. Every layer of one forward pass shares the same
+     * positions array, so the table is computed once per pass and reused while the scope it was made in is open
+     * (a concurrent pass just computes its own; a pass in a scope that outlived the table's makes a new one).
      */
-    public Rotary.Table table(int[][] positions) {
+    public Rotary.Table table(int[][] positions, Device device) {
         Rotary.Table last = lastTable.get();
-        if (last != null && last.positions() == positions) {
+        if (last != null && last.positions() == positions && last.usableOn(device)) {
             return last;
         }
-        Rotary.Table fresh = Rotary.Table.of(positions, invFreq, attentionScaling);
+        Rotary.Table fresh = Rotary.Table.of(device, positions, invFreq, attentionScaling);
         lastTable.set(fresh);
         return fresh;
     }
