@@ -1,9 +1,7 @@
 package dev.finetune4j.core.autograd;
 
-import dev.finetune4j.core.backend.cpu.MathKernels;
 import dev.finetune4j.core.tensor.Tensor;
 
-import java.util.Arrays;
 
 /** Softmax and log-softmax over the last dimension, computed stably (max subtracted). */
 public final class Softmax {
@@ -30,22 +28,5 @@ public final class Softmax {
             x.backend().softmax().logSoftmaxBackward(y, dOut, dx);
             return new Tensor[]{dx};
         }, x);
-    }
-
-    /**
-     * TODO(port): in-place softmax of {@code a[o .. o+n)} for Attention's loop, which still works on arrays; it
-     * goes when attention runs through AttentionKernels, whose CPU side calls CpuSoftmax.softmaxRow instead.
-     */
-    static void softmaxRow(float[] a, int o, int n) {
-        MathKernels math = Buffers.math();
-        float max = math.max(a, o, n);
-        if (max == Float.NEGATIVE_INFINITY) {
-            Arrays.fill(a, o, o + n, 0f); // every entry masked: no probability mass, no NaN
-            return;
-        }
-        float inv = (float) (1.0 / math.expInPlace(a, o, n, max));
-        for (int i = o; i < o + n; i++) {
-            a[i] *= inv;
-        }
     }
 }

@@ -79,15 +79,9 @@ public final class CpuBackend implements Backend {
                 VectorSupport.isAvailable() ? "on" : "off (add --add-modules jdk.incubator.vector for speed)");
     }
 
-    /** TODO(port): the array kernels the not yet ported ops call directly; removed once every op is a kernel. */
-    public MathKernels math() {
+    /** The exponential-based row kernels (softmax, cross-entropy, SiLU), vectorized like the gemm. */
+    MathKernels math() {
         return math;
-    }
-
-    /** TODO(port): see {@link #math()}. */
-    public void gemm(float[] a, int aOffset, boolean transposeA, float[] b, int bOffset, boolean transposeB,
-                     float[] c, int cOffset, int m, int n, int k, boolean accumulate) {
-        gemm.gemm(a, aOffset, transposeA, b, bOffset, transposeB, c, cOffset, m, n, k, accumulate);
     }
 
     @Override
