@@ -46,9 +46,10 @@ class ExamplesMatchDocsTest {
                 }
             }
             if (region == null) {
-                problems.add(id + " is not run: add it to a test between '// example " + id + "' and '// end example'");
+                problems.add(id + " is not run: write '//@@ " + id + "' in a test, set up its variables, run tools/sync-doc-examples.py");
             } else if (!dedent(lines).equals(dedent(region.body.lines().toList()))) {
-                problems.add(id + " differs from the copy in " + region.file.getFileName() + ": update one to match the other");
+                problems.add(id + " differs from the copy in " + region.file.getFileName()
+                        + ": update one to match the other (tools/sync-doc-examples.py copies the docs into the tests)");
             } else {
                 imports.stream().filter(i -> !region.fileText.contains("\n" + i + "\n"))
                         .forEach(i -> problems.add(id + ": " + region.file.getFileName() + " lacks '" + i + "'"));
