@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Deploys the build to a file repository and checks what a release would publish: for each library module its
 # jar (with an Automatic-Module-Name), sources jar, Javadoc jar, POM (with name and description) and CycloneDX
-# SBOM; the parent POM with the licence, SCM and developer metadata its modules inherit; and the BOM.
+# SBOM; the parent POM with the licence, SCM and developer metadata its modules inherit; and the BOM. Every
+# third-party runtime dependency listed in a jar's THIRD-PARTY.txt must be named in NOTICE.
 #
 #   tools/check-deploy.sh [DIR]      (default DIR: target/deploy-check; JDK 25 on JAVA_HOME or PATH)
 #
@@ -50,6 +51,12 @@ for module in core peft data eval samples; do
         name="$(unzip -p "$jar" META-INF/MANIFEST.MF | tr -d '\r' | sed -n 's/^Automatic-Module-Name: //p')"
         if [ "$name" = "dev.finetune4j.$module" ]; then echo "ok      $a Automatic-Module-Name $name";
         else echo "MISSING $a Automatic-Module-Name dev.finetune4j.$module (found '$name')"; missing=1; fi
+    fi
+    if [ -n "$jar" ]; then
+        for dep in $(unzip -p "$jar" THIRD-PARTY.txt | sed -n 's/.*(\([^ :()]*\):\([^ :()]*\):[^ ]* - .*/\2/p'); do
+            case "$dep" in finetune4j-*) continue ;; esac
+            grep -qw -- "$dep" NOTICE || { echo "MISSING $dep (a runtime dependency of $a) in NOTICE"; missing=1; }
+        done
     fi
     sbom="$(classified "$a" -cyclonedx.json)"
     contains "$a SBOM describes $a" "$sbom" "\"name\" : \"$a\""
