@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -53,8 +54,9 @@ final class Fixtures {
     }
 
     /**
-     * A LLaMA decoder with the byte-level BPE tokenizer's 270 ids (the 256-id fixture cannot embed its merges and
-     * chat tokens), with small deterministic weights, saved as a Hugging Face folder.
+     * A LLaMA decoder shaped like the fixture but with the byte-level BPE tokenizer's 270 ids (the 256-id fixture
+     * cannot embed its merges and chat tokens), saved as a Hugging Face folder. Its weights are zeros: the example
+     * that uses it only has to tokenize, build and run a trainer.
      */
     static Path byteBpeModel() throws IOException {
         Path dir = Path.of("models/bytebpe-llama");
@@ -99,7 +101,7 @@ final class Fixtures {
         long[][] labels = new long[ids.length][];
         for (int i = 0; i < ids.length; i++) {
             labels[i] = ids[i].clone();
-            java.util.Arrays.fill(labels[i], 0, ids[i].length / 2, -100L);
+            Arrays.fill(labels[i], 0, ids[i].length / 2, -100L);
         }
         return labels;
     }
