@@ -7,8 +7,6 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -60,7 +58,6 @@ final class AdapterWeights {
 
     /** Copies {@code src} (any float dtype) into the float32 tensor {@code dst} of the same shape. */
     static void copyInto(Tensor src, Tensor dst) {
-        float[] v = src.toFloatArray();
-        MemorySegment.copy(v, 0, dst.storage(), ValueLayout.JAVA_FLOAT_UNALIGNED, dst.offset() * Float.BYTES, v.length);
+        dst.copyFrom(src.toFloatArray());
     }
 }

@@ -71,7 +71,7 @@ class InteropExportTest {
         Tensor t = Tensor.zeros(TensorScope.current(), DType.I64, Shape.of(v.length, v[0].length));
         for (int i = 0; i < v.length; i++) {
             for (int j = 0; j < v[0].length; j++) {
-                t.storage().setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, (long) i * v[0].length + j, v[i][j]);
+                t.hostSegment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, (long) i * v[0].length + j, v[i][j]);
             }
         }
         return t;

@@ -1,5 +1,6 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.backend.cpu.Parallel;
 import dev.finetune4j.core.tensor.Tensor;
 
 /** Pointwise activations with their derivatives, and SwiGLU's fused silu(gate) * up. */

@@ -41,7 +41,7 @@ public final class Attention {
         float[] probs = new float[bs * h * t * s];
         float[] out = new float[bs * h * t * d];
         int block = mask.causal() ? QUERY_BLOCK : t; // without a causal mask every query sees every key
-        Backend be = Buffers.backend();
+        var be = Buffers.backend();
         IntStream.range(0, bs * h).parallel().forEach(bh -> {
             int b = bh / h;
             int kvBase = (b * hkv + (bh % h) / group) * s * d;

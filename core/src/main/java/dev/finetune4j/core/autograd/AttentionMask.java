@@ -18,7 +18,7 @@ public record AttentionMask(boolean causal, boolean[][] keyValid, int[][] segmen
         return new AttentionMask(false, null, null);
     }
 
-    boolean allows(int b, int queryPos, int keyPos) {
+    public boolean allows(int b, int queryPos, int keyPos) {
         if (causal && keyPos > queryPos) {
             return false;
         }

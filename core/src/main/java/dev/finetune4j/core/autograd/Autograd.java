@@ -3,9 +3,6 @@ package dev.finetune4j.core.autograd;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -86,8 +83,8 @@ public final class Autograd {
             throw new IllegalArgumentException("backward needs a scalar loss, got shape " + loss.shape()
                     + "; reduce it first (for example Reductions.mean)");
         }
-        Tensor seed = Tensor.zeros(loss.shape());
-        seed.setFlat(0, 1f);
+        Tensor seed = Tensor.zeros(loss.device(), loss.shape());
+        seed.backend().copy().fill(seed, 1f);
         backward(loss, seed);
     }
 
@@ -148,16 +145,10 @@ public final class Autograd {
     private static void accumulateLeaf(Tensor leaf, Tensor g) {
         Tensor acc = leaf.grad();
         if (acc == null) {
-            acc = Tensor.zeros(leaf.scope(), DType.F32, leaf.shape());
+            acc = Tensor.zeros(leaf.scope(), leaf.device(), DType.F32, leaf.shape());
             leaf.setGrad(acc);
         }
-        // Bulk copies in and out: per-element segment access costs a scope check per value.
-        float[] sum = acc.toFloatArray();
-        float[] add = g.toFloatArray();
-        for (int i = 0; i < sum.length; i++) {
-            sum[i] += add[i];
-        }
-        MemorySegment.copy(sum, 0, acc.storage(), ValueLayout.JAVA_FLOAT_UNALIGNED, acc.offset() * Float.BYTES, sum.length);
+        Elementwise.addInPlace(acc, g);
     }
 
     /** Nodes reachable from {@code root}, each after all of its inputs. */

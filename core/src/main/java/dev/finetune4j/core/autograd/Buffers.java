@@ -1,6 +1,5 @@
 package dev.finetune4j.core.autograd;
 
-import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.cpu.CpuBackend;
 import dev.finetune4j.core.backend.cpu.MathKernels;
 import dev.finetune4j.core.tensor.DType;
@@ -18,7 +17,8 @@ final class Buffers {
     private Buffers() {
     }
 
-    static Backend backend() {
+    /** TODO(port): the array gemm of the CPU backend, for the ops that still loop over arrays. */
+    static CpuBackend backend() {
         return CpuBackend.instance();
     }
 
@@ -36,7 +36,7 @@ final class Buffers {
      * when {@code t} is all of it (no copy), a copy otherwise. The caller must not change it.
      */
     static float[] read(Tensor t) {
-        MemorySegment storage = t.storage();
+        MemorySegment storage = t.hostSegment();
         if (t.dtype() == DType.F32 && t.offset() == 0 && t.isContiguous() && storage.address() == 0
                 && storage.heapBase().orElse(null) instanceof float[] array && array.length == t.numel()) {
             return array;

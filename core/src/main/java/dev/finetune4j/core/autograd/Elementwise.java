@@ -1,9 +1,9 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
+import dev.finetune4j.core.backend.ElementwiseKernels.UnaryOp;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
-
-import java.util.function.DoubleUnaryOperator;
 
 /**
  * Elementwise arithmetic with NumPy broadcasting (shapes aligned from the right, size-1 dimensions stretch).
@@ -13,87 +13,74 @@ public final class Elementwise {
     private Elementwise() {
     }
 
-    private enum Op { ADD, SUB, MUL, DIV }
-
     /** a + b, broadcasting. */
     public static Tensor add(Tensor a, Tensor b) {
-        return binary(Op.ADD, a, b);
+        return binary(BinaryOp.ADD, a, b);
     }
 
     /** a - b, broadcasting. */
     public static Tensor sub(Tensor a, Tensor b) {
-        return binary(Op.SUB, a, b);
+        return binary(BinaryOp.SUB, a, b);
     }
 
     /** a * b, broadcasting. */
     public static Tensor mul(Tensor a, Tensor b) {
-        return binary(Op.MUL, a, b);
+        return binary(BinaryOp.MUL, a, b);
     }
 
     /** a / b, broadcasting. */
     public static Tensor div(Tensor a, Tensor b) {
-        return binary(Op.DIV, a, b);
+        return binary(BinaryOp.DIV, a, b);
     }
 
     /** x * s for a constant s. */
     public static Tensor scale(Tensor x, float s) {
-        float[] v = Buffers.floats(x);
-        for (int i = 0; i < v.length; i++) {
-            v[i] *= s;
-        }
-        return Autograd.record("scale", Buffers.tensor(v, x.shape()), d -> new Tensor[]{scale(d, s)}, x);
+        Tensor out = Tensor.zeros(x.device(), x.shape());
+        x.backend().elementwise().affine(x, s, 0f, out);
+        return Autograd.record("scale", out, d -> new Tensor[]{scale(d, s)}, x);
     }
 
     /** x + s for a constant s. */
     public static Tensor addScalar(Tensor x, float s) {
-        float[] v = Buffers.floats(x);
-        for (int i = 0; i < v.length; i++) {
-            v[i] += s;
-        }
-        return Autograd.record("addScalar", Buffers.tensor(v, x.shape()), d -> new Tensor[]{d}, x);
+        Tensor out = Tensor.zeros(x.device(), x.shape());
+        x.backend().elementwise().affine(x, 1f, s, out);
+        return Autograd.record("addScalar", out, d -> new Tensor[]{d}, x);
     }
 
     /** e^x. */
     public static Tensor exp(Tensor x) {
-        Tensor out = map(x, Math::exp);
+        Tensor out = unary(UnaryOp.EXP, x);
         return Autograd.record("exp", out, d -> new Tensor[]{mul(d, out.detach())}, x);
     }
 
     /** Natural logarithm. */
     public static Tensor log(Tensor x) {
-        Tensor out = map(x, Math::log);
+        Tensor out = unary(UnaryOp.LOG, x);
         return Autograd.record("log", out, d -> new Tensor[]{div(d, x.detach())}, x);
     }
 
     /** Square root. */
     public static Tensor sqrt(Tensor x) {
-        Tensor out = map(x, Math::sqrt);
+        Tensor out = unary(UnaryOp.SQRT, x);
         return Autograd.record("sqrt", out, d -> new Tensor[]{div(scale(d, 0.5f), out.detach())}, x);
     }
 
-    /** Applies a function without recording a gradient (a helper for ops that define their own backward). */
-    static Tensor map(Tensor x, DoubleUnaryOperator f) {
-        float[] v = Buffers.floats(x);
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) f.applyAsDouble(v[i]);
-        }
-        return Buffers.tensor(v, x.shape());
+    /** {@code acc += g} in place, {@code g} broadcast to {@code acc}'s shape (leaf gradients); no gradient is recorded. */
+    static void addInPlace(Tensor acc, Tensor g) {
+        acc.backend().elementwise().binary(BinaryOp.ADD, acc, g.detach().expand(acc.shape()), acc);
     }
 
-    private static Tensor binary(Op op, Tensor a, Tensor b) {
+    private static Tensor unary(UnaryOp op, Tensor x) {
+        Tensor out = Tensor.zeros(x.device(), x.shape());
+        x.backend().elementwise().unary(op, x, out);
+        return out;
+    }
+
+    private static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        Ops.sameDevice(a, b);
         Shape shape = broadcastShape(a.shape(), b.shape());
-        float[] x = Buffers.read(a);
-        float[] y = Buffers.read(b);
-        int n = Math.toIntExact(shape.numel());
-        int[] ia = Broadcast.indexMap(a.shape(), shape);
-        int[] ib = Broadcast.indexMap(b.shape(), shape);
-        float[] out = new float[n];
-        if (ia == null && ib == null) {
-            Parallel.chunks(n, (from, to) -> sameShape(op, x, y, out, from, to));
-        } else {
-            broadcast(op, x, ia, y, ib, out);
-        }
-        Tensor result = Buffers.tensor(out, shape);
+        Tensor result = Tensor.zeros(a.device(), shape);
+        a.backend().elementwise().binary(op, a.detach().expand(shape), b.detach().expand(shape), result);
         Tensor ad = a.detach();
         Tensor bd = b.detach();
         return Autograd.record(op.name().toLowerCase(), result, d -> switch (op) {
@@ -106,46 +93,6 @@ public final class Elementwise {
                     a.requiresGrad() ? Reductions.sumTo(div(d, bd), a.shape()) : null,
                     b.requiresGrad() ? Reductions.sumTo(scale(div(mul(d, result.detach()), bd), -1f), b.shape()) : null};
         }, a, b);
-    }
-
-    /** One loop per op, so that the JIT vectorizes each. */
-    private static void sameShape(Op op, float[] x, float[] y, float[] out, int from, int to) {
-        switch (op) {
-            case ADD -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = x[i] + y[i];
-                }
-            }
-            case SUB -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = x[i] - y[i];
-                }
-            }
-            case MUL -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = x[i] * y[i];
-                }
-            }
-            case DIV -> {
-                for (int i = from; i < to; i++) {
-                    out[i] = x[i] / y[i];
-                }
-            }
-        }
-    }
-
-    /** Element i reads x[ia[i]] and y[ib[i]] (a null map reads element i itself). */
-    private static void broadcast(Op op, float[] x, int[] ia, float[] y, int[] ib, float[] out) {
-        for (int i = 0; i < out.length; i++) {
-            float u = x[ia == null ? i : ia[i]];
-            float w = y[ib == null ? i : ib[i]];
-            out[i] = switch (op) {
-                case ADD -> u + w;
-                case SUB -> u - w;
-                case MUL -> u * w;
-                case DIV -> u / w;
-            };
-        }
     }
 
     /** The broadcast of two shapes, or an exception naming both. */

@@ -1,6 +1,7 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 
 /**
@@ -8,7 +9,7 @@ import dev.finetune4j.core.tensor.Tensor;
  * Composed from two linears, a scale and an add it would make four passes over the (rows, out) output and keep
  * three more arrays of that size for the backward; here the second product accumulates straight into the
  * result. {@link #linear} also fuses the frozen base product, so that the input gradient of base and update is
- * one array.
+ * one tensor.
  */
 public final class LowRank {
     private LowRank() {
@@ -24,13 +25,13 @@ public final class LowRank {
             throw new IllegalArgumentException("low-rank update: y " + y.shape() + " does not fit x " + x.shape()
                     + " and B " + b.shape() + " (need y (..., out) with the rows of x)");
         }
-        float[] result = Buffers.floats(y);
+        Ops.sameDevice(y, x, a, b);
+        Tensor result = Tensor.zeros(y.device(), Shape.of(u.rows, u.out));
+        u.be.copy().copy(Ops.matrix(y), result);
         u.addTo(result);
-        return Autograd.record("lowRank", Buffers.tensor(result, y.shape()), dOut -> {
-            float[] d = Buffers.read(dOut);
-            float[] dh = u.dh(d);
-            float[] dx = x.requiresGrad() ? new float[u.rows * u.in] : null;
-            Tensor[] grads = u.backward(d, dh, dx);
+        return Autograd.record("lowRank", result.view(y.shape(), y.shape().contiguousStrides(), 0), dOut -> {
+            Tensor d = Ops.matrix(dOut);
+            Tensor[] grads = u.backward(d, u.dh(d), x.requiresGrad() ? Tensor.zeros(x.device(), x.shape()) : null);
             return new Tensor[]{dOut, grads[0], grads[1], grads[2]};
         }, y, x, a, b);
     }
@@ -38,7 +39,7 @@ public final class LowRank {
     /**
      * x W^T + bias + s (x A^T) B^T: a linear layer and its LoRA update in one op. x: (..., in), w: (out, in),
      * bias: (out) or null, a: (r, in), b: (out, r) -> (..., out). Backward: as {@link Matmul#linear} plus
-     * {@link #add}, with dx = dOut W + dh A accumulated in one array.
+     * {@link #add}, with dx = dOut W + dh A accumulated in one tensor.
      */
     public static Tensor linear(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, float scaling) {
         Update u = new Update(x, a, b, scaling);
@@ -46,36 +47,35 @@ public final class LowRank {
             throw new IllegalArgumentException("low-rank linear: weight " + w.shape() + " does not fit A " + a.shape()
                     + " and B " + b.shape() + " (expected (" + u.out + ", " + u.in + "))");
         }
-        Backend be = Buffers.backend();
-        Matmul.Weight wv = Matmul.Weight.of(w);
-        float[] result = Matmul.linearValues(be, u.xv, wv, bias == null ? null : Buffers.read(bias), u.rows);
+        Ops.sameDevice(x, w, bias, a, b);
+        Tensor result = Matmul.linearValues(u.be, u.x, w, bias);
         u.addTo(result);
-        return Autograd.record("lowRankLinear", Buffers.tensor(result, x.shape().with(-1, u.out)), dOut -> {
-            float[] d = Buffers.read(dOut);
+        Shape outShape = x.shape().with(-1, u.out);
+        return Autograd.record("lowRankLinear", result.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
+            Tensor d = Ops.matrix(dOut);
             // dx = dOut W, to which u.backward adds the update's dh A
-            float[] dx = x.requiresGrad() ? Matmul.inputGrad(be, d, wv, u.rows) : null;
+            Tensor dx = x.requiresGrad() ? Matmul.inputGrad(u.be, d, w, x.shape()) : null;
             Tensor[] grads = u.backward(d, u.dh(d), dx);
-            return new Tensor[]{grads[0], Matmul.weightGrad(be, d, u.xv, w, u.rows), Matmul.biasGrad(d, bias, u.rows),
+            return new Tensor[]{grads[0], Matmul.weightGrad(u.be, d, u.x, w), Matmul.biasGrad(d, bias),
                     grads[1], grads[2]};
         }, x, w, bias, a, b);
     }
 
-    /** The update's operands and its forward product h = x A^T, shared by both ops' forward and backward. */
+    /** The update's operands and its forward product s h = s x A^T, shared by both ops' forward and backward. */
     private static final class Update {
+        final Backend be;
         final Tensor x;
         final Tensor a;
         final Tensor b;
+        final boolean aNeedsGrad;
+        final boolean bNeedsGrad;
         final float scaling;
         final int rows;
         final int rank;
         final int in;
         final int out;
-        final float[] xv;
-        final float[] av;
-        final float[] bv;
         /** s x A^T (rows, r). */
-        final float[] hs;
-        final Backend be = Buffers.backend();
+        final Tensor hs;
 
         Update(Tensor x, Tensor a, Tensor b, float scaling) {
             this.rank = a.dim(0);
@@ -85,60 +85,53 @@ public final class LowRank {
                 throw new IllegalArgumentException("low-rank update: x " + x.shape() + ", A " + a.shape() + ", B "
                         + b.shape() + " do not fit (need A (r, in), B (out, r), x (..., in))");
             }
-            this.x = x;
-            this.a = a;
-            this.b = b;
+            this.be = x.backend();
+            this.aNeedsGrad = a.requiresGrad();
+            this.bNeedsGrad = b.requiresGrad();
+            this.x = Ops.matrix(x);
+            this.a = a.detach().contiguous();
+            this.b = b.detach().contiguous();
             this.scaling = scaling;
-            this.rows = x.shape().rows();
-            this.xv = Buffers.read(x);
-            this.av = Buffers.read(a);
-            this.bv = Buffers.read(b);
+            this.rows = this.x.dim(0);
             // h = x A^T: (rows, in) x (r, in)^T, scaled once here instead of on the (rows, out) result
-            this.hs = new float[rows * rank];
-            be.gemm(xv, 0, false, av, 0, true, hs, 0, rows, rank, in, false);
-            for (int i = 0; i < hs.length; i++) {
-                hs[i] *= scaling;
-            }
+            this.hs = Tensor.zeros(x.device(), Shape.of(rows, rank));
+            be.matmul().gemm(this.x, false, this.a, true, hs, scaling, false);
         }
 
         /** result += (s h) B^T: (rows, r) x (out, r)^T. */
-        void addTo(float[] result) {
-            be.gemm(hs, 0, false, bv, 0, true, result, 0, rows, out, rank, true);
+        void addTo(Tensor result) {
+            be.matmul().gemm(hs, false, b, true, result, 1f, true);
         }
 
         /** dh = s dOut B: (rows, out) x (out, r). */
-        float[] dh(float[] d) {
-            float[] dh = new float[rows * rank];
-            be.gemm(d, 0, false, bv, 0, false, dh, 0, rows, rank, out, false);
-            for (int i = 0; i < dh.length; i++) {
-                dh[i] *= scaling;
-            }
+        Tensor dh(Tensor d) {
+            Tensor dh = Tensor.zeros(d.device(), Shape.of(rows, rank));
+            be.matmul().gemm(d, false, b, false, dh, scaling, false);
             return dh;
         }
 
-        /** {dx, dA, dB}: dx (when {@code dx} is given) += dh A, dA = dh^T x, dB = dOut^T (s h). */
-        Tensor[] backward(float[] d, float[] dh, float[] dx) {
-            Tensor dxTensor = null;
+        /**
+         * {dx, dA, dB}: dx (when given, shaped like the input) += dh A, dA = dh^T x, dB = dOut^T (s h), each null
+         * where no gradient is needed.
+         */
+        Tensor[] backward(Tensor d, Tensor dh, Tensor dx) {
             if (dx != null) {
                 // dx += dh A: (rows, r) x (r, in)
-                be.gemm(dh, 0, false, av, 0, false, dx, 0, rows, in, rank, true);
-                dxTensor = Buffers.tensor(dx, x.shape());
+                be.matmul().gemm(dh, false, a, false, Ops.matrix(dx), 1f, true);
             }
             Tensor da = null;
-            if (a.requiresGrad()) {
+            if (aNeedsGrad) {
                 // dA = dh^T x: (r, rows) x (rows, in)
-                float[] g = new float[rank * in];
-                be.gemm(dh, 0, true, xv, 0, false, g, 0, rank, in, rows, false);
-                da = Buffers.tensor(g, a.shape());
+                da = Tensor.zeros(d.device(), a.shape());
+                be.matmul().gemm(dh, true, x, false, da, 1f, false);
             }
             Tensor db = null;
-            if (b.requiresGrad()) {
+            if (bNeedsGrad) {
                 // dB = dOut^T (s h): (out, rows) x (rows, r)
-                float[] g = new float[out * rank];
-                be.gemm(d, 0, true, hs, 0, false, g, 0, out, rank, rows, false);
-                db = Buffers.tensor(g, b.shape());
+                db = Tensor.zeros(d.device(), b.shape());
+                be.matmul().gemm(d, true, hs, false, db, 1f, false);
             }
-            return new Tensor[]{dxTensor, da, db};
+            return new Tensor[]{dx, da, db};
         }
     }
 }

@@ -10,13 +10,9 @@ public final class Reductions {
 
     /** Sum of all elements: any shape -> [1]. Backward broadcasts dOut to x's shape. */
     public static Tensor sum(Tensor x) {
-        float[] v = Buffers.read(x);
-        double s = 0;
-        for (float f : v) {
-            s += f;
-        }
-        Tensor out = Buffers.tensor(new float[]{(float) s}, 1);
-        return Autograd.record("sum", out, d -> new Tensor[]{fill(x.shape(), d.getFlat(0))}, x);
+        Tensor out = Tensor.zeros(x.device(), Shape.of(1));
+        x.backend().reductions().sumTo(x, out);
+        return Autograd.record("sum", out, d -> new Tensor[]{expand(d.reshape(ones(x.rank())), x.shape())}, x);
     }
 
     /** Mean of all elements: any shape -> [1]. */
@@ -27,29 +23,12 @@ public final class Reductions {
     /** Sum over dimension {@code dim}: (..., D, ...) -> (..., 1, ...) when keepDim, else the dimension is dropped. */
     public static Tensor sum(Tensor x, int dim, boolean keepDim) {
         int d = x.shape().normalize(dim);
-        int[] dims = x.shape().dims();
-        int outer = 1;
-        for (int i = 0; i < d; i++) {
-            outer *= dims[i];
-        }
-        int size = dims[d];
-        int inner = Math.toIntExact(x.numel() / Math.max(1, (long) outer * size));
-        float[] v = Buffers.read(x);
-        float[] out = new float[outer * inner];
-        for (int o = 0; o < outer; o++) {
-            for (int s = 0; s < size; s++) {
-                int base = (o * size + s) * inner;
-                for (int i = 0; i < inner; i++) {
-                    out[o * inner + i] += v[base + i];
-                }
-            }
-        }
-        int[] kept = dims.clone();
+        int[] kept = x.shape().dims();
         kept[d] = 1;
-        Shape keptShape = Shape.of(kept);
-        Tensor result = Buffers.tensor(out, keptShape);
+        Tensor result = Tensor.zeros(x.device(), Shape.of(kept));
+        x.backend().reductions().sumTo(x, result);
         if (!keepDim) {
-            result = result.detach().reshape(drop(dims, d));
+            result = result.reshape(drop(kept, d));
         }
         Shape in = x.shape();
         return Autograd.record("sumDim", result, g -> new Tensor[]{expand(g.reshape(kept), in)}, x);
@@ -65,33 +44,27 @@ public final class Reductions {
         if (g.shape().equals(shape)) {
             return g;
         }
-        float[] v = Buffers.read(g);
-        float[] out = new float[Math.toIntExact(shape.numel())];
-        int[] map = Broadcast.indexMap(shape, g.shape());
-        for (int i = 0; i < v.length; i++) {
-            out[map[i]] += v[i];
+        int offset = g.rank() - shape.rank();
+        int[] kept = new int[g.rank()];
+        for (int i = 0; i < kept.length; i++) {
+            kept[i] = i < offset ? 1 : shape.dim(i - offset);
         }
-        return Buffers.tensor(out, shape);
+        Tensor out = Tensor.zeros(g.device(), Shape.of(kept));
+        g.backend().reductions().sumTo(g, out);
+        return out.view(shape, shape.contiguousStrides(), 0);
     }
 
-    /** Broadcasts {@code g} (size-1 where {@code shape} is larger) to {@code shape}. */
+    /** {@code g} (size 1 where {@code shape} is larger) broadcast to {@code shape}, as a contiguous tensor. */
     static Tensor expand(Tensor g, Shape shape) {
-        float[] v = Buffers.floats(g);
-        int[] map = Broadcast.indexMap(g.shape(), shape);
-        if (map == null) {
-            return Buffers.tensor(v, shape);
-        }
-        float[] out = new float[map.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = v[map[i]];
-        }
-        return Buffers.tensor(out, shape);
+        Tensor out = Tensor.zeros(g.device(), shape);
+        g.backend().copy().copy(g.detach().expand(shape), out);
+        return out;
     }
 
-    private static Tensor fill(Shape shape, float value) {
-        float[] out = new float[Math.toIntExact(shape.numel())];
-        java.util.Arrays.fill(out, value);
-        return Buffers.tensor(out, shape);
+    private static int[] ones(int rank) {
+        int[] r = new int[rank];
+        java.util.Arrays.fill(r, 1);
+        return r;
     }
 
     private static int[] drop(int[] dims, int d) {

@@ -1,15 +1,31 @@
 package dev.finetune4j.core.backend;
 
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Storage;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+
 /**
- * The primitive kernels a device implements. Ops in {@code dev.finetune4j.core.autograd} call a backend; layers
- * and models never do.
+ * The primitive kernels of one device, grouped by op family (each family interface keeps an op's forward and
+ * backward side by side). Ops in {@code dev.finetune4j.core.autograd} and the optimizers call a backend; layers
+ * and models never do, and nothing outside a backend reads or writes its {@link Storage}.
  *
- * <p>Built with the CUDA backend in mind: a backend owns its device, work may run asynchronously and
- * {@link #synchronize()} waits for it; storage may be bf16 with float32 accumulation. Today only the CPU
- * backend exists, and only the matrix product — where almost all of the time goes — is routed through this
- * interface; the remaining op families run their CPU loops inline and move behind it with the CUDA backend.
+ * <p>Conventions of every kernel, so that an asynchronous device (a CUDA stream) can implement them:
+ * <ul>
+ *   <li>every tensor argument lives on this backend's {@link #device()};</li>
+ *   <li>results are written into tensors the caller allocated ({@link Tensor#zeros}, say), contiguous and F32 unless a
+ *       method says otherwise; inputs may be any strided view unless a method asks for contiguous ones;</li>
+ *   <li>an output aliases an input only where the method allows it;</li>
+ *   <li>a call may return before the work is done: work is ordered per backend, {@link #synchronize()} waits for
+ *       it, and {@link #copyToHost} synchronizes before it returns.</li>
+ * </ul>
+ * Implementations are thread-safe: request threads of a service may call them at once.
  */
 public interface Backend {
+
+    /** The device this backend computes on. */
+    Device device();
 
     /** Human-readable device name, for logs. */
     String deviceName();
@@ -17,20 +33,59 @@ public interface Backend {
     /** Waits until all work queued on this backend has finished (a no-op on the synchronous CPU backend). */
     void synchronize();
 
+    // ---- memory and transfers -------------------------------------------------------------------------------
+
     /**
-     * {@code c[m][n] (+)= sum_k a[m][k] * b[k][n]} in float32, row-major.
+     * Zero-filled storage for {@code elements} values of {@code dtype}.
      *
-     * @param a           {@code (m, k)}, or {@code (k, m)} when {@code transposeA}
-     * @param b           {@code (k, n)}, or {@code (n, k)} when {@code transposeB}
-     * @param c           {@code (m, n)}; overwritten unless {@code accumulate}
+     * @param shortLived true for a step's activations (freed together when the step's scope closes), false for
+     *                   parameters, gradients and optimizer state; a backend may place the two differently
      */
-    void gemm(float[] a, int aOffset, boolean transposeA, float[] b, int bOffset, boolean transposeB,
-              float[] c, int cOffset, int m, int n, int k, boolean accumulate);
+    Storage allocate(DType dtype, long elements, boolean shortLived);
 
-    /** {@code op(b)} {@code (k, n)} laid out for repeated products; {@code b} may change afterwards. */
-    PackedMatrix pack(float[] b, int bOffset, boolean transposeB, int k, int n);
+    /** Allocated and peak bytes of this device's tensors. */
+    MemoryStats memory();
 
-    /** {@code c[m][n] (+)= op(a) b} with {@code b} from {@link #pack} (n and k are its own). */
-    void gemm(float[] a, int aOffset, boolean transposeA, PackedMatrix b, float[] c, int cOffset, int m,
-              boolean accumulate);
+    /** Starts a new peak in {@link #memory()} from what is allocated now. */
+    void resetPeak();
+
+    /**
+     * Copies host bytes into {@code dst}: {@code src} holds {@code dst.numel()} values of {@code dst.dtype()},
+     * row-major, little-endian; {@code dst} is contiguous.
+     */
+    void copyFromHost(MemorySegment src, Tensor dst);
+
+    /**
+     * Copies the values of {@code src} (any layout) to the host, row-major in {@code src.dtype()}; waits for
+     * queued work first.
+     */
+    void copyToHost(Tensor src, MemorySegment dst);
+
+    // ---- kernel families ------------------------------------------------------------------------------------
+
+    MatmulKernels matmul();
+
+    CopyKernels copy();
+
+    ElementwiseKernels elementwise();
+
+    ReductionKernels reductions();
+
+    SoftmaxKernels softmax();
+
+    NormKernels norms();
+
+    ActivationKernels activations();
+
+    RotaryKernels rotary();
+
+    AttentionKernels attention();
+
+    EmbeddingKernels embedding();
+
+    CrossEntropyKernels crossEntropy();
+
+    DropoutKernels dropout();
+
+    OptimizerKernels optimizer();
 }

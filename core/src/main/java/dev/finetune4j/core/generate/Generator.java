@@ -15,42 +15,182 @@ import java.util.SplittableRandom;
  *
  * <pre>{@code
  * long[] out = Generator.generate(model, tokenizer.encode("Hello"), GenerationConfig.greedy(20));
+ * long[][] outs = Generator.generate(model, new long[][]{promptA, promptB}, GenerationConfig.greedy(20));
  * }</pre>
  *
- * <p>With the KV cache each step feeds only the newest token; without it every step re-reads the whole
- * sequence. Both choose the same tokens (tested). Thread-safe: each call has its own cache and scope.
+ * <p>Several prompts run as one batch, left-padded to the longest (the padding is masked out and the real
+ * tokens keep their positions), and each row returns exactly what generating it alone returns: its own sampling
+ * stream from the seed, its own stop. With the KV cache ({@link KvCache#forGeneration}) each step feeds only the
+ * newest tokens and copies only their keys and values; without it every step re-reads the whole sequences. Both
+ * choose the same tokens (tested). Thread-safe: each call has its own cache and scope.
  */
 public final class Generator {
+    /** The token fed in padding slots; masked out, so any id of the vocabulary does. */
+    private static final long PAD = 0;
+
     private Generator() {
     }
 
-    /** The prompt followed by the generated tokens (stopping after a stop token or the length limit). */
+    /**
+     * The prompt followed by the generated tokens (stopping after a stop token or the length limit).
+     *
+     * @throws IllegalArgumentException when the prompt is empty or leaves no room within the model's positions
+     */
     public static long[] generate(LogitsModel model, long[] prompt, GenerationConfig cfg) {
-        if (prompt.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty: give at least one token (for example BOS)");
+        return generate(model, new long[][]{prompt}, cfg)[0];
+    }
+
+    /**
+     * Each prompt followed by its generated tokens, computed as one batch.
+     *
+     * @throws IllegalArgumentException when a prompt is empty or leaves no room within the model's positions
+     */
+    public static long[][] generate(LogitsModel model, long[][] prompts, GenerationConfig cfg) {
+        int maxPositions = model.spec().maxPositionEmbeddings();
+        Row[] rows = new Row[prompts.length];
+        int width = 0;
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = new Row(checkPrompt(prompts[i], i, maxPositions), cfg, maxPositions);
+            width = Math.max(width, prompts[i].length);
         }
-        int limit = Math.min(prompt.length + cfg.maxNewTokens(), model.spec().maxPositionEmbeddings());
-        long[] seq = Arrays.copyOf(prompt, limit);
-        int len = prompt.length;
-        SplittableRandom random = new SplittableRandom(cfg.seed());
-        KvCache cache = cfg.useCache() ? new KvCache(model.spec().numLayers(), true) : null;
+        if (rows.length == 0) {
+            return new long[0][];
+        }
+        int maxSteps = Arrays.stream(rows).mapToInt(r -> r.limit - r.promptLength).max().orElse(0);
+        Batch batch = new Batch(rows, width, width + maxSteps);
+        KvCache cache = cfg.useCache() ? KvCache.forGeneration(model.spec().numLayers(), width + maxSteps) : null;
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
             int fed = 0;
-            while (len < limit) {
-                long[] input = cache == null ? Arrays.copyOf(seq, len) : Arrays.copyOfRange(seq, fed, len);
-                Tensor logits = model.forward(new ModelInput(new long[][]{input}, null, null, null, cache));
-                fed = len;
+            int filled = width;
+            while (!batch.allDone()) {
+                int from = cache == null ? 0 : fed;
+                Tensor logits = model.forward(batch.input(from, filled, cache));
+                fed = filled;
                 // the last position: a wrapper may prepend virtual positions to the logits
                 int lastPos = logits.dim(1) - 1;
                 float[] last = logits.slice(1, lastPos, lastPos + 1).toFloatArray();
-                LogitsProcessing.repetitionPenalty(last, seq, len, cfg.repetitionPenalty());
-                int next = cfg.temperature() == 0 ? LogitsProcessing.argmax(last) : LogitsProcessing.sample(last, cfg, random);
-                seq[len++] = next;
-                if (cfg.stopTokens().contains((long) next)) {
-                    break;
+                int vocab = logits.dim(2);
+                for (int i = 0; i < rows.length; i++) {
+                    float[] rowLogits = Arrays.copyOfRange(last, i * vocab, (i + 1) * vocab);
+                    boolean real = !rows[i].done;
+                    batch.append(i, filled, real ? rows[i].next(rowLogits, cfg) : PAD, real);
                 }
+                filled++;
             }
         }
-        return Arrays.copyOf(seq, len);
+        long[][] out = new long[rows.length][];
+        for (int i = 0; i < rows.length; i++) {
+            out[i] = Arrays.copyOf(rows[i].seq, rows[i].length);
+        }
+        return out;
+    }
+
+    private static long[] checkPrompt(long[] prompt, int index, int maxPositions) {
+        if (prompt == null || prompt.length == 0) {
+            throw new IllegalArgumentException("prompt " + index + " is empty: give at least one token (for example BOS)");
+        }
+        if (prompt.length >= maxPositions) {
+            throw new IllegalArgumentException("prompt " + index + " has " + prompt.length + " tokens, which leaves no room "
+                    + "to generate: the model takes at most " + maxPositions + " positions (max_position_embeddings); "
+                    + "shorten or truncate the prompt");
+        }
+        return prompt;
+    }
+
+    /** One prompt's generation: its tokens so far, its limit, its own sampling stream. */
+    private static final class Row {
+        final long[] seq;
+        final int promptLength;
+        final int limit;
+        final SplittableRandom random;
+        int length;
+        boolean done;
+
+        Row(long[] prompt, GenerationConfig cfg, int maxPositions) {
+            this.promptLength = prompt.length;
+            this.limit = (int) Math.min((long) prompt.length + cfg.maxNewTokens(), maxPositions);
+            this.seq = Arrays.copyOf(prompt, limit);
+            this.length = prompt.length;
+            this.random = new SplittableRandom(cfg.seed());
+            this.done = length >= limit;
+        }
+
+        /** Chooses, records and returns the next token from the logits of the last position. */
+        long next(float[] logits, GenerationConfig cfg) {
+            LogitsProcessing.repetitionPenalty(logits, seq, length, cfg.repetitionPenalty());
+            int token = cfg.temperature() == 0 ? LogitsProcessing.argmax(logits) : LogitsProcessing.sample(logits, cfg, random);
+            seq[length++] = token;
+            done = length >= limit || cfg.stopTokens().contains((long) token);
+            return token;
+        }
+    }
+
+    /**
+     * The left-padded token grid of a batch: row i's prompt ends at column {@code width}, generated tokens follow;
+     * padding (and the slots of rows that stopped) is masked out.
+     */
+    private static final class Batch {
+        final Row[] rows;
+        final long[][] tokens;
+        final long[][] mask;
+        final int[] padding;
+        final boolean padded;
+
+        Batch(Row[] rows, int width, int columns) {
+            this.rows = rows;
+            this.tokens = new long[rows.length][columns];
+            this.mask = new long[rows.length][columns];
+            this.padding = new int[rows.length];
+            boolean anyPadding = false;
+            for (int i = 0; i < rows.length; i++) {
+                padding[i] = width - rows[i].promptLength;
+                anyPadding |= padding[i] > 0;
+                System.arraycopy(rows[i].seq, 0, tokens[i], padding[i], rows[i].promptLength);
+                Arrays.fill(mask[i], padding[i], width, 1);
+            }
+            this.padded = anyPadding;
+        }
+
+        boolean allDone() {
+            return Arrays.stream(rows).allMatch(r -> r.done);
+        }
+
+        /** Writes the token fed next in {@code row}; a slot after the row stopped is masked out. */
+        void append(int row, int column, long token, boolean real) {
+            if (column < tokens[row].length) {
+                tokens[row][column] = token;
+                mask[row][column] = real ? 1 : 0;
+            }
+        }
+
+        /**
+         * Columns {@code [from, to)} as the new tokens, the mask over {@code [0, to)} and, when some row is padded,
+         * the positions of the real tokens (padding counts none).
+         */
+        ModelInput input(int from, int to, KvCache cache) {
+            int b = rows.length;
+            long[][] ids = new long[b][];
+            long[][] visible = new long[b][];
+            int[][] positions = padded ? new int[b][to - from] : null;
+            for (int i = 0; i < b; i++) {
+                ids[i] = Arrays.copyOfRange(tokens[i], from, to);
+                visible[i] = Arrays.copyOf(mask[i], to);
+                for (int j = from; padded && j < to; j++) {
+                    positions[i][j - from] = Math.max(0, j - padding[i]);
+                }
+            }
+            return new ModelInput(ids, null, padded || !allVisible(visible) ? visible : null, null, cache, positions);
+        }
+
+        private static boolean allVisible(long[][] visible) {
+            for (long[] row : visible) {
+                for (long v : row) {
+                    if (v == 0) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
     }
 }

@@ -2,6 +2,7 @@ package dev.finetune4j.core.io;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -113,15 +114,18 @@ public final class SafetensorsWriter {
         }
     }
 
-    /** Row-major little-endian bytes of {@code t}; views that are not contiguous are copied first. */
+    /**
+     * Row-major little-endian bytes of {@code t}; views that are not contiguous, and tensors of other devices, are
+     * copied to the host first.
+     */
     private static void writeData(FileChannel ch, Tensor t) throws IOException {
         long bytes = t.dtype().bytesFor(t.numel());
-        if (t.isContiguous()) {
-            writeFully(ch, t.storage().asSlice(t.dtype().bytesFor(t.offset()), bytes));
+        if (t.isContiguous() && t.device().isCpu()) {
+            writeFully(ch, t.hostSegment().asSlice(t.dtype().bytesFor(t.offset()), bytes));
             return;
         }
         try (TensorScope scratch = TensorScope.detached()) {
-            writeFully(ch, t.convertTo(t.dtype(), scratch).storage().asSlice(0, bytes));
+            writeFully(ch, t.copyTo(Device.cpu(), scratch).hostSegment().asSlice(0, bytes));
         }
     }
 

@@ -2,6 +2,7 @@ package dev.finetune4j.core.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.models.bert.BertConfig;
 import dev.finetune4j.core.models.bert.BertForSequenceClassification;
@@ -28,7 +29,8 @@ import java.util.TreeSet;
  * try (CausalLM lm = AutoModel.loadCausalLM(Path.of("Qwen2.5-0.5B"))) { ... }
  * }</pre>
  *
- * Weights are converted to float32 on load; the checkpoint file is closed before returning.
+ * Weights keep their checkpoint dtype unless {@link LoadOptions} says otherwise (see
+ * {@link #loadCausalLM(Path, LoadOptions)}).
  */
 public final class AutoModel {
     /** Causal LM families, by config {@code model_type}. */
@@ -39,11 +41,42 @@ public final class AutoModel {
     private AutoModel() {
     }
 
-    /** Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2). */
+    /** Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2) with the {@link LoadOptions#defaults() default options}. */
     public static LanguageModel loadCausalLM(Path dir) {
+        return loadCausalLM(dir, LoadOptions.defaults());
+    }
+
+    /**
+     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2) as the options say. The module tree is built on
+     * {@link Device#meta()} (shapes only) and each weight goes from the file into its final storage once: BF16
+     * and F16 weights kept in their dtype on the CPU stay memory-mapped (the checkpoint then stays open until
+     * the model is closed); others are converted and copied.
+     */
+    public static LanguageModel loadCausalLM(Path dir, LoadOptions options) {
         JsonNode config = readConfig(dir);
-        LanguageModel model = newCausalLM(config, TensorScope.detached());
-        loadWeights(model, dir, AutoModel::causalAlias);
+        LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
+        TensorScope weights = TensorScope.detached(options.device());
+        try {
+            SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
+            try {
+                boolean mapped = WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights, options.dtype());
+                if (mapped) {
+                    weights.closeWith(ckpt);
+                } else {
+                    ckpt.close();
+                }
+            } catch (RuntimeException e) {
+                ckpt.close();
+                throw e;
+            }
+        } catch (IOException e) {
+            weights.close();
+            throw new UncheckedIOException("cannot load weights from " + dir + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+        model.adoptParameterScope(weights);
         return model;
     }
 
@@ -101,7 +134,7 @@ public final class AutoModel {
     }
 
     /** Checkpoints saved by some tools prefix the backbone differently; try the common alternatives. */
-    private static String causalAlias(String name) {
+    static String causalAlias(String name) {
         return name.startsWith("model.") ? name.substring("model.".length()) : null;
     }
 

@@ -15,13 +15,23 @@ import java.util.SplittableRandom;
  * scope of its parameters and frees it on {@link #close()}.
  */
 public abstract class LanguageModel extends Module implements CausalLM, LogitsModel {
-    private final TensorScope parameterScope;
+    private TensorScope parameterScope;
     private final ModelSpec spec;
     private SplittableRandom dropoutRandom = new SplittableRandom(0);
 
     protected LanguageModel(TensorScope parameterScope, ModelSpec spec) {
         this.parameterScope = parameterScope;
         this.spec = spec;
+    }
+
+    /**
+     * Hands the parameters over to {@code loaded}, the scope that owns the weights {@link AutoModel} put in place
+     * of the placeholders this model was built with; the placeholders' scope is closed.
+     */
+    final void adoptParameterScope(TensorScope loaded) {
+        TensorScope placeholders = parameterScope;
+        parameterScope = loaded;
+        placeholders.close();
     }
 
     /** Shape facts adapters need (layers, heads, dimensions). */
@@ -127,12 +137,12 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
                 }
             }
         }
-        int[][] positions = new int[b][t];
         int[][] segments = in.segments();
+        int[][] positions = in.positionIds() != null ? checkedPositions(in.positionIds(), b, t) : new int[b][t];
         if (segments != null && past > 0) {
             throw new IllegalArgumentException("packed segments cannot be combined with a KV cache or prefix");
         }
-        for (int i = 0; i < b; i++) {
+        for (int i = 0; i < b && in.positionIds() == null; i++) {
             int start = 0;
             for (int j = 0; j < t; j++) {
                 if (segments != null && j > 0 && segments[i][j] != segments[i][j - 1]) {
@@ -143,5 +153,24 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
         }
         AttentionMask mask = new AttentionMask(spec.causal(), keyValid, segments);
         return new ForwardContext(mask, positions, in.cache(), isTraining() ? dropoutRandom : null);
+    }
+
+    private int[][] checkedPositions(int[][] positions, int b, int t) {
+        if (positions.length != b) {
+            throw new IllegalArgumentException(positions.length + " rows of position ids for a batch of " + b);
+        }
+        for (int i = 0; i < b; i++) {
+            if (positions[i].length != t) {
+                throw new IllegalArgumentException("position ids row " + i + " has " + positions[i].length
+                        + " entries for " + t + " new tokens");
+            }
+            for (int p : positions[i]) {
+                if (p < 0 || p >= spec.maxPositionEmbeddings()) {
+                    throw new IllegalArgumentException("position id " + p + " in row " + i + " is outside [0, "
+                            + spec.maxPositionEmbeddings() + "), the model's max_position_embeddings");
+                }
+            }
+        }
+        return positions;
     }
 }

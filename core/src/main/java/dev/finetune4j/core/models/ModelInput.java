@@ -11,8 +11,16 @@ import dev.finetune4j.core.tensor.Tensor;
  * @param attentionMask [B][S] 1 for real tokens and 0 for padding over cached + new positions; null: all real
  * @param segments      [B][T] example ids of packed sequences (attention and positions restart per example), or null
  * @param cache         keys/values of earlier positions (generation, prefix tuning), or null
+ * @param positionIds   [B][T] position of each new token, or null for cached length + index (restarting per
+ *                      packed segment); left-padded batches give the positions of the real tokens here
  */
-public record ModelInput(long[][] inputIds, Tensor inputsEmbeds, long[][] attentionMask, int[][] segments, KvCache cache) {
+public record ModelInput(long[][] inputIds, Tensor inputsEmbeds, long[][] attentionMask, int[][] segments, KvCache cache,
+                         int[][] positionIds) {
+
+    /** An input with positions counted from the cache's length. */
+    public ModelInput(long[][] inputIds, Tensor inputsEmbeds, long[][] attentionMask, int[][] segments, KvCache cache) {
+        this(inputIds, inputsEmbeds, attentionMask, segments, cache, null);
+    }
 
     public static ModelInput of(long[][] inputIds, long[][] attentionMask) {
         return new ModelInput(inputIds, null, attentionMask, null, null);
@@ -27,10 +35,10 @@ public record ModelInput(long[][] inputIds, Tensor inputsEmbeds, long[][] attent
     }
 
     public ModelInput withCache(KvCache newCache) {
-        return new ModelInput(inputIds, inputsEmbeds, attentionMask, segments, newCache);
+        return new ModelInput(inputIds, inputsEmbeds, attentionMask, segments, newCache, positionIds);
     }
 
     public ModelInput withEmbeds(Tensor embeds, long[][] mask) {
-        return new ModelInput(null, embeds, mask, segments, cache);
+        return new ModelInput(null, embeds, mask, segments, cache, positionIds);
     }
 }

@@ -14,9 +14,7 @@ public final class LayerNorm extends Module implements Layer {
         this.eps = eps;
         Tensor w = registerParameter("weight", Tensor.zeros(scope, DType.F32, Shape.of(dim)));
         registerParameter("bias", Tensor.zeros(scope, DType.F32, Shape.of(dim)));
-        for (int i = 0; i < dim; i++) {
-            w.setFlat(i, 1f);
-        }
+        w.backend().copy().fill(w, 1f);
     }
 
     @Override

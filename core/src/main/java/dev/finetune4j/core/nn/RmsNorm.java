@@ -13,9 +13,7 @@ public final class RmsNorm extends Module implements Layer {
     public RmsNorm(TensorScope scope, int dim, float eps) {
         this.eps = eps;
         Tensor w = registerParameter("weight", Tensor.zeros(scope, DType.F32, Shape.of(dim)));
-        for (int i = 0; i < dim; i++) {
-            w.setFlat(i, 1f);
-        }
+        w.backend().copy().fill(w, 1f);
     }
 
     @Override

@@ -38,10 +38,7 @@ public final class StateDicts {
                 problems.add("weight '" + name + "' has shape " + src.shape() + ", the config implies " + dst.shape());
                 continue;
             }
-            float[] values = src.toFloatArray();
-            for (int i = 0; i < values.length; i++) {
-                dst.setFlat(i, values[i]);
-            }
+            dst.copyFrom(src.toFloatArray());
         }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("the checkpoint does not fit the model's config: " + String.join("; ", problems));
@@ -56,9 +53,11 @@ public final class StateDicts {
         for (Map.Entry<String, Tensor> e : module.stateDict().entrySet()) {
             Tensor t = e.getValue();
             if (t.rank() == 2) {
-                for (long i = 0; i < t.numel(); i++) {
-                    t.setFlat(i, (float) (gaussian(random) * std));
+                float[] values = new float[Math.toIntExact(t.numel())];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) (gaussian(random) * std);
                 }
+                t.copyFrom(values);
             }
         }
     }

@@ -79,7 +79,7 @@ final class ParameterSet {
 
     /** The float32 elements of contiguous {@code t}, starting at its offset. */
     static MemorySegment elements(Tensor t) {
-        return t.storage().asSlice(t.offset() * Float.BYTES, t.numel() * Float.BYTES);
+        return t.hostSegment().asSlice(t.offset() * Float.BYTES, t.numel() * Float.BYTES);
     }
 
     void zeroGrad() {

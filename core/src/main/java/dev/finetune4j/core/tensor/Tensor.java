@@ -2,15 +2,22 @@ package dev.finetune4j.core.tensor;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.GradNode;
+import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.cpu.HostStorage;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
- * A view over storage: shape, strides and offset (in elements) into a {@link MemorySegment} (native, memory-mapped
- * or heap-backed) owned by a {@link TensorScope}. Views ({@link #reshape}, {@link #transpose}, {@link #permute}, {@link #slice}) share
- * storage; {@link #contiguous()} copies only when needed. View methods take part in autograd.
+ * A view over {@link Storage} on a {@link Device}: shape, strides and offset (in elements), owned by a
+ * {@link TensorScope}. Views ({@link #reshape}, {@link #transpose}, {@link #permute}, {@link #slice},
+ * {@link #expand}) share storage; {@link #contiguous()} copies only when needed. View methods take part in
+ * autograd. Values move between the host and the device only through the explicit copies
+ * ({@link #of(Device, TensorScope, float[], Shape)}, {@link #copyFrom}, {@link #toFloatArray}, {@link #copyTo});
+ * element access ({@link #get}, {@link #getFlat}) is for CPU tensors.
  *
  * <p>A tensor with {@code requiresGrad} and no producing node is a leaf (a parameter): gradients flowing into
  * it accumulate in {@link #grad()}, allocated in the leaf's own scope so that they outlive a step's scope.
@@ -21,7 +28,7 @@ import java.util.Arrays;
 public final class Tensor {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
-    private final MemorySegment storage;
+    private final Storage storage;
     private final TensorScope scope;
     private final DType dtype;
     private final Shape shape;
@@ -33,7 +40,7 @@ public final class Tensor {
     private Tensor grad;
     private String name;
 
-    private Tensor(MemorySegment storage, TensorScope scope, DType dtype, Shape shape, long[] strides, long offset) {
+    private Tensor(Storage storage, TensorScope scope, DType dtype, Shape shape, long[] strides, long offset) {
         this.storage = storage;
         this.scope = scope;
         this.dtype = dtype;
@@ -44,45 +51,79 @@ public final class Tensor {
 
     // ---- creation -------------------------------------------------------------------------------------------
 
-    /** A zero-filled tensor in the given scope. */
+    /** A zero-filled tensor on {@code device}, owned by {@code scope}. */
+    public static Tensor zeros(TensorScope scope, Device device, DType dtype, Shape shape) {
+        Storage s = scope.allocate(device, dtype, shape.numel());
+        return new Tensor(s, scope, dtype, shape, shape.contiguousStrides(), 0);
+    }
+
+    /** A zero-filled float32 tensor on {@code device} in the current thread's innermost scope (an op's result). */
+    public static Tensor zeros(Device device, Shape shape) {
+        return zeros(TensorScope.current(), device, DType.F32, shape);
+    }
+
+    /** A zero-filled tensor on the scope's {@link TensorScope#device() device}. */
     public static Tensor zeros(TensorScope scope, DType dtype, Shape shape) {
-        MemorySegment seg = scope.allocate(dtype.bytesFor(shape.numel()));
-        return new Tensor(seg, scope, dtype, shape, shape.contiguousStrides(), 0);
+        return zeros(scope, scope.device(), dtype, shape);
     }
 
-    /** A zero-filled float32 tensor in the current thread's innermost scope. */
+    /** A zero-filled float32 CPU tensor in the current thread's innermost scope. */
     public static Tensor zeros(int... dims) {
-        return zeros(TensorScope.current(), DType.F32, Shape.of(dims));
+        return zeros(Device.cpu(), Shape.of(dims));
     }
 
-    /** A zero-filled float32 tensor of the given shape in the current scope. */
+    /** A zero-filled float32 CPU tensor of the given shape in the current scope. */
     public static Tensor zeros(Shape shape) {
-        return zeros(TensorScope.current(), DType.F32, shape);
+        return zeros(Device.cpu(), shape);
     }
 
-    /** A float32 tensor holding a copy of {@code values}, in the current scope. */
+    /** A float32 CPU tensor holding a copy of {@code values}, in the current scope. */
     public static Tensor of(float[] values, int... dims) {
         return of(TensorScope.current(), values, dims);
     }
 
-    /** A float32 tensor holding a copy of {@code values}, in {@code scope}. */
+    /** A float32 tensor holding a copy of {@code values}, in {@code scope} on its {@link TensorScope#device() device}. */
     public static Tensor of(TensorScope scope, float[] values, int... dims) {
-        Shape s = Shape.of(dims);
-        if (s.numel() != values.length) {
-            throw new IllegalArgumentException(values.length + " values do not fill shape " + s + " (" + s.numel() + " elements)");
-        }
-        Tensor t = zeros(scope, DType.F32, s);
-        MemorySegment.copy(values, 0, t.storage, F, 0, values.length);
+        return of(scope.device(), scope, values, Shape.of(dims));
+    }
+
+    /** A float32 tensor on {@code device} holding a copy of the host {@code values}, in {@code scope}. */
+    public static Tensor of(Device device, TensorScope scope, float[] values, Shape shape) {
+        checkFills(values.length, shape);
+        Tensor t = zeros(scope, device, DType.F32, shape);
+        t.copyFrom(values);
         return t;
     }
 
-    /** Wraps existing memory (for example a memory-mapped safetensors slice) without copying. */
+    /** An I64 tensor on {@code device} holding a copy of the host {@code values} (token ids), in the current scope. */
+    public static Tensor ofLongs(Device device, long[] values, Shape shape) {
+        checkFills(values.length, shape);
+        Tensor t = zeros(TensorScope.current(), device, DType.I64, shape);
+        device.backend().copyFromHost(MemorySegment.ofArray(values), t);
+        return t;
+    }
+
+    /** An I32 tensor on {@code device} holding a copy of the host {@code values} (labels), in the current scope. */
+    public static Tensor ofInts(Device device, int[] values, Shape shape) {
+        checkFills(values.length, shape);
+        Tensor t = zeros(TensorScope.current(), device, DType.I32, shape);
+        device.backend().copyFromHost(MemorySegment.ofArray(values), t);
+        return t;
+    }
+
+    private static void checkFills(long count, Shape s) {
+        if (s.numel() != count) {
+            throw new IllegalArgumentException(count + " values do not fill shape " + s + " (" + s.numel() + " elements)");
+        }
+    }
+
+    /** Wraps host memory someone else owns (for example a memory-mapped safetensors slice) without copying. */
     public static Tensor wrap(TensorScope scope, MemorySegment memory, DType dtype, Shape shape) {
         if (memory.byteSize() < dtype.bytesFor(shape.numel())) {
             throw new IllegalArgumentException("memory of " + memory.byteSize() + " bytes is too small for "
                     + dtype + shape + " (" + dtype.bytesFor(shape.numel()) + " bytes)");
         }
-        return new Tensor(memory, scope, dtype, shape, shape.contiguousStrides(), 0);
+        return new Tensor(HostStorage.wrap(memory), scope, dtype, shape, shape.contiguousStrides(), 0);
     }
 
     /** A new view of this tensor's storage (no autograd link; used by view ops). */
@@ -125,10 +166,34 @@ public final class Tensor {
         return scope;
     }
 
-    /** The whole underlying storage (check {@link #offset()} and {@link #isContiguous()} before raw access). */
-    public MemorySegment storage() {
+    /** The device the storage belongs to. */
+    public Device device() {
+        return storage.device();
+    }
+
+    /** The backend of this tensor's device (for ops). */
+    public Backend backend() {
+        return storage.device().backend();
+    }
+
+    /** The whole underlying storage (check {@link #offset()} and {@link #isContiguous()}); for backends. */
+    public Storage storage() {
         scope.ensureOpen();
         return storage;
+    }
+
+    /**
+     * The whole storage of a CPU tensor as memory (check {@link #offset()} and {@link #isContiguous()}), for
+     * file I/O and CPU kernels.
+     *
+     * @throws IllegalStateException when the tensor is not on the CPU: copy it first ({@link #copyTo})
+     */
+    public MemorySegment hostSegment() {
+        if (!(storage() instanceof HostStorage host)) {
+            throw new IllegalStateException(this + " lives on " + device() + ", not in host memory; copy it with "
+                    + "copyTo(Device.cpu(), scope) or read it with toFloatArray()");
+        }
+        return host.segment();
     }
 
     public String name() {
@@ -151,27 +216,30 @@ public final class Tensor {
         return true;
     }
 
-    // ---- element access (float32) ---------------------------------------------------------------------------
+    // ---- element access (CPU, float32) ----------------------------------------------------------------------
 
-    /** Element {@code i} of a contiguous float32 tensor. */
+    /** Element {@code i} of a contiguous float32 CPU tensor. */
     public float getFlat(long i) {
-        return storage().getAtIndex(F, offset + i);
+        requireF32();
+        return hostSegment().getAtIndex(F, offset + i);
     }
 
-    /** Sets element {@code i} of a contiguous float32 tensor. */
+    /** Sets element {@code i} of a contiguous float32 CPU tensor. */
     public void setFlat(long i, float v) {
-        storage().setAtIndex(F, offset + i, v);
+        requireF32();
+        hostSegment().setAtIndex(F, offset + i, v);
     }
 
-    /** The element at the given multi-dimensional index (any layout, float32). */
+    /** The element at the given multi-dimensional index (any layout, float32, CPU). */
     public float get(int... index) {
         requireF32();
-        return storage().getAtIndex(F, elementOffset(index));
+        return hostSegment().getAtIndex(F, elementOffset(index));
     }
 
+    /** Sets the element at the given multi-dimensional index (any layout, float32, CPU). */
     public void set(float v, int... index) {
         requireF32();
-        storage().setAtIndex(F, elementOffset(index), v);
+        hostSegment().setAtIndex(F, elementOffset(index), v);
     }
 
     private long elementOffset(int[] index) {
@@ -188,104 +256,78 @@ public final class Tensor {
         return o;
     }
 
-    /** Copies the values out, row-major, converted to float32 from any dtype. */
+    // ---- host copies ----------------------------------------------------------------------------------------
+
+    /** Copies the values to the host, row-major, converted to float32 from any floating or integer dtype. */
     public float[] toFloatArray() {
         float[] out = new float[Math.toIntExact(numel())];
-        MemorySegment seg = storage();
-        if (dtype == DType.F32 && isContiguous()) {
-            MemorySegment.copy(seg, F, offset * 4, out, 0, out.length);
-            return out;
-        }
         if (dtype == DType.F32) {
-            gatherF32(seg, out);
+            backend().copyToHost(this, MemorySegment.ofArray(out));
             return out;
         }
-        long[] offsets = elementOffsets();
+        MemorySegment host = hostCopy();
         for (int i = 0; i < out.length; i++) {
-            out[i] = DTypeCodec.readFloat(seg, dtype, offsets[i]);
+            out[i] = DTypeCodec.readFloat(host, dtype, i);
         }
         return out;
     }
 
-    /** Strided float32 read, innermost dimension in a tight loop (transposed and permuted views). */
-    private void gatherF32(MemorySegment seg, float[] out) {
-        int rank = shape.rank();
-        int inner = rank == 0 ? 1 : shape.dim(rank - 1);
-        long innerStride = rank == 0 ? 0 : strides[rank - 1];
-        int[] idx = new int[Math.max(0, rank - 1)];
-        long base = offset;
-        for (int at = 0; at < out.length; ) {
-            if (innerStride == 1) {
-                MemorySegment.copy(seg, F, base * 4, out, at, inner); // rows of a permuted view that kept its last axis
-                at += inner;
-            } else {
-                for (int i = 0; i < inner; i++) {
-                    out[at++] = seg.getAtIndex(F, base + i * innerStride);
-                }
-            }
-            for (int d = rank - 2; d >= 0; d--) {
-                idx[d]++;
-                base += strides[d];
-                if (idx[d] < shape.dim(d)) {
-                    break;
-                }
-                base -= strides[d] * idx[d];
-                idx[d] = 0;
-            }
-        }
-    }
-
-    /** Copies integer values out (I64, I32, U8, I8, BOOL; floats are truncated), row-major. */
+    /** Copies integer values to the host (I64, I32, U8, I8, BOOL; floats are truncated), row-major. */
     public long[] toLongArray() {
-        MemorySegment seg = storage();
-        long[] offsets = elementOffsets();
-        long[] out = new long[offsets.length];
+        long[] out = new long[Math.toIntExact(numel())];
+        if (dtype == DType.I64) {
+            backend().copyToHost(this, MemorySegment.ofArray(out));
+            return out;
+        }
+        MemorySegment host = hostCopy();
         for (int i = 0; i < out.length; i++) {
-            out[i] = DTypeCodec.readLong(seg, dtype, offsets[i]);
+            out[i] = DTypeCodec.readLong(host, dtype, i);
         }
         return out;
     }
 
-    /** Converts to another dtype into {@code into} (a contiguous copy; floats round to nearest-even). */
-    public Tensor convertTo(DType target, TensorScope into) {
-        Tensor out = zeros(into, target, shape);
-        MemorySegment src = storage();
-        long[] offsets = elementOffsets();
-        boolean integral = !target.isFloatingPoint() && !dtype.isFloatingPoint();
-        for (int i = 0; i < offsets.length; i++) {
-            if (integral) {
-                DTypeCodec.writeLong(out.storage, target, i, DTypeCodec.readLong(src, dtype, offsets[i]));
-            } else {
-                DTypeCodec.writeFloat(out.storage, target, i, DTypeCodec.readFloat(src, dtype, offsets[i]));
+    /** The elements in this tensor's dtype, row-major, in a heap segment. */
+    private MemorySegment hostCopy() {
+        MemorySegment host = MemorySegment.ofArray(new long[Math.toIntExact((dtype.bytesFor(numel()) + 7) / 8)])
+                .asSlice(0, dtype.bytesFor(numel()));
+        backend().copyToHost(this, host);
+        return host;
+    }
+
+    /** Overwrites the values of this contiguous float32 tensor with host {@code values} (row-major). */
+    public void copyFrom(float[] values) {
+        if (dtype != DType.F32 || !isContiguous() || values.length != numel()) {
+            throw new IllegalArgumentException("cannot copy " + values.length + " floats into " + this
+                    + " (needs a contiguous F32 tensor of as many elements)");
+        }
+        backend().copyFromHost(MemorySegment.ofArray(values), this);
+    }
+
+    /** A contiguous copy on {@code target}, in {@code into} (through the host when the devices differ). */
+    public Tensor copyTo(Device target, TensorScope into) {
+        Tensor out = zeros(into, target, dtype, shape);
+        if (target.equals(device())) {
+            backend().copy().copy(this, out);
+        } else {
+            try (Arena staging = Arena.ofConfined()) {
+                MemorySegment host = staging.allocate(Math.max(1, dtype.bytesFor(numel())), 64);
+                backend().copyToHost(this, host);
+                target.backend().copyFromHost(host.asSlice(0, dtype.bytesFor(numel())), out);
             }
         }
+        return out;
+    }
+
+    /** Converts to another dtype into {@code into} (a contiguous copy on this device; floats round to nearest-even). */
+    public Tensor convertTo(DType target, TensorScope into) {
+        Tensor out = zeros(into, device(), target, shape);
+        backend().copy().copy(this, out);
         return out;
     }
 
     /** Converts to another dtype in the current scope (this tensor when the dtype already matches). */
     public Tensor to(DType target) {
         return target == dtype ? this : convertTo(target, TensorScope.current());
-    }
-
-    /** Storage index of every element in row-major logical order. */
-    public long[] elementOffsets() {
-        long[] out = new long[Math.toIntExact(numel())];
-        int rank = shape.rank();
-        int[] idx = new int[rank];
-        long cur = offset;
-        for (int i = 0; i < out.length; i++) {
-            out[i] = cur;
-            for (int d = rank - 1; d >= 0; d--) {
-                idx[d]++;
-                cur += strides[d];
-                if (idx[d] < shape.dim(d)) {
-                    break;
-                }
-                cur -= strides[d] * idx[d];
-                idx[d] = 0;
-            }
-        }
-        return out;
     }
 
     private void requireF32() {
@@ -314,6 +356,14 @@ public final class Tensor {
     /** Elements {@code [start, end)} of dimension {@code dim} (a view). */
     public Tensor slice(int dim, int start, int end) {
         return Views.slice(this, dim, start, end);
+    }
+
+    /**
+     * This tensor broadcast to {@code target} (a view with stride 0 along stretched dimensions, NumPy's rules:
+     * aligned from the right, size-1 dimensions stretch). Backward sums over the stretched dimensions.
+     */
+    public Tensor expand(Shape target) {
+        return Views.expand(this, target);
     }
 
     /** This tensor when already contiguous, else a contiguous copy. */
@@ -363,6 +413,7 @@ public final class Tensor {
 
     @Override
     public String toString() {
-        return "Tensor" + (name == null ? "" : "(" + name + ")") + "[" + dtype + " " + shape + "]";
+        return "Tensor" + (name == null ? "" : "(" + name + ")") + "[" + dtype + " " + shape
+                + (storage.device().isCpu() ? "" : " " + storage.device()) + "]";
     }
 }

@@ -1,18 +1,19 @@
 package dev.finetune4j.core.tensor;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
+import dev.finetune4j.core.backend.Device;
+
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.IdentityHashMap;
-import java.util.Map;
+import java.util.List;
+import java.util.Set;
 
 /**
- * Owner of tensor memory. Every tensor lives in exactly one scope, and closing the scope frees all of its
- * tensors at once; touching such a tensor afterwards throws {@link IllegalStateException}. Memory allocated
- * here ({@link #allocate}: parameters, gradients, loaded weights) is native and freed on close; the CPU ops'
- * results wrap the Java arrays their loops filled, which the scope still guards and the collector reclaims once
- * the scope is closed.
+ * Owner of tensor memory, on any device. Every tensor lives in exactly one scope, and closing the scope gives all
+ * of its storage back to the devices' backends at once; touching such a tensor afterwards throws
+ * {@link IllegalStateException}.
  *
  * <p>Scopes opened with {@link #open()} nest per thread: operations allocate their results in the innermost
  * open scope of the calling thread, so a training step written as
@@ -23,41 +24,58 @@ import java.util.Map;
  * }   // every activation of the step is freed here; parameters and their gradients live on
  * }</pre>
  * frees its activations deterministically. Long-lived owners (a model's parameters) use {@link #detached()},
- * which is not on any thread's stack.
+ * which is not on any thread's stack; their storage is allocated as long-lived, and one tensor can be freed
+ * before the scope closes ({@link #release}; QLoRA frees the float32 weights it has quantized that way).
  *
- * <p>A detached scope gives every allocation its own arena, so that one tensor can be freed before the scope
- * closes ({@link #release}); QLoRA frees the float32 weights it has quantized that way.
- *
- * <p>Thread safety: memory is allocated from shared arenas, so tensors can be read by any thread (the
- * kernels' worker threads, other request threads). Opening and closing a stacked scope is per thread.
+ * <p>Thread safety: tensors can be read by any thread (the kernels' worker threads, other request threads);
+ * allocation is synchronized. Opening and closing a stacked scope is per thread.
  */
 public final class TensorScope implements AutoCloseable {
     private static final ThreadLocal<Deque<TensorScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
 
-    private final Arena arena = Arena.ofShared();
     private final boolean stacked;
+    private final Device device;
     private final Thread owner;
-    /** Detached scopes only: the arena of each allocation, so that it can be released on its own. */
-    private final Map<MemorySegment, Arena> ownArenas = new IdentityHashMap<>();
+    private final List<Storage> owned = new ArrayList<>(); // guarded by this
+    /** Detached scopes only: what is still owned, so that one storage can be released on its own. */
+    private final Set<Storage> live = Collections.newSetFromMap(new IdentityHashMap<>()); // guarded by this
+    private final List<AutoCloseable> resources = new ArrayList<>(); // guarded by this
     private volatile boolean open = true;
     private long allocatedBytes;
     private long releasedBytes;
 
-    private TensorScope(boolean stacked) {
+    private TensorScope(boolean stacked, Device device) {
         this.stacked = stacked;
+        this.device = device;
         this.owner = Thread.currentThread();
     }
 
     /** Opens a scope and makes it the current thread's innermost scope until closed. */
     public static TensorScope open() {
-        TensorScope scope = new TensorScope(true);
+        TensorScope scope = new TensorScope(true, Device.cpu());
         STACK.get().push(scope);
         return scope;
     }
 
-    /** Opens a long-lived scope that is never the implicit target of operations (for parameters). */
+    /** Opens a long-lived scope on the CPU that is never the implicit target of operations (for parameters). */
     public static TensorScope detached() {
-        return new TensorScope(false);
+        return detached(Device.cpu());
+    }
+
+    /**
+     * Opens a long-lived scope whose tensors live on {@code device} unless told otherwise (a model's parameters
+     * on a GPU); it is never the implicit target of operations.
+     */
+    public static TensorScope detached(Device device) {
+        return new TensorScope(false, device);
+    }
+
+    /**
+     * The device of tensors made in this scope without naming one ({@link Tensor#zeros(TensorScope, DType, Shape)});
+     * the CPU for scopes opened by {@link #open()}, whose op results live where their inputs do.
+     */
+    public Device device() {
+        return device;
     }
 
     /**
@@ -74,44 +92,54 @@ public final class TensorScope implements AutoCloseable {
         return s;
     }
 
-    /** Allocates zeroed memory aligned for any element type. */
-    public MemorySegment allocate(long bytes) {
+    /**
+     * Zero-filled storage for {@code elements} values of {@code dtype} on {@code device}, freed when this scope
+     * closes.
+     */
+    public Storage allocate(Device device, DType dtype, long elements) {
         ensureOpen();
-        if (stacked) {
-            synchronized (this) {
-                allocatedBytes += bytes;
-            }
-            return arena.allocate(Math.max(bytes, 1), 64);
-        }
-        Arena own = Arena.ofShared();
-        MemorySegment segment = own.allocate(Math.max(bytes, 1), 64);
+        Storage s = device.backend().allocate(dtype, elements, stacked);
         synchronized (this) {
-            allocatedBytes += segment.byteSize();
-            ownArenas.put(segment, own);
+            allocatedBytes += s.byteSize();
+            if (stacked) {
+                owned.add(s);
+            } else {
+                live.add(s);
+            }
         }
-        return segment;
+        return s;
     }
 
     /**
      * Frees a tensor allocated by this detached scope before the scope closes; the tensor and every view of it
-     * throw {@link IllegalStateException} afterwards.
+     * must not be used afterwards.
      *
      * @throws IllegalArgumentException when the tensor's memory was not allocated by this scope, or this scope is
      *                                  stacked (step scopes free everything at once on close)
      */
     public void release(Tensor tensor) {
-        Arena own;
+        Storage s = tensor.storage();
+        boolean removed;
         synchronized (this) {
-            own = ownArenas.remove(tensor.storage());
-            if (own != null) {
-                releasedBytes += tensor.storage().byteSize();
+            removed = !stacked && live.remove(s);
+            if (removed) {
+                releasedBytes += s.byteSize();
             }
         }
-        if (own == null) {
+        if (!removed) {
             throw new IllegalArgumentException("cannot release " + tensor + ": its memory was not allocated by this "
                     + (stacked ? "scope (step scopes free everything when they close)" : "detached scope, or was released already"));
         }
-        own.close();
+        s.free();
+    }
+
+    /**
+     * Makes this scope close {@code resource} when it closes, after freeing its tensors (a memory-mapped
+     * checkpoint whose weights are tensors of this scope).
+     */
+    public synchronized void closeWith(AutoCloseable resource) {
+        ensureOpen();
+        resources.add(resource);
     }
 
     /** Total bytes this scope has handed out. */
@@ -152,9 +180,18 @@ public final class TensorScope implements AutoCloseable {
         }
         open = false;
         synchronized (this) {
-            ownArenas.values().forEach(Arena::close);
-            ownArenas.clear();
+            owned.forEach(Storage::free);
+            owned.clear();
+            live.forEach(Storage::free);
+            live.clear();
+            for (AutoCloseable r : resources.reversed()) {
+                try {
+                    r.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing " + r + " with its tensor scope failed: " + e.getMessage(), e);
+                }
+            }
+            resources.clear();
         }
-        arena.close();
     }
 }

@@ -1,9 +1,8 @@
 package dev.finetune4j.core.tensor;
 
 import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.Reductions;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /** Shape-changing views and their gradients (each backward is the inverse view of its forward). */
@@ -51,7 +50,7 @@ final class Views {
         return Autograd.record("permute", out, d -> new Tensor[]{permute(d, inverse)}, x);
     }
 
-    /** Elements [start, end) of dimension dim; backward scatters dOut into zeros shaped like x. */
+    /** Elements [start, end) of dimension dim; backward copies dOut into zeros shaped like x. */
     static Tensor slice(Tensor x, int dim, int start, int end) {
         int d = x.shape().normalize(dim);
         if (start < 0 || end > x.dim(d) || start > end) {
@@ -60,57 +59,45 @@ final class Views {
         long[] strides = x.strides();
         Tensor out = x.view(x.shape().with(d, end - start), strides, x.offset() + start * strides[d]);
         return Autograd.record("slice", out, dOut -> {
-            Tensor g = Tensor.zeros(x.shape());
-            copyInto(dOut, g.view(dOut.shape(), g.strides(), start * g.strides()[d]));
+            Tensor g = Tensor.zeros(dOut.device(), x.shape());
+            g.backend().copy().copy(dOut, g.view(dOut.shape(), g.strides(), start * g.strides()[d]));
             return new Tensor[]{g};
         }, x);
+    }
+
+    /** x broadcast to {@code target} (stride 0 where x has size 1 or no dimension); backward sums back to x's shape. */
+    static Tensor expand(Tensor x, Shape target) {
+        int offset = target.rank() - x.rank();
+        if (offset < 0) {
+            throw new IllegalArgumentException("cannot expand " + x.shape() + " to the lower rank " + target);
+        }
+        long[] xs = x.strides();
+        long[] strides = new long[target.rank()];
+        for (int i = 0; i < target.rank(); i++) {
+            int xi = i - offset;
+            if (xi >= 0 && x.dim(xi) == target.dim(i)) {
+                strides[i] = xs[xi];
+            } else if (xi < 0 || x.dim(xi) == 1) {
+                strides[i] = 0;
+            } else {
+                throw new IllegalArgumentException("cannot expand " + x.shape() + " to " + target
+                        + ": dimension " + xi + " is neither 1 nor " + target.dim(i));
+            }
+        }
+        if (x.shape().equals(target)) {
+            return x;
+        }
+        Tensor out = x.view(target, strides, x.offset());
+        Shape from = x.shape();
+        return Autograd.record("expand", out, d -> new Tensor[]{Reductions.sumTo(d, from)}, x);
     }
 
     static Tensor contiguous(Tensor x) {
         if (x.isContiguous()) {
             return x;
         }
-        Tensor out = copyContiguous(x, TensorScope.current());
+        Tensor out = x.convertTo(x.dtype(), TensorScope.current());
         return Autograd.record("contiguous", out, d -> new Tensor[]{d}, x);
-    }
-
-    static Tensor copyContiguous(Tensor x, TensorScope scope) {
-        if (x.dtype() == DType.F32) {
-            // the strided float gather, wrapped as a heap segment like op results (no zero-fill, no second copy)
-            return Tensor.wrap(scope, MemorySegment.ofArray(x.toFloatArray()), DType.F32, x.shape());
-        }
-        Tensor out = Tensor.zeros(scope, x.dtype(), x.shape());
-        copyInto(x, out);
-        return out;
-    }
-
-    /**
-     * Copies src into dst element by element (same shape, any layouts). Equal dtypes copy the element bytes;
-     * others convert through float32.
-     */
-    static void copyInto(Tensor src, Tensor dst) {
-        if (!src.shape().equals(dst.shape())) {
-            throw new IllegalArgumentException("copy from " + src.shape() + " into " + dst.shape());
-        }
-        long[] from = src.elementOffsets();
-        long[] to = dst.elementOffsets();
-        MemorySegment s = src.storage();
-        MemorySegment t = dst.storage();
-        if (src.dtype() == DType.F32 && dst.dtype() == DType.F32) {
-            for (int i = 0; i < from.length; i++) {
-                t.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, to[i], s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, from[i]));
-            }
-        } else if (src.dtype() == dst.dtype() && src.dtype() != DType.NF4) {
-            // NOTE: not through float32, which would round I64/I32 values above 2^24.
-            long size = src.dtype().byteSize();
-            for (int i = 0; i < from.length; i++) {
-                MemorySegment.copy(s, from[i] * size, t, to[i] * size, size);
-            }
-        } else {
-            for (int i = 0; i < from.length; i++) {
-                DTypeCodec.writeFloat(t, dst.dtype(), to[i], DTypeCodec.readFloat(s, src.dtype(), from[i]));
-            }
-        }
     }
 
     private static int[] resolve(int[] dims, long numel, Shape from) {

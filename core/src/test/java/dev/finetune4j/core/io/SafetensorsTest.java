@@ -55,10 +55,10 @@ class SafetensorsTest {
                 tensors.put(t.name().toLowerCase(), f32.convertTo(t, scope));
             }
             Tensor ids = Tensor.zeros(scope, DType.I64, Shape.of(3));
-            ids.storage().setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, 2, 1L << 40);
+            ids.hostSegment().setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, 2, 1L << 40);
             tensors.put("i64", ids);
             Tensor flags = Tensor.zeros(scope, DType.BOOL, Shape.of(2));
-            flags.storage().set(ValueLayout.JAVA_BYTE, 1, (byte) 1);
+            flags.hostSegment().set(ValueLayout.JAVA_BYTE, 1, (byte) 1);
             tensors.put("bool", flags);
             tensors.put("scalar", Tensor.of(scope, new float[]{42f}));
             tensors.put("empty", Tensor.zeros(scope, DType.F32, Shape.of(0, 4)));

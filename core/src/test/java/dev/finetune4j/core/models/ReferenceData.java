@@ -9,12 +9,12 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** Reference tensors of a test-resource folder, copied out as arrays. */
-final class ReferenceData {
+public final class ReferenceData {
     final Map<String, float[]> floats = new HashMap<>();
     final Map<String, long[]> longs = new HashMap<>();
     final Map<String, int[]> shapes = new HashMap<>();
 
-    static Path resource(String path) {
+    public static Path resource(String path) {
         try {
             return Path.of(ReferenceData.class.getResource("/" + path).toURI());
         } catch (URISyntaxException | NullPointerException e) {
@@ -22,7 +22,7 @@ final class ReferenceData {
         }
     }
 
-    static ReferenceData load(String path) throws Exception {
+    public static ReferenceData load(String path) throws Exception {
         ReferenceData r = new ReferenceData();
         try (SafetensorsFile f = SafetensorsFile.open(resource(path))) {
             for (String name : f.names()) {
@@ -38,7 +38,7 @@ final class ReferenceData {
         return r;
     }
 
-    long[][] ids(String name) {
+    public long[][] ids(String name) {
         long[] flat = longs.get(name);
         int[] s = shapes.get(name);
         long[][] out = new long[s[0]][s[1]];

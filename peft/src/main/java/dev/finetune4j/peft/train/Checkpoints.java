@@ -13,8 +13,6 @@ import dev.finetune4j.peft.PeftModel;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -118,8 +116,7 @@ public final class Checkpoints {
                             : "no tensor '" + e.getKey() + "'")
                             + ": build the model with the adapter configuration the checkpoint was trained with");
                 }
-                float[] values = adapter.tensor(e.getKey()).toFloatArray();
-                MemorySegment.copy(values, 0, p.storage(), ValueLayout.JAVA_FLOAT_UNALIGNED, p.offset() * Float.BYTES, values.length);
+                p.copyFrom(adapter.tensor(e.getKey()).toFloatArray());
             }
             optimization.importState(readOptimizer(dir.resolve(OPTIMIZER)));
         } catch (IOException e) {

@@ -1,14 +1,37 @@
 package dev.finetune4j.core.backend.cpu;
 
+import dev.finetune4j.core.backend.ActivationKernels;
+import dev.finetune4j.core.backend.AttentionKernels;
 import dev.finetune4j.core.backend.Backend;
-import dev.finetune4j.core.backend.PackedMatrix;
+import dev.finetune4j.core.backend.CopyKernels;
+import dev.finetune4j.core.backend.CrossEntropyKernels;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.DropoutKernels;
+import dev.finetune4j.core.backend.ElementwiseKernels;
+import dev.finetune4j.core.backend.EmbeddingKernels;
+import dev.finetune4j.core.backend.MatmulKernels;
+import dev.finetune4j.core.backend.MemoryCounter;
+import dev.finetune4j.core.backend.MemoryStats;
+import dev.finetune4j.core.backend.NormKernels;
+import dev.finetune4j.core.backend.OptimizerKernels;
+import dev.finetune4j.core.backend.ReductionKernels;
+import dev.finetune4j.core.backend.RotaryKernels;
+import dev.finetune4j.core.backend.SoftmaxKernels;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Storage;
+import dev.finetune4j.core.tensor.Tensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Pure-Java backend: multi-threaded over the common fork-join pool, with Vector API kernels when the
  * {@code jdk.incubator.vector} module is present (JVM flag {@code --add-modules jdk.incubator.vector}) and
- * scalar kernels with the same results (within float rounding) otherwise. Thread-safe and stateless.
+ * scalar kernels with the same results (within float rounding) otherwise. Synchronous: every call has finished
+ * when it returns. A step's activations are Java arrays (reclaimed by the collector once their scope closed);
+ * long-lived tensors are native memory freed with their scope. Thread-safe.
  */
 public final class CpuBackend implements Backend {
     private static final Logger LOG = LoggerFactory.getLogger(CpuBackend.class);
@@ -16,10 +39,29 @@ public final class CpuBackend implements Backend {
 
     private final GemmKernel gemm;
     private final MathKernels math;
+    private final MemoryCounter memory = new MemoryCounter();
+    private final MatmulKernels matmul;
+    private final CopyKernels copy = new CpuCopy();
+    private final ElementwiseKernels elementwise = new CpuElementwise();
+    private final ReductionKernels reductions = new CpuReductions();
+    private final SoftmaxKernels softmax;
+    private final NormKernels norms = new CpuNorms();
+    private final ActivationKernels activations;
+    private final RotaryKernels rotary = new CpuRotary();
+    private final AttentionKernels attention;
+    private final EmbeddingKernels embedding = new CpuEmbedding();
+    private final CrossEntropyKernels crossEntropy;
+    private final DropoutKernels dropout = new CpuDropout();
+    private final OptimizerKernels optimizer = new CpuOptimizer();
 
     CpuBackend(boolean useVectorApi) {
         this.gemm = useVectorApi ? VectorSupport.newVectorGemm() : new ScalarGemm();
         this.math = useVectorApi ? VectorSupport.newVectorMath() : new ScalarMath();
+        this.matmul = new CpuMatmul(gemm);
+        this.softmax = new CpuSoftmax(math);
+        this.activations = new CpuActivations(math);
+        this.attention = new CpuAttention(gemm, math);
+        this.crossEntropy = new CpuCrossEntropy(math);
     }
 
     /** The shared instance; uses the Vector API when the JVM has it. */
@@ -37,9 +79,20 @@ public final class CpuBackend implements Backend {
                 VectorSupport.isAvailable() ? "on" : "off (add --add-modules jdk.incubator.vector for speed)");
     }
 
-    /** The exponential-based row kernels (softmax, cross-entropy, SiLU), vectorized like the gemm. */
+    /** TODO(port): the array kernels the not yet ported ops call directly; removed once every op is a kernel. */
     public MathKernels math() {
         return math;
+    }
+
+    /** TODO(port): see {@link #math()}. */
+    public void gemm(float[] a, int aOffset, boolean transposeA, float[] b, int bOffset, boolean transposeB,
+                     float[] c, int cOffset, int m, int n, int k, boolean accumulate) {
+        gemm.gemm(a, aOffset, transposeA, b, bOffset, transposeB, c, cOffset, m, n, k, accumulate);
+    }
+
+    @Override
+    public Device device() {
+        return Device.cpu();
     }
 
     @Override
@@ -53,19 +106,131 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void gemm(float[] a, int aOffset, boolean transposeA, float[] b, int bOffset, boolean transposeB,
-                     float[] c, int cOffset, int m, int n, int k, boolean accumulate) {
-        gemm.gemm(a, aOffset, transposeA, b, bOffset, transposeB, c, cOffset, m, n, k, accumulate);
+    public Storage allocate(DType dtype, long elements, boolean shortLived) {
+        long bytes = dtype.bytesFor(elements);
+        return shortLived ? HostStorage.allocateHeap(bytes, dtype == DType.F32, memory)
+                : HostStorage.allocateNative(bytes, memory);
     }
 
     @Override
-    public PackedMatrix pack(float[] b, int bOffset, boolean transposeB, int k, int n) {
-        return gemm.pack(b, bOffset, transposeB, k, n);
+    public MemoryStats memory() {
+        return memory.stats();
     }
 
     @Override
-    public void gemm(float[] a, int aOffset, boolean transposeA, PackedMatrix b, float[] c, int cOffset, int m,
-                     boolean accumulate) {
-        gemm.gemm(a, aOffset, transposeA, b, c, cOffset, m, accumulate);
+    public void resetPeak() {
+        memory.resetPeak();
+    }
+
+    @Override
+    public void copyFromHost(MemorySegment src, Tensor dst) {
+        if (!dst.isContiguous()) {
+            throw new IllegalArgumentException("copyFromHost needs a contiguous destination, got " + dst);
+        }
+        long bytes = dst.dtype().bytesFor(dst.numel());
+        MemorySegment to = CpuTensors.segment(dst);
+        long at = dst.dtype().bytesFor(dst.offset());
+        // NOTE: no 5-argument MemorySegment.copy in the CPU backend. JDK 24+ runs copies under 64 bytes of that
+        // form through Java code (JDK-8338591); with it, the test suite twice saw small tensors whose values past
+        // the first 8 bytes were zero (JDK 25.0.3, not reproduced in isolation). The array forms and the
+        // 7-argument form, which the code used before, never showed it.
+        if (src.heapBase().orElse(null) instanceof float[] values && src.address() == 0 && bytes == (long) values.length * Float.BYTES) {
+            MemorySegment.copy(values, 0, to, ValueLayout.JAVA_FLOAT_UNALIGNED, at, values.length);
+        } else if (src.heapBase().orElse(null) instanceof long[] values && src.address() == 0 && bytes == (long) values.length * Long.BYTES) {
+            MemorySegment.copy(values, 0, to, ValueLayout.JAVA_LONG_UNALIGNED, at, values.length);
+        } else if (src.heapBase().orElse(null) instanceof int[] values && src.address() == 0 && bytes == (long) values.length * Integer.BYTES) {
+            MemorySegment.copy(values, 0, to, ValueLayout.JAVA_INT_UNALIGNED, at, values.length);
+        } else {
+            MemorySegment.copy(src, ValueLayout.JAVA_BYTE, 0, to, ValueLayout.JAVA_BYTE, at, bytes);
+        }
+    }
+
+    @Override
+    public void copyToHost(Tensor src, MemorySegment dst) {
+        MemorySegment s = CpuTensors.segment(src);
+        long bytes = src.dtype().bytesFor(src.numel());
+        if (src.dtype() == DType.F32 && dst.heapBase().orElse(null) instanceof float[] out && dst.address() == 0
+                && out.length == src.numel()) {
+            float[] values = CpuTensors.read(src); // see the NOTE in copyFromHost
+            System.arraycopy(values, 0, out, 0, out.length);
+        } else if (src.isContiguous() && dst.heapBase().orElse(null) instanceof long[] out && dst.address() == 0
+                && (long) out.length * Long.BYTES == bytes) {
+            MemorySegment.copy(s, ValueLayout.JAVA_LONG_UNALIGNED, src.dtype().bytesFor(src.offset()), out, 0, out.length);
+        } else if (src.isContiguous()) {
+            MemorySegment.copy(s, ValueLayout.JAVA_BYTE, src.dtype().bytesFor(src.offset()), dst, ValueLayout.JAVA_BYTE, 0, bytes);
+        } else if (src.dtype() == DType.F32) {
+            MemorySegment.copy(CpuTensors.read(src), 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, Math.toIntExact(src.numel()));
+        } else {
+            long size = src.dtype().byteSize();
+            long[] from = CpuTensors.elementOffsets(src);
+            for (int i = 0; i < from.length; i++) {
+                MemorySegment.copy(s, ValueLayout.JAVA_BYTE, from[i] * size, dst, ValueLayout.JAVA_BYTE, i * size, size);
+            }
+        }
+    }
+
+    @Override
+    public MatmulKernels matmul() {
+        return matmul;
+    }
+
+    @Override
+    public CopyKernels copy() {
+        return copy;
+    }
+
+    @Override
+    public ElementwiseKernels elementwise() {
+        return elementwise;
+    }
+
+    @Override
+    public ReductionKernels reductions() {
+        return reductions;
+    }
+
+    @Override
+    public SoftmaxKernels softmax() {
+        return softmax;
+    }
+
+    @Override
+    public NormKernels norms() {
+        return norms;
+    }
+
+    @Override
+    public ActivationKernels activations() {
+        return activations;
+    }
+
+    @Override
+    public RotaryKernels rotary() {
+        return rotary;
+    }
+
+    @Override
+    public AttentionKernels attention() {
+        return attention;
+    }
+
+    @Override
+    public EmbeddingKernels embedding() {
+        return embedding;
+    }
+
+    @Override
+    public CrossEntropyKernels crossEntropy() {
+        return crossEntropy;
+    }
+
+    @Override
+    public DropoutKernels dropout() {
+        return dropout;
+    }
+
+    @Override
+    public OptimizerKernels optimizer() {
+        return optimizer;
     }
 }

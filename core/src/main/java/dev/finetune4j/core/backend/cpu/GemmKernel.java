@@ -1,10 +1,9 @@
 package dev.finetune4j.core.backend.cpu;
 
-import dev.finetune4j.core.backend.PackedMatrix;
 
 /**
  * A float32 matrix product {@code c (+)= op(a) op(b)} over row-major arrays, where {@code op} transposes when
- * asked. Same contract as {@link dev.finetune4j.core.backend.Backend#gemm}; implementations are stateless and
+ * asked. Implementations are stateless and
  * thread-safe.
  */
 interface GemmKernel {

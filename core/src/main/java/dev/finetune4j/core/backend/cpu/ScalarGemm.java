@@ -1,6 +1,5 @@
 package dev.finetune4j.core.backend.cpu;
 
-import dev.finetune4j.core.backend.PackedMatrix;
 
 import java.util.Arrays;
 import java.util.stream.IntStream;

@@ -1,6 +1,5 @@
 package dev.finetune4j.core.backend.cpu;
 
-import dev.finetune4j.core.backend.Backend;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
@@ -12,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The fast gemm ({@link CpuBackend#instance()}) against the scalar oracle ({@link CpuBackend#scalar()}).
+ * The Vector API gemm against the scalar oracle ({@link ScalarGemm}).
  *
  * <p>Tolerance: two summation orders of {@code k} float32 products differ by at most {@code 2 k u sum|a b|}
  * (u = 2^-24, Higham's gamma_k bound), checked per element.
@@ -21,14 +20,14 @@ class GemmConformanceTest {
     private static final int[] SIZES = {1, 3, 17, 33, 65, 130};
     private static final double U = Math.ulp(1f) / 2;
 
-    private final Backend fast = CpuBackend.instance();
-    private final Backend oracle = CpuBackend.scalar();
+    private final GemmKernel fast = VectorSupport.newVectorGemm();
+    private final GemmKernel oracle = new ScalarGemm();
 
     @Test
     void usesTheVectorKernelWhenTheModuleIsPresent() {
         assertTrue(VectorSupport.isAvailable(), "tests run with --add-modules jdk.incubator.vector (Surefire argLine)");
-        assertTrue(fast.deviceName().contains("vector"), fast.deviceName());
-        assertTrue(oracle.deviceName().contains("scalar"), oracle.deviceName());
+        assertTrue(fast.name().contains("vector"), fast.name());
+        assertTrue(oracle.name().contains("scalar"), oracle.name());
     }
 
     @Test

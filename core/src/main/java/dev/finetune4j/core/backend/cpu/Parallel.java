@@ -1,16 +1,16 @@
-package dev.finetune4j.core.autograd;
+package dev.finetune4j.core.backend.cpu;
 
 import java.util.stream.IntStream;
 
 /** Splits flat elementwise loops across the common fork-join pool when they are large enough to pay off. */
-final class Parallel {
+public final class Parallel {
     private static final int GRAIN = 1 << 15;
 
     private Parallel() {
     }
 
     /** Runs {@code body(from, to)} over [0, n) in chunks of at least {@value #GRAIN} elements. */
-    static void chunks(int n, ChunkBody body) {
+    public static void chunks(int n, ChunkBody body) {
         int chunks = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors() * 4, n / GRAIN));
         if (chunks == 1) {
             body.run(0, n);
@@ -20,7 +20,7 @@ final class Parallel {
     }
 
     @FunctionalInterface
-    interface ChunkBody {
+    public interface ChunkBody {
         void run(int from, int to);
     }
 }

@@ -1,7 +1,5 @@
-package dev.finetune4j.core.autograd;
+package dev.finetune4j.core.backend.cpu;
 
-import dev.finetune4j.core.backend.Backend;
-import dev.finetune4j.core.backend.PackedMatrix;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
@@ -33,10 +31,10 @@ final class FrozenWeights {
     /** The cached entry of {@code w}, valid for its current values, or null when {@code w} is not cached. */
     static Entry of(Tensor w) {
         if (w.requiresGrad() || w.dtype() != DType.F32 || !w.isContiguous() || w.rank() != 2
-                || w.storage().heapBase().isPresent()) {
+                || CpuTensors.segment(w).heapBase().isPresent()) {
             return null; // trained, converted or op-result weights change between calls
         }
-        MemorySegment stored = w.storage().asSlice(w.offset() * Float.BYTES, w.numel() * Float.BYTES);
+        MemorySegment stored = CpuTensors.segment(w).asSlice(w.offset() * Float.BYTES, w.numel() * Float.BYTES);
         Entry cached;
         synchronized (CACHE) {
             cached = CACHE.get(w);
@@ -73,7 +71,7 @@ final class FrozenWeights {
         }
 
         /** W^T (in, out), the right operand of x W^T. */
-        synchronized PackedMatrix transposed(Backend be) {
+        synchronized PackedMatrix transposed(GemmKernel be) {
             if (transposed == null) {
                 transposed = be.pack(values, 0, true, in, out);
             }
@@ -81,7 +79,7 @@ final class FrozenWeights {
         }
 
         /** W (out, in), the right operand of dy W. */
-        synchronized PackedMatrix plain(Backend be) {
+        synchronized PackedMatrix plain(GemmKernel be) {
             if (plain == null) {
                 plain = be.pack(values, 0, false, out, in);
             }

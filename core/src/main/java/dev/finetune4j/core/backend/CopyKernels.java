@@ -1,0 +1,17 @@
+package dev.finetune4j.core.backend;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+/** Copies between views, dtype conversions and fills. */
+public interface CopyKernels {
+
+    /**
+     * {@code dst = src} element by element: same shape, any layouts of both (a stride of 0 broadcasts), any
+     * dtypes (floats round to nearest-even; equal dtypes copy bits). {@code dst} may be a view into a larger
+     * tensor (a slice of a KV cache, a part of a concatenation); it does not overlap {@code src}.
+     */
+    void copy(Tensor src, Tensor dst);
+
+    /** Sets every element of {@code dst} (any layout) to {@code value}. */
+    void fill(Tensor dst, float value);
+}

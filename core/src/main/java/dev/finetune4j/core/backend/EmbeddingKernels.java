@@ -1,0 +1,13 @@
+package dev.finetune4j.core.backend;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+/** Row gather from a table and its backward, the scatter-add. Ids are I64, each in {@code [0, V)} (checked by the caller). */
+public interface EmbeddingKernels {
+
+    /** {@code out[n] = weight[ids[n]]}. weight: (V, C) any float dtype; ids: (N) contiguous I64; out: (N, C). */
+    void gather(Tensor weight, Tensor ids, Tensor out);
+
+    /** (forward: {@link #gather}) {@code dWeight[ids[n]] += dOut[n]}. dOut: (N, C); dWeight: (V, C), accumulated. */
+    void scatterAdd(Tensor dOut, Tensor ids, Tensor dWeight);
+}

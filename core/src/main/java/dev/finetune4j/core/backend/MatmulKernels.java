@@ -1,0 +1,19 @@
+package dev.finetune4j.core.backend;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+/**
+ * Matrix products with float32 accumulation (inputs F32, BF16 or F16; output F32), strided-batched.
+ */
+public interface MatmulKernels {
+
+    /**
+     * {@code c = alpha op(a) op(b) (+ c when accumulate)}, per batch.
+     *
+     * <p>{@code c}: (..., M, N) contiguous; its leading dimensions are the batch. {@code a}: (..., M, K), or
+     * (..., K, M) when {@code transposeA}; {@code b}: (..., K, N), or (..., N, K) when {@code transposeB}. Each
+     * of {@code a} and {@code b} either has the batch dimensions of {@code c} or is a plain matrix (rank 2)
+     * shared by every batch. {@code a} and {@code b} are contiguous; {@code c} aliases neither.
+     */
+    void gemm(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor c, float alpha, boolean accumulate);
+}

@@ -1,0 +1,24 @@
+package dev.finetune4j.core.backend;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+/** Parameter updates in place. param, grad and the state tensors: same shape, contiguous F32. */
+public interface OptimizerKernels {
+
+    /**
+     * One AdamW step as {@code torch.optim.AdamW} (single-tensor path), in float32:
+     * <pre>
+     * p = p * decay;  m = lerp(m, g, 1 - beta1);  v = v * beta2 + (1 - beta2) * g * g
+     * p = p + negStepSize * m / (sqrt(v) / biasCorrection2Sqrt + eps)
+     * </pre>
+     */
+    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+    /**
+     * One SGD step as {@code torch.optim.SGD}: {@code g' = g + weightDecay * p}; with momentum,
+     * {@code buf = momentum * buf + (1 - dampening) * g'} ({@code buf = g'} on the first step) and
+     * {@code g' = nesterov ? g' + momentum * buf : buf}; then {@code p = p - lr * g'}. {@code momentumBuffer} is
+     * null without momentum.
+     */
+    void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, SgdStep step);
+}

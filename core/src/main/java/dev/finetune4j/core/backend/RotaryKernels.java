@@ -1,0 +1,16 @@
+package dev.finetune4j.core.backend;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+/**
+ * Rotary position embedding (Su et al. 2021) in Hugging Face's "rotate half" layout: the pairs
+ * (x[i], x[i + D/2]) are rotated by the angle whose scaled cosine and sine the tables hold.
+ */
+public interface RotaryKernels {
+
+    /**
+     * {@code y1 = x1 cos - x2 sin, y2 = x2 cos + x1 sin}, or with {@code -sin} when {@code inverse} (the backward).
+     * x, y: (B, H, T, D) contiguous; cos, sin: (B, T, D/2) contiguous F32.
+     */
+    void rotate(Tensor x, Tensor cos, Tensor sin, boolean inverse, Tensor y);
+}

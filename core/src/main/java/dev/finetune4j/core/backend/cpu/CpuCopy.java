@@ -1,0 +1,60 @@
+package dev.finetune4j.core.backend.cpu;
+
+import dev.finetune4j.core.backend.CopyKernels;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.DTypeCodec;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** Copies between views, conversions and fills on the CPU. */
+final class CpuCopy implements CopyKernels {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        if (!src.shape().equals(dst.shape())) {
+            throw new IllegalArgumentException("copy from " + src.shape() + " into " + dst.shape());
+        }
+        MemorySegment t = CpuTensors.segment(dst);
+        if (src.dtype() == DType.F32 && dst.dtype() == DType.F32) {
+            float[] values = CpuTensors.read(src);
+            if (dst.isContiguous()) {
+                CpuTensors.commit(dst, values);
+            } else {
+                long[] to = CpuTensors.elementOffsets(dst);
+                for (int i = 0; i < to.length; i++) {
+                    t.setAtIndex(F, to[i], values[i]);
+                }
+            }
+            return;
+        }
+        MemorySegment s = CpuTensors.segment(src);
+        long[] from = CpuTensors.elementOffsets(src);
+        long[] to = CpuTensors.elementOffsets(dst);
+        if (src.dtype() == dst.dtype() && src.dtype() != DType.NF4) {
+            // NOTE: not through float32, which would round I64/I32 values above 2^24.
+            long size = src.dtype().byteSize();
+            for (int i = 0; i < from.length; i++) {
+                MemorySegment.copy(s, ValueLayout.JAVA_BYTE, from[i] * size, t, ValueLayout.JAVA_BYTE, to[i] * size, size);
+            }
+        } else if (!src.dtype().isFloatingPoint() && !dst.dtype().isFloatingPoint()) {
+            for (int i = 0; i < from.length; i++) {
+                DTypeCodec.writeLong(t, dst.dtype(), to[i], DTypeCodec.readLong(s, src.dtype(), from[i]));
+            }
+        } else {
+            for (int i = 0; i < from.length; i++) {
+                DTypeCodec.writeFloat(t, dst.dtype(), to[i], DTypeCodec.readFloat(s, src.dtype(), from[i]));
+            }
+        }
+    }
+
+    @Override
+    public void fill(Tensor dst, float value) {
+        MemorySegment t = CpuTensors.segment(dst);
+        for (long at : CpuTensors.elementOffsets(dst)) {
+            DTypeCodec.writeFloat(t, dst.dtype(), at, value);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.finetune4j.core.backend.cpu;
+
+import dev.finetune4j.core.backend.ReductionKernels;
+import dev.finetune4j.core.tensor.Tensor;
+
+/** Sums on the CPU: a total in double, partial sums in float32 in row-major order (as the earlier loops). */
+final class CpuReductions implements ReductionKernels {
+
+    @Override
+    public void sumTo(Tensor x, Tensor out) {
+        float[] v = CpuTensors.read(x);
+        float[] o = CpuTensors.output(out);
+        if (o.length == 1) {
+            double s = 0;
+            for (float f : v) {
+                s += f;
+            }
+            o[0] = (float) s;
+        } else {
+            java.util.Arrays.fill(o, 0f);
+            int[] map = targetIndex(x, out);
+            for (int i = 0; i < v.length; i++) {
+                o[map[i]] += v[i];
+            }
+        }
+        CpuTensors.commit(out, o);
+    }
+
+    /** For every element of x (row-major), the flat index of the element of out it is summed into. */
+    private static int[] targetIndex(Tensor x, Tensor out) {
+        int rank = x.rank();
+        if (out.rank() != rank) {
+            throw new IllegalArgumentException("sumTo: " + x.shape() + " onto " + out.shape() + " (ranks differ)");
+        }
+        long[] outStrides = out.shape().contiguousStrides();
+        long[] strides = new long[rank];
+        for (int d = 0; d < rank; d++) {
+            if (out.dim(d) != x.dim(d) && out.dim(d) != 1) {
+                throw new IllegalArgumentException("sumTo: " + x.shape() + " onto " + out.shape() + " (dimension " + d + ")");
+            }
+            strides[d] = out.dim(d) == 1 ? 0 : outStrides[d];
+        }
+        int[] map = new int[Math.toIntExact(x.numel())];
+        int[] idx = new int[rank];
+        long cur = 0;
+        for (int i = 0; i < map.length; i++) {
+            map[i] = (int) cur;
+            for (int d = rank - 1; d >= 0; d--) {
+                idx[d]++;
+                cur += strides[d];
+                if (idx[d] < x.dim(d)) {
+                    break;
+                }
+                cur -= strides[d] * idx[d];
+                idx[d] = 0;
+            }
+        }
+        return map;
+    }
+
+    @Override
+    public void norm(Tensor x, Tensor out) {
+        float[] v = CpuTensors.read(x);
+        double sumSq = 0;
+        for (float f : v) {
+            sumSq += (double) f * f;
+        }
+        float[] o = CpuTensors.output(out);
+        o[0] = (float) Math.sqrt(sumSq);
+        CpuTensors.commit(out, o);
+    }
+}

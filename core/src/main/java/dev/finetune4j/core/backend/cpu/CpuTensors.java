@@ -1,0 +1,177 @@
+package dev.finetune4j.core.backend.cpu;
+
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.DTypeCodec;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * How the CPU kernels reach tensor memory: as float32 arrays the loops work on. A bulk copy in and out of each
+ * kernel keeps the loops plain and lets the JIT vectorize them; a step's activations are already Java arrays, so
+ * most reads and writes need no copy at all.
+ */
+final class CpuTensors {
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private CpuTensors() {
+    }
+
+    /**
+     * The memory of a CPU tensor.
+     *
+     * @throws IllegalArgumentException when a tensor of another device reached a CPU kernel
+     */
+    static MemorySegment segment(Tensor t) {
+        if (!(t.storage() instanceof HostStorage host)) {
+            throw new IllegalArgumentException("a CPU kernel was handed " + t + " on " + t.device()
+                    + "; every operand of an op must be on the same device (copy with Tensor.copyTo)");
+        }
+        return host.segment();
+    }
+
+    /**
+     * The values of {@code t} in row-major order, as float32, for reading only: the array {@code t} wraps when it
+     * is all of it (no copy), a copy otherwise. The caller must not change it.
+     */
+    static float[] read(Tensor t) {
+        float[] whole = backingArray(t);
+        return whole != null ? whole : gather(t);
+    }
+
+    /** The values of {@code t} in row-major order as a fresh float32 array the caller may change. */
+    static float[] copy(Tensor t) {
+        float[] whole = backingArray(t);
+        return whole != null ? whole.clone() : gather(t);
+    }
+
+    /**
+     * The array to fill for the contiguous F32 output {@code out}: its own storage when that is a Java array of
+     * exactly its elements, else a scratch array to hand to {@link #commit}.
+     */
+    static float[] output(Tensor out) {
+        if (out.dtype() != DType.F32 || !out.isContiguous()) {
+            throw new IllegalArgumentException("kernel outputs are contiguous F32 tensors, got " + out);
+        }
+        float[] whole = backingArray(out);
+        return whole != null ? whole : new float[Math.toIntExact(out.numel())];
+    }
+
+    /**
+     * Like {@link #output} but holding {@code out}'s current values, for kernels that accumulate into it
+     * ({@code c += a b}, scatter-add); hand it to {@link #commit} afterwards.
+     */
+    static float[] accumulator(Tensor out) {
+        float[] values = output(out);
+        if (backingArray(out) != values) {
+            MemorySegment.copy(segment(out), F, out.offset() * Float.BYTES, values, 0, values.length);
+        }
+        return values;
+    }
+
+    /** Stores {@code values} in {@code out} unless they are its storage already ({@link #output}). */
+    static void commit(Tensor out, float[] values) {
+        if (backingArray(out) != values) {
+            MemorySegment.copy(values, 0, segment(out), F, out.offset() * Float.BYTES, values.length);
+        }
+    }
+
+    /** The float[] behind {@code t} when {@code t} is a contiguous F32 view of all of it, else null. */
+    private static float[] backingArray(Tensor t) {
+        MemorySegment s = segment(t);
+        if (t.dtype() == DType.F32 && t.offset() == 0 && t.isContiguous() && s.address() == 0
+                && s.heapBase().orElse(null) instanceof float[] array && array.length == t.numel()) {
+            return array;
+        }
+        return null;
+    }
+
+    /** Any layout and floating or integer dtype, converted to float32, row-major. */
+    private static float[] gather(Tensor t) {
+        MemorySegment s = segment(t);
+        float[] out = new float[Math.toIntExact(t.numel())];
+        if (t.dtype() == DType.F32 && t.isContiguous()) {
+            MemorySegment.copy(s, F, t.offset() * Float.BYTES, out, 0, out.length);
+            return out;
+        }
+        if (t.dtype() != DType.F32) {
+            long[] offsets = elementOffsets(t);
+            for (int i = 0; i < out.length; i++) {
+                out[i] = DTypeCodec.readFloat(s, t.dtype(), offsets[i]);
+            }
+            return out;
+        }
+        // strided float32 (transposed, permuted and expanded views): the innermost dimension in a tight loop
+        int rank = t.rank();
+        int inner = rank == 0 ? 1 : t.dim(rank - 1);
+        long[] strides = t.strides();
+        long innerStride = rank == 0 ? 0 : strides[rank - 1];
+        int[] idx = new int[Math.max(0, rank - 1)];
+        long base = t.offset();
+        for (int at = 0; at < out.length; ) {
+            if (innerStride == 1) {
+                MemorySegment.copy(s, F, base * Float.BYTES, out, at, inner);
+                at += inner;
+            } else {
+                for (int i = 0; i < inner; i++) {
+                    out[at++] = s.getAtIndex(F, base + i * innerStride);
+                }
+            }
+            for (int d = rank - 2; d >= 0; d--) {
+                idx[d]++;
+                base += strides[d];
+                if (idx[d] < t.dim(d)) {
+                    break;
+                }
+                base -= strides[d] * idx[d];
+                idx[d] = 0;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Rows {@code [from, from + count)} of the contiguous matrix {@code t} (R, C) as float32, converted from
+     * its dtype: how kernels read a bf16 or f16 weight a block at a time instead of converting all of it.
+     */
+    static float[] rows(Tensor t, int from, int count) {
+        if (t.rank() != 2 || !t.isContiguous()) {
+            throw new IllegalArgumentException("rows of a contiguous matrix, got " + t);
+        }
+        int cols = t.dim(1);
+        float[] out = new float[Math.multiplyExact(count, cols)];
+        MemorySegment s = segment(t);
+        long base = t.offset() + (long) from * cols;
+        if (t.dtype() == DType.F32) {
+            MemorySegment.copy(s, F, base * Float.BYTES, out, 0, out.length);
+        } else {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = DTypeCodec.readFloat(s, t.dtype(), base + i);
+            }
+        }
+        return out;
+    }
+
+    /** Storage index of every element of {@code t} in row-major logical order. */
+    static long[] elementOffsets(Tensor t) {
+        long[] out = new long[Math.toIntExact(t.numel())];
+        int rank = t.rank();
+        long[] strides = t.strides();
+        int[] idx = new int[rank];
+        long cur = t.offset();
+        for (int i = 0; i < out.length; i++) {
+            out[i] = cur;
+            for (int d = rank - 1; d >= 0; d--) {
+                idx[d]++;
+                cur += strides[d];
+                if (idx[d] < t.dim(d)) {
+                    break;
+                }
+                cur -= strides[d] * idx[d];
+                idx[d] = 0;
+            }
+        }
+        return out;
+    }
+}
