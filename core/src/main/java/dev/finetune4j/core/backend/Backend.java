@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  * <p>Conventions of every kernel, so that an asynchronous device (a CUDA stream) can implement them:
  * <ul>
  *   <li>every tensor argument lives on this backend's {@link #device()};</li>
- *   <li>results are written into tensors the caller allocated ({@link Tensor#empty}), contiguous and F32 unless a
+ *   <li>results are written into tensors the caller allocated ({@link Tensor#zeros}, say), contiguous and F32 unless a
  *       method says otherwise; inputs may be any strided view unless a method asks for contiguous ones;</li>
  *   <li>an output aliases an input only where the method allows it;</li>
  *   <li>a call may return before the work is done: work is ordered per backend, {@link #synchronize()} waits for

@@ -49,7 +49,7 @@ import java.util.stream.IntStream;
  */
 public final class Pipeline {
     /** The library name and version written into manifests. */
-    public static final String LIBRARY = "finetune4j-data 0.1.0";
+    public static final String LIBRARY = "finetune4j-data 0.2.0-SNAPSHOT";
     private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
 
     private final Builder b;

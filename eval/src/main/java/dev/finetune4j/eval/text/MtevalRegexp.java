@@ -5,7 +5,7 @@ package dev.finetune4j.eval.text;
  * (sacreBLEU's {@code TokenizerRegexp}), written as single left-to-right passes that reproduce Python's
  * non-overlapping {@code re.sub} exactly:
  * <ol>
- *   <li>{@code ([\{-\~\[-\` -\&\(-\+\:-\@\/])} becomes {@code " \1 "};</li>
+ *   <li><code>([\&#123;-\~\[-\` -\&amp;\(-\+\:-\@\/])</code> becomes {@code " \1 "} (the brace is written as an HTML entity so the Javadoc tags stay balanced);</li>
  *   <li>{@code ([^0-9])([\.,])} becomes {@code "\1 \2 "} (period and comma unless after a digit);</li>
  *   <li>{@code ([\.,])([^0-9])} becomes {@code " \1 \2"} (period and comma unless before a digit);</li>
  *   <li>{@code ([0-9])(-)} becomes {@code "\1 \2 "} (dash after a digit).</li>

@@ -174,7 +174,7 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
         enabled = on;
     }
 
-    /** W <- W + s B A; DoRA: W <- (m / ||W + s B A||_row) (W + s B A), keeping the norm for unmerge. */
+    /** {@code W <- W + s B A}; DoRA: {@code W <- (m / ||W + s B A||_row) (W + s B A)}, keeping the norm for unmerge. */
     @Override
     public void merge() {
         float[] w = base.weightOutIn();
@@ -191,7 +191,7 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
         merged = true;
     }
 
-    /** The inverse of {@link #merge()}: W <- W - s B A, or W / (m / n) - s B A for DoRA. */
+    /** The inverse of {@link #merge()}: {@code W <- W - s B A}, or {@code W / (m / n) - s B A} for DoRA. */
     @Override
     public void unmerge() {
         float[] w = base.weightOutIn();

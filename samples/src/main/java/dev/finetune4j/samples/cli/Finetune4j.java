@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
  * people who would rather configure than code. {@code java -jar finetune4j.jar --help} lists them; each has its own
  * {@code --help}. Exit codes are in {@link ExitCodes}.
  */
-@Command(name = "finetune4j", mixinStandardHelpOptions = true, version = "finetune4j 0.1.0",
+@Command(name = "finetune4j", mixinStandardHelpOptions = true, version = "finetune4j 0.2.0-SNAPSHOT",
         description = "Prepare data, fine-tune with PEFT methods, evaluate and merge adapters on the JVM.",
         subcommands = {PrepareCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class,
                 CommandLine.HelpCommand.class},
