@@ -47,6 +47,7 @@ class EvalGuideExamplesTest {
                 .useStemmer(true).build().score(reference, prediction);
         r.get("rougeLsum").fmeasure();
         Rouge.builder().cjk(true).build().score("我喜欢猫", "我喜欢狗");   // CJK option: characters as tokens
+        Rouge.builder().build().corpusScore(hypotheses, List.of(references));  // the same order as BLEU, chrF and TER
         // end example
         assertEquals("nrefs:2|case:mixed|eff:no|tok:zh|smooth:exp|version:2.6.0", b.signature());
         assertTrue(chrf > 0 && chrfPP > 0 && ter > 0 && s > 0);

@@ -125,7 +125,7 @@ class ReadmeExamplesTest {
                     .evalData(validation).listener(progress).build().train();
             DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(0.1))
                     .trainData(PreferenceDataset.of(pairs)).evalData(PreferenceDataset.of(heldOutPairs))
-                    .build().train();                                         // reference = base with the adapter disabled
+                    .build().train();                                         // reference = the model as build() found it (after SFT: the SFT model)
             // end example
             assertEquals(3, r.steps(), "4 examples, 16 per optimizer step, 3 epochs");
             assertEquals(List.of(1, 2, 3), steps);
@@ -147,7 +147,7 @@ class ReadmeExamplesTest {
             // example README.md#4
             double bleu = Bleu.builder().tokenize("zh").build().corpusScore(hypotheses, List.of(references)).score();
             double rougeL = Rouge.builder().rougeTypes("rougeL").cjk(true).build()
-                    .corpusScore(references, hypotheses).get("rougeL").fmeasure();
+                    .corpusScore(hypotheses, List.of(references)).get("rougeL").fmeasure();
             double ppl = Perplexity.builder().build().compute(model, documents).perplexity();
             CorpusRelevance drs = DomainRelevance.corpusScore(DomainRelevance.lexical(domainTexts, generalTexts), answers);
             AbTestResult ab = AbTest.builder().build().evaluate(judgments);          // win rate, Wilson, sign test, verdict

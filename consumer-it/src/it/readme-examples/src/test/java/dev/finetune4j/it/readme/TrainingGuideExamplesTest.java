@@ -153,13 +153,14 @@ class TrainingGuideExamplesTest {
         long padId = 0;
         try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.tinyLlama())) {
             // example peft/TRAINING.md#4
-            PeftModel model = Peft.wrap(base, loraConfig);                     // reference = same model, adapter disabled
+            PeftModel model = Peft.loadTrainable(base, sftAdapterDir);        // the reference is this model as build() finds it
             PreferenceDataset pairs = PreferenceDataset.of(List.of(new PreferenceExample(promptIds, chosenIds, rejectedIds)));
             DpoTrainer dpo = DpoTrainer.builder().model(model).config(cfg)
                     .dpo(DpoConfig.sigmoid(0.1).withLabelSmoothing(0.1))          // or DpoConfig.ipo(0.1)
                     .trainData(pairs).evalData(heldOut).build();
             TrainResult r = dpo.train();   // StepMetrics.extra(): rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracy
-            List<DpoTrainer.PairLogProbs> lp = DpoTrainer.logProbs(model, pairs, padId);  // policy and reference log-probs
+            List<DpoTrainer.ResponseLogProbs> now = DpoTrainer.responseLogProbs(model, pairs, padId); // summed log-probs per pair
+            List<DpoTrainer.PairLogProbs> lp = DpoTrainer.PairLogProbs.of(now, before);     // with log-probs taken before DPO
             // end example
             assertEquals(1, r.steps());
             assertEquals(1, lp.size());
