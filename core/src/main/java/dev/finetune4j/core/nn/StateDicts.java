@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.DoubleSupplier;
 import java.util.function.Function;
 
 /** Loading weights into a module tree and initialising them. */
@@ -53,13 +54,21 @@ public final class StateDicts {
         for (Map.Entry<String, Tensor> e : module.stateDict().entrySet()) {
             Tensor t = e.getValue();
             if (t.rank() == 2) {
-                float[] values = new float[Math.toIntExact(t.numel())];
-                for (int i = 0; i < values.length; i++) {
-                    values[i] = (float) (gaussian(random) * std);
-                }
-                t.copyFrom(values);
+                fill(t, () -> gaussian(random) * std);
             }
         }
+    }
+
+    /**
+     * Overwrites the contiguous float32 tensor {@code t} (on any device) with {@code numel} values drawn in
+     * row-major order, each rounded to float32: how parameters are initialised from a seeded stream.
+     */
+    public static void fill(Tensor t, DoubleSupplier values) {
+        float[] v = new float[Math.toIntExact(t.numel())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) values.getAsDouble();
+        }
+        t.copyFrom(v);
     }
 
     /** A standard normal draw (Box-Muller), reproducible from the random stream. */

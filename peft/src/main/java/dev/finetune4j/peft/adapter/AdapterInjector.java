@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.adapter;
 
 import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.BottleneckConfig;
 import dev.finetune4j.peft.LayerTuner;
@@ -42,9 +43,7 @@ public final class AdapterInjector {
             BottleneckAdapter a = (BottleneckAdapter) s.wrapper();
             Tensor down = a.down().weight();
             double bound = 1 / Math.sqrt(down.dim(1));
-            for (long i = 0; i < down.numel(); i++) {
-                down.setFlat(i, (float) ((random.nextDouble() * 2 - 1) * bound));
-            }
+            StateDicts.fill(down, () -> (random.nextDouble() * 2 - 1) * bound);
             swaps.add(s);
             a.stateDict().forEach((n, t) -> {
                 if (n.startsWith("adapter_")) {

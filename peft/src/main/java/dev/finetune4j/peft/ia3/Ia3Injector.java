@@ -42,9 +42,7 @@ public final class Ia3Injector {
             LayerTuner.Swap s = LayerTuner.swap(root, path,
                     m -> new Ia3Linear(m, BaseLinear.of(m, path), feedforward.matches(path), ctx.scope()));
             Tensor l = ((Ia3Linear) s.wrapper()).scales();
-            for (long i = 0; i < l.numel(); i++) {
-                l.setFlat(i, cfg.initIa3Weights() ? 1f : (float) StateDicts.gaussian(random));
-            }
+            StateDicts.fill(l, () -> cfg.initIa3Weights() ? 1 : StateDicts.gaussian(random));
             swaps.add(s);
             tensors.put(LayerTuner.SAVED_PREFIX + path + ".ia3_l", l);
         }

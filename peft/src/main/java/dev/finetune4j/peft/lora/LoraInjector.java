@@ -96,9 +96,7 @@ public final class LoraInjector {
         switch (init) {
             case DEFAULT, RANDOM -> kaimingUniform(a, random);
             case GAUSSIAN -> {
-                for (long i = 0; i < a.numel(); i++) {
-                    a.setFlat(i, (float) (StateDicts.gaussian(random) / r));
-                }
+                StateDicts.fill(a, () -> StateDicts.gaussian(random) / r);
             }
         }
         if (init == LoraInit.RANDOM) {
@@ -112,9 +110,7 @@ public final class LoraInjector {
     /** nn.Linear's default: U(-b, b) with b = gain sqrt(3 / fan_in), gain = sqrt(2 / (1 + 5)), so b = 1 / sqrt(fan_in). */
     private static void kaimingUniform(Tensor w, SplittableRandom random) {
         double bound = 1 / Math.sqrt(w.dim(1));
-        for (long i = 0; i < w.numel(); i++) {
-            w.setFlat(i, (float) ((random.nextDouble() * 2 - 1) * bound));
-        }
+        StateDicts.fill(w, () -> (random.nextDouble() * 2 - 1) * bound);
     }
 
     private static String describe(LoraConfig cfg) {

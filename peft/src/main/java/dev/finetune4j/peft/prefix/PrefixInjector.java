@@ -64,9 +64,7 @@ public final class PrefixInjector {
     /** nn.Embedding's default init, N(0, 1). */
     private static Tensor normal(PeftContext ctx, Shape shape, SplittableRandom random) {
         Tensor t = Tensor.zeros(ctx.scope(), DType.F32, shape);
-        for (long i = 0; i < t.numel(); i++) {
-            t.setFlat(i, (float) StateDicts.gaussian(random));
-        }
+        StateDicts.fill(t, () -> StateDicts.gaussian(random));
         return t;
     }
 
@@ -74,9 +72,7 @@ public final class PrefixInjector {
     private static void uniformInit(Linear l, SplittableRandom random) {
         double bound = 1 / Math.sqrt(l.inFeatures());
         for (Tensor t : l.stateDict().values()) {
-            for (long i = 0; i < t.numel(); i++) {
-                t.setFlat(i, (float) ((random.nextDouble() * 2 - 1) * bound));
-            }
+            StateDicts.fill(t, () -> (random.nextDouble() * 2 - 1) * bound);
         }
     }
 }

@@ -30,19 +30,14 @@ public final class PromptInjector {
         List<Long> ids = cfg.initTokenIds();
         if (ids == null) {
             SplittableRandom random = new SplittableRandom(ctx.seed());
-            for (long i = 0; i < table.numel(); i++) {
-                table.setFlat(i, (float) StateDicts.gaussian(random));
-            }
+            StateDicts.fill(table, () -> StateDicts.gaussian(random));
         } else {
             try (var scope = dev.finetune4j.core.tensor.TensorScope.open()) {
                 long[][] tokens = new long[1][p];
                 for (int i = 0; i < p; i++) {
                     tokens[0][i] = ids.get(i % ids.size());
                 }
-                float[] rows = base.embed(tokens).toFloatArray();
-                for (int i = 0; i < rows.length; i++) {
-                    table.setFlat(i, rows[i]);
-                }
+                table.copyFrom(base.embed(tokens).toFloatArray());
             }
         }
         table.requiresGrad(ctx.trainable());

@@ -1,7 +1,9 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * The preference losses of TRL's {@code DPOTrainer} over summed response log-probabilities, as a scalar
@@ -57,15 +59,16 @@ public final class DpoLoss {
             double h = ((double) p[i] - referenceChosen[i]) - ((double) p[n + i] - referenceRejected[i]);
             dh[i] = (float) dLossDh(cfg, h);
         }
-        Tensor out = Tensor.of(new float[]{(float) sum}, 1);
+        // 2N scalars: the loss is formed on the host and goes back to the policy's device
+        Tensor out = Tensor.of(policy.device(), TensorScope.current(), new float[]{(float) sum}, Shape.of(1));
         return Autograd.record("dpoLoss", out, dOut -> {
-            float g = dOut.getFlat(0);
+            float g = dOut.toFloatArray()[0];
             float[] d = new float[2 * n];
             for (int i = 0; i < n; i++) {
                 d[i] = g * dh[i];
                 d[n + i] = -g * dh[i];
             }
-            return new Tensor[]{Tensor.of(d, policy.shape().dims())};
+            return new Tensor[]{Tensor.of(policy.device(), TensorScope.current(), d, policy.shape())};
         }, policy);
     }
 

@@ -152,7 +152,7 @@ final class TrainingLoop {
             try (var scope = TensorScope.open()) {
                 Objective.Loss l = train.lossSum(groups.get(m));
                 Tensor scaled = Elementwise.scale(l.sum(), (float) (1.0 / weight));
-                loss += scaled.getFlat(0);
+                loss += scaled.toFloatArray()[0];
                 tokens += l.tokens();
                 long w = weight;
                 l.metricSums().forEach((k, v) -> extra.merge(k, v / w, Double::sum));
@@ -200,7 +200,7 @@ final class TrainingLoop {
                 }
                 try (var scope = TensorScope.open()) {
                     Objective.Loss l = eval.lossSum(idx);
-                    sum += l.sum().getFlat(0);
+                    sum += l.sum().toFloatArray()[0];
                     l.metricSums().forEach((k, v) -> extraSums.merge(k, v, Double::sum));
                 }
                 weight += w;
