@@ -99,12 +99,12 @@ class TrainCommandTest {
                 tokenizer: byte-level
                 method: lora
                 data: {train: train.jsonl, validation: validation.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
-                training: {max_steps: 6, micro_batch_size: 8, learning_rate: 3.0, seed: 1, eval_every_steps: 1, save_every_steps: 1}
+                training: {max_steps: 6, micro_batch_size: 8, learning_rate: 3.0, schedule: constant, seed: 1, eval_every_steps: 1, save_every_steps: 1}
                 output: run
                 """);
         CliTestSupport.Run r = CliTestSupport.run("train", "-c", file.toString());
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
-        // a learning rate of 3 overshoots: the best evaluation comes before the last step
+        // a constant learning rate of 3 overshoots: the best evaluation comes before the last step
         assertTrue(r.out().contains("adapter of the best evaluation (checkpoint-"), r.out());
         String best = r.out().replaceAll("(?s).*adapter of the best evaluation \\((checkpoint-\\d+).*", "$1");
         assertTrue(!best.equals("checkpoint-6"), r.out());
