@@ -4,6 +4,7 @@ import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
+import dev.finetune4j.core.tensor.DType;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,13 +12,14 @@ import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Loads a model folder with the default options (a bf16 checkpoint stays bf16 and memory-mapped) and runs one
+ * Loads a model folder with the default options (a bf16 checkpoint stays bf16 and memory-mapped), or converted
+ * to the dtype given as the second argument (F32: the behaviour before weights kept their dtype), and runs one
  * forward pass over 16 tokens, printing the peak anonymous memory of the process (RssAnon from
  * /proc/self/status, sampled every 2 ms: the heap and native allocations, not the mapped file) and timings.
  *
  * <pre>{@code
  * java -Xmx768m --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp ... \
- *     dev.finetune4j.benchmarks.memory.LoadMemoryBenchmark /tmp/qwen2-0.5b-shape
+ *     dev.finetune4j.benchmarks.memory.LoadMemoryBenchmark /tmp/qwen2-0.5b-shape [F32]
  * }</pre>
  */
 public final class LoadMemoryBenchmark {
@@ -40,7 +42,11 @@ public final class LoadMemoryBenchmark {
             }
         });
         long start = System.nanoTime();
-        try (LanguageModel lm = AutoModel.loadCausalLM(dir, LoadOptions.builder().device(Device.cpu()).build())) {
+        LoadOptions.Builder options = LoadOptions.builder().device(Device.cpu());
+        if (args.length > 1) {
+            options.dtype(DType.valueOf(args[1]));
+        }
+        try (LanguageModel lm = AutoModel.loadCausalLM(dir, options.build())) {
             long loaded = System.nanoTime();
             long[][] ids = new long[1][TOKENS];
             for (int i = 0; i < TOKENS; i++) {

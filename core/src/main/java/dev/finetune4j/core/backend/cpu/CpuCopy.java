@@ -31,6 +31,10 @@ final class CpuCopy implements CopyKernels {
             return;
         }
         MemorySegment s = CpuTensors.segment(src);
+        if (src.isContiguous() && dst.isContiguous()) {
+            contiguous(src, s, dst, t);
+            return;
+        }
         long[] from = CpuTensors.elementOffsets(src);
         long[] to = CpuTensors.elementOffsets(dst);
         if (src.dtype() == dst.dtype() && src.dtype() != DType.NF4) {
@@ -46,6 +50,23 @@ final class CpuCopy implements CopyKernels {
         } else {
             for (int i = 0; i < from.length; i++) {
                 DTypeCodec.writeFloat(t, dst.dtype(), to[i], DTypeCodec.readFloat(s, src.dtype(), from[i]));
+            }
+        }
+    }
+
+    /** Both contiguous: equal dtypes copy bytes at once, others convert element by element without offset tables. */
+    private static void contiguous(Tensor src, MemorySegment s, Tensor dst, MemorySegment t) {
+        long n = src.numel();
+        if (src.dtype() == dst.dtype() && src.dtype() != DType.NF4) {
+            MemorySegment.copy(s, ValueLayout.JAVA_BYTE, src.dtype().bytesFor(src.offset()), t, ValueLayout.JAVA_BYTE,
+                    dst.dtype().bytesFor(dst.offset()), src.dtype().bytesFor(n));
+        } else if (!src.dtype().isFloatingPoint() && !dst.dtype().isFloatingPoint()) {
+            for (long i = 0; i < n; i++) {
+                DTypeCodec.writeLong(t, dst.dtype(), dst.offset() + i, DTypeCodec.readLong(s, src.dtype(), src.offset() + i));
+            }
+        } else {
+            for (long i = 0; i < n; i++) {
+                DTypeCodec.writeFloat(t, dst.dtype(), dst.offset() + i, DTypeCodec.readFloat(s, src.dtype(), src.offset() + i));
             }
         }
     }

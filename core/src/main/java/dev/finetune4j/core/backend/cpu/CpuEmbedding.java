@@ -17,10 +17,9 @@ final class CpuEmbedding implements EmbeddingKernels {
         if (out.dim(0) != rows.length || out.dim(1) != c) {
             throw new IllegalArgumentException("gather of " + rows.length + " rows of " + weight.shape() + " into " + out.shape());
         }
-        float[] w = CpuTensors.read(weight);
         float[] o = CpuTensors.output(out);
         for (int n = 0; n < rows.length; n++) {
-            System.arraycopy(w, Math.toIntExact(rows[n] * c), o, n * c, c);
+            CpuTensors.rowInto(weight, rows[n], o, n * c); // only the rows asked for: a table may be large and bf16
         }
         CpuTensors.commit(out, o);
     }

@@ -45,7 +45,9 @@ final class CpuMatmul implements MatmulKernels {
         float[] target = scratch ? new float[cv.length] : cv;
         boolean add = accumulate && !scratch;
         FrozenWeights.Entry frozen = bStride == 0 ? FrozenWeights.of(b) : null;
-        if (bStride == 0 && b.dtype() != DType.F32) {
+        // a bf16/f16 weight, or a float32 one too large for the frozen-weight cache, is read a block at a time
+        // rather than copied whole onto the heap
+        if (bStride == 0 && frozen == null && (b.dtype() != DType.F32 || b.numel() > BLOCK_FLOATS)) {
             byConvertedBlocks(av, transposeA, b, transposeB, target, m, n, k, batch, add);
         } else if (frozen != null) {
             PackedMatrix packed = transposeB ? frozen.transposed(kernel) : frozen.plain(kernel);
@@ -68,8 +70,8 @@ final class CpuMatmul implements MatmulKernels {
     }
 
     /**
-     * {@code target (+)= op(a) op(b)} for a bf16/f16 matrix {@code b} converted a block of rows at a time
-     * ({@value #BLOCK_FLOATS} floats), so a large weight never exists in float32 as a whole. With
+     * {@code target (+)= op(a) op(b)} for a matrix {@code b} read (and converted to float32) a block of rows at a time
+     * ({@value #BLOCK_FLOATS} floats), so a large weight is never copied or converted as a whole. With
      * {@code transposeB} (x W^T) a block of W's rows gives a block of output columns; without it (dy W) a block of
      * W's rows meets the matching columns of {@code a}.
      */

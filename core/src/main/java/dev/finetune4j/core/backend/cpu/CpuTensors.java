@@ -136,21 +136,33 @@ final class CpuTensors {
      * its dtype: how kernels read a bf16 or f16 weight a block at a time instead of converting all of it.
      */
     static float[] rows(Tensor t, int from, int count) {
+        float[] out = new float[Math.multiplyExact(count, t.dim(1))];
+        for (int r = 0; r < count; r++) {
+            rowInto(t, from + r, out, r * t.dim(1));
+        }
+        return out;
+    }
+
+    /** Row {@code row} of the contiguous matrix {@code t} (R, C), as float32, into {@code dst[at .. at + C)}. */
+    static void rowInto(Tensor t, long row, float[] dst, int at) {
         if (t.rank() != 2 || !t.isContiguous()) {
             throw new IllegalArgumentException("rows of a contiguous matrix, got " + t);
         }
         int cols = t.dim(1);
-        float[] out = new float[Math.multiplyExact(count, cols)];
+        float[] whole = backingArray(t);
+        if (whole != null) {
+            System.arraycopy(whole, Math.toIntExact(row * cols), dst, at, cols);
+            return;
+        }
         MemorySegment s = segment(t);
-        long base = t.offset() + (long) from * cols;
+        long base = t.offset() + row * cols;
         if (t.dtype() == DType.F32) {
-            MemorySegment.copy(s, F, base * Float.BYTES, out, 0, out.length);
+            MemorySegment.copy(s, F, base * Float.BYTES, dst, at, cols);
         } else {
-            for (int i = 0; i < out.length; i++) {
-                out[i] = DTypeCodec.readFloat(s, t.dtype(), base + i);
+            for (int i = 0; i < cols; i++) {
+                dst[at + i] = DTypeCodec.readFloat(s, t.dtype(), base + i);
             }
         }
-        return out;
     }
 
     /** Storage index of every element of {@code t} in row-major logical order. */

@@ -1,7 +1,11 @@
 package dev.finetune4j.it.readme;
 
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.data.clean.TextCleaner;
 import dev.finetune4j.data.dedup.ExactDedup;
 import dev.finetune4j.data.dedup.NearDedup;
@@ -97,6 +101,21 @@ class ReadmeExamplesTest {
         assertTrue(Files.isRegularFile(Path.of("adapter/adapter_model.safetensors")));
         assertEquals(256, tuned.vocabSize());
         tuned.close();
+    }
+
+    @Test
+    void devicesWeightsAndGeneration() throws Exception {
+        Path baseDir = Fixtures.tinyLlama();
+        long[] promptA = {5, 17, 3, 9};
+        long[] promptB = {8};
+        // example README.md#5
+        LoadOptions options = LoadOptions.builder().device(Device.auto()).build();   // cuda:0 when a CUDA backend runs here, else the CPU
+        try (LanguageModel lm = AutoModel.loadCausalLM(baseDir, options)) {
+            long[][] answers = Generator.generate(lm, new long[][]{promptA, promptB}, GenerationConfig.greedy(32));
+            System.out.println(options.device().memory().describe());                // tensor bytes allocated now (and the peak)
+        }
+        // end example
+        assertTrue(Device.cpu().memory().peakBytes() > 0, "the model's tensors were counted");
     }
 
     @Test

@@ -151,6 +151,15 @@ class TrainingGuideExamplesTest {
         LoraConfig loraConfig = LoraConfig.builder().r(2).targetModules("q_proj", "v_proj").build();
         TrainingConfig cfg = TrainingConfig.builder().epochs(1).microBatchSize(1).learningRate(1e-3).seed(1).build();
         long padId = 0;
+        Path sftAdapterDir = Files.createTempDirectory("sft-adapter");
+        List<DpoTrainer.ResponseLogProbs> before;
+        try (LanguageModel other = AutoModel.loadCausalLM(Fixtures.tinyLlama())) {
+            Peft.wrap(other, loraConfig).save(sftAdapterDir);
+        }
+        try (LanguageModel other = AutoModel.loadCausalLM(Fixtures.tinyLlama())) {
+            before = DpoTrainer.responseLogProbs(Peft.load(other, sftAdapterDir),
+                    PreferenceDataset.of(List.of(new PreferenceExample(promptIds, chosenIds, rejectedIds))), padId);
+        }
         try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.tinyLlama())) {
             // example peft/TRAINING.md#4
             PeftModel model = Peft.loadTrainable(base, sftAdapterDir);        // the reference is this model as build() finds it
