@@ -10,6 +10,9 @@ import java.util.Map;
  * links against) and NVRTC; the CUDA runtime is not needed.
  */
 final class CudaLibraries implements AutoCloseable {
+    /** The NVRTC versions finetune4j can use, newest first. */
+    static final List<String> NVRTC_SONAMES = List.of("libnvrtc.so.13", "libnvrtc.so.12");
+
     private final Arena arena;
     private final CudaDriver driver;
     private final Cublas cublas;
@@ -37,13 +40,24 @@ final class CudaLibraries implements AutoCloseable {
             LibraryFinder.load("cuBLASLt", List.of("libcublasLt.so.13", "libcublasLt.so.12"), folders, extra, arena);
             Cublas cublas = new Cublas(LibraryFinder.load("cuBLAS",
                     List.of("libcublas.so.13", "libcublas.so.12"), folders, extra, arena));
-            Nvrtc nvrtc = new Nvrtc(LibraryFinder.load("NVRTC",
-                    List.of("libnvrtc.so.13", "libnvrtc.so.12"), folders, extra, arena));
+            Nvrtc nvrtc = loadNvrtc(folders, extra, arena);
             return new CudaLibraries(arena, driver, cublas, nvrtc);
         } catch (LibraryFinder.NotFound | RuntimeException e) {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * NVRTC, with its builtins library when NVRTC came from a folder: NVRTC opens the builtins by soname when it
+     * first compiles, which fails for a folder that is not on the loader's path (a pip wheel's).
+     */
+    static Nvrtc loadNvrtc(List<Path> folders, String extra, Arena arena) throws LibraryFinder.NotFound {
+        LibraryFinder.Loaded nvrtc = LibraryFinder.find("NVRTC", NVRTC_SONAMES, folders, extra, arena);
+        if (nvrtc.folder() != null) {
+            LibraryFinder.preload(nvrtc.folder(), "libnvrtc-builtins.so.*", arena);
+        }
+        return new Nvrtc(nvrtc.lookup());
     }
 
     CudaDriver driver() {

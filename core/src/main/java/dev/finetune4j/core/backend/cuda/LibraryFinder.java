@@ -75,11 +75,25 @@ final class LibraryFinder {
     }
 
     /**
+     * A loaded library and where it was found.
+     *
+     * @param folder the folder it was loaded from, or null when the loader found it by soname
+     */
+    record Loaded(SymbolLookup lookup, Path folder) {
+    }
+
+    /**
      * Loads the first candidate that the loader accepts, into {@code arena}.
      *
      * @throws NotFound naming the library, the places tried and what to do
      */
     static SymbolLookup load(String what, List<String> sonames, List<Path> folders, String envValue, Arena arena)
+            throws NotFound {
+        return find(what, sonames, folders, envValue, arena).lookup();
+    }
+
+    /** {@link #load}, also saying where the library was found. */
+    static Loaded find(String what, List<String> sonames, List<Path> folders, String envValue, Arena arena)
             throws NotFound {
         List<String> tried = candidates(sonames, folders, envValue);
         for (String candidate : tried) {
@@ -88,8 +102,8 @@ final class LibraryFinder {
                 continue;
             }
             try {
-                return bare ? SymbolLookup.libraryLookup(candidate, arena)
-                        : SymbolLookup.libraryLookup(Path.of(candidate), arena);
+                return bare ? new Loaded(SymbolLookup.libraryLookup(candidate, arena), null)
+                        : new Loaded(SymbolLookup.libraryLookup(Path.of(candidate), arena), Path.of(candidate).getParent());
             } catch (IllegalArgumentException notLoadable) {
                 // not on the loader's path (or not loadable): try the next place
             }
@@ -105,6 +119,20 @@ final class LibraryFinder {
             return List.of();
         }
         return List.of(envValue.split(":")).stream().filter(s -> !s.isBlank()).toList();
+    }
+
+    /**
+     * Loads every library in {@code folder} matching {@code glob}, so that a library which opens them by soname
+     * later (NVRTC its builtins) finds them even when the folder is not on the loader's path.
+     */
+    static void preload(Path folder, String glob, Arena arena) {
+        for (Path lib : children(folder, glob)) {
+            try {
+                SymbolLookup.libraryLookup(lib, arena);
+            } catch (IllegalArgumentException notLoadable) {
+                // the library that needs it will report the failure with its own message
+            }
+        }
     }
 
     private static List<Path> children(Path dir, String glob) {
