@@ -37,15 +37,20 @@ final class CudaLibraries implements AutoCloseable {
         try {
             CudaDriver driver = new CudaDriver(LibraryFinder.load("the CUDA driver (libcuda)",
                     List.of("libcuda.so.1"), folders, extra, arena));
-            LibraryFinder.load("cuBLASLt", List.of("libcublasLt.so.13", "libcublasLt.so.12"), folders, extra, arena);
-            Cublas cublas = new Cublas(LibraryFinder.load("cuBLAS",
-                    List.of("libcublas.so.13", "libcublas.so.12"), folders, extra, arena));
+            Cublas cublas = loadCublas(folders, extra, arena);
             Nvrtc nvrtc = loadNvrtc(folders, extra, arena);
             return new CudaLibraries(arena, driver, cublas, nvrtc);
         } catch (LibraryFinder.NotFound | RuntimeException e) {
             arena.close();
             throw e;
         }
+    }
+
+    /** cuBLAS, after the cuBLASLt it links against (so that one found in a folder off the loader's path links). */
+    static Cublas loadCublas(List<Path> folders, String extra, Arena arena) throws LibraryFinder.NotFound {
+        LibraryFinder.load("cuBLASLt", List.of("libcublasLt.so.13", "libcublasLt.so.12"), folders, extra, arena);
+        return new Cublas(LibraryFinder.load("cuBLAS", List.of("libcublas.so.13", "libcublas.so.12"), folders, extra,
+                arena));
     }
 
     /**
