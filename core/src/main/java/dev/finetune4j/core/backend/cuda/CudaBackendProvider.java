@@ -58,6 +58,12 @@ public final class CudaBackendProvider implements BackendProvider {
     }
 
     private static Probe look() {
+        Module self = CudaBackendProvider.class.getModule();
+        if (!self.isNativeAccessEnabled()) {
+            // NOTE: checked first so that a JVM without the flag gets this reason, not a warning from the loader.
+            return new Probe(null, 0, "native access is not enabled, so the CUDA libraries cannot be loaded: start"
+                    + " java with --enable-native-access=" + (self.isNamed() ? self.getName() : "ALL-UNNAMED"));
+        }
         CudaLibraries libs;
         try {
             libs = CudaLibraries.load(System.getenv());
