@@ -119,7 +119,7 @@ final class GpuTensors {
         }
     }
 
-    /** max |actual - expected| / max(max |expected|, 1e-6) below {@code tolerance}, naming the worst element. */
+    /** max |actual - expected| / max(max |expected|, 1e-6) at most {@code tolerance} (0: equal), naming the worst element. */
     static void assertClose(String what, float[] expected, float[] actual, double tolerance) {
         assertTrue(expected.length == actual.length, what + ": " + actual.length + " values, expected " + expected.length);
         double scale = 1e-6;
@@ -138,7 +138,7 @@ final class GpuTensors {
         }
         double rel = worst / scale;
         int worstAt = at;
-        assertTrue(rel < tolerance, () -> what + ": relative error " + rel + " at " + worstAt + " (cpu "
+        assertTrue(rel <= tolerance, () -> what + ": relative error " + rel + " at " + worstAt + " (cpu "
                 + expected[worstAt] + ", gpu " + actual[worstAt] + ")");
     }
 }
