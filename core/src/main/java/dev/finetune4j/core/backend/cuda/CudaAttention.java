@@ -5,14 +5,17 @@ import dev.finetune4j.core.backend.AttentionKernels;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * Scaled dot-product attention (attention.cu): one block per (batch, head, query) with the query's scores in
- * shared memory. The mask's host arrays are uploaded once per mask object and kept for the layers that follow.
+ * shared memory. The mask's host arrays are uploaded when they differ from the last ones (so once for all the
+ * layers of a forward pass) and kept on the device.
  */
 final class CudaAttention implements AttentionKernels {
     private final CudaRuntime rt;
-    private AttentionMask uploaded;
+    private boolean[][] uploadedKeyValid;
+    private int[][] uploadedSegments;
     private long keyValid;
     private long keyValidBytes;
     private long segments;
@@ -23,7 +26,7 @@ final class CudaAttention implements AttentionKernels {
     }
 
     @Override
-    public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
+    public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
                           Tensor logSumExp) {
         long[] dims = dims(q, k);
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
@@ -35,8 +38,9 @@ final class CudaAttention implements AttentionKernels {
     }
 
     @Override
-    public void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                                  Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+    public synchronized void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale,
+                                               Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk,
+                                               Tensor dv) {
         long[] dims = dims(q, k);
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
             rt.driver.memsetAsync(rt.address(dk), (byte) 0, dk.numel() * Float.BYTES, rt.context.stream());
@@ -63,9 +67,13 @@ final class CudaAttention implements AttentionKernels {
         return Math.toIntExact(rowsOfScores * dims[4] * Float.BYTES);
     }
 
-    /** causal, keyValid (B, S) bytes or 0, segments (B, S) ints or 0. */
-    private synchronized void maskArgs(KernelArgs a, AttentionMask mask) {
-        if (mask != uploaded) {
+    /**
+     * causal, keyValid (B, S) bytes or 0, segments (B, S) ints or 0. Callers hold this object's lock until the
+     * launch is queued, so that another thread's mask cannot replace the buffers in between.
+     */
+    private void maskArgs(KernelArgs a, AttentionMask mask) {
+        if (!Arrays.deepEquals(mask.keyValid(), uploadedKeyValid)
+                || !Arrays.deepEquals(mask.segments(), uploadedSegments)) {
             releaseMask();
             if (mask.keyValid() != null) {
                 boolean[][] kv = mask.keyValid();
@@ -87,7 +95,10 @@ final class CudaAttention implements AttentionKernels {
                 segmentsBytes = (long) ints.length * Integer.BYTES;
                 segments = upload(MemorySegment.ofArray(ints));
             }
-            uploaded = mask;
+            // Copies, so that a caller refilling the same arrays for the next step is seen as a new mask.
+            uploadedKeyValid = mask.keyValid() == null ? null : deepCopy(mask.keyValid());
+            uploadedSegments = mask.segments() == null ? null : Arrays.stream(mask.segments()).map(int[]::clone)
+                    .toArray(int[][]::new);
         }
         a.i32(mask.causal() ? 1 : 0).ptr(keyValid).ptr(segments);
     }
@@ -107,6 +118,15 @@ final class CudaAttention implements AttentionKernels {
         }
         keyValid = 0;
         segments = 0;
-        uploaded = null;
+        uploadedKeyValid = null;
+        uploadedSegments = null;
+    }
+
+    private static boolean[][] deepCopy(boolean[][] a) {
+        boolean[][] out = new boolean[a.length][];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[i].clone();
+        }
+        return out;
     }
 }
