@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the GPU test suite (package dev.finetune4j.core.backend.cuda) on a bare GPU machine from the folder
+# benchmarks/gpu/package.sh built (.device/gpu), and writes its logs under $OUT: check.log (the console
+# launcher's tree and summary), environment.txt (GPU, driver and CUDA libraries found) and the JUnit XML report.
+# Takes about a minute after the JVM starts; stops itself after 5 minutes.
+#
+#   device run, carry [".device/gpu"]:  benchmarks/gpu/check.sh
+# Exit status: the console launcher's (0 when every test passed or was skipped).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+PKG=.device/gpu
+OUT=${OUT:-$PKG/out}
+mkdir -p "$OUT/reports"
+if [ ! -f "$PKG/jdk.tgz" ]; then
+    echo "no $PKG/jdk.tgz: run benchmarks/gpu/package.sh here and carry $PKG" | tee "$OUT/check.log"
+    exit 2
+fi
+runtime=$(mktemp -d)
+tar xzf "$PKG/jdk.tgz" -C "$runtime"
+{
+    date -u
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
+    echo "CUDA libraries:"
+    for d in /usr/local/cuda/lib64 /usr/local/nvidia/lib64 /opt/*/.venv/lib/python3*/site-packages/nvidia/*/lib; do
+        ls "$d" 2>/dev/null | grep -E '^lib(cuda|cublas|cublasLt|nvrtc)\.so' | sed "s:^:  $d/:"
+    done
+} > "$OUT/environment.txt" 2>&1
+# A fresh kernel cache, so that the run compiles every family with NVRTC.
+export XDG_CACHE_HOME=$(mktemp -d)
+CP="$PKG/classes:$PKG/test-classes"
+for jar in "$PKG"/lib/*.jar; do
+    [ "$(basename "$jar")" = junit-platform-console-standalone.jar ] || CP="$CP:$jar"
+done
+timeout 300 "$runtime/jdk/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx16g \
+    -jar "$PKG/lib/junit-platform-console-standalone.jar" execute \
+    --class-path "$CP" --select-package dev.finetune4j.core.backend.cuda \
+    --details tree --disable-banner --disable-ansi-colors --reports-dir "$OUT/reports" 2>&1 | tee "$OUT/check.log"
+status=${PIPESTATUS[0]}
+echo "exit status $status" | tee -a "$OUT/check.log"
+exit "$status"

@@ -1,0 +1,58 @@
+package dev.finetune4j.core.backend.cuda;
+
+import dev.finetune4j.core.backend.CopyKernels;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Tensor;
+
+/** Copies between views with dtype conversion, and fills (copy.cu). */
+final class CudaCopy implements CopyKernels {
+    private final CudaRuntime rt;
+
+    CudaCopy(CudaRuntime rt) {
+        this.rt = rt;
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        if (!src.shape().equals(dst.shape())) {
+            throw new IllegalArgumentException("copy from " + src.shape() + " into " + dst.shape());
+        }
+        requireElementwise(src);
+        requireElementwise(dst);
+        try (KernelArgs a = new KernelArgs()) {
+            a.ptr(rt.base(src)).i32(src.dtype().ordinal()).view(src)
+                    .ptr(rt.base(dst)).i32(dst.dtype().ordinal()).view(dst).i64(dst.numel());
+            rt.kernels.launchOver("copy", "copy_view", dst.numel(), a);
+        }
+    }
+
+    @Override
+    public void fill(Tensor dst, float value) {
+        requireElementwise(dst);
+        try (KernelArgs a = new KernelArgs()) {
+            a.ptr(rt.base(dst)).i32(dst.dtype().ordinal()).view(dst).f32(value).i64(dst.numel());
+            rt.kernels.launchOver("copy", "fill_view", dst.numel(), a);
+        }
+    }
+
+    /** Copies {@code src} (any view) into the contiguous buffer at {@code dst} holding {@code dstType} values. */
+    static void copyView(CudaRuntime rt, Tensor src, long dst, DType dstType) {
+        requireElementwise(src);
+        long[] contiguous = new long[2 + 2 * KernelArgs.MAX_RANK];
+        contiguous[0] = 1;
+        contiguous[2] = src.numel();
+        contiguous[2 + KernelArgs.MAX_RANK] = 1;
+        try (KernelArgs a = new KernelArgs()) {
+            a.ptr(rt.base(src)).i32(src.dtype().ordinal()).view(src)
+                    .ptr(dst).i32(dstType.ordinal()).longs(contiguous).i64(src.numel());
+            rt.kernels.launchOver("copy", "copy_view", src.numel(), a);
+        }
+    }
+
+    private static void requireElementwise(Tensor t) {
+        if (t.dtype() == DType.NF4) {
+            throw new IllegalArgumentException("the CUDA copy kernel does not read or write packed NF4 (" + t
+                    + "); dequantize it first");
+        }
+    }
+}

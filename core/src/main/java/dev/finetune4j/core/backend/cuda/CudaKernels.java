@@ -1,0 +1,113 @@
+package dev.finetune4j.core.backend.cuda;
+
+import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The kernel families compiled for this card (on first use, through NVRTC and the {@link KernelCache}) and their
+ * launches on the context's stream.
+ */
+final class CudaKernels implements AutoCloseable {
+    /** Block size of the kernels: a multiple of 32, as the block reductions of common.cuh need. */
+    static final int BLOCK = 256;
+    /** Grid-stride kernels use at most this many blocks. */
+    private static final long MAX_GRID = 65_535L * 4;
+    /** Dynamic shared memory a kernel may use without asking for more. */
+    private static final int DEFAULT_SHARED = 48 * 1024;
+
+    private final CudaDriver driver;
+    private final Nvrtc nvrtc;
+    private final CudaContext context;
+    private final KernelCache cache;
+    private final String architecture;
+    private final List<String> options;
+    private final int maxShared;
+    private final Map<String, MemorySegment> modules = new HashMap<>();
+    private final Map<String, MemorySegment> functions = new HashMap<>();
+
+    CudaKernels(CudaDriver driver, Nvrtc nvrtc, CudaContext context, KernelCache cache) {
+        this.driver = driver;
+        this.nvrtc = nvrtc;
+        this.context = context;
+        this.cache = cache;
+        int major = driver.attribute(CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, context.device());
+        int minor = driver.attribute(CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, context.device());
+        this.architecture = "sm_" + major + minor;
+        this.options = compilerOptions(architecture);
+        this.maxShared = driver.attribute(CudaDriver.ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, context.device());
+    }
+
+    /**
+     * NVRTC options: the card's architecture, and no fused multiply-adds, so that elementwise results round as the
+     * CPU's do.
+     */
+    static List<String> compilerOptions(String architecture) {
+        return List.of("--gpu-architecture=" + architecture, "--std=c++17", "--fmad=false");
+    }
+
+    /** The card's architecture, {@code "sm_90"}. */
+    String architecture() {
+        return architecture;
+    }
+
+    /** Blocks for a grid-stride loop over {@code n} elements. */
+    static int gridFor(long n) {
+        return (int) Math.max(1, Math.min(MAX_GRID, (n + BLOCK - 1) / BLOCK));
+    }
+
+    /** Launches {@code family}'s {@code kernel} over {@code n} elements with a grid-stride loop. */
+    void launchOver(String family, String kernel, long n, KernelArgs args) {
+        if (n > 0) {
+            launch(family, kernel, gridFor(n), 0, args);
+        }
+    }
+
+    /** Launches {@code grid} blocks of {@link #BLOCK} threads with {@code sharedBytes} of dynamic shared memory. */
+    synchronized void launch(String family, String kernel, long grid, int sharedBytes, KernelArgs args) {
+        if (grid <= 0) {
+            return;
+        }
+        if (grid > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(kernel + ": " + grid + " blocks is more than a grid can have");
+        }
+        context.enter();
+        MemorySegment fn = function(family, kernel);
+        if (sharedBytes > DEFAULT_SHARED) {
+            if (sharedBytes > maxShared) {
+                throw new IllegalArgumentException(kernel + " needs " + sharedBytes + " bytes of shared memory, the"
+                        + " card has " + maxShared + " per block; the simple attention kernel holds one query's scores"
+                        + " over all keys, so use shorter sequences until the fast attention kernel lands");
+            }
+            driver.setFunctionAttribute(fn, CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+        }
+        driver.launch(kernel, fn, (int) grid, BLOCK, sharedBytes, context.stream(), args.pointers());
+    }
+
+    private MemorySegment function(String family, String kernel) {
+        return functions.computeIfAbsent(family + "/" + kernel,
+                k -> driver.function(modules.computeIfAbsent(family, this::load), kernel));
+    }
+
+    private MemorySegment load(String family) {
+        String source = KernelSources.read(family + ".cu");
+        String header = KernelSources.read(KernelSources.COMMON);
+        String key = KernelCache.key(source, header, architecture, options, nvrtc.version());
+        byte[] cubin = cache.cubin(family, key, () -> nvrtc.compile(family + ".cu", source,
+                Map.of(KernelSources.COMMON, header), options));
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment image = arena.allocate(cubin.length + 1L, 16);
+            MemorySegment.copy(MemorySegment.ofArray(cubin), 0, image, 0, cubin.length);
+            return driver.moduleLoad(image);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        context.enter();
+        modules.values().forEach(driver::moduleUnload);
+        modules.clear();
+        functions.clear();
+    }
+}

@@ -1,0 +1,69 @@
+package dev.finetune4j.core.backend.cuda;
+
+import dev.finetune4j.core.backend.NormKernels;
+import dev.finetune4j.core.tensor.Tensor;
+
+/** RMSNorm and LayerNorm over the last dimension (norms.cu): one block per row, statistics in double. */
+final class CudaNorms implements NormKernels {
+    private final CudaRuntime rt;
+
+    CudaNorms(CudaRuntime rt) {
+        this.rt = rt;
+    }
+
+    @Override
+    public void rmsNorm(Tensor x, Tensor w, float eps, Tensor y, Tensor rstd) {
+        long c = x.dim(x.rank() - 1);
+        try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
+            k.ptr(s.f32(x)).ptr(s.f32(w)).f32(eps).ptr(rt.address(y)).ptr(rt.address(rstd)).i64(c);
+            rt.kernels.launch("norms", "rms_norm_forward", x.numel() / c, 0, k);
+        }
+    }
+
+    @Override
+    public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, Tensor dw) {
+        long c = x.dim(x.rank() - 1);
+        long rows = x.numel() / c;
+        try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
+            long dyp = s.f32(dy), xp = s.f32(x), rp = s.f32(rstd);
+            k.ptr(dyp).ptr(xp).ptr(s.f32(w)).ptr(rp).ptr(rt.address(dx)).i64(c);
+            rt.kernels.launch("norms", "rms_norm_backward", rows, 0, k);
+            if (dw != null) {
+                paramGrads(dyp, xp, 0, rp, rt.address(dw), 0, rows, c);
+            }
+        }
+    }
+
+    @Override
+    public void layerNorm(Tensor x, Tensor w, Tensor b, float eps, Tensor y, Tensor mean, Tensor rstd) {
+        long c = x.dim(x.rank() - 1);
+        try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
+            k.ptr(s.f32(x)).ptr(s.f32(w)).ptr(s.f32OrNull(b)).f32(eps).ptr(rt.address(y)).ptr(rt.address(mean))
+                    .ptr(rt.address(rstd)).i64(c);
+            rt.kernels.launch("norms", "layer_norm_forward", x.numel() / c, 0, k);
+        }
+    }
+
+    @Override
+    public void layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dx, Tensor dw,
+                                  Tensor db) {
+        long c = x.dim(x.rank() - 1);
+        long rows = x.numel() / c;
+        try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
+            long dyp = s.f32(dy), xp = s.f32(x), mp = s.f32(mean), rp = s.f32(rstd);
+            k.ptr(dyp).ptr(xp).ptr(s.f32(w)).ptr(mp).ptr(rp).ptr(rt.address(dx)).i64(c);
+            rt.kernels.launch("norms", "layer_norm_backward", rows, 0, k);
+            if (dw != null || db != null) {
+                paramGrads(dyp, xp, mp, rp, rt.addressOrNull(dw), rt.addressOrNull(db), rows, c);
+            }
+        }
+    }
+
+    /** dw (and db) summed over rows, one thread per column. */
+    private void paramGrads(long dy, long x, long mean, long rstd, long dw, long db, long rows, long c) {
+        try (KernelArgs k = new KernelArgs()) {
+            k.ptr(dy).ptr(x).ptr(mean).ptr(rstd).ptr(dw).ptr(db).i64(rows).i64(c);
+            rt.kernels.launchOver("norms", "norm_param_grads", c, k);
+        }
+    }
+}

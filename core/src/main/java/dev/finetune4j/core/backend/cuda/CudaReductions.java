@@ -1,0 +1,55 @@
+package dev.finetune4j.core.backend.cuda;
+
+import dev.finetune4j.core.backend.ReductionKernels;
+import dev.finetune4j.core.tensor.Tensor;
+
+/**
+ * Sums (reductions.cu): onto a broadcast shape in float32 in the CPU's order; of everything and the L2 norm in
+ * double over partial sums of up to {@link #PARTIALS} blocks.
+ */
+final class CudaReductions implements ReductionKernels {
+    private static final int PARTIALS = 1024;
+
+    private final CudaRuntime rt;
+
+    CudaReductions(CudaRuntime rt) {
+        this.rt = rt;
+    }
+
+    @Override
+    public void sumTo(Tensor x, Tensor out) {
+        if (out.numel() == 1) {
+            sumAll(x, out, false);
+            return;
+        }
+        if (out.rank() != x.rank()) {
+            throw new IllegalArgumentException("sumTo: " + x.shape() + " onto " + out.shape() + " (ranks differ)");
+        }
+        for (int d = 0; d < x.rank(); d++) {
+            if (out.dim(d) != x.dim(d) && out.dim(d) != 1) {
+                throw new IllegalArgumentException("sumTo: " + x.shape() + " onto " + out.shape() + " (dimension " + d + ")");
+            }
+        }
+        try (KernelArgs k = new KernelArgs()) {
+            k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).view(out).ptr(rt.address(out)).i64(out.numel())
+                    .i64(x.numel() / out.numel());
+            rt.kernels.launchOver("reductions", "sum_to", out.numel(), k);
+        }
+    }
+
+    @Override
+    public void norm(Tensor x, Tensor out) {
+        sumAll(x, out, true);
+    }
+
+    private void sumAll(Tensor x, Tensor out, boolean l2) {
+        int blocks = (int) Math.min(PARTIALS, Math.max(1, (x.numel() + CudaKernels.BLOCK - 1) / CudaKernels.BLOCK));
+        try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs(); KernelArgs f = new KernelArgs()) {
+            long partials = s.buffer((long) blocks * Double.BYTES);
+            k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).i64(x.numel()).i32(l2 ? 1 : 0).ptr(partials);
+            rt.kernels.launch("reductions", "sum_partials", blocks, 0, k);
+            f.ptr(partials).i32(blocks).i32(l2 ? 1 : 0).ptr(rt.address(out));
+            rt.kernels.launch("reductions", "sum_finish", 1, 0, f);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.finetune4j.core.backend.cuda;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The arguments of one kernel launch, in the kernel's parameter order, as cuLaunchKernel takes them: an array of
+ * pointers to each value. Views are the {@code View} struct of common.cuh: rank, offset, then shape and strides
+ * of {@link #MAX_RANK} longs each. Closing frees the values (the launch has copied them by then).
+ */
+final class KernelArgs implements AutoCloseable {
+    /** The most dimensions a view passed to a kernel may have (MAX_RANK in common.cuh). */
+    static final int MAX_RANK = 8;
+
+    private final Arena arena = Arena.ofConfined();
+    private final List<MemorySegment> values = new ArrayList<>();
+
+    /** A device pointer (0 for a null one). */
+    KernelArgs ptr(long pointer) {
+        return i64(pointer);
+    }
+
+    KernelArgs i64(long v) {
+        values.add(arena.allocateFrom(ValueLayout.JAVA_LONG, v));
+        return this;
+    }
+
+    KernelArgs i32(int v) {
+        values.add(arena.allocateFrom(ValueLayout.JAVA_INT, v));
+        return this;
+    }
+
+    KernelArgs f32(float v) {
+        values.add(arena.allocateFrom(ValueLayout.JAVA_FLOAT, v));
+        return this;
+    }
+
+    /** A struct of long values passed by value ({@code Dims} of attention.cu). */
+    KernelArgs longs(long... v) {
+        values.add(arena.allocateFrom(ValueLayout.JAVA_LONG, v));
+        return this;
+    }
+
+    /** The {@code View} of {@code t}: its offset, shape and strides in elements. */
+    KernelArgs view(Tensor t) {
+        return longs(packView(t));
+    }
+
+    /** The View struct's longs; a rank-0 tensor is a rank-1 view of one element. */
+    static long[] packView(Tensor t) {
+        int rank = t.rank();
+        if (rank > MAX_RANK) {
+            throw new IllegalArgumentException("CUDA kernels take views of at most " + MAX_RANK
+                    + " dimensions, got " + t.shape() + "; reshape to fewer dimensions first");
+        }
+        long[] out = new long[2 + 2 * MAX_RANK];
+        out[0] = Math.max(rank, 1);
+        out[1] = t.offset();
+        out[2] = 1;
+        for (int d = 0; d < rank; d++) {
+            out[2 + d] = t.dim(d);
+            out[2 + MAX_RANK + d] = t.strides()[d];
+        }
+        return out;
+    }
+
+    /** The array of pointers to the values. */
+    MemorySegment pointers() {
+        MemorySegment array = arena.allocate(ValueLayout.ADDRESS, Math.max(1, values.size()));
+        for (int i = 0; i < values.size(); i++) {
+            array.setAtIndex(ValueLayout.ADDRESS, i, values.get(i));
+        }
+        return array;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}

@@ -1,0 +1,48 @@
+package dev.finetune4j.core.backend.cuda;
+
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Temporary device buffers of one kernel call, given back to the allocator on close. The work that uses them is
+ * queued on the one stream before any later work that could reuse the blocks, so closing needs no wait.
+ */
+final class Scratch implements AutoCloseable {
+    private final CudaRuntime rt;
+    private final List<long[]> blocks = new ArrayList<>();
+
+    Scratch(CudaRuntime rt) {
+        this.rt = rt;
+    }
+
+    /** An uninitialised buffer of {@code bytes}. */
+    long buffer(long bytes) {
+        long pointer = rt.allocator.allocate(Math.max(1, bytes));
+        blocks.add(new long[]{pointer, Math.max(1, bytes)});
+        return pointer;
+    }
+
+    /** The address of {@code t} as contiguous F32 values: {@code t} itself when it is, else a converted copy. */
+    long f32(Tensor t) {
+        if (t.dtype() == DType.F32 && t.isContiguous()) {
+            return rt.address(t);
+        }
+        long copy = buffer(t.numel() * Float.BYTES);
+        CudaCopy.copyView(rt, t, copy, DType.F32);
+        return copy;
+    }
+
+    /** {@link #f32} of an optional tensor: 0 for null. */
+    long f32OrNull(Tensor t) {
+        return t == null ? 0 : f32(t);
+    }
+
+    @Override
+    public void close() {
+        blocks.forEach(b -> rt.allocator.release(b[0], b[1]));
+        blocks.clear();
+    }
+}

@@ -1,0 +1,62 @@
+// ActivationKernels: pointwise activations and SwiGLU, forward and backward, computed in double as the CPU.
+// All tensors contiguous F32 of n elements. kind: Activations.Kind ordinals
+// (0 silu, 1 gelu exact, 2 gelu tanh, 3 relu, 4 tanh, 5 sigmoid).
+#include "common.cuh"
+
+#define SQRT_2_OVER_PI 0.7978845608028654
+#define GELU_C 0.044715
+
+__device__ double act_value(int kind, double x) {
+    switch (kind) {
+        case 0: return x / (1 + exp(-x));
+        case 1: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+        case 2: return 0.5 * x * (1 + tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x)));
+        case 3: return x > 0 ? x : 0.0;
+        case 4: return tanh(x);
+        default: return 1 / (1 + exp(-x));
+    }
+}
+
+__device__ double act_derivative(int kind, double x) {
+    switch (kind) {
+        case 0: { double s = 1 / (1 + exp(-x)); return s * (1 + x * (1 - s)); }
+        case 1: return 0.5 * (1 + erf(x / sqrt(2.0))) + x * exp(-0.5 * x * x) / sqrt(2 * 3.141592653589793);
+        case 2: {
+            double th = tanh(SQRT_2_OVER_PI * (x + GELU_C * x * x * x));
+            return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * SQRT_2_OVER_PI * (1 + 3 * GELU_C * x * x);
+        }
+        case 3: return x > 0 ? 1.0 : 0.0;
+        case 4: { double t = tanh(x); return 1 - t * t; }
+        default: { double s = 1 / (1 + exp(-x)); return s * (1 - s); }
+    }
+}
+
+// y = f(x).
+extern "C" __global__ void activation_forward(int kind, const float* x, float* y, long long n) {
+    FOR_EACH(i, n) y[i] = (float) act_value(kind, x[i]);
+}
+
+// (forward: activation_forward) dx = dy * f'(x).
+extern "C" __global__ void activation_backward(int kind, const float* x, const float* dy, float* dx, long long n) {
+    FOR_EACH(i, n) dx[i] = (float) (dy[i] * act_derivative(kind, x[i]));
+}
+
+// y = silu(gate) * up; sigmoid = sigmoid(gate) for the backward.
+extern "C" __global__ void swiglu_forward(const float* gate, const float* up, float* y, float* sigmoid, long long n) {
+    FOR_EACH(i, n) {
+        double g = gate[i];
+        double s = 1 / (1 + exp(-g));
+        sigmoid[i] = (float) s;
+        y[i] = (float) (g * s * up[i]);
+    }
+}
+
+// (forward: swiglu_forward) dGate = dy * up * silu'(gate), dUp = dy * silu(gate).
+extern "C" __global__ void swiglu_backward(const float* gate, const float* up, const float* sigmoid, const float* dy,
+                                           float* dGate, float* dUp, long long n) {
+    FOR_EACH(i, n) {
+        double g = gate[i], s = sigmoid[i];
+        dGate[i] = (float) (dy[i] * up[i] * (s * (1 + g * (1 - s))));
+        dUp[i] = (float) (dy[i] * g * s);
+    }
+}

@@ -1,0 +1,47 @@
+// ReductionKernels: sums onto a broadcast shape, the sum of everything and the L2 norm.
+#include "common.cuh"
+
+// out[o] = sum of the x elements broadcasting maps onto o. One thread per output element sums its elements in
+// row-major order of x in float32, the CPU's order. outShape has x's rank, each dimension x's or 1.
+extern "C" __global__ void sum_to(const void* x, int xType, View xv, View outShape, float* out, long long outCount,
+                                  long long perOut) {
+    FOR_EACH(o, outCount) {
+        float acc = 0.0f;
+        for (long long r = 0; r < perOut; ++r) {
+            long long at = xv.offset, oi = o, ri = r;
+            for (int d = (int) xv.rank - 1; d >= 0; --d) {
+                long long coord;
+                if (outShape.shape[d] == 1 && xv.shape[d] != 1) {
+                    coord = ri % xv.shape[d];
+                    ri /= xv.shape[d];
+                } else {
+                    coord = oi % outShape.shape[d];
+                }
+                oi /= outShape.shape[d];
+                at += coord * xv.strides[d];
+            }
+            acc += load_f(x, xType, at);
+        }
+        out[o] = acc;
+    }
+}
+
+// partials[block] = sum over this block's share of x of x (square = 0) or x * x (square = 1), in double.
+extern "C" __global__ void sum_partials(const void* x, int xType, View xv, long long n, int square,
+                                        double* partials) {
+    double acc = 0.0;
+    FOR_EACH(i, n) {
+        double v = load_f(x, xType, view_at(xv, i));
+        acc += square ? v * v : v;
+    }
+    acc = block_sum_d(acc);
+    if (threadIdx.x == 0) partials[blockIdx.x] = acc;
+}
+
+// out[0] = sum of the partials, or its square root (the L2 norm), rounded once to float32. One block.
+extern "C" __global__ void sum_finish(const double* partials, int count, int root, float* out) {
+    double acc = 0.0;
+    for (int i = threadIdx.x; i < count; i += blockDim.x) acc += partials[i];
+    acc = block_sum_d(acc);
+    if (threadIdx.x == 0) out[0] = (float) (root ? sqrt(acc) : acc);
+}

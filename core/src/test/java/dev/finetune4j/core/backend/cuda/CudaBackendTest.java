@@ -1,0 +1,139 @@
+package dev.finetune4j.core.backend.cuda;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.autograd.GradCheck;
+import dev.finetune4j.core.autograd.LowRank;
+import dev.finetune4j.core.autograd.Matmul;
+import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.backend.AdamWStep;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.function.Function;
+
+import static dev.finetune4j.core.backend.cuda.GpuTensors.GPU;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The CUDA backend's memory, transfers and errors, and ops through autograd on cuda:0. Needs a GPU. */
+class CudaBackendTest {
+
+    @BeforeEach
+    void gpu() {
+        GpuTensors.assumeGpu();
+    }
+
+    private static CudaBackend backend() {
+        return (CudaBackend) GPU.backend();
+    }
+
+    @Test
+    void tensorsStartAtZeroAndRoundTripThroughTheHostInAnyLayoutAndDtype() {
+        try (TensorScope scope = TensorScope.open()) {
+            assertArrayEquals(new float[6], Tensor.zeros(scope, GPU, DType.F32, Shape.of(2, 3)).toFloatArray());
+            float[] v = {1, 2, 3, 4, 5, 6};
+            Tensor t = Tensor.of(GPU, scope, v, Shape.of(2, 3));
+            assertArrayEquals(new float[]{1, 4, 2, 5, 3, 6}, t.transpose(0, 1).toFloatArray());
+            assertArrayEquals(v, t.convertTo(DType.BF16, scope).toFloatArray());
+            long[] ids = {1L << 40, -3, 7};
+            assertArrayEquals(ids, Tensor.ofLongs(GPU, ids, Shape.of(3)).toLongArray());
+        }
+    }
+
+    @Test
+    void memoryIsCountedPerDeviceAndFreedWithItsScope() {
+        long before = GPU.memory().allocatedBytes();
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor.zeros(scope, GPU, DType.F32, Shape.of(1024, 1024));
+            assertEquals(before + (4L << 20), GPU.memory().allocatedBytes());
+        }
+        assertEquals(before, GPU.memory().allocatedBytes());
+    }
+
+    @Test
+    void anAllocationTooLargeForTheCardSaysWhatWasAskedAndWhatToTry() {
+        CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class,
+                () -> backend().allocate(DType.F32, 1L << 48, true));
+        assertTrue(e.getMessage().startsWith("out of GPU memory: asked for 1048576.00 GiB"), e.getMessage());
+        assertTrue(e.getMessage().contains("free of") && e.getMessage().contains("QLoRA"), e.getMessage());
+    }
+
+    @Test
+    void steadyStateStepsMakeNoDriverAllocationsAndNoTransfers() {
+        CudaBackend be = backend();
+        try (TensorScope params = TensorScope.detached(GPU)) {
+            Tensor w = Tensor.of(GPU, params, GradCheck.randn(1, 64 * 64), Shape.of(64, 64));
+            Tensor m = Tensor.zeros(params, GPU, DType.F32, Shape.of(64, 64));
+            Tensor v = Tensor.zeros(params, GPU, DType.F32, Shape.of(64, 64));
+            Tensor x = Tensor.of(GPU, params, GradCheck.randn(2, 8 * 64), Shape.of(8, 64));
+            long allocations = 0;
+            long transfers = 0;
+            for (int step = 0; step < 5; step++) {
+                if (step == 2) {
+                    allocations = be.driverAllocations();
+                    transfers = be.transfers();
+                }
+                try (TensorScope s = TensorScope.open()) {
+                    Tensor y = Tensor.zeros(s, GPU, DType.F32, Shape.of(8, 64));
+                    be.matmul().gemm(x, false, w, true, y, 1f, false);
+                    Tensor p = Tensor.zeros(s, GPU, DType.F32, Shape.of(8, 64));
+                    be.softmax().softmax(y, p);
+                    Tensor g = Tensor.zeros(s, GPU, DType.F32, Shape.of(64, 64));
+                    be.matmul().gemm(p, true, x, false, g, 1f, false);
+                    Tensor norm = Tensor.zeros(s, GPU, DType.F32, Shape.of(1));
+                    be.reductions().norm(g, norm);
+                    be.optimizer().adamw(w, g, m, v, new AdamWStep(1f, 0.1f, 0.999f, 0.001f, 1e-8f, -1e-3f, 0.1f));
+                }
+            }
+            assertEquals(allocations, be.driverAllocations(), "driver allocations in steady-state steps");
+            assertEquals(transfers, be.transfers(), "host<->device transfers in steady-state steps");
+        }
+    }
+
+    @Test
+    void elementwiseReductionsViewsMatmulAndLowRankThroughAutogradEqualTheCpu() {
+        sameOnBothDevices(new int[][]{{2, 3, 4}, {3, 1}}, in -> Reductions.sum(Elementwise.mul(
+                Elementwise.exp(Elementwise.div(in[0], Elementwise.addScalar(Elementwise.mul(in[1], in[1]), 1f))),
+                in[0].transpose(0, 2).contiguous().transpose(0, 2))));
+        sameOnBothDevices(new int[][]{{2, 5, 8}, {6, 8}, {6}, {3, 8}, {6, 3}}, in -> Reductions.sum(Elementwise.mul(
+                LowRank.linear(in[0], in[1], in[2], in[3], in[4], 0.5f), Matmul.linear(in[0], in[1], null))));
+    }
+
+    private static void sameOnBothDevices(int[][] shapes, Function<Tensor[], Tensor> loss) {
+        float[][] values = new float[shapes.length][];
+        for (int i = 0; i < shapes.length; i++) {
+            values[i] = GradCheck.randn(40 + i, Math.toIntExact(Shape.of(shapes[i]).numel()));
+        }
+        float[][] cpu = run(Device.cpu(), shapes, values, loss);
+        float[][] gpu = run(GPU, shapes, values, loss);
+        for (int i = 0; i < cpu.length; i++) {
+            GpuTensors.assertClose("output " + i + " (0: loss, then the gradients)", cpu[i], gpu[i],
+                    GpuTensors.F32_TOLERANCE);
+        }
+    }
+
+    private static float[][] run(Device device, int[][] shapes, float[][] values, Function<Tensor[], Tensor> loss) {
+        try (var params = TensorScope.detached(device); var step = TensorScope.open()) {
+            Tensor[] in = new Tensor[shapes.length];
+            for (int i = 0; i < in.length; i++) {
+                in[i] = Tensor.of(params, values[i], shapes[i]).requiresGrad(true);
+            }
+            Tensor l = loss.apply(in);
+            Autograd.backward(l);
+            float[][] out = new float[in.length + 1][];
+            out[0] = l.toFloatArray();
+            for (int i = 0; i < in.length; i++) {
+                out[i + 1] = in[i].grad().toFloatArray();
+            }
+            return out;
+        }
+    }
+}

@@ -1,0 +1,227 @@
+package dev.finetune4j.core.backend.cuda;
+
+import dev.finetune4j.core.autograd.Activations.Kind;
+import dev.finetune4j.core.autograd.AttentionMask;
+import dev.finetune4j.core.backend.AdamWStep;
+import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
+import dev.finetune4j.core.backend.ElementwiseKernels.UnaryOp;
+import dev.finetune4j.core.backend.SgdStep;
+import dev.finetune4j.core.backend.cuda.GpuTensors.Input;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static dev.finetune4j.core.backend.cuda.GpuTensors.BF16_TOLERANCE;
+import static dev.finetune4j.core.backend.cuda.GpuTensors.F32_TOLERANCE;
+import static dev.finetune4j.core.backend.cuda.GpuTensors.agree;
+
+/** Every kernel family on cuda:0 against the CPU backend on random inputs, forward and backward. Needs a GPU. */
+class CudaKernelConformanceTest {
+
+    @BeforeEach
+    void gpu() {
+        GpuTensors.assumeGpu();
+    }
+
+    private static Input[] in(Input... inputs) {
+        return inputs;
+    }
+
+    private static int[][] out(int[]... dims) {
+        return dims;
+    }
+
+    private static int[] d(int... dims) {
+        return dims;
+    }
+
+    @Test
+    void matmulEveryTransposeAlphaAccumulateAndBatch() {
+        for (boolean ta : new boolean[]{false, true}) {
+            for (boolean tb : new boolean[]{false, true}) {
+                Input a = Input.randn(1, ta ? d(37, 19) : d(19, 37));
+                Input b = Input.randn(2, tb ? d(23, 37) : d(37, 23));
+                agree("gemm ta=" + ta + " tb=" + tb, F32_TOLERANCE, in(a, b, Input.randn(3, 19, 23)), out(),
+                        (be, x, o) -> be.matmul().gemm(x[0], ta, x[1], tb, x[2], 0.5f, true));
+            }
+        }
+        agree("batched gemm with a shared b", F32_TOLERANCE, in(Input.randn(4, 3, 5, 64), Input.randn(5, 64, 7)),
+                out(d(3, 5, 7)), (be, x, o) -> be.matmul().gemm(x[0], false, x[1], false, o[0], 1f, false));
+        agree("bf16 gemm", BF16_TOLERANCE, in(Input.randn(6, 33, 128).as(DType.BF16),
+                Input.randn(7, 40, 128).as(DType.BF16)), out(d(33, 40)),
+                (be, x, o) -> be.matmul().gemm(x[0], false, x[1], true, o[0], 1f, false));
+        agree("bf16 weight times f32 activations", BF16_TOLERANCE, in(Input.randn(8, 9, 64),
+                Input.randn(9, 48, 64).as(DType.BF16)), out(d(9, 48)),
+                (be, x, o) -> be.matmul().gemm(x[0], false, x[1], true, o[0], 1f, false));
+    }
+
+    @Test
+    void copyConvertsViewsAndFills() {
+        agree("copy of a transposed view", 0, in(Input.randn(10, 4, 6, 5)), out(d(5, 6, 4)),
+                (be, x, o) -> be.copy().copy(x[0].permute(2, 1, 0), o[0]));
+        agree("f32 -> bf16 -> f32", 0, in(Input.randn(11, 7, 9)), out(d(9, 7)), (be, x, o) -> {
+            var half = dev.finetune4j.core.tensor.Tensor.zeros(x[0].scope(), x[0].device(), DType.BF16, Shape.of(9, 7));
+            be.copy().copy(x[0].transpose(0, 1), half);
+            be.copy().copy(half, o[0]);
+        });
+        agree("fill of a slice", 0, in(Input.randn(12, 6, 8)), out(),
+                (be, x, o) -> be.copy().fill(x[0].slice(1, 2, 5), 3.5f));
+        agree("i64 ids copied exactly", 0, in(Input.ints(DType.I64, d(4), 3, 1L << 20, 7, 0)), out(d(4)),
+                (be, x, o) -> be.copy().copy(x[0], o[0]));
+    }
+
+    @Test
+    void elementwiseWithBroadcastUnaryAndAffineInPlace() {
+        for (BinaryOp op : BinaryOp.values()) {
+            agree("binary " + op, F32_TOLERANCE, in(Input.randn(13, 3, 4, 5), Input.positive(14, 0.5f, 4, 1)),
+                    out(d(3, 4, 5)), (be, x, o) -> be.elementwise().binary(op, x[0],
+                            x[1].expand(Shape.of(3, 4, 5)), o[0]));
+        }
+        for (UnaryOp op : UnaryOp.values()) {
+            agree("unary " + op, F32_TOLERANCE, in(Input.positive(15, 0.1f, 50)), out(d(50)),
+                    (be, x, o) -> be.elementwise().unary(op, x[0], o[0]));
+        }
+        agree("affine in place", F32_TOLERANCE, in(Input.randn(16, 40)), out(),
+                (be, x, o) -> be.elementwise().affine(x[0], 1.5f, -0.25f, x[0]));
+    }
+
+    @Test
+    void sumToNormAndSumOfEverything() {
+        agree("sumTo (1, 4, 1)", F32_TOLERANCE, in(Input.randn(17, 3, 4, 5)), out(d(1, 4, 1)),
+                (be, x, o) -> be.reductions().sumTo(x[0], o[0]));
+        agree("sumTo of a transposed view", F32_TOLERANCE, in(Input.randn(18, 6, 7)), out(d(7, 1)),
+                (be, x, o) -> be.reductions().sumTo(x[0].transpose(0, 1), o[0]));
+        agree("sum of everything", F32_TOLERANCE, in(Input.randn(19, 300, 101)), out(d(1, 1)),
+                (be, x, o) -> be.reductions().sumTo(x[0], o[0]));
+        agree("norm", F32_TOLERANCE, in(Input.randn(20, 1000, 77)), out(d(1)),
+                (be, x, o) -> be.reductions().norm(x[0], o[0]));
+    }
+
+    @Test
+    void softmaxAndLogSoftmaxForwardAndBackward() {
+        agree("softmax", F32_TOLERANCE, in(Input.randn(21, 3, 1000)), out(d(3, 1000)),
+                (be, x, o) -> be.softmax().softmax(x[0], o[0]));
+        agree("softmax backward", F32_TOLERANCE, in(Input.positive(22, 0f, 3, 100), Input.randn(23, 3, 100)),
+                out(d(3, 100)), (be, x, o) -> be.softmax().softmaxBackward(x[0], x[1], o[0]));
+        agree("log-softmax", F32_TOLERANCE, in(Input.randn(24, 5, 333)), out(d(5, 333)),
+                (be, x, o) -> be.softmax().logSoftmax(x[0], o[0]));
+        agree("log-softmax backward", F32_TOLERANCE, in(Input.randn(25, 5, 33), Input.randn(26, 5, 33)),
+                out(d(5, 33)), (be, x, o) -> be.softmax().logSoftmaxBackward(x[0], x[1], o[0]));
+    }
+
+    @Test
+    void rmsNormAndLayerNormForwardAndBackward() {
+        agree("rms norm", F32_TOLERANCE, in(Input.randn(27, 2, 3, 64), Input.randn(28, 64)), out(d(2, 3, 64), d(6)),
+                (be, x, o) -> be.norms().rmsNorm(x[0], x[1], 1e-6f, o[0], o[1]));
+        agree("rms norm backward", F32_TOLERANCE, in(Input.randn(29, 6, 64), Input.randn(30, 6, 64),
+                Input.randn(31, 64)), out(d(6), d(6, 64), d(6, 64), d(64)), (be, x, o) -> {
+            be.norms().rmsNorm(x[1], x[2], 1e-6f, o[1], o[0]);
+            be.norms().rmsNormBackward(x[0], x[1], x[2], o[0], o[2], o[3]);
+        });
+        agree("layer norm", F32_TOLERANCE, in(Input.randn(32, 6, 48), Input.randn(33, 48), Input.randn(34, 48)),
+                out(d(6, 48), d(6), d(6)), (be, x, o) -> be.norms().layerNorm(x[0], x[1], x[2], 1e-5f, o[0], o[1], o[2]));
+        agree("layer norm backward", F32_TOLERANCE, in(Input.randn(35, 6, 48), Input.randn(36, 6, 48),
+                Input.randn(37, 48), Input.randn(38, 48)), out(d(6, 48), d(6), d(6), d(6, 48), d(48), d(48)),
+                (be, x, o) -> {
+                    be.norms().layerNorm(x[1], x[2], x[3], 1e-5f, o[0], o[1], o[2]);
+                    be.norms().layerNormBackward(x[0], x[1], x[2], o[1], o[2], o[3], o[4], o[5]);
+                });
+    }
+
+    @Test
+    void activationsAndSwigluForwardAndBackward() {
+        for (Kind kind : Kind.values()) {
+            agree(kind + " forward", F32_TOLERANCE, in(Input.randn(39, 4, 50)), out(d(4, 50)),
+                    (be, x, o) -> be.activations().activation(kind, x[0], o[0]));
+            agree(kind + " backward", F32_TOLERANCE, in(Input.randn(40, 4, 50), Input.randn(41, 4, 50)),
+                    out(d(4, 50)), (be, x, o) -> be.activations().activationBackward(kind, x[0], x[1], o[0]));
+        }
+        agree("swiglu forward and backward", F32_TOLERANCE, in(Input.randn(42, 3, 40), Input.randn(43, 3, 40),
+                Input.randn(44, 3, 40)), out(d(3, 40), d(3, 40), d(3, 40), d(3, 40)), (be, x, o) -> {
+            be.activations().swiglu(x[0], x[1], o[0], o[1]);
+            be.activations().swigluBackward(x[0], x[1], o[1], x[2], o[2], o[3]);
+        });
+    }
+
+    @Test
+    void rotaryAndItsInverse() {
+        for (boolean inverse : new boolean[]{false, true}) {
+            agree("rotary inverse=" + inverse, F32_TOLERANCE, in(Input.randn(45, 2, 3, 5, 8),
+                    Input.randn(46, 2, 5, 4), Input.randn(47, 2, 5, 4)), out(d(2, 3, 5, 8)),
+                    (be, x, o) -> be.rotary().rotate(x[0], x[1], x[2], inverse, o[0]));
+        }
+    }
+
+    @Test
+    void attentionWithGroupedQueriesAndEveryMaskForwardAndBackward() {
+        boolean[][] valid = {{false, true, true, true, true, true, true}, {true, true, true, true, true, true, true}};
+        int[][] segments = {{0, 0, 0, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 2, 2}};
+        AttentionMask[] masks = {AttentionMask.none(), AttentionMask.causalOnly(),
+                new AttentionMask(true, valid, segments)};
+        for (AttentionMask mask : masks) {
+            agree("attention " + mask.causal() + " " + (mask.keyValid() != null), F32_TOLERANCE,
+                    in(Input.randn(48, 2, 4, 5, 8), Input.randn(49, 2, 2, 7, 8), Input.randn(50, 2, 2, 7, 8),
+                            Input.randn(51, 2, 4, 5, 8)),
+                    out(d(2, 4, 5, 8), d(2, 4, 5), d(2, 4, 5, 8), d(2, 2, 7, 8), d(2, 2, 7, 8)), (be, x, o) -> {
+                        be.attention().attention(x[0], x[1], x[2], mask, 0.35f, o[0], o[1]);
+                        be.attention().attentionBackward(x[0], x[1], x[2], mask, 0.35f, o[0], o[1], x[3], o[2],
+                                o[3], o[4]);
+                    });
+        }
+    }
+
+    @Test
+    void embeddingGatherAndScatterAdd() {
+        Input ids = Input.ints(DType.I64, d(6), 3, 0, 9, 3, 3, 7);
+        agree("gather", 0, in(Input.randn(52, 10, 16), ids), out(d(6, 16)),
+                (be, x, o) -> be.embedding().gather(x[0], x[1], o[0]));
+        agree("gather from a bf16 table", 0, in(Input.randn(53, 10, 16).as(DType.BF16), ids), out(d(6, 16)),
+                (be, x, o) -> be.embedding().gather(x[0], x[1], o[0]));
+        agree("scatter-add", F32_TOLERANCE, in(Input.randn(54, 6, 16), ids, Input.randn(55, 10, 16)), out(),
+                (be, x, o) -> be.embedding().scatterAdd(x[0], x[1], x[2]));
+    }
+
+    @Test
+    void crossEntropyForwardAndBackwardWithIgnoredRows() {
+        Input labels = Input.ints(DType.I32, d(4), 5, -100, 4999, 0);
+        for (DType type : new DType[]{DType.F32, DType.BF16}) {
+            agree("token log-probs " + type, type == DType.F32 ? F32_TOLERANCE : BF16_TOLERANCE,
+                    in(Input.randn(56, 4, 5000).as(type), labels, Input.randn(57, 4)),
+                    out(d(4), d(4), d(4, 5000)), (be, x, o) -> {
+                        be.crossEntropy().tokenLogProbs(x[0], x[1], -100, o[0], o[1]);
+                        be.crossEntropy().tokenLogProbsBackward(x[0], x[1], -100, o[1], x[2], o[2]);
+                    });
+        }
+    }
+
+    @Test
+    void dropoutMasksEqualTheCpusAndPhilox() {
+        var key = new dev.finetune4j.core.backend.DropoutKey(0x1234_5678_9abcL, 17, 3);
+        agree("dropout", 0, in(Input.randn(58, 3, 1001)), out(d(3, 1001)),
+                (be, x, o) -> be.dropout().apply(x[0], 0.3f, key, o[0]));
+        float[] x = Input.randn(58, 3, 1001).values();
+        float[] expected = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            expected[i] = dev.finetune4j.core.backend.Philox.uniform(key, i) < 0.3f ? 0f : x[i] / (1f - 0.3f);
+        }
+        try (var scope = dev.finetune4j.core.tensor.TensorScope.open()) {
+            var in = Input.randn(58, 3, 1001).on(GpuTensors.GPU, scope);
+            var o = dev.finetune4j.core.tensor.Tensor.zeros(scope, GpuTensors.GPU, DType.F32, Shape.of(3, 1001));
+            GpuTensors.GPU.backend().dropout().apply(in, 0.3f, key, o);
+            GpuTensors.assertClose("dropout against Philox", expected, o.toFloatArray(), 1e-7);
+        }
+    }
+
+    @Test
+    void adamwAndSgdSteps() {
+        AdamWStep adam = new AdamWStep(0.999f, 0.1f, 0.999f, 0.001f, 1e-8f, -0.01f, 0.2f);
+        agree("adamw", F32_TOLERANCE, in(Input.randn(59, 300), Input.randn(60, 300), Input.randn(61, 300),
+                Input.positive(62, 0.01f, 300)), out(), (be, x, o) -> be.optimizer().adamw(x[0], x[1], x[2], x[3], adam));
+        for (SgdStep step : new SgdStep[]{new SgdStep(-0.1f, 0.01f, 0.9f, 1f, true, false),
+                new SgdStep(-0.1f, 0f, 0.9f, 0.5f, false, true), new SgdStep(-0.1f, 0f, 0f, 1f, false, false)}) {
+            agree("sgd " + step, F32_TOLERANCE, in(Input.randn(63, 200), Input.randn(64, 200), Input.randn(65, 200)),
+                    out(), (be, x, o) -> be.optimizer().sgd(x[0], x[1], step.momentum() == 0 ? null : x[2], step));
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package dev.finetune4j.core.backend.cuda;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every kernel family compiles with nvcc for Hopper, as NVRTC compiles it (no GPU needed; skipped without nvcc). */
+class KernelSourcesCompileTest {
+
+    @Test
+    void everyFamilyCompilesToPtx(@TempDir Path dir) throws Exception {
+        Path nvcc = nvcc();
+        Assumptions.assumeTrue(nvcc != null, "nvcc is not on the PATH: the CUDA sources are not compiled here");
+        Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
+        List<String> failures = new ArrayList<>();
+        for (String family : KernelSources.FAMILIES) {
+            Path source = Files.writeString(dir.resolve(family + ".cu"), KernelSources.read(family + ".cu"));
+            Process p = new ProcessBuilder(nvcc.toString(), "-arch=sm_90", "--std=c++17", "--fmad=false", "-ptx",
+                    "-o", dir.resolve(family + ".ptx").toString(), source.toString())
+                    .redirectErrorStream(true).start();
+            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc did not finish on " + family);
+            if (p.exitValue() != 0 || log.contains("warning")) {
+                failures.add(family + ".cu:\n" + log);
+            }
+        }
+        assertEquals(List.of(), failures);
+        for (String family : KernelSources.FAMILIES) {
+            assertTrue(Files.readString(dir.resolve(family + ".ptx")).contains(".entry"), family + " has no kernel");
+        }
+    }
+
+    private static Path nvcc() {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            Path candidate = Path.of(dir, "nvcc");
+            if (!dir.isEmpty() && Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+}
