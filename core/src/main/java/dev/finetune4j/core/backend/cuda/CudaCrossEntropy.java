@@ -16,22 +16,24 @@ final class CudaCrossEntropy implements CrossEntropyKernels {
     }
 
     @Override
-    public void tokenLogProbs(Tensor logits, Tensor labels, int ignoreIndex, Tensor logProbs, Tensor logSumExp) {
+    public void tokenLogProbs(Tensor logits, Tensor labels, int ignoreIndex, Tensor logProbs, Tensor rowMax,
+                              Tensor invRowSum) {
         check(logits, labels);
         try (KernelArgs k = new KernelArgs()) {
             k.ptr(rt.address(logits)).i32(logits.dtype().ordinal()).ptr(rt.address(labels)).i32(ignoreIndex)
-                    .ptr(rt.address(logProbs)).ptr(rt.address(logSumExp)).i64(logits.dim(1));
+                    .ptr(rt.address(logProbs)).ptr(rt.address(rowMax)).ptr(rt.address(invRowSum)).i64(logits.dim(1));
             rt.kernels.launch("cross_entropy", "token_log_probs", logits.dim(0), 0, k);
         }
     }
 
     @Override
-    public void tokenLogProbsBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor logSumExp,
+    public void tokenLogProbsBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor rowMax, Tensor invRowSum,
                                       Tensor dLogProbs, Tensor dLogits) {
         check(logits, labels);
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             k.ptr(rt.address(logits)).i32(logits.dtype().ordinal()).ptr(rt.address(labels)).i32(ignoreIndex)
-                    .ptr(s.f32(logSumExp)).ptr(s.f32(dLogProbs)).ptr(rt.address(dLogits)).i64(logits.dim(1));
+                    .ptr(s.f32(rowMax)).ptr(s.f32(invRowSum)).ptr(s.f32(dLogProbs)).ptr(rt.address(dLogits))
+                    .i64(logits.dim(1));
             rt.kernels.launch("cross_entropy", "token_log_probs_backward", logits.dim(0), 0, k);
         }
     }

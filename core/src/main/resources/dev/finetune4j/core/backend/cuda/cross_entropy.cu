@@ -1,18 +1,21 @@
 // CrossEntropyKernels: label log-probabilities under softmax(logits) without materialising the probabilities.
 // One block per row walks the vocabulary in blockDim-wide chunks, reading logits in their own dtype.
-// logits, dLogits: (N, V) contiguous; labels: (N) I32; logProbs, lse, dLogProbs: (N) F32.
+// logits, dLogits: (N, V) contiguous; labels: (N) I32; logProbs, rowMax, invRowSum, dLogProbs: (N) F32.
+// Each row keeps its max and 1/sum rather than one log-sum-exp: max + log(sum) rounded to float32 would move every
+// recomputed probability by up to half an ulp of max (the CPU keeps the same two values).
 #include "common.cuh"
 
-// logProbs[n] = (logits[n][label] - max) - log(sum(exp(logits[n] - max))); lse[n] = max + log(sum).
-// Rows with the ignore label get 0 for both.
+// logProbs[n] = (logits[n][label] - max) - log(sum(exp(logits[n] - max))); rowMax[n] = max; invRowSum[n] = 1/sum.
+// Rows with the ignore label get 0 for all three.
 extern "C" __global__ void token_log_probs(const void* logits, int logitsType, const int* labels, int ignoreIndex,
-                                           float* logProbs, float* lse, long long V) {
+                                           float* logProbs, float* rowMax, float* invRowSum, long long V) {
     long long n = blockIdx.x, base = n * V;
     int label = labels[n];
     if (label == ignoreIndex) {
         if (threadIdx.x == 0) {
             logProbs[n] = 0.0f;
-            lse[n] = 0.0f;
+            rowMax[n] = 0.0f;
+            invRowSum[n] = 0.0f;
         }
         return;
     }
@@ -25,21 +28,22 @@ extern "C" __global__ void token_log_probs(const void* logits, int logitsType, c
     if (threadIdx.x == 0) {
         float logSum = (float) ::log(s);
         logProbs[n] = (load_f(logits, logitsType, base + label) - m) - logSum;
-        lse[n] = m + logSum;
+        rowMax[n] = m;
+        invRowSum[n] = (float) (1.0 / s);
     }
 }
 
-// (forward: token_log_probs) dLogits[n] = dLogProbs[n] * (onehot(label) - exp(logits[n] - lse[n])).
+// (forward: token_log_probs) dLogits[n] = dLogProbs[n] * (onehot(label) - exp(logits[n] - max[n]) / sum[n]).
 extern "C" __global__ void token_log_probs_backward(const void* logits, int logitsType, const int* labels,
-                                                    int ignoreIndex, const float* lse, const float* dLogProbs,
-                                                    float* dLogits, long long V) {
+                                                    int ignoreIndex, const float* rowMax, const float* invRowSum,
+                                                    const float* dLogProbs, float* dLogits, long long V) {
     long long n = blockIdx.x, base = n * V;
     int label = labels[n];
     bool ignored = label == ignoreIndex;
     float g = ignored ? 0.0f : dLogProbs[n];
-    float l = lse[n];
+    float m = rowMax[n], inv = invRowSum[n];
     for (long long j = threadIdx.x; j < V; j += blockDim.x) {
-        float sm = ignored ? 0.0f : expf(load_f(logits, logitsType, base + j) - l);
+        float sm = ignored ? 0.0f : expf(load_f(logits, logitsType, base + j) - m) * inv;
         dLogits[base + j] = g * ((j == label ? 1.0f : 0.0f) - sm);
     }
 }

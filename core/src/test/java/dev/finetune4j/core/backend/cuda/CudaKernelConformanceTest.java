@@ -188,9 +188,9 @@ class CudaKernelConformanceTest {
         for (DType type : new DType[]{DType.F32, DType.BF16}) {
             agree("token log-probs " + type, type == DType.F32 ? F32_TOLERANCE : BF16_TOLERANCE,
                     in(Input.randn(56, 4, 5000).as(type), labels, Input.randn(57, 4)),
-                    out(d(4), d(4), d(4, 5000)), (be, x, o) -> {
-                        be.crossEntropy().tokenLogProbs(x[0], x[1], -100, o[0], o[1]);
-                        be.crossEntropy().tokenLogProbsBackward(x[0], x[1], -100, o[1], x[2], o[2]);
+                    out(d(4), d(4), d(4), d(4, 5000)), (be, x, o) -> {
+                        be.crossEntropy().tokenLogProbs(x[0], x[1], -100, o[0], o[1], o[2]);
+                        be.crossEntropy().tokenLogProbsBackward(x[0], x[1], -100, o[1], o[2], x[2], o[3]);
                     });
         }
     }

@@ -76,7 +76,8 @@ class EvalGuideExamplesTest {
         List<long[]> tokenizedDocs = List.of(Fixtures.tokenIds(1, 40)[0]);
         // example eval/README.md#3
         try (CausalLM lm = AutoModel.loadCausalLM(Path.of("my-model"))) {          // or OnnxCausalLM.builder(path).build()
-            PerplexityResult p = Perplexity.builder().maxLength(1024).stride(512).build().compute(lm, tokenizedDocs);
+            int window = lm.maxPositionEmbeddings();                                   // the model's positions
+            PerplexityResult p = Perplexity.builder().maxLength(window).stride(window / 2).build().compute(lm, tokenizedDocs);
             p.perplexity(); p.meanNll(); p.documents().get(0).nll();
         }
         // end example
