@@ -63,29 +63,58 @@ public interface Backend {
 
     // ---- kernel families ------------------------------------------------------------------------------------
 
-    MatmulKernels matmul();
+    /** Every kernel family of this backend. */
+    KernelFamilies kernels();
 
-    CopyKernels copy();
+    default MatmulKernels matmul() {
+        return kernels().matmul();
+    }
 
-    ElementwiseKernels elementwise();
+    default CopyKernels copy() {
+        return kernels().copy();
+    }
 
-    ReductionKernels reductions();
+    default ElementwiseKernels elementwise() {
+        return kernels().elementwise();
+    }
 
-    SoftmaxKernels softmax();
+    default ReductionKernels reductions() {
+        return kernels().reductions();
+    }
 
-    NormKernels norms();
+    default SoftmaxKernels softmax() {
+        return kernels().softmax();
+    }
 
-    ActivationKernels activations();
+    default NormKernels norms() {
+        return kernels().norms();
+    }
 
-    RotaryKernels rotary();
+    default ActivationKernels activations() {
+        return kernels().activations();
+    }
 
-    AttentionKernels attention();
+    default RotaryKernels rotary() {
+        return kernels().rotary();
+    }
 
-    EmbeddingKernels embedding();
+    default AttentionKernels attention() {
+        return kernels().attention();
+    }
 
-    CrossEntropyKernels crossEntropy();
+    default EmbeddingKernels embedding() {
+        return kernels().embedding();
+    }
 
-    DropoutKernels dropout();
+    default CrossEntropyKernels crossEntropy() {
+        return kernels().crossEntropy();
+    }
 
-    OptimizerKernels optimizer();
+    default DropoutKernels dropout() {
+        return kernels().dropout();
+    }
+
+    default OptimizerKernels optimizer() {
+        return kernels().optimizer();
+    }
 }

@@ -1,22 +1,10 @@
 package dev.finetune4j.core.backend.cpu;
 
-import dev.finetune4j.core.backend.ActivationKernels;
-import dev.finetune4j.core.backend.AttentionKernels;
 import dev.finetune4j.core.backend.Backend;
-import dev.finetune4j.core.backend.CopyKernels;
-import dev.finetune4j.core.backend.CrossEntropyKernels;
 import dev.finetune4j.core.backend.Device;
-import dev.finetune4j.core.backend.DropoutKernels;
-import dev.finetune4j.core.backend.ElementwiseKernels;
-import dev.finetune4j.core.backend.EmbeddingKernels;
-import dev.finetune4j.core.backend.MatmulKernels;
+import dev.finetune4j.core.backend.KernelFamilies;
 import dev.finetune4j.core.backend.MemoryCounter;
 import dev.finetune4j.core.backend.MemoryStats;
-import dev.finetune4j.core.backend.NormKernels;
-import dev.finetune4j.core.backend.OptimizerKernels;
-import dev.finetune4j.core.backend.ReductionKernels;
-import dev.finetune4j.core.backend.RotaryKernels;
-import dev.finetune4j.core.backend.SoftmaxKernels;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Storage;
 import dev.finetune4j.core.tensor.Tensor;
@@ -40,28 +28,20 @@ public final class CpuBackend implements Backend {
     private final GemmKernel gemm;
     private final MathKernels math;
     private final MemoryCounter memory = new MemoryCounter();
-    private final MatmulKernels matmul;
-    private final CopyKernels copy = new CpuCopy();
-    private final ElementwiseKernels elementwise = new CpuElementwise();
-    private final ReductionKernels reductions = new CpuReductions();
-    private final SoftmaxKernels softmax;
-    private final NormKernels norms = new CpuNorms();
-    private final ActivationKernels activations;
-    private final RotaryKernels rotary = new CpuRotary();
-    private final AttentionKernels attention;
-    private final EmbeddingKernels embedding = new CpuEmbedding();
-    private final CrossEntropyKernels crossEntropy;
-    private final DropoutKernels dropout = new CpuDropout();
-    private final OptimizerKernels optimizer = new CpuOptimizer();
+    private final KernelFamilies kernels;
 
     CpuBackend(boolean useVectorApi) {
         this.gemm = useVectorApi ? VectorSupport.newVectorGemm() : new ScalarGemm();
         this.math = useVectorApi ? VectorSupport.newVectorMath() : new ScalarMath();
-        this.matmul = new CpuMatmul(gemm);
-        this.softmax = new CpuSoftmax(math);
-        this.activations = new CpuActivations(math);
-        this.attention = new CpuAttention(gemm, math);
-        this.crossEntropy = new CpuCrossEntropy(math);
+        this.kernels = new KernelFamilies(new CpuMatmul(gemm), new CpuCopy(), new CpuElementwise(), new CpuReductions(),
+                new CpuSoftmax(math), new CpuNorms(), new CpuActivations(math), new CpuRotary(),
+                new CpuAttention(gemm, math), new CpuEmbedding(), new CpuCrossEntropy(math), new CpuDropout(),
+                new CpuOptimizer());
+    }
+
+    @Override
+    public KernelFamilies kernels() {
+        return kernels;
     }
 
     /** The shared instance; uses the Vector API when the JVM has it. */
@@ -163,68 +143,16 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    @Override
-    public MatmulKernels matmul() {
-        return matmul;
-    }
 
-    @Override
-    public CopyKernels copy() {
-        return copy;
-    }
 
-    @Override
-    public ElementwiseKernels elementwise() {
-        return elementwise;
-    }
 
-    @Override
-    public ReductionKernels reductions() {
-        return reductions;
-    }
 
-    @Override
-    public SoftmaxKernels softmax() {
-        return softmax;
-    }
 
-    @Override
-    public NormKernels norms() {
-        return norms;
-    }
 
-    @Override
-    public ActivationKernels activations() {
-        return activations;
-    }
 
-    @Override
-    public RotaryKernels rotary() {
-        return rotary;
-    }
 
-    @Override
-    public AttentionKernels attention() {
-        return attention;
-    }
 
-    @Override
-    public EmbeddingKernels embedding() {
-        return embedding;
-    }
 
-    @Override
-    public CrossEntropyKernels crossEntropy() {
-        return crossEntropy;
-    }
 
-    @Override
-    public DropoutKernels dropout() {
-        return dropout;
-    }
 
-    @Override
-    public OptimizerKernels optimizer() {
-        return optimizer;
-    }
 }

@@ -1,21 +1,9 @@
 package dev.finetune4j.core.backend.cuda;
 
-import dev.finetune4j.core.backend.ActivationKernels;
-import dev.finetune4j.core.backend.AttentionKernels;
 import dev.finetune4j.core.backend.Backend;
-import dev.finetune4j.core.backend.CopyKernels;
-import dev.finetune4j.core.backend.CrossEntropyKernels;
 import dev.finetune4j.core.backend.Device;
-import dev.finetune4j.core.backend.DropoutKernels;
-import dev.finetune4j.core.backend.ElementwiseKernels;
-import dev.finetune4j.core.backend.EmbeddingKernels;
-import dev.finetune4j.core.backend.MatmulKernels;
+import dev.finetune4j.core.backend.KernelFamilies;
 import dev.finetune4j.core.backend.MemoryStats;
-import dev.finetune4j.core.backend.NormKernels;
-import dev.finetune4j.core.backend.OptimizerKernels;
-import dev.finetune4j.core.backend.ReductionKernels;
-import dev.finetune4j.core.backend.RotaryKernels;
-import dev.finetune4j.core.backend.SoftmaxKernels;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Storage;
 import dev.finetune4j.core.tensor.Tensor;
@@ -35,19 +23,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final CudaKernels kernels;
     private final CudaRuntime rt;
     private final String name;
-    private final MatmulKernels matmul;
-    private final CopyKernels copy;
-    private final ElementwiseKernels elementwise;
-    private final ReductionKernels reductions;
-    private final SoftmaxKernels softmax;
-    private final NormKernels norms;
-    private final ActivationKernels activations;
-    private final RotaryKernels rotary;
-    private final AttentionKernels attention;
-    private final EmbeddingKernels embedding;
-    private final CrossEntropyKernels crossEntropy;
-    private final DropoutKernels dropout;
-    private final OptimizerKernels optimizer;
+    private final KernelFamilies families;
 
     CudaBackend(Device device, CudaLibraries libs, KernelCache cache) {
         CudaDriver driver = libs.driver();
@@ -58,19 +34,15 @@ public final class CudaBackend implements Backend, AutoCloseable {
         this.rt = new CudaRuntime(device, driver, libs.cublas(), context, allocator, kernels,
                 libs.cublas().createHandle(context.stream()), staging);
         this.name = driver.deviceName(context.device()) + " (" + kernels.architecture() + ")";
-        this.matmul = new CudaMatmul(rt);
-        this.copy = new CudaCopy(rt);
-        this.elementwise = new CudaElementwise(rt);
-        this.reductions = new CudaReductions(rt);
-        this.softmax = new CudaSoftmax(rt);
-        this.norms = new CudaNorms(rt);
-        this.activations = new CudaActivations(rt);
-        this.rotary = new CudaRotary(rt);
-        this.attention = new CudaAttention(rt);
-        this.embedding = new CudaEmbedding(rt);
-        this.crossEntropy = new CudaCrossEntropy(rt);
-        this.dropout = new CudaDropout(rt);
-        this.optimizer = new CudaOptimizer(rt);
+        this.families = new KernelFamilies(new CudaMatmul(rt), new CudaCopy(rt), new CudaElementwise(rt),
+                new CudaReductions(rt), new CudaSoftmax(rt), new CudaNorms(rt), new CudaActivations(rt),
+                new CudaRotary(rt), new CudaAttention(rt), new CudaEmbedding(rt), new CudaCrossEntropy(rt),
+                new CudaDropout(rt), new CudaOptimizer(rt));
+    }
+
+    @Override
+    public KernelFamilies kernels() {
+        return families;
     }
 
     @Override
@@ -140,70 +112,18 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return allocator.driverAllocations();
     }
 
-    @Override
-    public MatmulKernels matmul() {
-        return matmul;
-    }
 
-    @Override
-    public CopyKernels copy() {
-        return copy;
-    }
 
-    @Override
-    public ElementwiseKernels elementwise() {
-        return elementwise;
-    }
 
-    @Override
-    public ReductionKernels reductions() {
-        return reductions;
-    }
 
-    @Override
-    public SoftmaxKernels softmax() {
-        return softmax;
-    }
 
-    @Override
-    public NormKernels norms() {
-        return norms;
-    }
 
-    @Override
-    public ActivationKernels activations() {
-        return activations;
-    }
 
-    @Override
-    public RotaryKernels rotary() {
-        return rotary;
-    }
 
-    @Override
-    public AttentionKernels attention() {
-        return attention;
-    }
 
-    @Override
-    public EmbeddingKernels embedding() {
-        return embedding;
-    }
 
-    @Override
-    public CrossEntropyKernels crossEntropy() {
-        return crossEntropy;
-    }
 
-    @Override
-    public DropoutKernels dropout() {
-        return dropout;
-    }
 
-    @Override
-    public OptimizerKernels optimizer() {
-        return optimizer;
-    }
 
     /** Waits for queued work, then frees the kernels, the staging buffer, every device block and the context. */
     @Override

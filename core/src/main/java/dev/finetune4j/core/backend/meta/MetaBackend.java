@@ -1,21 +1,10 @@
 package dev.finetune4j.core.backend.meta;
 
-import dev.finetune4j.core.backend.ActivationKernels;
-import dev.finetune4j.core.backend.AttentionKernels;
 import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.CopyKernels;
-import dev.finetune4j.core.backend.CrossEntropyKernels;
 import dev.finetune4j.core.backend.Device;
-import dev.finetune4j.core.backend.DropoutKernels;
-import dev.finetune4j.core.backend.ElementwiseKernels;
-import dev.finetune4j.core.backend.EmbeddingKernels;
-import dev.finetune4j.core.backend.MatmulKernels;
+import dev.finetune4j.core.backend.KernelFamilies;
 import dev.finetune4j.core.backend.MemoryStats;
-import dev.finetune4j.core.backend.NormKernels;
-import dev.finetune4j.core.backend.OptimizerKernels;
-import dev.finetune4j.core.backend.ReductionKernels;
-import dev.finetune4j.core.backend.RotaryKernels;
-import dev.finetune4j.core.backend.SoftmaxKernels;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Storage;
 import dev.finetune4j.core.tensor.Tensor;
@@ -81,9 +70,15 @@ public final class MetaBackend implements Backend {
         throw noValues();
     }
 
+    /** Fills are accepted (a placeholder's initial values do not matter); every other kernel fails. */
     @Override
     public CopyKernels copy() {
         return COPY;
+    }
+
+    @Override
+    public KernelFamilies kernels() {
+        throw noValues();
     }
 
     private static final CopyKernels COPY = new CopyKernels() {
@@ -97,64 +92,4 @@ public final class MetaBackend implements Backend {
             // the initial values of placeholders do not matter: loading replaces them
         }
     };
-
-    @Override
-    public MatmulKernels matmul() {
-        throw noValues();
-    }
-
-    @Override
-    public ElementwiseKernels elementwise() {
-        throw noValues();
-    }
-
-    @Override
-    public ReductionKernels reductions() {
-        throw noValues();
-    }
-
-    @Override
-    public SoftmaxKernels softmax() {
-        throw noValues();
-    }
-
-    @Override
-    public NormKernels norms() {
-        throw noValues();
-    }
-
-    @Override
-    public ActivationKernels activations() {
-        throw noValues();
-    }
-
-    @Override
-    public RotaryKernels rotary() {
-        throw noValues();
-    }
-
-    @Override
-    public AttentionKernels attention() {
-        throw noValues();
-    }
-
-    @Override
-    public EmbeddingKernels embedding() {
-        throw noValues();
-    }
-
-    @Override
-    public CrossEntropyKernels crossEntropy() {
-        throw noValues();
-    }
-
-    @Override
-    public DropoutKernels dropout() {
-        throw noValues();
-    }
-
-    @Override
-    public OptimizerKernels optimizer() {
-        throw noValues();
-    }
 }

@@ -6,6 +6,7 @@ import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.CopyKernels;
 import dev.finetune4j.core.backend.CrossEntropyKernels;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.KernelFamilies;
 import dev.finetune4j.core.backend.DropoutKernels;
 import dev.finetune4j.core.backend.ElementwiseKernels;
 import dev.finetune4j.core.backend.EmbeddingKernels;
@@ -156,82 +157,16 @@ public final class OpaqueBackend implements Backend {
         }
     }
 
-    private final MatmulKernels matmul = family(MatmulKernels.class, cpu.matmul());
-    private final CopyKernels copy = family(CopyKernels.class, cpu.copy());
-    private final ElementwiseKernels elementwise = family(ElementwiseKernels.class, cpu.elementwise());
-    private final ReductionKernels reductions = family(ReductionKernels.class, cpu.reductions());
-    private final SoftmaxKernels softmax = family(SoftmaxKernels.class, cpu.softmax());
-    private final NormKernels norms = family(NormKernels.class, cpu.norms());
-    private final ActivationKernels activations = family(ActivationKernels.class, cpu.activations());
-    private final RotaryKernels rotary = family(RotaryKernels.class, cpu.rotary());
-    private final AttentionKernels attention = family(AttentionKernels.class, cpu.attention());
-    private final EmbeddingKernels embedding = family(EmbeddingKernels.class, cpu.embedding());
-    private final CrossEntropyKernels crossEntropy = family(CrossEntropyKernels.class, cpu.crossEntropy());
-    private final DropoutKernels dropout = family(DropoutKernels.class, cpu.dropout());
-    private final OptimizerKernels optimizer = family(OptimizerKernels.class, cpu.optimizer());
+    private final KernelFamilies kernels = new KernelFamilies(family(MatmulKernels.class, cpu.matmul()),
+            family(CopyKernels.class, cpu.copy()), family(ElementwiseKernels.class, cpu.elementwise()),
+            family(ReductionKernels.class, cpu.reductions()), family(SoftmaxKernels.class, cpu.softmax()),
+            family(NormKernels.class, cpu.norms()), family(ActivationKernels.class, cpu.activations()),
+            family(RotaryKernels.class, cpu.rotary()), family(AttentionKernels.class, cpu.attention()),
+            family(EmbeddingKernels.class, cpu.embedding()), family(CrossEntropyKernels.class, cpu.crossEntropy()),
+            family(DropoutKernels.class, cpu.dropout()), family(OptimizerKernels.class, cpu.optimizer()));
 
     @Override
-    public MatmulKernels matmul() {
-        return matmul;
-    }
-
-    @Override
-    public CopyKernels copy() {
-        return copy;
-    }
-
-    @Override
-    public ElementwiseKernels elementwise() {
-        return elementwise;
-    }
-
-    @Override
-    public ReductionKernels reductions() {
-        return reductions;
-    }
-
-    @Override
-    public SoftmaxKernels softmax() {
-        return softmax;
-    }
-
-    @Override
-    public NormKernels norms() {
-        return norms;
-    }
-
-    @Override
-    public ActivationKernels activations() {
-        return activations;
-    }
-
-    @Override
-    public RotaryKernels rotary() {
-        return rotary;
-    }
-
-    @Override
-    public AttentionKernels attention() {
-        return attention;
-    }
-
-    @Override
-    public EmbeddingKernels embedding() {
-        return embedding;
-    }
-
-    @Override
-    public CrossEntropyKernels crossEntropy() {
-        return crossEntropy;
-    }
-
-    @Override
-    public DropoutKernels dropout() {
-        return dropout;
-    }
-
-    @Override
-    public OptimizerKernels optimizer() {
-        return optimizer;
+    public KernelFamilies kernels() {
+        return kernels;
     }
 }
