@@ -21,10 +21,10 @@ final class ProgressLogger implements TrainingListener {
         if (m.skipped()) {
             LOG.warn("step {}/{}: loss {} or a gradient is not finite; update skipped", m.step(), m.totalSteps(), m.loss());
         } else if (m.step() % everySteps == 0 || m.step() == m.totalSteps()) {
-            LOG.info("step {}/{} epoch {} loss {} lr {} grad {} tok/s {} eta {}{}", m.step(), m.totalSteps(),
+            LOG.info("step {}/{} epoch {} loss {} lr {} grad {} tok/s {} eta {} mem {}{}", m.step(), m.totalSteps(),
                     String.format("%.2f", m.epoch()), String.format("%.4f", m.loss()),
                     String.format("%.2e", m.learningRate()), String.format("%.3f", m.gradNorm()),
-                    String.format("%.0f", m.tokensPerSecond()), format(m.eta()), extras(m.extra()));
+                    String.format("%.0f", m.tokensPerSecond()), format(m.eta()), m.memory().describe(), extras(m.extra()));
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.core.backend.MemoryStats;
+
 import java.time.Duration;
 import java.util.Map;
 
@@ -16,9 +18,11 @@ import java.util.Map;
  * @param eta             estimated time to the last step
  * @param skipped         true when the loss or a gradient was NaN/Inf and the update was skipped
  * @param extra           objective-specific means (DPO: rewards/margins, rewards/accuracy, ...)
+ * @param memory          tensor bytes allocated on the trained parameters' device after the step, and the peak
  */
 public record StepMetrics(int step, int totalSteps, double epoch, double loss, double learningRate, double gradNorm,
-                          double tokensPerSecond, Duration eta, boolean skipped, Map<String, Double> extra) {
+                          double tokensPerSecond, Duration eta, boolean skipped, Map<String, Double> extra,
+                          MemoryStats memory) {
 
     public StepMetrics {
         extra = Map.copyOf(extra);

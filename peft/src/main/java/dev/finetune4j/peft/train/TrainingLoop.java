@@ -2,6 +2,7 @@ package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.PeftModel;
@@ -35,6 +36,7 @@ final class TrainingLoop {
     private final int totalSteps;
     private int[] order;
     private int orderEpoch = -1;
+    private Device device = Device.cpu();
 
     TrainingLoop(PeftModel model, TrainingConfig cfg, Objective train, Objective eval, List<TrainingListener> listeners) {
         this.model = model;
@@ -54,6 +56,7 @@ final class TrainingLoop {
             throw new IllegalStateException("the model has no trainable parameters: create it with Peft.wrap(base, config) "
                     + "or Peft.loadTrainable(base, dir) (Peft.load gives a frozen adapter for inference)");
         }
+        device = params.values().iterator().next().device();
         try (Optimization optimization = new Optimization(params, cfg, totalSteps)) {
             return run(resumeFrom, optimization);
         }
@@ -94,7 +97,8 @@ final class TrainingLoop {
                 double perStep = (System.nanoTime() - started) / 1e9 / (state.step - startStep);
                 StepMetrics metrics = new StepMetrics(state.step, totalSteps, (double) state.step / stepsPerEpoch,
                         out.loss, out.learningRate, out.gradNorm, out.tokens / seconds,
-                        Duration.ofMillis((long) (perStep * 1000 * (totalSteps - state.step))), out.skipped, out.extra);
+                        Duration.ofMillis((long) (perStep * 1000 * (totalSteps - state.step))), out.skipped, out.extra,
+                        device.memory());
                 listeners.forEach(l -> l.onStep(metrics));
                 if (state.step % stepsPerEpoch == 0) {
                     int epoch = state.step / stepsPerEpoch - 1;

@@ -1,6 +1,7 @@
 package dev.finetune4j.samples.quickstart;
 
 import dev.finetune4j.peft.train.EvalMetrics;
+import dev.finetune4j.core.backend.MemoryStats;
 import dev.finetune4j.peft.train.StepMetrics;
 import org.junit.jupiter.api.Test;
 
@@ -34,6 +35,6 @@ class ProgressLineTest {
     }
 
     private static StepMetrics step(int step) {
-        return new StepMetrics(step, 2, step, 2.0, 1e-3, 0.5, 100, Duration.ZERO, false, Map.of());
+        return new StepMetrics(step, 2, step, 2.0, 1e-3, 0.5, 100, Duration.ZERO, false, Map.of(), new MemoryStats(0, 0));
     }
 }
