@@ -58,7 +58,7 @@ public final class RandomCheckpoint {
     }
 
     /** config.json and model.safetensors in {@code dir}: every weight N(0, 0.02) in bf16, norms 1. */
-    static void write(Path dir, ObjectNode config, long seed) throws Exception {
+    public static void write(Path dir, ObjectNode config, long seed) throws Exception {
         Files.createDirectories(dir);
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), config);
         SplittableRandom random = new SplittableRandom(seed);
