@@ -50,19 +50,28 @@ public record Device(String type, int index) {
     }
 
     /**
-     * {@code cuda:0} when a CUDA backend is on the class path and can run here, else the CPU; logs which and why
-     * once per call.
+     * {@code cuda:0} when a CUDA backend is on the class path and can run here, else the CPU. Decided once per
+     * process, with one log line saying which and why.
      */
     public static Device auto() {
-        Device gpu = cuda(0);
-        Optional<String> reason = provider("cuda").map(p -> p.unavailableReason(0).orElse(null))
-                .or(() -> Optional.of("no CUDA backend on the class path"));
-        if (reason.isEmpty()) {
-            LOG.info("device: {} ({})", gpu, gpu.backend().deviceName());
-            return gpu;
+        return AutoChoice.DEVICE;
+    }
+
+    /** The probe behind {@link #auto()}, run on first use. */
+    private static final class AutoChoice {
+        static final Device DEVICE = probe();
+
+        private static Device probe() {
+            Device gpu = cuda(0);
+            Optional<String> reason = provider("cuda").map(p -> p.unavailableReason(0).orElse(null))
+                    .or(() -> Optional.of("no CUDA backend on the class path"));
+            if (reason.isEmpty()) {
+                LOG.info("device: {} ({})", gpu, gpu.backend().deviceName());
+                return gpu;
+            }
+            LOG.info("device: cpu ({})", reason.get());
+            return CPU;
         }
-        LOG.info("device: cpu ({})", reason.get());
-        return CPU;
     }
 
     /**
