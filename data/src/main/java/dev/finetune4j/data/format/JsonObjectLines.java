@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -44,6 +46,26 @@ public final class JsonObjectLines implements Closeable {
     /** Opens {@code file}; lines over {@code maxLineBytes} bytes are reported as bad. */
     public static JsonObjectLines open(Path file, int maxLineBytes) throws IOException {
         return new JsonObjectLines(Files.newInputStream(file), file.getFileName().toString(), maxLineBytes);
+    }
+
+    /**
+     * Every object of {@code file} in order, for files that must be whole (bundled data, a prepared training
+     * file): the first bad line is thrown, naming the file, the line and the reason. Read line by line with
+     * {@link #next()} to quarantine bad lines instead.
+     *
+     * @throws IOException when the file cannot be read or a line is not a JSON object
+     */
+    public static List<Ok> readAll(Path file) throws IOException {
+        List<Ok> out = new ArrayList<>();
+        try (JsonObjectLines in = open(file)) {
+            for (Item item; (item = in.next()) != null; ) {
+                switch (item) {
+                    case Ok ok -> out.add(ok);
+                    case Bad(BadLine b) -> throw new IOException(file + " line " + b.line() + ": " + b.reason());
+                }
+            }
+        }
+        return out;
     }
 
     /** One non-blank line: an object or a bad line. */

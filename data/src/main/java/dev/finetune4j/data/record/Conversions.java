@@ -3,6 +3,7 @@ package dev.finetune4j.data.record;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -10,11 +11,14 @@ import java.util.Map;
  * preference, for example) throw {@link IllegalArgumentException}.
  *
  * <p>All conversions go through one neutral form, a list of (role, content) turns with roles {@code system},
- * {@code user} and {@code assistant}, so that every pair of schemas is covered without a method per pair.
+ * {@code user} and {@code assistant}, so that every pair of schemas is covered without a method per pair. It is
+ * also what a trainer takes: {@link #toTurns(Map)} is the one place that reads a training record's shape.
  */
 public final class Conversions {
-    private static final Map<String, String> SHAREGPT_TO_ROLE =
-            Map.of("human", "user", "user", "user", "gpt", "assistant", "assistant", "assistant", "system", "system");
+    /** ShareGPT and OpenAI role names (any case) to the neutral roles. */
+    private static final Map<String, String> ROLES = Map.of("system", "system", "developer", "system",
+            "user", "user", "human", "user",
+            "assistant", "assistant", "gpt", "assistant", "model", "assistant", "chatgpt", "assistant");
     private static final Map<String, String> ROLE_TO_SHAREGPT =
             Map.of("user", "human", "assistant", "gpt", "system", "system");
 
@@ -40,32 +44,65 @@ public final class Conversions {
         return record.withFields(fromTurns(turns, target));
     }
 
-    /** The conversation of a record in neutral form. */
+    /**
+     * The conversation of a training record of any accepted shape in neutral form: alpaca ({@code instruction},
+     * optional {@code input} joined to it by a blank line, {@code output}, optional {@code system}), ShareGPT
+     * ({@code conversations} of {@code from}/{@code value}), OpenAI ({@code messages} of {@code role}/{@code
+     * content}), a preference record's prompt and chosen answer, or plain {@code text} (one assistant turn).
+     *
+     * @throws IllegalArgumentException naming what was found and the accepted shapes, a missing or mistyped
+     *                                  field, or a role that is not system, user or assistant under any name
+     */
+    public static List<Turn> toTurns(Map<String, Object> fields) {
+        Schema schema = Schema.detect(fields).orElseThrow(() -> new IllegalArgumentException("has the fields "
+                + fields.keySet() + ", none of the accepted shapes: alpaca (instruction, input, output), ShareGPT "
+                + "(conversations of from/value), OpenAI (messages of role/content), preference (prompt, chosen, "
+                + "rejected) or plain (text)"));
+        return toTurns(fields, schema);
+    }
+
+    /**
+     * The conversation of a record of schema {@code from} in neutral form.
+     *
+     * @throws IllegalArgumentException when the record does not fit {@code from} or has a role no table knows
+     */
     public static List<Turn> toTurns(Map<String, Object> f, Schema from) {
+        from.validate(f).ifPresent(error -> {
+            throw new IllegalArgumentException(from + " record: " + error);
+        });
         List<Turn> turns = new ArrayList<>();
         switch (from) {
             case TEXT -> turns.add(new Turn("assistant", (String) f.get("text")));
             case ALPACA -> {
-                String input = (String) f.getOrDefault("input", "");
+                if (f.get("system") instanceof String system) {
+                    turns.add(new Turn("system", system));
+                }
+                String input = f.get("input") instanceof String s ? s : "";
                 String instruction = (String) f.get("instruction");
-                turns.add(new Turn("user", input.isEmpty() ? instruction : instruction + "\n" + input));
+                turns.add(new Turn("user", input.isBlank() ? instruction : instruction + "\n\n" + input));
                 turns.add(new Turn("assistant", (String) f.get("output")));
             }
             case PREFERENCE -> {
                 turns.add(new Turn("user", (String) f.get("prompt")));
                 turns.add(new Turn("assistant", (String) f.get("chosen")));
             }
-            case OPENAI -> ((List<?>) f.get("messages")).forEach(m -> {
-                Map<?, ?> t = (Map<?, ?>) m;
-                turns.add(new Turn((String) t.get("role"), (String) t.get("content")));
-            });
-            case SHAREGPT -> ((List<?>) f.get("conversations")).forEach(m -> {
-                Map<?, ?> t = (Map<?, ?>) m;
-                String from2 = (String) t.get("from");
-                turns.add(new Turn(SHAREGPT_TO_ROLE.getOrDefault(from2, from2), (String) t.get("value")));
-            });
+            case OPENAI -> addTurns(turns, (List<?>) f.get("messages"), "role", "content");
+            case SHAREGPT -> addTurns(turns, (List<?>) f.get("conversations"), "from", "value");
         }
         return turns;
+    }
+
+    private static void addTurns(List<Turn> out, List<?> turns, String roleKey, String contentKey) {
+        for (int i = 0; i < turns.size(); i++) {
+            Map<?, ?> t = (Map<?, ?>) turns.get(i);
+            String name = (String) t.get(roleKey);
+            String role = ROLES.get(name.toLowerCase(Locale.ROOT));
+            if (role == null) {
+                throw new IllegalArgumentException("turn " + i + " has the role '" + name
+                        + "'; use system/developer, user/human or assistant/gpt/model (tool turns are not supported)");
+            }
+            out.add(new Turn(role, (String) t.get(contentKey)));
+        }
     }
 
     private static Map<String, Object> fromTurns(List<Turn> turns, Schema target) {
@@ -73,6 +110,8 @@ public final class Conversions {
         switch (target) {
             case TEXT -> out.put("text", String.join("\n", turns.stream().map(Turn::content).toList()));
             case ALPACA -> {
+                turns.stream().filter(t -> t.role().equals("system")).findFirst()
+                        .ifPresent(t -> out.put("system", t.content()));
                 out.put("instruction", firstOf(turns, "user"));
                 out.put("input", "");
                 out.put("output", firstOf(turns, "assistant"));

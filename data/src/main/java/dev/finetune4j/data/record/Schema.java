@@ -9,9 +9,12 @@ import java.util.Optional;
  *
  * <ul>
  *   <li>{@link #TEXT}: {@code {"text": ...}}</li>
- *   <li>{@link #ALPACA}: {@code {"instruction": ..., "input": ..., "output": ...}} ({@code input} optional)</li>
+ *   <li>{@link #ALPACA}: {@code {"instruction": ..., "input": ..., "output": ..., "system": ...}} ({@code input}
+ *   and {@code system} optional)</li>
  *   <li>{@link #SHAREGPT}: {@code {"conversations": [{"from": "human"|"gpt"|"system", "value": ...}]}}</li>
  *   <li>{@link #OPENAI}: {@code {"messages": [{"role": "user"|"assistant"|"system", "content": ...}]}}</li>
+ *   <li>(role names of either table: system or developer, user or human, assistant, gpt, model or chatgpt; see
+ *   {@link Conversions#toTurns(Map)})</li>
  *   <li>{@link #PREFERENCE}: {@code {"prompt": ..., "chosen": ..., "rejected": ...}}</li>
  * </ul>
  */
@@ -47,7 +50,8 @@ public enum Schema {
         return switch (this) {
             case TEXT -> requireString(fields, "text", true);
             case ALPACA -> firstError(requireString(fields, "instruction", true),
-                    requireString(fields, "input", false), requireString(fields, "output", true));
+                    requireString(fields, "input", false), requireString(fields, "output", true),
+                    requireString(fields, "system", false));
             case PREFERENCE -> firstError(requireString(fields, "prompt", true),
                     requireString(fields, "chosen", true), requireString(fields, "rejected", true));
             case SHAREGPT -> requireTurns(fields, "conversations", "from", "value");

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ReadersTest {
@@ -43,6 +44,19 @@ class ReadersTest {
 
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void readAllReturnsEveryObjectOfAWholeFileAndRefusesABadLineByNumber() throws IOException {
+        Path whole = write("whole.jsonl", utf8("{\"winner\":\"a\"}\n\n{\"winner\":\"tie\",\"n\":[1]}\n"));
+        List<JsonObjectLines.Ok> ok = JsonObjectLines.readAll(whole);
+        assertEquals(List.of(Map.of("winner", "a"), Map.of("winner", "tie", "n", List.of(1))),
+                ok.stream().map(JsonObjectLines.Ok::object).toList());
+        assertEquals(List.of(1L, 3L), ok.stream().map(JsonObjectLines.Ok::line).toList());
+
+        Path broken = write("broken.jsonl", utf8("{\"winner\":\"a\"}\n[1]\n{\"winner\":\"b\"}\n"));
+        IOException e = assertThrows(IOException.class, () -> JsonObjectLines.readAll(broken));
+        assertTrue(e.getMessage().startsWith(broken + " line 2: wrong field types"), e.getMessage());
     }
 
     @Test

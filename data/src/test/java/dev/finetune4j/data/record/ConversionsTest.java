@@ -7,6 +7,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ConversionsTest {
     private final Record alpaca = Record.of(new SourceRef("a.jsonl", 1),
@@ -15,15 +16,15 @@ class ConversionsTest {
     @Test
     void alpacaToOpenAiToShareGptAndBack() {
         Record openai = Conversions.convert(alpaca, Schema.OPENAI);
-        assertEquals(List.of(Map.of("role", "user", "content", "翻译成英文\n你好"),
+        assertEquals(List.of(Map.of("role", "user", "content", "翻译成英文\n\n你好"),
                 Map.of("role", "assistant", "content", "Hello")), openai.fields().get("messages"));
         Record sharegpt = Conversions.convert(openai, Schema.SHAREGPT);
-        assertEquals(List.of(Map.of("from", "human", "value", "翻译成英文\n你好"),
+        assertEquals(List.of(Map.of("from", "human", "value", "翻译成英文\n\n你好"),
                 Map.of("from", "gpt", "value", "Hello")), sharegpt.fields().get("conversations"));
         Record back = Conversions.convert(sharegpt, Schema.ALPACA);
-        assertEquals(Map.of("instruction", "翻译成英文\n你好", "input", "", "output", "Hello"), back.fields());
+        assertEquals(Map.of("instruction", "翻译成英文\n\n你好", "input", "", "output", "Hello"), back.fields());
         assertEquals("a.jsonl:1", back.id());
-        assertEquals("翻译成英文\n你好\nHello", Conversions.convert(alpaca, Schema.TEXT).string("text"));
+        assertEquals("翻译成英文\n\n你好\nHello", Conversions.convert(alpaca, Schema.TEXT).string("text"));
     }
 
     @Test
@@ -34,8 +35,52 @@ class ConversionsTest {
     @Test
     void textsSkipRoles() {
         Record r = Conversions.convert(alpaca, Schema.OPENAI);
-        assertEquals(List.of("翻译成英文\n你好", "Hello"), r.texts());
+        assertEquals(List.of("翻译成英文\n\n你好", "Hello"), r.texts());
         assertEquals("user", ((Map<?, ?>) ((List<?>) r.mapTexts(String::toUpperCase).fields().get("messages")).get(0))
                 .get("role"));
+    }
+
+    @Test
+    void alpacaTurnsJoinInputByABlankLineAndPutTheSystemFirst() {
+        assertEquals(List.of(new Conversions.Turn("user", "Hi"), new Conversions.Turn("assistant", "Yo")),
+                Conversions.toTurns(Map.of("instruction", "Hi", "input", " ", "output", "Yo")));
+        assertEquals(List.of(new Conversions.Turn("system", "Be brief."), new Conversions.Turn("user", "Add\n\n1 2"),
+                        new Conversions.Turn("assistant", "3")),
+                Conversions.toTurns(Map.of("system", "Be brief.", "instruction", "Add", "input", "1 2", "output", "3")));
+        Record withSystem = Record.of(new SourceRef("a.jsonl", 2),
+                Map.of("system", "Be brief.", "instruction", "Hi", "output", "Yo"));
+        Record roundTrip = Conversions.convert(Conversions.convert(withSystem, Schema.OPENAI), Schema.ALPACA);
+        assertEquals(Map.of("system", "Be brief.", "instruction", "Hi", "input", "", "output", "Yo"), roundTrip.fields());
+    }
+
+    @Test
+    void everyRoleNameOfShareGptAndOpenAiMapsToTheNeutralRoles() {
+        List<Conversions.Turn> expected = List.of(new Conversions.Turn("system", "S"), new Conversions.Turn("user", "A"),
+                new Conversions.Turn("assistant", "B"), new Conversions.Turn("user", "C"),
+                new Conversions.Turn("assistant", "D"));
+        assertEquals(expected, Conversions.toTurns(Map.of("conversations", List.of(
+                Map.of("from", "system", "value", "S"), Map.of("from", "human", "value", "A"),
+                Map.of("from", "gpt", "value", "B"), Map.of("from", "user", "value", "C"),
+                Map.of("from", "chatgpt", "value", "D")))));
+        assertEquals(expected, Conversions.toTurns(Map.of("messages", List.of(
+                Map.of("role", "developer", "content", "S"), Map.of("role", "User", "content", "A"),
+                Map.of("role", "model", "content", "B"), Map.of("role", "user", "content", "C"),
+                Map.of("role", "ASSISTANT", "content", "D")))));
+        assertEquals(List.of(new Conversions.Turn("assistant", "abc")), Conversions.toTurns(Map.of("text", "abc")));
+    }
+
+    @Test
+    void errorsNameWhatWasFoundAndTheAcceptedShapes() {
+        assertMessage(Map.of("prompt", "x"), "has the fields [prompt], none of the accepted shapes");
+        assertMessage(Map.of("conversations", List.of(Map.of("from", "tool", "value", "x"))),
+                "turn 0 has the role 'tool'");
+        assertMessage(Map.of("instruction", "x"), "missing field 'output'");
+        assertMessage(Map.of("instruction", "x", "output", "y", "system", 3), "field 'system' must be a string");
+        assertMessage(Map.of("messages", "hi"), "field 'messages' must be an array of turns");
+    }
+
+    private static void assertMessage(Map<String, Object> bad, String expected) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Conversions.toTurns(bad));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
 }

@@ -9,17 +9,15 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalLong;
 
 /**
- * Supervised fine-tuning data from records: alpaca, ShareGPT or OpenAI conversations, or plain text (the shapes
- * {@link SftRecords} accepts), formatted with a chat template and tokenized into the {@link TokenizedDataset}
- * the trainers consume.
+ * Supervised fine-tuning data from {@link SftExample}s (conversations or plain texts), formatted with a chat
+ * template and tokenized into the {@link TokenizedDataset} the trainers consume.
  *
  * <pre>{@code
- * List<Map<String, Object>> records = ...;   // e.g. Jackson's readValue of JSONL lines
- * TokenizedDataset train = SftDataset.fromRecords(records, tokenizer, SftFormat.defaults().withMaxLength(1024));
+ * List<SftExample> examples = List.of(SftExample.chat(ChatMessage.user("Hi"), ChatMessage.assistant("Hello")));
+ * TokenizedDataset train = SftDataset.fromExamples(examples, tokenizer, SftFormat.defaults().withMaxLength(1024));
  * }</pre>
  *
  * <p>Each conversation is rendered turn by turn and every piece is tokenized on its own: the text up to and
@@ -32,22 +30,22 @@ public final class SftDataset {
     }
 
     /**
-     * Tokenizes {@code records} in order.
+     * Tokenizes {@code sft} in order.
      *
-     * @throws IllegalArgumentException naming the record that has none of the accepted shapes, or a conversation
+     * @throws IllegalArgumentException naming the example that is null, gives no tokens, or is a conversation
      *                                  without an assistant turn under completion-only loss
      */
-    public static TokenizedDataset fromRecords(List<Map<String, Object>> records, Tokenizer tokenizer, SftFormat format) {
+    public static TokenizedDataset fromExamples(List<SftExample> sft, Tokenizer tokenizer, SftFormat format) {
         ChatTemplate template = format.template() != null ? format.template() : tokenizer.chatTemplate();
-        List<TokenizedExample> examples = new ArrayList<>(records.size());
+        List<TokenizedExample> examples = new ArrayList<>(sft.size());
         int untrained = 0;
-        for (int i = 0; i < records.size(); i++) {
-            SftRecords.Parsed parsed = SftRecords.parse(records.get(i), i);
+        for (int i = 0; i < sft.size(); i++) {
             Pieces pieces = new Pieces();
-            if (parsed.text() != null) {
-                pieces.add(tokenizer.encode(parsed.text()), true);
-            } else {
-                conversation(pieces, parsed.messages(), template, tokenizer, format.completionOnly(), i);
+            switch (sft.get(i)) {
+                case SftExample.Text(String text) -> pieces.add(tokenizer.encode(text), true);
+                case SftExample.Chat(List<ChatMessage> messages) ->
+                        conversation(pieces, messages, template, tokenizer, format.completionOnly(), i);
+                case null -> throw new IllegalArgumentException("example " + i + " is null");
             }
             OptionalLong eos = tokenizer.eosTokenId();
             if (format.appendEos() && eos.isPresent() && pieces.lastId() != eos.getAsLong()) {
@@ -59,7 +57,7 @@ public final class SftDataset {
         }
         if (untrained > 0) {
             LoggerFactory.getLogger(SftDataset.class).warn("{} of {} examples have no label token left after truncation to {} "
-                    + "tokens; raise maxLength or shorten their prompts", untrained, records.size(), format.maxLength());
+                    + "tokens; raise maxLength or shorten their prompts", untrained, sft.size(), format.maxLength());
         }
         TokenizedDataset data = TokenizedDataset.of(examples);
         return format.packing() ? data.packed(format.maxLength()) : data;
@@ -87,7 +85,7 @@ public final class SftDataset {
     private static void conversation(Pieces pieces, List<ChatMessage> messages, ChatTemplate template, Tokenizer tokenizer,
                                      boolean completionOnly, int index) {
         if (completionOnly && messages.stream().noneMatch(m -> m.role().equals("assistant"))) {
-            throw new IllegalArgumentException("record " + index + " has no assistant turn, so completion-only loss has "
+            throw new IllegalArgumentException("example " + index + " has no assistant turn, so completion-only loss has "
                     + "nothing to learn; add the answer or turn completion-only loss off (SftFormat.withCompletionOnly(false))");
         }
         String done = "";
@@ -143,7 +141,7 @@ public final class SftDataset {
 
         TokenizedExample example(int maxLength, int index) {
             if (ids.length == 0) {
-                throw new IllegalArgumentException("record " + index + " gives no tokens: its text is empty");
+                throw new IllegalArgumentException("example " + index + " gives no tokens: its text is empty");
             }
             int n = maxLength > 0 ? Math.min(maxLength, ids.length) : ids.length;
             return new TokenizedExample(Arrays.copyOf(ids, n), Arrays.copyOf(labels, n), null);

@@ -3,17 +3,17 @@ package dev.finetune4j.peft.train;
 import dev.finetune4j.core.tokenizer.ChatTemplate;
 
 /**
- * How {@link SftDataset} turns records into training sequences. Start from {@link #defaults()} and change what
+ * How {@link SftDataset} turns examples into training sequences. Start from {@link #defaults()} and change what
  * differs:
  *
  * <pre>{@code
  * SftFormat f = SftFormat.defaults().withTemplate(ChatTemplate.ALPACA).withMaxLength(512).withPacking(true);
  * }</pre>
  *
- * @param template       chat template for instruction and conversation records; null uses the tokenizer's own
+ * @param template       chat template for conversations; null uses the tokenizer's own
  *                       ({@code Tokenizer.chatTemplate()})
  * @param completionOnly loss on the assistant's tokens only (everything else labelled -100); applies to
- *                       instruction and conversation records, plain text always trains on every token
+ *                       conversations, plain text always trains on every token
  * @param appendEos      end every example with the tokenizer's EOS token (trained when the text before it is), so
  *                       that the model learns to stop; ignored when the tokenizer has none
  * @param maxLength      truncate examples to this many tokens (the end is cut); 0 keeps them whole

@@ -27,7 +27,7 @@ public final class SftTrainer extends Trainer {
     public static final class Builder extends TrainerBuilder<Builder, TokenizedDataset> {
 
         private Builder() {
-            super("TokenizedDataset.of(inputIds, labels) or SftDataset.fromRecords(records, tokenizer, format)");
+            super("TokenizedDataset.of(inputIds, labels) or SftDataset.fromExamples(examples, tokenizer, format)");
         }
 
         public SftTrainer build() {

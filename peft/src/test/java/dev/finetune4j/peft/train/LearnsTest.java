@@ -19,15 +19,14 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * LoRA fine-tuning teaches a small random LLaMA 32 question/answer pairs it cannot know (random keys to random
- * three-letter answers) until greedy generation answers at least 90% of them exactly. The pairs go in as alpaca
- * records through {@link SftDataset} (byte-level tokenizer, "simple" chat template, completion-only loss).
+ * three-letter answers) until greedy generation answers at least 90% of them exactly. The pairs go in as user/assistant
+ * conversations through {@link SftDataset} (byte-level tokenizer, "simple" chat template, completion-only loss).
  */
 class LearnsTest {
     private static final int PAIRS = 32;
@@ -38,13 +37,13 @@ class LearnsTest {
         SplittableRandom random = new SplittableRandom(2024);
         List<String> questions = new ArrayList<>();
         List<String> answers = new ArrayList<>();
-        List<Map<String, Object>> records = new ArrayList<>();
+        List<SftExample> examples = new ArrayList<>();
         for (int i = 0; i < PAIRS; i++) {
             questions.add("Q" + (char) ('a' + i % 26) + (i / 26) + "=");
             answers.add("" + letter(random) + letter(random) + letter(random) + ";");
-            records.add(Map.of("instruction", questions.get(i), "output", answers.get(i)));
+            examples.add(SftExample.chat(ChatMessage.user(questions.get(i)), ChatMessage.assistant(answers.get(i))));
         }
-        TokenizedDataset data = SftDataset.fromRecords(records, TOK, SftFormat.defaults());
+        TokenizedDataset data = SftDataset.fromExamples(examples, TOK, SftFormat.defaults());
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(300).microBatchSize(8).learningRate(3e-3)
                 .schedule(Schedule.CONSTANT).warmupSteps(10).maxGradNorm(1.0).shuffle(true).seed(1).logEverySteps(50).build();
         try (LanguageModel base = tinyLlama()) {

@@ -1,12 +1,12 @@
 package dev.finetune4j.samples.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.data.format.JsonObjectLines;
 import dev.finetune4j.eval.Bleu;
 import dev.finetune4j.eval.Chrf;
 import dev.finetune4j.eval.Perplexity;
@@ -18,10 +18,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -96,7 +93,7 @@ final class EvalCommand implements Callable<Integer> {
         List<String> references = new ArrayList<>();
         Map<String, Object> result = new LinkedHashMap<>();
         if (source.predictions != null) {
-            for (JsonNode n : jsonl(source.predictions)) {
+            for (Map<String, Object> n : jsonl(source.predictions)) {
                 predictions.add(field(n, "prediction", source.predictions));
                 references.add(field(n, "reference", source.predictions));
             }
@@ -139,7 +136,7 @@ final class EvalCommand implements Callable<Integer> {
         try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter)) {
             GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
                     .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();
-            for (JsonNode n : jsonl(data)) {
+            for (Map<String, Object> n : jsonl(data)) {
                 long[] prompt = tok.encode(ModelInputs.renderPrompt(promptTemplate, tok, field(n, promptField, data)));
                 String reference = field(n, referenceField, data);
                 long[] out = tuned != null ? Generator.generate(tuned, prompt, cfg) : Generator.generate(owned, prompt, cfg);
@@ -154,43 +151,16 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    private static String field(JsonNode n, String name, Path file) {
-        JsonNode v = n.get(name);
-        if (v == null || !v.isTextual()) {
+    private static String field(Map<String, Object> n, String name, Path file) {
+        if (!(n.get(name) instanceof String v)) {
             throw new BadInputException(file + ": a record has no string field '" + name + "' (fields: "
-                    + fieldNames(n) + "); name the right field with --prompt-field / --reference-field");
+                    + List.copyOf(n.keySet()) + "); name the right field with --prompt-field / --reference-field");
         }
-        return v.asText();
+        return v;
     }
 
-    private static List<String> fieldNames(JsonNode n) {
-        List<String> names = new ArrayList<>();
-        n.fieldNames().forEachRemaining(names::add);
-        return names;
-    }
-
-    private static List<JsonNode> jsonl(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new BadInputException("file " + file.toAbsolutePath() + " does not exist");
-        }
-        ObjectMapper json = new ObjectMapper();
-        List<JsonNode> out = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            int line = 0;
-            for (String s; (s = r.readLine()) != null; ) {
-                line++;
-                if (!s.isBlank()) {
-                    try {
-                        out.add(json.readTree(s));
-                    } catch (IOException e) {
-                        throw new BadInputException(file + " line " + line + " is not valid JSON: " + e.getMessage(), e);
-                    }
-                }
-            }
-        } catch (IOException e) {
-            throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
-        }
-        return out;
+    private static List<Map<String, Object>> jsonl(Path file) {
+        return JsonlFile.read(file, "fix or remove that line").stream().map(JsonObjectLines.Ok::object).toList();
     }
 
     private void print(Map<String, Object> metrics, Object perplexity) {

@@ -1,7 +1,5 @@
 package dev.finetune4j.samples.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.peft.train.PreferenceDataset;
 import dev.finetune4j.peft.train.PreferenceExample;
@@ -9,15 +7,12 @@ import dev.finetune4j.peft.train.SftDataset;
 import dev.finetune4j.peft.train.TokenizedDataset;
 import dev.finetune4j.peft.train.TokenizedExample;
 
-import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Reads the {@code train} command's JSONL files into token ids: SFT rows (prompt and response fields, the prompt
@@ -93,39 +88,19 @@ final class TrainData {
     }
 
     /** One JSON line with where it came from, for errors. */
-    private record Row(JsonNode node, Path file, int line) {
+    private record Row(Map<String, Object> object, Path file, long line) {
         String text(String field) {
-            JsonNode v = node.get(field);
-            if (v == null || !v.isTextual()) {
+            if (!(object.get(field) instanceof String text)) {
                 throw new BadInputException(file + " line " + line + ": field '" + field + "' is missing or not a "
                         + "string; set data.prompt_field / data.response_field (SFT) or use prompt/chosen/rejected (DPO)");
             }
-            return v.asText();
+            return text;
         }
     }
 
     private static List<Row> rows(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new BadInputException("data file " + file.toAbsolutePath() + " does not exist");
-        }
-        ObjectMapper json = new ObjectMapper();
-        List<Row> rows = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            int n = 0;
-            for (String line; (line = r.readLine()) != null; ) {
-                n++;
-                if (!line.isBlank()) {
-                    try {
-                        rows.add(new Row(json.readTree(line), file, n));
-                    } catch (IOException e) {
-                        throw new BadInputException(file + " line " + n + " is not valid JSON; run 'finetune4j "
-                                + "prepare' first, which quarantines bad lines", e);
-                    }
-                }
-            }
-        } catch (IOException e) {
-            throw new BadInputException("cannot read " + file + ": " + e.getMessage(), e);
-        }
+        List<Row> rows = JsonlFile.read(file, "run 'finetune4j prepare' first, which quarantines bad lines").stream()
+                .map(ok -> new Row(ok.object(), file, ok.line())).toList();
         if (rows.isEmpty()) {
             throw new BadInputException("data file " + file + " has no records");
         }

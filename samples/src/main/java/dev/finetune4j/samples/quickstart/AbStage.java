@@ -1,15 +1,11 @@
 package dev.finetune4j.samples.quickstart;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.data.format.JsonObjectLines;
 import dev.finetune4j.eval.AbTest;
 import dev.finetune4j.eval.AbTestResult;
 import dev.finetune4j.eval.Preference;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,13 +20,12 @@ final class AbStage {
     }
 
     static AbTestResult run(Path judgments) throws IOException {
-        ObjectMapper json = new ObjectMapper();
         List<Preference> prefs = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(judgments, StandardCharsets.UTF_8)) {
-            for (String line; (line = r.readLine()) != null; ) {
-                JsonNode n = json.readTree(line);
-                prefs.add(Preference.valueOf(n.get("winner").asText().toUpperCase(Locale.ROOT)));
+        for (JsonObjectLines.Ok line : JsonObjectLines.readAll(judgments)) {
+            if (!(line.object().get("winner") instanceof String winner)) {
+                throw new IOException(judgments + " line " + line.line() + ": 'winner' must be \"A\", \"B\" or \"TIE\"");
             }
+            prefs.add(Preference.valueOf(winner.toUpperCase(Locale.ROOT)));
         }
         return AbTest.builder().build().evaluate(prefs);
     }

@@ -1,13 +1,12 @@
 package dev.finetune4j.samples.quickstart;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
+import dev.finetune4j.data.format.JsonObjectLines;
 import dev.finetune4j.peft.FreezeConfig;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
@@ -18,9 +17,7 @@ import dev.finetune4j.peft.train.TokenizedExample;
 import dev.finetune4j.peft.train.TrainingConfig;
 import dev.finetune4j.peft.train.TrainingListener;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -95,19 +92,27 @@ public final class BasePretraining {
         return trainable.mergeAndUnload();
     }
 
+    /** The {@code text} field of every line of a {@code {"text"}} corpus, in file order. */
+    static List<String> texts(Path corpus) throws IOException {
+        List<String> texts = new ArrayList<>();
+        for (JsonObjectLines.Ok line : JsonObjectLines.readAll(corpus)) {
+            if (!(line.object().get("text") instanceof String text)) {
+                throw new IOException(corpus + " line " + line.line() + ": 'text' must be a string");
+            }
+            texts.add(text);
+        }
+        return texts;
+    }
+
     /** The corpus as consecutive windows of {@code window} ids, documents separated by EOS. */
     static TokenizedDataset windows(Path corpus, int window) throws IOException {
         ByteLevelTokenizer tok = new ByteLevelTokenizer();
-        ObjectMapper json = new ObjectMapper();
         List<Long> stream = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(corpus, StandardCharsets.UTF_8)) {
-            for (String line; (line = r.readLine()) != null; ) {
-                JsonNode text = json.readTree(line).get("text");
-                for (long id : tok.encode(text.asText())) {
-                    stream.add(id);
-                }
-                stream.add((long) ByteLevelTokenizer.EOS);
+        for (String text : texts(corpus)) {
+            for (long id : tok.encode(text)) {
+                stream.add(id);
             }
+            stream.add((long) ByteLevelTokenizer.EOS);
         }
         List<TokenizedExample> examples = new ArrayList<>();
         for (int start = 0; start + window <= stream.size(); start += window) {

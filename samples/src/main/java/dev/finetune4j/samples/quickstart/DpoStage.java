@@ -1,10 +1,10 @@
 package dev.finetune4j.samples.quickstart;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.data.format.BadLine;
 import dev.finetune4j.data.preference.Feedback;
+import dev.finetune4j.data.preference.FeedbackLog;
 import dev.finetune4j.data.preference.PreferenceBuilder;
 import dev.finetune4j.data.preference.PreferenceExport;
 import dev.finetune4j.data.preference.PreferencePair;
@@ -18,13 +18,8 @@ import dev.finetune4j.peft.train.TrainResult;
 import dev.finetune4j.peft.train.TrainingConfig;
 import dev.finetune4j.samples.quickstart.data.PromptFormat;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -67,7 +62,7 @@ final class DpoStage {
 
     static Result run(PeftModel model, Path feedbackLog, List<QaExample> test, Path pairsFile, QuickstartSettings s)
             throws IOException {
-        PreferenceBuilder.Result built = new PreferenceBuilder(1).add(readVotes(feedbackLog)).build();
+        PreferenceBuilder.Result built = new PreferenceBuilder(1).add(readFeedback(feedbackLog)).build();
         List<PreferencePair> pairs = built.pairs().stream()
                 .filter(p -> test.stream().noneMatch(t -> t.question().contains(p.prompt()))).toList();
         PreferenceExport.write(pairs, pairsFile, PreferenceExport.Shape.TRL);
@@ -86,18 +81,13 @@ final class DpoStage {
         return new Result(built, pairs.size(), built.pairs().size() - pairs.size(), result, before, after, s.dpoBeta());
     }
 
-    /** The thumbs events of a JSONL log: {@code {prompt, response, vote: up|down, rater, time}}. */
-    static List<Feedback.Vote> readVotes(Path log) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        List<Feedback.Vote> votes = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(log, StandardCharsets.UTF_8)) {
-            for (String line; (line = r.readLine()) != null; ) {
-                JsonNode n = json.readTree(line);
-                votes.add(new Feedback.Vote(n.get("prompt").asText(), n.get("response").asText(),
-                        n.get("vote").asText().equals("up"), n.get("rater").asText(),
-                        Instant.parse(n.get("time").asText())));
-            }
+    /** The events of the bundled feedback log; a line that is not an event stops the run (the log ships whole). */
+    static List<Feedback> readFeedback(Path log) throws IOException {
+        FeedbackLog.Loaded loaded = FeedbackLog.read(log);
+        if (!loaded.quarantined().isEmpty()) {
+            BadLine first = loaded.quarantined().getFirst();
+            throw new IOException(log + " line " + first.line() + ": " + first.reason());
         }
-        return votes;
+        return loaded.events();
     }
 }

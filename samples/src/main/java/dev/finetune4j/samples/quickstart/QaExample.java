@@ -1,20 +1,14 @@
 package dev.finetune4j.samples.quickstart;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.data.record.Record;
 import dev.finetune4j.peft.train.SftDataset;
 import dev.finetune4j.peft.train.TokenizedDataset;
 import dev.finetune4j.peft.train.TokenizedExample;
 import dev.finetune4j.samples.quickstart.data.PromptFormat;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * One prepared support example: its intent, language, (redacted) question and answer.
@@ -26,21 +20,10 @@ import java.util.List;
  */
 public record QaExample(String label, String lang, String question, String answer) {
 
-    /** The examples of a prepared alpaca-shaped JSONL file ({@code instruction}, {@code output}). */
-    public static List<QaExample> read(Path jsonl) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        List<QaExample> out = new ArrayList<>();
-        try (BufferedReader r = Files.newBufferedReader(jsonl, StandardCharsets.UTF_8)) {
-            for (String line; (line = r.readLine()) != null; ) {
-                if (line.isBlank()) {
-                    continue;
-                }
-                JsonNode n = json.readTree(line);
-                out.add(new QaExample(n.path("label").asText(""), n.path("lang").asText(""),
-                        n.path("instruction").asText(), n.path("output").asText()));
-            }
-        }
-        return out;
+    /** The examples of a prepared alpaca-shaped split ({@code instruction}, {@code output}, {@code label}, {@code lang}). */
+    public static List<QaExample> of(List<Record> records) {
+        return records.stream().map(r -> new QaExample(Objects.requireNonNullElse(r.string("label"), ""),
+                Objects.requireNonNullElse(r.string("lang"), ""), r.string("instruction"), r.string("output"))).toList();
     }
 
     /** The prompt text the model sees. */

@@ -1,10 +1,10 @@
 package dev.finetune4j.samples.quickstart;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.data.pipeline.PipelineOutputs;
 import dev.finetune4j.data.pipeline.PipelineReport;
 import dev.finetune4j.data.pipeline.StepReport;
 import dev.finetune4j.eval.AbTestResult;
@@ -14,8 +14,6 @@ import dev.finetune4j.eval.GateDecision;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,15 +49,16 @@ final class QuickstartRun {
         section("1/7 data: clean, redact PII, deduplicate, split");
         PipelineReport prep = DataStage.run(ws.raw(Workspace.SUPPORT), ws.data(), s.seed());
         printPipeline(prep);
-        List<QaExample> train = QaExample.read(ws.data().resolve("train.jsonl"));
-        List<QaExample> validation = QaExample.read(ws.data().resolve("validation.jsonl"));
-        List<QaExample> test = QaExample.read(ws.data().resolve("test.jsonl"));
+        PipelineOutputs prepared = PipelineOutputs.open(ws.data());
+        List<QaExample> train = QaExample.of(prepared.records("train"));
+        List<QaExample> validation = QaExample.of(prepared.records("validation"));
+        List<QaExample> test = QaExample.of(prepared.records("test"));
 
         section("2/7 base model: tiny LLaMA (byte-level), pretrained on the general corpus");
         BaseModelCache.ensure(baseDir, ws.raw(Workspace.GENERAL), s.pretraining(), out);
 
         Evaluation evaluation = new Evaluation(tok, test, DomainRelevance.lexical(
-                train.stream().map(QaExample::answer).toList(), generalTexts(ws.raw(Workspace.GENERAL))));
+                train.stream().map(QaExample::answer).toList(), BasePretraining.texts(ws.raw(Workspace.GENERAL))));
         List<Evaluation.Scores> columns = new ArrayList<>();
         section("3/7 evaluate the base model on the test split (" + test.size() + " questions)");
         try (LanguageModel base = AutoModel.loadCausalLM(baseDir)) {
@@ -148,15 +147,6 @@ final class QuickstartRun {
         for (String[] r : rows) {
             out.printf("  %-26s %s%n", r[0], Path.of(r[1]).toAbsolutePath().normalize());
         }
-    }
-
-    private static List<String> generalTexts(Path corpus) throws IOException {
-        ObjectMapper json = new ObjectMapper();
-        List<String> texts = new ArrayList<>();
-        for (String line : Files.readAllLines(corpus, StandardCharsets.UTF_8)) {
-            texts.add(json.readTree(line).get("text").asText());
-        }
-        return texts;
     }
 
     private void printPipeline(PipelineReport r) {

@@ -2,8 +2,10 @@ package dev.finetune4j.it.readme;
 
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.data.record.Conversions;
 import dev.finetune4j.peft.LoraConfig;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
@@ -14,6 +16,7 @@ import dev.finetune4j.peft.train.PreferenceDataset;
 import dev.finetune4j.peft.train.PreferenceExample;
 import dev.finetune4j.peft.train.Schedule;
 import dev.finetune4j.peft.train.SftDataset;
+import dev.finetune4j.peft.train.SftExample;
 import dev.finetune4j.peft.train.SftFormat;
 import dev.finetune4j.peft.train.SftTrainer;
 import dev.finetune4j.peft.train.StepMetrics;
@@ -63,8 +66,10 @@ class TrainingGuideExamplesTest {
             TrainingConfig cfg = shortRun();
             // example peft/TRAINING.md#1
             Tokenizer tok = HfTokenizer.load(Path.of("Qwen2.5-0.5B-Instruct"));      // or new ByteLevelTokenizer()
-            List<Map<String, Object>> records = List.of(Map.of("instruction", "Reset my password?", "output", "Settings > Security."));
-            TokenizedDataset train = SftDataset.fromRecords(records, tok, SftFormat.defaults()
+            Map<String, Object> record = Map.of("instruction", "Reset my password?", "output", "Settings > Security.");
+            List<SftExample> examples = List.of(new SftExample.Chat(Conversions.toTurns(record).stream()   // data knows the shapes
+                    .map(turn -> new ChatMessage(turn.role(), turn.content())).toList()));
+            TokenizedDataset train = SftDataset.fromExamples(examples, tok, SftFormat.defaults()
                     .withTemplate("chatml")          // default: the tokenizer's own template (chatml, llama3, alpaca, simple)
                     .withMaxLength(1024)             // truncate (the end is cut); 0 = keep whole
                     .withPacking(true));             // pack into 1024-token sequences, attention kept within each example
@@ -99,7 +104,7 @@ class TrainingGuideExamplesTest {
                     .build();
             SftTrainer trainer = SftTrainer.builder().model(model).config(cfg)
                     .trainData(TokenizedDataset.of(inputIds, labels))  // long[][]; -100 = no loss at that position
-                                                                       // (or SftDataset.fromRecords(records, tok, format))
+                                                                       // (or SftDataset.fromExamples(examples, tok, format))
                     .evalData(validation)
                     .padTokenId(tokenizerPadId)
                     .listener(new TrainingListener() {

@@ -1,0 +1,30 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.data.format.JsonObjectLines;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** Reads a JSONL file named on the command line through {@code data}'s strict reader; a bad line is a usage error. */
+final class JsonlFile {
+    private JsonlFile() {
+    }
+
+    /**
+     * Every object of {@code file} with its line number.
+     *
+     * @param advice what the user can do about a bad line, appended to the error
+     */
+    static List<JsonObjectLines.Ok> read(Path file, String advice) {
+        if (!Files.isRegularFile(file)) {
+            throw new BadInputException("data file " + file.toAbsolutePath() + " does not exist");
+        }
+        try {
+            return JsonObjectLines.readAll(file);
+        } catch (IOException e) {
+            throw new BadInputException("cannot read " + e.getMessage() + "; " + advice, e);
+        }
+    }
+}
