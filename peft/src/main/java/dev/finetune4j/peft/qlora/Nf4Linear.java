@@ -79,7 +79,9 @@ public final class Nf4Linear extends Module implements Layer, BaseLinear {
                 if (d != null) {
                     scope.release(d.weight()); // stale since setWeightOutIn, which never overlaps a forward pass
                 }
-                d = new Dequantized(source, Tensor.of(scope, Nf4.dequantize(source), outFeatures, inFeatures));
+                // named like the weight it stands for: the CPU backend packs named frozen weights once
+                d = new Dequantized(source, Tensor.of(scope, Nf4.dequantize(source), outFeatures, inFeatures)
+                        .named("weight"));
                 dequantized = d;
             }
             return d.weight();
