@@ -134,6 +134,11 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
         int t = in.length();
         int past = in.cache() == null ? 0 : in.cache().length();
         int s = past + t;
+        if (in.positionIds() == null && (long) past + t > spec.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException(t + " tokens after " + past + " cached positions exceed the model's "
+                    + spec.maxPositionEmbeddings() + " positions (max_position_embeddings): positions past them were never "
+                    + "trained; shorten or split the input");
+        }
         boolean[][] keyValid = null;
         if (in.attentionMask() != null) {
             keyValid = new boolean[b][s];

@@ -58,6 +58,8 @@ class BatchedGenerationTest {
             long[] tooLong = new long[lm.maxPositionEmbeddings()];
             var e = assertThrows(IllegalArgumentException.class, () -> Generator.generate(lm, tooLong, GenerationConfig.greedy(1)));
             assertTrue(e.getMessage().contains("max_position_embeddings"), e.getMessage());
+            var tooMany = assertThrows(IllegalArgumentException.class, () -> lm.logits(new long[1][lm.maxPositionEmbeddings() + 1], null));
+            assertTrue(tooMany.getMessage().contains("max_position_embeddings"), tooMany.getMessage());
             long[] out = Generator.generate(lm, PROMPTS[0], GenerationConfig.greedy(Integer.MAX_VALUE));
             assertEquals(lm.maxPositionEmbeddings(), out.length, "an unbounded request ends at the last position");
         }
