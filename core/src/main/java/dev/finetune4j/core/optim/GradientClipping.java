@@ -1,16 +1,11 @@
 package dev.finetune4j.core.optim;
 
-import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tensor.DType;
-import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
-import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Global-norm gradient clipping as {@code torch.nn.utils.clip_grad_norm_} (L2), in float32 like torch. The
@@ -41,7 +36,7 @@ public final class GradientClipping {
 
     private static float globalNormOf(List<Tensor> grads) {
         double sumSq = 0;
-        for (float norm : tensorNorms(grads)) {
+        for (float norm : TensorNorms.l2(grads)) {
             sumSq += (double) norm * norm;
         }
         return (float) Math.sqrt(sumSq);
@@ -86,31 +81,5 @@ public final class GradientClipping {
             grads.add(grad);
         }
         return grads;
-    }
-
-    /**
-     * Each gradient's L2 norm, computed on its device into one element of a per-device vector, then copied to the
-     * host once per device (not once per tensor: a device read waits for the device).
-     */
-    private static float[] tensorNorms(List<Tensor> grads) {
-        Map<Device, List<Integer>> byDevice = new LinkedHashMap<>();
-        for (int k = 0; k < grads.size(); k++) {
-            byDevice.computeIfAbsent(grads.get(k).device(), d -> new ArrayList<>()).add(k);
-        }
-        float[] norms = new float[grads.size()];
-        try (var scope = TensorScope.open()) {
-            for (Map.Entry<Device, List<Integer>> e : byDevice.entrySet()) {
-                List<Integer> indices = e.getValue();
-                Tensor out = Tensor.zeros(e.getKey(), Shape.of(indices.size()));
-                for (int j = 0; j < indices.size(); j++) {
-                    e.getKey().backend().reductions().norm(grads.get(indices.get(j)), out.slice(0, j, j + 1));
-                }
-                float[] host = out.toFloatArray();
-                for (int j = 0; j < indices.size(); j++) {
-                    norms[indices.get(j)] = host[j];
-                }
-            }
-        }
-        return norms;
     }
 }

@@ -5,8 +5,10 @@ import dev.finetune4j.core.optim.AdamWConfig;
 import dev.finetune4j.core.optim.GradientClipping;
 import dev.finetune4j.core.optim.LrSchedule;
 import dev.finetune4j.core.optim.OptimizerState;
+import dev.finetune4j.core.optim.TensorNorms;
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -61,17 +63,17 @@ final class Optimization implements AutoCloseable {
      * @throws TrainingDivergedException naming the parameter
      */
     void requireFiniteParameters(int step) {
-        named.forEach((name, t) -> {
-            float[] values = t.toFloatArray();
-            for (float v : values) {
-                if (!Float.isFinite(v)) {
-                    throw new TrainingDivergedException(step, "the AdamW update made parameter '" + name + "' " + v
-                            + " although the loss and gradients were finite: the optimizer state is corrupt (resumed from "
-                            + "a damaged checkpoint?) or the update overflowed; resume from an earlier checkpoint or lower "
-                            + "learningRate");
-                }
+        List<String> names = new ArrayList<>(named.keySet());
+        // one norm per parameter, computed on its device: non-finite exactly when an element is
+        float[] norms = TensorNorms.l2(names.stream().map(named::get).toList());
+        for (int k = 0; k < norms.length; k++) {
+            if (!Float.isFinite(norms[k])) {
+                throw new TrainingDivergedException(step, "the AdamW update made parameter '" + names.get(k)
+                        + "' non-finite (NaN or infinite) although the loss and gradients were finite: the optimizer "
+                        + "state is corrupt (resumed from a damaged checkpoint?) or the update overflowed; resume from "
+                        + "an earlier checkpoint or lower learningRate");
             }
-        });
+        }
     }
 
     /** Sets every gradient to zero in place. */

@@ -1,0 +1,45 @@
+package dev.finetune4j.core.optim;
+
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The L2 norms of many tensors, each computed on its device into one element of a per-device vector that is
+ * copied to the host once (not once per tensor: a device read waits for the device). A norm is NaN or infinite
+ * exactly when the tensor holds a NaN or an infinity (the squares are summed in double), which makes this the
+ * finiteness check of a whole parameter set too.
+ */
+public final class TensorNorms {
+    private TensorNorms() {
+    }
+
+    /** {@code ||t||_2} of each tensor (summed in double, rounded to float32), in the order given. */
+    public static float[] l2(List<Tensor> tensors) {
+        Map<Device, List<Integer>> byDevice = new LinkedHashMap<>();
+        for (int k = 0; k < tensors.size(); k++) {
+            byDevice.computeIfAbsent(tensors.get(k).device(), d -> new ArrayList<>()).add(k);
+        }
+        float[] norms = new float[tensors.size()];
+        try (var scope = TensorScope.open()) {
+            for (Map.Entry<Device, List<Integer>> e : byDevice.entrySet()) {
+                List<Integer> indices = e.getValue();
+                Tensor out = Tensor.zeros(e.getKey(), Shape.of(indices.size()));
+                for (int j = 0; j < indices.size(); j++) {
+                    e.getKey().backend().reductions().norm(tensors.get(indices.get(j)), out.slice(0, j, j + 1));
+                }
+                float[] host = out.toFloatArray();
+                for (int j = 0; j < indices.size(); j++) {
+                    norms[indices.get(j)] = host[j];
+                }
+            }
+        }
+        return norms;
+    }
+}
