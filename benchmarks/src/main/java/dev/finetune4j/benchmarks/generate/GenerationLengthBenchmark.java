@@ -1,7 +1,5 @@
 package dev.finetune4j.benchmarks.generate;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.benchmarks.memory.RandomCheckpoint;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.generate.GenerationConfig;
@@ -34,7 +32,7 @@ public final class GenerationLengthBenchmark {
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : "target/llama-generation-shape");
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {
-            RandomCheckpoint.write(dir, config(), 7);
+            RandomCheckpoint.write(dir, RandomCheckpoint.smallLlama(), 7);
         }
         long[] prompt = new long[16];
         Arrays.setAll(prompt, i -> 100 + 31L * i);
@@ -64,23 +62,5 @@ public final class GenerationLengthBenchmark {
         double[] s = v.clone();
         Arrays.sort(s);
         return s[s.length / 2];
-    }
-
-    private static ObjectNode config() {
-        ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "llama");
-        c.putArray("architectures").add("LlamaForCausalLM");
-        c.put("hidden_size", 512);
-        c.put("intermediate_size", 1408);
-        c.put("num_hidden_layers", 8);
-        c.put("num_attention_heads", 8);
-        c.put("num_key_value_heads", 2);
-        c.put("vocab_size", 8000);
-        c.put("max_position_embeddings", 2048);
-        c.put("rms_norm_eps", 1e-5);
-        c.put("rope_theta", 10000.0);
-        c.put("hidden_act", "silu");
-        c.put("tie_word_embeddings", false);
-        return c;
     }
 }

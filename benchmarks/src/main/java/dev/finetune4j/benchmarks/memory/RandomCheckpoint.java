@@ -57,6 +57,28 @@ public final class RandomCheckpoint {
         return c;
     }
 
+    /**
+     * A small LLaMA-shaped config.json for speed measurements: hidden 512, 8 layers, 8 query and 2 key/value
+     * heads, MLP 1408, vocabulary 8000, 2048 positions, untied output head.
+     */
+    public static ObjectNode smallLlama() {
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", "llama");
+        c.putArray("architectures").add("LlamaForCausalLM");
+        c.put("hidden_size", 512);
+        c.put("intermediate_size", 1408);
+        c.put("num_hidden_layers", 8);
+        c.put("num_attention_heads", 8);
+        c.put("num_key_value_heads", 2);
+        c.put("vocab_size", 8000);
+        c.put("max_position_embeddings", 2048);
+        c.put("rms_norm_eps", 1e-5);
+        c.put("rope_theta", 10000.0);
+        c.put("hidden_act", "silu");
+        c.put("tie_word_embeddings", false);
+        return c;
+    }
+
     /** config.json and model.safetensors in {@code dir}: every weight N(0, 0.02) in bf16, norms 1. */
     public static void write(Path dir, ObjectNode config, long seed) throws Exception {
         Files.createDirectories(dir);

@@ -1,7 +1,5 @@
 package dev.finetune4j.benchmarks.peft;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.benchmarks.memory.RandomCheckpoint;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.generate.GenerationConfig;
@@ -41,7 +39,7 @@ public final class QloraInferenceBenchmark {
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : "target/llama-qlora-shape");
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {
-            RandomCheckpoint.write(dir, config(), 11);
+            RandomCheckpoint.write(dir, RandomCheckpoint.smallLlama(), 11);
         }
         LoraConfig config = LoraConfig.builder().r(8).loraAlpha(16)
                 .targetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj").build();
@@ -72,23 +70,5 @@ public final class QloraInferenceBenchmark {
             Generator.generate(model, Arrays.copyOf(ids[0], 16), GenerationConfig.greedy(GENERATED));
             return new double[]{ms[MEASURED / 2], (System.nanoTime() - start) / 1e6 / GENERATED};
         }
-    }
-
-    private static ObjectNode config() {
-        ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "llama");
-        c.putArray("architectures").add("LlamaForCausalLM");
-        c.put("hidden_size", 512);
-        c.put("intermediate_size", 1408);
-        c.put("num_hidden_layers", 8);
-        c.put("num_attention_heads", 8);
-        c.put("num_key_value_heads", 2);
-        c.put("vocab_size", 8000);
-        c.put("max_position_embeddings", 2048);
-        c.put("rms_norm_eps", 1e-5);
-        c.put("rope_theta", 10000.0);
-        c.put("hidden_act", "silu");
-        c.put("tie_word_embeddings", false);
-        return c;
     }
 }
