@@ -1,0 +1,137 @@
+package dev.finetune4j.onnx;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.io.AtomicDirectory;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.gpt2.Gpt2Model;
+import dev.finetune4j.onnx.proto.OnnxProto.ModelProto;
+import dev.finetune4j.onnx.proto.OnnxProto.OperatorSetIdProto;
+import dev.finetune4j.onnx.proto.OnnxProto.StringStringEntryProto;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Exports a causal language model to ONNX: a folder with {@value #MODEL_FILE} (the graph, opset {@value #OPSET},
+ * standard operators only) and {@value #DATA_FILE} (the weights as float32, in ONNX's external data layout), which
+ * ONNX Runtime loads as it is.
+ *
+ * <pre>{@code
+ * try (LanguageModel model = AutoModel.loadCausalLM(Path.of("model-dir"))) {
+ *     OnnxExporter.export(model, Path.of("model-onnx"));
+ * }
+ * }</pre>
+ *
+ * <p>The graph has the inputs and outputs that ONNX Runtime GenAI and Optimum use for decoder models with a
+ * key/value cache, N being the layer:
+ * <ul>
+ *   <li>{@code input_ids} int64 (batch_size, sequence_length), {@code attention_mask} int64 (batch_size,
+ *       total_sequence_length) over the cached and the new tokens, 0 for padding, {@code position_ids} int64
+ *       (batch_size, sequence_length);</li>
+ *   <li>{@code past_key_values.N.key} and {@code past_key_values.N.value} float32 (batch_size,
+ *       num_key_value_heads, past_sequence_length, head_dim), empty (past_sequence_length 0) on the first call;</li>
+ *   <li>outputs {@code logits} float32 (batch_size, sequence_length, vocab_size) and {@code present.N.key} /
+ *       {@code present.N.value} (batch_size, num_key_value_heads, total_sequence_length, head_dim), the next
+ *       call's past.</li>
+ * </ul>
+ *
+ * <p>Supported: the LLaMA family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3) and GPT-2
+ * ({@link Gpt2Model}). A model with a PEFT adapter is exported after merging it
+ * ({@code PeftModel.mergeAndUnload()}); weights in bf16 or f16 are written as float32.
+ *
+ * <p>The folder is written under a temporary name beside it and renamed into place when complete (an existing
+ * folder of that name is replaced), so a failed export leaves nothing half-written. Thread-safe as long as the
+ * model is not changed during the export.
+ */
+public final class OnnxExporter {
+    /** The graph's file name in the export folder. */
+    public static final String MODEL_FILE = "model.onnx";
+    /** The weights' file name in the export folder, which {@value #MODEL_FILE} refers to. */
+    public static final String DATA_FILE = "model.onnx.data";
+    /** The ONNX operator set the graph uses (LayerNormalization needs 17). */
+    public static final int OPSET = 17;
+    /** IR version 8 is the first to go with opset 17. */
+    private static final int IR_VERSION = 8;
+
+    private OnnxExporter() {
+    }
+
+    /**
+     * Exports {@code model} into {@code folder} ({@value #MODEL_FILE} and {@value #DATA_FILE}).
+     *
+     * @param model  a LLaMA-family or GPT-2 model, adapters merged
+     * @param folder the folder to create or replace
+     * @return {@code folder}'s {@value #MODEL_FILE}
+     * @throws IllegalArgumentException when the model's family is not supported, or the model holds tensors its
+     *                                  graph would not use (an adapter that was not merged)
+     * @throws UncheckedIOException     when writing fails; {@code folder} is then left as it was
+     */
+    public static Path export(LanguageModel model, Path folder) {
+        requireSupported(model);
+        Path target = folder.toAbsolutePath().normalize();
+        Path parent = target.getParent();
+        String name = target.getFileName().toString();
+        Path staged = parent.resolve("." + name + ".onnx-export");
+        try {
+            Files.createDirectories(parent);
+            AtomicDirectory.deleteTree(staged); // left over from a crash
+            Files.createDirectories(staged);
+            try {
+                writeModel(model, staged);
+                AtomicDirectory.replace(staged, target, parent.resolve("." + name + ".onnx-old"));
+            } catch (IOException | RuntimeException e) {
+                deleteQuietly(staged, e);
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the ONNX export to " + target + ": " + e.getMessage()
+                    + "; check free disk space and the permissions of " + parent, e);
+        }
+        return target.resolve(MODEL_FILE);
+    }
+
+    private static void requireSupported(LanguageModel model) {
+        if (!(model instanceof DecoderModel) && !(model instanceof Gpt2Model)) {
+            throw new IllegalArgumentException("ONNX export supports the LLaMA family (llama, mistral, qwen2, qwen3) "
+                    + "and gpt2, not " + model.getClass().getName() + " (model_type '" + model.spec().modelType() + "')");
+        }
+    }
+
+    private static void writeModel(LanguageModel model, Path dir) throws IOException {
+        GraphBuilder graph;
+        try (ExternalWeights weights = new ExternalWeights(dir.resolve(DATA_FILE)); var noGrad = Autograd.noGrad()) {
+            graph = new GraphBuilder(model.spec().modelType(), weights);
+            switch (model) {
+                case DecoderModel decoder -> DecoderGraph.build(decoder, graph);
+                case Gpt2Model gpt2 -> Gpt2Graph.build(gpt2, graph);
+                default -> throw new IllegalStateException("checked by requireSupported");
+            }
+        }
+        ModelProto.Builder proto = ModelProto.newBuilder()
+                .setIrVersion(IR_VERSION)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+                .setProducerName("finetune4j")
+                .addMetadataProps(StringStringEntryProto.newBuilder().setKey("model_type").setValue(model.spec().modelType()))
+                .setGraph(graph.build());
+        String version = OnnxExporter.class.getPackage().getImplementationVersion();
+        if (version != null) {
+            proto.setProducerVersion(version);
+        }
+        try (OutputStream out = Files.newOutputStream(dir.resolve(MODEL_FILE), StandardOpenOption.CREATE_NEW)) {
+            proto.build().writeTo(out);
+        }
+    }
+
+    private static void deleteQuietly(Path staged, Exception cause) {
+        try {
+            AtomicDirectory.deleteTree(staged);
+        } catch (IOException e) {
+            cause.addSuppressed(e);
+        }
+    }
+}

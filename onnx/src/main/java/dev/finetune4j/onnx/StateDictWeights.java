@@ -1,0 +1,57 @@
+package dev.finetune4j.onnx;
+
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A model's state dict handed out to the graph by Hugging Face name, each tensor once, so that an export that
+ * leaves a tensor unused (an unmerged adapter's, or one of a layout this exporter does not know) fails instead of
+ * silently computing something else than the model.
+ */
+final class StateDictWeights {
+    private static final String MERGE_HINT = "export the plain model: merge an adapter first with "
+            + "PeftModel.mergeAndUnload(), which returns the base model with the adapter folded into its weights";
+
+    private final Map<String, Tensor> remaining;
+    private final GraphBuilder graph;
+
+    StateDictWeights(Map<String, Tensor> stateDict, GraphBuilder graph) {
+        this.remaining = new LinkedHashMap<>(stateDict);
+        this.graph = graph;
+    }
+
+    /** The weight {@code name} as stored; returns its initializer's name (the same). */
+    String asStored(String name) throws IOException {
+        return graph.weight(name, take(name), false);
+    }
+
+    /** An nn.Linear weight (out, in), stored transposed (in, out) for MatMul under the name {@code name + ".T"}. */
+    String transposed(String name) throws IOException {
+        return graph.weight(name + ".T", take(name), true);
+    }
+
+    /** The weight {@code name} as stored, or null when the model has none (an optional bias). */
+    String optional(String name) throws IOException {
+        return remaining.containsKey(name) ? asStored(name) : null;
+    }
+
+    /** Fails when a tensor of the model was not used by the graph. */
+    void requireAllUsed() {
+        if (!remaining.isEmpty()) {
+            throw new IllegalArgumentException("the model holds " + remaining.size() + " tensors that its ONNX graph "
+                    + "would not use, such as " + remaining.keySet().stream().limit(5).toList() + "; " + MERGE_HINT);
+        }
+    }
+
+    private Tensor take(String name) {
+        Tensor t = remaining.remove(name);
+        if (t == null) {
+            throw new IllegalArgumentException("the model has no tensor '" + name + "', which its ONNX graph needs; "
+                    + MERGE_HINT);
+        }
+        return t;
+    }
+}

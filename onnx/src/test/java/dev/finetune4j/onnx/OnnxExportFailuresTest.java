@@ -1,0 +1,93 @@
+package dev.finetune4j.onnx;
+
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.ModelSpec;
+import dev.finetune4j.core.nn.ForwardContext;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** An export that cannot be done says why, and leaves the file system as it was; a complete one replaces the folder. */
+class OnnxExportFailuresTest {
+
+    @Test
+    void anUnsupportedFamilyIsRefusedBeforeAnythingIsWritten(@TempDir Path tmp) throws IOException {
+        try (LanguageModel model = new OtherFamily()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> OnnxExporter.export(model, tmp.resolve("onnx")));
+            assertTrue(e.getMessage().contains("supports the LLaMA family") && e.getMessage().contains("'mamba'"), e.getMessage());
+            assertEquals(List.of(), entries(tmp));
+        }
+    }
+
+    @Test
+    void anUnmergedAdapterFailsHalfwayAndLeavesTheOldFolderAsItWas(@TempDir Path tmp) throws Exception {
+        Path target = tmp.resolve("onnx");
+        Files.createDirectories(target);
+        Files.writeString(target.resolve("previous.txt"), "an earlier export");
+        try (LanguageModel base = AutoModel.loadCausalLM(OnnxExporterTest.resource("hf-tiny/llama"))) {
+            PeftModel adapted = Peft.load(base, OnnxExporterTest.resource("hf-tiny/llama/lora"));
+            // the embeddings and the first norm are written before the LoRA-wrapped q_proj is reached
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> OnnxExporter.export(adapted.base(), target));
+            assertTrue(e.getMessage().contains("q_proj.weight") && e.getMessage().contains("mergeAndUnload"), e.getMessage());
+        }
+        assertEquals(List.of("onnx"), entries(tmp), "no temporary folder is left beside the target");
+        assertEquals(List.of("previous.txt"), entries(target));
+        assertEquals("an earlier export", Files.readString(target.resolve("previous.txt")));
+    }
+
+    @Test
+    void aCompleteExportReplacesAnEarlierFolder(@TempDir Path tmp) throws Exception {
+        Path target = tmp.resolve("onnx");
+        Files.createDirectories(target);
+        Files.writeString(target.resolve("previous.txt"), "an earlier export");
+        try (LanguageModel model = AutoModel.loadCausalLM(OnnxExporterTest.resource("hf-tiny/gpt2"))) {
+            assertEquals(target.resolve(OnnxExporter.MODEL_FILE), OnnxExporter.export(model, target));
+        }
+        assertEquals(List.of("onnx"), entries(tmp));
+        assertEquals(List.of(OnnxExporter.MODEL_FILE, OnnxExporter.DATA_FILE), entries(target));
+    }
+
+    private static List<String> entries(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    /** A language model of a family the exporter does not know. */
+    private static final class OtherFamily extends LanguageModel {
+        OtherFamily() {
+            super(TensorScope.detached(), new ModelSpec("mamba", 16, 8, 1, 1, 1, 8, 32, true));
+        }
+
+        @Override
+        public Tensor embed(long[][] ids) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        protected Tensor hiddenStates(Tensor inputsEmbeds, ForwardContext ctx) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        protected Tensor logitsFromHidden(Tensor hidden) {
+            throw new UnsupportedOperationException();
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.finetune4j.onnx;
+
+import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.io.SafetensorsWriter;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.onnx.proto.OnnxProto.ModelProto;
+import dev.finetune4j.onnx.proto.OnnxProto.NodeProto;
+import dev.finetune4j.onnx.proto.OnnxProto.StringStringEntryProto;
+import dev.finetune4j.onnx.proto.OnnxProto.TensorProto;
+import dev.finetune4j.onnx.proto.OnnxProto.TensorShapeProto;
+import dev.finetune4j.onnx.proto.OnnxProto.ValueInfoProto;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What the export folder holds: ONNX Runtime GenAI's input/output layout, standard ops, float32 external weights. */
+class OnnxGraphLayoutTest {
+
+    @Test
+    void inputsAndOutputsFollowTheLayoutOfOnnxRuntimeGenAi(@TempDir Path tmp) throws Exception {
+        ModelProto model;
+        try (LanguageModel lm = AutoModel.loadCausalLM(OnnxExporterTest.resource("hf-tiny/llama"))) {
+            model = read(OnnxExporter.export(lm, tmp.resolve("onnx")));
+        }
+        Map<String, String> inputs = shapes(model.getGraph().getInputList());
+        Map<String, String> outputs = shapes(model.getGraph().getOutputList());
+        assertEquals(List.of("input_ids", "attention_mask", "position_ids", "past_key_values.0.key",
+                "past_key_values.0.value", "past_key_values.1.key", "past_key_values.1.value"), List.copyOf(inputs.keySet()));
+        assertEquals("int64 [batch_size, sequence_length]", inputs.get("input_ids"));
+        assertEquals("int64 [batch_size, total_sequence_length]", inputs.get("attention_mask"));
+        assertEquals("int64 [batch_size, sequence_length]", inputs.get("position_ids"));
+        assertEquals("float [batch_size, 2, past_sequence_length, 16]", inputs.get("past_key_values.1.value"));
+        assertEquals(List.of("present.0.key", "present.0.value", "present.1.key", "present.1.value", "logits"),
+                List.copyOf(outputs.keySet()));
+        assertEquals("float [batch_size, sequence_length, 256]", outputs.get("logits"));
+        assertEquals("float [batch_size, 2, total_sequence_length, 16]", outputs.get("present.0.key"));
+
+        assertEquals(1, model.getOpsetImportCount());
+        assertEquals("", model.getOpsetImport(0).getDomain());
+        assertEquals(OnnxExporter.OPSET, model.getOpsetImport(0).getVersion());
+        for (NodeProto node : model.getGraph().getNodeList()) {
+            assertEquals("", node.getDomain(), node.getName() + " is a standard op");
+        }
+    }
+
+    @Test
+    void bf16WeightsAreWrittenAsFloat32ExternalData(@TempDir Path tmp) throws Exception {
+        Path bf16 = toBf16(OnnxExporterTest.resource("hf-tiny/qwen2"), tmp.resolve("bf16"));
+        Path folder = tmp.resolve("onnx");
+        try (LanguageModel lm = AutoModel.loadCausalLM(bf16)) {
+            assertEquals(DType.BF16, lm.stateDict().get("model.layers.0.mlp.up_proj.weight").dtype(), "the checkpoint's dtype is kept");
+            OnnxExporterTest.Expected expected = OnnxExporterTest.Expected.of(lm);
+            Path file = OnnxExporter.export(lm, folder);
+            OnnxExporterTest.assertOnnxRuntimeMatches(file, lm.spec(), expected, "hf-tiny/qwen2 in bf16");
+
+            ModelProto model = read(file);
+            long dataSize = Files.size(folder.resolve(OnnxExporter.DATA_FILE));
+            long external = 0;
+            for (TensorProto t : model.getGraph().getInitializerList()) {
+                if (t.getDataLocation() != TensorProto.DataLocation.EXTERNAL) {
+                    continue; // a small constant of the graph (shapes, axes, epsilons, rotary frequencies)
+                }
+                assertEquals(TensorProto.DataType.FLOAT_VALUE, t.getDataType(), t.getName());
+                external++;
+                Map<String, String> where = t.getExternalDataList().stream()
+                        .collect(Collectors.toMap(StringStringEntryProto::getKey, StringStringEntryProto::getValue));
+                long numel = t.getDimsList().stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b);
+                assertEquals(OnnxExporter.DATA_FILE, where.get("location"));
+                assertEquals(4 * numel, Long.parseLong(where.get("length")), t.getName());
+                assertTrue(Long.parseLong(where.get("offset")) + 4 * numel <= dataSize, t.getName());
+            }
+            assertEquals(lm.stateDict().size(), external, "every weight of the model, once");
+        }
+    }
+
+    private static ModelProto read(Path file) throws Exception {
+        try (InputStream in = Files.newInputStream(file)) {
+            return ModelProto.parseFrom(in);
+        }
+    }
+
+    /** name -> "elemtype [dim, ...]" with symbolic dimensions by name. */
+    private static Map<String, String> shapes(List<ValueInfoProto> values) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (ValueInfoProto v : values) {
+            var tensor = v.getType().getTensorType();
+            String dims = tensor.getShape().getDimList().stream()
+                    .map(d -> d.getValueCase() == TensorShapeProto.Dimension.ValueCase.DIM_PARAM ? d.getDimParam() : Long.toString(d.getDimValue()))
+                    .collect(Collectors.joining(", ", "[", "]"));
+            out.put(v.getName(), TensorProto.DataType.forNumber(tensor.getElemType()).name().toLowerCase() + " " + dims);
+        }
+        return out;
+    }
+
+    /** A copy of model folder {@code from} with every weight in bf16. */
+    private static Path toBf16(Path from, Path to) throws Exception {
+        Files.createDirectories(to);
+        Files.copy(from.resolve("config.json"), to.resolve("config.json"));
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(from); var scope = TensorScope.detached()) {
+            Map<String, Tensor> converted = new LinkedHashMap<>();
+            for (String name : ckpt.names()) {
+                converted.put(name, ckpt.tensor(name).convertTo(DType.BF16, scope));
+            }
+            SafetensorsWriter.write(to.resolve("model.safetensors"), converted, Map.of("format", "pt"));
+        }
+        return to;
+    }
+}
