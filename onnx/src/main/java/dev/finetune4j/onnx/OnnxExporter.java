@@ -72,7 +72,12 @@ public final class OnnxExporter {
      * @throws UncheckedIOException     when writing fails; {@code folder} is then left as it was
      */
     public static Path export(LanguageModel model, Path folder) {
-        requireSupported(model);
+        GraphWriter family = switch (model) {
+            case DecoderModel decoder -> graph -> DecoderGraph.build(decoder, graph);
+            case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);
+            default -> throw new IllegalArgumentException("ONNX export supports the LLaMA family (llama, mistral, qwen2, "
+                    + "qwen3) and gpt2, not " + model.getClass().getName() + " (model_type '" + model.spec().modelType() + "')");
+        };
         Path target = folder.toAbsolutePath().normalize();
         Path parent = target.getParent();
         String name = target.getFileName().toString();
@@ -82,7 +87,7 @@ public final class OnnxExporter {
             AtomicDirectory.deleteTree(staged); // left over from a crash
             Files.createDirectories(staged);
             try {
-                writeModel(model, staged);
+                writeModel(model, family, staged);
                 AtomicDirectory.replace(staged, target, parent.resolve("." + name + ".onnx-old"));
             } catch (IOException | RuntimeException e) {
                 deleteQuietly(staged, e);
@@ -95,22 +100,16 @@ public final class OnnxExporter {
         return target.resolve(MODEL_FILE);
     }
 
-    private static void requireSupported(LanguageModel model) {
-        if (!(model instanceof DecoderModel) && !(model instanceof Gpt2Model)) {
-            throw new IllegalArgumentException("ONNX export supports the LLaMA family (llama, mistral, qwen2, qwen3) "
-                    + "and gpt2, not " + model.getClass().getName() + " (model_type '" + model.spec().modelType() + "')");
-        }
+    /** Builds one family's graph (its nodes and weights) into a builder. */
+    private interface GraphWriter {
+        void build(GraphBuilder graph) throws IOException;
     }
 
-    private static void writeModel(LanguageModel model, Path dir) throws IOException {
+    private static void writeModel(LanguageModel model, GraphWriter family, Path dir) throws IOException {
         GraphBuilder graph;
         try (ExternalWeights weights = new ExternalWeights(dir.resolve(DATA_FILE)); var noGrad = Autograd.noGrad()) {
             graph = new GraphBuilder(model.spec().modelType(), weights);
-            switch (model) {
-                case DecoderModel decoder -> DecoderGraph.build(decoder, graph);
-                case Gpt2Model gpt2 -> Gpt2Graph.build(gpt2, graph);
-                default -> throw new IllegalStateException("checked by requireSupported");
-            }
+            family.build(graph);
         }
         ModelProto.Builder proto = ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)

@@ -1,5 +1,7 @@
 package dev.finetune4j.onnx;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.AutoModel;
@@ -14,6 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -24,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The export run by ONNX Runtime computes what finetune4j computes: logits within {@value #TOLERANCE} (a padded
  * batch without past, and a second call on top of a first call's presents), and greedy generation through the
  * past key/values token for token equal to {@link Generator}'s. Fixtures: the hf-tiny LLaMA, Qwen2 (q/k/v biases,
- * tied embeddings) and GPT-2 models and their LoRA adapters, and a tiny Qwen3 (q/k norms).
+ * tied embeddings) and GPT-2 models and their LoRA adapters, a tiny Qwen3 (q/k norms) and a Qwen2 with YaRN rotary
+ * scaling (cos and sin scaled).
  */
 class OnnxExporterTest {
     static final double TOLERANCE = 1e-4;
@@ -36,11 +40,26 @@ class OnnxExporterTest {
     private static final int SPLIT = 6;
 
     @ParameterizedTest
-    @ValueSource(strings = {"hf-tiny/llama", "hf-tiny/qwen2", "hf-tiny/gpt2", "qwen3"})
+    @ValueSource(strings = {"hf-tiny/llama", "hf-tiny/qwen2", "hf-tiny/gpt2", "qwen3", "qwen2_rope_yarn"})
     void onnxRuntimeComputesTheModelsLogitsAndGreedyTokens(String fixture, @TempDir Path tmp) throws Exception {
         try (LanguageModel model = AutoModel.loadCausalLM(resource(fixture))) {
             Expected expected = Expected.of(model);
             assertOnnxRuntimeMatches(OnnxExporter.export(model, tmp.resolve("onnx")), model.spec(), expected, fixture);
+        }
+    }
+
+    /** The GPT-2 fixture's weights with each other activation its config may name, each written out in standard ops. */
+    @ParameterizedTest
+    @ValueSource(strings = {"gelu", "relu", "tanh", "sigmoid", "silu"})
+    void everyActivationIsExported(String activation, @TempDir Path tmp) throws Exception {
+        Path folder = tmp.resolve("gpt2-" + activation);
+        Files.createDirectories(folder);
+        Files.copy(resource("hf-tiny/gpt2").resolve("model.safetensors"), folder.resolve("model.safetensors"));
+        ObjectNode config = (ObjectNode) new ObjectMapper().readTree(resource("hf-tiny/gpt2").resolve("config.json").toFile());
+        Files.writeString(folder.resolve("config.json"), config.put("activation_function", activation).toString());
+        try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
+            Expected expected = Expected.of(model);
+            assertOnnxRuntimeMatches(OnnxExporter.export(model, tmp.resolve("onnx")), model.spec(), expected, "gpt2 with " + activation);
         }
     }
 
