@@ -27,7 +27,7 @@ final class DecoderGraph {
     private DecoderGraph(DecoderModel model, GraphBuilder g) {
         this.c = model.config();
         this.g = g;
-        this.t = new TransformerGraph(g, c.numKeyValueHeads(), c.headDim());
+        this.t = new TransformerGraph(g, c.numKeyValueHeads(), c.headDim(), c.vocabSize());
         this.w = new StateDictWeights(model.stateDict(), g);
         RotaryFrequencies rotary = RotaryFrequencies.of(c.rope(), c.headDim());
         // angles = position * inv_freq in float32, as RotaryFrequencies' tables
@@ -54,7 +54,7 @@ final class DecoderGraph {
         }
         x = t.rmsNorm(x, w.asStored("model.norm.weight"), c.rmsNormEps());
         String head = c.tieWordEmbeddings() ? t.transpose(table) : w.transposed("lm_head.weight");
-        t.logits(x, head, c.vocabSize());
+        t.logits(x, head);
         w.requireAllUsed();
     }
 

@@ -21,7 +21,7 @@ final class Gpt2Graph {
     static void build(Gpt2Model model, GraphBuilder g) throws IOException {
         Gpt2Config c = model.config();
         int headDim = c.nEmbd() / c.nHead();
-        TransformerGraph t = new TransformerGraph(g, c.nHead(), headDim);
+        TransformerGraph t = new TransformerGraph(g, c.nHead(), headDim, c.vocabSize());
         StateDictWeights w = new StateDictWeights(model.stateDict(), g);
         String wte = w.asStored("transformer.wte.weight");
         String x = g.op("Add", List.of(t.embedding(wte, TransformerGraph.INPUT_IDS),
@@ -39,7 +39,7 @@ final class Gpt2Graph {
             x = g.op("Add", List.of(x, h));
         }
         x = t.layerNorm(x, w.asStored("transformer.ln_f.weight"), w.asStored("transformer.ln_f.bias"), c.layerNormEpsilon());
-        t.logits(x, t.transpose(wte), c.vocabSize());
+        t.logits(x, t.transpose(wte));
         w.requireAllUsed();
     }
 

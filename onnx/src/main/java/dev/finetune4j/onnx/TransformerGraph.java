@@ -37,14 +37,18 @@ final class TransformerGraph {
     /** bool (B, 1, 1, S, T): query i may attend key j (causal, and j is not padding). */
     private final String allowed;
 
-    /** Declares {@code input_ids}, {@code attention_mask} and {@code position_ids} and builds the mask. */
-    TransformerGraph(GraphBuilder g, int kvHeads, int headDim) {
+    /**
+     * Declares {@code input_ids}, {@code attention_mask} and {@code position_ids}, and {@code logits} (B, S, V) as
+     * the first output (before the presents, as Optimum orders them), and builds the mask.
+     */
+    TransformerGraph(GraphBuilder g, int kvHeads, int headDim, int vocab) {
         this.g = g;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         g.input(INPUT_IDS, INT64, BATCH, SEQUENCE);
         g.input(ATTENTION_MASK, INT64, BATCH, TOTAL);
         g.input(POSITION_IDS, INT64, BATCH, SEQUENCE);
+        g.output(LOGITS, FLOAT, BATCH, SEQUENCE, vocab);
         this.allowed = allowedKeys();
     }
 
@@ -159,10 +163,9 @@ final class TransformerGraph {
         return g.op("Reshape", List.of(transposeHeads(heads4), g.ints(0, 0, (long) heads * headDim)));  // (B, S, H*D)
     }
 
-    /** Declares the {@code logits} output (B, S, V): hidden (B, S, C) times a head stored (C, V). */
-    void logits(String hidden, String head, int vocab) {
+    /** Computes the {@code logits} output (B, S, V): hidden (B, S, C) times a head stored (C, V). */
+    void logits(String hidden, String head) {
         g.opInto(LOGITS, "MatMul", List.of(hidden, head));
-        g.output(LOGITS, FLOAT, BATCH, SEQUENCE, vocab);
     }
 
     /** A weight stored (out, in) viewed as (in, out) by a Transpose node (tied embeddings serve as the head). */

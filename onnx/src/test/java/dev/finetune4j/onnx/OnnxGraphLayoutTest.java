@@ -44,7 +44,7 @@ class OnnxGraphLayoutTest {
         assertEquals("int64 [batch_size, total_sequence_length]", inputs.get("attention_mask"));
         assertEquals("int64 [batch_size, sequence_length]", inputs.get("position_ids"));
         assertEquals("float [batch_size, 2, past_sequence_length, 16]", inputs.get("past_key_values.1.value"));
-        assertEquals(List.of("present.0.key", "present.0.value", "present.1.key", "present.1.value", "logits"),
+        assertEquals(List.of("logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value"),
                 List.copyOf(outputs.keySet()));
         assertEquals("float [batch_size, sequence_length, 256]", outputs.get("logits"));
         assertEquals("float [batch_size, 2, total_sequence_length, 16]", outputs.get("present.0.key"));
