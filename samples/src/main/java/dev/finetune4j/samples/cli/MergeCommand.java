@@ -39,18 +39,7 @@ final class MergeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ModelInputs.requireFreshOutput(output, overwrite);
-        LanguageModel model = ModelInputs.loadModel(base);
-        LanguageModel merged;
-        try {
-            merged = ModelInputs.loadAdapter(model, adapter).mergeAndUnload();
-        } catch (UnsupportedOperationException | IllegalStateException e) {
-            model.close();
-            throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
-        }
-        try (merged) {
+        try (LanguageModel merged = ModelInputs.loadMerged(base, adapter)) {
             HfModelFolder.save(merged, output); // with the base folder's config.json and tokenizer files
         }
         spec.commandLine().getOut().println("merged model written to " + output.toAbsolutePath());

@@ -16,7 +16,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** What {@code train} and {@code eval} share: loading a model folder and its tokenizer, and laying out prompts. */
+/**
+ * What the commands share: loading a model folder (with an adapter, or one merged into it) and its tokenizer, and
+ * laying out prompts.
+ */
 final class ModelInputs {
     /** The tokenizer name for the built-in byte-level tokenizer. */
     static final String BYTE_LEVEL = "byte-level";
@@ -49,6 +52,23 @@ final class ModelInputs {
             return Peft.load(base, dir);
         } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
             throw new BadInputException("cannot load the adapter in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The model in {@code baseDir} with the adapter in {@code adapterDir} merged into its weights; an adapter that
+     * cannot be merged (prefix, prompt, bottleneck) is bad input, and the model is closed on any failure.
+     */
+    static LanguageModel loadMerged(Path baseDir, Path adapterDir) {
+        LanguageModel model = loadModel(baseDir);
+        try {
+            return loadAdapter(model, adapterDir).mergeAndUnload();
+        } catch (UnsupportedOperationException | IllegalStateException e) {
+            model.close();
+            throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
         }
     }
 

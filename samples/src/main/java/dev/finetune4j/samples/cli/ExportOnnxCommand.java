@@ -1,0 +1,52 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.onnx.OnnxExporter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code finetune4j export-onnx}: writes a model, an adapter merged into it if given, as ONNX for ONNX Runtime. */
+@Command(name = "export-onnx", mixinStandardHelpOptions = true,
+        description = {"Export a causal LM (llama, mistral, qwen2, qwen3, gpt2) to ONNX: model.onnx (opset 17) and its "
+                + "float32 weights in model.onnx.data, with input_ids, attention_mask, position_ids and "
+                + "past_key_values.N.key/value in, logits and present.N.key/value out (the layout of ONNX Runtime "
+                + "GenAI and Optimum).",
+                "With --adapter, the adapter (LoRA, DoRA, IA3, freeze) is merged into the model first."},
+        footer = {"", "Example: finetune4j export-onnx --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --out qa-onnx",
+                "", "Exit codes: 0 done, 1 failed while running, 2 bad input (missing folders, unsupported model, "
+                + "adapter not mergeable, output folder not empty)."})
+final class ExportOnnxCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "DIR", description = "Model folder (Hugging Face).")
+    Path model;
+
+    @Option(names = {"-a", "--adapter"}, paramLabel = "DIR",
+            description = "Adapter folder to merge before exporting (adapter_config.json + adapter_model.safetensors).")
+    Path adapter;
+
+    @Option(names = {"-o", "--out"}, required = true, paramLabel = "DIR", description = "Folder for model.onnx and model.onnx.data.")
+    Path out;
+
+    @Option(names = "--overwrite", description = "Replace the output folder even when it holds files already.")
+    boolean overwrite;
+
+    @Override
+    public Integer call() {
+        ModelInputs.requireFreshOutput(out, overwrite);
+        Path written;
+        try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model) : ModelInputs.loadMerged(model, adapter)) {
+            written = OnnxExporter.export(lm, out);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("cannot export " + model.toAbsolutePath() + " to ONNX: " + e.getMessage(), e);
+        }
+        spec.commandLine().getOut().println("ONNX model written to " + written);
+        return ExitCodes.OK;
+    }
+}

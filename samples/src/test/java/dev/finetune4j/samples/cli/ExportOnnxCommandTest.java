@@ -1,0 +1,100 @@
+package dev.finetune4j.samples.cli;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.ModelSpec;
+import dev.finetune4j.peft.LoraConfig;
+import dev.finetune4j.peft.LoraInit;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ExportOnnxCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void theExportWithAMergedAdapterComputesWhatTheAdapterModelComputes() throws Exception {
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"));
+        long[][] ids = {{81, 58, 32, 104, 105, 63, 10, 65, 58, 32}};
+        float[][][] expected;
+        float[][][] baseLogits;
+        ModelSpec spec;
+        try (PeftModel m = Peft.wrap(AutoModel.loadCausalLM(base), LoraConfig.builder().r(4).loraAlpha(8)
+                .targetModules("q_proj", "v_proj").initLoraWeights(LoraInit.RANDOM).build(), 5)) {
+            m.save(dir.resolve("adapter"));
+            expected = m.logits(ids, null);
+            spec = m.spec();
+            try (var disabled = m.disableAdapter()) {
+                baseLogits = m.logits(ids, null);
+            }
+        }
+        CliTestSupport.Run r = CliTestSupport.run("export-onnx", "--model", base.toString(), "--adapter",
+                dir.resolve("adapter").toString(), "--out", dir.resolve("onnx").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("model.onnx"), r.out());
+
+        float[][][] actual = runInOnnxRuntime(dir.resolve("onnx/model.onnx"), ids, spec);
+        assertTrue(Math.abs(baseLogits[0][3][7] - expected[0][3][7]) > 1e-5, "the adapter must change the output");
+        double worst = 0;
+        for (int t = 0; t < ids[0].length; t++) {
+            for (int v = 0; v < actual[0][t].length; v++) {
+                worst = Math.max(worst, Math.abs(actual[0][t][v] - expected[0][t][v]));
+            }
+        }
+        assertTrue(worst < 1e-4, "largest logit difference " + worst);
+    }
+
+    @Test
+    void aNonEmptyOutputFolderIsBadInputWithoutOverwrite() throws Exception {
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"));
+        Files.createDirectories(dir.resolve("onnx"));
+        Files.writeString(dir.resolve("onnx/keep.txt"), "mine");
+        CliTestSupport.Run r = CliTestSupport.run("export-onnx", "-m", base.toString(), "-o", dir.resolve("onnx").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("--overwrite"), r.err());
+        assertEquals("mine", Files.readString(dir.resolve("onnx/keep.txt")));
+
+        r = CliTestSupport.run("export-onnx", "-m", base.toString(), "-o", dir.resolve("onnx").toString(), "--overwrite");
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(Files.exists(dir.resolve("onnx/model.onnx.data")) && !Files.exists(dir.resolve("onnx/keep.txt")));
+    }
+
+    /** One ONNX Runtime call of the exported model without a past; logits [1][seq][vocab]. */
+    private static float[][][] runInOnnxRuntime(Path model, long[][] ids, ModelSpec spec) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        long[][] positions = new long[1][ids[0].length];
+        long[][] mask = new long[1][ids[0].length];
+        for (int t = 0; t < ids[0].length; t++) {
+            positions[0][t] = t;
+            mask[0][t] = 1;
+        }
+        inputs.put("input_ids", OnnxTensor.createTensor(env, ids));
+        inputs.put("attention_mask", OnnxTensor.createTensor(env, mask));
+        inputs.put("position_ids", OnnxTensor.createTensor(env, positions));
+        for (int i = 0; i < spec.numLayers(); i++) {
+            for (String part : new String[] {"key", "value"}) {
+                inputs.put("past_key_values." + i + "." + part, OnnxTensor.createTensor(env, FloatBuffer.allocate(0),
+                        new long[] {1, spec.numKeyValueHeads(), 0, spec.headDim()}));
+            }
+        }
+        try (OrtSession session = env.createSession(model.toString()); OrtSession.Result result = session.run(inputs)) {
+            return (float[][][]) result.get("logits").orElseThrow().getValue();
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+    }
+}
