@@ -21,8 +21,8 @@ import java.nio.file.StandardOpenOption;
  * beside {@code model.onnx}. Weights of 1 MiB or more start at a multiple of 64 KiB, so that ONNX Runtime can
  * map them instead of copying on every platform.
  *
- * <p>Each weight goes from its storage to the file through one float32 host copy of that weight alone (converted
- * from bf16 or f16 and transposed where asked), freed before the next. Not thread-safe.
+ * <p>A float32 weight in host memory goes from its storage to the file as it is; any other (bf16 or f16, transposed,
+ * on a GPU) through one float32 host copy of that weight alone, freed before the next. Not thread-safe.
  */
 final class ExternalWeights implements AutoCloseable {
     private static final long ALIGN = 64 * 1024;
@@ -63,7 +63,7 @@ final class ExternalWeights implements AutoCloseable {
         }
         long offset = position;
         try (TensorScope scope = TensorScope.open()) {
-            Tensor f32 = view.convertTo(DType.F32, scope);
+            Tensor f32 = view.dtype() == DType.F32 && view.isContiguous() ? view : view.convertTo(DType.F32, scope);
             Tensor host = f32.device().isCpu() ? f32 : f32.copyTo(Device.cpu(), scope);
             MemorySegment bytes = host.hostSegment().asSlice(DType.F32.bytesFor(host.offset()), length);
             for (long done = 0; done < length; done += STAGING) {

@@ -1,15 +1,12 @@
 package dev.finetune4j.onnx;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
 
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -32,10 +29,6 @@ final class OrtDecoder implements AutoCloseable {
         this.layers = layers;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
-    }
-
-    OrtSession session() {
-        return session;
     }
 
     /** Logits [batch][seq][vocab] of one call without a past. */
@@ -132,19 +125,6 @@ final class OrtDecoder implements AutoCloseable {
         public void close() {
             result.close();
         }
-    }
-
-    /** Names of the graph's inputs and outputs, in order. */
-    List<String> names() throws OrtException {
-        List<String> out = new ArrayList<>(session.getInputNames());
-        out.addAll(session.getOutputNames());
-        return out;
-    }
-
-    /** The declared shape of an input or output, symbolic dimensions as -1. */
-    long[] shape(String name) throws OrtException {
-        NodeInfo info = session.getInputInfo().containsKey(name) ? session.getInputInfo().get(name) : session.getOutputInfo().get(name);
-        return ((TensorInfo) info.getInfo()).getShape();
     }
 
     private OnnxTensor emptyPast(int batch) throws OrtException {
