@@ -46,6 +46,10 @@ public final class OnlineMonitor {
     /**
      * Records one measurement and returns the current signal for its metric (metrics without a rule are
      * ignored and answer OK).
+     *
+     * @param metric the metric's name, as in the gate's rules
+     * @param value the measurement, a finite number
+     * @return OK, or ROLLBACK once the metric's rolling mean regressed beyond its tolerance
      */
     public synchronized MonitorSignal observe(String metric, double value) {
         Objects.requireNonNull(metric, "metric");
@@ -80,7 +84,11 @@ public final class OnlineMonitor {
         return new MonitorSignal(false, metric, mean, "rolling mean of " + q.size() + " measurements: " + o.reason());
     }
 
-    /** The rollback signal if one was raised, else null. */
+    /**
+     * The rollback signal if one was raised, else null.
+     *
+     * @return the first ROLLBACK signal, or null
+     */
     public synchronized MonitorSignal rollbackSignal() {
         return rollback;
     }
