@@ -32,6 +32,10 @@ public final class SftDataset {
     /**
      * Tokenizes {@code sft} in order.
      *
+     * @param sft the examples
+     * @param tokenizer the model's tokenizer
+     * @param format template, loss masking, EOS, truncation and packing
+     * @return one tokenized example per example, or packed sequences when the format packs
      * @throws IllegalArgumentException naming the example that is null, gives no tokens, or is a conversation
      *                                  without an assistant turn under completion-only loss
      */
@@ -69,6 +73,9 @@ public final class SftDataset {
      * themselves (each piece on its own, so no token merges across the boundary).
      *
      * @param maxLength cut to this many tokens when positive (the caller decides and says so); 0 keeps all
+     * @param prompt the prompt's token ids
+     * @param completion the completion's token ids
+     * @return the example: prompt then completion, labels -100 over the prompt
      * @throws IllegalArgumentException when both parts are empty
      */
     public static TokenizedExample promptCompletion(long[] prompt, long[] completion, int maxLength) {
