@@ -46,10 +46,10 @@ public interface Backend {
     /**
      * Zero-filled storage for {@code elements} values of {@code dtype}.
      *
-     * @param shortLived true for a step's activations (freed together when the step's scope closes), false for
-     *                   parameters, gradients and optimizer state; a backend may place the two differently
      * @param dtype the element type
      * @param elements the number of values
+     * @param shortLived true for a step's activations (freed together when the step's scope closes), false for
+     *                   parameters, gradients and optimizer state; a backend may place the two differently
      * @return the storage
      */
     Storage allocate(DType dtype, long elements, boolean shortLived);

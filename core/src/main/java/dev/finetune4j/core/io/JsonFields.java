@@ -20,12 +20,12 @@ public final class JsonFields {
     /**
      * The integer {@code field} of {@code c}, or {@code fallback} when it is absent or null.
      *
-     * @param where the file, for messages
      * @param c the JSON object, e.g. a {@code config.json}
      * @param field the field's name
      * @param fallback the value when the field is absent or null
      * @param min smallest allowed value
      * @param max largest allowed value
+     * @param where the file, for messages
      * @return the value
      * @throws IllegalArgumentException when the value is not an integer (4.0 is one, 4.7 is not) in [min, max]
      */

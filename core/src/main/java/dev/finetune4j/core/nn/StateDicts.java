@@ -17,9 +17,9 @@ public final class StateDicts {
     /**
      * Copies each parameter of {@code module} from {@code source} (by Hugging Face name, converted to float32).
      *
+     * @param module the module whose parameters are filled
      * @param source  name -> tensor, or null when absent
      * @param aliases alternative names to try for a parameter (tied embeddings, prefixes); may return null
-     * @param module the module whose parameters are filled
      * @throws IllegalArgumentException listing every missing or mis-shaped weight
      */
     public static void load(Module module, Function<String, Tensor> source, Function<String, String> aliases) {

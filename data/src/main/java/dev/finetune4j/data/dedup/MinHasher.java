@@ -50,8 +50,8 @@ public final class MinHasher implements Serializable {
     /**
      * The signature of {@code text}; a text without tokens gets all {@link Integer#MAX_VALUE} (see {@link #isEmpty}).
      *
-     * @param n the shingle size in tokens
      * @param text the text to sign
+     * @param n the shingle size in tokens
      * @return a new signature of {@link #numPerm()} values
      */
     public int[] signature(CharSequence text, int n) {

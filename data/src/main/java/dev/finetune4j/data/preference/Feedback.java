@@ -23,11 +23,11 @@ public sealed interface Feedback {
     /**
      * A thumbs up ({@code up = true}) or down on one response. A rater's latest vote on a response counts.
      *
-     * @param time when the vote was cast (to keep the latest)
      * @param prompt the prompt the response answers
      * @param response the rated response
      * @param up true for thumbs up, false for thumbs down
      * @param rater who voted
+     * @param time when the vote was cast (to keep the latest)
      */
     record Vote(String prompt, String response, boolean up, String rater, Instant time) implements Feedback {
         /** Checks that no component is null. */

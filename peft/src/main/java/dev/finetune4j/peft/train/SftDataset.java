@@ -72,9 +72,9 @@ public final class SftDataset {
      * the one place that lays out completion-only labels, for callers that tokenize prompt and completion
      * themselves (each piece on its own, so no token merges across the boundary).
      *
-     * @param maxLength cut to this many tokens when positive (the caller decides and says so); 0 keeps all
      * @param prompt the prompt's token ids
      * @param completion the completion's token ids
+     * @param maxLength cut to this many tokens when positive (the caller decides and says so); 0 keeps all
      * @return the example: prompt then completion, labels -100 over the prompt
      * @throws IllegalArgumentException when both parts are empty
      */
