@@ -49,7 +49,8 @@ public final class OnlineMonitor {
      *
      * @param metric the metric's name, as in the gate's rules
      * @param value the measurement, a finite number
-     * @return OK, or ROLLBACK once the metric's rolling mean regressed beyond its tolerance
+     * @return the signal; its {@code rollback} is true once a metric's rolling mean regressed beyond its
+     *         tolerance, and stays true from then on
      */
     public synchronized MonitorSignal observe(String metric, double value) {
         Objects.requireNonNull(metric, "metric");
@@ -87,7 +88,7 @@ public final class OnlineMonitor {
     /**
      * The rollback signal if one was raised, else null.
      *
-     * @return the first ROLLBACK signal, or null
+     * @return the signal that raised the rollback, or null
      */
     public synchronized MonitorSignal rollbackSignal() {
         return rollback;
