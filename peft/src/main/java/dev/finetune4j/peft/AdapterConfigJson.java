@@ -8,6 +8,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
+import dev.finetune4j.peft.adapter.BottleneckConfig;
+import dev.finetune4j.peft.freeze.FreezeConfig;
+import dev.finetune4j.peft.ia3.Ia3Config;
+import dev.finetune4j.peft.lora.LoraBias;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
+import dev.finetune4j.peft.prefix.PrefixTuningConfig;
+import dev.finetune4j.peft.prompt.PromptTuningConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -241,6 +249,7 @@ final class AdapterConfigJson {
                 o.put("top_layers", c.topLayers());
                 putStrings(o, "trainable_names", c.trainableNames());
             }
+            default -> throw new PeftException("no adapter_config.json mapping for " + cfg.getClass().getName());
         }
         facts.forEach((k, v) -> o.set(k, JSON.valueToTree(v)));
         try {

@@ -5,11 +5,17 @@ import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.bert.BertForSequenceClassification;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.peft.adapter.AdapterInjector;
+import dev.finetune4j.peft.adapter.BottleneckConfig;
+import dev.finetune4j.peft.freeze.FreezeConfig;
 import dev.finetune4j.peft.freeze.FreezeInjector;
+import dev.finetune4j.peft.ia3.Ia3Config;
 import dev.finetune4j.peft.ia3.Ia3Injector;
+import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInjector;
 import dev.finetune4j.peft.prefix.PrefixInjector;
+import dev.finetune4j.peft.prefix.PrefixTuningConfig;
 import dev.finetune4j.peft.prompt.PromptInjector;
+import dev.finetune4j.peft.prompt.PromptTuningConfig;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -183,6 +189,7 @@ public final class Peft {
                     + "decoder's KV cache); " + ctx.modelType() + " classifiers support LORA, IA3, BOTTLENECK_ADAPTER and FREEZE");
             case PromptTuningConfig c -> throw new PeftException("prompt tuning is supported on causal LM bases only; "
                     + ctx.modelType() + " classifiers support LORA, IA3, BOTTLENECK_ADAPTER and FREEZE");
+            default -> throw new PeftException("unsupported PEFT config " + config.getClass().getName());
         };
     }
 

@@ -3,7 +3,6 @@ package dev.finetune4j.peft.adapter;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
-import dev.finetune4j.peft.BottleneckConfig;
 import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.PeftContext;

@@ -1,7 +1,6 @@
 package dev.finetune4j.peft.freeze;
 
 import dev.finetune4j.core.tensor.Tensor;
-import dev.finetune4j.peft.FreezeConfig;
 import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;

@@ -4,7 +4,6 @@ import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.BaseLinear;
-import dev.finetune4j.peft.Ia3Config;
 import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.ModulesToSave;

@@ -6,7 +6,6 @@ import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftContext;
-import dev.finetune4j.peft.PromptTuningConfig;
 
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -4,9 +4,9 @@ import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.peft.LayerTuner;
-import dev.finetune4j.peft.LoraConfig;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.lora;
 
 /** PEFT's {@code init_lora_weights}: how a fresh adapter's A and B start. */
 public enum LoraInit {

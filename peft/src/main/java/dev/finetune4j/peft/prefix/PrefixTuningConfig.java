@@ -1,4 +1,6 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.prefix;
+
+import dev.finetune4j.peft.PeftConfig;
 
 /**
  * Prefix tuning (Li and Liang 2021): learned keys and values of {@code numVirtualTokens} virtual positions in

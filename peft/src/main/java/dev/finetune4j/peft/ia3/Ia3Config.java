@@ -1,5 +1,7 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.ia3;
 
+import dev.finetune4j.peft.PeftConfig;
+import dev.finetune4j.peft.TargetModules;
 import java.util.List;
 
 /**

@@ -1,5 +1,6 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.prompt;
 
+import dev.finetune4j.peft.PeftConfig;
 import java.util.List;
 
 /**

@@ -1,5 +1,7 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.lora;
 
+import dev.finetune4j.peft.PeftConfig;
+import dev.finetune4j.peft.TargetModules;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;

@@ -1,6 +1,7 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.adapter;
 
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.peft.PeftConfig;
 
 /**
  * Bottleneck adapters: x + up(act(down(x))) after a sublayer, with down: C -> C / reductionFactor. PEFT has no
