@@ -37,6 +37,16 @@ public interface BaseLinear {
     }
 
     /**
+     * Parameters this layer stores quantized outside its parameter tree (NF4 codes), which parameter counts
+     * add to the tree's; 0 for dense storage.
+     *
+     * @return the number of quantized weight values
+     */
+    default long quantizedParameters() {
+        return 0;
+    }
+
+    /**
      * The linear view of {@code module}: itself when it implements this interface, a view of a {@link Linear}.
      *
      * @throws PeftException for any other module type

@@ -1,5 +1,7 @@
 package dev.finetune4j.peft.adapter;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
@@ -7,6 +9,7 @@ import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftMethod;
 import dev.finetune4j.peft.TargetModules;
 
 import java.util.ArrayList;
@@ -16,17 +19,46 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Places bottleneck adapters per {@link BottleneckConfig.Placement}: Houlsby after each layer's attention and
- * MLP, Pfeiffer after the MLP only. The sublayers are found by the family's module names.
+ * Bottleneck adapters' {@link PeftMethod}: places them per {@link BottleneckConfig.Placement}, Houlsby after each
+ * layer's attention and MLP, Pfeiffer after the MLP only. The sublayers are found by the family's module names.
  *
  * <p>Thread safety: stateless; injection mutates the given model.
  */
-public final class AdapterInjector {
-    private AdapterInjector() {
+public final class AdapterInjector implements PeftMethod<BottleneckConfig> {
+
+    /** The instance {@link java.util.ServiceLoader} creates. */
+    public AdapterInjector() {
     }
 
-    /** @param width the residual width C of the model */
-    public static LayerTuner inject(PeftContext ctx, BottleneckConfig cfg, int width) {
+    @Override
+    public String peftType() {
+        return BottleneckConfig.PEFT_TYPE;
+    }
+
+    @Override
+    public String name() {
+        return "adapter";
+    }
+
+    @Override
+    public Class<BottleneckConfig> configType() {
+        return BottleneckConfig.class;
+    }
+
+    @Override
+    public BottleneckConfig fromJson(JsonNode json, String where) {
+        return BottleneckConfig.fromJson(json, where);
+    }
+
+    @Override
+    public void toJson(BottleneckConfig config, ObjectNode json) {
+        config.toJson(json);
+    }
+
+    /** Adapters of the model's residual width C, its hidden size. */
+    @Override
+    public LayerTuner inject(PeftContext ctx, BottleneckConfig cfg) {
+        int width = ctx.spec().hiddenSize();
         TargetModules[] sites = sites(ctx.modelType());
         TargetModules attention = sites[0];
         TargetModules mlp = sites[1];

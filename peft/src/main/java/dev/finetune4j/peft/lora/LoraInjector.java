@@ -1,5 +1,7 @@
 package dev.finetune4j.peft.lora;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
@@ -9,6 +11,7 @@ import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.ModulesToSave;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftMethod;
 import dev.finetune4j.peft.TargetModules;
 
 import java.util.ArrayList;
@@ -18,17 +21,60 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Puts a {@link LoraLinear} around every module a {@link LoraConfig} targets, wraps its modules to save, and
- * names the adapter's tensors as PEFT saves them.
+ * LoRA's {@link PeftMethod} ({@code peft_type} LORA, with DoRA and rsLoRA as options): puts a {@link LoraLinear}
+ * around every module a {@link LoraConfig} targets, wraps its modules to save, and names the adapter's tensors
+ * as PEFT saves them.
  *
  * <p>Thread safety: stateless; injection mutates the given model and must not race with its use.
  */
-public final class LoraInjector {
-    private LoraInjector() {
+public final class LoraInjector implements PeftMethod<LoraConfig> {
+
+    /** The instance {@link java.util.ServiceLoader} creates. */
+    public LoraInjector() {
+    }
+
+    @Override
+    public String peftType() {
+        return LoraConfig.PEFT_TYPE;
+    }
+
+    @Override
+    public String name() {
+        return "lora";
+    }
+
+    @Override
+    public Class<LoraConfig> configType() {
+        return LoraConfig.class;
+    }
+
+    @Override
+    public LoraConfig fromJson(JsonNode json, String where) {
+        return LoraConfig.fromJson(json, where);
+    }
+
+    @Override
+    public void toJson(LoraConfig config, ObjectNode json) {
+        config.toJson(json);
+    }
+
+    /** PEFT's per-model default target modules written in when the config leaves them out. */
+    @Override
+    public LoraConfig withDefaults(LoraConfig config, String modelType) {
+        return config.targetModules() != null ? config
+                : config.toBuilder().targetModules(ModelTree.defaultLoraTargets(modelType)).build();
+    }
+
+    /** PEFT's SEQ_CLS default: the heads train and save with the adapter unless modules to save are given. */
+    @Override
+    public LoraConfig forClassifier(LoraConfig config, List<String> heads) {
+        return config.modulesToSave() != null ? config
+                : config.toBuilder().modulesToSave(heads.toArray(String[]::new)).taskType("SEQ_CLS").build();
     }
 
     /** Injects a fresh adapter initialised per {@link LoraConfig#initLoraWeights()} from {@code ctx.seed()}. */
-    public static LayerTuner inject(PeftContext ctx, LoraConfig cfg) {
+    @Override
+    public LayerTuner inject(PeftContext ctx, LoraConfig cfg) {
         Module root = ctx.root();
         TargetModules defaults = cfg.targetModules() == null ? ModelTree.defaultLoraTargets(ctx.modelType()) : null;
         List<String> targets = ModelTree.select(root, p -> cfg.targets(p, defaults), "target_modules " + describe(cfg));

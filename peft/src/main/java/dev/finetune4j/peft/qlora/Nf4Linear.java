@@ -100,6 +100,11 @@ public final class Nf4Linear extends Module implements Layer, BaseLinear {
     }
 
     @Override
+    public long quantizedParameters() {
+        return weight.size();
+    }
+
+    @Override
     public Tensor bias() {
         return hasBias ? parameter("bias") : null;
     }

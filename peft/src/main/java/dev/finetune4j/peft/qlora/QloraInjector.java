@@ -5,8 +5,8 @@ import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftConfig;
 import dev.finetune4j.peft.PeftModel;
-import dev.finetune4j.peft.lora.LoraConfig;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,8 +58,14 @@ public final class QloraInjector {
         }
     }
 
-    /** Quantizes the base model to NF4 and injects a fresh LoRA adapter on top. */
-    public static PeftModel wrap(LanguageModel base, LoraConfig config) {
+    /**
+     * Quantizes the base model to NF4 and injects a fresh adapter on top: QLoRA with a {@code LoraConfig}.
+     *
+     * @param base   the model to quantize and adapt
+     * @param config the adapter's config (a {@code LoraConfig} for QLoRA)
+     * @return the adapted model
+     */
+    public static PeftModel wrap(LanguageModel base, PeftConfig config) {
         quantize(base);
         return Peft.wrap(base, config);
     }

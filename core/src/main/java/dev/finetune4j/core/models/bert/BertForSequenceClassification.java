@@ -5,9 +5,10 @@ import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.EmbeddingLookup;
+import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifier;
-import dev.finetune4j.core.nn.Embedding;
 import dev.finetune4j.core.nn.Container;
+import dev.finetune4j.core.nn.Embedding;
 import dev.finetune4j.core.nn.LayerNorm;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -49,6 +50,7 @@ public final class BertForSequenceClassification extends Module implements Seque
     }
 
     /** Class scores (B, numLabels) with autograd. ids: [B][T]; mask: [B][T] or null. */
+    @Override
     public Tensor forward(long[][] ids, long[][] mask) {
         int b = ids.length;
         int t = ids[0].length;
@@ -92,7 +94,16 @@ public final class BertForSequenceClassification extends Module implements Seque
         return config.numLabels();
     }
 
+    /** BERT's shape facts: an encoder ({@code causal} false) with as many key/value heads as query heads. */
+    @Override
+    public ModelSpec spec() {
+        return new ModelSpec("bert", config.vocabSize(), config.hiddenSize(), config.numHiddenLayers(),
+                config.numAttentionHeads(), config.numAttentionHeads(), config.hiddenSize() / config.numAttentionHeads(),
+                config.maxPositionEmbeddings(), false);
+    }
+
     /** The scope that owns the parameters. */
+    @Override
     public TensorScope parameterScope() {
         return scope;
     }
