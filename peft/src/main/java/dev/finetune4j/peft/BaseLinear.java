@@ -22,6 +22,15 @@ public interface BaseLinear {
     /** A dense float32 copy of the weight as (out, in), row-major. */
     float[] weightOutIn();
 
+    /**
+     * The weight as a float32 (out, in) tensor on the layer's device, for reading (merging, DoRA's norms): the
+     * stored tensor itself, or a copy in the current scope when it is stored transposed (Conv1D), in another dtype
+     * or quantized. Never write through it.
+     *
+     * @return the weight (out, in)
+     */
+    Tensor weightTensor();
+
     /** Replaces the weight from a dense (out, in) row-major matrix (requantizing where the storage is quantized). */
     void setWeightOutIn(float[] weight);
 

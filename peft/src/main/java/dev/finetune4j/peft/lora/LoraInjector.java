@@ -84,7 +84,7 @@ public final class LoraInjector implements PeftMethod<LoraConfig> {
         for (String path : targets) {
             swaps.add(LayerTuner.swap(root, path, original -> {
                 LoraLinear l = new LoraLinear(original, BaseLinear.of(original, path), cfg.rankFor(path), cfg.scalingFor(path),
-                        cfg.loraDropout(), cfg.useDora(), ctx.scope(), ctx.dropoutRandom());
+                        cfg.loraDropout(), LoraVariant.of(cfg), ctx.scope(), ctx.dropoutRandom());
                 initialise(l, cfg.initLoraWeights(), init);
                 return l;
             }));
@@ -145,9 +145,7 @@ public final class LoraInjector implements PeftMethod<LoraConfig> {
         if (init == LoraInit.RANDOM) {
             kaimingUniform(l.loraB(), random);
         }
-        if (l.magnitude() != null) {
-            l.initMagnitude();
-        }
+        l.initialiseVariant();
     }
 
     /** nn.Linear's default: U(-b, b) with b = gain sqrt(3 / fan_in), gain = sqrt(2 / (1 + 5)), so b = 1 / sqrt(fan_in). */

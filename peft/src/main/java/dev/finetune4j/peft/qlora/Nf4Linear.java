@@ -89,6 +89,11 @@ public final class Nf4Linear extends Module implements Layer, BaseLinear {
     }
 
     @Override
+    public Tensor weightTensor() {
+        return dequantizedWeight();
+    }
+
+    @Override
     public float[] weightOutIn() {
         return Nf4.dequantize(weight);
     }
