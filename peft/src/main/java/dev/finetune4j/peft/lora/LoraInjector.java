@@ -62,7 +62,7 @@ public final class LoraInjector implements PeftMethod<LoraConfig> {
     @Override
     public LoraConfig withDefaults(LoraConfig config, String modelType) {
         return config.targetModules() != null ? config
-                : config.toBuilder().targetModules(ModelTree.defaultLoraTargets(modelType)).build();
+                : config.toBuilder().targetModules(defaultTargets(modelType)).build();
     }
 
     /** PEFT's SEQ_CLS default: the heads train and save with the adapter unless modules to save are given. */
@@ -76,7 +76,7 @@ public final class LoraInjector implements PeftMethod<LoraConfig> {
     @Override
     public LayerTuner inject(PeftContext ctx, LoraConfig cfg) {
         Module root = ctx.root();
-        TargetModules defaults = cfg.targetModules() == null ? ModelTree.defaultLoraTargets(ctx.modelType()) : null;
+        TargetModules defaults = cfg.targetModules() == null ? defaultTargets(ctx.modelType()) : null;
         List<String> targets = ModelTree.select(root, p -> cfg.targets(p, defaults), "target_modules " + describe(cfg));
         requireSensibleRanks(root, targets, cfg);
         SplittableRandom init = new SplittableRandom(ctx.seed());
@@ -157,5 +157,16 @@ public final class LoraInjector implements PeftMethod<LoraConfig> {
     private static String describe(LoraConfig cfg) {
         return cfg.targetModules() == null ? "(model default)" : cfg.targetModules().toString()
                 + (cfg.layersToTransform() == null ? "" : " with layers_to_transform " + cfg.layersToTransform());
+    }
+
+    /** PEFT's default target modules per model_type when a config leaves them out. */
+    private static TargetModules defaultTargets(String modelType) {
+        return switch (modelType) {
+            case "llama", "mistral", "qwen2", "qwen3" -> TargetModules.names("q_proj", "v_proj");
+            case "gpt2" -> TargetModules.names("c_attn");
+            case "bert" -> TargetModules.names("query", "value");
+            default -> throw new PeftException("no default target_modules for model_type '" + modelType
+                    + "': set target_modules explicitly");
+        };
     }
 }
