@@ -1,6 +1,5 @@
 package dev.finetune4j.peft;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,13 +99,20 @@ public final class PeftRegistry {
 
     private static List<PeftMethod<?>> load() {
         Map<String, PeftMethod<?>> byType = new LinkedHashMap<>();
+        Map<String, PeftMethod<?>> byName = new LinkedHashMap<>();
         for (PeftMethod<?> m : ServiceLoader.load(PeftMethod.class, PeftMethod.class.getClassLoader())) {
-            PeftMethod<?> clash = byType.putIfAbsent(m.peftType(), m);
-            if (clash != null) {
-                throw new IllegalStateException("two PEFT methods register peft_type " + m.peftType() + ": "
-                        + clash.getClass().getName() + " and " + m.getClass().getName() + "; remove one registration");
-            }
+            requireUnique(byType, m.peftType(), m, "peft_type");
+            requireUnique(byName, m.name(), m, "name");
         }
-        return List.copyOf(new ArrayList<>(byType.values()));
+        return List.copyOf(byType.values());
+    }
+
+    /** Two methods under one key would make lookups depend on the class path's order. */
+    private static void requireUnique(Map<String, PeftMethod<?>> seen, String key, PeftMethod<?> m, String what) {
+        PeftMethod<?> clash = seen.putIfAbsent(key, m);
+        if (clash != null) {
+            throw new IllegalStateException("two PEFT methods register the " + what + " " + key + ": "
+                    + clash.getClass().getName() + " and " + m.getClass().getName() + "; remove one registration");
+        }
     }
 }
