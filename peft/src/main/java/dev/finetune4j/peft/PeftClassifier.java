@@ -30,7 +30,13 @@ public final class PeftClassifier extends AdapterModel<Module> implements Sequen
         return classifier;
     }
 
-    /** Class scores (B, labels) with autograd through the adapter. ids: [B][T]; mask: [B][T] or null. */
+    /**
+     * Class scores (B, labels) with autograd through the adapter. ids: [B][T]; mask: [B][T] or null.
+     *
+     * @param ids token ids, B rows of T
+     * @param mask 1 for real tokens and 0 for padding, or null for all real
+     * @return the logits, (B, labels)
+     */
     @Override
     public Tensor forward(long[][] ids, long[][] mask) {
         return classifier.forward(ids, mask);

@@ -28,6 +28,12 @@ public final class LoadMemoryBenchmark {
     private LoadMemoryBenchmark() {
     }
 
+    /**
+     * Runs the benchmark and prints the peak memory and timings.
+     *
+     * @param args the model folder, then optionally the dtype to convert to
+     * @throws Exception when the model cannot be loaded
+     */
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : "target/qwen2-0.5b-shape");
         AtomicLong peakAnon = new AtomicLong();

@@ -25,6 +25,10 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
 public class Nf4Benchmark {
+    /** The state JMH creates; {@link #setUp()} draws the weights. */
+    public Nf4Benchmark() {
+    }
+
     /** Matrix side: 2048 x 2048 = 4.19 M parameters. */
     @Param({"2048"})
     int side;
@@ -33,6 +37,7 @@ public class Nf4Benchmark {
     private Nf4.Quantized quantized;
     private float[] out;
 
+    /** Draws the weight matrix and quantizes it once for the dequantization benchmark. */
     @Setup
     public void setUp() {
         SplittableRandom r = new SplittableRandom(1);
@@ -44,11 +49,21 @@ public class Nf4Benchmark {
         out = new float[weights.length];
     }
 
+    /**
+     * Quantizes the matrix.
+     *
+     * @return the packed values and block scales
+     */
     @Benchmark
     public Nf4.Quantized quantize() {
         return Nf4.quantize(weights);
     }
 
+    /**
+     * Dequantizes the matrix.
+     *
+     * @return the dequantized values
+     */
     @Benchmark
     public float[] dequantize() {
         Nf4.dequantizeInto(quantized, out);

@@ -20,6 +20,7 @@ import java.util.Objects;
  */
 public record LoadOptions(DType dtype, Device device) {
 
+    /** Checks that a device is given and that the dtype, when given, is a floating-point type. */
     public LoadOptions {
         Objects.requireNonNull(device, "device");
         if (dtype != null && !dtype.isFloatingPoint()) {
@@ -27,11 +28,20 @@ public record LoadOptions(DType dtype, Device device) {
         }
     }
 
-    /** The defaults: each weight in its checkpoint dtype, on {@link Device#auto()}. */
+    /**
+     * The defaults: each weight in its checkpoint dtype, on {@link Device#auto()}.
+     *
+     * @return the default options
+     */
     public static LoadOptions defaults() {
         return builder().build();
     }
 
+    /**
+     * A builder with nothing set: the checkpoint's dtypes, on {@link Device#auto()}.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -44,18 +54,33 @@ public record LoadOptions(DType dtype, Device device) {
         private Builder() {
         }
 
-        /** The dtype to store weights in (F32, BF16 or F16); unset keeps the checkpoint's. */
+        /**
+         * The dtype to store weights in (F32, BF16 or F16); unset keeps the checkpoint's.
+         *
+         * @param d {@link DType#F32}, {@link DType#BF16} or {@link DType#F16}
+         * @return this builder
+         */
         public Builder dtype(DType d) {
             this.dtype = Objects.requireNonNull(d, "dtype");
             return this;
         }
 
-        /** Where the parameters live. */
+        /**
+         * Where the parameters live.
+         *
+         * @param d the device (default {@link Device#auto()})
+         * @return this builder
+         */
         public Builder device(Device d) {
             this.device = Objects.requireNonNull(d, "device");
             return this;
         }
 
+        /**
+         * Builds the options.
+         *
+         * @return the options
+         */
         public LoadOptions build() {
             return new LoadOptions(dtype, device != null ? device : Device.auto());
         }

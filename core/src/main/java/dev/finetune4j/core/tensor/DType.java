@@ -8,13 +8,21 @@ import java.util.Locale;
  * {@code NF4} is the packed 4-bit NormalFloat storage of QLoRA (two values per byte).
  */
 public enum DType {
+    /** IEEE 754 single precision, 4 bytes. */
     F32(4, "F32"),
+    /** bfloat16: the upper half of a float32, 2 bytes. */
     BF16(2, "BF16"),
+    /** IEEE 754 half precision, 2 bytes. */
     F16(2, "F16"),
+    /** Signed 64-bit integer (token ids). */
     I64(8, "I64"),
+    /** Signed 32-bit integer. */
     I32(4, "I32"),
+    /** Signed 8-bit integer. */
     I8(1, "I8"),
+    /** Unsigned 8-bit integer. */
     U8(1, "U8"),
+    /** Boolean, one byte holding 0 or 1. */
     BOOL(1, "BOOL"),
     /** Packed 4-bit NormalFloat: {@link #byteSize()} is 1 for two elements; use {@link #bytesFor(long)}. */
     NF4(1, "NF4");
@@ -27,21 +35,39 @@ public enum DType {
         this.safetensorsName = safetensorsName;
     }
 
-    /** Bytes per element (per pair of elements for {@link #NF4}). */
+    /**
+     * Bytes per element (per pair of elements for {@link #NF4}).
+     *
+     * @return the byte size
+     */
     public int byteSize() {
         return byteSize;
     }
 
-    /** Bytes needed to store {@code elements} values of this type. */
+    /**
+     * Bytes needed to store {@code elements} values of this type.
+     *
+     * @param elements the number of values
+     * @return the bytes needed
+     */
     public long bytesFor(long elements) {
         return this == NF4 ? (elements + 1) / 2 : elements * byteSize;
     }
 
-    /** The dtype string used in safetensors headers ({@code "F32"}, {@code "BF16"}, ...). */
+    /**
+     * The dtype string used in safetensors headers ({@code "F32"}, {@code "BF16"}, ...).
+     *
+     * @return the safetensors name
+     */
     public String safetensorsName() {
         return safetensorsName;
     }
 
+    /**
+     * Whether this is a floating-point type that can hold trainable values.
+     *
+     * @return true for F32, BF16 and F16
+     */
     public boolean isFloatingPoint() {
         return this == F32 || this == BF16 || this == F16;
     }
@@ -49,6 +75,8 @@ public enum DType {
     /**
      * Parses a safetensors dtype name.
      *
+     * @param name a safetensors dtype, e.g. {@code BF16}
+     * @return the dtype
      * @throws IllegalArgumentException naming the unknown type and the supported ones
      */
     public static DType fromSafetensors(String name) {

@@ -55,7 +55,14 @@ public final class AdapterInjector implements PeftMethod<BottleneckConfig> {
         config.toJson(json);
     }
 
-    /** Adapters of the model's residual width C, its hidden size. */
+    /**
+     * Wraps the attention and/or MLP sublayers of every layer in a {@link BottleneckAdapter} with a fresh down
+     * projection and a zero up projection, of the model's residual width C (its hidden size).
+     *
+     * @param ctx the model being wrapped, its scope and seed
+     * @param cfg placement, reduction factor and activation
+     * @return the tuner that remembers the swaps, to save, merge or unload them
+     */
     @Override
     public LayerTuner inject(PeftContext ctx, BottleneckConfig cfg) {
         int width = ctx.spec().hiddenSize();

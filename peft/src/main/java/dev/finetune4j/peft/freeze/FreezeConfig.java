@@ -24,6 +24,7 @@ public record FreezeConfig(int topLayers, List<String> trainableNames, String ta
     public static final String PEFT_TYPE = "FREEZE";
 
 
+    /** Copies the patterns and checks that something trains. */
     public FreezeConfig {
         trainableNames = trainableNames == null ? List.of() : List.copyOf(trainableNames);
         if (topLayers < 0) {

@@ -52,7 +52,14 @@ public final class FreezeInjector implements PeftMethod<FreezeConfig> {
         config.toJson(json);
     }
 
-    /** Marks the chosen parameters of the base model trainable; the top layers are counted from the model's spec. */
+    /**
+     * Selects the base model's parameters to train (they require gradients when the model is wrapped for training);
+     * every other parameter stays frozen. The top layers are counted from the model's spec.
+     *
+     * @param ctx the model being wrapped
+     * @param cfg the number of top layers and the name patterns to train
+     * @return the tuner that names the trained parameters, to save them
+     */
     @Override
     public FrozenLayers inject(PeftContext ctx, FreezeConfig cfg) {
         int numLayers = ctx.spec().numLayers();

@@ -64,7 +64,13 @@ public final class Ia3Injector implements PeftMethod<Ia3Config> {
                 : new Ia3Config(c.targetModules(), c.feedforwardModules(), c.fanInFanOut(), c.initIa3Weights(), heads, "SEQ_CLS");
     }
 
-    /** Injects IA3 vectors of ones ({@code init_ia3_weights}) or N(0, 1) draws. */
+    /**
+     * Injects IA3 vectors of ones ({@code init_ia3_weights}) or N(0, 1) draws.
+     *
+     * @param ctx the model being wrapped, its scope and seed
+     * @param cfg the target and feed-forward modules
+     * @return the tuner that remembers the swaps, to save, merge or unload them
+     */
     @Override
     public LayerTuner inject(PeftContext ctx, Ia3Config cfg) {
         Module root = ctx.root();
@@ -92,7 +98,13 @@ public final class Ia3Injector implements PeftMethod<Ia3Config> {
         return new LayerTuner(swaps, tensors);
     }
 
-    /** {@code cfg} with PEFT's per-model defaults filled in where it leaves the modules out (what gets saved). */
+    /**
+     * {@code cfg} with PEFT's per-model defaults filled in where it leaves the modules out (what gets saved).
+     *
+     * @param cfg the configuration as given
+     * @param modelType the base model's {@code model_type}
+     * @return the configuration with target and feed-forward modules filled in
+     */
     @Override
     public Ia3Config withDefaults(Ia3Config cfg, String modelType) {
         if (cfg.targetModules() != null) {

@@ -72,7 +72,13 @@ public final class LoraInjector implements PeftMethod<LoraConfig> {
                 : config.toBuilder().modulesToSave(heads.toArray(String[]::new)).taskType("SEQ_CLS").build();
     }
 
-    /** Injects a fresh adapter initialised per {@link LoraConfig#initLoraWeights()} from {@code ctx.seed()}. */
+    /**
+     * Injects a fresh adapter initialised per {@link LoraConfig#initLoraWeights()} from {@code ctx.seed()}.
+     *
+     * @param ctx the model being wrapped, its scope and seed
+     * @param cfg rank, alpha, dropout, targets and initialisation
+     * @return the tuner that remembers the swaps, to save, merge or unload them
+     */
     @Override
     public LayerTuner inject(PeftContext ctx, LoraConfig cfg) {
         Module root = ctx.root();

@@ -36,6 +36,8 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
     private boolean merged;
 
     /**
+     * Wraps a frozen linear layer with zero A and B (the injector initialises them or loads them).
+     *
      * @param baseLayer the frozen layer (a Linear or a quantized linear)
      * @param base      its linear view
      * @param rank      r
@@ -61,7 +63,7 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
     /**
      * A (r, in).
      *
-     * @return the live tensor
+     * @return the {@code lora_A} weight
      */
     public Tensor loraA() {
         return ((Linear) child("lora_A")).weight();
@@ -70,7 +72,7 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
     /**
      * B (out, r).
      *
-     * @return the live tensor
+     * @return the {@code lora_B} weight
      */
     public Tensor loraB() {
         return ((Linear) child("lora_B")).weight();
@@ -79,7 +81,7 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
     /**
      * s.
      *
-     * @return the output scale of the update
+     * @return the scaling of the update, {@code alpha / r} (or {@code alpha / sqrt(r)} with rsLoRA)
      */
     public float scaling() {
         return scaling;

@@ -53,8 +53,13 @@ public final class PrefixInjector implements PeftMethod<PrefixTuningConfig> {
     }
 
     /**
-     * A fresh prefix; when {@code ctx.forLoading()} the table will be overwritten from a file: PEFT saves the
-     * table (the MLP's output), so a loaded prefix never has the MLP.
+     * Creates the prefix table (and the reparameterising MLP when configured and not loading), sized from the
+     * causal LM's layers, key/value heads and head size. When {@code ctx.forLoading()} the table will be
+     * overwritten from a file: PEFT saves the table (the MLP's output), so a loaded prefix never has the MLP.
+     *
+     * @param ctx the causal LM, the scope and seed of the new weights
+     * @param cfg virtual tokens and the optional MLP
+     * @return the encoder that produces every layer's prefix keys and values
      */
     @Override
     public PrefixEncoder inject(PeftContext ctx, PrefixTuningConfig cfg) {
@@ -81,7 +86,13 @@ public final class PrefixInjector implements PeftMethod<PrefixTuningConfig> {
         return encoder;
     }
 
-    /** The model-derived fields PEFT writes into adapter_config.json for prefix tuning. */
+    /**
+     * The model-derived fields PEFT writes into adapter_config.json for prefix tuning.
+     *
+     * @param cfg the prefix configuration
+     * @param spec the causal LM's shape facts
+     * @return the fields ({@code num_layers}, {@code token_dim}, ...) in PEFT's names
+     */
     @Override
     public Map<String, Object> configFacts(PrefixTuningConfig cfg, ModelSpec spec) {
         Map<String, Object> facts = new LinkedHashMap<>();

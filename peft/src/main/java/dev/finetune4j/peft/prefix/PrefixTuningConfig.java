@@ -23,6 +23,7 @@ public record PrefixTuningConfig(int numVirtualTokens, boolean prefixProjection,
     public static final String PEFT_TYPE = "PREFIX_TUNING";
 
 
+    /** Checks that there is at least one virtual token and the MLP width is not negative. */
     public PrefixTuningConfig {
         if (numVirtualTokens <= 0) {
             throw new IllegalArgumentException("num_virtual_tokens = " + numVirtualTokens + ": must be positive (typical: 10 to 30)");
@@ -32,7 +33,12 @@ public record PrefixTuningConfig(int numVirtualTokens, boolean prefixProjection,
         }
     }
 
-    /** Prefix tuning of {@code numVirtualTokens} positions without the MLP. */
+    /**
+     * Prefix tuning of {@code numVirtualTokens} positions without the MLP.
+     *
+     * @param numVirtualTokens the number of virtual positions, {@code >= 1}
+     * @return the configuration, for a causal LM
+     */
     public static PrefixTuningConfig of(int numVirtualTokens) {
         return new PrefixTuningConfig(numVirtualTokens, false, 0, "CAUSAL_LM");
     }

@@ -53,7 +53,14 @@ public final class PromptInjector implements PeftMethod<PromptTuningConfig> {
         config.toJson(json);
     }
 
-    /** A fresh table of virtual token embeddings. */
+    /**
+     * Creates the virtual-token table, (numVirtualTokens, C), from the causal LM's embeddings (their width and
+     * the TEXT initialisation).
+     *
+     * @param ctx the causal LM, the scope and seed of the new table
+     * @param cfg the number of virtual tokens and the initialisation
+     * @return the prompt embedding, prepended to the input embeddings at forward time
+     */
     @Override
     public PromptEmbedding inject(PeftContext ctx, PromptTuningConfig cfg) {
         LanguageModel base = ctx.requireCausalLm("prompt tuning");
@@ -78,7 +85,13 @@ public final class PromptInjector implements PeftMethod<PromptTuningConfig> {
         return new PromptEmbedding(base, table);
     }
 
-    /** The model-derived fields PEFT writes into adapter_config.json for prompt tuning. */
+    /**
+     * The model-derived fields PEFT writes into adapter_config.json for prompt tuning.
+     *
+     * @param cfg the prompt configuration
+     * @param spec the causal LM's shape facts
+     * @return the fields ({@code token_dim}, ...) in PEFT's names
+     */
     @Override
     public Map<String, Object> configFacts(PromptTuningConfig cfg, ModelSpec spec) {
         Map<String, Object> facts = new LinkedHashMap<>();

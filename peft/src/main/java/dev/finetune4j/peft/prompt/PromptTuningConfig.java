@@ -23,6 +23,7 @@ public record PromptTuningConfig(int numVirtualTokens, List<Long> initTokenIds, 
     public static final String PEFT_TYPE = "PROMPT_TUNING";
 
 
+    /** Checks that there is at least one virtual token and the init ids, when given, are not empty; copies them. */
     public PromptTuningConfig {
         if (numVirtualTokens <= 0) {
             throw new IllegalArgumentException("num_virtual_tokens = " + numVirtualTokens + ": must be positive (typical: 8 to 20)");
@@ -33,7 +34,12 @@ public record PromptTuningConfig(int numVirtualTokens, List<Long> initTokenIds, 
         initTokenIds = initTokenIds == null ? null : List.copyOf(initTokenIds);
     }
 
-    /** Prompt tuning of {@code numVirtualTokens} tokens with random init. */
+    /**
+     * Prompt tuning of {@code numVirtualTokens} tokens with random init.
+     *
+     * @param numVirtualTokens the number of virtual tokens, {@code >= 1}
+     * @return the configuration, for a causal LM
+     */
     public static PromptTuningConfig of(int numVirtualTokens) {
         return new PromptTuningConfig(numVirtualTokens, null, "CAUSAL_LM");
     }

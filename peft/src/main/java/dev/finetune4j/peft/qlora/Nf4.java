@@ -45,7 +45,11 @@ public final class Nf4 {
      */
     public record Quantized(byte[] codes, byte[] absmaxCodes, float[] groupScales, float absmaxOffset, int size) {
 
-        /** Bytes of storage (codes, 8-bit maxima, group scales, offset). */
+        /**
+         * Bytes of storage (codes, 8-bit maxima, group scales, offset).
+         *
+         * @return the size in bytes
+         */
         public long bytes() {
             return codes.length + absmaxCodes.length + 4L * groupScales.length + 4;
         }
@@ -56,7 +60,12 @@ public final class Nf4 {
         }
     }
 
-    /** Quantizes {@code values} (any length; the last block may be partial). */
+    /**
+     * Quantizes {@code values} (any length; the last block may be partial).
+     *
+     * @param values the float32 values, in blocks of 64
+     * @return the packed codes with their double-quantized block maxima
+     */
     public static Quantized quantize(float[] values) {
         int n = values.length;
         int blocks = (n + BLOCK - 1) / BLOCK;
@@ -98,14 +107,24 @@ public final class Nf4 {
         return q;
     }
 
-    /** The values of {@code q} as float32. */
+    /**
+     * The values of {@code q} as float32.
+     *
+     * @param q the quantized tensor
+     * @return a new array of {@code q.size()} values
+     */
     public static float[] dequantize(Quantized q) {
         float[] out = new float[q.size()];
         dequantizeInto(q, out);
         return out;
     }
 
-    /** Writes the values of {@code q} into {@code out} (length at least {@code q.size()}). */
+    /**
+     * Writes the values of {@code q} into {@code out} (length at least {@code q.size()}).
+     *
+     * @param q the quantized tensor
+     * @param out receives the values
+     */
     public static void dequantizeInto(Quantized q, float[] out) {
         int blocks = q.absmaxCodes().length;
         byte[] codes = q.codes();

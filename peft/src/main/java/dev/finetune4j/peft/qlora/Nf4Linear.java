@@ -32,7 +32,12 @@ public final class Nf4Linear extends Module implements Layer, BaseLinear {
     private record Dequantized(Nf4.Quantized source, Tensor weight) {
     }
 
-    /** Quantizes {@code linear}'s weight (either layout); its bias is copied into {@code scope}. */
+    /**
+     * Quantizes {@code linear}'s weight (either layout); its bias is copied into {@code scope}.
+     *
+     * @param linear the full-precision layer; its weight is not kept
+     * @param scope owns the bias copy
+     */
     public Nf4Linear(Linear linear, TensorScope scope) {
         this.inFeatures = linear.inFeatures();
         this.outFeatures = linear.outFeatures();
@@ -45,7 +50,11 @@ public final class Nf4Linear extends Module implements Layer, BaseLinear {
         }
     }
 
-    /** The quantized weight. */
+    /**
+     * The quantized weight.
+     *
+     * @return the NF4 codes and block maxima
+     */
     public Nf4.Quantized quantizedWeight() {
         return weight;
     }

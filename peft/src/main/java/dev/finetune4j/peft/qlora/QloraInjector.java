@@ -32,7 +32,12 @@ public final class QloraInjector {
     private QloraInjector() {
     }
 
-    /** Quantizes every linear layer of {@code base} except {@code lm_head}; returns the quantized layers by path. */
+    /**
+     * Quantizes every linear layer of {@code base} except {@code lm_head}; returns the quantized layers by path.
+     *
+     * @param base the model to quantize in place
+     * @return path to quantized layer, in module order
+     */
     public static Map<String, Nf4Linear> quantize(LanguageModel base) {
         List<String> paths = new ArrayList<>();
         base.namedModules().forEach((path, m) -> {
@@ -73,19 +78,34 @@ public final class QloraInjector {
     /**
      * Quantizes the base model to NF4 and loads a saved (QLoRA) adapter on top, for inference: the logits are then
      * those the adapter was trained with. {@code Peft.load} on a full-precision base warns that they differ.
+     *
+     * @param base the full-precision model, quantized in place
+     * @param adapterDir a folder written by {@code PeftModel.save}
+     * @return the model with the adapter loaded, frozen
      */
     public static PeftModel load(LanguageModel base, Path adapterDir) {
         quantize(base);
         return Peft.load(base, adapterDir);
     }
 
-    /** As {@link #load}, with the adapter's parameters trainable (to continue QLoRA training). */
+    /**
+     * As {@link #load}, with the adapter's parameters trainable (to continue QLoRA training).
+     *
+     * @param base the full-precision model, quantized in place
+     * @param adapterDir a folder written by {@code PeftModel.save}
+     * @return the model with the adapter loaded and trainable
+     */
     public static PeftModel loadTrainable(LanguageModel base, Path adapterDir) {
         quantize(base);
         return Peft.loadTrainable(base, adapterDir);
     }
 
-    /** Bytes per quantized parameter over every NF4 layer of {@code model} (about 0.516). */
+    /**
+     * Bytes per quantized parameter over every NF4 layer of {@code model} (about 0.516).
+     *
+     * @param model a model with NF4 layers
+     * @return the bytes of NF4 storage per quantized parameter
+     */
     public static double bytesPerParameter(Module model) {
         long bytes = 0;
         long params = 0;

@@ -27,6 +27,12 @@ public final class BertForSequenceClassification extends Module implements Seque
     private final TensorScope scope;
     private final BertConfig config;
 
+    /**
+     * Builds the module tree with zero weights in {@code scope}; load them afterwards.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     */
     public BertForSequenceClassification(TensorScope scope, BertConfig c) {
         this.scope = scope;
         this.config = c;
@@ -45,11 +51,22 @@ public final class BertForSequenceClassification extends Module implements Seque
         registerChild("classifier", new Linear(scope, c.hiddenSize(), c.numLabels(), true));
     }
 
+    /**
+     * The configuration this model was built from.
+     *
+     * @return the configuration
+     */
     public BertConfig config() {
         return config;
     }
 
-    /** Class scores (B, numLabels) with autograd. ids: [B][T]; mask: [B][T] or null. */
+    /**
+     * Class scores (B, numLabels) with autograd. ids: [B][T]; mask: [B][T] or null.
+     *
+     * @param ids token ids, B rows of T
+     * @param mask 1 for real tokens and 0 for padding, same shape as {@code ids}, or null for all real
+     * @return the logits, (B, numLabels)
+     */
     @Override
     public Tensor forward(long[][] ids, long[][] mask) {
         int b = ids.length;
@@ -94,7 +111,11 @@ public final class BertForSequenceClassification extends Module implements Seque
         return config.numLabels();
     }
 
-    /** BERT's shape facts: an encoder ({@code causal} false) with as many key/value heads as query heads. */
+    /**
+     * BERT's shape facts: an encoder ({@code causal} false) with as many key/value heads as query heads.
+     *
+     * @return the spec, model type {@code "bert"}
+     */
     @Override
     public ModelSpec spec() {
         return new ModelSpec("bert", config.vocabSize(), config.hiddenSize(), config.numHiddenLayers(),
@@ -102,7 +123,11 @@ public final class BertForSequenceClassification extends Module implements Seque
                 config.maxPositionEmbeddings(), false);
     }
 
-    /** The scope that owns the parameters. */
+    /**
+     * The scope that owns the parameters.
+     *
+     * @return the parameters' scope
+     */
     @Override
     public TensorScope parameterScope() {
         return scope;
