@@ -42,6 +42,15 @@ public interface BaseLinear {
     float[] weightOutIn();
 
     /**
+     * The weight as a float32 (out, in) tensor on the layer's device, for reading (merging, DoRA's norms): the
+     * stored tensor itself, or a copy in the current scope when it is stored transposed (Conv1D), in another dtype
+     * or quantized. Never write through it.
+     *
+     * @return the weight (out, in)
+     */
+    Tensor weightTensor();
+
+    /**
      * Replaces the weight from a dense (out, in) row-major matrix (requantizing where the storage is quantized).
      *
      * @param weight {@code out * in} values, row-major
@@ -63,6 +72,16 @@ public interface BaseLinear {
      */
     default Tensor denseWeightOutIn() {
         return null;
+    }
+
+    /**
+     * Parameters this layer stores quantized outside its parameter tree (NF4 codes), which parameter counts
+     * add to the tree's; 0 for dense storage.
+     *
+     * @return the number of quantized weight values
+     */
+    default long quantizedParameters() {
+        return 0;
     }
 
     /**

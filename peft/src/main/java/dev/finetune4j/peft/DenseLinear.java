@@ -1,6 +1,7 @@
 package dev.finetune4j.peft;
 
 import dev.finetune4j.core.nn.Linear;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
 /**
@@ -32,12 +33,15 @@ record DenseLinear(Linear linear) implements BaseLinear {
     }
 
     @Override
+    public Tensor weightTensor() {
+        Tensor w = linear.weight().to(DType.F32);
+        return linear.fanInFanOut() ? w.transpose(0, 1).contiguous() : w;
+    }
+
+    @Override
     public void setWeightOutIn(float[] weight) {
         float[] stored = linear.fanInFanOut() ? transpose(weight, outFeatures(), inFeatures()) : weight;
-        Tensor w = linear.weight();
-        for (int i = 0; i < stored.length; i++) {
-            w.setFlat(i, stored[i]);
-        }
+        linear.weight().copyFrom(stored);
     }
 
     @Override

@@ -87,20 +87,4 @@ public final class ModelTree {
             default -> null;
         };
     }
-
-    /**
-     * PEFT's default target modules per model_type when a config leaves them out.
-     *
-     * @param modelType the base model's {@code model_type}
-     * @return the default targets
-     */
-    public static TargetModules defaultLoraTargets(String modelType) {
-        return switch (modelType) {
-            case "llama", "mistral", "qwen2", "qwen3" -> TargetModules.names("q_proj", "v_proj");
-            case "gpt2" -> TargetModules.names("c_attn");
-            case "bert" -> TargetModules.names("query", "value");
-            default -> throw new PeftException("no default target_modules for model_type '" + modelType
-                    + "': set target_modules explicitly");
-        };
-    }
 }

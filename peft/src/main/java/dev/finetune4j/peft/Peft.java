@@ -2,14 +2,8 @@ package dev.finetune4j.peft;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.models.bert.BertForSequenceClassification;
+import dev.finetune4j.core.models.SequenceClassifier;
 import dev.finetune4j.core.nn.Module;
-import dev.finetune4j.peft.adapter.AdapterInjector;
-import dev.finetune4j.peft.freeze.FreezeInjector;
-import dev.finetune4j.peft.ia3.Ia3Injector;
-import dev.finetune4j.peft.lora.LoraInjector;
-import dev.finetune4j.peft.prefix.PrefixInjector;
-import dev.finetune4j.peft.prompt.PromptInjector;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,7 +17,8 @@ import java.util.SplittableRandom;
 
 /**
  * Entry points: put a fresh adapter on a base model ({@link #wrap}), or load one saved by this library or by
- * Hugging Face PEFT ({@link #load}, {@link #loadTrainable}).
+ * Hugging Face PEFT ({@link #load}, {@link #loadTrainable}). The method comes from the config's type (or the
+ * saved {@code peft_type}) through {@link PeftRegistry}.
  *
  * <pre>{@code
  * CausalLM tuned = Peft.load(baseModel, Path.of("adapter-dir"));   // any supported peft_type
@@ -40,6 +35,8 @@ import java.util.SplittableRandom;
 public final class Peft {
     private static final long DEFAULT_SEED = 0;
     private static final Logger LOG = LoggerFactory.getLogger(Peft.class);
+    /** PEFT's SEQ_CLS heads: the classification layer trains and is saved with the adapter. */
+    private static final List<String> CLASSIFIER_HEADS = List.of("classifier", "score");
 
     private Peft() {
     }
@@ -47,9 +44,10 @@ public final class Peft {
     /**
      * Injects a fresh, trainable adapter initialised from seed 0.
      *
-     * @param base the model to adapt; its tree is changed in place
-     * @param config the method and its settings
-     * @return the model with the adapter
+     * @param base   the causal LM to adapt (its tree is changed in place)
+     * @param config the method's config
+     * @return the adapted model
+     * @throws PeftException when the config does not fit the model
      */
     public static PeftModel wrap(LanguageModel base, PeftConfig config) {
         return wrap(base, config, DEFAULT_SEED);
@@ -58,21 +56,23 @@ public final class Peft {
     /**
      * Injects a fresh, trainable adapter whose random initialisation comes from {@code seed}.
      *
-     * @param base the model to adapt; its tree is changed in place
-     * @param config the method and its settings
-     * @param seed the seed of the adapter's random initialisation
-     * @return the model with the adapter
+     * @param base   the causal LM to adapt (its tree is changed in place)
+     * @param config the method's config
+     * @param seed   seed of the adapter's initialisation
+     * @return the adapted model
+     * @throws PeftException when the config does not fit the model
      */
     public static PeftModel wrap(LanguageModel base, PeftConfig config, long seed) {
-        return new PeftModel(base, inject(base, config, seed, true, false));
+        return new PeftModel(base, inject(causalContext(base, seed, true, false), config, false));
     }
 
     /**
      * Loads an adapter folder (adapter_config.json + adapter_model.safetensors) for inference: frozen.
      *
-     * @param base the model the adapter was trained on
+     * @param base       the causal LM the adapter was trained on
      * @param adapterDir the adapter folder
-     * @return the model with the adapter
+     * @return the adapted model
+     * @throws PeftException when the folder is missing, corrupt or does not fit the model
      */
     public static PeftModel load(LanguageModel base, Path adapterDir) {
         return load(base, adapterDir, false);
@@ -81,66 +81,85 @@ public final class Peft {
     /**
      * Loads an adapter folder whose parameters then require gradients (to continue training it).
      *
-     * @param base the model the adapter was trained on
+     * @param base       the causal LM the adapter was trained on
      * @param adapterDir the adapter folder
-     * @return the model with the adapter, trainable
+     * @return the adapted model
+     * @throws PeftException when the folder is missing, corrupt or does not fit the model
      */
     public static PeftModel loadTrainable(LanguageModel base, Path adapterDir) {
         return load(base, adapterDir, true);
     }
 
     /**
-     * Injects a fresh, trainable adapter into a sequence classifier (LoRA, IA3, bottleneck, freeze).
+     * Injects a fresh, trainable adapter into a sequence classifier (methods that wrap layers: LoRA, IA3,
+     * bottleneck, freeze); the classification head trains and saves with it unless the config names other
+     * modules to save.
      *
-     * @param base the classifier to adapt; its tree is changed in place
-     * @param config the method and its settings
-     * @return the classifier with the adapter
+     * @param base   the classifier to adapt (its tree is changed in place)
+     * @param config the method's config
+     * @param <M>    a classifier that is a module tree, such as {@code BertForSequenceClassification}
+     * @return the adapted classifier
+     * @throws PeftException when the config does not fit the model
      */
-    public static PeftClassifier wrap(BertForSequenceClassification base, PeftConfig config) {
-        return new PeftClassifier(base, inject(base, classifierDefaults(config), DEFAULT_SEED, true));
+    public static <M extends Module & SequenceClassifier> PeftClassifier wrap(M base, PeftConfig config) {
+        return new PeftClassifier(base, inject(classifierContext(base, true, false), config, true));
     }
 
     /**
      * Loads an adapter folder onto a sequence classifier for inference.
      *
-     * @param base the classifier the adapter was trained on
+     * @param base       the classifier the adapter was trained on
      * @param adapterDir the adapter folder
-     * @return the classifier with the adapter
+     * @param <M>        a classifier that is a module tree
+     * @return the adapted classifier
+     * @throws PeftException when the folder is missing, corrupt or does not fit the model
      */
-    public static PeftClassifier load(BertForSequenceClassification base, Path adapterDir) {
+    public static <M extends Module & SequenceClassifier> PeftClassifier load(M base, Path adapterDir) {
         return loadClassifier(base, adapterDir, false);
     }
 
     /**
      * Loads an adapter folder onto a sequence classifier, trainable.
      *
-     * @param base the classifier the adapter was trained on
+     * @param base       the classifier the adapter was trained on
      * @param adapterDir the adapter folder
-     * @return the classifier with the adapter, trainable
+     * @param <M>        a classifier that is a module tree
+     * @return the adapted classifier
+     * @throws PeftException when the folder is missing, corrupt or does not fit the model
      */
-    public static PeftClassifier loadTrainable(BertForSequenceClassification base, Path adapterDir) {
+    public static <M extends Module & SequenceClassifier> PeftClassifier loadTrainable(M base, Path adapterDir) {
         return loadClassifier(base, adapterDir, true);
     }
 
     private static PeftModel load(LanguageModel base, Path dir, boolean trainable) {
-        JsonNode json = AdapterConfigJson.readJson(dir);
-        PeftConfig config = AdapterConfigJson.parse(json, dir.resolve(AdapterConfigJson.FILE));
-        List<String> warnings = BaseModelRecord.warnings(json, dir.resolve(AdapterConfigJson.FILE), base, base.spec().modelType(), false);
-        return new PeftModel(base, loadWeights(inject(base, config, DEFAULT_SEED, trainable, true), dir, warnings));
+        PeftContext ctx = causalContext(base, DEFAULT_SEED, trainable, true);
+        return new PeftModel(base, loadInto(ctx, dir, false));
     }
 
-    private static PeftClassifier loadClassifier(BertForSequenceClassification base, Path dir, boolean trainable) {
-        JsonNode json = AdapterConfigJson.readJson(dir);
-        PeftConfig config = AdapterConfigJson.parse(json, dir.resolve(AdapterConfigJson.FILE));
-        List<String> warnings = BaseModelRecord.warnings(json, dir.resolve(AdapterConfigJson.FILE), base, "bert", true);
-        return new PeftClassifier(base, loadWeights(inject(base, config, DEFAULT_SEED, trainable), dir, warnings));
+    private static <M extends Module & SequenceClassifier> PeftClassifier loadClassifier(M base, Path dir, boolean trainable) {
+        return new PeftClassifier(base, loadInto(classifierContext(base, trainable, true), dir, true));
+    }
+
+    private static PeftContext causalContext(LanguageModel base, long seed, boolean trainable, boolean forLoading) {
+        return new PeftContext(base, base.spec(), base, base.parameterScope(), base::dropoutRandom, seed, trainable, forLoading);
+    }
+
+    private static <M extends Module & SequenceClassifier> PeftContext classifierContext(M base, boolean trainable,
+                                                                                        boolean forLoading) {
+        SplittableRandom dropout = new SplittableRandom(DEFAULT_SEED);
+        return new PeftContext(base, base.spec(), null, base.parameterScope(), () -> dropout, DEFAULT_SEED, trainable, forLoading);
     }
 
     /**
-     * Fills the injected adapter from the folder; on failure the base model's tree is restored before rethrowing.
-     * Then logs and keeps the warnings about the base model.
+     * Reads the folder's config, injects its method and fills it from the weights; on failure the base model's
+     * tree is restored before rethrowing. Then logs and keeps the warnings about the base model.
      */
-    private static AdapterState loadWeights(AdapterState state, Path dir, List<String> warnings) {
+    private static AdapterState loadInto(PeftContext ctx, Path dir, boolean classifier) {
+        Path file = dir.resolve(AdapterConfigJson.FILE);
+        JsonNode json = AdapterConfigJson.readJson(dir);
+        PeftConfig config = AdapterConfigJson.parse(json, file);
+        List<String> warnings = BaseModelRecord.warnings(json, file, ctx.root(), ctx.modelType(), classifier);
+        AdapterState state = inject(ctx, config, classifier);
         try {
             state.loadWeights(dir);
             warnings.forEach(w -> LOG.warn("{}", w));
@@ -162,81 +181,18 @@ public final class Peft {
         });
     }
 
-    private static AdapterState inject(LanguageModel base, PeftConfig config, long seed, boolean trainable, boolean forLoading) {
-        requireNoAdapter(base);
-        base.requiresGrad(false);
-        String type = base.spec().modelType();
-        PeftContext ctx = new PeftContext(base, type, base.parameterScope(), base::dropoutRandom, seed, trainable);
-        Map<String, Object> facts = new LinkedHashMap<>(BaseModelRecord.facts(base, type, false, base.source()));
-        requireRoomForVirtualTokens(base, config);
-        PeftConfig resolved = withDefaultTargets(config, type);
-        return switch (resolved) {
-            case PrefixTuningConfig c -> {
-                facts.putAll(PrefixInjector.configFacts(base, c));
-                yield new AdapterState(base, c, PrefixInjector.inject(ctx, base, c, forLoading), facts);
-            }
-            case PromptTuningConfig c -> {
-                facts.putAll(PromptInjector.configFacts(base));
-                yield new AdapterState(base, c, PromptInjector.inject(ctx, base, c), facts);
-            }
-            default -> new AdapterState(base, resolved, layerTuner(ctx, resolved, base.spec().hiddenSize(), base.spec().numLayers()), facts);
-        };
+    private static AdapterState inject(PeftContext ctx, PeftConfig config, boolean classifier) {
+        requireNoAdapter(ctx.root());
+        ctx.root().requiresGrad(false);
+        return inject(PeftRegistry.forConfig(config), ctx, config, classifier);
     }
 
-    /** Prompt and prefix tuning take positions: their virtual tokens must leave room for at least one real token. */
-    private static void requireRoomForVirtualTokens(LanguageModel base, PeftConfig config) {
-        int p = switch (config) {
-            case PromptTuningConfig c -> c.numVirtualTokens();
-            case PrefixTuningConfig c -> c.numVirtualTokens();
-            default -> 0;
-        };
-        if (p >= base.maxPositionEmbeddings()) {
-            throw new PeftException("num_virtual_tokens = " + p + " leaves no position for the input: the model has "
-                    + base.maxPositionEmbeddings() + " positions (max_position_embeddings); typical values are 8 to 32");
-        }
-    }
-
-    /** LoRA and IA3 with PEFT's per-model default modules written in, so the saved config lists what was adapted. */
-    private static PeftConfig withDefaultTargets(PeftConfig config, String modelType) {
-        return switch (config) {
-            case LoraConfig c when c.targetModules() == null ->
-                    c.toBuilder().targetModules(ModelTree.defaultLoraTargets(modelType)).build();
-            case Ia3Config c -> Ia3Injector.withDefaults(c, modelType);
-            default -> config;
-        };
-    }
-
-    private static AdapterState inject(BertForSequenceClassification base, PeftConfig config, long seed, boolean trainable) {
-        requireNoAdapter(base);
-        base.requiresGrad(false);
-        SplittableRandom dropout = new SplittableRandom(seed);
-        PeftContext ctx = new PeftContext(base, "bert", base.parameterScope(), () -> dropout, seed, trainable);
-        PeftConfig resolved = withDefaultTargets(config, "bert");
-        return new AdapterState(base, resolved, layerTuner(ctx, resolved, base.config().hiddenSize(), base.config().numHiddenLayers()),
-                BaseModelRecord.facts(base, "bert", true, Optional.empty()));
-    }
-
-    private static Tuner layerTuner(PeftContext ctx, PeftConfig config, int hidden, int layers) {
-        return switch (config) {
-            case LoraConfig c -> LoraInjector.inject(ctx, c);
-            case Ia3Config c -> Ia3Injector.inject(ctx, c);
-            case BottleneckConfig c -> AdapterInjector.inject(ctx, c, hidden);
-            case FreezeConfig c -> FreezeInjector.inject(ctx, c, layers);
-            case PrefixTuningConfig c -> throw new PeftException("prefix tuning needs a causal LM base (it fills the "
-                    + "decoder's KV cache); " + ctx.modelType() + " classifiers support LORA, IA3, BOTTLENECK_ADAPTER and FREEZE");
-            case PromptTuningConfig c -> throw new PeftException("prompt tuning is supported on causal LM bases only; "
-                    + ctx.modelType() + " classifiers support LORA, IA3, BOTTLENECK_ADAPTER and FREEZE");
-        };
-    }
-
-    /** PEFT's SEQ_CLS default: the classification head trains and is saved with the adapter. */
-    private static PeftConfig classifierDefaults(PeftConfig config) {
-        List<String> heads = List.of("classifier", "score");
-        return switch (config) {
-            case LoraConfig c when c.modulesToSave() == null -> c.toBuilder().modulesToSave(heads.toArray(String[]::new)).taskType("SEQ_CLS").build();
-            case Ia3Config c when c.modulesToSave() == null -> new Ia3Config(c.targetModules(), c.feedforwardModules(),
-                    c.fanInFanOut(), c.initIa3Weights(), heads, "SEQ_CLS");
-            default -> config;
-        };
+    /** Resolves the config's defaults (classifier heads, then the family's targets), records the facts, injects. */
+    private static <C extends PeftConfig> AdapterState inject(PeftMethod<C> method, PeftContext ctx, C config, boolean classifier) {
+        C resolved = method.withDefaults(classifier ? method.forClassifier(config, CLASSIFIER_HEADS) : config, ctx.modelType());
+        Optional<Path> source = ctx.causalLm() == null ? Optional.empty() : ctx.causalLm().source();
+        Map<String, Object> facts = new LinkedHashMap<>(BaseModelRecord.facts(ctx.root(), ctx.modelType(), classifier, source));
+        facts.putAll(method.configFacts(resolved, ctx.spec()));
+        return new AdapterState(ctx.root(), resolved, method.inject(ctx, resolved), facts);
     }
 }

@@ -1,8 +1,9 @@
 package dev.finetune4j.peft;
 
 import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifier;
-import dev.finetune4j.core.models.bert.BertForSequenceClassification;
+import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -12,18 +13,21 @@ import dev.finetune4j.core.tensor.TensorScope;
  *
  * <p>Thread safety: as {@link PeftModel}.
  */
-public final class PeftClassifier extends AdapterModel<BertForSequenceClassification> implements SequenceClassifier {
-    PeftClassifier(BertForSequenceClassification base, AdapterState state) {
+public final class PeftClassifier extends AdapterModel<Module> implements SequenceClassifier {
+    private final SequenceClassifier classifier;
+
+    <M extends Module & SequenceClassifier> PeftClassifier(M base, AdapterState state) {
         super(base, state);
+        this.classifier = base;
     }
 
     /**
      * The base classifier (its tree holds the adapter's wrappers while the adapter is injected).
      *
-     * @return the base classifier
+     * @return the classifier given to {@code Peft.wrap} or {@code Peft.load}
      */
-    public BertForSequenceClassification base() {
-        return base;
+    public SequenceClassifier base() {
+        return classifier;
     }
 
     /**
@@ -33,17 +37,31 @@ public final class PeftClassifier extends AdapterModel<BertForSequenceClassifica
      * @param mask 1 for real tokens and 0 for padding, or null for all real
      * @return the logits, (B, labels)
      */
+    @Override
     public Tensor forward(long[][] ids, long[][] mask) {
-        return base.forward(ids, mask);
+        return classifier.forward(ids, mask);
     }
 
     /**
      * Merges and removes the adapter's wrappers; the trained head stays.
      *
-     * @return the base classifier with the adapter merged into its weights
+     * @return the base classifier, which then computes what this one computed
      */
-    public BertForSequenceClassification mergeAndUnload() {
-        return mergeAndUnloadBase();
+    public SequenceClassifier mergeAndUnload() {
+        mergeAndUnloadBase();
+        return classifier;
+    }
+
+    /** The base classifier's shape facts. */
+    @Override
+    public ModelSpec spec() {
+        return classifier.spec();
+    }
+
+    /** The base classifier's parameter scope, which also holds the adapter's weights. */
+    @Override
+    public TensorScope parameterScope() {
+        return classifier.parameterScope();
     }
 
     @Override
@@ -61,11 +79,11 @@ public final class PeftClassifier extends AdapterModel<BertForSequenceClassifica
 
     @Override
     public int numLabels() {
-        return base.numLabels();
+        return classifier.numLabels();
     }
 
     @Override
     public void close() {
-        base.close();
+        classifier.close();
     }
 }

@@ -6,8 +6,7 @@ package dev.finetune4j.peft;
  *
  * <p>Thread safety: every implementation is an immutable record.
  */
-public sealed interface PeftConfig
-        permits LoraConfig, Ia3Config, PrefixTuningConfig, PromptTuningConfig, BottleneckConfig, FreezeConfig {
+public interface PeftConfig {
 
     /**
      * PEFT's {@code peft_type} ({@code "LORA"}, {@code "IA3"}, ...); ours for methods PEFT lacks.

@@ -3,6 +3,7 @@ package dev.finetune4j.peft;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.lora.LoraConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;

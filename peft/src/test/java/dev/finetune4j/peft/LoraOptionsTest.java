@@ -5,6 +5,9 @@ import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.lora.LoraBias;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;

@@ -9,6 +9,9 @@ import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.models.bert.BertForSequenceClassification;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.adapter.BottleneckConfig;
+import dev.finetune4j.peft.freeze.FreezeConfig;
+import dev.finetune4j.peft.prefix.PrefixTuningConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

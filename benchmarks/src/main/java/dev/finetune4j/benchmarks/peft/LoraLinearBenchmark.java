@@ -8,6 +8,7 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.BaseLinear;
 import dev.finetune4j.peft.lora.LoraLinear;
+import dev.finetune4j.peft.lora.LoraVariant;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -60,7 +61,7 @@ public class LoraLinearBenchmark {
         SplittableRandom r = new SplittableRandom(1);
         frozen = new Linear(params, width, width, false);
         StateDicts.initNormal(frozen, 0.02, r);
-        lora = new LoraLinear(frozen, BaseLinear.of(frozen, "bench"), rank, 2.0, 0.0, false, params, () -> r);
+        lora = new LoraLinear(frozen, BaseLinear.of(frozen, "bench"), rank, 2.0, 0.0, LoraVariant.standard(), params, () -> r);
         StateDicts.initNormal(lora, 0.02, r);
         lora.loraA().requiresGrad(true);
         lora.loraB().requiresGrad(true);

@@ -8,9 +8,9 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.tensor.DType;
-import dev.finetune4j.peft.LoraConfig;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.qlora.QloraInjector;
 
 import java.nio.file.Files;

@@ -1,5 +1,8 @@
 package dev.finetune4j.core.models;
 
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
 /**
  * A sequence classifier: one score per label for every sequence of a batch.
  *
@@ -26,6 +29,29 @@ public interface SequenceClassifier extends AutoCloseable {
      * @return the label count
      */
     int numLabels();
+
+    /**
+     * Class scores with autograd, the tensor-level face of {@link #logits} (what training and adapters use).
+     *
+     * @param inputIds      token ids, {@code [batch][seq]}
+     * @param attentionMask 1 for real tokens, 0 for padding; null means all 1
+     * @return scores (B, numLabels)
+     */
+    Tensor forward(long[][] inputIds, long[][] attentionMask);
+
+    /**
+     * Shape facts of the encoder (model type, hidden size, layers), for adapters.
+     *
+     * @return the spec
+     */
+    ModelSpec spec();
+
+    /**
+     * The scope that owns the model's parameters (PEFT methods allocate their own weights there too).
+     *
+     * @return the scope
+     */
+    TensorScope parameterScope();
 
     @Override
     void close();

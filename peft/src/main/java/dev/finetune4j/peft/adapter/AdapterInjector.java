@@ -1,13 +1,15 @@
 package dev.finetune4j.peft.adapter;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
-import dev.finetune4j.peft.BottleneckConfig;
 import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftMethod;
 import dev.finetune4j.peft.TargetModules;
 
 import java.util.ArrayList;
@@ -17,25 +19,53 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Places bottleneck adapters per {@link BottleneckConfig.Placement}: Houlsby after each layer's attention and
- * MLP, Pfeiffer after the MLP only. The sublayers are found by the family's module names.
+ * Bottleneck adapters' {@link PeftMethod}: places them per {@link BottleneckConfig.Placement}, Houlsby after each
+ * layer's attention and MLP, Pfeiffer after the MLP only. The sublayers are found by the family's module names.
  *
  * <p>Thread safety: stateless; injection mutates the given model.
  */
-public final class AdapterInjector {
-    private AdapterInjector() {
+public final class AdapterInjector implements PeftMethod<BottleneckConfig> {
+
+    /** The instance {@link java.util.ServiceLoader} creates. */
+    public AdapterInjector() {
+    }
+
+    @Override
+    public String peftType() {
+        return BottleneckConfig.PEFT_TYPE;
+    }
+
+    @Override
+    public String name() {
+        return "adapter";
+    }
+
+    @Override
+    public Class<BottleneckConfig> configType() {
+        return BottleneckConfig.class;
+    }
+
+    @Override
+    public BottleneckConfig fromJson(JsonNode json, String where) {
+        return BottleneckConfig.fromJson(json, where);
+    }
+
+    @Override
+    public void toJson(BottleneckConfig config, ObjectNode json) {
+        config.toJson(json);
     }
 
     /**
      * Wraps the attention and/or MLP sublayers of every layer in a {@link BottleneckAdapter} with a fresh down
-     * projection and a zero up projection.
+     * projection and a zero up projection, of the model's residual width C (its hidden size).
      *
      * @param ctx the model being wrapped, its scope and seed
      * @param cfg placement, reduction factor and activation
-     * @param width the residual width C of the model
      * @return the tuner that remembers the swaps, to save, merge or unload them
      */
-    public static LayerTuner inject(PeftContext ctx, BottleneckConfig cfg, int width) {
+    @Override
+    public LayerTuner inject(PeftContext ctx, BottleneckConfig cfg) {
+        int width = ctx.spec().hiddenSize();
         TargetModules[] sites = sites(ctx.modelType());
         TargetModules attention = sites[0];
         TargetModules mlp = sites[1];

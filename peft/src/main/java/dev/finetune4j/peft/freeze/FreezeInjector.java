@@ -1,10 +1,12 @@
 package dev.finetune4j.peft.freeze;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.tensor.Tensor;
-import dev.finetune4j.peft.FreezeConfig;
 import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftMethod;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -12,28 +14,55 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Chooses which of the base model's own parameters train under a {@link FreezeConfig}: those of the last N
+ * Layer freezing's {@link PeftMethod}: chooses which of the base model's own parameters train under a {@link FreezeConfig}: those of the last N
  * transformer layers (found as the number after {@code layers.}, {@code h.} or {@code layer.}) and those whose
  * name contains a match of a pattern. Everything else stays frozen.
  *
  * <p>Thread safety: stateless.
  */
-public final class FreezeInjector {
+public final class FreezeInjector implements PeftMethod<FreezeConfig> {
     private static final Pattern LAYER_INDEX = Pattern.compile("(?:^|\\.)(?:layers|h|layer)\\.(\\d+)\\.");
 
-    private FreezeInjector() {
+    /** The instance {@link java.util.ServiceLoader} creates. */
+    public FreezeInjector() {
+    }
+
+    @Override
+    public String peftType() {
+        return FreezeConfig.PEFT_TYPE;
+    }
+
+    @Override
+    public String name() {
+        return "freeze";
+    }
+
+    @Override
+    public Class<FreezeConfig> configType() {
+        return FreezeConfig.class;
+    }
+
+    @Override
+    public FreezeConfig fromJson(JsonNode json, String where) {
+        return FreezeConfig.fromJson(json, where);
+    }
+
+    @Override
+    public void toJson(FreezeConfig config, ObjectNode json) {
+        config.toJson(json);
     }
 
     /**
      * Selects the base model's parameters to train (they require gradients when the model is wrapped for training);
-     * every other parameter stays frozen.
+     * every other parameter stays frozen. The top layers are counted from the model's spec.
      *
      * @param ctx the model being wrapped
      * @param cfg the number of top layers and the name patterns to train
-     * @param numLayers the model's transformer layer count
      * @return the tuner that names the trained parameters, to save them
      */
-    public static FrozenLayers inject(PeftContext ctx, FreezeConfig cfg, int numLayers) {
+    @Override
+    public FrozenLayers inject(PeftContext ctx, FreezeConfig cfg) {
+        int numLayers = ctx.spec().numLayers();
         int first = numLayers - Math.min(cfg.topLayers(), numLayers);
         Map<String, Tensor> chosen = new LinkedHashMap<>();
         ctx.root().stateDict().forEach((name, t) -> {

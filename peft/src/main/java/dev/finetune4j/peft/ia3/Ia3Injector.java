@@ -1,15 +1,17 @@
 package dev.finetune4j.peft.ia3;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.BaseLinear;
-import dev.finetune4j.peft.Ia3Config;
 import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.ModulesToSave;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftMethod;
 import dev.finetune4j.peft.TargetModules;
 
 import java.util.ArrayList;
@@ -19,12 +21,47 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Puts an {@link Ia3Linear} around every targeted module; feed-forward targets rescale their input.
+ * IA3's {@link PeftMethod}: puts an {@link Ia3Linear} around every targeted module; feed-forward targets rescale
+ * their input.
  *
  * <p>Thread safety: stateless; injection mutates the given model.
  */
-public final class Ia3Injector {
-    private Ia3Injector() {
+public final class Ia3Injector implements PeftMethod<Ia3Config> {
+
+    /** The instance {@link java.util.ServiceLoader} creates. */
+    public Ia3Injector() {
+    }
+
+    @Override
+    public String peftType() {
+        return Ia3Config.PEFT_TYPE;
+    }
+
+    @Override
+    public String name() {
+        return "ia3";
+    }
+
+    @Override
+    public Class<Ia3Config> configType() {
+        return Ia3Config.class;
+    }
+
+    @Override
+    public Ia3Config fromJson(JsonNode json, String where) {
+        return Ia3Config.fromJson(json);
+    }
+
+    @Override
+    public void toJson(Ia3Config config, ObjectNode json) {
+        config.toJson(json);
+    }
+
+    /** PEFT's SEQ_CLS default: the heads train and save with the adapter unless modules to save are given. */
+    @Override
+    public Ia3Config forClassifier(Ia3Config c, List<String> heads) {
+        return c.modulesToSave() != null ? c
+                : new Ia3Config(c.targetModules(), c.feedforwardModules(), c.fanInFanOut(), c.initIa3Weights(), heads, "SEQ_CLS");
     }
 
     /**
@@ -34,7 +71,8 @@ public final class Ia3Injector {
      * @param cfg the target and feed-forward modules
      * @return the tuner that remembers the swaps, to save, merge or unload them
      */
-    public static LayerTuner inject(PeftContext ctx, Ia3Config cfg) {
+    @Override
+    public LayerTuner inject(PeftContext ctx, Ia3Config cfg) {
         Module root = ctx.root();
         TargetModules targets = cfg.targetModules() == null ? defaults(ctx.modelType())[0] : cfg.targetModules();
         TargetModules feedforward = cfg.feedforwardModules() == null ? defaults(ctx.modelType())[1] : cfg.feedforwardModules();
@@ -60,7 +98,6 @@ public final class Ia3Injector {
         return new LayerTuner(swaps, tensors);
     }
 
-    /** PEFT's default {target_modules, feedforward_modules} per model type. */
     /**
      * {@code cfg} with PEFT's per-model defaults filled in where it leaves the modules out (what gets saved).
      *
@@ -68,7 +105,8 @@ public final class Ia3Injector {
      * @param modelType the base model's {@code model_type}
      * @return the configuration with target and feed-forward modules filled in
      */
-    public static Ia3Config withDefaults(Ia3Config cfg, String modelType) {
+    @Override
+    public Ia3Config withDefaults(Ia3Config cfg, String modelType) {
         if (cfg.targetModules() != null) {
             return cfg;
         }
@@ -76,6 +114,7 @@ public final class Ia3Injector {
         return new Ia3Config(d[0], d[1], cfg.fanInFanOut(), cfg.initIa3Weights(), cfg.modulesToSave(), cfg.taskType());
     }
 
+    /** PEFT's default {target_modules, feedforward_modules} per model type. */
     private static TargetModules[] defaults(String modelType) {
         return switch (modelType) {
             case "llama", "mistral", "qwen2", "qwen3" -> new TargetModules[]{

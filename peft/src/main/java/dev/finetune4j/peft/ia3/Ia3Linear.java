@@ -1,5 +1,6 @@
 package dev.finetune4j.peft.ia3;
 
+import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Module;
@@ -81,19 +82,17 @@ public final class Ia3Linear extends Module implements Layer, AdapterLayer {
         merged = false;
     }
 
+    /** W * l (columns for feed-forward layers, else rows and the bias), or W / (l + 1e-8) to undo it. */
     private void rescale(boolean divide) {
-        float[] l = scales().toFloatArray();
-        float[] w = base.weightOutIn();
-        int in = base.inFeatures();
-        for (int i = 0; i < w.length; i++) {
-            float s = feedforward ? l[i % in] : l[i / in];
-            w[i] = divide ? w[i] / (s + 1e-8f) : w[i] * s;
-        }
-        base.setWeightOutIn(w);
-        Tensor bias = base.bias();
-        if (!feedforward && bias != null) {
-            for (int i = 0; i < l.length; i++) {
-                bias.setFlat(i, divide ? bias.getFlat(i) / (l[i] + 1e-8f) : bias.getFlat(i) * l[i]);
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            Tensor l = divide ? Elementwise.addScalar(scales(), 1e-8f) : scales();
+            Tensor w = base.weightTensor();
+            base.setWeightOutIn((divide ? Elementwise.div(w, l) : Elementwise.mul(w, l)).toFloatArray());
+            Tensor bias = base.bias();
+            if (!feedforward && bias != null) {
+                Tensor row = l.reshape(Math.toIntExact(l.numel()));
+                Tensor scaled = divide ? Elementwise.div(bias, row) : Elementwise.mul(bias, row);
+                bias.backend().copy().copy(scaled, bias);
             }
         }
     }

@@ -1,17 +1,17 @@
 package dev.finetune4j.peft.lora;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.BaseLinear;
 import dev.finetune4j.peft.LayerTuner;
-import dev.finetune4j.peft.LoraBias;
-import dev.finetune4j.peft.LoraConfig;
-import dev.finetune4j.peft.LoraInit;
 import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.ModulesToSave;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftMethod;
 import dev.finetune4j.peft.TargetModules;
 
 import java.util.ArrayList;
@@ -21,13 +21,55 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Puts a {@link LoraLinear} around every module a {@link LoraConfig} targets, wraps its modules to save, and
- * names the adapter's tensors as PEFT saves them.
+ * LoRA's {@link PeftMethod} ({@code peft_type} LORA, with DoRA and rsLoRA as options): puts a {@link LoraLinear}
+ * around every module a {@link LoraConfig} targets, wraps its modules to save, and names the adapter's tensors
+ * as PEFT saves them.
  *
  * <p>Thread safety: stateless; injection mutates the given model and must not race with its use.
  */
-public final class LoraInjector {
-    private LoraInjector() {
+public final class LoraInjector implements PeftMethod<LoraConfig> {
+
+    /** The instance {@link java.util.ServiceLoader} creates. */
+    public LoraInjector() {
+    }
+
+    @Override
+    public String peftType() {
+        return LoraConfig.PEFT_TYPE;
+    }
+
+    @Override
+    public String name() {
+        return "lora";
+    }
+
+    @Override
+    public Class<LoraConfig> configType() {
+        return LoraConfig.class;
+    }
+
+    @Override
+    public LoraConfig fromJson(JsonNode json, String where) {
+        return LoraConfig.fromJson(json, where);
+    }
+
+    @Override
+    public void toJson(LoraConfig config, ObjectNode json) {
+        config.toJson(json);
+    }
+
+    /** PEFT's per-model default target modules written in when the config leaves them out. */
+    @Override
+    public LoraConfig withDefaults(LoraConfig config, String modelType) {
+        return config.targetModules() != null ? config
+                : config.toBuilder().targetModules(defaultTargets(modelType)).build();
+    }
+
+    /** PEFT's SEQ_CLS default: the heads train and save with the adapter unless modules to save are given. */
+    @Override
+    public LoraConfig forClassifier(LoraConfig config, List<String> heads) {
+        return config.modulesToSave() != null ? config
+                : config.toBuilder().modulesToSave(heads.toArray(String[]::new)).taskType("SEQ_CLS").build();
     }
 
     /**
@@ -37,9 +79,10 @@ public final class LoraInjector {
      * @param cfg rank, alpha, dropout, targets and initialisation
      * @return the tuner that remembers the swaps, to save, merge or unload them
      */
-    public static LayerTuner inject(PeftContext ctx, LoraConfig cfg) {
+    @Override
+    public LayerTuner inject(PeftContext ctx, LoraConfig cfg) {
         Module root = ctx.root();
-        TargetModules defaults = cfg.targetModules() == null ? ModelTree.defaultLoraTargets(ctx.modelType()) : null;
+        TargetModules defaults = cfg.targetModules() == null ? defaultTargets(ctx.modelType()) : null;
         List<String> targets = ModelTree.select(root, p -> cfg.targets(p, defaults), "target_modules " + describe(cfg));
         requireSensibleRanks(root, targets, cfg);
         SplittableRandom init = new SplittableRandom(ctx.seed());
@@ -47,7 +90,7 @@ public final class LoraInjector {
         for (String path : targets) {
             swaps.add(LayerTuner.swap(root, path, original -> {
                 LoraLinear l = new LoraLinear(original, BaseLinear.of(original, path), cfg.rankFor(path), cfg.scalingFor(path),
-                        cfg.loraDropout(), cfg.useDora(), ctx.scope(), ctx.dropoutRandom());
+                        cfg.loraDropout(), LoraVariant.of(cfg), ctx.scope(), ctx.dropoutRandom());
                 initialise(l, cfg.initLoraWeights(), init);
                 return l;
             }));
@@ -108,9 +151,7 @@ public final class LoraInjector {
         if (init == LoraInit.RANDOM) {
             kaimingUniform(l.loraB(), random);
         }
-        if (l.magnitude() != null) {
-            l.initMagnitude();
-        }
+        l.initialiseVariant();
     }
 
     /** nn.Linear's default: U(-b, b) with b = gain sqrt(3 / fan_in), gain = sqrt(2 / (1 + 5)), so b = 1 / sqrt(fan_in). */
@@ -122,5 +163,16 @@ public final class LoraInjector {
     private static String describe(LoraConfig cfg) {
         return cfg.targetModules() == null ? "(model default)" : cfg.targetModules().toString()
                 + (cfg.layersToTransform() == null ? "" : " with layers_to_transform " + cfg.layersToTransform());
+    }
+
+    /** PEFT's default target modules per model_type when a config leaves them out. */
+    private static TargetModules defaultTargets(String modelType) {
+        return switch (modelType) {
+            case "llama", "mistral", "qwen2", "qwen3" -> TargetModules.names("q_proj", "v_proj");
+            case "gpt2" -> TargetModules.names("c_attn");
+            case "bert" -> TargetModules.names("query", "value");
+            default -> throw new PeftException("no default target_modules for model_type '" + modelType
+                    + "': set target_modules explicitly");
+        };
     }
 }

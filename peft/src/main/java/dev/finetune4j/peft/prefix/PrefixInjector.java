@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.prefix;
 
-import dev.finetune4j.core.models.LanguageModel;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.StateDicts;
@@ -8,34 +9,64 @@ import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftContext;
-import dev.finetune4j.peft.PrefixTuningConfig;
+import dev.finetune4j.peft.PeftMethod;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Creates the {@link PrefixEncoder} for a causal LM, sized from the model as PEFT sizes it (grouped-query
- * attention: key/value heads, not query heads).
+ * Prefix tuning's {@link PeftMethod}: creates the {@link PrefixEncoder} for a causal LM, sized from the model as
+ * PEFT sizes it (grouped-query attention: key/value heads, not query heads).
  *
  * <p>Thread safety: stateless.
  */
-public final class PrefixInjector {
-    private PrefixInjector() {
+public final class PrefixInjector implements PeftMethod<PrefixTuningConfig> {
+
+    /** The instance {@link java.util.ServiceLoader} creates. */
+    public PrefixInjector() {
+    }
+
+    @Override
+    public String peftType() {
+        return PrefixTuningConfig.PEFT_TYPE;
+    }
+
+    @Override
+    public String name() {
+        return "prefix";
+    }
+
+    @Override
+    public Class<PrefixTuningConfig> configType() {
+        return PrefixTuningConfig.class;
+    }
+
+    @Override
+    public PrefixTuningConfig fromJson(JsonNode json, String where) {
+        return PrefixTuningConfig.fromJson(json, where);
+    }
+
+    @Override
+    public void toJson(PrefixTuningConfig config, ObjectNode json) {
+        config.toJson(json);
     }
 
     /**
-     * Creates the prefix table (and the reparameterising MLP when configured and not loading).
+     * Creates the prefix table (and the reparameterising MLP when configured and not loading), sized from the
+     * causal LM's layers, key/value heads and head size. When {@code ctx.forLoading()} the table will be
+     * overwritten from a file: PEFT saves the table (the MLP's output), so a loaded prefix never has the MLP.
      *
-     * @param ctx the scope and seed of the new weights
-     * @param base the causal LM, whose layers, key/value heads and head size size the table
+     * @param ctx the causal LM, the scope and seed of the new weights
      * @param cfg virtual tokens and the optional MLP
-     * @param forLoading true when the table will be overwritten from a file: PEFT saves the table (the MLP's
-     *                   output), so a loaded prefix never has the MLP
      * @return the encoder that produces every layer's prefix keys and values
      */
-    public static PrefixEncoder inject(PeftContext ctx, LanguageModel base, PrefixTuningConfig cfg, boolean forLoading) {
-        ModelSpec spec = base.spec();
+    @Override
+    public PrefixEncoder inject(PeftContext ctx, PrefixTuningConfig cfg) {
+        ctx.requireCausalLm("prefix tuning");
+        ctx.requireRoomFor(cfg.numVirtualTokens());
+        ModelSpec spec = ctx.spec();
+        boolean forLoading = ctx.forLoading();
         int width = PrefixEncoder.kvWidth(spec);
         int p = cfg.numVirtualTokens();
         SplittableRandom random = new SplittableRandom(ctx.seed());
@@ -58,12 +89,12 @@ public final class PrefixInjector {
     /**
      * The model-derived fields PEFT writes into adapter_config.json for prefix tuning.
      *
-     * @param base the causal LM
      * @param cfg the prefix configuration
+     * @param spec the causal LM's shape facts
      * @return the fields ({@code num_layers}, {@code token_dim}, ...) in PEFT's names
      */
-    public static Map<String, Object> configFacts(LanguageModel base, PrefixTuningConfig cfg) {
-        ModelSpec spec = base.spec();
+    @Override
+    public Map<String, Object> configFacts(PrefixTuningConfig cfg, ModelSpec spec) {
         Map<String, Object> facts = new LinkedHashMap<>();
         facts.put("num_layers", spec.numLayers());
         facts.put("num_attention_heads", spec.numKeyValueHeads());

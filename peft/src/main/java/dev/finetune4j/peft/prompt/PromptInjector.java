@@ -1,12 +1,15 @@
 package dev.finetune4j.peft.prompt;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftContext;
-import dev.finetune4j.peft.PromptTuningConfig;
+import dev.finetune4j.peft.PeftMethod;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,24 +17,54 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Creates the {@link PromptEmbedding} of a causal LM: N(0, 1) rows (PEFT's RANDOM init) or copies of the
- * embeddings of init-text token ids (PEFT's TEXT init).
+ * Prompt tuning's {@link PeftMethod}: creates the {@link PromptEmbedding} of a causal LM, N(0, 1) rows (PEFT's
+ * RANDOM init) or copies of the embeddings of init-text token ids (PEFT's TEXT init).
  *
  * <p>Thread safety: stateless.
  */
-public final class PromptInjector {
-    private PromptInjector() {
+public final class PromptInjector implements PeftMethod<PromptTuningConfig> {
+
+    /** The instance {@link java.util.ServiceLoader} creates. */
+    public PromptInjector() {
+    }
+
+    @Override
+    public String peftType() {
+        return PromptTuningConfig.PEFT_TYPE;
+    }
+
+    @Override
+    public String name() {
+        return "prompt";
+    }
+
+    @Override
+    public Class<PromptTuningConfig> configType() {
+        return PromptTuningConfig.class;
+    }
+
+    @Override
+    public PromptTuningConfig fromJson(JsonNode json, String where) {
+        return PromptTuningConfig.fromJson(json, where);
+    }
+
+    @Override
+    public void toJson(PromptTuningConfig config, ObjectNode json) {
+        config.toJson(json);
     }
 
     /**
-     * Creates the virtual-token table, (numVirtualTokens, C).
+     * Creates the virtual-token table, (numVirtualTokens, C), from the causal LM's embeddings (their width and
+     * the TEXT initialisation).
      *
-     * @param ctx the scope and seed of the new table
-     * @param base the causal LM, whose embeddings give the width and the TEXT initialisation
+     * @param ctx the causal LM, the scope and seed of the new table
      * @param cfg the number of virtual tokens and the initialisation
      * @return the prompt embedding, prepended to the input embeddings at forward time
      */
-    public static PromptEmbedding inject(PeftContext ctx, LanguageModel base, PromptTuningConfig cfg) {
+    @Override
+    public PromptEmbedding inject(PeftContext ctx, PromptTuningConfig cfg) {
+        LanguageModel base = ctx.requireCausalLm("prompt tuning");
+        ctx.requireRoomFor(cfg.numVirtualTokens());
         int p = cfg.numVirtualTokens();
         int c = base.spec().hiddenSize();
         Tensor table = Tensor.zeros(ctx.scope(), DType.F32, Shape.of(p, c));
@@ -55,14 +88,16 @@ public final class PromptInjector {
     /**
      * The model-derived fields PEFT writes into adapter_config.json for prompt tuning.
      *
-     * @param base the causal LM
+     * @param cfg the prompt configuration
+     * @param spec the causal LM's shape facts
      * @return the fields ({@code token_dim}, ...) in PEFT's names
      */
-    public static Map<String, Object> configFacts(LanguageModel base) {
+    @Override
+    public Map<String, Object> configFacts(PromptTuningConfig cfg, ModelSpec spec) {
         Map<String, Object> facts = new LinkedHashMap<>();
-        facts.put("num_layers", base.spec().numLayers());
-        facts.put("num_attention_heads", base.spec().numHeads());
-        facts.put("token_dim", base.spec().hiddenSize());
+        facts.put("num_layers", spec.numLayers());
+        facts.put("num_attention_heads", spec.numHeads());
+        facts.put("token_dim", spec.hiddenSize());
         facts.put("num_transformer_submodules", 1);
         return facts;
     }

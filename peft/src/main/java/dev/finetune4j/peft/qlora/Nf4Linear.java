@@ -98,6 +98,11 @@ public final class Nf4Linear extends Module implements Layer, BaseLinear {
     }
 
     @Override
+    public Tensor weightTensor() {
+        return dequantizedWeight();
+    }
+
+    @Override
     public float[] weightOutIn() {
         return Nf4.dequantize(weight);
     }
@@ -106,6 +111,11 @@ public final class Nf4Linear extends Module implements Layer, BaseLinear {
     @Override
     public void setWeightOutIn(float[] w) {
         weight = Nf4.quantize(w);
+    }
+
+    @Override
+    public long quantizedParameters() {
+        return weight.size();
     }
 
     @Override

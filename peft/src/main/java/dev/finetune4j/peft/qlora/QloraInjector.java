@@ -4,8 +4,8 @@ import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.peft.LayerTuner;
-import dev.finetune4j.peft.LoraConfig;
 import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftConfig;
 import dev.finetune4j.peft.PeftModel;
 
 import java.nio.file.Path;
@@ -64,13 +64,13 @@ public final class QloraInjector {
     }
 
     /**
-     * Quantizes the base model to NF4 and injects a fresh LoRA adapter on top.
+     * Quantizes the base model to NF4 and injects a fresh adapter on top: QLoRA with a {@code LoraConfig}.
      *
-     * @param base the full-precision model, quantized in place
-     * @param config the LoRA adapter's configuration
-     * @return the trainable QLoRA model
+     * @param base   the model to quantize and adapt
+     * @param config the adapter's config (a {@code LoraConfig} for QLoRA)
+     * @return the adapted model
      */
-    public static PeftModel wrap(LanguageModel base, LoraConfig config) {
+    public static PeftModel wrap(LanguageModel base, PeftConfig config) {
         quantize(base);
         return Peft.wrap(base, config);
     }

@@ -9,10 +9,10 @@ import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
-import dev.finetune4j.peft.LoraConfig;
-import dev.finetune4j.peft.LoraInit;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
 import org.junit.jupiter.api.Test;
 
 import java.net.URISyntaxException;

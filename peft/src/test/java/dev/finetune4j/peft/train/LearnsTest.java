@@ -11,9 +11,9 @@ import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.Tokenizer;
-import dev.finetune4j.peft.LoraConfig;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

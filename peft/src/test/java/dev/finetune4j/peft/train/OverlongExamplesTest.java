@@ -4,7 +4,7 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
-import dev.finetune4j.peft.PromptTuningConfig;
+import dev.finetune4j.peft.prompt.PromptTuningConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

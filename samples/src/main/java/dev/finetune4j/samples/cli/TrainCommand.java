@@ -39,11 +39,12 @@ import java.util.concurrent.Callable;
                 "             schedule: cosine, warmup_ratio: 0.03, eval_every_steps: 50, early_stopping_patience: 3}",
                 "  dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}   # objective: dpo; rows prompt/chosen/rejected",
                 "  output: runs/qa",
-                "peft keys per method: lora/dora/qlora r, lora_alpha, lora_dropout, target_modules (list or regex), "
-                        + "use_rslora, modules_to_save, layers_to_transform; ia3 target_modules, feedforward_modules; "
-                        + "prefix num_virtual_tokens, prefix_projection, encoder_hidden_size; prompt num_virtual_tokens; "
-                        + "adapter placement (houlsby|pfeiffer), reduction_factor, non_linearity; freeze top_layers, "
-                        + "trainable_names.",
+                "peft keys: the method's adapter_config.json fields under PEFT's names, for example lora/dora/qlora "
+                        + "r, lora_alpha (default 16), lora_dropout, target_modules (list or regex), use_rslora, "
+                        + "modules_to_save, layers_to_transform, rank_pattern; ia3 target_modules, feedforward_modules; "
+                        + "prefix num_virtual_tokens (default 16), prefix_projection, encoder_hidden_size; prompt "
+                        + "num_virtual_tokens (default 16); adapter placement (houlsby|pfeiffer), reduction_factor, "
+                        + "non_linearity; freeze top_layers, trainable_names.",
                 "", "Exit codes: 0 done, 1 failed while running (e.g. training diverged), 2 bad input."})
 final class TrainCommand implements Callable<Integer> {
     @Spec

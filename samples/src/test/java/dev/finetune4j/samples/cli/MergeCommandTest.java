@@ -2,10 +2,10 @@ package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.peft.LoraConfig;
-import dev.finetune4j.peft.LoraInit;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -52,6 +52,16 @@ class TrainCommandTest {
         assertTrue(r.out().contains("2 steps"), r.out());
     }
 
+    /** dora is LoRA with use_dora; the section is read by LoRA's adapter_config.json mapping, rank_pattern included. */
+    @Test
+    void doraShorthandAndAnyLoraFieldReachTheSavedConfig() throws Exception {
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c",
+                config("method: dora\npeft: {r: 4, target_modules: [q_proj, v_proj], rank_pattern: {v_proj: 2}}\n").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        String saved = Files.readString(dir.resolve("run/adapter/adapter_config.json"));
+        assertTrue(saved.contains("\"use_dora\" : true") && saved.contains("\"v_proj\" : 2") && saved.contains("\"lora_alpha\" : 16"), saved);
+    }
+
     @Test
     void dpoWithIa3Trains() throws Exception {
         CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("objective: dpo\nmethod: ia3\n").toString());

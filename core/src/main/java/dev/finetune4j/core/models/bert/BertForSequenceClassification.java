@@ -5,9 +5,10 @@ import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.EmbeddingLookup;
+import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifier;
-import dev.finetune4j.core.nn.Embedding;
 import dev.finetune4j.core.nn.Container;
+import dev.finetune4j.core.nn.Embedding;
 import dev.finetune4j.core.nn.LayerNorm;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -66,6 +67,7 @@ public final class BertForSequenceClassification extends Module implements Seque
      * @param mask 1 for real tokens and 0 for padding, same shape as {@code ids}, or null for all real
      * @return the logits, (B, numLabels)
      */
+    @Override
     public Tensor forward(long[][] ids, long[][] mask) {
         int b = ids.length;
         int t = ids[0].length;
@@ -110,10 +112,23 @@ public final class BertForSequenceClassification extends Module implements Seque
     }
 
     /**
+     * BERT's shape facts: an encoder ({@code causal} false) with as many key/value heads as query heads.
+     *
+     * @return the spec, model type {@code "bert"}
+     */
+    @Override
+    public ModelSpec spec() {
+        return new ModelSpec("bert", config.vocabSize(), config.hiddenSize(), config.numHiddenLayers(),
+                config.numAttentionHeads(), config.numAttentionHeads(), config.hiddenSize() / config.numAttentionHeads(),
+                config.maxPositionEmbeddings(), false);
+    }
+
+    /**
      * The scope that owns the parameters.
      *
      * @return the parameters' scope
      */
+    @Override
     public TensorScope parameterScope() {
         return scope;
     }

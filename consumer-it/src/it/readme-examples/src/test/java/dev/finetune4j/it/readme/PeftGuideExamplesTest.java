@@ -7,9 +7,9 @@ import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
-import dev.finetune4j.peft.LoraConfig;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,11 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.prefix;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
+import dev.finetune4j.peft.PeftConfig;
+import dev.finetune4j.peft.PeftJson;
 
 /**
  * Prefix tuning (Li and Liang 2021): learned keys and values of {@code numVirtualTokens} virtual positions in
@@ -12,6 +19,9 @@ package dev.finetune4j.peft;
  */
 public record PrefixTuningConfig(int numVirtualTokens, boolean prefixProjection, int encoderHiddenSize, String taskType)
         implements PeftConfig {
+    /** PEFT's {@code peft_type} of this method. */
+    public static final String PEFT_TYPE = "PREFIX_TUNING";
+
 
     /** Checks that there is at least one virtual token and the MLP width is not negative. */
     public PrefixTuningConfig {
@@ -35,6 +45,31 @@ public record PrefixTuningConfig(int numVirtualTokens, boolean prefixProjection,
 
     @Override
     public String peftType() {
-        return "PREFIX_TUNING";
+        return PEFT_TYPE;
+    }
+
+    /**
+     * The prefix tuning config of an {@code adapter_config.json} object; {@code num_virtual_tokens} is required.
+     *
+     * @param c  the JSON object
+     * @param at the file or section it came from, for messages
+     * @return the config
+     * @throws IllegalArgumentException when a field is missing or invalid
+     */
+    public static PrefixTuningConfig fromJson(JsonNode c, String at) {
+        return new PrefixTuningConfig(JsonFields.requiredInteger(c, "num_virtual_tokens", 1, ConfigLimits.POSITIONS, at),
+                c.path("prefix_projection").asBoolean(false),
+                JsonFields.integer(c, "encoder_hidden_size", 0, 0, ConfigLimits.HIDDEN, at), PeftJson.text(c, "task_type"));
+    }
+
+    /**
+     * Writes this config's fields under PEFT's names.
+     *
+     * @param o the adapter_config.json object to fill
+     */
+    public void toJson(ObjectNode o) {
+        o.put("num_virtual_tokens", numVirtualTokens);
+        o.put("prefix_projection", prefixProjection);
+        o.put("encoder_hidden_size", encoderHiddenSize);
     }
 }

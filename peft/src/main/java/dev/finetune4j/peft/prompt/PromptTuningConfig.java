@@ -1,4 +1,11 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.prompt;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
+import dev.finetune4j.peft.PeftConfig;
+import dev.finetune4j.peft.PeftJson;
 
 import java.util.List;
 
@@ -12,6 +19,9 @@ import java.util.List;
  * @param taskType         PEFT's {@code task_type}
  */
 public record PromptTuningConfig(int numVirtualTokens, List<Long> initTokenIds, String taskType) implements PeftConfig {
+    /** PEFT's {@code peft_type} of this method. */
+    public static final String PEFT_TYPE = "PROMPT_TUNING";
+
 
     /** Checks that there is at least one virtual token and the init ids, when given, are not empty; copies them. */
     public PromptTuningConfig {
@@ -36,6 +46,30 @@ public record PromptTuningConfig(int numVirtualTokens, List<Long> initTokenIds, 
 
     @Override
     public String peftType() {
-        return "PROMPT_TUNING";
+        return PEFT_TYPE;
+    }
+
+    /**
+     * The prompt tuning config of an {@code adapter_config.json} object; {@code num_virtual_tokens} is required. A
+     * saved adapter holds the trained embeddings, so the init text is not read.
+     *
+     * @param c  the JSON object
+     * @param at the file or section it came from, for messages
+     * @return the config
+     * @throws IllegalArgumentException when a field is missing or invalid
+     */
+    public static PromptTuningConfig fromJson(JsonNode c, String at) {
+        return new PromptTuningConfig(JsonFields.requiredInteger(c, "num_virtual_tokens", 1, ConfigLimits.POSITIONS, at),
+                null, PeftJson.text(c, "task_type"));
+    }
+
+    /**
+     * Writes this config's fields under PEFT's names.
+     *
+     * @param o the adapter_config.json object to fill
+     */
+    public void toJson(ObjectNode o) {
+        o.put("num_virtual_tokens", numVirtualTokens);
+        o.put("prompt_tuning_init", "RANDOM");
     }
 }

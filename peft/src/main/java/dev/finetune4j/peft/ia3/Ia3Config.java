@@ -1,4 +1,10 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.ia3;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.peft.PeftConfig;
+import dev.finetune4j.peft.PeftJson;
+import dev.finetune4j.peft.TargetModules;
 
 import java.util.List;
 
@@ -15,6 +21,9 @@ import java.util.List;
  */
 public record Ia3Config(TargetModules targetModules, TargetModules feedforwardModules, boolean fanInFanOut,
                         boolean initIa3Weights, List<String> modulesToSave, String taskType) implements PeftConfig {
+    /** PEFT's {@code peft_type} of this method. */
+    public static final String PEFT_TYPE = "IA3";
+
 
     /** Copies the modules to save and checks that target and feed-forward modules are both given or both left out. */
     public Ia3Config {
@@ -39,6 +48,32 @@ public record Ia3Config(TargetModules targetModules, TargetModules feedforwardMo
 
     @Override
     public String peftType() {
-        return "IA3";
+        return PEFT_TYPE;
+    }
+
+    /**
+     * The IA3 config of an {@code adapter_config.json} object, with PEFT's defaults for absent fields.
+     *
+     * @param c the JSON object
+     * @return the config
+     * @throws IllegalArgumentException when a field is invalid
+     */
+    public static Ia3Config fromJson(JsonNode c) {
+        return new Ia3Config(PeftJson.targets(c.get("target_modules")), PeftJson.targets(c.get("feedforward_modules")),
+                c.path("fan_in_fan_out").asBoolean(false), c.path("init_ia3_weights").asBoolean(true),
+                PeftJson.strings(c.get("modules_to_save")), PeftJson.text(c, "task_type"));
+    }
+
+    /**
+     * Writes this config's fields under PEFT's names.
+     *
+     * @param o the adapter_config.json object to fill
+     */
+    public void toJson(ObjectNode o) {
+        PeftJson.putTargets(o, "target_modules", targetModules);
+        PeftJson.putTargets(o, "feedforward_modules", feedforwardModules);
+        o.put("fan_in_fan_out", fanInFanOut);
+        o.put("init_ia3_weights", initIa3Weights);
+        PeftJson.putStrings(o, "modules_to_save", modulesToSave);
     }
 }

@@ -1,4 +1,11 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.freeze;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
+import dev.finetune4j.peft.PeftConfig;
+import dev.finetune4j.peft.PeftJson;
 
 import java.util.List;
 
@@ -13,6 +20,9 @@ import java.util.List;
  * @param taskType       PEFT-style {@code task_type}
  */
 public record FreezeConfig(int topLayers, List<String> trainableNames, String taskType) implements PeftConfig {
+    /** PEFT's {@code peft_type} of this method. */
+    public static final String PEFT_TYPE = "FREEZE";
+
 
     /** Copies the patterns and checks that something trains. */
     public FreezeConfig {
@@ -27,6 +37,29 @@ public record FreezeConfig(int topLayers, List<String> trainableNames, String ta
 
     @Override
     public String peftType() {
-        return "FREEZE";
+        return PEFT_TYPE;
+    }
+
+    /**
+     * The freeze config of an {@code adapter_config.json} object.
+     *
+     * @param c  the JSON object
+     * @param at the file or section it came from, for messages
+     * @return the config
+     * @throws IllegalArgumentException when a field is invalid or nothing would train
+     */
+    public static FreezeConfig fromJson(JsonNode c, String at) {
+        return new FreezeConfig(JsonFields.integer(c, "top_layers", 0, 0, ConfigLimits.LAYERS, at),
+                PeftJson.strings(c.get("trainable_names")), PeftJson.text(c, "task_type"));
+    }
+
+    /**
+     * Writes this config's fields.
+     *
+     * @param o the adapter_config.json object to fill
+     */
+    public void toJson(ObjectNode o) {
+        o.put("top_layers", topLayers);
+        PeftJson.putStrings(o, "trainable_names", trainableNames);
     }
 }

@@ -1,5 +1,17 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.lora;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
+import dev.finetune4j.peft.PeftConfig;
+import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.PeftJson;
+import dev.finetune4j.peft.TargetModules;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -34,6 +46,11 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
                          Map<String, Integer> rankPattern, Map<String, Double> alphaPattern, boolean useRslora,
                          LoraInit initLoraWeights, boolean fanInFanOut, LoraBias bias, List<String> modulesToSave,
                          boolean useDora, String taskType) implements PeftConfig {
+    /** PEFT's {@code peft_type} of LoRA (DoRA and rsLoRA are options of it). */
+    public static final String PEFT_TYPE = "LORA";
+    /** LoRA options PEFT has and this library does not implement: refusing beats silently different outputs. */
+    private static final List<String> UNSUPPORTED = List.of("use_qalora", "lora_bias", "layer_replication",
+            "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "use_bdlora");
 
     /**
      * Checks the rank, dropout and alpha, copies the lists and maps, and fills in the default initialisation and bias.
@@ -67,7 +84,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
 
     @Override
     public String peftType() {
-        return "LORA";
+        return PEFT_TYPE;
     }
 
     /**
@@ -143,6 +160,87 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
             }
         }
         return null;
+    }
+
+    /**
+     * The LoRA config of an {@code adapter_config.json} object, with PEFT's defaults for absent fields.
+     *
+     * @param c  the JSON object
+     * @param at the file or section it came from, for messages
+     * @return the config
+     * @throws PeftException when it sets a LoRA option this library does not implement
+     * @throws IllegalArgumentException when a field is invalid
+     */
+    public static LoraConfig fromJson(JsonNode c, String at) {
+        for (String key : UNSUPPORTED) {
+            JsonNode v = c.get(key);
+            if (v != null && !v.isNull() && !(v.isBoolean() && !v.asBoolean())) {
+                throw new PeftException("adapter_config.json sets " + key + " = " + v + ", which finetune4j does not implement; "
+                        + "supported LoRA options: r, lora_alpha, lora_dropout, target_modules, exclude_modules, "
+                        + "layers_to_transform, layers_pattern, rank_pattern, alpha_pattern, use_rslora, use_dora, "
+                        + "init_lora_weights, fan_in_fan_out, bias, modules_to_save");
+            }
+        }
+        JsonNode layers = c.get("layers_to_transform");
+        List<Integer> layerList = null;
+        if (layers != null && layers.isInt()) {
+            layerList = List.of(JsonFields.exactInteger(layers, "layers_to_transform", 0, ConfigLimits.LAYERS, at));
+        } else if (layers != null && layers.isArray()) {
+            layerList = new ArrayList<>();
+            for (JsonNode n : layers) {
+                layerList.add(JsonFields.exactInteger(n, "layers_to_transform", 0, ConfigLimits.LAYERS, at));
+            }
+        }
+        JsonNode pattern = c.get("layers_pattern");
+        String layersPattern = pattern == null || pattern.isNull() ? null
+                : pattern.isArray() ? "(?:" + String.join("|", PeftJson.strings(pattern)) + ")" : pattern.asText();
+        Map<String, Integer> ranks = new LinkedHashMap<>();
+        c.path("rank_pattern").properties().forEach(e -> ranks.put(e.getKey(),
+                JsonFields.exactInteger(e.getValue(), "rank_pattern['" + e.getKey() + "']", 1, ConfigLimits.HIDDEN, at)));
+        Map<String, Double> alphas = new LinkedHashMap<>();
+        c.path("alpha_pattern").properties().forEach(e -> alphas.put(e.getKey(),
+                JsonFields.number(c.path("alpha_pattern"), e.getKey(), 8, at)));
+        return new LoraConfig(JsonFields.integer(c, "r", 8, 1, ConfigLimits.HIDDEN, at),
+                JsonFields.number(c, "lora_alpha", 8, at), JsonFields.number(c, "lora_dropout", 0, at),
+                PeftJson.targets(c.get("target_modules")), PeftJson.targets(c.get("exclude_modules")), layerList,
+                layersPattern, ranks, alphas, c.path("use_rslora").asBoolean(false), LoraInit.fromJson(c.get("init_lora_weights")),
+                c.path("fan_in_fan_out").asBoolean(false), LoraBias.fromJson(c.path("bias").asText("none")),
+                PeftJson.strings(c.get("modules_to_save")), c.path("use_dora").asBoolean(false), PeftJson.text(c, "task_type"));
+    }
+
+    /**
+     * Writes this config's fields under PEFT's names (PEFT 0.21 reads every one of them).
+     *
+     * @param o the adapter_config.json object to fill
+     */
+    public void toJson(ObjectNode o) {
+        o.put("r", r);
+        PeftJson.putNumber(o, "lora_alpha", loraAlpha);
+        o.put("lora_dropout", loraDropout);
+        PeftJson.putTargets(o, "target_modules", targetModules);
+        PeftJson.putTargets(o, "exclude_modules", excludeModules);
+        if (layersToTransform == null) {
+            o.putNull("layers_to_transform");
+        } else {
+            ArrayNode a = o.putArray("layers_to_transform");
+            layersToTransform.forEach(a::add);
+        }
+        if (layersPattern == null) {
+            o.putNull("layers_pattern");
+        } else {
+            o.put("layers_pattern", layersPattern);
+        }
+        ObjectNode rp = o.putObject("rank_pattern");
+        rankPattern.forEach(rp::put);
+        ObjectNode ap = o.putObject("alpha_pattern");
+        alphaPattern.forEach((k, v) -> PeftJson.putNumber(ap, k, v));
+        o.put("use_rslora", useRslora);
+        o.put("use_dora", useDora);
+        initLoraWeights.toJson(o, "init_lora_weights");
+        o.put("fan_in_fan_out", fanInFanOut);
+        o.put("bias", bias.json());
+        o.put("lora_bias", false);
+        PeftJson.putStrings(o, "modules_to_save", modulesToSave);
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.finetune4j.peft;
+package dev.finetune4j.peft.lora;
 
 /** PEFT's {@code bias}: which biases of the base model train and are saved with a LoRA adapter. */
 public enum LoraBias {

@@ -1,0 +1,91 @@
+package dev.finetune4j.peft.lora;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.autograd.Matmul;
+import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.Map;
+
+/**
+ * DoRA (Liu et al. 2024, eq. 5): a learned magnitude m per output row and a LoRA-updated direction,
+ * y = bias + (m / ||W + s B A||_row) (x W^T + s x A^T B^T), with the row norm a constant for autograd (section 4.3).
+ * Computed as PEFT's {@code DoraLinearLayer} does: y = base(x) + (m/n - 1)(base(x) - bias) + (m/n) s B A x; with
+ * active dropout, base(x) - bias is replaced by dropout(x) W^T.
+ *
+ * <p>Thread safety: one instance per layer; as {@link LoraLinear}.
+ */
+final class DoraVariant implements LoraVariant {
+    /** PEFT's name of m. */
+    static final String MAGNITUDE = "lora_magnitude_vector";
+    /** The norm n that the current merge divided by, kept for unmerge (PEFT caches it the same way); null unmerged. */
+    private Tensor mergedNorm;
+
+    @Override
+    public Map<String, Shape> parameters(int outFeatures) {
+        return Map.of(MAGNITUDE, Shape.of(outFeatures));
+    }
+
+    /** m = ||W + s B A||_row, so that a fresh DoRA layer computes what the base layer computes. */
+    @Override
+    public void initialise(LoraLinear layer) {
+        Tensor m = layer.parameter(MAGNITUDE);
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            Tensor n = rowNorms(layer);
+            m.backend().copy().copy(n, m);
+        }
+    }
+
+    @Override
+    public Tensor forward(LoraLinear layer, Tensor x, Tensor dropped) {
+        Tensor result = layer.base().forward(x);
+        Tensor lora = layer.layer("lora_B").forward(layer.layer("lora_A").forward(dropped));
+        Tensor norm;
+        try (var ng = Autograd.noGrad()) {
+            norm = rowNorms(layer); // detached: PEFT treats the norm as a constant
+        }
+        Tensor magScale = Elementwise.div(layer.parameter(MAGNITUDE), norm);
+        Tensor bias = layer.base().bias();
+        Tensor baseResult;
+        if (dropped != x) {
+            baseResult = Matmul.linear(dropped, layer.base().weightTensor(), null);
+        } else {
+            baseResult = bias == null ? result : Elementwise.sub(result, bias);
+        }
+        Tensor dBase = Elementwise.mul(Elementwise.addScalar(magScale, -1f), baseResult);
+        Tensor dLora = Elementwise.mul(magScale, Elementwise.scale(lora, layer.scaling()));
+        return Elementwise.add(result, Elementwise.add(dBase, dLora));
+    }
+
+    /** (m / n) (W + s B A), with n = ||W + s B A||_row kept for {@link #unmergedWeight}. */
+    @Override
+    public Tensor mergedWeight(LoraLinear layer) {
+        Tensor norm = rowNorms(layer);
+        mergedNorm = norm.convertTo(norm.dtype(), layer.parameter(MAGNITUDE).scope());
+        return Elementwise.mul(Elementwise.add(layer.base().weightTensor(), layer.delta()), factor(layer, norm));
+    }
+
+    /** W' / (m / n) - s B A, with the n of the merge. */
+    @Override
+    public Tensor unmergedWeight(LoraLinear layer) {
+        Tensor w = Elementwise.sub(Elementwise.div(layer.base().weightTensor(), factor(layer, mergedNorm)), layer.delta());
+        mergedNorm.scope().release(mergedNorm);
+        mergedNorm = null;
+        return w;
+    }
+
+    /** m / n as a column (out, 1), broadcasting over the rows of (out, in). */
+    private static Tensor factor(LoraLinear layer, Tensor norm) {
+        Tensor m = layer.parameter(MAGNITUDE);
+        return Elementwise.div(m, norm).reshape(m.dim(0), 1);
+    }
+
+    /** ||W + s B A|| per output row: (out). */
+    private static Tensor rowNorms(LoraLinear layer) {
+        Tensor w = Elementwise.add(layer.base().weightTensor(), layer.delta());
+        return Elementwise.sqrt(Reductions.sum(Elementwise.mul(w, w), 1, false));
+    }
+}

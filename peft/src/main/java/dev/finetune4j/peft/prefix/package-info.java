@@ -1,0 +1,8 @@
+/**
+ * Prefix tuning (Li and Liang 2021): {@code PrefixTuningConfig}, {@code PrefixEncoder}, {@code PrefixInjector}.
+ *
+ * <p>Allowed dependencies: {@code dev.finetune4j.core.*}, {@code dev.finetune4j.peft}. A method folder uses
+ * {@code core} and the root API only, never another method's folder; {@code PackageDependenciesTest} keeps this
+ * true.
+ */
+package dev.finetune4j.peft.prefix;
