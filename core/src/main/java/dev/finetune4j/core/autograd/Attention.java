@@ -32,12 +32,13 @@ public final class Attention {
         }
         Ops.sameDevice(q, k, v);
         AttentionKernels kernels = q.backend().attention();
-        Tensor qc = q.detach().contiguous();
-        Tensor kc = k.detach().contiguous();
-        Tensor vc = v.detach().contiguous();
+        Tensor qc = Bf16Boundaries.operand(q).detach().contiguous();
+        Tensor kc = Bf16Boundaries.operand(k).detach().contiguous();
+        Tensor vc = Bf16Boundaries.operand(v).detach().contiguous();
         Tensor out = Tensor.zeros(q.device(), q.shape());
         Tensor logSumExp = Tensor.zeros(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
         kernels.attention(qc, kc, vc, mask, scale, out, logSumExp);
+        Bf16Boundaries.output(out);
         Tensor outValues = out.detach();
         return Autograd.record("attention", out, dOut -> {
             Tensor dq = Tensor.zeros(q.device(), q.shape());
