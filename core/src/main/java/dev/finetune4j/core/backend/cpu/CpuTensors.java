@@ -77,6 +77,16 @@ final class CpuTensors {
         }
     }
 
+    /**
+     * The whole float[] behind the F32 tensor {@code t}'s storage, which {@code t} indexes with its offset and
+     * strides, or null when the storage is not a Java float array (native or mapped memory, another dtype).
+     */
+    static float[] storageArray(Tensor t) {
+        MemorySegment s = segment(t);
+        return t.dtype() == DType.F32 && s.address() == 0 && s.heapBase().orElse(null) instanceof float[] array
+                && array.length * (long) Float.BYTES == s.byteSize() ? array : null;
+    }
+
     /** The float[] behind {@code t} when {@code t} is a contiguous F32 view of all of it, else null. */
     private static float[] backingArray(Tensor t) {
         MemorySegment s = segment(t);
