@@ -99,6 +99,7 @@ public final class Activations {
     public static Tensor apply(Kind kind, Tensor x) {
         Tensor out = Tensor.zeros(x.device(), x.shape());
         x.backend().activations().activation(kind, x, out);
+        Bf16Boundaries.output(out);
         Tensor xd = x.detach();
         return Autograd.record(kind.name().toLowerCase(), out, dOut -> {
             Tensor dx = Tensor.zeros(dOut.device(), x.shape());
@@ -122,6 +123,7 @@ public final class Activations {
         Tensor out = Tensor.zeros(gate.device(), gate.shape());
         Tensor sigmoid = Tensor.zeros(gate.device(), gate.shape()); // sigmoid(gate), so that the backward needs no exponentials
         gate.backend().activations().swiglu(gate, up, out, sigmoid);
+        Bf16Boundaries.output(out);
         Tensor g = gate.detach();
         Tensor u = up.detach();
         return Autograd.record("swiglu", out, dOut -> {

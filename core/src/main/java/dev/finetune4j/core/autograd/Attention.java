@@ -39,12 +39,13 @@ public final class Attention {
         }
         Ops.sameDevice(q, k, v);
         AttentionKernels kernels = q.backend().attention();
-        Tensor qc = q.detach().contiguous();
-        Tensor kc = k.detach().contiguous();
-        Tensor vc = v.detach().contiguous();
+        Tensor qc = Bf16Boundaries.operand(q).detach().contiguous();
+        Tensor kc = rowsContiguous(Bf16Boundaries.operand(k).detach());
+        Tensor vc = rowsContiguous(Bf16Boundaries.operand(v).detach());
         Tensor out = Tensor.zeros(q.device(), q.shape());
         Tensor logSumExp = Tensor.zeros(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
         kernels.attention(qc, kc, vc, mask, scale, out, logSumExp);
+        Bf16Boundaries.output(out);
         Tensor outValues = out.detach();
         return Autograd.record("attention", out, dOut -> {
             Tensor dq = Tensor.zeros(q.device(), q.shape());
@@ -53,6 +54,12 @@ public final class Attention {
             kernels.attentionBackward(qc, kc, vc, mask, scale, outValues, logSumExp, dOut.detach().contiguous(), dq, dk, dv);
             return new Tensor[]{dq, dk, dv};
         }, q, k, v);
+    }
+
+    /** t itself when its positions are contiguous rows (a KV cache's view), else a contiguous copy. */
+    private static Tensor rowsContiguous(Tensor t) {
+        long[] strides = t.strides();
+        return strides[3] == 1 && strides[2] == t.dim(3) ? t : t.contiguous();
     }
 
     private static void checkMaskRows(String name, int rows, int batch) {

@@ -123,7 +123,8 @@ public final class Autograd {
         List<Tensor> order = topologicalOrder(out);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
         grads.put(out, dOut);
-        try (var ng = noGrad()) {
+        // gradients are float32 under every precision (see Precision)
+        try (var ng = noGrad(); var f32 = Precision.F32.use()) {
             for (int i = order.size() - 1; i >= 0; i--) {
                 Tensor t = order.get(i);
                 Tensor g = grads.remove(t);

@@ -36,6 +36,7 @@ public final class LowRank {
         Tensor result = Tensor.zeros(y.device(), Shape.of(u.rows, u.out));
         u.be.copy().copy(Ops.matrix(y), result);
         u.addTo(result);
+        Bf16Boundaries.output(result);
         return Autograd.record("lowRank", result.view(y.shape(), y.shape().contiguousStrides(), 0), dOut -> {
             Tensor d = Ops.matrix(dOut);
             Tensor[] grads = u.backward(d, u.dh(d), x.requiresGrad() ? Tensor.zeros(x.device(), x.shape()) : null);
@@ -63,13 +64,15 @@ public final class LowRank {
                     + " and B " + b.shape() + " (expected (" + u.out + ", " + u.in + "))");
         }
         Ops.sameDevice(x, w, bias, a, b);
-        Tensor result = Matmul.linearValues(u.be, u.x, w, bias);
+        Tensor wv = Bf16Boundaries.operand(w);
+        Tensor result = Matmul.linearValues(u.be, u.x, wv, Bf16Boundaries.operand(bias));
         u.addTo(result);
+        Bf16Boundaries.output(result);
         Shape outShape = x.shape().with(-1, u.out);
         return Autograd.record("lowRankLinear", result.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
             Tensor d = Ops.matrix(dOut);
             // dx = dOut W, to which u.backward adds the update's dh A
-            Tensor dx = x.requiresGrad() ? Matmul.inputGrad(u.be, d, w, x.shape()) : null;
+            Tensor dx = x.requiresGrad() ? Matmul.inputGrad(u.be, d, wv, x.shape()) : null;
             Tensor[] grads = u.backward(d, u.dh(d), dx);
             return new Tensor[]{grads[0], Matmul.weightGrad(u.be, d, u.x, w), Matmul.biasGrad(d, bias),
                     grads[1], grads[2]};
@@ -103,14 +106,15 @@ public final class LowRank {
             this.be = x.backend();
             this.aNeedsGrad = a.requiresGrad();
             this.bNeedsGrad = b.requiresGrad();
-            this.x = Ops.matrix(x);
-            this.a = a.detach().contiguous();
-            this.b = b.detach().contiguous();
+            this.x = Ops.matrix(Bf16Boundaries.operand(x));
+            this.a = Bf16Boundaries.operand(a).detach().contiguous();
+            this.b = Bf16Boundaries.operand(b).detach().contiguous();
             this.scaling = scaling;
             this.rows = this.x.dim(0);
             // h = x A^T: (rows, in) x (r, in)^T, scaled once here instead of on the (rows, out) result
             this.hs = Tensor.zeros(x.device(), Shape.of(rows, rank));
             be.matmul().gemm(this.x, false, this.a, true, hs, scaling, false);
+            Bf16Boundaries.output(hs);
         }
 
         /** result += (s h) B^T: (rows, r) x (out, r)^T. */

@@ -25,12 +25,13 @@ public final class Matmul {
         }
         Ops.sameDevice(x, w, bias);
         Backend be = x.backend();
-        Tensor xm = Ops.matrix(x);
-        Tensor out = linearValues(be, xm, w, bias);
+        Tensor xm = Ops.matrix(Bf16Boundaries.operand(x));
+        Tensor wv = Bf16Boundaries.operand(w);
+        Tensor out = Bf16Boundaries.output(linearValues(be, xm, wv, Bf16Boundaries.operand(bias)));
         Tensor result = out.view(x.shape().with(-1, w.dim(0)), x.shape().with(-1, w.dim(0)).contiguousStrides(), 0);
         return Autograd.record("linear", result, dOut -> {
             Tensor dy = Ops.matrix(dOut);
-            Tensor dx = x.requiresGrad() ? inputGrad(be, dy, w, x.shape()) : null;
+            Tensor dx = x.requiresGrad() ? inputGrad(be, dy, wv, x.shape()) : null;
             return new Tensor[]{dx, weightGrad(be, dy, xm, w), biasGrad(dy, bias)};
         }, x, w, bias);
     }
@@ -92,10 +93,11 @@ public final class Matmul {
         }
         Ops.sameDevice(a, b);
         Backend be = a.backend();
-        Tensor ac = a.detach().contiguous();
-        Tensor bc = b.detach().contiguous();
+        Tensor ac = Bf16Boundaries.operand(a).detach().contiguous();
+        Tensor bc = Bf16Boundaries.operand(b).detach().contiguous();
         Tensor out = Tensor.zeros(a.device(), a.shape().with(-1, n));
         be.matmul().gemm(ac, false, bc, false, out, 1f, false);
+        Bf16Boundaries.output(out);
         return Autograd.record("matmul", out, dOut -> {
             Tensor dc = dOut.detach().contiguous();
             Tensor da = null;

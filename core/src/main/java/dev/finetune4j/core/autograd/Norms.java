@@ -21,14 +21,16 @@ public final class Norms {
         checkParameter("rmsNorm", "weight", x, w);
         Ops.sameDevice(x, w);
         Tensor xm = Ops.matrix(x);
+        Tensor wv = Bf16Boundaries.operand(w);
         Tensor y = Tensor.zeros(x.device(), x.shape());
         Tensor rstd = Tensor.zeros(x.device(), Shape.of(xm.dim(0)));
-        x.backend().norms().rmsNorm(xm, w, eps, y, rstd);
+        x.backend().norms().rmsNorm(xm, wv, eps, y, rstd);
+        Bf16Boundaries.output(y);
         return Autograd.record("rmsNorm", y, dOut -> {
             Tensor dx = Tensor.zeros(x.device(), x.shape());
             // a frozen weight (adapter training) gets no gradient: skips a (rows, C) pass
             Tensor dw = w.requiresGrad() ? Tensor.zeros(w.device(), w.shape()) : null;
-            x.backend().norms().rmsNormBackward(Ops.matrix(dOut), xm, w, rstd, dx, dw);
+            x.backend().norms().rmsNormBackward(Ops.matrix(dOut), xm, wv, rstd, dx, dw);
             return new Tensor[]{dx, dw};
         }, x, w);
     }
@@ -51,12 +53,14 @@ public final class Norms {
         Tensor y = Tensor.zeros(x.device(), x.shape());
         Tensor mean = Tensor.zeros(x.device(), Shape.of(xm.dim(0)));
         Tensor rstd = Tensor.zeros(x.device(), Shape.of(xm.dim(0)));
-        x.backend().norms().layerNorm(xm, w, b, eps, y, mean, rstd);
+        Tensor wv = Bf16Boundaries.operand(w);
+        x.backend().norms().layerNorm(xm, wv, Bf16Boundaries.operand(b), eps, y, mean, rstd);
+        Bf16Boundaries.output(y);
         return Autograd.record("layerNorm", y, dOut -> {
             Tensor dx = Tensor.zeros(x.device(), x.shape());
             Tensor dw = w.requiresGrad() ? Tensor.zeros(w.device(), w.shape()) : null;
             Tensor db = b.requiresGrad() ? Tensor.zeros(b.device(), b.shape()) : null;
-            x.backend().norms().layerNormBackward(Ops.matrix(dOut), xm, w, mean, rstd, dx, dw, db);
+            x.backend().norms().layerNormBackward(Ops.matrix(dOut), xm, wv, mean, rstd, dx, dw, db);
             return new Tensor[]{dx, dw, db};
         }, x, w, b);
     }

@@ -100,6 +100,7 @@ public final class Rotary {
         Ops.sameDevice(x, table.cos(), table.sin());
         Tensor out = Tensor.zeros(x.device(), x.shape());
         x.backend().rotary().rotate(x.detach().contiguous(), table.cos(), table.sin(), false, out);
+        Bf16Boundaries.output(out);
         return Autograd.record("rotary", out, dOut -> {
             Tensor dx = Tensor.zeros(dOut.device(), x.shape());
             dOut.backend().rotary().rotate(dOut.detach().contiguous(), table.cos(), table.sin(), true, dx);

@@ -1,13 +1,16 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.autograd.Precision;
+import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * The preference losses of TRL's {@code DPOTrainer} over summed response log-probabilities, as a scalar
- * formula (for reporting and checks) and as an autograd op (for training).
+ * formula (for reporting and checks) and as tensor ops on the model's device (for training).
  *
  * <p>With {@code pc, pr} the policy's and {@code rc, rr} the reference's log-probabilities of the chosen and
  * rejected responses, {@code h = (pc - rc) - (pr - rr)}:
@@ -52,33 +55,51 @@ public final class DpoLoss {
     }
 
     /**
-     * Sum of the pair losses. policy: (2N) summed log-probabilities, the N chosen responses first, then the N
-     * rejected ones in the same order -> [1]. Backward: d/dpc = dL/dh, d/dpr = -dL/dh.
+     * Sum of the pair losses, formed with tensor ops on the policy's device (nothing is read back; the caller reads
+     * the scalar). policy: (2N) summed log-probabilities, the N chosen responses first, then the N rejected ones in
+     * the same order -> [1]. Always float32, whatever {@link Precision} the forward pass ran under.
      */
     static Tensor lossSum(DpoConfig cfg, Tensor policy, double[] referenceChosen, double[] referenceRejected) {
         int n = referenceChosen.length;
         if (policy.numel() != 2L * n) {
             throw new IllegalArgumentException("expected " + 2 * n + " policy log-probabilities, got " + policy.shape());
         }
-        float[] p = policy.toFloatArray();
-        double sum = 0;
-        float[] dh = new float[n];
+        float[] referenceMargins = new float[n];
         for (int i = 0; i < n; i++) {
-            sum += loss(cfg, p[i], p[n + i], referenceChosen[i], referenceRejected[i]);
-            double h = ((double) p[i] - referenceChosen[i]) - ((double) p[n + i] - referenceRejected[i]);
-            dh[i] = (float) dLossDh(cfg, h);
+            referenceMargins[i] = (float) (referenceChosen[i] - referenceRejected[i]);
         }
-        // 2N scalars: the loss is formed on the host and goes back to the policy's device
-        Tensor out = Tensor.of(policy.device(), TensorScope.current(), new float[]{(float) sum}, Shape.of(1));
-        return Autograd.record("dpoLoss", out, dOut -> {
-            float g = dOut.toFloatArray()[0];
-            float[] d = new float[2 * n];
-            for (int i = 0; i < n; i++) {
-                d[i] = g * dh[i];
-                d[n + i] = -g * dh[i];
-            }
-            return new Tensor[]{Tensor.of(policy.device(), TensorScope.current(), d, policy.shape())};
-        }, policy);
+        try (var f32 = Precision.F32.use()) {
+            Tensor flat = policy.reshape(2 * n);
+            // h = (pc - pr) - (rc - rr): (N)
+            Tensor h = Elementwise.sub(Elementwise.sub(flat.slice(0, 0, n), flat.slice(0, n, 2 * n)),
+                    Tensor.of(policy.device(), TensorScope.current(), referenceMargins, Shape.of(n)));
+            float beta = (float) cfg.beta();
+            Tensor losses = switch (cfg.lossType()) {
+                case SIGMOID -> {
+                    float ls = (float) cfg.labelSmoothing();
+                    Tensor x = Elementwise.scale(h, beta);
+                    Tensor loss = Elementwise.scale(logSigmoid(x), -(1 - ls));
+                    yield ls == 0 ? loss : Elementwise.sub(loss, Elementwise.scale(logSigmoid(Elementwise.scale(x, -1f)), ls));
+                }
+                case IPO -> {
+                    Tensor d = Elementwise.addScalar(h, -1 / (2 * beta));
+                    yield Elementwise.mul(d, d);
+                }
+            };
+            return Reductions.sum(losses);
+        }
+    }
+
+    /**
+     * log σ(x) = min(x, 0) - log(1 + exp(-|x|)) with min(x, 0) = x - relu(x) and |x| = 2 relu(x) - x: exp never
+     * overflows, and at x = 0 (policy = reference, DPO's first step) the derivative is σ(0) = 1/2, where a
+     * composition through two relus alone would give 0.
+     */
+    private static Tensor logSigmoid(Tensor x) {
+        Tensor relu = Activations.apply(Activations.Kind.RELU, x);
+        Tensor abs = Elementwise.sub(Elementwise.scale(relu, 2f), x);
+        Tensor log1pExp = Elementwise.log(Elementwise.addScalar(Elementwise.exp(Elementwise.scale(abs, -1f)), 1f));
+        return Elementwise.sub(Elementwise.sub(x, relu), log1pExp);
     }
 
     /** log σ(x), stable for large |x|. */

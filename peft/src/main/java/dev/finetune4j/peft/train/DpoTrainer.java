@@ -148,7 +148,12 @@ public final class DpoTrainer extends Trainer {
          * @return the trainer
          */
         public DpoTrainer build() {
-            return new DpoTrainer(loop(data -> new DpoObjective(model, data, dpo, padTokenId)));
+            return new DpoTrainer(loop(data -> {
+                // the reference log-probabilities, computed here, under the precision of the policy's passes
+                try (var forwardPrecision = config.precision().use()) {
+                    return new DpoObjective(model, data, dpo, padTokenId);
+                }
+            }));
         }
     }
 }

@@ -1,10 +1,12 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.core.autograd.Precision;
+
 import java.nio.file.Path;
 
 /**
  * Everything that decides how a trainer runs: length, batching, AdamW, the learning-rate schedule, clipping,
- * evaluation, early stopping, checkpoints and the NaN/Inf guard. Built with {@link #builder()}; every value is
+ * evaluation, early stopping, checkpoints, the NaN/Inf guard and the precision of the forward passes. Built with {@link #builder()}; every value is
  * validated with a message that names the setting and how to fix it.
  *
  * <pre>{@code
@@ -36,13 +38,18 @@ import java.nio.file.Path;
  * @param outputDir                 where checkpoints go; required when saving
  * @param maxNonFiniteSteps         steps with a NaN/Inf loss or gradient that are skipped before training fails
  * @param logEverySteps             one SLF4J progress line every N steps; 0 turns the line off
+ * @param precision                 number formats of the training and evaluation forward passes (and of DPO's
+ *                                  reference log-probabilities): {@link Precision#F32} (the default) or
+ *                                  {@link Precision#BF16_MIXED}, whose rounding points {@link Precision} lists;
+ *                                  gradients, master weights and optimizer state are float32 under both
  */
 public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int gradientAccumulationSteps,
                              double learningRate, double adamBeta1, double adamBeta2, double adamEpsilon,
                              double weightDecay, Schedule schedule, int warmupSteps, double warmupRatio,
                              double maxGradNorm, boolean shuffle, long seed, int evalEverySteps,
                              int earlyStoppingPatience, double earlyStoppingThreshold, int saveEverySteps,
-                             int keepLastCheckpoints, Path outputDir, int maxNonFiniteSteps, int logEverySteps) {
+                             int keepLastCheckpoints, Path outputDir, int maxNonFiniteSteps, int logEverySteps,
+                             Precision precision) {
 
     /** Checks every value; the message of a bad one names the setting and how to fix it. */
     public TrainingConfig {
@@ -89,6 +96,9 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         }
         atLeastZero("maxNonFiniteSteps", maxNonFiniteSteps, "0 fails at the first NaN/Inf step");
         atLeastZero("logEverySteps", logEverySteps, "0 turns the progress line off");
+        if (precision == null) {
+            throw new IllegalArgumentException("precision must be set: Precision.F32 (the default) or Precision.BF16_MIXED");
+        }
     }
 
     /**
@@ -130,6 +140,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         b.outputDir = outputDir;
         b.maxNonFiniteSteps = maxNonFiniteSteps;
         b.logEverySteps = logEverySteps;
+        b.precision = precision;
         return b;
     }
 
@@ -196,6 +207,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         private Path outputDir;
         private int maxNonFiniteSteps = 10;
         private int logEverySteps = 10;
+        private Precision precision = Precision.F32;
 
         private Builder() {
         }
@@ -436,6 +448,17 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         }
 
         /**
+         * The number formats of the forward passes.
+         *
+         * @param v {@link Precision#F32} (the default) or {@link Precision#BF16_MIXED}
+         * @return this builder
+         */
+        public Builder precision(Precision v) {
+            precision = v;
+            return this;
+        }
+
+        /**
          * Builds the configuration; every value is checked here.
          *
          * @return the configuration
@@ -444,7 +467,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
             return new TrainingConfig(epochs, maxSteps, microBatchSize, gradientAccumulationSteps, learningRate,
                     adamBeta1, adamBeta2, adamEpsilon, weightDecay, schedule, warmupSteps, warmupRatio, maxGradNorm,
                     shuffle, seed, evalEverySteps, earlyStoppingPatience, earlyStoppingThreshold, saveEverySteps,
-                    keepLastCheckpoints, outputDir, maxNonFiniteSteps, logEverySteps);
+                    keepLastCheckpoints, outputDir, maxNonFiniteSteps, logEverySteps, precision);
         }
     }
 }

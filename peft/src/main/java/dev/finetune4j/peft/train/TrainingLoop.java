@@ -154,7 +154,10 @@ final class TrainingLoop {
             }
             model.base().seedDropout(Seeds.derive(cfg.seed(), Seeds.DROPOUT, step, m));
             try (var scope = TensorScope.open()) {
-                Objective.Loss l = train.lossSum(groups.get(m));
+                Objective.Loss l;
+                try (var forwardPrecision = cfg.precision().use()) {
+                    l = train.lossSum(groups.get(m));
+                }
                 Tensor scaled = Elementwise.scale(l.sum(), (float) (1.0 / weight));
                 loss += scaled.toFloatArray()[0];
                 tokens += l.tokens();
@@ -195,7 +198,7 @@ final class TrainingLoop {
         long weight = 0;
         Map<String, Double> extraSums = new HashMap<>();
         model.train(false);
-        try (var ng = Autograd.noGrad()) {
+        try (var ng = Autograd.noGrad(); var forwardPrecision = cfg.precision().use()) {
             for (int start = 0; start < eval.size(); start += cfg.microBatchSize()) {
                 int[] idx = IntStream.range(start, Math.min(start + cfg.microBatchSize(), eval.size())).toArray();
                 long w = eval.weight(idx);

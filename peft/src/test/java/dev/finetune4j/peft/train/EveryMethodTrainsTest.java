@@ -212,7 +212,7 @@ class EveryMethodTrainsTest {
     }
 
     /** Six sequences of 8 to 10 tokens; the first three tokens are the prompt (label -100). */
-    private static TokenizedDataset sftData(long seed) {
+    static TokenizedDataset sftData(long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         List<TokenizedExample> rows = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
@@ -224,7 +224,7 @@ class EveryMethodTrainsTest {
         return TokenizedDataset.of(rows);
     }
 
-    private static PreferenceDataset pairs(long seed) {
+    static PreferenceDataset pairs(long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         List<PreferenceExample> out = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
@@ -235,7 +235,7 @@ class EveryMethodTrainsTest {
     }
 
     /** Vocabulary 64, hidden 32, 2 layers, 4 heads (2 key-value heads), weights N(0, 0.1). */
-    private static LanguageModel tinyLlama() {
+    static LanguageModel tinyLlama() {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.put("model_type", "llama").put("vocab_size", VOCAB).put("hidden_size", 32)
                 .put("intermediate_size", 64).put("num_hidden_layers", 2).put("num_attention_heads", 4)

@@ -36,15 +36,8 @@ final class SftStage {
                       Path runDir) {
         Tokenizer tok = new ByteLevelTokenizer();
         TokenizedDataset trainData = QaExample.dataset(train, tok);
-        int stepsPerEpoch = (trainData.size() + MICRO_BATCH - 1) / MICRO_BATCH;
-        LoraConfig lora = LoraConfig.builder().r(s.loraRank()).loraAlpha(2.0 * s.loraRank()).loraDropout(0.05)
-                .targetModules(TARGETS).build();
-        TrainingConfig cfg = TrainingConfig.builder().epochs(s.sftEpochs()).microBatchSize(MICRO_BATCH)
-                .learningRate(s.sftLearningRate()).weightDecay(0.0).schedule(Schedule.COSINE).warmupRatio(0.05)
-                .maxGradNorm(1.0).shuffle(true).seed(s.seed())
-                .evalEverySteps(stepsPerEpoch).earlyStopping(s.patience(), 0.0)
-                .saveEverySteps(stepsPerEpoch).keepLastCheckpoints(1).outputDir(runDir)
-                .logEverySteps(0).build();
+        LoraConfig lora = lora(s);
+        TrainingConfig cfg = trainingConfig(s, trainData.size(), runDir);
         PeftModel model = Peft.wrap(AutoModel.loadCausalLM(baseDir), lora, s.seed());
         TrainResult result = SftTrainer.builder().model(model).config(cfg).padTokenId(ByteLevelTokenizer.PAD)
                 .trainData(trainData).evalData(QaExample.dataset(validation, tok))
@@ -55,5 +48,22 @@ final class SftStage {
             model = Peft.loadTrainable(base, result.bestCheckpoint().resolve("adapter"));
         }
         return new Result(model, result, lora);
+    }
+
+    /** LoRA of rank {@code s.loraRank()} (alpha twice the rank) on {@link #TARGETS}. */
+    static LoraConfig lora(QuickstartSettings s) {
+        return LoraConfig.builder().r(s.loraRank()).loraAlpha(2.0 * s.loraRank()).loraDropout(0.05)
+                .targetModules(TARGETS).build();
+    }
+
+    /** The SFT schedule for {@code examples} training examples: validation and a checkpoint every epoch. */
+    static TrainingConfig trainingConfig(QuickstartSettings s, int examples, Path runDir) {
+        int stepsPerEpoch = (examples + MICRO_BATCH - 1) / MICRO_BATCH;
+        return TrainingConfig.builder().epochs(s.sftEpochs()).microBatchSize(MICRO_BATCH)
+                .learningRate(s.sftLearningRate()).weightDecay(0.0).schedule(Schedule.COSINE).warmupRatio(0.05)
+                .maxGradNorm(1.0).shuffle(true).seed(s.seed())
+                .evalEverySteps(stepsPerEpoch).earlyStopping(s.patience(), 0.0)
+                .saveEverySteps(stepsPerEpoch).keepLastCheckpoints(1).outputDir(runDir)
+                .logEverySteps(0).build();
     }
 }

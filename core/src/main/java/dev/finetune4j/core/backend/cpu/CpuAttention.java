@@ -44,7 +44,7 @@ final class CpuAttention implements AttentionKernels {
             return Math.toIntExact(((long) bh * queries + query) * headDim);
         }
 
-        /** Offset of key/value head {@code kvHead} of batch row {@code b} in k, v, dk, dv. */
+        /** Offset of key/value head {@code kvHead} of batch row {@code b} in dk and dv (contiguous). */
         int kvOffset(int b, int kvHead) {
             return Math.toIntExact(((long) b * kvHeads + kvHead) * keys * headDim);
         }
@@ -58,29 +58,50 @@ final class CpuAttention implements AttentionKernels {
         }
     }
 
+    /**
+     * Where the rows of a key or value tensor (B, Hkv, S, D) lie: in the array behind its storage, read through its
+     * batch and head strides (a KV cache's filled part, without copying it out), or in a contiguous copy.
+     */
+    record Rows(float[] values, long offset, long batchStride, long headStride) {
+        static Rows of(Tensor t) {
+            float[] storage = CpuTensors.storageArray(t);
+            long[] strides = t.strides();
+            if (storage != null && strides[3] == 1 && strides[2] == t.dim(3)) {
+                return new Rows(storage, t.offset(), strides[0], strides[1]);
+            }
+            long head = (long) t.dim(2) * t.dim(3);
+            return new Rows(CpuTensors.read(t), 0, t.dim(1) * head, head);
+        }
+
+        /** Offset of the first row of head {@code kvHead} of batch row {@code b}. */
+        int base(int b, int kvHead) {
+            return Math.toIntExact(offset + b * batchStride + kvHead * headStride);
+        }
+    }
+
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, Tensor logSumExp) {
         Dims dims = Dims.of(q, k, mask);
         int d = dims.headDim();
         int group = dims.heads() / dims.kvHeads();
         float[] qv = CpuTensors.read(q);
-        float[] kv = CpuTensors.read(k);
-        float[] vv = CpuTensors.read(v);
+        Rows kr = Rows.of(k);
+        Rows vr = Rows.of(v);
         float[] o = CpuTensors.output(out);
         float[] lse = CpuTensors.output(logSumExp);
         IntStream.range(0, dims.batch() * dims.heads()).parallel().forEach(bh -> {
             int b = bh / dims.heads();
-            int kvBase = dims.kvOffset(b, (bh % dims.heads()) / group);
+            int kvHead = (bh % dims.heads()) / group;
             for (int i0 = 0; i0 < dims.queries(); i0 += dims.block()) {
                 int rows = Math.min(dims.block(), dims.queries() - i0);
                 int keys = dims.visibleKeys(mask, i0 + rows);
                 int qo = dims.queryOffset(bh, i0);
-                float[] p = scores(dims, qv, qo, kv, kvBase, mask, scale, b, i0, rows, keys);
+                float[] p = scores(dims, qv, qo, kr.values(), kr.base(b, kvHead), mask, scale, b, i0, rows, keys);
                 for (int r = 0; r < rows; r++) {
                     lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)] = softmaxRow(p, r * keys, keys);
                 }
                 // out = p v: (rows, keys) x (keys, D)
-                gemm.gemm(p, 0, false, vv, kvBase, false, o, qo, rows, d, keys, false);
+                gemm.gemm(p, 0, false, vr.values(), vr.base(b, kvHead), false, o, qo, rows, d, keys, false);
             }
         });
         CpuTensors.commit(out, o);
@@ -98,8 +119,8 @@ final class CpuAttention implements AttentionKernels {
         int d = dims.headDim();
         int group = dims.heads() / dims.kvHeads();
         float[] qv = CpuTensors.read(q);
-        float[] kv = CpuTensors.read(k);
-        float[] vv = CpuTensors.read(v);
+        Rows kr = Rows.of(k);
+        Rows vr = Rows.of(v);
         float[] lse = CpuTensors.read(logSumExp);
         float[] dov = CpuTensors.read(dOut);
         float[] dqv = CpuTensors.output(dq);
@@ -109,6 +130,8 @@ final class CpuAttention implements AttentionKernels {
         IntStream.range(0, dims.batch() * dims.kvHeads()).parallel().forEach(bg -> {
             int b = bg / dims.kvHeads();
             int kvBase = dims.kvOffset(b, bg % dims.kvHeads());
+            int kBase = kr.base(b, bg % dims.kvHeads());
+            int vBase = vr.base(b, bg % dims.kvHeads());
             int kvLength = dims.keys() * d;
             Arrays.fill(dkv, kvBase, kvBase + kvLength, 0f); // overwritten, not accumulated
             Arrays.fill(dvv, kvBase, kvBase + kvLength, 0f);
@@ -118,7 +141,7 @@ final class CpuAttention implements AttentionKernels {
                     int rows = Math.min(dims.block(), dims.queries() - i0);
                     int keys = dims.visibleKeys(mask, i0 + rows);
                     int qo = dims.queryOffset(bh, i0);
-                    float[] p = scores(dims, qv, qo, kv, kvBase, mask, scale, b, i0, rows, keys);
+                    float[] p = scores(dims, qv, qo, kr.values(), kBase, mask, scale, b, i0, rows, keys);
                     for (int r = 0; r < rows; r++) {
                         probabilitiesFromLogSumExp(p, r * keys, keys, lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)]);
                     }
@@ -126,7 +149,7 @@ final class CpuAttention implements AttentionKernels {
                     gemm.gemm(p, 0, true, dov, qo, false, dvv, kvBase, keys, d, rows, true);
                     // dp = dOut v^T: (rows, D) x (keys, D)^T
                     float[] ds = new float[p.length];
-                    gemm.gemm(dov, qo, false, vv, kvBase, true, ds, 0, rows, keys, d, false);
+                    gemm.gemm(dov, qo, false, vr.values(), vBase, true, ds, 0, rows, keys, d, false);
                     // (forward: p = softmax(scores)) dscores = p * (dp - sum(dp * p)), times scale
                     for (int r = 0; r < rows; r++) {
                         int row = r * keys;
@@ -139,7 +162,7 @@ final class CpuAttention implements AttentionKernels {
                         }
                     }
                     // (forward: scores = q k^T) dq = ds k: (rows, keys) x (keys, D); dk += ds^T q: (keys, rows) x (rows, D)
-                    gemm.gemm(ds, 0, false, kv, kvBase, false, dqv, qo, rows, d, keys, false);
+                    gemm.gemm(ds, 0, false, kr.values(), kBase, false, dqv, qo, rows, d, keys, false);
                     gemm.gemm(ds, 0, true, qv, qo, false, dkv, kvBase, keys, d, rows, true);
                 }
             }
@@ -153,10 +176,10 @@ final class CpuAttention implements AttentionKernels {
      * The masked, scaled scores of queries {@code [i0, i0 + rows)} against the first {@code keys} keys:
      * (rows, D) x (keys, D)^T, times {@code scale}, -infinity where the mask hides the key.
      */
-    private float[] scores(Dims dims, float[] qv, int qo, float[] kv, int kvBase, AttentionMask mask, float scale,
+    private float[] scores(Dims dims, float[] qv, int qo, float[] kv, int kBase, AttentionMask mask, float scale,
                            int b, int i0, int rows, int keys) {
         float[] p = new float[Math.multiplyExact(rows, keys)];
-        gemm.gemm(qv, qo, false, kv, kvBase, true, p, 0, rows, keys, dims.headDim(), false);
+        gemm.gemm(qv, qo, false, kv, kBase, true, p, 0, rows, keys, dims.headDim(), false);
         int past = dims.keys() - dims.queries();
         for (int r = 0; r < rows; r++) {
             int queryPos = past + i0 + r;

@@ -19,10 +19,10 @@ final class CpuCopy implements CopyKernels {
         }
         MemorySegment t = CpuTensors.segment(dst);
         if (src.dtype() == DType.F32 && dst.dtype() == DType.F32) {
-            float[] values = CpuTensors.read(src);
             if (dst.isContiguous()) {
-                CpuTensors.commit(dst, values);
+                CpuTensors.copyF32(src, dst);
             } else {
+                float[] values = CpuTensors.read(src);
                 long[] to = CpuTensors.elementOffsets(dst);
                 for (int i = 0; i < to.length; i++) {
                     t.setAtIndex(F, to[i], values[i]);

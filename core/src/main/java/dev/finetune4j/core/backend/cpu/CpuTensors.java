@@ -47,6 +47,24 @@ final class CpuTensors {
     }
 
     /**
+     * Copies the F32 values of {@code src} (any layout) into the contiguous F32 tensor {@code dst}: straight into
+     * dst's own array when it has one, so that {@code contiguous()} of a permuted view makes one copy, not two.
+     */
+    static void copyF32(Tensor src, Tensor dst) {
+        float[] own = backingArray(dst);
+        if (own == null) {
+            commit(dst, read(src));
+            return;
+        }
+        float[] whole = backingArray(src);
+        if (whole != null) {
+            System.arraycopy(whole, 0, own, 0, whole.length);
+        } else {
+            gather(src, own);
+        }
+    }
+
+    /**
      * The array to fill for the contiguous F32 output {@code out}: its own storage when that is a Java array of
      * exactly its elements, else a scratch array to hand to {@link #commit}.
      */
@@ -77,6 +95,16 @@ final class CpuTensors {
         }
     }
 
+    /**
+     * The whole float[] behind the F32 tensor {@code t}'s storage, which {@code t} indexes with its offset and
+     * strides, or null when the storage is not a Java float array (native or mapped memory, another dtype).
+     */
+    static float[] storageArray(Tensor t) {
+        MemorySegment s = segment(t);
+        return t.dtype() == DType.F32 && s.address() == 0 && s.heapBase().orElse(null) instanceof float[] array
+                && array.length * (long) Float.BYTES == s.byteSize() ? array : null;
+    }
+
     /** The float[] behind {@code t} when {@code t} is a contiguous F32 view of all of it, else null. */
     private static float[] backingArray(Tensor t) {
         MemorySegment s = segment(t);
@@ -87,20 +115,27 @@ final class CpuTensors {
         return null;
     }
 
-    /** Any layout and floating or integer dtype, converted to float32, row-major. */
+    /** Any layout and floating or integer dtype, converted to float32, row-major, in a new array. */
     private static float[] gather(Tensor t) {
-        MemorySegment s = segment(t);
         float[] out = new float[Math.toIntExact(t.numel())];
+        gather(t, out);
+        return out;
+    }
+
+    /** {@link #gather(Tensor)} into the first {@code t.numel()} elements of {@code out}. */
+    private static void gather(Tensor t, float[] out) {
+        MemorySegment s = segment(t);
+        int n = Math.toIntExact(t.numel());
         if (t.dtype() == DType.F32 && t.isContiguous()) {
-            MemorySegment.copy(s, F, t.offset() * Float.BYTES, out, 0, out.length);
-            return out;
+            MemorySegment.copy(s, F, t.offset() * Float.BYTES, out, 0, n);
+            return;
         }
         if (t.dtype() != DType.F32) {
             long[] offsets = elementOffsets(t);
-            for (int i = 0; i < out.length; i++) {
+            for (int i = 0; i < n; i++) {
                 out[i] = DTypeCodec.readFloat(s, t.dtype(), offsets[i]);
             }
-            return out;
+            return;
         }
         // strided float32 (transposed, permuted and expanded views): the innermost dimension in a tight loop
         int rank = t.rank();
@@ -109,7 +144,7 @@ final class CpuTensors {
         long innerStride = rank == 0 ? 0 : strides[rank - 1];
         int[] idx = new int[Math.max(0, rank - 1)];
         long base = t.offset();
-        for (int at = 0; at < out.length; ) {
+        for (int at = 0; at < n; ) {
             if (innerStride == 1) {
                 MemorySegment.copy(s, F, base * Float.BYTES, out, at, inner);
                 at += inner;
@@ -128,7 +163,6 @@ final class CpuTensors {
                 idx[d] = 0;
             }
         }
-        return out;
     }
 
     /**

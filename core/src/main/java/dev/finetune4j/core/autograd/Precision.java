@@ -1,0 +1,81 @@
+package dev.finetune4j.core.autograd;
+
+/**
+ * The number formats of a forward pass, chosen per thread: {@code try (var p = Precision.BF16_MIXED.use()) {
+ * model.forward(...) }}. Trainers set it from their configuration; {@link #F32} is the default and computes
+ * exactly what it computed before this option existed.
+ *
+ * <p>It lives with the autograd ops because they honour it: each op decides at its output whether the value is
+ * an activation in bf16 or a float32 value, and casts the operands of its products before handing them to the
+ * backend. The backend kernels themselves stay dtype-driven.
+ *
+ * <p>Under {@link #BF16_MIXED}, the boundaries (the same on every device, so that the CPU is the reference a GPU
+ * backend is checked against):
+ * <ul>
+ *   <li><b>Rounded to bf16 at the output</b>: linear and batched matrix products, low-rank (LoRA) updates and
+ *       their rank-r intermediate, embedding lookups, RMSNorm and LayerNorm, rotary embeddings, attention, and the
+ *       activations (SiLU, GELU, ..., SwiGLU).</li>
+ *   <li><b>Operands cast to bf16</b>: every float32 operand of a product (inputs, weights, biases, LoRA's A and
+ *       B), the weight and bias of a norm, and attention's q, k and v. The cast is a new tensor: a parameter is
+ *       never rounded in place, so trainable weights keep their float32 master values, and their gradients flow
+ *       back to those masters in float32. Operands already stored as bf16 or f16 (a checkpoint's frozen weights)
+ *       are read as they are.</li>
+ *   <li><b>Float32</b>: accumulation inside every kernel; elementwise arithmetic and broadcasting (the residual
+ *       stream, as Megatron-LM's {@code fp32_residual_connection}), reductions, softmax and log-softmax,
+ *       cross-entropy and the losses, dropout, concatenation; the whole backward pass (gradients of activations
+ *       and of parameters); optimizer state and updates.</li>
+ * </ul>
+ * Rounding is round-to-nearest-even ({@link dev.finetune4j.core.tensor.DTypeConversions#floatToBf16}).
+ *
+ * <p>On the CPU the rounded activations are stored as float32 tensors holding bf16 values: the CPU kernels loop
+ * over float32 arrays and would convert every bf16 input element by element, and a bf16 value widened to float32
+ * is exact, so the numbers are those a device that stores bf16 computes. Halving activation memory is the GPU's
+ * business. A frozen float32 weight is rounded at each use; load the model with {@code LoadOptions.dtype(BF16)}
+ * to keep frozen weights in bf16 once.
+ */
+public enum Precision {
+    /** Everything in float32 (the default). */
+    F32,
+    /** bf16 activations and products with float32 accumulation, float32 master weights, gradients and optimizer. */
+    BF16_MIXED;
+
+    private static final ThreadLocal<Precision> CURRENT = ThreadLocal.withInitial(() -> F32);
+
+    /**
+     * The precision of ops on this thread.
+     *
+     * @return the precision set by the innermost open {@link #use()}, else {@link #F32}
+     */
+    public static Precision current() {
+        return CURRENT.get();
+    }
+
+    /**
+     * Makes this the precision of ops on this thread until the returned handle is closed; nests.
+     *
+     * @return the handle that restores the previous precision when closed
+     */
+    public Scope use() {
+        Scope scope = new Scope(CURRENT.get());
+        CURRENT.set(this);
+        return scope;
+    }
+
+    /** Handle returned by {@link #use()}; closing it restores the precision that was current before. */
+    public static final class Scope implements AutoCloseable {
+        private final Precision previous;
+        private boolean closed;
+
+        private Scope(Precision previous) {
+            this.previous = previous;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                CURRENT.set(previous);
+            }
+        }
+    }
+}
