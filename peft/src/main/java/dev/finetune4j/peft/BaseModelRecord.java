@@ -2,7 +2,7 @@ package dev.finetune4j.peft;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.nn.Module;
-import dev.finetune4j.peft.qlora.Nf4Linear;
+import dev.finetune4j.peft.qlora.QloraInjector;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,6 +65,6 @@ final class BaseModelRecord {
     }
 
     private static boolean quantized(Module root) {
-        return root.namedModules().values().stream().anyMatch(m -> m instanceof Nf4Linear);
+        return root.namedModules().values().stream().anyMatch(QloraInjector::isQuantized);
     }
 }

@@ -8,5 +8,5 @@ public record KernelFamilies(MatmulKernels matmul, CopyKernels copy, Elementwise
                              ReductionKernels reductions, SoftmaxKernels softmax, NormKernels norms,
                              ActivationKernels activations, RotaryKernels rotary, AttentionKernels attention,
                              EmbeddingKernels embedding, CrossEntropyKernels crossEntropy, DropoutKernels dropout,
-                             OptimizerKernels optimizer) {
+                             OptimizerKernels optimizer, QuantizationKernels quantization) {
 }

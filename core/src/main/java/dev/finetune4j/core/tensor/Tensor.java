@@ -258,8 +258,17 @@ public final class Tensor {
 
     // ---- host copies ----------------------------------------------------------------------------------------
 
-    /** Copies the values to the host, row-major, converted to float32 from any floating or integer dtype. */
+    /**
+     * Copies the values to the host, row-major, converted to float32 from any floating or integer dtype.
+     *
+     * @return the values (dequantized for NF4)
+     */
     public float[] toFloatArray() {
+        if (dtype == DType.NF4) {
+            try (TensorScope staging = TensorScope.detached(device())) {
+                return convertTo(DType.F32, staging).toFloatArray();
+            }
+        }
         float[] out = new float[Math.toIntExact(numel())];
         if (dtype == DType.F32) {
             backend().copyToHost(this, MemorySegment.ofArray(out));
@@ -318,10 +327,27 @@ public final class Tensor {
         return out;
     }
 
-    /** Converts to another dtype into {@code into} (a contiguous copy on this device; floats round to nearest-even). */
+    /**
+     * Converts to another dtype into {@code into}: a contiguous copy on this device; floats round to nearest-even, and
+     * NF4 is quantized or dequantized block-wise ({@link Nf4Format}).
+     *
+     * @param target the dtype of the copy
+     * @param into   the scope that owns the copy
+     * @return the converted copy
+     */
     public Tensor convertTo(DType target, TensorScope into) {
         Tensor out = zeros(into, device(), target, shape);
-        backend().copy().copy(this, out);
+        if (target == DType.NF4) {
+            backend().quantization().quantizeNf4(contiguous(), out);
+        } else if (dtype == DType.NF4 && target != DType.F32) {
+            try (TensorScope staging = TensorScope.detached(device())) {
+                backend().copy().copy(convertTo(DType.F32, staging), out);
+            }
+        } else if (dtype == DType.NF4) {
+            backend().quantization().dequantizeNf4(this, 0, out);
+        } else {
+            backend().copy().copy(this, out);
+        }
         return out;
     }
 

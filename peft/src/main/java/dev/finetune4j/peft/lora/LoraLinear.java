@@ -191,17 +191,17 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
         merged = true;
     }
 
-    /** The inverse of {@link #merge()}: {@code W <- W - s B A}, or {@code W / (m / n) - s B A} for DoRA. */
+    /**
+     * The inverse of {@link #merge()}: the weight from before the merge comes back bit for bit (merge wrote a new
+     * tensor and the base kept the old one).
+     *
+     * @throws IllegalStateException when the base weight was replaced behind this adapter's back
+     */
     @Override
     public void unmerge() {
-        float[] w = base.weightOutIn();
-        float[] d = delta();
-        float[] factor = doraFactor();
-        int in = base.inFeatures();
-        for (int i = 0; i < w.length; i++) {
-            w[i] = factor == null ? w[i] - d[i] : w[i] / factor[i / in] - d[i];
+        if (merged && !base.restoreWeight()) {
+            throw new IllegalStateException("the base weight under this LoRA layer is not the one merge() replaced");
         }
-        base.setWeightOutIn(w);
         merged = false;
         mergedNorm = null;
     }
