@@ -99,6 +99,7 @@ class Nf4QuantizationTest {
             float[] expected = new float[101];
             System.arraycopy(all, 63, expected, 0, 101);
             assertArrayEquals(expected, part.toFloatArray());
+            assertArrayEquals(all, q.copyTo(Device.cpu(), scope).toFloatArray(), "a copy holds the codes and scales");
         }
     }
 
