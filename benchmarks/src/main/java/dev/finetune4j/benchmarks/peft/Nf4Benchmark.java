@@ -39,6 +39,7 @@ public class Nf4Benchmark {
     private Tensor quantized;
     private Tensor out;
 
+    /** Makes a random N(0, 0.02) matrix and its NF4 tensor. */
     @Setup
     public void setUp() {
         SplittableRandom r = new SplittableRandom(1);
@@ -53,17 +54,28 @@ public class Nf4Benchmark {
         out = Tensor.zeros(scope, DType.F32, Shape.of(side, side));
     }
 
+    /** Frees the tensors. */
     @TearDown
     public void tearDown() {
         scope.close();
     }
 
+    /**
+     * Quantizes the matrix.
+     *
+     * @return the NF4 tensor
+     */
     @Benchmark
     public Tensor quantize() {
         Device.cpu().backend().quantization().quantizeNf4(weights, quantized);
         return quantized;
     }
 
+    /**
+     * Dequantizes the matrix.
+     *
+     * @return the float32 values
+     */
     @Benchmark
     public Tensor dequantize() {
         Device.cpu().backend().quantization().dequantizeNf4(quantized, 0, out);
