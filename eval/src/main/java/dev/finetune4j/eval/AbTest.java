@@ -32,12 +32,21 @@ public final class AbTest {
         this.tiesAsHalf = b.tiesAsHalf;
     }
 
-    /** A builder with alpha 0.05, success above 0.70, marked improvement above 0.80, ties as half. */
+    /**
+     * A builder with alpha 0.05, success above 0.70, marked improvement above 0.80, ties as half.
+     *
+     * @return a new builder with those defaults
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Evaluates a list of judgments. */
+    /**
+     * Evaluates a list of judgments.
+     *
+     * @param judgments one judgment per prompt saying whether answer A, answer B or neither was preferred
+     * @return the counts, win rates, Wilson interval, sign-test p-value and verdict
+     */
     public AbTestResult evaluate(List<Preference> judgments) {
         if (judgments == null) {
             throw new IllegalArgumentException("judgments is null");
@@ -52,7 +61,14 @@ public final class AbTest {
         return evaluate(a, b, judgments.size() - a - b);
     }
 
-    /** Evaluates counts of judgments. */
+    /**
+     * Evaluates counts of judgments.
+     *
+     * @param winsA number of judgments preferring A ({@code >= 0})
+     * @param winsB number of judgments preferring B ({@code >= 0})
+     * @param ties number of judgments preferring neither ({@code >= 0})
+     * @return the win rates, Wilson interval, sign-test p-value and verdict of these counts
+     */
     public AbTestResult evaluate(long winsA, long winsB, long ties) {
         if (winsA < 0 || winsB < 0 || ties < 0) {
             throw new IllegalArgumentException("counts must be >= 0, got A=" + winsA + " B=" + winsB + " ties=" + ties);
@@ -89,6 +105,11 @@ public final class AbTest {
      * against no preference (0.5) with a two-sided test at {@code alpha} and the given {@code power}, by the
      * normal approximation: {@code n = ((z(1-alpha/2) * 0.5 + z(power) * sqrt(p(1-p))) / (p - 0.5))^2},
      * rounded up. Divide by the expected share of decisive judgments to plan for ties.
+     *
+     * @param expectedWinRate the true win rate of A to detect, in (0, 1) and not 0.5
+     * @param alpha significance level of the two-sided test, in (0, 1), e.g. 0.05
+     * @param power probability of detecting the effect when it is real, in (0, 1), e.g. 0.8
+     * @return the number of decisive judgments to collect
      */
     public static int minimumSampleSize(double expectedWinRate, double alpha, double power) {
         if (!(expectedWinRate > 0 && expectedWinRate < 1) || expectedWinRate == 0.5) {
@@ -112,7 +133,12 @@ public final class AbTest {
         private Builder() {
         }
 
-        /** Significance level of the sign test (default 0.05); the Wilson interval uses confidence 1 - alpha. */
+        /**
+         * Significance level of the sign test (default 0.05); the Wilson interval uses confidence 1 - alpha.
+         *
+         * @param alpha significance level in (0, 1)
+         * @return this builder
+         */
         public Builder alpha(double alpha) {
             if (!(alpha > 0 && alpha < 1)) {
                 throw new IllegalArgumentException("alpha must be in (0, 1), got " + alpha);
@@ -121,25 +147,44 @@ public final class AbTest {
             return this;
         }
 
-        /** Preference above which a significant result is a success (default 0.70). */
+        /**
+         * Preference above which a significant result is a success (default 0.70).
+         *
+         * @param threshold win rate in (0.5, 1)
+         * @return this builder
+         */
         public Builder successThreshold(double threshold) {
             this.successThreshold = threshold;
             return this;
         }
 
-        /** Preference above which a significant result is a marked improvement (default 0.80). */
+        /**
+         * Preference above which a significant result is a marked improvement (default 0.80).
+         *
+         * @param threshold win rate in (0.5, 1), at least the success threshold
+         * @return this builder
+         */
         public Builder markedThreshold(double threshold) {
             this.markedThreshold = threshold;
             return this;
         }
 
-        /** Whether the verdict reads the ties-as-half win rate (default) or the ties-excluded one. */
+        /**
+         * Whether the verdict reads the ties-as-half win rate (default) or the ties-excluded one.
+         *
+         * @param tiesAsHalf true to count each tie as half a win for both sides, false to leave ties out
+         * @return this builder
+         */
         public Builder tiesAsHalf(boolean tiesAsHalf) {
             this.tiesAsHalf = tiesAsHalf;
             return this;
         }
 
-        /** Builds the immutable test. */
+        /**
+         * Builds the immutable test.
+         *
+         * @return the test with this builder's settings
+         */
         public AbTest build() {
             if (!(successThreshold >= 0.5 && successThreshold <= markedThreshold && markedThreshold < 1)) {
                 throw new IllegalStateException("need 0.5 <= successThreshold <= markedThreshold < 1, got "

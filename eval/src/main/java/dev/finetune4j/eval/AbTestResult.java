@@ -18,7 +18,11 @@ package dev.finetune4j.eval;
 public record AbTestResult(long winsA, long winsB, long ties, double winRate, double winRateTiesHalf,
                            double wilsonLow, double wilsonHigh, double pValue, double preference,
                            AbVerdict verdict, String reason) {
-    /** All judgments. */
+    /**
+     * All judgments.
+     *
+     * @return {@code winsA + winsB + ties}
+     */
     public long total() {
         return winsA + winsB + ties;
     }

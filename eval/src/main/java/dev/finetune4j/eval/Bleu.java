@@ -42,7 +42,11 @@ public final class Bleu {
         this.maxNgramOrder = b.maxNgramOrder;
     }
 
-    /** A builder with sacreBLEU's defaults: 13a, mixed case, exp smoothing, no effective order, order 4. */
+    /**
+     * A builder with sacreBLEU's defaults: 13a, mixed case, exp smoothing, no effective order, order 4.
+     *
+     * @return a new builder with those defaults
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -53,6 +57,7 @@ public final class Bleu {
      * @param hypotheses       one hypothesis per segment
      * @param referenceStreams {@code referenceStreams.get(k).get(i)} is the k-th reference of segment i; a
      *                         {@code null} entry means segment i has fewer references
+     * @return the corpus score with its n-gram precisions, brevity penalty and signature
      */
     public BleuScore corpusScore(List<String> hypotheses, List<List<String>> referenceStreams) {
         List<List<String>> refsBySegment = Segments.transpose(hypotheses, referenceStreams, "Bleu.corpusScore");
@@ -68,7 +73,13 @@ public final class Bleu {
         return scoreFromStatistics(sum, Segments.signatureRefCount(refsBySegment));
     }
 
-    /** Sentence BLEU of one hypothesis against its references (sacreBLEU recommends {@code effectiveOrder(true)}). */
+    /**
+     * Sentence BLEU of one hypothesis against its references (sacreBLEU recommends {@code effectiveOrder(true)}).
+     *
+     * @param hypothesis the system output of one segment
+     * @param references the segment's reference translations, at least one
+     * @return the BLEU score of this one segment
+     */
     public BleuScore sentenceScore(String hypothesis, List<String> references) {
         List<String> refs = Segments.nonNull(references, "Bleu.sentenceScore");
         return scoreFromStatistics(segmentStatistics(hypothesis, refs), String.valueOf(refs.size()));
@@ -78,6 +89,10 @@ public final class Bleu {
      * The sufficient statistics of one segment, as sacreBLEU lays them out:
      * {@code [sysLen, refLen, correct_1..correct_N, total_1..total_N]}. Summing them over segments and
      * passing the sum to {@link #scoreFromStatistics} gives the corpus score (useful for bootstrap resampling).
+     *
+     * @param hypothesis the system output of one segment
+     * @param references the segment's reference translations, at least one
+     * @return a new array of length {@code 2 + 2 * maxNgramOrder}
      */
     public long[] segmentStatistics(String hypothesis, List<String> references) {
         List<String> hypTokens = tokens(Segments.hypothesis(hypothesis, "Bleu"));
@@ -124,7 +139,13 @@ public final class Bleu {
         return closestLen;
     }
 
-    /** BLEU from summed statistics (see {@link #segmentStatistics}); sacreBLEU's {@code compute_bleu}. */
+    /**
+     * BLEU from summed statistics (see {@link #segmentStatistics}); sacreBLEU's {@code compute_bleu}.
+     *
+     * @param stats summed segment statistics, laid out as {@link #segmentStatistics} returns them
+     * @param nrefs the reference count written into the signature ("1", "2", ... or "var")
+     * @return the score of those statistics
+     */
     public BleuScore scoreFromStatistics(long[] stats, String nrefs) {
         int n = maxNgramOrder;
         if (stats.length != 2 + 2 * n) {
@@ -186,7 +207,12 @@ public final class Bleu {
                 bp, sysLen, refLen, signature);
     }
 
-    /** sacreBLEU's signature for this configuration and a reference count ("1", "2", ... or "var"). */
+    /**
+     * sacreBLEU's signature for this configuration and a reference count ("1", "2", ... or "var").
+     *
+     * @param nrefs the reference count to write: "1", "2", ... or "var"
+     * @return the signature, e.g. {@code nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0}
+     */
     public String signature(String nrefs) {
         String smooth = smoothMethod.sacreName();
         if (smoothMethod.takesValue()) {
@@ -208,25 +234,45 @@ public final class Bleu {
         private Builder() {
         }
 
-        /** Tokenizer by sacreBLEU name: {@code 13a} (default), {@code intl}, {@code zh}, {@code char}, {@code none}. */
+        /**
+         * Tokenizer by sacreBLEU name: {@code 13a} (default), {@code intl}, {@code zh}, {@code char}, {@code none}.
+         *
+         * @param name one of the names above
+         * @return this builder
+         */
         public Builder tokenize(String name) {
             this.tokenizer = SacreTokenizer.of(name);
             return this;
         }
 
-        /** Lowercases hypotheses and references before tokenizing (signature {@code case:lc}). */
+        /**
+         * Lowercases hypotheses and references before tokenizing (signature {@code case:lc}).
+         *
+         * @param lowercase true to compare case-insensitively (default false)
+         * @return this builder
+         */
         public Builder lowercase(boolean lowercase) {
             this.lowercase = lowercase;
             return this;
         }
 
-        /** Smoothing by sacreBLEU name: {@code exp} (default), {@code floor}, {@code add-k}, {@code none}. */
+        /**
+         * Smoothing by sacreBLEU name: {@code exp} (default), {@code floor}, {@code add-k}, {@code none}.
+         *
+         * @param name one of the names above
+         * @return this builder
+         */
         public Builder smoothMethod(String name) {
             this.smoothMethod = SmoothMethod.of(name);
             return this;
         }
 
-        /** The value of {@code floor} (default 0.1) or {@code add-k} (default 1). */
+        /**
+         * The value of {@code floor} (default 0.1) or {@code add-k} (default 1).
+         *
+         * @param value the smoothing value, used only by methods that take one
+         * @return this builder
+         */
         public Builder smoothValue(double value) {
             if (!(value >= 0)) {
                 throw new IllegalArgumentException("smoothValue must be >= 0, got " + value);
@@ -235,13 +281,23 @@ public final class Bleu {
             return this;
         }
 
-        /** Averages only over the n-gram orders the hypothesis has (sacreBLEU's sentence-level setting). */
+        /**
+         * Averages only over the n-gram orders the hypothesis has (sacreBLEU's sentence-level setting).
+         *
+         * @param effectiveOrder true to use the effective order (default false)
+         * @return this builder
+         */
         public Builder effectiveOrder(boolean effectiveOrder) {
             this.effectiveOrder = effectiveOrder;
             return this;
         }
 
-        /** Largest n-gram order (default 4). */
+        /**
+         * Largest n-gram order (default 4).
+         *
+         * @param order the largest n, at least 1
+         * @return this builder
+         */
         public Builder maxNgramOrder(int order) {
             if (order < 1) {
                 throw new IllegalArgumentException("maxNgramOrder must be >= 1, got " + order);
@@ -250,7 +306,11 @@ public final class Bleu {
             return this;
         }
 
-        /** Builds the immutable metric. */
+        /**
+         * Builds the immutable metric.
+         *
+         * @return the metric with this builder's settings
+         */
         public Bleu build() {
             if (!Double.isNaN(smoothValue) && !smoothMethod.takesValue()) {
                 throw new IllegalStateException("smoothValue " + smoothValue + " given but smoothing '"

@@ -23,7 +23,11 @@ public record BleuScore(double score, List<Double> counts, List<Double> totals, 
         precisions = List.copyOf(precisions);
     }
 
-    /** The length ratio {@code sysLen / refLen}, as sacreBLEU prints it. */
+    /**
+     * The length ratio {@code sysLen / refLen}, as sacreBLEU prints it.
+     *
+     * @return the hypothesis length over the reference length
+     */
     public double ratio() {
         return refLen == 0 ? 0.0 : (double) sysLen / refLen;
     }

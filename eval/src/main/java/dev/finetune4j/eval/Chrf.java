@@ -42,12 +42,22 @@ public final class Chrf {
         this.epsSmoothing = b.epsSmoothing;
     }
 
-    /** A builder with sacreBLEU's defaults: char order 6, word order 0, beta 2, mixed case, no whitespace. */
+    /**
+     * A builder with sacreBLEU's defaults: char order 6, word order 0, beta 2, mixed case, no whitespace.
+     *
+     * @return a new builder with those defaults
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Corpus chrF; {@code referenceStreams.get(k).get(i)} is the k-th reference of segment i (null: none). */
+    /**
+     * Corpus chrF; {@code referenceStreams.get(k).get(i)} is the k-th reference of segment i (null: none).
+     *
+     * @param hypotheses one system output per segment
+     * @param referenceStreams reference streams of the same length as {@code hypotheses}
+     * @return the corpus chrF score and signature
+     */
     public ChrfScore corpusScore(List<String> hypotheses, List<List<String>> referenceStreams) {
         List<List<String>> refs = Segments.transpose(hypotheses, referenceStreams, "Chrf.corpusScore");
         long[][] perSegment = IntStream.range(0, hypotheses.size()).parallel()
@@ -62,7 +72,13 @@ public final class Chrf {
         return score(sum, Segments.signatureRefCount(refs));
     }
 
-    /** Sentence chrF of one hypothesis against its references. */
+    /**
+     * Sentence chrF of one hypothesis against its references.
+     *
+     * @param hypothesis the system output of one segment
+     * @param references the segment's references, at least one
+     * @return the chrF score of this one segment
+     */
     public ChrfScore sentenceScore(String hypothesis, List<String> references) {
         List<String> refs = Segments.nonNull(references, "Chrf.sentenceScore");
         return score(segmentStatistics(hypothesis, refs), String.valueOf(refs.size()));
@@ -71,6 +87,10 @@ public final class Chrf {
     /**
      * The statistics of one segment against its best reference: {@code [hyp, ref, match]} for every
      * character order, then every word order. Sums of these give the corpus score through {@link #score}.
+     *
+     * @param hypothesis the system output of one segment
+     * @param references the segment's references, at least one
+     * @return a new array of {@code 3 * (charOrder + wordOrder)} counts
      */
     public long[] segmentStatistics(String hypothesis, List<String> references) {
         String hyp = preprocess(Segments.hypothesis(hypothesis, "Chrf"));
@@ -142,7 +162,13 @@ public final class Chrf {
         return out;
     }
 
-    /** The chrF score of summed statistics (sacreBLEU's {@code _compute_f_score}). */
+    /**
+     * The chrF score of summed statistics (sacreBLEU's {@code _compute_f_score}).
+     *
+     * @param stats summed segment statistics, laid out as {@link #segmentStatistics} returns them
+     * @param nrefs the reference count written into the signature ("1", "2", ... or "var")
+     * @return the score of those statistics
+     */
     public ChrfScore score(long[] stats, String nrefs) {
         return new ChrfScore(fScore(stats), "chrF" + beta + "+".repeat(wordOrder), charOrder, wordOrder, beta, signature(nrefs));
     }
@@ -189,7 +215,12 @@ public final class Chrf {
         return 0.0;
     }
 
-    /** sacreBLEU's chrF signature, e.g. {@code nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0}. */
+    /**
+     * sacreBLEU's chrF signature, e.g. {@code nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0}.
+     *
+     * @param nrefs the reference count to write: "1", "2", ... or "var"
+     * @return the signature string
+     */
     public String signature(String nrefs) {
         return "nrefs:" + nrefs + "|case:" + (lowercase ? "lc" : "mixed") + "|eff:" + (epsSmoothing ? "no" : "yes")
                 + "|nc:" + charOrder + "|nw:" + wordOrder + "|space:" + (whitespace ? "yes" : "no")
@@ -208,43 +239,77 @@ public final class Chrf {
         private Builder() {
         }
 
-        /** Character n-gram order (default 6). */
+        /**
+         * Character n-gram order (default 6).
+         *
+         * @param charOrder the largest character n-gram, at least 1
+         * @return this builder
+         */
         public Builder charOrder(int charOrder) {
             this.charOrder = charOrder;
             return this;
         }
 
-        /** Word n-gram order: 0 for chrF (default), 2 for chrF++. */
+        /**
+         * Word n-gram order: 0 for chrF (default), 2 for chrF++.
+         *
+         * @param wordOrder the largest word n-gram, at least 0
+         * @return this builder
+         */
         public Builder wordOrder(int wordOrder) {
             this.wordOrder = wordOrder;
             return this;
         }
 
-        /** Recall weight (default 2). */
+        /**
+         * Recall weight (default 2).
+         *
+         * @param beta how many times more recall weighs than precision, at least 1
+         * @return this builder
+         */
         public Builder beta(int beta) {
             this.beta = beta;
             return this;
         }
 
-        /** Lowercase before matching. */
+        /**
+         * Lowercase before matching.
+         *
+         * @param lowercase true to compare case-insensitively (default false)
+         * @return this builder
+         */
         public Builder lowercase(boolean lowercase) {
             this.lowercase = lowercase;
             return this;
         }
 
-        /** Keep whitespace inside character n-grams. */
+        /**
+         * Keep whitespace inside character n-grams.
+         *
+         * @param whitespace true to keep whitespace (default false: it is removed)
+         * @return this builder
+         */
         public Builder whitespace(boolean whitespace) {
             this.whitespace = whitespace;
             return this;
         }
 
-        /** chrF++.py / Moses / NLTK style: average of per-order F-scores with epsilon smoothing. */
+        /**
+         * chrF++.py / Moses / NLTK style: average of per-order F-scores with epsilon smoothing.
+         *
+         * @param epsSmoothing true for the epsilon-smoothed average (default false: sacreBLEU's effective order)
+         * @return this builder
+         */
         public Builder epsSmoothing(boolean epsSmoothing) {
             this.epsSmoothing = epsSmoothing;
             return this;
         }
 
-        /** Builds the immutable metric. */
+        /**
+         * Builds the immutable metric.
+         *
+         * @return the metric with this builder's settings
+         */
         public Chrf build() {
             if (charOrder < 0 || wordOrder < 0 || charOrder + wordOrder == 0) {
                 throw new IllegalStateException("charOrder (" + charOrder + ") and wordOrder (" + wordOrder

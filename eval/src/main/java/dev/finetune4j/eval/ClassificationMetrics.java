@@ -22,7 +22,13 @@ public final class ClassificationMetrics {
     private ClassificationMetrics() {
     }
 
-    /** Metrics for string labels, sorted by code point like NumPy's {@code np.unique}. */
+    /**
+     * Metrics for string labels, sorted by code point like NumPy's {@code np.unique}.
+     *
+     * @param yTrue the true label of each example
+     * @param yPred the predicted label of each example, as many as {@code yTrue}
+     * @return the confusion matrix and the per-class and averaged metrics
+     */
     public static ClassificationReport compute(List<String> yTrue, List<String> yPred) {
         checkNotNull(yTrue, yPred);
         checkSizes(yTrue.size(), yPred.size());
@@ -47,7 +53,13 @@ public final class ClassificationMetrics {
         return new ClassificationReport(labels, confusion);
     }
 
-    /** Metrics for integer labels, sorted numerically; the report's labels are their decimal strings. */
+    /**
+     * Metrics for integer labels, sorted numerically; the report's labels are their decimal strings.
+     *
+     * @param yTrue the true label of each example
+     * @param yPred the predicted label of each example, as many as {@code yTrue}
+     * @return the confusion matrix and the per-class and averaged metrics
+     */
     public static ClassificationReport compute(int[] yTrue, int[] yPred) {
         checkNotNull(yTrue, yPred);
         checkSizes(yTrue.length, yPred.length);

@@ -38,12 +38,20 @@ public final class ClassificationReport {
         this.total = n;
     }
 
-    /** The labels in sorted order; rows and columns of {@link #confusionMatrix()} follow it. */
+    /**
+     * The labels in sorted order; rows and columns of {@link #confusionMatrix()} follow it.
+     *
+     * @return the labels seen in the true or predicted labels, sorted
+     */
     public List<String> labels() {
         return labels;
     }
 
-    /** {@code [true label][predicted label]} counts (a copy). */
+    /**
+     * {@code [true label][predicted label]} counts (a copy).
+     *
+     * @return a new matrix of size {@code labels().size()} squared
+     */
     public long[][] confusionMatrix() {
         long[][] out = new long[confusion.length][];
         for (int i = 0; i < out.length; i++) {
@@ -52,7 +60,11 @@ public final class ClassificationReport {
         return out;
     }
 
-    /** Fraction of exact matches. */
+    /**
+     * Fraction of exact matches.
+     *
+     * @return correct predictions over all examples, in [0, 1]
+     */
     public double accuracy() {
         long correct = 0;
         for (long t : tp) {
@@ -61,42 +73,81 @@ public final class ClassificationReport {
         return divide(correct, total);
     }
 
-    /** Averaged precision. */
+    /**
+     * Averaged precision.
+     *
+     * @param average how the per-class values are combined
+     * @return the precision in [0, 1]
+     */
     public double precision(Average average) {
         return average(average, Metric.PRECISION);
     }
 
-    /** Averaged recall. */
+    /**
+     * Averaged recall.
+     *
+     * @param average how the per-class values are combined
+     * @return the recall in [0, 1]
+     */
     public double recall(Average average) {
         return average(average, Metric.RECALL);
     }
 
-    /** Averaged F1. */
+    /**
+     * Averaged F1.
+     *
+     * @param average how the per-class values are combined
+     * @return the F1 in [0, 1]
+     */
     public double f1(Average average) {
         return average(average, Metric.F1);
     }
 
-    /** Precision of one class. */
+    /**
+     * Precision of one class.
+     *
+     * @param label one of {@link #labels()}
+     * @return true positives over predicted positives, 0 when the class was never predicted
+     */
     public double precision(String label) {
         return Metric.PRECISION.of(tp[index(label)], predicted[index(label)], support[index(label)]);
     }
 
-    /** Recall of one class. */
+    /**
+     * Recall of one class.
+     *
+     * @param label one of {@link #labels()}
+     * @return true positives over true examples, 0 when the class has none
+     */
     public double recall(String label) {
         return Metric.RECALL.of(tp[index(label)], predicted[index(label)], support[index(label)]);
     }
 
-    /** F1 of one class. */
+    /**
+     * F1 of one class.
+     *
+     * @param label one of {@link #labels()}
+     * @return the harmonic mean of the class's precision and recall
+     */
     public double f1(String label) {
         return Metric.F1.of(tp[index(label)], predicted[index(label)], support[index(label)]);
     }
 
-    /** Number of true examples of one class. */
+    /**
+     * Number of true examples of one class.
+     *
+     * @param label one of {@link #labels()}
+     * @return how many examples have this true label
+     */
     public long support(String label) {
         return support[index(label)];
     }
 
-    /** F1 of every class, in label order. */
+    /**
+     * F1 of every class, in label order.
+     *
+     * @return an ordered map from label to F1
+     */
     public Map<String, Double> f1PerClass() {
         Map<String, Double> out = new LinkedHashMap<>();
         for (String label : labels) {

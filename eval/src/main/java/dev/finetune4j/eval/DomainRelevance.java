@@ -40,12 +40,26 @@ public final class DomainRelevance {
     private DomainRelevance() {
     }
 
-    /** The lexical scorer with default smoothing; {@code background} may be null or empty. */
+    /**
+     * The lexical scorer with default smoothing; {@code background} may be null or empty.
+     *
+     * @param domain in-domain texts the language model of the domain is estimated from
+     * @param background general texts to contrast with, or null or empty for none
+     * @return a scorer of texts in [0, 1]
+     */
     public static RelevanceScorer lexical(List<String> domain, List<String> background) {
         return lexical(domain, background, DEFAULT_ALPHA, DEFAULT_UNKNOWN_TERM_WEIGHT);
     }
 
-    /** The lexical scorer with explicit smoothing {@code alpha > 0} and unknown-term weight ({@code <= 0}). */
+    /**
+     * The lexical scorer with explicit smoothing {@code alpha > 0} and unknown-term weight ({@code <= 0}).
+     *
+     * @param domain in-domain texts the language model of the domain is estimated from
+     * @param background general texts to contrast with, or null or empty for none
+     * @param alpha additive smoothing of the term counts, {@code > 0}
+     * @param unknownTermWeight weight of a term seen in neither corpus, {@code <= 0}
+     * @return a scorer of texts in [0, 1]
+     */
     public static RelevanceScorer lexical(List<String> domain, List<String> background, double alpha, double unknownTermWeight) {
         if (!(alpha > 0) || !(unknownTermWeight <= 0)) {
             throw new IllegalArgumentException("need alpha > 0 and unknownTermWeight <= 0, got " + alpha + " and " + unknownTermWeight);
@@ -53,17 +67,38 @@ public final class DomainRelevance {
         return new LexicalRelevance(domain, background, alpha, unknownTermWeight);
     }
 
-    /** The embedding scorer; {@code background} may be null or empty (then L_B = 0). */
+    /**
+     * The embedding scorer; {@code background} may be null or empty (then L_B = 0).
+     *
+     * @param embedder turns texts into vectors
+     * @param domain in-domain texts whose embeddings define the domain
+     * @param background general texts to contrast with, or null or empty for none
+     * @return a scorer of texts in [0, 1]
+     */
     public static RelevanceScorer embedding(TextEmbedder embedder, List<String> domain, List<String> background) {
         return new EmbeddingRelevance(embedder, domain, background);
     }
 
-    /** Corpus DRS with a 1000-resample bootstrap interval, seed 0. */
+    /**
+     * Corpus DRS with a 1000-resample bootstrap interval, seed 0.
+     *
+     * @param scorer scores each output
+     * @param outputs the model outputs to score, at least one
+     * @return the mean score with its bootstrap interval
+     */
     public static CorpusRelevance corpusScore(RelevanceScorer scorer, List<String> outputs) {
         return corpusScore(scorer, outputs, DEFAULT_BOOTSTRAP, 0L);
     }
 
-    /** Corpus DRS with {@code resamples} bootstrap resamples drawn from a generator seeded with {@code seed}. */
+    /**
+     * Corpus DRS with {@code resamples} bootstrap resamples drawn from a generator seeded with {@code seed}.
+     *
+     * @param scorer scores each output
+     * @param outputs the model outputs to score, at least one
+     * @param resamples number of bootstrap resamples, at least 1
+     * @param seed seed of the resampling generator, for reproducible intervals
+     * @return the mean score with its bootstrap interval
+     */
     public static CorpusRelevance corpusScore(RelevanceScorer scorer, List<String> outputs, int resamples, long seed) {
         if (outputs.isEmpty()) {
             throw new IllegalArgumentException("no outputs to score");
@@ -103,6 +138,10 @@ public final class DomainRelevance {
      * ROC AUC of scores for positive versus negative examples (the probability that a random positive
      * outscores a random negative, ties counting half): how well a scorer separates in-domain from
      * out-of-domain text.
+     *
+     * @param positives scores of in-domain examples, at least one
+     * @param negatives scores of out-of-domain examples, at least one
+     * @return the AUC in [0, 1]; 0.5 is chance
      */
     public static double rocAuc(double[] positives, double[] negatives) {
         if (positives.length == 0 || negatives.length == 0) {

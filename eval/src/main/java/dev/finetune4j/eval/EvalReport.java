@@ -42,7 +42,12 @@ public record EvalReport(String model, Map<String, Double> metrics, Map<String, 
     public record LossPoint(long step, double loss) {
     }
 
-    /** A builder for the model {@code model}. */
+    /**
+     * A builder for the model {@code model}.
+     *
+     * @param model the name of the evaluated model or checkpoint
+     * @return a new, empty builder
+     */
     public static Builder builder(String model) {
         return new Builder(model);
     }
@@ -59,31 +64,60 @@ public record EvalReport(String model, Map<String, Double> metrics, Map<String, 
             this.model = model;
         }
 
-        /** Adds a metric value. */
+        /**
+         * Adds a metric value.
+         *
+         * @param name the metric's name, as gate rules refer to it
+         * @param value the metric's value
+         * @return this builder
+         */
         public Builder metric(String name, double value) {
             metrics.put(name, value);
             return this;
         }
 
-        /** Adds the 95% interval of a metric. */
+        /**
+         * Adds the 95% interval of a metric.
+         *
+         * @param name the metric's name
+         * @param low lower bound of the interval
+         * @param high upper bound of the interval
+         * @return this builder
+         */
         public Builder interval(String name, double low, double high) {
             intervals.put(name, List.of(low, high));
             return this;
         }
 
-        /** Adds one loss-curve point. */
+        /**
+         * Adds one loss-curve point.
+         *
+         * @param step the optimizer step
+         * @param loss the training loss at that step
+         * @return this builder
+         */
         public Builder loss(long step, double loss) {
             lossCurve.add(new LossPoint(step, loss));
             return this;
         }
 
-        /** Adds a metadata entry. */
+        /**
+         * Adds a metadata entry.
+         *
+         * @param key the entry's name (dataset, commit, seed...)
+         * @param value the entry's value
+         * @return this builder
+         */
         public Builder meta(String key, String value) {
             metadata.put(key, value);
             return this;
         }
 
-        /** Builds the immutable report. */
+        /**
+         * Builds the immutable report.
+         *
+         * @return the report with the entries added so far
+         */
         public EvalReport build() {
             return new EvalReport(model, metrics, intervals, lossCurve, metadata);
         }

@@ -32,27 +32,52 @@ public record GateRule(String metric, boolean higherIsBetter, double maxRegressi
         }
     }
 
-    /** A rule for a metric where larger is better (accuracy, BLEU...), no tolerance and no required gain. */
+    /**
+     * A rule for a metric where larger is better (accuracy, BLEU...), no tolerance and no required gain.
+     *
+     * @param metric the metric's name in the reports
+     * @return a rule with tolerance 0 that requires no gain
+     */
     public static GateRule higherIsBetter(String metric) {
         return new GateRule(metric, true, 0, Double.NaN, false);
     }
 
-    /** A rule for a metric where smaller is better (perplexity, TER, latency...). */
+    /**
+     * A rule for a metric where smaller is better (perplexity, TER, latency...).
+     *
+     * @param metric the metric's name in the reports
+     * @return a rule with tolerance 0 that requires no gain
+     */
     public static GateRule lowerIsBetter(String metric) {
         return new GateRule(metric, false, 0, Double.NaN, false);
     }
 
-    /** This rule with another allowed regression. */
+    /**
+     * This rule with another allowed regression.
+     *
+     * @param value the largest allowed worsening, {@code >= 0}
+     * @return a copy of this rule with that tolerance
+     */
     public GateRule maxRegression(double value) {
         return new GateRule(metric, higherIsBetter, value, minGain, relative);
     }
 
-    /** This rule with another required gain. */
+    /**
+     * This rule with another required gain.
+     *
+     * @param value the smallest required improvement, or NaN for none
+     * @return a copy of this rule with that required gain
+     */
     public GateRule minGain(double value) {
         return new GateRule(metric, higherIsBetter, maxRegression, value, relative);
     }
 
-    /** This rule with relative or absolute tolerances. */
+    /**
+     * This rule with relative or absolute tolerances.
+     *
+     * @param value true for fractions of {@code |baseline|}, false for the metric's own units
+     * @return a copy of this rule with that interpretation of the tolerances
+     */
     public GateRule relative(boolean value) {
         return new GateRule(metric, higherIsBetter, maxRegression, minGain, value);
     }
@@ -60,13 +85,23 @@ public record GateRule(String metric, boolean higherIsBetter, double maxRegressi
     /**
      * The improvement of {@code candidate} over {@code baseline} in this rule's units: positive is better;
      * relative rules divide by {@code |baseline|} (a zero baseline falls back to the absolute difference).
+     *
+     * @param candidate the candidate's value of the metric
+     * @param baseline the baseline's value of the metric
+     * @return the signed improvement, negative for a regression
      */
     public double improvement(double candidate, double baseline) {
         double diff = higherIsBetter ? candidate - baseline : baseline - candidate;
         return relative && baseline != 0 ? diff / Math.abs(baseline) : diff;
     }
 
-    /** The verdict of this rule alone; HOLD when the change cannot be measured (a NaN value, or both infinite). */
+    /**
+     * The verdict of this rule alone; HOLD when the change cannot be measured (a NaN value, or both infinite).
+     *
+     * @param candidate the candidate's value of the metric
+     * @param baseline the baseline's value of the metric
+     * @return PROMOTE, HOLD or ROLLBACK for this metric
+     */
     public GateVerdict judge(double candidate, double baseline) {
         double gain = improvement(candidate, baseline);
         if (Double.isNaN(gain)) {

@@ -25,6 +25,13 @@ public final class HiddenStateEmbedder implements TextEmbedder {
     private final Tokenizer tokenizer;
     private final int maxTokens;
 
+    /**
+     * An embedder that reads the final hidden states of {@code model}.
+     *
+     * @param model the causal LM whose hidden states become the embeddings
+     * @param tokenizer the tokenizer of that model
+     * @param maxTokens the most tokens embedded per text, at least 1; capped at the model's maximum positions
+     */
     public HiddenStateEmbedder(LanguageModel model, Tokenizer tokenizer, int maxTokens) {
         if (maxTokens < 1) {
             throw new IllegalArgumentException("maxTokens must be at least 1, got " + maxTokens);

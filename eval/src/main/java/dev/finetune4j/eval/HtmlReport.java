@@ -28,6 +28,7 @@ public final class HtmlReport {
      * @param points loss per optimizer step of that run
      */
     public record LossCurve(String name, List<EvalReport.LossPoint> points) {
+        /** Copies the points. */
         public LossCurve {
             points = List.copyOf(points);
         }
@@ -40,6 +41,7 @@ public final class HtmlReport {
      * @param rows  rows of cells (text, escaped when rendered); the first row is the header
      */
     public record Section(String title, List<List<String>> rows) {
+        /** Copies the rows. */
         public Section {
             rows = rows.stream().map(List::copyOf).toList();
         }
@@ -48,6 +50,11 @@ public final class HtmlReport {
     /**
      * The page; {@code baseline} and {@code decision} may be null. The loss charts are those of the reports'
      * {@link EvalReport#lossCurve()}, one per report that has one.
+     *
+     * @param candidate the report of the model to promote
+     * @param baseline the report it is compared with, or null
+     * @param decision the gate's decision, or null
+     * @return a self-contained HTML document
      */
     public static String render(EvalReport candidate, EvalReport baseline, GateDecision decision) {
         List<LossCurve> curves = new ArrayList<>();
@@ -59,7 +66,16 @@ public final class HtmlReport {
         return render(candidate, baseline, decision, curves, List.of());
     }
 
-    /** The page with the given loss curves (one chart each) and further sections after the metrics. */
+    /**
+     * The page with the given loss curves (one chart each) and further sections after the metrics.
+     *
+     * @param candidate the report of the model to promote
+     * @param baseline the report it is compared with, or null
+     * @param decision the gate's decision, or null
+     * @param curves the loss curves to draw, one chart each
+     * @param sections tables appended after the metrics, in order
+     * @return a self-contained HTML document
+     */
     public static String render(EvalReport candidate, EvalReport baseline, GateDecision decision, List<LossCurve> curves,
                                 List<Section> sections) {
         StringBuilder h = new StringBuilder(8192);

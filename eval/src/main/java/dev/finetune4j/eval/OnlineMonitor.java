@@ -46,6 +46,11 @@ public final class OnlineMonitor {
     /**
      * Records one measurement and returns the current signal for its metric (metrics without a rule are
      * ignored and answer OK).
+     *
+     * @param metric the metric's name, as in the gate's rules
+     * @param value the measurement, a finite number
+     * @return the signal; its {@code rollback} is true once a metric's rolling mean regressed beyond its
+     *         tolerance, and stays true from then on
      */
     public synchronized MonitorSignal observe(String metric, double value) {
         Objects.requireNonNull(metric, "metric");
@@ -80,7 +85,11 @@ public final class OnlineMonitor {
         return new MonitorSignal(false, metric, mean, "rolling mean of " + q.size() + " measurements: " + o.reason());
     }
 
-    /** The rollback signal if one was raised, else null. */
+    /**
+     * The rollback signal if one was raised, else null.
+     *
+     * @return the signal that raised the rollback, or null
+     */
     public synchronized MonitorSignal rollbackSignal() {
         return rollback;
     }

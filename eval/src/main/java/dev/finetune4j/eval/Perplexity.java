@@ -39,7 +39,11 @@ public final class Perplexity {
         this.stride = b.stride;
     }
 
-    /** A builder; {@code maxLength} defaults to the model's {@code maxPositionEmbeddings}, stride to maxLength. */
+    /**
+     * A builder; {@code maxLength} defaults to the model's {@code maxPositionEmbeddings}, stride to maxLength.
+     *
+     * @return a new builder with those defaults
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -47,6 +51,9 @@ public final class Perplexity {
     /**
      * Perplexity of {@code model} over documents given as token ids.
      *
+     * @param model the model to score
+     * @param documents the documents as token ids, each scored on its own
+     * @return corpus perplexity and per-document negative log-likelihoods
      * @throws IllegalArgumentException when there is no document, a document is null, {@code maxLength} exceeds the
      *                                  model's positions, or no document has the two tokens needed to score one
      */
@@ -127,7 +134,12 @@ public final class Perplexity {
         private Builder() {
         }
 
-        /** Window length in tokens (default: the model's maximum positions). */
+        /**
+         * Window length in tokens (default: the model's maximum positions).
+         *
+         * @param maxLength tokens per window, at least 2
+         * @return this builder
+         */
         public Builder maxLength(int maxLength) {
             if (maxLength < 2) {
                 throw new IllegalArgumentException("maxLength must be >= 2, got " + maxLength);
@@ -136,7 +148,12 @@ public final class Perplexity {
             return this;
         }
 
-        /** Distance between window starts, {@code 1 <= stride <= maxLength} (default maxLength). */
+        /**
+         * Distance between window starts, {@code 1 <= stride <= maxLength} (default maxLength).
+         *
+         * @param stride tokens between window starts
+         * @return this builder
+         */
         public Builder stride(int stride) {
             if (stride < 1) {
                 throw new IllegalArgumentException("stride must be >= 1, got " + stride);
@@ -145,7 +162,11 @@ public final class Perplexity {
             return this;
         }
 
-        /** Builds the immutable evaluator. */
+        /**
+         * Builds the immutable evaluator.
+         *
+         * @return the evaluator with this builder's settings
+         */
         public Perplexity build() {
             if (maxLength > 0 && stride > maxLength) {
                 throw new IllegalStateException("stride " + stride + " exceeds maxLength " + maxLength);

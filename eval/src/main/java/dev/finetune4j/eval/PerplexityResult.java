@@ -16,7 +16,11 @@ public record PerplexityResult(double perplexity, double nll, long tokens, List<
         documents = List.copyOf(documents);
     }
 
-    /** Mean negative log-likelihood per token (the cross-entropy loss). */
+    /**
+     * Mean negative log-likelihood per token (the cross-entropy loss).
+     *
+     * @return {@code nll / tokens}, NaN when no token was scored
+     */
     public double meanNll() {
         return tokens == 0 ? Double.NaN : nll / tokens;
     }
@@ -28,7 +32,11 @@ public record PerplexityResult(double perplexity, double nll, long tokens, List<
      * @param tokens scored tokens
      */
     public record DocumentNll(double nll, long tokens) {
-        /** This document's own perplexity. */
+        /**
+         * This document's own perplexity.
+         *
+         * @return {@code exp(nll / tokens)}, NaN when no token was scored
+         */
         public double perplexity() {
             return tokens == 0 ? Double.NaN : Math.exp(nll / tokens);
         }

@@ -30,27 +30,53 @@ public final class PromotionGate {
         this.rules = List.copyOf(rules);
     }
 
-    /** A gate with these rules. */
+    /**
+     * A gate with these rules.
+     *
+     * @param rules one rule per metric to check
+     * @return a gate that checks every rule
+     */
     public static PromotionGate of(GateRule... rules) {
         return new PromotionGate(List.of(rules));
     }
 
-    /** A gate with these rules. */
+    /**
+     * A gate with these rules.
+     *
+     * @param rules one rule per metric to check
+     * @return a gate that checks every rule
+     */
     public static PromotionGate of(List<GateRule> rules) {
         return new PromotionGate(rules);
     }
 
-    /** The rules, in order. */
+    /**
+     * The rules, in order.
+     *
+     * @return an unmodifiable list of the rules
+     */
     public List<GateRule> rules() {
         return rules;
     }
 
-    /** Compares two reports. */
+    /**
+     * Compares two reports.
+     *
+     * @param candidate the report of the model to promote
+     * @param baseline the report of the model in production
+     * @return the overall verdict with one line per rule
+     */
     public GateDecision evaluate(EvalReport candidate, EvalReport baseline) {
         return evaluate(candidate.metrics(), baseline.metrics());
     }
 
-    /** Compares metric maps (name to value). */
+    /**
+     * Compares metric maps (name to value).
+     *
+     * @param candidate metric values of the model to promote
+     * @param baseline metric values of the model in production
+     * @return the overall verdict with one line per rule
+     */
     public GateDecision evaluate(Map<String, Double> candidate, Map<String, Double> baseline) {
         List<GateDecision.RuleOutcome> outcomes = new ArrayList<>();
         GateVerdict overall = GateVerdict.PROMOTE;
@@ -99,6 +125,11 @@ public final class PromotionGate {
      * Online monitoring of a deployed candidate against the baseline's values: each metric's rolling mean
      * over the last {@code window} measurements is judged by its rule once at least {@code minSamples} have
      * arrived; a regression beyond the tolerance signals ROLLBACK.
+     *
+     * @param baseline the baseline's value of each metric
+     * @param window number of recent measurements averaged per metric, at least 1
+     * @param minSamples measurements needed before a metric is judged, in [1, window]
+     * @return a new monitor
      */
     public OnlineMonitor monitor(Map<String, Double> baseline, int window, int minSamples) {
         return new OnlineMonitor(this, baseline, window, minSamples);

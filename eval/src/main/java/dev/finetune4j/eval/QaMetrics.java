@@ -37,17 +37,30 @@ public final class QaMetrics {
         this.cjk = cjk;
     }
 
-    /** SQuAD's normalization and whitespace tokens. */
+    /**
+     * SQuAD's normalization and whitespace tokens.
+     *
+     * @return the metrics of the SQuAD evaluation script
+     */
     public static QaMetrics squad() {
         return new QaMetrics(false);
     }
 
-    /** Unicode punctuation removed and CJK characters as tokens. */
+    /**
+     * Unicode punctuation removed and CJK characters as tokens.
+     *
+     * @return metrics for Chinese, Japanese and Korean answers
+     */
     public static QaMetrics cjk() {
         return new QaMetrics(true);
     }
 
-    /** SQuAD's {@code normalize_answer} (plus Unicode punctuation removal in CJK mode). */
+    /**
+     * SQuAD's {@code normalize_answer} (plus Unicode punctuation removal in CJK mode).
+     *
+     * @param text an answer
+     * @return the text lowercased, without punctuation, articles and extra whitespace
+     */
     public String normalize(String text) {
         StringBuilder b = new StringBuilder(text.length());
         PyText.lower(text).codePoints().forEach(cp -> {
@@ -74,7 +87,12 @@ public final class QaMetrics {
         };
     }
 
-    /** The tokens F1 compares. */
+    /**
+     * The tokens F1 compares.
+     *
+     * @param text an answer
+     * @return the tokens of the normalized text
+     */
     public List<String> tokens(String text) {
         String normalized = normalize(text);
         if (!cjk) {
@@ -101,13 +119,25 @@ public final class QaMetrics {
         return out;
     }
 
-    /** 1 if the normalized prediction equals a normalized gold answer, else 0. */
+    /**
+     * 1 if the normalized prediction equals a normalized gold answer, else 0.
+     *
+     * @param prediction the model's answer
+     * @param goldAnswers the accepted answers, at least one
+     * @return 1.0 or 0.0
+     */
     public double exactMatch(String prediction, List<String> goldAnswers) {
         String p = normalize(Segments.hypothesis(prediction, "QaMetrics.exactMatch"));
         return requireAnswers(goldAnswers).stream().anyMatch(g -> normalize(g).equals(p)) ? 1.0 : 0.0;
     }
 
-    /** The best token F1 of the prediction over the gold answers. */
+    /**
+     * The best token F1 of the prediction over the gold answers.
+     *
+     * @param prediction the model's answer
+     * @param goldAnswers the accepted answers, at least one
+     * @return the F1 in [0, 1]
+     */
     public double f1(String prediction, List<String> goldAnswers) {
         List<String> pred = tokens(Segments.hypothesis(prediction, "QaMetrics.f1"));
         double best = 0;
@@ -139,7 +169,13 @@ public final class QaMetrics {
         return 2 * precision * recall / (precision + recall);
     }
 
-    /** Mean exact match and F1 over questions; {@code goldAnswers.get(i)} are the answers of question i. */
+    /**
+     * Mean exact match and F1 over questions; {@code goldAnswers.get(i)} are the answers of question i.
+     *
+     * @param predictions one answer per question
+     * @param goldAnswers the accepted answers of each question, as many lists as predictions
+     * @return mean exact match and F1
+     */
     public QaScore score(List<String> predictions, List<List<String>> goldAnswers) {
         if (predictions.size() != goldAnswers.size() || predictions.isEmpty()) {
             throw new IllegalArgumentException("need one list of gold answers per prediction, at least one; got "

@@ -27,7 +27,12 @@ public final class Reports {
     private Reports() {
     }
 
-    /** The report as indented JSON. */
+    /**
+     * The report as indented JSON.
+     *
+     * @param report the report to serialize
+     * @return the JSON text
+     */
     public static String toJson(EvalReport report) {
         try {
             return JSON.writeValueAsString(report);
@@ -36,7 +41,12 @@ public final class Reports {
         }
     }
 
-    /** Parses a report written by {@link #toJson}. */
+    /**
+     * Parses a report written by {@link #toJson}.
+     *
+     * @param json the JSON text
+     * @return the report
+     */
     public static EvalReport fromJson(String json) {
         try {
             return JSON.readValue(json, EvalReport.class);
@@ -45,12 +55,22 @@ public final class Reports {
         }
     }
 
-    /** Writes the report's JSON to {@code file} (UTF-8, parent folders created). */
+    /**
+     * Writes the report's JSON to {@code file} (UTF-8, parent folders created).
+     *
+     * @param report the report to write
+     * @param file the target file, replaced if it exists
+     */
     public static void writeJson(EvalReport report, Path file) {
         write(file, toJson(report));
     }
 
-    /** Reads a report JSON file. */
+    /**
+     * Reads a report JSON file.
+     *
+     * @param file a file written by {@link #writeJson}
+     * @return the report
+     */
     public static EvalReport readJson(Path file) {
         try {
             return fromJson(Files.readString(file, StandardCharsets.UTF_8));
@@ -59,7 +79,14 @@ public final class Reports {
         }
     }
 
-    /** Writes the HTML comparison page to {@code file}; {@code decision} may be null. */
+    /**
+     * Writes the HTML comparison page to {@code file}; {@code decision} may be null.
+     *
+     * @param candidate the report of the model to promote
+     * @param baseline the report it is compared with
+     * @param decision the gate's decision, or null
+     * @param file the target file, replaced if it exists
+     */
     public static void writeHtml(EvalReport candidate, EvalReport baseline, GateDecision decision, Path file) {
         write(file, HtmlReport.render(candidate, baseline, decision));
     }

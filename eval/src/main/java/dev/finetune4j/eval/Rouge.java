@@ -52,12 +52,20 @@ public final class Rouge {
         this.maxN = max;
     }
 
-    /** A builder; the default types are rouge1, rouge2 and rougeL, without stemming. */
+    /**
+     * A builder; the default types are rouge1, rouge2 and rougeL, without stemming.
+     *
+     * @return a new builder with those defaults
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The configured types, in order. */
+    /**
+     * The configured types, in order.
+     *
+     * @return the ROUGE type names, e.g. {@code rouge1}, {@code rougeL}
+     */
     public List<String> rougeTypes() {
         return rougeTypes;
     }
@@ -65,6 +73,8 @@ public final class Rouge {
     /**
      * Scores one prediction against one target (rouge-score's {@code score(target, prediction)}).
      *
+     * @param target the reference text
+     * @param prediction the model's text
      * @return an unmodifiable map from ROUGE type to score, in the configured order
      */
     public Map<String, RougeScore> score(String target, String prediction) {
@@ -96,7 +106,13 @@ public final class Rouge {
         return java.util.Collections.unmodifiableMap(out);
     }
 
-    /** For each type, the score against the target with the highest F1 (rouge-score's {@code score_multi}). */
+    /**
+     * For each type, the score against the target with the highest F1 (rouge-score's {@code score_multi}).
+     *
+     * @param targets the reference texts, at least one
+     * @param prediction the model's text
+     * @return an unmodifiable map from ROUGE type to the best score, in the configured order
+     */
     public Map<String, RougeScore> scoreMulti(List<String> targets, String prediction) {
         if (targets == null || targets.isEmpty()) {
             throw new IllegalArgumentException("Rouge.scoreMulti needs at least one target, found "
@@ -118,6 +134,9 @@ public final class Rouge {
      * is the k-th reference of segment i; {@code List.of(references)} for one reference per segment). With several
      * references, a segment scores against the one with the best F1 per type ({@link #scoreMulti}).
      *
+     * @param hypotheses one model output per segment
+     * @param referenceStreams reference streams of the same length as {@code hypotheses}
+     * @return an unmodifiable map from ROUGE type to its mean score, in the configured order
      * @throws IllegalArgumentException when there is no segment, a hypothesis is null, a stream's length differs
      *                                  from the hypotheses' or a segment has no reference
      */
@@ -241,7 +260,12 @@ public final class Rouge {
         private Builder() {
         }
 
-        /** ROUGE types: {@code rouge1}..{@code rouge9}, {@code rougeL}, {@code rougeLsum}. */
+        /**
+         * ROUGE types: {@code rouge1}..{@code rouge9}, {@code rougeL}, {@code rougeLsum}.
+         *
+         * @param types one or more type names
+         * @return this builder
+         */
         public Builder rougeTypes(String... types) {
             if (types.length == 0) {
                 throw new IllegalArgumentException("at least one ROUGE type is required");
@@ -250,19 +274,33 @@ public final class Rouge {
             return this;
         }
 
-        /** Porter-stem tokens longer than three characters, as rouge-score's {@code use_stemmer}. */
+        /**
+         * Porter-stem tokens longer than three characters, as rouge-score's {@code use_stemmer}.
+         *
+         * @param useStemmer true to stem (default false)
+         * @return this builder
+         */
         public Builder useStemmer(boolean useStemmer) {
             this.useStemmer = useStemmer;
             return this;
         }
 
-        /** Our extension: CJK characters become one-character tokens instead of being dropped. */
+        /**
+         * Our extension: CJK characters become one-character tokens instead of being dropped.
+         *
+         * @param cjk true to keep CJK characters as tokens (default false)
+         * @return this builder
+         */
         public Builder cjk(boolean cjk) {
             this.cjk = cjk;
             return this;
         }
 
-        /** Builds the immutable scorer. */
+        /**
+         * Builds the immutable scorer.
+         *
+         * @return the scorer with this builder's settings
+         */
         public Rouge build() {
             return new Rouge(this);
         }

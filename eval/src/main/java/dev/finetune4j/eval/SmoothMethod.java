@@ -21,22 +21,39 @@ public enum SmoothMethod {
         this.defaultValue = defaultValue;
     }
 
-    /** The name sacreBLEU uses ({@code none}, {@code floor}, {@code add-k}, {@code exp}). */
+    /**
+     * The name sacreBLEU uses ({@code none}, {@code floor}, {@code add-k}, {@code exp}).
+     *
+     * @return the sacreBLEU name
+     */
     public String sacreName() {
         return sacreName;
     }
 
-    /** Whether this method takes a value ({@code floor} and {@code add-k}). */
+    /**
+     * Whether this method takes a value ({@code floor} and {@code add-k}).
+     *
+     * @return true for {@code floor} and {@code add-k}
+     */
     public boolean takesValue() {
         return !Double.isNaN(defaultValue);
     }
 
-    /** The default value, NaN for methods without one. */
+    /**
+     * The default value, NaN for methods without one.
+     *
+     * @return the default value of {@code floor} (0.1) or {@code add-k} (1), else NaN
+     */
     public double defaultValue() {
         return defaultValue;
     }
 
-    /** Looks a method up by its sacreBLEU name. */
+    /**
+     * Looks a method up by its sacreBLEU name.
+     *
+     * @param name {@code none}, {@code floor}, {@code add-k} or {@code exp}
+     * @return the method of that name
+     */
     public static SmoothMethod of(String name) {
         for (SmoothMethod m : values()) {
             if (m.sacreName.equals(name)) {

@@ -27,12 +27,22 @@ public final class Ter {
         this.tokenizer = tokenizer;
     }
 
-    /** A builder with sacreBLEU's defaults (case-insensitive, no normalization, punctuation kept). */
+    /**
+     * A builder with sacreBLEU's defaults (case-insensitive, no normalization, punctuation kept).
+     *
+     * @return a new builder with those defaults
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Corpus TER; {@code referenceStreams.get(k).get(i)} is the k-th reference of segment i (null: none). */
+    /**
+     * Corpus TER; {@code referenceStreams.get(k).get(i)} is the k-th reference of segment i (null: none).
+     *
+     * @param hypotheses one system output per segment
+     * @param referenceStreams reference streams of the same length as {@code hypotheses}
+     * @return the corpus TER (edits over reference words) and signature
+     */
     public TerScore corpusScore(List<String> hypotheses, List<List<String>> referenceStreams) {
         List<List<String>> refs = Segments.transpose(hypotheses, referenceStreams, "Ter.corpusScore");
         double[][] perSegment = IntStream.range(0, hypotheses.size()).parallel()
@@ -47,14 +57,26 @@ public final class Ter {
         return score(edits, refLength, Segments.signatureRefCount(refs));
     }
 
-    /** Sentence TER of one hypothesis against its references. */
+    /**
+     * Sentence TER of one hypothesis against its references.
+     *
+     * @param hypothesis the system output of one segment
+     * @param references the segment's references, at least one
+     * @return the TER score of this one segment
+     */
     public TerScore sentenceScore(String hypothesis, List<String> references) {
         List<String> refs = Segments.nonNull(references, "Ter.sentenceScore");
         double[] s = segmentStatistics(hypothesis, refs);
         return score(s[0], s[1], String.valueOf(refs.size()));
     }
 
-    /** {@code [fewest edits over the references, average reference length]} of one segment. */
+    /**
+     * {@code [fewest edits over the references, average reference length]} of one segment.
+     *
+     * @param hypothesis the system output of one segment
+     * @param references the segment's references, at least one
+     * @return a new array of two numbers
+     */
     public double[] segmentStatistics(String hypothesis, List<String> references) {
         String hyp = Segments.hypothesis(hypothesis, "Ter");
         List<String> hypWords = PyText.split(tokenizer.apply(PyText.rstrip(hyp)));
@@ -84,7 +106,12 @@ public final class Ter {
         return new TerScore(100 * ter, edits, refLength, signature(nrefs));
     }
 
-    /** sacreBLEU's TER signature, e.g. {@code nrefs:1|case:lc|tok:tercom|norm:no|punct:yes|asian:no|version:2.6.0}. */
+    /**
+     * sacreBLEU's TER signature, e.g. {@code nrefs:1|case:lc|tok:tercom|norm:no|punct:yes|asian:no|version:2.6.0}.
+     *
+     * @param nrefs the reference count to write: "1", "2", ... or "var"
+     * @return the signature string
+     */
     public String signature(String nrefs) {
         return "nrefs:" + nrefs + "|case:" + (tokenizer.caseSensitive() ? "mixed" : "lc") + "|tok:tercom|norm:"
                 + (tokenizer.normalized() ? "yes" : "no") + "|punct:" + (tokenizer.noPunct() ? "no" : "yes")
@@ -101,31 +128,55 @@ public final class Ter {
         private Builder() {
         }
 
-        /** tercom's normalization (mteval-style tokenization of punctuation). */
+        /**
+         * tercom's normalization (mteval-style tokenization of punctuation).
+         *
+         * @param normalized true to normalize (default false)
+         * @return this builder
+         */
         public Builder normalized(boolean normalized) {
             this.normalized = normalized;
             return this;
         }
 
-        /** Removes punctuation before scoring. */
+        /**
+         * Removes punctuation before scoring.
+         *
+         * @param noPunct true to remove punctuation (default false)
+         * @return this builder
+         */
         public Builder noPunct(boolean noPunct) {
             this.noPunct = noPunct;
             return this;
         }
 
-        /** CJK splitting (with normalized) and CJK punctuation removal (with noPunct). */
+        /**
+         * CJK splitting (with normalized) and CJK punctuation removal (with noPunct).
+         *
+         * @param asianSupport true to treat CJK text specially (default false)
+         * @return this builder
+         */
         public Builder asianSupport(boolean asianSupport) {
             this.asianSupport = asianSupport;
             return this;
         }
 
-        /** Keeps case (the default lowercases). */
+        /**
+         * Keeps case (the default lowercases).
+         *
+         * @param caseSensitive true to keep case (default false)
+         * @return this builder
+         */
         public Builder caseSensitive(boolean caseSensitive) {
             this.caseSensitive = caseSensitive;
             return this;
         }
 
-        /** Builds the immutable metric. */
+        /**
+         * Builds the immutable metric.
+         *
+         * @return the metric with this builder's settings
+         */
         public Ter build() {
             return new Ter(new TercomTokenizer(normalized, noPunct, asianSupport, caseSensitive));
         }

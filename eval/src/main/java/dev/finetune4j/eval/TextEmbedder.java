@@ -11,6 +11,11 @@ import java.util.List;
  */
 @FunctionalInterface
 public interface TextEmbedder {
-    /** One embedding per text, all of the same dimension. */
+    /**
+     * One embedding per text, all of the same dimension.
+     *
+     * @param texts the texts to embed
+     * @return one vector per text, in input order
+     */
     float[][] embed(List<String> texts);
 }

@@ -6,6 +6,11 @@ package dev.finetune4j.eval;
  */
 @FunctionalInterface
 public interface TokenEncoder {
-    /** The token ids of {@code text}, special tokens included as the model expects them. */
+    /**
+     * The token ids of {@code text}, special tokens included as the model expects them.
+     *
+     * @param text the text to encode
+     * @return the token ids
+     */
     long[] encode(String text);
 }

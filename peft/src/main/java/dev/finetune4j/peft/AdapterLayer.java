@@ -10,10 +10,18 @@ import dev.finetune4j.core.nn.Module;
  */
 public interface AdapterLayer {
 
-    /** The wrapped original module. */
+    /**
+     * The wrapped original module.
+     *
+     * @return the module this wrapper replaced
+     */
     Module baseLayer();
 
-    /** Turns the delta on or off. */
+    /**
+     * Turns the delta on or off.
+     *
+     * @param on true to add the delta, false to compute the base module alone
+     */
     void setEnabled(boolean on);
 
     /** Folds the delta into the base weights. */

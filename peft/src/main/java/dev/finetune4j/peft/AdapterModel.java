@@ -25,7 +25,11 @@ abstract class AdapterModel<M extends Module> {
         this.state = state;
     }
 
-    /** The adapter's configuration. */
+    /**
+     * The adapter's configuration.
+     *
+     * @return the configuration
+     */
     public PeftConfig config() {
         return state.config();
     }
@@ -33,17 +37,27 @@ abstract class AdapterModel<M extends Module> {
     /**
      * Warnings from loading the adapter (also logged): trained on another architecture, or on an NF4-quantized
      * base while this one is full precision. Empty for an adapter created by {@code Peft.wrap}.
+     *
+     * @return the warnings, in order
      */
     public List<String> loadWarnings() {
         return state.warnings();
     }
 
-    /** The adapter's parameters that require gradients, keyed by PEFT's saved names, in a stable order. */
+    /**
+     * The adapter's parameters that require gradients, keyed by PEFT's saved names, in a stable order.
+     *
+     * @return the trainable tensors by saved name
+     */
     public Map<String, Tensor> trainableParameters() {
         return state.trainableParameters();
     }
 
-    /** Every adapter tensor by PEFT's saved name (trainable or not), in a stable order. */
+    /**
+     * Every adapter tensor by PEFT's saved name (trainable or not), in a stable order.
+     *
+     * @return the tensors by saved name
+     */
     public Map<String, Tensor> adapterTensors() {
         return state.tuner().adapterTensors();
     }
@@ -52,13 +66,18 @@ abstract class AdapterModel<M extends Module> {
      * Switches the adapter off until the handle is closed, giving the base model's outputs (DPO's reference model):
      * {@code try (var off = m.disableAdapter()) { ... }}. Nests.
      *
+     * @return the handle that switches the adapter back on when closed
      * @throws IllegalStateException while merged
      */
     public DisabledAdapter disableAdapter() {
         return state.disable();
     }
 
-    /** Training mode (dropout on) or eval mode, for the whole model. */
+    /**
+     * Training mode (dropout on) or eval mode, for the whole model.
+     *
+     * @param on true for training mode, false for eval mode
+     */
     public void train(boolean on) {
         base.train(on);
     }
@@ -66,6 +85,8 @@ abstract class AdapterModel<M extends Module> {
     /**
      * Saves {@code adapter_config.json} and {@code adapter_model.safetensors} with PEFT's names into {@code dir},
      * atomically: written to a temporary sibling folder, then renamed (an existing {@code dir} is replaced).
+     *
+     * @param dir the adapter folder
      */
     public void save(Path dir) {
         state.save(dir);
@@ -81,12 +102,20 @@ abstract class AdapterModel<M extends Module> {
         state.tuner().unmerge();
     }
 
-    /** True while merged. */
+    /**
+     * True while merged.
+     *
+     * @return whether the adapter is merged into the base weights
+     */
     public boolean isMerged() {
         return state.tuner().isMerged();
     }
 
-    /** Trainable and total parameter counts, printed like PEFT's {@code print_trainable_parameters}. */
+    /**
+     * Trainable and total parameter counts, printed like PEFT's {@code print_trainable_parameters}.
+     *
+     * @return the counts
+     */
     public TrainableReport trainableReport() {
         return state.report();
     }

@@ -12,14 +12,33 @@ import dev.finetune4j.core.tensor.Tensor;
  */
 public interface BaseLinear {
 
+    /**
+     * The input size.
+     *
+     * @return the size of each input's last dimension
+     */
     int inFeatures();
 
+    /**
+     * The output size.
+     *
+     * @return the size of each output's last dimension
+     */
     int outFeatures();
 
-    /** y = x W^T + b. x: (..., in) -> (..., out). */
+    /**
+     * y = x W^T + b. x: (..., in) -> (..., out).
+     *
+     * @param x the input, (..., in)
+     * @return the output, (..., out)
+     */
     Tensor forward(Tensor x);
 
-    /** A dense float32 copy of the weight as (out, in), row-major. */
+    /**
+     * A dense float32 copy of the weight as (out, in), row-major.
+     *
+     * @return a new array of {@code out * in} values
+     */
     float[] weightOutIn();
 
     /**
@@ -38,12 +57,19 @@ public interface BaseLinear {
      */
     boolean restoreWeight();
 
-    /** The bias (out), or null. */
+    /**
+     * The bias (out), or null.
+     *
+     * @return the bias, or null
+     */
     Tensor bias();
 
     /**
      * The weight itself as an (out, in) tensor when the layer stores it that way (an nn.Linear, in any dtype the
-     * products read: F32, BF16, F16 or NF4), else null (Conv1D layout). Adapters use it to fuse their update with the base product.
+     * products read: F32, BF16, F16 or NF4), else null (Conv1D layout). Adapters use it to fuse their update with the
+     * base product.
+     *
+     * @return the weight tensor, or null
      */
     default Tensor denseWeightOutIn() {
         return null;
@@ -52,6 +78,9 @@ public interface BaseLinear {
     /**
      * The linear view of {@code module}: itself when it implements this interface, a view of a {@link Linear}.
      *
+     * @param module the module to view, e.g. a target of an adapter
+     * @param path its dotted path, for the message when it is not linear
+     * @return the linear view
      * @throws PeftException for any other module type
      */
     static BaseLinear of(Module module, String path) {

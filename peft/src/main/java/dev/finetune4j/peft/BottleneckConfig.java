@@ -23,6 +23,7 @@ public record BottleneckConfig(Placement placement, int reductionFactor, Activat
         PFEIFFER
     }
 
+    /** Checks the placement and reduction factor; a null activation becomes ReLU. */
     public BottleneckConfig {
         if (placement == null) {
             throw new IllegalArgumentException("placement is null: choose HOULSBY (after attention and MLP) or PFEIFFER (after MLP)");

@@ -14,6 +14,7 @@ import java.util.List;
  */
 public record FreezeConfig(int topLayers, List<String> trainableNames, String taskType) implements PeftConfig {
 
+    /** Copies the patterns and checks that something trains. */
     public FreezeConfig {
         trainableNames = trainableNames == null ? List.of() : List.copyOf(trainableNames);
         if (topLayers < 0) {

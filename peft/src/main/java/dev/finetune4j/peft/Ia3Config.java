@@ -16,6 +16,7 @@ import java.util.List;
 public record Ia3Config(TargetModules targetModules, TargetModules feedforwardModules, boolean fanInFanOut,
                         boolean initIa3Weights, List<String> modulesToSave, String taskType) implements PeftConfig {
 
+    /** Copies the modules to save and checks that target and feed-forward modules are both given or both left out. */
     public Ia3Config {
         modulesToSave = modulesToSave == null ? null : List.copyOf(modulesToSave);
         if ((targetModules == null) != (feedforwardModules == null)) {
@@ -24,7 +25,13 @@ public record Ia3Config(TargetModules targetModules, TargetModules feedforwardMo
         }
     }
 
-    /** Rescales the given modules' outputs ({@code feedforward} ones: their inputs), starting from ones. */
+    /**
+     * Rescales the given modules' outputs ({@code feedforward} ones: their inputs), starting from ones.
+     *
+     * @param targetModules names of the modules to rescale
+     * @param feedforwardModules the subset of {@code targetModules} whose inputs are rescaled
+     * @return the configuration, for a causal LM
+     */
     public static Ia3Config of(List<String> targetModules, List<String> feedforwardModules) {
         return new Ia3Config(TargetModules.names(targetModules.toArray(String[]::new)),
                 TargetModules.names(feedforwardModules.toArray(String[]::new)), false, true, null, "CAUSAL_LM");

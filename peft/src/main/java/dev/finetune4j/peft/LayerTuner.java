@@ -24,6 +24,8 @@ public final class LayerTuner implements Tuner {
     private boolean merged;
 
     /**
+     * A tuner over the given swaps and saved tensors.
+     *
      * @param swaps   the wrappers put into the tree, in injection order
      * @param tensors saved name -> live tensor, in the order to save
      */
@@ -44,7 +46,14 @@ public final class LayerTuner implements Tuner {
     public record Swap(Module parent, String name, String path, Module original, Module wrapper) {
     }
 
-    /** Replaces the module at dotted {@code path} under {@code root} by {@code wrap(original)}. */
+    /**
+     * Replaces the module at dotted {@code path} under {@code root} by {@code wrap(original)}.
+     *
+     * @param root the model's root module
+     * @param path the dotted path of the module to replace
+     * @param wrap makes the wrapper from the original module
+     * @return the swap, to undo it later
+     */
     public static Swap swap(Module root, String path, Function<Module, Module> wrap) {
         int dot = path.lastIndexOf('.');
         Module parent = dot < 0 ? root : root.namedModules().get(path.substring(0, dot));
@@ -55,7 +64,11 @@ public final class LayerTuner implements Tuner {
         return new Swap(parent, name, path, original, wrapper);
     }
 
-    /** The wrappers, in injection order. */
+    /**
+     * The wrappers, in injection order.
+     *
+     * @return the swaps
+     */
     public List<Swap> swaps() {
         return swaps;
     }

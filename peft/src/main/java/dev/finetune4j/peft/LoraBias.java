@@ -15,12 +15,21 @@ public enum LoraBias {
         this.json = json;
     }
 
-    /** The adapter_config.json value. */
+    /**
+     * The adapter_config.json value.
+     *
+     * @return {@code none}, {@code all} or {@code lora_only}
+     */
     public String json() {
         return json;
     }
 
-    /** Parses the adapter_config.json value. */
+    /**
+     * Parses the adapter_config.json value.
+     *
+     * @param value {@code none}, {@code all} or {@code lora_only}
+     * @return the bias mode
+     */
     public static LoraBias fromJson(String value) {
         for (LoraBias b : values()) {
             if (b.json.equals(value)) {

@@ -35,6 +35,9 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
                          LoraInit initLoraWeights, boolean fanInFanOut, LoraBias bias, List<String> modulesToSave,
                          boolean useDora, String taskType) implements PeftConfig {
 
+    /**
+     * Checks the rank, dropout and alpha, copies the lists and maps, and fills in the default initialisation and bias.
+     */
     public LoraConfig {
         if (r <= 0) {
             throw new IllegalArgumentException("r = " + r + ": the LoRA rank must be positive (typical: 8 or 16)");
@@ -67,25 +70,47 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         return "LORA";
     }
 
-    /** The rank for the module at {@code path}: the first {@code rankPattern} entry matching it, else {@code r}. */
+    /**
+     * The rank for the module at {@code path}: the first {@code rankPattern} entry matching it, else {@code r}.
+     *
+     * @param path a module's dotted path
+     * @return the rank
+     */
     public int rankFor(String path) {
         String key = patternKey(rankPattern.keySet(), path);
         return key == null ? r : rankPattern.get(key);
     }
 
-    /** The alpha for the module at {@code path}: the first {@code alphaPattern} entry matching it, else {@code loraAlpha}. */
+    /**
+     * The alpha for the module at {@code path}: the first {@code alphaPattern} entry matching it, else {@code
+     * loraAlpha}.
+     *
+     * @param path a module's dotted path
+     * @return the alpha
+     */
     public double alphaFor(String path) {
         String key = patternKey(alphaPattern.keySet(), path);
         return key == null ? loraAlpha : alphaPattern.get(key);
     }
 
-    /** The output scale of the module at {@code path}: alpha / r, or alpha / sqrt(r) with rsLoRA. */
+    /**
+     * The output scale of the module at {@code path}: alpha / r, or alpha / sqrt(r) with rsLoRA.
+     *
+     * @param path a module's dotted path
+     * @return the scaling of the module's update
+     */
     public double scalingFor(String path) {
         int rank = rankFor(path);
         return alphaFor(path) / (useRslora ? Math.sqrt(rank) : rank);
     }
 
-    /** True when the module at {@code path} gets an adapter (targets, exclusions, layers to transform). */
+    /**
+     * True when the module at {@code path} gets an adapter (targets, exclusions, layers to transform).
+     *
+     * @param path a module's dotted path
+     * @param defaults the family's default targets, used when {@code targetModules} is null
+     * @return whether the module gets an adapter
+     */
     public boolean targets(String path, TargetModules defaults) {
         if (excludeModules != null && excludeModules.matches(path)) {
             return false;
@@ -120,12 +145,20 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         return null;
     }
 
-    /** A builder with PEFT's defaults (r 8, alpha 8, no dropout, default init, bias none). */
+    /**
+     * A builder with PEFT's defaults (r 8, alpha 8, no dropout, default init, bias none).
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder starting from this config's values. */
+    /**
+     * A builder starting from this config's values.
+     *
+     * @return a new builder with every value of this configuration
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.r = r;
@@ -169,29 +202,146 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         private Builder() {
         }
 
+        /**
+         * The rank of every adapter (default 8).
+         *
+         * @param value r, {@code >= 1}
+         * @return this builder
+         */
         public Builder r(int value) { r = value; return this; }
+        /**
+         * The scaling numerator (default 8).
+         *
+         * @param value alpha, finite
+         * @return this builder
+         */
         public Builder loraAlpha(double value) { loraAlpha = value; return this; }
+        /**
+         * Dropout on the adapter's input in training mode (default 0).
+         *
+         * @param value the probability, in [0, 1)
+         * @return this builder
+         */
         public Builder loraDropout(double value) { loraDropout = value; return this; }
-        /** Module names matched as path suffixes (PEFT's list form). */
+        /**
+         * Module names matched as path suffixes (PEFT's list form).
+         *
+         * @param names one or more module names, e.g. {@code q_proj}
+         * @return this builder
+         */
         public Builder targetModules(String... names) { targetModules = TargetModules.names(names); return this; }
-        /** Target modules as names or a regex; null means the model family's default. */
+        /**
+         * Target modules as names or a regex; null means the model family's default.
+         *
+         * @param value the targets, or null
+         * @return this builder
+         */
         public Builder targetModules(TargetModules value) { targetModules = value; return this; }
-        /** A full-match regular expression over module paths (PEFT's string form). */
+        /**
+         * A full-match regular expression over module paths (PEFT's string form).
+         *
+         * @param regex the expression
+         * @return this builder
+         */
         public Builder targetModulesRegex(String regex) { targetModules = TargetModules.regex(regex); return this; }
+        /**
+         * Module names never to adapt (default none).
+         *
+         * @param names one or more module names
+         * @return this builder
+         */
         public Builder excludeModules(String... names) { excludeModules = TargetModules.names(names); return this; }
+        /**
+         * A full-match regular expression over the paths of modules never to adapt (default none).
+         *
+         * @param regex the expression
+         * @return this builder
+         */
         public Builder excludeModulesRegex(String regex) { excludeModules = TargetModules.regex(regex); return this; }
+        /**
+         * The layer indices to adapt, with a list of target names (default all).
+         *
+         * @param layers the indices
+         * @return this builder
+         */
         public Builder layersToTransform(Integer... layers) { layersToTransform = List.of(layers); return this; }
+        /**
+         * The name of the layer list that holds the index, e.g. {@code layers} or {@code h} (default: the first
+         * numbered path segment).
+         *
+         * @param value the name
+         * @return this builder
+         */
         public Builder layersPattern(String value) { layersPattern = value; return this; }
+        /**
+         * Ranks per module-name pattern (default none).
+         *
+         * @param value pattern to rank
+         * @return this builder
+         */
         public Builder rankPattern(Map<String, Integer> value) { rankPattern = value; return this; }
+        /**
+         * Alphas per module-name pattern (default none).
+         *
+         * @param value pattern to alpha
+         * @return this builder
+         */
         public Builder alphaPattern(Map<String, Double> value) { alphaPattern = value; return this; }
+        /**
+         * Rank-stabilised scaling alpha / sqrt(r) (default false).
+         *
+         * @param value whether to use rsLoRA
+         * @return this builder
+         */
         public Builder useRslora(boolean value) { useRslora = value; return this; }
+        /**
+         * The initialisation of A and B (default {@link LoraInit#DEFAULT}).
+         *
+         * @param value the initialisation
+         * @return this builder
+         */
         public Builder initLoraWeights(LoraInit value) { initLoraWeights = value; return this; }
+        /**
+         * Whether the base weights are stored (in, out), as GPT-2's Conv1D (default false).
+         *
+         * @param value the layout flag
+         * @return this builder
+         */
         public Builder fanInFanOut(boolean value) { fanInFanOut = value; return this; }
+        /**
+         * Which biases train and save with the adapter (default {@link LoraBias#NONE}).
+         *
+         * @param value the bias mode
+         * @return this builder
+         */
         public Builder bias(LoraBias value) { bias = value; return this; }
+        /**
+         * Modules trained fully and saved with the adapter, e.g. a classifier head (default none).
+         *
+         * @param names the module names
+         * @return this builder
+         */
         public Builder modulesToSave(String... names) { modulesToSave = List.of(names); return this; }
+        /**
+         * DoRA: a learned magnitude per output on top of the LoRA direction (default false).
+         *
+         * @param value whether to use DoRA
+         * @return this builder
+         */
         public Builder useDora(boolean value) { useDora = value; return this; }
+        /**
+         * PEFT's {@code task_type} (default {@code CAUSAL_LM}).
+         *
+         * @param value the task type, or null
+         * @return this builder
+         */
         public Builder taskType(String value) { taskType = value; return this; }
 
+        /**
+         * Builds the configuration; the values are checked here.
+         *
+         * @return the configuration
+         */
         public LoraConfig build() {
             return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, layersToTransform, layersPattern,
                     rankPattern, alphaPattern, useRslora, initLoraWeights, fanInFanOut, bias, modulesToSave, useDora, taskType);

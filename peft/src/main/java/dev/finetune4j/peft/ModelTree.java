@@ -23,6 +23,10 @@ public final class ModelTree {
      * Dotted paths of the modules under {@code root} that {@code matches}, in tree order, skipping the insides of
      * an earlier match.
      *
+     * @param root the model's root module
+     * @param matches tests a dotted path
+     * @param what what is being selected, for the message
+     * @return the matching paths
      * @throws PeftException naming the model's linear modules when nothing matches
      */
     public static List<String> select(Module root, Predicate<String> matches, String what) {
@@ -43,7 +47,12 @@ public final class ModelTree {
         return out;
     }
 
-    /** Distinct last segments of the paths of every linear module, in tree order. */
+    /**
+     * Distinct last segments of the paths of every linear module, in tree order.
+     *
+     * @param root the model's root module
+     * @return names such as {@code q_proj}
+     */
     public static Set<String> linearNames(Module root) {
         Set<String> names = new LinkedHashSet<>();
         for (Map.Entry<String, Module> e : root.namedModules().entrySet()) {
@@ -62,6 +71,10 @@ public final class ModelTree {
     /**
      * The transformers class of a model_type's base model, as PEFT records it in {@code auto_mapping}
      * ({@code LlamaForCausalLM}); null for a type this library does not know.
+     *
+     * @param modelType the base model's {@code model_type}
+     * @param classifier true for the sequence-classification class
+     * @return the class name, or null
      */
     public static String architecture(String modelType, boolean classifier) {
         return switch (modelType) {
@@ -75,7 +88,12 @@ public final class ModelTree {
         };
     }
 
-    /** PEFT's default target modules per model_type when a config leaves them out. */
+    /**
+     * PEFT's default target modules per model_type when a config leaves them out.
+     *
+     * @param modelType the base model's {@code model_type}
+     * @return the default targets
+     */
     public static TargetModules defaultLoraTargets(String modelType) {
         return switch (modelType) {
             case "llama", "mistral", "qwen2", "qwen3" -> TargetModules.names("q_proj", "v_proj");

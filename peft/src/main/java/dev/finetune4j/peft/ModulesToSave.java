@@ -26,7 +26,14 @@ public final class ModulesToSave extends Module implements Layer, AdapterLayer {
         registerChild("modules_to_save", copy);
     }
 
-    /** Wraps {@code module} (a Linear) with a trainable copy allocated in {@code scope}. */
+    /**
+     * Wraps {@code module} (a Linear) with a trainable copy allocated in {@code scope}.
+     *
+     * @param module the module to copy
+     * @param path its dotted path
+     * @param scope owns the copy
+     * @return the wrapper
+     */
     public static ModulesToSave wrap(Module module, String path, TensorScope scope) {
         if (!(module instanceof Linear l)) {
             throw new PeftException("modules_to_save entry '" + path + "' is a " + module.getClass().getSimpleName()
@@ -40,6 +47,11 @@ public final class ModulesToSave extends Module implements Layer, AdapterLayer {
     /**
      * Wraps every module whose path matches one of {@code names} (as a suffix at a dot boundary) and is not inside
      * an already-wrapped module; names that match nothing are ignored, as PEFT ignores its default "score" for BERT.
+     *
+     * @param ctx the model being wrapped
+     * @param names the module names to train fully
+     * @param existing the swaps made so far (their insides are skipped)
+     * @return the new swaps
      */
     public static List<LayerTuner.Swap> wrapAll(PeftContext ctx, List<String> names, List<LayerTuner.Swap> existing) {
         List<LayerTuner.Swap> out = new ArrayList<>();
@@ -56,7 +68,12 @@ public final class ModulesToSave extends Module implements Layer, AdapterLayer {
         return out;
     }
 
-    /** The trainable copy's tensors under the names PEFT saves ({@code <prefix>.weight}, {@code <prefix>.bias}). */
+    /**
+     * The trainable copy's tensors under the names PEFT saves ({@code <prefix>.weight}, {@code <prefix>.bias}).
+     *
+     * @param prefix the saved name of the wrapped module
+     * @return the copy's tensors by saved name
+     */
     public Map<String, Tensor> savedTensors(String prefix) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         child("modules_to_save").stateDict().forEach((n, t) -> out.put(prefix + "." + n, t));

@@ -44,37 +44,80 @@ public final class Peft {
     private Peft() {
     }
 
-    /** Injects a fresh, trainable adapter initialised from seed 0. */
+    /**
+     * Injects a fresh, trainable adapter initialised from seed 0.
+     *
+     * @param base the model to adapt; its tree is changed in place
+     * @param config the method and its settings
+     * @return the model with the adapter
+     */
     public static PeftModel wrap(LanguageModel base, PeftConfig config) {
         return wrap(base, config, DEFAULT_SEED);
     }
 
-    /** Injects a fresh, trainable adapter whose random initialisation comes from {@code seed}. */
+    /**
+     * Injects a fresh, trainable adapter whose random initialisation comes from {@code seed}.
+     *
+     * @param base the model to adapt; its tree is changed in place
+     * @param config the method and its settings
+     * @param seed the seed of the adapter's random initialisation
+     * @return the model with the adapter
+     */
     public static PeftModel wrap(LanguageModel base, PeftConfig config, long seed) {
         return new PeftModel(base, inject(base, config, seed, true, false));
     }
 
-    /** Loads an adapter folder (adapter_config.json + adapter_model.safetensors) for inference: frozen. */
+    /**
+     * Loads an adapter folder (adapter_config.json + adapter_model.safetensors) for inference: frozen.
+     *
+     * @param base the model the adapter was trained on
+     * @param adapterDir the adapter folder
+     * @return the model with the adapter
+     */
     public static PeftModel load(LanguageModel base, Path adapterDir) {
         return load(base, adapterDir, false);
     }
 
-    /** Loads an adapter folder whose parameters then require gradients (to continue training it). */
+    /**
+     * Loads an adapter folder whose parameters then require gradients (to continue training it).
+     *
+     * @param base the model the adapter was trained on
+     * @param adapterDir the adapter folder
+     * @return the model with the adapter, trainable
+     */
     public static PeftModel loadTrainable(LanguageModel base, Path adapterDir) {
         return load(base, adapterDir, true);
     }
 
-    /** Injects a fresh, trainable adapter into a sequence classifier (LoRA, IA3, bottleneck, freeze). */
+    /**
+     * Injects a fresh, trainable adapter into a sequence classifier (LoRA, IA3, bottleneck, freeze).
+     *
+     * @param base the classifier to adapt; its tree is changed in place
+     * @param config the method and its settings
+     * @return the classifier with the adapter
+     */
     public static PeftClassifier wrap(BertForSequenceClassification base, PeftConfig config) {
         return new PeftClassifier(base, inject(base, classifierDefaults(config), DEFAULT_SEED, true));
     }
 
-    /** Loads an adapter folder onto a sequence classifier for inference. */
+    /**
+     * Loads an adapter folder onto a sequence classifier for inference.
+     *
+     * @param base the classifier the adapter was trained on
+     * @param adapterDir the adapter folder
+     * @return the classifier with the adapter
+     */
     public static PeftClassifier load(BertForSequenceClassification base, Path adapterDir) {
         return loadClassifier(base, adapterDir, false);
     }
 
-    /** Loads an adapter folder onto a sequence classifier, trainable. */
+    /**
+     * Loads an adapter folder onto a sequence classifier, trainable.
+     *
+     * @param base the classifier the adapter was trained on
+     * @param adapterDir the adapter folder
+     * @return the classifier with the adapter, trainable
+     */
     public static PeftClassifier loadTrainable(BertForSequenceClassification base, Path adapterDir) {
         return loadClassifier(base, adapterDir, true);
     }

@@ -17,17 +17,31 @@ public final class PeftClassifier extends AdapterModel<BertForSequenceClassifica
         super(base, state);
     }
 
-    /** The base classifier (its tree holds the adapter's wrappers while the adapter is injected). */
+    /**
+     * The base classifier (its tree holds the adapter's wrappers while the adapter is injected).
+     *
+     * @return the base classifier
+     */
     public BertForSequenceClassification base() {
         return base;
     }
 
-    /** Class scores (B, labels) with autograd through the adapter. ids: [B][T]; mask: [B][T] or null. */
+    /**
+     * Class scores (B, labels) with autograd through the adapter. ids: [B][T]; mask: [B][T] or null.
+     *
+     * @param ids token ids, B rows of T
+     * @param mask 1 for real tokens and 0 for padding, or null for all real
+     * @return the logits, (B, labels)
+     */
     public Tensor forward(long[][] ids, long[][] mask) {
         return base.forward(ids, mask);
     }
 
-    /** Merges and removes the adapter's wrappers; the trained head stays. */
+    /**
+     * Merges and removes the adapter's wrappers; the trained head stays.
+     *
+     * @return the base classifier with the adapter merged into its weights
+     */
     public BertForSequenceClassification mergeAndUnload() {
         return mergeAndUnloadBase();
     }

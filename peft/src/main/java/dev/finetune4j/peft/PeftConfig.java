@@ -9,9 +9,17 @@ package dev.finetune4j.peft;
 public sealed interface PeftConfig
         permits LoraConfig, Ia3Config, PrefixTuningConfig, PromptTuningConfig, BottleneckConfig, FreezeConfig {
 
-    /** PEFT's {@code peft_type} ({@code "LORA"}, {@code "IA3"}, ...); ours for methods PEFT lacks. */
+    /**
+     * PEFT's {@code peft_type} ({@code "LORA"}, {@code "IA3"}, ...); ours for methods PEFT lacks.
+     *
+     * @return the PEFT type
+     */
     String peftType();
 
-    /** PEFT's {@code task_type} ({@code "CAUSAL_LM"}, {@code "SEQ_CLS"}) or null. */
+    /**
+     * PEFT's {@code task_type} ({@code "CAUSAL_LM"}, {@code "SEQ_CLS"}) or null.
+     *
+     * @return the task type, or null
+     */
     String taskType();
 }

@@ -33,7 +33,11 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
         super(base, state);
     }
 
-    /** The base model (its tree holds the adapter's wrappers while the adapter is injected). */
+    /**
+     * The base model (its tree holds the adapter's wrappers while the adapter is injected).
+     *
+     * @return the base model
+     */
     public LanguageModel base() {
         return base;
     }
@@ -60,6 +64,8 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
 
     /**
      * Positions prompt or prefix tuning puts before every sequence (the input's positions start after them), else 0.
+     *
+     * @return the number of virtual positions
      */
     public int virtualTokens() {
         return state.tuner().virtualTokens();
@@ -68,6 +74,8 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
     /**
      * Merges the adapter and removes its wrappers: the base model alone then computes what this model computed.
      * This PeftModel is unusable afterwards.
+     *
+     * @return the base model with the adapter merged into its weights
      */
     public LanguageModel mergeAndUnload() {
         return mergeAndUnloadBase();

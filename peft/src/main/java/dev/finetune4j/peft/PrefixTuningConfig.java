@@ -13,6 +13,7 @@ package dev.finetune4j.peft;
 public record PrefixTuningConfig(int numVirtualTokens, boolean prefixProjection, int encoderHiddenSize, String taskType)
         implements PeftConfig {
 
+    /** Checks that there is at least one virtual token and the MLP width is not negative. */
     public PrefixTuningConfig {
         if (numVirtualTokens <= 0) {
             throw new IllegalArgumentException("num_virtual_tokens = " + numVirtualTokens + ": must be positive (typical: 10 to 30)");
@@ -22,7 +23,12 @@ public record PrefixTuningConfig(int numVirtualTokens, boolean prefixProjection,
         }
     }
 
-    /** Prefix tuning of {@code numVirtualTokens} positions without the MLP. */
+    /**
+     * Prefix tuning of {@code numVirtualTokens} positions without the MLP.
+     *
+     * @param numVirtualTokens the number of virtual positions, {@code >= 1}
+     * @return the configuration, for a causal LM
+     */
     public static PrefixTuningConfig of(int numVirtualTokens) {
         return new PrefixTuningConfig(numVirtualTokens, false, 0, "CAUSAL_LM");
     }

@@ -13,6 +13,7 @@ import java.util.List;
  */
 public record PromptTuningConfig(int numVirtualTokens, List<Long> initTokenIds, String taskType) implements PeftConfig {
 
+    /** Checks that there is at least one virtual token and the init ids, when given, are not empty; copies them. */
     public PromptTuningConfig {
         if (numVirtualTokens <= 0) {
             throw new IllegalArgumentException("num_virtual_tokens = " + numVirtualTokens + ": must be positive (typical: 8 to 20)");
@@ -23,7 +24,12 @@ public record PromptTuningConfig(int numVirtualTokens, List<Long> initTokenIds, 
         initTokenIds = initTokenIds == null ? null : List.copyOf(initTokenIds);
     }
 
-    /** Prompt tuning of {@code numVirtualTokens} tokens with random init. */
+    /**
+     * Prompt tuning of {@code numVirtualTokens} tokens with random init.
+     *
+     * @param numVirtualTokens the number of virtual tokens, {@code >= 1}
+     * @return the configuration, for a causal LM
+     */
     public static PromptTuningConfig of(int numVirtualTokens) {
         return new PromptTuningConfig(numVirtualTokens, null, "CAUSAL_LM");
     }

@@ -13,21 +13,41 @@ import java.util.regex.PatternSyntaxException;
  */
 public sealed interface TargetModules {
 
-    /** True when the module at dotted {@code path} (for example {@code model.layers.0.self_attn.q_proj}) is targeted. */
+    /**
+     * True when the module at dotted {@code path} (for example {@code model.layers.0.self_attn.q_proj}) is targeted.
+     *
+     * @param path a module's dotted path from the model's root
+     * @return whether an adapter goes there
+     */
     boolean matches(String path);
 
-    /** A list of module names, matched as path suffixes at a dot boundary. */
+    /**
+     * A list of module names, matched as path suffixes at a dot boundary.
+     *
+     * @param names one or more module names, e.g. {@code q_proj}
+     * @return the target list
+     */
     static TargetModules names(String... names) {
         return new Names(List.of(names));
     }
 
-    /** A regular expression matched against the whole dotted path. */
+    /**
+     * A regular expression matched against the whole dotted path.
+     *
+     * @param regex the expression, e.g. {@code .*\.(q|v)_proj}
+     * @return the target expression
+     */
     static TargetModules regex(String regex) {
         return new Regex(regex);
     }
 
-    /** @param names module names; a path matches when it equals one or ends with "." + one */
+    /**
+     * Modules chosen by name.
+     *
+     * @param names module names; a path matches when it equals one or ends with "." + one
+     */
     record Names(List<String> names) implements TargetModules {
+        /** Copies the names and checks that there is at least one. */
         public Names {
             names = List.copyOf(names);
             if (names.isEmpty()) {
@@ -46,8 +66,13 @@ public sealed interface TargetModules {
         }
     }
 
-    /** @param regex a Java regular expression (Python's {@code re} syntax for the usual cases), full match */
+    /**
+     * Modules chosen by a regular expression over their whole dotted path.
+     *
+     * @param regex a Java regular expression (Python's {@code re} syntax for the usual cases), full match
+     */
     record Regex(String regex) implements TargetModules {
+        /** Checks that the expression compiles. */
         public Regex {
             try {
                 Pattern.compile(regex);

@@ -10,7 +10,11 @@ import java.util.Locale;
  */
 public record TrainableReport(long trainableParams, long allParams) {
 
-    /** 100 * trainable / all. */
+    /**
+     * 100 * trainable / all.
+     *
+     * @return the trainable share in percent
+     */
     public double trainablePercent() {
         return allParams == 0 ? 0 : 100.0 * trainableParams / allParams;
     }

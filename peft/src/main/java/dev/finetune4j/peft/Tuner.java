@@ -18,6 +18,8 @@ public interface Tuner {
      * The adapter's tensors by the names PEFT saves them under
      * ({@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight}, {@code prompt_embeddings}),
      * in a stable order. These are the live tensors: writing them changes the model.
+     *
+     * @return the live tensors by saved name
      */
     Map<String, Tensor> adapterTensors();
 
@@ -25,12 +27,19 @@ public interface Tuner {
      * The tensors to write into {@code adapter_model.safetensors}, by PEFT's names; usually
      * {@link #adapterTensors()}, but prefix tuning with reparameterization saves the MLP's output instead of the
      * MLP. Called inside an open {@code TensorScope}.
+     *
+     * @return the tensors to save, by saved name
      */
     default Map<String, Tensor> savedTensors() {
         return adapterTensors();
     }
 
-    /** Rewrites a batch before the base model sees it (prompt tuning prepends, prefix tuning fills the cache). */
+    /**
+     * Rewrites a batch before the base model sees it (prompt tuning prepends, prefix tuning fills the cache).
+     *
+     * @param input the batch as the caller gave it
+     * @return the batch the base model sees
+     */
     default ModelInput prepare(ModelInput input) {
         return input;
     }
@@ -38,12 +47,18 @@ public interface Tuner {
     /**
      * Positions the method puts before every sequence while enabled (prompt tuning's embeddings, prefix tuning's
      * keys and values): the input's own positions start after them, so they count against the model's length.
+     *
+     * @return the number of virtual positions, 0 for most methods
      */
     default int virtualTokens() {
         return 0;
     }
 
-    /** Turns the adapter's effect on or off without removing it. */
+    /**
+     * Turns the adapter's effect on or off without removing it.
+     *
+     * @param on true to apply the adapter, false to compute the base model alone
+     */
     void setEnabled(boolean on);
 
     /** Folds the adapter into the base weights ({@link #unmerge()} reverses it). */
@@ -57,7 +72,11 @@ public interface Tuner {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be merged or unmerged");
     }
 
-    /** True while merged. */
+    /**
+     * True while merged.
+     *
+     * @return whether the adapter is merged into the base weights
+     */
     default boolean isMerged() {
         return false;
     }

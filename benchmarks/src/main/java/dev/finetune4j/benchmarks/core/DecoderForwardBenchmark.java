@@ -34,6 +34,10 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 10)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector"})
 public class DecoderForwardBenchmark {
+    /** The state JMH creates; {@link #setUp()} builds the model. */
+    public DecoderForwardBenchmark() {
+    }
+
     static final String CPU_S = "{\"model_type\":\"llama\",\"vocab_size\":4096,\"hidden_size\":256,\"intermediate_size\":704,"
             + "\"num_hidden_layers\":4,\"num_attention_heads\":8,\"num_key_value_heads\":4,\"max_position_embeddings\":512,"
             + "\"rope_theta\":10000.0}";
@@ -41,6 +45,11 @@ public class DecoderForwardBenchmark {
     private LanguageModel model;
     private long[][] ids;
 
+    /**
+     * Builds the CPU-S model with N(0, 0.02) weights and a batch of random token ids.
+     *
+     * @throws Exception when the config cannot be parsed
+     */
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         model = AutoModel.newCausalLM(new ObjectMapper().readTree(CPU_S), TensorScope.detached());
@@ -54,11 +63,17 @@ public class DecoderForwardBenchmark {
         }
     }
 
+    /** Frees the model. */
     @TearDown(Level.Trial)
     public void tearDown() {
         model.close();
     }
 
+    /**
+     * One forward pass over the batch.
+     *
+     * @return the first logit, so that the pass cannot be optimised away
+     */
     @Benchmark
     public float forwardCpuS() {
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {

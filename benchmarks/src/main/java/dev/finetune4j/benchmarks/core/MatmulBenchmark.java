@@ -33,6 +33,10 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 2, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector"})
 public class MatmulBenchmark {
+    /** The state JMH creates; {@link #setUp()} fills the operands. */
+    public MatmulBenchmark() {
+    }
+
     @Param({"256", "512", "1024", "2048"})
     int n;
 
@@ -42,6 +46,7 @@ public class MatmulBenchmark {
     private Tensor b;
     private Tensor c;
 
+    /** Fills the operands with random values. */
     @Setup
     public void setUp() {
         SplittableRandom r = new SplittableRandom(42);
@@ -57,11 +62,17 @@ public class MatmulBenchmark {
         c = Tensor.zeros(scope, DType.F32, Shape.of(n, n));
     }
 
+    /** Frees the operands. */
     @TearDown
     public void tearDown() {
         scope.close();
     }
 
+    /**
+     * One product.
+     *
+     * @return the result, so that the work cannot be optimised away
+     */
     @Benchmark
     public Tensor gemmF32() {
         backend.matmul().gemm(a, false, b, false, c, 1f, false);

@@ -33,6 +33,12 @@ public final class DedupBenchmark {
     private DedupBenchmark() {
     }
 
+    /**
+     * Runs the benchmark and prints timings, precision and recall.
+     *
+     * @param args optionally the corpus file
+     * @throws IOException when the corpus cannot be read
+     */
     public static void main(String[] args) throws IOException {
         Path corpus = Path.of(args.length > 0 ? args[0] : "/tmp/corpora/dedup_docs.jsonl");
         List<Record> docs = new ArrayList<>();

@@ -31,6 +31,12 @@ public final class StreamingBenchmark {
     private StreamingBenchmark() {
     }
 
+    /**
+     * Runs the benchmark and prints the pipeline's report and memory.
+     *
+     * @param args optionally the folder and the number of records
+     * @throws IOException when a file cannot be written or read
+     */
     public static void main(String[] args) throws IOException {
         Path dir = Path.of(args.length > 0 ? args[0] : "/tmp/stream");
         int n = args.length > 1 ? Integer.parseInt(args[1]) : 1_000_000;

@@ -38,6 +38,12 @@ public final class MetricsThroughput {
     private MetricsThroughput() {
     }
 
+    /**
+     * Runs the benchmark and prints pairs per second of each metric.
+     *
+     * @param args the corpora folder, then optionally the number of repeats
+     * @throws IOException when a corpus cannot be read
+     */
     public static void main(String[] args) throws IOException {
         if (args.length < 1) {
             throw new IllegalArgumentException("usage: MetricsThroughput <corpora dir from corpora.py --dump> [repeats]");

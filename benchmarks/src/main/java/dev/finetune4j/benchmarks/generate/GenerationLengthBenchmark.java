@@ -29,6 +29,12 @@ public final class GenerationLengthBenchmark {
     private GenerationLengthBenchmark() {
     }
 
+    /**
+     * Runs the benchmark and prints the time per token of both lengths.
+     *
+     * @param args optionally the model folder (written when missing)
+     * @throws Exception when the model cannot be written or loaded
+     */
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : "target/llama-generation-shape");
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {

@@ -31,6 +31,12 @@ public final class RandomCheckpoint {
     private RandomCheckpoint() {
     }
 
+    /**
+     * Writes the Qwen2-0.5B-shaped folder.
+     *
+     * @param args optionally the folder
+     * @throws Exception when a file cannot be written
+     */
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : "target/qwen2-0.5b-shape");
         write(dir, qwen2HalfBillion(), 42);
@@ -60,6 +66,8 @@ public final class RandomCheckpoint {
     /**
      * A small LLaMA-shaped config.json for speed measurements: hidden 512, 8 layers, 8 query and 2 key/value
      * heads, MLP 1408, vocabulary 8000, 2048 positions, untied output head.
+     *
+     * @return a new JSON object
      */
     public static ObjectNode smallLlama() {
         ObjectNode c = new ObjectMapper().createObjectNode();
@@ -79,7 +87,14 @@ public final class RandomCheckpoint {
         return c;
     }
 
-    /** config.json and model.safetensors in {@code dir}: every weight N(0, 0.02) in bf16, norms 1. */
+    /**
+     * config.json and model.safetensors in {@code dir}: every weight N(0, 0.02) in bf16, norms 1.
+     *
+     * @param dir the folder, created when missing
+     * @param config the config.json content
+     * @param seed the seed of the weights
+     * @throws Exception when a file cannot be written
+     */
     public static void write(Path dir, ObjectNode config, long seed) throws Exception {
         Files.createDirectories(dir);
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), config);

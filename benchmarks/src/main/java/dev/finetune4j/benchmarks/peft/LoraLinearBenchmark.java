@@ -37,6 +37,10 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector"})
 public class LoraLinearBenchmark {
+    /** The state JMH creates; {@link #setUp()} builds the layer. */
+    public LoraLinearBenchmark() {
+    }
+
     @Param({"1024"})
     int tokens;
     @Param({"512", "1024"})
@@ -49,6 +53,7 @@ public class LoraLinearBenchmark {
     private Linear frozen;
     private float[] input;
 
+    /** Builds the frozen layer and its adapter with N(0, 0.02) weights, and a random input. */
     @Setup(Level.Trial)
     public void setUp() {
         params = TensorScope.detached();
@@ -65,12 +70,17 @@ public class LoraLinearBenchmark {
         }
     }
 
+    /** Frees the tensors. */
     @TearDown(Level.Trial)
     public void tearDown() {
         params.close();
     }
 
-    /** y = x W^T + 2 B A x, then backward of mean(y) into x, A and B. */
+    /**
+     * y = x W^T + 2 B A x, then backward of mean(y) into x, A and B.
+     *
+     * @return one gradient value, so that the work cannot be optimised away
+     */
     @Benchmark
     public float loraForwardBackward() {
         try (var step = TensorScope.open()) {
@@ -83,7 +93,11 @@ public class LoraLinearBenchmark {
         }
     }
 
-    /** The frozen layer's forward alone, the floor under the adapter's cost. */
+    /**
+     * The frozen layer's forward alone, the floor under the adapter's cost.
+     *
+     * @return the first output, so that the work cannot be optimised away
+     */
     @Benchmark
     public float frozenForward() {
         try (var step = TensorScope.open(); var ng = Autograd.noGrad()) {

@@ -30,6 +30,10 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
 public class Nf4Benchmark {
+    /** The state JMH creates; {@link #setUp()} draws the weights. */
+    public Nf4Benchmark() {
+    }
+
     /** Matrix side: 2048 x 2048 = 4.19 M parameters. */
     @Param({"2048"})
     int side;

@@ -36,6 +36,12 @@ public final class QloraInferenceBenchmark {
     private QloraInferenceBenchmark() {
     }
 
+    /**
+     * Runs the benchmark and prints forward and generation times of both models.
+     *
+     * @param args optionally the model folder (written when missing)
+     * @throws Exception when the model cannot be written or loaded
+     */
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : "target/llama-qlora-shape");
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {

@@ -44,6 +44,12 @@ public final class LoraTrainBenchmark {
     private LoraTrainBenchmark() {
     }
 
+    /**
+     * Runs the benchmark and prints tokens/s and peak memory.
+     *
+     * @param args unused
+     * @throws IOException when the memory statistics cannot be read
+     */
     public static void main(String[] args) throws IOException {
         try (LanguageModel base = cpuS()) {
             long[][] ids = new long[BATCH][];

@@ -9,13 +9,26 @@ public final class Activations {
 
     /** The activation functions named by Hugging Face configs ({@code hidden_act}). */
     public enum Kind {
-        SILU, GELU_EXACT, GELU_TANH, RELU, TANH, SIGMOID;
+        /** x * sigmoid(x) ({@code silu}, {@code swish}). */
+        SILU,
+        /** The exact GELU with the error function ({@code gelu}). */
+        GELU_EXACT,
+        /** GELU's tanh approximation ({@code gelu_new}, {@code gelu_pytorch_tanh}, {@code gelu_fast}). */
+        GELU_TANH,
+        /** max(0, x). */
+        RELU,
+        /** The hyperbolic tangent. */
+        TANH,
+        /** 1 / (1 + e^-x). */
+        SIGMOID;
 
         private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
         /**
          * Maps a config's {@code hidden_act} / {@code activation_function} string.
          *
+         * @param name the config's string, e.g. {@code silu}, {@code gelu_new}
+         * @return the activation
          * @throws IllegalArgumentException listing the supported names
          */
         public static Kind fromConfig(String name) {
@@ -31,7 +44,12 @@ public final class Activations {
             };
         }
 
-        /** f(x) in double. */
+        /**
+         * f(x) in double.
+         *
+         * @param x the argument
+         * @return f(x)
+         */
         public double value(double x) {
             return switch (this) {
                 case SILU -> x / (1 + Math.exp(-x));
@@ -43,7 +61,12 @@ public final class Activations {
             };
         }
 
-        /** f'(x) in double. */
+        /**
+         * f'(x) in double.
+         *
+         * @param x the argument
+         * @return f'(x)
+         */
         public double derivative(double x) {
             return switch (this) {
                 case SILU -> {
@@ -66,7 +89,13 @@ public final class Activations {
         }
     }
 
-    /** f(x) elementwise, x any shape -> x's shape; backward multiplies by f'(x). */
+    /**
+     * f(x) elementwise, x any shape -> x's shape; backward multiplies by f'(x).
+     *
+     * @param kind the activation
+     * @param x the input, any shape
+     * @return f(x), same shape as {@code x}
+     */
     public static Tensor apply(Kind kind, Tensor x) {
         Tensor out = Tensor.zeros(x.device(), x.shape());
         x.backend().activations().activation(kind, x, out);
@@ -78,7 +107,13 @@ public final class Activations {
         }, x);
     }
 
-    /** silu(gate) * up (SwiGLU, Shazeer 2020). gate, up: same shape -> that shape. */
+    /**
+     * silu(gate) * up (SwiGLU, Shazeer 2020). gate, up: same shape -> that shape.
+     *
+     * @param gate the gate projection's output
+     * @param up the up projection's output, same shape as {@code gate}
+     * @return the gated product, same shape
+     */
     public static Tensor swiglu(Tensor gate, Tensor up) {
         if (!gate.shape().equals(up.shape())) {
             throw new IllegalArgumentException("swiglu: gate " + gate.shape() + " and up " + up.shape() + " differ");

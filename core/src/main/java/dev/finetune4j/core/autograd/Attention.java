@@ -17,6 +17,13 @@ public final class Attention {
     /**
      * q: (B, H, T, D), k and v: (B, Hkv, S, D) with S >= T and H a multiple of Hkv -> (B, H, T, D).
      * The mask's per-row arrays, when present, are [B][S].
+     *
+     * @param q the queries, (B, H, T, D)
+     * @param k the keys, (B, Hkv, S, D)
+     * @param v the values, (B, Hkv, S, D)
+     * @param mask which keys each query may see
+     * @param scale multiplier of the scores, usually {@code 1 / sqrt(D)}
+     * @return the attention output, (B, H, T, D)
      */
     public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale) {
         if (q.rank() != 4 || k.rank() != 4 || !k.shape().equals(v.shape()) || k.dim(0) != q.dim(0)

@@ -10,14 +10,32 @@ package dev.finetune4j.core.autograd;
  */
 public record AttentionMask(boolean causal, boolean[][] keyValid, int[][] segments) {
 
+    /**
+     * A causal mask over real, unpacked keys: each query sees itself and every earlier position.
+     *
+     * @return the mask
+     */
     public static AttentionMask causalOnly() {
         return new AttentionMask(true, null, null);
     }
 
+    /**
+     * No mask: every query sees every key (bidirectional encoders).
+     *
+     * @return the mask
+     */
     public static AttentionMask none() {
         return new AttentionMask(false, null, null);
     }
 
+    /**
+     * Whether a query may attend to a key.
+     *
+     * @param b the sequence's index in the batch
+     * @param queryPos the query's position among the S key positions
+     * @param keyPos the key's position, in [0, S)
+     * @return true when the mask lets the query see the key
+     */
     public boolean allows(int b, int queryPos, int keyPos) {
         if (causal && keyPos > queryPos) {
             return false;

@@ -24,7 +24,11 @@ public final class Autograd {
     private Autograd() {
     }
 
-    /** True when ops on this thread record their backward rules. */
+    /**
+     * True when ops on this thread record their backward rules.
+     *
+     * @return whether recording is on
+     */
     public static boolean isEnabled() {
         return DISABLED.get()[0] == 0;
     }
@@ -32,6 +36,8 @@ public final class Autograd {
     /**
      * Disables recording on this thread until the returned handle is closed:
      * {@code try (var ng = Autograd.noGrad()) { ... }}. Nests.
+     *
+     * @return the handle that turns recording back on when closed
      */
     public static NoGrad noGrad() {
         DISABLED.get()[0]++;
@@ -54,7 +60,12 @@ public final class Autograd {
         }
     }
 
-    /** True when recording is on and any input needs a gradient. */
+    /**
+     * True when recording is on and any input needs a gradient.
+     *
+     * @param inputs an op's inputs; null entries are skipped
+     * @return whether the op must record a backward rule
+     */
     public static boolean needsGrad(Tensor... inputs) {
         if (!isEnabled()) {
             return false;
@@ -69,6 +80,12 @@ public final class Autograd {
 
     /**
      * Attaches a backward rule to {@code out} when any input requires a gradient; returns {@code out}.
+     *
+     * @param name the op's name, for error messages
+     * @param out the op's result
+     * @param backward maps the gradient of {@code out} to the inputs' gradients
+     * @param inputs the tensors the op read
+     * @return {@code out}
      */
     public static Tensor record(String name, Tensor out, GradNode.Backward backward, Tensor... inputs) {
         if (needsGrad(inputs)) {
@@ -77,7 +94,11 @@ public final class Autograd {
         return out;
     }
 
-    /** Back-propagates from a scalar (one-element) tensor, seeding its gradient with 1. */
+    /**
+     * Back-propagates from a scalar (one-element) tensor, seeding its gradient with 1.
+     *
+     * @param loss a one-element tensor, e.g. a mean loss
+     */
     public static void backward(Tensor loss) {
         if (loss.numel() != 1) {
             throw new IllegalArgumentException("backward needs a scalar loss, got shape " + loss.shape()
@@ -88,7 +109,12 @@ public final class Autograd {
         backward(loss, seed);
     }
 
-    /** Back-propagates {@code dOut} (shaped like {@code out}) through the graph that produced {@code out}. */
+    /**
+     * Back-propagates {@code dOut} (shaped like {@code out}) through the graph that produced {@code out}.
+     *
+     * @param out a tensor produced by recorded ops
+     * @param dOut the gradient of {@code out}, same shape
+     */
     public static void backward(Tensor out, Tensor dOut) {
         if (!out.requiresGrad()) {
             throw new IllegalStateException("the tensor does not require a gradient: no parameter it depends on "

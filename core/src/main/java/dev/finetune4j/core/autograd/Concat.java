@@ -10,7 +10,13 @@ public final class Concat {
     private Concat() {
     }
 
-    /** Parts with equal shapes except along {@code dim} -> one tensor. */
+    /**
+     * Parts with equal shapes except along {@code dim} -> one tensor.
+     *
+     * @param dim the dimension to join along; negative counts from the end
+     * @param parts the tensors, in order
+     * @return the concatenation
+     */
     public static Tensor cat(int dim, Tensor... parts) {
         int d = parts[0].shape().normalize(dim);
         int[] dims = parts[0].shape().dims();

@@ -15,6 +15,10 @@ public final class CrossEntropy {
      * Mean negative log-likelihood over the rows whose label is not {@link #IGNORE_INDEX}, as
      * {@code F.cross_entropy(reduction="mean")}: NaN when every label is ignored.
      * logits: (N, V), labels: [N] -> [1]. Backward: (softmax - onehot) / count.
+     *
+     * @param logits the scores, (N, V)
+     * @param labels the class of each row in [0, V), or {@link #IGNORE_INDEX}
+     * @return the mean loss, a one-element tensor
      */
     public static Tensor loss(Tensor logits, int[] labels) {
         int count = 0;
@@ -31,6 +35,10 @@ public final class CrossEntropy {
      * log p(label) per row (0 where the label is ignored). logits: (N, V), labels: [N] -> (N).
      * Backward: dlogits = d * (onehot - softmax). Only each row's maximum and 1 / sum of exponentials are kept
      * for the backward, which recomputes the softmax from the logits.
+     *
+     * @param logits the scores, (N, V)
+     * @param labels the class of each row in [0, V), or {@link #IGNORE_INDEX}
+     * @return the log-probabilities, (N)
      */
     public static Tensor tokenLogProbs(Tensor logits, int[] labels) {
         Tensor x = Ops.matrix(logits);

@@ -15,7 +15,10 @@ public final class Dropout {
     /**
      * x: any shape -> x's shape; identity when p == 0.
      *
+     * @param x the input
+     * @param p the probability of zeroing an element, in [0, 1); kept elements are scaled by {@code 1 / (1 - p)}
      * @param key what the mask is drawn from: the same key gives the same mask, so give each use its own
+     * @return the input with dropout applied
      */
     public static Tensor apply(Tensor x, float p, DropoutKey key) {
         if (!(p >= 0 && p < 1)) {

@@ -13,53 +13,104 @@ public final class Elementwise {
     private Elementwise() {
     }
 
-    /** a + b, broadcasting. */
+    /**
+     * a + b, broadcasting.
+     *
+     * @param a the first operand
+     * @param b the second operand, broadcastable with {@code a}
+     * @return the sum, of the broadcast shape
+     */
     public static Tensor add(Tensor a, Tensor b) {
         return binary(BinaryOp.ADD, a, b);
     }
 
-    /** a - b, broadcasting. */
+    /**
+     * a - b, broadcasting.
+     *
+     * @param a the first operand
+     * @param b the second operand, broadcastable with {@code a}
+     * @return the difference, of the broadcast shape
+     */
     public static Tensor sub(Tensor a, Tensor b) {
         return binary(BinaryOp.SUB, a, b);
     }
 
-    /** a * b, broadcasting. */
+    /**
+     * a * b, broadcasting.
+     *
+     * @param a the first operand
+     * @param b the second operand, broadcastable with {@code a}
+     * @return the product, of the broadcast shape
+     */
     public static Tensor mul(Tensor a, Tensor b) {
         return binary(BinaryOp.MUL, a, b);
     }
 
-    /** a / b, broadcasting. */
+    /**
+     * a / b, broadcasting.
+     *
+     * @param a the dividend
+     * @param b the divisor, broadcastable with {@code a}
+     * @return the quotient, of the broadcast shape
+     */
     public static Tensor div(Tensor a, Tensor b) {
         return binary(BinaryOp.DIV, a, b);
     }
 
-    /** x * s for a constant s. */
+    /**
+     * x * s for a constant s.
+     *
+     * @param x the tensor
+     * @param s the factor
+     * @return the scaled tensor, same shape
+     */
     public static Tensor scale(Tensor x, float s) {
         Tensor out = Tensor.zeros(x.device(), x.shape());
         x.backend().elementwise().affine(x, s, 0f, out);
         return Autograd.record("scale", out, d -> new Tensor[]{scale(d, s)}, x);
     }
 
-    /** x + s for a constant s. */
+    /**
+     * x + s for a constant s.
+     *
+     * @param x the tensor
+     * @param s the constant
+     * @return the shifted tensor, same shape
+     */
     public static Tensor addScalar(Tensor x, float s) {
         Tensor out = Tensor.zeros(x.device(), x.shape());
         x.backend().elementwise().affine(x, 1f, s, out);
         return Autograd.record("addScalar", out, d -> new Tensor[]{d}, x);
     }
 
-    /** e^x. */
+    /**
+     * e^x.
+     *
+     * @param x the tensor
+     * @return e^x elementwise, same shape
+     */
     public static Tensor exp(Tensor x) {
         Tensor out = unary(UnaryOp.EXP, x);
         return Autograd.record("exp", out, d -> new Tensor[]{mul(d, out.detach())}, x);
     }
 
-    /** Natural logarithm. */
+    /**
+     * Natural logarithm.
+     *
+     * @param x the tensor
+     * @return ln(x) elementwise, same shape
+     */
     public static Tensor log(Tensor x) {
         Tensor out = unary(UnaryOp.LOG, x);
         return Autograd.record("log", out, d -> new Tensor[]{div(d, x.detach())}, x);
     }
 
-    /** Square root. */
+    /**
+     * Square root.
+     *
+     * @param x the tensor
+     * @return sqrt(x) elementwise, same shape
+     */
     public static Tensor sqrt(Tensor x) {
         Tensor out = unary(UnaryOp.SQRT, x);
         return Autograd.record("sqrt", out, d -> new Tensor[]{div(scale(d, 0.5f), out.detach())}, x);
@@ -95,7 +146,13 @@ public final class Elementwise {
         }, a, b);
     }
 
-    /** The broadcast of two shapes, or an exception naming both. */
+    /**
+     * The broadcast of two shapes, or an exception naming both.
+     *
+     * @param a one shape
+     * @param b the other shape
+     * @return the shape both broadcast to
+     */
     public static Shape broadcastShape(Shape a, Shape b) {
         int rank = Math.max(a.rank(), b.rank());
         int[] dims = new int[rank];

@@ -8,7 +8,13 @@ public final class EmbeddingLookup {
     private EmbeddingLookup() {
     }
 
-    /** weight: (V, C), ids: [B][T] -> (B, T, C). The ids are checked on the host, then uploaded to weight's device. */
+    /**
+     * weight: (V, C), ids: [B][T] -> (B, T, C). The ids are checked on the host, then uploaded to weight's device.
+     *
+     * @param weight the embedding table, (V, C)
+     * @param ids token ids in [0, V), B rows of T
+     * @return the embeddings, (B, T, C)
+     */
     public static Tensor lookup(Tensor weight, long[][] ids) {
         int vocab = weight.dim(0);
         int c = weight.dim(1);

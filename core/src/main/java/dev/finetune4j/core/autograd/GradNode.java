@@ -15,6 +15,12 @@ public record GradNode(String name, Tensor[] inputs, Backward backward) {
     /** The backward rule of an op: one gradient per input, each shaped like that input. */
     @FunctionalInterface
     public interface Backward {
+        /**
+         * Computes the inputs' gradients.
+         *
+         * @param dOut the gradient of the op's output
+         * @return one gradient per input, null where none is needed
+         */
         Tensor[] apply(Tensor dOut);
     }
 }

@@ -18,6 +18,13 @@ public final class LowRank {
     /**
      * y + s (x A^T) B^T. y: (..., out), x: (..., in), a: (r, in), b: (out, r) -> (..., out).
      * Backward: dy = dOut; with dh = s dOut B (rows, r): dx = dh A, dA = dh^T x, dB = s dOut^T (x A^T).
+     *
+     * @param y the base layer's output, (..., out)
+     * @param x the input, (..., in)
+     * @param a the down projection A, (r, in)
+     * @param b the up projection B, (out, r)
+     * @param scaling the factor s, e.g. {@code alpha / r}
+     * @return {@code y} plus the low-rank update, (..., out)
      */
     public static Tensor add(Tensor y, Tensor x, Tensor a, Tensor b, float scaling) {
         Update u = new Update(x, a, b, scaling);
@@ -40,6 +47,14 @@ public final class LowRank {
      * x W^T + bias + s (x A^T) B^T: a linear layer and its LoRA update in one op. x: (..., in), w: (out, in),
      * bias: (out) or null, a: (r, in), b: (out, r) -> (..., out). Backward: as {@link Matmul#linear} plus
      * {@link #add}, with dx = dOut W + dh A accumulated in one tensor.
+     *
+     * @param x the input, (..., in)
+     * @param w the frozen weight, (out, in)
+     * @param bias the bias, (out), or null
+     * @param a the down projection A, (r, in)
+     * @param b the up projection B, (out, r)
+     * @param scaling the factor s, e.g. {@code alpha / r}
+     * @return the layer's output, (..., out)
      */
     public static Tensor linear(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, float scaling) {
         Update u = new Update(x, a, b, scaling);

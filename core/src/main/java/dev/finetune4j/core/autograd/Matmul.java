@@ -12,6 +12,11 @@ public final class Matmul {
     /**
      * y = x W^T + b, PyTorch's {@code F.linear}.
      * x: (..., in), w: (out, in), bias: (out) or null -> (..., out).
+     *
+     * @param x the input, (..., in)
+     * @param w the weight, (out, in)
+     * @param bias the bias, (out), or null
+     * @return the output, (..., out)
      */
     public static Tensor linear(Tensor x, Tensor w, Tensor bias) {
         int in = x.dim(-1);
@@ -68,6 +73,10 @@ public final class Matmul {
     /**
      * Batched matrix product. a: (..., M, K), b: (..., K, N) with the same leading dimensions, or b: (K, N)
      * shared by every batch -> (..., M, N).
+     *
+     * @param a the left matrices, (..., M, K)
+     * @param b the right matrices, (..., K, N) or (K, N)
+     * @return the products, (..., M, N)
      */
     public static Tensor matmul(Tensor a, Tensor b) {
         int m = a.dim(-2);

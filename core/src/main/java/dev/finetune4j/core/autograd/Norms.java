@@ -11,6 +11,11 @@ public final class Norms {
     /**
      * RMSNorm (Zhang and Sennrich 2019) as Hugging Face's LlamaRMSNorm: y = x / sqrt(mean(x^2) + eps) * w.
      * x: (..., C), w: (C) -> (..., C). Each row's 1 / sqrt(mean(x^2) + eps) is kept for the backward.
+     *
+     * @param x the input, (..., C)
+     * @param w the weight, (C)
+     * @param eps added to the mean square
+     * @return the normalised input, (..., C)
      */
     public static Tensor rmsNorm(Tensor x, Tensor w, float eps) {
         checkParameter("rmsNorm", "weight", x, w);
@@ -31,6 +36,12 @@ public final class Norms {
     /**
      * LayerNorm: y = (x - mean) / sqrt(var + eps) * w + b with the biased variance.
      * x: (..., C), w, b: (C) -> (..., C). Each row's mean and 1 / sqrt(var + eps) are kept for the backward.
+     *
+     * @param x the input, (..., C)
+     * @param w the weight, (C)
+     * @param b the bias, (C)
+     * @param eps added to the variance
+     * @return the normalised input, (..., C)
      */
     public static Tensor layerNorm(Tensor x, Tensor w, Tensor b, float eps) {
         checkParameter("layerNorm", "weight", x, w);

@@ -8,19 +8,36 @@ public final class Reductions {
     private Reductions() {
     }
 
-    /** Sum of all elements: any shape -> [1]. Backward broadcasts dOut to x's shape. */
+    /**
+     * Sum of all elements: any shape -> [1]. Backward broadcasts dOut to x's shape.
+     *
+     * @param x the tensor
+     * @return the sum, a one-element tensor
+     */
     public static Tensor sum(Tensor x) {
         Tensor out = Tensor.zeros(x.device(), Shape.of(1));
         x.backend().reductions().sumTo(x, out);
         return Autograd.record("sum", out, d -> new Tensor[]{expand(d.reshape(ones(x.rank())), x.shape())}, x);
     }
 
-    /** Mean of all elements: any shape -> [1]. */
+    /**
+     * Mean of all elements: any shape -> [1].
+     *
+     * @param x the tensor
+     * @return the mean, a one-element tensor
+     */
     public static Tensor mean(Tensor x) {
         return Elementwise.scale(sum(x), 1f / x.numel());
     }
 
-    /** Sum over dimension {@code dim}: (..., D, ...) -> (..., 1, ...) when keepDim, else the dimension is dropped. */
+    /**
+     * Sum over dimension {@code dim}: (..., D, ...) -> (..., 1, ...) when keepDim, else the dimension is dropped.
+     *
+     * @param x the tensor
+     * @param dim the dimension to sum; negative counts from the end
+     * @param keepDim whether to keep it with size 1
+     * @return the sums
+     */
     public static Tensor sum(Tensor x, int dim, boolean keepDim) {
         int d = x.shape().normalize(dim);
         int[] kept = x.shape().dims();
@@ -34,12 +51,25 @@ public final class Reductions {
         return Autograd.record("sumDim", result, g -> new Tensor[]{expand(g.reshape(kept), in)}, x);
     }
 
-    /** Mean over dimension {@code dim}. */
+    /**
+     * Mean over dimension {@code dim}.
+     *
+     * @param x the tensor
+     * @param dim the dimension to average; negative counts from the end
+     * @param keepDim whether to keep it with size 1
+     * @return the means
+     */
     public static Tensor mean(Tensor x, int dim, boolean keepDim) {
         return Elementwise.scale(sum(x, dim, keepDim), 1f / x.dim(dim));
     }
 
-    /** Sums a broadcast gradient back to {@code shape} (the backward of broadcasting). */
+    /**
+     * Sums a broadcast gradient back to {@code shape} (the backward of broadcasting).
+     *
+     * @param g a gradient of the broadcast shape
+     * @param shape the shape it was broadcast from
+     * @return the gradient summed over the stretched dimensions, of {@code shape}
+     */
     public static Tensor sumTo(Tensor g, Shape shape) {
         if (g.shape().equals(shape)) {
             return g;

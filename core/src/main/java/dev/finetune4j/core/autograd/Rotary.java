@@ -28,6 +28,12 @@ public final class Rotary {
         /**
          * Angles pos * invFreq_i in float32 like PyTorch, then cos and sin scaled by {@code attentionScaling},
          * computed on the host and uploaded to {@code device} in the current scope.
+         *
+         * @param device where the table is used
+         * @param positions [B][T] position of each token
+         * @param invFreq the D/2 inverse frequencies
+         * @param attentionScaling multiplier of cos and sin
+         * @return the table
          */
         public static Table of(Device device, int[][] positions, float[] invFreq, float attentionScaling) {
             int bs = positions.length;
@@ -53,13 +59,27 @@ public final class Rotary {
             return new Table(positions, Tensor.of(device, scope, cos, shape), Tensor.of(device, scope, sin, shape));
         }
 
-        /** True while the tables' scope is open and they are on {@code device}: whether this table may still be used there. */
+        /**
+         * True while the tables' scope is open and they are on {@code device}: whether this table may still be used
+         * there.
+         *
+         * @param device the device of the tensors to rotate
+         * @return whether the table may be used
+         */
         public boolean usableOn(Device device) {
             return cos.scope().isOpen() && cos.device().equals(device);
         }
     }
 
-    /** {@link #apply(Tensor, Table)} with a table made for this call. */
+    /**
+     * {@link #apply(Tensor, Table)} with a table made for this call.
+     *
+     * @param x the queries or keys, (B, H, T, D)
+     * @param positions [B][T] position of each token
+     * @param invFreq the D/2 inverse frequencies
+     * @param attentionScaling multiplier of cos and sin
+     * @return the rotated tensor, (B, H, T, D)
+     */
     public static Tensor apply(Tensor x, int[][] positions, float[] invFreq, float attentionScaling) {
         return apply(x, Table.of(x.device(), positions, invFreq, attentionScaling));
     }
@@ -67,6 +87,10 @@ public final class Rotary {
     /**
      * x: (B, H, T, D), table for B x T positions and D/2 frequencies -> (B, H, T, D).
      * Backward applies the inverse rotation: dx1 = d1 cos + d2 sin, dx2 = d2 cos - d1 sin.
+     *
+     * @param x the queries or keys, (B, H, T, D)
+     * @param table the cos/sin table of the same positions
+     * @return the rotated tensor, (B, H, T, D)
      */
     public static Tensor apply(Tensor x, Table table) {
         if (x.rank() != 4 || x.dim(3) % 2 != 0 || !table.cos().shape().equals(Shape.of(x.dim(0), x.dim(2), x.dim(3) / 2))) {

@@ -8,7 +8,12 @@ public final class Softmax {
     private Softmax() {
     }
 
-    /** x: (..., V) -> (..., V); backward dx = y * (dy - sum(dy * y)). */
+    /**
+     * x: (..., V) -> (..., V); backward dx = y * (dy - sum(dy * y)).
+     *
+     * @param x the scores, (..., V)
+     * @return the probabilities over the last dimension, (..., V)
+     */
     public static Tensor softmax(Tensor x) {
         Tensor y = Tensor.zeros(x.device(), x.shape());
         x.backend().softmax().softmax(x.detach().contiguous(), y);
@@ -19,7 +24,12 @@ public final class Softmax {
         }, x);
     }
 
-    /** x: (..., V) -> (..., V); backward dx = dy - softmax(x) * sum(dy). */
+    /**
+     * x: (..., V) -> (..., V); backward dx = dy - softmax(x) * sum(dy).
+     *
+     * @param x the scores, (..., V)
+     * @return the log-probabilities over the last dimension, (..., V)
+     */
     public static Tensor logSoftmax(Tensor x) {
         Tensor y = Tensor.zeros(x.device(), x.shape());
         x.backend().softmax().logSoftmax(x.detach().contiguous(), y);

@@ -6,15 +6,44 @@ import dev.finetune4j.core.tensor.Tensor;
 /** Pointwise activations and SwiGLU. All tensors of one call have the same shape; outputs contiguous. */
 public interface ActivationKernels {
 
-    /** {@code y = f(x)}. */
+    /**
+     * {@code y = f(x)}.
+     *
+     * @param kind the activation
+     * @param x the input, any layout
+     * @param y the output, contiguous, same shape
+     */
     void activation(Kind kind, Tensor x, Tensor y);
 
-    /** (forward: y = f(x)) {@code dx = dy * f'(x)}. */
+    /**
+     * (forward: y = f(x)) {@code dx = dy * f'(x)}.
+     *
+     * @param kind the activation
+     * @param x the forward input
+     * @param dy the gradient of the output
+     * @param dx receives the gradient of the input, contiguous, same shape
+     */
     void activationBackward(Kind kind, Tensor x, Tensor dy, Tensor dx);
 
-    /** {@code y = silu(gate) * up} (Shazeer 2020); {@code sigmoid} receives {@code sigmoid(gate)} for the backward. */
+    /**
+     * {@code y = silu(gate) * up} (Shazeer 2020); {@code sigmoid} receives {@code sigmoid(gate)} for the backward.
+     *
+     * @param gate the gate projection's output
+     * @param up the up projection's output, same shape
+     * @param y receives the product, contiguous, same shape
+     * @param sigmoid receives {@code sigmoid(gate)}, contiguous, same shape
+     */
     void swiglu(Tensor gate, Tensor up, Tensor y, Tensor sigmoid);
 
-    /** (forward: {@link #swiglu}) {@code dGate = dy * up * silu'(gate)}, {@code dUp = dy * silu(gate)}. */
+    /**
+     * (forward: {@link #swiglu}) {@code dGate = dy * up * silu'(gate)}, {@code dUp = dy * silu(gate)}.
+     *
+     * @param gate the forward's gate
+     * @param up the forward's up
+     * @param sigmoid {@code sigmoid(gate)} from the forward
+     * @param dy the gradient of the output
+     * @param dGate receives the gradient of {@code gate}
+     * @param dUp receives the gradient of {@code up}
+     */
     void swigluBackward(Tensor gate, Tensor up, Tensor sigmoid, Tensor dy, Tensor dGate, Tensor dUp);
 }

@@ -13,10 +13,32 @@ public interface AttentionKernels {
 
     /**
      * {@code out} and {@code logSumExp}; a query that sees no key gets output 0 and log-sum-exp -infinity.
+     *
+     * @param q the queries, (B, H, T, D) contiguous
+     * @param k the keys, (B, Hkv, S, D) contiguous
+     * @param v the values, (B, Hkv, S, D) contiguous
+     * @param mask which keys each query may see
+     * @param scale multiplier of the scores
+     * @param out receives the output, (B, H, T, D)
+     * @param logSumExp receives each query's log-sum-exp of its scaled scores, (B, H, T), for the backward
      */
     void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, Tensor logSumExp);
 
-    /** (forward: {@link #attention}) {@code dq}, {@code dk}, {@code dv} (overwritten, not accumulated). */
+    /**
+     * (forward: {@link #attention}) {@code dq}, {@code dk}, {@code dv} (overwritten, not accumulated).
+     *
+     * @param q the forward's queries
+     * @param k the forward's keys
+     * @param v the forward's values
+     * @param mask the forward's mask
+     * @param scale the forward's scale
+     * @param out the forward's output
+     * @param logSumExp the forward's log-sum-exp
+     * @param dOut the gradient of the output, (B, H, T, D)
+     * @param dq receives the gradient of {@code q}
+     * @param dk receives the gradient of {@code k}
+     * @param dv receives the gradient of {@code v}
+     */
     void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
                            Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv);
 }

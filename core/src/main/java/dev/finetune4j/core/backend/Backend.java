@@ -24,10 +24,18 @@ import java.lang.foreign.MemorySegment;
  */
 public interface Backend {
 
-    /** The device this backend computes on. */
+    /**
+     * The device this backend computes on.
+     *
+     * @return the device
+     */
     Device device();
 
-    /** Human-readable device name, for logs. */
+    /**
+     * Human-readable device name, for logs.
+     *
+     * @return e.g. the GPU's model name
+     */
     String deviceName();
 
     /** Waits until all work queued on this backend has finished (a no-op on the synchronous CPU backend). */
@@ -38,12 +46,19 @@ public interface Backend {
     /**
      * Zero-filled storage for {@code elements} values of {@code dtype}.
      *
+     * @param dtype the element type
+     * @param elements the number of values
      * @param shortLived true for a step's activations (freed together when the step's scope closes), false for
      *                   parameters, gradients and optimizer state; a backend may place the two differently
+     * @return the storage
      */
     Storage allocate(DType dtype, long elements, boolean shortLived);
 
-    /** Allocated and peak bytes of this device's tensors. */
+    /**
+     * Allocated and peak bytes of this device's tensors.
+     *
+     * @return the memory statistics
+     */
     MemoryStats memory();
 
     /** Starts a new peak in {@link #memory()} from what is allocated now. */
@@ -52,68 +67,143 @@ public interface Backend {
     /**
      * Copies host bytes into {@code dst}: {@code src} holds {@code dst.numel()} values of {@code dst.dtype()},
      * row-major, little-endian; {@code dst} is contiguous.
+     *
+     * @param src the host bytes
+     * @param dst the tensor to fill
      */
     void copyFromHost(MemorySegment src, Tensor dst);
 
     /**
      * Copies the values of {@code src} (any layout) to the host, row-major in {@code src.dtype()}; waits for
      * queued work first.
+     *
+     * @param src the tensor to read
+     * @param dst receives {@code src.numel()} values
      */
     void copyToHost(Tensor src, MemorySegment dst);
 
     // ---- kernel families ------------------------------------------------------------------------------------
 
-    /** Every kernel family of this backend. */
+    /**
+     * Every kernel family of this backend.
+     *
+     * @return the kernel families
+     */
     KernelFamilies kernels();
 
+    /**
+     * The matrix-product kernels.
+     *
+     * @return {@code kernels().matmul()}
+     */
     default MatmulKernels matmul() {
         return kernels().matmul();
     }
 
+    /**
+     * The copy kernels.
+     *
+     * @return {@code kernels().copy()}
+     */
     default CopyKernels copy() {
         return kernels().copy();
     }
 
+    /**
+     * The elementwise kernels.
+     *
+     * @return {@code kernels().elementwise()}
+     */
     default ElementwiseKernels elementwise() {
         return kernels().elementwise();
     }
 
+    /**
+     * The reduction kernels.
+     *
+     * @return {@code kernels().reductions()}
+     */
     default ReductionKernels reductions() {
         return kernels().reductions();
     }
 
+    /**
+     * The softmax kernels.
+     *
+     * @return {@code kernels().softmax()}
+     */
     default SoftmaxKernels softmax() {
         return kernels().softmax();
     }
 
+    /**
+     * The normalisation kernels.
+     *
+     * @return {@code kernels().norms()}
+     */
     default NormKernels norms() {
         return kernels().norms();
     }
 
+    /**
+     * The activation kernels.
+     *
+     * @return {@code kernels().activations()}
+     */
     default ActivationKernels activations() {
         return kernels().activations();
     }
 
+    /**
+     * The rotary kernels.
+     *
+     * @return {@code kernels().rotary()}
+     */
     default RotaryKernels rotary() {
         return kernels().rotary();
     }
 
+    /**
+     * The attention kernels.
+     *
+     * @return {@code kernels().attention()}
+     */
     default AttentionKernels attention() {
         return kernels().attention();
     }
 
+    /**
+     * The embedding kernels.
+     *
+     * @return {@code kernels().embedding()}
+     */
     default EmbeddingKernels embedding() {
         return kernels().embedding();
     }
 
+    /**
+     * The cross-entropy kernels.
+     *
+     * @return {@code kernels().crossEntropy()}
+     */
     default CrossEntropyKernels crossEntropy() {
         return kernels().crossEntropy();
     }
 
+    /**
+     * The dropout kernels.
+     *
+     * @return {@code kernels().dropout()}
+     */
     default DropoutKernels dropout() {
         return kernels().dropout();
     }
 
+    /**
+     * The optimizer kernels.
+     *
+     * @return {@code kernels().optimizer()}
+     */
     default OptimizerKernels optimizer() {
         return kernels().optimizer();
     }

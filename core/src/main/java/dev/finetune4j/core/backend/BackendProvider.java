@@ -8,18 +8,28 @@ import java.util.Optional;
  */
 public interface BackendProvider {
 
-    /** The device type this provider serves, as in {@code "cuda"} of {@code cuda:0}. */
+    /**
+     * The device type this provider serves, as in {@code "cuda"} of {@code cuda:0}.
+     *
+     * @return the device type
+     */
     String deviceType();
 
     /**
      * Why device {@code index} cannot be used here (no driver, no such device, libraries missing), or empty when
      * it can; must not throw.
+     *
+     * @param index the device number
+     * @return the reason, or empty
      */
     Optional<String> unavailableReason(int index);
 
     /**
      * Starts the backend of device {@code index}; called once per device, after {@link #unavailableReason} said
      * it is available.
+     *
+     * @param index the device number
+     * @return the backend
      */
     Backend open(int index);
 }

@@ -9,9 +9,17 @@ public interface CopyKernels {
      * {@code dst = src} element by element: same shape, any layouts of both (a stride of 0 broadcasts), any
      * dtypes (floats round to nearest-even; equal dtypes copy bits). {@code dst} may be a view into a larger
      * tensor (a slice of a KV cache, a part of a concatenation); it does not overlap {@code src}.
+     *
+     * @param src the values to copy
+     * @param dst receives them
      */
     void copy(Tensor src, Tensor dst);
 
-    /** Sets every element of {@code dst} (any layout) to {@code value}. */
+    /**
+     * Sets every element of {@code dst} (any layout) to {@code value}.
+     *
+     * @param dst the tensor to fill
+     * @param value the value, converted to {@code dst}'s dtype
+     */
     void fill(Tensor dst, float value);
 }

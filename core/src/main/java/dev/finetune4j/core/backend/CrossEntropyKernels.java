@@ -20,12 +20,27 @@ public interface CrossEntropyKernels {
     /**
      * {@code logProbs[n] = (logits[n][label] - max) - log(sum(exp(logits[n] - max)))}, computed as PyTorch's
      * log_softmax; {@code rowMax[n] = max}, {@code invRowSum[n] = 1 / sum} (0 and 0 on ignored rows).
+     *
+     * @param logits the scores, (N, V) contiguous
+     * @param labels the class of each row, (N) I32
+     * @param ignoreIndex the label of rows to skip
+     * @param logProbs receives the log-probabilities, (N)
+     * @param rowMax receives each row's maximum, (N)
+     * @param invRowSum receives each row's 1 / sum of exponentials, (N)
      */
     void tokenLogProbs(Tensor logits, Tensor labels, int ignoreIndex, Tensor logProbs, Tensor rowMax, Tensor invRowSum);
 
     /**
      * (forward: {@link #tokenLogProbs}) {@code dLogits[n] = dLogProbs[n] * (onehot(label) - softmax(logits[n]))}
      * with {@code softmax(logits[n]) = exp(logits[n] - rowMax[n]) * invRowSum[n]}; ignored rows are 0.
+     *
+     * @param logits the forward's scores
+     * @param labels the forward's labels
+     * @param ignoreIndex the label of rows to skip
+     * @param rowMax the forward's row maxima
+     * @param invRowSum the forward's 1 / sums
+     * @param dLogProbs the gradient of the log-probabilities, (N)
+     * @param dLogits receives the gradient of the logits, (N, V)
      */
     void tokenLogProbsBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor rowMax, Tensor invRowSum,
                                Tensor dLogProbs, Tensor dLogits);

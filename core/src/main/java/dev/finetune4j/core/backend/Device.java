@@ -28,23 +28,37 @@ public record Device(String type, int index) {
     private static final Device META = new Device("meta", 0);
     private static final Map<Device, Backend> BACKENDS = new ConcurrentHashMap<>();
 
+    /** Checks that the type is not blank and the index is not negative. */
     public Device {
         if (type == null || type.isBlank() || index < 0) {
             throw new IllegalArgumentException("a device needs a type and an index >= 0, got " + type + ":" + index);
         }
     }
 
-    /** The host: the pure-Java backend. */
+    /**
+     * The host: the pure-Java backend.
+     *
+     * @return the CPU device
+     */
     public static Device cpu() {
         return CPU;
     }
 
-    /** Shapes without values: where a model is built before its weights are loaded ({@link MetaBackend}). */
+    /**
+     * Shapes without values: where a model is built before its weights are loaded ({@link MetaBackend}).
+     *
+     * @return the meta device
+     */
     public static Device meta() {
         return META;
     }
 
-    /** NVIDIA GPU number {@code index}. */
+    /**
+     * NVIDIA GPU number {@code index}.
+     *
+     * @param index the GPU's number, {@code >= 0}
+     * @return the device {@code cuda:index}
+     */
     public static Device cuda(int index) {
         return new Device("cuda", index);
     }
@@ -52,6 +66,8 @@ public record Device(String type, int index) {
     /**
      * {@code cuda:0} when a CUDA backend is on the class path and can run here, else the CPU. Decided once per
      * process, with one log line saying which and why.
+     *
+     * @return the chosen device
      */
     public static Device auto() {
         return AutoChoice.DEVICE;
@@ -77,6 +93,8 @@ public record Device(String type, int index) {
     /**
      * Parses {@code "cpu"}, {@code "cuda"} (device 0), {@code "cuda:1"} or {@code "auto"}.
      *
+     * @param text the device's name
+     * @return the device
      * @throws IllegalArgumentException naming the accepted forms
      */
     public static Device parse(String text) {
@@ -98,6 +116,11 @@ public record Device(String type, int index) {
         return new Device(type, index);
     }
 
+    /**
+     * Whether this is the host.
+     *
+     * @return true for {@code cpu}
+     */
     public boolean isCpu() {
         return this.equals(CPU);
     }
@@ -105,6 +128,7 @@ public record Device(String type, int index) {
     /**
      * The backend of this device, started on first use.
      *
+     * @return the backend
      * @throws IllegalStateException when no provider serves this device type or the device cannot be used here
      */
     public Backend backend() {
@@ -124,7 +148,11 @@ public record Device(String type, int index) {
         });
     }
 
-    /** Allocated and peak tensor bytes on this device (zero for a device not used yet). */
+    /**
+     * Allocated and peak tensor bytes on this device (zero for a device not used yet).
+     *
+     * @return the memory statistics
+     */
     public MemoryStats memory() {
         Backend be = isCpu() ? CpuBackend.instance() : BACKENDS.get(this);
         return be == null ? new MemoryStats(0, 0) : be.memory();

@@ -13,6 +13,11 @@ public interface DropoutKernels {
      * {@code out[i] = keep(i) ? x[i] / (1 - p) : 0}, where element i is dropped when
      * {@link Philox#uniform(DropoutKey, long)} {@code < p}. Used for the forward (x the input) and the backward
      * (x the output gradient). {@code out} contiguous, same shape as {@code x}.
+     *
+     * @param x the input, any layout
+     * @param p the drop probability, in (0, 1)
+     * @param key what the mask is drawn from
+     * @param out receives the result
      */
     void apply(Tensor x, float p, DropoutKey key, Tensor out);
 }

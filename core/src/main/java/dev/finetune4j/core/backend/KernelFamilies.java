@@ -4,19 +4,19 @@ package dev.finetune4j.core.backend;
  * One backend's implementation of every kernel family, made once when the backend starts;
  * {@link Backend#kernels()} hands it out and {@link Backend}'s family accessors read it.
  *
- * @param matmul       matrix products
- * @param copy         copies, conversions and fills
- * @param elementwise  elementwise and broadcasting arithmetic
- * @param reductions   sums and norms
- * @param softmax      softmax and log-softmax
- * @param norms        RMSNorm and LayerNorm
- * @param activations  activations and SwiGLU
- * @param rotary       rotary position embeddings
- * @param attention    attention
- * @param embedding    embedding gather and scatter-add
- * @param crossEntropy cross-entropy
- * @param dropout      dropout masks
- * @param optimizer    optimizer updates
+ * @param matmul matrix products
+ * @param copy copies, conversions and fills
+ * @param elementwise elementwise arithmetic
+ * @param reductions sums and norms
+ * @param softmax softmax and log-softmax
+ * @param norms RMSNorm and LayerNorm
+ * @param activations activation functions and SwiGLU
+ * @param rotary rotary position embedding
+ * @param attention scaled dot-product attention
+ * @param embedding embedding lookup and its scatter-add backward
+ * @param crossEntropy per-token log-probabilities
+ * @param dropout dropout masks
+ * @param optimizer AdamW and SGD updates
  * @param quantization NF4 quantization and dequantization
  */
 public record KernelFamilies(MatmulKernels matmul, CopyKernels copy, ElementwiseKernels elementwise,

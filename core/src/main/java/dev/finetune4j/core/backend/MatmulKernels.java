@@ -14,6 +14,14 @@ public interface MatmulKernels {
      * (..., K, M) when {@code transposeA}; {@code b}: (..., K, N), or (..., N, K) when {@code transposeB}. Each
      * of {@code a} and {@code b} either has the batch dimensions of {@code c} or is a plain matrix (rank 2)
      * shared by every batch. {@code a} and {@code b} are contiguous; {@code c} aliases neither.
+     *
+     * @param a the left operand
+     * @param transposeA whether {@code a} is stored transposed
+     * @param b the right operand
+     * @param transposeB whether {@code b} is stored transposed
+     * @param c receives the product
+     * @param alpha the product's factor
+     * @param accumulate whether to add to {@code c} instead of overwriting it
      */
     void gemm(Tensor a, boolean transposeA, Tensor b, boolean transposeB, Tensor c, float alpha, boolean accumulate);
 }

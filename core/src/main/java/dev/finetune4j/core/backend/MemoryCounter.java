@@ -2,16 +2,28 @@ package dev.finetune4j.core.backend;
 
 /** Allocated and peak bytes of one device, for backends to keep their {@link MemoryStats}. Thread-safe. */
 public final class MemoryCounter {
+    /** A counter at zero. */
+    public MemoryCounter() {
+    }
+
     private long allocated;
     private long peak;
 
-    /** Counts an allocation. */
+    /**
+     * Counts an allocation.
+     *
+     * @param bytes the bytes allocated
+     */
     public synchronized void allocated(long bytes) {
         allocated += bytes;
         peak = Math.max(peak, allocated);
     }
 
-    /** Counts a release. */
+    /**
+     * Counts a release.
+     *
+     * @param bytes the bytes freed
+     */
     public synchronized void freed(long bytes) {
         allocated -= bytes;
     }
@@ -21,6 +33,11 @@ public final class MemoryCounter {
         peak = allocated;
     }
 
+    /**
+     * The current and peak bytes.
+     *
+     * @return the statistics
+     */
     public synchronized MemoryStats stats() {
         return new MemoryStats(allocated, peak);
     }

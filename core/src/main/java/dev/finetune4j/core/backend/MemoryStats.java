@@ -9,7 +9,11 @@ package dev.finetune4j.core.backend;
  */
 public record MemoryStats(long allocatedBytes, long peakBytes) {
 
-    /** For progress lines: {@code "1.2 GiB (peak 3.4 GiB)"}. */
+    /**
+     * For progress lines: {@code "1.2 GiB (peak 3.4 GiB)"}.
+     *
+     * @return the description
+     */
     public String describe() {
         return gib(allocatedBytes) + " (peak " + gib(peakBytes) + ")";
     }

@@ -8,15 +8,54 @@ import dev.finetune4j.core.tensor.Tensor;
  */
 public interface NormKernels {
 
-    /** {@code y = x / sqrt(mean(x^2) + eps) * w}; {@code rstd} receives each row's {@code 1 / sqrt(mean(x^2) + eps)}. */
+    /**
+     * {@code y = x / sqrt(mean(x^2) + eps) * w}; {@code rstd} receives each row's {@code 1 / sqrt(mean(x^2) + eps)}.
+     *
+     * @param x the input, (..., C)
+     * @param w the weight, (C)
+     * @param eps added to the mean square
+     * @param y receives the output, same shape as {@code x}
+     * @param rstd receives the rows' reciprocal RMS
+     */
     void rmsNorm(Tensor x, Tensor w, float eps, Tensor y, Tensor rstd);
 
-    /** (forward: {@link #rmsNorm}) {@code dx}, and {@code dw} unless it is null (a frozen norm). */
+    /**
+     * (forward: {@link #rmsNorm}) {@code dx}, and {@code dw} unless it is null (a frozen norm).
+     *
+     * @param dy the gradient of the output
+     * @param x the forward's input
+     * @param w the forward's weight
+     * @param rstd the forward's reciprocal RMS
+     * @param dx receives the gradient of {@code x}
+     * @param dw receives the gradient of {@code w}, or null
+     */
     void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, Tensor dw);
 
-    /** {@code y = (x - mean) * rstd * w + b} with the biased variance; {@code mean}, {@code rstd} receive the row statistics. */
+    /**
+     * {@code y = (x - mean) * rstd * w + b} with the biased variance; {@code mean}, {@code rstd} receive the row
+     * statistics.
+     *
+     * @param x the input, (..., C)
+     * @param w the weight, (C)
+     * @param b the bias, (C)
+     * @param eps added to the variance
+     * @param y receives the output, same shape as {@code x}
+     * @param mean receives the rows' means
+     * @param rstd receives the rows' reciprocal standard deviations
+     */
     void layerNorm(Tensor x, Tensor w, Tensor b, float eps, Tensor y, Tensor mean, Tensor rstd);
 
-    /** (forward: {@link #layerNorm}) {@code dx}, and {@code dw}, {@code db} unless null. */
+    /**
+     * (forward: {@link #layerNorm}) {@code dx}, and {@code dw}, {@code db} unless null.
+     *
+     * @param dy the gradient of the output
+     * @param x the forward's input
+     * @param w the forward's weight
+     * @param mean the forward's row means
+     * @param rstd the forward's reciprocal standard deviations
+     * @param dx receives the gradient of {@code x}
+     * @param dw receives the gradient of {@code w}, or null
+     * @param db receives the gradient of {@code b}, or null
+     */
     void layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dx, Tensor dw, Tensor db);
 }

@@ -11,6 +11,12 @@ public interface OptimizerKernels {
      * p = p * decay;  m = lerp(m, g, 1 - beta1);  v = v * beta2 + (1 - beta2) * g * g
      * p = p + negStepSize * m / (sqrt(v) / biasCorrection2Sqrt + eps)
      * </pre>
+     *
+     * @param param the parameter, updated in place
+     * @param grad its gradient
+     * @param m the first moment, updated in place
+     * @param v the second moment, updated in place
+     * @param step the step's scalars (decay, step size, bias corrections), computed in double by the caller
      */
     void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
 
@@ -19,6 +25,11 @@ public interface OptimizerKernels {
      * {@code buf = momentum * buf + (1 - dampening) * g'} ({@code buf = g'} on the first step) and
      * {@code g' = nesterov ? g' + momentum * buf : buf}; then {@code p = p - lr * g'}. {@code momentumBuffer} is
      * null without momentum.
+     *
+     * @param param the parameter, updated in place
+     * @param grad its gradient
+     * @param momentumBuffer the momentum buffer, updated in place, or null
+     * @param step the step's scalars
      */
     void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, SgdStep step);
 }

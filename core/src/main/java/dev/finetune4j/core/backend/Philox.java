@@ -18,17 +18,34 @@ public final class Philox {
     private Philox() {
     }
 
-    /** A uniform float in [0, 1) for element {@code index} under {@code key}: 24 random bits, exactly representable. */
+    /**
+     * A uniform float in [0, 1) for element {@code index} under {@code key}: 24 random bits, exactly representable.
+     *
+     * @param key the mask's key
+     * @param index the element's index
+     * @return the uniform value
+     */
     public static float uniform(DropoutKey key, long index) {
         return uniform(block(key, index >>> 2)[(int) (index & 3)]);
     }
 
-    /** The uniform float in [0, 1) of one 32-bit output: its top 24 bits, so that it is exactly representable. */
+    /**
+     * The uniform float in [0, 1) of one 32-bit output: its top 24 bits, so that it is exactly representable.
+     *
+     * @param output one output of {@link #block}
+     * @return the uniform value
+     */
     public static float uniform(int output) {
         return (output >>> 8) * 0x1.0p-24f;
     }
 
-    /** The four outputs of counter ({@code blockIndex}, site, step) under the seed. */
+    /**
+     * The four outputs of counter ({@code blockIndex}, site, step) under the seed.
+     *
+     * @param key the mask's key
+     * @param blockIndex the block's index: elements {@code 4 * blockIndex} to {@code 4 * blockIndex + 3}
+     * @return a new array of four outputs
+     */
     public static int[] block(DropoutKey key, long blockIndex) {
         return rounds((int) blockIndex, (int) (blockIndex >>> 32), (int) key.site(), (int) key.step(),
                 (int) key.seed(), (int) (key.seed() >>> 32));

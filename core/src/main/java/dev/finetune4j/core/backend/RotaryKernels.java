@@ -11,6 +11,12 @@ public interface RotaryKernels {
     /**
      * {@code y1 = x1 cos - x2 sin, y2 = x2 cos + x1 sin}, or with {@code -sin} when {@code inverse} (the backward).
      * x, y: (B, H, T, D) contiguous; cos, sin: (B, T, D/2) contiguous F32.
+     *
+     * @param x the input
+     * @param cos the cosines
+     * @param sin the sines
+     * @param inverse whether to rotate backwards
+     * @param y receives the result
      */
     void rotate(Tensor x, Tensor cos, Tensor sin, boolean inverse, Tensor y);
 }

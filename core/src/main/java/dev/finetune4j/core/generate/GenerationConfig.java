@@ -18,6 +18,7 @@ import java.util.Set;
 public record GenerationConfig(int maxNewTokens, float temperature, int topK, float topP, float repetitionPenalty,
                                Set<Long> stopTokens, boolean useCache, long seed) {
 
+    /** Checks every value's range (see the components) and copies the stop tokens. */
     public GenerationConfig {
         if (maxNewTokens < 0) {
             throw new IllegalArgumentException("maxNewTokens must be >= 0, got " + maxNewTokens);
@@ -37,17 +38,31 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         stopTokens = Set.copyOf(stopTokens);
     }
 
-    /** Greedy decoding of up to {@code maxNewTokens} tokens with the KV cache. */
+    /**
+     * Greedy decoding of up to {@code maxNewTokens} tokens with the KV cache.
+     *
+     * @param maxNewTokens the most tokens to add, {@code >= 0}
+     * @return the configuration
+     */
     public static GenerationConfig greedy(int maxNewTokens) {
         return builder().maxNewTokens(maxNewTokens).build();
     }
 
+    /**
+     * A builder with greedy, cached defaults: 32 new tokens, temperature 0, no top-k, top-p or repetition penalty, no
+     * stop tokens, seed 0.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
     /** Builder with greedy, cached defaults. */
     public static final class Builder {
+        private Builder() {
+        }
+
         private int maxNewTokens = 32;
         private float temperature;
         private int topK;
@@ -57,46 +72,100 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         private boolean useCache = true;
         private long seed;
 
+        /**
+         * The most tokens to add (default 32).
+         *
+         * @param v the count, {@code >= 0}
+         * @return this builder
+         */
         public Builder maxNewTokens(int v) {
             maxNewTokens = v;
             return this;
         }
 
+        /**
+         * The softmax temperature (default 0: greedy).
+         *
+         * @param v 0 for greedy, else finite and {@code > 0}
+         * @return this builder
+         */
         public Builder temperature(float v) {
             temperature = v;
             return this;
         }
 
+        /**
+         * Keeps only the k most likely tokens (default 0: off).
+         *
+         * @param v k, {@code >= 0}
+         * @return this builder
+         */
         public Builder topK(int v) {
             topK = v;
             return this;
         }
 
+        /**
+         * Keeps the smallest set of tokens whose probability reaches p (default 1: off).
+         *
+         * @param v p, in (0, 1]
+         * @return this builder
+         */
         public Builder topP(float v) {
             topP = v;
             return this;
         }
 
+        /**
+         * Divides positive and multiplies negative logits of tokens already present (default 1: off).
+         *
+         * @param v the penalty, finite and {@code > 0}
+         * @return this builder
+         */
         public Builder repetitionPenalty(float v) {
             repetitionPenalty = v;
             return this;
         }
 
+        /**
+         * Token ids that end generation, included in the output (default none).
+         *
+         * @param v the ids, e.g. the tokenizer's EOS
+         * @return this builder
+         */
         public Builder stopTokens(Set<Long> v) {
             stopTokens = v;
             return this;
         }
 
+        /**
+         * Reuses the keys and values of earlier positions (default true); false recomputes the whole sequence per
+         * token.
+         *
+         * @param v whether to use the KV cache
+         * @return this builder
+         */
         public Builder useCache(boolean v) {
             useCache = v;
             return this;
         }
 
+        /**
+         * The seed of the sampling stream (default 0).
+         *
+         * @param v the seed
+         * @return this builder
+         */
         public Builder seed(long v) {
             seed = v;
             return this;
         }
 
+        /**
+         * Builds the configuration; the values are checked here.
+         *
+         * @return the configuration
+         */
         public GenerationConfig build() {
             return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, stopTokens, useCache, seed);
         }

@@ -34,6 +34,10 @@ public final class Generator {
     /**
      * The prompt followed by the generated tokens (stopping after a stop token or the length limit).
      *
+     * @param model the model to run
+     * @param prompt the prompt's token ids, at least one
+     * @param cfg how to pick tokens and when to stop
+     * @return a new array: the prompt, then the new tokens
      * @throws IllegalArgumentException when the prompt is empty or leaves no room within the model's positions
      */
     public static long[] generate(LogitsModel model, long[] prompt, GenerationConfig cfg) {
@@ -43,6 +47,10 @@ public final class Generator {
     /**
      * Each prompt followed by its generated tokens, computed as one batch.
      *
+     * @param model the model to run
+     * @param prompts the prompts' token ids, each at least one; lengths may differ
+     * @param cfg how to pick tokens and when to stop
+     * @return one new array per prompt: the prompt, then its new tokens
      * @throws IllegalArgumentException when a prompt is empty or leaves no room within the model's positions
      */
     public static long[][] generate(LogitsModel model, long[][] prompts, GenerationConfig cfg) {

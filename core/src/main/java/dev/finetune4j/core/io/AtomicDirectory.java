@@ -28,6 +28,9 @@ public final class AtomicDirectory {
      * deleted once {@code staged} is in place; a left-over {@code aside} from a crash is deleted beforehand.
      * All three paths must be on one file system (siblings are), as the renames are atomic moves.
      *
+     * @param staged the finished folder, a sibling of {@code target}
+     * @param target where the folder belongs
+     * @param aside the temporary name of the replaced folder, a sibling of {@code target}
      * @throws IOException when a rename or a deletion fails; {@code staged} is then left for the caller
      */
     public static void replace(Path staged, Path target, Path aside) throws IOException {
@@ -77,7 +80,12 @@ public final class AtomicDirectory {
         }
     }
 
-    /** Deletes {@code dir} and everything under it; nothing happens if it does not exist. */
+    /**
+     * Deletes {@code dir} and everything under it; nothing happens if it does not exist.
+     *
+     * @param dir the folder to delete
+     * @throws IOException when a file or folder cannot be deleted
+     */
     public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;

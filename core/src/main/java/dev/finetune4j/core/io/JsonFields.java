@@ -20,7 +20,13 @@ public final class JsonFields {
     /**
      * The integer {@code field} of {@code c}, or {@code fallback} when it is absent or null.
      *
+     * @param c the JSON object, e.g. a {@code config.json}
+     * @param field the field's name
+     * @param fallback the value when the field is absent or null
+     * @param min smallest allowed value
+     * @param max largest allowed value
      * @param where the file, for messages
+     * @return the value
      * @throws IllegalArgumentException when the value is not an integer (4.0 is one, 4.7 is not) in [min, max]
      */
     public static int integer(JsonNode c, String field, int fallback, int min, int max, String where) {
@@ -31,7 +37,16 @@ public final class JsonFields {
         return exactInteger(n, field, min, max, where);
     }
 
-    /** As {@link #integer}, for a field that must be present. */
+    /**
+     * As {@link #integer}, for a field that must be present.
+     *
+     * @param c the JSON object
+     * @param field the field's name
+     * @param min smallest allowed value
+     * @param max largest allowed value
+     * @param where the file, for messages
+     * @return the value
+     */
     public static int requiredInteger(JsonNode c, String field, int min, int max, String where) {
         JsonNode n = c.get(field);
         if (n == null || n.isNull()) {
@@ -41,7 +56,16 @@ public final class JsonFields {
         return exactInteger(n, field, min, max, where);
     }
 
-    /** {@code n} as an integer in [min, max]. */
+    /**
+     * {@code n} as an integer in [min, max].
+     *
+     * @param n the JSON value
+     * @param field the field's name, for messages
+     * @param min smallest allowed value
+     * @param max largest allowed value
+     * @param where the file, for messages
+     * @return the value
+     */
     public static int exactInteger(JsonNode n, String field, int min, int max, String where) {
         boolean finite = n.isNumber() && !(n.isFloatingPointNumber() && !Double.isFinite(n.doubleValue()));
         BigDecimal value = finite ? n.decimalValue() : null;
@@ -53,7 +77,15 @@ public final class JsonFields {
         return value.intValueExact();
     }
 
-    /** The finite number {@code field} of {@code c}, or {@code fallback} when it is absent or null. */
+    /**
+     * The finite number {@code field} of {@code c}, or {@code fallback} when it is absent or null.
+     *
+     * @param c the JSON object
+     * @param field the field's name
+     * @param fallback the value when the field is absent or null
+     * @param where the file, for messages
+     * @return the value
+     */
     public static double number(JsonNode c, String field, double fallback, String where) {
         JsonNode n = c.get(field);
         if (n == null || n.isNull()) {

@@ -44,6 +44,8 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
      * Opens the checkpoint of folder {@code dir} (the index when present, else {@code model.safetensors}), or a
      * single {@code .safetensors} file.
      *
+     * @param dir a model folder or a {@code .safetensors} file
+     * @return the open checkpoint; close it to unmap the files
      * @throws SafetensorsFormatException for a corrupt file or index, a missing shard, or a pickle-only folder
      */
     public static SafetensorsCheckpoint open(Path dir) throws IOException {
@@ -142,17 +144,31 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
         }
     }
 
-    /** All tensor names across shards. */
+    /**
+     * All tensor names across shards.
+     *
+     * @return the names, in shard order
+     */
     public List<String> names() {
         return List.copyOf(byName.keySet());
     }
 
-    /** Whether some shard holds {@code name}. */
+    /**
+     * Whether some shard holds {@code name}.
+     *
+     * @param name a tensor name
+     * @return whether it is present
+     */
     public boolean contains(String name) {
         return byName.containsKey(name);
     }
 
-    /** Header entry of {@code name} in its shard, or null when absent. */
+    /**
+     * Header entry of {@code name} in its shard, or null when absent.
+     *
+     * @param name a tensor name
+     * @return the entry, or null
+     */
     public TensorInfo info(String name) {
         SafetensorsFile f = byName.get(name);
         return f == null ? null : f.info(name);
@@ -161,6 +177,8 @@ public final class SafetensorsCheckpoint implements AutoCloseable {
     /**
      * A zero-copy view of {@code name}, valid until the checkpoint is closed.
      *
+     * @param name a tensor name
+     * @return a tensor over the mapped bytes, in the file's dtype and shape
      * @throws IllegalArgumentException when no shard holds it
      */
     public Tensor tensor(String name) {

@@ -54,6 +54,8 @@ public final class SafetensorsFile implements AutoCloseable {
     /**
      * Maps and validates a file.
      *
+     * @param path the {@code .safetensors} file
+     * @return the open file; close it to unmap it
      * @throws SafetensorsFormatException naming the file, what is wrong with it and what to do (pickle
      *                                    checkpoints are refused here too)
      * @throws IOException                when the file cannot be read at all
@@ -86,22 +88,40 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    /** Tensor names in header order. */
+    /**
+     * Tensor names in header order.
+     *
+     * @return the names
+     */
     public List<String> names() {
         return List.copyOf(header.tensors().keySet());
     }
 
-    /** Whether the file holds tensor {@code name}. */
+    /**
+     * Whether the file holds tensor {@code name}.
+     *
+     * @param name a tensor name
+     * @return whether it is present
+     */
     public boolean contains(String name) {
         return header.tensors().containsKey(name);
     }
 
-    /** Header entry of {@code name} (dtype, shape, byte range), or null when absent. */
+    /**
+     * Header entry of {@code name} (dtype, shape, byte range), or null when absent.
+     *
+     * @param name a tensor name
+     * @return the entry, or null
+     */
     public TensorInfo info(String name) {
         return header.tensors().get(name);
     }
 
-    /** {@code __metadata__} of the header (empty when absent). */
+    /**
+     * {@code __metadata__} of the header (empty when absent).
+     *
+     * @return the metadata strings
+     */
     public Map<String, String> metadata() {
         return header.metadata();
     }
@@ -109,6 +129,8 @@ public final class SafetensorsFile implements AutoCloseable {
     /**
      * A zero-copy view of tensor {@code name}, valid until this file is closed.
      *
+     * @param name a tensor name
+     * @return a tensor over the mapped bytes, in the file's dtype and shape
      * @throws IllegalArgumentException listing a few of the available names when absent, or when a dimension is
      *                                  too large for {@link Shape} (over {@code Integer.MAX_VALUE})
      */
@@ -126,6 +148,11 @@ public final class SafetensorsFile implements AutoCloseable {
         return Tensor.wrap(views, data.asSlice(info.begin(), info.byteSize()), info.dtype(), Shape.of(info.shape()));
     }
 
+    /**
+     * The file this was opened from.
+     *
+     * @return its path
+     */
     public Path path() {
         return path;
     }

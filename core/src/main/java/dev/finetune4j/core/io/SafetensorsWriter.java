@@ -46,6 +46,9 @@ public final class SafetensorsWriter {
      * Writes {@code tensors} (any layout: views are written in row-major order) and optional string
      * {@code metadata} (may be null) to {@code file}, replacing it atomically.
      *
+     * @param file the target file
+     * @param tensors  name to tensor; the data is laid out in name order
+     * @param metadata string metadata for the header, or null
      * @throws IllegalArgumentException for a name the format cannot hold ({@code __metadata__}, empty) or an
      *                                  {@link DType#NF4} tensor, which has no safetensors dtype
      * @throws IOException              when writing fails; the target is then left as it was

@@ -15,16 +15,26 @@ import java.util.Arrays;
  * @param end   one past the last byte, relative to the end of the header
  */
 public record TensorInfo(String name, DType dtype, long[] shape, long begin, long end) {
+    /** Copies the shape. */
     public TensorInfo {
         shape = shape.clone();
     }
 
+    /**
+     * The sizes per dimension.
+     *
+     * @return a copy of the shape
+     */
     @Override
     public long[] shape() {
         return shape.clone();
     }
 
-    /** Number of elements (1 for a scalar). */
+    /**
+     * Number of elements (1 for a scalar).
+     *
+     * @return the product of the shape
+     */
     public long numel() {
         long n = 1;
         for (long d : shape) {
@@ -33,7 +43,11 @@ public record TensorInfo(String name, DType dtype, long[] shape, long begin, lon
         return n;
     }
 
-    /** Bytes of data, {@code end - begin}. */
+    /**
+     * Bytes of data, {@code end - begin}.
+     *
+     * @return the size in bytes
+     */
     public long byteSize() {
         return end - begin;
     }

@@ -41,7 +41,13 @@ public final class AutoModel {
     private AutoModel() {
     }
 
-    /** Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2) with the {@link LoadOptions#defaults() default options}. */
+    /**
+     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2) with the {@link LoadOptions#defaults() default
+     * options}.
+     *
+     * @param dir a Hugging Face model folder (config.json, safetensors weights)
+     * @return the model; close it to free its weights
+     */
     public static LanguageModel loadCausalLM(Path dir) {
         return loadCausalLM(dir, LoadOptions.defaults());
     }
@@ -53,9 +59,9 @@ public final class AutoModel {
      * the model is closed); others are converted and copied; with {@link LoadOptions#quantization()} NF4 the linear
      * weights are quantized as they are read.
      *
-     * @param dir     the model folder (config.json and safetensors)
-     * @param options dtype, device and quantization
-     * @return the model, its parameters frozen where they are not float32
+     * @param dir a Hugging Face model folder (config.json, safetensors weights)
+     * @param options the weights' dtype, device and quantization
+     * @return the model; close it to free its weights
      */
     public static LanguageModel loadCausalLM(Path dir, LoadOptions options) {
         JsonNode config = readConfig(dir);
@@ -93,7 +99,13 @@ public final class AutoModel {
         return model;
     }
 
-    /** An untrained causal LM of the given config.json content, with zero weights (to load or initialise). */
+    /**
+     * An untrained causal LM of the given config.json content, with zero weights (to load or initialise).
+     *
+     * @param config the parsed config.json, whose {@code model_type} picks the architecture
+     * @param scope owns the weights
+     * @return the model
+     */
     public static LanguageModel newCausalLM(JsonNode config, TensorScope scope) {
         String type = config.path("model_type").asText("");
         if (DecoderConfig.MODEL_TYPES.contains(type)) {
@@ -107,7 +119,12 @@ public final class AutoModel {
                 + CAUSAL_LM_TYPES + (CLASSIFIER_TYPES.contains(type) ? " (use loadSequenceClassifier for " + type + ")" : ""));
     }
 
-    /** Loads a sequence classifier (BERT). */
+    /**
+     * Loads a sequence classifier (BERT).
+     *
+     * @param dir a Hugging Face model folder of a {@code BertForSequenceClassification}
+     * @return the classifier; close it to free its weights
+     */
     public static BertForSequenceClassification loadSequenceClassifier(Path dir) {
         JsonNode config = readConfig(dir);
         String type = config.path("model_type").asText("");
@@ -121,7 +138,12 @@ public final class AutoModel {
         return model;
     }
 
-    /** Reads and parses {@code dir/config.json}. */
+    /**
+     * Reads and parses {@code dir/config.json}.
+     *
+     * @param dir a model folder
+     * @return the parsed JSON
+     */
     public static JsonNode readConfig(Path dir) {
         Path file = dir.resolve("config.json");
         if (!Files.isRegularFile(file)) {

@@ -22,10 +22,18 @@ public interface CausalLM extends AutoCloseable {
      */
     float[][][] logits(long[][] inputIds, long[][] attentionMask);
 
-    /** Size of the output vocabulary. */
+    /**
+     * Size of the output vocabulary.
+     *
+     * @return the vocabulary size V
+     */
     int vocabSize();
 
-    /** Longest sequence the model's position scheme supports (config {@code max_position_embeddings}). */
+    /**
+     * Longest sequence the model's position scheme supports (config {@code max_position_embeddings}).
+     *
+     * @return the most positions one sequence may have
+     */
     int maxPositionEmbeddings();
 
     /** Frees the model's native memory. */

@@ -37,7 +37,10 @@ public final class HfModelFolder {
      * Saves a model loaded with {@link AutoModel#loadCausalLM}: its weights, and the config.json and tokenizer
      * files of the folder it came from.
      *
+     * @param model the model to save
+     * @param dir the target folder, created or replaced
      * @throws IllegalArgumentException for a model built in memory (use the other overload)
+     * @throws IOException when a file cannot be read or written
      */
     public static void save(LanguageModel model, Path dir) throws IOException {
         Path source = model.source().orElseThrow(() -> new IllegalArgumentException("this model was not loaded from a "
@@ -48,6 +51,12 @@ public final class HfModelFolder {
     /**
      * Saves {@code model}'s weights under Hugging Face names with {@code config}, and the tokenizer files found
      * in {@code tokenizerFolder} (null: none).
+     *
+     * @param model the model to save
+     * @param config the config.json content to write
+     * @param tokenizerFolder the folder whose tokenizer files are copied, or null
+     * @param dir the target folder, created or replaced
+     * @throws IOException when a file cannot be read or written
      */
     public static void save(LanguageModel model, JsonNode config, Path tokenizerFolder, Path dir) throws IOException {
         Path abs = dir.toAbsolutePath();

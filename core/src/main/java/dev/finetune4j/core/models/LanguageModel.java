@@ -22,6 +22,12 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
     private SplittableRandom dropoutRandom = new SplittableRandom(0);
     private Path source;
 
+    /**
+     * A model whose parameters live in {@code parameterScope}.
+     *
+     * @param parameterScope owns the parameters
+     * @param spec the model's shape facts
+     */
     protected LanguageModel(TensorScope parameterScope, ModelSpec spec) {
         this.parameterScope = parameterScope;
         this.spec = spec;
@@ -43,7 +49,11 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
         return spec;
     }
 
-    /** The folder this model was loaded from ({@link AutoModel#loadCausalLM}), empty for a model built in memory. */
+    /**
+     * The folder this model was loaded from ({@link AutoModel#loadCausalLM}), empty for a model built in memory.
+     *
+     * @return the source folder, or empty
+     */
     public final Optional<Path> source() {
         return Optional.ofNullable(source);
     }
@@ -52,7 +62,11 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
         source = dir;
     }
 
-    /** The scope that owns this model's parameters (PEFT methods allocate their own weights there too). */
+    /**
+     * The scope that owns this model's parameters (PEFT methods allocate their own weights there too).
+     *
+     * @return the parameters' scope
+     */
     public final TensorScope parameterScope() {
         return parameterScope;
     }
@@ -65,28 +79,57 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
         return logitsFromHidden(hiddenStates(embeds, ctx));
     }
 
-    /** Final hidden states (B, T, C) after the last norm, for embeddings and custom heads. */
+    /**
+     * Final hidden states (B, T, C) after the last norm, for embeddings and custom heads.
+     *
+     * @param input the batch
+     * @return the hidden states, (B, T, C)
+     */
     public final Tensor hiddenStates(ModelInput input) {
         ForwardContext ctx = context(input);
         Tensor embeds = input.inputsEmbeds() != null ? input.inputsEmbeds() : embed(input.inputIds());
         return hiddenStates(embeds, ctx);
     }
 
-    /** Token embeddings (B, T, C) of ids (position embeddings, where a family has them, come later). */
+    /**
+     * Token embeddings (B, T, C) of ids (position embeddings, where a family has them, come later).
+     *
+     * @param ids token ids, B rows of T
+     * @return the embeddings, (B, T, C)
+     */
     public abstract Tensor embed(long[][] ids);
 
-    /** The transformer stack over input embeddings -> final hidden states (B, T, C). */
+    /**
+     * The transformer stack over input embeddings -> final hidden states (B, T, C).
+     *
+     * @param inputsEmbeds the input embeddings, (B, T, C)
+     * @param ctx positions, masks and caches of this forward pass
+     * @return the hidden states, (B, T, C)
+     */
     protected abstract Tensor hiddenStates(Tensor inputsEmbeds, ForwardContext ctx);
 
-    /** The output head: (B, T, C) -> (B, T, V). */
+    /**
+     * The output head: (B, T, C) -> (B, T, V).
+     *
+     * @param hidden final hidden states, (B, T, C)
+     * @return the logits, (B, T, V)
+     */
     protected abstract Tensor logitsFromHidden(Tensor hidden);
 
-    /** Seeds the dropout stream used in training mode. */
+    /**
+     * Seeds the dropout stream used in training mode.
+     *
+     * @param seed the seed
+     */
     public final void seedDropout(long seed) {
         this.dropoutRandom = new SplittableRandom(seed);
     }
 
-    /** The dropout stream's state, for bit-exact checkpoints. */
+    /**
+     * The dropout stream's state, for bit-exact checkpoints.
+     *
+     * @return the stream (not a copy)
+     */
     public final SplittableRandom dropoutRandom() {
         return dropoutRandom;
     }
@@ -114,7 +157,12 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
         parameterScope.close();
     }
 
-    /** Copies a (B, T, V) tensor into nested arrays. */
+    /**
+     * Copies a (B, T, V) tensor into nested arrays.
+     *
+     * @param t a (B, T, V) tensor
+     * @return a new {@code [B][T][V]} array
+     */
     public static float[][][] toArray3(Tensor t) {
         int b = t.dim(0);
         int s = t.dim(1);

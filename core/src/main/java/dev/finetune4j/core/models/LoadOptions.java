@@ -52,7 +52,7 @@ public record LoadOptions(DType dtype, Device device, Quantization quantization)
     }
 
     /**
-     * A builder with every option unset.
+     * A builder with nothing set: the checkpoint's dtypes, on {@link Device#auto()}.
      *
      * @return a new builder
      */
@@ -72,7 +72,7 @@ public record LoadOptions(DType dtype, Device device, Quantization quantization)
         /**
          * The dtype to store weights in (F32, BF16 or F16); unset keeps the checkpoint's.
          *
-         * @param d the dtype
+         * @param d {@link DType#F32}, {@link DType#BF16} or {@link DType#F16}
          * @return this builder
          */
         public Builder dtype(DType d) {
@@ -83,7 +83,7 @@ public record LoadOptions(DType dtype, Device device, Quantization quantization)
         /**
          * Where the parameters live.
          *
-         * @param d the device
+         * @param d the device (default {@link Device#auto()})
          * @return this builder
          */
         public Builder device(Device d) {

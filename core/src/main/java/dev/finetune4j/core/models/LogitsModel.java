@@ -11,9 +11,16 @@ public interface LogitsModel {
     /**
      * Logits (B, T, V) of a batch's T input positions (a wrapper that prepends virtual positions, as prompt
      * tuning does, drops their logits). With a KV cache, the cache carries earlier positions between calls.
+     *
+     * @param input the batch
+     * @return the logits, (B, T, V)
      */
     Tensor forward(ModelInput input);
 
-    /** Shape facts (layers, heads, vocabulary, longest sequence). */
+    /**
+     * Shape facts (layers, heads, vocabulary, longest sequence).
+     *
+     * @return the model's spec
+     */
     ModelSpec spec();
 }

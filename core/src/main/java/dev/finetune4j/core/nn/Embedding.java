@@ -8,15 +8,32 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 /** A lookup table of {@code weight} (num, dim). */
 public final class Embedding extends Module {
+    /**
+     * A table of {@code num} embeddings of {@code dim} floats, zero until loaded or initialised.
+     *
+     * @param scope owns the weight's memory
+     * @param num number of rows (the vocabulary size)
+     * @param dim size of each embedding
+     */
     public Embedding(TensorScope scope, int num, int dim) {
         registerParameter("weight", Tensor.zeros(scope, DType.F32, Shape.of(num, dim)));
     }
 
-    /** ids: [B][T] -> (B, T, dim). */
+    /**
+     * ids: [B][T] -> (B, T, dim).
+     *
+     * @param ids token ids, B rows of T ids each in [0, num)
+     * @return the embeddings, (B, T, dim)
+     */
     public Tensor forward(long[][] ids) {
         return EmbeddingLookup.lookup(parameter("weight"), ids);
     }
 
+    /**
+     * The table.
+     *
+     * @return the weight, (num, dim)
+     */
     public Tensor weight() {
         return parameter("weight");
     }

@@ -26,6 +26,8 @@ public final class KvCache {
     private final int firstCapacity;
 
     /**
+     * An empty cache.
+     *
      * @param layers  number of decoder layers
      * @param growing whether {@link #extend} keeps the new keys/values (generation) or leaves the cache as it
      *                was (a fixed prefix shared by every forward pass)
@@ -42,12 +44,24 @@ public final class KvCache {
         this.firstCapacity = Math.max(1, firstCapacity);
     }
 
-    /** A generation cache whose buffers start with room for {@code expectedLength} positions. */
+    /**
+     * A generation cache whose buffers start with room for {@code expectedLength} positions.
+     *
+     * @param layers number of decoder layers
+     * @param expectedLength the positions to reserve room for (prompt plus new tokens)
+     * @return a growing cache
+     */
     public static KvCache forGeneration(int layers, int expectedLength) {
         return new KvCache(layers, true, expectedLength);
     }
 
-    /** Sets the cached keys and values of one layer, (B, Hkv, S, D) each (a generation cache copies them in). */
+    /**
+     * Sets the cached keys and values of one layer, (B, Hkv, S, D) each (a generation cache copies them in).
+     *
+     * @param layer the layer's index
+     * @param k the keys
+     * @param v the values
+     */
     public void put(int layer, Tensor k, Tensor v) {
         if (growing) {
             lengths[layer] = 0;
@@ -59,17 +73,32 @@ public final class KvCache {
         }
     }
 
-    /** Number of cached positions (0 when empty). */
+    /**
+     * Number of cached positions (0 when empty).
+     *
+     * @return the number of positions S
+     */
     public int length() {
         return lengths[0];
     }
 
-    /** The positions a generation cache's buffers hold before they must grow (0 before first use). */
+    /**
+     * The positions a generation cache's buffers hold before they must grow (0 before first use).
+     *
+     * @return the capacity in positions
+     */
     public int capacity() {
         return keys[0] == null ? 0 : keys[0].dim(2);
     }
 
-    /** The cached keys/values followed by the new ones: {k, v}, each (B, Hkv, S + T, D). */
+    /**
+     * The cached keys/values followed by the new ones: {k, v}, each (B, Hkv, S + T, D).
+     *
+     * @param layer the layer's index
+     * @param k the new keys, (B, Hkv, T, D)
+     * @param v the new values, (B, Hkv, T, D)
+     * @return the keys and values to attend over
+     */
     public Tensor[] extend(int layer, Tensor k, Tensor v) {
         if (!growing) {
             return keys[layer] == null ? new Tensor[]{k, v}

@@ -10,6 +10,13 @@ import dev.finetune4j.core.tensor.TensorScope;
 public final class LayerNorm extends Module implements Layer {
     private final float eps;
 
+    /**
+     * A layer norm over the last dimension, weight ones and bias zeros until loaded.
+     *
+     * @param scope owns the parameters' memory
+     * @param dim size of the normalised (last) dimension
+     * @param eps added to the variance before the square root
+     */
     public LayerNorm(TensorScope scope, int dim, float eps) {
         this.eps = eps;
         Tensor w = registerParameter("weight", Tensor.zeros(scope, DType.F32, Shape.of(dim)));

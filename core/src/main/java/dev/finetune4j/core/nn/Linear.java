@@ -17,6 +17,15 @@ public class Linear extends Module implements Layer {
     private final boolean fanInFanOut;
     private final boolean hasBias;
 
+    /**
+     * A layer whose parameters are zero until loaded or initialised.
+     *
+     * @param scope owns the parameters' memory
+     * @param inFeatures size of each input's last dimension
+     * @param outFeatures size of each output's last dimension
+     * @param bias whether the layer has a bias
+     * @param fanInFanOut whether the weight is stored (in, out) instead of (out, in)
+     */
     public Linear(TensorScope scope, int inFeatures, int outFeatures, boolean bias, boolean fanInFanOut) {
         this.inFeatures = inFeatures;
         this.outFeatures = outFeatures;
@@ -29,6 +38,14 @@ public class Linear extends Module implements Layer {
         }
     }
 
+    /**
+     * A layer with the weight stored (out, in), zero until loaded or initialised.
+     *
+     * @param scope owns the parameters' memory
+     * @param inFeatures size of each input's last dimension
+     * @param outFeatures size of each output's last dimension
+     * @param bias whether the layer has a bias
+     */
     public Linear(TensorScope scope, int inFeatures, int outFeatures, boolean bias) {
         this(scope, inFeatures, outFeatures, bias, false);
     }
@@ -43,23 +60,47 @@ public class Linear extends Module implements Layer {
         return Matmul.linear(x, parameter("weight"), b);
     }
 
+    /**
+     * Whether the layer adds a bias.
+     *
+     * @return true when it has a {@code bias} parameter
+     */
     public boolean hasBias() {
         return hasBias;
     }
 
+    /**
+     * The input size.
+     *
+     * @return the size of each input's last dimension
+     */
     public int inFeatures() {
         return inFeatures;
     }
 
+    /**
+     * The output size.
+     *
+     * @return the size of each output's last dimension
+     */
     public int outFeatures() {
         return outFeatures;
     }
 
-    /** True when the weight is stored (in, out) as GPT-2's Conv1D does. */
+    /**
+     * True when the weight is stored (in, out) as GPT-2's Conv1D does.
+     *
+     * @return whether the weight is (in, out)
+     */
     public boolean fanInFanOut() {
         return fanInFanOut;
     }
 
+    /**
+     * The weight.
+     *
+     * @return the weight, (out, in), or (in, out) when {@link #fanInFanOut()}
+     */
     public Tensor weight() {
         return parameter("weight");
     }

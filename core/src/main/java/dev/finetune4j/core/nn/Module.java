@@ -14,23 +14,45 @@ import java.util.function.BiConsumer;
  * wrapper around it ({@link #replaceChild}) without the parent knowing.
  */
 public abstract class Module {
+    /** A module without parameters or children; subclasses register theirs in their constructors. */
+    protected Module() {
+    }
+
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training;
 
-    /** Registers a parameter under {@code name}; returns it. */
+    /**
+     * Registers a parameter under {@code name}; returns it.
+     *
+     * @param name the parameter's name within this module, e.g. {@code weight}
+     * @param value the tensor, owned by the caller's scope
+     * @return {@code value}
+     */
     protected final Tensor registerParameter(String name, Tensor value) {
         parameters.put(name, value.named(name));
         return value;
     }
 
-    /** Registers a child module under {@code name}; returns it. */
+    /**
+     * Registers a child module under {@code name}; returns it.
+     *
+     * @param <M> the child's type
+     * @param name the child's name within this module, e.g. {@code self_attn}
+     * @param child the child module
+     * @return {@code child}
+     */
     protected final <M extends Module> M registerChild(String name, M child) {
         children.put(name, child);
         return child;
     }
 
-    /** This module's own parameter {@code name} (not its children's). */
+    /**
+     * This module's own parameter {@code name} (not its children's).
+     *
+     * @param name the parameter's name, e.g. {@code weight}
+     * @return the tensor
+     */
     public final Tensor parameter(String name) {
         Tensor t = parameters.get(name);
         if (t == null) {
@@ -39,13 +61,23 @@ public abstract class Module {
         return t;
     }
 
-    /** Replaces a parameter tensor in place of the old one (used when loading or quantizing weights). */
+    /**
+     * Replaces a parameter tensor in place of the old one (used when loading or quantizing weights).
+     *
+     * @param name the name of an existing parameter of this module
+     * @param value the new tensor
+     */
     public final void setParameter(String name, Tensor value) {
         parameter(name);
         parameters.put(name, value.named(name));
     }
 
-    /** The direct child {@code name}. */
+    /**
+     * The direct child {@code name}.
+     *
+     * @param name the child's name
+     * @return the child
+     */
     public final Module child(String name) {
         Module m = children.get(name);
         if (m == null) {
@@ -54,38 +86,65 @@ public abstract class Module {
         return m;
     }
 
-    /** The direct child {@code name} as a unary layer (a Linear, or a PEFT wrapper around one). */
+    /**
+     * The direct child {@code name} as a unary layer (a Linear, or a PEFT wrapper around one).
+     *
+     * @param name the child's name, e.g. {@code q_proj}
+     * @return the child as a layer
+     */
     public final Layer layer(String name) {
         return (Layer) child(name);
     }
 
-    /** Swaps the direct child {@code name} for {@code replacement}; returns the previous child. */
+    /**
+     * Swaps the direct child {@code name} for {@code replacement}; returns the previous child.
+     *
+     * @param name the name of an existing child
+     * @param replacement the module to put in its place
+     * @return the replaced child
+     */
     public final Module replaceChild(String name, Module replacement) {
         Module old = child(name);
         children.put(name, replacement);
         return old;
     }
 
-    /** Direct children in registration order. */
+    /**
+     * Direct children in registration order.
+     *
+     * @return an unmodifiable name-to-child map
+     */
     public final Map<String, Module> children() {
         return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(children));
     }
 
-    /** Every module of the tree by dotted path ("" is this module), parents before children. */
+    /**
+     * Every module of the tree by dotted path ("" is this module), parents before children.
+     *
+     * @return a new ordered map from dotted path to module
+     */
     public final Map<String, Module> namedModules() {
         Map<String, Module> out = new LinkedHashMap<>();
         visit("", (path, m) -> out.put(path, m));
         return out;
     }
 
-    /** Every parameter of the tree by dotted name, in registration order. */
+    /**
+     * Every parameter of the tree by dotted name, in registration order.
+     *
+     * @return a new ordered map from dotted name to tensor
+     */
     public final Map<String, Tensor> stateDict() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         visit("", (path, m) -> m.parameters.forEach((n, t) -> out.put(join(path, n), t)));
         return out;
     }
 
-    /** Parameters that currently require gradients. */
+    /**
+     * Parameters that currently require gradients.
+     *
+     * @return a new ordered map from dotted name to tensor
+     */
     public final Map<String, Tensor> trainableParameters() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         stateDict().forEach((n, t) -> {
@@ -96,16 +155,29 @@ public abstract class Module {
         return out;
     }
 
-    /** Sets requiresGrad on every parameter of the tree. */
+    /**
+     * Sets requiresGrad on every parameter of the tree.
+     *
+     * @param value true to train every parameter, false to freeze every parameter
+     */
     public final void requiresGrad(boolean value) {
         stateDict().values().forEach(t -> t.requiresGrad(value));
     }
 
-    /** Switches dropout and similar behaviour for the whole tree. */
+    /**
+     * Switches dropout and similar behaviour for the whole tree.
+     *
+     * @param on true for training mode, false for evaluation mode
+     */
     public final void train(boolean on) {
         visit("", (p, m) -> m.training = on);
     }
 
+    /**
+     * Whether this module is in training mode (see {@link #train}).
+     *
+     * @return true while training
+     */
     public final boolean isTraining() {
         return training;
     }

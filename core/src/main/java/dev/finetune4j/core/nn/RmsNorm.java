@@ -10,6 +10,13 @@ import dev.finetune4j.core.tensor.TensorScope;
 public final class RmsNorm extends Module implements Layer {
     private final float eps;
 
+    /**
+     * An RMS norm over the last dimension, weight ones until loaded.
+     *
+     * @param scope owns the weight's memory
+     * @param dim size of the normalised (last) dimension
+     * @param eps added to the mean square before the square root
+     */
     public RmsNorm(TensorScope scope, int dim, float eps) {
         this.eps = eps;
         Tensor w = registerParameter("weight", Tensor.zeros(scope, DType.F32, Shape.of(dim)));

@@ -17,6 +17,7 @@ public final class StateDicts {
     /**
      * Copies each parameter of {@code module} from {@code source} (by Hugging Face name, converted to float32).
      *
+     * @param module the module whose parameters are filled
      * @param source  name -> tensor, or null when absent
      * @param aliases alternative names to try for a parameter (tied embeddings, prefixes); may return null
      * @throws IllegalArgumentException listing every missing or mis-shaped weight
@@ -49,6 +50,10 @@ public final class StateDicts {
     /**
      * Fills every parameter named "*.weight" of rank 2 with N(0, std) from {@code random}, leaving norms (ones)
      * and biases (zeros) as constructed: the initialisation Hugging Face's {@code _init_weights} uses.
+     *
+     * @param module the module whose weights are drawn
+     * @param std standard deviation of the normal distribution
+     * @param random the seeded random stream
      */
     public static void initNormal(Module module, double std, SplittableRandom random) {
         for (Map.Entry<String, Tensor> e : module.stateDict().entrySet()) {
@@ -62,6 +67,9 @@ public final class StateDicts {
     /**
      * Overwrites the contiguous float32 tensor {@code t} (on any device) with {@code numel} values drawn in
      * row-major order, each rounded to float32: how parameters are initialised from a seeded stream.
+     *
+     * @param t the tensor to overwrite
+     * @param values supplies one value per element
      */
     public static void fill(Tensor t, DoubleSupplier values) {
         float[] v = new float[Math.toIntExact(t.numel())];
@@ -71,7 +79,12 @@ public final class StateDicts {
         t.copyFrom(v);
     }
 
-    /** A standard normal draw (Box-Muller), reproducible from the random stream. */
+    /**
+     * A standard normal draw (Box-Muller), reproducible from the random stream.
+     *
+     * @param random the random stream
+     * @return a draw from N(0, 1)
+     */
     public static double gaussian(SplittableRandom random) {
         double u1 = random.nextDouble();
         double u2 = random.nextDouble();

@@ -34,8 +34,11 @@ public final class AdamW extends SlotOptimizer {
     private final AdamWConfig config;
 
     /**
+     * An AdamW optimizer over {@code parameters}, with zeroed moments.
+     *
      * @param parameters trainable parameters by name (contiguous F32 leaves with requiresGrad), names as in the
      *                   model's state dict; the names key the exported state
+     * @param config the hyper-parameters; its learning rate is the initial one
      * @throws IllegalArgumentException when a parameter cannot be optimized (not a contiguous F32 leaf with
      *                                  requiresGrad, or passed twice)
      */
@@ -44,6 +47,11 @@ public final class AdamW extends SlotOptimizer {
         this.config = config;
     }
 
+    /**
+     * The hyper-parameters this optimizer was created with.
+     *
+     * @return the configuration (its learning rate is the initial one, see {@link #learningRate()})
+     */
     public AdamWConfig config() {
         return config;
     }

@@ -10,6 +10,7 @@ package dev.finetune4j.core.optim;
  * @param weightDecay decoupled weight decay, >= 0
  */
 public record AdamWConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {
+    /** Checks the learning rate, that the betas lie in [0, 1), eps is positive and the weight decay is not negative. */
     public AdamWConfig {
         Checks.learningRate(lr);
         if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
@@ -21,12 +22,22 @@ public record AdamWConfig(double lr, double beta1, double beta2, double eps, dou
         }
     }
 
-    /** torch's defaults with learning rate {@code lr}: betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
+    /**
+     * torch's defaults with learning rate {@code lr}: betas (0.9, 0.999), eps 1e-8, weight decay 0.01.
+     *
+     * @param lr the learning rate
+     * @return the configuration
+     */
     public static AdamWConfig of(double lr) {
         return new AdamWConfig(lr, 0.9, 0.999, 1e-8, 0.01);
     }
 
-    /** This config with another weight decay. */
+    /**
+     * This config with another weight decay.
+     *
+     * @param wd the decoupled weight decay, {@code >= 0}
+     * @return a new configuration
+     */
     public AdamWConfig withWeightDecay(double wd) {
         return new AdamWConfig(lr, beta1, beta2, eps, wd);
     }

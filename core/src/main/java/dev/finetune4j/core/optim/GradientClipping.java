@@ -28,6 +28,8 @@ public final class GradientClipping {
      * likewise, as torch stacks per-tensor float32 norms. Parameters without a gradient are skipped; gradients
      * must be contiguous F32 tensors; NaN or infinite when any gradient element is.
      *
+     * @param params the parameters whose gradients are measured
+     * @return the global norm
      * @throws IllegalStateException when a gradient is not a contiguous F32 tensor
      */
     public static double globalNorm(Collection<Tensor> params) {
@@ -48,6 +50,9 @@ public final class GradientClipping {
      * infinite the gradients become NaN or zero as in torch (its {@code error_if_nonfinite=False}); a training
      * loop should check the returned norm and skip the step.
      *
+     * @param params the parameters whose gradients are scaled
+     * @param maxNorm the largest allowed global norm
+     * @return the global norm before clipping
      * @throws IllegalArgumentException when {@code maxNorm} is not positive and finite
      * @throws IllegalStateException    when a gradient is not a contiguous F32 tensor
      */

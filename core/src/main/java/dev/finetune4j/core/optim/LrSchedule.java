@@ -19,8 +19,16 @@ package dev.finetune4j.core.optim;
 public record LrSchedule(Type type, int warmupSteps, int totalSteps) {
 
     /** Shape of the multiplier after warm-up. */
-    public enum Type { CONSTANT, LINEAR, COSINE }
+    public enum Type {
+        /** Stays at 1. */
+        CONSTANT,
+        /** Falls linearly to 0 at {@code totalSteps}. */
+        LINEAR,
+        /** Falls along half a cosine wave to 0 at {@code totalSteps}. */
+        COSINE
+    }
 
+    /** Checks that the type is present and both step counts are not negative. */
     public LrSchedule {
         if (type == null || warmupSteps < 0 || totalSteps < 0) {
             throw new IllegalArgumentException("a schedule needs a type and warm-up and total steps >= 0, got " + type + ", "
@@ -28,27 +36,53 @@ public record LrSchedule(Type type, int warmupSteps, int totalSteps) {
         }
     }
 
-    /** Always 1 ({@code get_constant_schedule}). */
+    /**
+     * Always 1 ({@code get_constant_schedule}).
+     *
+     * @return the constant schedule
+     */
     public static LrSchedule constant() {
         return new LrSchedule(Type.CONSTANT, 0, 0);
     }
 
-    /** {@code get_constant_schedule_with_warmup}. */
+    /**
+     * {@code get_constant_schedule_with_warmup}.
+     *
+     * @param warmupSteps steps rising linearly from 0 to 1, {@code >= 0}
+     * @return the schedule
+     */
     public static LrSchedule constantWithWarmup(int warmupSteps) {
         return new LrSchedule(Type.CONSTANT, warmupSteps, 0);
     }
 
-    /** {@code get_linear_schedule_with_warmup}. */
+    /**
+     * {@code get_linear_schedule_with_warmup}.
+     *
+     * @param warmupSteps steps rising linearly from 0 to 1, {@code >= 0}
+     * @param totalSteps steps of the whole run; the multiplier falls linearly to 0 there
+     * @return the schedule
+     */
     public static LrSchedule linearWithWarmup(int warmupSteps, int totalSteps) {
         return new LrSchedule(Type.LINEAR, warmupSteps, totalSteps);
     }
 
-    /** {@code get_cosine_schedule_with_warmup} with {@code num_cycles=0.5}. */
+    /**
+     * {@code get_cosine_schedule_with_warmup} with {@code num_cycles=0.5}.
+     *
+     * @param warmupSteps steps rising linearly from 0 to 1, {@code >= 0}
+     * @param totalSteps steps of the whole run; the multiplier reaches 0 there
+     * @return the schedule
+     */
     public static LrSchedule cosineWithWarmup(int warmupSteps, int totalSteps) {
         return new LrSchedule(Type.COSINE, warmupSteps, totalSteps);
     }
 
-    /** The multiplier of the base learning rate after {@code step} scheduler steps (0-based), never negative. */
+    /**
+     * The multiplier of the base learning rate after {@code step} scheduler steps (0-based), never negative.
+     *
+     * @param step scheduler steps taken so far, from 0
+     * @return the multiplier, {@code >= 0}
+     */
     public double multiplier(int step) {
         if (step < warmupSteps) {
             return (double) step / Math.max(1, warmupSteps);

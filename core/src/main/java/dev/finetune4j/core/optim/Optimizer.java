@@ -34,19 +34,32 @@ public interface Optimizer extends AutoCloseable {
     /** Sets every gradient to zero in place (torch's {@code zero_grad(set_to_none=False)}). */
     void zeroGrad();
 
+    /**
+     * The learning rate the next {@link #step()} uses.
+     *
+     * @return the current learning rate
+     */
     double learningRate();
 
     /**
+     * Sets the learning rate the next {@link #step()} uses, e.g. the base rate times a schedule's multiplier.
+     *
+     * @param lr the new learning rate, finite and {@code >= 0}
      * @throws IllegalArgumentException when {@code lr} is negative or not finite
      */
     void setLearningRate(double lr);
 
-    /** Calls of {@link #step()} so far. */
+    /**
+     * Calls of {@link #step()} so far.
+     *
+     * @return the number of steps taken
+     */
     long steps();
 
     /**
      * A host copy of the state, for a checkpoint.
      *
+     * @return the step count, per-parameter step counts and every state slot
      * @throws IllegalStateException after {@link #close()}
      */
     OptimizerState exportState();
@@ -54,6 +67,7 @@ public interface Optimizer extends AutoCloseable {
     /**
      * Restores what {@link #exportState()} returned, for the same parameter names and sizes.
      *
+     * @param state a state exported from an optimizer of the same kind over the same parameters
      * @throws IllegalArgumentException naming the parameter and slot that is missing or has the wrong size
      * @throws IllegalStateException    after {@link #close()}
      */

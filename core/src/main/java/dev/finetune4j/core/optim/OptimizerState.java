@@ -15,6 +15,7 @@ import java.util.Map;
  *                       {@code .momentum_buffer}), the float32 values
  */
 public record OptimizerState(long steps, Map<String, Long> parameterSteps, Map<String, float[]> slots) {
+    /** Checks that {@code steps} is not negative and copies the maps and arrays. */
     public OptimizerState {
         if (steps < 0) {
             throw new IllegalArgumentException("steps must be >= 0, got " + steps);

@@ -27,13 +27,21 @@ public final class Sgd extends SlotOptimizer {
     private final SgdConfig config;
 
     /**
+     * An SGD optimizer over {@code parameters}, with no momentum buffers yet.
+     *
      * @param parameters trainable parameters by name (contiguous F32 leaves with requiresGrad)
+     * @param config the hyper-parameters; its learning rate is the initial one
      */
     public Sgd(Map<String, Tensor> parameters, SgdConfig config) {
         super(parameters, config.lr(), "momentum_buffer");
         this.config = config;
     }
 
+    /**
+     * The hyper-parameters this optimizer was created with.
+     *
+     * @return the configuration (its learning rate is the initial one, see {@link #learningRate()})
+     */
     public SgdConfig config() {
         return config;
     }

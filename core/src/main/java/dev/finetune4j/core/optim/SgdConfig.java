@@ -10,6 +10,10 @@ package dev.finetune4j.core.optim;
  * @param weightDecay L2 penalty added to the gradient, >= 0
  */
 public record SgdConfig(double lr, double momentum, double dampening, boolean nesterov, double weightDecay) {
+    /**
+     * Checks the learning rate and that momentum, dampening and weight decay are finite and not negative, and that
+     * Nesterov momentum has momentum and no dampening.
+     */
     public SgdConfig {
         Checks.learningRate(lr);
         if (!(momentum >= 0) || !(dampening >= 0) || !(weightDecay >= 0)
@@ -23,7 +27,12 @@ public record SgdConfig(double lr, double momentum, double dampening, boolean ne
         }
     }
 
-    /** Plain SGD with learning rate {@code lr}: no momentum, no weight decay (torch's defaults). */
+    /**
+     * Plain SGD with learning rate {@code lr}: no momentum, no weight decay (torch's defaults).
+     *
+     * @param lr the learning rate
+     * @return the configuration
+     */
     public static SgdConfig of(double lr) {
         return new SgdConfig(lr, 0, 0, false, 0);
     }

@@ -10,7 +10,9 @@ import java.util.Map;
  * export/import. Subclasses implement only {@link #update()}.
  */
 abstract sealed class SlotOptimizer implements Optimizer permits AdamW, Sgd {
+    /** The parameters with their state slots. */
     protected final ParameterSet set;
+    /** The learning rate of the next step. */
     protected double lr;
     private long steps;
 

@@ -20,7 +20,12 @@ public final class TensorNorms {
     private TensorNorms() {
     }
 
-    /** {@code ||t||_2} of each tensor (summed in double, rounded to float32), in the order given. */
+    /**
+     * {@code ||t||_2} of each tensor (summed in double, rounded to float32), in the order given.
+     *
+     * @param tensors contiguous F32 tensors, on any devices
+     * @return one norm per tensor
+     */
     public static float[] l2(List<Tensor> tensors) {
         Map<Device, List<Integer>> byDevice = new LinkedHashMap<>();
         for (int k = 0; k < tensors.size(); k++) {

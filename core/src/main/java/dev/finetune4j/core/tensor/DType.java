@@ -9,13 +9,21 @@ import java.util.Locale;
  * {@link Nf4Format} says.
  */
 public enum DType {
+    /** IEEE 754 single precision, 4 bytes. */
     F32(4, "F32"),
+    /** bfloat16: the upper half of a float32, 2 bytes. */
     BF16(2, "BF16"),
+    /** IEEE 754 half precision, 2 bytes. */
     F16(2, "F16"),
+    /** Signed 64-bit integer (token ids). */
     I64(8, "I64"),
+    /** Signed 32-bit integer. */
     I32(4, "I32"),
+    /** Signed 8-bit integer. */
     I8(1, "I8"),
+    /** Unsigned 8-bit integer. */
     U8(1, "U8"),
+    /** Boolean, one byte holding 0 or 1. */
     BOOL(1, "BOOL"),
     /** Packed 4-bit NormalFloat with block scales ({@link Nf4Format}); use {@link #bytesFor(long)} for its size. */
     NF4(1, "NF4");
@@ -47,11 +55,20 @@ public enum DType {
         return this == NF4 ? Nf4Format.bytes(elements) : elements * byteSize;
     }
 
-    /** The dtype string used in safetensors headers ({@code "F32"}, {@code "BF16"}, ...). */
+    /**
+     * The dtype string used in safetensors headers ({@code "F32"}, {@code "BF16"}, ...).
+     *
+     * @return the safetensors name
+     */
     public String safetensorsName() {
         return safetensorsName;
     }
 
+    /**
+     * Whether this is a floating-point type that can hold trainable values.
+     *
+     * @return true for F32, BF16 and F16
+     */
     public boolean isFloatingPoint() {
         return this == F32 || this == BF16 || this == F16;
     }
@@ -59,6 +76,8 @@ public enum DType {
     /**
      * Parses a safetensors dtype name.
      *
+     * @param name a safetensors dtype, e.g. {@code BF16}
+     * @return the dtype
      * @throws IllegalArgumentException naming the unknown type and the supported ones
      */
     public static DType fromSafetensors(String name) {

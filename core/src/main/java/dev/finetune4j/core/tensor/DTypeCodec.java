@@ -13,6 +13,14 @@ public final class DTypeCodec {
     private DTypeCodec() {
     }
 
+    /**
+     * Reads element {@code index} as a float (integers are converted).
+     *
+     * @param seg the memory
+     * @param t the element type; not NF4
+     * @param index the element's index
+     * @return the value
+     */
     public static float readFloat(MemorySegment seg, DType t, long index) {
         return switch (t) {
             case F32 -> seg.getAtIndex(F32, index);
@@ -22,6 +30,14 @@ public final class DTypeCodec {
         };
     }
 
+    /**
+     * Writes element {@code index} from a float (rounded to nearest-even for BF16 and F16, truncated for integers).
+     *
+     * @param seg the memory
+     * @param t the element type; not NF4
+     * @param index the element's index
+     * @param v the value
+     */
     public static void writeFloat(MemorySegment seg, DType t, long index, float v) {
         switch (t) {
             case F32 -> seg.setAtIndex(F32, index, v);
@@ -31,6 +47,14 @@ public final class DTypeCodec {
         }
     }
 
+    /**
+     * Reads element {@code index} as a long (floats are truncated).
+     *
+     * @param seg the memory
+     * @param t the element type; not NF4
+     * @param index the element's index
+     * @return the value
+     */
     public static long readLong(MemorySegment seg, DType t, long index) {
         return switch (t) {
             case I64 -> seg.getAtIndex(I64, index);
@@ -42,6 +66,14 @@ public final class DTypeCodec {
         };
     }
 
+    /**
+     * Writes element {@code index} from a long (BOOL stores 1 for any non-zero value).
+     *
+     * @param seg the memory
+     * @param t the element type; not NF4
+     * @param index the element's index
+     * @param v the value
+     */
     public static void writeLong(MemorySegment seg, DType t, long index, long v) {
         switch (t) {
             case I64 -> seg.setAtIndex(I64, index, v);

@@ -8,12 +8,22 @@ public final class DTypeConversions {
     private DTypeConversions() {
     }
 
-    /** bf16 bits to float32: bf16 is the upper half of a float32. */
+    /**
+     * bf16 bits to float32: bf16 is the upper half of a float32.
+     *
+     * @param bits the bf16 bits
+     * @return the value
+     */
     public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xFFFF) << 16);
     }
 
-    /** float32 to bf16 bits, round-to-nearest-even; NaN stays a (quiet) NaN. */
+    /**
+     * float32 to bf16 bits, round-to-nearest-even; NaN stays a (quiet) NaN.
+     *
+     * @param value the float32 value
+     * @return the bf16 bits
+     */
     public static short floatToBf16(float value) {
         int bits = Float.floatToRawIntBits(value);
         if (Float.isNaN(value)) {
@@ -23,12 +33,22 @@ public final class DTypeConversions {
         return (short) ((bits + roundingBias) >>> 16);
     }
 
-    /** IEEE half bits to float32 (exact). */
+    /**
+     * IEEE half bits to float32 (exact).
+     *
+     * @param bits the half-precision bits
+     * @return the value
+     */
     public static float f16ToFloat(short bits) {
         return Float.float16ToFloat(bits);
     }
 
-    /** float32 to IEEE half bits, round-to-nearest-even (the JDK implements IEEE rounding). */
+    /**
+     * float32 to IEEE half bits, round-to-nearest-even (the JDK implements IEEE rounding).
+     *
+     * @param value the float32 value
+     * @return the half-precision bits
+     */
     public static short floatToF16(float value) {
         return Float.floatToFloat16(value);
     }

@@ -19,11 +19,22 @@ public final class Shape {
         this.numel = n;
     }
 
+    /**
+     * A shape of the given sizes.
+     *
+     * @param dims the sizes, each {@code >= 0}
+     * @return the shape
+     */
     public static Shape of(int... dims) {
         return new Shape(dims.clone());
     }
 
-    /** Shape from a safetensors-style long array; each size must fit in an int. */
+    /**
+     * Shape from a safetensors-style long array; each size must fit in an int.
+     *
+     * @param dims the sizes, each at most {@link Integer#MAX_VALUE}
+     * @return the shape
+     */
     public static Shape of(long[] dims) {
         int[] d = new int[dims.length];
         for (int i = 0; i < dims.length; i++) {
@@ -32,24 +43,49 @@ public final class Shape {
         return new Shape(d);
     }
 
+    /**
+     * The number of dimensions.
+     *
+     * @return the rank, 0 for a scalar
+     */
     public int rank() {
         return dims.length;
     }
 
-    /** Size of dimension {@code i}; negative indices count from the end. */
+    /**
+     * Size of dimension {@code i}; negative indices count from the end.
+     *
+     * @param i the dimension, in [-rank, rank)
+     * @return its size
+     */
     public int dim(int i) {
         return dims[normalize(i)];
     }
 
+    /**
+     * The number of elements.
+     *
+     * @return the product of the sizes
+     */
     public long numel() {
         return numel;
     }
 
+    /**
+     * The sizes.
+     *
+     * @return a copy of the sizes
+     */
     public int[] dims() {
         return dims.clone();
     }
 
-    /** Resolves a possibly negative dimension index against this rank. */
+    /**
+     * Resolves a possibly negative dimension index against this rank.
+     *
+     * @param i the dimension, in [-rank, rank)
+     * @return the index in [0, rank)
+     */
     public int normalize(int i) {
         int r = i < 0 ? i + dims.length : i;
         if (r < 0 || r >= dims.length) {
@@ -58,7 +94,11 @@ public final class Shape {
         return r;
     }
 
-    /** Row-major (contiguous) strides in elements. */
+    /**
+     * Row-major (contiguous) strides in elements.
+     *
+     * @return a new array of one stride per dimension
+     */
     public long[] contiguousStrides() {
         long[] s = new long[dims.length];
         long acc = 1;
@@ -69,12 +109,22 @@ public final class Shape {
         return s;
     }
 
-    /** Product of the sizes of all but the last dimension (rows of a 2-D view). */
+    /**
+     * Product of the sizes of all but the last dimension (rows of a 2-D view).
+     *
+     * @return the product of the leading sizes, 1 for rank 0 or 1
+     */
     public int rows() {
         return dims.length == 0 ? 1 : Math.toIntExact(numel / Math.max(1, dims[dims.length - 1]));
     }
 
-    /** Replaces dimension {@code i} by {@code size}. */
+    /**
+     * Replaces dimension {@code i} by {@code size}.
+     *
+     * @param i the dimension; negative counts from the end
+     * @param size the new size
+     * @return a new shape
+     */
     public Shape with(int i, int size) {
         int[] d = dims.clone();
         d[normalize(i)] = size;

@@ -9,10 +9,18 @@ import dev.finetune4j.core.backend.Device;
  */
 public interface Storage {
 
-    /** The device whose memory this is. */
+    /**
+     * The device whose memory this is.
+     *
+     * @return the device
+     */
     Device device();
 
-    /** The size in bytes. */
+    /**
+     * The size in bytes.
+     *
+     * @return the size
+     */
     long byteSize();
 
     /** Gives the memory back to its backend; called once, by the owning {@link TensorScope}. */

@@ -51,43 +51,95 @@ public final class Tensor {
 
     // ---- creation -------------------------------------------------------------------------------------------
 
-    /** A zero-filled tensor on {@code device}, owned by {@code scope}. */
+    /**
+     * A zero-filled tensor on {@code device}, owned by {@code scope}.
+     *
+     * @param scope owns the memory
+     * @param device where the memory lives
+     * @param dtype the element type
+     * @param shape the sizes
+     * @return a new contiguous tensor
+     */
     public static Tensor zeros(TensorScope scope, Device device, DType dtype, Shape shape) {
         Storage s = scope.allocate(device, dtype, shape.numel());
         return new Tensor(s, scope, dtype, shape, shape.contiguousStrides(), 0);
     }
 
-    /** A zero-filled float32 tensor on {@code device} in the current thread's innermost scope (an op's result). */
+    /**
+     * A zero-filled float32 tensor on {@code device} in the current thread's innermost scope (an op's result).
+     *
+     * @param device where the memory lives
+     * @param shape the sizes
+     * @return a new contiguous tensor
+     */
     public static Tensor zeros(Device device, Shape shape) {
         return zeros(TensorScope.current(), device, DType.F32, shape);
     }
 
-    /** A zero-filled tensor on the scope's {@link TensorScope#device() device}. */
+    /**
+     * A zero-filled tensor on the scope's {@link TensorScope#device() device}.
+     *
+     * @param scope owns the memory and names the device
+     * @param dtype the element type
+     * @param shape the sizes
+     * @return a new contiguous tensor
+     */
     public static Tensor zeros(TensorScope scope, DType dtype, Shape shape) {
         return zeros(scope, scope.device(), dtype, shape);
     }
 
-    /** A zero-filled float32 CPU tensor in the current thread's innermost scope. */
+    /**
+     * A zero-filled float32 CPU tensor in the current thread's innermost scope.
+     *
+     * @param dims the sizes
+     * @return a new contiguous tensor
+     */
     public static Tensor zeros(int... dims) {
         return zeros(Device.cpu(), Shape.of(dims));
     }
 
-    /** A zero-filled float32 CPU tensor of the given shape in the current scope. */
+    /**
+     * A zero-filled float32 CPU tensor of the given shape in the current scope.
+     *
+     * @param shape the sizes
+     * @return a new contiguous tensor
+     */
     public static Tensor zeros(Shape shape) {
         return zeros(Device.cpu(), shape);
     }
 
-    /** A float32 CPU tensor holding a copy of {@code values}, in the current scope. */
+    /**
+     * A float32 CPU tensor holding a copy of {@code values}, in the current scope.
+     *
+     * @param values the elements in row-major order, as many as the shape holds
+     * @param dims the sizes
+     * @return a new contiguous tensor
+     */
     public static Tensor of(float[] values, int... dims) {
         return of(TensorScope.current(), values, dims);
     }
 
-    /** A float32 tensor holding a copy of {@code values}, in {@code scope} on its {@link TensorScope#device() device}. */
+    /**
+     * A float32 tensor holding a copy of {@code values}, in {@code scope} on its {@link TensorScope#device() device}.
+     *
+     * @param scope owns the memory and names the device
+     * @param values the elements in row-major order, as many as the shape holds
+     * @param dims the sizes
+     * @return a new contiguous tensor
+     */
     public static Tensor of(TensorScope scope, float[] values, int... dims) {
         return of(scope.device(), scope, values, Shape.of(dims));
     }
 
-    /** A float32 tensor on {@code device} holding a copy of the host {@code values}, in {@code scope}. */
+    /**
+     * A float32 tensor on {@code device} holding a copy of the host {@code values}, in {@code scope}.
+     *
+     * @param device where the memory lives
+     * @param scope owns the memory
+     * @param values the elements in row-major order, as many as the shape holds
+     * @param shape the sizes
+     * @return a new contiguous tensor
+     */
     public static Tensor of(Device device, TensorScope scope, float[] values, Shape shape) {
         checkFills(values.length, shape);
         Tensor t = zeros(scope, device, DType.F32, shape);
@@ -95,7 +147,14 @@ public final class Tensor {
         return t;
     }
 
-    /** An I64 tensor on {@code device} holding a copy of the host {@code values} (token ids), in the current scope. */
+    /**
+     * An I64 tensor on {@code device} holding a copy of the host {@code values} (token ids), in the current scope.
+     *
+     * @param device where the memory lives
+     * @param values the elements in row-major order, as many as the shape holds
+     * @param shape the sizes
+     * @return a new contiguous tensor
+     */
     public static Tensor ofLongs(Device device, long[] values, Shape shape) {
         checkFills(values.length, shape);
         Tensor t = zeros(TensorScope.current(), device, DType.I64, shape);
@@ -103,7 +162,14 @@ public final class Tensor {
         return t;
     }
 
-    /** An I32 tensor on {@code device} holding a copy of the host {@code values} (labels), in the current scope. */
+    /**
+     * An I32 tensor on {@code device} holding a copy of the host {@code values} (labels), in the current scope.
+     *
+     * @param device where the memory lives
+     * @param values the elements in row-major order, as many as the shape holds
+     * @param shape the sizes
+     * @return a new contiguous tensor
+     */
     public static Tensor ofInts(Device device, int[] values, Shape shape) {
         checkFills(values.length, shape);
         Tensor t = zeros(TensorScope.current(), device, DType.I32, shape);
@@ -117,7 +183,15 @@ public final class Tensor {
         }
     }
 
-    /** Wraps host memory someone else owns (for example a memory-mapped safetensors slice) without copying. */
+    /**
+     * Wraps host memory someone else owns (for example a memory-mapped safetensors slice) without copying.
+     *
+     * @param scope the scope the tensor belongs to; it does not free the memory
+     * @param memory the elements, little-endian and row-major; it must stay valid while the tensor is used
+     * @param dtype the element type
+     * @param shape the sizes; {@code memory} holds at least {@code dtype.bytesFor(shape.numel())} bytes
+     * @return a contiguous tensor over {@code memory}
+     */
     public static Tensor wrap(TensorScope scope, MemorySegment memory, DType dtype, Shape shape) {
         if (memory.byteSize() < dtype.bytesFor(shape.numel())) {
             throw new IllegalArgumentException("memory of " + memory.byteSize() + " bytes is too small for "
@@ -126,57 +200,116 @@ public final class Tensor {
         return new Tensor(HostStorage.wrap(memory), scope, dtype, shape, shape.contiguousStrides(), 0);
     }
 
-    /** A new view of this tensor's storage (no autograd link; used by view ops). */
+    /**
+     * A new view of this tensor's storage (no autograd link; used by view ops).
+     *
+     * @param newShape the view's sizes
+     * @param newStrides the view's strides, in elements
+     * @param newOffset the view's first element in the storage, in elements
+     * @return the view
+     */
     public Tensor view(Shape newShape, long[] newStrides, long newOffset) {
         return new Tensor(storage, scope, dtype, newShape, newStrides, newOffset);
     }
 
     // ---- metadata -------------------------------------------------------------------------------------------
 
+    /**
+     * The element type.
+     *
+     * @return the dtype
+     */
     public DType dtype() {
         return dtype;
     }
 
+    /**
+     * The sizes.
+     *
+     * @return the shape
+     */
     public Shape shape() {
         return shape;
     }
 
+    /**
+     * The size of one dimension.
+     *
+     * @param i the dimension; negative counts from the end
+     * @return its size
+     */
     public int dim(int i) {
         return shape.dim(i);
     }
 
+    /**
+     * The number of dimensions.
+     *
+     * @return the rank, 0 for a scalar
+     */
     public int rank() {
         return shape.rank();
     }
 
+    /**
+     * The number of elements.
+     *
+     * @return the product of the sizes
+     */
     public long numel() {
         return shape.numel();
     }
 
+    /**
+     * The step in elements between neighbours along each dimension.
+     *
+     * @return a copy of the strides
+     */
     public long[] strides() {
         return strides.clone();
     }
 
-    /** Offset of the first element in the storage, in elements. */
+    /**
+     * Offset of the first element in the storage, in elements.
+     *
+     * @return the offset, {@code >= 0}
+     */
     public long offset() {
         return offset;
     }
 
+    /**
+     * The scope that owns this tensor's memory.
+     *
+     * @return the scope
+     */
     public TensorScope scope() {
         return scope;
     }
 
-    /** The device the storage belongs to. */
+    /**
+     * The device the storage belongs to.
+     *
+     * @return the device
+     */
     public Device device() {
         return storage.device();
     }
 
-    /** The backend of this tensor's device (for ops). */
+    /**
+     * The backend of this tensor's device (for ops).
+     *
+     * @return the device's backend
+     */
     public Backend backend() {
         return storage.device().backend();
     }
 
-    /** The whole underlying storage (check {@link #offset()} and {@link #isContiguous()}); for backends. */
+    /**
+     * The whole underlying storage (check {@link #offset()} and {@link #isContiguous()}); for backends.
+     *
+     * @return the storage
+     */
     public Storage storage() {
         scope.ensureOpen();
         return storage;
@@ -186,6 +319,7 @@ public final class Tensor {
      * The whole storage of a CPU tensor as memory (check {@link #offset()} and {@link #isContiguous()}), for
      * file I/O and CPU kernels.
      *
+     * @return the host memory of the storage
      * @throws IllegalStateException when the tensor is not on the CPU: copy it first ({@link #copyTo})
      */
     public MemorySegment hostSegment() {
@@ -196,15 +330,31 @@ public final class Tensor {
         return host.segment();
     }
 
+    /**
+     * The name this tensor was given, e.g. its state-dict key.
+     *
+     * @return the name, or null
+     */
     public String name() {
         return name;
     }
 
+    /**
+     * Gives this tensor a name (shown in messages; backends may key caches by it).
+     *
+     * @param newName the name
+     * @return this tensor
+     */
     public Tensor named(String newName) {
         this.name = newName;
         return this;
     }
 
+    /**
+     * Whether the elements are laid out row-major without gaps (size-1 dimensions may have any stride).
+     *
+     * @return true when contiguous
+     */
     public boolean isContiguous() {
         long expected = 1;
         for (int i = shape.rank() - 1; i >= 0; i--) {
@@ -218,25 +368,45 @@ public final class Tensor {
 
     // ---- element access (CPU, float32) ----------------------------------------------------------------------
 
-    /** Element {@code i} of a contiguous float32 CPU tensor. */
+    /**
+     * Element {@code i} of a contiguous float32 CPU tensor.
+     *
+     * @param i the element's index in row-major order
+     * @return the value
+     */
     public float getFlat(long i) {
         requireF32();
         return hostSegment().getAtIndex(F, offset + i);
     }
 
-    /** Sets element {@code i} of a contiguous float32 CPU tensor. */
+    /**
+     * Sets element {@code i} of a contiguous float32 CPU tensor.
+     *
+     * @param i the element's index in row-major order
+     * @param v the value
+     */
     public void setFlat(long i, float v) {
         requireF32();
         hostSegment().setAtIndex(F, offset + i, v);
     }
 
-    /** The element at the given multi-dimensional index (any layout, float32, CPU). */
+    /**
+     * The element at the given multi-dimensional index (any layout, float32, CPU).
+     *
+     * @param index one index per dimension
+     * @return the value
+     */
     public float get(int... index) {
         requireF32();
         return hostSegment().getAtIndex(F, elementOffset(index));
     }
 
-    /** Sets the element at the given multi-dimensional index (any layout, float32, CPU). */
+    /**
+     * Sets the element at the given multi-dimensional index (any layout, float32, CPU).
+     *
+     * @param v the value
+     * @param index one index per dimension
+     */
     public void set(float v, int... index) {
         requireF32();
         hostSegment().setAtIndex(F, elementOffset(index), v);
@@ -281,7 +451,11 @@ public final class Tensor {
         return out;
     }
 
-    /** Copies integer values to the host (I64, I32, U8, I8, BOOL; floats are truncated), row-major. */
+    /**
+     * Copies integer values to the host (I64, I32, U8, I8, BOOL; floats are truncated), row-major.
+     *
+     * @return a new array of {@link #numel()} values
+     */
     public long[] toLongArray() {
         long[] out = new long[Math.toIntExact(numel())];
         if (dtype == DType.I64) {
@@ -303,7 +477,11 @@ public final class Tensor {
         return host;
     }
 
-    /** Overwrites the values of this contiguous float32 tensor with host {@code values} (row-major). */
+    /**
+     * Overwrites the values of this contiguous float32 tensor with host {@code values} (row-major).
+     *
+     * @param values {@link #numel()} values in row-major order
+     */
     public void copyFrom(float[] values) {
         if (dtype != DType.F32 || !isContiguous() || values.length != numel()) {
             throw new IllegalArgumentException("cannot copy " + values.length + " floats into " + this
@@ -312,7 +490,13 @@ public final class Tensor {
         backend().copyFromHost(MemorySegment.ofArray(values), this);
     }
 
-    /** A contiguous copy on {@code target}, in {@code into} (through the host when the devices differ). */
+    /**
+     * A contiguous copy on {@code target}, in {@code into} (through the host when the devices differ).
+     *
+     * @param target the device of the copy
+     * @param into owns the copy
+     * @return a new contiguous tensor with the same dtype and shape
+     */
     public Tensor copyTo(Device target, TensorScope into) {
         Tensor out = zeros(into, target, dtype, shape);
         if (target.equals(device())) {
@@ -351,7 +535,12 @@ public final class Tensor {
         return out;
     }
 
-    /** Converts to another dtype in the current scope (this tensor when the dtype already matches). */
+    /**
+     * Converts to another dtype in the current scope (this tensor when the dtype already matches).
+     *
+     * @param target the new element type
+     * @return this tensor or a converted copy
+     */
     public Tensor to(DType target) {
         return target == dtype ? this : convertTo(target, TensorScope.current());
     }
@@ -364,22 +553,45 @@ public final class Tensor {
 
     // ---- views (autograd-aware) -----------------------------------------------------------------------------
 
-    /** A view with a new shape over the same elements (copies first when not contiguous). */
+    /**
+     * A view with a new shape over the same elements (copies first when not contiguous).
+     *
+     * @param dims the new sizes, with the same number of elements
+     * @return the reshaped tensor
+     */
     public Tensor reshape(int... dims) {
         return Views.reshape(this, dims);
     }
 
-    /** Swaps two dimensions (a view). */
+    /**
+     * Swaps two dimensions (a view).
+     *
+     * @param d0 one dimension; negative counts from the end
+     * @param d1 the other dimension; negative counts from the end
+     * @return the view
+     */
     public Tensor transpose(int d0, int d1) {
         return Views.transpose(this, d0, d1);
     }
 
-    /** Reorders dimensions (a view). */
+    /**
+     * Reorders dimensions (a view).
+     *
+     * @param order the new order: {@code order[i]} is the old dimension that becomes dimension i
+     * @return the view
+     */
     public Tensor permute(int... order) {
         return Views.permute(this, order);
     }
 
-    /** Elements {@code [start, end)} of dimension {@code dim} (a view). */
+    /**
+     * Elements {@code [start, end)} of dimension {@code dim} (a view).
+     *
+     * @param dim the dimension to cut
+     * @param start first index kept
+     * @param end one past the last index kept
+     * @return the view
+     */
     public Tensor slice(int dim, int start, int end) {
         return Views.slice(this, dim, start, end);
     }
@@ -387,23 +599,40 @@ public final class Tensor {
     /**
      * This tensor broadcast to {@code target} (a view with stride 0 along stretched dimensions, NumPy's rules:
      * aligned from the right, size-1 dimensions stretch). Backward sums over the stretched dimensions.
+     *
+     * @param target the shape to broadcast to
+     * @return the view
      */
     public Tensor expand(Shape target) {
         return Views.expand(this, target);
     }
 
-    /** This tensor when already contiguous, else a contiguous copy. */
+    /**
+     * This tensor when already contiguous, else a contiguous copy.
+     *
+     * @return a contiguous tensor with the same values
+     */
     public Tensor contiguous() {
         return Views.contiguous(this);
     }
 
     // ---- autograd -------------------------------------------------------------------------------------------
 
+    /**
+     * Whether gradients flow into or through this tensor.
+     *
+     * @return true for a trainable leaf or the result of an operation on one
+     */
     public boolean requiresGrad() {
         return requiresGrad;
     }
 
-    /** Marks a leaf tensor as trainable (or frozen). */
+    /**
+     * Marks a leaf tensor as trainable (or frozen).
+     *
+     * @param value true to accumulate gradients into this tensor, false to freeze it
+     * @return this tensor
+     */
     public Tensor requiresGrad(boolean value) {
         if (value && !dtype.isFloatingPoint()) {
             throw new IllegalArgumentException("only floating-point tensors can require gradients, not " + dtype);
@@ -412,27 +641,48 @@ public final class Tensor {
         return this;
     }
 
+    /**
+     * The node of the operation that produced this tensor, for backward.
+     *
+     * @return the node, or null for a leaf or a tensor outside the graph
+     */
     public GradNode gradFn() {
         return gradFn;
     }
 
-    /** Links this tensor to the node that produced it; called by {@link Autograd#record}. */
+    /**
+     * Links this tensor to the node that produced it; called by {@link Autograd#record}.
+     *
+     * @param node the operation's node, or null to cut the link
+     */
     public void setGradFn(GradNode node) {
         this.gradFn = node;
         this.requiresGrad = node != null || requiresGrad;
     }
 
-    /** Accumulated gradient of a leaf, or null before any backward pass. */
+    /**
+     * Accumulated gradient of a leaf, or null before any backward pass.
+     *
+     * @return the gradient, or null
+     */
     public Tensor grad() {
         return grad;
     }
 
-    /** Replaces the gradient (null clears it). */
+    /**
+     * Replaces the gradient (null clears it).
+     *
+     * @param g the new gradient, same shape as this tensor, or null
+     */
     public void setGrad(Tensor g) {
         this.grad = g;
     }
 
-    /** A tensor sharing storage but cut from the graph (no gradient flows through it). */
+    /**
+     * A tensor sharing storage but cut from the graph (no gradient flows through it).
+     *
+     * @return a new tensor over the same storage, without a gradient function
+     */
     public Tensor detach() {
         return new Tensor(storage, scope, dtype, shape, strides, offset);
     }

@@ -50,14 +50,22 @@ public final class TensorScope implements AutoCloseable {
         this.owner = Thread.currentThread();
     }
 
-    /** Opens a scope and makes it the current thread's innermost scope until closed. */
+    /**
+     * Opens a scope and makes it the current thread's innermost scope until closed.
+     *
+     * @return the new scope; close it with try-with-resources
+     */
     public static TensorScope open() {
         TensorScope scope = new TensorScope(true, Device.cpu());
         STACK.get().push(scope);
         return scope;
     }
 
-    /** Opens a long-lived scope on the CPU that is never the implicit target of operations (for parameters). */
+    /**
+     * Opens a long-lived scope on the CPU that is never the implicit target of operations (for parameters).
+     *
+     * @return the new scope; close it to free the tensors
+     */
     public static TensorScope detached() {
         return detached(Device.cpu());
     }
@@ -65,6 +73,9 @@ public final class TensorScope implements AutoCloseable {
     /**
      * Opens a long-lived scope whose tensors live on {@code device} unless told otherwise (a model's parameters
      * on a GPU); it is never the implicit target of operations.
+     *
+     * @param device the default device of the scope's tensors
+     * @return the new scope; close it to free the tensors
      */
     public static TensorScope detached(Device device) {
         return new TensorScope(false, device);
@@ -73,6 +84,8 @@ public final class TensorScope implements AutoCloseable {
     /**
      * The device of tensors made in this scope without naming one ({@link Tensor#zeros(TensorScope, DType, Shape)});
      * the CPU for scopes opened by {@link #open()}, whose op results live where their inputs do.
+     *
+     * @return the device
      */
     public Device device() {
         return device;
@@ -81,6 +94,7 @@ public final class TensorScope implements AutoCloseable {
     /**
      * The innermost scope opened on this thread.
      *
+     * @return the scope
      * @throws IllegalStateException when no scope is open: wrap the work in {@code try (var s = TensorScope.open())}
      */
     public static TensorScope current() {
@@ -95,6 +109,11 @@ public final class TensorScope implements AutoCloseable {
     /**
      * Zero-filled storage for {@code elements} values of {@code dtype} on {@code device}, freed when this scope
      * closes.
+     *
+     * @param device where the memory lives
+     * @param dtype the element type
+     * @param elements the number of values
+     * @return the storage
      */
     public Storage allocate(Device device, DType dtype, long elements) {
         ensureOpen();
@@ -114,6 +133,7 @@ public final class TensorScope implements AutoCloseable {
      * Frees a tensor allocated by this detached scope before the scope closes; the tensor and every view of it
      * must not be used afterwards.
      *
+     * @param tensor a tensor this scope allocated
      * @throws IllegalArgumentException when the tensor's memory was not allocated by this scope, or this scope is
      *                                  stacked (step scopes free everything at once on close)
      */
@@ -147,22 +167,37 @@ public final class TensorScope implements AutoCloseable {
     /**
      * Makes this scope close {@code resource} when it closes, after freeing its tensors (a memory-mapped
      * checkpoint whose weights are tensors of this scope).
+     *
+     * @param resource closed after the tensors are freed
      */
     public synchronized void closeWith(AutoCloseable resource) {
         ensureOpen();
         resources.add(resource);
     }
 
-    /** Total bytes this scope has handed out. */
+    /**
+     * Total bytes this scope has handed out.
+     *
+     * @return the bytes allocated since the scope opened
+     */
     public synchronized long allocatedBytes() {
         return allocatedBytes;
     }
 
-    /** Bytes handed out and not yet released (for a detached scope: its native memory in use). */
+    /**
+     * Bytes handed out and not yet released (for a detached scope: its native memory in use).
+     *
+     * @return the bytes in use
+     */
     public synchronized long liveBytes() {
         return allocatedBytes - releasedBytes;
     }
 
+    /**
+     * Whether the scope is still open; its tensors are freed once it is not.
+     *
+     * @return true until {@link #close()}
+     */
     public boolean isOpen() {
         return open;
     }

@@ -10,17 +10,27 @@ import java.util.OptionalLong;
  * round-trips; decoding a cut-off UTF-8 sequence yields U+FFFD instead of failing.
  */
 public final class ByteLevelTokenizer implements Tokenizer {
+    /** The beginning-of-sequence id. */
     public static final int BOS = 256;
+    /** The end-of-sequence id. */
     public static final int EOS = 257;
+    /** The padding id. */
     public static final int PAD = 258;
+    /** The vocabulary size: 256 bytes and three special tokens. */
     public static final int VOCAB_SIZE = 259;
 
     private final ChatTemplate template;
 
+    /** A tokenizer with the {@link ChatTemplate#SIMPLE} chat template. */
     public ByteLevelTokenizer() {
         this(ChatTemplate.SIMPLE);
     }
 
+    /**
+     * A tokenizer that renders conversations with {@code template}.
+     *
+     * @param template the chat template
+     */
     public ByteLevelTokenizer(ChatTemplate template) {
         this.template = template;
     }

@@ -9,6 +9,7 @@ import java.util.Objects;
  * @param content the text
  */
 public record ChatMessage(String role, String content) {
+    /** Checks that both components are present and the role is system, user or assistant. */
     public ChatMessage {
         Objects.requireNonNull(role, "role");
         Objects.requireNonNull(content, "content");
@@ -17,14 +18,32 @@ public record ChatMessage(String role, String content) {
         }
     }
 
+    /**
+     * A system turn.
+     *
+     * @param content the system prompt
+     * @return the message
+     */
     public static ChatMessage system(String content) {
         return new ChatMessage("system", content);
     }
 
+    /**
+     * A user turn.
+     *
+     * @param content what the user says
+     * @return the message
+     */
     public static ChatMessage user(String content) {
         return new ChatMessage("user", content);
     }
 
+    /**
+     * An assistant turn.
+     *
+     * @param content the assistant's answer
+     * @return the message
+     */
     public static ChatMessage assistant(String content) {
         return new ChatMessage("assistant", content);
     }

@@ -33,7 +33,12 @@ public enum ChatTemplate {
     /** Plain "Role: content" lines, for byte-level demo models. */
     SIMPLE;
 
-    /** The template named {@code name} (case-insensitive), or an exception listing the names. */
+    /**
+     * The template named {@code name} (case-insensitive), or an exception listing the names.
+     *
+     * @param name a template's name, e.g. {@code chatml}
+     * @return the template
+     */
     public static ChatTemplate named(String name) {
         try {
             return valueOf(name.toUpperCase(Locale.ROOT));
@@ -42,7 +47,12 @@ public enum ChatTemplate {
         }
     }
 
-    /** Maps a Jinja chat template text from tokenizer_config.json to a built-in template. */
+    /**
+     * Maps a Jinja chat template text from tokenizer_config.json to a built-in template.
+     *
+     * @param jinja the {@code chat_template} string
+     * @return the built-in template that renders the same text
+     */
     public static ChatTemplate recognise(String jinja) {
         if (jinja.contains("<|im_start|>")) {
             return CHATML;
@@ -59,6 +69,10 @@ public enum ChatTemplate {
 
     /**
      * The conversation as text; with {@code addGenerationPrompt} it ends where the assistant's answer starts.
+     *
+     * @param messages the conversation's turns, in order
+     * @param addGenerationPrompt true to end with the opening of an assistant turn
+     * @return the rendered conversation
      */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
         StringBuilder sb = new StringBuilder();
@@ -74,7 +88,11 @@ public enum ChatTemplate {
         return sb.toString();
     }
 
-    /** The text that opens an assistant turn (completion-only loss masks everything before it). */
+    /**
+     * The text that opens an assistant turn (completion-only loss masks everything before it).
+     *
+     * @return the assistant turn's opening text
+     */
     public String assistantPrefix() {
         return switch (this) {
             case CHATML -> "<|im_start|>assistant\n";

@@ -54,7 +54,12 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         this.template = template;
     }
 
-    /** Loads {@code dir/tokenizer.json} (and {@code dir/tokenizer_config.json} when present). */
+    /**
+     * Loads {@code dir/tokenizer.json} (and {@code dir/tokenizer_config.json} when present).
+     *
+     * @param dir a model folder holding {@code tokenizer.json}
+     * @return the tokenizer
+     */
     public static HfTokenizer load(Path dir) {
         Path file = Files.isDirectory(dir) ? dir.resolve("tokenizer.json") : dir;
         if (!Files.isRegularFile(file)) {

@@ -12,11 +12,20 @@ import java.util.Map;
  * carries {@code augmented_from}; a copy identical to the original is not added. Thread-safe when the translator is.
  */
 public final class BackTranslation implements Step.Stateless {
+    /** Translates the text values both ways. */
     private final Translator translator;
+    /** The records' language. */
     private final String language;
+    /** The language the paraphrase goes through. */
     private final String pivot;
 
-    /** @param language the records' language; @param pivot the language to go through */
+    /**
+     * A back-translation step.
+     *
+     * @param translator translates the text values both ways
+     * @param language   the records' language (BCP 47, e.g. {@code zh})
+     * @param pivot      the language to go through (e.g. {@code en})
+     */
     public BackTranslation(Translator translator, String language, String pivot) {
         this.translator = translator;
         this.language = language;

@@ -17,9 +17,17 @@ import java.util.SplittableRandom;
  * {@code augmented_from}. Deterministic per record id and seed; stateless and thread-safe.
  */
 public final class Eda implements Step.Stateless {
+    /** The operation rates, copies and seed. */
     private final EdaConfig config;
+    /** Where synonyms come from. */
     private final SynonymSource synonyms;
 
+    /**
+     * An EDA step.
+     *
+     * @param config the operation rates, copies and seed
+     * @param synonyms where synonym replacement and insertion find synonyms
+     */
     public Eda(EdaConfig config, SynonymSource synonyms) {
         this.config = config;
         this.synonyms = synonyms;
@@ -46,7 +54,13 @@ public final class Eda implements Step.Stateless {
         return Outcome.keep(record).withAdded(copies);
     }
 
-    /** One augmented version of {@code text}. */
+    /**
+     * One augmented version of {@code text}.
+     *
+     * @param text one text value of a record
+     * @param rnd the random source of this copy
+     * @return the augmented text, or {@code text} itself when it has fewer than two words
+     */
     public String augment(String text, SplittableRandom rnd) {
         List<String> words = new ArrayList<>(Segmenter.words(text));
         if (words.size() < 2) {

@@ -16,8 +16,13 @@ import java.util.SplittableRandom;
  * Each next item comes from source {@code i} with probability {@code weight_i / sum}; the mixture ends when the
  * first source runs out, so the proportions hold. Deterministic for a seed. Its hash in the manifest is the
  * SHA-256 of the members' hashes.
+ *
+ * @param sources the sources to mix, at least one
+ * @param weights one weight per source, finite and {@code > 0}; they need not sum to 1
+ * @param seed seed of the draws that pick each item's source
  */
 public record Mixture(List<Source> sources, List<Double> weights, long seed) implements Source {
+    /** Copies the lists and checks that there is one finite, positive weight per source. */
     public Mixture {
         sources = List.copyOf(sources);
         weights = List.copyOf(weights);

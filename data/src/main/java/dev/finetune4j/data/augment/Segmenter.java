@@ -19,7 +19,12 @@ public final class Segmenter {
     private Segmenter() {
     }
 
-    /** The words of {@code text}, punctuation included as separate words for Chinese. */
+    /**
+     * The words of {@code text}, punctuation included as separate words for Chinese.
+     *
+     * @param text the text
+     * @return the words in order
+     */
     public static List<String> words(String text) {
         if (Scripts.cjkShare(text) == 0) {
             return List.of(text.strip().split("\\s+"));
@@ -39,7 +44,12 @@ public final class Segmenter {
         return out;
     }
 
-    /** Joins words, with a space only between two words of space-separated scripts. */
+    /**
+     * Joins words, with a space only between two words of space-separated scripts.
+     *
+     * @param words the words
+     * @return the text
+     */
     public static String join(List<String> words) {
         StringBuilder sb = new StringBuilder();
         for (String w : words) {

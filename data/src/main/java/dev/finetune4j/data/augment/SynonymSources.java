@@ -18,7 +18,12 @@ public final class SynonymSources {
     private SynonymSources() {
     }
 
-    /** A source over a word-to-synonyms map. */
+    /**
+     * A source over a word-to-synonyms map.
+     *
+     * @param map word to synonyms
+     * @return a source answering from a copy of the map
+     */
     public static SynonymSource of(Map<String, List<String>> map) {
         Map<String, List<String>> copy = Map.copyOf(map);
         return word -> copy.getOrDefault(word, List.of());
@@ -27,6 +32,10 @@ public final class SynonymSources {
     /**
      * A TSV dictionary: {@code word<TAB>synonym<TAB>synonym...} (synonyms may also be comma-separated); lines
      * starting with {@code #} are comments. Each line is a group: every member becomes a synonym of the others.
+     *
+     * @param file the TSV file
+     * @return a source over its groups
+     * @throws IOException when the file cannot be read
      */
     public static SynonymSource tsv(Path file) throws IOException {
         List<List<String>> groups = new ArrayList<>();
@@ -41,6 +50,10 @@ public final class SynonymSources {
     /**
      * The Cilin format (HIT-SCIR "TongYiCi CiLin" extended): {@code Aa01A01= 人 士 人物 ...}; only groups whose code
      * ends with {@code =} (true synonyms) are used, not {@code #} (related) or {@code @} (single word).
+     *
+     * @param file the Cilin file
+     * @return a source over its synonym groups
+     * @throws IOException when the file cannot be read
      */
     public static SynonymSource cilin(Path file) throws IOException {
         List<List<String>> groups = new ArrayList<>();
@@ -56,6 +69,10 @@ public final class SynonymSources {
     /**
      * WordNet database files ({@code data.noun}, {@code data.verb}, {@code data.adj}, {@code data.adv}) in
      * {@code dir}: the words of one synset are synonyms. Underscores in lemmas become spaces.
+     *
+     * @param dir the folder with the WordNet data files
+     * @return a source over the synsets
+     * @throws IOException when a file cannot be read
      */
     public static SynonymSource wordnet(Path dir) throws IOException {
         List<List<String>> groups = new ArrayList<>();

@@ -15,7 +15,11 @@ import java.util.Map;
  */
 public record CleanConfig(boolean nfkc, boolean keepCjkPunctuation, boolean stripHtml, boolean removeControl,
                           boolean normalizeWhitespace) implements Serializable {
-    /** Everything on. */
+    /**
+     * Everything on.
+     *
+     * @return a configuration with every option true
+     */
     public static CleanConfig defaults() {
         return new CleanConfig(true, true, true, true, true);
     }

@@ -9,8 +9,14 @@ import java.util.Map;
 
 /** Drops records whose text fails a {@link QualityConfig} threshold. Stateless and thread-safe. */
 public final class QualityFilter implements Step.Stateless {
+    /** The thresholds. */
     private final QualityConfig config;
 
+    /**
+     * A filter with the given thresholds.
+     *
+     * @param config the thresholds
+     */
     public QualityFilter(QualityConfig config) {
         this.config = config;
     }
@@ -31,7 +37,12 @@ public final class QualityFilter implements Step.Stateless {
         return reason == null ? Outcome.keep(record) : Outcome.drop(reason);
     }
 
-    /** The first rule {@code text} fails, or {@code null} when it passes all. */
+    /**
+     * The first rule {@code text} fails, or {@code null} when it passes all.
+     *
+     * @param text the text to check
+     * @return the name of the failed rule, or {@code null}
+     */
     public String check(String text) {
         int chars = text.codePointCount(0, text.length());
         if (chars < config.minChars()) {

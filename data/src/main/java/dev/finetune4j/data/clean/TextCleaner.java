@@ -12,13 +12,23 @@ import java.util.Objects;
  * Stateless and thread-safe. Also usable on plain strings through {@link #clean(String)}.
  */
 public final class TextCleaner implements Step.Stateless {
+    /** Which cleaning operations run. */
     private final CleanConfig config;
 
+    /**
+     * A cleaner with the given options.
+     *
+     * @param config which cleaning operations run
+     */
     public TextCleaner(CleanConfig config) {
         this.config = config;
     }
 
-    /** A cleaner with every option on. */
+    /**
+     * A cleaner with every option on.
+     *
+     * @return {@code new TextCleaner(CleanConfig.defaults())}
+     */
     public static TextCleaner defaults() {
         return new TextCleaner(CleanConfig.defaults());
     }
@@ -38,7 +48,12 @@ public final class TextCleaner implements Step.Stateless {
         return Outcome.keepOrChange(record, record.mapTexts(this::clean), "cleaned");
     }
 
-    /** Cleans one string. */
+    /**
+     * Cleans one string.
+     *
+     * @param s the string
+     * @return the cleaned string
+     */
     public String clean(String s) {
         String out = Objects.requireNonNull(s, "text to clean");
         if (config.stripHtml()) {

@@ -14,12 +14,19 @@ public final class Tokens {
     /** Receives token hashes in text order. */
     @FunctionalInterface
     public interface Sink {
+        /**
+         * Receives one token.
+         *
+         * @param hash the token's 64-bit hash
+         */
         void token(long hash);
     }
 
     /**
      * Feeds the hash of every token of {@code text} to {@code sink}.
      *
+     * @param text the text
+     * @param sink receives each token's hash
      * @return the number of tokens
      */
     public static int hashes(CharSequence text, Sink sink) {
@@ -53,12 +60,22 @@ public final class Tokens {
         return count;
     }
 
-    /** Number of tokens of {@code text}. */
+    /**
+     * Number of tokens of {@code text}.
+     *
+     * @param text the text
+     * @return the number of tokens
+     */
     public static int count(CharSequence text) {
         return hashes(text, h -> { });
     }
 
-    /** MurmurHash3's 64-bit finalizer: spreads every input bit over the output. */
+    /**
+     * MurmurHash3's 64-bit finalizer: spreads every input bit over the output.
+     *
+     * @param k the value to mix
+     * @return the mixed value
+     */
     public static long mix(long k) {
         k ^= k >>> 33;
         k *= 0xff51afd7ed558ccdL;

@@ -17,13 +17,19 @@ import java.util.Map;
  * <p>Hashing runs on all cores; membership is decided in input order. Not thread-safe as a whole.
  */
 public final class ExactDedup implements Step.Keyed<long[]> {
+    /** The hashes of the texts seen so far. */
     private final Hash128Set seen;
 
-    /** A dedup step sized for about {@code expectedRecords} distinct texts (it grows beyond that). */
+    /**
+     * A dedup step sized for about {@code expectedRecords} distinct texts (it grows beyond that).
+     *
+     * @param expectedRecords the initial capacity of the hash table, in distinct texts
+     */
     public ExactDedup(int expectedRecords) {
         this.seen = new Hash128Set(expectedRecords);
     }
 
+    /** A dedup step sized for about 65,536 distinct texts (it grows beyond that). */
     public ExactDedup() {
         this(1 << 16);
     }
@@ -48,7 +54,12 @@ public final class ExactDedup implements Step.Keyed<long[]> {
         return seen.add(key[0], key[1]) ? Outcome.keep(record) : Outcome.drop("exact duplicate");
     }
 
-    /** The 128-bit hash of the normalized text, as two longs. */
+    /**
+     * The 128-bit hash of the normalized text, as two longs.
+     *
+     * @param text a record's text
+     * @return the two halves of the murmur3 128-bit hash of its token sequence
+     */
     public static long[] hash(String text) {
         Hasher hasher = Hashing.murmur3_128().newHasher();
         Tokens.hashes(text, hasher::putLong);
@@ -64,7 +75,11 @@ public final class ExactDedup implements Step.Keyed<long[]> {
         return v;
     }
 
-    /** Distinct texts seen so far. */
+    /**
+     * Distinct texts seen so far.
+     *
+     * @return the number of distinct texts kept so far
+     */
     public int distinct() {
         return seen.size();
     }

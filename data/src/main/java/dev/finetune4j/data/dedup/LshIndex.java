@@ -9,10 +9,14 @@ import java.io.Serializable;
  * at least one band agree. Records are identified by ordinals 0, 1, 2... in insertion order. Not thread-safe.
  */
 public final class LshIndex implements Serializable {
+    /** Signature values per band. */
     private final int rows;
+    /** One hash table per band. */
     private final BandTable[] tables;
 
     /**
+     * An empty index.
+     *
      * @param bands        number of bands
      * @param rows         signature values per band
      * @param expected     expected number of inserted records (tables grow beyond it)
@@ -26,7 +30,14 @@ public final class LshIndex implements Serializable {
         }
     }
 
-    /** The 64-bit hash of each band of a signature; computing these is pure and may run on any thread. */
+    /**
+     * The 64-bit hash of each band of a signature; computing these is pure and may run on any thread.
+     *
+     * @param sig a MinHash signature of length at least {@code bands * rows}
+     * @param bands number of bands
+     * @param rows signature values per band
+     * @return one hash per band
+     */
     public static long[] bandHashes(int[] sig, int bands, int rows) {
         long[] out = new long[bands];
         for (int band = 0; band < bands; band++) {
@@ -42,6 +53,9 @@ public final class LshIndex implements Serializable {
     /**
      * The ordinal of an indexed record sharing a band with {@code bandHashes}: {@code -2} when there is none,
      * {@code -1} when there is one but ordinals are not kept.
+     *
+     * @param bandHashes the band hashes of a record, from {@link #bandHashes}
+     * @return an ordinal, {@code -1} or {@code -2} as above
      */
     public int query(long[] bandHashes) {
         for (int band = 0; band < tables.length; band++) {
@@ -53,19 +67,32 @@ public final class LshIndex implements Serializable {
         return -2;
     }
 
-    /** Indexes a record's bands under {@code ordinal}. */
+    /**
+     * Indexes a record's bands under {@code ordinal}.
+     *
+     * @param bandHashes the band hashes of the record, from {@link #bandHashes}
+     * @param ordinal the record's ordinal, {@code >= 0}
+     */
     public void insert(long[] bandHashes, int ordinal) {
         for (int band = 0; band < tables.length; band++) {
             tables[band].putIfAbsent(bandHashes[band], ordinal);
         }
     }
 
-    /** Rows per band. */
+    /**
+     * Rows per band.
+     *
+     * @return the rows of each band
+     */
     public int rows() {
         return rows;
     }
 
-    /** Bytes held by all band tables. */
+    /**
+     * Bytes held by all band tables.
+     *
+     * @return the size of the tables in bytes
+     */
     public long bytes() {
         long sum = 0;
         for (BandTable t : tables) {

@@ -17,9 +17,17 @@ import java.util.SplittableRandom;
  */
 public final class MinHasher implements Serializable {
     private static final long POLY = 0x9E3779B97F4A7C15L;
+    /** Odd multipliers of the permutations. */
     private final long[] a;
+    /** Addends of the permutations. */
     private final long[] b;
 
+    /**
+     * A hasher with {@code numPerm} permutations drawn from {@code seed}; equal arguments give equal signatures.
+     *
+     * @param numPerm signature length, at least 1
+     * @param seed seed of the permutations
+     */
     public MinHasher(int numPerm, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         a = new long[numPerm];
@@ -30,7 +38,11 @@ public final class MinHasher implements Serializable {
         }
     }
 
-    /** Signature length. */
+    /**
+     * Signature length.
+     *
+     * @return the number of permutations
+     */
     public int numPerm() {
         return a.length;
     }
@@ -38,7 +50,9 @@ public final class MinHasher implements Serializable {
     /**
      * The signature of {@code text}; a text without tokens gets all {@link Integer#MAX_VALUE} (see {@link #isEmpty}).
      *
+     * @param text the text to sign
      * @param n the shingle size in tokens
+     * @return a new signature of {@link #numPerm()} values
      */
     public int[] signature(CharSequence text, int n) {
         long[] tokens = new long[Math.max(16, text.length() / 4)];
@@ -53,7 +67,14 @@ public final class MinHasher implements Serializable {
         return signature(holder[0], count[0], n);
     }
 
-    /** The signature over the {@code n}-grams of token hashes {@code t[0..len)}. */
+    /**
+     * The signature over the {@code n}-grams of token hashes {@code t[0..len)}.
+     *
+     * @param t token hashes; only the first {@code len} are read
+     * @param len number of tokens
+     * @param n the shingle size in tokens
+     * @return a new signature of {@link #numPerm()} values
+     */
     public int[] signature(long[] t, int len, int n) {
         int[] sig = new int[a.length];
         Arrays.fill(sig, Integer.MAX_VALUE);
@@ -95,12 +116,23 @@ public final class MinHasher implements Serializable {
         };
     }
 
-    /** Whether a signature came from a text without tokens. */
+    /**
+     * Whether a signature came from a text without tokens.
+     *
+     * @param sig a signature
+     * @return whether every value is {@link Integer#MAX_VALUE}
+     */
     public static boolean isEmpty(int[] sig) {
         return sig.length > 0 && sig[0] == Integer.MAX_VALUE && Arrays.stream(sig).allMatch(v -> v == Integer.MAX_VALUE);
     }
 
-    /** The share of equal positions of two signatures: an unbiased estimate of the shingles' Jaccard similarity. */
+    /**
+     * The share of equal positions of two signatures: an unbiased estimate of the shingles' Jaccard similarity.
+     *
+     * @param x a signature
+     * @param y a signature of the same length
+     * @return the share in [0, 1]
+     */
     public static double estimateJaccard(int[] x, int[] y) {
         int eq = 0;
         for (int i = 0; i < x.length; i++) {

@@ -22,13 +22,23 @@ import java.util.Map;
  * cluster in one split. Records without tokens are passed through untouched. Not thread-safe as a whole.
  */
 public final class NearDedup implements Step.Keyed<long[]> {
+    /** The MinHash and LSH parameters. */
     private final NearDedupConfig config;
+    /** Computes the signatures. */
     private final MinHasher hasher;
+    /** The band tables of the kept records. */
     private final LshIndex index;
+    /** Cluster id by ordinal of an indexed record (tag mode only). */
     private long[] clusterOf = new long[1024];
+    /** Records indexed so far. */
     private int inserted;
 
-    /** A step sized for about {@code expectedRecords} distinct records (it grows beyond that). */
+    /**
+     * A step sized for about {@code expectedRecords} distinct records (it grows beyond that).
+     *
+     * @param config the MinHash and LSH parameters
+     * @param expectedRecords initial capacity of the tables, in distinct records
+     */
     public NearDedup(NearDedupConfig config, int expectedRecords) {
         this.config = config;
         this.hasher = new MinHasher(config.numPerm(), config.seed());
@@ -36,6 +46,11 @@ public final class NearDedup implements Step.Keyed<long[]> {
                 config.mode() == NearDedupConfig.Mode.TAG);
     }
 
+    /**
+     * A step sized for about 65,536 distinct records (it grows beyond that).
+     *
+     * @param config the MinHash and LSH parameters
+     */
     public NearDedup(NearDedupConfig config) {
         this(config, 1 << 16);
     }
@@ -86,12 +101,20 @@ public final class NearDedup implements Step.Keyed<long[]> {
         return match >= 0 ? Outcome.change(tagged, "tagged near duplicate") : Outcome.keep(tagged);
     }
 
-    /** Records indexed so far (the distinct ones). */
+    /**
+     * Records indexed so far (the distinct ones).
+     *
+     * @return the number of records in the index
+     */
     public int indexed() {
         return inserted;
     }
 
-    /** Bytes held by the LSH tables (and cluster ids in tag mode). */
+    /**
+     * Bytes held by the LSH tables (and cluster ids in tag mode).
+     *
+     * @return the size of the tables in bytes
+     */
     public long bytes() {
         return index.bytes() + (config.mode() == NearDedupConfig.Mode.TAG ? 8L * clusterOf.length : 0);
     }

@@ -27,6 +27,7 @@ public record NearDedupConfig(int numPerm, int bands, int rows, double threshold
         TAG
     }
 
+    /** Checks that {@code bands * rows <= numPerm}, the threshold lies in (0, 1) and the n-gram sizes are positive. */
     public NearDedupConfig {
         if (numPerm < 1 || bands < 1 || rows < 1 || bands * rows > numPerm) {
             throw new IllegalArgumentException("need bands * rows <= numPerm, found bands=" + bands + " rows=" + rows
@@ -43,6 +44,10 @@ public record NearDedupConfig(int numPerm, int bands, int rows, double threshold
     /**
      * Bands and rows chosen for {@code threshold} the way datasketch does (minimizing the sum of the false-positive
      * and false-negative areas under the LSH S-curve); 5-word or 3-character shingles, drop mode, seed 1.
+     *
+     * @param threshold the Jaccard similarity above which records count as near-duplicates, in (0, 1)
+     * @param numPerm signature length
+     * @return the configuration
      */
     public static NearDedupConfig forThreshold(double threshold, int numPerm) {
         int[] br = LshParams.optimal(threshold, numPerm, 0.5, 0.5);
@@ -52,19 +57,41 @@ public record NearDedupConfig(int numPerm, int bands, int rows, double threshold
     /**
      * The recommended default: 128 permutations tuned for Jaccard 0.7 (14 bands of 9 rows), which finds nearly all
      * pairs above 0.8 and almost none below 0.5.
+     *
+     * @return {@code forThreshold(0.7, 128)}
      */
     public static NearDedupConfig defaults() {
         return forThreshold(0.7, 128);
     }
 
+    /**
+     * This configuration with another mode.
+     *
+     * @param m drop or tag near-duplicates
+     * @return a new configuration
+     */
     public NearDedupConfig withMode(Mode m) {
         return new NearDedupConfig(numPerm, bands, rows, threshold, shingling, wordN, charN, seed, m);
     }
 
+    /**
+     * This configuration with other shingles.
+     *
+     * @param s word or character shingles, or chosen per text
+     * @param words n of word n-grams, at least 1
+     * @param chars n of character n-grams, at least 1
+     * @return a new configuration
+     */
     public NearDedupConfig withShingles(Shingling s, int words, int chars) {
         return new NearDedupConfig(numPerm, bands, rows, threshold, s, words, chars, seed, mode);
     }
 
+    /**
+     * This configuration with another seed of the permutations.
+     *
+     * @param s the seed
+     * @return a new configuration
+     */
     public NearDedupConfig withSeed(long s) {
         return new NearDedupConfig(numPerm, bands, rows, threshold, shingling, wordN, charN, s, mode);
     }

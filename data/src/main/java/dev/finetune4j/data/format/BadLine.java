@@ -14,13 +14,18 @@ public record BadLine(String file, long line, String reason, String raw) impleme
     /** How many characters of the raw line are kept in the quarantine file. */
     public static final int RAW_PREVIEW_CHARS = 2_000;
 
+    /** Cuts {@code raw} to {@link #RAW_PREVIEW_CHARS} characters. */
     public BadLine {
         if (raw != null && raw.length() > RAW_PREVIEW_CHARS) {
             raw = raw.substring(0, RAW_PREVIEW_CHARS);
         }
     }
 
-    /** The first word of the reason ({@code invalid JSON}, {@code wrong field types}...), used to count by kind. */
+    /**
+     * The first word of the reason ({@code invalid JSON}, {@code wrong field types}...), used to count by kind.
+     *
+     * @return the reason up to its first colon
+     */
     public String kind() {
         int colon = reason.indexOf(':');
         return colon < 0 ? reason : reason.substring(0, colon);

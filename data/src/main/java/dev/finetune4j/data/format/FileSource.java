@@ -21,7 +21,12 @@ public record FileSource(Path path, Format format, ReadOptions options) implemen
         return path.getFileName().toString();
     }
 
-    /** The same file, every record checked against {@code schema}. */
+    /**
+     * The same file, every record checked against {@code schema}.
+     *
+     * @param schema the schema every record must satisfy
+     * @return a new source; this one is unchanged
+     */
     public FileSource schema(Schema schema) {
         return new FileSource(path, format, new ReadOptions(options.maxLineBytes(), schema, options.trustMeta()));
     }
@@ -30,12 +35,19 @@ public record FileSource(Path path, Format format, ReadOptions options) implemen
      * The same file, known to be written by this library (a pipeline's output, see {@code PipelineOutputs}): each
      * record's {@code _meta} is kept and its {@code _meta.source} becomes the record's id. Without this, an input's
      * {@code _meta} is ignored, because any file could claim any source there.
+     *
+     * @return a new source; this one is unchanged
      */
     public FileSource trustMeta() {
         return new FileSource(path, format, new ReadOptions(options.maxLineBytes(), options.schema(), true));
     }
 
-    /** The same file with another limit on line (or array element) size. */
+    /**
+     * The same file with another limit on line (or array element) size.
+     *
+     * @param maxLineBytes the longest line or element read, in bytes, at least 16
+     * @return a new source; this one is unchanged
+     */
     public FileSource maxLineBytes(int maxLineBytes) {
         return new FileSource(path, format, new ReadOptions(maxLineBytes, options.schema(), options.trustMeta()));
     }

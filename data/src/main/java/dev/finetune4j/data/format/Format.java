@@ -15,7 +15,11 @@ public enum Format {
         this.extension = extension;
     }
 
-    /** The file extension with its dot. */
+    /**
+     * The file extension with its dot.
+     *
+     * @return e.g. {@code .jsonl}
+     */
     public String extension() {
         return extension;
     }

@@ -17,7 +17,12 @@ public final class Json {
     private Json() {
     }
 
-    /** Compact JSON text of a value. */
+    /**
+     * Compact JSON text of a value.
+     *
+     * @param value a JSON-like value: map, list, string, number, boolean or null
+     * @return the JSON text on one line
+     */
     public static String write(Object value) {
         try {
             return MAPPER.writeValueAsString(value);

@@ -38,12 +38,25 @@ public final class JsonObjectLines implements Closeable {
         this.file = file;
     }
 
-    /** Opens {@code file} with the default line limit ({@link ReadOptions#DEFAULTS}). */
+    /**
+     * Opens {@code file} with the default line limit ({@link ReadOptions#DEFAULTS}).
+     *
+     * @param file the JSONL file
+     * @return a reader positioned before the first line; close it
+     * @throws IOException when the file cannot be opened
+     */
     public static JsonObjectLines open(Path file) throws IOException {
         return open(file, ReadOptions.DEFAULTS.maxLineBytes());
     }
 
-    /** Opens {@code file}; lines over {@code maxLineBytes} bytes are reported as bad. */
+    /**
+     * Opens {@code file}; lines over {@code maxLineBytes} bytes are reported as bad.
+     *
+     * @param file the JSONL file
+     * @param maxLineBytes the longest line read as an object, in bytes
+     * @return a reader positioned before the first line; close it
+     * @throws IOException when the file cannot be opened
+     */
     public static JsonObjectLines open(Path file, int maxLineBytes) throws IOException {
         return new JsonObjectLines(Files.newInputStream(file), file.getFileName().toString(), maxLineBytes);
     }
@@ -53,6 +66,8 @@ public final class JsonObjectLines implements Closeable {
      * file): the first bad line is thrown, naming the file, the line and the reason. Read line by line with
      * {@link #next()} to quarantine bad lines instead.
      *
+     * @param file the JSONL file
+     * @return the objects in file order
      * @throws IOException when the file cannot be read or a line is not a JSON object
      */
     public static List<Ok> readAll(Path file) throws IOException {
@@ -82,11 +97,20 @@ public final class JsonObjectLines implements Closeable {
     public record Ok(long line, Map<String, Object> object, String text) implements Item {
     }
 
-    /** A line that is not a JSON object, with the reason. */
+    /**
+     * A line that is not a JSON object, with the reason.
+     *
+     * @param badLine the line's file, number, reason and raw text
+     */
     public record Bad(BadLine badLine) implements Item {
     }
 
-    /** The next non-blank line, or {@code null} at the end of the file. */
+    /**
+     * The next non-blank line, or {@code null} at the end of the file.
+     *
+     * @return an {@link Ok} object, a {@link Bad} line, or {@code null}
+     * @throws IOException when the file cannot be read
+     */
     public Item next() throws IOException {
         LineReader.Line line;
         do {

@@ -18,11 +18,21 @@ public final class QuarantineWriter implements Closeable {
     private BufferedWriter out;
     private long count;
 
+    /**
+     * A writer that creates {@code target} only if a bad line arrives.
+     *
+     * @param target the quarantine file
+     */
     public QuarantineWriter(Path target) {
         this.target = target;
     }
 
-    /** Appends one bad line. */
+    /**
+     * Appends one bad line.
+     *
+     * @param bad the line to write
+     * @throws IOException when the file cannot be written
+     */
     public void write(BadLine bad) throws IOException {
         if (out == null) {
             Files.createDirectories(target.toAbsolutePath().getParent());
@@ -34,12 +44,21 @@ public final class QuarantineWriter implements Closeable {
         count++;
     }
 
-    /** How many bad lines were written. */
+    /**
+     * How many bad lines were written.
+     *
+     * @return the number of lines written so far
+     */
     public long count() {
         return count;
     }
 
-    /** Moves the file into place; returns its name, or {@code null} when there were no bad lines. */
+    /**
+     * Moves the file into place; returns its name, or {@code null} when there were no bad lines.
+     *
+     * @return the file name, or {@code null}
+     * @throws IOException when the file cannot be moved
+     */
     public String commit() throws IOException {
         if (out == null) {
             return null;

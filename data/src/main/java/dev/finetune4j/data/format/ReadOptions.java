@@ -18,6 +18,7 @@ public record ReadOptions(int maxLineBytes, Schema schema, boolean trustMeta) im
     /** 4 MiB per line, schema detected per record, {@code _meta} ignored. */
     public static final ReadOptions DEFAULTS = new ReadOptions(4 << 20, null, false);
 
+    /** Checks that {@code maxLineBytes} is at least 16. */
     public ReadOptions {
         if (maxLineBytes < 16) {
             throw new IllegalArgumentException("maxLineBytes must be at least 16, found " + maxLineBytes);

@@ -36,7 +36,13 @@ public final class RecordWriter implements Closeable {
     private long records;
     private boolean committed;
 
-    /** Opens {@code target} for writing in {@code format}; nothing appears at {@code target} until commit. */
+    /**
+     * Opens {@code target} for writing in {@code format}; nothing appears at {@code target} until commit.
+     *
+     * @param target the file to create or replace
+     * @param format the output format
+     * @throws IOException when the temporary file cannot be created
+     */
     public RecordWriter(Path target, Format format) throws IOException {
         this.target = target;
         this.format = format;
@@ -50,7 +56,12 @@ public final class RecordWriter implements Closeable {
         }
     }
 
-    /** Appends one record. */
+    /**
+     * Appends one record.
+     *
+     * @param r the record to write
+     * @throws IOException when the file cannot be written
+     */
     public void write(Record r) throws IOException {
         Map<String, Object> obj = new LinkedHashMap<>(r.fields());
         Map<String, Object> meta = new LinkedHashMap<>(r.meta());
@@ -85,7 +96,12 @@ public final class RecordWriter implements Closeable {
         out.write("\r\n");
     }
 
-    /** Finishes the file, moves it into place and describes it. */
+    /**
+     * Finishes the file, moves it into place and describes it.
+     *
+     * @return the file's name, record count, size and SHA-256
+     * @throws IOException when the file cannot be finished or moved
+     */
     public WrittenFile commit() throws IOException {
         if (format == Format.JSON) {
             out.write(records == 0 ? "]\n" : "\n]\n");

@@ -22,7 +22,13 @@ public final class Sha256 {
         }
     }
 
-    /** The hex SHA-256 of a file's bytes. */
+    /**
+     * The hex SHA-256 of a file's bytes.
+     *
+     * @param file the file
+     * @return the lowercase hex digest
+     * @throws IOException when the file cannot be read
+     */
     public static String of(Path file) throws IOException {
         MessageDigest d = newDigest();
         try (InputStream in = Files.newInputStream(file)) {

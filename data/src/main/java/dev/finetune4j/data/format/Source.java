@@ -5,9 +5,18 @@ import java.io.Serializable;
 
 /** An input of records: a file in one of the {@link Format}s, or a mixture of several sources. */
 public interface Source extends Serializable {
-    /** A short name for reports and record ids (the file name for files). */
+    /**
+     * A short name for reports and record ids (the file name for files).
+     *
+     * @return the source's name
+     */
     String name();
 
-    /** Opens the input for one pass. */
+    /**
+     * Opens the input for one pass.
+     *
+     * @return a stream of records and bad lines; close it
+     * @throws IOException when the input cannot be opened
+     */
     RecordStream open() throws IOException;
 }

@@ -30,7 +30,9 @@ import java.util.regex.Matcher;
  * (possessive quantifiers, a lookbehind where an unbounded run starts). Immutable and thread-safe.
  */
 public final class PiiRedactor implements Serializable {
+    /** The rules, user rules first. */
     private final List<PiiRule> rules;
+    /** How found values are replaced. */
     private final Strategy strategy;
 
     private PiiRedactor(List<PiiRule> rules, Strategy strategy) {
@@ -38,43 +40,82 @@ public final class PiiRedactor implements Serializable {
         this.strategy = strategy;
     }
 
-    /** Every built-in rule, placeholders. */
+    /**
+     * Every built-in rule, placeholders.
+     *
+     * @return a redactor with the built-in rules and the placeholder strategy
+     */
     public static PiiRedactor defaults() {
         return builder().build();
     }
 
+    /**
+     * A builder with every built-in rule and the placeholder strategy.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
     /** Chooses rules and strategy. */
     public static final class Builder {
+        private Builder() {
+        }
+
         private final List<PiiRule> custom = new ArrayList<>();
         private final List<PiiType> disabled = new ArrayList<>();
         private Strategy strategy = new Strategy.Placeholder();
 
+        /**
+         * How found values are replaced (default: the type's placeholder).
+         *
+         * @param s {@link Strategy.Placeholder}, {@link Strategy.Mask} or {@link Strategy.KeyedHash}
+         * @return this builder
+         */
         public Builder strategy(Strategy s) {
             this.strategy = Objects.requireNonNull(s, "strategy: pass Placeholder, Mask or KeyedHash");
             return this;
         }
 
-        /** Turns a built-in type off. */
+        /**
+         * Turns a built-in type off.
+         *
+         * @param type the type whose rule is turned off
+         * @return this builder
+         */
         public Builder disable(PiiType type) {
             disabled.add(type);
             return this;
         }
 
-        /** Adds a user rule; user rules take priority over built-in ones, in the order added. */
+        /**
+         * Adds a user rule; user rules take priority over built-in ones, in the order added.
+         *
+         * @param rule the rule to add
+         * @return this builder
+         */
         public Builder rule(PiiRule rule) {
             custom.add(rule);
             return this;
         }
 
-        /** Adds a user pattern with placeholder {@code [NAME]}, e.g. {@code pattern("EMPLOYEE_ID", "EMP-\\d{6}")}. */
+        /**
+         * Adds a user pattern with placeholder {@code [NAME]}, e.g. {@code pattern("EMPLOYEE_ID", "EMP-\\d{6}")}.
+         *
+         * @param name the type name, upper case by convention
+         * @param regex the pattern, in {@link java.util.regex.Pattern} syntax
+         * @return this builder
+         */
         public Builder pattern(String name, String regex) {
             return rule(PiiRule.custom(name, regex));
         }
 
+        /**
+         * Builds the redactor.
+         *
+         * @return an immutable redactor with the rules and strategy chosen
+         */
         public PiiRedactor build() {
             List<PiiRule> all = new ArrayList<>(custom);
             DefaultRules.all().stream().filter(r -> disabled.stream().noneMatch(t -> t.name().equals(r.name())))
@@ -92,12 +133,22 @@ public final class PiiRedactor implements Serializable {
     public record Redaction(String text, Map<String, Integer> counts) {
     }
 
-    /** The text with every validated value replaced. */
+    /**
+     * The text with every validated value replaced.
+     *
+     * @param text the text to redact
+     * @return the redacted text
+     */
     public String redact(String text) {
         return scan(text).text();
     }
 
-    /** Redacts and counts by type. */
+    /**
+     * Redacts and counts by type.
+     *
+     * @param text the text to redact
+     * @return the redacted text and the number of values found per type
+     */
     public Redaction scan(String text) {
         Objects.requireNonNull(text, "text to redact");
         // NOTE: rules see full-width digits and letters as ASCII, so redaction does not depend on cleaning first;

@@ -22,7 +22,13 @@ public record PiiRule(String name, String placeholder, Pattern pattern, Validato
     public interface Validator extends Predicate<String>, Serializable {
     }
 
-    /** A user rule that accepts every match of {@code regex}, placeholder {@code [NAME]}, masked entirely. */
+    /**
+     * A user rule that accepts every match of {@code regex}, placeholder {@code [NAME]}, masked entirely.
+     *
+     * @param name the type name, upper case by convention
+     * @param regex the pattern, in {@link java.util.regex.Pattern} syntax
+     * @return the rule
+     */
     public static PiiRule custom(String name, String regex) {
         return new PiiRule(name, "[" + name + "]", Pattern.compile(regex), s -> true, 0, 0);
     }

@@ -9,8 +9,14 @@ import java.util.TreeMap;
 
 /** Redacts every text value of a record; the report counts redactions by type. Stateless and thread-safe. */
 public final class PiiStep implements Step.Stateless {
+    /** The rules and strategy to apply. */
     private final PiiRedactor redactor;
 
+    /**
+     * A step that redacts every text value of a record with {@code redactor}.
+     *
+     * @param redactor the rules and strategy to apply
+     */
     public PiiStep(PiiRedactor redactor) {
         this.redactor = redactor;
     }

@@ -14,6 +14,9 @@ public final class Validators {
      * Chinese resident identity number (GB 11643-1999): 17 digits, then a check character
      * {@code "10X98765432"[sum(d_i * w_i) mod 11]} with weights {@code 2^(17-i) mod 11}; the birth date
      * (digits 7-14) must be a real date.
+     *
+     * @param s the candidate, digits and check character only
+     * @return whether it is a valid identity number
      */
     public static boolean chineseId(String s) {
         if (s.length() != 18) {
@@ -41,7 +44,12 @@ public final class Validators {
         return d <= java.time.YearMonth.of(y, m).lengthOfMonth();
     }
 
-    /** Luhn (mod 10) checksum over the digits of {@code s}, 13 to 19 of them; other characters are ignored. */
+    /**
+     * Luhn (mod 10) checksum over the digits of {@code s}, 13 to 19 of them; other characters are ignored.
+     *
+     * @param s the candidate
+     * @return whether the digits pass the Luhn check
+     */
     public static boolean luhn(String s) {
         int sum = 0;
         int digits = 0;
@@ -63,7 +71,12 @@ public final class Validators {
         return digits >= 13 && digits <= 19 && sum % 10 == 0;
     }
 
-    /** IPv4 in dotted quad form or IPv6 in any standard form. */
+    /**
+     * IPv4 in dotted quad form or IPv6 in any standard form.
+     *
+     * @param s the candidate
+     * @return whether it is an IP address
+     */
     public static boolean ip(String s) {
         return InetAddresses.isInetAddress(s);
     }
@@ -71,6 +84,9 @@ public final class Validators {
     /**
      * E.164: a plus sign, a country code not starting with 0, at most 15 digits in all (at least 8 here); spaces,
      * dots, dashes and parentheses may separate them.
+     *
+     * @param s the candidate
+     * @return whether it is a valid E.164 number
      */
     public static boolean e164(String s) {
         String digits = s.replaceAll("[ .\\-()]", "");

@@ -6,6 +6,11 @@ package dev.finetune4j.data.pipeline;
  * because the cause is the input or the steps' settings, not the program.
  */
 public final class EmptyDatasetException extends IllegalArgumentException {
+    /**
+     * An exception with the given message.
+     *
+     * @param message what was empty and what to check
+     */
     public EmptyDatasetException(String message) {
         super(message);
     }

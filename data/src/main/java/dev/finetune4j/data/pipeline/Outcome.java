@@ -20,8 +20,16 @@ import java.util.Objects;
 public record Outcome(Kind kind, Record record, String reason, List<Record> added, Map<String, Integer> tallies)
         implements Serializable {
     /** What happened to the record. */
-    public enum Kind { KEPT, CHANGED, DROPPED }
+    public enum Kind {
+        /** Passed on unchanged. */
+        KEPT,
+        /** Passed on in changed form. */
+        CHANGED,
+        /** Stopped here, with a reason. */
+        DROPPED
+    }
 
+    /** Checks that a kept or changed outcome has a record and a dropped one a reason, and copies the collections. */
     public Outcome {
         Objects.requireNonNull(kind, "kind");
         if (kind != Kind.DROPPED) {
@@ -33,32 +41,65 @@ public record Outcome(Kind kind, Record record, String reason, List<Record> adde
         tallies = Map.copyOf(tallies);
     }
 
-    /** The record passes unchanged. */
+    /**
+     * The record passes unchanged.
+     *
+     * @param r the record
+     * @return a KEPT outcome
+     */
     public static Outcome keep(Record r) {
         return new Outcome(Kind.KEPT, r, null, List.of(), Map.of());
     }
 
-    /** The record passes in changed form; {@code what} names the change for the report. */
+    /**
+     * The record passes in changed form; {@code what} names the change for the report.
+     *
+     * @param r the changed record
+     * @param what the change, e.g. {@code cleaned}
+     * @return a CHANGED outcome
+     */
     public static Outcome change(Record r, String what) {
         return new Outcome(Kind.CHANGED, r, what, List.of(), Map.of());
     }
 
-    /** The record passes, changed when {@code after} is a different object than {@code before}. */
+    /**
+     * The record passes, changed when {@code after} is a different object than {@code before}.
+     *
+     * @param before the record the step received
+     * @param after what the step made of it
+     * @param what the change, when there is one
+     * @return KEPT with {@code before} or CHANGED with {@code after}
+     */
     public static Outcome keepOrChange(Record before, Record after, String what) {
         return before == after ? keep(before) : change(after, what);
     }
 
-    /** The record stops here. */
+    /**
+     * The record stops here.
+     *
+     * @param reason why, e.g. {@code exact duplicate}
+     * @return a DROPPED outcome
+     */
     public static Outcome drop(String reason) {
         return new Outcome(Kind.DROPPED, null, reason, List.of(), Map.of());
     }
 
-    /** This outcome with counts for the report. */
+    /**
+     * This outcome with counts for the report.
+     *
+     * @param counts name to count, e.g. PII found by type
+     * @return a new outcome; this one is unchanged
+     */
     public Outcome withTallies(Map<String, Integer> counts) {
         return new Outcome(kind, record, reason, added, counts);
     }
 
-    /** This outcome with extra records after the kept one. */
+    /**
+     * This outcome with extra records after the kept one.
+     *
+     * @param extra the records to add, e.g. augmented copies
+     * @return a new outcome; this one is unchanged
+     */
     public Outcome withAdded(List<Record> extra) {
         return new Outcome(kind, record, reason, extra, tallies);
     }

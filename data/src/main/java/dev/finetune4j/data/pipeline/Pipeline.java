@@ -58,13 +58,20 @@ public final class Pipeline {
         this.b = b;
     }
 
-    /** A new builder. */
+    /**
+     * A new builder.
+     *
+     * @return a builder without inputs, steps or output
+     */
     public static Builder builder() {
         return new Builder();
     }
 
     /** Configures a pipeline; {@link #read} and {@link #write} are required. */
     public static final class Builder {
+        private Builder() {
+        }
+
         private final List<Source> sources = new ArrayList<>();
         private final List<Step> steps = new ArrayList<>();
         private SplitSpec split;
@@ -74,44 +81,79 @@ public final class Pipeline {
         private int batchSize = 2048;
         private int parallelism = Runtime.getRuntime().availableProcessors();
 
-        /** Adds an input; several inputs are read one after the other. */
+        /**
+         * Adds an input; several inputs are read one after the other.
+         *
+         * @param source a file source ({@link dev.finetune4j.data.format.Formats}) or a mixture
+         * @return this builder
+         */
         public Builder read(Source source) {
             sources.add(source);
             return this;
         }
 
-        /** Appends a step. */
+        /**
+         * Appends a step.
+         *
+         * @param step the step, applied after the steps added before it
+         * @return this builder
+         */
         public Builder step(Step step) {
             steps.add(step);
             return this;
         }
 
-        /** Splits the output; the split's seed is also the pipeline's seed unless {@link #seed} is called. */
+        /**
+         * Splits the output; the split's seed is also the pipeline's seed unless {@link #seed} is called.
+         *
+         * @param spec the ratio or k-fold split
+         * @return this builder
+         */
         public Builder split(SplitSpec spec) {
             this.split = spec;
             this.seed = spec.seed();
             return this;
         }
 
-        /** The output folder (created when missing). */
+        /**
+         * The output folder (created when missing).
+         *
+         * @param dir the folder the outputs, quarantine file and {@code manifest.json} go to
+         * @return this builder
+         */
         public Builder write(Path dir) {
             this.outDir = dir;
             return this;
         }
 
-        /** The output format (JSONL by default). */
+        /**
+         * The output format (JSONL by default).
+         *
+         * @param f JSONL, JSON or CSV
+         * @return this builder
+         */
         public Builder format(Format f) {
             this.format = f;
             return this;
         }
 
-        /** The seed recorded in the manifest (steps carry their own seeds in their parameters). */
+        /**
+         * The seed recorded in the manifest (steps carry their own seeds in their parameters).
+         *
+         * @param s the seed
+         * @return this builder
+         */
         public Builder seed(long s) {
             this.seed = s;
             return this;
         }
 
-        /** Records per batch (2048 by default); memory use grows with it. */
+        /**
+         * Records per batch (2048 by default); memory use grows with it.
+         *
+         * @param n records per batch, at least 1
+         * @return this builder
+         */
         public Builder batchSize(int n) {
             if (n < 1) {
                 throw new IllegalArgumentException("batchSize must be >= 1, found " + n);
@@ -120,7 +162,12 @@ public final class Pipeline {
             return this;
         }
 
-        /** Threads for stateless work (all processors by default); 1 runs everything on the caller's thread. */
+        /**
+         * Threads for stateless work (all processors by default); 1 runs everything on the caller's thread.
+         *
+         * @param n number of threads, at least 1
+         * @return this builder
+         */
         public Builder parallelism(int n) {
             if (n < 1) {
                 throw new IllegalArgumentException("parallelism must be >= 1, found " + n);
@@ -129,7 +176,12 @@ public final class Pipeline {
             return this;
         }
 
-        /** Runs the pipeline; see {@link Pipeline#run()}. */
+        /**
+         * Runs the pipeline; see {@link Pipeline#run()}.
+         *
+         * @return the report, also written to {@code manifest.json}
+         * @throws IOException when an input cannot be read or an output cannot be written
+         */
         public PipelineReport run() throws IOException {
             if (sources.isEmpty()) {
                 throw new IllegalStateException("no input: call read(Formats.jsonl(path)) before run()");

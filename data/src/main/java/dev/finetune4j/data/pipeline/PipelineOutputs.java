@@ -38,7 +38,13 @@ public final class PipelineOutputs {
         this.manifest = manifest;
     }
 
-    /** Opens a pipeline's output folder by its {@code manifest.json}. */
+    /**
+     * Opens a pipeline's output folder by its {@code manifest.json}.
+     *
+     * @param dir the folder a pipeline wrote
+     * @return the folder's outputs
+     * @throws IOException when the folder has no {@code manifest.json} or it cannot be read
+     */
     public static PipelineOutputs open(Path dir) throws IOException {
         Path file = dir.resolve("manifest.json");
         if (!Files.isRegularFile(file)) {
@@ -48,12 +54,20 @@ public final class PipelineOutputs {
         return new PipelineOutputs(dir, Json.MAPPER.readValue(file.toFile(), PipelineReport.class));
     }
 
-    /** The run's report as written to {@code manifest.json}. */
+    /**
+     * The run's report as written to {@code manifest.json}.
+     *
+     * @return the report
+     */
     public PipelineReport manifest() {
         return manifest;
     }
 
-    /** The split names in the manifest's order, e.g. {@code [train, validation, test]}. */
+    /**
+     * The split names in the manifest's order, e.g. {@code [train, validation, test]}.
+     *
+     * @return the output names without extension
+     */
     public List<String> splits() {
         return manifest.outputs().stream().map(f -> f.file().substring(0, f.file().lastIndexOf('.'))).toList();
     }
@@ -62,6 +76,8 @@ public final class PipelineOutputs {
      * One output as a source for streaming (e.g. into another pipeline), after checking its hash.
      *
      * @param split a split name ({@code train}) or file name ({@code train.jsonl})
+     * @return a source over that file, trusting its {@code _meta}
+     * @throws IOException when the file cannot be read or is not the file the manifest describes
      */
     public FileSource source(String split) throws IOException {
         WrittenFile f = manifest.outputs().stream()
@@ -77,7 +93,13 @@ public final class PipelineOutputs {
         return Formats.of(path).maxLineBytes(Integer.MAX_VALUE).trustMeta();
     }
 
-    /** Every record of one split, in file order. */
+    /**
+     * Every record of one split, in file order.
+     *
+     * @param split a split name ({@code train}) or file name ({@code train.jsonl})
+     * @return the records, their ids and metadata as written
+     * @throws IOException when the file cannot be read, differs from the manifest or has a line that is not a record
+     */
     public List<Record> records(String split) throws IOException {
         List<Record> out = new ArrayList<>();
         try (RecordStream in = source(split).open()) {
@@ -92,7 +114,12 @@ public final class PipelineOutputs {
         return out;
     }
 
-    /** The quarantined input lines with file, line, reason and raw text; empty when no line was bad. */
+    /**
+     * The quarantined input lines with file, line, reason and raw text; empty when no line was bad.
+     *
+     * @return the quarantined lines, in the order they were found
+     * @throws IOException when the quarantine file cannot be read back
+     */
     public List<BadLine> quarantine() throws IOException {
         List<BadLine> out = new ArrayList<>();
         if (manifest.quarantineFile() == null) {

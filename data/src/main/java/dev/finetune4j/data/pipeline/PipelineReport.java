@@ -27,14 +27,23 @@ public record PipelineReport(String library, String startedAt, long elapsedMilli
                              Map<String, Long> quarantinedByKind, List<StepReport> steps,
                              Map<String, Object> split, List<WrittenFile> outputs, List<String> warnings) {
 
-    /** The report of the step called {@code name}. */
+    /**
+     * The report of the step called {@code name}.
+     *
+     * @param name a step's {@link Step#name()}
+     * @return its report
+     */
     public StepReport step(String name) {
         return steps.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow(
                 () -> new IllegalArgumentException("no step named '" + name + "'; steps are "
                         + steps.stream().map(StepReport::name).toList()));
     }
 
-    /** Records written in all outputs. */
+    /**
+     * Records written in all outputs.
+     *
+     * @return the sum of the outputs' record counts
+     */
     public long written() {
         return outputs.stream().mapToLong(WrittenFile::records).sum();
     }

@@ -6,18 +6,31 @@ import java.util.Objects;
 
 /** Feedback events from a production log. */
 public sealed interface Feedback {
-    /** The prompt the feedback is about. */
+    /**
+     * The prompt the feedback is about.
+     *
+     * @return the prompt text
+     */
     String prompt();
 
-    /** Who gave it. */
+    /**
+     * Who gave it.
+     *
+     * @return the rater's identifier
+     */
     String rater();
 
     /**
      * A thumbs up ({@code up = true}) or down on one response. A rater's latest vote on a response counts.
      *
+     * @param prompt the prompt the response answers
+     * @param response the rated response
+     * @param up true for thumbs up, false for thumbs down
+     * @param rater who voted
      * @param time when the vote was cast (to keep the latest)
      */
     record Vote(String prompt, String response, boolean up, String rater, Instant time) implements Feedback {
+        /** Checks that no component is null. */
         public Vote {
             Objects.requireNonNull(prompt, "prompt");
             Objects.requireNonNull(response, "response");
@@ -28,8 +41,14 @@ public sealed interface Feedback {
 
     /**
      * A pick-the-best session: the rater chose {@code candidates.get(chosen)} over every other candidate.
+     *
+     * @param prompt the prompt the candidates answer
+     * @param candidates the answers shown to the rater, at least two
+     * @param chosen the index of the rater's pick in {@code candidates}
+     * @param rater who picked
      */
     record PickBest(String prompt, List<String> candidates, int chosen, String rater) implements Feedback {
+        /** Copies the candidates and checks that {@code chosen} indexes one of them. */
         public PickBest {
             candidates = List.copyOf(candidates);
             if (chosen < 0 || chosen >= candidates.size()) {

@@ -37,13 +37,20 @@ public final class FeedbackLog {
      * @param quarantined the lines that were not events
      */
     public record Loaded(List<Feedback> events, List<BadLine> quarantined) {
+        /** Copies both lists. */
         public Loaded {
             events = List.copyOf(events);
             quarantined = List.copyOf(quarantined);
         }
     }
 
-    /** Reads every event of {@code jsonl}. */
+    /**
+     * Reads every event of {@code jsonl}.
+     *
+     * @param jsonl the feedback log, one event per line
+     * @return the events and the lines that were not events
+     * @throws IOException when the file cannot be read
+     */
     public static Loaded read(Path jsonl) throws IOException {
         List<Feedback> events = new ArrayList<>();
         List<BadLine> bad = new ArrayList<>();

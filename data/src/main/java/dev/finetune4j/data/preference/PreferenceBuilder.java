@@ -28,7 +28,11 @@ public final class PreferenceBuilder {
     private final Map<String, Map<List<String>, Integer>> duels = new LinkedHashMap<>();
     private final Map<String, Long> events = new HashMap<>();
 
-    /** @param minMargin the smallest net vote difference a pair needs (at least 1) */
+    /**
+     * A builder that keeps pairs with at least {@code minMargin} net votes.
+     *
+     * @param minMargin the smallest net vote difference a pair needs (at least 1)
+     */
     public PreferenceBuilder(int minMargin) {
         if (minMargin < 1) {
             throw new IllegalArgumentException("minMargin must be >= 1 (0 would keep ties), found " + minMargin);
@@ -36,7 +40,12 @@ public final class PreferenceBuilder {
         this.minMargin = minMargin;
     }
 
-    /** Adds feedback events. */
+    /**
+     * Adds feedback events.
+     *
+     * @param feedback votes and pick-the-best sessions, in any order
+     * @return this builder
+     */
     public PreferenceBuilder add(Iterable<? extends Feedback> feedback) {
         for (Feedback f : feedback) {
             events.merge(f.prompt(), 1L, Long::sum);
@@ -70,7 +79,11 @@ public final class PreferenceBuilder {
     public record Result(List<PreferencePair> pairs, Map<String, PreferenceStats> perPrompt, PreferenceStats overall) {
     }
 
-    /** Builds the pairs from everything added. */
+    /**
+     * Builds the pairs from everything added.
+     *
+     * @return the pairs and what was left out
+     */
     public Result build() {
         votes.forEach((prompt, byResponse) -> {
             List<Map.Entry<String, Integer>> scored = new ArrayList<>();

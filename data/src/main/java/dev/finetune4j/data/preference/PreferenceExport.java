@@ -14,12 +14,25 @@ import java.util.Map;
 /** Writes preference pairs as JSONL, atomically, in TRL's plain form or in messages form. */
 public final class PreferenceExport {
     /** Which shape each line has. */
-    public enum Shape { TRL, MESSAGES }
+    public enum Shape {
+        /** {@code prompt}, {@code chosen} and {@code rejected} as plain strings ({@link PreferencePair#toTrl()}). */
+        TRL,
+        /** {@code chosen} and {@code rejected} as message lists ({@link PreferencePair#toMessages()}). */
+        MESSAGES
+    }
 
     private PreferenceExport() {
     }
 
-    /** Writes {@code pairs} to {@code file}; each line's {@code _meta.source} names the pair's index. */
+    /**
+     * Writes {@code pairs} to {@code file}; each line's {@code _meta.source} names the pair's index.
+     *
+     * @param pairs the pairs to write
+     * @param file the JSONL file, replaced when it exists
+     * @param shape the shape of each line
+     * @return the written file's name, record count, size and SHA-256
+     * @throws IOException when the file cannot be written
+     */
     public static WrittenFile write(List<PreferencePair> pairs, Path file, Shape shape) throws IOException {
         try (RecordWriter w = new RecordWriter(file, Format.JSONL)) {
             for (int i = 0; i < pairs.size(); i++) {

@@ -6,9 +6,18 @@ import java.util.Map;
 
 /**
  * One preference: {@code chosen} beats {@code rejected} for {@code prompt}, by {@code margin} net votes.
+ *
+ * @param prompt the prompt both answers respond to
+ * @param chosen the preferred answer
+ * @param rejected the answer it beat
+ * @param margin net votes for {@code chosen} over {@code rejected}, at least the builder's minimum margin
  */
 public record PreferencePair(String prompt, String chosen, String rejected, int margin) {
-    /** TRL's DPO format: {@code {"prompt", "chosen", "rejected"}} as plain strings. */
+    /**
+     * TRL's DPO format: {@code {"prompt", "chosen", "rejected"}} as plain strings.
+     *
+     * @return a new map with the keys {@code prompt}, {@code chosen} and {@code rejected}
+     */
     public Map<String, Object> toTrl() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("prompt", prompt);
@@ -17,7 +26,11 @@ public record PreferencePair(String prompt, String chosen, String rejected, int 
         return m;
     }
 
-    /** Conversational form: {@code chosen} and {@code rejected} are user + assistant message lists. */
+    /**
+     * Conversational form: {@code chosen} and {@code rejected} are user + assistant message lists.
+     *
+     * @return a new map with the keys {@code chosen} and {@code rejected}
+     */
     public Map<String, Object> toMessages() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("chosen", conversation(chosen));

@@ -25,11 +25,22 @@ public final class Conversions {
     private Conversions() {
     }
 
-    /** One turn of a conversation in the neutral form. */
+    /**
+     * One turn of a conversation in the neutral form.
+     *
+     * @param role {@code system}, {@code user} or {@code assistant}
+     * @param content the turn's text
+     */
     public record Turn(String role, String content) {
     }
 
-    /** Converts {@code record} to {@code target}, keeping its id, source, metadata and unrelated fields. */
+    /**
+     * Converts {@code record} to {@code target}, keeping its id, source, metadata and unrelated fields.
+     *
+     * @param record a record of a conversation schema or {@code text}
+     * @param target the schema to convert to; not {@link Schema#PREFERENCE}
+     * @return the converted record, or {@code record} itself when it already has schema {@code target}
+     */
     public static Record convert(Record record, Schema target) {
         Schema from = Schema.detect(record.fields()).orElseThrow(() -> new IllegalArgumentException(
                 "record " + record.id() + " has no known schema (fields " + record.fields().keySet() + ")"));
@@ -50,6 +61,8 @@ public final class Conversions {
      * ({@code conversations} of {@code from}/{@code value}), OpenAI ({@code messages} of {@code role}/{@code
      * content}), a preference record's prompt and chosen answer, or plain {@code text} (one assistant turn).
      *
+     * @param fields a record's fields
+     * @return the turns in order
      * @throws IllegalArgumentException naming what was found and the accepted shapes, a missing or mistyped
      *                                  field, or a role that is not system, user or assistant under any name
      */
@@ -64,6 +77,9 @@ public final class Conversions {
     /**
      * The conversation of a record of schema {@code from} in neutral form.
      *
+     * @param f a record's fields
+     * @param from the schema the fields follow
+     * @return the turns in order
      * @throws IllegalArgumentException when the record does not fit {@code from} or has a role no table knows
      */
     public static List<Turn> toTurns(Map<String, Object> f, Schema from) {

@@ -28,6 +28,10 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
     /** Keys whose string values are labels, not text: cleaning and redaction leave them alone. */
     private static final Set<String> NON_TEXT_KEYS = Set.of("role", "from", "id", "name", "label");
 
+    /**
+     * Checks that the id and source are present and copies fields and metadata into unmodifiable maps that keep their
+     * order.
+     */
     public Record {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(source, "source");
@@ -35,37 +39,67 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
         meta = Collections.unmodifiableMap(new LinkedHashMap<>(meta));
     }
 
-    /** A record read from {@code source}, identified by it. */
+    /**
+     * A record read from {@code source}, identified by it.
+     *
+     * @param source the input file and line; also the record's id
+     * @param fields the record's content
+     * @return a record without metadata
+     */
     public static Record of(SourceRef source, Map<String, Object> fields) {
         return new Record(source.toString(), source, fields, Map.of());
     }
 
-    /** A copy with other fields. */
+    /**
+     * A copy with other fields.
+     *
+     * @param newFields the fields of the copy
+     * @return a record with the same id, source and metadata
+     */
     public Record withFields(Map<String, Object> newFields) {
         return new Record(id, source, newFields, meta);
     }
 
-    /** A copy with one metadata entry added or replaced. */
+    /**
+     * A copy with one metadata entry added or replaced.
+     *
+     * @param key the entry's name
+     * @param value the entry's value
+     * @return a record with the same id, source and fields
+     */
     public Record withMeta(String key, String value) {
         Map<String, String> m = new LinkedHashMap<>(meta);
         m.put(key, value);
         return new Record(id, source, fields, m);
     }
 
-    /** The value of a top-level field as a string, or {@code null} when absent. */
+    /**
+     * The value of a top-level field as a string, or {@code null} when absent.
+     *
+     * @param field the field's name
+     * @return the value's {@code toString()}, or {@code null}
+     */
     public String string(String field) {
         Object v = fields.get(field);
         return v == null ? null : v.toString();
     }
 
-    /** Every text value of the record in order (nested lists and maps included; roles and ids excluded). */
+    /**
+     * Every text value of the record in order (nested lists and maps included; roles and ids excluded).
+     *
+     * @return the text values in field order
+     */
     public List<String> texts() {
         List<String> out = new ArrayList<>();
         collectTexts(fields, out);
         return out;
     }
 
-    /** All text values joined by newlines: what filters and dedup look at. */
+    /**
+     * All text values joined by newlines: what filters and dedup look at.
+     *
+     * @return the joined text
+     */
     public String text() {
         return String.join("\n", texts());
     }
@@ -73,6 +107,9 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
     /**
      * A copy whose text values are transformed by {@code f} (labels such as {@code role} are kept as they are).
      * Returns {@code this} when nothing changed.
+     *
+     * @param f the transformation of one text value
+     * @return the transformed copy, or {@code this}
      */
     public Record mapTexts(UnaryOperator<String> f) {
         @SuppressWarnings("unchecked")

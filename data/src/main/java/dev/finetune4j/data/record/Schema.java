@@ -19,9 +19,23 @@ import java.util.Optional;
  * </ul>
  */
 public enum Schema {
-    TEXT, ALPACA, SHAREGPT, OPENAI, PREFERENCE;
+    /** Plain text. */
+    TEXT,
+    /** Instruction, optional input, output and optional system prompt. */
+    ALPACA,
+    /** ShareGPT conversations of {@code from}/{@code value} turns. */
+    SHAREGPT,
+    /** OpenAI chat messages of {@code role}/{@code content} turns. */
+    OPENAI,
+    /** A prompt with a chosen and a rejected answer. */
+    PREFERENCE;
 
-    /** The schema whose key fields the record carries, or empty when it carries none of them. */
+    /**
+     * The schema whose key fields the record carries, or empty when it carries none of them.
+     *
+     * @param fields a record's fields
+     * @return the detected schema
+     */
     public static Optional<Schema> detect(Map<String, Object> fields) {
         if (fields.containsKey("messages")) {
             return Optional.of(OPENAI);
@@ -44,6 +58,7 @@ public enum Schema {
     /**
      * Checks field presence and types.
      *
+     * @param fields a record's fields
      * @return empty when valid, otherwise a message naming the field, what was expected and what was found
      */
     public Optional<String> validate(Map<String, Object> fields) {

@@ -10,6 +10,7 @@ import java.util.Objects;
  * @param line the 1-based line number, or 0 when the record was produced by a step (e.g. augmentation)
  */
 public record SourceRef(String file, long line) implements Serializable {
+    /** Checks that the file is present and the line is not negative. */
     public SourceRef {
         Objects.requireNonNull(file, "file");
         if (line < 0) {
@@ -17,7 +18,12 @@ public record SourceRef(String file, long line) implements Serializable {
         }
     }
 
-    /** Parses the {@code file:line} form written by {@link #toString()}. */
+    /**
+     * Parses the {@code file:line} form written by {@link #toString()}.
+     *
+     * @param text {@code file:line}, split at the last colon
+     * @return the reference
+     */
     public static SourceRef parse(String text) {
         int colon = text.lastIndexOf(':');
         if (colon <= 0) {

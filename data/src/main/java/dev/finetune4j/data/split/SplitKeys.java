@@ -13,7 +13,13 @@ public final class SplitKeys {
     private SplitKeys() {
     }
 
-    /** The record's position in [0, 1) for {@code spec}. */
+    /**
+     * The record's position in [0, 1) for {@code spec}.
+     *
+     * @param r the record
+     * @param spec the split, whose key field, group field and seed are used
+     * @return a position that depends only on the record's key and the seed
+     */
     public static double position(Record r, SplitSpec spec) {
         String key = groupKey(r, spec);
         long h = Hashing.murmur3_128((int) spec.seed() ^ (int) (spec.seed() >>> 32))
@@ -35,7 +41,13 @@ public final class SplitKeys {
         return "text\u0000" + r.text();
     }
 
-    /** The label a stratified split balances, or an exception naming the record when it has none. */
+    /**
+     * The label a stratified split balances, or an exception naming the record when it has none.
+     *
+     * @param r the record
+     * @param spec the split, whose stratify field is read
+     * @return the label as a string
+     */
     public static String label(Record r, SplitSpec spec) {
         return required(r, spec.stratifyField());
     }
@@ -49,7 +61,13 @@ public final class SplitKeys {
         return v;
     }
 
-    /** The index of the output whose cumulative share first exceeds {@code position}. */
+    /**
+     * The index of the output whose cumulative share first exceeds {@code position}.
+     *
+     * @param position a position in [0, 1)
+     * @param cumulative cumulative shares, the last one 1
+     * @return the output index
+     */
     public static int bucket(double position, double[] cumulative) {
         for (int i = 0; i < cumulative.length; i++) {
             if (position < cumulative[i]) {
@@ -59,7 +77,12 @@ public final class SplitKeys {
         return cumulative.length - 1;
     }
 
-    /** Cumulative shares of the outputs of {@code spec}. */
+    /**
+     * Cumulative shares of the outputs of {@code spec}.
+     *
+     * @param spec the split
+     * @return one cumulative share per output, the last one 1
+     */
     public static double[] cumulative(SplitSpec spec) {
         return spec.cumulative();
     }

@@ -28,6 +28,7 @@ public record SplitSpec(double train, double validation, double test, int folds,
     /** The most folds of a k-fold split: each is an output file held open while the pipeline runs. */
     public static final int MAX_FOLDS = 100;
 
+    /** Checks that ratios are non-negative and sum to 1, or that the folds number 2 to {@link #MAX_FOLDS}. */
     public SplitSpec {
         if (folds == 0) {
             if (!(train >= 0 && validation >= 0 && test >= 0)) { // NOTE: written so that NaN fails too
@@ -44,17 +45,33 @@ public record SplitSpec(double train, double validation, double test, int folds,
         }
     }
 
-    /** Train/validation/test by ratio, e.g. {@code ratio(0.8, 0.1, 0.1)}; seed 0 until {@link #seed} is called. */
+    /**
+     * Train/validation/test by ratio, e.g. {@code ratio(0.8, 0.1, 0.1)}; seed 0 until {@link #seed} is called.
+     *
+     * @param train share of train, {@code >= 0}
+     * @param validation share of validation, {@code >= 0}
+     * @param test share of test, {@code >= 0}; the three sum to 1
+     * @return the split
+     */
     public static SplitSpec ratio(double train, double validation, double test) {
         return new SplitSpec(train, validation, test, 0, 0, null, null, null, true);
     }
 
-    /** The default 80/10/10 split. */
+    /**
+     * The default 80/10/10 split.
+     *
+     * @return {@code ratio(0.8, 0.1, 0.1)}
+     */
     public static SplitSpec defaults() {
         return ratio(0.8, 0.1, 0.1);
     }
 
-    /** {@code k} folds of about equal size. */
+    /**
+     * {@code k} folds of about equal size.
+     *
+     * @param k the number of folds, 2 to {@link #MAX_FOLDS}
+     * @return the split
+     */
     public static SplitSpec kFold(int k) {
         if (k == 0) {
             throw new IllegalArgumentException("k-fold needs 2 to " + MAX_FOLDS + " folds, found 0");
@@ -62,31 +79,65 @@ public record SplitSpec(double train, double validation, double test, int folds,
         return new SplitSpec(0, 0, 0, k, 0, null, null, null, true);
     }
 
+    /**
+     * This split with another seed.
+     *
+     * @param newSeed the seed of the assignment hash
+     * @return a new split
+     */
     public SplitSpec seed(long newSeed) {
         return new SplitSpec(train, validation, test, folds, newSeed, keyField, stratifyField, groupField,
                 groupNearDuplicates);
     }
 
+    /**
+     * This split keyed by a field instead of the whole text.
+     *
+     * @param field the field whose value identifies a record
+     * @return a new split
+     */
     public SplitSpec keyField(String field) {
         return new SplitSpec(train, validation, test, folds, seed, field, stratifyField, groupField,
                 groupNearDuplicates);
     }
 
+    /**
+     * This split stratified by a label.
+     *
+     * @param labelField the label's field
+     * @return a new split
+     */
     public SplitSpec stratifyBy(String labelField) {
         return new SplitSpec(train, validation, test, folds, seed, keyField, labelField, groupField,
                 groupNearDuplicates);
     }
 
+    /**
+     * This split with groups kept together.
+     *
+     * @param field the field whose equal values land in the same split
+     * @return a new split
+     */
     public SplitSpec groupBy(String field) {
         return new SplitSpec(train, validation, test, folds, seed, keyField, stratifyField, field,
                 groupNearDuplicates);
     }
 
+    /**
+     * This split with near-duplicate clusters kept together, or not.
+     *
+     * @param on true to keep clusters tagged by near-dedup in one split (the default)
+     * @return a new split
+     */
     public SplitSpec groupNearDuplicates(boolean on) {
         return new SplitSpec(train, validation, test, folds, seed, keyField, stratifyField, groupField, on);
     }
 
-    /** The output names, in order: {@code train, validation, test} or {@code fold-0 ... fold-(k-1)}. */
+    /**
+     * The output names, in order: {@code train, validation, test} or {@code fold-0 ... fold-(k-1)}.
+     *
+     * @return the names of the output files without extension
+     */
     public List<String> names() {
         if (folds == 0) {
             return List.of("train", "validation", "test");
@@ -111,7 +162,11 @@ public record SplitSpec(double train, double validation, double test, int folds,
         return c;
     }
 
-    /** Warnings for ratios outside the usual 70-80 / 10-15 / 10-15 ranges. */
+    /**
+     * Warnings for ratios outside the usual 70-80 / 10-15 / 10-15 ranges.
+     *
+     * @return one message per unusual ratio, empty in k-fold mode or when all are usual
+     */
     public List<String> warnings() {
         List<String> w = new ArrayList<>();
         if (folds == 0) {
@@ -128,7 +183,11 @@ public record SplitSpec(double train, double validation, double test, int folds,
         }
     }
 
-    /** The parameters for the provenance manifest. */
+    /**
+     * The parameters for the provenance manifest.
+     *
+     * @return parameter names to values
+     */
     public Map<String, Object> params() {
         Map<String, Object> p = new LinkedHashMap<>();
         if (folds == 0) {

@@ -15,11 +15,21 @@ public final class StratifiedCuts {
     private final Map<String, Integer> sizes = new HashMap<>();
     private Map<String, double[]> cuts;
 
+    /**
+     * Cuts for the outputs of {@code spec}.
+     *
+     * @param spec a split with a stratify field
+     */
     public StratifiedCuts(SplitSpec spec) {
         this.cumulative = spec.cumulative();
     }
 
-    /** Records one record's label and position (first pass). */
+    /**
+     * Records one record's label and position (first pass).
+     *
+     * @param label the record's label
+     * @param position the record's position from {@link SplitKeys#position}
+     */
     public void add(String label, double position) {
         int n = sizes.getOrDefault(label, 0);
         double[] p = positions.computeIfAbsent(label, k -> new double[16]);
@@ -31,7 +41,13 @@ public final class StratifiedCuts {
         sizes.put(label, n + 1);
     }
 
-    /** The output index of a record (second pass, after all {@link #add} calls). */
+    /**
+     * The output index of a record (second pass, after all {@link #add} calls).
+     *
+     * @param label the record's label
+     * @param position the record's position from {@link SplitKeys#position}
+     * @return the output index
+     */
     public int bucket(String label, double position) {
         if (cuts == null) {
             cuts = new HashMap<>();

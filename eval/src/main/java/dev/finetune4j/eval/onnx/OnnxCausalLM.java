@@ -43,7 +43,12 @@ public final class OnnxCausalLM implements CausalLM {
         }
     }
 
-    /** A builder for the model file {@code model}. */
+    /**
+     * A builder for the model file {@code model}.
+     *
+     * @param model path of the exported {@code .onnx} file
+     * @return a new builder with the defaults below
+     */
     public static Builder builder(Path model) {
         return new Builder(model);
     }
@@ -80,19 +85,34 @@ public final class OnnxCausalLM implements CausalLM {
             this.model = model;
         }
 
-        /** Use the CUDA execution provider when present (else the CPU, with a log line). */
+        /**
+         * Use the CUDA execution provider when present (else the CPU, with a log line).
+         *
+         * @param cuda true to ask for CUDA (default false)
+         * @return this builder
+         */
         public Builder cuda(boolean cuda) {
             this.cuda = cuda;
             return this;
         }
 
-        /** CUDA device index (default 0). */
+        /**
+         * CUDA device index (default 0).
+         *
+         * @param deviceId the GPU's index, {@code >= 0}
+         * @return this builder
+         */
         public Builder deviceId(int deviceId) {
             this.deviceId = deviceId;
             return this;
         }
 
-        /** The longest sequence the exported model supports (ONNX does not record it; default 2048). */
+        /**
+         * The longest sequence the exported model supports (ONNX does not record it; default 2048).
+         *
+         * @param n the maximum number of positions, at least 2
+         * @return this builder
+         */
         public Builder maxPositionEmbeddings(int n) {
             if (n < 2) {
                 throw new IllegalArgumentException("maxPositionEmbeddings must be >= 2, got " + n);
@@ -101,7 +121,11 @@ public final class OnnxCausalLM implements CausalLM {
             return this;
         }
 
-        /** Opens the session. */
+        /**
+         * Opens the session.
+         *
+         * @return the model, ready to score; close it to release the session
+         */
         public OnnxCausalLM build() {
             return new OnnxCausalLM(OnnxSessions.open(model, cuda, deviceId), maxPositionEmbeddings);
         }

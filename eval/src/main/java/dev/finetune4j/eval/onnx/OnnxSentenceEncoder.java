@@ -39,7 +39,13 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
         this.padId = b.padId;
     }
 
-    /** A builder for the model file {@code model} with the tokenizer that produced its training ids. */
+    /**
+     * A builder for the model file {@code model} with the tokenizer that produced its training ids.
+     *
+     * @param model path of the exported {@code .onnx} file
+     * @param tokenizer turns texts into the model's token ids
+     * @return a new builder with the defaults below
+     */
     public static Builder builder(Path model, TokenEncoder tokenizer) {
         return new Builder(model, tokenizer);
     }
@@ -68,7 +74,13 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
         return out.toArray(float[][]::new);
     }
 
-    /** Embeddings of an already tokenized, padded batch ({@code [batch, seq]} ids and mask). */
+    /**
+     * Embeddings of an already tokenized, padded batch ({@code [batch, seq]} ids and mask).
+     *
+     * @param ids token ids, {@code [batch][seq]}, padded with the pad id
+     * @param mask 1 for real tokens and 0 for padding, same shape as {@code ids}
+     * @return one embedding per row of {@code ids}
+     */
     public float[][] embedIds(long[][] ids, long[][] mask) {
         return OnnxSessions.run(session, ids, mask, "texts", result -> {
             Object value = result.get(0).getValue();
@@ -126,19 +138,34 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
             this.tokenizer = tokenizer;
         }
 
-        /** Use the CUDA execution provider when present (else the CPU, with a log line). */
+        /**
+         * Use the CUDA execution provider when present (else the CPU, with a log line).
+         *
+         * @param cuda true to ask for CUDA (default false)
+         * @return this builder
+         */
         public Builder cuda(boolean cuda) {
             this.cuda = cuda;
             return this;
         }
 
-        /** CUDA device index (default 0). */
+        /**
+         * CUDA device index (default 0).
+         *
+         * @param deviceId the GPU's index, {@code >= 0}
+         * @return this builder
+         */
         public Builder deviceId(int deviceId) {
             this.deviceId = deviceId;
             return this;
         }
 
-        /** Texts per ONNX call (default 32). */
+        /**
+         * Texts per ONNX call (default 32).
+         *
+         * @param batchSize texts per call, at least 1
+         * @return this builder
+         */
         public Builder batchSize(int batchSize) {
             if (batchSize < 1) {
                 throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
@@ -147,7 +174,12 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
             return this;
         }
 
-        /** Longest token sequence; longer texts are truncated (default 512). */
+        /**
+         * Longest token sequence; longer texts are truncated (default 512).
+         *
+         * @param maxLength the most tokens per text, at least 1
+         * @return this builder
+         */
         public Builder maxLength(int maxLength) {
             if (maxLength < 1) {
                 throw new IllegalArgumentException("maxLength must be >= 1, got " + maxLength);
@@ -156,13 +188,22 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
             return this;
         }
 
-        /** Padding token id (default 0). */
+        /**
+         * Padding token id (default 0).
+         *
+         * @param padId the id written into padded positions
+         * @return this builder
+         */
         public Builder padId(long padId) {
             this.padId = padId;
             return this;
         }
 
-        /** Opens the session. */
+        /**
+         * Opens the session.
+         *
+         * @return the encoder, ready to embed; close it to release the session
+         */
         public OnnxSentenceEncoder build() {
             return new OnnxSentenceEncoder(this);
         }

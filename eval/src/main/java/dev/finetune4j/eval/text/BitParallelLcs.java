@@ -20,6 +20,10 @@ public final class BitParallelLcs {
     /**
      * LCS length of {@code a} and {@code b}. Tokens are ids; a negative id matches nothing, not even itself (the
      * convention of {@link NgramMatcher#wordIds} for tokens absent from the other sequence).
+     *
+     * @param a the first token sequence
+     * @param b the second token sequence
+     * @return the length of their longest common subsequence
      */
     public static int length(int[] a, int[] b) {
         if (a.length == 0 || b.length == 0) {

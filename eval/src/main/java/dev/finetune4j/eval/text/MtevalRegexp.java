@@ -16,7 +16,12 @@ public final class MtevalRegexp {
     private MtevalRegexp() {
     }
 
-    /** Applies the four substitutions in order. */
+    /**
+     * Applies the four substitutions in order.
+     *
+     * @param line one line of text
+     * @return the line after the substitutions
+     */
     public static String apply(String line) {
         String s = separateSymbols(line);
         if (s.indexOf('.') >= 0 || s.indexOf(',') >= 0) {

@@ -25,6 +25,8 @@ public final class NgramMatcher {
     private final int[] hypCounts;
 
     /**
+     * Indexes the n-grams of orders 1 to {@code maxOrder} of a hypothesis.
+     *
      * @param hypTokens the hypothesis tokens, each {@code >= 0}
      * @param maxOrder  the largest n-gram order, {@code >= 1}
      */
@@ -60,12 +62,21 @@ public final class NgramMatcher {
         return ((long) (prefixId + 1) << 32) | (token & 0xFFFFFFFFL);
     }
 
-    /** Number of n-grams of order {@code n} in the hypothesis ({@code max(0, length - n + 1)}). */
+    /**
+     * Number of n-grams of order {@code n} in the hypothesis ({@code max(0, length - n + 1)}).
+     *
+     * @param n the order, in [1, maxOrder]
+     * @return the count of n-grams of that order
+     */
     public int hypTotal(int n) {
         return Math.max(0, hypLength - n + 1);
     }
 
-    /** Number of distinct n-gram ids (the length of arrays returned by {@link #countsIn}). */
+    /**
+     * Number of distinct n-gram ids (the length of arrays returned by {@link #countsIn}).
+     *
+     * @return the number of distinct n-grams of all orders
+     */
     public int idCount() {
         return ids.size();
     }
@@ -73,6 +84,7 @@ public final class NgramMatcher {
     /**
      * How often each hypothesis n-gram occurs in {@code tokens} (tokens {@code < 0} never match).
      *
+     * @param tokens another sequence, e.g. a reference, as ids from {@link #wordIds}
      * @return counts indexed by n-gram id, length {@link #idCount()}
      */
     public int[] countsIn(int[] tokens) {
@@ -101,7 +113,13 @@ public final class NgramMatcher {
         return counts;
     }
 
-    /** Sum over the distinct hypothesis n-grams of order {@code n} of {@code min(hypothesis count, other[id])}. */
+    /**
+     * Sum over the distinct hypothesis n-grams of order {@code n} of {@code min(hypothesis count, other[id])}.
+     *
+     * @param n the order, in [1, maxOrder]
+     * @param other counts indexed by n-gram id, as {@link #countsIn} returns them
+     * @return the clipped number of matching n-grams of order {@code n}
+     */
     public int clippedMatches(int n, int[] other) {
         int sum = 0;
         for (int id = firstId[n - 1]; id < firstId[n]; id++) {
@@ -110,7 +128,12 @@ public final class NgramMatcher {
         return sum;
     }
 
-    /** Element-wise maximum of {@code into} and {@code counts}, in place (sacreBLEU's multi-reference clipping). */
+    /**
+     * Element-wise maximum of {@code into} and {@code counts}, in place (sacreBLEU's multi-reference clipping).
+     *
+     * @param into the running maximum, updated in place
+     * @param counts counts of the same length
+     */
     public static void maxInPlace(int[] into, int[] counts) {
         for (int i = 0; i < into.length; i++) {
             into[i] = Math.max(into[i], counts[i]);
@@ -120,6 +143,10 @@ public final class NgramMatcher {
     /**
      * Maps words to ids: the words of {@code hypothesis} get ids {@code 0..k-1} in first-seen order, and the
      * words of every other sequence get their hypothesis id or {@code -1}.
+     *
+     * @param hypothesis the hypothesis words
+     * @param others the other sequences' words, e.g. the references
+     * @return the hypothesis ids first, then one id array per sequence of {@code others}
      */
     public static int[][] wordIds(List<String> hypothesis, List<List<String>> others) {
         Map<String, Integer> vocab = new HashMap<>(hypothesis.size() * 2);

@@ -60,7 +60,12 @@ public final class PorterStemmer {
     private PorterStemmer() {
     }
 
-    /** The stem of {@code word} (lowercased first, like NLTK's default). */
+    /**
+     * The stem of {@code word} (lowercased first, like NLTK's default).
+     *
+     * @param word one word
+     * @return its Porter stem
+     */
     public static String stem(String word) {
         String w = word.toLowerCase(Locale.ROOT);
         String irregular = IRREGULAR.get(w);

@@ -16,7 +16,12 @@ public final class PyText {
     private PyText() {
     }
 
-    /** Python's {@code str.isspace()} for one code point (bidirectional WS/B/S or category Zs). */
+    /**
+     * Python's {@code str.isspace()} for one code point (bidirectional WS/B/S or category Zs).
+     *
+     * @param cp a Unicode code point
+     * @return whether Python counts it as whitespace
+     */
     public static boolean isSpace(int cp) {
         if (cp <= 0x20) {
             return cp == 0x20 || (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F);
@@ -28,7 +33,12 @@ public final class PyText {
                 || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
     }
 
-    /** Python's {@code s.split()}: runs of whitespace separate, no empty tokens. */
+    /**
+     * Python's {@code s.split()}: runs of whitespace separate, no empty tokens.
+     *
+     * @param s the text
+     * @return the tokens between whitespace runs
+     */
     public static List<String> split(String s) {
         List<String> out = new ArrayList<>();
         int n = s.length();
@@ -48,7 +58,12 @@ public final class PyText {
         return out;
     }
 
-    /** Python's {@code s.rstrip()}. */
+    /**
+     * Python's {@code s.rstrip()}.
+     *
+     * @param s the text
+     * @return the text without trailing whitespace
+     */
     public static String rstrip(String s) {
         int end = s.length();
         while (end > 0 && isSpace(s.charAt(end - 1))) {
@@ -57,7 +72,12 @@ public final class PyText {
         return s.substring(0, end);
     }
 
-    /** Python's {@code s.strip()}. */
+    /**
+     * Python's {@code s.strip()}.
+     *
+     * @param s the text
+     * @return the text without leading and trailing whitespace
+     */
     public static String strip(String s) {
         String r = rstrip(s);
         int start = 0;
@@ -67,12 +87,22 @@ public final class PyText {
         return r.substring(start);
     }
 
-    /** Python's {@code s.lower()} (full Unicode lowercase mapping, no locale). */
+    /**
+     * Python's {@code s.lower()} (full Unicode lowercase mapping, no locale).
+     *
+     * @param s the text
+     * @return the lowercased text
+     */
     public static String lower(String s) {
         return s.toLowerCase(Locale.ROOT);
     }
 
-    /** Python's {@code ''.join(s.split())}: the text without any whitespace. */
+    /**
+     * Python's {@code ''.join(s.split())}: the text without any whitespace.
+     *
+     * @param s the text
+     * @return the text with all whitespace removed
+     */
     public static String removeSpaces(String s) {
         StringBuilder b = new StringBuilder(s.length());
         for (int i = 0; i < s.length(); i++) {

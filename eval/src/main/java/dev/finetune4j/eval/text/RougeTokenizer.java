@@ -17,7 +17,12 @@ import java.util.List;
  */
 public record RougeTokenizer(boolean useStemmer, boolean cjk) {
 
-    /** The tokens of {@code text}. Thread-safe. */
+    /**
+     * The tokens of {@code text}. Thread-safe.
+     *
+     * @param text the text
+     * @return the lowercased alphanumeric tokens (and CJK characters with {@code cjk}), stemmed with {@code useStemmer}
+     */
     public List<String> tokenize(String text) {
         String lower = PyText.lower(text);
         List<String> out = new ArrayList<>();
@@ -47,7 +52,12 @@ public record RougeTokenizer(boolean useStemmer, boolean cjk) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
     }
 
-    /** Han, Hiragana, Katakana and Hangul code points. */
+    /**
+     * Han, Hiragana, Katakana and Hangul code points.
+     *
+     * @param cp a Unicode code point
+     * @return whether it belongs to one of those scripts
+     */
     public static boolean isCjk(int cp) {
         Character.UnicodeScript s = Character.UnicodeScript.of(cp);
         return s == Character.UnicodeScript.HAN || s == Character.UnicodeScript.HIRAGANA

@@ -30,12 +30,21 @@ public enum SacreTokenizer {
         this.sacreName = sacreName;
     }
 
-    /** The name sacreBLEU uses for this tokenizer, also its signature value. */
+    /**
+     * The name sacreBLEU uses for this tokenizer, also its signature value.
+     *
+     * @return the sacreBLEU name
+     */
     public String sacreName() {
         return sacreName;
     }
 
-    /** Looks a tokenizer up by its sacreBLEU name ({@code 13a}, {@code intl}, {@code zh}, {@code char}, {@code none}). */
+    /**
+     * Looks a tokenizer up by its sacreBLEU name ({@code 13a}, {@code intl}, {@code zh}, {@code char}, {@code none}).
+     *
+     * @param name one of the names above
+     * @return the tokenizer of that name
+     */
     public static SacreTokenizer of(String name) {
         for (SacreTokenizer t : values()) {
             if (t.sacreName.equals(name.toLowerCase(Locale.ROOT))) {
@@ -47,12 +56,22 @@ public enum SacreTokenizer {
                 + " (ja-mecab, ko-mecab, flores and spm are not supported)");
     }
 
-    /** The tokenized line as sacreBLEU's tokenizer returns it (tokens joined by one space). */
+    /**
+     * The tokenized line as sacreBLEU's tokenizer returns it (tokens joined by one space).
+     *
+     * @param line one line of text
+     * @return the tokens joined by single spaces
+     */
     public String apply(String line) {
         return String.join(" ", tokens(line));
     }
 
-    /** The tokens of one line. */
+    /**
+     * The tokens of one line.
+     *
+     * @param line one line of text
+     * @return the tokens
+     */
     public List<String> tokens(String line) {
         return switch (this) {
             case THIRTEEN_A -> PyText.split(MtevalRegexp.apply(' ' + preprocess13a(line) + ' '));

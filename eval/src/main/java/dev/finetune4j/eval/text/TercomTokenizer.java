@@ -40,7 +40,12 @@ public record TercomTokenizer(boolean normalized, boolean noPunct, boolean asian
     private static final Pattern PUNCT = Pattern.compile("[\\.,\\?:;!\"\\(\\)]", FLAGS);
     private static final Pattern ASIAN_PUNCT_ALL = Pattern.compile(ASIAN_PUNCT + "|" + FULL_WIDTH_PUNCT, FLAGS);
 
-    /** The tokenized sentence, tokens joined by single spaces. */
+    /**
+     * The tokenized sentence, tokens joined by single spaces.
+     *
+     * @param sentence the sentence
+     * @return the tokens joined by single spaces
+     */
     public String apply(String sentence) {
         if (sentence.isEmpty()) {
             return "";

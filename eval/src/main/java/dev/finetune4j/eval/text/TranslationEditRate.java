@@ -26,7 +26,13 @@ public final class TranslationEditRate {
     private TranslationEditRate() {
     }
 
-    /** The number of edits (shifts plus insertions, deletions and substitutions) turning {@code hyp} into {@code ref}. */
+    /**
+     * The number of edits (shifts plus insertions, deletions and substitutions) turning {@code hyp} into {@code ref}.
+     *
+     * @param hyp the hypothesis as token ids
+     * @param ref the reference as token ids
+     * @return the edit count, {@code >= 0}
+     */
     public static int edits(int[] hyp, int[] ref) {
         if (ref.length == 0) {
             return hyp.length;

@@ -21,7 +21,12 @@ public final class ZhTokenizer {
     private ZhTokenizer() {
     }
 
-    /** Whether sacreBLEU's zh tokenizer puts spaces around this code point. */
+    /**
+     * Whether sacreBLEU's zh tokenizer puts spaces around this code point.
+     *
+     * @param cp a Unicode code point
+     * @return whether it is a Chinese character
+     */
     public static boolean isChineseChar(int cp) {
         for (int[] r : RANGES) {
             if (cp >= r[0] && cp <= r[1]) {

@@ -26,7 +26,15 @@ public final class AdapterInjector {
     private AdapterInjector() {
     }
 
-    /** @param width the residual width C of the model */
+    /**
+     * Wraps the attention and/or MLP sublayers of every layer in a {@link BottleneckAdapter} with a fresh down
+     * projection and a zero up projection.
+     *
+     * @param ctx the model being wrapped, its scope and seed
+     * @param cfg placement, reduction factor and activation
+     * @param width the residual width C of the model
+     * @return the tuner that remembers the swaps, to save, merge or unload them
+     */
     public static LayerTuner inject(PeftContext ctx, BottleneckConfig cfg, int width) {
         TargetModules[] sites = sites(ctx.modelType());
         TargetModules attention = sites[0];

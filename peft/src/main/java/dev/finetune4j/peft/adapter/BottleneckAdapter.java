@@ -22,6 +22,15 @@ public final class BottleneckAdapter extends Module implements Layer, Block, Ada
     private final Activations.Kind act;
     private boolean enabled = true;
 
+    /**
+     * An adapter after {@code baseLayer}, with zero weights until initialised or loaded.
+     *
+     * @param baseLayer the wrapped sublayer: a {@link Layer} or an attention {@link Block}
+     * @param width the residual width C
+     * @param reduction C divided by the bottleneck width
+     * @param act the activation between the projections
+     * @param scope where the adapter's weights live
+     */
     public BottleneckAdapter(Module baseLayer, int width, int reduction, Activations.Kind act, TensorScope scope) {
         if (!(baseLayer instanceof Layer) && !(baseLayer instanceof Block)) {
             throw new IllegalArgumentException("a bottleneck adapter follows a layer or an attention block, not a "
@@ -34,12 +43,20 @@ public final class BottleneckAdapter extends Module implements Layer, Block, Ada
         registerChild("adapter_up", new Linear(scope, bottleneck, width, true));
     }
 
-    /** down (bottleneck, C). */
+    /**
+     * down (bottleneck, C).
+     *
+     * @return the down projection
+     */
     public Linear down() {
         return (Linear) child("adapter_down");
     }
 
-    /** up (C, bottleneck). */
+    /**
+     * up (C, bottleneck).
+     *
+     * @return the up projection
+     */
     public Linear up() {
         return (Linear) child("adapter_up");
     }

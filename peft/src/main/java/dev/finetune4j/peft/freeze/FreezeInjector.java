@@ -24,7 +24,15 @@ public final class FreezeInjector {
     private FreezeInjector() {
     }
 
-    /** @param numLayers the model's transformer layer count */
+    /**
+     * Selects the base model's parameters to train (they require gradients when the model is wrapped for training);
+     * every other parameter stays frozen.
+     *
+     * @param ctx the model being wrapped
+     * @param cfg the number of top layers and the name patterns to train
+     * @param numLayers the model's transformer layer count
+     * @return the tuner that names the trained parameters, to save them
+     */
     public static FrozenLayers inject(PeftContext ctx, FreezeConfig cfg, int numLayers) {
         int first = numLayers - Math.min(cfg.topLayers(), numLayers);
         Map<String, Tensor> chosen = new LinkedHashMap<>();

@@ -27,7 +27,13 @@ public final class Ia3Injector {
     private Ia3Injector() {
     }
 
-    /** Injects IA3 vectors of ones ({@code init_ia3_weights}) or N(0, 1) draws. */
+    /**
+     * Injects IA3 vectors of ones ({@code init_ia3_weights}) or N(0, 1) draws.
+     *
+     * @param ctx the model being wrapped, its scope and seed
+     * @param cfg the target and feed-forward modules
+     * @return the tuner that remembers the swaps, to save, merge or unload them
+     */
     public static LayerTuner inject(PeftContext ctx, Ia3Config cfg) {
         Module root = ctx.root();
         TargetModules targets = cfg.targetModules() == null ? defaults(ctx.modelType())[0] : cfg.targetModules();
@@ -55,7 +61,13 @@ public final class Ia3Injector {
     }
 
     /** PEFT's default {target_modules, feedforward_modules} per model type. */
-    /** {@code cfg} with PEFT's per-model defaults filled in where it leaves the modules out (what gets saved). */
+    /**
+     * {@code cfg} with PEFT's per-model defaults filled in where it leaves the modules out (what gets saved).
+     *
+     * @param cfg the configuration as given
+     * @param modelType the base model's {@code model_type}
+     * @return the configuration with target and feed-forward modules filled in
+     */
     public static Ia3Config withDefaults(Ia3Config cfg, String modelType) {
         if (cfg.targetModules() != null) {
             return cfg;

@@ -22,6 +22,14 @@ public final class Ia3Linear extends Module implements Layer, AdapterLayer {
     private boolean enabled = true;
     private boolean merged;
 
+    /**
+     * Wraps a frozen linear layer with a zero scaling vector (the injector sets it to ones or loads it).
+     *
+     * @param baseLayer the frozen layer (a Linear or a quantized linear)
+     * @param base its linear view
+     * @param feedforward true to scale the input (feed-forward layers), false to scale the output
+     * @param scope where the vector lives
+     */
     public Ia3Linear(Module baseLayer, BaseLinear base, boolean feedforward, TensorScope scope) {
         this.base = base;
         this.feedforward = feedforward;
@@ -30,7 +38,11 @@ public final class Ia3Linear extends Module implements Layer, AdapterLayer {
         registerParameter("ia3_l", Tensor.zeros(scope, DType.F32, shape));
     }
 
-    /** The scaling vector, (out, 1) or (1, in) for feed-forward layers. */
+    /**
+     * The scaling vector, (out, 1) or (1, in) for feed-forward layers.
+     *
+     * @return the {@code ia3_l} parameter
+     */
     public Tensor scales() {
         return parameter("ia3_l");
     }

@@ -30,7 +30,13 @@ public final class LoraInjector {
     private LoraInjector() {
     }
 
-    /** Injects a fresh adapter initialised per {@link LoraConfig#initLoraWeights()} from {@code ctx.seed()}. */
+    /**
+     * Injects a fresh adapter initialised per {@link LoraConfig#initLoraWeights()} from {@code ctx.seed()}.
+     *
+     * @param ctx the model being wrapped, its scope and seed
+     * @param cfg rank, alpha, dropout, targets and initialisation
+     * @return the tuner that remembers the swaps, to save, merge or unload them
+     */
     public static LayerTuner inject(PeftContext ctx, LoraConfig cfg) {
         Module root = ctx.root();
         TargetModules defaults = cfg.targetModules() == null ? ModelTree.defaultLoraTargets(ctx.modelType()) : null;

@@ -42,6 +42,8 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
     private float[] mergedNorm;
 
     /**
+     * Wraps a frozen linear layer with zero A and B (the injector initialises them or loads them).
+     *
      * @param baseLayer the frozen layer (a Linear or a quantized linear)
      * @param base      its linear view
      * @param rank      r
@@ -66,22 +68,38 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
         }
     }
 
-    /** A (r, in). */
+    /**
+     * A (r, in).
+     *
+     * @return the {@code lora_A} weight
+     */
     public Tensor loraA() {
         return ((Linear) child("lora_A")).weight();
     }
 
-    /** B (out, r). */
+    /**
+     * B (out, r).
+     *
+     * @return the {@code lora_B} weight
+     */
     public Tensor loraB() {
         return ((Linear) child("lora_B")).weight();
     }
 
-    /** DoRA's magnitude m (out), or null for plain LoRA. */
+    /**
+     * DoRA's magnitude m (out), or null for plain LoRA.
+     *
+     * @return the magnitude vector, or null
+     */
     public Tensor magnitude() {
         return dora ? parameter("lora_magnitude_vector") : null;
     }
 
-    /** s. */
+    /**
+     * s.
+     *
+     * @return the scaling of the update, {@code alpha / r} (or {@code alpha / sqrt(r)} with rsLoRA)
+     */
     public float scaling() {
         return scaling;
     }
@@ -129,7 +147,11 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
         return Elementwise.add(result, Elementwise.add(dBase, dLora));
     }
 
-    /** s B A as (out, in), row-major. */
+    /**
+     * s B A as (out, in), row-major.
+     *
+     * @return a new array of {@code out * in} values
+     */
     public float[] delta() {
         float[] a = loraA().toFloatArray();
         float[] b = loraB().toFloatArray();

@@ -25,8 +25,14 @@ public final class PrefixInjector {
     }
 
     /**
+     * Creates the prefix table (and the reparameterising MLP when configured and not loading).
+     *
+     * @param ctx the scope and seed of the new weights
+     * @param base the causal LM, whose layers, key/value heads and head size size the table
+     * @param cfg virtual tokens and the optional MLP
      * @param forLoading true when the table will be overwritten from a file: PEFT saves the table (the MLP's
      *                   output), so a loaded prefix never has the MLP
+     * @return the encoder that produces every layer's prefix keys and values
      */
     public static PrefixEncoder inject(PeftContext ctx, LanguageModel base, PrefixTuningConfig cfg, boolean forLoading) {
         ModelSpec spec = base.spec();
@@ -49,7 +55,13 @@ public final class PrefixInjector {
         return encoder;
     }
 
-    /** The model-derived fields PEFT writes into adapter_config.json for prefix tuning. */
+    /**
+     * The model-derived fields PEFT writes into adapter_config.json for prefix tuning.
+     *
+     * @param base the causal LM
+     * @param cfg the prefix configuration
+     * @return the fields ({@code num_layers}, {@code token_dim}, ...) in PEFT's names
+     */
     public static Map<String, Object> configFacts(LanguageModel base, PrefixTuningConfig cfg) {
         ModelSpec spec = base.spec();
         Map<String, Object> facts = new LinkedHashMap<>();

@@ -23,6 +23,14 @@ public final class PromptInjector {
     private PromptInjector() {
     }
 
+    /**
+     * Creates the virtual-token table, (numVirtualTokens, C).
+     *
+     * @param ctx the scope and seed of the new table
+     * @param base the causal LM, whose embeddings give the width and the TEXT initialisation
+     * @param cfg the number of virtual tokens and the initialisation
+     * @return the prompt embedding, prepended to the input embeddings at forward time
+     */
     public static PromptEmbedding inject(PeftContext ctx, LanguageModel base, PromptTuningConfig cfg) {
         int p = cfg.numVirtualTokens();
         int c = base.spec().hiddenSize();
@@ -44,7 +52,12 @@ public final class PromptInjector {
         return new PromptEmbedding(base, table);
     }
 
-    /** The model-derived fields PEFT writes into adapter_config.json for prompt tuning. */
+    /**
+     * The model-derived fields PEFT writes into adapter_config.json for prompt tuning.
+     *
+     * @param base the causal LM
+     * @return the fields ({@code token_dim}, ...) in PEFT's names
+     */
     public static Map<String, Object> configFacts(LanguageModel base) {
         Map<String, Object> facts = new LinkedHashMap<>();
         facts.put("num_layers", base.spec().numLayers());

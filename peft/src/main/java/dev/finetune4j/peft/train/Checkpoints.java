@@ -54,13 +54,21 @@ public final class Checkpoints {
 
     /**
      * The newest complete checkpoint under {@code outputDir}, if any (half-written temporary folders are ignored).
+     *
+     * @param outputDir the trainer's {@code outputDir}
+     * @return the checkpoint folder, or empty
      */
     public static Optional<Path> latest(Path outputDir) {
         List<Path> all = list(outputDir);
         return all.isEmpty() ? Optional.empty() : Optional.of(all.getLast());
     }
 
-    /** Complete checkpoints under {@code outputDir}, oldest first. */
+    /**
+     * Complete checkpoints under {@code outputDir}, oldest first.
+     *
+     * @param outputDir the trainer's {@code outputDir}
+     * @return the checkpoint folders
+     */
     public static List<Path> list(Path outputDir) {
         if (!Files.isDirectory(outputDir)) {
             return List.of();

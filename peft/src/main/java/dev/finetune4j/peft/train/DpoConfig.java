@@ -9,6 +9,10 @@ package dev.finetune4j.peft.train;
  */
 public record DpoConfig(double beta, DpoLossType lossType, double labelSmoothing) {
 
+    /**
+     * Checks that beta is positive and finite, the loss type is set, and label smoothing lies in [0, 0.5) and is 0 for
+     * IPO.
+     */
     public DpoConfig {
         if (!(beta > 0) || !Double.isFinite(beta)) {
             throw new IllegalArgumentException("beta must be a finite number > 0, got " + beta + "; 0.1 is the usual start");
@@ -24,17 +28,32 @@ public record DpoConfig(double beta, DpoLossType lossType, double labelSmoothing
         }
     }
 
-    /** Sigmoid DPO loss with this beta and no label smoothing. */
+    /**
+     * Sigmoid DPO loss with this beta and no label smoothing.
+     *
+     * @param beta the KL strength, finite and {@code > 0}
+     * @return the configuration
+     */
     public static DpoConfig sigmoid(double beta) {
         return new DpoConfig(beta, DpoLossType.SIGMOID, 0);
     }
 
-    /** IPO loss with this beta. */
+    /**
+     * IPO loss with this beta.
+     *
+     * @param beta the KL strength, finite and {@code > 0}
+     * @return the configuration
+     */
     public static DpoConfig ipo(double beta) {
         return new DpoConfig(beta, DpoLossType.IPO, 0);
     }
 
-    /** This configuration with label smoothing (sigmoid loss only). */
+    /**
+     * This configuration with label smoothing (sigmoid loss only).
+     *
+     * @param value the flip probability, in [0, 0.5)
+     * @return a new configuration
+     */
     public DpoConfig withLabelSmoothing(double value) {
         return new DpoConfig(beta, lossType, value);
     }

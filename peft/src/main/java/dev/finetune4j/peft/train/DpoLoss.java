@@ -18,7 +18,16 @@ public final class DpoLoss {
     private DpoLoss() {
     }
 
-    /** The loss of one pair. */
+    /**
+     * The loss of one pair.
+     *
+     * @param cfg the loss type, beta and label smoothing
+     * @param policyChosen the policy's summed log-probability of the chosen response
+     * @param policyRejected the policy's summed log-probability of the rejected response
+     * @param referenceChosen the reference's summed log-probability of the chosen response
+     * @param referenceRejected the reference's summed log-probability of the rejected response
+     * @return the loss
+     */
     public static double loss(DpoConfig cfg, double policyChosen, double policyRejected,
                               double referenceChosen, double referenceRejected) {
         double h = (policyChosen - referenceChosen) - (policyRejected - referenceRejected);

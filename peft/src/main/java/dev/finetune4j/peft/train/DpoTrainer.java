@@ -26,6 +26,11 @@ public final class DpoTrainer extends Trainer {
         super(loop);
     }
 
+    /**
+     * A builder without model, configuration or data; the sigmoid loss with beta 0.1.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -34,6 +39,11 @@ public final class DpoTrainer extends Trainer {
      * Summed response log-probabilities of each pair under the model as it is, in eval mode and without
      * gradients. Taken before and after a DPO round, they give {@link PairLogProbs#of} the policy and the
      * reference.
+     *
+     * @param model the model to score
+     * @param pairs the preference pairs
+     * @param padTokenId the id used to pad a batch (masked out)
+     * @return one entry per pair, in order
      */
     public static List<ResponseLogProbs> responseLogProbs(PeftModel model, PreferenceDataset pairs, long padTokenId) {
         return DpoObjective.responseLogProbs(model, pairs, padTokenId);
@@ -47,7 +57,11 @@ public final class DpoTrainer extends Trainer {
      */
     public record ResponseLogProbs(double chosen, double rejected) {
 
-        /** True when the model gives the chosen response the higher log-probability. */
+        /**
+         * True when the model gives the chosen response the higher log-probability.
+         *
+         * @return whether {@code chosen > rejected}
+         */
         public boolean prefersChosen() {
             return chosen > rejected;
         }
@@ -63,7 +77,13 @@ public final class DpoTrainer extends Trainer {
      */
     public record PairLogProbs(double policyChosen, double policyRejected, double referenceChosen, double referenceRejected) {
 
-        /** Pairs the i-th policy entry with the i-th reference entry (lists of the same pairs, in the same order). */
+        /**
+         * Pairs the i-th policy entry with the i-th reference entry (lists of the same pairs, in the same order).
+         *
+         * @param policy the policy's log-probabilities, one per pair
+         * @param reference the reference's log-probabilities of the same pairs
+         * @return one entry per pair
+         */
         public static List<PairLogProbs> of(List<ResponseLogProbs> policy, List<ResponseLogProbs> reference) {
             if (policy.size() != reference.size()) {
                 throw new IllegalArgumentException("policy has " + policy.size() + " pairs, reference " + reference.size()
@@ -78,12 +98,23 @@ public final class DpoTrainer extends Trainer {
             return out;
         }
 
-        /** The preference loss of this pair under {@code cfg}. */
+        /**
+         * The preference loss of this pair under {@code cfg}.
+         *
+         * @param cfg the loss settings
+         * @return the loss
+         */
         public double loss(DpoConfig cfg) {
             return DpoLoss.loss(cfg, policyChosen, policyRejected, referenceChosen, referenceRejected);
         }
 
-        /** beta x (chosen log-ratio - rejected log-ratio): above 0 when the policy prefers the chosen response more than the reference does. */
+        /**
+         * beta x (chosen log-ratio - rejected log-ratio): above 0 when the policy prefers the chosen response more than
+         * the reference does.
+         *
+         * @param beta the DPO beta
+         * @return the reward margin
+         */
         public double rewardMargin(double beta) {
             return beta * ((policyChosen - referenceChosen) - (policyRejected - referenceRejected));
         }
@@ -97,7 +128,12 @@ public final class DpoTrainer extends Trainer {
             super("PreferenceDataset.of(pairs)");
         }
 
-        /** The preference loss (default: sigmoid, beta 0.1, no label smoothing). */
+        /**
+         * The preference loss (default: sigmoid, beta 0.1, no label smoothing).
+         *
+         * @param value the loss settings
+         * @return this builder
+         */
         public Builder dpo(DpoConfig value) {
             if (value == null) {
                 throw new IllegalArgumentException("dpo(...) must not be null: DpoConfig.sigmoid(0.1) is the usual start");
@@ -106,6 +142,11 @@ public final class DpoTrainer extends Trainer {
             return this;
         }
 
+        /**
+         * Builds the trainer; missing or inconsistent settings are reported here.
+         *
+         * @return the trainer
+         */
         public DpoTrainer build() {
             return new DpoTrainer(loop(data -> new DpoObjective(model, data, dpo, padTokenId)));
         }

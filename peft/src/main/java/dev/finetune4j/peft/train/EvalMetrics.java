@@ -13,6 +13,7 @@ import java.util.Map;
  */
 public record EvalMetrics(int step, double loss, double perplexity, boolean improved, Map<String, Double> extra) {
 
+    /** Copies the extra metrics. */
     public EvalMetrics {
         extra = Map.copyOf(extra);
     }

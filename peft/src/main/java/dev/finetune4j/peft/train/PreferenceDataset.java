@@ -13,17 +13,31 @@ public final class PreferenceDataset {
         this.pairs = List.copyOf(pairs);
     }
 
-    /** The given pairs, in order. */
+    /**
+     * The given pairs, in order.
+     *
+     * @param pairs the pairs
+     * @return the dataset
+     */
     public static PreferenceDataset of(List<PreferenceExample> pairs) {
         return new PreferenceDataset(pairs);
     }
 
-    /** Number of pairs. */
+    /**
+     * Number of pairs.
+     *
+     * @return the pair count
+     */
     public int size() {
         return pairs.size();
     }
 
-    /** Pair {@code i}. */
+    /**
+     * Pair {@code i}.
+     *
+     * @param i the index, in [0, size())
+     * @return the pair
+     */
     public PreferenceExample get(int i) {
         return pairs.get(i);
     }

@@ -13,6 +13,7 @@ import java.util.Arrays;
  */
 public record PreferenceExample(long[] prompt, long[] chosen, long[] rejected) {
 
+    /** Checks that the prompt and both responses have at least one token. */
     public PreferenceExample {
         if (prompt == null || prompt.length == 0) {
             throw new IllegalArgumentException("a preference pair needs a non-empty prompt (at least a BOS token)");

@@ -32,6 +32,10 @@ public final class SftDataset {
     /**
      * Tokenizes {@code sft} in order.
      *
+     * @param sft the examples
+     * @param tokenizer the model's tokenizer
+     * @param format template, loss masking, EOS, truncation and packing
+     * @return one tokenized example per example, or packed sequences when the format packs
      * @throws IllegalArgumentException naming the example that is null, gives no tokens, or is a conversation
      *                                  without an assistant turn under completion-only loss
      */
@@ -68,7 +72,10 @@ public final class SftDataset {
      * the one place that lays out completion-only labels, for callers that tokenize prompt and completion
      * themselves (each piece on its own, so no token merges across the boundary).
      *
+     * @param prompt the prompt's token ids
+     * @param completion the completion's token ids
      * @param maxLength cut to this many tokens when positive (the caller decides and says so); 0 keeps all
+     * @return the example: prompt then completion, labels -100 over the prompt
      * @throws IllegalArgumentException when both parts are empty
      */
     public static TokenizedExample promptCompletion(long[] prompt, long[] completion, int maxLength) {

@@ -13,26 +13,46 @@ import java.util.Objects;
  */
 public sealed interface SftExample {
 
-    /** A conversation of system, user and assistant turns. */
+    /**
+     * A conversation of system, user and assistant turns.
+     *
+     * @param messages the turns, in order
+     */
     record Chat(List<ChatMessage> messages) implements SftExample {
+        /** Copies the turns. */
         public Chat {
             messages = List.copyOf(messages);
         }
     }
 
-    /** A plain text, trained on every token. */
+    /**
+     * A plain text, trained on every token.
+     *
+     * @param text the text
+     */
     record Text(String text) implements SftExample {
+        /** Checks that the text is present. */
         public Text {
             Objects.requireNonNull(text, "text");
         }
     }
 
-    /** A conversation, e.g. {@code chat(ChatMessage.user("Hi"), ChatMessage.assistant("Hello"))}. */
+    /**
+     * A conversation, e.g. {@code chat(ChatMessage.user("Hi"), ChatMessage.assistant("Hello"))}.
+     *
+     * @param messages the turns, in order
+     * @return the example
+     */
     static SftExample chat(ChatMessage... messages) {
         return new Chat(List.of(messages));
     }
 
-    /** A plain text. */
+    /**
+     * A plain text.
+     *
+     * @param text the text
+     * @return the example
+     */
     static SftExample text(String text) {
         return new Text(text);
     }

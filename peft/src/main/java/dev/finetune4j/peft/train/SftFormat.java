@@ -22,6 +22,7 @@ import dev.finetune4j.core.tokenizer.ChatTemplate;
  */
 public record SftFormat(ChatTemplate template, boolean completionOnly, boolean appendEos, int maxLength, boolean packing) {
 
+    /** Checks that {@code maxLength} is not negative and that packing has a length of at least 2. */
     public SftFormat {
         if (maxLength < 0) {
             throw new IllegalArgumentException("maxLength must be >= 0 (0 keeps examples whole), got " + maxLength);
@@ -32,37 +33,71 @@ public record SftFormat(ChatTemplate template, boolean completionOnly, boolean a
         }
     }
 
-    /** The tokenizer's template, completion-only loss, EOS appended, no truncation, no packing. */
+    /**
+     * The tokenizer's template, completion-only loss, EOS appended, no truncation, no packing.
+     *
+     * @return the default format
+     */
     public static SftFormat defaults() {
         return new SftFormat(null, true, true, 0, false);
     }
 
-    /** This format with a built-in template instead of the tokenizer's. */
+    /**
+     * This format with a built-in template instead of the tokenizer's.
+     *
+     * @param value the template, or null for the tokenizer's own
+     * @return a new format
+     */
     public SftFormat withTemplate(ChatTemplate value) {
         return new SftFormat(value, completionOnly, appendEos, maxLength, packing);
     }
 
-    /** This format with a built-in template named chatml, llama3, alpaca or simple. */
+    /**
+     * This format with a built-in template named chatml, llama3, alpaca or simple.
+     *
+     * @param name the template's name
+     * @return a new format
+     */
     public SftFormat withTemplate(String name) {
         return withTemplate(ChatTemplate.named(name));
     }
 
-    /** This format with completion-only loss on or off. */
+    /**
+     * This format with completion-only loss on or off.
+     *
+     * @param value true to train on the assistant's tokens only
+     * @return a new format
+     */
     public SftFormat withCompletionOnly(boolean value) {
         return new SftFormat(template, value, appendEos, maxLength, packing);
     }
 
-    /** This format with or without a trailing EOS token. */
+    /**
+     * This format with or without a trailing EOS token.
+     *
+     * @param value true to end each example with EOS
+     * @return a new format
+     */
     public SftFormat withAppendEos(boolean value) {
         return new SftFormat(template, completionOnly, value, maxLength, packing);
     }
 
-    /** This format truncating to {@code value} tokens (0: no limit). */
+    /**
+     * This format truncating to {@code value} tokens (0: no limit).
+     *
+     * @param value the most tokens per example, {@code >= 0}
+     * @return a new format
+     */
     public SftFormat withMaxLength(int value) {
         return new SftFormat(template, completionOnly, appendEos, value, packing);
     }
 
-    /** This format with packing on or off. */
+    /**
+     * This format with packing on or off.
+     *
+     * @param value true to pack examples into {@code maxLength}-token sequences
+     * @return a new format
+     */
     public SftFormat withPacking(boolean value) {
         return new SftFormat(template, completionOnly, appendEos, maxLength, value);
     }

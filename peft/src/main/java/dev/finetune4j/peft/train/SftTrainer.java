@@ -19,6 +19,11 @@ public final class SftTrainer extends Trainer {
         super(loop);
     }
 
+    /**
+     * A builder without model, configuration or data.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -30,6 +35,11 @@ public final class SftTrainer extends Trainer {
             super("TokenizedDataset.of(inputIds, labels) or SftDataset.fromExamples(examples, tokenizer, format)");
         }
 
+        /**
+         * Builds the trainer; missing or inconsistent settings are reported here.
+         *
+         * @return the trainer
+         */
         public SftTrainer build() {
             return new SftTrainer(loop(data -> new SftObjective(model, data, padTokenId)));
         }

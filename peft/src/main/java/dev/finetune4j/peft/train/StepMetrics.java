@@ -24,6 +24,7 @@ public record StepMetrics(int step, int totalSteps, double epoch, double loss, d
                           double tokensPerSecond, Duration eta, boolean skipped, Map<String, Double> extra,
                           MemoryStats memory) {
 
+    /** Copies the extra metrics. */
     public StepMetrics {
         extra = Map.copyOf(extra);
     }

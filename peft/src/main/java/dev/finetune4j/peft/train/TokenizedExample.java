@@ -14,6 +14,7 @@ import dev.finetune4j.core.autograd.CrossEntropy;
  */
 public record TokenizedExample(long[] inputIds, long[] labels, int[] segments) {
 
+    /** Checks that there is at least one token and that labels and segments have one entry per token. */
     public TokenizedExample {
         if (inputIds == null || labels == null) {
             throw new IllegalArgumentException("inputIds and labels must not be null");
@@ -30,17 +31,30 @@ public record TokenizedExample(long[] inputIds, long[] labels, int[] segments) {
         }
     }
 
-    /** An example whose labels are its input ids (loss on every token). */
+    /**
+     * An example whose labels are its input ids (loss on every token).
+     *
+     * @param inputIds the token ids
+     * @return the example
+     */
     public static TokenizedExample of(long[] inputIds) {
         return new TokenizedExample(inputIds, inputIds.clone(), null);
     }
 
-    /** Number of tokens. */
+    /**
+     * Number of tokens.
+     *
+     * @return the length of {@code inputIds}
+     */
     public int length() {
         return inputIds.length;
     }
 
-    /** Positions that contribute to the shifted next-token loss (a label other than -100 after position 0). */
+    /**
+     * Positions that contribute to the shifted next-token loss (a label other than -100 after position 0).
+     *
+     * @return the number of trained positions
+     */
     public int lossTokens() {
         int n = 0;
         for (int i = 1; i < labels.length; i++) {

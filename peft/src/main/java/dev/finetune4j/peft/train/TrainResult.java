@@ -23,23 +23,36 @@ public record TrainResult(List<Double> lossHistory, List<Double> gradNormHistory
                           int steps, int skippedSteps, StopReason stopReason, double bestEvalLoss,
                           Path bestCheckpoint, Path lastCheckpoint) {
 
+    /** Copies the histories. */
     public TrainResult {
         lossHistory = List.copyOf(lossHistory);
         gradNormHistory = List.copyOf(gradNormHistory);
         evalHistory = List.copyOf(evalHistory);
     }
 
-    /** The best checkpoint, when one was written. */
+    /**
+     * The best checkpoint, when one was written.
+     *
+     * @return the best checkpoint's folder, or empty
+     */
     public Optional<Path> best() {
         return Optional.ofNullable(bestCheckpoint);
     }
 
-    /** Loss of the last step, or NaN when no step ran. */
+    /**
+     * Loss of the last step, or NaN when no step ran.
+     *
+     * @return the last entry of {@code lossHistory}, or NaN
+     */
     public double finalLoss() {
         return lossHistory.isEmpty() ? Double.NaN : lossHistory.getLast();
     }
 
-    /** One line for logs: steps, why it stopped, final and best losses, best checkpoint. */
+    /**
+     * One line for logs: steps, why it stopped, final and best losses, best checkpoint.
+     *
+     * @return the summary line
+     */
     public String summary() {
         return String.format("%d steps (%d skipped), stopped: %s, final loss %.4f%s%s", steps, skippedSteps, stopReason,
                 finalLoss(), Double.isNaN(bestEvalLoss) ? "" : String.format(", best eval loss %.4f", bestEvalLoss),

@@ -15,7 +15,11 @@ public abstract sealed class Trainer permits SftTrainer, DpoTrainer {
         this.loop = loop;
     }
 
-    /** Trains from the adapter's current weights. */
+    /**
+     * Trains from the adapter's current weights.
+     *
+     * @return the losses, evaluations, checkpoints and why training stopped
+     */
     public TrainResult train() {
         return loop.run(null);
     }
@@ -24,6 +28,9 @@ public abstract sealed class Trainer permits SftTrainer, DpoTrainer {
      * Continues from a checkpoint folder written by an earlier run with the same settings and data: adapter
      * weights, optimizer moments and the data position are restored, and the run ends exactly as an
      * uninterrupted one would (bit for bit).
+     *
+     * @param checkpointDir a checkpoint folder, e.g. {@code Checkpoints.latest(outputDir).get()}
+     * @return the result of the whole run, including the steps before the checkpoint
      */
     public TrainResult resume(Path checkpointDir) {
         return loop.run(checkpointDir);

@@ -27,37 +27,67 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D>, D> p
         this.dataHint = dataHint;
     }
 
-    /** The model to train: only its adapter's parameters change (from {@code Peft.wrap} or {@code Peft.loadTrainable}). */
+    /**
+     * The model to train: only its adapter's parameters change (from {@code Peft.wrap} or {@code Peft.loadTrainable}).
+     *
+     * @param value the wrapped model
+     * @return this builder
+     */
     public B model(PeftModel value) {
         model = value;
         return self();
     }
 
-    /** How to train. */
+    /**
+     * How to train.
+     *
+     * @param value the training configuration
+     * @return this builder
+     */
     public B config(TrainingConfig value) {
         config = value;
         return self();
     }
 
-    /** The training data (required). */
+    /**
+     * The training data (required).
+     *
+     * @param value the training examples
+     * @return this builder
+     */
     public B trainData(D value) {
         trainData = value;
         return self();
     }
 
-    /** Validation data, for evaluation every {@code evalEverySteps} steps (required then, unused otherwise). */
+    /**
+     * Validation data, for evaluation every {@code evalEverySteps} steps (required then, unused otherwise).
+     *
+     * @param value the validation examples
+     * @return this builder
+     */
     public B evalData(D value) {
         evalData = value;
         return self();
     }
 
-    /** Token id used to pad micro-batches to one length (masked out, so any valid id works; default 0). */
+    /**
+     * Token id used to pad micro-batches to one length (masked out, so any valid id works; default 0).
+     *
+     * @param value the padding id
+     * @return this builder
+     */
     public B padTokenId(long value) {
         padTokenId = value;
         return self();
     }
 
-    /** Adds a progress listener (several may be added). */
+    /**
+     * Adds a progress listener (several may be added).
+     *
+     * @param value the listener
+     * @return this builder
+     */
     public B listener(TrainingListener value) {
         if (value == null) {
             throw new IllegalArgumentException("listener must not be null");

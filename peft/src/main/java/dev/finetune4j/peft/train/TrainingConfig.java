@@ -44,6 +44,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
                              int earlyStoppingPatience, double earlyStoppingThreshold, int saveEverySteps,
                              int keepLastCheckpoints, Path outputDir, int maxNonFiniteSteps, int logEverySteps) {
 
+    /** Checks every value; the message of a bad one names the setting and how to fix it. */
     public TrainingConfig {
         positive("epochs", epochs, "a training run needs at least one pass; use maxSteps for shorter runs");
         atLeastZero("maxSteps", maxSteps, "0 runs 'epochs' full passes");
@@ -90,12 +91,20 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         atLeastZero("logEverySteps", logEverySteps, "0 turns the progress line off");
     }
 
-    /** A builder with Hugging Face Trainer-like defaults (1 epoch, micro-batch 8, lr 2e-4, linear schedule). */
+    /**
+     * A builder with Hugging Face Trainer-like defaults (1 epoch, micro-batch 8, lr 2e-4, linear schedule).
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder starting from this configuration (for example to change only {@code maxSteps}). */
+    /**
+     * A builder starting from this configuration (for example to change only {@code maxSteps}).
+     *
+     * @return a new builder with every value of this configuration
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.epochs = epochs;
@@ -124,12 +133,22 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         return b;
     }
 
-    /** Total optimizer steps for a data set that gives {@code stepsPerEpoch} steps per pass. */
+    /**
+     * Total optimizer steps for a data set that gives {@code stepsPerEpoch} steps per pass.
+     *
+     * @param stepsPerEpoch optimizer steps of one pass over the data
+     * @return {@code maxSteps} when set, else {@code epochs * stepsPerEpoch}
+     */
     public int totalSteps(int stepsPerEpoch) {
         return maxSteps > 0 ? maxSteps : Math.multiplyExact(epochs, stepsPerEpoch);
     }
 
-    /** Warm-up steps for a run of {@code totalSteps} steps (HF: ceil(ratio x total) when no explicit count). */
+    /**
+     * Warm-up steps for a run of {@code totalSteps} steps (HF: ceil(ratio x total) when no explicit count).
+     *
+     * @param totalSteps the run's optimizer steps
+     * @return the warm-up steps
+     */
     public int warmupStepsFor(int totalSteps) {
         return warmupSteps > 0 ? warmupSteps : (int) Math.ceil(warmupRatio * totalSteps);
     }
@@ -181,114 +200,246 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         private Builder() {
         }
 
+        /**
+         * Passes over the training data when {@code maxSteps} is 0 (default 1).
+         *
+         * @param v the number of epochs, {@code >= 1}
+         * @return this builder
+         */
         public Builder epochs(int v) {
             epochs = v;
             return this;
         }
 
+        /**
+         * Optimizer steps to run (default 0: {@code epochs} full passes).
+         *
+         * @param v the steps, {@code >= 0}
+         * @return this builder
+         */
         public Builder maxSteps(int v) {
             maxSteps = v;
             return this;
         }
 
+        /**
+         * Examples per forward/backward pass (default 8).
+         *
+         * @param v the size, {@code >= 1}
+         * @return this builder
+         */
         public Builder microBatchSize(int v) {
             microBatchSize = v;
             return this;
         }
 
+        /**
+         * Micro-batches per optimizer step (default 1).
+         *
+         * @param v the count, {@code >= 1}
+         * @return this builder
+         */
         public Builder gradientAccumulationSteps(int v) {
             gradientAccumulationSteps = v;
             return this;
         }
 
+        /**
+         * The peak learning rate (default 2e-4).
+         *
+         * @param v the rate, finite and {@code > 0}
+         * @return this builder
+         */
         public Builder learningRate(double v) {
             learningRate = v;
             return this;
         }
 
+        /**
+         * AdamW's moment decays (default 0.9 and 0.999).
+         *
+         * @param beta1 decay of the first moment, in [0, 1)
+         * @param beta2 decay of the second moment, in [0, 1)
+         * @return this builder
+         */
         public Builder adamBetas(double beta1, double beta2) {
             adamBeta1 = beta1;
             adamBeta2 = beta2;
             return this;
         }
 
+        /**
+         * AdamW's epsilon (default 1e-8).
+         *
+         * @param v the epsilon, {@code > 0}
+         * @return this builder
+         */
         public Builder adamEpsilon(double v) {
             adamEpsilon = v;
             return this;
         }
 
+        /**
+         * AdamW's decoupled weight decay (default 0).
+         *
+         * @param v the decay, {@code >= 0}
+         * @return this builder
+         */
         public Builder weightDecay(double v) {
             weightDecay = v;
             return this;
         }
 
+        /**
+         * The learning-rate shape after warm-up (default LINEAR).
+         *
+         * @param v CONSTANT, LINEAR or COSINE
+         * @return this builder
+         */
         public Builder schedule(Schedule v) {
             schedule = v;
             return this;
         }
 
+        /**
+         * Linear warm-up steps from 0 to the peak learning rate (default 0).
+         *
+         * @param v the steps, {@code >= 0}
+         * @return this builder
+         */
         public Builder warmupSteps(int v) {
             warmupSteps = v;
             return this;
         }
 
+        /**
+         * Warm-up as a fraction of all steps, used when {@code warmupSteps} is 0 (default 0).
+         *
+         * @param v the fraction, in [0, 1)
+         * @return this builder
+         */
         public Builder warmupRatio(double v) {
             warmupRatio = v;
             return this;
         }
 
+        /**
+         * Clips the global gradient norm to this value (default 1.0; 0 turns clipping off).
+         *
+         * @param v the largest norm, {@code >= 0}
+         * @return this builder
+         */
         public Builder maxGradNorm(double v) {
             maxGradNorm = v;
             return this;
         }
 
+        /**
+         * Shuffles the training examples each epoch (default true).
+         *
+         * @param v whether to shuffle
+         * @return this builder
+         */
         public Builder shuffle(boolean v) {
             shuffle = v;
             return this;
         }
 
+        /**
+         * Seed of shuffling and dropout (default 42).
+         *
+         * @param v the seed
+         * @return this builder
+         */
         public Builder seed(long v) {
             seed = v;
             return this;
         }
 
+        /**
+         * Evaluates on the validation data every N steps (default 0: never).
+         *
+         * @param v N, {@code >= 0}
+         * @return this builder
+         */
         public Builder evalEverySteps(int v) {
             evalEverySteps = v;
             return this;
         }
 
-        /** Stop after {@code patience} evaluations whose loss is not lower than the best by at least {@code threshold}. */
+        /**
+         * Stop after {@code patience} evaluations whose loss is not lower than the best by at least {@code threshold}.
+         *
+         * @param patience evaluations without improvement before stopping, {@code >= 1} to turn it on (default 0: off)
+         * @param threshold the smallest improvement that counts (default 0)
+         * @return this builder
+         */
         public Builder earlyStopping(int patience, double threshold) {
             earlyStoppingPatience = patience;
             earlyStoppingThreshold = threshold;
             return this;
         }
 
+        /**
+         * Writes a checkpoint every N steps and at the end (default 0: never).
+         *
+         * @param v N, {@code >= 0}
+         * @return this builder
+         */
         public Builder saveEverySteps(int v) {
             saveEverySteps = v;
             return this;
         }
 
+        /**
+         * Newest checkpoints to keep besides the best one (default 0: all).
+         *
+         * @param v the count, {@code >= 0}
+         * @return this builder
+         */
         public Builder keepLastCheckpoints(int v) {
             keepLastCheckpoints = v;
             return this;
         }
 
+        /**
+         * Where checkpoints go (default none; required when saving).
+         *
+         * @param v the folder
+         * @return this builder
+         */
         public Builder outputDir(Path v) {
             outputDir = v;
             return this;
         }
 
+        /**
+         * Steps with a NaN/Inf loss or gradient skipped before training fails (default 10).
+         *
+         * @param v the count, {@code >= 0}
+         * @return this builder
+         */
         public Builder maxNonFiniteSteps(int v) {
             maxNonFiniteSteps = v;
             return this;
         }
 
+        /**
+         * Logs a progress line every N steps (default 10; 0 turns it off).
+         *
+         * @param v N, {@code >= 0}
+         * @return this builder
+         */
         public Builder logEverySteps(int v) {
             logEverySteps = v;
             return this;
         }
 
+        /**
+         * Builds the configuration; every value is checked here.
+         *
+         * @return the configuration
+         */
         public TrainingConfig build() {
             return new TrainingConfig(epochs, maxSteps, microBatchSize, gradientAccumulationSteps, learningRate,
                     adamBeta1, adamBeta2, adamEpsilon, weightDecay, schedule, warmupSteps, warmupRatio, maxGradNorm,

@@ -6,7 +6,9 @@ package dev.finetune4j.peft.train;
  * Checkpoints written so far are intact.
  */
 public final class TrainingDivergedException extends RuntimeException {
+    /** The step at which training diverged. */
     private final int step;
+    /** Steps skipped for a NaN/Inf loss or gradient so far. */
     private final int nonFiniteSteps;
 
     TrainingDivergedException(int step, int nonFiniteSteps, int allowed) {
@@ -24,12 +26,20 @@ public final class TrainingDivergedException extends RuntimeException {
         this.nonFiniteSteps = 0;
     }
 
-    /** The step at which the limit was exceeded (1-based). */
+    /**
+     * The step at which the limit was exceeded (1-based).
+     *
+     * @return the step
+     */
     public int step() {
         return step;
     }
 
-    /** Skipped steps so far. */
+    /**
+     * Skipped steps so far.
+     *
+     * @return the count of skipped steps
+     */
     public int nonFiniteSteps() {
         return nonFiniteSteps;
     }

@@ -19,23 +19,44 @@ public interface TrainingListener {
     default void onTrainBegin(int startStep, int totalSteps, int stepsPerEpoch) {
     }
 
-    /** An optimizer step finished (or was skipped for a NaN/Inf). */
+    /**
+     * An optimizer step finished (or was skipped for a NaN/Inf).
+     *
+     * @param metrics the step's loss, learning rate, gradient norm, speed and memory
+     */
     default void onStep(StepMetrics metrics) {
     }
 
-    /** An evaluation on the validation data finished. */
+    /**
+     * An evaluation on the validation data finished.
+     *
+     * @param metrics the validation loss and perplexity
+     */
     default void onEvaluation(EvalMetrics metrics) {
     }
 
-    /** A checkpoint was written completely and renamed into place. */
+    /**
+     * A checkpoint was written completely and renamed into place.
+     *
+     * @param step the optimizer step the checkpoint holds
+     * @param dir the checkpoint folder
+     */
     default void onCheckpoint(int step, Path dir) {
     }
 
-    /** Pass {@code epoch} (0-based) over the training data ended. */
+    /**
+     * Pass {@code epoch} (0-based) over the training data ended.
+     *
+     * @param epoch the finished pass, from 0
+     */
     default void onEpochEnd(int epoch) {
     }
 
-    /** Training ended normally. */
+    /**
+     * Training ended normally.
+     *
+     * @param result the run's outcome
+     */
     default void onTrainEnd(TrainResult result) {
     }
 }

@@ -17,11 +17,21 @@ public final class Finetune4j {
     private Finetune4j() {
     }
 
+    /**
+     * Runs the tool and exits the JVM with its exit code.
+     *
+     * @param args the command line
+     */
     public static void main(String[] args) {
         System.exit(run(args));
     }
 
-    /** Runs the tool and returns its exit code (what {@link #main} exits with); tests call this. */
+    /**
+     * Runs the tool and returns its exit code (what {@link #main} exits with); tests call this.
+     *
+     * @param args the command line
+     * @return 0 when done, 1 when a command failed while running, 2 for bad input
+     */
     public static int run(String... args) {
         return commandLine().execute(args);
     }
@@ -30,6 +40,8 @@ public final class Finetune4j {
      * The configured command line: bad input ({@link BadInputException}, raised where the commands check what
      * they were given) exits with 2 and the message that says what to fix; any other failure, including a library
      * exception while running, exits with 1 and the cause chain.
+     *
+     * @return a new command line with every subcommand
      */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Finetune4j());

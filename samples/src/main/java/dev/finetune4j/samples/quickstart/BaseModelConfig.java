@@ -18,6 +18,7 @@ public final class BaseModelConfig {
     public static final int LAYERS = 3;
     /** Query heads (head dim 16) and key/value heads (grouped-query attention). */
     public static final int HEADS = 4;
+    /** Key/value heads: two query heads share each. */
     public static final int KV_HEADS = 2;
     /** Longest sequence in bytes: a question and its answer fit with room to spare. */
     public static final int MAX_POSITIONS = 384;
@@ -25,7 +26,11 @@ public final class BaseModelConfig {
     private BaseModelConfig() {
     }
 
-    /** The {@code config.json} content. */
+    /**
+     * The {@code config.json} content.
+     *
+     * @return a new JSON object of a LLaMA config.json
+     */
     public static ObjectNode configJson() {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.putArray("architectures").add("LlamaForCausalLM");

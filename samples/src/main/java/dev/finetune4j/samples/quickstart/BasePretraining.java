@@ -45,12 +45,21 @@ public final class BasePretraining {
      * @param seed         seed of the initial weights and the data order
      */
     public record Settings(int steps, int window, int batch, double learningRate, long seed) {
-        /** What the quickstart uses. */
+        /**
+         * What the quickstart uses.
+         *
+         * @return the default settings
+         */
         public static Settings defaults() {
             return new Settings(200, 128, 16, 3e-3, 1234);
         }
 
-        /** The same with fewer steps (smoke tests). */
+        /**
+         * The same with fewer steps (smoke tests).
+         *
+         * @param n the number of optimizer steps
+         * @return new settings
+         */
         public Settings withSteps(int n) {
             return new Settings(n, window, batch, learningRate, seed);
         }
@@ -59,6 +68,12 @@ public final class BasePretraining {
     private BasePretraining() {
     }
 
+    /**
+     * Pretrains the base model on the bundled corpus and saves it as a Hugging Face folder.
+     *
+     * @param args the output folder, then optionally the number of steps
+     * @throws IOException when the corpus cannot be read or the model cannot be written
+     */
     public static void main(String[] args) throws IOException {
         if (args.length < 1) {
             System.err.println("usage: BasePretraining OUT_DIR [STEPS]   (corpus: the bundled general_corpus.jsonl)");
@@ -79,7 +94,15 @@ public final class BasePretraining {
         System.out.println("base model written to " + out.toAbsolutePath());
     }
 
-    /** A freshly initialised model trained on the {@code {"text"}} records of {@code corpus}. */
+    /**
+     * A freshly initialised model trained on the {@code {"text"}} records of {@code corpus}.
+     *
+     * @param corpus a JSONL file of {@code {"text": ...}} records
+     * @param s steps, window, batch, learning rate and seed
+     * @param progress receives the training progress
+     * @return the trained model; close it to free its weights
+     * @throws IOException when the corpus cannot be read
+     */
     public static LanguageModel pretrain(Path corpus, Settings s, TrainingListener progress) throws IOException {
         LanguageModel model = AutoModel.newCausalLM(BaseModelConfig.configJson(), TensorScope.detached());
         StateDicts.initNormal(model, 0.02, new SplittableRandom(s.seed()));

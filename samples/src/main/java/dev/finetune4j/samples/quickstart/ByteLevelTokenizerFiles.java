@@ -19,7 +19,12 @@ public final class ByteLevelTokenizerFiles {
     private ByteLevelTokenizerFiles() {
     }
 
-    /** Writes {@code tokenizer.json} and {@code tokenizer_config.json} into {@code dir}. */
+    /**
+     * Writes {@code tokenizer.json} and {@code tokenizer_config.json} into {@code dir}.
+     *
+     * @param dir an existing folder
+     * @throws IOException when a file cannot be written
+     */
     public static void write(Path dir) throws IOException {
         ObjectNode t = JSON.createObjectNode();
         t.put("version", "1.0");

@@ -21,7 +21,11 @@ public final class ProgressLine implements TrainingListener {
     private final boolean live;
     private int total;
 
-    /** A progress line on standard output, live when a console is attached. */
+    /**
+     * A progress line on standard output, live when a console is attached.
+     *
+     * @param label the name shown before the progress, e.g. {@code sft}
+     */
     public ProgressLine(String label) {
         this(label, System.out, System.console() != null);
     }

@@ -16,6 +16,10 @@ import java.nio.file.Path;
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
         description = "Runs the whole fine-tuning cycle on the bundled bank/insurer support data.")
 public final class Quickstart implements Runnable {
+    /** A run with the default options; picocli sets the fields from the command line. */
+    public Quickstart() {
+    }
+
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out = Path.of("target", "quickstart");
 
@@ -29,6 +33,11 @@ public final class Quickstart implements Runnable {
     @Option(names = "--smoke", description = "Few steps of everything: checks the pipeline, not the model.")
     boolean smoke;
 
+    /**
+     * Runs the quickstart with the options of the command line ({@code --help} lists them).
+     *
+     * @param args the command line
+     */
     public static void main(String[] args) {
         Quickstart quickstart = new Quickstart();
         CommandLine cl = new CommandLine(quickstart);

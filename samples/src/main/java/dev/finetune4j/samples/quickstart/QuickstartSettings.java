@@ -16,16 +16,30 @@ package dev.finetune4j.samples.quickstart;
 public record QuickstartSettings(long seed, BasePretraining.Settings pretraining, int sftEpochs,
                                  double sftLearningRate, int loraRank, int patience, int dpoSteps, double dpoBeta) {
 
-    /** The README's run. */
+    /**
+     * The README's run.
+     *
+     * @return the default settings
+     */
     public static QuickstartSettings defaults() {
         return new QuickstartSettings(42, BasePretraining.Settings.defaults(), 12, 1e-2, 16, 2, 16, 0.1);
     }
 
-    /** A fast run of the same pipeline (the smoke test). */
+    /**
+     * A fast run of the same pipeline (the smoke test).
+     *
+     * @return the smoke-test settings
+     */
     public static QuickstartSettings smoke() {
         return new QuickstartSettings(42, BasePretraining.Settings.defaults().withSteps(12), 1, 3e-3, 8, 1, 3, 0.1);
     }
 
+    /**
+     * These settings with another seed.
+     *
+     * @param newSeed the seed
+     * @return new settings
+     */
     public QuickstartSettings withSeed(long newSeed) {
         return new QuickstartSettings(newSeed, pretraining, sftEpochs, sftLearningRate, loraRank, patience, dpoSteps,
                 dpoBeta);

@@ -22,34 +22,75 @@ public record Workspace(Path root) {
     public static final String FEEDBACK = "feedback_log.jsonl";
     public static final String JUDGMENTS = "ab_judgments.jsonl";
 
+    /**
+     * A bundled file's copy.
+     *
+     * @param name the file's name, e.g. {@link #SUPPORT}
+     * @return {@code raw/name}
+     */
     public Path raw(String name) {
         return root.resolve("raw").resolve(name);
     }
 
+    /**
+     * The prepared data: clean splits, step report and manifest.
+     *
+     * @return {@code data/}
+     */
     public Path data() {
         return root.resolve("data");
     }
 
+    /**
+     * The DPO pairs.
+     *
+     * @return {@code preference/}
+     */
     public Path preference() {
         return root.resolve("preference");
     }
 
+    /**
+     * The trained adapter in PEFT format.
+     *
+     * @return {@code adapter/}
+     */
     public Path adapter() {
         return root.resolve("adapter");
     }
 
+    /**
+     * The merged model as a Hugging Face folder.
+     *
+     * @return {@code merged/}
+     */
     public Path merged() {
         return root.resolve("merged");
     }
 
+    /**
+     * The trainers' checkpoints.
+     *
+     * @return {@code runs/}
+     */
     public Path runs() {
         return root.resolve("runs");
     }
 
+    /**
+     * The HTML evaluation report.
+     *
+     * @return {@code report.html}
+     */
     public Path reportHtml() {
         return root.resolve("report.html");
     }
 
+    /**
+     * The evaluation numbers as JSON.
+     *
+     * @return {@code results.json}
+     */
     public Path resultsJson() {
         return root.resolve("results.json");
     }
@@ -61,7 +102,12 @@ public record Workspace(Path root) {
         }
     }
 
-    /** Copies the bundled resource {@code /quickstart/name} to {@code target}. */
+    /**
+     * Copies the bundled resource {@code /quickstart/name} to {@code target}.
+     *
+     * @param name the file's name under {@code /quickstart/}
+     * @param target where to write it (replaced when it exists)
+     */
     public static void extract(String name, Path target) {
         try (InputStream in = Workspace.class.getResourceAsStream("/quickstart/" + name)) {
             if (in == null) {

@@ -44,12 +44,20 @@ public final class CpuBackend implements Backend {
         return kernels;
     }
 
-    /** The shared instance; uses the Vector API when the JVM has it. */
+    /**
+     * The shared instance; uses the Vector API when the JVM has it.
+     *
+     * @return the shared CPU backend
+     */
     public static CpuBackend instance() {
         return INSTANCE;
     }
 
-    /** An instance with the scalar kernels only (the oracle in conformance tests). */
+    /**
+     * An instance with the scalar kernels only (the oracle in conformance tests).
+     *
+     * @return a new scalar backend
+     */
     public static CpuBackend scalar() {
         return new CpuBackend(false);
     }

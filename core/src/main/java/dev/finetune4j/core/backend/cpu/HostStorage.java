@@ -40,12 +40,21 @@ public final class HostStorage implements Storage {
         return new HostStorage(segment, null, counter);
     }
 
-    /** Wraps memory someone else owns (a memory-mapped file, a float[] a kernel filled) without copying. */
+    /**
+     * Wraps memory someone else owns (a memory-mapped file, a float[] a kernel filled) without copying.
+     *
+     * @param segment the memory; it must outlive the storage
+     * @return a storage that does not free the memory
+     */
     public static HostStorage wrap(MemorySegment segment) {
         return new HostStorage(segment, null, null);
     }
 
-    /** The bytes. */
+    /**
+     * The bytes.
+     *
+     * @return the memory
+     */
     public MemorySegment segment() {
         return segment;
     }

@@ -7,7 +7,7 @@ package dev.finetune4j.core.backend.cpu;
  * thread-safe, and each returns the same bits for the same input whatever the JIT has compiled (training runs
  * and resumed runs must agree bit for bit).
  */
-public interface MathKernels {
+interface MathKernels {
 
     /** The largest of {@code a[off .. off+n)}, NaN if one is NaN, -infinity when {@code n == 0}. */
     float max(float[] a, int off, int n);

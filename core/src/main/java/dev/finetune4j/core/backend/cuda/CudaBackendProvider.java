@@ -12,6 +12,10 @@ import java.util.Optional;
  */
 public final class CudaBackendProvider implements BackendProvider {
 
+    /** The provider {@link java.util.ServiceLoader} instantiates; nothing is loaded before the first question. */
+    public CudaBackendProvider() {
+    }
+
     /** What one look for the CUDA stack found: the libraries and the device count, or why not. */
     private record Probe(CudaLibraries libraries, int devices, String reason) {
     }

@@ -6,6 +6,7 @@ import java.util.Locale;
  * A failed CUDA driver, cuBLAS or NVRTC call: the message names the call and the library's error.
  */
 public class CudaException extends RuntimeException {
+    /** The library's status code. */
     private final int status;
 
     CudaException(String message, int status) {
@@ -13,7 +14,11 @@ public class CudaException extends RuntimeException {
         this.status = status;
     }
 
-    /** The library's status code (0 when the failure did not come from a status code). */
+    /**
+     * The library's status code (0 when the failure did not come from a status code).
+     *
+     * @return the status code
+     */
     public int status() {
         return status;
     }

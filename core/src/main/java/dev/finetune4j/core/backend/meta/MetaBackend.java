@@ -23,6 +23,11 @@ public final class MetaBackend implements Backend {
     private MetaBackend() {
     }
 
+    /**
+     * The backend of {@link dev.finetune4j.core.backend.Device#meta()}.
+     *
+     * @return the shared instance
+     */
     public static MetaBackend instance() {
         return INSTANCE;
     }

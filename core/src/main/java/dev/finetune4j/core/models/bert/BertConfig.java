@@ -5,17 +5,37 @@ import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
 
-/** BERT's config.json for sequence classification, field names mirrored. */
+/**
+ * BERT's config.json for sequence classification, field names mirrored.
+ *
+ * @param vocabSize number of token ids
+ * @param hiddenSize hidden size C
+ * @param numHiddenLayers number of encoder layers
+ * @param numAttentionHeads attention heads; divide {@code hiddenSize}
+ * @param intermediateSize width of the MLP
+ * @param hiddenAct the MLP's activation (default GELU)
+ * @param maxPositionEmbeddings rows of the learned position table (default 512)
+ * @param typeVocabSize rows of the token-type table (default 2)
+ * @param layerNormEps the LayerNorms' epsilon
+ * @param numLabels classes of the classifier head ({@code num_labels}, else the size of {@code id2label}, else 2)
+ */
 public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int numAttentionHeads,
                          int intermediateSize, Activations.Kind hiddenAct, int maxPositionEmbeddings,
                          int typeVocabSize, float layerNormEps, int numLabels) {
 
+    /** Checks that {@code hiddenSize} is a multiple of {@code numAttentionHeads}. */
     public BertConfig {
         if (hiddenSize % numAttentionHeads != 0) {
             throw new IllegalArgumentException("config.json: hidden_size " + hiddenSize + " is not a multiple of num_attention_heads " + numAttentionHeads);
         }
     }
 
+    /**
+     * Reads a BERT config.json, with BERT's defaults for the optional fields.
+     *
+     * @param c the parsed config.json
+     * @return the configuration
+     */
     public static BertConfig fromJson(JsonNode c) {
         String at = "config.json";
         JsonNode id2label = c.path("id2label");
@@ -31,7 +51,11 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
                 (float) JsonFields.number(c, "layer_norm_eps", 1e-12, at), labels);
     }
 
-    /** Parameters of the embeddings and the layers' matrices: a lower bound on what the checkpoint must hold. */
+    /**
+     * Parameters of the embeddings and the layers' matrices: a lower bound on what the checkpoint must hold.
+     *
+     * @return the number of matrix and embedding parameters
+     */
     public long parameterCount() {
         long h = hiddenSize;
         return ((long) vocabSize + maxPositionEmbeddings + typeVocabSize) * h

@@ -26,6 +26,12 @@ public final class BertForSequenceClassification extends Module implements Seque
     private final TensorScope scope;
     private final BertConfig config;
 
+    /**
+     * Builds the module tree with zero weights in {@code scope}; load them afterwards.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     */
     public BertForSequenceClassification(TensorScope scope, BertConfig c) {
         this.scope = scope;
         this.config = c;
@@ -44,11 +50,22 @@ public final class BertForSequenceClassification extends Module implements Seque
         registerChild("classifier", new Linear(scope, c.hiddenSize(), c.numLabels(), true));
     }
 
+    /**
+     * The configuration this model was built from.
+     *
+     * @return the configuration
+     */
     public BertConfig config() {
         return config;
     }
 
-    /** Class scores (B, numLabels) with autograd. ids: [B][T]; mask: [B][T] or null. */
+    /**
+     * Class scores (B, numLabels) with autograd. ids: [B][T]; mask: [B][T] or null.
+     *
+     * @param ids token ids, B rows of T
+     * @param mask 1 for real tokens and 0 for padding, same shape as {@code ids}, or null for all real
+     * @return the logits, (B, numLabels)
+     */
     public Tensor forward(long[][] ids, long[][] mask) {
         int b = ids.length;
         int t = ids[0].length;
@@ -92,7 +109,11 @@ public final class BertForSequenceClassification extends Module implements Seque
         return config.numLabels();
     }
 
-    /** The scope that owns the parameters. */
+    /**
+     * The scope that owns the parameters.
+     *
+     * @return the parameters' scope
+     */
     public TensorScope parameterScope() {
         return scope;
     }

@@ -16,6 +16,14 @@ public final class DecoderAttention extends Module implements Block {
     private final RotaryFrequencies rotary;
     private final int layerIndex;
 
+    /**
+     * The projections of layer {@code layerIndex}, zero until loaded.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     * @param rotary the rotary frequencies shared by all layers
+     * @param layerIndex the layer's index, which selects its slot in a KV cache
+     */
     public DecoderAttention(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int layerIndex) {
         this.config = c;
         this.rotary = rotary;

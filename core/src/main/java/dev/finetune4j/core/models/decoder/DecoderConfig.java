@@ -11,6 +11,24 @@ import java.util.Set;
 /**
  * The config.json of the LLaMA decoder family (LLaMA, Mistral, Qwen2, Qwen3): fields mirror the JSON names.
  * The families differ only in switches: q/k/v biases (Qwen2), q/k RMSNorm (Qwen3), tied embeddings, head_dim.
+ *
+ * @param modelType {@code llama}, {@code mistral}, {@code qwen2} or {@code qwen3} ({@code model_type})
+ * @param vocabSize number of token ids
+ * @param hiddenSize hidden size C
+ * @param intermediateSize width of the gated MLP
+ * @param numHiddenLayers number of decoder layers
+ * @param numAttentionHeads query heads H
+ * @param numKeyValueHeads key/value heads Hkv, dividing H (grouped-query attention when smaller)
+ * @param headDim size D of each head, even (default {@code hidden_size / num_attention_heads})
+ * @param hiddenAct the MLP's activation (usually SiLU)
+ * @param maxPositionEmbeddings longest sequence the rotary embedding is configured for
+ * @param rmsNormEps the RMSNorms' epsilon
+ * @param rope rotary embedding settings (theta and scaling)
+ * @param attentionBias whether q/k/v/o have biases (Qwen2's q/k/v)
+ * @param mlpBias whether the MLP projections have biases
+ * @param qkNorm whether queries and keys are RMS-normalised per head (Qwen3)
+ * @param tieWordEmbeddings whether the output head shares the token embeddings
+ * @param attentionDropout dropout probability on attention weights in training mode
  */
 public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
@@ -21,6 +39,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3");
 
+    /** Checks every size against its valid range, naming the config.json field that is wrong. */
     public DecoderConfig {
         require(vocabSize > 0, "vocab_size", vocabSize);
         require(hiddenSize > 0, "hidden_size", hiddenSize);
@@ -35,6 +54,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     /**
      * Parameters of the model's matrices (embeddings, projections, MLP; norms and biases left out): a lower
      * bound on what its checkpoint must hold.
+     *
+     * @return the number of matrix parameters
      */
     public long parameterCount() {
         long h = hiddenSize;
@@ -50,7 +71,12 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         }
     }
 
-    /** Reads a config.json, with each family's defaults for fields it leaves out. */
+    /**
+     * Reads a config.json, with each family's defaults for fields it leaves out.
+     *
+     * @param c the parsed config.json
+     * @return the configuration
+     */
     public static DecoderConfig fromJson(JsonNode c) {
         String type = c.path("model_type").asText();
         String at = "config.json";
@@ -78,6 +104,11 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 (float) c.path("attention_dropout").asDouble(0.0));
     }
 
+    /**
+     * The shape facts of a model of this configuration.
+     *
+     * @return the model's spec
+     */
     public ModelSpec spec() {
         return new ModelSpec(modelType, vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads,
                 headDim, maxPositionEmbeddings, true);

@@ -12,6 +12,14 @@ import dev.finetune4j.core.tensor.TensorScope;
 /** Pre-norm residual layer: x + attn(norm(x)), then x + mlp(norm(x)). */
 public final class DecoderLayer extends Module {
 
+    /**
+     * Layer {@code index}, zero until loaded.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     * @param rotary the rotary frequencies shared by all layers
+     * @param index the layer's index
+     */
     public DecoderLayer(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int index) {
         registerChild("self_attn", new DecoderAttention(scope, c, rotary, index));
         registerChild("mlp", new DecoderMlp(scope, c));
@@ -19,7 +27,13 @@ public final class DecoderLayer extends Module {
         registerChild("post_attention_layernorm", new RmsNorm(scope, c.hiddenSize(), c.rmsNormEps()));
     }
 
-    /** x: (B, T, C) -> (B, T, C). */
+    /**
+     * x: (B, T, C) -> (B, T, C).
+     *
+     * @param x the hidden states, (B, T, C)
+     * @param ctx positions, masks and caches of this forward pass
+     * @return the new hidden states, (B, T, C)
+     */
     public Tensor forward(Tensor x, ForwardContext ctx) {
         Tensor h = ((Block) child("self_attn")).forward(layer("input_layernorm").forward(x), ctx);
         x = Elementwise.add(x, h);

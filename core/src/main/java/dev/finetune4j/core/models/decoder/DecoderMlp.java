@@ -12,6 +12,12 @@ import dev.finetune4j.core.tensor.TensorScope;
 public final class DecoderMlp extends Module implements Layer {
     private final Activations.Kind act;
 
+    /**
+     * The MLP's projections, zero until loaded.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     */
     public DecoderMlp(TensorScope scope, DecoderConfig c) {
         this.act = c.hiddenAct();
         registerChild("gate_proj", new Linear(scope, c.hiddenSize(), c.intermediateSize(), c.mlpBias()));

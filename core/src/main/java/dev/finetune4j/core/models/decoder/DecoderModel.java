@@ -22,7 +22,12 @@ import java.util.List;
 public final class DecoderModel extends LanguageModel {
     private final DecoderConfig config;
 
-    /** Builds the module tree with zero weights in {@code scope}; load or initialise them afterwards. */
+    /**
+     * Builds the module tree with zero weights in {@code scope}; load or initialise them afterwards.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     */
     public DecoderModel(TensorScope scope, DecoderConfig c) {
         super(scope, c.spec());
         this.config = c;
@@ -37,6 +42,11 @@ public final class DecoderModel extends LanguageModel {
         }
     }
 
+    /**
+     * The configuration this model was built from.
+     *
+     * @return the configuration
+     */
     public DecoderConfig config() {
         return config;
     }

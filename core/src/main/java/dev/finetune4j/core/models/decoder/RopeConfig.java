@@ -21,7 +21,13 @@ import dev.finetune4j.core.models.ConfigLimits;
 public record RopeConfig(double ropeTheta, String ropeType, double factor, double lowFreqFactor, double highFreqFactor,
                          int originalMaxPositionEmbeddings, double betaFast, double betaSlow, double attentionFactor) {
 
-    /** Reads the rotary settings of a config.json (both layouts). */
+    /**
+     * Reads the rotary settings of a config.json (both layouts).
+     *
+     * @param config the parsed config.json
+     * @param maxPositionEmbeddings the model's longest sequence, for scalings that need it
+     * @return the rotary settings
+     */
     public static RopeConfig fromJson(JsonNode config, int maxPositionEmbeddings) {
         JsonNode params = config.path("rope_parameters");
         JsonNode scaling = params.isObject() ? params : config.path("rope_scaling");

@@ -17,6 +17,8 @@ public final class RotaryFrequencies {
     private final AtomicReference<Rotary.Table> lastTable = new AtomicReference<>();
 
     /**
+     * Frequencies as computed by {@link #of}, or given directly in tests.
+     *
      * @param invFreq          one frequency per pair, (D/2)
      * @param attentionScaling multiplier of cos and sin (1 except YaRN)
      */
@@ -25,10 +27,20 @@ public final class RotaryFrequencies {
         this.attentionScaling = attentionScaling;
     }
 
+    /**
+     * The inverse frequencies.
+     *
+     * @return the array itself, (D/2); do not modify it
+     */
     public float[] invFreq() {
         return invFreq;
     }
 
+    /**
+     * The multiplier of cos and sin.
+     *
+     * @return 1 except for YaRN scaling
+     */
     public float attentionScaling() {
         return attentionScaling;
     }
@@ -37,6 +49,10 @@ public final class RotaryFrequencies {
      * The cos/sin table for {@code positions} on {@code device}. Every layer of one forward pass shares the same
      * positions array, so the table is computed once per pass and reused while the scope it was made in is open
      * (a concurrent pass just computes its own; a pass in a scope that outlived the table's makes a new one).
+     *
+     * @param positions [B][T] position of each token
+     * @param device where the table is needed
+     * @return the table
      */
     public Rotary.Table table(int[][] positions, Device device) {
         Rotary.Table last = lastTable.get();
@@ -48,6 +64,13 @@ public final class RotaryFrequencies {
         return fresh;
     }
 
+    /**
+     * The frequencies of a rotary configuration (default, linear, Llama 3 or YaRN scaling).
+     *
+     * @param rope the rotary settings
+     * @param headDim the head size D, even
+     * @return the frequencies
+     */
     public static RotaryFrequencies of(RopeConfig rope, int headDim) {
         float[] base = defaultFrequencies(rope.ropeTheta(), headDim);
         return switch (rope.ropeType()) {

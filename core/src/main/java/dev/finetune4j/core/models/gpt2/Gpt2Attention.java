@@ -13,6 +13,13 @@ public final class Gpt2Attention extends Module implements Block {
     private final Gpt2Config config;
     private final int layerIndex;
 
+    /**
+     * The attention's projections of layer {@code layerIndex}, zero until loaded.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     * @param layerIndex the layer's index, which selects its slot in a KV cache
+     */
     public Gpt2Attention(TensorScope scope, Gpt2Config c, int layerIndex) {
         this.config = c;
         this.layerIndex = layerIndex;

@@ -11,6 +11,12 @@ import dev.finetune4j.core.tensor.TensorScope;
 public final class Gpt2Mlp extends Module implements Layer {
     private final Activations.Kind act;
 
+    /**
+     * The MLP's projections, zero until loaded.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     */
     public Gpt2Mlp(TensorScope scope, Gpt2Config c) {
         this.act = c.activationFunction();
         registerChild("c_fc", new Linear(scope, c.nEmbd(), c.nInner(), true, true));

@@ -23,6 +23,12 @@ import java.util.List;
 public final class Gpt2Model extends LanguageModel {
     private final Gpt2Config config;
 
+    /**
+     * Builds the module tree with zero weights in {@code scope}; load or initialise them afterwards.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     */
     public Gpt2Model(TensorScope scope, Gpt2Config c) {
         super(scope, c.spec());
         this.config = c;
@@ -33,6 +39,11 @@ public final class Gpt2Model extends LanguageModel {
         registerChild("transformer", new Transformer(scope, c, blocks));
     }
 
+    /**
+     * The configuration this model was built from.
+     *
+     * @return the configuration
+     */
     public Gpt2Config config() {
         return config;
     }

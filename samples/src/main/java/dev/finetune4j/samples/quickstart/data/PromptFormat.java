@@ -12,12 +12,22 @@ public final class PromptFormat {
     private PromptFormat() {
     }
 
-    /** The prompt for a question: {@code "Q: " + question + "\nA: "}. */
+    /**
+     * The prompt for a question: {@code "Q: " + question + "\nA: "}.
+     *
+     * @param question the customer's question
+     * @return the prompt
+     */
     public static String prompt(String question) {
         return "Q: " + question.strip() + "\nA: ";
     }
 
-    /** The completion the model should produce for an answer: the answer and {@link #END}. */
+    /**
+     * The completion the model should produce for an answer: the answer and {@link #END}.
+     *
+     * @param answer the reference answer
+     * @return the completion
+     */
     public static String completion(String answer) {
         return answer.strip() + END;
     }

@@ -28,13 +28,24 @@ public final class QuickstartDataGenerator {
     private QuickstartDataGenerator() {
     }
 
+    /**
+     * Writes the quickstart data to the folder given as the first argument (default: the module's resources).
+     *
+     * @param args optionally the output folder
+     * @throws IOException when a file cannot be written
+     */
     public static void main(String[] args) throws IOException {
         Path out = Path.of(args.length > 0 ? args[0] : "samples/src/main/resources/quickstart");
         write(out);
         System.out.println("wrote the quickstart data to " + out.toAbsolutePath());
     }
 
-    /** Writes the four files into {@code dir} (created when missing). */
+    /**
+     * Writes the four files into {@code dir} (created when missing).
+     *
+     * @param dir the output folder
+     * @throws IOException when a file cannot be written
+     */
     public static void write(Path dir) throws IOException {
         Files.createDirectories(dir);
         SupportExport export = new SupportExport(SEED);
