@@ -70,15 +70,13 @@ final class AdapterState {
         return Collections.unmodifiableMap(out);
     }
 
-    /** Trainable and total parameters; NF4 weights, which live outside the parameter tree, count in the total. */
+    /** Trainable and total parameters (NF4 weights count as the values they hold). */
     TrainableReport report() {
         Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         long all = Stream.concat(root.stateDict().values().stream(), tuner().adapterTensors().values().stream())
                 .filter(seen::add).mapToLong(Tensor::numel).sum();
-        long quantized = root.namedModules().values().stream().filter(m -> m instanceof BaseLinear)
-                .mapToLong(m -> ((BaseLinear) m).quantizedParameters()).sum();
         long trainable = seen.stream().filter(Tensor::requiresGrad).mapToLong(Tensor::numel).sum();
-        return new TrainableReport(trainable, all + quantized);
+        return new TrainableReport(trainable, all);
     }
 
     DisabledAdapter disable() {

@@ -51,11 +51,20 @@ public interface BaseLinear {
     Tensor weightTensor();
 
     /**
-     * Replaces the weight from a dense (out, in) row-major matrix (requantizing where the storage is quantized).
+     * Replaces the weight by a new tensor holding a dense (out, in) row-major matrix, in the weight's dtype (rounded to
+     * bf16/f16, requantized to NF4); the stored weight is never written (it may be a read-only mapped file).
      *
-     * @param weight {@code out * in} values, row-major
+     * @param weight the new values, (out, in) row-major
      */
     void setWeightOutIn(float[] weight);
+
+    /**
+     * Puts back, bit for bit, the weight tensor that the first {@link #setWeightOutIn} since the last restore replaced,
+     * and frees the replacement.
+     *
+     * @return false when the weight was not replaced
+     */
+    boolean restoreWeight();
 
     /**
      * The bias (out), or null.
@@ -65,23 +74,14 @@ public interface BaseLinear {
     Tensor bias();
 
     /**
-     * The weight itself as a float32 (out, in) tensor when the layer stores it that way (a dense nn.Linear),
-     * else null (Conv1D layout, quantized storage). Adapters use it to fuse their update with the base product.
+     * The weight itself as an (out, in) tensor when the layer stores it that way (an nn.Linear, in any dtype the
+     * products read: F32, BF16, F16 or NF4), else null (Conv1D layout). Adapters use it to fuse their update with the
+     * base product.
      *
      * @return the weight tensor, or null
      */
     default Tensor denseWeightOutIn() {
         return null;
-    }
-
-    /**
-     * Parameters this layer stores quantized outside its parameter tree (NF4 codes), which parameter counts
-     * add to the tree's; 0 for dense storage.
-     *
-     * @return the number of quantized weight values
-     */
-    default long quantizedParameters() {
-        return 0;
     }
 
     /**

@@ -1,7 +1,9 @@
 package dev.finetune4j.peft;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.tensor.DType;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,6 +66,6 @@ final class BaseModelRecord {
     }
 
     private static boolean quantized(Module root) {
-        return root.namedModules().values().stream().anyMatch(m -> m instanceof BaseLinear b && b.quantizedParameters() > 0);
+        return root.namedModules().values().stream().anyMatch(m -> m instanceof Linear l && l.weight().dtype() == DType.NF4);
     }
 }

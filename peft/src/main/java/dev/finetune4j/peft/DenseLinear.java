@@ -3,13 +3,23 @@ package dev.finetune4j.peft;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 /**
- * {@link BaseLinear} over a core {@link Linear}, hiding its layout: (out, in), or (in, out) for GPT-2's Conv1D.
+ * {@link BaseLinear} over a core {@link Linear}, hiding its layout: (out, in), or (in, out) for GPT-2's Conv1D, and its
+ * dtype: F32, BF16/F16 (possibly a read-only memory-mapped file) or NF4.
  *
- * @param linear the wrapped layer
+ * <p>Setting the weight never writes into the stored one: it makes a new tensor in the weight's dtype (rounded to
+ * bf16, or requantized to NF4) in the weight's scope, and keeps the tensor it replaced until {@link #restoreWeight()}
+ * (for a memory-mapped base that costs no memory; for a float32 one, a second copy of the layer's weight).
  */
-record DenseLinear(Linear linear) implements BaseLinear {
+final class DenseLinear implements BaseLinear {
+    private final Linear linear;
+    private Tensor original; // the weight before the first setWeightOutIn, until restored
+
+    DenseLinear(Linear linear) {
+        this.linear = linear;
+    }
 
     @Override
     public int inFeatures() {
@@ -41,7 +51,40 @@ record DenseLinear(Linear linear) implements BaseLinear {
     @Override
     public void setWeightOutIn(float[] weight) {
         float[] stored = linear.fanInFanOut() ? transpose(weight, outFeatures(), inFeatures()) : weight;
-        linear.weight().copyFrom(stored);
+        Tensor w = linear.weight();
+        Tensor fresh;
+        if (w.dtype() == DType.F32) {
+            fresh = Tensor.of(w.device(), w.scope(), stored, w.shape());
+        } else {
+            try (TensorScope staging = TensorScope.detached(w.device())) {
+                fresh = Tensor.of(w.device(), staging, stored, w.shape()).convertTo(w.dtype(), w.scope());
+            }
+        }
+        if (original == null) {
+            original = w;
+        } else {
+            release(w);
+        }
+        linear.setParameter("weight", fresh.requiresGrad(w.requiresGrad()));
+    }
+
+    @Override
+    public boolean restoreWeight() {
+        if (original == null) {
+            return false;
+        }
+        Tensor replaced = linear.weight();
+        linear.setParameter("weight", original);
+        original = null;
+        release(replaced);
+        return true;
+    }
+
+    /** Frees a weight this class made (one it did not allocate, a mapped file's, is left alone). */
+    private static void release(Tensor t) {
+        if (t.scope().owns(t)) {
+            t.scope().release(t);
+        }
     }
 
     @Override

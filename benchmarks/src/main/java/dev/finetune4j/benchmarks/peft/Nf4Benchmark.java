@@ -1,7 +1,11 @@
 package dev.finetune4j.benchmarks.peft;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.nn.StateDicts;
-import dev.finetune4j.peft.qlora.Nf4;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -12,12 +16,13 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
-/** NF4 quantization and dequantization of one weight matrix (single thread), in milliseconds per matrix. */
+/** NF4 quantization and dequantization of one weight matrix through the CPU backend, in milliseconds per matrix. */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -33,40 +38,51 @@ public class Nf4Benchmark {
     @Param({"2048"})
     int side;
 
-    private float[] weights;
-    private Nf4.Quantized quantized;
-    private float[] out;
+    private TensorScope scope;
+    private Tensor weights;
+    private Tensor quantized;
+    private Tensor out;
 
-    /** Draws the weight matrix and quantizes it once for the dequantization benchmark. */
+    /** Makes a random N(0, 0.02) matrix and its NF4 tensor. */
     @Setup
     public void setUp() {
         SplittableRandom r = new SplittableRandom(1);
-        weights = new float[side * side];
-        for (int i = 0; i < weights.length; i++) {
-            weights[i] = (float) (StateDicts.gaussian(r) * 0.02);
+        float[] values = new float[side * side];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) (StateDicts.gaussian(r) * 0.02);
         }
-        quantized = Nf4.quantize(weights);
-        out = new float[weights.length];
+        scope = TensorScope.detached();
+        weights = Tensor.of(scope, values, side, side);
+        quantized = Tensor.zeros(scope, DType.NF4, Shape.of(side, side));
+        Device.cpu().backend().quantization().quantizeNf4(weights, quantized);
+        out = Tensor.zeros(scope, DType.F32, Shape.of(side, side));
+    }
+
+    /** Frees the tensors. */
+    @TearDown
+    public void tearDown() {
+        scope.close();
     }
 
     /**
      * Quantizes the matrix.
      *
-     * @return the packed values and block scales
+     * @return the NF4 tensor
      */
     @Benchmark
-    public Nf4.Quantized quantize() {
-        return Nf4.quantize(weights);
+    public Tensor quantize() {
+        Device.cpu().backend().quantization().quantizeNf4(weights, quantized);
+        return quantized;
     }
 
     /**
      * Dequantizes the matrix.
      *
-     * @return the dequantized values
+     * @return the float32 values
      */
     @Benchmark
-    public float[] dequantize() {
-        Nf4.dequantizeInto(quantized, out);
+    public Tensor dequantize() {
+        Device.cpu().backend().quantization().dequantizeNf4(quantized, 0, out);
         return out;
     }
 }

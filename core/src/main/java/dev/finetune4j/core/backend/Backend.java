@@ -207,4 +207,13 @@ public interface Backend {
     default OptimizerKernels optimizer() {
         return kernels().optimizer();
     }
+
+    /**
+     * NF4 quantization and dequantization.
+     *
+     * @return this backend's quantization kernels
+     */
+    default QuantizationKernels quantization() {
+        return kernels().quantization();
+    }
 }

@@ -17,10 +17,11 @@ package dev.finetune4j.core.backend;
  * @param crossEntropy per-token log-probabilities
  * @param dropout dropout masks
  * @param optimizer AdamW and SGD updates
+ * @param quantization NF4 quantization and dequantization
  */
 public record KernelFamilies(MatmulKernels matmul, CopyKernels copy, ElementwiseKernels elementwise,
                              ReductionKernels reductions, SoftmaxKernels softmax, NormKernels norms,
                              ActivationKernels activations, RotaryKernels rotary, AttentionKernels attention,
                              EmbeddingKernels embedding, CrossEntropyKernels crossEntropy, DropoutKernels dropout,
-                             OptimizerKernels optimizer) {
+                             OptimizerKernels optimizer, QuantizationKernels quantization) {
 }

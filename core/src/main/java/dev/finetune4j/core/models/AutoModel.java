@@ -56,10 +56,11 @@ public final class AutoModel {
      * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2) as the options say. The module tree is built on
      * {@link Device#meta()} (shapes only) and each weight goes from the file into its final storage once: BF16
      * and F16 weights kept in their dtype on the CPU stay memory-mapped (the checkpoint then stays open until
-     * the model is closed); others are converted and copied.
+     * the model is closed); others are converted and copied; with {@link LoadOptions#quantization()} NF4 the linear
+     * weights are quantized as they are read.
      *
      * @param dir a Hugging Face model folder (config.json, safetensors weights)
-     * @param options the weights' dtype and device
+     * @param options the weights' dtype, device and quantization
      * @return the model; close it to free its weights
      */
     public static LanguageModel loadCausalLM(Path dir, LoadOptions options) {
@@ -75,7 +76,8 @@ public final class AutoModel {
         try {
             SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
             try {
-                boolean mapped = WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights, options.dtype());
+                boolean mapped = WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights, options.dtype(),
+                        options.quantization());
                 if (mapped) {
                     weights.closeWith(ckpt);
                 } else {

@@ -2,6 +2,7 @@ package dev.finetune4j.core.models;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Quantization;
 
 import java.util.Objects;
 
@@ -11,25 +12,38 @@ import java.util.Objects;
  * <pre>{@code
  * LanguageModel lm = AutoModel.loadCausalLM(dir, LoadOptions.builder().device(Device.cpu()).build());
  * LanguageModel f32 = AutoModel.loadCausalLM(dir, LoadOptions.builder().dtype(DType.F32).build());
+ * LanguageModel nf4 = AutoModel.loadCausalLM(dir, LoadOptions.builder().quantization(Quantization.NF4).build());
  * }</pre>
  *
  * @param dtype  the floating-point type weights are stored in, or null to keep each weight's dtype in the
  *               checkpoint (the default: a bf16 checkpoint stays bf16, memory-mapped without a copy on the CPU)
  * @param device where the parameters live; {@link Device#auto()} by default (a GPU when a backend for one is
  *               present, else the CPU)
+ * @param quantization how linear weights are stored: {@link Quantization#NONE} by default; with
+ *               {@link Quantization#NF4} each linear weight except {@code lm_head} is quantized as it is read (the
+ *               peak never holds a float32 or whole bf16 copy of the model), and embeddings, norms, biases and
+ *               {@code lm_head} stay in {@code dtype}
  */
-public record LoadOptions(DType dtype, Device device) {
+public record LoadOptions(DType dtype, Device device, Quantization quantization) {
 
-    /** Checks that a device is given and that the dtype, when given, is a floating-point type. */
+    /**
+     * Checks the options.
+     *
+     * @param dtype        the weights' dtype, or null for the checkpoint's
+     * @param device       where the parameters live
+     * @param quantization how linear weights are stored
+     * @throws IllegalArgumentException when {@code dtype} is not F32, BF16 or F16
+     */
     public LoadOptions {
         Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(quantization, "quantization");
         if (dtype != null && !dtype.isFloatingPoint()) {
             throw new IllegalArgumentException("weights are stored as F32, BF16 or F16, not " + dtype);
         }
     }
 
     /**
-     * The defaults: each weight in its checkpoint dtype, on {@link Device#auto()}.
+     * The defaults: each weight in its checkpoint dtype, on {@link Device#auto()}, not quantized.
      *
      * @return the default options
      */
@@ -50,6 +64,7 @@ public record LoadOptions(DType dtype, Device device) {
     public static final class Builder {
         private DType dtype;
         private Device device;
+        private Quantization quantization = Quantization.NONE;
 
         private Builder() {
         }
@@ -77,12 +92,23 @@ public record LoadOptions(DType dtype, Device device) {
         }
 
         /**
-         * Builds the options.
+         * How linear weights are stored ({@link Quantization#NF4} for a QLoRA base); unset is {@link Quantization#NONE}.
+         *
+         * @param q the quantization
+         * @return this builder
+         */
+        public Builder quantization(Quantization q) {
+            this.quantization = Objects.requireNonNull(q, "quantization");
+            return this;
+        }
+
+        /**
+         * The options, with defaults for what was not set.
          *
          * @return the options
          */
         public LoadOptions build() {
-            return new LoadOptions(dtype, device != null ? device : Device.auto());
+            return new LoadOptions(dtype, device != null ? device : Device.auto(), quantization);
         }
     }
 }

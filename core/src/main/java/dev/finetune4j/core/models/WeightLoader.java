@@ -2,8 +2,10 @@ package dev.finetune4j.core.models;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Quantization;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -18,6 +20,8 @@ import java.util.function.Function;
  * <ul>
  *   <li>BF16 and F16 weights that stay in their dtype on the CPU are the memory-mapped file itself: no copy, no
  *       anonymous memory, read-only (a frozen base for adapters);</li>
+ *   <li>with {@link Quantization#NF4}, each linear weight but {@code lm_head}'s is quantized from the file (on
+ *       another device: from one staged copy of that weight) straight into its NF4 tensor;</li>
  *   <li>everything else (F32 checkpoints, a dtype conversion, another device) is copied into the scope of the
  *       loaded weights, converted on the way, and can be trained or merged into.</li>
  * </ul>
@@ -30,12 +34,13 @@ final class WeightLoader {
      * Loads every parameter of {@code model} from {@code ckpt} into {@code into}.
      *
      * @param dtype   the dtype to store weights in, or null for each weight's dtype in the checkpoint
+     * @param quantization whether linear weights (all but {@code lm_head}'s) are stored as NF4
      * @param aliases alternative names to try for a parameter; may return null
      * @return whether some weight is a view of the mapped checkpoint (which must then stay open with the model)
      * @throws IllegalArgumentException listing every missing or mis-shaped weight
      */
     static boolean load(Module model, SafetensorsCheckpoint ckpt, Function<String, String> aliases, TensorScope into,
-                        DType dtype) {
+                        DType dtype, Quantization quantization) {
         List<String> problems = new ArrayList<>();
         boolean mapped = false;
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
@@ -53,6 +58,10 @@ final class WeightLoader {
             }
             if (!src.dtype().isFloatingPoint()) {
                 problems.add("weight '" + name + "' is " + src.dtype() + ", not a floating-point type");
+                continue;
+            }
+            if (quantization == Quantization.NF4 && isLinearWeight(model, name)) {
+                replace(model, name, quantize(src, into));
                 continue;
             }
             DType target = dtype != null ? dtype : src.dtype();
@@ -74,6 +83,32 @@ final class WeightLoader {
         }
         try (TensorScope staging = TensorScope.detached()) {
             return src.convertTo(dtype, staging).copyTo(into.device(), into);
+        }
+    }
+
+    /** Whether {@code name} is the weight of a {@link Linear} other than the output head. */
+    private static boolean isLinearWeight(Module root, String name) {
+        int dot = name.lastIndexOf('.');
+        if (dot < 0 || !name.substring(dot + 1).equals("weight") || name.substring(0, dot).equals("lm_head")) {
+            return false;
+        }
+        Module owner = root;
+        for (String part : name.substring(0, dot).split("\\.")) {
+            owner = owner.child(part);
+        }
+        return owner instanceof Linear;
+    }
+
+    /** {@code src} (host memory) quantized to NF4 in a tensor of {@code into} on its device. */
+    private static Tensor quantize(Tensor src, TensorScope into) {
+        if (into.device().isCpu()) {
+            return src.convertTo(DType.NF4, into);
+        }
+        try (TensorScope staging = TensorScope.detached(into.device())) {
+            Tensor staged = src.copyTo(into.device(), staging);
+            Tensor out = Tensor.zeros(into, DType.NF4, src.shape());
+            into.device().backend().quantization().quantizeNf4(staged, out);
+            return out;
         }
     }
 

@@ -5,7 +5,8 @@ import java.util.Locale;
 /**
  * Element types a tensor can hold. Compute on the CPU is float32; the other floating types are storage
  * formats converted on load (bf16/f16 with IEEE round-to-nearest-even, see {@link DTypeConversions}).
- * {@code NF4} is the packed 4-bit NormalFloat storage of QLoRA (two values per byte).
+ * {@code NF4} is the packed 4-bit NormalFloat storage of QLoRA: two values per byte plus block scales, laid out as
+ * {@link Nf4Format} says.
  */
 public enum DType {
     /** IEEE 754 single precision, 4 bytes. */
@@ -24,7 +25,7 @@ public enum DType {
     U8(1, "U8"),
     /** Boolean, one byte holding 0 or 1. */
     BOOL(1, "BOOL"),
-    /** Packed 4-bit NormalFloat: {@link #byteSize()} is 1 for two elements; use {@link #bytesFor(long)}. */
+    /** Packed 4-bit NormalFloat with block scales ({@link Nf4Format}); use {@link #bytesFor(long)} for its size. */
     NF4(1, "NF4");
 
     private final int byteSize;
@@ -36,9 +37,9 @@ public enum DType {
     }
 
     /**
-     * Bytes per element (per pair of elements for {@link #NF4}).
+     * Bytes per element.
      *
-     * @return the byte size
+     * @return the size of one element; for {@link #NF4}, 1 (two codes per byte, the scales not counted)
      */
     public int byteSize() {
         return byteSize;
@@ -48,10 +49,10 @@ public enum DType {
      * Bytes needed to store {@code elements} values of this type.
      *
      * @param elements the number of values
-     * @return the bytes needed
+     * @return their size; for {@link #NF4} a whole tensor's codes and block scales ({@link Nf4Format#bytes})
      */
     public long bytesFor(long elements) {
-        return this == NF4 ? (elements + 1) / 2 : elements * byteSize;
+        return this == NF4 ? Nf4Format.bytes(elements) : elements * byteSize;
     }
 
     /**

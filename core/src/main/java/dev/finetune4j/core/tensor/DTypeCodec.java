@@ -62,7 +62,7 @@ public final class DTypeCodec {
             case I8 -> seg.get(ValueLayout.JAVA_BYTE, index);
             case U8, BOOL -> seg.get(ValueLayout.JAVA_BYTE, index) & 0xFF;
             case F32, BF16, F16 -> (long) readFloat(seg, t, index);
-            case NF4 -> throw new UnsupportedOperationException("NF4 values are read through the QLoRA dequantizer");
+            case NF4 -> throw new UnsupportedOperationException("NF4 values are block-quantized: dequantize with Tensor.convertTo(DType.F32, scope)");
         };
     }
 
@@ -81,7 +81,7 @@ public final class DTypeCodec {
             case I8, U8 -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) v);
             case BOOL -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (v != 0 ? 1 : 0));
             case F32, BF16, F16 -> writeFloat(seg, t, index, v);
-            case NF4 -> throw new UnsupportedOperationException("NF4 values are written through the QLoRA quantizer");
+            case NF4 -> throw new UnsupportedOperationException("NF4 values are block-quantized: quantize with Tensor.convertTo(DType.NF4, scope)");
         }
     }
 }

@@ -431,9 +431,14 @@ public final class Tensor {
     /**
      * Copies the values to the host, row-major, converted to float32 from any floating or integer dtype.
      *
-     * @return a new array of {@link #numel()} values
+     * @return the values (dequantized for NF4)
      */
     public float[] toFloatArray() {
+        if (dtype == DType.NF4) {
+            try (TensorScope staging = TensorScope.detached(device())) {
+                return convertTo(DType.F32, staging).toFloatArray();
+            }
+        }
         float[] out = new float[Math.toIntExact(numel())];
         if (dtype == DType.F32) {
             backend().copyToHost(this, MemorySegment.ofArray(out));
@@ -507,15 +512,26 @@ public final class Tensor {
     }
 
     /**
-     * Converts to another dtype into {@code into} (a contiguous copy on this device; floats round to nearest-even).
+     * Converts to another dtype into {@code into}: a contiguous copy on this device; floats round to nearest-even, and
+     * NF4 is quantized or dequantized block-wise ({@link Nf4Format}).
      *
-     * @param target the new element type
-     * @param into owns the copy
-     * @return a new contiguous tensor with the same shape
+     * @param target the dtype of the copy
+     * @param into   the scope that owns the copy
+     * @return the converted copy
      */
     public Tensor convertTo(DType target, TensorScope into) {
         Tensor out = zeros(into, device(), target, shape);
-        backend().copy().copy(this, out);
+        if (target == DType.NF4) {
+            backend().quantization().quantizeNf4(contiguous(), out);
+        } else if (dtype == DType.NF4 && target != DType.F32) {
+            try (TensorScope staging = TensorScope.detached(device())) {
+                backend().copy().copy(convertTo(DType.F32, staging), out);
+            }
+        } else if (dtype == DType.NF4) {
+            backend().quantization().dequantizeNf4(this, 0, out);
+        } else {
+            backend().copy().copy(this, out);
+        }
         return out;
     }
 

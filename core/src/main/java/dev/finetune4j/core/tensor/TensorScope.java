@@ -154,6 +154,17 @@ public final class TensorScope implements AutoCloseable {
     }
 
     /**
+     * Whether {@code tensor}'s memory was allocated by this scope and is still live (so {@link #release} can free it);
+     * false for memory it only wraps, such as a memory-mapped checkpoint's.
+     *
+     * @param tensor any tensor
+     * @return true when this scope owns its storage
+     */
+    public synchronized boolean owns(Tensor tensor) {
+        return live.contains(tensor.storage());
+    }
+
+    /**
      * Makes this scope close {@code resource} when it closes, after freeing its tensors (a memory-mapped
      * checkpoint whose weights are tensors of this scope).
      *

@@ -83,7 +83,9 @@ class DTypeConversionsTest {
     @Test
     void safetensorsNames() {
         assertEquals(DType.BF16, DType.fromSafetensors("bf16"));
-        assertEquals(4, DType.NF4.bytesFor(7));
+        // NF4 holds its scales: mean 4 + one group scale 4 + one block code 1 + four bytes of 4-bit codes
+        assertEquals(13, DType.NF4.bytesFor(7));
+        assertEquals(0, DType.NF4.bytesFor(0));
         assertEquals(16, DType.I64.bytesFor(2));
         assertThrows(IllegalArgumentException.class, () -> DType.fromSafetensors("F8_E4M3"));
         assertThrows(IllegalArgumentException.class, () -> DType.fromSafetensors("NF4"));

@@ -68,32 +68,38 @@ public final class Ia3Linear extends Module implements Layer, AdapterLayer {
         enabled = on;
     }
 
-    /** Scales W's columns (feed-forward) or rows and the bias (otherwise) by l. */
+    /** Scales W's columns (feed-forward) or rows and the bias (otherwise) by l; W becomes a new tensor. */
     @Override
     public void merge() {
-        rescale(false);
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            base.setWeightOutIn(Elementwise.mul(base.weightTensor(), scales()).toFloatArray());
+            rescaleBias(scales(), false);
+        }
         merged = true;
     }
 
-    /** Divides the scaling back out (inexact where l is near 0, as in PEFT, which adds 1e-8). */
+    /**
+     * Puts the weight from before the merge back bit for bit and divides the scaling out of the bias (inexact where
+     * l is near 0, as in PEFT, which adds 1e-8).
+     */
     @Override
     public void unmerge() {
-        rescale(true);
+        if (merged && !base.restoreWeight()) {
+            throw new IllegalStateException("the base weight under this IA3 layer is not the one merge() replaced");
+        }
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            rescaleBias(Elementwise.addScalar(scales(), 1e-8f), true);
+        }
         merged = false;
     }
 
-    /** W * l (columns for feed-forward layers, else rows and the bias), or W / (l + 1e-8) to undo it. */
-    private void rescale(boolean divide) {
-        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            Tensor l = divide ? Elementwise.addScalar(scales(), 1e-8f) : scales();
-            Tensor w = base.weightTensor();
-            base.setWeightOutIn((divide ? Elementwise.div(w, l) : Elementwise.mul(w, l)).toFloatArray());
-            Tensor bias = base.bias();
-            if (!feedforward && bias != null) {
-                Tensor row = l.reshape(Math.toIntExact(l.numel()));
-                Tensor scaled = divide ? Elementwise.div(bias, row) : Elementwise.mul(bias, row);
-                bias.backend().copy().copy(scaled, bias);
-            }
+    /** bias * l or bias / l in place, for layers that scale their output rows (not feed-forward ones). */
+    private void rescaleBias(Tensor l, boolean divide) {
+        Tensor bias = base.bias();
+        if (!feedforward && bias != null) {
+            Tensor row = l.reshape(Math.toIntExact(l.numel()));
+            Tensor scaled = divide ? Elementwise.div(bias, row) : Elementwise.mul(bias, row);
+            bias.backend().copy().copy(scaled, bias);
         }
     }
 }

@@ -21,9 +21,6 @@ import java.util.Map;
 final class DoraVariant implements LoraVariant {
     /** PEFT's name of m. */
     static final String MAGNITUDE = "lora_magnitude_vector";
-    /** The norm n that the current merge divided by, kept for unmerge (PEFT caches it the same way); null unmerged. */
-    private Tensor mergedNorm;
-
     @Override
     public Map<String, Shape> parameters(int outFeatures) {
         return Map.of(MAGNITUDE, Shape.of(outFeatures));
@@ -60,21 +57,11 @@ final class DoraVariant implements LoraVariant {
         return Elementwise.add(result, Elementwise.add(dBase, dLora));
     }
 
-    /** (m / n) (W + s B A), with n = ||W + s B A||_row kept for {@link #unmergedWeight}. */
+    /** (m / n) (W + s B A), with n = ||W + s B A||_row. */
     @Override
     public Tensor mergedWeight(LoraLinear layer) {
         Tensor norm = rowNorms(layer);
-        mergedNorm = norm.convertTo(norm.dtype(), layer.parameter(MAGNITUDE).scope());
         return Elementwise.mul(Elementwise.add(layer.base().weightTensor(), layer.delta()), factor(layer, norm));
-    }
-
-    /** W' / (m / n) - s B A, with the n of the merge. */
-    @Override
-    public Tensor unmergedWeight(LoraLinear layer) {
-        Tensor w = Elementwise.sub(Elementwise.div(layer.base().weightTensor(), factor(layer, mergedNorm)), layer.delta());
-        mergedNorm.scope().release(mergedNorm);
-        mergedNorm = null;
-        return w;
     }
 
     /** m / n as a column (out, 1), broadcasting over the rows of (out, in). */

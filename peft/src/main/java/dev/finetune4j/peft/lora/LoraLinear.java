@@ -153,11 +153,16 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
         merged = true;
     }
 
-    /** The inverse of {@link #merge()}: {@code W <- W - s B A} for plain LoRA. */
+    /**
+     * The inverse of {@link #merge()}: the weight from before the merge comes back bit for bit (merge wrote a new
+     * tensor and the base kept the old one).
+     *
+     * @throws IllegalStateException when the base weight was replaced behind this adapter's back
+     */
     @Override
     public void unmerge() {
-        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            base.setWeightOutIn(variant.unmergedWeight(this).toFloatArray());
+        if (merged && !base.restoreWeight()) {
+            throw new IllegalStateException("the base weight under this LoRA layer is not the one merge() replaced");
         }
         merged = false;
     }

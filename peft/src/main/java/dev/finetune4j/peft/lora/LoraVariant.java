@@ -69,12 +69,4 @@ public interface LoraVariant {
      * @return the merged weight
      */
     Tensor mergedWeight(LoraLinear layer);
-
-    /**
-     * The base weight (out, in) without the adapter, from the merged one, for {@link LoraLinear#unmerge()}.
-     *
-     * @param layer the layer, merged
-     * @return the original weight (up to rounding)
-     */
-    Tensor unmergedWeight(LoraLinear layer);
 }

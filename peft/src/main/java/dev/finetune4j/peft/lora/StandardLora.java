@@ -26,10 +26,4 @@ final class StandardLora implements LoraVariant {
     public Tensor mergedWeight(LoraLinear layer) {
         return Elementwise.add(layer.base().weightTensor(), layer.delta());
     }
-
-    /** W - s B A. */
-    @Override
-    public Tensor unmergedWeight(LoraLinear layer) {
-        return Elementwise.sub(layer.base().weightTensor(), layer.delta());
-    }
 }

@@ -2,7 +2,10 @@ package dev.finetune4j.peft.qlora;
 
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.nn.Linear;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.BaseLinear;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
@@ -23,8 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * QLoRA beyond the numbers: the parameter report counts the NF4 weights, the dequantized weight is made once per
- * quantized value set (not per call), and a QLoRA adapter says when it lands on a full-precision base.
+ * QLoRA beyond the numbers: the parameter report counts the NF4 weights, forward passes add no weights, a merge
+ * requantizes into a new weight, and a QLoRA adapter says when it lands on a full-precision base.
  */
 class QloraLoadAndCacheTest {
     private static final long[][] IDS = {{1, 5, 9, 200, 3, 77, 12, 8}};
@@ -41,25 +44,26 @@ class QloraLoadAndCacheTest {
     }
 
     @Test
-    void dequantizedWeightIsMadeOnceAndRemadeAfterRequantizing() throws Exception {
+    void forwardAddsNoWeightsAndRequantizingWritesANewWeight() throws Exception {
         try (LanguageModel base = AutoModel.loadCausalLM(llama())) {
-            Nf4Linear q = QloraInjector.quantize(base).get("model.layers.0.self_attn.q_proj");
+            Linear q = QloraInjector.quantize(base).get("model.layers.0.self_attn.q_proj");
             base.logits(IDS, null);
             long live = base.parameterScope().liveBytes();
-            Tensor first = q.dequantizedWeight();
             base.logits(IDS, null);
-            base.logits(IDS, null);
-            assertSame(first, q.dequantizedWeight(), "reused across calls");
             assertEquals(live, base.parameterScope().liveBytes(), "forward passes allocate no new weights");
-            assertArrayEquals(Nf4.dequantize(q.quantizedWeight()), first.toFloatArray());
 
-            float[] changed = q.weightOutIn();
+            BaseLinear view = BaseLinear.of(q, "q_proj");
+            Tensor first = q.weight();
+            float[] changed = view.weightOutIn();
             Arrays.fill(changed, 0, 64, 0.5f);
-            q.setWeightOutIn(changed);
-            Tensor second = q.dequantizedWeight();
-            assertNotSame(first, second);
-            assertArrayEquals(Nf4.dequantize(Nf4.quantize(changed)), second.toFloatArray(), "the new values, not the cached ones");
-            assertEquals(live, base.parameterScope().liveBytes(), "the stale copy is released");
+            view.setWeightOutIn(changed);
+            assertNotSame(first, q.weight());
+            assertEquals(DType.NF4, q.weight().dtype(), "requantized, as PEFT with bitsandbytes does");
+            assertArrayEquals(ReferenceNf4.dequantize(ReferenceNf4.quantize(changed)), q.weight().toFloatArray(),
+                    "the new values");
+            assertTrue(view.restoreWeight());
+            assertSame(first, q.weight());
+            assertEquals(live, base.parameterScope().liveBytes(), "the replacement is released");
         }
     }
 

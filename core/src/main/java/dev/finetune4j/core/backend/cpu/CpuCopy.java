@@ -18,6 +18,10 @@ final class CpuCopy implements CopyKernels {
             throw new IllegalArgumentException("copy from " + src.shape() + " into " + dst.shape());
         }
         MemorySegment t = CpuTensors.segment(dst);
+        if (src.dtype() == DType.NF4 || dst.dtype() == DType.NF4) {
+            copyNf4(src, dst, t);
+            return;
+        }
         if (src.dtype() == DType.F32 && dst.dtype() == DType.F32) {
             if (dst.isContiguous()) {
                 CpuTensors.copyF32(src, dst);
@@ -37,7 +41,7 @@ final class CpuCopy implements CopyKernels {
         }
         long[] from = CpuTensors.elementOffsets(src);
         long[] to = CpuTensors.elementOffsets(dst);
-        if (src.dtype() == dst.dtype() && src.dtype() != DType.NF4) {
+        if (src.dtype() == dst.dtype()) {
             // NOTE: not through float32, which would round I64/I32 values above 2^24.
             long size = src.dtype().byteSize();
             for (int i = 0; i < from.length; i++) {
@@ -54,10 +58,20 @@ final class CpuCopy implements CopyKernels {
         }
     }
 
+    /** An NF4 tensor's bytes (codes and scales) into another: NF4 tensors are whole, never views of a part. */
+    private static void copyNf4(Tensor src, Tensor dst, MemorySegment t) {
+        if (src.dtype() != dst.dtype() || src.offset() != 0 || dst.offset() != 0 || !src.isContiguous()
+                || !dst.isContiguous()) {
+            throw new IllegalArgumentException("an NF4 tensor is copied whole into an NF4 tensor; convert with "
+                    + "Tensor.convertTo (" + src + " -> " + dst + ")");
+        }
+        MemorySegment.copy(CpuTensors.segment(src), 0, t, 0, DType.NF4.bytesFor(src.numel()));
+    }
+
     /** Both contiguous: equal dtypes copy bytes at once, others convert element by element without offset tables. */
     private static void contiguous(Tensor src, MemorySegment s, Tensor dst, MemorySegment t) {
         long n = src.numel();
-        if (src.dtype() == dst.dtype() && src.dtype() != DType.NF4) {
+        if (src.dtype() == dst.dtype()) {
             MemorySegment.copy(s, ValueLayout.JAVA_BYTE, src.dtype().bytesFor(src.offset()), t, ValueLayout.JAVA_BYTE,
                     dst.dtype().bytesFor(dst.offset()), src.dtype().bytesFor(n));
         } else if (!src.dtype().isFloatingPoint() && !dst.dtype().isFloatingPoint()) {

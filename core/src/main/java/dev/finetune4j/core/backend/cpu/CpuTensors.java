@@ -167,10 +167,17 @@ final class CpuTensors {
 
     /**
      * Rows {@code [from, from + count)} of the contiguous matrix {@code t} (R, C) as float32, converted from
-     * its dtype: how kernels read a bf16 or f16 weight a block at a time instead of converting all of it.
+     * its dtype: how kernels read a bf16, f16 or NF4 weight a block at a time instead of converting all of it.
      */
     static float[] rows(Tensor t, int from, int count) {
         float[] out = new float[Math.multiplyExact(count, t.dim(1))];
+        if (t.dtype() == DType.NF4) {
+            if (t.rank() != 2 || t.offset() != 0 || !t.isContiguous()) {
+                throw new IllegalArgumentException("rows of a whole NF4 matrix, got " + t);
+            }
+            CpuQuantization.dequantize(segment(t), t.numel(), (long) from * t.dim(1), out, 0, out.length);
+            return out;
+        }
         for (int r = 0; r < count; r++) {
             rowInto(t, from + r, out, r * t.dim(1));
         }

@@ -9,20 +9,23 @@ import java.util.Map;
 import java.util.WeakHashMap;
 
 /**
- * Frozen (no-gradient) weights as the products want them: a heap copy of the values and the packed layouts
+ * Frozen (no-gradient) float32 or NF4 weights as the products want them: a heap copy of the (dequantized) values and
+ * the packed layouts
  * of {@code x W^T} (forward) and {@code dy W} (input gradient), made once and reused. Without it every call
  * copied the weight out of native memory and re-packed it, twice per training step, for weights that never
  * change during LoRA training.
  *
  * <p>A weight can still be changed through its storage (merging an adapter, loading a checkpoint), so each use
- * first compares the stored values with the copy (a vectorized {@code mismatch}, cheaper than one copy) and
- * rebuilds the entry when they differ. The cache holds at most {@value #DEFAULT_BUDGET_MIB} MiB (system property
- * {@code finetune4j.frozenWeightCacheMiB}); weights beyond it are copied and packed per call as before.
+ * first compares the stored values (or NF4 bytes) with a copy (a vectorized {@code mismatch}, cheaper than one
+ * copy) and rebuilds the entry when they differ. The cache holds at most {@value #DEFAULT_BUDGET_MIB} MiB (system
+ * property {@code finetune4j.frozenWeightCacheMiB}), NF4 entries at most a quarter of the heap as well (an NF4 base is
+ * chosen to save memory); weights beyond it are copied, or dequantized, and packed per call.
  * Entries go with their weight tensor (weak keys). Thread-safe.
  */
 final class FrozenWeights {
     private static final int DEFAULT_BUDGET_MIB = 512;
     private static final long BUDGET_FLOATS = Long.getLong("finetune4j.frozenWeightCacheMiB", DEFAULT_BUDGET_MIB) << 18;
+    private static final long NF4_BUDGET_FLOATS = Math.min(BUDGET_FLOATS, Runtime.getRuntime().maxMemory() / 4 / Float.BYTES);
     private static final Map<Tensor, Entry> CACHE = new WeakHashMap<>(); // guarded by CACHE
 
     private FrozenWeights() {
@@ -32,27 +35,29 @@ final class FrozenWeights {
     static Entry of(Tensor w) {
         // NOTE: only named parameters: a view or detached copy of a trainable weight (LoRA's A and B handed to a
         // kernel) has requiresGrad false too, and caching each call's new view filled the map without end.
-        if (w.name() == null || w.requiresGrad() || w.dtype() != DType.F32 || !w.isContiguous() || w.rank() != 2
-                || CpuTensors.segment(w).heapBase().isPresent()) {
+        boolean nf4 = w.dtype() == DType.NF4;
+        if (w.name() == null || w.requiresGrad() || (w.dtype() != DType.F32 && !nf4) || !w.isContiguous()
+                || w.rank() != 2 || CpuTensors.segment(w).heapBase().isPresent()) {
             return null; // trained, converted or op-result weights change between calls
         }
-        MemorySegment stored = CpuTensors.segment(w).asSlice(w.offset() * Float.BYTES, w.numel() * Float.BYTES);
+        MemorySegment stored = CpuTensors.segment(w).asSlice(w.dtype().bytesFor(w.offset()), w.dtype().bytesFor(w.numel()));
         Entry cached;
         synchronized (CACHE) {
             cached = CACHE.get(w);
         }
         // compared outside the lock: concurrent forward passes only meet for the map look-ups
-        if (cached != null && stored.mismatch(MemorySegment.ofArray(cached.values)) == -1) {
+        if (cached != null && stored.mismatch(cached.source) == -1) {
             return cached;
         }
         synchronized (CACHE) {
             CACHE.remove(w);
             // summed over the live entries: those of weights the GC has taken are already gone from the map
             long cachedFloats = CACHE.values().stream().mapToLong(Entry::floats).sum();
-            if (cachedFloats + Entry.floats(w.numel()) > BUDGET_FLOATS) {
+            if (cachedFloats + Entry.floats(w.numel()) > (nf4 ? NF4_BUDGET_FLOATS : BUDGET_FLOATS)) {
                 return null;
             }
-            Entry fresh = new Entry(stored.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED), w.dim(0), w.dim(1));
+            Entry fresh = nf4 ? new Entry(CpuTensors.rows(w, 0, w.dim(0)), stored.toArray(ValueLayout.JAVA_BYTE), w)
+                    : new Entry(stored.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED), null, w);
             CACHE.put(w, fresh);
             return fresh;
         }
@@ -61,15 +66,18 @@ final class FrozenWeights {
     /** One weight W (out, in): its values and, made on first use, its two packed layouts. */
     static final class Entry {
         final float[] values;
+        /** What the stored weight is compared with: its NF4 bytes, or the values themselves. */
+        private final MemorySegment source;
         private final int out;
         private final int in;
         private PackedMatrix transposed; // guarded by this
         private PackedMatrix plain; // guarded by this
 
-        private Entry(float[] values, int out, int in) {
+        private Entry(float[] values, byte[] nf4Bytes, Tensor w) {
             this.values = values;
-            this.out = out;
-            this.in = in;
+            this.source = nf4Bytes != null ? MemorySegment.ofArray(nf4Bytes) : MemorySegment.ofArray(values);
+            this.out = w.dim(0);
+            this.in = w.dim(1);
         }
 
         /** W^T (in, out), the right operand of x W^T. */

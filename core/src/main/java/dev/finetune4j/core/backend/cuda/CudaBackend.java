@@ -37,7 +37,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
         this.families = new KernelFamilies(new CudaMatmul(rt), new CudaCopy(rt), new CudaElementwise(rt),
                 new CudaReductions(rt), new CudaSoftmax(rt), new CudaNorms(rt), new CudaActivations(rt),
                 new CudaRotary(rt), new CudaAttention(rt), new CudaEmbedding(rt), new CudaCrossEntropy(rt),
-                new CudaDropout(rt), new CudaOptimizer(rt));
+                new CudaDropout(rt), new CudaOptimizer(rt), new CudaQuantization(rt));
     }
 
     @Override

@@ -7,9 +7,13 @@ import dev.finetune4j.core.tensor.Tensor;
 /**
  * Strided-batched GEMMs through cuBLAS with float32 accumulation. cuBLAS is column-major, so the row-major
  * {@code c = a b} is computed as the column-major {@code c^T = b^T a^T}: the operands swap places and a row-major
- * matrix is read as its column-major transpose.
+ * matrix is read as its column-major transpose. An NF4 weight is dequantized a block of rows at a time into one
+ * scratch buffer, never as a whole.
  */
 final class CudaMatmul implements MatmulKernels {
+    /** Floats of an NF4 weight dequantized at a time (16 MiB). */
+    private static final long NF4_BLOCK_FLOATS = 1 << 22;
+
     private final CudaRuntime rt;
 
     CudaMatmul(CudaRuntime rt) {
@@ -35,6 +39,10 @@ final class CudaMatmul implements MatmulKernels {
         if (batches > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("gemm: " + batches + " batches is more than cuBLAS takes");
         }
+        if (b.dtype() == DType.NF4) {
+            byNf4Blocks(a, transposeA, b, transposeB, c, alpha, accumulate, m, n, k, (int) batches);
+            return;
+        }
         try (Scratch s = rt.scratch()) {
             boolean sameType = a.dtype() == b.dtype() && gemmType(a.dtype()) >= 0;
             DType type = sameType ? a.dtype() : DType.F32;
@@ -51,6 +59,43 @@ final class CudaMatmul implements MatmulKernels {
                     transposeA ? Cublas.OP_T : Cublas.OP_N, n, m, k, alpha, bp, cublasType, ldb, strideB,
                     ap, cublasType, lda, strideA, accumulate ? 1f : 0f, rt.address(c), n, (long) m * n,
                     (int) batches);
+        }
+    }
+
+    /**
+     * {@code c (+)= alpha op(a) op(w)} for a shared NF4 matrix {@code w}. With {@code transposeB} (x W^T) a block of
+     * W's rows gives a block of c's columns (c's leading dimension stays n); without it (dy W) a block of W's rows
+     * meets the matching columns of op(a), and the blocks' products add up in c.
+     */
+    private void byNf4Blocks(Tensor a, boolean transposeA, Tensor w, boolean transposeB, Tensor c, float alpha,
+                             boolean accumulate, int m, int n, int k, int batches) {
+        if (w.rank() != 2) {
+            throw new IllegalArgumentException("gemm: an NF4 operand is a shared weight matrix, got " + w);
+        }
+        int rowsTotal = w.dim(0);
+        int cols = w.dim(1);
+        int rowsPerBlock = (int) Math.max(1, Math.min(rowsTotal, NF4_BLOCK_FLOATS / Math.max(1, cols)));
+        int lda = transposeA ? m : k;
+        long strideA = a.rank() == 2 ? 0 : (long) m * k;
+        int opA = transposeA ? Cublas.OP_T : Cublas.OP_N;
+        try (Scratch s = rt.scratch()) {
+            long ap = operand(s, a, DType.F32);
+            long block = s.buffer((long) rowsPerBlock * cols * Float.BYTES);
+            for (int r0 = 0; r0 < rowsTotal; r0 += rowsPerBlock) {
+                int rows = Math.min(rowsPerBlock, rowsTotal - r0);
+                CudaQuantization.dequantize(rt, w, (long) r0 * cols, (long) rows * cols, block);
+                rt.context.enter();
+                if (transposeB) {
+                    rt.cublas.gemmStridedBatched(rt.cublasHandle, Cublas.OP_T, opA, rows, m, k, alpha, block,
+                            Cublas.R_32F, k, 0, ap, Cublas.R_32F, lda, strideA, accumulate ? 1f : 0f,
+                            rt.address(c) + (long) r0 * Float.BYTES, n, (long) m * n, batches);
+                } else {
+                    long aBlock = ap + (long) r0 * (transposeA ? m : 1) * Float.BYTES;
+                    rt.cublas.gemmStridedBatched(rt.cublasHandle, Cublas.OP_N, opA, n, m, rows, alpha, block,
+                            Cublas.R_32F, n, 0, aBlock, Cublas.R_32F, lda, strideA, accumulate || r0 > 0 ? 1f : 0f,
+                            rt.address(c), n, (long) m * n, batches);
+                }
+            }
         }
     }
 

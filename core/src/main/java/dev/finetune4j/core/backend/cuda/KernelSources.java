@@ -12,7 +12,8 @@ final class KernelSources {
     static final String COMMON = "common.cuh";
     /** The family files, without their {@code .cu} suffix. */
     static final List<String> FAMILIES = List.of("copy", "elementwise", "reductions", "softmax", "norms",
-            "activations", "rotary", "attention", "embedding", "cross_entropy", "dropout", "optimizer");
+            "activations", "rotary", "attention", "embedding", "cross_entropy", "dropout", "optimizer",
+            "quantization");
 
     private KernelSources() {
     }

@@ -11,15 +11,15 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Products with a bf16 or f16 right operand (weights kept in their checkpoint dtype) equal the float32 products
- * with the same rounded values, also when the weight is converted in several blocks.
+ * Products with a bf16, f16 or NF4 right operand (weights kept in their checkpoint dtype, or quantized) equal the
+ * float32 products with the same rounded values, also when the weight is converted in several blocks.
  */
 class HalfPrecisionGemmTest {
 
     @Test
     void halfPrecisionWeightsMultiplyLikeTheirFloat32Values() {
         // 2100 x 2048 floats is past one 4M-float block in both orientations
-        for (DType dtype : new DType[]{DType.BF16, DType.F16}) {
+        for (DType dtype : new DType[]{DType.BF16, DType.F16, DType.NF4}) {
             check(dtype, 5, 2100, 2048, false, true, false, 1f);
             check(dtype, 5, 2048, 2100, false, false, true, 1f);
             check(dtype, 7, 30, 20, true, false, true, 0.5f);

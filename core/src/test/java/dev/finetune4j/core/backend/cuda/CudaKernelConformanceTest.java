@@ -3,12 +3,14 @@ package dev.finetune4j.core.backend.cuda;
 import dev.finetune4j.core.autograd.Activations.Kind;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.backend.AdamWStep;
+import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
 import dev.finetune4j.core.backend.ElementwiseKernels.UnaryOp;
 import dev.finetune4j.core.backend.SgdStep;
 import dev.finetune4j.core.backend.cuda.GpuTensors.Input;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -54,6 +56,30 @@ class CudaKernelConformanceTest {
         agree("bf16 weight times f32 activations", BF16_TOLERANCE, in(Input.randn(8, 9, 64),
                 Input.randn(9, 48, 64).as(DType.BF16)), out(d(9, 48)),
                 (be, x, o) -> be.matmul().gemm(x[0], false, x[1], true, o[0], 1f, false));
+    }
+
+    @Test
+    void nf4QuantizationAndProductsWithAnNf4Weight() {
+        agree("nf4 round trip", F32_TOLERANCE, in(Input.randn(60, 70, 130)), out(d(70, 130)), (be, x, o) -> {
+            be.quantization().dequantizeNf4(nf4Of(be, x[0]), 0, o[0]);
+        });
+        for (boolean tb : new boolean[]{false, true}) {
+            agree("gemm with an nf4 weight tb=" + tb, F32_TOLERANCE, in(Input.randn(61, 9, 96),
+                    Input.randn(62, 96, 96)), out(d(9, 96)), (be, x, o) ->
+                    be.matmul().gemm(x[0], false, nf4Of(be, x[1]), tb, o[0], 1f, false));
+        }
+    }
+
+    /** An empty NF4 tensor shaped like {@code t}, beside it. */
+    private static Tensor nf4(Tensor t) {
+        return Tensor.zeros(t.scope(), t.device(), DType.NF4, t.shape());
+    }
+
+    /** {@code t} quantized to NF4 by {@code be}. */
+    private static Tensor nf4Of(Backend be, Tensor t) {
+        var q = nf4(t);
+        be.quantization().quantizeNf4(t, q);
+        return q;
     }
 
     @Test

@@ -11,6 +11,7 @@ import dev.finetune4j.core.backend.DropoutKernels;
 import dev.finetune4j.core.backend.ElementwiseKernels;
 import dev.finetune4j.core.backend.EmbeddingKernels;
 import dev.finetune4j.core.backend.MatmulKernels;
+import dev.finetune4j.core.backend.QuantizationKernels;
 import dev.finetune4j.core.backend.MemoryCounter;
 import dev.finetune4j.core.backend.MemoryStats;
 import dev.finetune4j.core.backend.NormKernels;
@@ -125,8 +126,9 @@ public final class OpaqueBackend implements Backend {
             throw new IllegalArgumentException("the opaque backend was handed " + t + " on " + t.device());
         }
         MemorySegment bytes = memory.get(handle);
-        long elements = t.dtype() == DType.NF4 ? bytes.byteSize() * 2 : bytes.byteSize() / t.dtype().byteSize();
-        Tensor whole = Tensor.wrap(views, bytes, t.dtype(), Shape.of(Math.toIntExact(elements)));
+        // an NF4 tensor is always all of its storage (its scales follow no per-element size)
+        Tensor whole = t.dtype() == DType.NF4 ? Tensor.wrap(views, bytes, t.dtype(), t.shape())
+                : Tensor.wrap(views, bytes, t.dtype(), Shape.of(Math.toIntExact(bytes.byteSize() / t.dtype().byteSize())));
         return whole.view(t.shape(), t.strides(), t.offset());
     }
 
@@ -163,7 +165,8 @@ public final class OpaqueBackend implements Backend {
             family(NormKernels.class, cpu.norms()), family(ActivationKernels.class, cpu.activations()),
             family(RotaryKernels.class, cpu.rotary()), family(AttentionKernels.class, cpu.attention()),
             family(EmbeddingKernels.class, cpu.embedding()), family(CrossEntropyKernels.class, cpu.crossEntropy()),
-            family(DropoutKernels.class, cpu.dropout()), family(OptimizerKernels.class, cpu.optimizer()));
+            family(DropoutKernels.class, cpu.dropout()), family(OptimizerKernels.class, cpu.optimizer()),
+            family(QuantizationKernels.class, cpu.quantization()));
 
     @Override
     public KernelFamilies kernels() {

@@ -1,6 +1,8 @@
 package dev.finetune4j.peft.qlora;
 
 /**
+ * The scalar NF4 quantizer peft used before NF4 moved into core (kept as an independent reference for the core
+ * kernels: same code table, blocks and double quantization, one value at a time on heap arrays).
  * 4-bit NormalFloat quantization as QLoRA stores frozen weights (Dettmers et al. 2023, sections 3 and 3.1):
  * blocks of 64 values scaled by their absolute maximum and rounded to the nearest of 16 code values (quantiles
  * of N(0, 1) with an exact zero), two codes per byte; then "double quantization": the block maxima, minus their
@@ -12,11 +14,11 @@ package dev.finetune4j.peft.qlora;
  *
  * <p>Thread safety: stateless; {@link Quantized} is immutable once built.
  */
-public final class Nf4 {
+final class ReferenceNf4 {
     /** Values per 4-bit block. */
-    public static final int BLOCK = 64;
+    static final int BLOCK = 64;
     /** Block maxima per 8-bit group. */
-    public static final int ABSMAX_GROUP = 256;
+    static final int ABSMAX_GROUP = 256;
     /** The 16 NF4 code values, as bitsandbytes defines them. */
     static final float[] CODE = {
             -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
@@ -31,7 +33,7 @@ public final class Nf4 {
         }
     }
 
-    private Nf4() {
+    private ReferenceNf4() {
     }
 
     /**
@@ -43,14 +45,10 @@ public final class Nf4 {
      * @param absmaxOffset the mean of all block maxima
      * @param size         number of values
      */
-    public record Quantized(byte[] codes, byte[] absmaxCodes, float[] groupScales, float absmaxOffset, int size) {
+    record Quantized(byte[] codes, byte[] absmaxCodes, float[] groupScales, float absmaxOffset, int size) {
 
-        /**
-         * Bytes of storage (codes, 8-bit maxima, group scales, offset).
-         *
-         * @return the size in bytes
-         */
-        public long bytes() {
+        /** Bytes of storage (codes, 8-bit maxima, group scales, offset). */
+        long bytes() {
             return codes.length + absmaxCodes.length + 4L * groupScales.length + 4;
         }
 
@@ -60,13 +58,8 @@ public final class Nf4 {
         }
     }
 
-    /**
-     * Quantizes {@code values} (any length; the last block may be partial).
-     *
-     * @param values the float32 values, in blocks of 64
-     * @return the packed codes with their double-quantized block maxima
-     */
-    public static Quantized quantize(float[] values) {
+    /** Quantizes {@code values} (any length; the last block may be partial). */
+    static Quantized quantize(float[] values) {
         int n = values.length;
         int blocks = (n + BLOCK - 1) / BLOCK;
         float[] absmax = new float[blocks];
@@ -107,25 +100,15 @@ public final class Nf4 {
         return q;
     }
 
-    /**
-     * The values of {@code q} as float32.
-     *
-     * @param q the quantized tensor
-     * @return a new array of {@code q.size()} values
-     */
-    public static float[] dequantize(Quantized q) {
+    /** The values of {@code q} as float32. */
+    static float[] dequantize(Quantized q) {
         float[] out = new float[q.size()];
         dequantizeInto(q, out);
         return out;
     }
 
-    /**
-     * Writes the values of {@code q} into {@code out} (length at least {@code q.size()}).
-     *
-     * @param q the quantized tensor
-     * @param out receives the values
-     */
-    public static void dequantizeInto(Quantized q, float[] out) {
+    /** Writes the values of {@code q} into {@code out} (length at least {@code q.size()}). */
+    static void dequantizeInto(Quantized q, float[] out) {
         int blocks = q.absmaxCodes().length;
         byte[] codes = q.codes();
         for (int b = 0; b < blocks; b++) {
