@@ -36,13 +36,16 @@ import java.nio.file.Path;
  * @param outputDir                 where checkpoints go; required when saving
  * @param maxNonFiniteSteps         steps with a NaN/Inf loss or gradient that are skipped before training fails
  * @param logEverySteps             one SLF4J progress line every N steps; 0 turns the line off
+ * @param gradientCheckpointing     recompute each decoder layer's forward in the backward instead of keeping its
+ *                                  activations (less memory, one more forward per step; same gradients)
  */
 public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int gradientAccumulationSteps,
                              double learningRate, double adamBeta1, double adamBeta2, double adamEpsilon,
                              double weightDecay, Schedule schedule, int warmupSteps, double warmupRatio,
                              double maxGradNorm, boolean shuffle, long seed, int evalEverySteps,
                              int earlyStoppingPatience, double earlyStoppingThreshold, int saveEverySteps,
-                             int keepLastCheckpoints, Path outputDir, int maxNonFiniteSteps, int logEverySteps) {
+                             int keepLastCheckpoints, Path outputDir, int maxNonFiniteSteps, int logEverySteps,
+                             boolean gradientCheckpointing) {
 
     /** Checks every value; the message of a bad one names the setting and how to fix it. */
     public TrainingConfig {
@@ -130,6 +133,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         b.outputDir = outputDir;
         b.maxNonFiniteSteps = maxNonFiniteSteps;
         b.logEverySteps = logEverySteps;
+        b.gradientCheckpointing = gradientCheckpointing;
         return b;
     }
 
@@ -196,6 +200,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         private Path outputDir;
         private int maxNonFiniteSteps = 10;
         private int logEverySteps = 10;
+        private boolean gradientCheckpointing;
 
         private Builder() {
         }
@@ -436,6 +441,19 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         }
 
         /**
+         * Recomputes each decoder layer's forward in the backward instead of keeping its activations (default
+         * off): activation memory of about one layer instead of all of them, for one more forward per step.
+         * Gradients are equal with and without it.
+         *
+         * @param v true to turn gradient checkpointing on
+         * @return this builder
+         */
+        public Builder gradientCheckpointing(boolean v) {
+            gradientCheckpointing = v;
+            return this;
+        }
+
+        /**
          * Builds the configuration; every value is checked here.
          *
          * @return the configuration
@@ -444,7 +462,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
             return new TrainingConfig(epochs, maxSteps, microBatchSize, gradientAccumulationSteps, learningRate,
                     adamBeta1, adamBeta2, adamEpsilon, weightDecay, schedule, warmupSteps, warmupRatio, maxGradNorm,
                     shuffle, seed, evalEverySteps, earlyStoppingPatience, earlyStoppingThreshold, saveEverySteps,
-                    keepLastCheckpoints, outputDir, maxNonFiniteSteps, logEverySteps);
+                    keepLastCheckpoints, outputDir, maxNonFiniteSteps, logEverySteps, gradientCheckpointing);
         }
     }
 }
