@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import picocli.CommandLine.Command;
@@ -39,7 +40,7 @@ final class MergeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         ModelInputs.requireFreshOutput(output, overwrite);
-        LanguageModel model = ModelInputs.loadModel(base);
+        LanguageModel model = ModelInputs.loadModel(base, Device.auto());
         LanguageModel merged;
         try {
             merged = ModelInputs.loadAdapter(model, adapter).mergeAndUnload();
