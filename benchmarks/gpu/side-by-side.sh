@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 15's side-by-side measurement on a bare GPU machine: for each configuration, our LoraThroughputBenchmark
 # and then Hugging Face PEFT (hf_peft_bench.py, beside this script), one after the other, from the folder
-# benchmarks/gpu/package.sh built (.device/gpu). Writes under $OUT: results.jsonl (one JSON line per run),
+# benchmarks/gpu/package.sh built (.device/gpu). Writes under $OUT/side-by-side: results.jsonl (one JSON line per run),
 # side-by-side.md (the table with card, date and commit), logs/ (each run's output) and environment.txt.
 # The whole call keeps within BUDGET_S seconds (default 450, inside the device call's 8 minutes): a run that
 # would start with less than MIN_RUN_S (default 45) left is skipped, and the table says so.
@@ -13,7 +13,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 PKG=.device/gpu
-OUT=${OUT:-$PKG/out-side-by-side}
+# a folder of its own, so that check.sh can write to the same $OUT in the same device call
+OUT=${OUT:-$PKG/out}/side-by-side
 BUDGET_S=${BUDGET_S:-450}
 MIN_RUN_S=${MIN_RUN_S:-45}
 SHAPES=${SHAPES:-real}
