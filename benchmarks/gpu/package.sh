@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the folder the GPU check runs from on a bare GPU machine (benchmarks/gpu/check.sh): a jlink'd JDK 25 (jdk.tgz),
-# core's classes and test classes, their dependencies and JUnit's console launcher, in .device/gpu (git-ignored;
-# name it in the device tool's carry). Fails if the folder is over the 48 MiB it may take of the 64 MiB that
-# travel with the working tree.
+# Builds the folder the GPU check and the side-by-side benchmark run from on a bare GPU machine
+# (benchmarks/gpu/check.sh, benchmarks/gpu/side-by-side.sh): a jlink'd JDK 25 (jdk.tgz), core's classes and test
+# classes, their dependencies (with core's test scope: JUnit's console launcher, an SLF4J binding), peft's and the
+# benchmarks' classes, and the commit they were built from (commit.txt), in .device/gpu (git-ignored; name it in
+# the device tool's carry). Fails if the folder is over the 48 MiB it may take of the 64 MiB that travel with the
+# working tree.
 #
 #   benchmarks/gpu/package.sh
 # Environment: JAVA_HOME (a JDK 25; default /usr/lib/jvm/temurin-25-jdk-amd64), M2 (default ~/.m2/repository).
@@ -19,8 +21,8 @@ LIMIT_MIB=48
 if [ ! -f "$CONSOLE" ]; then
     mvn -B -ntp -q dependency:get -Dartifact="org.junit.platform:junit-platform-console-standalone:$JUNIT"
 fi
-# Compiles core and its tests without running them (no install into ~/.m2).
-mvn -B -ntp -o -q test-compile -pl core -am
+# Compiles core and its tests, and the benchmarks with what they need, without running them (no install into ~/.m2).
+mvn -B -ntp -o -q test-compile -pl core,benchmarks -am
 mvn -B -ntp -o -q dependency:build-classpath -pl core -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/core/target/gpu-classpath.txt"
 
 rm -rf "$OUTDIR"
@@ -36,6 +38,11 @@ cp -r core/target/classes "$OUTDIR/classes"
 # Test classes only: the GPU tests read no fixtures, and the fixtures would take room the limit needs.
 cp -r core/target/test-classes/dev core/target/test-classes/META-INF "$OUTDIR/test-classes/"
 cp "$CONSOLE" "$OUTDIR/lib/junit-platform-console-standalone.jar"
+# The benchmark's classes over core's: peft's and its own (the JMH, eval and data classes beside it are not loaded;
+# Jackson and SLF4J come with core's dependencies in lib).
+cp -r peft/target/classes "$OUTDIR/peft-classes"
+cp -r benchmarks/target/classes "$OUTDIR/bench-classes"
+echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!benchmarks/results' || echo '-dirty')" > "$OUTDIR/commit.txt"
 # JUnit comes inside the console launcher; the tokenizers' native library is not needed by the GPU tests.
 tr ':' '\n' < core/target/gpu-classpath.txt | grep -v -e /org/junit/ -e /org/opentest4j/ -e /org/apiguardian/ \
     -e /ai/djl/huggingface/ | while read -r jar; do cp "$jar" "$OUTDIR/lib/"; done

@@ -11,6 +11,8 @@ import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -6,7 +6,7 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.tensor.Quantization;
-import dev.finetune4j.peft.LoraConfig;
+import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.train.Schedule;

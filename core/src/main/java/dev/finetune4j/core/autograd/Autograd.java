@@ -61,6 +61,37 @@ public final class Autograd {
     }
 
     /**
+     * Turns recording on for this thread until the returned handle is closed, even inside {@link #noGrad()} or a
+     * backward pass (gradient checkpointing re-runs a layer's forward with recording on during the backward).
+     *
+     * @return the handle that restores the previous state when closed
+     */
+    public static EnableGrad enableGrad() {
+        int[] disabled = DISABLED.get();
+        EnableGrad handle = new EnableGrad(disabled[0]);
+        disabled[0] = 0;
+        return handle;
+    }
+
+    /** Handle returned by {@link #enableGrad()}; closing it restores the recording state from before. */
+    public static final class EnableGrad implements AutoCloseable {
+        private final int savedDepth;
+        private boolean closed;
+
+        private EnableGrad(int savedDepth) {
+            this.savedDepth = savedDepth;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                DISABLED.get()[0] = savedDepth;
+            }
+        }
+    }
+
+    /**
      * True when recording is on and any input needs a gradient.
      *
      * @param inputs an op's inputs; null entries are skipped

@@ -2,6 +2,7 @@ package dev.finetune4j.core.models;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.AttentionMask;
+import dev.finetune4j.core.autograd.Checkpoint;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
@@ -10,6 +11,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.function.UnaryOperator;
 
 /**
  * The tensor-level face of a causal language model, shared by every family: {@link #forward} returns logits
@@ -20,6 +22,7 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
     private TensorScope parameterScope;
     private final ModelSpec spec;
     private SplittableRandom dropoutRandom = new SplittableRandom(0);
+    private boolean gradientCheckpointing;
     private Path source;
 
     /**
@@ -132,6 +135,58 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
      */
     public final SplittableRandom dropoutRandom() {
         return dropoutRandom;
+    }
+
+    /**
+     * Turns gradient checkpointing on or off: with it on, each layer of the stack runs its forward without keeping
+     * its activations, and the backward recomputes the layer from its saved input (one more forward per layer for
+     * activation memory of one layer). Gradients are the same either way. Layers that read a trainable prefix
+     * (prefix tuning's cache) run without it.
+     *
+     * @param on true to recompute layers in the backward
+     */
+    public final void gradientCheckpointing(boolean on) {
+        this.gradientCheckpointing = on;
+    }
+
+    /**
+     * Whether gradient checkpointing is on (see {@link #gradientCheckpointing(boolean)}).
+     *
+     * @return true when layers are recomputed in the backward
+     */
+    public final boolean isGradientCheckpointing() {
+        return gradientCheckpointing;
+    }
+
+    /**
+     * Runs one layer of the stack: in training mode with a dropout stream of its own (seeded by the next draw of
+     * the model's stream, so that a recompute draws the same masks) and, with gradient checkpointing on, through
+     * {@link Checkpoint}. Families call it for each layer in order.
+     *
+     * @param layer the layer's module (its trainable parameters take part in the checkpoint)
+     * @param x the layer's input
+     * @param ctx the forward pass's context
+     * @param forward the layer's forward on its input
+     * @return the layer's output
+     */
+    protected final Tensor forwardLayer(Module layer, Tensor x, ForwardContext ctx, UnaryOperator<Tensor> forward) {
+        UnaryOperator<Tensor> block = forward;
+        if (isTraining()) {
+            long seed = dropoutRandom.nextLong();
+            block = in -> {
+                SplittableRandom modelStream = dropoutRandom;
+                dropoutRandom = new SplittableRandom(seed);
+                try {
+                    return forward.apply(in);
+                } finally {
+                    dropoutRandom = modelStream;
+                }
+            };
+        }
+        if (!gradientCheckpointing || ctx.cache() != null) {
+            return block.apply(x);
+        }
+        return Checkpoint.apply(x, layer.trainableParameters().values(), block);
     }
 
     @Override

@@ -24,11 +24,13 @@ import java.nio.file.Path;
  */
 public final class OnnxCausalLM implements CausalLM {
     private final OrtSession session;
+    private final ExecutionProvider provider;
     private final int vocabSize;
     private final int maxPositions;
 
-    private OnnxCausalLM(OrtSession session, int maxPositions) {
-        this.session = session;
+    private OnnxCausalLM(OnnxSessions.Opened opened, int maxPositions) {
+        this.session = opened.session();
+        this.provider = opened.provider();
         this.maxPositions = maxPositions;
         try {
             NodeInfo out = session.getOutputInfo().get("logits");
@@ -51,6 +53,15 @@ public final class OnnxCausalLM implements CausalLM {
      */
     public static Builder builder(Path model) {
         return new Builder(model);
+    }
+
+    /**
+     * The execution provider that runs this model (CUDA when it loaded, else the CPU).
+     *
+     * @return the provider
+     */
+    public ExecutionProvider executionProvider() {
+        return provider;
     }
 
     @Override
@@ -77,7 +88,7 @@ public final class OnnxCausalLM implements CausalLM {
     /** Builder of {@link OnnxCausalLM}. */
     public static final class Builder {
         private final Path model;
-        private boolean cuda;
+        private boolean cuda = true;
         private int deviceId;
         private int maxPositionEmbeddings = 2048;
 
@@ -86,9 +97,10 @@ public final class OnnxCausalLM implements CausalLM {
         }
 
         /**
-         * Use the CUDA execution provider when present (else the CPU, with a log line).
+         * Whether to try the CUDA execution provider first (the default); it runs the model when it loads, else
+         * the CPU one does, and a log line says which. {@code false} forces the CPU.
          *
-         * @param cuda true to ask for CUDA (default false)
+         * @param cuda true to try CUDA before the CPU (default), false to run on the CPU only
          * @return this builder
          */
         public Builder cuda(boolean cuda) {

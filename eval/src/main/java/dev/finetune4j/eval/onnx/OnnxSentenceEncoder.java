@@ -26,17 +26,29 @@ import java.util.List;
  */
 public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
     private final OrtSession session;
+    private final ExecutionProvider provider;
     private final TokenEncoder tokenizer;
     private final int batchSize;
     private final int maxLength;
     private final long padId;
 
     private OnnxSentenceEncoder(Builder b) {
-        this.session = OnnxSessions.open(b.model, b.cuda, b.deviceId);
+        OnnxSessions.Opened opened = OnnxSessions.open(b.model, b.cuda, b.deviceId);
+        this.session = opened.session();
+        this.provider = opened.provider();
         this.tokenizer = b.tokenizer;
         this.batchSize = b.batchSize;
         this.maxLength = b.maxLength;
         this.padId = b.padId;
+    }
+
+    /**
+     * The execution provider that runs this encoder (CUDA when it loaded, else the CPU).
+     *
+     * @return the provider
+     */
+    public ExecutionProvider executionProvider() {
+        return provider;
     }
 
     /**
@@ -127,7 +139,7 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
     public static final class Builder {
         private final Path model;
         private final TokenEncoder tokenizer;
-        private boolean cuda;
+        private boolean cuda = true;
         private int deviceId;
         private int batchSize = 32;
         private int maxLength = 512;
@@ -139,9 +151,10 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
         }
 
         /**
-         * Use the CUDA execution provider when present (else the CPU, with a log line).
+         * Whether to try the CUDA execution provider first (the default); it runs the model when it loads, else
+         * the CPU one does, and a log line says which. {@code false} forces the CPU.
          *
-         * @param cuda true to ask for CUDA (default false)
+         * @param cuda true to try CUDA before the CPU (default), false to run on the CPU only
          * @return this builder
          */
         public Builder cuda(boolean cuda) {

@@ -14,9 +14,10 @@ import java.util.Map;
 
 /**
  * Opens ONNX Runtime sessions and feeds them token batches; the only class of eval that chooses an
- * execution provider. The CUDA provider is used when asked for and present (the
- * {@code com.microsoft.onnxruntime:onnxruntime_gpu} artifact with CUDA 12 libraries); otherwise the model runs
- * on the CPU and one log line says why. Stateless and thread-safe.
+ * execution provider. The CUDA provider is tried first unless the CPU is forced: it loads when the
+ * {@code com.microsoft.onnxruntime:onnxruntime_gpu} artifact, its CUDA libraries and a GPU are present; otherwise
+ * the model runs on the CPU. One log line per session says which provider runs it and, for the CPU, why.
+ * Stateless and thread-safe.
  */
 final class OnnxSessions {
     private static final Logger LOG = LoggerFactory.getLogger(OnnxSessions.class);
@@ -24,22 +25,33 @@ final class OnnxSessions {
     private OnnxSessions() {
     }
 
-    static OrtSession open(Path model, boolean cuda, int deviceId) {
+    /** A session with the provider it runs on. */
+    record Opened(OrtSession session, ExecutionProvider provider) {
+    }
+
+    static Opened open(Path model, boolean tryCuda, int deviceId) {
         if (!Files.isRegularFile(model)) {
             throw new IllegalArgumentException("no ONNX model at " + model.toAbsolutePath());
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            if (cuda) {
-                try {
-                    options.addCUDA(deviceId);
-                    LOG.info("ONNX Runtime: CUDA execution provider on device {} for {}", deviceId, model.getFileName());
-                } catch (OrtException | UnsatisfiedLinkError | IllegalArgumentException e) {
-                    LOG.info("ONNX Runtime: CUDA execution provider unavailable ({}); running {} on the CPU. "
-                            + "Use the onnxruntime_gpu artifact and CUDA 12 libraries for the GPU.", e.getMessage(), model.getFileName());
-                }
+        String why = "the CPU was asked for (cuda(false))";
+        if (tryCuda) {
+            // NOTE: the CPU artifact fails in addCUDA; the GPU artifact without a usable GPU may fail only when the
+            // session is created, so both steps count as "CUDA did not load".
+            try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+                options.addCUDA(deviceId);
+                OrtSession session = env.createSession(model.toString(), options);
+                LOG.info("ONNX Runtime: CUDA execution provider on device {} for {}", deviceId, model.getFileName());
+                return new Opened(session, ExecutionProvider.CUDA);
+            } catch (OrtException | UnsatisfiedLinkError | IllegalArgumentException e) {
+                why = "the CUDA execution provider did not load: " + e.getMessage()
+                        + "; for the GPU use the onnxruntime_gpu artifact with CUDA 12 libraries";
             }
-            return env.createSession(model.toString(), options);
+        }
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            OrtSession session = env.createSession(model.toString(), options);
+            LOG.info("ONNX Runtime: CPU execution provider for {} ({})", model.getFileName(), why);
+            return new Opened(session, ExecutionProvider.CPU);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime cannot load " + model + ": " + e.getMessage(), e);
         }

@@ -1,5 +1,5 @@
 /**
- * QLoRA (Dettmers et al. 2023): the NF4-quantized base layer {@code Nf4Linear} under any layer method, and
+ * QLoRA (Dettmers et al. 2023): base linear layers whose weights are core {@code DType.NF4} tensors under any layer method, and
  * {@code QloraInjector}, which quantizes a base model and wraps it. QLoRA saves plain LoRA adapters, so it
  * registers no method of its own.
  *

@@ -42,6 +42,8 @@ import java.nio.file.Path;
  *                                  reference log-probabilities): {@link Precision#F32} (the default) or
  *                                  {@link Precision#BF16_MIXED}, whose rounding points {@link Precision} lists;
  *                                  gradients, master weights and optimizer state are float32 under both
+ * @param gradientCheckpointing     recompute each decoder layer's forward in the backward instead of keeping its
+ *                                  activations (less memory, one more forward per step; same gradients)
  */
 public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int gradientAccumulationSteps,
                              double learningRate, double adamBeta1, double adamBeta2, double adamEpsilon,
@@ -49,7 +51,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
                              double maxGradNorm, boolean shuffle, long seed, int evalEverySteps,
                              int earlyStoppingPatience, double earlyStoppingThreshold, int saveEverySteps,
                              int keepLastCheckpoints, Path outputDir, int maxNonFiniteSteps, int logEverySteps,
-                             Precision precision) {
+                             Precision precision, boolean gradientCheckpointing) {
 
     /** Checks every value; the message of a bad one names the setting and how to fix it. */
     public TrainingConfig {
@@ -141,6 +143,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         b.maxNonFiniteSteps = maxNonFiniteSteps;
         b.logEverySteps = logEverySteps;
         b.precision = precision;
+        b.gradientCheckpointing = gradientCheckpointing;
         return b;
     }
 
@@ -208,6 +211,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         private int maxNonFiniteSteps = 10;
         private int logEverySteps = 10;
         private Precision precision = Precision.F32;
+        private boolean gradientCheckpointing;
 
         private Builder() {
         }
@@ -459,6 +463,19 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         }
 
         /**
+         * Recomputes each decoder layer's forward in the backward instead of keeping its activations (default
+         * off): activation memory of about one layer instead of all of them, for one more forward per step.
+         * Gradients are equal with and without it.
+         *
+         * @param v true to turn gradient checkpointing on
+         * @return this builder
+         */
+        public Builder gradientCheckpointing(boolean v) {
+            gradientCheckpointing = v;
+            return this;
+        }
+
+        /**
          * Builds the configuration; every value is checked here.
          *
          * @return the configuration
@@ -467,7 +484,7 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
             return new TrainingConfig(epochs, maxSteps, microBatchSize, gradientAccumulationSteps, learningRate,
                     adamBeta1, adamBeta2, adamEpsilon, weightDecay, schedule, warmupSteps, warmupRatio, maxGradNorm,
                     shuffle, seed, evalEverySteps, earlyStoppingPatience, earlyStoppingThreshold, saveEverySteps,
-                    keepLastCheckpoints, outputDir, maxNonFiniteSteps, logEverySteps, precision);
+                    keepLastCheckpoints, outputDir, maxNonFiniteSteps, logEverySteps, precision, gradientCheckpointing);
         }
     }
 }

@@ -79,6 +79,7 @@ final class TrainingLoop {
         long started = System.nanoTime();
         optimization.zeroGrad();
         model.train(train.dropout());
+        model.base().gradientCheckpointing(cfg.gradientCheckpointing());
         try {
             while (state.step < totalSteps) {
                 long stepStart = System.nanoTime();
@@ -124,6 +125,7 @@ final class TrainingLoop {
             }
         } finally {
             model.train(false);
+            model.base().gradientCheckpointing(false);
         }
         TrainResult result = new TrainResult(state.lossHistory, state.gradNormHistory, state.evalHistory, state.step,
                 state.skippedSteps, reason, state.bestEvalLoss == null ? Double.NaN : state.bestEvalLoss,

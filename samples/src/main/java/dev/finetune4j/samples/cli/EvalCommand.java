@@ -2,6 +2,7 @@ package dev.finetune4j.samples.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.LanguageModel;
@@ -53,6 +54,10 @@ final class EvalCommand implements Callable<Integer> {
         @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "Hugging Face model folder to generate with.")
         Path model;
     }
+
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.class,
+            description = "Where --model generates: " + DeviceOption.DESCRIPTION)
+    Device device;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder applied to --model.")
     Path adapter;
@@ -132,7 +137,7 @@ final class EvalCommand implements Callable<Integer> {
     private double generate(List<String> predictions, List<String> references) throws IOException {
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
         List<long[]> docs = new ArrayList<>();
-        LanguageModel base = ModelInputs.loadModel(source.model);
+        LanguageModel base = ModelInputs.loadModel(source.model, device);
         try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter)) {
             GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
                     .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();

@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.onnx.OnnxExporter;
 import picocli.CommandLine.Command;
@@ -41,7 +42,7 @@ final class ExportOnnxCommand implements Callable<Integer> {
     public Integer call() {
         ModelInputs.requireFreshOutput(out, overwrite);
         Path written;
-        try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model) : ModelInputs.loadMerged(model, adapter)) {
+        try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter)) {
             written = OnnxExporter.export(lm, out);
         } catch (IllegalArgumentException e) {
             throw new BadInputException("cannot export " + model.toAbsolutePath() + " to ONNX: " + e.getMessage(), e);

@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import picocli.CommandLine.Command;

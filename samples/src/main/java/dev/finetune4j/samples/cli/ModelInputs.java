@@ -1,7 +1,9 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
@@ -29,14 +31,14 @@ final class ModelInputs {
     private ModelInputs() {
     }
 
-    /** A Hugging Face model folder, checked first so the error says what is missing. */
-    static LanguageModel loadModel(Path dir) {
+    /** A Hugging Face model folder on {@code device}, checked first so the error says what is missing. */
+    static LanguageModel loadModel(Path dir, Device device) {
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             throw new BadInputException("model folder " + dir.toAbsolutePath() + " has no config.json: point at a local "
                     + "Hugging Face folder (config.json + model.safetensors), e.g. a downloaded Qwen2.5-0.5B");
         }
         try {
-            return AutoModel.loadCausalLM(dir);
+            return AutoModel.loadCausalLM(dir, LoadOptions.builder().device(device).build());
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new BadInputException("cannot load the model in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
         }
@@ -60,7 +62,7 @@ final class ModelInputs {
      * cannot be merged (prefix, prompt, bottleneck) is bad input, and the model is closed on any failure.
      */
     static LanguageModel loadMerged(Path baseDir, Path adapterDir) {
-        LanguageModel model = loadModel(baseDir);
+        LanguageModel model = loadModel(baseDir, Device.auto());
         try {
             return loadAdapter(model, adapterDir).mergeAndUnload();
         } catch (UnsupportedOperationException | IllegalStateException e) {

@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.Tokenizer;
@@ -56,6 +57,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "Output folder; overrides the config's 'output'.")
     Path output;
 
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.class,
+            description = "Where the model trains: " + DeviceOption.DESCRIPTION)
+    Device device;
+
     @Option(names = "--overwrite", description = "Replace the adapter and checkpoints of an earlier run in the output folder.")
     boolean overwrite;
 
@@ -83,7 +88,7 @@ final class TrainCommand implements Callable<Integer> {
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
         long pad = tok.padTokenId().orElse(tok.eosTokenId().orElse(0));
-        LanguageModel model = ModelInputs.loadModel(modelDir);
+        LanguageModel model = ModelInputs.loadModel(modelDir, device);
         PeftModel wrapped;
         try {
             wrapped = PeftMethods.wrap(model, c.method(), c.peft(), cfg.seed());

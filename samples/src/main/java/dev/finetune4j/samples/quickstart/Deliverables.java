@@ -3,6 +3,7 @@ package dev.finetune4j.samples.quickstart;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.eval.Perplexity;
 import dev.finetune4j.peft.PeftModel;
@@ -23,12 +24,12 @@ final class Deliverables {
      * Saves both and returns the reloaded merged model's perplexity on {@code test}. {@code model} is unusable
      * afterwards (its adapter is merged and unloaded).
      */
-    static double save(PeftModel model, Path adapterDir, Path mergedDir, Tokenizer tok, List<QaExample> test)
-            throws IOException {
+    static double save(PeftModel model, Path adapterDir, Path mergedDir, LoadOptions load, Tokenizer tok,
+                       List<QaExample> test) throws IOException {
         model.save(adapterDir);
         LanguageModel merged = model.mergeAndUnload();
         HfModelFolder.save(merged, mergedDir); // config.json and tokenizer files of the base folder it was loaded from
-        try (LanguageModel reloaded = AutoModel.loadCausalLM(mergedDir)) {
+        try (LanguageModel reloaded = AutoModel.loadCausalLM(mergedDir, load)) {
             return Perplexity.builder().build()
                     .compute(reloaded, test.stream().map(e -> tok.encode(e.document())).toList()).perplexity();
         }

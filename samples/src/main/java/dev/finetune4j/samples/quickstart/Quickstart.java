@@ -1,5 +1,7 @@
 package dev.finetune4j.samples.quickstart;
 
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.samples.cli.DeviceOption;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,6 +32,11 @@ public final class Quickstart implements Runnable {
     @Option(names = "--seed", description = "Seed of split, initialisation, shuffling and dropout (default: ${DEFAULT-VALUE}).")
     long seed = 42;
 
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.class,
+            description = "Where the adapter trains and the models run (the small base model is pretrained on the "
+                    + "CPU): " + DeviceOption.DESCRIPTION)
+    Device device;
+
     @Option(names = "--smoke", description = "Few steps of everything: checks the pipeline, not the model.")
     boolean smoke;
 
@@ -51,7 +58,7 @@ public final class Quickstart implements Runnable {
     public void run() {
         QuickstartSettings s = (smoke ? QuickstartSettings.smoke() : QuickstartSettings.defaults()).withSeed(seed);
         try {
-            new QuickstartRun(s, new Workspace(out), baseCache, System.out).run();
+            new QuickstartRun(s, new Workspace(out), baseCache, device, System.out).run();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,7 +1,9 @@
 package dev.finetune4j.samples.quickstart;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.data.pipeline.PipelineOutputs;
@@ -29,20 +31,22 @@ final class QuickstartRun {
     private final QuickstartSettings s;
     private final Workspace ws;
     private final Path baseDir;
+    private final LoadOptions load;
     private final PrintStream out;
     private final Tokenizer tok = new ByteLevelTokenizer();
     private long started;
 
-    QuickstartRun(QuickstartSettings s, Workspace ws, Path baseDir, PrintStream out) {
+    QuickstartRun(QuickstartSettings s, Workspace ws, Path baseDir, Device device, PrintStream out) {
         this.s = s;
         this.ws = ws;
         this.baseDir = baseDir;
+        this.load = LoadOptions.builder().device(device).build();
         this.out = out;
     }
 
     void run() throws IOException {
         started = System.nanoTime();
-        out.printf("finetune4j quickstart: seed %d, %d CPU cores, output in %s%n", s.seed(),
+        out.printf("finetune4j quickstart: seed %d, device %s, %d CPU cores, output in %s%n", s.seed(), load.device(),
                 Runtime.getRuntime().availableProcessors(), ws.root().toAbsolutePath());
         ws.extractBundledData();
 
@@ -61,13 +65,13 @@ final class QuickstartRun {
                 train.stream().map(QaExample::answer).toList(), BasePretraining.texts(ws.raw(Workspace.GENERAL))));
         List<Evaluation.Scores> columns = new ArrayList<>();
         section("3/7 evaluate the base model on the test split (" + test.size() + " questions)");
-        try (LanguageModel base = AutoModel.loadCausalLM(baseDir)) {
+        try (LanguageModel base = AutoModel.loadCausalLM(baseDir, load)) {
             columns.add(evaluation.score("base", base));
         }
         printSample(test, columns.getLast());
 
         section("4/7 LoRA SFT (validation every epoch, early stopping)");
-        SftStage.Result sft = SftStage.run(baseDir, train, validation, s, ws.runs().resolve("sft"));
+        SftStage.Result sft = SftStage.run(baseDir, load, train, validation, s, ws.runs().resolve("sft"));
         out.println("  " + sft.model().trainableReport());
         out.println("  " + sft.training().summary());
         try (var model = sft.model()) {
@@ -92,7 +96,7 @@ final class QuickstartRun {
             decision.reasons().forEach(r -> out.println("    - " + r));
             ReportPage.write(ws.reportHtml(), candidate, baseline, decision, sft.training(), dpo.training(), prep, ab, test,
                     columns);
-            double mergedPpl = Deliverables.save(model, ws.adapter(), ws.merged(), tok, test);
+            double mergedPpl = Deliverables.save(model, ws.adapter(), ws.merged(), load, tok, test);
             out.printf(Locale.ROOT, "  merged model reloaded from disk: perplexity %.4f (adapter model: %.4f)%n",
                     mergedPpl, candidate.metrics().get(Evaluation.PERPLEXITY));
 

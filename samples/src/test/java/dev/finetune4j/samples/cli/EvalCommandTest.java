@@ -51,6 +51,26 @@ class EvalCommandTest {
     }
 
     @Test
+    void deviceCpuGeneratesThereAndAnUnusableOrUnknownDeviceIsBadInputBeforeAnyFileIsRead() throws Exception {
+        Path model = CliTestSupport.tinyModel(dir.resolve("model"));
+        Files.write(dir.resolve("test.jsonl"), List.of("{\"instruction\": \"hi?\", \"output\": \"hello\"}"));
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                "--data", dir.resolve("test.jsonl").toString(), "--max-new-tokens", "2", "--device", "cpu");
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        // this machine has no GPU: the CUDA backend says why it cannot start (no file is looked at first)
+        r = CliTestSupport.run("eval", "--model", "no-such-folder", "--data", "no.jsonl", "--device", "cuda:0");
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("--device") && r.err().contains("cuda:0 cannot be used")
+                && r.err().contains("use --device cpu, cuda:N or auto"), r.err());
+        r = CliTestSupport.run("eval", "--model", "no-such-folder", "--data", "no.jsonl", "--device", "tpu:0");
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("no backend for device tpu:0"), r.err());
+        r = CliTestSupport.run("eval", "--model", "no-such-folder", "--data", "no.jsonl", "--device");
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("--device"), r.err());
+    }
+
+    @Test
     void predictionsAndModelTogetherAreAUsageError() {
         CliTestSupport.Run r = CliTestSupport.run("eval", "-p", "a.jsonl", "-m", "model");
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());

@@ -2,6 +2,7 @@ package dev.finetune4j.samples.quickstart;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.backend.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,7 +56,7 @@ class QuickstartSmokeTest {
     private String run(Workspace ws) throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
-            new QuickstartRun(QuickstartSettings.smoke(), ws, dir.resolve("base"), out).run();
+            new QuickstartRun(QuickstartSettings.smoke(), ws, dir.resolve("base"), Device.cpu(), out).run();
         }
         return bytes.toString(StandardCharsets.UTF_8);
     }

@@ -60,7 +60,8 @@ public final class DecoderModel extends LanguageModel {
     protected Tensor hiddenStates(Tensor x, ForwardContext ctx) {
         ModuleList<?> layers = (ModuleList<?>) backbone().child("layers");
         for (int i = 0; i < layers.size(); i++) {
-            x = ((DecoderLayer) layers.get(i)).forward(x, ctx);
+            DecoderLayer layer = (DecoderLayer) layers.get(i);
+            x = forwardLayer(layer, x, ctx, in -> layer.forward(in, ctx));
         }
         return ((RmsNorm) backbone().child("norm")).forward(x);
     }

@@ -1,0 +1,55 @@
+"""Turns side-by-side.sh's runs.tsv (name, system, status[, JSON line]) into the markdown table of issue 15.
+
+    python3 side_by_side_table.py RUNS_TSV CARD COMMIT SHAPES > side-by-side.md
+
+One row per configuration, in the order run: our and Hugging Face PEFT's tokens/s, peak GiB and MFU, and the
+ratios the issue's goals are stated in (ours / theirs); runs that were skipped or failed are listed below it.
+"""
+import datetime
+import json
+import sys
+
+
+def main():
+    runs_tsv, card, commit, shapes = sys.argv[1:5]
+    rows, notes = {}, []
+    for raw in open(runs_tsv, encoding="utf-8"):
+        parts = raw.rstrip("\n").split("\t")
+        name, system, status = parts[0], parts[1], parts[2]
+        rows.setdefault(name, {})
+        if status == "ok":
+            rows[name][system] = json.loads(parts[3])
+        else:
+            notes.append(f"- {name}, {system}: {status}")
+    out = [f"# LoRA side by side: finetune4j and Hugging Face PEFT",
+           "",
+           f"Card: {card}. Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. "
+           f"Commit: {commit}. Shapes: {shapes}.",
+           "",
+           "| configuration | ours tokens/s | HF tokens/s | speed ratio | ours peak GiB | HF peak GiB | memory ratio "
+           "| ours MFU | HF MFU |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, by in rows.items():
+        ours, hf = by.get("finetune4j"), by.get("hf-peft")
+        out.append("| " + " | ".join([
+            name,
+            cell(ours, "tokens_per_s"), cell(hf, "tokens_per_s"), ratio(ours, hf, "tokens_per_s"),
+            cell(ours, "peak_gib"), cell(hf, "peak_gib"), ratio(ours, hf, "peak_gib"),
+            cell(ours, "mfu"), cell(hf, "mfu")]) + " |")
+    if notes:
+        out += ["", "Not measured:"] + notes
+    print("\n".join(out))
+
+
+def cell(result, field):
+    return "-" if result is None else f"{result[field]:,}"
+
+
+def ratio(ours, theirs, field):
+    if ours is None or theirs is None or not theirs[field]:
+        return "-"
+    return f"{ours[field] / theirs[field]:.2f}x"
+
+
+if __name__ == "__main__":
+    main()
