@@ -19,9 +19,9 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Serves one base model and any number of LoRA adapters to many callers: requests are submitted from any thread,
- * decoded on the engine's own thread, streamed token by token to a {@link TokenListener} and completed through a
- * future.
+ * Serves one base model and any number of LoRA (and DoRA) adapters to many callers: requests are submitted from any
+ * thread, decoded on the engine's own thread, streamed token by token to a {@link TokenListener} and completed
+ * through a future.
  *
  * <pre>{@code
  * try (InferenceEngine engine = InferenceEngine.builder(base).build()) {
@@ -87,8 +87,8 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * Loads the LoRA adapter in a PEFT folder ({@code adapter_config.json} and {@code adapter_model.safetensors}) under
      * {@code name}, or replaces the version loaded under that name; requests in flight keep the version they started
-     * with. LoRA and rsLoRA adapters are served; other methods, DoRA, {@code modules_to_save} and trained biases are
-     * refused (merge those into a model folder instead).
+     * with. LoRA adapters are served (rsLoRA and DoRA included); other methods, {@code modules_to_save} and trained
+     * biases are refused (merge those into a model folder instead).
      *
      * @param name       the name requests use ({@link CompletionRequest#adapter()}); not empty
      * @param peftFolder the adapter folder
