@@ -31,6 +31,15 @@ import java.util.Objects;
  * }
  * }</pre>
  *
+ * <p>Continuous batching on one decode thread: a request's prompt is computed alone, then the request joins the
+ * running batch, which advances every request by one token per step; requests leave when they finish and others
+ * join at the next step. Rows for different adapters share a step (the base product once for the batch, each row's
+ * low-rank update with its own adapter), and each row sees only its own keys and values at its own positions, so a
+ * request's tokens (greedy, or sampled from its seed) are those it gets alone. Admission takes requests from a
+ * bounded queue in order while the batch ({@link Builder#maxBatchSize}) and the KV cache budget
+ * ({@link Builder#kvCacheBudgetTokens}) have room. Metrics are logged through SLF4J every
+ * {@link Builder#metricsLogInterval} and returned by {@link #metrics()}.
+ *
  * <p>The engine takes the base model over while it runs: it puts its own wrappers into the model's tree (taken out
  * again by {@link #close()}), so the model must not be used elsewhere meanwhile; closing the engine does not close
  * the model. A request keeps the adapter version it was submitted with until it ends, so loading a new version of

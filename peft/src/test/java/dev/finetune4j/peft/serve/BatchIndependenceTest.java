@@ -92,7 +92,11 @@ class BatchIndependenceTest {
             }
             EngineMetrics m = engine.metrics();
             assertEquals(n, m.completedRequests());
-            assertEquals(alone.stream().mapToLong(a -> a.length).sum(), m.generatedTokens());
+            long tokens = alone.stream().mapToLong(a -> a.length).sum();
+            assertEquals(tokens, m.generatedTokens());
+            assertEquals(n, m.timeToFirstToken().count());
+            assertEquals(tokens - n, m.interTokenLatency().count());
+            assertTrue(m.timeToFirstToken().p50Millis() <= m.timeToFirstToken().p99Millis());
             assertEquals(Map.of("", 4L, names.get(0), 3L, names.get(1), 3L, names.get(2), 3L, names.get(3), 3L),
                     m.requestsByAdapter());
             assertEquals(0, m.runningRequests());
