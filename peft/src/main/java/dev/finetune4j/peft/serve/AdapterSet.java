@@ -30,6 +30,7 @@ final class AdapterSet {
     private final Map<String, LayerTuner.Swap> wrappers = new LinkedHashMap<>(); // guarded by treeLock
     private final Map<String, LoraAdapter> adapters = new TreeMap<>(); // guarded by this
     private long lastVersion; // guarded by treeLock
+    private boolean closed; // guarded by treeLock
 
     AdapterSet(LanguageModel base) {
         this.base = base;
@@ -38,6 +39,8 @@ final class AdapterSet {
     /**
      * Loads a version of {@code name} from {@code dir} and makes it the one new requests get; the replaced version
      * lives on until the requests that started with it end.
+     *
+     * @throws IllegalStateException after {@link #close()}
      */
     void load(String name, Path dir) {
         Objects.requireNonNull(name, "name");
@@ -45,9 +48,13 @@ final class AdapterSet {
         if (name.isEmpty()) {
             throw new IllegalArgumentException("an adapter name must not be empty (\"\" stands for the base model in metrics)");
         }
-        LoraAdapter loaded;
+        LoraAdapter replaced;
         treeLock.lock();
         try {
+            if (closed) {
+                throw new IllegalStateException("the inference engine is closed; build a new one");
+            }
+            LoraAdapter loaded;
             unwrap();
             try {
                 loaded = AdapterLoader.load(base, name, ++lastVersion, dir);
@@ -57,12 +64,11 @@ final class AdapterSet {
             for (String path : loaded.paths()) {
                 wrappers.computeIfAbsent(path, p -> LayerTuner.swap(base, p, original -> new MultiLoraLinear(original, p, rows)));
             }
+            synchronized (this) {
+                replaced = adapters.put(name, loaded);
+            }
         } finally {
             treeLock.unlock();
-        }
-        LoraAdapter replaced;
-        synchronized (this) {
-            replaced = adapters.put(name, loaded);
         }
         if (replaced != null) {
             replaced.release();
@@ -114,10 +120,11 @@ final class AdapterSet {
         }
     }
 
-    /** Puts the base model's own layers back and releases every loaded adapter. */
+    /** Puts the base model's own layers back and releases every loaded adapter; later loads are refused. */
     void close() {
         treeLock.lock();
         try {
+            closed = true;
             unwrap();
             wrappers.clear();
         } finally {

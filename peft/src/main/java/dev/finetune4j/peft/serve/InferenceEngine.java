@@ -103,6 +103,7 @@ public final class InferenceEngine implements AutoCloseable {
      * @param peftFolder the adapter folder
      * @throws dev.finetune4j.peft.PeftException when the folder cannot be read, does not fit the base model, or
      *                                           holds a method the engine does not serve
+     * @throws IllegalArgumentException          when {@code name} is empty
      * @throws IllegalStateException             after {@link #close()}
      */
     public void loadAdapter(String name, Path peftFolder) {

@@ -114,6 +114,7 @@ class RequestRulesTest {
         PeftException ia3 = assertThrows(PeftException.class,
                 () -> engine.loadAdapter("ia3", ServeFixtures.model("llama").resolve("ia3")));
         assertTrue(ia3.getMessage().contains("IA3") && ia3.getMessage().contains("LoRA"), ia3.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> engine.loadAdapter("", ServeFixtures.model("llama").resolve("lora")));
         assertThrows(PeftException.class, () -> engine.loadAdapter("missing", ServeFixtures.model("llama").resolve("no-such-folder")));
         assertEquals(List.of(), engine.adapterNames());
         Completion c = run(new CompletionRequest(null, PROMPT, GenerationConfig.greedy(24)), new ArrayList<>());
