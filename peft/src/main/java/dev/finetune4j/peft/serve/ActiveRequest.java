@@ -134,8 +134,10 @@ final class ActiveRequest {
         lastTokenNanos = now;
         try {
             listener.onToken(token);
-        } catch (RuntimeException e) {
-            return FinishReason.CANCELLED; // a failing listener ends its own request only
+        } catch (VirtualMachineError e) {
+            throw e; // out of memory or stack: the engine itself cannot go on
+        } catch (RuntimeException | Error e) {
+            return FinishReason.CANCELLED; // a failing listener (an assertion too) ends its own request only
         }
         if (sampling.stopTokens().contains((long) token)) {
             return FinishReason.STOP;

@@ -4,7 +4,8 @@ package dev.finetune4j.peft.serve;
  * Receives a request's generated tokens as they are chosen: in order, once per token (the tokens of a stop
  * sequence included, although {@link Completion#tokens()} drops them), on the engine's decode thread. Keep it
  * short (hand the token to another thread for slow work): the whole batch waits while it runs. A listener that
- * throws cancels its own request only.
+ * throws (an exception, or an error such as a failed assertion; not a {@link VirtualMachineError}) cancels its own
+ * request only.
  */
 @FunctionalInterface
 public interface TokenListener {

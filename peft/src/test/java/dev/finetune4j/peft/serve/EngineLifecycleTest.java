@@ -146,10 +146,17 @@ class EngineLifecycleTest {
                     throw new IllegalStateException("client went away");
                 }
             });
+            AtomicInteger seenToo = new AtomicInteger();
+            CompletionHandle asserting = engine.submit(new CompletionRequest(null, PROMPT, GREEDY), t -> {
+                if (seenToo.incrementAndGet() == 3) {
+                    throw new AssertionError("a test's assertion in a listener");
+                }
+            });
             CompletionHandle other = engine.submit(new CompletionRequest(null, PROMPT, GREEDY), TokenListener.NONE);
             Completion c = join(failing);
             assertEquals(FinishReason.CANCELLED, c.finishReason());
             assertArrayEquals(Arrays.copyOf(alone, 2), c.tokens());
+            assertArrayEquals(Arrays.copyOf(alone, 3), join(asserting).tokens());
             assertArrayEquals(alone, join(other).tokens());
             assertEquals(FinishReason.LENGTH, join(other).finishReason());
         }
