@@ -17,7 +17,6 @@ import java.util.concurrent.CompletableFuture;
  * <p>Thread safety: confined to the decode thread, except {@link #cancel()} and the future.
  */
 final class ActiveRequest {
-    private final CompletionRequest request;
     private final GenerationConfig sampling;
     private final List<long[]> stopSequences;
     private final LoraAdapter adapter;
@@ -42,7 +41,6 @@ final class ActiveRequest {
      */
     ActiveRequest(CompletionRequest request, LoraAdapter adapter, TokenListener listener, long submittedNanos,
                   Duration timeout, int limit) {
-        this.request = request;
         this.sampling = request.sampling();
         this.stopSequences = request.stopSequences();
         this.adapter = adapter;
@@ -63,10 +61,6 @@ final class ActiveRequest {
 
     LoraAdapter adapter() {
         return adapter;
-    }
-
-    String adapterName() {
-        return request.adapter();
     }
 
     /** The prompt, the first input of the request. */

@@ -46,7 +46,7 @@ final class AdapterLoader {
                     factors.put(e.getKey(), new LoraAdapter.Factors(a, b, l.scaling(), doraScale(l, scope)));
                 }
             }
-            return new LoraAdapter(name, version, factors, scope);
+            return new LoraAdapter(version, factors, scope);
         } catch (RuntimeException e) {
             scope.close();
             throw e;

@@ -1,7 +1,5 @@
 package dev.finetune4j.peft.serve;
 
-import java.util.Arrays;
-
 /**
  * Which adapter version each row of the batch being computed uses (null: the base model), set by the decode thread
  * before every forward pass and read by the {@link MultiLoraLinear} wrappers during it.
@@ -21,9 +19,5 @@ final class AdapterRows {
 
     LoraAdapter get(int row) {
         return rows[row];
-    }
-
-    boolean anyAdapter() {
-        return Arrays.stream(rows).anyMatch(a -> a != null);
     }
 }

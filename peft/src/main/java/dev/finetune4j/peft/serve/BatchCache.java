@@ -19,7 +19,6 @@ final class BatchCache implements AutoCloseable {
     private final TensorScope scope;
     private final Tensor[] keys;
     private final Tensor[] values;
-    private final int rows;
     private final int capacity;
     private int length;
 
@@ -32,7 +31,6 @@ final class BatchCache implements AutoCloseable {
         this.scope = TensorScope.detached(like.device());
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
-        this.rows = rows;
         this.capacity = capacity;
         this.length = length;
         Shape shape = Shape.of(rows, like.dim(1), capacity, like.dim(3));
@@ -42,10 +40,6 @@ final class BatchCache implements AutoCloseable {
             keys[l] = Tensor.zeros(scope, device, dtype, shape);
             values[l] = Tensor.zeros(scope, device, dtype, shape);
         }
-    }
-
-    int rows() {
-        return rows;
     }
 
     int capacity() {

@@ -46,11 +46,6 @@ final class DecodeBatch implements AutoCloseable {
         return (int) Arrays.stream(slots).filter(r -> r != null).count();
     }
 
-    /** Rows computed per step, free slots included. */
-    int rows() {
-        return slots.length;
-    }
-
     /**
      * Adds a request whose prompt was computed alone into {@code prefill} (batch 1): its positions so far are the
      * prompt's, its next input is its first generated token.

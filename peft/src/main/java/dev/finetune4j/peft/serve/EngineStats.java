@@ -61,14 +61,6 @@ final class EngineStats {
         return requestDuration.summary().meanMillis() * 1e6;
     }
 
-    synchronized long completedRequests() {
-        return completed;
-    }
-
-    synchronized long generatedTokens() {
-        return tokens;
-    }
-
     synchronized EngineMetrics snapshot(long now, int queueDepth, int running, long kvInUse, long kvBudget) {
         long windowStart = Math.max(startNanos, now - RATE_WINDOW_NANOS);
         long inWindow = recentSteps.stream().filter(s -> s[0] >= windowStart).mapToLong(s -> s[1]).sum();

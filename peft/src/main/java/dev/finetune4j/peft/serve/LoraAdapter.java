@@ -22,21 +22,15 @@ final class LoraAdapter {
     record Factors(Tensor a, Tensor b, float scaling, Tensor doraScale) {
     }
 
-    private final String name;
     private final long version;
     private final Map<String, Factors> factors;
     private final TensorScope scope;
     private final AtomicInteger references = new AtomicInteger(1);
 
-    LoraAdapter(String name, long version, Map<String, Factors> factors, TensorScope scope) {
-        this.name = name;
+    LoraAdapter(long version, Map<String, Factors> factors, TensorScope scope) {
         this.version = version;
         this.factors = Map.copyOf(factors);
         this.scope = scope;
-    }
-
-    String name() {
-        return name;
     }
 
     /** Increases with every load of any adapter in one engine, so a replacement is told apart from its predecessor. */

@@ -38,11 +38,6 @@ final class MultiLoraLinear extends Module implements Layer {
         registerChild("base_layer", baseLayer);
     }
 
-    /** The wrapped layer. */
-    Module baseLayer() {
-        return child("base_layer");
-    }
-
     @Override
     public Tensor forward(Tensor x) {
         Tensor y = layer("base_layer").forward(x);
