@@ -81,6 +81,18 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
         return mergeAndUnloadBase();
     }
 
+    /**
+     * Removes the adapter's wrappers without merging (PEFT's {@code unload()}): the base model then computes what it
+     * computed before the adapter was injected. The adapter's tensors stay in the base model's parameter scope
+     * until it closes; this PeftModel is unusable afterwards.
+     *
+     * @return the base model
+     */
+    public LanguageModel unload() {
+        state.unload();
+        return base;
+    }
+
     @Override
     public float[][][] logits(long[][] inputIds, long[][] attentionMask) {
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {

@@ -3,13 +3,25 @@ package dev.finetune4j.core.generate;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
-/** The token-choice steps of generation on one row of logits (mutated in place). */
-final class LogitsProcessing {
+/**
+ * The token-choice steps of generation on one row of logits (mutated in place), shared by {@link Generator} and
+ * other decoding loops (a serving engine) so that every loop picks the same token from the same logits.
+ *
+ * <p>Thread safety: stateless; the random stream passed to {@link #sample} must not be shared between threads.
+ */
+public final class LogitsProcessing {
     private LogitsProcessing() {
     }
 
-    /** Hugging Face's RepetitionPenaltyLogitsProcessor: each distinct earlier token once. */
-    static void repetitionPenalty(float[] logits, long[] previous, int count, float penalty) {
+    /**
+     * Hugging Face's RepetitionPenaltyLogitsProcessor: each distinct earlier token once.
+     *
+     * @param logits   one row of logits (V), changed in place
+     * @param previous the tokens so far (prompt and generated)
+     * @param count    how many of {@code previous} count
+     * @param penalty  divides positive and multiplies negative logits of earlier tokens (1: off)
+     */
+    public static void repetitionPenalty(float[] logits, long[] previous, int count, float penalty) {
         if (penalty == 1f) {
             return;
         }
@@ -23,7 +35,13 @@ final class LogitsProcessing {
         }
     }
 
-    static int argmax(float[] logits) {
+    /**
+     * The greedy choice.
+     *
+     * @param logits one row of logits (V)
+     * @return the index of the largest logit (the first one on ties)
+     */
+    public static int argmax(float[] logits) {
         int best = 0;
         for (int i = 1; i < logits.length; i++) {
             if (logits[i] > logits[best]) {
@@ -33,8 +51,15 @@ final class LogitsProcessing {
         return best;
     }
 
-    /** Samples after temperature, top-k and top-p filtering. */
-    static int sample(float[] logits, GenerationConfig cfg, SplittableRandom random) {
+    /**
+     * Samples after temperature, top-k and top-p filtering; one draw from {@code random}.
+     *
+     * @param logits one row of logits (V)
+     * @param cfg    temperature (&gt; 0), top-k and top-p
+     * @param random the request's sampling stream
+     * @return the sampled token id
+     */
+    public static int sample(float[] logits, GenerationConfig cfg, SplittableRandom random) {
         int v = logits.length;
         double[] p = new double[v];
         float max = Float.NEGATIVE_INFINITY;

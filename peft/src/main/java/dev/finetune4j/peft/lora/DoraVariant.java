@@ -40,11 +40,6 @@ final class DoraVariant implements LoraVariant {
     public Tensor forward(LoraLinear layer, Tensor x, Tensor dropped) {
         Tensor result = layer.base().forward(x);
         Tensor lora = layer.layer("lora_B").forward(layer.layer("lora_A").forward(dropped));
-        Tensor norm;
-        try (var ng = Autograd.noGrad()) {
-            norm = rowNorms(layer); // detached: PEFT treats the norm as a constant
-        }
-        Tensor magScale = Elementwise.div(layer.parameter(MAGNITUDE), norm);
         Tensor bias = layer.base().bias();
         Tensor baseResult;
         if (dropped != x) {
@@ -52,8 +47,22 @@ final class DoraVariant implements LoraVariant {
         } else {
             baseResult = bias == null ? result : Elementwise.sub(result, bias);
         }
-        Tensor dBase = Elementwise.mul(Elementwise.addScalar(magScale, -1f), baseResult);
-        Tensor dLora = Elementwise.mul(magScale, Elementwise.scale(lora, layer.scaling()));
+        return output(result, baseResult, scale(layer), lora, layer.scaling());
+    }
+
+    /** m / n (out), the norm n detached: PEFT treats it as a constant. */
+    static Tensor scale(LoraLinear layer) {
+        Tensor norm;
+        try (var ng = Autograd.noGrad()) {
+            norm = rowNorms(layer);
+        }
+        return Elementwise.div(layer.parameter(MAGNITUDE), norm);
+    }
+
+    /** base(x) + (scale - 1) (base(x) - bias) + scale s B A x. */
+    static Tensor output(Tensor result, Tensor baseResult, Tensor scale, Tensor lora, float scaling) {
+        Tensor dBase = Elementwise.mul(Elementwise.addScalar(scale, -1f), baseResult);
+        Tensor dLora = Elementwise.mul(scale, Elementwise.scale(lora, scaling));
         return Elementwise.add(result, Elementwise.add(dBase, dLora));
     }
 

@@ -124,6 +124,30 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
     }
 
     /**
+     * DoRA's scale m / ||W + s B A||_row (out) with the current weights: the norm is computed without autograd (PEFT
+     * detaches it), the magnitude gets its gradient.
+     *
+     * @return the scale in the current scope, or null for a plain LoRA layer
+     */
+    public Tensor doraScale() {
+        return variant instanceof DoraVariant ? DoraVariant.scale(this) : null;
+    }
+
+    /**
+     * DoRA's output from its parts: y = base(x) + (scale - 1) (base(x) - bias) + scale s B A x.
+     *
+     * @param result     base(x) (..., out)
+     * @param baseResult base(x) without the bias (..., out)
+     * @param scale      {@link #doraScale()} (out)
+     * @param lora       B A x without the scaling (..., out)
+     * @param scaling    s
+     * @return the layer's output (..., out)
+     */
+    public static Tensor doraOutput(Tensor result, Tensor baseResult, Tensor scale, Tensor lora, float scaling) {
+        return DoraVariant.output(result, baseResult, scale, lora, scaling);
+    }
+
+    /**
      * s B A as an (out, in) tensor in the current scope, without autograd.
      *
      * @return the update the adapter adds to W

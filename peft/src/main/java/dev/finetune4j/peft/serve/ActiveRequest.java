@@ -1,0 +1,174 @@
+package dev.finetune4j.peft.serve;
+
+import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.LogitsProcessing;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A submitted request's state on the decode thread: its tokens so far, its own sampling stream, its stop rules, its
+ * adapter version and its timing. The next token is a function of this request's logits, tokens and seed only, so
+ * it does not depend on which other requests share the batch.
+ *
+ * <p>Thread safety: confined to the decode thread, except {@link #cancel()} and the future.
+ */
+final class ActiveRequest {
+    private final GenerationConfig sampling;
+    private final List<long[]> stopSequences;
+    private final LoraAdapter adapter;
+    private final TokenListener listener;
+    private final CompletableFuture<Completion> future = new CompletableFuture<>();
+    private final long submittedNanos;
+    private final long deadlineNanos;
+    private final long[] seq;
+    private final int promptLength;
+    private final int limit;
+    private final SplittableRandom random;
+    private volatile boolean cancelRequested;
+    private int length;
+    private long firstTokenNanos = -1;
+    private long lastTokenNanos;
+    private int stopSequenceLength;
+
+    /**
+     * @param adapter   the adapter version the request runs with (retained for it), or null for the base model
+     * @param limit     the sequence length at which generation stops (prompt + max new tokens, within the positions)
+     * @param timeout   the request's time limit
+     */
+    ActiveRequest(CompletionRequest request, LoraAdapter adapter, TokenListener listener, long submittedNanos,
+                  Duration timeout, int limit) {
+        this.sampling = request.sampling();
+        this.stopSequences = request.stopSequences();
+        this.adapter = adapter;
+        this.listener = listener;
+        this.submittedNanos = submittedNanos;
+        this.deadlineNanos = submittedNanos + timeout.toNanos();
+        long[] prompt = request.promptTokens();
+        this.promptLength = prompt.length;
+        this.limit = limit;
+        this.seq = Arrays.copyOf(prompt, limit);
+        this.length = prompt.length;
+        this.random = new SplittableRandom(sampling.seed());
+    }
+
+    CompletableFuture<Completion> future() {
+        return future;
+    }
+
+    LoraAdapter adapter() {
+        return adapter;
+    }
+
+    /** The prompt, the first input of the request. */
+    long[] prompt() {
+        return Arrays.copyOf(seq, promptLength);
+    }
+
+    /** The newest token, the next input while decoding. */
+    long lastToken() {
+        return seq[length - 1];
+    }
+
+    /** Positions in the KV cache while decoding: every token but the newest. */
+    int cachedPositions() {
+        return length - 1;
+    }
+
+    /** Decoding steps left at most: each step adds one token until the limit. */
+    int remainingSteps() {
+        return limit - length;
+    }
+
+    /** Orders rows by adapter version (base first), so that each adapter's rows sit together in the batch. */
+    long adapterOrder() {
+        return adapter == null ? -1 : adapter.version();
+    }
+
+    /** The KV cache positions this request may take: its whole sequence up to the limit. */
+    int reservedPositions() {
+        return limit;
+    }
+
+    void cancel() {
+        cancelRequested = true;
+    }
+
+    /** Whether the request ends before the next step: cancelled, timed out, or nothing left to generate. */
+    FinishReason endedBeforeStep(long now) {
+        if (cancelRequested) {
+            return FinishReason.CANCELLED;
+        }
+        if (now - deadlineNanos >= 0) {
+            return FinishReason.TIMEOUT;
+        }
+        return length >= limit ? FinishReason.LENGTH : null;
+    }
+
+    /**
+     * Chooses the next token from this request's logits of its last position, records it and hands it to the
+     * listener.
+     *
+     * @param logits the row's logits (V), changed in place by the repetition penalty
+     * @return why the request ends after this token, or null when it goes on
+     */
+    FinishReason next(float[] logits, long now, EngineStats stats) {
+        LogitsProcessing.repetitionPenalty(logits, seq, length, sampling.repetitionPenalty());
+        int token = sampling.temperature() == 0 ? LogitsProcessing.argmax(logits) : LogitsProcessing.sample(logits, sampling, random);
+        seq[length++] = token;
+        if (firstTokenNanos < 0) {
+            firstTokenNanos = now;
+            stats.firstToken(now - submittedNanos);
+        } else {
+            stats.interToken(now - lastTokenNanos);
+        }
+        lastTokenNanos = now;
+        try {
+            listener.onToken(token);
+        } catch (VirtualMachineError e) {
+            throw e; // out of memory or stack: the engine itself cannot go on
+        } catch (RuntimeException | Error e) {
+            return FinishReason.CANCELLED; // a failing listener (an assertion too) ends its own request only
+        }
+        if (sampling.stopTokens().contains((long) token)) {
+            return FinishReason.STOP;
+        }
+        for (long[] stop : stopSequences) {
+            if (endsWith(stop)) {
+                stopSequenceLength = stop.length;
+                return FinishReason.STOP;
+            }
+        }
+        return length >= limit ? FinishReason.LENGTH : null;
+    }
+
+    /** Whether the generated tokens (not the prompt) end with {@code stop}. */
+    private boolean endsWith(long[] stop) {
+        if (length - promptLength < stop.length) {
+            return false;
+        }
+        return Arrays.equals(seq, length - stop.length, length, stop, 0, stop.length);
+    }
+
+    /** Completes the future, drops the stop sequence from the tokens and releases the adapter version. */
+    void finish(FinishReason reason, long now, EngineStats stats) {
+        long[] generated = Arrays.copyOfRange(seq, promptLength, length - stopSequenceLength);
+        Duration ttft = firstTokenNanos < 0 ? null : Duration.ofNanos(firstTokenNanos - submittedNanos);
+        stats.completed(now - submittedNanos);
+        if (adapter != null) {
+            adapter.release();
+        }
+        future.complete(new Completion(generated, reason, promptLength, ttft, Duration.ofNanos(now - submittedNanos)));
+    }
+
+    /** Completes the future exceptionally (the engine failed on this request) and releases the adapter version. */
+    void fail(Throwable error) {
+        if (adapter != null) {
+            adapter.release();
+        }
+        future.completeExceptionally(error);
+    }
+}

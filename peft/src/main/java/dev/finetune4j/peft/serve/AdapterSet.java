@@ -1,0 +1,152 @@
+package dev.finetune4j.peft.serve;
+
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.ModelInput;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.LayerTuner;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The base model with the engine's adapters: the registry of named {@link LoraAdapter} versions and the
+ * {@link MultiLoraLinear} wrappers in the base model's tree (one per module any loaded adapter ever changed), through
+ * which a forward pass gives each row its own adapter.
+ *
+ * <p>Thread safety: the registry is guarded by {@code this}; the model tree by {@link #treeLock}, held during each
+ * forward pass and while an adapter loads (loading takes the wrappers out so that peft's loader sees the plain
+ * base, then puts them back).
+ */
+final class AdapterSet {
+    private final LanguageModel base;
+    private final AdapterRows rows = new AdapterRows();
+    private final ReentrantLock treeLock = new ReentrantLock();
+    private final Map<String, LayerTuner.Swap> wrappers = new LinkedHashMap<>(); // guarded by treeLock
+    private final Map<String, LoraAdapter> adapters = new TreeMap<>(); // guarded by this
+    private long lastVersion; // guarded by treeLock
+    private boolean closed; // guarded by treeLock
+
+    AdapterSet(LanguageModel base) {
+        this.base = base;
+    }
+
+    /**
+     * Loads a version of {@code name} from {@code dir} and makes it the one new requests get; the replaced version
+     * lives on until the requests that started with it end.
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
+    void load(String name, Path dir) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(dir, "peftFolder");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("an adapter name must not be empty (\"\" stands for the base model in metrics)");
+        }
+        LoraAdapter replaced;
+        treeLock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("the inference engine is closed; build a new one");
+            }
+            LoraAdapter loaded;
+            unwrap();
+            try {
+                loaded = AdapterLoader.load(base, name, ++lastVersion, dir);
+            } finally {
+                rewrap();
+            }
+            for (String path : loaded.paths()) {
+                wrappers.computeIfAbsent(path, p -> LayerTuner.swap(base, p, original -> new MultiLoraLinear(original, p, rows)));
+            }
+            synchronized (this) {
+                replaced = adapters.put(name, loaded);
+            }
+        } finally {
+            treeLock.unlock();
+        }
+        if (replaced != null) {
+            replaced.release();
+        }
+    }
+
+    /** Removes {@code name} for new requests; true when it was loaded. */
+    boolean unload(String name) {
+        LoraAdapter removed;
+        synchronized (this) {
+            removed = adapters.remove(name);
+        }
+        if (removed != null) {
+            removed.release();
+        }
+        return removed != null;
+    }
+
+    /** The loaded names, sorted. */
+    synchronized List<String> names() {
+        return List.copyOf(adapters.keySet());
+    }
+
+    /**
+     * The current version of {@code name}, retained for one request (release it when the request ends), or null for
+     * the base model.
+     *
+     * @throws UnknownAdapterException when no adapter has that name
+     */
+    synchronized LoraAdapter acquire(String name) {
+        if (name == null) {
+            return null;
+        }
+        LoraAdapter a = adapters.get(name);
+        if (a == null) {
+            throw new UnknownAdapterException(name, adapters.keySet());
+        }
+        return a.retain();
+    }
+
+    /** Logits (B, T, V) of a batch whose row i uses {@code rowAdapters[i]} (null: the base model). */
+    Tensor forward(LoraAdapter[] rowAdapters, ModelInput input) {
+        treeLock.lock();
+        try {
+            rows.set(rowAdapters);
+            return base.forward(input);
+        } finally {
+            treeLock.unlock();
+        }
+    }
+
+    /** Puts the base model's own layers back and releases every loaded adapter; later loads are refused. */
+    void close() {
+        treeLock.lock();
+        try {
+            closed = true;
+            unwrap();
+            wrappers.clear();
+        } finally {
+            treeLock.unlock();
+        }
+        List<LoraAdapter> all;
+        synchronized (this) {
+            all = new ArrayList<>(adapters.values());
+            adapters.clear();
+        }
+        all.forEach(LoraAdapter::release);
+    }
+
+    private void unwrap() {
+        for (LayerTuner.Swap s : wrappers.values()) {
+            s.parent().replaceChild(s.name(), s.original());
+        }
+    }
+
+    private void rewrap() {
+        for (LayerTuner.Swap s : wrappers.values()) {
+            s.parent().replaceChild(s.name(), s.wrapper());
+        }
+    }
+}

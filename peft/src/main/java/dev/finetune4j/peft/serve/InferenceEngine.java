@@ -1,0 +1,560 @@
+package dev.finetune4j.peft.serve;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.ModelInput;
+import dev.finetune4j.core.nn.KvCache;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Serves one base model and any number of LoRA (and DoRA) adapters to many callers: requests are submitted from any
+ * thread, decoded on the engine's own thread, streamed token by token to a {@link TokenListener} and completed
+ * through a future.
+ *
+ * <pre>{@code
+ * try (InferenceEngine engine = InferenceEngine.builder(base).build()) {
+ *     engine.loadAdapter("support", Path.of("adapters/support"));
+ *     Completion c = engine.submit(new CompletionRequest("support", prompt, GenerationConfig.greedy(32)),
+ *             TokenListener.NONE).completion().join();
+ * }
+ * }</pre>
+ *
+ * <p>Continuous batching on one decode thread: a request's prompt is computed alone, then the request joins the
+ * running batch, which advances every request by one token per step; requests leave when they finish and others
+ * join at the next step. Rows for different adapters share a step (the base product once for the batch, each row's
+ * low-rank update with its own adapter), and each row sees only its own keys and values at its own positions, so a
+ * request's tokens (greedy, or sampled from its seed) are those it gets alone. Admission takes requests from a
+ * bounded queue in order while the batch ({@link Builder#maxBatchSize}) and the KV cache budget
+ * ({@link Builder#kvCacheBudgetTokens}) have room. Metrics are logged through SLF4J every
+ * {@link Builder#metricsLogInterval} and returned by {@link #metrics()}.
+ *
+ * <p>The engine takes the base model over while it runs: it puts its own wrappers into the model's tree (taken out
+ * again by {@link #close()}), so the model must not be used elsewhere meanwhile; closing the engine does not close
+ * the model. A request keeps the adapter version it was submitted with until it ends, so loading a new version of
+ * an adapter, or unloading it, does not disturb requests in flight.
+ *
+ * <p>Thread safety: every method may be called from any thread.
+ */
+public final class InferenceEngine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(InferenceEngine.class);
+
+    private final LanguageModel base;
+    private final AdapterSet adapters;
+    private final int maxBatchSize;
+    private final int maxQueuedRequests;
+    private final long kvCacheBudgetTokens;
+    private final Duration defaultTimeout;
+    private final long metricsLogIntervalNanos;
+    private final EngineStats stats;
+    private final Deque<ActiveRequest> queue = new ArrayDeque<>(); // guarded by this
+    /** Admitted requests: being prefilled or in the batch. */
+    private final List<ActiveRequest> running = new ArrayList<>(); // guarded by this
+    private final DecodeBatch batch; // decode thread only
+    private final Thread decodeThread;
+    private long reservedPositions; // guarded by this
+    private boolean closed; // guarded by this
+    private Throwable failure; // guarded by this
+
+    private InferenceEngine(Builder b) {
+        this.base = b.base;
+        this.adapters = new AdapterSet(b.base);
+        this.batch = new DecodeBatch(b.base.spec().numLayers());
+        this.maxBatchSize = b.maxBatchSize;
+        this.maxQueuedRequests = b.maxQueuedRequests;
+        this.kvCacheBudgetTokens = b.kvCacheBudgetTokens;
+        this.defaultTimeout = b.defaultTimeout;
+        this.metricsLogIntervalNanos = b.metricsLogInterval.toNanos();
+        this.stats = new EngineStats(System.nanoTime());
+        base.requiresGrad(false);
+        base.train(false);
+        this.decodeThread = Thread.ofPlatform().name("finetune4j-inference").daemon(true).unstarted(this::decodeLoop);
+        decodeThread.start();
+    }
+
+    /**
+     * A builder for an engine serving {@code base}.
+     *
+     * @param base the base model; the engine uses it exclusively until closed
+     * @return a builder with the defaults listed on {@link Builder}
+     */
+    public static Builder builder(LanguageModel base) {
+        return new Builder(base);
+    }
+
+    /**
+     * Loads the LoRA adapter in a PEFT folder ({@code adapter_config.json} and {@code adapter_model.safetensors}) under
+     * {@code name}, or replaces the version loaded under that name; requests in flight keep the version they started
+     * with. LoRA adapters are served (rsLoRA and DoRA included); other methods, {@code modules_to_save} and trained
+     * biases are refused (merge those into a model folder instead).
+     *
+     * @param name       the name requests use ({@link CompletionRequest#adapter()}); not empty
+     * @param peftFolder the adapter folder
+     * @throws dev.finetune4j.peft.PeftException when the folder cannot be read, does not fit the base model, or
+     *                                           holds a method the engine does not serve
+     * @throws IllegalArgumentException          when {@code name} is empty
+     * @throws IllegalStateException             after {@link #close()}
+     */
+    public void loadAdapter(String name, Path peftFolder) {
+        ensureOpen();
+        adapters.load(name, peftFolder);
+        LOG.info("adapter '{}' loaded from {}", name, peftFolder);
+    }
+
+    /**
+     * Removes an adapter for new requests; requests in flight finish with it.
+     *
+     * @param name the adapter's name
+     * @return true when an adapter of that name was loaded
+     */
+    public boolean unloadAdapter(String name) {
+        boolean removed = adapters.unload(name);
+        if (removed) {
+            LOG.info("adapter '{}' unloaded", name);
+        }
+        return removed;
+    }
+
+    /**
+     * The names of the loaded adapters.
+     *
+     * @return the names, sorted
+     */
+    public List<String> adapterNames() {
+        return adapters.names();
+    }
+
+    /**
+     * Queues a request; its tokens go to {@code listener} as they are generated and its result to the returned
+     * handle's future.
+     *
+     * @param request  what to generate
+     * @param listener receives each generated token on the engine's thread ({@link TokenListener#NONE} for none)
+     * @return the request's handle
+     * @throws EngineOverloadedException when {@code maxQueuedRequests} requests already wait
+     * @throws UnknownAdapterException   when the request names an adapter that is not loaded
+     * @throws IllegalArgumentException  when the prompt leaves no room to generate within the model's positions or
+     *                                   the KV cache budget, or a token id is outside the vocabulary
+     * @throws IllegalStateException     after {@link #close()}
+     */
+    public CompletionHandle submit(CompletionRequest request, TokenListener listener) {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(listener, "listener (use TokenListener.NONE)");
+        int limit = checkedLimit(request);
+        long now = System.nanoTime();
+        synchronized (this) {
+            ensureOpen();
+            if (queue.size() >= maxQueuedRequests) {
+                Duration retry = retryAfter();
+                throw new EngineOverloadedException(queue.size() + " requests already wait (maxQueuedRequests "
+                        + maxQueuedRequests + "); retry after " + retry.toMillis() + " ms or raise maxQueuedRequests", retry);
+            }
+            LoraAdapter adapter = adapters.acquire(request.adapter());
+            Duration timeout = request.timeout() != null ? request.timeout() : defaultTimeout;
+            ActiveRequest r = new ActiveRequest(request, adapter, listener, now, timeout, limit);
+            queue.addLast(r);
+            stats.submitted(request.adapter());
+            notifyAll();
+            return new CompletionHandle(r.future(), () -> cancel(r));
+        }
+    }
+
+    /**
+     * The engine's counters and recent latencies.
+     *
+     * @return a snapshot
+     */
+    public EngineMetrics metrics() {
+        synchronized (this) {
+            return stats.snapshot(System.nanoTime(), queue.size(), running.size(), reservedPositions, kvCacheBudgetTokens);
+        }
+    }
+
+    /**
+     * Ends every queued and running request as {@link FinishReason#CANCELLED}, stops the decode thread and waits
+     * for it, takes the engine's wrappers out of the base model and frees the adapters. Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            notifyAll();
+        }
+        boolean interrupted = false;
+        while (decodeThread.isAlive()) {
+            try {
+                decodeThread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        adapters.close();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private synchronized void cancel(ActiveRequest r) {
+        r.cancel();
+        notifyAll(); // a queued request ends at the decode thread's next look at the queue
+    }
+
+    private int checkedLimit(CompletionRequest request) {
+        int maxPositions = base.spec().maxPositionEmbeddings();
+        long[] prompt = request.promptTokens();
+        if (prompt.length >= maxPositions) {
+            throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens, which leaves no room to "
+                    + "generate: the model takes at most " + maxPositions + " positions (max_position_embeddings); "
+                    + "shorten or truncate the prompt");
+        }
+        checkIds(prompt, "prompt");
+        for (long[] stop : request.stopSequences()) {
+            checkIds(stop, "stop sequence");
+        }
+        int limit = (int) Math.min((long) prompt.length + request.sampling().maxNewTokens(), maxPositions);
+        if (limit > kvCacheBudgetTokens) {
+            throw new IllegalArgumentException("the request needs " + limit + " KV cache positions (prompt "
+                    + prompt.length + " + maxNewTokens " + request.sampling().maxNewTokens() + "), more than the engine's "
+                    + "whole budget of " + kvCacheBudgetTokens + " (kvCacheBudgetTokens): lower maxNewTokens or raise the budget");
+        }
+        return limit;
+    }
+
+    private void checkIds(long[] ids, String what) {
+        int vocab = base.spec().vocabSize();
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new IllegalArgumentException(what + " token " + i + " is " + ids[i] + ", outside the vocabulary [0, "
+                        + vocab + ")");
+            }
+        }
+    }
+
+    /** The wait after which a full queue likely has room: the queue drains a batch per mean request duration. */
+    private Duration retryAfter() {
+        double batches = Math.ceil((double) queue.size() / maxBatchSize);
+        long nanos = (long) (batches * stats.meanRequestNanos());
+        return Duration.ofMillis(Math.max(1000, nanos / 1_000_000));
+    }
+
+    private void ensureOpen() {
+        synchronized (this) {
+            if (failure != null) {
+                throw new IllegalStateException("the inference engine stopped after an internal error (" + failure
+                        + "); build a new one", failure);
+            }
+            if (closed) {
+                throw new IllegalStateException("the inference engine is closed; build a new one");
+            }
+        }
+    }
+
+    /**
+     * The decode thread: admits queued requests (each prompt computed alone, then joining the batch), runs one
+     * decoding step for the whole batch, ends finished requests, until {@link #close()}.
+     */
+    private void decodeLoop() {
+        long nextLog = System.nanoTime() + metricsLogIntervalNanos;
+        long completedAtLastLog = 0;
+        try (var noGrad = Autograd.noGrad()) {
+            List<ActiveRequest> admitted;
+            while ((admitted = admit(nextLog)) != null) {
+                admitted.forEach(this::prefill);
+                if (batch.size() > 0) {
+                    decodeStep();
+                }
+                long now = System.nanoTime();
+                if (now - nextLog >= 0) {
+                    completedAtLastLog = logMetrics(completedAtLastLog);
+                    nextLog = now + metricsLogIntervalNanos;
+                }
+            }
+            endAll(null);
+        } catch (RuntimeException | Error e) {
+            LOG.error("the inference engine's decode thread failed; every request ends with this error", e);
+            synchronized (this) {
+                failure = e;
+                closed = true;
+            }
+            endAll(e);
+        } finally {
+            batch.close();
+        }
+    }
+
+    /**
+     * Ends queued requests that were cancelled or timed out, then moves requests from the queue to the running set
+     * while the batch and the KV cache budget have room. Waits while there is nothing to do (at most until the next
+     * metrics log).
+     *
+     * @return the newly admitted requests (possibly none), or null once the engine is closed
+     */
+    private List<ActiveRequest> admit(long nextLog) {
+        List<ActiveRequest> admitted = new ArrayList<>();
+        List<ActiveRequest> ended = new ArrayList<>();
+        synchronized (this) {
+            while (!closed) {
+                long now = System.nanoTime();
+                for (var it = queue.iterator(); it.hasNext(); ) {
+                    ActiveRequest r = it.next();
+                    if (r.endedBeforeStep(now) != null) {
+                        it.remove();
+                        ended.add(r);
+                    }
+                }
+                while (!queue.isEmpty() && running.size() < maxBatchSize
+                        && reservedPositions + queue.peekFirst().reservedPositions() <= kvCacheBudgetTokens) {
+                    ActiveRequest r = queue.pollFirst();
+                    running.add(r);
+                    reservedPositions += r.reservedPositions();
+                    admitted.add(r);
+                }
+                if (!admitted.isEmpty() || !running.isEmpty() || !ended.isEmpty() || now - nextLog >= 0) {
+                    break;
+                }
+                try {
+                    wait(Math.max(1, (nextLog - now) / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    closed = true;
+                }
+            }
+        }
+        long now = System.nanoTime();
+        ended.forEach(r -> r.finish(r.endedBeforeStep(now), now, stats));
+        return closedNow() ? null : admitted;
+    }
+
+    private synchronized boolean closedNow() {
+        return closed;
+    }
+
+    /** Computes a request's prompt alone, chooses its first token and lets it join the batch. */
+    private void prefill(ActiveRequest r) {
+        FinishReason reason = r.endedBeforeStep(System.nanoTime());
+        if (reason == null) {
+            try (var scope = TensorScope.open()) {
+                long[] prompt = r.prompt();
+                KvCache cache = KvCache.forGeneration(base.spec().numLayers(), prompt.length);
+                Tensor logits = adapters.forward(new LoraAdapter[]{r.adapter()},
+                        new ModelInput(new long[][]{prompt}, null, null, null, cache));
+                int last = logits.dim(1) - 1;
+                long now = System.nanoTime();
+                reason = r.next(logits.slice(1, last, last + 1).toFloatArray(), now, stats);
+                stats.tokens(now, 1);
+                if (reason == null) {
+                    batch.add(r, cache);
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("request failed while its prompt was computed", e);
+                end(r, null, e);
+                return;
+            }
+        }
+        if (reason != null) {
+            end(r, reason, null);
+        }
+    }
+
+    /** One token for every request of the batch, after ending those that were cancelled or timed out. */
+    private void decodeStep() {
+        long start = System.nanoTime();
+        for (ActiveRequest r : batch.requests()) {
+            FinishReason reason = r.endedBeforeStep(start);
+            if (reason != null) {
+                end(r, reason, null);
+            }
+        }
+        if (batch.size() == 0) {
+            return;
+        }
+        batch.compactIfWasteful();
+        List<ActiveRequest> rows = batch.slots();
+        float[][] logits;
+        try {
+            logits = batch.step(adapters);
+        } catch (RuntimeException e) {
+            LOG.warn("a decoding step failed; the requests of the batch end with its error", e);
+            batch.requests().forEach(r -> end(r, null, e));
+            return;
+        }
+        long now = System.nanoTime();
+        stats.tokens(now, batch.size()); // before any future completes, so that callers see their tokens counted
+        for (int i = 0; i < rows.size(); i++) {
+            ActiveRequest r = rows.get(i);
+            if (r != null) {
+                FinishReason reason = r.next(logits[i], now, stats);
+                if (reason != null) {
+                    end(r, reason, null);
+                }
+            }
+        }
+    }
+
+    /** Takes a request out of the batch and the running set, then completes it (or fails it with {@code error}). */
+    private void end(ActiveRequest r, FinishReason reason, Throwable error) {
+        batch.remove(r);
+        synchronized (this) {
+            if (running.remove(r)) {
+                reservedPositions -= r.reservedPositions();
+            }
+        }
+        if (error != null) {
+            r.fail(error);
+        } else {
+            r.finish(reason, System.nanoTime(), stats);
+        }
+    }
+
+    /** Ends every queued and running request: cancelled on close, failed with {@code error} after a crash. */
+    private void endAll(Throwable error) {
+        List<ActiveRequest> all;
+        synchronized (this) {
+            all = new ArrayList<>(running);
+            all.addAll(queue);
+            queue.clear();
+        }
+        for (ActiveRequest r : all) {
+            end(r, FinishReason.CANCELLED, error);
+        }
+    }
+
+    /** Logs the metrics: at info when requests completed since the last log, else at debug. */
+    private long logMetrics(long completedBefore) {
+        EngineMetrics m = metrics();
+        boolean active = m.completedRequests() != completedBefore || m.runningRequests() > 0;
+        if (active ? LOG.isInfoEnabled() : LOG.isDebugEnabled()) {
+            String line = String.format("%.1f tokens/s, %d running, %d queued, KV cache %d/%d positions, TTFT p50 %.0f ms "
+                            + "p99 %.0f ms, inter-token p50 %.1f ms p99 %.1f ms, %d completed, requests by adapter %s",
+                    m.tokensPerSecond(), m.runningRequests(), m.queueDepth(), m.kvCacheTokensInUse(), m.kvCacheTokensBudget(),
+                    m.timeToFirstToken().p50Millis(), m.timeToFirstToken().p99Millis(), m.interTokenLatency().p50Millis(),
+                    m.interTokenLatency().p99Millis(), m.completedRequests(), m.requestsByAdapter());
+            if (active) {
+                LOG.info("{}", line);
+            } else {
+                LOG.debug("{}", line);
+            }
+        }
+        return m.completedRequests();
+    }
+
+    /**
+     * Settings of an {@link InferenceEngine}.
+     *
+     * <p>Defaults: {@code maxBatchSize} 16, {@code maxQueuedRequests} 64, {@code kvCacheBudgetTokens} 16 times the
+     * model's positions, {@code defaultTimeout} 5 minutes.
+     */
+    public static final class Builder {
+        private final LanguageModel base;
+        private int maxBatchSize = 16;
+        private int maxQueuedRequests = 64;
+        private long kvCacheBudgetTokens;
+        private Duration defaultTimeout = Duration.ofMinutes(5);
+        private Duration metricsLogInterval = Duration.ofSeconds(30);
+
+        private Builder(LanguageModel base) {
+            this.base = Objects.requireNonNull(base, "base");
+            this.kvCacheBudgetTokens = 16L * base.spec().maxPositionEmbeddings();
+        }
+
+        /**
+         * The most requests decoded together in one step.
+         *
+         * @param value at least 1
+         * @return this builder
+         * @throws IllegalArgumentException when {@code value} is below 1
+         */
+        public Builder maxBatchSize(int value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("maxBatchSize must be >= 1, got " + value);
+            }
+            maxBatchSize = value;
+            return this;
+        }
+
+        /**
+         * The most requests waiting for admission; {@link InferenceEngine#submit} refuses more with
+         * {@link EngineOverloadedException}.
+         *
+         * @param value at least 1
+         * @return this builder
+         * @throws IllegalArgumentException when {@code value} is below 1
+         */
+        public Builder maxQueuedRequests(int value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("maxQueuedRequests must be >= 1, got " + value);
+            }
+            maxQueuedRequests = value;
+            return this;
+        }
+
+        /**
+         * The KV cache positions running requests may reserve together; a request reserves its prompt plus its
+         * {@code maxNewTokens} (within the model's positions) and waits in the queue until that much is free.
+         *
+         * @param value at least 1
+         * @return this builder
+         * @throws IllegalArgumentException when {@code value} is below 1
+         */
+        public Builder kvCacheBudgetTokens(long value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("kvCacheBudgetTokens must be >= 1, got " + value);
+            }
+            kvCacheBudgetTokens = value;
+            return this;
+        }
+
+        /**
+         * The time limit of requests that give none ({@link CompletionRequest#timeout()} null), counted from submission.
+         *
+         * @param value a positive duration
+         * @return this builder
+         * @throws IllegalArgumentException when {@code value} is not positive
+         */
+        public Builder defaultTimeout(Duration value) {
+            if (value == null || value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException("defaultTimeout must be a positive duration, got " + value);
+            }
+            defaultTimeout = value;
+            return this;
+        }
+
+        /**
+         * How often the engine logs its metrics through SLF4J (at info while it serves, at debug while idle).
+         *
+         * @param value a positive duration; default 30 seconds
+         * @return this builder
+         * @throws IllegalArgumentException when {@code value} is not positive
+         */
+        public Builder metricsLogInterval(Duration value) {
+            if (value == null || value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException("metricsLogInterval must be a positive duration, got " + value);
+            }
+            metricsLogInterval = value;
+            return this;
+        }
+
+        /**
+         * Starts an engine with these settings.
+         *
+         * @return the running engine; close it to stop its thread
+         */
+        public InferenceEngine build() {
+            return new InferenceEngine(this);
+        }
+    }
+}
