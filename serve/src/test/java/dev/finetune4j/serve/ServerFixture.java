@@ -1,0 +1,118 @@
+package dev.finetune4j.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.Generator;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.serve.InferenceEngine;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/**
+ * A server on loopback over the tiny chat fixture (a qwen2-shaped model with random weights, vocabulary 270, and
+ * the byte-level BPE tokenizer of core's tests with a ChatML template), with its LoRA adapter loaded as "lora";
+ * plus HTTP helpers and the greedy references computed by core's {@link Generator} on separate model copies.
+ */
+final class ServerFixture implements AutoCloseable {
+    static final String BASE = "tiny-chat";
+    static final String ADAPTER = "lora";
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    final LanguageModel model;
+    final HfTokenizer tokenizer;
+    final InferenceEngine engine;
+    final OpenAiServer server;
+    final HttpClient http = HttpClient.newHttpClient();
+
+    ServerFixture(UnaryOperator<InferenceEngine.Builder> engineSettings, boolean withTokenizer) {
+        model = AutoModel.loadCausalLM(modelDir());
+        tokenizer = HfTokenizer.load(modelDir());
+        engine = engineSettings.apply(InferenceEngine.builder(model)).build();
+        engine.loadAdapter(ADAPTER, adapterDir());
+        server = OpenAiServer.builder(engine).modelName(BASE).tokenizer(withTokenizer ? tokenizer : null).port(0).start();
+    }
+
+    static ServerFixture start() {
+        return new ServerFixture(b -> b, true);
+    }
+
+    static Path modelDir() {
+        return resource("/tiny-chat");
+    }
+
+    static Path adapterDir() {
+        return resource("/tiny-chat-lora");
+    }
+
+    private static Path resource(String name) {
+        try {
+            return Path.of(ServerFixture.class.getResource(name).toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(server.uri().resolve(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(server.uri().resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> delete(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(server.uri().resolve(path)).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static JsonNode json(HttpResponse<String> response) throws IOException {
+        return JSON.readTree(response.body());
+    }
+
+    /** The {@code data:} payloads of an event stream, in order ({@code [DONE]} included as text). */
+    static List<String> events(String stream) {
+        List<String> events = new ArrayList<>();
+        for (String block : stream.split("\n\n")) {
+            if (!block.isBlank()) {
+                if (!block.startsWith("data: ")) {
+                    throw new AssertionError("not an SSE data event: '" + block + "'");
+                }
+                events.add(block.substring("data: ".length()));
+            }
+        }
+        return events;
+    }
+
+    /** The greedy continuation of {@code prompt} by core's Generator on a fresh copy of the model (and adapter). */
+    static long[] greedyReference(long[] prompt, int maxNewTokens, boolean withAdapter, long... stopTokens) {
+        GenerationConfig greedy = GenerationConfig.builder().maxNewTokens(maxNewTokens)
+                .stopTokens(Arrays.stream(stopTokens).boxed().collect(java.util.stream.Collectors.toSet())).build();
+        try (LanguageModel copy = AutoModel.loadCausalLM(modelDir())) {
+            long[] full = withAdapter ? Generator.generate(Peft.load(copy, adapterDir()), prompt, greedy)
+                    : Generator.generate(copy, prompt, greedy);
+            return Arrays.copyOfRange(full, prompt.length, full.length);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.close();
+        engine.close();
+        tokenizer.close();
+        model.close();
+    }
+}
