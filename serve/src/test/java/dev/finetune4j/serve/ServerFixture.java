@@ -79,22 +79,38 @@ final class ServerFixture implements AutoCloseable {
         return http.send(HttpRequest.newBuilder(server.uri().resolve(path)).DELETE().build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    static JsonNode json(HttpResponse<String> response) throws IOException {
-        return JSON.readTree(response.body());
-    }
-
-    /** The {@code data:} payloads of an event stream, in order ({@code [DONE]} included as text). */
-    static List<String> events(String stream) {
+    /**
+     * POSTs and reads the answer as an event stream line by line as it arrives; returns the {@code data:} payloads
+     * ({@code [DONE]} included as text).
+     */
+    List<String> postStreaming(String path, String body) throws IOException, InterruptedException {
+        HttpResponse<java.util.stream.Stream<String>> response = http.send(HttpRequest.newBuilder(server.uri().resolve(path))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofLines());
+        if (response.statusCode() != 200) {
+            throw new AssertionError("status " + response.statusCode() + ": " + String.join("\n", response.body().toList()));
+        }
+        if (!response.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream")) {
+            throw new AssertionError("not an event stream: " + response.headers().map());
+        }
         List<String> events = new ArrayList<>();
-        for (String block : stream.split("\n\n")) {
-            if (!block.isBlank()) {
-                if (!block.startsWith("data: ")) {
-                    throw new AssertionError("not an SSE data event: '" + block + "'");
+        boolean blankExpected = false;
+        for (String line : (Iterable<String>) response.body()::iterator) {
+            if (blankExpected) {
+                if (!line.isEmpty()) {
+                    throw new AssertionError("an event must end with a blank line, got '" + line + "' after " + events);
                 }
-                events.add(block.substring("data: ".length()));
+            } else if (!line.startsWith("data: ")) {
+                throw new AssertionError("not an SSE data line: '" + line + "'");
+            } else {
+                events.add(line.substring("data: ".length()));
             }
+            blankExpected = !blankExpected;
         }
         return events;
+    }
+
+    static JsonNode json(HttpResponse<String> response) throws IOException {
+        return JSON.readTree(response.body());
     }
 
     /** The greedy continuation of {@code prompt} by core's Generator on a fresh copy of the model (and adapter). */
