@@ -4,13 +4,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code finetune4j} command-line tool: {@code prepare}, {@code train}, {@code eval} and {@code merge}, for
+ * The {@code finetune4j} command-line tool: {@code prepare}, {@code train}, {@code eval}, {@code merge} and {@code serve}, for
  * people who would rather configure than code. {@code java -jar finetune4j.jar --help} lists them; each has its own
  * {@code --help}. Exit codes are in {@link ExitCodes}.
  */
 @Command(name = "finetune4j", mixinStandardHelpOptions = true, version = "finetune4j 0.2.0-SNAPSHOT",
-        description = "Prepare data, fine-tune with PEFT methods, evaluate and merge adapters on the JVM.",
-        subcommands = {PrepareCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class,
+        description = "Prepare data, fine-tune with PEFT methods, evaluate, merge and serve adapters on the JVM.",
+        subcommands = {PrepareCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class, ServeCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 done, 1 failed while running, 2 bad input (options, config, files)."})
 public final class Finetune4j {
