@@ -5,6 +5,8 @@ import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
+import java.util.Arrays;
+
 /**
  * Keys and values of earlier positions per layer, each (B, Hkv, S, D) after rotary embedding.
  *
@@ -12,7 +14,8 @@ import dev.finetune4j.core.tensor.TensorScope;
  * scope that is current at its first use: each step copies only the new positions into it and hands attention
  * a view of the filled part, so a token costs no copy of the whole cache; when the buffer is full it doubles
  * (amortized constant work per position). A prefix cache (prefix tuning's virtual tokens) holds fixed tensors
- * shared by every forward pass and leaves them as they are.
+ * shared by every forward pass and leaves them as they are. A preallocated cache ({@link #preallocated}) runs over
+ * buffers its caller owns and never grows: a serving engine lays out and frees the memory itself.
  *
  * <p>Not thread-safe: one cache belongs to one generation.
  */
@@ -23,6 +26,7 @@ public final class KvCache {
     private final Tensor[] values;
     private final int[] lengths;
     private final boolean growing;
+    private final boolean fixed;
     private final int firstCapacity;
 
     /**
@@ -39,12 +43,75 @@ public final class KvCache {
         this.values = new Tensor[layers];
         this.lengths = new int[layers];
         this.growing = growing;
+        this.fixed = false;
         this.firstCapacity = Math.max(1, firstCapacity);
+    }
+
+    private KvCache(Tensor[] keys, Tensor[] values, int length) {
+        this.keys = keys.clone();
+        this.values = values.clone();
+        this.lengths = new int[keys.length];
+        Arrays.fill(lengths, length);
+        this.growing = true;
+        this.fixed = true;
+        this.firstCapacity = 1;
     }
 
     /** A generation cache whose buffers start with room for {@code expectedLength} positions. */
     public static KvCache forGeneration(int layers, int expectedLength) {
         return new KvCache(layers, true, expectedLength);
+    }
+
+    /**
+     * A generation cache over buffers the caller allocated and frees: per layer, keys and values of shape
+     * (B, Hkv, capacity, D) whose first {@code length} positions are filled. It never grows; a forward pass that
+     * would go past the capacity is refused.
+     *
+     * @param keys   one key buffer per layer
+     * @param values one value buffer per layer, shaped like the keys
+     * @param length the positions already filled, at most the capacity
+     * @return a cache that appends into the buffers
+     * @throws IllegalArgumentException when the buffers' counts or shapes differ, or {@code length} exceeds them
+     */
+    public static KvCache preallocated(Tensor[] keys, Tensor[] values, int length) {
+        if (keys.length == 0 || keys.length != values.length) {
+            throw new IllegalArgumentException(keys.length + " key and " + values.length + " value buffers; give one of each per layer");
+        }
+        for (int i = 0; i < keys.length; i++) {
+            if (keys[i].rank() != 4 || !keys[i].shape().equals(values[i].shape()) || !keys[i].shape().equals(keys[0].shape())) {
+                throw new IllegalArgumentException("layer " + i + ": keys " + keys[i].shape() + " and values " + values[i].shape()
+                        + " must both be (B, Hkv, capacity, D) like layer 0's " + keys[0].shape());
+            }
+        }
+        if (length < 0 || length > keys[0].dim(2)) {
+            throw new IllegalArgumentException("length " + length + " outside the buffers' capacity [0, " + keys[0].dim(2) + "]");
+        }
+        return new KvCache(keys, values, length);
+    }
+
+    /**
+     * The cached keys of one layer, (B, Hkv, length, D): for a generation cache a view of its buffer, so writing
+     * into it changes the cache.
+     *
+     * @param layer the decoder layer
+     * @return the filled keys, or null before the first use
+     */
+    public Tensor keys(int layer) {
+        return filled(keys[layer], layer);
+    }
+
+    /**
+     * The cached values of one layer, (B, Hkv, length, D), as {@link #keys(int)}.
+     *
+     * @param layer the decoder layer
+     * @return the filled values, or null before the first use
+     */
+    public Tensor values(int layer) {
+        return filled(values[layer], layer);
+    }
+
+    private Tensor filled(Tensor buffer, int layer) {
+        return buffer == null || !growing ? buffer : buffer.slice(2, 0, lengths[layer]);
     }
 
     /** Sets the cached keys and values of one layer, (B, Hkv, S, D) each (a generation cache copies them in). */
@@ -94,6 +161,10 @@ public final class KvCache {
     private Tensor ensureRoom(Tensor buffer, Tensor like, int filled, int needed) {
         if (buffer != null && buffer.dim(2) >= needed) {
             return buffer;
+        }
+        if (fixed) {
+            throw new IllegalStateException("the preallocated KV cache holds " + buffer.dim(2) + " positions; this step needs "
+                    + needed + ": lay out larger buffers before feeding more tokens");
         }
         int capacity = Math.max(needed, buffer == null ? firstCapacity : 2 * buffer.dim(2));
         Shape shape = like.shape().with(2, capacity);

@@ -69,17 +69,29 @@ final class ActiveRequest {
         return request.adapter();
     }
 
-    /** The prompt followed by the tokens generated so far. */
-    long[] tokens() {
-        return Arrays.copyOf(seq, length);
+    /** The prompt, the first input of the request. */
+    long[] prompt() {
+        return Arrays.copyOf(seq, promptLength);
     }
 
-    int length() {
-        return length;
+    /** The newest token, the next input while decoding. */
+    long lastToken() {
+        return seq[length - 1];
     }
 
-    int promptLength() {
-        return promptLength;
+    /** Positions in the KV cache while decoding: every token but the newest. */
+    int cachedPositions() {
+        return length - 1;
+    }
+
+    /** Decoding steps left at most: each step adds one token until the limit. */
+    int remainingSteps() {
+        return limit - length;
+    }
+
+    /** Orders rows by adapter version (base first), so that each adapter's rows sit together in the batch. */
+    long adapterOrder() {
+        return adapter == null ? -1 : adapter.version();
     }
 
     /** The KV cache positions this request may take: its whole sequence up to the limit. */

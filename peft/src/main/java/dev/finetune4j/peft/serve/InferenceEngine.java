@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
@@ -46,19 +47,26 @@ public final class InferenceEngine implements AutoCloseable {
     private final int maxQueuedRequests;
     private final long kvCacheBudgetTokens;
     private final Duration defaultTimeout;
+    private final long metricsLogIntervalNanos;
     private final EngineStats stats;
     private final Deque<ActiveRequest> queue = new ArrayDeque<>(); // guarded by this
+    /** Admitted requests: being prefilled or in the batch. */
+    private final List<ActiveRequest> running = new ArrayList<>(); // guarded by this
+    private final DecodeBatch batch; // decode thread only
     private final Thread decodeThread;
-    private ActiveRequest running; // guarded by this
+    private long reservedPositions; // guarded by this
     private boolean closed; // guarded by this
+    private Throwable failure; // guarded by this
 
     private InferenceEngine(Builder b) {
         this.base = b.base;
         this.adapters = new AdapterSet(b.base);
+        this.batch = new DecodeBatch(b.base.spec().numLayers());
         this.maxBatchSize = b.maxBatchSize;
         this.maxQueuedRequests = b.maxQueuedRequests;
         this.kvCacheBudgetTokens = b.kvCacheBudgetTokens;
         this.defaultTimeout = b.defaultTimeout;
+        this.metricsLogIntervalNanos = b.metricsLogInterval.toNanos();
         this.stats = new EngineStats(System.nanoTime());
         base.requiresGrad(false);
         base.train(false);
@@ -159,8 +167,7 @@ public final class InferenceEngine implements AutoCloseable {
      */
     public EngineMetrics metrics() {
         synchronized (this) {
-            long inUse = running == null ? 0 : running.reservedPositions();
-            return stats.snapshot(System.nanoTime(), queue.size(), running == null ? 0 : 1, inUse, kvCacheBudgetTokens);
+            return stats.snapshot(System.nanoTime(), queue.size(), running.size(), reservedPositions, kvCacheBudgetTokens);
         }
     }
 
@@ -175,10 +182,6 @@ public final class InferenceEngine implements AutoCloseable {
                 return;
             }
             closed = true;
-            queue.forEach(ActiveRequest::cancel);
-            if (running != null) {
-                running.cancel();
-            }
             notifyAll();
         }
         boolean interrupted = false;
@@ -197,7 +200,7 @@ public final class InferenceEngine implements AutoCloseable {
 
     private synchronized void cancel(ActiveRequest r) {
         r.cancel();
-        notifyAll(); // a queued request ends at once
+        notifyAll(); // a queued request ends at the decode thread's next look at the queue
     }
 
     private int checkedLimit(CompletionRequest request) {
@@ -240,64 +243,203 @@ public final class InferenceEngine implements AutoCloseable {
 
     private void ensureOpen() {
         synchronized (this) {
+            if (failure != null) {
+                throw new IllegalStateException("the inference engine stopped after an internal error (" + failure
+                        + "); build a new one", failure);
+            }
             if (closed) {
                 throw new IllegalStateException("the inference engine is closed; build a new one");
             }
         }
     }
 
+    /**
+     * The decode thread: admits queued requests (each prompt computed alone, then joining the batch), runs one
+     * decoding step for the whole batch, ends finished requests, until {@link #close()}.
+     */
     private void decodeLoop() {
-        while (true) {
-            ActiveRequest next;
+        long nextLog = System.nanoTime() + metricsLogIntervalNanos;
+        long completedAtLastLog = 0;
+        try (var noGrad = Autograd.noGrad()) {
+            List<ActiveRequest> admitted;
+            while ((admitted = admit(nextLog)) != null) {
+                admitted.forEach(this::prefill);
+                if (batch.size() > 0) {
+                    decodeStep();
+                }
+                long now = System.nanoTime();
+                if (now - nextLog >= 0) {
+                    completedAtLastLog = logMetrics(completedAtLastLog);
+                    nextLog = now + metricsLogIntervalNanos;
+                }
+            }
+            endAll(null);
+        } catch (RuntimeException | Error e) {
+            LOG.error("the inference engine's decode thread failed; every request ends with this error", e);
             synchronized (this) {
-                while (queue.isEmpty() && !closed) {
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
+                failure = e;
+                closed = true;
+            }
+            endAll(e);
+        } finally {
+            batch.close();
+        }
+    }
+
+    /**
+     * Ends queued requests that were cancelled or timed out, then moves requests from the queue to the running set
+     * while the batch and the KV cache budget have room. Waits while there is nothing to do (at most until the next
+     * metrics log).
+     *
+     * @return the newly admitted requests (possibly none), or null once the engine is closed
+     */
+    private List<ActiveRequest> admit(long nextLog) {
+        List<ActiveRequest> admitted = new ArrayList<>();
+        List<ActiveRequest> ended = new ArrayList<>();
+        synchronized (this) {
+            while (!closed) {
+                long now = System.nanoTime();
+                for (var it = queue.iterator(); it.hasNext(); ) {
+                    ActiveRequest r = it.next();
+                    if (r.endedBeforeStep(now) != null) {
+                        it.remove();
+                        ended.add(r);
                     }
                 }
-                next = queue.pollFirst();
-                running = next;
+                while (!queue.isEmpty() && running.size() < maxBatchSize
+                        && reservedPositions + queue.peekFirst().reservedPositions() <= kvCacheBudgetTokens) {
+                    ActiveRequest r = queue.pollFirst();
+                    running.add(r);
+                    reservedPositions += r.reservedPositions();
+                    admitted.add(r);
+                }
+                if (!admitted.isEmpty() || !running.isEmpty() || !ended.isEmpty() || now - nextLog >= 0) {
+                    break;
+                }
+                try {
+                    wait(Math.max(1, (nextLog - now) / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    closed = true;
+                }
             }
-            if (next == null) {
+        }
+        long now = System.nanoTime();
+        ended.forEach(r -> r.finish(r.endedBeforeStep(now), now, stats));
+        return closedNow() ? null : admitted;
+    }
+
+    private synchronized boolean closedNow() {
+        return closed;
+    }
+
+    /** Computes a request's prompt alone, chooses its first token and lets it join the batch. */
+    private void prefill(ActiveRequest r) {
+        FinishReason reason = r.endedBeforeStep(System.nanoTime());
+        if (reason == null) {
+            try (var scope = TensorScope.open()) {
+                long[] prompt = r.prompt();
+                KvCache cache = KvCache.forGeneration(base.spec().numLayers(), prompt.length);
+                Tensor logits = adapters.forward(new LoraAdapter[]{r.adapter()},
+                        new ModelInput(new long[][]{prompt}, null, null, null, cache));
+                int last = logits.dim(1) - 1;
+                long now = System.nanoTime();
+                reason = r.next(logits.slice(1, last, last + 1).toFloatArray(), now, stats);
+                stats.tokens(now, 1);
+                if (reason == null) {
+                    batch.add(r, cache);
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("request failed while its prompt was computed", e);
+                end(r, null, e);
                 return;
             }
-            try {
-                decode(next);
-            } catch (RuntimeException | Error e) {
-                LOG.error("request failed", e);
-                next.fail(e);
+        }
+        if (reason != null) {
+            end(r, reason, null);
+        }
+    }
+
+    /** One token for every request of the batch, after ending those that were cancelled or timed out. */
+    private void decodeStep() {
+        long start = System.nanoTime();
+        for (ActiveRequest r : batch.requests()) {
+            FinishReason reason = r.endedBeforeStep(start);
+            if (reason != null) {
+                end(r, reason, null);
             }
-            synchronized (this) {
-                running = null;
+        }
+        if (batch.size() == 0) {
+            return;
+        }
+        batch.compactIfWasteful();
+        List<ActiveRequest> rows = batch.slots();
+        float[][] logits;
+        try {
+            logits = batch.step(adapters);
+        } catch (RuntimeException e) {
+            LOG.warn("a decoding step failed; the requests of the batch end with its error", e);
+            batch.requests().forEach(r -> end(r, null, e));
+            return;
+        }
+        long now = System.nanoTime();
+        stats.tokens(now, batch.size()); // before any future completes, so that callers see their tokens counted
+        for (int i = 0; i < rows.size(); i++) {
+            ActiveRequest r = rows.get(i);
+            if (r != null) {
+                FinishReason reason = r.next(logits[i], now, stats);
+                if (reason != null) {
+                    end(r, reason, null);
+                }
             }
         }
     }
 
-    /** Generates one request alone: the prompt as one forward pass, then one token per step with the KV cache. */
-    private void decode(ActiveRequest r) {
-        LoraAdapter[] rowAdapters = {r.adapter()};
-        FinishReason reason = r.endedBeforeStep(System.nanoTime());
-        KvCache cache = KvCache.forGeneration(base.spec().numLayers(), r.reservedPositions());
-        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            long[] feed = r.tokens();
-            while (reason == null) {
-                Tensor logits = adapters.forward(rowAdapters, new ModelInput(new long[][]{feed}, null, null, null, cache));
-                int last = logits.dim(1) - 1;
-                float[] row = logits.slice(1, last, last + 1).toFloatArray();
-                long now = System.nanoTime();
-                reason = r.next(row, now, stats);
-                stats.tokens(now, 1);
-                if (reason == null) {
-                    reason = r.endedBeforeStep(now);
-                }
-                long[] all = r.tokens();
-                feed = new long[]{all[all.length - 1]};
+    /** Takes a request out of the batch and the running set, then completes it (or fails it with {@code error}). */
+    private void end(ActiveRequest r, FinishReason reason, Throwable error) {
+        batch.remove(r);
+        synchronized (this) {
+            if (running.remove(r)) {
+                reservedPositions -= r.reservedPositions();
             }
         }
-        r.finish(reason, System.nanoTime(), stats);
+        if (error != null) {
+            r.fail(error);
+        } else {
+            r.finish(reason, System.nanoTime(), stats);
+        }
+    }
+
+    /** Ends every queued and running request: cancelled on close, failed with {@code error} after a crash. */
+    private void endAll(Throwable error) {
+        List<ActiveRequest> all;
+        synchronized (this) {
+            all = new ArrayList<>(running);
+            all.addAll(queue);
+            queue.clear();
+        }
+        for (ActiveRequest r : all) {
+            end(r, FinishReason.CANCELLED, error);
+        }
+    }
+
+    /** Logs the metrics: at info when requests completed since the last log, else at debug. */
+    private long logMetrics(long completedBefore) {
+        EngineMetrics m = metrics();
+        boolean active = m.completedRequests() != completedBefore || m.runningRequests() > 0;
+        if (active ? LOG.isInfoEnabled() : LOG.isDebugEnabled()) {
+            String line = String.format("%.1f tokens/s, %d running, %d queued, KV cache %d/%d positions, TTFT p50 %.0f ms "
+                            + "p99 %.0f ms, inter-token p50 %.1f ms p99 %.1f ms, %d completed, requests by adapter %s",
+                    m.tokensPerSecond(), m.runningRequests(), m.queueDepth(), m.kvCacheTokensInUse(), m.kvCacheTokensBudget(),
+                    m.timeToFirstToken().p50Millis(), m.timeToFirstToken().p99Millis(), m.interTokenLatency().p50Millis(),
+                    m.interTokenLatency().p99Millis(), m.completedRequests(), m.requestsByAdapter());
+            if (active) {
+                LOG.info("{}", line);
+            } else {
+                LOG.debug("{}", line);
+            }
+        }
+        return m.completedRequests();
     }
 
     /**
@@ -312,6 +454,7 @@ public final class InferenceEngine implements AutoCloseable {
         private int maxQueuedRequests = 64;
         private long kvCacheBudgetTokens;
         private Duration defaultTimeout = Duration.ofMinutes(5);
+        private Duration metricsLogInterval = Duration.ofSeconds(30);
 
         private Builder(LanguageModel base) {
             this.base = Objects.requireNonNull(base, "base");
@@ -377,6 +520,21 @@ public final class InferenceEngine implements AutoCloseable {
                 throw new IllegalArgumentException("defaultTimeout must be a positive duration, got " + value);
             }
             defaultTimeout = value;
+            return this;
+        }
+
+        /**
+         * How often the engine logs its metrics through SLF4J (at info while it serves, at debug while idle).
+         *
+         * @param value a positive duration; default 30 seconds
+         * @return this builder
+         * @throws IllegalArgumentException when {@code value} is not positive
+         */
+        public Builder metricsLogInterval(Duration value) {
+            if (value == null || value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException("metricsLogInterval must be a positive duration, got " + value);
+            }
+            metricsLogInterval = value;
             return this;
         }
 

@@ -1,0 +1,141 @@
+package dev.finetune4j.peft.serve;
+
+import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.LoraConfig;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * 16 concurrent requests over 4 adapters and the bare base, joining and leaving the running batch at different
+ * steps: every completion equals, token for token, what core's Generator gives the same request alone (greedy and
+ * seeded sampling, which would diverge at the first logit that differs in its last bit).
+ */
+class BatchIndependenceTest {
+
+    @ParameterizedTest(name = "{0}, batch of at most {1}")
+    @CsvSource({"llama, 16", "llama, 5", "gpt2, 16"})
+    void everyCompletionEqualsTheRequestAlone(String model, int maxBatchSize, @TempDir Path tmp) throws Exception {
+        Map<String, Path> adapters = adapters(model, tmp);
+        List<String> names = new ArrayList<>(adapters.keySet());
+        int n = 16;
+        List<CompletionRequest> requests = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String adapter = i % 5 == 0 ? null : names.get(i % 5 - 1);
+            GenerationConfig.Builder cfg = GenerationConfig.builder().maxNewTokens(6 + (i * 7) % 30);
+            if (i % 4 == 3) {
+                cfg.temperature(0.9f).topK(40).topP(0.95f).repetitionPenalty(1.3f).seed(100 + i);
+            }
+            requests.add(new CompletionRequest(adapter, ServeFixtures.prompt(2 + (i * 5) % 29, 256, i), cfg.build()));
+        }
+        List<long[]> alone = new ArrayList<>();
+        for (CompletionRequest r : requests) {
+            alone.add(ServeFixtures.generateAlone(model, r.adapter() == null ? null : adapters.get(r.adapter()),
+                    r.promptTokens(), r.sampling()));
+        }
+
+        List<Integer> tokenOrder = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch firstWaveStreaming = new CountDownLatch(3);
+        List<CompletableFuture<Completion>> futures = new ArrayList<>(Collections.nCopies(n, null));
+        List<List<Long>> streamed = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            streamed.add(Collections.synchronizedList(new ArrayList<>()));
+        }
+        try (LanguageModel base = ServeFixtures.load(model);
+             InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(maxBatchSize).build()) {
+            adapters.forEach(engine::loadAdapter);
+            // the first half starts, the second half joins from 8 threads while it streams
+            for (int i = 0; i < n / 2; i++) {
+                int id = i;
+                futures.set(i, engine.submit(requests.get(i), t -> {
+                    streamed.get(id).add(t);
+                    tokenOrder.add(id);
+                    if (id == 0) {
+                        firstWaveStreaming.countDown();
+                    }
+                }).completion());
+            }
+            assertTrue(firstWaveStreaming.await(60, TimeUnit.SECONDS));
+            List<Thread> threads = new ArrayList<>();
+            for (int i = n / 2; i < n; i++) {
+                int id = i;
+                threads.add(Thread.ofPlatform().start(() -> futures.set(id, engine.submit(requests.get(id), t -> {
+                    streamed.get(id).add(t);
+                    tokenOrder.add(id);
+                }).completion())));
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            for (int i = 0; i < n; i++) {
+                Completion c = futures.get(i).get(60, TimeUnit.SECONDS);
+                assertArrayEquals(alone.get(i), c.tokens(), "request " + i + " (adapter " + requests.get(i).adapter() + ")");
+                assertEquals(FinishReason.LENGTH, c.finishReason());
+                assertArrayEquals(c.tokens(), streamed.get(i).stream().mapToLong(Long::longValue).toArray(),
+                        "request " + i + ": the listener saw the completion's tokens in order");
+            }
+            EngineMetrics m = engine.metrics();
+            assertEquals(n, m.completedRequests());
+            assertEquals(alone.stream().mapToLong(a -> a.length).sum(), m.generatedTokens());
+            assertEquals(Map.of("", 4L, names.get(0), 3L, names.get(1), 3L, names.get(2), 3L, names.get(3), 3L),
+                    m.requestsByAdapter());
+            assertEquals(0, m.runningRequests());
+            assertEquals(0, m.kvCacheTokensInUse());
+        }
+        assertTrue(interleaved(tokenOrder), "requests shared decoding steps: " + tokenOrder);
+    }
+
+    /** Four adapters: Python PEFT's fixture and three saved here (different targets, ranks, rsLoRA). */
+    static Map<String, Path> adapters(String model, Path tmp) {
+        Map<String, Path> out = new LinkedHashMap<>();
+        out.put("python-peft", ServeFixtures.model(model).resolve("lora"));
+        if (model.equals("gpt2")) {
+            out.put("attn", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("c_attn"), 1, tmp.resolve("attn")));
+            out.put("rs", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(12).loraAlpha(8).useRslora(true)
+                    .targetModules("c_attn", "c_proj", "c_fc"), 2, tmp.resolve("rs")));
+            out.put("mlp", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(2).loraAlpha(8).targetModules("c_fc"), 3, tmp.resolve("mlp")));
+        } else {
+            out.put("qv", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"), 1, tmp.resolve("qv")));
+            out.put("rs", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(12).loraAlpha(8).useRslora(true)
+                    .targetModules("q_proj", "k_proj", "o_proj", "up_proj"), 2, tmp.resolve("rs")));
+            out.put("mlp", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(2).loraAlpha(8).targetModules("down_proj", "gate_proj"), 3, tmp.resolve("mlp")));
+        }
+        return out;
+    }
+
+    /** Whether some request produced a token between two tokens of another (they were decoded in one batch). */
+    private static boolean interleaved(List<Integer> order) {
+        Map<Integer, int[]> span = new LinkedHashMap<>();
+        for (int i = 0; i < order.size(); i++) {
+            span.computeIfAbsent(order.get(i), k -> new int[]{Integer.MAX_VALUE, -1});
+            int[] s = span.get(order.get(i));
+            s[0] = Math.min(s[0], i);
+            s[1] = Math.max(s[1], i);
+        }
+        for (int i = 0; i < order.size(); i++) {
+            int[] s = span.get(order.get(i));
+            for (int[] other : span.values()) {
+                if (other != s && other[0] < i && i < other[1]) {
+                    return true;
+                }
+            }
+        }
+        return Arrays.asList(order.toArray()).isEmpty();
+    }
+}
