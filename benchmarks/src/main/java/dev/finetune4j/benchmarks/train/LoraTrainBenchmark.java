@@ -80,8 +80,13 @@ public final class LoraTrainBenchmark {
         }
     }
 
-    /** vocab 4096, hidden 256, 4 layers, 8 heads, 4 kv heads, intermediate 704, random N(0, 0.02) weights. */
-    static LanguageModel cpuS() {
+    /**
+     * The CPU-S model: vocab 4096, hidden 256, 4 layers, 8 heads, 4 kv heads, intermediate 704, random N(0, 0.02)
+     * weights (the same for every call).
+     *
+     * @return a new model in memory; the caller closes it
+     */
+    public static LanguageModel cpuS() {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.put("model_type", "llama").put("vocab_size", 4096).put("hidden_size", 256).put("intermediate_size", 704)
                 .put("num_hidden_layers", 4).put("num_attention_heads", 8).put("num_key_value_heads", 4)

@@ -39,10 +39,10 @@ final class AdapterLoader {
             Map<String, LoraAdapter.Factors> factors = new LinkedHashMap<>();
             for (Map.Entry<String, Module> e : base.namedModules().entrySet()) {
                 if (e.getValue() instanceof LoraLinear l) {
-                    Tensor a = l.loraA();
-                    Tensor b = l.loraB();
-                    factors.put(e.getKey(), new LoraAdapter.Factors(a.copyTo(a.device(), scope), b.copyTo(b.device(), scope),
-                            l.scaling()));
+                    // named like weights, so that a backend may keep them in its prepared layout between steps
+                    Tensor a = l.loraA().copyTo(l.loraA().device(), scope).named(name + ":" + e.getKey() + ".lora_A");
+                    Tensor b = l.loraB().copyTo(l.loraB().device(), scope).named(name + ":" + e.getKey() + ".lora_B");
+                    factors.put(e.getKey(), new LoraAdapter.Factors(a, b, l.scaling()));
                 }
             }
             return new LoraAdapter(name, version, factors, scope);
