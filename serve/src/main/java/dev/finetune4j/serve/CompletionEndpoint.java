@@ -102,7 +102,7 @@ final class CompletionEndpoint {
 
     private void stream(GenerationRun run, ObjectNode header, int choiceCount, boolean includeUsage, ServerResponse response)
             throws InterruptedException {
-        try (SseStream sse = new SseStream(response, OpenAiJson.MAPPER)) {
+        try (SseStream sse = SseStream.open(response, OpenAiJson.MAPPER)) {
             for (int i = 0; i < choiceCount; i++) {
                 ObjectNode opening = shape.openingChoice(i);
                 if (opening != null) {

@@ -38,6 +38,8 @@ import java.util.Set;
  */
 public final class OpenAiServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OpenAiServer.class);
+    /** Larger request bodies are refused (413) before they are read. */
+    private static final long MAX_REQUEST_BYTES = 16L << 20;
 
     private final WebServer server;
     private final URI uri;
@@ -185,8 +187,5 @@ public final class OpenAiServer implements AutoCloseable {
             LOG.info("serving '{}' and adapters {} on {}", modelName, engine.adapterNames(), started.uri);
             return started;
         }
-
-        /** Larger bodies are refused (413) before they are read. */
-        private static final long MAX_REQUEST_BYTES = 16L << 20;
     }
 }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Predicate;
 
 /**
  * The generation fields that {@code /v1/completions} and {@code /v1/chat/completions} share, read and validated:
@@ -24,6 +25,8 @@ import java.util.concurrent.ThreadLocalRandom;
 record SamplingParameters(GenerationConfig generation, List<String> stop, boolean stream, boolean includeUsage) {
     /** OpenAI's limit on {@code stop} strings. */
     static final int MAX_STOP_STRINGS = 4;
+    /** Bounds the text held back while a stop string may be starting, and the work of matching per token. */
+    static final int MAX_STOP_LENGTH = 256;
 
     SamplingParameters {
         stop = List.copyOf(stop);
@@ -98,13 +101,17 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, boolea
                 throw ApiException.invalid("stop", "'stop' must be a non-empty string or an array of them, got "
                         + JsonFields.describe(item) + (stop.isArray() ? " in the array" : ""));
             }
+            if (item.asText().length() > MAX_STOP_LENGTH) {
+                throw ApiException.invalid("stop", "a 'stop' string has " + item.asText().length() + " characters; at most "
+                        + MAX_STOP_LENGTH + " are allowed");
+            }
             strings.add(item.asText());
         }
         return strings;
     }
 
     /** Refuses {@code field} unless it is absent, null or a value for which {@code isDefault} holds. */
-    static void refuseUnless(JsonNode body, String field, java.util.function.Predicate<JsonNode> isDefault, String message) {
+    static void refuseUnless(JsonNode body, String field, Predicate<JsonNode> isDefault, String message) {
         if (JsonFields.present(body, field) && !isDefault.test(body.get(field))) {
             throw ApiException.invalid(field, message);
         }

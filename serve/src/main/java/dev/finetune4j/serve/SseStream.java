@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
@@ -14,7 +15,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * A response of server-sent events as OpenAI streams them: each event one {@code data: <json>} line and a blank
  * line, flushed at once, and {@code data: [DONE]} at the end. Writing to a client that went away throws
- * {@link UncheckedIOException}, which ends the handler (and so cancels its generation).
+ * {@link UncheckedIOException}, whether the socket reported it as an {@link IOException} or Helidon as its
+ * {@link CloseConnectionException}, so the handler has one signal to end on (and so cancel its generation).
  */
 final class SseStream implements AutoCloseable {
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
@@ -22,11 +24,16 @@ final class SseStream implements AutoCloseable {
     private final ObjectMapper json;
     private final OutputStream out;
 
-    SseStream(ServerResponse response, ObjectMapper json) {
+    SseStream(OutputStream out, ObjectMapper json) {
+        this.out = out;
         this.json = json;
+    }
+
+    /** Starts the event stream of {@code response}: its headers, then its body stream. */
+    static SseStream open(ServerResponse response, ObjectMapper json) {
         response.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         response.header(HeaderNames.CACHE_CONTROL, "no-cache");
-        this.out = response.outputStream();
+        return new SseStream(response.outputStream(), json);
     }
 
     /** Sends one event. */
@@ -47,9 +54,14 @@ final class SseStream implements AutoCloseable {
         try {
             out.write(bytes);
             out.flush();
-        } catch (IOException e) {
-            throw new UncheckedIOException("the client closed the event stream: " + e.getMessage(), e);
+        } catch (IOException | CloseConnectionException e) {
+            throw clientGone(e);
         }
+    }
+
+    private static UncheckedIOException clientGone(Exception e) {
+        return new UncheckedIOException("the client closed the event stream: " + e.getMessage(),
+                e instanceof IOException io ? io : new IOException(e));
     }
 
     /** Ends the response. */
@@ -57,8 +69,8 @@ final class SseStream implements AutoCloseable {
     public void close() {
         try {
             out.close();
-        } catch (IOException e) {
-            throw new UncheckedIOException("the client closed the event stream: " + e.getMessage(), e);
+        } catch (IOException | CloseConnectionException e) {
+            throw clientGone(e);
         }
     }
 }

@@ -159,6 +159,26 @@ class CompletionsRouteTest {
     }
 
     @Test
+    void aClientThatHangsUpMidStreamHasItsGenerationCancelled() throws Exception {
+        long completedBefore = fixture.engine.metrics().completedRequests();
+        java.net.http.HttpResponse<java.io.InputStream> r = fixture.http.send(java.net.http.HttpRequest.newBuilder(
+                        fixture.server.uri().resolve("/v1/completions")).POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"model\": \"tiny-chat\", \"prompt\": \"Hello\", \"max_tokens\": 200, \"temperature\": 0, \"stream\": true}"))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+        try (java.io.InputStream body = r.body()) {
+            assertTrue(body.read() >= 0, "the first event arrives");
+        } // hang up after the first bytes of 200 tokens
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (fixture.engine.metrics().runningRequests() + fixture.engine.metrics().queueDepth() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        var metrics = fixture.engine.metrics();
+        assertEquals(0, metrics.runningRequests() + metrics.queueDepth(), "the generation must stop when its client is gone");
+        assertEquals(completedBefore + 1, metrics.completedRequests());
+        assertTrue(metrics.generatedTokens() > 0);
+    }
+
+    @Test
     void seededSamplingRepeatsAndTopKOneIsGreedy() throws Exception {
         String sampled = "{\"model\": \"tiny-chat\", \"prompt\": \"Hello\", \"max_tokens\": 10, \"temperature\": 1.5, \"seed\": 7";
         String first = complete(sampled + "}").get("choices").get(0).get("text").asText();

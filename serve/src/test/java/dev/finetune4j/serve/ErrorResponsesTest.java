@@ -69,6 +69,7 @@ class ErrorResponsesTest {
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"repetition_penalty\": 0}|repetition_penalty",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stop\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}|stop",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stop\": \"\"}|stop",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stop\": \"%s\"}|stop",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stream\": \"yes\"}|stream",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stream_options\": {\"include_usage\": true}}|stream_options",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logprobs\": 2}|logprobs",
@@ -76,7 +77,8 @@ class ErrorResponsesTest {
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"echo\": true}|echo",
     })
     void invalidCompletionParametersAre400NamingTheParameter(String body, String param) throws Exception {
-        assertError(fixture.post("/v1/completions", body), 400, "invalid_value", param);
+        String tooLongStop = "x".repeat(SamplingParameters.MAX_STOP_LENGTH + 1);
+        assertError(fixture.post("/v1/completions", body.replace("%s", tooLongStop)), 400, "invalid_value", param);
     }
 
     @ParameterizedTest(name = "{0}")

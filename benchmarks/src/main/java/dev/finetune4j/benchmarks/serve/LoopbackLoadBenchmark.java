@@ -15,6 +15,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,8 +34,10 @@ import java.util.stream.Stream;
 /**
  * A bounded load test of the OpenAI-compatible server on loopback: N clients (default 64) each stream
  * {@code /v1/completions} requests back to back for D seconds (default 60), then stop. The engine decodes 16
- * requests together and queues 32 more, so clients beyond that get 429 and wait for its Retry-After. Counts every
- * status (and streams that ended without {@code [DONE]}, which count as errors); samples the heap after the last
+ * requests together and queues 32 more, so clients beyond that get 429 and wait for its Retry-After. At the end the
+ * clients hang up mid-stream, and 10 seconds later the engine must have nothing left running or queued (the server
+ * cancels the generation of a client that went away). Counts every status (and streams that ended without
+ * {@code [DONE]}, which count as errors); samples the heap after the last
  * garbage collection (the live set), the committed heap and the process's RSS every 5 seconds after a 10-second
  * warm-up, to show that memory stays flat. The model is LLaMA-shaped with random weights (hidden 256, 4 layers, vocabulary 8000), served
  * without a tokenizer, so prompts are token ids; server and clients share this JVM.
@@ -50,6 +53,12 @@ public final class LoopbackLoadBenchmark {
     private LoopbackLoadBenchmark() {
     }
 
+    /**
+     * Runs the load test and prints the memory samples and a summary as JSON lines.
+     *
+     * @param args {@code --clients N} (64), {@code --seconds D} (60), {@code --model DIR} (written once when missing)
+     * @throws Exception when the model cannot be written or loaded, or the server cannot start
+     */
     public static void main(String[] args) throws Exception {
         int clients = 64;
         int seconds = 60;
@@ -97,7 +106,7 @@ public final class LoopbackLoadBenchmark {
                 pool.submit(() -> {
                     SplittableRandom random = new SplittableRandom(nextSeed.incrementAndGet());
                     while (System.nanoTime() < end) {
-                        String outcome = streamOnce(http, uri, random, tokens);
+                        String outcome = streamOnce(http, uri, random, tokens, end);
                         outcomes.computeIfAbsent(outcome, k -> new LongAdder()).increment();
                         if (outcome.equals("429")) {
                             sleepUntil(Math.min(end, System.nanoTime() + TimeUnit.SECONDS.toNanos(1)));
@@ -121,7 +130,10 @@ public final class LoopbackLoadBenchmark {
             }
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
+        sleepUntil(System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
         var m = engine.metrics();
+        System.out.printf("{\"10_s_after_the_end\": {\"queue_depth\": %d, \"running\": %d, \"rss_mb\": %.1f}}%n",
+                m.queueDepth(), m.runningRequests(), rssMb());
         System.out.printf("{\"clients\": %d, \"seconds\": %.1f, \"outcomes\": %s, \"streamed_tokens\": %d, \"tokens_per_s\": %.1f, "
                         + "\"ttft_p50_ms\": %.1f, \"ttft_p99_ms\": %.1f, \"itl_p50_ms\": %.1f, \"itl_p99_ms\": %.1f}%n",
                 clients, elapsed, new java.util.TreeMap<>(outcomes), tokens.sum(), tokens.sum() / elapsed,
@@ -131,9 +143,10 @@ public final class LoopbackLoadBenchmark {
 
     /**
      * One streamed completion: "200" when it ended with [DONE], the status for an HTTP error, "incomplete" for a
-     * stream cut short, "io-error" when the connection failed.
+     * stream cut short by the server, "io-error" when the connection failed, "closed-at-end" when the test's time ran
+     * out first (the client hangs up, and the server must cancel the generation).
      */
-    private static String streamOnce(HttpClient http, URI uri, SplittableRandom random, LongAdder tokens) {
+    private static String streamOnce(HttpClient http, URI uri, SplittableRandom random, LongAdder tokens, long end) {
         int promptLength = 8 + random.nextInt(56);
         StringBuilder prompt = new StringBuilder("[");
         for (int i = 0; i < promptLength; i++) {
@@ -142,7 +155,9 @@ public final class LoopbackLoadBenchmark {
         String body = "{\"model\": \"load\", \"prompt\": " + prompt + "], \"max_tokens\": " + MAX_TOKENS
                 + ", \"temperature\": 0.8, \"seed\": " + random.nextLong() + ", \"stream\": true}";
         try {
-            HttpResponse<Stream<String>> r = http.send(HttpRequest.newBuilder(uri.resolve("/v1/completions"))
+            // a request still queued when the time is up gets no headers before then: give up on it too
+            Duration left = Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(1), end - System.nanoTime()));
+            HttpResponse<Stream<String>> r = http.send(HttpRequest.newBuilder(uri.resolve("/v1/completions")).timeout(left)
                     .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofLines());
             if (r.statusCode() != 200) {
                 r.body().close();
@@ -151,6 +166,9 @@ public final class LoopbackLoadBenchmark {
             boolean done = false;
             try (Stream<String> lines = r.body()) {
                 for (String line : (Iterable<String>) lines::iterator) {
+                    if (System.nanoTime() > end) {
+                        return "closed-at-end"; // closing the stream drops the connection
+                    }
                     if (line.equals("data: [DONE]")) {
                         done = true;
                     } else if (line.startsWith("data: ") && line.contains("\"token_ids\":[") && !line.contains("\"token_ids\":[]")) {
@@ -159,6 +177,8 @@ public final class LoopbackLoadBenchmark {
                 }
             }
             return done ? "200" : "incomplete";
+        } catch (HttpTimeoutException e) {
+            return "closed-at-end";
         } catch (IOException e) {
             return "io-error";
         } catch (InterruptedException e) {
