@@ -30,6 +30,8 @@ public final class KvCache {
     private final int firstCapacity;
 
     /**
+     * An empty cache.
+     *
      * @param layers  number of decoder layers
      * @param growing whether {@link #extend} keeps the new keys/values (generation) or leaves the cache as it
      *                was (a fixed prefix shared by every forward pass)
@@ -57,7 +59,13 @@ public final class KvCache {
         this.firstCapacity = 1;
     }
 
-    /** A generation cache whose buffers start with room for {@code expectedLength} positions. */
+    /**
+     * A generation cache whose buffers start with room for {@code expectedLength} positions.
+     *
+     * @param layers         number of decoder layers
+     * @param expectedLength positions to allocate room for at the first use (the buffers double when full)
+     * @return an empty growing cache
+     */
     public static KvCache forGeneration(int layers, int expectedLength) {
         return new KvCache(layers, true, expectedLength);
     }
@@ -114,7 +122,13 @@ public final class KvCache {
         return buffer == null || !growing ? buffer : buffer.slice(2, 0, lengths[layer]);
     }
 
-    /** Sets the cached keys and values of one layer, (B, Hkv, S, D) each (a generation cache copies them in). */
+    /**
+     * Sets the cached keys and values of one layer, (B, Hkv, S, D) each (a generation cache copies them in).
+     *
+     * @param layer the decoder layer
+     * @param k     its keys
+     * @param v     its values
+     */
     public void put(int layer, Tensor k, Tensor v) {
         if (growing) {
             lengths[layer] = 0;
@@ -126,17 +140,32 @@ public final class KvCache {
         }
     }
 
-    /** Number of cached positions (0 when empty). */
+    /**
+     * Number of cached positions.
+     *
+     * @return the positions of the first layer, 0 when empty
+     */
     public int length() {
         return lengths[0];
     }
 
-    /** The positions a generation cache's buffers hold before they must grow (0 before first use). */
+    /**
+     * The positions a generation cache's buffers hold before they must grow.
+     *
+     * @return the buffers' capacity, 0 before first use
+     */
     public int capacity() {
         return keys[0] == null ? 0 : keys[0].dim(2);
     }
 
-    /** The cached keys/values followed by the new ones: {k, v}, each (B, Hkv, S + T, D). */
+    /**
+     * The cached keys/values followed by the new ones; a generation cache keeps the new ones.
+     *
+     * @param layer the decoder layer
+     * @param k     the new positions' keys (B, Hkv, T, D)
+     * @param v     their values
+     * @return {k, v}, each (B, Hkv, S + T, D)
+     */
     public Tensor[] extend(int layer, Tensor k, Tensor v) {
         if (!growing) {
             return keys[layer] == null ? new Tensor[]{k, v}

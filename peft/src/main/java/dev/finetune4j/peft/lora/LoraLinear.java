@@ -115,17 +115,43 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
             return LowRank.add(result, xa, loraA(), loraB(), scaling);
         }
         Tensor lora = layer("lora_B").forward(layer("lora_A").forward(xa));
-        // DoRA: the norm is computed without autograd (PEFT detaches it), the magnitude gets its gradient
-        float[] norm = rowNorms(base.weightOutIn(), delta());
-        Tensor magScale = Elementwise.div(magnitude(), Tensor.of(norm, norm.length));
         Tensor baseResult;
         if (drop) {
             baseResult = Matmul.linear(xa, Tensor.of(base.weightOutIn(), base.outFeatures(), base.inFeatures()), null);
         } else {
             baseResult = base.bias() == null ? result : Elementwise.sub(result, base.bias());
         }
-        Tensor dBase = Elementwise.mul(Elementwise.addScalar(magScale, -1f), baseResult);
-        Tensor dLora = Elementwise.mul(magScale, Elementwise.scale(lora, scaling));
+        return doraOutput(result, baseResult, doraScale(), lora, scaling);
+    }
+
+    /**
+     * DoRA's scale m / ||W + s B A||_row (out): the norm is computed without autograd (PEFT detaches it), the
+     * magnitude gets its gradient.
+     *
+     * @return the scale in the current scope
+     * @throws IllegalStateException for a plain LoRA layer
+     */
+    public Tensor doraScale() {
+        if (!dora) {
+            throw new IllegalStateException("a plain LoRA layer has no DoRA scale");
+        }
+        float[] norm = rowNorms(base.weightOutIn(), delta());
+        return Elementwise.div(magnitude(), Tensor.of(norm, norm.length));
+    }
+
+    /**
+     * DoRA's output from its parts: y = base(x) + (scale - 1) (base(x) - bias) + scale s B A x.
+     *
+     * @param result     base(x) (..., out)
+     * @param baseResult base(x) without the bias (..., out)
+     * @param scale      {@link #doraScale()} (out)
+     * @param lora       B A x without the scaling (..., out)
+     * @param scaling    s
+     * @return the layer's output (..., out)
+     */
+    public static Tensor doraOutput(Tensor result, Tensor baseResult, Tensor scale, Tensor lora, float scaling) {
+        Tensor dBase = Elementwise.mul(Elementwise.addScalar(scale, -1f), baseResult);
+        Tensor dLora = Elementwise.mul(scale, Elementwise.scale(lora, scaling));
         return Elementwise.add(result, Elementwise.add(dBase, dLora));
     }
 

@@ -1,5 +1,6 @@
 package dev.finetune4j.peft.serve;
 
+import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
@@ -28,7 +29,7 @@ final class AdapterLoader {
     }
 
     /**
-     * @throws PeftException for a folder that does not load onto this base, or a method other than plain LoRA
+     * @throws PeftException for a folder that does not load onto this base, or a method other than LoRA and DoRA
      */
     static LoraAdapter load(LanguageModel base, String name, long version, Path dir) {
         PeftModel loaded = Peft.load(base, dir);
@@ -42,7 +43,7 @@ final class AdapterLoader {
                     // named like weights, so that a backend may keep them in its prepared layout between steps
                     Tensor a = l.loraA().copyTo(l.loraA().device(), scope).named(name + ":" + e.getKey() + ".lora_A");
                     Tensor b = l.loraB().copyTo(l.loraB().device(), scope).named(name + ":" + e.getKey() + ".lora_B");
-                    factors.put(e.getKey(), new LoraAdapter.Factors(a, b, l.scaling()));
+                    factors.put(e.getKey(), new LoraAdapter.Factors(a, b, l.scaling(), doraScale(l, scope)));
                 }
             }
             return new LoraAdapter(name, version, factors, scope);
@@ -56,19 +57,26 @@ final class AdapterLoader {
         }
     }
 
+    /** DoRA's scale with the loaded weights, fixed from now on (the base weights are frozen), or null for LoRA. */
+    private static Tensor doraScale(LoraLinear l, TensorScope into) {
+        if (l.magnitude() == null) {
+            return null;
+        }
+        try (var step = TensorScope.open(); var noGrad = Autograd.noGrad()) {
+            Tensor scale = l.doraScale();
+            return scale.copyTo(scale.device(), into);
+        }
+    }
+
     private static void requireServable(PeftModel loaded, Path dir) {
         if (!(loaded.config() instanceof LoraConfig c)) {
             throw new PeftException("adapter " + dir + " is " + loaded.config().peftType() + "; the inference engine serves "
-                    + "LoRA adapters (rsLoRA included): merge other methods into a model folder and serve that");
-        }
-        if (c.useDora()) {
-            throw new PeftException("adapter " + dir + " uses DoRA, which the inference engine does not batch yet: merge "
-                    + "it into the base model (PeftModel.mergeAndUnload) and serve the merged model");
+                    + "LoRA adapters (rsLoRA and DoRA included): merge other methods into a model folder and serve that");
         }
         if (c.modulesToSave() != null && !c.modulesToSave().isEmpty() || c.bias() != LoraBias.NONE) {
             throw new PeftException("adapter " + dir + " also saves full modules or biases (modules_to_save "
                     + c.modulesToSave() + ", bias " + c.bias() + "), which would change the shared base model; the "
-                    + "inference engine serves plain LoRA: merge this adapter into a model folder and serve that");
+                    + "inference engine serves LoRA and DoRA without them: merge this adapter into a model folder and serve that");
         }
     }
 }

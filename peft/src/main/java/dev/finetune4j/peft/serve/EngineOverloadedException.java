@@ -7,9 +7,12 @@ import java.time.Duration;
  * {@link #retryAfter()} (an HTTP server answers 429 with {@code Retry-After}).
  */
 public final class EngineOverloadedException extends RuntimeException {
+    /** The estimated wait before the queue has room. */
     private final Duration retryAfter;
 
     /**
+     * A refusal because the queue is full.
+     *
      * @param message    what is full and what to do
      * @param retryAfter an estimate of when the queue has room again
      */

@@ -19,9 +19,9 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Serves one base model and any number of LoRA adapters to many callers: requests are submitted from any thread,
- * decoded on the engine's own thread, streamed token by token to a {@link TokenListener} and completed through a
- * future.
+ * Serves one base model and any number of LoRA (and DoRA) adapters to many callers: requests are submitted from any
+ * thread, decoded on the engine's own thread, streamed token by token to a {@link TokenListener} and completed
+ * through a future.
  *
  * <pre>{@code
  * try (InferenceEngine engine = InferenceEngine.builder(base).build()) {
@@ -30,6 +30,15 @@ import java.util.Objects;
  *             TokenListener.NONE).completion().join();
  * }
  * }</pre>
+ *
+ * <p>Continuous batching on one decode thread: a request's prompt is computed alone, then the request joins the
+ * running batch, which advances every request by one token per step; requests leave when they finish and others
+ * join at the next step. Rows for different adapters share a step (the base product once for the batch, each row's
+ * low-rank update with its own adapter), and each row sees only its own keys and values at its own positions, so a
+ * request's tokens (greedy, or sampled from its seed) are those it gets alone. Admission takes requests from a
+ * bounded queue in order while the batch ({@link Builder#maxBatchSize}) and the KV cache budget
+ * ({@link Builder#kvCacheBudgetTokens}) have room. Metrics are logged through SLF4J every
+ * {@link Builder#metricsLogInterval} and returned by {@link #metrics()}.
  *
  * <p>The engine takes the base model over while it runs: it puts its own wrappers into the model's tree (taken out
  * again by {@link #close()}), so the model must not be used elsewhere meanwhile; closing the engine does not close
@@ -87,8 +96,8 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * Loads the LoRA adapter in a PEFT folder ({@code adapter_config.json} and {@code adapter_model.safetensors}) under
      * {@code name}, or replaces the version loaded under that name; requests in flight keep the version they started
-     * with. LoRA and rsLoRA adapters are served; other methods, DoRA, {@code modules_to_save} and trained biases are
-     * refused (merge those into a model folder instead).
+     * with. LoRA adapters are served (rsLoRA and DoRA included); other methods, {@code modules_to_save} and trained
+     * biases are refused (merge those into a model folder instead).
      *
      * @param name       the name requests use ({@link CompletionRequest#adapter()}); not empty
      * @param peftFolder the adapter folder

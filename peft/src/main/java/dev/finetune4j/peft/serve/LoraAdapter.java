@@ -7,16 +7,19 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One immutable version of a named LoRA adapter: per adapted module path its factors A (r, in), B (out, r) and
- * scaling s, in a scope of its own. The registry holds one reference and every request that uses the version
+ * One immutable version of a named LoRA or DoRA adapter: per adapted module path its factors A (r, in), B (out, r),
+ * scaling s and DoRA's scale, in a scope of its own. The registry holds one reference and every request that uses the version
  * holds one; the last {@link #release()} frees the tensors, so a replaced or unloaded version lives exactly as long
  * as the requests that started with it.
  *
  * <p>Thread safety: the factors are read-only; {@link #retain()} and {@link #release()} are atomic.
  */
 final class LoraAdapter {
-    /** A LoRA update of one module: y += s (x A^T) B^T. a: (r, in), b: (out, r). */
-    record Factors(Tensor a, Tensor b, float scaling) {
+    /**
+     * The update of one module: LoRA's y += s (x A^T) B^T, or DoRA's ({@link dev.finetune4j.peft.lora.LoraLinear#doraOutput})
+     * when {@code doraScale} is given. a: (r, in), b: (out, r), doraScale: (out) or null.
+     */
+    record Factors(Tensor a, Tensor b, float scaling, Tensor doraScale) {
     }
 
     private final String name;

@@ -1,10 +1,14 @@
 package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.autograd.Concat;
+import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LowRank;
+import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.BaseLinear;
+import dev.finetune4j.peft.lora.LoraLinear;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,14 +16,15 @@ import java.util.List;
 /**
  * A frozen linear layer shared by the rows of a batch that use different LoRA adapters (Punica, S-LoRA): the base
  * product runs once for the whole batch, then each run of consecutive rows with the same adapter gets that
- * adapter's update {@code s (x A^T) B^T}; rows of the base model, or of an adapter that leaves this module alone,
- * keep the base product. Each row's result depends only on that row's input and adapter.
+ * adapter's update ({@code s (x A^T) B^T}, or DoRA's); rows of the base model, or of an adapter that leaves this
+ * module alone, keep the base product. Each row's result depends only on that row's input and adapter.
  *
  * <p>x: (B, T, in) -> (B, T, out). Thread safety: see {@link AdapterRows}; forward only, no gradients.
  */
 final class MultiLoraLinear extends Module implements Layer {
     private final String path;
     private final AdapterRows rows;
+    private final Tensor bias;
 
     /**
      * @param baseLayer the frozen layer (a Linear or GPT-2's Conv1D)
@@ -29,6 +34,7 @@ final class MultiLoraLinear extends Module implements Layer {
     MultiLoraLinear(Module baseLayer, String path, AdapterRows rows) {
         this.path = path;
         this.rows = rows;
+        this.bias = BaseLinear.of(baseLayer, path).bias();
         registerChild("base_layer", baseLayer);
     }
 
@@ -58,7 +64,7 @@ final class MultiLoraLinear extends Module implements Layer {
             if (f == null) {
                 parts.add(ySlice);
             } else {
-                parts.add(LowRank.add(ySlice, x.slice(0, start, end), f.a(), f.b(), f.scaling()));
+                parts.add(update(ySlice, x.slice(0, start, end), f));
                 changed = true;
             }
             start = end;
@@ -67,6 +73,16 @@ final class MultiLoraLinear extends Module implements Layer {
             return y;
         }
         return parts.size() == 1 ? parts.getFirst() : Concat.cat(0, parts.toArray(Tensor[]::new));
+    }
+
+    /** Rows' base output plus their adapter's update, as {@link LoraLinear#forward} computes it in eval mode. */
+    private Tensor update(Tensor y, Tensor x, LoraAdapter.Factors f) {
+        if (f.doraScale() == null) {
+            return LowRank.add(y, x, f.a(), f.b(), f.scaling());
+        }
+        Tensor lora = Matmul.linear(Matmul.linear(x, f.a(), null), f.b(), null);
+        Tensor baseResult = bias == null ? y : Elementwise.sub(y, bias);
+        return LoraLinear.doraOutput(y, baseResult, f.doraScale(), lora, f.scaling());
     }
 
     private LoraAdapter.Factors factors(int row) {

@@ -2,9 +2,12 @@ package dev.finetune4j.peft.serve;
 
 /** Thrown by {@link InferenceEngine#submit} for a request naming an adapter that is not loaded. */
 public final class UnknownAdapterException extends RuntimeException {
+    /** The name the request gave. */
     private final String adapter;
 
     /**
+     * A refusal of a request for an adapter that is not loaded.
+     *
      * @param adapter the name the request gave
      * @param loaded  the names that are loaded, for the message
      */

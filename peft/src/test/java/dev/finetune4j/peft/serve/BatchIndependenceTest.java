@@ -92,7 +92,11 @@ class BatchIndependenceTest {
             }
             EngineMetrics m = engine.metrics();
             assertEquals(n, m.completedRequests());
-            assertEquals(alone.stream().mapToLong(a -> a.length).sum(), m.generatedTokens());
+            long tokens = alone.stream().mapToLong(a -> a.length).sum();
+            assertEquals(tokens, m.generatedTokens());
+            assertEquals(n, m.timeToFirstToken().count());
+            assertEquals(tokens - n, m.interTokenLatency().count());
+            assertTrue(m.timeToFirstToken().p50Millis() <= m.timeToFirstToken().p99Millis());
             assertEquals(Map.of("", 4L, names.get(0), 3L, names.get(1), 3L, names.get(2), 3L, names.get(3), 3L),
                     m.requestsByAdapter());
             assertEquals(0, m.runningRequests());
@@ -101,7 +105,7 @@ class BatchIndependenceTest {
         assertTrue(interleaved(tokenOrder), "requests shared decoding steps: " + tokenOrder);
     }
 
-    /** Four adapters: Python PEFT's fixture and three saved here (different targets, ranks, rsLoRA). */
+    /** Four adapters: Python PEFT's LoRA and DoRA fixtures and two saved here (other targets and ranks, rsLoRA). */
     static Map<String, Path> adapters(String model, Path tmp) {
         Map<String, Path> out = new LinkedHashMap<>();
         out.put("python-peft", ServeFixtures.model(model).resolve("lora"));
@@ -109,12 +113,12 @@ class BatchIndependenceTest {
             out.put("attn", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("c_attn"), 1, tmp.resolve("attn")));
             out.put("rs", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(12).loraAlpha(8).useRslora(true)
                     .targetModules("c_attn", "c_proj", "c_fc"), 2, tmp.resolve("rs")));
-            out.put("mlp", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(2).loraAlpha(8).targetModules("c_fc"), 3, tmp.resolve("mlp")));
+            out.put("python-dora", ServeFixtures.model(model).resolve("dora"));
         } else {
             out.put("qv", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"), 1, tmp.resolve("qv")));
             out.put("rs", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(12).loraAlpha(8).useRslora(true)
                     .targetModules("q_proj", "k_proj", "o_proj", "up_proj"), 2, tmp.resolve("rs")));
-            out.put("mlp", ServeFixtures.saveAdapter(model, LoraConfig.builder().r(2).loraAlpha(8).targetModules("down_proj", "gate_proj"), 3, tmp.resolve("mlp")));
+            out.put("python-dora", ServeFixtures.model(model).resolve("dora"));
         }
         return out;
     }

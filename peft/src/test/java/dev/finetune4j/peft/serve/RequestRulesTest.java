@@ -114,9 +114,6 @@ class RequestRulesTest {
         PeftException ia3 = assertThrows(PeftException.class,
                 () -> engine.loadAdapter("ia3", ServeFixtures.model("llama").resolve("ia3")));
         assertTrue(ia3.getMessage().contains("IA3") && ia3.getMessage().contains("LoRA"), ia3.getMessage());
-        PeftException dora = assertThrows(PeftException.class,
-                () -> engine.loadAdapter("dora", ServeFixtures.model("llama").resolve("dora")));
-        assertTrue(dora.getMessage().contains("DoRA"), dora.getMessage());
         assertThrows(PeftException.class, () -> engine.loadAdapter("missing", ServeFixtures.model("llama").resolve("no-such-folder")));
         assertEquals(List.of(), engine.adapterNames());
         Completion c = run(new CompletionRequest(null, PROMPT, GenerationConfig.greedy(24)), new ArrayList<>());
