@@ -26,6 +26,11 @@ import java.util.function.UnaryOperator;
  * A server on loopback over the tiny chat fixture (a qwen2-shaped model with random weights, vocabulary 270, and
  * the byte-level BPE tokenizer of core's tests with a ChatML template), with its LoRA adapter loaded as "lora";
  * plus HTTP helpers and the greedy references computed by core's {@link Generator} on separate model copies.
+ *
+ * <p>The fixture was written once: {@code tiny-chat} by benchmarks' {@code RandomCheckpoint.write} (hidden 32,
+ * 2 layers, 4 query and 2 key/value heads, 256 positions, tied embeddings, bf16, seed 13) with core's
+ * {@code tokenizer/bytebpe} files copied beside it; {@code tiny-chat-lora} by {@code Peft.wrap} (r 4, alpha 16 on
+ * q/v/o_proj, {@code LoraInit.RANDOM} so that it changes the output, seed 7) and {@code save}.
  */
 final class ServerFixture implements AutoCloseable {
     static final String BASE = "tiny-chat";
