@@ -4,14 +4,15 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code finetune4j} command-line tool: {@code prepare}, {@code train}, {@code eval}, {@code merge} and
- * {@code export-onnx}, for people who would rather configure than code. {@code java -jar finetune4j.jar --help}
- * lists them; each has its own {@code --help}. Exit codes are in {@link ExitCodes}.
+ * The {@code finetune4j} command-line tool: {@code prepare}, {@code train}, {@code eval}, {@code merge},
+ * {@code export-onnx} and {@code serve}, for people who would rather configure than code.
+ * {@code java -jar finetune4j.jar --help} lists them; each has its own {@code --help}. Exit codes are in
+ * {@link ExitCodes}.
  */
 @Command(name = "finetune4j", mixinStandardHelpOptions = true, version = "finetune4j 0.2.0-SNAPSHOT",
-        description = "Prepare data, fine-tune with PEFT methods, evaluate, merge adapters and export to ONNX on the JVM.",
+        description = "Prepare data, fine-tune with PEFT methods, evaluate, merge adapters, export to ONNX and serve on the JVM.",
         subcommands = {PrepareCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class,
-                ExportOnnxCommand.class, CommandLine.HelpCommand.class},
+                ExportOnnxCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 done, 1 failed while running, 2 bad input (options, config, files)."})
 public final class Finetune4j {
     private Finetune4j() {

@@ -3,19 +3,28 @@ package dev.finetune4j.it.readme;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.serve.Completion;
 import dev.finetune4j.peft.serve.CompletionHandle;
 import dev.finetune4j.peft.serve.CompletionRequest;
 import dev.finetune4j.peft.serve.FinishReason;
 import dev.finetune4j.peft.serve.InferenceEngine;
+import dev.finetune4j.serve.OpenAiServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.net.ConnectException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** The Java example of README.md's "Serve" section, run against the fixtures. */
+/** The Java examples of README.md's "Serve" section, run against the fixtures. */
 class ServeReadmeExamplesTest {
     @BeforeAll
     static void fixtures() throws Exception {
@@ -38,6 +47,30 @@ class ServeReadmeExamplesTest {
             assertEquals(32, done.tokens().length);
             assertEquals(FinishReason.LENGTH, done.finishReason());
             assertEquals(1L, engine.metrics().requestsByAdapter().get("support"));
+        }
+    }
+
+    @Test
+    void openAiServer() throws Exception {
+        Path modelDir = Fixtures.byteBpeModel();
+        for (String file : new String[]{"tokenizer.json", "tokenizer_config.json"}) {
+            Files.copy(Fixtures.SOURCE.resolve("bytebpe-tokenizer").resolve(file), modelDir.resolve(file),
+                    StandardCopyOption.REPLACE_EXISTING);
+        }
+        try (LanguageModel base = AutoModel.loadCausalLM(modelDir)) {
+            // example README.md#7
+            InferenceEngine engine = InferenceEngine.builder(base).build();          // base: a LanguageModel
+            HfTokenizer tokenizer = HfTokenizer.load(modelDir);                      // text prompts, chat and stop strings need it
+            OpenAiServer server = OpenAiServer.builder(engine).modelName("my-model").tokenizer(tokenizer)
+                    .port(0).start();                                                // 0: any free port (the CLI's default is 8000)
+            System.out.println("OpenAI API at " + server.uri() + "v1");            // http://127.0.0.1:<port>/v1
+            server.close();                                                          // then the engine, tokenizer and model
+            engine.close();
+            tokenizer.close();
+            // end example
+            HttpRequest health = HttpRequest.newBuilder(server.uri().resolve("/health")).build();
+            assertThrows(ConnectException.class, () -> HttpClient.newHttpClient().send(health, HttpResponse.BodyHandlers.ofString()),
+                    "after close() nothing listens on " + server.uri());
         }
     }
 }

@@ -1,0 +1,171 @@
+package dev.finetune4j.samples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.serve.InferenceEngine;
+import dev.finetune4j.serve.OpenAiServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code finetune4j serve}: an OpenAI-compatible HTTP server for a model folder and its adapters, until Ctrl-C (a
+ * shutdown hook closes the server, then the engine, tokenizer and model).
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve a Hugging Face model folder and LoRA adapters over an OpenAI-compatible HTTP API: "
+                + "GET /v1/models, POST /v1/completions, POST /v1/chat/completions (\"stream\": true for server-sent events), "
+                + "GET /health, and POST /admin/adapters {\"name\", \"path\"} / DELETE /admin/adapters/NAME to load and "
+                + "unload adapters while serving. 'model' in a request is the base model's name or an adapter's.",
+                "Without tokenizer.json in the model folder, only /v1/completions with token-id prompts works.",
+                "Ctrl-C stops the server."},
+        footer = {"", "Example: finetune4j serve --model models/Qwen2.5-0.5B-Instruct --adapter support=runs/support/adapter --port 8000",
+                "  curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\",
+                "    -d '{\"model\": \"support\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'",
+                "", "Exit codes: 1 failed while running (port in use), 2 bad input (missing folders, an adapter that does not fit)."})
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "DIR",
+            description = "Base model folder (Hugging Face: config.json, model.safetensors, tokenizer.json).")
+    Path model;
+
+    @Option(names = {"-a", "--adapter"}, paramLabel = "NAME=DIR",
+            description = "A LoRA adapter folder to serve under NAME; repeat for more.")
+    Map<String, Path> adapters = new LinkedHashMap<>();
+
+    @Option(names = "--name", paramLabel = "NAME", description = "The base model's name in requests (default: the folder's name).")
+    String name;
+
+    @Option(names = "--host", paramLabel = "H", defaultValue = "127.0.0.1",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for every interface, then guard /admin).")
+    String host;
+
+    @Option(names = {"-p", "--port"}, paramLabel = "N", defaultValue = "8000", description = "Port (default: ${DEFAULT-VALUE}; 0 for any free port).")
+    int port;
+
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.class,
+            description = "Where the model generates: " + DeviceOption.DESCRIPTION)
+    Device device;
+
+    @Option(names = "--max-batch", paramLabel = "N", defaultValue = "16", description = "Requests decoded together (default: ${DEFAULT-VALUE}).")
+    int maxBatch;
+
+    @Option(names = "--max-queue", paramLabel = "N", defaultValue = "64",
+            description = "Requests that may wait; more are answered 429 with Retry-After (default: ${DEFAULT-VALUE}).")
+    int maxQueue;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (maxBatch < 1 || maxQueue < 1) {
+            throw new BadInputException("--max-batch and --max-queue must be at least 1, got " + maxBatch + " and " + maxQueue);
+        }
+        if (port < 0 || port > 65535) {
+            throw new BadInputException("--port must be 0 (any free port) to 65535, got " + port);
+        }
+        Serving serving = start();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            serving.close();
+            spec.commandLine().getOut().println("stopped");
+            spec.commandLine().getOut().flush();
+            stopped.countDown();
+        }, "finetune4j-serve-shutdown"));
+        spec.commandLine().getOut().println("serving " + serving.names + " on " + serving.server.uri() + " (OpenAI API at "
+                + serving.server.uri() + "v1); Ctrl-C stops");
+        spec.commandLine().getOut().flush();
+        stopped.await(); // the JVM exits once the shutdown hook has closed everything
+        return ExitCodes.OK;
+    }
+
+    /** Loads the model, tokenizer and adapters and starts the server; on failure closes what was opened. */
+    private Serving start() {
+        Serving s = new Serving();
+        s.model = ModelInputs.loadModel(model, device);
+        try {
+            s.tokenizer = Files.isRegularFile(model.resolve("tokenizer.json")) ? HfTokenizer.load(model) : null;
+            if (s.tokenizer == null) {
+                spec.commandLine().getOut().println("note: no tokenizer.json in " + model.toAbsolutePath()
+                        + ": only /v1/completions with token-id prompts will work");
+            }
+            s.engine = InferenceEngine.builder(s.model).maxBatchSize(maxBatch).maxQueuedRequests(maxQueue).build();
+            for (Map.Entry<String, Path> adapter : adapters.entrySet()) {
+                loadAdapter(s.engine, adapter.getKey(), adapter.getValue());
+            }
+            String baseName = name != null ? name : model.toAbsolutePath().normalize().getFileName().toString();
+            if (adapters.containsKey(baseName)) {
+                throw new BadInputException("adapter name '" + baseName + "' is also the base model's name; rename the adapter "
+                        + "or pass --name");
+            }
+            s.server = OpenAiServer.builder(s.engine).modelName(baseName).tokenizer(s.tokenizer).stopTokens(configStopTokens())
+                    .host(host).port(port).start();
+            s.names = s.engine.adapterNames().isEmpty() ? "'" + baseName + "'" : "'" + baseName + "' and adapters " + s.engine.adapterNames();
+            return s;
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    private static void loadAdapter(InferenceEngine engine, String name, Path dir) {
+        if (!Files.isRegularFile(dir.resolve("adapter_config.json"))) {
+            throw new BadInputException("no adapter_config.json in " + dir.toAbsolutePath() + " (--adapter " + name + "=" + dir
+                    + "): point it at a folder saved by 'finetune4j train' or Python PEFT");
+        }
+        try {
+            engine.loadAdapter(name, dir);
+        } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
+            throw new BadInputException("cannot serve the adapter in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** config.json's {@code eos_token_id}: one id, a list of ids, or none. */
+    private Set<Long> configStopTokens() {
+        JsonNode eos = AutoModel.readConfig(model).path("eos_token_id");
+        Set<Long> ids = new HashSet<>();
+        if (eos.isIntegralNumber()) {
+            ids.add(eos.asLong());
+        }
+        eos.forEach(id -> ids.add(id.asLong()));
+        return ids;
+    }
+
+    /** What runs while serving, closed in reverse order of opening. */
+    private static final class Serving implements AutoCloseable {
+        LanguageModel model;
+        HfTokenizer tokenizer;
+        InferenceEngine engine;
+        OpenAiServer server;
+        String names;
+
+        @Override
+        public void close() {
+            if (server != null) {
+                server.close();
+            }
+            if (engine != null) {
+                engine.close();
+            }
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            model.close();
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.finetune4j.samples.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ServeCommandTest {
+    private static final Pattern URL = Pattern.compile("on (http://\\S+/) \\(OpenAI API");
+
+    @TempDir
+    Path dir;
+
+    /**
+     * The real thing in a separate JVM: {@code serve} prints its URL, answers over HTTP, and on SIGTERM (what Ctrl-C
+     * and {@code kill} send) its shutdown hook closes the server and engine and says so.
+     */
+    @Test
+    void servesUntilTheProcessIsAskedToStop() throws Exception {
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"));
+        try (PeftModel m = Peft.wrap(AutoModel.loadCausalLM(base), LoraConfig.builder().r(4).targetModules("q_proj")
+                .initLoraWeights(LoraInit.RANDOM).build(), 5)) {
+            m.save(dir.resolve("adapter"));
+        }
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Path stdout = dir.resolve("stdout.txt");
+        Process process = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "--add-modules",
+                "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Finetune4j.class.getName(), "serve",
+                "--model", base.toString(), "--adapter", "support=" + dir.resolve("adapter"), "--port", "0")
+                .redirectOutput(stdout.toFile()).redirectError(dir.resolve("stderr.txt").toFile()).start();
+        try {
+            Matcher url = URL.matcher("");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!url.reset(Files.readString(stdout)).find() && process.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            String printed = Files.readString(stdout);
+            assertTrue(url.reset(printed).find(), "no URL printed: " + printed + "\n" + Files.readString(dir.resolve("stderr.txt")));
+            assertTrue(printed.contains("no tokenizer.json"), printed);
+
+            HttpResponse<String> models = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url.group(1) + "v1/models"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, models.statusCode(), models.body());
+            JsonNode data = new ObjectMapper().readTree(models.body()).get("data");
+            assertEquals("base", data.get(0).get("id").asText());
+            assertEquals("support", data.get(1).get("id").asText());
+
+            process.destroy(); // SIGTERM: runs the shutdown hooks, as Ctrl-C does
+            assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the server did not stop");
+            assertTrue(Files.readString(stdout).endsWith("stopped\n"), Files.readString(stdout));
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aMissingModelFolderOrAMalformedAdapterOptionIsBadInput() {
+        CliTestSupport.Run missing = CliTestSupport.run("serve", "--model", dir.resolve("none").toString(), "--port", "0");
+        assertEquals(ExitCodes.BAD_INPUT, missing.exitCode());
+        assertTrue(missing.err().contains("no config.json"), missing.err());
+
+        CliTestSupport.Run malformed = CliTestSupport.run("serve", "--model", dir.toString(), "--adapter", "no-equals-sign");
+        assertEquals(ExitCodes.BAD_INPUT, malformed.exitCode());
+    }
+
+    @Test
+    void anAdapterFolderWithoutConfigIsBadInputAndNothingKeepsRunning() throws Exception {
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"));
+        Files.createDirectories(dir.resolve("empty"));
+        CliTestSupport.Run r = CliTestSupport.run("serve", "--model", base.toString(), "--adapter", "a=" + dir.resolve("empty"),
+                "--port", "0");
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("no adapter_config.json"), r.err());
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().equals("finetune4j-inference")),
+                "the engine's thread must be stopped when start-up fails");
+    }
+}

@@ -1,0 +1,150 @@
+package dev.finetune4j.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.helidon.webserver.http.ServerResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Function;
+
+/**
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}: reads the request, submits one engine request
+ * per prompt and answers with one JSON object or, with {@code "stream": true}, with server-sent events (a chunk per
+ * piece of text, a chunk with each choice's {@code finish_reason}, a usage chunk when
+ * {@code stream_options.include_usage} asks for it, then {@code [DONE]}). An error after the stream has started is
+ * sent as a last event in OpenAI's error shape, without {@code [DONE]}.
+ */
+final class CompletionEndpoint {
+    private static final Logger LOG = LoggerFactory.getLogger(CompletionEndpoint.class);
+
+    private final ServedModels models;
+    private final ResponseShape shape;
+    private final String promptParam;
+    private final Function<JsonNode, List<long[]>> prompts;
+    private final int defaultMaxTokens;
+
+    /**
+     * @param models           what is served
+     * @param shape            the route's response shape
+     * @param promptParam      the field the prompts come from ({@code prompt}, {@code messages}), for error messages
+     * @param prompts          reads the prompts' token ids from the body (and refuses what the route does not support)
+     * @param defaultMaxTokens {@code max_tokens} when the request has none
+     */
+    CompletionEndpoint(ServedModels models, ResponseShape shape, String promptParam, Function<JsonNode, List<long[]>> prompts,
+                       int defaultMaxTokens) {
+        this.models = models;
+        this.shape = shape;
+        this.promptParam = promptParam;
+        this.prompts = prompts;
+        this.defaultMaxTokens = defaultMaxTokens;
+    }
+
+    void handle(JsonNode body, ServerResponse response) throws InterruptedException {
+        String model = JsonFields.requiredString(body, "model");
+        String adapter = models.adapterFor(model);
+        List<long[]> promptIds = prompts.apply(body);
+        SamplingParameters params = SamplingParameters.parse(body, defaultMaxTokens, models.stopTokens());
+        if (!params.stop().isEmpty()) {
+            models.requireTokenizer("stop", "'stop' (matched on text)");
+        }
+        ObjectNode header = OpenAiJson.MAPPER.createObjectNode();
+        header.put("id", shape.idPrefix() + UUID.randomUUID().toString().replace("-", ""));
+        header.put("created", Instant.now().getEpochSecond());
+        header.put("model", model);
+        try (GenerationRun run = GenerationRun.start(models.engine(), adapter, promptIds, params, models.tokenizer(), promptParam)) {
+            if (params.stream()) {
+                stream(run, header, promptIds.size(), params.includeUsage(), response);
+            } else {
+                whole(run, header, promptIds.size(), response);
+            }
+        }
+    }
+
+    private void whole(GenerationRun run, ObjectNode header, int choiceCount, ServerResponse response) throws InterruptedException {
+        List<StringBuilder> texts = new ArrayList<>();
+        List<List<Long>> tokens = new ArrayList<>();
+        String[] reasons = new String[choiceCount];
+        for (int i = 0; i < choiceCount; i++) {
+            texts.add(new StringBuilder());
+            tokens.add(new ArrayList<>());
+        }
+        run.drain(new GenerationRun.Listener() {
+            @Override
+            public void onText(int choice, String text, long[] ids) {
+                texts.get(choice).append(text);
+                for (long id : ids) {
+                    tokens.get(choice).add(id);
+                }
+            }
+
+            @Override
+            public void onFinish(int choice, String finishReason) {
+                reasons[choice] = finishReason;
+            }
+        });
+        ObjectNode body = header.deepCopy();
+        body.put("object", shape.object(false));
+        ArrayNode choices = body.putArray("choices");
+        for (int i = 0; i < choiceCount; i++) {
+            long[] ids = tokens.get(i).stream().mapToLong(Long::longValue).toArray();
+            choices.add(shape.wholeChoice(i, texts.get(i).toString(), ids, reasons[i]));
+        }
+        body.set("usage", OpenAiJson.usage(run.promptTokens(), run.completionTokens()));
+        OpenAiRoutes.sendJson(response, 200, body);
+    }
+
+    private void stream(GenerationRun run, ObjectNode header, int choiceCount, boolean includeUsage, ServerResponse response)
+            throws InterruptedException {
+        try (SseStream sse = SseStream.open(response, OpenAiJson.MAPPER)) {
+            for (int i = 0; i < choiceCount; i++) {
+                ObjectNode opening = shape.openingChoice(i);
+                if (opening != null) {
+                    sse.send(chunk(header, opening));
+                }
+            }
+            try {
+                run.drain(new GenerationRun.Listener() {
+                    @Override
+                    public void onText(int choice, String text, long[] ids) {
+                        sse.send(chunk(header, shape.pieceChoice(choice, text, ids)));
+                    }
+
+                    @Override
+                    public void onFinish(int choice, String finishReason) {
+                        sse.send(chunk(header, shape.finishChoice(choice, finishReason)));
+                    }
+                });
+            } catch (ApiException e) {
+                sse.send(OpenAiJson.error(e));
+                return;
+            }
+            if (includeUsage) {
+                ObjectNode usage = chunk(header, null);
+                usage.set("usage", OpenAiJson.usage(run.promptTokens(), run.completionTokens()));
+                sse.send(usage);
+            }
+            sse.done();
+        } catch (UncheckedIOException e) {
+            // the client went away: closing the run (try-with-resources in handle) cancels its generation
+            LOG.debug("stream ended early: {}", e.getMessage());
+        }
+    }
+
+    /** A stream chunk with one choice, or with none (the usage chunk). */
+    private ObjectNode chunk(ObjectNode header, ObjectNode choice) {
+        ObjectNode chunk = header.deepCopy();
+        chunk.put("object", shape.object(true));
+        ArrayNode choices = chunk.putArray("choices");
+        if (choice != null) {
+            choices.add(choice);
+        }
+        return chunk;
+    }
+}

@@ -1,0 +1,146 @@
+package dev.finetune4j.serve;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * The server's routes and the one place where failures become responses: an {@link ApiException} becomes its
+ * status and OpenAI's error body (with {@code Retry-After} for 429), anything else a logged 500. Unknown paths and
+ * methods get the same body shape, so a client's error handling sees one format.
+ */
+final class OpenAiRoutes {
+    private static final Logger LOG = LoggerFactory.getLogger(OpenAiRoutes.class);
+    /** OpenAI's default {@code max_tokens} for completions; chat's default is "until the model's positions run out". */
+    private static final int COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
+
+    /** A route's work; it may throw, and {@link #guarded} turns what it throws into the response. */
+    @FunctionalInterface
+    private interface Endpoint {
+        void handle(ServerRequest request, ServerResponse response) throws Exception;
+    }
+
+    private OpenAiRoutes() {
+    }
+
+    static void register(HttpRouting.Builder routing, ServedModels models) {
+        ModelEndpoints modelEndpoints = new ModelEndpoints(models);
+        CompletionEndpoint completions = new CompletionEndpoint(models, new ResponseShape.Text(), "prompt", body -> {
+            SamplingParameters.refuseUnless(body, "echo", v -> v.isBoolean() && !v.asBoolean(), "'echo' is not supported; leave it out");
+            SamplingParameters.refuseUnless(body, "suffix", v -> v.isTextual() && v.asText().isEmpty(), "'suffix' (insertion) is not "
+                    + "supported; leave it out");
+            return CompletionPrompts.parse(body, models);
+        }, COMPLETIONS_DEFAULT_MAX_TOKENS);
+        CompletionEndpoint chat = new CompletionEndpoint(models, new ResponseShape.Chat(), "messages", body -> {
+            SamplingParameters.refuseUnless(body, "tools", v -> v.isArray() && v.isEmpty(), "'tools' (function calling) is not supported; "
+                    + "leave it out");
+            SamplingParameters.refuseUnless(body, "functions", v -> v.isArray() && v.isEmpty(), "'functions' is not supported; leave it out");
+            SamplingParameters.refuseUnless(body, "response_format", v -> "text".equals(v.path("type").asText()),
+                    "only {\"type\": \"text\"} is supported as 'response_format'; leave it out");
+            Tokenizer tokenizer = models.requireTokenizer("messages", "chat");
+            long[] ids = tokenizer.encodeChat(ChatMessages.parse(body), true);
+            return List.of(ids);
+        }, Integer.MAX_VALUE);
+
+        routing.get("/health", guarded((req, res) -> sendJson(res, 200, modelEndpoints.health())))
+                .get("/v1/models", guarded((req, res) -> sendJson(res, 200, modelEndpoints.list())))
+                .post("/v1/completions", guarded((req, res) -> completions.handle(readBody(req), res)))
+                .post("/v1/chat/completions", guarded((req, res) -> chat.handle(readBody(req), res)))
+                .post("/admin/adapters", guarded((req, res) -> sendJson(res, 200, modelEndpoints.load(readBody(req)))))
+                .delete("/admin/adapters/{name}", guarded((req, res) ->
+                        sendJson(res, 200, modelEndpoints.unload(req.path().pathParameters().get("name")))));
+        for (String path : List.of("/health", "/v1/models")) {
+            routing.any(path, guarded(methodNotAllowed(path, "GET")));
+        }
+        for (String path : List.of("/v1/completions", "/v1/chat/completions", "/admin/adapters")) {
+            routing.any(path, guarded(methodNotAllowed(path, "POST")));
+        }
+        routing.any("/admin/adapters/{name}", guarded(methodNotAllowed("/admin/adapters/{name}", "DELETE")));
+        routing.any(guarded((req, res) -> {
+            throw ApiException.notFound("no route " + req.prologue().method().text() + " " + req.path().path() + "; this server "
+                    + "has GET /v1/models, POST /v1/completions, POST /v1/chat/completions, GET /health, "
+                    + "POST /admin/adapters and DELETE /admin/adapters/{name}");
+        }));
+    }
+
+    private static Endpoint methodNotAllowed(String path, String allowed) {
+        return (req, res) -> {
+            res.header(HeaderNames.ALLOW, allowed);
+            throw ApiException.methodNotAllowed(req.prologue().method().text() + " is not allowed on " + path + "; use " + allowed);
+        };
+    }
+
+    private static Handler guarded(Endpoint endpoint) {
+        return (req, res) -> {
+            try {
+                endpoint.handle(req, res);
+            } catch (ApiException e) {
+                sendError(res, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                sendError(res, ApiException.unavailable("the server is shutting down; retry against a running server"));
+            } catch (Exception e) {
+                LOG.error("{} {} failed", req.prologue().method().text(), req.path().path(), e);
+                sendError(res, ApiException.internal("the server failed: " + e + "; the server log has the details"));
+            }
+        };
+    }
+
+    /** The request body as a JSON object. */
+    private static JsonNode readBody(ServerRequest request) {
+        byte[] bytes = request.content().hasEntity() ? request.content().as(byte[].class) : new byte[0];
+        if (bytes.length == 0) {
+            throw ApiException.malformedJson("the request has no body; send a JSON object (Content-Type: application/json)");
+        }
+        JsonNode body;
+        try {
+            body = OpenAiJson.MAPPER.readTree(bytes);
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            throw ApiException.malformedJson("the body is not valid JSON" + (at == null ? "" : " (line " + at.getLineNr()
+                    + ", column " + at.getColumnNr() + ")") + ": " + e.getOriginalMessage() + "; send a JSON object");
+        } catch (IOException e) {
+            throw ApiException.malformedJson("cannot read the body as JSON: " + e.getMessage() + "; send a JSON object");
+        }
+        if (body == null || !body.isObject()) {
+            throw ApiException.malformedJson("the body must be a JSON object, got " + (body == null ? "nothing" : JsonFields.describe(body)));
+        }
+        return body;
+    }
+
+    static void sendJson(ServerResponse response, int status, JsonNode body) {
+        byte[] bytes;
+        try {
+            bytes = OpenAiJson.MAPPER.writeValueAsBytes(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialize a response: " + e.getMessage(), e);
+        }
+        response.status(status);
+        response.header(HeaderNames.CONTENT_TYPE, "application/json");
+        response.send(bytes);
+    }
+
+    private static void sendError(ServerResponse response, ApiException e) {
+        if (response.isSent()) {
+            LOG.warn("cannot report an error after the response was sent: {}", e.getMessage());
+            return;
+        }
+        if (e.retryAfter() != null) {
+            long seconds = Math.max(1, (e.retryAfter().toMillis() + 999) / 1000);
+            response.header(HeaderNames.RETRY_AFTER, Long.toString(seconds));
+        }
+        sendJson(response, e.status(), OpenAiJson.error(e));
+        LOG.debug("answered {}: {}", e.status(), e.getMessage());
+    }
+}

@@ -1,0 +1,191 @@
+package dev.finetune4j.serve;
+
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.serve.InferenceEngine;
+import io.helidon.webserver.WebServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * An OpenAI-compatible HTTP server in front of an {@link InferenceEngine}, on Helidon SE (each request on its own
+ * virtual thread): {@code GET /v1/models}, {@code POST /v1/completions}, {@code POST /v1/chat/completions} (with
+ * {@code "stream": true} as server-sent events), {@code GET /health}, and {@code POST /admin/adapters},
+ * {@code DELETE /admin/adapters/{name}} to load, replace and unload adapters while serving. {@code model} names the
+ * base model or a loaded adapter. Errors use OpenAI's body {@code {"error": {"message", "type", "param", "code"}}}:
+ * 400 for malformed JSON and invalid parameters, 404 for an unknown model, 429 with {@code Retry-After} when the
+ * engine's queue is full, 503 once the engine is closed.
+ *
+ * <pre>{@code
+ * try (LanguageModel base = AutoModel.loadCausalLM(dir);
+ *      HfTokenizer tokenizer = HfTokenizer.load(dir);
+ *      InferenceEngine engine = InferenceEngine.builder(base).build();
+ *      OpenAiServer server = OpenAiServer.builder(engine).modelName("qwen").tokenizer(tokenizer).port(8000).start()) {
+ *     System.out.println("serving on " + server.uri());
+ *     // ... until the application stops
+ * }
+ * }</pre>
+ *
+ * <p>The admin routes read adapter folders from the server's disk by path: the server listens on the loopback
+ * address unless told otherwise; expose it beyond the machine only behind a proxy that guards {@code /admin}.
+ *
+ * <p>Thread safety: the server handles requests concurrently; {@link #close()} may be called from any thread.
+ * Closing the server neither closes the engine nor the tokenizer: their owner does (after the server).
+ */
+public final class OpenAiServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(OpenAiServer.class);
+    /** Larger request bodies are refused (413) before they are read. */
+    private static final long MAX_REQUEST_BYTES = 16L << 20;
+
+    private final WebServer server;
+    private final URI uri;
+
+    private OpenAiServer(WebServer server, String host) {
+        this.server = server;
+        this.uri = URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + server.port() + "/");
+    }
+
+    /**
+     * A builder for a server in front of {@code engine}.
+     *
+     * @param engine the engine that generates; its adapters are the models served besides the base
+     * @return a builder: loopback address, port 8000, base model named "base", no tokenizer
+     */
+    public static Builder builder(InferenceEngine engine) {
+        return new Builder(engine);
+    }
+
+    /**
+     * The port the server listens on (the ephemeral port chosen when built with port 0).
+     *
+     * @return the port
+     */
+    public int port() {
+        return server.port();
+    }
+
+    /**
+     * The server's base address, such as {@code http://127.0.0.1:8000/}; OpenAI clients take {@code uri + "v1"}.
+     *
+     * @return the address
+     */
+    public URI uri() {
+        return uri;
+    }
+
+    /** Stops listening and ends the connections; idempotent. The engine is left running for its owner to close. */
+    @Override
+    public void close() {
+        if (server.isRunning()) {
+            server.stop();
+            LOG.info("server on {} stopped", uri);
+        }
+    }
+
+    /** Builder of {@link OpenAiServer}; not thread-safe. */
+    public static final class Builder {
+        private final InferenceEngine engine;
+        private Tokenizer tokenizer;
+        private String modelName = "base";
+        private Set<Long> stopTokens = Set.of();
+        private String host = "127.0.0.1";
+        private int port = 8000;
+
+        private Builder(InferenceEngine engine) {
+            this.engine = Objects.requireNonNull(engine, "engine");
+        }
+
+        /**
+         * The model's tokenizer: text prompts, chat (through its chat template), stop strings and the text of answers
+         * need it; without one, only {@code /v1/completions} with token-id prompts works.
+         *
+         * @param value the tokenizer, or null for none; its end-of-sequence id ends every generation
+         * @return this builder
+         */
+        public Builder tokenizer(Tokenizer value) {
+            tokenizer = value;
+            return this;
+        }
+
+        /**
+         * The name clients give as {@code model} for the base model (adapters go by their loaded names).
+         *
+         * @param value a non-blank name, for example the model folder's name
+         * @return this builder
+         */
+        public Builder modelName(String value) {
+            modelName = value;
+            return this;
+        }
+
+        /**
+         * Token ids that end every generation besides the tokenizer's end of sequence, for example the ids of
+         * {@code eos_token_id} in the model's config.json.
+         *
+         * @param value the ids
+         * @return this builder
+         */
+        public Builder stopTokens(Set<Long> value) {
+            stopTokens = Set.copyOf(value);
+            return this;
+        }
+
+        /**
+         * The address to listen on.
+         *
+         * @param value a host name or IP address; "0.0.0.0" listens on every interface
+         * @return this builder
+         */
+        public Builder host(String value) {
+            host = value;
+            return this;
+        }
+
+        /**
+         * The port to listen on.
+         *
+         * @param value 0 to 65535; 0 picks a free port ({@link OpenAiServer#port()} tells which)
+         * @return this builder
+         */
+        public Builder port(int value) {
+            port = value;
+            return this;
+        }
+
+        /**
+         * Starts the server.
+         *
+         * @return the running server
+         * @throws IllegalArgumentException when the model name is blank or the port out of range
+         * @throws java.io.UncheckedIOException when the address cannot be bound (port in use)
+         */
+        public OpenAiServer start() {
+            if (modelName == null || modelName.isBlank()) {
+                throw new IllegalArgumentException("modelName must not be blank: clients send it as 'model'");
+            }
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port must be 0 (any free port) to 65535, got " + port);
+            }
+            Set<Long> stops = new HashSet<>(stopTokens);
+            if (tokenizer != null) {
+                tokenizer.eosTokenId().ifPresent(stops::add);
+            }
+            ServedModels models = new ServedModels(engine, modelName, tokenizer, stops);
+            WebServer server = WebServer.builder()
+                    .host(host)
+                    .port(port)
+                    .shutdownHook(false) // the owner closes the server (the CLI's shutdown hook does)
+                    .maxPayloadSize(MAX_REQUEST_BYTES)
+                    .routing(routing -> OpenAiRoutes.register(routing, models))
+                    .build()
+                    .start();
+            OpenAiServer started = new OpenAiServer(server, host);
+            LOG.info("serving '{}' and adapters {} on {}", modelName, engine.adapterNames(), started.uri);
+            return started;
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package dev.finetune4j.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.generate.GenerationConfig;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Predicate;
+
+/**
+ * The generation fields that {@code /v1/completions} and {@code /v1/chat/completions} share, read and validated:
+ * {@code max_tokens} (chat also {@code max_completion_tokens}), {@code temperature} (OpenAI's default 1),
+ * {@code top_p}, {@code seed}, {@code stop}, {@code n} (1 only), {@code stream} and {@code stream_options}, with
+ * {@code top_k} and {@code repetition_penalty} as extensions (as vLLM names them). Fields that ask for what the
+ * server does not do ({@code logprobs}, {@code logit_bias}, presence and frequency penalties) are refused rather than
+ * ignored, so a client never gets an answer to a question it did not ask.
+ *
+ * @param generation   the engine's sampling settings, the model's stop tokens included
+ * @param stop         OpenAI's {@code stop} strings (at most 4, none empty)
+ * @param stream       answer with server-sent events
+ * @param includeUsage {@code stream_options.include_usage}: end the stream with a usage chunk
+ */
+record SamplingParameters(GenerationConfig generation, List<String> stop, boolean stream, boolean includeUsage) {
+    /** OpenAI's limit on {@code stop} strings. */
+    static final int MAX_STOP_STRINGS = 4;
+    /** Bounds the text held back while a stop string may be starting, and the work of matching per token. */
+    static final int MAX_STOP_LENGTH = 256;
+
+    SamplingParameters {
+        stop = List.copyOf(stop);
+    }
+
+    /**
+     * Reads the fields of {@code body}.
+     *
+     * @param defaultMaxTokens {@code max_tokens} when the request has none
+     * @param stopTokens       the ids that end generation (the tokenizer's end of sequence, the model's)
+     */
+    static SamplingParameters parse(JsonNode body, int defaultMaxTokens, Set<Long> stopTokens) {
+        if (JsonFields.integer(body, "n", 1, 1, Integer.MAX_VALUE) != 1) {
+            throw ApiException.invalid("n", "'n' must be 1: this server returns one choice per prompt; send the request "
+                    + "several times with different seeds for more");
+        }
+        if (JsonFields.integer(body, "best_of", 1, 1, Integer.MAX_VALUE) != 1) {
+            throw ApiException.invalid("best_of", "'best_of' must be 1 (or absent): this server returns one choice per prompt");
+        }
+        refuseUnless(body, "logit_bias", v -> v.isObject() && v.isEmpty(), "'logit_bias' is not supported; leave it out");
+        refuseUnless(body, "presence_penalty", v -> v.isNumber() && v.asDouble() == 0, "'presence_penalty' is not supported; "
+                + "use 'repetition_penalty' (e.g. 1.1) instead");
+        refuseUnless(body, "frequency_penalty", v -> v.isNumber() && v.asDouble() == 0, "'frequency_penalty' is not supported; "
+                + "use 'repetition_penalty' (e.g. 1.1) instead");
+        refuseUnless(body, "logprobs", v -> v.isBoolean() && !v.asBoolean(), "'logprobs' is not supported; leave it out");
+        refuseUnless(body, "top_logprobs", v -> v.isIntegralNumber() && v.asInt() == 0, "'top_logprobs' is not supported; leave it out");
+
+        long maxTokens = JsonFields.integer(body, "max_tokens", defaultMaxTokens, 1, Integer.MAX_VALUE);
+        maxTokens = JsonFields.integer(body, "max_completion_tokens", maxTokens, 1, Integer.MAX_VALUE);
+        float temperature = (float) JsonFields.number(body, "temperature", 1, 0, false, 2);
+        float topP = (float) JsonFields.number(body, "top_p", 1, 0, true, 1);
+        long topK = JsonFields.integer(body, "top_k", 0, -1, Integer.MAX_VALUE); // vLLM's -1 and our 0 both mean off
+        float repetitionPenalty = (float) JsonFields.number(body, "repetition_penalty", 1, 0, true, 100);
+        long seed = JsonFields.integer(body, "seed", ThreadLocalRandom.current().nextLong(), Long.MIN_VALUE, Long.MAX_VALUE);
+        boolean stream = JsonFields.bool(body, "stream", false);
+        boolean includeUsage = false;
+        if (JsonFields.present(body, "stream_options")) {
+            JsonNode options = body.get("stream_options");
+            if (!stream) {
+                throw ApiException.invalid("stream_options", "'stream_options' is only allowed with \"stream\": true");
+            }
+            if (!options.isObject()) {
+                throw ApiException.invalid("stream_options", "'stream_options' must be an object such as {\"include_usage\": true}, got "
+                        + JsonFields.describe(options));
+            }
+            includeUsage = JsonFields.bool(options, "include_usage", false);
+        }
+        GenerationConfig generation = GenerationConfig.builder().maxNewTokens((int) maxTokens).temperature(temperature)
+                .topP(topP).topK((int) Math.max(0, topK)).repetitionPenalty(repetitionPenalty).stopTokens(stopTokens).seed(seed)
+                .build();
+        return new SamplingParameters(generation, stopStrings(body), stream, includeUsage);
+    }
+
+    /** {@code stop}: a string or an array of strings. */
+    private static List<String> stopStrings(JsonNode body) {
+        if (!JsonFields.present(body, "stop")) {
+            return List.of();
+        }
+        JsonNode stop = body.get("stop");
+        List<JsonNode> items = new ArrayList<>();
+        if (stop.isArray()) {
+            stop.forEach(items::add);
+        } else {
+            items.add(stop);
+        }
+        if (items.size() > MAX_STOP_STRINGS) {
+            throw ApiException.invalid("stop", "'stop' has " + items.size() + " strings; at most " + MAX_STOP_STRINGS + " are allowed");
+        }
+        List<String> strings = new ArrayList<>();
+        for (JsonNode item : items) {
+            if (!item.isTextual() || item.asText().isEmpty()) {
+                throw ApiException.invalid("stop", "'stop' must be a non-empty string or an array of them, got "
+                        + JsonFields.describe(item) + (stop.isArray() ? " in the array" : ""));
+            }
+            if (item.asText().length() > MAX_STOP_LENGTH) {
+                throw ApiException.invalid("stop", "a 'stop' string has " + item.asText().length() + " characters; at most "
+                        + MAX_STOP_LENGTH + " are allowed");
+            }
+            strings.add(item.asText());
+        }
+        return strings;
+    }
+
+    /** Refuses {@code field} unless it is absent, null or a value for which {@code isDefault} holds. */
+    static void refuseUnless(JsonNode body, String field, Predicate<JsonNode> isDefault, String message) {
+        if (JsonFields.present(body, field) && !isDefault.test(body.get(field))) {
+            throw ApiException.invalid(field, message);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package dev.finetune4j.serve;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import dev.finetune4j.core.tokenizer.ChatMessage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The official OpenAI Java client ({@code com.openai:openai-java}) against the server: a chat request and a streamed
+ * chat request, their text equal to core's Generator on the chat-template prompt.
+ */
+class OpenAiJavaClientTest {
+    private static ServerFixture fixture;
+    private static OpenAIClient client;
+
+    @BeforeAll
+    static void start() {
+        fixture = ServerFixture.start();
+        client = OpenAIOkHttpClient.builder().baseUrl(fixture.server.uri() + "v1").apiKey("not-checked").maxRetries(0)
+                .timeout(Duration.ofSeconds(30)).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        client.close();
+        fixture.close();
+    }
+
+    private static ChatCompletionCreateParams params(String model) {
+        return ChatCompletionCreateParams.builder().model(model).addUserMessage("Hello there").maxCompletionTokens(10)
+                .temperature(0).build();
+    }
+
+    private static String expectedText(boolean withAdapter) {
+        long[] prompt = fixture.tokenizer.encodeChat(List.of(ChatMessage.user("Hello there")), true);
+        return fixture.tokenizer.decode(ServerFixture.greedyReference(prompt, 10, withAdapter,
+                fixture.tokenizer.eosTokenId().getAsLong()));
+    }
+
+    @Test
+    void chatCompletionFromTheOfficialClientEqualsTheGenerator() {
+        ChatCompletion completion = client.chat().completions().create(params(ServerFixture.BASE));
+
+        completion.validate(); // every field the client's model requires is there, of the right type
+        assertEquals(1, completion.choices().size());
+        ChatCompletion.Choice choice = completion.choices().get(0);
+        assertEquals(expectedText(false), choice.message().content().orElseThrow());
+        assertEquals(ChatCompletion.Choice.FinishReason.LENGTH, choice.finishReason());
+        assertEquals(10, completion.usage().orElseThrow().completionTokens());
+        assertEquals(ServerFixture.BASE, completion.model());
+    }
+
+    @Test
+    void streamedChatFromTheOfficialClientAddsUpToTheAdaptersGreedyText() {
+        List<ChatCompletionChunk> chunks = new ArrayList<>();
+        try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(params(ServerFixture.ADAPTER))) {
+            stream.stream().forEach(chunks::add);
+        }
+
+        StringBuilder text = new StringBuilder();
+        List<ChatCompletionChunk.Choice.FinishReason> finishes = new ArrayList<>();
+        for (ChatCompletionChunk chunk : chunks) {
+            chunk.validate();
+            assertEquals("chat.completion.chunk", chunk._object_().asString().orElseThrow());
+            for (ChatCompletionChunk.Choice c : chunk.choices()) {
+                c.delta().content().ifPresent(text::append);
+                c.finishReason().ifPresent(finishes::add);
+            }
+        }
+        assertTrue(chunks.size() >= 3, "a role chunk, text chunks and a finish chunk, got " + chunks.size());
+        assertEquals(expectedText(true), text.toString());
+        assertEquals(List.of(ChatCompletionChunk.Choice.FinishReason.LENGTH), finishes);
+    }
+}
