@@ -10,6 +10,8 @@
 #   dry run of the plumbing on a CPU:    SHAPES=tiny benchmarks/gpu/side-by-side.sh
 # SHAPES=tiny swaps every configuration's model for the tiny shape on the CPU (B2 x S32, 1 + 2 steps); the anchor
 # has no tiny shape, so its runs are skipped then, as they are wherever python3's torch has no CUDA.
+# Every configuration of ours runs in PRECISION (default bf16-mixed: bf16 frozen weights and BF16_MIXED training,
+# the anchor's bf16 model; f32 for float32), and its JSON line says which.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 PKG=.device/gpu
@@ -18,6 +20,7 @@ OUT=${OUT:-$PKG/out}/side-by-side
 BUDGET_S=${BUDGET_S:-450}
 MIN_RUN_S=${MIN_RUN_S:-45}
 SHAPES=${SHAPES:-real}
+PRECISION=${PRECISION:-bf16-mixed}
 START=$(date +%s)
 mkdir -p "$OUT/logs"
 : > "$OUT/results.jsonl"
@@ -94,7 +97,7 @@ for entry in "${CONFIGS[@]}"; do
             run_one "$name" finetune4j "$log" "$runtime/jdk/bin/java" --enable-native-access=ALL-UNNAMED \
                 --add-modules jdk.incubator.vector -Xmx"$XMX" -cp "$CP" \
                 dev.finetune4j.benchmarks.gpu.LoraThroughputBenchmark --config "$config" --batch "$batch" \
-                --seq "$seq" --steps "$STEPS" --warmup "$WARMUP" --device "$DEVICE" $flags
+                --seq "$seq" --steps "$STEPS" --warmup "$WARMUP" --device "$DEVICE" --precision "$PRECISION" $flags
         elif [ -n "$HF_SKIP" ]; then
             printf '%s\t%s\tskipped: %s\n' "$name" hf-peft "$HF_SKIP" >> "$OUT/runs.tsv"
         else

@@ -21,10 +21,11 @@ def main():
             rows[name][system] = json.loads(parts[3])
         else:
             notes.append(f"- {name}, {system}: {status}")
+    precisions = sorted({by["finetune4j"]["precision"] for by in rows.values() if "finetune4j" in by})
     out = [f"# LoRA side by side: finetune4j and Hugging Face PEFT",
            "",
            f"Card: {card}. Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. "
-           f"Commit: {commit}. Shapes: {shapes}.",
+           f"Commit: {commit}. Shapes: {shapes}. Our precision: {', '.join(precisions) or '-'} (HF PEFT: bf16).",
            "",
            "| configuration | ours tokens/s | HF tokens/s | speed ratio | ours peak GiB | HF peak GiB | memory ratio "
            "| ours MFU | HF MFU |",

@@ -1,5 +1,8 @@
 package dev.finetune4j.benchmarks.gpu;
 
+import dev.finetune4j.core.autograd.Precision;
+import dev.finetune4j.core.tensor.DType;
+
 import java.util.List;
 
 /**
@@ -14,13 +17,14 @@ import java.util.List;
  * @param steps                 timed steps
  * @param warmup                untimed steps before them
  * @param device                {@code cpu}, {@code cuda:N} or {@code auto}
- * @param precision             {@code f32} (the only precision this build trains in)
+ * @param precision             {@code bf16-mixed} (the anchor's: bf16 frozen weights, {@link Precision#BF16_MIXED})
+ *                              or {@code f32} (float32 weights and {@link Precision#F32})
  */
 public record BenchmarkOptions(String config, int batch, int seq, boolean gradientCheckpointing, boolean dora,
                                boolean qlora, int steps, int warmup, String device, String precision) {
     private static final String USAGE = "usage: LoraThroughputBenchmark --config NAME [--batch 8] [--seq 512] "
             + "[--gradient-checkpointing] [--dora] [--qlora] [--steps 10] [--warmup 3] [--device auto] "
-            + "[--precision f32]; NAME is one of " + ModelShapes.NAMES;
+            + "[--precision bf16-mixed|f32]; NAME is one of " + ModelShapes.NAMES;
 
     /** Checks the values; messages name the flag. */
     public BenchmarkOptions {
@@ -33,10 +37,28 @@ public record BenchmarkOptions(String config, int batch, int seq, boolean gradie
             throw new IllegalArgumentException("--dora and --qlora together are not a configuration of the benchmark; "
                     + "choose one");
         }
-        if (!precision.equals("f32")) {
-            throw new IllegalArgumentException("--precision " + precision + " is not available: this build trains "
-                    + "in f32 only (bf16-mixed comes with TrainingConfig.precision)");
+        if (!precision.equals("bf16-mixed") && !precision.equals("f32")) {
+            throw new IllegalArgumentException("--precision " + precision + " is not a precision of the benchmark; "
+                    + "use bf16-mixed (the anchor's) or f32");
         }
+    }
+
+    /**
+     * The precision the trainer runs in.
+     *
+     * @return {@link Precision#BF16_MIXED} for {@code bf16-mixed}, else {@link Precision#F32}
+     */
+    public Precision trainingPrecision() {
+        return precision.equals("bf16-mixed") ? Precision.BF16_MIXED : Precision.F32;
+    }
+
+    /**
+     * The dtype of the frozen base weights (before QLoRA quantizes the linear ones to NF4).
+     *
+     * @return {@link DType#BF16} for {@code bf16-mixed}, as the anchor's, else {@link DType#F32}
+     */
+    public DType frozenDType() {
+        return precision.equals("bf16-mixed") ? DType.BF16 : DType.F32;
     }
 
     /**
@@ -56,7 +78,7 @@ public record BenchmarkOptions(String config, int batch, int seq, boolean gradie
         int steps = 10;
         int warmup = 3;
         String device = "auto";
-        String precision = "f32";
+        String precision = "bf16-mixed";
         for (int i = 0; i < args.size(); i++) {
             String flag = args.get(i);
             switch (flag) {

@@ -5,7 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.DTypeConversions;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.lora.LoraConfig;
@@ -19,10 +22,13 @@ import dev.finetune4j.peft.train.TokenizedDataset;
 import dev.finetune4j.peft.train.TrainingConfig;
 import dev.finetune4j.peft.train.TrainingListener;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.DoubleSupplier;
+import java.util.stream.IntStream;
 
 /**
  * Our twin of {@code hf_peft_bench.py} (issue 15's anchor, copied beside this class's script in benchmarks/gpu):
@@ -39,8 +45,10 @@ import java.util.SplittableRandom;
  *     dev.finetune4j.benchmarks.gpu.LoraThroughputBenchmark --config llama-1.1b-shape --device cuda:0
  * }</pre>
  *
- * <p>This build trains in f32 (the anchor's weights are bf16), so compare memory knowing that our weights take
- * twice the bytes.
+ * <p>With {@code --precision bf16-mixed} (the default, the anchor's setting) the frozen weights are bf16 tensors,
+ * as the anchor's {@code dtype=torch.bfloat16} model, the adapter keeps float32 masters and the trainer runs in
+ * {@link dev.finetune4j.core.autograd.Precision#BF16_MIXED}; {@code --precision f32} makes everything float32.
+ * With {@code --qlora} the linear weights but {@code lm_head}'s are then quantized to NF4.
  */
 public final class LoraThroughputBenchmark {
     /** bf16 tensor-core peak that cuBLAS reaches on an H100/H200, the anchor's MFU denominator. */
@@ -67,14 +75,15 @@ public final class LoraThroughputBenchmark {
      */
     public static ObjectNode run(BenchmarkOptions o) {
         Device device = Device.parse(o.device());
-        device.backend().resetPeak();
         ObjectNode shape = ModelShapes.config(o.config());
-        try (LanguageModel base = AutoModel.newCausalLM(shape, TensorScope.detached(device))) {
+        try (LanguageModel base = randomBase(shape, device, o.frozenDType())) {
             long frozen = base.stateDict().values().stream().mapToLong(Tensor::numel).sum();
-            randomize(base);
             LoraConfig lora = LoraConfig.builder().r(16).loraAlpha(32).loraDropout(0).targetModules(TARGETS)
                     .useDora(o.dora()).build();
             PeftModel model = o.qlora() ? QloraInjector.wrap(base, lora) : Peft.wrap(base, lora);
+            // NOTE: the peak counts from the finished model on, as the anchor's counts its bf16 model's copy to the
+            // device: building ours passes through float32 placeholders that bf16 and NF4 weights replace.
+            device.backend().resetPeak();
             long[][] ids = new long[o.batch()][];
             SplittableRandom random = new SplittableRandom(1);
             for (int i = 0; i < ids.length; i++) {
@@ -82,7 +91,8 @@ public final class LoraThroughputBenchmark {
             }
             TrainingConfig cfg = TrainingConfig.builder().maxSteps(o.warmup() + o.steps()).microBatchSize(o.batch())
                     .learningRate(1e-4).weightDecay(0.01).schedule(Schedule.CONSTANT).maxGradNorm(0).shuffle(false)
-                    .seed(0).logEverySteps(0).gradientCheckpointing(o.gradientCheckpointing()).build();
+                    .seed(0).logEverySteps(0).gradientCheckpointing(o.gradientCheckpointing())
+                    .precision(o.trainingPrecision()).build();
             List<Long> stepEnds = new ArrayList<>();
             List<Double> losses = new ArrayList<>();
             stepEnds.add(System.nanoTime());
@@ -109,20 +119,71 @@ public final class LoraThroughputBenchmark {
         }
     }
 
-    /** Matrices uniform with std 0.02, norm weights 1, biases left at 0; one seeded stream per tensor. */
-    private static void randomize(LanguageModel model) {
-        List<Map.Entry<String, Tensor>> params = List.copyOf(model.stateDict().entrySet());
-        java.util.stream.IntStream.range(0, params.size()).parallel().forEach(i -> {
-            String name = params.get(i).getKey();
-            Tensor t = params.get(i).getValue();
-            SplittableRandom random = new SplittableRandom(1000L + i);
-            if (name.endsWith("norm.weight")) {
-                StateDicts.fill(t, () -> 1.0);
-            } else if (t.rank() == 2) {
-                // uniform on [-a, a] has std a / sqrt(3): a = 0.02 sqrt(3) gives transformers' std of 0.02
-                StateDicts.fill(t, () -> (random.nextDouble() * 2 - 1) * 0.034641);
-            }
-        });
+    /**
+     * A causal LM of {@code shape} on {@code device} with seeded random weights stored in {@code frozen}: matrices
+     * uniform with std 0.02, norm weights 1, biases 0, one stream per tensor, so that a bf16 weight holds the float32
+     * weight of the same seed rounded to nearest-even. Only the final weights stay: {@link AutoModel#newCausalLM}
+     * makes float32 zeros, which a bf16 weight replaces and releases.
+     *
+     * @param shape  the config.json of the model
+     * @param device where the weights live
+     * @param frozen {@link DType#F32} or {@link DType#BF16}
+     * @return the model; close it to free its weights
+     */
+    static LanguageModel randomBase(ObjectNode shape, Device device, DType frozen) {
+        if (frozen != DType.F32 && frozen != DType.BF16) {
+            throw new IllegalArgumentException("random base weights are F32 or BF16, not " + frozen);
+        }
+        LanguageModel model = AutoModel.newCausalLM(shape, TensorScope.detached(device));
+        try {
+            List<Map.Entry<String, Tensor>> params = List.copyOf(model.stateDict().entrySet());
+            IntStream.range(0, params.size()).parallel().forEach(i -> {
+                String name = params.get(i).getKey();
+                Tensor placeholder = params.get(i).getValue();
+                DoubleSupplier values = values(name, placeholder, new SplittableRandom(1000L + i));
+                if (frozen == DType.F32) {
+                    StateDicts.fill(placeholder, values);
+                } else {
+                    replace(model, name, placeholder, bf16(model.parameterScope(), placeholder, values));
+                }
+            });
+            return model;
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    private static DoubleSupplier values(String name, Tensor t, SplittableRandom random) {
+        if (name.endsWith("norm.weight")) {
+            return () -> 1.0;
+        }
+        // uniform on [-a, a] has std a / sqrt(3): a = 0.02 sqrt(3) gives transformers' std of 0.02
+        return t.rank() == 2 ? () -> (random.nextDouble() * 2 - 1) * 0.034641 : () -> 0.0;
+    }
+
+    /** A bf16 tensor shaped as {@code like}, filled on the host from {@code values} rounded to float32 then bf16. */
+    private static Tensor bf16(TensorScope scope, Tensor like, DoubleSupplier values) {
+        short[] bits = new short[Math.toIntExact(like.numel())];
+        for (int j = 0; j < bits.length; j++) {
+            bits[j] = DTypeConversions.floatToBf16((float) values.getAsDouble());
+        }
+        Tensor t = Tensor.zeros(scope, like.device(), DType.BF16, like.shape());
+        t.backend().copyFromHost(MemorySegment.ofArray(bits), t);
+        return t;
+    }
+
+    /** Puts {@code weight} in place of the parameter {@code placeholder} at the dotted path {@code name} and frees it. */
+    private static void replace(LanguageModel model, String name, Tensor placeholder, Tensor weight) {
+        Module owner = model;
+        String[] parts = name.split("\\.");
+        for (int j = 0; j < parts.length - 1; j++) {
+            owner = owner.child(parts[j]);
+        }
+        synchronized (model) { // the tensors are made in parallel; a module's parameter map is not thread-safe
+            owner.setParameter(parts[parts.length - 1], weight);
+        }
+        model.parameterScope().release(placeholder);
     }
 
     private static double round(double v, int digits) {
