@@ -40,22 +40,26 @@ public final class Checkpoint {
             return block.apply(x);
         }
         TensorScope caller = TensorScope.current();
+        Precision precision = Precision.current(); // the backward runs in F32: the recompute must round as this run did
         Tensor out;
         // the block's intermediates live in an inner scope that closes here; only the output is copied out
         try (var ng = Autograd.noGrad(); var activations = TensorScope.open()) {
             Tensor y = block.apply(x);
             out = y.copyTo(y.device(), caller);
         }
-        return Autograd.record("checkpoint", out, dOut -> recompute(x, block, dOut, inputs.length), inputs);
+        return Autograd.record("checkpoint", out, dOut -> recompute(x, block, precision, dOut, inputs.length), inputs);
     }
 
-    /** Re-runs the block with recording on and back-propagates {@code dOut} through it; returns dx. */
-    private static Tensor[] recompute(Tensor x, UnaryOperator<Tensor> block, Tensor dOut, int inputs) {
+    /** Re-runs the block in the forward's precision with recording on and back-propagates {@code dOut}; returns dx. */
+    private static Tensor[] recompute(Tensor x, UnaryOperator<Tensor> block, Precision precision, Tensor dOut, int inputs) {
         Tensor[] grads = new Tensor[inputs];
         // a leaf over x's storage: the recompute's graph stops here, and dx lands in its grad (x's scope)
         Tensor input = x.detach().requiresGrad(x.requiresGrad());
         try (var grad = Autograd.enableGrad(); var activations = TensorScope.open()) {
-            Tensor y = block.apply(input);
+            Tensor y;
+            try (var rounding = precision.use()) {
+                y = block.apply(input);
+            }
             if (y.requiresGrad()) {
                 Autograd.backward(y, dOut);
             }

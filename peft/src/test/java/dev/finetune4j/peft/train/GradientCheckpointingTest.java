@@ -2,6 +2,7 @@ package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.CrossEntropy;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelInput;
@@ -10,6 +11,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -83,6 +85,26 @@ class GradientCheckpointingTest {
         }
     }
 
+    /** The recompute in the backward (which runs in F32) rounds as the forward did under BF16_MIXED. */
+    @Test
+    void theRecomputeKeepsTheForwardsPrecision() {
+        try (LanguageModel base = AutoModel.loadCausalLM(hfTiny("llama"))) {
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8)
+                    .targetModules("q_proj", "v_proj", "down_proj").build());
+            randomize(model);
+            model.train(true);
+            long[][] ids = {{1, 5, 9, 2, 7, 3, 4, 8}};
+            Map<String, float[]> plain = gradients(model, ids, false, 5, true, Precision.BF16_MIXED);
+            Map<String, float[]> checkpointed = gradients(model, ids, true, 5, true, Precision.BF16_MIXED);
+            Map<String, float[]> f32 = gradients(model, ids, true, 5, true, Precision.F32);
+            for (String name : plain.keySet()) {
+                assertArrayEquals(plain.get(name), checkpointed.get(name), "BF16_MIXED gradient of " + name);
+            }
+            String someA = plain.keySet().stream().filter(n -> n.contains("lora_A")).findFirst().orElseThrow();
+            assertFalse(Arrays.equals(plain.get(someA), f32.get(someA)), "BF16_MIXED rounds, so its gradients differ from F32's");
+        }
+    }
+
     private static Path hfTiny(String family) {
         try {
             return Path.of(GradientCheckpointingTest.class.getResource("/hf-tiny/" + family).toURI());
@@ -107,12 +129,21 @@ class GradientCheckpointingTest {
     /** Gradients of one backward of the causal-LM loss, by parameter name. */
     private static Map<String, float[]> gradients(PeftModel model, long[][] ids, boolean checkpointing, long seed,
                                                   boolean checkpointable) {
+        return gradients(model, ids, checkpointing, seed, checkpointable, Precision.F32);
+    }
+
+    /** As above with the forward in {@code precision} and the backward outside it, as the training loop runs them. */
+    private static Map<String, float[]> gradients(PeftModel model, long[][] ids, boolean checkpointing, long seed,
+                                                  boolean checkpointable, Precision precision) {
         model.base().gradientCheckpointing(checkpointing);
         model.base().seedDropout(seed);
         model.trainableParameters().values().forEach(t -> t.setGrad(null));
         Map<String, float[]> out = new LinkedHashMap<>();
         try (var scope = TensorScope.open()) {
-            Tensor loss = causalLoss(model.forward(ModelInput.of(ids, null)), ids);
+            Tensor loss;
+            try (var rounding = precision.use()) {
+                loss = causalLoss(model.forward(ModelInput.of(ids, null)), ids);
+            }
             assertEquals(checkpointing && checkpointable, graphHas(loss, "checkpoint"), "checkpoint nodes in the graph");
             Autograd.backward(loss);
             model.trainableParameters().forEach((n, t) -> out.put(n, t.grad().toFloatArray()));
