@@ -21,6 +21,11 @@ public final class CrossEntropy {
      * @return the mean loss, a one-element tensor
      */
     public static Tensor loss(Tensor logits, int[] labels) {
+        return meanNegative(tokenLogProbs(logits, labels), labels);
+    }
+
+    /** -sum(tokenLogProbs) / (labels that are not ignored): the mean loss of {@link #loss} and its fused twin. */
+    static Tensor meanNegative(Tensor tokenLogProbs, int[] labels) {
         int count = 0;
         for (int label : labels) {
             if (label != IGNORE_INDEX) {
@@ -28,7 +33,7 @@ public final class CrossEntropy {
             }
         }
         // NOTE: mean of -log p over the counted rows; 0/0 gives NaN exactly as PyTorch does.
-        return Elementwise.scale(Reductions.sum(tokenLogProbs(logits, labels)), -1f / count);
+        return Elementwise.scale(Reductions.sum(tokenLogProbs), -1f / count);
     }
 
     /**
@@ -58,7 +63,8 @@ public final class CrossEntropy {
         }, logits);
     }
 
-    private static void checkLabels(int[] labels, int n, int v) {
+    /** Throws unless there is one label per row, each in [0, v) or the ignore index. */
+    static void checkLabels(int[] labels, int n, int v) {
         if (labels.length != n) {
             throw new IllegalArgumentException(labels.length + " labels for " + n + " rows of logits");
         }
