@@ -21,11 +21,19 @@ public final class CrossEntropy {
      * @return the mean loss, a one-element tensor
      */
     public static Tensor loss(Tensor logits, int[] labels) {
-        return meanNegative(tokenLogProbs(logits, labels), labels);
+        return lossFromLogProbs(tokenLogProbs(logits, labels), labels);
     }
 
-    /** -sum(tokenLogProbs) / (labels that are not ignored): the mean loss of {@link #loss} and its fused twin. */
-    static Tensor meanNegative(Tensor tokenLogProbs, int[] labels) {
+    /**
+     * The mean loss of {@link #loss} from per-token log-probabilities ({@link #tokenLogProbs} or
+     * {@link LinearCrossEntropy#tokenLogProbs}): {@code -sum(tokenLogProbs) / count} over the labels that are not
+     * {@link #IGNORE_INDEX}, NaN when every label is ignored.
+     *
+     * @param tokenLogProbs log p(label) per row, 0 on ignored rows, (N)
+     * @param labels the labels they were computed for
+     * @return the mean loss, a one-element tensor
+     */
+    public static Tensor lossFromLogProbs(Tensor tokenLogProbs, int[] labels) {
         int count = 0;
         for (int label : labels) {
             if (label != IGNORE_INDEX) {

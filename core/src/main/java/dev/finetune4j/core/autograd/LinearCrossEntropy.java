@@ -10,7 +10,8 @@ import dev.finetune4j.core.tensor.TensorScope;
  * hidden W^T} is never held for all N tokens, only for {@code chunkRows} of them at a time (the forward keeps each
  * row's maximum and 1 / sum of exponentials; the backward recomputes the chunk's logits). At a 151,936-word
  * vocabulary and 2,048 tokens, the unfused path holds 1.2 GB of float32 logits and as much again for their
- * gradient; this op holds two chunks of {@code chunkRows x V}.
+ * gradient; this op holds one chunk of {@code chunkRows x V} floats at a time (the backward turns the recomputed
+ * logits into their gradient in place).
  *
  * <p>Equal to {@code CrossEntropy.tokenLogProbs(Matmul.linear(hidden, weight, null), labels)}: every row's logits,
  * log-probability and input gradient are computed by the same kernels on the same values, so they match bit for
@@ -50,7 +51,7 @@ public final class LinearCrossEntropy {
      * @return the mean loss, a one-element tensor
      */
     public static Tensor loss(Tensor hidden, Tensor weight, int[] labels) {
-        return CrossEntropy.meanNegative(tokenLogProbs(hidden, weight, labels, defaultChunkRows(weight.dim(0))),
+        return CrossEntropy.lossFromLogProbs(tokenLogProbs(hidden, weight, labels, defaultChunkRows(weight.dim(0))),
                 labels);
     }
 
@@ -126,9 +127,9 @@ public final class LinearCrossEntropy {
             boolean first = true;
             for (Range r : ranges()) {
                 try (var chunk = TensorScope.open()) {
-                    Tensor logits = logits(r);
-                    Tensor dLogits = Tensor.zeros(x.device(), logits.shape());
-                    be.crossEntropy().tokenLogProbsBackward(logits, rows(labels, r), CrossEntropy.IGNORE_INDEX,
+                    // the recomputed logits become their own gradient in place: one chunk buffer, not two
+                    Tensor dLogits = logits(r);
+                    be.crossEntropy().tokenLogProbsBackward(dLogits, rows(labels, r), CrossEntropy.IGNORE_INDEX,
                             rows(rowMax, r), rows(invRowSum, r), rows(dLogProbs, r), dLogits);
                     if (dx != null) {
                         be.matmul().gemm(dLogits, false, w, false, rows(dx, r), 1f, false);
