@@ -6,10 +6,7 @@ import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.tensor.DType;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Loads a model folder with the default options (a bf16 checkpoint stays bf16 and memory-mapped), or converted
@@ -36,17 +33,7 @@ public final class LoadMemoryBenchmark {
      */
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : "target/qwen2-0.5b-shape");
-        AtomicLong peakAnon = new AtomicLong();
-        Thread sampler = Thread.ofPlatform().daemon().start(() -> {
-            while (!Thread.currentThread().isInterrupted()) {
-                peakAnon.accumulateAndGet(rssAnonBytes(), Math::max);
-                try {
-                    Thread.sleep(2);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        });
+        RssSampler rss = RssSampler.start();
         long start = System.nanoTime();
         LoadOptions.Builder options = LoadOptions.builder().device(Device.cpu());
         if (args.length > 1) {
@@ -60,28 +47,13 @@ public final class LoadMemoryBenchmark {
             }
             float[][][] logits = lm.logits(ids, null);
             long done = System.nanoTime();
-            sampler.interrupt();
-            sampler.join();
+            long peakAnon = rss.stop();
             System.out.printf("{\"model\": \"%s\", \"weights_dtype\": \"%s\", \"max_heap_mib\": %d, \"load_s\": %.2f, "
                             + "\"forward_s\": %.2f, \"forward_tokens_per_s\": %.1f, \"peak_rss_anon_gib\": %.3f, "
                             + "\"logit_check\": %.4f}%n",
                     dir.getFileName(), lm.stateDict().get("model.embed_tokens.weight").dtype(),
                     Runtime.getRuntime().maxMemory() >> 20, (loaded - start) / 1e9, (done - loaded) / 1e9,
-                    TOKENS / ((done - loaded) / 1e9), peakAnon.get() / (double) (1L << 30), logits[0][TOKENS - 1][0]);
+                    TOKENS / ((done - loaded) / 1e9), peakAnon / (double) (1L << 30), logits[0][TOKENS - 1][0]);
         }
-    }
-
-    /** RssAnon of this process in bytes (0 where /proc is absent). */
-    private static long rssAnonBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("RssAnon:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return 0;
-        }
-        return 0;
     }
 }
