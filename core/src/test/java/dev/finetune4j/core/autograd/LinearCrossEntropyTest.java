@@ -112,6 +112,38 @@ class LinearCrossEntropyTest {
         assertClose(unfused.dWeight, fused.dWeight, "tied embedding gradient");
     }
 
+    /** The point of the op: the step's tensors peak near one chunk of logits, not at the N x V logits. */
+    @Test
+    void holdsOneChunkOfLogitsAtATime() {
+        int n = 256;
+        int v = 4096;
+        int chunkRows = 16;
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = (i * 37) % v;
+        }
+        for (boolean fused : new boolean[]{true, false}) {
+            try (var s = TensorScope.open()) {
+                Tensor hidden = Tensor.of(GradCheck.randn(3, n * C), n, C).requiresGrad(true);
+                Tensor weight = Tensor.of(GradCheck.randn(4, v * C), v, C);
+                var backend = hidden.backend();
+                backend.resetPeak();
+                long before = backend.memory().allocatedBytes();
+                Tensor lp = fused ? LinearCrossEntropy.tokenLogProbs(hidden, weight, labels, chunkRows)
+                        : CrossEntropy.tokenLogProbs(Matmul.linear(hidden, weight, null), labels);
+                Autograd.backward(Reductions.sum(lp));
+                long peak = backend.memory().peakBytes() - before;
+                long chunk = (long) chunkRows * v * Float.BYTES;
+                long logits = (long) n * v * Float.BYTES;
+                if (fused) {
+                    assertTrue(peak < chunk + logits / 8, "fused peak " + peak + " bytes, one chunk is " + chunk);
+                } else {
+                    assertTrue(peak >= 2 * logits, "the unfused path holds logits and their gradient: " + peak);
+                }
+            }
+        }
+    }
+
     @Test
     void rejectsShapesThatDoNotFitAndEmptyChunks() {
         try (var s = TensorScope.open()) {
