@@ -25,6 +25,8 @@ import dev.finetune4j.core.tensor.TensorScope;
 public final class LinearCrossEntropy {
     /** Float32 values a chunk of logits may hold by default (64 MiB), see {@link #defaultChunkRows}. */
     static final long DEFAULT_CHUNK_ELEMENTS = 1L << 24;
+    /** Products with this many rows or fewer may run another kernel (the CPU's for LoRA's rank-r factors). */
+    private static final int NARROW_ROWS = 8;
 
     private LinearCrossEntropy() {
     }
@@ -166,9 +168,6 @@ public final class LinearCrossEntropy {
             return out;
         }
     }
-
-    /** Products with this many rows or fewer may run another kernel (the CPU's for LoRA's rank-r factors). */
-    private static final int NARROW_ROWS = 8;
 
     /** Rows [start, end) of a contiguous tensor whose first dimension is the row. */
     private static Tensor rows(Tensor t, Range r) {
