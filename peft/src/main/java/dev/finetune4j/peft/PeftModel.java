@@ -54,6 +54,19 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
         return added == 0 ? logits : logits.slice(1, added, logits.dim(1));
     }
 
+    /**
+     * log p(label) of the input's own positions, flattened to (B * T), with autograd through the adapter: the base
+     * model's {@link LanguageModel#headLogProbs}, which does not hold the (B * T, V) logits when the output head is
+     * a plain projection. Equal to the default's {@code CrossEntropy.tokenLogProbs} of {@link #forward}.
+     */
+    @Override
+    public Tensor tokenLogProbs(ModelInput input, int[] labels) {
+        ModelInput prepared = state.tuner().prepare(input);
+        Tensor hidden = base.hiddenStates(prepared);
+        int added = hidden.dim(1) - input.length();
+        return base.headLogProbs(added == 0 ? hidden : hidden.slice(1, added, hidden.dim(1)), labels);
+    }
+
     /** The base model's shape facts; the longest sequence excludes the positions prompt or prefix tuning takes. */
     @Override
     public ModelSpec spec() {

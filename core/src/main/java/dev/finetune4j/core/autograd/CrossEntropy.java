@@ -21,6 +21,19 @@ public final class CrossEntropy {
      * @return the mean loss, a one-element tensor
      */
     public static Tensor loss(Tensor logits, int[] labels) {
+        return lossFromLogProbs(tokenLogProbs(logits, labels), labels);
+    }
+
+    /**
+     * The mean loss of {@link #loss} from per-token log-probabilities ({@link #tokenLogProbs} or
+     * {@link LinearCrossEntropy#tokenLogProbs}): {@code -sum(tokenLogProbs) / count} over the labels that are not
+     * {@link #IGNORE_INDEX}, NaN when every label is ignored.
+     *
+     * @param tokenLogProbs log p(label) per row, 0 on ignored rows, (N)
+     * @param labels the labels they were computed for
+     * @return the mean loss, a one-element tensor
+     */
+    public static Tensor lossFromLogProbs(Tensor tokenLogProbs, int[] labels) {
         int count = 0;
         for (int label : labels) {
             if (label != IGNORE_INDEX) {
@@ -28,7 +41,7 @@ public final class CrossEntropy {
             }
         }
         // NOTE: mean of -log p over the counted rows; 0/0 gives NaN exactly as PyTorch does.
-        return Elementwise.scale(Reductions.sum(tokenLogProbs(logits, labels)), -1f / count);
+        return Elementwise.scale(Reductions.sum(tokenLogProbs), -1f / count);
     }
 
     /**
@@ -58,7 +71,8 @@ public final class CrossEntropy {
         }, logits);
     }
 
-    private static void checkLabels(int[] labels, int n, int v) {
+    /** Throws unless there is one label per row, each in [0, v) or the ignore index. */
+    static void checkLabels(int[] labels, int n, int v) {
         if (labels.length != n) {
             throw new IllegalArgumentException(labels.length + " labels for " + n + " rows of logits");
         }

@@ -33,6 +33,8 @@ public interface CrossEntropyKernels {
     /**
      * (forward: {@link #tokenLogProbs}) {@code dLogits[n] = dLogProbs[n] * (onehot(label) - softmax(logits[n]))}
      * with {@code softmax(logits[n]) = exp(logits[n] - rowMax[n]) * invRowSum[n]}; ignored rows are 0.
+     * {@code dLogits} may be {@code logits} itself when that is float32 (each element is read before it is
+     * written): the fused head's backward recomputes a chunk of logits and turns it into its gradient in place.
      *
      * @param logits the forward's scores
      * @param labels the forward's labels
@@ -40,7 +42,7 @@ public interface CrossEntropyKernels {
      * @param rowMax the forward's row maxima
      * @param invRowSum the forward's 1 / sums
      * @param dLogProbs the gradient of the log-probabilities, (N)
-     * @param dLogits receives the gradient of the logits, (N, V)
+     * @param dLogits receives the gradient of the logits, (N, V); may be {@code logits} when that is F32
      */
     void tokenLogProbsBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor rowMax, Tensor invRowSum,
                                Tensor dLogProbs, Tensor dLogits);

@@ -3,6 +3,8 @@ package dev.finetune4j.core.models;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.autograd.Checkpoint;
+import dev.finetune4j.core.autograd.CrossEntropy;
+import dev.finetune4j.core.autograd.LinearCrossEntropy;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
@@ -80,6 +82,43 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
         ForwardContext ctx = context(input);
         Tensor embeds = input.inputsEmbeds() != null ? input.inputsEmbeds() : embed(input.inputIds());
         return logitsFromHidden(hiddenStates(embeds, ctx));
+    }
+
+    /**
+     * log p(label) per position through the output head without the (B * T, V) logits when the head is a plain
+     * projection ({@link #outputProjection}); see {@link LogitsModel#tokenLogProbs}.
+     */
+    @Override
+    public final Tensor tokenLogProbs(ModelInput input, int[] labels) {
+        return headLogProbs(hiddenStates(input), labels);
+    }
+
+    /**
+     * log p(label) of final hidden states through the output head, flattened to (B * T): fused and chunked with
+     * {@link LinearCrossEntropy} when the head is a plain projection ({@link #outputProjection}), else through
+     * {@link #logitsFromHidden} and {@link CrossEntropy}. Both give the same values and input gradients.
+     *
+     * @param hidden final hidden states, (B, T, C)
+     * @param labels the label of each position, row after row, in [0, V) or {@link CrossEntropy#IGNORE_INDEX}
+     * @return the log-probabilities, (B * T), 0 at ignored positions
+     */
+    public final Tensor headLogProbs(Tensor hidden, int[] labels) {
+        Tensor weight = outputProjection();
+        if (weight == null) {
+            Tensor logits = logitsFromHidden(hidden);
+            return CrossEntropy.tokenLogProbs(logits.reshape(logits.dim(0) * logits.dim(1), logits.dim(2)), labels);
+        }
+        return LinearCrossEntropy.tokenLogProbs(hidden, weight, labels, LinearCrossEntropy.defaultChunkRows(weight.dim(0)));
+    }
+
+    /**
+     * The weight (V, C) when the output head is {@code hidden W^T} and nothing else (no bias, no adapter around
+     * it), else null. {@link #logitsFromHidden} must then compute exactly {@code Matmul.linear(hidden, W, null)}.
+     *
+     * @return the output projection's weight, or null when the head is anything else
+     */
+    protected Tensor outputProjection() {
+        return null;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.finetune4j.core.models;
 
+import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.tensor.Tensor;
 
 /**
@@ -16,6 +17,21 @@ public interface LogitsModel {
      * @return the logits, (B, T, V)
      */
     Tensor forward(ModelInput input);
+
+    /**
+     * log p(label) of every position of a batch, flattened to (B * T), with autograd: what a training loss needs
+     * when it needs no logits. Equal to {@code CrossEntropy.tokenLogProbs(forward(input).reshape(B * T, V),
+     * labels)}, which is what this default computes; a model whose output head is a plain projection computes it
+     * without holding the (B * T, V) logits (see {@link dev.finetune4j.core.autograd.LinearCrossEntropy}).
+     *
+     * @param input the batch, B rows of T positions
+     * @param labels the label of each position, row after row, in [0, V) or {@link CrossEntropy#IGNORE_INDEX}
+     * @return the log-probabilities, (B * T), 0 at ignored positions
+     */
+    default Tensor tokenLogProbs(ModelInput input, int[] labels) {
+        Tensor logits = forward(input);
+        return CrossEntropy.tokenLogProbs(logits.reshape(logits.dim(0) * logits.dim(1), logits.dim(2)), labels);
+    }
 
     /**
      * Shape facts (layers, heads, vocabulary, longest sequence).

@@ -1,7 +1,6 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.Autograd;
-import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -99,11 +98,8 @@ final class DpoObjective implements Objective {
             rows.add(data.get(i).sequence(false));
         }
         Batch batch = Batch.collate(rows, padId);
-        Tensor logits = model.forward(batch.modelInput());
-        int b = batch.batchSize();
-        int t = batch.length();
-        Tensor tokenLogProbs = CrossEntropy.tokenLogProbs(logits.reshape(b * t, logits.dim(2)), batch.targets());
-        return Reductions.sum(tokenLogProbs.reshape(b, t), 1, false);
+        Tensor tokenLogProbs = model.tokenLogProbs(batch.modelInput(), batch.targets());
+        return Reductions.sum(tokenLogProbs.reshape(batch.batchSize(), batch.length()), 1, false);
     }
 
     /** Each pair's summed response log-probabilities under the model as it is, in eval mode, without gradients. */

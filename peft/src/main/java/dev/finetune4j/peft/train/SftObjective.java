@@ -55,11 +55,11 @@ final class SftObjective implements Objective {
             rows.add(data.get(i));
         }
         Batch batch = Batch.collate(rows, padId);
-        Tensor logits = model.forward(batch.modelInput());
-        int v = logits.dim(2);
-        Tensor flat = logits.reshape(batch.batchSize() * batch.length(), v);
-        // CrossEntropy.loss is the mean over valid rows; times their count gives the sum.
-        Tensor sum = Elementwise.scale(CrossEntropy.loss(flat, batch.targets()), batch.lossTokens());
+        // the fused head: no (tokens, vocab) logits; the same numbers as CrossEntropy.loss of model.forward
+        Tensor tokenLogProbs = model.tokenLogProbs(batch.modelInput(), batch.targets());
+        // the mean over valid rows, times their count, gives the sum
+        Tensor sum = Elementwise.scale(CrossEntropy.lossFromLogProbs(tokenLogProbs, batch.targets()),
+                batch.lossTokens());
         return new Loss(sum, batch.tokens(), Map.of());
     }
 }

@@ -74,6 +74,16 @@ public final class DecoderModel extends LanguageModel {
         return layer("lm_head").forward(hidden);
     }
 
+    /** The tied embedding, or lm_head's weight while it is a plain bias-free {@link Linear} (no adapter on it). */
+    @Override
+    protected Tensor outputProjection() {
+        if (config.tieWordEmbeddings()) {
+            return backbone().embedTokens().weight();
+        }
+        return layer("lm_head") instanceof Linear head && head.getClass() == Linear.class && !head.hasBias()
+                && !head.fanInFanOut() ? head.weight() : null;
+    }
+
     private Backbone backbone() {
         return (Backbone) child("model");
     }

@@ -73,7 +73,13 @@ public final class Gpt2Model extends LanguageModel {
 
     @Override
     protected Tensor logitsFromHidden(Tensor hidden) {
-        return Matmul.linear(hidden, ((Embedding) transformer().child("wte")).weight(), null);
+        return Matmul.linear(hidden, outputProjection(), null);
+    }
+
+    /** The tied token embedding {@code wte}. */
+    @Override
+    protected Tensor outputProjection() {
+        return ((Embedding) transformer().child("wte")).weight();
     }
 
     private Module transformer() {

@@ -34,6 +34,7 @@ extern "C" __global__ void token_log_probs(const void* logits, int logitsType, c
 }
 
 // (forward: token_log_probs) dLogits[n] = dLogProbs[n] * (onehot(label) - exp(logits[n] - max[n]) / sum[n]).
+// dLogits may be logits itself (F32): each thread reads an element before writing it, and no other thread reads it.
 extern "C" __global__ void token_log_probs_backward(const void* logits, int logitsType, const int* labels,
                                                     int ignoreIndex, const float* rowMax, const float* invRowSum,
                                                     const float* dLogProbs, float* dLogits, long long V) {
