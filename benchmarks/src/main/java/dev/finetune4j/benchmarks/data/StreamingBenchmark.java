@@ -47,7 +47,7 @@ public final class StreamingBenchmark {
         PipelineReport r = Pipeline.builder().read(Formats.jsonl(in))
                 .step(TextCleaner.defaults())
                 .step(new ExactDedup(n))
-                .step(new NearDedup(NearDedupConfig.defaults(), n))
+                .step(new NearDedup(NearDedupConfig.defaults()))
                 .split(SplitSpec.ratio(0.8, 0.1, 0.1).seed(42))
                 .write(dir.resolve("out")).run();
         double s = (System.nanoTime() - t0) / 1e9;

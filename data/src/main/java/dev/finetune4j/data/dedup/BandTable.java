@@ -1,22 +1,20 @@
 package dev.finetune4j.data.dedup;
 
-import java.io.Serializable;
-
 /**
  * One LSH band's buckets in flat arrays (open addressing, linear probing, load at most 3/4): the 64-bit band
- * hashes, and, only when cluster ids are wanted, the ordinal of the first record that had each hash. So a slot
- * costs 8 bytes (drop mode) or 12 bytes (tag mode), with no object per entry. Not thread-safe.
+ * hashes and the ordinal of the first record that had each hash. So a slot costs 12 bytes, with no object per
+ * entry. Not thread-safe.
  */
-final class BandTable implements Serializable {
+final class BandTable {
     private long[] keys;
     private int[] ordinals;
     private int mask;
     private int size;
 
-    BandTable(int expected, boolean withOrdinals) {
+    BandTable(int expected) {
         int cap = Integer.highestOneBit(Math.max(16, (int) Math.min(1 << 30, expected * 4L / 3 + 1)) - 1) << 1;
         keys = new long[cap];
-        ordinals = withOrdinals ? new int[cap] : null;
+        ordinals = new int[cap];
         mask = cap - 1;
     }
 
@@ -33,10 +31,10 @@ final class BandTable implements Serializable {
 
     /** The ordinal stored in a slot found by {@link #find}. */
     int ordinalAt(int slot) {
-        return ordinals == null ? -1 : ordinals[slot];
+        return ordinals[slot];
     }
 
-    /** Stores {@code hash} (with {@code ordinal} in tag mode) unless present. */
+    /** Stores {@code hash} with {@code ordinal} unless present. */
     void putIfAbsent(long hash, int ordinal) {
         if (size + 1 > (mask + 1) / 4 * 3) {
             grow();
@@ -49,15 +47,8 @@ final class BandTable implements Serializable {
             }
         }
         keys[i] = k;
-        if (ordinals != null) {
-            ordinals[i] = ordinal;
-        }
+        ordinals[i] = ordinal;
         size++;
-    }
-
-    /** Bytes held by the arrays. */
-    long bytes() {
-        return (ordinals == null ? 8L : 12L) * keys.length;
     }
 
     private int home(long k) {
@@ -72,12 +63,12 @@ final class BandTable implements Serializable {
         long[] oldKeys = keys;
         int[] oldOrdinals = ordinals;
         keys = new long[oldKeys.length * 2];
-        ordinals = oldOrdinals == null ? null : new int[keys.length];
+        ordinals = new int[keys.length];
         mask = keys.length - 1;
         size = 0;
         for (int j = 0; j < oldKeys.length; j++) {
             if (oldKeys[j] != 0) {
-                putIfAbsent(oldKeys[j], oldOrdinals == null ? -1 : oldOrdinals[j]);
+                putIfAbsent(oldKeys[j], oldOrdinals[j]);
             }
         }
     }

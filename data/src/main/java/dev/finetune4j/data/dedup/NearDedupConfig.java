@@ -10,7 +10,8 @@ import java.util.Map;
  * @param numPerm   hash permutations (signature length)
  * @param bands     LSH bands; {@code bands * rows <= numPerm}
  * @param rows      rows per band
- * @param threshold the Jaccard similarity the bands were chosen for (documentation; detection is by bands)
+ * @param threshold the estimated Jaccard similarity a candidate pair must reach to count as near duplicates (the
+ *                  bands are chosen for it by {@link #forThreshold})
  * @param shingling word or character n-grams
  * @param wordN     n of word n-grams
  * @param charN     n of character n-grams
@@ -21,7 +22,7 @@ public record NearDedupConfig(int numPerm, int bands, int rows, double threshold
                               int charN, long seed, Mode mode) implements Serializable {
     /** What happens to a near-duplicate. */
     public enum Mode {
-        /** Drop it (the first of a cluster in input order survives). */
+        /** Drop it (the earliest record of a cluster in input order survives). */
         DROP,
         /** Keep every record, tagging each with its cluster so that splits can keep clusters together. */
         TAG
@@ -96,7 +97,12 @@ public record NearDedupConfig(int numPerm, int bands, int rows, double threshold
         return new NearDedupConfig(numPerm, bands, rows, threshold, shingling, wordN, charN, s, mode);
     }
 
-    Map<String, Object> params() {
+    /**
+     * The parameters for the provenance manifest.
+     *
+     * @return name to value, in a fixed order
+     */
+    public Map<String, Object> params() {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("numPerm", numPerm);
         p.put("bands", bands);

@@ -69,10 +69,6 @@ public record FileSource(Path path, Format format, ReadOptions options) implemen
             throw new NoSuchFileException(path.toAbsolutePath().toString(), null,
                     "input file does not exist; check the path given to Formats." + format.name().toLowerCase());
         }
-        return switch (format) {
-            case JSONL -> new JsonlReader(in, name(), options);
-            case JSON -> new JsonArrayReader(in, name(), options);
-            case CSV -> new CsvReader(in, name(), options);
-        };
+        return Formats.reader(format, in, name(), options);
     }
 }

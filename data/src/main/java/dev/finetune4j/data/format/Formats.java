@@ -1,5 +1,6 @@
 package dev.finetune4j.data.format;
 
+import java.io.InputStream;
 import java.nio.file.Path;
 
 /** Entry points for inputs: {@code Formats.jsonl(path)}, {@code Formats.json(path)}, {@code Formats.csv(path)}. */
@@ -52,5 +53,23 @@ public final class Formats {
         }
         throw new IllegalArgumentException("cannot tell the format of " + path
                 + " from its extension; use Formats.jsonl, Formats.json or Formats.csv");
+    }
+
+    /**
+     * A reader of {@code format} over a stream opened elsewhere (a Hadoop or cloud file system): the same parsing,
+     * quarantine and hashing as {@link FileSource#open()}.
+     *
+     * @param format  the stream's format
+     * @param in      the stream, closed with the returned reader
+     * @param name    the input's name, used in record ids and quarantine entries (a file name, not a path)
+     * @param options how to read it
+     * @return the open reader
+     */
+    public static RecordStream reader(Format format, InputStream in, String name, ReadOptions options) {
+        return switch (format) {
+            case JSONL -> new JsonlReader(in, name, options);
+            case JSON -> new JsonArrayReader(in, name, options);
+            case CSV -> new CsvReader(in, name, options);
+        };
     }
 }

@@ -63,10 +63,7 @@ public final class RecordWriter implements Closeable {
      * @throws IOException when the file cannot be written
      */
     public void write(Record r) throws IOException {
-        Map<String, Object> obj = new LinkedHashMap<>(r.fields());
-        Map<String, Object> meta = new LinkedHashMap<>(r.meta());
-        meta.putIfAbsent("source", r.id());
-        obj.put("_meta", meta);
+        Map<String, Object> obj = jsonObject(r);
         switch (format) {
             case JSONL -> {
                 out.write(Json.write(obj));
@@ -79,6 +76,21 @@ public final class RecordWriter implements Closeable {
             case CSV -> writeCsv(obj);
         }
         records++;
+    }
+
+    /**
+     * A record as written: its fields and a {@code _meta} object with its source ({@code file:line}) and the
+     * metadata steps attached. {@code Json.write(jsonObject(r))} is its JSONL line.
+     *
+     * @param r the record
+     * @return the object to write
+     */
+    public static Map<String, Object> jsonObject(Record r) {
+        Map<String, Object> obj = new LinkedHashMap<>(r.fields());
+        Map<String, Object> meta = new LinkedHashMap<>(r.meta());
+        meta.putIfAbsent("source", r.id());
+        obj.put("_meta", meta);
+        return obj;
     }
 
     private void writeCsv(Map<String, Object> obj) throws IOException {

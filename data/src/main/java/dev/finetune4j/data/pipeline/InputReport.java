@@ -1,5 +1,7 @@
 package dev.finetune4j.data.pipeline;
 
+import java.io.Serializable;
+
 /**
  * One input as recorded in the manifest.
  *
@@ -9,5 +11,6 @@ package dev.finetune4j.data.pipeline;
  * @param records     records read from it
  * @param quarantined bad lines sent to quarantine
  */
-public record InputReport(String file, String sha256, long bytes, long records, long quarantined) {
+public record InputReport(String file, String sha256, long bytes, long records, long quarantined)
+        implements Serializable {
 }

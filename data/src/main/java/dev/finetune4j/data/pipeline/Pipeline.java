@@ -45,7 +45,9 @@ import java.util.stream.IntStream;
  * (the {@link PipelineReport}). Every file is written under a temporary name and renamed when complete.
  *
  * <p>Stateless steps run on all cores within a batch; the order of records and every result are the same as a
- * sequential run. A pipeline object runs once.
+ * sequential run. A {@link Step.Global} step (near dedup) is a barrier: the records that reach it wait in a spool
+ * file in the output folder until every input was read and the step has seen all their keys; then they go on
+ * through the remaining steps. A pipeline object runs once.
  */
 public final class Pipeline {
     /** The library name and version written into manifests. */
@@ -216,10 +218,20 @@ public final class Pipeline {
         String quarantineFile;
         long quarantined;
         ForkJoinPool pool = b.parallelism > 1 ? new ForkJoinPool(b.parallelism) : null;
+        Map<Integer, Barrier<?>> barriers = new TreeMap<>();
         try (QuarantineWriter quarantine = new QuarantineWriter(b.outDir.resolve("quarantine.jsonl"));
              Outputs out = new Outputs(b.outDir, b.format, b.split)) {
+            for (int s = 0; s < b.steps.size(); s++) {
+                if (b.steps.get(s) instanceof Step.Global<?> g) {
+                    barriers.put(s, Barrier.open(s, g, b.outDir));
+                }
+            }
+            Flow flow = new Flow(counters, out, barriers, pool);
             for (Source source : b.sources) {
-                inputs.add(readOne(source, quarantine, badKinds, counters, out, pool));
+                inputs.add(readOne(source, quarantine, badKinds, flow));
+            }
+            for (Barrier<?> barrier : barriers.values()) {
+                barrier.release(flow, b.batchSize);
             }
             if (out.records() == 0) {
                 String kept = quarantine.commit();
@@ -229,6 +241,9 @@ public final class Pipeline {
             quarantined = quarantine.count();
             quarantineFile = quarantine.commit();
         } finally {
+            for (Barrier<?> barrier : barriers.values()) {
+                barrier.close();
+            }
             if (pool != null) {
                 pool.close();
             }
@@ -267,8 +282,8 @@ public final class Pipeline {
                 .toString();
     }
 
-    private InputReport readOne(Source source, QuarantineWriter quarantine, Map<String, Long> badKinds,
-                                List<StepCounter> counters, Outputs out, ForkJoinPool pool) throws IOException {
+    private InputReport readOne(Source source, QuarantineWriter quarantine, Map<String, Long> badKinds, Flow flow)
+            throws IOException {
         long records = 0;
         long bad = 0;
         try (RecordStream in = source.open()) {
@@ -279,7 +294,7 @@ public final class Pipeline {
                         records++;
                         batch.add(ok.record());
                         if (batch.size() == b.batchSize) {
-                            flush(batch, counters, out, pool);
+                            flow.push(batch, 0);
                             batch = new ArrayList<>(b.batchSize);
                         }
                     }
@@ -290,17 +305,44 @@ public final class Pipeline {
                     }
                 }
             }
-            flush(batch, counters, out, pool);
+            flow.push(batch, 0);
             return new InputReport(source.name(), in.sha256(), in.bytesRead(), records, bad);
         }
     }
 
-    private void flush(List<Record> batch, List<StepCounter> counters, Outputs out, ForkJoinPool pool)
-            throws IOException {
-        List<Record> current = batch;
-        for (int s = 0; s < b.steps.size() && !current.isEmpty(); s++) {
-            Outcome[] outcomes = applyStep(b.steps.get(s), current, pool);
-            List<Record> next = new ArrayList<>(current.size());
+    /** Moves batches of records through the steps, into the outputs or up to the next global step's barrier. */
+    private final class Flow {
+        private final List<StepCounter> counters;
+        private final Outputs out;
+        private final Map<Integer, Barrier<?>> barriers;
+        private final ForkJoinPool pool;
+
+        Flow(List<StepCounter> counters, Outputs out, Map<Integer, Barrier<?>> barriers, ForkJoinPool pool) {
+            this.counters = counters;
+            this.out = out;
+            this.barriers = barriers;
+            this.pool = pool;
+        }
+
+        /** Runs {@code batch} through the steps from index {@code from} on. */
+        void push(List<Record> batch, int from) throws IOException {
+            List<Record> current = batch;
+            for (int s = from; s < b.steps.size() && !current.isEmpty(); s++) {
+                Barrier<?> barrier = barriers.get(s);
+                if (barrier != null) {
+                    barrier.hold(current, pool);
+                    return;
+                }
+                current = survivors(applyStep(b.steps.get(s), current, pool), s);
+            }
+            for (Record r : current) {
+                out.write(r);
+            }
+        }
+
+        /** Counts the outcomes of step {@code s} and returns the records they pass on, in order. */
+        List<Record> survivors(Outcome[] outcomes, int s) {
+            List<Record> next = new ArrayList<>(outcomes.length);
             for (Outcome o : outcomes) {
                 counters.get(s).count(o);
                 if (o.record() != null) {
@@ -308,10 +350,65 @@ public final class Pipeline {
                 }
                 next.addAll(o.added());
             }
-            current = next;
+            return next;
         }
-        for (Record r : current) {
-            out.write(r);
+    }
+
+    /**
+     * Where records wait for a {@link Step.Global} step: their keys go to the step's pass and the records to a
+     * spool file; once every input was read, {@link #release} decides about them in the same order and sends the
+     * survivors on.
+     */
+    private static final class Barrier<K> implements java.io.Closeable {
+        private final int index;
+        private final Step.Global<K> step;
+        private final Step.Global.Pass<K> pass;
+        private final RecordSpool spool;
+
+        private Barrier(int index, Step.Global<K> step, Step.Global.Pass<K> pass, RecordSpool spool) {
+            this.index = index;
+            this.step = step;
+            this.pass = pass;
+            this.spool = spool;
+        }
+
+        static <K> Barrier<K> open(int index, Step.Global<K> step, Path scratch) throws IOException {
+            Step.Global.Pass<K> pass = step.begin(scratch);
+            try {
+                return new Barrier<>(index, step, pass, new RecordSpool(scratch));
+            } catch (IOException | RuntimeException e) {
+                pass.close();
+                throw e;
+            }
+        }
+
+        void hold(List<Record> records, ForkJoinPool pool) throws IOException {
+            @SuppressWarnings("unchecked")
+            K[] keys = (K[]) new Object[records.size()];
+            parallel(records.size(), pool, i -> keys[i] = step.key(records.get(i)));
+            for (int i = 0; i < keys.length; i++) {
+                pass.observe(keys[i]);
+                spool.write(records.get(i));
+            }
+        }
+
+        void release(Pipeline.Flow flow, int batchSize) throws IOException {
+            for (List<Record> batch; !(batch = spool.next(batchSize)).isEmpty(); ) {
+                Outcome[] outcomes = new Outcome[batch.size()];
+                for (int i = 0; i < outcomes.length; i++) {
+                    outcomes[i] = pass.decide(batch.get(i));
+                }
+                flow.push(flow.survivors(outcomes, index), index + 1);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                pass.close();
+            } finally {
+                spool.close();
+            }
         }
     }
 
@@ -321,6 +418,8 @@ public final class Pipeline {
         switch (step) {
             case Step.Stateless s -> parallel(n, pool, i -> outcomes[i] = s.apply(records.get(i)));
             case Step.Keyed<?> k -> decideInOrder(k, records, outcomes, pool);
+            case Step.Global<?> g -> throw new IllegalStateException("global step '" + g.name() + "' reached"
+                    + " without its barrier");
             default -> {
                 for (int i = 0; i < n; i++) {
                     outcomes[i] = step.apply(records.get(i));

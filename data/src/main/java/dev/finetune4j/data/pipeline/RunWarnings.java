@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Locale;
 
 /** Results that are legal but probably not what the user wanted; they go to the log, the report and the manifest. */
-final class RunWarnings {
+public final class RunWarnings {
     /** A step that drops more than this share of what it saw is probably mis-set (threshold, schema). */
     static final double LARGE_DROP_SHARE = 0.5;
     /** A split with fewer records gives losses and metrics too noisy to act on. */
@@ -16,7 +16,15 @@ final class RunWarnings {
     private RunWarnings() {
     }
 
-    static List<String> of(List<StepReport> steps, List<WrittenFile> outputs, boolean split) {
+    /**
+     * The warnings about a finished run.
+     *
+     * @param steps   every step's report
+     * @param outputs the files written
+     * @param split   whether the outputs are splits
+     * @return the warnings, possibly none
+     */
+    public static List<String> of(List<StepReport> steps, List<WrittenFile> outputs, boolean split) {
         List<String> out = new ArrayList<>();
         for (StepReport s : steps) {
             if (s.in() > 0 && s.dropped() > LARGE_DROP_SHARE * s.in()) {

@@ -2,7 +2,13 @@ package dev.finetune4j.data.pipeline;
 
 import dev.finetune4j.data.record.Record;
 
+import java.io.Closeable;
+import java.io.IOException;
 import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -44,6 +50,9 @@ public interface Step extends Serializable {
      * A step with state whose per-record work splits into a pure, parallel part ({@link #key}) and a sequential
      * decision ({@link #decide}), called in input order.
      *
+     * <p>Only use this when deciding in input order gives the same result as deciding for the earliest record of
+     * each key (as exact dedup does); otherwise implement {@link Global}.
+     *
      * @param <K> what the pure part computes (a hash, a MinHash signature...)
      */
     interface Keyed<K> extends Step {
@@ -67,6 +76,96 @@ public interface Step extends Serializable {
         @Override
         default Outcome apply(Record record) {
             return decide(record, key(record));
+        }
+    }
+
+    /**
+     * A step that decides only after it has seen every record's key, so that its result does not depend on the
+     * order in which records arrive (near dedup by connected components). The pipeline computes {@link #key} on
+     * all cores, shows every key to one {@link Pass} in input order ({@link Pass#observe}), then asks the pass
+     * for each record's decision in the same order ({@link Pass#decide}), re-reading the records from a spool
+     * file. Input order only names the earliest record of a group (the one to keep): the same input read by
+     * another engine, in any partitioning, gets the same decisions.
+     *
+     * @param <K> what the pure part computes (a MinHash signature...)
+     */
+    interface Global<K> extends Step {
+        /**
+         * The pure part; may run on several threads at once.
+         *
+         * @param record the record
+         * @return its key
+         */
+        K key(Record record);
+
+        /**
+         * Starts one run over a whole corpus.
+         *
+         * @param scratch a folder for the pass's temporary files (deleted by {@link Pass#close})
+         * @return the pass, owned (and closed) by the caller
+         * @throws IOException when a temporary file cannot be created
+         */
+        Pass<K> begin(Path scratch) throws IOException;
+
+        /**
+         * Always throws: a global step cannot decide about one record alone.
+         *
+         * @param record the record
+         * @return never
+         * @throws UnsupportedOperationException always
+         */
+        /**
+         * Runs one pass over records held in memory (tests, benchmarks, small corpora), with a temporary scratch
+         * folder.
+         *
+         * @param records the records, in input order
+         * @return one outcome per record, in the same order
+         * @throws IOException when the scratch folder or the pass's files fail
+         */
+        default List<Outcome> applyAll(List<Record> records) throws IOException {
+            Path scratch = Files.createTempDirectory("finetune4j-" + name());
+            try (Pass<K> pass = begin(scratch)) {
+                for (Record r : records) {
+                    pass.observe(key(r));
+                }
+                List<Outcome> out = new ArrayList<>(records.size());
+                for (Record r : records) {
+                    out.add(pass.decide(r));
+                }
+                return out;
+            } finally {
+                Files.deleteIfExists(scratch);
+            }
+        }
+
+        @Override
+        default Outcome apply(Record record) {
+            throw new UnsupportedOperationException("step '" + name() + "' decides over the whole corpus: run it"
+                    + " in a Pipeline (or finetune4j-spark's SparkPipeline), not record by record");
+        }
+
+        /**
+         * One run of a global step: first every key, then every decision, both in input order. Not thread-safe.
+         *
+         * @param <K> the step's key type
+         */
+        interface Pass<K> extends Closeable {
+            /**
+             * Shows the pass the key of the next record.
+             *
+             * @param key the record's key from {@link Global#key}
+             * @throws IOException when the pass's temporary storage fails
+             */
+            void observe(K key) throws IOException;
+
+            /**
+             * Decides about the next record, once every key was observed.
+             *
+             * @param record the record whose key was observed at the same position
+             * @return what happens to it
+             * @throws IOException when the pass's temporary storage fails
+             */
+            Outcome decide(Record record) throws IOException;
         }
     }
 }

@@ -1,25 +1,48 @@
 package dev.finetune4j.data.pipeline;
 
+import java.io.Serializable;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Accumulates the outcomes of one step. Not thread-safe: the pipeline feeds it in input order. */
-final class StepCounter {
+/**
+ * Accumulates the outcomes of one step. Counters of parts of a corpus (Spark partitions) {@link #merge} into the
+ * counts of the whole, whatever the order. Not thread-safe.
+ */
+public final class StepCounter implements Serializable {
+    /** The step whose outcomes are counted. */
     private final Step step;
+    /** Records that reached the step. */
     private long in;
+    /** Records passed on unchanged. */
     private long kept;
+    /** Records passed on changed. */
     private long changed;
+    /** Records dropped. */
     private long dropped;
+    /** Records the step added (augmentation). */
     private long added;
+    /** Dropped records by reason. */
     private final Map<String, Long> dropReasons = new TreeMap<>();
+    /** Changed records by kind of change. */
     private final Map<String, Long> changes = new TreeMap<>();
+    /** Other counts the step reports, by name. */
     private final Map<String, Long> tallies = new TreeMap<>();
 
-    StepCounter(Step step) {
+    /**
+     * A counter with all counts zero.
+     *
+     * @param step the step whose outcomes it counts
+     */
+    public StepCounter(Step step) {
         this.step = step;
     }
 
-    void count(Outcome o) {
+    /**
+     * Counts one outcome.
+     *
+     * @param o what the step did with one record
+     */
+    public void count(Outcome o) {
         in++;
         switch (o.kind()) {
             case KEPT -> kept++;
@@ -36,7 +59,30 @@ final class StepCounter {
         o.tallies().forEach((k, v) -> tallies.merge(k, (long) v, Long::sum));
     }
 
-    StepReport report() {
+    /**
+     * Adds the counts of another counter of the same step.
+     *
+     * @param other counts of another part of the corpus
+     * @return this counter
+     */
+    public StepCounter merge(StepCounter other) {
+        in += other.in;
+        kept += other.kept;
+        changed += other.changed;
+        dropped += other.dropped;
+        added += other.added;
+        other.dropReasons.forEach((k, v) -> dropReasons.merge(k, v, Long::sum));
+        other.changes.forEach((k, v) -> changes.merge(k, v, Long::sum));
+        other.tallies.forEach((k, v) -> tallies.merge(k, v, Long::sum));
+        return this;
+    }
+
+    /**
+     * The counts so far as a report.
+     *
+     * @return the step's report
+     */
+    public StepReport report() {
         return new StepReport(step.name(), step.params(), in, kept, changed, dropped, added, dropReasons, changes,
                 tallies);
     }

@@ -63,12 +63,28 @@ public final class StratifiedCuts {
 
     private double[] cutsOf(double[] p) {
         Arrays.sort(p);
+        long[] ranks = cutRanks(cumulative, p.length);
         double[] c = new double[cumulative.length];
-        for (int i = 0; i < c.length - 1; i++) {
-            int idx = (int) Math.round(cumulative[i] * p.length);
-            c[i] = idx >= p.length ? Double.POSITIVE_INFINITY : p[idx];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = ranks[i] >= p.length ? Double.POSITIVE_INFINITY : p[(int) ranks[i]];
         }
-        c[c.length - 1] = Double.POSITIVE_INFINITY;
         return c;
+    }
+
+    /**
+     * Where a label's outputs are cut: output {@code i} ends before the position of 0-based rank {@code ranks[i]}
+     * among the label's positions sorted ascending (a rank of {@code n} or more means no cut: the end).
+     *
+     * @param cumulative cumulative output shares, the last one 1
+     * @param n          how many records have the label
+     * @return one rank per output; the last is always {@code n}
+     */
+    public static long[] cutRanks(double[] cumulative, long n) {
+        long[] ranks = new long[cumulative.length];
+        for (int i = 0; i < ranks.length - 1; i++) {
+            ranks[i] = Math.round(cumulative[i] * n);
+        }
+        ranks[ranks.length - 1] = n;
+        return ranks;
     }
 }

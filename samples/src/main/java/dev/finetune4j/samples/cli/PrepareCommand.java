@@ -42,11 +42,27 @@ final class PrepareCommand implements Callable<Integer> {
             description = "Output folder; overrides the config's 'output'.")
     Path output;
 
+    @Option(names = "--spark-master", paramLabel = "URL",
+            description = {"Run on Apache Spark with this master (local[4], yarn, spark://host:7077...): the same "
+                    + "records and counts; outputs become folders of part files. Needs Spark 4.2 on the class path "
+                    + "(spark-submit, or java -cp finetune4j.jar:$SPARK_HOME/jars/*)."})
+    String sparkMaster;
+
     @Override
     public Integer call() throws IOException {
         PrepareConfig cfg = ConfigFiles.read(config, PrepareConfig.class);
         Path base = config.toAbsolutePath().getParent();
-        PipelineReport report = PreparePipeline.build(cfg, base, output).run();
+        PipelineReport report;
+        if (sparkMaster == null) {
+            report = PreparePipeline.build(cfg, base, output).run();
+        } else if (!SparkPrepare.available()) {
+            throw new BadInputException("--spark-master needs Apache Spark 4.2 (Scala 2.13) on the class path, which"
+                    + " finetune4j.jar does not include: run it with spark-submit --class"
+                    + " dev.finetune4j.samples.cli.Finetune4j finetune4j.jar prepare ..., or with"
+                    + " java -cp \"finetune4j.jar:$SPARK_HOME/jars/*\" dev.finetune4j.samples.cli.Finetune4j prepare ...");
+        } else {
+            report = SparkPrepare.run(PreparePipeline.plan(cfg, base, output), sparkMaster);
+        }
         PrintWriter out = spec.commandLine().getOut();
         for (StepReport s : report.steps()) {
             out.printf("%-12s in %6d  kept %6d  changed %6d  dropped %6d %s%n", s.name(), s.in(), s.kept(), s.changed(),

@@ -14,16 +14,22 @@ import dev.finetune4j.data.pii.PiiStep;
 import dev.finetune4j.data.pii.PiiType;
 import dev.finetune4j.data.pii.Strategy;
 import dev.finetune4j.data.pipeline.Pipeline;
+import dev.finetune4j.data.pipeline.Step;
 import dev.finetune4j.data.record.Schema;
 import dev.finetune4j.data.split.SplitSpec;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
-/** Turns a {@link PrepareConfig} into a data {@link Pipeline.Builder}, checking every value on the way. */
+/**
+ * Turns a {@link PrepareConfig} into a {@link Plan} (and that into a data {@link Pipeline.Builder}), checking every
+ * value on the way.
+ */
 final class PreparePipeline {
     private PreparePipeline() {
     }
@@ -36,6 +42,40 @@ final class PreparePipeline {
      * @param outputDir the output folder, overriding the config's {@code output} when not null
      */
     static Pipeline.Builder build(PrepareConfig cfg, Path baseDir, Path outputDir) {
+        Plan plan = plan(cfg, baseDir, outputDir);
+        Pipeline.Builder b = Pipeline.builder().write(plan.output()).seed(plan.seed());
+        plan.inputs().forEach(b::read);
+        plan.steps().forEach(b::step);
+        if (plan.format() != null) {
+            b.format(plan.format());
+        }
+        if (plan.split() != null) {
+            b.split(plan.split()).seed(plan.seed());
+        }
+        return b;
+    }
+
+    /**
+     * What a config describes, whichever engine runs it.
+     *
+     * @param output the output folder
+     * @param inputs the inputs, in order
+     * @param format the output format, or {@code null} for JSONL
+     * @param seed   the run's seed
+     * @param steps  the steps, in order
+     * @param split  the split, or {@code null}
+     */
+    record Plan(Path output, List<FileSource> inputs, Format format, long seed, List<Step> steps, SplitSpec split) {
+    }
+
+    /**
+     * The plan the config describes.
+     *
+     * @param cfg       the parsed config
+     * @param baseDir   folder that relative paths are resolved against (the config file's)
+     * @param outputDir the output folder, overriding the config's {@code output} when not null
+     */
+    static Plan plan(PrepareConfig cfg, Path baseDir, Path outputDir) {
         if (cfg.inputs() == null || cfg.inputs().isEmpty()) {
             throw new BadInputException("'inputs' is missing: list at least one JSONL, JSON or CSV file, e.g. inputs: [raw.jsonl]");
         }
@@ -43,48 +83,47 @@ final class PreparePipeline {
         if (out == null) {
             throw new BadInputException("'output' is missing: name the folder for the prepared data, or pass --output");
         }
-        Pipeline.Builder b = Pipeline.builder().write(out);
         Schema schema = cfg.schema() == null ? null : enumValue(Schema.class, cfg.schema(), "schema");
+        List<FileSource> inputs = new ArrayList<>();
         for (String input : cfg.inputs()) {
             Path p = baseDir.resolve(input);
             if (!Files.isRegularFile(p)) {
                 throw new BadInputException("input file " + p.toAbsolutePath() + " does not exist (from 'inputs')");
             }
             FileSource source = Formats.of(p);
-            b.read(schema == null ? source : source.schema(schema));
+            inputs.add(schema == null ? source : source.schema(schema));
         }
-        if (cfg.format() != null) {
-            b.format(enumValue(Format.class, cfg.format(), "format"));
-        }
+        Format format = cfg.format() == null ? null : enumValue(Format.class, cfg.format(), "format");
         long seed = cfg.seed() == null ? 42 : cfg.seed();
-        b.seed(seed);
+        List<Step> steps = new ArrayList<>();
+        SplitSpec split = null;
         try {
             if (cfg.clean() == null || cfg.clean()) {
-                b.step(TextCleaner.defaults());
+                steps.add(TextCleaner.defaults());
             }
             if (cfg.quality() != null) {
                 QualityConfig q = QualityConfig.defaults();
-                b.step(new QualityFilter(q.withChars(orDefault(cfg.quality().minChars(), q.minChars()),
+                steps.add(new QualityFilter(q.withChars(orDefault(cfg.quality().minChars(), q.minChars()),
                         orDefault(cfg.quality().maxChars(), q.maxChars()))));
             }
             if (cfg.pii() != null) {
-                b.step(new PiiStep(redactor(cfg.pii())));
+                steps.add(new PiiStep(redactor(cfg.pii())));
             }
             if (Boolean.TRUE.equals(cfg.exactDedup())) {
-                b.step(new ExactDedup());
+                steps.add(new ExactDedup());
             }
             if (cfg.nearDedup() != null) {
                 NearDedupConfig near = NearDedupConfig.forThreshold(orDefault(cfg.nearDedup().threshold(), 0.7),
                         orDefault(cfg.nearDedup().numPerm(), 128));
-                b.step(new NearDedup(near.withSeed(seed)));
+                steps.add(new NearDedup(near.withSeed(seed)));
             }
             if (cfg.split() != null) {
-                b.split(split(cfg.split(), seed));
+                split = split(cfg.split(), seed);
             }
         } catch (IllegalArgumentException e) {
             throw new BadInputException("invalid step settings: " + e.getMessage(), e);
         }
-        return b;
+        return new Plan(out, List.copyOf(inputs), format, seed, List.copyOf(steps), split);
     }
 
     private static PiiRedactor redactor(PrepareConfig.Pii pii) {

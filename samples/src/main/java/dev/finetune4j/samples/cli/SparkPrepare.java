@@ -1,0 +1,52 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.data.format.Format;
+import dev.finetune4j.data.pipeline.PipelineReport;
+import dev.finetune4j.spark.SparkPipeline;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.IOException;
+
+/**
+ * Runs a prepare {@link PreparePipeline.Plan} on Apache Spark (finetune4j-spark): the same records, splits and
+ * counts as the single-machine run. Spark is not in finetune4j.jar; it comes from {@code spark-submit} or from
+ * {@code $SPARK_HOME/jars} on the class path.
+ */
+final class SparkPrepare {
+    private SparkPrepare() {
+    }
+
+    /** Whether Spark's classes can be loaded. */
+    static boolean available() {
+        try {
+            Class.forName("org.apache.spark.sql.SparkSession", false, SparkPrepare.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException e) {
+            return false;
+        }
+    }
+
+    static PipelineReport run(PreparePipeline.Plan plan, String master) throws IOException {
+        if (plan.format() != null && plan.format() != Format.JSONL) {
+            throw new BadInputException("'format' is " + plan.format() + "; the Spark engine writes JSONL only"
+                    + " (remove 'format' or run without --spark-master)");
+        }
+        SparkSession spark = SparkSession.builder().master(master).appName("finetune4j prepare").getOrCreate();
+        try {
+            SparkPipeline.Builder b = SparkPipeline.builder(spark).write(plan.output().toAbsolutePath().toString())
+                    .seed(plan.seed());
+            plan.inputs().forEach(b::read);
+            try {
+                plan.steps().forEach(b::step);
+            } catch (UnsupportedOperationException e) {
+                throw new BadInputException(e.getMessage(), e);
+            }
+            if (plan.split() != null) {
+                b.split(plan.split()).seed(plan.seed());
+            }
+            return b.run();
+        } finally {
+            spark.stop();
+        }
+    }
+}

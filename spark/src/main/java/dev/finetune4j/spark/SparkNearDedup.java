@@ -1,0 +1,114 @@
+package dev.finetune4j.spark;
+
+import dev.finetune4j.data.dedup.NearDedup;
+import dev.finetune4j.data.dedup.NearDedupConfig;
+import dev.finetune4j.data.pipeline.StepReport;
+import dev.finetune4j.data.record.Record;
+import org.apache.spark.api.java.function.FilterFunction;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.api.java.function.MapFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import scala.Tuple2;
+import scala.Tuple3;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.min;
+
+/**
+ * {@link NearDedup} on Spark, with the single-machine step's semantics (see its Javadoc) and its own signature,
+ * band-key and similarity functions:
+ *
+ * <ol>
+ *   <li>signatures and band keys per record;</li>
+ *   <li>per band bucket, the earliest member ({@code min} order key, aggregated map-side) and the bucket size;
+ *       buckets of one record are dropped here, so only duplicates reach the joins;</li>
+ *   <li>candidate pairs (bucket head, member): a bucket of k records gives k - 1 pairs, streamed through a join,
+ *       so a cluster of 100,000 copies of a template never becomes 5 billion pairs;</li>
+ *   <li>the pairs' signatures joined back and the pairs filtered by {@link NearDedup#similar};</li>
+ *   <li>connected components (on the driver when there are at most {@code maxDriverEdges} edges, else with
+ *       {@link ConnectedComponents}); every record that is not its component's smallest order key is dropped.</li>
+ * </ol>
+ */
+final class SparkNearDedup {
+    private SparkNearDedup() {
+    }
+
+    record Result(Dataset<Tuple2<Long, Record>> records, StepReport report) {
+    }
+
+    static Result apply(Dataset<Tuple2<Long, Record>> in, NearDedup step, long maxDriverEdges,
+                        Persisted persisted) {
+        if (step.config().mode() != NearDedupConfig.Mode.DROP) {
+            throw new UnsupportedOperationException("near-dedup mode " + step.config().mode() + " is not supported"
+                    + " on Spark yet; use Mode.DROP (the default)");
+        }
+        Dataset<Row> signatures = persisted.keep(in.map((MapFunction<Tuple2<Long, Record>, Tuple2<Long, byte[]>>)
+                        t -> new Tuple2<>(t._1(), bytes(step.key(t._2()))),
+                Encoders.tuple(Encoders.LONG(), Encoders.BINARY())).toDF("order", "sig")
+                .where(col("sig").isNotNull()));
+        Dataset<Row> bands = signatures.flatMap((FlatMapFunction<Row, Tuple3<Integer, Long, Long>>) row -> {
+            long[] keys = step.bandKeys(ints(row.getAs("sig")));
+            long order = row.getAs("order");
+            List<Tuple3<Integer, Long, Long>> out = new ArrayList<>(keys.length);
+            for (int b = 0; b < keys.length; b++) {
+                out.add(new Tuple3<>(b, keys[b], order));
+            }
+            return out.iterator();
+        }, Encoders.tuple(Encoders.INT(), Encoders.LONG(), Encoders.LONG())).toDF("band", "key", "order");
+        Dataset<Row> heads = bands.groupBy("band", "key").agg(min("order").as("head"), count(lit(1)).as("n"))
+                .where(col("n").gt(1)).select(col("band").as("hband"), col("key").as("hkey"), col("head"));
+        Dataset<Row> pairs = bands.join(heads, col("band").equalTo(col("hband")).and(col("key").equalTo(col("hkey"))))
+                .where(col("order").notEqual(col("head"))).select(col("head"), col("order").as("member")).distinct();
+        Dataset<Row> headSigs = signatures.select(col("order").as("h"), col("sig").as("hsig"));
+        Dataset<Row> memberSigs = signatures.select(col("order").as("m"), col("sig").as("msig"));
+        Dataset<Row> edges = pairs.join(headSigs, col("head").equalTo(col("h")))
+                .join(memberSigs, col("member").equalTo(col("m")))
+                .filter((FilterFunction<Row>) r -> step.similar(ints(r.getAs("hsig")), ints(r.getAs("msig"))))
+                .select(col("head").as("a"), col("member").as("b"));
+        Dataset<Row> dropped = components(persisted.keep(edges), maxDriverEdges);
+        Dataset<Tuple2<Long, Record>> kept = persisted.keep(in.join(dropped,
+                in.col(Tracked.ORDER).equalTo(col("node")), "left_anti").as(Tracked.ENCODER));
+        long total = in.count();
+        return new Result(kept, Reports.dropping(step, total, kept.count(), "near duplicate"));
+    }
+
+    /**
+     * The non-root nodes of the components with their roots: on the driver when the edges are few (one job; the
+     * edges of near duplicates are usually far fewer than the records), else with {@link ConnectedComponents}.
+     */
+    private static Dataset<Row> components(Dataset<Row> edges, long maxDriverEdges) {
+        if (edges.count() > maxDriverEdges) {
+            return ConnectedComponents.toSmallest(edges);
+        }
+        LongMinUnionFind sets = new LongMinUnionFind();
+        for (Row r : edges.collectAsList()) {
+            sets.union(r.getLong(0), r.getLong(1));
+        }
+        List<Tuple2<Long, Long>> rows = sets.nonRoots();
+        return edges.sparkSession().createDataset(rows, Encoders.tuple(Encoders.LONG(), Encoders.LONG()))
+                .toDF("node", "root");
+    }
+
+    private static byte[] bytes(int[] sig) {
+        if (sig == null) {
+            return null;
+        }
+        ByteBuffer b = ByteBuffer.allocate(4 * sig.length);
+        b.asIntBuffer().put(sig);
+        return b.array();
+    }
+
+    private static int[] ints(byte[] bytes) {
+        int[] sig = new int[bytes.length / 4];
+        ByteBuffer.wrap(bytes).asIntBuffer().get(sig);
+        return sig;
+    }
+}
