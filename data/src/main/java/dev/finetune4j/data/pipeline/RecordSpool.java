@@ -1,59 +1,68 @@
 package dev.finetune4j.data.pipeline;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import dev.finetune4j.data.format.Json;
 import dev.finetune4j.data.record.Record;
+import dev.finetune4j.data.record.SourceRef;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
 import java.io.Closeable;
-import java.io.EOFException;
 import java.io.IOException;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Records waiting for a {@link Step.Global} step's decisions, Java-serialized to a temporary file so that the
- * corpus is never held in memory; read back once, in the order written. The file is deleted on {@link #close()}.
- * Not thread-safe.
+ * Records waiting for a {@link Step.Global} step's decisions, one JSON object per line in a temporary file so that
+ * the corpus is never held in memory; read back once, in the order written. The file is deleted on
+ * {@link #close()}. Not thread-safe.
+ *
+ * <p>NOTE: not Java serialization, although records are {@code Serializable} (for Spark): a JVM-wide
+ * deserialization filter, which hardened services and frameworks such as Helidon install, would reject it.
  */
 final class RecordSpool implements Closeable {
-    /** How often the stream forgets the objects it wrote, so that its back-reference table stays small. */
-    private static final int RESET_EVERY = 1024;
+    private static final TypeReference<Spooled> SPOOLED = new TypeReference<>() {
+    };
     private final Path file;
-    private ObjectOutputStream out;
-    private ObjectInputStream in;
+    private final BufferedWriter out;
+    private BufferedReader in;
     private long written;
     private long read;
 
+    /** A record as one line: its id apart from its source, whose {@code file:line} form it need not have. */
+    record Spooled(String id, String file, long line, Map<String, Object> fields, Map<String, String> meta) {
+    }
+
     RecordSpool(Path dir) throws IOException {
-        this.file = Files.createTempFile(dir, ".spool", ".ser");
-        this.out = new ObjectOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16));
+        this.file = Files.createTempFile(dir, ".spool", ".jsonl");
+        this.out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
     }
 
     void write(Record r) throws IOException {
-        out.writeObject(r);
-        if (++written % RESET_EVERY == 0) {
-            out.reset();
-        }
+        out.write(Json.write(new Spooled(r.id(), r.source().file(), r.source().line(), r.fields(), r.meta())));
+        out.write('\n');
+        written++;
     }
 
     /** The next {@code max} records (fewer at the end, none when all were read); the first call ends writing. */
     List<Record> next(int max) throws IOException {
         if (in == null) {
             out.close();
-            in = new ObjectInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16));
+            in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
         }
         List<Record> batch = new ArrayList<>(max);
         while (batch.size() < max && read < written) {
-            try {
-                batch.add((Record) in.readObject());
-            } catch (ClassNotFoundException | EOFException e) {
-                throw new IOException("spool file " + file + " is damaged after " + read + " of " + written
-                        + " records", e);
+            String line = in.readLine();
+            if (line == null) {
+                throw new IOException("spool file " + file + " ends after " + read + " of " + written + " records");
             }
+            Spooled s = Json.MAPPER.readValue(line, SPOOLED);
+            batch.add(new Record(s.id(), new SourceRef(s.file(), s.line()), new LinkedHashMap<>(s.fields()), s.meta()));
             read++;
         }
         return batch;
