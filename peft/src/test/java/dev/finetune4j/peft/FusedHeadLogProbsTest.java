@@ -24,8 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link PeftModel#tokenLogProbs}, what the SFT and DPO objectives use, against {@code CrossEntropy} of
- * {@link PeftModel#forward}'s logits: equal values and gradients of every trainable tensor with the fused head
- * (LoRA, prompt tuning's dropped virtual positions), with a LoRA-wrapped lm_head (the unfused fallback), and with a
+ * {@link PeftModel#forward}'s logits: equal values and gradients of every trainable tensor through the base's head
+ * (LoRA, prompt tuning's dropped virtual positions; these inputs fit in one chunk, so the head keeps their logits and
+ * the fused op itself is checked in core's LinearCrossEntropyTest and FusedHeadLossTest), with a LoRA-wrapped lm_head (the unfused fallback), and with a
  * trainable lm_head (its gradient summed chunk by chunk: within 1e-6 of its largest value).
  */
 class FusedHeadLogProbsTest {

@@ -19,8 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A causal LM's training loss through {@link LanguageModel#tokenLogProbs} (the fused, chunked head) against
- * {@code CrossEntropy} of its logits, on the tiny fixtures: an untied lm_head (llama), a tied embedding that gets
+ * A causal LM's training loss through {@link LanguageModel#tokenLogProbs} (which keeps the logits when all rows fit
+ * in one chunk, as here) and through {@link LinearCrossEntropy} with small chunks (the fused, chunked head that
+ * larger inputs take) against {@code CrossEntropy} of its logits, on the tiny fixtures: an untied lm_head (llama), a tied embedding that gets
  * gradient from the lookup and the head (qwen2, gpt2), and frozen bf16 weights. Every parameter's gradient is equal
  * bit for bit except the head's weight, summed over the tokens chunk by chunk: within 1e-6 of its largest value.
  */
