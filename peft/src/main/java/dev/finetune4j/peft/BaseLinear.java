@@ -8,7 +8,7 @@ import dev.finetune4j.core.tensor.Tensor;
  * The frozen linear layer under an adapter: a dense {@link Linear} (either weight layout) or an NF4-quantized
  * one. Merging and DoRA see its weight as a dense (out, in) matrix whatever the storage.
  *
- * <p>Thread safety: reads are safe concurrently; {@link #setWeightOutIn} is not.
+ * <p>Thread safety: reads are safe concurrently; {@link #setWeight} is not.
  */
 public interface BaseLinear {
 
@@ -51,15 +51,16 @@ public interface BaseLinear {
     Tensor weightTensor();
 
     /**
-     * Replaces the weight by a new tensor holding a dense (out, in) row-major matrix, in the weight's dtype (rounded to
-     * bf16/f16, requantized to NF4); the stored weight is never written (it may be a read-only mapped file).
+     * Replaces the weight by a new tensor, on the layer's device, holding {@code weight} in the stored weight's dtype
+     * and layout (rounded to bf16/f16, requantized to NF4, transposed for Conv1D); the stored weight is never written
+     * (it may be a read-only mapped file).
      *
-     * @param weight the new values, (out, in) row-major
+     * @param weight the new values, a float32 (out, in) tensor on the layer's device
      */
-    void setWeightOutIn(float[] weight);
+    void setWeight(Tensor weight);
 
     /**
-     * Puts back, bit for bit, the weight tensor that the first {@link #setWeightOutIn} since the last restore replaced,
+     * Puts back, bit for bit, the weight tensor that the first {@link #setWeight} since the last restore replaced,
      * and frees the replacement.
      *
      * @return false when the weight was not replaced

@@ -15,7 +15,7 @@ import dev.finetune4j.core.tensor.TensorScope;
  */
 final class DenseLinear implements BaseLinear {
     private final Linear linear;
-    private Tensor original; // the weight before the first setWeightOutIn, until restored
+    private Tensor original; // the weight before the first setWeight, until restored
 
     DenseLinear(Linear linear) {
         this.linear = linear;
@@ -49,17 +49,9 @@ final class DenseLinear implements BaseLinear {
     }
 
     @Override
-    public void setWeightOutIn(float[] weight) {
-        float[] stored = linear.fanInFanOut() ? transpose(weight, outFeatures(), inFeatures()) : weight;
+    public void setWeight(Tensor weight) {
         Tensor w = linear.weight();
-        Tensor fresh;
-        if (w.dtype() == DType.F32) {
-            fresh = Tensor.of(w.device(), w.scope(), stored, w.shape());
-        } else {
-            try (TensorScope staging = TensorScope.detached(w.device())) {
-                fresh = Tensor.of(w.device(), staging, stored, w.shape()).convertTo(w.dtype(), w.scope());
-            }
-        }
+        Tensor fresh = (linear.fanInFanOut() ? weight.transpose(0, 1) : weight).convertTo(w.dtype(), w.scope());
         if (original == null) {
             original = w;
         } else {

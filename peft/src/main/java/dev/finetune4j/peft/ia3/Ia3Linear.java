@@ -72,7 +72,7 @@ public final class Ia3Linear extends Module implements Layer, AdapterLayer {
     @Override
     public void merge() {
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            base.setWeightOutIn(Elementwise.mul(base.weightTensor(), scales()).toFloatArray());
+            base.setWeight(Elementwise.mul(base.weightTensor(), scales()));
             rescaleBias(scales(), false);
         }
         merged = true;

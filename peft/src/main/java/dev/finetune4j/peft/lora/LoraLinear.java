@@ -172,7 +172,7 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
     @Override
     public void merge() {
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            base.setWeightOutIn(variant.mergedWeight(this).toFloatArray());
+            base.setWeight(variant.mergedWeight(this));
         }
         merged = true;
     }
