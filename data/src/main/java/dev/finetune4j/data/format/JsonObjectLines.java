@@ -62,6 +62,18 @@ public final class JsonObjectLines implements Closeable {
     }
 
     /**
+     * Reads a stream opened elsewhere (a Hadoop or cloud file system) as {@link #open(Path, int)} reads a file.
+     *
+     * @param in           the stream, closed with the reader
+     * @param name         the input's name, used in {@link BadLine}s
+     * @param maxLineBytes the longest line read as an object, in bytes
+     * @return a reader positioned before the first line; close it
+     */
+    public static JsonObjectLines open(InputStream in, String name, int maxLineBytes) {
+        return new JsonObjectLines(in, name, maxLineBytes);
+    }
+
+    /**
      * Every object of {@code file} in order, for files that must be whole (bundled data, a prepared training
      * file): the first bad line is thrown, naming the file, the line and the reason. Read line by line with
      * {@link #next()} to quarantine bad lines instead.
