@@ -9,23 +9,24 @@ import java.util.Objects;
 
 /**
  * One input file of a Spark run: where it is (any Hadoop file system URI: {@code file:/...}, {@code hdfs://...},
- * {@code s3a://...}), its format and how to read it. The file is read by one task with finetune4j-data's reader,
- * so its records, ids and quarantined lines are exactly those of the single-machine pipeline; many inputs are
- * read in parallel.
+ * {@code s3a://...}), its format and how to read it. A JSONL, JSON or CSV file is read by one task with
+ * finetune4j-data's reader, so its records, ids and quarantined lines are exactly those of the single-machine
+ * pipeline; many inputs are read in parallel. A Parquet file ({@link #parquet(String)}, Spark only) is read by
+ * Spark in parallel; each row, rendered as a JSON object, becomes a record exactly as a JSONL line holding that
+ * object would ({@link dev.finetune4j.data.format.Formats#parseObject}), with its 1-based row number as its line.
  *
  * @param path    the file's URI or path
- * @param format  its format
+ * @param format  its format, or {@code null} for Parquet
  * @param options how to read it (line limit, schema)
  */
 public record SparkInput(String path, Format format, ReadOptions options) implements Serializable {
     /**
      * Checks the fields.
      *
-     * @throws NullPointerException when a field is missing
+     * @throws NullPointerException when the path or the options are missing
      */
     public SparkInput {
         Objects.requireNonNull(path, "path");
-        Objects.requireNonNull(format, "format");
         Objects.requireNonNull(options, "options");
     }
 
@@ -37,6 +38,27 @@ public record SparkInput(String path, Format format, ReadOptions options) implem
      */
     public static SparkInput of(FileSource source) {
         return new SparkInput(source.path().toAbsolutePath().toUri().toString(), source.format(), source.options());
+    }
+
+    /**
+     * A Parquet file, read by Spark: columns of the record shapes that JSONL lines have ({@code text}, {@code
+     * instruction}/{@code output}, {@code messages}...); a row whose fields make no record (a missing or blank
+     * text, a column of the wrong type) goes to the quarantine with the file, its row number and the reason.
+     *
+     * @param path the file's URI or path
+     * @return the input, read with the default options
+     */
+    public static SparkInput parquet(String path) {
+        return new SparkInput(path, null, ReadOptions.DEFAULTS);
+    }
+
+    /**
+     * Whether this input is a Parquet file.
+     *
+     * @return {@code true} when {@link #format()} is {@code null}
+     */
+    public boolean isParquet() {
+        return format == null;
     }
 
     /**

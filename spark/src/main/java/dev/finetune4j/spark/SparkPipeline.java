@@ -34,6 +34,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -230,9 +231,13 @@ public final class SparkPipeline {
         List<String> warnings = new ArrayList<>(b.split == null ? List.of() : b.split.warnings());
         try (Persisted persisted = new Persisted()) {
             Dataset<ReadItem> items = persisted.keep(SparkReader.read(b.spark, b.inputs));
+            Map<Integer, long[]> counts = countsByInput(items);
             List<InputReport> inputs = items.filter((FilterFunction<ReadItem>) i -> i.report() != null)
                     .collectAsList().stream().sorted(Comparator.comparingInt(ReadItem::input))
-                    .map(ReadItem::report).toList();
+                    .map(i -> {
+                        long[] c = counts.getOrDefault(i.input(), new long[2]);
+                        return new InputReport(i.report().file(), i.report().sha256(), i.report().bytes(), c[0], c[1]);
+                    }).toList();
             long quarantined = inputs.stream().mapToLong(InputReport::quarantined).sum();
             Map<String, Long> badKinds = new TreeMap<>();
             String quarantineFile = null;
@@ -292,6 +297,21 @@ public final class SparkPipeline {
             writeManifest(report);
             return report;
         }
+    }
+
+    /**
+     * Records and quarantined rows per input, counted from what was read (a Parquet file's rows are read by Spark,
+     * not by the task that reports its hash).
+     */
+    private static Map<Integer, long[]> countsByInput(Dataset<ReadItem> items) {
+        Map<Integer, long[]> counts = new HashMap<>();
+        for (Row r : items.filter((FilterFunction<ReadItem>) i -> i.report() == null)
+                .map((MapFunction<ReadItem, Tuple2<Integer, Boolean>>) i -> new Tuple2<>(i.input(), i.record() != null),
+                        Encoders.tuple(Encoders.INT(), Encoders.BOOLEAN()))
+                .groupBy("_1", "_2").count().collectAsList()) {
+            counts.computeIfAbsent(r.getInt(0), k -> new long[2])[r.getBoolean(1) ? 0 : 1] = r.getLong(2);
+        }
+        return counts;
     }
 
     private void writeManifest(PipelineReport report) throws IOException {

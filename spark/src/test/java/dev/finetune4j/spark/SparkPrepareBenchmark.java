@@ -56,6 +56,8 @@ public final class SparkPrepareBenchmark {
                 records / singleSeconds, a.step("near-dedup").dropped());
         SparkSession spark = SparkSession.builder().master(master).appName("bench")
                 .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8").getOrCreate();
+        LargestTask tasks = new LargestTask();
+        spark.sparkContext().addSparkListener(tasks);
         try {
             long p0 = System.nanoTime();
             SparkPipeline.Builder b = SparkPipeline.builder(spark).write(work.resolve("spark").toString()).split(split);
@@ -66,6 +68,7 @@ public final class SparkPrepareBenchmark {
             System.out.printf("spark %s:  %.1f s, %,.0f records/s; near-dedup dropped %,d; same steps: %s%n", master,
                     sparkSeconds, records / sparkSeconds, s.step("near-dedup").dropped(),
                     a.steps().equals(s.steps()));
+            System.out.println("most skewed stage with at least the template's copies: " + tasks.mostSkewed(copies));
         } finally {
             spark.stop();
         }

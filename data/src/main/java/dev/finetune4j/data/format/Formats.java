@@ -51,8 +51,32 @@ public final class Formats {
                 return new FileSource(path, f, ReadOptions.DEFAULTS);
             }
         }
+        if (name.endsWith(".parquet")) {
+            throw new IllegalArgumentException(path + " is a Parquet file, which only finetune4j-spark reads"
+                    + " (SparkInput.parquet); run the preparation with SparkPipeline (finetune4j prepare"
+                    + " --spark-master local[2] on one machine), or convert the file to JSONL");
+        }
         throw new IllegalArgumentException("cannot tell the format of " + path
                 + " from its extension; use Formats.jsonl, Formats.json or Formats.csv");
+    }
+
+    /**
+     * One JSON object's text as a record of input {@code name} at {@code line}, exactly as a JSONL line holding it
+     * would be read (schema detection and checks, quarantine reasons, ids): the path for rows of formats that
+     * finetune4j-data does not read itself, rendered as JSON (Parquet rows on Spark).
+     *
+     * @param json    the object's JSON text
+     * @param name    the input's name, used in the record id and a quarantine entry
+     * @param line    the 1-based line or row number of the object in its input
+     * @param options how to read it (schema, whether {@code _meta} is trusted)
+     * @return the record, or the bad line with its reason
+     */
+    public static Parsed parseObject(String json, String name, long line, ReadOptions options) {
+        return switch (JsonObjectLines.parse(name, line, json)) {
+            case JsonObjectLines.Bad bad -> new Parsed.Bad(bad.badLine());
+            case JsonObjectLines.Ok ok -> new RecordFactory(name, options.schema(), options.trustMeta())
+                    .make(ok.line(), ok.object(), ok.text());
+        };
     }
 
     /**

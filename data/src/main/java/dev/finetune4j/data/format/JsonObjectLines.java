@@ -62,6 +62,18 @@ public final class JsonObjectLines implements Closeable {
     }
 
     /**
+     * Reads a stream opened elsewhere (a Hadoop or cloud file system) as {@link #open(Path, int)} reads a file.
+     *
+     * @param in           the stream, closed with the reader
+     * @param name         the input's name, used in {@link BadLine}s
+     * @param maxLineBytes the longest line read as an object, in bytes
+     * @return a reader positioned before the first line; close it
+     */
+    public static JsonObjectLines open(InputStream in, String name, int maxLineBytes) {
+        return new JsonObjectLines(in, name, maxLineBytes);
+    }
+
+    /**
      * Every object of {@code file} in order, for files that must be whole (bundled data, a prepared training
      * file): the first bad line is thrown, naming the file, the line and the reason. Read line by line with
      * {@link #next()} to quarantine bad lines instead.
@@ -120,23 +132,28 @@ public final class JsonObjectLines implements Closeable {
             }
         } while (line.error() == null && line.text().isBlank());
         if (line.error() != null) {
-            return bad(line.number(), line.error(), line.preview());
+            return bad(file, line.number(), line.error(), line.preview());
         }
+        return parse(file, line.number(), line.text());
+    }
+
+    /** One line's text as an object or a bad line; also the path of a row rendered as JSON elsewhere. */
+    static Item parse(String file, long number, String text) {
         try {
-            Map<String, Object> object = Json.readObject(line.text());
+            Map<String, Object> object = Json.readObject(text);
             if (object == null) {
-                return bad(line.number(), "wrong field types: a line must hold a JSON object, found null", line.text());
+                return bad(file, number, "wrong field types: a line must hold a JSON object, found null", text);
             }
-            return new Ok(line.number(), object, line.text());
+            return new Ok(number, object, text);
         } catch (MismatchedInputException e) {
-            return bad(line.number(), "wrong field types: a line must hold a JSON object: " + e.getOriginalMessage(),
-                    line.text());
+            return bad(file, number, "wrong field types: a line must hold a JSON object: " + e.getOriginalMessage(),
+                    text);
         } catch (JsonProcessingException e) {
-            return bad(line.number(), "invalid JSON: " + e.getOriginalMessage(), line.text());
+            return bad(file, number, "invalid JSON: " + e.getOriginalMessage(), text);
         }
     }
 
-    private Bad bad(long line, String reason, String raw) {
+    private static Bad bad(String file, long line, String reason, String raw) {
         return new Bad(new BadLine(file, line, reason, raw));
     }
 

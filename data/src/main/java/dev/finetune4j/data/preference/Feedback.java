@@ -1,11 +1,12 @@
 package dev.finetune4j.data.preference;
 
+import java.io.Serializable;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 
 /** Feedback events from a production log. */
-public sealed interface Feedback {
+public sealed interface Feedback extends Serializable {
     /**
      * The prompt the feedback is about.
      *

@@ -57,19 +57,55 @@ public final class FeedbackLog {
         String file = jsonl.getFileName().toString();
         try (JsonObjectLines in = JsonObjectLines.open(jsonl)) {
             for (JsonObjectLines.Item item; (item = in.next()) != null; ) {
-                switch (item) {
-                    case JsonObjectLines.Bad b -> bad.add(b.badLine());
-                    case JsonObjectLines.Ok ok -> {
-                        try {
-                            events.add(event(ok.object()));
-                        } catch (IllegalArgumentException e) {
-                            bad.add(new BadLine(file, ok.line(), "wrong field types: " + e.getMessage(), ok.text()));
-                        }
-                    }
+                switch (parse(item, file)) {
+                    case Event e -> events.add(e.feedback());
+                    case Bad b -> bad.add(b.badLine());
                 }
             }
         }
         return new Loaded(events, bad);
+    }
+
+    /** One line of a log, read by {@link #parse}. */
+    public sealed interface Line {
+    }
+
+    /**
+     * A line holding an event.
+     *
+     * @param line     its 1-based line number
+     * @param feedback the event
+     */
+    public record Event(long line, Feedback feedback) implements Line {
+    }
+
+    /**
+     * A line that is not an event, with the reason.
+     *
+     * @param badLine the line's file, number, reason and raw text
+     */
+    public record Bad(BadLine badLine) implements Line {
+    }
+
+    /**
+     * One line of a log read elsewhere (a Spark task reads a log this way): the event it holds, or why it is not
+     * one, exactly as {@link #read(Path)} decides.
+     *
+     * @param item a line read by {@link JsonObjectLines}
+     * @param file the log's name, for the bad line
+     * @return the event or the bad line
+     */
+    public static Line parse(JsonObjectLines.Item item, String file) {
+        return switch (item) {
+            case JsonObjectLines.Bad b -> new Bad(b.badLine());
+            case JsonObjectLines.Ok ok -> {
+                try {
+                    yield new Event(ok.line(), event(ok.object()));
+                } catch (IllegalArgumentException e) {
+                    yield new Bad(new BadLine(file, ok.line(), "wrong field types: " + e.getMessage(), ok.text()));
+                }
+            }
+        };
     }
 
     private static Feedback event(Map<String, Object> o) {

@@ -36,11 +36,22 @@ public final class PreferenceExport {
     public static WrittenFile write(List<PreferencePair> pairs, Path file, Shape shape) throws IOException {
         try (RecordWriter w = new RecordWriter(file, Format.JSONL)) {
             for (int i = 0; i < pairs.size(); i++) {
-                PreferencePair p = pairs.get(i);
-                Map<String, Object> fields = shape == Shape.TRL ? p.toTrl() : p.toMessages();
-                w.write(Record.of(new SourceRef("feedback", i + 1), fields));
+                w.write(record(pairs.get(i), i + 1, shape));
             }
             return w.commit();
         }
+    }
+
+    /**
+     * The record written for the {@code number}-th pair (1-based), as {@link #write} writes it.
+     *
+     * @param pair   the pair
+     * @param number its 1-based position among the written pairs, its {@code _meta.source}
+     * @param shape  the line's shape
+     * @return the record
+     */
+    public static Record record(PreferencePair pair, long number, Shape shape) {
+        Map<String, Object> fields = shape == Shape.TRL ? pair.toTrl() : pair.toMessages();
+        return Record.of(new SourceRef("feedback", number), fields);
     }
 }

@@ -1,5 +1,6 @@
 package dev.finetune4j.data.preference;
 
+import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,7 +13,7 @@ import java.util.Map;
  * @param rejected the answer it beat
  * @param margin net votes for {@code chosen} over {@code rejected}, at least the builder's minimum margin
  */
-public record PreferencePair(String prompt, String chosen, String rejected, int margin) {
+public record PreferencePair(String prompt, String chosen, String rejected, int margin) implements Serializable {
     /**
      * TRL's DPO format: {@code {"prompt", "chosen", "rejected"}} as plain strings.
      *

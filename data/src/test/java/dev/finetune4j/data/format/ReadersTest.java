@@ -47,6 +47,29 @@ class ReadersTest {
     }
 
     @Test
+    void aParquetInputIsRefusedWithTheEngineThatReadsIt() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Formats.of(Path.of("tickets.parquet")));
+        assertTrue(e.getMessage().contains("finetune4j-spark"), e.getMessage());
+    }
+
+    @Test
+    void anObjectParsedAloneIsTheRecordOrBadLineOfTheSameJsonlLine() throws IOException {
+        String good = "{\"text\":\"hello there\",\"label\":\"a\"}";
+        String noText = "{\"label\":\"a\"}";
+        Path file = dir.resolve("same.jsonl");
+        Files.writeString(file, good + "\n" + noText + "\n");
+        List<Parsed> read = new ArrayList<>();
+        try (RecordStream in = Formats.jsonl(file).open()) {
+            for (Parsed p; (p = in.next()) != null; ) {
+                read.add(p);
+            }
+        }
+        assertEquals(read.get(0), Formats.parseObject(good, "same.jsonl", 1, ReadOptions.DEFAULTS));
+        assertEquals(read.get(1), Formats.parseObject(noText, "same.jsonl", 2, ReadOptions.DEFAULTS));
+    }
+
+    @Test
     void readAllReturnsEveryObjectOfAWholeFileAndRefusesABadLineByNumber() throws IOException {
         Path whole = write("whole.jsonl", utf8("{\"winner\":\"a\"}\n\n{\"winner\":\"tie\",\"n\":[1]}\n"));
         List<JsonObjectLines.Ok> ok = JsonObjectLines.readAll(whole);
