@@ -83,7 +83,7 @@ final class AdapterConfigJson {
         } else {
             o.put("task_type", cfg.taskType());
         }
-        PeftRegistry.forConfig(cfg).toJson(cfg, o);
+        cfg.toJson(o);
         facts.forEach((k, v) -> o.set(k, JSON.valueToTree(v)));
         try {
             JSON.writeValue(dir.resolve(FILE).toFile(), o);

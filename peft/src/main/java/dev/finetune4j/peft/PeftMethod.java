@@ -1,7 +1,6 @@
 package dev.finetune4j.peft;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.ModelSpec;
 
 import java.util.List;
@@ -52,14 +51,6 @@ public interface PeftMethod<C extends PeftConfig> {
      */
     C fromJson(JsonNode json, String where);
 
-    /**
-     * Writes the method's fields of {@code config} into {@code json} under PEFT's names (the common ones,
-     * {@code peft_type} and {@code task_type}, are written by the caller).
-     *
-     * @param config the config
-     * @param json   the object to fill
-     */
-    void toJson(C config, ObjectNode json);
 
     /**
      * Puts a fresh adapter of {@code config} into the model of {@code ctx}.

@@ -1,7 +1,6 @@
 package dev.finetune4j.peft.adapter;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
@@ -48,11 +47,6 @@ public final class AdapterInjector implements PeftMethod<BottleneckConfig> {
     @Override
     public BottleneckConfig fromJson(JsonNode json, String where) {
         return BottleneckConfig.fromJson(json, where);
-    }
-
-    @Override
-    public void toJson(BottleneckConfig config, ObjectNode json) {
-        config.toJson(json);
     }
 
     /**

@@ -69,6 +69,7 @@ public record BottleneckConfig(Placement placement, int reductionFactor, Activat
      *
      * @param o the adapter_config.json object to fill
      */
+    @Override
     public void toJson(ObjectNode o) {
         o.put("placement", placement.name().toLowerCase(Locale.ROOT));
         o.put("reduction_factor", reductionFactor);

@@ -58,6 +58,7 @@ public record FreezeConfig(int topLayers, List<String> trainableNames, String ta
      *
      * @param o the adapter_config.json object to fill
      */
+    @Override
     public void toJson(ObjectNode o) {
         o.put("top_layers", topLayers);
         PeftJson.putStrings(o, "trainable_names", trainableNames);

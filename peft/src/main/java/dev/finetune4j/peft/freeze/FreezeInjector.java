@@ -1,7 +1,6 @@
 package dev.finetune4j.peft.freeze;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.PeftContext;
@@ -45,11 +44,6 @@ public final class FreezeInjector implements PeftMethod<FreezeConfig> {
     @Override
     public FreezeConfig fromJson(JsonNode json, String where) {
         return FreezeConfig.fromJson(json, where);
-    }
-
-    @Override
-    public void toJson(FreezeConfig config, ObjectNode json) {
-        config.toJson(json);
     }
 
     /**

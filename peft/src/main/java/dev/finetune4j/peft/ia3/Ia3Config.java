@@ -69,6 +69,7 @@ public record Ia3Config(TargetModules targetModules, TargetModules feedforwardMo
      *
      * @param o the adapter_config.json object to fill
      */
+    @Override
     public void toJson(ObjectNode o) {
         PeftJson.putTargets(o, "target_modules", targetModules);
         PeftJson.putTargets(o, "feedforward_modules", feedforwardModules);

@@ -1,7 +1,6 @@
 package dev.finetune4j.peft.ia3;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
@@ -50,11 +49,6 @@ public final class Ia3Injector implements PeftMethod<Ia3Config> {
     @Override
     public Ia3Config fromJson(JsonNode json, String where) {
         return Ia3Config.fromJson(json);
-    }
-
-    @Override
-    public void toJson(Ia3Config config, ObjectNode json) {
-        config.toJson(json);
     }
 
     /** PEFT's SEQ_CLS default: the heads train and save with the adapter unless modules to save are given. */

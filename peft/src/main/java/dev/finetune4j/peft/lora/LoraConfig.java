@@ -213,6 +213,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
      *
      * @param o the adapter_config.json object to fill
      */
+    @Override
     public void toJson(ObjectNode o) {
         o.put("r", r);
         PeftJson.putNumber(o, "lora_alpha", loraAlpha);

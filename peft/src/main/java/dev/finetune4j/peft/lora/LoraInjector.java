@@ -1,7 +1,6 @@
 package dev.finetune4j.peft.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
@@ -51,11 +50,6 @@ public final class LoraInjector implements PeftMethod<LoraConfig> {
     @Override
     public LoraConfig fromJson(JsonNode json, String where) {
         return LoraConfig.fromJson(json, where);
-    }
-
-    @Override
-    public void toJson(LoraConfig config, ObjectNode json) {
-        config.toJson(json);
     }
 
     /** PEFT's per-model default target modules written in when the config leaves them out. */

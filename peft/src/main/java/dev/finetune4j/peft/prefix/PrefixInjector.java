@@ -1,7 +1,6 @@
 package dev.finetune4j.peft.prefix;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.StateDicts;
@@ -45,11 +44,6 @@ public final class PrefixInjector implements PeftMethod<PrefixTuningConfig> {
     @Override
     public PrefixTuningConfig fromJson(JsonNode json, String where) {
         return PrefixTuningConfig.fromJson(json, where);
-    }
-
-    @Override
-    public void toJson(PrefixTuningConfig config, ObjectNode json) {
-        config.toJson(json);
     }
 
     /**

@@ -67,6 +67,7 @@ public record PrefixTuningConfig(int numVirtualTokens, boolean prefixProjection,
      *
      * @param o the adapter_config.json object to fill
      */
+    @Override
     public void toJson(ObjectNode o) {
         o.put("num_virtual_tokens", numVirtualTokens);
         o.put("prefix_projection", prefixProjection);

@@ -1,7 +1,6 @@
 package dev.finetune4j.peft.prompt;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.nn.StateDicts;
@@ -46,11 +45,6 @@ public final class PromptInjector implements PeftMethod<PromptTuningConfig> {
     @Override
     public PromptTuningConfig fromJson(JsonNode json, String where) {
         return PromptTuningConfig.fromJson(json, where);
-    }
-
-    @Override
-    public void toJson(PromptTuningConfig config, ObjectNode json) {
-        config.toJson(json);
     }
 
     /**

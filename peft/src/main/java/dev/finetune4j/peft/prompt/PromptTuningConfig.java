@@ -68,6 +68,7 @@ public record PromptTuningConfig(int numVirtualTokens, List<Long> initTokenIds, 
      *
      * @param o the adapter_config.json object to fill
      */
+    @Override
     public void toJson(ObjectNode o) {
         o.put("num_virtual_tokens", numVirtualTokens);
         o.put("prompt_tuning_init", "RANDOM");

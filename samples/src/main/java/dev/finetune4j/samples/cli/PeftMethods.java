@@ -86,7 +86,7 @@ final class PeftMethods {
     /** Refuses keys the method's config does not carry: what its mapping writes back is what it reads. */
     private static <C extends PeftConfig> void requireKnownKeys(PeftMethod<C> m, C config, JsonNode settings, String name) {
         ObjectNode written = JsonNodeFactory.instance.objectNode();
-        m.toJson(config, written);
+        config.toJson(written);
         Set<String> accepted = new TreeSet<>(COMMON_KEYS);
         written.fieldNames().forEachRemaining(accepted::add);
         for (Iterator<String> it = settings.fieldNames(); it.hasNext(); ) {
