@@ -104,7 +104,7 @@ public final class DpoLoss {
             sums.put("rewards/chosen", Reductions.sum(chosen));
             sums.put("rewards/rejected", Reductions.sum(rejected));
             sums.put("rewards/margins", Reductions.sum(margins));
-            sums.put("rewards/accuracy", Reductions.sum(isPositive(margins)));
+            sums.put("rewards/accuracy", Reductions.sum(Elementwise.isPositive(margins)));
             return sums;
         }
     }
@@ -116,16 +116,6 @@ public final class DpoLoss {
                     + policy.shape() + " and " + reference.shape());
         }
         return Math.toIntExact(policy.numel() / 2);
-    }
-
-    /**
-     * 1 where x > 0, else 0, from primitives (the backends have no comparison op): relu(x) 2^127 2^127 is 0 for
-     * x <= 0 and at least 2^105 (or +inf) for every x > 0 down to the smallest subnormal, so 1 - exp(-that) is
-     * exactly 0 or 1. NOTE: a device that flushes subnormals to zero counts a positive x below 2^-126 as 0.
-     */
-    private static Tensor isPositive(Tensor x) {
-        Tensor huge = Elementwise.scale(Elementwise.scale(Activations.apply(Activations.Kind.RELU, x), 0x1p127f), -0x1p127f);
-        return Elementwise.addScalar(Elementwise.scale(Elementwise.exp(huge), -1f), 1f);
     }
 
     /**
