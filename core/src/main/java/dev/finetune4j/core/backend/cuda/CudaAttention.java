@@ -135,11 +135,13 @@ final class CudaAttention implements AttentionKernels {
     }
 
     /**
-     * Dynamic shared memory of a kernel holding {@code tiles} tiles of TILE rows of D floats (row stride D | 1)
-     * and one TILE x TILE probability tile (row stride P_STRIDE), as attention.cu lays it out.
+     * Dynamic shared memory of a kernel holding {@code tiles} tiles of TILE rows of D floats and one TILE x TILE
+     * probability tile (row stride P_STRIDE), as attention.cu lays it out: a tile's row stride is D rounded up to
+     * a multiple of 4, then made 4 (mod 8) (tile_stride).
      */
     static int sharedBytes(long headDim, int tiles) {
-        return Math.toIntExact((tiles * TILE * (headDim | 1) + (long) TILE * P_STRIDE) * Float.BYTES);
+        long stride = ((headDim + 3) & ~3L) | 4;
+        return Math.toIntExact((tiles * TILE * stride + (long) TILE * P_STRIDE) * Float.BYTES);
     }
 
     /**

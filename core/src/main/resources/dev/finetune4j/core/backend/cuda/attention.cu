@@ -9,12 +9,13 @@
 //
 // Threads: a block is ATT_THREADS = 256 threads (CudaKernels.BLOCK) seen as a 16 x 16 grid (tx, ty); in every
 // 64 x 64 tile a thread owns rows ty + 16 i and columns tx + 16 j (i, j < 4), and in every 64 x D accumulator rows
-// ty + 16 i and columns tx + 16 j (j < 8, so D <= 128). A row of a tile therefore belongs to 16 lanes of one
-// warp: row reductions are half-warp shuffles, and a row written to shared memory and read back by the same
-// threads needs only __syncwarp.
-// Shared memory (dynamic): 64-row tiles of D values with row stride D | 1 (odd, so that 16 lanes reading 16
-// different rows at one column hit 16 different banks), and one 64 x 64 tile of probabilities or score gradients
-// with row stride ATT_P_STRIDE (the two rows a warp writes start 16 banks apart). CudaAttention sizes it.
+// ty + 16 i and the columns 64 g + 4 tx + e (g < 2, e < 4, so D <= 128). A row of a tile therefore belongs to 16
+// lanes of one warp: row reductions are half-warp shuffles, and a row written to shared memory and read back by
+// the same threads needs only __syncwarp.
+// Shared memory (dynamic): 64-row tiles of D values, zero-padded to a multiple of 4 so that they are read 4 floats
+// (16 bytes) at a time, with a row stride of 4 (mod 8) floats (8 lanes reading 16 bytes of 8 different rows hit
+// all 32 banks once); and one 64 x 64 tile of probabilities or score gradients with row stride ATT_P_STRIDE (the
+// two rows a warp writes start 16 banks apart). CudaAttention sizes it.
 #include "common.cuh"
 
 #define ATT_THREADS 256
@@ -24,6 +25,26 @@
 #define ATT_MAX_D 128
 #define ATT_DCOLS 8
 #define ATT_P_STRIDE 80
+// Blocks per SM the forward and dq kernels are register-limited to (128 registers a thread, no spills; D = 64 fits
+// two blocks' shared memory too). The dk, dv kernel holds two accumulators and takes what it needs.
+#define ATT_MIN_BLOCKS 2
+
+// Row stride of a shared tile of D values: D rounded up to a multiple of 4, then 4 (mod 8).
+__device__ __forceinline__ int tile_stride(int D) {
+    return ((D + 3) & ~3) | 4;
+}
+
+struct alignas(16) Vec4 {
+    float x, y, z, w;
+};
+
+__device__ __forceinline__ Vec4 load4(const float* p) {
+    return *reinterpret_cast<const Vec4*>(p);
+}
+
+__device__ __forceinline__ float part(const Vec4& v, int e) {
+    return e == 0 ? v.x : e == 1 ? v.y : e == 2 ? v.z : v.w;
+}
 
 struct Dims {
     long long B, H, Hkv, T, S, D;
@@ -58,49 +79,64 @@ __device__ __forceinline__ bool allowed(int causal, const Slot& query, const Slo
     return query.ok && key.ok && (!causal || key.pos <= query.pos) && query.seg == key.seg;
 }
 
-// Rows [0, n) of a tile from src (rows of D contiguous floats), coalesced; rows [n, ATT_TILE) become zeros so that
-// a tail tile's unused rows add nothing (and no NaN) to the products.
+// Rows [0, n) of a tile from src (rows of D contiguous floats), coalesced; the padding columns up to a multiple of
+// 4 and the rows [n, ATT_TILE) become zeros, so that they add nothing (and no NaN) to the products.
 __device__ __forceinline__ void load_rows(float* dst, int ld, const float* src, int n, int D) {
-    for (int e = threadIdx.x; e < ATT_TILE * D; e += ATT_THREADS) {
-        int r = e / D, c = e - r * D;
-        dst[r * ld + c] = r < n ? src[(long long) r * D + c] : 0.0f;
+    const int width = (D + 3) & ~3;
+    for (int e = threadIdx.x; e < ATT_TILE * width; e += ATT_THREADS) {
+        int r = e / width, c = e - r * width;
+        dst[r * ld + c] = r < n && c < D ? src[(long long) r * D + c] : 0.0f;
     }
 }
 
-// acc[i][j] += sum over c < n of a[row ty + 16 i][c] * b[row tx + 16 j][c] (a times b transposed).
-__device__ __forceinline__ void tile_abt(const float* a, const float* b, int ld, int n, float acc[ATT_PER][ATT_PER]) {
+// acc[i][j] += sum over c < D of a[row ty + 16 i][c] * b[row tx + 16 j][c] (a times b transposed).
+__device__ __forceinline__ void tile_abt(const float* a, const float* b, int ld, int D, float acc[ATT_PER][ATT_PER]) {
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
-#pragma unroll 4
-    for (int c = 0; c < n; ++c) {
-        float av[ATT_PER], bv[ATT_PER];
+#pragma unroll 1
+    for (int c = 0; c < D; c += 4) {  // the padding columns are zeros
+        Vec4 av[ATT_PER], bv[ATT_PER];
 #pragma unroll
         for (int i = 0; i < ATT_PER; ++i) {
-            av[i] = a[(ty + ATT_SPLIT * i) * ld + c];
-            bv[i] = b[(tx + ATT_SPLIT * i) * ld + c];
+            av[i] = load4(a + (ty + ATT_SPLIT * i) * ld + c);
+            bv[i] = load4(b + (tx + ATT_SPLIT * i) * ld + c);
         }
 #pragma unroll
         for (int i = 0; i < ATT_PER; ++i) {
 #pragma unroll
-            for (int j = 0; j < ATT_PER; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+            for (int j = 0; j < ATT_PER; ++j) {
+                acc[i][j] = fmaf(av[i].x, bv[j].x, acc[i][j]);
+                acc[i][j] = fmaf(av[i].y, bv[j].y, acc[i][j]);
+                acc[i][j] = fmaf(av[i].z, bv[j].z, acc[i][j]);
+                acc[i][j] = fmaf(av[i].w, bv[j].w, acc[i][j]);
+            }
         }
     }
 }
 
-// acc[i][j] += sum over c < ATT_TILE of p[row ty + 16 i][c] * m[row c][column tx + 16 j], for columns below D.
+// acc[i][4 g + e] += sum over c < ATT_TILE of p[row ty + 16 i][c] * m[row c][column 64 g + 4 tx + e].
 __device__ __forceinline__ void tile_ab(const float* p, const float* m, int ld, int D, float acc[ATT_PER][ATT_DCOLS]) {
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
-#pragma unroll 2
-    for (int c = 0; c < ATT_TILE; ++c) {
-        float pv[ATT_PER];
+#pragma unroll 1
+    for (int c = 0; c < ATT_TILE; c += 4) {
+        Vec4 pv[ATT_PER];
 #pragma unroll
-        for (int i = 0; i < ATT_PER; ++i) pv[i] = p[(ty + ATT_SPLIT * i) * ATT_P_STRIDE + c];
+        for (int i = 0; i < ATT_PER; ++i) pv[i] = load4(p + (ty + ATT_SPLIT * i) * ATT_P_STRIDE + c);
 #pragma unroll
-        for (int j = 0; j < ATT_DCOLS; ++j) {
-            int col = tx + ATT_SPLIT * j;
-            if (col < D) {
-                float mv = m[c * ld + col];
+        for (int e = 0; e < 4; ++e) {
 #pragma unroll
-                for (int i = 0; i < ATT_PER; ++i) acc[i][j] = fmaf(pv[i], mv, acc[i][j]);
+            for (int g = 0; g < ATT_DCOLS / 4; ++g) {
+                int col = ATT_TILE * g + 4 * tx;
+                if (col < D) {  // then the 4 columns lie within the zero-padded row
+                    Vec4 mv = load4(m + (c + e) * ld + col);
+#pragma unroll
+                    for (int i = 0; i < ATT_PER; ++i) {
+                        float pe = part(pv[i], e);
+                        acc[i][4 * g] = fmaf(pe, mv.x, acc[i][4 * g]);
+                        acc[i][4 * g + 1] = fmaf(pe, mv.y, acc[i][4 * g + 1]);
+                        acc[i][4 * g + 2] = fmaf(pe, mv.z, acc[i][4 * g + 2]);
+                        acc[i][4 * g + 3] = fmaf(pe, mv.w, acc[i][4 * g + 3]);
+                    }
+                }
             }
         }
     }
@@ -126,7 +162,7 @@ __device__ __forceinline__ void store_rows(float* dst, int n, int D, const float
         if (r < n) {
 #pragma unroll
             for (int j = 0; j < ATT_DCOLS; ++j) {
-                int col = tx + ATT_SPLIT * j;
+                int col = ATT_TILE * (j / 4) + 4 * tx + j % 4;
                 if (col < D) dst[(long long) r * D + col] = acc[i][j] * factor[i];
             }
         }
@@ -161,11 +197,12 @@ __device__ __forceinline__ void query_tile(const Dims& d, long long* bh, long lo
 // out = softmax(scores) v and lse = log(sum(exp(scores))) with scores = scale q.k (masked: -inf); a query that
 // sees no key gets 0 and -inf. Grid: B * H * ceil(T / 64) blocks, each one tile of 64 queries of one head.
 // Shared: q, k, v tiles and the probability tile.
-extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_forward(
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward(
         const float* q, const float* k, const float* v, Dims d, float scale, int causal,
         const unsigned char* keyValid, const int* segments, float* out, float* lse) {
-    extern __shared__ float smem[];
-    const int D = (int) d.D, ld = D | 1;
+    extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
+    float* smem = reinterpret_cast<float*>(shared4);
+    const int D = (int) d.D, ld = tile_stride(D);
     float* qs = smem;
     float* ks = qs + ATT_TILE * ld;
     float* vs = ks + ATT_TILE * ld;
@@ -264,8 +301,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
         const float* q, const float* k, const float* v, Dims d, float scale, int causal,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dk, float* dv) {
-    extern __shared__ float smem[];
-    const int D = (int) d.D, ld = D | 1;
+    extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
+    float* smem = reinterpret_cast<float*>(shared4);
+    const int D = (int) d.D, ld = tile_stride(D);
     float* ks = smem;
     float* vs = ks + ATT_TILE * ld;
     float* qs = vs + ATT_TILE * ld;
@@ -332,12 +370,13 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
 // (forward: attention_forward) dq = ds k for one tile of 64 queries, overwritten: the block loops over the key
 // tiles its queries see, recomputing p and ds (no atomics, so the result does not depend on scheduling).
 // Grid: B * H * ceil(T / 64). Shared: q, dOut, k, v tiles and the ds tile.
-extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_q(
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q(
         const float* q, const float* k, const float* v, Dims d, float scale, int causal,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dq) {
-    extern __shared__ float smem[];
-    const int D = (int) d.D, ld = D | 1;
+    extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
+    float* smem = reinterpret_cast<float*>(shared4);
+    const int D = (int) d.D, ld = tile_stride(D);
     float* qs = smem;
     float* dos = qs + ATT_TILE * ld;
     float* ks = dos + ATT_TILE * ld;

@@ -32,10 +32,12 @@ class CudaAttentionLayoutTest {
     }
 
     @Test
-    void sharedMemoryHoldsOddStrideTilesAndTheProbabilityTile() {
-        assertEquals((3 * 64 * 65 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(64, 3));
-        assertEquals((4 * 64 * 129 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(128, 4));
-        assertEquals((4 * 64 * 33 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(33, 4));
+    void sharedMemoryHoldsPaddedTilesAndTheProbabilityTile() {
+        // Row strides: 64 -> 68, 128 -> 132 (multiples of 8 get 4 more), 33 -> 36 (already 4 mod 8), 1 -> 4.
+        assertEquals((3 * 64 * 68 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(64, 3));
+        assertEquals((4 * 64 * 132 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(128, 4));
+        assertEquals((4 * 64 * 36 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(33, 4));
+        assertEquals((4 * 64 * 4 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(1, 4));
         // The backward's largest need fits an A100 block (163 KiB opt-in), so Ampere and Hopper both run D = 128.
         assertTrue(CudaAttention.sharedBytes(CudaAttention.MAX_HEAD_DIM, 4) <= 163 * 1024);
     }
