@@ -224,6 +224,24 @@ class CudaKernelConformanceTest {
         attentionAgrees("cache views", 2, 8, 2, 40, 100, 28, 64, AttentionMask.causalOnly());
     }
 
+    @Test
+    void attentionBackwardIsTheSameOnEveryRun() {
+        // dk and dv add up 8 query heads and 11 query tiles, dq 11 key tiles: in a fixed order, without atomics.
+        Input[] inputs = in(Input.randn(70, 1, 8, 700, 64), Input.randn(71, 1, 1, 700, 64),
+                Input.randn(72, 1, 1, 700, 64), Input.randn(73, 1, 8, 700, 64));
+        int[][] outputs = out(d(1, 8, 700, 64), d(1, 8, 700), d(1, 8, 700, 64), d(1, 1, 700, 64), d(1, 1, 700, 64));
+        GpuTensors.KernelCall call = (be, x, o) -> {
+            be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1]);
+            be.attention().attentionBackward(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1], x[3],
+                    o[2], o[3], o[4]);
+        };
+        float[][] first = GpuTensors.run(GpuTensors.GPU, inputs, outputs, call);
+        float[][] second = GpuTensors.run(GpuTensors.GPU, inputs, outputs, call);
+        for (int i = 0; i < first.length; i++) {
+            GpuTensors.assertClose("attention run twice, tensor " + i, first[i], second[i], 0);
+        }
+    }
+
     /**
      * Attention forward and backward on the CPU and the GPU: q (batch, heads, queries, headDim) and k, v the first
      * {@code keys} positions of buffers of {@code keys + spareKeys} positions (views, as a KV cache hands them).

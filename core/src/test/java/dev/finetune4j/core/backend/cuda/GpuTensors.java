@@ -97,7 +97,11 @@ final class GpuTensors {
         }
     }
 
-    private static float[][] run(Device device, Input[] inputs, int[][] outDims, KernelCall call) {
+    /**
+     * Runs {@code call} on {@code device} with fresh tensors of {@code inputs} and zero F32 outputs of
+     * {@code outDims}; returns the F32 inputs' values (empty for other dtypes), then the outputs' values.
+     */
+    static float[][] run(Device device, Input[] inputs, int[][] outDims, KernelCall call) {
         try (TensorScope scope = TensorScope.open()) {
             Tensor[] in = new Tensor[inputs.length];
             for (int i = 0; i < in.length; i++) {
