@@ -77,8 +77,7 @@ final class CudaKernels implements AutoCloseable {
         if (sharedBytes > DEFAULT_SHARED) {
             if (sharedBytes > maxShared) {
                 throw new IllegalArgumentException(kernel + " needs " + sharedBytes + " bytes of shared memory, the"
-                        + " card has " + maxShared + " per block; the simple attention kernel holds one query's scores"
-                        + " over all keys, so use shorter sequences until the fast attention kernel lands");
+                        + " card has " + maxShared + " per block; run this shape on the CPU backend or a newer card");
             }
             driver.setFunctionAttribute(fn, CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
         }
