@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
                 "Writes train/validation/test files, quarantine.jsonl (bad input lines) and manifest.json "
                         + "(provenance: hashes, every step with its counts) into the output folder."},
         footer = {"", "Config example (prepare.yaml; paths relative to the file):",
-                "  inputs: [raw.jsonl]",
+                "  inputs: [raw.jsonl]       # JSONL, JSON, CSV; Parquet (.parquet) only with --spark-master",
                 "  schema: alpaca            # text | alpaca | sharegpt | openai | preference",
                 "  output: prepared",
                 "  seed: 42",
@@ -44,8 +44,8 @@ final class PrepareCommand implements Callable<Integer> {
 
     @Option(names = "--spark-master", paramLabel = "URL",
             description = {"Run on Apache Spark with this master (local[4], yarn, spark://host:7077...): the same "
-                    + "records and counts; outputs become folders of part files. Needs Spark 4.2 on the class path "
-                    + "(spark-submit, or java -cp finetune4j.jar:$SPARK_HOME/jars/*)."})
+                    + "records and counts; outputs become folders of part files; Parquet inputs are read. Needs "
+                    + "Spark 4.2 on the class path (spark-submit, or java -cp finetune4j.jar:$SPARK_HOME/jars/*)."})
     String sparkMaster;
 
     @Override

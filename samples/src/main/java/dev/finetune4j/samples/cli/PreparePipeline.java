@@ -43,8 +43,16 @@ final class PreparePipeline {
      */
     static Pipeline.Builder build(PrepareConfig cfg, Path baseDir, Path outputDir) {
         Plan plan = plan(cfg, baseDir, outputDir);
+        List<Path> parquet = plan.inputs().stream().filter(i -> i instanceof Input.Parquet).map(Input::path).toList();
+        if (!parquet.isEmpty()) {
+            throw new BadInputException("'inputs' has Parquet files, which only the Spark engine reads: " + parquet
+                    + "; run prepare with --spark-master local[4] (Spark 4.2 on the class path: spark-submit --class"
+                    + " dev.finetune4j.samples.cli.Finetune4j finetune4j.jar prepare ..., or java -cp"
+                    + " \"finetune4j.jar:$SPARK_HOME/jars/*\" dev.finetune4j.samples.cli.Finetune4j prepare ...),"
+                    + " or convert them to JSONL");
+        }
         Pipeline.Builder b = Pipeline.builder().write(plan.output()).seed(plan.seed());
-        plan.inputs().forEach(b::read);
+        plan.inputs().forEach(i -> b.read(((Input.Local) i).source()));
         plan.steps().forEach(b::step);
         if (plan.format() != null) {
             b.format(plan.format());
@@ -65,7 +73,38 @@ final class PreparePipeline {
      * @param steps  the steps, in order
      * @param split  the split, or {@code null}
      */
-    record Plan(Path output, List<FileSource> inputs, Format format, long seed, List<Step> steps, SplitSpec split) {
+    record Plan(Path output, List<Input> inputs, Format format, long seed, List<Step> steps, SplitSpec split) {
+    }
+
+    /** One file of {@code inputs}: one that finetune4j-data reads, or a Parquet file that only Spark reads. */
+    sealed interface Input {
+        /**
+         * The file.
+         *
+         * @return its path
+         */
+        Path path();
+
+        /**
+         * A JSONL, JSON or CSV file, read by either engine.
+         *
+         * @param source the file, its format and the config's schema
+         */
+        record Local(FileSource source) implements Input {
+            @Override
+            public Path path() {
+                return source.path();
+            }
+        }
+
+        /**
+         * A Parquet file (by its {@code .parquet} extension), read by the Spark engine only.
+         *
+         * @param path   the file
+         * @param schema the config's schema, or {@code null} to detect it per row
+         */
+        record Parquet(Path path, Schema schema) implements Input {
+        }
     }
 
     /**
@@ -77,21 +116,21 @@ final class PreparePipeline {
      */
     static Plan plan(PrepareConfig cfg, Path baseDir, Path outputDir) {
         if (cfg.inputs() == null || cfg.inputs().isEmpty()) {
-            throw new BadInputException("'inputs' is missing: list at least one JSONL, JSON or CSV file, e.g. inputs: [raw.jsonl]");
+            throw new BadInputException("'inputs' is missing: list at least one JSONL, JSON or CSV file (or Parquet with"
+                    + " --spark-master), e.g. inputs: [raw.jsonl]");
         }
         Path out = outputDir != null ? outputDir : cfg.output() != null ? baseDir.resolve(cfg.output()) : null;
         if (out == null) {
             throw new BadInputException("'output' is missing: name the folder for the prepared data, or pass --output");
         }
         Schema schema = cfg.schema() == null ? null : enumValue(Schema.class, cfg.schema(), "schema");
-        List<FileSource> inputs = new ArrayList<>();
+        List<Input> inputs = new ArrayList<>();
         for (String input : cfg.inputs()) {
             Path p = baseDir.resolve(input);
             if (!Files.isRegularFile(p)) {
                 throw new BadInputException("input file " + p.toAbsolutePath() + " does not exist (from 'inputs')");
             }
-            FileSource source = Formats.of(p);
-            inputs.add(schema == null ? source : source.schema(schema));
+            inputs.add(input(p, schema));
         }
         Format format = cfg.format() == null ? null : enumValue(Format.class, cfg.format(), "format");
         long seed = cfg.seed() == null ? 42 : cfg.seed();
@@ -124,6 +163,19 @@ final class PreparePipeline {
             throw new BadInputException("invalid step settings: " + e.getMessage(), e);
         }
         return new Plan(out, List.copyOf(inputs), format, seed, List.copyOf(steps), split);
+    }
+
+    private static Input input(Path file, Schema schema) {
+        if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".parquet")) {
+            return new Input.Parquet(file, schema);
+        }
+        FileSource source;
+        try {
+            source = Formats.of(file);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("input file " + file.toAbsolutePath() + " (from 'inputs'): " + e.getMessage(), e);
+        }
+        return new Input.Local(schema == null ? source : source.schema(schema));
     }
 
     private static PiiRedactor redactor(PrepareConfig.Pii pii) {

@@ -2,10 +2,12 @@ package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.data.format.Format;
 import dev.finetune4j.data.pipeline.PipelineReport;
+import dev.finetune4j.spark.SparkInput;
 import dev.finetune4j.spark.SparkPipeline;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.IOException;
+import java.util.List;
 
 /**
  * Runs a prepare {@link PreparePipeline.Plan} on Apache Spark (finetune4j-spark): the same records, splits and
@@ -26,6 +28,20 @@ final class SparkPrepare {
         }
     }
 
+    /**
+     * The plan's inputs for Spark, in order: Parquet files read by Spark, the others by data's readers; the
+     * config's schema applies to both.
+     */
+    static List<SparkInput> inputs(PreparePipeline.Plan plan) {
+        return plan.inputs().stream().map(i -> switch (i) {
+            case PreparePipeline.Input.Local local -> SparkInput.of(local.source());
+            case PreparePipeline.Input.Parquet parquet -> {
+                SparkInput in = SparkInput.parquet(parquet.path().toAbsolutePath().toUri().toString());
+                yield parquet.schema() == null ? in : in.schema(parquet.schema());
+            }
+        }).toList();
+    }
+
     static PipelineReport run(PreparePipeline.Plan plan, String master) throws IOException {
         if (plan.format() != null && plan.format() != Format.JSONL) {
             throw new BadInputException("'format' is " + plan.format() + "; the Spark engine writes JSONL only"
@@ -35,7 +51,7 @@ final class SparkPrepare {
         try {
             SparkPipeline.Builder b = SparkPipeline.builder(spark).write(plan.output().toAbsolutePath().toString())
                     .seed(plan.seed());
-            plan.inputs().forEach(b::read);
+            inputs(plan).forEach(b::read);
             try {
                 plan.steps().forEach(b::step);
             } catch (UnsupportedOperationException e) {
