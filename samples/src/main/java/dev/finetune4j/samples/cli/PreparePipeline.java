@@ -14,6 +14,7 @@ import dev.finetune4j.data.pii.PiiStep;
 import dev.finetune4j.data.pii.PiiType;
 import dev.finetune4j.data.pii.Strategy;
 import dev.finetune4j.data.pipeline.Pipeline;
+import dev.finetune4j.data.pipeline.PipelineSteps;
 import dev.finetune4j.data.pipeline.Step;
 import dev.finetune4j.data.record.Schema;
 import dev.finetune4j.data.split.SplitSpec;
@@ -51,14 +52,10 @@ final class PreparePipeline {
                     + " \"finetune4j.jar:$SPARK_HOME/jars/*\" dev.finetune4j.samples.cli.Finetune4j prepare ...),"
                     + " or convert them to JSONL");
         }
-        Pipeline.Builder b = Pipeline.builder().write(plan.output()).seed(plan.seed());
+        Pipeline.Builder b = plan.configure(Pipeline.builder().write(plan.output()));
         plan.inputs().forEach(i -> b.read(((Input.Local) i).source()));
-        plan.steps().forEach(b::step);
         if (plan.format() != null) {
             b.format(plan.format());
-        }
-        if (plan.split() != null) {
-            b.split(plan.split()).seed(plan.seed());
         }
         return b;
     }
@@ -74,6 +71,20 @@ final class PreparePipeline {
      * @param split  the split, or {@code null}
      */
     record Plan(Path output, List<Input> inputs, Format format, long seed, List<Step> steps, SplitSpec split) {
+        /**
+         * Gives an engine's builder the plan's steps, split and seed.
+         *
+         * @param b   the single-machine or the Spark builder
+         * @param <B> its type
+         * @return {@code b}
+         */
+        <B extends PipelineSteps<B>> B configure(B b) {
+            steps.forEach(b::step);
+            if (split != null) {
+                b.split(split);
+            }
+            return b.seed(seed);
+        }
     }
 
     /** One file of {@code inputs}: one that finetune4j-data reads, or a Parquet file that only Spark reads. */

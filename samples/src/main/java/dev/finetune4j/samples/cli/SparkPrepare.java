@@ -49,16 +49,12 @@ final class SparkPrepare {
         }
         SparkSession spark = SparkSession.builder().master(master).appName("finetune4j prepare").getOrCreate();
         try {
-            SparkPipeline.Builder b = SparkPipeline.builder(spark).write(plan.output().toAbsolutePath().toString())
-                    .seed(plan.seed());
+            SparkPipeline.Builder b = SparkPipeline.builder(spark).write(plan.output().toAbsolutePath().toString());
             inputs(plan).forEach(b::read);
             try {
-                plan.steps().forEach(b::step);
+                plan.configure(b);
             } catch (UnsupportedOperationException e) {
                 throw new BadInputException(e.getMessage(), e);
-            }
-            if (plan.split() != null) {
-                b.split(plan.split()).seed(plan.seed());
             }
             return b.run();
         } finally {
