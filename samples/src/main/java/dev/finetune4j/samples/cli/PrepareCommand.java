@@ -57,9 +57,7 @@ final class PrepareCommand implements Callable<Integer> {
             report = PreparePipeline.build(cfg, base, output).run();
         } else if (!SparkPrepare.available()) {
             throw new BadInputException("--spark-master needs Apache Spark 4.2 (Scala 2.13) on the class path, which"
-                    + " finetune4j.jar does not include: run it with spark-submit --class"
-                    + " dev.finetune4j.samples.cli.Finetune4j finetune4j.jar prepare ..., or with"
-                    + " java -cp \"finetune4j.jar:$SPARK_HOME/jars/*\" dev.finetune4j.samples.cli.Finetune4j prepare ...");
+                    + " finetune4j.jar does not include: run it with " + SparkPrepare.HOW_TO_LAUNCH);
         } else {
             report = SparkPrepare.run(PreparePipeline.plan(cfg, base, output), sparkMaster);
         }

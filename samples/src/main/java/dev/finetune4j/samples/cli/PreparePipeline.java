@@ -47,10 +47,8 @@ final class PreparePipeline {
         List<Path> parquet = plan.inputs().stream().filter(i -> i instanceof Input.Parquet).map(Input::path).toList();
         if (!parquet.isEmpty()) {
             throw new BadInputException("'inputs' has Parquet files, which only the Spark engine reads: " + parquet
-                    + "; run prepare with --spark-master local[4] (Spark 4.2 on the class path: spark-submit --class"
-                    + " dev.finetune4j.samples.cli.Finetune4j finetune4j.jar prepare ..., or java -cp"
-                    + " \"finetune4j.jar:$SPARK_HOME/jars/*\" dev.finetune4j.samples.cli.Finetune4j prepare ...),"
-                    + " or convert them to JSONL");
+                    + "; run prepare with --spark-master local[4] (Spark 4.2 on the class path: "
+                    + SparkPrepare.HOW_TO_LAUNCH + "), or convert them to JSONL");
         }
         Pipeline.Builder b = plan.configure(Pipeline.builder().write(plan.output()));
         plan.inputs().forEach(i -> b.read(((Input.Local) i).source()));

@@ -18,6 +18,11 @@ final class SparkPrepare {
     private SparkPrepare() {
     }
 
+    /** How to start the CLI with Spark on the class path, for error messages. */
+    static final String HOW_TO_LAUNCH = "spark-submit --class dev.finetune4j.samples.cli.Finetune4j finetune4j.jar"
+            + " prepare ..., or java -cp \"finetune4j.jar:$SPARK_HOME/jars/*\" dev.finetune4j.samples.cli.Finetune4j"
+            + " prepare ...";
+
     /** Whether Spark's classes can be loaded. */
     static boolean available() {
         try {
