@@ -3,6 +3,7 @@ package dev.finetune4j.spark;
 import dev.finetune4j.data.format.FileSource;
 import dev.finetune4j.data.format.Format;
 import dev.finetune4j.data.format.ReadOptions;
+import dev.finetune4j.data.record.Schema;
 
 import java.io.Serializable;
 import java.util.Objects;
@@ -50,6 +51,16 @@ public record SparkInput(String path, Format format, ReadOptions options) implem
      */
     public static SparkInput parquet(String path) {
         return new SparkInput(path, null, ReadOptions.DEFAULTS);
+    }
+
+    /**
+     * The same file, every record checked against {@code schema} (like {@link FileSource#schema}).
+     *
+     * @param schema the schema every record must satisfy
+     * @return a new input; this one is unchanged
+     */
+    public SparkInput schema(Schema schema) {
+        return new SparkInput(path, format, new ReadOptions(options.maxLineBytes(), schema, options.trustMeta()));
     }
 
     /**

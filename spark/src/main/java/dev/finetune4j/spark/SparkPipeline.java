@@ -9,12 +9,12 @@ import dev.finetune4j.data.format.WrittenFile;
 import dev.finetune4j.data.pipeline.EmptyDatasetException;
 import dev.finetune4j.data.pipeline.InputReport;
 import dev.finetune4j.data.pipeline.PipelineReport;
+import dev.finetune4j.data.pipeline.PipelineSteps;
 import dev.finetune4j.data.pipeline.RunWarnings;
 import dev.finetune4j.data.pipeline.Step;
 import dev.finetune4j.data.pipeline.StepCounter;
 import dev.finetune4j.data.pipeline.StepReport;
 import dev.finetune4j.data.record.Record;
-import dev.finetune4j.data.split.SplitSpec;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -81,19 +81,24 @@ public final class SparkPipeline {
         return new Builder(spark);
     }
 
-    /** Configures a Spark pipeline; {@link #read} and {@link #write} are required. */
-    public static final class Builder {
+    /**
+     * Configures a Spark pipeline; {@link #read} and {@link #write} are required. The steps, split and seed are
+     * configured as for the single-machine pipeline ({@link PipelineSteps}), with the same calls.
+     */
+    public static final class Builder extends PipelineSteps<Builder> {
         private final SparkSession spark;
         private final List<SparkInput> inputs = new ArrayList<>();
-        private final List<Step> steps = new ArrayList<>();
-        private SplitSpec split;
         private String outDir;
-        private long seed;
         private int partitions;
         private long maxDriverEdges = 4_000_000;
 
         private Builder(SparkSession spark) {
             this.spark = spark;
+        }
+
+        @Override
+        protected Builder self() {
+            return this;
         }
 
         /**
@@ -118,31 +123,19 @@ public final class SparkPipeline {
         }
 
         /**
-         * Appends a step.
+         * Appends a step that Spark can run.
          *
          * @param step a stateless step, {@link ExactDedup} or {@link NearDedup}
          * @return this builder
          * @throws UnsupportedOperationException for a step Spark cannot run
          */
+        @Override
         public Builder step(Step step) {
             if (!(step instanceof Step.Stateless || step instanceof ExactDedup || step instanceof NearDedup)) {
                 throw new UnsupportedOperationException("step '" + step.name() + "' (" + step.getClass().getName()
                         + ") cannot run on Spark: only stateless steps, ExactDedup and NearDedup are supported");
             }
-            steps.add(step);
-            return this;
-        }
-
-        /**
-         * Splits the output; the split's seed is also the run's seed unless {@link #seed} is called.
-         *
-         * @param spec the split
-         * @return this builder
-         */
-        public Builder split(SplitSpec spec) {
-            this.split = spec;
-            this.seed = spec.seed();
-            return this;
+            return super.step(step);
         }
 
         /**
@@ -153,17 +146,6 @@ public final class SparkPipeline {
          */
         public Builder write(String dir) {
             this.outDir = dir;
-            return this;
-        }
-
-        /**
-         * The seed recorded in the manifest.
-         *
-         * @param s the seed
-         * @return this builder
-         */
-        public Builder seed(long s) {
-            this.seed = s;
             return this;
         }
 
@@ -228,7 +210,7 @@ public final class SparkPipeline {
     public PipelineReport run() throws IOException {
         long t0 = System.nanoTime();
         String startedAt = Instant.now().toString();
-        List<String> warnings = new ArrayList<>(b.split == null ? List.of() : b.split.warnings());
+        List<String> warnings = new ArrayList<>(b.split() == null ? List.of() : b.split().warnings());
         try (Persisted persisted = new Persisted()) {
             Dataset<ReadItem> items = persisted.keep(SparkReader.read(b.spark, b.inputs));
             Map<Integer, long[]> counts = countsByInput(items);
@@ -259,8 +241,8 @@ public final class SparkPipeline {
             records = records.repartition(b.partitions > 0 ? b.partitions
                     : b.spark.sparkContext().defaultParallelism());
             List<StepReport> stepReports = new ArrayList<>();
-            for (int s = 0; s < b.steps.size(); ) {
-                Step step = b.steps.get(s);
+            for (int s = 0; s < b.steps().size(); ) {
+                Step step = b.steps().get(s);
                 if (step instanceof ExactDedup exact) {
                     SparkExactDedup.Result r = SparkExactDedup.apply(records, exact, persisted);
                     records = r.records();
@@ -273,27 +255,27 @@ public final class SparkPipeline {
                     s++;
                 } else {
                     int end = s;
-                    while (end < b.steps.size() && b.steps.get(end) instanceof Step.Stateless) {
+                    while (end < b.steps().size() && b.steps().get(end) instanceof Step.Stateless) {
                         end++;
                     }
-                    StatelessStage.Result r = StatelessStage.apply(records, b.steps.subList(s, end), persisted);
+                    StatelessStage.Result r = StatelessStage.apply(records, b.steps().subList(s, end), persisted);
                     records = r.records();
                     r.counters().stream().map(StepCounter::report).forEach(stepReports::add);
                     s = end;
                 }
             }
-            List<WrittenFile> outputs = SparkSplit.write(records, b.split, b.outDir, persisted);
+            List<WrittenFile> outputs = SparkSplit.write(records, b.split(), b.outDir, persisted);
             if (outputs.stream().mapToLong(WrittenFile::records).sum() == 0) {
                 throw new EmptyDatasetException("no records to write: the inputs gave " + inputs + "; steps "
                         + stepReports.stream().map(r -> r.name() + " dropped " + r.dropped()).toList()
                         + "; check that the input is not empty, its format and schema, and the steps' settings");
             }
-            List<String> afterRun = RunWarnings.of(stepReports, outputs, b.split != null);
+            List<String> afterRun = RunWarnings.of(stepReports, outputs, b.split() != null);
             afterRun.forEach(w -> LOG.warn("{}", w));
             warnings.addAll(afterRun);
             PipelineReport report = new PipelineReport(LIBRARY, startedAt, (System.nanoTime() - t0) / 1_000_000,
-                    b.seed, inputs, quarantineFile, quarantined, badKinds, stepReports,
-                    b.split == null ? null : b.split.params(), outputs, warnings);
+                    b.seed(), inputs, quarantineFile, quarantined, badKinds, stepReports,
+                    b.split() == null ? null : b.split().params(), outputs, warnings);
             writeManifest(report);
             return report;
         }

@@ -1,27 +1,18 @@
 package dev.finetune4j.spark;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.data.dedup.NearDedup;
 import dev.finetune4j.data.dedup.NearDedupConfig;
 import dev.finetune4j.data.format.Formats;
-import dev.finetune4j.data.format.Json;
 import dev.finetune4j.data.pipeline.Pipeline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -50,45 +41,16 @@ class NearDedupQualityTest {
 
     @Test
     void plantedNearDuplicatesAreFoundOnBothEngines() throws IOException {
-        List<DedupDocs.Doc> docs = DedupDocs.generate(20_000, 2_000);
         Path in = dir.resolve("dedup_docs.jsonl");
-        Set<Integer> shouldDrop = new HashSet<>();
-        Map<Integer, Integer> earliest = new HashMap<>();
-        try (BufferedWriter w = Files.newBufferedWriter(in)) {
-            for (DedupDocs.Doc d : docs) {
-                Map<String, Object> row = new LinkedHashMap<>();
-                row.put("text", d.text());
-                row.put("doc", d.id());
-                w.write(Json.write(row));
-                w.write('\n');
-                if (earliest.putIfAbsent(d.cluster(), d.id()) != null) {
-                    shouldDrop.add(d.id());
-                }
-            }
-        }
-        assertEquals(2_000, shouldDrop.size());
+        PlantedDuplicates key = PlantedDuplicates.write(DedupDocs.generate(20_000, 2_000), in);
+        assertEquals(2_000, key.expectedDrops());
         NearDedup step = new NearDedup(NearDedupConfig.defaults());
         Pipeline.builder().read(Formats.jsonl(in)).step(step).write(dir.resolve("single")).run();
         SparkPipeline.builder(SharedSpark.get()).read(Formats.jsonl(in)).step(step).partitions(4)
                 .write(dir.resolve("spark").toString()).run();
-        Set<Integer> keptSingle = docIds(dir.resolve("single/data.jsonl"));
-        Set<Integer> keptSpark = docIds(dir.resolve("spark/data"));
-        assertEquals(keptSingle, keptSpark);
-        Set<Integer> dropped = new HashSet<>();
-        docs.forEach(d -> dropped.add(d.id()));
-        dropped.removeAll(keptSingle);
-        long right = dropped.stream().filter(shouldDrop::contains).count();
-        double precision = (double) right / dropped.size();
-        double recall = (double) right / shouldDrop.size();
-        assertTrue(precision >= 0.95 && recall >= 0.90, "precision " + precision + ", recall " + recall);
-    }
-
-    private static Set<Integer> docIds(Path output) throws IOException {
-        Set<Integer> ids = new HashSet<>();
-        for (String line : EnginesAgreeTest.lines(output)) {
-            JsonNode node = Json.MAPPER.readTree(line);
-            ids.add(node.get("doc").asInt());
-        }
-        return ids;
+        Set<Integer> keptSingle = PlantedDuplicates.keptIds(dir.resolve("single/data.jsonl"));
+        assertEquals(keptSingle, PlantedDuplicates.keptIds(dir.resolve("spark/data")));
+        PlantedDuplicates.Quality q = key.score(keptSingle);
+        assertTrue(q.precision() >= 0.95 && q.recall() >= 0.90, q.toString());
     }
 }

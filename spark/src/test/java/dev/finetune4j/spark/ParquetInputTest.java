@@ -11,6 +11,7 @@ import dev.finetune4j.data.pipeline.InputReport;
 import dev.finetune4j.data.pipeline.Pipeline;
 import dev.finetune4j.data.pipeline.PipelineReport;
 import dev.finetune4j.data.pipeline.Step;
+import dev.finetune4j.data.record.Schema;
 import dev.finetune4j.data.split.SplitSpec;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -132,6 +133,23 @@ class ParquetInputTest {
         String entry = quarantine.iterator().next();
         assertTrue(entry.contains("\"file\":\"one.parquet\"") && entry.contains("\"line\":2")
                 && entry.contains("no known schema"), entry);
+    }
+
+    @Test
+    void aSchemaGivenToTheInputChecksEveryRow() throws IOException {
+        StructType columns = new StructType().add("instruction", DataTypes.StringType, true)
+                .add("output", DataTypes.StringType, true).add("text", DataTypes.StringType, true);
+        Path parquet = writeParquet(dir, "mixed.parquet", columns, List.of(
+                RowFactory.create("how do I reset my password?", "Tap Forgot Password.", null),
+                RowFactory.create(null, null, "a plain text record about a broken printer")));
+        PipelineReport detected = SparkPipeline.builder(SharedSpark.get()).write(dir.resolve("detected").toString())
+                .read(SparkInput.parquet(parquet.toString())).run();
+        PipelineReport alpaca = SparkPipeline.builder(SharedSpark.get()).write(dir.resolve("alpaca").toString())
+                .read(SparkInput.parquet(parquet.toString()).schema(Schema.ALPACA)).run();
+        assertEquals(List.of(2L, 0L), List.of(detected.inputs().getFirst().records(), detected.quarantined()));
+        assertEquals(List.of(1L, 1L), List.of(alpaca.inputs().getFirst().records(), alpaca.quarantined()));
+        String entry = EnginesAgreeTest.lines(dir.resolve("alpaca").resolve("quarantine")).iterator().next();
+        assertTrue(entry.contains("\"line\":2") && entry.contains("schema ALPACA"), entry);
     }
 
     @Test

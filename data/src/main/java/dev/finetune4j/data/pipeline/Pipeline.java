@@ -9,7 +9,6 @@ import dev.finetune4j.data.format.RecordStream;
 import dev.finetune4j.data.format.Source;
 import dev.finetune4j.data.format.WrittenFile;
 import dev.finetune4j.data.record.Record;
-import dev.finetune4j.data.split.SplitSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,19 +68,24 @@ public final class Pipeline {
         return new Builder();
     }
 
-    /** Configures a pipeline; {@link #read} and {@link #write} are required. */
-    public static final class Builder {
+    /**
+     * Configures a pipeline; {@link #read} and {@link #write} are required. The steps, split and seed
+     * ({@link PipelineSteps}) are configured as for finetune4j-spark's {@code SparkPipeline}.
+     */
+    public static final class Builder extends PipelineSteps<Builder> {
         private Builder() {
         }
 
         private final List<Source> sources = new ArrayList<>();
-        private final List<Step> steps = new ArrayList<>();
-        private SplitSpec split;
         private Path outDir;
         private Format format = Format.JSONL;
-        private long seed;
         private int batchSize = 2048;
         private int parallelism = Runtime.getRuntime().availableProcessors();
+
+        @Override
+        protected Builder self() {
+            return this;
+        }
 
         /**
          * Adds an input; several inputs are read one after the other.
@@ -91,29 +95,6 @@ public final class Pipeline {
          */
         public Builder read(Source source) {
             sources.add(source);
-            return this;
-        }
-
-        /**
-         * Appends a step.
-         *
-         * @param step the step, applied after the steps added before it
-         * @return this builder
-         */
-        public Builder step(Step step) {
-            steps.add(step);
-            return this;
-        }
-
-        /**
-         * Splits the output; the split's seed is also the pipeline's seed unless {@link #seed} is called.
-         *
-         * @param spec the ratio or k-fold split
-         * @return this builder
-         */
-        public Builder split(SplitSpec spec) {
-            this.split = spec;
-            this.seed = spec.seed();
             return this;
         }
 
@@ -136,17 +117,6 @@ public final class Pipeline {
          */
         public Builder format(Format f) {
             this.format = f;
-            return this;
-        }
-
-        /**
-         * The seed recorded in the manifest (steps carry their own seeds in their parameters).
-         *
-         * @param s the seed
-         * @return this builder
-         */
-        public Builder seed(long s) {
-            this.seed = s;
             return this;
         }
 

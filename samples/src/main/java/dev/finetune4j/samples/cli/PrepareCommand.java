@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
                 "Writes train/validation/test files, quarantine.jsonl (bad input lines) and manifest.json "
                         + "(provenance: hashes, every step with its counts) into the output folder."},
         footer = {"", "Config example (prepare.yaml; paths relative to the file):",
-                "  inputs: [raw.jsonl]",
+                "  inputs: [raw.jsonl]       # JSONL, JSON, CSV; Parquet (.parquet) only with --spark-master",
                 "  schema: alpaca            # text | alpaca | sharegpt | openai | preference",
                 "  output: prepared",
                 "  seed: 42",
@@ -44,8 +44,8 @@ final class PrepareCommand implements Callable<Integer> {
 
     @Option(names = "--spark-master", paramLabel = "URL",
             description = {"Run on Apache Spark with this master (local[4], yarn, spark://host:7077...): the same "
-                    + "records and counts; outputs become folders of part files. Needs Spark 4.2 on the class path "
-                    + "(spark-submit, or java -cp finetune4j.jar:$SPARK_HOME/jars/*)."})
+                    + "records and counts; outputs become folders of part files; Parquet inputs are read. Needs "
+                    + "Spark 4.2 on the class path (spark-submit, or java -cp finetune4j.jar:$SPARK_HOME/jars/*)."})
     String sparkMaster;
 
     @Override
@@ -57,9 +57,7 @@ final class PrepareCommand implements Callable<Integer> {
             report = PreparePipeline.build(cfg, base, output).run();
         } else if (!SparkPrepare.available()) {
             throw new BadInputException("--spark-master needs Apache Spark 4.2 (Scala 2.13) on the class path, which"
-                    + " finetune4j.jar does not include: run it with spark-submit --class"
-                    + " dev.finetune4j.samples.cli.Finetune4j finetune4j.jar prepare ..., or with"
-                    + " java -cp \"finetune4j.jar:$SPARK_HOME/jars/*\" dev.finetune4j.samples.cli.Finetune4j prepare ...");
+                    + " finetune4j.jar does not include: run it with " + SparkPrepare.HOW_TO_LAUNCH);
         } else {
             report = SparkPrepare.run(PreparePipeline.plan(cfg, base, output), sparkMaster);
         }

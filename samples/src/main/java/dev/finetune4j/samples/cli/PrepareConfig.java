@@ -8,7 +8,7 @@ import java.util.List;
  * step is off, except {@code clean} which is on unless set to {@code false}.
  *
  * <pre>
- * inputs: [raw.jsonl]            # JSONL, JSON or CSV, by extension
+ * inputs: [raw.jsonl]            # JSONL, JSON or CSV, by extension; Parquet only on Spark (--spark-master)
  * schema: alpaca                 # text | alpaca | sharegpt | openai | preference (default: detected per record)
  * output: prepared               # folder for train/validation/test, quarantine.jsonl, manifest.json
  * format: jsonl                  # jsonl | json | csv

@@ -14,6 +14,7 @@ import dev.finetune4j.data.pii.PiiStep;
 import dev.finetune4j.data.pii.PiiType;
 import dev.finetune4j.data.pii.Strategy;
 import dev.finetune4j.data.pipeline.Pipeline;
+import dev.finetune4j.data.pipeline.PipelineSteps;
 import dev.finetune4j.data.pipeline.Step;
 import dev.finetune4j.data.record.Schema;
 import dev.finetune4j.data.split.SplitSpec;
@@ -43,14 +44,16 @@ final class PreparePipeline {
      */
     static Pipeline.Builder build(PrepareConfig cfg, Path baseDir, Path outputDir) {
         Plan plan = plan(cfg, baseDir, outputDir);
-        Pipeline.Builder b = Pipeline.builder().write(plan.output()).seed(plan.seed());
-        plan.inputs().forEach(b::read);
-        plan.steps().forEach(b::step);
+        List<Path> parquet = plan.inputs().stream().filter(i -> i instanceof Input.Parquet).map(Input::path).toList();
+        if (!parquet.isEmpty()) {
+            throw new BadInputException("'inputs' has Parquet files, which only the Spark engine reads: " + parquet
+                    + "; run prepare with --spark-master local[4] (Spark 4.2 on the class path: "
+                    + SparkPrepare.HOW_TO_LAUNCH + "), or convert them to JSONL");
+        }
+        Pipeline.Builder b = plan.configure(Pipeline.builder().write(plan.output()));
+        plan.inputs().forEach(i -> b.read(((Input.Local) i).source()));
         if (plan.format() != null) {
             b.format(plan.format());
-        }
-        if (plan.split() != null) {
-            b.split(plan.split()).seed(plan.seed());
         }
         return b;
     }
@@ -65,7 +68,52 @@ final class PreparePipeline {
      * @param steps  the steps, in order
      * @param split  the split, or {@code null}
      */
-    record Plan(Path output, List<FileSource> inputs, Format format, long seed, List<Step> steps, SplitSpec split) {
+    record Plan(Path output, List<Input> inputs, Format format, long seed, List<Step> steps, SplitSpec split) {
+        /**
+         * Gives an engine's builder the plan's steps, split and seed.
+         *
+         * @param b   the single-machine or the Spark builder
+         * @param <B> its type
+         * @return {@code b}
+         */
+        <B extends PipelineSteps<B>> B configure(B b) {
+            steps.forEach(b::step);
+            if (split != null) {
+                b.split(split);
+            }
+            return b.seed(seed);
+        }
+    }
+
+    /** One file of {@code inputs}: one that finetune4j-data reads, or a Parquet file that only Spark reads. */
+    sealed interface Input {
+        /**
+         * The file.
+         *
+         * @return its path
+         */
+        Path path();
+
+        /**
+         * A JSONL, JSON or CSV file, read by either engine.
+         *
+         * @param source the file, its format and the config's schema
+         */
+        record Local(FileSource source) implements Input {
+            @Override
+            public Path path() {
+                return source.path();
+            }
+        }
+
+        /**
+         * A Parquet file (by its {@code .parquet} extension), read by the Spark engine only.
+         *
+         * @param path   the file
+         * @param schema the config's schema, or {@code null} to detect it per row
+         */
+        record Parquet(Path path, Schema schema) implements Input {
+        }
     }
 
     /**
@@ -77,21 +125,21 @@ final class PreparePipeline {
      */
     static Plan plan(PrepareConfig cfg, Path baseDir, Path outputDir) {
         if (cfg.inputs() == null || cfg.inputs().isEmpty()) {
-            throw new BadInputException("'inputs' is missing: list at least one JSONL, JSON or CSV file, e.g. inputs: [raw.jsonl]");
+            throw new BadInputException("'inputs' is missing: list at least one JSONL, JSON or CSV file (or Parquet with"
+                    + " --spark-master), e.g. inputs: [raw.jsonl]");
         }
         Path out = outputDir != null ? outputDir : cfg.output() != null ? baseDir.resolve(cfg.output()) : null;
         if (out == null) {
             throw new BadInputException("'output' is missing: name the folder for the prepared data, or pass --output");
         }
         Schema schema = cfg.schema() == null ? null : enumValue(Schema.class, cfg.schema(), "schema");
-        List<FileSource> inputs = new ArrayList<>();
+        List<Input> inputs = new ArrayList<>();
         for (String input : cfg.inputs()) {
             Path p = baseDir.resolve(input);
             if (!Files.isRegularFile(p)) {
                 throw new BadInputException("input file " + p.toAbsolutePath() + " does not exist (from 'inputs')");
             }
-            FileSource source = Formats.of(p);
-            inputs.add(schema == null ? source : source.schema(schema));
+            inputs.add(input(p, schema));
         }
         Format format = cfg.format() == null ? null : enumValue(Format.class, cfg.format(), "format");
         long seed = cfg.seed() == null ? 42 : cfg.seed();
@@ -124,6 +172,19 @@ final class PreparePipeline {
             throw new BadInputException("invalid step settings: " + e.getMessage(), e);
         }
         return new Plan(out, List.copyOf(inputs), format, seed, List.copyOf(steps), split);
+    }
+
+    private static Input input(Path file, Schema schema) {
+        if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".parquet")) {
+            return new Input.Parquet(file, schema);
+        }
+        FileSource source;
+        try {
+            source = Formats.of(file);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("input file " + file.toAbsolutePath() + " (from 'inputs'): " + e.getMessage(), e);
+        }
+        return new Input.Local(schema == null ? source : source.schema(schema));
     }
 
     private static PiiRedactor redactor(PrepareConfig.Pii pii) {

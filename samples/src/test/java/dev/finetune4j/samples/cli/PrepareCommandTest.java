@@ -1,5 +1,8 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.data.format.Formats;
+import dev.finetune4j.data.record.Schema;
+import dev.finetune4j.spark.SparkInput;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -8,6 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PrepareCommandTest {
@@ -49,6 +53,41 @@ class PrepareCommandTest {
         CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("unknown key 'exact_dedupe'") && r.err().contains("exact_dedup"), r.err());
+    }
+
+    @Test
+    void parquetInputWithoutSparkMasterIsBadInputThatNamesTheFileAndWhatToDo() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello\"}\n");
+        Files.write(dir.resolve("tickets.parquet"), new byte[] {'P', 'A', 'R', '1'});
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.jsonl, tickets.parquet]\noutput: out\n");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains(dir.resolve("tickets.parquet").toString()) && r.err().contains("'inputs'")
+                && r.err().contains("--spark-master") && r.err().contains("convert"), r.err());
+        assertFalse(Files.exists(dir.resolve("out")), "nothing is read or written");
+    }
+
+    @Test
+    void parquetInputsGoToSparkAsParquetInOrderWithTheConfigsSchema() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"instruction\": \"hi\", \"output\": \"hello\"}\n");
+        Files.write(dir.resolve("Tickets.PARQUET"), new byte[] {'P', 'A', 'R', '1'});
+        PrepareConfig cfg = ConfigFiles.read(Files.writeString(dir.resolve("prepare.yaml"),
+                "inputs: [Tickets.PARQUET, raw.jsonl]\nschema: alpaca\noutput: out\n"), PrepareConfig.class);
+        List<SparkInput> inputs = SparkPrepare.inputs(PreparePipeline.plan(cfg, dir, null));
+        assertEquals(List.of(
+                        SparkInput.parquet(dir.resolve("Tickets.PARQUET").toUri().toString()).schema(Schema.ALPACA),
+                        SparkInput.of(Formats.jsonl(dir.resolve("raw.jsonl")).schema(Schema.ALPACA))),
+                inputs);
+        assertTrue(inputs.getFirst().isParquet() && !inputs.getLast().isParquet());
+    }
+
+    @Test
+    void inputOfUnknownFormatIsBadInput() throws Exception {
+        Files.writeString(dir.resolve("raw.txt"), "hello\n");
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.txt]\noutput: out\n");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains("raw.txt") && r.err().contains("'inputs'"), r.err());
     }
 
     @Test
