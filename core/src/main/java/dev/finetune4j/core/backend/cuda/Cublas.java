@@ -28,7 +28,11 @@ final class Cublas {
     private final MethodHandle create, destroy, setStream, gemmStridedBatched, statusName, statusString;
 
     Cublas(SymbolLookup libcublas) {
-        NativeFunctions f = new NativeFunctions(libcublas, "libcublas");
+        this(new NativeFunctions(libcublas, "libcublas"));
+    }
+
+    /** The binding through {@code f}'s handles (a test's stand-ins where there is no GPU). */
+    Cublas(NativeFunctions f) {
         create = f.status("cublasCreate_v2", PTR);
         destroy = f.status("cublasDestroy_v2", PTR);
         setStream = f.status("cublasSetStream_v2", PTR, PTR);

@@ -25,14 +25,13 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final String name;
     private final KernelFamilies families;
 
-    CudaBackend(Device device, CudaLibraries libs, KernelCache cache) {
-        CudaDriver driver = libs.driver();
+    CudaBackend(Device device, CudaDriver driver, Cublas cublas, Nvrtc nvrtc, KernelCache cache) {
         this.context = new CudaContext(driver, device.index());
         this.allocator = new CachingAllocator(new DriverMemory(driver, context));
         this.staging = new PinnedStaging(driver, context);
-        this.kernels = new CudaKernels(driver, libs.nvrtc(), context, cache);
-        this.rt = new CudaRuntime(device, driver, libs.cublas(), context, allocator, kernels,
-                libs.cublas().createHandle(context.stream()), staging);
+        this.kernels = new CudaKernels(driver, nvrtc, context, cache);
+        this.rt = new CudaRuntime(device, driver, cublas, context, allocator, kernels,
+                cublas.createHandle(context.stream()), staging);
         this.name = driver.deviceName(context.device()) + " (" + kernels.architecture() + ")";
         this.families = new KernelFamilies(new CudaMatmul(rt), new CudaCopy(rt), new CudaElementwise(rt),
                 new CudaReductions(rt), new CudaSoftmax(rt), new CudaNorms(rt), new CudaActivations(rt),
@@ -111,19 +110,6 @@ public final class CudaBackend implements Backend, AutoCloseable {
     long driverAllocations() {
         return allocator.driverAllocations();
     }
-
-
-
-
-
-
-
-
-
-
-
-
-
 
     /** Waits for queued work, then frees the kernels, the staging buffer, every device block and the context. */
     @Override

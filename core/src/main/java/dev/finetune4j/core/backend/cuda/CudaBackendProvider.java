@@ -51,7 +51,9 @@ public final class CudaBackendProvider implements BackendProvider {
         if (p.reason() != null) {
             throw new IllegalStateException("cuda:" + index + " cannot be used: " + p.reason());
         }
-        return new CudaBackend(new Device("cuda", index), p.libraries(), new KernelCache(KernelCache.defaultDir()));
+        CudaLibraries libs = p.libraries();
+        return new CudaBackend(new Device("cuda", index), libs.driver(), libs.cublas(), libs.nvrtc(),
+                new KernelCache(KernelCache.defaultDir()));
     }
 
     private static synchronized Probe probe() {

@@ -31,7 +31,11 @@ final class CudaDriver {
             cuGetErrorString;
 
     CudaDriver(SymbolLookup libcuda) {
-        NativeFunctions f = new NativeFunctions(libcuda, "libcuda");
+        this(new NativeFunctions(libcuda, "libcuda"));
+    }
+
+    /** The binding through {@code f}'s handles (a test's stand-ins where there is no GPU). */
+    CudaDriver(NativeFunctions f) {
         cuInit = f.status("cuInit", INT);
         cuDriverGetVersion = f.status("cuDriverGetVersion", PTR);
         cuDeviceGetCount = f.status("cuDeviceGetCount", PTR);

@@ -26,6 +26,7 @@ final class CudaKernels implements AutoCloseable {
     private final int maxShared;
     private final Map<String, MemorySegment> modules = new HashMap<>();
     private final Map<String, MemorySegment> functions = new HashMap<>();
+    private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
 
     CudaKernels(CudaDriver driver, Nvrtc nvrtc, CudaContext context, KernelCache cache) {
         this.driver = driver;
@@ -57,15 +58,22 @@ final class CudaKernels implements AutoCloseable {
         return (int) Math.max(1, Math.min(MAX_GRID, (n + BLOCK - 1) / BLOCK));
     }
 
-    /** Launches {@code family}'s {@code kernel} over {@code n} elements with a grid-stride loop. */
+    /**
+     * Launches {@code family}'s {@code kernel} over {@code n} elements with a grid-stride loop (nothing for none,
+     * but the arguments are checked all the same).
+     */
     void launchOver(String family, String kernel, long n, KernelArgs args) {
-        if (n > 0) {
-            launch(family, kernel, gridFor(n), 0, args);
-        }
+        launch(family, kernel, n > 0 ? gridFor(n) : 0, 0, args);
     }
 
-    /** Launches {@code grid} blocks of {@link #BLOCK} threads with {@code sharedBytes} of dynamic shared memory. */
+    /**
+     * Launches {@code grid} blocks of {@link #BLOCK} threads with {@code sharedBytes} of dynamic shared memory.
+     *
+     * @throws IllegalArgumentException when {@code args} do not match the kernel's C parameters (checked before
+     *                                  anything reaches the driver, since the driver cannot tell)
+     */
     synchronized void launch(String family, String kernel, long grid, int sharedBytes, KernelArgs args) {
+        signature(family, kernel).check(family, args.types());
         if (grid <= 0) {
             return;
         }
@@ -83,6 +91,18 @@ final class CudaKernels implements AutoCloseable {
             driver.setFunctionAttribute(fn, CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
         }
         driver.launch(kernel, fn, (int) grid, BLOCK, sharedBytes, context.stream(), args.pointers());
+    }
+
+    /** The parameters of {@code family}'s {@code kernel}, parsed from its source on first use. */
+    private KernelSignature signature(String family, String kernel) {
+        Map<String, KernelSignature> kernels = signatures.computeIfAbsent(family, f -> KernelSignatures.parse(
+                f + ".cu", KernelSources.read(f + ".cu"), KernelSources.read(KernelSources.COMMON)));
+        KernelSignature signature = kernels.get(kernel);
+        if (signature == null) {
+            throw new IllegalArgumentException(family + ".cu has no kernel " + kernel + "; its kernels are "
+                    + kernels.keySet());
+        }
+        return signature;
     }
 
     private MemorySegment function(String family, String kernel) {

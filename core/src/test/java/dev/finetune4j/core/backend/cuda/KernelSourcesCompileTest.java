@@ -41,7 +41,8 @@ class KernelSourcesCompileTest {
         }
     }
 
-    private static Path nvcc() {
+    /** nvcc on the PATH, or null. */
+    static Path nvcc() {
         for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
             Path candidate = Path.of(dir, "nvcc");
             if (!dir.isEmpty() && Files.isExecutable(candidate)) {
