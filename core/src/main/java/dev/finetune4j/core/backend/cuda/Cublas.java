@@ -22,8 +22,8 @@ final class Cublas {
     static final int R_16F = 2;
     static final int R_16BF = 14;
     /** CUBLAS_COMPUTE_32F: float32 accumulation, no TF32 (results comparable with the CPU's). */
-    private static final int COMPUTE_32F = 68;
-    private static final int GEMM_DEFAULT = -1;
+    static final int COMPUTE_32F = 68;
+    static final int GEMM_DEFAULT = -1;
 
     private final MethodHandle create, destroy, setStream, gemmStridedBatched, statusName, statusString;
 

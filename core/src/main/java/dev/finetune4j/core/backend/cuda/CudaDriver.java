@@ -21,7 +21,7 @@ final class CudaDriver {
     static final int ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
     static final int ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
     static final int FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
-    private static final int STREAM_NON_BLOCKING = 1;
+    static final int STREAM_NON_BLOCKING = 1;
 
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetAttribute,
             cuDeviceGetName, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuStreamCreate,

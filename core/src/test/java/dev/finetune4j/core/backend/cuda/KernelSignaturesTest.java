@@ -106,7 +106,7 @@ class KernelSignaturesTest {
     /** nvcc's PTX gives every kernel parameter's size independently of this parser: they must agree. */
     @Test
     void parameterSizesEqualThoseNvccGivesThePtxEntries(@TempDir Path dir) throws Exception {
-        Path nvcc = KernelSourcesCompileTest.nvcc();
+        Path nvcc = Tools.onPath("nvcc").orElse(null);
         Assumptions.assumeTrue(nvcc != null, "nvcc is not on the PATH: no PTX to compare the parser with");
         Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
         List<String> mismatches = new ArrayList<>();
