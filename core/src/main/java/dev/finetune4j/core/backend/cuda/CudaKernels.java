@@ -14,7 +14,7 @@ final class CudaKernels implements AutoCloseable {
     static final int BLOCK = 256;
     /** Grid-stride kernels use at most this many blocks. */
     private static final long MAX_GRID = 65_535L * 4;
-    /** Dynamic shared memory a kernel may use without asking for more. */
+    /** Shared memory (static and dynamic) a block may use without raising the kernel's limit. */
     private static final int DEFAULT_SHARED = 48 * 1024;
 
     private final CudaDriver driver;
@@ -25,7 +25,8 @@ final class CudaKernels implements AutoCloseable {
     private final List<String> options;
     private final int maxShared;
     private final Map<String, MemorySegment> modules = new HashMap<>();
-    private final Map<String, MemorySegment> functions = new HashMap<>();
+    private final Map<String, Function> functions = new HashMap<>();
+    private final Map<String, Integer> dynamicSharedLimits = new HashMap<>();
     private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
 
     CudaKernels(CudaDriver driver, Nvrtc nvrtc, CudaContext context, KernelCache cache) {
@@ -81,16 +82,27 @@ final class CudaKernels implements AutoCloseable {
             throw new IllegalArgumentException(kernel + ": " + grid + " blocks is more than a grid can have");
         }
         context.enter();
-        MemorySegment fn = function(family, kernel);
-        if (sharedBytes > DEFAULT_SHARED) {
-            if (sharedBytes > maxShared) {
-                throw new IllegalArgumentException(kernel + " needs " + sharedBytes + " bytes of shared memory, the"
-                        + " card has " + maxShared + " per block; the simple attention kernel holds one query's scores"
-                        + " over all keys, so use shorter sequences until the fast attention kernel lands");
-            }
-            driver.setFunctionAttribute(fn, CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+        Function fn = function(family, kernel);
+        reserveSharedMemory(family + "/" + kernel, fn, sharedBytes);
+        driver.launch(kernel, fn.handle(), (int) grid, BLOCK, sharedBytes, context.stream(), args.pointers());
+    }
+
+    /**
+     * Raises the kernel's dynamic shared memory limit when its static shared memory (the block reductions'
+     * partials) plus {@code sharedBytes} is more than a launch gets by default; the driver refuses a launch over it.
+     */
+    private void reserveSharedMemory(String key, Function fn, int sharedBytes) {
+        long total = (long) fn.staticShared() + sharedBytes;
+        if (total <= DEFAULT_SHARED || sharedBytes <= dynamicSharedLimits.getOrDefault(key, 0)) {
+            return;
         }
-        driver.launch(kernel, fn, (int) grid, BLOCK, sharedBytes, context.stream(), args.pointers());
+        if (total > maxShared) {
+            throw new IllegalArgumentException(key + " needs " + sharedBytes + " bytes of dynamic shared memory on top"
+                    + " of its " + fn.staticShared() + " static bytes, the card has " + maxShared + " per block; run"
+                    + " this shape on the CPU backend or a newer card");
+        }
+        driver.setFunctionAttribute(fn.handle(), CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+        dynamicSharedLimits.put(key, sharedBytes);
     }
 
     /** The parameters of {@code family}'s {@code kernel}, parsed from its source on first use. */
@@ -105,9 +117,15 @@ final class CudaKernels implements AutoCloseable {
         return signature;
     }
 
-    private MemorySegment function(String family, String kernel) {
-        return functions.computeIfAbsent(family + "/" + kernel,
-                k -> driver.function(modules.computeIfAbsent(family, this::load), kernel));
+    /** A loaded kernel and the static shared memory its code declares. */
+    private record Function(MemorySegment handle, int staticShared) {
+    }
+
+    private Function function(String family, String kernel) {
+        return functions.computeIfAbsent(family + "/" + kernel, k -> {
+            MemorySegment handle = driver.function(modules.computeIfAbsent(family, this::load), kernel);
+            return new Function(handle, driver.functionAttribute(handle, CudaDriver.FUNC_ATTRIBUTE_SHARED_SIZE_BYTES));
+        });
     }
 
     private MemorySegment load(String family) {
@@ -129,5 +147,6 @@ final class CudaKernels implements AutoCloseable {
         modules.values().forEach(driver::moduleUnload);
         modules.clear();
         functions.clear();
+        dynamicSharedLimits.clear();
     }
 }

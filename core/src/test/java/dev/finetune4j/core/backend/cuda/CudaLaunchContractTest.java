@@ -22,6 +22,7 @@ import java.lang.reflect.Modifier;
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.stream.Stream;
@@ -210,13 +211,51 @@ class CudaLaunchContractTest {
         assertEquals(ops, covered);
     }
 
-    @Test
-    void aLaunchThatDoesNotMatchTheKernelIsRefusedBeforeTheDriver() {
-        NativeFunctions f = new NativeFunctions(new FakeCuda());
+    /** Runs {@code body} with the kernels of a fresh fake device. */
+    private static void withKernels(FakeCuda fake, java.util.function.Consumer<CudaKernels> body) {
+        NativeFunctions f = new NativeFunctions(fake);
         CudaDriver driver = new CudaDriver(f);
-        try (CudaContext context = new CudaContext(driver, 0); KernelArgs args = new KernelArgs();
+        try (CudaContext context = new CudaContext(driver, 0);
              CudaKernels kernels = new CudaKernels(driver, new Nvrtc(f), context,
                      new KernelCache(Path.of("target", "fake-cuda-kernels")))) {
+            body.accept(kernels);
+        }
+    }
+
+    /** Arguments that match softmax_forward(const float* x, float* y, long long V, int log). */
+    private static KernelArgs softmaxArgs() {
+        return new KernelArgs().ptr(0).ptr(0).i64(100).i32(1);
+    }
+
+    @Test
+    void sharedMemoryOverTheDefaultIsReservedCountingTheKernelsStaticSharedMemory() {
+        FakeCuda fake = new FakeCuda();
+        withKernels(fake, kernels -> {
+            // 48 KiB of dynamic memory fits a launch by default only without static shared memory
+            try (KernelArgs args = softmaxArgs()) {
+                kernels.launch("softmax", "softmax_forward", 1, 48 * 1024, args);
+            }
+            int most = FakeCuda.MAX_SHARED_OPTIN - FakeCuda.STATIC_SHARED;
+            try (KernelArgs args = softmaxArgs()) {
+                kernels.launch("softmax", "softmax_forward", 1, most, args);
+            }
+            try (KernelArgs args = softmaxArgs()) {
+                var e = assertThrows(IllegalArgumentException.class,
+                        () -> kernels.launch("softmax", "softmax_forward", 1, most + 1, args));
+                assertEquals("softmax/softmax_forward needs " + (most + 1) + " bytes of dynamic shared memory on top"
+                        + " of its " + FakeCuda.STATIC_SHARED + " static bytes, the card has "
+                        + FakeCuda.MAX_SHARED_OPTIN + " per block; run this shape on the CPU backend or a newer card",
+                        e.getMessage());
+            }
+        });
+        assertEquals(List.of(48 * 1024, FakeCuda.MAX_SHARED_OPTIN - FakeCuda.STATIC_SHARED),
+                fake.launches().stream().map(FakeCuda.Launch::sharedBytes).toList());
+    }
+
+    @Test
+    void aLaunchThatDoesNotMatchTheKernelIsRefusedBeforeTheDriver() {
+        withKernels(new FakeCuda(), kernels -> {
+            KernelArgs args = new KernelArgs();
             // softmax_forward(const float* x, float* y, long long V, int log) with V and log swapped
             args.ptr(0).ptr(0).i32(1).i64(100);
             var e = assertThrows(IllegalArgumentException.class,
@@ -229,6 +268,7 @@ class CudaLaunchContractTest {
                     () -> kernels.launch("softmax", "softmax_fwd", 3, 0, args));
             assertEquals("softmax.cu has no kernel softmax_fwd; its kernels are [softmax_forward,"
                     + " softmax_backward]", unknown.getMessage());
-        }
+            args.close();
+        });
     }
 }

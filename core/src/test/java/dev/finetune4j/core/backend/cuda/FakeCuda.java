@@ -27,6 +27,8 @@ import java.util.TreeMap;
 final class FakeCuda implements NativeFunctions.Binder {
     /** Opt-in shared memory per block of an H100/H200 (227 KiB). */
     static final int MAX_SHARED_OPTIN = 232_448;
+    /** Static shared memory of every fake kernel: the partials of common.cuh's two block reductions. */
+    static final int STATIC_SHARED = 32 * 8 + 32 * 4;
     private static final long DEVICE_BASE = 0x7f00_0000_0000L;
     private static final MethodHandle DISPATCH;
 
@@ -116,9 +118,18 @@ final class FakeCuda implements NativeFunctions.Binder {
                         .getString(0)});
                 putLong(a[0], function);
             }
+            case "cuFuncGetAttribute" -> {
+                if ((int) a[1] != CudaDriver.FUNC_ATTRIBUTE_SHARED_SIZE_BYTES) {
+                    throw new AssertionError("the fake CUDA driver knows no function attribute " + a[1]);
+                }
+                putInt(a[0], STATIC_SHARED);
+            }
             case "cuFuncSetAttribute" -> {
-                if ((int) a[1] != CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES || (int) a[2] > MAX_SHARED_OPTIN) {
-                    throw new AssertionError("cuFuncSetAttribute(" + a[1] + ", " + a[2] + ") would fail");
+                if ((int) a[1] != CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+                        || (int) a[2] + STATIC_SHARED > MAX_SHARED_OPTIN) {
+                    throw new AssertionError("cuFuncSetAttribute(" + a[1] + ", " + a[2] + ") fails with"
+                            + " CUDA_ERROR_INVALID_VALUE: with " + STATIC_SHARED + " static bytes the most is "
+                            + (MAX_SHARED_OPTIN - STATIC_SHARED));
                 }
                 dynamicShared.put(((MemorySegment) a[0]).address(), (int) a[2]);
             }
@@ -196,9 +207,9 @@ final class FakeCuda implements NativeFunctions.Binder {
             throw new AssertionError(what + ": a block of " + block + " threads (kernels need a multiple of 32, at"
                     + " most 1024)");
         }
-        if (shared > 48 * 1024 && shared > dynamicShared.getOrDefault(function, 0)) {
-            throw new AssertionError(what + ": " + shared + " bytes of dynamic shared memory without raising"
-                    + " CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES first");
+        if (shared + STATIC_SHARED > 48 * 1024 && shared > dynamicShared.getOrDefault(function, 0)) {
+            throw new AssertionError(what + ": " + shared + " bytes of dynamic shared memory (and " + STATIC_SHARED
+                    + " static) without raising CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES first");
         }
         if (!((MemorySegment) a[10]).equals(MemorySegment.NULL)) {
             throw new AssertionError(what + ": launched with extra options, which the fake does not read");
