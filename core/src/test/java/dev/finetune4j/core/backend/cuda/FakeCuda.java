@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -20,8 +21,8 @@ import java.util.TreeMap;
  * bytes behind them. What can be checked without a GPU is checked and fails loudly with an {@link AssertionError}:
  * every pointer a kernel launch, a copy, a memset or a GEMM receives lies in a live device allocation (with the
  * GEMM's whole strided extent inside it), a freed block is freed once, a launch's arguments match the kernel's
- * parameters byte for byte (decoded from the parameter array cuLaunchKernel receives), and the launch
- * configuration is within the card's limits. The "cubin" of a family is its source's name, so that a launch can be
+ * parameters byte for byte (decoded from the parameter array cuLaunchKernel receives), the launch configuration
+ * and shared memory are within the card's limits, and the calling thread has a current context. The "cubin" of a family is its source's name, so that a launch can be
  * traced back to the family's parsed signatures.
  */
 final class FakeCuda implements NativeFunctions.Binder {
@@ -45,10 +46,6 @@ final class FakeCuda implements NativeFunctions.Binder {
     record Launch(String family, String kernel, int grid, int block, int sharedBytes) {
     }
 
-    /** One GEMM as cuBLAS received it. */
-    record Gemm(int m, int n, int k, int batches) {
-    }
-
     // NOTE: pinned host buffers live as long as the fake device, which lives as long as the test JVM.
     private final Arena host = Arena.ofShared();
     private final TreeMap<Long, Long> live = new TreeMap<>();
@@ -58,7 +55,13 @@ final class FakeCuda implements NativeFunctions.Binder {
     private final Map<Long, String> programs = new HashMap<>();
     private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
     private final List<Launch> launches = new ArrayList<>();
-    private final List<Gemm> gemms = new ArrayList<>();
+    private int queued;
+    /** Calls that need no current context. */
+    private static final Set<String> CONTEXT_FREE = Set.of("cuInit", "cuDriverGetVersion", "cuDeviceGetCount",
+            "cuDeviceGet", "cuDeviceGetAttribute", "cuDeviceGetName", "cuDevicePrimaryCtxRetain",
+            "cuDevicePrimaryCtxRelease_v2", "cuCtxSetCurrent", "cuGetErrorName", "cuGetErrorString",
+            "cublasGetStatusName", "cublasGetStatusString");
+    private final ThreadLocal<Long> current = new ThreadLocal<>();
     private long nextDevice = DEVICE_BASE;
     private long nextHandle = 0x1000;
 
@@ -74,9 +77,9 @@ final class FakeCuda implements NativeFunctions.Binder {
         return List.copyOf(launches);
     }
 
-    /** The GEMMs so far. */
-    synchronized List<Gemm> gemms() {
-        return List.copyOf(gemms);
+    /** Kernel launches, GEMMs and memsets queued so far. */
+    synchronized int queued() {
+        return queued;
     }
 
     /** Device bytes allocated from the driver and not freed. */
@@ -84,8 +87,18 @@ final class FakeCuda implements NativeFunctions.Binder {
         return live.values().stream().mapToLong(Long::longValue).sum();
     }
 
+    /** Makes the calling thread one on which no context has been made current yet. */
+    void leaveContext() {
+        current.remove();
+    }
+
     private synchronized Object dispatch(String name, Object[] a) {
+        if (current.get() == null && !name.startsWith("nvrtc") && !CONTEXT_FREE.contains(name)) {
+            throw new AssertionError(name + " on thread " + Thread.currentThread().getName() + ", which has no"
+                    + " current context: the driver fails with CUDA_ERROR_INVALID_CONTEXT (cuBLAS would use device 0)");
+        }
         switch (name) {
+            case "cuCtxSetCurrent" -> current.set(((MemorySegment) a[0]).address());
             case "cuDeviceGetCount" -> putInt(a[0], 1);
             case "cuDeviceGet" -> putInt(a[0], (int) a[1]);
             case "cuDeviceGetAttribute" -> putInt(a[0], switch ((int) a[1]) {
@@ -105,7 +118,10 @@ final class FakeCuda implements NativeFunctions.Binder {
             case "cuMemHostAlloc" -> putLong(a[0], host.allocate((long) a[1], 4096).address());
             case "cuMemcpyHtoDAsync_v2" -> requireDevice("cuMemcpyHtoDAsync", (long) a[0], (long) a[2]);
             case "cuMemcpyDtoHAsync_v2" -> requireDevice("cuMemcpyDtoHAsync", (long) a[1], (long) a[2]);
-            case "cuMemsetD8Async" -> requireDevice("cuMemsetD8Async", (long) a[0], (long) a[2]);
+            case "cuMemsetD8Async" -> {
+                requireDevice("cuMemsetD8Async", (long) a[0], (long) a[2]);
+                queued++;
+            }
             case "cuModuleLoadData" -> {
                 long module = nextHandle++;
                 modules.put(module, ((MemorySegment) a[1]).reinterpret(Long.MAX_VALUE).getString(0));
@@ -151,7 +167,7 @@ final class FakeCuda implements NativeFunctions.Binder {
             case "nvrtcGetCUBINSize" -> putLong(a[1], cubin(a[0]).length + 1L);
             case "nvrtcGetCUBIN" -> ((MemorySegment) a[1]).reinterpret(cubin(a[0]).length + 1L)
                     .setString(0, programs.get(((MemorySegment) a[0]).address()));
-            case "cuInit", "cuCtxSetCurrent", "cuStreamSynchronize", "cuStreamDestroy_v2",
+            case "cuInit", "cuStreamSynchronize", "cuStreamDestroy_v2",
                  "cuDevicePrimaryCtxRelease_v2", "cuMemFreeHost", "cuModuleUnload", "cublasSetStream_v2",
                  "cublasDestroy_v2", "nvrtcCompileProgram", "nvrtcDestroyProgram" -> {
                 // nothing to do on a device that computes nothing
@@ -228,6 +244,7 @@ final class FakeCuda implements NativeFunctions.Binder {
             }
         }
         launches.add(new Launch(source.replace(".cu", ""), kernel, grid, block, shared));
+        queued++;
     }
 
     /**
@@ -245,7 +262,7 @@ final class FakeCuda implements NativeFunctions.Binder {
         matrix("B", a[11], (int) a[12], (int) a[13], (long) a[14], opB == Cublas.OP_N ? k : n,
                 opB == Cublas.OP_N ? n : k, batches);
         matrix("C", a[16], (int) a[17], (int) a[18], (long) a[19], m, n, batches);
-        gemms.add(new Gemm(m, n, k, batches));
+        queued++;
     }
 
     private void matrix(String name, Object pointer, int type, int ld, long stride, int rows, int cols, int batches) {
