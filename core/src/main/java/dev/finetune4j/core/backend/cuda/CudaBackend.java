@@ -182,6 +182,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
         }
 
         @Override
+        public void synchronize() {
+            context.synchronize();
+        }
+
+        @Override
         public long[] info() {
             context.enter();
             return driver.memInfo();
