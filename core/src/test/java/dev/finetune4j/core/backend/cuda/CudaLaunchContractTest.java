@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -227,15 +228,44 @@ class CudaLaunchContractTest {
         assertEquals(ops, covered);
     }
 
-    /** Runs {@code body} with the kernels of a fresh fake device. */
-    private static void withKernels(FakeCuda fake, java.util.function.Consumer<CudaKernels> body) {
+    /** Runs {@code body} with the driver and kernels of a fresh fake device. */
+    private static void withKernels(FakeCuda fake, BiConsumer<CudaDriver, CudaKernels> body) {
         NativeFunctions f = new NativeFunctions(fake);
         CudaDriver driver = new CudaDriver(f);
         try (CudaContext context = new CudaContext(driver, 0);
              CudaKernels kernels = new CudaKernels(driver, new Nvrtc(f), context,
                      new KernelCache(Path.of("target", "fake-cuda-kernels")))) {
-            body.accept(kernels);
+            body.accept(driver, kernels);
         }
+    }
+
+    @Test
+    void theFakeDriverCatchesAViewPastItsAllocationAndAMisalignedPointer() {
+        withKernels(new FakeCuda(), (driver, kernels) -> {
+            long block = driver.memAlloc(256 * Float.BYTES);
+            for (int n : new int[]{256, 257}) {
+                long[] view = new long[2 + 2 * KernelArgs.MAX_RANK];
+                view[0] = 1;
+                view[2] = n;
+                view[2 + KernelArgs.MAX_RANK] = 1;
+                // fill_view(void* dst, int dstType, View dv, float value, long long n)
+                try (KernelArgs args = new KernelArgs().ptr(block).i32(DType.F32.ordinal()).longs(view).f32(1f)
+                        .i64(n)) {
+                    if (n == 256) {
+                        kernels.launch("copy", "fill_view", 1, 0, args);
+                    } else {
+                        var e = assertThrows(AssertionError.class, () -> kernels.launch("copy", "fill_view", 1, 0,
+                                args));
+                        assertTrue(e.getMessage().contains("viewed as F32 elements [0, 256]"), e.getMessage());
+                    }
+                }
+            }
+            try (KernelArgs args = new KernelArgs().ptr(block + 2).ptr(block).i64(10).i32(0)) {
+                var e = assertThrows(AssertionError.class, () -> kernels.launch("softmax", "softmax_forward", 1, 0,
+                        args));
+                assertTrue(e.getMessage().contains("is not 4-byte aligned"), e.getMessage());
+            }
+        });
     }
 
     /** Arguments that match softmax_forward(const float* x, float* y, long long V, int log). */
@@ -246,7 +276,7 @@ class CudaLaunchContractTest {
     @Test
     void sharedMemoryOverTheDefaultIsReservedCountingTheKernelsStaticSharedMemory() {
         FakeCuda fake = new FakeCuda();
-        withKernels(fake, kernels -> {
+        withKernels(fake, (driver, kernels) -> {
             // 48 KiB of dynamic memory fits a launch by default only without static shared memory
             try (KernelArgs args = softmaxArgs()) {
                 kernels.launch("softmax", "softmax_forward", 1, 48 * 1024, args);
@@ -270,7 +300,7 @@ class CudaLaunchContractTest {
 
     @Test
     void aLaunchThatDoesNotMatchTheKernelIsRefusedBeforeTheDriver() {
-        withKernels(new FakeCuda(), kernels -> {
+        withKernels(new FakeCuda(), (driver, kernels) -> {
             KernelArgs args = new KernelArgs();
             // softmax_forward(const float* x, float* y, long long V, int log) with V and log swapped
             args.ptr(0).ptr(0).i32(1).i64(100);

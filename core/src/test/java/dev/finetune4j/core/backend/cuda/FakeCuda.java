@@ -1,5 +1,7 @@
 package dev.finetune4j.core.backend.cuda;
 
+import dev.finetune4j.core.tensor.DType;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -20,7 +22,8 @@ import java.util.TreeMap;
  * backend's Java code on a machine without a GPU. Nothing is computed: device memory is address ranges with no
  * bytes behind them. What can be checked without a GPU is checked and fails loudly with an {@link AssertionError}:
  * every pointer a kernel launch, a copy, a memset or a GEMM receives lies in a live device allocation (with the
- * GEMM's whole strided extent inside it), a freed block is freed once, a launch's arguments match the kernel's
+ * GEMM's whole strided extent, and every element a kernel's {@code (pointer, int xType, View)} reaches, inside it),
+ * typed pointers are aligned, a freed block is freed once, a launch's arguments match the kernel's
  * parameters byte for byte (decoded from the parameter array cuLaunchKernel receives), the launch configuration
  * and shared memory are within the card's limits, and the calling thread has a current context. The "cubin" of a family is its source's name, so that a launch can be
  * traced back to the family's parsed signatures.
@@ -31,6 +34,11 @@ final class FakeCuda implements NativeFunctions.Binder {
     /** Static shared memory of every fake kernel: the partials of common.cuh's two block reductions. */
     static final int STATIC_SHARED = 32 * 8 + 32 * 4;
     private static final long DEVICE_BASE = 0x7f00_0000_0000L;
+    /** Longs of common.cuh's View: rank, offset, shape and strides. */
+    private static final int VIEW_LONGS = 2 + 2 * KernelArgs.MAX_RANK;
+    /** Alignment a kernel's typed pointer needs. */
+    private static final Map<String, Integer> POINTEE_BYTES = Map.of("float", 4, "int", 4, "unsigned int", 4,
+            "long long", 8, "unsigned long long", 8, "double", 8, "unsigned short", 2);
     private static final MethodHandle DISPATCH;
 
     static {
@@ -233,18 +241,62 @@ final class FakeCuda implements NativeFunctions.Binder {
         KernelSignature signature = signatures.computeIfAbsent(source, s -> KernelSignatures.parse(s,
                 KernelSources.read(s), KernelSources.read(KernelSources.COMMON))).get(kernel);
         MemorySegment params = ((MemorySegment) a[9]).reinterpret((long) signature.params().size() * 8);
-        for (int i = 0; i < signature.params().size(); i++) {
-            KernelSignature.Param p = signature.params().get(i);
-            MemorySegment value = params.getAtIndex(ValueLayout.ADDRESS, i).reinterpret(p.type().bytes());
-            if (p.type().kind() == KernelArgType.Kind.POINTER) {
-                long pointer = value.get(ValueLayout.JAVA_LONG, 0);
-                if (pointer != 0) {
-                    requireDevice(what + " parameter " + i + " (" + p.declaration() + ")", pointer, 1);
-                }
+        List<KernelSignature.Param> ps = signature.params();
+        for (int i = 0; i < ps.size(); i++) {
+            KernelSignature.Param p = ps.get(i);
+            if (p.type().kind() != KernelArgType.Kind.POINTER) {
+                continue;
+            }
+            long pointer = value(params, i, p).get(ValueLayout.JAVA_LONG, 0);
+            String param = what + " parameter " + i + " (" + p.declaration() + ")";
+            if (pointer == 0) {
+                continue;
+            }
+            requireDevice(param, pointer, 1);
+            int align = POINTEE_BYTES.getOrDefault(pointee(p.declaration()), 1);
+            if (pointer % align != 0) {
+                throw new AssertionError(param + ": 0x" + Long.toHexString(pointer) + " is not " + align
+                        + "-byte aligned (CUDA_ERROR_MISALIGNED_ADDRESS)");
+            }
+            if (i + 2 < ps.size() && ps.get(i + 1).declaration().endsWith("Type")
+                    && ps.get(i + 2).type().equals(KernelArgType.struct(VIEW_LONGS * 8L))) {
+                int dtype = value(params, i + 1, ps.get(i + 1)).get(ValueLayout.JAVA_INT, 0);
+                long[] view = value(params, i + 2, ps.get(i + 2)).toArray(ValueLayout.JAVA_LONG);
+                requireView(param, pointer, DType.values()[dtype], view);
             }
         }
         launches.add(new Launch(source.replace(".cu", ""), kernel, grid, block, shared));
         queued++;
+    }
+
+    private static MemorySegment value(MemorySegment params, int i, KernelSignature.Param p) {
+        return params.getAtIndex(ValueLayout.ADDRESS, i).reinterpret(p.type().bytes());
+    }
+
+    /** The pointee of a pointer parameter's declaration: {@code float} for {@code const float* __restrict__ x}. */
+    private static String pointee(String declaration) {
+        return declaration.substring(0, declaration.indexOf('*')).replaceAll("\\b(const|volatile)\\b", " ")
+                .replaceAll("\\s+", " ").trim();
+    }
+
+    /** Fails unless every element a {@code View} of {@code type} values at {@code pointer} reaches is allocated. */
+    private void requireView(String what, long pointer, DType type, long[] view) {
+        long rank = view[0];
+        long lowest = view[1];
+        long highest = view[1];
+        for (int d = 0; d < rank; d++) {
+            long extent = (view[2 + d] - 1) * view[2 + KernelArgs.MAX_RANK + d];
+            if (view[2 + d] == 0) {
+                return;
+            }
+            if (extent < 0) {
+                lowest += extent;
+            } else {
+                highest += extent;
+            }
+        }
+        requireDevice(what + " viewed as " + type + " elements [" + lowest + ", " + highest + "]",
+                pointer + lowest * type.byteSize(), (highest - lowest + 1) * type.byteSize());
     }
 
     /**
