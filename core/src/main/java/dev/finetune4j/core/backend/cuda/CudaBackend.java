@@ -41,11 +41,12 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final String name;
     private final KernelFamilies families;
 
-    CudaBackend(Device device, CudaDriver driver, Cublas cublas, Nvrtc nvrtc, KernelCache cache) {
+    CudaBackend(Device device, CudaDriver driver, Cublas cublas, Nvrtc nvrtc, KernelCache cache,
+                boolean syncEachLaunch) {
         this.context = new CudaContext(driver, device.index());
         this.allocator = new CachingAllocator(new DriverMemory(driver, context));
         this.staging = new PinnedStaging(driver, context);
-        this.kernels = new CudaKernels(driver, nvrtc, context, cache);
+        this.kernels = new CudaKernels(driver, nvrtc, context, cache, syncEachLaunch);
         this.rt = new CudaRuntime(device, driver, cublas, context, allocator, kernels,
                 cublas.createHandle(context.stream()), staging);
         this.name = driver.deviceName(context.device()) + " (" + kernels.architecture() + ")";

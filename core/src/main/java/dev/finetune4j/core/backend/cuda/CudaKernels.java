@@ -24,12 +24,19 @@ final class CudaKernels implements AutoCloseable {
     private final String architecture;
     private final List<String> options;
     private final int maxShared;
+    private final boolean syncEachLaunch;
     private final Map<String, MemorySegment> modules = new HashMap<>();
     private final Map<String, Function> functions = new HashMap<>();
     private final Map<String, Integer> dynamicSharedLimits = new HashMap<>();
     private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
 
-    CudaKernels(CudaDriver driver, Nvrtc nvrtc, CudaContext context, KernelCache cache) {
+    /**
+     * With {@code syncEachLaunch}, every launch waits for its kernel, so that a kernel that faults (an illegal
+     * address, say) is named in the exception instead of surfacing at a later, unrelated call; slow, for finding
+     * such a kernel ({@link CudaBackendProvider#SYNC_ENV}).
+     */
+    CudaKernels(CudaDriver driver, Nvrtc nvrtc, CudaContext context, KernelCache cache, boolean syncEachLaunch) {
+        this.syncEachLaunch = syncEachLaunch;
         this.driver = driver;
         this.nvrtc = nvrtc;
         this.context = context;
@@ -85,6 +92,14 @@ final class CudaKernels implements AutoCloseable {
         Function fn = function(family, kernel);
         reserveSharedMemory(family + "/" + kernel, fn, sharedBytes);
         driver.launch(kernel, fn.handle(), (int) grid, BLOCK, sharedBytes, context.stream(), args.pointers());
+        if (syncEachLaunch) {
+            try {
+                driver.streamSynchronize(context.stream());
+            } catch (CudaException e) {
+                throw new CudaException(family + ".cu's " + kernel + " (grid " + grid + ", " + sharedBytes
+                        + " bytes of dynamic shared memory) failed on the device: " + e.getMessage(), e.status());
+            }
+        }
     }
 
     /**

@@ -234,9 +234,24 @@ class CudaLaunchContractTest {
         CudaDriver driver = new CudaDriver(f);
         try (CudaContext context = new CudaContext(driver, 0);
              CudaKernels kernels = new CudaKernels(driver, new Nvrtc(f), context,
-                     new KernelCache(Path.of("target", "fake-cuda-kernels")))) {
+                     new KernelCache(Path.of("target", "fake-cuda-kernels")), true)) {
             body.accept(driver, kernels);
         }
+    }
+
+    @Test
+    void withSyncEachLaunchAKernelThatFaultsIsNamed() {
+        FakeCuda fake = new FakeCuda();
+        withKernels(fake, (driver, kernels) -> {
+            fake.failNextSynchronize(700);
+            try (KernelArgs args = softmaxArgs()) {
+                var e = assertThrows(CudaException.class, () -> kernels.launch("softmax", "softmax_forward", 3, 0,
+                        args));
+                assertEquals("softmax.cu's softmax_forward (grid 3, 0 bytes of dynamic shared memory) failed on the"
+                        + " device: cuStreamSynchronize failed: unknown error (code 700)", e.getMessage());
+                assertEquals(700, e.status());
+            }
+        });
     }
 
     @Test

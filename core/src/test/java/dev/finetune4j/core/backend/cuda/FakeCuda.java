@@ -64,6 +64,7 @@ final class FakeCuda implements NativeFunctions.Binder {
     private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
     private final List<Launch> launches = new ArrayList<>();
     private int queued;
+    private int failNextSynchronize;
     /** Calls that need no current context. */
     private static final Set<String> CONTEXT_FREE = Set.of("cuInit", "cuDriverGetVersion", "cuDeviceGetCount",
             "cuDeviceGet", "cuDeviceGetAttribute", "cuDeviceGetName", "cuDevicePrimaryCtxRetain",
@@ -93,6 +94,11 @@ final class FakeCuda implements NativeFunctions.Binder {
     /** Device bytes allocated from the driver and not freed. */
     synchronized long liveBytes() {
         return live.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** Makes the next cuStreamSynchronize report {@code status}, as a kernel that faulted would. */
+    synchronized void failNextSynchronize(int status) {
+        failNextSynchronize = status;
     }
 
     /** Makes the calling thread one on which no context has been made current yet. */
@@ -175,7 +181,12 @@ final class FakeCuda implements NativeFunctions.Binder {
             case "nvrtcGetCUBINSize" -> putLong(a[1], cubin(a[0]).length + 1L);
             case "nvrtcGetCUBIN" -> ((MemorySegment) a[1]).reinterpret(cubin(a[0]).length + 1L)
                     .setString(0, programs.get(((MemorySegment) a[0]).address()));
-            case "cuInit", "cuStreamSynchronize", "cuStreamDestroy_v2",
+            case "cuStreamSynchronize" -> {
+                int status = failNextSynchronize;
+                failNextSynchronize = 0;
+                return status;
+            }
+            case "cuInit", "cuStreamDestroy_v2",
                  "cuDevicePrimaryCtxRelease_v2", "cuMemFreeHost", "cuModuleUnload", "cublasSetStream_v2",
                  "cublasDestroy_v2", "nvrtcCompileProgram", "nvrtcDestroyProgram" -> {
                 // nothing to do on a device that computes nothing
