@@ -58,7 +58,8 @@ final class CHeader {
     }
 
     private final Map<String, String> typedefs = new HashMap<>();
-    private final Map<String, Prototype> prototypes = new HashMap<>();
+    /** Symbol to its prototype's text. */
+    private final Map<String, String> prototypes = new HashMap<>();
     private final Map<String, Long> enumerators = new HashMap<>();
 
     private CHeader(String preprocessed) {
@@ -72,7 +73,7 @@ final class CHeader {
             } else if (!statement.contains("{")) {
                 Matcher f = FUNCTION.matcher(statement);
                 if (f.matches() && !f.group(1).isBlank() && !f.group(1).contains("(")) {
-                    prototypes.put(f.group(2), new Prototype(f.group(2), null, null, statement));
+                    prototypes.put(f.group(2), statement);
                 }
             }
         }
@@ -97,13 +98,13 @@ final class CHeader {
 
     /** The prototype of symbol {@code name}, or null when the header declares no such function. */
     Prototype prototype(String name) {
-        Prototype raw = prototypes.get(name);
-        if (raw == null) {
+        String text = prototypes.get(name);
+        if (text == null) {
             return null;
         }
-        Matcher f = FUNCTION.matcher(raw.text());
+        Matcher f = FUNCTION.matcher(text);
         if (!f.matches()) {
-            throw new IllegalStateException("cannot read " + raw.text());
+            throw new IllegalStateException("cannot read " + text);
         }
         List<Kind> params = new ArrayList<>();
         String list = f.group(3).trim();
@@ -112,7 +113,7 @@ final class CHeader {
                 params.add(kind(dropName(param.trim()), param));
             }
         }
-        return new Prototype(name, kind(f.group(1), raw.text()), params, raw.text());
+        return new Prototype(name, kind(f.group(1), text), params, text);
     }
 
     /** Symbols the header declares whose name starts with {@code prefix}. */
