@@ -27,6 +27,8 @@ tar xzf "$PKG/jdk.tgz" -C "$runtime"
 } > "$OUT/environment.txt" 2>&1
 # A fresh kernel cache, so that the run compiles every family with NVRTC.
 export XDG_CACHE_HOME=$(mktemp -d)
+# Every launch waits for its kernel, so that a kernel that faults is named in the failing test's exception.
+export FINETUNE4J_CUDA_SYNC=1
 CP="$PKG/classes:$PKG/test-classes"
 for jar in "$PKG"/lib/*.jar; do
     [ "$(basename "$jar")" = junit-platform-console-standalone.jar ] || CP="$CP:$jar"

@@ -96,8 +96,14 @@ final class CachingAllocator implements AutoCloseable {
         counter.freed(bytes);
     }
 
-    /** Returns every cached (free) block to the driver. */
+    /**
+     * Returns every cached (free) block to the driver, once the queued work that may still use them has finished:
+     * a block is cached as soon as its tensor is released, and cuMemFree does not promise to wait for the work.
+     */
     synchronized void emptyCache() {
+        if (cachedBytes > 0) {
+            memory.synchronize();
+        }
         free.values().forEach(list -> list.forEach(memory::free));
         free.clear();
         cachedBytes = 0;
@@ -122,9 +128,10 @@ final class CachingAllocator implements AutoCloseable {
         return driverAllocations;
     }
 
-    /** Frees the cached blocks and every block still handed out. */
+    /** Waits for queued work, then frees the cached blocks and every block still handed out. */
     @Override
     public synchronized void close() {
+        memory.synchronize();
         emptyCache();
         liveClass.keySet().forEach(memory::free);
         liveClass.clear();

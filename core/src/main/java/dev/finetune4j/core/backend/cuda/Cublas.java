@@ -22,13 +22,17 @@ final class Cublas {
     static final int R_16F = 2;
     static final int R_16BF = 14;
     /** CUBLAS_COMPUTE_32F: float32 accumulation, no TF32 (results comparable with the CPU's). */
-    private static final int COMPUTE_32F = 68;
-    private static final int GEMM_DEFAULT = -1;
+    static final int COMPUTE_32F = 68;
+    static final int GEMM_DEFAULT = -1;
 
     private final MethodHandle create, destroy, setStream, gemmStridedBatched, statusName, statusString;
 
     Cublas(SymbolLookup libcublas) {
-        NativeFunctions f = new NativeFunctions(libcublas, "libcublas");
+        this(new NativeFunctions(libcublas, "libcublas"));
+    }
+
+    /** The binding through {@code f}'s handles (a test's stand-ins where there is no GPU). */
+    Cublas(NativeFunctions f) {
         create = f.status("cublasCreate_v2", PTR);
         destroy = f.status("cublasDestroy_v2", PTR);
         setStream = f.status("cublasSetStream_v2", PTR, PTR);

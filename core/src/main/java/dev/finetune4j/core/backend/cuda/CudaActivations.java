@@ -15,7 +15,7 @@ final class CudaActivations implements ActivationKernels {
     @Override
     public void activation(Kind kind, Tensor x, Tensor y) {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.i32(kind.ordinal()).ptr(s.f32(x)).ptr(rt.address(y)).i64(y.numel());
+            k.i32(kind.ordinal()).ptr(s.f32(x)).ptr(rt.output(y)).i64(y.numel());
             rt.kernels.launchOver("activations", "activation_forward", y.numel(), k);
         }
     }
@@ -23,7 +23,7 @@ final class CudaActivations implements ActivationKernels {
     @Override
     public void activationBackward(Kind kind, Tensor x, Tensor dy, Tensor dx) {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.i32(kind.ordinal()).ptr(s.f32(x)).ptr(s.f32(dy)).ptr(rt.address(dx)).i64(dx.numel());
+            k.i32(kind.ordinal()).ptr(s.f32(x)).ptr(s.f32(dy)).ptr(rt.output(dx)).i64(dx.numel());
             rt.kernels.launchOver("activations", "activation_backward", dx.numel(), k);
         }
     }
@@ -31,7 +31,7 @@ final class CudaActivations implements ActivationKernels {
     @Override
     public void swiglu(Tensor gate, Tensor up, Tensor y, Tensor sigmoid) {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(gate)).ptr(s.f32(up)).ptr(rt.address(y)).ptr(rt.address(sigmoid)).i64(y.numel());
+            k.ptr(s.f32(gate)).ptr(s.f32(up)).ptr(rt.output(y)).ptr(rt.output(sigmoid)).i64(y.numel());
             rt.kernels.launchOver("activations", "swiglu_forward", y.numel(), k);
         }
     }
@@ -39,8 +39,8 @@ final class CudaActivations implements ActivationKernels {
     @Override
     public void swigluBackward(Tensor gate, Tensor up, Tensor sigmoid, Tensor dy, Tensor dGate, Tensor dUp) {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(gate)).ptr(s.f32(up)).ptr(s.f32(sigmoid)).ptr(s.f32(dy)).ptr(rt.address(dGate))
-                    .ptr(rt.address(dUp)).i64(dGate.numel());
+            k.ptr(s.f32(gate)).ptr(s.f32(up)).ptr(s.f32(sigmoid)).ptr(s.f32(dy)).ptr(rt.output(dGate))
+                    .ptr(rt.output(dUp)).i64(dGate.numel());
             rt.kernels.launchOver("activations", "swiglu_backward", dGate.numel(), k);
         }
     }

@@ -1,14 +1,30 @@
 package dev.finetune4j.core.backend.cuda;
 
+import dev.finetune4j.core.backend.ActivationKernels;
+import dev.finetune4j.core.backend.AttentionKernels;
 import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.backend.CopyKernels;
+import dev.finetune4j.core.backend.CrossEntropyKernels;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.DropoutKernels;
+import dev.finetune4j.core.backend.ElementwiseKernels;
+import dev.finetune4j.core.backend.EmbeddingKernels;
 import dev.finetune4j.core.backend.KernelFamilies;
+import dev.finetune4j.core.backend.MatmulKernels;
 import dev.finetune4j.core.backend.MemoryStats;
+import dev.finetune4j.core.backend.NormKernels;
+import dev.finetune4j.core.backend.OptimizerKernels;
+import dev.finetune4j.core.backend.QuantizationKernels;
+import dev.finetune4j.core.backend.ReductionKernels;
+import dev.finetune4j.core.backend.RotaryKernels;
+import dev.finetune4j.core.backend.SoftmaxKernels;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Storage;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 
 /**
  * An NVIDIA GPU: the device's primary context with one stream that all work is queued on, a caching allocator,
@@ -25,19 +41,48 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final String name;
     private final KernelFamilies families;
 
-    CudaBackend(Device device, CudaLibraries libs, KernelCache cache) {
-        CudaDriver driver = libs.driver();
+    CudaBackend(Device device, CudaDriver driver, Cublas cublas, Nvrtc nvrtc, KernelCache cache,
+                boolean syncEachLaunch) {
         this.context = new CudaContext(driver, device.index());
         this.allocator = new CachingAllocator(new DriverMemory(driver, context));
         this.staging = new PinnedStaging(driver, context);
-        this.kernels = new CudaKernels(driver, libs.nvrtc(), context, cache);
-        this.rt = new CudaRuntime(device, driver, libs.cublas(), context, allocator, kernels,
-                libs.cublas().createHandle(context.stream()), staging);
+        this.kernels = new CudaKernels(driver, nvrtc, context, cache, syncEachLaunch);
+        this.rt = new CudaRuntime(device, driver, cublas, context, allocator, kernels,
+                cublas.createHandle(context.stream()), staging);
         this.name = driver.deviceName(context.device()) + " (" + kernels.architecture() + ")";
-        this.families = new KernelFamilies(new CudaMatmul(rt), new CudaCopy(rt), new CudaElementwise(rt),
-                new CudaReductions(rt), new CudaSoftmax(rt), new CudaNorms(rt), new CudaActivations(rt),
-                new CudaRotary(rt), new CudaAttention(rt), new CudaEmbedding(rt), new CudaCrossEntropy(rt),
-                new CudaDropout(rt), new CudaOptimizer(rt), new CudaQuantization(rt));
+        this.families = new KernelFamilies(
+                entering(MatmulKernels.class, new CudaMatmul(rt)),
+                entering(CopyKernels.class, new CudaCopy(rt)),
+                entering(ElementwiseKernels.class, new CudaElementwise(rt)),
+                entering(ReductionKernels.class, new CudaReductions(rt)),
+                entering(SoftmaxKernels.class, new CudaSoftmax(rt)),
+                entering(NormKernels.class, new CudaNorms(rt)),
+                entering(ActivationKernels.class, new CudaActivations(rt)),
+                entering(RotaryKernels.class, new CudaRotary(rt)),
+                entering(AttentionKernels.class, new CudaAttention(rt)),
+                entering(EmbeddingKernels.class, new CudaEmbedding(rt)),
+                entering(CrossEntropyKernels.class, new CudaCrossEntropy(rt)),
+                entering(DropoutKernels.class, new CudaDropout(rt)),
+                entering(OptimizerKernels.class, new CudaOptimizer(rt)),
+                entering(QuantizationKernels.class, new CudaQuantization(rt)));
+    }
+
+    /**
+     * {@code family} with this device's context made current on the calling thread before every op: a request
+     * thread of a service may call any op first, and a driver or cuBLAS call on a thread without the context fails
+     * (or, for cuBLAS, runs on device 0), so no op has to remember to enter it itself.
+     */
+    private <T> T entering(Class<T> type, T family) {
+        return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[]{type}, (proxy, method, args) -> {
+            if (method.getDeclaringClass() != Object.class) {
+                context.enter();
+            }
+            try {
+                return method.invoke(family, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+        }));
     }
 
     @Override
@@ -112,19 +157,6 @@ public final class CudaBackend implements Backend, AutoCloseable {
         return allocator.driverAllocations();
     }
 
-
-
-
-
-
-
-
-
-
-
-
-
-
     /** Waits for queued work, then frees the kernels, the staging buffer, every device block and the context. */
     @Override
     public void close() {
@@ -148,6 +180,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
         public void free(long pointer) {
             context.enter();
             driver.memFree(pointer);
+        }
+
+        @Override
+        public void synchronize() {
+            context.synchronize();
         }
 
         @Override

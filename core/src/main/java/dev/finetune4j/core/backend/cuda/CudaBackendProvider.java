@@ -11,6 +11,11 @@ import java.util.Optional;
  * driver started once per process; the answer (or the reason there is no GPU) is kept.
  */
 public final class CudaBackendProvider implements BackendProvider {
+    /**
+     * Set to {@code 1}, every kernel launch waits for its kernel, so that one that faults is named in the
+     * exception (slow: for finding such a kernel).
+     */
+    public static final String SYNC_ENV = "FINETUNE4J_CUDA_SYNC";
 
     /** The provider {@link java.util.ServiceLoader} instantiates; nothing is loaded before the first question. */
     public CudaBackendProvider() {
@@ -51,7 +56,9 @@ public final class CudaBackendProvider implements BackendProvider {
         if (p.reason() != null) {
             throw new IllegalStateException("cuda:" + index + " cannot be used: " + p.reason());
         }
-        return new CudaBackend(new Device("cuda", index), p.libraries(), new KernelCache(KernelCache.defaultDir()));
+        CudaLibraries libs = p.libraries();
+        return new CudaBackend(new Device("cuda", index), libs.driver(), libs.cublas(), libs.nvrtc(),
+                new KernelCache(KernelCache.defaultDir()), "1".equals(System.getenv(SYNC_ENV)));
     }
 
     private static synchronized Probe probe() {

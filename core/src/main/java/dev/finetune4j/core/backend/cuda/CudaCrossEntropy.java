@@ -21,7 +21,7 @@ final class CudaCrossEntropy implements CrossEntropyKernels {
         check(logits, labels);
         try (KernelArgs k = new KernelArgs()) {
             k.ptr(rt.address(logits)).i32(logits.dtype().ordinal()).ptr(rt.address(labels)).i32(ignoreIndex)
-                    .ptr(rt.address(logProbs)).ptr(rt.address(rowMax)).ptr(rt.address(invRowSum)).i64(logits.dim(1));
+                    .ptr(rt.output(logProbs)).ptr(rt.output(rowMax)).ptr(rt.output(invRowSum)).i64(logits.dim(1));
             rt.kernels.launch("cross_entropy", "token_log_probs", logits.dim(0), 0, k);
         }
     }
@@ -32,7 +32,7 @@ final class CudaCrossEntropy implements CrossEntropyKernels {
         check(logits, labels);
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             k.ptr(rt.address(logits)).i32(logits.dtype().ordinal()).ptr(rt.address(labels)).i32(ignoreIndex)
-                    .ptr(s.f32(rowMax)).ptr(s.f32(invRowSum)).ptr(s.f32(dLogProbs)).ptr(rt.address(dLogits))
+                    .ptr(s.f32(rowMax)).ptr(s.f32(invRowSum)).ptr(s.f32(dLogProbs)).ptr(rt.output(dLogits))
                     .i64(logits.dim(1));
             rt.kernels.launch("cross_entropy", "token_log_probs_backward", logits.dim(0), 0, k);
         }

@@ -20,18 +20,23 @@ final class CudaDriver {
     static final int ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
     static final int ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
     static final int ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
+    static final int FUNC_ATTRIBUTE_SHARED_SIZE_BYTES = 1;
     static final int FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
-    private static final int STREAM_NON_BLOCKING = 1;
+    static final int STREAM_NON_BLOCKING = 1;
 
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetAttribute,
             cuDeviceGetName, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuStreamCreate,
             cuStreamDestroy, cuStreamSynchronize, cuMemAlloc, cuMemFree, cuMemGetInfo, cuMemHostAlloc,
             cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemsetD8Async, cuModuleLoadData,
-            cuModuleUnload, cuModuleGetFunction, cuFuncSetAttribute, cuLaunchKernel, cuGetErrorName,
+            cuModuleUnload, cuModuleGetFunction, cuFuncGetAttribute, cuFuncSetAttribute, cuLaunchKernel, cuGetErrorName,
             cuGetErrorString;
 
     CudaDriver(SymbolLookup libcuda) {
-        NativeFunctions f = new NativeFunctions(libcuda, "libcuda");
+        this(new NativeFunctions(libcuda, "libcuda"));
+    }
+
+    /** The binding through {@code f}'s handles (a test's stand-ins where there is no GPU). */
+    CudaDriver(NativeFunctions f) {
         cuInit = f.status("cuInit", INT);
         cuDriverGetVersion = f.status("cuDriverGetVersion", PTR);
         cuDeviceGetCount = f.status("cuDeviceGetCount", PTR);
@@ -55,6 +60,7 @@ final class CudaDriver {
         cuModuleLoadData = f.status("cuModuleLoadData", PTR, PTR);
         cuModuleUnload = f.status("cuModuleUnload", PTR);
         cuModuleGetFunction = f.status("cuModuleGetFunction", PTR, PTR, PTR);
+        cuFuncGetAttribute = f.status("cuFuncGetAttribute", PTR, INT, PTR);
         cuFuncSetAttribute = f.status("cuFuncSetAttribute", PTR, INT, INT);
         cuLaunchKernel = f.status("cuLaunchKernel", PTR, INT, INT, INT, INT, INT, INT, INT, PTR, PTR, PTR);
         cuGetErrorName = f.status("cuGetErrorName", INT, PTR);
@@ -187,6 +193,14 @@ final class CudaDriver {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cName = a.allocateFrom(name);
             return handleOut("cuModuleGetFunction(" + name + ")", out -> call(cuModuleGetFunction, out, module, cName));
+        }
+    }
+
+    int functionAttribute(MemorySegment function, int attribute) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(INT);
+            check("cuFuncGetAttribute(" + attribute + ")", call(cuFuncGetAttribute, out, attribute, function));
+            return out.get(INT, 0);
         }
     }
 

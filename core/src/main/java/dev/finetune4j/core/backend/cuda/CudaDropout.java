@@ -16,7 +16,7 @@ final class CudaDropout implements DropoutKernels {
     public void apply(Tensor x, float p, DropoutKey key, Tensor out) {
         try (KernelArgs k = new KernelArgs()) {
             k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).f32(p).i64(key.seed()).i64(key.step())
-                    .i64(key.site()).ptr(rt.address(out)).i64(out.numel());
+                    .i64(key.site()).ptr(rt.output(out)).i64(out.numel());
             rt.kernels.launchOver("dropout", "dropout", out.numel(), k);
         }
     }

@@ -15,7 +15,7 @@ final class CudaElementwise implements ElementwiseKernels {
     public void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
         try (KernelArgs k = new KernelArgs()) {
             k.i32(op.ordinal()).ptr(rt.base(a)).i32(a.dtype().ordinal()).view(a)
-                    .ptr(rt.base(b)).i32(b.dtype().ordinal()).view(b).ptr(rt.address(out)).i64(out.numel());
+                    .ptr(rt.base(b)).i32(b.dtype().ordinal()).view(b).ptr(rt.output(out)).i64(out.numel());
             rt.kernels.launchOver("elementwise", "binary", out.numel(), k);
         }
     }
@@ -23,7 +23,7 @@ final class CudaElementwise implements ElementwiseKernels {
     @Override
     public void unary(UnaryOp op, Tensor x, Tensor out) {
         try (KernelArgs k = new KernelArgs()) {
-            k.i32(op.ordinal()).ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).ptr(rt.address(out)).i64(out.numel());
+            k.i32(op.ordinal()).ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).ptr(rt.output(out)).i64(out.numel());
             rt.kernels.launchOver("elementwise", "unary", out.numel(), k);
         }
     }
@@ -31,7 +31,7 @@ final class CudaElementwise implements ElementwiseKernels {
     @Override
     public void affine(Tensor x, float scale, float shift, Tensor out) {
         try (KernelArgs k = new KernelArgs()) {
-            k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).f32(scale).f32(shift).ptr(rt.address(out))
+            k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).f32(scale).f32(shift).ptr(rt.output(out))
                     .i64(out.numel());
             rt.kernels.launchOver("elementwise", "affine", out.numel(), k);
         }

@@ -18,7 +18,7 @@ final class CudaEmbedding implements EmbeddingKernels {
         long n = ids.numel(), c = weight.dim(1);
         try (KernelArgs k = new KernelArgs()) {
             k.ptr(rt.base(weight)).i32(weight.dtype().ordinal()).view(weight).ptr(rt.address(ids))
-                    .ptr(rt.address(out)).i64(n).i64(c);
+                    .ptr(rt.output(out)).i64(n).i64(c);
             rt.kernels.launchOver("embedding", "gather", n * c, k);
         }
     }

@@ -14,7 +14,7 @@ final class CudaKernels implements AutoCloseable {
     static final int BLOCK = 256;
     /** Grid-stride kernels use at most this many blocks. */
     private static final long MAX_GRID = 65_535L * 4;
-    /** Dynamic shared memory a kernel may use without asking for more. */
+    /** Shared memory (static and dynamic) a block may use without raising the kernel's limit. */
     private static final int DEFAULT_SHARED = 48 * 1024;
 
     private final CudaDriver driver;
@@ -24,10 +24,19 @@ final class CudaKernels implements AutoCloseable {
     private final String architecture;
     private final List<String> options;
     private final int maxShared;
+    private final boolean syncEachLaunch;
     private final Map<String, MemorySegment> modules = new HashMap<>();
-    private final Map<String, MemorySegment> functions = new HashMap<>();
+    private final Map<String, Function> functions = new HashMap<>();
+    private final Map<String, Integer> dynamicSharedLimits = new HashMap<>();
+    private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
 
-    CudaKernels(CudaDriver driver, Nvrtc nvrtc, CudaContext context, KernelCache cache) {
+    /**
+     * With {@code syncEachLaunch}, every launch waits for its kernel, so that a kernel that faults (an illegal
+     * address, say) is named in the exception instead of surfacing at a later, unrelated call; slow, for finding
+     * such a kernel ({@link CudaBackendProvider#SYNC_ENV}).
+     */
+    CudaKernels(CudaDriver driver, Nvrtc nvrtc, CudaContext context, KernelCache cache, boolean syncEachLaunch) {
+        this.syncEachLaunch = syncEachLaunch;
         this.driver = driver;
         this.nvrtc = nvrtc;
         this.context = context;
@@ -57,15 +66,22 @@ final class CudaKernels implements AutoCloseable {
         return (int) Math.max(1, Math.min(MAX_GRID, (n + BLOCK - 1) / BLOCK));
     }
 
-    /** Launches {@code family}'s {@code kernel} over {@code n} elements with a grid-stride loop. */
+    /**
+     * Launches {@code family}'s {@code kernel} over {@code n} elements with a grid-stride loop (nothing for none,
+     * but the arguments are checked all the same).
+     */
     void launchOver(String family, String kernel, long n, KernelArgs args) {
-        if (n > 0) {
-            launch(family, kernel, gridFor(n), 0, args);
-        }
+        launch(family, kernel, n > 0 ? gridFor(n) : 0, 0, args);
     }
 
-    /** Launches {@code grid} blocks of {@link #BLOCK} threads with {@code sharedBytes} of dynamic shared memory. */
+    /**
+     * Launches {@code grid} blocks of {@link #BLOCK} threads with {@code sharedBytes} of dynamic shared memory.
+     *
+     * @throws IllegalArgumentException when {@code args} do not match the kernel's C parameters (checked before
+     *                                  anything reaches the driver, since the driver cannot tell)
+     */
     synchronized void launch(String family, String kernel, long grid, int sharedBytes, KernelArgs args) {
+        signature(family, kernel).check(family, args.types());
         if (grid <= 0) {
             return;
         }
@@ -73,20 +89,58 @@ final class CudaKernels implements AutoCloseable {
             throw new IllegalArgumentException(kernel + ": " + grid + " blocks is more than a grid can have");
         }
         context.enter();
-        MemorySegment fn = function(family, kernel);
-        if (sharedBytes > DEFAULT_SHARED) {
-            if (sharedBytes > maxShared) {
-                throw new IllegalArgumentException(kernel + " needs " + sharedBytes + " bytes of shared memory, the"
-                        + " card has " + maxShared + " per block; run this shape on the CPU backend or a newer card");
+        Function fn = function(family, kernel);
+        reserveSharedMemory(family + "/" + kernel, fn, sharedBytes);
+        driver.launch(kernel, fn.handle(), (int) grid, BLOCK, sharedBytes, context.stream(), args.pointers());
+        if (syncEachLaunch) {
+            try {
+                driver.streamSynchronize(context.stream());
+            } catch (CudaException e) {
+                throw new CudaException(family + ".cu's " + kernel + " (grid " + grid + ", " + sharedBytes
+                        + " bytes of dynamic shared memory) failed on the device: " + e.getMessage(), e.status());
             }
-            driver.setFunctionAttribute(fn, CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
         }
-        driver.launch(kernel, fn, (int) grid, BLOCK, sharedBytes, context.stream(), args.pointers());
     }
 
-    private MemorySegment function(String family, String kernel) {
-        return functions.computeIfAbsent(family + "/" + kernel,
-                k -> driver.function(modules.computeIfAbsent(family, this::load), kernel));
+    /**
+     * Raises the kernel's dynamic shared memory limit when its static shared memory (the block reductions'
+     * partials) plus {@code sharedBytes} is more than a launch gets by default; the driver refuses a launch over it.
+     */
+    private void reserveSharedMemory(String key, Function fn, int sharedBytes) {
+        long total = (long) fn.staticShared() + sharedBytes;
+        if (total <= DEFAULT_SHARED || sharedBytes <= dynamicSharedLimits.getOrDefault(key, 0)) {
+            return;
+        }
+        if (total > maxShared) {
+            throw new IllegalArgumentException(key + " needs " + sharedBytes + " bytes of dynamic shared memory on top"
+                    + " of its " + fn.staticShared() + " static bytes, the card has " + maxShared + " per block; run"
+                    + " this shape on the CPU backend or a newer card");
+        }
+        driver.setFunctionAttribute(fn.handle(), CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+        dynamicSharedLimits.put(key, sharedBytes);
+    }
+
+    /** The parameters of {@code family}'s {@code kernel}, parsed from its source on first use. */
+    private KernelSignature signature(String family, String kernel) {
+        Map<String, KernelSignature> kernels = signatures.computeIfAbsent(family, f -> KernelSignatures.parse(
+                f + ".cu", KernelSources.read(f + ".cu"), KernelSources.read(KernelSources.COMMON)));
+        KernelSignature signature = kernels.get(kernel);
+        if (signature == null) {
+            throw new IllegalArgumentException(family + ".cu has no kernel " + kernel + "; its kernels are "
+                    + kernels.keySet());
+        }
+        return signature;
+    }
+
+    /** A loaded kernel and the static shared memory its code declares. */
+    private record Function(MemorySegment handle, int staticShared) {
+    }
+
+    private Function function(String family, String kernel) {
+        return functions.computeIfAbsent(family + "/" + kernel, k -> {
+            MemorySegment handle = driver.function(modules.computeIfAbsent(family, this::load), kernel);
+            return new Function(handle, driver.functionAttribute(handle, CudaDriver.FUNC_ATTRIBUTE_SHARED_SIZE_BYTES));
+        });
     }
 
     private MemorySegment load(String family) {
@@ -108,5 +162,6 @@ final class CudaKernels implements AutoCloseable {
         modules.values().forEach(driver::moduleUnload);
         modules.clear();
         functions.clear();
+        dynamicSharedLimits.clear();
     }
 }

@@ -32,7 +32,7 @@ final class CudaMatmul implements MatmulKernels {
         }
         if (k == 0) {
             if (!accumulate) {
-                rt.driver.memsetAsync(rt.address(c), (byte) 0, c.numel() * Float.BYTES, rt.context.stream());
+                rt.driver.memsetAsync(rt.output(c), (byte) 0, c.numel() * Float.BYTES, rt.context.stream());
             }
             return;
         }
@@ -57,7 +57,7 @@ final class CudaMatmul implements MatmulKernels {
             rt.context.enter();
             rt.cublas.gemmStridedBatched(rt.cublasHandle, transposeB ? Cublas.OP_T : Cublas.OP_N,
                     transposeA ? Cublas.OP_T : Cublas.OP_N, n, m, k, alpha, bp, cublasType, ldb, strideB,
-                    ap, cublasType, lda, strideA, accumulate ? 1f : 0f, rt.address(c), n, (long) m * n,
+                    ap, cublasType, lda, strideA, accumulate ? 1f : 0f, rt.output(c), n, (long) m * n,
                     (int) batches);
         }
     }
@@ -88,12 +88,12 @@ final class CudaMatmul implements MatmulKernels {
                 if (transposeB) {
                     rt.cublas.gemmStridedBatched(rt.cublasHandle, Cublas.OP_T, opA, rows, m, k, alpha, block,
                             Cublas.R_32F, k, 0, ap, Cublas.R_32F, lda, strideA, accumulate ? 1f : 0f,
-                            rt.address(c) + (long) r0 * Float.BYTES, n, (long) m * n, batches);
+                            rt.output(c) + (long) r0 * Float.BYTES, n, (long) m * n, batches);
                 } else {
                     long aBlock = ap + (long) r0 * (transposeA ? m : 1) * Float.BYTES;
                     rt.cublas.gemmStridedBatched(rt.cublasHandle, Cublas.OP_N, opA, n, m, rows, alpha, block,
                             Cublas.R_32F, n, 0, aBlock, Cublas.R_32F, lda, strideA, accumulate || r0 > 0 ? 1f : 0f,
-                            rt.address(c), n, (long) m * n, batches);
+                            rt.output(c), n, (long) m * n, batches);
                 }
             }
         }

@@ -15,7 +15,7 @@ final class CudaNorms implements NormKernels {
     public void rmsNorm(Tensor x, Tensor w, float eps, Tensor y, Tensor rstd) {
         long c = x.dim(x.rank() - 1);
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(x)).ptr(s.f32(w)).f32(eps).ptr(rt.address(y)).ptr(rt.address(rstd)).i64(c);
+            k.ptr(s.f32(x)).ptr(s.f32(w)).f32(eps).ptr(rt.output(y)).ptr(rt.output(rstd)).i64(c);
             rt.kernels.launch("norms", "rms_norm_forward", x.numel() / c, 0, k);
         }
     }
@@ -26,10 +26,10 @@ final class CudaNorms implements NormKernels {
         long rows = x.numel() / c;
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             long dyp = s.f32(dy), xp = s.f32(x), rp = s.f32(rstd);
-            k.ptr(dyp).ptr(xp).ptr(s.f32(w)).ptr(rp).ptr(rt.address(dx)).i64(c);
+            k.ptr(dyp).ptr(xp).ptr(s.f32(w)).ptr(rp).ptr(rt.output(dx)).i64(c);
             rt.kernels.launch("norms", "rms_norm_backward", rows, 0, k);
             if (dw != null) {
-                paramGrads(dyp, xp, 0, rp, rt.address(dw), 0, rows, c);
+                paramGrads(dyp, xp, 0, rp, rt.output(dw), 0, rows, c);
             }
         }
     }
@@ -38,8 +38,8 @@ final class CudaNorms implements NormKernels {
     public void layerNorm(Tensor x, Tensor w, Tensor b, float eps, Tensor y, Tensor mean, Tensor rstd) {
         long c = x.dim(x.rank() - 1);
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(x)).ptr(s.f32(w)).ptr(s.f32OrNull(b)).f32(eps).ptr(rt.address(y)).ptr(rt.address(mean))
-                    .ptr(rt.address(rstd)).i64(c);
+            k.ptr(s.f32(x)).ptr(s.f32(w)).ptr(s.f32OrNull(b)).f32(eps).ptr(rt.output(y)).ptr(rt.output(mean))
+                    .ptr(rt.output(rstd)).i64(c);
             rt.kernels.launch("norms", "layer_norm_forward", x.numel() / c, 0, k);
         }
     }
@@ -51,10 +51,10 @@ final class CudaNorms implements NormKernels {
         long rows = x.numel() / c;
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             long dyp = s.f32(dy), xp = s.f32(x), mp = s.f32(mean), rp = s.f32(rstd);
-            k.ptr(dyp).ptr(xp).ptr(s.f32(w)).ptr(mp).ptr(rp).ptr(rt.address(dx)).i64(c);
+            k.ptr(dyp).ptr(xp).ptr(s.f32(w)).ptr(mp).ptr(rp).ptr(rt.output(dx)).i64(c);
             rt.kernels.launch("norms", "layer_norm_backward", rows, 0, k);
             if (dw != null || db != null) {
-                paramGrads(dyp, xp, mp, rp, rt.addressOrNull(dw), rt.addressOrNull(db), rows, c);
+                paramGrads(dyp, xp, mp, rp, rt.outputOrNull(dw), rt.outputOrNull(db), rows, c);
             }
         }
     }

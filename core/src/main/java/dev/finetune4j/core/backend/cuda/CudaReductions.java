@@ -31,7 +31,7 @@ final class CudaReductions implements ReductionKernels {
             }
         }
         try (KernelArgs k = new KernelArgs()) {
-            k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).view(out).ptr(rt.address(out)).i64(out.numel())
+            k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).view(out).ptr(rt.output(out)).i64(out.numel())
                     .i64(x.numel() / out.numel());
             rt.kernels.launchOver("reductions", "sum_to", out.numel(), k);
         }
@@ -48,7 +48,7 @@ final class CudaReductions implements ReductionKernels {
             long partials = s.buffer((long) blocks * Double.BYTES);
             k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).i64(x.numel()).i32(l2 ? 1 : 0).ptr(partials);
             rt.kernels.launch("reductions", "sum_partials", blocks, 0, k);
-            f.ptr(partials).i32(blocks).i32(l2 ? 1 : 0).ptr(rt.address(out));
+            f.ptr(partials).i32(blocks).i32(l2 ? 1 : 0).ptr(rt.output(out));
             rt.kernels.launch("reductions", "sum_finish", 1, 0, f);
         }
     }

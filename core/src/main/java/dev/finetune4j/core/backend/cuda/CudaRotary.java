@@ -17,7 +17,7 @@ final class CudaRotary implements RotaryKernels {
             throw new IllegalArgumentException("rotary: x must be (B, H, T, D), got " + x.shape());
         }
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(x)).ptr(s.f32(cos)).ptr(s.f32(sin)).f32(inverse ? -1f : 1f).ptr(rt.address(y))
+            k.ptr(s.f32(x)).ptr(s.f32(cos)).ptr(s.f32(sin)).f32(inverse ? -1f : 1f).ptr(rt.output(y))
                     .i64(x.dim(0)).i64(x.dim(1)).i64(x.dim(2)).i64(x.dim(3));
             rt.kernels.launchOver("rotary", "rotate", x.numel() / 2, k);
         }

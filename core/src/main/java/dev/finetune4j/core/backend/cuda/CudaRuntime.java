@@ -1,6 +1,7 @@
 package dev.finetune4j.core.backend.cuda;
 
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
 /**
@@ -47,9 +48,22 @@ final class CudaRuntime {
         return base(t) + t.offset() * t.dtype().byteSize();
     }
 
-    /** The address of {@code t}, or 0 for a null tensor (an optional output or input). */
-    long addressOrNull(Tensor t) {
-        return t == null ? 0 : address(t);
+    /**
+     * The device address of {@code t}, which a kernel writes (or updates in place) as contiguous F32 values.
+     *
+     * @throws IllegalArgumentException when {@code t} is not contiguous F32, as the CPU backend refuses it: a kernel
+     *                                  would write floats past a narrower tensor's end or across a view's gaps
+     */
+    long output(Tensor t) {
+        if (t.dtype() != DType.F32 || !t.isContiguous()) {
+            throw new IllegalArgumentException("kernel outputs are contiguous F32 tensors, got " + t);
+        }
+        return address(t);
+    }
+
+    /** {@link #output} of an optional tensor: 0 for null. */
+    long outputOrNull(Tensor t) {
+        return t == null ? 0 : output(t);
     }
 
     /** Temporary device buffers for one kernel call. */

@@ -34,7 +34,7 @@ final class CudaSoftmax implements SoftmaxKernels {
     private void forward(Tensor x, Tensor y, boolean log) {
         long v = x.dim(x.rank() - 1);
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(x)).ptr(rt.address(y)).i64(v).i32(log ? 1 : 0);
+            k.ptr(s.f32(x)).ptr(rt.output(y)).i64(v).i32(log ? 1 : 0);
             rt.kernels.launch("softmax", "softmax_forward", rows(x, v), 0, k);
         }
     }
@@ -42,7 +42,7 @@ final class CudaSoftmax implements SoftmaxKernels {
     private void backward(Tensor y, Tensor dy, Tensor dx, boolean log) {
         long v = y.dim(y.rank() - 1);
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(y)).ptr(s.f32(dy)).ptr(rt.address(dx)).i64(v).i32(log ? 1 : 0);
+            k.ptr(s.f32(y)).ptr(s.f32(dy)).ptr(rt.output(dx)).i64(v).i32(log ? 1 : 0);
             rt.kernels.launch("softmax", "softmax_backward", rows(y, v), 0, k);
         }
     }

@@ -12,6 +12,9 @@ interface DeviceMemory {
 
     void free(long pointer);
 
+    /** Waits until the work queued on the device has finished (and stopped using blocks about to be freed). */
+    void synchronize();
+
     /** {free, total} bytes of the device. */
     long[] info();
 }

@@ -19,31 +19,41 @@ final class KernelArgs implements AutoCloseable {
 
     private final Arena arena = Arena.ofConfined();
     private final List<MemorySegment> values = new ArrayList<>();
+    private final List<KernelArgType> types = new ArrayList<>();
 
     /** A device pointer (0 for a null one). */
     KernelArgs ptr(long pointer) {
-        return i64(pointer);
+        return add(arena.allocateFrom(ValueLayout.JAVA_LONG, pointer), KernelArgType.POINTER);
     }
 
+    /** A {@code long long} or {@code unsigned long long}. */
     KernelArgs i64(long v) {
-        values.add(arena.allocateFrom(ValueLayout.JAVA_LONG, v));
-        return this;
+        return add(arena.allocateFrom(ValueLayout.JAVA_LONG, v), KernelArgType.I64);
     }
 
+    /** An {@code int} or {@code unsigned int}. */
     KernelArgs i32(int v) {
-        values.add(arena.allocateFrom(ValueLayout.JAVA_INT, v));
-        return this;
+        return add(arena.allocateFrom(ValueLayout.JAVA_INT, v), KernelArgType.I32);
     }
 
     KernelArgs f32(float v) {
-        values.add(arena.allocateFrom(ValueLayout.JAVA_FLOAT, v));
-        return this;
+        return add(arena.allocateFrom(ValueLayout.JAVA_FLOAT, v), KernelArgType.F32);
     }
 
     /** A struct of long values passed by value ({@code Dims} of attention.cu). */
     KernelArgs longs(long... v) {
-        values.add(arena.allocateFrom(ValueLayout.JAVA_LONG, v));
+        return add(arena.allocateFrom(ValueLayout.JAVA_LONG, v), KernelArgType.struct((long) v.length * Long.BYTES));
+    }
+
+    private KernelArgs add(MemorySegment value, KernelArgType type) {
+        values.add(value);
+        types.add(type);
         return this;
+    }
+
+    /** What each argument is, in order, to check against the kernel's {@link KernelSignature}. */
+    List<KernelArgType> types() {
+        return List.copyOf(types);
     }
 
     /** The {@code View} of {@code t}: its offset, shape and strides in elements. */

@@ -8,19 +8,32 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
-/** Makes the downcall handles of one library for its binding class (CudaDriver, Cublas, Nvrtc). */
+/**
+ * Makes the handles of one library's C functions for its binding class (CudaDriver, Cublas, Nvrtc): downcalls into
+ * the loaded library, or, for tests without a GPU, whatever a {@link Binder} stands in for them.
+ */
 final class NativeFunctions {
+    /** Makes the handle of the C function {@code name} with {@code descriptor}. */
+    interface Binder {
+        MethodHandle bind(String name, FunctionDescriptor descriptor);
+    }
+
     static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
     static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
     static final AddressLayout PTR = ValueLayout.ADDRESS;
 
-    private final SymbolLookup library;
-    private final String libraryName;
+    private final Binder binder;
 
+    /** Downcalls into {@code library}; a missing function names {@code libraryName}. */
     NativeFunctions(SymbolLookup library, String libraryName) {
-        this.library = library;
-        this.libraryName = libraryName;
+        this((name, descriptor) -> Linker.nativeLinker().downcallHandle(library.find(name).orElseThrow(
+                () -> new CudaException(libraryName + " has no function " + name + "; the installed CUDA version is"
+                        + " too old for finetune4j (CUDA 12 or newer is needed)", 0)), descriptor));
+    }
+
+    NativeFunctions(Binder binder) {
+        this.binder = binder;
     }
 
     /** A function returning a status code ({@code int}) and taking {@code args}. */
@@ -30,8 +43,6 @@ final class NativeFunctions {
 
     /** A function with any descriptor. */
     MethodHandle handle(String name, FunctionDescriptor descriptor) {
-        return Linker.nativeLinker().downcallHandle(library.find(name).orElseThrow(() -> new CudaException(
-                libraryName + " has no function " + name + "; the installed CUDA version is too old for finetune4j"
-                        + " (CUDA 12 or newer is needed)", 0)), descriptor);
+        return binder.bind(name, descriptor);
     }
 }

@@ -21,7 +21,11 @@ final class Nvrtc {
             destroyProgram, errorString;
 
     Nvrtc(SymbolLookup libnvrtc) {
-        NativeFunctions f = new NativeFunctions(libnvrtc, "libnvrtc");
+        this(new NativeFunctions(libnvrtc, "libnvrtc"));
+    }
+
+    /** The binding through {@code f}'s handles (a test's stand-ins where there is no GPU). */
+    Nvrtc(NativeFunctions f) {
         version = f.status("nvrtcVersion", PTR, PTR);
         createProgram = f.status("nvrtcCreateProgram", PTR, PTR, PTR, INT, PTR, PTR);
         compileProgram = f.status("nvrtcCompileProgram", PTR, INT, PTR);

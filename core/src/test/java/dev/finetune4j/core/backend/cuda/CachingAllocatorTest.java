@@ -21,6 +21,8 @@ class CachingAllocatorTest {
         final List<Long> sizes = new ArrayList<>();
         final Set<Long> live = new HashSet<>();
         final java.util.Map<Long, Long> sizeOf = new java.util.HashMap<>();
+        /** "sync" and "free" in the order they were asked for. */
+        final List<String> calls = new ArrayList<>();
 
         FakeMemory(long capacity) {
             this.capacity = capacity;
@@ -42,8 +44,14 @@ class CachingAllocatorTest {
 
         @Override
         public void free(long pointer) {
+            calls.add("free");
             assertTrue(live.remove(pointer), "freed a block it does not own");
             used -= sizeOf.remove(pointer);
+        }
+
+        @Override
+        public void synchronize() {
+            calls.add("sync");
         }
 
         @Override
@@ -86,6 +94,7 @@ class CachingAllocatorTest {
         assertEquals(100 + 4096 + 1_000_000 + 3_000 + 1_000_000, allocator.stats().peakBytes());
         allocator.close();
         assertTrue(memory.live.isEmpty(), "closing frees every block");
+        assertEquals("sync", memory.calls.getFirst(), "once the queued work has finished");
     }
 
     @Test
@@ -96,6 +105,7 @@ class CachingAllocatorTest {
         allocator.release(a, 3L << 20);
         long b = allocator.allocate(2L << 20);
         assertEquals(1, memory.live.size(), "the cached 3 MiB block went back to make room");
+        assertEquals(List.of("sync", "free"), memory.calls, "after the work that may still read it");
         CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class, () -> allocator.allocate(3L << 20));
         assertTrue(e.getMessage().contains("asked for 3.0 MiB"), e.getMessage());
         assertTrue(e.getMessage().contains("2.0 MiB free of 4.0 MiB"), e.getMessage());

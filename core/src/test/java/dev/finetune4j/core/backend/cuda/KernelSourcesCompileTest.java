@@ -4,7 +4,6 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +19,7 @@ class KernelSourcesCompileTest {
 
     @Test
     void everyFamilyCompilesToPtx(@TempDir Path dir) throws Exception {
-        Path nvcc = nvcc();
+        Path nvcc = Tools.onPath("nvcc").orElse(null);
         Assumptions.assumeTrue(nvcc != null, "nvcc is not on the PATH: the CUDA sources are not compiled here");
         Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
         List<String> failures = new ArrayList<>();
@@ -39,15 +38,5 @@ class KernelSourcesCompileTest {
         for (String family : KernelSources.FAMILIES) {
             assertTrue(Files.readString(dir.resolve(family + ".ptx")).contains(".entry"), family + " has no kernel");
         }
-    }
-
-    private static Path nvcc() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            Path candidate = Path.of(dir, "nvcc");
-            if (!dir.isEmpty() && Files.isExecutable(candidate)) {
-                return candidate;
-            }
-        }
-        return null;
     }
 }

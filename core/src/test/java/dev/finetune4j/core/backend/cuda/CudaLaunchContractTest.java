@@ -1,0 +1,344 @@
+package dev.finetune4j.core.backend.cuda;
+
+import dev.finetune4j.core.autograd.Activations.Kind;
+import dev.finetune4j.core.autograd.AttentionMask;
+import dev.finetune4j.core.backend.AdamWStep;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.DropoutKey;
+import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
+import dev.finetune4j.core.backend.ElementwiseKernels.UnaryOp;
+import dev.finetune4j.core.backend.KernelFamilies;
+import dev.finetune4j.core.backend.SgdStep;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every op of every CUDA kernel family, run once with small tensors on {@code fakecuda:0}: the real CUDA backend's
+ * Java code over stand-ins for the CUDA libraries. Each launch is checked against the kernel's C signature by
+ * {@link CudaKernels} itself, and again by {@link FakeCuda} from the bytes the driver receives, together with the
+ * pointers it passes (inside live device allocations) and the GEMMs' leading dimensions and extents. Every op starts
+ * on a thread without a current context, as a service's request thread may. Values are not computed:
+ * {@link CudaKernelConformanceTest} compares them on a GPU.
+ */
+class CudaLaunchContractTest {
+    private static final Device DEVICE = FakeCudaProvider.device();
+
+    /** One call of an op on the fake device. */
+    private interface Op {
+        void run(KernelFamilies k, TensorScope s);
+    }
+
+    /**
+     * {@code t}, with the calling thread left without a current context, as a request thread that has not touched
+     * the device yet: every input is made through this, so that each op starts on such a thread.
+     */
+    private static Tensor input(Tensor t) {
+        FakeCudaProvider.libraries().leaveContext();
+        return t;
+    }
+
+    private static Tensor randn(TensorScope s, int... dims) {
+        Shape shape = Shape.of(dims);
+        float[] v = new float[Math.toIntExact(shape.numel())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) Math.sin(i + 1);
+        }
+        return input(Tensor.of(DEVICE, s, v, shape));
+    }
+
+    private static Tensor randn(TensorScope s, DType type, int... dims) {
+        return input(randn(s, dims).convertTo(type, s));
+    }
+
+    private static Tensor zeros(TensorScope s, DType type, int... dims) {
+        return input(Tensor.zeros(s, DEVICE, type, Shape.of(dims)));
+    }
+
+    private static Tensor f32(TensorScope s, int... dims) {
+        return zeros(s, DType.F32, dims);
+    }
+
+    private static Tensor nf4(KernelFamilies k, TensorScope s, int rows, int cols) {
+        Tensor q = zeros(s, DType.NF4, rows, cols);
+        k.quantization().quantizeNf4(randn(s, rows, cols), q);
+        return input(q);
+    }
+
+    /** The cases, keyed "family.op variant"; every op of every family has at least one. */
+    private static Map<String, Op> cases() {
+        Map<String, Op> c = new LinkedHashMap<>();
+        for (boolean ta : new boolean[]{false, true}) {
+            for (boolean tb : new boolean[]{false, true}) {
+                c.put("matmul.gemm ta=" + ta + " tb=" + tb, (k, s) -> k.matmul().gemm(randn(s, ta ? 37 : 19,
+                        ta ? 19 : 37), ta, randn(s, tb ? 23 : 37, tb ? 37 : 23), tb, f32(s, 19, 23), 0.5f, true));
+                c.put("matmul.gemm batched ta=" + ta + " tb=" + tb, (k, s) -> k.matmul().gemm(
+                        randn(s, 3, ta ? 64 : 5, ta ? 5 : 64), ta, randn(s, 3, tb ? 7 : 64, tb ? 64 : 7), tb,
+                        f32(s, 3, 5, 7), 1f, false));
+                c.put("matmul.gemm nf4 ta=" + ta + " tb=" + tb, (k, s) -> k.matmul().gemm(
+                        randn(s, 2, ta ? 96 : 9, ta ? 9 : 96), ta, nf4(k, s, 96, 96), tb, f32(s, 2, 9, 96), 1f, false));
+            }
+        }
+        c.put("matmul.gemm k=0", (k, s) -> k.matmul().gemm(randn(s, 4, 0), false, randn(s, 0, 3), false,
+                f32(s, 4, 3), 1f, false));
+        c.put("matmul.gemm shared b", (k, s) -> k.matmul().gemm(randn(s, 3, 5, 64), false, randn(s, 64, 7), false,
+                f32(s, 3, 5, 7), 1f, false));
+        c.put("matmul.gemm bf16", (k, s) -> k.matmul().gemm(randn(s, DType.BF16, 33, 128), false,
+                randn(s, DType.BF16, 40, 128), true, f32(s, 33, 40), 1f, false));
+        c.put("matmul.gemm mixed dtypes and a view", (k, s) -> k.matmul().gemm(randn(s, 64, 9).transpose(0, 1),
+                false, randn(s, DType.BF16, 48, 64), true, f32(s, 9, 48), 1f, false));
+        c.put("copy.copy", (k, s) -> k.copy().copy(randn(s, 4, 6, 5).permute(2, 1, 0), f32(s, 5, 6, 4)));
+        c.put("copy.copy to bf16", (k, s) -> k.copy().copy(randn(s, 7, 9).transpose(0, 1), zeros(s, DType.BF16, 9, 7)));
+        c.put("copy.copy i64", (k, s) -> k.copy().copy(input(Tensor.ofLongs(DEVICE, new long[]{3, 1L << 40}, Shape.of(2))),
+                zeros(s, DType.I64, 2)));
+        c.put("copy.fill", (k, s) -> k.copy().fill(randn(s, 6, 8).slice(1, 2, 5), 3.5f));
+        for (BinaryOp op : BinaryOp.values()) {
+            c.put("elementwise.binary " + op, (k, s) -> k.elementwise().binary(op, randn(s, 3, 4, 5),
+                    randn(s, 4, 1).expand(Shape.of(3, 4, 5)), f32(s, 3, 4, 5)));
+        }
+        for (UnaryOp op : UnaryOp.values()) {
+            c.put("elementwise.unary " + op, (k, s) -> k.elementwise().unary(op, randn(s, DType.BF16, 50),
+                    f32(s, 50)));
+        }
+        c.put("elementwise.affine", (k, s) -> {
+            Tensor x = randn(s, 40);
+            k.elementwise().affine(x, 2f, 1f, x);
+        });
+        c.put("reductions.sumTo", (k, s) -> k.reductions().sumTo(randn(s, 3, 4, 5), f32(s, 1, 4, 1)));
+        c.put("reductions.sumTo everything", (k, s) -> k.reductions().sumTo(randn(s, 300, 11), f32(s, 1, 1)));
+        c.put("reductions.norm", (k, s) -> k.reductions().norm(randn(s, 1000, 7).transpose(0, 1), f32(s, 1)));
+        c.put("softmax.softmax", (k, s) -> k.softmax().softmax(randn(s, 3, 100), f32(s, 3, 100)));
+        c.put("softmax.softmaxBackward", (k, s) -> k.softmax().softmaxBackward(randn(s, 3, 100), randn(s, 3, 100),
+                f32(s, 3, 100)));
+        c.put("softmax.logSoftmax", (k, s) -> k.softmax().logSoftmax(randn(s, 5, 33), f32(s, 5, 33)));
+        c.put("softmax.logSoftmaxBackward", (k, s) -> k.softmax().logSoftmaxBackward(randn(s, 5, 33),
+                randn(s, 5, 33), f32(s, 5, 33)));
+        c.put("norms.rmsNorm", (k, s) -> k.norms().rmsNorm(randn(s, 2, 3, 64), randn(s, 64), 1e-6f,
+                f32(s, 2, 3, 64), f32(s, 6)));
+        c.put("norms.rmsNormBackward", (k, s) -> k.norms().rmsNormBackward(randn(s, 6, 64), randn(s, 6, 64),
+                randn(s, 64), randn(s, 6), f32(s, 6, 64), f32(s, 64)));
+        c.put("norms.rmsNormBackward without dw", (k, s) -> k.norms().rmsNormBackward(randn(s, 6, 64),
+                randn(s, 6, 64), randn(s, 64), randn(s, 6), f32(s, 6, 64), null));
+        c.put("norms.layerNorm", (k, s) -> k.norms().layerNorm(randn(s, 6, 48), randn(s, 48), randn(s, 48), 1e-5f,
+                f32(s, 6, 48), f32(s, 6), f32(s, 6)));
+        c.put("norms.layerNorm without bias", (k, s) -> k.norms().layerNorm(randn(s, 6, 48), randn(s, 48), null,
+                1e-5f, f32(s, 6, 48), f32(s, 6), f32(s, 6)));
+        c.put("norms.layerNormBackward", (k, s) -> k.norms().layerNormBackward(randn(s, 6, 48), randn(s, 6, 48),
+                randn(s, 48), randn(s, 6), randn(s, 6), f32(s, 6, 48), f32(s, 48), f32(s, 48)));
+        c.put("norms.layerNormBackward without db", (k, s) -> k.norms().layerNormBackward(randn(s, 6, 48),
+                randn(s, 6, 48), randn(s, 48), randn(s, 6), randn(s, 6), f32(s, 6, 48), f32(s, 48), null));
+        for (Kind kind : Kind.values()) {
+            c.put("activations.activation " + kind, (k, s) -> k.activations().activation(kind, randn(s, 4, 50),
+                    f32(s, 4, 50)));
+            c.put("activations.activationBackward " + kind, (k, s) -> k.activations().activationBackward(kind,
+                    randn(s, 4, 50), randn(s, 4, 50), f32(s, 4, 50)));
+        }
+        c.put("activations.swiglu", (k, s) -> k.activations().swiglu(randn(s, 3, 40), randn(s, 3, 40),
+                f32(s, 3, 40), f32(s, 3, 40)));
+        c.put("activations.swigluBackward", (k, s) -> k.activations().swigluBackward(randn(s, 3, 40),
+                randn(s, 3, 40), randn(s, 3, 40), randn(s, 3, 40), f32(s, 3, 40), f32(s, 3, 40)));
+        c.put("rotary.rotate", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 8), randn(s, 2, 5, 4),
+                randn(s, 2, 5, 4), true, f32(s, 2, 3, 5, 8)));
+        boolean[][] valid = {{false, true, true, true, true, true, true}, {true, true, true, true, true, true, true}};
+        int[][] segments = {{0, 0, 0, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 2, 2}};
+        for (AttentionMask mask : new AttentionMask[]{AttentionMask.none(), AttentionMask.causalOnly(),
+                new AttentionMask(true, valid, segments)}) {
+            String m = " causal=" + mask.causal() + " padded=" + (mask.keyValid() != null);
+            c.put("attention.attention" + m, (k, s) -> k.attention().attention(randn(s, 2, 4, 5, 8),
+                    randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), mask, 0.35f, f32(s, 2, 4, 5, 8), f32(s, 2, 4, 5)));
+            c.put("attention.attentionBackward" + m, (k, s) -> k.attention().attentionBackward(randn(s, 2, 4, 5, 8),
+                    randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), mask, 0.35f, randn(s, 2, 4, 5, 8),
+                    randn(s, 2, 4, 5), randn(s, 2, 4, 5, 8), f32(s, 2, 4, 5, 8), f32(s, 2, 2, 7, 8),
+                    f32(s, 2, 2, 7, 8)));
+        }
+        c.put("attention.attention D=128 over a cache view", (k, s) -> k.attention().attention(
+                randn(s, 1, 4, 65, 128), randn(s, 1, 2, 80, 128).slice(2, 0, 70),
+                randn(s, 1, 2, 80, 128).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, f32(s, 1, 4, 65, 128),
+                f32(s, 1, 4, 65)));
+        c.put("attention.attentionBackward D=128 over a cache view", (k, s) -> k.attention().attentionBackward(
+                randn(s, 1, 4, 65, 128), randn(s, 1, 2, 80, 128).slice(2, 0, 70),
+                randn(s, 1, 2, 80, 128).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, randn(s, 1, 4, 65, 128),
+                randn(s, 1, 4, 65), randn(s, 1, 4, 65, 128), f32(s, 1, 4, 65, 128), f32(s, 1, 2, 70, 128),
+                f32(s, 1, 2, 70, 128)));
+        c.put("embedding.gather", (k, s) -> k.embedding().gather(randn(s, DType.BF16, 10, 16), ids(), f32(s, 6, 16)));
+        c.put("embedding.scatterAdd", (k, s) -> k.embedding().scatterAdd(randn(s, 6, 16), ids(), f32(s, 10, 16)));
+        for (DType type : new DType[]{DType.F32, DType.BF16}) {
+            c.put("crossEntropy.tokenLogProbs " + type, (k, s) -> k.crossEntropy().tokenLogProbs(
+                    randn(s, type, 4, 500), labels(), -100, f32(s, 4), f32(s, 4), f32(s, 4)));
+            c.put("crossEntropy.tokenLogProbsBackward " + type, (k, s) -> k.crossEntropy().tokenLogProbsBackward(
+                    randn(s, type, 4, 500), labels(), -100, randn(s, 4), randn(s, 4), randn(s, 4),
+                    f32(s, 4, 500)));
+        }
+        c.put("dropout.apply", (k, s) -> k.dropout().apply(randn(s, 3, 101).transpose(0, 1), 0.3f,
+                new DropoutKey(0x1234L, 17, 3), f32(s, 101, 3)));
+        c.put("optimizer.adamw", (k, s) -> k.optimizer().adamw(randn(s, 300), randn(s, 300), randn(s, 300),
+                randn(s, 300), new AdamWStep(0.999f, 0.1f, 0.999f, 0.001f, 1e-8f, -0.01f, 0.2f)));
+        c.put("optimizer.sgd", (k, s) -> k.optimizer().sgd(randn(s, 200), randn(s, 200), randn(s, 200),
+                new SgdStep(-0.1f, 0.01f, 0.9f, 1f, true, false)));
+        c.put("optimizer.sgd without momentum", (k, s) -> k.optimizer().sgd(randn(s, 200), randn(s, 200), null,
+                new SgdStep(-0.1f, 0f, 0f, 1f, false, false)));
+        c.put("quantization.quantizeNf4", (k, s) -> nf4(k, s, 70, 130));
+        c.put("quantization.dequantizeNf4", (k, s) -> k.quantization().dequantizeNf4(nf4(k, s, 70, 130), 64,
+                f32(s, 69, 130)));
+        return c;
+    }
+
+    private static Tensor ids() {
+        return input(Tensor.ofLongs(DEVICE, new long[]{3, 0, 9, 3, 3, 7}, Shape.of(6)));
+    }
+
+    private static Tensor labels() {
+        return input(Tensor.ofInts(DEVICE, new int[]{5, -100, 499, 0}, Shape.of(4)));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyOpLaunchesWithinItsKernelsContracts() {
+        FakeCuda fake = FakeCudaProvider.libraries();
+        return cases().entrySet().stream().map(e -> DynamicTest.dynamicTest(e.getKey(), () -> {
+            int before = fake.queued();
+            try (TensorScope s = TensorScope.open()) {
+                e.getValue().run(DEVICE.backend().kernels(), s);
+            }
+            assertTrue(fake.queued() > before, e.getKey() + " queued no work on the device");
+        }));
+    }
+
+    @Test
+    void everyOpOfEveryFamilyHasACase() {
+        TreeSet<String> ops = new TreeSet<>();
+        for (RecordComponent family : KernelFamilies.class.getRecordComponents()) {
+            for (Method m : family.getType().getMethods()) {
+                if (Modifier.isAbstract(m.getModifiers())) {
+                    ops.add(family.getName() + "." + m.getName());
+                }
+            }
+        }
+        TreeSet<String> covered = new TreeSet<>();
+        cases().keySet().forEach(name -> covered.add(name.split(" ")[0]));
+        assertEquals(ops, covered);
+    }
+
+    /** Runs {@code body} with the driver and kernels of a fresh fake device. */
+    private static void withKernels(FakeCuda fake, BiConsumer<CudaDriver, CudaKernels> body) {
+        NativeFunctions f = new NativeFunctions(fake);
+        CudaDriver driver = new CudaDriver(f);
+        try (CudaContext context = new CudaContext(driver, 0);
+             CudaKernels kernels = new CudaKernels(driver, new Nvrtc(f), context,
+                     new KernelCache(Path.of("target", "fake-cuda-kernels")), true)) {
+            body.accept(driver, kernels);
+        }
+    }
+
+    @Test
+    void withSyncEachLaunchAKernelThatFaultsIsNamed() {
+        FakeCuda fake = new FakeCuda();
+        withKernels(fake, (driver, kernels) -> {
+            fake.failNextSynchronize(700);
+            try (KernelArgs args = softmaxArgs()) {
+                var e = assertThrows(CudaException.class, () -> kernels.launch("softmax", "softmax_forward", 3, 0,
+                        args));
+                assertEquals("softmax.cu's softmax_forward (grid 3, 0 bytes of dynamic shared memory) failed on the"
+                        + " device: cuStreamSynchronize failed: unknown error (code 700)", e.getMessage());
+                assertEquals(700, e.status());
+            }
+        });
+    }
+
+    @Test
+    void theFakeDriverCatchesAViewPastItsAllocationAndAMisalignedPointer() {
+        withKernels(new FakeCuda(), (driver, kernels) -> {
+            long block = driver.memAlloc(256 * Float.BYTES);
+            for (int n : new int[]{256, 257}) {
+                long[] view = new long[2 + 2 * KernelArgs.MAX_RANK];
+                view[0] = 1;
+                view[2] = n;
+                view[2 + KernelArgs.MAX_RANK] = 1;
+                // fill_view(void* dst, int dstType, View dv, float value, long long n)
+                try (KernelArgs args = new KernelArgs().ptr(block).i32(DType.F32.ordinal()).longs(view).f32(1f)
+                        .i64(n)) {
+                    if (n == 256) {
+                        kernels.launch("copy", "fill_view", 1, 0, args);
+                    } else {
+                        var e = assertThrows(AssertionError.class, () -> kernels.launch("copy", "fill_view", 1, 0,
+                                args));
+                        assertTrue(e.getMessage().contains("viewed as F32 elements [0, 256]"), e.getMessage());
+                    }
+                }
+            }
+            try (KernelArgs args = new KernelArgs().ptr(block + 2).ptr(block).i64(10).i32(0)) {
+                var e = assertThrows(AssertionError.class, () -> kernels.launch("softmax", "softmax_forward", 1, 0,
+                        args));
+                assertTrue(e.getMessage().contains("is not 4-byte aligned"), e.getMessage());
+            }
+        });
+    }
+
+    /** Arguments that match softmax_forward(const float* x, float* y, long long V, int log). */
+    private static KernelArgs softmaxArgs() {
+        return new KernelArgs().ptr(0).ptr(0).i64(100).i32(1);
+    }
+
+    @Test
+    void sharedMemoryOverTheDefaultIsReservedCountingTheKernelsStaticSharedMemory() {
+        FakeCuda fake = new FakeCuda();
+        withKernels(fake, (driver, kernels) -> {
+            // 48 KiB of dynamic memory fits a launch by default only without static shared memory
+            try (KernelArgs args = softmaxArgs()) {
+                kernels.launch("softmax", "softmax_forward", 1, 48 * 1024, args);
+            }
+            int most = FakeCuda.MAX_SHARED_OPTIN - FakeCuda.STATIC_SHARED;
+            try (KernelArgs args = softmaxArgs()) {
+                kernels.launch("softmax", "softmax_forward", 1, most, args);
+            }
+            try (KernelArgs args = softmaxArgs()) {
+                var e = assertThrows(IllegalArgumentException.class,
+                        () -> kernels.launch("softmax", "softmax_forward", 1, most + 1, args));
+                assertEquals("softmax/softmax_forward needs " + (most + 1) + " bytes of dynamic shared memory on top"
+                        + " of its " + FakeCuda.STATIC_SHARED + " static bytes, the card has "
+                        + FakeCuda.MAX_SHARED_OPTIN + " per block; run this shape on the CPU backend or a newer card",
+                        e.getMessage());
+            }
+        });
+        assertEquals(List.of(48 * 1024, FakeCuda.MAX_SHARED_OPTIN - FakeCuda.STATIC_SHARED),
+                fake.launches().stream().map(FakeCuda.Launch::sharedBytes).toList());
+    }
+
+    @Test
+    void aLaunchThatDoesNotMatchTheKernelIsRefusedBeforeTheDriver() {
+        withKernels(new FakeCuda(), (driver, kernels) -> {
+            KernelArgs args = new KernelArgs();
+            // softmax_forward(const float* x, float* y, long long V, int log) with V and log swapped
+            args.ptr(0).ptr(0).i32(1).i64(100);
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> kernels.launch("softmax", "softmax_forward", 3, 0, args));
+            assertEquals("launch of softmax.cu's softmax_forward does not match its C signature (a mismatch"
+                    + " corrupts memory or crashes on the GPU); the kernel takes (const float* x: pointer,"
+                    + " float* y: pointer, long long V: int64, int log: int32) but the launch passes (pointer,"
+                    + " pointer, int32, int64); fix the KernelArgs of this launch", e.getMessage());
+            var unknown = assertThrows(IllegalArgumentException.class,
+                    () -> kernels.launch("softmax", "softmax_fwd", 3, 0, args));
+            assertEquals("softmax.cu has no kernel softmax_fwd; its kernels are [softmax_forward,"
+                    + " softmax_backward]", unknown.getMessage());
+            args.close();
+        });
+    }
+}
