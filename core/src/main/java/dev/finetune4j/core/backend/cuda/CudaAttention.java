@@ -52,7 +52,7 @@ final class CudaAttention implements AttentionKernels {
             Rows vr = rows(s, v);
             a.ptr(s.f32(q)).ptr(kr.address()).ptr(vr.address()).longs(dims(q, k, kr, vr)).f32(scale);
             maskArgs(a, mask);
-            a.ptr(rt.address(out)).ptr(rt.address(logSumExp));
+            a.ptr(rt.output(out)).ptr(rt.output(logSumExp));
             rt.kernels.launch("attention", "attention_forward", queryTiles(q), sharedBytes(q.dim(3), 3), a);
         }
     }
@@ -79,14 +79,14 @@ final class CudaAttention implements AttentionKernels {
             try (KernelArgs a = new KernelArgs()) {
                 a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
                 maskArgs(a, mask);
-                a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.address(dk)).ptr(rt.address(dv));
+                a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dk)).ptr(rt.output(dv));
                 long keyTiles = (long) k.dim(0) * k.dim(1) * ceilDiv(k.dim(2), TILE);
                 rt.kernels.launch("attention", "attention_backward_kv", keyTiles, sharedBytes(q.dim(3), 4), a);
             }
             try (KernelArgs a = new KernelArgs()) {
                 a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
                 maskArgs(a, mask);
-                a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.address(dq));
+                a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dq));
                 rt.kernels.launch("attention", "attention_backward_q", queryTiles(q), sharedBytes(q.dim(3), 4), a);
             }
         }
