@@ -56,6 +56,41 @@ final class Packing {
     }
 
     /**
+     * {@link #packColumnPanel(float[], int, boolean, int, int, int, float[], int)} from a stored weight, converted to
+     * float32 as it is packed: the same panel, value for value, as packing the converted weight.
+     */
+    static void packColumnPanel(StoredMatrix b, boolean transposed, int k, int n, int w, float[] dst, int q) {
+        int base = q * w * k;
+        int j0 = q * w;
+        int cols = Math.min(w, n - j0);
+        if (!transposed) {
+            // b is (k, n): the panel's w values at each p are adjacent in storage.
+            for (int p = 0; p < k; p++) {
+                int d = base + p * w;
+                b.read((long) p * n + j0, dst, d, cols);
+                Arrays.fill(dst, d + cols, d + w, 0f);
+            }
+            return;
+        }
+        // b is (n, k): the panel is rows of b, transposed a tile of TILE_K values at a time as in packRowPanel
+        float[] tile = new float[TILE_K];
+        for (int p0 = 0; p0 < k; p0 += TILE_K) {
+            int p1 = Math.min(k, p0 + TILE_K);
+            for (int r = 0; r < cols; r++) {
+                b.read((long) (j0 + r) * k + p0, tile, 0, p1 - p0);
+                for (int p = p0; p < p1; p++) {
+                    dst[base + p * w + r] = tile[p - p0];
+                }
+            }
+            for (int r = cols; r < w; r++) {
+                for (int p = p0; p < p1; p++) {
+                    dst[base + p * w + r] = 0f;
+                }
+            }
+        }
+    }
+
+    /**
      * Rows {@code q*w .. q*w+w-1} of {@code a^T}, where {@code a} is {@code (k, m)} row-major, written as rows of
      * {@code k} values ({@code dst[i*k + p] = a[p*m + i]}); rows at or past {@code m} are zeros.
      */

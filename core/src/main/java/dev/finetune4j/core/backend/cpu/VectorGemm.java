@@ -65,8 +65,44 @@ final class VectorGemm implements GemmKernel {
             SkinnyGemm.fewRows(a, aOff, transposeA, b, bOff, c, cOff, m, n, k, accumulate, parallel);
             return;
         }
+        product(a, aOff, transposeA, (dst, w, q) -> Packing.packColumnPanel(b, bOff, transposeB, k, n, w, dst, q),
+                c, cOff, m, n, k, accumulate, parallel);
+    }
+
+    @Override
+    public void gemm(float[] a, int aOff, boolean transposeA, StoredMatrix b, boolean transposeB,
+                     float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        if (isEmpty(c, cOff, m, n, k, accumulate)) {
+            return;
+        }
+        if (transposeA && !transposeB && m > 2 * n) {
+            // the float32 path turns this product around and reads b as the left operand; b (k, n) is then
+            // narrower than a (k, m), already a float32 array, so converting it whole costs less than a does
+            gemm(a, aOff, true, b.toFloats(Math.multiplyExact(k, n)), 0, false, c, cOff, m, n, k, accumulate);
+            return;
+        }
+        boolean parallel = parallel(m, n, k);
+        if (m <= SkinnyGemm.MAX && !transposeB) {
+            SkinnyGemm.fewRows(a, aOff, transposeA, b, c, cOff, m, n, k, accumulate, parallel);
+            return;
+        }
+        product(a, aOff, transposeA, (dst, w, q) -> Packing.packColumnPanel(b, transposeB, k, n, w, dst, q),
+                c, cOff, m, n, k, accumulate, parallel);
+    }
+
+    /** Packs column panel {@code q} of width {@code w} of op(b) into {@code dst} ({@link Packing}'s layout). */
+    @FunctionalInterface
+    private interface PanelPacker {
+        void pack(float[] dst, int w, int q);
+    }
+
+    /** C (+)= op(a) op(b) with op(b) packed by {@code b}: few columns by {@link SkinnyGemm}, else by panels. */
+    private static void product(float[] a, int aOff, boolean transposeA, PanelPacker b, float[] c, int cOff, int m,
+                                int n, int k, boolean accumulate, boolean parallel) {
         if (n <= SkinnyGemm.MAX && !transposeA && SkinnyGemm.EIGHT_LANES_NATIVE) {
-            SkinnyGemm.fewColumns(a, aOff, b, bOff, transposeB, c, cOff, m, n, k, accumulate, parallel);
+            float[] bp = new float[k * SkinnyGemm.MAX];
+            b.pack(bp, SkinnyGemm.MAX, 0);
+            SkinnyGemm.fewColumns(a, aOff, bp, c, cOff, m, n, k, accumulate, parallel);
             return;
         }
         Scratch scratch = SCRATCH.get();
@@ -74,7 +110,7 @@ final class VectorGemm implements GemmKernel {
         try {
             int colPanels = (n + NR - 1) / NR;
             float[] bp = borrowed ? scratch.b(colPanels * NR * k) : new float[colPanels * NR * k];
-            forEach(colPanels, parallel, q -> Packing.packColumnPanel(b, bOff, transposeB, k, n, NR, bp, q));
+            forEach(colPanels, parallel, q -> b.pack(bp, NR, q));
             multiply(a, aOff, transposeA, bp, c, cOff, m, n, k, accumulate, parallel, borrowed ? scratch : null);
         } finally {
             if (borrowed) {
