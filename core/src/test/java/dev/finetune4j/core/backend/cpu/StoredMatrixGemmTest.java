@@ -55,6 +55,47 @@ class StoredMatrixGemmTest {
     }
 
     /**
+     * A right operand larger than one packed block (4M floats) is packed a block of columns, or of k rows, at a time;
+     * the sums are those of packing it whole (the frozen-weight layout, {@link GemmKernel#pack}), for float32 arrays
+     * and stored bf16 alike.
+     */
+    @Test
+    void anOperandLargerThanOneBlockIsPackedInBlocksWithTheSameSums() {
+        int[][] shapes = {{20, 600, 9000}, {20, 5000, 900}}; // blocks over k; blocks of columns
+        long seed = 200;
+        for (int[] s : shapes) {
+            for (int t = 0; t < 4; t++) {
+                int m = s[0];
+                int n = s[1];
+                int k = s[2];
+                boolean tb = (t & 1) != 0;
+                boolean accumulate = (t & 2) != 0;
+                SplittableRandom random = new SplittableRandom(seed++);
+                float[] a = values(random, m * k);
+                float[] c0 = values(random, m * n);
+                float[] b = new float[k * n];
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment storage = arena.allocate((long) k * n * Short.BYTES);
+                    for (int i = 0; i < b.length; i++) {
+                        short bits = DTypeConversions.floatToBf16((float) random.nextGaussian());
+                        storage.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, bits);
+                        b[i] = DTypeConversions.bf16ToFloat(bits);
+                    }
+                    float[] whole = c0.clone();
+                    vector.gemm(a, 0, false, vector.pack(b, 0, tb, k, n), whole, 0, m, accumulate);
+                    float[] blocks = c0.clone();
+                    vector.gemm(a, 0, false, b, 0, tb, blocks, 0, m, n, k, accumulate);
+                    float[] stored = c0.clone();
+                    vector.gemm(a, 0, false, new StoredMatrix(storage, DType.BF16, 0), tb, stored, 0, m, n, k, accumulate);
+                    String what = m + "x" + n + "x" + k + " tb=" + tb + " accumulate=" + accumulate;
+                    assertArrayEquals(whole, blocks, "float32 " + what);
+                    assertArrayEquals(whole, stored, "bf16 " + what);
+                }
+            }
+        }
+    }
+
+    /**
      * {@code c (+)= op(a) op(b)} with b stored as {@code dtype} at element {@code offset} of a larger native
      * segment, against the same kernel on b's converted float32 values.
      */
