@@ -15,6 +15,7 @@ import java.lang.foreign.ValueLayout;
 record StoredMatrix(MemorySegment segment, DType dtype, long offset) {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort H = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ValueLayout.OfLong L = ValueLayout.JAVA_LONG_UNALIGNED;
 
     StoredMatrix {
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
@@ -44,17 +45,28 @@ record StoredMatrix(MemorySegment segment, DType dtype, long offset) {
     void read(long index, float[] dst, int at, int count) {
         long from = offset + index;
         switch (dtype) {
-            case BF16 -> {
-                for (int i = 0; i < count; i++) {
-                    dst[at + i] = DTypeConversions.bf16ToFloat(segment.getAtIndex(H, from + i));
-                }
-            }
+            case BF16 -> readBf16(segment, from, dst, at, count);
             case F16 -> {
                 for (int i = 0; i < count; i++) {
                     dst[at + i] = DTypeConversions.f16ToFloat(segment.getAtIndex(H, from + i));
                 }
             }
             default -> MemorySegment.copy(segment, F, from * Float.BYTES, dst, at, count);
+        }
+    }
+
+    /** bf16 values from element {@code from}: four per load, each the upper half of its float32 (little-endian). */
+    private static void readBf16(MemorySegment segment, long from, float[] dst, int at, int count) {
+        int i = 0;
+        for (; i + 4 <= count; i += 4) {
+            long bits = segment.get(L, (from + i) * Short.BYTES);
+            dst[at + i] = Float.intBitsToFloat((int) bits << 16);
+            dst[at + i + 1] = Float.intBitsToFloat((int) (bits >>> 16) << 16);
+            dst[at + i + 2] = Float.intBitsToFloat((int) (bits >>> 32) << 16);
+            dst[at + i + 3] = Float.intBitsToFloat((int) (bits >>> 48) << 16);
+        }
+        for (; i < count; i++) {
+            dst[at + i] = DTypeConversions.bf16ToFloat(segment.getAtIndex(H, from + i));
         }
     }
 
