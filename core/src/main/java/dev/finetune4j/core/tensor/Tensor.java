@@ -187,7 +187,9 @@ public final class Tensor {
      * Wraps host memory someone else owns (for example a memory-mapped safetensors slice) without copying.
      *
      * @param scope the scope the tensor belongs to; it does not free the memory
-     * @param memory the elements, little-endian and row-major; it must stay valid while the tensor is used
+     * @param memory the elements, little-endian and row-major; it must stay valid while the tensor is used. Change
+     *               it through the tensor (ops, {@link #copyFrom}, {@link #hostSegment}), not behind its back:
+     *               products may keep a float32 copy of a frozen weight until its storage counts a write
      * @param dtype the element type
      * @param shape the sizes; {@code memory} holds at least {@code dtype.bytesFor(shape.numel())} bytes
      * @return a contiguous tensor over {@code memory}
@@ -317,17 +319,23 @@ public final class Tensor {
 
     /**
      * The whole storage of a CPU tensor as memory (check {@link #offset()} and {@link #isContiguous()}), for
-     * file I/O and CPU kernels.
+     * file I/O and CPU kernels. The storage counts as written at this call ({@link HostStorage#segment}): products
+     * that keep a float32 copy of a frozen weight re-read it. Write through the segment before the next product that
+     * reads the tensor, or call this again after writing.
      *
      * @return the host memory of the storage
      * @throws IllegalStateException when the tensor is not on the CPU: copy it first ({@link #copyTo})
      */
     public MemorySegment hostSegment() {
+        return hostStorage().segment();
+    }
+
+    private HostStorage hostStorage() {
         if (!(storage() instanceof HostStorage host)) {
             throw new IllegalStateException(this + " lives on " + device() + ", not in host memory; copy it with "
                     + "copyTo(Device.cpu(), scope) or read it with toFloatArray()");
         }
-        return host.segment();
+        return host;
     }
 
     /**
@@ -376,7 +384,7 @@ public final class Tensor {
      */
     public float getFlat(long i) {
         requireF32();
-        return hostSegment().getAtIndex(F, offset + i);
+        return hostStorage().readOnlySegment().getAtIndex(F, offset + i);
     }
 
     /**
@@ -398,7 +406,7 @@ public final class Tensor {
      */
     public float get(int... index) {
         requireF32();
-        return hostSegment().getAtIndex(F, elementOffset(index));
+        return hostStorage().readOnlySegment().getAtIndex(F, elementOffset(index));
     }
 
     /**

@@ -125,6 +125,7 @@ public final class CpuBackend implements Backend {
         } else {
             MemorySegment.copy(src, ValueLayout.JAVA_BYTE, 0, to, ValueLayout.JAVA_BYTE, at, bytes);
         }
+        CpuTensors.written(dst);
     }
 
     @Override

@@ -17,6 +17,11 @@ final class CpuCopy implements CopyKernels {
         if (!src.shape().equals(dst.shape())) {
             throw new IllegalArgumentException("copy from " + src.shape() + " into " + dst.shape());
         }
+        copyValues(src, dst);
+        CpuTensors.written(dst);
+    }
+
+    private static void copyValues(Tensor src, Tensor dst) {
         MemorySegment t = CpuTensors.segment(dst);
         if (src.dtype() == DType.NF4 || dst.dtype() == DType.NF4) {
             copyNf4(src, dst, t);
@@ -93,10 +98,11 @@ final class CpuCopy implements CopyKernels {
             for (long at = dst.offset(), end = at + dst.numel(); at < end; at++) {
                 DTypeCodec.writeFloat(t, dst.dtype(), at, value);
             }
-            return;
+        } else {
+            for (long at : CpuTensors.elementOffsets(dst)) {
+                DTypeCodec.writeFloat(t, dst.dtype(), at, value);
+            }
         }
-        for (long at : CpuTensors.elementOffsets(dst)) {
-            DTypeCodec.writeFloat(t, dst.dtype(), at, value);
-        }
+        CpuTensors.written(dst);
     }
 }

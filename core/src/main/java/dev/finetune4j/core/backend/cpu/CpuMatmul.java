@@ -12,7 +12,10 @@ import java.util.stream.IntStream;
  * read from its packed layouts ({@link FrozenWeights}) instead of being re-packed at every call.
  */
 final class CpuMatmul implements MatmulKernels {
-    /** Floats of a bf16/f16 weight converted at a time (16 MiB). */
+    /**
+     * Floats of an NF4 weight dequantized at a time (16 MiB), and the size above which a float32 weight outside the
+     * frozen-weight cache is packed from its storage instead of copied onto the heap first.
+     */
     private static final int BLOCK_FLOATS = 1 << 22;
 
     private final GemmKernel kernel;
@@ -45,10 +48,14 @@ final class CpuMatmul implements MatmulKernels {
         float[] target = scratch ? new float[cv.length] : cv;
         boolean add = accumulate && !scratch;
         FrozenWeights.Entry frozen = bStride == 0 ? FrozenWeights.of(b) : null;
-        // a bf16/f16 weight, or a float32 one too large for the frozen-weight cache, is read a block at a time
-        // rather than copied whole onto the heap
-        if (bStride == 0 && frozen == null && (b.dtype() != DType.F32 || b.numel() > BLOCK_FLOATS)) {
+        if (bStride == 0 && frozen == null && b.dtype() == DType.NF4) {
             byConvertedBlocks(av, transposeA, b, transposeB, target, m, n, k, batch, add);
+        } else if (bStride == 0 && frozen == null && (b.dtype() != DType.F32 || b.numel() > BLOCK_FLOATS)) {
+            // a bf16/f16 weight, or a float32 one too large for the frozen-weight cache, is packed from where it is
+            // stored (converted as it is packed) rather than copied whole onto the heap at every call
+            StoredMatrix stored = StoredMatrix.of(b);
+            batched(batch, i -> kernel.gemm(av, i * aStride, transposeA, stored, transposeB, target, i * m * n,
+                    m, n, k, add));
         } else if (frozen != null) {
             PackedMatrix packed = transposeB ? frozen.transposed(kernel) : frozen.plain(kernel);
             batched(batch, i -> kernel.gemm(av, i * aStride, transposeA, packed, target, i * m * n, m, add));
@@ -70,8 +77,8 @@ final class CpuMatmul implements MatmulKernels {
     }
 
     /**
-     * {@code target (+)= op(a) op(b)} for a matrix {@code b} read (and converted to float32) a block of rows at a time
-     * ({@value #BLOCK_FLOATS} floats), so a large weight is never copied or converted as a whole. With
+     * {@code target (+)= op(a) op(b)} for an NF4 matrix {@code b} beyond the frozen-weight cache, dequantized a block
+     * of rows at a time ({@value #BLOCK_FLOATS} floats), so it is never dequantized as a whole. With
      * {@code transposeB} (x W^T) a block of W's rows gives a block of output columns; without it (dy W) a block of
      * W's rows meets the matching columns of {@code a}.
      */
@@ -79,7 +86,7 @@ final class CpuMatmul implements MatmulKernels {
                                    int m, int n, int k, int batch, boolean add) {
         int rows = m * batch;
         if (transposeA && batch > 1) {
-            throw new IllegalArgumentException("a transposed batched left operand with a bf16/f16 right operand is not supported");
+            throw new IllegalArgumentException("a transposed batched left operand with an NF4 right operand is not supported");
         }
         if (transposeB) {
             int block = Math.max(1, Math.min(n, BLOCK_FLOATS / Math.max(1, k)));

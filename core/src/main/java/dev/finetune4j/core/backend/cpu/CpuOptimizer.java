@@ -41,6 +41,7 @@ final class CpuOptimizer implements OptimizerKernels {
             vs.setAtIndex(F, i, vi);
             p.setAtIndex(F, i, w + negStepSize * mi / denom);
         }
+        written(param, m, v);
     }
 
     /** torch's lerp kernel: exact at both ends, the branch chosen by the weight. */
@@ -70,6 +71,16 @@ final class CpuOptimizer implements OptimizerKernels {
                 d = step.nesterov() ? d + momentum * b : b;
             }
             p.setAtIndex(F, i, w + negLr * d);
+        }
+        written(param, momentumBuffer);
+    }
+
+    /** Counts the writes into the given tensors (null ones skipped). */
+    private static void written(Tensor... tensors) {
+        for (Tensor t : tensors) {
+            if (t != null) {
+                CpuTensors.written(t);
+            }
         }
     }
 

@@ -41,6 +41,7 @@ final class CpuQuantization implements QuantizationKernels {
                     + " values, got " + src);
         }
         quantize(CpuTensors.segment(src), src.dtype(), src.offset(), src.numel(), CpuTensors.segment(dst));
+        CpuTensors.written(dst);
     }
 
     @Override

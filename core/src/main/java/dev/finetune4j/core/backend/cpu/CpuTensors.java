@@ -19,7 +19,7 @@ final class CpuTensors {
     }
 
     /**
-     * The memory of a CPU tensor.
+     * The memory of a CPU tensor. A kernel that writes it calls {@link #written} afterwards.
      *
      * @throws IllegalArgumentException when a tensor of another device reached a CPU kernel
      */
@@ -28,7 +28,12 @@ final class CpuTensors {
             throw new IllegalArgumentException("a CPU kernel was handed " + t + " on " + t.device()
                     + "; every operand of an op must be on the same device (copy with Tensor.copyTo)");
         }
-        return host.segment();
+        return host.memory();
+    }
+
+    /** Counts a write into {@code t}'s storage ({@link HostStorage#version}); called after the kernel wrote. */
+    static void written(Tensor t) {
+        ((HostStorage) t.storage()).written();
     }
 
     /**
@@ -62,6 +67,7 @@ final class CpuTensors {
         } else {
             gather(src, own);
         }
+        written(dst);
     }
 
     /**
@@ -93,6 +99,7 @@ final class CpuTensors {
         if (backingArray(out) != values) {
             MemorySegment.copy(values, 0, segment(out), F, out.offset() * Float.BYTES, values.length);
         }
+        written(out);
     }
 
     /**

@@ -3,8 +3,6 @@ package dev.finetune4j.core.backend.cpu;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Map;
 import java.util.WeakHashMap;
 
@@ -15,9 +13,10 @@ import java.util.WeakHashMap;
  * copied the weight out of native memory and re-packed it, twice per training step, for weights that never
  * change during LoRA training.
  *
- * <p>A weight can still be changed through its storage (merging an adapter, loading a checkpoint), so each use
- * first compares the stored values (or NF4 bytes) with a copy (a vectorized {@code mismatch}, cheaper than one
- * copy) and rebuilds the entry when they differ. The cache holds at most {@value #DEFAULT_BUDGET_MIB} MiB (system
+ * <p>A weight can still be changed through its storage (merging an adapter, loading a checkpoint, an optimizer step
+ * once it is trained again), so an entry remembers its storage's write count ({@link HostStorage#version}) from
+ * before it copied the values and is rebuilt when the count has moved: one comparison per product, where comparing
+ * the values cost a fifth of a serving decode step. The cache holds at most {@value #DEFAULT_BUDGET_MIB} MiB (system
  * property {@code finetune4j.frozenWeightCacheMiB}), NF4 entries at most a quarter of the heap as well (an NF4 base is
  * chosen to save memory); weights beyond it are copied, or dequantized, and packed per call.
  * Entries go with their weight tensor (weak keys). Thread-safe.
@@ -40,24 +39,21 @@ final class FrozenWeights {
                 || w.rank() != 2 || CpuTensors.segment(w).heapBase().isPresent()) {
             return null; // trained, converted or op-result weights change between calls
         }
-        MemorySegment stored = CpuTensors.segment(w).asSlice(w.dtype().bytesFor(w.offset()), w.dtype().bytesFor(w.numel()));
-        Entry cached;
+        HostStorage storage = (HostStorage) w.storage();
+        // read before the values are: a write during the copy below leaves the entry stale, and the count moved
+        long version = storage.version();
         synchronized (CACHE) {
-            cached = CACHE.get(w);
-        }
-        // compared outside the lock: concurrent forward passes only meet for the map look-ups
-        if (cached != null && stored.mismatch(cached.source) == -1) {
-            return cached;
-        }
-        synchronized (CACHE) {
+            Entry cached = CACHE.get(w);
+            if (cached != null && cached.version == version) {
+                return cached;
+            }
             CACHE.remove(w);
             // summed over the live entries: those of weights the GC has taken are already gone from the map
             long cachedFloats = CACHE.values().stream().mapToLong(Entry::floats).sum();
             if (cachedFloats + Entry.floats(w.numel()) > (nf4 ? NF4_BUDGET_FLOATS : BUDGET_FLOATS)) {
                 return null;
             }
-            Entry fresh = nf4 ? new Entry(CpuTensors.rows(w, 0, w.dim(0)), stored.toArray(ValueLayout.JAVA_BYTE), w)
-                    : new Entry(stored.toArray(ValueLayout.JAVA_FLOAT_UNALIGNED), null, w);
+            Entry fresh = new Entry(nf4 ? CpuTensors.rows(w, 0, w.dim(0)) : CpuTensors.read(w), version, w);
             CACHE.put(w, fresh);
             return fresh;
         }
@@ -66,16 +62,16 @@ final class FrozenWeights {
     /** One weight W (out, in): its values and, made on first use, its two packed layouts. */
     static final class Entry {
         final float[] values;
-        /** What the stored weight is compared with: its NF4 bytes, or the values themselves. */
-        private final MemorySegment source;
+        /** The storage's write count before the values were read. */
+        private final long version;
         private final int out;
         private final int in;
         private PackedMatrix transposed; // guarded by this
         private PackedMatrix plain; // guarded by this
 
-        private Entry(float[] values, byte[] nf4Bytes, Tensor w) {
+        private Entry(float[] values, long version, Tensor w) {
             this.values = values;
-            this.source = nf4Bytes != null ? MemorySegment.ofArray(nf4Bytes) : MemorySegment.ofArray(values);
+            this.version = version;
             this.out = w.dim(0);
             this.in = w.dim(1);
         }

@@ -17,6 +17,14 @@ interface GemmKernel {
     void gemm(float[] a, int aOff, boolean transposeA, float[] b, int bOff, boolean transposeB,
               float[] c, int cOff, int m, int n, int k, boolean accumulate);
 
+    /**
+     * The same product with {@code b} read from storage and converted to float32 as it is packed: equal bit for bit
+     * to {@link #gemm(float[], int, boolean, float[], int, boolean, float[], int, int, int, int, boolean)} on the
+     * converted values, without a float32 copy of all of {@code b}.
+     */
+    void gemm(float[] a, int aOff, boolean transposeA, StoredMatrix b, boolean transposeB,
+              float[] c, int cOff, int m, int n, int k, boolean accumulate);
+
     /** op(b) {@code (k, n)} laid out once for {@link #gemm(float[], int, boolean, PackedMatrix, float[], int, int, boolean)}. */
     PackedMatrix pack(float[] b, int bOff, boolean transposeB, int k, int n);
 

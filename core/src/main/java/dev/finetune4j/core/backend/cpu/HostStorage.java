@@ -6,16 +6,23 @@ import dev.finetune4j.core.tensor.Storage;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * CPU storage: a {@link MemorySegment} that is native (parameters, gradients, optimizer state: freed with their
  * scope), memory-mapped (weights read from a file: its owner unmaps it) or a Java array (a step's activations:
  * wrapping the array a kernel filled costs neither a native allocation, which zero-fills, nor a copy).
+ *
+ * <p>A storage counts its writes: the CPU kernels keep float32 copies of frozen weights ({@code FrozenWeights})
+ * and re-read a weight when its storage's count changed, instead of comparing all its values at every product.
+ * Every kernel that writes counts its write, and so does handing out the memory ({@link #segment}), since the caller
+ * may write through it.
  */
 public final class HostStorage implements Storage {
     private final MemorySegment segment;
     private final Arena arena;
     private final MemoryCounter counter;
+    private final AtomicLong writes = new AtomicLong();
 
     private HostStorage(MemorySegment segment, Arena arena, MemoryCounter counter) {
         this.segment = segment;
@@ -51,12 +58,38 @@ public final class HostStorage implements Storage {
     }
 
     /**
-     * The bytes.
+     * The bytes, for reading and writing. The storage counts as written at this call, so that products re-read the
+     * values; a caller that keeps the segment and writes through it later must call this again after writing.
      *
      * @return the memory
      */
     public MemorySegment segment() {
+        written();
         return segment;
+    }
+
+    /**
+     * The bytes for reading only: a read-only view, so reading does not count as a write.
+     *
+     * @return a read-only view of the memory
+     */
+    public MemorySegment readOnlySegment() {
+        return segment.asReadOnly();
+    }
+
+    /** The bytes, for kernels: a kernel that writes them calls {@link #written} when it has written. */
+    MemorySegment memory() {
+        return segment;
+    }
+
+    /** Counts a write: values read before it may be stale. */
+    void written() {
+        writes.incrementAndGet();
+    }
+
+    /** The number of writes so far: equal numbers before and after reading mean the values read are current. */
+    long version() {
+        return writes.get();
     }
 
     @Override

@@ -18,6 +18,23 @@ final class ScalarGemm implements GemmKernel {
     @Override
     public void gemm(float[] a, int aOff, boolean transposeA, float[] b, int bOff, boolean transposeB,
                      float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        multiply(a, aOff, transposeA, i -> b[bOff + i], transposeB, c, cOff, m, n, k, accumulate);
+    }
+
+    @Override
+    public void gemm(float[] a, int aOff, boolean transposeA, StoredMatrix b, boolean transposeB,
+                     float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        multiply(a, aOff, transposeA, b::get, transposeB, c, cOff, m, n, k, accumulate);
+    }
+
+    /** Element {@code i} of b's row-major storage, as float32. */
+    @FunctionalInterface
+    private interface Element {
+        float at(int i);
+    }
+
+    private static void multiply(float[] a, int aOff, boolean transposeA, Element b, boolean transposeB,
+                                 float[] c, int cOff, int m, int n, int k, boolean accumulate) {
         // Element strides of op(a) along (i, p) and of op(b) along (p, j).
         int aRow = transposeA ? 1 : k;
         int aCol = transposeA ? m : 1;
@@ -27,7 +44,7 @@ final class ScalarGemm implements GemmKernel {
             for (int j = 0; j < n; j++) {
                 float s = 0f;
                 for (int p = 0; p < k; p++) {
-                    s += a[aOff + i * aRow + p * aCol] * b[bOff + p * bRow + j * bCol];
+                    s += a[aOff + i * aRow + p * aCol] * b.at(p * bRow + j * bCol);
                 }
                 int ci = cOff + i * n + j;
                 c[ci] = accumulate ? c[ci] + s : s;

@@ -27,13 +27,7 @@ final class SkinnyGemm {
     /** C (m, n) (+)= op(A) (m, k) B (k, n) for m <= {@value #MAX} and a row-major B. */
     static void fewRows(float[] a, int aOff, boolean transposeA, float[] b, int bOff, float[] c, int cOff,
                         int m, int n, int k, boolean accumulate, boolean parallel) {
-        // ap[p*8 + i] = op(A)[i][p], rows past m zero
-        float[] ap = new float[k * MAX];
-        for (int p = 0; p < k; p++) {
-            for (int i = 0; i < m; i++) {
-                ap[p * MAX + i] = transposeA ? a[aOff + p * m + i] : a[aOff + i * k + p];
-            }
-        }
+        float[] ap = columnsOfA(a, aOff, transposeA, m, k);
         int fullChunks = n / L;
         VectorGemm.forEach(fullChunks + (n % L == 0 ? 0 : 1), parallel, chunk -> {
             int j0 = chunk * L;
@@ -49,6 +43,35 @@ final class SkinnyGemm {
                 rowsTimesColumns(ap, tail, 0, L, c, cOff + j0, n, m, k, cols, accumulate);
             }
         });
+    }
+
+    /**
+     * {@link #fewRows(float[], int, boolean, float[], int, float[], int, int, int, int, boolean, boolean)} with B
+     * read from storage: each chunk of L columns converted into a (k, L) block, so the sums are the same.
+     */
+    static void fewRows(float[] a, int aOff, boolean transposeA, StoredMatrix b, float[] c, int cOff,
+                        int m, int n, int k, boolean accumulate, boolean parallel) {
+        float[] ap = columnsOfA(a, aOff, transposeA, m, k);
+        VectorGemm.forEach((n + L - 1) / L, parallel, chunk -> {
+            int j0 = chunk * L;
+            int cols = Math.min(L, n - j0);
+            float[] block = new float[k * L];
+            for (int p = 0; p < k; p++) {
+                b.read((long) p * n + j0, block, p * L, cols);
+            }
+            rowsTimesColumns(ap, block, 0, L, c, cOff + j0, n, m, k, cols, accumulate);
+        });
+    }
+
+    /** {@code ap[p*8 + i] = op(A)[i][p]} for op(A) (m, k), rows past m zero. */
+    private static float[] columnsOfA(float[] a, int aOff, boolean transposeA, int m, int k) {
+        float[] ap = new float[k * MAX];
+        for (int p = 0; p < k; p++) {
+            for (int i = 0; i < m; i++) {
+                ap[p * MAX + i] = transposeA ? a[aOff + p * m + i] : a[aOff + i * k + p];
+            }
+        }
+        return ap;
     }
 
     /** C[0..m)[0..cols) (+)= the 8 rows of ap times L columns of B (row p at {@code b[bo + p*ldb]}). */
@@ -80,16 +103,13 @@ final class SkinnyGemm {
         store(rows, L, c, co, ldc, m, cols, accumulate);
     }
 
-    /** C (m, n) (+)= A (m, k) op(B) (k, n) for n <= {@value #MAX} and a row-major A; needs {@link #EIGHT_LANES_NATIVE}. */
-    static void fewColumns(float[] a, int aOff, float[] b, int bOff, boolean transposeB, float[] c, int cOff,
-                           int m, int n, int k, boolean accumulate, boolean parallel) {
-        // bp[p*8 + j] = op(B)[p][j], columns past n zero
-        float[] bp = new float[k * MAX];
-        for (int p = 0; p < k; p++) {
-            for (int j = 0; j < n; j++) {
-                bp[p * MAX + j] = transposeB ? b[bOff + j * k + p] : b[bOff + p * n + j];
-            }
-        }
+    /**
+     * C (m, n) (+)= A (m, k) op(B) (k, n) for n <= {@value #MAX} and a row-major A; needs {@link #EIGHT_LANES_NATIVE}.
+     * {@code bp} is op(B) packed as one column panel of width {@value #MAX} ({@link Packing}):
+     * {@code bp[p*8 + j] = op(B)[p][j]}, columns past n zero.
+     */
+    static void fewColumns(float[] a, int aOff, float[] bp, float[] c, int cOff, int m, int n, int k,
+                           boolean accumulate, boolean parallel) {
         int fullGroups = m / MAX;
         VectorGemm.forEach(fullGroups + (m % MAX == 0 ? 0 : 1), parallel, group -> {
             int i0 = group * MAX;

@@ -33,6 +33,8 @@ final class VectorGemm implements GemmKernel {
     private static final long PARALLEL_MIN_FMAS = 1L << 20;
     /** Packed buffers up to this many floats (16 MiB) are kept per thread for reuse; larger ones are not. */
     private static final int RETAINED_FLOATS = 1 << 22;
+    /** Rows of B packed at once when B is too large to pack whole: whole {@link #KC} slices. */
+    private static final int KB = 16 * KC;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     @Override
@@ -65,17 +67,73 @@ final class VectorGemm implements GemmKernel {
             SkinnyGemm.fewRows(a, aOff, transposeA, b, bOff, c, cOff, m, n, k, accumulate, parallel);
             return;
         }
+        product(a, aOff, transposeA,
+                (dst, at, w, q, k0, depth) -> Packing.packColumnPanel(b, bOff, transposeB, k, n, w, q, k0, depth, dst, at),
+                c, cOff, m, n, k, accumulate, parallel);
+    }
+
+    @Override
+    public void gemm(float[] a, int aOff, boolean transposeA, StoredMatrix b, boolean transposeB,
+                     float[] c, int cOff, int m, int n, int k, boolean accumulate) {
+        if (isEmpty(c, cOff, m, n, k, accumulate)) {
+            return;
+        }
+        if (transposeA && !transposeB && m > 2 * n) {
+            // the float32 path turns this product around and reads b as the left operand; b (k, n) is then
+            // narrower than a (k, m), already a float32 array, so converting it whole costs less than a does
+            gemm(a, aOff, true, b.toFloats(Math.multiplyExact(k, n)), 0, false, c, cOff, m, n, k, accumulate);
+            return;
+        }
+        boolean parallel = parallel(m, n, k);
+        if (m <= SkinnyGemm.MAX && !transposeB) {
+            SkinnyGemm.fewRows(a, aOff, transposeA, b, c, cOff, m, n, k, accumulate, parallel);
+            return;
+        }
+        product(a, aOff, transposeA,
+                (dst, at, w, q, k0, depth) -> Packing.packColumnPanel(b, transposeB, k, n, w, q, k0, depth, dst, at),
+                c, cOff, m, n, k, accumulate, parallel);
+    }
+
+    /**
+     * Packs rows {@code [k0, k0 + depth)} of column panel {@code q} (width {@code w}) of op(b) into {@code dst} from
+     * {@code at} ({@link Packing}'s layout).
+     */
+    @FunctionalInterface
+    private interface PanelPacker {
+        void pack(float[] dst, int at, int w, int q, int k0, int depth);
+    }
+
+    /**
+     * C (+)= op(a) op(b) with op(b) packed by {@code b}: few columns by {@link SkinnyGemm}, else by panels. B is
+     * packed a block at a time, at most {@value #RETAINED_FLOATS} floats (or one panel of {@value #KB} rows): a
+     * (151,936 x 896) weight is never packed whole. Blocks over k are whole {@value #KC} slices, so every sum runs
+     * as in one block.
+     */
+    private static void product(float[] a, int aOff, boolean transposeA, PanelPacker b, float[] c, int cOff, int m,
+                                int n, int k, boolean accumulate, boolean parallel) {
         if (n <= SkinnyGemm.MAX && !transposeA && SkinnyGemm.EIGHT_LANES_NATIVE) {
-            SkinnyGemm.fewColumns(a, aOff, b, bOff, transposeB, c, cOff, m, n, k, accumulate, parallel);
+            float[] bp = new float[k * SkinnyGemm.MAX];
+            b.pack(bp, 0, SkinnyGemm.MAX, 0, 0, k);
+            SkinnyGemm.fewColumns(a, aOff, bp, c, cOff, m, n, k, accumulate, parallel);
             return;
         }
         Scratch scratch = SCRATCH.get();
         boolean borrowed = scratch.acquire();
         try {
+            RowsOfA rows = rowsOfA(a, aOff, transposeA, m, k, parallel, borrowed ? scratch : null);
             int colPanels = (n + NR - 1) / NR;
-            float[] bp = borrowed ? scratch.b(colPanels * NR * k) : new float[colPanels * NR * k];
-            forEach(colPanels, parallel, q -> Packing.packColumnPanel(b, bOff, transposeB, k, n, NR, bp, q));
-            multiply(a, aOff, transposeA, bp, c, cOff, m, n, k, accumulate, parallel, borrowed ? scratch : null);
+            int depth = (long) colPanels * NR * k <= RETAINED_FLOATS ? k : Math.min(k, KB);
+            int panels = (int) Math.max(1, Math.min(colPanels, RETAINED_FLOATS / ((long) NR * depth)));
+            for (int first = 0; first < colPanels; first += panels) {
+                for (int k0 = 0; k0 < k; k0 += depth) {
+                    BlockOfB block = new BlockOfB(first, Math.min(panels, colPanels - first), k0, Math.min(depth, k - k0));
+                    int size = block.panels() * NR * block.depth();
+                    float[] bp = borrowed ? scratch.b(size) : new float[size];
+                    forEach(block.panels(), parallel, q -> b.pack(bp, q * NR * block.depth(), NR, block.first() + q,
+                            block.k0(), block.depth()));
+                    multiply(rows, bp, block, c, cOff, m, n, k, accumulate || k0 > 0, parallel);
+                }
+            }
         } finally {
             if (borrowed) {
                 scratch.release();
@@ -87,7 +145,7 @@ final class VectorGemm implements GemmKernel {
     public PackedMatrix pack(float[] b, int bOff, boolean transposeB, int k, int n) {
         int colPanels = (n + NR - 1) / NR;
         float[] bp = new float[colPanels * NR * k];
-        forEach(colPanels, false, q -> Packing.packColumnPanel(b, bOff, transposeB, k, n, NR, bp, q));
+        forEach(colPanels, false, q -> Packing.packColumnPanel(b, bOff, transposeB, k, n, NR, q, 0, k, bp, q * NR * k));
         return new Panels(k, n, bp);
     }
 
@@ -97,15 +155,18 @@ final class VectorGemm implements GemmKernel {
         if (!(b instanceof Panels panels)) {
             throw new IllegalArgumentException("a " + b.getClass().getSimpleName() + " was packed by another kernel than " + name());
         }
-        if (isEmpty(c, cOff, m, panels.n(), panels.k(), accumulate)) {
+        int n = panels.n();
+        int k = panels.k();
+        if (isEmpty(c, cOff, m, n, k, accumulate)) {
             return;
         }
-        boolean parallel = parallel(m, panels.n(), panels.k());
+        boolean parallel = parallel(m, n, k);
         Scratch scratch = SCRATCH.get();
         boolean borrowed = scratch.acquire();
         try {
-            multiply(a, aOff, transposeA, panels.values(), c, cOff, m, panels.n(), panels.k(), accumulate, parallel,
-                    borrowed ? scratch : null);
+            RowsOfA rows = rowsOfA(a, aOff, transposeA, m, k, parallel, borrowed ? scratch : null);
+            multiply(rows, panels.values(), new BlockOfB(0, (n + NR - 1) / NR, 0, k), c, cOff, m, n, k, accumulate,
+                    parallel);
         } finally {
             if (borrowed) {
                 scratch.release();
@@ -141,51 +202,58 @@ final class VectorGemm implements GemmKernel {
                 && !ForkJoinTask.inForkJoinPool();
     }
 
-    /** C (+)= op(a) times B packed in {@code bp}; {@code scratch} (or null) lends the buffer for a transposed A. */
-    private static void multiply(float[] a, int aOff, boolean transposeA, float[] bp, float[] c, int cOff, int m, int n,
-                                 int k, boolean accumulate, boolean parallel, Scratch scratch) {
-        int rowPanels = (m + MR - 1) / MR;
-        int colPanels = (n + NR - 1) / NR;
-        // The kernel reads A as rows of k values. A row-major A is read where it lies (only a partial last
-        // panel is copied, zero-padded); a transposed A is first laid out as rows.
-        float[] rows;
-        int rowsOff;
-        float[] tail = null;
+    /**
+     * op(a) (m, k) as the kernel reads it: rows of k values, {@code rows[offset + i*k ..]}, except the last partial
+     * panel's, which {@code tail} (or null) holds zero-padded to {@link #MR} rows.
+     */
+    private record RowsOfA(float[] rows, int offset, float[] tail) {
+    }
+
+    /** Column panels {@code [first, first + panels)} of op(b), rows {@code [k0, k0 + depth)}, as packed at once. */
+    private record BlockOfB(int first, int panels, int k0, int depth) {
+    }
+
+    /**
+     * op(a) laid out as rows: a row-major A is read where it lies (only a partial last panel is copied,
+     * zero-padded); a transposed A is laid out as rows first, in {@code scratch}'s buffer when one is lent.
+     */
+    private static RowsOfA rowsOfA(float[] a, int aOff, boolean transposeA, int m, int k, boolean parallel,
+                                   Scratch scratch) {
         if (transposeA) {
-            rows = scratch != null ? scratch.a(rowPanels * MR * k) : new float[rowPanels * MR * k];
-            rowsOff = 0;
+            int rowPanels = (m + MR - 1) / MR;
+            float[] rows = scratch != null ? scratch.a(rowPanels * MR * k) : new float[rowPanels * MR * k];
             forEach(rowPanels, parallel, q -> Packing.transposeRowPanel(a, aOff, m, k, MR, rows, q));
-        } else {
-            rows = a;
-            rowsOff = aOff;
-            if (m % MR != 0) {
-                tail = Packing.paddedRows(a, aOff + (m - m % MR) * k, m % MR, k, MR);
-            }
+            return new RowsOfA(rows, 0, null);
         }
-        float[] lastPanel = tail;
+        return new RowsOfA(a, aOff, m % MR == 0 ? null : Packing.paddedRows(a, aOff + (m - m % MR) * k, m % MR, k, MR));
+    }
+
+    /** C (+)= op(a) times the block of B packed in {@code bp}: C's columns of that block, over its k rows. */
+    private static void multiply(RowsOfA a, float[] bp, BlockOfB b, float[] c, int cOff, int m, int n, int k,
+                                 boolean accumulate, boolean parallel) {
+        int rowPanels = (m + MR - 1) / MR;
         int threads = Runtime.getRuntime().availableProcessors();
         int panelsPerRowBlock = MC / MR;
         int rowBlocks = (rowPanels + panelsPerRowBlock - 1) / panelsPerRowBlock;
         // Split columns too until there are enough tasks to balance (small m: the split is all columns).
         int wanted = parallel ? 8 * threads : 1;
-        int colBlocks = Math.min(colPanels, Math.max(1, (wanted + rowBlocks - 1) / rowBlocks));
-        int panelsPerColBlock = (colPanels + colBlocks - 1) / colBlocks;
-        int colBlockCount = (colPanels + panelsPerColBlock - 1) / panelsPerColBlock;
+        int colBlocks = Math.min(b.panels(), Math.max(1, (wanted + rowBlocks - 1) / rowBlocks));
+        int panelsPerColBlock = (b.panels() + colBlocks - 1) / colBlocks;
+        int colBlockCount = (b.panels() + panelsPerColBlock - 1) / panelsPerColBlock;
         forEach(rowBlocks * colBlockCount, parallel, task -> {
             int ip0 = (task / colBlockCount) * panelsPerRowBlock;
-            int jp0 = (task % colBlockCount) * panelsPerColBlock;
-            block(rows, rowsOff, lastPanel, bp, c, cOff, m, n, k, accumulate,
+            int jp0 = b.first() + (task % colBlockCount) * panelsPerColBlock;
+            block(a, bp, b, c, cOff, m, n, k, accumulate,
                     ip0, Math.min(rowPanels, ip0 + panelsPerRowBlock),
-                    jp0, Math.min(colPanels, jp0 + panelsPerColBlock));
+                    jp0, Math.min(b.first() + b.panels(), jp0 + panelsPerColBlock));
         });
     }
 
     /**
-     * Row panels [ip0, ip1) by column panels [jp0, jp1) of C, k in slices of {@value #KC}. A's rows are
-     * {@code rows[rowsOff + i*k ..]}, except the last panel's when {@code tail} holds them padded.
+     * Row panels [ip0, ip1) by column panels [jp0, jp1) of C, over B's block of k rows in slices of {@value #KC}.
      */
-    private static void block(float[] rows, int rowsOff, float[] tail, float[] bp, float[] c, int cOff, int m, int n,
-                              int k, boolean accumulate, int ip0, int ip1, int jp0, int jp1) {
+    private static void block(RowsOfA a, float[] bp, BlockOfB b, float[] c, int cOff, int m, int n, int k,
+                              boolean accumulate, int ip0, int ip1, int jp0, int jp1) {
         if (!accumulate) {
             // Clearing C here (cache-warm, in parallel) lets the kernel always add, with no branch at its stores.
             int j0 = jp0 * NR;
@@ -196,15 +264,16 @@ final class VectorGemm implements GemmKernel {
         }
         int lastFull = m / MR;
         float[] edge = new float[MR * NR];
-        for (int p0 = 0; p0 < k; p0 += KC) {
-            int kc = Math.min(KC, k - p0);
+        int k1 = b.k0() + b.depth();
+        for (int p0 = b.k0(); p0 < k1; p0 += KC) {
+            int kc = Math.min(KC, k1 - p0);
             for (int jp = jp0; jp < jp1; jp++) {
-                int bo = jp * NR * k + p0 * NR;
+                int bo = (jp - b.first()) * NR * b.depth() + (p0 - b.k0()) * NR;
                 for (int ip = ip0; ip < ip1; ip++) {
-                    if (ip < lastFull || tail == null) {
-                        tile(rows, rowsOff + ip * MR * k + p0, k, bp, bo, kc, c, cOff, m, n, ip * MR, jp * NR, edge);
+                    if (ip < lastFull || a.tail() == null) {
+                        tile(a.rows(), a.offset() + ip * MR * k + p0, k, bp, bo, kc, c, cOff, m, n, ip * MR, jp * NR, edge);
                     } else {
-                        tile(tail, p0, k, bp, bo, kc, c, cOff, m, n, ip * MR, jp * NR, edge);
+                        tile(a.tail(), p0, k, bp, bo, kc, c, cOff, m, n, ip * MR, jp * NR, edge);
                     }
                 }
             }

@@ -3,12 +3,22 @@ package dev.finetune4j.core.backend.cpu;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.GradCheck;
 import dev.finetune4j.core.autograd.Matmul;
-
+import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.ElementwiseKernels;
+import dev.finetune4j.core.backend.SgdStep;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -33,6 +43,106 @@ class FrozenWeightsTest {
             assertNotSame(first, FrozenWeights.of(w), "changed values rebuild the entry");
             assertArrayEquals(reference(x, wv), Matmul.linear(x, w, null).toFloatArray(), 1e-5f);
         }
+    }
+
+    /** A write of new values into the cached weight {@code w}; returns the values w holds afterwards. */
+    @FunctionalInterface
+    private interface Write {
+        float[] apply(Tensor w, float[] before);
+    }
+
+    /**
+     * Every way a weight's values change after a product cached them: the next product must see the new values.
+     * Each write changes every value (or, for single elements, one by far more than the tolerance), so a stale copy
+     * fails the comparison.
+     */
+    @Test
+    void everyWritePathMakesTheNextProductReadTheNewValues() {
+        Backend be = Device.cpu().backend();
+        Map<String, Write> writes = new LinkedHashMap<>();
+        writes.put("setFlat", (w, before) -> {
+            w.setFlat(7, 3f);
+            return with(before, 7, 3f);
+        });
+        writes.put("copyFrom", (w, before) -> {
+            float[] fresh = GradCheck.randn(20, before.length);
+            w.copyFrom(fresh);
+            return fresh;
+        });
+        writes.put("copy kernel (loading a checkpoint)", (w, before) -> {
+            float[] fresh = GradCheck.randn(21, before.length);
+            be.copy().copy(Tensor.of(fresh, w.dim(0), w.dim(1)), w);
+            return fresh;
+        });
+        writes.put("fill", (w, before) -> {
+            be.copy().fill(w, 0.5f);
+            float[] fresh = new float[before.length];
+            Arrays.fill(fresh, 0.5f);
+            return fresh;
+        });
+        writes.put("in-place add", (w, before) -> {
+            float[] delta = GradCheck.randn(22, before.length);
+            be.elementwise().binary(ElementwiseKernels.BinaryOp.ADD, w, Tensor.of(delta, w.dim(0), w.dim(1)), w);
+            float[] fresh = before.clone();
+            for (int i = 0; i < fresh.length; i++) {
+                fresh[i] += delta[i];
+            }
+            return fresh;
+        });
+        writes.put("optimizer step while trained again", (w, before) -> {
+            float[] g = GradCheck.randn(23, before.length);
+            w.requiresGrad(true);
+            be.optimizer().sgd(w, Tensor.of(g, w.dim(0), w.dim(1)), null, new SgdStep(-0.5f, 0f, 0f, 1f, false, true));
+            w.requiresGrad(false);
+            float[] fresh = before.clone();
+            for (int i = 0; i < fresh.length; i++) {
+                fresh[i] += -0.5f * g[i];
+            }
+            return fresh;
+        });
+        writes.put("another view of the same storage", (w, before) -> {
+            float[] row = GradCheck.randn(24, w.dim(1));
+            w.slice(0, 2, 3).copyFrom(row);
+            float[] fresh = before.clone();
+            System.arraycopy(row, 0, fresh, 2 * w.dim(1), row.length);
+            return fresh;
+        });
+        writes.put("hostSegment", (w, before) -> {
+            w.hostSegment().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, w.offset() + 11, -4f);
+            return with(before, 11, -4f);
+        });
+        for (var write : writes.entrySet()) {
+            try (var params = TensorScope.detached(); var step = TensorScope.open()) {
+                float[] wv = GradCheck.randn(1, 6 * 5);
+                Tensor w = Tensor.of(params, wv, 6, 5).named("weight");
+                Tensor x = Tensor.of(GradCheck.randn(2, 4 * 5), 4, 5);
+                assertArrayEquals(reference(x, wv), Matmul.linear(x, w, null).toFloatArray(), 1e-5f, write.getKey());
+                assertNotNull(FrozenWeights.of(w), "cached before the write");
+                float[] after = write.getValue().apply(w, wv);
+                assertArrayEquals(after, w.toFloatArray(), write.getKey() + " wrote the weight");
+                assertArrayEquals(reference(x, after), Matmul.linear(x, w, null).toFloatArray(), 1e-5f, write.getKey());
+            }
+        }
+    }
+
+    @Test
+    void anNf4WeightQuantizedAgainIsReadAgain() {
+        try (var params = TensorScope.detached(); var step = TensorScope.open()) {
+            Tensor w = Tensor.of(params, GradCheck.randn(1, 8 * 64), 8, 64).convertTo(DType.NF4, params).named("weight");
+            Tensor x = Tensor.of(GradCheck.randn(2, 3 * 64), 3, 64);
+            float[] before = Matmul.linear(x, w, null).toFloatArray();
+            float[] fresh = GradCheck.randn(3, 8 * 64);
+            Device.cpu().backend().quantization().quantizeNf4(Tensor.of(fresh, 8, 64), w);
+            float[] dequantized = w.convertTo(DType.F32, step).toFloatArray();
+            assertArrayEquals(reference(x, dequantized), Matmul.linear(x, w, null).toFloatArray(), 1e-4f);
+            assertFalse(Arrays.equals(before, reference(x, dequantized)), "the write changed the product");
+        }
+    }
+
+    private static float[] with(float[] values, int i, float v) {
+        float[] out = values.clone();
+        out[i] = v;
+        return out;
     }
 
     @Test
