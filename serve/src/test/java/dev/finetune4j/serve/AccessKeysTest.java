@@ -81,7 +81,8 @@ class AccessKeysTest {
 
     @Test
     void theAdminRoutesNeedTheAdminKeyWhenOneIsSetElseTheApiKey() throws Exception {
-        String load = "{\"name\": \"again\", \"path\": " + ServerFixture.JSON.writeValueAsString(ServerFixture.adapterDir().toString()) + "}";
+        String load = "{\"name\": \"again\", \"path\": "
+                + ServerFixture.JSON.writeValueAsString(ServerFixture.adapterDir().toString()) + "}";
         assertUnauthorized(send(both, "POST", "/admin/adapters", load, null));
         assertUnauthorized(send(both, "POST", "/admin/adapters", load, "Bearer " + API_KEY));
         assertUnauthorized(send(both, "DELETE", "/admin/adapters/lora", null, "Bearer " + API_KEY));

@@ -62,7 +62,8 @@ public final class ChunkedPrefillBenchmark {
                     results.computeIfAbsent(budget, b -> new ArrayList<>()).add(round(base, budget, "round " + r));
                 }
             }
-            System.out.println("medians over rounds (ms): budget | gap p50 | gap p99 | gap max | window | TTFT p50 | TTFT max | tokens/s");
+            System.out.println("medians over rounds (ms): budget | gap p50 | gap p99 | gap max | window | TTFT p50 "
+                    + "| TTFT max | tokens/s");
             results.forEach((budget, rows) -> {
                 StringBuilder line = new StringBuilder(String.format("%6d", budget));
                 for (int i = 0; i < rows.get(0).length; i++) {

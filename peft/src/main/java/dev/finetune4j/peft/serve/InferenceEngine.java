@@ -386,7 +386,6 @@ public final class InferenceEngine implements AutoCloseable {
                 }
             } catch (RuntimeException e) {
                 LOG.warn("request failed while its prompt was computed", e);
-                reason = null;
                 prefilling.removeFirst();
                 p.close();
                 end(r, null, e);

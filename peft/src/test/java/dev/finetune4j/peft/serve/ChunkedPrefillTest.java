@@ -11,6 +11,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -70,28 +71,50 @@ class ChunkedPrefillTest {
 
     @Test
     void aRequestCancelledWhileItsPromptIsReadEndsWithoutTokensAndFreesItsReservation() throws Exception {
-        CountDownLatch streaming = new CountDownLatch(3);
-        CountDownLatch moreTokens = new CountDownLatch(6);
-        // budget 2 with one running row: the prompt is read one token per step, for 100 steps
+        CountDownLatch submitted = new CountDownLatch(1);
+        CountDownLatch paused = new CountDownLatch(1);
+        CountDownLatch cancelled = new CountDownLatch(1);
+        AtomicInteger seen = new AtomicInteger();
+        // budget 2 with one running row: the prompt is read one token per step. The running request's listener holds
+        // the engine at its 3rd token until the long prompt is submitted, and at its 8th (the prompt then read 4 of
+        // its 100 tokens) until it is cancelled.
         try (InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(2).stepTokenBudget(2).build()) {
             CompletionHandle running = engine.submit(new CompletionRequest(null, SHORT_PROMPT, LONG_ANSWER), t -> {
-                streaming.countDown();
-                moreTokens.countDown();
+                int n = seen.incrementAndGet();
+                if (n == 3) {
+                    await(submitted);
+                } else if (n == 8) {
+                    paused.countDown();
+                    await(cancelled);
+                }
             });
-            assertTrue(streaming.await(60, TimeUnit.SECONDS));
-            CompletionHandle arriving = engine.submit(new CompletionRequest(null, LONG_PROMPT, SHORT_ANSWER), TokenListener.NONE);
-            assertTrue(moreTokens.await(60, TimeUnit.SECONDS));
+            CompletionHandle arriving;
+            try {
+                arriving = engine.submit(new CompletionRequest(null, LONG_PROMPT, SHORT_ANSWER), TokenListener.NONE);
+            } finally {
+                submitted.countDown();
+            }
+            assertTrue(paused.await(60, TimeUnit.SECONDS));
             arriving.cancel();
-            Completion cancelled = arriving.completion().get(60, TimeUnit.SECONDS);
-            assertEquals(FinishReason.CANCELLED, cancelled.finishReason());
-            assertEquals(0, cancelled.tokens().length);
-            assertNull(cancelled.timeToFirstToken());
+            cancelled.countDown();
+            Completion cancelledCompletion = arriving.completion().get(60, TimeUnit.SECONDS);
+            assertEquals(FinishReason.CANCELLED, cancelledCompletion.finishReason());
+            assertEquals(0, cancelledCompletion.tokens().length);
+            assertNull(cancelledCompletion.timeToFirstToken());
 
             Completion longAnswer = running.completion().get(60, TimeUnit.SECONDS);
             assertArrayEquals(ServeFixtures.generateAlone("llama", null, SHORT_PROMPT, LONG_ANSWER), longAnswer.tokens());
             EngineMetrics m = engine.metrics();
             assertEquals(0, m.runningRequests());
             assertEquals(0, m.kvCacheTokensInUse());
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -147,8 +147,9 @@ final class ServeCommand implements Callable<Integer> {
                         + "or pass --name");
             }
             try {
-                s.server = OpenAiServer.builder(s.engine).modelName(baseName).tokenizer(s.tokenizer).stopTokens(configStopTokens())
-                        .host(host).port(port).apiKey(key(apiKey, API_KEY_ENV)).adminKey(key(adminKey, ADMIN_KEY_ENV)).start();
+                s.server = OpenAiServer.builder(s.engine).modelName(baseName).tokenizer(s.tokenizer)
+                        .stopTokens(configStopTokens()).host(host).port(port).apiKey(key(apiKey, API_KEY_ENV))
+                        .adminKey(key(adminKey, ADMIN_KEY_ENV)).start();
             } catch (IllegalArgumentException e) {
                 throw new BadInputException("cannot start the server: " + e.getMessage() + " (--api-key or $" + API_KEY_ENV
                         + ", --admin-key or $" + ADMIN_KEY_ENV + ")", e);
