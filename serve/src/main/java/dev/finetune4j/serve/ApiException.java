@@ -33,6 +33,11 @@ final class ApiException extends RuntimeException {
         return new ApiException(400, "invalid_request_error", null, "malformed_json", message, null);
     }
 
+    /** 401: the route needs a key and the request sent none, or a wrong one. */
+    static ApiException unauthorized(String message) {
+        return new ApiException(401, "invalid_request_error", null, "invalid_api_key", message, null);
+    }
+
     /** 404: {@code model} names neither the base model nor a loaded adapter. */
     static ApiException unknownModel(String message) {
         return new ApiException(404, "invalid_request_error", "model", "model_not_found", message, null);

@@ -70,7 +70,7 @@ final class CompletionEndpoint {
     private void whole(GenerationRun run, ObjectNode header, int choiceCount, ServerResponse response) throws InterruptedException {
         List<StringBuilder> texts = new ArrayList<>();
         List<List<Long>> tokens = new ArrayList<>();
-        String[] reasons = new String[choiceCount];
+        ChoiceFinish[] finishes = new ChoiceFinish[choiceCount];
         for (int i = 0; i < choiceCount; i++) {
             texts.add(new StringBuilder());
             tokens.add(new ArrayList<>());
@@ -85,8 +85,8 @@ final class CompletionEndpoint {
             }
 
             @Override
-            public void onFinish(int choice, String finishReason) {
-                reasons[choice] = finishReason;
+            public void onFinish(int choice, ChoiceFinish finish) {
+                finishes[choice] = finish;
             }
         });
         ObjectNode body = header.deepCopy();
@@ -94,7 +94,7 @@ final class CompletionEndpoint {
         ArrayNode choices = body.putArray("choices");
         for (int i = 0; i < choiceCount; i++) {
             long[] ids = tokens.get(i).stream().mapToLong(Long::longValue).toArray();
-            choices.add(shape.wholeChoice(i, texts.get(i).toString(), ids, reasons[i]));
+            choices.add(shape.wholeChoice(i, texts.get(i).toString(), ids, finishes[i]));
         }
         body.set("usage", OpenAiJson.usage(run.promptTokens(), run.completionTokens()));
         OpenAiRoutes.sendJson(response, 200, body);
@@ -117,8 +117,8 @@ final class CompletionEndpoint {
                     }
 
                     @Override
-                    public void onFinish(int choice, String finishReason) {
-                        sse.send(chunk(header, shape.finishChoice(choice, finishReason)));
+                    public void onFinish(int choice, ChoiceFinish finish) {
+                        sse.send(chunk(header, shape.finishChoice(choice, finish)));
                     }
                 });
             } catch (ApiException e) {

@@ -40,9 +40,9 @@ final class GenerationRun implements AutoCloseable {
          * The choice is complete.
          *
          * @param choice       the prompt's index
-         * @param finishReason OpenAI's {@code finish_reason}: stop, length, or timeout (the engine's time limit)
+         * @param finish why it ended
          */
-        void onFinish(int choice, String finishReason);
+        void onFinish(int choice, ChoiceFinish finish);
     }
 
     private sealed interface Event permits TokenEvent, DoneEvent {
@@ -151,7 +151,7 @@ final class GenerationRun implements AutoCloseable {
                     if (choice.stops.stopped()) {
                         choice.finished = true;
                         handles.get(t.choice()).cancel();
-                        listener.onFinish(t.choice(), "stop");
+                        listener.onFinish(t.choice(), ChoiceFinish.STOP);
                         open--;
                     }
                 }
@@ -162,25 +162,25 @@ final class GenerationRun implements AutoCloseable {
                     }
                     choice.finished = true;
                     open--;
-                    String reason = finishReason(d);
+                    ChoiceFinish finish = finish(d);
                     String text = choice.finish();
                     if (!text.isEmpty()) {
                         listener.onText(d.choice(), text, choice.takeTokens());
                     }
-                    listener.onFinish(d.choice(), choice.stops.stopped() ? "stop" : reason);
+                    listener.onFinish(d.choice(), choice.stops.stopped() ? ChoiceFinish.STOP : finish);
                 }
             }
         }
     }
 
-    private static String finishReason(DoneEvent d) {
+    private static ChoiceFinish finish(DoneEvent d) {
         if (d.failure() != null) {
             throw ApiException.internal("generation failed: " + d.failure() + "; the server log has the details");
         }
         return switch (d.completion().finishReason()) {
-            case STOP -> "stop";
-            case LENGTH -> "length";
-            case TIMEOUT -> "timeout";
+            case STOP -> ChoiceFinish.STOP;
+            case LENGTH -> ChoiceFinish.LENGTH;
+            case TIMEOUT -> ChoiceFinish.TIMEOUT;
             // we only cancel after a stop string, handled before: the engine was closed under the request
             case CANCELLED -> throw ApiException.unavailable("the server is shutting down and cancelled this request after "
                     + d.completion().tokens().length + " tokens; retry against a running server");

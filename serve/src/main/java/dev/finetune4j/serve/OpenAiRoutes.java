@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.serve.AccessKeys.Scope;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRouting;
@@ -18,7 +19,8 @@ import java.util.List;
 /**
  * The server's routes and the one place where failures become responses: an {@link ApiException} becomes its
  * status and OpenAI's error body (with {@code Retry-After} for 429), anything else a logged 500. Unknown paths and
- * methods get the same body shape, so a client's error handling sees one format.
+ * methods get the same body shape, so a client's error handling sees one format. Each {@code /v1} and
+ * {@code /admin} route (the 405 answers for other methods included) checks its key first ({@link AccessKeys}).
  */
 final class OpenAiRoutes {
     private static final Logger LOG = LoggerFactory.getLogger(OpenAiRoutes.class);
@@ -34,7 +36,7 @@ final class OpenAiRoutes {
     private OpenAiRoutes() {
     }
 
-    static void register(HttpRouting.Builder routing, ServedModels models) {
+    static void register(HttpRouting.Builder routing, ServedModels models, AccessKeys keys) {
         ModelEndpoints modelEndpoints = new ModelEndpoints(models);
         CompletionEndpoint completions = new CompletionEndpoint(models, new ResponseShape.Text(), "prompt", body -> {
             SamplingParameters.refuseUnless(body, "echo", v -> v.isBoolean() && !v.asBoolean(), "'echo' is not supported; leave it out");
@@ -53,20 +55,23 @@ final class OpenAiRoutes {
             return List.of(ids);
         }, Integer.MAX_VALUE);
 
+        Scope api = Scope.API;
+        Scope admin = Scope.ADMIN;
         routing.get("/health", guarded((req, res) -> sendJson(res, 200, modelEndpoints.health())))
-                .get("/v1/models", guarded((req, res) -> sendJson(res, 200, modelEndpoints.list())))
-                .post("/v1/completions", guarded((req, res) -> completions.handle(readBody(req), res)))
-                .post("/v1/chat/completions", guarded((req, res) -> chat.handle(readBody(req), res)))
-                .post("/admin/adapters", guarded((req, res) -> sendJson(res, 200, modelEndpoints.load(readBody(req)))))
-                .delete("/admin/adapters/{name}", guarded((req, res) ->
+                .get("/v1/models", guarded(keys, api, (req, res) -> sendJson(res, 200, modelEndpoints.list())))
+                .post("/v1/completions", guarded(keys, api, (req, res) -> completions.handle(readBody(req), res)))
+                .post("/v1/chat/completions", guarded(keys, api, (req, res) -> chat.handle(readBody(req), res)))
+                .post("/admin/adapters", guarded(keys, admin, (req, res) ->
+                        sendJson(res, 200, modelEndpoints.load(readBody(req)))))
+                .delete("/admin/adapters/{name}", guarded(keys, admin, (req, res) ->
                         sendJson(res, 200, modelEndpoints.unload(req.path().pathParameters().get("name")))));
-        for (String path : List.of("/health", "/v1/models")) {
-            routing.any(path, guarded(methodNotAllowed(path, "GET")));
+        routing.any("/health", guarded(methodNotAllowed("/health", "GET")));
+        routing.any("/v1/models", guarded(keys, api, methodNotAllowed("/v1/models", "GET")));
+        for (String path : List.of("/v1/completions", "/v1/chat/completions")) {
+            routing.any(path, guarded(keys, api, methodNotAllowed(path, "POST")));
         }
-        for (String path : List.of("/v1/completions", "/v1/chat/completions", "/admin/adapters")) {
-            routing.any(path, guarded(methodNotAllowed(path, "POST")));
-        }
-        routing.any("/admin/adapters/{name}", guarded(methodNotAllowed("/admin/adapters/{name}", "DELETE")));
+        routing.any("/admin/adapters", guarded(keys, admin, methodNotAllowed("/admin/adapters", "POST")));
+        routing.any("/admin/adapters/{name}", guarded(keys, admin, methodNotAllowed("/admin/adapters/{name}", "DELETE")));
         routing.any(guarded((req, res) -> {
             throw ApiException.notFound("no route " + req.prologue().method().text() + " " + req.path().path() + "; this server "
                     + "has GET /v1/models, POST /v1/completions, POST /v1/chat/completions, GET /health, "
@@ -79,6 +84,14 @@ final class OpenAiRoutes {
             res.header(HeaderNames.ALLOW, allowed);
             throw ApiException.methodNotAllowed(req.prologue().method().text() + " is not allowed on " + path + "; use " + allowed);
         };
+    }
+
+    /** {@link #guarded(Endpoint)} for a route that takes the key of {@code scope}, checked before anything else. */
+    private static Handler guarded(AccessKeys keys, Scope scope, Endpoint endpoint) {
+        return guarded((req, res) -> {
+            keys.check(req, res, scope);
+            endpoint.handle(req, res);
+        });
     }
 
     private static Handler guarded(Endpoint endpoint) {

@@ -18,7 +18,9 @@ import java.util.Set;
  * {@code DELETE /admin/adapters/{name}} to load, replace and unload adapters while serving. {@code model} names the
  * base model or a loaded adapter. Errors use OpenAI's body {@code {"error": {"message", "type", "param", "code"}}}:
  * 400 for malformed JSON and invalid parameters, 404 for an unknown model, 429 with {@code Retry-After} when the
- * engine's queue is full, 503 once the engine is closed.
+ * engine's queue is full, 503 once the engine is closed. A request that runs into the engine's time limit ends with
+ * {@code finish_reason} {@code "length"} and the extension field {@code "timed_out": true} in its choice, keeping the
+ * text generated so far (OpenAI has no finish reason for a time limit, and its clients retry error statuses).
  *
  * <pre>{@code
  * try (LanguageModel base = AutoModel.loadCausalLM(dir);
@@ -30,8 +32,12 @@ import java.util.Set;
  * }
  * }</pre>
  *
- * <p>The admin routes read adapter folders from the server's disk by path: the server listens on the loopback
- * address unless told otherwise; expose it beyond the machine only behind a proxy that guards {@code /admin}.
+ * <p>Keys: with {@link Builder#apiKey} set, every {@code /v1} route needs {@code Authorization: Bearer <key>} (what
+ * OpenAI's clients send as their api key); with {@link Builder#adminKey} set, the {@code /admin} routes need that key
+ * instead of the API key (without it they take the API key). A missing or wrong key gets 401 with OpenAI's error
+ * body ({@code "code": "invalid_api_key"}); keys are compared in constant time. {@code /health} stays open. The
+ * admin routes read adapter folders from the server's disk by path: the server listens on the loopback address
+ * unless told otherwise; beyond the machine, set an admin key and put TLS in front (the keys travel in headers).
  *
  * <p>Thread safety: the server handles requests concurrently; {@link #close()} may be called from any thread.
  * Closing the server neither closes the engine nor the tokenizer: their owner does (after the server).
@@ -94,6 +100,8 @@ public final class OpenAiServer implements AutoCloseable {
         private Set<Long> stopTokens = Set.of();
         private String host = "127.0.0.1";
         private int port = 8000;
+        private String apiKey;
+        private String adminKey;
 
         private Builder(InferenceEngine engine) {
             this.engine = Objects.requireNonNull(engine, "engine");
@@ -157,10 +165,36 @@ public final class OpenAiServer implements AutoCloseable {
         }
 
         /**
+         * The key that {@code /v1} routes need as {@code Authorization: Bearer <key>} (and the {@code /admin} routes
+         * when no {@link #adminKey} is set).
+         *
+         * @param value printable ASCII without spaces, or null for open routes (the default)
+         * @return this builder
+         */
+        public Builder apiKey(String value) {
+            apiKey = value;
+            return this;
+        }
+
+        /**
+         * The key that the {@code /admin} routes (load, replace, unload adapters) need as
+         * {@code Authorization: Bearer <key>}, so that clients holding the API key cannot load folders from the
+         * server's disk.
+         *
+         * @param value printable ASCII without spaces, or null to let the {@link #apiKey} guard them (the default)
+         * @return this builder
+         */
+        public Builder adminKey(String value) {
+            adminKey = value;
+            return this;
+        }
+
+        /**
          * Starts the server.
          *
          * @return the running server
-         * @throws IllegalArgumentException when the model name is blank or the port out of range
+         * @throws IllegalArgumentException when the model name is blank, the port out of range, or a key blank or not
+         *                                  printable ASCII without spaces
          * @throws java.io.UncheckedIOException when the address cannot be bound (port in use)
          */
         public OpenAiServer start() {
@@ -170,6 +204,7 @@ public final class OpenAiServer implements AutoCloseable {
             if (port < 0 || port > 65535) {
                 throw new IllegalArgumentException("port must be 0 (any free port) to 65535, got " + port);
             }
+            AccessKeys keys = new AccessKeys(apiKey, adminKey);
             Set<Long> stops = new HashSet<>(stopTokens);
             if (tokenizer != null) {
                 tokenizer.eosTokenId().ifPresent(stops::add);
@@ -180,11 +215,13 @@ public final class OpenAiServer implements AutoCloseable {
                     .port(port)
                     .shutdownHook(false) // the owner closes the server (the CLI's shutdown hook does)
                     .maxPayloadSize(MAX_REQUEST_BYTES)
-                    .routing(routing -> OpenAiRoutes.register(routing, models))
+                    .routing(routing -> OpenAiRoutes.register(routing, models, keys))
                     .build()
                     .start();
             OpenAiServer started = new OpenAiServer(server, host);
-            LOG.info("serving '{}' and adapters {} on {}", modelName, engine.adapterNames(), started.uri);
+            LOG.info("serving '{}' and adapters {} on {} ({}, {})", modelName, engine.adapterNames(), started.uri,
+                    apiKey == null ? "/v1 open" : "/v1 needs the API key", adminKey != null ? "/admin needs the admin key"
+                            : apiKey != null ? "/admin needs the API key" : "/admin open");
             return started;
         }
     }

@@ -38,9 +38,9 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
      * A streamed choice that ends it.
      *
      * @param index        the choice's index
-     * @param finishReason why generation ended
+     * @param finish       why generation ended
      */
-    ObjectNode finishChoice(int index, String finishReason);
+    ObjectNode finishChoice(int index, ChoiceFinish finish);
 
     /**
      * A choice of a whole (not streamed) response.
@@ -48,9 +48,9 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
      * @param index        the choice's index
      * @param text         the generated text
      * @param tokens       the generated ids
-     * @param finishReason why generation ended
+     * @param finish       why generation ended
      */
-    ObjectNode wholeChoice(int index, String text, long[] tokens, String finishReason);
+    ObjectNode wholeChoice(int index, String text, long[] tokens, ChoiceFinish finish);
 
     /** {@code text_completion}: choices carry {@code text}, and the generated ids as the extension {@code token_ids}. */
     record Text() implements ResponseShape {
@@ -75,21 +75,21 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         }
 
         @Override
-        public ObjectNode finishChoice(int index, String finishReason) {
-            return choice(index, "", new long[0], finishReason);
+        public ObjectNode finishChoice(int index, ChoiceFinish finish) {
+            return choice(index, "", new long[0], finish);
         }
 
         @Override
-        public ObjectNode wholeChoice(int index, String text, long[] tokens, String finishReason) {
-            return choice(index, text, tokens, finishReason);
+        public ObjectNode wholeChoice(int index, String text, long[] tokens, ChoiceFinish finish) {
+            return choice(index, text, tokens, finish);
         }
 
-        private static ObjectNode choice(int index, String text, long[] tokens, String finishReason) {
+        private static ObjectNode choice(int index, String text, long[] tokens, ChoiceFinish finish) {
             ObjectNode c = OpenAiJson.MAPPER.createObjectNode();
             c.put("index", index);
             c.put("text", text);
             c.putNull("logprobs");
-            c.put("finish_reason", finishReason);
+            ChoiceFinish.write(c, finish);
             var ids = c.putArray("token_ids");
             for (long t : tokens) {
                 ids.add(t);
@@ -122,26 +122,26 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         }
 
         @Override
-        public ObjectNode finishChoice(int index, String finishReason) {
-            return chunkChoice(index, OpenAiJson.MAPPER.createObjectNode(), finishReason);
+        public ObjectNode finishChoice(int index, ChoiceFinish finish) {
+            return chunkChoice(index, OpenAiJson.MAPPER.createObjectNode(), finish);
         }
 
         @Override
-        public ObjectNode wholeChoice(int index, String text, long[] tokens, String finishReason) {
+        public ObjectNode wholeChoice(int index, String text, long[] tokens, ChoiceFinish finish) {
             ObjectNode c = OpenAiJson.MAPPER.createObjectNode();
             c.put("index", index);
             c.putObject("message").put("role", "assistant").put("content", text).putNull("refusal");
             c.putNull("logprobs");
-            c.put("finish_reason", finishReason);
+            ChoiceFinish.write(c, finish);
             return c;
         }
 
-        private static ObjectNode chunkChoice(int index, ObjectNode delta, String finishReason) {
+        private static ObjectNode chunkChoice(int index, ObjectNode delta, ChoiceFinish finish) {
             ObjectNode c = OpenAiJson.MAPPER.createObjectNode();
             c.put("index", index);
             c.set("delta", delta);
             c.putNull("logprobs");
-            c.put("finish_reason", finishReason);
+            ChoiceFinish.write(c, finish);
             return c;
         }
     }

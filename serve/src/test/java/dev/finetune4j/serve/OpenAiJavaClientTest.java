@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -59,6 +60,7 @@ class OpenAiJavaClientTest {
         ChatCompletion.Choice choice = completion.choices().get(0);
         assertEquals(expectedText(false), choice.message().content().orElseThrow());
         assertEquals(ChatCompletion.Choice.FinishReason.LENGTH, choice.finishReason());
+        assertFalse(choice._additionalProperties().containsKey("timed_out"), "max_tokens, not the time limit");
         assertEquals(10, completion.usage().orElseThrow().completionTokens());
         assertEquals(ServerFixture.BASE, completion.model());
     }

@@ -44,11 +44,17 @@ final class ServerFixture implements AutoCloseable {
     final HttpClient http = HttpClient.newHttpClient();
 
     ServerFixture(UnaryOperator<InferenceEngine.Builder> engineSettings, boolean withTokenizer) {
+        this(engineSettings, withTokenizer, b -> b);
+    }
+
+    ServerFixture(UnaryOperator<InferenceEngine.Builder> engineSettings, boolean withTokenizer,
+                  UnaryOperator<OpenAiServer.Builder> serverSettings) {
         model = AutoModel.loadCausalLM(modelDir());
         tokenizer = HfTokenizer.load(modelDir());
         engine = engineSettings.apply(InferenceEngine.builder(model)).build();
         engine.loadAdapter(ADAPTER, adapterDir());
-        server = OpenAiServer.builder(engine).modelName(BASE).tokenizer(withTokenizer ? tokenizer : null).port(0).start();
+        server = serverSettings.apply(OpenAiServer.builder(engine).modelName(BASE).tokenizer(withTokenizer ? tokenizer : null)
+                .port(0)).start();
     }
 
     static ServerFixture start() {

@@ -61,9 +61,9 @@ final class BatchCache implements AutoCloseable {
         return KvCache.preallocated(keys, values, length);
     }
 
-    /** Records the column the last forward pass appended. */
-    void advance() {
-        length++;
+    /** Records the {@code columns} the last forward pass appended (one per decoding step, a chunk's length while prefilling). */
+    void advance(int columns) {
+        length += columns;
     }
 
     /**

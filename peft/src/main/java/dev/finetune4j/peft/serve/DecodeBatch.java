@@ -12,10 +12,10 @@ import java.util.List;
 
 /**
  * The running batch of continuous batching: one slot per row of a shared {@link BatchCache}, each holding a request
- * or free. A request joins after its prompt was computed alone ({@link #add}): its keys and values are copied into a
- * free slot at the cache's right end, or, when no slot or too few columns are free, every row is laid out anew
- * (rows sorted by adapter so that each adapter's rows are consecutive, the cache as short as its longest row). A
- * finished request leaves its slot free (masked); the batch is laid out anew when the waste grows.
+ * or free. A request joins after its prompt was computed alone ({@link #add}, by a {@link PromptPrefill}): its keys
+ * and values are copied into a free slot at the cache's right end, or, when no slot or too few columns are free,
+ * every row is laid out anew (rows sorted by adapter so that each adapter's rows are consecutive, the cache as short
+ * as its longest row). A finished request leaves its slot free (masked); the batch is laid out anew when the waste grows.
  *
  * <p>Every row sees only its own columns (the attention mask) at its own positions (given explicitly), and the
  * products of a step treat each row alone, so a row's logits do not depend on the other rows: they equal those of
@@ -122,7 +122,7 @@ final class DecodeBatch implements AutoCloseable {
             vocab = logits.dim(2);
             flat = logits.toFloatArray();
         }
-        cache.advance();
+        cache.advance(1);
         float[][] out = new float[b][];
         for (int i = 0; i < b; i++) {
             if (slots[i] != null) {

@@ -2,10 +2,6 @@ package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.models.ModelInput;
-import dev.finetune4j.core.nn.KvCache;
-import dev.finetune4j.core.tensor.Tensor;
-import dev.finetune4j.core.tensor.TensorScope;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,13 +27,17 @@ import java.util.Objects;
  * }
  * }</pre>
  *
- * <p>Continuous batching on one decode thread: a request's prompt is computed alone, then the request joins the
- * running batch, which advances every request by one token per step; requests leave when they finish and others
- * join at the next step. Rows for different adapters share a step (the base product once for the batch, each row's
- * low-rank update with its own adapter), and each row sees only its own keys and values at its own positions, so a
- * request's tokens (greedy, or sampled from its seed) are those it gets alone. Admission takes requests from a
- * bounded queue in order while the batch ({@link Builder#maxBatchSize}) and the KV cache budget
- * ({@link Builder#kvCacheBudgetTokens}) have room. Metrics are logged through SLF4J every
+ * <p>Continuous batching on one decode thread: each engine step advances every request of the running batch by one
+ * token, then reads waiting prompts in chunks with the rest of the step's token budget
+ * ({@link Builder#stepTokenBudget}: one token per running request, the remainder for prompts, in arrival order), so
+ * that a long prompt, or many arriving at once, delays the running streams by at most a budget's worth of work per
+ * token instead of stalling them until every prompt is read. A request whose prompt is read joins the batch;
+ * requests leave when they finish and others join at the next step. Rows for different adapters share a step (the
+ * base product once for the batch, each row's low-rank update with its own adapter), and each row sees only its own
+ * keys and values at its own positions, so a request's tokens (greedy, or sampled from its seed) are those it gets
+ * alone; a prompt read in chunks attends to its earlier chunks as one pass over it does, so chunking does not change
+ * them either. Admission takes requests from a bounded queue in order while the batch ({@link Builder#maxBatchSize})
+ * and the KV cache budget ({@link Builder#kvCacheBudgetTokens}) have room. Metrics are logged through SLF4J every
  * {@link Builder#metricsLogInterval} and returned by {@link #metrics()}.
  *
  * <p>The engine takes the base model over while it runs: it puts its own wrappers into the model's tree (taken out
@@ -53,14 +53,17 @@ public final class InferenceEngine implements AutoCloseable {
     private final LanguageModel base;
     private final AdapterSet adapters;
     private final int maxBatchSize;
+    private final int stepTokenBudget;
     private final int maxQueuedRequests;
     private final long kvCacheBudgetTokens;
     private final Duration defaultTimeout;
     private final long metricsLogIntervalNanos;
     private final EngineStats stats;
     private final Deque<ActiveRequest> queue = new ArrayDeque<>(); // guarded by this
-    /** Admitted requests: being prefilled or in the batch. */
+    /** Admitted requests: their prompt being read or in the batch. */
     private final List<ActiveRequest> running = new ArrayList<>(); // guarded by this
+    /** Admitted requests whose prompt is being read, in arrival order. */
+    private final Deque<PromptPrefill> prefilling = new ArrayDeque<>(); // decode thread only
     private final DecodeBatch batch; // decode thread only
     private final Thread decodeThread;
     private long reservedPositions; // guarded by this
@@ -72,6 +75,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.adapters = new AdapterSet(b.base);
         this.batch = new DecodeBatch(b.base.spec().numLayers());
         this.maxBatchSize = b.maxBatchSize;
+        this.stepTokenBudget = b.stepTokenBudget;
         this.maxQueuedRequests = b.maxQueuedRequests;
         this.kvCacheBudgetTokens = b.kvCacheBudgetTokens;
         this.defaultTimeout = b.defaultTimeout;
@@ -264,8 +268,9 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     /**
-     * The decode thread: admits queued requests (each prompt computed alone, then joining the batch), runs one
-     * decoding step for the whole batch, ends finished requests, until {@link #close()}.
+     * The decode thread: admits queued requests, runs one decoding step for the whole batch, reads prompt chunks
+     * with the rest of the step's token budget (a request whose prompt is read joins the batch), ends finished
+     * requests, until {@link #close()}.
      */
     private void decodeLoop() {
         long nextLog = System.nanoTime() + metricsLogIntervalNanos;
@@ -273,10 +278,9 @@ public final class InferenceEngine implements AutoCloseable {
         try (var noGrad = Autograd.noGrad()) {
             List<ActiveRequest> admitted;
             while ((admitted = admit(nextLog)) != null) {
-                admitted.forEach(this::prefill);
-                if (batch.size() > 0) {
-                    decodeStep();
-                }
+                admitted.forEach(r -> prefilling.addLast(new PromptPrefill(r, base.spec().numLayers())));
+                int decoded = batch.size() > 0 ? decodeStep() : 0;
+                readPrompts(stepTokenBudget - decoded);
                 long now = System.nanoTime();
                 if (now - nextLog >= 0) {
                     completedAtLastLog = logMetrics(completedAtLastLog);
@@ -293,6 +297,8 @@ public final class InferenceEngine implements AutoCloseable {
             endAll(e);
         } finally {
             batch.close();
+            prefilling.forEach(PromptPrefill::close);
+            prefilling.clear();
         }
     }
 
@@ -343,35 +349,62 @@ public final class InferenceEngine implements AutoCloseable {
         return closed;
     }
 
-    /** Computes a request's prompt alone, chooses its first token and lets it join the batch. */
-    private void prefill(ActiveRequest r) {
-        FinishReason reason = r.endedBeforeStep(System.nanoTime());
-        if (reason == null) {
-            try (var scope = TensorScope.open()) {
-                long[] prompt = r.prompt();
-                KvCache cache = KvCache.forGeneration(base.spec().numLayers(), prompt.length);
-                Tensor logits = adapters.forward(new LoraAdapter[]{r.adapter()},
-                        new ModelInput(new long[][]{prompt}, null, null, null, cache));
-                int last = logits.dim(1) - 1;
+    /**
+     * Reads prompt chunks, in arrival order, until {@code budget} positions were read or no prompt waits; a request
+     * whose prompt is read chooses its first token and joins the batch. Requests cancelled or timed out meanwhile end
+     * first. The budget is at least 1 while a prompt waits: a waiting prompt's request counts among the at most
+     * {@code maxBatchSize} running ones, so fewer rows decoded, and the budget is at least {@code maxBatchSize}.
+     */
+    private void readPrompts(int budget) {
+        long start = System.nanoTime();
+        for (var it = prefilling.iterator(); it.hasNext(); ) {
+            PromptPrefill p = it.next();
+            FinishReason reason = p.request().endedBeforeStep(start);
+            if (reason != null) {
+                it.remove();
+                p.close();
+                end(p.request(), reason, null);
+            }
+        }
+        int left = budget;
+        while (left > 0 && !prefilling.isEmpty()) {
+            PromptPrefill p = prefilling.peekFirst();
+            int chunk = Math.min(left, p.remaining());
+            left -= chunk;
+            ActiveRequest r = p.request();
+            FinishReason reason;
+            try {
+                float[] logits = p.readChunk(adapters, chunk);
+                if (logits == null) {
+                    return; // the budget ended inside this prompt: its next chunk comes at the next step
+                }
                 long now = System.nanoTime();
-                reason = r.next(logits.slice(1, last, last + 1).toFloatArray(), now, stats);
+                reason = r.next(logits, now, stats);
                 stats.tokens(now, 1);
                 if (reason == null) {
-                    batch.add(r, cache);
+                    batch.add(r, p.promptCache());
                 }
             } catch (RuntimeException e) {
                 LOG.warn("request failed while its prompt was computed", e);
+                prefilling.removeFirst();
+                p.close();
                 end(r, null, e);
-                return;
+                continue;
             }
-        }
-        if (reason != null) {
-            end(r, reason, null);
+            prefilling.removeFirst();
+            p.close();
+            if (reason != null) {
+                end(r, reason, null);
+            }
         }
     }
 
-    /** One token for every request of the batch, after ending those that were cancelled or timed out. */
-    private void decodeStep() {
+    /**
+     * One token for every request of the batch, after ending those that were cancelled or timed out.
+     *
+     * @return the rows decoded (their share of the step's token budget)
+     */
+    private int decodeStep() {
         long start = System.nanoTime();
         for (ActiveRequest r : batch.requests()) {
             FinishReason reason = r.endedBeforeStep(start);
@@ -380,20 +413,21 @@ public final class InferenceEngine implements AutoCloseable {
             }
         }
         if (batch.size() == 0) {
-            return;
+            return 0;
         }
         batch.compactIfWasteful();
         List<ActiveRequest> rows = batch.slots();
+        int decoded = batch.size();
         float[][] logits;
         try {
             logits = batch.step(adapters);
         } catch (RuntimeException e) {
             LOG.warn("a decoding step failed; the requests of the batch end with its error", e);
             batch.requests().forEach(r -> end(r, null, e));
-            return;
+            return decoded;
         }
         long now = System.nanoTime();
-        stats.tokens(now, batch.size()); // before any future completes, so that callers see their tokens counted
+        stats.tokens(now, decoded); // before any future completes, so that callers see their tokens counted
         for (int i = 0; i < rows.size(); i++) {
             ActiveRequest r = rows.get(i);
             if (r != null) {
@@ -403,6 +437,7 @@ public final class InferenceEngine implements AutoCloseable {
                 }
             }
         }
+        return decoded;
     }
 
     /** Takes a request out of the batch and the running set, then completes it (or fails it with {@code error}). */
@@ -455,12 +490,13 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * Settings of an {@link InferenceEngine}.
      *
-     * <p>Defaults: {@code maxBatchSize} 16, {@code maxQueuedRequests} 64, {@code kvCacheBudgetTokens} 16 times the
-     * model's positions, {@code defaultTimeout} 5 minutes.
+     * <p>Defaults: {@code maxBatchSize} 16, {@code stepTokenBudget} 256, {@code maxQueuedRequests} 64,
+     * {@code kvCacheBudgetTokens} 16 times the model's positions, {@code defaultTimeout} 5 minutes.
      */
     public static final class Builder {
         private final LanguageModel base;
         private int maxBatchSize = 16;
+        private int stepTokenBudget = 256;
         private int maxQueuedRequests = 64;
         private long kvCacheBudgetTokens;
         private Duration defaultTimeout = Duration.ofMinutes(5);
@@ -483,6 +519,25 @@ public final class InferenceEngine implements AutoCloseable {
                 throw new IllegalArgumentException("maxBatchSize must be >= 1, got " + value);
             }
             maxBatchSize = value;
+            return this;
+        }
+
+        /**
+         * The tokens one engine step computes at most (chunked prefill): each running request decodes one, and
+         * waiting prompts are read, in arrival order, in chunks that fill the rest. Smaller budgets keep the
+         * inter-token latency of running streams low while long prompts arrive; larger ones read prompts in fewer,
+         * more efficient passes (lower time to first token when few requests run). At least {@code maxBatchSize},
+         * so that a waiting prompt always gets part of a step.
+         *
+         * @param value at least 1 (and at least {@code maxBatchSize} when the engine is built)
+         * @return this builder
+         * @throws IllegalArgumentException when {@code value} is below 1
+         */
+        public Builder stepTokenBudget(int value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("stepTokenBudget must be >= 1, got " + value);
+            }
+            stepTokenBudget = value;
             return this;
         }
 
@@ -552,8 +607,14 @@ public final class InferenceEngine implements AutoCloseable {
          * Starts an engine with these settings.
          *
          * @return the running engine; close it to stop its thread
+         * @throws IllegalArgumentException when {@code stepTokenBudget} is below {@code maxBatchSize}
          */
         public InferenceEngine build() {
+            if (stepTokenBudget < maxBatchSize) {
+                throw new IllegalArgumentException("stepTokenBudget " + stepTokenBudget + " is below maxBatchSize "
+                        + maxBatchSize + ": a full batch would leave no tokens for reading prompts; raise "
+                        + "stepTokenBudget or lower maxBatchSize");
+            }
             return new InferenceEngine(this);
         }
     }

@@ -25,13 +25,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * 16 concurrent requests over 4 adapters and the bare base, joining and leaving the running batch at different
  * steps: every completion equals, token for token, what core's Generator gives the same request alone (greedy and
- * seeded sampling, which would diverge at the first logit that differs in its last bit).
+ * seeded sampling, which would diverge at the first logit that differs in its last bit). With a step token budget of
+ * 7 the prompts (2 to 30 tokens) are read in chunks of 1 to 7 tokens, a different split in each step.
  */
 class BatchIndependenceTest {
 
-    @ParameterizedTest(name = "{0}, batch of at most {1}")
-    @CsvSource({"llama, 16", "llama, 5", "gpt2, 16"})
-    void everyCompletionEqualsTheRequestAlone(String model, int maxBatchSize, @TempDir Path tmp) throws Exception {
+    @ParameterizedTest(name = "{0}, batch of at most {1}, {2} tokens per step")
+    @CsvSource({"llama, 16, 256", "llama, 5, 256", "gpt2, 16, 256", "llama, 5, 7", "gpt2, 5, 7"})
+    void everyCompletionEqualsTheRequestAlone(String model, int maxBatchSize, int stepTokenBudget, @TempDir Path tmp)
+            throws Exception {
         Map<String, Path> adapters = adapters(model, tmp);
         List<String> names = new ArrayList<>(adapters.keySet());
         int n = 16;
@@ -58,7 +60,8 @@ class BatchIndependenceTest {
             streamed.add(Collections.synchronizedList(new ArrayList<>()));
         }
         try (LanguageModel base = ServeFixtures.load(model);
-             InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(maxBatchSize).build()) {
+             InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(maxBatchSize)
+                     .stepTokenBudget(stepTokenBudget).build()) {
             adapters.forEach(engine::loadAdapter);
             // the first half starts, the second half joins from 8 threads while it streams
             for (int i = 0; i < n / 2; i++) {

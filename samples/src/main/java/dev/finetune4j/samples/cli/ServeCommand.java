@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,12 +34,18 @@ import java.util.concurrent.CountDownLatch;
                 + "GET /health, and POST /admin/adapters {\"name\", \"path\"} / DELETE /admin/adapters/NAME to load and "
                 + "unload adapters while serving. 'model' in a request is the base model's name or an adapter's.",
                 "Without tokenizer.json in the model folder, only /v1/completions with token-id prompts works.",
+                "Keys: set " + ServeCommand.API_KEY_ENV + " (or --api-key) and /v1 needs 'Authorization: Bearer <key>'; set "
+                        + ServeCommand.ADMIN_KEY_ENV + " (or --admin-key) and /admin needs that key instead (else the API "
+                        + "key). Prefer the environment variables: options show in process listings.",
                 "Ctrl-C stops the server."},
         footer = {"", "Example: finetune4j serve --model models/Qwen2.5-0.5B-Instruct --adapter support=runs/support/adapter --port 8000",
                 "  curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\",
                 "    -d '{\"model\": \"support\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'",
                 "", "Exit codes: 1 failed while running (port in use), 2 bad input (missing folders, an adapter that does not fit)."})
 final class ServeCommand implements Callable<Integer> {
+    static final String API_KEY_ENV = "FINETUNE4J_API_KEY";
+    static final String ADMIN_KEY_ENV = "FINETUNE4J_ADMIN_KEY";
+
     @Spec
     CommandSpec spec;
 
@@ -71,10 +78,35 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests that may wait; more are answered 429 with Retry-After (default: ${DEFAULT-VALUE}).")
     int maxQueue;
 
+    @Option(names = "--step-token-budget", paramLabel = "N", defaultValue = "256",
+            description = "Tokens one engine step computes: one per running request, the rest reads arriving prompts in "
+                    + "chunks; at least --max-batch (default: ${DEFAULT-VALUE}).")
+    int stepTokenBudget;
+
+    @Option(names = "--request-timeout", paramLabel = "SECONDS", defaultValue = "300",
+            description = "Time limit of a request from its arrival; one that runs into it ends with finish_reason "
+                    + "\"length\" and \"timed_out\": true (default: ${DEFAULT-VALUE}).")
+    long requestTimeoutSeconds;
+
+    @Option(names = "--api-key", paramLabel = "KEY",
+            description = "Key that /v1 routes need (default: $" + API_KEY_ENV + ", else none: open).")
+    String apiKey;
+
+    @Option(names = "--admin-key", paramLabel = "KEY",
+            description = "Key that /admin routes need (default: $" + ADMIN_KEY_ENV + ", else the API key).")
+    String adminKey;
+
     @Override
     public Integer call() throws InterruptedException {
         if (maxBatch < 1 || maxQueue < 1) {
             throw new BadInputException("--max-batch and --max-queue must be at least 1, got " + maxBatch + " and " + maxQueue);
+        }
+        if (stepTokenBudget < maxBatch) {
+            throw new BadInputException("--step-token-budget " + stepTokenBudget + " is below --max-batch " + maxBatch
+                    + ": a full batch would leave no tokens for reading prompts; raise it");
+        }
+        if (requestTimeoutSeconds < 1) {
+            throw new BadInputException("--request-timeout must be at least 1 second, got " + requestTimeoutSeconds);
         }
         if (port < 0 || port > 65535) {
             throw new BadInputException("--port must be 0 (any free port) to 65535, got " + port);
@@ -104,7 +136,8 @@ final class ServeCommand implements Callable<Integer> {
                 spec.commandLine().getOut().println("note: no tokenizer.json in " + model.toAbsolutePath()
                         + ": only /v1/completions with token-id prompts will work");
             }
-            s.engine = InferenceEngine.builder(s.model).maxBatchSize(maxBatch).maxQueuedRequests(maxQueue).build();
+            s.engine = InferenceEngine.builder(s.model).maxBatchSize(maxBatch).maxQueuedRequests(maxQueue)
+                    .stepTokenBudget(stepTokenBudget).defaultTimeout(Duration.ofSeconds(requestTimeoutSeconds)).build();
             for (Map.Entry<String, Path> adapter : adapters.entrySet()) {
                 loadAdapter(s.engine, adapter.getKey(), adapter.getValue());
             }
@@ -113,14 +146,26 @@ final class ServeCommand implements Callable<Integer> {
                 throw new BadInputException("adapter name '" + baseName + "' is also the base model's name; rename the adapter "
                         + "or pass --name");
             }
-            s.server = OpenAiServer.builder(s.engine).modelName(baseName).tokenizer(s.tokenizer).stopTokens(configStopTokens())
-                    .host(host).port(port).start();
+            try {
+                s.server = OpenAiServer.builder(s.engine).modelName(baseName).tokenizer(s.tokenizer)
+                        .stopTokens(configStopTokens()).host(host).port(port).apiKey(key(apiKey, API_KEY_ENV))
+                        .adminKey(key(adminKey, ADMIN_KEY_ENV)).start();
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException("cannot start the server: " + e.getMessage() + " (--api-key or $" + API_KEY_ENV
+                        + ", --admin-key or $" + ADMIN_KEY_ENV + ")", e);
+            }
             s.names = s.engine.adapterNames().isEmpty() ? "'" + baseName + "'" : "'" + baseName + "' and adapters " + s.engine.adapterNames();
             return s;
         } catch (RuntimeException e) {
             s.close();
             throw e;
         }
+    }
+
+    /** The option's key, else the environment variable's, else null (an empty variable counts as unset). */
+    private static String key(String option, String variable) {
+        String key = option != null ? option : System.getenv(variable);
+        return option == null && key != null && key.isEmpty() ? null : key;
     }
 
     private static void loadAdapter(InferenceEngine engine, String name, Path dir) {

@@ -30,8 +30,9 @@ class ServeCommandTest {
     Path dir;
 
     /**
-     * The real thing in a separate JVM: {@code serve} prints its URL, answers over HTTP, and on SIGTERM (what Ctrl-C
-     * and {@code kill} send) its shutdown hook closes the server and engine and says so.
+     * The real thing in a separate JVM: {@code serve} prints its URL, answers over HTTP with the keys from its
+     * environment, and on SIGTERM (what Ctrl-C and {@code kill} send) its shutdown hook closes the server and engine
+     * and says so.
      */
     @Test
     void servesUntilTheProcessIsAskedToStop() throws Exception {
@@ -42,10 +43,13 @@ class ServeCommandTest {
         }
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Path stdout = dir.resolve("stdout.txt");
-        Process process = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "--add-modules",
+        ProcessBuilder builder = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "--add-modules",
                 "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Finetune4j.class.getName(), "serve",
                 "--model", base.toString(), "--adapter", "support=" + dir.resolve("adapter"), "--port", "0")
-                .redirectOutput(stdout.toFile()).redirectError(dir.resolve("stderr.txt").toFile()).start();
+                .redirectOutput(stdout.toFile()).redirectError(dir.resolve("stderr.txt").toFile());
+        builder.environment().put(ServeCommand.API_KEY_ENV, "sk-api-from-env");
+        builder.environment().put(ServeCommand.ADMIN_KEY_ENV, "sk-admin-from-env");
+        Process process = builder.start();
         try {
             Matcher url = URL.matcher("");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -56,9 +60,17 @@ class ServeCommandTest {
             assertTrue(url.reset(printed).find(), "no URL printed: " + printed + "\n" + Files.readString(dir.resolve("stderr.txt")));
             assertTrue(printed.contains("no tokenizer.json"), printed);
 
-            HttpResponse<String> models = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url.group(1) + "v1/models"))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpClient http = HttpClient.newHttpClient();
+            HttpRequest.Builder listModels = HttpRequest.newBuilder(URI.create(url.group(1) + "v1/models"));
+            assertEquals(401, http.send(listModels.build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+            HttpResponse<String> models = http.send(listModels.header("Authorization", "Bearer sk-api-from-env").build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertEquals(200, models.statusCode(), models.body());
+            HttpRequest.Builder unload = HttpRequest.newBuilder(URI.create(url.group(1) + "admin/adapters/none")).DELETE();
+            assertEquals(401, http.send(unload.copy().header("Authorization", "Bearer sk-api-from-env").build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode());
+            assertEquals(404, http.send(unload.header("Authorization", "Bearer sk-admin-from-env").build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode());
             JsonNode data = new ObjectMapper().readTree(models.body()).get("data");
             assertEquals("base", data.get(0).get("id").asText());
             assertEquals("support", data.get(1).get("id").asText());
@@ -79,6 +91,21 @@ class ServeCommandTest {
 
         CliTestSupport.Run malformed = CliTestSupport.run("serve", "--model", dir.toString(), "--adapter", "no-equals-sign");
         assertEquals(ExitCodes.BAD_INPUT, malformed.exitCode());
+    }
+
+    @Test
+    void aStepTokenBudgetBelowTheBatchOrAKeyAHeaderCannotCarryIsBadInput() throws Exception {
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"));
+        CliTestSupport.Run budget = CliTestSupport.run("serve", "--model", base.toString(), "--max-batch", "8",
+                "--step-token-budget", "4", "--port", "0");
+        assertEquals(ExitCodes.BAD_INPUT, budget.exitCode());
+        assertTrue(budget.err().contains("--step-token-budget 4 is below --max-batch 8"), budget.err());
+
+        CliTestSupport.Run key = CliTestSupport.run("serve", "--model", base.toString(), "--api-key", "two words", "--port", "0");
+        assertEquals(ExitCodes.BAD_INPUT, key.exitCode());
+        assertTrue(key.err().contains("apiKey must be printable ASCII"), key.err());
+        assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().equals("finetune4j-inference")),
+                "the engine's thread must be stopped when start-up fails");
     }
 
     @Test

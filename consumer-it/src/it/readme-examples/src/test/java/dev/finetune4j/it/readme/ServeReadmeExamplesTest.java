@@ -62,6 +62,7 @@ class ServeReadmeExamplesTest {
             InferenceEngine engine = InferenceEngine.builder(base).build();          // base: a LanguageModel
             HfTokenizer tokenizer = HfTokenizer.load(modelDir);                      // text prompts, chat and stop strings need it
             OpenAiServer server = OpenAiServer.builder(engine).modelName("my-model").tokenizer(tokenizer)
+                    .apiKey(System.getenv("FINETUNE4J_API_KEY"))                     // null (unset): /v1 open; adminKey(...) for /admin
                     .port(0).start();                                                // 0: any free port (the CLI's default is 8000)
             System.out.println("OpenAI API at " + server.uri() + "v1");            // http://127.0.0.1:<port>/v1
             server.close();                                                          // then the engine, tokenizer and model

@@ -1,0 +1,84 @@
+package dev.finetune4j.peft.serve;
+
+import dev.finetune4j.core.models.ModelInput;
+import dev.finetune4j.core.nn.KvCache;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.Arrays;
+
+/**
+ * A request's prompt being read in chunks (chunked prefill), a few engine steps at a time so that running requests
+ * keep decoding meanwhile. The keys and values of the positions read so far live in a cache of the request's own
+ * (rows 1, capacity the prompt's length), which outlives each step's tensor scope until the request joins the
+ * running batch. Each chunk is one forward pass of the request alone that appends to that cache and attends to the
+ * cached positions and, causally, to itself, at positions counted from the cache's length: what one forward pass
+ * over the whole prompt computes, one query row at a time.
+ *
+ * <p>Thread safety: confined to the decode thread.
+ */
+final class PromptPrefill implements AutoCloseable {
+    private final ActiveRequest request;
+    private final long[] prompt;
+    private final int layers;
+    private BatchCache cache; // null until the first chunk: its keys give the buffers' shape, dtype and device
+    private int read;
+
+    PromptPrefill(ActiveRequest request, int layers) {
+        this.request = request;
+        this.prompt = request.prompt();
+        this.layers = layers;
+    }
+
+    ActiveRequest request() {
+        return request;
+    }
+
+    /** Prompt positions not read yet. */
+    int remaining() {
+        return prompt.length - read;
+    }
+
+    /**
+     * Reads the next {@code tokens} positions of the prompt (fewer when fewer remain) in one forward pass.
+     *
+     * @return the logits (V) of the prompt's last position once the whole prompt is read, else null
+     */
+    float[] readChunk(AdapterSet adapters, int tokens) {
+        int end = read + Math.min(tokens, remaining());
+        long[][] ids = {Arrays.copyOfRange(prompt, read, end)};
+        LoraAdapter[] rowAdapters = {request.adapter()};
+        try (var scope = TensorScope.open()) {
+            Tensor logits;
+            if (cache == null) {
+                KvCache first = KvCache.forGeneration(layers, end);
+                logits = adapters.forward(rowAdapters, new ModelInput(ids, null, null, null, first));
+                cache = new BatchCache(layers, 1, prompt.length, end, first.keys(0));
+                cache.copyPrefill(first, end, 0);
+            } else {
+                logits = adapters.forward(rowAdapters, new ModelInput(ids, null, null, null, cache.forStep()));
+                cache.advance(end - read);
+            }
+            read = end;
+            if (read < prompt.length) {
+                return null;
+            }
+            int last = logits.dim(1) - 1;
+            return logits.slice(1, last, last + 1).toFloatArray();
+        }
+    }
+
+    /** The prompt's keys and values once {@link #readChunk} returned its logits, for {@link DecodeBatch#add}. */
+    KvCache promptCache() {
+        return cache.forStep();
+    }
+
+    /** Frees the cache (the request stays with the caller). */
+    @Override
+    public void close() {
+        if (cache != null) {
+            cache.close();
+            cache = null;
+        }
+    }
+}
