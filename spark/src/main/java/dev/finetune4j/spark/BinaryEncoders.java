@@ -61,7 +61,7 @@ final class BinaryEncoders {
         }
     }
 
-    private static void writeItem(Bytes.Out out, ReadItem item) {
+    static void writeItem(Bytes.Out out, ReadItem item) {
         out.writeVarLong(item.input());
         out.writeLong(item.order());
         if (item.record() != null) {
@@ -87,7 +87,7 @@ final class BinaryEncoders {
         }
     }
 
-    private static ReadItem readItem(Bytes.In in) {
+    static ReadItem readItem(Bytes.In in) {
         int input = (int) in.readVarLong();
         long order = in.readLong();
         int kind = in.readByte();
