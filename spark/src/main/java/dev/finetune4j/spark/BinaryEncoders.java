@@ -30,12 +30,20 @@ final class BinaryEncoders {
     private BinaryEncoders() {
     }
 
-    /** Writes one value. */
+    /**
+     * Writes one value.
+     *
+     * @param <T> the value's type
+     */
     interface Writer<T> extends Serializable {
         void write(Bytes.Out out, T value);
     }
 
-    /** Reads back what a {@link Writer} wrote. */
+    /**
+     * Reads back what a {@link Writer} wrote.
+     *
+     * @param <T> the value's type
+     */
     interface Reader<T> extends Serializable {
         T read(Bytes.In in);
     }
