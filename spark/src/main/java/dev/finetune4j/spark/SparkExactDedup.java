@@ -25,7 +25,7 @@ final class SparkExactDedup {
     record Result(Dataset<Tuple2<Long, Record>> records, StepReport report) {
     }
 
-    static Result apply(Dataset<Tuple2<Long, Record>> in, ExactDedup step, Persisted persisted) {
+    static Result apply(Dataset<Tuple2<Long, Record>> in, long total, ExactDedup step, Persisted persisted) {
         Dataset<Row> hashes = in.map((MapFunction<Tuple2<Long, Record>, Tuple3<Long, Long, Long>>) t -> {
             long[] h = ExactDedup.hash(t._2().text());
             return new Tuple3<>(t._1(), h[0], h[1]);
@@ -33,7 +33,6 @@ final class SparkExactDedup {
         Dataset<Row> earliest = hashes.groupBy("hi", "lo").agg(min("order").as("first"));
         Dataset<Tuple2<Long, Record>> kept = persisted.keep(in.join(earliest,
                 in.col(Tracked.ORDER).equalTo(col("first")), "left_semi").as(Tracked.ENCODER));
-        long total = in.count();
         return new Result(kept, Reports.dropping(step, total, kept.count(), "exact duplicate"));
     }
 }

@@ -53,7 +53,7 @@ final class SparkNearDedup {
     record Result(Dataset<Tuple2<Long, Record>> records, StepReport report) {
     }
 
-    static Result apply(Dataset<Tuple2<Long, Record>> in, NearDedup step, long maxDriverEdges,
+    static Result apply(Dataset<Tuple2<Long, Record>> in, long total, NearDedup step, long maxDriverEdges,
                         Persisted persisted) {
         if (step.config().mode() != NearDedupConfig.Mode.DROP) {
             throw new UnsupportedOperationException("near-dedup mode " + step.config().mode() + " is not supported"
@@ -97,7 +97,6 @@ final class SparkNearDedup {
         Dataset<Row> dropped = components(persisted.keep(edges), maxDriverEdges);
         Dataset<Tuple2<Long, Record>> kept = persisted.keep(in.join(dropped,
                 in.col(Tracked.ORDER).equalTo(col("node")), "left_anti").as(Tracked.ENCODER));
-        long total = in.count();
         return new Result(kept, Reports.dropping(step, total, kept.count(), "near duplicate"));
     }
 

@@ -2,7 +2,6 @@ package dev.finetune4j.spark;
 
 import dev.finetune4j.data.dedup.ExactDedup;
 import dev.finetune4j.data.dedup.NearDedup;
-import dev.finetune4j.data.format.BadLine;
 import dev.finetune4j.data.format.FileSource;
 import dev.finetune4j.data.format.Json;
 import dev.finetune4j.data.format.WrittenFile;
@@ -37,7 +36,10 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
  * finetune4j-data's pipeline on Apache Spark: the same inputs, steps and split give the same records in the same
@@ -213,24 +215,24 @@ public final class SparkPipeline {
         List<String> warnings = new ArrayList<>(b.split() == null ? List.of() : b.split().warnings());
         try (Persisted persisted = new Persisted()) {
             Dataset<ReadItem> items = persisted.keep(SparkReader.read(b.spark, b.inputs));
-            Map<Integer, long[]> counts = countsByInput(items);
+            Map<Integer, long[]> counts = parquetCounts(items, b.inputs);
             List<InputReport> inputs = items.filter((FilterFunction<ReadItem>) i -> i.report() != null)
                     .collectAsList().stream().sorted(Comparator.comparingInt(ReadItem::input))
                     .map(i -> {
-                        long[] c = counts.getOrDefault(i.input(), new long[2]);
-                        return new InputReport(i.report().file(), i.report().sha256(), i.report().bytes(), c[0], c[1]);
+                        long[] c = counts.get(i.input());
+                        return c == null ? i.report()
+                                : new InputReport(i.report().file(), i.report().sha256(), i.report().bytes(), c[0], c[1]);
                     }).toList();
             long quarantined = inputs.stream().mapToLong(InputReport::quarantined).sum();
             Map<String, Long> badKinds = new TreeMap<>();
             String quarantineFile = null;
             if (quarantined > 0) {
-                Dataset<BadLine> bad = items.filter((FilterFunction<ReadItem>) i -> i.bad() != null)
-                        .map((MapFunction<ReadItem, BadLine>) ReadItem::bad, Encoders.javaSerialization(BadLine.class));
-                for (Row r : bad.map((MapFunction<BadLine, String>) BadLine::kind, Encoders.STRING())
+                Dataset<ReadItem> bad = items.filter((FilterFunction<ReadItem>) i -> i.bad() != null);
+                for (Row r : bad.map((MapFunction<ReadItem, String>) i -> i.bad().kind(), Encoders.STRING())
                         .groupBy("value").count().collectAsList()) {
                     badKinds.put(r.getString(0), r.getLong(1));
                 }
-                bad.map((MapFunction<BadLine, String>) Json::write, Encoders.STRING()).write()
+                bad.map((MapFunction<ReadItem, String>) i -> Json.write(i.bad()), Encoders.STRING()).write()
                         .mode(SaveMode.Overwrite).text(b.outDir + "/quarantine");
                 quarantineFile = "quarantine/";
                 LOG.warn("{} bad input lines quarantined in {}: {}", quarantined, quarantineFile, badKinds);
@@ -240,16 +242,18 @@ public final class SparkPipeline {
                             Tracked.ENCODER);
             records = records.repartition(b.partitions > 0 ? b.partitions
                     : b.spark.sparkContext().defaultParallelism());
+            // NOTE: how many records there are is known after each step, so the dedup steps need not count their input
+            long count = inputs.stream().mapToLong(InputReport::records).sum();
             List<StepReport> stepReports = new ArrayList<>();
             for (int s = 0; s < b.steps().size(); ) {
                 Step step = b.steps().get(s);
                 if (step instanceof ExactDedup exact) {
-                    SparkExactDedup.Result r = SparkExactDedup.apply(records, exact, persisted);
+                    SparkExactDedup.Result r = SparkExactDedup.apply(records, count, exact, persisted);
                     records = r.records();
                     stepReports.add(r.report());
                     s++;
                 } else if (step instanceof NearDedup near) {
-                    SparkNearDedup.Result r = SparkNearDedup.apply(records, near, b.maxDriverEdges, persisted);
+                    SparkNearDedup.Result r = SparkNearDedup.apply(records, count, near, b.maxDriverEdges, persisted);
                     records = r.records();
                     stepReports.add(r.report());
                     s++;
@@ -263,6 +267,8 @@ public final class SparkPipeline {
                     r.counters().stream().map(StepCounter::report).forEach(stepReports::add);
                     s = end;
                 }
+                StepReport last = stepReports.getLast();
+                count = last.kept() + last.changed();
             }
             List<WrittenFile> outputs = SparkSplit.write(records, b.split(), b.outDir, persisted);
             if (outputs.stream().mapToLong(WrittenFile::records).sum() == 0) {
@@ -282,17 +288,23 @@ public final class SparkPipeline {
     }
 
     /**
-     * Records and quarantined rows per input, counted from what was read (a Parquet file's rows are read by Spark,
-     * not by the task that reports its hash).
+     * Records and quarantined rows per Parquet input, counted from what was read: a Parquet file's rows are read
+     * by Spark, not by the task that reports its hash (the task that streams any other input counts as it reads).
      */
-    private static Map<Integer, long[]> countsByInput(Dataset<ReadItem> items) {
+    private static Map<Integer, long[]> parquetCounts(Dataset<ReadItem> items, List<SparkInput> inputs) {
         Map<Integer, long[]> counts = new HashMap<>();
-        for (Row r : items.filter((FilterFunction<ReadItem>) i -> i.report() == null)
+        if (inputs.stream().noneMatch(SparkInput::isParquet)) {
+            return counts;
+        }
+        Set<Integer> parquet = IntStream.range(0, inputs.size()).filter(i -> inputs.get(i).isParquet()).boxed()
+                .collect(Collectors.toSet());
+        for (Row r : items.filter((FilterFunction<ReadItem>) i -> i.report() == null && parquet.contains(i.input()))
                 .map((MapFunction<ReadItem, Tuple2<Integer, Boolean>>) i -> new Tuple2<>(i.input(), i.record() != null),
                         Encoders.tuple(Encoders.INT(), Encoders.BOOLEAN()))
                 .groupBy("_1", "_2").count().collectAsList()) {
             counts.computeIfAbsent(r.getInt(0), k -> new long[2])[r.getBoolean(1) ? 0 : 1] = r.getLong(2);
         }
+        parquet.forEach(i -> counts.putIfAbsent(i, new long[2]));
         return counts;
     }
 

@@ -15,7 +15,6 @@ import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoder;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.IOException;
@@ -42,7 +41,8 @@ import static org.apache.spark.sql.functions.to_json;
  * record path.
  */
 final class SparkReader {
-    private static final Encoder<ReadItem> ENCODER = Encoders.javaSerialization(ReadItem.class);
+    private static final Encoder<ReadItem> ENCODER = BinaryEncoders.READ_ITEM;
+
     private SparkReader() {
     }
 

@@ -7,6 +7,8 @@ import dev.finetune4j.data.record.Record;
 import dev.finetune4j.data.split.SplitKeys;
 import dev.finetune4j.data.split.SplitSpec;
 import dev.finetune4j.data.split.StratifiedCuts;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -16,6 +18,8 @@ import org.apache.spark.sql.expressions.Window;
 import scala.Tuple2;
 import scala.Tuple3;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -61,14 +65,38 @@ final class SparkSplit {
                 .collectAsList()) {
             stats.put(r.getInt(0), new long[] {r.getLong(1), r.getLong(2)});
         }
+        // NOTE: one job writes every output (a folder per split value), then each folder is renamed to its output's
+        // name: one pass over the records instead of one per output
+        Path staging = new Path(outDir, "_split");
+        placed.write().mode(SaveMode.Overwrite).partitionBy("split").text(staging.toString());
         List<WrittenFile> outputs = new ArrayList<>();
-        for (int i = 0; i < names.size(); i++) {
-            placed.where(col("split").equalTo(i)).select("line").write().mode(SaveMode.Overwrite)
-                    .text(outDir + "/" + names.get(i));
-            long[] s = stats.getOrDefault(i, new long[2]);
-            outputs.add(new WrittenFile(names.get(i) + "/", s[0], s[1], null));
+        try {
+            FileSystem fs = staging.getFileSystem(records.sparkSession().sparkContext().hadoopConfiguration());
+            for (int i = 0; i < names.size(); i++) {
+                Path target = new Path(outDir, names.get(i));
+                Path written = new Path(staging, "split=" + i);
+                fs.delete(target, true);
+                if (fs.exists(written)) {
+                    rename(fs, written, target);
+                } else {
+                    fs.mkdirs(target);
+                }
+                fs.create(new Path(target, "_SUCCESS"), true).close();
+                long[] s = stats.getOrDefault(i, new long[2]);
+                outputs.add(new WrittenFile(names.get(i) + "/", s[0], s[1], null));
+            }
+            fs.delete(staging, true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("moving the split outputs from " + staging + " into " + outDir + ": "
+                    + e.getMessage() + "; check that the output folder is writable", e);
         }
         return outputs;
+    }
+
+    private static void rename(FileSystem fs, Path from, Path to) throws IOException {
+        if (!fs.rename(from, to)) {
+            throw new IOException("the file system refused to rename " + from + " to " + to);
+        }
     }
 
     private static int bucket(Record r, SplitSpec spec, Map<String, double[]> cuts) {

@@ -8,7 +8,6 @@ import org.apache.spark.api.java.function.FilterFunction;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import scala.Tuple2;
 
 import java.util.ArrayDeque;
@@ -34,7 +33,7 @@ final class StatelessStage {
     static Result apply(Dataset<Tuple2<Long, Record>> in, List<Step> steps, Persisted persisted) {
         List<Step> chain = List.copyOf(steps);
         Dataset<Flow> flows = persisted.keep(in.mapPartitions((MapPartitionsFunction<Tuple2<Long, Record>, Flow>)
-                it -> new Flows(it, chain), Encoders.javaSerialization(Flow.class)));
+                it -> new Flows(it, chain), BinaryEncoders.FLOW));
         List<StepCounter> merged = chain.stream().map(StepCounter::new).toList();
         for (Flow f : flows.filter((FilterFunction<Flow>) f -> f.counters() != null).collectAsList()) {
             for (int i = 0; i < merged.size(); i++) {

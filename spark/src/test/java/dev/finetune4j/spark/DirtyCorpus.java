@@ -22,7 +22,8 @@ import java.util.SplittableRandom;
  * short for the quality filter, and bad lines of every kind (invalid JSON, wrong types, invalid UTF-8, a CSV row
  * with cells missing, an unclosed CSV quote at the end of the CSV file).
  *
- * <p>Files: {@code part-a.jsonl} and {@code part-b.jsonl} (40% of the records each), {@code part-c.csv} (20%).
+ * <p>Files: {@code part-a.jsonl} and {@code part-b.jsonl} (about 40% of the records each), {@code part-c.csv} (about
+ * 20%).
  */
 public final class DirtyCorpus {
     private static final String[] EN = ("order refund shipping delivery package account password login invoice payment"
@@ -32,6 +33,8 @@ public final class DirtyCorpus {
     private static final String ZH = "订单退款发货快递包裹账户密码登录发票付款银行卡扣费订阅取消升级套餐客服工单问题错误更新手机邮箱"
             + "地址商店退货换货保修产品尺码颜色价格优惠券物流单号延迟丢失损坏替换帮助谢谢请今天明天本周仍然再次从未总是";
     private static final String[] LABELS = {"billing", "shipping", "account"};
+    /** The most earlier messages kept to copy from. */
+    private static final int POOL = 2_000;
     private static final String TEMPLATE = "Hello, your order number %d has shipped today and will arrive within three"
             + " to five business days. You can follow the package with the tracking link in your account page. If"
             + " the package is late, damaged or missing, reply to this message and our support team will help you"
@@ -41,7 +44,9 @@ public final class DirtyCorpus {
     }
 
     /**
-     * Writes the corpus.
+     * Writes the corpus, streaming: each row goes to a file as soon as it is made (40%, 40% and 20% of the rows, at
+     * random), so that the corpus is never held in memory, whatever its size; exact and near copies are made of up
+     * to {@value #POOL} earlier messages, kept at random as they are written.
      *
      * @param dir            the folder to write into
      * @param records        about how many records (bad lines come on top)
@@ -52,55 +57,64 @@ public final class DirtyCorpus {
      */
     public static List<Path> write(Path dir, int records, int templateCopies, long seed) throws IOException {
         SplittableRandom rnd = new SplittableRandom(seed);
-        List<Map<String, Object>> rows = new ArrayList<>(records);
+        Files.createDirectories(dir);
+        List<Path> files = List.of(dir.resolve("part-a.jsonl"), dir.resolve("part-b.jsonl"), dir.resolve("part-c.csv"));
         List<Map<String, Object>> originals = new ArrayList<>();
         int users = Math.max(10, records / 20);
-        for (int i = 0; rows.size() < records; i++) {
-            Map<String, Object> row = new LinkedHashMap<>();
-            int kind = rnd.nextInt(100);
-            if (i < templateCopies) {
-                row.put("text", String.format(TEMPLATE, 100000 + rnd.nextInt(900000)));
-            } else if (kind < 16 && !originals.isEmpty()) {
-                // the same customer sends the same message again, or an edited one
-                Map<String, Object> original = originals.get(rnd.nextInt(originals.size()));
-                String text = original.get("text").toString();
-                row.put("text", kind < 8 ? exactCopy(text, rnd) : nearCopy(text, rnd));
-                row.put("label", original.get("label"));
-                row.put("user", original.get("user"));
-            } else if (kind < 18) {
-                row.put("text", "ok thanks");
-            } else {
-                String text = rnd.nextInt(3) == 0 ? chinese(rnd) : english(rnd);
-                if (kind < 26) {
-                    text += rnd.nextBoolean() ? " contact me at user" + rnd.nextInt(1000) + "@example.com"
-                            : " 电话 138" + (10000000 + rnd.nextInt(89999999));
-                } else if (kind < 30) {
-                    text = "<p>" + text.replace(" ", " <b>x</b> ") + " &amp; more</p>";
+        try (OutputStream a = out(files.get(0)); OutputStream b = out(files.get(1)); OutputStream c = out(files.get(2))) {
+            c.write("text,label,user\r\n".getBytes(StandardCharsets.UTF_8));
+            int copiesLeft = templateCopies;
+            for (int i = 0; i < records; i++) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                int kind = rnd.nextInt(100);
+                // NOTE: the template's copies are drawn so that exactly templateCopies of the rows are copies, spread
+                // over the whole corpus
+                if (rnd.nextInt(records - i) < copiesLeft) {
+                    copiesLeft--;
+                    row.put("text", String.format(TEMPLATE, 100000 + rnd.nextInt(900000)));
+                } else if (kind < 16 && !originals.isEmpty()) {
+                    // the same customer sends the same message again, or an edited one
+                    Map<String, Object> original = originals.get(rnd.nextInt(originals.size()));
+                    String text = original.get("text").toString();
+                    row.put("text", kind < 8 ? exactCopy(text, rnd) : nearCopy(text, rnd));
+                    row.put("label", original.get("label"));
+                    row.put("user", original.get("user"));
+                } else if (kind < 18) {
+                    row.put("text", "ok thanks");
+                } else {
+                    String text = rnd.nextInt(3) == 0 ? chinese(rnd) : english(rnd);
+                    if (kind < 26) {
+                        text += rnd.nextBoolean() ? " contact me at user" + rnd.nextInt(1000) + "@example.com"
+                                : " 电话 138" + (10000000 + rnd.nextInt(89999999));
+                    } else if (kind < 30) {
+                        text = "<p>" + text.replace(" ", " <b>x</b> ") + " &amp; more</p>";
+                    }
+                    row.put("text", text);
+                    if (originals.size() < POOL) {
+                        originals.add(row);
+                    } else {
+                        originals.set(rnd.nextInt(POOL), row);
+                    }
                 }
-                row.put("text", text);
-                originals.add(row);
+                row.putIfAbsent("label", LABELS[rnd.nextInt(LABELS.length)]);
+                row.putIfAbsent("user", "u" + rnd.nextInt(users));
+                int file = rnd.nextInt(5);
+                if (file < 2) {
+                    writeJsonl(a, row, rnd);
+                } else if (file < 4) {
+                    writeJsonl(b, row, rnd);
+                } else {
+                    writeCsv(c, row, rnd);
+                }
             }
-            row.putIfAbsent("label", LABELS[rnd.nextInt(LABELS.length)]);
-            row.putIfAbsent("user", "u" + rnd.nextInt(users));
-            rows.add(row);
+            // NOTE: at the end only: an open quote takes the lines after it into one row until another closes it
+            c.write("\"a quote that never closes,billing,u1\r\n".getBytes(StandardCharsets.UTF_8));
         }
-        // shuffle so that the template copies and the copies spread over all files
-        for (int i = rows.size() - 1; i > 0; i--) {
-            int j = rnd.nextInt(i + 1);
-            Map<String, Object> t = rows.get(i);
-            rows.set(i, rows.get(j));
-            rows.set(j, t);
-        }
-        int a = rows.size() * 2 / 5;
-        int b = rows.size() * 4 / 5;
-        Files.createDirectories(dir);
-        Path fa = dir.resolve("part-a.jsonl");
-        Path fb = dir.resolve("part-b.jsonl");
-        Path fc = dir.resolve("part-c.csv");
-        writeJsonl(fa, rows.subList(0, a), rnd);
-        writeJsonl(fb, rows.subList(a, b), rnd);
-        writeCsv(fc, rows.subList(b, rows.size()), rnd);
-        return List.of(fa, fb, fc);
+        return files;
+    }
+
+    private static OutputStream out(Path file) throws IOException {
+        return new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
     }
 
     private static String english(SplittableRandom rnd) {
@@ -140,36 +154,25 @@ public final class DirtyCorpus {
         return String.join(" ", words);
     }
 
-    private static void writeJsonl(Path file, List<Map<String, Object>> rows, SplittableRandom rnd)
+    private static void writeJsonl(OutputStream out, Map<String, Object> row, SplittableRandom rnd)
             throws IOException {
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file))) {
-            for (Map<String, Object> row : rows) {
-                out.write((Json.write(row) + "\n").getBytes(StandardCharsets.UTF_8));
-                switch (rnd.nextInt(200)) {
-                    case 0 -> out.write("{\"text\": \"unterminated\n".getBytes(StandardCharsets.UTF_8));
-                    case 1 -> out.write("{\"text\": 42, \"label\": \"billing\"}\n".getBytes(StandardCharsets.UTF_8));
-                    case 2 -> out.write(new byte[] {'{', '"', 't', 'e', 'x', 't', '"', ':', '"', (byte) 0xC3, (byte) 0x28,
-                            '"', '}', '\n'});
-                    case 3 -> out.write("null\n\n".getBytes(StandardCharsets.UTF_8));
-                    default -> {
-                    }
-                }
+        out.write((Json.write(row) + "\n").getBytes(StandardCharsets.UTF_8));
+        switch (rnd.nextInt(200)) {
+            case 0 -> out.write("{\"text\": \"unterminated\n".getBytes(StandardCharsets.UTF_8));
+            case 1 -> out.write("{\"text\": 42, \"label\": \"billing\"}\n".getBytes(StandardCharsets.UTF_8));
+            case 2 -> out.write(new byte[] {'{', '"', 't', 'e', 'x', 't', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"',
+                    '}', '\n'});
+            case 3 -> out.write("null\n\n".getBytes(StandardCharsets.UTF_8));
+            default -> {
             }
         }
     }
 
-    private static void writeCsv(Path file, List<Map<String, Object>> rows, SplittableRandom rnd) throws IOException {
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file))) {
-            out.write("text,label,user\r\n".getBytes(StandardCharsets.UTF_8));
-            for (Map<String, Object> row : rows) {
-                out.write((quote(row.get("text")) + "," + row.get("label") + "," + row.get("user") + "\r\n")
-                        .getBytes(StandardCharsets.UTF_8));
-                if (rnd.nextInt(150) == 0) {
-                    out.write("only one cell\r\n".getBytes(StandardCharsets.UTF_8));
-                }
-            }
-            // NOTE: at the end only: an open quote takes the lines after it into one row until another closes it
-            out.write("\"a quote that never closes,billing,u1\r\n".getBytes(StandardCharsets.UTF_8));
+    private static void writeCsv(OutputStream out, Map<String, Object> row, SplittableRandom rnd) throws IOException {
+        out.write((quote(row.get("text")) + "," + row.get("label") + "," + row.get("user") + "\r\n")
+                .getBytes(StandardCharsets.UTF_8));
+        if (rnd.nextInt(150) == 0) {
+            out.write("only one cell\r\n".getBytes(StandardCharsets.UTF_8));
         }
     }
 

@@ -26,6 +26,18 @@ final class LargestTask extends SparkListener {
     }
 
     /**
+     * The largest share of its stage's shuffle records that one task read, over the stages of several tasks that
+     * read at least {@code minRecords}.
+     *
+     * @param minRecords the smallest stage total considered
+     * @return the share in [0, 1], or -1 when no stage qualifies
+     */
+    synchronized double largestShare(long minRecords) {
+        Integer stage = mostSkewedStage(minRecords);
+        return stage == null ? -1 : share(stages.get(stage));
+    }
+
+    /**
      * The stage, among those of several tasks that read at least {@code minRecords}, whose largest task read the
      * largest share of its records.
      *
@@ -33,16 +45,27 @@ final class LargestTask extends SparkListener {
      * @return e.g. "stage 12: one task of 8 read 100,004 of 110,000 shuffle records (91%)"
      */
     synchronized String mostSkewed(long minRecords) {
-        String worst = "no stage read " + minRecords + " shuffle records";
-        double share = -1;
+        Integer stage = mostSkewedStage(minRecords);
+        if (stage == null) {
+            return "no stage read " + minRecords + " shuffle records";
+        }
+        long[] s = stages.get(stage);
+        return String.format("stage %d: one task of %d read %,d of %,d shuffle records (%.0f%%)", stage, s[2], s[0],
+                s[1], 100 * share(s));
+    }
+
+    private Integer mostSkewedStage(long minRecords) {
+        Integer worst = null;
         for (Map.Entry<Integer, long[]> e : stages.entrySet()) {
             long[] s = e.getValue();
-            if (s[1] >= minRecords && s[2] > 1 && (double) s[0] / s[1] > share) {
-                share = (double) s[0] / s[1];
-                worst = String.format("stage %d: one task of %d read %,d of %,d shuffle records (%.0f%%)", e.getKey(),
-                        s[2], s[0], s[1], 100 * share);
+            if (s[1] >= minRecords && s[2] > 1 && (worst == null || share(s) > share(stages.get(worst)))) {
+                worst = e.getKey();
             }
         }
         return worst;
+    }
+
+    private static double share(long[] s) {
+        return (double) s[0] / s[1];
     }
 }
