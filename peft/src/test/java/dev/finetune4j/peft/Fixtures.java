@@ -12,12 +12,12 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Test resources under /hf-tiny (copied from the Python reference stack) and comparisons that say where they differ. */
-final class Fixtures {
+public final class Fixtures {
     private Fixtures() {
     }
 
     /** A folder or file under src/test/resources/hf-tiny. */
-    static Path dir(String relative) {
+    public static Path dir(String relative) {
         try {
             return Path.of(Fixtures.class.getResource("/hf-tiny/" + relative).toURI());
         } catch (URISyntaxException | NullPointerException e) {
@@ -89,7 +89,7 @@ final class Fixtures {
     }
 
     /** Hugging Face's causal-LM loss of logits (B, T, V) with labels = ids shifted by one. */
-    static Tensor causalLoss(Tensor logits, long[][] ids) {
+    public static Tensor causalLoss(Tensor logits, long[][] ids) {
         int b = ids.length;
         int t = ids[0].length;
         int[] labels = new int[b * t];

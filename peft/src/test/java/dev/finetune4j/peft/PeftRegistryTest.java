@@ -40,6 +40,29 @@ class PeftRegistryTest {
     }
 
     @Test
+    void aMethodsNamesAreCheckedWhenItIsCreated() {
+        IllegalArgumentException type = assertThrows(IllegalArgumentException.class, () -> new Named("Lora", "lora"));
+        assertTrue(type.getMessage().contains("peft_type 'Lora' of " + Named.class.getName()), type.getMessage());
+        IllegalArgumentException name = assertThrows(IllegalArgumentException.class, () -> new Named("LORA", "LoRA"));
+        assertTrue(name.getMessage().contains("name 'LoRA'"), name.getMessage());
+        Named ok = new Named("MY_LORA2", "my_lora2");
+        assertEquals(List.of("MY_LORA2", "my_lora2"), List.of(ok.peftType(), ok.name()));
+        assertSame(LoraConfig.class, ok.configType());
+    }
+
+    /** A method that only names itself. */
+    private static final class Named extends PeftMethod<LoraConfig> {
+        Named(String peftType, String name) {
+            super(peftType, name, LoraConfig.class, LoraConfig::fromJson);
+        }
+
+        @Override
+        public Tuner inject(PeftContext ctx, LoraConfig config) {
+            throw new UnsupportedOperationException("not injected in this test");
+        }
+    }
+
+    @Test
     void unknownTypesAndConfigsSayWhatExists() {
         PeftException type = assertThrows(PeftException.class, () -> PeftRegistry.forType("VERA"));
         assertTrue(type.getMessage().contains("LORA, IA3, PREFIX_TUNING"), type.getMessage());

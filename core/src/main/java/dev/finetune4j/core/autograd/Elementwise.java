@@ -116,6 +116,17 @@ public final class Elementwise {
         return Autograd.record("sqrt", out, d -> new Tensor[]{div(scale(d, 0.5f), out.detach())}, x);
     }
 
+    /**
+     * The step function: 1 where x > 0, else 0 (NaN gives 0). It records no gradient (its derivative is 0 almost
+     * everywhere); use it for counts such as how many margins are positive.
+     *
+     * @param x the tensor
+     * @return 1 or 0 elementwise, same shape, float32
+     */
+    public static Tensor isPositive(Tensor x) {
+        return unary(UnaryOp.POSITIVE, x);
+    }
+
     /** {@code acc += g} in place, {@code g} broadcast to {@code acc}'s shape (leaf gradients); no gradient is recorded. */
     static void addInPlace(Tensor acc, Tensor g) {
         acc.backend().elementwise().binary(BinaryOp.ADD, acc, g.detach().expand(acc.shape()), acc);

@@ -24,7 +24,9 @@ public interface ElementwiseKernels {
         /** The natural logarithm. */
         LOG,
         /** The square root. */
-        SQRT
+        SQRT,
+        /** 1 where x > 0, else 0 (NaN gives 0): the step that counts, e.g., positive margins. */
+        POSITIVE
     }
 
     /**

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import java.util.function.DoubleBinaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** Elementwise arithmetic with broadcasting, and the reductions, against float64 references. */
@@ -80,6 +81,17 @@ class ElementwiseReductionsTest {
                 .reference(x -> GradCheck.map(x[0], Math::sqrt)).run();
         GradCheck.of("scale", x -> Elementwise.scale(x[0], -1.5f)).input(2, 3).reference(x -> GradCheck.map(x[0], v -> -1.5 * v)).run();
         GradCheck.of("addScalar", x -> Elementwise.addScalar(x[0], 0.25f)).input(2, 3).reference(x -> GradCheck.map(x[0], v -> v + 0.25)).run();
+    }
+
+    @Test
+    void isPositiveIsTheStepAndRecordsNoGradient() {
+        try (var s = TensorScope.open()) {
+            Tensor x = Tensor.of(new float[]{-1f, -0f, 0f, Float.MIN_VALUE, 2f, Float.NaN, Float.POSITIVE_INFINITY}, 7)
+                    .requiresGrad(true);
+            Tensor step = Elementwise.isPositive(x);
+            assertArrayEquals(new float[]{0, 0, 0, 1, 1, 0, 1}, step.toFloatArray());
+            assertFalse(step.requiresGrad());
+        }
     }
 
     @Test

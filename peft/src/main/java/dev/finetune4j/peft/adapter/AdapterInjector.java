@@ -1,10 +1,8 @@
 package dev.finetune4j.peft.adapter;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.finetune4j.core.nn.Module;
-import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.LayerTuner;
+import dev.finetune4j.peft.LinearInit;
 import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
@@ -23,30 +21,11 @@ import java.util.SplittableRandom;
  *
  * <p>Thread safety: stateless; injection mutates the given model.
  */
-public final class AdapterInjector implements PeftMethod<BottleneckConfig> {
+public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
 
     /** The instance {@link java.util.ServiceLoader} creates. */
     public AdapterInjector() {
-    }
-
-    @Override
-    public String peftType() {
-        return BottleneckConfig.PEFT_TYPE;
-    }
-
-    @Override
-    public String name() {
-        return "adapter";
-    }
-
-    @Override
-    public Class<BottleneckConfig> configType() {
-        return BottleneckConfig.class;
-    }
-
-    @Override
-    public BottleneckConfig fromJson(JsonNode json, String where) {
-        return BottleneckConfig.fromJson(json, where);
+        super(BottleneckConfig.PEFT_TYPE, "adapter", BottleneckConfig.class, BottleneckConfig::fromJson);
     }
 
     /**
@@ -74,8 +53,7 @@ public final class AdapterInjector implements PeftMethod<BottleneckConfig> {
                     m -> new BottleneckAdapter(m, width, cfg.reductionFactor(), cfg.nonLinearity(), ctx.scope()));
             BottleneckAdapter a = (BottleneckAdapter) s.wrapper();
             Tensor down = a.down().weight();
-            double bound = 1 / Math.sqrt(down.dim(1));
-            StateDicts.fill(down, () -> (random.nextDouble() * 2 - 1) * bound);
+            LinearInit.fanInUniform(down, down.dim(1), random);
             swaps.add(s);
             a.stateDict().forEach((n, t) -> {
                 if (n.startsWith("adapter_")) {

@@ -1,6 +1,5 @@
 package dev.finetune4j.peft.freeze;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.PeftContext;
@@ -19,31 +18,12 @@ import java.util.regex.Pattern;
  *
  * <p>Thread safety: stateless.
  */
-public final class FreezeInjector implements PeftMethod<FreezeConfig> {
+public final class FreezeInjector extends PeftMethod<FreezeConfig> {
     private static final Pattern LAYER_INDEX = Pattern.compile("(?:^|\\.)(?:layers|h|layer)\\.(\\d+)\\.");
 
     /** The instance {@link java.util.ServiceLoader} creates. */
     public FreezeInjector() {
-    }
-
-    @Override
-    public String peftType() {
-        return FreezeConfig.PEFT_TYPE;
-    }
-
-    @Override
-    public String name() {
-        return "freeze";
-    }
-
-    @Override
-    public Class<FreezeConfig> configType() {
-        return FreezeConfig.class;
-    }
-
-    @Override
-    public FreezeConfig fromJson(JsonNode json, String where) {
-        return FreezeConfig.fromJson(json, where);
+        super(FreezeConfig.PEFT_TYPE, "freeze", FreezeConfig.class, FreezeConfig::fromJson);
     }
 
     /**

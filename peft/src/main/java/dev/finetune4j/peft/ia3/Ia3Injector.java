@@ -1,6 +1,5 @@
 package dev.finetune4j.peft.ia3;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
@@ -25,30 +24,11 @@ import java.util.SplittableRandom;
  *
  * <p>Thread safety: stateless; injection mutates the given model.
  */
-public final class Ia3Injector implements PeftMethod<Ia3Config> {
+public final class Ia3Injector extends PeftMethod<Ia3Config> {
 
     /** The instance {@link java.util.ServiceLoader} creates. */
     public Ia3Injector() {
-    }
-
-    @Override
-    public String peftType() {
-        return Ia3Config.PEFT_TYPE;
-    }
-
-    @Override
-    public String name() {
-        return "ia3";
-    }
-
-    @Override
-    public Class<Ia3Config> configType() {
-        return Ia3Config.class;
-    }
-
-    @Override
-    public Ia3Config fromJson(JsonNode json, String where) {
-        return Ia3Config.fromJson(json);
+        super(Ia3Config.PEFT_TYPE, "ia3", Ia3Config.class, (json, where) -> Ia3Config.fromJson(json));
     }
 
     /** PEFT's SEQ_CLS default: the heads train and save with the adapter unless modules to save are given. */

@@ -1,11 +1,11 @@
 package dev.finetune4j.peft.lora;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.BaseLinear;
 import dev.finetune4j.peft.LayerTuner;
+import dev.finetune4j.peft.LinearInit;
 import dev.finetune4j.peft.ModelTree;
 import dev.finetune4j.peft.ModulesToSave;
 import dev.finetune4j.peft.PeftContext;
@@ -26,30 +26,11 @@ import java.util.SplittableRandom;
  *
  * <p>Thread safety: stateless; injection mutates the given model and must not race with its use.
  */
-public final class LoraInjector implements PeftMethod<LoraConfig> {
+public final class LoraInjector extends PeftMethod<LoraConfig> {
 
     /** The instance {@link java.util.ServiceLoader} creates. */
     public LoraInjector() {
-    }
-
-    @Override
-    public String peftType() {
-        return LoraConfig.PEFT_TYPE;
-    }
-
-    @Override
-    public String name() {
-        return "lora";
-    }
-
-    @Override
-    public Class<LoraConfig> configType() {
-        return LoraConfig.class;
-    }
-
-    @Override
-    public LoraConfig fromJson(JsonNode json, String where) {
-        return LoraConfig.fromJson(json, where);
+        super(LoraConfig.PEFT_TYPE, "lora", LoraConfig.class, LoraConfig::fromJson);
     }
 
     /** PEFT's per-model default target modules written in when the config leaves them out. */
@@ -137,21 +118,15 @@ public final class LoraInjector implements PeftMethod<LoraConfig> {
         Tensor a = l.loraA();
         int r = a.dim(0);
         switch (init) {
-            case DEFAULT, RANDOM -> kaimingUniform(a, random);
+            case DEFAULT, RANDOM -> LinearInit.fanInUniform(a, a.dim(1), random);
             case GAUSSIAN -> {
                 StateDicts.fill(a, () -> StateDicts.gaussian(random) / r);
             }
         }
         if (init == LoraInit.RANDOM) {
-            kaimingUniform(l.loraB(), random);
+            LinearInit.fanInUniform(l.loraB(), l.loraB().dim(1), random);
         }
         l.initialiseVariant();
-    }
-
-    /** nn.Linear's default: U(-b, b) with b = gain sqrt(3 / fan_in), gain = sqrt(2 / (1 + 5)), so b = 1 / sqrt(fan_in). */
-    private static void kaimingUniform(Tensor w, SplittableRandom random) {
-        double bound = 1 / Math.sqrt(w.dim(1));
-        StateDicts.fill(w, () -> (random.nextDouble() * 2 - 1) * bound);
     }
 
     private static String describe(LoraConfig cfg) {

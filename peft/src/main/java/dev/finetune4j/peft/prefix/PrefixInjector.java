@@ -1,12 +1,12 @@
 package dev.finetune4j.peft.prefix;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.LinearInit;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftMethod;
 
@@ -20,30 +20,11 @@ import java.util.SplittableRandom;
  *
  * <p>Thread safety: stateless.
  */
-public final class PrefixInjector implements PeftMethod<PrefixTuningConfig> {
+public final class PrefixInjector extends PeftMethod<PrefixTuningConfig> {
 
     /** The instance {@link java.util.ServiceLoader} creates. */
     public PrefixInjector() {
-    }
-
-    @Override
-    public String peftType() {
-        return PrefixTuningConfig.PEFT_TYPE;
-    }
-
-    @Override
-    public String name() {
-        return "prefix";
-    }
-
-    @Override
-    public Class<PrefixTuningConfig> configType() {
-        return PrefixTuningConfig.class;
-    }
-
-    @Override
-    public PrefixTuningConfig fromJson(JsonNode json, String where) {
-        return PrefixTuningConfig.fromJson(json, where);
+        super(PrefixTuningConfig.PEFT_TYPE, "prefix", PrefixTuningConfig.class, PrefixTuningConfig::fromJson);
     }
 
     /**
@@ -70,8 +51,8 @@ public final class PrefixInjector implements PeftMethod<PrefixTuningConfig> {
             Tensor embedding = normal(ctx, Shape.of(p, width), random);
             Linear hidden = new Linear(ctx.scope(), width, h, true);
             Linear output = new Linear(ctx.scope(), h, spec.numLayers() * 2 * width, true);
-            uniformInit(hidden, random);
-            uniformInit(output, random);
+            hidden.stateDict().values().forEach(t -> LinearInit.fanInUniform(t, hidden.inFeatures(), random));
+            output.stateDict().values().forEach(t -> LinearInit.fanInUniform(t, output.inFeatures(), random));
             encoder = new PrefixEncoder(spec, null, embedding, hidden, output);
         } else {
             encoder = new PrefixEncoder(spec, normal(ctx, Shape.of(p, spec.numLayers() * 2 * width), random));
@@ -103,13 +84,5 @@ public final class PrefixInjector implements PeftMethod<PrefixTuningConfig> {
         Tensor t = Tensor.zeros(ctx.scope(), DType.F32, shape);
         StateDicts.fill(t, () -> StateDicts.gaussian(random));
         return t;
-    }
-
-    /** nn.Linear's default init: weight and bias U(-1/sqrt(in), 1/sqrt(in)). */
-    private static void uniformInit(Linear l, SplittableRandom random) {
-        double bound = 1 / Math.sqrt(l.inFeatures());
-        for (Tensor t : l.stateDict().values()) {
-            StateDicts.fill(t, () -> (random.nextDouble() * 2 - 1) * bound);
-        }
     }
 }

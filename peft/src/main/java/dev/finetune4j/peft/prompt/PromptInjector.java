@@ -1,6 +1,5 @@
 package dev.finetune4j.peft.prompt;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.nn.StateDicts;
@@ -21,30 +20,11 @@ import java.util.SplittableRandom;
  *
  * <p>Thread safety: stateless.
  */
-public final class PromptInjector implements PeftMethod<PromptTuningConfig> {
+public final class PromptInjector extends PeftMethod<PromptTuningConfig> {
 
     /** The instance {@link java.util.ServiceLoader} creates. */
     public PromptInjector() {
-    }
-
-    @Override
-    public String peftType() {
-        return PromptTuningConfig.PEFT_TYPE;
-    }
-
-    @Override
-    public String name() {
-        return "prompt";
-    }
-
-    @Override
-    public Class<PromptTuningConfig> configType() {
-        return PromptTuningConfig.class;
-    }
-
-    @Override
-    public PromptTuningConfig fromJson(JsonNode json, String where) {
-        return PromptTuningConfig.fromJson(json, where);
+        super(PromptTuningConfig.PEFT_TYPE, "prompt", PromptTuningConfig.class, PromptTuningConfig::fromJson);
     }
 
     /**

@@ -1,12 +1,14 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.autograd.Reductions;
-import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
-import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The preference losses of TRL's {@code DPOTrainer} over summed response log-probabilities, as a scalar
@@ -15,7 +17,7 @@ import dev.finetune4j.core.tensor.TensorScope;
  * <p>With {@code pc, pr} the policy's and {@code rc, rr} the reference's log-probabilities of the chosen and
  * rejected responses, {@code h = (pc - rc) - (pr - rr)}:
  * sigmoid: {@code -(1 - ls) log σ(βh) - ls log σ(-βh)}; IPO: {@code (h - 1/(2β))^2}.
- * Implicit rewards: {@code β (pc - rc)} and {@code β (pr - rr)}.
+ * Implicit rewards: {@code β (pc - rc)} and {@code β (pr - rr)}, summed per micro-batch by {@link #rewardSums}.
  */
 public final class DpoLoss {
     private DpoLoss() {
@@ -57,22 +59,16 @@ public final class DpoLoss {
     /**
      * Sum of the pair losses, formed with tensor ops on the policy's device (nothing is read back; the caller reads
      * the scalar). policy: (2N) summed log-probabilities, the N chosen responses first, then the N rejected ones in
-     * the same order -> [1]. Always float32, whatever {@link Precision} the forward pass ran under.
+     * the same order; reference: (2N) float32 in the same order, on the same device -> [1]. Always float32, whatever
+     * {@link Precision} the forward pass ran under.
      */
-    static Tensor lossSum(DpoConfig cfg, Tensor policy, double[] referenceChosen, double[] referenceRejected) {
-        int n = referenceChosen.length;
-        if (policy.numel() != 2L * n) {
-            throw new IllegalArgumentException("expected " + 2 * n + " policy log-probabilities, got " + policy.shape());
-        }
-        float[] referenceMargins = new float[n];
-        for (int i = 0; i < n; i++) {
-            referenceMargins[i] = (float) (referenceChosen[i] - referenceRejected[i]);
-        }
+    static Tensor lossSum(DpoConfig cfg, Tensor policy, Tensor reference) {
+        int n = pairs(policy, reference);
         try (var f32 = Precision.F32.use()) {
             Tensor flat = policy.reshape(2 * n);
+            Tensor referenceMargins = Elementwise.sub(reference.slice(0, 0, n), reference.slice(0, n, 2 * n));
             // h = (pc - pr) - (rc - rr): (N)
-            Tensor h = Elementwise.sub(Elementwise.sub(flat.slice(0, 0, n), flat.slice(0, n, 2 * n)),
-                    Tensor.of(policy.device(), TensorScope.current(), referenceMargins, Shape.of(n)));
+            Tensor h = Elementwise.sub(Elementwise.sub(flat.slice(0, 0, n), flat.slice(0, n, 2 * n)), referenceMargins);
             float beta = (float) cfg.beta();
             Tensor losses = switch (cfg.lossType()) {
                 case SIGMOID -> {
@@ -88,6 +84,38 @@ public final class DpoLoss {
             };
             return Reductions.sum(losses);
         }
+    }
+
+    /**
+     * TRL's reward metrics of a micro-batch, summed over its pairs with tensor ops on the policy's device and without
+     * autograd, so that the caller reads them back together with the loss. With the implicit rewards
+     * {@code c = β (pc - rc)} and {@code r = β (pr - rr)} of each pair: {@code rewards/chosen} = Σ c,
+     * {@code rewards/rejected} = Σ r, {@code rewards/margins} = Σ (c - r), {@code rewards/accuracy} = the number of
+     * pairs with c > r. policy and reference: (2N) as for {@link #lossSum} -> four [1] float32 tensors.
+     */
+    static Map<String, Tensor> rewardSums(DpoConfig cfg, Tensor policy, Tensor reference) {
+        int n = pairs(policy, reference);
+        try (var ng = Autograd.noGrad(); var f32 = Precision.F32.use()) {
+            Tensor rewards = Elementwise.scale(Elementwise.sub(policy.reshape(2 * n), reference), (float) cfg.beta());
+            Tensor chosen = rewards.slice(0, 0, n);
+            Tensor rejected = rewards.slice(0, n, 2 * n);
+            Tensor margins = Elementwise.sub(chosen, rejected);
+            Map<String, Tensor> sums = new LinkedHashMap<>();
+            sums.put("rewards/chosen", Reductions.sum(chosen));
+            sums.put("rewards/rejected", Reductions.sum(rejected));
+            sums.put("rewards/margins", Reductions.sum(margins));
+            sums.put("rewards/accuracy", Reductions.sum(Elementwise.isPositive(margins)));
+            return sums;
+        }
+    }
+
+    /** N, the pairs of a (2N) policy, checked against the reference. */
+    private static int pairs(Tensor policy, Tensor reference) {
+        if (policy.numel() % 2 != 0 || reference.numel() != policy.numel()) {
+            throw new IllegalArgumentException("expected 2N policy and 2N reference log-probabilities, got "
+                    + policy.shape() + " and " + reference.shape());
+        }
+        return Math.toIntExact(policy.numel() / 2);
     }
 
     /**

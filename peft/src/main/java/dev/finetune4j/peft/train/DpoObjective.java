@@ -2,14 +2,13 @@ package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.PeftModel;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * DPO over preference pairs. The reference model is the policy as it was when this objective was created (TRL's
@@ -51,38 +50,25 @@ final class DpoObjective implements Objective {
         return indices.length;
     }
 
+    /**
+     * The pairs' loss sum and reward sums, all on the model's device: the only host transfer is the upload of their
+     * reference log-probabilities; the loop reads the sums back with the loss.
+     */
     @Override
     public Loss lossSum(int[] indices) {
         int n = indices.length;
-        double[] refChosen = new double[n];
-        double[] refRejected = new double[n];
-        for (int k = 0; k < n; k++) {
-            refChosen[k] = reference.get(indices[k]).chosen();
-            refRejected[k] = reference.get(indices[k]).rejected();
-        }
-        Tensor policy = sequenceLogProbs(model, data, indices, padId);
-        Tensor sum = DpoLoss.lossSum(cfg, policy, refChosen, refRejected);
-        float[] p = policy.toFloatArray();
-        double margins = 0;
-        double chosenRewards = 0;
-        double rejectedRewards = 0;
-        double correct = 0;
+        float[] referenceValues = new float[2 * n]; // chosen responses first, then rejected ones, as in the policy
         long tokens = 0;
         for (int k = 0; k < n; k++) {
-            double chosen = cfg.beta() * (p[k] - refChosen[k]);
-            double rejected = cfg.beta() * (p[n + k] - refRejected[k]);
-            chosenRewards += chosen;
-            rejectedRewards += rejected;
-            margins += chosen - rejected;
-            correct += chosen > rejected ? 1 : 0;
+            DpoTrainer.ResponseLogProbs r = reference.get(indices[k]);
+            // exact: the reference values are float32 log-probabilities read back from the model
+            referenceValues[k] = (float) r.chosen();
+            referenceValues[n + k] = (float) r.rejected();
             tokens += data.get(indices[k]).tokens();
         }
-        Map<String, Double> metrics = new HashMap<>();
-        metrics.put("rewards/chosen", chosenRewards);
-        metrics.put("rewards/rejected", rejectedRewards);
-        metrics.put("rewards/margins", margins);
-        metrics.put("rewards/accuracy", correct);
-        return new Loss(sum, tokens, metrics);
+        Tensor policy = sequenceLogProbs(model, data, indices, padId);
+        Tensor ref = Tensor.of(policy.device(), TensorScope.current(), referenceValues, Shape.of(2 * n));
+        return new Loss(DpoLoss.lossSum(cfg, policy, ref), tokens, DpoLoss.rewardSums(cfg, policy, ref));
     }
 
     /**

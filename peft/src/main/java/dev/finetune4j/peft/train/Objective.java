@@ -51,8 +51,10 @@ interface Objective {
     /**
      * @param sum        sum of per-unit losses, shape [1]
      * @param tokens     real tokens processed (for throughput)
-     * @param metricSums sums over this micro-batch of extra metrics, averaged by the loop over the step's weight
+     * @param metricSums sums over this micro-batch of extra metrics, each one value on the model's device without
+     *                   autograd: the loop reads them back in the same transfer as the loss (issue 17: a step reads
+     *                   nothing else) and averages them over the step's weight
      */
-    record Loss(Tensor sum, long tokens, Map<String, Double> metricSums) {
+    record Loss(Tensor sum, long tokens, Map<String, Tensor> metricSums) {
     }
 }

@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.Concat;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tensor.Tensor;
@@ -161,10 +162,8 @@ final class TrainingLoop {
                     l = train.lossSum(groups.get(m));
                 }
                 Tensor scaled = Elementwise.scale(l.sum(), (float) (1.0 / weight));
-                loss += scaled.toFloatArray()[0];
+                loss += readBack(scaled, l.metricSums(), weight, extra);
                 tokens += l.tokens();
-                long w = weight;
-                l.metricSums().forEach((k, v) -> extra.merge(k, v / w, Double::sum));
                 Autograd.backward(scaled);
             }
         }
@@ -177,6 +176,26 @@ final class TrainingLoop {
         }
         optimization.zeroGrad();
         return new StepOutcome(loss, gradNorm, lr, tokens, skipped, extra);
+    }
+
+    /**
+     * Reads {@code value} (one element) and a micro-batch's metric sums back from the device in one transfer (issue
+     * 17: inside a step the loss is the only read), adding each metric divided by {@code divisor} into
+     * {@code metrics}; returns the value.
+     */
+    private static double readBack(Tensor value, Map<String, Tensor> metricSums, double divisor,
+                                   Map<String, Double> metrics) {
+        List<String> names = List.copyOf(metricSums.keySet());
+        Tensor[] parts = new Tensor[names.size() + 1];
+        parts[0] = value.detach().reshape(1);
+        for (int i = 0; i < names.size(); i++) {
+            parts[i + 1] = metricSums.get(names.get(i)).reshape(1);
+        }
+        float[] read = (parts.length == 1 ? parts[0] : Concat.cat(0, parts)).toFloatArray();
+        for (int i = 0; i < names.size(); i++) {
+            metrics.merge(names.get(i), read[i + 1] / divisor, Double::sum);
+        }
+        return read[0];
     }
 
     /** Example indices of each micro-batch of optimizer step {@code step}. */
@@ -209,8 +228,7 @@ final class TrainingLoop {
                 }
                 try (var scope = TensorScope.open()) {
                     Objective.Loss l = eval.lossSum(idx);
-                    sum += l.sum().toFloatArray()[0];
-                    l.metricSums().forEach((k, v) -> extraSums.merge(k, v, Double::sum));
+                    sum += readBack(l.sum(), l.metricSums(), 1, extraSums);
                 }
                 weight += w;
             }

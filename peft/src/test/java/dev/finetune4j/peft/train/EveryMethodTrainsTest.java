@@ -1,14 +1,10 @@
 package dev.finetune4j.peft.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
-import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
@@ -234,15 +230,8 @@ class EveryMethodTrainsTest {
         return PreferenceDataset.of(out);
     }
 
-    /** Vocabulary 64, hidden 32, 2 layers, 4 heads (2 key-value heads), weights N(0, 0.1). */
+    /** Vocabulary 64, hidden 32, 32 positions. */
     static LanguageModel tinyLlama() {
-        ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "llama").put("vocab_size", VOCAB).put("hidden_size", 32)
-                .put("intermediate_size", 64).put("num_hidden_layers", 2).put("num_attention_heads", 4)
-                .put("num_key_value_heads", 2).put("max_position_embeddings", 32).put("rms_norm_eps", 1e-6)
-                .put("rope_theta", 10000.0).put("hidden_act", "silu").put("tie_word_embeddings", false);
-        LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached());
-        StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
-        return model;
+        return TrainTestSupport.tinyLlama(VOCAB, 32, 32);
     }
 }

@@ -1,7 +1,6 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.Autograd;
-import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
@@ -9,6 +8,7 @@ import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.Fixtures;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
@@ -16,8 +16,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.net.URISyntaxException;
-import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Collections;
@@ -44,7 +42,7 @@ class GradientCheckpointingTest {
     @ParameterizedTest
     @ValueSource(strings = {"llama", "qwen2", "gpt2"})
     void everyTrainableGradientIsEqualWithAndWithoutCheckpointing(String family) {
-        try (LanguageModel base = AutoModel.loadCausalLM(hfTiny(family))) {
+        try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir(family))) {
             String[] targets = family.equals("gpt2") ? new String[]{"c_attn", "c_proj", "c_fc"}
                     : new String[]{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).targetModules(targets)
@@ -70,7 +68,7 @@ class GradientCheckpointingTest {
     @ParameterizedTest
     @EnumSource(EveryMethodTrainsTest.Method.class)
     void everyMethodsGradientsAreEqualWithAndWithoutCheckpointing(EveryMethodTrainsTest.Method method) {
-        try (LanguageModel base = AutoModel.loadCausalLM(hfTiny("llama"))) {
+        try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir("llama"))) {
             PeftModel model = method.wrap.apply(base);
             randomize(model);
             model.train(true);
@@ -88,7 +86,7 @@ class GradientCheckpointingTest {
     /** The recompute in the backward (which runs in F32) rounds as the forward did under BF16_MIXED. */
     @Test
     void theRecomputeKeepsTheForwardsPrecision() {
-        try (LanguageModel base = AutoModel.loadCausalLM(hfTiny("llama"))) {
+        try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir("llama"))) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8)
                     .targetModules("q_proj", "v_proj", "down_proj").build());
             randomize(model);
@@ -105,26 +103,6 @@ class GradientCheckpointingTest {
         }
     }
 
-    private static Path hfTiny(String family) {
-        try {
-            return Path.of(GradientCheckpointingTest.class.getResource("/hf-tiny/" + family).toURI());
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Hugging Face's causal-LM loss of logits (B, T, V) with labels = ids shifted by one. */
-    private static Tensor causalLoss(Tensor logits, long[][] ids) {
-        int b = ids.length;
-        int t = ids[0].length;
-        int[] labels = new int[b * t];
-        for (int i = 0; i < b; i++) {
-            for (int j = 0; j < t; j++) {
-                labels[i * t + j] = j + 1 < t ? (int) ids[i][j + 1] : CrossEntropy.IGNORE_INDEX;
-            }
-        }
-        return CrossEntropy.loss(logits.reshape(b * t, logits.dim(2)), labels);
-    }
 
     /** Gradients of one backward of the causal-LM loss, by parameter name. */
     private static Map<String, float[]> gradients(PeftModel model, long[][] ids, boolean checkpointing, long seed,
@@ -142,7 +120,7 @@ class GradientCheckpointingTest {
         try (var scope = TensorScope.open()) {
             Tensor loss;
             try (var rounding = precision.use()) {
-                loss = causalLoss(model.forward(ModelInput.of(ids, null)), ids);
+                loss = Fixtures.causalLoss(model.forward(ModelInput.of(ids, null)), ids);
             }
             assertEquals(checkpointing && checkpointable, graphHas(loss, "checkpoint"), "checkpoint nodes in the graph");
             Autograd.backward(loss);

@@ -1,13 +1,8 @@
 package dev.finetune4j.peft.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
-import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.nn.StateDicts;
-import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.Tokenizer;
@@ -71,19 +66,9 @@ class LearnsTest {
         return ok;
     }
 
-    /**
-     * Byte-level vocabulary (259), hidden 64, 2 layers, 4 heads (2 key-value heads), weights N(0, 0.1): at 0.02
-     * the logits are too small for LoRA alone to make the answers win.
-     */
+    /** Byte-level vocabulary (259), hidden 64, 64 positions. */
     private static LanguageModel tinyLlama() {
-        ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "llama").put("vocab_size", ByteLevelTokenizer.VOCAB_SIZE).put("hidden_size", 64)
-                .put("intermediate_size", 128).put("num_hidden_layers", 2).put("num_attention_heads", 4)
-                .put("num_key_value_heads", 2).put("max_position_embeddings", 64).put("rms_norm_eps", 1e-6)
-                .put("rope_theta", 10000.0).put("hidden_act", "silu").put("tie_word_embeddings", false);
-        LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached());
-        StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
-        return model;
+        return TrainTestSupport.tinyLlama(ByteLevelTokenizer.VOCAB_SIZE, 64, 64);
     }
 
     private static char letter(SplittableRandom random) {

@@ -2,8 +2,13 @@ package dev.finetune4j.peft.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.io.SafetensorsFile;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,6 +17,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /** Test resources under /train and small readers for them. */
 final class TrainTestSupport {
@@ -91,5 +97,20 @@ final class TrainTestSupport {
             }
         }
         return new Object[]{worst, where};
+    }
+
+    /**
+     * A random LLaMA (2 layers, 4 heads, 2 key-value heads, MLP width 2 hidden, weights N(0, 0.1) from seed 5): at
+     * 0.02 the logits are too small for an adapter alone to make chosen answers win.
+     */
+    static LanguageModel tinyLlama(int vocab, int hidden, int maxPositions) {
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", "llama").put("vocab_size", vocab).put("hidden_size", hidden)
+                .put("intermediate_size", 2 * hidden).put("num_hidden_layers", 2).put("num_attention_heads", 4)
+                .put("num_key_value_heads", 2).put("max_position_embeddings", maxPositions).put("rms_norm_eps", 1e-6)
+                .put("rope_theta", 10000.0).put("hidden_act", "silu").put("tie_word_embeddings", false);
+        LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached());
+        StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
+        return model;
     }
 }

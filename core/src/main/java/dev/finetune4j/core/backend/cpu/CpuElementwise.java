@@ -49,6 +49,7 @@ final class CpuElementwise implements ElementwiseKernels {
                 case EXP -> Math.exp(v[i]);
                 case LOG -> Math.log(v[i]);
                 case SQRT -> Math.sqrt(v[i]);
+                case POSITIVE -> v[i] > 0 ? 1 : 0;
             };
         }
         CpuTensors.commit(out, o);

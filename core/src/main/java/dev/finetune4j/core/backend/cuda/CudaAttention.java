@@ -2,17 +2,31 @@ package dev.finetune4j.core.backend.cuda;
 
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.backend.AttentionKernels;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * Scaled dot-product attention (attention.cu): one block per (batch, head, query) with the query's scores in
- * shared memory. The mask's host arrays are uploaded when they differ from the last ones (so once for all the
- * layers of a forward pass) and kept on the device.
+ * Flash-style scaled dot-product attention (attention.cu): tiles of {@value #TILE} queries and keys in shared
+ * memory, an online softmax, no (T, S) matrix anywhere. The backward runs three kernels: the rows' dOut . out,
+ * then dk and dv per key tile (looping over the group's query heads, so no atomics), then dq per query tile; both
+ * recompute the probabilities from the forward's log-sum-exp and neither depends on scheduling. Keys and values
+ * are read where they lie when their rows are contiguous F32 (a KV cache's filled part). The mask's host arrays
+ * are uploaded when they differ from the last ones (so once for all the layers of a forward pass) and kept on the
+ * device.
  */
 final class CudaAttention implements AttentionKernels {
+    /** Queries per query tile and keys per key tile (ATT_TILE of attention.cu). */
+    static final int TILE = 64;
+    /** The largest head dimension the kernels hold in registers (ATT_MAX_D of attention.cu). */
+    static final int MAX_HEAD_DIM = 128;
+    /** Row stride, in floats, of the kernels' probability tile (ATT_P_STRIDE of attention.cu). */
+    static final int P_STRIDE = 80;
+    /** Threads per block the kernels are written for (ATT_THREADS of attention.cu). */
+    static final int THREADS = 256;
+
     private final CudaRuntime rt;
     private boolean[][] uploadedKeyValid;
     private int[][] uploadedSegments;
@@ -22,18 +36,24 @@ final class CudaAttention implements AttentionKernels {
     private long segmentsBytes;
 
     CudaAttention(CudaRuntime rt) {
+        if (CudaKernels.BLOCK != THREADS) {
+            throw new IllegalStateException("attention.cu is written for blocks of " + THREADS + " threads, kernels"
+                    + " launch " + CudaKernels.BLOCK);
+        }
         this.rt = rt;
     }
 
     @Override
     public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
                           Tensor logSumExp) {
-        long[] dims = dims(q, k);
+        checkShapes(q, k, v);
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
-            a.ptr(s.f32(q)).ptr(s.f32(k)).ptr(s.f32(v)).longs(dims).f32(scale);
+            Rows kr = rows(s, k);
+            Rows vr = rows(s, v);
+            a.ptr(s.f32(q)).ptr(kr.address()).ptr(vr.address()).longs(dims(q, k, kr, vr)).f32(scale);
             maskArgs(a, mask);
             a.ptr(rt.address(out)).ptr(rt.address(logSumExp));
-            rt.kernels.launch("attention", "attention_forward", q.numel() / dims[5], sharedBytes(dims, 1), a);
+            rt.kernels.launch("attention", "attention_forward", queryTiles(q), sharedBytes(q.dim(3), 3), a);
         }
     }
 
@@ -41,30 +61,87 @@ final class CudaAttention implements AttentionKernels {
     public synchronized void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale,
                                                Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk,
                                                Tensor dv) {
-        long[] dims = dims(q, k);
-        try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
-            rt.driver.memsetAsync(rt.address(dk), (byte) 0, dk.numel() * Float.BYTES, rt.context.stream());
-            rt.driver.memsetAsync(rt.address(dv), (byte) 0, dv.numel() * Float.BYTES, rt.context.stream());
-            a.ptr(s.f32(q)).ptr(s.f32(k)).ptr(s.f32(v)).longs(dims).f32(scale);
-            maskArgs(a, mask);
-            a.ptr(s.f32(out)).ptr(s.f32(logSumExp)).ptr(s.f32(dOut)).ptr(rt.address(dq)).ptr(rt.address(dk))
-                    .ptr(rt.address(dv));
-            rt.kernels.launch("attention", "attention_backward", q.numel() / dims[5], sharedBytes(dims, 2), a);
+        checkShapes(q, k, v);
+        try (Scratch s = rt.scratch()) {
+            Rows kr = rows(s, k);
+            Rows vr = rows(s, v);
+            long[] dims = dims(q, k, kr, vr);
+            long qAddress = s.f32(q);
+            long lse = s.f32(logSumExp);
+            long dOutAddress = s.f32(dOut);
+            long delta = s.buffer(logSumExp.numel() * Float.BYTES);
+            try (KernelArgs a = new KernelArgs()) {
+                a.ptr(s.f32(out)).ptr(dOutAddress).longs(dims).ptr(delta);
+                int rowsPerBlock = THREADS / 32;
+                rt.kernels.launch("attention", "attention_delta", (logSumExp.numel() + rowsPerBlock - 1) / rowsPerBlock,
+                        0, a);
+            }
+            try (KernelArgs a = new KernelArgs()) {
+                a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
+                maskArgs(a, mask);
+                a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.address(dk)).ptr(rt.address(dv));
+                long keyTiles = (long) k.dim(0) * k.dim(1) * ceilDiv(k.dim(2), TILE);
+                rt.kernels.launch("attention", "attention_backward_kv", keyTiles, sharedBytes(q.dim(3), 4), a);
+            }
+            try (KernelArgs a = new KernelArgs()) {
+                a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
+                maskArgs(a, mask);
+                a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.address(dq));
+                rt.kernels.launch("attention", "attention_backward_q", queryTiles(q), sharedBytes(q.dim(3), 4), a);
+            }
         }
     }
 
-    /** {B, H, Hkv, T, S, D}, checked. */
-    private static long[] dims(Tensor q, Tensor k) {
-        if (q.rank() != 4 || k.rank() != 4 || q.dim(0) != k.dim(0) || q.dim(3) != k.dim(3)
-                || k.dim(1) == 0 || q.dim(1) % k.dim(1) != 0 || k.dim(2) < q.dim(2)) {
-            throw new IllegalArgumentException("attention: q (B, H, T, D) and k (B, Hkv, S, D) with H a multiple of"
-                    + " Hkv and S >= T, got " + q.shape() + " and " + k.shape());
-        }
-        return new long[]{q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3)};
+    /** Where a key or value tensor's rows lie: a device address and the batch and head strides in elements. */
+    private record Rows(long address, long batchStride, long headStride) {
     }
 
-    private static int sharedBytes(long[] dims, int rowsOfScores) {
-        return Math.toIntExact(rowsOfScores * dims[4] * Float.BYTES);
+    /** {@code t} itself when it is F32 with contiguous rows of D values, else a contiguous F32 copy. */
+    private Rows rows(Scratch s, Tensor t) {
+        long[] strides = t.strides();
+        if (t.dtype() == DType.F32 && strides[3] == 1 && strides[2] == t.dim(3)) {
+            return new Rows(rt.address(t), strides[0], strides[1]);
+        }
+        long head = (long) t.dim(2) * t.dim(3);
+        return new Rows(s.f32(t), t.dim(1) * head, head);
+    }
+
+    /** The kernels' {@code Dims}: B, H, Hkv, T, S, D, then the batch and head strides of k and of v. */
+    private static long[] dims(Tensor q, Tensor k, Rows kRows, Rows vRows) {
+        return new long[]{q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), kRows.batchStride(),
+                kRows.headStride(), vRows.batchStride(), vRows.headStride()};
+    }
+
+    /** Throws when the shapes do not fit each other or the head dimension is past what the kernels hold. */
+    static void checkShapes(Tensor q, Tensor k, Tensor v) {
+        if (q.rank() != 4 || k.rank() != 4 || !k.shape().equals(v.shape()) || q.dim(0) != k.dim(0)
+                || q.dim(3) != k.dim(3) || k.dim(1) == 0 || q.dim(1) % k.dim(1) != 0 || k.dim(2) < q.dim(2)) {
+            throw new IllegalArgumentException("attention: q (B, H, T, D), k and v (B, Hkv, S, D) with H a multiple"
+                    + " of Hkv and S >= T, got " + q.shape() + ", " + k.shape() + " and " + v.shape());
+        }
+        if (q.dim(3) > MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("attention on CUDA supports head dimensions up to " + MAX_HEAD_DIM
+                    + ", got " + q.dim(3) + " (q " + q.shape() + "); run this model on the CPU backend");
+        }
+    }
+
+    /** Blocks of the kernels with one block per query tile: B * H * ceil(T / TILE). */
+    private static long queryTiles(Tensor q) {
+        return (long) q.dim(0) * q.dim(1) * ceilDiv(q.dim(2), TILE);
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    /**
+     * Dynamic shared memory of a kernel holding {@code tiles} tiles of TILE rows of D floats and one TILE x TILE
+     * probability tile (row stride P_STRIDE), as attention.cu lays it out: a tile's row stride is D rounded up to
+     * a multiple of 4, then made 4 (mod 8) (tile_stride).
+     */
+    static int sharedBytes(long headDim, int tiles) {
+        long stride = ((headDim + 3) & ~3L) | 4;
+        return Math.toIntExact((tiles * TILE * stride + (long) TILE * P_STRIDE) * Float.BYTES);
     }
 
     /**

@@ -1,107 +1,430 @@
-// AttentionKernels: a simple, correct scaled dot-product attention. One block per (b, h, query); the query's
-// scores over all S keys live in dynamic shared memory. Grouped-query attention: head h reads kv head h / group.
-// q, out, dOut, dq: (B, H, T, D); k, v, dk, dv: (B, Hkv, S, D); lse: (B, H, T). All contiguous F32.
+// AttentionKernels, flash style: queries and keys are taken in tiles of ATT_TILE rows staged in shared memory,
+// the softmax is computed online (running max and sum in f32), and no (T, S) matrix exists anywhere. The forward
+// keeps each query's log-sum-exp; the backward recomputes the probabilities from it, tile by tile.
+// q, out, dOut, dq: (B, H, T, D) contiguous; dk, dv: (B, Hkv, S, D) contiguous; lse, delta: (B, H, T).
+// k, v: (B, Hkv, S, D) with rows of D contiguous values and any batch and head strides (a KV cache's filled part).
+// Grouped-query attention: query head h reads kv head h / (H / Hkv); K and V are never repeated.
 // Mask: query i sits at key position S - T + i; keyValid (B, S) bytes and segments (B, S) ints may be null.
+// All F32 with f32 accumulation.
+//
+// Threads: a block is ATT_THREADS = 256 threads (CudaKernels.BLOCK) seen as a 16 x 16 grid (tx, ty); in every
+// 64 x 64 tile a thread owns rows ty + 16 i and columns tx + 16 j (i, j < 4), and in every 64 x D accumulator rows
+// ty + 16 i and the columns 64 g + 4 tx + e (g < 2, e < 4, so D <= 128). A row of a tile therefore belongs to 16
+// lanes of one warp: row reductions are half-warp shuffles, and a row written to shared memory and read back by
+// the same threads needs only __syncwarp.
+// Shared memory (dynamic): 64-row tiles of D values, zero-padded to a multiple of 4 so that they are read 4 floats
+// (16 bytes) at a time, with a row stride of 4 (mod 8) floats (8 lanes reading 16 bytes of 8 different rows hit
+// all 32 banks once); and one 64 x 64 tile of probabilities or score gradients with row stride ATT_P_STRIDE (the
+// two rows a warp writes start 16 banks apart). CudaAttention sizes it.
 #include "common.cuh"
+
+#define ATT_THREADS 256
+#define ATT_TILE 64
+#define ATT_SPLIT 16
+#define ATT_PER 4
+#define ATT_MAX_D 128
+#define ATT_DCOLS 8
+#define ATT_P_STRIDE 80
+// Blocks per SM the forward and dq kernels are register-limited to (128 registers a thread, no spills; D = 64 fits
+// two blocks' shared memory too). The dk, dv kernel holds two accumulators and takes what it needs.
+#define ATT_MIN_BLOCKS 2
+
+// Row stride of a shared tile of D values: D rounded up to a multiple of 4, then 4 (mod 8).
+__device__ __forceinline__ int tile_stride(int D) {
+    return ((D + 3) & ~3) | 4;
+}
+
+struct alignas(16) Vec4 {
+    float x, y, z, w;
+};
+
+__device__ __forceinline__ Vec4 load4(const float* p) {
+    return *reinterpret_cast<const Vec4*>(p);
+}
+
+__device__ __forceinline__ float part(const Vec4& v, int e) {
+    return e == 0 ? v.x : e == 1 ? v.y : e == 2 ? v.z : v.w;
+}
 
 struct Dims {
     long long B, H, Hkv, T, S, D;
+    long long kBatch, kHead, vBatch, vHead;  // strides of k and v, in elements
 };
 
-__device__ __forceinline__ bool allowed(int causal, const unsigned char* keyValid, const int* segments,
-                                        long long b, long long S, long long qPos, long long j) {
-    if (causal && j > qPos) return false;
-    if (keyValid && !keyValid[b * S + j]) return false;
-    return !segments || segments[b * S + j] == segments[b * S + qPos];
+// Who a query row or a key column is for the mask: in range and (keys) not padding, its position, its segment.
+struct Slot {
+    int ok;
+    long long pos;
+    int seg;
+};
+
+__device__ __forceinline__ Slot query_slot(const Dims& d, const int* segments, long long b, long long i) {
+    Slot s;
+    s.ok = i < d.T;
+    s.pos = d.S - d.T + i;
+    s.seg = s.ok && segments ? segments[b * d.S + s.pos] : 0;
+    return s;
 }
 
-// Fills p[j] = scale * q.k_j (or -inf where masked) for the block's query; returns the row's maximum.
-__device__ float scores(const float* qr, const float* kh, float scale, int causal, const unsigned char* keyValid,
-                        const int* segments, long long b, long long qPos, const Dims& d, float* p) {
-    float m = -F_INF;
-    for (long long j = threadIdx.x; j < d.S; j += blockDim.x) {
-        float s = -F_INF;
-        if (allowed(causal, keyValid, segments, b, d.S, qPos, j)) {
-            float dot = 0.0f;
-            for (long long c = 0; c < d.D; ++c) dot += qr[c] * kh[j * d.D + c];
-            s = dot * scale;
+__device__ __forceinline__ Slot key_slot(const Dims& d, const unsigned char* keyValid, const int* segments,
+                                         long long b, long long j) {
+    Slot s;
+    s.ok = j < d.S && (!keyValid || keyValid[b * d.S + j]);
+    s.pos = j;
+    s.seg = s.ok && segments ? segments[b * d.S + j] : 0;
+    return s;
+}
+
+__device__ __forceinline__ bool allowed(int causal, const Slot& query, const Slot& key) {
+    return query.ok && key.ok && (!causal || key.pos <= query.pos) && query.seg == key.seg;
+}
+
+// Rows [0, n) of a tile from src (rows of D contiguous floats), coalesced; the padding columns up to a multiple of
+// 4 and the rows [n, ATT_TILE) become zeros, so that they add nothing (and no NaN) to the products.
+__device__ __forceinline__ void load_rows(float* dst, int ld, const float* src, int n, int D) {
+    const int width = (D + 3) & ~3;
+    for (int e = threadIdx.x; e < ATT_TILE * width; e += ATT_THREADS) {
+        int r = e / width, c = e - r * width;
+        dst[r * ld + c] = r < n && c < D ? src[(long long) r * D + c] : 0.0f;
+    }
+}
+
+// acc[i][j] += sum over c < D of a[row ty + 16 i][c] * b[row tx + 16 j][c] (a times b transposed).
+__device__ __forceinline__ void tile_abt(const float* a, const float* b, int ld, int D, float acc[ATT_PER][ATT_PER]) {
+    const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
+#pragma unroll 1
+    for (int c = 0; c < D; c += 4) {  // the padding columns are zeros
+        Vec4 av[ATT_PER], bv[ATT_PER];
+#pragma unroll
+        for (int i = 0; i < ATT_PER; ++i) {
+            av[i] = load4(a + (ty + ATT_SPLIT * i) * ld + c);
+            bv[i] = load4(b + (tx + ATT_SPLIT * i) * ld + c);
         }
-        p[j] = s;
-        m = fmaxf(m, s);
-    }
-    return block_max_f(m);
-}
-
-// out = softmax(scores) v and lse = log(sum(exp(scores))); a query that sees no key gets 0 and -inf.
-extern "C" __global__ void attention_forward(const float* q, const float* k, const float* v, Dims d, float scale,
-                                             int causal, const unsigned char* keyValid, const int* segments,
-                                             float* out, float* lse) {
-    extern __shared__ float p[];
-    long long row = blockIdx.x;  // (b, h, t)
-    long long t = row % d.T, h = (row / d.T) % d.H, b = row / (d.T * d.H);
-    long long kvHead = b * d.Hkv + h / (d.H / d.Hkv);
-    const float* kh = k + kvHead * d.S * d.D;
-    const float* vh = v + kvHead * d.S * d.D;
-    long long qPos = d.S - d.T + t;
-    float m = scores(q + row * d.D, kh, scale, causal, keyValid, segments, b, qPos, d, p);
-    double s = 0.0;
-    for (long long j = threadIdx.x; j < d.S; j += blockDim.x) {
-        float e = m == -F_INF ? 0.0f : expf(p[j] - m);
-        p[j] = e;
-        s += e;
-    }
-    s = block_sum_d(s);  // synchronizes, so every p[j] is visible below
-    float inv = s > 0 ? (float) (1.0 / s) : 0.0f;
-    for (long long c = threadIdx.x; c < d.D; c += blockDim.x) {
-        float acc = 0.0f;
-        for (long long j = 0; j < d.S; ++j) acc += p[j] * vh[j * d.D + c];
-        out[row * d.D + c] = acc * inv;
-    }
-    if (threadIdx.x == 0) lse[row] = s > 0 ? m + (float) ::log(s) : -F_INF;
-}
-
-// (forward: attention_forward) with p = exp(score - lse), dp_j = dOut.v_j and delta = dOut.out:
-// ds_j = p_j (dp_j - delta); dq = scale sum_j ds_j k_j; dk_j += scale ds_j q; dv_j += p_j dOut.
-// dk and dv must be zero on entry (several queries and heads add into them).
-extern "C" __global__ void attention_backward(const float* q, const float* k, const float* v, Dims d, float scale,
-                                              int causal, const unsigned char* keyValid, const int* segments,
-                                              const float* out, const float* lse, const float* dOut, float* dq,
-                                              float* dk, float* dv) {
-    extern __shared__ float p[];  // p[0..S): probabilities, p[S..2S): ds
-    float* ds = p + d.S;
-    long long row = blockIdx.x;
-    long long t = row % d.T, h = (row / d.T) % d.H, b = row / (d.T * d.H);
-    long long kvHead = b * d.Hkv + h / (d.H / d.Hkv);
-    const float* kh = k + kvHead * d.S * d.D;
-    const float* vh = v + kvHead * d.S * d.D;
-    const float* qr = q + row * d.D;
-    const float* dor = dOut + row * d.D;
-    long long qPos = d.S - d.T + t;
-    float l = lse[row];
-    scores(qr, kh, scale, causal, keyValid, segments, b, qPos, d, p);
-    double delta = 0.0;
-    for (long long c = threadIdx.x; c < d.D; c += blockDim.x) delta += (double) dor[c] * out[row * d.D + c];
-    float dl = (float) block_sum_d(delta);
-    for (long long j = threadIdx.x; j < d.S; j += blockDim.x) {
-        float pj = (l == -F_INF || p[j] == -F_INF) ? 0.0f : expf(p[j] - l);
-        float dp = 0.0f;
-        for (long long c = 0; c < d.D; ++c) dp += dor[c] * vh[j * d.D + c];
-        p[j] = pj;
-        ds[j] = pj * (dp - dl);
-    }
-    __syncthreads();
-    for (long long c = threadIdx.x; c < d.D; c += blockDim.x) {
-        float acc = 0.0f;
-        for (long long j = 0; j < d.S; ++j) acc += ds[j] * kh[j * d.D + c];
-        dq[row * d.D + c] = acc * scale;
-    }
-    float* dkh = dk + kvHead * d.S * d.D;
-    float* dvh = dv + kvHead * d.S * d.D;
-    for (long long e = threadIdx.x; e < d.S * d.D; e += blockDim.x) {
-        long long j = e / d.D, c = e % d.D;
-        if (p[j] != 0.0f) {
-            atomicAdd(dkh + e, scale * ds[j] * qr[c]);
-            atomicAdd(dvh + e, p[j] * dor[c]);
+#pragma unroll
+        for (int i = 0; i < ATT_PER; ++i) {
+#pragma unroll
+            for (int j = 0; j < ATT_PER; ++j) {
+                acc[i][j] = fmaf(av[i].x, bv[j].x, acc[i][j]);
+                acc[i][j] = fmaf(av[i].y, bv[j].y, acc[i][j]);
+                acc[i][j] = fmaf(av[i].z, bv[j].z, acc[i][j]);
+                acc[i][j] = fmaf(av[i].w, bv[j].w, acc[i][j]);
+            }
         }
     }
+}
+
+// acc[i][4 g + e] += sum over c < ATT_TILE of p[row ty + 16 i][c] * m[row c][column 64 g + 4 tx + e].
+__device__ __forceinline__ void tile_ab(const float* p, const float* m, int ld, int D, float acc[ATT_PER][ATT_DCOLS]) {
+    const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
+#pragma unroll 1
+    for (int c = 0; c < ATT_TILE; c += 4) {
+        Vec4 pv[ATT_PER];
+#pragma unroll
+        for (int i = 0; i < ATT_PER; ++i) pv[i] = load4(p + (ty + ATT_SPLIT * i) * ATT_P_STRIDE + c);
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+#pragma unroll
+            for (int g = 0; g < ATT_DCOLS / 4; ++g) {
+                int col = ATT_TILE * g + 4 * tx;
+                if (col < D) {  // then the 4 columns lie within the zero-padded row
+                    Vec4 mv = load4(m + (c + e) * ld + col);
+#pragma unroll
+                    for (int i = 0; i < ATT_PER; ++i) {
+                        float pe = part(pv[i], e);
+                        acc[i][4 * g] = fmaf(pe, mv.x, acc[i][4 * g]);
+                        acc[i][4 * g + 1] = fmaf(pe, mv.y, acc[i][4 * g + 1]);
+                        acc[i][4 * g + 2] = fmaf(pe, mv.z, acc[i][4 * g + 2]);
+                        acc[i][4 * g + 3] = fmaf(pe, mv.w, acc[i][4 * g + 3]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Stores the 4 x 4 values a thread owns into the probability tile.
+__device__ __forceinline__ void store_p(float* ps, const float v[ATT_PER][ATT_PER]) {
+    const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
+#pragma unroll
+    for (int i = 0; i < ATT_PER; ++i) {
+#pragma unroll
+        for (int j = 0; j < ATT_PER; ++j) ps[(ty + ATT_SPLIT * i) * ATT_P_STRIDE + tx + ATT_SPLIT * j] = v[i][j];
+    }
+}
+
+// Writes the rows ty + 16 i below n of a 64 x D accumulator, times factor[i], to dst (rows of D floats).
+__device__ __forceinline__ void store_rows(float* dst, int n, int D, const float acc[ATT_PER][ATT_DCOLS],
+                                           const float factor[ATT_PER]) {
+    const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
+#pragma unroll
+    for (int i = 0; i < ATT_PER; ++i) {
+        int r = ty + ATT_SPLIT * i;
+        if (r < n) {
+#pragma unroll
+            for (int j = 0; j < ATT_DCOLS; ++j) {
+                int col = ATT_TILE * (j / 4) + 4 * tx + j % 4;
+                if (col < D) dst[(long long) r * D + col] = acc[i][j] * factor[i];
+            }
+        }
+    }
+}
+
+// Reductions over the 16 lanes that own one tile row (all 32 lanes of the warp call them together).
+__device__ __forceinline__ float row_max(float v) {
+    for (int o = ATT_SPLIT / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float row_sum(float v) {
+    for (int o = ATT_SPLIT / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Keys a query tile [q0, q0 + n) may see at all: with a causal mask none past its last query's position.
+__device__ __forceinline__ long long visible_keys(const Dims& d, int causal, long long q0, int n) {
+    long long last = d.S - d.T + q0 + n;
+    return causal && last < d.S ? last : d.S;
+}
+
+// The block's (batch * H + head, first query) for kernels with one block per query tile: the tiles with the most
+// causal work start first.
+__device__ __forceinline__ void query_tile(const Dims& d, long long* bh, long long* q0) {
+    long long tiles = (d.T + ATT_TILE - 1) / ATT_TILE;
+    *bh = blockIdx.x / tiles;
+    *q0 = (tiles - 1 - blockIdx.x % tiles) * ATT_TILE;
+}
+
+// out = softmax(scores) v and lse = log(sum(exp(scores))) with scores = scale q.k (masked: -inf); a query that
+// sees no key gets 0 and -inf. Grid: B * H * ceil(T / 64) blocks, each one tile of 64 queries of one head.
+// Shared: q, k, v tiles and the probability tile.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward(
+        const float* q, const float* k, const float* v, Dims d, float scale, int causal,
+        const unsigned char* keyValid, const int* segments, float* out, float* lse) {
+    extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
+    float* smem = reinterpret_cast<float*>(shared4);
+    const int D = (int) d.D, ld = tile_stride(D);
+    float* qs = smem;
+    float* ks = qs + ATT_TILE * ld;
+    float* vs = ks + ATT_TILE * ld;
+    float* ps = vs + ATT_TILE * ld;
+    const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
+    long long bh, q0;
+    query_tile(d, &bh, &q0);
+    long long b = bh / d.H, kvHead = bh % d.H / (d.H / d.Hkv);
+    const float* kh = k + b * d.kBatch + kvHead * d.kHead;
+    const float* vh = v + b * d.vBatch + kvHead * d.vHead;
+    int qn = (int) min((long long) ATT_TILE, d.T - q0);
+    load_rows(qs, ld, q + (bh * d.T + q0) * D, qn, D);  // visible after the first barrier of the loop
+    Slot query[ATT_PER];
+    float m[ATT_PER], l[ATT_PER], acc[ATT_PER][ATT_DCOLS];
+#pragma unroll
+    for (int i = 0; i < ATT_PER; ++i) {
+        query[i] = query_slot(d, segments, b, q0 + ty + ATT_SPLIT * i);
+        m[i] = -F_INF;
+        l[i] = 0.0f;
+#pragma unroll
+        for (int j = 0; j < ATT_DCOLS; ++j) acc[i][j] = 0.0f;
+    }
+    long long keys = visible_keys(d, causal, q0, qn);
+    for (long long k0 = 0; k0 < keys; k0 += ATT_TILE) {
+        int kn = (int) min((long long) ATT_TILE, d.S - k0);
+        __syncthreads();  // every thread is done with the previous k, v and probability tiles
+        load_rows(ks, ld, kh + k0 * D, kn, D);
+        load_rows(vs, ld, vh + k0 * D, kn, D);
+        __syncthreads();
+        float s[ATT_PER][ATT_PER] = {};
+        tile_abt(qs, ks, ld, D, s);
+        Slot key[ATT_PER];
+#pragma unroll
+        for (int j = 0; j < ATT_PER; ++j) key[j] = key_slot(d, keyValid, segments, b, k0 + tx + ATT_SPLIT * j);
+#pragma unroll
+        for (int i = 0; i < ATT_PER; ++i) {
+            float tileMax = -F_INF;
+#pragma unroll
+            for (int j = 0; j < ATT_PER; ++j) {
+                s[i][j] = allowed(causal, query[i], key[j]) ? s[i][j] * scale : -F_INF;
+                tileMax = fmaxf(tileMax, s[i][j]);
+            }
+            float mNew = fmaxf(m[i], row_max(tileMax));
+            float rescale = m[i] == -F_INF ? 0.0f : expf(m[i] - mNew);  // -inf only while nothing was seen
+            float sum = 0.0f;
+#pragma unroll
+            for (int j = 0; j < ATT_PER; ++j) {
+                s[i][j] = s[i][j] == -F_INF ? 0.0f : expf(s[i][j] - mNew);
+                sum += s[i][j];
+            }
+            l[i] = l[i] * rescale + row_sum(sum);
+            m[i] = mNew;
+#pragma unroll
+            for (int j = 0; j < ATT_DCOLS; ++j) acc[i][j] *= rescale;
+        }
+        store_p(ps, s);
+        __syncwarp();  // each probability row is read back by the 16 lanes of this warp that wrote it
+        tile_ab(ps, vs, ld, D, acc);
+    }
+    float inv[ATT_PER];
+#pragma unroll
+    for (int i = 0; i < ATT_PER; ++i) {
+        inv[i] = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
+        int r = ty + ATT_SPLIT * i;
+        if (tx == 0 && r < qn) lse[bh * d.T + q0 + r] = l[i] > 0.0f ? m[i] + logf(l[i]) : -F_INF;
+    }
+    store_rows(out + (bh * d.T + q0) * D, qn, D, acc, inv);
+}
+
+// delta = rowsum(dOut * out) for every query row (the softmax backward's dot product of dp and p). One warp per
+// row; grid: ceil(B * H * T / 8) blocks.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_delta(const float* out, const float* dOut, Dims d,
+                                                                          float* delta) {
+    long long row = (long long) blockIdx.x * (ATT_THREADS / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (row >= d.B * d.H * d.T) return;  // the whole warp leaves together; no barrier follows
+    float s = 0.0f;
+    for (long long c = lane; c < d.D; c += 32) s = fmaf(dOut[row * d.D + c], out[row * d.D + c], s);
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    if (lane == 0) delta[row] = s;
+}
+
+// The probability p and score gradient ds = scale p (dp - delta) of one (query, key) pair, 0 where masked.
+__device__ __forceinline__ float score_grad(int causal, const Slot& query, const Slot& key, float score, float dp,
+                                            float lseRow, float deltaRow, float scale, float* p) {
+    bool on = allowed(causal, query, key) && lseRow != -F_INF;
+    *p = on ? expf(score * scale - lseRow) : 0.0f;
+    return on ? *p * (dp - deltaRow) * scale : 0.0f;
+}
+
+// (forward: attention_forward) dk and dv of one tile of 64 keys of one kv head, overwritten: the block loops over
+// the group's query heads and their query tiles (with a causal mask, only those that see the tile), so the heads
+// sharing these keys add up here without atomics. dv += p^T dOut, dk += ds^T q. Grid: B * Hkv * ceil(S / 64).
+// Shared: k, v, q, dOut tiles and the probability tile (reused for ds).
+extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
+        const float* q, const float* k, const float* v, Dims d, float scale, int causal,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dk, float* dv) {
+    extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
+    float* smem = reinterpret_cast<float*>(shared4);
+    const int D = (int) d.D, ld = tile_stride(D);
+    float* ks = smem;
+    float* vs = ks + ATT_TILE * ld;
+    float* qs = vs + ATT_TILE * ld;
+    float* dos = qs + ATT_TILE * ld;
+    float* ps = dos + ATT_TILE * ld;
+    const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
+    long long tiles = (d.S + ATT_TILE - 1) / ATT_TILE;
+    long long bkv = blockIdx.x / tiles, k0 = blockIdx.x % tiles * ATT_TILE;
+    long long b = bkv / d.Hkv, kvHead = bkv % d.Hkv, group = d.H / d.Hkv;
+    int kn = (int) min((long long) ATT_TILE, d.S - k0);
+    load_rows(ks, ld, k + b * d.kBatch + kvHead * d.kHead + k0 * D, kn, D);  // visible after the loop's first barrier
+    load_rows(vs, ld, v + b * d.vBatch + kvHead * d.vHead + k0 * D, kn, D);
+    Slot key[ATT_PER];
+    float dkAcc[ATT_PER][ATT_DCOLS], dvAcc[ATT_PER][ATT_DCOLS], ones[ATT_PER];
+#pragma unroll
+    for (int i = 0; i < ATT_PER; ++i) {
+        key[i] = key_slot(d, keyValid, segments, b, k0 + ty + ATT_SPLIT * i);
+        ones[i] = 1.0f;
+#pragma unroll
+        for (int j = 0; j < ATT_DCOLS; ++j) dkAcc[i][j] = dvAcc[i][j] = 0.0f;
+    }
+    // With a causal mask, query i sees key k0 only from i = k0 - (S - T) on.
+    long long firstQuery = causal ? max(0LL, k0 - (d.S - d.T)) / ATT_TILE * ATT_TILE : 0;
+    for (long long head = b * d.H + kvHead * group; head < b * d.H + (kvHead + 1) * group; ++head) {
+        for (long long q0 = firstQuery; q0 < d.T; q0 += ATT_TILE) {
+            int qn = (int) min((long long) ATT_TILE, d.T - q0);
+            __syncthreads();  // every thread is done with the previous q, dOut and probability tiles
+            load_rows(qs, ld, q + (head * d.T + q0) * D, qn, D);
+            load_rows(dos, ld, dOut + (head * d.T + q0) * D, qn, D);
+            __syncthreads();
+            Slot query[ATT_PER];
+            float lseCol[ATT_PER], deltaCol[ATT_PER];
+#pragma unroll
+            for (int j = 0; j < ATT_PER; ++j) {
+                long long i = q0 + tx + ATT_SPLIT * j;
+                query[j] = query_slot(d, segments, b, i);
+                lseCol[j] = query[j].ok ? lse[head * d.T + i] : -F_INF;
+                deltaCol[j] = query[j].ok ? delta[head * d.T + i] : 0.0f;
+            }
+            float s[ATT_PER][ATT_PER] = {}, dp[ATT_PER][ATT_PER] = {};
+            tile_abt(ks, qs, ld, D, s);    // rows: keys, columns: queries
+            tile_abt(vs, dos, ld, D, dp);
+#pragma unroll
+            for (int i = 0; i < ATT_PER; ++i) {
+#pragma unroll
+                for (int j = 0; j < ATT_PER; ++j) {
+                    dp[i][j] = score_grad(causal, query[j], key[i], s[i][j], dp[i][j], lseCol[j], deltaCol[j],
+                                          scale, &s[i][j]);
+                }
+            }
+            store_p(ps, s);
+            __syncwarp();  // each row is read back by the 16 lanes of this warp that wrote it
+            tile_ab(ps, dos, ld, D, dvAcc);
+            __syncwarp();  // those lanes are done reading p before ds replaces it
+            store_p(ps, dp);
+            __syncwarp();
+            tile_ab(ps, qs, ld, D, dkAcc);
+        }
+    }
+    store_rows(dk + (bkv * d.S + k0) * D, kn, D, dkAcc, ones);
+    store_rows(dv + (bkv * d.S + k0) * D, kn, D, dvAcc, ones);
+}
+
+// (forward: attention_forward) dq = ds k for one tile of 64 queries, overwritten: the block loops over the key
+// tiles its queries see, recomputing p and ds (no atomics, so the result does not depend on scheduling).
+// Grid: B * H * ceil(T / 64). Shared: q, dOut, k, v tiles and the ds tile.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q(
+        const float* q, const float* k, const float* v, Dims d, float scale, int causal,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dq) {
+    extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
+    float* smem = reinterpret_cast<float*>(shared4);
+    const int D = (int) d.D, ld = tile_stride(D);
+    float* qs = smem;
+    float* dos = qs + ATT_TILE * ld;
+    float* ks = dos + ATT_TILE * ld;
+    float* vs = ks + ATT_TILE * ld;
+    float* ps = vs + ATT_TILE * ld;
+    const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
+    long long bh, q0;
+    query_tile(d, &bh, &q0);
+    long long b = bh / d.H, kvHead = bh % d.H / (d.H / d.Hkv);
+    const float* kh = k + b * d.kBatch + kvHead * d.kHead;
+    const float* vh = v + b * d.vBatch + kvHead * d.vHead;
+    int qn = (int) min((long long) ATT_TILE, d.T - q0);
+    load_rows(qs, ld, q + (bh * d.T + q0) * D, qn, D);  // visible after the first barrier of the loop
+    load_rows(dos, ld, dOut + (bh * d.T + q0) * D, qn, D);
+    Slot query[ATT_PER];
+    float lseRow[ATT_PER], deltaRow[ATT_PER], acc[ATT_PER][ATT_DCOLS], ones[ATT_PER];
+#pragma unroll
+    for (int i = 0; i < ATT_PER; ++i) {
+        long long row = q0 + ty + ATT_SPLIT * i;
+        query[i] = query_slot(d, segments, b, row);
+        lseRow[i] = query[i].ok ? lse[bh * d.T + row] : -F_INF;
+        deltaRow[i] = query[i].ok ? delta[bh * d.T + row] : 0.0f;
+        ones[i] = 1.0f;
+#pragma unroll
+        for (int j = 0; j < ATT_DCOLS; ++j) acc[i][j] = 0.0f;
+    }
+    long long keys = visible_keys(d, causal, q0, qn);
+    for (long long k0 = 0; k0 < keys; k0 += ATT_TILE) {
+        int kn = (int) min((long long) ATT_TILE, d.S - k0);
+        __syncthreads();  // every thread is done with the previous k, v and ds tiles
+        load_rows(ks, ld, kh + k0 * D, kn, D);
+        load_rows(vs, ld, vh + k0 * D, kn, D);
+        __syncthreads();
+        float s[ATT_PER][ATT_PER] = {}, dp[ATT_PER][ATT_PER] = {};
+        tile_abt(qs, ks, ld, D, s);    // rows: queries, columns: keys
+        tile_abt(dos, vs, ld, D, dp);
+#pragma unroll
+        for (int j = 0; j < ATT_PER; ++j) {
+            Slot key = key_slot(d, keyValid, segments, b, k0 + tx + ATT_SPLIT * j);
+#pragma unroll
+            for (int i = 0; i < ATT_PER; ++i) {
+                float p;
+                dp[i][j] = score_grad(causal, query[i], key, s[i][j], dp[i][j], lseRow[i], deltaRow[i], scale, &p);
+            }
+        }
+        store_p(ps, dp);
+        __syncwarp();  // each row is read back by the 16 lanes of this warp that wrote it
+        tile_ab(ps, ks, ld, D, acc);
+    }
+    store_rows(dq + (bh * d.T + q0) * D, qn, D, acc, ones);
 }

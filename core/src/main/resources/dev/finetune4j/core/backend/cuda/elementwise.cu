@@ -19,11 +19,11 @@ extern "C" __global__ void binary(int op, const void* a, int aType, View av, con
     }
 }
 
-// op: 0 exp, 1 log, 2 sqrt (ElementwiseKernels.UnaryOp ordinals).
+// op: 0 exp, 1 log, 2 sqrt, 3 positive (ElementwiseKernels.UnaryOp ordinals).
 extern "C" __global__ void unary(int op, const void* x, int xType, View xv, float* out, long long n) {
     FOR_EACH(i, n) {
         float v = load_f(x, xType, view_at(xv, i));
-        out[i] = op == 0 ? expf(v) : op == 1 ? logf(v) : sqrtf(v);
+        out[i] = op == 0 ? expf(v) : op == 1 ? logf(v) : op == 2 ? sqrtf(v) : (v > 0.0f ? 1.0f : 0.0f);
     }
 }
 

@@ -198,6 +198,72 @@ class CudaKernelConformanceTest {
     }
 
     @Test
+    void attentionTilesAgreeOnTailsCachesGroupsMasksAndHeadSizes() {
+        // 1030 = 16 tiles of 64 and a tail of 6; the causal mask lets query tiles skip key tiles. Groups of 4.
+        attentionAgrees("causal, T = S = 1030", 1, 4, 1, 1030, 1030, 0, 64, AttentionMask.causalOnly());
+        // A KV cache: 70 queries after 80 cached keys, groups of 8, D = 128, padding and packed segments. The query
+        // at position 80 of row 0 sees no key: its own key is padding and no other key shares its segment.
+        boolean[][] valid = new boolean[2][150];
+        int[][] segments = new int[2][150];
+        for (int j = 0; j < 150; j++) {
+            valid[0][j] = j >= 5 && j != 80;
+            valid[1][j] = j < 140;
+            segments[0][j] = j < 40 ? 1 : j < 80 ? 2 : j == 80 ? 3 : 4;
+            segments[1][j] = j < 100 ? 0 : 5;
+        }
+        attentionAgrees("cache, padding, segments", 2, 8, 1, 70, 150, 0, 128, new AttentionMask(true, valid, segments));
+        // Bidirectional, one query head per kv head, D = 33 (no multiple of 16), 67 = 64 + 3; every key of row 1
+        // is padding, so none of its queries sees a key.
+        boolean[][] sparse = new boolean[2][67];
+        for (int j = 0; j < 67; j++) {
+            sparse[0][j] = j % 3 != 1;
+        }
+        attentionAgrees("bidirectional, odd D, a row of padding", 2, 3, 3, 67, 67, 0, 33,
+                new AttentionMask(false, sparse, null));
+        // Keys and values read where they lie: the first 100 positions of a 128-position cache buffer.
+        attentionAgrees("cache views", 2, 8, 2, 40, 100, 28, 64, AttentionMask.causalOnly());
+    }
+
+    @Test
+    void attentionBackwardIsTheSameOnEveryRun() {
+        // dk and dv add up 8 query heads and 11 query tiles, dq 11 key tiles: in a fixed order, without atomics.
+        Input[] inputs = in(Input.randn(70, 1, 8, 700, 64), Input.randn(71, 1, 1, 700, 64),
+                Input.randn(72, 1, 1, 700, 64), Input.randn(73, 1, 8, 700, 64));
+        int[][] outputs = out(d(1, 8, 700, 64), d(1, 8, 700), d(1, 8, 700, 64), d(1, 1, 700, 64), d(1, 1, 700, 64));
+        GpuTensors.KernelCall call = (be, x, o) -> {
+            be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1]);
+            be.attention().attentionBackward(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1], x[3],
+                    o[2], o[3], o[4]);
+        };
+        float[][] first = GpuTensors.run(GpuTensors.GPU, inputs, outputs, call);
+        float[][] second = GpuTensors.run(GpuTensors.GPU, inputs, outputs, call);
+        for (int i = 0; i < first.length; i++) {
+            GpuTensors.assertClose("attention run twice, tensor " + i, first[i], second[i], 0);
+        }
+    }
+
+    /**
+     * Attention forward and backward on the CPU and the GPU: q (batch, heads, queries, headDim) and k, v the first
+     * {@code keys} positions of buffers of {@code keys + spareKeys} positions (views, as a KV cache hands them).
+     */
+    private static void attentionAgrees(String what, int batch, int heads, int kvHeads, int queries, int keys,
+                                        int spareKeys, int headDim, AttentionMask mask) {
+        float scale = (float) (1 / Math.sqrt(headDim));
+        agree("attention, " + what, F32_TOLERANCE,
+                in(Input.randn(60, batch, heads, queries, headDim),
+                        Input.randn(61, batch, kvHeads, keys + spareKeys, headDim),
+                        Input.randn(62, batch, kvHeads, keys + spareKeys, headDim),
+                        Input.randn(63, batch, heads, queries, headDim)),
+                out(d(batch, heads, queries, headDim), d(batch, heads, queries), d(batch, heads, queries, headDim),
+                        d(batch, kvHeads, keys, headDim), d(batch, kvHeads, keys, headDim)), (be, x, o) -> {
+                    Tensor k = x[1].slice(2, 0, keys);
+                    Tensor v = x[2].slice(2, 0, keys);
+                    be.attention().attention(x[0], k, v, mask, scale, o[0], o[1]);
+                    be.attention().attentionBackward(x[0], k, v, mask, scale, o[0], o[1], x[3], o[2], o[3], o[4]);
+                });
+    }
+
+    @Test
     void embeddingGatherAndScatterAdd() {
         Input ids = Input.ints(DType.I64, d(6), 3, 0, 9, 3, 3, 7);
         agree("gather", 0, in(Input.randn(52, 10, 16), ids), out(d(6, 16)),

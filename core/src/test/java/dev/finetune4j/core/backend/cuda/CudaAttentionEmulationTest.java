@@ -1,0 +1,112 @@
+package dev.finetune4j.core.backend.cuda;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * attention.cu's kernels run on the CPU under a small CUDA emulation (emulator/cuda_emulation.h: the 256 threads
+ * of a block are fibers switched at barriers in a random order, shared memory starts as NaN, a barrier that not
+ * every thread reaches stops the run) and agree with attention computed from its definition in double precision
+ * (emulator/attention_check.cpp). This runs the kernels' indexing, masking, tails and barriers where no GPU is;
+ * it says nothing about the compiled code's speed or about the hardware. Skipped without g++ on the PATH.
+ */
+class CudaAttentionEmulationTest {
+    private static final String KERNEL_SHARED = "extern __shared__ Vec4 shared4[];";
+    private static final String EMULATED_SHARED = "Vec4* shared4 = reinterpret_cast<Vec4*>(emu::g_shared);";
+
+    @TempDir
+    static Path dir;
+    private static Path check;
+
+    @BeforeAll
+    static void build() throws Exception {
+        Path gpp = onPath("g++");
+        Assumptions.assumeTrue(gpp != null, "g++ is not on the PATH: the emulated attention kernels are not run here");
+        copyResource("cuda_emulation.h");
+        copyResource("attention_check.cpp");
+        String source = KernelSources.read("attention.cu");
+        assertTrue(source.contains(KERNEL_SHARED) && source.contains("#include \"common.cuh\""),
+                "attention.cu no longer declares its shared memory as the emulation expects: update this test");
+        Files.writeString(dir.resolve("attention_emulated.cu"), source.replace(KERNEL_SHARED, EMULATED_SHARED)
+                .replace("#include \"common.cuh\"", "#include \"cuda_emulation.h\""));
+        check = dir.resolve("attention_check");
+        String log = run(List.of(gpp.toString(), "-std=c++17", "-O1", "-Wall", "-Wno-unknown-pragmas", "-o",
+                check.toString(), dir.resolve("attention_check.cpp").toString()), 0);
+        assertTrue(Files.isExecutable(check), "g++ built nothing:\n" + log);
+    }
+
+    @Test
+    void causalCacheWithPaddingSegmentsAnOddHeadDimensionAndAQueryThatSeesNoKey() throws Exception {
+        agree(2, 4, 2, 70, 130, 33, true, 1, 0);
+    }
+
+    @Test
+    void groupsOfEightWithTheLargestHeadDimensionReadThroughCacheViews() throws Exception {
+        agree(2, 8, 1, 40, 100, 128, true, 1, 28);
+    }
+
+    @Test
+    void causalSelfAttentionOverThreeTilesWithATail() throws Exception {
+        agree(1, 4, 1, 130, 130, 64, true, 0, 0);
+    }
+
+    @Test
+    void bidirectionalWithOneQueryHeadPerKvHeadAndARowWithoutKeys() throws Exception {
+        agree(2, 3, 3, 67, 67, 33, false, 2, 0);
+    }
+
+    @Test
+    void oneDecodedQueryAgainstACache() throws Exception {
+        agree(1, 2, 1, 1, 65, 64, true, 0, 3);
+    }
+
+    private static void agree(int batch, int heads, int kvHeads, int queries, int keys, int headDim, boolean causal,
+                              int masks, int spareKeys) throws Exception {
+        run(List.of(check.toString(), Integer.toString(batch), Integer.toString(heads), Integer.toString(kvHeads),
+                Integer.toString(queries), Integer.toString(keys), Integer.toString(headDim), causal ? "1" : "0",
+                Integer.toString(masks), Integer.toString(spareKeys)), 0);
+    }
+
+    /** Runs {@code command}, asserting that it ends with {@code status} within two minutes; returns its output. */
+    private static String run(List<String> command, int status) throws Exception {
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", command) + " did not finish:\n" + log);
+        assertEquals(status, p.exitValue(), () -> String.join(" ", command) + ":\n" + log);
+        return log;
+    }
+
+    private static void copyResource(String name) {
+        try (InputStream in = CudaAttentionEmulationTest.class.getResourceAsStream("emulator/" + name)) {
+            assertTrue(in != null, "missing test resource emulator/" + name);
+            Files.write(dir.resolve(name), in.readAllBytes());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Path onPath(String tool) {
+        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            Path candidate = Path.of(d, tool);
+            if (!d.isEmpty() && Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,63 @@
+package dev.finetune4j.core.backend.cuda;
+
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * CudaAttention sizes grids and shared memory from the tile layout that attention.cu defines; these checks need no
+ * GPU, so a change to one side that the other does not follow fails here rather than on the card.
+ */
+class CudaAttentionLayoutTest {
+
+    @Test
+    void javaConstantsAreTheKernelsDefines() {
+        String source = KernelSources.read("attention.cu");
+        assertEquals(CudaAttention.TILE, define(source, "ATT_TILE"));
+        assertEquals(CudaAttention.MAX_HEAD_DIM, define(source, "ATT_MAX_D"));
+        assertEquals(CudaAttention.P_STRIDE, define(source, "ATT_P_STRIDE"));
+        assertEquals(CudaAttention.THREADS, define(source, "ATT_THREADS"));
+        assertEquals(CudaKernels.BLOCK, CudaAttention.THREADS, "the kernels launch the block size attention.cu assumes");
+        // Each thread owns ATT_PER rows and ATT_DCOLS columns of a 16 x 16 thread grid's tile and accumulator.
+        assertEquals(CudaAttention.THREADS, define(source, "ATT_SPLIT") * define(source, "ATT_SPLIT"));
+        assertEquals(CudaAttention.TILE, define(source, "ATT_SPLIT") * define(source, "ATT_PER"));
+        assertEquals(CudaAttention.MAX_HEAD_DIM, define(source, "ATT_SPLIT") * define(source, "ATT_DCOLS"));
+    }
+
+    @Test
+    void sharedMemoryHoldsPaddedTilesAndTheProbabilityTile() {
+        // Row strides: 64 -> 68, 128 -> 132 (multiples of 8 get 4 more), 33 -> 36 (already 4 mod 8), 1 -> 4.
+        assertEquals((3 * 64 * 68 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(64, 3));
+        assertEquals((4 * 64 * 132 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(128, 4));
+        assertEquals((4 * 64 * 36 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(33, 4));
+        assertEquals((4 * 64 * 4 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(1, 4));
+        // The backward's largest need fits an A100 block (163 KiB opt-in), so Ampere and Hopper both run D = 128.
+        assertTrue(CudaAttention.sharedBytes(CudaAttention.MAX_HEAD_DIM, 4) <= 163 * 1024);
+    }
+
+    @Test
+    void aHeadDimensionPastTheKernelsLimitFailsNamingIt() {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor q = Tensor.zeros(1, 2, 3, 160);
+            Tensor kv = Tensor.zeros(1, 1, 3, 160);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> CudaAttention.checkShapes(q, kv, kv));
+            assertTrue(e.getMessage().contains("up to 128, got 160"), e.getMessage());
+            Tensor kv128 = Tensor.zeros(1, 1, 3, 128);
+            CudaAttention.checkShapes(Tensor.zeros(1, 2, 3, 128), kv128, kv128);
+        }
+    }
+
+    private static int define(String source, String name) {
+        Matcher m = Pattern.compile("(?m)^#define " + name + " (\\d+)$").matcher(source);
+        assertTrue(m.find(), "attention.cu defines no " + name);
+        return Integer.parseInt(m.group(1));
+    }
+}

@@ -1,0 +1,126 @@
+// Runs attention.cu's kernels under cuda_emulation.h on one random problem and compares every output with attention
+// computed from its definition in double precision. Arguments: B H Hkv T S D causal masks spareKeys, where masks is
+// 0 (none), 1 (padding keys, three packed segments, and query 0 of row 0 seeing no key) or 2 (as 1, and no key at
+// all in row 1); k and v are the first S positions of buffers of S + spareKeys. Exit status 0 when all agree.
+#include "cuda_emulation.h"
+#include "attention_emulated.cu"  // attention.cu, written next to this file by CudaAttentionEmulationTest
+
+namespace {
+double compare(const char* name, const std::vector<float>& got, const std::vector<double>& want) {
+    double scale = 1e-6, worst = 0;
+    for (double w : want) {
+        if (std::isfinite(w)) scale = std::max(scale, std::fabs(w));
+    }
+    for (size_t i = 0; i < got.size(); ++i) {
+        double e = got[i] == want[i] ? 0 : std::fabs(got[i] - want[i]);
+        if (!(e <= worst)) worst = std::isnan(e) ? INFINITY : e;
+    }
+    std::printf("  %-5s relative error %.2e\n", name, worst / scale);
+    return worst / scale;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 10) {
+        std::fprintf(stderr, "usage: attention_check B H Hkv T S D causal masks spareKeys\n");
+        return 2;
+    }
+    int a[9];
+    for (int i = 0; i < 9; ++i) a[i] = std::atoi(argv[i + 1]);
+    const int B = a[0], H = a[1], Hkv = a[2], T = a[3], S = a[4], D = a[5], causal = a[6], masks = a[7];
+    const int Sb = S + a[8];
+    std::mt19937 rng(42);
+    std::normal_distribution<float> normal;
+    auto randn = [&](size_t n) {
+        std::vector<float> v(n);
+        for (float& x : v) x = normal(rng);
+        return v;
+    };
+    std::vector<float> q = randn((size_t) B * H * T * D), k = randn((size_t) B * Hkv * Sb * D);
+    std::vector<float> v = randn(k.size()), dOut = randn(q.size());
+    std::vector<unsigned char> valid((size_t) B * S, 1);
+    std::vector<int> seg((size_t) B * S, 0);
+    for (int b = 0; masks && b < B; ++b) {
+        for (int j = 0; j < S; ++j) {
+            valid[b * S + j] = j % 7 != 3 && !(b == 1 && (j >= S - 9 || masks == 2));
+            seg[b * S + j] = j < S / 3 ? 1 : j < S / 2 ? 2 : 3;
+        }
+        if (b == 0) {  // query 0 (position S - T): its own key is padding and its segment has no other key
+            valid[S - T] = 0;
+            seg[S - T] = 99;
+        }
+    }
+    const unsigned char* validArg = masks ? valid.data() : nullptr;
+    const int* segArg = masks ? seg.data() : nullptr;
+    const float scale = 1.0f / std::sqrt((float) D);
+    const long long head = (long long) Sb * D;
+    Dims d{B, H, Hkv, T, S, D, Hkv * head, head, Hkv * head, head};
+    // Outputs start at 7 so that an element no kernel writes is an error.
+    std::vector<float> out(q.size(), 7), lse((size_t) B * H * T, 7), delta(lse.size(), 7), dq(q.size(), 7);
+    std::vector<float> dk((size_t) B * Hkv * S * D, 7), dv(dk.size(), 7);
+    const long long queryTiles = (T + ATT_TILE - 1) / ATT_TILE, keyTiles = (S + ATT_TILE - 1) / ATT_TILE;
+    launch(B * H * queryTiles, [&] {
+        attention_forward(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, out.data(), lse.data());
+    });
+    launch((B * H * T + 7) / 8, [&] { attention_delta(out.data(), dOut.data(), d, delta.data()); });
+    launch(B * Hkv * keyTiles, [&] {
+        attention_backward_kv(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
+                              delta.data(), dOut.data(), dk.data(), dv.data());
+    });
+    launch(B * H * queryTiles, [&] {
+        attention_backward_q(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
+                             delta.data(), dOut.data(), dq.data());
+    });
+
+    std::vector<double> wOut(out.size()), wLse(lse.size()), wDq(dq.size()), wDk(dk.size()), wDv(dv.size());
+    const int group = H / Hkv, past = S - T;
+    int blind = 0;
+    for (int b = 0; b < B; ++b) {
+        for (int h = 0; h < H; ++h) {
+            const long long kvBase = ((long long) b * Hkv + h / group) * Sb * D;
+            const long long gradBase = ((long long) b * Hkv + h / group) * S * D;
+            for (int i = 0; i < T; ++i) {
+                const long long row = ((long long) b * H + h) * T + i, qo = row * D;
+                const int pos = past + i;
+                std::vector<double> s(S, -INFINITY), p(S, 0.0), dp(S, 0.0);
+                double mx = -INFINITY;
+                for (int j = 0; j < S; ++j) {
+                    bool seen = (!causal || j <= pos) && (!masks || valid[b * S + j])
+                            && (!masks || seg[b * S + j] == seg[b * S + pos]);
+                    if (!seen) continue;
+                    double dot = 0;
+                    for (int c = 0; c < D; ++c) dot += (double) q[qo + c] * k[kvBase + (long long) j * D + c];
+                    s[j] = dot * scale;
+                    mx = std::max(mx, s[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < S; ++j) sum += s[j] > -INFINITY ? std::exp(s[j] - mx) : 0.0;
+                wLse[row] = sum > 0 ? mx + std::log(sum) : -INFINITY;
+                if (sum == 0) {
+                    ++blind;
+                    continue;
+                }
+                double rowDelta = 0;
+                for (int j = 0; j < S; ++j) {
+                    p[j] = s[j] > -INFINITY ? std::exp(s[j] - mx) / sum : 0.0;
+                    for (int c = 0; c < D; ++c) dp[j] += (double) dOut[qo + c] * v[kvBase + (long long) j * D + c];
+                    rowDelta += p[j] * dp[j];
+                }
+                for (int j = 0; j < S; ++j) {
+                    double ds = p[j] * (dp[j] - rowDelta) * scale;
+                    for (int c = 0; c < D; ++c) {
+                        wOut[qo + c] += p[j] * v[kvBase + (long long) j * D + c];
+                        wDq[qo + c] += ds * k[kvBase + (long long) j * D + c];
+                        wDk[gradBase + (long long) j * D + c] += ds * q[qo + c];
+                        wDv[gradBase + (long long) j * D + c] += p[j] * dOut[qo + c];
+                    }
+                }
+            }
+        }
+    }
+    std::printf("B %d, H %d, Hkv %d, T %d, S %d, D %d, causal %d, masks %d, spare keys %d (%d queries see no key)\n",
+                B, H, Hkv, T, S, D, causal, masks, a[8], blind);
+    double worst = std::max({compare("out", out, wOut), compare("lse", lse, wLse), compare("dq", dq, wDq),
+                             compare("dk", dk, wDk), compare("dv", dv, wDv)});
+    return worst <= 1e-5 ? 0 : 1;
+}
