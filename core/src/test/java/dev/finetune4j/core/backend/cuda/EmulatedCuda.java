@@ -2,19 +2,32 @@ package dev.finetune4j.core.backend.cuda;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The {@link FakeCuda} stand-ins, with every check they make, carrying the calls out: device memory is real host
  * memory (filled with 0xFF bytes, NaN as floats, since cuMemAlloc does not clear it), copies and memsets move real
  * bytes, kernel launches run the kernels under the CPU emulation of {@link EmulatedKernels}, and GEMMs are computed
- * by {@link HostGemm}. Work runs when it is queued, so a stream is always idle.
+ * by {@link HostGemm}.
+ * <p>
+ * Work is ordered as on a stream: launches, GEMMs, memsets and copies from or to pinned host memory are queued and
+ * run only when the stream is synchronized, so that host code reading a pinned buffer before the copy into it has
+ * finished, or rewriting one before the copy out of it has, sees the wrong bytes here as it would on a GPU. A copy
+ * from pageable memory takes its bytes at the call, and one into pageable memory waits for the queue first, as the
+ * driver does. Freeing device or pinned memory while work is queued fails: the driver promises no ordering there.
  */
 final class EmulatedCuda extends FakeCuda {
     private static final MemorySegment MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
     private final EmulatedKernels kernels;
     private final Map<Long, Arena> allocations = new HashMap<>();
+    private final TreeMap<Long, Long> pinned = new TreeMap<>();
+    private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
+    private final List<Runnable> queue = new ArrayList<>();
 
     EmulatedCuda(EmulatedKernels kernels) {
         this.kernels = kernels;
@@ -31,30 +44,98 @@ final class EmulatedCuda extends FakeCuda {
 
     @Override
     void release(long pointer) {
+        requireIdle("cuMemFree of 0x" + Long.toHexString(pointer));
         allocations.remove(pointer).close();
     }
 
     @Override
     void perform(String name, Object[] a) {
         switch (name) {
-            case "cuMemcpyHtoDAsync_v2" -> MemorySegment.copy(MEMORY, ((MemorySegment) a[1]).address(), MEMORY,
-                    (long) a[0], (long) a[2]);
-            case "cuMemcpyDtoHAsync_v2" -> MemorySegment.copy(MEMORY, (long) a[1], MEMORY,
-                    ((MemorySegment) a[0]).address(), (long) a[2]);
-            case "cuMemsetD8Async" -> MEMORY.asSlice((long) a[0], (long) a[2]).fill((byte) a[1]);
-            case "cuLaunchKernel" -> {
-                if ((int) a[2] != 1 || (int) a[3] != 1 || (int) a[5] != 1 || (int) a[6] != 1) {
-                    throw new AssertionError("the emulation runs one-dimensional launches only, not grid " + a[1]
-                            + "x" + a[2] + "x" + a[3] + ", block " + a[4] + "x" + a[5] + "x" + a[6]);
-                }
-                String[] sourceAndKernel = kernelOf(((MemorySegment) a[0]).address());
-                kernels.launch(sourceAndKernel[0], sourceAndKernel[1], (int) a[1], (int) a[4], (int) a[7],
-                        (MemorySegment) a[9]);
+            case "cuMemHostAlloc" -> pinned.put(((MemorySegment) a[0]).reinterpret(8).get(ValueLayout.JAVA_LONG, 0),
+                    (long) a[1]);
+            case "cuMemFreeHost" -> {
+                requireIdle("cuMemFreeHost");
+                pinned.remove(((MemorySegment) a[0]).address());
             }
-            case "cublasGemmStridedBatchedEx" -> HostGemm.run(a);
+            case "cuMemcpyHtoDAsync_v2" -> upload(((MemorySegment) a[1]).address(), (long) a[0], (long) a[2]);
+            case "cuMemcpyDtoHAsync_v2" -> download((long) a[1], ((MemorySegment) a[0]).address(), (long) a[2]);
+            case "cuMemsetD8Async" -> {
+                long pointer = (long) a[0], bytes = (long) a[2];
+                byte value = (byte) a[1];
+                queue.add(() -> MEMORY.asSlice(pointer, bytes).fill(value));
+            }
+            case "cuLaunchKernel" -> queue.add(launch(a));
+            case "cublasGemmStridedBatchedEx" -> queue.add(HostGemm.of(a));
+            case "cuStreamSynchronize" -> drain();
             default -> {
                 // the other calls change no memory
             }
         }
+    }
+
+    private void upload(long src, long dst, long bytes) {
+        if (isPinned(src, bytes)) {
+            queue.add(() -> MemorySegment.copy(MEMORY, src, MEMORY, dst, bytes));
+        } else {
+            byte[] staged = MEMORY.asSlice(src, bytes).toArray(ValueLayout.JAVA_BYTE);
+            queue.add(() -> MemorySegment.copy(MemorySegment.ofArray(staged), 0, MEMORY, dst, bytes));
+        }
+    }
+
+    private void download(long src, long dst, long bytes) {
+        queue.add(() -> MemorySegment.copy(MEMORY, src, MEMORY, dst, bytes));
+        if (!isPinned(dst, bytes)) {
+            drain();
+        }
+    }
+
+    private boolean isPinned(long address, long bytes) {
+        var block = pinned.floorEntry(address);
+        return block != null && address + bytes <= block.getKey() + block.getValue();
+    }
+
+    private void requireIdle(String what) {
+        if (!queue.isEmpty()) {
+            throw new AssertionError(what + " while " + queue.size() + " operations are queued on the stream: the"
+                    + " driver does not promise to wait for them; synchronize the stream first");
+        }
+    }
+
+    private void drain() {
+        for (Runnable work : queue) {
+            work.run();
+        }
+        queue.clear();
+    }
+
+    /**
+     * The launch {@code a} describes, with its parameter values copied now, as cuLaunchKernel copies them: the
+     * caller may reuse its parameter array as soon as the call returns.
+     */
+    private Runnable launch(Object[] a) {
+        if ((int) a[2] != 1 || (int) a[3] != 1 || (int) a[5] != 1 || (int) a[6] != 1) {
+            throw new AssertionError("the emulation runs one-dimensional launches only, not grid " + a[1] + "x" + a[2]
+                    + "x" + a[3] + ", block " + a[4] + "x" + a[5] + "x" + a[6]);
+        }
+        String[] sourceAndKernel = kernelOf(((MemorySegment) a[0]).address());
+        String source = sourceAndKernel[0];
+        String kernel = sourceAndKernel[1];
+        List<KernelSignature.Param> params = signatures.computeIfAbsent(source, s -> KernelSignatures.parse(s,
+                KernelSources.read(s), KernelSources.read(KernelSources.COMMON))).get(kernel).params();
+        MemorySegment given = ((MemorySegment) a[9]).reinterpret((long) params.size() * 8);
+        Arena arena = Arena.ofShared();
+        MemorySegment copied = arena.allocate(ValueLayout.ADDRESS, params.size());
+        for (int i = 0; i < params.size(); i++) {
+            long bytes = params.get(i).type().bytes();
+            MemorySegment value = arena.allocate(bytes, 8);
+            value.copyFrom(given.getAtIndex(ValueLayout.ADDRESS, i).reinterpret(bytes));
+            copied.setAtIndex(ValueLayout.ADDRESS, i, value);
+        }
+        int grid = (int) a[1], block = (int) a[4], shared = (int) a[7];
+        return () -> {
+            try (arena) {
+                kernels.launch(source, kernel, grid, block, shared, copied);
+            }
+        };
     }
 }

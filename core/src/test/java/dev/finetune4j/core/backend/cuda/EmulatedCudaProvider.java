@@ -21,6 +21,11 @@ public final class EmulatedCudaProvider implements BackendProvider {
         return new Device(TYPE, 0);
     }
 
+    /** The stand-in libraries behind {@link #device()}; builds the emulated kernels on first use. */
+    static EmulatedCuda libraries() {
+        return Libraries.INSTANCE;
+    }
+
     /** Why the emulated device cannot run here, if it cannot. */
     static Optional<String> unavailableReason() {
         return Tools.onPath("g++").isPresent() ? Optional.empty()
@@ -39,7 +44,7 @@ public final class EmulatedCudaProvider implements BackendProvider {
 
     @Override
     public Backend open(int index) {
-        NativeFunctions f = new NativeFunctions(Libraries.INSTANCE);
+        NativeFunctions f = new NativeFunctions(libraries());
         return new CudaBackend(new Device(TYPE, index), new CudaDriver(f), new Cublas(f), new Nvrtc(f),
                 new KernelCache(Path.of("target", "emulated-cuda-kernels")));
     }

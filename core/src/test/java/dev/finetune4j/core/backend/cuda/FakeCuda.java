@@ -227,10 +227,11 @@ class FakeCuda implements NativeFunctions.Binder {
     }
 
     private void deviceFree(long pointer) {
-        if (live.remove(pointer) == null) {
+        if (!live.containsKey(pointer)) {
             throw new AssertionError("cuMemFree of 0x" + Long.toHexString(pointer) + ", which is not a live allocation");
         }
         release(pointer);
+        live.remove(pointer);
     }
 
     /** Fails unless {@code [pointer, pointer + bytes)} lies inside one live allocation. */

@@ -44,18 +44,24 @@ final class HostGemm {
         }
     }
 
-    /** Carries out a cublasGemmStridedBatchedEx call whose arguments (as bound by {@link Cublas}) are {@code a}. */
-    static void run(Object[] a) {
-        boolean transA = (int) a[1] != Cublas.OP_N;
-        boolean transB = (int) a[2] != Cublas.OP_N;
-        int m = (int) a[3], n = (int) a[4], k = (int) a[5];
-        float alpha = ((MemorySegment) a[6]).reinterpret(4).get(ValueLayout.JAVA_FLOAT, 0);
-        float beta = ((MemorySegment) a[15]).reinterpret(4).get(ValueLayout.JAVA_FLOAT, 0);
+    /**
+     * A cublasGemmStridedBatchedEx call whose arguments (as bound by {@link Cublas}) are {@code a}, to be carried out
+     * in stream order; alpha and beta are read from the host now, as cuBLAS does in host pointer mode.
+     */
+    static Runnable of(Object[] a) {
         if ((int) a[21] != Cublas.COMPUTE_32F) {
             throw new AssertionError("the emulated GEMM accumulates in float32 only, not compute type " + a[21]);
         }
+        float alpha = ((MemorySegment) a[6]).reinterpret(4).get(ValueLayout.JAVA_FLOAT, 0);
+        float beta = ((MemorySegment) a[15]).reinterpret(4).get(ValueLayout.JAVA_FLOAT, 0);
         Matrix ma = Matrix.of(a, 7), mb = Matrix.of(a, 11), mc = Matrix.of(a, 16);
-        for (int batch = 0; batch < (int) a[20]; batch++) {
+        int opA = (int) a[1], opB = (int) a[2], m = (int) a[3], n = (int) a[4], k = (int) a[5], batches = (int) a[20];
+        return () -> run(opA != Cublas.OP_N, opB != Cublas.OP_N, m, n, k, alpha, ma, mb, beta, mc, batches);
+    }
+
+    private static void run(boolean transA, boolean transB, int m, int n, int k, float alpha, Matrix ma, Matrix mb,
+                            float beta, Matrix mc, int batches) {
+        for (int batch = 0; batch < batches; batch++) {
             for (int j = 0; j < n; j++) {
                 for (int i = 0; i < m; i++) {
                     float acc = 0;

@@ -1,0 +1,56 @@
+package dev.finetune4j.core.backend.cuda;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The emulated device orders work as a stream does, so that a missing synchronization shows up without a GPU:
+ * nothing queued has happened before the stream is synchronized, and memory is not freed under queued work.
+ */
+class EmulatedCudaTest {
+    private CudaDriver driver;
+    private MemorySegment stream;
+
+    @BeforeEach
+    void open() {
+        Assumptions.assumeTrue(EmulatedCudaProvider.unavailableReason().isEmpty(),
+                () -> EmulatedCudaProvider.unavailableReason().orElse(""));
+        driver = new CudaDriver(new NativeFunctions(EmulatedCudaProvider.libraries()));
+        driver.setCurrent(driver.primaryContextRetain(0));
+        stream = driver.streamCreate();
+    }
+
+    @Test
+    void aCopyIntoPinnedMemoryLandsWhenTheStreamIsSynchronizedNotBefore() {
+        MemorySegment host = driver.hostAlloc(16);
+        long device = driver.memAlloc(16);
+        host.fill((byte) 1);
+        driver.memsetAsync(device, (byte) 7, 16, stream);
+        driver.copyDeviceToHostAsync(host, device, 16, stream);
+        assertEquals(1, host.get(ValueLayout.JAVA_BYTE, 15), "the copy has not run before the stream is synchronized");
+        driver.streamSynchronize(stream);
+        assertEquals(7, host.get(ValueLayout.JAVA_BYTE, 15));
+        driver.memFree(device);
+        driver.hostFree(host);
+        driver.streamDestroy(stream);
+    }
+
+    @Test
+    void freeingDeviceMemoryUnderQueuedWorkFails() {
+        long device = driver.memAlloc(16);
+        driver.memsetAsync(device, (byte) 0, 16, stream);
+        AssertionError e = assertThrows(AssertionError.class, () -> driver.memFree(device));
+        assertTrue(e.getMessage().contains("1 operations are queued"), e.getMessage());
+        driver.streamSynchronize(stream);
+        driver.memFree(device);
+        driver.streamDestroy(stream);
+    }
+}
