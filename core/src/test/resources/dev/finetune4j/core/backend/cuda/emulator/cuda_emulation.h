@@ -7,6 +7,10 @@
 // __shared__ line is replaced by a pointer to g_shared before compiling), __constant__ data, atomicAdd, the bit
 // casts and rounding intrinsics, and common.cuh's half conversions (FINETUNE4J_EMULATION selects plain C++ ones).
 #pragma once
+// Fibers switch with _setjmp/_longjmp (no signal-mask system call per switch, unlike swapcontext); the fortified
+// longjmp refuses to jump to another stack, so fortification is off for this translation unit.
+#undef _FORTIFY_SOURCE
+#include <setjmp.h>
 #include <ucontext.h>
 #include <algorithm>
 #include <math.h>
@@ -46,12 +50,15 @@ constexpr size_t kSharedFloats = 64 * 1024;
 enum Wait { RUNNING, AT_BLOCK_BARRIER, AT_WARP_BARRIER, DONE };
 
 struct Fiber {
-    ucontext_t context;
+    ucontext_t context;  // the first entry only
+    jmp_buf resume;
+    bool started = false;
     char* stack = nullptr;  // malloc'd, not touched: only the pages a kernel's frames reach become resident
     Wait wait = RUNNING;
 };
 
 inline ucontext_t scheduler;
+inline jmp_buf scheduler_resume;
 inline Fiber fibers[kMaxThreads];
 inline int threads = 256;
 inline int current = 0;
@@ -62,7 +69,7 @@ alignas(16) inline float g_shared[kSharedFloats];
 
 inline void yield(Wait why) {
     fibers[current].wait = why;
-    swapcontext(&fibers[current].context, &scheduler);
+    if (_setjmp(fibers[current].resume) == 0) _longjmp(scheduler_resume, 1);
 }
 
 inline void entry() {
@@ -81,6 +88,7 @@ inline const char* run_block(const std::function<void()>& kernel) {
         f.context.uc_stack.ss_size = kStack;
         f.context.uc_link = nullptr;
         makecontext(&f.context, entry, 0);
+        f.started = false;
         f.wait = RUNNING;
     }
     std::vector<int> order(threads);
@@ -90,7 +98,11 @@ inline const char* run_block(const std::function<void()>& kernel) {
         for (int t : order) {
             if (fibers[t].wait == RUNNING) {
                 current = t;
-                swapcontext(&scheduler, &fibers[t].context);
+                if (_setjmp(scheduler_resume) == 0) {
+                    if (fibers[t].started) _longjmp(fibers[t].resume, 1);
+                    fibers[t].started = true;
+                    swapcontext(&scheduler, &fibers[t].context);
+                }
             }
         }
         // Every fiber now waits or is done: release whole warps at a warp barrier, then the block at a barrier.
