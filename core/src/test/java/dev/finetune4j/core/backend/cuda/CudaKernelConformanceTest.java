@@ -216,10 +216,8 @@ class CudaKernelConformanceTest {
 
     @Test
     void attentionTilesAgreeOnTailsCachesGroupsMasksAndHeadSizes() {
-        // 1030 = 16 tiles of 64 and a tail of 6 (fewer under emulation); the causal mask lets query tiles skip key
-        // tiles. Groups of 4.
-        int t = longSequence();
-        attentionAgrees("causal, T = S = " + t, 1, 4, 1, t, t, 0, 64, AttentionMask.causalOnly());
+        // 1030 = 16 tiles of 64 and a tail of 6; the causal mask lets query tiles skip key tiles. Groups of 4.
+        attentionAgrees("causal, T = S = 1030", 1, 4, 1, 1030, 1030, 0, 64, AttentionMask.causalOnly());
         // A KV cache: 70 queries after 80 cached keys, groups of 8, D = 128, padding and packed segments. The query
         // at position 80 of row 0 sees no key: its own key is padding and no other key shares its segment.
         boolean[][] valid = new boolean[2][150];
@@ -241,11 +239,6 @@ class CudaKernelConformanceTest {
                 new AttentionMask(false, sparse, null));
         // Keys and values read where they lie: the first 100 positions of a 128-position cache buffer.
         attentionAgrees("cache views", 2, 8, 2, 40, 100, 28, 64, AttentionMask.causalOnly());
-    }
-
-    /** The longest causal sequence the attention tiles are checked on: 1030 = 16 tiles of 64 and a tail of 6. */
-    int longSequence() {
-        return 1030;
     }
 
     @Test

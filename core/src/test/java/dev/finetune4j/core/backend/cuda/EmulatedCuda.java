@@ -19,7 +19,8 @@ import java.util.TreeMap;
  * run only when the stream is synchronized, so that host code reading a pinned buffer before the copy into it has
  * finished, or rewriting one before the copy out of it has, sees the wrong bytes here as it would on a GPU. A copy
  * from pageable memory takes its bytes at the call, and one into pageable memory waits for the queue first, as the
- * driver does. Freeing device or pinned memory while work is queued fails: the driver promises no ordering there.
+ * driver does. Freeing device memory while anything is queued fails (the driver promises no ordering there, and
+ * the allocator synchronizes first), and so does freeing pinned memory that a queued copy uses.
  */
 final class EmulatedCuda extends FakeCuda {
     private static final MemorySegment MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
@@ -27,7 +28,11 @@ final class EmulatedCuda extends FakeCuda {
     private final Map<Long, Arena> allocations = new HashMap<>();
     private final TreeMap<Long, Long> pinned = new TreeMap<>();
     private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
-    private final List<Runnable> queue = new ArrayList<>();
+    private final List<Work> queue = new ArrayList<>();
+
+    /** Queued work, and the pinned buffer it copies from or to (0 for none). */
+    private record Work(Runnable run, long pinnedBuffer) {
+    }
 
     EmulatedCuda(EmulatedKernels kernels) {
         this.kernels = kernels;
@@ -54,18 +59,22 @@ final class EmulatedCuda extends FakeCuda {
             case "cuMemHostAlloc" -> pinned.put(((MemorySegment) a[0]).reinterpret(8).get(ValueLayout.JAVA_LONG, 0),
                     (long) a[1]);
             case "cuMemFreeHost" -> {
-                requireIdle("cuMemFreeHost");
-                pinned.remove(((MemorySegment) a[0]).address());
+                long buffer = ((MemorySegment) a[0]).address();
+                if (queue.stream().anyMatch(w -> w.pinnedBuffer() == buffer)) {
+                    throw new AssertionError("cuMemFreeHost of 0x" + Long.toHexString(buffer) + " while a queued copy"
+                            + " uses it: synchronize the stream first");
+                }
+                pinned.remove(buffer);
             }
             case "cuMemcpyHtoDAsync_v2" -> upload(((MemorySegment) a[1]).address(), (long) a[0], (long) a[2]);
             case "cuMemcpyDtoHAsync_v2" -> download((long) a[1], ((MemorySegment) a[0]).address(), (long) a[2]);
             case "cuMemsetD8Async" -> {
                 long pointer = (long) a[0], bytes = (long) a[2];
                 byte value = (byte) a[1];
-                queue.add(() -> MEMORY.asSlice(pointer, bytes).fill(value));
+                queue.add(new Work(() -> MEMORY.asSlice(pointer, bytes).fill(value), 0));
             }
-            case "cuLaunchKernel" -> queue.add(launch(a));
-            case "cublasGemmStridedBatchedEx" -> queue.add(HostGemm.of(a));
+            case "cuLaunchKernel" -> queue.add(new Work(launch(a), 0));
+            case "cublasGemmStridedBatchedEx" -> queue.add(new Work(HostGemm.of(a), 0));
             case "cuStreamSynchronize" -> drain();
             default -> {
                 // the other calls change no memory
@@ -74,24 +83,27 @@ final class EmulatedCuda extends FakeCuda {
     }
 
     private void upload(long src, long dst, long bytes) {
-        if (isPinned(src, bytes)) {
-            queue.add(() -> MemorySegment.copy(MEMORY, src, MEMORY, dst, bytes));
+        long buffer = pinnedBuffer(src, bytes);
+        if (buffer != 0) {
+            queue.add(new Work(() -> MemorySegment.copy(MEMORY, src, MEMORY, dst, bytes), buffer));
         } else {
             byte[] staged = MEMORY.asSlice(src, bytes).toArray(ValueLayout.JAVA_BYTE);
-            queue.add(() -> MemorySegment.copy(MemorySegment.ofArray(staged), 0, MEMORY, dst, bytes));
+            queue.add(new Work(() -> MemorySegment.copy(MemorySegment.ofArray(staged), 0, MEMORY, dst, bytes), 0));
         }
     }
 
     private void download(long src, long dst, long bytes) {
-        queue.add(() -> MemorySegment.copy(MEMORY, src, MEMORY, dst, bytes));
-        if (!isPinned(dst, bytes)) {
+        long buffer = pinnedBuffer(dst, bytes);
+        queue.add(new Work(() -> MemorySegment.copy(MEMORY, src, MEMORY, dst, bytes), buffer));
+        if (buffer == 0) {
             drain();
         }
     }
 
-    private boolean isPinned(long address, long bytes) {
+    /** The pinned buffer that holds {@code [address, address + bytes)}, or 0 when that is pageable memory. */
+    private long pinnedBuffer(long address, long bytes) {
         var block = pinned.floorEntry(address);
-        return block != null && address + bytes <= block.getKey() + block.getValue();
+        return block != null && address + bytes <= block.getKey() + block.getValue() ? block.getKey() : 0;
     }
 
     private void requireIdle(String what) {
@@ -102,8 +114,8 @@ final class EmulatedCuda extends FakeCuda {
     }
 
     private void drain() {
-        for (Runnable work : queue) {
-            work.run();
+        for (Work work : queue) {
+            work.run().run();
         }
         queue.clear();
     }

@@ -13,7 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The emulated device orders work as a stream does, so that a missing synchronization shows up without a GPU:
- * nothing queued has happened before the stream is synchronized, and memory is not freed under queued work.
+ * nothing queued has happened before the stream is synchronized, and memory is not freed under queued work that
+ * may use it.
  */
 class EmulatedCudaTest {
     private CudaDriver driver;
@@ -40,6 +41,19 @@ class EmulatedCudaTest {
         assertEquals(7, host.get(ValueLayout.JAVA_BYTE, 15));
         driver.memFree(device);
         driver.hostFree(host);
+        driver.streamDestroy(stream);
+    }
+
+    @Test
+    void freeingAPinnedBufferThatAQueuedCopyUsesFails() {
+        MemorySegment host = driver.hostAlloc(16);
+        long device = driver.memAlloc(16);
+        driver.copyHostToDeviceAsync(device, host, 16, stream);
+        AssertionError e = assertThrows(AssertionError.class, () -> driver.hostFree(host));
+        assertTrue(e.getMessage().contains("while a queued copy uses it"), e.getMessage());
+        driver.streamSynchronize(stream);
+        driver.hostFree(host);
+        driver.memFree(device);
         driver.streamDestroy(stream);
     }
 
