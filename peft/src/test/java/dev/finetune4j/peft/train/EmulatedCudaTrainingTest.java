@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.cuda.EmulatedCudaProvider;
 import dev.finetune4j.core.models.AutoModel;
@@ -23,7 +24,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Training on {@code emucuda:0}, core's test-only CUDA device whose kernels run on the CPU under emulation (the real
  * CUDA backend: allocator, staging, launches, cuBLAS calls): the ten LoRA steps of the llama trajectory fixture
- * and two DPO steps give the CPU's losses and gradient norms within 1e-5 relative. Skipped without g++.
+ * (in float32, and under BF16_MIXED within 1e-3) and two DPO steps give the CPU's losses and gradient norms within
+ * 1e-5 relative. Skipped without g++.
  */
 class EmulatedCudaTrainingTest {
     private static final Path DIR = TrainTestSupport.resource("llama");
@@ -37,12 +39,26 @@ class EmulatedCudaTrainingTest {
 
     @Test
     void loraTrajectoryFollowsTheCpus() {
+        loraFollowsTheCpu(Precision.F32, 1e-5);
+    }
+
+    /**
+     * Under BF16_MIXED the first steps agree within 1e-5 too, but a float32 difference in summation order that moves
+     * a value across a bfloat16 rounding boundary becomes a bfloat16 ulp (2^-8 relative), so later steps drift
+     * apart (1.4e-5 at step 4): 1e-3, well under the 1e-2 the GPU issue allows bf16 kernels.
+     */
+    @Test
+    void bf16MixedLoraTrajectoryFollowsTheCpus() {
+        loraFollowsTheCpu(Precision.BF16_MIXED, 1e-3);
+    }
+
+    private static void loraFollowsTheCpu(Precision precision, double tolerance) {
         JsonNode trajectory = TrainTestSupport.json(DIR.resolve("trajectory.json"));
         long[][] inputIds = TrainTestSupport.longs2d(DIR.resolve("batch.safetensors"), "input_ids");
         long[][] labels = TrainTestSupport.longs2d(DIR.resolve("batch.safetensors"), "labels");
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(trajectory.get("steps").asInt())
                 .microBatchSize(inputIds.length).learningRate(1e-3).maxGradNorm(1.0).schedule(Schedule.CONSTANT)
-                .shuffle(false).seed(42).logEverySteps(0).build();
+                .shuffle(false).seed(42).logEverySteps(0).precision(precision).build();
         Run run = device -> {
             try (LanguageModel base = AutoModel.loadCausalLM(DIR.resolve("base"),
                     LoadOptions.builder().device(device).build())) {
@@ -53,8 +69,8 @@ class EmulatedCudaTrainingTest {
         };
         TrainResult cpu = run.on(Device.cpu());
         TrainResult emulated = run.on(EMULATED);
-        close("loss", cpu.lossHistory(), emulated.lossHistory());
-        close("gradient norm", cpu.gradNormHistory(), emulated.gradNormHistory());
+        close(precision + " loss", cpu.lossHistory(), emulated.lossHistory(), tolerance);
+        close(precision + " gradient norm", cpu.gradNormHistory(), emulated.gradNormHistory(), tolerance);
     }
 
     @Test
@@ -76,8 +92,8 @@ class EmulatedCudaTrainingTest {
         };
         TrainResult cpu = run.on(Device.cpu());
         TrainResult emulated = run.on(EMULATED);
-        close("DPO loss", cpu.lossHistory(), emulated.lossHistory());
-        close("DPO gradient norm", cpu.gradNormHistory(), emulated.gradNormHistory());
+        close("DPO loss", cpu.lossHistory(), emulated.lossHistory(), 1e-5);
+        close("DPO gradient norm", cpu.gradNormHistory(), emulated.gradNormHistory(), 1e-5);
     }
 
     /** One training run on a device. */
@@ -85,13 +101,14 @@ class EmulatedCudaTrainingTest {
         TrainResult on(Device device);
     }
 
-    private static void close(String what, List<? extends Number> cpu, List<? extends Number> emulated) {
+    private static void close(String what, List<? extends Number> cpu, List<? extends Number> emulated,
+                              double tolerance) {
         assertEquals(cpu.size(), emulated.size(), what + " history length");
         for (int i = 0; i < cpu.size(); i++) {
             double c = cpu.get(i).doubleValue(), e = emulated.get(i).doubleValue();
             double relative = Math.abs(c - e) / Math.max(Math.abs(c), 1e-12);
             int step = i;
-            assertTrue(relative <= 1e-5, () -> what + " at step " + step + ": cpu " + c + ", emulated CUDA " + e);
+            assertTrue(relative <= tolerance, () -> what + " at step " + step + ": cpu " + c + ", emulated CUDA " + e);
         }
     }
 
