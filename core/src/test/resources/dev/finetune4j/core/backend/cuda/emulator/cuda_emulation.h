@@ -34,7 +34,11 @@ using std::min;
 #define __device__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static
+// Static __shared__ arrays are function statics in a section of their own, NaN-poisoned before each block as the
+// dynamic shared memory is (the linker brackets the section with __start_/__stop_ symbols).
+#define __shared__ static __attribute__((section("emu_static_shared")))
+extern "C" char __start_emu_static_shared[] __attribute__((weak, visibility("hidden")));
+extern "C" char __stop_emu_static_shared[] __attribute__((weak, visibility("hidden")));
 #define __constant__
 
 struct EmuIndex {
@@ -197,6 +201,9 @@ inline const char* run_grid(unsigned grid, unsigned block, const std::function<v
     for (unsigned b = 0; b < grid; ++b) {
         blockIdx.x = b;
         std::fill(std::begin(g_shared), std::end(g_shared), NAN);
+        if (__start_emu_static_shared != nullptr) {
+            std::memset(__start_emu_static_shared, 0xFF, __stop_emu_static_shared - __start_emu_static_shared);
+        }
         if (const char* why = run_block(kernel)) return why;
     }
     return nullptr;
