@@ -11,7 +11,9 @@ import java.util.TreeMap;
 
 /**
  * The {@link FakeCuda} stand-ins, with every check they make, carrying the calls out: device memory is real host
- * memory (filled with 0xFF bytes, NaN as floats, since cuMemAlloc does not clear it), copies and memsets move real
+ * memory (filled with 0xFF bytes, NaN as floats, since cuMemAlloc does not clear it, and followed by a guard of
+ * signalling-NaN floats that each queued operation must leave intact, so that a store or an atomic add past an
+ * allocation's end fails with the operation's name and a float read there gives NaN), copies and memsets move real
  * bytes, kernel launches run the kernels under the CPU emulation of {@link EmulatedKernels}, and GEMMs are computed
  * by {@link HostGemm}.
  * <p>
@@ -24,14 +26,24 @@ import java.util.TreeMap;
  */
 final class EmulatedCuda extends FakeCuda {
     private static final MemorySegment MEMORY = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    private static final long GUARD_BYTES = 1024;
+    /** Signalling NaNs: a float read gives NaN, and adding to one quiets it, which changes its bits. */
+    private static final MemorySegment GUARD = guardPattern();
     private final EmulatedKernels kernels;
-    private final Map<Long, Arena> allocations = new HashMap<>();
+    private final Map<Long, Allocation> allocations = new HashMap<>();
     private final TreeMap<Long, Long> pinned = new TreeMap<>();
     private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
     private final List<Work> queue = new ArrayList<>();
 
-    /** Queued work, and the pinned buffer it copies from or to (0 for none). */
-    private record Work(Runnable run, long pinnedBuffer) {
+    /** Queued work, what it is, and the pinned buffer it copies from or to (0 for none). */
+    private record Work(String what, Runnable run, long pinnedBuffer) {
+    }
+
+    /** A device allocation of {@code bytes}, then its guard, owned by {@code arena}. */
+    private record Allocation(Arena arena, MemorySegment block, long bytes) {
+        MemorySegment guard() {
+            return block.asSlice(bytes);
+        }
     }
 
     EmulatedCuda(EmulatedKernels kernels) {
@@ -41,16 +53,17 @@ final class EmulatedCuda extends FakeCuda {
     @Override
     long place(long bytes) {
         Arena arena = Arena.ofShared();
-        MemorySegment block = arena.allocate(bytes, 256);
+        MemorySegment block = arena.allocate(bytes + GUARD_BYTES, 256);
         block.fill((byte) 0xFF);
-        allocations.put(block.address(), arena);
+        block.asSlice(bytes).copyFrom(GUARD);
+        allocations.put(block.address(), new Allocation(arena, block, bytes));
         return block.address();
     }
 
     @Override
     void release(long pointer) {
         requireIdle("cuMemFree of 0x" + Long.toHexString(pointer));
-        allocations.remove(pointer).close();
+        allocations.remove(pointer).arena().close();
     }
 
     @Override
@@ -71,10 +84,13 @@ final class EmulatedCuda extends FakeCuda {
             case "cuMemsetD8Async" -> {
                 long pointer = (long) a[0], bytes = (long) a[2];
                 byte value = (byte) a[1];
-                queue.add(new Work(() -> MEMORY.asSlice(pointer, bytes).fill(value), 0));
+                queue.add(new Work("cuMemsetD8Async", () -> MEMORY.asSlice(pointer, bytes).fill(value), 0));
             }
-            case "cuLaunchKernel" -> queue.add(new Work(launch(a), 0));
-            case "cublasGemmStridedBatchedEx" -> queue.add(new Work(HostGemm.of(a), 0));
+            case "cuLaunchKernel" -> {
+                String[] sourceAndKernel = kernelOf(((MemorySegment) a[0]).address());
+                queue.add(new Work(sourceAndKernel[0] + "'s " + sourceAndKernel[1], launch(a), 0));
+            }
+            case "cublasGemmStridedBatchedEx" -> queue.add(new Work("cublasGemmStridedBatchedEx", HostGemm.of(a), 0));
             case "cuStreamSynchronize" -> drain();
             default -> {
                 // the other calls change no memory
@@ -85,16 +101,17 @@ final class EmulatedCuda extends FakeCuda {
     private void upload(long src, long dst, long bytes) {
         long buffer = pinnedBuffer(src, bytes);
         if (buffer != 0) {
-            queue.add(new Work(() -> MemorySegment.copy(MEMORY, src, MEMORY, dst, bytes), buffer));
+            queue.add(new Work("cuMemcpyHtoDAsync", () -> MemorySegment.copy(MEMORY, src, MEMORY, dst, bytes), buffer));
         } else {
             byte[] staged = MEMORY.asSlice(src, bytes).toArray(ValueLayout.JAVA_BYTE);
-            queue.add(new Work(() -> MemorySegment.copy(MemorySegment.ofArray(staged), 0, MEMORY, dst, bytes), 0));
+            queue.add(new Work("cuMemcpyHtoDAsync", () -> MemorySegment.copy(MemorySegment.ofArray(staged), 0, MEMORY,
+                    dst, bytes), 0));
         }
     }
 
     private void download(long src, long dst, long bytes) {
         long buffer = pinnedBuffer(dst, bytes);
-        queue.add(new Work(() -> MemorySegment.copy(MEMORY, src, MEMORY, dst, bytes), buffer));
+        queue.add(new Work("cuMemcpyDtoHAsync", () -> MemorySegment.copy(MEMORY, src, MEMORY, dst, bytes), buffer));
         if (buffer == 0) {
             drain();
         }
@@ -114,10 +131,33 @@ final class EmulatedCuda extends FakeCuda {
     }
 
     private void drain() {
-        for (Work work : queue) {
-            work.run().run();
-        }
+        List<Work> queued = List.copyOf(queue);
         queue.clear();
+        for (Work work : queued) {
+            work.run().run();
+            requireGuards(work.what());
+        }
+    }
+
+    private static MemorySegment guardPattern() {
+        MemorySegment pattern = Arena.global().allocate(GUARD_BYTES);
+        for (long i = 0; i < GUARD_BYTES; i += 4) {
+            pattern.set(ValueLayout.JAVA_INT_UNALIGNED, i, 0x7f80_0001);
+        }
+        return pattern;
+    }
+
+    /** Fails, naming {@code what} wrote there, when a byte after the end of a device allocation has changed. */
+    private void requireGuards(String what) {
+        for (Allocation a : allocations.values()) {
+            long changed = a.guard().mismatch(GUARD);
+            if (changed >= 0) {
+                a.guard().copyFrom(GUARD);
+                throw new AssertionError(what + " wrote byte " + (a.bytes() + changed) + " of the " + a.bytes()
+                        + "-byte device allocation at 0x" + Long.toHexString(a.block().address())
+                        + ", past its end (on a GPU: another allocation's data, or CUDA_ERROR_ILLEGAL_ADDRESS)");
+            }
+        }
     }
 
     /**

@@ -1,5 +1,10 @@
 package dev.finetune4j.core.backend.cuda;
 
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The emulated device orders work as a stream does, so that a missing synchronization shows up without a GPU:
  * nothing queued has happened before the stream is synchronized, and memory is not freed under queued work that
- * may use it.
+ * may use it. A kernel that writes past an allocation's end is named.
  */
 class EmulatedCudaTest {
     private CudaDriver driver;
@@ -42,6 +47,24 @@ class EmulatedCudaTest {
         driver.memFree(device);
         driver.hostFree(host);
         driver.streamDestroy(stream);
+    }
+
+    @Test
+    void aKernelWritingPastTheEndOfAnAllocationFailsNamingIt() {
+        Device device = EmulatedCudaProvider.device();
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor dOut = Tensor.of(device, scope, new float[]{1, 2, 3, 4}, Shape.of(2, 2));
+            // Row 70 of a (3, 2) table: the float at byte 560, past the 512-byte block the allocator asked the driver
+            // for; adding to the guard's signalling NaN quiets it, which sets a bit of its byte 562.
+            Tensor ids = Tensor.ofLongs(device, new long[]{0, 70}, Shape.of(2));
+            Tensor dWeight = Tensor.zeros(scope, device, DType.F32, Shape.of(3, 2));
+            AssertionError e = assertThrows(AssertionError.class, () -> {
+                device.backend().embedding().scatterAdd(dOut, ids, dWeight);
+                dWeight.toFloatArray();
+            });
+            assertTrue(e.getMessage().startsWith("embedding.cu's scatter_add wrote byte 562 of the 512-byte device"),
+                    e.getMessage());
+        }
     }
 
     @Test
