@@ -11,6 +11,8 @@ import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,8 +26,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Training on {@code emucuda:0}, core's test-only CUDA device whose kernels run on the CPU under emulation (the real
  * CUDA backend: allocator, staging, launches, cuBLAS calls): the ten LoRA steps of the llama trajectory fixture
- * (in float32, and under BF16_MIXED within 1e-3) and two DPO steps give the CPU's losses and gradient norms within
- * 1e-5 relative. Skipped without g++.
+ * (in float32, and under BF16_MIXED within 1e-3), two DPO steps, and three SFT steps of every PEFT method of
+ * EveryMethodTrainsTest (QLoRA's NF4 included) give the CPU's losses and gradient norms within 1e-5 relative.
+ * Skipped without g++.
  */
 class EmulatedCudaTrainingTest {
     private static final Path DIR = TrainTestSupport.resource("llama");
@@ -94,6 +97,25 @@ class EmulatedCudaTrainingTest {
         TrainResult emulated = run.on(EMULATED);
         close("DPO loss", cpu.lossHistory(), emulated.lossHistory(), 1e-5);
         close("DPO gradient norm", cpu.gradNormHistory(), emulated.gradNormHistory(), 1e-5);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(EveryMethodTrainsTest.Method.class)
+    void everyPeftMethodTrainsAsOnTheCpu(EveryMethodTrainsTest.Method method) {
+        TrainingConfig cfg = TrainingConfig.builder().maxSteps(3).microBatchSize(3).learningRate(1e-2)
+                .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
+        Run run = device -> {
+            try (LanguageModel base = TrainTestSupport.tinyLlama(64, 32, 32, device)) {
+                PeftModel model = method.wrap.apply(base);
+                model.trainableParameters().forEach((name, t) -> assertEquals(device, t.device(), name));
+                return SftTrainer.builder().model(model).config(cfg).trainData(EveryMethodTrainsTest.sftData(1))
+                        .build().train();
+            }
+        };
+        TrainResult cpu = run.on(Device.cpu());
+        TrainResult emulated = run.on(EMULATED);
+        close(method + " loss", cpu.lossHistory(), emulated.lossHistory(), 1e-5);
+        close(method + " gradient norm", cpu.gradNormHistory(), emulated.gradNormHistory(), 1e-5);
     }
 
     /** One training run on a device. */
