@@ -10,7 +10,8 @@ import dev.finetune4j.core.tensor.Tensor;
 public interface DropoutKernels {
 
     /**
-     * {@code out[i] = keep(i) ? x[i] / (1 - p) : 0}, where element i is dropped when
+     * {@code out[i] = keep(i) ? x[i] * (1 / (1 - p)) : 0}, the scale rounded to float32 once (a product, not a
+     * division per element, so that every backend rounds alike), where element i is dropped when
      * {@link Philox#uniform(DropoutKey, long)} {@code < p}. Used for the forward (x the input) and the backward
      * (x the output gradient). {@code out} contiguous, same shape as {@code x}.
      *

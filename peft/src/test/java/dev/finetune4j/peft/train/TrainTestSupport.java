@@ -3,6 +3,7 @@ package dev.finetune4j.peft.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsFile;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
@@ -104,12 +105,17 @@ final class TrainTestSupport {
      * 0.02 the logits are too small for an adapter alone to make chosen answers win.
      */
     static LanguageModel tinyLlama(int vocab, int hidden, int maxPositions) {
+        return tinyLlama(vocab, hidden, maxPositions, Device.cpu());
+    }
+
+    /** {@link #tinyLlama(int, int, int)} with its weights on {@code device}. */
+    static LanguageModel tinyLlama(int vocab, int hidden, int maxPositions, Device device) {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.put("model_type", "llama").put("vocab_size", vocab).put("hidden_size", hidden)
                 .put("intermediate_size", 2 * hidden).put("num_hidden_layers", 2).put("num_attention_heads", 4)
                 .put("num_key_value_heads", 2).put("max_position_embeddings", maxPositions).put("rms_norm_eps", 1e-6)
                 .put("rope_theta", 10000.0).put("hidden_act", "silu").put("tie_word_embeddings", false);
-        LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached());
+        LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(device));
         StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
         return model;
     }

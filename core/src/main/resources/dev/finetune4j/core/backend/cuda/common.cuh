@@ -34,6 +34,11 @@ __device__ __forceinline__ long long view_at(const View& v, long long i) {
     return at;
 }
 
+// FINETUNE4J_EMULATION: the test suite's CPU emulation of the kernels (no PTX), with the same rounding.
+#ifdef FINETUNE4J_EMULATION
+__device__ __forceinline__ float half_to_float(unsigned short h) { return emu_half_to_float(h); }
+__device__ __forceinline__ unsigned short float_to_half(float f) { return emu_float_to_half(f); }
+#else
 __device__ __forceinline__ float half_to_float(unsigned short h) {
     float f;
     asm("{ .reg .b16 t; mov.b16 t, %1; cvt.f32.f16 %0, t; }" : "=f"(f) : "h"(h));
@@ -45,6 +50,7 @@ __device__ __forceinline__ unsigned short float_to_half(float f) {
     asm("{ .reg .b16 t; cvt.rn.f16.f32 t, %1; mov.b16 %0, t; }" : "=h"(h) : "f"(f));
     return h;
 }
+#endif
 
 __device__ __forceinline__ float bf16_to_float(unsigned short b) {
     return __uint_as_float(((unsigned int) b) << 16);

@@ -22,13 +22,14 @@ __device__ unsigned int philox_output(unsigned long long seed, unsigned long lon
     return which == 0 ? c0 : which == 1 ? c1 : which == 2 ? c2 : c3;
 }
 
-// out[i] = uniform(i) < p ? 0 : x[i] / (1 - p). x: any float view; out: contiguous F32.
+// out[i] = uniform(i) < p ? 0 : x[i] * (1 / (1 - p)), the scale rounded once to float32 as on the CPU.
+// x: any float view; out: contiguous F32.
 extern "C" __global__ void dropout(const void* x, int xType, View xv, float p, unsigned long long seed,
                                    unsigned long long step, unsigned long long site, float* out, long long n) {
-    float keep = 1.0f - p;
+    float scale = 1.0f / (1.0f - p);
     FOR_EACH(i, n) {
         unsigned int bits = philox_output(seed, step, site, (unsigned long long) i >> 2, (int) (i & 3));
         float u = (float) (bits >> 8) * 5.9604644775390625e-8f;
-        out[i] = u < p ? 0.0f : load_f(x, xType, view_at(xv, i)) / keep;
+        out[i] = u < p ? 0.0f : load_f(x, xType, view_at(xv, i)) * scale;
     }
 }

@@ -26,9 +26,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * it says nothing about the compiled code's speed or about the hardware. Skipped without g++ on the PATH.
  */
 class CudaAttentionEmulationTest {
-    private static final String KERNEL_SHARED = "extern __shared__ Vec4 shared4[];";
-    private static final String EMULATED_SHARED = "Vec4* shared4 = reinterpret_cast<Vec4*>(emu::g_shared);";
-
     @TempDir
     static Path dir;
     private static Path check;
@@ -37,13 +34,10 @@ class CudaAttentionEmulationTest {
     static void build() throws Exception {
         Path gpp = onPath("g++");
         Assumptions.assumeTrue(gpp != null, "g++ is not on the PATH: the emulated attention kernels are not run here");
-        copyResource("cuda_emulation.h");
+        Files.write(dir.resolve("cuda_emulation.h"), EmulatedKernels.header());
         copyResource("attention_check.cpp");
-        String source = KernelSources.read("attention.cu");
-        assertTrue(source.contains(KERNEL_SHARED) && source.contains("#include \"common.cuh\""),
-                "attention.cu no longer declares its shared memory as the emulation expects: update this test");
-        Files.writeString(dir.resolve("attention_emulated.cu"), source.replace(KERNEL_SHARED, EMULATED_SHARED)
-                .replace("#include \"common.cuh\"", "#include \"cuda_emulation.h\""));
+        Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
+        Files.writeString(dir.resolve("attention_emulated.cu"), EmulatedKernels.emulationSource("attention.cu"));
         check = dir.resolve("attention_check");
         String log = run(List.of(gpp.toString(), "-std=c++17", "-O1", "-Wall", "-Wno-unknown-pragmas", "-o",
                 check.toString(), dir.resolve("attention_check.cpp").toString()), 0);

@@ -17,45 +17,60 @@ import org.junit.jupiter.api.Test;
 
 import java.util.function.Function;
 
-import static dev.finetune4j.core.backend.cuda.GpuTensors.GPU;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The CUDA backend's memory, transfers and errors, and ops through autograd on cuda:0. Needs a GPU. */
+/**
+ * The CUDA backend's memory, transfers and errors, and ops through autograd on cuda:0. Needs a GPU; the same checks
+ * run on the emulated device in {@link EmulatedCudaBackendTest}.
+ */
 class CudaBackendTest {
+    /** The device under test, set before each test from {@link #device()}. */
+    private Device gpu;
 
-    @BeforeEach
-    void gpu() {
+    /** The device the checks run on. */
+    Device device() {
+        return GpuTensors.GPU;
+    }
+
+    /** Skips the calling test, with the reason, when the device under test cannot run here. */
+    void assumeDevice() {
         GpuTensors.assumeGpu();
     }
 
-    private static CudaBackend backend() {
-        return (CudaBackend) GPU.backend();
+    @BeforeEach
+    void requireDevice() {
+        assumeDevice();
+        gpu = device();
+    }
+
+    private CudaBackend backend() {
+        return (CudaBackend) gpu.backend();
     }
 
     @Test
     void tensorsStartAtZeroAndRoundTripThroughTheHostInAnyLayoutAndDtype() {
         try (TensorScope scope = TensorScope.open()) {
-            assertArrayEquals(new float[6], Tensor.zeros(scope, GPU, DType.F32, Shape.of(2, 3)).toFloatArray());
+            assertArrayEquals(new float[6], Tensor.zeros(scope, gpu, DType.F32, Shape.of(2, 3)).toFloatArray());
             float[] v = {1, 2, 3, 4, 5, 6};
-            Tensor t = Tensor.of(GPU, scope, v, Shape.of(2, 3));
+            Tensor t = Tensor.of(gpu, scope, v, Shape.of(2, 3));
             assertArrayEquals(new float[]{1, 4, 2, 5, 3, 6}, t.transpose(0, 1).toFloatArray());
             assertArrayEquals(v, t.convertTo(DType.BF16, scope).toFloatArray());
             long[] ids = {1L << 40, -3, 7};
-            assertArrayEquals(ids, Tensor.ofLongs(GPU, ids, Shape.of(3)).toLongArray());
+            assertArrayEquals(ids, Tensor.ofLongs(gpu, ids, Shape.of(3)).toLongArray());
         }
     }
 
     @Test
     void memoryIsCountedPerDeviceAndFreedWithItsScope() {
-        long before = GPU.memory().allocatedBytes();
+        long before = gpu.memory().allocatedBytes();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor.zeros(scope, GPU, DType.F32, Shape.of(1024, 1024));
-            assertEquals(before + (4L << 20), GPU.memory().allocatedBytes());
+            Tensor.zeros(scope, gpu, DType.F32, Shape.of(1024, 1024));
+            assertEquals(before + (4L << 20), gpu.memory().allocatedBytes());
         }
-        assertEquals(before, GPU.memory().allocatedBytes());
+        assertEquals(before, gpu.memory().allocatedBytes());
     }
 
     @Test
@@ -69,11 +84,11 @@ class CudaBackendTest {
     @Test
     void steadyStateStepsMakeNoDriverAllocationsAndNoTransfers() {
         CudaBackend be = backend();
-        try (TensorScope params = TensorScope.detached(GPU)) {
-            Tensor w = Tensor.of(GPU, params, GradCheck.randn(1, 64 * 64), Shape.of(64, 64));
-            Tensor m = Tensor.zeros(params, GPU, DType.F32, Shape.of(64, 64));
-            Tensor v = Tensor.zeros(params, GPU, DType.F32, Shape.of(64, 64));
-            Tensor x = Tensor.of(GPU, params, GradCheck.randn(2, 8 * 64), Shape.of(8, 64));
+        try (TensorScope params = TensorScope.detached(gpu)) {
+            Tensor w = Tensor.of(gpu, params, GradCheck.randn(1, 64 * 64), Shape.of(64, 64));
+            Tensor m = Tensor.zeros(params, gpu, DType.F32, Shape.of(64, 64));
+            Tensor v = Tensor.zeros(params, gpu, DType.F32, Shape.of(64, 64));
+            Tensor x = Tensor.of(gpu, params, GradCheck.randn(2, 8 * 64), Shape.of(8, 64));
             long allocations = 0;
             long transfers = 0;
             for (int step = 0; step < 5; step++) {
@@ -82,13 +97,13 @@ class CudaBackendTest {
                     transfers = be.transfers();
                 }
                 try (TensorScope s = TensorScope.open()) {
-                    Tensor y = Tensor.zeros(s, GPU, DType.F32, Shape.of(8, 64));
+                    Tensor y = Tensor.zeros(s, gpu, DType.F32, Shape.of(8, 64));
                     be.matmul().gemm(x, false, w, true, y, 1f, false);
-                    Tensor p = Tensor.zeros(s, GPU, DType.F32, Shape.of(8, 64));
+                    Tensor p = Tensor.zeros(s, gpu, DType.F32, Shape.of(8, 64));
                     be.softmax().softmax(y, p);
-                    Tensor g = Tensor.zeros(s, GPU, DType.F32, Shape.of(64, 64));
+                    Tensor g = Tensor.zeros(s, gpu, DType.F32, Shape.of(64, 64));
                     be.matmul().gemm(p, true, x, false, g, 1f, false);
-                    Tensor norm = Tensor.zeros(s, GPU, DType.F32, Shape.of(1));
+                    Tensor norm = Tensor.zeros(s, gpu, DType.F32, Shape.of(1));
                     be.reductions().norm(g, norm);
                     be.optimizer().adamw(w, g, m, v, new AdamWStep(1f, 0.1f, 0.999f, 0.001f, 1e-8f, -1e-3f, 0.1f));
                 }
@@ -107,15 +122,15 @@ class CudaBackendTest {
                 LowRank.linear(in[0], in[1], in[2], in[3], in[4], 0.5f), Matmul.linear(in[0], in[1], null))));
     }
 
-    private static void sameOnBothDevices(int[][] shapes, Function<Tensor[], Tensor> loss) {
+    private void sameOnBothDevices(int[][] shapes, Function<Tensor[], Tensor> loss) {
         float[][] values = new float[shapes.length][];
         for (int i = 0; i < shapes.length; i++) {
             values[i] = GradCheck.randn(40 + i, Math.toIntExact(Shape.of(shapes[i]).numel()));
         }
         float[][] cpu = run(Device.cpu(), shapes, values, loss);
-        float[][] gpu = run(GPU, shapes, values, loss);
+        float[][] onDevice = run(gpu, shapes, values, loss);
         for (int i = 0; i < cpu.length; i++) {
-            GpuTensors.assertClose("output " + i + " (0: loss, then the gradients)", cpu[i], gpu[i],
+            GpuTensors.assertClose("output " + i + " (0: loss, then the gradients)", cpu[i], onDevice[i],
                     GpuTensors.F32_TOLERANCE);
         }
     }

@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Activations.Kind;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
 import dev.finetune4j.core.backend.ElementwiseKernels.UnaryOp;
 import dev.finetune4j.core.backend.SgdStep;
@@ -16,14 +17,30 @@ import org.junit.jupiter.api.Test;
 
 import static dev.finetune4j.core.backend.cuda.GpuTensors.BF16_TOLERANCE;
 import static dev.finetune4j.core.backend.cuda.GpuTensors.F32_TOLERANCE;
-import static dev.finetune4j.core.backend.cuda.GpuTensors.agree;
 
-/** Every kernel family on cuda:0 against the CPU backend on random inputs, forward and backward. Needs a GPU. */
+/**
+ * Every kernel family on cuda:0 against the CPU backend on random inputs, forward and backward. Needs a GPU; the
+ * same checks run on the emulated device in {@link EmulatedCudaKernelConformanceTest}.
+ */
 class CudaKernelConformanceTest {
+    /** The device the checks run on. */
+    Device device() {
+        return GpuTensors.GPU;
+    }
 
     @BeforeEach
-    void gpu() {
+    void requireDevice() {
+        assumeDevice();
+    }
+
+    /** Skips the calling test, with the reason, when the device under test cannot run here. */
+    void assumeDevice() {
         GpuTensors.assumeGpu();
+    }
+
+    /** {@link GpuTensors#agree} on the device under test. */
+    private void agree(String what, double tolerance, Input[] inputs, int[][] outDims, GpuTensors.KernelCall call) {
+        GpuTensors.agree(device(), what, tolerance, inputs, outDims, call);
     }
 
     private static Input[] in(Input... inputs) {
@@ -235,8 +252,8 @@ class CudaKernelConformanceTest {
             be.attention().attentionBackward(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1], x[3],
                     o[2], o[3], o[4]);
         };
-        float[][] first = GpuTensors.run(GpuTensors.GPU, inputs, outputs, call);
-        float[][] second = GpuTensors.run(GpuTensors.GPU, inputs, outputs, call);
+        float[][] first = GpuTensors.run(device(), inputs, outputs, call);
+        float[][] second = GpuTensors.run(device(), inputs, outputs, call);
         for (int i = 0; i < first.length; i++) {
             GpuTensors.assertClose("attention run twice, tensor " + i, first[i], second[i], 0);
         }
@@ -246,7 +263,7 @@ class CudaKernelConformanceTest {
      * Attention forward and backward on the CPU and the GPU: q (batch, heads, queries, headDim) and k, v the first
      * {@code keys} positions of buffers of {@code keys + spareKeys} positions (views, as a KV cache hands them).
      */
-    private static void attentionAgrees(String what, int batch, int heads, int kvHeads, int queries, int keys,
+    private void attentionAgrees(String what, int batch, int heads, int kvHeads, int queries, int keys,
                                         int spareKeys, int headDim, AttentionMask mask) {
         float scale = (float) (1 / Math.sqrt(headDim));
         agree("attention, " + what, F32_TOLERANCE,
@@ -295,13 +312,13 @@ class CudaKernelConformanceTest {
         float[] x = Input.randn(58, 3, 1001).values();
         float[] expected = new float[x.length];
         for (int i = 0; i < x.length; i++) {
-            expected[i] = dev.finetune4j.core.backend.Philox.uniform(key, i) < 0.3f ? 0f : x[i] / (1f - 0.3f);
+            expected[i] = dev.finetune4j.core.backend.Philox.uniform(key, i) < 0.3f ? 0f : x[i] * (1f / (1f - 0.3f));
         }
         try (var scope = dev.finetune4j.core.tensor.TensorScope.open()) {
-            var in = Input.randn(58, 3, 1001).on(GpuTensors.GPU, scope);
-            var o = dev.finetune4j.core.tensor.Tensor.zeros(scope, GpuTensors.GPU, DType.F32, Shape.of(3, 1001));
-            GpuTensors.GPU.backend().dropout().apply(in, 0.3f, key, o);
-            GpuTensors.assertClose("dropout against Philox", expected, o.toFloatArray(), 1e-7);
+            var in = Input.randn(58, 3, 1001).on(device(), scope);
+            var o = dev.finetune4j.core.tensor.Tensor.zeros(scope, device(), DType.F32, Shape.of(3, 1001));
+            device().backend().dropout().apply(in, 0.3f, key, o);
+            GpuTensors.assertClose("dropout against Philox", expected, o.toFloatArray(), 0);
         }
     }
 

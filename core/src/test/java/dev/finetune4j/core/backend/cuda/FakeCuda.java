@@ -26,14 +26,16 @@ import java.util.TreeMap;
  * typed pointers are aligned, a freed block is freed once, a launch's arguments match the kernel's
  * parameters byte for byte (decoded from the parameter array cuLaunchKernel receives), the launch configuration
  * and shared memory are within the card's limits, and the calling thread has a current context. The "cubin" of a family is its source's name, so that a launch can be
- * traced back to the family's parsed signatures.
+ * traced back to the family's parsed signatures. {@link EmulatedCuda} keeps these checks and also carries the calls out.
  */
-final class FakeCuda implements NativeFunctions.Binder {
+class FakeCuda implements NativeFunctions.Binder {
     /** Opt-in shared memory per block of an H100/H200 (227 KiB). */
     static final int MAX_SHARED_OPTIN = 232_448;
     /** Static shared memory of every fake kernel: the partials of common.cuh's two block reductions. */
     static final int STATIC_SHARED = 32 * 8 + 32 * 4;
     private static final long DEVICE_BASE = 0x7f00_0000_0000L;
+    /** Free memory the fake device reports; a larger allocation fails with CUDA_ERROR_OUT_OF_MEMORY. */
+    private static final long FREE_BYTES = 1L << 30;
     /** Longs of common.cuh's View: rank, offset, shape and strides. */
     private static final int VIEW_LONGS = 2 + 2 * KernelArgs.MAX_RANK;
     /** Alignment a kernel's typed pointer needs. */
@@ -123,10 +125,15 @@ final class FakeCuda implements NativeFunctions.Binder {
             });
             case "cuDeviceGetName" -> ((MemorySegment) a[0]).reinterpret((int) a[1]).setString(0, "Fake GPU");
             case "cuDevicePrimaryCtxRetain", "cuStreamCreate", "cublasCreate_v2" -> putLong(a[0], nextHandle++);
-            case "cuMemAlloc_v2" -> putLong(a[0], deviceAlloc((long) a[1]));
+            case "cuMemAlloc_v2" -> {
+                if ((long) a[1] > FREE_BYTES) {
+                    return CudaDriver.CUDA_ERROR_OUT_OF_MEMORY;
+                }
+                putLong(a[0], deviceAlloc((long) a[1]));
+            }
             case "cuMemFree_v2" -> deviceFree((long) a[0]);
             case "cuMemGetInfo_v2" -> {
-                putLong(a[0], 1L << 30);
+                putLong(a[0], FREE_BYTES);
                 putLong(a[1], 141L << 30);
             }
             case "cuMemHostAlloc" -> putLong(a[0], host.allocate((long) a[1], 4096).address());
@@ -184,7 +191,9 @@ final class FakeCuda implements NativeFunctions.Binder {
             case "cuStreamSynchronize" -> {
                 int status = failNextSynchronize;
                 failNextSynchronize = 0;
-                return status;
+                if (status != 0) {
+                    return status;
+                }
             }
             case "cuInit", "cuStreamDestroy_v2",
                  "cuDevicePrimaryCtxRelease_v2", "cuMemFreeHost", "cuModuleUnload", "cublasSetStream_v2",
@@ -193,7 +202,28 @@ final class FakeCuda implements NativeFunctions.Binder {
             }
             default -> throw new AssertionError("the fake CUDA libraries have no stand-in for " + name);
         }
+        perform(name, a);
         return 0;
+    }
+
+    /** Carries out call {@code name} with arguments {@code a} once its checks passed; the fake computes nothing. */
+    void perform(String name, Object[] a) {
+    }
+
+    /** Where a new device allocation of {@code bytes} starts; addresses with nothing behind them on the fake. */
+    long place(long bytes) {
+        long pointer = nextDevice;
+        nextDevice += (bytes + 4095) / 4096 * 4096 + 4096;
+        return pointer;
+    }
+
+    /** Gives back the allocation {@link #place} made at {@code pointer}. */
+    void release(long pointer) {
+    }
+
+    /** The family source and kernel name of the function handle {@code function}. */
+    final synchronized String[] kernelOf(long function) {
+        return functions.get(function);
     }
 
     private byte[] cubin(Object program) {
@@ -204,16 +234,17 @@ final class FakeCuda implements NativeFunctions.Binder {
         if (bytes <= 0) {
             throw new AssertionError("cuMemAlloc of " + bytes + " bytes fails with CUDA_ERROR_INVALID_VALUE");
         }
-        long pointer = nextDevice;
-        nextDevice += (bytes + 4095) / 4096 * 4096 + 4096;
+        long pointer = place(bytes);
         live.put(pointer, bytes);
         return pointer;
     }
 
     private void deviceFree(long pointer) {
-        if (live.remove(pointer) == null) {
+        if (!live.containsKey(pointer)) {
             throw new AssertionError("cuMemFree of 0x" + Long.toHexString(pointer) + ", which is not a live allocation");
         }
+        release(pointer);
+        live.remove(pointer);
     }
 
     /** Fails unless {@code [pointer, pointer + bytes)} lies inside one live allocation. */

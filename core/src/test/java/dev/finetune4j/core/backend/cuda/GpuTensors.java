@@ -85,13 +85,14 @@ final class GpuTensors {
     }
 
     /**
-     * Runs {@code call} on the CPU and on the GPU with the same inputs (fresh zero outputs of {@code outDims},
+     * Runs {@code call} on the CPU and on {@code device} with the same inputs (fresh zero outputs of {@code outDims},
      * F32), and asserts that every output, and every F32 input (in-place kernels), agrees within {@code tolerance}
      * relative to the largest CPU value.
      */
-    static void agree(String what, double tolerance, Input[] inputs, int[][] outDims, KernelCall call) {
+    static void agree(Device device, String what, double tolerance, Input[] inputs, int[][] outDims,
+                      KernelCall call) {
         float[][] cpu = run(Device.cpu(), inputs, outDims, call);
-        float[][] gpu = run(GPU, inputs, outDims, call);
+        float[][] gpu = run(device, inputs, outDims, call);
         for (int i = 0; i < cpu.length; i++) {
             assertClose(what + ", tensor " + i + " (inputs first, then outputs)", cpu[i], gpu[i], tolerance);
         }

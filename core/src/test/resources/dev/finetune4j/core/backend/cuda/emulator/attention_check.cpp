@@ -3,6 +3,7 @@
 // 0 (none), 1 (padding keys, three packed segments, and query 0 of row 0 seeing no key) or 2 (as 1, and no key at
 // all in row 1); k and v are the first S positions of buffers of S + spareKeys. Exit status 0 when all agree.
 #include "cuda_emulation.h"
+#include "common.cuh"
 #include "attention_emulated.cu"  // attention.cu, written next to this file by CudaAttentionEmulationTest
 
 namespace {
