@@ -29,13 +29,15 @@ tar xzf "$PKG/jdk.tgz" -C "$runtime"
 export XDG_CACHE_HOME=$(mktemp -d)
 # Every launch waits for its kernel, so that a kernel that faults is named in the failing test's exception.
 export FINETUNE4J_CUDA_SYNC=1
+# Everything on the JVM's own class path (not the launcher's --class-path): tests that start a child JVM pass it
+# java.class.path.
 CP="$PKG/classes:$PKG/test-classes"
 for jar in "$PKG"/lib/*.jar; do
-    [ "$(basename "$jar")" = junit-platform-console-standalone.jar ] || CP="$CP:$jar"
+    CP="$CP:$jar"
 done
 timeout 300 "$runtime/jdk/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx16g \
-    -jar "$PKG/lib/junit-platform-console-standalone.jar" execute \
-    --class-path "$CP" --select-package dev.finetune4j.core.backend.cuda \
+    -cp "$CP" org.junit.platform.console.ConsoleLauncher execute \
+    --scan-class-path "$PKG/test-classes" --include-package dev.finetune4j.core.backend.cuda \
     --details tree --disable-banner --disable-ansi-colors --reports-dir "$OUT/reports" 2>&1 | tee "$OUT/check.log"
 status=${PIPESTATUS[0]}
 echo "exit status $status" | tee -a "$OUT/check.log"

@@ -44,7 +44,10 @@ done
 } > "$OUT/environment.txt"
 
 if [ "$SHAPES" = tiny ]; then
-    DEVICE=cpu; XMX=2g; STEPS=2; WARMUP=1; HF_SKIP="the anchor has no tiny shape (dry run)"
+    # DEVICE=emucuda:0 runs the dry run on the CUDA backend with its kernels emulated on the CPU (needs g++).
+    DEVICE=${DEVICE:-cpu}; XMX=2g; STEPS=2; WARMUP=1; HF_SKIP="the anchor has no tiny shape (dry run)"
+    # The emulated device's provider is one of core's test classes.
+    [[ "$DEVICE" != emucuda:* ]] || CP="$CP:$PKG/test-classes"
 else
     DEVICE=cuda:0; XMX=${XMX:-96g}; STEPS=10; WARMUP=3; HF_SKIP=""
     python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null || HF_SKIP="python3's torch has no CUDA here"
