@@ -27,7 +27,7 @@ public final class Rotary {
 
         /**
          * Angles pos * invFreq_i in float32 like PyTorch, then cos and sin scaled by {@code attentionScaling},
-         * computed on the host and uploaded to {@code device} in the current scope.
+         * computed on the host and uploaded to {@code device} in the current scope, both tables in one transfer.
          *
          * @param device where the table is used
          * @param positions [B][T] position of each token
@@ -40,8 +40,9 @@ public final class Rotary {
             int t = bs == 0 ? 0 : positions[0].length;
             int half = invFreq.length;
             Shape shape = Shape.of(bs, t, half);
-            float[] cos = new float[Math.toIntExact(shape.numel())];
-            float[] sin = new float[cos.length];
+            // cos in the first half, sin in the second: one upload per table (issue 17: no hidden host work)
+            int n = Math.toIntExact(shape.numel());
+            float[] cosSin = new float[Math.multiplyExact(2, n)];
             for (int b = 0; b < bs; b++) {
                 if (positions[b].length != t) {
                     throw new IllegalArgumentException("rotary positions: row 0 has " + t + ", row " + b + " has "
@@ -50,13 +51,14 @@ public final class Rotary {
                 for (int p = 0; p < t; p++) {
                     for (int i = 0; i < half; i++) {
                         float angle = positions[b][p] * invFreq[i];
-                        cos[(b * t + p) * half + i] = (float) Math.cos(angle) * attentionScaling;
-                        sin[(b * t + p) * half + i] = (float) Math.sin(angle) * attentionScaling;
+                        cosSin[(b * t + p) * half + i] = (float) Math.cos(angle) * attentionScaling;
+                        cosSin[n + (b * t + p) * half + i] = (float) Math.sin(angle) * attentionScaling;
                     }
                 }
             }
-            TensorScope scope = TensorScope.current();
-            return new Table(positions, Tensor.of(device, scope, cos, shape), Tensor.of(device, scope, sin, shape));
+            Tensor both = Tensor.of(device, TensorScope.current(), cosSin, Shape.of(2, bs, t, half));
+            return new Table(positions, both.slice(0, 0, 1).reshape(bs, t, half),
+                    both.slice(0, 1, 2).reshape(bs, t, half));
         }
 
         /**

@@ -65,6 +65,16 @@ public interface Backend {
     void resetPeak();
 
     /**
+     * Host transfers and driver allocations so far; a backend that counts none (its tensors live in host memory)
+     * keeps this default.
+     *
+     * @return the running totals
+     */
+    default DeviceCounters counters() {
+        return DeviceCounters.NONE;
+    }
+
+    /**
      * Copies host bytes into {@code dst}: {@code src} holds {@code dst.numel()} values of {@code dst.dtype()},
      * row-major, little-endian; {@code dst} is contiguous.
      *

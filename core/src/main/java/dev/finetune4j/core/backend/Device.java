@@ -158,6 +158,17 @@ public record Device(String type, int index) {
         return be == null ? new MemoryStats(0, 0) : be.memory();
     }
 
+    /**
+     * Host transfers and driver allocations this device's backend has made so far ({@link DeviceCounters#NONE} for
+     * a device not used yet and for the CPU): snapshots around a training step show whether it did hidden host work.
+     *
+     * @return the running totals
+     */
+    public DeviceCounters counters() {
+        Backend be = isCpu() ? CpuBackend.instance() : BACKENDS.get(this);
+        return be == null ? DeviceCounters.NONE : be.counters();
+    }
+
     private static Optional<BackendProvider> provider(String type) {
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
             if (p.deviceType().equals(type)) {

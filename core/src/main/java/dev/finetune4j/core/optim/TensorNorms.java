@@ -35,16 +35,34 @@ public final class TensorNorms {
         try (var scope = TensorScope.open()) {
             for (Map.Entry<Device, List<Integer>> e : byDevice.entrySet()) {
                 List<Integer> indices = e.getValue();
-                Tensor out = Tensor.zeros(e.getKey(), Shape.of(indices.size()));
-                for (int j = 0; j < indices.size(); j++) {
-                    e.getKey().backend().reductions().norm(tensors.get(indices.get(j)), out.slice(0, j, j + 1));
-                }
-                float[] host = out.toFloatArray();
+                float[] host = l2Vector(e.getKey(), indices.stream().map(tensors::get).toList()).toFloatArray();
                 for (int j = 0; j < indices.size(); j++) {
                     norms[indices.get(j)] = host[j];
                 }
             }
         }
         return norms;
+    }
+
+    /**
+     * {@code ||t||_2} of each tensor as one vector on {@code device}, in the current scope, without reading it: for
+     * callers that read it together with other values in one transfer.
+     *
+     * @param device where every tensor lives
+     * @param tensors contiguous F32 tensors on {@code device}
+     * @return the norms, (tensors.size())
+     * @throws IllegalArgumentException when a tensor is on another device
+     */
+    public static Tensor l2Vector(Device device, List<Tensor> tensors) {
+        Tensor out = Tensor.zeros(device, Shape.of(tensors.size()));
+        for (int j = 0; j < tensors.size(); j++) {
+            Tensor t = tensors.get(j);
+            if (!t.device().equals(device)) {
+                throw new IllegalArgumentException("norm vector on " + device + ": tensor " + j + " is on " + t.device()
+                        + "; use l2(tensors), which groups tensors by device");
+            }
+            device.backend().reductions().norm(t, out.slice(0, j, j + 1));
+        }
+        return out;
     }
 }

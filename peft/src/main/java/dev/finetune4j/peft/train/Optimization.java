@@ -1,5 +1,6 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.optim.AdamW;
 import dev.finetune4j.core.optim.AdamWConfig;
 import dev.finetune4j.core.optim.GradientClipping;
@@ -8,8 +9,6 @@ import dev.finetune4j.core.optim.OptimizerState;
 import dev.finetune4j.core.optim.TensorNorms;
 import dev.finetune4j.core.tensor.Tensor;
 
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 
@@ -20,16 +19,18 @@ import java.util.Map;
  * frees AdamW's state.
  */
 final class Optimization implements AutoCloseable {
-    private final Map<String, Tensor> named;
-    private final Collection<Tensor> params;
+    private final List<String> names;
+    private final List<Tensor> values;
     private final AdamW adamW;
     private final LrSchedule schedule;
     private final double peakLearningRate;
     private final double maxGradNorm;
+    /** The 1-based number of the last update whose parameters have not been checked for finiteness; 0 when none. */
+    private int uncheckedUpdate;
 
     Optimization(Map<String, Tensor> parameters, TrainingConfig cfg, int totalSteps) {
-        this.named = Map.copyOf(parameters);
-        this.params = List.copyOf(parameters.values());
+        this.names = List.copyOf(parameters.keySet());
+        this.values = names.stream().map(parameters::get).toList();
         this.adamW = new AdamW(parameters, new AdamWConfig(cfg.learningRate(), cfg.adamBeta1(), cfg.adamBeta2(),
                 cfg.adamEpsilon(), cfg.weightDecay()));
         this.schedule = new LrSchedule(cfg.schedule().type(), cfg.warmupStepsFor(totalSteps), totalSteps);
@@ -47,32 +48,68 @@ final class Optimization implements AutoCloseable {
      * when a gradient element is; the gradients are then unusable and the step must be skipped.
      */
     double clipGradients() {
-        return maxGradNorm > 0 ? GradientClipping.clipGlobalNorm(params, maxGradNorm) : GradientClipping.globalNorm(params);
+        return maxGradNorm > 0 ? GradientClipping.clipGlobalNorm(values, maxGradNorm) : GradientClipping.globalNorm(values);
     }
 
-    /** One AdamW update with learning rate {@code lr}. */
-    void step(double lr) {
+    /**
+     * One AdamW update with learning rate {@code lr}; its parameters are checked for finiteness later, by
+     * {@link #guardNormsOn} with the next step's loss or by {@link #requireFiniteParameters()}.
+     *
+     * @param update the 1-based number of this update, for the guard's message
+     */
+    void step(double lr, int update) {
         adamW.setLearningRate(lr);
         adamW.step();
+        uncheckedUpdate = update;
     }
 
     /**
      * The guard after an update whose loss and gradients were finite: a NaN or infinite weight then comes from the
-     * optimizer state (a corrupt checkpoint) or an overflowing update, and every later step would be NaN.
+     * optimizer state (a corrupt checkpoint) or an overflowing update, and every later step would be NaN. So that a
+     * step reads nothing but its loss (issue 17), the trainer computes the norms on the device with this method and
+     * reads them with the next step's loss (the parameters do not change in between), then passes them to
+     * {@link #requireFinite(float[])}.
      *
-     * @throws TrainingDivergedException naming the parameter
+     * @param device the device the loss is read from
+     * @return one norm per parameter (non-finite exactly when an element is), in the current scope; null when every
+     *         update has been checked or a parameter lives on another device (then {@link #requireFiniteParameters()}
+     *         checks on the host)
      */
-    void requireFiniteParameters(int step) {
-        List<String> names = new ArrayList<>(named.keySet());
-        // one norm per parameter, computed on its device: non-finite exactly when an element is
-        float[] norms = TensorNorms.l2(names.stream().map(named::get).toList());
+    Tensor guardNormsOn(Device device) {
+        if (uncheckedUpdate == 0 || values.stream().anyMatch(t -> !t.device().equals(device))) {
+            return null;
+        }
+        return TensorNorms.l2Vector(device, values);
+    }
+
+    /**
+     * Checks the norms that {@link #guardNormsOn} computed, read back.
+     *
+     * @param norms the norms, in the order {@link #guardNormsOn} gave them
+     * @throws TrainingDivergedException naming the parameter and the update that made it non-finite
+     */
+    void requireFinite(float[] norms) {
         for (int k = 0; k < norms.length; k++) {
             if (!Float.isFinite(norms[k])) {
-                throw new TrainingDivergedException(step, "the AdamW update made parameter '" + names.get(k)
+                throw new TrainingDivergedException(uncheckedUpdate, "the AdamW update made parameter '" + names.get(k)
                         + "' non-finite (NaN or infinite) although the loss and gradients were finite: the optimizer "
                         + "state is corrupt (resumed from a damaged checkpoint?) or the update overflowed; resume from "
                         + "an earlier checkpoint or lower learningRate");
             }
+        }
+        uncheckedUpdate = 0;
+    }
+
+    /**
+     * The guard on the host, one read, when an update has not been checked yet: before anything that uses the
+     * parameters outside a training step (an evaluation, a checkpoint, the end of training) and for a step that reads
+     * no loss.
+     *
+     * @throws TrainingDivergedException naming the parameter and the update that made it non-finite
+     */
+    void requireFiniteParameters() {
+        if (uncheckedUpdate != 0) {
+            requireFinite(TensorNorms.l2(values));
         }
     }
 

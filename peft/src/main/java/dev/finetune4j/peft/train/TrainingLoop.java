@@ -108,6 +108,7 @@ final class TrainingLoop {
                 }
                 boolean stop = false;
                 if (eval != null && cfg.evalEverySteps() > 0 && state.step % cfg.evalEverySteps() == 0) {
+                    optimization.requireFiniteParameters();
                     stop = evaluate(state);
                     if (stop) {
                         reason = StopReason.EARLY_STOPPING;
@@ -115,6 +116,7 @@ final class TrainingLoop {
                 }
                 boolean last = stop || state.step == totalSteps;
                 if (checkpoints != null && (state.step % cfg.saveEverySteps() == 0 || last)) {
+                    optimization.requireFiniteParameters();
                     lastCheckpoint = checkpoints.save(model, optimization, state);
                     Path saved = lastCheckpoint;
                     int step = state.step;
@@ -124,6 +126,7 @@ final class TrainingLoop {
                     break;
                 }
             }
+            optimization.requireFiniteParameters(); // the last update's guard: no next step reads it
         } finally {
             model.train(false);
             model.base().gradientCheckpointing(false);
@@ -162,40 +165,49 @@ final class TrainingLoop {
                     l = train.lossSum(groups.get(m));
                 }
                 Tensor scaled = Elementwise.scale(l.sum(), (float) (1.0 / weight));
-                loss += readBack(scaled, l.metricSums(), weight, extra);
+                // the previous update's finite-weight guard rides on this read (issue 17: one read per step)
+                Tensor guard = optimization.guardNormsOn(scaled.device());
+                float[] read = readBack(scaled, l.metricSums(), weight, extra, guard);
+                if (guard != null) {
+                    optimization.requireFinite(Arrays.copyOfRange(read, read.length - (int) guard.numel(), read.length));
+                }
+                loss += read[0];
                 tokens += l.tokens();
                 Autograd.backward(scaled);
             }
         }
+        optimization.requireFiniteParameters(); // when no micro-batch read a loss
         double gradNorm = Double.isFinite(loss) ? optimization.clipGradients() : Double.NaN;
         double lr = optimization.learningRate(step);
         boolean skipped = !Double.isFinite(loss) || !Double.isFinite(gradNorm);
         if (!skipped) {
-            optimization.step(lr);
-            optimization.requireFiniteParameters(step + 1);
+            optimization.step(lr, step + 1);
         }
         optimization.zeroGrad();
         return new StepOutcome(loss, gradNorm, lr, tokens, skipped, extra);
     }
 
     /**
-     * Reads {@code value} (one element) and a micro-batch's metric sums back from the device in one transfer (issue
-     * 17: inside a step the loss is the only read), adding each metric divided by {@code divisor} into
-     * {@code metrics}; returns the value.
+     * Reads {@code value} (one element), a micro-batch's metric sums and {@code tail} (a vector, or null) back from
+     * the device in one transfer (issue 17: inside a step the loss is the only read), adding each metric divided by
+     * {@code divisor} into {@code metrics}; returns what was read: the value first, the tail's elements last.
      */
-    private static double readBack(Tensor value, Map<String, Tensor> metricSums, double divisor,
-                                   Map<String, Double> metrics) {
+    private static float[] readBack(Tensor value, Map<String, Tensor> metricSums, double divisor,
+                                    Map<String, Double> metrics, Tensor tail) {
         List<String> names = List.copyOf(metricSums.keySet());
-        Tensor[] parts = new Tensor[names.size() + 1];
+        Tensor[] parts = new Tensor[names.size() + (tail == null ? 1 : 2)];
         parts[0] = value.detach().reshape(1);
         for (int i = 0; i < names.size(); i++) {
             parts[i + 1] = metricSums.get(names.get(i)).reshape(1);
+        }
+        if (tail != null) {
+            parts[names.size() + 1] = tail;
         }
         float[] read = (parts.length == 1 ? parts[0] : Concat.cat(0, parts)).toFloatArray();
         for (int i = 0; i < names.size(); i++) {
             metrics.merge(names.get(i), read[i + 1] / divisor, Double::sum);
         }
-        return read[0];
+        return read;
     }
 
     /** Example indices of each micro-batch of optimizer step {@code step}. */
@@ -228,7 +240,7 @@ final class TrainingLoop {
                 }
                 try (var scope = TensorScope.open()) {
                     Objective.Loss l = eval.lossSum(idx);
-                    sum += readBack(l.sum(), l.metricSums(), 1, extraSums);
+                    sum += readBack(l.sum(), l.metricSums(), 1, extraSums, null)[0];
                 }
                 weight += w;
             }

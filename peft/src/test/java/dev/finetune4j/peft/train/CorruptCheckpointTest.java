@@ -12,6 +12,8 @@ import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -77,12 +79,17 @@ class CorruptCheckpointTest {
                 && e.getMessage().contains("NaN"), e.getMessage());
     }
 
-    @Test
-    void anUpdateThatMakesAWeightNonFiniteStopsTraining() {
+    /**
+     * With 4 steps the guard's norms are read with step 2's loss; with 1 step no later step reads them, and the end
+     * of training checks them.
+     */
+    @ParameterizedTest(name = "maxSteps {0}")
+    @ValueSource(ints = {4, 1})
+    void anUpdateThatMakesAWeightNonFiniteStopsTraining(int maxSteps) {
         try (LanguageModel base = AutoModel.loadCausalLM(TrainTestSupport.resource("llama/base"))) {
             PeftModel model = Peft.loadTrainable(base, TrainTestSupport.resource("llama/adapter_init"));
             // beyond float range: the first update overflows every weight it touches to infinity
-            TrainingConfig cfg = TrainingConfig.builder().maxSteps(4).microBatchSize(4).learningRate(1e39)
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(maxSteps).microBatchSize(4).learningRate(1e39)
                     .schedule(Schedule.CONSTANT).logEverySteps(0).build();
             TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () ->
                     SftTrainer.builder().model(model).config(cfg).trainData(TrainingChild.data()).build().train());

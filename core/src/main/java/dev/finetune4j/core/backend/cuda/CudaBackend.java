@@ -6,6 +6,7 @@ import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.CopyKernels;
 import dev.finetune4j.core.backend.CrossEntropyKernels;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.DeviceCounters;
 import dev.finetune4j.core.backend.DropoutKernels;
 import dev.finetune4j.core.backend.ElementwiseKernels;
 import dev.finetune4j.core.backend.EmbeddingKernels;
@@ -145,6 +146,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
             CudaCopy.copyView(rt, src, contiguous, src.dtype());
             staging.download(contiguous, dst.asSlice(0, bytes));
         }
+    }
+
+    @Override
+    public DeviceCounters counters() {
+        return new DeviceCounters(transfers(), driverAllocations());
     }
 
     /** Host<->device transfers so far (tests check that a training step makes none). */

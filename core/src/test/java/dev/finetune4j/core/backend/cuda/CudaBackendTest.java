@@ -8,6 +8,7 @@ import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.DeviceCounters;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
@@ -79,6 +80,22 @@ class CudaBackendTest {
                 () -> backend().allocate(DType.F32, 1L << 48, true));
         assertTrue(e.getMessage().startsWith("out of GPU memory: asked for 1048576.00 GiB"), e.getMessage());
         assertTrue(e.getMessage().contains("free of") && e.getMessage().contains("QLoRA"), e.getMessage());
+    }
+
+    @Test
+    void deviceCountersCountEachUploadAndReadBackAndEachDriverAllocation() {
+        DeviceCounters before = gpu.counters();
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor t = Tensor.of(gpu, scope, new float[]{1, 2, 3}, Shape.of(3));
+            t.toFloatArray();
+            // a size no test allocates: the cache cannot serve it, so the driver is asked once
+            Tensor.zeros(scope, gpu, DType.F32, Shape.of(12_345, 7));
+        }
+        DeviceCounters made = gpu.counters().since(before);
+        assertEquals(2, made.hostTransfers(), "one upload and one read-back");
+        assertTrue(made.driverAllocations() >= 1, () -> "the new size came from the driver: " + made);
+        assertEquals(new DeviceCounters(backend().transfers(), backend().driverAllocations()), gpu.counters());
+        assertEquals(DeviceCounters.NONE, Device.cpu().counters(), "the CPU counts no transfers");
     }
 
     @Test

@@ -1,0 +1,80 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.DeviceCounters;
+import dev.finetune4j.core.backend.cuda.EmulatedCudaProvider;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * No hidden host work in a training step (issue 17): LoRA SFT through the real trainer on {@code emucuda:0} (the
+ * CUDA backend with emulated kernels), with batches of one shape, counts the host transfers and driver allocations of
+ * each step after two warm-up steps. No step may ask the driver for memory, and the transfers must be exactly those
+ * listed in {@link #TRANSFERS_PER_STEP}: a new upload or read-back inside a step fails this test. Skipped without g++.
+ */
+class SteadyStateHostWorkTest {
+    private static final Device EMULATED = new Device(EmulatedCudaProvider.TYPE, 0);
+    private static final int STEPS = 6;
+    private static final int WARM_UP = 2;
+    /**
+     * The transfers of one step today. Needed: (1) the batch's token ids (EmbeddingLookup), (2) its labels as
+     * targets (CrossEntropy.tokenLogProbs; the rows have one length, so there is no padding mask to upload), (3) one
+     * read-back of the loss with the metrics and the previous update's finite-weight guard read with it
+     * (TrainingLoop.readBack). Not yet moved onto the device: (4) the rotary cos/sin table, computed on the host and
+     * uploaded once per forward pass (Rotary.Table.of; the layers share it), (5) the global gradient norm read back
+     * for clipping (GradientClipping.globalNormOf). Lower this when one of them moves.
+     */
+    private static final long TRANSFERS_PER_STEP = 5;
+
+    @Test
+    void steadyStateLoraStepsMakeNoAllocationsAndOnlyTheBatchAndLossTransfers() {
+        Optional<String> why = new EmulatedCudaProvider().unavailableReason(0);
+        assumeTrue(why.isEmpty(), () -> why.orElse(""));
+        TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(2).learningRate(1e-2)
+                .maxGradNorm(1.0).schedule(Schedule.COSINE).warmupSteps(2).shuffle(false).seed(1).logEverySteps(0)
+                .build();
+        List<DeviceCounters> afterStep = new ArrayList<>();
+        try (LanguageModel base = TrainTestSupport.tinyLlama(64, 32, 32, EMULATED)) {
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8)
+                    .targetModules("q_proj", "v_proj", "down_proj").loraDropout(0).build());
+            SftTrainer.builder().model(model).config(cfg).trainData(sameLengthRows())
+                    .listener(new TrainingListener() {
+                        @Override
+                        public void onStep(StepMetrics metrics) {
+                            afterStep.add(EMULATED.counters());
+                        }
+                    }).build().train();
+        }
+        assertEquals(STEPS, afterStep.size());
+        for (int step = WARM_UP; step < STEPS; step++) {
+            DeviceCounters one = afterStep.get(step).since(afterStep.get(step - 1));
+            assertEquals(0, one.driverAllocations(), "driver allocations in steady-state step " + (step + 1));
+            assertEquals(TRANSFERS_PER_STEP, one.hostTransfers(), "host transfers in steady-state step " + (step + 1));
+        }
+    }
+
+    /** Six rows of ten tokens, the first three of each masked out of the loss: every batch has one shape. */
+    private static TokenizedDataset sameLengthRows() {
+        SplittableRandom random = new SplittableRandom(3);
+        List<TokenizedExample> rows = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            long[] ids = random.longs(10, 1, 64).toArray();
+            long[] labels = ids.clone();
+            Arrays.fill(labels, 0, 3, -100);
+            rows.add(new TokenizedExample(ids, labels, null));
+        }
+        return TokenizedDataset.of(rows);
+    }
+}
