@@ -41,4 +41,15 @@ final class CliTestSupport {
         }
         return dir;
     }
+
+    /** The largest |actual - expected| over the first batch row's logits, (B, T, V). */
+    static double largestDifference(float[][][] actual, float[][][] expected) {
+        double worst = 0;
+        for (int t = 0; t < actual[0].length; t++) {
+            for (int v = 0; v < actual[0][t].length; v++) {
+                worst = Math.max(worst, Math.abs(actual[0][t][v] - expected[0][t][v]));
+            }
+        }
+        return worst;
+    }
 }

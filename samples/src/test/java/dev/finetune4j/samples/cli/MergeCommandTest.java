@@ -37,12 +37,7 @@ class MergeCommandTest {
             float[][][] actual = merged.logits(ids, null);
             float[][][] baseLogits = plain.logits(ids, null);
             assertTrue(Math.abs(baseLogits[0][3][7] - expected[0][3][7]) > 1e-5, "the adapter must change the output");
-            double worst = 0;
-            for (int t = 0; t < ids[0].length; t++) {
-                for (int v = 0; v < actual[0][t].length; v++) {
-                    worst = Math.max(worst, Math.abs(actual[0][t][v] - expected[0][t][v]));
-                }
-            }
+            double worst = CliTestSupport.largestDifference(actual, expected);
             assertTrue(worst < 1e-4, "largest logit difference " + worst);
         }
     }
