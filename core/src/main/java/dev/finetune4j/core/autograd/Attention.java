@@ -45,9 +45,9 @@ public final class Attention {
         Tensor out = Tensor.zeros(q.device(), q.shape());
         Tensor logSumExp = Tensor.zeros(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
         kernels.attention(qc, kc, vc, mask, scale, out, logSumExp);
-        Bf16Boundaries.output(out);
-        Tensor outValues = out.detach();
-        return Autograd.record("attention", out, dOut -> {
+        Tensor stored = Bf16Boundaries.output(out);
+        Tensor outValues = stored.detach();
+        return Autograd.record("attention", stored, dOut -> {
             Tensor dq = Tensor.zeros(q.device(), q.shape());
             Tensor dk = Tensor.zeros(k.device(), k.shape());
             Tensor dv = Tensor.zeros(v.device(), v.shape());

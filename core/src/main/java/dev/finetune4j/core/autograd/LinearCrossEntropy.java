@@ -144,10 +144,10 @@ public final class LinearCrossEntropy {
             }
         }
 
-        /** The chunk's logits x[rows] W^T, rounded as {@link Matmul#linear}'s output. */
+        /** The chunk's logits x[rows] W^T, rounded as {@link Matmul#linear}'s output but kept as float32. */
         private Tensor logits(Range r) {
             try (var forwardPrecision = precision.use()) {
-                return Bf16Boundaries.output(Matmul.linearValues(x.backend(), rows(x, r), w, null));
+                return Bf16Boundaries.roundInPlace(Matmul.linearValues(x.backend(), rows(x, r), w, null));
             }
         }
 

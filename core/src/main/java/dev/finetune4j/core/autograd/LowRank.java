@@ -36,8 +36,8 @@ public final class LowRank {
         Tensor result = Tensor.zeros(y.device(), Shape.of(u.rows, u.out));
         u.be.copy().copy(Ops.matrix(y), result);
         u.addTo(result);
-        Bf16Boundaries.output(result);
-        return Autograd.record("lowRank", result.view(y.shape(), y.shape().contiguousStrides(), 0), dOut -> {
+        Tensor stored = Bf16Boundaries.output(result);
+        return Autograd.record("lowRank", stored.view(y.shape(), y.shape().contiguousStrides(), 0), dOut -> {
             Tensor d = Ops.matrix(dOut);
             Tensor[] grads = u.backward(d, u.dh(d), x.requiresGrad() ? Tensor.zeros(x.device(), x.shape()) : null);
             return new Tensor[]{dOut, grads[0], grads[1], grads[2]};
@@ -67,9 +67,9 @@ public final class LowRank {
         Tensor wv = Bf16Boundaries.operand(w);
         Tensor result = Matmul.linearValues(u.be, u.x, wv, Bf16Boundaries.operand(bias));
         u.addTo(result);
-        Bf16Boundaries.output(result);
+        Tensor stored = Bf16Boundaries.output(result);
         Shape outShape = x.shape().with(-1, u.out);
-        return Autograd.record("lowRankLinear", result.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
+        return Autograd.record("lowRankLinear", stored.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
             Tensor d = Ops.matrix(dOut);
             // dx = dOut W, to which u.backward adds the update's dh A
             Tensor dx = x.requiresGrad() ? Matmul.inputGrad(u.be, d, wv, x.shape()) : null;
@@ -112,9 +112,9 @@ public final class LowRank {
             this.scaling = scaling;
             this.rows = this.x.dim(0);
             // h = x A^T: (rows, in) x (r, in)^T, scaled once here instead of on the (rows, out) result
-            this.hs = Tensor.zeros(x.device(), Shape.of(rows, rank));
-            be.matmul().gemm(this.x, false, this.a, true, hs, scaling, false);
-            Bf16Boundaries.output(hs);
+            Tensor h = Tensor.zeros(x.device(), Shape.of(rows, rank));
+            be.matmul().gemm(this.x, false, this.a, true, h, scaling, false);
+            this.hs = Bf16Boundaries.output(h);
         }
 
         /** result += (s h) B^T: (rows, r) x (out, r)^T. */

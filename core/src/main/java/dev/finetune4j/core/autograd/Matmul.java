@@ -97,8 +97,7 @@ public final class Matmul {
         Tensor bc = Bf16Boundaries.operand(b).detach().contiguous();
         Tensor out = Tensor.zeros(a.device(), a.shape().with(-1, n));
         be.matmul().gemm(ac, false, bc, false, out, 1f, false);
-        Bf16Boundaries.output(out);
-        return Autograd.record("matmul", out, dOut -> {
+        return Autograd.record("matmul", Bf16Boundaries.output(out), dOut -> {
             Tensor dc = dOut.detach().contiguous();
             Tensor da = null;
             Tensor db = null;

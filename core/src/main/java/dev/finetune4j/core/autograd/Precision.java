@@ -27,11 +27,11 @@ package dev.finetune4j.core.autograd;
  * </ul>
  * Rounding is round-to-nearest-even ({@link dev.finetune4j.core.tensor.DTypeConversions#floatToBf16}).
  *
- * <p>On the CPU the rounded activations are stored as float32 tensors holding bf16 values: the CPU kernels loop
- * over float32 arrays and would convert every bf16 input element by element, and a bf16 value widened to float32
- * is exact, so the numbers are those a device that stores bf16 computes. Halving activation memory is the GPU's
- * business. A frozen float32 weight is rounded at each use; load the model with {@code LoadOptions.dtype(BF16)}
- * to keep frozen weights in bf16 once.
+ * <p>The rounded activations are stored as bf16 tensors on every device, and the float32 result each op computed
+ * them from is freed at once: a kernel widens a bf16 input to float32, which is exact, so the numbers are those of
+ * float32 tensors holding bf16 values, at half the memory. The casts of float32 operands are bf16 tensors too. A
+ * frozen float32 weight is rounded at each use; load the model with {@code LoadOptions.dtype(BF16)} to keep frozen
+ * weights in bf16 once.
  */
 public enum Precision {
     /** Everything in float32 (the default). */

@@ -68,7 +68,7 @@ public final class DecoderAttention extends Module implements Block {
         if (config.qkNorm()) {
             x = layer(normName).forward(x);
         }
-        x = x.permute(0, 2, 1, 3).contiguous();
-        return Rotary.apply(x, rotary.table(ctx.positions(), x.device()));
+        // rotary reads the transposed view as it is: its output is the only (B, H, T, D) copy kept
+        return Rotary.apply(x.permute(0, 2, 1, 3), rotary.table(ctx.positions(), x.device()));
     }
 }
