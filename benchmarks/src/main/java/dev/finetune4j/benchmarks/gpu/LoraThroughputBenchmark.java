@@ -3,6 +3,7 @@ package dev.finetune4j.benchmarks.gpu;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.DeviceCounters;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.Module;
@@ -38,7 +39,9 @@ import java.util.stream.IntStream;
  * forward + backward + optimizer step; {@code warmup} untimed steps, then {@code steps} timed ones. Prints one JSON
  * line with the anchor's fields, computed the same way: tokens/s = batch x seq / mean step time, peak GiB of
  * tensor memory on the device (our allocator's counter; torch's is max_memory_allocated), MFU = 4 x frozen
- * parameters x tokens/s / 790 TFLOP/s.
+ * parameters x tokens/s / 790 TFLOP/s. Ours adds the device's counted product work per step: {@code
+ * gemm_tflop_per_step}, and {@code gemm_f32_share}, the part of it with float32 operands (off the tensor cores);
+ * both are 0 on the CPU, which counts nothing.
  *
  * <pre>{@code
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp benchmarks.jar \
@@ -94,18 +97,23 @@ public final class LoraThroughputBenchmark {
                     .seed(0).logEverySteps(0).gradientCheckpointing(o.gradientCheckpointing())
                     .precision(o.trainingPrecision()).build();
             List<Long> stepEnds = new ArrayList<>();
+            List<DeviceCounters> counters = new ArrayList<>();
             List<Double> losses = new ArrayList<>();
             stepEnds.add(System.nanoTime());
+            counters.add(device.counters());
             SftTrainer.builder().model(model).config(cfg).trainData(TokenizedDataset.of(ids)).listener(new TrainingListener() {
                 @Override
                 public void onStep(StepMetrics m) {
                     // the step's loss has been read back, so the device has finished the step
                     stepEnds.add(System.nanoTime());
+                    counters.add(device.counters());
                     losses.add(m.loss());
                 }
             }).build().train();
             double stepSeconds = (stepEnds.getLast() - stepEnds.get(o.warmup())) / 1e9 / o.steps();
             double tokensPerSecond = (double) o.batch() * o.seq() / stepSeconds;
+            DeviceCounters timed = counters.getLast().since(counters.get(o.warmup()));
+            double gemmFlops = (double) (timed.halfGemmFlops() + timed.float32GemmFlops());
             ObjectNode r = new ObjectMapper().createObjectNode();
             r.put("system", "finetune4j").put("config", o.config()).put("batch", o.batch()).put("seq", o.seq())
                     .put("gradient_checkpointing", o.gradientCheckpointing()).put("dora", o.dora())
@@ -113,6 +121,8 @@ public final class LoraThroughputBenchmark {
                     .put("tokens_per_s", round(tokensPerSecond, 1)).put("step_ms", round(stepSeconds * 1e3, 2))
                     .put("peak_gib", round(device.memory().peakBytes() / (double) (1L << 30), 3))
                     .put("mfu", round(4.0 * frozen * tokensPerSecond / PEAK_BF16_FLOPS, 4)).put("frozen_params", frozen)
+                    .put("gemm_tflop_per_step", round(gemmFlops / o.steps() / 1e12, 3))
+                    .put("gemm_f32_share", gemmFlops == 0 ? 0 : round(timed.float32GemmFlops() / gemmFlops, 4))
                     .put("first_loss", losses.getFirst()).put("final_loss", losses.getLast())
                     .put("device", device.toString()).put("java", Runtime.version().toString());
             return r;

@@ -10,15 +10,33 @@ final class Bf16Boundaries {
     }
 
     /**
-     * An operand as a bf16 kernel reads it: a float32 {@code t} (may be null) is rounded into a new bf16 tensor
-     * (not recorded); {@code t} itself, often a parameter's master copy, is never changed. Other dtypes and
-     * {@link Precision#F32} return {@code t}.
+     * An operand as a bf16 kernel reads it under the current precision: {@link #operand(Tensor, Precision)}.
      */
     static Tensor operand(Tensor t) {
-        if (t == null || t.dtype() != DType.F32 || Precision.current() != Precision.BF16_MIXED) {
+        return operand(t, Precision.current());
+    }
+
+    /**
+     * An operand as a bf16 kernel reads it: under {@link Precision#BF16_MIXED} a float32 or NF4 {@code t} (may be
+     * null) is rounded, or dequantized, into a new bf16 tensor (not recorded); {@code t} itself, often a
+     * parameter's master copy, is never changed. bf16 and f16 tensors, and {@link Precision#F32}, return {@code t}.
+     */
+    static Tensor operand(Tensor t, Precision precision) {
+        if (t == null || precision != Precision.BF16_MIXED || (t.dtype() != DType.F32 && t.dtype() != DType.NF4)) {
             return t;
         }
         return t.to(DType.BF16);
+    }
+
+    /**
+     * Frees {@code cast} when {@link #operand} made it from {@code original}: a weight's bf16 cast serves one
+     * product, and the backward casts again, so that a step does not keep a bf16 copy of every frozen float32 or
+     * NF4 weight it used (QLoRA would keep its base model in bf16 after all).
+     */
+    static void releaseCast(Tensor cast, Tensor original) {
+        if (cast != original) {
+            TensorScope.current().release(cast);
+        }
     }
 
     /**
@@ -46,5 +64,18 @@ final class Bf16Boundaries {
             TensorScope.current().release(rounded);
         }
         return out;
+    }
+
+    /**
+     * A gradient as the backward's products read it: when the forward ran under {@link Precision#BF16_MIXED},
+     * rounded into a new bf16 tensor, as PyTorch's autocast backward multiplies bf16 gradients (on a GPU a product
+     * of float32 operands runs at a fraction of the tensor cores' rate); the product still accumulates and returns
+     * float32. Otherwise {@code g} itself.
+     *
+     * @param g       a float32 gradient
+     * @param forward the precision the op's forward ran in
+     */
+    static Tensor gradientOperand(Tensor g, Precision forward) {
+        return forward == Precision.BF16_MIXED && g.dtype() == DType.F32 ? g.to(DType.BF16) : g;
     }
 }

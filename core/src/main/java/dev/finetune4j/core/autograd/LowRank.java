@@ -38,7 +38,7 @@ public final class LowRank {
         u.addTo(result);
         Tensor stored = Bf16Boundaries.output(result);
         return Autograd.record("lowRank", stored.view(y.shape(), y.shape().contiguousStrides(), 0), dOut -> {
-            Tensor d = Ops.matrix(dOut);
+            Tensor d = u.gradientOperand(Ops.matrix(dOut));
             Tensor[] grads = u.backward(d, u.dh(d), x.requiresGrad() ? Tensor.zeros(x.device(), x.shape()) : null);
             return new Tensor[]{dOut, grads[0], grads[1], grads[2]};
         }, y, x, a, b);
@@ -66,15 +66,17 @@ public final class LowRank {
         Ops.sameDevice(x, w, bias, a, b);
         Tensor wv = Bf16Boundaries.operand(w);
         Tensor result = Matmul.linearValues(u.be, u.x, wv, Bf16Boundaries.operand(bias));
+        Bf16Boundaries.releaseCast(wv, w);
         u.addTo(result);
         Tensor stored = Bf16Boundaries.output(result);
         Shape outShape = x.shape().with(-1, u.out);
         return Autograd.record("lowRankLinear", stored.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
-            Tensor d = Ops.matrix(dOut);
+            Tensor d = u.gradientOperand(Ops.matrix(dOut));
             // dx = dOut W, to which u.backward adds the update's dh A
-            Tensor dx = x.requiresGrad() ? Matmul.inputGrad(u.be, d, wv, x.shape()) : null;
+            Tensor dx = x.requiresGrad() ? Matmul.inputGrad(u.be, d, Bf16Boundaries.operand(w, u.forward), x.shape())
+                    : null;
             Tensor[] grads = u.backward(d, u.dh(d), dx);
-            return new Tensor[]{grads[0], Matmul.weightGrad(u.be, d, u.x, w), Matmul.biasGrad(d, bias),
+            return new Tensor[]{grads[0], Matmul.weightGrad(u.be, d, u.x, w), Matmul.biasGrad(Ops.matrix(dOut), bias),
                     grads[1], grads[2]};
         }, x, w, bias, a, b);
     }
@@ -94,6 +96,8 @@ public final class LowRank {
         final int out;
         /** s x A^T (rows, r). */
         final Tensor hs;
+        /** The precision of the forward, which decides how the backward's products read gradients. */
+        final Precision forward = Precision.current();
 
         Update(Tensor x, Tensor a, Tensor b, float scaling) {
             this.rank = a.dim(0);
@@ -122,11 +126,16 @@ public final class LowRank {
             be.matmul().gemm(hs, false, b, true, result, 1f, true);
         }
 
-        /** dh = s dOut B: (rows, out) x (out, r). */
+        /** {@link Bf16Boundaries#gradientOperand} under this update's forward precision. */
+        Tensor gradientOperand(Tensor g) {
+            return Bf16Boundaries.gradientOperand(g, forward);
+        }
+
+        /** dh = s dOut B: (rows, out) x (out, r), as the backward's products read it. */
         Tensor dh(Tensor d) {
             Tensor dh = Tensor.zeros(d.device(), Shape.of(rows, rank));
             be.matmul().gemm(d, false, b, false, dh, scaling, false);
-            return dh;
+            return gradientOperand(dh);
         }
 
         /**

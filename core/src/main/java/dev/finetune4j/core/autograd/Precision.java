@@ -18,12 +18,18 @@ package dev.finetune4j.core.autograd;
  *   <li><b>Operands cast to bf16</b>: every float32 operand of a product (inputs, weights, biases, LoRA's A and
  *       B), the weight and bias of a norm, and attention's q, k and v. The cast is a new tensor: a parameter is
  *       never rounded in place, so trainable weights keep their float32 master values, and their gradients flow
- *       back to those masters in float32. Operands already stored as bf16 or f16 (a checkpoint's frozen weights)
- *       are read as they are.</li>
+ *       back to those masters in float32. An NF4 weight (QLoRA) is dequantized to bf16 the same way, as
+ *       bitsandbytes does for its bf16 compute dtype. A weight's cast serves one product and is freed after it (the
+ *       backward casts again). Operands already stored as bf16 or f16 (a checkpoint's frozen weights) are read as
+ *       they are.</li>
  *   <li><b>Float32</b>: accumulation inside every kernel; elementwise arithmetic and broadcasting (the residual
  *       stream, as Megatron-LM's {@code fp32_residual_connection}), reductions, softmax and log-softmax,
- *       cross-entropy and the losses, dropout, concatenation; the whole backward pass (gradients of activations
+ *       cross-entropy and the losses, dropout, concatenation; the gradients of the backward pass (of activations
  *       and of parameters); optimizer state and updates.</li>
+ *   <li><b>The backward's products</b> (the input and weight gradients of linear and batched products, of LoRA
+ *       updates and of the chunked output head) read the incoming gradient rounded to bf16, as PyTorch's autocast
+ *       backward multiplies bf16 gradients, with float32 accumulation and float32 results: on a GPU a product with a
+ *       float32 operand would not run on the tensor cores. Bias gradients sum the float32 gradient.</li>
  * </ul>
  * Rounding is round-to-nearest-even ({@link dev.finetune4j.core.tensor.DTypeConversions#floatToBf16}).
  *
