@@ -3,7 +3,8 @@
     python3 side_by_side_table.py RUNS_TSV CARD COMMIT SHAPES > side-by-side.md
 
 One row per configuration, in the order run: our and Hugging Face PEFT's tokens/s, peak GiB and MFU, and the
-ratios the issue's goals are stated in (ours / theirs); runs that were skipped or failed are listed below it.
+ratios the issue's goals are stated in (ours / theirs), then what our device counted per step (launches, and the
+share of product work with float32 operands); runs that were skipped or failed are listed below it.
 """
 import datetime
 import json
@@ -28,22 +29,23 @@ def main():
            f"Commit: {commit}. Shapes: {shapes}. Our precision: {', '.join(precisions) or '-'} (HF PEFT: bf16).",
            "",
            "| configuration | ours tokens/s | HF tokens/s | speed ratio | ours peak GiB | HF peak GiB | memory ratio "
-           "| ours MFU | HF MFU |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "| ours MFU | HF MFU | ours launches/step | ours f32 product share |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, by in rows.items():
         ours, hf = by.get("finetune4j"), by.get("hf-peft")
         out.append("| " + " | ".join([
             name,
             cell(ours, "tokens_per_s"), cell(hf, "tokens_per_s"), ratio(ours, hf, "tokens_per_s"),
             cell(ours, "peak_gib"), cell(hf, "peak_gib"), ratio(ours, hf, "peak_gib"),
-            cell(ours, "mfu"), cell(hf, "mfu")]) + " |")
+            cell(ours, "mfu"), cell(hf, "mfu"), cell(ours, "launches_per_step"),
+            cell(ours, "gemm_f32_share")]) + " |")
     if notes:
         out += ["", "Not measured:"] + notes
     print("\n".join(out))
 
 
 def cell(result, field):
-    return "-" if result is None else f"{result[field]:,}"
+    return "-" if result is None or field not in result else f"{result[field]:,}"
 
 
 def ratio(ours, theirs, field):
