@@ -36,6 +36,21 @@ public final class Rotary {
          * @return the table
          */
         public static Table of(Device device, int[][] positions, float[] invFreq, float attentionScaling) {
+            return of(device, TensorScope.current(), positions, invFreq, attentionScaling);
+        }
+
+        /**
+         * {@link #of(Device, int[][], float[], float)} with the tables owned by {@code scope}.
+         *
+         * @param device where the table is used
+         * @param scope owns the tables
+         * @param positions [B][T] position of each token
+         * @param invFreq the D/2 inverse frequencies
+         * @param attentionScaling multiplier of cos and sin
+         * @return the table
+         */
+        public static Table of(Device device, TensorScope scope, int[][] positions, float[] invFreq,
+                               float attentionScaling) {
             int bs = positions.length;
             int t = bs == 0 ? 0 : positions[0].length;
             int half = invFreq.length;
@@ -56,7 +71,7 @@ public final class Rotary {
                     }
                 }
             }
-            Tensor both = Tensor.of(device, TensorScope.current(), cosSin, Shape.of(2, bs, t, half));
+            Tensor both = Tensor.of(device, scope, cosSin, Shape.of(2, bs, t, half));
             return new Table(positions, both.slice(0, 0, 1).reshape(bs, t, half),
                     both.slice(0, 1, 2).reshape(bs, t, half));
         }

@@ -32,11 +32,11 @@ class SteadyStateHostWorkTest {
      * The transfers of one step today. Needed: (1) the batch's token ids (EmbeddingLookup), (2) its labels as
      * targets (CrossEntropy.tokenLogProbs; the rows have one length, so there is no padding mask to upload), (3) one
      * read-back of the loss with the metrics and the previous update's finite-weight guard read with it
-     * (TrainingLoop.readBack). Not yet moved onto the device: (4) the rotary cos/sin table, computed on the host and
-     * uploaded once per forward pass (Rotary.Table.of; the layers share it), (5) the global gradient norm read back
-     * for clipping (GradientClipping.globalNormOf). Lower this when one of them moves.
+     * (TrainingLoop.readBack). Not yet moved onto the device: (4) the global gradient norm read back for clipping
+     * (GradientClipping.globalNormOf). The rotary cos/sin table no longer travels: the model keeps a table of
+     * consecutive positions on the device (RotaryFrequencies.cachingTablesIn). Lower this when one of them moves.
      */
-    private static final long TRANSFERS_PER_STEP = 5;
+    private static final long TRANSFERS_PER_STEP = 4;
 
     @Test
     void steadyStateLoraStepsMakeNoAllocationsAndOnlyTheBatchAndLossTransfers() {

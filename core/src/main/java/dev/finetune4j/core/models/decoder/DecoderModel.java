@@ -31,7 +31,7 @@ public final class DecoderModel extends LanguageModel {
     public DecoderModel(TensorScope scope, DecoderConfig c) {
         super(scope, c.spec());
         this.config = c;
-        RotaryFrequencies rotary = RotaryFrequencies.of(c.rope(), c.headDim());
+        RotaryFrequencies rotary = RotaryFrequencies.of(c.rope(), c.headDim()).cachingTablesIn(this::parameterScope);
         List<DecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             layers.add(new DecoderLayer(scope, c, rotary, i));

@@ -2,19 +2,32 @@ package dev.finetune4j.core.models.decoder;
 
 import dev.finetune4j.core.autograd.Rotary;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * Inverse frequencies of rotary embeddings for each scaling type, computed in float32 as Hugging Face's
  * {@code ROPE_INIT_FUNCTIONS} do, so that angles (and logits) match the reference bit for bit where possible.
  *
- * <p>Thread-safe: the table cache below is a single atomic slot.
+ * <p>Thread-safe: the last table is a single atomic slot, and the tables of consecutive positions are made under
+ * this object's lock.
  */
 public final class RotaryFrequencies {
+    /** The fewest positions a table of consecutive positions is made for. */
+    private static final int MIN_CACHED_POSITIONS = 256;
+
     private final float[] invFreq;
     private final float attentionScaling;
     private final AtomicReference<Rotary.Table> lastTable = new AtomicReference<>();
+    /** The scope that owns the tables of positions 0, 1, 2, ... per device; null when this instance keeps none. */
+    private final Supplier<TensorScope> tableScope;
+    private final Map<Device, Rotary.Table> consecutive = new HashMap<>(); // guarded by this
 
     /**
      * Frequencies as computed by {@link #of}, or given directly in tests.
@@ -23,8 +36,27 @@ public final class RotaryFrequencies {
      * @param attentionScaling multiplier of cos and sin (1 except YaRN)
      */
     public RotaryFrequencies(float[] invFreq, float attentionScaling) {
+        this(invFreq, attentionScaling, null);
+    }
+
+    private RotaryFrequencies(float[] invFreq, float attentionScaling, Supplier<TensorScope> tableScope) {
         this.invFreq = invFreq;
         this.attentionScaling = attentionScaling;
+        this.tableScope = tableScope;
+    }
+
+    /**
+     * These frequencies keeping, per device, one table of positions 0, 1, 2, ... in the scope {@code scope} gives
+     * when the table is made (a model's parameter scope, which loading replaces): a pass whose rows all hold the
+     * same run of consecutive positions (training batches, and decoding steps of rows at the same position) then
+     * reads a view of it instead of uploading a table of its own, so that a steady-state training step makes no
+     * transfer for it. The table grows by powers of two, and lives until its scope closes.
+     *
+     * @param scope gives the scope that owns the tables
+     * @return frequencies with the same values that keep the tables
+     */
+    public RotaryFrequencies cachingTablesIn(Supplier<TensorScope> scope) {
+        return new RotaryFrequencies(invFreq, attentionScaling, scope);
     }
 
     /**
@@ -59,9 +91,52 @@ public final class RotaryFrequencies {
         if (last != null && last.positions() == positions && last.usableOn(device)) {
             return last;
         }
-        Rotary.Table fresh = Rotary.Table.of(device, positions, invFreq, attentionScaling);
+        int start = tableScope == null ? -1 : commonConsecutiveStart(positions);
+        Rotary.Table fresh = start >= 0 ? consecutiveView(positions, start, device)
+                : Rotary.Table.of(device, positions, invFreq, attentionScaling);
         lastTable.set(fresh);
         return fresh;
+    }
+
+    /** {@code s} when every row of {@code positions} is s, s + 1, ..., else -1. */
+    private static int commonConsecutiveStart(int[][] positions) {
+        if (positions.length == 0 || positions[0].length == 0) {
+            return -1;
+        }
+        int start = positions[0][0];
+        for (int[] row : positions) {
+            for (int p = 0; p < row.length; p++) {
+                if (row[p] != start + p) {
+                    return -1;
+                }
+            }
+        }
+        return start;
+    }
+
+    /** The rows of the cached table of consecutive positions that {@code positions} (all rows from start) need. */
+    private Rotary.Table consecutiveView(int[][] positions, int start, Device device) {
+        int t = positions[0].length;
+        int end = Math.addExact(start, t);
+        Rotary.Table cached;
+        synchronized (this) {
+            cached = consecutive.get(device);
+            if (cached == null || cached.cos().dim(1) < end || !cached.usableOn(device)) {
+                int length = Math.max(MIN_CACHED_POSITIONS, Integer.highestOneBit(end - 1) << 1);
+                int[][] sequence = new int[1][length];
+                for (int p = 0; p < length; p++) {
+                    sequence[0][p] = p;
+                }
+                cached = Rotary.Table.of(device, tableScope.get(), sequence, invFreq, attentionScaling);
+                consecutive.put(device, cached);
+            }
+        }
+        Shape shape = Shape.of(positions.length, t, invFreq.length);
+        return new Rotary.Table(positions, rows(cached.cos(), start, end, shape), rows(cached.sin(), start, end, shape));
+    }
+
+    private static Tensor rows(Tensor table, int start, int end, Shape shape) {
+        return table.slice(1, start, end).expand(shape);
     }
 
     /**

@@ -31,4 +31,29 @@ class RotaryFrequenciesTest {
                     next.cos().toFloatArray(), 1e-7f);
         }
     }
+
+    /**
+     * Rows that all hold the same run of consecutive positions read the model's kept table: the same values as a
+     * table made for them, from memory that outlives the pass; other positions get a table of their own.
+     */
+    @Test
+    void consecutivePositionsReadTheKeptTable() {
+        float[] invFreq = {1f, 0.5f, 0.25f};
+        try (var model = TensorScope.detached()) {
+            RotaryFrequencies kept = new RotaryFrequencies(invFreq, 0.5f).cachingTablesIn(() -> model);
+            for (int[][] positions : new int[][][]{{{0, 1, 2, 3}, {0, 1, 2, 3}}, {{300, 301}}, {{7}, {7}, {7}}}) {
+                try (var pass = TensorScope.open()) {
+                    Rotary.Table table = kept.table(positions, Device.cpu());
+                    Rotary.Table made = Rotary.Table.of(Device.cpu(), positions, invFreq, 0.5f);
+                    assertSame(model, table.cos().scope(), "a view of the kept table");
+                    assertArrayEquals(made.cos().toFloatArray(), table.cos().toFloatArray());
+                    assertArrayEquals(made.sin().toFloatArray(), table.sin().toFloatArray());
+                }
+            }
+            try (var pass = TensorScope.open()) {
+                int[][] packed = {{0, 1, 0, 1}};
+                assertSame(pass, kept.table(packed, Device.cpu()).cos().scope(), "not consecutive: made for the pass");
+            }
+        }
+    }
 }
