@@ -1,15 +1,18 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * A low-rank update of a layer's output, LoRA's {@code y + s B A x} (Hu et al. 2021, eq. 3), as one op.
  * Composed from two linears, a scale and an add it would make four passes over the (rows, out) output and keep
  * three more arrays of that size for the backward; here the second product accumulates straight into the
  * result. {@link #linear} also fuses the frozen base product, so that the input gradient of base and update is
- * one tensor.
+ * one tensor; {@link #weightDecomposed} is the same product rescaled per output, DoRA's layer.
  */
 public final class LowRank {
     private LowRank() {
@@ -77,6 +80,91 @@ public final class LowRank {
             return new Tensor[]{grads[0], Matmul.weightGrad(u.be, d, u.x, w), Matmul.biasGrad(d, bias),
                     grads[1], grads[2]};
         }, x, w, bias, a, b);
+    }
+
+    /**
+     * DoRA's layer (Liu et al. 2024, eq. 5) as one op: y = g (x W^T + s (x A^T) B^T) + bias, with the scale
+     * g = m / n per output and n the row norms of W + s B A, a constant for autograd (section 4.3; PEFT detaches it
+     * too). x: (..., in), w: (out, in), bias: (out) or null, a: (r, in), b: (out, r), magnitude m and norm n: (out)
+     * -> (..., out). Backward, with z = x W^T + s (x A^T) B^T and dz = g dOut: dm = (sum over rows of dOut z) / n,
+     * dbias = the column sums of dOut, and dx, dW, dA, dB as {@link #linear} with dz in place of dOut.
+     *
+     * <p>Composed from elementwise ops this layer would keep about a dozen (rows, out) float32 arrays per projection
+     * until the step ends; this op keeps its output and z (in bf16 under {@link Precision#BF16_MIXED}, whose values
+     * z holds exactly), which is what {@link #linear} keeps for a plain LoRA layer: its output and the rounding copy
+     * of it. Its other (rows, out) temporaries live in inner scopes that close before it returns.
+     *
+     * @param x the input, (..., in)
+     * @param w the frozen weight, (out, in)
+     * @param bias the bias, (out), or null
+     * @param a the down projection A, (r, in)
+     * @param b the up projection B, (out, r)
+     * @param scaling the factor s, e.g. {@code alpha / r}
+     * @param magnitude the learned magnitude m, (out)
+     * @param norm the row norms n of W + s B A, (out); no gradient flows into it
+     * @return the layer's output, (..., out)
+     */
+    public static Tensor weightDecomposed(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, float scaling,
+                                          Tensor magnitude, Tensor norm) {
+        Update u = new Update(x, a, b, scaling);
+        if (w.rank() != 2 || w.dim(0) != u.out || w.dim(1) != u.in) {
+            throw new IllegalArgumentException("weight-decomposed linear: weight " + w.shape() + " does not fit A "
+                    + a.shape() + " and B " + b.shape() + " (expected (" + u.out + ", " + u.in + "))");
+        }
+        Shape perOutput = Shape.of(u.out);
+        if (!magnitude.shape().equals(perOutput) || !norm.shape().equals(perOutput)) {
+            throw new IllegalArgumentException("weight-decomposed linear: magnitude " + magnitude.shape() + " and norm "
+                    + norm.shape() + " must both be " + perOutput + ", one value per output of the weight " + w.shape());
+        }
+        Ops.sameDevice(x, w, bias, a, b, magnitude, norm);
+        Tensor wv = Bf16Boundaries.operand(w);
+        Tensor nv = norm.detach();
+        Tensor g = Tensor.zeros(x.device(), perOutput);
+        u.be.elementwise().binary(BinaryOp.DIV, magnitude.detach(), nv, g);
+        TensorScope caller = TensorScope.current();
+        Tensor y = Tensor.zeros(x.device(), Shape.of(u.rows, u.out));
+        Tensor z;
+        try (var temps = TensorScope.open()) {
+            Tensor sum = Matmul.linearValues(u.be, u.x, wv, null);
+            u.addTo(sum);
+            sum = Bf16Boundaries.output(sum);
+            u.be.elementwise().binary(BinaryOp.MUL, sum, g.expand(sum.shape()), y);
+            z = sum.convertTo(Precision.current() == Precision.BF16_MIXED ? DType.BF16 : DType.F32, caller);
+        }
+        if (bias != null) {
+            Elementwise.addInPlace(y, bias);
+        }
+        Shape outShape = x.shape().with(-1, u.out);
+        return Autograd.record("weightDecomposed", y.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
+            Tensor d = Ops.matrix(dOut);
+            TensorScope into = TensorScope.current();
+            Tensor dx = x.requiresGrad() ? Tensor.zeros(x.device(), x.shape()) : null;
+            Tensor da;
+            Tensor db;
+            Tensor dw;
+            Tensor dm;
+            try (var temps = TensorScope.open()) {
+                Tensor dz = Tensor.zeros(d.device(), d.shape());
+                u.be.elementwise().binary(BinaryOp.MUL, d, g.expand(d.shape()), dz);
+                if (dx != null) {
+                    // dx = dz W, to which u.backward adds the update's dh A
+                    u.be.matmul().gemm(dz, false, wv, false, Ops.matrix(dx), 1f, false);
+                }
+                Tensor[] update = u.backward(dz, u.dh(dz), dx);
+                da = keep(update[1], into);
+                db = keep(update[2], into);
+                dw = keep(Matmul.weightGrad(u.be, dz, u.x, w), into);
+                dm = magnitude.requiresGrad()
+                        ? keep(Elementwise.div(Reductions.sum(Elementwise.mul(d, z.to(DType.F32)), 0, false), nv), into)
+                        : null;
+            }
+            return new Tensor[]{dx, dw, Matmul.biasGrad(d, bias), da, db, dm};
+        }, x, w, bias, a, b, magnitude);
+    }
+
+    /** A copy of {@code t} (may be null) in {@code into}, so that it outlives the inner scope that made it. */
+    private static Tensor keep(Tensor t, TensorScope into) {
+        return t == null ? null : t.copyTo(t.device(), into);
     }
 
     /** The update's operands and its forward product s h = s x A^T, shared by both ops' forward and backward. */

@@ -132,6 +132,24 @@ class MatmulTest {
     }
 
     @Test
+    void weightDecomposedLinearRescalesTheLowRankLinear() {
+        // DoRA: y = (m / n) (x W^T + s (x A^T) B^T) + bias, the norm n a constant (no gradient flows into it)
+        float[] norm = {1.5f, 0.75f, 2f, 1.25f};
+        GradCheck.of("weight-decomposed linear", x -> LowRank.weightDecomposed(x[0], x[1], x[2], x[3], x[4], 0.5f, x[5],
+                        Tensor.of(norm, 4)))
+                .input(2, 3, 5).input(4, 5).input(4).input(2, 5).input(4, 2).input(4)
+                .reference(x -> {
+                    double[] z = lowRank(linear(x[0], x[1], null, 6, 5, 4), x[0], x[3], x[4], 0.5, 6, 5, 2, 4);
+                    double[] y = new double[z.length];
+                    for (int i = 0; i < y.length; i++) {
+                        y[i] = x[5][i % 4] / norm[i % 4] * z[i] + x[2][i % 4];
+                    }
+                    return y;
+                })
+                .run();
+    }
+
+    @Test
     void handComputedProduct() {
         try (var s = TensorScope.open()) {
             Tensor a = Tensor.of(new float[]{1, 2, 3, 4}, 2, 2);
@@ -152,6 +170,8 @@ class MatmulTest {
                     () -> LowRank.add(Tensor.zeros(2, 4), Tensor.zeros(2, 5), Tensor.zeros(2, 5), Tensor.zeros(4, 3), 1f));
             assertThrows(IllegalArgumentException.class, () -> LowRank.linear(Tensor.zeros(2, 5), Tensor.zeros(3, 5), null,
                     Tensor.zeros(2, 5), Tensor.zeros(4, 2), 1f));
+            assertThrows(IllegalArgumentException.class, () -> LowRank.weightDecomposed(Tensor.zeros(2, 5),
+                    Tensor.zeros(4, 5), null, Tensor.zeros(2, 5), Tensor.zeros(4, 2), 1f, Tensor.zeros(4), Tensor.zeros(3)));
         }
     }
 }

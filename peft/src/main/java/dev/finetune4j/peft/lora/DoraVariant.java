@@ -2,6 +2,7 @@ package dev.finetune4j.peft.lora;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.autograd.LowRank;
 import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.tensor.Shape;
@@ -13,8 +14,11 @@ import java.util.Map;
 /**
  * DoRA (Liu et al. 2024, eq. 5): a learned magnitude m per output row and a LoRA-updated direction,
  * y = bias + (m / ||W + s B A||_row) (x W^T + s x A^T B^T), with the row norm a constant for autograd (section 4.3).
- * Computed as PEFT's {@code DoraLinearLayer} does: y = base(x) + (m/n - 1)(base(x) - bias) + (m/n) s B A x; with
- * active dropout, base(x) - bias is replaced by dropout(x) W^T.
+ * Without dropout on a dense (out, in) base weight this is one op, {@link LowRank#weightDecomposed}, which keeps
+ * about what plain LoRA's {@link LowRank#linear} keeps for the backward. Otherwise (active dropout, GPT-2's
+ * transposed Conv1D weight) it is computed as PEFT's {@code DoraLinearLayer} does: y = base(x) + (m/n - 1)(base(x)
+ * - bias) + (m/n) s B A x, with base(x) - bias replaced by dropout(x) W^T under dropout. Either way the norm's
+ * (out, in) temporaries live in a scope of their own that closes once the (out) norms are computed.
  *
  * <p>Thread safety: one instance per layer; as {@link LoraLinear}.
  */
@@ -30,14 +34,18 @@ final class DoraVariant implements LoraVariant {
     @Override
     public void initialise(LoraLinear layer) {
         Tensor m = layer.parameter(MAGNITUDE);
-        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            Tensor n = rowNorms(layer);
-            m.backend().copy().copy(n, m);
+        try (var scope = TensorScope.open()) {
+            m.backend().copy().copy(rowNorms(layer), m);
         }
     }
 
     @Override
     public Tensor forward(LoraLinear layer, Tensor x, Tensor dropped) {
+        Tensor dense = layer.base().denseWeightOutIn();
+        if (dropped == x && dense != null) {
+            return LowRank.weightDecomposed(x, dense, layer.base().bias(), layer.loraA(), layer.loraB(),
+                    layer.scaling(), layer.parameter(MAGNITUDE), rowNorms(layer));
+        }
         Tensor result = layer.base().forward(x);
         Tensor lora = layer.layer("lora_B").forward(layer.layer("lora_A").forward(dropped));
         Tensor bias = layer.base().bias();
@@ -52,11 +60,7 @@ final class DoraVariant implements LoraVariant {
 
     /** m / n (out), the norm n detached: PEFT treats it as a constant. */
     static Tensor scale(LoraLinear layer) {
-        Tensor norm;
-        try (var ng = Autograd.noGrad()) {
-            norm = rowNorms(layer);
-        }
-        return Elementwise.div(layer.parameter(MAGNITUDE), norm);
+        return Elementwise.div(layer.parameter(MAGNITUDE), rowNorms(layer));
     }
 
     /** base(x) + (scale - 1) (base(x) - bias) + scale s B A x. */
@@ -79,9 +83,17 @@ final class DoraVariant implements LoraVariant {
         return Elementwise.div(m, norm).reshape(m.dim(0), 1);
     }
 
-    /** ||W + s B A|| per output row: (out). */
+    /**
+     * ||W + s B A|| per output row: (out), without autograd, in the current scope. W + s B A and its square, (out, in)
+     * each, live in an inner scope that closes here: kept until the step ends they would be the largest part of a
+     * DoRA step's memory.
+     */
     private static Tensor rowNorms(LoraLinear layer) {
-        Tensor w = Elementwise.add(layer.base().weightTensor(), layer.delta());
-        return Elementwise.sqrt(Reductions.sum(Elementwise.mul(w, w), 1, false));
+        TensorScope caller = TensorScope.current();
+        try (var temps = TensorScope.open(); var ng = Autograd.noGrad()) {
+            Tensor w = Elementwise.add(layer.base().weightTensor(), layer.delta());
+            Tensor norm = Elementwise.sqrt(Reductions.sum(Elementwise.mul(w, w), 1, false));
+            return norm.copyTo(norm.device(), caller);
+        }
     }
 }
