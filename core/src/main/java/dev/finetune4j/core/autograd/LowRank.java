@@ -83,11 +83,15 @@ public final class LowRank {
     }
 
     /**
-     * DoRA's layer (Liu et al. 2024, eq. 5) as one op: y = g (x W^T + s (x A^T) B^T) + bias, with the scale
-     * g = m / n per output and n the row norms of W + s B A, a constant for autograd (section 4.3; PEFT detaches it
-     * too). x: (..., in), w: (out, in), bias: (out) or null, a: (r, in), b: (out, r), magnitude m and norm n: (out)
-     * -> (..., out). Backward, with z = x W^T + s (x A^T) B^T and dz = g dOut: dm = (sum over rows of dOut z) / n,
-     * dbias = the column sums of dOut, and dx, dW, dA, dB as {@link #linear} with dz in place of dOut.
+     * DoRA's layer (Liu et al. 2024, eq. 5) as one op, in the form of PEFT's {@code DoraLinearLayer}: y = x W^T + bias
+     * + (g - 1) (x' W^T) + g s (x' A^T) B^T, where x' is the adapter's input (dropout(x) in training with dropout,
+     * else x itself, which makes y = g (x W^T + s (x A^T) B^T) + bias), g = m / n per output and n the row norms of
+     * W + s B A, a constant for autograd (section 4.3; PEFT detaches it too). x and x': (..., in), w: (out, in),
+     * bias: (out) or null, a: (r, in), b: (out, r), magnitude m and norm n: (out) -> (..., out).
+     *
+     * <p>Backward, with z = x' W^T + s (x' A^T) B^T and dz = g dOut: dm = (sum over rows of dOut z) / n, dbias = the
+     * column sums of dOut, dx' = (dz - dOut) W + s dz B A and dx = dOut W when x' is not x (dx = dz W + s dz B A when
+     * it is), dA and dB as {@link #add} with dz in place of dOut, dW = dOut^T x + (dz - dOut)^T x'.
      *
      * <p>Composed from elementwise ops this layer would keep about a dozen (rows, out) float32 arrays per projection
      * until the step ends; this op keeps its output and z (in bf16 under {@link Precision#BF16_MIXED}, whose values
@@ -95,6 +99,7 @@ public final class LowRank {
      * of it. Its other (rows, out) temporaries live in inner scopes that close before it returns.
      *
      * @param x the input, (..., in)
+     * @param dropped the adapter's input x', shaped like x: {@code x} itself when there is no dropout
      * @param w the frozen weight, (out, in)
      * @param bias the bias, (out), or null
      * @param a the down projection A, (r, in)
@@ -104,31 +109,45 @@ public final class LowRank {
      * @param norm the row norms n of W + s B A, (out); no gradient flows into it
      * @return the layer's output, (..., out)
      */
-    public static Tensor weightDecomposed(Tensor x, Tensor w, Tensor bias, Tensor a, Tensor b, float scaling,
-                                          Tensor magnitude, Tensor norm) {
-        Update u = new Update(x, a, b, scaling);
+    public static Tensor weightDecomposed(Tensor x, Tensor dropped, Tensor w, Tensor bias, Tensor a, Tensor b,
+                                          float scaling, Tensor magnitude, Tensor norm) {
+        Update u = new Update(dropped, a, b, scaling);
         if (w.rank() != 2 || w.dim(0) != u.out || w.dim(1) != u.in) {
             throw new IllegalArgumentException("weight-decomposed linear: weight " + w.shape() + " does not fit A "
                     + a.shape() + " and B " + b.shape() + " (expected (" + u.out + ", " + u.in + "))");
+        }
+        if (!x.shape().equals(dropped.shape())) {
+            throw new IllegalArgumentException("weight-decomposed linear: the adapter's input " + dropped.shape()
+                    + " must be shaped like the input " + x.shape() + " (dropout keeps the shape)");
         }
         Shape perOutput = Shape.of(u.out);
         if (!magnitude.shape().equals(perOutput) || !norm.shape().equals(perOutput)) {
             throw new IllegalArgumentException("weight-decomposed linear: magnitude " + magnitude.shape() + " and norm "
                     + norm.shape() + " must both be " + perOutput + ", one value per output of the weight " + w.shape());
         }
-        Ops.sameDevice(x, w, bias, a, b, magnitude, norm);
+        Ops.sameDevice(x, dropped, w, bias, a, b, magnitude, norm);
+        boolean dropout = dropped != x;
         Tensor wv = Bf16Boundaries.operand(w);
+        Tensor xv = dropout ? Ops.matrix(Bf16Boundaries.operand(x)) : u.x;
         Tensor nv = norm.detach();
         Tensor g = Tensor.zeros(x.device(), perOutput);
         u.be.elementwise().binary(BinaryOp.DIV, magnitude.detach(), nv, g);
         TensorScope caller = TensorScope.current();
-        Tensor y = Tensor.zeros(x.device(), Shape.of(u.rows, u.out));
+        // with dropout y starts as x W^T - x' W^T, without as 0; either way y += g z follows
+        Tensor y = dropout ? Matmul.linearValues(u.be, xv, wv, null) : Tensor.zeros(x.device(), Shape.of(u.rows, u.out));
         Tensor z;
         try (var temps = TensorScope.open()) {
             Tensor sum = Matmul.linearValues(u.be, u.x, wv, null);
+            if (dropout) {
+                u.be.elementwise().binary(BinaryOp.SUB, y, sum, y);
+            }
             u.addTo(sum);
             sum = Bf16Boundaries.output(sum);
-            u.be.elementwise().binary(BinaryOp.MUL, sum, g.expand(sum.shape()), y);
+            Tensor scaled = dropout ? Tensor.zeros(x.device(), sum.shape()) : y;
+            u.be.elementwise().binary(BinaryOp.MUL, sum, g.expand(sum.shape()), scaled);
+            if (dropout) {
+                u.be.elementwise().binary(BinaryOp.ADD, y, scaled, y);
+            }
             z = sum.convertTo(Precision.current() == Precision.BF16_MIXED ? DType.BF16 : DType.F32, caller);
         }
         if (bias != null) {
@@ -139,6 +158,11 @@ public final class LowRank {
             Tensor d = Ops.matrix(dOut);
             TensorScope into = TensorScope.current();
             Tensor dx = x.requiresGrad() ? Tensor.zeros(x.device(), x.shape()) : null;
+            // the adapter input's gradient; without dropout that input is x
+            Tensor dxd = dx;
+            if (dropout) {
+                dxd = dropped.requiresGrad() ? Tensor.zeros(x.device(), x.shape()) : null;
+            }
             Tensor da;
             Tensor db;
             Tensor dw;
@@ -146,20 +170,34 @@ public final class LowRank {
             try (var temps = TensorScope.open()) {
                 Tensor dz = Tensor.zeros(d.device(), d.shape());
                 u.be.elementwise().binary(BinaryOp.MUL, d, g.expand(d.shape()), dz);
-                if (dx != null) {
-                    // dx = dz W, to which u.backward adds the update's dh A
-                    u.be.matmul().gemm(dz, false, wv, false, Ops.matrix(dx), 1f, false);
+                // the gradient of x' W^T: dz - dOut with dropout, dz without
+                Tensor dBase = dz;
+                if (dropout) {
+                    dBase = Tensor.zeros(d.device(), d.shape());
+                    u.be.elementwise().binary(BinaryOp.SUB, dz, d, dBase);
+                    if (dx != null) {
+                        u.be.matmul().gemm(d, false, wv, false, Ops.matrix(dx), 1f, false);
+                    }
                 }
-                Tensor[] update = u.backward(dz, u.dh(dz), dx);
+                if (dxd != null) {
+                    // dx' = dBase W, to which u.backward adds the update's dh A
+                    u.be.matmul().gemm(dBase, false, wv, false, Ops.matrix(dxd), 1f, false);
+                }
+                Tensor[] update = u.backward(dz, u.dh(dz), dxd);
                 da = keep(update[1], into);
                 db = keep(update[2], into);
-                dw = keep(Matmul.weightGrad(u.be, dz, u.x, w), into);
+                Tensor weightGrad = Matmul.weightGrad(u.be, dBase, u.x, w);
+                if (weightGrad != null && dropout) {
+                    // dW += dOut^T x, the base product's share
+                    u.be.matmul().gemm(d, true, xv, false, weightGrad, 1f, true);
+                }
+                dw = keep(weightGrad, into);
                 dm = magnitude.requiresGrad()
                         ? keep(Elementwise.div(Reductions.sum(Elementwise.mul(d, z.to(DType.F32)), 0, false), nv), into)
                         : null;
             }
-            return new Tensor[]{dx, dw, Matmul.biasGrad(d, bias), da, db, dm};
-        }, x, w, bias, a, b, magnitude);
+            return new Tensor[]{dx, dropout ? dxd : null, dw, Matmul.biasGrad(d, bias), da, db, dm};
+        }, x, dropped, w, bias, a, b, magnitude);
     }
 
     /** A copy of {@code t} (may be null) in {@code into}, so that it outlives the inner scope that made it. */
