@@ -3,10 +3,9 @@ package dev.finetune4j.benchmarks.gpu;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.DeviceCounters;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.nn.Module;
-import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.DTypeConversions;
 import dev.finetune4j.core.tensor.Tensor;
@@ -25,7 +24,6 @@ import dev.finetune4j.peft.train.TrainingListener;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.DoubleSupplier;
 import java.util.stream.IntStream;
@@ -38,7 +36,9 @@ import java.util.stream.IntStream;
  * forward + backward + optimizer step; {@code warmup} untimed steps, then {@code steps} timed ones. Prints one JSON
  * line with the anchor's fields, computed the same way: tokens/s = batch x seq / mean step time, peak GiB of
  * tensor memory on the device (our allocator's counter; torch's is max_memory_allocated), MFU = 4 x frozen
- * parameters x tokens/s / 790 TFLOP/s.
+ * parameters x tokens/s / 790 TFLOP/s. Ours adds the device's counted product work per step: {@code
+ * gemm_tflop_per_step}, and {@code gemm_f32_share}, the part of it with float32 operands (off the tensor cores);
+ * both are 0 on the CPU, which counts nothing.
  *
  * <pre>{@code
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp benchmarks.jar \
@@ -48,11 +48,14 @@ import java.util.stream.IntStream;
  * <p>With {@code --precision bf16-mixed} (the default, the anchor's setting) the frozen weights are bf16 tensors,
  * as the anchor's {@code dtype=torch.bfloat16} model, the adapter keeps float32 masters and the trainer runs in
  * {@link dev.finetune4j.core.autograd.Precision#BF16_MIXED}; {@code --precision f32} makes everything float32.
- * With {@code --qlora} the linear weights but {@code lm_head}'s are then quantized to NF4.
+ * With {@code --qlora} the linear weights but {@code lm_head}'s are stored in NF4, each quantized on the device as it
+ * is made, so the dense model never exists.
  */
 public final class LoraThroughputBenchmark {
     /** bf16 tensor-core peak that cuBLAS reaches on an H100/H200, the anchor's MFU denominator. */
     static final double PEAK_BF16_FLOPS = 790e12;
+    /** Values per seeded stream of a random weight: the host fills a tensor by blocks in parallel. */
+    static final int BLOCK = 1 << 20;
     private static final String[] TARGETS = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
 
     private LoraThroughputBenchmark() {
@@ -71,18 +74,21 @@ public final class LoraThroughputBenchmark {
      * Builds the model on the device, trains {@code warmup + steps} steps and measures them.
      *
      * @param o the configuration
-     * @return the result with the anchor's fields, plus {@code qlora}, {@code precision} and {@code first_loss}
+     * @return the result with the anchor's fields, plus {@code qlora}, {@code precision}, {@code first_loss} and
+     *         {@code build_peak_gib} (the device's peak while the model was made)
      */
     public static ObjectNode run(BenchmarkOptions o) {
         Device device = Device.parse(o.device());
         ObjectNode shape = ModelShapes.config(o.config());
-        try (LanguageModel base = randomBase(shape, device, o.frozenDType())) {
+        device.backend().resetPeak();
+        try (LanguageModel base = randomBase(shape, device, o.frozenDType(), o.qlora())) {
             long frozen = base.stateDict().values().stream().mapToLong(Tensor::numel).sum();
             LoraConfig lora = LoraConfig.builder().r(16).loraAlpha(32).loraDropout(0).targetModules(TARGETS)
                     .useDora(o.dora()).build();
             PeftModel model = o.qlora() ? QloraInjector.wrap(base, lora) : Peft.wrap(base, lora);
-            // NOTE: the peak counts from the finished model on, as the anchor's counts its bf16 model's copy to the
-            // device: building ours passes through float32 placeholders that bf16 and NF4 weights replace.
+            long buildPeak = device.memory().peakBytes();
+            // NOTE: the training peak counts from the finished model on, as the anchor's counts its bf16 model's copy
+            // to the device; build_peak_gib is the peak while the weights and the adapter were made.
             device.backend().resetPeak();
             long[][] ids = new long[o.batch()][];
             SplittableRandom random = new SplittableRandom(1);
@@ -94,25 +100,32 @@ public final class LoraThroughputBenchmark {
                     .seed(0).logEverySteps(0).gradientCheckpointing(o.gradientCheckpointing())
                     .precision(o.trainingPrecision()).build();
             List<Long> stepEnds = new ArrayList<>();
+            List<DeviceCounters> counters = new ArrayList<>();
             List<Double> losses = new ArrayList<>();
             stepEnds.add(System.nanoTime());
+            counters.add(device.counters());
             SftTrainer.builder().model(model).config(cfg).trainData(TokenizedDataset.of(ids)).listener(new TrainingListener() {
                 @Override
                 public void onStep(StepMetrics m) {
                     // the step's loss has been read back, so the device has finished the step
                     stepEnds.add(System.nanoTime());
+                    counters.add(device.counters());
                     losses.add(m.loss());
                 }
             }).build().train();
             double stepSeconds = (stepEnds.getLast() - stepEnds.get(o.warmup())) / 1e9 / o.steps();
             double tokensPerSecond = (double) o.batch() * o.seq() / stepSeconds;
+            DeviceCounters timed = counters.getLast().since(counters.get(o.warmup()));
+            double gemmFlops = (double) (timed.halfGemmFlops() + timed.float32GemmFlops());
             ObjectNode r = new ObjectMapper().createObjectNode();
             r.put("system", "finetune4j").put("config", o.config()).put("batch", o.batch()).put("seq", o.seq())
                     .put("gradient_checkpointing", o.gradientCheckpointing()).put("dora", o.dora())
                     .put("qlora", o.qlora()).put("precision", o.precision())
                     .put("tokens_per_s", round(tokensPerSecond, 1)).put("step_ms", round(stepSeconds * 1e3, 2))
-                    .put("peak_gib", round(device.memory().peakBytes() / (double) (1L << 30), 3))
+                    .put("peak_gib", gib(device.memory().peakBytes())).put("build_peak_gib", gib(buildPeak))
                     .put("mfu", round(4.0 * frozen * tokensPerSecond / PEAK_BF16_FLOPS, 4)).put("frozen_params", frozen)
+                    .put("gemm_tflop_per_step", round(gemmFlops / o.steps() / 1e12, 3))
+                    .put("gemm_f32_share", gemmFlops == 0 ? 0 : round(timed.float32GemmFlops() / gemmFlops, 4))
                     .put("first_loss", losses.getFirst()).put("final_loss", losses.getLast())
                     .put("device", device.toString()).put("java", Runtime.version().toString());
             return r;
@@ -121,37 +134,60 @@ public final class LoraThroughputBenchmark {
 
     /**
      * A causal LM of {@code shape} on {@code device} with seeded random weights stored in {@code frozen}: matrices
-     * uniform with std 0.02, norm weights 1, biases 0, one stream per tensor, so that a bf16 weight holds the float32
-     * weight of the same seed rounded to nearest-even. Only the final weights stay: {@link AutoModel#newCausalLM}
-     * makes float32 zeros, which a bf16 weight replaces and releases.
+     * uniform with std 0.02, norm weights 1, biases 0, from seeded streams (one per block of {@link #BLOCK} values of
+     * a tensor, so that the host fills a big tensor on every core), so that a bf16 weight holds the float32 weight of
+     * the same seed rounded to nearest-even. With {@code nf4} the weights {@link QloraInjector#quantizes} quantizes
+     * are stored in NF4, quantized on the device from the same bf16 (or float32) values.
+     *
+     * <p>Only the final weights stay, and they are made one at a time ({@link AutoModel#newCausalLM(
+     * com.fasterxml.jackson.databind.JsonNode, TensorScope, dev.finetune4j.core.models.WeightFactory)}): the
+     * device never holds more than the finished weights plus, while an NF4 weight is made, that weight's bf16 (or
+     * float32) values.
      *
      * @param shape  the config.json of the model
      * @param device where the weights live
      * @param frozen {@link DType#F32} or {@link DType#BF16}
+     * @param nf4    whether QLoRA's linear weights are stored in NF4
      * @return the model; close it to free its weights
      */
-    static LanguageModel randomBase(ObjectNode shape, Device device, DType frozen) {
+    static LanguageModel randomBase(ObjectNode shape, Device device, DType frozen, boolean nf4) {
         if (frozen != DType.F32 && frozen != DType.BF16) {
             throw new IllegalArgumentException("random base weights are F32 or BF16, not " + frozen);
         }
-        LanguageModel model = AutoModel.newCausalLM(shape, TensorScope.detached(device));
-        try {
-            List<Map.Entry<String, Tensor>> params = List.copyOf(model.stateDict().entrySet());
-            IntStream.range(0, params.size()).parallel().forEach(i -> {
-                String name = params.get(i).getKey();
-                Tensor placeholder = params.get(i).getValue();
-                DoubleSupplier values = values(name, placeholder, new SplittableRandom(1000L + i));
-                if (frozen == DType.F32) {
-                    StateDicts.fill(placeholder, values);
-                } else {
-                    replace(model, name, placeholder, bf16(model.parameterScope(), placeholder, values));
+        TensorScope weights = TensorScope.detached(device);
+        int[] index = {0};
+        return AutoModel.newCausalLM(shape, weights, (name, owner, placeholder) -> {
+            long seed = 1000L + index[0]++;
+            String leaf = name.substring(name.lastIndexOf('.') + 1);
+            String ownerPath = name.substring(0, Math.max(0, name.lastIndexOf('.')));
+            if (nf4 && leaf.equals("weight") && QloraInjector.quantizes(ownerPath, owner)) {
+                try (TensorScope staging = TensorScope.detached(device)) {
+                    return random(staging, device, frozen, name, placeholder, seed).convertTo(DType.NF4, weights);
                 }
-            });
-            return model;
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
-        }
+            }
+            return random(weights, device, frozen, name, placeholder, seed);
+        });
+    }
+
+    /** A {@code dtype} tensor of {@code like}'s shape in {@code scope} on {@code device}, filled on the host. */
+    private static Tensor random(TensorScope scope, Device device, DType dtype, String name, Tensor like, long seed) {
+        int n = Math.toIntExact(like.numel());
+        float[] f32 = dtype == DType.F32 ? new float[n] : null;
+        short[] bf16 = dtype == DType.BF16 ? new short[n] : null;
+        IntStream.range(0, (n + BLOCK - 1) / BLOCK).parallel().forEach(b -> {
+            DoubleSupplier values = values(name, like, new SplittableRandom(seed * 1_000_003L + b));
+            for (int j = b * BLOCK, end = Math.min(n, j + BLOCK); j < end; j++) {
+                float v = (float) values.getAsDouble();
+                if (f32 != null) {
+                    f32[j] = v;
+                } else {
+                    bf16[j] = DTypeConversions.floatToBf16(v);
+                }
+            }
+        });
+        Tensor t = Tensor.zeros(scope, device, dtype, like.shape());
+        t.backend().copyFromHost(f32 != null ? MemorySegment.ofArray(f32) : MemorySegment.ofArray(bf16), t);
+        return t.requiresGrad(like.requiresGrad() && dtype == DType.F32);
     }
 
     private static DoubleSupplier values(String name, Tensor t, SplittableRandom random) {
@@ -162,28 +198,8 @@ public final class LoraThroughputBenchmark {
         return t.rank() == 2 ? () -> (random.nextDouble() * 2 - 1) * 0.034641 : () -> 0.0;
     }
 
-    /** A bf16 tensor shaped as {@code like}, filled on the host from {@code values} rounded to float32 then bf16. */
-    private static Tensor bf16(TensorScope scope, Tensor like, DoubleSupplier values) {
-        short[] bits = new short[Math.toIntExact(like.numel())];
-        for (int j = 0; j < bits.length; j++) {
-            bits[j] = DTypeConversions.floatToBf16((float) values.getAsDouble());
-        }
-        Tensor t = Tensor.zeros(scope, like.device(), DType.BF16, like.shape());
-        t.backend().copyFromHost(MemorySegment.ofArray(bits), t);
-        return t;
-    }
-
-    /** Puts {@code weight} in place of the parameter {@code placeholder} at the dotted path {@code name} and frees it. */
-    private static void replace(LanguageModel model, String name, Tensor placeholder, Tensor weight) {
-        Module owner = model;
-        String[] parts = name.split("\\.");
-        for (int j = 0; j < parts.length - 1; j++) {
-            owner = owner.child(parts[j]);
-        }
-        synchronized (model) { // the tensors are made in parallel; a module's parameter map is not thread-safe
-            owner.setParameter(parts[parts.length - 1], weight);
-        }
-        model.parameterScope().release(placeholder);
+    private static double gib(long bytes) {
+        return round(bytes / (double) (1L << 30), 3);
     }
 
     private static double round(double v, int digits) {

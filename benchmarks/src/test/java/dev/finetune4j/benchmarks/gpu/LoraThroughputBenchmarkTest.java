@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -57,8 +58,8 @@ class LoraThroughputBenchmarkTest {
     void bf16MixedIsTheDefaultAndHoldsOnlyBf16FrozenWeightsTheFloat32OnesRounded() {
         BenchmarkOptions o = options();
         assertEquals("bf16-mixed", o.precision());
-        try (LanguageModel f32 = LoraThroughputBenchmark.randomBase(ModelShapes.config("tiny"), Device.cpu(), DType.F32);
-             LanguageModel bf16 = LoraThroughputBenchmark.randomBase(ModelShapes.config("tiny"), Device.cpu(), o.frozenDType())) {
+        try (LanguageModel f32 = LoraThroughputBenchmark.randomBase(ModelShapes.config("tiny"), Device.cpu(), DType.F32, false);
+             LanguageModel bf16 = LoraThroughputBenchmark.randomBase(ModelShapes.config("tiny"), Device.cpu(), o.frozenDType(), false)) {
             Map<String, Tensor> reference = f32.stateDict();
             for (Map.Entry<String, Tensor> e : bf16.stateDict().entrySet()) {
                 assertEquals(DType.BF16, e.getValue().dtype(), e.getKey());
@@ -76,13 +77,25 @@ class LoraThroughputBenchmarkTest {
     }
 
     @Test
-    void qloraOverBf16MixedQuantizesTheLinearWeightsAndKeepsTheRestInBf16() {
-        try (LanguageModel base = LoraThroughputBenchmark.randomBase(ModelShapes.config("tiny"), Device.cpu(), DType.BF16)) {
-            QloraInjector.quantize(base); // what QloraInjector.wrap does before it injects the adapter
-            for (Map.Entry<String, Tensor> e : base.stateDict().entrySet()) {
-                String name = e.getKey();
-                boolean linear = name.endsWith("proj.weight");
-                assertEquals(linear ? DType.NF4 : DType.BF16, e.getValue().dtype(), name);
+    void qloraBaseHoldsWhatQloraInjectorMakesOfTheBf16BaseWithoutEverHoldingTheDenseModel() {
+        Device cpu = Device.cpu();
+        long before = cpu.memory().allocatedBytes();
+        cpu.backend().resetPeak();
+        try (LanguageModel nf4 = LoraThroughputBenchmark.randomBase(ModelShapes.config("tiny"), cpu, DType.BF16, true)) {
+            long built = cpu.memory().peakBytes() - before;
+            // the finished weights, and while one NF4 weight is made its bf16 values: the largest, an MLP matrix
+            long largestStaging = 2L * 64 * 176;
+            assertTrue(built <= nf4.parameterScope().liveBytes() + largestStaging, () -> "building took " + built
+                    + " bytes for " + nf4.parameterScope().liveBytes() + " bytes of weights");
+            try (LanguageModel bf16 = LoraThroughputBenchmark.randomBase(ModelShapes.config("tiny"), cpu, DType.BF16, false)) {
+                QloraInjector.quantize(bf16);
+                Map<String, Tensor> reference = bf16.stateDict();
+                for (Map.Entry<String, Tensor> e : nf4.stateDict().entrySet()) {
+                    String name = e.getKey();
+                    assertEquals(name.endsWith("proj.weight") ? DType.NF4 : DType.BF16, e.getValue().dtype(), name);
+                    assertEquals(reference.get(name).dtype(), e.getValue().dtype(), name);
+                    assertArrayEquals(reference.get(name).toFloatArray(), e.getValue().toFloatArray(), name);
+                }
             }
         }
     }

@@ -99,9 +99,8 @@ public final class Activations {
     public static Tensor apply(Kind kind, Tensor x) {
         Tensor out = Tensor.zeros(x.device(), x.shape());
         x.backend().activations().activation(kind, x, out);
-        Bf16Boundaries.output(out);
         Tensor xd = x.detach();
-        return Autograd.record(kind.name().toLowerCase(), out, dOut -> {
+        return Autograd.record(kind.name().toLowerCase(), Bf16Boundaries.output(out), dOut -> {
             Tensor dx = Tensor.zeros(dOut.device(), x.shape());
             dOut.backend().activations().activationBackward(kind, xd, dOut, dx);
             return new Tensor[]{dx};
@@ -121,15 +120,13 @@ public final class Activations {
         }
         Ops.sameDevice(gate, up);
         Tensor out = Tensor.zeros(gate.device(), gate.shape());
-        Tensor sigmoid = Tensor.zeros(gate.device(), gate.shape()); // sigmoid(gate), so that the backward needs no exponentials
-        gate.backend().activations().swiglu(gate, up, out, sigmoid);
-        Bf16Boundaries.output(out);
+        gate.backend().activations().swiglu(gate, up, out);
         Tensor g = gate.detach();
         Tensor u = up.detach();
-        return Autograd.record("swiglu", out, dOut -> {
+        return Autograd.record("swiglu", Bf16Boundaries.output(out), dOut -> {
             Tensor dGate = Tensor.zeros(dOut.device(), gate.shape());
             Tensor dUp = Tensor.zeros(dOut.device(), up.shape());
-            dOut.backend().activations().swigluBackward(g, u, sigmoid, dOut, dGate, dUp);
+            dOut.backend().activations().swigluBackward(g, u, dOut, dGate, dUp);
             return new Tensor[]{dGate, dUp};
         }, gate, up);
     }

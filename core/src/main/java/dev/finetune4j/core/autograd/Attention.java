@@ -1,8 +1,10 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.AttentionKernels;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * Scaled dot-product attention, softmax(q k^T * scale + mask) v, with grouped-query attention: query head h
@@ -45,15 +47,28 @@ public final class Attention {
         Tensor out = Tensor.zeros(q.device(), q.shape());
         Tensor logSumExp = Tensor.zeros(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
         kernels.attention(qc, kc, vc, mask, scale, out, logSumExp);
-        Bf16Boundaries.output(out);
-        Tensor outValues = out.detach();
-        return Autograd.record("attention", out, dOut -> {
+        Tensor stored = Precision.current() == Precision.BF16_MIXED ? tokenMajorBf16(out) : out;
+        Tensor outValues = stored.detach();
+        return Autograd.record("attention", stored, dOut -> {
             Tensor dq = Tensor.zeros(q.device(), q.shape());
             Tensor dk = Tensor.zeros(k.device(), k.shape());
             Tensor dv = Tensor.zeros(v.device(), v.shape());
             kernels.attentionBackward(qc, kc, vc, mask, scale, outValues, logSumExp, dOut.detach().contiguous(), dq, dk, dv);
             return new Tensor[]{dq, dk, dv};
         }, q, k, v);
+    }
+
+    /**
+     * The output rounded to bf16 ({@link Bf16Boundaries#output}) and stored token-major, (B, T, H, D), handed out as
+     * its (B, H, T, D) view: a layer that merges the heads back into (B, T, H*D) then reshapes it without a copy, so
+     * one bf16 copy serves it and this op's backward.
+     */
+    private static Tensor tokenMajorBf16(Tensor out) {
+        Tensor tokenMajor = Tensor.zeros(TensorScope.current(), out.device(), DType.BF16,
+                Shape.of(out.dim(0), out.dim(2), out.dim(1), out.dim(3)));
+        out.backend().copy().copy(out.permute(0, 2, 1, 3), tokenMajor);
+        TensorScope.current().release(out);
+        return tokenMajor.permute(0, 2, 1, 3);
     }
 
     /** t itself when its positions are contiguous rows (a KV cache's view), else a contiguous copy. */

@@ -153,9 +153,10 @@ public final class Autograd {
         }
         List<Tensor> order = topologicalOrder(out);
         Map<Tensor, Tensor> grads = new IdentityHashMap<>();
-        grads.put(out, dOut);
         // gradients are float32 under every precision (see Precision)
-        try (var ng = noGrad(); var f32 = Precision.F32.use()) {
+        try (var ng = noGrad(); var f32 = Precision.F32.use(); var buffers = new GradientBuffers()) {
+            grads.put(out, dOut);
+            buffers.hold(dOut);
             for (int i = order.size() - 1; i >= 0; i--) {
                 Tensor t = order.get(i);
                 Tensor g = grads.remove(t);
@@ -165,22 +166,42 @@ public final class Autograd {
                 GradNode node = t.gradFn();
                 if (node == null) {
                     accumulateLeaf(t, g);
+                    buffers.drop(g);
                     continue;
                 }
+                long mark = buffers.mark();
                 Tensor[] inputGrads = node.backward().apply(g);
-                // The node has done its work: dropping it (and the list's hold on t) frees the activations its
-                // rule saved as the pass goes, which keeps the peak memory of a training step down.
-                t.setGradFn(consumed(node));
-                order.set(i, null);
+                Tensor[] used = new Tensor[inputGrads.length];
                 for (int k = 0; k < node.inputs().length; k++) {
                     Tensor in = node.inputs()[k];
-                    if (in == null || !in.requiresGrad() || inputGrads[k] == null) {
+                    if (in != null && in.requiresGrad() && inputGrads[k] != null) {
+                        checkShape(node, k, in, inputGrads[k]);
+                        used[k] = inputGrads[k];
+                        buffers.hold(used[k]);
+                    }
+                }
+                buffers.releaseTemporaries(mark, used);
+                // The node has done its work: dropping it (and the list's hold on t) lets the activations its rule
+                // captured be collected (the step scope frees their memory when it closes).
+                t.setGradFn(consumed(node));
+                order.set(i, null);
+                for (int k = 0; k < used.length; k++) {
+                    if (used[k] == null) {
                         continue;
                     }
-                    checkShape(node, k, in, inputGrads[k]);
+                    Tensor in = node.inputs()[k];
                     Tensor prev = grads.get(in);
-                    grads.put(in, prev == null ? inputGrads[k] : Elementwise.add(prev, inputGrads[k]));
+                    if (prev == null) {
+                        grads.put(in, used[k]);
+                        continue;
+                    }
+                    Tensor sum = Elementwise.add(prev, used[k]);
+                    buffers.hold(sum);
+                    grads.put(in, sum);
+                    buffers.drop(prev);
+                    buffers.drop(used[k]);
                 }
+                buffers.drop(g);
             }
         }
     }

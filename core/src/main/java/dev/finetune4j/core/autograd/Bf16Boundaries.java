@@ -2,29 +2,80 @@ package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
-/** Where the ops round to bf16 under {@link Precision#BF16_MIXED}; both are no-ops under {@link Precision#F32}. */
+/** Where the ops round to bf16 under {@link Precision#BF16_MIXED}; both return their argument under {@link Precision#F32}. */
 final class Bf16Boundaries {
     private Bf16Boundaries() {
     }
 
     /**
-     * An operand as a bf16 kernel reads it: a float32 {@code t} (may be null) is rounded into a new, detached
-     * float32 tensor; {@code t} itself, often a parameter's master copy, is never changed. Other dtypes and
-     * {@link Precision#F32} return {@code t}.
+     * An operand as a bf16 kernel reads it under the current precision: {@link #operand(Tensor, Precision)}.
      */
     static Tensor operand(Tensor t) {
-        if (t == null || t.dtype() != DType.F32 || Precision.current() != Precision.BF16_MIXED) {
-            return t;
-        }
-        return t.to(DType.BF16).to(DType.F32);
+        return operand(t, Precision.current());
     }
 
-    /** Rounds an op's fresh contiguous float32 output to bf16 values in place; returns it. */
+    /**
+     * An operand as a bf16 kernel reads it: under {@link Precision#BF16_MIXED} a float32 or NF4 {@code t} (may be
+     * null) is rounded, or dequantized, into a new bf16 tensor (not recorded); {@code t} itself, often a
+     * parameter's master copy, is never changed. bf16 and f16 tensors, and {@link Precision#F32}, return {@code t}.
+     */
+    static Tensor operand(Tensor t, Precision precision) {
+        if (t == null || precision != Precision.BF16_MIXED || (t.dtype() != DType.F32 && t.dtype() != DType.NF4)) {
+            return t;
+        }
+        return t.to(DType.BF16);
+    }
+
+    /**
+     * Frees {@code cast} when {@link #operand} made it from {@code original}: a weight's bf16 cast serves one
+     * product, and the backward casts again, so that a step does not keep a bf16 copy of every frozen float32 or
+     * NF4 weight it used (QLoRA would keep its base model in bf16 after all).
+     */
+    static void releaseCast(Tensor cast, Tensor original) {
+        if (cast != original) {
+            TensorScope.current().release(cast);
+        }
+    }
+
+    /**
+     * The activation an op keeps from its fresh float32 result {@code out}: under {@link Precision#BF16_MIXED} a
+     * bf16 copy, and {@code out} is released at once (the op allocated it in the current scope and keeps no view
+     * of it); under {@link Precision#F32}, {@code out} itself.
+     */
     static Tensor output(Tensor out) {
+        if (Precision.current() != Precision.BF16_MIXED) {
+            return out;
+        }
+        Tensor rounded = out.to(DType.BF16);
+        TensorScope.current().release(out);
+        return rounded;
+    }
+
+    /**
+     * {@code out} rounded to bf16 values in place and kept as float32, under {@link Precision#BF16_MIXED}: for a
+     * buffer that must stay float32 (the chunked head's logits become their own gradient); returns {@code out}.
+     */
+    static Tensor roundInPlace(Tensor out) {
         if (Precision.current() == Precision.BF16_MIXED) {
-            out.backend().copy().copy(out.to(DType.BF16), out);
+            Tensor rounded = out.to(DType.BF16);
+            out.backend().copy().copy(rounded, out);
+            TensorScope.current().release(rounded);
         }
         return out;
+    }
+
+    /**
+     * A gradient as the backward's products read it: when the forward ran under {@link Precision#BF16_MIXED},
+     * rounded into a new bf16 tensor, as PyTorch's autocast backward multiplies bf16 gradients (on a GPU a product
+     * of float32 operands runs at a fraction of the tensor cores' rate); the product still accumulates and returns
+     * float32. Otherwise {@code g} itself.
+     *
+     * @param g       a float32 gradient
+     * @param forward the precision the op's forward ran in
+     */
+    static Tensor gradientOperand(Tensor g, Precision forward) {
+        return forward == Precision.BF16_MIXED && g.dtype() == DType.F32 ? g.to(DType.BF16) : g;
     }
 }

@@ -53,8 +53,12 @@ public final class Checkpoint {
     /** Re-runs the block in the forward's precision with recording on and back-propagates {@code dOut}; returns dx. */
     private static Tensor[] recompute(Tensor x, UnaryOperator<Tensor> block, Precision precision, Tensor dOut, int inputs) {
         Tensor[] grads = new Tensor[inputs];
-        // a leaf over x's storage: the recompute's graph stops here, and dx lands in its grad (x's scope)
+        // a leaf over x's storage: the recompute's graph stops here, and dx lands in its grad, made here in the
+        // caller's scope (the outer backward's) so that it is freed once used instead of at the end of the step
         Tensor input = x.detach().requiresGrad(x.requiresGrad());
+        if (x.requiresGrad()) {
+            input.setGrad(Tensor.zeros(x.device(), x.shape()));
+        }
         try (var grad = Autograd.enableGrad(); var activations = TensorScope.open()) {
             Tensor y;
             try (var rounding = precision.use()) {

@@ -36,9 +36,10 @@ public final class EmbeddingLookup {
         Tensor idsOnDevice = Tensor.ofLongs(weight.device(), flat, Shape.of(flat.length));
         Tensor rows = Tensor.zeros(weight.device(), Shape.of(flat.length, c));
         weight.backend().embedding().gather(weight, idsOnDevice, rows);
-        Bf16Boundaries.output(rows); // the same values as gathering from a bf16 copy of the table
+        // the same values as gathering from a bf16 copy of the table
+        Tensor stored = Bf16Boundaries.output(rows);
         Shape outShape = Shape.of(bs, t, c);
-        Tensor result = rows.view(outShape, outShape.contiguousStrides(), 0);
+        Tensor result = stored.view(outShape, outShape.contiguousStrides(), 0);
         return Autograd.record("embedding", result, dOut -> {
             Tensor dWeight = Tensor.zeros(dOut.device(), weight.shape());
             dOut.backend().embedding().scatterAdd(Ops.matrix(dOut), idsOnDevice, dWeight);

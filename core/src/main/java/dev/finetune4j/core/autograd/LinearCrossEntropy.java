@@ -133,21 +133,22 @@ public final class LinearCrossEntropy {
                     Tensor dLogits = logits(r);
                     be.crossEntropy().tokenLogProbsBackward(dLogits, rows(labels, r), CrossEntropy.IGNORE_INDEX,
                             rows(rowMax, r), rows(invRowSum, r), rows(dLogProbs, r), dLogits);
+                    Tensor dOperand = Bf16Boundaries.gradientOperand(dLogits, precision);
                     if (dx != null) {
-                        be.matmul().gemm(dLogits, false, w, false, rows(dx, r), 1f, false);
+                        be.matmul().gemm(dOperand, false, w, false, rows(dx, r), 1f, false);
                     }
                     if (dw != null) {
-                        be.matmul().gemm(dLogits, true, rows(x, r), false, dw, 1f, !first);
+                        be.matmul().gemm(dOperand, true, rows(x, r), false, dw, 1f, !first);
                     }
                 }
                 first = false;
             }
         }
 
-        /** The chunk's logits x[rows] W^T, rounded as {@link Matmul#linear}'s output. */
+        /** The chunk's logits x[rows] W^T, rounded as {@link Matmul#linear}'s output but kept as float32. */
         private Tensor logits(Range r) {
             try (var forwardPrecision = precision.use()) {
-                return Bf16Boundaries.output(Matmul.linearValues(x.backend(), rows(x, r), w, null));
+                return Bf16Boundaries.roundInPlace(Matmul.linearValues(x.backend(), rows(x, r), w, null));
             }
         }
 

@@ -39,9 +39,9 @@ public final class LowRank {
         Tensor result = Tensor.zeros(y.device(), Shape.of(u.rows, u.out));
         u.be.copy().copy(Ops.matrix(y), result);
         u.addTo(result);
-        Bf16Boundaries.output(result);
-        return Autograd.record("lowRank", result.view(y.shape(), y.shape().contiguousStrides(), 0), dOut -> {
-            Tensor d = Ops.matrix(dOut);
+        Tensor stored = Bf16Boundaries.output(result);
+        return Autograd.record("lowRank", stored.view(y.shape(), y.shape().contiguousStrides(), 0), dOut -> {
+            Tensor d = u.gradientOperand(Ops.matrix(dOut));
             Tensor[] grads = u.backward(d, u.dh(d), x.requiresGrad() ? Tensor.zeros(x.device(), x.shape()) : null);
             return new Tensor[]{dOut, grads[0], grads[1], grads[2]};
         }, y, x, a, b);
@@ -69,15 +69,17 @@ public final class LowRank {
         Ops.sameDevice(x, w, bias, a, b);
         Tensor wv = Bf16Boundaries.operand(w);
         Tensor result = Matmul.linearValues(u.be, u.x, wv, Bf16Boundaries.operand(bias));
+        Bf16Boundaries.releaseCast(wv, w);
         u.addTo(result);
-        Bf16Boundaries.output(result);
+        Tensor stored = Bf16Boundaries.output(result);
         Shape outShape = x.shape().with(-1, u.out);
-        return Autograd.record("lowRankLinear", result.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
-            Tensor d = Ops.matrix(dOut);
+        return Autograd.record("lowRankLinear", stored.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
+            Tensor d = u.gradientOperand(Ops.matrix(dOut));
             // dx = dOut W, to which u.backward adds the update's dh A
-            Tensor dx = x.requiresGrad() ? Matmul.inputGrad(u.be, d, wv, x.shape()) : null;
+            Tensor dx = x.requiresGrad() ? Matmul.inputGrad(u.be, d, Bf16Boundaries.operand(w, u.forward), x.shape())
+                    : null;
             Tensor[] grads = u.backward(d, u.dh(d), dx);
-            return new Tensor[]{grads[0], Matmul.weightGrad(u.be, d, u.x, w), Matmul.biasGrad(d, bias),
+            return new Tensor[]{grads[0], Matmul.weightGrad(u.be, d, u.x, w), Matmul.biasGrad(Ops.matrix(dOut), bias),
                     grads[1], grads[2]};
         }, x, w, bias, a, b);
     }
@@ -220,6 +222,8 @@ public final class LowRank {
         final int out;
         /** s x A^T (rows, r). */
         final Tensor hs;
+        /** The precision of the forward, which decides how the backward's products read gradients. */
+        final Precision forward = Precision.current();
 
         Update(Tensor x, Tensor a, Tensor b, float scaling) {
             this.rank = a.dim(0);
@@ -238,9 +242,9 @@ public final class LowRank {
             this.scaling = scaling;
             this.rows = this.x.dim(0);
             // h = x A^T: (rows, in) x (r, in)^T, scaled once here instead of on the (rows, out) result
-            this.hs = Tensor.zeros(x.device(), Shape.of(rows, rank));
-            be.matmul().gemm(this.x, false, this.a, true, hs, scaling, false);
-            Bf16Boundaries.output(hs);
+            Tensor h = Tensor.zeros(x.device(), Shape.of(rows, rank));
+            be.matmul().gemm(this.x, false, this.a, true, h, scaling, false);
+            this.hs = Bf16Boundaries.output(h);
         }
 
         /** result += (s h) B^T: (rows, r) x (out, r)^T. */
@@ -248,11 +252,16 @@ public final class LowRank {
             be.matmul().gemm(hs, false, b, true, result, 1f, true);
         }
 
-        /** dh = s dOut B: (rows, out) x (out, r). */
+        /** {@link Bf16Boundaries#gradientOperand} under this update's forward precision. */
+        Tensor gradientOperand(Tensor g) {
+            return Bf16Boundaries.gradientOperand(g, forward);
+        }
+
+        /** dh = s dOut B: (rows, out) x (out, r), as the backward's products read it. */
         Tensor dh(Tensor d) {
             Tensor dh = Tensor.zeros(d.device(), Shape.of(rows, rank));
             be.matmul().gemm(d, false, b, false, dh, scaling, false);
-            return dh;
+            return gradientOperand(dh);
         }
 
         /**

@@ -28,11 +28,14 @@ public final class Matmul {
         Tensor xm = Ops.matrix(Bf16Boundaries.operand(x));
         Tensor wv = Bf16Boundaries.operand(w);
         Tensor out = Bf16Boundaries.output(linearValues(be, xm, wv, Bf16Boundaries.operand(bias)));
+        Bf16Boundaries.releaseCast(wv, w);
         Tensor result = out.view(x.shape().with(-1, w.dim(0)), x.shape().with(-1, w.dim(0)).contiguousStrides(), 0);
+        Precision forward = Precision.current();
         return Autograd.record("linear", result, dOut -> {
             Tensor dy = Ops.matrix(dOut);
-            Tensor dx = x.requiresGrad() ? inputGrad(be, dy, wv, x.shape()) : null;
-            return new Tensor[]{dx, weightGrad(be, dy, xm, w), biasGrad(dy, bias)};
+            Tensor dyOperand = Bf16Boundaries.gradientOperand(dy, forward);
+            Tensor dx = x.requiresGrad() ? inputGrad(be, dyOperand, Bf16Boundaries.operand(w, forward), x.shape()) : null;
+            return new Tensor[]{dx, weightGrad(be, dyOperand, xm, w), biasGrad(dy, bias)};
         }, x, w, bias);
     }
 
@@ -97,9 +100,9 @@ public final class Matmul {
         Tensor bc = Bf16Boundaries.operand(b).detach().contiguous();
         Tensor out = Tensor.zeros(a.device(), a.shape().with(-1, n));
         be.matmul().gemm(ac, false, bc, false, out, 1f, false);
-        Bf16Boundaries.output(out);
-        return Autograd.record("matmul", out, dOut -> {
-            Tensor dc = dOut.detach().contiguous();
+        Precision forward = Precision.current();
+        return Autograd.record("matmul", Bf16Boundaries.output(out), dOut -> {
+            Tensor dc = Bf16Boundaries.gradientOperand(dOut.detach().contiguous(), forward);
             Tensor da = null;
             Tensor db = null;
             if (a.requiresGrad()) {

@@ -25,8 +25,7 @@ public final class Norms {
         Tensor y = Tensor.zeros(x.device(), x.shape());
         Tensor rstd = Tensor.zeros(x.device(), Shape.of(xm.dim(0)));
         x.backend().norms().rmsNorm(xm, wv, eps, y, rstd);
-        Bf16Boundaries.output(y);
-        return Autograd.record("rmsNorm", y, dOut -> {
+        return Autograd.record("rmsNorm", Bf16Boundaries.output(y), dOut -> {
             Tensor dx = Tensor.zeros(x.device(), x.shape());
             // a frozen weight (adapter training) gets no gradient: skips a (rows, C) pass
             Tensor dw = w.requiresGrad() ? Tensor.zeros(w.device(), w.shape()) : null;
@@ -55,8 +54,7 @@ public final class Norms {
         Tensor rstd = Tensor.zeros(x.device(), Shape.of(xm.dim(0)));
         Tensor wv = Bf16Boundaries.operand(w);
         x.backend().norms().layerNorm(xm, wv, Bf16Boundaries.operand(b), eps, y, mean, rstd);
-        Bf16Boundaries.output(y);
-        return Autograd.record("layerNorm", y, dOut -> {
+        return Autograd.record("layerNorm", Bf16Boundaries.output(y), dOut -> {
             Tensor dx = Tensor.zeros(x.device(), x.shape());
             Tensor dw = w.requiresGrad() ? Tensor.zeros(w.device(), w.shape()) : null;
             Tensor db = b.requiresGrad() ? Tensor.zeros(b.device(), b.shape()) : null;

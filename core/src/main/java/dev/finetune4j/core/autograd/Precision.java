@@ -18,20 +18,26 @@ package dev.finetune4j.core.autograd;
  *   <li><b>Operands cast to bf16</b>: every float32 operand of a product (inputs, weights, biases, LoRA's A and
  *       B), the weight and bias of a norm, and attention's q, k and v. The cast is a new tensor: a parameter is
  *       never rounded in place, so trainable weights keep their float32 master values, and their gradients flow
- *       back to those masters in float32. Operands already stored as bf16 or f16 (a checkpoint's frozen weights)
- *       are read as they are.</li>
+ *       back to those masters in float32. An NF4 weight (QLoRA) is dequantized to bf16 the same way, as
+ *       bitsandbytes does for its bf16 compute dtype. A weight's cast serves one product and is freed after it (the
+ *       backward casts again). Operands already stored as bf16 or f16 (a checkpoint's frozen weights) are read as
+ *       they are.</li>
  *   <li><b>Float32</b>: accumulation inside every kernel; elementwise arithmetic and broadcasting (the residual
  *       stream, as Megatron-LM's {@code fp32_residual_connection}), reductions, softmax and log-softmax,
- *       cross-entropy and the losses, dropout, concatenation; the whole backward pass (gradients of activations
+ *       cross-entropy and the losses, dropout, concatenation; the gradients of the backward pass (of activations
  *       and of parameters); optimizer state and updates.</li>
+ *   <li><b>The backward's products</b> (the input and weight gradients of linear and batched products, of LoRA
+ *       updates and of the chunked output head) read the incoming gradient rounded to bf16, as PyTorch's autocast
+ *       backward multiplies bf16 gradients, with float32 accumulation and float32 results: on a GPU a product with a
+ *       float32 operand would not run on the tensor cores. Bias gradients sum the float32 gradient.</li>
  * </ul>
  * Rounding is round-to-nearest-even ({@link dev.finetune4j.core.tensor.DTypeConversions#floatToBf16}).
  *
- * <p>On the CPU the rounded activations are stored as float32 tensors holding bf16 values: the CPU kernels loop
- * over float32 arrays and would convert every bf16 input element by element, and a bf16 value widened to float32
- * is exact, so the numbers are those a device that stores bf16 computes. Halving activation memory is the GPU's
- * business. A frozen float32 weight is rounded at each use; load the model with {@code LoadOptions.dtype(BF16)}
- * to keep frozen weights in bf16 once.
+ * <p>The rounded activations are stored as bf16 tensors on every device, and the float32 result each op computed
+ * them from is freed at once: a kernel widens a bf16 input to float32, which is exact, so the numbers are those of
+ * float32 tensors holding bf16 values, at half the memory. The casts of float32 operands are bf16 tensors too. A
+ * frozen float32 weight is rounded at each use; load the model with {@code LoadOptions.dtype(BF16)} to keep frozen
+ * weights in bf16 once.
  */
 public enum Precision {
     /** Everything in float32 (the default). */

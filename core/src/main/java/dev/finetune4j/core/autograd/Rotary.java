@@ -101,9 +101,8 @@ public final class Rotary {
         }
         Ops.sameDevice(x, table.cos(), table.sin());
         Tensor out = Tensor.zeros(x.device(), x.shape());
-        x.backend().rotary().rotate(x.detach().contiguous(), table.cos(), table.sin(), false, out);
-        Bf16Boundaries.output(out);
-        return Autograd.record("rotary", out, dOut -> {
+        x.backend().rotary().rotate(x.detach(), table.cos(), table.sin(), false, out);
+        return Autograd.record("rotary", Bf16Boundaries.output(out), dOut -> {
             Tensor dx = Tensor.zeros(dOut.device(), x.shape());
             dOut.backend().rotary().rotate(dOut.detach().contiguous(), table.cos(), table.sin(), true, dx);
             return new Tensor[]{dx};

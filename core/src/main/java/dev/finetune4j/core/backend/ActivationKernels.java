@@ -26,24 +26,24 @@ public interface ActivationKernels {
     void activationBackward(Kind kind, Tensor x, Tensor dy, Tensor dx);
 
     /**
-     * {@code y = silu(gate) * up} (Shazeer 2020); {@code sigmoid} receives {@code sigmoid(gate)} for the backward.
+     * {@code y = silu(gate) * up} (Shazeer 2020).
      *
      * @param gate the gate projection's output
      * @param up the up projection's output, same shape
      * @param y receives the product, contiguous, same shape
-     * @param sigmoid receives {@code sigmoid(gate)}, contiguous, same shape
      */
-    void swiglu(Tensor gate, Tensor up, Tensor y, Tensor sigmoid);
+    void swiglu(Tensor gate, Tensor up, Tensor y);
 
     /**
-     * (forward: {@link #swiglu}) {@code dGate = dy * up * silu'(gate)}, {@code dUp = dy * silu(gate)}.
+     * (forward: {@link #swiglu}) {@code dGate = dy * up * silu'(gate)}, {@code dUp = dy * silu(gate)}, with
+     * {@code sigmoid(gate)} computed again as the forward computed it: keeping it would cost a (tokens,
+     * intermediate) float32 tensor per layer, the largest activation of a decoder step.
      *
      * @param gate the forward's gate
      * @param up the forward's up
-     * @param sigmoid {@code sigmoid(gate)} from the forward
      * @param dy the gradient of the output
      * @param dGate receives the gradient of {@code gate}
      * @param dUp receives the gradient of {@code up}
      */
-    void swigluBackward(Tensor gate, Tensor up, Tensor sigmoid, Tensor dy, Tensor dGate, Tensor dUp);
+    void swigluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp);
 }

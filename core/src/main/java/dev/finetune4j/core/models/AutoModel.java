@@ -12,6 +12,7 @@ import dev.finetune4j.core.models.gpt2.Gpt2Config;
 import dev.finetune4j.core.models.gpt2.Gpt2Model;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 import java.io.IOException;
@@ -19,6 +20,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 
 /**
@@ -117,6 +119,40 @@ public final class AutoModel {
         scope.close();
         throw new IllegalArgumentException("unsupported model_type '" + type + "' for a causal LM; supported: "
                 + CAUSAL_LM_TYPES + (CLASSIFIER_TYPES.contains(type) ? " (use loadSequenceClassifier for " + type + ")" : ""));
+    }
+
+    /**
+     * An untrained causal LM of the given config.json content whose weights {@code weights} makes one at a time in
+     * {@code scope}: the module tree is built on {@link Device#meta()} (shapes only), so the device never holds
+     * more than the final weights and what {@code weights} allocates for the one it is making.
+     *
+     * @param config  the parsed config.json, whose {@code model_type} picks the architecture
+     * @param scope   owns the weights; the model adopts it (closing the model closes it)
+     * @param weights makes each parameter, in the order of {@link LanguageModel#stateDict()}
+     * @return the model
+     * @throws IllegalArgumentException when a made weight does not have its placeholder's shape or is not in
+     *                                  {@code scope}
+     */
+    public static LanguageModel newCausalLM(JsonNode config, TensorScope scope, WeightFactory weights) {
+        LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
+        try {
+            for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
+                String name = e.getKey();
+                Module owner = WeightLoader.owner(model, name);
+                Tensor weight = weights.create(name, owner, e.getValue());
+                if (!weight.shape().equals(e.getValue().shape()) || !scope.owns(weight)) {
+                    throw new IllegalArgumentException("the weight factory made " + weight + " for '" + name
+                            + "': it must have shape " + e.getValue().shape() + " and be allocated in the scope given to newCausalLM");
+                }
+                owner.setParameter(name.substring(name.lastIndexOf('.') + 1), weight);
+            }
+        } catch (RuntimeException e) {
+            model.close();
+            scope.close();
+            throw e;
+        }
+        model.adoptParameterScope(scope);
+        return model;
     }
 
     /**

@@ -92,11 +92,7 @@ final class WeightLoader {
         if (dot < 0 || !name.substring(dot + 1).equals("weight") || name.substring(0, dot).equals("lm_head")) {
             return false;
         }
-        Module owner = root;
-        for (String part : name.substring(0, dot).split("\\.")) {
-            owner = owner.child(part);
-        }
-        return owner instanceof Linear;
+        return owner(root, name) instanceof Linear;
     }
 
     /** {@code src} (host memory) quantized to NF4 in a tensor of {@code into} on its device. */
@@ -114,11 +110,16 @@ final class WeightLoader {
 
     /** Sets the parameter at the dotted path {@code name} ("model.layers.0.mlp.up_proj.weight"). */
     private static void replace(Module root, String name, Tensor value) {
+        owner(root, name).setParameter(name.substring(name.lastIndexOf('.') + 1), value);
+    }
+
+    /** The module holding the parameter at the dotted path {@code name}: {@code root} for a name without a dot. */
+    static Module owner(Module root, String name) {
         Module owner = root;
         String[] parts = name.split("\\.");
         for (int i = 0; i < parts.length - 1; i++) {
             owner = owner.child(parts[i]);
         }
-        owner.setParameter(parts[parts.length - 1], value);
+        return owner;
     }
 }

@@ -313,7 +313,12 @@ public final class Tensor {
      * @return the storage
      */
     public Storage storage() {
-        scope.ensureOpen();
+        scope.ensureLive(storage);
+        return storage;
+    }
+
+    /** The storage without the liveness check, for the scope that owns it. */
+    Storage ownedStorage() {
         return storage;
     }
 

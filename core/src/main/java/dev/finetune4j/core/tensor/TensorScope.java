@@ -7,8 +7,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.WeakHashMap;
 
 /**
  * Owner of tensor memory, on any device. Every tensor lives in exactly one scope, and closing the scope gives all
@@ -24,8 +26,9 @@ import java.util.Set;
  * }   // every activation of the step is freed here; parameters and their gradients live on
  * }</pre>
  * frees its activations deterministically. Long-lived owners (a model's parameters) use {@link #detached()},
- * which is not on any thread's stack; their storage is allocated as long-lived, and one tensor can be freed
- * before the scope closes ({@link #release}; QLoRA frees the float32 weights it has quantized that way).
+ * which is not on any thread's stack; their storage is allocated as long-lived. In either kind of scope one tensor
+ * can be freed before the scope closes ({@link #release}): QLoRA frees the float32 weights it has quantized, ops
+ * free their temporaries, and the backward pass frees each gradient once it has been used.
  *
  * <p>Thread safety: tensors can be read by any thread (the kernels' worker threads, other request threads);
  * allocation is synchronized. Opening and closing a stacked scope is per thread.
@@ -36,9 +39,17 @@ public final class TensorScope implements AutoCloseable {
     private final boolean stacked;
     private final Device device;
     private final Thread owner;
-    private final List<Storage> owned = new ArrayList<>(); // guarded by this
-    /** Detached scopes only: what is still owned, so that one storage can be released on its own. */
-    private final Set<Storage> live = Collections.newSetFromMap(new IdentityHashMap<>()); // guarded by this
+    /**
+     * What is still owned, in allocation order, with each storage's allocation number: one storage can be released
+     * on its own, and everything since a {@link #mark()} at once. Storage compares by identity.
+     */
+    private final LinkedHashMap<Storage, Long> live = new LinkedHashMap<>(); // guarded by this
+    /**
+     * Storage released before the scope closed: a tensor over it must not reach a kernel any more. Weak, so that
+     * released heap memory is collected once no tensor refers to it.
+     */
+    private final Set<Storage> released = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+    private long allocations; // guarded by this
     private final List<AutoCloseable> resources = new ArrayList<>(); // guarded by this
     private volatile boolean open = true;
     private long allocatedBytes;
@@ -120,37 +131,79 @@ public final class TensorScope implements AutoCloseable {
         Storage s = device.backend().allocate(dtype, elements, stacked);
         synchronized (this) {
             allocatedBytes += s.byteSize();
-            if (stacked) {
-                owned.add(s);
-            } else {
-                live.add(s);
-            }
+            live.put(s, allocations++);
         }
         return s;
     }
 
     /**
-     * Frees a tensor allocated by this detached scope before the scope closes; the tensor and every view of it
-     * must not be used afterwards.
+     * Frees a tensor allocated by this scope before the scope closes: QLoRA frees the float32 weights it has
+     * quantized, and an op frees its float32 result once it has rounded it to bf16. The tensor and every view of it
+     * must not be used afterwards; one that reaches a kernel throws {@link IllegalStateException}.
      *
      * @param tensor a tensor this scope allocated
-     * @throws IllegalArgumentException when the tensor's memory was not allocated by this scope, or this scope is
-     *                                  stacked (step scopes free everything at once on close)
+     * @throws IllegalArgumentException when the tensor's memory was not allocated by this scope, or was released
+     *                                  already
      */
     public void release(Tensor tensor) {
-        Storage s = tensor.storage();
-        boolean removed;
+        ensureOpen();
+        Storage s = tensor.ownedStorage();
         synchronized (this) {
-            removed = !stacked && live.remove(s);
-            if (removed) {
-                releasedBytes += s.byteSize();
+            if (live.remove(s) == null) {
+                throw new IllegalArgumentException("cannot release " + tensor + ": its memory was not allocated by "
+                        + "this scope, or was released already");
             }
-        }
-        if (!removed) {
-            throw new IllegalArgumentException("cannot release " + tensor + ": its memory was not allocated by this "
-                    + (stacked ? "scope (step scopes free everything when they close)" : "detached scope, or was released already"));
+            forget(s);
         }
         s.free();
+    }
+
+    /**
+     * A point in this scope's allocations, for {@link #releaseSince}.
+     *
+     * @return the number of allocations so far
+     */
+    public synchronized long mark() {
+        return allocations;
+    }
+
+    /**
+     * Frees everything this scope allocated since {@code mark} and still owns, except the memory behind
+     * {@code keep}: the backward pass frees what a gradient rule allocated besides the gradients it returned. No
+     * tensor over the freed memory may be used afterwards.
+     *
+     * @param mark a value of {@link #mark()}
+     * @param keep tensors whose memory stays (null entries and tensors of other scopes are ignored)
+     */
+    public void releaseSince(long mark, Tensor... keep) {
+        Set<Storage> kept = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Tensor t : keep) {
+            if (t != null) {
+                kept.add(t.ownedStorage());
+            }
+        }
+        List<Storage> freed = new ArrayList<>();
+        synchronized (this) {
+            ensureOpen();
+            var newestFirst = live.sequencedEntrySet().reversed().iterator();
+            while (newestFirst.hasNext()) {
+                var entry = newestFirst.next();
+                if (entry.getValue() < mark) {
+                    break;
+                }
+                if (!kept.contains(entry.getKey())) {
+                    newestFirst.remove();
+                    forget(entry.getKey());
+                    freed.add(entry.getKey());
+                }
+            }
+        }
+        freed.forEach(Storage::free);
+    }
+
+    private void forget(Storage s) {
+        releasedBytes += s.byteSize();
+        released.add(s);
     }
 
     /**
@@ -161,7 +214,7 @@ public final class TensorScope implements AutoCloseable {
      * @return true when this scope owns its storage
      */
     public synchronized boolean owns(Tensor tensor) {
-        return live.contains(tensor.storage());
+        return live.containsKey(tensor.storage());
     }
 
     /**
@@ -209,6 +262,15 @@ public final class TensorScope implements AutoCloseable {
         }
     }
 
+    /** {@link #ensureOpen}, and that {@code storage} was not {@linkplain #release released}. */
+    void ensureLive(Storage storage) {
+        ensureOpen();
+        if (!released.isEmpty() && released.contains(storage)) {
+            throw new IllegalStateException("tensor used after its memory was released (TensorScope.release): a "
+                    + "tensor freed early, or a view of one, must not be used again");
+        }
+    }
+
     @Override
     public void close() {
         if (!open) {
@@ -226,10 +288,9 @@ public final class TensorScope implements AutoCloseable {
         }
         open = false;
         synchronized (this) {
-            owned.forEach(Storage::free);
-            owned.clear();
-            live.forEach(Storage::free);
+            live.keySet().forEach(Storage::free);
             live.clear();
+            released.clear();
             for (AutoCloseable r : resources.reversed()) {
                 try {
                     r.close();

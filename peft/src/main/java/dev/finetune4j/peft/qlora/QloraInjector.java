@@ -45,7 +45,8 @@ public final class QloraInjector {
         Map<String, Linear> out = new LinkedHashMap<>();
         TensorScope scope = base.parameterScope();
         base.namedModules().forEach((path, m) -> {
-            if (m instanceof Linear l && !path.equals("lm_head") && !isQuantized(l)) {
+            if (quantizes(path, m) && !isQuantized(m)) {
+                Linear l = (Linear) m;
                 Tensor dense = l.weight();
                 l.setParameter("weight", dense.convertTo(DType.NF4, scope));
                 if (scope.owns(dense)) {
@@ -55,6 +56,18 @@ public final class QloraInjector {
             }
         });
         return out;
+    }
+
+    /**
+     * Whether QLoRA stores the weight of the layer {@code module} at {@code path} in NF4: true for every linear layer
+     * but the output head, {@code lm_head}.
+     *
+     * @param path   the layer's dotted path in its model, e.g. {@code model.layers.0.mlp.up_proj}
+     * @param module the layer
+     * @return true for a layer {@link #quantize} quantizes
+     */
+    public static boolean quantizes(String path, Module module) {
+        return module instanceof Linear && !path.equals("lm_head");
     }
 
     /**

@@ -38,34 +38,35 @@ final class CpuActivations implements ActivationKernels {
     }
 
     @Override
-    public void swiglu(Tensor gate, Tensor up, Tensor y, Tensor sigmoid) {
+    public void swiglu(Tensor gate, Tensor up, Tensor y) {
         float[] g = CpuTensors.read(gate);
         float[] u = CpuTensors.read(up);
         float[] o = CpuTensors.output(y);
-        float[] sig = CpuTensors.output(sigmoid);
         Parallel.chunks(o.length, (from, to) -> {
-            math.sigmoid(g, sig, from, to);
+            // the sigmoids land in y's chunk first, then the product replaces them element by element
+            math.sigmoid(g, o, from, to);
             for (int i = from; i < to; i++) {
-                o[i] = g[i] * sig[i] * u[i];
+                o[i] = g[i] * o[i] * u[i];
             }
         });
         CpuTensors.commit(y, o);
-        CpuTensors.commit(sigmoid, sig);
     }
 
     @Override
-    public void swigluBackward(Tensor gate, Tensor up, Tensor sigmoid, Tensor dy, Tensor dGate, Tensor dUp) {
+    public void swigluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp) {
         float[] g = CpuTensors.read(gate);
         float[] u = CpuTensors.read(up);
-        float[] sig = CpuTensors.read(sigmoid);
         float[] d = CpuTensors.read(dy);
         float[] dg = CpuTensors.output(dGate);
         float[] du = CpuTensors.output(dUp);
         Parallel.chunks(d.length, (from, to) -> {
+            // s = sigmoid(g) as the forward computed it, parked in dUp's chunk until dUp replaces it
+            math.sigmoid(g, du, from, to);
             for (int i = from; i < to; i++) {
-                // silu'(g) = s (1 + g (1 - s)) with s = sigmoid(g)
-                dg[i] = d[i] * u[i] * sig[i] * (1 + g[i] * (1 - sig[i]));
-                du[i] = d[i] * g[i] * sig[i];
+                float s = du[i];
+                // silu'(g) = s (1 + g (1 - s))
+                dg[i] = d[i] * u[i] * s * (1 + g[i] * (1 - s));
+                du[i] = d[i] * g[i] * s;
             }
         });
         CpuTensors.commit(dGate, dg);

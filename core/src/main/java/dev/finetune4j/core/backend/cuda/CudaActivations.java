@@ -29,17 +29,17 @@ final class CudaActivations implements ActivationKernels {
     }
 
     @Override
-    public void swiglu(Tensor gate, Tensor up, Tensor y, Tensor sigmoid) {
+    public void swiglu(Tensor gate, Tensor up, Tensor y) {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(gate)).ptr(s.f32(up)).ptr(rt.output(y)).ptr(rt.output(sigmoid)).i64(y.numel());
+            k.ptr(s.f32(gate)).ptr(s.f32(up)).ptr(rt.output(y)).i64(y.numel());
             rt.kernels.launchOver("activations", "swiglu_forward", y.numel(), k);
         }
     }
 
     @Override
-    public void swigluBackward(Tensor gate, Tensor up, Tensor sigmoid, Tensor dy, Tensor dGate, Tensor dUp) {
+    public void swigluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp) {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(gate)).ptr(s.f32(up)).ptr(s.f32(sigmoid)).ptr(s.f32(dy)).ptr(rt.output(dGate))
+            k.ptr(s.f32(gate)).ptr(s.f32(up)).ptr(s.f32(dy)).ptr(rt.output(dGate))
                     .ptr(rt.output(dUp)).i64(dGate.numel());
             rt.kernels.launchOver("activations", "swiglu_backward", dGate.numel(), k);
         }

@@ -150,7 +150,7 @@ public final class CudaBackend implements Backend, AutoCloseable {
 
     @Override
     public DeviceCounters counters() {
-        return new DeviceCounters(transfers(), driverAllocations());
+        return new DeviceCounters(transfers(), driverAllocations(), rt.gemms.half(), rt.gemms.float32());
     }
 
     /** Host<->device transfers so far (tests check that a training step makes none). */

@@ -49,6 +49,7 @@ final class CudaMatmul implements MatmulKernels {
             long ap = operand(s, a, type);
             long bp = operand(s, b, type);
             int cublasType = gemmType(type);
+            rt.gemms.count(cublasType, m, n, k, batches);
             // Row-major b (K, N) is column-major (N, K) with leading dimension N; transposed, (K, N) with K.
             int ldb = transposeB ? k : n;
             int lda = transposeA ? m : k;
@@ -78,6 +79,7 @@ final class CudaMatmul implements MatmulKernels {
         int lda = transposeA ? m : k;
         long strideA = a.rank() == 2 ? 0 : (long) m * k;
         int opA = transposeA ? Cublas.OP_T : Cublas.OP_N;
+        rt.gemms.count(Cublas.R_32F, m, n, k, batches);
         try (Scratch s = rt.scratch()) {
             long ap = operand(s, a, DType.F32);
             long block = s.buffer((long) rowsPerBlock * cols * Float.BYTES);

@@ -17,6 +17,7 @@ final class CudaRuntime {
     final CudaKernels kernels;
     final java.lang.foreign.MemorySegment cublasHandle;
     final PinnedStaging staging;
+    final GemmCounter gemms = new GemmCounter();
 
     CudaRuntime(Device device, CudaDriver driver, Cublas cublas, CudaContext context, CachingAllocator allocator,
                 CudaKernels kernels, java.lang.foreign.MemorySegment cublasHandle, PinnedStaging staging) {

@@ -49,9 +49,17 @@ public final class DecoderAttention extends Module implements Block {
         int b = x.dim(0);
         int t = x.dim(1);
         int d = config.headDim();
-        Tensor q = heads(layer("q_proj").forward(x), b, t, config.numAttentionHeads(), "q_norm", ctx);
-        Tensor k = heads(layer("k_proj").forward(x), b, t, config.numKeyValueHeads(), "k_norm", ctx);
-        Tensor v = layer("v_proj").forward(x).reshape(b, t, config.numKeyValueHeads(), d).permute(0, 2, 1, 3).contiguous();
+        Tensor qProj = layer("q_proj").forward(x);
+        Tensor q = heads(qProj, b, t, config.numAttentionHeads(), "q_norm", ctx);
+        Tensor kProj = layer("k_proj").forward(x);
+        Tensor k = heads(kProj, b, t, config.numKeyValueHeads(), "k_norm", ctx);
+        Tensor vProj = layer("v_proj").forward(x);
+        Tensor v = vProj.reshape(b, t, config.numKeyValueHeads(), d).permute(0, 2, 1, 3).contiguous();
+        if (!config.qkNorm()) { // q_norm and k_norm's backward reads the projections
+            SpentActivations.free(qProj, q);
+            SpentActivations.free(kProj, k);
+        }
+        SpentActivations.free(vProj, v);
         if (ctx.cache() != null) {
             Tensor[] kv = ctx.cache().extend(layerIndex, k, v);
             k = kv[0];
@@ -68,7 +76,7 @@ public final class DecoderAttention extends Module implements Block {
         if (config.qkNorm()) {
             x = layer(normName).forward(x);
         }
-        x = x.permute(0, 2, 1, 3).contiguous();
-        return Rotary.apply(x, rotary.table(ctx.positions(), x.device()));
+        // rotary reads the transposed view as it is: its output is the only (B, H, T, D) copy kept
+        return Rotary.apply(x.permute(0, 2, 1, 3), rotary.table(ctx.positions(), x.device()));
     }
 }

@@ -35,9 +35,14 @@ public final class DecoderLayer extends Module {
      * @return the new hidden states, (B, T, C)
      */
     public Tensor forward(Tensor x, ForwardContext ctx) {
-        Tensor h = ((Block) child("self_attn")).forward(layer("input_layernorm").forward(x), ctx);
-        x = Elementwise.add(x, h);
-        h = layer("mlp").forward(layer("post_attention_layernorm").forward(x));
-        return Elementwise.add(x, h);
+        Tensor normed = layer("input_layernorm").forward(x);
+        Tensor attended = ((Block) child("self_attn")).forward(normed, ctx);
+        Tensor h = Elementwise.add(x, attended);
+        SpentActivations.free(attended, x, normed);
+        Tensor normedH = layer("post_attention_layernorm").forward(h);
+        Tensor transformed = layer("mlp").forward(normedH);
+        Tensor out = Elementwise.add(h, transformed);
+        SpentActivations.free(transformed, h, normedH);
+        return out;
     }
 }

@@ -42,20 +42,20 @@ extern "C" __global__ void activation_backward(int kind, const float* x, const f
 }
 
 // y = silu(gate) * up; sigmoid = sigmoid(gate) for the backward.
-extern "C" __global__ void swiglu_forward(const float* gate, const float* up, float* y, float* sigmoid, long long n) {
+extern "C" __global__ void swiglu_forward(const float* gate, const float* up, float* y, long long n) {
     FOR_EACH(i, n) {
         double g = gate[i];
         double s = 1 / (1 + exp(-g));
-        sigmoid[i] = (float) s;
         y[i] = (float) (g * s * up[i]);
     }
 }
 
-// (forward: swiglu_forward) dGate = dy * up * silu'(gate), dUp = dy * silu(gate).
-extern "C" __global__ void swiglu_backward(const float* gate, const float* up, const float* sigmoid, const float* dy,
-                                           float* dGate, float* dUp, long long n) {
+// (forward: swiglu_forward) dGate = dy * up * silu'(gate), dUp = dy * silu(gate), with sigmoid(gate) computed
+// again (cheaper than keeping a float32 copy of the largest activation for the backward).
+extern "C" __global__ void swiglu_backward(const float* gate, const float* up, const float* dy, float* dGate,
+                                           float* dUp, long long n) {
     FOR_EACH(i, n) {
-        double g = gate[i], s = sigmoid[i];
+        double g = gate[i], s = (float) (1 / (1 + exp(-g)));
         dGate[i] = (float) (dy[i] * up[i] * (s * (1 + g * (1 - s))));
         dUp[i] = (float) (dy[i] * g * s);
     }

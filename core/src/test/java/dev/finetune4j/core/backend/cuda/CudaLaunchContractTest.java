@@ -153,9 +153,9 @@ class CudaLaunchContractTest {
                     randn(s, 4, 50), randn(s, 4, 50), f32(s, 4, 50)));
         }
         c.put("activations.swiglu", (k, s) -> k.activations().swiglu(randn(s, 3, 40), randn(s, 3, 40),
-                f32(s, 3, 40), f32(s, 3, 40)));
+                f32(s, 3, 40)));
         c.put("activations.swigluBackward", (k, s) -> k.activations().swigluBackward(randn(s, 3, 40),
-                randn(s, 3, 40), randn(s, 3, 40), randn(s, 3, 40), f32(s, 3, 40), f32(s, 3, 40)));
+                randn(s, 3, 40), randn(s, 3, 40), f32(s, 3, 40), f32(s, 3, 40)));
         c.put("rotary.rotate", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 8), randn(s, 2, 5, 4),
                 randn(s, 2, 5, 4), true, f32(s, 2, 3, 5, 8)));
         boolean[][] valid = {{false, true, true, true, true, true, true}, {true, true, true, true, true, true, true}};

@@ -34,8 +34,11 @@ class FakeCuda implements NativeFunctions.Binder {
     /** Static shared memory of every fake kernel: the partials of common.cuh's two block reductions. */
     static final int STATIC_SHARED = 32 * 8 + 32 * 4;
     private static final long DEVICE_BASE = 0x7f00_0000_0000L;
-    /** Free memory the fake device reports; a larger allocation fails with CUDA_ERROR_OUT_OF_MEMORY. */
-    private static final long FREE_BYTES = 1L << 30;
+    /**
+     * Memory of the fake device, an H200's 141 GiB: what is not live is free, and an allocation larger than that fails
+     * with CUDA_ERROR_OUT_OF_MEMORY, so a model that would not fit the card fails here too.
+     */
+    static final long TOTAL_BYTES = 141L << 30;
     /** Longs of common.cuh's View: rank, offset, shape and strides. */
     private static final int VIEW_LONGS = 2 + 2 * KernelArgs.MAX_RANK;
     /** Alignment a kernel's typed pointer needs. */
@@ -59,6 +62,7 @@ class FakeCuda implements NativeFunctions.Binder {
     // NOTE: pinned host buffers live as long as the fake device, which lives as long as the test JVM.
     private final Arena host = Arena.ofShared();
     private final TreeMap<Long, Long> live = new TreeMap<>();
+    private long liveBytes;
     private final Map<Long, String> modules = new HashMap<>();
     private final Map<Long, String[]> functions = new HashMap<>();
     private final Map<Long, Integer> dynamicShared = new HashMap<>();
@@ -95,7 +99,7 @@ class FakeCuda implements NativeFunctions.Binder {
 
     /** Device bytes allocated from the driver and not freed. */
     synchronized long liveBytes() {
-        return live.values().stream().mapToLong(Long::longValue).sum();
+        return liveBytes;
     }
 
     /** Makes the next cuStreamSynchronize report {@code status}, as a kernel that faulted would. */
@@ -126,15 +130,15 @@ class FakeCuda implements NativeFunctions.Binder {
             case "cuDeviceGetName" -> ((MemorySegment) a[0]).reinterpret((int) a[1]).setString(0, "Fake GPU");
             case "cuDevicePrimaryCtxRetain", "cuStreamCreate", "cublasCreate_v2" -> putLong(a[0], nextHandle++);
             case "cuMemAlloc_v2" -> {
-                if ((long) a[1] > FREE_BYTES) {
+                if ((long) a[1] > TOTAL_BYTES - liveBytes) {
                     return CudaDriver.CUDA_ERROR_OUT_OF_MEMORY;
                 }
                 putLong(a[0], deviceAlloc((long) a[1]));
             }
             case "cuMemFree_v2" -> deviceFree((long) a[0]);
             case "cuMemGetInfo_v2" -> {
-                putLong(a[0], FREE_BYTES);
-                putLong(a[1], 141L << 30);
+                putLong(a[0], TOTAL_BYTES - liveBytes);
+                putLong(a[1], TOTAL_BYTES);
             }
             case "cuMemHostAlloc" -> putLong(a[0], host.allocate((long) a[1], 4096).address());
             case "cuMemcpyHtoDAsync_v2" -> requireDevice("cuMemcpyHtoDAsync", (long) a[0], (long) a[2]);
@@ -236,6 +240,7 @@ class FakeCuda implements NativeFunctions.Binder {
         }
         long pointer = place(bytes);
         live.put(pointer, bytes);
+        liveBytes += bytes;
         return pointer;
     }
 
@@ -244,7 +249,7 @@ class FakeCuda implements NativeFunctions.Binder {
             throw new AssertionError("cuMemFree of 0x" + Long.toHexString(pointer) + ", which is not a live allocation");
         }
         release(pointer);
-        live.remove(pointer);
+        liveBytes -= live.remove(pointer);
     }
 
     /** Fails unless {@code [pointer, pointer + bytes)} lies inside one live allocation. */
