@@ -26,6 +26,9 @@ import java.util.Arrays;
  * synchronized.
  */
 public final class Tensor {
+    /** Values of an NF4 tensor dequantized at a time when it converts to bf16 or f16 (16 MiB of float32). */
+    private static final long NF4_STAGING_VALUES = 1L << 22;
+
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private final Storage storage;
@@ -537,8 +540,18 @@ public final class Tensor {
         if (target == DType.NF4) {
             backend().quantization().quantizeNf4(contiguous(), out);
         } else if (dtype == DType.NF4 && target != DType.F32) {
+            // through one float32 block, not a float32 copy of the whole weight (QLoRA dequantizes a weight to bf16
+            // for each product: the block is all it needs beside the bf16 copy)
+            long total = numel();
+            Tensor flat = out.reshape(Math.toIntExact(total));
             try (TensorScope staging = TensorScope.detached(device())) {
-                backend().copy().copy(convertTo(DType.F32, staging), out);
+                Tensor block = zeros(staging, device(), DType.F32, Shape.of((int) Math.min(total, NF4_STAGING_VALUES)));
+                for (long first = 0; first < total; first += block.numel()) {
+                    int count = (int) Math.min(block.numel(), total - first);
+                    Tensor part = block.slice(0, 0, count);
+                    backend().quantization().dequantizeNf4(this, first, part);
+                    backend().copy().copy(part, flat.slice(0, (int) first, (int) first + count));
+                }
             }
         } else if (dtype == DType.NF4) {
             backend().quantization().dequantizeNf4(this, 0, out);
