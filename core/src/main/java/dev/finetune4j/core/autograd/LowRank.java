@@ -2,7 +2,6 @@ package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
-import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -95,10 +94,9 @@ public final class LowRank {
      * column sums of dOut, dx' = (dz - dOut) W + s dz B A and dx = dOut W when x' is not x (dx = dz W + s dz B A when
      * it is), dA and dB as {@link #add} with dz in place of dOut, dW = dOut^T x + (dz - dOut)^T x'.
      *
-     * <p>Composed from elementwise ops this layer would keep about a dozen (rows, out) float32 arrays per projection
-     * until the step ends; this op keeps its output and z (in bf16 under {@link Precision#BF16_MIXED}, whose values
-     * z holds exactly), which is what {@link #linear} keeps for a plain LoRA layer: its output and the rounding copy
-     * of it. Its other (rows, out) temporaries live in inner scopes that close before it returns.
+     * <p>Composed from elementwise ops this layer would keep several float32 (rows, out) arrays until the step ends;
+     * this op keeps its output and z, each in bf16 under {@link Precision#BF16_MIXED}: one (rows, out) activation
+     * more than {@link #linear} keeps for a plain LoRA layer.
      *
      * @param x the input, (..., in)
      * @param dropped the adapter's input x', shaped like x: {@code x} itself when there is no dropout
@@ -129,82 +127,62 @@ public final class LowRank {
         }
         Ops.sameDevice(x, dropped, w, bias, a, b, magnitude, norm);
         boolean dropout = dropped != x;
-        Tensor wv = Bf16Boundaries.operand(w);
         Tensor xv = dropout ? Ops.matrix(Bf16Boundaries.operand(x)) : u.x;
         Tensor nv = norm.detach();
         Tensor g = Tensor.zeros(x.device(), perOutput);
         u.be.elementwise().binary(BinaryOp.DIV, magnitude.detach(), nv, g);
-        TensorScope caller = TensorScope.current();
-        // with dropout y starts as x W^T - x' W^T, without as 0; either way y += g z follows
-        Tensor y = dropout ? Matmul.linearValues(u.be, xv, wv, null) : Tensor.zeros(x.device(), Shape.of(u.rows, u.out));
-        Tensor z;
-        try (var temps = TensorScope.open()) {
-            Tensor sum = Matmul.linearValues(u.be, u.x, wv, null);
-            if (dropout) {
-                u.be.elementwise().binary(BinaryOp.SUB, y, sum, y);
-            }
-            u.addTo(sum);
-            sum = Bf16Boundaries.output(sum);
-            Tensor scaled = dropout ? Tensor.zeros(x.device(), sum.shape()) : y;
-            u.be.elementwise().binary(BinaryOp.MUL, sum, g.expand(sum.shape()), scaled);
-            if (dropout) {
-                u.be.elementwise().binary(BinaryOp.ADD, y, scaled, y);
-            }
-            z = sum.convertTo(Precision.current() == Precision.BF16_MIXED ? DType.BF16 : DType.F32, caller);
+        Tensor wv = Bf16Boundaries.operand(w);
+        // with dropout, x W^T - x' W^T, to which g z is added below
+        Tensor base = dropout ? Matmul.linearValues(u.be, xv, wv, null) : null;
+        Tensor sum = Matmul.linearValues(u.be, u.x, wv, null);
+        Bf16Boundaries.releaseCast(wv, w);
+        if (dropout) {
+            u.be.elementwise().binary(BinaryOp.SUB, base, sum, base);
+        }
+        u.addTo(sum);
+        // z = x' W^T + s (x' A^T) B^T, kept for the magnitude's gradient (bf16 under BF16_MIXED, its float32 freed)
+        Tensor z = Bf16Boundaries.output(sum);
+        Tensor y = Tensor.zeros(x.device(), Shape.of(u.rows, u.out));
+        u.be.elementwise().binary(BinaryOp.MUL, z, g.expand(z.shape()), y);
+        if (dropout) {
+            u.be.elementwise().binary(BinaryOp.ADD, y, base, y);
+            TensorScope.current().release(base);
         }
         if (bias != null) {
             Elementwise.addInPlace(y, bias);
         }
+        Tensor stored = Bf16Boundaries.output(y);
         Shape outShape = x.shape().with(-1, u.out);
-        return Autograd.record("weightDecomposed", y.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
+        return Autograd.record("weightDecomposed", stored.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
             Tensor d = Ops.matrix(dOut);
-            TensorScope into = TensorScope.current();
-            Tensor dx = x.requiresGrad() ? Tensor.zeros(x.device(), x.shape()) : null;
-            // the adapter input's gradient; without dropout that input is x
-            Tensor dxd = dx;
+            Tensor dz = Tensor.zeros(d.device(), d.shape());
+            u.be.elementwise().binary(BinaryOp.MUL, d, g.expand(d.shape()), dz);
+            Tensor wb = Bf16Boundaries.operand(w, u.forward);
+            // the gradient of x' W^T: dz - dOut with dropout, dz without; the products read gradients as operands
+            Tensor dBase = dz;
+            Tensor dOperand = null;
+            Tensor dx = null;
             if (dropout) {
-                dxd = dropped.requiresGrad() ? Tensor.zeros(x.device(), x.shape()) : null;
+                dBase = Tensor.zeros(d.device(), d.shape());
+                u.be.elementwise().binary(BinaryOp.SUB, dz, d, dBase);
+                dOperand = u.gradientOperand(d);
+                dx = x.requiresGrad() ? Matmul.inputGrad(u.be, dOperand, wb, x.shape()) : null;
             }
-            Tensor da;
-            Tensor db;
-            Tensor dw;
-            Tensor dm;
-            try (var temps = TensorScope.open()) {
-                Tensor dz = Tensor.zeros(d.device(), d.shape());
-                u.be.elementwise().binary(BinaryOp.MUL, d, g.expand(d.shape()), dz);
-                // the gradient of x' W^T: dz - dOut with dropout, dz without
-                Tensor dBase = dz;
-                if (dropout) {
-                    dBase = Tensor.zeros(d.device(), d.shape());
-                    u.be.elementwise().binary(BinaryOp.SUB, dz, d, dBase);
-                    if (dx != null) {
-                        u.be.matmul().gemm(d, false, wv, false, Ops.matrix(dx), 1f, false);
-                    }
-                }
-                if (dxd != null) {
-                    // dx' = dBase W, to which u.backward adds the update's dh A
-                    u.be.matmul().gemm(dBase, false, wv, false, Ops.matrix(dxd), 1f, false);
-                }
-                Tensor[] update = u.backward(dz, u.dh(dz), dxd);
-                da = keep(update[1], into);
-                db = keep(update[2], into);
-                Tensor weightGrad = Matmul.weightGrad(u.be, dBase, u.x, w);
-                if (weightGrad != null && dropout) {
-                    // dW += dOut^T x, the base product's share
-                    u.be.matmul().gemm(d, true, xv, false, weightGrad, 1f, true);
-                }
-                dw = keep(weightGrad, into);
-                dm = magnitude.requiresGrad()
-                        ? keep(Elementwise.div(Reductions.sum(Elementwise.mul(d, z.to(DType.F32)), 0, false), nv), into)
-                        : null;
+            Tensor dBaseOperand = u.gradientOperand(dBase);
+            Tensor dzOperand = dropout ? u.gradientOperand(dz) : dBaseOperand;
+            // dx' = dBase W, to which u.backward adds the update's dh A
+            Tensor dxd = dropped.requiresGrad() ? Matmul.inputGrad(u.be, dBaseOperand, wb, x.shape()) : null;
+            Tensor[] update = u.backward(dzOperand, u.dh(dzOperand), dxd);
+            Tensor dw = Matmul.weightGrad(u.be, dBaseOperand, u.x, w);
+            if (dw != null && dropout) {
+                // dW += dOut^T x, the base product's share
+                u.be.matmul().gemm(dOperand, true, xv, false, dw, 1f, true);
             }
-            return new Tensor[]{dx, dropout ? dxd : null, dw, Matmul.biasGrad(d, bias), da, db, dm};
+            Tensor dm = magnitude.requiresGrad()
+                    ? Elementwise.div(Reductions.sum(Elementwise.mul(d, z), 0, false), nv) : null;
+            return new Tensor[]{dropout ? dx : update[0], dropout ? update[0] : null, dw, Matmul.biasGrad(d, bias),
+                    update[1], update[2], dm};
         }, x, dropped, w, bias, a, b, magnitude);
-    }
-
-    /** A copy of {@code t} (may be null) in {@code into}, so that it outlives the inner scope that made it. */
-    private static Tensor keep(Tensor t, TensorScope into) {
-        return t == null ? null : t.copyTo(t.device(), into);
     }
 
     /** The update's operands and its forward product s h = s x A^T, shared by both ops' forward and backward. */

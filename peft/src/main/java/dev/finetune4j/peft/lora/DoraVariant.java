@@ -15,8 +15,8 @@ import java.util.Map;
  * DoRA (Liu et al. 2024, eq. 5): a learned magnitude m per output row and a LoRA-updated direction,
  * y = bias + (m / ||W + s B A||_row) (x W^T + s x A^T B^T), with the row norm a constant for autograd (section 4.3).
  * Computed as PEFT's {@code DoraLinearLayer} does, y = base(x) + (m/n - 1)(dropout(x) W^T) + (m/n) s B A dropout(x),
- * by one op, {@link LowRank#weightDecomposed}, which keeps about what plain LoRA's {@link LowRank#linear} keeps for
- * the backward; the norm's (out, in) temporaries live in a scope of their own that closes once the (out) norms are
+ * by one op, {@link LowRank#weightDecomposed}, which keeps one (rows, out) activation more than plain LoRA's
+ * {@link LowRank#linear} for the backward; the norm's (out, in) temporaries live in a scope of their own that closes once the (out) norms are
  * computed. {@link #output} is the same formula from its parts, for the inference engine's shared base product.
  *
  * <p>Thread safety: one instance per layer; as {@link LoraLinear}.

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * What a DoRA training step keeps until its scope closes, against plain LoRA's on the same model and batch (the
  * bytes its step scope hands out, deterministic), with and without dropout: DoRA adds one (rows, out) float32 array per adapted projection
  * (z = x W^T + s B A x, which the magnitude's gradient needs) and a few (out) vectors, no more. Composed from
- * elementwise ops, with the (out, in) weight W + s B A made for the row norms in the step's scope, it kept sixteen
+ * elementwise ops, with the (out, in) weight W + s B A made for the row norms in the step's scope, it kept nine
  * times that on this model.
  */
 class DoraStepMemoryTest {
