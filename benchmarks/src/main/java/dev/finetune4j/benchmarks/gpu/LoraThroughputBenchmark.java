@@ -36,9 +36,9 @@ import java.util.stream.IntStream;
  * forward + backward + optimizer step; {@code warmup} untimed steps, then {@code steps} timed ones. Prints one JSON
  * line with the anchor's fields, computed the same way: tokens/s = batch x seq / mean step time, peak GiB of
  * tensor memory on the device (our allocator's counter; torch's is max_memory_allocated), MFU = 4 x frozen
- * parameters x tokens/s / 790 TFLOP/s. Ours adds the device's counted product work per step: {@code
- * gemm_tflop_per_step}, and {@code gemm_f32_share}, the part of it with float32 operands (off the tensor cores);
- * both are 0 on the CPU, which counts nothing.
+ * parameters x tokens/s / 790 TFLOP/s. Ours adds what the device counted per step: {@code launches_per_step}
+ * (kernels and cuBLAS products), {@code gemm_tflop_per_step}, and {@code gemm_f32_share}, the part of the product
+ * work with float32 operands (off the tensor cores); all are 0 on the CPU, which counts nothing.
  *
  * <pre>{@code
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp benchmarks.jar \
@@ -124,6 +124,7 @@ public final class LoraThroughputBenchmark {
                     .put("tokens_per_s", round(tokensPerSecond, 1)).put("step_ms", round(stepSeconds * 1e3, 2))
                     .put("peak_gib", gib(device.memory().peakBytes())).put("build_peak_gib", gib(buildPeak))
                     .put("mfu", round(4.0 * frozen * tokensPerSecond / PEAK_BF16_FLOPS, 4)).put("frozen_params", frozen)
+                    .put("launches_per_step", timed.launches() / o.steps())
                     .put("gemm_tflop_per_step", round(gemmFlops / o.steps() / 1e12, 3))
                     .put("gemm_f32_share", gemmFlops == 0 ? 0 : round(timed.float32GemmFlops() / gemmFlops, 4))
                     .put("first_loss", losses.getFirst()).put("final_loss", losses.getLast())

@@ -9,13 +9,16 @@ package dev.finetune4j.core.backend;
  *
  * @param hostTransfers     copies between host memory and the device (each upload or read-back counts once)
  * @param driverAllocations requests for device memory that went to the driver rather than to the backend's cache
+ * @param launches          kernels launched, a cuBLAS product counted as one (each costs a few microseconds of
+ *                          launch latency, which CUDA graphs would save)
  * @param halfGemmFlops     floating-point operations (2 per multiply-add) of products with bf16 or f16 operands
  * @param float32GemmFlops  floating-point operations of products with float32 operands
  */
-public record DeviceCounters(long hostTransfers, long driverAllocations, long halfGemmFlops, long float32GemmFlops) {
+public record DeviceCounters(long hostTransfers, long driverAllocations, long launches, long halfGemmFlops,
+                             long float32GemmFlops) {
 
     /** Counters of a backend that counts nothing. */
-    public static final DeviceCounters NONE = new DeviceCounters(0, 0, 0, 0);
+    public static final DeviceCounters NONE = new DeviceCounters(0, 0, 0, 0, 0);
 
     /**
      * What was counted between an earlier snapshot and this one.
@@ -25,6 +28,7 @@ public record DeviceCounters(long hostTransfers, long driverAllocations, long ha
      */
     public DeviceCounters since(DeviceCounters earlier) {
         return new DeviceCounters(hostTransfers - earlier.hostTransfers, driverAllocations - earlier.driverAllocations,
-                halfGemmFlops - earlier.halfGemmFlops, float32GemmFlops - earlier.float32GemmFlops);
+                launches - earlier.launches, halfGemmFlops - earlier.halfGemmFlops,
+                float32GemmFlops - earlier.float32GemmFlops);
     }
 }

@@ -150,7 +150,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
 
     @Override
     public DeviceCounters counters() {
-        return new DeviceCounters(transfers(), driverAllocations(), rt.gemms.half(), rt.gemms.float32());
+        return new DeviceCounters(transfers(), driverAllocations(), kernels.launches() + rt.gemms.calls(),
+                rt.gemms.half(), rt.gemms.float32());
     }
 
     /** Host<->device transfers so far (tests check that a training step makes none). */

@@ -29,6 +29,7 @@ final class CudaKernels implements AutoCloseable {
     private final Map<String, Function> functions = new HashMap<>();
     private final Map<String, Integer> dynamicSharedLimits = new HashMap<>();
     private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
+    private long launches; // guarded by this
 
     /**
      * With {@code syncEachLaunch}, every launch waits for its kernel, so that a kernel that faults (an illegal
@@ -59,6 +60,11 @@ final class CudaKernels implements AutoCloseable {
     /** The card's architecture, {@code "sm_90"}. */
     String architecture() {
         return architecture;
+    }
+
+    /** Kernels launched so far (products through cuBLAS not included). */
+    synchronized long launches() {
+        return launches;
     }
 
     /** Blocks for a grid-stride loop over {@code n} elements. */
@@ -92,6 +98,7 @@ final class CudaKernels implements AutoCloseable {
         Function fn = function(family, kernel);
         reserveSharedMemory(family + "/" + kernel, fn, sharedBytes);
         driver.launch(kernel, fn.handle(), (int) grid, BLOCK, sharedBytes, context.stream(), args.pointers());
+        launches++;
         if (syncEachLaunch) {
             try {
                 driver.streamSynchronize(context.stream());

@@ -83,7 +83,7 @@ class CudaBackendTest {
     }
 
     @Test
-    void deviceCountersCountEachProductsFlopsByOperandPrecision() {
+    void deviceCountersCountEachProductsFlopsByOperandPrecisionAndEveryLaunch() {
         try (TensorScope scope = TensorScope.open()) {
             Tensor a = Tensor.zeros(scope, gpu, DType.F32, Shape.of(2, 4));
             Tensor b = Tensor.zeros(scope, gpu, DType.F32, Shape.of(4, 3));
@@ -94,6 +94,8 @@ class CudaBackendTest {
             // a bf16 operand beside a float32 one: both multiply as float32
             gpu.backend().matmul().gemm(a.to(DType.BF16), false, b, false, c, 1f, true);
             DeviceCounters made = gpu.counters().since(before);
+            // three products; three casts to bf16 (a twice, b once); the mixed product converting its bf16 a back
+            assertEquals(3 + 3 + 1, made.launches());
             assertEquals(2 * 2 * 3 * 4, made.halfGemmFlops());
             assertEquals(2 * (2 * 2 * 3 * 4), made.float32GemmFlops());
         }
