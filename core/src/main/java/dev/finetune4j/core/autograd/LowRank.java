@@ -1,15 +1,17 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * A low-rank update of a layer's output, LoRA's {@code y + s B A x} (Hu et al. 2021, eq. 3), as one op.
  * Composed from two linears, a scale and an add it would make four passes over the (rows, out) output and keep
  * three more arrays of that size for the backward; here the second product accumulates straight into the
  * result. {@link #linear} also fuses the frozen base product, so that the input gradient of base and update is
- * one tensor.
+ * one tensor; {@link #weightDecomposed} is the same product rescaled per output, DoRA's layer.
  */
 public final class LowRank {
     private LowRank() {
@@ -79,6 +81,108 @@ public final class LowRank {
             return new Tensor[]{grads[0], Matmul.weightGrad(u.be, d, u.x, w), Matmul.biasGrad(Ops.matrix(dOut), bias),
                     grads[1], grads[2]};
         }, x, w, bias, a, b);
+    }
+
+    /**
+     * DoRA's layer (Liu et al. 2024, eq. 5) as one op, in the form of PEFT's {@code DoraLinearLayer}: y = x W^T + bias
+     * + (g - 1) (x' W^T) + g s (x' A^T) B^T, where x' is the adapter's input (dropout(x) in training with dropout,
+     * else x itself, which makes y = g (x W^T + s (x A^T) B^T) + bias), g = m / n per output and n the row norms of
+     * W + s B A, a constant for autograd (section 4.3; PEFT detaches it too). x and x': (..., in), w: (out, in),
+     * bias: (out) or null, a: (r, in), b: (out, r), magnitude m and norm n: (out) -> (..., out).
+     *
+     * <p>Backward, with z = x' W^T + s (x' A^T) B^T and dz = g dOut: dm = (sum over rows of dOut z) / n, dbias = the
+     * column sums of dOut, dx' = (dz - dOut) W + s dz B A and dx = dOut W when x' is not x (dx = dz W + s dz B A when
+     * it is), dA and dB as {@link #add} with dz in place of dOut, dW = dOut^T x + (dz - dOut)^T x'.
+     *
+     * <p>Composed from elementwise ops this layer would keep several float32 (rows, out) arrays until the step ends;
+     * this op keeps its output and z, each in bf16 under {@link Precision#BF16_MIXED}: one (rows, out) activation
+     * more than {@link #linear} keeps for a plain LoRA layer.
+     *
+     * @param x the input, (..., in)
+     * @param dropped the adapter's input x', shaped like x: {@code x} itself when there is no dropout
+     * @param w the frozen weight, (out, in)
+     * @param bias the bias, (out), or null
+     * @param a the down projection A, (r, in)
+     * @param b the up projection B, (out, r)
+     * @param scaling the factor s, e.g. {@code alpha / r}
+     * @param magnitude the learned magnitude m, (out)
+     * @param norm the row norms n of W + s B A, (out); no gradient flows into it
+     * @return the layer's output, (..., out)
+     */
+    public static Tensor weightDecomposed(Tensor x, Tensor dropped, Tensor w, Tensor bias, Tensor a, Tensor b,
+                                          float scaling, Tensor magnitude, Tensor norm) {
+        Update u = new Update(dropped, a, b, scaling);
+        if (w.rank() != 2 || w.dim(0) != u.out || w.dim(1) != u.in) {
+            throw new IllegalArgumentException("weight-decomposed linear: weight " + w.shape() + " does not fit A "
+                    + a.shape() + " and B " + b.shape() + " (expected (" + u.out + ", " + u.in + "))");
+        }
+        if (!x.shape().equals(dropped.shape())) {
+            throw new IllegalArgumentException("weight-decomposed linear: the adapter's input " + dropped.shape()
+                    + " must be shaped like the input " + x.shape() + " (dropout keeps the shape)");
+        }
+        Shape perOutput = Shape.of(u.out);
+        if (!magnitude.shape().equals(perOutput) || !norm.shape().equals(perOutput)) {
+            throw new IllegalArgumentException("weight-decomposed linear: magnitude " + magnitude.shape() + " and norm "
+                    + norm.shape() + " must both be " + perOutput + ", one value per output of the weight " + w.shape());
+        }
+        Ops.sameDevice(x, dropped, w, bias, a, b, magnitude, norm);
+        boolean dropout = dropped != x;
+        Tensor xv = dropout ? Ops.matrix(Bf16Boundaries.operand(x)) : u.x;
+        Tensor nv = norm.detach();
+        Tensor g = Tensor.zeros(x.device(), perOutput);
+        u.be.elementwise().binary(BinaryOp.DIV, magnitude.detach(), nv, g);
+        Tensor wv = Bf16Boundaries.operand(w);
+        // with dropout, x W^T - x' W^T, to which g z is added below
+        Tensor base = dropout ? Matmul.linearValues(u.be, xv, wv, null) : null;
+        Tensor sum = Matmul.linearValues(u.be, u.x, wv, null);
+        Bf16Boundaries.releaseCast(wv, w);
+        if (dropout) {
+            u.be.elementwise().binary(BinaryOp.SUB, base, sum, base);
+        }
+        u.addTo(sum);
+        // z = x' W^T + s (x' A^T) B^T, kept for the magnitude's gradient (bf16 under BF16_MIXED, its float32 freed)
+        Tensor z = Bf16Boundaries.output(sum);
+        Tensor y = Tensor.zeros(x.device(), Shape.of(u.rows, u.out));
+        u.be.elementwise().binary(BinaryOp.MUL, z, g.expand(z.shape()), y);
+        if (dropout) {
+            u.be.elementwise().binary(BinaryOp.ADD, y, base, y);
+            TensorScope.current().release(base);
+        }
+        if (bias != null) {
+            Elementwise.addInPlace(y, bias);
+        }
+        Tensor stored = Bf16Boundaries.output(y);
+        Shape outShape = x.shape().with(-1, u.out);
+        return Autograd.record("weightDecomposed", stored.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
+            Tensor d = Ops.matrix(dOut);
+            Tensor dz = Tensor.zeros(d.device(), d.shape());
+            u.be.elementwise().binary(BinaryOp.MUL, d, g.expand(d.shape()), dz);
+            Tensor wb = Bf16Boundaries.operand(w, u.forward);
+            // the gradient of x' W^T: dz - dOut with dropout, dz without; the products read gradients as operands
+            Tensor dBase = dz;
+            Tensor dOperand = null;
+            Tensor dx = null;
+            if (dropout) {
+                dBase = Tensor.zeros(d.device(), d.shape());
+                u.be.elementwise().binary(BinaryOp.SUB, dz, d, dBase);
+                dOperand = u.gradientOperand(d);
+                dx = x.requiresGrad() ? Matmul.inputGrad(u.be, dOperand, wb, x.shape()) : null;
+            }
+            Tensor dBaseOperand = u.gradientOperand(dBase);
+            Tensor dzOperand = dropout ? u.gradientOperand(dz) : dBaseOperand;
+            // dx' = dBase W, to which u.backward adds the update's dh A
+            Tensor dxd = dropped.requiresGrad() ? Matmul.inputGrad(u.be, dBaseOperand, wb, x.shape()) : null;
+            Tensor[] update = u.backward(dzOperand, u.dh(dzOperand), dxd);
+            Tensor dw = Matmul.weightGrad(u.be, dBaseOperand, u.x, w);
+            if (dw != null && dropout) {
+                // dW += dOut^T x, the base product's share
+                u.be.matmul().gemm(dOperand, true, xv, false, dw, 1f, true);
+            }
+            Tensor dm = magnitude.requiresGrad()
+                    ? Elementwise.div(Reductions.sum(Elementwise.mul(d, z), 0, false), nv) : null;
+            return new Tensor[]{dropout ? dx : update[0], dropout ? update[0] : null, dw, Matmul.biasGrad(d, bias),
+                    update[1], update[2], dm};
+        }, x, dropped, w, bias, a, b, magnitude);
     }
 
     /** The update's operands and its forward product s h = s x A^T, shared by both ops' forward and backward. */

@@ -131,6 +131,43 @@ class MatmulTest {
                 .run();
     }
 
+    /** DoRA's row norms n in the checks below: constants, no gradient flows into them. */
+    private static final float[] NORM = {1.5f, 0.75f, 2f, 1.25f};
+
+    @Test
+    void weightDecomposedLinearRescalesTheLowRankLinear() {
+        // without dropout: y = (m / n) (x W^T + s (x A^T) B^T) + bias
+        GradCheck.of("weight-decomposed linear", x -> LowRank.weightDecomposed(x[0], x[0], x[1], x[2], x[3], x[4], 0.5f,
+                        x[5], Tensor.of(NORM, 4)))
+                .input(2, 3, 5).input(4, 5).input(4).input(2, 5).input(4, 2).input(4)
+                .reference(x -> weightDecomposed(x[0], x[0], x[1], x[2], x[3], x[4], x[5]))
+                .run();
+    }
+
+    @Test
+    void weightDecomposedLinearWithDroppedAdapterInput() {
+        // PEFT's DoRA under dropout: y = x W^T + bias + (m / n - 1) (x' W^T) + (m / n) s (x' A^T) B^T
+        GradCheck.of("weight-decomposed linear, dropout", x -> LowRank.weightDecomposed(x[0], x[1], x[2], x[3], x[4],
+                        x[5], 0.5f, x[6], Tensor.of(NORM, 4)))
+                .input(2, 3, 5).input(2, 3, 5).input(4, 5).input(4).input(2, 5).input(4, 2).input(4)
+                .reference(x -> weightDecomposed(x[0], x[1], x[2], x[3], x[4], x[5], x[6]))
+                .run();
+    }
+
+    /** PEFT's DoRA formula in double for 6 rows, in 5, r 2, out 4, s 0.5 and the norms {@link #NORM}. */
+    private static double[] weightDecomposed(double[] x, double[] dropped, double[] w, double[] bias, double[] a,
+                                             double[] b, double[] magnitude) {
+        double[] base = linear(x, w, bias, 6, 5, 4);
+        double[] droppedBase = linear(dropped, w, null, 6, 5, 4);
+        double[] update = lowRank(new double[24], dropped, a, b, 0.5, 6, 5, 2, 4);
+        double[] y = new double[24];
+        for (int i = 0; i < y.length; i++) {
+            double g = magnitude[i % 4] / NORM[i % 4];
+            y[i] = base[i] + (g - 1) * droppedBase[i] + g * update[i];
+        }
+        return y;
+    }
+
     @Test
     void handComputedProduct() {
         try (var s = TensorScope.open()) {
@@ -152,6 +189,11 @@ class MatmulTest {
                     () -> LowRank.add(Tensor.zeros(2, 4), Tensor.zeros(2, 5), Tensor.zeros(2, 5), Tensor.zeros(4, 3), 1f));
             assertThrows(IllegalArgumentException.class, () -> LowRank.linear(Tensor.zeros(2, 5), Tensor.zeros(3, 5), null,
                     Tensor.zeros(2, 5), Tensor.zeros(4, 2), 1f));
+            Tensor x = Tensor.zeros(2, 5);
+            assertThrows(IllegalArgumentException.class, () -> LowRank.weightDecomposed(x, x, Tensor.zeros(4, 5), null,
+                    Tensor.zeros(2, 5), Tensor.zeros(4, 2), 1f, Tensor.zeros(4), Tensor.zeros(3)));
+            assertThrows(IllegalArgumentException.class, () -> LowRank.weightDecomposed(x, Tensor.zeros(1, 5),
+                    Tensor.zeros(4, 5), null, Tensor.zeros(2, 5), Tensor.zeros(4, 2), 1f, Tensor.zeros(4), Tensor.zeros(4)));
         }
     }
 }

@@ -85,6 +85,26 @@ class PrecisionTest {
     }
 
     @Test
+    void weightDecomposedRoundsItsProductAndOutputAndKeepsTheRoundedProduct() {
+        Tensor x = Tensor.of(new float[]{1f}, 1, 1);
+        Tensor w = Tensor.of(new float[]{0f}, 1, 1);
+        Tensor a = Tensor.of(new float[]{W}, 1, 1);
+        Tensor b = Tensor.of(new float[]{1f}, 1, 1);
+        Tensor n = Tensor.of(new float[]{2f}, 1);
+        Tensor m = Tensor.of(new float[]{3f}, 1).requiresGrad(true);
+        try (var p = Precision.BF16_MIXED.use()) {
+            // z = x W^T + s (x A^T) B^T = 1.0078125 (A rounded); y = (m / n) z = 1.51171875 ties to the even 1.515625
+            Tensor y = LowRank.weightDecomposed(x, x, w, null, a, b, 1f, m, n);
+            assertArrayEquals(new float[]{1.515625f}, y.toFloatArray());
+            Autograd.backward(Reductions.sum(y));
+        }
+        // dm = (the sum of dOut z) / n, from the rounded z
+        assertArrayEquals(new float[]{W_BF16 / 2}, m.grad().toFloatArray());
+        assertArrayEquals(new float[]{1.5f * W}, LowRank.weightDecomposed(x, x, w, null, a, b, 1f, m, n).toFloatArray(),
+                "F32 is exact");
+    }
+
+    @Test
     void normsActivationsEmbeddingsAndAttentionRoundTheirOutputs() {
         try (var p = Precision.BF16_MIXED.use()) {
             // RMSNorm of (3, 4): 1 / sqrt(12.5) = 0.28284271; times the weight W rounded to 1.0078125

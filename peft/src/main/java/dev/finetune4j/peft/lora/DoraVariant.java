@@ -2,8 +2,9 @@ package dev.finetune4j.peft.lora;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
-import dev.finetune4j.core.autograd.Matmul;
+import dev.finetune4j.core.autograd.LowRank;
 import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -13,8 +14,10 @@ import java.util.Map;
 /**
  * DoRA (Liu et al. 2024, eq. 5): a learned magnitude m per output row and a LoRA-updated direction,
  * y = bias + (m / ||W + s B A||_row) (x W^T + s x A^T B^T), with the row norm a constant for autograd (section 4.3).
- * Computed as PEFT's {@code DoraLinearLayer} does: y = base(x) + (m/n - 1)(base(x) - bias) + (m/n) s B A x; with
- * active dropout, base(x) - bias is replaced by dropout(x) W^T.
+ * Computed as PEFT's {@code DoraLinearLayer} does, y = base(x) + (m/n - 1)(dropout(x) W^T) + (m/n) s B A dropout(x),
+ * by one op, {@link LowRank#weightDecomposed}, which keeps one (rows, out) activation more than plain LoRA's
+ * {@link LowRank#linear} for the backward; the norm's (out, in) temporaries live in a scope of their own that closes once the (out) norms are
+ * computed. {@link #output} is the same formula from its parts, for the inference engine's shared base product.
  *
  * <p>Thread safety: one instance per layer; as {@link LoraLinear}.
  */
@@ -30,33 +33,23 @@ final class DoraVariant implements LoraVariant {
     @Override
     public void initialise(LoraLinear layer) {
         Tensor m = layer.parameter(MAGNITUDE);
-        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            Tensor n = rowNorms(layer);
-            m.backend().copy().copy(n, m);
+        try (var scope = TensorScope.open()) {
+            m.backend().copy().copy(rowNorms(layer, layer.base().weightTensor()), m);
         }
     }
 
     @Override
     public Tensor forward(LoraLinear layer, Tensor x, Tensor dropped) {
-        Tensor result = layer.base().forward(x);
-        Tensor lora = layer.layer("lora_B").forward(layer.layer("lora_A").forward(dropped));
-        Tensor bias = layer.base().bias();
-        Tensor baseResult;
-        if (dropped != x) {
-            baseResult = Matmul.linear(dropped, layer.base().weightTensor(), null);
-        } else {
-            baseResult = bias == null ? result : Elementwise.sub(result, bias);
-        }
-        return output(result, baseResult, scale(layer), lora, layer.scaling());
+        // the stored weight when it is (out, in) (any dtype the products read), else a float32 (out, in) copy
+        Tensor dense = layer.base().denseWeightOutIn();
+        Tensor w = dense != null ? dense : layer.base().weightTensor();
+        return LowRank.weightDecomposed(x, dropped, w, layer.base().bias(), layer.loraA(), layer.loraB(),
+                layer.scaling(), layer.parameter(MAGNITUDE), rowNorms(layer, w));
     }
 
     /** m / n (out), the norm n detached: PEFT treats it as a constant. */
     static Tensor scale(LoraLinear layer) {
-        Tensor norm;
-        try (var ng = Autograd.noGrad()) {
-            norm = rowNorms(layer);
-        }
-        return Elementwise.div(layer.parameter(MAGNITUDE), norm);
+        return Elementwise.div(layer.parameter(MAGNITUDE), rowNorms(layer, layer.base().weightTensor()));
     }
 
     /** base(x) + (scale - 1) (base(x) - bias) + scale s B A x. */
@@ -69,8 +62,8 @@ final class DoraVariant implements LoraVariant {
     /** (m / n) (W + s B A), with n = ||W + s B A||_row. */
     @Override
     public Tensor mergedWeight(LoraLinear layer) {
-        Tensor norm = rowNorms(layer);
-        return Elementwise.mul(Elementwise.add(layer.base().weightTensor(), layer.delta()), factor(layer, norm));
+        Tensor w = layer.base().weightTensor();
+        return Elementwise.mul(Elementwise.add(w, layer.delta()), factor(layer, rowNorms(layer, w)));
     }
 
     /** m / n as a column (out, 1), broadcasting over the rows of (out, in). */
@@ -79,9 +72,19 @@ final class DoraVariant implements LoraVariant {
         return Elementwise.div(m, norm).reshape(m.dim(0), 1);
     }
 
-    /** ||W + s B A|| per output row: (out). */
-    private static Tensor rowNorms(LoraLinear layer) {
-        Tensor w = Elementwise.add(layer.base().weightTensor(), layer.delta());
-        return Elementwise.sqrt(Reductions.sum(Elementwise.mul(w, w), 1, false));
+    /**
+     * ||W + s B A|| per output row: (out), without autograd, in the current scope. W in float32, s B A, their sum and
+     * its square, (out, in) each, live in an inner scope that closes here: kept until the step ends they would be
+     * the largest part of a DoRA step's memory.
+     *
+     * @param weight the layer's base weight W as (out, in), in any dtype
+     */
+    private static Tensor rowNorms(LoraLinear layer, Tensor weight) {
+        TensorScope caller = TensorScope.current();
+        try (var temps = TensorScope.open(); var ng = Autograd.noGrad()) {
+            Tensor w = Elementwise.add(weight.to(DType.F32), layer.delta());
+            Tensor norm = Elementwise.sqrt(Reductions.sum(Elementwise.mul(w, w), 1, false));
+            return norm.copyTo(norm.device(), caller);
+        }
     }
 }
