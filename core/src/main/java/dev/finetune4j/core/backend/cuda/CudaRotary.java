@@ -1,6 +1,7 @@
 package dev.finetune4j.core.backend.cuda;
 
 import dev.finetune4j.core.backend.RotaryKernels;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
 /** Rotate-half rotary embedding (rotary.cu). */
@@ -17,9 +18,23 @@ final class CudaRotary implements RotaryKernels {
             throw new IllegalArgumentException("rotary: x must be (B, H, T, D), got " + x.shape());
         }
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(x)).ptr(s.f32(cos)).ptr(s.f32(sin)).f32(inverse ? -1f : 1f).ptr(rt.output(y))
-                    .i64(x.dim(0)).i64(x.dim(1)).i64(x.dim(2)).i64(x.dim(3));
+            long stride = batchStride(cos);
+            boolean inPlace = stride >= 0 && stride == batchStride(sin);
+            long cosAddress = inPlace ? rt.address(cos) : s.f32(cos);
+            long sinAddress = inPlace ? rt.address(sin) : s.f32(sin);
+            k.ptr(s.f32(x)).ptr(cosAddress).ptr(sinAddress).i64(inPlace ? stride : (long) cos.dim(1) * cos.dim(2))
+                    .f32(inverse ? -1f : 1f).ptr(rt.output(y)).i64(x.dim(0)).i64(x.dim(1)).i64(x.dim(2)).i64(x.dim(3));
             rt.kernels.launchOver("rotary", "rotate", x.numel() / 2, k);
         }
+    }
+
+    /**
+     * The distance between batch rows of a (B, T, D/2) F32 table whose rows are each contiguous (0 for a view that
+     * repeats one row: the model's table of consecutive positions), read where it is; -1 when it must be copied.
+     */
+    private static long batchStride(Tensor table) {
+        long[] strides = table.strides();
+        boolean rowsContiguous = strides[2] == 1 && strides[1] == table.dim(2);
+        return table.dtype() == DType.F32 && rowsContiguous ? strides[0] : -1;
     }
 }

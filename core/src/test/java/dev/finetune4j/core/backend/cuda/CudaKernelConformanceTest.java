@@ -194,6 +194,11 @@ class CudaKernelConformanceTest {
                     Input.randn(46, 2, 5, 4), Input.randn(47, 2, 5, 4)), out(d(2, 3, 5, 8)),
                     (be, x, o) -> be.rotary().rotate(x[0], x[1], x[2], inverse, o[0]));
         }
+        // one row of positions shared by the batch (a view of the decoder's kept table) and a transposed x
+        agree("rotary of a shared table row", F32_TOLERANCE, in(Input.randn(48, 2, 5, 3, 8),
+                Input.randn(49, 1, 5, 4), Input.randn(50, 1, 5, 4)), out(d(2, 3, 5, 8)),
+                (be, x, o) -> be.rotary().rotate(x[0].permute(0, 2, 1, 3), x[1].expand(Shape.of(2, 5, 4)),
+                        x[2].expand(Shape.of(2, 5, 4)), false, o[0]));
     }
 
     @Test
