@@ -2,6 +2,8 @@ package dev.finetune4j.core.backend;
 
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.util.List;
+
 /** Parameter updates in place. param, grad and the state tensors: same shape, contiguous F32. */
 public interface OptimizerKernels {
 
@@ -19,6 +21,23 @@ public interface OptimizerKernels {
      * @param step the step's scalars (decay, step size, bias corrections), computed in double by the caller
      */
     void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+    /**
+     * {@link #adamw} of many parameters with one step's scalars (the same step count), as torch's multi-tensor
+     * ("foreach") path: a backend may update them all in one kernel instead of one per parameter. The lists hold one
+     * entry per parameter, in the same order.
+     *
+     * @param params the parameters, updated in place
+     * @param grads their gradients
+     * @param m their first moments, updated in place
+     * @param v their second moments, updated in place
+     * @param step the step's scalars, shared by every parameter
+     */
+    default void adamw(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep step) {
+        for (int k = 0; k < params.size(); k++) {
+            adamw(params.get(k), grads.get(k), m.get(k), v.get(k), step);
+        }
+    }
 
     /**
      * One SGD step as {@code torch.optim.SGD}: {@code g' = g + weightDecay * p}; with momentum,

@@ -2,6 +2,8 @@ package dev.finetune4j.core.backend;
 
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.util.List;
+
 /** Sums, accumulated in double on the CPU (float32 on devices that say so in their docs). */
 public interface ReductionKernels {
 
@@ -24,4 +26,17 @@ public interface ReductionKernels {
      * @param out receives the norm
      */
     void norm(Tensor x, Tensor out);
+
+    /**
+     * {@link #norm} of each tensor into {@code out[k]}: an adapter's hundreds of small tensors (gradient clipping,
+     * the finite-weight check), which a backend may measure in one kernel instead of one or two per tensor.
+     *
+     * @param tensors contiguous F32 tensors
+     * @param out receives the norms, contiguous F32 of {@code tensors.size()} elements
+     */
+    default void norms(List<Tensor> tensors, Tensor out) {
+        for (int k = 0; k < tensors.size(); k++) {
+            norm(tensors.get(k), out.slice(0, k, k + 1));
+        }
+    }
 }

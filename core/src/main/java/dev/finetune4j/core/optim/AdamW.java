@@ -3,6 +3,9 @@ package dev.finetune4j.core.optim;
 import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -63,17 +66,44 @@ public final class AdamW extends SlotOptimizer {
         float beta2 = (float) config.beta2();
         float oneMinusBeta2 = (float) (1 - config.beta2());
         float eps = (float) config.eps();
+        // parameters that share a device and a step count take one multi-tensor update (the usual case: every
+        // parameter of an adapter has a gradient at every step)
+        Map<Object, Group> groups = new LinkedHashMap<>();
         for (int k = 0; k < set.size(); k++) {
             Tensor grad = set.grad(k);
             if (grad == null) {
                 continue;
             }
             long t = set.advance(k);
-            float negStepSize = (float) -(lr / (1 - Math.pow(config.beta1(), t)));
-            float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(config.beta2(), t));
             Tensor p = set.param(k);
-            p.backend().optimizer().adamw(p, grad, set.slot("exp_avg", k), set.slot("exp_avg_sq", k),
+            groups.computeIfAbsent(List.of(p.device(), t), key -> new Group(t)).add(p, grad,
+                    set.slot("exp_avg", k), set.slot("exp_avg_sq", k));
+        }
+        for (Group g : groups.values()) {
+            float negStepSize = (float) -(lr / (1 - Math.pow(config.beta1(), g.step)));
+            float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(config.beta2(), g.step));
+            g.params.getFirst().backend().optimizer().adamw(g.params, g.grads, g.m, g.v,
                     new AdamWStep(decay, weight, beta2, oneMinusBeta2, eps, negStepSize, bc2Sqrt));
+        }
+    }
+
+    /** Parameters of one device at one step count, with their gradients and moments. */
+    private static final class Group {
+        final long step;
+        final List<Tensor> params = new ArrayList<>();
+        final List<Tensor> grads = new ArrayList<>();
+        final List<Tensor> m = new ArrayList<>();
+        final List<Tensor> v = new ArrayList<>();
+
+        Group(long step) {
+            this.step = step;
+        }
+
+        void add(Tensor param, Tensor grad, Tensor firstMoment, Tensor secondMoment) {
+            params.add(param);
+            grads.add(grad);
+            m.add(firstMoment);
+            v.add(secondMoment);
         }
     }
 }

@@ -61,8 +61,8 @@ public final class TensorNorms {
                 throw new IllegalArgumentException("norm vector on " + device + ": tensor " + j + " is on " + t.device()
                         + "; use l2(tensors), which groups tensors by device");
             }
-            device.backend().reductions().norm(t, out.slice(0, j, j + 1));
         }
+        device.backend().reductions().norms(tensors, out);
         return out;
     }
 }

@@ -3,7 +3,10 @@ package dev.finetune4j.core.backend.cuda;
 import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.backend.OptimizerKernels;
 import dev.finetune4j.core.backend.SgdStep;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.List;
 
 /** AdamW and SGD steps in place on the device (optimizer.cu). */
 final class CudaOptimizer implements OptimizerKernels {
@@ -21,6 +24,36 @@ final class CudaOptimizer implements OptimizerKernels {
                     .f32(step.gradWeight()).f32(step.beta2()).f32(step.oneMinusBeta2()).f32(step.eps())
                     .f32(step.negStepSize()).f32(step.biasCorrection2Sqrt()).i64(param.numel());
             rt.kernels.launchOver("optimizer", "adamw", param.numel(), k);
+        }
+    }
+
+    /** One launch for every parameter: their addresses and offsets in a table kept on the device (DeviceTables). */
+    @Override
+    public void adamw(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep step) {
+        long[] table = new long[5 * params.size()];
+        long total = 0;
+        for (int k = 0; k < params.size(); k++) {
+            Tensor p = params.get(k);
+            Tensor g = grads.get(k);
+            requireSameSize(p, g, m.get(k), v.get(k));
+            if (g.dtype() != DType.F32 || !g.isContiguous()) {
+                throw new IllegalArgumentException("multi-tensor AdamW takes contiguous F32 gradients, got " + g);
+            }
+            table[5 * k] = rt.output(p);
+            table[5 * k + 1] = rt.address(g);
+            table[5 * k + 2] = rt.output(m.get(k));
+            table[5 * k + 3] = rt.output(v.get(k));
+            table[5 * k + 4] = total;
+            total += p.numel();
+        }
+        if (params.isEmpty()) {
+            return;
+        }
+        try (KernelArgs k = new KernelArgs()) {
+            k.ptr(rt.tables.of(table)).i32(params.size()).f32(step.decay()).f32(step.gradWeight()).f32(step.beta2())
+                    .f32(step.oneMinusBeta2()).f32(step.eps()).f32(step.negStepSize())
+                    .f32(step.biasCorrection2Sqrt()).i64(total);
+            rt.kernels.launchOver("optimizer", "adamw_multi", total, k);
         }
     }
 

@@ -1,7 +1,10 @@
 package dev.finetune4j.core.backend.cuda;
 
 import dev.finetune4j.core.backend.ReductionKernels;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.List;
 
 /**
  * Sums (reductions.cu): onto a broadcast shape in float32 in the CPU's order; of everything and the L2 norm in
@@ -9,6 +12,8 @@ import dev.finetune4j.core.tensor.Tensor;
  */
 final class CudaReductions implements ReductionKernels {
     private static final int PARTIALS = 1024;
+    /** The largest tensor {@link #norms} sums with one block (a LoRA matrix of a 7B model: 16 x 18,944). */
+    private static final long ONE_BLOCK_NORM_ELEMENTS = 1 << 20;
 
     private final CudaRuntime rt;
 
@@ -40,6 +45,31 @@ final class CudaReductions implements ReductionKernels {
     @Override
     public void norm(Tensor x, Tensor out) {
         sumAll(x, out, true);
+    }
+
+    /**
+     * One block per tensor, one launch, when every tensor is contiguous F32 and small enough for one block to sum
+     * quickly (an adapter's); else {@link #norm} per tensor.
+     */
+    @Override
+    public void norms(List<Tensor> tensors, Tensor out) {
+        long[] table = new long[2 * tensors.size()];
+        for (int k = 0; k < tensors.size(); k++) {
+            Tensor t = tensors.get(k);
+            if (t.dtype() != DType.F32 || !t.isContiguous() || t.numel() > ONE_BLOCK_NORM_ELEMENTS) {
+                ReductionKernels.super.norms(tensors, out);
+                return;
+            }
+            table[2 * k] = rt.address(t);
+            table[2 * k + 1] = t.numel();
+        }
+        if (tensors.isEmpty()) {
+            return;
+        }
+        try (KernelArgs k = new KernelArgs()) {
+            k.ptr(rt.tables.of(table)).ptr(rt.output(out));
+            rt.kernels.launch("reductions", "norms", tensors.size(), 0, k);
+        }
     }
 
     private void sumAll(Tensor x, Tensor out, boolean l2) {

@@ -18,6 +18,8 @@ final class CudaRuntime {
     final java.lang.foreign.MemorySegment cublasHandle;
     final PinnedStaging staging;
     final GemmCounter gemms = new GemmCounter();
+    /** Address tables of the multi-tensor kernels, kept on the device while they stay the same. */
+    final DeviceTables tables = new DeviceTables(this);
 
     CudaRuntime(Device device, CudaDriver driver, Cublas cublas, CudaContext context, CachingAllocator allocator,
                 CudaKernels kernels, java.lang.foreign.MemorySegment cublasHandle, PinnedStaging staging) {

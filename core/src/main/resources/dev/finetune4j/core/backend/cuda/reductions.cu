@@ -38,6 +38,18 @@ extern "C" __global__ void sum_partials(const void* x, int xType, View xv, long 
     if (threadIdx.x == 0) partials[blockIdx.x] = acc;
 }
 
+// out[k] = the L2 norm of contiguous F32 tensor k (summed in double, rounded once to float32), one block per tensor:
+// table holds, per tensor, its address and its number of elements. For many small tensors (an adapter's), in one
+// launch instead of two per tensor.
+extern "C" __global__ void norms(const long long* table, float* out) {
+    const float* x = (const float*) table[2 * blockIdx.x];
+    long long n = table[2 * blockIdx.x + 1];
+    double acc = 0.0;
+    for (long long i = threadIdx.x; i < n; i += blockDim.x) acc += (double) x[i] * x[i];
+    acc = block_sum_d(acc);
+    if (threadIdx.x == 0) out[blockIdx.x] = (float) sqrt(acc);
+}
+
 // out[0] = sum of the partials, or its square root (the L2 norm), rounded once to float32. One block.
 extern "C" __global__ void sum_finish(const double* partials, int count, int root, float* out) {
     double acc = 0.0;

@@ -15,6 +15,8 @@ import dev.finetune4j.core.tensor.Tensor;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static dev.finetune4j.core.backend.cuda.GpuTensors.BF16_TOLERANCE;
 import static dev.finetune4j.core.backend.cuda.GpuTensors.F32_TOLERANCE;
 
@@ -139,6 +141,9 @@ class CudaKernelConformanceTest {
                 (be, x, o) -> be.reductions().sumTo(x[0], o[0]));
         agree("norm", F32_TOLERANCE, in(Input.randn(20, 1000, 77)), out(d(1)),
                 (be, x, o) -> be.reductions().norm(x[0], o[0]));
+        agree("norms of many tensors in one launch", F32_TOLERANCE, in(Input.randn(21, 16, 300), Input.randn(22, 1),
+                Input.randn(23, 600, 16), Input.randn(24, 5000)), out(d(4)),
+                (be, x, o) -> be.reductions().norms(List.of(x[0], x[1], x[2], x[3]), o[0]));
     }
 
     @Test
@@ -332,6 +337,13 @@ class CudaKernelConformanceTest {
         AdamWStep adam = new AdamWStep(0.999f, 0.1f, 0.999f, 0.001f, 1e-8f, -0.01f, 0.2f);
         agree("adamw", F32_TOLERANCE, in(Input.randn(59, 300), Input.randn(60, 300), Input.randn(61, 300),
                 Input.positive(62, 0.01f, 300)), out(), (be, x, o) -> be.optimizer().adamw(x[0], x[1], x[2], x[3], adam));
+        // three parameters of different sizes in one launch (a table of their addresses on the device)
+        agree("adamw of three tensors at once", F32_TOLERANCE, in(Input.randn(66, 300), Input.randn(67, 300),
+                Input.randn(68, 300), Input.positive(69, 0.01f, 300), Input.randn(70, 7), Input.randn(71, 7),
+                Input.randn(72, 7), Input.positive(73, 0.01f, 7), Input.randn(74, 16, 33), Input.randn(75, 16, 33),
+                Input.randn(76, 16, 33), Input.positive(77, 0.01f, 16, 33)), out(), (be, x, o) ->
+                be.optimizer().adamw(List.of(x[0], x[4], x[8]), List.of(x[1], x[5], x[9]), List.of(x[2], x[6], x[10]),
+                        List.of(x[3], x[7], x[11]), adam));
         for (SgdStep step : new SgdStep[]{new SgdStep(-0.1f, 0.01f, 0.9f, 1f, true, false),
                 new SgdStep(-0.1f, 0f, 0.9f, 0.5f, false, true), new SgdStep(-0.1f, 0f, 0f, 1f, false, false)}) {
             agree("sgd " + step, F32_TOLERANCE, in(Input.randn(63, 200), Input.randn(64, 200), Input.randn(65, 200)),

@@ -28,6 +28,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
@@ -137,6 +138,10 @@ public final class OpaqueBackend implements Backend {
         return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[]{type}, (proxy, method, args) -> {
             if (method.getDeclaringClass() == Object.class) {
                 return method.invoke(this, args);
+            }
+            if (method.isDefault()) {
+                // a many-tensor op: its default runs the one-tensor ops through this proxy, each call mapped
+                return InvocationHandler.invokeDefault(proxy, method, args);
             }
             kernelCalls.incrementAndGet();
             try (TensorScope views = TensorScope.detached()) {
