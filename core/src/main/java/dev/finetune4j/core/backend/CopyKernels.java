@@ -2,6 +2,8 @@ package dev.finetune4j.core.backend;
 
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.util.List;
+
 /** Copies between views, dtype conversions and fills. */
 public interface CopyKernels {
 
@@ -22,4 +24,17 @@ public interface CopyKernels {
      * @param value the value, converted to {@code dst}'s dtype
      */
     void fill(Tensor dst, float value);
+
+    /**
+     * {@link #fill} of each tensor: an adapter's gradients zeroed for the next step, which a backend may do in one
+     * kernel instead of one per tensor.
+     *
+     * @param dsts the tensors to fill
+     * @param value the value
+     */
+    default void fill(List<Tensor> dsts, float value) {
+        for (Tensor dst : dsts) {
+            fill(dst, value);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package dev.finetune4j.core.optim;
 
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -94,13 +95,16 @@ final class ParameterSet implements AutoCloseable {
         return slots.get(slot).get(k);
     }
 
+    /** Zeroes every gradient, the gradients of one device in one multi-tensor call. */
     void zeroGrad() {
+        Map<Device, List<Tensor>> byDevice = new LinkedHashMap<>();
         for (int k = 0; k < params.size(); k++) {
             Tensor g = grad(k);
             if (g != null) {
-                g.backend().copy().fill(g, 0f);
+                byDevice.computeIfAbsent(g.device(), d -> new ArrayList<>()).add(g);
             }
         }
+        byDevice.forEach((device, grads) -> device.backend().copy().fill(grads, 0f));
     }
 
     /** The counts and a host copy of every slot. */

@@ -4,6 +4,8 @@ import dev.finetune4j.core.backend.CopyKernels;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.util.List;
+
 /** Copies between views with dtype conversion, and fills (copy.cu). */
 final class CudaCopy implements CopyKernels {
     private final CudaRuntime rt;
@@ -32,6 +34,30 @@ final class CudaCopy implements CopyKernels {
         try (KernelArgs a = new KernelArgs()) {
             a.ptr(rt.base(dst)).i32(dst.dtype().ordinal()).view(dst).f32(value).i64(dst.numel());
             rt.kernels.launchOver("copy", "fill_view", dst.numel(), a);
+        }
+    }
+
+    /** One launch for contiguous F32 tensors (an address table kept on the device, DeviceTables), else one each. */
+    @Override
+    public void fill(List<Tensor> dsts, float value) {
+        long[] table = new long[2 * dsts.size()];
+        long total = 0;
+        for (int k = 0; k < dsts.size(); k++) {
+            Tensor t = dsts.get(k);
+            if (t.dtype() != DType.F32 || !t.isContiguous()) {
+                CopyKernels.super.fill(dsts, value);
+                return;
+            }
+            table[2 * k] = rt.output(t);
+            table[2 * k + 1] = total;
+            total += t.numel();
+        }
+        if (total == 0) {
+            return;
+        }
+        try (KernelArgs a = new KernelArgs()) {
+            a.ptr(rt.tables.of(table)).i32(dsts.size()).f32(value).i64(total);
+            rt.kernels.launchOver("copy", "fill_multi", total, a);
         }
     }
 

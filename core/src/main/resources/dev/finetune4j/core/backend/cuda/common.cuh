@@ -117,6 +117,17 @@ __device__ __forceinline__ int is_float_dt(int dt) {
 #define FOR_EACH(i, n) \
     for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
 
+// Multi-tensor kernels walk the concatenation of many tensors through a table with one row of `width` values per
+// tensor, the last of them the index of the tensor's first element (ascending): the row holding element e.
+__device__ __forceinline__ const long long* row_of(const long long* table, int width, int count, long long e) {
+    int lo = 0, hi = count - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (table[(long long) width * mid + width - 1] <= e) lo = mid; else hi = mid - 1;
+    }
+    return table + (long long) width * lo;
+}
+
 // Block-wide sum and max; every thread gets the result. blockDim.x is a multiple of 32, at most 1024.
 __device__ double block_sum_d(double v) {
     __shared__ double partial[32];

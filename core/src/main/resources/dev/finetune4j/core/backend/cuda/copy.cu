@@ -27,3 +27,12 @@ extern "C" __global__ void fill_view(void* dst, int dstType, View dv, float valu
         store_f(dst, dstType, view_at(dv, i), value);
     }
 }
+
+// Fills count contiguous F32 tensors at once (an adapter's gradients); table: per tensor, its address and the index
+// of its first element in the concatenation of all of them (total elements in all).
+extern "C" __global__ void fill_multi(const long long* table, int count, float value, long long total) {
+    FOR_EACH(e, total) {
+        const long long* row = row_of(table, 2, count, e);
+        ((float*) row[0])[e - row[1]] = value;
+    }
+}

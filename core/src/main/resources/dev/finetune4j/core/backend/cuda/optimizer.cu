@@ -33,13 +33,7 @@ extern "C" __global__ void adamw_multi(const long long* table, int count, float 
                                        float beta2, float oneMinusBeta2, float eps, float negStepSize, float bc2Sqrt,
                                        long long total) {
     FOR_EACH(e, total) {
-        // the last tensor whose first element is at or before e
-        int lo = 0, hi = count - 1;
-        while (lo < hi) {
-            int mid = (lo + hi + 1) / 2;
-            if (table[5 * mid + 4] <= e) lo = mid; else hi = mid - 1;
-        }
-        const long long* row = table + 5 * lo;
+        const long long* row = row_of(table, 5, count, e);
         adamw_at((float*) row[0], (const float*) row[1], (float*) row[2], (float*) row[3], e - row[4], decay,
                  gradWeight, beta2, oneMinusBeta2, eps, negStepSize, bc2Sqrt);
     }

@@ -112,6 +112,8 @@ class CudaKernelConformanceTest {
         });
         agree("fill of a slice", 0, in(Input.randn(12, 6, 8)), out(),
                 (be, x, o) -> be.copy().fill(x[0].slice(1, 2, 5), 3.5f));
+        agree("fill of three tensors at once", 0, in(Input.randn(13, 300), Input.randn(14, 1), Input.randn(15, 16, 33)),
+                out(), (be, x, o) -> be.copy().fill(List.of(x[0], x[1], x[2]), 0f));
         agree("i64 ids copied exactly", 0, in(Input.ints(DType.I64, d(4), 3, 1L << 20, 7, 0)), out(d(4)),
                 (be, x, o) -> be.copy().copy(x[0], o[0]));
     }
