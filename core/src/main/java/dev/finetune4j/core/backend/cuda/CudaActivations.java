@@ -31,7 +31,9 @@ final class CudaActivations implements ActivationKernels {
     @Override
     public void swiglu(Tensor gate, Tensor up, Tensor y) {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(gate)).ptr(s.f32(up)).ptr(rt.output(y)).i64(y.numel());
+            s.floats(k, gate);
+            s.floats(k, up);
+            k.ptr(rt.output(y)).i64(y.numel());
             rt.kernels.launchOver("activations", "swiglu_forward", y.numel(), k);
         }
     }
@@ -39,7 +41,9 @@ final class CudaActivations implements ActivationKernels {
     @Override
     public void swigluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp) {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(gate)).ptr(s.f32(up)).ptr(s.f32(dy)).ptr(rt.output(dGate))
+            s.floats(k, gate);
+            s.floats(k, up);
+            k.ptr(s.f32(dy)).ptr(rt.output(dGate))
                     .ptr(rt.output(dUp)).i64(dGate.numel());
             rt.kernels.launchOver("activations", "swiglu_backward", dGate.numel(), k);
         }

@@ -35,6 +35,17 @@ final class Scratch implements AutoCloseable {
         return copy;
     }
 
+    /**
+     * Adds {@code t} to {@code args} as a kernel reads it through common.cuh's {@code load_f}: its address and dtype
+     * when it is contiguous in a floating dtype (bf16 activations are read where they are), else the address of a
+     * float32 copy and F32.
+     */
+    void floats(KernelArgs args, Tensor t) {
+        boolean readable = t.isContiguous() && (t.dtype() == DType.F32 || t.dtype() == DType.BF16
+                || t.dtype() == DType.F16);
+        args.ptr(readable ? rt.address(t) : f32(t)).i32((readable ? t.dtype() : DType.F32).ordinal());
+    }
+
     /** {@link #f32} of an optional tensor: 0 for null. */
     long f32OrNull(Tensor t) {
         return t == null ? 0 : f32(t);

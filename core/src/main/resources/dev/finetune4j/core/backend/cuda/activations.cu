@@ -41,22 +41,25 @@ extern "C" __global__ void activation_backward(int kind, const float* x, const f
     FOR_EACH(i, n) dx[i] = (float) (dy[i] * act_derivative(kind, x[i]));
 }
 
-// y = silu(gate) * up; sigmoid = sigmoid(gate) for the backward.
-extern "C" __global__ void swiglu_forward(const float* gate, const float* up, float* y, long long n) {
+// y = silu(gate) * up. gate and up: contiguous, each in its own floating dtype (bf16 activations are read where they
+// are, not converted first).
+extern "C" __global__ void swiglu_forward(const void* gate, int gateType, const void* up, int upType, float* y,
+                                          long long n) {
     FOR_EACH(i, n) {
-        double g = gate[i];
+        double g = load_f(gate, gateType, i);
         double s = 1 / (1 + exp(-g));
-        y[i] = (float) (g * s * up[i]);
+        y[i] = (float) (g * s * load_f(up, upType, i));
     }
 }
 
 // (forward: swiglu_forward) dGate = dy * up * silu'(gate), dUp = dy * silu(gate), with sigmoid(gate) computed
 // again (cheaper than keeping a float32 copy of the largest activation for the backward).
-extern "C" __global__ void swiglu_backward(const float* gate, const float* up, const float* dy, float* dGate,
-                                           float* dUp, long long n) {
+extern "C" __global__ void swiglu_backward(const void* gate, int gateType, const void* up, int upType, const float* dy,
+                                           float* dGate, float* dUp, long long n) {
     FOR_EACH(i, n) {
-        double g = gate[i], s = (float) (1 / (1 + exp(-g)));
-        dGate[i] = (float) (dy[i] * up[i] * (s * (1 + g * (1 - s))));
+        double g = load_f(gate, gateType, i), s = (float) (1 / (1 + exp(-g)));
+        float u = load_f(up, upType, i);
+        dGate[i] = (float) (dy[i] * u * (s * (1 + g * (1 - s))));
         dUp[i] = (float) (dy[i] * g * s);
     }
 }

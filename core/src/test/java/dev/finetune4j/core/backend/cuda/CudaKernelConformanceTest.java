@@ -192,6 +192,12 @@ class CudaKernelConformanceTest {
             be.activations().swiglu(x[0], x[1], o[0]);
             be.activations().swigluBackward(x[0], x[1], x[2], o[1], o[2]);
         });
+        agree("swiglu of bf16 gate and up, read in place", F32_TOLERANCE, in(Input.randn(51, 3, 40).as(DType.BF16),
+                Input.randn(52, 3, 40).as(DType.BF16), Input.randn(53, 3, 40)), out(d(3, 40), d(3, 40), d(3, 40)),
+                (be, x, o) -> {
+                    be.activations().swiglu(x[0], x[1], o[0]);
+                    be.activations().swigluBackward(x[0], x[1], x[2], o[1], o[2]);
+                });
     }
 
     @Test
