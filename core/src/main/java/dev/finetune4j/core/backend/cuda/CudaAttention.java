@@ -12,8 +12,12 @@ import java.util.Arrays;
  * Flash-style scaled dot-product attention (attention.cu): tiles of {@value #TILE} queries and keys in shared
  * memory, an online softmax, no (T, S) matrix anywhere. The backward runs three kernels: the rows' dOut . out,
  * then dk and dv per key tile (looping over the group's query heads, so no atomics), then dq per query tile; both
- * recompute the probabilities from the forward's log-sum-exp and neither depends on scheduling. Keys and values
- * are read where they lie when their rows are contiguous F32 (a KV cache's filled part). The mask's host arrays
+ * recompute the probabilities from the forward's log-sum-exp and neither depends on scheduling. With bf16 q, k and
+ * v (BF16_MIXED) and a head dimension that is a multiple of 16, the forward runs on tensor cores
+ * (attention_forward_bf16: {@value #TENSOR_CORE_ROWS} queries a block, bf16 products with f32 accumulation, the
+ * softmax in f32); other inputs, and the backward, take the f32 kernels (bf16 inputs converted). Keys and values are
+ * read where they lie when their rows are contiguous in the kernel's dtype and aligned for its loads (a KV cache's
+ * filled part). The mask's host arrays
  * are uploaded when they differ from the last ones (so once for all the layers of a forward pass) and kept on the
  * device.
  */
@@ -26,6 +30,14 @@ final class CudaAttention implements AttentionKernels {
     static final int P_STRIDE = 80;
     /** Threads per block the kernels are written for (ATT_THREADS of attention.cu). */
     static final int THREADS = 256;
+    /** Queries per block of the tensor-core forward: 8 warps of 16 (ATT_TC_ROWS of attention.cu). */
+    static final int TENSOR_CORE_ROWS = 128;
+    /** Elements a bf16 shared row of the tensor-core forward is padded by (ATT_TC_PAD of attention.cu). */
+    static final int TENSOR_CORE_PAD = 8;
+    /** The tensor-core kernel's head dimensions are multiples of the bf16 mma's k. */
+    static final int TENSOR_CORE_D_MULTIPLE = 16;
+    /** The tensor-core kernel reads bf16 rows 16 bytes at a time. */
+    private static final int TENSOR_CORE_ALIGNMENT = 16;
 
     private final CudaRuntime rt;
     private boolean[][] uploadedKeyValid;
@@ -47,13 +59,22 @@ final class CudaAttention implements AttentionKernels {
     public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
                           Tensor logSumExp) {
         checkShapes(q, k, v);
+        boolean tensorCores = onTensorCores(q, k, v);
+        DType type = tensorCores ? DType.BF16 : DType.F32;
+        int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
-            Rows kr = rows(s, k);
-            Rows vr = rows(s, v);
-            a.ptr(s.f32(q)).ptr(kr.address()).ptr(vr.address()).longs(dims(q, k, kr, vr)).f32(scale);
+            Rows kr = rows(s, k, type, alignment);
+            Rows vr = rows(s, v, type, alignment);
+            a.ptr(s.contiguous(q, type, alignment)).ptr(kr.address()).ptr(vr.address()).longs(dims(q, k, kr, vr))
+                    .f32(scale);
             maskArgs(a, mask);
             a.ptr(rt.output(out)).ptr(rt.output(logSumExp));
-            rt.kernels.launch("attention", "attention_forward", queryTiles(q), sharedBytes(q.dim(3), 3), a);
+            if (tensorCores) {
+                rt.kernels.launch("attention", "attention_forward_bf16", queryTiles(q, TENSOR_CORE_ROWS),
+                        tensorCoreSharedBytes(q.dim(3)), a);
+            } else {
+                rt.kernels.launch("attention", "attention_forward", queryTiles(q, TILE), sharedBytes(q.dim(3), 3), a);
+            }
         }
     }
 
@@ -63,8 +84,8 @@ final class CudaAttention implements AttentionKernels {
                                                Tensor dv) {
         checkShapes(q, k, v);
         try (Scratch s = rt.scratch()) {
-            Rows kr = rows(s, k);
-            Rows vr = rows(s, v);
+            Rows kr = rows(s, k, DType.F32, Float.BYTES);
+            Rows vr = rows(s, v, DType.F32, Float.BYTES);
             long[] dims = dims(q, k, kr, vr);
             long qAddress = s.f32(q);
             long lse = s.f32(logSumExp);
@@ -87,7 +108,8 @@ final class CudaAttention implements AttentionKernels {
                 a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dq));
-                rt.kernels.launch("attention", "attention_backward_q", queryTiles(q), sharedBytes(q.dim(3), 4), a);
+                rt.kernels.launch("attention", "attention_backward_q", queryTiles(q, TILE), sharedBytes(q.dim(3), 4),
+                        a);
             }
         }
     }
@@ -96,14 +118,29 @@ final class CudaAttention implements AttentionKernels {
     private record Rows(long address, long batchStride, long headStride) {
     }
 
-    /** {@code t} itself when it is F32 with contiguous rows of D values, else a contiguous F32 copy. */
-    private Rows rows(Scratch s, Tensor t) {
+    /**
+     * {@code t} itself when its rows of D values are contiguous values of {@code type} that each start at a multiple
+     * of {@code alignment} bytes, else a contiguous copy in {@code type}.
+     */
+    private Rows rows(Scratch s, Tensor t, DType type, int alignment) {
         long[] strides = t.strides();
-        if (t.dtype() == DType.F32 && strides[3] == 1 && strides[2] == t.dim(3)) {
+        long bytes = type.byteSize();
+        if (t.dtype() == type && strides[3] == 1 && strides[2] == t.dim(3) && rt.address(t) % alignment == 0
+                && strides[0] * bytes % alignment == 0 && strides[1] * bytes % alignment == 0
+                && t.dim(3) * bytes % alignment == 0) {
             return new Rows(rt.address(t), strides[0], strides[1]);
         }
         long head = (long) t.dim(2) * t.dim(3);
-        return new Rows(s.f32(t), t.dim(1) * head, head);
+        return new Rows(s.contiguous(t, type, alignment), t.dim(1) * head, head);
+    }
+
+    /**
+     * Whether the forward runs on tensor cores: q, k and v bf16 (the f32 kernel keeps f32 inputs' precision), a head
+     * dimension that is a multiple of the mma's k, and a card whose tensor cores multiply bf16.
+     */
+    private boolean onTensorCores(Tensor q, Tensor k, Tensor v) {
+        return q.dtype() == DType.BF16 && k.dtype() == DType.BF16 && v.dtype() == DType.BF16
+                && q.dim(3) % TENSOR_CORE_D_MULTIPLE == 0 && rt.kernels.hasBf16TensorCores();
     }
 
     /** The kernels' {@code Dims}: B, H, Hkv, T, S, D, then the batch and head strides of k and of v. */
@@ -125,9 +162,9 @@ final class CudaAttention implements AttentionKernels {
         }
     }
 
-    /** Blocks of the kernels with one block per query tile: B * H * ceil(T / TILE). */
-    private static long queryTiles(Tensor q) {
-        return (long) q.dim(0) * q.dim(1) * ceilDiv(q.dim(2), TILE);
+    /** Blocks of a kernel with one block per tile of {@code rows} queries: B * H * ceil(T / rows). */
+    private static long queryTiles(Tensor q, int rows) {
+        return (long) q.dim(0) * q.dim(1) * ceilDiv(q.dim(2), rows);
     }
 
     private static long ceilDiv(long a, long b) {
@@ -142,6 +179,14 @@ final class CudaAttention implements AttentionKernels {
     static int sharedBytes(long headDim, int tiles) {
         long stride = ((headDim + 3) & ~3L) | 4;
         return Math.toIntExact((tiles * TILE * stride + (long) TILE * P_STRIDE) * Float.BYTES);
+    }
+
+    /**
+     * Dynamic shared memory of the tensor-core forward: a tile of TENSOR_CORE_ROWS queries and tiles of TILE keys
+     * and values, as bf16 rows of D values with a row stride of D + TENSOR_CORE_PAD elements.
+     */
+    static int tensorCoreSharedBytes(long headDim) {
+        return Math.toIntExact((TENSOR_CORE_ROWS + 2L * TILE) * (headDim + TENSOR_CORE_PAD) * Short.BYTES);
     }
 
     /**
