@@ -13,11 +13,11 @@ import java.util.Arrays;
  * memory, an online softmax, no (T, S) matrix anywhere. The backward runs three kernels: the rows' dOut . out,
  * then dk and dv per key tile (looping over the group's query heads, so no atomics), then dq per query tile; both
  * recompute the probabilities from the forward's log-sum-exp and neither depends on scheduling. With bf16 q, k and
- * v (BF16_MIXED) and a head dimension that is a multiple of 16, the forward runs on tensor cores
- * (attention_forward_bf16: {@value #TENSOR_CORE_ROWS} queries a block, bf16 products with f32 accumulation, the
- * softmax in f32); other inputs, and the backward, take the f32 kernels (bf16 inputs converted). Keys and values are
- * read where they lie when their rows are contiguous in the kernel's dtype and aligned for its loads (a KV cache's
- * filled part). The mask's host arrays
+ * v (BF16_MIXED) and a head dimension that is a multiple of 16, all but the delta kernel run on tensor cores (the
+ * *_bf16 kernels: {@value #TENSOR_CORE_ROWS} queries or keys a block, bf16 products with f32 accumulation, the
+ * softmax and its gradient in f32; dOut is rounded to bf16 for the products); other inputs take the f32 kernels
+ * (bf16 inputs converted). Keys and values are read where they lie when their rows are contiguous in the kernel's
+ * dtype and aligned for its loads (a KV cache's filled part). The mask's host arrays
  * are uploaded when they differ from the last ones (so once for all the layers of a forward pass) and kept on the
  * device.
  */
@@ -36,7 +36,9 @@ final class CudaAttention implements AttentionKernels {
     static final int TENSOR_CORE_PAD = 8;
     /** The tensor-core kernel's head dimensions are multiples of the bf16 mma's k. */
     static final int TENSOR_CORE_D_MULTIPLE = 16;
-    /** The tensor-core kernel reads bf16 rows 16 bytes at a time. */
+    /** Queries per inner tile of the tensor-core dk, dv kernel (ATT_TC_KV_QUERIES of attention.cu). */
+    static final int TENSOR_CORE_KV_QUERIES = 32;
+    /** The tensor-core kernels read bf16 rows 16 bytes at a time. */
     private static final int TENSOR_CORE_ALIGNMENT = 16;
 
     private final CudaRuntime rt;
@@ -71,7 +73,7 @@ final class CudaAttention implements AttentionKernels {
             a.ptr(rt.output(out)).ptr(rt.output(logSumExp));
             if (tensorCores) {
                 rt.kernels.launch("attention", "attention_forward_bf16", queryTiles(q, TENSOR_CORE_ROWS),
-                        tensorCoreSharedBytes(q.dim(3)), a);
+                        tensorCoreSharedBytes(q.dim(3), TENSOR_CORE_ROWS + 2 * TILE), a);
             } else {
                 rt.kernels.launch("attention", "attention_forward", queryTiles(q, TILE), sharedBytes(q.dim(3), 3), a);
             }
@@ -83,16 +85,19 @@ final class CudaAttention implements AttentionKernels {
                                                Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk,
                                                Tensor dv) {
         checkShapes(q, k, v);
+        boolean tensorCores = onTensorCores(q, k, v);
+        DType type = tensorCores ? DType.BF16 : DType.F32;
+        int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
         try (Scratch s = rt.scratch()) {
-            Rows kr = rows(s, k, DType.F32, Float.BYTES);
-            Rows vr = rows(s, v, DType.F32, Float.BYTES);
+            Rows kr = rows(s, k, type, alignment);
+            Rows vr = rows(s, v, type, alignment);
             long[] dims = dims(q, k, kr, vr);
-            long qAddress = s.f32(q);
+            long qAddress = s.contiguous(q, type, alignment);
             long lse = s.f32(logSumExp);
-            long dOutAddress = s.f32(dOut);
+            long dOutAddress = s.contiguous(dOut, type, alignment);
             long delta = s.buffer(logSumExp.numel() * Float.BYTES);
             try (KernelArgs a = new KernelArgs()) {
-                a.ptr(s.f32(out)).ptr(dOutAddress).longs(dims).ptr(delta);
+                a.ptr(s.f32(out)).ptr(s.f32(dOut)).longs(dims).ptr(delta);
                 int rowsPerBlock = THREADS / 32;
                 rt.kernels.launch("attention", "attention_delta", (logSumExp.numel() + rowsPerBlock - 1) / rowsPerBlock,
                         0, a);
@@ -101,15 +106,25 @@ final class CudaAttention implements AttentionKernels {
                 a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dk)).ptr(rt.output(dv));
-                long keyTiles = (long) k.dim(0) * k.dim(1) * ceilDiv(k.dim(2), TILE);
-                rt.kernels.launch("attention", "attention_backward_kv", keyTiles, sharedBytes(q.dim(3), 4), a);
+                if (tensorCores) {
+                    rt.kernels.launch("attention", "attention_backward_kv_bf16", keyTiles(k, TENSOR_CORE_ROWS),
+                            tensorCoreSharedBytes(q.dim(3), 2 * TENSOR_CORE_ROWS + 2 * TENSOR_CORE_KV_QUERIES), a);
+                } else {
+                    rt.kernels.launch("attention", "attention_backward_kv", keyTiles(k, TILE),
+                            sharedBytes(q.dim(3), 4), a);
+                }
             }
             try (KernelArgs a = new KernelArgs()) {
                 a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dq));
-                rt.kernels.launch("attention", "attention_backward_q", queryTiles(q, TILE), sharedBytes(q.dim(3), 4),
-                        a);
+                if (tensorCores) {
+                    rt.kernels.launch("attention", "attention_backward_q_bf16", queryTiles(q, TENSOR_CORE_ROWS),
+                            tensorCoreSharedBytes(q.dim(3), 2 * TENSOR_CORE_ROWS + 2 * TILE), a);
+                } else {
+                    rt.kernels.launch("attention", "attention_backward_q", queryTiles(q, TILE),
+                            sharedBytes(q.dim(3), 4), a);
+                }
             }
         }
     }
@@ -135,7 +150,7 @@ final class CudaAttention implements AttentionKernels {
     }
 
     /**
-     * Whether the forward runs on tensor cores: q, k and v bf16 (the f32 kernel keeps f32 inputs' precision), a head
+     * Whether attention runs on tensor cores: q, k and v bf16 (the f32 kernel keeps f32 inputs' precision), a head
      * dimension that is a multiple of the mma's k, and a card whose tensor cores multiply bf16.
      */
     private boolean onTensorCores(Tensor q, Tensor k, Tensor v) {
@@ -167,6 +182,11 @@ final class CudaAttention implements AttentionKernels {
         return (long) q.dim(0) * q.dim(1) * ceilDiv(q.dim(2), rows);
     }
 
+    /** Blocks of a kernel with one block per tile of {@code rows} keys: B * Hkv * ceil(S / rows). */
+    private static long keyTiles(Tensor k, int rows) {
+        return (long) k.dim(0) * k.dim(1) * ceilDiv(k.dim(2), rows);
+    }
+
     private static long ceilDiv(long a, long b) {
         return (a + b - 1) / b;
     }
@@ -182,11 +202,11 @@ final class CudaAttention implements AttentionKernels {
     }
 
     /**
-     * Dynamic shared memory of the tensor-core forward: a tile of TENSOR_CORE_ROWS queries and tiles of TILE keys
-     * and values, as bf16 rows of D values with a row stride of D + TENSOR_CORE_PAD elements.
+     * Dynamic shared memory of a tensor-core kernel holding {@code rows} bf16 rows of D values in all its tiles, at a
+     * row stride of D + TENSOR_CORE_PAD elements (the forward: TENSOR_CORE_ROWS queries, TILE keys and TILE values).
      */
-    static int tensorCoreSharedBytes(long headDim) {
-        return Math.toIntExact((TENSOR_CORE_ROWS + 2L * TILE) * (headDim + TENSOR_CORE_PAD) * Short.BYTES);
+    static int tensorCoreSharedBytes(long headDim, int rows) {
+        return Math.toIntExact(rows * (headDim + TENSOR_CORE_PAD) * Short.BYTES);
     }
 
     /**

@@ -5,8 +5,8 @@
 // k, v: (B, Hkv, S, D) with rows of D contiguous values and any batch and head strides (a KV cache's filled part).
 // Grouped-query attention: query head h reads kv head h / (H / Hkv); K and V are never repeated.
 // Mask: query i sits at key position S - T + i; keyValid (B, S) bytes and segments (B, S) ints may be null.
-// F32 with f32 accumulation on CUDA cores; for bf16 q, k, v the forward also has a tensor-core twin
-// (attention_forward_bf16, below the f32 forward, with its own thread layout).
+// F32 with f32 accumulation on CUDA cores; for bf16 q, k, v (and dOut) each kernel but the delta also has a
+// tensor-core twin (*_bf16: bf16 products, f32 accumulation and softmax), with its own thread layout.
 //
 // Threads: a block is ATT_THREADS = 256 threads (CudaKernels.BLOCK) seen as a 16 x 16 grid (tx, ty); in every
 // 64 x 64 tile a thread owns rows ty + 16 i and columns tx + 16 j (i, j < 4), and in every 64 x D accumulator rows
@@ -292,6 +292,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
 #define ATT_TC_PAD 8
 #define ATT_TC_SCORE_TILES (ATT_TILE / 8)
 #define ATT_TC_OUT_TILES (ATT_MAX_D / 8)
+// Queries per inner tile of the dk, dv kernel: its two D-wide accumulators leave registers for 32 columns of s and
+// dp, not 64, without spilling at D = 128.
+#define ATT_TC_KV_QUERIES 32
 
 // 8 bf16 values: one 16-byte load or store.
 struct alignas(16) Bf16x8 {
@@ -367,27 +370,31 @@ __device__ __forceinline__ void load_bf16_rows(unsigned short* dst, int ld, cons
     }
 }
 
-// s[n] = the scores of this warp's 16 queries (rows r0...) against keys 8 n... of the key tile, unscaled.
-__device__ __forceinline__ void scores_bf16(const unsigned short* qs, const unsigned short* ks, int ld, int D, int r0,
-                                            float s[ATT_TC_SCORE_TILES][4]) {
+// s[n] += rows [r0, r0 + 16) of tile a times rows [8 n, 8 n + 8) of tile b (8 N rows), transposed, over D columns:
+// a warp's 16 x 8 N block of q k^T (scores), dOut v^T, or their transposes with keys as rows.
+template <int N>
+__device__ __forceinline__ void mma_abt(const unsigned short* a, const unsigned short* b, int ld, int D, int r0,
+                                        float s[N][4]) {
 #pragma unroll 1
     for (int c0 = 0; c0 < D; c0 += 16) {
-        unsigned a[4];
-        load_a(a, qs, ld, r0, c0);
+        unsigned af[4];
+        load_a(af, a, ld, r0, c0);
 #pragma unroll
-        for (int n = 0; n < ATT_TC_SCORE_TILES; ++n) {
-            unsigned b[2];
-            load_b_transposed(b, ks, ld, c0, 8 * n);
-            mma_bf16(s[n], a, b);
+        for (int n = 0; n < N; ++n) {
+            unsigned bf[2];
+            load_b_transposed(bf, b, ld, c0, 8 * n);
+            mma_bf16(s[n], af, bf);
         }
     }
 }
 
-// acc += p v for this warp's 16 queries: p (the score fragments, already probabilities) as bf16 A fragments.
-__device__ __forceinline__ void accumulate_pv(const float p[ATT_TC_SCORE_TILES][4], const unsigned short* vs, int ld,
-                                              int D, float acc[ATT_TC_OUT_TILES][4]) {
+// acc += p m for a warp's 16 rows: p (16 x 8 N, f32 C fragments as mma_abt leaves them) rounded to bf16 A
+// fragments, m a tile of 8 N rows of D columns: probabilities times v, or score gradients times k or q.
+template <int N>
+__device__ __forceinline__ void mma_pm(const float p[N][4], const unsigned short* m, int ld, int D,
+                                       float acc[ATT_TC_OUT_TILES][4]) {
 #pragma unroll
-    for (int k16 = 0; k16 < ATT_TILE / 16; ++k16) {
+    for (int k16 = 0; k16 < N / 2; ++k16) {
         const float* lo = p[2 * k16];
         const float* hi = p[2 * k16 + 1];
         unsigned a[4] = {pack_bf16(lo[0], lo[1]), pack_bf16(lo[2], lo[3]), pack_bf16(hi[0], hi[1]),
@@ -396,8 +403,28 @@ __device__ __forceinline__ void accumulate_pv(const float p[ATT_TC_SCORE_TILES][
         for (int n = 0; n < ATT_TC_OUT_TILES; ++n) {
             if (8 * n < D) {  // D is a multiple of 16, so the whole 8-column tile lies within D
                 unsigned b[2];
-                load_b(b, vs, ld, 16 * k16, 8 * n);
+                load_b(b, m, ld, 16 * k16, 8 * n);
                 mma_bf16(acc[n], a, b);
+            }
+        }
+    }
+}
+
+// Writes this lane's rows r0 + g and r0 + g + 8 (those below n) of a warp's 16 x D accumulator, times factor[h],
+// to dst (rows of D floats).
+__device__ __forceinline__ void store_fragment_rows(float* dst, int r0, int n, int D,
+                                                    const float acc[ATT_TC_OUT_TILES][4], const float factor[2]) {
+    const int g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        int r = r0 + g + 8 * h;
+        if (r < n) {
+#pragma unroll
+            for (int j = 0; j < ATT_TC_OUT_TILES; ++j) {
+                if (8 * j < D) {
+                    dst[(long long) r * D + 8 * j + 2 * t] = acc[j][2 * h] * factor[h];
+                    dst[(long long) r * D + 8 * j + 2 * t + 1] = acc[j][2 * h + 1] * factor[h];
+                }
             }
         }
     }
@@ -453,7 +480,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_b
         load_bf16_rows(vs, ld, vh + k0 * D, kn, ATT_TILE, D);
         __syncthreads();
         float s[ATT_TC_SCORE_TILES][4] = {};
-        scores_bf16(qs, ks, ld, D, r0, s);
+        mma_abt<ATT_TC_SCORE_TILES>(qs, ks, ld, D, r0, s);
 #pragma unroll
         for (int n = 0; n < ATT_TC_SCORE_TILES; ++n) {  // s[n][2 h + e]: query row g + 8 h, key 8 n + 2 t + e
 #pragma unroll
@@ -490,24 +517,16 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_b
                 acc[n][2 * h + 1] *= rescale;
             }
         }
-        accumulate_pv(s, vs, ld, D, acc);
+        mma_pm<ATT_TC_SCORE_TILES>(s, vs, ld, D, acc);
     }
+    float inv[2];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
+        inv[h] = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
         int r = r0 + g + 8 * h;
-        if (r < qn) {
-            long long row = bh * d.T + q0 + r;
-            float inv = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
-            if (t == 0) lse[row] = l[h] > 0.0f ? m[h] + logf(l[h]) : -F_INF;
-#pragma unroll
-            for (int n = 0; n < ATT_TC_OUT_TILES; ++n) {
-                if (8 * n < D) {
-                    out[row * D + 8 * n + 2 * t] = acc[n][2 * h] * inv;
-                    out[row * D + 8 * n + 2 * t + 1] = acc[n][2 * h + 1] * inv;
-                }
-            }
-        }
+        if (t == 0 && r < qn) lse[bh * d.T + q0 + r] = l[h] > 0.0f ? m[h] + logf(l[h]) : -F_INF;
     }
+    store_fragment_rows(out + (bh * d.T + q0) * D, r0, qn, D, acc, inv);
 }
 
 // delta = rowsum(dOut * out) for every query row (the softmax backward's dot product of dp and p). One warp per
@@ -665,4 +684,142 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
         tile_ab(ps, ks, ld, D, acc);
     }
     store_rows(dq + (bh * d.T + q0) * D, qn, D, acc, ones);
+}
+
+// (forward: attention_forward_bf16) dq = ds k for one tile of ATT_TC_ROWS queries, overwritten, on tensor cores: per
+// key tile a warp recomputes s = q k^T and dp = dOut v^T for its 16 queries, forms p and ds in f32 from lse and
+// delta, and adds ds k with ds rounded to bf16. q, k, v and dOut bf16. Grid: B * H * ceil(T / ATT_TC_ROWS).
+// Shared: q and dOut tiles (ATT_TC_ROWS rows), k and v tiles (64 rows), bf16 rows as in the forward.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_q_bf16(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const unsigned short* dOut, float* dq) {
+    extern __shared__ Bf16x8 shared8[];  // 16-byte aligned, as load_bf16_rows needs
+    unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
+    const int D = (int) d.D, ld = D + ATT_TC_PAD;
+    unsigned short* qs = smem;
+    unsigned short* dos = qs + ATT_TC_ROWS * ld;
+    unsigned short* ks = dos + ATT_TC_ROWS * ld;
+    unsigned short* vs = ks + ATT_TILE * ld;
+    const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
+    const int r0 = 16 * warp;  // the warp's first query row in the tile; this lane holds r0 + g and r0 + g + 8
+    long long bh, q0;
+    query_tile(d, ATT_TC_ROWS, &bh, &q0);
+    long long b = bh / d.H, kvHead = bh % d.H / (d.H / d.Hkv);
+    const unsigned short* kh = k + b * d.kBatch + kvHead * d.kHead;
+    const unsigned short* vh = v + b * d.vBatch + kvHead * d.vHead;
+    int qn = (int) min((long long) ATT_TC_ROWS, d.T - q0);
+    load_bf16_rows(qs, ld, q + (bh * d.T + q0) * D, qn, ATT_TC_ROWS, D);  // visible after the loop's first barrier
+    load_bf16_rows(dos, ld, dOut + (bh * d.T + q0) * D, qn, ATT_TC_ROWS, D);
+    Slot query[2];
+    float lseRow[2], deltaRow[2], ones[2], acc[ATT_TC_OUT_TILES][4];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        long long row = q0 + r0 + g + 8 * h;
+        query[h] = query_slot(d, segments, b, row);
+        lseRow[h] = query[h].ok ? lse[bh * d.T + row] : -F_INF;
+        deltaRow[h] = query[h].ok ? delta[bh * d.T + row] : 0.0f;
+        ones[h] = 1.0f;
+    }
+#pragma unroll
+    for (int n = 0; n < ATT_TC_OUT_TILES; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
+    long long keys = visible_keys(d, causal, q0, qn);
+    for (long long k0 = 0; k0 < keys; k0 += ATT_TILE) {
+        int kn = (int) min((long long) ATT_TILE, d.S - k0);
+        __syncthreads();  // every warp is done with the previous k and v tiles
+        load_bf16_rows(ks, ld, kh + k0 * D, kn, ATT_TILE, D);
+        load_bf16_rows(vs, ld, vh + k0 * D, kn, ATT_TILE, D);
+        __syncthreads();
+        float s[ATT_TC_SCORE_TILES][4] = {}, dp[ATT_TC_SCORE_TILES][4] = {};
+        mma_abt<ATT_TC_SCORE_TILES>(qs, ks, ld, D, r0, s);  // rows: queries, columns: keys
+        mma_abt<ATT_TC_SCORE_TILES>(dos, vs, ld, D, r0, dp);
+#pragma unroll
+        for (int n = 0; n < ATT_TC_SCORE_TILES; ++n) {  // element 2 h + e: query row g + 8 h, key 8 n + 2 t + e
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                Slot key = key_slot(d, keyValid, segments, b, k0 + 8 * n + 2 * t + e);
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    float p;
+                    dp[n][2 * h + e] = score_grad(causal, query[h], key, s[n][2 * h + e], dp[n][2 * h + e],
+                                                  lseRow[h], deltaRow[h], scale, &p);
+                }
+            }
+        }
+        mma_pm<ATT_TC_SCORE_TILES>(dp, ks, ld, D, acc);
+    }
+    store_fragment_rows(dq + (bh * d.T + q0) * D, r0, qn, D, acc, ones);
+}
+
+// (forward: attention_forward_bf16) dk and dv of one tile of ATT_TC_ROWS keys of one kv head, overwritten, on tensor
+// cores: each warp owns 16 keys, and the block loops over the group's query heads and their tiles of
+// ATT_TC_KV_QUERIES queries (with a causal mask, only those that see the tile), so the heads sharing these keys add
+// up here without atomics. Products with keys as rows: s^T = k q^T and dp^T = v dOut^T, then dv += p^T dOut and
+// dk += ds^T q (p and ds rounded to bf16). Grid: B * Hkv * ceil(S / ATT_TC_ROWS). Shared: k and v tiles
+// (ATT_TC_ROWS rows), q and dOut tiles (ATT_TC_KV_QUERIES rows).
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_kv_bf16(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const unsigned short* dOut, float* dk, float* dv) {
+    extern __shared__ Bf16x8 shared8[];  // 16-byte aligned, as load_bf16_rows needs
+    unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
+    const int D = (int) d.D, ld = D + ATT_TC_PAD;
+    unsigned short* ks = smem;
+    unsigned short* vs = ks + ATT_TC_ROWS * ld;
+    unsigned short* qs = vs + ATT_TC_ROWS * ld;
+    unsigned short* dos = qs + ATT_TC_KV_QUERIES * ld;
+    const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
+    const int r0 = 16 * warp;  // the warp's first key row in the tile; this lane holds r0 + g and r0 + g + 8
+    long long tiles = (d.S + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
+    long long bkv = blockIdx.x / tiles, k0 = blockIdx.x % tiles * ATT_TC_ROWS;
+    long long b = bkv / d.Hkv, kvHead = bkv % d.Hkv, group = d.H / d.Hkv;
+    int kn = (int) min((long long) ATT_TC_ROWS, d.S - k0);
+    // visible after the loop's first barrier
+    load_bf16_rows(ks, ld, k + b * d.kBatch + kvHead * d.kHead + k0 * D, kn, ATT_TC_ROWS, D);
+    load_bf16_rows(vs, ld, v + b * d.vBatch + kvHead * d.vHead + k0 * D, kn, ATT_TC_ROWS, D);
+    Slot key[2];
+    float ones[2], dkAcc[ATT_TC_OUT_TILES][4], dvAcc[ATT_TC_OUT_TILES][4];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        key[h] = key_slot(d, keyValid, segments, b, k0 + r0 + g + 8 * h);
+        ones[h] = 1.0f;
+    }
+#pragma unroll
+    for (int n = 0; n < ATT_TC_OUT_TILES; ++n) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) dkAcc[n][e] = dvAcc[n][e] = 0.0f;
+    }
+    // With a causal mask, query i sees key k0 only from i = k0 - (S - T) on.
+    long long firstQuery = causal ? max(0LL, k0 - (d.S - d.T)) / ATT_TC_KV_QUERIES * ATT_TC_KV_QUERIES : 0;
+    for (long long head = b * d.H + kvHead * group; head < b * d.H + (kvHead + 1) * group; ++head) {
+        for (long long q0 = firstQuery; q0 < d.T; q0 += ATT_TC_KV_QUERIES) {
+            int qn = (int) min((long long) ATT_TC_KV_QUERIES, d.T - q0);
+            __syncthreads();  // every warp is done with the previous q and dOut tiles
+            load_bf16_rows(qs, ld, q + (head * d.T + q0) * D, qn, ATT_TC_KV_QUERIES, D);
+            load_bf16_rows(dos, ld, dOut + (head * d.T + q0) * D, qn, ATT_TC_KV_QUERIES, D);
+            __syncthreads();
+            float s[ATT_TC_KV_QUERIES / 8][4] = {}, dp[ATT_TC_KV_QUERIES / 8][4] = {};
+            mma_abt<ATT_TC_KV_QUERIES / 8>(ks, qs, ld, D, r0, s);  // rows: keys, columns: queries
+            mma_abt<ATT_TC_KV_QUERIES / 8>(vs, dos, ld, D, r0, dp);
+#pragma unroll
+            for (int n = 0; n < ATT_TC_KV_QUERIES / 8; ++n) {  // element 2 h + e: key row g + 8 h, query 8 n + 2 t + e
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    long long i = q0 + 8 * n + 2 * t + e;
+                    Slot query = query_slot(d, segments, b, i);
+                    float lseCol = query.ok ? lse[head * d.T + i] : -F_INF;
+                    float deltaCol = query.ok ? delta[head * d.T + i] : 0.0f;
+#pragma unroll
+                    for (int h = 0; h < 2; ++h) {
+                        dp[n][2 * h + e] = score_grad(causal, query, key[h], s[n][2 * h + e], dp[n][2 * h + e],
+                                                      lseCol, deltaCol, scale, &s[n][2 * h + e]);
+                    }
+                }
+            }
+            mma_pm<ATT_TC_KV_QUERIES / 8>(s, dos, ld, D, dvAcc);  // s now holds p^T
+            mma_pm<ATT_TC_KV_QUERIES / 8>(dp, qs, ld, D, dkAcc);
+        }
+    }
+    store_fragment_rows(dk + (bkv * d.S + k0) * D, r0, kn, D, dkAcc, ones);
+    store_fragment_rows(dv + (bkv * d.S + k0) * D, r0, kn, D, dvAcc, ones);
 }

@@ -22,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * attention.cu's kernels run on the CPU under a small CUDA emulation (emulator/cuda_emulation.h: the 256 threads
  * of a block are fibers switched at barriers in a random order, shared memory starts as NaN, a barrier that not
  * every thread reaches stops the run) and agree with attention computed from its definition in double precision
- * (emulator/attention_check.cpp): the f32 kernels within 1e-5, the tensor-core forward for bf16 inputs (its
- * mma.m16n8k16 products emulated with the PTX ISA's fragment layout) followed by the f32 backward within 1e-2. This
+ * (emulator/attention_check.cpp): the f32 kernels within 1e-5, the tensor-core kernels for bf16 inputs (their
+ * mma.m16n8k16 products emulated with the PTX ISA's fragment layout), forward and backward, within 1e-2. This
  * runs the kernels' indexing, masking, tails, fragment layouts and barriers where no GPU is; it says nothing about
  * the compiled code's speed or about the hardware. Skipped without g++ on the PATH.
  */
@@ -108,7 +108,7 @@ class CudaAttentionEmulationTest {
         check(batch, heads, kvHeads, queries, keys, headDim, causal, masks, spareKeys, false);
     }
 
-    /** The tensor-core forward on bf16 inputs, then the f32 backward, against the definition within 1e-2. */
+    /** The tensor-core kernels on bf16 inputs, forward and backward, against the definition within 1e-2. */
     private static void agreeBf16(int batch, int heads, int kvHeads, int queries, int keys, int headDim,
                                   boolean causal, int masks, int spareKeys) throws Exception {
         check(batch, heads, kvHeads, queries, keys, headDim, causal, masks, spareKeys, true);

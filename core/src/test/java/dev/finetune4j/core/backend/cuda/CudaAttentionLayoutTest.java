@@ -34,15 +34,17 @@ class CudaAttentionLayoutTest {
         // The tensor-core forward: each of the block's warps owns 16 query rows (an mma's m).
         assertEquals(CudaAttention.TENSOR_CORE_ROWS, define(source, "ATT_TC_ROWS"));
         assertEquals(CudaAttention.TENSOR_CORE_PAD, define(source, "ATT_TC_PAD"));
+        assertEquals(CudaAttention.TENSOR_CORE_KV_QUERIES, define(source, "ATT_TC_KV_QUERIES"));
         assertEquals(CudaAttention.THREADS / 32 * 16, CudaAttention.TENSOR_CORE_ROWS);
     }
 
     @Test
     void tensorCoreSharedMemoryHoldsPaddedBf16TilesWithConflictFreeRows() {
-        // 128 query rows and 64 rows each of k and v, bf16, row stride D + 8.
-        assertEquals((128 + 2 * 64) * 72 * 2, CudaAttention.tensorCoreSharedBytes(64));
-        assertEquals((128 + 2 * 64) * 136 * 2, CudaAttention.tensorCoreSharedBytes(128));
-        assertTrue(CudaAttention.tensorCoreSharedBytes(CudaAttention.MAX_HEAD_DIM) <= 163 * 1024);
+        // bf16 rows at a stride of D + 8: the forward's 128 query rows and 64 rows each of k and v.
+        assertEquals((128 + 2 * 64) * 72 * 2, CudaAttention.tensorCoreSharedBytes(64, 256));
+        assertEquals((128 + 2 * 64) * 136 * 2, CudaAttention.tensorCoreSharedBytes(128, 256));
+        // The backward's largest (dq: 128 rows each of q and dOut, 64 each of k and v) fits an A100 block.
+        assertTrue(CudaAttention.tensorCoreSharedBytes(CudaAttention.MAX_HEAD_DIM, 384) <= 163 * 1024);
         for (int headDim = 16; headDim <= CudaAttention.MAX_HEAD_DIM; headDim += 16) {
             // A fragment load reads 4 consecutive words of 8 rows: they hit 32 banks when a row is 4 (mod 8) words.
             int words = (headDim + CudaAttention.TENSOR_CORE_PAD) / 2;

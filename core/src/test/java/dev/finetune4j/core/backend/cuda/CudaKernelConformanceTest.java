@@ -234,8 +234,8 @@ class CudaKernelConformanceTest {
 
     @Test
     void bf16AttentionOnTensorCoresAgreesOnTailsCachesGroupsMasksAndHeadSizes() {
-        // bf16 q, k, v with D a multiple of 16 take the tensor-core forward (128 queries a block), then the f32
-        // backward. 200 = 128 + 72 queries and 3 x 64 + 8 keys; groups of 4.
+        // bf16 q, k, v with D a multiple of 16 take the tensor-core kernels (128 queries or keys a block, dOut
+        // rounded to bf16 for the products). 200 = 128 + 72 queries and keys; groups of 4.
         attentionAgrees("bf16, causal, T = S = 200", DType.BF16, 1, 4, 1, 200, 200, 0, 64, AttentionMask.causalOnly());
         attentionAgrees("bf16, cache, padding, segments", DType.BF16, 2, 8, 1, 70, 150, 0, 128,
                 paddingAndSegmentsOf150Keys());
@@ -270,19 +270,23 @@ class CudaKernelConformanceTest {
 
     @Test
     void attentionBackwardIsTheSameOnEveryRun() {
-        // dk and dv add up 8 query heads and 11 query tiles, dq 11 key tiles: in a fixed order, without atomics.
-        Input[] inputs = in(Input.randn(70, 1, 8, 700, 64), Input.randn(71, 1, 1, 700, 64),
-                Input.randn(72, 1, 1, 700, 64), Input.randn(73, 1, 8, 700, 64));
-        int[][] outputs = out(d(1, 8, 700, 64), d(1, 8, 700), d(1, 8, 700, 64), d(1, 1, 700, 64), d(1, 1, 700, 64));
-        GpuTensors.KernelCall call = (be, x, o) -> {
-            be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1]);
-            be.attention().attentionBackward(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1], x[3],
-                    o[2], o[3], o[4]);
-        };
-        float[][] first = GpuTensors.run(device(), inputs, outputs, call);
-        float[][] second = GpuTensors.run(device(), inputs, outputs, call);
-        for (int i = 0; i < first.length; i++) {
-            GpuTensors.assertClose("attention run twice, tensor " + i, first[i], second[i], 0);
+        // dk and dv add up 8 query heads and 11 query tiles, dq 11 key tiles: in a fixed order, without atomics. The
+        // bf16 inputs take the tensor-core kernels.
+        for (DType type : new DType[]{DType.F32, DType.BF16}) {
+            Input[] inputs = in(Input.randn(70, 1, 8, 700, 64).as(type), Input.randn(71, 1, 1, 700, 64).as(type),
+                    Input.randn(72, 1, 1, 700, 64).as(type), Input.randn(73, 1, 8, 700, 64));
+            int[][] outputs = out(d(1, 8, 700, 64), d(1, 8, 700), d(1, 8, 700, 64), d(1, 1, 700, 64),
+                    d(1, 1, 700, 64));
+            GpuTensors.KernelCall call = (be, x, o) -> {
+                be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1]);
+                be.attention().attentionBackward(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1],
+                        x[3], o[2], o[3], o[4]);
+            };
+            float[][] first = GpuTensors.run(device(), inputs, outputs, call);
+            float[][] second = GpuTensors.run(device(), inputs, outputs, call);
+            for (int i = 0; i < first.length; i++) {
+                GpuTensors.assertClose("attention " + type + " run twice, tensor " + i, first[i], second[i], 0);
+            }
         }
     }
 

@@ -2,9 +2,9 @@
 // computed from its definition in double precision. Arguments: B H Hkv T S D causal masks spareKeys bf16, where masks
 // is 0 (none), 1 (padding keys, three packed segments, and query 0 of row 0 seeing no key) or 2 (as 1, and no key at
 // all in row 1); k and v are the first S positions of buffers of S + spareKeys. With bf16 = 0 the f32 kernels run,
-// forward and backward, and must agree within 1e-5; with bf16 = 1 q, k and v are rounded to bf16 (the definition
-// takes the rounded values) and the tensor-core forward runs, whose probabilities enter p v as bf16, before the f32
-// backward (as CudaAttention pairs them): all must agree within 1e-2. Exit status 0 when all agree.
+// forward and backward, and must agree within 1e-5; with bf16 = 1 q, k, v and dOut are rounded to bf16 (the
+// definition takes the rounded values) and the tensor-core kernels run, whose probabilities and score gradients
+// enter their second products as bf16: all must agree within 1e-2. Exit status 0 when all agree.
 #include "cuda_emulation.h"
 #include "common.cuh"
 #include "attention_emulated.cu"  // attention.cu, written next to this file by CudaAttentionEmulationTest
@@ -51,11 +51,12 @@ int main(int argc, char** argv) {
     };
     std::vector<float> q = randn((size_t) B * H * T * D), k = randn((size_t) B * Hkv * Sb * D);
     std::vector<float> v = randn(k.size()), dOut = randn(q.size());
-    std::vector<unsigned short> q16(q.size()), k16(k.size()), v16(v.size());
+    std::vector<unsigned short> q16(q.size()), k16(k.size()), v16(v.size()), dOut16(dOut.size());
     if (bf16) {
         round_to_bf16(q, q16);
         round_to_bf16(k, k16);
         round_to_bf16(v, v16);
+        round_to_bf16(dOut, dOut16);
     }
     std::vector<unsigned char> valid((size_t) B * S, 1);
     std::vector<int> seg((size_t) B * S, 0);
@@ -77,27 +78,38 @@ int main(int argc, char** argv) {
     // Outputs start at 7 so that an element no kernel writes is an error.
     std::vector<float> out(q.size(), 7), lse((size_t) B * H * T, 7), delta(lse.size(), 7), dq(q.size(), 7);
     std::vector<float> dk((size_t) B * Hkv * S * D, 7), dv(dk.size(), 7);
-    const long long queryTiles = (T + ATT_TILE - 1) / ATT_TILE, keyTiles = (S + ATT_TILE - 1) / ATT_TILE;
     if (bf16) {
-        launch(B * H * ((T + ATT_TC_ROWS - 1) / ATT_TC_ROWS), [&] {
+        const long long queryTiles = (T + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
+        const long long keyTiles = (S + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
+        launch(B * H * queryTiles, [&] {
             attention_forward_bf16(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg,
                                    out.data(), lse.data());
         });
+        launch((B * H * T + 7) / 8, [&] { attention_delta(out.data(), dOut.data(), d, delta.data()); });
+        launch(B * Hkv * keyTiles, [&] {
+            attention_backward_kv_bf16(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg,
+                                       lse.data(), delta.data(), dOut16.data(), dk.data(), dv.data());
+        });
+        launch(B * H * queryTiles, [&] {
+            attention_backward_q_bf16(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg,
+                                      lse.data(), delta.data(), dOut16.data(), dq.data());
+        });
     } else {
+        const long long queryTiles = (T + ATT_TILE - 1) / ATT_TILE, keyTiles = (S + ATT_TILE - 1) / ATT_TILE;
         launch(B * H * queryTiles, [&] {
             attention_forward(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, out.data(),
                               lse.data());
         });
+        launch((B * H * T + 7) / 8, [&] { attention_delta(out.data(), dOut.data(), d, delta.data()); });
+        launch(B * Hkv * keyTiles, [&] {
+            attention_backward_kv(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
+                                  delta.data(), dOut.data(), dk.data(), dv.data());
+        });
+        launch(B * H * queryTiles, [&] {
+            attention_backward_q(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
+                                 delta.data(), dOut.data(), dq.data());
+        });
     }
-    launch((B * H * T + 7) / 8, [&] { attention_delta(out.data(), dOut.data(), d, delta.data()); });
-    launch(B * Hkv * keyTiles, [&] {
-        attention_backward_kv(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
-                              delta.data(), dOut.data(), dk.data(), dv.data());
-    });
-    launch(B * H * queryTiles, [&] {
-        attention_backward_q(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
-                             delta.data(), dOut.data(), dq.data());
-    });
 
     std::vector<double> wOut(out.size()), wLse(lse.size()), wDq(dq.size()), wDk(dk.size()), wDv(dv.size());
     const int group = H / Hkv, past = S - T;
