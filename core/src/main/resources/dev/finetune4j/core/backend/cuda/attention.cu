@@ -303,7 +303,7 @@ struct alignas(16) Bf16x8 {
 
 // Two bf16 values as one register, lo in the low half; rounded to nearest even.
 __device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
-#ifdef FINETUNE4J_EMULATION
+#if defined(FINETUNE4J_EMULATION) || __CUDA_ARCH__ < 800  // cvt to bf16x2 needs sm_80
     return (unsigned) float_to_bf16(lo) | (unsigned) float_to_bf16(hi) << 16;
 #else
     unsigned r;
