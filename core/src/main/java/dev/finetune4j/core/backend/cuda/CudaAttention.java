@@ -30,11 +30,14 @@ final class CudaAttention implements AttentionKernels {
     static final int P_STRIDE = 80;
     /** Threads per block the kernels are written for (ATT_THREADS of attention.cu). */
     static final int THREADS = 256;
-    /** Queries per block of the tensor-core forward: 8 warps of 16 (ATT_TC_ROWS of attention.cu). */
+    /**
+     * Queries (forward, dq) or keys (dk, dv) per block of the tensor-core kernels: 8 warps of 16 (ATT_TC_ROWS of
+     * attention.cu).
+     */
     static final int TENSOR_CORE_ROWS = 128;
-    /** Elements a bf16 shared row of the tensor-core forward is padded by (ATT_TC_PAD of attention.cu). */
+    /** Elements a bf16 shared row of the tensor-core kernels is padded by (ATT_TC_PAD of attention.cu). */
     static final int TENSOR_CORE_PAD = 8;
-    /** The tensor-core kernel's head dimensions are multiples of the bf16 mma's k. */
+    /** The tensor-core kernels' head dimensions are multiples of the bf16 mma's k. */
     static final int TENSOR_CORE_D_MULTIPLE = 16;
     /** Queries per inner tile of the tensor-core dk, dv kernel (ATT_TC_KV_QUERIES of attention.cu). */
     static final int TENSOR_CORE_KV_QUERIES = 32;
@@ -94,10 +97,11 @@ final class CudaAttention implements AttentionKernels {
             long[] dims = dims(q, k, kr, vr);
             long qAddress = s.contiguous(q, type, alignment);
             long lse = s.f32(logSumExp);
-            long dOutAddress = s.contiguous(dOut, type, alignment);
+            long dOutF32 = s.f32(dOut);  // for delta; the products read dOut in the kernels' dtype
+            long dOutAddress = tensorCores ? s.contiguous(dOut, type, alignment) : dOutF32;
             long delta = s.buffer(logSumExp.numel() * Float.BYTES);
             try (KernelArgs a = new KernelArgs()) {
-                a.ptr(s.f32(out)).ptr(s.f32(dOut)).longs(dims).ptr(delta);
+                a.ptr(s.f32(out)).ptr(dOutF32).longs(dims).ptr(delta);
                 int rowsPerBlock = THREADS / 32;
                 rt.kernels.launch("attention", "attention_delta", (logSumExp.numel() + rowsPerBlock - 1) / rowsPerBlock,
                         0, a);
