@@ -15,7 +15,8 @@ import java.util.Arrays;
  * recompute the probabilities from the forward's log-sum-exp and neither depends on scheduling. With bf16 q, k and
  * v (BF16_MIXED) and a head dimension that is a multiple of 16, all but the delta kernel run on tensor cores (the
  * *_bf16 kernels: {@value #TENSOR_CORE_ROWS} queries or keys a block, bf16 products with f32 accumulation, the
- * softmax and its gradient in f32; dOut is rounded to bf16 for the products); other inputs take the f32 kernels
+ * softmax and its gradient in f32; dOut is rounded to bf16 for the products; the forward and dk, dv have variants
+ * for D <= {@value #TENSOR_CORE_SMALL_HEAD_DIM} that fit two blocks an SM); other inputs take the f32 kernels
  * (bf16 inputs converted). Keys and values are read where they lie when their rows are contiguous in the kernel's
  * dtype and aligned for its loads (a KV cache's filled part). The mask's host arrays
  * are uploaded when they differ from the last ones (so once for all the layers of a forward pass) and kept on the
@@ -41,6 +42,11 @@ final class CudaAttention implements AttentionKernels {
     static final int TENSOR_CORE_D_MULTIPLE = 16;
     /** Queries per inner tile of the tensor-core dk, dv kernel (ATT_TC_KV_QUERIES of attention.cu). */
     static final int TENSOR_CORE_KV_QUERIES = 32;
+    /**
+     * The largest head dimension of the *_d64 variants of the tensor-core forward and dk, dv kernels, whose smaller
+     * accumulators let two blocks share an SM (8 ATT_TC_OUT_TILES_D64 of attention.cu).
+     */
+    static final int TENSOR_CORE_SMALL_HEAD_DIM = 64;
     /** The tensor-core kernels read bf16 rows 16 bytes at a time. */
     private static final int TENSOR_CORE_ALIGNMENT = 16;
 
@@ -75,8 +81,8 @@ final class CudaAttention implements AttentionKernels {
             maskArgs(a, mask);
             a.ptr(rt.output(out)).ptr(rt.output(logSumExp));
             if (tensorCores) {
-                rt.kernels.launch("attention", "attention_forward_bf16", queryTiles(q, TENSOR_CORE_ROWS),
-                        tensorCoreSharedBytes(q.dim(3), TENSOR_CORE_ROWS + 2 * TILE), a);
+                rt.kernels.launch("attention", "attention_forward_bf16" + headDimVariant(q),
+                        queryTiles(q, TENSOR_CORE_ROWS), tensorCoreSharedBytes(q.dim(3), TENSOR_CORE_ROWS + 2 * TILE), a);
             } else {
                 rt.kernels.launch("attention", "attention_forward", queryTiles(q, TILE), sharedBytes(q.dim(3), 3), a);
             }
@@ -111,7 +117,8 @@ final class CudaAttention implements AttentionKernels {
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dk)).ptr(rt.output(dv));
                 if (tensorCores) {
-                    rt.kernels.launch("attention", "attention_backward_kv_bf16", keyTiles(k, TENSOR_CORE_ROWS),
+                    rt.kernels.launch("attention", "attention_backward_kv_bf16" + headDimVariant(q),
+                            keyTiles(k, TENSOR_CORE_ROWS),
                             tensorCoreSharedBytes(q.dim(3), 2 * TENSOR_CORE_ROWS + 2 * TENSOR_CORE_KV_QUERIES), a);
                 } else {
                     rt.kernels.launch("attention", "attention_backward_kv", keyTiles(k, TILE),
@@ -179,6 +186,11 @@ final class CudaAttention implements AttentionKernels {
             throw new IllegalArgumentException("attention on CUDA supports head dimensions up to " + MAX_HEAD_DIM
                     + ", got " + q.dim(3) + " (q " + q.shape() + "); run this model on the CPU backend");
         }
+    }
+
+    /** The suffix of the tensor-core forward's and dk, dv kernel's variant for q's head dimension. */
+    private static String headDimVariant(Tensor q) {
+        return q.dim(3) <= TENSOR_CORE_SMALL_HEAD_DIM ? "_d64" : "";
     }
 
     /** Blocks of a kernel with one block per tile of {@code rows} queries: B * H * ceil(T / rows). */

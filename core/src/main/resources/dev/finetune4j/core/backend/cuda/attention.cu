@@ -291,7 +291,10 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
 #define ATT_TC_ROWS 128
 #define ATT_TC_PAD 8
 #define ATT_TC_SCORE_TILES (ATT_TILE / 8)
+// 8-column tiles of a warp's 16 x D accumulator: D up to 128, or up to 64 in the *_d64 kernels, whose halved
+// accumulators let two blocks share an SM's registers.
 #define ATT_TC_OUT_TILES (ATT_MAX_D / 8)
+#define ATT_TC_OUT_TILES_D64 8
 // Queries per inner tile of the dk, dv kernel: its two D-wide accumulators leave registers for 32 columns of s and
 // dp, not 64, without spilling at D = 128.
 #define ATT_TC_KV_QUERIES 32
@@ -300,6 +303,10 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
 struct alignas(16) Bf16x8 {
     unsigned w[4];
 };
+
+// The tensor-core kernels' dynamic shared memory, declared once for the kernels and the templates they call;
+// 16-byte aligned, as load_bf16_rows needs.
+extern __shared__ Bf16x8 shared8[];
 
 // Two bf16 values as one register, lo in the low half; rounded to nearest even.
 __device__ __forceinline__ unsigned pack_bf16(float lo, float hi) {
@@ -374,7 +381,7 @@ __device__ __forceinline__ void load_bf16_rows(unsigned short* dst, int ld, cons
 // a warp's 16 x 8 N block of q k^T (scores), dOut v^T, or their transposes with keys as rows.
 template <int N>
 __device__ __forceinline__ void mma_abt(const unsigned short* a, const unsigned short* b, int ld, int D, int r0,
-                                        float s[N][4]) {
+                                        float (&s)[N][4]) {
 #pragma unroll 1
     for (int c0 = 0; c0 < D; c0 += 16) {
         unsigned af[4];
@@ -390,9 +397,9 @@ __device__ __forceinline__ void mma_abt(const unsigned short* a, const unsigned 
 
 // acc += p m for a warp's 16 rows: p (16 x 8 N, f32 C fragments as mma_abt leaves them) rounded to bf16 A
 // fragments, m a tile of 8 N rows of D columns: probabilities times v, or score gradients times k or q.
-template <int N>
-__device__ __forceinline__ void mma_pm(const float p[N][4], const unsigned short* m, int ld, int D,
-                                       float acc[ATT_TC_OUT_TILES][4]) {
+template <int N, int OUT>
+__device__ __forceinline__ void mma_pm(const float (&p)[N][4], const unsigned short* m, int ld, int D,
+                                       float (&acc)[OUT][4]) {
 #pragma unroll
     for (int k16 = 0; k16 < N / 2; ++k16) {
         const float* lo = p[2 * k16];
@@ -400,7 +407,7 @@ __device__ __forceinline__ void mma_pm(const float p[N][4], const unsigned short
         unsigned a[4] = {pack_bf16(lo[0], lo[1]), pack_bf16(lo[2], lo[3]), pack_bf16(hi[0], hi[1]),
                          pack_bf16(hi[2], hi[3])};
 #pragma unroll
-        for (int n = 0; n < ATT_TC_OUT_TILES; ++n) {
+        for (int n = 0; n < OUT; ++n) {
             if (8 * n < D) {  // D is a multiple of 16, so the whole 8-column tile lies within D
                 unsigned b[2];
                 load_b(b, m, ld, 16 * k16, 8 * n);
@@ -412,15 +419,16 @@ __device__ __forceinline__ void mma_pm(const float p[N][4], const unsigned short
 
 // Writes this lane's rows r0 + g and r0 + g + 8 (those below n) of a warp's 16 x D accumulator, times factor[h],
 // to dst (rows of D floats).
-__device__ __forceinline__ void store_fragment_rows(float* dst, int r0, int n, int D,
-                                                    const float acc[ATT_TC_OUT_TILES][4], const float factor[2]) {
+template <int OUT>
+__device__ __forceinline__ void store_fragment_rows(float* dst, int r0, int n, int D, const float (&acc)[OUT][4],
+                                                    const float factor[2]) {
     const int g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         int r = r0 + g + 8 * h;
         if (r < n) {
 #pragma unroll
-            for (int j = 0; j < ATT_TC_OUT_TILES; ++j) {
+            for (int j = 0; j < OUT; ++j) {
                 if (8 * j < D) {
                     dst[(long long) r * D + 8 * j + 2 * t] = acc[j][2 * h] * factor[h];
                     dst[(long long) r * D + 8 * j + 2 * t + 1] = acc[j][2 * h + 1] * factor[h];
@@ -442,12 +450,12 @@ __device__ __forceinline__ float quad_sum(float v) {
 }
 
 // (f32 twin: attention_forward) out = softmax(scores) v and lse with scores = scale q.k (masked: -inf); a query
-// that sees no key gets 0 and -inf. q, k, v bf16 (k, v rows 16-byte aligned), D a multiple of 16 up to 128; the
+// that sees no key gets 0 and -inf. q, k, v bf16 (k, v rows 16-byte aligned), D a multiple of 16 up to 8 OUT; the
 // probabilities enter p v rounded to bf16, their sum l stays f32. Grid: B * H * ceil(T / ATT_TC_ROWS) blocks.
-extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16(
+template <int OUT>
+__device__ __forceinline__ void forward_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
         const unsigned char* keyValid, const int* segments, float* out, float* lse) {
-    extern __shared__ Bf16x8 shared8[];  // 16-byte aligned, as load_bf16_rows needs
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* qs = smem;
@@ -463,7 +471,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_b
     int qn = (int) min((long long) ATT_TC_ROWS, d.T - q0);
     load_bf16_rows(qs, ld, q + (bh * d.T + q0) * D, qn, ATT_TC_ROWS, D);  // visible after the loop's first barrier
     Slot query[2];
-    float m[2], l[2], acc[ATT_TC_OUT_TILES][4];
+    float m[2], l[2], acc[OUT][4];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         query[h] = query_slot(d, segments, b, q0 + r0 + g + 8 * h);
@@ -471,7 +479,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_b
         l[h] = 0.0f;
     }
 #pragma unroll
-    for (int n = 0; n < ATT_TC_OUT_TILES; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
+    for (int n = 0; n < OUT; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
     long long keys = visible_keys(d, causal, q0, qn);
     for (long long k0 = 0; k0 < keys; k0 += ATT_TILE) {
         int kn = (int) min((long long) ATT_TILE, d.S - k0);
@@ -480,7 +488,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_b
         load_bf16_rows(vs, ld, vh + k0 * D, kn, ATT_TILE, D);
         __syncthreads();
         float s[ATT_TC_SCORE_TILES][4] = {};
-        mma_abt<ATT_TC_SCORE_TILES>(qs, ks, ld, D, r0, s);
+        mma_abt(qs, ks, ld, D, r0, s);
 #pragma unroll
         for (int n = 0; n < ATT_TC_SCORE_TILES; ++n) {  // s[n][2 h + e]: query row g + 8 h, key 8 n + 2 t + e
 #pragma unroll
@@ -512,12 +520,12 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_b
             l[h] = l[h] * rescale + quad_sum(sum);
             m[h] = mNew;
 #pragma unroll
-            for (int n = 0; n < ATT_TC_OUT_TILES; ++n) {
+            for (int n = 0; n < OUT; ++n) {
                 acc[n][2 * h] *= rescale;
                 acc[n][2 * h + 1] *= rescale;
             }
         }
-        mma_pm<ATT_TC_SCORE_TILES>(s, vs, ld, D, acc);
+        mma_pm(s, vs, ld, D, acc);
     }
     float inv[2];
 #pragma unroll
@@ -527,6 +535,20 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_b
         if (t == 0 && r < qn) lse[bh * d.T + q0 + r] = l[h] > 0.0f ? m[h] + logf(l[h]) : -F_INF;
     }
     store_fragment_rows(out + (bh * d.T + q0) * D, r0, qn, D, acc, inv);
+}
+
+// The kernels CudaAttention launches: *_d64 for D <= 64, limited to 128 registers a thread so that two blocks share
+// an SM, and the other for D up to 128 with one block an SM.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
+        const unsigned char* keyValid, const int* segments, float* out, float* lse) {
+    forward_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, causal, keyValid, segments, out, lse);
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_forward_bf16_d64(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
+        const unsigned char* keyValid, const int* segments, float* out, float* lse) {
+    forward_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, causal, keyValid, segments, out, lse);
 }
 
 // delta = rowsum(dOut * out) for every query row (the softmax backward's dot product of dp and p). One warp per
@@ -689,12 +711,12 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
 // (forward: attention_forward_bf16) dq = ds k for one tile of ATT_TC_ROWS queries, overwritten, on tensor cores: per
 // key tile a warp recomputes s = q k^T and dp = dOut v^T for its 16 queries, forms p and ds in f32 from lse and
 // delta, and adds ds k with ds rounded to bf16. q, k, v and dOut bf16. Grid: B * H * ceil(T / ATT_TC_ROWS).
-// Shared: q and dOut tiles (ATT_TC_ROWS rows), k and v tiles (64 rows), bf16 rows as in the forward.
+// Shared: q and dOut tiles (ATT_TC_ROWS rows), k and v tiles (64 rows), bf16 rows as in the forward. One variant for
+// every D: even at D = 64 its s, dp and accumulator need more than the 128 registers of two blocks an SM.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_q_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const unsigned short* dOut, float* dq) {
-    extern __shared__ Bf16x8 shared8[];  // 16-byte aligned, as load_bf16_rows needs
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* qs = smem;
@@ -731,8 +753,8 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
         load_bf16_rows(vs, ld, vh + k0 * D, kn, ATT_TILE, D);
         __syncthreads();
         float s[ATT_TC_SCORE_TILES][4] = {}, dp[ATT_TC_SCORE_TILES][4] = {};
-        mma_abt<ATT_TC_SCORE_TILES>(qs, ks, ld, D, r0, s);  // rows: queries, columns: keys
-        mma_abt<ATT_TC_SCORE_TILES>(dos, vs, ld, D, r0, dp);
+        mma_abt(qs, ks, ld, D, r0, s);  // rows: queries, columns: keys
+        mma_abt(dos, vs, ld, D, r0, dp);
 #pragma unroll
         for (int n = 0; n < ATT_TC_SCORE_TILES; ++n) {  // element 2 h + e: query row g + 8 h, key 8 n + 2 t + e
 #pragma unroll
@@ -746,7 +768,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
                 }
             }
         }
-        mma_pm<ATT_TC_SCORE_TILES>(dp, ks, ld, D, acc);
+        mma_pm(dp, ks, ld, D, acc);
     }
     store_fragment_rows(dq + (bh * d.T + q0) * D, r0, qn, D, acc, ones);
 }
@@ -756,12 +778,12 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
 // ATT_TC_KV_QUERIES queries (with a causal mask, only those that see the tile), so the heads sharing these keys add
 // up here without atomics. Products with keys as rows: s^T = k q^T and dp^T = v dOut^T, then dv += p^T dOut and
 // dk += ds^T q (p and ds rounded to bf16). Grid: B * Hkv * ceil(S / ATT_TC_ROWS). Shared: k and v tiles
-// (ATT_TC_ROWS rows), q and dOut tiles (ATT_TC_KV_QUERIES rows).
-extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_kv_bf16(
+// (ATT_TC_ROWS rows), q and dOut tiles (ATT_TC_KV_QUERIES rows). D up to 8 OUT.
+template <int OUT>
+__device__ __forceinline__ void backward_kv_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const unsigned short* dOut, float* dk, float* dv) {
-    extern __shared__ Bf16x8 shared8[];  // 16-byte aligned, as load_bf16_rows needs
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* ks = smem;
@@ -778,14 +800,14 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
     load_bf16_rows(ks, ld, k + b * d.kBatch + kvHead * d.kHead + k0 * D, kn, ATT_TC_ROWS, D);
     load_bf16_rows(vs, ld, v + b * d.vBatch + kvHead * d.vHead + k0 * D, kn, ATT_TC_ROWS, D);
     Slot key[2];
-    float ones[2], dkAcc[ATT_TC_OUT_TILES][4], dvAcc[ATT_TC_OUT_TILES][4];
+    float ones[2], dkAcc[OUT][4], dvAcc[OUT][4];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         key[h] = key_slot(d, keyValid, segments, b, k0 + r0 + g + 8 * h);
         ones[h] = 1.0f;
     }
 #pragma unroll
-    for (int n = 0; n < ATT_TC_OUT_TILES; ++n) {
+    for (int n = 0; n < OUT; ++n) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) dkAcc[n][e] = dvAcc[n][e] = 0.0f;
     }
@@ -799,8 +821,8 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
             load_bf16_rows(dos, ld, dOut + (head * d.T + q0) * D, qn, ATT_TC_KV_QUERIES, D);
             __syncthreads();
             float s[ATT_TC_KV_QUERIES / 8][4] = {}, dp[ATT_TC_KV_QUERIES / 8][4] = {};
-            mma_abt<ATT_TC_KV_QUERIES / 8>(ks, qs, ld, D, r0, s);  // rows: keys, columns: queries
-            mma_abt<ATT_TC_KV_QUERIES / 8>(vs, dos, ld, D, r0, dp);
+            mma_abt(ks, qs, ld, D, r0, s);  // rows: keys, columns: queries
+            mma_abt(vs, dos, ld, D, r0, dp);
 #pragma unroll
             for (int n = 0; n < ATT_TC_KV_QUERIES / 8; ++n) {  // element 2 h + e: key row g + 8 h, query 8 n + 2 t + e
 #pragma unroll
@@ -816,10 +838,25 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
                     }
                 }
             }
-            mma_pm<ATT_TC_KV_QUERIES / 8>(s, dos, ld, D, dvAcc);  // s now holds p^T
-            mma_pm<ATT_TC_KV_QUERIES / 8>(dp, qs, ld, D, dkAcc);
+            mma_pm(s, dos, ld, D, dvAcc);  // s now holds p^T
+            mma_pm(dp, qs, ld, D, dkAcc);
         }
     }
     store_fragment_rows(dk + (bkv * d.S + k0) * D, r0, kn, D, dkAcc, ones);
     store_fragment_rows(dv + (bkv * d.S + k0) * D, r0, kn, D, dvAcc, ones);
+}
+
+// As for the forward: *_d64 for D <= 64 at two blocks an SM, the other for D up to 128.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_kv_bf16(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const unsigned short* dOut, float* dk, float* dv) {
+    backward_kv_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, causal, keyValid, segments, lse, delta, dOut, dk, dv);
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_backward_kv_bf16_d64(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const unsigned short* dOut, float* dk, float* dv) {
+    backward_kv_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, causal, keyValid, segments, lse, delta, dOut, dk, dv);
 }

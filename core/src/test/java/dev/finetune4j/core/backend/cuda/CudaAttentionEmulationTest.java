@@ -93,8 +93,9 @@ class CudaAttentionEmulationTest {
     }
 
     @Test
-    void tensorCoresGroupsOfTwoWithTheLargestHeadDimensionOverACacheWithTails() throws Exception {
-        agreeBf16(2, 8, 4, 130, 260, 128, true, 1, 5);
+    void tensorCoresGroupsOfTwoWithAHeadDimensionPastTheSmallVariantsOverACacheWithTails() throws Exception {
+        // D = 96: the kernels for D up to 128, whose last 4 of 16 accumulator tiles stay unused.
+        agreeBf16(2, 8, 4, 130, 260, 96, true, 1, 5);
     }
 
     @Test

@@ -35,6 +35,7 @@ class CudaAttentionLayoutTest {
         assertEquals(CudaAttention.TENSOR_CORE_ROWS, define(source, "ATT_TC_ROWS"));
         assertEquals(CudaAttention.TENSOR_CORE_PAD, define(source, "ATT_TC_PAD"));
         assertEquals(CudaAttention.TENSOR_CORE_KV_QUERIES, define(source, "ATT_TC_KV_QUERIES"));
+        assertEquals(CudaAttention.TENSOR_CORE_SMALL_HEAD_DIM, 8 * define(source, "ATT_TC_OUT_TILES_D64"));
         assertEquals(CudaAttention.THREADS / 32 * 16, CudaAttention.TENSOR_CORE_ROWS);
     }
 

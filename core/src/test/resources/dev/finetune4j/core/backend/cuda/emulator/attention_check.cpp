@@ -81,14 +81,16 @@ int main(int argc, char** argv) {
     if (bf16) {
         const long long queryTiles = (T + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
         const long long keyTiles = (S + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
+        // As CudaAttention chooses: the *_d64 variants up to D = 64.
+        auto forward = D <= 8 * ATT_TC_OUT_TILES_D64 ? attention_forward_bf16_d64 : attention_forward_bf16;
+        auto backwardKv = D <= 8 * ATT_TC_OUT_TILES_D64 ? attention_backward_kv_bf16_d64 : attention_backward_kv_bf16;
         launch(B * H * queryTiles, [&] {
-            attention_forward_bf16(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg,
-                                   out.data(), lse.data());
+            forward(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, out.data(), lse.data());
         });
         launch((B * H * T + 7) / 8, [&] { attention_delta(out.data(), dOut.data(), d, delta.data()); });
         launch(B * Hkv * keyTiles, [&] {
-            attention_backward_kv_bf16(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg,
-                                       lse.data(), delta.data(), dOut16.data(), dk.data(), dv.data());
+            backwardKv(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, lse.data(),
+                       delta.data(), dOut16.data(), dk.data(), dv.data());
         });
         launch(B * H * queryTiles, [&] {
             attention_backward_q_bf16(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg,
