@@ -82,7 +82,8 @@ final class CudaAttention implements AttentionKernels {
             a.ptr(rt.output(out)).ptr(rt.output(logSumExp));
             if (tensorCores) {
                 rt.kernels.launch("attention", "attention_forward_bf16" + headDimVariant(q),
-                        queryTiles(q, TENSOR_CORE_ROWS), tensorCoreSharedBytes(q.dim(3), TENSOR_CORE_ROWS + 2 * TILE), a);
+                        queryTiles(q, TENSOR_CORE_ROWS),
+                        tensorCoreSharedBytes(q.dim(3), TENSOR_CORE_ROWS + 2 * TILE), a);
             } else {
                 rt.kernels.launch("attention", "attention_forward", queryTiles(q, TILE), sharedBytes(q.dim(3), 3), a);
             }

@@ -273,11 +273,12 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
     store_rows(out + (bh * d.T + q0) * D, qn, D, acc, inv);
 }
 
-// ---- The forward on tensor cores, for bf16 q, k and v (f32 accumulation, softmax in f32, out and lse f32) ----
-// Each of the 8 warps of a block owns 16 of its ATT_TC_ROWS queries; per tile of 64 keys a warp computes its
-// 16 x 64 scores and its 16 x D share of p v with PTX's warp-wide mma.m16n8k16 (A 16 x 16 times B 16 x 8 into
-// C 16 x 8, bf16 operands, f32 accumulators). The fragments, for lane = 4 g + t, two bf16 a register, the
-// lower-indexed one in the low 16 bits (PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type"):
+// ---- Tensor-core kernels for bf16 q, k, v (f32 accumulation, softmax and its gradient in f32, f32 outputs) ----
+// Each of the 8 warps of a block owns 16 of its ATT_TC_ROWS queries (forward, dq) or keys (dk, dv); in the forward,
+// per tile of 64 keys a warp computes its 16 x 64 scores and its 16 x D share of p v with PTX's warp-wide
+// mma.m16n8k16 (A 16 x 16 times B 16 x 8 into C 16 x 8, bf16 operands, f32 accumulators). The fragments, for
+// lane = 4 g + t, two bf16 a register, the lower-indexed one in the low 16 bits (PTX ISA, "Matrix Fragments for
+// mma.m16n8k16 with floating point type"):
 //   A (row-major 16 x 16): a[0] = A[g][2t, 2t+1], a[1] = A[g+8][2t, 2t+1], a[2] = A[g][2t+8, 2t+9],
 //                          a[3] = A[g+8][2t+8, 2t+9]
 //   B (16 x 8, k by n):    b[0] = B[2t, 2t+1][g], b[1] = B[2t+8, 2t+9][g]
@@ -285,9 +286,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
 // So a lane holds query rows g and g + 8 of its warp's 16, and the C fragments of two neighbouring 8-key score
 // tiles, rounded to bf16 pairs, are exactly the A fragment of p over those 16 keys: the probabilities go from the
 // score accumulators into the p v product without a trip through shared memory.
-// Shared memory (dynamic): q (ATT_TC_ROWS rows), k and v (64 rows each) as bf16 rows of D values with a row stride
-// of D + ATT_TC_PAD elements, i.e. 4 (mod 8) words when D is a multiple of 16, so the 8 rows x 4 words of a
-// fragment load fall in 32 different banks. CudaAttention sizes it.
+// Shared memory (dynamic; the forward's: q (ATT_TC_ROWS rows), k and v (64 rows each)): bf16 rows of D values with
+// a row stride of D + ATT_TC_PAD elements, i.e. 4 (mod 8) words when D is a multiple of 16, so the 8 rows x 4 words
+// of a fragment load fall in 32 different banks. CudaAttention sizes it.
 #define ATT_TC_ROWS 128
 #define ATT_TC_PAD 8
 #define ATT_TC_SCORE_TILES (ATT_TILE / 8)
