@@ -26,8 +26,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Training on {@code emucuda:0}, core's test-only CUDA device whose kernels run on the CPU under emulation (the real
  * CUDA backend: allocator, staging, launches, cuBLAS calls): the ten LoRA steps of the llama trajectory fixture
- * (in float32, and under BF16_MIXED within 1e-3), two DPO steps, and three SFT steps of every PEFT method of
- * EveryMethodTrainsTest (QLoRA's NF4 included) give the CPU's losses and gradient norms within 1e-5 relative.
+ * (in float32, and under BF16_MIXED within 1e-3 for the losses and 5e-3 for the gradient norms), two DPO steps,
+ * and three SFT steps of every PEFT method of EveryMethodTrainsTest (QLoRA's NF4 included) give the CPU's losses
+ * and gradient norms within 1e-5 relative.
  * Skipped without g++.
  */
 class EmulatedCudaTrainingTest {
@@ -42,20 +43,22 @@ class EmulatedCudaTrainingTest {
 
     @Test
     void loraTrajectoryFollowsTheCpus() {
-        loraFollowsTheCpu(Precision.F32, 1e-5);
+        loraFollowsTheCpu(Precision.F32, 1e-5, 1e-5);
     }
 
     /**
      * Under BF16_MIXED the first steps agree within 1e-5 too, but a float32 difference in summation order that moves
      * a value across a bfloat16 rounding boundary becomes a bfloat16 ulp (2^-8 relative), so later steps drift
-     * apart (1.4e-5 at step 4): 1e-3, well under the 1e-2 the GPU issue allows bf16 kernels.
+     * apart (1.4e-5 at step 4): 1e-3, well under the 1e-2 the GPU issue allows bf16 kernels. Attention on tensor
+     * cores also rounds its probabilities, score gradients and dOut to bf16 as operands of its products (as
+     * FlashAttention does), which moves the gradient norms by up to 1.6e-3 (the losses by 1.7e-5): 5e-3 for them.
      */
     @Test
     void bf16MixedLoraTrajectoryFollowsTheCpus() {
-        loraFollowsTheCpu(Precision.BF16_MIXED, 1e-3);
+        loraFollowsTheCpu(Precision.BF16_MIXED, 1e-3, 5e-3);
     }
 
-    private static void loraFollowsTheCpu(Precision precision, double tolerance) {
+    private static void loraFollowsTheCpu(Precision precision, double lossTolerance, double gradNormTolerance) {
         JsonNode trajectory = TrainTestSupport.json(DIR.resolve("trajectory.json"));
         long[][] inputIds = TrainTestSupport.longs2d(DIR.resolve("batch.safetensors"), "input_ids");
         long[][] labels = TrainTestSupport.longs2d(DIR.resolve("batch.safetensors"), "labels");
@@ -72,8 +75,8 @@ class EmulatedCudaTrainingTest {
         };
         TrainResult cpu = run.on(Device.cpu());
         TrainResult emulated = run.on(EMULATED);
-        close(precision + " loss", cpu.lossHistory(), emulated.lossHistory(), tolerance);
-        close(precision + " gradient norm", cpu.gradNormHistory(), emulated.gradNormHistory(), tolerance);
+        close(precision + " loss", cpu.lossHistory(), emulated.lossHistory(), lossTolerance);
+        close(precision + " gradient norm", cpu.gradNormHistory(), emulated.gradNormHistory(), gradNormTolerance);
     }
 
     @Test

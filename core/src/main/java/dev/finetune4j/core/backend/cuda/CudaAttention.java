@@ -12,8 +12,13 @@ import java.util.Arrays;
  * Flash-style scaled dot-product attention (attention.cu): tiles of {@value #TILE} queries and keys in shared
  * memory, an online softmax, no (T, S) matrix anywhere. The backward runs three kernels: the rows' dOut . out,
  * then dk and dv per key tile (looping over the group's query heads, so no atomics), then dq per query tile; both
- * recompute the probabilities from the forward's log-sum-exp and neither depends on scheduling. Keys and values
- * are read where they lie when their rows are contiguous F32 (a KV cache's filled part). The mask's host arrays
+ * recompute the probabilities from the forward's log-sum-exp and neither depends on scheduling. With bf16 q, k and
+ * v (BF16_MIXED) and a head dimension that is a multiple of 16, all but the delta kernel run on tensor cores (the
+ * *_bf16 kernels: {@value #TENSOR_CORE_ROWS} queries or keys a block, bf16 products with f32 accumulation, the
+ * softmax and its gradient in f32; dOut is rounded to bf16 for the products; the forward and dk, dv have variants
+ * for D <= {@value #TENSOR_CORE_SMALL_HEAD_DIM} that fit two blocks an SM); other inputs take the f32 kernels
+ * (bf16 inputs converted). Keys and values are read where they lie when their rows are contiguous in the kernel's
+ * dtype and aligned for its loads (a KV cache's filled part). The mask's host arrays
  * are uploaded when they differ from the last ones (so once for all the layers of a forward pass) and kept on the
  * device.
  */
@@ -26,6 +31,24 @@ final class CudaAttention implements AttentionKernels {
     static final int P_STRIDE = 80;
     /** Threads per block the kernels are written for (ATT_THREADS of attention.cu). */
     static final int THREADS = 256;
+    /**
+     * Queries (forward, dq) or keys (dk, dv) per block of the tensor-core kernels: 8 warps of 16 (ATT_TC_ROWS of
+     * attention.cu).
+     */
+    static final int TENSOR_CORE_ROWS = 128;
+    /** Elements a bf16 shared row of the tensor-core kernels is padded by (ATT_TC_PAD of attention.cu). */
+    static final int TENSOR_CORE_PAD = 8;
+    /** The tensor-core kernels' head dimensions are multiples of the bf16 mma's k. */
+    static final int TENSOR_CORE_D_MULTIPLE = 16;
+    /** Queries per inner tile of the tensor-core dk, dv kernel (ATT_TC_KV_QUERIES of attention.cu). */
+    static final int TENSOR_CORE_KV_QUERIES = 32;
+    /**
+     * The largest head dimension of the *_d64 variants of the tensor-core forward and dk, dv kernels, whose smaller
+     * accumulators let two blocks share an SM (8 ATT_TC_OUT_TILES_D64 of attention.cu).
+     */
+    static final int TENSOR_CORE_SMALL_HEAD_DIM = 64;
+    /** The tensor-core kernels read bf16 rows 16 bytes at a time. */
+    private static final int TENSOR_CORE_ALIGNMENT = 16;
 
     private final CudaRuntime rt;
     private boolean[][] uploadedKeyValid;
@@ -47,13 +70,23 @@ final class CudaAttention implements AttentionKernels {
     public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
                           Tensor logSumExp) {
         checkShapes(q, k, v);
+        boolean tensorCores = onTensorCores(q, k, v);
+        DType type = tensorCores ? DType.BF16 : DType.F32;
+        int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
-            Rows kr = rows(s, k);
-            Rows vr = rows(s, v);
-            a.ptr(s.f32(q)).ptr(kr.address()).ptr(vr.address()).longs(dims(q, k, kr, vr)).f32(scale);
+            Rows kr = rows(s, k, type, alignment);
+            Rows vr = rows(s, v, type, alignment);
+            a.ptr(s.contiguous(q, type, alignment)).ptr(kr.address()).ptr(vr.address()).longs(dims(q, k, kr, vr))
+                    .f32(scale);
             maskArgs(a, mask);
             a.ptr(rt.output(out)).ptr(rt.output(logSumExp));
-            rt.kernels.launch("attention", "attention_forward", queryTiles(q), sharedBytes(q.dim(3), 3), a);
+            if (tensorCores) {
+                rt.kernels.launch("attention", "attention_forward_bf16" + headDimVariant(q),
+                        queryTiles(q, TENSOR_CORE_ROWS),
+                        tensorCoreSharedBytes(q.dim(3), TENSOR_CORE_ROWS + 2 * TILE), a);
+            } else {
+                rt.kernels.launch("attention", "attention_forward", queryTiles(q, TILE), sharedBytes(q.dim(3), 3), a);
+            }
         }
     }
 
@@ -62,16 +95,20 @@ final class CudaAttention implements AttentionKernels {
                                                Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk,
                                                Tensor dv) {
         checkShapes(q, k, v);
+        boolean tensorCores = onTensorCores(q, k, v);
+        DType type = tensorCores ? DType.BF16 : DType.F32;
+        int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
         try (Scratch s = rt.scratch()) {
-            Rows kr = rows(s, k);
-            Rows vr = rows(s, v);
+            Rows kr = rows(s, k, type, alignment);
+            Rows vr = rows(s, v, type, alignment);
             long[] dims = dims(q, k, kr, vr);
-            long qAddress = s.f32(q);
+            long qAddress = s.contiguous(q, type, alignment);
             long lse = s.f32(logSumExp);
-            long dOutAddress = s.f32(dOut);
+            long dOutF32 = s.f32(dOut);  // for delta; the products read dOut in the kernels' dtype
+            long dOutAddress = tensorCores ? s.contiguous(dOut, type, alignment) : dOutF32;
             long delta = s.buffer(logSumExp.numel() * Float.BYTES);
             try (KernelArgs a = new KernelArgs()) {
-                a.ptr(s.f32(out)).ptr(dOutAddress).longs(dims).ptr(delta);
+                a.ptr(s.f32(out)).ptr(dOutF32).longs(dims).ptr(delta);
                 int rowsPerBlock = THREADS / 32;
                 rt.kernels.launch("attention", "attention_delta", (logSumExp.numel() + rowsPerBlock - 1) / rowsPerBlock,
                         0, a);
@@ -80,14 +117,26 @@ final class CudaAttention implements AttentionKernels {
                 a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dk)).ptr(rt.output(dv));
-                long keyTiles = (long) k.dim(0) * k.dim(1) * ceilDiv(k.dim(2), TILE);
-                rt.kernels.launch("attention", "attention_backward_kv", keyTiles, sharedBytes(q.dim(3), 4), a);
+                if (tensorCores) {
+                    rt.kernels.launch("attention", "attention_backward_kv_bf16" + headDimVariant(q),
+                            keyTiles(k, TENSOR_CORE_ROWS),
+                            tensorCoreSharedBytes(q.dim(3), 2 * TENSOR_CORE_ROWS + 2 * TENSOR_CORE_KV_QUERIES), a);
+                } else {
+                    rt.kernels.launch("attention", "attention_backward_kv", keyTiles(k, TILE),
+                            sharedBytes(q.dim(3), 4), a);
+                }
             }
             try (KernelArgs a = new KernelArgs()) {
                 a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dq));
-                rt.kernels.launch("attention", "attention_backward_q", queryTiles(q), sharedBytes(q.dim(3), 4), a);
+                if (tensorCores) {
+                    rt.kernels.launch("attention", "attention_backward_q_bf16", queryTiles(q, TENSOR_CORE_ROWS),
+                            tensorCoreSharedBytes(q.dim(3), 2 * TENSOR_CORE_ROWS + 2 * TILE), a);
+                } else {
+                    rt.kernels.launch("attention", "attention_backward_q", queryTiles(q, TILE),
+                            sharedBytes(q.dim(3), 4), a);
+                }
             }
         }
     }
@@ -96,14 +145,29 @@ final class CudaAttention implements AttentionKernels {
     private record Rows(long address, long batchStride, long headStride) {
     }
 
-    /** {@code t} itself when it is F32 with contiguous rows of D values, else a contiguous F32 copy. */
-    private Rows rows(Scratch s, Tensor t) {
+    /**
+     * {@code t} itself when its rows of D values are contiguous values of {@code type} that each start at a multiple
+     * of {@code alignment} bytes, else a contiguous copy in {@code type}.
+     */
+    private Rows rows(Scratch s, Tensor t, DType type, int alignment) {
         long[] strides = t.strides();
-        if (t.dtype() == DType.F32 && strides[3] == 1 && strides[2] == t.dim(3)) {
+        long bytes = type.byteSize();
+        if (t.dtype() == type && strides[3] == 1 && strides[2] == t.dim(3) && rt.address(t) % alignment == 0
+                && strides[0] * bytes % alignment == 0 && strides[1] * bytes % alignment == 0
+                && t.dim(3) * bytes % alignment == 0) {
             return new Rows(rt.address(t), strides[0], strides[1]);
         }
         long head = (long) t.dim(2) * t.dim(3);
-        return new Rows(s.f32(t), t.dim(1) * head, head);
+        return new Rows(s.contiguous(t, type, alignment), t.dim(1) * head, head);
+    }
+
+    /**
+     * Whether attention runs on tensor cores: q, k and v bf16 (the f32 kernel keeps f32 inputs' precision), a head
+     * dimension that is a multiple of the mma's k, and a card whose tensor cores multiply bf16.
+     */
+    private boolean onTensorCores(Tensor q, Tensor k, Tensor v) {
+        return q.dtype() == DType.BF16 && k.dtype() == DType.BF16 && v.dtype() == DType.BF16
+                && q.dim(3) % TENSOR_CORE_D_MULTIPLE == 0 && rt.kernels.hasBf16TensorCores();
     }
 
     /** The kernels' {@code Dims}: B, H, Hkv, T, S, D, then the batch and head strides of k and of v. */
@@ -125,9 +189,19 @@ final class CudaAttention implements AttentionKernels {
         }
     }
 
-    /** Blocks of the kernels with one block per query tile: B * H * ceil(T / TILE). */
-    private static long queryTiles(Tensor q) {
-        return (long) q.dim(0) * q.dim(1) * ceilDiv(q.dim(2), TILE);
+    /** The suffix of the tensor-core forward's and dk, dv kernel's variant for q's head dimension. */
+    private static String headDimVariant(Tensor q) {
+        return q.dim(3) <= TENSOR_CORE_SMALL_HEAD_DIM ? "_d64" : "";
+    }
+
+    /** Blocks of a kernel with one block per tile of {@code rows} queries: B * H * ceil(T / rows). */
+    private static long queryTiles(Tensor q, int rows) {
+        return (long) q.dim(0) * q.dim(1) * ceilDiv(q.dim(2), rows);
+    }
+
+    /** Blocks of a kernel with one block per tile of {@code rows} keys: B * Hkv * ceil(S / rows). */
+    private static long keyTiles(Tensor k, int rows) {
+        return (long) k.dim(0) * k.dim(1) * ceilDiv(k.dim(2), rows);
     }
 
     private static long ceilDiv(long a, long b) {
@@ -142,6 +216,14 @@ final class CudaAttention implements AttentionKernels {
     static int sharedBytes(long headDim, int tiles) {
         long stride = ((headDim + 3) & ~3L) | 4;
         return Math.toIntExact((tiles * TILE * stride + (long) TILE * P_STRIDE) * Float.BYTES);
+    }
+
+    /**
+     * Dynamic shared memory of a tensor-core kernel holding {@code rows} bf16 rows of D values in all its tiles, at a
+     * row stride of D + TENSOR_CORE_PAD elements (the forward: TENSOR_CORE_ROWS queries, TILE keys and TILE values).
+     */
+    static int tensorCoreSharedBytes(long headDim, int rows) {
+        return Math.toIntExact(rows * (headDim + TENSOR_CORE_PAD) * Short.BYTES);
     }
 
     /**

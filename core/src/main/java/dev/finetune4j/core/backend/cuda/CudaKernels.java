@@ -22,6 +22,7 @@ final class CudaKernels implements AutoCloseable {
     private final CudaContext context;
     private final KernelCache cache;
     private final String architecture;
+    private final int computeCapabilityMajor;
     private final List<String> options;
     private final int maxShared;
     private final boolean syncEachLaunch;
@@ -45,6 +46,7 @@ final class CudaKernels implements AutoCloseable {
         int major = driver.attribute(CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, context.device());
         int minor = driver.attribute(CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, context.device());
         this.architecture = "sm_" + major + minor;
+        this.computeCapabilityMajor = major;
         this.options = compilerOptions(architecture);
         this.maxShared = driver.attribute(CudaDriver.ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, context.device());
     }
@@ -65,6 +67,11 @@ final class CudaKernels implements AutoCloseable {
     /** Kernels launched so far (products through cuBLAS not included). */
     synchronized long launches() {
         return launches;
+    }
+
+    /** Whether the card's tensor cores multiply bf16 (mma.sync m16n8k16 with bf16 operands: sm_80 and later). */
+    boolean hasBf16TensorCores() {
+        return computeCapabilityMajor >= 8;
     }
 
     /** Blocks for a grid-stride loop over {@code n} elements. */

@@ -27,11 +27,20 @@ final class Scratch implements AutoCloseable {
 
     /** The address of {@code t} as contiguous F32 values: {@code t} itself when it is, else a converted copy. */
     long f32(Tensor t) {
-        if (t.dtype() == DType.F32 && t.isContiguous()) {
+        return contiguous(t, DType.F32, Float.BYTES);
+    }
+
+    /**
+     * The address of {@code t} as contiguous values of {@code type} starting at a multiple of {@code alignment}
+     * bytes (for a kernel's vector loads): {@code t} itself when it is, else a converted copy (the allocator's
+     * blocks are 512-byte aligned).
+     */
+    long contiguous(Tensor t, DType type, int alignment) {
+        if (t.dtype() == type && t.isContiguous() && rt.address(t) % alignment == 0) {
             return rt.address(t);
         }
-        long copy = buffer(t.numel() * Float.BYTES);
-        CudaCopy.copyView(rt, t, copy, DType.F32);
+        long copy = buffer(t.numel() * type.byteSize());
+        CudaCopy.copyView(rt, t, copy, type);
         return copy;
     }
 

@@ -22,8 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * attention.cu's kernels run on the CPU under a small CUDA emulation (emulator/cuda_emulation.h: the 256 threads
  * of a block are fibers switched at barriers in a random order, shared memory starts as NaN, a barrier that not
  * every thread reaches stops the run) and agree with attention computed from its definition in double precision
- * (emulator/attention_check.cpp). This runs the kernels' indexing, masking, tails and barriers where no GPU is;
- * it says nothing about the compiled code's speed or about the hardware. Skipped without g++ on the PATH.
+ * (emulator/attention_check.cpp): the f32 kernels within 1e-5, the tensor-core kernels for bf16 inputs (their
+ * mma.m16n8k16 products emulated with the PTX ISA's fragment layout), forward and backward, within 1e-2. This
+ * runs the kernels' indexing, masking, tails, fragment layouts and barriers where no GPU is; it says nothing about
+ * the compiled code's speed or about the hardware. Skipped without g++ on the PATH.
  */
 class CudaAttentionEmulationTest {
     @TempDir
@@ -39,8 +41,9 @@ class CudaAttentionEmulationTest {
         Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
         Files.writeString(dir.resolve("attention_emulated.cu"), EmulatedKernels.emulationSource("attention.cu"));
         check = dir.resolve("attention_check");
-        String log = run(List.of(gpp.toString(), "-std=c++17", "-O1", "-Wall", "-Wno-unknown-pragmas", "-o",
-                check.toString(), dir.resolve("attention_check.cpp").toString()), 0);
+        // The kernels read bf16 pairs as 32-bit words, as CUDA allows.
+        String log = run(List.of(gpp.toString(), "-std=c++17", "-O1", "-fno-strict-aliasing", "-Wall",
+                "-Wno-unknown-pragmas", "-o", check.toString(), dir.resolve("attention_check.cpp").toString()), 0);
         assertTrue(Files.isExecutable(check), "g++ built nothing:\n" + log);
     }
 
@@ -69,11 +72,55 @@ class CudaAttentionEmulationTest {
         agree(1, 2, 1, 1, 65, 64, true, 0, 3);
     }
 
+    @Test
+    void tensorCoresCausalCacheWithPaddingSegmentsAndAQueryThatSeesNoKey() throws Exception {
+        agreeBf16(2, 4, 2, 70, 130, 64, true, 1, 0);
+    }
+
+    @Test
+    void tensorCoresGroupsOfEightWithTheLargestHeadDimensionReadThroughCacheViews() throws Exception {
+        agreeBf16(2, 8, 1, 40, 100, 128, true, 1, 28);
+    }
+
+    @Test
+    void tensorCoresCausalSelfAttentionOverTwoQueryTilesWithTails() throws Exception {
+        // 200 queries: a full tile of 128 and a tail of 72; 200 keys: three tiles of 64 and a tail of 8. Groups of 4.
+        agreeBf16(1, 4, 1, 200, 200, 64, true, 0, 0);
+    }
+
+    @Test
+    void tensorCoresBidirectionalWithOneQueryHeadPerKvHeadAndARowWithoutKeys() throws Exception {
+        agreeBf16(2, 3, 3, 67, 67, 32, false, 2, 0);
+    }
+
+    @Test
+    void tensorCoresGroupsOfTwoWithAHeadDimensionPastTheSmallVariantsOverACacheWithTails() throws Exception {
+        // D = 96: the kernels for D up to 128, whose last 4 of 16 accumulator tiles stay unused.
+        agreeBf16(2, 8, 4, 130, 260, 96, true, 1, 5);
+    }
+
+    @Test
+    void tensorCoresOneDecodedQueryAgainstACache() throws Exception {
+        agreeBf16(1, 2, 1, 1, 65, 64, true, 0, 3);
+    }
+
+    /** The f32 kernels, forward and backward, against the definition within 1e-5. */
     private static void agree(int batch, int heads, int kvHeads, int queries, int keys, int headDim, boolean causal,
                               int masks, int spareKeys) throws Exception {
+        check(batch, heads, kvHeads, queries, keys, headDim, causal, masks, spareKeys, false);
+    }
+
+    /** The tensor-core kernels on bf16 inputs, forward and backward, against the definition within 1e-2. */
+    private static void agreeBf16(int batch, int heads, int kvHeads, int queries, int keys, int headDim,
+                                  boolean causal, int masks, int spareKeys) throws Exception {
+        check(batch, heads, kvHeads, queries, keys, headDim, causal, masks, spareKeys, true);
+    }
+
+    private static void check(int batch, int heads, int kvHeads, int queries, int keys, int headDim, boolean causal,
+                              int masks, int spareKeys, boolean bf16) throws Exception {
         run(List.of(check.toString(), Integer.toString(batch), Integer.toString(heads), Integer.toString(kvHeads),
                 Integer.toString(queries), Integer.toString(keys), Integer.toString(headDim), causal ? "1" : "0",
-                Integer.toString(masks), Integer.toString(spareKeys)), 0);
+                Integer.toString(masks), Integer.toString(spareKeys), bf16 ? "1" : "0"), 0);
     }
 
     /** Runs {@code command}, asserting that it ends with {@code status} within two minutes; returns its output. */

@@ -4,6 +4,8 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 
+import java.util.HashSet;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -29,6 +31,32 @@ class CudaAttentionLayoutTest {
         assertEquals(CudaAttention.THREADS, define(source, "ATT_SPLIT") * define(source, "ATT_SPLIT"));
         assertEquals(CudaAttention.TILE, define(source, "ATT_SPLIT") * define(source, "ATT_PER"));
         assertEquals(CudaAttention.MAX_HEAD_DIM, define(source, "ATT_SPLIT") * define(source, "ATT_DCOLS"));
+        // The tensor-core forward: each of the block's warps owns 16 query rows (an mma's m).
+        assertEquals(CudaAttention.TENSOR_CORE_ROWS, define(source, "ATT_TC_ROWS"));
+        assertEquals(CudaAttention.TENSOR_CORE_PAD, define(source, "ATT_TC_PAD"));
+        assertEquals(CudaAttention.TENSOR_CORE_KV_QUERIES, define(source, "ATT_TC_KV_QUERIES"));
+        assertEquals(CudaAttention.TENSOR_CORE_SMALL_HEAD_DIM, 8 * define(source, "ATT_TC_OUT_TILES_D64"));
+        assertEquals(CudaAttention.THREADS / 32 * 16, CudaAttention.TENSOR_CORE_ROWS);
+    }
+
+    @Test
+    void tensorCoreSharedMemoryHoldsPaddedBf16TilesWithConflictFreeRows() {
+        // bf16 rows at a stride of D + 8: the forward's 128 query rows and 64 rows each of k and v.
+        assertEquals((128 + 2 * 64) * 72 * 2, CudaAttention.tensorCoreSharedBytes(64, 256));
+        assertEquals((128 + 2 * 64) * 136 * 2, CudaAttention.tensorCoreSharedBytes(128, 256));
+        // The backward's largest (dq: 128 rows each of q and dOut, 64 each of k and v) fits an A100 block.
+        assertTrue(CudaAttention.tensorCoreSharedBytes(CudaAttention.MAX_HEAD_DIM, 384) <= 163 * 1024);
+        for (int headDim = 16; headDim <= CudaAttention.MAX_HEAD_DIM; headDim += 16) {
+            // A fragment load reads 4 consecutive words of 8 rows: they hit 32 banks when a row is 4 (mod 8) words.
+            int words = (headDim + CudaAttention.TENSOR_CORE_PAD) / 2;
+            Set<Integer> banks = new HashSet<>();
+            for (int row = 0; row < 8; row++) {
+                for (int word = 0; word < 4; word++) {
+                    banks.add((row * words + word) % 32);
+                }
+            }
+            assertEquals(32, banks.size(), "D = " + headDim);
+        }
     }
 
     @Test

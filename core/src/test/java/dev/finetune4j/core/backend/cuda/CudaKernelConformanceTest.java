@@ -236,17 +236,8 @@ class CudaKernelConformanceTest {
     void attentionTilesAgreeOnTailsCachesGroupsMasksAndHeadSizes() {
         // 1030 = 16 tiles of 64 and a tail of 6; the causal mask lets query tiles skip key tiles. Groups of 4.
         attentionAgrees("causal, T = S = 1030", 1, 4, 1, 1030, 1030, 0, 64, AttentionMask.causalOnly());
-        // A KV cache: 70 queries after 80 cached keys, groups of 8, D = 128, padding and packed segments. The query
-        // at position 80 of row 0 sees no key: its own key is padding and no other key shares its segment.
-        boolean[][] valid = new boolean[2][150];
-        int[][] segments = new int[2][150];
-        for (int j = 0; j < 150; j++) {
-            valid[0][j] = j >= 5 && j != 80;
-            valid[1][j] = j < 140;
-            segments[0][j] = j < 40 ? 1 : j < 80 ? 2 : j == 80 ? 3 : 4;
-            segments[1][j] = j < 100 ? 0 : 5;
-        }
-        attentionAgrees("cache, padding, segments", 2, 8, 1, 70, 150, 0, 128, new AttentionMask(true, valid, segments));
+        // A KV cache: 70 queries after 80 cached keys, groups of 8, D = 128, padding and packed segments.
+        attentionAgrees("cache, padding, segments", 2, 8, 1, 70, 150, 0, 128, paddingAndSegmentsOf150Keys());
         // Bidirectional, one query head per kv head, D = 33 (no multiple of 16), 67 = 64 + 3; every key of row 1
         // is padding, so none of its queries sees a key.
         boolean[][] sparse = new boolean[2][67];
@@ -260,20 +251,60 @@ class CudaKernelConformanceTest {
     }
 
     @Test
+    void bf16AttentionOnTensorCoresAgreesOnTailsCachesGroupsMasksAndHeadSizes() {
+        // bf16 q, k, v with D a multiple of 16 take the tensor-core kernels (128 queries or keys a block, dOut
+        // rounded to bf16 for the products). 200 = 128 + 72 queries and keys; groups of 4.
+        attentionAgrees("bf16, causal, T = S = 200", DType.BF16, 1, 4, 1, 200, 200, 0, 64, AttentionMask.causalOnly());
+        attentionAgrees("bf16, cache, padding, segments", DType.BF16, 2, 8, 1, 70, 150, 0, 128,
+                paddingAndSegmentsOf150Keys());
+        attentionAgrees("bf16, cache views, groups of 2", DType.BF16, 2, 8, 4, 40, 100, 28, 64,
+                AttentionMask.causalOnly());
+        boolean[][] sparse = new boolean[2][67];
+        for (int j = 0; j < 67; j++) {
+            sparse[0][j] = j % 3 != 1;
+        }
+        attentionAgrees("bf16, bidirectional, one query head per kv head, a row of padding", DType.BF16, 2, 3, 3, 67,
+                67, 0, 32, new AttentionMask(false, sparse, null));
+        // D = 40 is no multiple of 16: the f32 kernels take the bf16 inputs, converted.
+        attentionAgrees("bf16, D = 40 on the f32 kernels", DType.BF16, 1, 2, 1, 30, 30, 0, 40,
+                AttentionMask.causalOnly());
+    }
+
+    /**
+     * Two rows of 150 keys with padding and packed segments: the query at position 80 of row 0 sees no key, as its
+     * own key is padding and no other key shares its segment.
+     */
+    private static AttentionMask paddingAndSegmentsOf150Keys() {
+        boolean[][] valid = new boolean[2][150];
+        int[][] segments = new int[2][150];
+        for (int j = 0; j < 150; j++) {
+            valid[0][j] = j >= 5 && j != 80;
+            valid[1][j] = j < 140;
+            segments[0][j] = j < 40 ? 1 : j < 80 ? 2 : j == 80 ? 3 : 4;
+            segments[1][j] = j < 100 ? 0 : 5;
+        }
+        return new AttentionMask(true, valid, segments);
+    }
+
+    @Test
     void attentionBackwardIsTheSameOnEveryRun() {
-        // dk and dv add up 8 query heads and 11 query tiles, dq 11 key tiles: in a fixed order, without atomics.
-        Input[] inputs = in(Input.randn(70, 1, 8, 700, 64), Input.randn(71, 1, 1, 700, 64),
-                Input.randn(72, 1, 1, 700, 64), Input.randn(73, 1, 8, 700, 64));
-        int[][] outputs = out(d(1, 8, 700, 64), d(1, 8, 700), d(1, 8, 700, 64), d(1, 1, 700, 64), d(1, 1, 700, 64));
-        GpuTensors.KernelCall call = (be, x, o) -> {
-            be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1]);
-            be.attention().attentionBackward(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1], x[3],
-                    o[2], o[3], o[4]);
-        };
-        float[][] first = GpuTensors.run(device(), inputs, outputs, call);
-        float[][] second = GpuTensors.run(device(), inputs, outputs, call);
-        for (int i = 0; i < first.length; i++) {
-            GpuTensors.assertClose("attention run twice, tensor " + i, first[i], second[i], 0);
+        // dk and dv add up 8 query heads and 11 query tiles, dq 11 key tiles: in a fixed order, without atomics. The
+        // bf16 inputs take the tensor-core kernels.
+        for (DType type : new DType[]{DType.F32, DType.BF16}) {
+            Input[] inputs = in(Input.randn(70, 1, 8, 700, 64).as(type), Input.randn(71, 1, 1, 700, 64).as(type),
+                    Input.randn(72, 1, 1, 700, 64).as(type), Input.randn(73, 1, 8, 700, 64));
+            int[][] outputs = out(d(1, 8, 700, 64), d(1, 8, 700), d(1, 8, 700, 64), d(1, 1, 700, 64),
+                    d(1, 1, 700, 64));
+            GpuTensors.KernelCall call = (be, x, o) -> {
+                be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1]);
+                be.attention().attentionBackward(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1],
+                        x[3], o[2], o[3], o[4]);
+            };
+            float[][] first = GpuTensors.run(device(), inputs, outputs, call);
+            float[][] second = GpuTensors.run(device(), inputs, outputs, call);
+            for (int i = 0; i < first.length; i++) {
+                GpuTensors.assertClose("attention " + type + " run twice, tensor " + i, first[i], second[i], 0);
+            }
         }
     }
 
@@ -283,11 +314,17 @@ class CudaKernelConformanceTest {
      */
     private void attentionAgrees(String what, int batch, int heads, int kvHeads, int queries, int keys,
                                         int spareKeys, int headDim, AttentionMask mask) {
+        attentionAgrees(what, DType.F32, batch, heads, kvHeads, queries, keys, spareKeys, headDim, mask);
+    }
+
+    /** {@link #attentionAgrees} with q, k and v of {@code type} (dOut stays F32, as autograd hands it). */
+    private void attentionAgrees(String what, DType type, int batch, int heads, int kvHeads, int queries, int keys,
+                                 int spareKeys, int headDim, AttentionMask mask) {
         float scale = (float) (1 / Math.sqrt(headDim));
-        agree("attention, " + what, F32_TOLERANCE,
-                in(Input.randn(60, batch, heads, queries, headDim),
-                        Input.randn(61, batch, kvHeads, keys + spareKeys, headDim),
-                        Input.randn(62, batch, kvHeads, keys + spareKeys, headDim),
+        agree("attention, " + what, type == DType.F32 ? F32_TOLERANCE : BF16_TOLERANCE,
+                in(Input.randn(60, batch, heads, queries, headDim).as(type),
+                        Input.randn(61, batch, kvHeads, keys + spareKeys, headDim).as(type),
+                        Input.randn(62, batch, kvHeads, keys + spareKeys, headDim).as(type),
                         Input.randn(63, batch, heads, queries, headDim)),
                 out(d(batch, heads, queries, headDim), d(batch, heads, queries), d(batch, heads, queries, headDim),
                         d(batch, kvHeads, keys, headDim), d(batch, kvHeads, keys, headDim)), (be, x, o) -> {

@@ -181,6 +181,19 @@ class CudaLaunchContractTest {
                 randn(s, 1, 2, 80, 128).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, randn(s, 1, 4, 65, 128),
                 randn(s, 1, 4, 65), randn(s, 1, 4, 65, 128), f32(s, 1, 4, 65, 128), f32(s, 1, 2, 70, 128),
                 f32(s, 1, 2, 70, 128)));
+        // bf16 q, k, v take the tensor-core kernels (their own grids and shared memory sizes; D <= 64 a variant).
+        for (int hd : new int[]{64, 128}) {
+            c.put("attention.attention bf16 D=" + hd + " over a cache view", (k, s) -> k.attention().attention(
+                    randn(s, DType.BF16, 1, 4, 65, hd), randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70),
+                    randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f,
+                    f32(s, 1, 4, 65, hd), f32(s, 1, 4, 65)));
+            c.put("attention.attentionBackward bf16 D=" + hd + " over a cache view", (k, s) -> k.attention()
+                    .attentionBackward(randn(s, DType.BF16, 1, 4, 65, hd),
+                            randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70),
+                            randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f,
+                            randn(s, 1, 4, 65, hd), randn(s, 1, 4, 65), randn(s, 1, 4, 65, hd), f32(s, 1, 4, 65, hd),
+                            f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd)));
+        }
         c.put("embedding.gather", (k, s) -> k.embedding().gather(randn(s, DType.BF16, 10, 16), ids(), f32(s, 6, 16)));
         c.put("embedding.scatterAdd", (k, s) -> k.embedding().scatterAdd(randn(s, 6, 16), ids(), f32(s, 10, 16)));
         for (DType type : new DType[]{DType.F32, DType.BF16}) {

@@ -89,9 +89,10 @@ final class EmulatedKernels {
                 Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
                 Files.writeString(dir.resolve("kernels.cpp"), library);
                 Path partial = dir.resolve("libkernels.so.partial");
-                List<String> command = List.of(gpp.toString(), "-std=c++17", "-O2", "-ffp-contract=off", "-fPIC",
-                        "-shared", "-fvisibility=hidden", "-Wall", "-Wno-unknown-pragmas", "-Wno-unused-function",
-                        "-o", partial.toString(), "kernels.cpp");
+                // Kernels read bf16 pairs as 32-bit words and floats as 16-byte vectors, as CUDA allows.
+                List<String> command = List.of(gpp.toString(), "-std=c++17", "-O2", "-ffp-contract=off",
+                        "-fno-strict-aliasing", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall",
+                        "-Wno-unknown-pragmas", "-Wno-unused-function", "-o", partial.toString(), "kernels.cpp");
                 Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
                 String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {

@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -38,5 +40,31 @@ class KernelSourcesCompileTest {
         for (String family : KernelSources.FAMILIES) {
             assertTrue(Files.readString(dir.resolve(family + ".ptx")).contains(".entry"), family + " has no kernel");
         }
+    }
+
+    /**
+     * The attention kernels hold their tiles' accumulators in registers (the tensor-core ones up to 237 of 255 at
+     * D = 128): a change that makes ptxas spill them to local memory fails here instead of slowing the GPU run.
+     */
+    @Test
+    void attentionKernelsDoNotSpillRegistersOnHopper(@TempDir Path dir) throws Exception {
+        Path nvcc = Tools.onPath("nvcc").orElse(null);
+        Assumptions.assumeTrue(nvcc != null, "nvcc is not on the PATH: the CUDA sources are not compiled here");
+        Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
+        Path source = Files.writeString(dir.resolve("attention.cu"), KernelSources.read("attention.cu"));
+        Process p = new ProcessBuilder(nvcc.toString(), "-arch=sm_90", "--std=c++17", "--fmad=false", "-cubin",
+                "-Xptxas", "-v", "-o", dir.resolve("attention.cubin").toString(), source.toString())
+                .redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc did not finish on attention.cu");
+        assertEquals(0, p.exitValue(), log);
+        Matcher spills = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads").matcher(log);
+        int kernels = 0;
+        while (spills.find()) {
+            kernels++;
+            assertEquals("0 bytes spill stores, 0 bytes spill loads", spills.group(), log);
+        }
+        assertEquals(KernelSignatures.parse("attention.cu", KernelSources.read("attention.cu"),
+                KernelSources.read(KernelSources.COMMON)).size(), kernels, log);
     }
 }

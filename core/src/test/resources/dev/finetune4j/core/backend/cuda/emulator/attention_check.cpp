@@ -1,7 +1,10 @@
 // Runs attention.cu's kernels under cuda_emulation.h on one random problem and compares every output with attention
-// computed from its definition in double precision. Arguments: B H Hkv T S D causal masks spareKeys, where masks is
-// 0 (none), 1 (padding keys, three packed segments, and query 0 of row 0 seeing no key) or 2 (as 1, and no key at
-// all in row 1); k and v are the first S positions of buffers of S + spareKeys. Exit status 0 when all agree.
+// computed from its definition in double precision. Arguments: B H Hkv T S D causal masks spareKeys bf16, where masks
+// is 0 (none), 1 (padding keys, three packed segments, and query 0 of row 0 seeing no key) or 2 (as 1, and no key at
+// all in row 1); k and v are the first S positions of buffers of S + spareKeys. With bf16 = 0 the f32 kernels run,
+// forward and backward, and must agree within 1e-5; with bf16 = 1 q, k, v and dOut are rounded to bf16 (the
+// definition takes the rounded values) and the tensor-core kernels run, whose probabilities and score gradients
+// enter their second products as bf16: all must agree within 1e-2. Exit status 0 when all agree.
 #include "cuda_emulation.h"
 #include "common.cuh"
 #include "attention_emulated.cu"  // attention.cu, written next to this file by CudaAttentionEmulationTest
@@ -19,15 +22,24 @@ double compare(const char* name, const std::vector<float>& got, const std::vecto
     std::printf("  %-5s relative error %.2e\n", name, worst / scale);
     return worst / scale;
 }
+
+// bits[i] = x[i] rounded to bf16, and x[i] = that bf16 value, so the definition sees what the kernel reads.
+void round_to_bf16(std::vector<float>& x, std::vector<unsigned short>& bits) {
+    for (size_t i = 0; i < x.size(); ++i) {
+        bits[i] = float_to_bf16(x[i]);
+        x[i] = bf16_to_float(bits[i]);
+    }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 10) {
-        std::fprintf(stderr, "usage: attention_check B H Hkv T S D causal masks spareKeys\n");
+    if (argc != 11) {
+        std::fprintf(stderr, "usage: attention_check B H Hkv T S D causal masks spareKeys bf16\n");
         return 2;
     }
-    int a[9];
-    for (int i = 0; i < 9; ++i) a[i] = std::atoi(argv[i + 1]);
+    int a[10];
+    for (int i = 0; i < 10; ++i) a[i] = std::atoi(argv[i + 1]);
+    const bool bf16 = a[9] != 0;
     const int B = a[0], H = a[1], Hkv = a[2], T = a[3], S = a[4], D = a[5], causal = a[6], masks = a[7];
     const int Sb = S + a[8];
     std::mt19937 rng(42);
@@ -39,6 +51,13 @@ int main(int argc, char** argv) {
     };
     std::vector<float> q = randn((size_t) B * H * T * D), k = randn((size_t) B * Hkv * Sb * D);
     std::vector<float> v = randn(k.size()), dOut = randn(q.size());
+    std::vector<unsigned short> q16(q.size()), k16(k.size()), v16(v.size()), dOut16(dOut.size());
+    if (bf16) {
+        round_to_bf16(q, q16);
+        round_to_bf16(k, k16);
+        round_to_bf16(v, v16);
+        round_to_bf16(dOut, dOut16);
+    }
     std::vector<unsigned char> valid((size_t) B * S, 1);
     std::vector<int> seg((size_t) B * S, 0);
     for (int b = 0; masks && b < B; ++b) {
@@ -59,19 +78,40 @@ int main(int argc, char** argv) {
     // Outputs start at 7 so that an element no kernel writes is an error.
     std::vector<float> out(q.size(), 7), lse((size_t) B * H * T, 7), delta(lse.size(), 7), dq(q.size(), 7);
     std::vector<float> dk((size_t) B * Hkv * S * D, 7), dv(dk.size(), 7);
-    const long long queryTiles = (T + ATT_TILE - 1) / ATT_TILE, keyTiles = (S + ATT_TILE - 1) / ATT_TILE;
-    launch(B * H * queryTiles, [&] {
-        attention_forward(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, out.data(), lse.data());
-    });
-    launch((B * H * T + 7) / 8, [&] { attention_delta(out.data(), dOut.data(), d, delta.data()); });
-    launch(B * Hkv * keyTiles, [&] {
-        attention_backward_kv(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
-                              delta.data(), dOut.data(), dk.data(), dv.data());
-    });
-    launch(B * H * queryTiles, [&] {
-        attention_backward_q(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
-                             delta.data(), dOut.data(), dq.data());
-    });
+    if (bf16) {
+        const long long queryTiles = (T + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
+        const long long keyTiles = (S + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
+        // As CudaAttention chooses: the *_d64 variants up to D = 64.
+        auto forward = D <= 8 * ATT_TC_OUT_TILES_D64 ? attention_forward_bf16_d64 : attention_forward_bf16;
+        auto backwardKv = D <= 8 * ATT_TC_OUT_TILES_D64 ? attention_backward_kv_bf16_d64 : attention_backward_kv_bf16;
+        launch(B * H * queryTiles, [&] {
+            forward(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, out.data(), lse.data());
+        });
+        launch((B * H * T + 7) / 8, [&] { attention_delta(out.data(), dOut.data(), d, delta.data()); });
+        launch(B * Hkv * keyTiles, [&] {
+            backwardKv(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, lse.data(),
+                       delta.data(), dOut16.data(), dk.data(), dv.data());
+        });
+        launch(B * H * queryTiles, [&] {
+            attention_backward_q_bf16(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg,
+                                      lse.data(), delta.data(), dOut16.data(), dq.data());
+        });
+    } else {
+        const long long queryTiles = (T + ATT_TILE - 1) / ATT_TILE, keyTiles = (S + ATT_TILE - 1) / ATT_TILE;
+        launch(B * H * queryTiles, [&] {
+            attention_forward(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, out.data(),
+                              lse.data());
+        });
+        launch((B * H * T + 7) / 8, [&] { attention_delta(out.data(), dOut.data(), d, delta.data()); });
+        launch(B * Hkv * keyTiles, [&] {
+            attention_backward_kv(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
+                                  delta.data(), dOut.data(), dk.data(), dv.data());
+        });
+        launch(B * H * queryTiles, [&] {
+            attention_backward_q(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
+                                 delta.data(), dOut.data(), dq.data());
+        });
+    }
 
     std::vector<double> wOut(out.size()), wLse(lse.size()), wDq(dq.size()), wDk(dk.size()), wDv(dv.size());
     const int group = H / Hkv, past = S - T;
@@ -119,9 +159,9 @@ int main(int argc, char** argv) {
             }
         }
     }
-    std::printf("B %d, H %d, Hkv %d, T %d, S %d, D %d, causal %d, masks %d, spare keys %d (%d queries see no key)\n",
-                B, H, Hkv, T, S, D, causal, masks, a[8], blind);
+    std::printf("B %d, H %d, Hkv %d, T %d, S %d, D %d, causal %d, masks %d, spare keys %d, %s (%d queries see no"
+                " key)\n", B, H, Hkv, T, S, D, causal, masks, a[8], bf16 ? "bf16 on tensor cores" : "f32", blind);
     double worst = std::max({compare("out", out, wOut), compare("lse", lse, wLse), compare("dq", dq, wDq),
                              compare("dk", dk, wDk), compare("dv", dv, wDv)});
-    return worst <= 1e-5 ? 0 : 1;
+    return worst <= (bf16 ? 1e-2 : 1e-5) ? 0 : 1;
 }

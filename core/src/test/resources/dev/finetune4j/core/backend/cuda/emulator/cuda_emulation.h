@@ -2,10 +2,11 @@
 // are fibers (ucontext) on one OS thread, switched only at barriers, in a fresh random order every phase, so that a
 // missing barrier shows up as a read of stale or NaN-poisoned shared memory, and a barrier that not every thread
 // reaches stops the run with a message. Covers what the kernel families use: threadIdx.x, blockIdx.x, blockDim.x,
-// gridDim.x (one-dimensional launches), __syncthreads, __syncwarp, __shfl_xor_sync of 4- and 8-byte values, static
-// __shared__ arrays (function statics: one block runs at a time), dynamic shared memory (a kernel's extern
-// __shared__ line is replaced by a pointer to g_shared before compiling), __constant__ data, atomicAdd, the bit
-// casts and rounding intrinsics, and common.cuh's half conversions (FINETUNE4J_EMULATION selects plain C++ ones).
+// gridDim.x (one-dimensional launches), __syncthreads, __syncwarp, __shfl_xor_sync of 4- and 8-byte values, the
+// tensor cores' bf16 mma.m16n8k16 (emu_mma_m16n8k16_bf16), static __shared__ arrays (function statics: one block
+// runs at a time), dynamic shared memory (a kernel's extern __shared__ line is replaced by a pointer to g_shared
+// before compiling), __constant__ data, atomicAdd, the bit casts and rounding intrinsics, and common.cuh's half
+// conversions (FINETUNE4J_EMULATION selects plain C++ ones).
 #pragma once
 // Fibers switch with _setjmp/_longjmp (no signal-mask system call per switch, unlike swapcontext); the fortified
 // longjmp refuses to jump to another stack, so fortification is off for this translation unit.
@@ -188,6 +189,56 @@ inline unsigned short emu_float_to_half(float f) {
     unsigned short h;
     std::memcpy(&h, &v, 2);
     return h;
+}
+
+namespace emu {
+// One lane's operands of a warp-wide matrix product, posted for the other lanes of its warp.
+struct MmaOperands {
+    unsigned a[4];
+    unsigned b[2];
+};
+inline MmaOperands mma_operands[kMaxThreads];
+
+inline float bf16_bits(unsigned short b) { return __uint_as_float((unsigned) b << 16); }
+}  // namespace emu
+
+// PTX's mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 (c += a b, A 16 x 16, B 16 x 8, f32 C), executed by the
+// 32 lanes of a warp together as on the device: every lane posts its A and B registers, the warp meets, each lane
+// assembles A and B from the PTX ISA's fragment layout and computes its own four elements of C, and the warp meets
+// again before the posts are overwritten. For lane = 4 g + t, with two bf16 a register (low half first):
+// a[0] = A[g][2t, 2t+1], a[1] = A[g+8][2t, 2t+1], a[2] = A[g][2t+8, 2t+9], a[3] = A[g+8][2t+8, 2t+9];
+// b[0] = B[2t, 2t+1][g], b[1] = B[2t+8, 2t+9][g]; c[0], c[1] = C[g][2t, 2t+1], c[2], c[3] = C[g+8][2t, 2t+1].
+// The bf16 products are exact in f32; they are added in k order in f32 (the hardware's order of additions is not
+// specified, so results may differ from it in the last bits).
+inline void emu_mma_m16n8k16_bf16(float c[4], const unsigned a[4], const unsigned b[2]) {
+    using emu::bf16_bits;
+    emu::MmaOperands& mine = emu::mma_operands[emu::current];
+    std::memcpy(mine.a, a, sizeof mine.a);
+    std::memcpy(mine.b, b, sizeof mine.b);
+    __syncwarp();
+    const int base = emu::current / emu::kWarp * emu::kWarp;
+    float A[16][16], B[16][8];
+    for (int lane = 0; lane < emu::kWarp; ++lane) {
+        const emu::MmaOperands& o = emu::mma_operands[base + lane];
+        const int g = lane / 4, t = lane % 4;
+        for (int half = 0; half < 2; ++half) {  // the register's low and high bf16
+            const int shift = 16 * half;
+            A[g][2 * t + half] = bf16_bits((unsigned short) (o.a[0] >> shift));
+            A[g + 8][2 * t + half] = bf16_bits((unsigned short) (o.a[1] >> shift));
+            A[g][2 * t + 8 + half] = bf16_bits((unsigned short) (o.a[2] >> shift));
+            A[g + 8][2 * t + 8 + half] = bf16_bits((unsigned short) (o.a[3] >> shift));
+            B[2 * t + half][g] = bf16_bits((unsigned short) (o.b[0] >> shift));
+            B[2 * t + 8 + half][g] = bf16_bits((unsigned short) (o.b[1] >> shift));
+        }
+    }
+    const int g = emu::current % emu::kWarp / 4, t = emu::current % 4;
+    for (int e = 0; e < 4; ++e) {
+        const int row = g + 8 * (e / 2), col = 2 * t + e % 2;
+        float sum = c[e];
+        for (int k = 0; k < 16; ++k) sum += A[row][k] * B[k][col];
+        c[e] = sum;
+    }
+    __syncwarp();
 }
 
 namespace emu {
