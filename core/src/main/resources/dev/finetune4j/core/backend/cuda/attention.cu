@@ -450,6 +450,25 @@ __device__ __forceinline__ float quad_sum(float v) {
     return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
+// The tensor-core kernels' tile of ATT_TC_ROWS queries of one head (query_tile), its batch b, its rows (fewer in the
+// last tile) and where the K and V rows of the head's kv head start (grouped-query: query head h reads kv head
+// h / (H / Hkv)). Offsets, not pointers: KernelSignatures reads every struct of a family as a possible argument.
+struct BfTile {
+    long long bh, q0, b, kStart, vStart;
+    int rows;
+};
+
+__device__ __forceinline__ BfTile bf16_query_tile(const Dims& d) {
+    BfTile t;
+    query_tile(d, ATT_TC_ROWS, &t.bh, &t.q0);
+    t.b = t.bh / d.H;
+    long long kvHead = t.bh % d.H / (d.H / d.Hkv);
+    t.kStart = t.b * d.kBatch + kvHead * d.kHead;
+    t.vStart = t.b * d.vBatch + kvHead * d.vHead;
+    t.rows = (int) min((long long) ATT_TC_ROWS, d.T - t.q0);
+    return t;
+}
+
 // (f32 twin: attention_forward) out = softmax(scores) v and lse with scores = scale q.k (masked: -inf); a query
 // that sees no key gets 0 and -inf. q, k, v bf16 (k, v rows 16-byte aligned), D a multiple of 16 up to 8 OUT; the
 // probabilities enter p v rounded to bf16, their sum l stays f32. Grid: B * H * ceil(T / ATT_TC_ROWS) blocks.
@@ -464,12 +483,11 @@ __device__ __forceinline__ void forward_bf16(
     unsigned short* vs = ks + ATT_TILE * ld;
     const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
     const int r0 = 16 * warp;  // the warp's first query row in the tile; this lane holds r0 + g and r0 + g + 8
-    long long bh, q0;
-    query_tile(d, ATT_TC_ROWS, &bh, &q0);
-    long long b = bh / d.H, kvHead = bh % d.H / (d.H / d.Hkv);
-    const unsigned short* kh = k + b * d.kBatch + kvHead * d.kHead;
-    const unsigned short* vh = v + b * d.vBatch + kvHead * d.vHead;
-    int qn = (int) min((long long) ATT_TC_ROWS, d.T - q0);
+    BfTile tile = bf16_query_tile(d);
+    const long long bh = tile.bh, q0 = tile.q0, b = tile.b;
+    const unsigned short* kh = k + tile.kStart;
+    const unsigned short* vh = v + tile.vStart;
+    const int qn = tile.rows;
     load_bf16_rows(qs, ld, q + (bh * d.T + q0) * D, qn, ATT_TC_ROWS, D);  // visible after the loop's first barrier
     Slot query[2];
     float m[2], l[2], acc[OUT][4];
@@ -726,12 +744,11 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
     unsigned short* vs = ks + ATT_TILE * ld;
     const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
     const int r0 = 16 * warp;  // the warp's first query row in the tile; this lane holds r0 + g and r0 + g + 8
-    long long bh, q0;
-    query_tile(d, ATT_TC_ROWS, &bh, &q0);
-    long long b = bh / d.H, kvHead = bh % d.H / (d.H / d.Hkv);
-    const unsigned short* kh = k + b * d.kBatch + kvHead * d.kHead;
-    const unsigned short* vh = v + b * d.vBatch + kvHead * d.vHead;
-    int qn = (int) min((long long) ATT_TC_ROWS, d.T - q0);
+    BfTile tile = bf16_query_tile(d);
+    const long long bh = tile.bh, q0 = tile.q0, b = tile.b;
+    const unsigned short* kh = k + tile.kStart;
+    const unsigned short* vh = v + tile.vStart;
+    const int qn = tile.rows;
     load_bf16_rows(qs, ld, q + (bh * d.T + q0) * D, qn, ATT_TC_ROWS, D);  // visible after the loop's first barrier
     load_bf16_rows(dos, ld, dOut + (bh * d.T + q0) * D, qn, ATT_TC_ROWS, D);
     Slot query[2];
