@@ -458,6 +458,16 @@ struct BfTile {
     int rows;
 };
 
+// Stages kn rows of K and of V (from kh and vh) in shared memory once every warp is done with the previous ones,
+// and makes them visible to the whole block.
+__device__ __forceinline__ void stage_kv_tile(unsigned short* ks, unsigned short* vs, int ld, const unsigned short* kh,
+                                              const unsigned short* vh, int kn, int D) {
+    __syncthreads();
+    load_bf16_rows(ks, ld, kh, kn, ATT_TILE, D);
+    load_bf16_rows(vs, ld, vh, kn, ATT_TILE, D);
+    __syncthreads();
+}
+
 __device__ __forceinline__ BfTile bf16_query_tile(const Dims& d) {
     BfTile t;
     query_tile(d, ATT_TC_ROWS, &t.bh, &t.q0);
@@ -502,10 +512,7 @@ __device__ __forceinline__ void forward_bf16(
     long long keys = visible_keys(d, causal, q0, qn);
     for (long long k0 = 0; k0 < keys; k0 += ATT_TILE) {
         int kn = (int) min((long long) ATT_TILE, d.S - k0);
-        __syncthreads();  // every warp is done with the previous k and v tiles
-        load_bf16_rows(ks, ld, kh + k0 * D, kn, ATT_TILE, D);
-        load_bf16_rows(vs, ld, vh + k0 * D, kn, ATT_TILE, D);
-        __syncthreads();
+        stage_kv_tile(ks, vs, ld, kh + k0 * D, vh + k0 * D, kn, D);
         float s[ATT_TC_SCORE_TILES][4] = {};
         mma_abt(qs, ks, ld, D, r0, s);
 #pragma unroll
@@ -766,10 +773,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
     long long keys = visible_keys(d, causal, q0, qn);
     for (long long k0 = 0; k0 < keys; k0 += ATT_TILE) {
         int kn = (int) min((long long) ATT_TILE, d.S - k0);
-        __syncthreads();  // every warp is done with the previous k and v tiles
-        load_bf16_rows(ks, ld, kh + k0 * D, kn, ATT_TILE, D);
-        load_bf16_rows(vs, ld, vh + k0 * D, kn, ATT_TILE, D);
-        __syncthreads();
+        stage_kv_tile(ks, vs, ld, kh + k0 * D, vh + k0 * D, kn, D);
         float s[ATT_TC_SCORE_TILES][4] = {}, dp[ATT_TC_SCORE_TILES][4] = {};
         mma_abt(qs, ks, ld, D, r0, s);  // rows: queries, columns: keys
         mma_abt(dos, vs, ld, D, r0, dp);
