@@ -17,12 +17,13 @@ final class Bf16Boundaries {
     }
 
     /**
-     * An operand as a bf16 kernel reads it: under {@link Precision#BF16_MIXED} a float32 or NF4 {@code t} (may be
-     * null) is rounded, or dequantized, into a new bf16 tensor (not recorded); {@code t} itself, often a
-     * parameter's master copy, is never changed. bf16 and f16 tensors, and {@link Precision#F32}, return {@code t}.
+     * An operand as a bf16 kernel reads it: under {@link Precision#BF16_MIXED} a float32 {@code t} (may be null) is
+     * rounded into a new bf16 tensor (not recorded); {@code t} itself, often a parameter's master copy, is never
+     * changed. bf16, f16 and NF4 tensors (a product dequantizes an NF4 weight a block at a time, to bf16 beside a bf16
+     * operand), and {@link Precision#F32}, return {@code t}.
      */
     static Tensor operand(Tensor t, Precision precision) {
-        if (t == null || precision != Precision.BF16_MIXED || (t.dtype() != DType.F32 && t.dtype() != DType.NF4)) {
+        if (t == null || precision != Precision.BF16_MIXED || t.dtype() != DType.F32) {
             return t;
         }
         return t.to(DType.BF16);
@@ -30,8 +31,8 @@ final class Bf16Boundaries {
 
     /**
      * Frees {@code cast} when {@link #operand} made it from {@code original}: a weight's bf16 cast serves one
-     * product, and the backward casts again, so that a step does not keep a bf16 copy of every frozen float32 or
-     * NF4 weight it used (QLoRA would keep its base model in bf16 after all).
+     * product, and the backward casts again, so that a step does not keep a bf16 copy of every frozen float32
+     * weight it used.
      */
     static void releaseCast(Tensor cast, Tensor original) {
         if (cast != original) {

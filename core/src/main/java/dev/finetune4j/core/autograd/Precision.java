@@ -18,10 +18,10 @@ package dev.finetune4j.core.autograd;
  *   <li><b>Operands cast to bf16</b>: every float32 operand of a product (inputs, weights, biases, LoRA's A and
  *       B), the weight and bias of a norm, and attention's q, k and v. The cast is a new tensor: a parameter is
  *       never rounded in place, so trainable weights keep their float32 master values, and their gradients flow
- *       back to those masters in float32. An NF4 weight (QLoRA) is dequantized to bf16 the same way, as
- *       bitsandbytes does for its bf16 compute dtype. A weight's cast serves one product and is freed after it (the
- *       backward casts again). Operands already stored as bf16 or f16 (a checkpoint's frozen weights) are read as
- *       they are.</li>
+ *       back to those masters in float32. A weight's cast serves one product and is freed after it (the backward
+ *       casts again). An NF4 weight (QLoRA) multiplies as bf16 values, as bitsandbytes does for its bf16 compute
+ *       dtype: the product dequantizes it a block of rows at a time and rounds the block to bf16 beside its bf16
+ *       operand. Operands already stored as bf16 or f16 (a checkpoint's frozen weights) are read as they are.</li>
  *   <li><b>Float32</b>: accumulation inside every kernel; elementwise arithmetic and broadcasting (the residual
  *       stream, as Megatron-LM's {@code fp32_residual_connection}), reductions, softmax and log-softmax,
  *       cross-entropy and the losses, dropout, concatenation; the gradients of the backward pass (of activations

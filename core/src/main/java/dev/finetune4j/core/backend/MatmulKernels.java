@@ -13,7 +13,9 @@ public interface MatmulKernels {
      * <p>{@code c}: (..., M, N) contiguous; its leading dimensions are the batch. {@code a}: (..., M, K), or
      * (..., K, M) when {@code transposeA}; {@code b}: (..., K, N), or (..., N, K) when {@code transposeB}. Each
      * of {@code a} and {@code b} either has the batch dimensions of {@code c} or is a plain matrix (rank 2)
-     * shared by every batch. {@code a} and {@code b} are contiguous; {@code c} aliases neither.
+     * shared by every batch. {@code a} and {@code b} are contiguous; {@code c} aliases neither. An NF4 {@code b}
+     * (a shared weight matrix) is dequantized a block of rows at a time, and each block rounded to bf16 when
+     * {@code a} is bf16, so that the product is that of the weight's bf16 values.
      *
      * @param a the left operand
      * @param transposeA whether {@code a} is stored transposed

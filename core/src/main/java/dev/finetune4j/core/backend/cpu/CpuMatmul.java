@@ -2,6 +2,7 @@ package dev.finetune4j.core.backend.cpu;
 
 import dev.finetune4j.core.backend.MatmulKernels;
 import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.DTypeConversions;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.function.IntConsumer;
@@ -47,9 +48,11 @@ final class CpuMatmul implements MatmulKernels {
         boolean scratch = accumulate && alpha != 1f;
         float[] target = scratch ? new float[cv.length] : cv;
         boolean add = accumulate && !scratch;
-        FrozenWeights.Entry frozen = bStride == 0 ? FrozenWeights.of(b) : null;
+        // an NF4 weight beside a bf16 operand multiplies as bf16 values: converted by blocks, not from the float32 cache
+        boolean nf4AsBf16 = b.dtype() == DType.NF4 && a.dtype() == DType.BF16;
+        FrozenWeights.Entry frozen = bStride == 0 && !nf4AsBf16 ? FrozenWeights.of(b) : null;
         if (bStride == 0 && frozen == null && b.dtype() == DType.NF4) {
-            byConvertedBlocks(av, transposeA, b, transposeB, target, m, n, k, batch, add);
+            byConvertedBlocks(av, transposeA, b, nf4AsBf16, transposeB, target, m, n, k, batch, add);
         } else if (bStride == 0 && frozen == null && (b.dtype() != DType.F32 || b.numel() > BLOCK_FLOATS)) {
             // a bf16/f16 weight, or a float32 one too large for the frozen-weight cache, is packed from where it is
             // stored (converted as it is packed) rather than copied whole onto the heap at every call
@@ -78,12 +81,12 @@ final class CpuMatmul implements MatmulKernels {
 
     /**
      * {@code target (+)= op(a) op(b)} for an NF4 matrix {@code b} beyond the frozen-weight cache, dequantized a block
-     * of rows at a time ({@value #BLOCK_FLOATS} floats), so it is never dequantized as a whole. With
-     * {@code transposeB} (x W^T) a block of W's rows gives a block of output columns; without it (dy W) a block of
-     * W's rows meets the matching columns of {@code a}.
+     * of rows at a time ({@value #BLOCK_FLOATS} floats), so it is never dequantized as a whole, each block rounded to
+     * bf16 when {@code asBf16}. With {@code transposeB} (x W^T) a block of W's rows gives a block of output columns;
+     * without it (dy W) a block of W's rows meets the matching columns of {@code a}.
      */
-    private void byConvertedBlocks(float[] av, boolean transposeA, Tensor b, boolean transposeB, float[] target,
-                                   int m, int n, int k, int batch, boolean add) {
+    private void byConvertedBlocks(float[] av, boolean transposeA, Tensor b, boolean asBf16, boolean transposeB,
+                                   float[] target, int m, int n, int k, int batch, boolean add) {
         int rows = m * batch;
         if (transposeA && batch > 1) {
             throw new IllegalArgumentException("a transposed batched left operand with an NF4 right operand is not supported");
@@ -92,7 +95,7 @@ final class CpuMatmul implements MatmulKernels {
             int block = Math.max(1, Math.min(n, BLOCK_FLOATS / Math.max(1, k)));
             for (int j0 = 0; j0 < n; j0 += block) {
                 int cols = Math.min(block, n - j0);
-                float[] w = CpuTensors.rows(b, j0, cols);
+                float[] w = rounded(CpuTensors.rows(b, j0, cols), asBf16);
                 float[] part = new float[rows * cols];
                 kernel.gemm(av, 0, transposeA, w, 0, true, part, 0, rows, cols, k, false);
                 for (int r = 0; r < rows; r++) {
@@ -106,11 +109,21 @@ final class CpuMatmul implements MatmulKernels {
             int block = Math.max(1, Math.min(k, BLOCK_FLOATS / Math.max(1, n)));
             for (int k0 = 0; k0 < k; k0 += block) {
                 int inner = Math.min(block, k - k0);
-                float[] w = CpuTensors.rows(b, k0, inner);
+                float[] w = rounded(CpuTensors.rows(b, k0, inner), asBf16);
                 float[] aPart = columns(av, transposeA, rows, k, k0, inner);
                 kernel.gemm(aPart, 0, false, w, 0, false, target, 0, rows, n, inner, add || k0 > 0);
             }
         }
+    }
+
+    /** {@code values} rounded to bf16 in place when {@code asBf16}; returns them. */
+    private static float[] rounded(float[] values, boolean asBf16) {
+        if (asBf16) {
+            for (int i = 0; i < values.length; i++) {
+                values[i] = DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(values[i]));
+            }
+        }
+        return values;
     }
 
     /** Columns {@code [k0, k0 + count)} of op(a) (rows, k) as a (rows, count) matrix. */

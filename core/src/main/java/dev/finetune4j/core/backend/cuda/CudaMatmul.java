@@ -79,22 +79,25 @@ final class CudaMatmul implements MatmulKernels {
         int lda = transposeA ? m : k;
         long strideA = a.rank() == 2 ? 0 : (long) m * k;
         int opA = transposeA ? Cublas.OP_T : Cublas.OP_N;
-        rt.gemms.count(Cublas.R_32F, m, n, k, batches);
+        // beside a bf16 operand the weight multiplies as bf16 values, on the tensor cores (MatmulKernels)
+        DType type = a.dtype() == DType.BF16 ? DType.BF16 : DType.F32;
+        int cublasType = gemmType(type);
+        rt.gemms.count(cublasType, m, n, k, batches);
         try (Scratch s = rt.scratch()) {
-            long ap = operand(s, a, DType.F32);
-            long block = s.buffer((long) rowsPerBlock * cols * Float.BYTES);
+            long ap = operand(s, a, type);
+            long block = s.buffer((long) rowsPerBlock * cols * type.byteSize());
             for (int r0 = 0; r0 < rowsTotal; r0 += rowsPerBlock) {
                 int rows = Math.min(rowsPerBlock, rowsTotal - r0);
-                CudaQuantization.dequantize(rt, w, (long) r0 * cols, (long) rows * cols, block);
+                CudaQuantization.dequantize(rt, w, (long) r0 * cols, (long) rows * cols, block, type);
                 rt.context.enter();
                 if (transposeB) {
                     rt.cublas.gemmStridedBatched(rt.cublasHandle, Cublas.OP_T, opA, rows, m, k, alpha, block,
-                            Cublas.R_32F, k, 0, ap, Cublas.R_32F, lda, strideA, accumulate ? 1f : 0f,
+                            cublasType, k, 0, ap, cublasType, lda, strideA, accumulate ? 1f : 0f,
                             rt.output(c) + (long) r0 * Float.BYTES, n, (long) m * n, batches);
                 } else {
-                    long aBlock = ap + (long) r0 * (transposeA ? m : 1) * Float.BYTES;
+                    long aBlock = ap + (long) r0 * (transposeA ? m : 1) * type.byteSize();
                     rt.cublas.gemmStridedBatched(rt.cublasHandle, Cublas.OP_N, opA, n, m, rows, alpha, block,
-                            Cublas.R_32F, n, 0, aBlock, Cublas.R_32F, lda, strideA, accumulate || r0 > 0 ? 1f : 0f,
+                            cublasType, n, 0, aBlock, cublasType, lda, strideA, accumulate || r0 > 0 ? 1f : 0f,
                             rt.output(c), n, (long) m * n, batches);
                 }
             }

@@ -46,16 +46,19 @@ final class CudaQuantization implements QuantizationKernels {
         if (dst.dtype() != DType.F32 || !dst.isContiguous()) {
             throw new IllegalArgumentException("NF4 dequantizes into a contiguous F32 tensor, got " + dst);
         }
-        dequantize(rt, src, first, dst.numel(), rt.address(dst));
+        dequantize(rt, src, first, dst.numel(), rt.address(dst), DType.F32);
     }
 
-    /** Writes values {@code [first, first + count)} of the NF4 tensor {@code src} as float32 at device address {@code out}. */
-    static void dequantize(CudaRuntime rt, Tensor src, long first, long count, long out) {
+    /**
+     * Writes values {@code [first, first + count)} of the NF4 tensor {@code src} as {@code outType} (F32 or BF16) at
+     * device address {@code out}.
+     */
+    static void dequantize(CudaRuntime rt, Tensor src, long first, long count, long out, DType outType) {
         if (first < 0 || first + count > src.numel()) {
             throw new IndexOutOfBoundsException("values [" + first + ", " + (first + count) + ") of " + src);
         }
         try (KernelArgs k = new KernelArgs()) {
-            k.ptr(rt.address(src)).i64(src.numel()).i64(first).i64(count).ptr(out);
+            k.ptr(rt.address(src)).i64(src.numel()).i64(first).i64(count).ptr(out).i32(outType.ordinal());
             rt.kernels.launchOver("quantization", "nf4_dequantize", count, k);
         }
     }

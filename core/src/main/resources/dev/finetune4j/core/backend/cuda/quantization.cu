@@ -81,13 +81,14 @@ extern "C" __global__ void nf4_codes(const void* src, int srcType, long long src
     }
 }
 
-// out[j] = value first + j of the n values in q, for j < count.
+// out[j] = value first + j of the n values in q, for j < count, stored as outType (F32, or BF16 for a product
+// with a bf16 operand).
 extern "C" __global__ void nf4_dequantize(const unsigned char* q, long long n, long long first, long long count,
-                                          float* out) {
+                                          void* out, int outType) {
     FOR_EACH(j, count) {
         long long i = first + j;
         unsigned char packed = q[nf4_codes_at(n) + (i >> 1)];
         int code = (i & 1) == 0 ? (packed >> 4) & 0xF : packed & 0xF;
-        out[j] = NF4_CODE[code] * nf4_block_max(q, n, i / NF4_BLOCK);
+        store_f(out, outType, j, NF4_CODE[code] * nf4_block_max(q, n, i / NF4_BLOCK));
     }
 }

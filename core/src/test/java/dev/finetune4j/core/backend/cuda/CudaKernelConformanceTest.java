@@ -86,6 +86,10 @@ class CudaKernelConformanceTest {
             agree("gemm with an nf4 weight tb=" + tb, F32_TOLERANCE, in(Input.randn(61, 9, 96),
                     Input.randn(62, 96, 96)), out(d(9, 96)), (be, x, o) ->
                     be.matmul().gemm(x[0], false, nf4Of(be, x[1]), tb, o[0], 1f, false));
+            // beside a bf16 operand the weight multiplies as bf16 values (QLoRA under BF16_MIXED)
+            agree("bf16 gemm with an nf4 weight tb=" + tb, F32_TOLERANCE, in(Input.randn(63, 9, 96).as(DType.BF16),
+                    Input.randn(64, 96, 96)), out(d(9, 96)), (be, x, o) ->
+                    be.matmul().gemm(x[0], false, nf4Of(be, x[1]), tb, o[0], 1f, false));
         }
     }
 
