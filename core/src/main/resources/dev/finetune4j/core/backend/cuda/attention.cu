@@ -187,12 +187,27 @@ __device__ __forceinline__ long long visible_keys(const Dims& d, int causal, lon
     return causal && last < d.S ? last : d.S;
 }
 
-// The block's (batch * H + head, first query) for kernels with one block per tile of `rows` queries: the tiles with
-// the most causal work start first.
-__device__ __forceinline__ void query_tile(const Dims& d, int rows, long long* bh, long long* q0) {
+// The block's tile of queries, for kernels with one block per tile of `rows` queries of one head: bh = batch * H +
+// head and the first query q0 (the tiles with the most causal work start first), the batch b, the tile's rows
+// (fewer in the last one), and where the K and V rows of the head's kv head start (grouped-query: query head h reads
+// kv head h / (H / Hkv)). Offsets, not pointers: KernelSignatures reads every struct of a family as a possible
+// argument.
+struct QueryTile {
+    long long bh, q0, b, kStart, vStart;
+    int rows;
+};
+
+__device__ __forceinline__ QueryTile query_tile(const Dims& d, int rows) {
+    QueryTile t;
     long long tiles = (d.T + rows - 1) / rows;
-    *bh = blockIdx.x / tiles;
-    *q0 = (tiles - 1 - blockIdx.x % tiles) * rows;
+    t.bh = blockIdx.x / tiles;
+    t.q0 = (tiles - 1 - blockIdx.x % tiles) * rows;
+    t.b = t.bh / d.H;
+    long long kvHead = t.bh % d.H / (d.H / d.Hkv);
+    t.kStart = t.b * d.kBatch + kvHead * d.kHead;
+    t.vStart = t.b * d.vBatch + kvHead * d.vHead;
+    t.rows = (int) min((long long) rows, d.T - t.q0);
+    return t;
 }
 
 // out = softmax(scores) v and lse = log(sum(exp(scores))) with scores = scale q.k (masked: -inf); a query that
@@ -209,12 +224,11 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
     float* vs = ks + ATT_TILE * ld;
     float* ps = vs + ATT_TILE * ld;
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
-    long long bh, q0;
-    query_tile(d, ATT_TILE, &bh, &q0);
-    long long b = bh / d.H, kvHead = bh % d.H / (d.H / d.Hkv);
-    const float* kh = k + b * d.kBatch + kvHead * d.kHead;
-    const float* vh = v + b * d.vBatch + kvHead * d.vHead;
-    int qn = (int) min((long long) ATT_TILE, d.T - q0);
+    const QueryTile tile = query_tile(d, ATT_TILE);
+    const long long bh = tile.bh, q0 = tile.q0, b = tile.b;
+    const float* kh = k + tile.kStart;
+    const float* vh = v + tile.vStart;
+    const int qn = tile.rows;
     load_rows(qs, ld, q + (bh * d.T + q0) * D, qn, D);  // visible after the first barrier of the loop
     Slot query[ATT_PER];
     float m[ATT_PER], l[ATT_PER], acc[ATT_PER][ATT_DCOLS];
@@ -450,14 +464,6 @@ __device__ __forceinline__ float quad_sum(float v) {
     return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
-// The tensor-core kernels' tile of ATT_TC_ROWS queries of one head (query_tile), its batch b, its rows (fewer in the
-// last tile) and where the K and V rows of the head's kv head start (grouped-query: query head h reads kv head
-// h / (H / Hkv)). Offsets, not pointers: KernelSignatures reads every struct of a family as a possible argument.
-struct BfTile {
-    long long bh, q0, b, kStart, vStart;
-    int rows;
-};
-
 // Stages kn rows of K and of V (from kh and vh) in shared memory once every warp is done with the previous ones,
 // and makes them visible to the whole block.
 __device__ __forceinline__ void stage_kv_tile(unsigned short* ks, unsigned short* vs, int ld, const unsigned short* kh,
@@ -466,17 +472,6 @@ __device__ __forceinline__ void stage_kv_tile(unsigned short* ks, unsigned short
     load_bf16_rows(ks, ld, kh, kn, ATT_TILE, D);
     load_bf16_rows(vs, ld, vh, kn, ATT_TILE, D);
     __syncthreads();
-}
-
-__device__ __forceinline__ BfTile bf16_query_tile(const Dims& d) {
-    BfTile t;
-    query_tile(d, ATT_TC_ROWS, &t.bh, &t.q0);
-    t.b = t.bh / d.H;
-    long long kvHead = t.bh % d.H / (d.H / d.Hkv);
-    t.kStart = t.b * d.kBatch + kvHead * d.kHead;
-    t.vStart = t.b * d.vBatch + kvHead * d.vHead;
-    t.rows = (int) min((long long) ATT_TC_ROWS, d.T - t.q0);
-    return t;
 }
 
 // (f32 twin: attention_forward) out = softmax(scores) v and lse with scores = scale q.k (masked: -inf); a query
@@ -493,7 +488,7 @@ __device__ __forceinline__ void forward_bf16(
     unsigned short* vs = ks + ATT_TILE * ld;
     const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
     const int r0 = 16 * warp;  // the warp's first query row in the tile; this lane holds r0 + g and r0 + g + 8
-    BfTile tile = bf16_query_tile(d);
+    const QueryTile tile = query_tile(d, ATT_TC_ROWS);
     const long long bh = tile.bh, q0 = tile.q0, b = tile.b;
     const unsigned short* kh = k + tile.kStart;
     const unsigned short* vh = v + tile.vStart;
@@ -688,12 +683,11 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
     float* vs = ks + ATT_TILE * ld;
     float* ps = vs + ATT_TILE * ld;
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
-    long long bh, q0;
-    query_tile(d, ATT_TILE, &bh, &q0);
-    long long b = bh / d.H, kvHead = bh % d.H / (d.H / d.Hkv);
-    const float* kh = k + b * d.kBatch + kvHead * d.kHead;
-    const float* vh = v + b * d.vBatch + kvHead * d.vHead;
-    int qn = (int) min((long long) ATT_TILE, d.T - q0);
+    const QueryTile tile = query_tile(d, ATT_TILE);
+    const long long bh = tile.bh, q0 = tile.q0, b = tile.b;
+    const float* kh = k + tile.kStart;
+    const float* vh = v + tile.vStart;
+    const int qn = tile.rows;
     load_rows(qs, ld, q + (bh * d.T + q0) * D, qn, D);  // visible after the first barrier of the loop
     load_rows(dos, ld, dOut + (bh * d.T + q0) * D, qn, D);
     Slot query[ATT_PER];
@@ -751,7 +745,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
     unsigned short* vs = ks + ATT_TILE * ld;
     const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
     const int r0 = 16 * warp;  // the warp's first query row in the tile; this lane holds r0 + g and r0 + g + 8
-    BfTile tile = bf16_query_tile(d);
+    const QueryTile tile = query_tile(d, ATT_TC_ROWS);
     const long long bh = tile.bh, q0 = tile.q0, b = tile.b;
     const unsigned short* kh = k + tile.kStart;
     const unsigned short* vh = v + tile.vStart;

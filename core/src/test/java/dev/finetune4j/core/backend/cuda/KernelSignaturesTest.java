@@ -4,14 +4,12 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -108,15 +106,11 @@ class KernelSignaturesTest {
     void parameterSizesEqualThoseNvccGivesThePtxEntries(@TempDir Path dir) throws Exception {
         Path nvcc = Tools.onPath("nvcc").orElse(null);
         Assumptions.assumeTrue(nvcc != null, "nvcc is not on the PATH: no PTX to compare the parser with");
-        Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
         List<String> mismatches = new ArrayList<>();
         for (String family : KernelSources.FAMILIES) {
-            Path source = Files.writeString(dir.resolve(family + ".cu"), KernelSources.read(family + ".cu"));
             Path ptx = dir.resolve(family + ".ptx");
-            Process p = new ProcessBuilder(nvcc.toString(), "-arch=sm_90", "--std=c++17", "-ptx", "-o",
-                    ptx.toString(), source.toString()).redirectErrorStream(true).start();
-            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, family + ": " + log);
+            Tools.NvccRun run = Tools.nvcc(nvcc, dir, family, "-ptx", "-o", ptx.toString());
+            assertEquals(0, run.exitCode(), family + ": " + run.log());
             Map<String, List<Long>> fromPtx = ptxParameterSizes(Files.readString(ptx));
             Map<String, List<Long>> parsed = new LinkedHashMap<>();
             KernelSignatures.parse(family + ".cu", KernelSources.read(family + ".cu"),

@@ -4,12 +4,10 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -23,17 +21,12 @@ class KernelSourcesCompileTest {
     void everyFamilyCompilesToPtx(@TempDir Path dir) throws Exception {
         Path nvcc = Tools.onPath("nvcc").orElse(null);
         Assumptions.assumeTrue(nvcc != null, "nvcc is not on the PATH: the CUDA sources are not compiled here");
-        Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
         List<String> failures = new ArrayList<>();
         for (String family : KernelSources.FAMILIES) {
-            Path source = Files.writeString(dir.resolve(family + ".cu"), KernelSources.read(family + ".cu"));
-            Process p = new ProcessBuilder(nvcc.toString(), "-arch=sm_90", "--std=c++17", "--fmad=false", "-ptx",
-                    "-o", dir.resolve(family + ".ptx").toString(), source.toString())
-                    .redirectErrorStream(true).start();
-            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc did not finish on " + family);
-            if (p.exitValue() != 0 || log.contains("warning")) {
-                failures.add(family + ".cu:\n" + log);
+            Tools.NvccRun run = Tools.nvcc(nvcc, dir, family, "--fmad=false", "-ptx", "-o",
+                    dir.resolve(family + ".ptx").toString());
+            if (run.exitCode() != 0 || run.log().contains("warning")) {
+                failures.add(family + ".cu:\n" + run.log());
             }
         }
         assertEquals(List.of(), failures);
@@ -50,14 +43,10 @@ class KernelSourcesCompileTest {
     void attentionKernelsDoNotSpillRegistersOnHopper(@TempDir Path dir) throws Exception {
         Path nvcc = Tools.onPath("nvcc").orElse(null);
         Assumptions.assumeTrue(nvcc != null, "nvcc is not on the PATH: the CUDA sources are not compiled here");
-        Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
-        Path source = Files.writeString(dir.resolve("attention.cu"), KernelSources.read("attention.cu"));
-        Process p = new ProcessBuilder(nvcc.toString(), "-arch=sm_90", "--std=c++17", "--fmad=false", "-cubin",
-                "-Xptxas", "-v", "-o", dir.resolve("attention.cubin").toString(), source.toString())
-                .redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc did not finish on attention.cu");
-        assertEquals(0, p.exitValue(), log);
+        Tools.NvccRun run = Tools.nvcc(nvcc, dir, "attention", "--fmad=false", "-cubin", "-Xptxas", "-v", "-o",
+                dir.resolve("attention.cubin").toString());
+        String log = run.log();
+        assertEquals(0, run.exitCode(), log);
         Matcher spills = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads").matcher(log);
         int kernels = 0;
         while (spills.find()) {

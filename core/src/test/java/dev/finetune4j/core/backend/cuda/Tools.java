@@ -1,11 +1,19 @@
 package dev.finetune4j.core.backend.cuda;
 
 import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
-/** Finds the command-line tools (nvcc, cpp) that some CPU-only checks of the CUDA backend use when present. */
+/**
+ * Finds the command-line tools (nvcc, cpp) that some CPU-only checks of the CUDA backend use when present, and runs
+ * nvcc over a kernel family.
+ */
 final class Tools {
     private Tools() {
     }
@@ -19,5 +27,28 @@ final class Tools {
             }
         }
         return Optional.empty();
+    }
+
+    /** What nvcc printed over a family, and its exit code. */
+    record NvccRun(int exitCode, String log) {
+    }
+
+    /**
+     * Writes {@code family}.cu and common.cuh into {@code dir} and compiles the family with {@code nvcc} and
+     * {@code args} (the output file among them), for sm_90 in C++17 as NVRTC compiles it.
+     */
+    static NvccRun nvcc(Path nvcc, Path dir, String family, String... args) throws IOException, InterruptedException {
+        Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
+        Path source = Files.writeString(dir.resolve(family + ".cu"), KernelSources.read(family + ".cu"));
+        List<String> command = new ArrayList<>(List.of(nvcc.toString(), "-arch=sm_90", "--std=c++17"));
+        command.addAll(List.of(args));
+        command.add(source.toString());
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("nvcc did not finish on " + family + ".cu");
+        }
+        return new NvccRun(p.exitValue(), log);
     }
 }
