@@ -19,12 +19,14 @@ import java.util.List;
  * @param device                {@code cpu}, {@code cuda:N} or {@code auto}
  * @param precision             {@code bf16-mixed} (the anchor's: bf16 frozen weights, {@link Precision#BF16_MIXED})
  *                              or {@code f32} (float32 weights and {@link Precision#F32})
+ * @param profile               one more step after the timed ones, profiled: where its device time went
  */
 public record BenchmarkOptions(String config, int batch, int seq, boolean gradientCheckpointing, boolean dora,
-                               boolean qlora, int steps, int warmup, String device, String precision) {
+                               boolean qlora, int steps, int warmup, String device, String precision,
+                               boolean profile) {
     private static final String USAGE = "usage: LoraThroughputBenchmark --config NAME [--batch 8] [--seq 512] "
             + "[--gradient-checkpointing] [--dora] [--qlora] [--steps 10] [--warmup 3] [--device auto] "
-            + "[--precision bf16-mixed|f32]; NAME is one of " + ModelShapes.NAMES;
+            + "[--precision bf16-mixed|f32] [--profile]; NAME is one of " + ModelShapes.NAMES;
 
     /** Checks the values; messages name the flag. */
     public BenchmarkOptions {
@@ -75,6 +77,7 @@ public record BenchmarkOptions(String config, int batch, int seq, boolean gradie
         boolean checkpointing = false;
         boolean dora = false;
         boolean qlora = false;
+        boolean profile = false;
         int steps = 10;
         int warmup = 3;
         String device = "auto";
@@ -85,6 +88,7 @@ public record BenchmarkOptions(String config, int batch, int seq, boolean gradie
                 case "--gradient-checkpointing" -> checkpointing = true;
                 case "--dora" -> dora = true;
                 case "--qlora" -> qlora = true;
+                case "--profile" -> profile = true;
                 case "--config", "--batch", "--seq", "--steps", "--warmup", "--device", "--precision" -> {
                     if (i + 1 == args.size()) {
                         throw new IllegalArgumentException(flag + " needs a value; " + USAGE);
@@ -106,7 +110,8 @@ public record BenchmarkOptions(String config, int batch, int seq, boolean gradie
         if (config == null) {
             throw new IllegalArgumentException("--config is required; " + USAGE);
         }
-        return new BenchmarkOptions(config, batch, seq, checkpointing, dora, qlora, steps, warmup, device, precision);
+        return new BenchmarkOptions(config, batch, seq, checkpointing, dora, qlora, steps, warmup, device, precision,
+                profile);
     }
 
     private static int number(String flag, String value) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.DeviceCounters;
+import dev.finetune4j.core.backend.KernelProfile;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tensor.DType;
@@ -40,6 +41,11 @@ import java.util.stream.IntStream;
  * (kernels and cuBLAS products), {@code gemm_tflop_per_step}, and {@code gemm_f32_share}, the part of the product
  * work with float32 operands (off the tensor cores); all are 0 on the CPU, which counts nothing.
  *
+ * <p>With {@code --profile}, one more step runs after the timed ones under {@link
+ * dev.finetune4j.core.backend.Backend#startProfiling()}: its device time by kernel and product shape is printed as a
+ * table on stderr, and its {@link #PROFILE_ROWS} most expensive entries, busy and wall time are the JSON's
+ * {@code profile} (nothing on the CPU, which cannot time its kernels).
+ *
  * <pre>{@code
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp benchmarks.jar \
  *     dev.finetune4j.benchmarks.gpu.LoraThroughputBenchmark --config llama-1.1b-shape --device cuda:0
@@ -56,6 +62,8 @@ public final class LoraThroughputBenchmark {
     static final double PEAK_BF16_FLOPS = 790e12;
     /** Values per seeded stream of a random weight: the host fills a tensor by blocks in parallel. */
     static final int BLOCK = 1 << 20;
+    /** Entries of the profiled step listed in the JSON line (the stderr table has more). */
+    static final int PROFILE_ROWS = 12;
     private static final String[] TARGETS = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
 
     private LoraThroughputBenchmark() {
@@ -95,13 +103,16 @@ public final class LoraThroughputBenchmark {
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = random.longs(o.seq(), 0, shape.get("vocab_size").asInt()).toArray();
             }
-            TrainingConfig cfg = TrainingConfig.builder().maxSteps(o.warmup() + o.steps()).microBatchSize(o.batch())
+            int timedEnd = o.warmup() + o.steps();
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(timedEnd + (o.profile() ? 1 : 0))
+                    .microBatchSize(o.batch())
                     .learningRate(1e-4).weightDecay(0.01).schedule(Schedule.CONSTANT).maxGradNorm(0).shuffle(false)
                     .seed(0).logEverySteps(0).gradientCheckpointing(o.gradientCheckpointing())
                     .precision(o.trainingPrecision()).build();
             List<Long> stepEnds = new ArrayList<>();
             List<DeviceCounters> counters = new ArrayList<>();
             List<Double> losses = new ArrayList<>();
+            KernelProfile[] profile = {null};
             stepEnds.add(System.nanoTime());
             counters.add(device.counters());
             SftTrainer.builder().model(model).config(cfg).trainData(TokenizedDataset.of(ids)).listener(new TrainingListener() {
@@ -111,11 +122,16 @@ public final class LoraThroughputBenchmark {
                     stepEnds.add(System.nanoTime());
                     counters.add(device.counters());
                     losses.add(m.loss());
+                    if (o.profile() && losses.size() == timedEnd) {
+                        device.backend().startProfiling();
+                    } else if (o.profile() && losses.size() == timedEnd + 1) {
+                        profile[0] = device.backend().stopProfiling();
+                    }
                 }
             }).build().train();
-            double stepSeconds = (stepEnds.getLast() - stepEnds.get(o.warmup())) / 1e9 / o.steps();
+            double stepSeconds = (stepEnds.get(timedEnd) - stepEnds.get(o.warmup())) / 1e9 / o.steps();
             double tokensPerSecond = (double) o.batch() * o.seq() / stepSeconds;
-            DeviceCounters timed = counters.getLast().since(counters.get(o.warmup()));
+            DeviceCounters timed = counters.get(timedEnd).since(counters.get(o.warmup()));
             double gemmFlops = (double) (timed.halfGemmFlops() + timed.float32GemmFlops());
             ObjectNode r = new ObjectMapper().createObjectNode();
             r.put("system", "finetune4j").put("config", o.config()).put("batch", o.batch()).put("seq", o.seq())
@@ -127,8 +143,13 @@ public final class LoraThroughputBenchmark {
                     .put("launches_per_step", timed.launches() / o.steps())
                     .put("gemm_tflop_per_step", round(gemmFlops / o.steps() / 1e12, 3))
                     .put("gemm_f32_share", gemmFlops == 0 ? 0 : round(timed.float32GemmFlops() / gemmFlops, 4))
-                    .put("first_loss", losses.getFirst()).put("final_loss", losses.getLast())
+                    .put("first_loss", losses.getFirst()).put("final_loss", losses.get(timedEnd - 1))
                     .put("device", device.toString()).put("java", Runtime.version().toString());
+            if (profile[0] != null) {
+                System.err.println("profiled step (" + o.config() + ", " + device + "):");
+                System.err.print(profile[0].table(40));
+                r.set("profile", profileJson(profile[0]));
+            }
             return r;
         }
     }
@@ -197,6 +218,16 @@ public final class LoraThroughputBenchmark {
         }
         // uniform on [-a, a] has std a / sqrt(3): a = 0.02 sqrt(3) gives transformers' std of 0.02
         return t.rank() == 2 ? () -> (random.nextDouble() * 2 - 1) * 0.034641 : () -> 0.0;
+    }
+
+    /** The profile's wall and busy milliseconds and its most expensive entries. */
+    private static ObjectNode profileJson(KernelProfile p) {
+        ObjectNode json = new ObjectMapper().createObjectNode();
+        json.put("wall_ms", round(p.wallMs(), 3)).put("busy_ms", round(p.busyMs(), 3));
+        var top = json.putArray("top");
+        p.entries().stream().limit(PROFILE_ROWS).forEach(e -> top.addObject().put("name", e.name())
+                .put("calls", e.calls()).put("ms", round(e.totalMs(), 3)));
+        return json;
     }
 
     private static double gib(long bytes) {

@@ -97,11 +97,11 @@ public final class Activations {
      * @return f(x), same shape as {@code x}
      */
     public static Tensor apply(Kind kind, Tensor x) {
-        Tensor out = Tensor.zeros(x.device(), x.shape());
+        Tensor out = Tensor.empty(x.device(), x.shape());
         x.backend().activations().activation(kind, x, out);
         Tensor xd = x.detach();
         return Autograd.record(kind.name().toLowerCase(), Bf16Boundaries.output(out), dOut -> {
-            Tensor dx = Tensor.zeros(dOut.device(), x.shape());
+            Tensor dx = Tensor.empty(dOut.device(), x.shape());
             dOut.backend().activations().activationBackward(kind, xd, dOut, dx);
             return new Tensor[]{dx};
         }, x);
@@ -119,13 +119,13 @@ public final class Activations {
             throw new IllegalArgumentException("swiglu: gate " + gate.shape() + " and up " + up.shape() + " differ");
         }
         Ops.sameDevice(gate, up);
-        Tensor out = Tensor.zeros(gate.device(), gate.shape());
+        Tensor out = Tensor.empty(gate.device(), gate.shape());
         gate.backend().activations().swiglu(gate, up, out);
         Tensor g = gate.detach();
         Tensor u = up.detach();
         return Autograd.record("swiglu", Bf16Boundaries.output(out), dOut -> {
-            Tensor dGate = Tensor.zeros(dOut.device(), gate.shape());
-            Tensor dUp = Tensor.zeros(dOut.device(), up.shape());
+            Tensor dGate = Tensor.empty(dOut.device(), gate.shape());
+            Tensor dUp = Tensor.empty(dOut.device(), up.shape());
             dOut.backend().activations().swigluBackward(g, u, dOut, dGate, dUp);
             return new Tensor[]{dGate, dUp};
         }, gate, up);

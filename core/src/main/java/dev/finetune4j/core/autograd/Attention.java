@@ -44,15 +44,15 @@ public final class Attention {
         Tensor qc = Bf16Boundaries.operand(q).detach().contiguous();
         Tensor kc = rowsContiguous(Bf16Boundaries.operand(k).detach());
         Tensor vc = rowsContiguous(Bf16Boundaries.operand(v).detach());
-        Tensor out = Tensor.zeros(q.device(), q.shape());
-        Tensor logSumExp = Tensor.zeros(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
+        Tensor out = Tensor.empty(q.device(), q.shape());
+        Tensor logSumExp = Tensor.empty(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
         kernels.attention(qc, kc, vc, mask, scale, out, logSumExp);
         Tensor stored = Precision.current() == Precision.BF16_MIXED ? tokenMajorBf16(out) : out;
         Tensor outValues = stored.detach();
         return Autograd.record("attention", stored, dOut -> {
-            Tensor dq = Tensor.zeros(q.device(), q.shape());
-            Tensor dk = Tensor.zeros(k.device(), k.shape());
-            Tensor dv = Tensor.zeros(v.device(), v.shape());
+            Tensor dq = Tensor.empty(q.device(), q.shape());
+            Tensor dk = Tensor.empty(k.device(), k.shape());
+            Tensor dv = Tensor.empty(v.device(), v.shape());
             kernels.attentionBackward(qc, kc, vc, mask, scale, outValues, logSumExp, dOut.detach().contiguous(), dq, dk, dv);
             return new Tensor[]{dq, dk, dv};
         }, q, k, v);
@@ -64,7 +64,7 @@ public final class Attention {
      * one bf16 copy serves it and this op's backward.
      */
     private static Tensor tokenMajorBf16(Tensor out) {
-        Tensor tokenMajor = Tensor.zeros(TensorScope.current(), out.device(), DType.BF16,
+        Tensor tokenMajor = Tensor.empty(TensorScope.current(), out.device(), DType.BF16,
                 Shape.of(out.dim(0), out.dim(2), out.dim(1), out.dim(3)));
         out.backend().copy().copy(out.permute(0, 2, 1, 3), tokenMajor);
         TensorScope.current().release(out);

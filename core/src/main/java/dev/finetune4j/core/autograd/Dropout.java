@@ -27,11 +27,11 @@ public final class Dropout {
         if (p == 0f) {
             return x;
         }
-        Tensor out = Tensor.zeros(x.device(), x.shape());
+        Tensor out = Tensor.empty(x.device(), x.shape());
         x.backend().dropout().apply(x, p, key, out);
         return Autograd.record("dropout", out, dOut -> {
             // (forward: out = mask * x) dx = mask * dOut, the same mask redrawn from the key
-            Tensor dx = Tensor.zeros(dOut.device(), x.shape());
+            Tensor dx = Tensor.empty(dOut.device(), x.shape());
             dOut.backend().dropout().apply(dOut, p, key, dx);
             return new Tensor[]{dx};
         }, x);

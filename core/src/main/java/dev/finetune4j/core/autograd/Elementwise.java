@@ -65,7 +65,7 @@ public final class Elementwise {
      * @return the scaled tensor, same shape
      */
     public static Tensor scale(Tensor x, float s) {
-        Tensor out = Tensor.zeros(x.device(), x.shape());
+        Tensor out = Tensor.empty(x.device(), x.shape());
         x.backend().elementwise().affine(x, s, 0f, out);
         return Autograd.record("scale", out, d -> new Tensor[]{scale(d, s)}, x);
     }
@@ -78,7 +78,7 @@ public final class Elementwise {
      * @return the shifted tensor, same shape
      */
     public static Tensor addScalar(Tensor x, float s) {
-        Tensor out = Tensor.zeros(x.device(), x.shape());
+        Tensor out = Tensor.empty(x.device(), x.shape());
         x.backend().elementwise().affine(x, 1f, s, out);
         return Autograd.record("addScalar", out, d -> new Tensor[]{d}, x);
     }
@@ -133,7 +133,7 @@ public final class Elementwise {
     }
 
     private static Tensor unary(UnaryOp op, Tensor x) {
-        Tensor out = Tensor.zeros(x.device(), x.shape());
+        Tensor out = Tensor.empty(x.device(), x.shape());
         x.backend().elementwise().unary(op, x, out);
         return out;
     }
@@ -141,7 +141,7 @@ public final class Elementwise {
     private static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
         Ops.sameDevice(a, b);
         Shape shape = broadcastShape(a.shape(), b.shape());
-        Tensor result = Tensor.zeros(a.device(), shape);
+        Tensor result = Tensor.empty(a.device(), shape);
         a.backend().elementwise().binary(op, a.detach().expand(shape), b.detach().expand(shape), result);
         Tensor ad = a.detach();
         Tensor bd = b.detach();

@@ -34,7 +34,7 @@ public final class EmbeddingLookup {
             }
         }
         Tensor idsOnDevice = Tensor.ofLongs(weight.device(), flat, Shape.of(flat.length));
-        Tensor rows = Tensor.zeros(weight.device(), Shape.of(flat.length, c));
+        Tensor rows = Tensor.empty(weight.device(), Shape.of(flat.length, c));
         weight.backend().embedding().gather(weight, idsOnDevice, rows);
         // the same values as gathering from a bf16 copy of the table
         Tensor stored = Bf16Boundaries.output(rows);

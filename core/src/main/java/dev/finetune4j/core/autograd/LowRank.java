@@ -38,7 +38,7 @@ public final class LowRank {
                     + " and B " + b.shape() + " (need y (..., out) with the rows of x)");
         }
         Ops.sameDevice(y, x, a, b);
-        Tensor result = Tensor.zeros(y.device(), Shape.of(u.rows, u.out));
+        Tensor result = Tensor.empty(y.device(), Shape.of(u.rows, u.out));
         u.be.copy().copy(Ops.matrix(y), result);
         u.addTo(result);
         Tensor stored = Bf16Boundaries.output(result);
@@ -132,7 +132,7 @@ public final class LowRank {
         boolean dropout = dropped != x;
         Tensor xv = dropout ? Ops.matrix(Bf16Boundaries.operand(x)) : u.x;
         Tensor nv = norm.detach();
-        Tensor g = Tensor.zeros(x.device(), perOutput);
+        Tensor g = Tensor.empty(x.device(), perOutput);
         u.be.elementwise().binary(BinaryOp.DIV, magnitude.detach(), nv, g);
         Tensor wv = Bf16Boundaries.operand(w);
         // with dropout, x W^T - x' W^T, to which g z is added below
@@ -145,7 +145,7 @@ public final class LowRank {
         u.addTo(sum);
         // z = x' W^T + s (x' A^T) B^T, kept for the magnitude's gradient (bf16 under BF16_MIXED, its float32 freed)
         Tensor z = Bf16Boundaries.output(sum);
-        Tensor y = Tensor.zeros(x.device(), Shape.of(u.rows, u.out));
+        Tensor y = Tensor.empty(x.device(), Shape.of(u.rows, u.out));
         u.be.elementwise().binary(BinaryOp.MUL, z, g.expand(z.shape()), y);
         if (dropout) {
             u.be.elementwise().binary(BinaryOp.ADD, y, base, y);
@@ -158,7 +158,7 @@ public final class LowRank {
         Shape outShape = x.shape().with(-1, u.out);
         return Autograd.record("weightDecomposed", stored.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
             Tensor d = Ops.matrix(dOut);
-            Tensor dz = Tensor.zeros(d.device(), d.shape());
+            Tensor dz = Tensor.empty(d.device(), d.shape());
             u.be.elementwise().binary(BinaryOp.MUL, d, g.expand(d.shape()), dz);
             Tensor wb = Bf16Boundaries.operand(w, u.forward);
             // the gradient of x' W^T: dz - dOut with dropout, dz without; the products read gradients as operands
@@ -166,7 +166,7 @@ public final class LowRank {
             Tensor dOperand = null;
             Tensor dx = null;
             if (dropout) {
-                dBase = Tensor.zeros(d.device(), d.shape());
+                dBase = Tensor.empty(d.device(), d.shape());
                 u.be.elementwise().binary(BinaryOp.SUB, dz, d, dBase);
                 dOperand = u.gradientOperand(d);
                 dx = x.requiresGrad() ? Matmul.inputGrad(u.be, dOperand, wb, x.shape()) : null;
@@ -228,7 +228,7 @@ public final class LowRank {
             this.scaling = scaling;
             this.rows = this.x.dim(0);
             // h = x A^T: (rows, in) x (r, in)^T, scaled once here instead of on the (rows, out) result
-            Tensor h = Tensor.zeros(x.device(), Shape.of(rows, rank));
+            Tensor h = Tensor.empty(x.device(), Shape.of(rows, rank));
             be.matmul().gemm(this.x, false, this.a, true, h, scaling, false);
             this.hs = Bf16Boundaries.output(h);
         }
@@ -245,7 +245,7 @@ public final class LowRank {
 
         /** dh = s dOut B: (rows, out) x (out, r), as the backward's products read it. */
         Tensor dh(Tensor d) {
-            Tensor dh = Tensor.zeros(d.device(), Shape.of(rows, rank));
+            Tensor dh = Tensor.empty(d.device(), Shape.of(rows, rank));
             be.matmul().gemm(d, false, b, false, dh, scaling, false);
             return gradientOperand(dh);
         }
@@ -279,12 +279,12 @@ public final class LowRank {
             boolean usable = acc == null || acc.dtype() == DType.F32 && acc.isContiguous()
                     && acc.shape().equals(param.shape());
             if (param.gradFn() != null || !usable) {
-                Tensor g = Tensor.zeros(param.device(), param.shape());
+                Tensor g = Tensor.empty(param.device(), param.shape());
                 product.accept(g, false);
                 return g;
             }
             if (acc == null) {
-                acc = Tensor.zeros(param.scope(), param.device(), DType.F32, param.shape());
+                acc = Tensor.empty(param.scope(), param.device(), DType.F32, param.shape());
                 param.setGrad(acc);
                 product.accept(acc, false);
             } else {

@@ -41,7 +41,7 @@ public final class Matmul {
 
     /** x W^T + b: x (rows, in), w (out, in), bias (out) or null -> (rows, out). */
     static Tensor linearValues(Backend be, Tensor x, Tensor w, Tensor bias) {
-        Tensor y = Tensor.zeros(x.device(), Shape.of(x.dim(0), w.dim(0)));
+        Tensor y = Tensor.empty(x.device(), Shape.of(x.dim(0), w.dim(0)));
         be.matmul().gemm(x, false, w, true, y, 1f, false);
         if (bias != null) {
             Elementwise.addInPlace(y, bias);
@@ -51,7 +51,7 @@ public final class Matmul {
 
     /** (forward: y = x W^T) dx = dy W: (rows, out) x (out, in), shaped like x. */
     static Tensor inputGrad(Backend be, Tensor dy, Tensor w, Shape xShape) {
-        Tensor g = Tensor.zeros(dy.device(), xShape);
+        Tensor g = Tensor.empty(dy.device(), xShape);
         be.matmul().gemm(dy, false, w, false, Ops.matrix(g), 1f, false);
         return g;
     }
@@ -61,7 +61,7 @@ public final class Matmul {
         if (!w.requiresGrad()) {
             return null;
         }
-        Tensor g = Tensor.zeros(dy.device(), w.shape());
+        Tensor g = Tensor.empty(dy.device(), w.shape());
         be.matmul().gemm(dy, true, x, false, g, 1f, false);
         return g;
     }
@@ -98,7 +98,7 @@ public final class Matmul {
         Backend be = a.backend();
         Tensor ac = Bf16Boundaries.operand(a).detach().contiguous();
         Tensor bc = Bf16Boundaries.operand(b).detach().contiguous();
-        Tensor out = Tensor.zeros(a.device(), a.shape().with(-1, n));
+        Tensor out = Tensor.empty(a.device(), a.shape().with(-1, n));
         be.matmul().gemm(ac, false, bc, false, out, 1f, false);
         Precision forward = Precision.current();
         return Autograd.record("matmul", Bf16Boundaries.output(out), dOut -> {
@@ -107,11 +107,11 @@ public final class Matmul {
             Tensor db = null;
             if (a.requiresGrad()) {
                 // dA = dC B^T: (M, N) x (N, K)
-                da = Tensor.zeros(a.device(), a.shape());
+                da = Tensor.empty(a.device(), a.shape());
                 be.matmul().gemm(dc, false, bc, true, da, 1f, false);
             }
             if (b.requiresGrad()) {
-                db = Tensor.zeros(b.device(), b.shape());
+                db = Tensor.empty(b.device(), b.shape());
                 if (shared) {
                     // dB = sum over batches of A^T dC = (all rows of A)^T (all rows of dC): (K, rows) x (rows, N)
                     be.matmul().gemm(Ops.matrix(ac), true, Ops.matrix(dc), false, db, 1f, false);

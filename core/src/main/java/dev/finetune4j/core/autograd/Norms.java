@@ -22,11 +22,11 @@ public final class Norms {
         Ops.sameDevice(x, w);
         Tensor xm = Ops.matrix(x);
         Tensor wv = Bf16Boundaries.operand(w);
-        Tensor y = Tensor.zeros(x.device(), x.shape());
-        Tensor rstd = Tensor.zeros(x.device(), Shape.of(xm.dim(0)));
+        Tensor y = Tensor.empty(x.device(), x.shape());
+        Tensor rstd = Tensor.empty(x.device(), Shape.of(xm.dim(0)));
         x.backend().norms().rmsNorm(xm, wv, eps, y, rstd);
         return Autograd.record("rmsNorm", Bf16Boundaries.output(y), dOut -> {
-            Tensor dx = Tensor.zeros(x.device(), x.shape());
+            Tensor dx = Tensor.empty(x.device(), x.shape());
             // a frozen weight (adapter training) gets no gradient: skips a (rows, C) pass
             Tensor dw = w.requiresGrad() ? Tensor.zeros(w.device(), w.shape()) : null;
             x.backend().norms().rmsNormBackward(Ops.matrix(dOut), xm, wv, rstd, dx, dw);
@@ -49,13 +49,13 @@ public final class Norms {
         checkParameter("layerNorm", "bias", x, b);
         Ops.sameDevice(x, w, b);
         Tensor xm = Ops.matrix(x);
-        Tensor y = Tensor.zeros(x.device(), x.shape());
-        Tensor mean = Tensor.zeros(x.device(), Shape.of(xm.dim(0)));
-        Tensor rstd = Tensor.zeros(x.device(), Shape.of(xm.dim(0)));
+        Tensor y = Tensor.empty(x.device(), x.shape());
+        Tensor mean = Tensor.empty(x.device(), Shape.of(xm.dim(0)));
+        Tensor rstd = Tensor.empty(x.device(), Shape.of(xm.dim(0)));
         Tensor wv = Bf16Boundaries.operand(w);
         x.backend().norms().layerNorm(xm, wv, Bf16Boundaries.operand(b), eps, y, mean, rstd);
         return Autograd.record("layerNorm", Bf16Boundaries.output(y), dOut -> {
-            Tensor dx = Tensor.zeros(x.device(), x.shape());
+            Tensor dx = Tensor.empty(x.device(), x.shape());
             Tensor dw = w.requiresGrad() ? Tensor.zeros(w.device(), w.shape()) : null;
             Tensor db = b.requiresGrad() ? Tensor.zeros(b.device(), b.shape()) : null;
             x.backend().norms().layerNormBackward(Ops.matrix(dOut), xm, wv, mean, rstd, dx, dw, db);

@@ -15,10 +15,10 @@ public final class Softmax {
      * @return the probabilities over the last dimension, (..., V)
      */
     public static Tensor softmax(Tensor x) {
-        Tensor y = Tensor.zeros(x.device(), x.shape());
+        Tensor y = Tensor.empty(x.device(), x.shape());
         x.backend().softmax().softmax(x.detach().contiguous(), y);
         return Autograd.record("softmax", y, dOut -> {
-            Tensor dx = Tensor.zeros(x.device(), x.shape());
+            Tensor dx = Tensor.empty(x.device(), x.shape());
             x.backend().softmax().softmaxBackward(y, dOut, dx);
             return new Tensor[]{dx};
         }, x);
@@ -31,10 +31,10 @@ public final class Softmax {
      * @return the log-probabilities over the last dimension, (..., V)
      */
     public static Tensor logSoftmax(Tensor x) {
-        Tensor y = Tensor.zeros(x.device(), x.shape());
+        Tensor y = Tensor.empty(x.device(), x.shape());
         x.backend().softmax().logSoftmax(x.detach().contiguous(), y);
         return Autograd.record("logSoftmax", y, dOut -> {
-            Tensor dx = Tensor.zeros(x.device(), x.shape());
+            Tensor dx = Tensor.empty(x.device(), x.shape());
             x.backend().softmax().logSoftmaxBackward(y, dOut, dx);
             return new Tensor[]{dx};
         }, x);

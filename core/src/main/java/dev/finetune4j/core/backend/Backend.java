@@ -55,6 +55,20 @@ public interface Backend {
     Storage allocate(DType dtype, long elements, boolean shortLived);
 
     /**
+     * Storage for {@code elements} values of {@code dtype} whose values are undefined until written: for the output
+     * of a kernel that writes every element of it, so that a device need not clear memory that is overwritten at
+     * once. A backend whose fresh memory costs nothing to clear keeps this default, {@link #allocate}.
+     *
+     * @param dtype the element type
+     * @param elements the number of values
+     * @param shortLived as for {@link #allocate}
+     * @return the storage
+     */
+    default Storage allocateUninitialized(DType dtype, long elements, boolean shortLived) {
+        return allocate(dtype, elements, shortLived);
+    }
+
+    /**
      * Allocated and peak bytes of this device's tensors.
      *
      * @return the memory statistics
@@ -72,6 +86,27 @@ public interface Backend {
      */
     default DeviceCounters counters() {
         return DeviceCounters.NONE;
+    }
+
+    /**
+     * Starts timing every piece of work this backend queues (each kernel, product, copy and memset) on the device,
+     * until {@link #stopProfiling()}; for finding where a training step's time goes. Profiling slows the work it
+     * times a little, so time the steps that measure speed without it. A backend that cannot time its work keeps
+     * this default, which does nothing.
+     *
+     * @throws IllegalStateException when profiling has already started
+     */
+    default void startProfiling() {
+    }
+
+    /**
+     * Waits for the work queued since {@link #startProfiling()} and returns where the device's time went.
+     *
+     * @return the profile; {@link KernelProfile#NONE} from a backend that cannot time its work
+     * @throws IllegalStateException when profiling has not started
+     */
+    default KernelProfile stopProfiling() {
+        return KernelProfile.NONE;
     }
 
     /**

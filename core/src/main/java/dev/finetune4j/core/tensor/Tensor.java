@@ -69,6 +69,34 @@ public final class Tensor {
     }
 
     /**
+     * A tensor on {@code device}, owned by {@code scope}, whose values are undefined until written: for the output of
+     * a kernel that writes every element (a device then skips clearing memory that is overwritten at once). Reading
+     * an element before it is written gives any value, NaN included.
+     *
+     * @param scope owns the memory
+     * @param device where the memory lives
+     * @param dtype the element type
+     * @param shape the sizes
+     * @return a new contiguous tensor
+     */
+    public static Tensor empty(TensorScope scope, Device device, DType dtype, Shape shape) {
+        Storage s = scope.allocateUninitialized(device, dtype, shape.numel());
+        return new Tensor(s, scope, dtype, shape, shape.contiguousStrides(), 0);
+    }
+
+    /**
+     * An uninitialized float32 tensor on {@code device} in the current thread's innermost scope (the output of a
+     * kernel that writes every element; see {@link #empty(TensorScope, Device, DType, Shape)}).
+     *
+     * @param device where the memory lives
+     * @param shape the sizes
+     * @return a new contiguous tensor
+     */
+    public static Tensor empty(Device device, Shape shape) {
+        return empty(TensorScope.current(), device, DType.F32, shape);
+    }
+
+    /**
      * A zero-filled float32 tensor on {@code device} in the current thread's innermost scope (an op's result).
      *
      * @param device where the memory lives
@@ -145,7 +173,7 @@ public final class Tensor {
      */
     public static Tensor of(Device device, TensorScope scope, float[] values, Shape shape) {
         checkFills(values.length, shape);
-        Tensor t = zeros(scope, device, DType.F32, shape);
+        Tensor t = empty(scope, device, DType.F32, shape);
         t.copyFrom(values);
         return t;
     }
@@ -160,7 +188,7 @@ public final class Tensor {
      */
     public static Tensor ofLongs(Device device, long[] values, Shape shape) {
         checkFills(values.length, shape);
-        Tensor t = zeros(TensorScope.current(), device, DType.I64, shape);
+        Tensor t = empty(TensorScope.current(), device, DType.I64, shape);
         device.backend().copyFromHost(MemorySegment.ofArray(values), t);
         return t;
     }
@@ -175,7 +203,7 @@ public final class Tensor {
      */
     public static Tensor ofInts(Device device, int[] values, Shape shape) {
         checkFills(values.length, shape);
-        Tensor t = zeros(TensorScope.current(), device, DType.I32, shape);
+        Tensor t = empty(TensorScope.current(), device, DType.I32, shape);
         device.backend().copyFromHost(MemorySegment.ofArray(values), t);
         return t;
     }
@@ -514,7 +542,7 @@ public final class Tensor {
      * @return a new contiguous tensor with the same dtype and shape
      */
     public Tensor copyTo(Device target, TensorScope into) {
-        Tensor out = zeros(into, target, dtype, shape);
+        Tensor out = empty(into, target, dtype, shape);
         if (target.equals(device())) {
             backend().copy().copy(this, out);
         } else {
@@ -536,7 +564,8 @@ public final class Tensor {
      * @return the converted copy
      */
     public Tensor convertTo(DType target, TensorScope into) {
-        Tensor out = zeros(into, device(), target, shape);
+        // every element is written below; NF4 storage is cleared, as its blocks may end in bytes no value fills
+        Tensor out = target == DType.NF4 ? zeros(into, device(), target, shape) : empty(into, device(), target, shape);
         if (target == DType.NF4) {
             backend().quantization().quantizeNf4(contiguous(), out);
         } else if (dtype == DType.NF4 && target != DType.F32) {
@@ -545,7 +574,7 @@ public final class Tensor {
             long total = numel();
             Tensor flat = out.reshape(Math.toIntExact(total));
             try (TensorScope staging = TensorScope.detached(device())) {
-                Tensor block = zeros(staging, device(), DType.F32, Shape.of((int) Math.min(total, NF4_STAGING_VALUES)));
+                Tensor block = empty(staging, device(), DType.F32, Shape.of((int) Math.min(total, NF4_STAGING_VALUES)));
                 for (long first = 0; first < total; first += block.numel()) {
                     int count = (int) Math.min(block.numel(), total - first);
                     Tensor part = block.slice(0, 0, count);

@@ -128,7 +128,24 @@ public final class TensorScope implements AutoCloseable {
      */
     public Storage allocate(Device device, DType dtype, long elements) {
         ensureOpen();
-        Storage s = device.backend().allocate(dtype, elements, stacked);
+        return own(device.backend().allocate(dtype, elements, stacked));
+    }
+
+    /**
+     * Storage for {@code elements} values of {@code dtype} on {@code device} whose values are undefined until
+     * written ({@link dev.finetune4j.core.backend.Backend#allocateUninitialized}), freed when this scope closes.
+     *
+     * @param device where the memory lives
+     * @param dtype the element type
+     * @param elements the number of values
+     * @return the storage
+     */
+    public Storage allocateUninitialized(Device device, DType dtype, long elements) {
+        ensureOpen();
+        return own(device.backend().allocateUninitialized(dtype, elements, stacked));
+    }
+
+    private Storage own(Storage s) {
         synchronized (this) {
             allocatedBytes += s.byteSize();
             live.put(s, allocations++);

@@ -67,11 +67,13 @@ final class Cublas {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment alphaHost = arena.allocateFrom(NativeFunctions.FLOAT, alpha);
             MemorySegment betaHost = arena.allocateFrom(NativeFunctions.FLOAT, beta);
-            check("cublasGemmStridedBatchedEx(m=" + m + ", n=" + n + ", k=" + k + ", batches=" + batches + ")",
-                    CudaDriver.call(gemmStridedBatched, handle, opA, opB, m, n, k, alphaHost,
-                            MemorySegment.ofAddress(a), aType, lda, strideA, MemorySegment.ofAddress(b), bType, ldb,
-                            strideB, betaHost, MemorySegment.ofAddress(c), R_32F, ldc, strideC, batches, COMPUTE_32F,
-                            GEMM_DEFAULT));
+            int status = CudaDriver.call(gemmStridedBatched, handle, opA, opB, m, n, k, alphaHost,
+                    MemorySegment.ofAddress(a), aType, lda, strideA, MemorySegment.ofAddress(b), bType, ldb, strideB,
+                    betaHost, MemorySegment.ofAddress(c), R_32F, ldc, strideC, batches, COMPUTE_32F, GEMM_DEFAULT);
+            if (status != 0) {
+                check("cublasGemmStridedBatchedEx(m=" + m + ", n=" + n + ", k=" + k + ", batches=" + batches + ")",
+                        status);
+            }
         }
     }
 

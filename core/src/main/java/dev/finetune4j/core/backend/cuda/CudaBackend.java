@@ -11,6 +11,7 @@ import dev.finetune4j.core.backend.DropoutKernels;
 import dev.finetune4j.core.backend.ElementwiseKernels;
 import dev.finetune4j.core.backend.EmbeddingKernels;
 import dev.finetune4j.core.backend.KernelFamilies;
+import dev.finetune4j.core.backend.KernelProfile;
 import dev.finetune4j.core.backend.MatmulKernels;
 import dev.finetune4j.core.backend.MemoryStats;
 import dev.finetune4j.core.backend.NormKernels;
@@ -41,13 +42,14 @@ public final class CudaBackend implements Backend, AutoCloseable {
     private final CudaRuntime rt;
     private final String name;
     private final KernelFamilies families;
+    private final boolean poisonUninitialized;
 
-    CudaBackend(Device device, CudaDriver driver, Cublas cublas, Nvrtc nvrtc, KernelCache cache,
-                boolean syncEachLaunch) {
+    CudaBackend(Device device, CudaDriver driver, Cublas cublas, Nvrtc nvrtc, KernelCache cache, CudaChecks checks) {
+        this.poisonUninitialized = checks.poisonUninitialized();
         this.context = new CudaContext(driver, device.index());
         this.allocator = new CachingAllocator(new DriverMemory(driver, context));
         this.staging = new PinnedStaging(driver, context);
-        this.kernels = new CudaKernels(driver, nvrtc, context, cache, syncEachLaunch);
+        this.kernels = new CudaKernels(driver, nvrtc, context, cache, checks.syncEachLaunch());
         this.rt = new CudaRuntime(device, driver, cublas, context, allocator, kernels,
                 cublas.createHandle(context.stream()), staging);
         this.name = driver.deviceName(context.device()) + " (" + kernels.architecture() + ")";
@@ -108,11 +110,28 @@ public final class CudaBackend implements Backend, AutoCloseable {
 
     @Override
     public Storage allocate(DType dtype, long elements, boolean shortLived) {
-        long bytes = dtype.bytesFor(elements);
-        long pointer = allocator.allocate(Math.max(1, bytes));
+        return allocate(dtype, elements, (byte) 0, "memset (zeroing new tensors)");
+    }
+
+    @Override
+    public Storage allocateUninitialized(DType dtype, long elements, boolean shortLived) {
+        return poisonUninitialized ? allocate(dtype, elements, (byte) 0xFF, "memset (poisoning new tensors)")
+                : new CudaStorage(rt.device, allocator, allocator.allocate(storageBytes(dtype, elements)),
+                storageBytes(dtype, elements));
+    }
+
+    /** Storage whose every byte is {@code fill}, set on the stream ({@code label} names the memset in profiles). */
+    private Storage allocate(DType dtype, long elements, byte fill, String label) {
+        long bytes = storageBytes(dtype, elements);
+        long pointer = allocator.allocate(bytes);
         context.enter();
-        rt.driver.memsetAsync(pointer, (byte) 0, Math.max(1, bytes), context.stream());
-        return new CudaStorage(rt.device, allocator, pointer, Math.max(1, bytes));
+        context.queue(() -> label, () -> rt.driver.memsetAsync(pointer, fill, bytes, context.stream()));
+        return new CudaStorage(rt.device, allocator, pointer, bytes);
+    }
+
+    /** Bytes of storage for {@code elements} values: at least one, so that every storage has an address. */
+    private static long storageBytes(DType dtype, long elements) {
+        return Math.max(1, dtype.bytesFor(elements));
     }
 
     @Override
@@ -123,6 +142,18 @@ public final class CudaBackend implements Backend, AutoCloseable {
     @Override
     public void resetPeak() {
         allocator.resetPeak();
+    }
+
+    @Override
+    public void startProfiling() {
+        context.enter();
+        context.timer().start();
+    }
+
+    @Override
+    public KernelProfile stopProfiling() {
+        context.enter();
+        return context.timer().stop();
     }
 
     @Override

@@ -16,6 +16,11 @@ public final class CudaBackendProvider implements BackendProvider {
      * exception (slow: for finding such a kernel).
      */
     public static final String SYNC_ENV = "FINETUNE4J_CUDA_SYNC";
+    /**
+     * Set to {@code 1}, tensors created uninitialized (an op's output, which its kernel overwrites) start as NaN
+     * instead of whatever the memory held, so that a kernel that reads an output element it has not written shows.
+     */
+    public static final String POISON_ENV = "FINETUNE4J_CUDA_POISON";
 
     /** The provider {@link java.util.ServiceLoader} instantiates; nothing is loaded before the first question. */
     public CudaBackendProvider() {
@@ -58,7 +63,7 @@ public final class CudaBackendProvider implements BackendProvider {
         }
         CudaLibraries libs = p.libraries();
         return new CudaBackend(new Device("cuda", index), libs.driver(), libs.cublas(), libs.nvrtc(),
-                new KernelCache(KernelCache.defaultDir()), "1".equals(System.getenv(SYNC_ENV)));
+                new KernelCache(KernelCache.defaultDir()), CudaChecks.from(System.getenv()));
     }
 
     private static synchronized Probe probe() {

@@ -30,6 +30,8 @@ final class CudaDriver {
             cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemsetD8Async, cuModuleLoadData,
             cuModuleUnload, cuModuleGetFunction, cuFuncGetAttribute, cuFuncSetAttribute, cuLaunchKernel, cuGetErrorName,
             cuGetErrorString;
+    private final NativeFunctions functions;
+    private CudaEvents events;
 
     CudaDriver(SymbolLookup libcuda) {
         this(new NativeFunctions(libcuda, "libcuda"));
@@ -37,6 +39,7 @@ final class CudaDriver {
 
     /** The binding through {@code f}'s handles (a test's stand-ins where there is no GPU). */
     CudaDriver(NativeFunctions f) {
+        functions = f;
         cuInit = f.status("cuInit", INT);
         cuDriverGetVersion = f.status("cuDriverGetVersion", PTR);
         cuDeviceGetCount = f.status("cuDeviceGetCount", PTR);
@@ -65,6 +68,14 @@ final class CudaDriver {
         cuLaunchKernel = f.status("cuLaunchKernel", PTR, INT, INT, INT, INT, INT, INT, INT, PTR, PTR, PTR);
         cuGetErrorName = f.status("cuGetErrorName", INT, PTR);
         cuGetErrorString = f.status("cuGetErrorString", INT, PTR);
+    }
+
+    /** The event calls, bound on first use ({@link CudaEvents}). */
+    synchronized CudaEvents events() {
+        if (events == null) {
+            events = new CudaEvents(functions, this);
+        }
+        return events;
     }
 
     void init() {
@@ -178,7 +189,10 @@ final class CudaDriver {
     }
 
     void memsetAsync(long dst, byte value, long bytes, MemorySegment stream) {
-        check("cuMemsetD8Async", call(cuMemsetD8Async, dst, value, bytes, stream));
+        int status = call(cuMemsetD8Async, dst, value, bytes, stream);
+        if (status != CUDA_SUCCESS) {
+            check("cuMemsetD8Async(" + bytes + " bytes)", status);
+        }
     }
 
     MemorySegment moduleLoad(MemorySegment image) {
@@ -211,9 +225,11 @@ final class CudaDriver {
     /** Launches {@code function}; {@code params} is the array of pointers to each argument. */
     void launch(String name, MemorySegment function, int grid, int block, int sharedBytes, MemorySegment stream,
                 MemorySegment params) {
-        check("cuLaunchKernel(" + name + ", grid " + grid + ", block " + block + ")",
-                call(cuLaunchKernel, function, grid, 1, 1, block, 1, 1, sharedBytes, stream, params,
-                        MemorySegment.NULL));
+        int status = call(cuLaunchKernel, function, grid, 1, 1, block, 1, 1, sharedBytes, stream, params,
+                MemorySegment.NULL);
+        if (status != CUDA_SUCCESS) { // the message is built only then: launches are the hot path
+            check("cuLaunchKernel(" + name + ", grid " + grid + ", block " + block + ")", status);
+        }
     }
 
     /** Throws a {@link CudaException} naming {@code what} and the driver's error unless {@code status} is 0. */
@@ -246,10 +262,10 @@ final class CudaDriver {
         }
     }
 
-    /** Invokes a status-returning handle; native calls throw nothing but a broken binding. */
+    /** Invokes a {@link NativeFunctions#status} handle; native calls throw nothing but a broken binding. */
     static int call(MethodHandle handle, Object... args) {
         try {
-            return (int) handle.invokeWithArguments(args);
+            return (int) handle.invokeExact(args);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -27,16 +27,11 @@ final class CudaKernels implements AutoCloseable {
     private final int maxShared;
     private final boolean syncEachLaunch;
     private final Map<String, MemorySegment> modules = new HashMap<>();
-    private final Map<String, Function> functions = new HashMap<>();
-    private final Map<String, Integer> dynamicSharedLimits = new HashMap<>();
+    private final Map<String, Map<String, Function>> functions = new HashMap<>();
     private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
     private long launches; // guarded by this
 
-    /**
-     * With {@code syncEachLaunch}, every launch waits for its kernel, so that a kernel that faults (an illegal
-     * address, say) is named in the exception instead of surfacing at a later, unrelated call; slow, for finding
-     * such a kernel ({@link CudaBackendProvider#SYNC_ENV}).
-     */
+    /** With {@code syncEachLaunch} every launch waits for its kernel ({@link CudaChecks#syncEachLaunch()}). */
     CudaKernels(CudaDriver driver, Nvrtc nvrtc, CudaContext context, KernelCache cache, boolean syncEachLaunch) {
         this.syncEachLaunch = syncEachLaunch;
         this.driver = driver;
@@ -103,8 +98,9 @@ final class CudaKernels implements AutoCloseable {
         }
         context.enter();
         Function fn = function(family, kernel);
-        reserveSharedMemory(family + "/" + kernel, fn, sharedBytes);
-        driver.launch(kernel, fn.handle(), (int) grid, BLOCK, sharedBytes, context.stream(), args.pointers());
+        reserveSharedMemory(fn, sharedBytes);
+        context.queue(fn::name, () -> driver.launch(kernel, fn.handle, (int) grid, BLOCK, sharedBytes,
+                context.stream(), args.pointers()));
         launches++;
         if (syncEachLaunch) {
             try {
@@ -120,18 +116,18 @@ final class CudaKernels implements AutoCloseable {
      * Raises the kernel's dynamic shared memory limit when its static shared memory (the block reductions'
      * partials) plus {@code sharedBytes} is more than a launch gets by default; the driver refuses a launch over it.
      */
-    private void reserveSharedMemory(String key, Function fn, int sharedBytes) {
-        long total = (long) fn.staticShared() + sharedBytes;
-        if (total <= DEFAULT_SHARED || sharedBytes <= dynamicSharedLimits.getOrDefault(key, 0)) {
+    private void reserveSharedMemory(Function fn, int sharedBytes) {
+        long total = (long) fn.staticShared + sharedBytes;
+        if (total <= DEFAULT_SHARED || sharedBytes <= fn.dynamicSharedLimit) {
             return;
         }
         if (total > maxShared) {
-            throw new IllegalArgumentException(key + " needs " + sharedBytes + " bytes of dynamic shared memory on top"
-                    + " of its " + fn.staticShared() + " static bytes, the card has " + maxShared + " per block; run"
+            throw new IllegalArgumentException(fn.name + " needs " + sharedBytes + " bytes of dynamic shared memory on"
+                    + " top of its " + fn.staticShared + " static bytes, the card has " + maxShared + " per block; run"
                     + " this shape on the CPU backend or a newer card");
         }
-        driver.setFunctionAttribute(fn.handle(), CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
-        dynamicSharedLimits.put(key, sharedBytes);
+        driver.setFunctionAttribute(fn.handle, CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes);
+        fn.dynamicSharedLimit = sharedBytes;
     }
 
     /** The parameters of {@code family}'s {@code kernel}, parsed from its source on first use. */
@@ -146,14 +142,32 @@ final class CudaKernels implements AutoCloseable {
         return signature;
     }
 
-    /** A loaded kernel and the static shared memory its code declares. */
-    private record Function(MemorySegment handle, int staticShared) {
+    /**
+     * A loaded kernel, the static shared memory its code declares and the dynamic shared memory it was allowed so
+     * far (guarded by the CudaKernels).
+     */
+    private static final class Function {
+        final String name;
+        final MemorySegment handle;
+        final int staticShared;
+        int dynamicSharedLimit;
+
+        String name() {
+            return name;
+        }
+
+        Function(String name, MemorySegment handle, int staticShared) {
+            this.name = name;
+            this.handle = handle;
+            this.staticShared = staticShared;
+        }
     }
 
     private Function function(String family, String kernel) {
-        return functions.computeIfAbsent(family + "/" + kernel, k -> {
+        return functions.computeIfAbsent(family, f -> new HashMap<>()).computeIfAbsent(kernel, k -> {
             MemorySegment handle = driver.function(modules.computeIfAbsent(family, this::load), kernel);
-            return new Function(handle, driver.functionAttribute(handle, CudaDriver.FUNC_ATTRIBUTE_SHARED_SIZE_BYTES));
+            return new Function(family + "." + kernel, handle,
+                    driver.functionAttribute(handle, CudaDriver.FUNC_ATTRIBUTE_SHARED_SIZE_BYTES));
         });
     }
 
@@ -176,6 +190,5 @@ final class CudaKernels implements AutoCloseable {
         modules.values().forEach(driver::moduleUnload);
         modules.clear();
         functions.clear();
-        dynamicSharedLimits.clear();
     }
 }

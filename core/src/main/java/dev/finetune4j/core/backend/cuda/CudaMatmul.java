@@ -4,6 +4,8 @@ import dev.finetune4j.core.backend.MatmulKernels;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.util.Locale;
+
 /**
  * Strided-batched GEMMs through cuBLAS with float32 accumulation. cuBLAS is column-major, so the row-major
  * {@code c = a b} is computed as the column-major {@code c^T = b^T a^T}: the operands swap places and a row-major
@@ -32,7 +34,9 @@ final class CudaMatmul implements MatmulKernels {
         }
         if (k == 0) {
             if (!accumulate) {
-                rt.driver.memsetAsync(rt.output(c), (byte) 0, c.numel() * Float.BYTES, rt.context.stream());
+                long cp = rt.output(c);
+                rt.context.queue(() -> "memset (empty products)",
+                        () -> rt.driver.memsetAsync(cp, (byte) 0, c.numel() * Float.BYTES, rt.context.stream()));
             }
             return;
         }
@@ -55,11 +59,12 @@ final class CudaMatmul implements MatmulKernels {
             int lda = transposeA ? m : k;
             long strideA = a.rank() == 2 ? 0 : (long) m * k;
             long strideB = b.rank() == 2 ? 0 : (long) k * n;
+            long cp = rt.output(c);
             rt.context.enter();
-            rt.cublas.gemmStridedBatched(rt.cublasHandle, transposeB ? Cublas.OP_T : Cublas.OP_N,
-                    transposeA ? Cublas.OP_T : Cublas.OP_N, n, m, k, alpha, bp, cublasType, ldb, strideB,
-                    ap, cublasType, lda, strideA, accumulate ? 1f : 0f, rt.output(c), n, (long) m * n,
-                    (int) batches);
+            queueProduct(type, "", m, n, k, batches, () -> rt.cublas.gemmStridedBatched(rt.cublasHandle,
+                    transposeB ? Cublas.OP_T : Cublas.OP_N, transposeA ? Cublas.OP_T : Cublas.OP_N, n, m, k, alpha,
+                    bp, cublasType, ldb, strideB, ap, cublasType, lda, strideA, accumulate ? 1f : 0f, cp, n,
+                    (long) m * n, (int) batches));
         }
     }
 
@@ -89,19 +94,32 @@ final class CudaMatmul implements MatmulKernels {
             for (int r0 = 0; r0 < rowsTotal; r0 += rowsPerBlock) {
                 int rows = Math.min(rowsPerBlock, rowsTotal - r0);
                 CudaQuantization.dequantize(rt, w, (long) r0 * cols, (long) rows * cols, block, type);
+                long cp = rt.output(c);
                 rt.context.enter();
                 if (transposeB) {
-                    rt.cublas.gemmStridedBatched(rt.cublasHandle, Cublas.OP_T, opA, rows, m, k, alpha, block,
-                            cublasType, k, 0, ap, cublasType, lda, strideA, accumulate ? 1f : 0f,
-                            rt.output(c) + (long) r0 * Float.BYTES, n, (long) m * n, batches);
+                    float beta = accumulate ? 1f : 0f;
+                    long cBlock = cp + (long) r0 * Float.BYTES;
+                    queueProduct(type, " (nf4 rows)", m, rows, k, batches, () -> rt.cublas.gemmStridedBatched(
+                            rt.cublasHandle, Cublas.OP_T, opA, rows, m, k, alpha, block, cublasType, k, 0, ap,
+                            cublasType, lda, strideA, beta, cBlock, n, (long) m * n, batches));
                 } else {
                     long aBlock = ap + (long) r0 * (transposeA ? m : 1) * type.byteSize();
-                    rt.cublas.gemmStridedBatched(rt.cublasHandle, Cublas.OP_N, opA, n, m, rows, alpha, block,
-                            cublasType, n, 0, aBlock, cublasType, lda, strideA, accumulate || r0 > 0 ? 1f : 0f,
-                            rt.output(c), n, (long) m * n, batches);
+                    float beta = accumulate || r0 > 0 ? 1f : 0f;
+                    queueProduct(type, " (nf4 rows)", m, n, rows, batches, () -> rt.cublas.gemmStridedBatched(
+                            rt.cublasHandle, Cublas.OP_N, opA, n, m, rows, alpha, block, cublasType, n, 0, aBlock,
+                            cublasType, lda, strideA, beta, cp, n, (long) m * n, batches));
                 }
             }
         }
+    }
+
+    /**
+     * Queues one cuBLAS product, named in profiles by its operands' precision and its row-major shape: (m x k) by
+     * (k x n), {@code batches} times.
+     */
+    private void queueProduct(DType type, String note, int m, int n, int k, long batches, Runnable call) {
+        rt.context.queue(() -> "gemm " + type.name().toLowerCase(Locale.ROOT) + note + " " + m + "x" + k
+                + " by " + k + "x" + n + (batches > 1 ? " (" + batches + " batches)" : ""), call);
     }
 
     /** {@code t}'s address in {@code type}, contiguous: itself when it already is, else a converted copy. */

@@ -4,6 +4,7 @@ import dev.finetune4j.core.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,32 +18,50 @@ final class KernelArgs implements AutoCloseable {
     /** The most dimensions a view passed to a kernel may have (MAX_RANK in common.cuh). */
     static final int MAX_RANK = 8;
 
+    /** Bytes of native memory taken at a time: a launch's values usually fit one block (one allocation). */
+    private static final long BLOCK_BYTES = 2048;
+
     private final Arena arena = Arena.ofConfined();
+    private final SegmentAllocator slots = this::slot;
     private final List<MemorySegment> values = new ArrayList<>();
     private final List<KernelArgType> types = new ArrayList<>();
+    private MemorySegment block = MemorySegment.NULL;
+    private long used;
 
     /** A device pointer (0 for a null one). */
     KernelArgs ptr(long pointer) {
-        return add(arena.allocateFrom(ValueLayout.JAVA_LONG, pointer), KernelArgType.POINTER);
+        return add(slots.allocateFrom(ValueLayout.JAVA_LONG, pointer), KernelArgType.POINTER);
     }
 
     /** A {@code long long} or {@code unsigned long long}. */
     KernelArgs i64(long v) {
-        return add(arena.allocateFrom(ValueLayout.JAVA_LONG, v), KernelArgType.I64);
+        return add(slots.allocateFrom(ValueLayout.JAVA_LONG, v), KernelArgType.I64);
     }
 
     /** An {@code int} or {@code unsigned int}. */
     KernelArgs i32(int v) {
-        return add(arena.allocateFrom(ValueLayout.JAVA_INT, v), KernelArgType.I32);
+        return add(slots.allocateFrom(ValueLayout.JAVA_INT, v), KernelArgType.I32);
     }
 
     KernelArgs f32(float v) {
-        return add(arena.allocateFrom(ValueLayout.JAVA_FLOAT, v), KernelArgType.F32);
+        return add(slots.allocateFrom(ValueLayout.JAVA_FLOAT, v), KernelArgType.F32);
     }
 
     /** A struct of long values passed by value ({@code Dims} of attention.cu). */
     KernelArgs longs(long... v) {
-        return add(arena.allocateFrom(ValueLayout.JAVA_LONG, v), KernelArgType.struct((long) v.length * Long.BYTES));
+        return add(slots.allocateFrom(ValueLayout.JAVA_LONG, v), KernelArgType.struct((long) v.length * Long.BYTES));
+    }
+
+    /** The next {@code bytes} of the current block, 8-byte aligned (every value type's alignment divides 8). */
+    private MemorySegment slot(long bytes, long alignment) {
+        long size = (bytes + 7) & ~7L;
+        if (used + size > block.byteSize()) {
+            block = arena.allocate(Math.max(BLOCK_BYTES, size), 8);
+            used = 0;
+        }
+        MemorySegment slot = block.asSlice(used, bytes);
+        used += size;
+        return slot;
     }
 
     private KernelArgs add(MemorySegment value, KernelArgType type) {
@@ -81,7 +100,7 @@ final class KernelArgs implements AutoCloseable {
 
     /** The array of pointers to the values. */
     MemorySegment pointers() {
-        MemorySegment array = arena.allocate(ValueLayout.ADDRESS, Math.max(1, values.size()));
+        MemorySegment array = slots.allocate(ValueLayout.ADDRESS, Math.max(1, values.size()));
         for (int i = 0; i < values.size(); i++) {
             array.setAtIndex(ValueLayout.ADDRESS, i, values.get(i));
         }

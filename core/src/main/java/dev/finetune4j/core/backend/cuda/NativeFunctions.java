@@ -7,6 +7,7 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodType;
 
 /**
  * Makes the handles of one library's C functions for its binding class (CudaDriver, Cublas, Nvrtc): downcalls into
@@ -36,9 +37,14 @@ final class NativeFunctions {
         this.binder = binder;
     }
 
-    /** A function returning a status code ({@code int}) and taking {@code args}. */
+    /**
+     * A function returning a status code ({@code int}) and taking {@code args}, as a handle of type
+     * {@code (Object[]) int} for {@link CudaDriver#call}: spread once here, since spreading at each call
+     * ({@code invokeWithArguments}) costs more host time than the launch it makes.
+     */
     MethodHandle status(String name, MemoryLayout... args) {
-        return handle(name, FunctionDescriptor.of(INT, args));
+        return handle(name, FunctionDescriptor.of(INT, args)).asSpreader(Object[].class, args.length)
+                .asType(MethodType.methodType(int.class, Object[].class));
     }
 
     /** A function with any descriptor. */

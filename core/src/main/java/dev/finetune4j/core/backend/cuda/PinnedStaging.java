@@ -28,7 +28,8 @@ final class PinnedStaging implements AutoCloseable {
             long n = Math.min(CHUNK, src.byteSize() - at);
             MemorySegment stage = stage(n);
             MemorySegment.copy(src, at, stage, 0, n);
-            driver.copyHostToDeviceAsync(dst + at, stage, n, context.stream());
+            long to = dst + at;
+            context.queue(() -> "copy host to device", () -> driver.copyHostToDeviceAsync(to, stage, n, context.stream()));
             driver.streamSynchronize(context.stream());
         }
     }
@@ -41,7 +42,9 @@ final class PinnedStaging implements AutoCloseable {
         for (long at = 0; at < dst.byteSize(); at += CHUNK) {
             long n = Math.min(CHUNK, dst.byteSize() - at);
             MemorySegment stage = stage(n);
-            driver.copyDeviceToHostAsync(stage, src + at, n, context.stream());
+            long from = src + at;
+            context.queue(() -> "copy device to host", () -> driver.copyDeviceToHostAsync(stage, from, n,
+                    context.stream()));
             driver.streamSynchronize(context.stream());
             MemorySegment.copy(stage, 0, dst, at, n);
         }

@@ -46,6 +46,7 @@ class CudaBindingsMatchHeadersTest {
     void theDriverBindingMatchesCudaH() throws Exception {
         CHeader cuda = header("cuda.h");
         assertEquals(List.of(), mismatches(cuda, declared(CudaDriver::new)));
+        assertEquals(List.of(), mismatches(cuda, declared(f -> new CudaEvents(f, null))));
         assertEquals(List.of(), constants(cuda, Map.of("CUDA_ERROR_OUT_OF_MEMORY", CudaDriver.CUDA_ERROR_OUT_OF_MEMORY,
                 "CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR", CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
                 "CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR", CudaDriver.ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
@@ -53,7 +54,7 @@ class CudaBindingsMatchHeadersTest {
                 CudaDriver.ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
                 "CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES", CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                 "CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES", CudaDriver.FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
-                "CU_STREAM_NON_BLOCKING", CudaDriver.STREAM_NON_BLOCKING)));
+                "CU_STREAM_NON_BLOCKING", CudaDriver.STREAM_NON_BLOCKING, "CU_EVENT_DEFAULT", CudaEvents.EVENT_DEFAULT)));
     }
 
     @Test

@@ -330,7 +330,7 @@ class CudaLaunchContractTest {
             try (KernelArgs args = softmaxArgs()) {
                 var e = assertThrows(IllegalArgumentException.class,
                         () -> kernels.launch("softmax", "softmax_forward", 1, most + 1, args));
-                assertEquals("softmax/softmax_forward needs " + (most + 1) + " bytes of dynamic shared memory on top"
+                assertEquals("softmax.softmax_forward needs " + (most + 1) + " bytes of dynamic shared memory on top"
                         + " of its " + FakeCuda.STATIC_SHARED + " static bytes, the card has "
                         + FakeCuda.MAX_SHARED_OPTIN + " per block; run this shape on the CPU backend or a newer card",
                         e.getMessage());

@@ -91,7 +91,11 @@ final class EmulatedCuda extends FakeCuda {
                 queue.add(new Work(sourceAndKernel[0] + "'s " + sourceAndKernel[1], launch(a), 0));
             }
             case "cublasGemmStridedBatchedEx" -> queue.add(new Work("cublasGemmStridedBatchedEx", HostGemm.of(a), 0));
-            case "cuStreamSynchronize" -> drain();
+            case "cuEventRecord" -> {
+                long event = ((MemorySegment) a[0]).address();
+                queue.add(new Work("cuEventRecord", () -> stampEvent(event, System.nanoTime()), 0));
+            }
+            case "cuStreamSynchronize", "cuEventSynchronize" -> drain();
             default -> {
                 // the other calls change no memory
             }

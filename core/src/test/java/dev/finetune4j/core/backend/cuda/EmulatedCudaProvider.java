@@ -46,7 +46,7 @@ public final class EmulatedCudaProvider implements BackendProvider {
     public Backend open(int index) {
         NativeFunctions f = new NativeFunctions(libraries());
         return new CudaBackend(new Device(TYPE, index), new CudaDriver(f), new Cublas(f), new Nvrtc(f),
-                new KernelCache(Path.of("target", "emulated-cuda-kernels")), false);
+                new KernelCache(Path.of("target", "emulated-cuda-kernels")), new CudaChecks(false, true));
     }
 
     /** Built on first use: g++ compiles every kernel family. */

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Stand-ins for the functions of libcuda, libcublas and libnvrtc that the bindings declare, for running the CUDA
@@ -45,6 +46,15 @@ class FakeCuda implements NativeFunctions.Binder {
     private static final Map<String, Integer> POINTEE_BYTES = Map.of("float", 4, "int", 4, "unsigned int", 4,
             "long long", 8, "unsigned long long", 8, "double", 8, "unsigned short", 2);
     private static final MethodHandle DISPATCH;
+    /**
+     * The fake's clock: every queued operation (launch, product, memset, copy) takes this long, so that an event's
+     * time is the work queued before it and each timed operation takes exactly this.
+     */
+    static final long FAKE_WORK_NANOS = 1000;
+    /** CUDA_ERROR_INVALID_HANDLE. */
+    private static final int CUDA_ERROR_INVALID_HANDLE = 400;
+    /** {@link #pointee} by declaration: parsed once, since every launch checks every pointer. */
+    private static final Map<String, String> POINTEES = new ConcurrentHashMap<>();
 
     static {
         try {
@@ -70,6 +80,9 @@ class FakeCuda implements NativeFunctions.Binder {
     private final Map<String, Map<String, KernelSignature>> signatures = new HashMap<>();
     private final List<Launch> launches = new ArrayList<>();
     private int queued;
+    private int copies;
+    /** The time each live event recorded, in nanoseconds of the fake's clock; -1 before it is recorded. */
+    private final Map<Long, Long> eventTimes = new HashMap<>();
     private int failNextSynchronize;
     /** Calls that need no current context. */
     private static final Set<String> CONTEXT_FREE = Set.of("cuInit", "cuDriverGetVersion", "cuDeviceGetCount",
@@ -141,8 +154,29 @@ class FakeCuda implements NativeFunctions.Binder {
                 putLong(a[1], TOTAL_BYTES);
             }
             case "cuMemHostAlloc" -> putLong(a[0], host.allocate((long) a[1], 4096).address());
-            case "cuMemcpyHtoDAsync_v2" -> requireDevice("cuMemcpyHtoDAsync", (long) a[0], (long) a[2]);
-            case "cuMemcpyDtoHAsync_v2" -> requireDevice("cuMemcpyDtoHAsync", (long) a[1], (long) a[2]);
+            case "cuMemcpyHtoDAsync_v2" -> {
+                requireDevice("cuMemcpyHtoDAsync", (long) a[0], (long) a[2]);
+                copies++;
+            }
+            case "cuMemcpyDtoHAsync_v2" -> {
+                requireDevice("cuMemcpyDtoHAsync", (long) a[1], (long) a[2]);
+                copies++;
+            }
+            case "cuEventCreate" -> {
+                long event = nextHandle++;
+                eventTimes.put(event, -1L);
+                putLong(a[0], event);
+            }
+            case "cuEventRecord" -> eventTimes.put(event(name, a[0]), (queued + copies) * FAKE_WORK_NANOS);
+            case "cuEventSynchronize" -> event(name, a[0]);
+            case "cuEventElapsedTime_v2" -> {
+                long start = eventTimes.get(event(name, a[1])), end = eventTimes.get(event(name, a[2]));
+                if (start < 0 || end < 0) {
+                    return CUDA_ERROR_INVALID_HANDLE; // an event never recorded
+                }
+                ((MemorySegment) a[0]).reinterpret(4).set(ValueLayout.JAVA_FLOAT, 0, (end - start) / 1e6f);
+            }
+            case "cuEventDestroy_v2" -> eventTimes.remove(event(name, a[0]));
             case "cuMemsetD8Async" -> {
                 requireDevice("cuMemsetD8Async", (long) a[0], (long) a[2]);
                 queued++;
@@ -322,8 +356,8 @@ class FakeCuda implements NativeFunctions.Binder {
 
     /** The pointee of a pointer parameter's declaration: {@code float} for {@code const float* __restrict__ x}. */
     private static String pointee(String declaration) {
-        return declaration.substring(0, declaration.indexOf('*')).replaceAll("\\b(const|volatile)\\b", " ")
-                .replaceAll("\\s+", " ").trim();
+        return POINTEES.computeIfAbsent(declaration, d -> d.substring(0, d.indexOf('*'))
+                .replaceAll("\\b(const|volatile)\\b", " ").replaceAll("\\s+", " ").trim());
     }
 
     /** Fails unless every element a {@code View} of {@code type} values at {@code pointer} reaches is allocated. */
@@ -379,6 +413,20 @@ class FakeCuda implements NativeFunctions.Binder {
             requireDevice("cublasGemmStridedBatchedEx " + name + " (" + rows + "x" + cols + ", ld " + ld + ", stride "
                     + stride + ", " + batches + " batches)", ((MemorySegment) pointer).address(), last * elementBytes);
         }
+    }
+
+    /** The handle of a live event, which {@code name} was handed. */
+    private long event(String name, Object handle) {
+        long event = ((MemorySegment) handle).address();
+        if (!eventTimes.containsKey(event)) {
+            throw new AssertionError(name + " of 0x" + Long.toHexString(event) + ", which is not a live event");
+        }
+        return event;
+    }
+
+    /** Sets the time of {@code event}: {@link EmulatedCuda} stamps it when the stream reaches it. */
+    final synchronized void stampEvent(long event, long nanos) {
+        eventTimes.put(event, nanos);
     }
 
     private static void putInt(Object out, int v) {

@@ -42,6 +42,6 @@ public final class FakeCudaProvider implements BackendProvider {
         NativeFunctions f = new NativeFunctions(LIBRARIES);
         // The fake "cubins" are the sources' names; they are cached under target/ like real ones would be.
         return new CudaBackend(new Device(TYPE, index), new CudaDriver(f), new Cublas(f), new Nvrtc(f),
-                new KernelCache(Path.of("target", "fake-cuda-kernels")), false);
+                new KernelCache(Path.of("target", "fake-cuda-kernels")), CudaChecks.NONE);
     }
 }
