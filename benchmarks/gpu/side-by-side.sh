@@ -10,6 +10,8 @@
 #   dry run of the plumbing on a CPU:    SHAPES=tiny benchmarks/gpu/side-by-side.sh
 # SHAPES=tiny swaps every configuration's model for the tiny shape on the CPU (B2 x S32, 1 + 2 steps); the anchor
 # has no tiny shape, so its runs are skipped then, as they are wherever python3's torch has no CUDA.
+# Each run of ours ends with one profiled step (after the timed ones): the table's second part says where its device
+# time went, by kernel and product shape, and each run's log holds the whole profile.
 # Every configuration of ours runs in PRECISION (default bf16-mixed: bf16 frozen weights and BF16_MIXED training,
 # the anchor's bf16 model; f32 for float32), and its JSON line says which.
 set -uo pipefail
@@ -101,7 +103,8 @@ for entry in "${CONFIGS[@]}"; do
             run_one "$name" finetune4j "$log" "$runtime/jdk/bin/java" --enable-native-access=ALL-UNNAMED \
                 --add-modules jdk.incubator.vector -Xmx"$XMX" -cp "$CP" \
                 dev.finetune4j.benchmarks.gpu.LoraThroughputBenchmark --config "$config" --batch "$batch" \
-                --seq "$seq" --steps "$STEPS" --warmup "$WARMUP" --device "$DEVICE" --precision "$PRECISION" $flags
+                --seq "$seq" --steps "$STEPS" --warmup "$WARMUP" --device "$DEVICE" --precision "$PRECISION" --profile \
+                $flags
         elif [ -n "$HF_SKIP" ]; then
             printf '%s\t%s\tskipped: %s\n' "$name" hf-peft "$HF_SKIP" >> "$OUT/runs.tsv"
         else

@@ -4,7 +4,9 @@
 
 One row per configuration, in the order run: our and Hugging Face PEFT's tokens/s, peak GiB and MFU, and the
 ratios the issue's goals are stated in (ours / theirs), then what our device counted per step (launches, and the
-share of product work with float32 operands); runs that were skipped or failed are listed below it.
+share of product work with float32 operands); runs that were skipped or failed are listed below it. Then, for each
+of our runs that has one, where the device time of its profiled step went: busy and wall time, and the most
+expensive kernels and product shapes.
 """
 import datetime
 import json
@@ -41,6 +43,17 @@ def main():
             cell(ours, "gemm_f32_share")]) + " |")
     if notes:
         out += ["", "Not measured:"] + notes
+    profiled = [(name, by["finetune4j"]["profile"]) for name, by in rows.items()
+                if "profile" in by.get("finetune4j", {})]
+    if profiled:
+        out += ["", "## Where our step's device time goes (one profiled step after the timed ones)"]
+    for name, profile in profiled:
+        wall, busy = profile["wall_ms"], profile["busy_ms"]
+        out += ["", f"### {name}: {busy:,.1f} ms busy of {wall:,.1f} ms"
+                    f" ({100 * busy / wall if wall else 0:.0f}%; the rest the device waited on the host)", "",
+                "| work | calls | ms | share of wall |", "| --- | --- | --- | --- |"]
+        out += [f"| {e['name']} | {e['calls']:,} | {e['ms']:,.3f} | {100 * e['ms'] / wall if wall else 0:.1f}% |"
+                for e in profile["top"]]
     print("\n".join(out))
 
 
