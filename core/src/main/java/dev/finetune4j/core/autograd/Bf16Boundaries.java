@@ -41,12 +41,22 @@ final class Bf16Boundaries {
     }
 
     /**
-     * The activation an op keeps from its fresh float32 result {@code out}: under {@link Precision#BF16_MIXED} a
-     * bf16 copy, and {@code out} is released at once (the op allocated it in the current scope and keeps no view
-     * of it); under {@link Precision#F32}, {@code out} itself.
+     * Whether a product of {@code x} and {@code w} writes a bf16 result itself under the current precision
+     * ({@link dev.finetune4j.core.backend.MatmulKernels}: bf16 operands, or an NF4 weight beside bf16 values).
+     */
+    static boolean productWritesBf16(Tensor x, Tensor w) {
+        return Precision.current() == Precision.BF16_MIXED && x.dtype() == DType.BF16
+                && (w.dtype() == DType.BF16 || w.dtype() == DType.NF4);
+    }
+
+    /**
+     * The activation an op keeps from its fresh result {@code out}: under {@link Precision#BF16_MIXED} a bf16 copy
+     * of a float32 {@code out}, which is released at once (the op allocated it in the current scope and keeps no
+     * view of it); {@code out} itself when it is bf16 already (a product that wrote bf16) or under
+     * {@link Precision#F32}.
      */
     static Tensor output(Tensor out) {
-        if (Precision.current() != Precision.BF16_MIXED) {
+        if (Precision.current() != Precision.BF16_MIXED || out.dtype() != DType.F32) {
             return out;
         }
         Tensor rounded = out.to(DType.BF16);

@@ -70,7 +70,8 @@ public final class LowRank {
         }
         Ops.sameDevice(x, w, bias, a, b);
         Tensor wv = Bf16Boundaries.operand(w);
-        Tensor result = Matmul.linearValues(u.be, u.x, wv, Bf16Boundaries.operand(bias));
+        // under BF16_MIXED without a bias: x W^T rounded to bf16, then the update added to it and rounded again
+        Tensor result = Matmul.linearOutput(u.be, u.x, wv, Bf16Boundaries.operand(bias));
         Bf16Boundaries.releaseCast(wv, w);
         u.addTo(result);
         Tensor stored = Bf16Boundaries.output(result);

@@ -1,8 +1,10 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 /** Matrix products: {@link #linear} (the layers' workhorse) and batched {@link #matmul}. */
 public final class Matmul {
@@ -27,7 +29,7 @@ public final class Matmul {
         Backend be = x.backend();
         Tensor xm = Ops.matrix(Bf16Boundaries.operand(x));
         Tensor wv = Bf16Boundaries.operand(w);
-        Tensor out = Bf16Boundaries.output(linearValues(be, xm, wv, Bf16Boundaries.operand(bias)));
+        Tensor out = Bf16Boundaries.output(linearOutput(be, xm, wv, Bf16Boundaries.operand(bias)));
         Bf16Boundaries.releaseCast(wv, w);
         Tensor result = out.view(x.shape().with(-1, w.dim(0)), x.shape().with(-1, w.dim(0)).contiguousStrides(), 0);
         Precision forward = Precision.current();
@@ -37,6 +39,20 @@ public final class Matmul {
             Tensor dx = x.requiresGrad() ? inputGrad(be, dyOperand, Bf16Boundaries.operand(w, forward), x.shape()) : null;
             return new Tensor[]{dx, weightGrad(be, dyOperand, xm, w), biasGrad(dy, bias)};
         }, x, w, bias);
+    }
+
+    /**
+     * x W^T + b as a linear op keeps it: with bf16 operands, no bias and {@link Precision#BF16_MIXED}, the product
+     * writes bf16 straight away (rounded once from float32, no float32 buffer); otherwise the float32
+     * {@link #linearValues}, which {@link Bf16Boundaries#output} rounds.
+     */
+    static Tensor linearOutput(Backend be, Tensor x, Tensor w, Tensor bias) {
+        if (bias != null || !Bf16Boundaries.productWritesBf16(x, w)) {
+            return linearValues(be, x, w, bias);
+        }
+        Tensor y = Tensor.empty(TensorScope.current(), x.device(), DType.BF16, Shape.of(x.dim(0), w.dim(0)));
+        be.matmul().gemm(x, false, w, true, y, 1f, false);
+        return y;
     }
 
     /** x W^T + b: x (rows, in), w (out, in), bias (out) or null -> (rows, out). */

@@ -42,8 +42,15 @@ final class CpuMatmul implements MatmulKernels {
         int bStride = b.rank() == 2 ? 0 : k * n;
         checkBatch(a, aStride, batch, (long) m * k);
         checkBatch(b, bStride, batch, (long) k * n);
+        boolean bf16Out = c.dtype() == DType.BF16;
+        if (bf16Out && (a.dtype() != DType.BF16 || b.dtype() != DType.BF16 && b.dtype() != DType.NF4
+                || !c.isContiguous())) {
+            throw new IllegalArgumentException("gemm writes bf16 output tensors only from bf16 operands (or an NF4 "
+                    + "weight) and only contiguous ones, got " + a + " x " + b + " into " + c);
+        }
         float[] av = CpuTensors.read(a);
-        float[] cv = accumulate ? CpuTensors.accumulator(c) : CpuTensors.output(c);
+        float[] cv = bf16Out ? (accumulate ? CpuTensors.read(c) : new float[Math.toIntExact(c.numel())])
+                : accumulate ? CpuTensors.accumulator(c) : CpuTensors.output(c);
         // alpha != 1 with accumulation: the product goes to scratch first, then c += alpha * product
         boolean scratch = accumulate && alpha != 1f;
         float[] target = scratch ? new float[cv.length] : cv;
@@ -76,7 +83,11 @@ final class CpuMatmul implements MatmulKernels {
                 cv[i] *= alpha;
             }
         }
-        CpuTensors.commit(c, cv);
+        if (bf16Out) {
+            CpuTensors.commitRounded(c, cv);
+        } else {
+            CpuTensors.commit(c, cv);
+        }
     }
 
     /**

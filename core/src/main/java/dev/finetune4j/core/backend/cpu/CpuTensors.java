@@ -102,6 +102,15 @@ final class CpuTensors {
         written(out);
     }
 
+    /** Stores {@code values} in the contiguous BF16 tensor {@code out}, each rounded to nearest-even. */
+    static void commitRounded(Tensor out, float[] values) {
+        MemorySegment target = segment(out);
+        for (int i = 0; i < values.length; i++) {
+            DTypeCodec.writeFloat(target, DType.BF16, out.offset() + i, values[i]);
+        }
+        written(out);
+    }
+
     /**
      * The whole float[] behind the F32 tensor {@code t}'s storage, which {@code t} indexes with its offset and
      * strides, or null when the storage is not a Java float array (native or mapped memory, another dtype).

@@ -59,17 +59,18 @@ final class Cublas {
     }
 
     /**
-     * Column-major {@code C = alpha op(A) op(B) + beta C} per batch, float32 accumulation; strides in elements.
+     * Column-major {@code C = alpha op(A) op(B) + beta C} per batch, float32 accumulation (a bf16 C is rounded once,
+     * from float32); strides in elements.
      */
     void gemmStridedBatched(MemorySegment handle, int opA, int opB, int m, int n, int k, float alpha,
                             long a, int aType, int lda, long strideA, long b, int bType, int ldb, long strideB,
-                            float beta, long c, int ldc, long strideC, int batches) {
+                            float beta, long c, int cType, int ldc, long strideC, int batches) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment alphaHost = arena.allocateFrom(NativeFunctions.FLOAT, alpha);
             MemorySegment betaHost = arena.allocateFrom(NativeFunctions.FLOAT, beta);
             int status = CudaDriver.call(gemmStridedBatched, handle, opA, opB, m, n, k, alphaHost,
                     MemorySegment.ofAddress(a), aType, lda, strideA, MemorySegment.ofAddress(b), bType, ldb, strideB,
-                    betaHost, MemorySegment.ofAddress(c), R_32F, ldc, strideC, batches, COMPUTE_32F, GEMM_DEFAULT);
+                    betaHost, MemorySegment.ofAddress(c), cType, ldc, strideC, batches, COMPUTE_32F, GEMM_DEFAULT);
             if (status != 0) {
                 check("cublasGemmStridedBatchedEx(m=" + m + ", n=" + n + ", k=" + k + ", batches=" + batches + ")",
                         status);

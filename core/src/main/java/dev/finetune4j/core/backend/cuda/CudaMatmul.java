@@ -32,11 +32,11 @@ final class CudaMatmul implements MatmulKernels {
         if ((long) m * n == 0) {
             return;
         }
+        Output out = output(a, b, c);
         if (k == 0) {
             if (!accumulate) {
-                long cp = rt.output(c);
-                rt.context.queue(() -> "memset (empty products)",
-                        () -> rt.driver.memsetAsync(cp, (byte) 0, c.numel() * Float.BYTES, rt.context.stream()));
+                rt.context.queue(() -> "memset (empty products)", () -> rt.driver.memsetAsync(out.address(),
+                        (byte) 0, c.numel() * c.dtype().byteSize(), rt.context.stream()));
             }
             return;
         }
@@ -44,7 +44,7 @@ final class CudaMatmul implements MatmulKernels {
             throw new IllegalArgumentException("gemm: " + batches + " batches is more than cuBLAS takes");
         }
         if (b.dtype() == DType.NF4) {
-            byNf4Blocks(a, transposeA, b, transposeB, c, alpha, accumulate, m, n, k, (int) batches);
+            byNf4Blocks(a, transposeA, b, transposeB, out, alpha, accumulate, m, n, k, (int) batches);
             return;
         }
         try (Scratch s = rt.scratch()) {
@@ -59,13 +59,27 @@ final class CudaMatmul implements MatmulKernels {
             int lda = transposeA ? m : k;
             long strideA = a.rank() == 2 ? 0 : (long) m * k;
             long strideB = b.rank() == 2 ? 0 : (long) k * n;
-            long cp = rt.output(c);
             rt.context.enter();
-            queueProduct(type, "", m, n, k, batches, () -> rt.cublas.gemmStridedBatched(rt.cublasHandle,
+            queueProduct(type, out, "", m, n, k, batches, () -> rt.cublas.gemmStridedBatched(rt.cublasHandle,
                     transposeB ? Cublas.OP_T : Cublas.OP_N, transposeA ? Cublas.OP_T : Cublas.OP_N, n, m, k, alpha,
-                    bp, cublasType, ldb, strideB, ap, cublasType, lda, strideA, accumulate ? 1f : 0f, cp, n,
-                    (long) m * n, (int) batches));
+                    bp, cublasType, ldb, strideB, ap, cublasType, lda, strideA, accumulate ? 1f : 0f, out.address(),
+                    out.cublasType(), n, (long) m * n, (int) batches));
         }
+    }
+
+    /** Where a product goes: its device address and cuBLAS data type (float32, or bf16 beside bf16 operands). */
+    private record Output(long address, int cublasType, DType dtype) {
+    }
+
+    private Output output(Tensor a, Tensor b, Tensor c) {
+        if (c.dtype() != DType.BF16) {
+            return new Output(rt.output(c), Cublas.R_32F, DType.F32);
+        }
+        if (a.dtype() != DType.BF16 || b.dtype() != DType.BF16 && b.dtype() != DType.NF4 || !c.isContiguous()) {
+            throw new IllegalArgumentException("gemm writes bf16 output tensors only from bf16 operands (or an NF4 "
+                    + "weight) and only contiguous ones, got " + a + " x " + b + " into " + c);
+        }
+        return new Output(rt.address(c), Cublas.R_16BF, DType.BF16);
     }
 
     /**
@@ -73,7 +87,7 @@ final class CudaMatmul implements MatmulKernels {
      * W's rows gives a block of c's columns (c's leading dimension stays n); without it (dy W) a block of W's rows
      * meets the matching columns of op(a), and the blocks' products add up in c.
      */
-    private void byNf4Blocks(Tensor a, boolean transposeA, Tensor w, boolean transposeB, Tensor c, float alpha,
+    private void byNf4Blocks(Tensor a, boolean transposeA, Tensor w, boolean transposeB, Output c, float alpha,
                              boolean accumulate, int m, int n, int k, int batches) {
         if (w.rank() != 2) {
             throw new IllegalArgumentException("gemm: an NF4 operand is a shared weight matrix, got " + w);
@@ -94,32 +108,32 @@ final class CudaMatmul implements MatmulKernels {
             for (int r0 = 0; r0 < rowsTotal; r0 += rowsPerBlock) {
                 int rows = Math.min(rowsPerBlock, rowsTotal - r0);
                 CudaQuantization.dequantize(rt, w, (long) r0 * cols, (long) rows * cols, block, type);
-                long cp = rt.output(c);
                 rt.context.enter();
                 if (transposeB) {
                     float beta = accumulate ? 1f : 0f;
-                    long cBlock = cp + (long) r0 * Float.BYTES;
-                    queueProduct(type, " (nf4 rows)", m, rows, k, batches, () -> rt.cublas.gemmStridedBatched(
+                    long cBlock = c.address() + (long) r0 * c.dtype().byteSize();
+                    queueProduct(type, c, " (nf4 rows)", m, rows, k, batches, () -> rt.cublas.gemmStridedBatched(
                             rt.cublasHandle, Cublas.OP_T, opA, rows, m, k, alpha, block, cublasType, k, 0, ap,
-                            cublasType, lda, strideA, beta, cBlock, n, (long) m * n, batches));
+                            cublasType, lda, strideA, beta, cBlock, c.cublasType(), n, (long) m * n, batches));
                 } else {
                     long aBlock = ap + (long) r0 * (transposeA ? m : 1) * type.byteSize();
                     float beta = accumulate || r0 > 0 ? 1f : 0f;
-                    queueProduct(type, " (nf4 rows)", m, n, rows, batches, () -> rt.cublas.gemmStridedBatched(
+                    queueProduct(type, c, " (nf4 rows)", m, n, rows, batches, () -> rt.cublas.gemmStridedBatched(
                             rt.cublasHandle, Cublas.OP_N, opA, n, m, rows, alpha, block, cublasType, n, 0, aBlock,
-                            cublasType, lda, strideA, beta, cp, n, (long) m * n, batches));
+                            cublasType, lda, strideA, beta, c.address(), c.cublasType(), n, (long) m * n, batches));
                 }
             }
         }
     }
 
     /**
-     * Queues one cuBLAS product, named in profiles by its operands' precision and its row-major shape: (m x k) by
-     * (k x n), {@code batches} times.
+     * Queues one cuBLAS product, named in profiles by its operands' precision, its row-major shape, (m x k) by
+     * (k x n) {@code batches} times, and a bf16 output.
      */
-    private void queueProduct(DType type, String note, int m, int n, int k, long batches, Runnable call) {
+    private void queueProduct(DType type, Output out, String note, int m, int n, int k, long batches, Runnable call) {
         rt.context.queue(() -> "gemm " + type.name().toLowerCase(Locale.ROOT) + note + " " + m + "x" + k
-                + " by " + k + "x" + n + (batches > 1 ? " (" + batches + " batches)" : ""), call);
+                + " by " + k + "x" + n + (batches > 1 ? " (" + batches + " batches)" : "")
+                + (out.dtype() == DType.BF16 ? " to bf16" : ""), call);
     }
 
     /** {@code t}'s address in {@code type}, contiguous: itself when it already is, else a converted copy. */

@@ -194,6 +194,30 @@ class CudaBackendTest {
                 LowRank.weightDecomposed(in[0], in[0], in[4], in[5], in[2], in[3], 0.5f, in[6], in[7].detach())));
     }
 
+    @Test
+    void productsIntoBf16OutputsEqualTheCpu() {
+        for (boolean accumulate : new boolean[]{false, true}) {
+            for (DType weight : new DType[]{DType.BF16, DType.NF4}) {
+                float[][] results = new float[2][];
+                Device[] devices = {Device.cpu(), gpu};
+                for (int d = 0; d < 2; d++) {
+                    try (TensorScope s = TensorScope.open()) {
+                        Tensor x = Tensor.of(devices[d], s, GradCheck.randn(1, 9 * 64), Shape.of(9, 64))
+                                .convertTo(DType.BF16, s);
+                        Tensor w = Tensor.of(devices[d], s, GradCheck.randn(2, 32 * 64), Shape.of(32, 64))
+                                .convertTo(weight, s);
+                        Tensor y = Tensor.of(devices[d], s, GradCheck.randn(3, 9 * 32), Shape.of(9, 32))
+                                .convertTo(DType.BF16, s);
+                        devices[d].backend().matmul().gemm(x, false, w, true, y, 0.5f, accumulate);
+                        results[d] = y.toFloatArray();
+                    }
+                }
+                GpuTensors.assertClose(weight + " weight, accumulate=" + accumulate, results[0], results[1],
+                        GpuTensors.BF16_TOLERANCE);
+            }
+        }
+    }
+
     /** The sum of the squares of every output: each output's gradient is twice its value. */
     private static Tensor squares(Tensor... outputs) {
         Tensor total = null;

@@ -104,6 +104,10 @@ class CudaLaunchContractTest {
                 f32(s, 3, 5, 7), 1f, false));
         c.put("matmul.gemm bf16", (k, s) -> k.matmul().gemm(randn(s, DType.BF16, 33, 128), false,
                 randn(s, DType.BF16, 40, 128), true, f32(s, 33, 40), 1f, false));
+        c.put("matmul.gemm into bf16, batched", (k, s) -> k.matmul().gemm(randn(s, DType.BF16, 2, 33, 128), false,
+                randn(s, DType.BF16, 40, 128), true, zeros(s, DType.BF16, 2, 33, 40), 1f, true));
+        c.put("matmul.gemm nf4 into bf16", (k, s) -> k.matmul().gemm(randn(s, DType.BF16, 2, 9, 96), false,
+                nf4(k, s, 96, 96), true, zeros(s, DType.BF16, 2, 9, 96), 1f, false));
         c.put("matmul.gemm mixed dtypes and a view", (k, s) -> k.matmul().gemm(randn(s, 64, 9).transpose(0, 1),
                 false, randn(s, DType.BF16, 48, 64), true, f32(s, 9, 48), 1f, false));
         c.put("copy.copy", (k, s) -> k.copy().copy(randn(s, 4, 6, 5).permute(2, 1, 0), f32(s, 5, 6, 4)));

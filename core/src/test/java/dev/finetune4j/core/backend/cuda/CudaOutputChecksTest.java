@@ -39,7 +39,7 @@ class CudaOutputChecksTest {
                 t(d, s, DType.BF16, 4, 5)));
         c.put("binary into a transposed view", (k, d, s) -> k.elementwise().binary(BinaryOp.ADD,
                 t(d, s, DType.F32, 4, 5), t(d, s, DType.F32, 4, 5), t(d, s, DType.F32, 5, 4).transpose(0, 1)));
-        c.put("gemm into bf16", (k, d, s) -> k.matmul().gemm(t(d, s, DType.F32, 3, 8), false,
+        c.put("gemm of float32 operands into bf16", (k, d, s) -> k.matmul().gemm(t(d, s, DType.F32, 3, 8), false,
                 t(d, s, DType.F32, 8, 2), false, t(d, s, DType.BF16, 3, 2), 1f, false));
         c.put("sumTo into bf16", (k, d, s) -> k.reductions().sumTo(t(d, s, DType.F32, 3, 4),
                 t(d, s, DType.BF16, 1, 4)));

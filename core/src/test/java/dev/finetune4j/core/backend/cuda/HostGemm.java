@@ -1,12 +1,15 @@
 package dev.finetune4j.core.backend.cuda;
 
+import dev.finetune4j.core.tensor.DTypeConversions;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
  * cublasGemmStridedBatchedEx computed on the host over the emulated device's real memory: column-major
  * {@code C = alpha op(A) op(B) + beta C} per batch, with F32, F16 or BF16 operands, float32 accumulation in order
- * of k, leading dimensions and batch strides in elements, and, as cuBLAS documents, C not read when beta is 0.
+ * of k, an F32 or BF16 C (rounded to nearest-even from float32), leading dimensions and batch strides in elements,
+ * and, as cuBLAS documents, C not read when beta is 0.
  */
 final class HostGemm {
     /** All of the process's memory, addressed by absolute address. */
@@ -37,10 +40,13 @@ final class HostGemm {
         }
 
         void set(int batch, int row, int col, float v) {
-            if (type != Cublas.R_32F) {
-                throw new AssertionError("the emulated GEMM writes F32 outputs only, not cuBLAS data type " + type);
+            long p = at(batch, row, col);
+            switch (type) {
+                case Cublas.R_32F -> MEMORY.set(ValueLayout.JAVA_FLOAT_UNALIGNED, p, v);
+                case Cublas.R_16BF -> MEMORY.set(ValueLayout.JAVA_SHORT_UNALIGNED, p, DTypeConversions.floatToBf16(v));
+                default -> throw new AssertionError("the emulated GEMM writes F32 or BF16 outputs, not cuBLAS data type "
+                        + type);
             }
-            MEMORY.set(ValueLayout.JAVA_FLOAT_UNALIGNED, at(batch, row, col), v);
         }
     }
 
