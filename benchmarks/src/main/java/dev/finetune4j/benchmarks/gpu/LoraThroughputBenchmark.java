@@ -44,7 +44,8 @@ import java.util.stream.IntStream;
  * <p>With {@code --profile}, one more step runs after the timed ones under {@link
  * dev.finetune4j.core.backend.Backend#startProfiling()}: its device time by kernel and product shape is printed as a
  * table on stderr, and its {@link #PROFILE_ROWS} most expensive entries, busy and wall time are the JSON's
- * {@code profile} (nothing on the CPU, which cannot time its kernels).
+ * {@code profile} (nothing on the CPU, which cannot time its kernels; a profile that fails leaves the run standing,
+ * with {@code profile_error} saying why).
  *
  * <pre>{@code
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp benchmarks.jar \
@@ -113,6 +114,7 @@ public final class LoraThroughputBenchmark {
             List<DeviceCounters> counters = new ArrayList<>();
             List<Double> losses = new ArrayList<>();
             KernelProfile[] profile = {null};
+            String[] profileError = {null};
             stepEnds.add(System.nanoTime());
             counters.add(device.counters());
             SftTrainer.builder().model(model).config(cfg).trainData(TokenizedDataset.of(ids)).listener(new TrainingListener() {
@@ -122,10 +124,15 @@ public final class LoraThroughputBenchmark {
                     stepEnds.add(System.nanoTime());
                     counters.add(device.counters());
                     losses.add(m.loss());
-                    if (o.profile() && losses.size() == timedEnd) {
-                        device.backend().startProfiling();
-                    } else if (o.profile() && losses.size() == timedEnd + 1) {
-                        profile[0] = device.backend().stopProfiling();
+                    // a profile that fails (a driver without event timing, say) costs the profile, not the run
+                    try {
+                        if (o.profile() && losses.size() == timedEnd) {
+                            device.backend().startProfiling();
+                        } else if (o.profile() && losses.size() == timedEnd + 1 && profileError[0] == null) {
+                            profile[0] = device.backend().stopProfiling();
+                        }
+                    } catch (RuntimeException e) {
+                        profileError[0] = e.toString();
                     }
                 }
             }).build().train();
@@ -145,6 +152,9 @@ public final class LoraThroughputBenchmark {
                     .put("gemm_f32_share", gemmFlops == 0 ? 0 : round(timed.float32GemmFlops() / gemmFlops, 4))
                     .put("first_loss", losses.getFirst()).put("final_loss", losses.get(timedEnd - 1))
                     .put("device", device.toString()).put("java", Runtime.version().toString());
+            if (profileError[0] != null) {
+                r.put("profile_error", profileError[0]);
+            }
             if (profile[0] != null) {
                 System.err.println("profiled step (" + o.config() + ", " + device + "):");
                 System.err.print(profile[0].table(40));

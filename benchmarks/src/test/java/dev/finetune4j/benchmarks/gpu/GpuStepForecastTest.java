@@ -2,6 +2,7 @@ package dev.finetune4j.benchmarks.gpu;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.backend.cuda.FakeCudaProvider;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -56,6 +57,27 @@ class GpuStepForecastTest {
         assertTrue(r.get("gemm_tflop_per_step").asDouble() > 5, r.toString());
         assertEquals(0.0, r.get("gemm_f32_share").asDouble(), r.toString());
         assertTrue(r.get("launches_per_step").asLong() <= launches, r.toString());
+    }
+
+    /**
+     * {@code --profile} adds one profiled step after the timed ones: on the fake device, where each queued operation
+     * takes the same time, every one of its operations is timed (busy equals wall) and the timed steps' counts are
+     * those of a run without it.
+     */
+    @Test
+    void aProfiledStepAfterTheTimedOnesTimesAllItsWork() {
+        JsonNode plain = step("tiny", 2, 16, "");
+        JsonNode profiled = step("tiny", 2, 16, "--profile");
+        assertEquals(plain.get("launches_per_step"), profiled.get("launches_per_step"));
+        JsonNode profile = profiled.get("profile");
+        assertEquals(profile.get("wall_ms").asDouble(), profile.get("busy_ms").asDouble(), 1e-3, profile.toString());
+        assertEquals(LoraThroughputBenchmark.PROFILE_ROWS, profile.get("top").size(), profile.toString());
+        double previous = Double.MAX_VALUE;
+        for (JsonNode entry : profile.get("top")) {
+            assertTrue(entry.get("ms").asDouble() <= previous, "the most expensive first: " + profile);
+            previous = entry.get("ms").asDouble();
+        }
+        assertTrue(plain.path("profile").isMissingNode() && profiled.path("profile_error").isMissingNode());
     }
 
     private static JsonNode step(String config, int batch, int seq, String flag) {

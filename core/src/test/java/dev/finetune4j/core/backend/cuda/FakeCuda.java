@@ -244,8 +244,15 @@ class FakeCuda implements NativeFunctions.Binder {
         return 0;
     }
 
-    /** Carries out call {@code name} with arguments {@code a} once its checks passed; the fake computes nothing. */
+    /**
+     * Carries out call {@code name} with arguments {@code a} once its checks passed. The fake computes nothing, and
+     * its device memory reads as zeros: a copy to the host writes zeros (a loss of 0, finite gradients), not
+     * whatever the host buffer held before.
+     */
     void perform(String name, Object[] a) {
+        if (name.equals("cuMemcpyDtoHAsync_v2")) {
+            ((MemorySegment) a[0]).reinterpret((long) a[2]).fill((byte) 0);
+        }
     }
 
     /** Where a new device allocation of {@code bytes} starts; addresses with nothing behind them on the fake. */
