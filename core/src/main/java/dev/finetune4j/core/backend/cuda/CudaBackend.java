@@ -115,9 +115,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
 
     @Override
     public Storage allocateUninitialized(DType dtype, long elements, boolean shortLived) {
-        return poisonUninitialized ? allocate(dtype, elements, (byte) 0xFF, "memset (poisoning new tensors)")
-                : new CudaStorage(rt.device, allocator, allocator.allocate(storageBytes(dtype, elements)),
-                storageBytes(dtype, elements));
+        if (poisonUninitialized) {
+            return allocate(dtype, elements, (byte) 0xFF, "memset (poisoning new tensors)");
+        }
+        long bytes = storageBytes(dtype, elements);
+        return new CudaStorage(rt.device, allocator, allocator.allocate(bytes), bytes);
     }
 
     /** Storage whose every byte is {@code fill}, set on the stream ({@code label} names the memset in profiles). */

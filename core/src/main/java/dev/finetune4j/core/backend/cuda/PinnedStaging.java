@@ -29,7 +29,8 @@ final class PinnedStaging implements AutoCloseable {
             MemorySegment stage = stage(n);
             MemorySegment.copy(src, at, stage, 0, n);
             long to = dst + at;
-            context.queue(() -> "copy host to device", () -> driver.copyHostToDeviceAsync(to, stage, n, context.stream()));
+            context.queue(() -> "copy host to device",
+                    () -> driver.copyHostToDeviceAsync(to, stage, n, context.stream()));
             driver.streamSynchronize(context.stream());
         }
     }
