@@ -14,7 +14,10 @@ record CudaChecks(boolean syncEachLaunch, boolean poisonUninitialized) {
     /** No checks: the backend's normal speed. */
     static final CudaChecks NONE = new CudaChecks(false, false);
 
-    /** The checks that {@code env} turns on ({@link CudaBackendProvider#SYNC_ENV}, {@link CudaBackendProvider#POISON_ENV}). */
+    /**
+     * The checks that {@code env} turns on ({@link CudaBackendProvider#SYNC_ENV},
+     * {@link CudaBackendProvider#POISON_ENV}).
+     */
     static CudaChecks from(Map<String, String> env) {
         return new CudaChecks("1".equals(env.get(CudaBackendProvider.SYNC_ENV)),
                 "1".equals(env.get(CudaBackendProvider.POISON_ENV)));

@@ -37,8 +37,10 @@ class CudaProfilingTest {
         Backend backend = gpu.backend();
         FakeCuda fake = FakeCudaProvider.libraries();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor a = Tensor.of(gpu, scope, new float[]{1, 2, 3, 4, 5, 6}, Shape.of(2, 3)).convertTo(DType.BF16, scope);
-            Tensor b = Tensor.of(gpu, scope, new float[]{1, 0, 0, 1, 1, 1}, Shape.of(3, 2)).convertTo(DType.BF16, scope);
+            Tensor a = Tensor.of(gpu, scope, new float[]{1, 2, 3, 4, 5, 6}, Shape.of(2, 3))
+                    .convertTo(DType.BF16, scope);
+            Tensor b = Tensor.of(gpu, scope, new float[]{1, 0, 0, 1, 1, 1}, Shape.of(3, 2))
+                    .convertTo(DType.BF16, scope);
             int launchesBefore = fake.launches().size();
             backend.startProfiling();
             Tensor c = Elementwise.add(Matmul.matmul(a, b), Matmul.matmul(a, b));

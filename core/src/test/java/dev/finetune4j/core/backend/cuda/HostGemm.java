@@ -44,8 +44,8 @@ final class HostGemm {
             switch (type) {
                 case Cublas.R_32F -> MEMORY.set(ValueLayout.JAVA_FLOAT_UNALIGNED, p, v);
                 case Cublas.R_16BF -> MEMORY.set(ValueLayout.JAVA_SHORT_UNALIGNED, p, DTypeConversions.floatToBf16(v));
-                default -> throw new AssertionError("the emulated GEMM writes F32 or BF16 outputs, not cuBLAS data type "
-                        + type);
+                default -> throw new AssertionError("the emulated GEMM writes F32 or BF16 outputs, not cuBLAS data"
+                        + " type " + type);
             }
         }
     }
