@@ -1,6 +1,7 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 /** Pointwise activations with their derivatives, and SwiGLU's fused silu(gate) * up. */
 public final class Activations {
@@ -119,11 +120,11 @@ public final class Activations {
             throw new IllegalArgumentException("swiglu: gate " + gate.shape() + " and up " + up.shape() + " differ");
         }
         Ops.sameDevice(gate, up);
-        Tensor out = Tensor.empty(gate.device(), gate.shape());
+        Tensor out = Tensor.empty(TensorScope.current(), gate.device(), Bf16Boundaries.activationDType(), gate.shape());
         gate.backend().activations().swiglu(gate, up, out);
         Tensor g = gate.detach();
         Tensor u = up.detach();
-        return Autograd.record("swiglu", Bf16Boundaries.output(out), dOut -> {
+        return Autograd.record("swiglu", out, dOut -> {
             Tensor dGate = Tensor.empty(dOut.device(), gate.shape());
             Tensor dUp = Tensor.empty(dOut.device(), up.shape());
             dOut.backend().activations().swigluBackward(g, u, dOut, dGate, dUp);

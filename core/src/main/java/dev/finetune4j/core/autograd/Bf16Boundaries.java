@@ -41,6 +41,15 @@ final class Bf16Boundaries {
     }
 
     /**
+     * The dtype an op whose kernel can write bf16 itself (RMSNorm, SwiGLU, rotary) gives its activation: BF16 under
+     * {@link Precision#BF16_MIXED}, computed in float32 and rounded once as {@link #output} would round it, so that
+     * no float32 result is written, read and copied; F32 otherwise.
+     */
+    static DType activationDType() {
+        return Precision.current() == Precision.BF16_MIXED ? DType.BF16 : DType.F32;
+    }
+
+    /**
      * Whether a product of {@code x} and {@code w} writes a bf16 result itself under the current precision
      * ({@link dev.finetune4j.core.backend.MatmulKernels}: bf16 operands, or an NF4 weight beside bf16 values).
      */

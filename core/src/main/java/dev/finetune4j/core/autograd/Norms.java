@@ -2,6 +2,7 @@ package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
 /** RMSNorm and LayerNorm over the last dimension, statistics in double as PyTorch's float32 kernels. */
 public final class Norms {
@@ -22,10 +23,10 @@ public final class Norms {
         Ops.sameDevice(x, w);
         Tensor xm = Ops.matrix(x);
         Tensor wv = Bf16Boundaries.operand(w);
-        Tensor y = Tensor.empty(x.device(), x.shape());
+        Tensor y = Tensor.empty(TensorScope.current(), x.device(), Bf16Boundaries.activationDType(), x.shape());
         Tensor rstd = Tensor.empty(x.device(), Shape.of(xm.dim(0)));
         x.backend().norms().rmsNorm(xm, wv, eps, y, rstd);
-        return Autograd.record("rmsNorm", Bf16Boundaries.output(y), dOut -> {
+        return Autograd.record("rmsNorm", y, dOut -> {
             Tensor dx = Tensor.empty(x.device(), x.shape());
             // a frozen weight (adapter training) gets no gradient: skips a (rows, C) pass
             Tensor dw = w.requiresGrad() ? Tensor.zeros(w.device(), w.shape()) : null;

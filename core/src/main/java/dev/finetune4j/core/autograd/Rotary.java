@@ -115,9 +115,9 @@ public final class Rotary {
                     + x.shape() + " (needs (B, H, T, D) with D even and a table of (B, T, D/2))");
         }
         Ops.sameDevice(x, table.cos(), table.sin());
-        Tensor out = Tensor.empty(x.device(), x.shape());
+        Tensor out = Tensor.empty(TensorScope.current(), x.device(), Bf16Boundaries.activationDType(), x.shape());
         x.backend().rotary().rotate(x.detach(), table.cos(), table.sin(), false, out);
-        return Autograd.record("rotary", Bf16Boundaries.output(out), dOut -> {
+        return Autograd.record("rotary", out, dOut -> {
             Tensor dx = Tensor.empty(dOut.device(), x.shape());
             dOut.backend().rotary().rotate(dOut.detach().contiguous(), table.cos(), table.sin(), true, dx);
             return new Tensor[]{dx};

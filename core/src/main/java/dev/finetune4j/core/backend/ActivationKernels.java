@@ -30,7 +30,7 @@ public interface ActivationKernels {
      *
      * @param gate the gate projection's output
      * @param up the up projection's output, same shape
-     * @param y receives the product, contiguous, same shape
+     * @param y receives the product, contiguous, same shape, F32 or BF16 (computed in float32, rounded once)
      */
     void swiglu(Tensor gate, Tensor up, Tensor y);
 

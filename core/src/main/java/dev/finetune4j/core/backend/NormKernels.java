@@ -10,11 +10,12 @@ public interface NormKernels {
 
     /**
      * {@code y = x / sqrt(mean(x^2) + eps) * w}; {@code rstd} receives each row's {@code 1 / sqrt(mean(x^2) + eps)}.
+     * {@code y} may be BF16 (an activation under BF16_MIXED): each value is computed in float32 and rounded once.
      *
      * @param x the input, (..., C)
      * @param w the weight, (C)
      * @param eps added to the mean square
-     * @param y receives the output, same shape as {@code x}
+     * @param y receives the output, same shape as {@code x}, contiguous F32 or BF16
      * @param rstd receives the rows' reciprocal RMS
      */
     void rmsNorm(Tensor x, Tensor w, float eps, Tensor y, Tensor rstd);

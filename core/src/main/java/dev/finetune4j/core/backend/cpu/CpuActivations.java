@@ -41,7 +41,7 @@ final class CpuActivations implements ActivationKernels {
     public void swiglu(Tensor gate, Tensor up, Tensor y) {
         float[] g = CpuTensors.read(gate);
         float[] u = CpuTensors.read(up);
-        float[] o = CpuTensors.output(y);
+        float[] o = CpuTensors.floatOutput(y);
         Parallel.chunks(o.length, (from, to) -> {
             // the sigmoids land in y's chunk first, then the product replaces them element by element
             math.sigmoid(g, o, from, to);

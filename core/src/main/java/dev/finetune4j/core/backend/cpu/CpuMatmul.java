@@ -83,11 +83,7 @@ final class CpuMatmul implements MatmulKernels {
                 cv[i] *= alpha;
             }
         }
-        if (bf16Out) {
-            CpuTensors.commitRounded(c, cv);
-        } else {
-            CpuTensors.commit(c, cv);
-        }
+        CpuTensors.commit(c, cv);
     }
 
     /**

@@ -18,7 +18,7 @@ final class CpuNorms implements NormKernels {
         float[] xv = CpuTensors.read(x);
         float[] wv = CpuTensors.read(w);
         float[] rs = CpuTensors.output(rstd);
-        float[] out = CpuTensors.output(y);
+        float[] out = CpuTensors.floatOutput(y);
         IntStream.range(0, rs.length).parallel().forEach(r -> {
             int o = r * c;
             double ss = 0;

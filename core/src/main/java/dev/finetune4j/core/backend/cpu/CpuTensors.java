@@ -94,19 +94,32 @@ final class CpuTensors {
         return values;
     }
 
-    /** Stores {@code values} in {@code out} unless they are its storage already ({@link #output}). */
-    static void commit(Tensor out, float[] values) {
-        if (backingArray(out) != values) {
-            MemorySegment.copy(values, 0, segment(out), F, out.offset() * Float.BYTES, values.length);
+    /**
+     * Like {@link #output} for the kernels that also write bf16 (the forward ops whose result is an activation): an
+     * array for a contiguous F32 or BF16 {@code out}, which {@link #commit} stores, rounding once for BF16.
+     */
+    static float[] floatOutput(Tensor out) {
+        if (out.dtype() == DType.BF16 && out.isContiguous()) {
+            return new float[Math.toIntExact(out.numel())];
         }
-        written(out);
+        if (out.dtype() != DType.F32 || !out.isContiguous()) {
+            throw new IllegalArgumentException("this kernel's outputs are contiguous F32 or BF16 tensors, got " + out);
+        }
+        return output(out);
     }
 
-    /** Stores {@code values} in the contiguous BF16 tensor {@code out}, each rounded to nearest-even. */
-    static void commitRounded(Tensor out, float[] values) {
-        MemorySegment target = segment(out);
-        for (int i = 0; i < values.length; i++) {
-            DTypeCodec.writeFloat(target, DType.BF16, out.offset() + i, values[i]);
+    /**
+     * Stores {@code values} in {@code out} unless they are its storage already ({@link #output}); a BF16 {@code out}
+     * ({@link #floatOutput}) gets each value rounded to nearest-even.
+     */
+    static void commit(Tensor out, float[] values) {
+        if (out.dtype() == DType.BF16) {
+            MemorySegment target = segment(out);
+            for (int i = 0; i < values.length; i++) {
+                DTypeCodec.writeFloat(target, DType.BF16, out.offset() + i, values[i]);
+            }
+        } else if (backingArray(out) != values) {
+            MemorySegment.copy(values, 0, segment(out), F, out.offset() * Float.BYTES, values.length);
         }
         written(out);
     }

@@ -33,7 +33,7 @@ final class CudaActivations implements ActivationKernels {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             s.floats(k, gate);
             s.floats(k, up);
-            k.ptr(rt.output(y)).i64(y.numel());
+            k.ptr(rt.floatOutput(y)).i32(y.dtype().ordinal()).i64(y.numel());
             rt.kernels.launchOver("activations", "swiglu_forward", y.numel(), k);
         }
     }

@@ -15,7 +15,8 @@ final class CudaNorms implements NormKernels {
     public void rmsNorm(Tensor x, Tensor w, float eps, Tensor y, Tensor rstd) {
         long c = x.dim(x.rank() - 1);
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
-            k.ptr(s.f32(x)).ptr(s.f32(w)).f32(eps).ptr(rt.output(y)).ptr(rt.output(rstd)).i64(c);
+            k.ptr(s.f32(x)).ptr(s.f32(w)).f32(eps).ptr(rt.floatOutput(y)).i32(y.dtype().ordinal())
+                    .ptr(rt.output(rstd)).i64(c);
             rt.kernels.launch("norms", "rms_norm_forward", x.numel() / c, 0, k);
         }
     }

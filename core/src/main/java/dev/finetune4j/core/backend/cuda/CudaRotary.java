@@ -22,8 +22,10 @@ final class CudaRotary implements RotaryKernels {
             boolean inPlace = stride >= 0 && stride == batchStride(sin);
             long cosAddress = inPlace ? rt.address(cos) : s.f32(cos);
             long sinAddress = inPlace ? rt.address(sin) : s.f32(sin);
-            k.ptr(s.f32(x)).ptr(cosAddress).ptr(sinAddress).i64(inPlace ? stride : (long) cos.dim(1) * cos.dim(2))
-                    .f32(inverse ? -1f : 1f).ptr(rt.output(y)).i64(x.dim(0)).i64(x.dim(1)).i64(x.dim(2)).i64(x.dim(3));
+            k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).ptr(cosAddress).ptr(sinAddress)
+                    .i64(inPlace ? stride : (long) cos.dim(1) * cos.dim(2)).f32(inverse ? -1f : 1f)
+                    .ptr(rt.floatOutput(y)).i32(y.dtype().ordinal())
+                    .i64(x.dim(0)).i64(x.dim(1)).i64(x.dim(2)).i64(x.dim(3));
             rt.kernels.launchOver("rotary", "rotate", x.numel() / 2, k);
         }
     }

@@ -64,6 +64,19 @@ final class CudaRuntime {
         return address(t);
     }
 
+    /**
+     * The device address of {@code t}, which a kernel that also writes bf16 (an activation's forward) writes as
+     * contiguous F32 or BF16 values, the dtype passed beside it.
+     *
+     * @throws IllegalArgumentException when {@code t} is neither, as the CPU backend refuses it
+     */
+    long floatOutput(Tensor t) {
+        if (t.dtype() != DType.F32 && t.dtype() != DType.BF16 || !t.isContiguous()) {
+            throw new IllegalArgumentException("this kernel's outputs are contiguous F32 or BF16 tensors, got " + t);
+        }
+        return address(t);
+    }
+
     /** {@link #output} of an optional tensor: 0 for null. */
     long outputOrNull(Tensor t) {
         return t == null ? 0 : output(t);

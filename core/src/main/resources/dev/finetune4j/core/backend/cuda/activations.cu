@@ -42,13 +42,13 @@ extern "C" __global__ void activation_backward(int kind, const float* x, const f
 }
 
 // y = silu(gate) * up. gate and up: contiguous, each in its own floating dtype (bf16 activations are read where they
-// are, not converted first).
-extern "C" __global__ void swiglu_forward(const void* gate, int gateType, const void* up, int upType, float* y,
-                                          long long n) {
+// are, not converted first); y: contiguous F32 or BF16 (yType), rounded once.
+extern "C" __global__ void swiglu_forward(const void* gate, int gateType, const void* up, int upType, void* y,
+                                          int yType, long long n) {
     FOR_EACH(i, n) {
         double g = load_f(gate, gateType, i);
         double s = 1 / (1 + exp(-g));
-        y[i] = (float) (g * s * load_f(up, upType, i));
+        store_f(y, yType, i, (float) (g * s * load_f(up, upType, i)));
     }
 }
 

@@ -1,17 +1,18 @@
 // NormKernels: RMSNorm and LayerNorm over the last dimension C, statistics in double. One block per row for
 // the row work; the weight and bias gradients sum over rows with one thread per column.
-// x, y, dy, dx: (rows, C) contiguous F32; w, b, dw, db: (C); rstd, mean: (rows).
+// x, y, dy, dx: (rows, C) contiguous F32 (rms_norm_forward's y F32 or BF16, in yType); w, b, dw, db: (C);
+// rstd, mean: (rows).
 #include "common.cuh"
 
 // y = x * rstd * w with rstd = 1 / sqrt(mean(x^2) + eps).
-extern "C" __global__ void rms_norm_forward(const float* x, const float* w, float eps, float* y, float* rstd,
-                                            long long C) {
+extern "C" __global__ void rms_norm_forward(const float* x, const float* w, float eps, void* y, int yType,
+                                            float* rstd, long long C) {
     long long base = blockIdx.x * C;
     double ss = 0.0;
     for (long long i = threadIdx.x; i < C; i += blockDim.x) ss += (double) x[base + i] * x[base + i];
     ss = block_sum_d(ss);
     float r = (float) (1.0 / sqrt(ss / C + eps));
-    for (long long i = threadIdx.x; i < C; i += blockDim.x) y[base + i] = x[base + i] * r * w[i];
+    for (long long i = threadIdx.x; i < C; i += blockDim.x) store_f(y, yType, base + i, x[base + i] * r * w[i]);
     if (threadIdx.x == 0) rstd[blockIdx.x] = r;
 }
 

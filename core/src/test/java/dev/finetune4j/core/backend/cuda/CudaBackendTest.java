@@ -11,6 +11,7 @@ import dev.finetune4j.core.autograd.GradCheck;
 import dev.finetune4j.core.autograd.LowRank;
 import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.autograd.Norms;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.autograd.Rotary;
 import dev.finetune4j.core.autograd.Softmax;
@@ -218,6 +219,22 @@ class CudaBackendTest {
         }
     }
 
+    /**
+     * Under BF16_MIXED, RMSNorm, SwiGLU and rotary write their bf16 activations themselves (computed in float32,
+     * rounded once): the same values, and gradients, as on the CPU.
+     */
+    @Test
+    void activationsWrittenAsBf16EqualTheCpu() {
+        try (Precision.Scope bf16 = Precision.BF16_MIXED.use()) {
+            int[] x = {2, 3, 8};
+            int[] heads = {1, 2, 4, 8};
+            sameOnBothDevices(new int[][]{x, x, {8}, heads}, GpuTensors.BF16_TOLERANCE, in -> squares(
+                    Norms.rmsNorm(in[0], in[2], 1e-5f), Activations.swiglu(in[0], in[1]),
+                    Rotary.apply(in[3].transpose(1, 2).contiguous().transpose(1, 2), new int[][]{{0, 1, 2, 3}},
+                            new float[]{1f, 0.5f, 0.25f, 0.125f}, 1f)));
+        }
+    }
+
     /** The sum of the squares of every output: each output's gradient is twice its value. */
     private static Tensor squares(Tensor... outputs) {
         Tensor total = null;
@@ -229,6 +246,10 @@ class CudaBackendTest {
     }
 
     private void sameOnBothDevices(int[][] shapes, Function<Tensor[], Tensor> loss) {
+        sameOnBothDevices(shapes, GpuTensors.F32_TOLERANCE, loss);
+    }
+
+    private void sameOnBothDevices(int[][] shapes, double tolerance, Function<Tensor[], Tensor> loss) {
         float[][] values = new float[shapes.length][];
         for (int i = 0; i < shapes.length; i++) {
             values[i] = GradCheck.randn(40 + i, Math.toIntExact(Shape.of(shapes[i]).numel()));
@@ -236,8 +257,7 @@ class CudaBackendTest {
         float[][] cpu = run(Device.cpu(), shapes, values, loss);
         float[][] onDevice = run(gpu, shapes, values, loss);
         for (int i = 0; i < cpu.length; i++) {
-            GpuTensors.assertClose("output " + i + " (0: loss, then the gradients)", cpu[i], onDevice[i],
-                    GpuTensors.F32_TOLERANCE);
+            GpuTensors.assertClose("output " + i + " (0: loss, then the gradients)", cpu[i], onDevice[i], tolerance);
         }
     }
 

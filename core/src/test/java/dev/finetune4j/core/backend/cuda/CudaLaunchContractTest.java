@@ -140,6 +140,8 @@ class CudaLaunchContractTest {
                 randn(s, 5, 33), f32(s, 5, 33)));
         c.put("norms.rmsNorm", (k, s) -> k.norms().rmsNorm(randn(s, 2, 3, 64), randn(s, 64), 1e-6f,
                 f32(s, 2, 3, 64), f32(s, 6)));
+        c.put("norms.rmsNorm into bf16", (k, s) -> k.norms().rmsNorm(randn(s, 2, 3, 64), randn(s, 64), 1e-6f,
+                zeros(s, DType.BF16, 2, 3, 64), f32(s, 6)));
         c.put("norms.rmsNormBackward", (k, s) -> k.norms().rmsNormBackward(randn(s, 6, 64), randn(s, 6, 64),
                 randn(s, 64), randn(s, 6), f32(s, 6, 64), f32(s, 64)));
         c.put("norms.rmsNormBackward without dw", (k, s) -> k.norms().rmsNormBackward(randn(s, 6, 64),
@@ -160,10 +162,15 @@ class CudaLaunchContractTest {
         }
         c.put("activations.swiglu", (k, s) -> k.activations().swiglu(randn(s, 3, 40), randn(s, 3, 40),
                 f32(s, 3, 40)));
+        c.put("activations.swiglu of bf16 into bf16", (k, s) -> k.activations().swiglu(randn(s, DType.BF16, 3, 40),
+                randn(s, DType.BF16, 3, 40), zeros(s, DType.BF16, 3, 40)));
         c.put("activations.swigluBackward", (k, s) -> k.activations().swigluBackward(randn(s, 3, 40),
                 randn(s, 3, 40), randn(s, 3, 40), f32(s, 3, 40), f32(s, 3, 40)));
         c.put("rotary.rotate", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 8), randn(s, 2, 5, 4),
                 randn(s, 2, 5, 4), true, f32(s, 2, 3, 5, 8)));
+        c.put("rotary.rotate of a transposed bf16 view into bf16", (k, s) -> k.rotary().rotate(
+                randn(s, DType.BF16, 2, 5, 3, 8).transpose(1, 2), randn(s, 2, 5, 4), randn(s, 2, 5, 4), false,
+                zeros(s, DType.BF16, 2, 3, 5, 8)));
         boolean[][] valid = {{false, true, true, true, true, true, true}, {true, true, true, true, true, true, true}};
         int[][] segments = {{0, 0, 0, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 2, 2}};
         for (AttentionMask mask : new AttentionMask[]{AttentionMask.none(), AttentionMask.causalOnly(),
