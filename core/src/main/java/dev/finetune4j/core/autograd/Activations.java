@@ -1,5 +1,6 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -124,9 +125,12 @@ public final class Activations {
         gate.backend().activations().swiglu(gate, up, out);
         Tensor g = gate.detach();
         Tensor u = up.detach();
+        // under BF16_MIXED the gradients of the bf16 gate and up are bf16 too (Precision): in a decoder's MLP only
+        // the projections' products read them, which would round them anyway
+        DType gradients = Bf16Boundaries.activationDType();
         return Autograd.record("swiglu", out, dOut -> {
-            Tensor dGate = Tensor.empty(dOut.device(), gate.shape());
-            Tensor dUp = Tensor.empty(dOut.device(), up.shape());
+            Tensor dGate = Tensor.empty(TensorScope.current(), dOut.device(), gradients, gate.shape());
+            Tensor dUp = Tensor.empty(TensorScope.current(), dOut.device(), gradients, up.shape());
             dOut.backend().activations().swigluBackward(g, u, dOut, dGate, dUp);
             return new Tensor[]{dGate, dUp};
         }, gate, up);

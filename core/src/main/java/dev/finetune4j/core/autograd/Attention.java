@@ -53,7 +53,8 @@ public final class Attention {
             Tensor dq = Tensor.empty(q.device(), q.shape());
             Tensor dk = Tensor.empty(k.device(), k.shape());
             Tensor dv = Tensor.empty(v.device(), v.shape());
-            kernels.attentionBackward(qc, kc, vc, mask, scale, outValues, logSumExp, dOut.detach().contiguous(), dq, dk, dv);
+            // dOut in any layout (the gradient of the merged heads): the kernels read or convert it where it is
+            kernels.attentionBackward(qc, kc, vc, mask, scale, outValues, logSumExp, dOut.detach(), dq, dk, dv);
             return new Tensor[]{dq, dk, dv};
         }, q, k, v);
     }

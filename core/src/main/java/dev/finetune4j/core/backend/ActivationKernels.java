@@ -42,8 +42,8 @@ public interface ActivationKernels {
      * @param gate the forward's gate
      * @param up the forward's up
      * @param dy the gradient of the output
-     * @param dGate receives the gradient of {@code gate}
-     * @param dUp receives the gradient of {@code up}
+     * @param dGate receives the gradient of {@code gate}, contiguous F32 or BF16 (computed in float32, rounded once)
+     * @param dUp receives the gradient of {@code up}, contiguous F32 or BF16
      */
     void swigluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp);
 }

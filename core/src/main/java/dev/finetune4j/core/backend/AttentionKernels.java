@@ -36,7 +36,7 @@ public interface AttentionKernels {
      * @param scale the forward's scale
      * @param out the forward's output
      * @param logSumExp the forward's log-sum-exp
-     * @param dOut the gradient of the output, (B, H, T, D)
+     * @param dOut the gradient of the output, (B, H, T, D), any layout
      * @param dq receives the gradient of {@code q}
      * @param dk receives the gradient of {@code k}
      * @param dv receives the gradient of {@code v}

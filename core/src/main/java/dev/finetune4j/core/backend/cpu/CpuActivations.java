@@ -57,8 +57,8 @@ final class CpuActivations implements ActivationKernels {
         float[] g = CpuTensors.read(gate);
         float[] u = CpuTensors.read(up);
         float[] d = CpuTensors.read(dy);
-        float[] dg = CpuTensors.output(dGate);
-        float[] du = CpuTensors.output(dUp);
+        float[] dg = CpuTensors.floatOutput(dGate);
+        float[] du = CpuTensors.floatOutput(dUp);
         Parallel.chunks(d.length, (from, to) -> {
             // s = sigmoid(g) as the forward computed it, parked in dUp's chunk until dUp replaces it
             math.sigmoid(g, du, from, to);

@@ -43,8 +43,8 @@ final class CudaActivations implements ActivationKernels {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             s.floats(k, gate);
             s.floats(k, up);
-            k.ptr(s.f32(dy)).ptr(rt.output(dGate))
-                    .ptr(rt.output(dUp)).i64(dGate.numel());
+            k.ptr(s.f32(dy)).ptr(rt.floatOutput(dGate)).i32(dGate.dtype().ordinal())
+                    .ptr(rt.floatOutput(dUp)).i32(dUp.dtype().ordinal()).i64(dGate.numel());
             rt.kernels.launchOver("activations", "swiglu_backward", dGate.numel(), k);
         }
     }

@@ -104,11 +104,12 @@ final class CudaAttention implements AttentionKernels {
             long[] dims = dims(q, k, kr, vr);
             long qAddress = s.contiguous(q, type, alignment);
             long lse = s.f32(logSumExp);
-            long dOutF32 = s.f32(dOut);  // for delta; the products read dOut in the kernels' dtype
-            long dOutAddress = tensorCores ? s.contiguous(dOut, type, alignment) : dOutF32;
+            long dOutAddress = s.contiguous(dOut, type, alignment); // the products read dOut in their dtype
             long delta = s.buffer(logSumExp.numel() * Float.BYTES);
             try (KernelArgs a = new KernelArgs()) {
-                a.ptr(s.f32(out)).ptr(dOutF32).longs(dims).ptr(delta);
+                // delta reads out and dOut where they are, in their dtypes and layouts
+                a.ptr(rt.base(out)).i32(out.dtype().ordinal()).view(out).ptr(rt.base(dOut)).i32(dOut.dtype().ordinal())
+                        .view(dOut).longs(dims).ptr(delta);
                 int rowsPerBlock = THREADS / 32;
                 rt.kernels.launch("attention", "attention_delta", (logSumExp.numel() + rowsPerBlock - 1) / rowsPerBlock,
                         0, a);

@@ -53,13 +53,14 @@ extern "C" __global__ void swiglu_forward(const void* gate, int gateType, const 
 }
 
 // (forward: swiglu_forward) dGate = dy * up * silu'(gate), dUp = dy * silu(gate), with sigmoid(gate) computed
-// again (cheaper than keeping a float32 copy of the largest activation for the backward).
+// again (cheaper than keeping a float32 copy of the largest activation for the backward). dGate and dUp: contiguous
+// F32 or BF16 (their types), rounded once.
 extern "C" __global__ void swiglu_backward(const void* gate, int gateType, const void* up, int upType, const float* dy,
-                                           float* dGate, float* dUp, long long n) {
+                                           void* dGate, int dGateType, void* dUp, int dUpType, long long n) {
     FOR_EACH(i, n) {
         double g = load_f(gate, gateType, i), s = (float) (1 / (1 + exp(-g)));
         float u = load_f(up, upType, i);
-        dGate[i] = (float) (dy[i] * u * (s * (1 + g * (1 - s))));
-        dUp[i] = (float) (dy[i] * g * s);
+        store_f(dGate, dGateType, i, (float) (dy[i] * u * (s * (1 + g * (1 - s)))));
+        store_f(dUp, dUpType, i, (float) (dy[i] * g * s));
     }
 }

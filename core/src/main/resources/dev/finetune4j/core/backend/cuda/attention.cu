@@ -572,15 +572,20 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_forward_b
     forward_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, causal, keyValid, segments, out, lse);
 }
 
-// delta = rowsum(dOut * out) for every query row (the softmax backward's dot product of dp and p). One warp per
-// row; grid: ceil(B * H * T / 8) blocks.
-extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_delta(const float* out, const float* dOut, Dims d,
-                                                                          float* delta) {
+// delta = rowsum(dOut * out) for every query row (the softmax backward's dot product of dp and p). out and dOut:
+// (B, H, T, D) views in any floating dtype, read where they are (the bf16 output kept token-major, the gradient of
+// the merged heads). One warp per row; grid: ceil(B * H * T / 8) blocks.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_delta(const void* out, int outType, View outView,
+                                                                          const void* dOut, int dOutType,
+                                                                          View dOutView, Dims d, float* delta) {
     long long row = (long long) blockIdx.x * (ATT_THREADS / 32) + threadIdx.x / 32;
     int lane = threadIdx.x % 32;
     if (row >= d.B * d.H * d.T) return;  // the whole warp leaves together; no barrier follows
     float s = 0.0f;
-    for (long long c = lane; c < d.D; c += 32) s = fmaf(dOut[row * d.D + c], out[row * d.D + c], s);
+    for (long long c = lane; c < d.D; c += 32) {
+        long long e = row * d.D + c;
+        s = fmaf(load_f(dOut, dOutType, view_at(dOutView, e)), load_f(out, outType, view_at(outView, e)), s);
+    }
     for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
     if (lane == 0) delta[row] = s;
 }

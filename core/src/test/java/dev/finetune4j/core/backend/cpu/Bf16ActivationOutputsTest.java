@@ -16,8 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * RMSNorm, SwiGLU and rotary write a bf16 output as their float32 output rounded to nearest-even, bit for bit: the
- * activation BF16_MIXED keeps is the one it kept when these kernels wrote float32 and a copy rounded it.
+ * RMSNorm, SwiGLU (forward and backward) and rotary write a bf16 output as their float32 output rounded to
+ * nearest-even, bit for bit: what BF16_MIXED keeps is what it kept when these kernels wrote float32 and a copy
+ * rounded it.
  */
 class Bf16ActivationOutputsTest {
     private static final KernelFamilies K = Device.cpu().backend().kernels();
@@ -34,6 +35,11 @@ class Bf16ActivationOutputsTest {
             Tensor heads = x.reshape(3, 5, 4, 16).transpose(1, 2);
             same(s, x.shape(), y -> K.norms().rmsNorm(x, w, 1e-6f, y, rstd));
             same(s, x.shape(), y -> K.activations().swiglu(x, up, y));
+            Tensor dy = random(s, 6, 3, 5, 64);
+            Tensor dUp = Tensor.zeros(s, DType.F32, x.shape());
+            Tensor dGate = Tensor.zeros(s, DType.F32, x.shape());
+            same(s, x.shape(), dg -> K.activations().swigluBackward(x, up, dy, dg, dUp));
+            same(s, x.shape(), du -> K.activations().swigluBackward(x, up, dy, dGate, du));
             same(s, Shape.of(3, 4, 5, 16), y -> K.rotary().rotate(heads, cos.slice(2, 0, 8), sin.slice(2, 0, 8),
                     false, y));
         }

@@ -164,6 +164,9 @@ class CudaLaunchContractTest {
                 f32(s, 3, 40)));
         c.put("activations.swiglu of bf16 into bf16", (k, s) -> k.activations().swiglu(randn(s, DType.BF16, 3, 40),
                 randn(s, DType.BF16, 3, 40), zeros(s, DType.BF16, 3, 40)));
+        c.put("activations.swigluBackward into bf16", (k, s) -> k.activations().swigluBackward(
+                randn(s, DType.BF16, 3, 40), randn(s, DType.BF16, 3, 40), randn(s, 3, 40), zeros(s, DType.BF16, 3, 40),
+                zeros(s, DType.BF16, 3, 40)));
         c.put("activations.swigluBackward", (k, s) -> k.activations().swigluBackward(randn(s, 3, 40),
                 randn(s, 3, 40), randn(s, 3, 40), f32(s, 3, 40), f32(s, 3, 40)));
         c.put("rotary.rotate", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 8), randn(s, 2, 5, 4),

@@ -30,6 +30,19 @@ void round_to_bf16(std::vector<float>& x, std::vector<unsigned short>& bits) {
         x[i] = bf16_to_float(bits[i]);
     }
 }
+
+// The View of a contiguous (B, H, T, D) tensor, as the backend packs it.
+View rows_view(const Dims& d) {
+    View v{};
+    v.rank = 4;
+    long long shape[4] = {d.B, d.H, d.T, d.D}, stride = 1;
+    for (int i = 3; i >= 0; --i) {
+        v.shape[i] = shape[i];
+        v.strides[i] = stride;
+        stride *= shape[i];
+    }
+    return v;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,7 +100,9 @@ int main(int argc, char** argv) {
         launch(B * H * queryTiles, [&] {
             forward(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, out.data(), lse.data());
         });
-        launch((B * H * T + 7) / 8, [&] { attention_delta(out.data(), dOut.data(), d, delta.data()); });
+        launch((B * H * T + 7) / 8, [&] {
+            attention_delta(out.data(), DT_F32, rows_view(d), dOut.data(), DT_F32, rows_view(d), d, delta.data());
+        });
         launch(B * Hkv * keyTiles, [&] {
             backwardKv(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, lse.data(),
                        delta.data(), dOut16.data(), dk.data(), dv.data());
@@ -102,7 +117,9 @@ int main(int argc, char** argv) {
             attention_forward(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, out.data(),
                               lse.data());
         });
-        launch((B * H * T + 7) / 8, [&] { attention_delta(out.data(), dOut.data(), d, delta.data()); });
+        launch((B * H * T + 7) / 8, [&] {
+            attention_delta(out.data(), DT_F32, rows_view(d), dOut.data(), DT_F32, rows_view(d), d, delta.data());
+        });
         launch(B * Hkv * keyTiles, [&] {
             attention_backward_kv(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
                                   delta.data(), dOut.data(), dk.data(), dv.data());
