@@ -25,9 +25,10 @@ package dev.finetune4j.core.autograd;
  *   <li><b>Float32</b>: accumulation inside every kernel; elementwise arithmetic and broadcasting (the residual
  *       stream, as Megatron-LM's {@code fp32_residual_connection}), reductions, softmax and log-softmax,
  *       cross-entropy and the losses, dropout, concatenation; the gradients of the backward pass (of activations
- *       and of parameters), except SwiGLU's gradients for its gate and up inputs (bf16 activations), which it writes
- *       as bf16, as PyTorch keeps the gradient of a bf16 activation: in a decoder's MLP only the gate and up
- *       projections' products read them, and those round them anyway; optimizer state and updates.</li>
+ *       and of parameters), except the gradients SwiGLU and rotary embeddings hand back for their inputs (bf16
+ *       activations), which they write as bf16, as PyTorch keeps the gradient of a bf16 activation: in a decoder
+ *       only the gate, up, q and k projections' products read them, and those round them anyway; optimizer state
+ *       and updates.</li>
  *   <li><b>The backward's products</b> (the input and weight gradients of linear and batched products, of LoRA
  *       updates and of the chunked output head) read the incoming gradient rounded to bf16, as PyTorch's autocast
  *       backward multiplies bf16 gradients, with float32 accumulation and float32 results: on a GPU a product with a

@@ -1,6 +1,7 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -115,11 +116,13 @@ public final class Rotary {
                     + x.shape() + " (needs (B, H, T, D) with D even and a table of (B, T, D/2))");
         }
         Ops.sameDevice(x, table.cos(), table.sin());
-        Tensor out = Tensor.empty(TensorScope.current(), x.device(), Bf16Boundaries.activationDType(), x.shape());
+        // under BF16_MIXED the activation and the gradient of the bf16 q or k are bf16 (Precision)
+        DType dtype = Bf16Boundaries.activationDType();
+        Tensor out = Tensor.empty(TensorScope.current(), x.device(), dtype, x.shape());
         x.backend().rotary().rotate(x.detach(), table.cos(), table.sin(), false, out);
         return Autograd.record("rotary", out, dOut -> {
-            Tensor dx = Tensor.empty(dOut.device(), x.shape());
-            dOut.backend().rotary().rotate(dOut.detach().contiguous(), table.cos(), table.sin(), true, dx);
+            Tensor dx = Tensor.empty(TensorScope.current(), dOut.device(), dtype, x.shape());
+            dOut.backend().rotary().rotate(dOut.detach(), table.cos(), table.sin(), true, dx);
             return new Tensor[]{dx};
         }, x);
     }

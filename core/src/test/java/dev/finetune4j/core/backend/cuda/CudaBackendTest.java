@@ -19,6 +19,7 @@ import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.DeviceCounters;
 import dev.finetune4j.core.backend.DropoutKey;
+import dev.finetune4j.core.backend.KernelProfile;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
@@ -26,6 +27,8 @@ import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -232,6 +235,29 @@ class CudaBackendTest {
                     Norms.rmsNorm(in[0], in[2], 1e-5f), Activations.swiglu(in[0], in[1]),
                     Rotary.apply(in[3].transpose(1, 2).contiguous().transpose(1, 2), new int[][]{{0, 1, 2, 3}},
                             new float[]{1f, 0.5f, 0.25f, 0.125f}, 1f)));
+        }
+    }
+
+    @Test
+    void aProfileTimesEachKernelAndProductWhileTheDeviceRunsIt() {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor a = Tensor.of(gpu, scope, new float[64 * 64], Shape.of(64, 64));
+            gpu.backend().synchronize();
+            long start = System.nanoTime();
+            gpu.backend().startProfiling();
+            Tensor c = Elementwise.exp(Matmul.matmul(a, a));
+            float[] host = new float[64 * 64];
+            gpu.backend().copyToHost(c, MemorySegment.ofArray(host));
+            KernelProfile profile = gpu.backend().stopProfiling();
+            double hostMs = (System.nanoTime() - start) / 1e6;
+            assertEquals(1f, host[0], "exp(0): the work ran");
+            assertEquals(List.of("elementwise.unary", "gemm f32 64x64 by 64x64"), profile.entries().stream()
+                    .map(KernelProfile.Entry::name).filter(n -> !n.startsWith("memset") && !n.startsWith("copy"))
+                    .sorted().toList());
+            profile.entries().forEach(e -> assertTrue(e.totalMs() > 0, e.name()));
+            // everything profiled ran between the host's two clock readings (events resolve about half a microsecond)
+            assertTrue(profile.busyMs() <= profile.wallMs() + 1e-3 && profile.wallMs() <= hostMs + 1e-3,
+                    profile.busyMs() + " ms busy, " + profile.wallMs() + " ms wall, " + hostMs + " ms on the host");
         }
     }
 
