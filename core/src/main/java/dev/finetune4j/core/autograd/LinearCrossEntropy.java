@@ -1,6 +1,7 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.Backend;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -129,9 +130,12 @@ public final class LinearCrossEntropy {
             boolean first = true;
             for (Range r : ranges()) {
                 try (var chunk = TensorScope.open()) {
-                    // the recomputed logits become their own gradient in place: one chunk buffer, not two
-                    Tensor dLogits = logits(r);
-                    be.crossEntropy().tokenLogProbsBackward(dLogits, rows(labels, r), CrossEntropy.IGNORE_INDEX,
+                    // float32 logits become their own gradient in place (one chunk buffer, not two); bf16 ones get a
+                    // bf16 gradient beside them, rounded once for the products as gradientOperand would round it
+                    Tensor logits = logits(r);
+                    Tensor dLogits = logits.dtype() == DType.F32 ? logits
+                            : Tensor.empty(chunk, logits.device(), DType.BF16, logits.shape());
+                    be.crossEntropy().tokenLogProbsBackward(logits, rows(labels, r), CrossEntropy.IGNORE_INDEX,
                             rows(rowMax, r), rows(invRowSum, r), rows(dLogProbs, r), dLogits);
                     Tensor dOperand = Bf16Boundaries.gradientOperand(dLogits, precision);
                     if (dx != null) {
@@ -145,10 +149,14 @@ public final class LinearCrossEntropy {
             }
         }
 
-        /** The chunk's logits x[rows] W^T, rounded as {@link Matmul#linear}'s output but kept as float32. */
+        /**
+         * The chunk's logits x[rows] W^T, rounded as {@link Matmul#linear}'s output: written as bf16 by the product
+         * where it can ({@link Matmul#linearOutput}), else float32 holding the rounded values.
+         */
         private Tensor logits(Range r) {
             try (var forwardPrecision = precision.use()) {
-                return Bf16Boundaries.roundInPlace(Matmul.linearValues(x.backend(), rows(x, r), w, null));
+                Tensor logits = Matmul.linearOutput(x.backend(), rows(x, r), w, null);
+                return logits.dtype() == DType.F32 ? Bf16Boundaries.roundInPlace(logits) : logits;
             }
         }
 

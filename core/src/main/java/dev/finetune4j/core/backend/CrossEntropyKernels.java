@@ -42,7 +42,8 @@ public interface CrossEntropyKernels {
      * @param rowMax the forward's row maxima
      * @param invRowSum the forward's 1 / sums
      * @param dLogProbs the gradient of the log-probabilities, (N)
-     * @param dLogits receives the gradient of the logits, (N, V); may be {@code logits} when that is F32
+     * @param dLogits receives the gradient of the logits, (N, V), contiguous F32 or BF16 (computed in float32,
+     *                rounded once); may be {@code logits} when that is F32
      */
     void tokenLogProbsBackward(Tensor logits, Tensor labels, int ignoreIndex, Tensor rowMax, Tensor invRowSum,
                                Tensor dLogProbs, Tensor dLogits);

@@ -57,7 +57,7 @@ final class CpuCrossEntropy implements CrossEntropyKernels {
         float[] max = CpuTensors.read(rowMax);
         float[] inv = CpuTensors.read(invRowSum);
         float[] d = CpuTensors.read(dLogProbs);
-        float[] g = CpuTensors.output(dLogits);
+        float[] g = CpuTensors.floatOutput(dLogits);
         IntStream.range(0, label.length).parallel().forEach(r -> {
             int o = r * v;
             if (label[r] == ignoreIndex) {

@@ -32,8 +32,8 @@ final class CudaCrossEntropy implements CrossEntropyKernels {
         check(logits, labels);
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             k.ptr(rt.address(logits)).i32(logits.dtype().ordinal()).ptr(rt.address(labels)).i32(ignoreIndex)
-                    .ptr(s.f32(rowMax)).ptr(s.f32(invRowSum)).ptr(s.f32(dLogProbs)).ptr(rt.output(dLogits))
-                    .i64(logits.dim(1));
+                    .ptr(s.f32(rowMax)).ptr(s.f32(invRowSum)).ptr(s.f32(dLogProbs)).ptr(rt.floatOutput(dLogits))
+                    .i32(dLogits.dtype().ordinal()).i64(logits.dim(1));
             rt.kernels.launch("cross_entropy", "token_log_probs_backward", logits.dim(0), 0, k);
         }
     }

@@ -34,10 +34,12 @@ extern "C" __global__ void token_log_probs(const void* logits, int logitsType, c
 }
 
 // (forward: token_log_probs) dLogits[n] = dLogProbs[n] * (onehot(label) - exp(logits[n] - max[n]) / sum[n]).
-// dLogits may be logits itself (F32): each thread reads an element before writing it, and no other thread reads it.
+// dLogits: F32 or BF16 (dLogitsType), rounded once; it may be logits itself (F32): each thread reads an element
+// before writing it, and no other thread reads it.
 extern "C" __global__ void token_log_probs_backward(const void* logits, int logitsType, const int* labels,
                                                     int ignoreIndex, const float* rowMax, const float* invRowSum,
-                                                    const float* dLogProbs, float* dLogits, long long V) {
+                                                    const float* dLogProbs, void* dLogits, int dLogitsType,
+                                                    long long V) {
     long long n = blockIdx.x, base = n * V;
     int label = labels[n];
     bool ignored = label == ignoreIndex;
@@ -45,6 +47,6 @@ extern "C" __global__ void token_log_probs_backward(const void* logits, int logi
     float m = rowMax[n], inv = invRowSum[n];
     for (long long j = threadIdx.x; j < V; j += blockDim.x) {
         float sm = ignored ? 0.0f : expf(load_f(logits, logitsType, base + j) - m) * inv;
-        dLogits[base + j] = g * ((j == label ? 1.0f : 0.0f) - sm);
+        store_f(dLogits, dLogitsType, base + j, g * ((j == label ? 1.0f : 0.0f) - sm));
     }
 }

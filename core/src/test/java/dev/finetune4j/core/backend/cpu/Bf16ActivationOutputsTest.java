@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * RMSNorm, SwiGLU (forward and backward) and rotary write a bf16 output as their float32 output rounded to
- * nearest-even, bit for bit: what BF16_MIXED keeps is what it kept when these kernels wrote float32 and a copy
+ * RMSNorm, SwiGLU (forward and backward), rotary and the cross-entropy's backward write a bf16 output as their
+ * float32 output rounded to nearest-even, bit for bit: what BF16_MIXED keeps is what it kept when these kernels wrote float32 and a copy
  * rounded it.
  */
 class Bf16ActivationOutputsTest {
@@ -40,6 +40,14 @@ class Bf16ActivationOutputsTest {
             Tensor dGate = Tensor.zeros(s, DType.F32, x.shape());
             same(s, x.shape(), dg -> K.activations().swigluBackward(x, up, dy, dg, dUp));
             same(s, x.shape(), du -> K.activations().swigluBackward(x, up, dy, dGate, du));
+            Tensor logits = random(s, 7, 6, 50);
+            Tensor labels = Tensor.ofInts(Device.cpu(), new int[]{3, -100, 0, 49, 7, 7}, Shape.of(6));
+            Tensor max = Tensor.zeros(s, DType.F32, Shape.of(6));
+            Tensor inv = Tensor.zeros(s, DType.F32, Shape.of(6));
+            K.crossEntropy().tokenLogProbs(logits, labels, -100, Tensor.zeros(s, DType.F32, Shape.of(6)), max, inv);
+            Tensor dLogProbs = random(s, 8, 6);
+            same(s, logits.shape(), d -> K.crossEntropy().tokenLogProbsBackward(logits, labels, -100, max, inv,
+                    dLogProbs, d));
             same(s, Shape.of(3, 4, 5, 16), y -> K.rotary().rotate(heads, cos.slice(2, 0, 8), sin.slice(2, 0, 8),
                     false, y));
         }

@@ -164,6 +164,9 @@ class CudaLaunchContractTest {
                 f32(s, 3, 40)));
         c.put("activations.swiglu of bf16 into bf16", (k, s) -> k.activations().swiglu(randn(s, DType.BF16, 3, 40),
                 randn(s, DType.BF16, 3, 40), zeros(s, DType.BF16, 3, 40)));
+        c.put("crossEntropy.tokenLogProbsBackward of bf16 logits into bf16", (k, s) -> k.crossEntropy()
+                .tokenLogProbsBackward(randn(s, DType.BF16, 4, 500), labels(), -100, randn(s, 4), randn(s, 4),
+                        randn(s, 4), zeros(s, DType.BF16, 4, 500)));
         c.put("activations.swigluBackward into bf16", (k, s) -> k.activations().swigluBackward(
                 randn(s, DType.BF16, 3, 40), randn(s, DType.BF16, 3, 40), randn(s, 3, 40), zeros(s, DType.BF16, 3, 40),
                 zeros(s, DType.BF16, 3, 40)));

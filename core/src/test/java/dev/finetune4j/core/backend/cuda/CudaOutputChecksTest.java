@@ -45,9 +45,11 @@ class CudaOutputChecksTest {
                 t(d, s, DType.BF16, 1, 4)));
         c.put("rms norm into a transposed view", (k, d, s) -> k.norms().rmsNorm(t(d, s, DType.F32, 6, 6),
                 t(d, s, DType.F32, 6), 1e-6f, t(d, s, DType.F32, 6, 6).transpose(0, 1), t(d, s, DType.F32, 6)));
-        c.put("token log-probs' gradient into bf16", (k, d, s) -> k.crossEntropy().tokenLogProbsBackward(
+        c.put("token log-probs' gradient into f16", (k, d, s) -> k.crossEntropy().tokenLogProbsBackward(
                 t(d, s, DType.F32, 2, 10), Tensor.ofInts(d, new int[]{1, 2}, Shape.of(2)), -100,
-                t(d, s, DType.F32, 2), t(d, s, DType.F32, 2), t(d, s, DType.F32, 2), t(d, s, DType.BF16, 2, 10)));
+                t(d, s, DType.F32, 2), t(d, s, DType.F32, 2), t(d, s, DType.F32, 2), t(d, s, DType.F16, 2, 10)));
+        c.put("swiglu into a transposed bf16 view", (k, d, s) -> k.activations().swiglu(t(d, s, DType.F32, 4, 6),
+                t(d, s, DType.F32, 4, 6), t(d, s, DType.BF16, 6, 4).transpose(0, 1)));
         c.put("adamw with a shorter second moment", (k, d, s) -> k.optimizer().adamw(t(d, s, DType.F32, 10),
                 t(d, s, DType.F32, 10), t(d, s, DType.F32, 10), t(d, s, DType.F32, 9),
                 new AdamWStep(0.999f, 0.1f, 0.999f, 0.001f, 1e-8f, -0.01f, 0.2f)));
