@@ -29,6 +29,8 @@ tar xzf "$PKG/jdk.tgz" -C "$runtime"
 export XDG_CACHE_HOME=$(mktemp -d)
 # Every launch waits for its kernel, so that a kernel that faults is named in the failing test's exception.
 export FINETUNE4J_CUDA_SYNC=1
+# Tensors an op's kernel should overwrite whole start as NaN, so that a kernel that leaves an element unwritten fails.
+export FINETUNE4J_CUDA_POISON=1
 # Everything on the JVM's own class path (not the launcher's --class-path): tests that start a child JVM pass it
 # java.class.path.
 CP="$PKG/classes:$PKG/test-classes"
