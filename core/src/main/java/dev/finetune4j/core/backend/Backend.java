@@ -94,7 +94,7 @@ public interface Backend {
      * times a little, so time the steps that measure speed without it. A backend that cannot time its work keeps
      * this default, which does nothing.
      *
-     * @throws IllegalStateException when profiling has already started
+     * @throws IllegalStateException when this backend times its work and profiling has already started
      */
     default void startProfiling() {
     }
@@ -103,7 +103,7 @@ public interface Backend {
      * Waits for the work queued since {@link #startProfiling()} and returns where the device's time went.
      *
      * @return the profile; {@link KernelProfile#NONE} from a backend that cannot time its work
-     * @throws IllegalStateException when profiling has not started
+     * @throws IllegalStateException when this backend times its work and profiling has not started
      */
     default KernelProfile stopProfiling() {
         return KernelProfile.NONE;
