@@ -74,11 +74,12 @@ final class Bf16Boundaries {
     }
 
     /**
-     * {@code out} rounded to bf16 values in place and kept as float32, under {@link Precision#BF16_MIXED}: for a
-     * buffer that must stay float32 (the chunked head's logits become their own gradient); returns {@code out}.
+     * A float32 {@code out} rounded to bf16 values in place and kept as float32, under {@link Precision#BF16_MIXED}:
+     * for a buffer that must stay float32 (the chunked head's float32 logits become their own gradient); returns
+     * {@code out}, which a bf16 {@code out} (a product that wrote bf16) already is.
      */
     static Tensor roundInPlace(Tensor out) {
-        if (Precision.current() == Precision.BF16_MIXED) {
+        if (Precision.current() == Precision.BF16_MIXED && out.dtype() == DType.F32) {
             Tensor rounded = out.to(DType.BF16);
             out.backend().copy().copy(rounded, out);
             TensorScope.current().release(rounded);

@@ -155,8 +155,7 @@ public final class LinearCrossEntropy {
          */
         private Tensor logits(Range r) {
             try (var forwardPrecision = precision.use()) {
-                Tensor logits = Matmul.linearOutput(x.backend(), rows(x, r), w, null);
-                return logits.dtype() == DType.F32 ? Bf16Boundaries.roundInPlace(logits) : logits;
+                return Bf16Boundaries.roundInPlace(Matmul.linearOutput(x.backend(), rows(x, r), w, null));
             }
         }
 

@@ -49,8 +49,12 @@ final class CpuMatmul implements MatmulKernels {
                     + "weight) and only contiguous ones, got " + a + " x " + b + " into " + c);
         }
         float[] av = CpuTensors.read(a);
-        float[] cv = bf16Out ? (accumulate ? CpuTensors.read(c) : new float[Math.toIntExact(c.numel())])
-                : accumulate ? CpuTensors.accumulator(c) : CpuTensors.output(c);
+        float[] cv;
+        if (bf16Out) {
+            cv = accumulate ? CpuTensors.copy(c) : CpuTensors.floatOutput(c);
+        } else {
+            cv = accumulate ? CpuTensors.accumulator(c) : CpuTensors.output(c);
+        }
         // alpha != 1 with accumulation: the product goes to scratch first, then c += alpha * product
         boolean scratch = accumulate && alpha != 1f;
         float[] target = scratch ? new float[cv.length] : cv;

@@ -67,19 +67,22 @@ final class CudaMatmul implements MatmulKernels {
         }
     }
 
-    /** Where a product goes: its device address and cuBLAS data type (float32, or bf16 beside bf16 operands). */
-    private record Output(long address, int cublasType, DType dtype) {
+    /** Where a product goes: its device address and dtype (float32, or bf16 beside bf16 operands). */
+    private record Output(long address, DType dtype) {
+        int cublasType() {
+            return gemmType(dtype);
+        }
     }
 
     private Output output(Tensor a, Tensor b, Tensor c) {
         if (c.dtype() != DType.BF16) {
-            return new Output(rt.output(c), Cublas.R_32F, DType.F32);
+            return new Output(rt.output(c), DType.F32);
         }
         if (a.dtype() != DType.BF16 || b.dtype() != DType.BF16 && b.dtype() != DType.NF4 || !c.isContiguous()) {
             throw new IllegalArgumentException("gemm writes bf16 output tensors only from bf16 operands (or an NF4 "
                     + "weight) and only contiguous ones, got " + a + " x " + b + " into " + c);
         }
-        return new Output(rt.address(c), Cublas.R_16BF, DType.BF16);
+        return new Output(rt.address(c), DType.BF16);
     }
 
     /**

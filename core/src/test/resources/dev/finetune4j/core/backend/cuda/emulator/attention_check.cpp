@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
     // Outputs start at 7 so that an element no kernel writes is an error.
     std::vector<float> out(q.size(), 7), lse((size_t) B * H * T, 7), delta(lse.size(), 7), dq(q.size(), 7);
     std::vector<float> dk((size_t) B * Hkv * S * D, 7), dv(dk.size(), 7);
+    // delta reads the f32 out and dOut on both paths
+    const View rows = rows_view(d);
+    auto deltaPass = [&] { attention_delta(out.data(), DT_F32, rows, dOut.data(), DT_F32, rows, d, delta.data()); };
     if (bf16) {
         const long long queryTiles = (T + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
         const long long keyTiles = (S + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
@@ -100,9 +103,7 @@ int main(int argc, char** argv) {
         launch(B * H * queryTiles, [&] {
             forward(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, out.data(), lse.data());
         });
-        launch((B * H * T + 7) / 8, [&] {
-            attention_delta(out.data(), DT_F32, rows_view(d), dOut.data(), DT_F32, rows_view(d), d, delta.data());
-        });
+        launch((B * H * T + 7) / 8, deltaPass);
         launch(B * Hkv * keyTiles, [&] {
             backwardKv(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, lse.data(),
                        delta.data(), dOut16.data(), dk.data(), dv.data());
@@ -117,9 +118,7 @@ int main(int argc, char** argv) {
             attention_forward(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, out.data(),
                               lse.data());
         });
-        launch((B * H * T + 7) / 8, [&] {
-            attention_delta(out.data(), DT_F32, rows_view(d), dOut.data(), DT_F32, rows_view(d), d, delta.data());
-        });
+        launch((B * H * T + 7) / 8, deltaPass);
         launch(B * Hkv * keyTiles, [&] {
             attention_backward_kv(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
                                   delta.data(), dOut.data(), dk.data(), dv.data());
