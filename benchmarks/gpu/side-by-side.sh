@@ -34,7 +34,7 @@ if [ ! -f "$PKG/jdk.tgz" ]; then
 fi
 runtime=$(mktemp -d)
 tar xzf "$PKG/jdk.tgz" -C "$runtime"
-CP="$PKG/bench-classes:$PKG/peft-classes:$PKG/classes"
+CP="$PKG/classes/benchmarks:$PKG/classes/peft:$PKG/classes/core"
 for jar in "$PKG"/lib/*.jar; do
     [ "$(basename "$jar")" = junit-platform-console-standalone.jar ] || CP="$CP:$jar"
 done
@@ -49,7 +49,7 @@ if [ "$SHAPES" = tiny ]; then
     # DEVICE=emucuda:0 runs the dry run on the CUDA backend with its kernels emulated on the CPU (needs g++).
     DEVICE=${DEVICE:-cpu}; XMX=2g; STEPS=2; WARMUP=1; HF_SKIP="the anchor has no tiny shape (dry run)"
     # The emulated device's provider is one of core's test classes.
-    [[ "$DEVICE" != emucuda:* ]] || CP="$CP:$PKG/test-classes"
+    [[ "$DEVICE" != emucuda:* ]] || CP="$CP:$PKG/test-classes/core"
 else
     # 8 untimed steps for both systems: the JVM compiles our step's host code over its first steps (on 2 cores the
     # fake device's host time per step is 53 ms after 3 steps, 34 ms after 8, 12 ms once compiled)

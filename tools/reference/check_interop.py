@@ -1,7 +1,8 @@
 """Loads adapters saved by finetune4j into Hugging Face PEFT and compares logits with finetune4j's.
 
-    python3 tools/reference/check_interop.py INTEROP_DIR OUT_JSON
+    python3 tools/reference/check_interop.py INTEROP_DIR OUT_JSON [DEVICE]
 
+Run from the repository root. DEVICE is where PEFT runs the models, "cpu" (the default) or "cuda".
 INTEROP_DIR holds one folder per case (written by peft's InteropExportTest), each with adapter_config.json +
 adapter_model.safetensors (finetune4j's PeftModel.save), case.json ({"base": <base model folder, relative to
 the repository root>}) and expected.safetensors (input_ids, attention_mask, and finetune4j's logits without and
@@ -17,7 +18,9 @@ import peft
 from safetensors.torch import load_file
 
 root, out = sys.argv[1], sys.argv[2]
-results = {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__, "cases": {}}
+device = sys.argv[3] if len(sys.argv) > 3 else "cpu"
+results = {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__,
+           "device": device, "cases": {}}
 for case in sorted(os.listdir(root)):
     folder = os.path.join(root, case)
     if not os.path.isfile(os.path.join(folder, "adapter_config.json")):
@@ -26,11 +29,12 @@ for case in sorted(os.listdir(root)):
     ours = load_file(os.path.join(folder, "expected.safetensors"))
     try:
         base = transformers.AutoModelForCausalLM.from_pretrained(spec["base"], attn_implementation="eager").float()
-        model = peft.PeftModel.from_pretrained(base, folder)
+        model = peft.PeftModel.from_pretrained(base, folder).to(device)
         model.eval()
+        ids, mask = ours["input_ids"].to(device), ours["attention_mask"].to(device)
         with torch.no_grad():
-            plain = model(input_ids=ours["input_ids"]).logits
-            masked = model(input_ids=ours["input_ids"], attention_mask=ours["attention_mask"]).logits
+            plain = model(input_ids=ids).logits.cpu()
+            masked = model(input_ids=ids, attention_mask=mask).logits.cpu()
         keep = ours["attention_mask"].bool()
         results["cases"][case] = {
             "peft_type": str(model.peft_config["default"].peft_type), "loaded": True,

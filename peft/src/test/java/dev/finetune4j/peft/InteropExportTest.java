@@ -15,6 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -50,23 +51,31 @@ class InteropExportTest {
     @MethodSource("cases")
     void exportAdapterWithOurLogits(String name, String arch, PeftConfig config) throws Exception {
         Path out = Path.of("target", "interop", name).toAbsolutePath();
-        long[][] ids = Fixtures.ids(arch, "input_ids");
-        long[][] mask = Fixtures.ids(arch, "attention_mask");
         try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir(arch))) {
-            PeftModel m = Peft.wrap(base, config, 2026);
-            m.save(out);
-            try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-                Map<String, Tensor> expected = new LinkedHashMap<>();
-                expected.put("input_ids", longs(ids));
-                expected.put("attention_mask", longs(mask));
-                expected.put("logits", m.forward(ModelInput.of(ids, null)));
-                expected.put("logits_masked", m.forward(ModelInput.of(ids, mask)));
-                SafetensorsWriter.write(out.resolve("expected.safetensors"), expected, Map.of("producer", "finetune4j"));
-            }
+            writeCase(out, arch, Peft.wrap(base, config, 2026));
         }
-        Files.writeString(out.resolve("case.json"), "{\"base\": \"peft/src/test/resources/hf-tiny/" + arch + "\"}");
         assertTrue(Files.isRegularFile(out.resolve("adapter_model.safetensors")));
         assertTrue(Files.isRegularFile(out.resolve("adapter_config.json")));
+    }
+
+    /**
+     * Writes one case of check_interop.py into {@code out}: {@code model}'s adapter, {@code expected.safetensors}
+     * (the fixture's input ids and mask of {@code arch}, and the model's logits without and with the mask) and
+     * {@code case.json} naming the base model folder from the repository root.
+     */
+    static void writeCase(Path out, String arch, PeftModel model) throws IOException {
+        long[][] ids = Fixtures.ids(arch, "input_ids");
+        long[][] mask = Fixtures.ids(arch, "attention_mask");
+        model.save(out);
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            Map<String, Tensor> expected = new LinkedHashMap<>();
+            expected.put("input_ids", longs(ids));
+            expected.put("attention_mask", longs(mask));
+            expected.put("logits", model.forward(ModelInput.of(ids, null)));
+            expected.put("logits_masked", model.forward(ModelInput.of(ids, mask)));
+            SafetensorsWriter.write(out.resolve("expected.safetensors"), expected, Map.of("producer", "finetune4j"));
+        }
+        Files.writeString(out.resolve("case.json"), "{\"base\": \"peft/src/test/resources/hf-tiny/" + arch + "\"}");
     }
 
     private static Tensor longs(long[][] v) {

@@ -162,6 +162,17 @@ public final class AutoModel {
      * @return the classifier; close it to free its weights
      */
     public static BertForSequenceClassification loadSequenceClassifier(Path dir) {
+        return loadSequenceClassifier(dir, Device.cpu());
+    }
+
+    /**
+     * Loads a sequence classifier (BERT) onto a device, with float32 weights.
+     *
+     * @param dir a Hugging Face model folder of a {@code BertForSequenceClassification}
+     * @param device where the weights live and the classifier runs, e.g. {@code Device.cuda(0)}
+     * @return the classifier; close it to free its weights
+     */
+    public static BertForSequenceClassification loadSequenceClassifier(Path dir, Device device) {
         JsonNode config = readConfig(dir);
         String type = config.path("model_type").asText("");
         if (!CLASSIFIER_TYPES.contains(type)) {
@@ -169,7 +180,7 @@ public final class AutoModel {
         }
         BertConfig bert = BertConfig.fromJson(config);
         requireStoredParameters(dir, bert.parameterCount());
-        var model = new BertForSequenceClassification(TensorScope.detached(), bert);
+        var model = new BertForSequenceClassification(TensorScope.detached(device), bert);
         loadWeights(model, dir, name -> null);
         return model;
     }

@@ -1,23 +1,15 @@
 package dev.finetune4j.samples.quickstart;
 
 import dev.finetune4j.core.autograd.Precision;
-import dev.finetune4j.core.models.AutoModel;
-import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
-import dev.finetune4j.core.tokenizer.Tokenizer;
-import dev.finetune4j.data.pipeline.PipelineOutputs;
-import dev.finetune4j.peft.Peft;
-import dev.finetune4j.peft.PeftModel;
-import dev.finetune4j.peft.train.SftTrainer;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.peft.train.TrainResult;
-import dev.finetune4j.peft.train.TrainingConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -39,18 +31,9 @@ class MixedPrecisionSftTest {
 
     @Test
     void bf16MixedEndsWithinTwoPercentOfTheFloat32Loss() throws IOException {
-        Workspace ws = new Workspace(dir.resolve("run"));
-        ws.extractBundledData();
-        DataStage.run(ws.raw(Workspace.SUPPORT), ws.data(), SETTINGS.seed());
-        PipelineOutputs prepared = PipelineOutputs.open(ws.data());
-        List<QaExample> train = QaExample.of(prepared.records("train"));
-        List<QaExample> validation = QaExample.of(prepared.records("validation"));
-        Path base = dir.resolve("base");
-        BaseModelCache.ensure(base, ws.raw(Workspace.GENERAL), SETTINGS.pretraining(),
-                new PrintStream(OutputStream.nullOutputStream()));
-
-        TrainResult f32 = sft(base, train, validation, Precision.F32);
-        TrainResult mixed = sft(base, train, validation, Precision.BF16_MIXED);
+        QuickstartSft sft = QuickstartSft.prepare(dir, SETTINGS);
+        TrainResult f32 = sft.train(Precision.F32, Device.cpu(), UnaryOperator.identity());
+        TrainResult mixed = sft.train(Precision.BF16_MIXED, Device.cpu(), UnaryOperator.identity());
 
         double f32Train = f32.finalLoss();
         double f32Eval = f32.evalHistory().getLast().loss();
@@ -69,17 +52,5 @@ class MixedPrecisionSftTest {
 
     private static double mean(List<Double> values) {
         return values.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-    }
-
-    private TrainResult sft(Path base, List<QaExample> train, List<QaExample> validation, Precision precision)
-            throws IOException {
-        Tokenizer tok = new ByteLevelTokenizer();
-        TrainingConfig cfg = SftStage.trainingConfig(SETTINGS, train.size(), dir.resolve(precision.name()))
-                .toBuilder().precision(precision).build();
-        try (PeftModel model = Peft.wrap(AutoModel.loadCausalLM(base), SftStage.lora(SETTINGS), SETTINGS.seed())) {
-            return SftTrainer.builder().model(model).config(cfg).padTokenId(ByteLevelTokenizer.PAD)
-                    .trainData(QaExample.dataset(train, tok)).evalData(QaExample.dataset(validation, tok))
-                    .build().train();
-        }
     }
 }

@@ -26,8 +26,17 @@ public final class EmulatedCudaProvider implements BackendProvider {
         return Libraries.INSTANCE;
     }
 
+    /**
+     * The system property that turns the emulated device off where a GPU runs the same checks for real
+     * (benchmarks/gpu/check.sh sets it to {@code off}, so that device time goes to the GPU).
+     */
+    public static final String SWITCH = "finetune4j.emulatedCuda";
+
     /** Why the emulated device cannot run here, if it cannot. */
     static Optional<String> unavailableReason() {
+        if ("off".equals(System.getProperty(SWITCH))) {
+            return Optional.of("the emulated CUDA device is turned off (-D" + SWITCH + "=off)");
+        }
         return Tools.onPath("g++").isPresent() ? Optional.empty()
                 : Optional.of("g++ is not on the PATH, so the CUDA kernels cannot be built for emulation");
     }

@@ -7,9 +7,6 @@ import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
-import org.junit.jupiter.api.Assumptions;
-
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,8 +24,7 @@ final class GpuTensors {
 
     /** Skips the calling test, with the reason, when this machine has no usable CUDA device. */
     static void assumeGpu() {
-        Optional<String> why = new CudaBackendProvider().unavailableReason(0);
-        Assumptions.assumeTrue(why.isEmpty(), () -> "no CUDA device: " + why.orElse(""));
+        CudaTestDevices.require(GPU.toString());
     }
 
     /** An input of a kernel call: values, shape and the dtype it is stored in (F32, BF16, F16, I32 or I64). */

@@ -2,30 +2,29 @@ package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.DeviceCounters;
-import dev.finetune4j.core.backend.cuda.EmulatedCudaProvider;
+import dev.finetune4j.core.backend.cuda.CudaTestDevices;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * No hidden host work in a training step (issue 17): LoRA SFT through the real trainer on {@code emucuda:0} (the
- * CUDA backend with emulated kernels), with batches of one shape, counts the host transfers and driver allocations of
- * each step after two warm-up steps. No step may ask the driver for memory, and the transfers must be exactly those
- * listed in {@link #TRANSFERS_PER_STEP}: a new upload or read-back inside a step fails this test. Skipped without g++.
+ * No hidden host work in a training step (issue 17): LoRA SFT through the real trainer on each CUDA device of
+ * {@link CudaTestDevices} (the CUDA backend with emulated kernels, and a GPU), with batches of one shape, counts the
+ * host transfers and driver allocations of each step after two warm-up steps. No step may ask the driver for memory,
+ * and the transfers must be exactly those listed in {@link #TRANSFERS_PER_STEP}: a new upload or read-back inside a
+ * step fails this test.
  */
-class SteadyStateHostWorkTest {
-    private static final Device EMULATED = new Device(EmulatedCudaProvider.TYPE, 0);
+class SteadyStateHostWorkOnCudaTest {
     private static final int STEPS = 6;
     private static final int WARM_UP = 2;
     /**
@@ -38,22 +37,22 @@ class SteadyStateHostWorkTest {
      */
     private static final long TRANSFERS_PER_STEP = 4;
 
-    @Test
-    void steadyStateLoraStepsMakeNoAllocationsAndOnlyTheBatchAndLossTransfers() {
-        Optional<String> why = new EmulatedCudaProvider().unavailableReason(0);
-        assumeTrue(why.isEmpty(), () -> why.orElse(""));
+    @ParameterizedTest
+    @MethodSource(CudaTestDevices.NAMES)
+    void steadyStateLoraStepsMakeNoAllocationsAndOnlyTheBatchAndLossTransfers(String name) {
+        Device device = CudaTestDevices.require(name);
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(2).learningRate(1e-2)
                 .maxGradNorm(1.0).schedule(Schedule.COSINE).warmupSteps(2).shuffle(false).seed(1).logEverySteps(0)
                 .build();
         List<DeviceCounters> afterStep = new ArrayList<>();
-        try (LanguageModel base = TrainTestSupport.tinyLlama(64, 32, 32, EMULATED)) {
+        try (LanguageModel base = TrainTestSupport.tinyLlama(64, 32, 32, device)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8)
                     .targetModules("q_proj", "v_proj", "down_proj").loraDropout(0).build());
             SftTrainer.builder().model(model).config(cfg).trainData(sameLengthRows())
                     .listener(new TrainingListener() {
                         @Override
                         public void onStep(StepMetrics metrics) {
-                            afterStep.add(EMULATED.counters());
+                            afterStep.add(device.counters());
                         }
                     }).build().train();
         }
