@@ -50,12 +50,15 @@ final class Bf16Boundaries {
     }
 
     /**
-     * Whether a product of {@code x} and {@code w} writes a bf16 result itself under the current precision
-     * ({@link dev.finetune4j.core.backend.MatmulKernels}: bf16 operands, or an NF4 weight beside bf16 values).
+     * The dtype a product of {@code x} and {@code w} writes its result in when it ran under {@code precision}:
+     * BF16 under {@link Precision#BF16_MIXED} with bf16 operands, or an NF4 weight beside bf16 values
+     * ({@link dev.finetune4j.core.backend.MatmulKernels} accumulates in float32 and rounds once, as {@link #output}
+     * would round a float32 result); F32 otherwise.
      */
-    static boolean productWritesBf16(Tensor x, Tensor w) {
-        return Precision.current() == Precision.BF16_MIXED && x.dtype() == DType.BF16
+    static DType productDType(Tensor x, Tensor w, Precision precision) {
+        boolean bf16 = precision == Precision.BF16_MIXED && x.dtype() == DType.BF16
                 && (w.dtype() == DType.BF16 || w.dtype() == DType.NF4);
+        return bf16 ? DType.BF16 : DType.F32;
     }
 
     /**

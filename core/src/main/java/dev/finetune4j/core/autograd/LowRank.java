@@ -229,7 +229,8 @@ public final class LowRank {
             this.scaling = scaling;
             this.rows = this.x.dim(0);
             // h = x A^T: (rows, in) x (r, in)^T, scaled once here instead of on the (rows, out) result
-            Tensor h = Tensor.empty(x.device(), Shape.of(rows, rank));
+            Tensor h = Tensor.empty(TensorScope.current(), x.device(),
+                    Bf16Boundaries.productDType(this.x, this.a, forward), Shape.of(rows, rank));
             be.matmul().gemm(this.x, false, this.a, true, h, scaling, false);
             this.hs = Bf16Boundaries.output(h);
         }
@@ -244,9 +245,13 @@ public final class LowRank {
             return Bf16Boundaries.gradientOperand(g, forward);
         }
 
-        /** dh = s dOut B: (rows, out) x (out, r), as the backward's products read it. */
+        /**
+         * dh = s dOut B: (rows, out) x (out, r), as the backward's products read it (written as bf16 by the product
+         * itself where {@link #gradientOperand} would round it).
+         */
         Tensor dh(Tensor d) {
-            Tensor dh = Tensor.empty(d.device(), Shape.of(rows, rank));
+            Tensor dh = Tensor.empty(TensorScope.current(), d.device(), Bf16Boundaries.productDType(d, b, forward),
+                    Shape.of(rows, rank));
             be.matmul().gemm(d, false, b, false, dh, scaling, false);
             return gradientOperand(dh);
         }

@@ -47,10 +47,11 @@ public final class Matmul {
      * {@link #linearValues}, which {@link Bf16Boundaries#output} rounds.
      */
     static Tensor linearOutput(Backend be, Tensor x, Tensor w, Tensor bias) {
-        if (bias != null || !Bf16Boundaries.productWritesBf16(x, w)) {
+        DType product = Bf16Boundaries.productDType(x, w, Precision.current());
+        if (bias != null || product != DType.BF16) {
             return linearValues(be, x, w, bias);
         }
-        Tensor y = Tensor.empty(TensorScope.current(), x.device(), DType.BF16, Shape.of(x.dim(0), w.dim(0)));
+        Tensor y = Tensor.empty(TensorScope.current(), x.device(), product, Shape.of(x.dim(0), w.dim(0)));
         be.matmul().gemm(x, false, w, true, y, 1f, false);
         return y;
     }

@@ -1,38 +1,38 @@
 // NormKernels: RMSNorm and LayerNorm over the last dimension C, statistics in double. One block per row for
 // the row work; the weight and bias gradients sum over rows with one thread per column.
-// x, y, dy, dx: (rows, C) contiguous F32 (rms_norm_forward's y F32 or BF16, in yType); w, b, dw, db: (C);
-// rstd, mean: (rows).
+// x, y, dy, dx: (rows, C) contiguous F32 (rms_norm_forward's y F32 or BF16, in yType); w: (C) contiguous F32, BF16
+// or F16 (in wType: a bf16 model's norm weights are read where they are); b, dw, db: (C) F32; rstd, mean: (rows).
 #include "common.cuh"
 
 // y = x * rstd * w with rstd = 1 / sqrt(mean(x^2) + eps).
-extern "C" __global__ void rms_norm_forward(const float* x, const float* w, float eps, void* y, int yType,
+extern "C" __global__ void rms_norm_forward(const float* x, const void* w, int wType, float eps, void* y, int yType,
                                             float* rstd, long long C) {
     long long base = blockIdx.x * C;
     double ss = 0.0;
     for (long long i = threadIdx.x; i < C; i += blockDim.x) ss += (double) x[base + i] * x[base + i];
     ss = block_sum_d(ss);
     float r = (float) (1.0 / sqrt(ss / C + eps));
-    for (long long i = threadIdx.x; i < C; i += blockDim.x) store_f(y, yType, base + i, x[base + i] * r * w[i]);
+    for (long long i = threadIdx.x; i < C; i += blockDim.x) store_f(y, yType, base + i, x[base + i] * r * load_f(w, wType, i));
     if (threadIdx.x == 0) rstd[blockIdx.x] = r;
 }
 
 // (forward: rms_norm_forward) dx = rstd * (dy * w) - x * rstd^3 * mean(dy * w * x).
-extern "C" __global__ void rms_norm_backward(const float* dy, const float* x, const float* w, const float* rstd,
-                                             float* dx, long long C) {
+extern "C" __global__ void rms_norm_backward(const float* dy, const float* x, const void* w, int wType,
+                                             const float* rstd, float* dx, long long C) {
     long long base = blockIdx.x * C;
     double r = rstd[blockIdx.x];
     double dot = 0.0;
-    for (long long i = threadIdx.x; i < C; i += blockDim.x) dot += (double) dy[base + i] * w[i] * x[base + i];
+    for (long long i = threadIdx.x; i < C; i += blockDim.x) dot += (double) dy[base + i] * load_f(w, wType, i) * x[base + i];
     dot = block_sum_d(dot);
     double k = r * r * r * dot / C;
     for (long long i = threadIdx.x; i < C; i += blockDim.x) {
-        dx[base + i] = (float) (r * dy[base + i] * w[i] - x[base + i] * k);
+        dx[base + i] = (float) (r * dy[base + i] * load_f(w, wType, i) - x[base + i] * k);
     }
 }
 
 // y = (x - mean) * rstd * w + b with the biased variance; b may be null.
-extern "C" __global__ void layer_norm_forward(const float* x, const float* w, const float* b, float eps, float* y,
-                                              float* mean, float* rstd, long long C) {
+extern "C" __global__ void layer_norm_forward(const float* x, const void* w, int wType, const float* b, float eps,
+                                              float* y, float* mean, float* rstd, long long C) {
     long long base = blockIdx.x * C;
     double s = 0.0;
     for (long long i = threadIdx.x; i < C; i += blockDim.x) s += x[base + i];
@@ -46,7 +46,7 @@ extern "C" __global__ void layer_norm_forward(const float* x, const float* w, co
     float m = (float) mu;
     float r = (float) (1.0 / sqrt(v + eps));
     for (long long i = threadIdx.x; i < C; i += blockDim.x) {
-        float o = (x[base + i] - m) * r * w[i];
+        float o = (x[base + i] - m) * r * load_f(w, wType, i);
         y[base + i] = b ? o + b[i] : o;
     }
     if (threadIdx.x == 0) {
@@ -57,13 +57,13 @@ extern "C" __global__ void layer_norm_forward(const float* x, const float* w, co
 
 // (forward: layer_norm_forward) with xhat = (x - mean) * rstd and g = dy * w:
 // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
-extern "C" __global__ void layer_norm_backward(const float* dy, const float* x, const float* w, const float* mean,
-                                               const float* rstd, float* dx, long long C) {
+extern "C" __global__ void layer_norm_backward(const float* dy, const float* x, const void* w, int wType,
+                                               const float* mean, const float* rstd, float* dx, long long C) {
     long long base = blockIdx.x * C;
     double m = mean[blockIdx.x], r = rstd[blockIdx.x];
     double sg = 0.0, sgx = 0.0;
     for (long long i = threadIdx.x; i < C; i += blockDim.x) {
-        double g = (double) dy[base + i] * w[i];
+        double g = (double) dy[base + i] * load_f(w, wType, i);
         sg += g;
         sgx += g * (x[base + i] - m) * r;
     }
@@ -71,7 +71,7 @@ extern "C" __global__ void layer_norm_backward(const float* dy, const float* x, 
     sgx = block_sum_d(sgx) / C;
     for (long long i = threadIdx.x; i < C; i += blockDim.x) {
         double xhat = (x[base + i] - m) * r;
-        dx[base + i] = (float) (r * ((double) dy[base + i] * w[i] - sg - xhat * sgx));
+        dx[base + i] = (float) (r * ((double) dy[base + i] * load_f(w, wType, i) - sg - xhat * sgx));
     }
 }
 

@@ -181,6 +181,19 @@ class CudaKernelConformanceTest {
                     be.norms().layerNorm(x[1], x[2], x[3], 1e-5f, o[0], o[1], o[2]);
                     be.norms().layerNormBackward(x[0], x[1], x[2], o[1], o[2], o[3], o[4], o[5]);
                 });
+        // a bf16 model's norm weights, read in their dtype (both backends widen the same bf16 values exactly)
+        agree("rms norm forward and backward, bf16 weight", F32_TOLERANCE, in(Input.randn(45, 6, 64),
+                Input.randn(46, 6, 64), Input.randn(47, 64).as(DType.BF16)), out(d(6), d(6, 64), d(6, 64), d(64)),
+                (be, x, o) -> {
+                    be.norms().rmsNorm(x[1], x[2], 1e-6f, o[1], o[0]);
+                    be.norms().rmsNormBackward(x[0], x[1], x[2], o[0], o[2], o[3]);
+                });
+        agree("layer norm forward and backward, bf16 weight", F32_TOLERANCE, in(Input.randn(48, 6, 48),
+                Input.randn(49, 6, 48), Input.randn(50, 48).as(DType.BF16), Input.randn(54, 48)),
+                out(d(6, 48), d(6), d(6), d(6, 48), d(48), d(48)), (be, x, o) -> {
+                    be.norms().layerNorm(x[1], x[2], x[3], 1e-5f, o[0], o[1], o[2]);
+                    be.norms().layerNormBackward(x[0], x[1], x[2], o[1], o[2], o[3], o[4], o[5]);
+                });
     }
 
     @Test
