@@ -44,10 +44,10 @@ public final class Attention {
         Tensor qc = Bf16Boundaries.operand(q).detach().contiguous();
         Tensor kc = rowsContiguous(Bf16Boundaries.operand(k).detach());
         Tensor vc = rowsContiguous(Bf16Boundaries.operand(v).detach());
-        Tensor out = Tensor.empty(q.device(), q.shape());
+        Tensor stored = Precision.current() == Precision.BF16_MIXED ? tokenMajorBf16(q) : Tensor.empty(q.device(),
+                q.shape());
         Tensor logSumExp = Tensor.empty(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
-        kernels.attention(qc, kc, vc, mask, scale, out, logSumExp);
-        Tensor stored = Precision.current() == Precision.BF16_MIXED ? tokenMajorBf16(out) : out;
+        kernels.attention(qc, kc, vc, mask, scale, stored, logSumExp);
         Tensor outValues = stored.detach();
         return Autograd.record("attention", stored, dOut -> {
             Tensor dq = Tensor.empty(q.device(), q.shape());
@@ -60,15 +60,14 @@ public final class Attention {
     }
 
     /**
-     * The output rounded to bf16 ({@link Bf16Boundaries#output}) and stored token-major, (B, T, H, D), handed out as
-     * its (B, H, T, D) view: a layer that merges the heads back into (B, T, H*D) then reshapes it without a copy, so
-     * one bf16 copy serves it and this op's backward.
+     * Storage for the output under {@link Precision#BF16_MIXED}: bf16 (the kernels round once, as
+     * {@link Bf16Boundaries#output} would) and token-major, (B, T, H, D), handed out as its (B, H, T, D) view, shaped
+     * like {@code q}. A layer that merges the heads back into (B, T, H*D) then reshapes it without a copy, and this
+     * op's backward reads the same values.
      */
-    private static Tensor tokenMajorBf16(Tensor out) {
-        Tensor tokenMajor = Tensor.empty(TensorScope.current(), out.device(), DType.BF16,
-                Shape.of(out.dim(0), out.dim(2), out.dim(1), out.dim(3)));
-        out.backend().copy().copy(out.permute(0, 2, 1, 3), tokenMajor);
-        TensorScope.current().release(out);
+    private static Tensor tokenMajorBf16(Tensor q) {
+        Tensor tokenMajor = Tensor.empty(TensorScope.current(), q.device(), DType.BF16,
+                Shape.of(q.dim(0), q.dim(2), q.dim(1), q.dim(3)));
         return tokenMajor.permute(0, 2, 1, 3);
     }
 

@@ -9,7 +9,9 @@ import dev.finetune4j.core.tensor.Tensor;
  * so no (T, S) matrix has to outlive a call; the backward recomputes the probabilities from it.
  * q, out, dOut, dq: (B, H, T, D); k, v, dk, dv: (B, Hkv, S, D) with S >= T; logSumExp: (B, H, T). All contiguous
  * except {@code k} and {@code v}, which may be any views whose positions are contiguous rows of D values (strides
- * (any, any, D, 1)): the filled part of a KV cache's larger buffer is read where it lies.
+ * (any, any, D, 1)): the filled part of a KV cache's larger buffer is read where it lies; {@code out}, which may be
+ * any such view in F32 or BF16 (the attention op's token-major bf16 output, written without a float32 copy); and
+ * {@code dOut}, any view.
  */
 public interface AttentionKernels {
 
@@ -21,7 +23,8 @@ public interface AttentionKernels {
      * @param v the values, (B, Hkv, S, D) contiguous
      * @param mask which keys each query may see
      * @param scale multiplier of the scores
-     * @param out receives the output, (B, H, T, D)
+     * @param out receives the output, (B, H, T, D): rows of D contiguous F32 or BF16 values, any other strides (BF16
+     *            values are rounded once from the float32 result)
      * @param logSumExp receives each query's log-sum-exp of its scaled scores, (B, H, T), for the backward
      */
     void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, Tensor logSumExp);

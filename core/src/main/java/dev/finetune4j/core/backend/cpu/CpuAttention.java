@@ -87,7 +87,7 @@ final class CpuAttention implements AttentionKernels {
         float[] qv = CpuTensors.read(q);
         Rows kr = Rows.of(k);
         Rows vr = Rows.of(v);
-        float[] o = CpuTensors.output(out);
+        float[] o = CpuTensors.viewOutput(out);
         float[] lse = CpuTensors.output(logSumExp);
         IntStream.range(0, dims.batch() * dims.heads()).parallel().forEach(bh -> {
             int b = bh / dims.heads();
@@ -104,7 +104,7 @@ final class CpuAttention implements AttentionKernels {
                 gemm.gemm(p, 0, false, vr.values(), vr.base(b, kvHead), false, o, qo, rows, d, keys, false);
             }
         });
-        CpuTensors.commit(out, o);
+        CpuTensors.commitView(out, o);
         CpuTensors.commit(logSumExp, lse);
     }
 

@@ -125,6 +125,33 @@ final class CpuTensors {
     }
 
     /**
+     * The float[] a kernel whose output may be any F32 or BF16 view fills in row-major logical order: {@code out}'s
+     * own storage when it is contiguous F32 ({@link #output}), else a new array for {@link #commitView}.
+     *
+     * @throws IllegalArgumentException when {@code out} is neither F32 nor BF16
+     */
+    static float[] viewOutput(Tensor out) {
+        if (out.dtype() != DType.F32 && out.dtype() != DType.BF16) {
+            throw new IllegalArgumentException("this kernel's output is an F32 or BF16 tensor, got " + out);
+        }
+        return out.dtype() == DType.F32 && out.isContiguous() ? output(out) : new float[Math.toIntExact(out.numel())];
+    }
+
+    /** Stores {@link #viewOutput}'s {@code values} in {@code out}, BF16 values rounded to nearest-even. */
+    static void commitView(Tensor out, float[] values) {
+        if (out.isContiguous()) {
+            commit(out, values);
+            return;
+        }
+        MemorySegment target = segment(out);
+        long[] to = elementOffsets(out);
+        for (int i = 0; i < to.length; i++) {
+            DTypeCodec.writeFloat(target, out.dtype(), to[i], values[i]);
+        }
+        written(out);
+    }
+
+    /**
      * The whole float[] behind the F32 tensor {@code t}'s storage, which {@code t} indexes with its offset and
      * strides, or null when the storage is not a Java float array (native or mapped memory, another dtype).
      */

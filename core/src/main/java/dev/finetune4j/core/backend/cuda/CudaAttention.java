@@ -79,7 +79,8 @@ final class CudaAttention implements AttentionKernels {
             a.ptr(s.contiguous(q, type, alignment)).ptr(kr.address()).ptr(vr.address()).longs(dims(q, k, kr, vr))
                     .f32(scale);
             maskArgs(a, mask);
-            a.ptr(rt.output(out)).ptr(rt.output(logSumExp));
+            outArgs(a, out, tensorCores);
+            a.ptr(rt.output(logSumExp));
             if (tensorCores) {
                 rt.kernels.launch("attention", "attention_forward_bf16" + headDimVariant(q),
                         queryTiles(q, TENSOR_CORE_ROWS),
@@ -140,6 +141,23 @@ final class CudaAttention implements AttentionKernels {
                 }
             }
         }
+    }
+
+    /**
+     * The forward's output as the kernels take it: address, dtype and {@code OutLayout} (batch, head and row strides
+     * in elements). Any (B, H, T, D) view with rows of D contiguous F32 or BF16 values, such as the token-major bf16
+     * output the attention op keeps; the tensor-core kernels store bf16 values in pairs of 4 bytes.
+     */
+    private void outArgs(KernelArgs a, Tensor out, boolean tensorCores) {
+        long[] strides = out.strides();
+        boolean pairs = !tensorCores || out.dtype() != DType.BF16
+                || rt.address(out) % 4 == 0 && strides[0] % 2 == 0 && strides[1] % 2 == 0 && strides[2] % 2 == 0;
+        if (out.dtype() != DType.F32 && out.dtype() != DType.BF16 || strides[3] != 1 || !pairs) {
+            throw new IllegalArgumentException("attention writes its output as (B, H, T, D) rows of D contiguous F32 or"
+                    + " BF16 values (bf16 ones 4-byte aligned, with even strides), got " + out + " with strides "
+                    + Arrays.toString(strides));
+        }
+        a.ptr(rt.address(out)).i32(out.dtype().ordinal()).longs(new long[]{strides[0], strides[1], strides[2]});
     }
 
     /** Where a key or value tensor's rows lie: a device address and the batch and head strides in elements. */

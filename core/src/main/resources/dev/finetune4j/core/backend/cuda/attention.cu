@@ -1,7 +1,9 @@
 // AttentionKernels, flash style: queries and keys are taken in tiles of ATT_TILE rows staged in shared memory,
 // the softmax is computed online (running max and sum in f32), and no (T, S) matrix exists anywhere. The forward
 // keeps each query's log-sum-exp; the backward recomputes the probabilities from it, tile by tile.
-// q, out, dOut, dq: (B, H, T, D) contiguous; dk, dv: (B, Hkv, S, D) contiguous; lse, delta: (B, H, T).
+// q, dOut, dq: (B, H, T, D) contiguous; dk, dv: (B, Hkv, S, D) contiguous; lse, delta: (B, H, T). The forward's out:
+// (B, H, T, D) rows of D contiguous values with any batch, head and row strides (OutLayout), F32 or BF16 (the
+// token-major bf16 output the attention op keeps under BF16_MIXED, written without a float32 copy).
 // k, v: (B, Hkv, S, D) with rows of D contiguous values and any batch and head strides (a KV cache's filled part).
 // Grouped-query attention: query head h reads kv head h / (H / Hkv); K and V are never repeated.
 // Mask: query i sits at key position S - T + i; keyValid (B, S) bytes and segments (B, S) ints may be null.
@@ -153,9 +155,20 @@ __device__ __forceinline__ void store_p(float* ps, const float v[ATT_PER][ATT_PE
     }
 }
 
-// Writes the rows ty + 16 i below n of a 64 x D accumulator, times factor[i], to dst (rows of D floats).
-__device__ __forceinline__ void store_rows(float* dst, int n, int D, const float acc[ATT_PER][ATT_DCOLS],
-                                           const float factor[ATT_PER]) {
+// Where the forward writes its output: element (b, h, t, c) of out at b * batch + h * head + t * row + c.
+struct OutLayout {
+    long long batch, head, row;
+};
+
+// The element offset of row t of head bh = b * H + h in out.
+__device__ __forceinline__ long long out_row(const OutLayout& o, const Dims& d, long long bh, long long t) {
+    return bh / d.H * o.batch + bh % d.H * o.head + t * o.row;
+}
+
+// Writes the rows ty + 16 i below n of a 64 x D accumulator, times factor[i], to dst of dtype type (F32 or BF16):
+// row r at element first + r * stride.
+__device__ __forceinline__ void store_rows(void* dst, int type, long long first, long long stride, int n, int D,
+                                           const float acc[ATT_PER][ATT_DCOLS], const float factor[ATT_PER]) {
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
 #pragma unroll
     for (int i = 0; i < ATT_PER; ++i) {
@@ -164,7 +177,7 @@ __device__ __forceinline__ void store_rows(float* dst, int n, int D, const float
 #pragma unroll
             for (int j = 0; j < ATT_DCOLS; ++j) {
                 int col = ATT_TILE * (j / 4) + 4 * tx + j % 4;
-                if (col < D) dst[(long long) r * D + col] = acc[i][j] * factor[i];
+                if (col < D) store_f(dst, type, first + r * stride + col, acc[i][j] * factor[i]);
             }
         }
     }
@@ -215,7 +228,7 @@ __device__ __forceinline__ QueryTile query_tile(const Dims& d, int rows) {
 // Shared: q, k, v tiles and the probability tile.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward(
         const float* q, const float* k, const float* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, float* out, float* lse) {
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
     extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
     float* smem = reinterpret_cast<float*>(shared4);
     const int D = (int) d.D, ld = tile_stride(D);
@@ -284,10 +297,10 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
         int r = ty + ATT_SPLIT * i;
         if (tx == 0 && r < qn) lse[bh * d.T + q0 + r] = l[i] > 0.0f ? m[i] + logf(l[i]) : -F_INF;
     }
-    store_rows(out + (bh * d.T + q0) * D, qn, D, acc, inv);
+    store_rows(out, outType, out_row(outLayout, d, bh, q0), outLayout.row, qn, D, acc, inv);
 }
 
-// ---- Tensor-core kernels for bf16 q, k, v (f32 accumulation, softmax and its gradient in f32, f32 outputs) ----
+// ---- Tensor-core kernels for bf16 q, k, v (f32 accumulation, softmax and its gradient in f32, f32 gradients) ----
 // Each of the 8 warps of a block owns 16 of its ATT_TC_ROWS queries (forward, dq) or keys (dk, dv); in the forward,
 // per tile of 64 keys a warp computes its 16 x 64 scores and its 16 x D share of p v with PTX's warp-wide
 // mma.m16n8k16 (A 16 x 16 times B 16 x 8 into C 16 x 8, bf16 operands, f32 accumulators). The fragments, for
@@ -433,10 +446,11 @@ __device__ __forceinline__ void mma_pm(const float (&p)[N][4], const unsigned sh
 }
 
 // Writes this lane's rows r0 + g and r0 + g + 8 (those below n) of a warp's 16 x D accumulator, times factor[h],
-// to dst (rows of D floats).
+// to dst of dtype type (F32, or BF16 two values a 4-byte store: first and stride even): row r at element
+// first + r * stride.
 template <int OUT>
-__device__ __forceinline__ void store_fragment_rows(float* dst, int r0, int n, int D, const float (&acc)[OUT][4],
-                                                    const float factor[2]) {
+__device__ __forceinline__ void store_fragment_rows(void* dst, int type, long long first, long long stride, int r0,
+                                                    int n, int D, const float (&acc)[OUT][4], const float factor[2]) {
     const int g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
@@ -445,8 +459,14 @@ __device__ __forceinline__ void store_fragment_rows(float* dst, int r0, int n, i
 #pragma unroll
             for (int j = 0; j < OUT; ++j) {
                 if (8 * j < D) {
-                    dst[(long long) r * D + 8 * j + 2 * t] = acc[j][2 * h] * factor[h];
-                    dst[(long long) r * D + 8 * j + 2 * t + 1] = acc[j][2 * h + 1] * factor[h];
+                    long long at = first + r * stride + 8 * j + 2 * t;
+                    float lo = acc[j][2 * h] * factor[h], hi = acc[j][2 * h + 1] * factor[h];
+                    if (type == DT_BF16) {
+                        *reinterpret_cast<unsigned*>(static_cast<unsigned short*>(dst) + at) = pack_bf16(lo, hi);
+                    } else {
+                        static_cast<float*>(dst)[at] = lo;
+                        static_cast<float*>(dst)[at + 1] = hi;
+                    }
                 }
             }
         }
@@ -480,7 +500,7 @@ __device__ __forceinline__ void stage_kv_tile(unsigned short* ks, unsigned short
 template <int OUT>
 __device__ __forceinline__ void forward_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, float* out, float* lse) {
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* qs = smem;
@@ -555,21 +575,21 @@ __device__ __forceinline__ void forward_bf16(
         int r = r0 + g + 8 * h;
         if (t == 0 && r < qn) lse[bh * d.T + q0 + r] = l[h] > 0.0f ? m[h] + logf(l[h]) : -F_INF;
     }
-    store_fragment_rows(out + (bh * d.T + q0) * D, r0, qn, D, acc, inv);
+    store_fragment_rows(out, outType, out_row(outLayout, d, bh, q0), outLayout.row, r0, qn, D, acc, inv);
 }
 
 // The kernels CudaAttention launches: *_d64 for D <= 64, limited to 128 registers a thread so that two blocks share
 // an SM, and the other for D up to 128 with one block an SM.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, float* out, float* lse) {
-    forward_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, causal, keyValid, segments, out, lse);
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
+    forward_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, causal, keyValid, segments, out, outType, outLayout, lse);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_forward_bf16_d64(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, float* out, float* lse) {
-    forward_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, causal, keyValid, segments, out, lse);
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
+    forward_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, causal, keyValid, segments, out, outType, outLayout, lse);
 }
 
 // delta = rowsum(dOut * out) for every query row (the softmax backward's dot product of dp and p). out and dOut:
@@ -668,8 +688,8 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
             tile_ab(ps, qs, ld, D, dkAcc);
         }
     }
-    store_rows(dk + (bkv * d.S + k0) * D, kn, D, dkAcc, ones);
-    store_rows(dv + (bkv * d.S + k0) * D, kn, D, dvAcc, ones);
+    store_rows(dk, DT_F32, (bkv * d.S + k0) * D, D, kn, D, dkAcc, ones);
+    store_rows(dv, DT_F32, (bkv * d.S + k0) * D, D, kn, D, dvAcc, ones);
 }
 
 // (forward: attention_forward) dq = ds k for one tile of 64 queries, overwritten: the block loops over the key
@@ -730,7 +750,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
         __syncwarp();  // each row is read back by the 16 lanes of this warp that wrote it
         tile_ab(ps, ks, ld, D, acc);
     }
-    store_rows(dq + (bh * d.T + q0) * D, qn, D, acc, ones);
+    store_rows(dq, DT_F32, (bh * d.T + q0) * D, D, qn, D, acc, ones);
 }
 
 // (forward: attention_forward_bf16) dq = ds k for one tile of ATT_TC_ROWS queries, overwritten, on tensor cores: per
@@ -791,7 +811,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
         }
         mma_pm(dp, ks, ld, D, acc);
     }
-    store_fragment_rows(dq + (bh * d.T + q0) * D, r0, qn, D, acc, ones);
+    store_fragment_rows(dq, DT_F32, (bh * d.T + q0) * D, D, r0, qn, D, acc, ones);
 }
 
 // (forward: attention_forward_bf16) dk and dv of one tile of ATT_TC_ROWS keys of one kv head, overwritten, on tensor
@@ -863,8 +883,8 @@ __device__ __forceinline__ void backward_kv_bf16(
             mma_pm(dp, qs, ld, D, dkAcc);
         }
     }
-    store_fragment_rows(dk + (bkv * d.S + k0) * D, r0, kn, D, dkAcc, ones);
-    store_fragment_rows(dv + (bkv * d.S + k0) * D, r0, kn, D, dvAcc, ones);
+    store_fragment_rows(dk, DT_F32, (bkv * d.S + k0) * D, D, r0, kn, D, dkAcc, ones);
+    store_fragment_rows(dv, DT_F32, (bkv * d.S + k0) * D, D, r0, kn, D, dvAcc, ones);
 }
 
 // As for the forward: *_d64 for D <= 64 at two blocks an SM, the other for D up to 128.

@@ -12,6 +12,7 @@ import dev.finetune4j.core.backend.cuda.GpuTensors.Input;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -285,6 +286,25 @@ class CudaKernelConformanceTest {
         // D = 40 is no multiple of 16: the f32 kernels take the bf16 inputs, converted.
         attentionAgrees("bf16, D = 40 on the f32 kernels", DType.BF16, 1, 2, 1, 30, 30, 0, 40,
                 AttentionMask.causalOnly());
+    }
+
+    @Test
+    void attentionWritesABf16TokenMajorOutputViewInPlace() {
+        // Under BF16_MIXED the attention op hands the forward a (B, T, H, D) bf16 tensor as its (B, H, T, D) view:
+        // the tensor-core kernels (bf16 inputs, D = 64) and the f32 ones (D = 40) write it where it is, rounded once.
+        for (DType type : new DType[]{DType.BF16, DType.F32}) {
+            int headDim = type == DType.BF16 ? 64 : 40;
+            agree("attention into a bf16 token-major view, " + type + " inputs", BF16_TOLERANCE,
+                    in(Input.randn(64, 2, 4, 70, headDim).as(type), Input.randn(65, 2, 2, 70, headDim).as(type),
+                            Input.randn(66, 2, 2, 70, headDim).as(type)),
+                    out(d(2, 4, 70, headDim), d(2, 4, 70)), (be, x, o) -> {
+                        Tensor tokenMajor = Tensor.empty(TensorScope.current(), x[0].device(), DType.BF16,
+                                Shape.of(2, 70, 4, headDim));
+                        Tensor view = tokenMajor.permute(0, 2, 1, 3);
+                        be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, view, o[1]);
+                        be.copy().copy(view, o[0]);
+                    });
+        }
     }
 
     /**

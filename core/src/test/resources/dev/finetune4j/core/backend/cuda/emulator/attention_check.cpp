@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
     std::vector<float> dk((size_t) B * Hkv * S * D, 7), dv(dk.size(), 7);
     // delta reads the f32 out and dOut on both paths
     const View rows = rows_view(d);
+    const OutLayout outLayout{(long long) H * T * D, (long long) T * D, D};  // out contiguous, f32
     auto deltaPass = [&] { attention_delta(out.data(), DT_F32, rows, dOut.data(), DT_F32, rows, d, delta.data()); };
     if (bf16) {
         const long long queryTiles = (T + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
@@ -101,7 +102,8 @@ int main(int argc, char** argv) {
         auto forward = D <= 8 * ATT_TC_OUT_TILES_D64 ? attention_forward_bf16_d64 : attention_forward_bf16;
         auto backwardKv = D <= 8 * ATT_TC_OUT_TILES_D64 ? attention_backward_kv_bf16_d64 : attention_backward_kv_bf16;
         launch(B * H * queryTiles, [&] {
-            forward(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, out.data(), lse.data());
+            forward(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, out.data(), DT_F32,
+                    outLayout, lse.data());
         });
         launch((B * H * T + 7) / 8, deltaPass);
         launch(B * Hkv * keyTiles, [&] {
@@ -115,8 +117,8 @@ int main(int argc, char** argv) {
     } else {
         const long long queryTiles = (T + ATT_TILE - 1) / ATT_TILE, keyTiles = (S + ATT_TILE - 1) / ATT_TILE;
         launch(B * H * queryTiles, [&] {
-            attention_forward(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, out.data(),
-                              lse.data());
+            attention_forward(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, out.data(), DT_F32,
+                              outLayout, lse.data());
         });
         launch((B * H * T + 7) / 8, deltaPass);
         launch(B * Hkv * keyTiles, [&] {
