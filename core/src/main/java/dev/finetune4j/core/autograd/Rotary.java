@@ -6,6 +6,8 @@ import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
+import java.util.stream.IntStream;
+
 /**
  * Rotary position embedding (Su et al. 2021) in Hugging Face's "rotate half" layout: the first and second
  * halves of each head vector form the pairs (x1_i, x2_i) rotated by angle pos * invFreq_i:
@@ -121,9 +123,37 @@ public final class Rotary {
         Tensor out = Tensor.empty(TensorScope.current(), x.device(), dtype, x.shape());
         x.backend().rotary().rotate(x.detach(), table.cos(), table.sin(), false, out);
         return Autograd.record("rotary", out, dOut -> {
-            Tensor dx = Tensor.empty(TensorScope.current(), dOut.device(), dtype, x.shape());
+            Tensor dx = emptyInMemoryOrderOf(x, dtype);
             dOut.backend().rotary().rotate(dOut.detach(), table.cos(), table.sin(), true, dx);
             return new Tensor[]{dx};
         }, x);
+    }
+
+    /**
+     * A new tensor shaped like {@code x} whose elements lie in {@code x}'s memory order when {@code x} is a
+     * permutation of a dense tensor (the transposed view of a (B, T, H, D) projection), else contiguous: the gradient
+     * then goes back through the transpose and the reshape into the projection's backward without a copy.
+     */
+    private static Tensor emptyInMemoryOrderOf(Tensor x, DType dtype) {
+        int rank = x.rank();
+        long[] strides = x.strides();
+        int[] order = IntStream.range(0, rank).boxed().sorted((a, b) -> Long.compare(strides[b], strides[a]))
+                .mapToInt(Integer::intValue).toArray();
+        int[] dims = new int[rank];
+        long dense = 1;
+        boolean permuted = true;
+        for (int i = rank - 1; i >= 0; i--) {
+            dims[i] = x.dim(order[i]);
+            permuted &= dims[i] == 1 || strides[order[i]] == dense;
+            dense *= dims[i];
+        }
+        if (!permuted) {
+            return Tensor.empty(TensorScope.current(), x.device(), dtype, x.shape());
+        }
+        int[] back = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            back[order[i]] = i;
+        }
+        return Tensor.empty(TensorScope.current(), x.device(), dtype, Shape.of(dims)).permute(back);
     }
 }

@@ -11,8 +11,8 @@ public interface RotaryKernels {
     /**
      * {@code y1 = x1 cos - x2 sin, y2 = x2 cos + x1 sin}, or with {@code -sin} when {@code inverse} (the backward).
      * x: (B, H, T, D) in any layout and floating dtype (the decoder hands over a transposed view of its (B, T, H, D)
-     * projections); y: (B, H, T, D) contiguous F32 or BF16 (computed in float32, rounded once); cos, sin:
-     * (B, T, D/2) contiguous F32.
+     * projections); y: (B, H, T, D) in any layout, F32 or BF16 (computed in float32, rounded once; the backward's
+     * gradient is written in the projections' token-major order); cos, sin: (B, T, D/2) contiguous F32.
      *
      * @param x the input
      * @param cos the cosines

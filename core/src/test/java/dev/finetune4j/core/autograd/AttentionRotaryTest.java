@@ -131,6 +131,34 @@ class AttentionRotaryTest {
         return y;
     }
 
+    /**
+     * The decoder's case: rotary over the transposed view of a (B, T, H, D) projection, whose gradient the backward
+     * writes in the projection's order.
+     */
+    @Test
+    void rotaryOfATransposedProjection() {
+        int[][] pos = {{0, 1, 2, 3, 4}, {7, 8, 9, 0, 1}};
+        float[] invFreq = {1f, 0.1f, 0.01f};
+        GradCheck.of("rotary of a transposed (B, T, H, D) input", x -> Rotary.apply(x[0].permute(0, 2, 1, 3), pos,
+                        invFreq, 1f))
+                .input(2, 5, 2, 6)
+                .reference(x -> rotary(headsFirst(x[0], 2, 5, 2, 6), pos, invFreq, 1, 2, 2, 5, 6))
+                .run();
+    }
+
+    /** (B, T, H, D) values in (B, H, T, D) order. */
+    private static double[] headsFirst(double[] x, int b, int t, int h, int d) {
+        double[] out = new double[x.length];
+        for (int bb = 0; bb < b; bb++) {
+            for (int p = 0; p < t; p++) {
+                for (int hh = 0; hh < h; hh++) {
+                    System.arraycopy(x, ((bb * t + p) * h + hh) * d, out, ((bb * h + hh) * t + p) * d, d);
+                }
+            }
+        }
+        return out;
+    }
+
     @Test
     void rotaryWithPerRowPositionsAndScaling() {
         int[][] pos = {{0, 1, 2, 3, 4}, {7, 8, 9, 0, 1}};

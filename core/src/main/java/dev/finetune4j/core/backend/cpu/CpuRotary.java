@@ -17,7 +17,7 @@ final class CpuRotary implements RotaryKernels {
         float[] xv = CpuTensors.read(x);
         float[] cs = CpuTensors.read(cos);
         float[] sn = CpuTensors.read(sin);
-        float[] o = CpuTensors.floatOutput(y);
+        float[] o = CpuTensors.viewOutput(y);
         float sign = inverse ? -1f : 1f;
         IntStream.range(0, x.dim(0) * h).parallel().forEach(bh -> {
             int b = bh / h;
@@ -34,6 +34,6 @@ final class CpuRotary implements RotaryKernels {
                 }
             }
         });
-        CpuTensors.commit(y, o);
+        CpuTensors.commitView(y, o);
     }
 }

@@ -17,6 +17,9 @@ final class CudaRotary implements RotaryKernels {
         if (x.rank() != 4) {
             throw new IllegalArgumentException("rotary: x must be (B, H, T, D), got " + x.shape());
         }
+        if (y.dtype() != DType.F32 && y.dtype() != DType.BF16) {
+            throw new IllegalArgumentException("rotary writes F32 or BF16 values, got " + y);
+        }
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             long stride = batchStride(cos);
             boolean inPlace = stride >= 0 && stride == batchStride(sin);
@@ -24,7 +27,7 @@ final class CudaRotary implements RotaryKernels {
             long sinAddress = inPlace ? rt.address(sin) : s.f32(sin);
             k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).ptr(cosAddress).ptr(sinAddress)
                     .i64(inPlace ? stride : (long) cos.dim(1) * cos.dim(2)).f32(inverse ? -1f : 1f)
-                    .ptr(rt.floatOutput(y)).i32(y.dtype().ordinal())
+                    .ptr(rt.base(y)).i32(y.dtype().ordinal()).view(y)
                     .i64(x.dim(0)).i64(x.dim(1)).i64(x.dim(2)).i64(x.dim(3));
             rt.kernels.launchOver("rotary", "rotate", x.numel() / 2, k);
         }

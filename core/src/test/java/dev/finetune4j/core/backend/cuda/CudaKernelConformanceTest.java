@@ -230,6 +230,14 @@ class CudaKernelConformanceTest {
                 Input.randn(49, 1, 5, 4), Input.randn(50, 1, 5, 4)), out(d(2, 3, 5, 8)),
                 (be, x, o) -> be.rotary().rotate(x[0].permute(0, 2, 1, 3), x[1].expand(Shape.of(2, 5, 4)),
                         x[2].expand(Shape.of(2, 5, 4)), false, o[0]));
+        // the backward writes its gradient into a transposed (B, T, H, D) bf16 tensor, the projection's order
+        agree("inverse rotary into a transposed bf16 view", BF16_TOLERANCE, in(Input.randn(56, 2, 3, 5, 8),
+                Input.randn(57, 2, 5, 4), Input.randn(58, 2, 5, 4)), out(d(2, 3, 5, 8)), (be, x, o) -> {
+                    Tensor tokenMajor = Tensor.empty(TensorScope.current(), x[0].device(), DType.BF16,
+                            Shape.of(2, 5, 3, 8));
+                    be.rotary().rotate(x[0], x[1], x[2], true, tokenMajor.permute(0, 2, 1, 3));
+                    be.copy().copy(tokenMajor.permute(0, 2, 1, 3), o[0]);
+                });
     }
 
     @Test
