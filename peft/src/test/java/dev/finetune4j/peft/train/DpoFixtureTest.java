@@ -10,7 +10,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,7 +24,7 @@ class DpoFixtureTest {
     @Test
     void formulasMatchTheLlamaFixtureOnItsOwnLogProbs() {
         JsonNode fixture = TrainTestSupport.json(TrainTestSupport.resource("llama/dpo.json"));
-        List<DpoTrainer.PairLogProbs> theirs = fixtureLogProbs(fixture);
+        List<DpoTrainer.PairLogProbs> theirs = TrainTestSupport.dpoLogProbs(fixture);
         for (double beta : new double[]{0.1, 0.5}) {
             assertEquals(fixture.get("sigmoid_beta" + beta).asDouble(), mean(theirs, DpoConfig.sigmoid(beta)), 1e-12);
             assertEquals(fixture.get("sigmoid_beta" + beta + "_label_smoothing0.1").asDouble(),
@@ -39,11 +38,8 @@ class DpoFixtureTest {
     void lossesFromOurLogProbsMatch(String arch) {
         Path dir = TrainTestSupport.resource(arch);
         JsonNode fixture = TrainTestSupport.json(dir.resolve("dpo.json"));
-        List<DpoTrainer.PairLogProbs> theirs = fixtureLogProbs(fixture);
-        List<PreferenceExample> pairs = new ArrayList<>();
-        for (JsonNode e : fixture.get("examples")) {
-            pairs.add(new PreferenceExample(ids(e.get("prompt")), ids(e.get("chosen")), ids(e.get("rejected"))));
-        }
+        List<DpoTrainer.PairLogProbs> theirs = TrainTestSupport.dpoLogProbs(fixture);
+        List<PreferenceExample> pairs = TrainTestSupport.dpoPairs(fixture);
         try (LanguageModel base = AutoModel.loadCausalLM(dir.resolve("base"))) {
             PeftModel policy = Peft.load(base, dir.resolve("lora"));
             PreferenceDataset data = PreferenceDataset.of(pairs);
@@ -92,28 +88,11 @@ class DpoFixtureTest {
                 (p.policyChosen() - p.referenceChosen()) - (p.policyRejected() - p.referenceRejected())))).average().orElseThrow();
     }
 
-    private static List<DpoTrainer.PairLogProbs> fixtureLogProbs(JsonNode fixture) {
-        List<DpoTrainer.PairLogProbs> out = new ArrayList<>();
-        for (JsonNode e : fixture.get("examples")) {
-            out.add(new DpoTrainer.PairLogProbs(e.get("policy_chosen_logp").asDouble(), e.get("policy_rejected_logp").asDouble(),
-                    e.get("reference_chosen_logp").asDouble(), e.get("reference_rejected_logp").asDouble()));
-        }
-        return out;
-    }
-
     private static double mean(List<DpoTrainer.PairLogProbs> pairs, DpoConfig cfg) {
         return pairs.stream().mapToDouble(p -> p.loss(cfg)).average().orElseThrow();
     }
 
     private static double accuracy(List<DpoTrainer.PairLogProbs> pairs, double beta) {
         return pairs.stream().mapToDouble(p -> p.rewardMargin(beta) > 0 ? 1 : 0).average().orElseThrow();
-    }
-
-    private static long[] ids(JsonNode array) {
-        long[] out = new long[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asLong();
-        }
-        return out;
     }
 }

@@ -33,11 +33,7 @@ class DpoMetricsTest {
     void trainingAndEvaluationMetricsEqualTheHostFormulas() {
         JsonNode fixture = TrainTestSupport.json(DIR.resolve("dpo.json"));
         PreferenceDataset data = pairs(fixture);
-        List<DpoTrainer.PairLogProbs> python = new ArrayList<>();
-        for (JsonNode e : fixture.get("examples")) {
-            python.add(new DpoTrainer.PairLogProbs(e.get("policy_chosen_logp").asDouble(), e.get("policy_rejected_logp").asDouble(),
-                    e.get("reference_chosen_logp").asDouble(), e.get("reference_rejected_logp").asDouble()));
-        }
+        List<DpoTrainer.PairLogProbs> python = TrainTestSupport.dpoLogProbs(fixture);
         // 6 pairs in 3 micro-batches of 2, one optimizer step over all of them; evaluation after each step
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(2).microBatchSize(2).gradientAccumulationSteps(3)
                 .learningRate(5e-3).schedule(Schedule.CONSTANT).shuffle(false).seed(42).logEverySteps(0)
@@ -127,18 +123,6 @@ class DpoMetricsTest {
     }
 
     private static PreferenceDataset pairs(JsonNode fixture) {
-        List<PreferenceExample> pairs = new ArrayList<>();
-        for (JsonNode e : fixture.get("examples")) {
-            pairs.add(new PreferenceExample(ids(e.get("prompt")), ids(e.get("chosen")), ids(e.get("rejected"))));
-        }
-        return PreferenceDataset.of(pairs);
-    }
-
-    private static long[] ids(JsonNode array) {
-        long[] out = new long[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asLong();
-        }
-        return out;
+        return PreferenceDataset.of(TrainTestSupport.dpoPairs(fixture));
     }
 }

@@ -11,7 +11,6 @@ import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -63,10 +62,7 @@ class OpaqueDeviceTrainingTest {
 
     private static Run dpo(Device device) {
         JsonNode fixture = TrainTestSupport.json(DIR.resolve("dpo.json"));
-        List<PreferenceExample> pairs = new ArrayList<>();
-        for (JsonNode e : fixture.get("examples")) {
-            pairs.add(new PreferenceExample(ids(e.get("prompt")), ids(e.get("chosen")), ids(e.get("rejected"))));
-        }
+        List<PreferenceExample> pairs = TrainTestSupport.dpoPairs(fixture);
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(1).microBatchSize(pairs.size()).learningRate(1e-3)
                 .shuffle(false).seed(42).logEverySteps(0).build();
         try (LanguageModel base = AutoModel.loadCausalLM(DIR.resolve("base"), LoadOptions.builder().device(device).build())) {
@@ -80,14 +76,6 @@ class OpaqueDeviceTrainingTest {
     private static Map<String, float[]> values(PeftModel model) {
         Map<String, float[]> out = new java.util.LinkedHashMap<>();
         model.trainableParameters().forEach((name, t) -> out.put(name, t.toFloatArray()));
-        return out;
-    }
-
-    private static long[] ids(JsonNode array) {
-        long[] out = new long[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asLong();
-        }
         return out;
     }
 }

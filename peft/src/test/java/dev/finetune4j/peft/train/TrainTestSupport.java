@@ -15,8 +15,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -40,6 +42,34 @@ final class TrainTestSupport {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The preference pairs of a DPO fixture (dpo.json's examples: prompt, chosen and rejected token ids). */
+    static List<PreferenceExample> dpoPairs(JsonNode fixture) {
+        List<PreferenceExample> pairs = new ArrayList<>();
+        for (JsonNode e : fixture.get("examples")) {
+            pairs.add(new PreferenceExample(ids(e.get("prompt")), ids(e.get("chosen")), ids(e.get("rejected"))));
+        }
+        return pairs;
+    }
+
+    /** The policy's and the reference's log-probabilities TRL computed for each pair of a DPO fixture. */
+    static List<DpoTrainer.PairLogProbs> dpoLogProbs(JsonNode fixture) {
+        List<DpoTrainer.PairLogProbs> out = new ArrayList<>();
+        for (JsonNode e : fixture.get("examples")) {
+            out.add(new DpoTrainer.PairLogProbs(e.get("policy_chosen_logp").asDouble(),
+                    e.get("policy_rejected_logp").asDouble(), e.get("reference_chosen_logp").asDouble(),
+                    e.get("reference_rejected_logp").asDouble()));
+        }
+        return out;
+    }
+
+    private static long[] ids(JsonNode array) {
+        long[] out = new long[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asLong();
+        }
+        return out;
     }
 
     /** An I64 tensor of rank 2 from a safetensors file. */

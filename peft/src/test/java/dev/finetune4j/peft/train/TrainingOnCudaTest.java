@@ -14,7 +14,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -91,10 +90,7 @@ class TrainingOnCudaTest {
     void dpoStepFollowsTheCpus(String name) {
         Device device = CudaTestDevices.require(name);
         JsonNode fixture = TrainTestSupport.json(DIR.resolve("dpo.json"));
-        List<PreferenceExample> pairs = new ArrayList<>();
-        for (JsonNode e : fixture.get("examples")) {
-            pairs.add(new PreferenceExample(ids(e.get("prompt")), ids(e.get("chosen")), ids(e.get("rejected"))));
-        }
+        List<PreferenceExample> pairs = TrainTestSupport.dpoPairs(fixture);
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(2).microBatchSize(pairs.size()).learningRate(1e-3)
                 .shuffle(false).seed(42).logEverySteps(0).build();
         Run run = on -> {
@@ -183,15 +179,6 @@ class TrainingOnCudaTest {
             for (int t = 0; t < rows; t++) {
                 System.arraycopy(x[b][t], 0, out, (b * rows + t) * vocab, vocab);
             }
-        }
-        return out;
-    }
-
-
-    private static long[] ids(JsonNode array) {
-        long[] out = new long[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asLong();
         }
         return out;
     }
