@@ -8,6 +8,9 @@
 # 5 minutes.
 #
 #   device run, carry [".device/gpu"]:  benchmarks/gpu/check.sh
+#   dry run here, without a GPU:         EMULATED_CUDA=on benchmarks/gpu/check.sh
+# EMULATED_CUDA=on runs the same suite on the emulated CUDA device (needs g++) instead of turning it off, so that
+# the carried folder's class path and fixtures are exercised before device time is spent.
 # Exit status: the console launcher's (0 when every test passed or was skipped).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,9 +51,9 @@ done
 for jar in "$PKG"/lib/*.jar; do
     CP="$CP:$jar"
 done
-# -Dfinetune4j.emulatedCuda=off: the tests' emulated CUDA device stays off, so that the device time goes to the GPU.
+# The tests' emulated CUDA device stays off on a GPU machine, so that the device time goes to the GPU.
 timeout 300 "$runtime/jdk/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx32g \
-    -Dfinetune4j.emulatedCuda=off -cp "${CP#:}" org.junit.platform.console.ConsoleLauncher execute \
+    -Dfinetune4j.emulatedCuda="${EMULATED_CUDA:-off}" -cp "${CP#:}" org.junit.platform.console.ConsoleLauncher execute \
     --scan-class-path "$PKG/test-classes/core:$PKG/test-classes/peft:$PKG/test-classes/samples" \
     --include-classname '^dev\.finetune4j\.core\.backend\.cuda\..*Test$|^dev\.finetune4j\..*OnCudaTest$' \
     --config junit.jupiter.execution.timeout.default=150s \
