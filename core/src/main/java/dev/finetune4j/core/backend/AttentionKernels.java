@@ -1,7 +1,10 @@
 package dev.finetune4j.core.backend;
 
 import dev.finetune4j.core.autograd.AttentionMask;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.Arrays;
 
 /**
  * Scaled dot-product attention {@code softmax(q k^T * scale + mask) v} with grouped-query attention (query head
@@ -28,6 +31,20 @@ public interface AttentionKernels {
      * @param logSumExp receives each query's log-sum-exp of its scaled scores, (B, H, T), for the backward
      */
     void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, Tensor logSumExp);
+
+    /**
+     * Checks that {@code out} is an output {@link #attention} takes: a rank-4 F32 or BF16 view whose rows of D values
+     * are contiguous.
+     *
+     * @param out the output to check
+     * @throws IllegalArgumentException naming the tensor and its strides when it is not
+     */
+    static void requireOutputRows(Tensor out) {
+        if (out.dtype() != DType.F32 && out.dtype() != DType.BF16 || out.rank() != 4 || out.strides()[3] != 1) {
+            throw new IllegalArgumentException("attention writes its output as (B, H, T, D) rows of D contiguous F32 or"
+                    + " BF16 values, got " + out + " with strides " + Arrays.toString(out.strides()));
+        }
+    }
 
     /**
      * (forward: {@link #attention}) {@code dq}, {@code dk}, {@code dv} (overwritten, not accumulated).

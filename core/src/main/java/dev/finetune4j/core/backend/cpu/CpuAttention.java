@@ -87,6 +87,7 @@ final class CpuAttention implements AttentionKernels {
         float[] qv = CpuTensors.read(q);
         Rows kr = Rows.of(k);
         Rows vr = Rows.of(v);
+        AttentionKernels.requireOutputRows(out);
         float[] o = CpuTensors.viewOutput(out);
         float[] lse = CpuTensors.output(logSumExp);
         IntStream.range(0, dims.batch() * dims.heads()).parallel().forEach(bh -> {

@@ -149,12 +149,12 @@ final class CudaAttention implements AttentionKernels {
      * output the attention op keeps; the tensor-core kernels store bf16 values in pairs of 4 bytes.
      */
     private void outArgs(KernelArgs a, Tensor out, boolean tensorCores) {
+        AttentionKernels.requireOutputRows(out);
         long[] strides = out.strides();
-        boolean pairs = !tensorCores || out.dtype() != DType.BF16
-                || rt.address(out) % 4 == 0 && strides[0] % 2 == 0 && strides[1] % 2 == 0 && strides[2] % 2 == 0;
-        if (out.dtype() != DType.F32 && out.dtype() != DType.BF16 || strides[3] != 1 || !pairs) {
-            throw new IllegalArgumentException("attention writes its output as (B, H, T, D) rows of D contiguous F32 or"
-                    + " BF16 values (bf16 ones 4-byte aligned, with even strides), got " + out + " with strides "
+        boolean pairs = rt.address(out) % 4 == 0 && strides[0] % 2 == 0 && strides[1] % 2 == 0 && strides[2] % 2 == 0;
+        if (tensorCores && out.dtype() == DType.BF16 && !pairs) {
+            throw new IllegalArgumentException("attention on tensor cores writes a bf16 output two values at a time:"
+                    + " it needs a 4-byte aligned view with even strides, got " + out + " with strides "
                     + Arrays.toString(strides));
         }
         a.ptr(rt.address(out)).i32(out.dtype().ordinal()).longs(new long[]{strides[0], strides[1], strides[2]});
