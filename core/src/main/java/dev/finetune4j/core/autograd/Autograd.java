@@ -126,6 +126,20 @@ public final class Autograd {
     }
 
     /**
+     * {@link #record(String, Tensor, GradNode.Backward, Tensor...)} for a rule that can add its gradients into those
+     * accumulated so far ({@link GradNode.Accumulating}).
+     *
+     * @param name the op's name, for error messages
+     * @param out the op's result
+     * @param backward maps the gradient of {@code out} to the inputs' gradients, given where they may be accumulated
+     * @param inputs the tensors the op read
+     * @return {@code out}
+     */
+    public static Tensor record(String name, Tensor out, GradNode.Accumulating backward, Tensor... inputs) {
+        return record(name, out, (GradNode.Backward) backward, inputs);
+    }
+
+    /**
      * Back-propagates from a scalar (one-element) tensor, seeding its gradient with 1.
      *
      * @param loss a one-element tensor, e.g. a mean loss
@@ -169,12 +183,14 @@ public final class Autograd {
                     buffers.drop(g);
                     continue;
                 }
+                Tensor[] into = accumulators(node, grads, buffers);
                 long mark = buffers.mark();
-                Tensor[] inputGrads = node.backward().apply(g);
+                Tensor[] inputGrads = node.backward().apply(g, into);
                 Tensor[] used = new Tensor[inputGrads.length];
                 for (int k = 0; k < node.inputs().length; k++) {
                     Tensor in = node.inputs()[k];
-                    if (in != null && in.requiresGrad() && inputGrads[k] != null) {
+                    boolean added = inputGrads[k] != null && inputGrads[k] == GradNode.Accumulating.of(into, k);
+                    if (in != null && in.requiresGrad() && inputGrads[k] != null && !added) {
                         checkShape(node, k, in, inputGrads[k]);
                         used[k] = inputGrads[k];
                         buffers.hold(used[k]);
@@ -204,6 +220,26 @@ public final class Autograd {
                 buffers.drop(g);
             }
         }
+    }
+
+    /**
+     * For an {@link GradNode.Accumulating} rule, the gradients accumulated so far that it may add into in place (see
+     * there), per input; none for other rules.
+     */
+    private static Tensor[] accumulators(GradNode node, Map<Tensor, Tensor> grads, GradientBuffers buffers) {
+        if (!(node.backward() instanceof GradNode.Accumulating)) {
+            return new Tensor[0];
+        }
+        Tensor[] into = new Tensor[node.inputs().length];
+        for (int k = 0; k < into.length; k++) {
+            Tensor in = node.inputs()[k];
+            Tensor prev = in == null ? null : grads.get(in);
+            if (prev != null && prev.dtype() == DType.F32 && prev.isContiguous() && prev.shape().equals(in.shape())
+                    && buffers.exclusive(prev)) {
+                into[k] = prev;
+            }
+        }
+        return into;
     }
 
     /** What stays of a node after its backward ran: its name, and an error for a second backward. */

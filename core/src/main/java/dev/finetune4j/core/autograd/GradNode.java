@@ -22,5 +22,48 @@ public record GradNode(String name, Tensor[] inputs, Backward backward) {
          * @return one gradient per input, null where none is needed
          */
         Tensor[] apply(Tensor dOut);
+
+        /**
+         * Computes the inputs' gradients, given where they may be accumulated: only an {@link Accumulating} rule
+         * uses {@code into}; others ignore it.
+         *
+         * @param dOut the gradient of the op's output
+         * @param into per input, the gradient accumulated for it so far, or null ({@link Accumulating})
+         * @return one gradient per input, null where none is needed
+         */
+        default Tensor[] apply(Tensor dOut, Tensor[] into) {
+            return apply(dOut);
+        }
+    }
+
+    /**
+     * A backward rule that can add an input's gradient into the gradient accumulated for that input so far, in place,
+     * instead of returning a new tensor for the backward pass to add: a product then accumulates into it (a GEMM
+     * with beta = 1) and the separate read-read-write sum of two (rows, hidden) float32 gradients disappears. The
+     * backward pass offers {@code into[k]} only when it may be changed: a contiguous float32 tensor shaped like input
+     * k whose memory no other waiting gradient shares. A rule that adds into it returns that same tensor as input k's
+     * gradient; a rule may also ignore it and return a new gradient.
+     */
+    @FunctionalInterface
+    public interface Accumulating extends Backward {
+        @Override
+        Tensor[] apply(Tensor dOut, Tensor[] into);
+
+        /** Without accumulators. */
+        @Override
+        default Tensor[] apply(Tensor dOut) {
+            return apply(dOut, new Tensor[0]);
+        }
+
+        /**
+         * The accumulator offered for input {@code k}.
+         *
+         * @param into the accumulators the rule was given
+         * @param k the input's index
+         * @return the gradient of input {@code k} accumulated so far, to add into in place, or null
+         */
+        static Tensor of(Tensor[] into, int k) {
+            return k < into.length ? into[k] : null;
+        }
     }
 }

@@ -32,6 +32,14 @@ final class GradientBuffers implements AutoCloseable {
         uses.merge(g.storage(), 1, Integer::sum);
     }
 
+    /**
+     * Whether {@code g} may be changed in place: this pass allocated its memory and no other waiting gradient
+     * shares it.
+     */
+    boolean exclusive(Tensor g) {
+        return uses.getOrDefault(g.storage(), 0) == 1 && scope.owns(g);
+    }
+
     /** Ends one waiting use of {@code g}'s memory; frees the memory after its last use if this pass allocated it. */
     void drop(Tensor g) {
         Storage s = g.storage();

@@ -76,11 +76,12 @@ public final class LowRank {
         u.addTo(result);
         Tensor stored = Bf16Boundaries.output(result);
         Shape outShape = x.shape().with(-1, u.out);
-        return Autograd.record("lowRankLinear", stored.view(outShape, outShape.contiguousStrides(), 0), dOut -> {
+        return Autograd.record("lowRankLinear", stored.view(outShape, outShape.contiguousStrides(), 0), (dOut, into) -> {
             Tensor d = u.gradientOperand(Ops.matrix(dOut));
-            // dx = dOut W, to which u.backward adds the update's dh A
-            Tensor dx = x.requiresGrad() ? Matmul.inputGrad(u.be, d, Bf16Boundaries.operand(w, u.forward), x.shape())
-                    : null;
+            // dx = dOut W (added into x's gradient so far when the backward pass offers it), then u.backward adds the
+            // update's dh A
+            Tensor dx = x.requiresGrad() ? Matmul.inputGrad(u.be, d, Bf16Boundaries.operand(w, u.forward), x.shape(),
+                    GradNode.Accumulating.of(into, 0)) : null;
             Tensor[] grads = u.backward(d, u.dh(d), dx);
             return new Tensor[]{grads[0], Matmul.weightGrad(u.be, d, u.x, w), Matmul.biasGrad(Ops.matrix(dOut), bias),
                     grads[1], grads[2]};

@@ -33,10 +33,11 @@ public final class Matmul {
         Bf16Boundaries.releaseCast(wv, w);
         Tensor result = out.view(x.shape().with(-1, w.dim(0)), x.shape().with(-1, w.dim(0)).contiguousStrides(), 0);
         Precision forward = Precision.current();
-        return Autograd.record("linear", result, dOut -> {
+        return Autograd.record("linear", result, (dOut, into) -> {
             Tensor dy = Ops.matrix(dOut);
             Tensor dyOperand = Bf16Boundaries.gradientOperand(dy, forward);
-            Tensor dx = x.requiresGrad() ? inputGrad(be, dyOperand, Bf16Boundaries.operand(w, forward), x.shape()) : null;
+            Tensor dx = x.requiresGrad() ? inputGrad(be, dyOperand, Bf16Boundaries.operand(w, forward), x.shape(),
+                    GradNode.Accumulating.of(into, 0)) : null;
             return new Tensor[]{dx, weightGrad(be, dyOperand, xm, w), biasGrad(dy, bias)};
         }, x, w, bias);
     }
@@ -68,8 +69,16 @@ public final class Matmul {
 
     /** (forward: y = x W^T) dx = dy W: (rows, out) x (out, in), shaped like x. */
     static Tensor inputGrad(Backend be, Tensor dy, Tensor w, Shape xShape) {
-        Tensor g = Tensor.empty(dy.device(), xShape);
-        be.matmul().gemm(dy, false, w, false, Ops.matrix(g), 1f, false);
+        return inputGrad(be, dy, w, xShape, null);
+    }
+
+    /**
+     * {@link #inputGrad(Backend, Tensor, Tensor, Shape)} added into {@code into} (the gradient of x accumulated so
+     * far, {@link GradNode.Accumulating}) when it is not null, which is then returned.
+     */
+    static Tensor inputGrad(Backend be, Tensor dy, Tensor w, Shape xShape, Tensor into) {
+        Tensor g = into != null ? into : Tensor.empty(dy.device(), xShape);
+        be.matmul().gemm(dy, false, w, false, Ops.matrix(g), 1f, into != null);
         return g;
     }
 

@@ -26,11 +26,13 @@ public final class Norms {
         Tensor y = Tensor.empty(TensorScope.current(), x.device(), Bf16Boundaries.activationDType(), x.shape());
         Tensor rstd = Tensor.empty(x.device(), Shape.of(xm.dim(0)));
         x.backend().norms().rmsNorm(xm, wv, eps, y, rstd);
-        return Autograd.record("rmsNorm", y, dOut -> {
-            Tensor dx = Tensor.empty(x.device(), x.shape());
+        return Autograd.record("rmsNorm", y, (dOut, into) -> {
+            // added into the residual stream's gradient so far when the backward pass offers it
+            Tensor acc = GradNode.Accumulating.of(into, 0);
+            Tensor dx = acc != null ? acc : Tensor.empty(x.device(), x.shape());
             // a frozen weight (adapter training) gets no gradient: skips a (rows, C) pass
             Tensor dw = w.requiresGrad() ? Tensor.zeros(w.device(), w.shape()) : null;
-            x.backend().norms().rmsNormBackward(Ops.matrix(dOut), xm, wv, rstd, dx, dw);
+            x.backend().norms().rmsNormBackward(Ops.matrix(dOut), xm, wv, rstd, dx, acc != null, dw);
             return new Tensor[]{dx, dw};
         }, x, w);
     }
@@ -55,11 +57,12 @@ public final class Norms {
         Tensor rstd = Tensor.empty(x.device(), Shape.of(xm.dim(0)));
         Tensor wv = Bf16Boundaries.operand(w);
         x.backend().norms().layerNorm(xm, wv, Bf16Boundaries.operand(b), eps, y, mean, rstd);
-        return Autograd.record("layerNorm", Bf16Boundaries.output(y), dOut -> {
-            Tensor dx = Tensor.empty(x.device(), x.shape());
+        return Autograd.record("layerNorm", Bf16Boundaries.output(y), (dOut, into) -> {
+            Tensor acc = GradNode.Accumulating.of(into, 0);
+            Tensor dx = acc != null ? acc : Tensor.empty(x.device(), x.shape());
             Tensor dw = w.requiresGrad() ? Tensor.zeros(w.device(), w.shape()) : null;
             Tensor db = b.requiresGrad() ? Tensor.zeros(b.device(), b.shape()) : null;
-            x.backend().norms().layerNormBackward(Ops.matrix(dOut), xm, wv, mean, rstd, dx, dw, db);
+            x.backend().norms().layerNormBackward(Ops.matrix(dOut), xm, wv, mean, rstd, dx, acc != null, dw, db);
             return new Tensor[]{dx, dw, db};
         }, x, w, b);
     }

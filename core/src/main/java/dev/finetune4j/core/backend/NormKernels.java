@@ -21,16 +21,19 @@ public interface NormKernels {
     void rmsNorm(Tensor x, Tensor w, float eps, Tensor y, Tensor rstd);
 
     /**
-     * (forward: {@link #rmsNorm}) {@code dx}, and {@code dw} unless it is null (a frozen norm).
+     * (forward: {@link #rmsNorm}) {@code dx}, and {@code dw} unless it is null (a frozen norm). With
+     * {@code accumulate} the gradient of x is added into {@code dx}'s values (the gradient a residual stream has
+     * gathered from its other use), each sum rounded once to float32 as a separate add would.
      *
      * @param dy the gradient of the output
      * @param x the forward's input
      * @param w the forward's weight
      * @param rstd the forward's reciprocal RMS
-     * @param dx receives the gradient of {@code x}
+     * @param dx receives the gradient of {@code x}, or has it added
+     * @param accumulate whether to add into {@code dx} instead of overwriting it
      * @param dw receives the gradient of {@code w}, or null
      */
-    void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, Tensor dw);
+    void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, boolean accumulate, Tensor dw);
 
     /**
      * {@code y = (x - mean) * rstd * w + b} with the biased variance; {@code mean}, {@code rstd} receive the row
@@ -47,16 +50,19 @@ public interface NormKernels {
     void layerNorm(Tensor x, Tensor w, Tensor b, float eps, Tensor y, Tensor mean, Tensor rstd);
 
     /**
-     * (forward: {@link #layerNorm}) {@code dx}, and {@code dw}, {@code db} unless null.
+     * (forward: {@link #layerNorm}) {@code dx}, and {@code dw}, {@code db} unless null; {@code accumulate} as for
+     * {@link #rmsNormBackward}.
      *
      * @param dy the gradient of the output
      * @param x the forward's input
      * @param w the forward's weight
      * @param mean the forward's row means
      * @param rstd the forward's reciprocal standard deviations
-     * @param dx receives the gradient of {@code x}
+     * @param dx receives the gradient of {@code x}, or has it added
+     * @param accumulate whether to add into {@code dx} instead of overwriting it
      * @param dw receives the gradient of {@code w}, or null
      * @param db receives the gradient of {@code b}, or null
      */
-    void layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dx, Tensor dw, Tensor db);
+    void layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dx, boolean accumulate,
+                           Tensor dw, Tensor db);
 }

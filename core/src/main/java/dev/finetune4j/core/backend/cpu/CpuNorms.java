@@ -36,13 +36,14 @@ final class CpuNorms implements NormKernels {
     }
 
     @Override
-    public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, Tensor dw) {
+    public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, boolean accumulate,
+                                Tensor dw) {
         int c = x.dim(-1);
         float[] dyv = CpuTensors.read(dy);
         float[] xv = CpuTensors.read(x);
         float[] wv = CpuTensors.read(w);
         float[] rs = CpuTensors.read(rstd);
-        float[] out = CpuTensors.output(dx);
+        float[] out = accumulate ? CpuTensors.accumulator(dx) : CpuTensors.output(dx);
         IntStream.range(0, rs.length).parallel().forEach(r -> {
             int o = r * c;
             float s = rs[r];
@@ -53,7 +54,8 @@ final class CpuNorms implements NormKernels {
             float mean = (float) (dot / c);
             for (int i = 0; i < c; i++) {
                 float xhat = xv[o + i] * s;
-                out[o + i] = s * (dyv[o + i] * wv[i] - xhat * mean);
+                float g = s * (dyv[o + i] * wv[i] - xhat * mean);
+                out[o + i] = accumulate ? out[o + i] + g : g;
             }
         });
         CpuTensors.commit(dx, out);
@@ -96,15 +98,15 @@ final class CpuNorms implements NormKernels {
     }
 
     @Override
-    public void layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dx, Tensor dw,
-                                  Tensor db) {
+    public void layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dx,
+                                  boolean accumulate, Tensor dw, Tensor db) {
         int c = x.dim(-1);
         float[] dyv = CpuTensors.read(dy);
         float[] xv = CpuTensors.read(x);
         float[] wv = CpuTensors.read(w);
         float[] mu = CpuTensors.read(mean);
         float[] rs = CpuTensors.read(rstd);
-        float[] out = CpuTensors.output(dx);
+        float[] out = accumulate ? CpuTensors.accumulator(dx) : CpuTensors.output(dx);
         IntStream.range(0, rs.length).parallel().forEach(r -> {
             int o = r * c;
             double sumG = 0;
@@ -119,7 +121,8 @@ final class CpuNorms implements NormKernels {
             float mgx = (float) (sumGx / c);
             for (int i = 0; i < c; i++) {
                 float xhat = (xv[o + i] - mu[r]) * rs[r];
-                out[o + i] = rs[r] * (dyv[o + i] * wv[i] - mg - xhat * mgx);
+                float g = rs[r] * (dyv[o + i] * wv[i] - mg - xhat * mgx);
+                out[o + i] = accumulate ? out[o + i] + g : g;
             }
         });
         CpuTensors.commit(dx, out);

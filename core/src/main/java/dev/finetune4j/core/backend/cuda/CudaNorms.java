@@ -26,14 +26,15 @@ final class CudaNorms implements NormKernels {
     }
 
     @Override
-    public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, Tensor dw) {
+    public void rmsNormBackward(Tensor dy, Tensor x, Tensor w, Tensor rstd, Tensor dx, boolean accumulate,
+                                Tensor dw) {
         long c = x.dim(x.rank() - 1);
         long rows = x.numel() / c;
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             long dyp = s.f32(dy), xp = s.f32(x), rp = s.f32(rstd);
             k.ptr(dyp).ptr(xp);
             s.floats(k, w);
-            k.ptr(rp).ptr(rt.output(dx)).i64(c);
+            k.ptr(rp).ptr(rt.output(dx)).i32(accumulate ? 1 : 0).i64(c);
             rt.kernels.launch("norms", "rms_norm_backward", rows, 0, k);
             if (dw != null) {
                 paramGrads(dyp, xp, 0, rp, rt.output(dw), 0, rows, c);
@@ -53,15 +54,15 @@ final class CudaNorms implements NormKernels {
     }
 
     @Override
-    public void layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dx, Tensor dw,
-                                  Tensor db) {
+    public void layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor dx,
+                                  boolean accumulate, Tensor dw, Tensor db) {
         long c = x.dim(x.rank() - 1);
         long rows = x.numel() / c;
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             long dyp = s.f32(dy), xp = s.f32(x), mp = s.f32(mean), rp = s.f32(rstd);
             k.ptr(dyp).ptr(xp);
             s.floats(k, w);
-            k.ptr(mp).ptr(rp).ptr(rt.output(dx)).i64(c);
+            k.ptr(mp).ptr(rp).ptr(rt.output(dx)).i32(accumulate ? 1 : 0).i64(c);
             rt.kernels.launch("norms", "layer_norm_backward", rows, 0, k);
             if (dw != null || db != null) {
                 paramGrads(dyp, xp, mp, rp, rt.outputOrNull(dw), rt.outputOrNull(db), rows, c);

@@ -16,9 +16,9 @@ extern "C" __global__ void rms_norm_forward(const float* x, const void* w, int w
     if (threadIdx.x == 0) rstd[blockIdx.x] = r;
 }
 
-// (forward: rms_norm_forward) dx = rstd * (dy * w) - x * rstd^3 * mean(dy * w * x).
+// (forward: rms_norm_forward) dx = rstd * (dy * w) - x * rstd^3 * mean(dy * w * x), or dx += that (accumulate).
 extern "C" __global__ void rms_norm_backward(const float* dy, const float* x, const void* w, int wType,
-                                             const float* rstd, float* dx, long long C) {
+                                             const float* rstd, float* dx, int accumulate, long long C) {
     long long base = blockIdx.x * C;
     double r = rstd[blockIdx.x];
     double dot = 0.0;
@@ -26,7 +26,8 @@ extern "C" __global__ void rms_norm_backward(const float* dy, const float* x, co
     dot = block_sum_d(dot);
     double k = r * r * r * dot / C;
     for (long long i = threadIdx.x; i < C; i += blockDim.x) {
-        dx[base + i] = (float) (r * dy[base + i] * load_f(w, wType, i) - x[base + i] * k);
+        float g = (float) (r * dy[base + i] * load_f(w, wType, i) - x[base + i] * k);
+        dx[base + i] = accumulate ? dx[base + i] + g : g;
     }
 }
 
@@ -56,9 +57,10 @@ extern "C" __global__ void layer_norm_forward(const float* x, const void* w, int
 }
 
 // (forward: layer_norm_forward) with xhat = (x - mean) * rstd and g = dy * w:
-// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), or dx += that (accumulate).
 extern "C" __global__ void layer_norm_backward(const float* dy, const float* x, const void* w, int wType,
-                                               const float* mean, const float* rstd, float* dx, long long C) {
+                                               const float* mean, const float* rstd, float* dx, int accumulate,
+                                               long long C) {
     long long base = blockIdx.x * C;
     double m = mean[blockIdx.x], r = rstd[blockIdx.x];
     double sg = 0.0, sgx = 0.0;
@@ -71,7 +73,8 @@ extern "C" __global__ void layer_norm_backward(const float* dy, const float* x, 
     sgx = block_sum_d(sgx) / C;
     for (long long i = threadIdx.x; i < C; i += blockDim.x) {
         double xhat = (x[base + i] - m) * r;
-        dx[base + i] = (float) (r * ((double) dy[base + i] * load_f(w, wType, i) - sg - xhat * sgx));
+        float g = (float) (r * ((double) dy[base + i] * load_f(w, wType, i) - sg - xhat * sgx));
+        dx[base + i] = accumulate ? dx[base + i] + g : g;
     }
 }
 

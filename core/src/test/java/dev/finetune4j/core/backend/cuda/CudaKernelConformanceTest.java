@@ -172,7 +172,7 @@ class CudaKernelConformanceTest {
         agree("rms norm backward", F32_TOLERANCE, in(Input.randn(29, 6, 64), Input.randn(30, 6, 64),
                 Input.randn(31, 64)), out(d(6), d(6, 64), d(6, 64), d(64)), (be, x, o) -> {
             be.norms().rmsNorm(x[1], x[2], 1e-6f, o[1], o[0]);
-            be.norms().rmsNormBackward(x[0], x[1], x[2], o[0], o[2], o[3]);
+            be.norms().rmsNormBackward(x[0], x[1], x[2], o[0], o[2], false, o[3]);
         });
         agree("layer norm", F32_TOLERANCE, in(Input.randn(32, 6, 48), Input.randn(33, 48), Input.randn(34, 48)),
                 out(d(6, 48), d(6), d(6)), (be, x, o) -> be.norms().layerNorm(x[0], x[1], x[2], 1e-5f, o[0], o[1], o[2]));
@@ -180,20 +180,31 @@ class CudaKernelConformanceTest {
                 Input.randn(37, 48), Input.randn(38, 48)), out(d(6, 48), d(6), d(6), d(6, 48), d(48), d(48)),
                 (be, x, o) -> {
                     be.norms().layerNorm(x[1], x[2], x[3], 1e-5f, o[0], o[1], o[2]);
-                    be.norms().layerNormBackward(x[0], x[1], x[2], o[1], o[2], o[3], o[4], o[5]);
+                    be.norms().layerNormBackward(x[0], x[1], x[2], o[1], o[2], o[3], false, o[4], o[5]);
+                });
+        // the gradient of x added into a residual stream's gradient so far
+        agree("rms norm and layer norm backward, accumulating", F32_TOLERANCE, in(Input.randn(59, 6, 64),
+                Input.randn(67, 6, 64), Input.randn(68, 64), Input.randn(69, 6, 64), Input.randn(74, 6, 64)),
+                out(d(6), d(6, 64), d(6), d(6, 64)), (be, x, o) -> {
+                    be.norms().rmsNorm(x[1], x[2], 1e-6f, o[1], o[0]);
+                    be.copy().copy(x[3], o[1]);
+                    be.norms().rmsNormBackward(x[0], x[1], x[2], o[0], o[1], true, null);
+                    be.norms().layerNorm(x[1], x[2], x[2], 1e-5f, o[3], o[0], o[2]);
+                    be.copy().copy(x[4], o[3]);
+                    be.norms().layerNormBackward(x[0], x[1], x[2], o[0], o[2], o[3], true, null, null);
                 });
         // a bf16 model's norm weights, read in their dtype (both backends widen the same bf16 values exactly)
         agree("rms norm forward and backward, bf16 weight", F32_TOLERANCE, in(Input.randn(45, 6, 64),
                 Input.randn(46, 6, 64), Input.randn(47, 64).as(DType.BF16)), out(d(6), d(6, 64), d(6, 64), d(64)),
                 (be, x, o) -> {
                     be.norms().rmsNorm(x[1], x[2], 1e-6f, o[1], o[0]);
-                    be.norms().rmsNormBackward(x[0], x[1], x[2], o[0], o[2], o[3]);
+                    be.norms().rmsNormBackward(x[0], x[1], x[2], o[0], o[2], false, o[3]);
                 });
         agree("layer norm forward and backward, bf16 weight", F32_TOLERANCE, in(Input.randn(48, 6, 48),
                 Input.randn(49, 6, 48), Input.randn(50, 48).as(DType.BF16), Input.randn(54, 48)),
                 out(d(6, 48), d(6), d(6), d(6, 48), d(48), d(48)), (be, x, o) -> {
                     be.norms().layerNorm(x[1], x[2], x[3], 1e-5f, o[0], o[1], o[2]);
-                    be.norms().layerNormBackward(x[0], x[1], x[2], o[1], o[2], o[3], o[4], o[5]);
+                    be.norms().layerNormBackward(x[0], x[1], x[2], o[1], o[2], o[3], false, o[4], o[5]);
                 });
     }
 

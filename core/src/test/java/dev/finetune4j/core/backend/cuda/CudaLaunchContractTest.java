@@ -143,17 +143,21 @@ class CudaLaunchContractTest {
         c.put("norms.rmsNorm into bf16", (k, s) -> k.norms().rmsNorm(randn(s, 2, 3, 64), randn(s, 64), 1e-6f,
                 zeros(s, DType.BF16, 2, 3, 64), f32(s, 6)));
         c.put("norms.rmsNormBackward", (k, s) -> k.norms().rmsNormBackward(randn(s, 6, 64), randn(s, 6, 64),
-                randn(s, 64), randn(s, 6), f32(s, 6, 64), f32(s, 64)));
+                randn(s, 64), randn(s, 6), f32(s, 6, 64), false, f32(s, 64)));
+        c.put("norms.rmsNormBackward accumulating", (k, s) -> k.norms().rmsNormBackward(randn(s, 6, 64),
+                randn(s, 6, 64), randn(s, 64), randn(s, 6), randn(s, 6, 64), true, null));
         c.put("norms.rmsNormBackward without dw", (k, s) -> k.norms().rmsNormBackward(randn(s, 6, 64),
-                randn(s, 6, 64), randn(s, 64), randn(s, 6), f32(s, 6, 64), null));
+                randn(s, 6, 64), randn(s, 64), randn(s, 6), f32(s, 6, 64), false, null));
         c.put("norms.layerNorm", (k, s) -> k.norms().layerNorm(randn(s, 6, 48), randn(s, 48), randn(s, 48), 1e-5f,
                 f32(s, 6, 48), f32(s, 6), f32(s, 6)));
         c.put("norms.layerNorm without bias", (k, s) -> k.norms().layerNorm(randn(s, 6, 48), randn(s, 48), null,
                 1e-5f, f32(s, 6, 48), f32(s, 6), f32(s, 6)));
         c.put("norms.layerNormBackward", (k, s) -> k.norms().layerNormBackward(randn(s, 6, 48), randn(s, 6, 48),
-                randn(s, 48), randn(s, 6), randn(s, 6), f32(s, 6, 48), f32(s, 48), f32(s, 48)));
+                randn(s, 48), randn(s, 6), randn(s, 6), f32(s, 6, 48), false, f32(s, 48), f32(s, 48)));
+        c.put("norms.layerNormBackward accumulating", (k, s) -> k.norms().layerNormBackward(randn(s, 6, 48),
+                randn(s, 6, 48), randn(s, 48), randn(s, 6), randn(s, 6), randn(s, 6, 48), true, null, null));
         c.put("norms.layerNormBackward without db", (k, s) -> k.norms().layerNormBackward(randn(s, 6, 48),
-                randn(s, 6, 48), randn(s, 48), randn(s, 6), randn(s, 6), f32(s, 6, 48), f32(s, 48), null));
+                randn(s, 6, 48), randn(s, 48), randn(s, 6), randn(s, 6), f32(s, 6, 48), false, f32(s, 48), null));
         for (Kind kind : Kind.values()) {
             c.put("activations.activation " + kind, (k, s) -> k.activations().activation(kind, randn(s, 4, 50),
                     f32(s, 4, 50)));
