@@ -3,8 +3,8 @@ package dev.finetune4j.peft.lora;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LowRank;
+import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.autograd.Reductions;
-import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -73,18 +73,32 @@ final class DoraVariant implements LoraVariant {
     }
 
     /**
-     * ||W + s B A|| per output row: (out), without autograd, in the current scope. W in float32, s B A, their sum and
-     * its square, (out, in) each, live in an inner scope that closes here: kept until the step ends they would be
-     * the largest part of a DoRA step's memory.
+     * ||W + s B A|| per output row: (out), without autograd, in the current scope. Expanded as
+     * ||W_i||^2 + 2 s B_i . (W A^T)_i + s^2 B_i . (B A A^T)_i so that the only (out, in) temporary is W's squares:
+     * W + s B A in float32, its square and a float32 copy of W made three more, and this runs at every forward.
+     * W A^T is one product that reads W once. The temporaries live in an inner scope that closes here.
      *
      * @param weight the layer's base weight W as (out, in), in any dtype
      */
     private static Tensor rowNorms(LoraLinear layer, Tensor weight) {
         TensorScope caller = TensorScope.current();
         try (var temps = TensorScope.open(); var ng = Autograd.noGrad()) {
-            Tensor w = Elementwise.add(weight.to(DType.F32), layer.delta());
-            Tensor norm = Elementwise.sqrt(Reductions.sum(Elementwise.mul(w, w), 1, false));
+            Tensor a = layer.loraA();
+            Tensor b = layer.loraB();
+            float s = layer.scaling();
+            Tensor squares = rowDot(weight, weight);
+            // W A^T (out, r); B (A A^T) (out, r), A A^T being symmetric
+            Tensor cross = rowDot(b, Matmul.linear(weight, a, null));
+            Tensor quadratic = rowDot(b, Matmul.linear(b, Matmul.linear(a, a, null), null));
+            Tensor normSquared = Elementwise.add(squares, Elementwise.add(Elementwise.scale(cross, 2 * s),
+                    Elementwise.scale(quadratic, s * s)));
+            Tensor norm = Elementwise.sqrt(normSquared);
             return norm.copyTo(norm.device(), caller);
         }
+    }
+
+    /** sum over columns of x * y, per row: (out, k) x (out, k) -> (out), in float32. */
+    private static Tensor rowDot(Tensor x, Tensor y) {
+        return Reductions.sum(Elementwise.mul(x, y), 1, false);
     }
 }

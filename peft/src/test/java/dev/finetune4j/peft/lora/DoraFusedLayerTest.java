@@ -72,6 +72,37 @@ class DoraFusedLayerTest {
         }
     }
 
+    /**
+     * The norms m / n divides by, ||W + s B A|| per output row, against the rows of W + s B A summed in double on the
+     * host (DoraVariant expands the square so as not to make that matrix on the device).
+     */
+    @ParameterizedTest(name = "fanInFanOut={0}")
+    @CsvSource({"false", "true"})
+    void normsAreTheRowNormsOfTheUpdatedWeight(boolean fanInFanOut) {
+        SplittableRandom random = new SplittableRandom(7);
+        try (var params = TensorScope.detached(); var step = TensorScope.open()) {
+            Linear linear = new Linear(params, IN, OUT, false, fanInFanOut);
+            fill(linear.weight(), random, 0);
+            LoraLinear layer = new LoraLinear(linear, BaseLinear.of(linear, "proj"), 2, SCALING, 0, new DoraVariant(),
+                    params, SplittableRandom::new);
+            fill(layer.loraA(), random, 0);
+            fill(layer.loraB(), random, 0);
+            layer.parameter(DoraVariant.MAGNITUDE).copyFrom(new float[]{1, 1, 1, 1});
+            float[] w = layer.base().weightTensor().toFloatArray();
+            float[] a = layer.loraA().toFloatArray();
+            float[] b = layer.loraB().toFloatArray();
+            float[] inverse = DoraVariant.scale(layer).toFloatArray();
+            for (int o = 0; o < OUT; o++) {
+                double sum = 0;
+                for (int i = 0; i < IN; i++) {
+                    double v = w[o * IN + i] + SCALING * (b[o * 2] * a[i] + b[o * 2 + 1] * a[IN + i]);
+                    sum += v * v;
+                }
+                assertEquals(Math.sqrt(sum), 1 / inverse[o], 1e-5 * Math.sqrt(sum), "row " + o);
+            }
+        }
+    }
+
     /** d sum(y r) of the input, the bias, A, B and m; resets the gradients afterwards. */
     private static Map<String, float[]> gradients(Tensor y, Tensor r, LoraLinear layer, Linear linear, Tensor x) {
         Autograd.backward(Reductions.sum(Elementwise.mul(y, r)));
