@@ -76,7 +76,8 @@ public final class LowRank {
         u.addTo(result);
         Tensor stored = Bf16Boundaries.output(result);
         Shape outShape = x.shape().with(-1, u.out);
-        return Autograd.record("lowRankLinear", stored.view(outShape, outShape.contiguousStrides(), 0), (dOut, into) -> {
+        Tensor y = stored.view(outShape, outShape.contiguousStrides(), 0);
+        return Autograd.record("lowRankLinear", y, (dOut, into) -> {
             Tensor d = u.gradientOperand(Ops.matrix(dOut));
             // dx = dOut W (added into x's gradient so far when the backward pass offers it), then u.backward adds the
             // update's dh A

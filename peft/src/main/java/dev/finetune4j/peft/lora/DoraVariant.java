@@ -73,10 +73,10 @@ final class DoraVariant implements LoraVariant {
     }
 
     /**
-     * ||W + s B A|| per output row: (out), without autograd, in the current scope. Expanded as
-     * ||W_i||^2 + 2 s B_i . (W A^T)_i + s^2 B_i . (B A A^T)_i so that the only (out, in) temporary is W's squares:
-     * W + s B A in float32, its square and a float32 copy of W made three more, and this runs at every forward.
-     * W A^T is one product that reads W once. The temporaries live in an inner scope that closes here.
+     * ||W + s B A|| per output row: (out), without autograd, in the current scope. It runs at every forward, so it
+     * is expanded as ||W_i||^2 + 2 s B_i . (W A^T)_i + s^2 B_i . (B A A^T)_i: W's squares are its only (out, in)
+     * temporary and W A^T one product that reads W once, where summing W + s B A directly makes W + s B A, its square
+     * and a float32 copy of W as well. The temporaries live in an inner scope that closes here.
      *
      * @param weight the layer's base weight W as (out, in), in any dtype
      */
