@@ -60,7 +60,7 @@ public final class AdamW extends SlotOptimizer {
     }
 
     @Override
-    protected void update() {
+    protected void update(Tensor gate) {
         float decay = (float) (1 - lr * config.weightDecay());
         float weight = (float) (1 - config.beta1());
         float beta2 = (float) config.beta2();
@@ -83,7 +83,7 @@ public final class AdamW extends SlotOptimizer {
             float negStepSize = (float) -(lr / (1 - Math.pow(config.beta1(), g.step)));
             float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(config.beta2(), g.step));
             g.params.getFirst().backend().optimizer().adamw(g.params, g.grads, g.m, g.v,
-                    new AdamWStep(decay, weight, beta2, oneMinusBeta2, eps, negStepSize, bc2Sqrt));
+                    new AdamWStep(decay, weight, beta2, oneMinusBeta2, eps, negStepSize, bc2Sqrt), gate);
         }
     }
 

@@ -31,6 +31,25 @@ public interface Optimizer extends AutoCloseable {
      */
     void step();
 
+    /**
+     * One update that {@code gate} decides on the device: skipped when it is closed, with every gradient scaled by
+     * its clip coefficient when open. Nothing is read back; until {@link #settle(boolean)} says whether it was
+     * applied, the optimizer cannot step again or export its state.
+     *
+     * @param gate the step's gate, on the parameters' device
+     * @throws IllegalStateException after {@link #close()}, or when the previous gated step was not settled
+     */
+    void step(UpdateGate gate);
+
+    /**
+     * Settles the last {@link #step(UpdateGate) gated step} once its gate has been read: a skipped step counts as no
+     * step (the step counts, and with them AdamW's bias corrections, stay as they were).
+     *
+     * @param applied whether the gate was open ({@link UpdateGate.Reading#open()})
+     * @throws IllegalStateException when no gated step is waiting to be settled
+     */
+    void settle(boolean applied);
+
     /** Sets every gradient to zero in place (torch's {@code zero_grad(set_to_none=False)}). */
     void zeroGrad();
 
@@ -50,7 +69,7 @@ public interface Optimizer extends AutoCloseable {
     void setLearningRate(double lr);
 
     /**
-     * Calls of {@link #step()} so far.
+     * Updates taken so far (gated steps that were skipped excluded).
      *
      * @return the number of steps taken
      */

@@ -21,6 +21,7 @@ final class ParameterSet implements AutoCloseable {
     private final List<String> names;
     private final List<Tensor> params;
     private final long[] parameterSteps;
+    private final long[] rememberedSteps;
     private final TensorScope stateScope = TensorScope.detached();
     private final Map<String, List<Tensor>> slots = new LinkedHashMap<>();
 
@@ -28,6 +29,7 @@ final class ParameterSet implements AutoCloseable {
         this.names = List.copyOf(parameters.keySet());
         this.params = List.copyOf(parameters.values());
         this.parameterSteps = new long[params.size()];
+        this.rememberedSteps = new long[params.size()];
         Map<Tensor, String> seen = new IdentityHashMap<>();
         for (int k = 0; k < params.size(); k++) {
             Tensor p = params.get(k);
@@ -88,6 +90,16 @@ final class ParameterSet implements AutoCloseable {
     /** Counts one more update of parameter {@code k} and returns its update number (1 for the first). */
     long advance(int k) {
         return ++parameterSteps[k];
+    }
+
+    /** Remembers every parameter's update count, for {@link #restoreCounts()}. */
+    void rememberCounts() {
+        System.arraycopy(parameterSteps, 0, rememberedSteps, 0, parameterSteps.length);
+    }
+
+    /** Takes back the counts {@link #rememberCounts()} saw: the update they were remembered for was skipped. */
+    void restoreCounts() {
+        System.arraycopy(rememberedSteps, 0, parameterSteps, 0, parameterSteps.length);
     }
 
     /** The state tensor {@code slot} of parameter {@code k}. */

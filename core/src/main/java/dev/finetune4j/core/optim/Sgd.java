@@ -47,7 +47,7 @@ public final class Sgd extends SlotOptimizer {
     }
 
     @Override
-    protected void update() {
+    protected void update(Tensor gate) {
         float wd = (float) config.weightDecay();
         float momentum = (float) config.momentum();
         float keep = (float) (1 - config.dampening());
@@ -61,7 +61,8 @@ public final class Sgd extends SlotOptimizer {
             Tensor p = set.param(k);
             // the kernel takes momentum on when it is handed a buffer: decided on the double, as before
             Tensor buffer = config.momentum() != 0 ? set.slot("momentum_buffer", k) : null;
-            p.backend().optimizer().sgd(p, grad, buffer, new SgdStep(negLr, wd, momentum, keep, config.nesterov(), first));
+            p.backend().optimizer().sgd(p, grad, buffer, new SgdStep(negLr, wd, momentum, keep, config.nesterov(), first),
+                    gate);
         }
     }
 }

@@ -1,12 +1,11 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.optim.AdamW;
 import dev.finetune4j.core.optim.AdamWConfig;
-import dev.finetune4j.core.optim.GradientClipping;
 import dev.finetune4j.core.optim.LrSchedule;
 import dev.finetune4j.core.optim.OptimizerState;
 import dev.finetune4j.core.optim.TensorNorms;
+import dev.finetune4j.core.optim.UpdateGate;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.List;
@@ -14,7 +13,8 @@ import java.util.Map;
 
 /**
  * The update half of a step over the trainable parameters, composed from {@code core.optim}: global-norm
- * clipping ({@link GradientClipping}, as {@code clip_grad_norm_}), {@link AdamW} (as {@code torch.optim.AdamW})
+ * clipping and the skip of non-finite steps decided on the device ({@link UpdateGate}, as {@code clip_grad_norm_}),
+ * {@link AdamW} (as {@code torch.optim.AdamW})
  * and the schedule ({@link LrSchedule}, as Hugging Face's {@code LambdaLR} schedules with warm-up). Closing it
  * frees AdamW's state.
  */
@@ -25,8 +25,6 @@ final class Optimization implements AutoCloseable {
     private final LrSchedule schedule;
     private final double peakLearningRate;
     private final double maxGradNorm;
-    /** The 1-based number of the last update whose parameters have not been checked for finiteness; 0 when none. */
-    private int uncheckedUpdate;
 
     Optimization(Map<String, Tensor> parameters, TrainingConfig cfg, int totalSteps) {
         this.names = List.copyOf(parameters.keySet());
@@ -44,72 +42,52 @@ final class Optimization implements AutoCloseable {
     }
 
     /**
-     * The global gradient norm before clipping, clipping to {@code maxGradNorm} when it is set. NaN or infinite
-     * when a gradient element is; the gradients are then unusable and the step must be skipped.
+     * Decides the step on the device ({@link UpdateGate}): clipped to {@code maxGradNorm} when it is set, skipped
+     * unless every loss and the gradient norm are finite.
+     *
+     * @param losses the step's losses, one per micro-batch, on the parameters' device
      */
-    double clipGradients() {
-        return maxGradNorm > 0 ? GradientClipping.clipGlobalNorm(values, maxGradNorm) : GradientClipping.globalNorm(values);
+    UpdateGate gate(Tensor losses) {
+        return UpdateGate.of(values, losses, maxGradNorm);
     }
 
     /**
-     * One AdamW update with learning rate {@code lr}; its parameters are checked for finiteness later, by
-     * {@link #guardNormsOn} with the next step's loss or by {@link #requireFiniteParameters()}.
-     *
-     * @param update the 1-based number of this update, for the guard's message
+     * One AdamW update with learning rate {@code lr} that {@code gate} decides on the device; {@link #settle} it once
+     * the gate has been read.
      */
-    void step(double lr, int update) {
+    void step(double lr, UpdateGate gate) {
         adamW.setLearningRate(lr);
-        adamW.step();
-        uncheckedUpdate = update;
+        adamW.step(gate);
     }
 
     /**
-     * The guard after an update whose loss and gradients were finite: a NaN or infinite weight then comes from the
-     * optimizer state (a corrupt checkpoint) or an overflowing update, and every later step would be NaN. So that a
-     * step reads nothing but its loss (issue 17), the trainer computes the norms on the device with this method and
-     * reads them with the next step's loss (the parameters do not change in between), then passes them to
-     * {@link #requireFinite(float[])}.
-     *
-     * @param device the device the loss is read from
-     * @return one norm per parameter (non-finite exactly when an element is), in the current scope; null when every
-     *         update has been checked or a parameter lives on another device (then {@link #requireFiniteParameters()}
-     *         checks on the host)
+     * The parameters' norms on the device, in the current scope, to be read with the step's loss: the guard after
+     * an update, as a NaN or infinite weight makes its norm non-finite ({@link #settle}).
      */
-    Tensor guardNormsOn(Device device) {
-        if (uncheckedUpdate == 0 || values.stream().anyMatch(t -> !t.device().equals(device))) {
-            return null;
-        }
-        return TensorNorms.l2Vector(device, values);
+    Tensor parameterNorms() {
+        return TensorNorms.l2Vector(values.getFirst().device(), values);
     }
 
     /**
-     * Checks the norms that {@link #guardNormsOn} computed, read back.
+     * Settles the step that {@link #step(double, UpdateGate)} took, from what was read back.
      *
-     * @param norms the norms, in the order {@link #guardNormsOn} gave them
-     * @throws TrainingDivergedException naming the parameter and the update that made it non-finite
+     * @param update the 1-based number of the step, for the message
+     * @param applied whether the gate was open
+     * @param norms the {@link #parameterNorms()} after the update, read back
+     * @throws TrainingDivergedException naming the parameter when an applied update made it non-finite although
+     *                                   the loss and gradients were finite: the optimizer state is corrupt (a
+     *                                   damaged checkpoint) or the update overflowed, and every later step would be
+     *                                   NaN
      */
-    void requireFinite(float[] norms) {
-        for (int k = 0; k < norms.length; k++) {
+    void settle(int update, boolean applied, float[] norms) {
+        adamW.settle(applied);
+        for (int k = 0; applied && k < norms.length; k++) {
             if (!Float.isFinite(norms[k])) {
-                throw new TrainingDivergedException(uncheckedUpdate, "the AdamW update made parameter '" + names.get(k)
+                throw new TrainingDivergedException(update, "the AdamW update made parameter '" + names.get(k)
                         + "' non-finite (NaN or infinite) although the loss and gradients were finite: the optimizer "
                         + "state is corrupt (resumed from a damaged checkpoint?) or the update overflowed; resume from "
                         + "an earlier checkpoint or lower learningRate");
             }
-        }
-        uncheckedUpdate = 0;
-    }
-
-    /**
-     * The guard on the host, one read, when an update has not been checked yet: before anything that uses the
-     * parameters outside a training step (an evaluation, a checkpoint, the end of training) and for a step that reads
-     * no loss.
-     *
-     * @throws TrainingDivergedException naming the parameter and the update that made it non-finite
-     */
-    void requireFiniteParameters() {
-        if (uncheckedUpdate != 0) {
-            requireFinite(TensorNorms.l2(values));
         }
     }
 

@@ -4,6 +4,8 @@ import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Concat;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.OptimizerKernels;
+import dev.finetune4j.core.optim.UpdateGate;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.PeftModel;
@@ -11,6 +13,7 @@ import dev.finetune4j.peft.PeftModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -108,16 +111,14 @@ final class TrainingLoop {
                 }
                 boolean stop = false;
                 if (eval != null && cfg.evalEverySteps() > 0 && state.step % cfg.evalEverySteps() == 0) {
-                    optimization.requireFiniteParameters();
-                    stop = evaluate(state);
+                                        stop = evaluate(state);
                     if (stop) {
                         reason = StopReason.EARLY_STOPPING;
                     }
                 }
                 boolean last = stop || state.step == totalSteps;
                 if (checkpoints != null && (state.step % cfg.saveEverySteps() == 0 || last)) {
-                    optimization.requireFiniteParameters();
-                    lastCheckpoint = checkpoints.save(model, optimization, state);
+                                        lastCheckpoint = checkpoints.save(model, optimization, state);
                     Path saved = lastCheckpoint;
                     int step = state.step;
                     listeners.forEach(l -> l.onCheckpoint(step, saved));
@@ -126,7 +127,6 @@ final class TrainingLoop {
                     break;
                 }
             }
-            optimization.requireFiniteParameters(); // the last update's guard: no next step reads it
         } finally {
             model.train(false);
             model.base().gradientCheckpointing(false);
@@ -142,7 +142,11 @@ final class TrainingLoop {
                                Map<String, Double> extra) {
     }
 
-    /** Forward/backward over the step's micro-batches, then the guarded update. */
+    /**
+     * Forward/backward over the step's micro-batches, then the update that the device decides ({@link UpdateGate}),
+     * then one read-back of everything the host learns from the step (issue 17: a step reads nothing back before its
+     * update): each micro-batch's loss and metrics, the gate, and the parameters' norms as the update's guard.
+     */
     private StepOutcome runStep(int step, Optimization optimization) {
         List<int[]> groups = microBatchesOf(step);
         long weight = 0;
@@ -151,63 +155,104 @@ final class TrainingLoop {
             weights[m] = train.weight(groups.get(m));
             weight += weights[m];
         }
-        double loss = weight == 0 ? Double.NaN : 0; // no label at all: nothing to learn, counted as non-finite
-        long tokens = 0;
-        Map<String, Double> extra = new HashMap<>();
-        for (int m = 0; m < groups.size() && weight > 0; m++) {
-            if (weights[m] == 0) {
-                continue;
-            }
-            model.base().seedDropout(Seeds.derive(cfg.seed(), Seeds.DROPOUT, step, m));
-            try (var scope = TensorScope.open()) {
-                Objective.Loss l;
-                try (var forwardPrecision = cfg.precision().use()) {
-                    l = train.lossSum(groups.get(m));
-                }
-                Tensor scaled = Elementwise.scale(l.sum(), (float) (1.0 / weight));
-                // the previous update's finite-weight guard rides on this read (issue 17: one read per step)
-                Tensor guard = optimization.guardNormsOn(scaled.device());
-                float[] read = readBack(scaled, l.metricSums(), weight, extra, guard);
-                if (guard != null) {
-                    optimization.requireFinite(Arrays.copyOfRange(read, read.length - (int) guard.numel(), read.length));
-                }
-                loss += read[0];
-                tokens += l.tokens();
-                Autograd.backward(scaled);
-            }
-        }
-        optimization.requireFiniteParameters(); // when no micro-batch read a loss
-        double gradNorm = Double.isFinite(loss) ? optimization.clipGradients() : Double.NaN;
         double lr = optimization.learningRate(step);
-        boolean skipped = !Double.isFinite(loss) || !Double.isFinite(gradNorm);
-        if (!skipped) {
-            optimization.step(lr, step + 1);
+        if (weight == 0) { // no label at all: nothing to learn, counted as non-finite
+            return new StepOutcome(Double.NaN, Double.NaN, lr, 0, true, Map.of());
         }
-        optimization.zeroGrad();
-        return new StepOutcome(loss, gradNorm, lr, tokens, skipped, extra);
+        try (var scope = TensorScope.open()) {
+            Passes passes = new Passes();
+            for (int m = 0; m < groups.size(); m++) {
+                if (weights[m] > 0) {
+                    passes.run(scope, step, m, groups.get(m), weight);
+                }
+            }
+            Tensor losses = cat(passes.losses);
+            UpdateGate gate = optimization.gate(losses);
+            optimization.step(lr, gate);
+            Tensor norms = optimization.parameterNorms();
+            List<Tensor> read = new ArrayList<>(List.of(losses, gate.values(), norms));
+            read.addAll(passes.metricSums);
+            float[] values = cat(read).toFloatArray();
+            int micro = passes.losses.size();
+            double loss = 0;
+            for (int m = 0; m < micro; m++) {
+                loss += values[m];
+            }
+            UpdateGate.Reading outcome = UpdateGate.read(values, micro);
+            int normsAt = micro + OptimizerKernels.GATE_SIZE;
+            int metricsAt = normsAt + (int) norms.numel();
+            optimization.settle(step + 1, outcome.open(), Arrays.copyOfRange(values, normsAt, metricsAt));
+            Map<String, Double> extra = passes.metrics(Arrays.copyOfRange(values, metricsAt, values.length), weight);
+            double gradNorm = Double.isFinite(loss) ? outcome.gradNorm() : Double.NaN;
+            return new StepOutcome(loss, gradNorm, lr, passes.tokens, !outcome.open(), extra);
+        } finally {
+            optimization.zeroGrad();
+        }
     }
 
     /**
-     * Reads {@code value} (one element), a micro-batch's metric sums and {@code tail} (a vector, or null) back from
-     * the device in one transfer (issue 17: inside a step the loss is the only read), adding each metric divided by
-     * {@code divisor} into {@code metrics}; returns what was read: the value first, the tail's elements last.
+     * The forward and backward passes of one step's micro-batches, keeping on the device what the step reads back
+     * after its update: each pass's loss (scaled by the step's weight) and metric sums.
      */
-    private static float[] readBack(Tensor value, Map<String, Tensor> metricSums, double divisor,
-                                    Map<String, Double> metrics, Tensor tail) {
-        List<String> names = List.copyOf(metricSums.keySet());
-        Tensor[] parts = new Tensor[names.size() + (tail == null ? 1 : 2)];
-        parts[0] = value.detach().reshape(1);
+    private final class Passes {
+        final List<Tensor> losses = new ArrayList<>();
+        final List<Tensor> metricSums = new ArrayList<>();
+        List<String> metricNames = List.of();
+        long tokens;
+
+        /** Micro-batch {@code m} of {@code step}: everything it allocated in {@code scope} is freed but its values. */
+        void run(TensorScope scope, int step, int m, int[] examples, long weight) {
+            model.base().seedDropout(Seeds.derive(cfg.seed(), Seeds.DROPOUT, step, m));
+            long mark = scope.mark();
+            Objective.Loss l;
+            try (var forwardPrecision = cfg.precision().use()) {
+                l = train.lossSum(examples);
+            }
+            Tensor scaled = Elementwise.scale(l.sum(), (float) (1.0 / weight));
+            metricNames = List.copyOf(l.metricSums().keySet());
+            Tensor kept = keptValues(scaled, l.metricSums(), metricNames);
+            losses.add(kept.slice(0, 0, 1));
+            if (!metricNames.isEmpty()) {
+                metricSums.add(kept.slice(0, 1, 1 + metricNames.size()));
+            }
+            tokens += l.tokens();
+            Autograd.backward(scaled);
+            scope.releaseSince(mark, kept);
+        }
+
+        /** The metrics of the step, each pass's sums (read back, pass after pass) divided by {@code weight}. */
+        Map<String, Double> metrics(float[] sums, long weight) {
+            Map<String, Double> out = new HashMap<>();
+            for (int j = 0; j < sums.length; j++) {
+                out.merge(metricNames.get(j % metricNames.size()), sums[j] / (double) weight, Double::sum);
+            }
+            return out;
+        }
+    }
+
+    /** A micro-batch's scaled loss and metric sums, detached, in new memory of their own: (1 + metrics). */
+    private static Tensor keptValues(Tensor scaled, Map<String, Tensor> metricSums, List<String> names) {
+        Tensor[] parts = new Tensor[1 + names.size()];
+        parts[0] = scaled.detach().reshape(1);
         for (int i = 0; i < names.size(); i++) {
-            parts[i + 1] = metricSums.get(names.get(i)).reshape(1);
+            parts[i + 1] = metricSums.get(names.get(i)).detach().reshape(1);
         }
-        if (tail != null) {
-            parts[names.size() + 1] = tail;
-        }
-        float[] read = (parts.length == 1 ? parts[0] : Concat.cat(0, parts)).toFloatArray();
+        return Concat.cat(0, parts);
+    }
+
+    /** The parts one after the other, in one vector. */
+    private static Tensor cat(List<Tensor> parts) {
+        return Concat.cat(0, parts.toArray(Tensor[]::new));
+    }
+
+    /** A validation micro-batch's loss sum, its metric sums added into {@code metrics}; one read. */
+    private static double readBack(Objective.Loss l, Map<String, Double> metrics) {
+        List<String> names = List.copyOf(l.metricSums().keySet());
+        float[] read = keptValues(l.sum(), l.metricSums(), names).toFloatArray();
         for (int i = 0; i < names.size(); i++) {
-            metrics.merge(names.get(i), read[i + 1] / divisor, Double::sum);
+            metrics.merge(names.get(i), (double) read[i + 1], Double::sum);
         }
-        return read;
+        return read[0];
     }
 
     /** Example indices of each micro-batch of optimizer step {@code step}. */
@@ -240,7 +285,7 @@ final class TrainingLoop {
                 }
                 try (var scope = TensorScope.open()) {
                     Objective.Loss l = eval.lossSum(idx);
-                    sum += readBack(l.sum(), l.metricSums(), 1, extraSums, null)[0];
+                    sum += readBack(l, extraSums);
                 }
                 weight += w;
             }

@@ -12,13 +12,40 @@ import java.lang.foreign.ValueLayout;
 /**
  * Parameter updates on the CPU, operation for operation in float32 as torch's single-tensor CPU path. Parameters
  * and optimizer state are long-lived native memory, so the loops work on the segments in place (a bulk copy in
- * and out would double the memory traffic of the update).
+ * and out would double the memory traffic of the update). A gate is read on the host, as it lives here.
  */
 final class CpuOptimizer implements OptimizerKernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     @Override
-    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+    public void updateGate(Tensor norms, Tensor losses, float maxNorm, Tensor gate) {
+        double sumSq = 0;
+        for (float norm : CpuTensors.read(norms)) {
+            sumSq += (double) norm * norm;
+        }
+        float norm = (float) Math.sqrt(sumSq);
+        boolean open = Float.isFinite(norm);
+        for (float loss : CpuTensors.read(losses)) {
+            open &= Float.isFinite(loss);
+        }
+        float coefficient = !open ? 0f : maxNorm > 0 ? Math.min(1f, (1f / (norm + 1e-6f)) * maxNorm) : 1f;
+        float[] out = CpuTensors.output(gate);
+        if (out.length != GATE_SIZE) {
+            throw new IllegalArgumentException("a gate has " + GATE_SIZE + " elements, got " + gate);
+        }
+        out[0] = norm;
+        out[1] = coefficient;
+        out[2] = open ? 1f : 0f;
+        CpuTensors.commit(gate, out);
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, Tensor gate) {
+        float[] read = readGate(gate);
+        if (read[2] == 0f) {
+            return; // closed: the step is skipped
+        }
+        float scale = read[1];
         long n = param.numel();
         MemorySegment p = elements(param, n);
         MemorySegment g = elements(grad, n);
@@ -32,7 +59,7 @@ final class CpuOptimizer implements OptimizerKernels {
         float negStepSize = step.negStepSize();
         float bc2Sqrt = step.biasCorrection2Sqrt();
         for (long i = 0; i < n; i++) {
-            float gi = g.getAtIndex(F, i);
+            float gi = g.getAtIndex(F, i) * scale;
             float w = p.getAtIndex(F, i) * decay;
             float mi = lerp(ms.getAtIndex(F, i), gi, weight);
             float vi = vs.getAtIndex(F, i) * beta2 + oneMinusBeta2 * gi * gi;
@@ -50,7 +77,12 @@ final class CpuOptimizer implements OptimizerKernels {
     }
 
     @Override
-    public void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, SgdStep step) {
+    public void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, SgdStep step, Tensor gate) {
+        float[] read = readGate(gate);
+        if (read[2] == 0f) {
+            return; // closed: the step is skipped
+        }
+        float scale = read[1];
         long n = param.numel();
         MemorySegment p = elements(param, n);
         MemorySegment g = elements(grad, n);
@@ -61,7 +93,7 @@ final class CpuOptimizer implements OptimizerKernels {
         float negLr = step.negLr();
         for (long i = 0; i < n; i++) {
             float w = p.getAtIndex(F, i);
-            float d = g.getAtIndex(F, i);
+            float d = g.getAtIndex(F, i) * scale;
             if (wd != 0f) {
                 d = d + wd * w;
             }
@@ -73,6 +105,21 @@ final class CpuOptimizer implements OptimizerKernels {
             p.setAtIndex(F, i, w + negLr * d);
         }
         written(param, momentumBuffer);
+    }
+
+    /**
+     * The gate's values; without a gate, an open one that scales by 1 (multiplying by 1 changes no float, so an
+     * unclipped step is exactly the ungated one).
+     */
+    private static float[] readGate(Tensor gate) {
+        if (gate == null) {
+            return new float[]{Float.NaN, 1f, 1f};
+        }
+        float[] values = CpuTensors.read(gate);
+        if (values.length != GATE_SIZE) {
+            throw new IllegalArgumentException("a gate has " + GATE_SIZE + " elements, got " + gate);
+        }
+        return values;
     }
 
     /** Counts the writes into the given tensors (null ones skipped). */

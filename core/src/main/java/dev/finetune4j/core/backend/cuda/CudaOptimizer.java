@@ -8,7 +8,7 @@ import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.List;
 
-/** AdamW and SGD steps in place on the device (optimizer.cu). */
+/** AdamW and SGD steps in place on the device, and the gate that decides them there (optimizer.cu). */
 final class CudaOptimizer implements OptimizerKernels {
     private final CudaRuntime rt;
 
@@ -17,10 +17,21 @@ final class CudaOptimizer implements OptimizerKernels {
     }
 
     @Override
-    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+    public void updateGate(Tensor norms, Tensor losses, float maxNorm, Tensor gate) {
+        requireGate(gate);
+        try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
+            k.ptr(s.f32(norms)).i32(Math.toIntExact(norms.numel())).ptr(s.f32(losses))
+                    .i32(Math.toIntExact(losses.numel())).f32(maxNorm).ptr(rt.output(gate));
+            rt.kernels.launch("optimizer", "update_gate", 1, 0, k);
+        }
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, Tensor gate) {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             requireSameSize(param, grad, m, v);
-            k.ptr(rt.output(param)).ptr(s.f32(grad)).ptr(rt.output(m)).ptr(rt.output(v)).f32(step.decay())
+            k.ptr(rt.output(param)).ptr(s.f32(grad)).ptr(rt.output(m)).ptr(rt.output(v)).ptr(gateAddress(gate))
+                    .f32(step.decay())
                     .f32(step.gradWeight()).f32(step.beta2()).f32(step.oneMinusBeta2()).f32(step.eps())
                     .f32(step.negStepSize()).f32(step.biasCorrection2Sqrt()).i64(param.numel());
             rt.kernels.launchOver("optimizer", "adamw", param.numel(), k);
@@ -29,7 +40,8 @@ final class CudaOptimizer implements OptimizerKernels {
 
     /** One launch for every parameter: their addresses and offsets in a table kept on the device (DeviceTables). */
     @Override
-    public void adamw(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep step) {
+    public void adamw(List<Tensor> params, List<Tensor> grads, List<Tensor> m, List<Tensor> v, AdamWStep step,
+                      Tensor gate) {
         long[] table = new long[5 * params.size()];
         long total = 0;
         for (int k = 0; k < params.size(); k++) {
@@ -50,7 +62,7 @@ final class CudaOptimizer implements OptimizerKernels {
             return;
         }
         try (KernelArgs k = new KernelArgs()) {
-            k.ptr(rt.tables.of(table)).i32(params.size()).f32(step.decay()).f32(step.gradWeight()).f32(step.beta2())
+            k.ptr(rt.tables.of(table)).i32(params.size()).ptr(gateAddress(gate)).f32(step.decay()).f32(step.gradWeight()).f32(step.beta2())
                     .f32(step.oneMinusBeta2()).f32(step.eps()).f32(step.negStepSize())
                     .f32(step.biasCorrection2Sqrt()).i64(total);
             rt.kernels.launchOver("optimizer", "adamw_multi", total, k);
@@ -58,13 +70,29 @@ final class CudaOptimizer implements OptimizerKernels {
     }
 
     @Override
-    public void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, SgdStep step) {
+    public void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, SgdStep step, Tensor gate) {
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             requireSameSize(param, grad, momentumBuffer);
-            k.ptr(rt.output(param)).ptr(s.f32(grad)).ptr(rt.outputOrNull(momentumBuffer)).f32(step.negLr())
+            k.ptr(rt.output(param)).ptr(s.f32(grad)).ptr(rt.outputOrNull(momentumBuffer)).ptr(gateAddress(gate))
+                    .f32(step.negLr())
                     .f32(step.weightDecay()).f32(step.momentum()).f32(step.keep()).i32(step.nesterov() ? 1 : 0)
                     .i32(step.first() ? 1 : 0).i64(param.numel());
             rt.kernels.launchOver("optimizer", "sgd", param.numel(), k);
+        }
+    }
+
+    /** The device address of a gate the kernels read, or 0 (null) for none. */
+    private long gateAddress(Tensor gate) {
+        if (gate == null) {
+            return 0;
+        }
+        requireGate(gate);
+        return rt.address(gate);
+    }
+
+    private static void requireGate(Tensor gate) {
+        if (gate.dtype() != DType.F32 || !gate.isContiguous() || gate.numel() != GATE_SIZE) {
+            throw new IllegalArgumentException("a gate is contiguous F32 of " + GATE_SIZE + " elements, got " + gate);
         }
     }
 

@@ -444,11 +444,44 @@ class CudaKernelConformanceTest {
                 Input.randn(72, 7), Input.positive(73, 0.01f, 7), Input.randn(74, 16, 33), Input.randn(75, 16, 33),
                 Input.randn(76, 16, 33), Input.positive(77, 0.01f, 16, 33)), out(), (be, x, o) ->
                 be.optimizer().adamw(List.of(x[0], x[4], x[8]), List.of(x[1], x[5], x[9]), List.of(x[2], x[6], x[10]),
-                        List.of(x[3], x[7], x[11]), adam));
+                        List.of(x[3], x[7], x[11]), adam, null));
         for (SgdStep step : new SgdStep[]{new SgdStep(-0.1f, 0.01f, 0.9f, 1f, true, false),
                 new SgdStep(-0.1f, 0f, 0.9f, 0.5f, false, true), new SgdStep(-0.1f, 0f, 0f, 1f, false, false)}) {
             agree("sgd " + step, F32_TOLERANCE, in(Input.randn(63, 200), Input.randn(64, 200), Input.randn(65, 200)),
                     out(), (be, x, o) -> be.optimizer().sgd(x[0], x[1], step.momentum() == 0 ? null : x[2], step));
+        }
+    }
+
+    @Test
+    void updateGates() {
+        Input norms = Input.positive(80, 0.5f, 37);
+        Input losses = Input.positive(81, 0.1f, 3);
+        // the 37 norms make a global norm near 6: a max of 1 clips, a max of 100 and none (0) do not
+        for (float maxNorm : new float[]{1f, 100f, 0f}) {
+            agree("update gate, max norm " + maxNorm, F32_TOLERANCE, in(norms, losses), out(d(3)),
+                    (be, x, o) -> be.optimizer().updateGate(x[0], x[1], maxNorm, o[0]));
+        }
+        Input infiniteLoss = new Input(new float[]{0.5f, Float.POSITIVE_INFINITY, 0.25f}, d(3), DType.F32);
+        agree("update gate closed by an infinite loss", 0, in(norms, infiniteLoss), out(d(3)),
+                (be, x, o) -> be.optimizer().updateGate(x[0], x[1], 1f, o[0]));
+    }
+
+    @Test
+    void gatedUpdatesScaleTheGradientWhenOpenAndChangeNothingWhenClosed() {
+        AdamWStep adam = new AdamWStep(0.999f, 0.1f, 0.999f, 0.001f, 1e-8f, -0.01f, 0.2f);
+        for (float open : new float[]{1f, 0f}) {
+            Input gate = new Input(new float[]{5f, 0.37f, open}, d(3), DType.F32);
+            agree("gated adamw, open " + open, F32_TOLERANCE, in(Input.randn(82, 300), Input.randn(83, 300),
+                    Input.randn(84, 300), Input.positive(85, 0.01f, 300), gate), out(),
+                    (be, x, o) -> be.optimizer().adamw(x[0], x[1], x[2], x[3], adam, x[4]));
+            agree("gated adamw of two tensors, open " + open, F32_TOLERANCE, in(Input.randn(86, 300),
+                    Input.randn(87, 300), Input.randn(88, 300), Input.positive(89, 0.01f, 300), Input.randn(90, 7),
+                    Input.randn(91, 7), Input.randn(92, 7), Input.positive(93, 0.01f, 7), gate), out(),
+                    (be, x, o) -> be.optimizer().adamw(List.of(x[0], x[4]), List.of(x[1], x[5]),
+                            List.of(x[2], x[6]), List.of(x[3], x[7]), adam, x[8]));
+            agree("gated sgd, open " + open, F32_TOLERANCE, in(Input.randn(94, 200), Input.randn(95, 200),
+                    Input.randn(96, 200), gate), out(), (be, x, o) -> be.optimizer().sgd(x[0], x[1], x[2],
+                    new SgdStep(-0.1f, 0.01f, 0.9f, 1f, true, false), x[3]));
         }
     }
 }

@@ -230,9 +230,11 @@ class CudaLaunchContractTest {
                 randn(s, 300), new AdamWStep(0.999f, 0.1f, 0.999f, 0.001f, 1e-8f, -0.01f, 0.2f)));
         c.put("optimizer.adamw of many", (k, s) -> k.optimizer().adamw(List.of(randn(s, 300), randn(s, 9)),
                 List.of(randn(s, 300), randn(s, 9)), List.of(randn(s, 300), randn(s, 9)),
-                List.of(randn(s, 300), randn(s, 9)), new AdamWStep(0.999f, 0.1f, 0.999f, 0.001f, 1e-8f, -0.01f, 0.2f)));
+                List.of(randn(s, 300), randn(s, 9)), new AdamWStep(0.999f, 0.1f, 0.999f, 0.001f, 1e-8f, -0.01f, 0.2f),
+                f32(s, 3)));
+        c.put("optimizer.updateGate", (k, s) -> k.optimizer().updateGate(randn(s, 37), randn(s, 2), 1f, f32(s, 3)));
         c.put("optimizer.sgd", (k, s) -> k.optimizer().sgd(randn(s, 200), randn(s, 200), randn(s, 200),
-                new SgdStep(-0.1f, 0.01f, 0.9f, 1f, true, false)));
+                new SgdStep(-0.1f, 0.01f, 0.9f, 1f, true, false), f32(s, 3)));
         c.put("optimizer.sgd without momentum", (k, s) -> k.optimizer().sgd(randn(s, 200), randn(s, 200), null,
                 new SgdStep(-0.1f, 0f, 0f, 1f, false, false)));
         c.put("quantization.quantizeNf4", (k, s) -> nf4(k, s, 70, 130));
