@@ -51,7 +51,8 @@ public record UpdateGate(Tensor values) {
      */
     public static UpdateGate of(Collection<Tensor> params, Tensor losses, double maxNorm) {
         if (!(maxNorm >= 0) || Double.isInfinite(maxNorm)) {
-            throw new IllegalArgumentException("maxNorm must be 0 (no clipping) or positive and finite, got " + maxNorm);
+            throw new IllegalArgumentException("maxNorm must be 0 (no clipping) or positive and finite, got "
+                    + maxNorm);
         }
         Device device = losses.device();
         List<Tensor> grads = new ArrayList<>();

@@ -9,7 +9,8 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * Flash-style scaled dot-product attention (attention.cu): tiles of {@value #TILE} queries and keys in shared
+ * Flash-style scaled dot-product attention (attention.cu, its tensor-core twins in attention_bf16.cu, what they share
+ * in attention.cuh): tiles of {@value #TILE} queries and keys in shared
  * memory, an online softmax, no (T, S) matrix anywhere. The backward runs three kernels: the rows' dOut . out,
  * then dk and dv per key tile (looping over the group's query heads, so no atomics), then dq per query tile; both
  * recompute the probabilities from the forward's log-sum-exp and neither depends on scheduling. With bf16 q, k and
@@ -23,28 +24,28 @@ import java.util.Arrays;
  * device.
  */
 final class CudaAttention implements AttentionKernels {
-    /** Queries per query tile and keys per key tile (ATT_TILE of attention.cu). */
+    /** Queries per query tile and keys per key tile (ATT_TILE of attention.cuh). */
     static final int TILE = 64;
-    /** The largest head dimension the kernels hold in registers (ATT_MAX_D of attention.cu). */
+    /** The largest head dimension the kernels hold in registers (ATT_MAX_D of attention.cuh). */
     static final int MAX_HEAD_DIM = 128;
     /** Row stride, in floats, of the kernels' probability tile (ATT_P_STRIDE of attention.cu). */
     static final int P_STRIDE = 80;
-    /** Threads per block the kernels are written for (ATT_THREADS of attention.cu). */
+    /** Threads per block the kernels are written for (ATT_THREADS of attention.cuh). */
     static final int THREADS = 256;
     /**
      * Queries (forward, dq) or keys (dk, dv) per block of the tensor-core kernels: 8 warps of 16 (ATT_TC_ROWS of
-     * attention.cu).
+     * attention_bf16.cu).
      */
     static final int TENSOR_CORE_ROWS = 128;
-    /** Elements a bf16 shared row of the tensor-core kernels is padded by (ATT_TC_PAD of attention.cu). */
+    /** Elements a bf16 shared row of the tensor-core kernels is padded by (ATT_TC_PAD of attention_bf16.cu). */
     static final int TENSOR_CORE_PAD = 8;
     /** The tensor-core kernels' head dimensions are multiples of the bf16 mma's k. */
     static final int TENSOR_CORE_D_MULTIPLE = 16;
-    /** Queries per inner tile of the tensor-core dk, dv kernel (ATT_TC_KV_QUERIES of attention.cu). */
+    /** Queries per inner tile of the tensor-core dk, dv kernel (ATT_TC_KV_QUERIES of attention_bf16.cu). */
     static final int TENSOR_CORE_KV_QUERIES = 32;
     /**
      * The largest head dimension of the *_d64 variants of the tensor-core forward and dk, dv kernels, whose smaller
-     * accumulators let two blocks share an SM (8 ATT_TC_OUT_TILES_D64 of attention.cu).
+     * accumulators let two blocks share an SM (8 ATT_TC_OUT_TILES_D64 of attention_bf16.cu).
      */
     static final int TENSOR_CORE_SMALL_HEAD_DIM = 64;
     /** The tensor-core kernels read bf16 rows 16 bytes at a time. */
@@ -60,7 +61,7 @@ final class CudaAttention implements AttentionKernels {
 
     CudaAttention(CudaRuntime rt) {
         if (CudaKernels.BLOCK != THREADS) {
-            throw new IllegalStateException("attention.cu is written for blocks of " + THREADS + " threads, kernels"
+            throw new IllegalStateException("the attention kernels are written for blocks of " + THREADS + " threads, kernels"
                     + " launch " + CudaKernels.BLOCK);
         }
         this.rt = rt;
@@ -82,7 +83,7 @@ final class CudaAttention implements AttentionKernels {
             outArgs(a, out, tensorCores);
             a.ptr(rt.output(logSumExp));
             if (tensorCores) {
-                rt.kernels.launch("attention", "attention_forward_bf16" + headDimVariant(q),
+                rt.kernels.launch("attention_bf16", "attention_forward_bf16" + headDimVariant(q),
                         queryTiles(q, TENSOR_CORE_ROWS),
                         tensorCoreSharedBytes(q.dim(3), TENSOR_CORE_ROWS + 2 * TILE), a);
             } else {
@@ -120,7 +121,7 @@ final class CudaAttention implements AttentionKernels {
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dk)).ptr(rt.output(dv));
                 if (tensorCores) {
-                    rt.kernels.launch("attention", "attention_backward_kv_bf16" + headDimVariant(q),
+                    rt.kernels.launch("attention_bf16", "attention_backward_kv_bf16" + headDimVariant(q),
                             keyTiles(k, TENSOR_CORE_ROWS),
                             tensorCoreSharedBytes(q.dim(3), 2 * TENSOR_CORE_ROWS + 2 * TENSOR_CORE_KV_QUERIES), a);
                 } else {
@@ -133,7 +134,8 @@ final class CudaAttention implements AttentionKernels {
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dq));
                 if (tensorCores) {
-                    rt.kernels.launch("attention", "attention_backward_q_bf16", queryTiles(q, TENSOR_CORE_ROWS),
+                    rt.kernels.launch("attention_bf16", "attention_backward_q_bf16",
+                            queryTiles(q, TENSOR_CORE_ROWS),
                             tensorCoreSharedBytes(q.dim(3), 2 * TENSOR_CORE_ROWS + 2 * TILE), a);
                 } else {
                     rt.kernels.launch("attention", "attention_backward_q", queryTiles(q, TILE),

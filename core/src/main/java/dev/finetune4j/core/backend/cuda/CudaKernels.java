@@ -132,8 +132,8 @@ final class CudaKernels implements AutoCloseable {
 
     /** The parameters of {@code family}'s {@code kernel}, parsed from its source on first use. */
     private KernelSignature signature(String family, String kernel) {
-        Map<String, KernelSignature> kernels = signatures.computeIfAbsent(family, f -> KernelSignatures.parse(
-                f + ".cu", KernelSources.read(f + ".cu"), KernelSources.read(KernelSources.COMMON)));
+        Map<String, KernelSignature> kernels = signatures.computeIfAbsent(family,
+                f -> KernelSignatures.of(KernelSources.family(f)));
         KernelSignature signature = kernels.get(kernel);
         if (signature == null) {
             throw new IllegalArgumentException(family + ".cu has no kernel " + kernel + "; its kernels are "
@@ -171,12 +171,11 @@ final class CudaKernels implements AutoCloseable {
         });
     }
 
-    private MemorySegment load(String family) {
-        String source = KernelSources.read(family + ".cu");
-        String header = KernelSources.read(KernelSources.COMMON);
-        String key = KernelCache.key(source, header, architecture, options, nvrtc.version());
-        byte[] cubin = cache.cubin(family, key, () -> nvrtc.compile(family + ".cu", source,
-                Map.of(KernelSources.COMMON, header), options));
+    private MemorySegment load(String name) {
+        KernelSources.Family family = KernelSources.family(name);
+        String key = KernelCache.key(family.source(), family.headerText(), architecture, options, nvrtc.version());
+        byte[] cubin = cache.cubin(name, key, () -> nvrtc.compile(family.file(), family.source(), family.headers(),
+                options));
         try (var arena = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment image = arena.allocate(cubin.length + 1L, 16);
             MemorySegment.copy(MemorySegment.ofArray(cubin), 0, image, 0, cubin.length);

@@ -62,9 +62,9 @@ final class CudaOptimizer implements OptimizerKernels {
             return;
         }
         try (KernelArgs k = new KernelArgs()) {
-            k.ptr(rt.tables.of(table)).i32(params.size()).ptr(gateAddress(gate)).f32(step.decay()).f32(step.gradWeight()).f32(step.beta2())
-                    .f32(step.oneMinusBeta2()).f32(step.eps()).f32(step.negStepSize())
-                    .f32(step.biasCorrection2Sqrt()).i64(total);
+            k.ptr(rt.tables.of(table)).i32(params.size()).ptr(gateAddress(gate)).f32(step.decay())
+                    .f32(step.gradWeight()).f32(step.beta2()).f32(step.oneMinusBeta2()).f32(step.eps())
+                    .f32(step.negStepSize()).f32(step.biasCorrection2Sqrt()).i64(total);
             rt.kernels.launchOver("optimizer", "adamw_multi", total, k);
         }
     }

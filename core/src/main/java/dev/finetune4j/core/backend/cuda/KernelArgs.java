@@ -47,7 +47,7 @@ final class KernelArgs implements AutoCloseable {
         return add(slots.allocateFrom(ValueLayout.JAVA_FLOAT, v), KernelArgType.F32);
     }
 
-    /** A struct of long values passed by value ({@code Dims} of attention.cu). */
+    /** A struct of long values passed by value ({@code Dims} of attention.cuh). */
     KernelArgs longs(long... v) {
         return add(slots.allocateFrom(ValueLayout.JAVA_LONG, v), KernelArgType.struct((long) v.length * Long.BYTES));
     }

@@ -41,11 +41,20 @@ final class KernelSignatures {
     }
 
     /**
+     * The kernels of {@code family} by name, in source order.
+     *
+     * @throws IllegalStateException naming the source, kernel and parameter whose type is not understood
+     */
+    static Map<String, KernelSignature> of(KernelSources.Family family) {
+        return parse(family.file(), family.source(), family.headerText());
+    }
+
+    /**
      * The kernels of {@code source} by name, in source order.
      *
      * @param name the source's name, for messages ({@code "norms.cu"})
      * @param source the family's text
-     * @param header the text of the header it includes
+     * @param header the texts of the headers it includes
      * @throws IllegalStateException naming the source, kernel and parameter whose type is not understood
      */
     static Map<String, KernelSignature> parse(String name, String source, String header) {

@@ -19,13 +19,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * attention.cu's kernels run on the CPU under a small CUDA emulation (emulator/cuda_emulation.h: the 256 threads
- * of a block are fibers switched at barriers in a random order, shared memory starts as NaN, a barrier that not
- * every thread reaches stops the run) and agree with attention computed from its definition in double precision
- * (emulator/attention_check.cpp): the f32 kernels within 1e-5, the tensor-core kernels for bf16 inputs (their
- * mma.m16n8k16 products emulated with the PTX ISA's fragment layout), forward and backward, within 1e-2. This
- * runs the kernels' indexing, masking, tails, fragment layouts and barriers where no GPU is; it says nothing about
- * the compiled code's speed or about the hardware. Skipped without g++ on the PATH.
+ * The attention kernels (attention.cu and attention_bf16.cu) run on the CPU under a small CUDA emulation
+ * (emulator/cuda_emulation.h: the 256 threads of a block are fibers switched at barriers in a random order, shared
+ * memory starts as NaN, a barrier that not every thread reaches stops the run) and agree with attention computed
+ * from its definition in double precision (emulator/attention_check.cpp): the f32 kernels within 1e-5, the
+ * tensor-core kernels for bf16 inputs (their mma.m16n8k16 products emulated with the PTX ISA's fragment layout),
+ * forward and backward, within 1e-2. This runs the kernels' indexing, masking, tails, fragment layouts and barriers
+ * where no GPU is; it says nothing about the compiled code's speed or about the hardware. Skipped without g++ on
+ * the PATH.
  */
 class CudaAttentionEmulationTest {
     @TempDir
@@ -36,10 +37,11 @@ class CudaAttentionEmulationTest {
     static void build() throws Exception {
         Path gpp = onPath("g++");
         Assumptions.assumeTrue(gpp != null, "g++ is not on the PATH: the emulated attention kernels are not run here");
-        Files.write(dir.resolve("cuda_emulation.h"), EmulatedKernels.header());
+        EmulatedKernels.writeHeaders(dir);
         copyResource("attention_check.cpp");
-        Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
-        Files.writeString(dir.resolve("attention_emulated.cu"), EmulatedKernels.emulationSource("attention.cu"));
+        for (String family : List.of("attention", "attention_bf16")) {
+            Files.writeString(dir.resolve(family + "_emulated.cu"), EmulatedKernels.emulationSource(family));
+        }
         check = dir.resolve("attention_check");
         // The kernels read bf16 pairs as 32-bit words, as CUDA allows.
         String log = run(List.of(gpp.toString(), "-std=c++17", "-O1", "-fno-strict-aliasing", "-Wall",

@@ -14,19 +14,21 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * CudaAttention sizes grids and shared memory from the tile layout that attention.cu defines; these checks need no
- * GPU, so a change to one side that the other does not follow fails here rather than on the card.
+ * CudaAttention sizes grids and shared memory from the tile layout that the attention kernels define (attention.cuh,
+ * attention.cu, attention_bf16.cu); these checks need no GPU, so a change to one side that the other does not
+ * follow fails here rather than on the card.
  */
 class CudaAttentionLayoutTest {
 
     @Test
     void javaConstantsAreTheKernelsDefines() {
-        String source = KernelSources.read("attention.cu");
+        String source = KernelSources.family("attention").headerText() + KernelSources.read("attention.cu")
+                + KernelSources.read("attention_bf16.cu");
         assertEquals(CudaAttention.TILE, define(source, "ATT_TILE"));
         assertEquals(CudaAttention.MAX_HEAD_DIM, define(source, "ATT_MAX_D"));
         assertEquals(CudaAttention.P_STRIDE, define(source, "ATT_P_STRIDE"));
         assertEquals(CudaAttention.THREADS, define(source, "ATT_THREADS"));
-        assertEquals(CudaKernels.BLOCK, CudaAttention.THREADS, "the kernels launch the block size attention.cu assumes");
+        assertEquals(CudaKernels.BLOCK, CudaAttention.THREADS, "the kernels launch the block size attention.cuh assumes");
         // Each thread owns ATT_PER rows and ATT_DCOLS columns of a 16 x 16 thread grid's tile and accumulator.
         assertEquals(CudaAttention.THREADS, define(source, "ATT_SPLIT") * define(source, "ATT_SPLIT"));
         assertEquals(CudaAttention.TILE, define(source, "ATT_SPLIT") * define(source, "ATT_PER"));
@@ -85,7 +87,7 @@ class CudaAttentionLayoutTest {
 
     private static int define(String source, String name) {
         Matcher m = Pattern.compile("(?m)^#define " + name + " (\\d+)$").matcher(source);
-        assertTrue(m.find(), "attention.cu defines no " + name);
+        assertTrue(m.find(), "the attention sources define no " + name);
         return Integer.parseInt(m.group(1));
     }
 }

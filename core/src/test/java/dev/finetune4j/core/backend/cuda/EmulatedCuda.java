@@ -176,8 +176,8 @@ final class EmulatedCuda extends FakeCuda {
         String[] sourceAndKernel = kernelOf(((MemorySegment) a[0]).address());
         String source = sourceAndKernel[0];
         String kernel = sourceAndKernel[1];
-        List<KernelSignature.Param> params = signatures.computeIfAbsent(source, s -> KernelSignatures.parse(s,
-                KernelSources.read(s), KernelSources.read(KernelSources.COMMON))).get(kernel).params();
+        List<KernelSignature.Param> params = signatures.computeIfAbsent(source,
+                s -> KernelSignatures.of(KernelSources.family(s.replace(".cu", "")))).get(kernel).params();
         MemorySegment given = ((MemorySegment) a[9]).reinterpret((long) params.size() * 8);
         Arena arena = Arena.ofShared();
         MemorySegment copied = arena.allocate(ValueLayout.ADDRESS, params.size());

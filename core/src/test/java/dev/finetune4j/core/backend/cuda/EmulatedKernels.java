@@ -17,6 +17,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -28,14 +29,14 @@ import java.util.stream.Collectors;
  * Every kernel family compiled with g++ against emulator/cuda_emulation.h into one shared library, whose
  * {@code emu_launch(family, kernel, grid, block, sharedBytes, args)} runs a kernel's grid on the CPU from the same
  * parameter array cuLaunchKernel receives. Each family is wrapped in its own namespace (its {@code extern "C"}
- * dropped, common.cuh included once above them), and each kernel gets a launcher that checks, at compile time,
+ * dropped, every header included once above them), and each kernel gets a launcher that checks, at compile time,
  * KernelSignatures' parameter count and sizes against the compiler's. Built once per source text under
  * target/emulated-cuda.
  */
 final class EmulatedKernels {
     private static final Pattern EXTERN_SHARED = Pattern.compile("extern __shared__ (\\w+) (\\w+)\\[\\];");
     private static final Pattern DEFINE = Pattern.compile("^#define (\\w+)", Pattern.MULTILINE);
-    private static final String INCLUDE_COMMON = "#include \"common.cuh\"";
+    private static final Pattern INCLUDE = Pattern.compile("^#include \"[\\w.]+\"\\n", Pattern.MULTILINE);
     private static final String HEADER = "cuda_emulation.h";
 
     private final MethodHandle launch;
@@ -45,16 +46,15 @@ final class EmulatedKernels {
     }
 
     /**
-     * Family {@code source} ({@code "norms.cu"}) as the emulation compiles it: its dynamic shared memory a pointer to
-     * the emulator's NaN-poisoned buffer, without its include of common.cuh (the includer puts the emulation header
-     * and common.cuh first) and without {@code extern "C"}, so that families can share a translation unit.
+     * Family {@code family} ({@code "norms"}) as the emulation compiles it: its dynamic shared memory a pointer to
+     * the emulator's NaN-poisoned buffer, without its includes (the includer puts the emulation header and every
+     * family's headers first, {@link #headers()}) and without {@code extern "C"}, so that families can share a
+     * translation unit.
      */
-    static String emulationSource(String source) {
-        String text = KernelSources.read(source);
-        if (!text.contains(INCLUDE_COMMON)) {
-            throw new IllegalStateException(source + " no longer includes common.cuh: update the emulation");
-        }
-        text = EXTERN_SHARED.matcher(text.replace(INCLUDE_COMMON, "").replace("extern \"C\" ", ""))
+    static String emulationSource(String family) {
+        String source = family + ".cu";
+        String text = INCLUDE.matcher(KernelSources.family(family).source()).replaceAll("");
+        text = EXTERN_SHARED.matcher(text.replace("extern \"C\" ", ""))
                 .replaceAll(m -> Matcher.quoteReplacement(m.group(1) + "* " + m.group(2) + " = reinterpret_cast<"
                         + m.group(1) + "*>(emu::g_shared);"));
         if (text.contains("extern __shared__")) {
@@ -76,17 +76,34 @@ final class EmulatedKernels {
         }
     }
 
+    /**
+     * Every header some family includes, by include name, common.cuh first: included once at the top of a
+     * translation unit of {@link #emulationSource}s.
+     */
+    static Map<String, String> headers() {
+        Map<String, String> all = new LinkedHashMap<>();
+        KernelSources.FAMILIES.forEach(f -> all.putAll(KernelSources.family(f).headers()));
+        return all;
+    }
+
+    /** Writes {@link #headers()} and the emulation header into {@code dir}. */
+    static void writeHeaders(Path dir) throws IOException {
+        Files.write(dir.resolve(HEADER), header());
+        for (Map.Entry<String, String> h : headers().entrySet()) {
+            Files.writeString(dir.resolve(h.getKey()), h.getValue());
+        }
+    }
+
     /** Compiles (or finds already compiled) and loads the library with g++ at {@code gpp}. */
     static EmulatedKernels build(Path gpp) {
         String library = librarySource();
-        Path dir = Path.of("target", "emulated-cuda").toAbsolutePath().resolve(sha256(library + new String(header(), StandardCharsets.UTF_8)
-                + KernelSources.read(KernelSources.COMMON)));
+        Path dir = Path.of("target", "emulated-cuda").toAbsolutePath().resolve(sha256(library
+                + new String(header(), StandardCharsets.UTF_8) + String.join("\n", headers().values())));
         Path so = dir.resolve("libkernels.so");
         try {
             if (!Files.exists(so)) {
                 Files.createDirectories(dir);
-                Files.write(dir.resolve(HEADER), header());
-                Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
+                writeHeaders(dir);
                 Files.writeString(dir.resolve("kernels.cpp"), library);
                 Path partial = dir.resolve("libkernels.so.partial");
                 // Kernels read bf16 pairs as 32-bit words and floats as 16-byte vectors, as CUDA allows.
@@ -135,17 +152,17 @@ final class EmulatedKernels {
         }
     }
 
-    /** One translation unit: the emulation header, common.cuh, each family in a namespace, and emu_launch. */
+    /** One translation unit: the emulation header, the headers, each family in a namespace, and emu_launch. */
     private static String librarySource() {
-        StringBuilder out = new StringBuilder("#include \"" + HEADER + "\"\n" + INCLUDE_COMMON + "\n");
+        StringBuilder out = new StringBuilder("#include \"" + HEADER + "\"\n");
+        headers().keySet().forEach(h -> out.append("#include \"").append(h).append("\"\n"));
         List<String> launches = new ArrayList<>();
         for (String family : KernelSources.FAMILIES) {
             String source = family + ".cu";
-            String text = emulationSource(source);
+            String text = emulationSource(family);
             out.append("namespace family_").append(family).append(" {\n").append(text).append("\n}\n");
             DEFINE.matcher(text).results().forEach(m -> out.append("#undef ").append(m.group(1)).append('\n'));
-            Map<String, KernelSignature> kernels = KernelSignatures.parse(source, KernelSources.read(source),
-                    KernelSources.read(KernelSources.COMMON));
+            Map<String, KernelSignature> kernels = KernelSignatures.of(KernelSources.family(family));
             kernels.values().forEach(k -> launches.add("    if (std::strcmp(family, \"" + source
                     + "\") == 0 && std::strcmp(kernel, \"" + k.kernel() + "\") == 0) return emu::launch_kernel<"
                     + k.params().stream().map(p -> Long.toString(p.type().bytes())).collect(Collectors.joining(", "))

@@ -326,8 +326,8 @@ class FakeCuda implements NativeFunctions.Binder {
         if (!((MemorySegment) a[10]).equals(MemorySegment.NULL)) {
             throw new AssertionError(what + ": launched with extra options, which the fake does not read");
         }
-        KernelSignature signature = signatures.computeIfAbsent(source, s -> KernelSignatures.parse(s,
-                KernelSources.read(s), KernelSources.read(KernelSources.COMMON))).get(kernel);
+        KernelSignature signature = signatures.computeIfAbsent(source,
+                s -> KernelSignatures.of(KernelSources.family(s.replace(".cu", "")))).get(kernel);
         MemorySegment params = ((MemorySegment) a[9]).reinterpret((long) signature.params().size() * 8);
         List<KernelSignature.Param> ps = signature.params();
         for (int i = 0; i < ps.size(); i++) {

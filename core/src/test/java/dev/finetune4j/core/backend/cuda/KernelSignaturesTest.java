@@ -32,18 +32,15 @@ class KernelSignaturesTest {
 
     @Test
     void everyKernelOfEveryFamilyParsesWithKnownTypes() {
-        String header = KernelSources.read(KernelSources.COMMON);
         for (String family : KernelSources.FAMILIES) {
-            Map<String, KernelSignature> kernels = KernelSignatures.parse(family + ".cu",
-                    KernelSources.read(family + ".cu"), header);
+            Map<String, KernelSignature> kernels = KernelSignatures.of(KernelSources.family(family));
             assertFalse(kernels.isEmpty(), family + ".cu has no kernel");
         }
     }
 
     @Test
     void theViewStructIsRankOffsetAndTwoArraysOfMaxRankLongs() {
-        KernelSignature copy = KernelSignatures.parse("copy.cu", KernelSources.read("copy.cu"),
-                KernelSources.read(KernelSources.COMMON)).get("copy_view");
+        KernelSignature copy = KernelSignatures.of(KernelSources.family("copy")).get("copy_view");
         KernelArgType view = KernelArgType.struct(8 + 8 + 2 * 8 * KernelArgs.MAX_RANK);
         assertEquals(List.of(KernelArgType.POINTER, KernelArgType.I32, view, KernelArgType.POINTER,
                 KernelArgType.I32, view, KernelArgType.I64), types(copy));
@@ -113,8 +110,7 @@ class KernelSignaturesTest {
             assertEquals(0, run.exitCode(), family + ": " + run.log());
             Map<String, List<Long>> fromPtx = ptxParameterSizes(Files.readString(ptx));
             Map<String, List<Long>> parsed = new LinkedHashMap<>();
-            KernelSignatures.parse(family + ".cu", KernelSources.read(family + ".cu"),
-                    KernelSources.read(KernelSources.COMMON)).forEach((name, s) -> parsed.put(name,
+            KernelSignatures.of(KernelSources.family(family)).forEach((name, s) -> parsed.put(name,
                     s.params().stream().map(q -> q.type().bytes()).toList()));
             if (!fromPtx.equals(parsed)) {
                 mismatches.add(family + ": PTX " + fromPtx + ", parsed " + parsed);

@@ -43,17 +43,18 @@ class KernelSourcesCompileTest {
     void attentionKernelsDoNotSpillRegistersOnHopper(@TempDir Path dir) throws Exception {
         Path nvcc = Tools.onPath("nvcc").orElse(null);
         Assumptions.assumeTrue(nvcc != null, "nvcc is not on the PATH: the CUDA sources are not compiled here");
-        Tools.NvccRun run = Tools.nvcc(nvcc, dir, "attention", "--fmad=false", "-cubin", "-Xptxas", "-v", "-o",
-                dir.resolve("attention.cubin").toString());
-        String log = run.log();
-        assertEquals(0, run.exitCode(), log);
-        Matcher spills = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads").matcher(log);
-        int kernels = 0;
-        while (spills.find()) {
-            kernels++;
-            assertEquals("0 bytes spill stores, 0 bytes spill loads", spills.group(), log);
+        for (String family : List.of("attention", "attention_bf16")) {
+            Tools.NvccRun run = Tools.nvcc(nvcc, dir, family, "--fmad=false", "-cubin", "-Xptxas", "-v", "-o",
+                    dir.resolve(family + ".cubin").toString());
+            String log = run.log();
+            assertEquals(0, run.exitCode(), log);
+            Matcher spills = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads").matcher(log);
+            int kernels = 0;
+            while (spills.find()) {
+                kernels++;
+                assertEquals("0 bytes spill stores, 0 bytes spill loads", spills.group(), log);
+            }
+            assertEquals(KernelSignatures.of(KernelSources.family(family)).size(), kernels, log);
         }
-        assertEquals(KernelSignatures.parse("attention.cu", KernelSources.read("attention.cu"),
-                KernelSources.read(KernelSources.COMMON)).size(), kernels, log);
     }
 }

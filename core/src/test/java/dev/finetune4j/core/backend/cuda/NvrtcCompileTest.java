@@ -40,13 +40,13 @@ class NvrtcCompileTest {
 
     @Test
     void everyFamilyCompilesToAHopperCubin() {
-        String header = KernelSources.read(KernelSources.COMMON);
-        for (String family : KernelSources.FAMILIES) {
-            byte[] cubin = nvrtc.compile(family + ".cu", KernelSources.read(family + ".cu"),
-                    Map.of(KernelSources.COMMON, header), CudaKernels.compilerOptions("sm_90"));
-            assertTrue(cubin.length > 64, family);
-            assertEquals(0x7f, cubin[0], family + " is not an ELF image");
-            assertEquals('E', cubin[1], family + " is not an ELF image");
+        for (String name : KernelSources.FAMILIES) {
+            KernelSources.Family family = KernelSources.family(name);
+            byte[] cubin = nvrtc.compile(family.file(), family.source(), family.headers(),
+                    CudaKernels.compilerOptions("sm_90"));
+            assertTrue(cubin.length > 64, name);
+            assertEquals(0x7f, cubin[0], name + " is not an ELF image");
+            assertEquals('E', cubin[1], name + " is not an ELF image");
         }
         assertTrue(nvrtc.version().matches("1[2-9]\\.\\d+"), nvrtc.version());
     }

@@ -34,12 +34,15 @@ final class Tools {
     }
 
     /**
-     * Writes {@code family}.cu and common.cuh into {@code dir} and compiles the family with {@code nvcc} and
+     * Writes {@code family}.cu and the headers it includes into {@code dir} and compiles the family with {@code nvcc} and
      * {@code args} (the output file among them), for sm_90 in C++17 as NVRTC compiles it.
      */
     static NvccRun nvcc(Path nvcc, Path dir, String family, String... args) throws IOException, InterruptedException {
-        Files.writeString(dir.resolve(KernelSources.COMMON), KernelSources.read(KernelSources.COMMON));
-        Path source = Files.writeString(dir.resolve(family + ".cu"), KernelSources.read(family + ".cu"));
+        KernelSources.Family sources = KernelSources.family(family);
+        for (var header : sources.headers().entrySet()) {
+            Files.writeString(dir.resolve(header.getKey()), header.getValue());
+        }
+        Path source = Files.writeString(dir.resolve(sources.file()), sources.source());
         List<String> command = new ArrayList<>(List.of(nvcc.toString(), "-arch=sm_90", "--std=c++17"));
         command.addAll(List.of(args));
         command.add(source.toString());

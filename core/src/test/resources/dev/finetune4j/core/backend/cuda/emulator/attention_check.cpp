@@ -1,4 +1,4 @@
-// Runs attention.cu's kernels under cuda_emulation.h on one random problem and compares every output with attention
+// Runs the attention kernels (attention.cu and attention_bf16.cu) under cuda_emulation.h on one random problem and compares every output with attention
 // computed from its definition in double precision. Arguments: B H Hkv T S D causal masks spareKeys bf16, where masks
 // is 0 (none), 1 (padding keys, three packed segments, and query 0 of row 0 seeing no key) or 2 (as 1, and no key at
 // all in row 1); k and v are the first S positions of buffers of S + spareKeys. With bf16 = 0 the f32 kernels run,
@@ -7,7 +7,10 @@
 // enter their second products as bf16: all must agree within 1e-2. Exit status 0 when all agree.
 #include "cuda_emulation.h"
 #include "common.cuh"
-#include "attention_emulated.cu"  // attention.cu, written next to this file by CudaAttentionEmulationTest
+#include "attention.cuh"
+// The families as the emulation compiles them, written next to this file by CudaAttentionEmulationTest.
+#include "attention_emulated.cu"
+#include "attention_bf16_emulated.cu"
 
 namespace {
 double compare(const char* name, const std::vector<float>& got, const std::vector<double>& want) {
