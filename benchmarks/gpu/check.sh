@@ -3,10 +3,9 @@
 # CUDA backend's own tests (package dev.finetune4j.core.backend.cuda) and every module's model-level checks on the
 # GPU (test classes named *OnCudaTest: the Hugging Face reference models, training of every PEFT method, DPO, host
 # work per step, serving with adapters, an adapter trained on the GPU in Python PEFT, the quickstart), each against
-# the CPU. Writes its
-# logs under $OUT: check.log (the console launcher's tree and summary), environment.txt (GPU, driver and CUDA
-# libraries found) and the JUnit XML report. A test that runs past 150 s fails alone; the whole run stops after
-# 5 minutes.
+# the CPU. Writes its logs under $OUT: check.log (the console launcher's tree and summary), environment.txt (GPU,
+# driver and CUDA libraries found) and the JUnit XML report. A test that runs past 150 s fails alone; the whole run
+# stops after 5 minutes.
 #
 #   device run, carry [".device/gpu"]:  benchmarks/gpu/check.sh
 #   dry run here, without a GPU:         EMULATED_CUDA=on benchmarks/gpu/check.sh
