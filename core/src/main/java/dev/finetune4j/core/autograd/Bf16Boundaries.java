@@ -18,24 +18,25 @@ final class Bf16Boundaries {
 
     /**
      * An operand as a bf16 kernel reads it: under {@link Precision#BF16_MIXED} a float32 {@code t} (may be null) is
-     * rounded into a new bf16 tensor (not recorded); {@code t} itself, often a parameter's master copy, is never
-     * changed. bf16, f16 and NF4 tensors (a product dequantizes an NF4 weight a block at a time, to bf16 beside a bf16
+     * rounded into a new bf16 tensor (not recorded), or read from the step's {@link Bf16Casts}; {@code t} itself,
+     * often a parameter's master copy, is never changed. bf16, f16 and NF4 tensors (a product dequantizes an NF4 weight a block at a time, to bf16 beside a bf16
      * operand), and {@link Precision#F32}, return {@code t}.
      */
     static Tensor operand(Tensor t, Precision precision) {
         if (t == null || precision != Precision.BF16_MIXED || t.dtype() != DType.F32) {
             return t;
         }
-        return t.to(DType.BF16);
+        Tensor cast = Bf16Casts.castOf(t);
+        return cast != null ? cast : t.to(DType.BF16);
     }
 
     /**
-     * Frees {@code cast} when {@link #operand} made it from {@code original}: a weight's bf16 cast serves one
-     * product, and the backward casts again, so that a step does not keep a bf16 copy of every frozen float32
-     * weight it used.
+     * Frees {@code cast} when {@link #operand} made it from {@code original} (not one of the step's
+     * {@link Bf16Casts}, which serve the whole step): a weight's bf16 cast serves one product, and the backward
+     * casts again, so that a step does not keep a bf16 copy of every frozen float32 weight it used.
      */
     static void releaseCast(Tensor cast, Tensor original) {
-        if (cast != original) {
+        if (cast != original && cast != Bf16Casts.castOf(original)) {
             TensorScope.current().release(cast);
         }
     }

@@ -18,6 +18,19 @@ public interface CopyKernels {
     void copy(Tensor src, Tensor dst);
 
     /**
+     * {@link #copy} of each pair: a training step's float32 master weights rounded to bf16 at once, which a backend
+     * may do in one kernel instead of one per tensor. The lists hold one entry per pair, in the same order.
+     *
+     * @param srcs the values to copy
+     * @param dsts receive them
+     */
+    default void copy(List<Tensor> srcs, List<Tensor> dsts) {
+        for (int k = 0; k < srcs.size(); k++) {
+            copy(srcs.get(k), dsts.get(k));
+        }
+    }
+
+    /**
      * Sets every element of {@code dst} (any layout) to {@code value}.
      *
      * @param dst the tensor to fill

@@ -36,6 +36,11 @@ final class Optimization implements AutoCloseable {
         this.maxGradNorm = cfg.maxGradNorm();
     }
 
+    /** The trainable parameters, float32 masters. */
+    List<Tensor> parameters() {
+        return values;
+    }
+
     /** Learning rate of optimizer step {@code step} (0-based): the peak times the schedule's multiplier. */
     double learningRate(int step) {
         return peakLearningRate * schedule.multiplier(step);

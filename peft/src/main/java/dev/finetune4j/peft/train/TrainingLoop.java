@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.Bf16Casts;
 import dev.finetune4j.core.autograd.Concat;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.backend.Device;
@@ -161,9 +162,12 @@ final class TrainingLoop {
         }
         try (var scope = TensorScope.open()) {
             Passes passes = new Passes();
-            for (int m = 0; m < groups.size(); m++) {
-                if (weights[m] > 0) {
-                    passes.run(scope, step, m, groups.get(m), weight);
+            // the masters' bf16 operands, rounded once for every pass (before the mark each pass frees back to)
+            try (var casts = Bf16Casts.of(cfg.precision(), optimization.parameters())) {
+                for (int m = 0; m < groups.size(); m++) {
+                    if (weights[m] > 0) {
+                        passes.run(scope, step, m, groups.get(m), weight);
+                    }
                 }
             }
             Tensor losses = cat(passes.losses);

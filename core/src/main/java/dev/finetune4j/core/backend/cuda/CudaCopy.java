@@ -28,6 +28,39 @@ final class CudaCopy implements CopyKernels {
         }
     }
 
+    /** One launch for contiguous tensors of floating dtypes (an address table kept on the device), else one each. */
+    @Override
+    public void copy(List<Tensor> srcs, List<Tensor> dsts) {
+        long[] table = new long[5 * srcs.size()];
+        long total = 0;
+        for (int k = 0; k < srcs.size(); k++) {
+            Tensor src = srcs.get(k);
+            Tensor dst = dsts.get(k);
+            if (!src.shape().equals(dst.shape()) || !floating(src) || !floating(dst)) {
+                CopyKernels.super.copy(srcs, dsts);
+                return;
+            }
+            table[5 * k] = rt.address(src);
+            table[5 * k + 1] = src.dtype().ordinal();
+            table[5 * k + 2] = rt.address(dst);
+            table[5 * k + 3] = dst.dtype().ordinal();
+            table[5 * k + 4] = total;
+            total += src.numel();
+        }
+        if (total == 0) {
+            return;
+        }
+        try (KernelArgs a = new KernelArgs()) {
+            a.ptr(rt.tables.of(table)).i32(srcs.size()).i64(total);
+            rt.kernels.launchOver("copy", "copy_multi", total, a);
+        }
+    }
+
+    /** A contiguous tensor of a floating dtype, which copy_multi reads or writes through its address alone. */
+    private static boolean floating(Tensor t) {
+        return t.isContiguous() && (t.dtype() == DType.F32 || t.dtype() == DType.BF16 || t.dtype() == DType.F16);
+    }
+
     @Override
     public void fill(Tensor dst, float value) {
         requireElementwise(dst);

@@ -21,6 +21,17 @@ extern "C" __global__ void copy_view(const void* src, int srcType, View sv, void
     }
 }
 
+// copy_view of count pairs of contiguous tensors of floating dtypes at once (a step's master weights rounded to
+// bf16); table: per pair, the address and dtype of src, of dst, then the index of the pair's first element in the
+// concatenation of all of them (total elements in all).
+extern "C" __global__ void copy_multi(const long long* table, int count, long long total) {
+    FOR_EACH(e, total) {
+        const long long* row = row_of(table, 5, count, e);
+        long long i = e - row[4];
+        store_f((void*) row[2], (int) row[3], i, load_f((const void*) row[0], (int) row[1], i));
+    }
+}
+
 // Every element of the view set to value.
 extern "C" __global__ void fill_view(void* dst, int dstType, View dv, float value, long long n) {
     FOR_EACH(i, n) {

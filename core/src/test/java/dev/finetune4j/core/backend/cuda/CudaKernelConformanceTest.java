@@ -115,6 +115,18 @@ class CudaKernelConformanceTest {
             be.copy().copy(x[0].transpose(0, 1), half);
             be.copy().copy(half, o[0]);
         });
+        // three masters rounded to bf16 in one launch, read back through the single copy checked above
+        agree("f32 -> bf16 of three tensors at once", 0, in(Input.randn(16, 300), Input.randn(17, 1),
+                Input.randn(18, 16, 33)), out(d(300), d(1), d(16, 33)), (be, x, o) -> {
+            List<dev.finetune4j.core.tensor.Tensor> halves = new java.util.ArrayList<>();
+            for (var t : x) {
+                halves.add(dev.finetune4j.core.tensor.Tensor.zeros(t.scope(), t.device(), DType.BF16, t.shape()));
+            }
+            be.copy().copy(List.of(x), halves);
+            for (int i = 0; i < o.length; i++) {
+                be.copy().copy(halves.get(i), o[i]);
+            }
+        });
         agree("fill of a slice", 0, in(Input.randn(12, 6, 8)), out(),
                 (be, x, o) -> be.copy().fill(x[0].slice(1, 2, 5), 3.5f));
         agree("fill of three tensors at once", 0, in(Input.randn(13, 300), Input.randn(14, 1), Input.randn(15, 16, 33)),

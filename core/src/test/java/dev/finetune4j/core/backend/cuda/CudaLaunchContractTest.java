@@ -130,6 +130,8 @@ class CudaLaunchContractTest {
         c.put("reductions.sumTo", (k, s) -> k.reductions().sumTo(randn(s, 3, 4, 5), f32(s, 1, 4, 1)));
         c.put("reductions.sumTo everything", (k, s) -> k.reductions().sumTo(randn(s, 300, 11), f32(s, 1, 1)));
         c.put("reductions.norm", (k, s) -> k.reductions().norm(randn(s, 1000, 7).transpose(0, 1), f32(s, 1)));
+        c.put("copy.copy of many", (k, s) -> k.copy().copy(List.of(randn(s, 16, 30), randn(s, 7)),
+                List.of(zeros(s, DType.BF16, 16, 30), zeros(s, DType.BF16, 7))));
         c.put("copy.fill of many", (k, s) -> k.copy().fill(List.of(randn(s, 16, 30), randn(s, 7)), 0f));
         c.put("reductions.norms", (k, s) -> k.reductions().norms(List.of(randn(s, 16, 30), randn(s, 7)), f32(s, 2)));
         c.put("softmax.softmax", (k, s) -> k.softmax().softmax(randn(s, 3, 100), f32(s, 3, 100)));
