@@ -16,10 +16,10 @@ import java.util.Map;
 
 /**
  * The bf16 operands of a training step's float32 master weights, rounded once for the whole step. Under
- * {@link Precision#BF16_MIXED} every product that reads a master rounds it to bf16 first: a LoRA matrix twice a step
- * (forward and backward), once more where gradient checkpointing recomputes its layer, one small launch each
- * (hundreds a step for a LoRA on every projection). While a {@code Bf16Casts} is open on a thread, those products read the casts made
- * here instead, rounded in one launch per device, with the same values.
+ * {@link Precision#BF16_MIXED} every product that reads a master rounds it to bf16 first: a LoRA matrix in its
+ * layer's forward and again where gradient checkpointing recomputes the layer, a trainable full weight at each read
+ * and in its backward; one small launch each, hundreds a step for a LoRA on every projection. While a {@code Bf16Casts} is open on a thread, those products
+ * read the casts made here instead, rounded in one launch per device, with the same values.
  *
  * <pre>{@code
  * try (var step = TensorScope.open()) {

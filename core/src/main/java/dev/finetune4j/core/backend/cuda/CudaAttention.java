@@ -10,10 +10,10 @@ import java.util.Arrays;
 
 /**
  * Flash-style scaled dot-product attention (attention.cu, its tensor-core twins in attention_bf16.cu, what they share
- * in attention.cuh): tiles of {@value #TILE} queries and keys in shared
- * memory, an online softmax, no (T, S) matrix anywhere. The backward runs three kernels: the rows' dOut . out,
- * then dk and dv per key tile (looping over the group's query heads, so no atomics), then dq per query tile; both
- * recompute the probabilities from the forward's log-sum-exp and neither depends on scheduling. With bf16 q, k and
+ * in attention.cuh): tiles of {@value #TILE} queries and keys in shared memory, an online softmax, no (T, S) matrix
+ * anywhere. The backward runs three kernels: the rows' dOut . out, then dk and dv per key tile (looping over the
+ * group's query heads, so no atomics), then dq per query tile; both recompute the probabilities from the forward's
+ * log-sum-exp and neither depends on scheduling. With bf16 q, k and
  * v (BF16_MIXED) and a head dimension that is a multiple of 16, all but the delta kernel run on tensor cores (the
  * *_bf16 kernels: {@value #TENSOR_CORE_ROWS} queries or keys a block, bf16 products with f32 accumulation, the
  * softmax and its gradient in f32; dOut is rounded to bf16 for the products; the forward and dk, dv have variants
@@ -61,8 +61,8 @@ final class CudaAttention implements AttentionKernels {
 
     CudaAttention(CudaRuntime rt) {
         if (CudaKernels.BLOCK != THREADS) {
-            throw new IllegalStateException("the attention kernels are written for blocks of " + THREADS + " threads, kernels"
-                    + " launch " + CudaKernels.BLOCK);
+            throw new IllegalStateException("the attention kernels are written for blocks of " + THREADS
+                    + " threads, kernels launch " + CudaKernels.BLOCK);
         }
         this.rt = rt;
     }
