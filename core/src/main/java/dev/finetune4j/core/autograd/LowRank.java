@@ -184,8 +184,7 @@ public final class LowRank {
                 // dW += dOut^T x, the base product's share
                 u.be.matmul().gemm(dOperand, true, xv, false, dw, 1f, true);
             }
-            Tensor dm = magnitude.requiresGrad()
-                    ? Elementwise.div(Reductions.sum(Elementwise.mul(d, z), 0, false), nv) : null;
+            Tensor dm = magnitude.requiresGrad() ? Elementwise.div(Reductions.dot(d, z, 0), nv) : null;
             return new Tensor[]{dropout ? dx : update[0], dropout ? update[0] : null, dw, Matmul.biasGrad(d, bias),
                     update[1], update[2], dm};
         }, x, dropped, w, bias, a, b, magnitude);

@@ -3,7 +3,7 @@ package dev.finetune4j.core.autograd;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 
-/** Sums and means, over everything or over one dimension. */
+/** Sums and means, over everything or over one dimension, and dot products along one dimension of a matrix. */
 public final class Reductions {
     private Reductions() {
     }
@@ -49,6 +49,35 @@ public final class Reductions {
         }
         Shape in = x.shape();
         return Autograd.record("sumDim", result, g -> new Tensor[]{expand(g.reshape(kept), in)}, x);
+    }
+
+    /**
+     * The dot products of two matrices along dimension {@code dim}: (rows, cols) x (rows, cols) -> (rows) for
+     * {@code dim} 1 (each row of x with the same row of y), (cols) for {@code dim} 0. The products are rounded to
+     * float32 and summed in double ({@code ReductionKernels.dots}), with no (rows, cols) temporary. Backward:
+     * dx = y dOut and dy = x dOut, dOut broadcast along {@code dim}.
+     *
+     * @param x a matrix of a floating dtype
+     * @param y a matrix of the same shape
+     * @param dim the dimension summed over, 0 or 1 (or -1, -2)
+     * @return the sums, float32
+     * @throws IllegalArgumentException when x and y are not matrices of one shape
+     */
+    public static Tensor dot(Tensor x, Tensor y, int dim) {
+        if (x.rank() != 2) {
+            throw new IllegalArgumentException("dot takes matrices, got " + x.shape());
+        }
+        Ops.sameDevice(x, y);
+        int d = x.shape().normalize(dim);
+        Tensor out = Tensor.empty(x.device(), Shape.of(x.dim(1 - d))); // every sum is written
+        x.backend().reductions().dots(x, y, d, out);
+        int[] kept = x.shape().dims();
+        kept[d] = 1;
+        return Autograd.record("dot", out, g -> {
+            Tensor column = g.reshape(kept);
+            return new Tensor[]{x.requiresGrad() ? Elementwise.mul(y.detach(), column) : null,
+                    y.requiresGrad() ? Elementwise.mul(x.detach(), column) : null};
+        }, x, y);
     }
 
     /**

@@ -28,6 +28,37 @@ public interface ReductionKernels {
     void norm(Tensor x, Tensor out);
 
     /**
+     * The dot products of {@code x} and {@code y} along one dimension of a matrix: {@code dim} 1 gives
+     * {@code out[r] = sum over c of x[r][c] y[r][c]}, {@code dim} 0 gives {@code out[c] = sum over r}. Each product is
+     * rounded to float32, the sums are accumulated in double and rounded once to float32 (in any order: the double
+     * sum hides it). DoRA's row norms and magnitude gradient, without a (rows, cols) temporary.
+     *
+     * @param x a (rows, cols) tensor of a floating dtype, any layout
+     * @param y a tensor of the same shape, of a floating dtype, any layout
+     * @param dim the dimension summed over, 0 or 1
+     * @param out receives the sums: contiguous F32, (rows) for {@code dim} 1, (cols) for {@code dim} 0
+     */
+    void dots(Tensor x, Tensor y, int dim, Tensor out);
+
+    /**
+     * Checks the operands of {@link #dots}, for its implementations.
+     *
+     * @param x the first matrix
+     * @param y the second
+     * @param dim the dimension summed over
+     * @param out the sums
+     * @throws IllegalArgumentException naming what does not fit
+     */
+    static void requireDots(Tensor x, Tensor y, int dim, Tensor out) {
+        if (x.rank() != 2 || !x.shape().equals(y.shape()) || dim < 0 || dim > 1
+                || out.numel() != x.dim(1 - dim)) {
+            throw new IllegalArgumentException("dots over dimension " + dim + " take two matrices of one shape and "
+                    + "one sum per " + (dim == 1 ? "row" : "column") + ", got x " + x.shape() + ", y " + y.shape()
+                    + ", out " + out.shape());
+        }
+    }
+
+    /**
      * {@link #norm} of each tensor into {@code out[k]}: an adapter's hundreds of small tensors (gradient clipping,
      * the finite-weight check), which a backend may measure in one kernel instead of one or two per tensor.
      *

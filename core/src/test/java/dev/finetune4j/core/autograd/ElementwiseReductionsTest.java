@@ -100,6 +100,35 @@ class ElementwiseReductionsTest {
         GradCheck.of("mean", x -> Reductions.mean(x[0])).input(3, 5).reference(x -> new double[]{java.util.Arrays.stream(x[0]).average().orElseThrow()}).run();
     }
 
+    @Test
+    void dotProductsAlongEitherDimensionOfAMatrix() {
+        for (int dim : new int[]{0, 1, -1}) {
+            int d = Math.floorMod(dim, 2);
+            GradCheck.of("dot over " + dim, x -> Reductions.dot(x[0], x[1], dim)).input(3, 4).input(3, 4)
+                    .reference(x -> {
+                        double[] out = new double[d == 1 ? 3 : 4];
+                        for (int i = 0; i < 12; i++) {
+                            out[d == 1 ? i / 4 : i % 4] += x[0][i] * x[1][i];
+                        }
+                        return out;
+                    }).run();
+        }
+    }
+
+    @Test
+    void dotReadsViewsAndSumsInDouble() {
+        try (var s = TensorScope.open()) {
+            // x transposed in place: rows (1, 3) and (2, 4); y's rows 1e8 apart, whose float32 sum would drop the 1
+            Tensor x = Tensor.of(new float[]{1f, 2f, 3f, 4f}, 2, 2).transpose(0, 1);
+            Tensor y = Tensor.of(new float[]{1e8f, 1f, -1e8f, 1f}, 2, 2);
+            assertArrayEquals(new float[]{1e8f + 3f, -2e8f + 4f}, Reductions.dot(x, y, 1).toFloatArray(), 0f);
+            Tensor big = Tensor.of(new float[]{1e8f, 1f, 1f, -1e8f}, 4, 1);
+            Tensor ones = Tensor.of(new float[]{1f, 1f, 1f, 1f}, 4, 1);
+            assertArrayEquals(new float[]{2f}, Reductions.dot(big, ones, 0).toFloatArray(), 0f);
+            assertThrows(IllegalArgumentException.class, () -> Reductions.dot(x, Tensor.zeros(2, 3), 1));
+        }
+    }
+
     /** Sum over dimension d of a (2, 3, 4) tensor in double. */
     private static double[] sumDim(double[] x, int d, boolean mean) {
         int[] dims = {2, 3, 4};

@@ -74,9 +74,10 @@ final class DoraVariant implements LoraVariant {
 
     /**
      * ||W + s B A|| per output row: (out), without autograd, in the current scope. It runs at every forward, so it
-     * is expanded as ||W_i||^2 + 2 s B_i . (W A^T)_i + s^2 B_i . (B A A^T)_i: W's squares are its only (out, in)
-     * temporary and W A^T one product that reads W once, where summing W + s B A directly makes W + s B A, its square
-     * and a float32 copy of W as well. The temporaries live in an inner scope that closes here.
+     * is expanded as ||W_i||^2 + 2 s B_i . (W A^T)_i + s^2 B_i . (B A A^T)_i: W is read twice (its rows' dot
+     * products with themselves, and the product W A^T), with no (out, in) temporary, where summing W + s B A directly
+     * makes W + s B A, its square and a float32 copy of W. The (out, r) temporaries live in an inner scope that closes
+     * here.
      *
      * @param weight the layer's base weight W as (out, in), in any dtype
      */
@@ -97,8 +98,8 @@ final class DoraVariant implements LoraVariant {
         }
     }
 
-    /** sum over columns of x * y, per row: (out, k) x (out, k) -> (out), in float32. */
+    /** sum over columns of x * y, per row: (out, k) x (out, k) -> (out), summed in double, no (out, k) temporary. */
     private static Tensor rowDot(Tensor x, Tensor y) {
-        return Reductions.sum(Elementwise.mul(x, y), 1, false);
+        return Reductions.dot(x, y, 1);
     }
 }

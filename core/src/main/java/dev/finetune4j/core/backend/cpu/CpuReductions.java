@@ -59,6 +59,24 @@ final class CpuReductions implements ReductionKernels {
     }
 
     @Override
+    public void dots(Tensor x, Tensor y, int dim, Tensor out) {
+        ReductionKernels.requireDots(x, y, dim, out);
+        int cols = x.dim(1);
+        float[] xs = CpuTensors.read(x);
+        float[] ys = CpuTensors.read(y);
+        double[] sums = new double[Math.toIntExact(out.numel())];
+        for (int i = 0; i < xs.length; i++) {
+            float product = xs[i] * ys[i];
+            sums[dim == 1 ? i / cols : i % cols] += product;
+        }
+        float[] o = CpuTensors.output(out);
+        for (int k = 0; k < o.length; k++) {
+            o[k] = (float) sums[k];
+        }
+        CpuTensors.commit(out, o);
+    }
+
+    @Override
     public void norm(Tensor x, Tensor out) {
         float[] v = CpuTensors.read(x);
         double sumSq = 0;

@@ -72,6 +72,26 @@ final class CudaReductions implements ReductionKernels {
         }
     }
 
+    /** One warp per row ({@code dim} 1), or one block per 32 columns ({@code dim} 0); the operands read in place. */
+    @Override
+    public void dots(Tensor x, Tensor y, int dim, Tensor out) {
+        ReductionKernels.requireDots(x, y, dim, out);
+        long rows = x.dim(0);
+        long cols = x.dim(1);
+        try (KernelArgs k = new KernelArgs()) {
+            for (Tensor t : new Tensor[]{x, y}) {
+                k.ptr(rt.base(t)).i32(t.dtype().ordinal()).i64(t.offset()).i64(t.strides()[0]).i64(t.strides()[1]);
+            }
+            k.i64(rows).i64(cols).ptr(rt.output(out));
+            int warps = CudaKernels.BLOCK / 32;
+            if (dim == 1) {
+                rt.kernels.launch("reductions", "row_dots", (int) ((rows + warps - 1) / warps), 0, k);
+            } else {
+                rt.kernels.launch("reductions", "column_dots", (int) ((cols + 31) / 32), 0, k);
+            }
+        }
+    }
+
     private void sumAll(Tensor x, Tensor out, boolean l2) {
         int blocks = (int) Math.min(PARTIALS, Math.max(1, (x.numel() + CudaKernels.BLOCK - 1) / CudaKernels.BLOCK));
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs(); KernelArgs f = new KernelArgs()) {

@@ -1,4 +1,5 @@
-// ReductionKernels: sums onto a broadcast shape, the sum of everything and the L2 norm.
+// ReductionKernels: sums onto a broadcast shape, the sum of everything, the L2 norm, and dot products over one
+// dimension of a matrix.
 #include "common.cuh"
 
 // out[o] = sum of the x elements broadcasting maps onto o. One thread per output element sums its elements in
@@ -56,4 +57,45 @@ extern "C" __global__ void sum_finish(const double* partials, int count, int roo
     for (int i = threadIdx.x; i < count; i += blockDim.x) acc += partials[i];
     acc = block_sum_d(acc);
     if (threadIdx.x == 0) out[0] = (float) (root ? sqrt(acc) : acc);
+}
+
+// The dot products of x and y, (rows, cols) views of floating dtypes at element offset, row and column strides,
+// over one dimension: each product rounded to float32, the sums in double, rounded once.
+
+// out[r] = sum over c of x[r][c] y[r][c]: one warp per row, its lanes across the columns. Grid: ceil(rows / warps).
+extern "C" __global__ void row_dots(const void* x, int xType, long long xOffset, long long xRow, long long xCol,
+                                    const void* y, int yType, long long yOffset, long long yRow, long long yCol,
+                                    long long rows, long long cols, float* out) {
+    long long r = (long long) blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x % 32;
+    if (r >= rows) return;  // the whole warp leaves together; no barrier follows
+    double acc = 0.0;
+    for (long long c = lane; c < cols; c += 32) {
+        acc += (double) (load_f(x, xType, xOffset + r * xRow + c * xCol)
+                         * load_f(y, yType, yOffset + r * yRow + c * yCol));
+    }
+    for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+    if (lane == 0) out[r] = (float) acc;
+}
+
+// out[c] = sum over r of x[r][c] y[r][c]: a block takes 32 columns (a warp's lanes) and shares the rows among its
+// warps, whose partial sums are added in warp order. Grid: ceil(cols / 32).
+extern "C" __global__ void column_dots(const void* x, int xType, long long xOffset, long long xRow, long long xCol,
+                                       const void* y, int yType, long long yOffset, long long yRow, long long yCol,
+                                       long long rows, long long cols, float* out) {
+    __shared__ double partial[32][32];
+    int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+    long long c = (long long) blockIdx.x * 32 + lane;
+    double acc = 0.0;
+    for (long long r = warp; c < cols && r < rows; r += warps) {
+        acc += (double) (load_f(x, xType, xOffset + r * xRow + c * xCol)
+                         * load_f(y, yType, yOffset + r * yRow + c * yCol));
+    }
+    partial[warp][lane] = acc;
+    __syncthreads();
+    if (warp == 0 && c < cols) {
+        double sum = 0.0;
+        for (int w = 0; w < warps; ++w) sum += partial[w][lane];
+        out[c] = (float) sum;
+    }
 }

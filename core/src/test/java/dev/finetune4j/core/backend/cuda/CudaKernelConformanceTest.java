@@ -151,6 +151,20 @@ class CudaKernelConformanceTest {
     }
 
     @Test
+    void dotProductsAlongRowsAndColumns() {
+        // 70 rows of 300: more rows than a block's warps, more columns than a warp's lanes; 300 columns of 70 for
+        // dim 0: ten blocks, the last one partly past the end
+        for (int dim : new int[]{0, 1}) {
+            agree("dots over " + dim, F32_TOLERANCE, in(Input.randn(19, 70, 300), Input.randn(20, 70, 300)),
+                    out(d(dim == 1 ? 70 : 300)), (be, x, o) -> be.reductions().dots(x[0], x[1], dim, o[0]));
+            agree("dots over " + dim + " of a bf16 matrix and a transposed view", F32_TOLERANCE,
+                    in(Input.randn(21, 70, 300).as(DType.BF16), Input.randn(22, 300, 70)),
+                    out(d(dim == 1 ? 70 : 300)),
+                    (be, x, o) -> be.reductions().dots(x[0], x[1].transpose(0, 1), dim, o[0]));
+        }
+    }
+
+    @Test
     void sumToNormAndSumOfEverything() {
         agree("sumTo (1, 4, 1)", F32_TOLERANCE, in(Input.randn(17, 3, 4, 5)), out(d(1, 4, 1)),
                 (be, x, o) -> be.reductions().sumTo(x[0], o[0]));

@@ -129,6 +129,10 @@ class CudaLaunchContractTest {
         });
         c.put("reductions.sumTo", (k, s) -> k.reductions().sumTo(randn(s, 3, 4, 5), f32(s, 1, 4, 1)));
         c.put("reductions.sumTo everything", (k, s) -> k.reductions().sumTo(randn(s, 300, 11), f32(s, 1, 1)));
+        c.put("reductions.dots over rows", (k, s) -> k.reductions().dots(randn(s, 9, 40),
+                randn(s, 40, 9).transpose(0, 1), 1, f32(s, 9)));
+        c.put("reductions.dots over columns", (k, s) -> k.reductions().dots(randn(s, 9, 40), randn(s, 9, 40), 0,
+                f32(s, 40)));
         c.put("reductions.norm", (k, s) -> k.reductions().norm(randn(s, 1000, 7).transpose(0, 1), f32(s, 1)));
         c.put("copy.copy of many", (k, s) -> k.copy().copy(List.of(randn(s, 16, 30), randn(s, 7)),
                 List.of(zeros(s, DType.BF16, 16, 30), zeros(s, DType.BF16, 7))));
