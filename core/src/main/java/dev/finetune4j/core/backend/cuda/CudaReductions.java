@@ -7,8 +7,10 @@ import dev.finetune4j.core.tensor.Tensor;
 import java.util.List;
 
 /**
- * Sums (reductions.cu): onto a broadcast shape in float32 in the CPU's order; of everything and the L2 norm in
- * double over partial sums of up to {@link #PARTIALS} blocks.
+ * Sums (reductions.cu): onto a broadcast shape, in double by warps and blocks where a contiguous tensor's leading or
+ * trailing dimensions are summed (a bias's or a scaling vector's gradient: the column sums of a matrix), else in
+ * float32 in the CPU's order, one thread per output; of everything and the L2 norm in double over partial sums of up
+ * to {@link #PARTIALS} blocks; dot products along a matrix dimension in double.
  */
 final class CudaReductions implements ReductionKernels {
     private static final int PARTIALS = 1024;
@@ -34,6 +36,9 @@ final class CudaReductions implements ReductionKernels {
             if (out.dim(d) != x.dim(d) && out.dim(d) != 1) {
                 throw new IllegalArgumentException("sumTo: " + x.shape() + " onto " + out.shape() + " (dimension " + d + ")");
             }
+        }
+        if (x.isContiguous() && sumsAsMatrix(x, out)) {
+            return;
         }
         try (KernelArgs k = new KernelArgs()) {
             k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).view(out).ptr(rt.output(out)).i64(out.numel())
@@ -76,11 +81,48 @@ final class CudaReductions implements ReductionKernels {
     @Override
     public void dots(Tensor x, Tensor y, int dim, Tensor out) {
         ReductionKernels.requireDots(x, y, dim, out);
-        long rows = x.dim(0);
-        long cols = x.dim(1);
+        long[] xs = x.strides();
+        long[] ys = y.strides();
+        matrixDots(x, xs[0], xs[1], y, ys[0], ys[1], x.dim(0), x.dim(1), dim, out);
+    }
+
+    /**
+     * A sum of a contiguous x onto its leading dimensions (the trailing ones summed) or onto its trailing ones, as
+     * the row or column sums of x seen as a matrix: parallel over the summed dimension too, in double, where sum_to
+     * gives each output one thread that walks its elements in float32. False for other shapes.
+     */
+    private boolean sumsAsMatrix(Tensor x, Tensor out) {
+        long rows = 1;
+        for (int split = 0; split <= x.rank(); split++) {
+            boolean keepsLeading = true;
+            boolean keepsTrailing = true;
+            for (int d = 0; d < x.rank(); d++) {
+                boolean kept = out.dim(d) == x.dim(d);
+                boolean summed = out.dim(d) == 1;
+                keepsLeading &= d < split ? kept : summed;
+                keepsTrailing &= d < split ? summed : kept;
+            }
+            long cols = x.numel() / rows;
+            if (keepsLeading || keepsTrailing) {
+                matrixDots(x, cols, 1, null, 0, 0, rows, cols, keepsLeading ? 1 : 0, out);
+                return true;
+            }
+            if (split < x.rank()) {
+                rows *= x.dim(split);
+            }
+        }
+        return false;
+    }
+
+    /** row_dots or column_dots of the (rows, cols) views of x and y (null: the sums of x) at these strides. */
+    private void matrixDots(Tensor x, long xRow, long xCol, Tensor y, long yRow, long yCol, long rows, long cols,
+                            int dim, Tensor out) {
         try (KernelArgs k = new KernelArgs()) {
-            for (Tensor t : new Tensor[]{x, y}) {
-                k.ptr(rt.base(t)).i32(t.dtype().ordinal()).i64(t.offset()).i64(t.strides()[0]).i64(t.strides()[1]);
+            k.ptr(rt.base(x)).i32(x.dtype().ordinal()).i64(x.offset()).i64(xRow).i64(xCol);
+            if (y == null) {
+                k.ptr(0).i32(0).i64(0).i64(0).i64(0);
+            } else {
+                k.ptr(rt.base(y)).i32(y.dtype().ordinal()).i64(y.offset()).i64(yRow).i64(yCol);
             }
             k.i64(rows).i64(cols).ptr(rt.output(out));
             int warps = CudaKernels.BLOCK / 32;

@@ -60,7 +60,8 @@ extern "C" __global__ void sum_finish(const double* partials, int count, int roo
 }
 
 // The dot products of x and y, (rows, cols) views of floating dtypes at element offset, row and column strides,
-// over one dimension: each product rounded to float32, the sums in double, rounded once.
+// over one dimension: each product rounded to float32, the sums in double, rounded once. With y null, the sums of x
+// (ReductionKernels.sumTo over leading or trailing dimensions).
 
 // out[r] = sum over c of x[r][c] y[r][c]: one warp per row, its lanes across the columns. Grid: ceil(rows / warps).
 extern "C" __global__ void row_dots(const void* x, int xType, long long xOffset, long long xRow, long long xCol,
@@ -72,7 +73,7 @@ extern "C" __global__ void row_dots(const void* x, int xType, long long xOffset,
     double acc = 0.0;
     for (long long c = lane; c < cols; c += 32) {
         acc += (double) (load_f(x, xType, xOffset + r * xRow + c * xCol)
-                         * load_f(y, yType, yOffset + r * yRow + c * yCol));
+                         * (y ? load_f(y, yType, yOffset + r * yRow + c * yCol) : 1.0f));
     }
     for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
     if (lane == 0) out[r] = (float) acc;
@@ -89,7 +90,7 @@ extern "C" __global__ void column_dots(const void* x, int xType, long long xOffs
     double acc = 0.0;
     for (long long r = warp; c < cols && r < rows; r += warps) {
         acc += (double) (load_f(x, xType, xOffset + r * xRow + c * xCol)
-                         * load_f(y, yType, yOffset + r * yRow + c * yCol));
+                         * (y ? load_f(y, yType, yOffset + r * yRow + c * yCol) : 1.0f));
     }
     partial[warp][lane] = acc;
     __syncthreads();

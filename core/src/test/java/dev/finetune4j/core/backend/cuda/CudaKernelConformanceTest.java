@@ -170,6 +170,13 @@ class CudaKernelConformanceTest {
                 (be, x, o) -> be.reductions().sumTo(x[0], o[0]));
         agree("sumTo of a transposed view", F32_TOLERANCE, in(Input.randn(18, 6, 7)), out(d(7, 1)),
                 (be, x, o) -> be.reductions().sumTo(x[0].transpose(0, 1), o[0]));
+        // the leading or the trailing dimensions summed: the column or row sums of a matrix (a bias's gradient)
+        agree("sumTo (1, 4, 5), the leading dimension summed", F32_TOLERANCE, in(Input.randn(23, 3, 4, 5)),
+                out(d(1, 4, 5)), (be, x, o) -> be.reductions().sumTo(x[0], o[0]));
+        agree("sumTo (1, 1, 70) of a bf16 tensor", F32_TOLERANCE, in(Input.randn(24, 9, 40, 70).as(DType.BF16)),
+                out(d(1, 1, 70)), (be, x, o) -> be.reductions().sumTo(x[0], o[0]));
+        agree("sumTo (3, 1, 1), the trailing dimensions summed", F32_TOLERANCE, in(Input.randn(25, 3, 40, 50)),
+                out(d(3, 1, 1)), (be, x, o) -> be.reductions().sumTo(x[0], o[0]));
         agree("sum of everything", F32_TOLERANCE, in(Input.randn(19, 300, 101)), out(d(1, 1)),
                 (be, x, o) -> be.reductions().sumTo(x[0], o[0]));
         agree("norm", F32_TOLERANCE, in(Input.randn(20, 1000, 77)), out(d(1)),
