@@ -70,11 +70,11 @@ final class CudaNorms implements NormKernels {
         }
     }
 
-    /** dw (and db) summed over rows, one thread per column. */
+    /** dw (and db) summed over rows: a block per 32 columns, its warps sharing the rows. */
     private void paramGrads(long dy, long x, long mean, long rstd, long dw, long db, long rows, long c) {
         try (KernelArgs k = new KernelArgs()) {
             k.ptr(dy).ptr(x).ptr(mean).ptr(rstd).ptr(dw).ptr(db).i64(rows).i64(c);
-            rt.kernels.launchOver("norms", "norm_param_grads", c, k);
+            rt.kernels.launch("norms", "norm_param_grads", (int) ((c + 31) / 32), 0, k);
         }
     }
 }

@@ -1,5 +1,5 @@
 // NormKernels: RMSNorm and LayerNorm over the last dimension C, statistics in double. One block per row for
-// the row work; the weight and bias gradients sum over rows with one thread per column.
+// the row work; the weight and bias gradients sum over rows with a block per 32 columns.
 // x, y, dy, dx: (rows, C) contiguous F32 (rms_norm_forward's y F32 or BF16, in yType); w: (C) contiguous F32, BF16
 // or F16 (in wType: a bf16 model's norm weights are read where they are); b, dw, db: (C) F32; rstd, mean: (rows).
 #include "common.cuh"
@@ -78,16 +78,30 @@ extern "C" __global__ void layer_norm_backward(const float* dy, const float* x, 
     }
 }
 
-// dw[c] = sum over rows of dy * (x - mean) * rstd (mean null for RMSNorm); db[c] = sum of dy (db may be null).
+// dw[c] = sum over rows of dy * (x - mean) * rstd (mean null for RMSNorm); db[c] = sum of dy (db may be null), in
+// double. A block takes 32 columns (a warp's lanes, coalesced) and shares the rows among its warps, whose partial
+// sums are added in warp order. Grid: ceil(C / 32).
 extern "C" __global__ void norm_param_grads(const float* dy, const float* x, const float* mean, const float* rstd,
                                             float* dw, float* db, long long rows, long long C) {
-    FOR_EACH(c, C) {
-        double sw = 0.0, sb = 0.0;
-        for (long long r = 0; r < rows; ++r) {
-            long long k = r * C + c;
-            double xhat = ((double) x[k] - (mean ? mean[r] : 0.0f)) * rstd[r];
-            sw += dy[k] * xhat;
-            sb += dy[k];
+    __shared__ double partial[2][32][32];
+    int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+    long long c = (long long) blockIdx.x * 32 + lane;
+    double sw = 0.0, sb = 0.0;
+    for (long long r = warp; c < C && r < rows; r += warps) {
+        long long k = r * C + c;
+        double xhat = ((double) x[k] - (mean ? mean[r] : 0.0f)) * rstd[r];
+        sw += dy[k] * xhat;
+        sb += dy[k];
+    }
+    partial[0][warp][lane] = sw;
+    partial[1][warp][lane] = sb;
+    __syncthreads();
+    if (warp == 0 && c < C) {
+        sw = 0.0;
+        sb = 0.0;
+        for (int w = 0; w < warps; ++w) {
+            sw += partial[0][w][lane];
+            sb += partial[1][w][lane];
         }
         if (dw) dw[c] = (float) sw;
         if (db) db[c] = (float) sb;

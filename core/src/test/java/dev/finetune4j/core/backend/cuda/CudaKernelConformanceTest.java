@@ -215,6 +215,13 @@ class CudaKernelConformanceTest {
                     be.norms().layerNorm(x[1], x[2], x[3], 1e-5f, o[0], o[1], o[2]);
                     be.norms().layerNormBackward(x[0], x[1], x[2], o[1], o[2], o[3], false, o[4], o[5]);
                 });
+        // weight and bias gradients over more rows than a block has warps, of columns that end mid-block
+        agree("layer norm backward over 70 rows of 100", F32_TOLERANCE, in(Input.randn(75, 70, 100),
+                Input.randn(76, 70, 100), Input.randn(77, 100), Input.randn(78, 100)),
+                out(d(70, 100), d(70), d(70), d(70, 100), d(100), d(100)), (be, x, o) -> {
+                    be.norms().layerNorm(x[1], x[2], x[3], 1e-5f, o[0], o[1], o[2]);
+                    be.norms().layerNormBackward(x[0], x[1], x[2], o[1], o[2], o[3], false, o[4], o[5]);
+                });
         // the gradient of x added into a residual stream's gradient so far
         agree("rms norm and layer norm backward, accumulating", F32_TOLERANCE, in(Input.randn(59, 6, 64),
                 Input.randn(67, 6, 64), Input.randn(68, 64), Input.randn(69, 6, 64), Input.randn(74, 6, 64)),
