@@ -48,8 +48,9 @@ done
 if [ "$SHAPES" = tiny ]; then
     # DEVICE=emucuda:0 runs the dry run on the CUDA backend with its kernels emulated on the CPU (needs g++).
     DEVICE=${DEVICE:-cpu}; XMX=2g; STEPS=2; WARMUP=1; HF_SKIP="the anchor has no tiny shape (dry run)"
-    # The emulated device's provider is one of core's test classes.
-    [[ "$DEVICE" != emucuda:* ]] || CP="$CP:$PKG/test-classes/core"
+    # The emulated device's provider is one of core's test classes, registered by its test resources (which travel
+    # in the working tree, not in the package).
+    [[ "$DEVICE" != emucuda:* ]] || CP="$CP:$PKG/test-classes/core:core/src/test/resources"
 else
     # 8 untimed steps for both systems: the JVM compiles our step's host code over its first steps (on 2 cores the
     # fake device's host time per step is 53 ms after 3 steps, 34 ms after 8, 12 ms once compiled)
