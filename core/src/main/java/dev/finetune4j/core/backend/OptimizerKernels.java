@@ -12,7 +12,10 @@ import java.util.List;
  * A step then needs no read-back before its update (issue 17), and clipping costs no pass over the gradients.
  */
 public interface OptimizerKernels {
-    /** The elements of a gate: the global gradient norm, the clip coefficient, and 1 (open) or 0 (closed). */
+    /**
+     * The elements of a gate: the global gradient norm, the clip coefficient, and 0 (open) or 1 (closed: skip). Open
+     * is 0 so that a device whose reads return zeros (the fake one, which computes nothing) trains on.
+     */
     int GATE_SIZE = 3;
 
     /**
@@ -22,7 +25,7 @@ public interface OptimizerKernels {
      * as {@code torch.nn.utils.clip_grad_norm_} over per-tensor float32 norms;</li>
      * <li>the clip coefficient {@code min(1, (1 / (norm + 1e-6)) * maxNorm)} in float32 as torch computes it; 1 when
      * {@code maxNorm} is 0 (no clipping), 0 when the gate is closed;</li>
-     * <li>1 (open) when the norm and every loss are finite, else 0 (closed: the step is skipped).</li>
+     * <li>0 (open) when the norm and every loss are finite, else 1 (closed: the step is skipped).</li>
      * </ol>
      *
      * @param norms the per-tensor gradient norms, contiguous F32

@@ -25,7 +25,8 @@ import java.util.List;
  * optimizer.settle(r.open());                                    // r.gradNorm(): log it
  * }</pre>
  *
- * @param values the gate on the parameters' device: the global norm, the clip coefficient, and 1 (open) or 0
+ * @param values the gate on the parameters' device: the global norm, the clip coefficient, and 0 (open) or 1
+ *               (closed)
  */
 public record UpdateGate(Tensor values) {
 
@@ -83,6 +84,6 @@ public record UpdateGate(Tensor values) {
      * @return the norm and whether the step was applied
      */
     public static Reading read(float[] read, int offset) {
-        return new Reading(read[offset], read[offset + 2] != 0f);
+        return new Reading(read[offset], read[offset + 2] == 0f);
     }
 }

@@ -35,14 +35,14 @@ final class CpuOptimizer implements OptimizerKernels {
         }
         out[0] = norm;
         out[1] = coefficient;
-        out[2] = open ? 1f : 0f;
+        out[2] = open ? 0f : 1f;
         CpuTensors.commit(gate, out);
     }
 
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, Tensor gate) {
         float[] read = readGate(gate);
-        if (read[2] == 0f) {
+        if (read[2] != 0f) {
             return; // closed: the step is skipped
         }
         float scale = read[1];
@@ -79,7 +79,7 @@ final class CpuOptimizer implements OptimizerKernels {
     @Override
     public void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, SgdStep step, Tensor gate) {
         float[] read = readGate(gate);
-        if (read[2] == 0f) {
+        if (read[2] != 0f) {
             return; // closed: the step is skipped
         }
         float scale = read[1];
@@ -113,7 +113,7 @@ final class CpuOptimizer implements OptimizerKernels {
      */
     private static float[] readGate(Tensor gate) {
         if (gate == null) {
-            return new float[]{Float.NaN, 1f, 1f};
+            return new float[]{Float.NaN, 1f, 0f};
         }
         float[] values = CpuTensors.read(gate);
         if (values.length != GATE_SIZE) {

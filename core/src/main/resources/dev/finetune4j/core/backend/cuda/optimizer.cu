@@ -3,8 +3,9 @@
 // All tensors contiguous F32 of n elements.
 #include "common.cuh"
 
-// gate[0] = sqrt(sum of norms[k]^2) (in double, rounded once to float32); gate[2] = 1 when it and every loss are
-// finite, else 0; gate[1] = min(1, (1 / (norm + 1e-6)) * maxNorm) in float32 (1 when maxNorm is 0, 0 when closed).
+// gate[0] = sqrt(sum of norms[k]^2) (in double, rounded once to float32); gate[2] = 0 (open) when it and every loss
+// are finite, else 1 (closed); gate[1] = min(1, (1 / (norm + 1e-6)) * maxNorm) in float32 (1 when maxNorm is 0, 0
+// when closed).
 // One block.
 extern "C" __global__ void update_gate(const float* norms, int count, const float* losses, int lossCount,
                                        float maxNorm, float* gate) {
@@ -17,13 +18,13 @@ extern "C" __global__ void update_gate(const float* norms, int count, const floa
     for (int j = 0; j < lossCount; ++j) open = open && isfinite(losses[j]);
     gate[0] = norm;
     gate[1] = !open ? 0.0f : maxNorm > 0.0f ? fminf(1.0f, (1.0f / (norm + 1e-6f)) * maxNorm) : 1.0f;
-    gate[2] = open ? 1.0f : 0.0f;
+    gate[2] = open ? 0.0f : 1.0f;
 }
 
 // The gradient's scale under gate (null: 1); false when the gate is closed and the step is skipped.
 __device__ __forceinline__ bool gate_scale(const float* gate, float* scale) {
     *scale = gate ? gate[1] : 1.0f;
-    return !gate || gate[2] != 0.0f;
+    return !gate || gate[2] == 0.0f;
 }
 
 // p = p * decay; m = lerp(m, g, gradWeight); v = v * beta2 + oneMinusBeta2 * g * g;

@@ -509,17 +509,17 @@ class CudaKernelConformanceTest {
     @Test
     void gatedUpdatesScaleTheGradientWhenOpenAndChangeNothingWhenClosed() {
         AdamWStep adam = new AdamWStep(0.999f, 0.1f, 0.999f, 0.001f, 1e-8f, -0.01f, 0.2f);
-        for (float open : new float[]{1f, 0f}) {
-            Input gate = new Input(new float[]{5f, 0.37f, open}, d(3), DType.F32);
-            agree("gated adamw, open " + open, F32_TOLERANCE, in(Input.randn(82, 300), Input.randn(83, 300),
+        for (float closed : new float[]{0f, 1f}) {
+            Input gate = new Input(new float[]{5f, 0.37f, closed}, d(3), DType.F32);
+            agree("gated adamw, closed " + closed, F32_TOLERANCE, in(Input.randn(82, 300), Input.randn(83, 300),
                     Input.randn(84, 300), Input.positive(85, 0.01f, 300), gate), out(),
                     (be, x, o) -> be.optimizer().adamw(x[0], x[1], x[2], x[3], adam, x[4]));
-            agree("gated adamw of two tensors, open " + open, F32_TOLERANCE, in(Input.randn(86, 300),
+            agree("gated adamw of two tensors, closed " + closed, F32_TOLERANCE, in(Input.randn(86, 300),
                     Input.randn(87, 300), Input.randn(88, 300), Input.positive(89, 0.01f, 300), Input.randn(90, 7),
                     Input.randn(91, 7), Input.randn(92, 7), Input.positive(93, 0.01f, 7), gate), out(),
                     (be, x, o) -> be.optimizer().adamw(List.of(x[0], x[4]), List.of(x[1], x[5]),
                             List.of(x[2], x[6]), List.of(x[3], x[7]), adam, x[8]));
-            agree("gated sgd, open " + open, F32_TOLERANCE, in(Input.randn(94, 200), Input.randn(95, 200),
+            agree("gated sgd, closed " + closed, F32_TOLERANCE, in(Input.randn(94, 200), Input.randn(95, 200),
                     Input.randn(96, 200), gate), out(), (be, x, o) -> be.optimizer().sgd(x[0], x[1], x[2],
                     new SgdStep(-0.1f, 0.01f, 0.9f, 1f, true, false), x[3]));
         }

@@ -246,8 +246,8 @@ class FakeCuda implements NativeFunctions.Binder {
 
     /**
      * Carries out call {@code name} with arguments {@code a} once its checks passed. The fake computes nothing, and
-     * its device memory reads as zeros: a copy to the host writes zeros (a loss of 0, finite gradients), not
-     * whatever the host buffer held before.
+     * its device memory reads as zeros: a copy to the host writes zeros (a loss of 0, finite gradients, an open
+     * update gate), not whatever the host buffer held before.
      */
     void perform(String name, Object[] a) {
         if (name.equals("cuMemcpyDtoHAsync_v2")) {
