@@ -112,7 +112,7 @@ final class TrainingLoop {
                 }
                 boolean stop = false;
                 if (eval != null && cfg.evalEverySteps() > 0 && state.step % cfg.evalEverySteps() == 0) {
-                                        stop = evaluate(state);
+                                        stop = evaluate(state, optimization.parameters());
                     if (stop) {
                         reason = StopReason.EARLY_STOPPING;
                     }
@@ -274,13 +274,17 @@ final class TrainingLoop {
                 .toList();
     }
 
-    /** Validation loss; updates the best and the patience counter; true when early stopping is due. */
-    private boolean evaluate(TrainerState state) {
+    /**
+     * Validation loss, the masters' bf16 operands rounded once for all batches; updates the best and the patience
+     * counter; true when early stopping is due.
+     */
+    private boolean evaluate(TrainerState state, List<Tensor> masters) {
         double sum = 0;
         long weight = 0;
         Map<String, Double> extraSums = new HashMap<>();
         model.train(false);
-        try (var ng = Autograd.noGrad(); var forwardPrecision = cfg.precision().use()) {
+        try (var ng = Autograd.noGrad(); var forwardPrecision = cfg.precision().use();
+             var castsScope = TensorScope.open(); var casts = Bf16Casts.of(cfg.precision(), masters)) {
             for (int start = 0; start < eval.size(); start += cfg.microBatchSize()) {
                 int[] idx = IntStream.range(start, Math.min(start + cfg.microBatchSize(), eval.size())).toArray();
                 long w = eval.weight(idx);
