@@ -72,8 +72,8 @@ public final class GradientClipping {
         return norm;
     }
 
-    /** The gradients of {@code params} that have one, checked. */
-    private static List<Tensor> gradients(Collection<Tensor> params) {
+    /** The gradients of {@code params} that have one, checked (also {@link UpdateGate}'s). */
+    static List<Tensor> gradients(Collection<Tensor> params) {
         List<Tensor> grads = new ArrayList<>();
         for (Tensor p : params) {
             Tensor grad = p.grad();

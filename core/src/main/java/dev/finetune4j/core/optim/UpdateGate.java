@@ -2,11 +2,9 @@ package dev.finetune4j.core.optim;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.OptimizerKernels;
-import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 
@@ -56,21 +54,13 @@ public record UpdateGate(Tensor values) {
                     + maxNorm);
         }
         Device device = losses.device();
-        List<Tensor> grads = new ArrayList<>();
         for (Tensor p : params) {
             if (!p.device().equals(device)) {
                 throw new IllegalArgumentException("an update gate decides on one device: parameter " + p + " is on "
                         + p.device() + ", the losses on " + device + "; keep the trainable parameters on one device");
             }
-            Tensor grad = p.grad();
-            if (grad == null) {
-                continue;
-            }
-            if (grad.dtype() != DType.F32 || !grad.isContiguous()) {
-                throw new IllegalStateException("gradients must be contiguous F32 tensors, found " + grad);
-            }
-            grads.add(grad);
         }
+        List<Tensor> grads = GradientClipping.gradients(params);
         Tensor gate = Tensor.zeros(device, Shape.of(OptimizerKernels.GATE_SIZE));
         device.backend().optimizer().updateGate(TensorNorms.l2Vector(device, grads), losses, (float) maxNorm, gate);
         return new UpdateGate(gate);
