@@ -40,7 +40,10 @@ public final class Bf16Casts implements AutoCloseable {
     private final Bf16Casts outer;
     private final Thread owner = Thread.currentThread();
 
-    /** Where a master's values are: its memory, first element and shape (a view of a parameter finds its cast). */
+    /**
+     * Where a contiguous master's values are: its memory, first element and shape (a detached alias of a parameter
+     * finds its cast; a transposed view, whose layout differs, is not contiguous and never looks).
+     */
     private record Key(Storage storage, long offset, Shape shape) {
         static Key of(Tensor t) {
             return new Key(t.storage(), t.offset(), t.shape());
@@ -81,10 +84,10 @@ public final class Bf16Casts implements AutoCloseable {
         return new Bf16Casts(casts);
     }
 
-    /** The open casts' bf16 copy of {@code t} on this thread, or null. */
+    /** The open casts' bf16 copy of {@code t} on this thread, or null (always for a non-contiguous view). */
     static Tensor castOf(Tensor t) {
         Bf16Casts open = CURRENT.get();
-        return open == null ? null : open.casts.get(Key.of(t));
+        return open == null || !t.isContiguous() ? null : open.casts.get(Key.of(t));
     }
 
     /** @throws IllegalStateException when closed on another thread than it was opened on, or out of order */

@@ -37,6 +37,23 @@ class Bf16CastsTest {
     }
 
     @Test
+    void aTransposedViewOfAMasterIsNotTakenForTheMaster() {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor x = Tensor.of(Device.cpu(), scope, GradCheck.randn(4, 3 * 8), Shape.of(3, 8));
+            Tensor square = master(Device.cpu(), scope, 5, 8, 8);
+            float[] expected;
+            try (var mixed = Precision.BF16_MIXED.use()) {
+                expected = Matmul.linear(x, square.transpose(0, 1), null).toFloatArray();
+            }
+            try (var casts = Bf16Casts.of(Precision.BF16_MIXED, List.of(square));
+                 var mixed = Precision.BF16_MIXED.use()) {
+                // same memory, offset and shape as the master, another layout
+                assertArrayEquals(expected, Matmul.linear(x, square.transpose(0, 1), null).toFloatArray(), 0f);
+            }
+        }
+    }
+
+    @Test
     void theMastersAreRoundedInOneLaunchInsteadOfOneAtEachUse() {
         Device gpu = FakeCudaProvider.device();
         KernelProfile each = profile(gpu, false);
