@@ -20,6 +20,8 @@ import java.util.Collections;
  */
 public final class Autograd {
     private static final ThreadLocal<int[]> DISABLED = ThreadLocal.withInitial(() -> new int[1]);
+    /** What a rule that cannot accumulate is offered: no accumulator for any input. */
+    private static final Tensor[] NO_ACCUMULATORS = new Tensor[0];
 
     private Autograd() {
     }
@@ -228,7 +230,7 @@ public final class Autograd {
      */
     private static Tensor[] accumulators(GradNode node, Map<Tensor, Tensor> grads, GradientBuffers buffers) {
         if (!(node.backward() instanceof GradNode.Accumulating)) {
-            return new Tensor[0];
+            return NO_ACCUMULATORS;
         }
         Tensor[] into = new Tensor[node.inputs().length];
         for (int k = 0; k < into.length; k++) {

@@ -19,8 +19,8 @@ final class Bf16Boundaries {
     /**
      * An operand as a bf16 kernel reads it: under {@link Precision#BF16_MIXED} a float32 {@code t} (may be null) is
      * rounded into a new bf16 tensor (not recorded), or read from the step's {@link Bf16Casts}; {@code t} itself,
-     * often a parameter's master copy, is never changed. bf16, f16 and NF4 tensors (a product dequantizes an NF4 weight a block at a time, to bf16 beside a bf16
-     * operand), and {@link Precision#F32}, return {@code t}.
+     * often a parameter's master copy, is never changed. bf16, f16 and NF4 tensors (a product dequantizes an NF4
+     * weight a block at a time, to bf16 beside a bf16 operand), and {@link Precision#F32}, return {@code t}.
      */
     static Tensor operand(Tensor t, Precision precision) {
         if (t == null || precision != Precision.BF16_MIXED || t.dtype() != DType.F32) {

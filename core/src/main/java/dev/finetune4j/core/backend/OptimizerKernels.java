@@ -1,5 +1,6 @@
 package dev.finetune4j.core.backend;
 
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.List;
@@ -34,6 +35,18 @@ public interface OptimizerKernels {
      * @param gate receives the gate, contiguous F32 of {@link #GATE_SIZE} elements
      */
     void updateGate(Tensor norms, Tensor losses, float maxNorm, Tensor gate);
+
+    /**
+     * Checks that {@code gate} is a gate the kernels read or write, for their implementations.
+     *
+     * @param gate the gate
+     * @throws IllegalArgumentException when it is not contiguous F32 of {@link #GATE_SIZE} elements
+     */
+    static void requireGate(Tensor gate) {
+        if (gate.dtype() != DType.F32 || !gate.isContiguous() || gate.numel() != GATE_SIZE) {
+            throw new IllegalArgumentException("a gate is contiguous F32 of " + GATE_SIZE + " elements, got " + gate);
+        }
+    }
 
     /**
      * One AdamW step as {@code torch.optim.AdamW} (single-tensor path), in float32, of the gradient scaled by the

@@ -29,10 +29,8 @@ final class CpuOptimizer implements OptimizerKernels {
             open &= Float.isFinite(loss);
         }
         float coefficient = !open ? 0f : maxNorm > 0 ? Math.min(1f, (1f / (norm + 1e-6f)) * maxNorm) : 1f;
+        OptimizerKernels.requireGate(gate);
         float[] out = CpuTensors.output(gate);
-        if (out.length != GATE_SIZE) {
-            throw new IllegalArgumentException("a gate has " + GATE_SIZE + " elements, got " + gate);
-        }
         out[0] = norm;
         out[1] = coefficient;
         out[2] = open ? 0f : 1f;
@@ -115,11 +113,8 @@ final class CpuOptimizer implements OptimizerKernels {
         if (gate == null) {
             return new float[]{Float.NaN, 1f, 0f};
         }
-        float[] values = CpuTensors.read(gate);
-        if (values.length != GATE_SIZE) {
-            throw new IllegalArgumentException("a gate has " + GATE_SIZE + " elements, got " + gate);
-        }
-        return values;
+        OptimizerKernels.requireGate(gate);
+        return CpuTensors.read(gate);
     }
 
     /** Counts the writes into the given tensors (null ones skipped). */

@@ -18,7 +18,7 @@ final class CudaOptimizer implements OptimizerKernels {
 
     @Override
     public void updateGate(Tensor norms, Tensor losses, float maxNorm, Tensor gate) {
-        requireGate(gate);
+        OptimizerKernels.requireGate(gate);
         try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
             k.ptr(s.f32(norms)).i32(Math.toIntExact(norms.numel())).ptr(s.f32(losses))
                     .i32(Math.toIntExact(losses.numel())).f32(maxNorm).ptr(rt.output(gate));
@@ -86,14 +86,8 @@ final class CudaOptimizer implements OptimizerKernels {
         if (gate == null) {
             return 0;
         }
-        requireGate(gate);
+        OptimizerKernels.requireGate(gate);
         return rt.address(gate);
-    }
-
-    private static void requireGate(Tensor gate) {
-        if (gate.dtype() != DType.F32 || !gate.isContiguous() || gate.numel() != GATE_SIZE) {
-            throw new IllegalArgumentException("a gate is contiguous F32 of " + GATE_SIZE + " elements, got " + gate);
-        }
     }
 
     /** The kernels walk {@code param.numel()} elements of every operand (null ones are absent). */
