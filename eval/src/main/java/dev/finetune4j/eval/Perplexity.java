@@ -27,7 +27,9 @@ import java.util.List;
  * }
  * }</pre>
  *
- * <p>Works with any {@link CausalLM}: our models and {@code dev.finetune4j.eval.onnx.OnnxCausalLM}.
+ * <p>Works with any {@link CausalLM}: our models and {@code dev.finetune4j.eval.onnx.OnnxCausalLM}. Our models
+ * compute in the calling thread's {@link dev.finetune4j.core.autograd.Precision}: on a GPU, score under
+ * {@code Precision.BF16_MIXED.use()} with bf16 weights, as {@link dev.finetune4j.core.generate.Generator} explains.
  * Immutable and thread-safe (as far as the model is).
  */
 public final class Perplexity {

@@ -55,6 +55,15 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
     }
 
     /**
+     * Logits (B, V) of each row's last input position through the adapter, the base model's output head run on that
+     * position alone (virtual positions come first, so the last is the input's own).
+     */
+    @Override
+    public Tensor nextTokenLogits(ModelInput input) {
+        return base.lastPositionLogits(base.hiddenStates(state.tuner().prepare(input)));
+    }
+
+    /**
      * log p(label) of the input's own positions, flattened to (B * T), with autograd through the adapter: the base
      * model's {@link LanguageModel#headLogProbs}, which does not hold the (B * T, V) logits when the output head is
      * a plain projection. Equal to the default's {@code CrossEntropy.tokenLogProbs} of {@link #forward}.

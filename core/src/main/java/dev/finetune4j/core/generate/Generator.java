@@ -1,6 +1,7 @@
 package dev.finetune4j.core.generate;
 
 import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.LogitsModel;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.nn.KvCache;
@@ -22,7 +23,18 @@ import java.util.SplittableRandom;
  * tokens keep their positions), and each row returns exactly what generating it alone returns: its own sampling
  * stream from the seed, its own stop. With the KV cache ({@link KvCache#forGeneration}) each step feeds only the
  * newest tokens and copies only their keys and values; without it every step re-reads the whole sequences. Both
- * choose the same tokens (tested). Thread-safe: each call has its own cache and scope.
+ * choose the same tokens (tested). Each step runs the output head on the newest position alone
+ * ({@link LogitsModel#nextTokenLogits}). Thread-safe: each call has its own cache and scope.
+ *
+ * <p>Generation computes in the calling thread's {@link Precision}. On a GPU, load the model with its bf16 weights
+ * ({@code LoadOptions.dtype(BF16)}, or a bf16 checkpoint's own) and generate under {@link Precision#BF16_MIXED}:
+ * every product then multiplies bf16 operands on the tensor cores and the KV cache holds bf16, where under
+ * {@link Precision#F32} each product converts its weight to float32 first.
+ * <pre>{@code
+ * try (var bf16 = Precision.BF16_MIXED.use()) {
+ *     long[] out = Generator.generate(model, prompt, GenerationConfig.greedy(64));
+ * }
+ * }</pre>
  */
 public final class Generator {
     /** The token fed in padding slots; masked out, so any id of the vocabulary does. */
@@ -72,12 +84,10 @@ public final class Generator {
             int filled = width;
             while (!batch.allDone()) {
                 int from = cache == null ? 0 : fed;
-                Tensor logits = model.forward(batch.input(from, filled, cache));
+                Tensor logits = model.nextTokenLogits(batch.input(from, filled, cache));
                 fed = filled;
-                // the last position: a wrapper may prepend virtual positions to the logits
-                int lastPos = logits.dim(1) - 1;
-                float[] last = logits.slice(1, lastPos, lastPos + 1).toFloatArray();
-                int vocab = logits.dim(2);
+                float[] last = logits.toFloatArray();
+                int vocab = logits.dim(1);
                 for (int i = 0; i < rows.length; i++) {
                     float[] rowLogits = Arrays.copyOfRange(last, i * vocab, (i + 1) * vocab);
                     boolean real = !rows[i].done;

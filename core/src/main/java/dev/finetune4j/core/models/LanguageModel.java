@@ -84,6 +84,25 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
         return logitsFromHidden(hiddenStates(embeds, ctx));
     }
 
+    /** Logits (B, V) of each row's last position, the output head run on that position alone. */
+    @Override
+    public final Tensor nextTokenLogits(ModelInput input) {
+        return lastPositionLogits(hiddenStates(input));
+    }
+
+    /**
+     * Logits (B, V) of the last position of final hidden states: the output head on that position alone, as
+     * {@link #nextTokenLogits} and wrappers that compute the hidden states themselves need them.
+     *
+     * @param hidden final hidden states, (B, T, C)
+     * @return the logits of position T - 1, (B, V)
+     */
+    public final Tensor lastPositionLogits(Tensor hidden) {
+        int last = hidden.dim(1) - 1;
+        Tensor logits = logitsFromHidden(hidden.slice(1, last, last + 1));
+        return logits.reshape(logits.dim(0), logits.dim(2));
+    }
+
     /**
      * log p(label) per position through the output head without the (B * T, V) logits when the head is a plain
      * projection ({@link #outputProjection}); see {@link LogitsModel#tokenLogProbs}.

@@ -19,6 +19,21 @@ public interface LogitsModel {
     Tensor forward(ModelInput input);
 
     /**
+     * The logits (B, V) of each row's last input position: what generation reads to choose the next token. Equal to
+     * the last position of {@link #forward}, which is what this default computes; a {@link LanguageModel} runs its
+     * output head on that position alone, so reading a prompt of T tokens costs one row of the head, not T (with a
+     * vocabulary of 151,936 words, the head of a 0.5B model is a quarter of a prompt's work).
+     *
+     * @param input the batch
+     * @return the logits, (B, V)
+     */
+    default Tensor nextTokenLogits(ModelInput input) {
+        Tensor logits = forward(input);
+        int last = logits.dim(1) - 1;
+        return logits.slice(1, last, last + 1).reshape(logits.dim(0), logits.dim(2));
+    }
+
+    /**
      * log p(label) of every position of a batch, flattened to (B * T), with autograd: what a training loss needs
      * when it needs no logits. Equal to {@code CrossEntropy.tokenLogProbs(forward(input).reshape(B * T, V),
      * labels)}, which is what this default computes; a model whose output head is a plain projection computes it

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 /**
  * The base model with the engine's adapters: the registry of named {@link LoraAdapter} versions and the
@@ -109,12 +110,24 @@ final class AdapterSet {
         return a.retain();
     }
 
-    /** Logits (B, T, V) of a batch whose row i uses {@code rowAdapters[i]} (null: the base model). */
-    Tensor forward(LoraAdapter[] rowAdapters, ModelInput input) {
+    /** Logits (B, V) of the last position of a batch whose row i uses {@code rowAdapters[i]} (null: the base model). */
+    Tensor nextTokenLogits(LoraAdapter[] rowAdapters, ModelInput input) {
+        return withRows(rowAdapters, () -> base.nextTokenLogits(input));
+    }
+
+    /**
+     * Runs the decoder stack over a batch, as {@link #nextTokenLogits} does, without the output head: what a chunk of
+     * a prompt needs when only its keys and values (in the input's cache) are kept.
+     */
+    void prefill(LoraAdapter[] rowAdapters, ModelInput input) {
+        withRows(rowAdapters, () -> base.hiddenStates(input));
+    }
+
+    private Tensor withRows(LoraAdapter[] rowAdapters, Supplier<Tensor> pass) {
         treeLock.lock();
         try {
             rows.set(rowAdapters);
-            return base.forward(input);
+            return pass.get();
         } finally {
             treeLock.unlock();
         }

@@ -118,8 +118,8 @@ final class DecodeBatch implements AutoCloseable {
         float[] flat;
         int vocab;
         try (var scope = TensorScope.open()) {
-            Tensor logits = adapters.forward(rowAdapters, new ModelInput(ids, null, mask, null, cache.forStep(), positions));
-            vocab = logits.dim(2);
+            Tensor logits = adapters.nextTokenLogits(rowAdapters, new ModelInput(ids, null, mask, null, cache.forStep(), positions));
+            vocab = logits.dim(1);
             flat = logits.toFloatArray();
         }
         cache.advance(1);

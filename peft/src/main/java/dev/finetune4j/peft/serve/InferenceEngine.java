@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.LanguageModel;
 
 import org.slf4j.Logger;
@@ -58,6 +59,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final long kvCacheBudgetTokens;
     private final Duration defaultTimeout;
     private final long metricsLogIntervalNanos;
+    private final Precision precision;
     private final EngineStats stats;
     private final Deque<ActiveRequest> queue = new ArrayDeque<>(); // guarded by this
     /** Admitted requests: their prompt being read or in the batch. */
@@ -80,6 +82,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.kvCacheBudgetTokens = b.kvCacheBudgetTokens;
         this.defaultTimeout = b.defaultTimeout;
         this.metricsLogIntervalNanos = b.metricsLogInterval.toNanos();
+        this.precision = b.precision;
         this.stats = new EngineStats(System.nanoTime());
         base.requiresGrad(false);
         base.train(false);
@@ -275,7 +278,7 @@ public final class InferenceEngine implements AutoCloseable {
     private void decodeLoop() {
         long nextLog = System.nanoTime() + metricsLogIntervalNanos;
         long completedAtLastLog = 0;
-        try (var noGrad = Autograd.noGrad()) {
+        try (var noGrad = Autograd.noGrad(); var numbers = precision.use()) {
             List<ActiveRequest> admitted;
             while ((admitted = admit(nextLog)) != null) {
                 admitted.forEach(r -> prefilling.addLast(new PromptPrefill(r, base.spec().numLayers())));
@@ -491,7 +494,8 @@ public final class InferenceEngine implements AutoCloseable {
      * Settings of an {@link InferenceEngine}.
      *
      * <p>Defaults: {@code maxBatchSize} 16, {@code stepTokenBudget} 256, {@code maxQueuedRequests} 64,
-     * {@code kvCacheBudgetTokens} 16 times the model's positions, {@code defaultTimeout} 5 minutes.
+     * {@code kvCacheBudgetTokens} 16 times the model's positions, {@code defaultTimeout} 5 minutes,
+     * {@code precision} {@link Precision#F32}.
      */
     public static final class Builder {
         private final LanguageModel base;
@@ -501,6 +505,7 @@ public final class InferenceEngine implements AutoCloseable {
         private long kvCacheBudgetTokens;
         private Duration defaultTimeout = Duration.ofMinutes(5);
         private Duration metricsLogInterval = Duration.ofSeconds(30);
+        private Precision precision = Precision.F32;
 
         private Builder(LanguageModel base) {
             this.base = Objects.requireNonNull(base, "base");
@@ -600,6 +605,23 @@ public final class InferenceEngine implements AutoCloseable {
                 throw new IllegalArgumentException("metricsLogInterval must be a positive duration, got " + value);
             }
             metricsLogInterval = value;
+            return this;
+        }
+
+        /**
+         * The number formats of the engine's forward passes. {@link Precision#BF16_MIXED} is the one for a GPU: every
+         * product multiplies bf16 operands on the tensor cores, reading a bf16 checkpoint's weights as they are (load
+         * the base with {@code LoadOptions.dtype(BF16)} to keep float32 ones from being rounded at every use), and the
+         * KV cache holds bf16 keys and values, half the memory. Under {@link Precision#F32} (the default, what the
+         * CPU computes best) a GPU converts each bf16 weight to a float32 copy at every product. Tokens may differ
+         * between the two where two candidates' logits are within bf16's rounding.
+         *
+         * @param value the precision of every request's forward passes
+         * @return this builder
+         * @throws NullPointerException when {@code value} is null
+         */
+        public Builder precision(Precision value) {
+            precision = Objects.requireNonNull(value, "precision");
             return this;
         }
 

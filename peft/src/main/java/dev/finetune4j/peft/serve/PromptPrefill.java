@@ -2,7 +2,6 @@ package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.nn.KvCache;
-import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.Arrays;
@@ -40,7 +39,8 @@ final class PromptPrefill implements AutoCloseable {
     }
 
     /**
-     * Reads the next {@code tokens} positions of the prompt (fewer when fewer remain) in one forward pass.
+     * Reads the next {@code tokens} positions of the prompt (fewer when fewer remain) in one forward pass. Only the
+     * last chunk runs the output head, on the prompt's last position: the others keep just their keys and values.
      *
      * @return the logits (V) of the prompt's last position once the whole prompt is read, else null
      */
@@ -49,22 +49,22 @@ final class PromptPrefill implements AutoCloseable {
         long[][] ids = {Arrays.copyOfRange(prompt, read, end)};
         LoraAdapter[] rowAdapters = {request.adapter()};
         try (var scope = TensorScope.open()) {
-            Tensor logits;
-            if (cache == null) {
-                KvCache first = KvCache.forGeneration(layers, end);
-                logits = adapters.forward(rowAdapters, new ModelInput(ids, null, null, null, first));
+            KvCache first = cache == null ? KvCache.forGeneration(layers, end) : null;
+            ModelInput input = new ModelInput(ids, null, null, null, first != null ? first : cache.forStep());
+            float[] logits = null;
+            if (end == prompt.length) {
+                logits = adapters.nextTokenLogits(rowAdapters, input).toFloatArray();
+            } else {
+                adapters.prefill(rowAdapters, input);
+            }
+            if (first != null) {
                 cache = new BatchCache(layers, 1, prompt.length, end, first.keys(0));
                 cache.copyPrefill(first, end, 0);
             } else {
-                logits = adapters.forward(rowAdapters, new ModelInput(ids, null, null, null, cache.forStep()));
                 cache.advance(end - read);
             }
             read = end;
-            if (read < prompt.length) {
-                return null;
-            }
-            int last = logits.dim(1) - 1;
-            return logits.slice(1, last, last + 1).toFloatArray();
+            return logits;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.finetune4j.peft.serve;
 
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.lora.LoraConfig;
@@ -26,14 +27,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 16 concurrent requests over 4 adapters and the bare base, joining and leaving the running batch at different
  * steps: every completion equals, token for token, what core's Generator gives the same request alone (greedy and
  * seeded sampling, which would diverge at the first logit that differs in its last bit). With a step token budget of
- * 7 the prompts (2 to 30 tokens) are read in chunks of 1 to 7 tokens, a different split in each step.
+ * 7 the prompts (2 to 30 tokens) are read in chunks of 1 to 7 tokens, a different split in each step. Under
+ * {@link Precision#BF16_MIXED} too, against the request alone in that precision.
  */
 class BatchIndependenceTest {
 
-    @ParameterizedTest(name = "{0}, batch of at most {1}, {2} tokens per step")
-    @CsvSource({"llama, 16, 256", "llama, 5, 256", "gpt2, 16, 256", "llama, 5, 7", "gpt2, 5, 7"})
-    void everyCompletionEqualsTheRequestAlone(String model, int maxBatchSize, int stepTokenBudget, @TempDir Path tmp)
-            throws Exception {
+    @ParameterizedTest(name = "{0}, batch of at most {1}, {2} tokens per step, {3}")
+    @CsvSource({"llama, 16, 256, F32", "llama, 5, 256, F32", "gpt2, 16, 256, F32", "llama, 5, 7, F32", "gpt2, 5, 7, F32",
+            "llama, 5, 7, BF16_MIXED", "gpt2, 5, 7, BF16_MIXED"})
+    void everyCompletionEqualsTheRequestAlone(String model, int maxBatchSize, int stepTokenBudget, Precision precision,
+                                              @TempDir Path tmp) throws Exception {
         Map<String, Path> adapters = adapters(model, tmp);
         List<String> names = new ArrayList<>(adapters.keySet());
         int n = 16;
@@ -47,9 +50,11 @@ class BatchIndependenceTest {
             requests.add(new CompletionRequest(adapter, ServeFixtures.prompt(2 + (i * 5) % 29, 256, i), cfg.build()));
         }
         List<long[]> alone = new ArrayList<>();
-        for (CompletionRequest r : requests) {
-            alone.add(ServeFixtures.generateAlone(model, r.adapter() == null ? null : adapters.get(r.adapter()),
-                    r.promptTokens(), r.sampling()));
+        try (var p = precision.use()) {
+            for (CompletionRequest r : requests) {
+                alone.add(ServeFixtures.generateAlone(model, r.adapter() == null ? null : adapters.get(r.adapter()),
+                        r.promptTokens(), r.sampling()));
+            }
         }
 
         List<Integer> tokenOrder = Collections.synchronizedList(new ArrayList<>());
@@ -61,7 +66,7 @@ class BatchIndependenceTest {
         }
         try (LanguageModel base = ServeFixtures.load(model);
              InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(maxBatchSize)
-                     .stepTokenBudget(stepTokenBudget).build()) {
+                     .stepTokenBudget(stepTokenBudget).precision(precision).build()) {
             adapters.forEach(engine::loadAdapter);
             // the first half starts, the second half joins from 8 threads while it streams
             for (int i = 0; i < n / 2; i++) {
