@@ -2,6 +2,7 @@ package dev.finetune4j.samples.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
@@ -58,6 +59,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.class,
             description = "Where --model generates: " + DeviceOption.DESCRIPTION)
     Device device;
+
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "auto", converter = PrecisionOption.Converter.class,
+            description = "What --model computes in: " + PrecisionOption.DESCRIPTION)
+    PrecisionOption precision;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder applied to --model.")
     Path adapter;
@@ -137,8 +142,10 @@ final class EvalCommand implements Callable<Integer> {
     private double generate(List<String> predictions, List<String> references) throws IOException {
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
         List<long[]> docs = new ArrayList<>();
-        LanguageModel base = ModelInputs.loadModel(source.model, device);
-        try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter)) {
+        Precision numbers = precision.on(device);
+        LanguageModel base = ModelInputs.loadForInference(source.model, device, numbers);
+        try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter);
+             var inPrecision = numbers.use()) {
             GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
                     .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();
             for (Map<String, Object> n : jsonl(data)) {

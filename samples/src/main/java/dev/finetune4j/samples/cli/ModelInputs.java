@@ -1,9 +1,11 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
@@ -33,12 +35,25 @@ final class ModelInputs {
 
     /** A Hugging Face model folder on {@code device}, checked first so the error says what is missing. */
     static LanguageModel loadModel(Path dir, Device device) {
+        return loadModel(dir, device, null);
+    }
+
+    /**
+     * A model folder on {@code device} for inference in {@code precision}: under BF16_MIXED its weights are kept in
+     * bf16 (a float32 checkpoint's rounded once, as every product would round them), else in the checkpoint's dtypes.
+     */
+    static LanguageModel loadForInference(Path dir, Device device, Precision precision) {
+        return loadModel(dir, device, precision == Precision.BF16_MIXED ? DType.BF16 : null);
+    }
+
+    private static LanguageModel loadModel(Path dir, Device device, DType dtype) {
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             throw new BadInputException("model folder " + dir.toAbsolutePath() + " has no config.json: point at a local "
                     + "Hugging Face folder (config.json + model.safetensors), e.g. a downloaded Qwen2.5-0.5B");
         }
         try {
-            return AutoModel.loadCausalLM(dir, LoadOptions.builder().device(device).build());
+            LoadOptions.Builder options = LoadOptions.builder().device(device);
+            return AutoModel.loadCausalLM(dir, (dtype == null ? options : options.dtype(dtype)).build());
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new BadInputException("cannot load the model in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
         }

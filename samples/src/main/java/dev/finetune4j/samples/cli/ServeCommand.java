@@ -1,6 +1,7 @@
 package dev.finetune4j.samples.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
@@ -71,6 +72,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Where the model generates: " + DeviceOption.DESCRIPTION)
     Device device;
 
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "auto", converter = PrecisionOption.Converter.class,
+            description = "What the model computes in: " + PrecisionOption.DESCRIPTION)
+    PrecisionOption precision;
+
     @Option(names = "--max-batch", paramLabel = "N", defaultValue = "16", description = "Requests decoded together (default: ${DEFAULT-VALUE}).")
     int maxBatch;
 
@@ -120,7 +125,8 @@ final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         }, "finetune4j-serve-shutdown"));
         spec.commandLine().getOut().println("serving " + serving.names + " on " + serving.server.uri() + " (OpenAI API at "
-                + serving.server.uri() + "v1); Ctrl-C stops");
+                + serving.server.uri() + "v1; " + device + ", " + PrecisionOption.label(precision.on(device))
+                + "); Ctrl-C stops");
         spec.commandLine().getOut().flush();
         stopped.await(); // the JVM exits once the shutdown hook has closed everything
         return ExitCodes.OK;
@@ -129,7 +135,8 @@ final class ServeCommand implements Callable<Integer> {
     /** Loads the model, tokenizer and adapters and starts the server; on failure closes what was opened. */
     private Serving start() {
         Serving s = new Serving();
-        s.model = ModelInputs.loadModel(model, device);
+        Precision numbers = precision.on(device);
+        s.model = ModelInputs.loadForInference(model, device, numbers);
         try {
             s.tokenizer = Files.isRegularFile(model.resolve("tokenizer.json")) ? HfTokenizer.load(model) : null;
             if (s.tokenizer == null) {
@@ -137,7 +144,7 @@ final class ServeCommand implements Callable<Integer> {
                         + ": only /v1/completions with token-id prompts will work");
             }
             s.engine = InferenceEngine.builder(s.model).maxBatchSize(maxBatch).maxQueuedRequests(maxQueue)
-                    .stepTokenBudget(stepTokenBudget).defaultTimeout(Duration.ofSeconds(requestTimeoutSeconds)).build();
+                    .stepTokenBudget(stepTokenBudget).defaultTimeout(Duration.ofSeconds(requestTimeoutSeconds)).precision(numbers).build();
             for (Map.Entry<String, Path> adapter : adapters.entrySet()) {
                 loadAdapter(s.engine, adapter.getKey(), adapter.getValue());
             }

@@ -37,7 +37,8 @@ import java.util.concurrent.Callable;
                 "  data: {train: prepared/train.jsonl, validation: prepared/validation.jsonl,",
                 "         prompt_field: instruction, response_field: output, prompt_template: chat, max_length: 512}",
                 "  training: {epochs: 3, micro_batch_size: 4, gradient_accumulation_steps: 4, learning_rate: 2.0e-4,",
-                "             schedule: cosine, warmup_ratio: 0.03, eval_every_steps: 50, early_stopping_patience: 3}",
+                "             schedule: cosine, warmup_ratio: 0.03, eval_every_steps: 50, early_stopping_patience: 3,",
+                "             precision: auto, gradient_checkpointing: false}   # f32 | bf16-mixed | auto (bf16-mixed on a GPU)",
                 "  dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}   # objective: dpo; rows prompt/chosen/rejected",
                 "  output: runs/qa",
                 "peft keys: the method's adapter_config.json fields under PEFT's names, for example lora/dora/qlora "
@@ -81,9 +82,10 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("'objective' is '" + objective + "'; use sft or dpo");
         }
         TrainConfig.Training t = c.training() == null
-                ? new TrainConfig.Training(null, null, null, null, null, null, null, null, null, null, null, null, null, null)
+                ? new TrainConfig.Training(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+                        null, null)
                 : c.training();
-        TrainingConfig cfg = trainingConfig(t, out.resolve("checkpoints"), c.data().validation() != null);
+        TrainingConfig cfg = trainingConfig(t, device, out.resolve("checkpoints"), c.data().validation() != null);
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
@@ -103,6 +105,8 @@ final class TrainCommand implements Callable<Integer> {
                 deleteEarlierRun(out);
             }
             spec.commandLine().getOut().println("trainable: " + peft.trainableReport());
+            spec.commandLine().getOut().println("on " + device + " in " + PrecisionOption.label(cfg.precision())
+                    + (cfg.gradientCheckpointing() ? ", with gradient checkpointing" : ""));
             spec.commandLine().getOut().flush();
             TrainResult r = objective.equals("sft") ? sft(peft, cfg, data, c.data(), base, pad) : dpo(peft, cfg, data, c, base, pad);
             spec.commandLine().getOut().println(r.summary());
@@ -184,9 +188,12 @@ final class TrainCommand implements Callable<Integer> {
         return b.build().train();
     }
 
-    private static TrainingConfig trainingConfig(TrainConfig.Training t, Path checkpoints, boolean validation) {
+    private static TrainingConfig trainingConfig(TrainConfig.Training t, Device device, Path checkpoints,
+                                                 boolean validation) {
         try {
-            TrainingConfig.Builder b = TrainingConfig.builder().outputDir(checkpoints);
+            TrainingConfig.Builder b = TrainingConfig.builder().outputDir(checkpoints)
+                    .precision(PrecisionOption.parse(t.precision()).on(device));
+            if (t.gradientCheckpointing() != null) b.gradientCheckpointing(t.gradientCheckpointing());
             if (t.epochs() != null) b.epochs(t.epochs());
             if (t.maxSteps() != null) b.maxSteps(t.maxSteps());
             if (t.microBatchSize() != null) b.microBatchSize(t.microBatchSize());

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class EvalCommandTest {
@@ -40,6 +41,30 @@ class EvalCommandTest {
                 "--max-new-tokens", "4");
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(r.out().contains("perplexity") && r.out().contains("bleu"), r.out());
+    }
+
+    /** bf16-mixed scores the same answers in bf16: a perplexity near, not equal to, float32's (auto on the CPU). */
+    @Test
+    void precisionBf16MixedComputesInBf16AndAnUnknownOneIsBadInput() throws Exception {
+        Path model = CliTestSupport.tinyModel(dir.resolve("model"));
+        Files.write(dir.resolve("test.jsonl"), List.of("{\"instruction\": \"hi?\", \"output\": \"hello there\"}"));
+        double[] perplexity = new double[2];
+        String[] precisions = {"auto", "bf16-mixed"};
+        for (int i = 0; i < 2; i++) {
+            Path out = dir.resolve(precisions[i] + ".json");
+            CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                    "--data", dir.resolve("test.jsonl").toString(), "--max-new-tokens", "2", "--device", "cpu",
+                    "--precision", precisions[i], "--output", out.toString());
+            assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+            perplexity[i] = new ObjectMapper().readTree(out.toFile()).get("perplexity").asDouble();
+        }
+        assertNotEquals(perplexity[0], perplexity[1], "bf16-mixed computed what f32 computes");
+        assertEquals(perplexity[0], perplexity[1], 0.05 * perplexity[0]);
+        CliTestSupport.Run bad = CliTestSupport.run("eval", "--model", model.toString(), "--data", "test.jsonl",
+                "--precision", "fp8");
+        assertEquals(ExitCodes.BAD_INPUT, bad.exitCode());
+        assertTrue(bad.err().contains("--precision") && bad.err().contains("'fp8' is not one of f32, bf16-mixed, auto"),
+                bad.err());
     }
 
     @Test

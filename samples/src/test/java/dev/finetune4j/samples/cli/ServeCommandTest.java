@@ -45,7 +45,8 @@ class ServeCommandTest {
         Path stdout = dir.resolve("stdout.txt");
         ProcessBuilder builder = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "--add-modules",
                 "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Finetune4j.class.getName(), "serve",
-                "--model", base.toString(), "--adapter", "support=" + dir.resolve("adapter"), "--port", "0")
+                "--model", base.toString(), "--adapter", "support=" + dir.resolve("adapter"), "--port", "0",
+                "--precision", "bf16-mixed")
                 .redirectOutput(stdout.toFile()).redirectError(dir.resolve("stderr.txt").toFile());
         builder.environment().put(ServeCommand.API_KEY_ENV, "sk-api-from-env");
         builder.environment().put(ServeCommand.ADMIN_KEY_ENV, "sk-admin-from-env");
@@ -58,7 +59,7 @@ class ServeCommandTest {
             }
             String printed = Files.readString(stdout);
             assertTrue(url.reset(printed).find(), "no URL printed: " + printed + "\n" + Files.readString(dir.resolve("stderr.txt")));
-            assertTrue(printed.contains("no tokenizer.json"), printed);
+            assertTrue(printed.contains("no tokenizer.json") && printed.contains("v1; cpu, bf16-mixed)"), printed);
 
             HttpClient http = HttpClient.newHttpClient();
             HttpRequest.Builder listModels = HttpRequest.newBuilder(URI.create(url.group(1) + "v1/models"));

@@ -7,10 +7,12 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TrainCommandTest {
@@ -164,5 +166,43 @@ class TrainCommandTest {
         CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("method: lora\npeft: {rank: 8}\n").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("peft.rank") && r.err().contains("lora_alpha"), r.err());
+    }
+
+    /** A LoRA run whose training section is {@code training}, written to its own output folder. */
+    private CliTestSupport.Run trainWith(String training, String output) throws Exception {
+        Path file = dir.resolve(output + ".yaml");
+        Files.writeString(file, """
+                model: model
+                tokenizer: byte-level
+                method: lora
+                peft: {r: 4, lora_alpha: 8, target_modules: [q_proj, v_proj]}
+                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
+                training: %s
+                output: %s
+                """.formatted(training, output));
+        return CliTestSupport.run("train", "-c", file.toString());
+    }
+
+    /** auto is f32 on the CPU; bf16-mixed and gradient checkpointing reach the trainer, which then trains otherwise. */
+    @Test
+    void precisionAndGradientCheckpointingReachTheTrainer() throws Exception {
+        String steps = "max_steps: 2, micro_batch_size: 4, learning_rate: 1.0e-2, seed: 1";
+        CliTestSupport.Run auto = trainWith("{" + steps + "}", "auto");
+        assertEquals(ExitCodes.OK, auto.exitCode(), auto.err());
+        assertTrue(auto.out().lines().anyMatch("on cpu in f32"::equals), auto.out());
+        CliTestSupport.Run bf16 = trainWith("{" + steps + ", precision: bf16-mixed, gradient_checkpointing: true}", "bf16");
+        assertEquals(ExitCodes.OK, bf16.exitCode(), bf16.err());
+        assertTrue(bf16.out().contains("on cpu in bf16-mixed, with gradient checkpointing"), bf16.out());
+        byte[] f32Weights = Files.readAllBytes(dir.resolve("auto/adapter/adapter_model.safetensors"));
+        byte[] bf16Weights = Files.readAllBytes(dir.resolve("bf16/adapter/adapter_model.safetensors"));
+        assertEquals(f32Weights.length, bf16Weights.length);
+        assertFalse(Arrays.equals(f32Weights, bf16Weights), "bf16-mixed trained the same weights as f32");
+    }
+
+    @Test
+    void anUnknownPrecisionIsBadInputListingTheChoices() throws Exception {
+        CliTestSupport.Run r = trainWith("{max_steps: 1, precision: fp16}", "run");
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("'fp16' is not one of f32, bf16-mixed, auto"), r.err());
     }
 }

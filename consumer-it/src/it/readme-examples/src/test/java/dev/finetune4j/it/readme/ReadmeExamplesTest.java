@@ -1,11 +1,13 @@
 package dev.finetune4j.it.readme;
 
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.data.clean.TextCleaner;
 import dev.finetune4j.data.dedup.ExactDedup;
 import dev.finetune4j.data.dedup.NearDedup;
@@ -113,6 +115,10 @@ class ReadmeExamplesTest {
         try (LanguageModel lm = AutoModel.loadCausalLM(baseDir, options)) {
             long[][] answers = Generator.generate(lm, new long[][]{promptA, promptB}, GenerationConfig.greedy(32));
             System.out.println(options.device().memory().describe());                // tensor bytes allocated now (and the peak)
+        }
+        try (LanguageModel lm = AutoModel.loadCausalLM(baseDir, LoadOptions.builder().dtype(DType.BF16).build());
+             var bf16 = Precision.BF16_MIXED.use()) {                                // for a GPU: bf16 weights, bf16 products
+            long[] answer = Generator.generate(lm, promptA, GenerationConfig.greedy(32));
         }
         // end example
         assertTrue(Device.cpu().memory().peakBytes() > 0, "the model's tensors were counted");
