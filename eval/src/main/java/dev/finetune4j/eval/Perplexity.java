@@ -1,8 +1,14 @@
 package dev.finetune4j.eval;
 
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.models.CausalLM;
+import dev.finetune4j.core.models.LogitsModel;
+import dev.finetune4j.core.models.ModelInput;
+import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -97,13 +103,18 @@ public final class Perplexity {
         int prevEnd = 0;
         for (int begin = 0; begin < ids.length; begin += step) {
             int end = Math.min(begin + window, ids.length);
-            long[] input = java.util.Arrays.copyOfRange(ids, begin, end);
-            float[][] logits = model.logits(new long[][] {input}, null)[0];
             // Position p is predicted by the logits at p - 1, which must lie inside the window.
-            for (int p = Math.max(prevEnd, begin + 1); p < end; p++) {
-                nll -= logSoftmax(logits[p - 1 - begin], ids[p], model.vocabSize());
-                count++;
+            int firstScored = Math.max(prevEnd, begin + 1);
+            for (int p = firstScored; p < end; p++) {
+                if (ids[p] < 0 || ids[p] >= model.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + ids[p] + " outside the model's vocabulary of "
+                            + model.vocabSize());
+                }
             }
+            long[] input = Arrays.copyOfRange(ids, begin, end);
+            nll -= model instanceof LogitsModel ours ? logLikelihood(ours, input, firstScored - begin)
+                    : logLikelihood(model, input, firstScored - begin);
+            count += Math.max(0, end - firstScored);
             prevEnd = end;
             if (end == ids.length) {
                 break;
@@ -112,11 +123,38 @@ public final class Perplexity {
         return new PerplexityResult.DocumentNll(nll, count);
     }
 
-    /** {@code log softmax(logits)[target]} in double precision. */
-    static double logSoftmax(float[] logits, long target, int vocabSize) {
-        if (target < 0 || target >= logits.length) {
-            throw new IllegalArgumentException("token id " + target + " outside the model's vocabulary of " + vocabSize);
+    /**
+     * The sum of log p(input[p] | input[..p]) over {@code p >= firstScored}, from the model's log-probabilities on its
+     * device: one float per position comes back, not the window's (T, V) logits (with a 151,936-word vocabulary, 600
+     * MB for a window of 1,024 tokens), and a model whose head is a plain projection never holds them at all.
+     */
+    private static double logLikelihood(LogitsModel model, long[] input, int firstScored) {
+        int[] labels = new int[input.length];
+        for (int t = 0; t < input.length; t++) {
+            labels[t] = t + 1 >= firstScored && t + 1 < input.length ? (int) input[t + 1] : CrossEntropy.IGNORE_INDEX;
         }
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            float[] logProbs = model.tokenLogProbs(ModelInput.of(new long[][]{input}, null), labels).toFloatArray();
+            double sum = 0;
+            for (float lp : logProbs) {
+                sum += lp; // 0 at ignored positions
+            }
+            return sum;
+        }
+    }
+
+    /** {@link #logLikelihood(LogitsModel, long[], int)} from the logits of any other causal LM (ONNX Runtime's). */
+    private static double logLikelihood(CausalLM model, long[] input, int firstScored) {
+        float[][] logits = model.logits(new long[][]{input}, null)[0];
+        double sum = 0;
+        for (int p = firstScored; p < input.length; p++) {
+            sum += logSoftmax(logits[p - 1], input[p]);
+        }
+        return sum;
+    }
+
+    /** {@code log softmax(logits)[target]} in double precision. */
+    static double logSoftmax(float[] logits, long target) {
         double max = Double.NEGATIVE_INFINITY;
         for (float v : logits) {
             max = Math.max(max, v);
