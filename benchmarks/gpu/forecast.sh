@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The side-by-side configurations of issue 15 on the fake CUDA device (fakecuda:0, core's test classes: every launch
 # checked against its kernel's signature, nothing computed), one JSON line each with the step's peak tensor memory,
-# launches and product work: what a change does to a GPU step, measured without a GPU. Needs `mvn install`
-# (-DskipTests is enough) first.
+# launches and product work: what a change does to a GPU step, measured without a GPU. Then greedy generation from
+# bf16 weights in both precisions (GenerationBenchmark: per decoding step). Needs `mvn install` (-DskipTests is
+# enough) first.
 #
 #   benchmarks/gpu/forecast.sh > benchmarks/results/logs/gpu-forecast-fakecuda-$(date +%F).jsonl
 set -euo pipefail
@@ -34,4 +35,21 @@ for entry in "${CONFIGS[@]}"; do
 r = json.loads(sys.stdin.read())
 print(json.dumps({"name": sys.argv[1], **{k: r[k] for k in
       ("peak_gib", "launches_per_step", "gemm_tflop_per_step", "gemm_f32_share")}}))' "$name"
+done
+
+# name | config | precision | batch | prompt | new tokens
+GENERATIONS=(
+    "llama-1.1b generation f32|llama-1.1b-shape|f32|8|512|16"
+    "llama-1.1b generation bf16-mixed|llama-1.1b-shape|bf16-mixed|8|512|16"
+    "qwen2.5-7b generation bf16-mixed|qwen2.5-7b-shape|bf16-mixed|4|1024|8"
+)
+for entry in "${GENERATIONS[@]}"; do
+    IFS='|' read -r name config precision batch prompt new <<< "$entry"
+    java -Xmx16g --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp "$CP" \
+        dev.finetune4j.benchmarks.gpu.GenerationBenchmark "$config" fakecuda:0 "$precision" "$batch" "$prompt" "$new" \
+        2>/dev/null | grep '^{' | tail -1 |
+        python3 -c 'import json, sys
+r = json.loads(sys.stdin.read())
+print(json.dumps({"name": sys.argv[1], **{k: r[k] for k in
+      ("peak_gib", "launches_per_step", "gemm_gflop_per_step", "gemm_f32_share")}}))' "$name"
 done

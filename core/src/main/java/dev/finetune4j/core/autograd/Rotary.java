@@ -80,14 +80,14 @@ public final class Rotary {
         }
 
         /**
-         * True while the tables' scope is open and they are on {@code device}: whether this table may still be used
-         * there.
+         * True while the tables' memory is live (their scope open, and not released early) and they are on
+         * {@code device}: whether this table may still be used there.
          *
          * @param device the device of the tensors to rotate
          * @return whether the table may be used
          */
         public boolean usableOn(Device device) {
-            return cos.scope().isOpen() && cos.device().equals(device);
+            return cos.scope().isOpen() && cos.scope().owns(cos) && cos.device().equals(device);
         }
     }
 

@@ -84,10 +84,13 @@ public final class Generator {
             int filled = width;
             while (!batch.allDone()) {
                 int from = cache == null ? 0 : fed;
+                long mark = scope.mark();
                 Tensor logits = model.nextTokenLogits(batch.input(from, filled, cache));
                 fed = filled;
                 float[] last = logits.toFloatArray();
                 int vocab = logits.dim(1);
+                // only the cache carries over: the step's activations would otherwise pile up until the end
+                scope.releaseSince(mark, cache == null ? new Tensor[0] : cache.buffers());
                 for (int i = 0; i < rows.length; i++) {
                     float[] rowLogits = Arrays.copyOfRange(last, i * vocab, (i + 1) * vocab);
                     boolean real = !rows[i].done;

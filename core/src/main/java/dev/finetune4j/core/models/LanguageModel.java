@@ -7,12 +7,15 @@ import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.autograd.LinearCrossEntropy;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.ModuleList;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import java.util.function.UnaryOperator;
 
 /**
@@ -220,17 +223,48 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
     }
 
     /**
+     * Runs the stack's layers in order, each through {@link #forwardLayer}; families call it from
+     * {@link #hiddenStates(Tensor, ForwardContext)}. In inference (gradient recording off) a layer's intermediate
+     * tensors are freed as soon as it returns, and its input once the next layer has returned: no backward will read
+     * them, and a forward pass otherwise holds every layer's activations until its scope closes (a prompt of 4,096
+     * tokens through a 1.1B model: 6 GB). The KV cache's buffers stay.
+     *
+     * @param layers the layers, in order
+     * @param x the first layer's input, (B, T, C); never freed here
+     * @param ctx the forward pass's context
+     * @param forward one layer's forward on its input
+     * @param <L> the layers' type
+     * @return the last layer's output
+     */
+    protected final <L extends Module> Tensor forwardLayers(ModuleList<L> layers, Tensor x, ForwardContext ctx,
+                                                            BiFunction<L, Tensor, Tensor> forward) {
+        boolean inference = !Autograd.isEnabled();
+        TensorScope scope = TensorScope.current();
+        Tensor h = x;
+        for (int i = 0; i < layers.size(); i++) {
+            L layer = layers.get(i);
+            Tensor in = h;
+            long mark = scope.mark();
+            h = forwardLayer(layer, in, ctx, t -> forward.apply(layer, t));
+            if (inference) {
+                Tensor[] cache = ctx.cache() == null ? new Tensor[0] : ctx.cache().buffers();
+                Tensor[] keep = Arrays.copyOf(cache, cache.length + 1);
+                keep[cache.length] = h;
+                scope.releaseSince(mark, keep);
+                if (i > 0 && scope.owns(in) && in.storage() != h.storage()) {
+                    scope.release(in);
+                }
+            }
+        }
+        return h;
+    }
+
+    /**
      * Runs one layer of the stack: in training mode with a dropout stream of its own (seeded by the next draw of
      * the model's stream, so that a recompute draws the same masks) and, with gradient checkpointing on, through
-     * {@link Checkpoint}. Families call it for each layer in order.
-     *
-     * @param layer the layer's module (its trainable parameters take part in the checkpoint)
-     * @param x the layer's input
-     * @param ctx the forward pass's context
-     * @param forward the layer's forward on its input
-     * @return the layer's output
+     * {@link Checkpoint}.
      */
-    protected final Tensor forwardLayer(Module layer, Tensor x, ForwardContext ctx, UnaryOperator<Tensor> forward) {
+    private Tensor forwardLayer(Module layer, Tensor x, ForwardContext ctx, UnaryOperator<Tensor> forward) {
         UnaryOperator<Tensor> block = forward;
         if (isTraining()) {
             long seed = dropoutRandom.nextLong();

@@ -6,6 +6,8 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.Arrays;
+import java.util.Objects;
+import java.util.stream.Stream;
 
 /**
  * Keys and values of earlier positions per layer, each (B, Hkv, S, D) after rotary embedding.
@@ -120,6 +122,16 @@ public final class KvCache {
 
     private Tensor filled(Tensor buffer, int layer) {
         return buffer == null || !growing ? buffer : buffer.slice(2, 0, lengths[layer]);
+    }
+
+    /**
+     * The tensors that hold this cache's memory (each layer's key and value buffer, once made), for a caller that
+     * frees a step's other tensors with {@link TensorScope#releaseSince}.
+     *
+     * @return the buffers, in layer order, keys before values
+     */
+    public Tensor[] buffers() {
+        return Stream.concat(Arrays.stream(keys), Arrays.stream(values)).filter(Objects::nonNull).toArray(Tensor[]::new);
     }
 
     /**

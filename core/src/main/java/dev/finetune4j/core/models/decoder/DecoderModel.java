@@ -21,6 +21,7 @@ import java.util.List;
  */
 public final class DecoderModel extends LanguageModel {
     private final DecoderConfig config;
+    private final RotaryFrequencies rotary;
 
     /**
      * Builds the module tree with zero weights in {@code scope}; load or initialise them afterwards.
@@ -31,7 +32,7 @@ public final class DecoderModel extends LanguageModel {
     public DecoderModel(TensorScope scope, DecoderConfig c) {
         super(scope, c.spec());
         this.config = c;
-        RotaryFrequencies rotary = RotaryFrequencies.of(c.rope(), c.headDim()).cachingTablesIn(this::parameterScope);
+        this.rotary = RotaryFrequencies.of(c.rope(), c.headDim()).cachingTablesIn(this::parameterScope);
         List<DecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             layers.add(new DecoderLayer(scope, c, rotary, i));
@@ -58,12 +59,11 @@ public final class DecoderModel extends LanguageModel {
 
     @Override
     protected Tensor hiddenStates(Tensor x, ForwardContext ctx) {
-        ModuleList<?> layers = (ModuleList<?>) backbone().child("layers");
-        for (int i = 0; i < layers.size(); i++) {
-            DecoderLayer layer = (DecoderLayer) layers.get(i);
-            x = forwardLayer(layer, x, ctx, in -> layer.forward(in, ctx));
-        }
-        return ((RmsNorm) backbone().child("norm")).forward(x);
+        @SuppressWarnings("unchecked")
+        ModuleList<DecoderLayer> layers = (ModuleList<DecoderLayer>) backbone().child("layers");
+        rotary.table(ctx.positions(), x.device()); // made before the layers, so that it outlives their intermediates
+        Tensor h = forwardLayers(layers, x, ctx, (layer, in) -> layer.forward(in, ctx));
+        return ((RmsNorm) backbone().child("norm")).forward(h);
     }
 
     @Override

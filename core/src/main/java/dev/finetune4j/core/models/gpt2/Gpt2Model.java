@@ -63,12 +63,10 @@ public final class Gpt2Model extends LanguageModel {
             }
         }
         Tensor h = Elementwise.add(x, EmbeddingLookup.lookup(((Embedding) transformer().child("wpe")).weight(), positions));
-        ModuleList<?> blocks = (ModuleList<?>) transformer().child("h");
-        for (int i = 0; i < blocks.size(); i++) {
-            Gpt2Block block = (Gpt2Block) blocks.get(i);
-            h = forwardLayer(block, h, ctx, in -> block.forward(in, ctx));
-        }
-        return ((LayerNorm) transformer().child("ln_f")).forward(h);
+        @SuppressWarnings("unchecked")
+        ModuleList<Gpt2Block> blocks = (ModuleList<Gpt2Block>) transformer().child("h");
+        return ((LayerNorm) transformer().child("ln_f")).forward(forwardLayers(blocks, h, ctx,
+                (block, in) -> block.forward(in, ctx)));
     }
 
     @Override
