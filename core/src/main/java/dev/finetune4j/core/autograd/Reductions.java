@@ -1,9 +1,14 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 
-/** Sums and means, over everything or over one dimension, and dot products along one dimension of a matrix. */
+/**
+ * Sums and means, over everything or over one dimension, dot products along one dimension of a matrix, and the
+ * argmax of a matrix's rows.
+ */
 public final class Reductions {
     private Reductions() {
     }
@@ -78,6 +83,25 @@ public final class Reductions {
             return new Tensor[]{x.requiresGrad() ? Elementwise.mul(y.detach(), column) : null,
                     y.requiresGrad() ? Elementwise.mul(x.detach(), column) : null};
         }, x, y);
+    }
+
+    /**
+     * The column of each row's largest value, the first of equal ones ({@code ReductionKernels.argmax}: NaN never
+     * wins, a row that starts with NaN gives 0), computed on x's device: greedy decoding reads these (rows) indices
+     * back instead of the (rows, cols) logits. Not differentiable.
+     *
+     * @param x a (rows, cols) matrix of a floating dtype, cols >= 1
+     * @return the columns, I64 (rows)
+     * @throws IllegalArgumentException when x is not such a matrix
+     */
+    public static Tensor argmax(Tensor x) {
+        if (x.rank() != 2 || x.dim(1) < 1) {
+            throw new IllegalArgumentException("argmax takes a matrix with at least one column, got " + x.shape());
+        }
+        Tensor rows = x.strides()[1] == 1 ? x.detach() : x.detach().contiguous();
+        Tensor out = Tensor.empty(TensorScope.current(), x.device(), DType.I64, Shape.of(x.dim(0)));
+        x.backend().reductions().argmax(rows, out);
+        return out;
     }
 
     /**

@@ -1,10 +1,11 @@
 package dev.finetune4j.core.backend;
 
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.List;
 
-/** Sums, accumulated in double on the CPU (float32 on devices that say so in their docs). */
+/** Sums, accumulated in double on the CPU (float32 on devices that say so in their docs), and the argmax of rows. */
 public interface ReductionKernels {
 
     /**
@@ -55,6 +56,31 @@ public interface ReductionKernels {
             throw new IllegalArgumentException("dots over dimension " + dim + " take two matrices of one shape and "
                     + "one sum per " + (dim == 1 ? "row" : "column") + ", got x " + x.shape() + ", y " + y.shape()
                     + ", out " + out.shape());
+        }
+    }
+
+    /**
+     * The column of each row's largest value, the first of equal ones, into {@code out[r]}: what a scan from column 0
+     * that moves on only to a larger value finds ({@code LogitsProcessing.argmax}), so NaN never wins and a row that
+     * starts with NaN gives 0. Greedy decoding reads these instead of the logits.
+     *
+     * @param x a (rows, cols) tensor of a floating dtype whose columns are adjacent (rows at any stride), cols >= 1
+     * @param out receives the columns: contiguous I64 of (rows)
+     */
+    void argmax(Tensor x, Tensor out);
+
+    /**
+     * Checks the operands of {@link #argmax}, for its implementations.
+     *
+     * @param x the matrix
+     * @param out the columns
+     * @throws IllegalArgumentException naming what does not fit
+     */
+    static void requireArgmax(Tensor x, Tensor out) {
+        if (x.rank() != 2 || x.dim(1) < 1 || !x.dtype().isFloatingPoint() || x.strides()[1] != 1
+                || out.dtype() != DType.I64 || !out.isContiguous() || out.numel() != x.dim(0)) {
+            throw new IllegalArgumentException("argmax takes a (rows, cols) floating matrix with adjacent columns and "
+                    + "one I64 per row, got x " + x + ", out " + out);
         }
     }
 

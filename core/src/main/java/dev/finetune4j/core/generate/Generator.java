@@ -2,6 +2,7 @@ package dev.finetune4j.core.generate;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Precision;
+import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.models.LogitsModel;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.nn.KvCache;
@@ -24,7 +25,9 @@ import java.util.SplittableRandom;
  * stream from the seed, its own stop. With the KV cache ({@link KvCache#forGeneration}) each step feeds only the
  * newest tokens and copies only their keys and values; without it every step re-reads the whole sequences. Both
  * choose the same tokens (tested). Each step runs the output head on the newest position alone
- * ({@link LogitsModel#nextTokenLogits}). Thread-safe: each call has its own cache and scope.
+ * ({@link LogitsModel#nextTokenLogits}); greedy decoding without a repetition penalty takes each row's argmax on the
+ * model's device and reads back one number per row instead of the vocabulary's logits. Thread-safe: each call has
+ * its own cache and scope.
  *
  * <p>Generation computes in the calling thread's {@link Precision}. On a GPU, load the model with its bf16 weights
  * ({@code LoadOptions.dtype(BF16)}, or a bf16 checkpoint's own) and generate under {@link Precision#BF16_MIXED}:
@@ -79,6 +82,7 @@ public final class Generator {
         int maxSteps = Arrays.stream(rows).mapToInt(r -> r.limit - r.promptLength).max().orElse(0);
         Batch batch = new Batch(rows, width, width + maxSteps);
         KvCache cache = cfg.useCache() ? KvCache.forGeneration(model.spec().numLayers(), width + maxSteps) : null;
+        boolean chosenOnDevice = cfg.temperature() == 0 && cfg.repetitionPenalty() == 1f;
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
             int fed = 0;
             int filled = width;
@@ -87,14 +91,17 @@ public final class Generator {
                 long mark = scope.mark();
                 Tensor logits = model.nextTokenLogits(batch.input(from, filled, cache));
                 fed = filled;
-                float[] last = logits.toFloatArray();
+                // greedy without a penalty reads each row's argmax back, not the vocabulary's logits
+                long[] argmax = chosenOnDevice ? Reductions.argmax(logits).toLongArray() : null;
+                float[] last = chosenOnDevice ? null : logits.toFloatArray();
                 int vocab = logits.dim(1);
                 // only the cache carries over: the step's activations would otherwise pile up until the end
                 scope.releaseSince(mark, cache == null ? new Tensor[0] : cache.buffers());
                 for (int i = 0; i < rows.length; i++) {
-                    float[] rowLogits = Arrays.copyOfRange(last, i * vocab, (i + 1) * vocab);
                     boolean real = !rows[i].done;
-                    batch.append(i, filled, real ? rows[i].next(rowLogits, cfg) : PAD, real);
+                    long token = !real ? PAD : chosenOnDevice ? rows[i].accept(argmax[i], cfg)
+                            : rows[i].next(Arrays.copyOfRange(last, i * vocab, (i + 1) * vocab), cfg);
+                    batch.append(i, filled, token, real);
                 }
                 filled++;
             }
@@ -140,8 +147,13 @@ public final class Generator {
         long next(float[] logits, GenerationConfig cfg) {
             LogitsProcessing.repetitionPenalty(logits, seq, length, cfg.repetitionPenalty());
             int token = cfg.temperature() == 0 ? LogitsProcessing.argmax(logits) : LogitsProcessing.sample(logits, cfg, random);
+            return accept(token, cfg);
+        }
+
+        /** Records and returns the next token. */
+        long accept(long token, GenerationConfig cfg) {
             seq[length++] = token;
-            done = length >= limit || cfg.stopTokens().contains((long) token);
+            done = length >= limit || cfg.stopTokens().contains(token);
             return token;
         }
     }

@@ -109,8 +109,15 @@ final class ActiveRequest {
     }
 
     /**
-     * Chooses the next token from this request's logits of its last position, records it and hands it to the
-     * listener.
+     * Whether this request's next token is the argmax of its logits as they are (greedy, no repetition penalty), which
+     * the device can choose ({@link NextToken}).
+     */
+    boolean choosesOnDevice() {
+        return sampling.temperature() == 0 && sampling.repetitionPenalty() == 1f;
+    }
+
+    /**
+     * Chooses the next token from this request's logits of its last position, then {@link #accept}s it.
      *
      * @param logits the row's logits (V), changed in place by the repetition penalty
      * @return why the request ends after this token, or null when it goes on
@@ -118,6 +125,15 @@ final class ActiveRequest {
     FinishReason next(float[] logits, long now, EngineStats stats) {
         LogitsProcessing.repetitionPenalty(logits, seq, length, sampling.repetitionPenalty());
         int token = sampling.temperature() == 0 ? LogitsProcessing.argmax(logits) : LogitsProcessing.sample(logits, sampling, random);
+        return accept(token, now, stats);
+    }
+
+    /**
+     * Records the next token and hands it to the listener.
+     *
+     * @return why the request ends after this token, or null when it goes on
+     */
+    FinishReason accept(int token, long now, EngineStats stats) {
         seq[length++] = token;
         if (firstTokenNanos < 0) {
             firstTokenNanos = now;

@@ -96,9 +96,9 @@ final class DecodeBatch implements AutoCloseable {
     /**
      * One decoding step: every request feeds its newest token at its own position. Must not be empty.
      *
-     * @return per slot the logits (V) of its next token, null for free slots
+     * @return per slot its next token (chosen on the device, or logits to choose from), null for free slots
      */
-    float[][] step(AdapterSet adapters) {
+    NextToken[] step(AdapterSet adapters) {
         int b = slots.length;
         int past = cache.length();
         long[][] ids = new long[b][1];
@@ -115,21 +115,13 @@ final class DecodeBatch implements AutoCloseable {
                 rowAdapters[i] = r.adapter();
             }
         }
-        float[] flat;
-        int vocab;
+        NextToken[] next;
         try (var scope = TensorScope.open()) {
             Tensor logits = adapters.nextTokenLogits(rowAdapters, new ModelInput(ids, null, mask, null, cache.forStep(), positions));
-            vocab = logits.dim(1);
-            flat = logits.toFloatArray();
+            next = NextToken.of(logits, slots);
         }
         cache.advance(1);
-        float[][] out = new float[b][];
-        for (int i = 0; i < b; i++) {
-            if (slots[i] != null) {
-                out[i] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
-            }
-        }
-        return out;
+        return next;
     }
 
     /** What a new layout copies into a row besides the rows of the old one. */

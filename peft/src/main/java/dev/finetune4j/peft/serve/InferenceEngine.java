@@ -377,12 +377,12 @@ public final class InferenceEngine implements AutoCloseable {
             ActiveRequest r = p.request();
             FinishReason reason;
             try {
-                float[] logits = p.readChunk(adapters, chunk);
-                if (logits == null) {
+                NextToken first = p.readChunk(adapters, chunk);
+                if (first == null) {
                     return; // the budget ended inside this prompt: its next chunk comes at the next step
                 }
                 long now = System.nanoTime();
-                reason = r.next(logits, now, stats);
+                reason = first.applyTo(r, now, stats);
                 stats.tokens(now, 1);
                 if (reason == null) {
                     batch.add(r, p.promptCache());
@@ -421,9 +421,9 @@ public final class InferenceEngine implements AutoCloseable {
         batch.compactIfWasteful();
         List<ActiveRequest> rows = batch.slots();
         int decoded = batch.size();
-        float[][] logits;
+        NextToken[] next;
         try {
-            logits = batch.step(adapters);
+            next = batch.step(adapters);
         } catch (RuntimeException e) {
             LOG.warn("a decoding step failed; the requests of the batch end with its error", e);
             batch.requests().forEach(r -> end(r, null, e));
@@ -434,7 +434,7 @@ public final class InferenceEngine implements AutoCloseable {
         for (int i = 0; i < rows.size(); i++) {
             ActiveRequest r = rows.get(i);
             if (r != null) {
-                FinishReason reason = r.next(logits[i], now, stats);
+                FinishReason reason = next[i].applyTo(r, now, stats);
                 if (reason != null) {
                     end(r, reason, null);
                 }

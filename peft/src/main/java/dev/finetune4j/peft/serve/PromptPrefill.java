@@ -42,18 +42,19 @@ final class PromptPrefill implements AutoCloseable {
      * Reads the next {@code tokens} positions of the prompt (fewer when fewer remain) in one forward pass. Only the
      * last chunk runs the output head, on the prompt's last position: the others keep just their keys and values.
      *
-     * @return the logits (V) of the prompt's last position once the whole prompt is read, else null
+     * @return the request's first token (chosen on the device, or logits to choose from) once the whole prompt is
+     *         read, else null
      */
-    float[] readChunk(AdapterSet adapters, int tokens) {
+    NextToken readChunk(AdapterSet adapters, int tokens) {
         int end = read + Math.min(tokens, remaining());
         long[][] ids = {Arrays.copyOfRange(prompt, read, end)};
         LoraAdapter[] rowAdapters = {request.adapter()};
         try (var scope = TensorScope.open()) {
             KvCache first = cache == null ? KvCache.forGeneration(layers, end) : null;
             ModelInput input = new ModelInput(ids, null, null, null, first != null ? first : cache.forStep());
-            float[] logits = null;
+            NextToken next = null;
             if (end == prompt.length) {
-                logits = adapters.nextTokenLogits(rowAdapters, input).toFloatArray();
+                next = NextToken.of(adapters.nextTokenLogits(rowAdapters, input), new ActiveRequest[]{request})[0];
             } else {
                 adapters.prefill(rowAdapters, input);
             }
@@ -64,11 +65,11 @@ final class PromptPrefill implements AutoCloseable {
                 cache.advance(end - read);
             }
             read = end;
-            return logits;
+            return next;
         }
     }
 
-    /** The prompt's keys and values once {@link #readChunk} returned its logits, for {@link DecodeBatch#add}. */
+    /** The prompt's keys and values once {@link #readChunk} returned its first token, for {@link DecodeBatch#add}. */
     KvCache promptCache() {
         return cache.forStep();
     }

@@ -3,7 +3,12 @@ package dev.finetune4j.core.backend.cpu;
 import dev.finetune4j.core.backend.ReductionKernels;
 import dev.finetune4j.core.tensor.Tensor;
 
-/** Sums on the CPU: a total in double, partial sums in float32 in row-major order (as the earlier loops). */
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Sums on the CPU: a total in double, partial sums in float32 in row-major order (as the earlier loops); the argmax
+ * of rows by a scan from column 0.
+ */
 final class CpuReductions implements ReductionKernels {
 
     @Override
@@ -74,6 +79,24 @@ final class CpuReductions implements ReductionKernels {
             o[k] = (float) sums[k];
         }
         CpuTensors.commit(out, o);
+    }
+
+    @Override
+    public void argmax(Tensor x, Tensor out) {
+        ReductionKernels.requireArgmax(x, out);
+        int cols = x.dim(1);
+        float[] v = CpuTensors.read(x);
+        long[] best = new long[x.dim(0)];
+        for (int r = 0; r < best.length; r++) {
+            int at = r * cols;
+            for (int c = 1; c < cols; c++) {
+                if (v[r * cols + c] > v[at]) {
+                    at = r * cols + c;
+                }
+            }
+            best[r] = at - (long) r * cols;
+        }
+        out.backend().copyFromHost(MemorySegment.ofArray(best), out);
     }
 
     @Override

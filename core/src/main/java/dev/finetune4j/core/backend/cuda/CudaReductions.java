@@ -10,7 +10,7 @@ import java.util.List;
  * Sums (reductions.cu): onto a broadcast shape, in double by warps and blocks where a contiguous tensor's leading or
  * trailing dimensions are summed (a bias's or a scaling vector's gradient: the column sums of a matrix), else in
  * float32 in the CPU's order, one thread per output; of everything and the L2 norm in double over partial sums of up
- * to {@link #PARTIALS} blocks; dot products along a matrix dimension in double.
+ * to {@link #PARTIALS} blocks; dot products along a matrix dimension in double; the argmax of rows.
  */
 final class CudaReductions implements ReductionKernels {
     private static final int PARTIALS = 1024;
@@ -84,6 +84,18 @@ final class CudaReductions implements ReductionKernels {
         long[] xs = x.strides();
         long[] ys = y.strides();
         matrixDots(x, xs[0], xs[1], y, ys[0], ys[1], x.dim(0), x.dim(1), dim, out);
+    }
+
+    /** One block per row, its threads across the columns; x read in place. */
+    @Override
+    public void argmax(Tensor x, Tensor out) {
+        ReductionKernels.requireArgmax(x, out);
+        try (KernelArgs k = new KernelArgs()) {
+            // requireArgmax checked that out is contiguous I64
+            k.ptr(rt.base(x)).i32(x.dtype().ordinal()).i64(x.offset()).i64(x.strides()[0]).i64(1).i64(x.dim(1))
+                    .ptr(rt.address(out));
+            rt.kernels.launch("reductions", "row_argmax", x.dim(0), 0, k);
+        }
     }
 
     /**

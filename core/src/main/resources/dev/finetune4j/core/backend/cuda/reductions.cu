@@ -100,3 +100,41 @@ extern "C" __global__ void column_dots(const void* x, int xType, long long xOffs
         out[c] = (float) sum;
     }
 }
+
+// out[r] = the column of row r's largest value, the first of equal ones, as a scan from column 0 that moves on only
+// to larger values finds it: NaN never wins, and a row that starts with NaN gives 0 (the scan keeps its first
+// element). x is a (rows, cols) view of a floating dtype; one block per row, its threads across the columns, then
+// the warps' and the block's best pairs. Greedy decoding: the next tokens without the logits leaving the device.
+extern "C" __global__ void row_argmax(const void* x, int xType, long long xOffset, long long xRow, long long xCol,
+                                      long long cols, long long* out) {
+    __shared__ float warpValue[32];
+    __shared__ long long warpIndex[32];
+    long long r = blockIdx.x;
+    int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+    float best = 0.0f;
+    long long at = -1;  // none yet
+    for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
+        float v = load_f(x, xType, xOffset + r * xRow + c * xCol);
+        if (v == v && (at < 0 || v > best)) { best = v; at = c; }
+    }
+    for (int pass = 0; pass < 2; ++pass) {
+        for (int o = 16; o > 0; o >>= 1) {
+            float otherValue = __shfl_xor_sync(0xffffffffu, best, o);
+            long long otherAt = __shfl_xor_sync(0xffffffffu, at, o);
+            if (otherAt >= 0 && (at < 0 || otherValue > best || (otherValue == best && otherAt < at))) {
+                best = otherValue;
+                at = otherAt;
+            }
+        }
+        if (pass == 1) break;
+        if (lane == 0) { warpValue[warp] = best; warpIndex[warp] = at; }
+        __syncthreads();
+        if (warp != 0) return;  // no barrier follows
+        best = lane < warps ? warpValue[lane] : 0.0f;
+        at = lane < warps ? warpIndex[lane] : -1;
+    }
+    if (threadIdx.x == 0) {
+        float first = load_f(x, xType, xOffset + r * xRow);
+        out[r] = first != first || at < 0 ? 0 : at;
+    }
+}

@@ -16,6 +16,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.List;
 
 import static dev.finetune4j.core.backend.cuda.GpuTensors.BF16_TOLERANCE;
@@ -162,6 +163,42 @@ class CudaKernelConformanceTest {
                     out(d(dim == 1 ? 70 : 300)),
                     (be, x, o) -> be.reductions().dots(x[0], x[1].transpose(0, 1), dim, o[0]));
         }
+    }
+
+    /**
+     * The argmax of rows, against the CPU's scan: 70 rows of 3,000 (more columns than a block's threads), a bf16 matrix,
+     * rows at a stride (the last position's logits of a longer pass), and crafted rows: ties (the first wins, also
+     * across warps and threads), NaN first (0), NaN elsewhere (never wins), all -inf (0).
+     */
+    @Test
+    void argmaxOfRows() {
+        GpuTensors.KernelCall argmax = (be, x, o) -> {
+            Tensor columns = Tensor.empty(TensorScope.current(), x[0].device(), DType.I64, Shape.of(o[0].dim(0)));
+            be.reductions().argmax(x[0], columns);
+            be.copy().copy(columns, o[0]);
+        };
+        agree("argmax of 70 rows of 3000", 0, in(Input.randn(26, 70, 3000)), out(d(70)), argmax);
+        agree("argmax of a bf16 matrix", 0, in(Input.randn(27, 9, 513).as(DType.BF16)), out(d(9)), argmax);
+        agree("argmax of rows at a stride", 0, in(Input.randn(28, 4, 700)), out(d(4)),
+                (be, x, o) -> {
+                    Tensor columns = Tensor.empty(TensorScope.current(), x[0].device(), DType.I64, Shape.of(4));
+                    be.reductions().argmax(x[0].slice(1, 100, 600), columns);
+                    be.copy().copy(columns, o[0]);
+                });
+        float nan = Float.NaN;
+        int cols = 600;
+        float[] rows = new float[5 * cols];
+        Arrays.fill(rows, -1f);
+        rows[3] = 2f; // row 0: a tie at 3, 299 (another warp) and 577 (another thread's stride): 3 wins
+        rows[299] = 2f;
+        rows[577] = 2f;
+        rows[cols] = nan; // row 1: NaN first, a larger value later: 0
+        rows[cols + 10] = 5f;
+        rows[2 * cols + 7] = nan; // row 2: NaN elsewhere never wins: 400
+        rows[2 * cols + 400] = 1f;
+        Arrays.fill(rows, 3 * cols, 4 * cols, Float.NEGATIVE_INFINITY); // row 3: all -inf: 0
+        rows[4 * cols + 599] = 0f; // row 4: the last column
+        agree("argmax of ties, NaN and -inf", 0, in(Input.ints(DType.F32, d(5, cols), rows)), out(d(5)), argmax);
     }
 
     @Test

@@ -133,6 +133,8 @@ class CudaLaunchContractTest {
                 randn(s, 40, 9).transpose(0, 1), 1, f32(s, 9)));
         c.put("reductions.dots over columns", (k, s) -> k.reductions().dots(randn(s, 9, 40), randn(s, 9, 40), 0,
                 f32(s, 40)));
+        c.put("reductions.argmax", (k, s) -> k.reductions().argmax(randn(s, 6, 40).slice(1, 3, 33),
+                zeros(s, DType.I64, 6)));
         c.put("reductions.norm", (k, s) -> k.reductions().norm(randn(s, 1000, 7).transpose(0, 1), f32(s, 1)));
         c.put("copy.copy of many", (k, s) -> k.copy().copy(List.of(randn(s, 16, 30), randn(s, 7)),
                 List.of(zeros(s, DType.BF16, 16, 30), zeros(s, DType.BF16, 7))));
