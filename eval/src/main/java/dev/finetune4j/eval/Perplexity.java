@@ -9,6 +9,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -33,22 +34,26 @@ import java.util.List;
  * }
  * }</pre>
  *
- * <p>Works with any {@link CausalLM}: our models and {@code dev.finetune4j.eval.onnx.OnnxCausalLM}. Our models
- * compute in the calling thread's {@link dev.finetune4j.core.autograd.Precision}: on a GPU, score under
+ * <p>Works with any {@link CausalLM}: our models and {@code dev.finetune4j.eval.onnx.OnnxCausalLM}. Our models are
+ * scored through their log-probabilities on their device, several windows (of any documents) per forward pass up to
+ * {@link Builder#batchTokens} tokens, with the same values as one window at a time. They compute in the calling thread's {@link dev.finetune4j.core.autograd.Precision}: on a GPU, score under
  * {@code Precision.BF16_MIXED.use()} with bf16 weights, as {@link dev.finetune4j.core.generate.Generator} explains.
  * Immutable and thread-safe (as far as the model is).
  */
 public final class Perplexity {
     private final int maxLength;
     private final int stride;
+    private final int batchTokens;
 
     private Perplexity(Builder b) {
         this.maxLength = b.maxLength;
         this.stride = b.stride;
+        this.batchTokens = b.batchTokens;
     }
 
     /**
-     * A builder; {@code maxLength} defaults to the model's {@code maxPositionEmbeddings}, stride to maxLength.
+     * A builder; {@code maxLength} defaults to the model's {@code maxPositionEmbeddings}, stride to maxLength,
+     * {@code batchTokens} to {@value Builder#DEFAULT_BATCH_TOKENS}.
      *
      * @return a new builder with those defaults
      */
@@ -78,77 +83,119 @@ public final class Perplexity {
         if (step > window) {
             throw new IllegalArgumentException("stride " + step + " exceeds maxLength " + window + "; tokens would go unscored");
         }
-        List<PerplexityResult.DocumentNll> docs = new ArrayList<>(documents.size());
-        double nll = 0;
-        long tokens = 0;
+        List<ScoredWindow> windows = new ArrayList<>();
         for (int i = 0; i < documents.size(); i++) {
             if (documents.get(i) == null) {
                 throw new IllegalArgumentException("document " + i + " is null");
             }
-            PerplexityResult.DocumentNll d = document(model, documents.get(i), window, step);
-            docs.add(d);
-            nll += d.nll();
-            tokens += d.tokens();
+            addWindows(i, documents.get(i), window, step, model.vocabSize(), windows);
+        }
+        double[] nll = new double[documents.size()];
+        long[] counts = new long[documents.size()];
+        if (model instanceof LogitsModel ours) {
+            scoreInBatches(ours, windows, nll);
+        } else {
+            windows.forEach(w -> nll[w.document()] -= logLikelihood(model, w));
+        }
+        windows.forEach(w -> counts[w.document()] += w.scoredTokens());
+        List<PerplexityResult.DocumentNll> docs = new ArrayList<>(documents.size());
+        double total = 0;
+        long tokens = 0;
+        for (int i = 0; i < nll.length; i++) {
+            docs.add(new PerplexityResult.DocumentNll(nll[i], counts[i]));
+            total += nll[i];
+            tokens += counts[i];
         }
         if (tokens == 0) {
             throw new IllegalArgumentException("no token to score: each of the " + documents.size()
                     + " documents has fewer than 2 tokens (the first token of a document has no context)");
         }
-        return new PerplexityResult(Math.exp(nll / tokens), nll, tokens, docs);
+        return new PerplexityResult(Math.exp(total / tokens), total, tokens, docs);
     }
 
-    private static PerplexityResult.DocumentNll document(CausalLM model, long[] ids, int window, int step) {
-        double nll = 0;
-        long count = 0;
+    /** A window of a document: its tokens, of which those from position {@code firstScored} on are scored. */
+    private record ScoredWindow(int document, long[] tokens, int firstScored) {
+        long scoredTokens() {
+            return Math.max(0, tokens.length - firstScored);
+        }
+    }
+
+    /** The windows of document {@code doc}, after checking that every token it scores is in the vocabulary. */
+    private static void addWindows(int doc, long[] ids, int window, int step, int vocabSize, List<ScoredWindow> out) {
         int prevEnd = 0;
         for (int begin = 0; begin < ids.length; begin += step) {
             int end = Math.min(begin + window, ids.length);
             // Position p is predicted by the logits at p - 1, which must lie inside the window.
             int firstScored = Math.max(prevEnd, begin + 1);
             for (int p = firstScored; p < end; p++) {
-                if (ids[p] < 0 || ids[p] >= model.vocabSize()) {
-                    throw new IllegalArgumentException("token id " + ids[p] + " outside the model's vocabulary of "
-                            + model.vocabSize());
+                if (ids[p] < 0 || ids[p] >= vocabSize) {
+                    throw new IllegalArgumentException("document " + doc + ": token id " + ids[p]
+                            + " outside the model's vocabulary of " + vocabSize);
                 }
             }
-            long[] input = Arrays.copyOfRange(ids, begin, end);
-            nll -= model instanceof LogitsModel ours ? logLikelihood(ours, input, firstScored - begin)
-                    : logLikelihood(model, input, firstScored - begin);
-            count += Math.max(0, end - firstScored);
+            out.add(new ScoredWindow(doc, Arrays.copyOfRange(ids, begin, end), firstScored - begin));
             prevEnd = end;
             if (end == ids.length) {
                 break;
             }
         }
-        return new PerplexityResult.DocumentNll(nll, count);
     }
 
     /**
-     * The sum of log p(input[p] | input[..p]) over {@code p >= firstScored}, from the model's log-probabilities on its
-     * device: one float per position comes back, not the window's (T, V) logits (with a 151,936-word vocabulary, 600
-     * MB for a window of 1,024 tokens), and a model whose head is a plain projection never holds them at all.
+     * Scores the windows with the model's log-probabilities on its device, several windows per forward pass: one
+     * float per position comes back, not the windows' (T, V) logits (with a 151,936-word vocabulary, 600 MB for
+     * 1,024 tokens), and a model whose head is a plain projection never holds them at all. The longest windows go
+     * first, each batch holding as many as {@code batchTokens} allows at its longest window's length, the shorter
+     * ones padded at the end (and masked out: their positions are never scored).
      */
-    private static double logLikelihood(LogitsModel model, long[] input, int firstScored) {
-        int[] labels = new int[input.length];
-        for (int t = 0; t < input.length; t++) {
-            labels[t] = t + 1 >= firstScored && t + 1 < input.length ? (int) input[t + 1] : CrossEntropy.IGNORE_INDEX;
-        }
-        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            float[] logProbs = model.tokenLogProbs(ModelInput.of(new long[][]{input}, null), labels).toFloatArray();
-            double sum = 0;
-            for (float lp : logProbs) {
-                sum += lp; // 0 at ignored positions
+    private void scoreInBatches(LogitsModel model, List<ScoredWindow> windows, double[] nll) {
+        List<ScoredWindow> longestFirst = new ArrayList<>(windows);
+        longestFirst.sort(Comparator.comparingInt((ScoredWindow w) -> w.tokens().length).reversed());
+        for (int at = 0; at < longestFirst.size(); ) {
+            int width = longestFirst.get(at).tokens().length;
+            int rows = Math.max(1, Math.min(longestFirst.size() - at, batchTokens / width));
+            List<ScoredWindow> batch = longestFirst.subList(at, at + rows);
+            double[] sums = logLikelihoods(model, batch, width);
+            for (int r = 0; r < rows; r++) {
+                nll[batch.get(r).document()] -= sums[r];
             }
-            return sum;
+            at += rows;
         }
     }
 
-    /** {@link #logLikelihood(LogitsModel, long[], int)} from the logits of any other causal LM (ONNX Runtime's). */
-    private static double logLikelihood(CausalLM model, long[] input, int firstScored) {
-        float[][] logits = model.logits(new long[][]{input}, null)[0];
+    /** Each window's sum of log p(token | earlier tokens) over its scored positions, in one forward pass. */
+    private static double[] logLikelihoods(LogitsModel model, List<ScoredWindow> batch, int width) {
+        long[][] ids = new long[batch.size()][width];
+        long[][] mask = new long[batch.size()][width];
+        boolean padded = false;
+        int[] labels = new int[batch.size() * width];
+        Arrays.fill(labels, CrossEntropy.IGNORE_INDEX);
+        for (int r = 0; r < batch.size(); r++) {
+            long[] tokens = batch.get(r).tokens();
+            System.arraycopy(tokens, 0, ids[r], 0, tokens.length);
+            Arrays.fill(mask[r], 0, tokens.length, 1);
+            padded |= tokens.length < width;
+            for (int t = Math.max(0, batch.get(r).firstScored() - 1); t + 1 < tokens.length; t++) {
+                labels[r * width + t] = (int) tokens[t + 1];
+            }
+        }
+        float[] logProbs;
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            logProbs = model.tokenLogProbs(ModelInput.of(ids, padded ? mask : null), labels).toFloatArray();
+        }
+        double[] sums = new double[batch.size()];
+        for (int i = 0; i < logProbs.length; i++) {
+            sums[i / width] += logProbs[i]; // 0 at ignored positions
+        }
+        return sums;
+    }
+
+    /** A window's log-likelihood from the logits of any other causal LM (ONNX Runtime's), log-softmaxed here. */
+    private static double logLikelihood(CausalLM model, ScoredWindow w) {
+        float[][] logits = model.logits(new long[][]{w.tokens()}, null)[0];
         double sum = 0;
-        for (int p = firstScored; p < input.length; p++) {
-            sum += logSoftmax(logits[p - 1], input[p]);
+        for (int p = w.firstScored(); p < w.tokens().length; p++) {
+            sum += logSoftmax(logits[p - 1], w.tokens()[p]);
         }
         return sum;
     }
@@ -168,8 +215,12 @@ public final class Perplexity {
 
     /** Builder of {@link Perplexity}. */
     public static final class Builder {
+        /** Tokens one forward pass of our models reads by default. */
+        public static final int DEFAULT_BATCH_TOKENS = 4096;
+
         private int maxLength;
         private int stride;
+        private int batchTokens = DEFAULT_BATCH_TOKENS;
 
         private Builder() {
         }
@@ -199,6 +250,23 @@ public final class Perplexity {
                 throw new IllegalArgumentException("stride must be >= 1, got " + stride);
             }
             this.stride = stride;
+            return this;
+        }
+
+        /**
+         * The tokens one forward pass reads at most when scoring our models: windows go in together up to this many
+         * (counted at the batch's longest window, the shorter ones padded), one window alone when it is longer. More
+         * is faster on a GPU, as far as its memory allows; the values do not depend on it. ONNX models score one
+         * window per pass.
+         *
+         * @param tokens at least 1; default {@value #DEFAULT_BATCH_TOKENS}
+         * @return this builder
+         */
+        public Builder batchTokens(int tokens) {
+            if (tokens < 1) {
+                throw new IllegalArgumentException("batchTokens must be >= 1, got " + tokens);
+            }
+            this.batchTokens = tokens;
             return this;
         }
 

@@ -6,6 +6,7 @@ import dev.finetune4j.core.models.LanguageModel;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -15,13 +16,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class ModelPerplexityTest {
 
     /**
-     * Our models score on their device ({@code tokenLogProbs}, one float per position back): in overlapping sliding
-     * windows, the same negative log-likelihood as the (T, V) logits read back and log-softmaxed in double precision.
+     * Our models score on their device ({@code tokenLogProbs}, one float per position back), several windows per
+     * forward pass: documents of 1 to 40 tokens in overlapping sliding windows give, whatever the batch size, the
+     * negative log-likelihoods of the (T, V) logits read back and log-softmaxed in double precision one window at a
+     * time.
      */
     @Test
-    void ourModelsScoreOnTheirDeviceAsTheirLogitsDo() throws Exception {
-        long[] doc = new long[40];
-        Arrays.setAll(doc, i -> (i * 37L + 11) % 256);
+    void ourModelsScoreOnTheirDeviceInBatchesAsTheirLogitsDo() throws Exception {
+        List<long[]> docs = new ArrayList<>();
+        for (int length : new int[]{40, 7, 23, 1, 16, 33, 2}) {
+            long[] doc = new long[length];
+            Arrays.setAll(doc, i -> (i * 37L + length * 11L) % 256);
+            docs.add(doc);
+        }
         try (LanguageModel lm = AutoModel.loadCausalLM(Path.of(getClass().getResource("/hf-tiny/llama").toURI()))) {
             CausalLM logitsOnly = new CausalLM() {
                 @Override
@@ -43,12 +50,20 @@ class ModelPerplexityTest {
                 public void close() {
                 }
             };
-            Perplexity sliding = Perplexity.builder().maxLength(16).stride(5).build();
-            PerplexityResult onDevice = sliding.compute(lm, List.of(doc));
-            PerplexityResult fromLogits = sliding.compute(logitsOnly, List.of(doc));
-            assertEquals(39, onDevice.tokens());
-            assertEquals(fromLogits.tokens(), onDevice.tokens());
-            assertEquals(fromLogits.nll(), onDevice.nll(), 1e-6 * fromLogits.nll());
+            PerplexityResult fromLogits = Perplexity.builder().maxLength(16).stride(5).build().compute(logitsOnly, docs);
+            assertEquals(115, fromLogits.tokens()); // every token but each document's first
+            for (int batchTokens : new int[]{1, 40, 4096}) {
+                PerplexityResult onDevice = Perplexity.builder().maxLength(16).stride(5).batchTokens(batchTokens).build()
+                        .compute(lm, docs);
+                for (int d = 0; d < docs.size(); d++) {
+                    PerplexityResult.DocumentNll want = fromLogits.documents().get(d);
+                    PerplexityResult.DocumentNll got = onDevice.documents().get(d);
+                    assertEquals(want.tokens(), got.tokens(), "document " + d);
+                    assertEquals(want.nll(), got.nll(), 1e-6 * Math.max(1, want.nll()), "document " + d + ", "
+                            + batchTokens + " tokens per pass");
+                }
+                assertEquals(fromLogits.perplexity(), onDevice.perplexity(), 1e-6 * fromLogits.perplexity());
+            }
         }
     }
 }
