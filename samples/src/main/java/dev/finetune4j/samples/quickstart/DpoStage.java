@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.quickstart;
 
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.data.format.BadLine;
@@ -60,8 +61,8 @@ final class DpoStage {
         }
     }
 
-    static Result run(PeftModel model, Path feedbackLog, List<QaExample> test, Path pairsFile, QuickstartSettings s)
-            throws IOException {
+    static Result run(PeftModel model, Precision precision, Path feedbackLog, List<QaExample> test, Path pairsFile,
+                      QuickstartSettings s) throws IOException {
         PreferenceBuilder.Result built = new PreferenceBuilder(1).add(readFeedback(feedbackLog)).build();
         List<PreferencePair> pairs = built.pairs().stream()
                 .filter(p -> test.stream().noneMatch(t -> t.question().contains(p.prompt()))).toList();
@@ -72,7 +73,7 @@ final class DpoStage {
                 tok.encode(PromptFormat.completion(p.rejected())))).toList());
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(s.dpoSteps()).microBatchSize(MICRO_BATCH)
                 .learningRate(2e-4).weightDecay(0.0).schedule(Schedule.CONSTANT).maxGradNorm(1.0)
-                .shuffle(true).seed(s.seed()).logEverySteps(0).build();
+                .shuffle(true).seed(s.seed()).logEverySteps(0).precision(precision).build();
         List<DpoTrainer.ResponseLogProbs> before = DpoTrainer.responseLogProbs(model, data, ByteLevelTokenizer.PAD);
         TrainResult result = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(s.dpoBeta()))
                 .padTokenId(ByteLevelTokenizer.PAD).trainData(data)

@@ -2,6 +2,7 @@ package dev.finetune4j.samples.quickstart;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.samples.cli.DeviceOption;
+import dev.finetune4j.samples.cli.PrecisionOption;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -37,6 +38,10 @@ public final class Quickstart implements Runnable {
                     + "CPU): " + DeviceOption.DESCRIPTION)
     Device device;
 
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "auto", converter = PrecisionOption.Converter.class,
+            description = "What the adapter trains and the models run in: " + PrecisionOption.DESCRIPTION)
+    PrecisionOption precision;
+
     @Option(names = "--smoke", description = "Few steps of everything: checks the pipeline, not the model.")
     boolean smoke;
 
@@ -58,7 +63,7 @@ public final class Quickstart implements Runnable {
     public void run() {
         QuickstartSettings s = (smoke ? QuickstartSettings.smoke() : QuickstartSettings.defaults()).withSeed(seed);
         try {
-            new QuickstartRun(s, new Workspace(out), baseCache, device, System.out).run();
+            new QuickstartRun(s, new Workspace(out), baseCache, device, precision.on(device), System.out).run();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

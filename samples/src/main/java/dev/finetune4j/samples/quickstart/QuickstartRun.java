@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.quickstart;
 
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
@@ -13,6 +14,7 @@ import dev.finetune4j.eval.AbTestResult;
 import dev.finetune4j.eval.DomainRelevance;
 import dev.finetune4j.eval.EvalReport;
 import dev.finetune4j.eval.GateDecision;
+import dev.finetune4j.samples.cli.PrecisionOption;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -32,22 +34,33 @@ final class QuickstartRun {
     private final Workspace ws;
     private final Path baseDir;
     private final LoadOptions load;
+    private final Precision precision;
     private final PrintStream out;
     private final Tokenizer tok = new ByteLevelTokenizer();
     private long started;
 
-    QuickstartRun(QuickstartSettings s, Workspace ws, Path baseDir, Device device, PrintStream out) {
+    QuickstartRun(QuickstartSettings s, Workspace ws, Path baseDir, Device device, Precision precision,
+                  PrintStream out) {
         this.s = s;
         this.ws = ws;
         this.baseDir = baseDir;
         this.load = LoadOptions.builder().device(device).build();
+        this.precision = precision;
         this.out = out;
     }
 
+    /** Runs every stage; the SFT and DPO trainers, evaluation and generation compute in the run's precision. */
     void run() throws IOException {
+        try (var numbers = precision.use()) {
+            stages();
+        }
+    }
+
+    private void stages() throws IOException {
         started = System.nanoTime();
-        out.printf("finetune4j quickstart: seed %d, device %s, %d CPU cores, output in %s%n", s.seed(), load.device(),
-                Runtime.getRuntime().availableProcessors(), ws.root().toAbsolutePath());
+        out.printf("finetune4j quickstart: seed %d, device %s (%s), %d CPU cores, output in %s%n", s.seed(),
+                load.device(), PrecisionOption.label(precision), Runtime.getRuntime().availableProcessors(),
+                ws.root().toAbsolutePath());
         ws.extractBundledData();
 
         section("1/7 data: clean, redact PII, deduplicate, split");
@@ -71,7 +84,7 @@ final class QuickstartRun {
         printSample(test, columns.getLast());
 
         section("4/7 LoRA SFT (validation every epoch, early stopping)");
-        SftStage.Result sft = SftStage.run(baseDir, load, train, validation, s, ws.runs().resolve("sft"));
+        SftStage.Result sft = SftStage.run(baseDir, load, precision, train, validation, s, ws.runs().resolve("sft"));
         out.println("  " + sft.model().trainableReport());
         out.println("  " + sft.training().summary());
         try (var model = sft.model()) {
@@ -80,7 +93,7 @@ final class QuickstartRun {
             printSample(test, columns.getLast());
 
             section("6/7 preference tuning (DPO) from the feedback log; A/B judgments");
-            DpoStage.Result dpo = DpoStage.run(model, ws.raw(Workspace.FEEDBACK), test,
+            DpoStage.Result dpo = DpoStage.run(model, precision, ws.raw(Workspace.FEEDBACK), test,
                     ws.preference().resolve("dpo_pairs.jsonl"), s);
             printDpo(dpo);
             columns.add(evaluation.score("sft+dpo", model));

@@ -2,6 +2,7 @@ package dev.finetune4j.samples.quickstart;
 
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
@@ -33,12 +34,12 @@ final class SftStage {
     record Result(PeftModel model, TrainResult training, LoraConfig lora) {
     }
 
-    static Result run(Path baseDir, LoadOptions load, List<QaExample> train, List<QaExample> validation,
-                      QuickstartSettings s, Path runDir) {
+    static Result run(Path baseDir, LoadOptions load, Precision precision, List<QaExample> train,
+                      List<QaExample> validation, QuickstartSettings s, Path runDir) {
         Tokenizer tok = new ByteLevelTokenizer();
         TokenizedDataset trainData = QaExample.dataset(train, tok);
         LoraConfig lora = lora(s);
-        TrainingConfig cfg = trainingConfig(s, trainData.size(), runDir);
+        TrainingConfig cfg = trainingConfig(s, trainData.size(), runDir).toBuilder().precision(precision).build();
         PeftModel model = Peft.wrap(AutoModel.loadCausalLM(baseDir, load), lora, s.seed());
         TrainResult result = SftTrainer.builder().model(model).config(cfg).padTokenId(ByteLevelTokenizer.PAD)
                 .trainData(trainData).evalData(QaExample.dataset(validation, tok))

@@ -77,7 +77,7 @@ class QuickstartOnCudaTest {
     /** The smoke quickstart on {@code device}, from the base model both runs share; its results.json. */
     private JsonNode smokeRun(Device device) throws IOException {
         Workspace ws = new Workspace(dir.resolve("run-" + device.type()));
-        new QuickstartRun(QuickstartSettings.smoke(), ws, dir.resolve("base"), device,
+        new QuickstartRun(QuickstartSettings.smoke(), ws, dir.resolve("base"), device, Precision.F32,
                 new PrintStream(OutputStream.nullOutputStream())).run();
         return new ObjectMapper().readTree(ws.resultsJson().toFile());
     }
