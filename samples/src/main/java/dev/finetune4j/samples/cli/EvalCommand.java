@@ -7,6 +7,7 @@ import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LogitsModel;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.data.format.JsonObjectLines;
 import dev.finetune4j.eval.Bleu;
@@ -87,6 +88,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", defaultValue = "128", description = "Longest generated answer (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
+    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "8",
+            description = "Prompts --model answers together (default: ${DEFAULT-VALUE}); each gets what it gets alone.")
+    int batchSize;
+
     @Option(names = "--bleu-tokenize", defaultValue = "13a",
             description = "sacreBLEU tokenizer: 13a, intl, zh, char, none (default: ${DEFAULT-VALUE}).")
     String bleuTokenize;
@@ -102,6 +107,9 @@ final class EvalCommand implements Callable<Integer> {
         List<String> predictions = new ArrayList<>();
         List<String> references = new ArrayList<>();
         Map<String, Object> result = new LinkedHashMap<>();
+        if (batchSize < 1) {
+            throw new BadInputException("--batch-size must be at least 1, got " + batchSize);
+        }
         if (source.predictions != null) {
             for (Map<String, Object> n : jsonl(source.predictions)) {
                 predictions.add(field(n, "prediction", source.predictions));
@@ -148,16 +156,24 @@ final class EvalCommand implements Callable<Integer> {
              var inPrecision = numbers.use()) {
             GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
                     .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();
+            List<long[]> prompts = new ArrayList<>();
             for (Map<String, Object> n : jsonl(data)) {
                 long[] prompt = tok.encode(ModelInputs.renderPrompt(promptTemplate, tok, field(n, promptField, data)));
                 String reference = field(n, referenceField, data);
-                long[] out = tuned != null ? Generator.generate(tuned, prompt, cfg) : Generator.generate(owned, prompt, cfg);
-                predictions.add(tok.decode(Arrays.copyOfRange(out, prompt.length, out.length)).strip());
+                prompts.add(prompt);
                 references.add(reference);
                 long[] ref = tok.encode(reference);
                 long[] doc = Arrays.copyOf(prompt, prompt.length + ref.length);
                 System.arraycopy(ref, 0, doc, prompt.length, ref.length);
                 docs.add(doc);
+            }
+            LogitsModel model = tuned != null ? tuned : owned;
+            for (int from = 0; from < prompts.size(); from += batchSize) {
+                long[][] batch = prompts.subList(from, Math.min(prompts.size(), from + batchSize)).toArray(long[][]::new);
+                long[][] outs = Generator.generate(model, batch, cfg);
+                for (int i = 0; i < batch.length; i++) {
+                    predictions.add(tok.decode(Arrays.copyOfRange(outs[i], batch[i].length, outs[i].length)).strip());
+                }
             }
             return Perplexity.builder().build().compute(tuned != null ? tuned : owned, docs).perplexity();
         }

@@ -7,6 +7,7 @@ import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.samples.quickstart.data.PromptFormat;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -15,18 +16,28 @@ import java.util.Set;
 final class Answering {
     /** Longest answer in bytes (the longest reference is about 120). */
     static final int MAX_NEW_TOKENS = 160;
+    /** Questions generated together. */
+    static final int BATCH = 8;
 
     private Answering() {
     }
 
-    /** The model's greedy answer to each question, in order. */
+    /**
+     * The model's greedy answer to each question, in order, generated {@value #BATCH} questions at a time (each row
+     * gets what it gets alone).
+     */
     static List<String> answers(LogitsModel model, Tokenizer tok, List<QaExample> questions) {
         GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(MAX_NEW_TOKENS)
                 .stopTokens(Set.of((long) PromptFormat.END, (long) ByteLevelTokenizer.EOS)).build();
-        return questions.stream().map(q -> {
-            long[] prompt = tok.encode(q.prompt());
-            long[] out = Generator.generate(model, prompt, cfg);
-            return tok.decode(Arrays.copyOfRange(out, prompt.length, out.length)).strip();
-        }).toList();
+        List<String> answers = new ArrayList<>();
+        for (int from = 0; from < questions.size(); from += BATCH) {
+            long[][] prompts = questions.subList(from, Math.min(questions.size(), from + BATCH)).stream()
+                    .map(q -> tok.encode(q.prompt())).toArray(long[][]::new);
+            long[][] outs = Generator.generate(model, prompts, cfg);
+            for (int i = 0; i < prompts.length; i++) {
+                answers.add(tok.decode(Arrays.copyOfRange(outs[i], prompts[i].length, outs[i].length)).strip());
+            }
+        }
+        return answers;
     }
 }

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -65,6 +66,32 @@ class EvalCommandTest {
         assertEquals(ExitCodes.BAD_INPUT, bad.exitCode());
         assertTrue(bad.err().contains("--precision") && bad.err().contains("'fp8' is not one of f32, bf16-mixed, auto"),
                 bad.err());
+    }
+
+    /** Prompts answered together (of different lengths, left-padded) get the answers each gets alone. */
+    @Test
+    void batchedAnswersEqualOneAtATime() throws Exception {
+        Path model = CliTestSupport.tinyModel(dir.resolve("model"));
+        Files.write(dir.resolve("test.jsonl"), List.of("{\"instruction\": \"hi?\", \"output\": \"hello\"}",
+                "{\"instruction\": \"what is the annual fee of the gold card?\", \"output\": \"200 yuan\"}",
+                "{\"instruction\": \"and the silver one?\", \"output\": \"100 yuan\"}",
+                "{\"instruction\": \"x\", \"output\": \"y\"}", "{\"instruction\": \"bye\", \"output\": \"bye\"}"));
+        List<JsonNode> predictions = new ArrayList<>();
+        for (String batch : new String[]{"1", "2", "8"}) {
+            Path out = dir.resolve("batch-" + batch + ".json");
+            CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                    "--data", dir.resolve("test.jsonl").toString(), "--max-new-tokens", "6", "--batch-size", batch,
+                    "--output", out.toString());
+            assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+            predictions.add(new ObjectMapper().readTree(out.toFile()).get("predictions"));
+        }
+        assertEquals(5, predictions.getFirst().size());
+        assertEquals(predictions.getFirst(), predictions.get(1));
+        assertEquals(predictions.getFirst(), predictions.get(2));
+        CliTestSupport.Run bad = CliTestSupport.run("eval", "--model", model.toString(), "--data", "test.jsonl",
+                "--batch-size", "0");
+        assertEquals(ExitCodes.BAD_INPUT, bad.exitCode());
+        assertTrue(bad.err().contains("--batch-size must be at least 1"), bad.err());
     }
 
     @Test
