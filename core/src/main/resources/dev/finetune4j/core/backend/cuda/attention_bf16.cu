@@ -198,6 +198,15 @@ __device__ __forceinline__ void stage_kv_tile(unsigned short* ks, unsigned short
     __syncthreads();
 }
 
+// The block's query tile (query_tile), with its queries staged in qs (visible after the key loop's first barrier):
+// where the forward and the dq kernel start.
+__device__ __forceinline__ QueryTile stage_query_tile(const Dims& d, const unsigned short* q, unsigned short* qs,
+                                                      int ld) {
+    const QueryTile tile = query_tile(d, ATT_TC_ROWS);
+    load_bf16_rows(qs, ld, q + (tile.bh * d.T + tile.q0) * d.D, tile.rows, ATT_TC_ROWS, (int) d.D);
+    return tile;
+}
+
 // (f32 twin: attention_forward) out = softmax(scores) v and lse with scores = scale q.k (masked: -inf); a query
 // that sees no key gets 0 and -inf. q, k, v bf16 (k, v rows 16-byte aligned), D a multiple of 16 up to 8 OUT; the
 // probabilities enter p v rounded to bf16, their sum l stays f32. Grid: B * H * ceil(T / ATT_TC_ROWS) blocks.
@@ -212,12 +221,9 @@ __device__ __forceinline__ void forward_bf16(
     unsigned short* vs = ks + ATT_TILE * ld;
     const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
     const int r0 = 16 * warp;  // the warp's first query row in the tile; this lane holds r0 + g and r0 + g + 8
-    const QueryTile tile = query_tile(d, ATT_TC_ROWS);
-    const long long bh = tile.bh, q0 = tile.q0, b = tile.b;
-    const unsigned short* kh = k + tile.kStart;
-    const unsigned short* vh = v + tile.vStart;
-    const int qn = tile.rows;
-    load_bf16_rows(qs, ld, q + (bh * d.T + q0) * D, qn, ATT_TC_ROWS, D);  // visible after the loop's first barrier
+    const auto [bh, q0, b, kStart, vStart, qn] = stage_query_tile(d, q, qs, ld);
+    const unsigned short* kh = k + kStart;
+    const unsigned short* vh = v + vStart;
     Slot query[2];
     float m[2], l[2], acc[OUT][4];
 #pragma unroll
@@ -313,12 +319,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
     unsigned short* vs = ks + ATT_TILE * ld;
     const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
     const int r0 = 16 * warp;  // the warp's first query row in the tile; this lane holds r0 + g and r0 + g + 8
-    const QueryTile tile = query_tile(d, ATT_TC_ROWS);
-    const long long bh = tile.bh, q0 = tile.q0, b = tile.b;
-    const unsigned short* kh = k + tile.kStart;
-    const unsigned short* vh = v + tile.vStart;
-    const int qn = tile.rows;
-    load_bf16_rows(qs, ld, q + (bh * d.T + q0) * D, qn, ATT_TC_ROWS, D);  // visible after the loop's first barrier
+    const auto [bh, q0, b, kStart, vStart, qn] = stage_query_tile(d, q, qs, ld);
+    const unsigned short* kh = k + kStart;
+    const unsigned short* vh = v + vStart;
     load_bf16_rows(dos, ld, dOut + (bh * d.T + q0) * D, qn, ATT_TC_ROWS, D);
     Slot query[2];
     float lseRow[2], deltaRow[2], ones[2], acc[ATT_TC_OUT_TILES][4];
