@@ -1,5 +1,6 @@
 package dev.finetune4j.benchmarks.eval;
 
+import dev.finetune4j.benchmarks.Median;
 import dev.finetune4j.benchmarks.memory.RandomCheckpoint;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.DeviceCounters;
@@ -74,15 +75,9 @@ public final class PerplexityBatchingBenchmark {
             System.out.printf(Locale.ROOT, "{\"device\": \"%s\", \"documents\": %d, \"ms_one_window_per_pass\": %.0f, "
                             + "\"ms_batched\": %.0f, \"speedup\": %.2f, \"launches_one\": %d, \"launches_batched\": %d, "
                             + "\"perplexity_one\": %.6f, \"perplexity_batched\": %.6f, \"rounds_one\": %s, "
-                            + "\"rounds_batched\": %s}%n", device, docs.size(), median(singleMs), median(batchedMs),
-                    median(singleMs) / median(batchedMs), singleLaunches, batchedLaunches, single, batchedPpl,
+                            + "\"rounds_batched\": %s}%n", device, docs.size(), Median.of(singleMs), Median.of(batchedMs),
+                    Median.of(singleMs) / Median.of(batchedMs), singleLaunches, batchedLaunches, single, batchedPpl,
                     Arrays.toString(singleMs), Arrays.toString(batchedMs));
         }
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 }

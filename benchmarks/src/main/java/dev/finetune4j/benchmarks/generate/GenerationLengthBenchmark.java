@@ -1,5 +1,6 @@
 package dev.finetune4j.benchmarks.generate;
 
+import dev.finetune4j.benchmarks.Median;
 import dev.finetune4j.benchmarks.memory.RandomCheckpoint;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.generate.GenerationConfig;
@@ -56,17 +57,11 @@ public final class GenerationLengthBenchmark {
                     msPerToken[i][round] = ms / LENGTHS[i];
                 }
             }
-            double at64 = median(msPerToken[0]);
-            double at512 = median(msPerToken[1]);
+            double at64 = Median.of(msPerToken[0]);
+            double at512 = Median.of(msPerToken[1]);
             System.out.printf("{\"ms_per_token_64\": %.2f, \"ms_per_token_512\": %.2f, \"ratio\": %.2f, \"rounds_64\": %s, "
                             + "\"rounds_512\": %s}%n", at64, at512, at512 / at64, Arrays.toString(msPerToken[0]),
                     Arrays.toString(msPerToken[1]));
         }
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 }

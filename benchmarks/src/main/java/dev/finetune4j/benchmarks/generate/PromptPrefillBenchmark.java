@@ -1,5 +1,6 @@
 package dev.finetune4j.benchmarks.generate;
 
+import dev.finetune4j.benchmarks.Median;
 import dev.finetune4j.benchmarks.memory.RandomCheckpoint;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.backend.Device;
@@ -59,8 +60,8 @@ public final class PromptPrefillBenchmark {
                 }
                 System.out.printf(Locale.ROOT, "{\"prompt_tokens\": %d, \"ms_head_on_every_position\": %.0f, "
                                 + "\"ms_head_on_last_position\": %.0f, \"speedup\": %.2f, \"rounds_every\": %s, "
-                                + "\"rounds_last\": %s}%n", length, median(allPositions), median(lastPosition),
-                        median(allPositions) / median(lastPosition), Arrays.toString(allPositions),
+                                + "\"rounds_last\": %s}%n", length, Median.of(allPositions), Median.of(lastPosition),
+                        Median.of(allPositions) / Median.of(lastPosition), Arrays.toString(allPositions),
                         Arrays.toString(lastPosition));
             }
         }
@@ -85,11 +86,5 @@ public final class PromptPrefillBenchmark {
             }
         }
         return (System.nanoTime() - start) / 1e6;
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 }

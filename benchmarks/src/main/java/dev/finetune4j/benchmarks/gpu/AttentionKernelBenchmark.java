@@ -2,6 +2,7 @@ package dev.finetune4j.benchmarks.gpu;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.benchmarks.Median;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.backend.AttentionKernels;
 import dev.finetune4j.core.backend.Backend;
@@ -90,8 +91,8 @@ public final class AttentionKernelBenchmark {
         }
         ObjectMapper json = new ObjectMapper();
         for (int t = 0; t < types.length; t++) {
-            double forward = median(forwardMs[t]);
-            double step = median(stepMs[t]);
+            double forward = Median.of(forwardMs[t]);
+            double step = Median.of(stepMs[t]);
             ObjectNode line = json.createObjectNode().put("device", device.toString())
                     .put("inputs", types[t].name().toLowerCase()).put("batch", batch).put("heads", heads)
                     .put("kv_heads", kvHeads).put("seq", seq).put("head_dim", headDim).put("rounds", rounds)
@@ -111,12 +112,6 @@ public final class AttentionKernelBenchmark {
         }
         backend.synchronize();
         return (System.nanoTime() - start) / 1e6 / CALLS;
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
     }
 
     /** Standard normal values of {@code type}, made on the host and copied to {@code device}. */

@@ -39,10 +39,23 @@ public record BenchmarkOptions(String config, int batch, int seq, boolean gradie
             throw new IllegalArgumentException("--dora and --qlora together are not a configuration of the benchmark; "
                     + "choose one");
         }
-        if (!precision.equals("bf16-mixed") && !precision.equals("f32")) {
-            throw new IllegalArgumentException("--precision " + precision + " is not a precision of the benchmark; "
-                    + "use bf16-mixed (the anchor's) or f32");
-        }
+        precisionNamed(precision);
+    }
+
+    /**
+     * The precision a GPU benchmark's command line names.
+     *
+     * @param name {@code bf16-mixed} or {@code f32}
+     * @return {@link Precision#BF16_MIXED} or {@link Precision#F32}
+     * @throws IllegalArgumentException for any other name
+     */
+    static Precision precisionNamed(String name) {
+        return switch (name) {
+            case "bf16-mixed" -> Precision.BF16_MIXED;
+            case "f32" -> Precision.F32;
+            default -> throw new IllegalArgumentException("--precision " + name + " is not a precision of the "
+                    + "benchmark; use bf16-mixed (the anchor's) or f32");
+        };
     }
 
     /**
@@ -51,7 +64,7 @@ public record BenchmarkOptions(String config, int batch, int seq, boolean gradie
      * @return {@link Precision#BF16_MIXED} for {@code bf16-mixed}, else {@link Precision#F32}
      */
     public Precision trainingPrecision() {
-        return precision.equals("bf16-mixed") ? Precision.BF16_MIXED : Precision.F32;
+        return precisionNamed(precision);
     }
 
     /**

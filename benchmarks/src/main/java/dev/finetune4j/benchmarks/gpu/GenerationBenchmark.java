@@ -13,6 +13,9 @@ import dev.finetune4j.core.tensor.DType;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static dev.finetune4j.benchmarks.gpu.LoraThroughputBenchmark.gib;
+import static dev.finetune4j.benchmarks.gpu.LoraThroughputBenchmark.round;
+
 /**
  * Greedy generation on a device from a model of one of {@link ModelShapes#NAMES} with random bf16 weights (a bf16
  * checkpoint, as served): a batch of prompts read, then new tokens decoded with the KV cache, in {@code f32} or
@@ -46,15 +49,7 @@ public final class GenerationBenchmark {
         int batch = a.size() > 3 ? Integer.parseInt(a.get(3)) : 1;
         int promptTokens = a.size() > 4 ? Integer.parseInt(a.get(4)) : 512;
         int newTokens = a.size() > 5 ? Integer.parseInt(a.get(5)) : 64;
-        System.out.println(run(a.get(0), Device.parse(a.get(1)), precision(a.get(2)), batch, promptTokens, newTokens));
-    }
-
-    private static Precision precision(String name) {
-        return switch (name) {
-            case "f32" -> Precision.F32;
-            case "bf16-mixed" -> Precision.BF16_MIXED;
-            default -> throw new IllegalArgumentException("precision " + name + ": use f32 or bf16-mixed");
-        };
+        System.out.println(run(a.get(0), Device.parse(a.get(1)), BenchmarkOptions.precisionNamed(a.get(2)), batch, promptTokens, newTokens));
     }
 
     static ObjectNode run(String config, Device device, Precision precision, int batch, int promptTokens, int newTokens) {
@@ -92,13 +87,8 @@ public final class GenerationBenchmark {
                     .put("launches_per_step", round((double) launches / (newTokens - 1), 1))
                     .put("gemm_gflop_per_step", round((half + f32) / (newTokens - 1) / 1e9, 3))
                     .put("gemm_f32_share", half + f32 == 0 ? 0 : round(f32 / (half + f32), 4))
-                    .put("peak_gib", round(device.memory().peakBytes() / (double) (1L << 30), 3));
+                    .put("peak_gib", gib(device.memory().peakBytes()));
             return r;
         }
-    }
-
-    private static double round(double v, int digits) {
-        double scale = Math.pow(10, digits);
-        return Math.round(v * scale) / scale;
     }
 }

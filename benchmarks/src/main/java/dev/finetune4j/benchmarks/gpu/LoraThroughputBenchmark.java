@@ -240,11 +240,11 @@ public final class LoraThroughputBenchmark {
         return json;
     }
 
-    private static double gib(long bytes) {
+    static double gib(long bytes) {
         return round(bytes / (double) (1L << 30), 3);
     }
 
-    private static double round(double v, int digits) {
+    static double round(double v, int digits) {
         double scale = Math.pow(10, digits);
         return Math.round(v * scale) / scale;
     }

@@ -1,5 +1,6 @@
 package dev.finetune4j.benchmarks.serve;
 
+import dev.finetune4j.benchmarks.Median;
 import dev.finetune4j.benchmarks.train.LoraTrainBenchmark;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.models.LanguageModel;
@@ -68,7 +69,7 @@ public final class ChunkedPrefillBenchmark {
                 StringBuilder line = new StringBuilder(String.format("%6d", budget));
                 for (int i = 0; i < rows.get(0).length; i++) {
                     int column = i;
-                    line.append(String.format(" | %7.0f", median(rows.stream().mapToDouble(x -> x[column]).toArray())));
+                    line.append(String.format(" | %7.0f", Median.of(rows.stream().mapToDouble(x -> x[column]).toArray())));
                 }
                 System.out.println(line);
             });
@@ -149,11 +150,5 @@ public final class ChunkedPrefillBenchmark {
     private static double percentile(double[] sorted, int p) {
         int rank = (int) Math.ceil(p / 100.0 * sorted.length);
         return sorted[Math.max(0, rank - 1)];
-    }
-
-    private static double median(double[] values) {
-        double[] v = values.clone();
-        Arrays.sort(v);
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }

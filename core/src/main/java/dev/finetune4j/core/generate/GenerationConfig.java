@@ -39,6 +39,16 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
     }
 
     /**
+     * Whether the next token is the argmax of the logits as the model gives them (greedy, no repetition penalty), which
+     * generation then chooses on the model's device, reading back one number per row instead of the logits.
+     *
+     * @return true when the temperature is 0 and the repetition penalty 1
+     */
+    public boolean choosesArgmax() {
+        return temperature == 0 && repetitionPenalty == 1f;
+    }
+
+    /**
      * Greedy decoding of up to {@code maxNewTokens} tokens with the KV cache.
      *
      * @param maxNewTokens the most tokens to add, {@code >= 0}

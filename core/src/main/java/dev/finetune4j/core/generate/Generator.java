@@ -82,7 +82,7 @@ public final class Generator {
         int maxSteps = Arrays.stream(rows).mapToInt(r -> r.limit - r.promptLength).max().orElse(0);
         Batch batch = new Batch(rows, width, width + maxSteps);
         KvCache cache = cfg.useCache() ? KvCache.forGeneration(model.spec().numLayers(), width + maxSteps) : null;
-        boolean chosenOnDevice = cfg.temperature() == 0 && cfg.repetitionPenalty() == 1f;
+        boolean chosenOnDevice = cfg.choosesArgmax();
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
             int fed = 0;
             int filled = width;

@@ -1,6 +1,8 @@
 package dev.finetune4j.core.nn;
 
 import dev.finetune4j.core.autograd.Concat;
+import dev.finetune4j.core.autograd.Precision;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -15,7 +17,8 @@ import java.util.stream.Stream;
  * <p>A generation cache ({@code growing}) keeps, per layer, one buffer (B, Hkv, capacity, D) allocated in the
  * scope that is current at its first use: each step copies only the new positions into it and hands attention
  * a view of the filled part, so a token costs no copy of the whole cache; when the buffer is full it doubles
- * (amortized constant work per position). A prefix cache (prefix tuning's virtual tokens) holds fixed tensors
+ * (amortized constant work per position); under {@link Precision#BF16_MIXED} it keeps bf16, as attention reads the keys
+ * and values. A prefix cache (prefix tuning's virtual tokens) holds fixed tensors
  * shared by every forward pass and leaves them as they are. A preallocated cache ({@link #preallocated}) runs over
  * buffers its caller owns and never grows: a serving engine lays out and frees the memory itself.
  *
@@ -198,6 +201,15 @@ public final class KvCache {
         lengths[layer] = at + t;
     }
 
+    /**
+     * The dtype a generation cache keeps {@code like}'s keys or values in: bf16 under {@link Precision#BF16_MIXED},
+     * where attention reads them rounded to bf16 anyway (the same values, half the memory, and no rounding of the whole
+     * cache at every step), else their own.
+     */
+    private static DType dtypeFor(Tensor like) {
+        return Precision.current() == Precision.BF16_MIXED && like.dtype() == DType.F32 ? DType.BF16 : like.dtype();
+    }
+
     /** The buffer itself when it has room for {@code needed} positions, else a buffer twice as large holding its first {@code filled}. */
     private Tensor ensureRoom(Tensor buffer, Tensor like, int filled, int needed) {
         if (buffer != null && buffer.dim(2) >= needed) {
@@ -209,7 +221,8 @@ public final class KvCache {
         }
         int capacity = Math.max(needed, buffer == null ? firstCapacity : 2 * buffer.dim(2));
         Shape shape = like.shape().with(2, capacity);
-        Tensor grown = Tensor.zeros(TensorScope.current(), like.device(), like.dtype(), shape);
+        Tensor grown = Tensor.zeros(TensorScope.current(), like.device(), buffer != null ? buffer.dtype() : dtypeFor(like),
+                shape);
         if (buffer != null && filled > 0) {
             like.backend().copy().copy(buffer.slice(2, 0, filled), grown.slice(2, 0, filled));
         }

@@ -108,12 +108,9 @@ final class ActiveRequest {
         return length >= limit ? FinishReason.LENGTH : null;
     }
 
-    /**
-     * Whether this request's next token is the argmax of its logits as they are (greedy, no repetition penalty), which
-     * the device can choose ({@link NextToken}).
-     */
+    /** Whether the device can choose this request's next token ({@link NextToken}, {@link GenerationConfig#choosesArgmax}). */
     boolean choosesOnDevice() {
-        return sampling.temperature() == 0 && sampling.repetitionPenalty() == 1f;
+        return sampling.choosesArgmax();
     }
 
     /**

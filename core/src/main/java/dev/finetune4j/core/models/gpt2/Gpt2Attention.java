@@ -1,13 +1,10 @@
 package dev.finetune4j.core.models.gpt2;
 
 import dev.finetune4j.core.autograd.Attention;
-import dev.finetune4j.core.autograd.Autograd;
-import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.nn.Block;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
-import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -41,12 +38,6 @@ public final class Gpt2Attention extends Module implements Block {
         Tensor k = heads(qkv.slice(2, c, 2 * c), b, t);
         Tensor v = heads(qkv.slice(2, 2 * c, 3 * c), b, t);
         if (ctx.cache() != null) {
-            if (!Autograd.isEnabled() && Precision.current() == Precision.BF16_MIXED) {
-                // Conv1D adds its bias in float32, but attention reads k and v rounded to bf16: a cache that keeps them
-                // so holds half the memory and spares rounding all of it at every step (no gradient needs the cast)
-                k = k.to(DType.BF16);
-                v = v.to(DType.BF16);
-            }
             Tensor[] kv = ctx.cache().extend(layerIndex, k, v);
             k = kv[0];
             v = kv[1];
