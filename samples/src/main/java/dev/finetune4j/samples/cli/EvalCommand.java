@@ -7,7 +7,6 @@ import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.models.LogitsModel;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.data.format.JsonObjectLines;
 import dev.finetune4j.eval.Bleu;
@@ -167,7 +166,7 @@ final class EvalCommand implements Callable<Integer> {
                 System.arraycopy(ref, 0, doc, prompt.length, ref.length);
                 docs.add(doc);
             }
-            LogitsModel model = tuned != null ? tuned : owned;
+            var model = tuned != null ? tuned : owned; // a LogitsModel to generate with, a CausalLM to score
             for (int from = 0; from < prompts.size(); from += batchSize) {
                 long[][] batch = prompts.subList(from, Math.min(prompts.size(), from + batchSize)).toArray(long[][]::new);
                 long[][] outs = Generator.generate(model, batch, cfg);
@@ -175,7 +174,7 @@ final class EvalCommand implements Callable<Integer> {
                     predictions.add(tok.decode(Arrays.copyOfRange(outs[i], batch[i].length, outs[i].length)).strip());
                 }
             }
-            return Perplexity.builder().build().compute(tuned != null ? tuned : owned, docs).perplexity();
+            return Perplexity.builder().build().compute(model, docs).perplexity();
         }
     }
 
