@@ -4,8 +4,11 @@
 # GPU (test classes named *OnCudaTest: the Hugging Face reference models, training of every PEFT method, DPO, host
 # work per step, serving with adapters, an adapter trained on the GPU in Python PEFT, the quickstart), each against
 # the CPU. Writes its logs under $OUT: check.log (the console launcher's tree and summary), environment.txt (GPU,
-# driver and CUDA libraries found) and the JUnit XML report. A test that runs past 150 s fails alone; the whole run
+# driver and CUDA libraries found) and the JUnit XML report. A test that runs past 150 s fails alone; the suite
 # stops after 5 minutes.
+# A kernel that faults loses the process's CUDA context, and every test after it would fail the same way. So each
+# test class that failed on a lost context runs again in a JVM of its own, while the 6 minutes last: check-isolated.log
+# holds those runs, so that one faulting kernel does not hide what the rest of the suite would have shown.
 #
 #   device run, carry [".device/gpu"]:  benchmarks/gpu/check.sh
 #   dry run here, without a GPU:         EMULATED_CUDA=on benchmarks/gpu/check.sh
@@ -17,6 +20,7 @@ cd "$(dirname "$0")/../.."
 PKG=.device/gpu
 OUT=${OUT:-$PKG/out}
 mkdir -p "$OUT/reports"
+rm -f "$OUT/check.log" "$OUT/check-isolated.log"
 if [ ! -f "$PKG/jdk.tgz" ]; then
     echo "no $PKG/jdk.tgz: run benchmarks/gpu/package.sh here and carry $PKG" | tee "$OUT/check.log"
     exit 2
@@ -51,13 +55,44 @@ done
 for jar in "$PKG"/lib/*.jar; do
     CP="$CP:$jar"
 done
-# The tests' emulated CUDA device stays off on a GPU machine, so that the device time goes to the GPU.
-timeout 300 "$runtime/jdk/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx32g \
-    -Dfinetune4j.emulatedCuda="${EMULATED_CUDA:-off}" -cp "${CP#:}" org.junit.platform.console.ConsoleLauncher execute \
+START=$(date +%s)
+# Runs the console launcher with the given selectors, writing its tree to $1 and its XML report under $2, for at most
+# $3 seconds. The tests' emulated CUDA device stays off on a GPU machine, so that the device time goes to the GPU.
+suite() {
+    local log=$1 reports=$2 seconds=$3; shift 3
+    timeout "$seconds" "$runtime/jdk/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
+        -Xmx32g -Dfinetune4j.emulatedCuda="${EMULATED_CUDA:-off}" -cp "${CP#:}" \
+        org.junit.platform.console.ConsoleLauncher execute "$@" \
+        --config junit.jupiter.execution.timeout.default=150s \
+        --details tree --disable-banner --disable-ansi-colors --reports-dir "$reports" 2>&1 | tee -a "$log"
+    return "${PIPESTATUS[0]}"
+}
+suite "$OUT/check.log" "$OUT/reports" 300 \
     --scan-class-path "$PKG/test-classes/core:$PKG/test-classes/peft:$PKG/test-classes/samples" \
-    --include-classname '^dev\.finetune4j\.core\.backend\.cuda\..*Test$|^dev\.finetune4j\..*OnCudaTest$' \
-    --config junit.jupiter.execution.timeout.default=150s \
-    --details tree --disable-banner --disable-ansi-colors --reports-dir "$OUT/reports" 2>&1 | tee "$OUT/check.log"
-status=${PIPESTATUS[0]}
+    --include-classname '^dev\.finetune4j\.core\.backend\.cuda\..*Test$|^dev\.finetune4j\..*OnCudaTest$'
+status=$?
 echo "exit status $status" | tee -a "$OUT/check.log"
+
+# The classes with a test that failed on a lost context (CudaException's message says so), in the order they ran.
+lost=$(python3 - "$OUT/reports/TEST-junit-jupiter.xml" <<'PY' 2>/dev/null
+import sys, xml.etree.ElementTree as ET
+classes = []
+for case in ET.parse(sys.argv[1]).getroot().iter('testcase'):
+    for problem in case.findall('failure') + case.findall('error'):
+        text = (problem.get('message') or '') + (problem.text or '')
+        if 'CUDA context of this process is lost' in text and case.get('classname') not in classes:
+            classes.append(case.get('classname'))
+print('\n'.join(classes))
+PY
+)
+for class in $lost; do
+    left=$(( 360 - ($(date +%s) - START) ))
+    if [ "$left" -lt 20 ]; then
+        echo "not run again, the 6 minutes are spent: $class" | tee -a "$OUT/check-isolated.log"
+        continue
+    fi
+    echo "=== $class, alone in a fresh JVM (the suite's run lost its CUDA context)" | tee -a "$OUT/check-isolated.log"
+    suite "$OUT/check-isolated.log" "$OUT/reports-isolated/$class" "$left" --select-class "$class" > /dev/null
+    echo "exit status $?" | tee -a "$OUT/check-isolated.log"
+done
 exit "$status"

@@ -30,6 +30,8 @@ class OnnxExecutionProviderTest {
         });
         assertTrue(log.contains("ONNX Runtime: CPU execution provider for tiny_llama_causal_lm.onnx (the CUDA "
                 + "execution provider did not load"), log);
+        assertTrue(log.contains("the class path has the CPU artifact (onnxruntime), which has no CUDA provider: for the"
+                + " GPU use com.microsoft.onnxruntime:onnxruntime_gpu"), log);
         assertEquals(1, log.lines().filter(l -> l.contains("execution provider")).count(), "one line: " + log);
     }
 

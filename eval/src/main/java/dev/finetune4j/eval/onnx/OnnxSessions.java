@@ -3,6 +3,7 @@ package dev.finetune4j.eval.onnx;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,8 +45,8 @@ final class OnnxSessions {
                 LOG.info("ONNX Runtime: CUDA execution provider on device {} for {}", deviceId, model.getFileName());
                 return new Opened(session, ExecutionProvider.CUDA);
             } catch (OrtException | UnsatisfiedLinkError | IllegalArgumentException e) {
-                why = "the CUDA execution provider did not load: " + e.getMessage()
-                        + "; for the GPU use the onnxruntime_gpu artifact with CUDA 12 libraries";
+                why = "the CUDA execution provider did not load: " + e.getMessage() + "; " + cudaAdvice(
+                        OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA));
             }
         }
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
@@ -55,6 +56,19 @@ final class OnnxSessions {
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime cannot load " + model + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * What to do when the CUDA provider did not load: with the CPU artifact, change the artifact; with the GPU
+     * artifact (its native library has the provider), supply the CUDA libraries it links against.
+     */
+    static String cudaAdvice(boolean artifactHasCuda) {
+        return artifactHasCuda
+                ? "the onnxruntime_gpu artifact is on the class path, so its CUDA 12 and cuDNN 9 libraries were not"
+                        + " found or no GPU is usable: put their folders on LD_LIBRARY_PATH (ONNX Runtime's own log"
+                        + " names the library it could not open)"
+                : "the class path has the CPU artifact (onnxruntime), which has no CUDA provider: for the GPU use"
+                        + " com.microsoft.onnxruntime:onnxruntime_gpu, with CUDA 12 and cuDNN 9 libraries";
     }
 
     /** Reads what a model needs from one run's outputs. */

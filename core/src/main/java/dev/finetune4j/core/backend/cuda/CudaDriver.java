@@ -235,7 +235,7 @@ final class CudaDriver {
     /** Throws a {@link CudaException} naming {@code what} and the driver's error unless {@code status} is 0. */
     void check(String what, int status) {
         if (status != CUDA_SUCCESS) {
-            throw new CudaException(CudaException.describe(what, status, errorText(cuGetErrorName, status),
+            throw new CudaException(CudaException.describeDriver(what, status, errorText(cuGetErrorName, status),
                     errorText(cuGetErrorString, status)), status);
         }
     }

@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -44,8 +45,10 @@ class CudaAttentionEmulationTest {
         }
         check = dir.resolve("attention_check");
         // The kernels read bf16 pairs as 32-bit words, as CUDA allows.
-        String log = run(List.of(gpp.toString(), "-std=c++17", "-O1", "-fno-strict-aliasing", "-Wall",
-                "-Wno-unknown-pragmas", "-o", check.toString(), dir.resolve("attention_check.cpp").toString()), 0);
+        List<String> command = new ArrayList<>(List.of(gpp.toString(), "-std=c++17", "-O1", "-fno-strict-aliasing",
+                "-Wall", "-Wno-unknown-pragmas", "-o", check.toString(), dir.resolve("attention_check.cpp").toString()));
+        command.addAll(EmulatedKernels.SANITIZERS);
+        String log = run(command, 0);
         assertTrue(Files.isExecutable(check), "g++ built nothing:\n" + log);
     }
 

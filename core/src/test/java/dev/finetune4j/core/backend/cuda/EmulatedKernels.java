@@ -30,14 +30,22 @@ import java.util.stream.Collectors;
  * {@code emu_launch(family, kernel, grid, block, sharedBytes, args)} runs a kernel's grid on the CPU from the same
  * parameter array cuLaunchKernel receives. Each family is wrapped in its own namespace (its {@code extern "C"}
  * dropped, every header included once above them), and each kernel gets a launcher that checks, at compile time,
- * KernelSignatures' parameter count and sizes against the compiler's. Built once per source text under
- * target/emulated-cuda.
+ * KernelSignatures' parameter count and sizes against the compiler's. Built once per source text and compiler
+ * command under target/emulated-cuda, with {@link #SANITIZERS}.
  */
 final class EmulatedKernels {
     private static final Pattern EXTERN_SHARED = Pattern.compile("extern __shared__ (\\w+) (\\w+)\\[\\];");
     private static final Pattern DEFINE = Pattern.compile("^#define (\\w+)", Pattern.MULTILINE);
     private static final Pattern INCLUDE = Pattern.compile("^#include \"[\\w.]+\"\\n", Pattern.MULTILINE);
     private static final String HEADER = "cuda_emulation.h";
+    /**
+     * g++'s undefined-behaviour checks that stand in for faults a GPU raises and a CPU does not: a misaligned vector
+     * or 32-bit read (CUDA_ERROR_MISALIGNED_ADDRESS on the card; x86 reads it silently), an index past a fixed-size
+     * array (registers and fragments), a negative shift, an int offset that overflows. A violation aborts the
+     * process with the source line, so that it fails the test run instead of passing unnoticed.
+     */
+    static final List<String> SANITIZERS = List.of("-fsanitize=alignment,bounds,null,shift,signed-integer-overflow",
+            "-fno-sanitize-recover=all");
 
     private final MethodHandle launch;
 
@@ -97,8 +105,13 @@ final class EmulatedKernels {
     /** Compiles (or finds already compiled) and loads the library with g++ at {@code gpp}. */
     static EmulatedKernels build(Path gpp) {
         String library = librarySource();
-        Path dir = Path.of("target", "emulated-cuda").toAbsolutePath().resolve(sha256(library
-                + new String(header(), StandardCharsets.UTF_8) + String.join("\n", headers().values())));
+        // Kernels read bf16 pairs as 32-bit words and floats as 16-byte vectors, as CUDA allows.
+        List<String> command = new ArrayList<>(List.of(gpp.toString(), "-std=c++17", "-O2", "-ffp-contract=off",
+                "-fno-strict-aliasing", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall", "-Wno-unknown-pragmas",
+                "-Wno-unused-function"));
+        command.addAll(SANITIZERS);
+        Path dir = Path.of("target", "emulated-cuda").toAbsolutePath().resolve(sha256(String.join(" ", command)
+                + library + new String(header(), StandardCharsets.UTF_8) + String.join("\n", headers().values())));
         Path so = dir.resolve("libkernels.so");
         try {
             if (!Files.exists(so)) {
@@ -106,10 +119,7 @@ final class EmulatedKernels {
                 writeHeaders(dir);
                 Files.writeString(dir.resolve("kernels.cpp"), library);
                 Path partial = dir.resolve("libkernels.so.partial");
-                // Kernels read bf16 pairs as 32-bit words and floats as 16-byte vectors, as CUDA allows.
-                List<String> command = List.of(gpp.toString(), "-std=c++17", "-O2", "-ffp-contract=off",
-                        "-fno-strict-aliasing", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall",
-                        "-Wno-unknown-pragmas", "-Wno-unused-function", "-o", partial.toString(), "kernels.cpp");
+                command.addAll(List.of("-o", partial.toString(), "kernels.cpp"));
                 Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
                 String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
