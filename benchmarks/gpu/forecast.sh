@@ -22,6 +22,7 @@ CONFIGS=(
     "llama-1.1b LoRA B2 x S2048|llama-1.1b-shape|2|2048|"
     "llama-1.1b DoRA|llama-1.1b-shape|8|512|--dora"
     "llama-1.1b QLoRA|llama-1.1b-shape|8|512|--qlora"
+    "llama-1.1b QLoRA + checkpointing|llama-1.1b-shape|8|512|--qlora --gradient-checkpointing"
     "qwen2.5-7b QLoRA + checkpointing B4 x S1024|qwen2.5-7b-shape|4|1024|--qlora --gradient-checkpointing"
     "qwen2.5-7b LoRA + checkpointing B4 x S1024|qwen2.5-7b-shape|4|1024|--gradient-checkpointing"
 )

@@ -67,6 +67,8 @@ CONFIGS=(
     "llama-1.1b LoRA B2 x S2048|llama-1.1b-shape|2|2048||ours hf"
     "llama-1.1b DoRA|llama-1.1b-shape|8|512|--dora|ours hf"
     "llama-1.1b QLoRA|llama-1.1b-shape|8|512|--qlora|ours"
+    # as PEFT's QLoRA recipe trains (prepare_model_for_kbit_training turns checkpointing on)
+    "llama-1.1b QLoRA + checkpointing|llama-1.1b-shape|8|512|--qlora --gradient-checkpointing|ours"
     # checkpointed, as QLoRA practice trains a 7B (28 layers of activations at 4,096 tokens do not fit 12 GiB)
     "qwen2.5-7b QLoRA + checkpointing B4 x S1024|qwen2.5-7b-shape|4|1024|--qlora --gradient-checkpointing|ours"
 )

@@ -41,6 +41,7 @@ def main():
             cell(ours, "peak_gib"), cell(hf, "peak_gib"), ratio(ours, hf, "peak_gib"),
             cell(ours, "mfu"), cell(hf, "mfu"), cell(ours, "launches_per_step"),
             cell(ours, "gemm_f32_share")]) + " |")
+    out += qlora_against_lora(rows)
     if notes:
         out += ["", "Not measured:"] + notes
     profiled = [(name, by["finetune4j"]["profile"]) for name, by in rows.items()
@@ -55,6 +56,24 @@ def main():
         out += [f"| {e['name']} | {e['calls']:,} | {e['ms']:,.3f} | {100 * e['ms'] / wall if wall else 0:.1f}% |"
                 for e in profile["top"]]
     print("\n".join(out))
+
+
+def qlora_against_lora(rows):
+    """QLoRA's goals are ratios to our own LoRA on the same shape, batch and sequence (plain LoRA, no checkpointing)."""
+    ours = [r["finetune4j"] for r in rows.values() if "finetune4j" in r]
+    shape = lambda r: (r["config"], r["batch"], r["seq"])
+    plain = {shape(r): r for r in ours if not (r["qlora"] or r["dora"] or r["gradient_checkpointing"])}
+    lines = []
+    for name, by in rows.items():
+        q = by.get("finetune4j")
+        if q is None or not q["qlora"] or shape(q) not in plain:
+            continue
+        lora = plain[shape(q)]
+        lines.append(f"| {name} | {ratio(q, lora, 'tokens_per_s')} | {ratio(q, lora, 'peak_gib')} |")
+    if not lines:
+        return []
+    return ["", "QLoRA against our LoRA on the same shape and batch (goals: tokens/s at least 0.7x, peak at most 0.5x):",
+            "", "| configuration | tokens/s ratio | peak ratio |", "| --- | --- | --- |"] + lines
 
 
 def cell(result, field):
