@@ -12,6 +12,8 @@
 # has no tiny shape, so its runs are skipped then, as they are wherever python3's torch has no CUDA.
 # Each run of ours ends with one profiled step (after the timed ones): the table's second part says where its device
 # time went, by kernel and product shape, and each run's log holds the whole profile.
+# After the configurations, ATTENTION_S seconds (default 40, kept out of their budget) time the attention kernels alone
+# (AttentionKernelBenchmark: one llama-1.1b layer, f32 and bf16 inputs): attention.jsonl and the table's last section.
 # Every configuration of ours runs in PRECISION (default bf16-mixed: bf16 frozen weights and BF16_MIXED training,
 # the anchor's bf16 model; f32 for float32), and its JSON line says which.
 set -uo pipefail
@@ -21,6 +23,7 @@ PKG=.device/gpu
 OUT=${OUT:-$PKG/out}/side-by-side
 BUDGET_S=${BUDGET_S:-450}
 MIN_RUN_S=${MIN_RUN_S:-45}
+ATTENTION_S=${ATTENTION_S:-40}
 SHAPES=${SHAPES:-real}
 PRECISION=${PRECISION:-bf16-mixed}
 START=$(date +%s)
@@ -76,7 +79,7 @@ CONFIGS=(
 # Runs one benchmark with what is left of the budget; records "name, system, status[, JSON line]" in runs.tsv.
 run_one() {
     local name=$1 system=$2 log=$3; shift 3
-    local left=$(( BUDGET_S - ($(date +%s) - START) ))
+    local left=$(( BUDGET_S - ATTENTION_S - ($(date +%s) - START) ))
     if [ "$left" -lt "$MIN_RUN_S" ]; then
         printf '%s\t%s\tskipped: %s s of the %s s budget left\n' "$name" "$system" "$left" "$BUDGET_S" >> "$OUT/runs.tsv"
         return
@@ -120,9 +123,28 @@ for entry in "${CONFIGS[@]}"; do
     done
 done
 
+ATTENTION_ARGS=""
+[ "$SHAPES" != tiny ] || ATTENTION_ARGS="1 4 2 64 32 2"
+left=$(( BUDGET_S - ($(date +%s) - START) ))
+# shellcheck disable=SC2086
+timeout "$(( left > 5 ? left : 5 ))" "$runtime/jdk/bin/java" --enable-native-access=ALL-UNNAMED \
+    --add-modules jdk.incubator.vector -Xmx"$XMX" -cp "$CP" dev.finetune4j.benchmarks.gpu.AttentionKernelBenchmark \
+    "$DEVICE" $ATTENTION_ARGS > "$OUT/logs/attention.log" 2>&1
+grep '^{' "$OUT/logs/attention.log" > "$OUT/attention.jsonl"
+
 CARD=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
-python3 benchmarks/gpu/side_by_side_table.py "$OUT/runs.tsv" "${CARD:-no GPU (cpu dry run)}" \
-    "$(cat "$PKG/commit.txt" 2>/dev/null || echo unknown)" "$SHAPES" > "$OUT/side-by-side.md"
+{
+    python3 benchmarks/gpu/side_by_side_table.py "$OUT/runs.tsv" "${CARD:-no GPU (cpu dry run)}" \
+        "$(cat "$PKG/commit.txt" 2>/dev/null || echo unknown)" "$SHAPES"
+    echo
+    echo "## Attention kernels alone (AttentionKernelBenchmark $DEVICE $ATTENTION_ARGS)"
+    echo
+    if [ -s "$OUT/attention.jsonl" ]; then
+        sed 's/^/    /' "$OUT/attention.jsonl"
+    else
+        echo "Not measured: $(grep -m1 -E 'Exception|Error' "$OUT/logs/attention.log" | cut -c1-160 || true)"
+    fi
+} > "$OUT/side-by-side.md"
 cat "$OUT/side-by-side.md"
 echo "side-by-side: $(( $(date +%s) - START )) s of the $BUDGET_S s budget"
 rm -rf "$runtime"
