@@ -50,14 +50,16 @@ done
 
 if [ "$SHAPES" = tiny ]; then
     # DEVICE=emucuda:0 runs the dry run on the CUDA backend with its kernels emulated on the CPU (needs g++).
-    DEVICE=${DEVICE:-cpu}; XMX=2g; STEPS=2; WARMUP=1; HF_SKIP="the anchor has no tiny shape (dry run)"
+    DEVICE=${DEVICE:-cpu}; XMX=2g; STEPS=2; WARMUP=1; HF_WARMUP=1; HF_SKIP="the anchor has no tiny shape (dry run)"
     # The emulated device's provider is one of core's test classes, registered by its test resources (which travel
     # in the working tree, not in the package).
     [[ "$DEVICE" != emucuda:* ]] || CP="$CP:$PKG/test-classes/core:core/src/test/resources"
 else
-    # 8 untimed steps for both systems: the JVM compiles our step's host code over its first steps (on 2 cores the
-    # fake device's host time per step is 53 ms after 3 steps, 34 ms after 8, 12 ms once compiled)
-    DEVICE=cuda:0; XMX=${XMX:-96g}; STEPS=10; WARMUP=8; HF_SKIP=""
+    # Untimed steps first, so that both systems are timed in their steady state. The anchor's eager PyTorch reaches it
+    # in a few steps (8). The JVM compiles our step's host code by call counts, so over tens of steps: on the fake
+    # device (2 cores) the host's time per llama step is 40 ms after 10 steps, 33 ms after 25 and 14 ms after 60
+    # (results/logs/host-warmup-fakecuda-2026-12-05-session8.txt); while it exceeds the device's time the device waits.
+    DEVICE=cuda:0; XMX=${XMX:-96g}; STEPS=10; WARMUP=40; HF_WARMUP=8; HF_SKIP=""
     python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null || HF_SKIP="python3's torch has no CUDA here"
 fi
 
@@ -118,7 +120,7 @@ for entry in "${CONFIGS[@]}"; do
         else
             # shellcheck disable=SC2086
             run_one "$name" hf-peft "$log" python3 benchmarks/gpu/hf_peft_bench.py --config "$config" \
-                --batch "$batch" --seq "$seq" --steps "$STEPS" --warmup "$WARMUP" $flags
+                --batch "$batch" --seq "$seq" --steps "$STEPS" --warmup "$HF_WARMUP" $flags
         fi
     done
 done

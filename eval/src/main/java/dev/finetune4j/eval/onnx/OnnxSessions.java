@@ -62,7 +62,7 @@ final class OnnxSessions {
      * What to do when the CUDA provider did not load: with the CPU artifact, change the artifact; with the GPU
      * artifact (its native library has the provider), supply the CUDA libraries it links against.
      */
-    static String cudaAdvice(boolean artifactHasCuda) {
+    private static String cudaAdvice(boolean artifactHasCuda) {
         return artifactHasCuda
                 ? "the onnxruntime_gpu artifact is on the class path, so its CUDA 12 and cuDNN 9 libraries were not"
                         + " found or no GPU is usable: put their folders on LD_LIBRARY_PATH (ONNX Runtime's own log"
