@@ -57,8 +57,9 @@ if [ "$SHAPES" = tiny ]; then
 else
     # Untimed steps first, so that both systems are timed in their steady state. The anchor's eager PyTorch reaches it
     # in a few steps (8). The JVM compiles our step's host code by call counts, so over tens of steps: on the fake
-    # device (2 cores) the host's time per llama step is 40 ms after 10 steps, 33 ms after 25 and 14 ms after 60
-    # (results/logs/host-warmup-fakecuda-2026-12-05-session8.txt); while it exceeds the device's time the device waits.
+    # device (2 cores) the host's time per llama step over the 30 steps after the first 10 is 40 ms, after 25 24-28 ms,
+    # after 40 20-22 ms and after 60 11-15 ms (results/logs/host-warmup-fakecuda-2026-12-05-session8.txt); while it
+    # exceeds the device's time the device waits. 40 keeps the run inside its budget.
     DEVICE=cuda:0; XMX=${XMX:-96g}; STEPS=10; WARMUP=40; HF_WARMUP=8; HF_SKIP=""
     python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null || HF_SKIP="python3's torch has no CUDA here"
 fi
