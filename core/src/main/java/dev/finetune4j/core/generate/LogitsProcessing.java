@@ -1,6 +1,5 @@
 package dev.finetune4j.core.generate;
 
-import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -52,7 +51,10 @@ public final class LogitsProcessing {
     }
 
     /**
-     * Samples after temperature, top-k and top-p filtering; one draw from {@code random}.
+     * Samples after temperature, top-k and top-p filtering; one draw from {@code random}. Top-k keeps the k most
+     * probable tokens; top-p (below 1 only, as Hugging Face applies it) the smallest prefix of them, most probable
+     * first, whose probability reaches p. The draw walks the kept tokens from the most probable; when nothing was cut
+     * it walks the whole vocabulary in id order, which draws from the same distribution without sorting it.
      *
      * @param logits one row of logits (V)
      * @param cfg    temperature (&gt; 0), top-k and top-p
@@ -60,43 +62,74 @@ public final class LogitsProcessing {
      * @return the sampled token id
      */
     public static int sample(float[] logits, GenerationConfig cfg, SplittableRandom random) {
-        int v = logits.length;
-        double[] p = new double[v];
-        float max = Float.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l / cfg.temperature());
-        }
-        Integer[] order = new Integer[v];
-        double sum = 0;
-        for (int i = 0; i < v; i++) {
-            p[i] = Math.exp(logits[i] / cfg.temperature() - max);
-            sum += p[i];
-            order[i] = i;
-        }
-        for (int i = 0; i < v; i++) {
-            p[i] /= sum;
-        }
-        Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+        double[] p = probabilities(logits, cfg.temperature());
+        int v = p.length;
         int keep = cfg.topK() > 0 ? Math.min(cfg.topK(), v) : v;
-        double cumulative = 0;
-        for (int r = 0; r < keep; r++) {
-            cumulative += p[order[r]];
-            if (cumulative >= cfg.topP()) {
-                keep = r + 1; // the smallest prefix reaching top_p (always at least one token)
-                break;
+        // the most probable first, sorted only as far as the cut reaches (sorting the whole vocabulary took 40 ms a
+        // row at 151,936 words)
+        ProbabilityOrder order = keep < v || cfg.topP() < 1 ? new ProbabilityOrder(p) : null;
+        if (cfg.topP() < 1) {
+            double cumulative = 0;
+            for (int r = 0; r < keep; r++) {
+                cumulative += p[order.id(r)];
+                if (cumulative >= cfg.topP()) {
+                    keep = r + 1; // the smallest prefix reaching top_p (always at least one token)
+                    break;
+                }
             }
+        }
+        if (keep == v) {
+            return draw(p, random);
         }
         double total = 0;
         for (int r = 0; r < keep; r++) {
-            total += p[order[r]];
+            total += p[order.id(r)];
         }
         double u = random.nextDouble() * total;
         for (int r = 0; r < keep; r++) {
-            u -= p[order[r]];
+            u -= p[order.id(r)];
             if (u <= 0) {
-                return order[r];
+                return order.id(r);
             }
         }
-        return order[keep - 1];
+        return order.id(keep - 1);
+    }
+
+    /** softmax(logits / temperature), in double. */
+    private static double[] probabilities(float[] logits, float temperature) {
+        double[] p = new double[logits.length];
+        float max = Float.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l / temperature);
+        }
+        double sum = 0;
+        for (int i = 0; i < p.length; i++) {
+            p[i] = Math.exp(logits[i] / temperature - max);
+            sum += p[i];
+        }
+        for (int i = 0; i < p.length; i++) {
+            p[i] /= sum;
+        }
+        return p;
+    }
+
+    /** One draw from the whole distribution p, walking the ids in order. */
+    private static int draw(double[] p, SplittableRandom random) {
+        double total = 0;
+        for (double x : p) {
+            total += x;
+        }
+        double u = random.nextDouble() * total;
+        int last = 0;
+        for (int i = 0; i < p.length; i++) {
+            if (p[i] > 0) {
+                u -= p[i];
+                last = i;
+                if (u <= 0) {
+                    return i;
+                }
+            }
+        }
+        return last; // rounding left a remainder: the last token that could be drawn
     }
 }
