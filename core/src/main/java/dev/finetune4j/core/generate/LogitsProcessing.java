@@ -95,16 +95,20 @@ public final class LogitsProcessing {
         return order.id(keep - 1);
     }
 
-    /** softmax(logits / temperature), in double. */
+    /**
+     * softmax(logits / temperature), in double. The largest logit is subtracted before dividing, so that a tiny
+     * temperature (1e-40 is a positive float) gives the greedy choice's distribution instead of inf - inf; logits
+     * that a tiny repetition penalty made +inf share the whole probability.
+     */
     private static double[] probabilities(float[] logits, float temperature) {
         double[] p = new double[logits.length];
         float max = Float.NEGATIVE_INFINITY;
         for (float l : logits) {
-            max = Math.max(max, l / temperature);
+            max = Math.max(max, l);
         }
         double sum = 0;
         for (int i = 0; i < p.length; i++) {
-            p[i] = Math.exp(logits[i] / temperature - max);
+            p[i] = max == Float.POSITIVE_INFINITY ? (logits[i] == max ? 1 : 0) : Math.exp((logits[i] - max) / temperature);
             sum += p[i];
         }
         for (int i = 0; i < p.length; i++) {

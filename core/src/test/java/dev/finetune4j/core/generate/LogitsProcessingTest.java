@@ -73,6 +73,32 @@ class LogitsProcessingTest {
     }
 
     @Test
+    void aTinyTemperatureSamplesTheGreedyToken() {
+        float[] logits = {1f, 3f, 2f, 3f};
+        GenerationConfig cfg = GenerationConfig.builder().temperature(1e-40f).build();
+        SplittableRandom random = new SplittableRandom(4);
+        for (int i = 0; i < 50; i++) {
+            // the two largest are tied: one of them, never a token the greedy choice could not make
+            int token = LogitsProcessing.sample(logits.clone(), cfg, random);
+            assertTrue(token == 1 || token == 3, "token " + token);
+        }
+    }
+
+    @Test
+    void infiniteLogitsShareTheWholeProbability() {
+        // a repetition penalty of 1e-40 divides an earlier token's positive logit into +inf
+        float[] logits = {2f, -1f, 3f, 0.5f};
+        LogitsProcessing.repetitionPenalty(logits, new long[]{0, 3}, 2, 1e-40f);
+        GenerationConfig cfg = GenerationConfig.builder().temperature(0.7f).topP(0.9f).build();
+        SplittableRandom random = new SplittableRandom(6);
+        Set<Integer> seen = new HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            seen.add(LogitsProcessing.sample(logits.clone(), cfg, random));
+        }
+        assertEquals(Set.of(0, 3), seen);
+    }
+
+    @Test
     void configRejectsImpossibleSettings() {
         assertThrows(IllegalArgumentException.class, () -> GenerationConfig.builder().topP(0f).build());
         assertThrows(IllegalArgumentException.class, () -> GenerationConfig.builder().temperature(-1f).build());

@@ -77,11 +77,11 @@ class ProbabilityOrderTest {
         double[] p = new double[v];
         float max = Float.NEGATIVE_INFINITY;
         for (float l : logits) {
-            max = Math.max(max, l / cfg.temperature());
+            max = Math.max(max, l);
         }
         double sum = 0;
         for (int i = 0; i < v; i++) {
-            p[i] = Math.exp(logits[i] / cfg.temperature() - max);
+            p[i] = Math.exp((logits[i] - max) / cfg.temperature());
             sum += p[i];
         }
         for (int i = 0; i < v; i++) {
