@@ -2,6 +2,7 @@ package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.tokenizer.ChatMessage;
+import dev.finetune4j.core.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,12 +19,28 @@ final class ChatMessages {
     }
 
     /**
+     * The conversation's token ids through the tokenizer's chat template, ending with the assistant's turn opened.
+     *
+     * @throws ApiException 400 when the model has no tokenizer, when {@code messages} is missing, empty, or holds a
+     *                      role or content this server cannot format, or when the formatted conversation is longer
+     *                      than a prompt can be ({@link PromptLimits}), which is checked before it is tokenized
+     */
+    static long[] prompt(JsonNode body, ServedModels models) {
+        Tokenizer tokenizer = models.requireTokenizer(FIELD, "chat");
+        List<ChatMessage> conversation = parse(body);
+        // formatting twice (here and in encodeChat) costs little next to tokenizing, and keeps encodeChat's contract
+        int characters = tokenizer.applyChatTemplate(conversation, true).length();
+        models.promptLimits().checkCharacters(FIELD, "the conversation in the chat template", characters);
+        return tokenizer.encodeChat(conversation, true);
+    }
+
+    /**
      * The conversation.
      *
      * @throws ApiException 400 when {@code messages} is missing, empty, or holds a role or content this server
      *                      cannot format
      */
-    static List<ChatMessage> parse(JsonNode body) {
+    private static List<ChatMessage> parse(JsonNode body) {
         JsonNode messages = body.get(FIELD);
         if (messages == null || !messages.isArray() || messages.isEmpty()) {
             throw ApiException.invalid(FIELD, "'messages' must be a non-empty array of {\"role\", \"content\"} objects, got "

@@ -1,6 +1,7 @@
 package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -8,7 +9,8 @@ import java.util.List;
 /**
  * The {@code prompt} of {@code /v1/completions} in the four forms OpenAI's API allows: a string, an array of
  * strings, an array of token ids, or an array of arrays of token ids. Each prompt becomes one choice; token-id
- * prompts need no tokenizer.
+ * prompts need no tokenizer. The number of prompts and the length of each text are checked before any text is
+ * tokenized ({@link PromptLimits}).
  */
 final class CompletionPrompts {
     private static final String FIELD = "prompt";
@@ -19,8 +21,8 @@ final class CompletionPrompts {
     /**
      * The prompts' token ids.
      *
-     * @throws ApiException 400 when {@code prompt} is missing, empty or of another shape, or is text and the model has
-     *                      no tokenizer
+     * @throws ApiException 400 when {@code prompt} is missing, empty or of another shape, holds more prompts or longer
+     *                      ones than {@link ServedModels#promptLimits()} allow, or is text and the model has no tokenizer
      */
     static List<long[]> parse(JsonNode body, ServedModels models) {
         JsonNode prompt = body.get(FIELD);
@@ -36,10 +38,12 @@ final class CompletionPrompts {
                     + "array of arrays of token ids, got " + (prompt.isArray() ? "an empty array" : JsonFields.describe(prompt)));
         }
         JsonNode first = prompt.get(0);
-        List<long[]> prompts = new ArrayList<>();
         if (first.isIntegralNumber()) {
-            prompts.add(tokenIds(prompt, ""));
-        } else if (first.isTextual()) {
+            return List.of(tokenIds(prompt, ""));
+        }
+        models.promptLimits().checkCount(FIELD, prompt.size());
+        List<long[]> prompts = new ArrayList<>();
+        if (first.isTextual()) {
             for (int i = 0; i < prompt.size(); i++) {
                 JsonNode item = prompt.get(i);
                 if (!item.isTextual()) {
@@ -63,10 +67,13 @@ final class CompletionPrompts {
     }
 
     private static long[] encode(String text, ServedModels models, String where) {
-        long[] ids = models.requireTokenizer(FIELD, "a text prompt").encode(text);
+        Tokenizer tokenizer = models.requireTokenizer(FIELD, "a text prompt");
+        models.promptLimits().checkCharacters(FIELD, "prompt" + where, text.length());
+        long[] ids = tokenizer.encode(text);
         if (ids.length == 0) {
             throw ApiException.invalid(FIELD, "prompt" + where + " is empty; give some text (or token ids)");
         }
+        models.promptLimits().checkTokens(FIELD, "prompt" + where, ids.length);
         return ids;
     }
 

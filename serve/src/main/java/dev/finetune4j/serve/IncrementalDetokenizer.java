@@ -12,11 +12,20 @@ import java.util.Arrays;
  * not the whole sequence, and the piece is what that window's text adds to the context's text (the approach of
  * vLLM's and Text Generation Inference's streaming detokenizers).
  *
+ * <p>A character is at most 4 UTF-8 bytes, so once {@link #MAX_PENDING_TOKENS} tokens wait and their text still
+ * ends in U+FFFD (bytes that are not UTF-8, or tokens without text), all but the last
+ * {@link #MAX_INCOMPLETE_TOKENS} are released as they decode, replacement characters included: the window stays
+ * short and the text keeps flowing, and a character that the last tokens start still comes out whole.
+ *
  * <p>Not thread-safe: one per generated sequence.
  */
 final class IncrementalDetokenizer {
     /** Prompt tokens decoded as context before the first generated one (word-initial spaces depend on them). */
     static final int PROMPT_CONTEXT = 4;
+    /** Tokens held back at most while their text ends in U+FFFD: generous for a character of 4 bytes at most. */
+    static final int MAX_PENDING_TOKENS = 8;
+    /** Tokens that can hold the start of an unfinished character: its at most 3 bytes, each token 1 or more. */
+    private static final int MAX_INCOMPLETE_TOKENS = 3;
     private static final char REPLACEMENT = '\uFFFD';
 
     private final Tokenizer tokenizer;
@@ -49,21 +58,32 @@ final class IncrementalDetokenizer {
         String context = decode(prefixOffset, readOffset);
         String full = decode(prefixOffset, size);
         int common = commonPrefix(context, full);
-        if (common == full.length() || full.charAt(full.length() - 1) == REPLACEMENT) {
-            return "";
+        if (common < full.length() && full.charAt(full.length() - 1) != REPLACEMENT) {
+            return advance(size, full.substring(common));
         }
-        prefixOffset = readOffset;
-        readOffset = size;
-        return full.substring(common);
+        if (size - readOffset < MAX_PENDING_TOKENS) {
+            return ""; // the next token may complete the character
+        }
+        return release(size - MAX_INCOMPLETE_TOKENS);
     }
 
     /** The text of the tokens not released yet (an incomplete character stays U+FFFD): call once at the end. */
     String flush() {
+        return release(size);
+    }
+
+    /** Releases the text of the tokens up to {@code end}, whatever it ends in. */
+    private String release(int end) {
         String context = decode(prefixOffset, readOffset);
-        String full = decode(prefixOffset, size);
+        String text = decode(prefixOffset, end);
+        return advance(end, text.substring(commonPrefix(context, text)));
+    }
+
+    /** The tokens up to {@code end} are released as {@code piece}; the last piece's tokens become the context. */
+    private String advance(int end, String piece) {
         prefixOffset = readOffset;
-        readOffset = size;
-        return full.substring(commonPrefix(context, full));
+        readOffset = end;
+        return piece;
     }
 
     /**

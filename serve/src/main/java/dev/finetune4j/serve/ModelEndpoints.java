@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.regex.Pattern;
 
 /**
  * {@code GET /v1/models} (the base model and every adapter in OpenAI's list format), {@code GET /health}, and the
@@ -18,7 +19,12 @@ import java.time.Instant;
  * adapters while the server runs; requests in flight keep the adapter version they started with.
  */
 final class ModelEndpoints {
-    private static final int MAX_NAME_LENGTH = 128;
+    /**
+     * Adapter names: one path segment that needs no escaping (so {@code DELETE /admin/adapters/{name}} reaches it),
+     * not a dot segment, and nothing that could break a log line. Colons allow OpenAI's {@code ft:base:org:id} form.
+     */
+    private static final String NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9._:-]{0,127}";
+    private static final Pattern NAME = Pattern.compile(NAME_PATTERN);
 
     private final ServedModels models;
     private final long created = Instant.now().getEpochSecond();
@@ -49,14 +55,18 @@ final class ModelEndpoints {
     /**
      * Loads or replaces the adapter {@code {"name", "path"}}.
      *
-     * @throws ApiException 400 for a missing or bad name or path, or a folder the engine cannot serve; 503 when the
-     *                      engine is closed
+     * @throws ApiException 400 for a missing name or path, a name outside {@link #NAME_PATTERN} or the base model's,
+     *                      or a folder the engine cannot serve; 503 when the engine is closed
      */
     ObjectNode load(JsonNode body) {
         String name = JsonFields.requiredString(body, "name");
-        if (name.isBlank() || name.length() > MAX_NAME_LENGTH || name.equals(models.baseName())) {
-            throw ApiException.invalid("name", "'name' must be 1 to " + MAX_NAME_LENGTH + " characters and differ from the base "
-                    + "model's name '" + models.baseName() + "', got '" + name + "'");
+        if (!NAME.matcher(name).matches()) {
+            throw ApiException.invalid("name", "'name' must match " + NAME_PATTERN + " (a letter or digit, then up to 127 "
+                    + "letters, digits, '.', '_', ':' or '-'), got " + JsonFields.describe(body.get("name")));
+        }
+        if (name.equals(models.baseName())) {
+            throw ApiException.invalid("name", "'name' must differ from the base model's name '" + models.baseName()
+                    + "'; choose another name for the adapter");
         }
         String pathText = JsonFields.requiredString(body, "path");
         Path path;

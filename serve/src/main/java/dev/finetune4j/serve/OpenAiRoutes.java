@@ -3,7 +3,6 @@ package dev.finetune4j.serve;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.serve.AccessKeys.Scope;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.Handler;
@@ -50,9 +49,7 @@ final class OpenAiRoutes {
             SamplingParameters.refuseUnless(body, "functions", v -> v.isArray() && v.isEmpty(), "'functions' is not supported; leave it out");
             SamplingParameters.refuseUnless(body, "response_format", v -> "text".equals(v.path("type").asText()),
                     "only {\"type\": \"text\"} is supported as 'response_format'; leave it out");
-            Tokenizer tokenizer = models.requireTokenizer("messages", "chat");
-            long[] ids = tokenizer.encodeChat(ChatMessages.parse(body), true);
-            return List.of(ids);
+            return List.of(ChatMessages.prompt(body, models));
         }, Integer.MAX_VALUE);
 
         Scope api = Scope.API;

@@ -15,12 +15,16 @@ import java.util.Set;
  * An OpenAI-compatible HTTP server in front of an {@link InferenceEngine}, on Helidon SE (each request on its own
  * virtual thread): {@code GET /v1/models}, {@code POST /v1/completions}, {@code POST /v1/chat/completions} (with
  * {@code "stream": true} as server-sent events), {@code GET /health}, and {@code POST /admin/adapters},
- * {@code DELETE /admin/adapters/{name}} to load, replace and unload adapters while serving. {@code model} names the
- * base model or a loaded adapter. Errors use OpenAI's body {@code {"error": {"message", "type", "param", "code"}}}:
+ * {@code DELETE /admin/adapters/{name}} to load, replace and unload adapters while serving (names of letters,
+ * digits, {@code . _ : -}, starting with a letter or digit, at most 128 characters). {@code model} names the base
+ * model or a loaded adapter. Errors use OpenAI's body {@code {"error": {"message", "type", "param", "code"}}}:
  * 400 for malformed JSON and invalid parameters, 404 for an unknown model, 429 with {@code Retry-After} when the
- * engine's queue is full, 503 once the engine is closed. A request that runs into the engine's time limit ends with
- * {@code finish_reason} {@code "length"} and the extension field {@code "timed_out": true} in its choice, keeping the
- * text generated so far (OpenAI has no finish reason for a time limit, and its clients retry error statuses).
+ * engine's queue is full, 503 once the engine is closed. Prompts that cannot fit are refused with 400 before they are
+ * tokenized: more than {@link Builder#maxPromptsPerRequest} prompts in one request, or a text longer than 256
+ * characters for each token the engine's KV cache budget can hold. A request that runs into the engine's time limit
+ * ends with {@code finish_reason} {@code "length"} and the extension field {@code "timed_out": true} in its choice,
+ * keeping the text generated so far (OpenAI has no finish reason for a time limit, and its clients retry error
+ * statuses).
  *
  * <pre>{@code
  * try (LanguageModel base = AutoModel.loadCausalLM(dir);
@@ -102,6 +106,7 @@ public final class OpenAiServer implements AutoCloseable {
         private int port = 8000;
         private String apiKey;
         private String adminKey;
+        private int maxPromptsPerRequest = PromptLimits.DEFAULT_MAX_PROMPTS;
 
         private Builder(InferenceEngine engine) {
             this.engine = Objects.requireNonNull(engine, "engine");
@@ -190,11 +195,25 @@ public final class OpenAiServer implements AutoCloseable {
         }
 
         /**
+         * The most prompts one {@code /v1/completions} request may carry ({@code prompt} as an array of texts or of
+         * token-id arrays); a request with more is refused with 400 before any prompt is tokenized. Keep it at most
+         * the engine's {@code maxQueuedRequests}: each prompt waits in the engine's queue, and a request with more
+         * prompts than the queue holds would get 429 on every retry.
+         *
+         * @param value at least 1; default 64, the engine's default {@code maxQueuedRequests}
+         * @return this builder
+         */
+        public Builder maxPromptsPerRequest(int value) {
+            maxPromptsPerRequest = value;
+            return this;
+        }
+
+        /**
          * Starts the server.
          *
          * @return the running server
-         * @throws IllegalArgumentException when the model name is blank, the port out of range, or a key blank or not
-         *                                  printable ASCII without spaces
+         * @throws IllegalArgumentException when the model name is blank, the port out of range, a key blank or not
+         *                                  printable ASCII without spaces, or {@code maxPromptsPerRequest} below 1
          * @throws java.io.UncheckedIOException when the address cannot be bound (port in use)
          */
         public OpenAiServer start() {
@@ -204,12 +223,16 @@ public final class OpenAiServer implements AutoCloseable {
             if (port < 0 || port > 65535) {
                 throw new IllegalArgumentException("port must be 0 (any free port) to 65535, got " + port);
             }
+            if (maxPromptsPerRequest < 1) {
+                throw new IllegalArgumentException("maxPromptsPerRequest must be >= 1, got " + maxPromptsPerRequest);
+            }
             AccessKeys keys = new AccessKeys(apiKey, adminKey);
             Set<Long> stops = new HashSet<>(stopTokens);
             if (tokenizer != null) {
                 tokenizer.eosTokenId().ifPresent(stops::add);
             }
-            ServedModels models = new ServedModels(engine, modelName, tokenizer, stops);
+            ServedModels models = new ServedModels(engine, modelName, tokenizer, stops,
+                    PromptLimits.of(engine, maxPromptsPerRequest));
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)

@@ -57,9 +57,9 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, boolea
         long maxTokens = JsonFields.integer(body, "max_tokens", defaultMaxTokens, 1, Integer.MAX_VALUE);
         maxTokens = JsonFields.integer(body, "max_completion_tokens", maxTokens, 1, Integer.MAX_VALUE);
         float temperature = (float) JsonFields.number(body, "temperature", 1, 0, false, 2);
-        float topP = (float) JsonFields.number(body, "top_p", 1, 0, true, 1);
+        float topP = positiveFloat(body, "top_p", 1);
         long topK = JsonFields.integer(body, "top_k", 0, -1, Integer.MAX_VALUE); // vLLM's -1 and our 0 both mean off
-        float repetitionPenalty = (float) JsonFields.number(body, "repetition_penalty", 1, 0, true, 100);
+        float repetitionPenalty = positiveFloat(body, "repetition_penalty", 100);
         long seed = JsonFields.integer(body, "seed", ThreadLocalRandom.current().nextLong(), Long.MIN_VALUE, Long.MAX_VALUE);
         boolean stream = JsonFields.bool(body, "stream", false);
         boolean includeUsage = false;
@@ -74,10 +74,31 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, boolea
             }
             includeUsage = JsonFields.bool(options, "include_usage", false);
         }
-        GenerationConfig generation = GenerationConfig.builder().maxNewTokens((int) maxTokens).temperature(temperature)
-                .topP(topP).topK((int) Math.max(0, topK)).repetitionPenalty(repetitionPenalty).stopTokens(stopTokens).seed(seed)
-                .build();
+        GenerationConfig generation;
+        try {
+            generation = GenerationConfig.builder().maxNewTokens((int) maxTokens).temperature(temperature)
+                    .topP(topP).topK((int) Math.max(0, topK)).repetitionPenalty(repetitionPenalty).stopTokens(stopTokens)
+                    .seed(seed).build();
+        } catch (IllegalArgumentException e) {
+            // the checks above should leave nothing for the generator to refuse; if they fall behind its rules, the
+            // client still gets a 400 with the generator's reason rather than a 500
+            throw ApiException.invalid(null, "the sampling parameters (max_tokens, temperature, top_p, top_k, "
+                    + "repetition_penalty) are outside what the generator takes: " + e.getMessage());
+        }
         return new SamplingParameters(generation, stopStrings(body), stream, includeUsage);
+    }
+
+    /**
+     * A number in {@code (0, max]}, 1 (off) when absent, that stays above 0 as the generator's 32-bit float:
+     * {@code 1e-50} passes a check on the double but rounds to 0.
+     */
+    private static float positiveFloat(JsonNode body, String field, double max) {
+        float value = (float) JsonFields.number(body, field, 1, 0, true, max);
+        if (value == 0) {
+            throw ApiException.invalid(field, "'" + field + "' must be > 0 and <= " + max + ", got " + body.get(field).asDouble()
+                    + ", which is 0 as a 32-bit float; use at least " + Float.MIN_VALUE);
+        }
+        return value;
     }
 
     /** {@code stop}: a string or an array of strings. */

@@ -9,14 +9,16 @@ import java.util.Set;
 
 /**
  * What the server serves: the engine, the name clients use for its base model, the tokenizer (absent for a model
- * folder without one: then only token-id prompts work) and the ids that end generation.
+ * folder without one: then only token-id prompts work), the ids that end generation and the prompts it takes.
  *
  * @param engine        the engine
  * @param baseName      the base model's name in {@code model} fields
  * @param tokenizer     the model's tokenizer, or null
  * @param stopTokens    ids that end every generation (end of sequence)
+ * @param promptLimits  how many prompts a request may carry and how long each may be
  */
-record ServedModels(InferenceEngine engine, String baseName, Tokenizer tokenizer, Set<Long> stopTokens) {
+record ServedModels(InferenceEngine engine, String baseName, Tokenizer tokenizer, Set<Long> stopTokens,
+                    PromptLimits promptLimits) {
 
     ServedModels {
         stopTokens = Set.copyOf(stopTokens);

@@ -13,8 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
+import static dev.finetune4j.serve.ServerFixture.assertError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every error status over loopback, each in OpenAI's body shape with a message that says what to do. */
@@ -29,18 +29,6 @@ class ErrorResponsesTest {
     @AfterAll
     static void stop() {
         fixture.close();
-    }
-
-    /** Asserts the status and the error body, and returns the error object. */
-    private static JsonNode assertError(HttpResponse<String> r, int status, String code, String param) throws Exception {
-        assertEquals(status, r.statusCode(), r.body());
-        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), r.headers().map().toString());
-        JsonNode error = ServerFixture.json(r).get("error");
-        assertFalse(error.get("message").asText().isBlank());
-        assertFalse(error.get("type").asText().isBlank());
-        assertEquals(code, error.get("code").asText());
-        assertEquals(param, error.get("param").isNull() ? null : error.get("param").asText());
-        return error;
     }
 
     @Test
@@ -67,6 +55,8 @@ class ErrorResponsesTest {
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"max_tokens\": 0}|max_tokens",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"max_tokens\": \"ten\"}|max_tokens",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"repetition_penalty\": 0}|repetition_penalty",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"top_p\": 1e-50}|top_p",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"repetition_penalty\": 1e-46}|repetition_penalty",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stop\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}|stop",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stop\": \"\"}|stop",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stop\": \"%s\"}|stop",

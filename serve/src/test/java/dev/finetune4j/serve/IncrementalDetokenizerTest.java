@@ -3,12 +3,15 @@ package dev.finetune4j.serve;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Streamed text never splits a character, and the pieces add up to the decoded whole. */
 class IncrementalDetokenizerTest {
@@ -63,5 +66,44 @@ class IncrementalDetokenizerTest {
         assertEquals("", detokenizer.next(ids[1]));
         assertEquals("", detokenizer.next(ids[2]));
         assertEquals("\uFFFD", detokenizer.flush()); // generation stopped inside the character (max_tokens)
+    }
+
+    @Test
+    @Timeout(5)
+    void invalidBytesStreamAsReplacementCharactersInLinearTime() {
+        try (HfTokenizer tokenizer = HfTokenizer.load(ServerFixture.modelDir())) {
+            long byteFF = 255; // 'ÿ' in the fixture's byte-level vocabulary: the byte 0xFF, never valid in UTF-8
+            assertEquals("\uFFFD", tokenizer.decode(new long[]{byteFF}));
+            long[] ids = new long[16_384];
+            Arrays.fill(ids, byteFF);
+            IncrementalDetokenizer detokenizer = new IncrementalDetokenizer(tokenizer, tokenizer.encode("Q: "));
+            StringBuilder streamed = new StringBuilder();
+            for (long id : ids) {
+                streamed.append(detokenizer.next(id));
+            }
+            assertTrue(streamed.length() >= ids.length - IncrementalDetokenizer.MAX_PENDING_TOKENS,
+                    "held back " + (ids.length - streamed.length()) + " of " + ids.length + " tokens' text");
+            streamed.append(detokenizer.flush());
+            assertEquals(tokenizer.decode(ids), streamed.toString());
+        }
+    }
+
+    @Test
+    void aCharacterSplitAcrossTokensStreamsWholeAfterInvalidBytes() {
+        ByteLevelTokenizer bytes = new ByteLevelTokenizer();
+        // 22 invalid bytes, then '你' in three tokens: the held-back tokens overflow inside the character
+        long[] ids = new long[25];
+        Arrays.fill(ids, 0xFF);
+        System.arraycopy(bytes.encode("你"), 0, ids, 22, 3);
+        IncrementalDetokenizer detokenizer = new IncrementalDetokenizer(bytes, bytes.encode("x"));
+        StringBuilder streamed = new StringBuilder();
+        String piece = "";
+        for (long id : ids) {
+            piece = detokenizer.next(id);
+            streamed.append(piece);
+        }
+        assertTrue(piece.endsWith("\uFFFD你"), "the last byte of '你' gave '" + piece + "'");
+        streamed.append(detokenizer.flush());
+        assertEquals("\uFFFD".repeat(22) + "你", streamed.toString());
     }
 }

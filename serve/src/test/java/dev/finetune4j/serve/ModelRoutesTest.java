@@ -103,4 +103,28 @@ class ModelRoutesTest {
         assertEquals(400, fixture.delete("/admin/adapters/tiny-chat").statusCode());
         assertFalse(modelIds().contains("x"));
     }
+
+    @Test
+    void adapterNamesThatAPathOrALogLineCannotCarryAre400() throws Exception {
+        String adapter = ServerFixture.JSON.writeValueAsString(ServerFixture.adapterDir().toString());
+        for (String name : List.of("a/b", "x\n2026 INFO forged log line", "..", " lead", "")) {
+            HttpResponse<String> r = fixture.post("/admin/adapters", "{\"name\": " + ServerFixture.JSON.writeValueAsString(name)
+                    + ", \"path\": " + adapter + "}");
+            JsonNode error = ServerFixture.assertError(r, 400, "invalid_value", "name");
+            assertTrue(error.get("message").asText().contains("[A-Za-z0-9]"), error.toString());
+            assertFalse(modelIds().contains(name));
+        }
+    }
+
+    @Test
+    void anAdapterNamedLikeAFineTunedOpenAiModelLoadsAndUnloads() throws Exception {
+        String name = "ft:tiny-chat:acme.support_v2";
+        HttpResponse<String> loaded = fixture.post("/admin/adapters", "{\"name\": \"" + name + "\", \"path\": "
+                + ServerFixture.JSON.writeValueAsString(ServerFixture.adapterDir().toString()) + "}");
+        assertEquals(200, loaded.statusCode(), loaded.body());
+        assertTrue(modelIds().contains(name));
+        HttpResponse<String> deleted = fixture.delete("/admin/adapters/" + name);
+        assertEquals(200, deleted.statusCode(), deleted.body());
+        assertFalse(modelIds().contains(name));
+    }
 }

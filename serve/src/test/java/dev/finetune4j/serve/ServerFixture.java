@@ -22,6 +22,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * A server on loopback over the tiny chat fixture (a qwen2-shaped model with random weights, vocabulary 270, and
  * the byte-level BPE tokenizer of core's tests with a ChatML template), with its LoRA adapter loaded as "lora";
@@ -122,6 +126,18 @@ final class ServerFixture implements AutoCloseable {
 
     static JsonNode json(HttpResponse<String> response) throws IOException {
         return JSON.readTree(response.body());
+    }
+
+    /** Asserts the status and the error body, and returns the error object. */
+    static JsonNode assertError(HttpResponse<String> r, int status, String code, String param) throws Exception {
+        assertEquals(status, r.statusCode(), r.body());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), r.headers().map().toString());
+        JsonNode error = json(r).get("error");
+        assertFalse(error.get("message").asText().isBlank());
+        assertFalse(error.get("type").asText().isBlank());
+        assertEquals(code, error.get("code").asText());
+        assertEquals(param, error.get("param").isNull() ? null : error.get("param").asText());
+        return error;
     }
 
     /** The greedy continuation of {@code prompt} by core's Generator on a fresh copy of the model (and adapter). */
