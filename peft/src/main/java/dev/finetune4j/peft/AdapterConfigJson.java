@@ -57,17 +57,16 @@ final class AdapterConfigJson {
         if (type.isEmpty()) {
             throw new PeftException(file + " has no peft_type; expected one of " + PeftRegistry.supportedTypes());
         }
-        PeftMethod<?> method;
         try {
-            method = PeftRegistry.forType(type);
-        } catch (PeftException e) {
-            throw new PeftException(file + ": " + e.getMessage(), e);
+            return PeftRegistry.forType(type).fromJson(c, file.toString());
+        } catch (IllegalArgumentException | PeftException e) {
+            throw new PeftException(located(file, e.getMessage()), e);
         }
-        try {
-            return method.fromJson(c, file.toString());
-        } catch (IllegalArgumentException e) {
-            throw new PeftException(file + ": " + e.getMessage(), e);
-        }
+    }
+
+    /** {@code message} led by the file, unless it names it already (core's JsonFields messages do). */
+    private static String located(Path file, String message) {
+        return message != null && message.startsWith(file.toString()) ? message : file + ": " + message;
     }
 
     /** Writes {@code cfg} as {@code dir/adapter_config.json}; {@code facts} adds model-derived fields (token_dim, ...). */

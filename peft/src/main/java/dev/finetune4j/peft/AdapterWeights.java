@@ -25,7 +25,7 @@ final class AdapterWeights {
     /**
      * Every tensor of {@code file}, copied into {@code scope} as float32 (PEFT adapters are small).
      *
-     * @throws PeftException when the file is missing, truncated or its header is malformed
+     * @throws PeftException when the file is missing, truncated, its header is malformed or claims an impossible shape
      */
     static Map<String, Tensor> read(Path file, TensorScope scope) {
         if (!Files.isRegularFile(file)) {
@@ -42,6 +42,10 @@ final class AdapterWeights {
         } catch (IOException e) {
             throw new PeftException("cannot read adapter weights " + file + ": " + e.getMessage()
                     + "; the file is truncated or corrupt: save or download the adapter again", e);
+        } catch (IllegalArgumentException e) {
+            // a tensor whose header shape no tensor can hold; the message names the file and the tensor
+            throw new PeftException(e.getMessage() + " (adapter tensors are small: the file is corrupt; save or "
+                    + "download the adapter again)", e);
         }
     }
 

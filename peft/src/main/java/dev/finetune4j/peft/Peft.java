@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 
 /**
  * Entry points: put a fresh adapter on a base model ({@link #wrap}), or load one saved by this library or by
@@ -63,7 +64,7 @@ public final class Peft {
      * @throws PeftException when the config does not fit the model
      */
     public static PeftModel wrap(LanguageModel base, PeftConfig config, long seed) {
-        return new PeftModel(base, inject(causalContext(base, seed, true, false), config, false));
+        return new PeftModel(base, inject(causalContext(base, seed, true, false), config, false, state -> { }));
     }
 
     /**
@@ -102,7 +103,7 @@ public final class Peft {
      * @throws PeftException when the config does not fit the model
      */
     public static <M extends Module & SequenceClassifier> PeftClassifier wrap(M base, PeftConfig config) {
-        return new PeftClassifier(base, inject(classifierContext(base, true, false), config, true));
+        return new PeftClassifier(base, inject(classifierContext(base, true, false), config, true, state -> { }));
     }
 
     /**
@@ -151,24 +152,18 @@ public final class Peft {
     }
 
     /**
-     * Reads the folder's config, injects its method and fills it from the weights; on failure the base model's
-     * tree is restored before rethrowing. Then logs and keeps the warnings about the base model.
+     * Reads the folder's config, injects its method and fills it from the weights (on failure the base model is put
+     * back as it was). Then logs and keeps the warnings about the base model.
      */
     private static AdapterState loadInto(PeftContext ctx, Path dir, boolean classifier) {
         Path file = dir.resolve(AdapterConfigJson.FILE);
         JsonNode json = AdapterConfigJson.readJson(dir);
         PeftConfig config = AdapterConfigJson.parse(json, file);
         List<String> warnings = BaseModelRecord.warnings(json, file, ctx.root(), ctx.modelType(), classifier);
-        AdapterState state = inject(ctx, config, classifier);
-        try {
-            state.loadWeights(dir);
-            warnings.forEach(w -> LOG.warn("{}", w));
-            state.warnings(warnings);
-            return state;
-        } catch (RuntimeException e) {
-            state.unload();
-            throw e;
-        }
+        AdapterState state = inject(ctx, config, classifier, s -> s.loadWeights(dir));
+        warnings.forEach(w -> LOG.warn("{}", w));
+        state.warnings(warnings);
+        return state;
     }
 
     /** One adapter per base model, as PEFT's single-adapter workflow: a second injection would wrap the wrappers. */
@@ -181,10 +176,23 @@ public final class Peft {
         });
     }
 
-    private static AdapterState inject(PeftContext ctx, PeftConfig config, boolean classifier) {
+    /**
+     * Freezes the base, injects the config's method and completes the adapter with {@code fill} (loading its weights,
+     * or nothing for a fresh one). When any of it fails, the base model is put back as it was before rethrowing: a
+     * method may fail after some of its layers are in the tree, and the next adapter must find none of them.
+     */
+    private static AdapterState inject(PeftContext ctx, PeftConfig config, boolean classifier, Consumer<AdapterState> fill) {
         requireNoAdapter(ctx.root());
-        ctx.root().requiresGrad(false);
-        return inject(PeftRegistry.forConfig(config), ctx, config, classifier);
+        BaseModelSnapshot before = BaseModelSnapshot.take(ctx.root(), ctx.scope());
+        try {
+            ctx.root().requiresGrad(false);
+            AdapterState state = inject(PeftRegistry.forConfig(config), ctx, config, classifier);
+            fill.accept(state);
+            return state;
+        } catch (RuntimeException e) {
+            before.restore();
+            throw e;
+        }
     }
 
     /** Resolves the config's defaults (classifier heads, then the family's targets), records the facts, injects. */

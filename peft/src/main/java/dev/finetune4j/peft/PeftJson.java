@@ -20,16 +20,22 @@ public final class PeftJson {
     /**
      * PEFT's {@code target_modules} form: a list of names or a regex string.
      *
-     * @param n the field's value, or null
+     * @param n     the field's value, or null
+     * @param field the field's name, for messages ({@code "target_modules"}, {@code "exclude_modules"})
      * @return the modules, or null when the field is absent or null
-     * @throws IllegalArgumentException when a regex does not compile or a list is empty
+     * @throws IllegalArgumentException when the value is neither form, a list is empty or a regex does not compile
      */
-    public static TargetModules targets(JsonNode n) {
+    public static TargetModules targets(JsonNode n, String field) {
         if (n == null || n.isNull()) {
             return null;
         }
         if (n.isTextual()) {
-            return TargetModules.regex(n.asText());
+            return TargetModules.regex(field, n.asText());
+        }
+        boolean names = n.isArray() && n.valueStream().allMatch(JsonNode::isTextual);
+        if (!names || n.isEmpty()) {
+            throw new IllegalArgumentException(field + " must be a list of module names or a regex string, found " + n
+                    + (names ? " (an empty list)" : "") + "; for example [\"q_proj\", \"v_proj\"] or \".*\\\\.(q_proj|v_proj)\"");
         }
         return new TargetModules.Names(strings(n));
     }

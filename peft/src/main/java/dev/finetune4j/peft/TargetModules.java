@@ -1,13 +1,11 @@
 package dev.finetune4j.peft;
 
 import java.util.List;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Which modules of the base model a method applies to, as PEFT's {@code target_modules} says it: a JSON list of
  * names matches a module whose dotted path equals a name or ends with {@code "." + name}; a JSON string is a
- * regular expression that must match the whole path.
+ * regular expression that must match the whole path (within {@link ConfigRegex}'s step budget).
  *
  * <p>Thread safety: immutable.
  */
@@ -32,13 +30,26 @@ public sealed interface TargetModules {
     }
 
     /**
-     * A regular expression matched against the whole dotted path.
+     * A regular expression matched against the whole dotted path, as {@code target_modules}.
      *
      * @param regex the expression, e.g. {@code .*\.(q|v)_proj}
      * @return the target expression
+     * @throws IllegalArgumentException when the expression does not compile
      */
     static TargetModules regex(String regex) {
-        return new Regex(regex);
+        return regex("target_modules", regex);
+    }
+
+    /**
+     * A regular expression matched against the whole dotted path, for the config field {@code field}.
+     *
+     * @param field the field it comes from, named in messages ({@code "exclude_modules"})
+     * @param regex the expression
+     * @return the target expression
+     * @throws IllegalArgumentException when the expression does not compile
+     */
+    static TargetModules regex(String field, String regex) {
+        return new Regex(ConfigRegex.compile(field, regex));
     }
 
     /**
@@ -69,21 +80,27 @@ public sealed interface TargetModules {
     /**
      * Modules chosen by a regular expression over their whole dotted path.
      *
-     * @param regex a Java regular expression (Python's {@code re} syntax for the usual cases), full match
+     * @param pattern a Java regular expression (Python's {@code re} syntax for the usual cases), full match, compiled
+     *                once and matched within {@link ConfigRegex}'s step budget
      */
-    record Regex(String regex) implements TargetModules {
-        /** Checks that the expression compiles. */
-        public Regex {
-            try {
-                Pattern.compile(regex);
-            } catch (PatternSyntaxException e) {
-                throw new IllegalArgumentException("target_modules regex '" + regex + "' does not compile: " + e.getDescription(), e);
-            }
+    record Regex(ConfigRegex pattern) implements TargetModules {
+        /**
+         * The expression as the config writes it.
+         *
+         * @return the regex
+         */
+        public String regex() {
+            return pattern.regex();
         }
 
+        /**
+         * True when the expression matches the whole of {@code path}.
+         *
+         * @throws PeftException when the expression backtracks past its step budget on {@code path}
+         */
         @Override
         public boolean matches(String path) {
-            return Pattern.compile(regex).matcher(path).matches();
+            return pattern.matches(path);
         }
     }
 }

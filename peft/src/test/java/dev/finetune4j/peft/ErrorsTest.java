@@ -1,5 +1,7 @@
 package dev.finetune4j.peft;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.lora.LoraConfig;
@@ -7,10 +9,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -98,6 +105,46 @@ class ErrorsTest {
         try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir("llama"))) {
             PeftException e = assertThrows(PeftException.class, () -> Peft.load(base, dir));
             assertTrue(e.getMessage().contains("use_qalora"), e.getMessage());
+        }
+    }
+
+    @Test
+    void configErrorsNameTheFileOnceAndTheFieldWithWhatWasFound(@TempDir Path tmp) {
+        try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir("llama"))) {
+            Path dir = Fixtures.adapterWith("llama/lora", tmp.resolve("r"), Map.of("r", "\"8\""));
+            String file = dir.resolve("adapter_config.json").toString();
+            PeftException e = assertThrows(PeftException.class, () -> Peft.load(base, dir));
+            assertEquals(file + ": 'r' = \"8\" must be an integer in [1, 131072]", e.getMessage());
+
+            Path number = Fixtures.adapterWith("llama/lora", tmp.resolve("number"), Map.of("target_modules", "5"));
+            e = assertThrows(PeftException.class, () -> Peft.load(base, number));
+            assertTrue(e.getMessage().contains("target_modules must be a list of module names or a regex string, found 5"),
+                    e.getMessage());
+
+            Path regex = Fixtures.adapterWith("llama/lora", tmp.resolve("regex"), Map.of("rank_pattern", "{\"(\": 2}"));
+            e = assertThrows(PeftException.class, () -> Peft.load(base, regex));
+            assertTrue(e.getMessage().startsWith(regex.resolve("adapter_config.json") + ": the rank_pattern regex '(' does not compile"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void aTensorShapeTooLargeForATensorIsAPeftException(@TempDir Path tmp) throws IOException {
+        Path dir = copy(Fixtures.dir("llama").resolve("lora"), tmp);
+        Path weights = dir.resolve("adapter_model.safetensors");
+        byte[] bytes = Files.readAllBytes(weights);
+        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        int headerLength = (int) in.getLong();
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode header = (ObjectNode) json.readTree(new String(bytes, 8, headerLength, StandardCharsets.UTF_8));
+        header.set("extra.weight", json.readTree("{\"dtype\": \"F32\", \"shape\": [0, 3000000000], \"data_offsets\": [0, 0]}"));
+        byte[] newHeader = json.writeValueAsBytes(header);
+        ByteBuffer out = ByteBuffer.allocate(8 + newHeader.length + bytes.length - 8 - headerLength).order(ByteOrder.LITTLE_ENDIAN);
+        out.putLong(newHeader.length).put(newHeader).put(bytes, 8 + headerLength, bytes.length - 8 - headerLength);
+        Files.write(weights, out.array());
+        try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.dir("llama"))) {
+            PeftException e = assertThrows(PeftException.class, () -> Peft.load(base, dir));
+            assertTrue(e.getMessage().contains(weights.toString()) && e.getMessage().contains("'extra.weight'"), e.getMessage());
         }
     }
 

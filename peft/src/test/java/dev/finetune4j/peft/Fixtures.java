@@ -1,5 +1,7 @@
 package dev.finetune4j.peft;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.io.SafetensorsFile;
 import dev.finetune4j.core.tensor.Tensor;
@@ -7,6 +9,7 @@ import dev.finetune4j.core.tensor.Tensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,6 +25,26 @@ public final class Fixtures {
             return Path.of(Fixtures.class.getResource("/hf-tiny/" + relative).toURI());
         } catch (URISyntaxException | NullPointerException e) {
             throw new IllegalStateException("missing test resource /hf-tiny/" + relative, e);
+        }
+    }
+
+    /**
+     * A copy of the adapter folder {@code adapter} (under hf-tiny, e.g. {@code llama/lora}) in {@code into}, with the
+     * given fields of its adapter_config.json replaced by JSON texts (a field set to {@code "5"} holds the number 5).
+     */
+    public static Path adapterWith(String adapter, Path into, Map<String, String> fields) {
+        try {
+            Files.createDirectories(into);
+            Files.copy(dir(adapter).resolve("adapter_model.safetensors"), into.resolve("adapter_model.safetensors"));
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode config = (ObjectNode) json.readTree(dir(adapter).resolve("adapter_config.json").toFile());
+            for (Map.Entry<String, String> f : fields.entrySet()) {
+                config.set(f.getKey(), json.readTree(f.getValue()));
+            }
+            json.writeValue(into.resolve("adapter_config.json").toFile(), config);
+            return into;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -1,5 +1,8 @@
 package dev.finetune4j.peft;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.AutoModel;
@@ -10,6 +13,9 @@ import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInit;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -59,6 +65,27 @@ class LoraOptionsTest {
             assertEquals(2, t.get("base_model.model.model.layers.0.self_attn.v_proj.lora_A.weight").dim(0));
             assertEquals(8, t.get("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").dim(0));
         }
+    }
+
+    @Test
+    void rankAndAlphaPatternsKeepTheirFileOrderAndTheFirstMatchWins() throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        List<String> alphaKeys = List.of("o_proj", "k_proj", "up_proj", "v_proj", "gate_proj", "down_proj", "q_proj", "lm_head");
+        ObjectNode file = (ObjectNode) json.readTree("{\"rank_pattern\": {\"q_proj\": 2, \"self_attn.q_proj\": 4, \"0.self_attn.q_proj\": 6}}");
+        ObjectNode alphas = file.putObject("alpha_pattern");
+        alphaKeys.forEach(k -> alphas.put(k, 16));
+        LoraConfig c = LoraConfig.fromJson(file, "adapter_config.json");
+        assertEquals(2, c.rankFor("model.layers.0.self_attn.q_proj"), "PEFT takes the first key, in file order, that matches");
+        ObjectNode saved = json.createObjectNode();
+        c.toBuilder().build().toJson(saved);
+        assertEquals(List.of("q_proj", "self_attn.q_proj", "0.self_attn.q_proj"), fieldNames(saved.get("rank_pattern")));
+        assertEquals(alphaKeys, fieldNames(saved.get("alpha_pattern")));
+    }
+
+    private static List<String> fieldNames(JsonNode object) {
+        List<String> out = new ArrayList<>();
+        object.fieldNames().forEachRemaining(out::add);
+        return out;
     }
 
     @Test

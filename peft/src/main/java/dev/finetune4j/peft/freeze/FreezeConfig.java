@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
+import dev.finetune4j.peft.ConfigRegex;
 import dev.finetune4j.peft.PeftConfig;
 import dev.finetune4j.peft.PeftJson;
 
@@ -24,7 +25,7 @@ public record FreezeConfig(int topLayers, List<String> trainableNames, String ta
     public static final String PEFT_TYPE = "FREEZE";
 
 
-    /** Copies the patterns and checks that something trains. */
+    /** Copies the patterns, checks that they compile and that something trains. */
     public FreezeConfig {
         trainableNames = trainableNames == null ? List.of() : List.copyOf(trainableNames);
         if (topLayers < 0) {
@@ -33,6 +34,7 @@ public record FreezeConfig(int topLayers, List<String> trainableNames, String ta
         if (topLayers == 0 && trainableNames.isEmpty()) {
             throw new IllegalArgumentException("nothing would train: set top_layers > 0 or give trainable_names patterns");
         }
+        trainableNames.forEach(p -> ConfigRegex.compile("trainable_names", p)); // a typo fails here, not at injection
     }
 
     @Override

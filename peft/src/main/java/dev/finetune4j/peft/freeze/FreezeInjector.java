@@ -1,12 +1,14 @@
 package dev.finetune4j.peft.freeze;
 
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.ConfigRegex;
 import dev.finetune4j.peft.LayerTuner;
 import dev.finetune4j.peft.PeftContext;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftMethod;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -38,11 +40,12 @@ public final class FreezeInjector extends PeftMethod<FreezeConfig> {
     public FrozenLayers inject(PeftContext ctx, FreezeConfig cfg) {
         int numLayers = ctx.spec().numLayers();
         int first = numLayers - Math.min(cfg.topLayers(), numLayers);
+        List<ConfigRegex> names = cfg.trainableNames().stream().map(p -> ConfigRegex.compile("trainable_names", p)).toList();
         Map<String, Tensor> chosen = new LinkedHashMap<>();
         ctx.root().stateDict().forEach((name, t) -> {
             Matcher m = LAYER_INDEX.matcher(name);
             boolean top = cfg.topLayers() > 0 && m.find() && Integer.parseInt(m.group(1)) >= first;
-            boolean named = cfg.trainableNames().stream().anyMatch(p -> Pattern.compile(p).matcher(name).find());
+            boolean named = names.stream().anyMatch(p -> p.find(name));
             if (top || named) {
                 chosen.put(LayerTuner.SAVED_PREFIX + name, t);
             }

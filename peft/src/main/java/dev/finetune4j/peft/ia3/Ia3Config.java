@@ -59,7 +59,8 @@ public record Ia3Config(TargetModules targetModules, TargetModules feedforwardMo
      * @throws IllegalArgumentException when a field is invalid
      */
     public static Ia3Config fromJson(JsonNode c) {
-        return new Ia3Config(PeftJson.targets(c.get("target_modules")), PeftJson.targets(c.get("feedforward_modules")),
+        return new Ia3Config(PeftJson.targets(c.get("target_modules"), "target_modules"),
+                PeftJson.targets(c.get("feedforward_modules"), "feedforward_modules"),
                 c.path("fan_in_fan_out").asBoolean(false), c.path("init_ia3_weights").asBoolean(true),
                 PeftJson.strings(c.get("modules_to_save")), PeftJson.text(c, "task_type"));
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
+import dev.finetune4j.peft.ConfigRegex;
 import dev.finetune4j.peft.PeftConfig;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftJson;
@@ -14,8 +15,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * LoRA (Hu et al. 2021) and its variants rsLoRA and DoRA, as PEFT's {@code LoraConfig}.
@@ -31,8 +30,9 @@ import java.util.regex.Pattern;
  * @param excludeModules    modules never to adapt, or null
  * @param layersToTransform layer indices to adapt (with a list {@code targetModules}), or null for all
  * @param layersPattern     name of the layer list ({@code "layers"}, {@code "h"}) locating the index, or null
- * @param rankPattern       module-name pattern to rank, matched as {@code (.*\.)?(pattern)$}
- * @param alphaPattern      module-name pattern to alpha
+ * @param rankPattern       module-name pattern to rank, matched as {@code (.*\.)?(pattern)$} in the map's order (the
+ *                          first match wins, as PEFT iterates its dict)
+ * @param alphaPattern      module-name pattern to alpha, matched in the same way
  * @param useRslora         rank-stabilised scaling alpha / sqrt(r) (Kalajdzievski 2023)
  * @param initLoraWeights   initialisation of A and B
  * @param fanInFanOut       the base weights are stored (in, out), as GPT-2's Conv1D
@@ -66,8 +66,8 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
             throw new IllegalArgumentException("lora_alpha = " + loraAlpha + ": must be a finite number (typical: 2 * r)");
         }
         layersToTransform = layersToTransform == null ? null : List.copyOf(layersToTransform);
-        rankPattern = rankPattern == null ? Map.of() : Map.copyOf(rankPattern);
-        alphaPattern = alphaPattern == null ? Map.of() : Map.copyOf(alphaPattern);
+        rankPattern = patterns("rank_pattern", rankPattern);
+        alphaPattern = patterns("alpha_pattern", alphaPattern);
         rankPattern.forEach((k, v) -> {
             if (v <= 0) {
                 throw new IllegalArgumentException("rank_pattern['" + k + "'] = " + v + ": ranks must be positive");
@@ -80,6 +80,12 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
             throw new IllegalArgumentException("layers_to_transform cannot be combined with a regex target_modules: "
                     + "give target_modules as a list of names, or put the layer indices into the regex");
         }
+        layerIndexRegex(layersPattern); // refuses one that does not compile now rather than at injection
+    }
+
+    /** The patterns in their given order, compiled once (kept when they already are, as from toBuilder()). */
+    private static <V> ModulePatterns<V> patterns(String field, Map<String, V> given) {
+        return given instanceof ModulePatterns<V> compiled ? compiled : new ModulePatterns<>(field, given == null ? Map.of() : given);
     }
 
     @Override
@@ -94,8 +100,8 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
      * @return the rank
      */
     public int rankFor(String path) {
-        String key = patternKey(rankPattern.keySet(), path);
-        return key == null ? r : rankPattern.get(key);
+        Integer rank = ((ModulePatterns<Integer>) rankPattern).firstMatch(path);
+        return rank == null ? r : rank;
     }
 
     /**
@@ -106,8 +112,8 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
      * @return the alpha
      */
     public double alphaFor(String path) {
-        String key = patternKey(alphaPattern.keySet(), path);
-        return key == null ? loraAlpha : alphaPattern.get(key);
+        Double alpha = ((ModulePatterns<Double>) alphaPattern).firstMatch(path);
+        return alpha == null ? loraAlpha : alpha;
     }
 
     /**
@@ -132,7 +138,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         if (excludeModules != null && excludeModules.matches(path)) {
             return false;
         }
-        if (modulesToSave != null && modulesToSave.stream().anyMatch(m -> path.matches("(^|.*\\.)" + m + "($|\\..*)"))) {
+        if (insideModuleToSave(path)) {
             return false;
         }
         TargetModules targets = targetModules == null ? defaults : targetModules;
@@ -146,20 +152,33 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         return index != null && layersToTransform.contains(index);
     }
 
-    /** The first numbered path segment after {@code layersPattern} (or after any segment), as PEFT finds it. */
-    static Integer layerIndex(String path, String layersPattern) {
-        String regex = layersPattern == null || layersPattern.isEmpty() ? ".*?\\.[^.]*\\.(\\d+)\\..*" : ".*?\\." + layersPattern + "\\.(\\d+)\\..*";
-        Matcher m = Pattern.compile(regex).matcher("." + path);
-        return m.matches() ? Integer.valueOf(m.group(1)) : null;
-    }
-
-    private static String patternKey(Iterable<String> patterns, String path) {
-        for (String p : patterns) {
-            if (Pattern.compile("(.*\\.)?(" + p + ")$").matcher(path).matches()) {
-                return p;
+    /**
+     * Whether {@code path} is a module to save or inside one. The names are literal, as PEFT's and
+     * {@link dev.finetune4j.peft.ModulesToSave}'s: each matches whole path segments.
+     */
+    private boolean insideModuleToSave(String path) {
+        if (modulesToSave == null || modulesToSave.isEmpty()) {
+            return false;
+        }
+        TargetModules save = TargetModules.names(modulesToSave.toArray(String[]::new));
+        for (String p = path; ; p = p.substring(0, p.lastIndexOf('.'))) {
+            if (save.matches(p)) {
+                return true;
+            }
+            if (p.indexOf('.') < 0) {
+                return false;
             }
         }
-        return null;
+    }
+
+    /** The first numbered path segment after {@code layersPattern} (or after any segment), as PEFT finds it. */
+    static Integer layerIndex(String path, String layersPattern) {
+        return layerIndexRegex(layersPattern).match("." + path).map(m -> Integer.valueOf(m.group(1))).orElse(null);
+    }
+
+    private static ConfigRegex layerIndexRegex(String layersPattern) {
+        String layerList = layersPattern == null || layersPattern.isEmpty() ? "[^.]*" : layersPattern;
+        return ConfigRegex.compile("layers_pattern", layerList, ".*?\\.", "\\.(\\d+)\\..*");
     }
 
     /**
@@ -202,7 +221,8 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
                 JsonFields.number(c.path("alpha_pattern"), e.getKey(), 8, at)));
         return new LoraConfig(JsonFields.integer(c, "r", 8, 1, ConfigLimits.HIDDEN, at),
                 JsonFields.number(c, "lora_alpha", 8, at), JsonFields.number(c, "lora_dropout", 0, at),
-                PeftJson.targets(c.get("target_modules")), PeftJson.targets(c.get("exclude_modules")), layerList,
+                PeftJson.targets(c.get("target_modules"), "target_modules"),
+                PeftJson.targets(c.get("exclude_modules"), "exclude_modules"), layerList,
                 layersPattern, ranks, alphas, c.path("use_rslora").asBoolean(false), LoraInit.fromJson(c.get("init_lora_weights")),
                 c.path("fan_in_fan_out").asBoolean(false), LoraBias.fromJson(c.path("bias").asText("none")),
                 PeftJson.strings(c.get("modules_to_save")), c.path("use_dora").asBoolean(false), PeftJson.text(c, "task_type"));
@@ -356,7 +376,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
          * @param regex the expression
          * @return this builder
          */
-        public Builder excludeModulesRegex(String regex) { excludeModules = TargetModules.regex(regex); return this; }
+        public Builder excludeModulesRegex(String regex) { excludeModules = TargetModules.regex("exclude_modules", regex); return this; }
         /**
          * The layer indices to adapt, with a list of target names (default all).
          *
@@ -373,14 +393,15 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
          */
         public Builder layersPattern(String value) { layersPattern = value; return this; }
         /**
-         * Ranks per module-name pattern (default none).
+         * Ranks per module-name pattern (default none), tried in the map's iteration order: give a
+         * {@link java.util.LinkedHashMap} when several patterns can match one module.
          *
          * @param value pattern to rank
          * @return this builder
          */
         public Builder rankPattern(Map<String, Integer> value) { rankPattern = value; return this; }
         /**
-         * Alphas per module-name pattern (default none).
+         * Alphas per module-name pattern (default none), tried in the map's iteration order as {@link #rankPattern}.
          *
          * @param value pattern to alpha
          * @return this builder

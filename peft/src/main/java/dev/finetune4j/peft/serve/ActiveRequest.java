@@ -17,6 +17,13 @@ import java.util.concurrent.CompletableFuture;
  * <p>Thread safety: confined to the decode thread, except {@link #cancel()} and the future.
  */
 final class ActiveRequest {
+    /**
+     * The longest time limit a deadline holds, 2^62 ns (146 years): deadlines are {@link System#nanoTime()} values
+     * compared by difference, which must stay within a long while the request runs. A longer timeout (the Duration
+     * API allows 292 billion years) counts as this long: no limit in practice.
+     */
+    static final Duration LONGEST_TIMEOUT = Duration.ofNanos(1L << 62);
+
     private final GenerationConfig sampling;
     private final List<long[]> stopSequences;
     private final LoraAdapter adapter;
@@ -37,7 +44,7 @@ final class ActiveRequest {
     /**
      * @param adapter   the adapter version the request runs with (retained for it), or null for the base model
      * @param limit     the sequence length at which generation stops (prompt + max new tokens, within the positions)
-     * @param timeout   the request's time limit
+     * @param timeout   the request's time limit ({@link #LONGEST_TIMEOUT} at most; a longer one counts as that)
      */
     ActiveRequest(CompletionRequest request, LoraAdapter adapter, TokenListener listener, long submittedNanos,
                   Duration timeout, int limit) {
@@ -46,7 +53,7 @@ final class ActiveRequest {
         this.adapter = adapter;
         this.listener = listener;
         this.submittedNanos = submittedNanos;
-        this.deadlineNanos = submittedNanos + timeout.toNanos();
+        this.deadlineNanos = submittedNanos + (timeout.compareTo(LONGEST_TIMEOUT) > 0 ? LONGEST_TIMEOUT : timeout).toNanos();
         long[] prompt = request.promptTokens();
         this.promptLength = prompt.length;
         this.limit = limit;

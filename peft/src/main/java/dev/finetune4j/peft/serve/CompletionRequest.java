@@ -16,7 +16,8 @@ import java.util.Objects;
  *                      {@link GenerationConfig#useCache()} is ignored (the engine always uses its KV cache)
  * @param stopSequences token sequences that end generation when the generated tokens end with one (removed from
  *                      {@link Completion#tokens()}); an empty list for none
- * @param timeout       the longest the request may take from submission, or null for the engine's default
+ * @param timeout       the longest the request may take from submission, or null for the engine's default; over
+ *                      146 years means no limit
  */
 public record CompletionRequest(String adapter, long[] promptTokens, GenerationConfig sampling,
                                 List<long[]> stopSequences, Duration timeout) {

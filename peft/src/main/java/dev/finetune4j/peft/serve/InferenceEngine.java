@@ -580,6 +580,7 @@ public final class InferenceEngine implements AutoCloseable {
 
         /**
          * The time limit of requests that give none ({@link CompletionRequest#timeout()} null), counted from submission.
+         * Limits over 146 years (what {@link System#nanoTime()} deadlines can count) mean no limit.
          *
          * @param value a positive duration
          * @return this builder

@@ -113,6 +113,20 @@ class EngineLifecycleTest {
     }
 
     @Test
+    void timeoutsLongerThanNanoTimeCanCountMeanNoLimit() throws Exception {
+        Duration centuries = Duration.ofSeconds(10_000_000_000L); // 317 years: toNanos() overflows a long
+        try (InferenceEngine engine = InferenceEngine.builder(base).defaultTimeout(centuries).build()) {
+            Completion byDefault = join(engine.submit(new CompletionRequest(null, PROMPT, GREEDY), TokenListener.NONE));
+            Completion longest = join(engine.submit(new CompletionRequest(null, PROMPT, GREEDY, List.of(),
+                    Duration.ofSeconds(Long.MAX_VALUE, 999_999_999)), TokenListener.NONE));
+            for (Completion c : List.of(byDefault, longest)) {
+                assertEquals(FinishReason.LENGTH, c.finishReason());
+                assertArrayEquals(alone, c.tokens());
+            }
+        }
+    }
+
+    @Test
     void cancellingEndsRunningAndQueuedRequestsWithTheirTokensSoFar() throws Exception {
         try (InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(1).build()) {
             AtomicReference<CompletionHandle> self = new AtomicReference<>();
