@@ -11,9 +11,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Settings that used to be accepted and fail later (or never): NaN, absurd sizes, nulls. */
@@ -38,6 +41,22 @@ class SettingsValidationTest {
         assertMessage(IllegalArgumentException.class, "k-fold needs 2 to 100 folds, found 0", () -> SplitSpec.kFold(0));
         assertMessage(IllegalArgumentException.class, "copies must lie in 1..100",
                 () -> new EdaConfig(0.1, 0.1, 0.1, 0.1, Integer.MAX_VALUE, 7));
+    }
+
+    /** The band search costs about numPerm ln(numPerm) x 400 pow calls, so the bound is checked before it runs. */
+    @Test
+    void aHugeNumPermIsRefusedAtOnceNamingTheBound() {
+        assertTimeoutPreemptively(Duration.ofSeconds(3), () -> {
+            assertMessage(IllegalArgumentException.class, "numPerm must lie in 1..8192, found 1000000000",
+                    () -> NearDedupConfig.forThreshold(0.7, 1_000_000_000));
+            assertMessage(IllegalArgumentException.class, "threshold must lie in (0, 1), found NaN",
+                    () -> NearDedupConfig.forThreshold(Double.NaN, 1_000_000_000));
+            assertMessage(IllegalArgumentException.class, "numPerm must lie in 1..", () -> new NearDedupConfig(
+                    1_000_000_000, 1, 1, 0.7, NearDedupConfig.defaults().shingling(), 5, 3, 1, NearDedupConfig.Mode.DROP));
+        });
+        NearDedupConfig usual = NearDedupConfig.forThreshold(0.7, 128);
+        assertEquals(14, usual.bands());
+        assertEquals(9, usual.rows());
     }
 
     @Test

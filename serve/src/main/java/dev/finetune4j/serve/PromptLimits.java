@@ -7,7 +7,7 @@ import dev.finetune4j.peft.serve.InferenceEngine;
  * tens of seconds for a body of megabytes, and would be wasted on prompts the engine refuses anyway.
  *
  * <p>A prompt can have at most {@code maxPromptTokens}: the engine refuses one that leaves no room for a new token
- * within its KV cache budget (and within the model's positions, which the engine does not tell). No token stands
+ * within the model's positions and its KV cache budget ({@link InferenceEngine#maxPromptTokens()}). No token stands
  * for more than {@link #MAX_CHARACTERS_PER_TOKEN} characters, so a longer text cannot fit and is refused by its
  * length alone.
  *
@@ -31,7 +31,7 @@ record PromptLimits(int maxPrompts, long maxPromptTokens) {
      * @param maxPrompts prompts per request, at least 1
      */
     static PromptLimits of(InferenceEngine engine, int maxPrompts) {
-        return new PromptLimits(maxPrompts, engine.metrics().kvCacheTokensBudget() - 1);
+        return new PromptLimits(maxPrompts, engine.maxPromptTokens());
     }
 
     /** The most characters a prompt that fits can have. */
@@ -59,7 +59,7 @@ record PromptLimits(int maxPrompts, long maxPromptTokens) {
     void checkCharacters(String param, String what, int characters) {
         if (characters > maxCharacters()) {
             throw ApiException.invalid(param, what + " has " + characters + " characters, but a prompt takes at most "
-                    + maxPromptTokens + " tokens here (the engine's KV cache budget) of at most " + MAX_CHARACTERS_PER_TOKEN
+                    + maxPromptTokens + " tokens here (the model's positions and the engine's KV cache budget) of at most " + MAX_CHARACTERS_PER_TOKEN
                     + " characters each: at most " + maxCharacters() + " characters; shorten it");
         }
     }
@@ -74,7 +74,7 @@ record PromptLimits(int maxPrompts, long maxPromptTokens) {
     void checkTokens(String param, String what, int tokens) {
         if (tokens > maxPromptTokens) {
             throw ApiException.invalid(param, what + " has " + tokens + " tokens, but a prompt takes at most " + maxPromptTokens
-                    + " tokens here (the engine's KV cache budget, besides the model's positions); shorten it");
+                    + " tokens here (the model's positions and the engine's KV cache budget); shorten it");
         }
     }
 }

@@ -39,7 +39,7 @@ class OversizedPromptsTest {
                 + HUGE_TEXT + "\"}"), 400, "invalid_value", "prompt");
         String message = error.get("message").asText();
         assertTrue(message.contains("has " + HUGE_TEXT.length() + " characters"), message);
-        assertTrue(message.contains("at most " + PromptLimits.MAX_CHARACTERS_PER_TOKEN * (fixture.engine.metrics().kvCacheTokensBudget() - 1)
+        assertTrue(message.contains("at most " + PromptLimits.MAX_CHARACTERS_PER_TOKEN * (long) fixture.engine.maxPromptTokens()
                 + " characters"), message);
     }
 

@@ -68,7 +68,7 @@ public final class Eda implements Step.Stateless {
         }
         int n = words.size();
         replaceSynonyms(words, Math.max(1, (int) (config.synonymRate() * n)), rnd);
-        insert(words, (int) Math.round(config.insertRate() * n), rnd);
+        words = insert(words, (int) Math.round(config.insertRate() * n), rnd);
         for (int i = 0; i < Math.round(config.swapRate() * n); i++) {
             int a = rnd.nextInt(words.size());
             int b = rnd.nextInt(words.size());
@@ -103,15 +103,26 @@ public final class Eda implements Step.Stateless {
         }
     }
 
-    private void insert(List<String> words, int count, SplittableRandom rnd) {
+    /**
+     * {@code words} with {@code count} synonyms of random words (inserted ones included) at random places. Each
+     * insertion draws the word, then the place, then the synonym, as the list-shifting version before
+     * {@link InsertionList} did, so a seed keeps giving the texts it gave.
+     */
+    private List<String> insert(List<String> words, int count, SplittableRandom rnd) {
+        if (count == 0) {
+            return words;
+        }
+        InsertionList out = new InsertionList(words);
         for (int k = 0; k < count; k++) {
             for (int tries = 0; tries < 10; tries++) {
-                List<String> syn = synonyms.synonyms(words.get(rnd.nextInt(words.size())));
+                List<String> syn = synonyms.synonyms(out.get(rnd.nextInt(out.size())));
                 if (!syn.isEmpty()) {
-                    words.add(rnd.nextInt(words.size() + 1), syn.get(rnd.nextInt(syn.size())));
+                    int at = rnd.nextInt(out.size() + 1);
+                    out.add(at, syn.get(rnd.nextInt(syn.size())));
                     break;
                 }
             }
         }
+        return out.toList();
     }
 }

@@ -7,6 +7,7 @@ import dev.finetune4j.data.format.Source;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -38,6 +39,11 @@ public record Mixture(List<Source> sources, List<Double> weights, long seed) imp
     @Override
     public String name() {
         return "mixture(" + String.join(",", sources.stream().map(Source::name).toList()) + ")";
+    }
+
+    @Override
+    public List<Path> files() {
+        return sources.stream().flatMap(s -> s.files().stream()).toList();
     }
 
     @Override

@@ -7,11 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /** Loads synonym dictionaries into memory. Each loader returns an immutable, thread-safe source. */
 public final class SynonymSources {
@@ -44,7 +42,7 @@ public final class SynonymSources {
                 groups.add(Arrays.stream(line.split("[\t,]")).map(String::strip).filter(s -> !s.isEmpty()).toList());
             }
         }
-        return fromGroups(groups);
+        return new SynonymGroups(groups);
     }
 
     /**
@@ -63,7 +61,7 @@ public final class SynonymSources {
                 groups.add(Arrays.asList(parts).subList(1, parts.length));
             }
         }
-        return fromGroups(groups);
+        return new SynonymGroups(groups);
     }
 
     /**
@@ -73,6 +71,7 @@ public final class SynonymSources {
      * @param dir the folder with the WordNet data files
      * @return a source over the synsets
      * @throws IOException when a file cannot be read
+     * @throws IllegalArgumentException naming the file and line when a line is not a synset line
      */
     public static SynonymSource wordnet(Path dir) throws IOException {
         List<List<String>> groups = new ArrayList<>();
@@ -82,9 +81,11 @@ public final class SynonymSources {
                 continue;
             }
             try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                long lineNumber = 0;
                 for (String line; (line = r.readLine()) != null; ) {
-                    if (!line.startsWith(" ")) { // license header lines start with two spaces
-                        groups.add(wordnetSynset(line));
+                    lineNumber++;
+                    if (!line.isBlank() && !line.startsWith(" ")) { // license header lines start with two spaces
+                        groups.add(wordnetSynset(line, file, lineNumber));
                     }
                 }
             }
@@ -93,30 +94,46 @@ public final class SynonymSources {
             throw new IOException("no WordNet data.noun/verb/adj/adv files in " + dir
                     + "; point at WordNet's 'dict' folder");
         }
-        return fromGroups(groups);
+        return new SynonymGroups(groups);
     }
 
-    /** {@code offset lex_filenum ss_type w_cnt(hex) word lex_id [word lex_id...] ...} */
-    private static List<String> wordnetSynset(String line) {
+    /**
+     * The lemmas of {@code offset lex_filenum ss_type w_cnt word lex_id [word lex_id...] ...} (WordNet's wndb
+     * format, w_cnt in hexadecimal), without adjective markers such as {@code (a)}. The count is a claim of the
+     * file: it is checked against the fields the line has before anything is allocated for it.
+     */
+    private static List<String> wordnetSynset(String line, Path file, long lineNumber) {
         String[] f = line.split(" ");
-        int count = Integer.parseInt(f[3], 16);
+        if (f.length < 4) {
+            throw notASynset(file, lineNumber, "it has " + f.length + " fields, a synset has offset, lex_filenum,"
+                    + " ss_type, w_cnt and its words");
+        }
+        int count;
+        try {
+            count = Integer.parseInt(f[3], 16);
+        } catch (NumberFormatException e) {
+            throw notASynset(file, lineNumber, "w_cnt '" + f[3] + "' is not a hexadecimal word count");
+        }
+        int room = (f.length - 4) / 2;
+        if (count < 0 || count > room) {
+            throw notASynset(file, lineNumber, "w_cnt " + f[3] + " says " + count + " words, but the line has room"
+                    + " for " + room + " (a word and its lex_id each)");
+        }
         List<String> words = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            words.add(f[4 + 2 * i].replace('_', ' ').replaceAll("\\(.*\\)$", "").toLowerCase());
+            words.add(withoutMarker(f[4 + 2 * i].replace('_', ' ')).toLowerCase(Locale.ROOT));
         }
         return words;
     }
 
-    private static SynonymSource fromGroups(List<List<String>> groups) {
-        Map<String, Set<String>> map = new HashMap<>();
-        for (List<String> g : groups) {
-            for (String w : g) {
-                Set<String> s = map.computeIfAbsent(w, k -> new LinkedHashSet<>());
-                g.stream().filter(o -> !o.equals(w)).forEach(s::add);
-            }
-        }
-        Map<String, List<String>> frozen = new HashMap<>();
-        map.forEach((k, v) -> frozen.put(k, List.copyOf(v)));
-        return of(frozen);
+    /** {@code word(a)} to {@code word}: from the first '(' when the lemma ends with ')', in one scan. */
+    private static String withoutMarker(String lemma) {
+        int open = lemma.endsWith(")") ? lemma.indexOf('(') : -1;
+        return open < 0 ? lemma : lemma.substring(0, open);
+    }
+
+    private static IllegalArgumentException notASynset(Path file, long lineNumber, String what) {
+        return new IllegalArgumentException(file + " line " + lineNumber + " is not a WordNet synset: " + what
+                + "; point at WordNet's dict folder (data.noun/verb/adj/adv as distributed), or fix or delete the line");
     }
 }

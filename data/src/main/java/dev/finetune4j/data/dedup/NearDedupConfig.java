@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * Parameters of MinHash + LSH near-duplicate detection.
  *
- * @param numPerm   hash permutations (signature length)
+ * @param numPerm   hash permutations (signature length), 1 to {@link #MAX_NUM_PERM}
  * @param bands     LSH bands; {@code bands * rows <= numPerm}
  * @param rows      rows per band
  * @param threshold the estimated Jaccard similarity a candidate pair must reach to count as near duplicates (the
@@ -28,14 +28,22 @@ public record NearDedupConfig(int numPerm, int bands, int rows, double threshold
         TAG
     }
 
-    /** Checks that {@code bands * rows <= numPerm}, the threshold lies in (0, 1) and the n-gram sizes are positive. */
+    /**
+     * The most permutations: 64 times datasketch's default of 128 (users pick 128 to 512). Choosing the bands costs
+     * about {@code numPerm ln(numPerm)} S-curve integrals and every record's signature {@code numPerm} hashes per
+     * shingle, so a larger value buys no accuracy worth its time.
+     */
+    public static final int MAX_NUM_PERM = 8192;
+
+    /**
+     * Checks that {@code numPerm} lies in 1..{@link #MAX_NUM_PERM}, {@code bands * rows <= numPerm}, the threshold
+     * lies in (0, 1) and the n-gram sizes are positive.
+     */
     public NearDedupConfig {
-        if (numPerm < 1 || bands < 1 || rows < 1 || bands * rows > numPerm) {
+        requireThresholdAndNumPerm(threshold, numPerm);
+        if (bands < 1 || rows < 1 || (long) bands * rows > numPerm) {
             throw new IllegalArgumentException("need bands * rows <= numPerm, found bands=" + bands + " rows=" + rows
                     + " numPerm=" + numPerm + " (use NearDedupConfig.forThreshold to choose them)");
-        }
-        if (!(threshold > 0 && threshold < 1)) { // NOTE: written so that NaN fails too
-            throw new IllegalArgumentException("threshold must lie in (0, 1), found " + threshold);
         }
         if (wordN < 1 || charN < 1) {
             throw new IllegalArgumentException("n-gram sizes must be >= 1, found wordN=" + wordN + " charN=" + charN);
@@ -47,12 +55,24 @@ public record NearDedupConfig(int numPerm, int bands, int rows, double threshold
      * and false-negative areas under the LSH S-curve); 5-word or 3-character shingles, drop mode, seed 1.
      *
      * @param threshold the Jaccard similarity above which records count as near-duplicates, in (0, 1)
-     * @param numPerm signature length
+     * @param numPerm signature length, 1 to {@link #MAX_NUM_PERM}
      * @return the configuration
+     * @throws IllegalArgumentException when the threshold or {@code numPerm} is out of range, before any search
      */
     public static NearDedupConfig forThreshold(double threshold, int numPerm) {
+        requireThresholdAndNumPerm(threshold, numPerm); // NOTE: first, as the search's time grows with numPerm
         int[] br = LshParams.optimal(threshold, numPerm, 0.5, 0.5);
         return new NearDedupConfig(numPerm, br[0], br[1], threshold, Shingling.AUTO, 5, 3, 1, Mode.DROP);
+    }
+
+    private static void requireThresholdAndNumPerm(double threshold, int numPerm) {
+        if (!(threshold > 0 && threshold < 1)) { // NOTE: written so that NaN fails too
+            throw new IllegalArgumentException("threshold must lie in (0, 1), found " + threshold);
+        }
+        if (numPerm < 1 || numPerm > MAX_NUM_PERM) {
+            throw new IllegalArgumentException("numPerm must lie in 1.." + MAX_NUM_PERM + ", found " + numPerm
+                    + "; 128 (the default) to 512 is usual, more permutations only sharpen the similarity estimate");
+        }
     }
 
     /**

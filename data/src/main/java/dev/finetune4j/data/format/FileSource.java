@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A file of records. Create with {@link Formats}; adjust with {@link #schema(Schema)} and {@link #maxLineBytes(int)}.
@@ -19,6 +20,11 @@ public record FileSource(Path path, Format format, ReadOptions options) implemen
     @Override
     public String name() {
         return path.getFileName().toString();
+    }
+
+    @Override
+    public List<Path> files() {
+        return List.of(path);
     }
 
     /**

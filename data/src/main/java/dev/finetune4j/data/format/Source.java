@@ -2,6 +2,8 @@ package dev.finetune4j.data.format;
 
 import java.io.IOException;
 import java.io.Serializable;
+import java.nio.file.Path;
+import java.util.List;
 
 /** An input of records: a file in one of the {@link Format}s, or a mixture of several sources. */
 public interface Source extends Serializable {
@@ -19,4 +21,14 @@ public interface Source extends Serializable {
      * @throws IOException when the input cannot be opened
      */
     RecordStream open() throws IOException;
+
+    /**
+     * The local files this source reads, so that a pipeline writing into their folder never removes them as an
+     * earlier run's outputs; a source that reads local files overrides this.
+     *
+     * @return the files; empty (the default) for a source that reads none
+     */
+    default List<Path> files() {
+        return List.of();
+    }
 }

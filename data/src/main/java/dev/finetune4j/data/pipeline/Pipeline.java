@@ -20,8 +20,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
@@ -41,7 +43,10 @@ import java.util.stream.IntStream;
  *
  * <p>Outputs go to {@code outDir}: {@code train/validation/test} (or {@code fold-i}, or {@code data} without a
  * split) in the chosen format, {@code quarantine.jsonl} when any input line was bad, and {@code manifest.json}
- * (the {@link PipelineReport}). Every file is written under a temporary name and renamed when complete.
+ * (the {@link PipelineReport}). Every file is written under a temporary name and renamed when complete. An earlier
+ * run's outputs that this run does not write (its splits, when this run has none) are removed once this run's are
+ * complete, so the folder holds what its manifest lists; only files that still hold what that run wrote are
+ * removed, and never one of this run's inputs (see {@link dev.finetune4j.data.format.Source#files()}).
  *
  * <p>Stateless steps run on all cores within a batch; the order of records and every result are the same as a
  * sequential run. A {@link Step.Global} step (near dedup) is a barrier: the records that reach it wait in a spool
@@ -176,6 +181,7 @@ public final class Pipeline {
         long t0 = System.nanoTime();
         String startedAt = Instant.now().toString();
         Files.createDirectories(b.outDir);
+        EarlierOutputs earlier = EarlierOutputs.read(b.outDir);
         List<String> warnings = new ArrayList<>();
         if (b.split != null) {
             warnings.addAll(b.split.warnings());
@@ -222,7 +228,9 @@ public final class Pipeline {
             LOG.warn("{} bad input lines quarantined in {}: {}", quarantined, quarantineFile, badKinds);
         }
         List<StepReport> stepReports = counters.stream().map(StepCounter::report).toList();
-        List<String> afterRun = RunWarnings.of(stepReports, outputs, b.split != null);
+        List<String> afterRun = new ArrayList<>(RunWarnings.of(stepReports, outputs, b.split != null));
+        afterRun.addAll(earlier.removeAllBut(written(outputs, quarantineFile),
+                b.sources.stream().flatMap(s -> s.files().stream()).toList()));
         afterRun.forEach(w -> LOG.warn("{}", w));
         warnings.addAll(afterRun);
         PipelineReport report = new PipelineReport(LIBRARY, startedAt, (System.nanoTime() - t0) / 1_000_000,
@@ -230,6 +238,17 @@ public final class Pipeline {
                 b.split == null ? null : b.split.params(), outputs, warnings);
         writeManifest(report);
         return report;
+    }
+
+    /** The names of the files this run writes: its outputs, its quarantine file if any, and the manifest. */
+    private static Set<String> written(List<WrittenFile> outputs, String quarantineFile) {
+        Set<String> names = new HashSet<>();
+        outputs.forEach(f -> names.add(f.file()));
+        if (quarantineFile != null) {
+            names.add(quarantineFile);
+        }
+        names.add("manifest.json");
+        return names;
     }
 
     private String nothingToWrite(List<InputReport> inputs, List<StepCounter> counters, String quarantineFile) {

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -22,6 +23,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class AugmentTest {
@@ -42,6 +44,36 @@ class AugmentTest {
         Eda onlySr = new Eda(new EdaConfig(0.5, 0, 0, 0, 1, 1), syn);
         assertEquals("我喜爱北京", onlySr.augment("我喜欢北京", new SplittableRandom(1)));
         assertEquals("I am glad", onlySr.augment("I am happy", new SplittableRandom(1)));
+    }
+
+    /** Outputs of the earlier, list-shifting insertion: the same draws must still give the same words. */
+    @Test
+    void randomInsertionGivesTheSameTextsForTheSameSeed() {
+        SynonymSource syn = SynonymSources.of(Map.of("quick", List.of("fast", "speedy"), "dog", List.of("hound"),
+                "lazy", List.of("idle", "sluggish"), "喜欢", List.of("喜爱", "爱"), "天气", List.of("气候")));
+        Eda onlyInsert = new Eda(new EdaConfig(0, 0.5, 0, 0, 1, 1), syn);
+        Eda all = new Eda(EdaConfig.defaults(), syn);
+        String en = "the quick brown fox jumps over the lazy dog while the quick cat sleeps";
+        assertEquals("speedy fast the quick brown fox jumps fast over the speedy idle lazy speedy dog speedy while the "
+                + "quick cat sleeps", onlyInsert.augment(en, new SplittableRandom(1)));
+        assertEquals("fast the quick hound speedy hound brown fox jumps over idle the lazy dog while the idle quick cat "
+                + "sleeps", onlyInsert.augment(en, new SplittableRandom(3)));
+        assertEquals("the speedy sluggish fox jumps over the lazy dog while the cat sleeps",
+                all.augment(en, new SplittableRandom(1)));
+        assertEquals("the quick lazy brown fox jumps over idle hound while the quick cat sleeps",
+                all.augment(en, new SplittableRandom(2)));
+        assertEquals("气候我喜欢北京的天气气候气候，爱也气候喜欢上气候海的天气",
+                onlyInsert.augment("我喜欢北京的天气，也喜欢上海的天气", new SplittableRandom(2)));
+    }
+
+    /** 4 MiB is the JSONL reader's default line limit; inserting by shifting a list took 12 s for it. */
+    @Test
+    void augmentingARecordAtTheLineLimitTakesSeconds() {
+        String text = "a ".repeat(2 * 1024 * 1024);
+        Eda eda = new Eda(EdaConfig.defaults(), SynonymSources.of(Map.of("a", List.of("b"))));
+        String out = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> eda.augment(text, new SplittableRandom(1)));
+        long inserted = out.chars().filter(c -> c == 'b').count();
+        assertTrue(inserted > 300_000, "about 0.1 x 2M synonyms inserted and 0.1 x 2M replaced, found " + inserted);
     }
 
     @Test
@@ -70,6 +102,53 @@ class AugmentTest {
         Path tsv = dir.resolve("s.tsv");
         Files.writeString(tsv, "# comment\nbig\tlarge,huge\n");
         assertEquals(List.of("big", "huge"), SynonymSources.tsv(tsv).synonyms("large"));
+    }
+
+    @Test
+    void aWordInSeveralGroupsHasTheirUnionWithoutItself() throws IOException {
+        Path tsv = dir.resolve("s.tsv");
+        Files.writeString(tsv, "big\tlarge\nlarge\thuge,big,large\n");
+        SynonymSource s = SynonymSources.tsv(tsv);
+        assertEquals(List.of("big", "huge"), s.synonyms("large"));
+        assertEquals(List.of("large", "huge"), s.synonyms("big"));
+        assertEquals(List.of("large", "big"), s.synonyms("huge"));
+        assertEquals(List.of(), s.synonyms("small"));
+    }
+
+    /** Mapping every word to a copy of its group was quadratic: 20k words on one line ran out of memory. */
+    @Test
+    void aGroupOfManyWordsLoadsInLinearTime() throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int i = 0; i < 50_000; i++) {
+            line.append(i == 0 ? "" : ",").append('w').append(i);
+        }
+        Path tsv = Files.writeString(dir.resolve("big.tsv"), line);
+        SynonymSource s = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> SynonymSources.tsv(tsv));
+        List<String> syn = s.synonyms("w7");
+        assertEquals(49_999, syn.size());
+        assertEquals(List.of("w0", "w1", "w2", "w3", "w4", "w5", "w6", "w8"), syn.subList(0, 8));
+        assertEquals("w49999", syn.getLast());
+        assertTrue(!syn.contains("w7"));
+    }
+
+    @Test
+    void aWordNetLineThatIsNotASynsetNamesTheFileAndLine() throws IOException {
+        Path wn = Files.createDirectories(dir.resolve("wn"));
+        Path noun = wn.resolve("data.noun");
+        Files.writeString(noun, "\n00001740 03 n 02 entity 0 thing 0 001 @ 00001 n 0000 | x\n");
+        assertEquals(List.of("thing"), SynonymSources.wordnet(wn).synonyms("entity"), "a blank line is skipped");
+        Files.writeString(noun, "00001740 03 n 01 entity 0 001 @ 00001 n 0000 | x\n"
+                + "00001741 03 n 7fffffff entity 0 001 @ 00001 n 0000 | x\n");
+        IllegalArgumentException huge = assertThrows(IllegalArgumentException.class, () -> SynonymSources.wordnet(wn));
+        assertTrue(huge.getMessage().contains(noun + " line 2") && huge.getMessage().contains("w_cnt")
+                && huge.getMessage().contains("2147483647"), huge.getMessage());
+        Files.writeString(noun, "00001740 03 n zz entity 0\n");
+        IllegalArgumentException notHex = assertThrows(IllegalArgumentException.class, () -> SynonymSources.wordnet(wn));
+        assertTrue(notHex.getMessage().contains(noun + " line 1") && notHex.getMessage().contains("'zz'"),
+                notHex.getMessage());
+        Files.writeString(noun, "00001740 03\n");
+        IllegalArgumentException shortLine = assertThrows(IllegalArgumentException.class, () -> SynonymSources.wordnet(wn));
+        assertTrue(shortLine.getMessage().contains(noun + " line 1"), shortLine.getMessage());
     }
 
     @Test

@@ -21,12 +21,14 @@ import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -191,6 +193,43 @@ class PipelineTest {
                 .read(Formats.jsonl(dup)).step(new QualityFilter(QualityConfig.defaults())).write(dir.resolve("d"))
                 .run());
         assertTrue(dropped.getMessage().contains("step 'quality' dropped 1"), dropped.getMessage());
+    }
+
+    /**
+     * A run into a folder an earlier run wrote removes that run's outputs it does not write itself, so that no
+     * stale train.jsonl sits beside the new data.jsonl; a file the earlier run wrote but that changed since, and this
+     * run's inputs, stay.
+     */
+    @Test
+    void aSecondRunRemovesTheFirstRunsOutputsThatItDoesNotWrite() throws IOException {
+        Path in = dir.resolve("in.jsonl");
+        StringBuilder lines = new StringBuilder("not json\n");
+        for (int i = 0; i < 40; i++) {
+            lines.append("{\"text\":\"record ").append(i).append("\"}\n");
+        }
+        Files.writeString(in, lines);
+        Path out = dir.resolve("out");
+        Pipeline.builder().read(Formats.jsonl(in)).split(SplitSpec.defaults().seed(1)).write(out).run();
+        assertTrue(Files.exists(out.resolve("quarantine.jsonl")) && Files.exists(out.resolve("train.jsonl")));
+
+        Path clean = dir.resolve("clean.jsonl");
+        Files.writeString(clean, lines.substring("not json\n".length()));
+        Files.writeString(out.resolve("test.jsonl"), "{\"text\":\"edited by hand\"}\n", StandardOpenOption.APPEND);
+        PipelineReport second = Pipeline.builder().read(Formats.jsonl(clean)).write(out).run();
+        assertEquals(Set.of("data.jsonl", "manifest.json", "test.jsonl"), fileNames(out));
+        assertEquals(List.of("data.jsonl"), second.outputs().stream().map(f -> f.file()).toList());
+        assertTrue(second.warnings().stream().anyMatch(w -> w.startsWith("test.jsonl is an earlier run's output that"
+                + " changed since")), second.warnings().toString());
+
+        Pipeline.builder().read(Formats.jsonl(out.resolve("data.jsonl"))).split(SplitSpec.defaults().seed(1))
+                .write(out).run();
+        assertTrue(Files.exists(out.resolve("data.jsonl")), "this run's input is never removed");
+    }
+
+    private static Set<String> fileNames(Path folder) throws IOException {
+        try (var files = Files.list(folder)) {
+            return files.map(f -> f.getFileName().toString()).collect(Collectors.toSet());
+        }
     }
 
     @Test

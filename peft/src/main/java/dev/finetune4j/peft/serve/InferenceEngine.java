@@ -178,6 +178,17 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     /**
+     * The longest prompt {@link #submit} accepts: one token less than the model's positions and than the KV cache
+     * budget, so that at least one token can be generated. A front end can refuse a longer prompt before the work of
+     * tokenizing it.
+     *
+     * @return the most prompt tokens
+     */
+    public int maxPromptTokens() {
+        return (int) Math.min(base.spec().maxPositionEmbeddings(), kvCacheBudgetTokens) - 1;
+    }
+
+    /**
      * The engine's counters and recent latencies.
      *
      * @return a snapshot

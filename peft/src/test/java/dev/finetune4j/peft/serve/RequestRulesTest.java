@@ -91,6 +91,19 @@ class RequestRulesTest {
     }
 
     @Test
+    void maxPromptTokensIsTheLongestPromptSubmitAccepts() {
+        assertEquals(127, engine.maxPromptTokens(), "128 positions, one left to generate");
+        Completion longest = run(new CompletionRequest(null, ServeFixtures.prompt(127, 256, 3), GenerationConfig.greedy(4)),
+                new ArrayList<>());
+        assertEquals(1, longest.tokens().length);
+        assertThrows(IllegalArgumentException.class, () -> engine.submit(
+                new CompletionRequest(null, ServeFixtures.prompt(128, 256, 3), GenerationConfig.greedy(4)), TokenListener.NONE));
+        try (InferenceEngine small = InferenceEngine.builder(base).kvCacheBudgetTokens(50).build()) {
+            assertEquals(49, small.maxPromptTokens(), "a budget below the positions bounds the prompt");
+        }
+    }
+
+    @Test
     void submitRefusesUnknownAdaptersAndInvalidPrompts() {
         UnknownAdapterException unknown = assertThrows(UnknownAdapterException.class,
                 () -> engine.submit(new CompletionRequest("nope", PROMPT, GenerationConfig.greedy(4)), TokenListener.NONE));

@@ -40,7 +40,7 @@ final class ExportOnnxCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ModelInputs.requireFreshOutput(out, overwrite);
+        OutputFolder.requireFresh(out, overwrite);
         Path written;
         try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter)) {
             written = OnnxExporter.export(lm, out);

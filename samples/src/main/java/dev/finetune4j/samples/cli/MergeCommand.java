@@ -39,7 +39,7 @@ final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ModelInputs.requireFreshOutput(output, overwrite);
+        OutputFolder.requireFresh(output, overwrite);
         try (LanguageModel merged = ModelInputs.loadMerged(base, adapter)) {
             HfModelFolder.save(merged, output); // with the base folder's config.json and tokenizer files
         }

@@ -14,7 +14,6 @@ import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,23 +85,6 @@ final class ModelInputs {
         } catch (RuntimeException e) {
             model.close();
             throw e;
-        }
-    }
-
-    /**
-     * Refuses to write into an existing, non-empty folder unless {@code overwrite}: a second run must not mix its
-     * files with (or silently replace) a first run's.
-     */
-    static void requireFreshOutput(Path dir, boolean overwrite) {
-        if (!overwrite && Files.isDirectory(dir)) {
-            try (var entries = Files.list(dir)) {
-                if (entries.findAny().isPresent()) {
-                    throw new BadInputException("output folder " + dir.toAbsolutePath() + " already exists and is not "
-                            + "empty; pass --overwrite to replace what is there, or choose another folder");
-                }
-            } catch (IOException e) {
-                throw new BadInputException("cannot read output folder " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
-            }
         }
     }
 

@@ -17,7 +17,8 @@ import java.util.concurrent.Callable;
 @Command(name = "prepare", mixinStandardHelpOptions = true,
         description = {"Clean, redact, deduplicate and split training data as a config file describes.",
                 "Writes train/validation/test files, quarantine.jsonl (bad input lines) and manifest.json "
-                        + "(provenance: hashes, every step with its counts) into the output folder."},
+                        + "(provenance: hashes, every step with its counts) into the output folder, which must be new "
+                        + "or empty unless --overwrite is given."},
         footer = {"", "Config example (prepare.yaml; paths relative to the file):",
                 "  inputs: [raw.jsonl]       # JSONL, JSON, CSV; Parquet (.parquet) only with --spark-master",
                 "  schema: alpaca            # text | alpaca | sharegpt | openai | preference",
@@ -42,6 +43,12 @@ final class PrepareCommand implements Callable<Integer> {
             description = "Output folder; overrides the config's 'output'.")
     Path output;
 
+    @Option(names = "--overwrite", description = {"Write into a folder that is not empty, such as an earlier run's. "
+            + "Without --spark-master, the earlier run's outputs (as its manifest.json lists them) that this run does "
+            + "not write, e.g. train/validation/test when this run has no split, are removed unless changed since; "
+            + "other files stay."})
+    boolean overwrite;
+
     @Option(names = "--spark-master", paramLabel = "URL",
             description = {"Run on Apache Spark with this master (local[4], yarn, spark://host:7077...): the same "
                     + "records and counts; outputs become folders of part files; Parquet inputs are read. Needs "
@@ -51,15 +58,16 @@ final class PrepareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrepareConfig cfg = ConfigFiles.read(config, PrepareConfig.class);
-        Path base = config.toAbsolutePath().getParent();
+        PreparePipeline.Plan plan = PreparePipeline.plan(cfg, config.toAbsolutePath().getParent(), output);
+        OutputFolder.requireFresh(plan.output(), overwrite);
         PipelineReport report;
         if (sparkMaster == null) {
-            report = PreparePipeline.build(cfg, base, output).run();
+            report = PreparePipeline.build(plan).run();
         } else if (!SparkPrepare.available()) {
             throw new BadInputException("--spark-master needs Apache Spark 4.2 (Scala 2.13) on the class path, which"
                     + " finetune4j.jar does not include: run it with " + SparkPrepare.HOW_TO_LAUNCH);
         } else {
-            report = SparkPrepare.run(PreparePipeline.plan(cfg, base, output), sparkMaster);
+            report = SparkPrepare.run(plan, sparkMaster);
         }
         PrintWriter out = spec.commandLine().getOut();
         for (StepReport s : report.steps()) {

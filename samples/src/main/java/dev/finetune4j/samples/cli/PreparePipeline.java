@@ -36,14 +36,11 @@ final class PreparePipeline {
     }
 
     /**
-     * The pipeline the config describes.
+     * The single-machine pipeline of a plan.
      *
-     * @param cfg       the parsed config
-     * @param baseDir   folder that relative paths are resolved against (the config file's)
-     * @param outputDir the output folder, overriding the config's {@code output} when not null
+     * @param plan the plan of a config ({@link #plan})
      */
-    static Pipeline.Builder build(PrepareConfig cfg, Path baseDir, Path outputDir) {
-        Plan plan = plan(cfg, baseDir, outputDir);
+    static Pipeline.Builder build(Plan plan) {
         List<Path> parquet = plan.inputs().stream().filter(i -> i instanceof Input.Parquet).map(Input::path).toList();
         if (!parquet.isEmpty()) {
             throw new BadInputException("'inputs' has Parquet files, which only the Spark engine reads: " + parquet

@@ -46,6 +46,8 @@ import java.util.concurrent.CountDownLatch;
 final class ServeCommand implements Callable<Integer> {
     static final String API_KEY_ENV = "FINETUNE4J_API_KEY";
     static final String ADMIN_KEY_ENV = "FINETUNE4J_ADMIN_KEY";
+    /** A day: longer deadlines help no request, and centuries overflowed the deadline arithmetic. */
+    private static final long MAX_REQUEST_TIMEOUT_SECONDS = 86_400;
 
     @Spec
     CommandSpec spec;
@@ -89,8 +91,8 @@ final class ServeCommand implements Callable<Integer> {
     int stepTokenBudget;
 
     @Option(names = "--request-timeout", paramLabel = "SECONDS", defaultValue = "300",
-            description = "Time limit of a request from its arrival; one that runs into it ends with finish_reason "
-                    + "\"length\" and \"timed_out\": true (default: ${DEFAULT-VALUE}).")
+            description = "Time limit of a request from its arrival, 1 to 86400 (a day); one that runs into it ends "
+                    + "with finish_reason \"length\" and \"timed_out\": true (default: ${DEFAULT-VALUE}).")
     long requestTimeoutSeconds;
 
     @Option(names = "--api-key", paramLabel = "KEY",
@@ -110,8 +112,9 @@ final class ServeCommand implements Callable<Integer> {
             throw new BadInputException("--step-token-budget " + stepTokenBudget + " is below --max-batch " + maxBatch
                     + ": a full batch would leave no tokens for reading prompts; raise it");
         }
-        if (requestTimeoutSeconds < 1) {
-            throw new BadInputException("--request-timeout must be at least 1 second, got " + requestTimeoutSeconds);
+        if (requestTimeoutSeconds < 1 || requestTimeoutSeconds > MAX_REQUEST_TIMEOUT_SECONDS) {
+            throw new BadInputException("--request-timeout must be 1 to " + MAX_REQUEST_TIMEOUT_SECONDS
+                    + " seconds (a day), got " + requestTimeoutSeconds);
         }
         if (port < 0 || port > 65535) {
             throw new BadInputException("--port must be 0 (any free port) to 65535, got " + port);

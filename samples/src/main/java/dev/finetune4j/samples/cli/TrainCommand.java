@@ -10,6 +10,7 @@ import dev.finetune4j.peft.train.DpoTrainer;
 import dev.finetune4j.peft.train.Schedule;
 import dev.finetune4j.peft.train.SftTrainer;
 import dev.finetune4j.peft.train.TrainResult;
+import dev.finetune4j.peft.train.Trainer;
 import dev.finetune4j.peft.train.TrainingConfig;
 import dev.finetune4j.samples.quickstart.ProgressLine;
 import picocli.CommandLine.Command;
@@ -76,7 +77,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("'data.train' is missing: give the training JSONL file");
         }
         Path out = output != null ? output : base.resolve(c.output() == null ? "finetune4j-run" : c.output());
-        ModelInputs.requireFreshOutput(out, overwrite);
+        OutputFolder.requireFresh(out, overwrite);
         String objective = c.objective() == null ? "sft" : c.objective();
         if (!objective.equals("sft") && !objective.equals("dpo")) {
             throw new BadInputException("'objective' is '" + objective + "'; use sft or dpo");
@@ -86,6 +87,7 @@ final class TrainCommand implements Callable<Integer> {
                         null, null)
                 : c.training();
         TrainingConfig cfg = trainingConfig(t, device, out.resolve("checkpoints"), c.data().validation() != null);
+        DpoConfig dpo = objective.equals("dpo") ? dpoConfig(c.dpo()) : null;
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
@@ -101,6 +103,9 @@ final class TrainCommand implements Callable<Integer> {
         try (PeftModel peft = wrapped) {
             TrainData data = new TrainData(tok, c.data().promptTemplate(), maxLength(c.data(), peft.maxPositionEmbeddings()),
                     spec.commandLine().getErr());
+            // NOTE: the data is read first, so that data which is bad input leaves an earlier run's files in place
+            Trainer trainer = dpo == null ? sft(peft, cfg, data, c.data(), base, pad)
+                    : dpo(peft, cfg, dpo, data, c.data(), base, pad);
             if (overwrite) {
                 deleteEarlierRun(out);
             }
@@ -108,7 +113,7 @@ final class TrainCommand implements Callable<Integer> {
             spec.commandLine().getOut().println("on " + device + " in " + PrecisionOption.label(cfg.precision())
                     + (cfg.gradientCheckpointing() ? ", with gradient checkpointing" : ""));
             spec.commandLine().getOut().flush();
-            TrainResult r = objective.equals("sft") ? sft(peft, cfg, data, c.data(), base, pad) : dpo(peft, cfg, data, c, base, pad);
+            TrainResult r = trainer.train();
             spec.commandLine().getOut().println(r.summary());
             spec.commandLine().getOut().println(saveAdapter(peft, r, out.resolve("adapter")));
         }
@@ -157,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
         AtomicDirectory.deleteTree(out.resolve("checkpoints"));
     }
 
-    private static TrainResult sft(PeftModel m, TrainingConfig cfg, TrainData data, TrainConfig.Data d, Path base, long pad) {
+    private static Trainer sft(PeftModel m, TrainingConfig cfg, TrainData data, TrainConfig.Data d, Path base, long pad) {
         String prompt = d.promptField() == null ? "instruction" : d.promptField();
         String response = d.responseField() == null ? "output" : d.responseField();
         SftTrainer.Builder b = SftTrainer.builder().model(m).config(cfg).padTokenId(pad)
@@ -165,27 +170,42 @@ final class TrainCommand implements Callable<Integer> {
         if (d.validation() != null) {
             b.evalData(data.sft(base.resolve(d.validation()), prompt, response));
         }
-        return b.build().train();
+        return b.build();
     }
 
-    private static TrainResult dpo(PeftModel m, TrainingConfig cfg, TrainData data, TrainConfig c, Path base, long pad) {
-        TrainConfig.Dpo d = c.dpo() == null ? new TrainConfig.Dpo(null, null, null) : c.dpo();
+    private static Trainer dpo(PeftModel m, TrainingConfig cfg, DpoConfig dpo, TrainData data, TrainConfig.Data d,
+                               Path base, long pad) {
+        DpoTrainer.Builder b = DpoTrainer.builder().model(m).config(cfg).dpo(dpo).padTokenId(pad)
+                .trainData(data.dpo(base.resolve(d.train()))).listener(new ProgressLine("dpo"));
+        if (d.validation() != null) {
+            b.evalData(data.dpo(base.resolve(d.validation())));
+        }
+        return b.build();
+    }
+
+    /** The {@code dpo} section, checked before the model loads; a value out of range is bad input naming its key. */
+    private static DpoConfig dpoConfig(TrainConfig.Dpo section) {
+        TrainConfig.Dpo d = section == null ? new TrainConfig.Dpo(null, null, null) : section;
         double beta = d.beta() == null ? 0.1 : d.beta();
         String loss = d.loss() == null ? "sigmoid" : d.loss();
-        DpoConfig dpo = switch (loss) {
-            case "sigmoid" -> DpoConfig.sigmoid(beta);
-            case "ipo" -> DpoConfig.ipo(beta);
-            default -> throw new BadInputException("'dpo.loss' is '" + loss + "'; use sigmoid or ipo");
-        };
-        if (d.labelSmoothing() != null) {
-            dpo = dpo.withLabelSmoothing(d.labelSmoothing());
+        DpoConfig dpo;
+        try {
+            dpo = switch (loss) {
+                case "sigmoid" -> DpoConfig.sigmoid(beta);
+                case "ipo" -> DpoConfig.ipo(beta);
+                default -> throw new BadInputException("'dpo.loss' is '" + loss + "'; use sigmoid or ipo");
+            };
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("'dpo.beta' is " + beta + ": " + e.getMessage(), e);
         }
-        DpoTrainer.Builder b = DpoTrainer.builder().model(m).config(cfg).dpo(dpo).padTokenId(pad)
-                .trainData(data.dpo(base.resolve(c.data().train()))).listener(new ProgressLine("dpo"));
-        if (c.data().validation() != null) {
-            b.evalData(data.dpo(base.resolve(c.data().validation())));
+        if (d.labelSmoothing() == null) {
+            return dpo;
         }
-        return b.build().train();
+        try {
+            return dpo.withLabelSmoothing(d.labelSmoothing());
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("'dpo.label_smoothing' is " + d.labelSmoothing() + ": " + e.getMessage(), e);
+        }
     }
 
     private static TrainingConfig trainingConfig(TrainConfig.Training t, Device device, Path checkpoints,

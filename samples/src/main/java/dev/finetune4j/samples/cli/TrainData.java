@@ -18,7 +18,9 @@ import java.util.Map;
  * Reads the {@code train} command's JSONL files into token ids: SFT rows (prompt and response fields, the prompt
  * laid out by the template and masked from the loss, the response followed by EOS), or DPO rows
  * ({@code prompt}, {@code chosen}, {@code rejected}, TRL's format). Rows longer than {@code max_length} (which
- * the caller has checked against the model's limit) are cut as the user asked, with a warning that counts them.
+ * the caller has checked against the model's limit) are cut as the user asked, with a warning that counts them. An
+ * SFT row whose prompt fills {@code max_length} keeps no answer token and teaches nothing: a warning counts such
+ * rows, and a file of nothing else is bad input, as training on it only gives a NaN loss.
  */
 final class TrainData {
     private final Tokenizer tok;
@@ -36,13 +38,27 @@ final class TrainData {
     TokenizedDataset sft(Path file, String promptField, String responseField) {
         List<TokenizedExample> out = new ArrayList<>();
         int cut = 0;
+        int untrained = 0;
         for (Row row : rows(file)) {
             long[] prompt = tok.encode(ModelInputs.renderPrompt(template, tok, row.text(promptField)));
             long[] response = withEos(tok.encode(row.text(responseField)));
             cut += prompt.length + response.length > maxLength ? 1 : 0;
-            out.add(SftDataset.promptCompletion(prompt, response, maxLength));
+            TokenizedExample example = SftDataset.promptCompletion(prompt, response, maxLength);
+            untrained += example.lossTokens() == 0 ? 1 : 0;
+            out.add(example);
+        }
+        String noAnswer = " keep no answer token after the cut to data.max_length = " + maxLength
+                + " tokens (their prompts fill it)";
+        String fix = "; raise data.max_length or shorten the prompts";
+        if (untrained == out.size()) {
+            throw new BadInputException("all " + untrained + " rows of " + file + noAnswer
+                    + ", so there is nothing to train on" + fix);
         }
         warnIfCut(file, cut, out.size());
+        if (untrained > 0) {
+            warnings.printf("warning: %d of %d rows of %s%s%s%n", untrained, out.size(), file, noAnswer, fix);
+            warnings.flush();
+        }
         return TokenizedDataset.of(out);
     }
 

@@ -46,6 +46,45 @@ class PrepareCommandTest {
         assertEquals(3, all.lines().count(), "the duplicate is dropped, the bad line quarantined");
     }
 
+    /**
+     * A run without a split into the folder of a run with one: refused without --overwrite, and with it the earlier
+     * train/validation/test files go, so that train cannot pick up stale splits beside the new data.jsonl.
+     */
+    @Test
+    void anEarlierRunsFolderNeedsOverwriteWhichRemovesItsStaleSplits() throws Exception {
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            rows.append("{\"instruction\": \"question ").append(i).append("\", \"output\": \"answer\"}\n");
+        }
+        Files.writeString(dir.resolve("raw.jsonl"), rows);
+        Path split = Files.writeString(dir.resolve("split.yaml"), "inputs: [raw.jsonl]\noutput: out\nsplit: {}\n");
+        Path whole = Files.writeString(dir.resolve("whole.yaml"), "inputs: [raw.jsonl]\noutput: out\n");
+        assertEquals(ExitCodes.OK, CliTestSupport.run("prepare", "-c", split.toString()).exitCode());
+
+        CliTestSupport.Run again = CliTestSupport.run("prepare", "-c", whole.toString());
+        assertEquals(ExitCodes.BAD_INPUT, again.exitCode(), again.err());
+        assertTrue(again.err().contains(dir.resolve("out") + " already exists") && again.err().contains("--overwrite"),
+                again.err());
+        assertFalse(Files.exists(dir.resolve("out/data.jsonl")), "nothing is written");
+
+        CliTestSupport.Run replaced = CliTestSupport.run("prepare", "--overwrite", "-c", whole.toString());
+        assertEquals(ExitCodes.OK, replaced.exitCode(), replaced.err());
+        try (var files = Files.list(dir.resolve("out"))) {
+            assertEquals(List.of("data.jsonl", "manifest.json"),
+                    files.map(f -> f.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void anOutputThatIsAFileIsBadInput() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello\"}\n");
+        Files.writeString(dir.resolve("out"), "a file");
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.jsonl]\noutput: out\n");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "--overwrite", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains(dir.resolve("out") + " is a file, not a folder"), r.err());
+    }
+
     @Test
     void unknownKeyIsBadInputThatNamesTheKeyAndTheAcceptedOnes() throws Exception {
         Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello\"}\n");

@@ -94,6 +94,15 @@ class ServeCommandTest {
         assertEquals(ExitCodes.BAD_INPUT, malformed.exitCode());
     }
 
+    /** A timeout of centuries overflowed the request deadline, so every request failed; it is refused up front. */
+    @Test
+    void aRequestTimeoutBeyondADayIsBadInputBeforeTheModelLoads() {
+        CliTestSupport.Run r = CliTestSupport.run("serve", "--model", dir.resolve("none").toString(),
+                "--request-timeout", "10000000000", "--port", "0");
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("--request-timeout must be 1 to 86400 seconds (a day), got 10000000000"), r.err());
+    }
+
     @Test
     void aStepTokenBudgetBelowTheBatchOrAKeyAHeaderCannotCarryIsBadInput() throws Exception {
         Path base = CliTestSupport.tinyModel(dir.resolve("base"));

@@ -97,9 +97,77 @@ class TrainCommandTest {
                 withMaxLength(100_000).toString());
         assertEquals(ExitCodes.BAD_INPUT, tooLong.exitCode());
         assertTrue(tooLong.err().contains("max_position_embeddings"), tooLong.err());
-        CliTestSupport.Run cut = CliTestSupport.run("train", "--overwrite", "-c", withMaxLength(12).toString());
+        // "Q: fee of card 0?\nA: " is 21 tokens: 24 cuts every answer but keeps a part of each
+        CliTestSupport.Run cut = CliTestSupport.run("train", "--overwrite", "-c", withMaxLength(24).toString());
         assertEquals(ExitCodes.OK, cut.exitCode(), cut.err());
-        assertTrue(cut.err().contains("8 of 8 rows") && cut.err().contains("max_length = 12"), cut.err());
+        assertTrue(cut.err().contains("8 of 8 rows") && cut.err().contains("max_length = 24"), cut.err());
+    }
+
+    /** 200-word prompts with max_length 16: the cut leaves no answer token, so the run would learn nothing. */
+    @Test
+    void dataWhoseAnswersAreAllCutAwayIsBadInputBeforeTraining() throws Exception {
+        writeRows("long.jsonl", 8, 0);
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", withData("long.jsonl", 16).toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains("all 8 rows of " + dir.resolve("long.jsonl")) && r.err().contains("max_length = 16")
+                && r.err().contains("raise data.max_length or shorten the prompts"), r.err());
+        assertFalse(r.out().contains("steps"), r.out());
+        assertFalse(Files.exists(dir.resolve("run/adapter")));
+    }
+
+    @Test
+    void examplesWhoseAnswersAreCutAwayAreCountedAndTheRestTrain() throws Exception {
+        writeRows("mixed.jsonl", 3, 5);
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", withData("mixed.jsonl", 64).toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.err().contains("3 of 8 rows of " + dir.resolve("mixed.jsonl") + " keep no answer token"), r.err());
+        assertTrue(Files.exists(dir.resolve("run/adapter/adapter_config.json")));
+    }
+
+    /** {@code longRows} rows with a 200-word prompt, then {@code shortRows} short ones. */
+    private void writeRows(String file, int longRows, int shortRows) throws Exception {
+        List<String> rows = new ArrayList<>();
+        for (int i = 0; i < longRows + shortRows; i++) {
+            String prompt = i < longRows ? "word ".repeat(200).strip() : "fee of card " + i + "?";
+            rows.add("{\"instruction\": \"" + prompt + "\", \"output\": \"" + (i * 50) + " yuan.\"}");
+        }
+        Files.write(dir.resolve(file), rows);
+    }
+
+    private Path withData(String train, int maxLength) throws Exception {
+        Path file = dir.resolve("train.yaml");
+        Files.writeString(file, """
+                model: model
+                tokenizer: byte-level
+                method: lora
+                data: {train: %s, prompt_template: "Q: {prompt}\\nA: ", max_length: %d}
+                training: {max_steps: 1, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1}
+                output: run
+                """.formatted(train, maxLength));
+        return file;
+    }
+
+    @Test
+    void anOutputThatIsAFileIsBadInputBeforeTheModelLoads() throws Exception {
+        Files.writeString(dir.resolve("run"), "not a folder");
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("method: lora\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains(dir.resolve("run") + " is a file, not a folder"), r.err());
+        assertFalse(r.out().contains("trainable"), "the model was loaded: " + r.out());
+        assertEquals("not a folder", Files.readString(dir.resolve("run")));
+    }
+
+    @Test
+    void dpoSettingsOutOfRangeAreBadInputNamingTheKeyBeforeTheModelLoads() throws Exception {
+        CliTestSupport.Run beta = CliTestSupport.run("train", "-c", config("objective: dpo\ndpo: {beta: -1}\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, beta.exitCode(), beta.err());
+        assertTrue(beta.err().contains("'dpo.beta' is -1.0"), beta.err());
+        assertFalse(beta.out().contains("trainable"), "the model was loaded: " + beta.out());
+        CliTestSupport.Run smoothing = CliTestSupport.run("train", "-c",
+                config("objective: dpo\ndpo: {label_smoothing: 7}\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, smoothing.exitCode(), smoothing.err());
+        assertTrue(smoothing.err().contains("'dpo.label_smoothing' is 7.0"), smoothing.err());
+        assertFalse(smoothing.out().contains("trainable"), "the model was loaded: " + smoothing.out());
     }
 
     @Test
