@@ -82,7 +82,8 @@ final class ServeCommand implements Callable<Integer> {
     int maxBatch;
 
     @Option(names = "--max-queue", paramLabel = "N", defaultValue = "64",
-            description = "Requests that may wait; more are answered 429 with Retry-After (default: ${DEFAULT-VALUE}).")
+            description = "Requests that may wait; more are answered 429 with Retry-After, and a request with more prompts"
+                    + " than this 400 (default: ${DEFAULT-VALUE}).")
     int maxQueue;
 
     @Option(names = "--step-token-budget", paramLabel = "N", defaultValue = "256",
@@ -159,7 +160,9 @@ final class ServeCommand implements Callable<Integer> {
             try {
                 s.server = OpenAiServer.builder(s.engine).modelName(baseName).tokenizer(s.tokenizer)
                         .stopTokens(configStopTokens()).host(host).port(port).apiKey(key(apiKey, API_KEY_ENV))
-                        .adminKey(key(adminKey, ADMIN_KEY_ENV)).start();
+                        .adminKey(key(adminKey, ADMIN_KEY_ENV))
+                        // a request's prompts wait in the engine's queue together: more could never be admitted
+                        .maxPromptsPerRequest(maxQueue).start();
             } catch (IllegalArgumentException e) {
                 throw new BadInputException("cannot start the server: " + e.getMessage() + " (--api-key or $" + API_KEY_ENV
                         + ", --admin-key or $" + ADMIN_KEY_ENV + ")", e);

@@ -46,7 +46,7 @@ class ServeCommandTest {
         ProcessBuilder builder = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "--add-modules",
                 "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Finetune4j.class.getName(), "serve",
                 "--model", base.toString(), "--adapter", "support=" + dir.resolve("adapter"), "--port", "0",
-                "--precision", "bf16-mixed")
+                "--precision", "bf16-mixed", "--max-queue", "2")
                 .redirectOutput(stdout.toFile()).redirectError(dir.resolve("stderr.txt").toFile());
         builder.environment().put(ServeCommand.API_KEY_ENV, "sk-api-from-env");
         builder.environment().put(ServeCommand.ADMIN_KEY_ENV, "sk-admin-from-env");
@@ -72,6 +72,13 @@ class ServeCommandTest {
                     HttpResponse.BodyHandlers.ofString()).statusCode());
             assertEquals(404, http.send(unload.header("Authorization", "Bearer sk-admin-from-env").build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode());
+            // --max-queue bounds the prompts of one request too: three could never be queued together
+            HttpResponse<String> tooMany = http.send(HttpRequest.newBuilder(URI.create(url.group(1) + "v1/completions"))
+                    .header("Authorization", "Bearer sk-api-from-env").POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"model\": \"base\", \"max_tokens\": 1, \"prompt\": [[1, 2], [3, 4], [5, 6]]}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(400, tooMany.statusCode(), tooMany.body());
+            assertTrue(tooMany.body().contains("at most 2 prompts"), tooMany.body());
             JsonNode data = new ObjectMapper().readTree(models.body()).get("data");
             assertEquals("base", data.get(0).get("id").asText());
             assertEquals("support", data.get(1).get("id").asText());
