@@ -14,7 +14,8 @@ import java.util.concurrent.CompletableFuture;
  * adapter version and its timing. The next token is a function of this request's logits, tokens and seed only, so
  * it does not depend on which other requests share the batch.
  *
- * <p>Thread safety: confined to the decode thread, except {@link #cancel()} and the future.
+ * <p>Thread safety: confined to the decode thread, except {@link #cancel()}, the future, and {@link #choose}, which the
+ * decode thread hands to a pool thread while it waits.
  */
 final class ActiveRequest {
     /**
@@ -121,15 +122,15 @@ final class ActiveRequest {
     }
 
     /**
-     * Chooses the next token from this request's logits of its last position, then {@link #accept}s it.
+     * Chooses the next token from this request's logits of its last position (then {@link #accept} takes it). May
+     * run on another thread than the decode thread's, one at a time per request.
      *
      * @param logits the row's logits (V), changed in place by the repetition penalty
-     * @return why the request ends after this token, or null when it goes on
+     * @return the chosen token
      */
-    FinishReason next(float[] logits, long now, EngineStats stats) {
+    int choose(float[] logits) {
         LogitsProcessing.repetitionPenalty(logits, seq, length, sampling.repetitionPenalty());
-        int token = sampling.temperature() == 0 ? LogitsProcessing.argmax(logits) : LogitsProcessing.sample(logits, sampling, random);
-        return accept(token, now, stats);
+        return sampling.temperature() == 0 ? LogitsProcessing.argmax(logits) : LogitsProcessing.sample(logits, sampling, random);
     }
 
     /**
