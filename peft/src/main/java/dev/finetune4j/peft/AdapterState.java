@@ -96,34 +96,32 @@ final class AdapterState {
         };
     }
 
-    /** Copies every tensor of {@code dir}'s weights file into the adapter, checking names and shapes. */
-    void loadWeights(Path dir) {
+    /** Copies every tensor of the read weights file into the adapter, checking names and shapes. */
+    void loadWeights(AdapterFiles files) {
         Map<String, Tensor> target = tuner().adapterTensors();
-        try (var scope = TensorScope.open()) {
-            Map<String, Tensor> file = AdapterWeights.read(dir.resolve(WEIGHTS_FILE), scope);
-            StringBuilder problems = new StringBuilder();
-            for (Map.Entry<String, Tensor> e : target.entrySet()) {
-                Tensor src = file.get(e.getKey());
-                if (src == null) {
-                    problems.append("\n  missing tensor '").append(e.getKey()).append("' (shape ").append(e.getValue().shape()).append(')');
-                } else if (!src.shape().equals(e.getValue().shape())) {
-                    problems.append("\n  tensor '").append(e.getKey()).append("' has shape ").append(src.shape())
-                            .append(" in the file, the base model and adapter_config.json imply ").append(e.getValue().shape());
-                } else if (!src.dtype().isFloatingPoint()) {
-                    problems.append("\n  tensor '").append(e.getKey()).append("' is ").append(src.dtype()).append(", expected a float type");
-                }
+        Map<String, Tensor> file = files.weights();
+        StringBuilder problems = new StringBuilder();
+        for (Map.Entry<String, Tensor> e : target.entrySet()) {
+            Tensor src = file.get(e.getKey());
+            if (src == null) {
+                problems.append("\n  missing tensor '").append(e.getKey()).append("' (shape ").append(e.getValue().shape()).append(')');
+            } else if (!src.shape().equals(e.getValue().shape())) {
+                problems.append("\n  tensor '").append(e.getKey()).append("' has shape ").append(src.shape())
+                        .append(" in the file, the base model and adapter_config.json imply ").append(e.getValue().shape());
+            } else if (!src.dtype().isFloatingPoint()) {
+                problems.append("\n  tensor '").append(e.getKey()).append("' is ").append(src.dtype()).append(", expected a float type");
             }
-            for (String name : file.keySet()) {
-                if (!target.containsKey(name)) {
-                    problems.append("\n  unexpected tensor '").append(name).append("' (no such adapter module in this base model)");
-                }
-            }
-            if (!problems.isEmpty()) {
-                throw new PeftException(dir.resolve(WEIGHTS_FILE) + " does not fit the base model with " + AdapterConfigJson.FILE
-                        + " (check that the adapter was trained for this model and its r / target_modules):" + problems);
-            }
-            target.forEach((n, t) -> AdapterWeights.copyInto(file.get(n), t));
         }
+        for (String name : file.keySet()) {
+            if (!target.containsKey(name)) {
+                problems.append("\n  unexpected tensor '").append(name).append("' (no such adapter module in this base model)");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new PeftException(AdapterFiles.weightsFile(files.dir()) + " does not fit the base model with " + AdapterConfigJson.FILE
+                    + " (check that the adapter was trained for this model and its r / target_modules):" + problems);
+        }
+        target.forEach((n, t) -> AdapterWeights.copyInto(file.get(n), t));
     }
 
     /** Writes config and weights into a temporary sibling folder, then renames it to {@code dir}. */

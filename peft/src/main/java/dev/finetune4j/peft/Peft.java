@@ -1,6 +1,5 @@
 package dev.finetune4j.peft;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.SequenceClassifier;
 import dev.finetune4j.core.nn.Module;
@@ -80,6 +79,19 @@ public final class Peft {
     }
 
     /**
+     * Puts an adapter read beforehand on {@code base} for inference, frozen: what {@link #load(LanguageModel, Path)}
+     * does after reading the folder. {@code files} stays open for the caller to close; the model keeps copies.
+     *
+     * @param base  the causal LM the adapter was trained on
+     * @param files the adapter folder, read
+     * @return the adapted model
+     * @throws PeftException when the adapter does not fit the model
+     */
+    public static PeftModel load(LanguageModel base, AdapterFiles files) {
+        return new PeftModel(base, loadInto(causalContext(base, DEFAULT_SEED, false, true), files, false));
+    }
+
+    /**
      * Loads an adapter folder whose parameters then require gradients (to continue training it).
      *
      * @param base       the causal LM the adapter was trained on
@@ -133,12 +145,15 @@ public final class Peft {
     }
 
     private static PeftModel load(LanguageModel base, Path dir, boolean trainable) {
-        PeftContext ctx = causalContext(base, DEFAULT_SEED, trainable, true);
-        return new PeftModel(base, loadInto(ctx, dir, false));
+        try (AdapterFiles files = AdapterFiles.read(dir)) {
+            return new PeftModel(base, loadInto(causalContext(base, DEFAULT_SEED, trainable, true), files, false));
+        }
     }
 
     private static <M extends Module & SequenceClassifier> PeftClassifier loadClassifier(M base, Path dir, boolean trainable) {
-        return new PeftClassifier(base, loadInto(classifierContext(base, trainable, true), dir, true));
+        try (AdapterFiles files = AdapterFiles.read(dir)) {
+            return new PeftClassifier(base, loadInto(classifierContext(base, trainable, true), files, true));
+        }
     }
 
     private static PeftContext causalContext(LanguageModel base, long seed, boolean trainable, boolean forLoading) {
@@ -152,15 +167,13 @@ public final class Peft {
     }
 
     /**
-     * Reads the folder's config, injects its method and fills it from the weights (on failure the base model is put
-     * back as it was). Then logs and keeps the warnings about the base model.
+     * Injects the read adapter's method and fills it from its weights (on failure the base model is put back as it
+     * was). Then logs and keeps the warnings about the base model.
      */
-    private static AdapterState loadInto(PeftContext ctx, Path dir, boolean classifier) {
-        Path file = dir.resolve(AdapterConfigJson.FILE);
-        JsonNode json = AdapterConfigJson.readJson(dir);
-        PeftConfig config = AdapterConfigJson.parse(json, file);
-        List<String> warnings = BaseModelRecord.warnings(json, file, ctx.root(), ctx.modelType(), classifier);
-        AdapterState state = inject(ctx, config, classifier, s -> s.loadWeights(dir));
+    private static AdapterState loadInto(PeftContext ctx, AdapterFiles files, boolean classifier) {
+        List<String> warnings = BaseModelRecord.warnings(files.json(), AdapterFiles.configFile(files.dir()), ctx.root(),
+                ctx.modelType(), classifier);
+        AdapterState state = inject(ctx, files.config(), classifier, s -> s.loadWeights(files));
         warnings.forEach(w -> LOG.warn("{}", w));
         state.warnings(warnings);
         return state;

@@ -7,6 +7,7 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.lora.LoraBias;
 import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
@@ -17,9 +18,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Reads a PEFT folder into a {@link LoraAdapter} with peft's own loader ({@link Peft#load}: config parsing, target
- * matching, shape checks against the base), copies the factors into a scope of their own and takes the adapter out
- * of the base model again.
+ * Puts a read PEFT folder ({@link AdapterFiles}) into a {@link LoraAdapter} with peft's own loader ({@link Peft#load}:
+ * target matching, shape checks against the base), copies the factors into a scope of their own and takes the
+ * adapter out of the base model again.
  *
  * <p>Thread safety: mutates the base model's tree while it runs; the caller makes sure no forward pass overlaps
  * and that the tree carries no other wrapper.
@@ -31,8 +32,9 @@ final class AdapterLoader {
     /**
      * @throws PeftException for a folder that does not load onto this base, or a method other than LoRA and DoRA
      */
-    static LoraAdapter load(LanguageModel base, String name, long version, Path dir) {
-        PeftModel loaded = Peft.load(base, dir);
+    static LoraAdapter load(LanguageModel base, String name, long version, AdapterFiles files) {
+        Path dir = files.dir();
+        PeftModel loaded = Peft.load(base, files);
         Map<String, Tensor> injected = loaded.adapterTensors();
         TensorScope scope = TensorScope.detached(base.parameterScope().device());
         try {

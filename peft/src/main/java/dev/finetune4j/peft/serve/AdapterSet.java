@@ -3,6 +3,7 @@ package dev.finetune4j.peft.serve;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.LayerTuner;
 
 import java.nio.file.Path;
@@ -21,8 +22,9 @@ import java.util.function.Supplier;
  * which a forward pass gives each row its own adapter.
  *
  * <p>Thread safety: the registry is guarded by {@code this}; the model tree by {@link #treeLock}, held during each
- * forward pass and while an adapter loads (loading takes the wrappers out so that peft's loader sees the plain
- * base, then puts them back).
+ * forward pass and while an adapter is put on the base (loading takes the wrappers out so that peft's loader sees
+ * the plain base, then puts them back). The adapter's files are read before, without the lock, so that decoding
+ * goes on while they come from disk.
  */
 final class AdapterSet {
     private final LanguageModel base;
@@ -50,26 +52,28 @@ final class AdapterSet {
             throw new IllegalArgumentException("an adapter name must not be empty (\"\" stands for the base model in metrics)");
         }
         LoraAdapter replaced;
-        treeLock.lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException("the inference engine is closed; build a new one");
-            }
-            LoraAdapter loaded;
-            unwrap();
+        try (AdapterFiles files = AdapterFiles.read(dir)) {
+            treeLock.lock();
             try {
-                loaded = AdapterLoader.load(base, name, ++lastVersion, dir);
+                if (closed) {
+                    throw new IllegalStateException("the inference engine is closed; build a new one");
+                }
+                LoraAdapter loaded;
+                unwrap();
+                try {
+                    loaded = AdapterLoader.load(base, name, ++lastVersion, files);
+                } finally {
+                    rewrap();
+                }
+                for (String path : loaded.paths()) {
+                    wrappers.computeIfAbsent(path, p -> LayerTuner.swap(base, p, original -> new MultiLoraLinear(original, p, rows)));
+                }
+                synchronized (this) {
+                    replaced = adapters.put(name, loaded);
+                }
             } finally {
-                rewrap();
+                treeLock.unlock();
             }
-            for (String path : loaded.paths()) {
-                wrappers.computeIfAbsent(path, p -> LayerTuner.swap(base, p, original -> new MultiLoraLinear(original, p, rows)));
-            }
-            synchronized (this) {
-                replaced = adapters.put(name, loaded);
-            }
-        } finally {
-            treeLock.unlock();
         }
         if (replaced != null) {
             replaced.release();
