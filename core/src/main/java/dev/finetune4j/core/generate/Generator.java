@@ -11,6 +11,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * Autoregressive text generation from a {@link LogitsModel}: a language model, or one with a PEFT adapter.
@@ -97,11 +98,19 @@ public final class Generator {
                 int vocab = logits.dim(1);
                 // only the cache carries over: the step's activations would otherwise pile up until the end
                 scope.releaseSince(mark, cache == null ? new Tensor[0] : cache.buffers());
+                boolean[] real = new boolean[rows.length];
+                long[] next = new long[rows.length];
                 for (int i = 0; i < rows.length; i++) {
-                    boolean real = !rows[i].done;
-                    long token = !real ? PAD : chosenOnDevice ? rows[i].accept(argmax[i], cfg)
-                            : rows[i].next(Arrays.copyOfRange(last, i * vocab, (i + 1) * vocab), cfg);
-                    batch.append(i, filled, token, real);
+                    real[i] = !rows[i].done;
+                }
+                IntStream running = IntStream.range(0, rows.length).filter(i -> real[i]);
+                // a sampled row's softmax over a 150,000-word vocabulary takes over a millisecond: rows chosen on the
+                // host are chosen in parallel, each task touching only its own row
+                (chosenOnDevice ? running : running.parallel()).forEach(i -> next[i] = chosenOnDevice
+                        ? rows[i].accept(argmax[i], cfg)
+                        : rows[i].next(Arrays.copyOfRange(last, i * vocab, (i + 1) * vocab), cfg));
+                for (int i = 0; i < rows.length; i++) {
+                    batch.append(i, filled, real[i] ? next[i] : PAD, real[i]);
                 }
                 filled++;
             }
