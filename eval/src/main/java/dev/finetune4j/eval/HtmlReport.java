@@ -17,6 +17,10 @@ import java.util.Set;
 public final class HtmlReport {
     private static final String CANDIDATE_COLOR = "#2b6cb0";
     private static final String BASELINE_COLOR = "#a0aec0";
+    /** Round steps give at most eight ticks; the cap bounds what rounding could still add. */
+    private static final int MAX_TICKS = 10;
+    /** A span below this fraction of its values is rounding noise, not a trend (see {@link #isFlat}). */
+    private static final double FLAT_SPAN = 1e-12;
 
     private HtmlReport() {
     }
@@ -210,8 +214,8 @@ public final class HtmlReport {
         double maxX = curve.points().stream().mapToDouble(EvalReport.LossPoint::step).max().orElse(1);
         double minY = curve.points().stream().mapToDouble(EvalReport.LossPoint::loss).filter(Double::isFinite).min().orElse(0);
         double maxY = curve.points().stream().mapToDouble(EvalReport.LossPoint::loss).filter(Double::isFinite).max().orElse(1);
-        double spanX = maxX > minX ? maxX - minX : 1;
-        double spanY = maxY > minY ? maxY - minY : 1;
+        double spanX = isFlat(minX, maxX) ? 1 : maxX - minX;
+        double spanY = isFlat(minY, maxY) ? 1 : maxY - minY;
         int right = width - 10;
         int bottom = height - pad;
         StringBuilder s = new StringBuilder(svgOpen(width, height));
@@ -242,19 +246,36 @@ public final class HtmlReport {
         return s.append("</svg>\n").toString();
     }
 
-    /** About five round tick values (1, 2 or 5 times a power of ten apart) within [min, max]. */
+    /** About five round tick values (1, 2 or 5 times a power of ten apart) within [min, max]; one for a flat axis. */
     static List<Double> ticks(double min, double max) {
-        if (!(max > min)) {
+        if (isFlat(min, max)) {
             return List.of(min);
+        }
+        if (!Double.isFinite(max - min)) {
+            return List.of(min, max); // no round step spans more than the largest double
         }
         double raw = (max - min) / 5;
         double magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
         double step = raw / magnitude < 1.5 ? magnitude : raw / magnitude < 3.5 ? 2 * magnitude : raw / magnitude < 7.5 ? 5 * magnitude : 10 * magnitude;
+        double first = Math.ceil(min / step) * step;
         List<Double> out = new ArrayList<>();
-        for (double t = Math.ceil(min / step) * step; t <= max + step * 1e-9; t += step) {
+        // NOTE: first + k * step, not t += step: a sum that has stopped growing must not loop forever
+        for (int k = 0; k < MAX_TICKS; k++) {
+            double t = first + k * step;
+            if (t > max + step * 1e-9) {
+                break;
+            }
             out.add(Math.abs(t) < step * 1e-9 ? 0.0 : t);
         }
         return out;
+    }
+
+    /**
+     * Whether [min, max] is too narrow to scale an axis to: empty, or narrower than rounding noise on its values
+     * (a DPO loss at ln 2 and the next double); such an axis is drawn flat, as if all values were equal.
+     */
+    static boolean isFlat(double min, double max) {
+        return !(max - min > FLAT_SPAN * Math.max(Math.abs(min), Math.abs(max)));
     }
 
     private static String fmtTick(double v) {

@@ -1,6 +1,7 @@
 package dev.finetune4j.eval;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.util.List;
 
@@ -17,6 +18,20 @@ class HtmlReportTest {
         assertEquals(List.of(2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0), HtmlReport.ticks(1, 16));
         assertEquals(List.of(1.0, 1.5, 2.0, 2.5, 3.0, 3.5),
                 HtmlReport.ticks(0.72, 3.54).stream().map(v -> Math.round(v * 10) / 10.0).toList());
+    }
+
+    @Test
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // the old tick loop never ended here
+    void aCurveFlatUpToRoundingNoiseIsDrawnFlatWithOneTick() {
+        double ln2 = 0.6931471805599453; // a DPO loss that has not moved
+        for (double[] losses : new double[][] {{ln2, Math.nextUp(ln2)}, {1e17, 1e17 + 32}}) {
+            assertEquals(List.of(losses[0]), HtmlReport.ticks(losses[0], losses[1]));
+            EvalReport run = EvalReport.builder("dpo").loss(1, losses[0]).loss(2, losses[1]).loss(3, losses[0]).build();
+            String page = HtmlReport.render(run, null, null);
+            // five step ticks (1 to 3 by 0.5), one loss tick and the two axes
+            assertEquals(8, page.split("<line ", -1).length - 1, page);
+            assertTrue(page.contains("points=\"56.0,204.0 "), "the flat curve lies on the bottom axis: " + page);
+        }
     }
 
     @Test

@@ -44,9 +44,11 @@ import java.nio.file.StandardOpenOption;
  * ({@link Gpt2Model}). A model with a PEFT adapter is exported after merging it
  * ({@code PeftModel.mergeAndUnload()}); weights in bf16 or f16 are written as float32.
  *
- * <p>The folder is written under a temporary name beside it and renamed into place when complete (an existing
- * folder of that name is replaced), so a failed export leaves nothing half-written. Thread-safe as long as the
- * model is not changed during the export.
+ * <p>The folder is written under a temporary name beside it and renamed into place when complete, so a failed
+ * export leaves nothing half-written. An existing folder is replaced only when it holds nothing but a previous
+ * export's files; any other file in it, the model's own folder and the current directory are refused (see
+ * {@link ExportFolder}), as the replacement would delete them. Thread-safe as long as the model is not changed
+ * during the export.
  */
 public final class OnnxExporter {
     /** The graph's file name in the export folder. */
@@ -65,10 +67,12 @@ public final class OnnxExporter {
      * Exports {@code model} into {@code folder} ({@value #MODEL_FILE} and {@value #DATA_FILE}).
      *
      * @param model  a LLaMA-family or GPT-2 model, adapters merged
-     * @param folder the folder to create or replace
+     * @param folder the folder to create, or a previous export's folder to replace
      * @return {@code folder}'s {@value #MODEL_FILE}
-     * @throws IllegalArgumentException when the model's family is not supported, or the model holds tensors its
-     *                                  graph would not use (an adapter that was not merged)
+     * @throws IllegalArgumentException when the model's family is not supported, the model holds tensors its
+     *                                  graph would not use (an adapter that was not merged), or {@code folder} holds
+     *                                  other files, is or contains the model's {@link LanguageModel#source() source}
+     *                                  folder, or is the current directory or above it
      * @throws UncheckedIOException     when writing fails; {@code folder} is then left as it was
      */
     public static Path export(LanguageModel model, Path folder) {
@@ -78,6 +82,8 @@ public final class OnnxExporter {
             default -> throw new IllegalArgumentException("ONNX export supports the LLaMA family (llama, mistral, qwen2, "
                     + "qwen3) and gpt2, not " + model.getClass().getName() + " (model_type '" + model.spec().modelType() + "')");
         };
+        ExportFolder.requireNotProtected(folder, model.source().stream().toList());
+        ExportFolder.requireOnlyPreviousExport(folder);
         Path target = folder.toAbsolutePath().normalize();
         Path parent = target.getParent();
         String name = target.getFileName().toString();

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** An export that cannot be done says why, and leaves the file system as it was; a complete one replaces the folder. */
+/** An export that cannot be done says why, and leaves the file system as it was; a complete one replaces a previous export. */
 class OnnxExportFailuresTest {
 
     @Test
@@ -38,7 +38,7 @@ class OnnxExportFailuresTest {
     void anUnmergedAdapterFailsHalfwayAndLeavesTheOldFolderAsItWas(@TempDir Path tmp) throws Exception {
         Path target = tmp.resolve("onnx");
         Files.createDirectories(target);
-        Files.writeString(target.resolve("previous.txt"), "an earlier export");
+        Files.writeString(target.resolve(OnnxExporter.MODEL_FILE), "an earlier export");
         try (LanguageModel base = AutoModel.loadCausalLM(OnnxExporterTest.resource("hf-tiny/llama"))) {
             PeftModel adapted = Peft.load(base, OnnxExporterTest.resource("hf-tiny/llama/lora"));
             // the embeddings and the first norm are written before the LoRA-wrapped q_proj is reached
@@ -47,15 +47,15 @@ class OnnxExportFailuresTest {
             assertTrue(e.getMessage().contains("q_proj.weight") && e.getMessage().contains("mergeAndUnload"), e.getMessage());
         }
         assertEquals(List.of("onnx"), entries(tmp), "no temporary folder is left beside the target");
-        assertEquals(List.of("previous.txt"), entries(target));
-        assertEquals("an earlier export", Files.readString(target.resolve("previous.txt")));
+        assertEquals(List.of(OnnxExporter.MODEL_FILE), entries(target));
+        assertEquals("an earlier export", Files.readString(target.resolve(OnnxExporter.MODEL_FILE)));
     }
 
     @Test
-    void aCompleteExportReplacesAnEarlierFolder(@TempDir Path tmp) throws Exception {
+    void aCompleteExportReplacesAnEarlierExport(@TempDir Path tmp) throws Exception {
         Path target = tmp.resolve("onnx");
         Files.createDirectories(target);
-        Files.writeString(target.resolve("previous.txt"), "an earlier export");
+        Files.writeString(target.resolve(OnnxExporter.MODEL_FILE), "an earlier export");
         try (LanguageModel model = AutoModel.loadCausalLM(OnnxExporterTest.resource("hf-tiny/gpt2"))) {
             assertEquals(target.resolve(OnnxExporter.MODEL_FILE), OnnxExporter.export(model, target));
         }

@@ -1,14 +1,20 @@
 package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.onnx.ExportFolder;
 import dev.finetune4j.onnx.OnnxExporter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 
 /** {@code finetune4j export-onnx}: writes a model, an adapter merged into it if given, as ONNX for ONNX Runtime. */
@@ -35,7 +41,8 @@ final class ExportOnnxCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, required = true, paramLabel = "DIR", description = "Folder for model.onnx and model.onnx.data.")
     Path out;
 
-    @Option(names = "--overwrite", description = "Replace the output folder even when it holds files already.")
+    @Option(names = "--overwrite", description = "Replace the output folder even when it holds files already "
+            + "(never the current directory, a folder above it, or one holding the model or adapter).")
     boolean overwrite;
 
     @Override
@@ -43,11 +50,33 @@ final class ExportOnnxCommand implements Callable<Integer> {
         OutputFolder.requireFresh(out, overwrite);
         Path written;
         try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter)) {
+            if (overwrite) {
+                clearOutput();
+            }
             written = OnnxExporter.export(lm, out);
         } catch (IllegalArgumentException e) {
             throw new BadInputException("cannot export " + model.toAbsolutePath() + " to ONNX: " + e.getMessage(), e);
         }
         spec.commandLine().getOut().println("ONNX model written to " + written);
         return ExitCodes.OK;
+    }
+
+    /**
+     * Deletes what {@code --overwrite} gave up, once the model has loaded: the output folder's files other than a
+     * previous export, which the exporter then replaces atomically (the library itself never deletes foreign files).
+     */
+    private void clearOutput() {
+        ExportFolder.requireNotProtected(out, Arrays.asList(model, adapter));
+        if (!Files.isDirectory(out)) {
+            return;
+        }
+        try {
+            for (Path entry : ExportFolder.foreignEntries(out)) {
+                AtomicDirectory.deleteTree(entry);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot clear the output folder " + out.toAbsolutePath() + " for --overwrite: "
+                    + e.getMessage() + "; check its permissions, or choose a new folder", e);
+        }
     }
 }

@@ -12,11 +12,14 @@ import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -65,6 +68,24 @@ class ExportOnnxCommandTest {
         r = CliTestSupport.run("export-onnx", "-m", base.toString(), "-o", dir.resolve("onnx").toString(), "--overwrite");
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(Files.exists(dir.resolve("onnx/model.onnx.data")) && !Files.exists(dir.resolve("onnx/keep.txt")));
+    }
+
+    @Test
+    void overwriteNeverReplacesTheModelsOwnFolder() throws Exception {
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"));
+        List<String> before = entries(base);
+        for (Path out : List.of(base, dir)) {
+            CliTestSupport.Run r = CliTestSupport.run("export-onnx", "-m", base.toString(), "-o", out.toString(), "--overwrite");
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+            assertTrue(r.err().contains("the model's folder"), r.err());
+        }
+        assertEquals(before, entries(base));
+    }
+
+    private static List<String> entries(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
     }
 
     /** One ONNX Runtime call of the exported model without a past; logits [1][seq][vocab]. */

@@ -1,0 +1,118 @@
+package dev.finetune4j.onnx;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Decides whether a folder may receive an ONNX export. The export replaces its folder as a whole, so a folder that
+ * holds anything besides a previous export's own files would lose those files: such a folder is refused, as is one
+ * the user works in or reads from. Stateless and thread-safe.
+ */
+public final class ExportFolder {
+    /** Everything {@link OnnxExporter} writes into its folder; a folder holding only these is a previous export. */
+    private static final Set<String> EXPORT_FILES = Set.of(OnnxExporter.MODEL_FILE, OnnxExporter.DATA_FILE);
+    /** How many foreign entries a refusal names before it stops counting them one by one. */
+    private static final int NAMED_ENTRIES = 5;
+
+    private ExportFolder() {
+    }
+
+    /**
+     * Refuses a folder whose replacement would delete what the user is working in or reading from: the current
+     * directory or a folder above it, or one of {@code protectedFolders} (a model's or adapter's folder) or a
+     * folder above one of them.
+     *
+     * @param folder           the export folder, existing or not
+     * @param protectedFolders folders that must survive the export; nulls are ignored
+     * @throws IllegalArgumentException naming the folder and what it would delete
+     */
+    public static void requireNotProtected(Path folder, Collection<Path> protectedFolders) {
+        Path target = canonical(folder);
+        Path cwd = canonical(Path.of(""));
+        if (cwd.startsWith(target)) {
+            throw new IllegalArgumentException("cannot export ONNX into " + target + ": it is the current directory "
+                    + cwd + (cwd.equals(target) ? "" : " or a folder above it") + ", and the export replaces its "
+                    + "folder as a whole; choose a new or empty folder, e.g. " + target.resolve("onnx"));
+        }
+        for (Path kept : protectedFolders.stream().filter(Objects::nonNull).toList()) {
+            Path source = canonical(kept);
+            if (source.startsWith(target)) {
+                throw new IllegalArgumentException("cannot export ONNX into " + target + ": it " + (source.equals(target)
+                        ? "is" : "contains") + " the model's folder " + source + ", which the export would delete; "
+                        + "choose a new or empty folder outside it");
+            }
+        }
+    }
+
+    /**
+     * Refuses a folder that exists and holds anything besides a previous export's {@value OnnxExporter#MODEL_FILE}
+     * and {@value OnnxExporter#DATA_FILE}, or that is not a folder; a missing or empty folder passes.
+     *
+     * @param folder the export folder, existing or not
+     * @throws IllegalArgumentException naming the folder and the entries that would be lost
+     */
+    static void requireOnlyPreviousExport(Path folder) {
+        Path target = folder.toAbsolutePath().normalize();
+        if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IllegalArgumentException("cannot export ONNX into " + target + ": it is a file or a link, not a "
+                    + "folder; choose a new or empty folder");
+        }
+        List<String> foreign = foreignEntries(target).stream().map(p -> p.getFileName().toString()).sorted().toList();
+        if (!foreign.isEmpty()) {
+            String named = String.join(", ", foreign.subList(0, Math.min(NAMED_ENTRIES, foreign.size())))
+                    + (foreign.size() > NAMED_ENTRIES ? " and " + (foreign.size() - NAMED_ENTRIES) + " more" : "");
+            throw new IllegalArgumentException("cannot export ONNX into " + target + ": it holds " + named + ", which "
+                    + "an earlier export did not write and replacing the folder would delete; choose a new or empty "
+                    + "folder, or move those files away");
+        }
+    }
+
+    /**
+     * The entries of {@code folder} that an export did not write: what replacing the folder would delete. A caller
+     * that was told to replace the folder anyway (the CLI's {@code --overwrite}) removes these itself first.
+     *
+     * @param folder an existing folder
+     * @return its entries other than {@value OnnxExporter#MODEL_FILE} and {@value OnnxExporter#DATA_FILE}
+     * @throws UncheckedIOException when the folder cannot be listed
+     */
+    public static List<Path> foreignEntries(Path folder) {
+        try (Stream<Path> entries = Files.list(folder)) {
+            return entries.filter(p -> !isExportFile(p)).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the ONNX export folder " + folder.toAbsolutePath() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isExportFile(Path entry) {
+        return EXPORT_FILES.contains(entry.getFileName().toString()) && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** The absolute path with links resolved as far as it exists, so a link cannot hide that two paths are one. */
+    private static Path canonical(Path path) {
+        Path absolute = path.toAbsolutePath().normalize();
+        Path existing = absolute;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return absolute;
+        }
+        try {
+            return existing.toRealPath().resolve(existing.relativize(absolute));
+        } catch (IOException e) {
+            return absolute; // NOTE: unreadable on the way up; compare the path as given rather than fail here
+        }
+    }
+}
