@@ -1,8 +1,10 @@
 package dev.finetune4j.core.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 
 import java.math.BigDecimal;
+import java.util.function.DoublePredicate;
 
 /**
  * Exact reads of numbers from configs ({@code config.json}, {@code adapter_config.json}). Jackson's
@@ -95,5 +97,73 @@ public final class JsonFields {
             throw new IllegalArgumentException(where + ": '" + field + "' = " + n + " must be a finite number");
         }
         return n.doubleValue();
+    }
+
+    /**
+     * As {@link #number}, for a number that must also lie in a range, e.g. {@code v -> v > 1} for
+     * {@code rope_theta}: a finite value outside it would make every logit NaN rather than fail.
+     *
+     * @param c the JSON object
+     * @param field the field's name
+     * @param fallback the value when the field is absent or null
+     * @param inRange whether a finite value is acceptable
+     * @param range the accepted range in words, for messages, e.g. "> 1" or "in (0, 1)"
+     * @param where the file, for messages
+     * @return the value
+     * @throws IllegalArgumentException when the value is not a finite number accepted by {@code inRange}
+     */
+    public static double number(JsonNode c, String field, double fallback, DoublePredicate inRange, String range,
+                                String where) {
+        JsonNode n = c.get(field);
+        if (n == null || n.isNull()) {
+            return fallback;
+        }
+        if (!n.isNumber() || !Double.isFinite(n.doubleValue()) || !inRange.test(n.doubleValue())) {
+            throw new IllegalArgumentException(where + ": '" + field + "' = " + n + " must be a finite number " + range);
+        }
+        return n.doubleValue();
+    }
+
+    /**
+     * The JSON boolean {@code field} of {@code c}, or {@code fallback} when it is absent or null. Jackson's
+     * {@code asBoolean()} reads the string "yes" as false; here only {@code true} and {@code false} are accepted.
+     *
+     * @param c the JSON object
+     * @param field the field's name
+     * @param fallback the value when the field is absent or null
+     * @param where the file, for messages
+     * @return the value
+     * @throws IllegalArgumentException when the value is not a JSON boolean
+     */
+    public static boolean bool(JsonNode c, String field, boolean fallback, String where) {
+        JsonNode n = c.get(field);
+        if (n == null || n.isNull()) {
+            return fallback;
+        }
+        if (!n.isBoolean()) {
+            throw new IllegalArgumentException(where + ": '" + field + "' = " + n + " must be true or false");
+        }
+        return n.booleanValue();
+    }
+
+    /**
+     * The object {@code field} of {@code c}, or a missing node (whose fields all read as absent) when it is
+     * absent or null.
+     *
+     * @param c the JSON object
+     * @param field the field's name
+     * @param where the file, for messages
+     * @return the object, or a missing node
+     * @throws IllegalArgumentException when the value is neither an object nor null
+     */
+    public static JsonNode object(JsonNode c, String field, String where) {
+        JsonNode n = c.path(field);
+        if (n.isMissingNode() || n.isNull()) {
+            return MissingNode.getInstance();
+        }
+        if (!n.isObject()) {
+            throw new IllegalArgumentException(where + ": '" + field + "' = " + n + " must be an object or null");
+        }
+        return n;
     }
 }

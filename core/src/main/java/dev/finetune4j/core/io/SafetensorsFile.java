@@ -71,7 +71,11 @@ public final class SafetensorsFile implements AutoCloseable {
             }
             MemorySegment whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             long headerLen = whole.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
-            if (headerLen < 0 || headerLen > MAX_HEADER_BYTES) {
+            if (headerLen < 0) {
+                throw new SafetensorsFormatException(path, "header length " + headerLen + " is negative (not a "
+                        + "safetensors file, or corrupt: download it again)");
+            }
+            if (headerLen > MAX_HEADER_BYTES) {
                 throw new SafetensorsFormatException(path, "header length " + headerLen + " is over the " + MAX_HEADER_BYTES
                         + "-byte limit (not a safetensors file, or corrupt)");
             }

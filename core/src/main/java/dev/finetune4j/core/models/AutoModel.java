@@ -14,11 +14,14 @@ import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -35,6 +38,8 @@ import java.util.TreeSet;
  * {@link #loadCausalLM(Path, LoadOptions)}).
  */
 public final class AutoModel {
+    private static final Logger LOG = LoggerFactory.getLogger(AutoModel.class);
+
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gpt2");
     /** Sequence-classification families. */
@@ -68,19 +73,21 @@ public final class AutoModel {
     public static LanguageModel loadCausalLM(Path dir, LoadOptions options) {
         JsonNode config = readConfig(dir);
         String type = config.path("model_type").asText("");
-        if (DecoderConfig.MODEL_TYPES.contains(type)) {
-            requireStoredParameters(dir, DecoderConfig.fromJson(config).parameterCount());
-        } else if (type.equals("gpt2")) {
-            requireStoredParameters(dir, Gpt2Config.fromJson(config).parameterCount());
-        }
+        // the module tree on Device.meta() holds shapes only: it names the weights for the check below
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
+        if (DecoderConfig.MODEL_TYPES.contains(type)) {
+            requireStoredParameters(dir, DecoderConfig.fromJson(config).parameterCount(), model);
+        } else if (type.equals("gpt2")) {
+            requireStoredParameters(dir, Gpt2Config.fromJson(config).parameterCount(), model);
+        }
         TensorScope weights = TensorScope.detached(options.device());
         try {
             SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
             try {
-                boolean mapped = WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights, options.dtype(),
-                        options.quantization());
-                if (mapped) {
+                WeightLoader.Result loaded = WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights,
+                        options.dtype(), options.quantization());
+                warnUnused(dir, loaded.unused());
+                if (loaded.mapped()) {
                     weights.closeWith(ckpt);
                 } else {
                     ckpt.close();
@@ -179,7 +186,7 @@ public final class AutoModel {
             throw new IllegalArgumentException("unsupported model_type '" + type + "' for sequence classification; supported: " + CLASSIFIER_TYPES);
         }
         BertConfig bert = BertConfig.fromJson(config);
-        requireStoredParameters(dir, bert.parameterCount());
+        requireStoredParameters(dir, bert.parameterCount(), null);
         var model = new BertForSequenceClassification(TensorScope.detached(device), bert);
         loadWeights(model, dir, name -> null);
         return model;
@@ -207,21 +214,58 @@ public final class AutoModel {
     /**
      * Refuses, before anything is allocated, a config.json whose sizes imply more parameters than the safetensors
      * files hold (their headers give the real shapes): a hostile or mismatched config must not reserve memory.
+     * When weights of {@code model} (a shapes-only tree, or null) are missing by name and account for the
+     * shortfall, the message names them: a partial checkpoint, not a config of another size.
      */
-    private static void requireStoredParameters(Path dir, long implied) {
+    private static void requireStoredParameters(Path dir, long implied, Module model) {
         long stored = 0;
+        long missingNumel = 0;
+        List<String> missing = new ArrayList<>();
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
             for (String name : ckpt.names()) {
                 stored += ckpt.info(name).numel();
             }
+            for (Map.Entry<String, Tensor> e : model == null ? Map.<String, Tensor>of().entrySet() : model.stateDict().entrySet()) {
+                String alias = causalAlias(e.getKey());
+                if (!ckpt.contains(e.getKey()) && (alias == null || !ckpt.contains(alias))) {
+                    missing.add(e.getKey());
+                    missingNumel += e.getValue().numel();
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the weights of " + dir + ": " + e.getMessage(), e);
         }
-        if (implied > stored) {
-            throw new IllegalArgumentException(dir.resolve("config.json") + " describes a model of at least " + implied
-                    + " parameters, but its safetensors files hold " + stored + ": config.json and the weights do not "
-                    + "belong together (check hidden_size, num_hidden_layers, vocab_size, intermediate_size)");
+        if (implied <= stored) {
+            return;
         }
+        String claim = dir.resolve("config.json") + " describes a model of at least " + implied
+                + " parameters, but its safetensors files hold " + stored;
+        if (!missing.isEmpty() && implied - missingNumel <= stored) {
+            throw new IllegalArgumentException(claim + " because they lack " + listed(missing) + ": a partial "
+                    + "download or a checkpoint of another architecture (download the weights again with config.json)");
+        }
+        throw new IllegalArgumentException(claim + ": config.json and the weights do not belong together (check "
+                + "hidden_size, num_hidden_layers, vocab_size, intermediate_size)");
+    }
+
+    /**
+     * Warns, as transformers does, about checkpoint tensors no parameter took: the config describes another
+     * architecture than the file (Qwen2's q/k/v biases under model_type llama), so the logits are not the
+     * checkpoint's.
+     */
+    private static void warnUnused(Path dir, List<String> unused) {
+        if (!unused.isEmpty()) {
+            LOG.warn("Some weights of the model checkpoint at {} were not used: {}. Check that config.json's "
+                    + "model_type and switches (attention_bias, tie_word_embeddings, ...) match the checkpoint",
+                    dir, listed(unused));
+        }
+    }
+
+    /** Up to ten names and the count, e.g. "3 weights: [a, b, c]". */
+    private static String listed(List<String> names) {
+        int shown = Math.min(10, names.size());
+        return names.size() + " weight" + (names.size() == 1 ? "" : "s") + ": " + names.subList(0, shown)
+                + (shown < names.size() ? " and " + (names.size() - shown) + " more" : "");
     }
 
     private static void loadWeights(Module model, Path dir, java.util.function.Function<String, String> alias) {

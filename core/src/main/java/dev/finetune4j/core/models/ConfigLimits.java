@@ -1,5 +1,7 @@
 package dev.finetune4j.core.models;
 
+import java.util.function.DoublePredicate;
+
 /**
  * Upper bounds on the sizes a model config may claim, checked before anything is allocated. Each is far above
  * any released model (the largest open models have under 200 layers, hidden sizes under 32k, vocabularies under
@@ -21,6 +23,15 @@ public final class ConfigLimits {
     public static final int POSITIONS = 1 << 24;
     /** BERT's {@code type_vocab_size} and {@code num_labels}. */
     public static final int SMALL_TABLE = 1 << 20;
+
+    /**
+     * Whether a norm epsilon ({@code rms_norm_eps}, {@code layer_norm_epsilon}, {@code layer_norm_eps}), read as a
+     * double and stored as a float, is usable: 1e-50 rounds to 0 (a zero row divides by zero) and 1e300 to
+     * Infinity, and a negative one takes the root of a negative number; each makes every logit NaN.
+     */
+    public static final DoublePredicate NORM_EPS = eps -> (float) eps > 0 && (float) eps < 1;
+    /** {@link #NORM_EPS} in words, for messages. */
+    public static final String NORM_EPS_RANGE = "in (0, 1) as a float32";
 
     private ConfigLimits() {
     }

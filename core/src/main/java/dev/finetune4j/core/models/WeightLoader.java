@@ -2,6 +2,7 @@ package dev.finetune4j.core.models;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.io.TensorInfo;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.DType;
@@ -10,9 +11,13 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * Puts a checkpoint's weights in place of a model's placeholder parameters (built on {@link Device#meta()}), each
@@ -30,19 +35,33 @@ final class WeightLoader {
     private WeightLoader() {
     }
 
+    /** Checkpoint tensors that are buffers, not weights: rotary frequencies, GPT-2's causal-mask buffers. */
+    private static final Pattern BUFFERS = Pattern.compile("(.*\\.)?(rotary_emb\\.inv_freq|h\\.\\d+\\.attn\\.(bias|masked_bias))");
+
+    /**
+     * What {@link #load} did.
+     *
+     * @param mapped whether some weight is a view of the mapped checkpoint (which must then stay open with the model)
+     * @param unused checkpoint tensors no parameter took, in checkpoint order, leaving out known-harmless ones
+     *               (buffers, an output head identical to a loaded embedding)
+     */
+    record Result(boolean mapped, List<String> unused) {
+    }
+
     /**
      * Loads every parameter of {@code model} from {@code ckpt} into {@code into}.
      *
      * @param dtype   the dtype to store weights in, or null for each weight's dtype in the checkpoint
      * @param quantization whether linear weights (all but {@code lm_head}'s) are stored as NF4
      * @param aliases alternative names to try for a parameter; may return null
-     * @return whether some weight is a view of the mapped checkpoint (which must then stay open with the model)
+     * @return whether the checkpoint stays mapped, and the checkpoint tensors the model did not use
      * @throws IllegalArgumentException listing every missing or mis-shaped weight
      */
-    static boolean load(Module model, SafetensorsCheckpoint ckpt, Function<String, String> aliases, TensorScope into,
+    static Result load(Module model, SafetensorsCheckpoint ckpt, Function<String, String> aliases, TensorScope into,
                         DType dtype, Quantization quantization) {
         List<String> problems = new ArrayList<>();
         boolean mapped = false;
+        Set<String> used = new HashSet<>();
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
             String name = e.getKey();
             Tensor placeholder = e.getValue();
@@ -51,6 +70,7 @@ final class WeightLoader {
                 problems.add("missing weight '" + name + "'");
                 continue;
             }
+            used.add(key);
             Tensor src = ckpt.tensor(key);
             if (!src.shape().equals(placeholder.shape())) {
                 problems.add("weight '" + name + "' has shape " + src.shape() + ", the config implies " + placeholder.shape());
@@ -73,7 +93,34 @@ final class WeightLoader {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("the checkpoint does not fit the model's config: " + String.join("; ", problems));
         }
-        return mapped;
+        return new Result(mapped, unused(ckpt, used));
+    }
+
+    /**
+     * The tensors of {@code ckpt} not in {@code used}, leaving out buffers and exact copies of a used tensor (a
+     * tied {@code lm_head.weight} saved next to the embeddings it equals). A tensor left over otherwise means the
+     * config describes another architecture than the file (Qwen2's q/k/v biases under {@code model_type} llama).
+     */
+    private static List<String> unused(SafetensorsCheckpoint ckpt, Set<String> used) {
+        List<String> unused = new ArrayList<>();
+        for (String name : ckpt.names()) {
+            if (!used.contains(name) && !BUFFERS.matcher(name).matches() && !copyOfUsed(ckpt, name, used)) {
+                unused.add(name);
+            }
+        }
+        return unused;
+    }
+
+    private static boolean copyOfUsed(SafetensorsCheckpoint ckpt, String name, Set<String> used) {
+        TensorInfo info = ckpt.info(name);
+        for (String u : used) {
+            TensorInfo other = ckpt.info(u);
+            if (other.dtype() == info.dtype() && Arrays.equals(other.shape(), info.shape())
+                    && ckpt.tensor(name).hostSegment().mismatch(ckpt.tensor(u).hostSegment()) == -1) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code src} (host memory) converted to {@code dtype} in a tensor of {@code into} on its device. */

@@ -4,6 +4,7 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.io.JsonFields;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,25 +74,48 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
             Map<String, Long> special = new HashMap<>();
             int maxId = -1;
             for (JsonNode t : spec.path("added_tokens")) {
-                special.put(t.path("content").asText(), t.path("id").asLong());
-                maxId = Math.max(maxId, t.path("id").asInt());
+                int id = tokenId(t.path("id"), "added_tokens[].id", file);
+                special.put(t.path("content").asText(), (long) id);
+                maxId = Math.max(maxId, id);
             }
             JsonNode vocab = spec.path("model").path("vocab");
             if (vocab.isObject()) {
                 for (JsonNode id : vocab) {
-                    maxId = Math.max(maxId, id.asInt());
+                    maxId = Math.max(maxId, tokenId(id, "model.vocab", file));
                 }
             } else if (vocab.isArray()) {
                 maxId = Math.max(maxId, vocab.size() - 1);
             }
             Path configFile = file.resolveSibling("tokenizer_config.json");
             JsonNode config = Files.isRegularFile(configFile) ? json.readTree(configFile.toFile()) : json.createObjectNode();
-            HuggingFaceTokenizer tok = HuggingFaceTokenizer.builder().optTokenizerPath(file).optAddSpecialTokens(false)
-                    .optTruncation(false).optPadding(false).build();
-            return new HfTokenizer(tok, maxId + 1, specialId(config, "bos_token", special), specialId(config, "eos_token", special),
-                    specialId(config, "pad_token", special), chatTemplate(config, configFile));
+            return new HfTokenizer(buildNative(file), maxId + 1, specialId(config, "bos_token", special),
+                    specialId(config, "eos_token", special), specialId(config, "pad_token", special),
+                    chatTemplate(config, configFile));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read tokenizer " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A token id of {@code file}, in [0, 2^31 - 2] so that the vocabulary size (largest id + 1) is an int.
+     */
+    private static int tokenId(JsonNode id, String field, Path file) {
+        return JsonFields.exactInteger(id, field, 0, Integer.MAX_VALUE - 1, file.toString());
+    }
+
+    /**
+     * The Rust tokenizer of {@code file}; its parse errors ("data did not match any variant of untagged enum
+     * ModelUntagged") say neither which file nor what to do, so they are wrapped.
+     */
+    private static HuggingFaceTokenizer buildNative(Path file) throws IOException {
+        try {
+            return HuggingFaceTokenizer.builder().optTokenizerPath(file).optAddSpecialTokens(false)
+                    .optTruncation(false).optPadding(false).build();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("the Hugging Face tokenizers library cannot load " + file.toAbsolutePath()
+                    + ": \"" + e.getMessage() + "\". The file is corrupt or not a tokenizer.json this version reads: "
+                    + "download it again, or load the tokenizer in Python and save it with tokenizers >= 0.14 "
+                    + "(tokenizer.save_pretrained(dir))", e);
         }
     }
 

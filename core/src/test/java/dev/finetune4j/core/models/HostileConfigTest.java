@@ -2,6 +2,11 @@ package dev.finetune4j.core.models;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.io.SafetensorsWriter;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -12,6 +17,8 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -47,6 +54,34 @@ class HostileConfigTest {
         editConfig(dir, "num_hidden_layers", "1000"); // within the sane limit, but the file holds 2 layers
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
         assertTrue(e.getMessage().contains("safetensors files hold"), e.getMessage());
+    }
+
+    @Test
+    void hiddenSizeNotDivisibleByTheHeadsIsReportedAsSuchWithoutHeadDim(@TempDir Path tmp) throws Exception {
+        Path dir = copyOfLlama(tmp);
+        editConfig(dir, "head_dim", "null");
+        editConfig(dir, "num_attention_heads", "3");
+        editConfig(dir, "num_key_value_heads", "3");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("hidden_size 64 is not divisible by num_attention_heads 3"), e.getMessage());
+    }
+
+    @Test
+    void aTensorMissingFromTheCheckpointIsNamed(@TempDir Path tmp) throws Exception {
+        Path dir = copyOfLlama(tmp);
+        Map<String, Tensor> kept = new LinkedHashMap<>();
+        try (TensorScope copies = TensorScope.detached()) {
+            try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+                for (String name : ckpt.names()) {
+                    if (!name.equals("model.layers.1.mlp.down_proj.weight")) {
+                        kept.put(name, ckpt.tensor(name).convertTo(DType.F32, copies));
+                    }
+                }
+            }
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), kept, Map.of());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadCausalLM(dir));
+        assertTrue(e.getMessage().contains("lack 1 weight: [model.layers.1.mlp.down_proj.weight]"), e.getMessage());
     }
 
     @Test

@@ -1,7 +1,11 @@
 package dev.finetune4j.core.tokenizer;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -12,6 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The hand-made tokenizers in {@code src/test/resources/tokenizer} (see its README) through DJL's natives. */
 class HfTokenizerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
     // ids in tokenizer/bytebpe: 0-255 the bytes (as GPT-2's byte alphabet), then merges, then special tokens
     private static final long HELLO = 259;
     private static final long SPACE_WORLD = 264;
@@ -46,6 +51,34 @@ class HfTokenizerTest {
             assertEquals("userhellouser", tok.decode(new long[]{IM_START, 'u', 's', 'e', 'r',
                     HELLO, IM_END, 'u', 's', 'e', 'r'}), "special tokens skipped");
         }
+    }
+
+    @Test
+    void aTokenIdBeyondTheIntRangeIsRefusedNamingTheFile(@TempDir Path tmp) throws Exception {
+        Path file = copyOf("wordlevel", tmp);
+        ObjectNode spec = (ObjectNode) JSON.readTree(file.toFile());
+        ((ObjectNode) spec.path("model").path("vocab")).put("zzq", Integer.MAX_VALUE); // vocabSize overflowed to -2^31
+        JSON.writeValue(file.toFile(), spec);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(file));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("2147483647")
+                && e.getMessage().contains("[0, 2147483646]"), e.getMessage());
+    }
+
+    @Test
+    void aFileTheNativeLibraryRejectsIsNamedWithWhatToDo(@TempDir Path tmp) throws Exception {
+        Path file = copyOf("wordlevel", tmp);
+        ObjectNode spec = (ObjectNode) JSON.readTree(file.toFile());
+        ((ObjectNode) spec.path("model")).put("type", "NoSuchModel");
+        JSON.writeValue(file.toFile(), spec);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(file));
+        assertTrue(e.getMessage().contains(file.toAbsolutePath().toString()) && e.getMessage().contains("tokenizers >= 0.14")
+                && e.getCause() != null && e.getMessage().contains(e.getCause().getMessage()), e.getMessage());
+    }
+
+    private Path copyOf(String name, Path tmp) throws Exception {
+        Path file = tmp.resolve("tokenizer.json");
+        Files.copy(resource(name).resolve("tokenizer.json"), file);
+        return file;
     }
 
     @Test

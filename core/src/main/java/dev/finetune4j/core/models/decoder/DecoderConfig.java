@@ -84,6 +84,10 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
         int maxPos = JsonFields.integer(c, "max_position_embeddings", 2048, 1, ConfigLimits.POSITIONS, at);
         boolean qwen2 = type.equals("qwen2");
+        if (!c.hasNonNull("head_dim") && hidden % heads != 0) {
+            throw new IllegalArgumentException(at + ": hidden_size " + hidden + " is not divisible by num_attention_heads "
+                    + heads + ", so the heads' size is undefined: fix one of them, or set head_dim explicitly");
+        }
         int headDim = JsonFields.integer(c, "head_dim", hidden / heads, 1, ConfigLimits.HIDDEN, at);
         return new DecoderConfig(type,
                 JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
@@ -95,13 +99,13 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 headDim,
                 Activations.Kind.fromConfig(c.path("hidden_act").asText("silu")),
                 maxPos,
-                (float) JsonFields.number(c, "rms_norm_eps", 1e-6, at),
+                (float) JsonFields.number(c, "rms_norm_eps", 1e-6, ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
                 RopeConfig.fromJson(c, maxPos),
-                c.path("attention_bias").asBoolean(qwen2),
-                c.path("mlp_bias").asBoolean(false),
+                JsonFields.bool(c, "attention_bias", qwen2, at),
+                JsonFields.bool(c, "mlp_bias", false, at),
                 type.equals("qwen3"),
-                c.path("tie_word_embeddings").asBoolean(false),
-                (float) c.path("attention_dropout").asDouble(0.0));
+                JsonFields.bool(c, "tie_word_embeddings", false, at),
+                (float) JsonFields.number(c, "attention_dropout", 0.0, p -> p >= 0 && p < 1, "in [0, 1)", at));
     }
 
     /**

@@ -22,27 +22,41 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
                          int originalMaxPositionEmbeddings, double betaFast, double betaSlow, double attentionFactor) {
 
     /**
-     * Reads the rotary settings of a config.json (both layouts).
+     * Reads the rotary settings of a config.json (both layouts), refusing values that would make every logit NaN
+     * or silently change the model: a non-numeric, non-finite or out-of-range number, or a {@code rope_scaling}
+     * that is not an object.
      *
      * @param config the parsed config.json
      * @param maxPositionEmbeddings the model's longest sequence, for scalings that need it
      * @return the rotary settings
+     * @throws IllegalArgumentException naming the config.json key, its value and the accepted range
      */
     public static RopeConfig fromJson(JsonNode config, int maxPositionEmbeddings) {
-        JsonNode params = config.path("rope_parameters");
-        JsonNode scaling = params.isObject() ? params : config.path("rope_scaling");
-        double theta = params.has("rope_theta") ? params.get("rope_theta").asDouble() : config.path("rope_theta").asDouble(10000.0);
+        JsonNode params = JsonFields.object(config, "rope_parameters", "config.json");
+        JsonNode scaling = params.isObject() ? params : JsonFields.object(config, "rope_scaling", "config.json");
+        String at = params.isObject() ? "config.json rope_parameters" : "config.json rope_scaling";
+        // theta <= 1 gives frequencies of 1 or more per position (or NaN): no positional signal at all
+        double theta = params.has("rope_theta")
+                ? JsonFields.number(params, "rope_theta", 10000.0, v -> v > 1, "> 1", at)
+                : JsonFields.number(config, "rope_theta", 10000.0, v -> v > 1, "> 1", "config.json");
         String type = scaling.isObject() ? scaling.path("rope_type").asText(scaling.path("type").asText("default")) : "default";
+        double lowFreq = JsonFields.number(scaling, "low_freq_factor", 1.0, v -> v > 0, "> 0", at);
+        double highFreq = JsonFields.number(scaling, "high_freq_factor", 4.0, v -> v > 0, "> 0", at);
+        if (type.equals("llama3") && !(lowFreq < highFreq)) {
+            // llama3 divides by high_freq_factor - low_freq_factor when smoothing between the two bands
+            throw new IllegalArgumentException(at + ": 'low_freq_factor' = " + lowFreq + " must be less than "
+                    + "'high_freq_factor' = " + highFreq + " for rope_type llama3");
+        }
         RopeConfig rope = new RopeConfig(theta, type,
-                scaling.path("factor").asDouble(1.0),
-                scaling.path("low_freq_factor").asDouble(1.0),
-                scaling.path("high_freq_factor").asDouble(4.0),
+                // transformers only warns below 1 (a linear factor under 1 compresses positions), so it loads here too
+                JsonFields.number(scaling, "factor", 1.0, v -> v > 0, "> 0", at),
+                lowFreq,
+                highFreq,
                 JsonFields.integer(scaling, "original_max_position_embeddings", maxPositionEmbeddings, 1,
-                        ConfigLimits.POSITIONS, "config.json rope_scaling"),
-                scaling.path("beta_fast").asDouble(32.0),
-                scaling.path("beta_slow").asDouble(1.0),
-                scaling.has("attention_factor") && !scaling.get("attention_factor").isNull()
-                        ? scaling.get("attention_factor").asDouble() : Double.NaN);
+                        ConfigLimits.POSITIONS, at),
+                JsonFields.number(scaling, "beta_fast", 32.0, v -> v > 0, "> 0", at),
+                JsonFields.number(scaling, "beta_slow", 1.0, v -> v > 0, "> 0", at),
+                JsonFields.number(scaling, "attention_factor", Double.NaN, v -> v > 0, "> 0", at));
         rope.validate();
         return rope;
     }
@@ -53,9 +67,6 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
             }
             default -> throw new IllegalArgumentException("unsupported rope_type '" + ropeType
                     + "'; supported: default, linear, llama3, yarn");
-        }
-        if (factor <= 0) {
-            throw new IllegalArgumentException("rope scaling factor must be positive, got " + factor);
         }
     }
 }

@@ -43,7 +43,7 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
                 JsonFields.requiredInteger(c, "n_head", 1, ConfigLimits.HEADS, at),
                 JsonFields.integer(c, "n_inner", 4 * embd, 1, ConfigLimits.INTERMEDIATE, at),
                 Activations.Kind.fromConfig(c.path("activation_function").asText("gelu_new")),
-                (float) JsonFields.number(c, "layer_norm_epsilon", 1e-5, at));
+                (float) JsonFields.number(c, "layer_norm_epsilon", 1e-5, ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at));
     }
 
     /**

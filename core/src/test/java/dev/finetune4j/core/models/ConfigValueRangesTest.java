@@ -1,0 +1,101 @@
+package dev.finetune4j.core.models;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.models.bert.BertConfig;
+import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.gpt2.Gpt2Config;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.io.InputStream;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Rotary, norm and switch settings in config.json are read strictly: each of these used to load silently and
+ * make every logit NaN (theta 0, eps -1, factor "NaN") or quietly change the model ("two" as 1.0, "yes" as false,
+ * a rope_scaling list ignored, 1e300 as float Infinity).
+ */
+class ConfigValueRangesTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+            // field set on the llama fixture | JSON value | words the message must hold
+            "rope_parameters | {\"rope_type\": \"default\", \"rope_theta\": 0}      | 'rope_theta' = 0 must be a finite number > 1",
+            "rope_parameters | {\"rope_type\": \"default\", \"rope_theta\": -1.0}   | 'rope_theta' = -1.0 must be a finite number > 1",
+            "rope_parameters | {\"rope_type\": \"default\", \"rope_theta\": \"abc\"} | 'rope_theta' = \"abc\" must be a finite number > 1",
+            "rope_parameters | {\"rope_type\": \"linear\", \"factor\": \"NaN\"}     | 'factor' = \"NaN\" must be a finite number > 0",
+            "rope_parameters | {\"rope_type\": \"linear\", \"factor\": \"two\"}     | 'factor' = \"two\" must be a finite number > 0",
+            "rope_parameters | {\"rope_type\": \"linear\", \"factor\": 0}           | 'factor' = 0 must be a finite number > 0",
+            "rope_parameters | {\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 1.0} | 'low_freq_factor' = 1.0 must be less than 'high_freq_factor'",
+            "rope_parameters | {\"rope_type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 0} | 'original_max_position_embeddings' = 0 must be an integer in [1,",
+            "rope_parameters | [1, 2]                                                 | 'rope_parameters' = [1,2] must be an object or null",
+            "rms_norm_eps    | -1.0                                                   | 'rms_norm_eps' = -1.0 must be a finite number in (0, 1)",
+            "rms_norm_eps    | 1e300                                                  | 'rms_norm_eps' = 1.0E300 must be a finite number in (0, 1)",
+            "rms_norm_eps    | 1e-50                                                  | 'rms_norm_eps' = 1.0E-50 must be a finite number in (0, 1)",
+            "attention_bias  | \"yes\"                                                | 'attention_bias' = \"yes\" must be true or false",
+            "mlp_bias        | 1                                                      | 'mlp_bias' = 1 must be true or false",
+            "tie_word_embeddings | \"true\"                                           | 'tie_word_embeddings' = \"true\" must be true or false",
+            "attention_dropout | 5.0                                                  | 'attention_dropout' = 5.0 must be a finite number in [0, 1)"})
+    void decoderSettingsOutOfRangeAreRefusedNamingKeyValueAndRange(String field, String value, String expected)
+            throws IOException {
+        ObjectNode c = fixture("/hf-tiny/llama/config.json");
+        c.set(field, JSON.readTree(value));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(c));
+        assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains(expected), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "-1.0", "\"abc\""})
+    void topLevelRopeThetaAndAListRopeScalingAreReadStrictly(String theta) throws IOException {
+        ObjectNode c = fixture("/hf-tiny/llama/config.json");
+        c.remove("rope_parameters");
+        c.set("rope_theta", JSON.readTree(theta));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(c));
+        assertTrue(e.getMessage().contains("'rope_theta' = " + theta), e.getMessage());
+
+        c.put("rope_theta", 10000.0);
+        c.set("rope_scaling", JSON.readTree("[1, 2]"));
+        e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(c));
+        assertTrue(e.getMessage().contains("'rope_scaling' = [1,2] must be an object or null"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"/hf-tiny/gpt2/config.json | layer_norm_epsilon", "/hf-tiny/bert_cls/config.json | layer_norm_eps"})
+    void gpt2AndBertNormEpsilonsAreRangeChecked(String config, String field) throws IOException {
+        for (String value : new String[]{"-1.0", "1e300", "0"}) {
+            ObjectNode c = fixture(config);
+            c.set(field, JSON.readTree(value));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+                if (config.contains("gpt2")) {
+                    Gpt2Config.fromJson(c);
+                } else {
+                    BertConfig.fromJson(c);
+                }
+            });
+            assertTrue(e.getMessage().contains("'" + field + "'") && e.getMessage().contains("in (0, 1)"), e.getMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/hf-tiny/llama", "/hf-tiny/qwen2", "/references/mistral", "/references/qwen3",
+            "/references/llama_rope_llama3", "/references/qwen2_rope_yarn"})
+    void realFixtureConfigsStillLoad(String dir) throws IOException {
+        ObjectNode c = fixture(dir + "/config.json");
+        assertDoesNotThrow(() -> DecoderConfig.fromJson(c));
+    }
+
+    private static ObjectNode fixture(String resource) throws IOException {
+        try (InputStream in = ConfigValueRangesTest.class.getResourceAsStream(resource)) {
+            JsonNode c = JSON.readTree(in);
+            return (ObjectNode) c;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package dev.finetune4j.core.models;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.tensor.Quantization;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Checkpoint tensors no parameter takes are reported (AutoModel logs them as transformers does): a Qwen2 file
+ * read as llama used to drop its q/k/v biases silently and give other logits.
+ */
+class UnusedWeightsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void qwen2BiasesLoadedAsLlamaAreReported() throws Exception {
+        List<String> unused = unused("/hf-tiny/qwen2", c -> c.put("model_type", "llama").remove("attention_bias"));
+        assertEquals(List.of("model.layers.0.self_attn.k_proj.bias", "model.layers.0.self_attn.q_proj.bias",
+                "model.layers.0.self_attn.v_proj.bias", "model.layers.1.self_attn.k_proj.bias",
+                "model.layers.1.self_attn.q_proj.bias", "model.layers.1.self_attn.v_proj.bias"), unused.stream().sorted().toList());
+    }
+
+    @Test
+    void anOwnOutputHeadUnderTiedEmbeddingsIsReported() throws Exception {
+        assertEquals(List.of("lm_head.weight"), unused("/hf-tiny/llama", c -> c.put("tie_word_embeddings", true)));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"/hf-tiny/llama", "/hf-tiny/qwen2", "/hf-tiny/gpt2", "/references/mistral",
+            "/references/qwen3", "/references/llama_rope_llama3", "/references/qwen2_rope_yarn"})
+    void fixturesUseEveryTensor(String dir) throws Exception {
+        assertEquals(List.of(), unused(dir, c -> { }));
+    }
+
+    private static List<String> unused(String resource, java.util.function.Consumer<ObjectNode> edit) throws Exception {
+        Path dir = Path.of(UnusedWeightsTest.class.getResource(resource).toURI());
+        ObjectNode config = (ObjectNode) AutoModel.readConfig(dir);
+        edit.accept(config);
+        try (LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached(Device.meta()));
+             TensorScope weights = TensorScope.detached(Device.cpu());
+             SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            return WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights, null, Quantization.NONE).unused();
+        }
+    }
+}
