@@ -149,8 +149,35 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
 
     @Override
     public long[] encode(String text) {
-        Encoding enc = tokenizer.encode(text, false, false);
+        Encoding enc = tokenizer.encode(withoutLoneSurrogates(text), false, false);
         return enc.getIds();
+    }
+
+    /**
+     * {@code text} with each unpaired UTF-16 surrogate replaced by U+FFFD, as a UTF-8 decoder replaces a byte that
+     * is not UTF-8: the native tokenizer reads Java's modified UTF-8, where one lone surrogate became 9 tokens.
+     */
+    static String withoutLoneSurrogates(String text) {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean paired = Character.isHighSurrogate(c) && i + 1 < text.length()
+                    && Character.isLowSurrogate(text.charAt(i + 1));
+            if (paired) {
+                if (out != null) {
+                    out.append(c).append(text.charAt(i + 1));
+                }
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                if (out == null) {
+                    out = new StringBuilder(text.length()).append(text, 0, i);
+                }
+                out.append('\uFFFD');
+            } else if (out != null) {
+                out.append(c);
+            }
+        }
+        return out == null ? text : out.toString();
     }
 
     @Override

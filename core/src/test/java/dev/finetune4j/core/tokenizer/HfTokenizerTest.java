@@ -38,6 +38,20 @@ class HfTokenizerTest {
     }
 
     @Test
+    void aLoneSurrogateIsEncodedAsTheReplacementCharacter() throws Exception {
+        try (HfTokenizer tok = HfTokenizer.load(resource("bytebpe"))) {
+            long[] replacement = tok.encode("\uFFFD");
+            assertEquals(3, replacement.length, "U+FFFD's three UTF-8 bytes");
+            for (String lone : List.of("\uD800", "\uDC00")) {
+                assertArrayEquals(tok.encode("ab\uFFFDcd"), tok.encode("ab" + lone + "cd"), "lone " + (int) lone.charAt(0));
+            }
+            // a pair stays one character, and a high surrogate at the very end is lone too
+            assertEquals("x😀y", tok.decode(tok.encode("x😀y")));
+            assertArrayEquals(tok.encode("x\uFFFD"), tok.encode("x\uD83D"));
+        }
+    }
+
+    @Test
     void readsSpecialTokensAndTheChatTemplateFromTokenizerConfig() throws Exception {
         try (HfTokenizer tok = HfTokenizer.load(resource("bytebpe").resolve("tokenizer.json"))) {
             assertEquals(IM_END, tok.eosTokenId().getAsLong());
