@@ -2,16 +2,20 @@ package dev.finetune4j.core.io;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import dev.finetune4j.core.tensor.DType;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -40,6 +44,8 @@ record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, String> me
     /** Headers above this size are refused, as the reference implementation does. */
     static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
     static final String METADATA_KEY = "__metadata__";
+    /** Tensors one header may list: far more than any checkpoint file holds, few enough to bound the heap. */
+    static final int MAX_TENSORS = 1 << 18;
 
     /** Strict JSON: duplicate keys and trailing content are errors; strings may be as long as a header. */
     static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
@@ -47,34 +53,41 @@ record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, String> me
             .build())
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /** The header's entries, read one after the other from one stream (the parse checks what follows the object). */
+    private static final ObjectReader ENTRIES = JSON.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-    /** Parses and validates {@code header} against a data section of {@code dataSize} bytes. */
+    /**
+     * Parses and validates {@code header} against a data section of {@code dataSize} bytes. The header is read as a
+     * stream of entries, each entry's small object as a tree: a whole-header tree of a header near the 100 MB limit
+     * took over a gigabyte of heap.
+     */
     static SafetensorsHeader parse(Path file, byte[] header, long dataSize) throws SafetensorsFormatException {
-        JsonNode root = readJson(file, header);
+        requireUtf8(file, header);
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : root.properties()) {
-            if (e.getKey().equals(METADATA_KEY)) {
-                readMetadata(file, e.getValue(), metadata);
-            } else {
-                tensors.put(e.getKey(), entry(file, e.getKey(), e.getValue(), dataSize));
+        try (JsonParser p = ENTRIES.createParser(header)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new SafetensorsFormatException(file, "the header is not a JSON object (not a safetensors file)");
             }
-        }
-        checkOverlaps(file, tensors.values());
-        return new SafetensorsHeader(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
-    }
-
-    private static JsonNode readJson(Path file, byte[] header) throws SafetensorsFormatException {
-        String text;
-        try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(header)).toString();
-        } catch (CharacterCodingException e) {
-            throw new SafetensorsFormatException(file, "the header is not valid UTF-8 (not a safetensors file, or corrupt)");
-        }
-        JsonNode root;
-        try {
-            root = JSON.readTree(text);
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                p.nextToken();
+                JsonNode value = ENTRIES.readTree(p);
+                if (name.equals(METADATA_KEY)) {
+                    readMetadata(file, value, metadata);
+                } else if (tensors.size() == MAX_TENSORS) {
+                    throw new SafetensorsFormatException(file, "the header lists more than " + MAX_TENSORS + " tensors;"
+                            + " checkpoints hold a few thousand per file (corrupt or hostile file; download it again)");
+                } else {
+                    tensors.put(name, entry(file, name, value, dataSize));
+                }
+            }
+            if (p.nextToken() != null) {
+                throw new SafetensorsFormatException(file, "invalid JSON header: content after the header's object"
+                        + " (corrupt file; write it again or download it again)");
+            }
+        } catch (SafetensorsFormatException e) {
+            throw e; // an entry's own check, already naming the file
         } catch (StreamReadException e) {
             String why = e.getOriginalMessage().startsWith("Duplicate field")
                     ? "duplicate tensor name in the header: " + e.getOriginalMessage()
@@ -83,10 +96,24 @@ record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, String> me
         } catch (IOException e) {
             throw new SafetensorsFormatException(file, "invalid JSON header: " + e.getMessage());
         }
-        if (root == null || !root.isObject()) {
-            throw new SafetensorsFormatException(file, "the header is not a JSON object (not a safetensors file)");
+        checkOverlaps(file, tensors.values());
+        return new SafetensorsHeader(Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+    }
+
+    /** Checks that the header is UTF-8, a few kilobytes at a time (a decoded copy of it would be twice its size). */
+    private static void requireUtf8(Path file, byte[] header) throws SafetensorsFormatException {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(header);
+        CharBuffer out = CharBuffer.allocate(8192);
+        CoderResult result;
+        do {
+            out.clear();
+            result = decoder.decode(in, out, true);
+        } while (result.isOverflow());
+        if (result.isError() || decoder.flush(out.clear()).isError()) {
+            throw new SafetensorsFormatException(file, "the header is not valid UTF-8 (not a safetensors file, or corrupt)");
         }
-        return root;
     }
 
     private static void readMetadata(Path file, JsonNode node, Map<String, String> into) throws SafetensorsFormatException {

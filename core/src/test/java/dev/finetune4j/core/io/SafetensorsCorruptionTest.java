@@ -1,6 +1,7 @@
 package dev.finetune4j.core.io;
 
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -54,7 +55,21 @@ class SafetensorsCorruptionTest {
     void corruptFileIsRejectedWithItsProblemNamed(String expected, byte[] content) throws Exception {
         Path f = Files.write(dir.resolve("bad.safetensors"), content);
         var e = assertThrows(SafetensorsFormatException.class, () -> SafetensorsFile.open(f));
-        assertTrue(e.getMessage().contains(expected) && e.getMessage().startsWith(f.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains(expected) && e.getMessage().startsWith(f.toString())
+                && e.getMessage().indexOf(f.toString(), 1) < 0, "names the file once: " + e.getMessage());
+    }
+
+    /** A header listing more tensors than any checkpoint file holds is refused while it is read. */
+    @Test
+    void aHeaderListingTooManyTensorsIsRefused() throws Exception {
+        StringBuilder header = new StringBuilder("{");
+        for (int i = 0; i <= SafetensorsHeader.MAX_TENSORS; i++) {
+            header.append(i == 0 ? "" : ",").append(body("t" + i, "F32", "[0]", 0, 0));
+        }
+        Path f = Files.write(dir.resolve("many.safetensors"), file(header.append('}').toString(), 0));
+        var e = assertThrows(SafetensorsFormatException.class, () -> SafetensorsFile.open(f));
+        assertTrue(e.getMessage().startsWith(f + ": the header lists more than " + SafetensorsHeader.MAX_TENSORS + " tensors"),
+                e.getMessage());
     }
 
     private static String entry(String name, String dtype, String shape, long begin, long end) {
