@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -44,6 +45,15 @@ class OnnxExecutionProviderTest {
         });
         assertTrue(log.contains("ONNX Runtime: CPU execution provider for tiny_llama_causal_lm.onnx (the CPU was "
                 + "asked for (cuda(false)))"), log);
+    }
+
+    @Test
+    void aNegativeDeviceIdIsRefused() {
+        var e = assertThrows(IllegalArgumentException.class, () -> OnnxCausalLM.builder(MODEL).deviceId(-1));
+        assertTrue(e.getMessage().contains("deviceId must be >= 0"), e.getMessage());
+        try (OnnxCausalLM lm = OnnxCausalLM.builder(MODEL).deviceId(1).cuda(false).maxPositionEmbeddings(64).build()) {
+            assertEquals(ExecutionProvider.CPU, lm.executionProvider(), "the shared setters chain with the model's own");
+        }
     }
 
     /** What SLF4J's simple binding (which writes to the current System.err) logs while {@code work} runs. */

@@ -86,37 +86,12 @@ public final class OnnxCausalLM implements CausalLM {
     }
 
     /** Builder of {@link OnnxCausalLM}. */
-    public static final class Builder {
+    public static final class Builder extends ProviderOptions<Builder> {
         private final Path model;
-        private boolean cuda = true;
-        private int deviceId;
         private int maxPositionEmbeddings = 2048;
 
         private Builder(Path model) {
             this.model = model;
-        }
-
-        /**
-         * Whether to try the CUDA execution provider first (the default); it runs the model when it loads, else
-         * the CPU one does, and a log line says which. {@code false} forces the CPU.
-         *
-         * @param cuda true to try CUDA before the CPU (default), false to run on the CPU only
-         * @return this builder
-         */
-        public Builder cuda(boolean cuda) {
-            this.cuda = cuda;
-            return this;
-        }
-
-        /**
-         * CUDA device index (default 0).
-         *
-         * @param deviceId the GPU's index, {@code >= 0}
-         * @return this builder
-         */
-        public Builder deviceId(int deviceId) {
-            this.deviceId = deviceId;
-            return this;
         }
 
         /**
@@ -139,7 +114,7 @@ public final class OnnxCausalLM implements CausalLM {
          * @return the model, ready to score; close it to release the session
          */
         public OnnxCausalLM build() {
-            return new OnnxCausalLM(OnnxSessions.open(model, cuda, deviceId), maxPositionEmbeddings);
+            return new OnnxCausalLM(open(model), maxPositionEmbeddings);
         }
     }
 }

@@ -33,7 +33,7 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
     private final long padId;
 
     private OnnxSentenceEncoder(Builder b) {
-        OnnxSessions.Opened opened = OnnxSessions.open(b.model, b.cuda, b.deviceId);
+        OnnxSessions.Opened opened = b.open(b.model);
         this.session = opened.session();
         this.provider = opened.provider();
         this.tokenizer = b.tokenizer;
@@ -136,11 +136,9 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
     }
 
     /** Builder of {@link OnnxSentenceEncoder}. */
-    public static final class Builder {
+    public static final class Builder extends ProviderOptions<Builder> {
         private final Path model;
         private final TokenEncoder tokenizer;
-        private boolean cuda = true;
-        private int deviceId;
         private int batchSize = 32;
         private int maxLength = 512;
         private long padId;
@@ -148,29 +146,6 @@ public final class OnnxSentenceEncoder implements TextEmbedder, AutoCloseable {
         private Builder(Path model, TokenEncoder tokenizer) {
             this.model = model;
             this.tokenizer = tokenizer;
-        }
-
-        /**
-         * Whether to try the CUDA execution provider first (the default); it runs the model when it loads, else
-         * the CPU one does, and a log line says which. {@code false} forces the CPU.
-         *
-         * @param cuda true to try CUDA before the CPU (default), false to run on the CPU only
-         * @return this builder
-         */
-        public Builder cuda(boolean cuda) {
-            this.cuda = cuda;
-            return this;
-        }
-
-        /**
-         * CUDA device index (default 0).
-         *
-         * @param deviceId the GPU's index, {@code >= 0}
-         * @return this builder
-         */
-        public Builder deviceId(int deviceId) {
-            this.deviceId = deviceId;
-            return this;
         }
 
         /**
