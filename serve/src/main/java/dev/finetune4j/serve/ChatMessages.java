@@ -28,10 +28,10 @@ final class ChatMessages {
     static long[] prompt(JsonNode body, ServedModels models) {
         Tokenizer tokenizer = models.requireTokenizer(FIELD, "chat");
         List<ChatMessage> conversation = parse(body);
-        // formatting twice (here and in encodeChat) costs little next to tokenizing, and keeps encodeChat's contract
-        int characters = tokenizer.applyChatTemplate(conversation, true).length();
-        models.promptLimits().checkCharacters(FIELD, "the conversation in the chat template", characters);
-        return tokenizer.encodeChat(conversation, true);
+        // rendered once, measured, then encoded: what encodeChat does, with the check between the two steps
+        String text = tokenizer.applyChatTemplate(conversation, true);
+        models.promptLimits().checkCharacters(FIELD, "the conversation in the chat template", text.length());
+        return tokenizer.encode(text);
     }
 
     /**

@@ -89,14 +89,7 @@ public final class JsonFields {
      * @return the value
      */
     public static double number(JsonNode c, String field, double fallback, String where) {
-        JsonNode n = c.get(field);
-        if (n == null || n.isNull()) {
-            return fallback;
-        }
-        if (!n.isNumber() || !Double.isFinite(n.doubleValue())) {
-            throw new IllegalArgumentException(where + ": '" + field + "' = " + n + " must be a finite number");
-        }
-        return n.doubleValue();
+        return number(c, field, fallback, v -> true, "", where);
     }
 
     /**
@@ -107,7 +100,7 @@ public final class JsonFields {
      * @param field the field's name
      * @param fallback the value when the field is absent or null
      * @param inRange whether a finite value is acceptable
-     * @param range the accepted range in words, for messages, e.g. "> 1" or "in (0, 1)"
+     * @param range the accepted range in words, for messages, e.g. "> 1" or "in (0, 1)"; empty for any finite value
      * @param where the file, for messages
      * @return the value
      * @throws IllegalArgumentException when the value is not a finite number accepted by {@code inRange}
@@ -119,7 +112,8 @@ public final class JsonFields {
             return fallback;
         }
         if (!n.isNumber() || !Double.isFinite(n.doubleValue()) || !inRange.test(n.doubleValue())) {
-            throw new IllegalArgumentException(where + ": '" + field + "' = " + n + " must be a finite number " + range);
+            throw new IllegalArgumentException(where + ": '" + field + "' = " + n + " must be a finite number"
+                    + (range.isEmpty() ? "" : " " + range));
         }
         return n.doubleValue();
     }
