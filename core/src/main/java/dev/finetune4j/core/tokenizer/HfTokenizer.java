@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 
@@ -71,6 +72,9 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         ObjectMapper json = new ObjectMapper();
         try {
             JsonNode spec = json.readTree(file.toFile());
+            for (String part : List.of("normalizer", "pre_tokenizer", "decoder")) {
+                refuseNestedRepeats(spec.path(part), part, file);
+            }
             Map<String, Long> special = new HashMap<>();
             int maxId = -1;
             for (JsonNode t : spec.path("added_tokens")) {
@@ -93,6 +97,31 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
                     chatTemplate(config, configFile));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read tokenizer " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Refuses every {@code "pattern": {"Regex": ...}} under {@code node} (Split pre-tokenizers, Replace normalizers
+     * and decoders, in sequences at any depth) that repeats a varying part without bound: on some input the native tokenizer gives
+     * up on such a pattern with a panic that aborts the JVM (see {@link NestedQuantifiers}).
+     */
+    private static void refuseNestedRepeats(JsonNode node, String path, Path file) {
+        JsonNode regex = node.path("pattern").path("Regex");
+        if (regex.isTextual()) {
+            int at = NestedQuantifiers.find(regex.asText());
+            if (at >= 0) {
+                throw new IllegalArgumentException(file.toAbsolutePath() + ": the regex " + path + ".pattern.Regex \""
+                        + regex.asText() + "\" repeats a part that itself repeats (the quantifier at character " + at
+                        + "); on some inputs such a pattern backtracks until the native tokenizer aborts the JVM. "
+                        + "Repeat single characters or classes, as GPT-2's, Llama 3's and Qwen2's patterns do, or make "
+                        + "the inner repeat possessive (a++ instead of a+)");
+            }
+        }
+        for (var field : node.properties()) {
+            refuseNestedRepeats(field.getValue(), path + "." + field.getKey(), file);
+        }
+        for (int i = 0; node.isArray() && i < node.size(); i++) {
+            refuseNestedRepeats(node.get(i), path + "[" + i + "]", file);
         }
     }
 

@@ -89,6 +89,38 @@ class HfTokenizerTest {
                 && e.getCause() != null && e.getMessage().contains(e.getCause().getMessage()), e.getMessage());
     }
 
+    @Test
+    void aSplitRegexThatRepeatsARepeatIsRefusedBeforeTheNativeLibrarySeesIt(@TempDir Path tmp) throws Exception {
+        Path file = withSplitRegex(tmp, "(a+)+$");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(file));
+        assertTrue(e.getMessage().contains(file.toAbsolutePath().toString())
+                && e.getMessage().contains("pre_tokenizer.pretokenizers[0].pattern.Regex \"(a+)+$\"")
+                && e.getMessage().contains("character 4") && e.getMessage().contains("a++"), e.getMessage());
+    }
+
+    @Test
+    void gpt2sPatternAsASplitEncodesAsTheBuiltInByteLevelRegexDoes(@TempDir Path tmp) throws Exception {
+        Path file = withSplitRegex(tmp, "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
+        String text = "hello world, it's 2026!  你好 \uD83D\uDE00";
+        try (HfTokenizer builtIn = HfTokenizer.load(resource("bytebpe")); HfTokenizer split = HfTokenizer.load(file)) {
+            assertArrayEquals(builtIn.encode(text), split.encode(text));
+        }
+    }
+
+    /** tokenizer/bytebpe with its pre-tokenizer replaced by a Split on {@code regex}, then bytes without a regex. */
+    private Path withSplitRegex(Path tmp, String regex) throws Exception {
+        Path file = copyOf("bytebpe", tmp);
+        ObjectNode spec = (ObjectNode) JSON.readTree(file.toFile());
+        ObjectNode split = JSON.createObjectNode().put("type", "Split").put("behavior", "Isolated").put("invert", false);
+        split.putObject("pattern").put("Regex", regex);
+        ObjectNode bytes = JSON.createObjectNode().put("type", "ByteLevel").put("add_prefix_space", false)
+                .put("trim_offsets", true).put("use_regex", false);
+        ObjectNode sequence = spec.putObject("pre_tokenizer").put("type", "Sequence");
+        sequence.putArray("pretokenizers").add(split).add(bytes);
+        JSON.writeValue(file.toFile(), spec);
+        return file;
+    }
+
     private Path copyOf(String name, Path tmp) throws Exception {
         Path file = tmp.resolve("tokenizer.json");
         Files.copy(resource(name).resolve("tokenizer.json"), file);
