@@ -5,6 +5,7 @@ import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.train.Checkpoints;
 import dev.finetune4j.peft.train.DpoConfig;
 import dev.finetune4j.peft.train.DpoTrainer;
 import dev.finetune4j.peft.train.Schedule;
@@ -22,13 +23,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** {@code finetune4j train}: SFT or DPO with a PEFT method on a local Hugging Face model folder. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT or DPO) as a config file describes.",
                 "Writes the adapter in PEFT's format to <output>/adapter and resumable checkpoints to "
-                        + "<output>/checkpoints; prints one progress line per step range and the final summary."},
+                        + "<output>/checkpoints (--resume continues from the newest); prints one progress line per step "
+                        + "range and the final summary."},
         footer = {"", "Config example (train.yaml; paths relative to the file):",
                 "  model: models/Qwen2.5-0.5B-Instruct   # config.json + model.safetensors (+ tokenizer.json)",
                 "  tokenizer: null                       # default: the model folder's; or byte-level",
@@ -66,6 +69,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace the adapter and checkpoints of an earlier run in the output folder.")
     boolean overwrite;
 
+    @Option(names = "--resume", description = "Continue the run in the output folder from its newest complete checkpoint "
+            + "(same config and data): it ends as an uninterrupted run would, bit for bit.")
+    boolean resume;
+
     @Override
     public Integer call() throws IOException {
         TrainConfig c = ConfigFiles.read(config, TrainConfig.class);
@@ -77,7 +84,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("'data.train' is missing: give the training JSONL file");
         }
         Path out = output != null ? output : base.resolve(c.output() == null ? "finetune4j-run" : c.output());
-        OutputFolder.requireFresh(out, overwrite);
+        Path checkpoint = resumeFrom(out);
         String objective = c.objective() == null ? "sft" : c.objective();
         if (!objective.equals("sft") && !objective.equals("dpo")) {
             throw new BadInputException("'objective' is '" + objective + "'; use sft or dpo");
@@ -113,11 +120,39 @@ final class TrainCommand implements Callable<Integer> {
             spec.commandLine().getOut().println("on " + device + " in " + PrecisionOption.label(cfg.precision())
                     + (cfg.gradientCheckpointing() ? ", with gradient checkpointing" : ""));
             spec.commandLine().getOut().flush();
-            TrainResult r = trainer.train();
+            if (checkpoint != null) {
+                spec.commandLine().getOut().println("resuming from " + checkpoint.toAbsolutePath());
+            }
+            TrainResult r = checkpoint == null ? trainer.train() : trainer.resume(checkpoint);
             spec.commandLine().getOut().println(r.summary());
             spec.commandLine().getOut().println(saveAdapter(peft, r, out.resolve("adapter")));
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * The checkpoint {@code --resume} continues from, or null for a new run, whose output must be fresh: checked
+     * before the model loads. A folder holding an earlier run's checkpoints names both ways on.
+     */
+    private Path resumeFrom(Path out) {
+        Path checkpoints = out.resolve("checkpoints");
+        Optional<Path> latest = Files.isDirectory(checkpoints) ? Checkpoints.latest(checkpoints) : Optional.empty();
+        if (resume) {
+            if (overwrite) {
+                throw new BadInputException("--resume continues the run in " + out.toAbsolutePath() + " and --overwrite "
+                        + "starts it again; pass one of them");
+            }
+            return latest.orElseThrow(() -> new BadInputException("--resume: no complete checkpoint under "
+                    + checkpoints.toAbsolutePath() + "; a run writes one every training.save_every_steps steps (and at "
+                    + "its end). Start the run without --resume"));
+        }
+        if (latest.isPresent() && !overwrite) {
+            throw new BadInputException("output folder " + out.toAbsolutePath() + " holds an earlier run's checkpoints "
+                    + "(newest: " + latest.get().getFileName() + "); pass --resume to continue that run, --overwrite to "
+                    + "start again, or choose another folder");
+        }
+        OutputFolder.requireFresh(out, overwrite);
+        return null;
     }
 
     /** data.max_length (default: the model's limit), refused beyond the positions the model has. */

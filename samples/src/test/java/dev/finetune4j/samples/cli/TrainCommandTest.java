@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.core.io.AtomicDirectory;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,6 +90,44 @@ class TrainCommandTest {
         assertEquals(ExitCodes.BAD_INPUT, again.exitCode());
         assertTrue(again.err().contains("--overwrite"), again.err());
         assertEquals(ExitCodes.OK, CliTestSupport.run("train", "--overwrite", "-c", cfg.toString()).exitCode());
+    }
+
+    /** A run killed after its checkpoint at step 2 (its later checkpoint and adapter gone) is continued by --resume. */
+    @Test
+    void aRunResumedFromItsCheckpointEndsAsTheUninterruptedRunDid() throws Exception {
+        Path cfg = dir.resolve("train.yaml");
+        Files.writeString(cfg, """
+                model: model
+                tokenizer: byte-level
+                method: lora
+                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
+                training: {max_steps: 4, micro_batch_size: 4, learning_rate: 1.0e-2, seed: 1, save_every_steps: 2}
+                output: run
+                """);
+        assertEquals(ExitCodes.OK, CliTestSupport.run("train", "-c", cfg.toString()).exitCode());
+        byte[] uninterrupted = Files.readAllBytes(dir.resolve("run/adapter/adapter_model.safetensors"));
+
+        CliTestSupport.Run again = CliTestSupport.run("train", "-c", cfg.toString());
+        assertEquals(ExitCodes.BAD_INPUT, again.exitCode());
+        assertTrue(again.err().contains("checkpoint-4") && again.err().contains("--resume"), again.err());
+        CliTestSupport.Run both = CliTestSupport.run("train", "--resume", "--overwrite", "-c", cfg.toString());
+        assertEquals(ExitCodes.BAD_INPUT, both.exitCode());
+
+        AtomicDirectory.deleteTree(dir.resolve("run/adapter"));
+        AtomicDirectory.deleteTree(dir.resolve("run/checkpoints/checkpoint-4"));
+        CliTestSupport.Run resumed = CliTestSupport.run("train", "--resume", "-c", cfg.toString());
+        assertEquals(ExitCodes.OK, resumed.exitCode(), resumed.err());
+        assertTrue(resumed.out().contains("resuming from") && resumed.out().contains("checkpoint-2")
+                && resumed.out().contains("4 steps"), resumed.out());
+        assertArrayEquals(uninterrupted, Files.readAllBytes(dir.resolve("run/adapter/adapter_model.safetensors")));
+    }
+
+    @Test
+    void resumeWithoutACheckpointIsBadInputBeforeTheModelLoads() throws Exception {
+        CliTestSupport.Run r = CliTestSupport.run("train", "--resume", "-c", config("method: lora\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("no complete checkpoint") && r.err().contains("save_every_steps"), r.err());
+        assertFalse(r.out().contains("trainable"), "the model was loaded: " + r.out());
     }
 
     @Test
