@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -167,13 +168,18 @@ final class EvalCommand implements Callable<Integer> {
                 docs.add(doc);
             }
             var model = tuned != null ? tuned : owned; // a LogitsModel to generate with, a CausalLM to score
+            PrintWriter err = spec.commandLine().getErr();
+            AnswerProgress progress = new AnswerProgress(err, prompts.size(), System::nanoTime);
             for (int from = 0; from < prompts.size(); from += batchSize) {
                 long[][] batch = prompts.subList(from, Math.min(prompts.size(), from + batchSize)).toArray(long[][]::new);
                 long[][] outs = Generator.generate(model, batch, cfg);
                 for (int i = 0; i < batch.length; i++) {
                     predictions.add(tok.decode(Arrays.copyOfRange(outs[i], batch[i].length, outs[i].length)).strip());
                 }
+                progress.answered(predictions.size());
             }
+            err.println("scoring the perplexity of " + docs.size() + " prompts with their references");
+            err.flush();
             return Perplexity.builder().build().compute(model, docs).perplexity();
         }
     }

@@ -42,6 +42,7 @@ class EvalCommandTest {
                 "--max-new-tokens", "4");
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(r.out().contains("perplexity") && r.out().contains("bleu"), r.out());
+        assertTrue(r.err().contains("answered 1 of 1 prompts in 0:0"), r.err());
     }
 
     /** bf16-mixed scores the same answers in bf16: a perplexity near, not equal to, float32's (auto on the CPU). */
