@@ -84,8 +84,9 @@ public final class AutoModel {
         try {
             SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
             try {
+                LoadProgress progress = new LoadProgress(dir.toString(), checkpointBytes(ckpt), System::nanoTime, LOG::info);
                 WeightLoader.Result loaded = WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights,
-                        options.dtype(), options.quantization());
+                        options.dtype(), options.quantization(), progress);
                 warnUnused(dir, loaded.unused());
                 if (loaded.mapped()) {
                     weights.closeWith(ckpt);
@@ -106,6 +107,14 @@ public final class AutoModel {
         model.adoptParameterScope(weights);
         model.source(dir);
         return model;
+    }
+
+    private static long checkpointBytes(SafetensorsCheckpoint ckpt) {
+        long total = 0;
+        for (String name : ckpt.names()) {
+            total += ckpt.info(name).byteSize();
+        }
+        return total;
     }
 
     /**

@@ -54,11 +54,12 @@ final class WeightLoader {
      * @param dtype   the dtype to store weights in, or null for each weight's dtype in the checkpoint
      * @param quantization whether linear weights (all but {@code lm_head}'s) are stored as NF4
      * @param aliases alternative names to try for a parameter; may return null
+     * @param progress counts the bytes read, and reports a long load
      * @return whether the checkpoint stays mapped, and the checkpoint tensors the model did not use
      * @throws IllegalArgumentException listing every missing or mis-shaped weight
      */
     static Result load(Module model, SafetensorsCheckpoint ckpt, Function<String, String> aliases, TensorScope into,
-                        DType dtype, Quantization quantization) {
+                        DType dtype, Quantization quantization, LoadProgress progress) {
         List<String> problems = new ArrayList<>();
         boolean mapped = false;
         Set<String> used = new HashSet<>();
@@ -71,6 +72,7 @@ final class WeightLoader {
                 continue;
             }
             used.add(key);
+            long bytes = ckpt.info(key).byteSize();
             Tensor src = ckpt.tensor(key);
             if (!src.shape().equals(placeholder.shape())) {
                 problems.add("weight '" + name + "' has shape " + src.shape() + ", the config implies " + placeholder.shape());
@@ -82,6 +84,7 @@ final class WeightLoader {
             }
             if (quantization == Quantization.NF4 && isLinearWeight(model, name)) {
                 replace(model, name, quantize(src, into));
+                progress.advance(bytes);
                 continue;
             }
             DType target = dtype != null ? dtype : src.dtype();
@@ -89,10 +92,12 @@ final class WeightLoader {
             Tensor weight = zeroCopy ? src : copy(src, target, into);
             mapped |= zeroCopy;
             replace(model, name, weight.requiresGrad(placeholder.requiresGrad() && target == DType.F32));
+            progress.advance(bytes);
         }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("the checkpoint does not fit the model's config: " + String.join("; ", problems));
         }
+        progress.finish();
         return new Result(mapped, unused(ckpt, used));
     }
 

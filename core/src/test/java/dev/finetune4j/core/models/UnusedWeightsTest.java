@@ -49,7 +49,8 @@ class UnusedWeightsTest {
         try (LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached(Device.meta()));
              TensorScope weights = TensorScope.detached(Device.cpu());
              SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
-            return WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights, null, Quantization.NONE).unused();
+            return WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights, null, Quantization.NONE,
+                    new LoadProgress("test", 0, System::nanoTime, line -> { })).unused();
         }
     }
 }
