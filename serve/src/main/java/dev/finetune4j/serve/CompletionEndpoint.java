@@ -15,8 +15,8 @@ import java.util.UUID;
 import java.util.function.Function;
 
 /**
- * {@code POST /v1/completions} and {@code POST /v1/chat/completions}: reads the request, submits one engine request
- * per prompt and answers with one JSON object or, with {@code "stream": true}, with server-sent events (a chunk per
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}: reads the request, submits {@code n} engine
+ * requests per prompt and answers with one JSON object or, with {@code "stream": true}, with server-sent events (a chunk per
  * piece of text, a chunk with each choice's {@code finish_reason}, a usage chunk when
  * {@code stream_options.include_usage} asks for it, then {@code [DONE]}). An error after the stream has started is
  * sent as a last event in OpenAI's error shape, without {@code [DONE]}.
@@ -49,8 +49,10 @@ final class CompletionEndpoint {
     void handle(JsonNode body, ServerResponse response) throws InterruptedException {
         String model = JsonFields.requiredString(body, "model");
         String adapter = models.adapterFor(model);
-        List<long[]> promptIds = prompts.apply(body);
         SamplingParameters params = SamplingParameters.parse(body, defaultMaxTokens, models.stopTokens());
+        models.promptLimits().checkChoices(params.n(), 1);
+        List<long[]> promptIds = prompts.apply(body);
+        models.promptLimits().checkChoices(params.n(), promptIds.size());
         if (!params.stop().isEmpty()) {
             models.requireTokenizer("stop", "'stop' (matched on text)");
         }
@@ -60,9 +62,9 @@ final class CompletionEndpoint {
         header.put("model", model);
         try (GenerationRun run = GenerationRun.start(models.engine(), adapter, promptIds, params, models.tokenizer(), promptParam)) {
             if (params.stream()) {
-                stream(run, header, promptIds.size(), params.includeUsage(), response);
+                stream(run, header, promptIds.size() * params.n(), params.includeUsage(), response);
             } else {
-                whole(run, header, promptIds.size(), response);
+                whole(run, header, promptIds.size() * params.n(), response);
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.finetune4j.serve;
 
+import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.peft.serve.Completion;
 import dev.finetune4j.peft.serve.CompletionHandle;
@@ -15,7 +16,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 
 /**
- * The engine requests of one HTTP request, one per prompt ("choice"), turned into text. The engine's thread only
+ * The engine requests of one HTTP request, {@code n} per prompt ("choices": choice {@code p * n + j} is prompt
+ * {@code p}'s {@code j}-th, sampled with the request's seed plus {@code j}), turned into text. The engine's thread only
  * queues events (a token, a finished request); the HTTP handler's virtual thread takes them in {@link #drain},
  * detokenizes, cuts at stop strings (cancelling that engine request) and hands the text to a {@link Listener}, so a
  * slow client never holds up the decoding of others. Streaming and whole responses both read the run this way.
@@ -30,7 +32,7 @@ final class GenerationRun implements AutoCloseable {
         /**
          * Text that became final.
          *
-         * @param choice the prompt's index
+         * @param choice the choice's index
          * @param text   the new text ("" only when the model has no tokenizer)
          * @param tokens the generated ids whose text this is (extension field {@code token_ids})
          */
@@ -39,7 +41,7 @@ final class GenerationRun implements AutoCloseable {
         /**
          * The choice is complete.
          *
-         * @param choice       the prompt's index
+         * @param choice       the choice's index
          * @param finish why it ended
          */
         void onFinish(int choice, ChoiceFinish finish);
@@ -60,17 +62,19 @@ final class GenerationRun implements AutoCloseable {
     private final int promptTokens;
     private int completionTokens;
 
-    private GenerationRun(List<long[]> prompts, Tokenizer tokenizer, List<String> stopStrings) {
+    private GenerationRun(List<long[]> prompts, int n, Tokenizer tokenizer, List<String> stopStrings) {
         int total = 0;
         for (long[] prompt : prompts) {
-            choices.add(new ChoiceText(tokenizer, prompt, stopStrings));
+            for (int j = 0; j < n; j++) {
+                choices.add(new ChoiceText(tokenizer, prompt, stopStrings));
+            }
             total += prompt.length;
         }
         promptTokens = total;
     }
 
     /**
-     * Submits one engine request per prompt. When one is refused, those already submitted are cancelled and the
+     * Submits {@code params.n()} engine requests per prompt. When one is refused, those already submitted are cancelled and the
      * refusal becomes the HTTP error: 429 (queue full), 404 (unknown adapter), 400 (prompt too long, bad token id),
      * 503 (engine closed).
      *
@@ -84,13 +88,16 @@ final class GenerationRun implements AutoCloseable {
      */
     static GenerationRun start(InferenceEngine engine, String adapter, List<long[]> prompts, SamplingParameters params,
                                Tokenizer tokenizer, String promptParam) {
-        GenerationRun run = new GenerationRun(prompts, tokenizer, params.stop());
+        int n = params.n();
+        GenerationRun run = new GenerationRun(prompts, n, tokenizer, params.stop());
         List<long[]> stopSequences = tokenizer == null ? List.of() : tokenStopSequences(tokenizer, params.stop());
         try {
-            for (int i = 0; i < prompts.size(); i++) {
+            for (int i = 0; i < run.choices.size(); i++) {
                 int choice = i;
-                CompletionHandle handle = engine.submit(new CompletionRequest(adapter, prompts.get(i), params.generation(),
-                        stopSequences, null), token -> run.events.add(new TokenEvent(choice, token)));
+                GenerationConfig generation = params.generation();
+                CompletionRequest request = new CompletionRequest(adapter, prompts.get(i / n),
+                        generation.withSeed(generation.seed() + i % n), stopSequences, null);
+                CompletionHandle handle = engine.submit(request, token -> run.events.add(new TokenEvent(choice, token)));
                 run.handles.add(handle);
                 handle.completion().whenComplete((c, failure) -> run.events.add(new DoneEvent(choice, c, failure)));
             }
@@ -187,7 +194,7 @@ final class GenerationRun implements AutoCloseable {
         };
     }
 
-    /** The prompts' tokens, summed over choices ({@code usage.prompt_tokens}). */
+    /** The prompts' tokens, each prompt counted once however many choices it has ({@code usage.prompt_tokens}). */
     int promptTokens() {
         return promptTokens;
     }

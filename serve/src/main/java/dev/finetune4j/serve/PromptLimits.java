@@ -11,7 +11,7 @@ import dev.finetune4j.peft.serve.InferenceEngine;
  * for more than {@link #MAX_CHARACTERS_PER_TOKEN} characters, so a longer text cannot fit and is refused by its
  * length alone.
  *
- * @param maxPrompts      prompts one request may carry; each becomes an engine request
+ * @param maxPrompts      engine requests one request may make: its prompts times {@code n}
  * @param maxPromptTokens tokens one prompt may have
  */
 record PromptLimits(int maxPrompts, long maxPromptTokens) {
@@ -48,6 +48,19 @@ record PromptLimits(int maxPrompts, long maxPromptTokens) {
         if (prompts > maxPrompts) {
             throw ApiException.invalid(param, "'" + param + "' has " + prompts + " prompts; this server takes at most " + maxPrompts
                     + " prompts per request (each waits in the engine's queue); send the others in further requests");
+        }
+    }
+
+    /**
+     * @param n       choices per prompt ({@code n})
+     * @param prompts the request's prompts
+     * @throws ApiException 400 when they make more than {@link #maxPrompts} engine requests
+     */
+    void checkChoices(int n, int prompts) {
+        if ((long) n * prompts > maxPrompts) {
+            throw ApiException.invalid("n", "'n' is " + n + (prompts == 1 ? "" : " for each of " + prompts + " prompts") + ": "
+                    + (long) n * prompts + " generations, but this server takes at most " + maxPrompts + " per request "
+                    + "(each waits in the engine's queue); ask for fewer and send further requests");
         }
     }
 

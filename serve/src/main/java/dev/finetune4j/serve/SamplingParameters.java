@@ -12,19 +12,22 @@ import java.util.function.Predicate;
 /**
  * The generation fields that {@code /v1/completions} and {@code /v1/chat/completions} share, read and validated:
  * {@code max_tokens} (chat also {@code max_completion_tokens}), {@code temperature} (OpenAI's default 1),
- * {@code top_p}, {@code seed}, {@code stop}, {@code n} (1 only), {@code stream} and {@code stream_options}, with
+ * {@code top_p}, {@code seed}, {@code stop}, {@code n}, {@code stream} and {@code stream_options}, with
  * {@code top_k} and {@code repetition_penalty} as extensions (as vLLM names them). Fields that ask for what the
  * server does not do ({@code logprobs}, {@code logit_bias}, presence and frequency penalties) are refused rather than
  * ignored, so a client never gets an answer to a question it did not ask.
  *
  * @param generation   the engine's sampling settings, the model's stop tokens included
  * @param stop         OpenAI's {@code stop} strings (at most 4, none empty)
+ * @param n            choices per prompt; choice {@code j} of a prompt samples with {@code seed + j}
  * @param stream       answer with server-sent events
  * @param includeUsage {@code stream_options.include_usage}: end the stream with a usage chunk
  */
-record SamplingParameters(GenerationConfig generation, List<String> stop, boolean stream, boolean includeUsage) {
+record SamplingParameters(GenerationConfig generation, List<String> stop, int n, boolean stream, boolean includeUsage) {
     /** OpenAI's limit on {@code stop} strings. */
     static final int MAX_STOP_STRINGS = 4;
+    /** OpenAI's limit on {@code n}. */
+    static final int MAX_N = 128;
     /** Bounds the text held back while a stop string may be starting, and the work of matching per token. */
     static final int MAX_STOP_LENGTH = 256;
 
@@ -39,12 +42,10 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, boolea
      * @param stopTokens       the ids that end generation (the tokenizer's end of sequence, the model's)
      */
     static SamplingParameters parse(JsonNode body, int defaultMaxTokens, Set<Long> stopTokens) {
-        if (JsonFields.integer(body, "n", 1, 1, Integer.MAX_VALUE) != 1) {
-            throw ApiException.invalid("n", "'n' must be 1: this server returns one choice per prompt; send the request "
-                    + "several times with different seeds for more");
-        }
-        if (JsonFields.integer(body, "best_of", 1, 1, Integer.MAX_VALUE) != 1) {
-            throw ApiException.invalid("best_of", "'best_of' must be 1 (or absent): this server returns one choice per prompt");
+        int n = (int) JsonFields.integer(body, "n", 1, 1, MAX_N);
+        if (JsonFields.integer(body, "best_of", n, 1, Integer.MAX_VALUE) != n) {
+            throw ApiException.invalid("best_of", "'best_of' must equal 'n' (or be absent): this server returns every choice "
+                    + "it generates, ranking none");
         }
         refuseUnless(body, "logit_bias", v -> v.isObject() && v.isEmpty(), "'logit_bias' is not supported; leave it out");
         refuseUnless(body, "presence_penalty", v -> v.isNumber() && v.asDouble() == 0, "'presence_penalty' is not supported; "
@@ -85,7 +86,7 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, boolea
             throw ApiException.invalid(null, "the sampling parameters (max_tokens, temperature, top_p, top_k, "
                     + "repetition_penalty) are outside what the generator takes: " + e.getMessage());
         }
-        return new SamplingParameters(generation, stopStrings(body), stream, includeUsage);
+        return new SamplingParameters(generation, stopStrings(body), n, stream, includeUsage);
     }
 
     /**

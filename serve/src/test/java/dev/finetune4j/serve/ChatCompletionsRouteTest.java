@@ -77,6 +77,32 @@ class ChatCompletionsRouteTest {
         assertEquals(expectedAnswer(9), text.toString());
     }
 
+    /** With n, a stream opens each choice with the role and carries each choice's deltas under its index. */
+    @Test
+    void nStreamsEveryChoiceUnderItsIndex() throws Exception {
+        String request = "{\"model\": \"tiny-chat\", \"messages\": " + CONVERSATION
+                + ", \"max_tokens\": 6, \"temperature\": 1.5, \"seed\": 3, \"n\": 2";
+        JsonNode whole = ServerFixture.json(fixture.post("/v1/chat/completions", request + "}"));
+        List<String> events = fixture.postStreaming("/v1/chat/completions", request + ", \"stream\": true}");
+
+        StringBuilder[] texts = {new StringBuilder(), new StringBuilder()};
+        int[] roles = new int[2];
+        int[] finishes = new int[2];
+        for (String event : events.subList(0, events.size() - 1)) {
+            JsonNode choice = parse(event).get("choices").get(0);
+            int index = choice.get("index").asInt();
+            texts[index].append(choice.get("delta").path("content").asText());
+            roles[index] += choice.get("delta").has("role") ? 1 : 0;
+            finishes[index] += choice.get("finish_reason").isNull() ? 0 : 1;
+        }
+        for (int i = 0; i < 2; i++) {
+            assertEquals(1, roles[i]);
+            assertEquals(1, finishes[i]);
+            assertEquals(whole.get("choices").get(i).get("message").get("content").asText(), texts[i].toString());
+            assertEquals(i, whole.get("choices").get(i).get("index").asInt());
+        }
+    }
+
     private static JsonNode parse(String event) {
         try {
             return ServerFixture.JSON.readTree(event);

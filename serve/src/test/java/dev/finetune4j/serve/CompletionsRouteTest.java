@@ -191,6 +191,28 @@ class CompletionsRouteTest {
         assertEquals(greedy, topK1, "top_k 1 keeps only the most likely token: greedy whatever the temperature");
     }
 
+    /** Choice p * n + j of a request with n equals prompt p sampled alone with seed + j; prompts count once in usage. */
+    @Test
+    void nGivesEachPromptNChoicesSampledWithTheSeedPlusTheirPlace() throws Exception {
+        String settings = "\"model\": \"tiny-chat\", \"max_tokens\": 8, \"temperature\": 1.5";
+        JsonNode body = complete("{" + settings + ", \"prompt\": [\"Hello\", \"two three\"], \"n\": 3, \"seed\": 7}");
+
+        List<String> expected = new ArrayList<>();
+        for (String prompt : List.of("Hello", "two three")) {
+            for (int j = 0; j < 3; j++) {
+                expected.add(complete("{" + settings + ", \"prompt\": \"" + prompt + "\", \"seed\": " + (7 + j) + "}")
+                        .get("choices").get(0).get("text").asText());
+            }
+        }
+        assertEquals(expected, texts(body));
+        for (int i = 0; i < 6; i++) {
+            assertEquals(i, body.get("choices").get(i).get("index").asInt());
+        }
+        assertNotEquals(expected.get(0), expected.get(1), "different seeds should sample different texts here");
+        int promptTokens = fixture.tokenizer.encode("Hello").length + fixture.tokenizer.encode("two three").length;
+        assertEquals(promptTokens, body.get("usage").get("prompt_tokens").asInt());
+    }
+
     private static List<String> texts(JsonNode body) {
         List<String> texts = new ArrayList<>();
         body.get("choices").forEach(c -> texts.add(c.get("text").asText()));

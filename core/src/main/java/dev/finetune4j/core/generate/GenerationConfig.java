@@ -49,6 +49,17 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
     }
 
     /**
+     * This configuration with another seed: several samples of one prompt (OpenAI's {@code n}) draw from different
+     * streams.
+     *
+     * @param newSeed the seed of the sampling stream
+     * @return the configuration, every other value equal
+     */
+    public GenerationConfig withSeed(long newSeed) {
+        return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, stopTokens, useCache, newSeed);
+    }
+
+    /**
      * Greedy decoding of up to {@code maxNewTokens} tokens with the KV cache.
      *
      * @param maxNewTokens the most tokens to add, {@code >= 0}
