@@ -1,5 +1,6 @@
 package dev.finetune4j.core.generate;
 
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -18,7 +19,7 @@ import java.util.Set;
 public record GenerationConfig(int maxNewTokens, float temperature, int topK, float topP, float repetitionPenalty,
                                Set<Long> stopTokens, boolean useCache, long seed) {
 
-    /** Checks every value's range (see the components) and copies the stop tokens. */
+    /** Checks every value's range (see the components) and copies the stop tokens, refusing null. */
     public GenerationConfig {
         if (maxNewTokens < 0) {
             throw new IllegalArgumentException("maxNewTokens must be >= 0, got " + maxNewTokens);
@@ -34,6 +35,10 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         }
         if (!(repetitionPenalty > 0 && repetitionPenalty < Float.POSITIVE_INFINITY)) {
             throw new IllegalArgumentException("repetitionPenalty must be finite and > 0 (1 = off), got " + repetitionPenalty);
+        }
+        if (stopTokens == null || stopTokens.stream().anyMatch(Objects::isNull)) {
+            throw new IllegalArgumentException("stopTokens must be a set of token ids (Set.of() for none) without null, "
+                    + "got " + stopTokens);
         }
         stopTokens = Set.copyOf(stopTokens);
     }

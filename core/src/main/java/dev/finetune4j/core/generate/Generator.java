@@ -2,9 +2,9 @@ package dev.finetune4j.core.generate;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Precision;
-import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.models.LogitsModel;
 import dev.finetune4j.core.models.ModelInput;
+import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.nn.KvCache;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -27,8 +27,9 @@ import java.util.stream.IntStream;
  * newest tokens and copies only their keys and values; without it every step re-reads the whole sequences. Both
  * choose the same tokens (tested). Each step runs the output head on the newest position alone
  * ({@link LogitsModel#nextTokenLogits}); greedy decoding without a repetition penalty takes each row's argmax on the
- * model's device and reads back one number per row instead of the vocabulary's logits. Thread-safe: each call has
- * its own cache and scope.
+ * model's device and reads back two numbers per row (the argmax and the row's sum, which shows a NaN) instead of the
+ * vocabulary's logits. Logits that hold NaN are refused, never turned into a token. Thread-safe: each call has its
+ * own cache and scope.
  *
  * <p>Generation computes in the calling thread's {@link Precision}. On a GPU, load the model with its bf16 weights
  * ({@code LoadOptions.dtype(BF16)}, or a bf16 checkpoint's own) and generate under {@link Precision#BF16_MIXED}:
@@ -54,7 +55,9 @@ public final class Generator {
      * @param prompt the prompt's token ids, at least one
      * @param cfg how to pick tokens and when to stop
      * @return a new array: the prompt, then the new tokens
-     * @throws IllegalArgumentException when the prompt is empty or leaves no room within the model's positions
+     * @throws IllegalArgumentException when the prompt is empty, leaves no room within the model's positions or holds
+     *                                  a token id outside the model's vocabulary
+     * @throws IllegalStateException    when the model's logits hold NaN
      */
     public static long[] generate(LogitsModel model, long[] prompt, GenerationConfig cfg) {
         return generate(model, new long[][]{prompt}, cfg)[0];
@@ -67,14 +70,16 @@ public final class Generator {
      * @param prompts the prompts' token ids, each at least one; lengths may differ
      * @param cfg how to pick tokens and when to stop
      * @return one new array per prompt: the prompt, then its new tokens
-     * @throws IllegalArgumentException when a prompt is empty or leaves no room within the model's positions
+     * @throws IllegalArgumentException when a prompt is empty, leaves no room within the model's positions or holds a
+     *                                  token id outside the model's vocabulary
+     * @throws IllegalStateException    when the model's logits hold NaN
      */
     public static long[][] generate(LogitsModel model, long[][] prompts, GenerationConfig cfg) {
         int maxPositions = model.spec().maxPositionEmbeddings();
         Row[] rows = new Row[prompts.length];
         int width = 0;
         for (int i = 0; i < rows.length; i++) {
-            rows[i] = new Row(checkPrompt(prompts[i], i, maxPositions), cfg, maxPositions);
+            rows[i] = new Row(i, checkPrompt(prompts[i], i, model.spec()), cfg, maxPositions);
             width = Math.max(width, prompts[i].length);
         }
         if (rows.length == 0) {
@@ -93,8 +98,9 @@ public final class Generator {
                 Tensor logits = model.nextTokenLogits(batch.input(from, filled, cache));
                 fed = filled;
                 // greedy without a penalty reads each row's argmax back, not the vocabulary's logits
-                long[] argmax = chosenOnDevice ? Reductions.argmax(logits).toLongArray() : null;
-                float[] last = chosenOnDevice ? null : logits.toFloatArray();
+                long[] argmax = chosenOnDevice ? LogitsProcessing.argmaxOnDevice(logits) : null;
+                boolean onDevice = argmax != null;
+                float[] last = onDevice ? null : logits.toFloatArray();
                 int vocab = logits.dim(1);
                 // only the cache carries over: the step's activations would otherwise pile up until the end
                 scope.releaseSince(mark, cache == null ? new Tensor[0] : cache.buffers());
@@ -106,7 +112,7 @@ public final class Generator {
                 IntStream running = IntStream.range(0, rows.length).filter(i -> real[i]);
                 // a sampled row's softmax over a 150,000-word vocabulary takes over a millisecond: rows chosen on the
                 // host are chosen in parallel, each task touching only its own row
-                (chosenOnDevice ? running : running.parallel()).forEach(i -> next[i] = chosenOnDevice
+                (onDevice ? running : running.parallel()).forEach(i -> next[i] = onDevice
                         ? rows[i].accept(argmax[i], cfg)
                         : rows[i].next(Arrays.copyOfRange(last, i * vocab, (i + 1) * vocab), cfg));
                 for (int i = 0; i < rows.length; i++) {
@@ -122,20 +128,28 @@ public final class Generator {
         return out;
     }
 
-    private static long[] checkPrompt(long[] prompt, int index, int maxPositions) {
+    private static long[] checkPrompt(long[] prompt, int index, ModelSpec spec) {
         if (prompt == null || prompt.length == 0) {
             throw new IllegalArgumentException("prompt " + index + " is empty: give at least one token (for example BOS)");
         }
-        if (prompt.length >= maxPositions) {
+        if (prompt.length >= spec.maxPositionEmbeddings()) {
             throw new IllegalArgumentException("prompt " + index + " has " + prompt.length + " tokens, which leaves no room "
-                    + "to generate: the model takes at most " + maxPositions + " positions (max_position_embeddings); "
-                    + "shorten or truncate the prompt");
+                    + "to generate: the model takes at most " + spec.maxPositionEmbeddings() + " positions "
+                    + "(max_position_embeddings); shorten or truncate the prompt");
+        }
+        for (int j = 0; j < prompt.length; j++) {
+            if (prompt[j] < 0 || prompt[j] >= spec.vocabSize()) {
+                throw new IllegalArgumentException("prompt " + index + " has token id " + prompt[j] + " at index " + j
+                        + ", outside the model's vocabulary [0, " + spec.vocabSize() + "): encode prompts with the "
+                        + "model's own tokenizer");
+            }
         }
         return prompt;
     }
 
     /** One prompt's generation: its tokens so far, its limit, its own sampling stream. */
     private static final class Row {
+        final int index;
         final long[] seq;
         final int promptLength;
         final int limit;
@@ -143,7 +157,8 @@ public final class Generator {
         int length;
         boolean done;
 
-        Row(long[] prompt, GenerationConfig cfg, int maxPositions) {
+        Row(int index, long[] prompt, GenerationConfig cfg, int maxPositions) {
+            this.index = index;
             this.promptLength = prompt.length;
             this.limit = (int) Math.min((long) prompt.length + cfg.maxNewTokens(), maxPositions);
             this.seq = Arrays.copyOf(prompt, limit);
@@ -154,6 +169,11 @@ public final class Generator {
 
         /** Chooses, records and returns the next token from the logits of the last position. */
         long next(float[] logits, GenerationConfig cfg) {
+            if (LogitsProcessing.hasNaN(logits)) {
+                throw new IllegalStateException("the model's logits for prompt " + index + " hold NaN at new token "
+                        + (length - promptLength) + ": its weights or activations are not finite (a diverged fine-tune, "
+                        + "or an overflow in reduced precision); check the weights, or generate under Precision.F32");
+            }
             LogitsProcessing.repetitionPenalty(logits, seq, length, cfg.repetitionPenalty());
             int token = cfg.temperature() == 0 ? LogitsProcessing.argmax(logits) : LogitsProcessing.sample(logits, cfg, random);
             return accept(token, cfg);
@@ -218,7 +238,10 @@ public final class Generator {
                 ids[i] = Arrays.copyOfRange(tokens[i], from, to);
                 visible[i] = Arrays.copyOf(mask[i], to);
                 for (int j = from; padded && j < to; j++) {
-                    positions[i][j - from] = Math.max(0, j - padding[i]);
+                    // NOTE: a masked slot (left padding, or the tail of a row that stopped while others go on) is
+                    // seen by no query that is read; position 0 keeps it inside the model's positions, where the
+                    // tail of the longest row would run past max_position_embeddings
+                    positions[i][j - from] = mask[i][j] == 1 ? j - padding[i] : 0;
                 }
             }
             return new ModelInput(ids, null, padded || !allVisible(visible) ? visible : null, null, cache, positions);

@@ -1,9 +1,13 @@
 package dev.finetune4j.core.generate;
 
+import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.tensor.Tensor;
+
 import java.util.SplittableRandom;
 
 /**
- * The token-choice steps of generation on one row of logits (mutated in place), shared by {@link Generator} and
+ * The token-choice steps of generation on one row of logits (mutated in place; the greedy choice also on a batch's
+ * logits where they lie), shared by {@link Generator} and
  * other decoding loops (a serving engine) so that every loop picks the same token from the same logits.
  *
  * <p>Thread safety: stateless; the random stream passed to {@link #sample} must not be shared between threads.
@@ -35,6 +39,37 @@ public final class LogitsProcessing {
     }
 
     /**
+     * Each row's greedy choice, made on the logits' device: two numbers per row come back (the argmax and the row's
+     * sum) instead of the vocabulary's logits. The device's argmax skips NaN (an all-NaN row gives 0), so a broken
+     * model would yield token 0 forever; the sum is NaN when one of the row's logits is, and then this returns null:
+     * the caller reads the logits and refuses the rows that hold NaN ({@link #hasNaN}).
+     *
+     * @param logits the last position's logits, (rows, V), on any device
+     * @return each row's argmax, or null when some row holds NaN
+     */
+    public static long[] argmaxOnDevice(Tensor logits) {
+        Tensor sums = Reductions.sum(logits, 1, false);
+        long[] argmax = Reductions.argmax(logits).toLongArray();
+        return hasNaN(sums.toFloatArray()) ? null : argmax;
+    }
+
+    /**
+     * Whether a row of logits holds NaN: the model's weights or activations are no longer finite (a diverged
+     * fine-tune, an overflow in reduced precision), and no token can be chosen from it.
+     *
+     * @param logits one row of logits (V)
+     * @return true when one of them is NaN
+     */
+    public static boolean hasNaN(float[] logits) {
+        for (float v : logits) {
+            if (Float.isNaN(v)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * The greedy choice.
      *
      * @param logits one row of logits (V)
@@ -53,13 +88,15 @@ public final class LogitsProcessing {
     /**
      * Samples after temperature, top-k and top-p filtering; one draw from {@code random}. Top-k keeps the k most
      * probable tokens; top-p (below 1 only, as Hugging Face applies it) the smallest prefix of them, most probable
-     * first, whose probability reaches p. The draw walks the kept tokens from the most probable; when nothing was cut
-     * it walks the whole vocabulary in id order, which draws from the same distribution without sorting it.
+     * first, whose probability reaches p of what top-k kept. The draw walks the kept tokens from the most probable;
+     * when nothing was cut it walks the whole vocabulary in id order, which draws from the same distribution without
+     * sorting it.
      *
      * @param logits one row of logits (V)
      * @param cfg    temperature (&gt; 0), top-k and top-p
      * @param random the request's sampling stream
      * @return the sampled token id
+     * @throws IllegalArgumentException when the logits hold NaN or are all -inf
      */
     public static int sample(float[] logits, GenerationConfig cfg, SplittableRandom random) {
         double[] p = probabilities(logits, cfg.temperature());
@@ -69,10 +106,13 @@ public final class LogitsProcessing {
         // row at 151,936 words)
         ProbabilityOrder order = keep < v || cfg.topP() < 1 ? new ProbabilityOrder(p) : null;
         if (cfg.topP() < 1) {
+            // NOTE: top-p measures p against the mass top-k kept, as Hugging Face's TopPLogitsWarper takes the softmax
+            // of the logits its TopKLogitsWarper left (the rest -inf)
+            double reach = cfg.topP() * (keep < v ? mass(p, order, keep) : 1);
             double cumulative = 0;
             for (int r = 0; r < keep; r++) {
                 cumulative += p[order.id(r)];
-                if (cumulative >= cfg.topP()) {
+                if (cumulative >= reach) {
                     keep = r + 1; // the smallest prefix reaching top_p (always at least one token)
                     break;
                 }
@@ -81,11 +121,7 @@ public final class LogitsProcessing {
         if (keep == v) {
             return draw(p, random);
         }
-        double total = 0;
-        for (int r = 0; r < keep; r++) {
-            total += p[order.id(r)];
-        }
-        double u = random.nextDouble() * total;
+        double u = random.nextDouble() * mass(p, order, keep);
         for (int r = 0; r < keep; r++) {
             u -= p[order.id(r)];
             if (u <= 0) {
@@ -93,6 +129,15 @@ public final class LogitsProcessing {
             }
         }
         return order.id(keep - 1);
+    }
+
+    /** The probability of the {@code keep} most probable ids. */
+    private static double mass(double[] p, ProbabilityOrder order, int keep) {
+        double total = 0;
+        for (int r = 0; r < keep; r++) {
+            total += p[order.id(r)];
+        }
+        return total;
     }
 
     /**
@@ -110,6 +155,10 @@ public final class LogitsProcessing {
         for (int i = 0; i < p.length; i++) {
             p[i] = max == Float.POSITIVE_INFINITY ? (logits[i] == max ? 1 : 0) : Math.exp((logits[i] - max) / temperature);
             sum += p[i];
+        }
+        if (!(sum > 0)) { // a NaN logit, or every logit -inf (-inf - -inf is NaN)
+            throw new IllegalArgumentException("no token can be sampled: the logits hold NaN or are all -inf; check the "
+                    + "model's weights and any processor that masks tokens");
         }
         for (int i = 0; i < p.length; i++) {
             p[i] /= sum;

@@ -60,7 +60,7 @@ public final class AdamW extends SlotOptimizer {
     }
 
     @Override
-    protected void update(Tensor gate) {
+    protected void update(Tensor[] grads, Tensor gate) {
         float decay = (float) (1 - lr * config.weightDecay());
         float weight = (float) (1 - config.beta1());
         float beta2 = (float) config.beta2();
@@ -70,7 +70,7 @@ public final class AdamW extends SlotOptimizer {
         // parameter of an adapter has a gradient at every step)
         Map<Object, Group> groups = new LinkedHashMap<>();
         for (int k = 0; k < set.size(); k++) {
-            Tensor grad = set.grad(k);
+            Tensor grad = grads[k];
             if (grad == null) {
                 continue;
             }

@@ -6,20 +6,20 @@ package dev.finetune4j.core.optim;
  * @param lr          learning rate (before any schedule)
  * @param beta1       decay of the first moment, in [0, 1)
  * @param beta2       decay of the second moment, in [0, 1)
- * @param eps         added to the denominator, > 0
+ * @param eps         added to the denominator, > 0 also in float32 (at least {@link Float#MIN_VALUE})
  * @param weightDecay decoupled weight decay, >= 0
  */
 public record AdamWConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {
-    /** Checks the learning rate, that the betas lie in [0, 1), eps is positive and the weight decay is not negative. */
+    /**
+     * Checks the learning rate, that the betas lie in [0, 1), eps is positive (also in float32, where the update adds
+     * it) and the weight decay is not negative, each finite.
+     */
     public AdamWConfig {
         Checks.learningRate(lr);
-        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
-            throw new IllegalArgumentException("AdamW betas must be in [0, 1), got beta1=" + beta1 + ", beta2=" + beta2);
-        }
-        if (!(eps > 0) || !(weightDecay >= 0) || Double.isInfinite(eps) || Double.isInfinite(weightDecay)) {
-            throw new IllegalArgumentException("AdamW needs eps > 0 and weightDecay >= 0, both finite; got eps=" + eps
-                    + ", weightDecay=" + weightDecay);
-        }
+        Checks.fraction("AdamW beta1", beta1, "torch's default is 0.9");
+        Checks.fraction("AdamW beta2", beta2, "torch's default is 0.999");
+        Checks.positive("AdamW eps", eps);
+        Checks.nonNegative("AdamW weightDecay", weightDecay);
     }
 
     /**

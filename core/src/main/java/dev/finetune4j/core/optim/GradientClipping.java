@@ -53,13 +53,12 @@ public final class GradientClipping {
      * @param params the parameters whose gradients are scaled
      * @param maxNorm the largest allowed global norm
      * @return the global norm before clipping
-     * @throws IllegalArgumentException when {@code maxNorm} is not positive and finite
+     * @throws IllegalArgumentException when {@code maxNorm} is not positive and finite, or rounds to 0 in float32, where
+     *                                  the scale is computed
      * @throws IllegalStateException    when a gradient is not a contiguous F32 tensor
      */
     public static double clipGlobalNorm(Collection<Tensor> params, double maxNorm) {
-        if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
-            throw new IllegalArgumentException("maxNorm must be positive and finite, got " + maxNorm);
-        }
+        Checks.positive("maxNorm", maxNorm);
         List<Tensor> grads = gradients(params);
         float norm = globalNormOf(grads);
         float coef = Math.min(1f, (1f / (norm + 1e-6f)) * (float) maxNorm);

@@ -31,8 +31,8 @@ public record LrSchedule(Type type, int warmupSteps, int totalSteps) {
     /** Checks that the type is present and both step counts are not negative. */
     public LrSchedule {
         if (type == null || warmupSteps < 0 || totalSteps < 0) {
-            throw new IllegalArgumentException("a schedule needs a type and warm-up and total steps >= 0, got " + type + ", "
-                    + warmupSteps + ", " + totalSteps);
+            throw new IllegalArgumentException("a schedule needs a type and warm-up and total steps >= 0, got type=" + type
+                    + ", warmupSteps=" + warmupSteps + ", totalSteps=" + totalSteps);
         }
     }
 
@@ -82,8 +82,12 @@ public record LrSchedule(Type type, int warmupSteps, int totalSteps) {
      *
      * @param step scheduler steps taken so far, from 0
      * @return the multiplier, {@code >= 0}
+     * @throws IllegalArgumentException when {@code step} is negative
      */
     public double multiplier(int step) {
+        if (step < 0) { // the warm-up's line and the linear decay would give a negative learning rate
+            throw new IllegalArgumentException("step must be >= 0 (scheduler steps taken so far), got " + step);
+        }
         if (step < warmupSteps) {
             return (double) step / Math.max(1, warmupSteps);
         }

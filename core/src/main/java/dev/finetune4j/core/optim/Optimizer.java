@@ -25,9 +25,11 @@ package dev.finetune4j.core.optim;
 public interface Optimizer extends AutoCloseable {
 
     /**
-     * One update with the current learning rate; parameters whose gradient is null are left alone (as torch).
+     * One update with the current learning rate; parameters whose gradient is null are left alone (as torch). Every
+     * gradient is checked before anything changes, so a refused step leaves the parameters and counts as they were.
      *
-     * @throws IllegalStateException after {@link #close()}
+     * @throws IllegalStateException after {@link #close()}, or when a gradient is not a contiguous F32 tensor of its
+     *                               parameter's size on its device
      */
     void step();
 
@@ -37,7 +39,8 @@ public interface Optimizer extends AutoCloseable {
      * applied, the optimizer cannot step again or export its state.
      *
      * @param gate the step's gate, on the parameters' device
-     * @throws IllegalStateException after {@link #close()}, or when the previous gated step was not settled
+     * @throws IllegalStateException after {@link #close()}, when the previous gated step was not settled, or when a
+     *                               gradient is not a contiguous F32 tensor of its parameter's size on its device
      */
     void step(UpdateGate gate);
 
@@ -87,7 +90,8 @@ public interface Optimizer extends AutoCloseable {
      * Restores what {@link #exportState()} returned, for the same parameter names and sizes.
      *
      * @param state a state exported from an optimizer of the same kind over the same parameters
-     * @throws IllegalArgumentException naming the parameter and slot that is missing or has the wrong size
+     * @throws IllegalArgumentException naming the parameter and slot that is missing, has the wrong size or is not
+     *                                  one this optimizer holds
      * @throws IllegalStateException    after {@link #close()}
      */
     void importState(OptimizerState state);

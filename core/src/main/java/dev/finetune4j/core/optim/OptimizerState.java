@@ -15,14 +15,28 @@ import java.util.Map;
  *                       {@code .momentum_buffer}), the float32 values
  */
 public record OptimizerState(long steps, Map<String, Long> parameterSteps, Map<String, float[]> slots) {
-    /** Checks that {@code steps} is not negative and copies the maps and arrays. */
+    /**
+     * Checks that {@code steps} is not negative, that each parameter's count lies in [0, steps] (a step updates a
+     * parameter at most once) and that no slot is null, and copies the maps and arrays.
+     */
     public OptimizerState {
         if (steps < 0) {
             throw new IllegalArgumentException("steps must be >= 0, got " + steps);
         }
+        for (Map.Entry<String, Long> e : parameterSteps.entrySet()) {
+            if (e.getValue() == null || e.getValue() < 0 || e.getValue() > steps) {
+                throw new IllegalArgumentException("parameter '" + e.getKey() + "' has " + e.getValue() + " updates, "
+                        + "outside [0, " + steps + "] (a step updates a parameter at most once): the state is corrupt");
+            }
+        }
         parameterSteps = Map.copyOf(parameterSteps);
         Map<String, float[]> copy = new LinkedHashMap<>();
-        slots.forEach((k, v) -> copy.put(k, v.clone()));
+        slots.forEach((k, v) -> {
+            if (v == null) {
+                throw new IllegalArgumentException("slot '" + k + "' has no values (null): the state is corrupt");
+            }
+            copy.put(k, v.clone());
+        });
         slots = Collections.unmodifiableMap(copy);
     }
 }

@@ -7,10 +7,12 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Named float32 parameters with, per parameter, its update count and one state tensor per slot
@@ -87,6 +89,18 @@ final class ParameterSet implements AutoCloseable {
         return g;
     }
 
+    /**
+     * Every parameter's gradient ({@link #grad(int)}), null where there is none, all checked before the caller uses
+     * one: a bad gradient refuses a step before it changes a parameter or a count.
+     */
+    Tensor[] grads() {
+        Tensor[] grads = new Tensor[params.size()];
+        for (int k = 0; k < grads.length; k++) {
+            grads[k] = grad(k);
+        }
+        return grads;
+    }
+
     /** Counts one more update of parameter {@code k} and returns its update number (1 for the first). */
     long advance(int k) {
         return ++parameterSteps[k];
@@ -133,9 +147,24 @@ final class ParameterSet implements AutoCloseable {
         return new OptimizerState(steps, perParam, out);
     }
 
-    /** Checks all of {@code state} against this set first, then copies it in (to the devices). */
+    /**
+     * Checks all of {@code state} against this set first (every count and slot present with its size, nothing for
+     * parameters or slots this set does not hold), then copies it in (to the devices).
+     */
     void restore(OptimizerState state) {
         ensureOpen();
+        Set<String> held = new HashSet<>(names);
+        for (String name : state.parameterSteps().keySet()) {
+            if (!held.contains(name)) {
+                throw mismatch("a step count for '" + name + "', which this optimizer does not hold");
+            }
+        }
+        for (String key : state.slots().keySet()) {
+            int dot = key.lastIndexOf('.');
+            if (dot < 0 || !held.contains(key.substring(0, dot)) || !slots.containsKey(key.substring(dot + 1))) {
+                throw mismatch("'" + key + "', which this optimizer does not hold");
+            }
+        }
         for (int k = 0; k < names.size(); k++) {
             Long count = state.parameterSteps().get(names.get(k));
             if (count == null) {

@@ -47,13 +47,13 @@ public final class Sgd extends SlotOptimizer {
     }
 
     @Override
-    protected void update(Tensor gate) {
+    protected void update(Tensor[] grads, Tensor gate) {
         float wd = (float) config.weightDecay();
         float momentum = (float) config.momentum();
         float keep = (float) (1 - config.dampening());
         float negLr = (float) -lr;
         for (int k = 0; k < set.size(); k++) {
-            Tensor grad = set.grad(k);
+            Tensor grad = grads[k];
             if (grad == null) {
                 continue;
             }

@@ -16,11 +16,9 @@ public record SgdConfig(double lr, double momentum, double dampening, boolean ne
      */
     public SgdConfig {
         Checks.learningRate(lr);
-        if (!(momentum >= 0) || !(dampening >= 0) || !(weightDecay >= 0)
-                || Double.isInfinite(momentum) || Double.isInfinite(dampening) || Double.isInfinite(weightDecay)) {
-            throw new IllegalArgumentException("SGD needs finite momentum, dampening and weightDecay >= 0; got " + momentum + ", "
-                    + dampening + ", " + weightDecay);
-        }
+        Checks.nonNegative("SGD momentum", momentum);
+        Checks.nonNegative("SGD dampening", dampening);
+        Checks.nonNegative("SGD weightDecay", weightDecay);
         if (nesterov && (momentum <= 0 || dampening != 0)) {
             throw new IllegalArgumentException("Nesterov momentum needs momentum > 0 and dampening 0 (as in PyTorch); got momentum="
                     + momentum + ", dampening=" + dampening);

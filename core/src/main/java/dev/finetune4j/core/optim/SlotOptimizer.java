@@ -26,23 +26,27 @@ abstract sealed class SlotOptimizer implements Optimizer permits AdamW, Sgd {
     /**
      * Applies one update with {@link #lr} to every parameter that has a gradient, advancing their step counts.
      *
+     * @param grads each parameter's gradient, checked ({@link ParameterSet#grads()}), null where it has none
      * @param gate the gate the kernels read, or null for an unconditional update
      */
-    protected abstract void update(Tensor gate);
+    protected abstract void update(Tensor[] grads, Tensor gate);
 
     @Override
     public final void step() {
         requireSettled();
+        Tensor[] grads = set.grads(); // every gradient checked before a count or a parameter changes
         steps++;
-        update(null);
+        update(grads, null);
     }
 
     @Override
     public final void step(UpdateGate gate) {
         requireSettled();
+        Tensor values = gate.values();
+        Tensor[] grads = set.grads();
         set.rememberCounts();
         steps++;
-        update(gate.values());
+        update(grads, values);
         unsettled = true;
     }
 

@@ -45,13 +45,13 @@ public record UpdateGate(Tensor values) {
      *               unless every one is finite
      * @param maxNorm the largest allowed global gradient norm, or 0 for no clipping
      * @return the gate, for {@link Optimizer#step(UpdateGate)}
-     * @throws IllegalArgumentException when {@code maxNorm} is negative or not finite, or the parameters span devices
+     * @throws IllegalArgumentException when {@code maxNorm} is negative, not finite or rounds to 0 in float32, or the
+     *                                  parameters span devices
      * @throws IllegalStateException when a gradient is not a contiguous F32 tensor
      */
     public static UpdateGate of(Collection<Tensor> params, Tensor losses, double maxNorm) {
-        if (!(maxNorm >= 0) || Double.isInfinite(maxNorm)) {
-            throw new IllegalArgumentException("maxNorm must be 0 (no clipping) or positive and finite, got "
-                    + maxNorm);
+        if (maxNorm != 0) { // 0: no clipping
+            Checks.positive("maxNorm (or 0 for no clipping)", maxNorm);
         }
         Device device = losses.device();
         for (Tensor p : params) {

@@ -55,6 +55,35 @@ class LogitsProcessingTest {
     }
 
     @Test
+    void topPMeasuresTheMassTopKKept() {
+        // probabilities 0.5, 0.3, 0.2; top-k 2 keeps 0.5 and 0.3, which Hugging Face's top-p sees renormalised as
+        // 0.625 and 0.375: top_p 0.6 keeps token 0 alone, top_p 0.7 both (0.625 < 0.7)
+        float[] logits = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.2)};
+        SplittableRandom random = new SplittableRandom(5);
+        int n = 20000;
+        int[] narrow = new int[3];
+        int[] wide = new int[3];
+        GenerationConfig narrowCfg = GenerationConfig.builder().temperature(1f).topK(2).topP(0.6f).build();
+        GenerationConfig wideCfg = GenerationConfig.builder().temperature(1f).topK(2).topP(0.7f).build();
+        for (int i = 0; i < n; i++) {
+            narrow[LogitsProcessing.sample(logits.clone(), narrowCfg, random)]++;
+            wide[LogitsProcessing.sample(logits.clone(), wideCfg, random)]++;
+        }
+        assertArrayEquals(new int[]{n, 0, 0}, narrow);
+        assertEquals(0, wide[2]);
+        assertEquals(0.625, wide[0] / (double) n, 0.02);
+    }
+
+    @Test
+    void logitsWithNothingToSampleAreRefused() {
+        GenerationConfig cfg = GenerationConfig.builder().temperature(1f).build();
+        for (float[] logits : new float[][]{{0f, Float.NaN, 1f}, {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY}}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> LogitsProcessing.sample(logits, cfg, new SplittableRandom(0)));
+            assertTrue(e.getMessage().contains("NaN or are all -inf"), e.getMessage());
+        }
+    }
+
+    @Test
     void temperatureSharpensTheDistribution() {
         float[] logits = {1f, 0f};
         SplittableRandom random = new SplittableRandom(3);

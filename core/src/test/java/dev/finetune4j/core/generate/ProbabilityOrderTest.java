@@ -69,8 +69,9 @@ class ProbabilityOrderTest {
     }
 
     /**
-     * The sampler's definition over the whole vocabulary sorted at once: top-k, then top-p below 1; the draw walks
-     * the kept tokens from the most probable, or every id in order when nothing was cut.
+     * The sampler's definition over the whole vocabulary sorted at once: top-k, then top-p below 1 over the
+     * probability top-k kept; the draw walks the kept tokens from the most probable, or every id in order when
+     * nothing was cut.
      */
     private static int fullSortSample(float[] logits, GenerationConfig cfg, SplittableRandom random) {
         int v = logits.length;
@@ -89,10 +90,14 @@ class ProbabilityOrderTest {
         }
         int[] order = stableSortByDescending(p);
         int keep = cfg.topK() > 0 ? Math.min(cfg.topK(), v) : v;
+        double keptByTopK = 0; // top-p measures against what top-k kept, as Hugging Face's warpers do
+        for (int r = 0; r < keep; r++) {
+            keptByTopK += p[order[r]];
+        }
         double cumulative = 0;
         for (int r = 0; r < keep && cfg.topP() < 1; r++) {
             cumulative += p[order[r]];
-            if (cumulative >= cfg.topP()) {
+            if (cumulative >= cfg.topP() * (keep < v ? keptByTopK : 1)) {
                 keep = r + 1;
                 break;
             }

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Multipliers worked out from transformers' {@code get_*_schedule_with_warmup} lambdas. */
 class LrScheduleTest {
@@ -47,5 +48,16 @@ class LrScheduleTest {
         assertEquals(1.0, LrSchedule.linearWithWarmup(0, 100).multiplier(0));
         assertEquals(0.99, LrSchedule.linearWithWarmup(0, 100).multiplier(1));
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.linearWithWarmup(-1, 100));
+    }
+
+    @Test
+    void aNegativeStepIsRefusedRatherThanGivingANegativeRate() {
+        // the warm-up line would give -1 / 10 and the linear decay (110 - -1) / 100 > 1; "never negative" must hold
+        for (LrSchedule s : new LrSchedule[]{LrSchedule.linearWithWarmup(10, 110), LrSchedule.cosineWithWarmup(0, 10)}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> s.multiplier(-1));
+            assertTrue(e.getMessage().contains("step must be >= 0") && e.getMessage().contains("-1"), e.getMessage());
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> new LrSchedule(LrSchedule.Type.LINEAR, 5, -3));
+        assertTrue(e.getMessage().contains("totalSteps=-3"), e.getMessage());
     }
 }

@@ -28,6 +28,7 @@ final class ActiveRequest {
     private final GenerationConfig sampling;
     private final List<long[]> stopSequences;
     private final LoraAdapter adapter;
+    private final String adapterName;
     private final TokenListener listener;
     private final CompletableFuture<Completion> future = new CompletableFuture<>();
     private final long submittedNanos;
@@ -52,6 +53,7 @@ final class ActiveRequest {
         this.sampling = request.sampling();
         this.stopSequences = request.stopSequences();
         this.adapter = adapter;
+        this.adapterName = request.adapter();
         this.listener = listener;
         this.submittedNanos = submittedNanos;
         this.deadlineNanos = submittedNanos + (timeout.compareTo(LONGEST_TIMEOUT) > 0 ? LONGEST_TIMEOUT : timeout).toNanos();
@@ -127,8 +129,15 @@ final class ActiveRequest {
      *
      * @param logits the row's logits (V), changed in place by the repetition penalty
      * @return the chosen token
+     * @throws IllegalStateException when the logits hold NaN
      */
     int choose(float[] logits) {
+        if (LogitsProcessing.hasNaN(logits)) {
+            throw new IllegalStateException("the logits of " + (adapterName == null ? "the base model" : "adapter '"
+                    + adapterName + "'") + " hold NaN after " + (length - promptLength) + " new tokens: its weights "
+                    + "are not finite (a diverged fine-tune), or an activation overflowed in reduced precision; check "
+                    + "the adapter, or serve under Precision.F32");
+        }
         LogitsProcessing.repetitionPenalty(logits, seq, length, sampling.repetitionPenalty());
         return sampling.temperature() == 0 ? LogitsProcessing.argmax(logits) : LogitsProcessing.sample(logits, sampling, random);
     }

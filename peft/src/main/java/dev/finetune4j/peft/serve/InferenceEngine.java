@@ -445,7 +445,13 @@ public final class InferenceEngine implements AutoCloseable {
         for (int i = 0; i < rows.size(); i++) {
             ActiveRequest r = rows.get(i);
             if (r != null) {
-                FinishReason reason = next[i].applyTo(r, now, stats);
+                FinishReason reason;
+                try {
+                    reason = next[i].applyTo(r, now, stats);
+                } catch (RuntimeException e) {
+                    end(r, null, e); // no token for this row (NaN logits): the others go on
+                    continue;
+                }
                 if (reason != null) {
                     end(r, reason, null);
                 }
