@@ -47,9 +47,33 @@ public final class Checkpoints {
     private final Path root;
     private final int keepLast;
 
-    Checkpoints(Path root, int keepLast) {
+    private Checkpoints(Path root, int keepLast) {
         this.root = root;
         this.keepLast = keepLast;
+    }
+
+    /**
+     * The checkpoints of a run into {@code root}, whose folder is created now: an outputDir that is a file or cannot
+     * be written fails before the first step, not after hours of training. A new run ({@code resuming} false) refuses
+     * a folder that already holds checkpoints, as they would mix with its own: pruning keeps the highest steps, so an
+     * earlier, longer run's checkpoints would outlive this run's, and {@link #latest} would name one of them.
+     */
+    static Checkpoints open(Path root, int keepLast, boolean resuming) {
+        try {
+            Files.createDirectories(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create outputDir " + root.toAbsolutePath() + " for checkpoints ("
+                    + e.getClass().getSimpleName() + ": " + e.getMessage() + "); set outputDir to a folder that can be "
+                    + "created and written", e);
+        }
+        List<Path> earlier = list(root);
+        if (!resuming && !earlier.isEmpty()) {
+            throw new IllegalStateException("outputDir " + root.toAbsolutePath() + " already holds " + earlier.size()
+                    + " checkpoint(s) of an earlier run (the newest: " + earlier.getLast().getFileName() + "); continue "
+                    + "that run with resume(Checkpoints.latest(outputDir).orElseThrow()), or train into an empty "
+                    + "outputDir, or delete them first");
+        }
+        return new Checkpoints(root, keepLast);
     }
 
     /**
@@ -87,6 +111,8 @@ public final class Checkpoints {
         String name = PREFIX + state.step;
         Path target = root.resolve(name);
         Path temp = root.resolve(TEMP_PREFIX + name);
+        // NOTE: an interrupt closes the file channels a save writes through; the status is kept for the loop to see
+        boolean interrupted = Thread.interrupted();
         try {
             Files.createDirectories(root);
             AtomicDirectory.deleteTree(temp); // left over from a crash
@@ -99,16 +125,22 @@ public final class Checkpoints {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage()
                     + "; check free disk space and permissions of outputDir", e);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
         prune(state.bestEvalStep);
         return target;
     }
 
     /**
-     * Loads a checkpoint into a trainable model of the same adapter configuration and into the optimizer;
-     * returns the loop state to continue from.
+     * Loads a checkpoint into a trainable model of the same adapter configuration and into the optimizer, and returns
+     * the loop state to continue from. Everything is read and checked (consistency, compatibility with {@code fresh},
+     * the state the resuming run starts from, tensor names, sizes and values) before the model changes, so a refused
+     * checkpoint leaves the model as it was.
      */
-    static TrainerState restore(Path dir, PeftModel model, Optimization optimization, int totalSteps) {
+    static TrainerState restore(Path dir, PeftModel model, Optimization optimization, int totalSteps, TrainerState fresh) {
         if (!Files.isRegularFile(dir.resolve(TrainerState.FILE))) {
             throw new IllegalArgumentException("no " + TrainerState.FILE + " in " + dir.toAbsolutePath()
                     + ": resume from a complete checkpoint folder (Checkpoints.latest(outputDir) finds the newest)");
@@ -126,8 +158,11 @@ public final class Checkpoints {
             throw new IllegalArgumentException("corrupt checkpoint " + dir.resolve(TrainerState.FILE) + ": step " + state.step
                     + " in a folder named for step " + stepOf(dir) + "; resume from an earlier checkpoint");
         }
+        state.checkCompatible(fresh, dir);
+        Map<String, Tensor> parameters = model.trainableParameters();
+        Map<String, float[]> weights = new LinkedHashMap<>();
         try (SafetensorsFile adapter = SafetensorsFile.open(adapterFile)) {
-            for (Map.Entry<String, Tensor> e : model.trainableParameters().entrySet()) {
+            for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
                 Tensor p = e.getValue();
                 if (!adapter.contains(e.getKey()) || adapter.info(e.getKey()).numel() != p.numel()) {
                     throw new IllegalArgumentException("checkpoint " + dir + " has " + (adapter.contains(e.getKey())
@@ -137,12 +172,13 @@ public final class Checkpoints {
                 }
                 float[] values = adapter.tensor(e.getKey()).toFloatArray();
                 requireFinite(values, false, "'" + e.getKey() + "'", adapterFile);
-                p.copyFrom(values);
+                weights.put(e.getKey(), values);
             }
-            optimization.importState(optimizer);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
         }
+        optimization.importState(optimizer); // checks every slot before it copies one; the run's own, fresh state
+        weights.forEach((name, values) -> parameters.get(name).copyFrom(values));
         return state;
     }
 

@@ -27,6 +27,8 @@ final class DpoObjective implements Objective {
             PreferenceExample e = data.get(i);
             Objective.requireFits(e.prompt().length + Math.max(e.chosen().length, e.rejected().length), model,
                     "pair " + i + " (prompt + longer response)");
+            Objective.requireInVocabulary(e.sequence(true), model, "pair " + i + " (prompt + chosen)");
+            Objective.requireInVocabulary(e.sequence(false), model, "pair " + i + " (prompt + rejected)");
         }
         this.model = model;
         this.data = data;
@@ -43,6 +45,16 @@ final class DpoObjective implements Objective {
     @Override
     public int size() {
         return data.size();
+    }
+
+    @Override
+    public long fingerprint() {
+        Fingerprint f = new Fingerprint();
+        for (int i = 0; i < data.size(); i++) {
+            PreferenceExample e = data.get(i);
+            f.add(e.prompt()).add(e.chosen()).add(e.rejected());
+        }
+        return f.value();
     }
 
     @Override

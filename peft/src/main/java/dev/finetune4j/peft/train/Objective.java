@@ -1,5 +1,6 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftModel;
 
@@ -27,6 +28,29 @@ interface Objective {
         }
     }
 
+    /**
+     * Fails when a token id or a label the loss reads (positions after the first) is outside the model's vocabulary,
+     * naming the example and position: the forward would refuse it only when a step reaches that example.
+     *
+     * @param example the sequence
+     * @param where   which example, for the message
+     */
+    static void requireInVocabulary(TokenizedExample example, PeftModel model, String where) {
+        long vocab = model.base().vocabSize();
+        for (int j = 0; j < example.length(); j++) {
+            long id = example.inputIds()[j];
+            long label = example.labels()[j];
+            boolean badId = id < 0 || id >= vocab;
+            boolean badLabel = j > 0 && label != CrossEntropy.IGNORE_INDEX && (label < 0 || label >= vocab);
+            if (badId || badLabel) {
+                throw new IllegalArgumentException(where + " has " + (badId ? "token id " + id : "label " + label)
+                        + " at position " + j + ", outside the vocabulary [0, " + vocab + ")"
+                        + (badId ? "" : " and not the ignore index " + CrossEntropy.IGNORE_INDEX)
+                        + "; tokenize with the model's own tokenizer");
+            }
+        }
+    }
+
     /** Examples in the data set. */
     int size();
 
@@ -37,6 +61,12 @@ interface Objective {
     default boolean dropout() {
         return true;
     }
+
+    /**
+     * A {@link Fingerprint} of every example's tokens (and labels), in order: a resume on other data of the same size
+     * is refused with it.
+     */
+    long fingerprint();
 
     /** Loss units of these examples (label tokens for SFT, pairs for DPO): the denominator of the mean. */
     long weight(int[] indices);

@@ -19,7 +19,8 @@ final class ProgressLogger implements TrainingListener {
     @Override
     public void onStep(StepMetrics m) {
         if (m.skipped()) {
-            LOG.warn("step {}/{}: loss {} or a gradient is not finite; update skipped", m.step(), m.totalSteps(), m.loss());
+            LOG.warn("step {}/{}: loss {} or a gradient is not finite, or the step has no label token; update skipped",
+                    m.step(), m.totalSteps(), m.loss());
         } else if (m.step() % everySteps == 0 || m.step() == m.totalSteps()) {
             LOG.info("step {}/{} epoch {} loss {} lr {} grad {} tok/s {} eta {} mem {}{}", m.step(), m.totalSteps(),
                     String.format("%.2f", m.epoch()), String.format("%.4f", m.loss()),

@@ -41,7 +41,7 @@ final class Seeds {
     }
 
     /** Stafford's variant 13 of the MurmurHash3 finalizer (the mixer of SplittableRandom). */
-    private static long mix(long z) {
+    static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58_476D_1CE4_E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D0_49BB_1331_11EBL;
         return z ^ (z >>> 31);

@@ -6,6 +6,7 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftModel;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -23,6 +24,7 @@ final class SftObjective implements Objective {
         int longest = 0;
         int at = 0;
         for (int i = 0; i < data.size(); i++) {
+            Objective.requireInVocabulary(data.get(i), model, "example " + i);
             if (data.get(i).length() > longest) {
                 longest = data.get(i).length();
                 at = i;
@@ -37,6 +39,16 @@ final class SftObjective implements Objective {
     @Override
     public int size() {
         return data.size();
+    }
+
+    @Override
+    public long fingerprint() {
+        Fingerprint f = new Fingerprint();
+        for (TokenizedExample e : data.examples()) {
+            f.add(e.inputIds()).add(e.labels()).add(e.segments() == null ? new long[0]
+                    : Arrays.stream(e.segments()).asLongStream().toArray());
+        }
+        return f.value();
     }
 
     @Override

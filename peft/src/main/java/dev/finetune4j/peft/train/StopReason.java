@@ -7,5 +7,11 @@ public enum StopReason {
     /** Every configured epoch was seen. */
     EPOCHS_COMPLETED,
     /** The validation loss did not improve for the configured patience. */
-    EARLY_STOPPING
+    EARLY_STOPPING,
+    /**
+     * The training thread was interrupted ({@code Thread.interrupt()}, {@code Future.cancel(true)}): the loop stopped
+     * after the step it was in, wrote a checkpoint of that step when checkpoints are on, and left the thread's
+     * interrupt status set. {@code resume(result.lastCheckpoint())} continues the run.
+     */
+    INTERRUPTED
 }

@@ -6,7 +6,8 @@ import java.nio.file.Path;
  * What every trainer does: train an adapter from its current weights, or continue a run from a checkpoint.
  * The objective ({@link SftTrainer}: causal-LM cross-entropy, {@link DpoTrainer}: preference loss) is what differs.
  *
- * <p>Not thread-safe: one trainer trains one model on one thread.
+ * <p>Not thread-safe: one trainer trains one model on one thread. Interrupting that thread stops the run after the
+ * step it is in ({@link StopReason#INTERRUPTED}), with a checkpoint of that step when checkpoints are on.
  */
 public abstract sealed class Trainer permits SftTrainer, DpoTrainer {
     private final TrainingLoop loop;
@@ -16,7 +17,8 @@ public abstract sealed class Trainer permits SftTrainer, DpoTrainer {
     }
 
     /**
-     * Trains from the adapter's current weights.
+     * Trains from the adapter's current weights. With checkpoints on, {@code outputDir} must hold none of an earlier
+     * run (they would mix with this run's); continue such a run with {@link #resume}.
      *
      * @return the losses, evaluations, checkpoints and why training stopped
      */

@@ -5,6 +5,7 @@ import dev.finetune4j.peft.PeftModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 
 /**
  * What every trainer's builder takes: the model with its trainable adapter, the {@link TrainingConfig}, the
@@ -119,7 +120,24 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D>, D> p
             all.add(new ProgressLogger(config.logEverySteps()));
         }
         Objective eval = evalData == null ? null : objective.apply(evalData);
-        return new TrainingLoop(model, config, objective.apply(trainData), eval, List.copyOf(all));
+        if (eval != null && config.evalEverySteps() > 0) {
+            requireLabels(eval, "validation");
+        }
+        Objective train = objective.apply(trainData);
+        requireLabels(train, "training");
+        return new TrainingLoop(model, config, train, eval, List.copyOf(all));
+    }
+
+    /**
+     * Fails when no example has a label token: every step (or evaluation) would have nothing to learn from, which
+     * otherwise shows only after training has run for a while.
+     */
+    private static void requireLabels(Objective data, String which) {
+        if (data.weight(IntStream.range(0, data.size()).toArray()) == 0) {
+            throw new IllegalArgumentException("the " + which + " data has no label token in any of its " + data.size()
+                    + " examples: every label after the first position is -100. Check the prompt masking, and that "
+                    + "maxLength leaves room for the answer after the prompt");
+        }
     }
 
     @SuppressWarnings("unchecked")

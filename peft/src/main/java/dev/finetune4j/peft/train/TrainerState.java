@@ -28,6 +28,11 @@ final class TrainerState {
     /** AdamW updates applied (skipped steps excluded). */
     public long optimizerSteps;
     public int skippedSteps;
+    /**
+     * Skipped steps whose micro-batches had no label token (all -100): nothing to learn, so no sign of divergence and
+     * not counted against {@code maxNonFiniteSteps}. Absent (0) in checkpoints written before it existed.
+     */
+    public int unlabelledSteps;
     public List<Double> lossHistory = new ArrayList<>();
     public List<Double> gradNormHistory = new ArrayList<>();
     public List<EvalMetrics> evalHistory = new ArrayList<>();
@@ -43,25 +48,35 @@ final class TrainerState {
     public int gradientAccumulationSteps;
     public boolean shuffle;
     public int trainExamples;
+    /** {@link Fingerprint} of the training examples' tokens; 0 in checkpoints written before it was kept. */
+    public long dataFingerprint;
 
-    static TrainerState initial(TrainingConfig cfg, int trainExamples) {
+    /** The state before the first step of a run under {@code cfg} on {@code train}. */
+    static TrainerState initial(TrainingConfig cfg, Objective train) {
         TrainerState s = new TrainerState();
         s.seed = cfg.seed();
         s.microBatchSize = cfg.microBatchSize();
         s.gradientAccumulationSteps = cfg.gradientAccumulationSteps();
         s.shuffle = cfg.shuffle();
-        s.trainExamples = trainExamples;
+        s.trainExamples = train.size();
+        s.dataFingerprint = train.fingerprint();
         return s;
     }
 
-    /** Fails with the differing settings when this state cannot continue under {@code cfg} on that data. */
-    void checkCompatible(TrainingConfig cfg, int examples, Path from) {
+    /**
+     * Fails with the differing settings when this state cannot continue a run that starts as {@code now} (the
+     * {@link #initial} state of the resuming run): other batching, order or data.
+     */
+    void checkCompatible(TrainerState now, Path from) {
         List<String> diffs = new ArrayList<>();
-        compare(diffs, "seed", seed, cfg.seed());
-        compare(diffs, "microBatchSize", microBatchSize, cfg.microBatchSize());
-        compare(diffs, "gradientAccumulationSteps", gradientAccumulationSteps, cfg.gradientAccumulationSteps());
-        compare(diffs, "shuffle", shuffle, cfg.shuffle());
-        compare(diffs, "training examples", trainExamples, examples);
+        compare(diffs, "seed", seed, now.seed);
+        compare(diffs, "microBatchSize", microBatchSize, now.microBatchSize);
+        compare(diffs, "gradientAccumulationSteps", gradientAccumulationSteps, now.gradientAccumulationSteps);
+        compare(diffs, "shuffle", shuffle, now.shuffle);
+        compare(diffs, "training examples", trainExamples, now.trainExamples);
+        if (diffs.isEmpty() && dataFingerprint != 0 && dataFingerprint != now.dataFingerprint) {
+            diffs.add("the training examples' tokens differ (as many examples, other contents or order)");
+        }
         if (!diffs.isEmpty()) {
             throw new IllegalArgumentException("cannot resume from " + from + ": " + String.join(", ", diffs)
                     + ". Resume with the settings and data of the interrupted run, or start a new run");
@@ -70,8 +85,8 @@ final class TrainerState {
 
     /**
      * Fails, naming {@code file}, when the saved progress contradicts itself or this run: a step outside
-     * [0, totalSteps], histories of another length, more skipped steps than steps, a best evaluation after the
-     * step. A checkpoint is only trusted as far as it is consistent.
+     * [0, totalSteps], histories of another length or with null entries, more skipped steps than steps, a best
+     * evaluation after the step. A checkpoint is only trusted as far as it is consistent.
      */
     void checkConsistent(int totalSteps, long optimizerStateSteps, Path file) {
         List<String> problems = new ArrayList<>();
@@ -84,8 +99,15 @@ final class TrainerState {
                     + (lossHistory == null ? "none" : lossHistory.size()) + " and "
                     + (gradNormHistory == null ? "none" : gradNormHistory.size()));
         }
+        if (lossHistory != null && lossHistory.contains(null) || gradNormHistory != null && gradNormHistory.contains(null)
+                || evalHistory != null && evalHistory.contains(null)) {
+            problems.add("a history holds null entries (a skipped step's loss is NaN, not null)");
+        }
         if (skippedSteps < 0 || skippedSteps > step) {
             problems.add("skippedSteps " + skippedSteps + " is outside [0, step " + step + "]");
+        }
+        if (unlabelledSteps < 0 || unlabelledSteps > skippedSteps) {
+            problems.add("unlabelledSteps " + unlabelledSteps + " is outside [0, skippedSteps " + skippedSteps + "]");
         }
         if (optimizerSteps != step - skippedSteps || optimizerSteps != optimizerStateSteps) {
             problems.add("optimizerSteps " + optimizerSteps + " must equal step - skippedSteps (" + (step - skippedSteps)

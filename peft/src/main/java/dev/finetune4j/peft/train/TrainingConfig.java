@@ -33,7 +33,8 @@ import java.nio.file.Path;
  * @param evalEverySteps            validation loss and perplexity every N steps; 0 turns it off
  * @param earlyStoppingPatience     stop after this many evaluations without improvement; 0 turns it off
  * @param earlyStoppingThreshold    improvement below this does not count
- * @param saveEverySteps            checkpoint every N steps (and at the end); 0 turns checkpoints off
+ * @param saveEverySteps            checkpoint every N steps, at the end, and at each evaluation that improves on the
+ *                                  best; 0 turns checkpoints off
  * @param keepLastCheckpoints       keep the newest K checkpoints (the best one is always kept); 0 keeps all
  * @param outputDir                 where checkpoints go; required when saving
  * @param maxNonFiniteSteps         steps with a NaN/Inf loss or gradient that are skipped before training fails
@@ -65,8 +66,9 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         }
         unitInterval("adamBeta1", adamBeta1);
         unitInterval("adamBeta2", adamBeta2);
-        if (!(adamEpsilon > 0)) {
-            throw new IllegalArgumentException("adamEpsilon must be > 0, got " + adamEpsilon + "; the usual value is 1e-8");
+        if (!(adamEpsilon > 0) || !Double.isFinite(adamEpsilon)) {
+            throw new IllegalArgumentException("adamEpsilon must be a finite number > 0, got " + adamEpsilon
+                    + "; the usual value is 1e-8");
         }
         if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) {
             throw new IllegalArgumentException("weightDecay must be >= 0, got " + weightDecay + "; 0 turns it off, 0.01 is common");
@@ -87,8 +89,9 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
             throw new IllegalArgumentException("earlyStoppingPatience=" + earlyStoppingPatience
                     + " needs a validation loss: set evalEverySteps (and give the trainer evalData)");
         }
-        if (!(earlyStoppingThreshold >= 0)) {
-            throw new IllegalArgumentException("earlyStoppingThreshold must be >= 0, got " + earlyStoppingThreshold);
+        if (!(earlyStoppingThreshold >= 0) || !Double.isFinite(earlyStoppingThreshold)) {
+            throw new IllegalArgumentException("earlyStoppingThreshold must be a finite number >= 0, got "
+                    + earlyStoppingThreshold + "; 0 counts any improvement");
         }
         atLeastZero("saveEverySteps", saveEverySteps, "0 turns checkpoints off");
         atLeastZero("keepLastCheckpoints", keepLastCheckpoints, "0 keeps every checkpoint");
@@ -152,9 +155,18 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
      *
      * @param stepsPerEpoch optimizer steps of one pass over the data
      * @return {@code maxSteps} when set, else {@code epochs * stepsPerEpoch}
+     * @throws IllegalArgumentException when {@code epochs * stepsPerEpoch} is more steps than an int counts
      */
     public int totalSteps(int stepsPerEpoch) {
-        return maxSteps > 0 ? maxSteps : Math.multiplyExact(epochs, stepsPerEpoch);
+        if (maxSteps > 0) {
+            return maxSteps;
+        }
+        long total = (long) epochs * stepsPerEpoch;
+        if (total > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("epochs=" + epochs + " x " + stepsPerEpoch + " steps per epoch = " + total
+                    + " steps, more than " + Integer.MAX_VALUE + "; lower epochs or set maxSteps");
+        }
+        return (int) total;
     }
 
     /**
@@ -397,7 +409,8 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         }
 
         /**
-         * Writes a checkpoint every N steps and at the end (default 0: never).
+         * Writes a checkpoint every N steps, at the end, and at each evaluation that improves on the best (default 0:
+         * never).
          *
          * @param v N, {@code >= 0}
          * @return this builder

@@ -69,16 +69,16 @@ final class TrainingLoop {
 
     /** The run with its optimizer, which {@link #run(Path)} frees afterwards. */
     private TrainResult run(Path resumeFrom, Optimization optimization) {
-        TrainerState state;
-        if (resumeFrom == null) {
-            state = TrainerState.initial(cfg, train.size());
-        } else {
-            state = Checkpoints.restore(resumeFrom, model, optimization, totalSteps);
-            state.checkCompatible(cfg, train.size(), resumeFrom);
-        }
-        Checkpoints checkpoints = cfg.saveEverySteps() > 0 ? new Checkpoints(cfg.outputDir(), cfg.keepLastCheckpoints()) : null;
+        TrainerState fresh = TrainerState.initial(cfg, train);
+        TrainerState state = resumeFrom == null ? fresh
+                : Checkpoints.restore(resumeFrom, model, optimization, totalSteps, fresh);
+        Checkpoints checkpoints = cfg.saveEverySteps() > 0
+                ? Checkpoints.open(cfg.outputDir(), cfg.keepLastCheckpoints(), resumeFrom != null) : null;
         Path lastCheckpoint = resumeFrom;
         StopReason reason = cfg.maxSteps() > 0 ? StopReason.MAX_STEPS : StopReason.EPOCHS_COMPLETED;
+        if (earlyStoppingDue(state)) { // the checkpoint of a run that stopped early: an uninterrupted run had ended
+            reason = StopReason.EARLY_STOPPING;
+        }
         listeners.forEach(l -> l.onTrainBegin(state.step, totalSteps, stepsPerEpoch));
         int startStep = state.step;
         long started = System.nanoTime();
@@ -86,7 +86,11 @@ final class TrainingLoop {
         model.train(train.dropout());
         model.base().gradientCheckpointing(cfg.gradientCheckpointing());
         try {
-            while (state.step < totalSteps) {
+            while (state.step < totalSteps && reason != StopReason.EARLY_STOPPING) {
+                if (Thread.currentThread().isInterrupted()) {
+                    reason = StopReason.INTERRUPTED;
+                    break;
+                }
                 long stepStart = System.nanoTime();
                 StepOutcome out = runStep(state.step, optimization);
                 state.step++;
@@ -94,8 +98,10 @@ final class TrainingLoop {
                 state.gradNormHistory.add(out.gradNorm);
                 if (out.skipped) {
                     state.skippedSteps++;
-                    if (state.skippedSteps > cfg.maxNonFiniteSteps()) {
-                        throw new TrainingDivergedException(state.step, state.skippedSteps, cfg.maxNonFiniteSteps());
+                    state.unlabelledSteps += out.unlabelled ? 1 : 0;
+                    int nonFinite = state.skippedSteps - state.unlabelledSteps;
+                    if (nonFinite > cfg.maxNonFiniteSteps()) {
+                        throw new TrainingDivergedException(state.step, nonFinite, cfg.maxNonFiniteSteps());
                     }
                 }
                 state.optimizerSteps = optimization.adamSteps();
@@ -110,22 +116,22 @@ final class TrainingLoop {
                     int epoch = state.step / stepsPerEpoch - 1;
                     listeners.forEach(l -> l.onEpochEnd(epoch));
                 }
-                boolean stop = false;
                 if (eval != null && cfg.evalEverySteps() > 0 && state.step % cfg.evalEverySteps() == 0) {
-                                        stop = evaluate(state, optimization.parameters());
-                    if (stop) {
+                    evaluate(state, optimization.parameters());
+                    if (earlyStoppingDue(state)) {
                         reason = StopReason.EARLY_STOPPING;
                     }
                 }
-                boolean last = stop || state.step == totalSteps;
-                if (checkpoints != null && (state.step % cfg.saveEverySteps() == 0 || last)) {
-                                        lastCheckpoint = checkpoints.save(model, optimization, state);
+                // an interrupted run keeps its last step: the loop stops at the top of the next one
+                boolean last = reason == StopReason.EARLY_STOPPING || state.step == totalSteps
+                        || Thread.currentThread().isInterrupted();
+                // the best evaluation's weights are kept even between saves, so bestCheckpoint() is the best one
+                boolean best = state.bestEvalStep == state.step;
+                if (checkpoints != null && (state.step % cfg.saveEverySteps() == 0 || last || best)) {
+                    lastCheckpoint = checkpoints.save(model, optimization, state);
                     Path saved = lastCheckpoint;
                     int step = state.step;
                     listeners.forEach(l -> l.onCheckpoint(step, saved));
-                }
-                if (stop) {
-                    break;
                 }
             }
         } finally {
@@ -139,8 +145,14 @@ final class TrainingLoop {
         return result;
     }
 
+    /** Whether the evaluations so far have gone {@code earlyStoppingPatience} times without improvement. */
+    private boolean earlyStoppingDue(TrainerState state) {
+        return cfg.earlyStoppingPatience() > 0 && state.evalsWithoutImprovement >= cfg.earlyStoppingPatience();
+    }
+
+    /** One step's results; {@code unlabelled}: skipped because its micro-batches had no label token. */
     private record StepOutcome(double loss, double gradNorm, double learningRate, long tokens, boolean skipped,
-                               Map<String, Double> extra) {
+                               boolean unlabelled, Map<String, Double> extra) {
     }
 
     /**
@@ -157,8 +169,8 @@ final class TrainingLoop {
             weight += weights[m];
         }
         double lr = optimization.learningRate(step);
-        if (weight == 0) { // no label at all: nothing to learn, counted as non-finite
-            return new StepOutcome(Double.NaN, Double.NaN, lr, 0, true, Map.of());
+        if (weight == 0) { // no label at all: nothing to learn, skipped, but no sign of divergence
+            return new StepOutcome(Double.NaN, Double.NaN, lr, 0, true, true, Map.of());
         }
         try (var scope = TensorScope.open()) {
             Passes passes = new Passes();
@@ -188,7 +200,7 @@ final class TrainingLoop {
             optimization.settle(step + 1, outcome.open(), Arrays.copyOfRange(values, normsAt, metricsAt));
             Map<String, Double> extra = passes.metrics(Arrays.copyOfRange(values, metricsAt, values.length), weight);
             double gradNorm = Double.isFinite(loss) ? outcome.gradNorm() : Double.NaN;
-            return new StepOutcome(loss, gradNorm, lr, passes.tokens, !outcome.open(), extra);
+            return new StepOutcome(loss, gradNorm, lr, passes.tokens, !outcome.open(), false, extra);
         } finally {
             optimization.zeroGrad();
         }
@@ -276,9 +288,9 @@ final class TrainingLoop {
 
     /**
      * Validation loss, the masters' bf16 operands rounded once for all batches; updates the best and the patience
-     * counter; true when early stopping is due.
+     * counter.
      */
-    private boolean evaluate(TrainerState state, List<Tensor> masters) {
+    private void evaluate(TrainerState state, List<Tensor> masters) {
         double sum = 0;
         long weight = 0;
         Map<String, Double> extraSums = new HashMap<>();
@@ -300,10 +312,7 @@ final class TrainingLoop {
         } finally {
             model.train(train.dropout());
         }
-        if (weight == 0) {
-            throw new IllegalArgumentException("the validation data has no label tokens: every label is -100");
-        }
-        double loss = sum / weight;
+        double loss = sum / weight; // not 0: TrainerBuilder refuses validation data without a label token
         boolean improved = state.bestEvalLoss == null || loss < state.bestEvalLoss - cfg.earlyStoppingThreshold();
         if (improved) {
             state.bestEvalLoss = loss;
@@ -318,10 +327,9 @@ final class TrainingLoop {
         EvalMetrics metrics = new EvalMetrics(state.step, loss, Math.exp(loss), improved, extra);
         state.evalHistory.add(metrics);
         listeners.forEach(l -> l.onEvaluation(metrics));
-        return cfg.earlyStoppingPatience() > 0 && state.evalsWithoutImprovement >= cfg.earlyStoppingPatience();
     }
 
-    /** The checkpoint of the best evaluation when it was saved, else the newest one. */
+    /** The checkpoint of the best evaluation (saved whenever checkpoints are on), else the newest one. */
     private Path bestCheckpoint(TrainerState state, Path lastCheckpoint) {
         if (cfg.outputDir() != null && state.bestEvalStep > 0) {
             Path best = cfg.outputDir().resolve(Checkpoints.PREFIX + state.bestEvalStep);

@@ -57,4 +57,20 @@ class GuardsAndCheckpointsTest {
                     .resolve(Checkpoints.ADAPTER)).keySet(), "PEFT names in the adapter");
         }
     }
+
+    @Test
+    void theBestEvaluationIsSavedBetweenRegularCheckpoints(@TempDir Path out) {
+        try (LanguageModel base = AutoModel.loadCausalLM(TrainTestSupport.resource("llama/base"))) {
+            PeftModel model = Peft.loadTrainable(base, TrainTestSupport.resource("llama/adapter_init"));
+            // a threshold no step can beat: step 1's evaluation stays the best; regular checkpoints at 3 and 4 (the end)
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(4).microBatchSize(4).learningRate(1e-3)
+                    .evalEverySteps(1).earlyStopping(0, 100.0).saveEverySteps(3).outputDir(out).logEverySteps(0).build();
+            TrainResult r = SftTrainer.builder().model(model).config(cfg).trainData(TrainingChild.data())
+                    .evalData(TrainingChild.data()).build().train();
+            assertEquals(1, r.evalHistory().stream().filter(EvalMetrics::improved).count());
+            assertEquals(out.resolve("checkpoint-1"), r.bestCheckpoint());
+            assertEquals(List.of(out.resolve("checkpoint-1"), out.resolve("checkpoint-3"), out.resolve("checkpoint-4")),
+                    Checkpoints.list(out));
+        }
+    }
 }

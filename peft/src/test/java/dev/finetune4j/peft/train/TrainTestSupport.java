@@ -10,6 +10,8 @@ import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,6 +36,23 @@ final class TrainTestSupport {
         } catch (URISyntaxException | NullPointerException e) {
             throw new IllegalStateException("missing test resource /train/" + relative, e);
         }
+    }
+
+    /** The llama fixture's base model: vocabulary 256, 128 positions. */
+    static LanguageModel llamaBase() {
+        return AutoModel.loadCausalLM(resource("llama/base"));
+    }
+
+    /** The llama fixture's LoRA adapter before training, trainable, around {@code base}. */
+    static PeftModel llamaAdapter(LanguageModel base) {
+        return Peft.loadTrainable(base, resource("llama/adapter_init"));
+    }
+
+    /** The trainable weights of {@code model}, copied to the host, by name. */
+    static Map<String, float[]> weights(PeftModel model) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        model.trainableParameters().forEach((name, t) -> out.put(name, t.toFloatArray()));
+        return out;
     }
 
     static JsonNode json(Path file) {

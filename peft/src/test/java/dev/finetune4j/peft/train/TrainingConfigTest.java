@@ -24,6 +24,18 @@ class TrainingConfigTest {
     }
 
     @Test
+    void infiniteValuesAndAStepCountPastTheIntRangeAreRefused() {
+        assertMessage(() -> TrainingConfig.builder().adamEpsilon(Double.POSITIVE_INFINITY).build(), "adamEpsilon");
+        assertMessage(() -> TrainingConfig.builder().evalEverySteps(1).earlyStopping(1, Double.POSITIVE_INFINITY).build(),
+                "earlyStoppingThreshold");
+        // 2^31 - 1 epochs of 2 steps: 4,294,967,294 steps
+        TrainingConfig many = TrainingConfig.builder().epochs(Integer.MAX_VALUE).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> many.totalSteps(2));
+        assertTrue(e.getMessage().contains("4294967294") && e.getMessage().contains("epochs"), e.getMessage());
+        assertEquals(Integer.MAX_VALUE, many.totalSteps(1));
+    }
+
+    @Test
     void stepsAndWarmUp() {
         TrainingConfig byEpochs = TrainingConfig.builder().epochs(3).warmupRatio(0.1).build();
         assertEquals(30, byEpochs.totalSteps(10));

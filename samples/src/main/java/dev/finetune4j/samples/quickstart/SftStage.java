@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.quickstart;
 
+import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.autograd.Precision;
@@ -15,6 +16,8 @@ import dev.finetune4j.peft.train.TokenizedDataset;
 import dev.finetune4j.peft.train.TrainResult;
 import dev.finetune4j.peft.train.TrainingConfig;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -40,6 +43,12 @@ final class SftStage {
         TokenizedDataset trainData = QaExample.dataset(train, tok);
         LoraConfig lora = lora(s);
         TrainingConfig cfg = trainingConfig(s, trainData.size(), runDir).toBuilder().precision(precision).build();
+        try {
+            // a rerun trains afresh: the trainer refuses a folder holding an earlier run's checkpoints
+            AtomicDirectory.deleteTree(runDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove the earlier quickstart's checkpoints in " + runDir, e);
+        }
         PeftModel model = Peft.wrap(AutoModel.loadCausalLM(baseDir, load), lora, s.seed());
         TrainResult result = SftTrainer.builder().model(model).config(cfg).padTokenId(ByteLevelTokenizer.PAD)
                 .trainData(trainData).evalData(QaExample.dataset(validation, tok))
