@@ -10,6 +10,7 @@ import dev.finetune4j.peft.train.DpoConfig;
 import dev.finetune4j.peft.train.DpoTrainer;
 import dev.finetune4j.peft.train.Schedule;
 import dev.finetune4j.peft.train.SftTrainer;
+import dev.finetune4j.peft.train.StopReason;
 import dev.finetune4j.peft.train.TrainResult;
 import dev.finetune4j.peft.train.Trainer;
 import dev.finetune4j.peft.train.TrainingConfig;
@@ -123,9 +124,17 @@ final class TrainCommand implements Callable<Integer> {
             if (checkpoint != null) {
                 spec.commandLine().getOut().println("resuming from " + checkpoint.toAbsolutePath());
             }
-            TrainResult r = checkpoint == null ? trainer.train() : trainer.resume(checkpoint);
-            spec.commandLine().getOut().println(r.summary());
-            spec.commandLine().getOut().println(saveAdapter(peft, r, out.resolve("adapter")));
+            try (StopAfterStep stop = new StopAfterStep(spec.commandLine().getErr())) {
+                TrainResult r = checkpoint == null ? trainer.train() : trainer.resume(checkpoint);
+                stop.clearInterrupt();
+                spec.commandLine().getOut().println(r.summary());
+                spec.commandLine().getOut().println(saveAdapter(peft, r, out.resolve("adapter")));
+                if (r.stopReason() == StopReason.INTERRUPTED && r.lastCheckpoint() != null) {
+                    spec.commandLine().getOut().println("stopped at " + r.lastCheckpoint().getFileName()
+                            + "; continue with: finetune4j train --resume -c " + config);
+                }
+                spec.commandLine().getOut().flush();
+            }
         }
         return ExitCodes.OK;
     }

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -120,6 +121,56 @@ class TrainCommandTest {
         assertTrue(resumed.out().contains("resuming from") && resumed.out().contains("checkpoint-2")
                 && resumed.out().contains("4 steps"), resumed.out());
         assertArrayEquals(uninterrupted, Files.readAllBytes(dir.resolve("run/adapter/adapter_model.safetensors")));
+    }
+
+    /**
+     * SIGTERM (what Ctrl-C and kill send) to a training JVM: the step under way ends and is saved off the checkpoint
+     * schedule, and --resume from it ends with the adapter of a run never stopped.
+     */
+    @Test
+    void aSignalledRunSavesItsStepAndResumesToTheUninterruptedAdapter() throws Exception {
+        Path cfg = dir.resolve("train.yaml");
+        Files.writeString(cfg, """
+                model: model
+                tokenizer: byte-level
+                method: lora
+                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
+                training: {max_steps: 400, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1, save_every_steps: 1000}
+                output: run
+                """);
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Path stdout = dir.resolve("stdout.txt");
+        Path stderr = dir.resolve("stderr.txt");
+        Process process = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "--add-modules",
+                "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Finetune4j.class.getName(), "train",
+                "-c", cfg.toString()).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.readString(stdout).contains("step    1/") && process.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            process.destroy();
+            assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the run did not stop");
+        } finally {
+            process.destroyForcibly();
+        }
+        String out = Files.readString(stdout);
+        assertTrue(Files.readString(stderr).contains("stopping: the current step ends"), Files.readString(stderr));
+        assertTrue(out.contains("stopped: INTERRUPTED") && out.contains("train --resume"), out);
+        List<Path> saved;
+        try (var files = Files.list(dir.resolve("run/checkpoints"))) {
+            saved = files.filter(p -> p.getFileName().toString().startsWith("checkpoint-")).toList();
+        }
+        assertEquals(1, saved.size(), saved.toString());
+        int step = Integer.parseInt(saved.getFirst().getFileName().toString().substring("checkpoint-".length()));
+        assertTrue(step >= 1 && step < 400, "saved at step " + step);
+
+        CliTestSupport.Run resumed = CliTestSupport.run("train", "--resume", "-c", cfg.toString());
+        assertEquals(ExitCodes.OK, resumed.exitCode(), resumed.err());
+        byte[] afterResume = Files.readAllBytes(dir.resolve("run/adapter/adapter_model.safetensors"));
+        CliTestSupport.Run whole = CliTestSupport.run("train", "-c", cfg.toString(), "-o", dir.resolve("whole").toString());
+        assertEquals(ExitCodes.OK, whole.exitCode(), whole.err());
+        assertArrayEquals(Files.readAllBytes(dir.resolve("whole/adapter/adapter_model.safetensors")), afterResume);
     }
 
     @Test
