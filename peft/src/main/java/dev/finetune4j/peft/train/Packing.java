@@ -23,7 +23,7 @@ final class Packing {
                 throw new IllegalArgumentException("the data set is already packed; pack it once");
             }
             int len = Math.min(e.length(), maxLength);
-            if (used + len > maxLength) {
+            if (len > maxLength - used) { // not used + len: that overflows for a maxLength past 2^30
                 out.add(join(open, used));
                 open.clear();
                 used = 0;
