@@ -12,10 +12,11 @@ import java.util.function.Predicate;
 /**
  * The generation fields that {@code /v1/completions} and {@code /v1/chat/completions} share, read and validated:
  * {@code max_tokens} (chat also {@code max_completion_tokens}), {@code temperature} (OpenAI's default 1),
- * {@code top_p}, {@code seed}, {@code stop}, {@code n}, {@code stream} and {@code stream_options}, with
- * {@code top_k} and {@code repetition_penalty} as extensions (as vLLM names them). Fields that ask for what the
- * server does not do ({@code logprobs}, {@code logit_bias}, presence and frequency penalties) are refused rather than
- * ignored, so a client never gets an answer to a question it did not ask.
+ * {@code top_p}, {@code presence_penalty}, {@code frequency_penalty} (both -2 to 2, over the generated tokens),
+ * {@code seed}, {@code stop}, {@code n}, {@code stream} and {@code stream_options}, with {@code top_k} and
+ * {@code repetition_penalty} as extensions (as vLLM names them). Fields that ask for what the server does not do
+ * ({@code logprobs}, {@code logit_bias}) are refused rather than ignored, so a client never gets an answer to a
+ * question it did not ask.
  *
  * @param generation   the engine's sampling settings, the model's stop tokens included
  * @param stop         OpenAI's {@code stop} strings (at most 4, none empty)
@@ -48,10 +49,6 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, int n,
                     + "it generates, ranking none");
         }
         refuseUnless(body, "logit_bias", v -> v.isObject() && v.isEmpty(), "'logit_bias' is not supported; leave it out");
-        refuseUnless(body, "presence_penalty", v -> v.isNumber() && v.asDouble() == 0, "'presence_penalty' is not supported; "
-                + "use 'repetition_penalty' (e.g. 1.1) instead");
-        refuseUnless(body, "frequency_penalty", v -> v.isNumber() && v.asDouble() == 0, "'frequency_penalty' is not supported; "
-                + "use 'repetition_penalty' (e.g. 1.1) instead");
         refuseUnless(body, "logprobs", v -> v.isBoolean() && !v.asBoolean(), "'logprobs' is not supported; leave it out");
         refuseUnless(body, "top_logprobs", v -> v.isIntegralNumber() && v.asInt() == 0, "'top_logprobs' is not supported; leave it out");
 
@@ -61,6 +58,8 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, int n,
         float topP = positiveFloat(body, "top_p", 1);
         long topK = JsonFields.integer(body, "top_k", 0, -1, Integer.MAX_VALUE); // vLLM's -1 and our 0 both mean off
         float repetitionPenalty = positiveFloat(body, "repetition_penalty", 100);
+        float presencePenalty = (float) JsonFields.number(body, "presence_penalty", 0, -2, false, 2);
+        float frequencyPenalty = (float) JsonFields.number(body, "frequency_penalty", 0, -2, false, 2);
         long seed = JsonFields.integer(body, "seed", ThreadLocalRandom.current().nextLong(), Long.MIN_VALUE, Long.MAX_VALUE);
         boolean stream = JsonFields.bool(body, "stream", false);
         boolean includeUsage = false;
@@ -78,13 +77,14 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, int n,
         GenerationConfig generation;
         try {
             generation = GenerationConfig.builder().maxNewTokens((int) maxTokens).temperature(temperature)
-                    .topP(topP).topK((int) Math.max(0, topK)).repetitionPenalty(repetitionPenalty).stopTokens(stopTokens)
+                    .topP(topP).topK((int) Math.max(0, topK)).repetitionPenalty(repetitionPenalty)
+                    .presencePenalty(presencePenalty).frequencyPenalty(frequencyPenalty).stopTokens(stopTokens)
                     .seed(seed).build();
         } catch (IllegalArgumentException e) {
             // the checks above should leave nothing for the generator to refuse; if they fall behind its rules, the
             // client still gets a 400 with the generator's reason rather than a 500
             throw ApiException.invalid(null, "the sampling parameters (max_tokens, temperature, top_p, top_k, "
-                    + "repetition_penalty) are outside what the generator takes: " + e.getMessage());
+                    + "repetition_penalty, presence_penalty, frequency_penalty) are outside what the generator takes: " + e.getMessage());
         }
         return new SamplingParameters(generation, stopStrings(body), n, stream, includeUsage);
     }

@@ -1,6 +1,10 @@
 package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.Generator;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -9,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -211,6 +216,25 @@ class CompletionsRouteTest {
         assertNotEquals(expected.get(0), expected.get(1), "different seeds should sample different texts here");
         int promptTokens = fixture.tokenizer.encode("Hello").length + fixture.tokenizer.encode("two three").length;
         assertEquals(promptTokens, body.get("usage").get("prompt_tokens").asInt());
+    }
+
+    /** OpenAI's penalties reach the engine, which picks the tokens core's Generator picks with them. */
+    @Test
+    void presenceAndFrequencyPenaltiesGiveTheGeneratorsTokens() throws Exception {
+        long[] prompt = fixture.tokenizer.encode("Hello world");
+        GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(12).presencePenalty(0.7f).frequencyPenalty(1.3f)
+                .stopTokens(Set.of(eos)).build();
+        long[] expected;
+        try (LanguageModel copy = AutoModel.loadCausalLM(ServerFixture.modelDir())) {
+            long[] full = Generator.generate(copy, prompt, cfg);
+            expected = Arrays.copyOfRange(full, prompt.length, full.length);
+        }
+        assertNotEquals(boxed(expected), boxed(ServerFixture.greedyReference(prompt, 12, false, eos)),
+                "the penalties should change this continuation");
+
+        JsonNode body = complete("{\"model\": \"tiny-chat\", \"prompt\": \"Hello world\", \"max_tokens\": 12, "
+                + "\"temperature\": 0, \"presence_penalty\": 0.7, \"frequency_penalty\": 1.3}");
+        assertEquals(boxed(expected), ids(body.get("choices").get(0).get("token_ids")));
     }
 
     private static List<String> texts(JsonNode body) {

@@ -66,7 +66,8 @@ class ErrorResponsesTest {
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stream\": \"yes\"}|stream",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stream_options\": {\"include_usage\": true}}|stream_options",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logprobs\": 2}|logprobs",
-            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"presence_penalty\": 0.5}|presence_penalty",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"presence_penalty\": 2.5}|presence_penalty",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"frequency_penalty\": \"high\"}|frequency_penalty",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"echo\": true}|echo",
     })
     void invalidCompletionParametersAre400NamingTheParameter(String body, String param) throws Exception {

@@ -5,19 +5,23 @@ import java.util.Set;
 
 /**
  * How to pick tokens. Greedy when {@code temperature} is 0; otherwise sampled after the processors are applied
- * in Hugging Face's order: repetition penalty, temperature, top-k, top-p.
+ * in Hugging Face's order: repetition penalty, (OpenAI's presence and frequency penalties, as vLLM places them),
+ * temperature, top-k, top-p.
  *
  * @param maxNewTokens      tokens to add at most
  * @param temperature       0 for greedy, else the softmax temperature
  * @param topK              keep the k most likely tokens (0: off)
  * @param topP              keep the smallest set whose probability reaches p (1: off)
  * @param repetitionPenalty divide positive (multiply negative) logits of tokens already present (1: off)
+ * @param presencePenalty   subtracted from the logit of every token generated at least once (0: off)
+ * @param frequencyPenalty  subtracted from a token's logit once per time it was generated (0: off)
  * @param stopTokens        ids that end generation (included in the output)
  * @param useCache          reuse keys/values of earlier positions (same tokens, much faster)
  * @param seed              seed of the sampling stream
  */
 public record GenerationConfig(int maxNewTokens, float temperature, int topK, float topP, float repetitionPenalty,
-                               Set<Long> stopTokens, boolean useCache, long seed) {
+                               float presencePenalty, float frequencyPenalty, Set<Long> stopTokens, boolean useCache,
+                               long seed) {
 
     /** Checks every value's range (see the components) and copies the stop tokens, refusing null. */
     public GenerationConfig {
@@ -36,6 +40,10 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         if (!(repetitionPenalty > 0 && repetitionPenalty < Float.POSITIVE_INFINITY)) {
             throw new IllegalArgumentException("repetitionPenalty must be finite and > 0 (1 = off), got " + repetitionPenalty);
         }
+        if (!Float.isFinite(presencePenalty) || !Float.isFinite(frequencyPenalty)) {
+            throw new IllegalArgumentException("presencePenalty and frequencyPenalty must be finite (0 = off), got "
+                    + presencePenalty + " and " + frequencyPenalty);
+        }
         if (stopTokens == null || stopTokens.stream().anyMatch(Objects::isNull)) {
             throw new IllegalArgumentException("stopTokens must be a set of token ids (Set.of() for none) without null, "
                     + "got " + stopTokens);
@@ -44,13 +52,13 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
     }
 
     /**
-     * Whether the next token is the argmax of the logits as the model gives them (greedy, no repetition penalty), which
-     * generation then chooses on the model's device, reading back one number per row instead of the logits.
+     * Whether the next token is the argmax of the logits as the model gives them (greedy, no penalty), which
+     * generation then chooses on the model's device, reading back two numbers per row instead of the logits.
      *
-     * @return true when the temperature is 0 and the repetition penalty 1
+     * @return true when the temperature is 0, the repetition penalty 1 and the presence and frequency penalties 0
      */
     public boolean choosesArgmax() {
-        return temperature == 0 && repetitionPenalty == 1f;
+        return temperature == 0 && repetitionPenalty == 1f && presencePenalty == 0 && frequencyPenalty == 0;
     }
 
     /**
@@ -61,7 +69,8 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
      * @return the configuration, every other value equal
      */
     public GenerationConfig withSeed(long newSeed) {
-        return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, stopTokens, useCache, newSeed);
+        return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, presencePenalty,
+                frequencyPenalty, stopTokens, useCache, newSeed);
     }
 
     /**
@@ -94,6 +103,8 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         private int topK;
         private float topP = 1f;
         private float repetitionPenalty = 1f;
+        private float presencePenalty;
+        private float frequencyPenalty;
         private Set<Long> stopTokens = Set.of();
         private boolean useCache = true;
         private long seed;
@@ -154,6 +165,30 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         }
 
         /**
+         * OpenAI's presence penalty: subtracted from the logit of every token generated so far (not the prompt's)
+         * at least once (default 0: off; OpenAI takes -2 to 2).
+         *
+         * @param v the penalty, finite; negative values favour repeating
+         * @return this builder
+         */
+        public Builder presencePenalty(float v) {
+            presencePenalty = v;
+            return this;
+        }
+
+        /**
+         * OpenAI's frequency penalty: subtracted from a token's logit once per time it was generated so far (not in
+         * the prompt) (default 0: off; OpenAI takes -2 to 2).
+         *
+         * @param v the penalty, finite; negative values favour repeating
+         * @return this builder
+         */
+        public Builder frequencyPenalty(float v) {
+            frequencyPenalty = v;
+            return this;
+        }
+
+        /**
          * Token ids that end generation, included in the output (default none).
          *
          * @param v the ids, e.g. the tokenizer's EOS
@@ -193,7 +228,8 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
          * @return the configuration
          */
         public GenerationConfig build() {
-            return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, stopTokens, useCache, seed);
+            return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, presencePenalty,
+                    frequencyPenalty, stopTokens, useCache, seed);
         }
     }
 }

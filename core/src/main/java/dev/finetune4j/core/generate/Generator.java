@@ -174,9 +174,7 @@ public final class Generator {
                         + (length - promptLength) + ": its weights or activations are not finite (a diverged fine-tune, "
                         + "or an overflow in reduced precision); check the weights, or generate under Precision.F32");
             }
-            LogitsProcessing.repetitionPenalty(logits, seq, length, cfg.repetitionPenalty());
-            int token = cfg.temperature() == 0 ? LogitsProcessing.argmax(logits) : LogitsProcessing.sample(logits, cfg, random);
-            return accept(token, cfg);
+            return accept(LogitsProcessing.choose(logits, seq, promptLength, length, cfg, random), cfg);
         }
 
         /** Records and returns the next token. */

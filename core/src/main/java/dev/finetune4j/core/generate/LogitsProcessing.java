@@ -3,6 +3,7 @@ package dev.finetune4j.core.generate;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -35,6 +36,54 @@ public final class LogitsProcessing {
                 seen[id] = true;
                 logits[id] = logits[id] < 0 ? logits[id] * penalty : logits[id] / penalty;
             }
+        }
+    }
+
+    /**
+     * The next token from one row of logits as {@code cfg} says: the repetition penalty over the whole sequence, the
+     * presence and frequency penalties over the generated tokens, then the greedy choice or a sample. Every decoding
+     * loop chooses through here, so that they all pick the same token from the same logits.
+     *
+     * @param logits       the last position's logits (V), changed in place by the penalties
+     * @param seq          the tokens so far: the prompt, then the generated ones
+     * @param promptLength how many of {@code seq} are the prompt
+     * @param length       how many of {@code seq} there are
+     * @param cfg          the penalties, temperature, top-k and top-p
+     * @param random       the request's sampling stream
+     * @return the chosen token id
+     */
+    public static int choose(float[] logits, long[] seq, int promptLength, int length, GenerationConfig cfg,
+                             SplittableRandom random) {
+        repetitionPenalty(logits, seq, length, cfg.repetitionPenalty());
+        occurrencePenalties(logits, seq, promptLength, length, cfg.presencePenalty(), cfg.frequencyPenalty());
+        return cfg.temperature() == 0 ? argmax(logits) : sample(logits, cfg, random);
+    }
+
+    /**
+     * OpenAI's presence and frequency penalties, counted over the generated tokens as OpenAI and vLLM count them:
+     * {@code logit -= presence * (count > 0) + frequency * count} for each token generated {@code count} times.
+     *
+     * @param logits    one row of logits (V), changed in place
+     * @param seq       the tokens so far
+     * @param from      where the generated tokens start in {@code seq}
+     * @param to        where they end
+     * @param presence  the presence penalty (0: off)
+     * @param frequency the frequency penalty (0: off)
+     */
+    public static void occurrencePenalties(float[] logits, long[] seq, int from, int to, float presence, float frequency) {
+        if ((presence == 0 && frequency == 0) || to <= from) {
+            return;
+        }
+        long[] generated = Arrays.copyOfRange(seq, from, to);
+        Arrays.sort(generated); // each token's occurrences in one run: no vocabulary-sized count array per token
+        for (int i = 0; i < generated.length; ) {
+            int run = i;
+            while (run < generated.length && generated[run] == generated[i]) {
+                run++;
+            }
+            int id = (int) generated[i];
+            logits[id] -= presence + frequency * (run - i);
+            i = run;
         }
     }
 

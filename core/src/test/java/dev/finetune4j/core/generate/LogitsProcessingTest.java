@@ -22,6 +22,28 @@ class LogitsProcessingTest {
     }
 
     @Test
+    void presenceAndFrequencyPenaltiesCountTheGeneratedTokensOnly() {
+        float[] logits = {1f, 1f, 1f, 1f};
+        // prompt [2, 1], then generated 0, 0, 1: token 0 twice, token 1 once; the prompt's tokens do not count
+        LogitsProcessing.occurrencePenalties(logits, new long[]{2, 1, 0, 0, 1}, 2, 5, 0.5f, 0.25f);
+        assertArrayEquals(new float[]{1f - 0.5f - 0.5f, 1f - 0.5f - 0.25f, 1f, 1f}, logits);
+    }
+
+    /** choose applies the repetition penalty to the whole sequence, then the occurrence penalties, then picks. */
+    @Test
+    void chooseAppliesThePenaltiesInOrderThenPicks() {
+        GenerationConfig cfg = GenerationConfig.builder().repetitionPenalty(2f).frequencyPenalty(1.5f).build();
+        // logits 2.2, 3.9, 1.2: the repetition penalty halves token 0's (prompt) to 1.1; token 1, generated once, gets
+        // 3.9 / 2 - 1.5 = 0.45; token 2 keeps 1.2 and wins (with either penalty alone, token 1 would)
+        long[] seq = {0, 1, 0};
+        assertEquals(2, LogitsProcessing.choose(new float[]{2.2f, 3.9f, 1.2f}, seq, 1, 2, cfg, new SplittableRandom(1)));
+        GenerationConfig presenceOnly = GenerationConfig.builder().presencePenalty(3.5f).build();
+        // token 1, generated, drops to 0.4: token 0 (2.2, prompt only) wins
+        assertEquals(0, LogitsProcessing.choose(new float[]{2.2f, 3.9f, 1.2f}, seq, 1, 2, presenceOnly, new SplittableRandom(1)));
+        assertTrue(!cfg.choosesArgmax() && !presenceOnly.choosesArgmax() && GenerationConfig.greedy(1).choosesArgmax());
+    }
+
+    @Test
     void greedyPicksTheFirstMaximum() {
         assertEquals(2, LogitsProcessing.argmax(new float[]{0f, 1f, 5f, 5f}));
     }

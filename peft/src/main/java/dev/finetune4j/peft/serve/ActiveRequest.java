@@ -127,7 +127,7 @@ final class ActiveRequest {
      * Chooses the next token from this request's logits of its last position (then {@link #accept} takes it). May
      * run on another thread than the decode thread's, one at a time per request.
      *
-     * @param logits the row's logits (V), changed in place by the repetition penalty
+     * @param logits the row's logits (V), changed in place by the penalties
      * @return the chosen token
      * @throws IllegalStateException when the logits hold NaN
      */
@@ -138,8 +138,7 @@ final class ActiveRequest {
                     + "are not finite (a diverged fine-tune), or an activation overflowed in reduced precision; check "
                     + "the adapter, or serve under Precision.F32");
         }
-        LogitsProcessing.repetitionPenalty(logits, seq, length, sampling.repetitionPenalty());
-        return sampling.temperature() == 0 ? LogitsProcessing.argmax(logits) : LogitsProcessing.sample(logits, sampling, random);
+        return LogitsProcessing.choose(logits, seq, promptLength, length, sampling, random);
     }
 
     /**
