@@ -12,8 +12,8 @@ import java.util.Arrays;
 
 /**
  * A growable byte buffer to write a row's binary column into ({@link Out}) and a cursor to read it back
- * ({@link In}): variable-length integers, UTF-8 strings with their length, and Java serialization for the rare
- * value that has no compact form. Not thread-safe.
+ * ({@link In}): variable-length integers, strings with their length (UTF-8, or UTF-16 for the rare string that UTF-8
+ * cannot hold), and Java serialization for the rare value that has no compact form. Not thread-safe.
  */
 final class Bytes {
     private Bytes() {
@@ -46,8 +46,41 @@ final class Bytes {
             }
         }
 
+        /**
+         * A string, losslessly: its length with a flag in the lowest bit, then its UTF-8 bytes, or (flag set) its
+         * UTF-16 chars when it holds a lone surrogate.
+         */
         void writeString(String s) {
-            writeBytes(s.getBytes(StandardCharsets.UTF_8));
+            // NOTE: UTF-8 cannot hold a lone surrogate (a JSON escape of half a surrogate pair reads into one) and
+            // getBytes turns it into '?', so Spark's steps would see another text than one machine's; such a string
+            // travels as UTF-16
+            if (hasLoneSurrogate(s)) {
+                writeVarLong(((long) s.length() << 1) | 1);
+                ensure(Math.multiplyExact(2, s.length()));
+                for (int i = 0; i < s.length(); i++) {
+                    char c = s.charAt(i);
+                    buf[size++] = (byte) (c >>> 8);
+                    buf[size++] = (byte) c;
+                }
+            } else {
+                byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+                writeVarLong((long) utf8.length << 1);
+                ensure(utf8.length);
+                System.arraycopy(utf8, 0, buf, size, utf8.length);
+                size += utf8.length;
+            }
+        }
+
+        private static boolean hasLoneSurrogate(String s) {
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                    i++;
+                } else if (Character.isSurrogate(c)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         void writeBytes(byte[] b) {
@@ -111,11 +144,20 @@ final class Bytes {
             return v;
         }
 
+        /** A string that {@link Out#writeString} wrote. */
         String readString() {
-            int n = length();
-            String s = new String(buf, pos, n, StandardCharsets.UTF_8);
-            pos += n;
-            return s;
+            long header = readVarLong();
+            int n = Math.toIntExact(header >>> 1);
+            if ((header & 1) == 0) {
+                String s = new String(buf, pos, n, StandardCharsets.UTF_8);
+                pos += n;
+                return s;
+            }
+            char[] chars = new char[n];
+            for (int i = 0; i < n; i++, pos += 2) {
+                chars[i] = (char) (((buf[pos] & 0xFF) << 8) | (buf[pos + 1] & 0xFF));
+            }
+            return new String(chars);
         }
 
         byte[] readBytes() {

@@ -6,6 +6,7 @@ import dev.finetune4j.data.format.ReadOptions;
 import dev.finetune4j.data.record.Schema;
 
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -16,7 +17,7 @@ import java.util.Objects;
  * Spark in parallel; each row, rendered as a JSON object, becomes a record exactly as a JSONL line holding that
  * object would ({@link dev.finetune4j.data.format.Formats#parseObject}), with its 1-based row number as its line.
  *
- * @param path    the file's URI or path
+ * @param path    the file's URI or path, unescaped as Hadoop's {@code Path} reads it ({@code hdfs:///raw/a b.jsonl})
  * @param format  its format, or {@code null} for Parquet
  * @param options how to read it (line limit, schema)
  */
@@ -38,7 +39,25 @@ public record SparkInput(String path, Format format, ReadOptions options) implem
      * @return the same file, format and options
      */
     public static SparkInput of(FileSource source) {
-        return new SparkInput(source.path().toAbsolutePath().toUri().toString(), source.format(), source.options());
+        return new SparkInput(local(source.path()), source.format(), source.options());
+    }
+
+    /**
+     * A Parquet file on the local disk (see {@link #parquet(String)}).
+     *
+     * @param file the file
+     * @return the input, read with the default options
+     */
+    public static SparkInput parquet(Path file) {
+        return parquet(local(file));
+    }
+
+    /** A local file as the Hadoop path string that names it, whatever characters its name holds. */
+    private static String local(Path file) {
+        // NOTE: Hadoop reads a path string unescaped: a file URI's "%20" would name a folder called "%20", so the
+        // path goes in as Hadoop prints it ("file:/a b/c.jsonl"), its scheme keeping it off the default file system.
+        // Built without Hadoop's classes, which a caller that only describes inputs (the CLI's plan) may lack.
+        return "file:" + file.toAbsolutePath().toUri().getPath();
     }
 
     /**

@@ -1,7 +1,6 @@
 package dev.finetune4j.spark;
 
 import dev.finetune4j.data.dedup.NearDedup;
-import dev.finetune4j.data.dedup.NearDedupConfig;
 import dev.finetune4j.data.pipeline.StepReport;
 import dev.finetune4j.data.record.Record;
 import org.apache.spark.api.java.function.FilterFunction;
@@ -55,10 +54,6 @@ final class SparkNearDedup {
 
     static Result apply(Dataset<Tuple2<Long, Record>> in, long total, NearDedup step, long maxDriverEdges,
                         Persisted persisted) {
-        if (step.config().mode() != NearDedupConfig.Mode.DROP) {
-            throw new UnsupportedOperationException("near-dedup mode " + step.config().mode() + " is not supported"
-                    + " on Spark yet; use Mode.DROP (the default)");
-        }
         Dataset<Row> signatures = persisted.keep(in.map((MapFunction<Tuple2<Long, Record>, Tuple2<Long, byte[]>>)
                         t -> new Tuple2<>(t._1(), bytes(step.key(t._2()))),
                 Encoders.tuple(Encoders.LONG(), Encoders.BINARY())).toDF("order", "sig")

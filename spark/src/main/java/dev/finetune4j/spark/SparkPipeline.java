@@ -14,9 +14,6 @@ import dev.finetune4j.data.pipeline.Step;
 import dev.finetune4j.data.pipeline.StepCounter;
 import dev.finetune4j.data.pipeline.StepReport;
 import dev.finetune4j.data.record.Record;
-import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.FilterFunction;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Dataset;
@@ -29,11 +26,11 @@ import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -58,14 +55,19 @@ import java.util.stream.IntStream;
  * }</pre>
  *
  * <p>Supported steps: every {@link Step.Stateless} step that does not add records (cleaning, quality, PII),
- * {@link ExactDedup} and {@link NearDedup} in drop mode; anything else is refused when the run starts. Outputs are
+ * {@link ExactDedup} and {@link NearDedup} in drop mode; anything else is refused when it is added. Outputs are
  * folders of JSONL part files ({@code train/}, {@code validation/}, {@code test/}, or {@code data/} without a
- * split, and {@code quarantine/} when a line was bad) beside {@code manifest.json}. A pipeline object runs once.
+ * split, and {@code quarantine/} when a line was bad) beside {@code manifest.json}. They are written under
+ * {@code _staging/} and moved into place at the end, so a run that fails leaves the earlier run's outputs as they
+ * were; then the earlier run's outputs that this run does not write (as its manifest lists them) are removed. An input
+ * inside a folder the run replaces, a missing input and an output folder that is a file are refused before any job
+ * runs. A pipeline object runs once.
  */
 public final class SparkPipeline {
     /** The library name and version written into manifests. */
     public static final String LIBRARY = "finetune4j-spark 0.2.0-SNAPSHOT";
     private static final Logger LOG = LoggerFactory.getLogger(SparkPipeline.class);
+    private static final String QUARANTINE = "quarantine";
 
     private final Builder b;
 
@@ -127,21 +129,20 @@ public final class SparkPipeline {
         /**
          * Appends a step that Spark can run.
          *
-         * @param step a stateless step, {@link ExactDedup} or {@link NearDedup}
+         * @param step a stateless step, {@link ExactDedup} or {@link NearDedup} in drop mode
          * @return this builder
          * @throws UnsupportedOperationException for a step Spark cannot run
+         * @throws IllegalArgumentException      for a step that cannot be serialized to the executors
          */
         @Override
         public Builder step(Step step) {
-            if (!(step instanceof Step.Stateless || step instanceof ExactDedup || step instanceof NearDedup)) {
-                throw new UnsupportedOperationException("step '" + step.name() + "' (" + step.getClass().getName()
-                        + ") cannot run on Spark: only stateless steps, ExactDedup and NearDedup are supported");
-            }
+            SparkSteps.requireSupported(step);
             return super.step(step);
         }
 
         /**
-         * The output folder, any Hadoop file system URI or path; existing outputs in it are replaced.
+         * The output folder, any Hadoop file system URI or path. An earlier run's outputs in it are replaced when
+         * this run has written its own, and those this run does not write are removed (see {@link SparkPipeline}).
          *
          * @param dir the folder
          * @return this builder
@@ -213,7 +214,11 @@ public final class SparkPipeline {
         long t0 = System.nanoTime();
         String startedAt = Instant.now().toString();
         List<String> warnings = new ArrayList<>(b.split() == null ? List.of() : b.split().warnings());
-        try (Persisted persisted = new Persisted()) {
+        List<String> names = new ArrayList<>(SparkSplit.names(b.split()));
+        names.add(QUARANTINE);
+        try (Persisted persisted = new Persisted();
+             OutputFolder folder = OutputFolder.open(b.spark.sparkContext().hadoopConfiguration(), b.outDir,
+                     b.inputs.stream().map(SparkInput::path).toList(), names)) {
             Dataset<ReadItem> items = persisted.keep(SparkReader.read(b.spark, b.inputs));
             Map<Integer, long[]> counts = parquetCounts(items, b.inputs);
             List<InputReport> inputs = items.filter((FilterFunction<ReadItem>) i -> i.report() != null)
@@ -233,8 +238,8 @@ public final class SparkPipeline {
                     badKinds.put(r.getString(0), r.getLong(1));
                 }
                 bad.map((MapFunction<ReadItem, String>) i -> Json.write(i.bad()), Encoders.STRING()).write()
-                        .mode(SaveMode.Overwrite).text(b.outDir + "/quarantine");
-                quarantineFile = "quarantine/";
+                        .mode(SaveMode.Overwrite).text(folder.staged(QUARANTINE));
+                quarantineFile = QUARANTINE + "/";
                 LOG.warn("{} bad input lines quarantined in {}: {}", quarantined, quarantineFile, badKinds);
             }
             Dataset<Tuple2<Long, Record>> records = items.filter((FilterFunction<ReadItem>) i -> i.record() != null)
@@ -270,19 +275,28 @@ public final class SparkPipeline {
                 StepReport last = stepReports.getLast();
                 count = last.kept() + last.changed();
             }
-            List<WrittenFile> outputs = SparkSplit.write(records, b.split(), b.outDir, persisted);
+            List<WrittenFile> outputs = SparkSplit.write(records, b.split(), folder, persisted);
+            if (quarantineFile != null) {
+                folder.publish(QUARANTINE, QUARANTINE);
+            }
             if (outputs.stream().mapToLong(WrittenFile::records).sum() == 0) {
+                // NOTE: as on one machine, only the quarantine is written; the earlier outputs stay as they were
                 throw new EmptyDatasetException("no records to write: the inputs gave " + inputs + "; steps "
                         + stepReports.stream().map(r -> r.name() + " dropped " + r.dropped()).toList()
                         + "; check that the input is not empty, its format and schema, and the steps' settings");
             }
-            List<String> afterRun = RunWarnings.of(stepReports, outputs, b.split() != null);
+            List<String> afterRun = new ArrayList<>(RunWarnings.of(stepReports, outputs, b.split() != null));
+            Set<String> written = new HashSet<>(outputs.stream().map(WrittenFile::file).toList());
+            if (quarantineFile != null) {
+                written.add(quarantineFile);
+            }
+            afterRun.addAll(folder.finish(written));
             afterRun.forEach(w -> LOG.warn("{}", w));
             warnings.addAll(afterRun);
             PipelineReport report = new PipelineReport(LIBRARY, startedAt, (System.nanoTime() - t0) / 1_000_000,
                     b.seed(), inputs, quarantineFile, quarantined, badKinds, stepReports,
                     b.split() == null ? null : b.split().params(), outputs, warnings);
-            writeManifest(report);
+            folder.writeManifest(report);
             return report;
         }
     }
@@ -306,14 +320,5 @@ public final class SparkPipeline {
         }
         parquet.forEach(i -> counts.putIfAbsent(i, new long[2]));
         return counts;
-    }
-
-    private void writeManifest(PipelineReport report) throws IOException {
-        Path target = new Path(b.outDir, "manifest.json");
-        FileSystem fs = target.getFileSystem(b.spark.sparkContext().hadoopConfiguration());
-        try (FSDataOutputStream out = fs.create(target, true)) {
-            out.write(Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(report)
-                    .getBytes(StandardCharsets.UTF_8));
-        }
     }
 }

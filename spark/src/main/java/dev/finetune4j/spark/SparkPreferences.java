@@ -16,16 +16,18 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.SerializableConfiguration;
 import scala.Tuple2;
 
 import java.io.IOException;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.stream.IntStream;
 
 /**
@@ -43,6 +45,9 @@ import java.util.stream.IntStream;
  * }</pre>
  */
 public final class SparkPreferences {
+    private static final String PAIRS = "pairs";
+    private static final String QUARANTINE = "quarantine";
+
     private SparkPreferences() {
     }
 
@@ -63,43 +68,63 @@ public final class SparkPreferences {
      * @param logs       the feedback logs (JSONL; Hadoop file system URIs or paths), in order
      * @param minMargin  the smallest net vote difference a pair needs, as {@link PreferenceBuilder}'s
      * @param shape      each line's shape
-     * @param outDir     the output folder (replaced)
+     * @param outDir     the output folder: its {@code pairs/} and {@code quarantine/} are replaced once both are
+     *                   written, so a run that fails leaves an earlier run's as they were
      * @param partitions partitions of the grouping by prompt, or 0 for the session's default parallelism
      * @return the statistics and the quarantined count
+     * @throws IOException              when the output folder cannot be created or its outputs moved into place
+     * @throws IllegalArgumentException when a log lies in {@code pairs/} or {@code quarantine/}, before any job
      */
     public static Report write(SparkSession spark, List<String> logs, int minMargin, PreferenceExport.Shape shape,
-            String outDir, int partitions) {
+            String outDir, int partitions) throws IOException {
         Objects.requireNonNull(shape, "shape");
         new PreferenceBuilder(minMargin); // checks the margin before any job runs
         List<String> files = List.copyOf(logs);
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        int groups = partitions > 0 ? partitions : jsc.defaultParallelism();
-        JavaRDD<Read> read = jsc.parallelize(IntStream.range(0, files.size()).boxed().toList(), Math.max(1, files.size()))
-                .flatMap(i -> readLog(i, files.get(i)).iterator()).cache();
-        try {
-            JavaRDD<BadLine> bad = read.filter(r -> r.bad() != null).map(Read::bad);
-            long quarantined = bad.count();
-            bad.map(Json::write).saveAsTextFile(outDir + "/quarantine");
-            JavaRDD<PromptResult> built = read.filter(r -> r.event() != null)
-                    .mapToPair(r -> new Tuple2<>(r.event().prompt(), r))
-                    .groupByKey(groups)
-                    .map(g -> build(g._1(), g._2(), minMargin)).cache();
+        try (OutputFolder folder = OutputFolder.open(spark.sparkContext().hadoopConfiguration(), outDir, files,
+                List.of(PAIRS, QUARANTINE))) {
+            JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+            // NOTE: the session's Hadoop configuration, with its spark.hadoop.* settings, opens the logs (see
+            // SparkReader)
+            Broadcast<SerializableConfiguration> conf = SerializableConfiguration.broadcast(spark.sparkContext());
+            JavaRDD<Read> read = jsc.parallelize(IntStream.range(0, files.size()).boxed().toList(),
+                    Math.max(1, files.size())).flatMap(i -> LogReads.open(i, files.get(i), conf.value().value()))
+                    .cache();
             try {
-                PreferenceStats overall = built.map(PromptResult::stats)
-                        .fold(new PreferenceStats(0, 0, 0, 0, 0), PreferenceStats::plus);
-                JavaPairRDD<Tuple2<String, Integer>, PreferencePair> keyed = built.flatMapToPair(p ->
-                        IntStream.range(0, p.pairs().size()).mapToObj(i ->
-                                new Tuple2<>(new Tuple2<>(p.prompt(), i), p.pairs().get(i))).iterator());
-                keyed.sortByKey(new PromptThenIndex(), true, groups).values().zipWithIndex()
-                        .map(t -> Json.write(RecordWriter.jsonObject(PreferenceExport.record(t._1(), t._2() + 1,
-                                shape))))
-                        .saveAsTextFile(outDir + "/pairs");
-                return new Report(overall, quarantined);
+                Report report = build(read, minMargin, shape, partitions > 0 ? partitions : jsc.defaultParallelism(),
+                        folder);
+                folder.publish(PAIRS, PAIRS);
+                folder.publish(QUARANTINE, QUARANTINE);
+                folder.finish(Set.of(PAIRS + "/", QUARANTINE + "/"));
+                return report;
             } finally {
-                built.unpersist(false);
+                read.unpersist(false);
             }
+        }
+    }
+
+    /** Builds the pairs of the events read and stages them, and the bad lines, in {@code folder}. */
+    private static Report build(JavaRDD<Read> read, int minMargin, PreferenceExport.Shape shape, int groups,
+                                OutputFolder folder) {
+        JavaRDD<BadLine> bad = read.filter(r -> r.bad() != null).map(Read::bad);
+        long quarantined = bad.count();
+        bad.map(Json::write).saveAsTextFile(folder.staged(QUARANTINE));
+        JavaRDD<PromptResult> built = read.filter(r -> r.event() != null)
+                .mapToPair(r -> new Tuple2<>(r.event().prompt(), r))
+                .groupByKey(groups)
+                .map(g -> build(g._1(), g._2(), minMargin)).cache();
+        try {
+            PreferenceStats overall = built.map(PromptResult::stats)
+                    .fold(new PreferenceStats(0, 0, 0, 0, 0), PreferenceStats::plus);
+            JavaPairRDD<Tuple2<String, Integer>, PreferencePair> keyed = built.flatMapToPair(p ->
+                    IntStream.range(0, p.pairs().size()).mapToObj(i ->
+                            new Tuple2<>(new Tuple2<>(p.prompt(), i), p.pairs().get(i))).iterator());
+            keyed.sortByKey(new PromptThenIndex(), true, groups).values().zipWithIndex()
+                    .map(t -> Json.write(RecordWriter.jsonObject(PreferenceExport.record(t._1(), t._2() + 1,
+                            shape))))
+                    .saveAsTextFile(folder.staged(PAIRS));
+            return new Report(overall, quarantined);
         } finally {
-            read.unpersist(false);
+            built.unpersist(false);
         }
     }
 
@@ -112,23 +137,37 @@ public final class SparkPreferences {
         return new PromptResult(prompt, r.pairs(), r.overall());
     }
 
-    private static List<Read> readLog(int input, String log) {
-        Path path = new Path(log);
-        String name = path.getName();
-        List<Read> out = new ArrayList<>();
-        try (JsonObjectLines in = JsonObjectLines.open(path.getFileSystem(new Configuration()).open(path), name,
-                ReadOptions.DEFAULTS.maxLineBytes())) {
-            long n = 0;
-            for (JsonObjectLines.Item item; (item = in.next()) != null; ) {
-                switch (FeedbackLog.parse(item, name)) {
-                    case FeedbackLog.Event e -> out.add(new Read(OrderKeys.of(input, n++), e.feedback(), null));
-                    case FeedbackLog.Bad b -> out.add(new Read(-1, null, b.badLine()));
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading " + log + ": " + e.getMessage(), e);
+    /** One log's lines as events and bad lines, read lazily. */
+    private static final class LogReads extends ClosingIterator<Read> {
+        private final int input;
+        private final String name;
+        private final JsonObjectLines in;
+        private long events;
+
+        private LogReads(int input, String log, String name, JsonObjectLines in) {
+            super(in, log);
+            this.input = input;
+            this.name = name;
+            this.in = in;
         }
-        return out;
+
+        static LogReads open(int input, String log, Configuration conf) throws IOException {
+            Path path = new Path(log);
+            return new LogReads(input, log, path.getName(), JsonObjectLines.open(path.getFileSystem(conf).open(path),
+                    path.getName(), ReadOptions.DEFAULTS.maxLineBytes()));
+        }
+
+        @Override
+        protected Read advance() throws IOException {
+            JsonObjectLines.Item item = in.next();
+            if (item == null) {
+                return null;
+            }
+            return switch (FeedbackLog.parse(item, name)) {
+                case FeedbackLog.Event e -> new Read(OrderKeys.of(input, events++), e.feedback(), null);
+                case FeedbackLog.Bad b -> new Read(-1, null, b.badLine());
+            };
+        }
     }
 
     /**

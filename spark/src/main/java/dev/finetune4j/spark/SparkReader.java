@@ -6,28 +6,21 @@ import dev.finetune4j.data.format.ReadOptions;
 import dev.finetune4j.data.format.RecordStream;
 import dev.finetune4j.data.pipeline.InputReport;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.util.TaskCompletionListener;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoder;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.SerializableConfiguration;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
-import java.io.UncheckedIOException;
-import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.stream.IntStream;
 
 import static org.apache.spark.sql.functions.col;
@@ -46,18 +39,31 @@ final class SparkReader {
     private SparkReader() {
     }
 
-    static Dataset<ReadItem> read(SparkSession spark, List<SparkInput> inputs) {
+    /**
+     * The items of every input, read lazily by the returned dataset.
+     *
+     * @throws FileNotFoundException    when an input does not exist, before any job runs
+     * @throws IllegalArgumentException when an input is a folder or there are too many inputs
+     */
+    static Dataset<ReadItem> read(SparkSession spark, List<SparkInput> inputs) throws IOException {
         if (inputs.size() > OrderKeys.MAX_INPUTS) {
             throw new IllegalArgumentException(inputs.size() + " inputs, at most " + OrderKeys.MAX_INPUTS
                     + " are supported; concatenate some files");
         }
         List<SparkInput> files = List.copyOf(inputs);
+        for (SparkInput file : files) {
+            requireFile(spark.sparkContext().hadoopConfiguration(), file);
+        }
         List<Integer> indexes = IntStream.range(0, files.size()).boxed().toList();
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        // NOTE: tasks open files with the session's Hadoop configuration, which holds the spark.hadoop.* settings
+        // (object store credentials, say) that a new Configuration() on an executor would not see
+        Broadcast<SerializableConfiguration> conf = SerializableConfiguration.broadcast(spark.sparkContext());
         // NOTE: a Parquet file's task yields only its report (hash and size); its rows are read by Spark below.
         Dataset<ReadItem> items = spark.createDataset(jsc.parallelize(indexes, files.size())
-                .flatMap(i -> files.get(i).isParquet() ? List.of(ReadItem.report(i, hashed(files.get(i)))).iterator()
-                        : new Items(i, files.get(i))).rdd(), ENCODER);
+                .flatMap(i -> files.get(i).isParquet()
+                        ? List.of(ReadItem.report(i, hashed(conf.value().value(), files.get(i)))).iterator()
+                        : Items.open(i, files.get(i), conf.value().value())).rdd(), ENCODER);
         for (int i : indexes) {
             if (files.get(i).isParquet()) {
                 items = items.union(parquetRows(spark, i, files.get(i)));
@@ -74,7 +80,6 @@ final class SparkReader {
     private static Dataset<ReadItem> parquetRows(SparkSession spark, int input, SparkInput file) {
         String name = file.name();
         ReadOptions options = file.options();
-        requireOneFile(file);
         return spark.read().parquet(file.path())
                 .select(to_json(struct(col("*"))), col("_metadata.row_index"))
                 .map((MapFunction<Row, ReadItem>) row -> {
@@ -86,105 +91,73 @@ final class SparkReader {
                 }, ENCODER);
     }
 
-    /** Row numbers are positions in one file, so a folder of part files must be given file by file. */
-    private static void requireOneFile(SparkInput file) {
+    /**
+     * Checks on the driver that an input is an existing file, so that a wrong path fails before a job runs (in a
+     * task it would fail after the other inputs were read, and again on each retry). Row numbers and line numbers
+     * are positions in one file, so a folder of part files must be given file by file.
+     */
+    private static void requireFile(Configuration conf, SparkInput file) throws IOException {
         Path path = new Path(file.path());
+        FileStatus status;
         try {
-            if (!path.getFileSystem(new Configuration()).getFileStatus(path).isFile()) {
-                throw new IllegalArgumentException(file.path() + " is a folder; a Parquet input is one file (its row"
-                        + " numbers name quarantined rows): add each part file as its own SparkInput.parquet");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading " + file.path() + ": " + e.getMessage(), e);
+            status = path.getFileSystem(conf).getFileStatus(path);
+        } catch (FileNotFoundException e) {
+            throw new FileNotFoundException("input " + file.path() + " does not exist; check the path given to"
+                    + " SparkInput (a path without a scheme is on the cluster's default file system)");
+        }
+        if (!status.isFile()) {
+            throw new IllegalArgumentException(file.path() + " is a folder; an input is one file (its line or row"
+                    + " numbers name quarantined lines): add each part file as its own SparkInput");
         }
     }
 
     /** The report of a file read elsewhere: its hash and size; the counts are the pipeline's. */
-    private static InputReport hashed(SparkInput file) throws IOException {
+    private static InputReport hashed(Configuration conf, SparkInput file) throws IOException {
         Path path = new Path(file.path());
-        MessageDigest sha256 = sha256();
-        try (InputStream in = new DigestInputStream(path.getFileSystem(new Configuration()).open(path), sha256)) {
-            long bytes = in.transferTo(OutputStream.nullOutputStream());
-            return new InputReport(file.name(), HexFormat.of().formatHex(sha256.digest()), bytes, 0, 0);
-        }
+        FileHash hash = FileHash.of(path.getFileSystem(conf), path);
+        return new InputReport(file.name(), hash.sha256(), hash.bytes(), 0, 0);
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
-    }
-
-    /** The items of one input, read lazily; the stream closes at its end or when the task ends. */
-    private static final class Items implements Iterator<ReadItem> {
+    /** The items of one input, read lazily, its report last. */
+    private static final class Items extends ClosingIterator<ReadItem> {
         private final int input;
         private final SparkInput file;
         private final RecordStream stream;
-        private ReadItem next;
         private long records;
         private long bad;
-        private boolean done;
+        private boolean reported;
 
-        Items(int input, SparkInput file) throws IOException {
+        private Items(int input, SparkInput file, RecordStream stream) {
+            super(stream, file.path());
             this.input = input;
             this.file = file;
+            this.stream = stream;
+        }
+
+        static Items open(int input, SparkInput file, Configuration conf) throws IOException {
             Path path = new Path(file.path());
-            FileSystem fs = path.getFileSystem(new Configuration());
-            this.stream = Formats.reader(file.format(), fs.open(path), file.name(), file.options());
-            TaskContext task = TaskContext.get();
-            if (task != null) {
-                task.addTaskCompletionListener((TaskCompletionListener) ctx -> closeQuietly());
-            }
+            FileSystem fs = path.getFileSystem(conf);
+            return new Items(input, file, Formats.reader(file.format(), fs.open(path), file.name(), file.options()));
         }
 
         @Override
-        public boolean hasNext() {
-            if (next == null && !done) {
-                next = advance();
+        protected ReadItem advance() throws IOException {
+            if (reported) {
+                return null;
             }
-            return next != null;
-        }
-
-        @Override
-        public ReadItem next() {
-            if (!hasNext()) {
-                throw new NoSuchElementException();
+            Parsed p = stream.next();
+            if (p == null) {
+                reported = true;
+                return ReadItem.report(input, new InputReport(file.name(), stream.sha256(), stream.bytesRead(),
+                        records, bad));
             }
-            ReadItem item = next;
-            next = null;
-            return item;
-        }
-
-        private ReadItem advance() {
-            try {
-                Parsed p = stream.next();
-                if (p == null) {
-                    done = true;
-                    InputReport report = new InputReport(file.name(), stream.sha256(), stream.bytesRead(), records,
-                            bad);
-                    stream.close();
-                    return ReadItem.report(input, report);
+            return switch (p) {
+                case Parsed.Ok ok -> ReadItem.of(input, OrderKeys.of(input, records++), ok.record());
+                case Parsed.Bad b -> {
+                    bad++;
+                    yield ReadItem.bad(input, b.badLine());
                 }
-                return switch (p) {
-                    case Parsed.Ok ok -> ReadItem.of(input, OrderKeys.of(input, records++), ok.record());
-                    case Parsed.Bad b -> {
-                        bad++;
-                        yield ReadItem.bad(input, b.badLine());
-                    }
-                };
-            } catch (IOException e) {
-                throw new UncheckedIOException("reading " + file.path() + ": " + e.getMessage(), e);
-            }
-        }
-
-        private void closeQuietly() {
-            try {
-                stream.close();
-            } catch (IOException e) {
-                // NOTE: the task is over; a failure to close a read-only stream loses nothing
-            }
+            };
         }
     }
 }

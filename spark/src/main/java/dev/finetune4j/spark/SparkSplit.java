@@ -7,8 +7,6 @@ import dev.finetune4j.data.record.Record;
 import dev.finetune4j.data.split.SplitKeys;
 import dev.finetune4j.data.split.SplitSpec;
 import dev.finetune4j.data.split.StratifiedCuts;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -19,7 +17,6 @@ import scala.Tuple2;
 import scala.Tuple3;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -47,14 +44,16 @@ final class SparkSplit {
     }
 
     /**
-     * Writes {@code records} under {@code outDir}, one folder per output.
+     * Writes {@code records} into {@code folder}, one folder of part files per output, each moved into place once
+     * every output is written; nothing is written when there is no record.
      *
      * @param spec the split, or {@code null} for one output called {@code data}
      * @return the outputs, in the split's order, with records and bytes (no SHA-256: see {@link WrittenFile})
+     * @throws IOException when an output cannot be moved into place
      */
-    static List<WrittenFile> write(Dataset<Tuple2<Long, Record>> records, SplitSpec spec, String outDir,
-                                   Persisted persisted) {
-        List<String> names = spec == null ? List.of("data") : spec.names();
+    static List<WrittenFile> write(Dataset<Tuple2<Long, Record>> records, SplitSpec spec, OutputFolder folder,
+                                   Persisted persisted) throws IOException {
+        List<String> names = names(spec);
         Map<String, double[]> cuts = spec != null && spec.stratifyField() != null ? stratifiedCuts(records, spec)
                 : null;
         Dataset<Row> placed = persisted.keep(records.map((MapFunction<Tuple2<Long, Record>, Tuple2<Integer, String>>)
@@ -65,38 +64,31 @@ final class SparkSplit {
                 .collectAsList()) {
             stats.put(r.getInt(0), new long[] {r.getLong(1), r.getLong(2)});
         }
-        // NOTE: one job writes every output (a folder per split value), then each folder is renamed to its output's
-        // name: one pass over the records instead of one per output
-        Path staging = new Path(outDir, "_split");
-        placed.write().mode(SaveMode.Overwrite).partitionBy("split").text(staging.toString());
         List<WrittenFile> outputs = new ArrayList<>();
-        try {
-            FileSystem fs = staging.getFileSystem(records.sparkSession().sparkContext().hadoopConfiguration());
-            for (int i = 0; i < names.size(); i++) {
-                Path target = new Path(outDir, names.get(i));
-                Path written = new Path(staging, "split=" + i);
-                fs.delete(target, true);
-                if (fs.exists(written)) {
-                    rename(fs, written, target);
-                } else {
-                    fs.mkdirs(target);
-                }
-                fs.create(new Path(target, "_SUCCESS"), true).close();
-                long[] s = stats.getOrDefault(i, new long[2]);
-                outputs.add(new WrittenFile(names.get(i) + "/", s[0], s[1], null));
-            }
-            fs.delete(staging, true);
-        } catch (IOException e) {
-            throw new UncheckedIOException("moving the split outputs from " + staging + " into " + outDir + ": "
-                    + e.getMessage() + "; check that the output folder is writable", e);
+        for (int i = 0; i < names.size(); i++) {
+            long[] s = stats.getOrDefault(i, new long[2]);
+            outputs.add(new WrittenFile(names.get(i) + "/", s[0], s[1], null));
+        }
+        if (stats.isEmpty()) {
+            return outputs;
+        }
+        // NOTE: one job writes every output (a folder per split value), then each folder is moved to its output's
+        // name: one pass over the records instead of one per output
+        placed.write().mode(SaveMode.Overwrite).partitionBy("split").text(folder.staged("split"));
+        for (int i = 0; i < names.size(); i++) {
+            folder.publish("split/split=" + i, names.get(i));
         }
         return outputs;
     }
 
-    private static void rename(FileSystem fs, Path from, Path to) throws IOException {
-        if (!fs.rename(from, to)) {
-            throw new IOException("the file system refused to rename " + from + " to " + to);
-        }
+    /**
+     * The outputs' folder names.
+     *
+     * @param spec the split, or {@code null}
+     * @return the split's output names, or {@code data}
+     */
+    static List<String> names(SplitSpec spec) {
+        return spec == null ? List.of("data") : spec.names();
     }
 
     private static int bucket(Record r, SplitSpec spec, Map<String, double[]> cuts) {

@@ -59,6 +59,18 @@ class BinaryEncodersTest {
     }
 
     @Test
+    void loneSurrogatesReadBackAsTheyWere() {
+        // NOTE: a JSON escape of half a surrogate pair reads into a lone surrogate, which UTF-8 cannot hold
+        for (String text : List.of("中文\uD800！", "\uDC00 first", "last \uD83D", "reversed \uDE00\uD83D pair",
+                "a pair \uD83D\uDE00 then a lone \uDBFF")) {
+            Record r = Record.of(new SourceRef("s\uD800.jsonl", 1), Map.of("text", text, "tags", List.of(text)));
+            Record back = roundTrip(r);
+            assertEquals(r, back, text);
+            assertEquals(r.id(), back.id());
+        }
+    }
+
+    @Test
     void aValueThatCannotBeSentIsRefusedWithItsType() {
         Record r = Record.of(new SourceRef("f.jsonl", 1), Map.of("text", "t", "thread", new Object()));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> roundTrip(r));

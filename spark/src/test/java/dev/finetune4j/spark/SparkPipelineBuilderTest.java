@@ -62,4 +62,49 @@ class SparkPipelineBuilderTest {
         assertTrue(e.getMessage().contains("'custom'") && e.getMessage().contains("stateless steps"), e.getMessage());
         assertEquals(1, b.steps().size());
     }
+
+    @Test
+    void tagModeNearDedupIsRefusedWhenAdded() {
+        NearDedupConfig d = NearDedupConfig.defaults();
+        NearDedup tagging = new NearDedup(new NearDedupConfig(d.numPerm(), d.bands(), d.rows(), d.threshold(),
+                d.shingling(), d.wordN(), d.charN(), d.seed(), NearDedupConfig.Mode.TAG));
+        SparkPipeline.Builder b = SparkPipeline.builder(SharedSpark.get());
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> b.step(tagging));
+        assertTrue(e.getMessage().contains("TAG") && e.getMessage().contains("Mode.DROP"), e.getMessage());
+        assertEquals(0, b.steps().size());
+    }
+
+    /** Not Serializable. */
+    private static final class Dictionary {
+    }
+
+    /** A stateless step holding a field that cannot be sent to executors. */
+    private static final class DictionaryFilter implements Step.Stateless {
+        private final Dictionary dictionary = new Dictionary();
+
+        @Override
+        public String name() {
+            return "dictionary-filter";
+        }
+
+        @Override
+        public Map<String, Object> params() {
+            return Map.of("dictionary", dictionary.toString());
+        }
+
+        @Override
+        public Outcome apply(Record record) {
+            return Outcome.keep(record);
+        }
+    }
+
+    @Test
+    void aStepThatCannotBeSerializedIsRefusedNamingWhatItHolds() {
+        SparkPipeline.Builder b = SparkPipeline.builder(SharedSpark.get());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> b.step(new DictionaryFilter()));
+        assertTrue(e.getMessage().contains("'dictionary-filter'") && e.getMessage().contains(Dictionary.class.getName())
+                && e.getMessage().contains("Serializable"), e.getMessage());
+        assertEquals(0, b.steps().size());
+    }
 }

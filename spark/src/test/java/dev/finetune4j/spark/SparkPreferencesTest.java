@@ -5,6 +5,7 @@ import dev.finetune4j.data.preference.FeedbackLog;
 import dev.finetune4j.data.preference.PreferenceBuilder;
 import dev.finetune4j.data.preference.PreferenceExport;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -86,5 +88,22 @@ class SparkPreferencesTest {
         assertEquals(quarantine.size(), report.quarantined());
         assertEquals(EnginesAgreeTest.lines(file), EnginesAgreeTest.lines(out.resolve("pairs")));
         assertEquals(quarantine, EnginesAgreeTest.lines(out.resolve("quarantine")));
+    }
+
+    @Test
+    void aSecondRunIntoTheSameFolderReplacesTheFirstsOutputs() throws IOException {
+        Path out = dir.resolve("twice");
+        SparkPreferences.write(SharedSpark.get(), List.of(logs.get(0).toString()), 2, PreferenceExport.Shape.TRL,
+                out.toString(), 2);
+        SparkPreferences.Report second = SparkPreferences.write(SharedSpark.get(), List.of(logs.get(1).toString()), 2,
+                PreferenceExport.Shape.TRL, out.toString(), 2);
+        FeedbackLog.Loaded loaded = FeedbackLog.read(logs.get(1));
+        PreferenceBuilder.Result expected = new PreferenceBuilder(2).add(loaded.events()).build();
+        Path file = dir.resolve("single-second.jsonl");
+        PreferenceExport.write(expected.pairs(), file, PreferenceExport.Shape.TRL);
+        assertEquals(expected.overall(), second.overall());
+        assertEquals(EnginesAgreeTest.lines(file), EnginesAgreeTest.lines(out.resolve("pairs")));
+        assertEquals(loaded.quarantined().stream().map(Json::write).collect(Collectors.toSet()),
+                EnginesAgreeTest.lines(out.resolve("quarantine")));
     }
 }

@@ -44,6 +44,70 @@ public final class Json {
         };
     }
 
+    /**
+     * Where a parsed value holds an unpaired UTF-16 surrogate (the JSON escape of U+D83D without the low surrogate
+     * that completes it, left by cutting text in the middle of an emoji): such a string is no Unicode text, cannot be written as UTF-8,
+     * and its line is bad input as a line of invalid UTF-8 is.
+     *
+     * @param value a parsed JSON value
+     * @return the path of the first such string ({@code text}, {@code messages[2].content}, a key), or null
+     */
+    static String unpairedSurrogate(Object value) {
+        return unpairedSurrogate(value, "");
+    }
+
+    private static String unpairedSurrogate(Object value, String path) {
+        switch (value) {
+            case String s -> {
+                return hasUnpairedSurrogate(s) ? (path.isEmpty() ? "a value" : path) : null;
+            }
+            case Map<?, ?> m -> {
+                for (Map.Entry<?, ?> e : m.entrySet()) {
+                    String key = String.valueOf(e.getKey());
+                    String at = path.isEmpty() ? key : path + "." + key;
+                    if (hasUnpairedSurrogate(key)) {
+                        return "the key " + at;
+                    }
+                    String found = unpairedSurrogate(e.getValue(), at);
+                    if (found != null) {
+                        return found;
+                    }
+                }
+                return null;
+            }
+            case java.util.List<?> l -> {
+                for (int i = 0; i < l.size(); i++) {
+                    String found = unpairedSurrogate(l.get(i), path + "[" + i + "]");
+                    if (found != null) {
+                        return found;
+                    }
+                }
+                return null;
+            }
+            case null, default -> {
+                return null;
+            }
+        }
+    }
+
+    private static boolean hasUnpairedSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The bad-line reason for a value that holds an unpaired surrogate at {@code where}. */
+    static String unpairedSurrogateReason(String where) {
+        return "invalid Unicode: " + where + " holds an unpaired surrogate escape (such as \\ud83d without the "
+                + "\\ude00 that completes it, left by text cut inside an emoji), which is no character; fix or drop it";
+    }
+
     /** Parses one JSON object. */
     @SuppressWarnings("unchecked")
     static Map<String, Object> readObject(String text) throws JsonProcessingException {

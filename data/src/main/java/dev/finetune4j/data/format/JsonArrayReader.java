@@ -147,6 +147,10 @@ final class JsonArrayReader extends HashedRecordStream {
             return factory.bad(line, "wrong field types: array element must be an object, found "
                     + (value == null ? "null" : Json.typeName(value)), preview());
         }
+        String surrogate = Json.unpairedSurrogate(map);
+        if (surrogate != null) {
+            return factory.bad(line, Json.unpairedSurrogateReason(surrogate), preview());
+        }
         @SuppressWarnings("unchecked")
         Map<String, Object> fields = (Map<String, Object>) map;
         return factory.make(line, fields, null);

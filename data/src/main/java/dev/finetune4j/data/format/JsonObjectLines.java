@@ -14,8 +14,8 @@ import java.util.Map;
 
 /**
  * Reads a JSONL file whose lines are JSON objects of any shape (feedback logs, judgments, anything that is not a
- * training record) as strictly as the record readers: invalid UTF-8, invalid JSON, a value that is not an object
- * and lines over the size limit come back as {@link BadLine}s, never thrown and never dropped; blank lines are
+ * training record) as strictly as the record readers: invalid UTF-8, invalid JSON, an unpaired surrogate escape, a
+ * value that is not an object and lines over the size limit come back as {@link BadLine}s, never thrown and never dropped; blank lines are
  * skipped. The record readers use it for JSONL too. Not thread-safe.
  *
  * <pre>{@code
@@ -143,6 +143,10 @@ public final class JsonObjectLines implements Closeable {
             Map<String, Object> object = Json.readObject(text);
             if (object == null) {
                 return bad(file, number, "wrong field types: a line must hold a JSON object, found null", text);
+            }
+            String surrogate = Json.unpairedSurrogate(object);
+            if (surrogate != null) {
+                return bad(file, number, Json.unpairedSurrogateReason(surrogate), text);
             }
             return new Ok(number, object, text);
         } catch (MismatchedInputException e) {

@@ -148,6 +148,24 @@ class HostileInputTest {
         assertEquals(List.of(4L), okLines(got));
     }
 
+    /**
+     * A JSON escape of half a surrogate pair (text cut inside an emoji) is no Unicode text and cannot be written as
+     * UTF-8: its line is quarantined naming the field, in JSONL and JSON arrays; a whole pair is an emoji.
+     */
+    @Test
+    void anUnpairedSurrogateEscapeIsQuarantinedNamingTheField() throws IOException {
+        String lines = "{\"text\":\"cut \\ud83d\"}\n{\"text\":\"whole \\ud83d\\ude00\"}\n"
+                + "{\"messages\":[{\"role\":\"user\",\"content\":\"x\\ude00y\"}]}\n";
+        List<Parsed> jsonl = readAll(Formats.jsonl(write("s.jsonl", utf8(lines))));
+        assertBad(jsonl.get(0), 1, "invalid Unicode", "text holds an unpaired surrogate");
+        assertEquals("whole \uD83D\uDE00", ((Parsed.Ok) jsonl.get(1)).record().string("text"));
+        assertBad(jsonl.get(2), 3, "invalid Unicode", "messages[0].content holds an unpaired surrogate");
+
+        List<Parsed> array = readAll(Formats.json(write("s.json", utf8("[" + lines.strip().replace("\n", ",\n") + "]"))));
+        assertBad(array.get(0), 1, "invalid Unicode", "text holds an unpaired surrogate");
+        assertEquals(List.of(2L), okLines(array));
+    }
+
     static List<Parsed> readAll(Source s) throws IOException {
         List<Parsed> out = new ArrayList<>();
         try (RecordStream in = s.open()) {

@@ -41,7 +41,7 @@ final class SparkPrepare {
         return plan.inputs().stream().map(i -> switch (i) {
             case PreparePipeline.Input.Local local -> SparkInput.of(local.source());
             case PreparePipeline.Input.Parquet parquet -> {
-                SparkInput in = SparkInput.parquet(parquet.path().toAbsolutePath().toUri().toString());
+                SparkInput in = SparkInput.parquet(parquet.path().toAbsolutePath());
                 yield parquet.schema() == null ? in : in.schema(parquet.schema());
             }
         }).toList();

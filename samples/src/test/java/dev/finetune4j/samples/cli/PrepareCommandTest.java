@@ -114,7 +114,7 @@ class PrepareCommandTest {
                 "inputs: [Tickets.PARQUET, raw.jsonl]\nschema: alpaca\noutput: out\n"), PrepareConfig.class);
         List<SparkInput> inputs = SparkPrepare.inputs(PreparePipeline.plan(cfg, dir, null));
         assertEquals(List.of(
-                        SparkInput.parquet(dir.resolve("Tickets.PARQUET").toUri().toString()).schema(Schema.ALPACA),
+                        SparkInput.parquet("file:" + dir.resolve("Tickets.PARQUET")).schema(Schema.ALPACA),
                         SparkInput.of(Formats.jsonl(dir.resolve("raw.jsonl")).schema(Schema.ALPACA))),
                 inputs);
         assertTrue(inputs.getFirst().isParquet() && !inputs.getLast().isParquet());
