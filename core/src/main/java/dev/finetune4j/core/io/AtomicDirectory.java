@@ -26,7 +26,8 @@ public final class AtomicDirectory {
     /**
      * Moves {@code staged} to {@code target}. An existing {@code target} is first renamed to {@code aside}, then
      * deleted once {@code staged} is in place; a left-over {@code aside} from a crash is deleted beforehand.
-     * All three paths must be on one file system (siblings are), as the renames are atomic moves.
+     * All three paths must be on one file system (siblings are), as the renames are atomic moves. Works on a thread
+     * whose interrupt flag is set too ({@link InterruptSafe}).
      *
      * @param staged the finished folder, a sibling of {@code target}
      * @param target where the folder belongs
@@ -34,6 +35,13 @@ public final class AtomicDirectory {
      * @throws IOException when a rename or a deletion fails; {@code staged} is then left for the caller
      */
     public static void replace(Path staged, Path target, Path aside) throws IOException {
+        InterruptSafe.call(() -> {
+            move(staged, target, aside);
+            return null;
+        });
+    }
+
+    private static void move(Path staged, Path target, Path aside) throws IOException {
         deleteTree(aside);
         syncTree(staged);
         Path parent = target.toAbsolutePath().getParent();

@@ -52,7 +52,7 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /**
-     * Maps and validates a file.
+     * Maps and validates a file (also on a thread whose interrupt flag is set: {@link InterruptSafe}).
      *
      * @param path the {@code .safetensors} file
      * @return the open file; close it to unmap it
@@ -61,6 +61,10 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws IOException                when the file cannot be read at all
      */
     public static SafetensorsFile open(Path path) throws IOException {
+        return InterruptSafe.call(() -> map(path));
+    }
+
+    private static SafetensorsFile map(Path path) throws IOException {
         PickleGuard.refuse(path);
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {

@@ -44,7 +44,8 @@ public final class SafetensorsWriter {
 
     /**
      * Writes {@code tensors} (any layout: views are written in row-major order) and optional string
-     * {@code metadata} (may be null) to {@code file}, replacing it atomically.
+     * {@code metadata} (may be null) to {@code file}, replacing it atomically (also on a thread whose interrupt flag is
+     * set: {@link InterruptSafe}).
      *
      * @param file the target file
      * @param tensors  name to tensor; the data is laid out in name order
@@ -54,6 +55,14 @@ public final class SafetensorsWriter {
      * @throws IOException              when writing fails; the target is then left as it was
      */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        InterruptSafe.call(() -> {
+            writeAtomically(file, tensors, metadata);
+            return null;
+        });
+    }
+
+    private static void writeAtomically(Path file, Map<String, Tensor> tensors, Map<String, String> metadata)
+            throws IOException {
         Map<String, Tensor> sorted = new TreeMap<>(tensors);
         byte[] header = header(sorted, metadata == null ? Map.of() : metadata);
         Path dir = file.toAbsolutePath().getParent();

@@ -111,8 +111,8 @@ public final class Checkpoints {
         String name = PREFIX + state.step;
         Path target = root.resolve(name);
         Path temp = root.resolve(TEMP_PREFIX + name);
-        // NOTE: an interrupt closes the file channels a save writes through; the status is kept for the loop to see
-        boolean interrupted = Thread.interrupted();
+        // NOTE: a pending interrupt (the loop stops after this step) does not break the save: core's file writes
+        // are InterruptSafe, and the flag stays set for the loop to see
         try {
             Files.createDirectories(root);
             AtomicDirectory.deleteTree(temp); // left over from a crash
@@ -125,10 +125,6 @@ public final class Checkpoints {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage()
                     + "; check free disk space and permissions of outputDir", e);
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
         prune(state.bestEvalStep);
         return target;
