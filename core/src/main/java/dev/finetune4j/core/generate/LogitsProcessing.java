@@ -136,7 +136,7 @@ public final class LogitsProcessing {
 
     /**
      * Samples after temperature, top-k and top-p filtering; one draw from {@code random}. Top-k keeps the k most
-     * probable tokens; top-p (below 1 only, as Hugging Face applies it) the smallest prefix of them, most probable
+     * probable tokens and those tied with the k-th; top-p (below 1 only, as Hugging Face applies it) the smallest prefix of them, most probable
      * first, whose probability reaches p of what top-k kept. The draw walks the kept tokens from the most probable;
      * when nothing was cut it walks the whole vocabulary in id order, which draws from the same distribution without
      * sorting it.
@@ -154,6 +154,9 @@ public final class LogitsProcessing {
         // the most probable first, sorted only as far as the cut reaches (sorting the whole vocabulary took 40 ms a
         // row at 151,936 words)
         ProbabilityOrder order = keep < v || cfg.topP() < 1 ? new ProbabilityOrder(p) : null;
+        while (keep < v && p[order.id(keep)] == p[order.id(keep - 1)]) {
+            keep++; // tokens tied with the k-th stay, as Hugging Face's TopKLogitsWarper removes only lower scores
+        }
         if (cfg.topP() < 1) {
             // NOTE: top-p measures p against the mass top-k kept, as Hugging Face's TopPLogitsWarper takes the softmax
             // of the logits its TopKLogitsWarper left (the rest -inf)

@@ -43,6 +43,23 @@ class LogitsProcessingTest {
         assertTrue(!cfg.choosesArgmax() && !presenceOnly.choosesArgmax() && GenerationConfig.greedy(1).choosesArgmax());
     }
 
+    /** Hugging Face's top-k removes the scores below the k-th: tokens tied with it stay in the draw. */
+    @Test
+    void topKKeepsTheTokensTiedWithTheKth() {
+        float[] logits = {3f, 2f, 2f, 2f, 0f};
+        GenerationConfig cfg = GenerationConfig.builder().temperature(1f).topK(2).build();
+        SplittableRandom random = new SplittableRandom(11);
+        int[] counts = new int[logits.length];
+        for (int i = 0; i < 4000; i++) {
+            counts[LogitsProcessing.sample(logits.clone(), cfg, random)]++;
+        }
+        // kept: e^3 : e^2 : e^2 : e^2, so each tied token is drawn with probability e^2 / (e^3 + 3 e^2) = 0.175
+        for (int tied = 1; tied <= 3; tied++) {
+            assertTrue(Math.abs(counts[tied] / 4000.0 - 0.175) < 0.03, java.util.Arrays.toString(counts));
+        }
+        assertEquals(0, counts[4]);
+    }
+
     @Test
     void greedyPicksTheFirstMaximum() {
         assertEquals(2, LogitsProcessing.argmax(new float[]{0f, 1f, 5f, 5f}));

@@ -69,7 +69,8 @@ class ProbabilityOrderTest {
     }
 
     /**
-     * The sampler's definition over the whole vocabulary sorted at once: top-k, then top-p below 1 over the
+     * The sampler's definition over the whole vocabulary sorted at once: top-k (ties with the k-th kept), then top-p
+     * below 1 over the
      * probability top-k kept; the draw walks the kept tokens from the most probable, or every id in order when
      * nothing was cut.
      */
@@ -90,6 +91,9 @@ class ProbabilityOrderTest {
         }
         int[] order = stableSortByDescending(p);
         int keep = cfg.topK() > 0 ? Math.min(cfg.topK(), v) : v;
+        while (keep < v && p[order[keep]] == p[order[keep - 1]]) {
+            keep++; // Hugging Face's top-k removes only scores below the k-th
+        }
         double keptByTopK = 0; // top-p measures against what top-k kept, as Hugging Face's warpers do
         for (int r = 0; r < keep; r++) {
             keptByTopK += p[order[r]];
