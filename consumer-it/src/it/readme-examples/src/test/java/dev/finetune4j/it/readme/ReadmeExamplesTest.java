@@ -127,6 +127,7 @@ class ReadmeExamplesTest {
     @Test
     void training() throws Exception {
         Fixtures.delete(Path.of("runs/qa"));
+        Fixtures.delete(Path.of("runs/qa-dpo"));
         long[][] inputIds = Fixtures.tokenIds(4, 12);
         long[][] labels = Fixtures.completionLabels(inputIds);
         TokenizedDataset validation = TokenizedDataset.of(Fixtures.tokenIds(2, 12));
@@ -148,8 +149,8 @@ class ReadmeExamplesTest {
             TrainResult r = SftTrainer.builder().model(model).config(cfg)
                     .trainData(TokenizedDataset.of(inputIds, labels))         // labels -100 on prompt tokens
                     .evalData(validation).listener(progress).build().train();
-            DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(0.1))
-                    .trainData(PreferenceDataset.of(pairs)).evalData(PreferenceDataset.of(heldOutPairs))
+            DpoTrainer.builder().model(model).config(cfg.toBuilder().outputDir(Path.of("runs/qa-dpo")).build()) // a run's own checkpoints
+                    .dpo(DpoConfig.sigmoid(0.1)).trainData(PreferenceDataset.of(pairs)).evalData(PreferenceDataset.of(heldOutPairs))
                     .build().train();                                         // reference = the model as build() found it (after SFT: the SFT model)
             // end example
             assertEquals(3, r.steps(), "4 examples, 16 per optimizer step, 3 epochs");

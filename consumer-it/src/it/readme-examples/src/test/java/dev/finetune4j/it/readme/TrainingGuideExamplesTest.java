@@ -61,6 +61,7 @@ class TrainingGuideExamplesTest {
 
     @Test
     void tokenizeRecords() throws Exception {
+        Fixtures.delete(Path.of("runs/qa"));
         try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.byteBpeModel())) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(2).targetModules("q_proj").build());
             TrainingConfig cfg = shortRun();
