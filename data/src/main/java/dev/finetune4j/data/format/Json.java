@@ -102,6 +102,24 @@ public final class Json {
         return false;
     }
 
+    /**
+     * Refuses a record whose text a step left holding an unpaired surrogate (a cut inside an emoji: the readers
+     * quarantine such input, so only a step can make one): it has no UTF-8 form, and writing it would lose it or fail
+     * without naming the record.
+     *
+     * @param fields the record's fields
+     * @param record the record, as the message names it (its id and source)
+     * @throws IllegalStateException naming the field
+     */
+    public static void requireUnicode(Map<String, Object> fields, String record) {
+        String where = unpairedSurrogate(fields);
+        if (where != null) {
+            throw new IllegalStateException("record " + record + ": " + where + " holds an unpaired UTF-16 surrogate, "
+                    + "which has no UTF-8 form; a step cut the text inside a character (an emoji): cut at code point "
+                    + "boundaries (String.offsetByCodePoints)");
+        }
+    }
+
     /** The bad-line reason for a value that holds an unpaired surrogate at {@code where}. */
     static String unpairedSurrogateReason(String where) {
         return "invalid Unicode: " + where + " holds an unpaired surrogate escape (such as \\ud83d without the "

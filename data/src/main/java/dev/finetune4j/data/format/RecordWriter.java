@@ -60,9 +60,11 @@ public final class RecordWriter implements Closeable {
      * Appends one record.
      *
      * @param r the record to write
-     * @throws IOException when the file cannot be written
+     * @throws IOException           when the file cannot be written
+     * @throws IllegalStateException when a field holds an unpaired surrogate ({@link Json#requireUnicode})
      */
     public void write(Record r) throws IOException {
+        Json.requireUnicode(r.fields(), r.id() + " (" + r.source() + ")");
         Map<String, Object> obj = jsonObject(r);
         switch (format) {
             case JSONL -> {

@@ -44,6 +44,7 @@ final class RecordSpool implements Closeable {
     }
 
     void write(Record r) throws IOException {
+        Json.requireUnicode(r.fields(), r.id() + " (" + r.source() + ")");
         out.write(Json.write(new Spooled(r.id(), r.source().file(), r.source().line(), r.fields(), r.meta())));
         out.write('\n');
         written++;
