@@ -1,5 +1,7 @@
 package dev.finetune4j.spark;
 
+import dev.finetune4j.data.format.Json;
+
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -54,7 +56,7 @@ final class Bytes {
             // NOTE: UTF-8 cannot hold a lone surrogate (a JSON escape of half a surrogate pair reads into one) and
             // getBytes turns it into '?', so Spark's steps would see another text than one machine's; such a string
             // travels as UTF-16
-            if (hasLoneSurrogate(s)) {
+            if (Json.hasUnpairedSurrogate(s)) {
                 writeVarLong(((long) s.length() << 1) | 1);
                 ensure(Math.multiplyExact(2, s.length()));
                 for (int i = 0; i < s.length(); i++) {
@@ -69,18 +71,6 @@ final class Bytes {
                 System.arraycopy(utf8, 0, buf, size, utf8.length);
                 size += utf8.length;
             }
-        }
-
-        private static boolean hasLoneSurrogate(String s) {
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                    i++;
-                } else if (Character.isSurrogate(c)) {
-                    return true;
-                }
-            }
-            return false;
         }
 
         void writeBytes(byte[] b) {

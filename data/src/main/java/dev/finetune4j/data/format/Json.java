@@ -90,7 +90,13 @@ public final class Json {
         }
     }
 
-    private static boolean hasUnpairedSurrogate(String s) {
+    /**
+     * Whether {@code s} holds a UTF-16 surrogate without its pair: text with no UTF-8 form.
+     *
+     * @param s a string
+     * @return true when a high surrogate is not followed by a low one, or a low one not preceded by a high one
+     */
+    public static boolean hasUnpairedSurrogate(String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
