@@ -53,9 +53,9 @@ final class Bytes {
          * UTF-16 chars when it holds a lone surrogate.
          */
         void writeString(String s) {
-            // NOTE: UTF-8 cannot hold a lone surrogate (a JSON escape of half a surrogate pair reads into one) and
-            // getBytes turns it into '?', so Spark's steps would see another text than one machine's; such a string
-            // travels as UTF-16
+            // NOTE: UTF-8 cannot hold a lone surrogate (a step that cuts text inside an emoji makes one) and getBytes
+            // turns it into '?', so the next steps and the writer, which refuses such a record by name, would see
+            // another text than on one machine; such a string travels as UTF-16
             if (Json.hasUnpairedSurrogate(s)) {
                 writeVarLong(((long) s.length() << 1) | 1);
                 ensure(Math.multiplyExact(2, s.length()));
