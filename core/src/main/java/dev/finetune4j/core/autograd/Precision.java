@@ -49,6 +49,8 @@ public enum Precision {
     BF16_MIXED;
 
     private static final ThreadLocal<Precision> CURRENT = ThreadLocal.withInitial(() -> F32);
+    /** The innermost open {@link Scope} of each thread, so that a scope closed out of turn is refused. */
+    private static final ThreadLocal<Scope> INNERMOST = new ThreadLocal<>();
 
     /**
      * The precision of ops on this thread.
@@ -60,31 +62,57 @@ public enum Precision {
     }
 
     /**
-     * Makes this the precision of ops on this thread until the returned handle is closed; nests.
+     * Makes this the precision of ops on this thread until the returned handle is closed; nests. Close the handles
+     * on the same thread, innermost first (try-with-resources does both).
      *
      * @return the handle that restores the previous precision when closed
      */
     public Scope use() {
-        Scope scope = new Scope(CURRENT.get());
+        Scope scope = new Scope(CURRENT.get(), INNERMOST.get());
+        INNERMOST.set(scope);
         CURRENT.set(this);
         return scope;
     }
 
-    /** Handle returned by {@link #use()}; closing it restores the precision that was current before. */
+    /**
+     * Handle returned by {@link #use()}; closing it restores the precision that was current before. Not thread-safe:
+     * it belongs to the thread that opened it.
+     */
     public static final class Scope implements AutoCloseable {
         private final Precision previous;
+        private final Scope outer;
+        private final Thread owner = Thread.currentThread();
         private boolean closed;
 
-        private Scope(Precision previous) {
+        private Scope(Precision previous, Scope outer) {
             this.previous = previous;
+            this.outer = outer;
         }
 
+        /**
+         * Restores the precision that was current when this handle was made; a second close does nothing.
+         *
+         * @throws IllegalStateException when called from another thread than the one that opened it (the precision is
+         *                               per thread: that thread's would stay set), or while a handle opened after this
+         *                               one is still open (restoring now would leave the wrong precision after both
+         *                               are closed)
+         */
         @Override
         public void close() {
-            if (!closed) {
-                closed = true;
-                CURRENT.set(previous);
+            if (closed) {
+                return;
             }
+            if (Thread.currentThread() != owner) {
+                throw new IllegalStateException("a Precision scope must be closed by the thread that opened it ('"
+                        + owner.getName() + "'), not by '" + Thread.currentThread().getName() + "'");
+            }
+            if (INNERMOST.get() != this) {
+                throw new IllegalStateException("Precision scopes must be closed innermost first: one opened after this "
+                        + "one (for " + CURRENT.get() + ") is still open; use try-with-resources");
+            }
+            closed = true;
+            INNERMOST.set(outer);
+            CURRENT.set(previous);
         }
     }
 }

@@ -28,10 +28,18 @@ public record Device(String type, int index) {
     private static final Device META = new Device("meta", 0);
     private static final Map<Device, Backend> BACKENDS = new ConcurrentHashMap<>();
 
-    /** Checks that the type is not blank and the index is not negative. */
+    /**
+     * Checks that the type is not blank, the index is not negative, and that {@code cpu} and {@code meta}, of which
+     * there is one each, have index 0.
+     */
     public Device {
         if (type == null || type.isBlank() || index < 0) {
             throw new IllegalArgumentException("a device needs a type and an index >= 0, got " + type + ":" + index);
+        }
+        if ((type.equals("cpu") || type.equals("meta")) && index != 0) {
+            // NOTE: without this, cpu:1 would look for a provider of 'cpu' devices and name a missing module
+            throw new IllegalArgumentException("there is one " + type + " device, " + type + ":0, not " + type + ":" + index
+                    + "; use Device." + type + "()");
         }
     }
 

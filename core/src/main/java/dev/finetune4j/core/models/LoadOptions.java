@@ -32,11 +32,19 @@ public record LoadOptions(DType dtype, Device device, Quantization quantization)
      * @param dtype        the weights' dtype, or null for the checkpoint's
      * @param device       where the parameters live
      * @param quantization how linear weights are stored
-     * @throws IllegalArgumentException when {@code dtype} is not F32, BF16 or F16
+     * @throws IllegalArgumentException when {@code dtype} is not F32, BF16 or F16, or {@code device} is
+     *                                  {@link Device#meta()}
      */
     public LoadOptions {
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(quantization, "quantization");
+        if (device.equals(Device.meta())) {
+            // the meta device keeps no values: a load would read the whole checkpoint into nothing, and the model
+            // would fail only at its first forward pass
+            throw new IllegalArgumentException("weights cannot be loaded onto the meta device, which holds shapes only; "
+                    + "load onto Device.cpu() or a GPU, or build a shapes-only model with "
+                    + "AutoModel.newCausalLM(config, TensorScope.detached(Device.meta()))");
+        }
         if (dtype != null && !dtype.isFloatingPoint()) {
             throw new IllegalArgumentException("weights are stored as F32, BF16 or F16, not " + dtype);
         }

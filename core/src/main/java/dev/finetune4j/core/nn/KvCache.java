@@ -37,15 +37,20 @@ public final class KvCache {
     /**
      * An empty cache.
      *
-     * @param layers  number of decoder layers
+     * @param layers  number of decoder layers, at least 1
      * @param growing whether {@link #extend} keeps the new keys/values (generation) or leaves the cache as it
      *                was (a fixed prefix shared by every forward pass)
+     * @throws IllegalArgumentException when {@code layers} is not positive
      */
     public KvCache(int layers, boolean growing) {
         this(layers, growing, FIRST_CAPACITY);
     }
 
     private KvCache(int layers, boolean growing, int firstCapacity) {
+        if (layers < 1) {
+            throw new IllegalArgumentException("a KV cache needs at least one layer, got " + layers
+                    + "; pass the model's num_hidden_layers");
+        }
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
         this.lengths = new int[layers];
@@ -67,7 +72,7 @@ public final class KvCache {
     /**
      * A generation cache whose buffers start with room for {@code expectedLength} positions.
      *
-     * @param layers         number of decoder layers
+     * @param layers         number of decoder layers, at least 1
      * @param expectedLength positions to allocate room for at the first use (the buffers double when full)
      * @return an empty growing cache
      */
@@ -110,7 +115,7 @@ public final class KvCache {
      * @return the filled keys, or null before the first use
      */
     public Tensor keys(int layer) {
-        return filled(keys[layer], layer);
+        return filled(keys[checkLayer(layer)], layer);
     }
 
     /**
@@ -120,7 +125,7 @@ public final class KvCache {
      * @return the filled values, or null before the first use
      */
     public Tensor values(int layer) {
-        return filled(values[layer], layer);
+        return filled(values[checkLayer(layer)], layer);
     }
 
     private Tensor filled(Tensor buffer, int layer) {
@@ -145,6 +150,7 @@ public final class KvCache {
      * @param v     its values
      */
     public void put(int layer, Tensor k, Tensor v) {
+        checkEntry(layer, k, v);
         if (growing) {
             lengths[layer] = 0;
             append(layer, k, v);
@@ -182,6 +188,7 @@ public final class KvCache {
      * @return {k, v}, each (B, Hkv, S + T, D)
      */
     public Tensor[] extend(int layer, Tensor k, Tensor v) {
+        checkEntry(layer, k, v);
         if (!growing) {
             return keys[layer] == null ? new Tensor[]{k, v}
                     : new Tensor[]{Concat.cat(2, keys[layer], k), Concat.cat(2, values[layer], v)};
@@ -189,6 +196,22 @@ public final class KvCache {
         append(layer, k, v);
         int s = lengths[layer];
         return new Tensor[]{keys[layer].slice(2, 0, s), values[layer].slice(2, 0, s)};
+    }
+
+    private int checkLayer(int layer) {
+        if (layer < 0 || layer >= keys.length) {
+            throw new IndexOutOfBoundsException("layer " + layer + " outside this KV cache of " + keys.length + " layers");
+        }
+        return layer;
+    }
+
+    /** Keys and values of one step must agree on batch, heads and positions, or the cache would pair them wrongly. */
+    private void checkEntry(int layer, Tensor k, Tensor v) {
+        checkLayer(layer);
+        if (k.rank() != 4 || v.rank() != 4 || k.dim(0) != v.dim(0) || k.dim(1) != v.dim(1) || k.dim(2) != v.dim(2)) {
+            throw new IllegalArgumentException("layer " + layer + ": keys " + k.shape() + " and values " + v.shape()
+                    + " must both be (B, Hkv, T, D) with the same B, Hkv and T");
+        }
     }
 
     private void append(int layer, Tensor k, Tensor v) {
@@ -212,6 +235,10 @@ public final class KvCache {
 
     /** The buffer itself when it has room for {@code needed} positions, else a buffer twice as large holding its first {@code filled}. */
     private Tensor ensureRoom(Tensor buffer, Tensor like, int filled, int needed) {
+        if (buffer != null && !buffer.scope().isOpen()) {
+            throw new IllegalStateException("this KV cache's buffers lived in a TensorScope that has closed: keep the scope "
+                    + "that was current at the cache's first use open for the whole generation, or start a new KvCache");
+        }
         if (buffer != null && buffer.dim(2) >= needed) {
             return buffer;
         }

@@ -65,10 +65,16 @@ public abstract class Module {
      * Replaces a parameter tensor in place of the old one (used when loading or quantizing weights).
      *
      * @param name the name of an existing parameter of this module
-     * @param value the new tensor
+     * @param value the new tensor, of the old one's shape (its dtype and device may differ)
+     * @throws IllegalArgumentException when this module has no parameter {@code name}, or {@code value} has another
+     *                                  shape: the module's forward pass is built around the old one's
      */
     public final void setParameter(String name, Tensor value) {
-        parameter(name);
+        Tensor old = parameter(name);
+        if (!value.shape().equals(old.shape())) {
+            throw new IllegalArgumentException("parameter '" + name + "' of " + getClass().getSimpleName() + " has shape "
+                    + old.shape() + ", the replacement " + value + " does not; give it the same shape");
+        }
         parameters.put(name, value.named(name));
     }
 

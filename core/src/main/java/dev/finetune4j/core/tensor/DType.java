@@ -50,8 +50,16 @@ public enum DType {
      *
      * @param elements the number of values
      * @return their size; for {@link #NF4} a whole tensor's codes and block scales ({@link Nf4Format#bytes})
+     * @throws IllegalArgumentException when {@code elements} is negative or so large that the size would overflow a
+     *                                  long (a shape no device can hold)
      */
     public long bytesFor(long elements) {
+        // NOTE: a product that wrapped around would allocate a small buffer for a huge shape ((2^30, 2^30, 4) floats
+        // need 2^64 bytes, which wraps to 0), and kernels would then run past its end. No dtype is wider than 8 bytes.
+        if (elements < 0 || elements > Long.MAX_VALUE / Long.BYTES) {
+            throw new IllegalArgumentException(elements + " " + this + " values cannot be stored: the count must be in [0, "
+                    + Long.MAX_VALUE / Long.BYTES + "]; check the shape that asked for them");
+        }
         return this == NF4 ? Nf4Format.bytes(elements) : elements * byteSize;
     }
 

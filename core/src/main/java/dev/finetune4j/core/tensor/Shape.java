@@ -13,7 +13,11 @@ public final class Shape {
             if (dims[i] < 0) {
                 throw new IllegalArgumentException("negative size " + dims[i] + " at dimension " + i + " of " + Arrays.toString(dims));
             }
-            n = Math.multiplyExact(n, dims[i]);
+            if (dims[i] != 0 && n > Long.MAX_VALUE / dims[i]) {
+                throw new ArithmeticException("shape " + Arrays.toString(dims) + " has more than Long.MAX_VALUE elements; "
+                        + "check the sizes that made it");
+            }
+            n *= dims[i];
         }
         this.dims = dims;
         this.numel = n;
@@ -34,11 +38,16 @@ public final class Shape {
      *
      * @param dims the sizes, each at most {@link Integer#MAX_VALUE}
      * @return the shape
+     * @throws ArithmeticException when a size does not fit in an int
      */
     public static Shape of(long[] dims) {
         int[] d = new int[dims.length];
         for (int i = 0; i < dims.length; i++) {
-            d[i] = Math.toIntExact(dims[i]);
+            if (dims[i] != (int) dims[i]) {
+                throw new ArithmeticException("size " + dims[i] + " at dimension " + i + " of " + Arrays.toString(dims)
+                        + " does not fit in an int; a dimension holds at most " + Integer.MAX_VALUE + " elements");
+            }
+            d[i] = (int) dims[i];
         }
         return new Shape(d);
     }

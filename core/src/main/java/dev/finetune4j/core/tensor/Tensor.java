@@ -237,12 +237,16 @@ public final class Tensor {
      * A new view of this tensor's storage (no autograd link; used by view ops).
      *
      * @param newShape the view's sizes
-     * @param newStrides the view's strides, in elements
+     * @param newStrides the view's strides, in elements, one per dimension
      * @param newOffset the view's first element in the storage, in elements
      * @return the view
+     * @throws IllegalArgumentException when the strides do not match the rank, or the view would reach an element
+     *                                  outside the storage
      */
     public Tensor view(Shape newShape, long[] newStrides, long newOffset) {
-        return new Tensor(storage, scope, dtype, newShape, newStrides, newOffset);
+        long[] ownStrides = newStrides.clone(); // checked and kept as one copy the caller cannot change later
+        Views.requireInside(storage, dtype, newShape, ownStrides, newOffset);
+        return new Tensor(storage, scope, dtype, newShape, ownStrides, newOffset);
     }
 
     // ---- metadata -------------------------------------------------------------------------------------------
@@ -415,23 +419,44 @@ public final class Tensor {
     /**
      * Element {@code i} of a contiguous float32 CPU tensor.
      *
-     * @param i the element's index in row-major order
+     * @param i the element's index in row-major order, in [0, numel)
      * @return the value
+     * @throws IndexOutOfBoundsException when {@code i} is outside the tensor
+     * @throws IllegalStateException when the tensor is not contiguous: use {@link #get(int...)} or {@link #contiguous()}
      */
     public float getFlat(long i) {
-        requireF32();
-        return hostStorage().readOnlySegment().getAtIndex(F, offset + i);
+        long at = flatOffset(i);
+        return hostStorage().readOnlySegment().getAtIndex(F, at);
     }
 
     /**
      * Sets element {@code i} of a contiguous float32 CPU tensor.
      *
-     * @param i the element's index in row-major order
+     * @param i the element's index in row-major order, in [0, numel)
      * @param v the value
+     * @throws IndexOutOfBoundsException when {@code i} is outside the tensor
+     * @throws IllegalStateException when the tensor is not contiguous: use {@link #set(float, int...)}
      */
     public void setFlat(long i, float v) {
+        long at = flatOffset(i);
+        hostSegment().setAtIndex(F, at, v);
+    }
+
+    /**
+     * Where flat element {@code i} lies in the storage. NOTE: the storage bounds alone would let an index past a
+     * slice's end read its neighbours' values, and a transposed view would be read in storage order.
+     */
+    private long flatOffset(long i) {
         requireF32();
-        hostSegment().setAtIndex(F, offset + i, v);
+        if (i < 0 || i >= numel()) {
+            throw new IndexOutOfBoundsException("flat index " + i + " out of bounds for " + this + " (" + numel()
+                    + " elements)");
+        }
+        if (!isContiguous()) {
+            throw new IllegalStateException("flat access needs a contiguous tensor, " + this + " has strides "
+                    + Arrays.toString(strides) + "; use get(int...)/set(float, int...) or contiguous() first");
+        }
+        return offset + i;
     }
 
     /**
@@ -727,9 +752,15 @@ public final class Tensor {
     /**
      * Replaces the gradient (null clears it).
      *
-     * @param g the new gradient, same shape as this tensor, or null
+     * @param g the new gradient, same shape and device as this tensor, or null
+     * @throws IllegalArgumentException when {@code g} has another shape or lives on another device: an optimizer
+     *                                  steps parameter and gradient element by element
      */
     public void setGrad(Tensor g) {
+        if (g != null && (!g.shape.equals(shape) || !g.device().equals(device()))) {
+            throw new IllegalArgumentException("the gradient of " + this + " must have its shape " + shape + " on "
+                    + device() + ", got " + g + " on " + g.device());
+        }
         this.grad = g;
     }
 

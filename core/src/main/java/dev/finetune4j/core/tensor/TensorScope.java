@@ -308,14 +308,25 @@ public final class TensorScope implements AutoCloseable {
             live.keySet().forEach(Storage::free);
             live.clear();
             released.clear();
+            IllegalStateException failure = null;
+            // every resource is closed even when one fails: stopping at the first would leak the rest (open files)
             for (AutoCloseable r : resources.reversed()) {
                 try {
                     r.close();
                 } catch (Exception e) {
-                    throw new IllegalStateException("closing " + r + " with its tensor scope failed: " + e.getMessage(), e);
+                    IllegalStateException wrapped = new IllegalStateException("closing " + r + " with its tensor scope "
+                            + "failed: " + e.getMessage(), e);
+                    if (failure == null) {
+                        failure = wrapped;
+                    } else {
+                        failure.addSuppressed(wrapped);
+                    }
                 }
             }
             resources.clear();
+            if (failure != null) {
+                throw failure;
+            }
         }
     }
 }

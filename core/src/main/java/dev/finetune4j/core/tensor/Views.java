@@ -32,7 +32,7 @@ final class Views {
         return permute(x, order);
     }
 
-    /** out dimension i is x dimension order[i]; backward permutes with the inverse order. */
+    /** out dimension i is x dimension order[i] (negative counts from the end); backward permutes with the inverse order. */
     static Tensor permute(Tensor x, int... order) {
         if (order.length != x.rank()) {
             throw new IllegalArgumentException("permute order " + Arrays.toString(order) + " does not match rank of " + x.shape());
@@ -41,10 +41,17 @@ final class Views {
         long[] strides = new long[order.length];
         long[] xs = x.strides();
         int[] inverse = new int[order.length];
+        Arrays.fill(inverse, -1);
         for (int i = 0; i < order.length; i++) {
-            dims[i] = x.dim(order[i]);
-            strides[i] = xs[order[i]];
-            inverse[order[i]] = i;
+            int from = x.shape().normalize(order[i]);
+            if (inverse[from] >= 0) {
+                // a repeated dimension would make a view that reads some elements twice and others never
+                throw new IllegalArgumentException("permute order " + Arrays.toString(order) + " names dimension "
+                        + from + " twice; give each dimension of " + x.shape() + " once");
+            }
+            dims[i] = x.dim(from);
+            strides[i] = xs[from];
+            inverse[from] = i;
         }
         Tensor out = x.view(Shape.of(dims), strides, x.offset());
         return Autograd.record("permute", out, d -> new Tensor[]{permute(d, inverse)}, x);
@@ -90,6 +97,40 @@ final class Views {
         Tensor out = x.view(target, strides, x.offset());
         Shape from = x.shape();
         return Autograd.record("expand", out, d -> new Tensor[]{Reductions.sumTo(d, from)}, x);
+    }
+
+    /**
+     * Refuses a layout that reaches outside {@code storage}: kernels trust a view's strides and offset, and on a GPU
+     * nothing else would stop them reading or writing past the allocation.
+     */
+    static void requireInside(Storage storage, DType dtype, Shape shape, long[] strides, long offset) {
+        if (strides.length != shape.rank()) {
+            throw new IllegalArgumentException("a view of shape " + shape + " needs " + shape.rank() + " strides, got "
+                    + Arrays.toString(strides));
+        }
+        // NOTE: NF4 storage is codes behind block scales, read whole by the quantization kernels: element counts do
+        // not map to bytes, so its views are not bounded here
+        if (shape.numel() == 0 || dtype == DType.NF4) {
+            return;
+        }
+        long capacity = storage.byteSize() / dtype.byteSize();
+        try {
+            long first = offset;
+            long last = offset;
+            for (int i = 0; i < strides.length; i++) {
+                long reach = Math.multiplyExact(shape.dim(i) - 1L, strides[i]);
+                first = Math.addExact(first, Math.min(0, reach));
+                last = Math.addExact(last, Math.max(0, reach));
+            }
+            if (first >= 0 && last < capacity) {
+                return;
+            }
+        } catch (ArithmeticException overflow) {
+            // falls through to the refusal below: such a view reaches beyond any storage
+        }
+        throw new IllegalArgumentException("a view of shape " + shape + ", strides " + Arrays.toString(strides)
+                + " and offset " + offset + " reaches outside its storage of " + capacity + " " + dtype
+                + " elements; derive views with reshape, slice, transpose, permute or expand");
     }
 
     static Tensor contiguous(Tensor x) {
