@@ -68,10 +68,15 @@ public final class AbTest {
      * @param winsB number of judgments preferring B ({@code >= 0})
      * @param ties number of judgments preferring neither ({@code >= 0})
      * @return the win rates, Wilson interval, sign-test p-value and verdict of these counts
+     * @throws IllegalArgumentException for a negative count, or counts whose sum is past {@code Long.MAX_VALUE}
      */
     public AbTestResult evaluate(long winsA, long winsB, long ties) {
         if (winsA < 0 || winsB < 0 || ties < 0) {
             throw new IllegalArgumentException("counts must be >= 0, got A=" + winsA + " B=" + winsB + " ties=" + ties);
+        }
+        if (winsA > Long.MAX_VALUE - winsB || winsA + winsB > Long.MAX_VALUE - ties) {
+            throw new IllegalArgumentException("counts A=" + winsA + " B=" + winsB + " ties=" + ties + " add up past "
+                    + Long.MAX_VALUE + "; pass the real counts of judgments");
         }
         long decisive = winsA + winsB;
         long total = decisive + ties;

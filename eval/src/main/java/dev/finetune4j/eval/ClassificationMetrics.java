@@ -46,11 +46,13 @@ public final class ClassificationMetrics {
         for (int i = 0; i < labels.size(); i++) {
             index.put(labels.get(i), i);
         }
-        long[][] confusion = new long[labels.size()][labels.size()];
-        for (int i = 0; i < yTrue.size(); i++) {
-            confusion[index.get(yTrue.get(i))][index.get(yPred.get(i))]++;
+        int[] trueIndex = new int[yTrue.size()];
+        int[] predIndex = new int[yPred.size()];
+        for (int i = 0; i < trueIndex.length; i++) {
+            trueIndex[i] = index.get(yTrue.get(i));
+            predIndex[i] = index.get(yPred.get(i));
         }
-        return new ClassificationReport(labels, confusion);
+        return new ClassificationReport(labels, trueIndex, predIndex);
     }
 
     /**
@@ -74,11 +76,13 @@ public final class ClassificationMetrics {
             index.put(label, labels.size());
             labels.add(Integer.toString(label));
         }
-        long[][] confusion = new long[labels.size()][labels.size()];
-        for (int i = 0; i < yTrue.length; i++) {
-            confusion[index.get(yTrue[i])][index.get(yPred[i])]++;
+        int[] trueIndex = new int[yTrue.length];
+        int[] predIndex = new int[yPred.length];
+        for (int i = 0; i < trueIndex.length; i++) {
+            trueIndex[i] = index.get(yTrue[i]);
+            predIndex[i] = index.get(yPred[i]);
         }
-        return new ClassificationReport(labels, confusion);
+        return new ClassificationReport(labels, trueIndex, predIndex);
     }
 
     private static void checkNotNull(Object yTrue, Object yPred) {

@@ -1,6 +1,7 @@
 package dev.finetune4j.eval;
 
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -9,33 +10,40 @@ import java.util.Map;
  * Accuracy, precision, recall and F1 per class and averaged, and the confusion matrix, with scikit-learn's
  * definitions and its default zero-division behaviour (a ratio with a zero denominator is 0). Immutable and
  * thread-safe.
+ *
+ * <p>Memory and time are linear in the number of examples and labels: a model that answers free text instead of
+ * a label adds one label per distinct answer, so the {@code labels x labels} confusion matrix is only built when
+ * {@link #confusionMatrix()} asks for it (20,000 such answers would need 3.2 GB).
  */
 public final class ClassificationReport {
     private final List<String> labels;
-    private final long[][] confusion;
+    private final Map<String, Integer> index;
+    /** Label index of each example's true and predicted label. */
+    private final int[] trueIndex;
+    private final int[] predIndex;
     private final long[] tp;
     private final long[] predicted;
     private final long[] support;
-    private final long total;
 
-    ClassificationReport(List<String> labels, long[][] confusion) {
+    ClassificationReport(List<String> labels, int[] trueIndex, int[] predIndex) {
         this.labels = List.copyOf(labels);
+        this.index = new HashMap<>();
+        for (int i = 0; i < this.labels.size(); i++) {
+            index.put(this.labels.get(i), i);
+        }
+        this.trueIndex = trueIndex.clone();
+        this.predIndex = predIndex.clone();
         int k = labels.size();
-        this.confusion = new long[k][];
         this.tp = new long[k];
         this.predicted = new long[k];
         this.support = new long[k];
-        long n = 0;
-        for (int i = 0; i < k; i++) {
-            this.confusion[i] = confusion[i].clone();
-            tp[i] = confusion[i][i];
-            for (int j = 0; j < k; j++) {
-                support[i] += confusion[i][j];
-                predicted[j] += confusion[i][j];
-                n += confusion[i][j];
+        for (int e = 0; e < trueIndex.length; e++) {
+            support[trueIndex[e]]++;
+            predicted[predIndex[e]]++;
+            if (trueIndex[e] == predIndex[e]) {
+                tp[trueIndex[e]]++;
             }
         }
-        this.total = n;
     }
 
     /**
@@ -48,14 +56,14 @@ public final class ClassificationReport {
     }
 
     /**
-     * {@code [true label][predicted label]} counts (a copy).
+     * {@code [true label][predicted label]} counts, built on each call.
      *
      * @return a new matrix of size {@code labels().size()} squared
      */
     public long[][] confusionMatrix() {
-        long[][] out = new long[confusion.length][];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = confusion[i].clone();
+        long[][] out = new long[labels.size()][labels.size()];
+        for (int e = 0; e < trueIndex.length; e++) {
+            out[trueIndex[e]][predIndex[e]]++;
         }
         return out;
     }
@@ -70,7 +78,7 @@ public final class ClassificationReport {
         for (long t : tp) {
             correct += t;
         }
-        return divide(correct, total);
+        return divide(correct, trueIndex.length);
     }
 
     /**
@@ -157,8 +165,8 @@ public final class ClassificationReport {
     }
 
     private int index(String label) {
-        int i = labels.indexOf(label);
-        if (i < 0) {
+        Integer i = index.get(label);
+        if (i == null) {
             throw new IllegalArgumentException("unknown label '" + label + "'; labels are " + labels);
         }
         return i;

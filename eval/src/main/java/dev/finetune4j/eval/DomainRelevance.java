@@ -137,22 +137,54 @@ public final class DomainRelevance {
     /**
      * ROC AUC of scores for positive versus negative examples (the probability that a random positive
      * outscores a random negative, ties counting half): how well a scorer separates in-domain from
-     * out-of-domain text.
+     * out-of-domain text. Time {@code O((P + N) log N)}: each positive counts the negatives below and equal to
+     * it by binary search in the sorted negatives (comparing every pair took a minute for 100,000 of each).
      *
-     * @param positives scores of in-domain examples, at least one
-     * @param negatives scores of out-of-domain examples, at least one
+     * @param positives scores of in-domain examples, at least one, none NaN
+     * @param negatives scores of out-of-domain examples, at least one, none NaN
      * @return the AUC in [0, 1]; 0.5 is chance
      */
     public static double rocAuc(double[] positives, double[] negatives) {
         if (positives.length == 0 || negatives.length == 0) {
             throw new IllegalArgumentException("ROC AUC needs positives and negatives, got " + positives.length + " and " + negatives.length);
         }
+        checkScores(positives, "positives");
+        checkScores(negatives, "negatives");
+        double[] sorted = new double[negatives.length];
+        for (int i = 0; i < sorted.length; i++) {
+            // NOTE: + 0.0 turns -0.0 into 0.0: the sort orders them, but as scores they tie
+            sorted[i] = negatives[i] + 0.0;
+        }
+        Arrays.sort(sorted);
         double wins = 0;
         for (double p : positives) {
-            for (double q : negatives) {
-                wins += p > q ? 1 : p == q ? 0.5 : 0;
-            }
+            long below = countBelow(sorted, p + 0.0, false);
+            long belowOrEqual = countBelow(sorted, p + 0.0, true);
+            wins += below + 0.5 * (belowOrEqual - below);
         }
         return wins / ((double) positives.length * negatives.length);
+    }
+
+    private static void checkScores(double[] scores, String name) {
+        for (int i = 0; i < scores.length; i++) {
+            if (Double.isNaN(scores[i])) {
+                throw new IllegalArgumentException(name + "[" + i + "] is NaN; score every example or leave it out");
+            }
+        }
+    }
+
+    /** How many values of {@code sorted} are below {@code v} (or equal to it, when {@code inclusive}). */
+    private static int countBelow(double[] sorted, double v, boolean inclusive) {
+        int lo = 0;
+        int hi = sorted.length;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid] < v || (inclusive && sorted[mid] == v)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 }

@@ -24,13 +24,36 @@ import java.util.Objects;
  */
 public record EvalReport(String model, Map<String, Double> metrics, Map<String, List<Double>> intervals,
                          List<LossPoint> lossCurve, Map<String, String> metadata) {
-    /** Validates and copies. */
+    /**
+     * Validates and copies; null maps and lists are empty. A null name, metadata value or value of
+     * {@code metrics} fails here, not later in the HTML or JSON writer or the gate, and so does an interval that
+     * is not two numbers (a hand-edited JSON file).
+     */
     public EvalReport {
         Objects.requireNonNull(model, "model");
-        metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics));
+        metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics == null ? Map.of() : metrics));
         intervals = Collections.unmodifiableMap(new LinkedHashMap<>(intervals == null ? Map.of() : intervals));
         lossCurve = List.copyOf(lossCurve == null ? List.of() : lossCurve);
         metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata == null ? Map.of() : metadata));
+        metrics.forEach((name, value) -> {
+            if (name == null || value == null) {
+                throw new IllegalArgumentException("report of " + model + ": metric " + name + " has "
+                        + (name == null ? "no name" : "a null value") + "; every metric needs a name and a number"
+                        + " (NaN for one that could not be measured)");
+            }
+        });
+        intervals.forEach((name, iv) -> {
+            if (name == null || iv == null || iv.size() != 2 || iv.stream().anyMatch(Objects::isNull)) {
+                throw new IllegalArgumentException("report of " + model + ": interval of metric " + name + " is " + iv
+                        + "; an interval is a named [low, high] pair of numbers");
+            }
+        });
+        metadata.forEach((key, value) -> {
+            if (key == null || value == null) {
+                throw new IllegalArgumentException("report of " + model + ": metadata " + key + " = " + value
+                        + " is null; use \"\" for an empty value");
+            }
+        });
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.finetune4j.eval;
 
 import dev.finetune4j.eval.text.RougeTokenizer;
 
+import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -71,9 +72,13 @@ final class LexicalRelevance implements RelevanceScorer {
         return c;
     }
 
-    /** Words of letters and digits, CJK characters and CJK character bigrams. */
+    /**
+     * Words of letters and digits, CJK characters and CJK character bigrams. NOTE: the text is NFC-normalized and
+     * a combining mark continues the word it follows: otherwise a decomposed "cafe\u0301" would not be "café" and
+     * Devanagari or Thai words, whose vowel signs are marks, would fall apart into single consonants.
+     */
     static List<String> terms(String text) {
-        String s = text.toLowerCase(Locale.ROOT);
+        String s = Normalizer.normalize(text, Normalizer.Form.NFC).toLowerCase(Locale.ROOT);
         List<String> out = new ArrayList<>();
         StringBuilder word = new StringBuilder();
         int prevCjk = -1;
@@ -89,7 +94,7 @@ final class LexicalRelevance implements RelevanceScorer {
                 prevCjk = cp;
             } else {
                 prevCjk = -1;
-                if (Character.isLetterOrDigit(cp)) {
+                if (Character.isLetterOrDigit(cp) || (!word.isEmpty() && isMark(cp))) {
                     word.appendCodePoint(cp);
                 } else {
                     flush(word, out);
@@ -98,6 +103,12 @@ final class LexicalRelevance implements RelevanceScorer {
         }
         flush(word, out);
         return out;
+    }
+
+    private static boolean isMark(int cp) {
+        int type = Character.getType(cp);
+        return type == Character.NON_SPACING_MARK || type == Character.COMBINING_SPACING_MARK
+                || type == Character.ENCLOSING_MARK;
     }
 
     private static void flush(StringBuilder word, List<String> out) {

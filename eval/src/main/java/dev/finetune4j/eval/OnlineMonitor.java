@@ -1,7 +1,5 @@
 package dev.finetune4j.eval;
 
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -24,8 +22,7 @@ public final class OnlineMonitor {
     private final Map<String, Double> baseline;
     private final int window;
     private final int minSamples;
-    private final Map<String, Deque<Double>> values = new HashMap<>();
-    private final Map<String, Double> sums = new HashMap<>();
+    private final Map<String, RollingMean> means = new HashMap<>();
     private MonitorSignal rollback;
 
     OnlineMonitor(PromotionGate gate, Map<String, Double> baseline, int window, int minSamples) {
@@ -63,20 +60,15 @@ public final class OnlineMonitor {
         if (rule == null) {
             return rollback != null ? rollback : MonitorSignal.ok(metric, "no rule for " + metric);
         }
-        Deque<Double> q = values.computeIfAbsent(metric, k -> new ArrayDeque<>());
-        q.addLast(value);
-        double sum = sums.merge(metric, value, Double::sum);
-        if (q.size() > window) {
-            sum -= q.removeFirst();
-            sums.put(metric, sum);
-        }
+        RollingMean q = means.computeIfAbsent(metric, k -> new RollingMean(window));
+        q.add(value);
         if (rollback != null) {
             return rollback;
         }
         if (q.size() < minSamples) {
             return MonitorSignal.ok(metric, metric + ": " + q.size() + " of " + minSamples + " samples before judging");
         }
-        double mean = sum / q.size();
+        double mean = q.mean();
         GateDecision.RuleOutcome o = PromotionGate.judge(rule, mean, baseline.get(metric));
         if (o.verdict() == GateVerdict.ROLLBACK) {
             rollback = new MonitorSignal(true, metric, mean, "rolling mean of " + q.size() + " measurements: " + o.reason());

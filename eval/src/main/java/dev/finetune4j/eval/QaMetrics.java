@@ -28,7 +28,12 @@ import java.util.regex.Pattern;
  * <p>Immutable and thread-safe.
  */
 public final class QaMetrics {
-    private static final Pattern ARTICLES = Pattern.compile("\\b(a|an|the)\\b", Pattern.UNICODE_CHARACTER_CLASS);
+    /**
+     * The SQuAD script's {@code \b(a|an|the)\b}. NOTE: Python's word characters are letters, numbers and
+     * {@code _} ({@code str.isalnum}); Java's Unicode {@code \b} also counts combining marks and joiners as word
+     * characters, so it kept the "a" of a decomposed "à la carte" (a, U+0300) that Python removes.
+     */
+    private static final Pattern ARTICLES = Pattern.compile("(?<![\\p{L}\\p{N}_])(a|an|the)(?![\\p{L}\\p{N}_])");
     private static final String ASCII_PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
     private final boolean cjk;
@@ -177,6 +182,10 @@ public final class QaMetrics {
      * @return mean exact match and F1
      */
     public QaScore score(List<String> predictions, List<List<String>> goldAnswers) {
+        if (predictions == null || goldAnswers == null) {
+            throw new IllegalArgumentException("QaMetrics.score: " + (predictions == null ? "predictions" : "goldAnswers")
+                    + " is null; pass one prediction and one list of gold answers per question");
+        }
         if (predictions.size() != goldAnswers.size() || predictions.isEmpty()) {
             throw new IllegalArgumentException("need one list of gold answers per prediction, at least one; got "
                     + predictions.size() + " predictions and " + goldAnswers.size() + " answer lists");

@@ -91,15 +91,36 @@ public final class Reports {
         write(file, HtmlReport.render(candidate, baseline, decision));
     }
 
+    /**
+     * Writes UTF-8. NOTE: {@code Files.writeString} refuses a lone surrogate (a sample answer cut with
+     * {@code substring} inside an emoji), so such a character is written as U+FFFD, as browsers and JSON
+     * parsers show it, instead of the whole report failing.
+     */
     private static void write(Path file, String content) {
         try {
             Path parent = file.toAbsolutePath().getParent();
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.writeString(file, content, StandardCharsets.UTF_8);
+            Files.writeString(file, withoutLoneSurrogates(content), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    static String withoutLoneSurrogates(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean paired = Character.isHighSurrogate(c) ? i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))
+                    : !Character.isLowSurrogate(c) || (i > 0 && Character.isHighSurrogate(s.charAt(i - 1)));
+            if (!paired && b == null) {
+                b = new StringBuilder(s.length()).append(s, 0, i);
+            }
+            if (b != null) {
+                b.append(paired ? c : '\uFFFD');
+            }
+        }
+        return b == null ? s : b.toString();
     }
 }

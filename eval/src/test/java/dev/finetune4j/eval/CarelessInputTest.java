@@ -1,7 +1,10 @@
 package dev.finetune4j.eval;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -73,6 +76,9 @@ class CarelessInputTest {
         assertMessage("not a finite number", () -> m.observe("bleu", Double.NaN));
         assertEquals(false, m.observe("bleu", 11).rollback());
         assertMessage("judgment 1 is null", () -> AbTest.builder().build().evaluate(Arrays.asList(Preference.A, null)));
+        // the sum wrapped to a negative total: a win rate of -1 and p = NaN
+        assertMessage("add up past", () -> AbTest.builder().build().evaluate(Long.MAX_VALUE, 1, 0));
+        assertMessage("add up past", () -> AbTest.builder().build().evaluate(1, 1, Long.MAX_VALUE - 1));
     }
 
     @Test
@@ -112,5 +118,28 @@ class CarelessInputTest {
     private static void assertMessage(String part, org.junit.jupiter.api.function.Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
         assertTrue(e.getMessage().contains(part), e.getMessage());
+    }
+
+    @Test
+    void nullReportEntriesAreNamedWhenTheReportIsBuilt() {
+        assertMessage("metric null has no name", () -> EvalReport.builder("m").metric(null, 1).build());
+        assertMessage("metadata dataset = null is null", () -> EvalReport.builder("m").meta("dataset", null).build());
+        assertMessage("interval of metric drs is [0.5]", () -> Reports.fromJson(
+                "{\"model\":\"m\",\"metrics\":{\"drs\":0.6},\"intervals\":{\"drs\":[0.5]}}"));
+        assertEquals(Map.of(), Reports.fromJson("{\"model\":\"m\"}").metrics());
+        assertMessage("QaMetrics.score: predictions is null", () -> QaMetrics.squad().score(null, List.of()));
+    }
+
+    @Test
+    void aSampleCutInsideASurrogatePairStillWritesTheReport(@TempDir Path dir) throws Exception {
+        // "answer 😀" cut after the emoji's first char, as substring(0, 8) does; a whole emoji is kept
+        EvalReport r = EvalReport.builder("m").meta("sample", "answer \uD83D\uDE00".substring(0, 8))
+                .meta("whole", "\uD83D\uDE00").build();
+        Reports.writeHtml(r, null, null, dir.resolve("report.html"));
+        assertTrue(Files.readString(dir.resolve("report.html")).contains("<td>answer \uFFFD</td>"));
+        Reports.writeJson(r, dir.resolve("report.json"));
+        EvalReport back = Reports.readJson(dir.resolve("report.json"));
+        assertEquals("answer \uFFFD", back.metadata().get("sample"));
+        assertEquals("\uD83D\uDE00", back.metadata().get("whole"));
     }
 }

@@ -2,7 +2,9 @@ package dev.finetune4j.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -64,5 +66,37 @@ class ClassificationMetricsTest {
         QaScore s = squad.score(List.of("a cat", "dog"), List.of(List.of("cat"), List.of("the cat")));
         assertEquals(0.5, s.exactMatch(), TOL);
         assertEquals(0.5, s.f1(), TOL);
+    }
+
+    @Test
+    @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // the old dense matrix ran out of heap
+    void freeTextAnswersAddLabelsWithoutALabelsSquaredMatrix() {
+        // 30,000 yes/no questions: the first half answered correctly, the second half with a distinct free text each.
+        int n = 30_000;
+        List<String> yTrue = new ArrayList<>();
+        List<String> yPred = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            yTrue.add(i % 2 == 0 ? "yes" : "no");
+            yPred.add(i < n / 2 ? yTrue.get(i) : "I think the answer is " + i);
+        }
+        ClassificationReport rep = ClassificationMetrics.compute(yTrue, yPred);
+        assertEquals(2 + n / 2, rep.labels().size());
+        // yes and no: support 15,000, predicted 7,500, tp 7,500 -> F1 = 2 * 7500 / 22500 = 2/3; free texts: F1 0.
+        assertEquals(0.5, rep.accuracy(), TOL);
+        assertEquals(2.0 / 3, rep.f1("yes"), TOL);
+        assertEquals(2 * (2.0 / 3) / (2 + n / 2), rep.f1(Average.MACRO), TOL);
+        assertEquals(2.0 / 3, rep.f1(Average.WEIGHTED), TOL);
+        assertEquals(0.5, rep.f1(Average.MICRO), TOL);
+        assertEquals(2 + n / 2, rep.f1PerClass().size());
+    }
+
+    @Test
+    void qaArticlesEndAtPythonWordBoundaries() {
+        // the SQuAD v2.0 script's normalize_answer run by Python 3: a combining mark (U+0300, U+0301) or a zero-width
+        // joiner after an article is no word character, so the article goes
+        assertEquals("\u0300 la carte", QaMetrics.squad().normalize("a\u0300 la carte"));
+        assertEquals("\u0300 la carte", QaMetrics.squad().normalize("the\u0300 la carte"));
+        assertEquals("\u200d apple", QaMetrics.squad().normalize("a\u200d apple"));
+        assertEquals("th\u00e9\u00e2tre \u0301", QaMetrics.squad().normalize("th\u00e9\u00e2tre a\u0301"));
     }
 }

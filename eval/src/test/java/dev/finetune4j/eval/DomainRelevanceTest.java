@@ -3,6 +3,7 @@ package dev.finetune4j.eval;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.io.InputStream;
 import java.util.List;
@@ -93,5 +94,41 @@ class DomainRelevanceTest {
         CorpusRelevance out = DomainRelevance.corpusScore(drs, texts("out_of_domain"));
         assertTrue(out.high() < c.low(), "intervals of in- and out-of-domain outputs do not overlap");
         assertEquals(0.5, DomainRelevance.percentile(new double[] {0, 1}, 0.5), 0.0);
+    }
+
+    @Test
+    void rocAucCountsTiesAsHalfAndRefusesNaN() {
+        // pairs (p, q): 0.2 beats 0.1, ties 0.2; 0.5 beats both; 0 (as -0.0) ties 0.0 and loses to the rest.
+        double[] pos = {0.2, 0.5, -0.0};
+        double[] neg = {0.1, 0.2, 0.0};
+        // wins: 0.2 -> 0.1 and 0.0 (2) + tie 0.2 (0.5); 0.5 -> 3; -0.0 -> tie 0.0 (0.5). Total 6 of 9 pairs.
+        assertEquals(6.0 / 9, DomainRelevance.rocAuc(pos, neg), 1e-15);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DomainRelevance.rocAuc(new double[] {0.1}, new double[] {0.3, Double.NaN}));
+        assertTrue(e.getMessage().contains("negatives[1] is NaN"), e.getMessage());
+    }
+
+    @Test
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // every pair: 100,000 x 100,000 took a minute
+    void rocAucOfLargeSetsIsNotQuadratic() {
+        // positives 0 .. n-1, negatives -0.5 .. n-1.5: positive i beats the i + 1 negatives below it, so the AUC is
+        // (1 + 2 + ... + n) / n^2 = (n + 1) / (2n)
+        int n = 300_000;
+        double[] pos = new double[n];
+        double[] neg = new double[n];
+        for (int i = 0; i < n; i++) {
+            pos[i] = n - 1 - i;
+            neg[i] = i - 0.5;
+        }
+        assertEquals((n + 1.0) / (2.0 * n), DomainRelevance.rocAuc(pos, neg), 1e-12);
+    }
+
+    @Test
+    void lexicalTermsKeepCombiningMarksInTheirWord() {
+        // Devanagari vowel signs and anusvara are marks: "बैंक" (bank) is one word, not the consonants ब and क
+        assertEquals(List.of("बैंक", "खाता"), LexicalRelevance.terms("बैंक खाता"));
+        // a decomposed é is the same term as the composed one
+        assertEquals(List.of("café", "café"), LexicalRelevance.terms("Cafe\u0301 CAFÉ"));
+        assertEquals(List.of("ภาษาไทย"), LexicalRelevance.terms("ภาษาไทย"));
     }
 }

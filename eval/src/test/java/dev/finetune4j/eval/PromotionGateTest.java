@@ -61,4 +61,27 @@ class PromotionGateTest {
         assertTrue(page.contains("lora-r16 &lt;new&gt;"), "escaped");
         assertFalse(page.contains("<script") || page.contains("src=") || page.contains("href="), "self-contained");
     }
+
+    @Test
+    void monitorForgetsAnOutlierOnceItLeavesTheWindow() {
+        // accuracy 0.9 against baseline 0.9: no regression once the outlier 1e17 has left the window of three
+        OnlineMonitor m = PromotionGate.of(GateRule.higherIsBetter("accuracy").maxRegression(0.1))
+                .monitor(Map.of("accuracy", 0.9), 3, 3);
+        m.observe("accuracy", 1e17);
+        for (int i = 0; i < 5; i++) {
+            m.observe("accuracy", 0.9);
+        }
+        MonitorSignal s = m.observe("accuracy", 0.9);
+        assertFalse(s.rollback(), s.reason());
+        assertEquals(0.9, s.rollingMean(), 1e-12);
+        // two values whose sum overflows, then a throughput of 50 against 100: a regression the monitor must see
+        OnlineMonitor tps = PromotionGate.of(GateRule.higherIsBetter("tps").maxRegression(10))
+                .monitor(Map.of("tps", 100.0), 2, 1);
+        tps.observe("tps", Double.MAX_VALUE);
+        assertEquals(Double.MAX_VALUE, tps.observe("tps", Double.MAX_VALUE).rollingMean());
+        tps.observe("tps", 50);
+        MonitorSignal slow = tps.observe("tps", 50);
+        assertEquals(50.0, slow.rollingMean());
+        assertTrue(slow.rollback(), slow.reason());
+    }
 }
