@@ -93,18 +93,24 @@ class TrainCommandTest {
         assertEquals(ExitCodes.OK, CliTestSupport.run("train", "--overwrite", "-c", cfg.toString()).exitCode());
     }
 
-    /** A run killed after its checkpoint at step 2 (its later checkpoint and adapter gone) is continued by --resume. */
-    @Test
-    void aRunResumedFromItsCheckpointEndsAsTheUninterruptedRunDid() throws Exception {
-        Path cfg = dir.resolve("train.yaml");
-        Files.writeString(cfg, """
+    /** train.yaml: LoRA SFT of the tiny model on train.jsonl into run/, with {@code training} as its training section. */
+    private Path loraRun(String training) throws Exception {
+        Path file = dir.resolve("train.yaml");
+        Files.writeString(file, """
                 model: model
                 tokenizer: byte-level
                 method: lora
                 data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
-                training: {max_steps: 4, micro_batch_size: 4, learning_rate: 1.0e-2, seed: 1, save_every_steps: 2}
+                training: %s
                 output: run
-                """);
+                """.formatted(training));
+        return file;
+    }
+
+    /** A run killed after its checkpoint at step 2 (its later checkpoint and adapter gone) is continued by --resume. */
+    @Test
+    void aRunResumedFromItsCheckpointEndsAsTheUninterruptedRunDid() throws Exception {
+        Path cfg = loraRun("{max_steps: 4, micro_batch_size: 4, learning_rate: 1.0e-2, seed: 1, save_every_steps: 2}");
         assertEquals(ExitCodes.OK, CliTestSupport.run("train", "-c", cfg.toString()).exitCode());
         byte[] uninterrupted = Files.readAllBytes(dir.resolve("run/adapter/adapter_model.safetensors"));
 
@@ -129,15 +135,7 @@ class TrainCommandTest {
      */
     @Test
     void aSignalledRunSavesItsStepAndResumesToTheUninterruptedAdapter() throws Exception {
-        Path cfg = dir.resolve("train.yaml");
-        Files.writeString(cfg, """
-                model: model
-                tokenizer: byte-level
-                method: lora
-                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
-                training: {max_steps: 400, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1, save_every_steps: 1000}
-                output: run
-                """);
+        Path cfg = loraRun("{max_steps: 400, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1, save_every_steps: 1000}");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Path stdout = dir.resolve("stdout.txt");
         Path stderr = dir.resolve("stderr.txt");
