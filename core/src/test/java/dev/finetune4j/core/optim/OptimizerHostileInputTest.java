@@ -1,5 +1,6 @@
 package dev.finetune4j.core.optim;
 
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -28,7 +29,9 @@ class OptimizerHostileInputTest {
         for (var make : optimizers) {
             try (TensorScope scope = TensorScope.detached(); var step = TensorScope.open()) {
                 Tensor a = param(scope, new float[]{1f, 2f}, new float[]{0.5f, -0.5f});
-                Tensor b = param(scope, new float[]{1f, 2f}, new float[]{0.5f, 0.5f, 0.5f}); // one value too many
+                Tensor b = param(scope, new float[]{1f, 2f}, null);
+                // a bf16 gradient passes setGrad (shape and device match) but is no float32 gradient to step with
+                b.setGrad(Tensor.of(scope, new float[]{0.5f, 0.5f}, 2).convertTo(DType.BF16, scope));
                 Map<String, Tensor> params = new LinkedHashMap<>();
                 params.put("a", a);
                 params.put("b", b);
