@@ -1,9 +1,11 @@
 package dev.finetune4j.eval;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Compares a candidate's metrics with the baseline's by per-metric {@link GateRule}s and answers PROMOTE,
@@ -27,6 +29,15 @@ public final class PromotionGate {
         if (rules.isEmpty()) {
             throw new IllegalArgumentException("a promotion gate needs at least one rule");
         }
+        // NOTE: the online monitor keeps one rolling window per metric, so a second rule would silently replace the
+        // first there while evaluate judged both
+        Set<String> metrics = new HashSet<>();
+        for (GateRule rule : rules) {
+            if (!metrics.add(rule.metric())) {
+                throw new IllegalArgumentException("the gate has two rules for metric '" + rule.metric() + "'; give "
+                        + "each metric one rule (one maxRegression and one minGain)");
+            }
+        }
         this.rules = List.copyOf(rules);
     }
 
@@ -35,6 +46,7 @@ public final class PromotionGate {
      *
      * @param rules one rule per metric to check
      * @return a gate that checks every rule
+     * @throws IllegalArgumentException for no rule, or two rules for one metric
      */
     public static PromotionGate of(GateRule... rules) {
         return new PromotionGate(List.of(rules));
@@ -45,6 +57,7 @@ public final class PromotionGate {
      *
      * @param rules one rule per metric to check
      * @return a gate that checks every rule
+     * @throws IllegalArgumentException for no rule, or two rules for one metric
      */
     public static PromotionGate of(List<GateRule> rules) {
         return new PromotionGate(rules);

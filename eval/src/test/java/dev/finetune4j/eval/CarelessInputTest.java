@@ -76,6 +76,9 @@ class CarelessInputTest {
         assertMessage("not a finite number", () -> m.observe("bleu", Double.NaN));
         assertEquals(false, m.observe("bleu", 11).rollback());
         assertMessage("judgment 1 is null", () -> AbTest.builder().build().evaluate(Arrays.asList(Preference.A, null)));
+        // the monitor kept the last of two rules for one metric while evaluate judged both
+        assertMessage("two rules for metric 'bleu'", () -> PromotionGate.of(GateRule.higherIsBetter("bleu"),
+                GateRule.higherIsBetter("bleu").maxRegression(5)));
         // the sum wrapped to a negative total: a win rate of -1 and p = NaN
         assertMessage("add up past", () -> AbTest.builder().build().evaluate(Long.MAX_VALUE, 1, 0));
         assertMessage("add up past", () -> AbTest.builder().build().evaluate(1, 1, Long.MAX_VALUE - 1));
