@@ -41,6 +41,12 @@ public final class HostStorage implements Storage {
 
     /** Heap memory: a float[] for F32 values (so kernels can use it as it is), else a long[] (8-byte aligned). */
     static HostStorage allocateHeap(long bytes, boolean floats, MemoryCounter counter) {
+        long slots = floats ? bytes / Float.BYTES : (bytes + 7) / 8;
+        if (slots > Integer.MAX_VALUE - 8) { // the VM's largest array, with room for its header
+            throw new IllegalArgumentException("a CPU tensor of " + bytes + " bytes is more than one Java array holds ("
+                    + "2^31 - 9 " + (floats ? "floats" : "longs") + "), the most the CPU kernels index: split the work "
+                    + "(a smaller batch or sequence, or a chunked computation)");
+        }
         MemorySegment segment = floats
                 ? MemorySegment.ofArray(new float[Math.toIntExact(bytes / Float.BYTES)])
                 : MemorySegment.ofArray(new long[Math.toIntExact((bytes + 7) / 8)]).asSlice(0, bytes);
