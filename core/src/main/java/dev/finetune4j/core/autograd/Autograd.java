@@ -46,19 +46,38 @@ public final class Autograd {
         return new NoGrad();
     }
 
-    /** Handle returned by {@link #noGrad()}; closing it restores recording. */
+    /** Handle returned by {@link #noGrad()}; closing it restores recording. It belongs to the thread that opened it. */
     public static final class NoGrad implements AutoCloseable {
+        private final Thread owner = Thread.currentThread();
         private boolean closed;
 
         private NoGrad() {
         }
 
+        /**
+         * Turns recording back on (once every handle of this thread is closed); a second close does nothing.
+         *
+         * @throws IllegalStateException when called from another thread than the one that opened it
+         */
         @Override
         public void close() {
             if (!closed) {
+                requireOwner(owner, "noGrad");
                 closed = true;
                 DISABLED.get()[0]--;
             }
+        }
+    }
+
+    /**
+     * Recording is per thread: a handle closed on another thread would change that thread's state (a count below
+     * zero there turns recording off for good) and leave the owner's as it was.
+     */
+    private static void requireOwner(Thread owner, String what) {
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("an Autograd." + what + "() handle must be closed by the thread that opened "
+                    + "it ('" + owner.getName() + "'), not by '" + Thread.currentThread().getName()
+                    + "'; use try-with-resources on that thread");
         }
     }
 
@@ -75,8 +94,12 @@ public final class Autograd {
         return handle;
     }
 
-    /** Handle returned by {@link #enableGrad()}; closing it restores the recording state from before. */
+    /**
+     * Handle returned by {@link #enableGrad()}; closing it restores the recording state from before. It belongs to
+     * the thread that opened it.
+     */
     public static final class EnableGrad implements AutoCloseable {
+        private final Thread owner = Thread.currentThread();
         private final int savedDepth;
         private boolean closed;
 
@@ -84,9 +107,15 @@ public final class Autograd {
             this.savedDepth = savedDepth;
         }
 
+        /**
+         * Restores the recording state from before; a second close does nothing.
+         *
+         * @throws IllegalStateException when called from another thread than the one that opened it
+         */
         @Override
         public void close() {
             if (!closed) {
+                requireOwner(owner, "enableGrad");
                 closed = true;
                 DISABLED.get()[0] = savedDepth;
             }
