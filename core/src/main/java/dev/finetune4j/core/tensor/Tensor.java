@@ -497,6 +497,16 @@ public final class Tensor {
 
     // ---- host copies ----------------------------------------------------------------------------------------
 
+    /** The length of a host array holding every value, refused by name past what one Java array holds. */
+    private int arrayLength(String method) {
+        long n = numel();
+        if (n > Integer.MAX_VALUE - 8) { // the VM's largest array, with room for its header
+            throw new IllegalStateException(method + "() of " + this + ": " + n + " values are more than one Java array "
+                    + "holds; copy it in slices (view or slice the tensor, then copy each part)");
+        }
+        return (int) n;
+    }
+
     /**
      * Copies the values to the host, row-major, converted to float32 from any floating or integer dtype.
      *
@@ -508,7 +518,7 @@ public final class Tensor {
                 return convertTo(DType.F32, staging).toFloatArray();
             }
         }
-        float[] out = new float[Math.toIntExact(numel())];
+        float[] out = new float[arrayLength("toFloatArray")];
         if (dtype == DType.F32) {
             backend().copyToHost(this, MemorySegment.ofArray(out));
             return out;
@@ -526,7 +536,7 @@ public final class Tensor {
      * @return a new array of {@link #numel()} values
      */
     public long[] toLongArray() {
-        long[] out = new long[Math.toIntExact(numel())];
+        long[] out = new long[arrayLength("toLongArray")];
         if (dtype == DType.I64) {
             backend().copyToHost(this, MemorySegment.ofArray(out));
             return out;

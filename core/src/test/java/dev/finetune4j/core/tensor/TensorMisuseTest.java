@@ -84,6 +84,20 @@ class TensorMisuseTest {
         }
     }
 
+    /** Copying more values than one Java array holds is refused by name (it was a bare "integer overflow"). */
+    @Test
+    void aHostCopyPastOneArrayIsRefusedNamingItsSize() {
+        try (var s = TensorScope.open()) {
+            Tensor big = Tensor.zeros(s, Device.meta(), DType.F32, Shape.of(1 << 16, 1 << 16)); // shapes only: no memory
+            var floats = assertThrows(IllegalStateException.class, big::toFloatArray);
+            assertTrue(floats.getMessage().contains("toFloatArray") && floats.getMessage().contains(String.valueOf(1L << 32))
+                    && floats.getMessage().contains("slices"), floats.getMessage());
+            var longs = assertThrows(IllegalStateException.class,
+                    () -> Tensor.zeros(s, Device.meta(), DType.I64, Shape.of(1 << 16, 1 << 16)).toLongArray());
+            assertTrue(longs.getMessage().contains("toLongArray"), longs.getMessage());
+        }
+    }
+
     @Test
     void shapeOverflowsNameTheSizes() {
         var product = assertThrows(ArithmeticException.class, () -> Shape.of(1 << 30, 1 << 30, 1 << 30));
