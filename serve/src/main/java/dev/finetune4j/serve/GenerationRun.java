@@ -91,10 +91,10 @@ final class GenerationRun implements AutoCloseable {
         int n = params.n();
         GenerationRun run = new GenerationRun(prompts, n, tokenizer, params.stop());
         List<long[]> stopSequences = tokenizer == null ? List.of() : tokenStopSequences(tokenizer, params.stop());
+        GenerationConfig generation = params.generation();
         try {
             for (int i = 0; i < run.choices.size(); i++) {
                 int choice = i;
-                GenerationConfig generation = params.generation();
                 CompletionRequest request = new CompletionRequest(adapter, prompts.get(i / n),
                         generation.withSeed(generation.seed() + i % n), stopSequences, null);
                 CompletionHandle handle = engine.submit(request, token -> run.events.add(new TokenEvent(choice, token)));

@@ -1,7 +1,6 @@
 package dev.finetune4j.spark;
 
 import dev.finetune4j.data.format.Json;
-import dev.finetune4j.data.format.WrittenFile;
 import dev.finetune4j.data.pipeline.PipelineReport;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
@@ -17,7 +16,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -84,17 +82,8 @@ final class OutputFolder implements AutoCloseable {
 
     /** What the earlier manifest lists as plain names in the folder; nothing when there is none or it is unreadable. */
     private static Map<String, String> earlierOutputs(FileSystem fs, Path manifest) {
-        Map<String, String> files = new LinkedHashMap<>();
         try (InputStream in = fs.open(manifest)) {
-            PipelineReport report = Json.MAPPER.readValue(in, PipelineReport.class);
-            for (WrittenFile f : report.outputs() == null ? List.<WrittenFile>of() : report.outputs()) {
-                if (f != null && isPlainName(f.file()) && (f.sha256() != null || f.file().endsWith("/"))) {
-                    files.put(f.file(), f.sha256());
-                }
-            }
-            if (isPlainName(report.quarantineFile())) {
-                files.put(report.quarantineFile(), null);
-            }
+            return Json.MAPPER.readValue(in, PipelineReport.class).outputsInFolder();
         } catch (FileNotFoundException e) {
             return Map.of();
         } catch (IOException | RuntimeException e) {
@@ -102,16 +91,6 @@ final class OutputFolder implements AutoCloseable {
                     manifest, e.getMessage());
             return Map.of();
         }
-        return files;
-    }
-
-    /** A name directly in the folder, optionally with a trailing '/': a manifest cannot point elsewhere. */
-    private static boolean isPlainName(String name) {
-        if (name == null) {
-            return false;
-        }
-        String bare = name.endsWith("/") ? name.substring(0, name.length() - 1) : name;
-        return !bare.isEmpty() && !bare.contains("/") && !bare.equals(".") && !bare.equals("..");
     }
 
     private void requireOutside(Configuration conf, String input, List<String> replaced) throws IOException {

@@ -2,7 +2,6 @@ package dev.finetune4j.data.pipeline;
 
 import dev.finetune4j.data.format.Json;
 import dev.finetune4j.data.format.Sha256;
-import dev.finetune4j.data.format.WrittenFile;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,15 +46,7 @@ final class EarlierOutputs {
         Map<String, String> files = new LinkedHashMap<>();
         if (Files.isRegularFile(manifest)) {
             try {
-                PipelineReport earlier = Json.MAPPER.readValue(manifest.toFile(), PipelineReport.class);
-                for (WrittenFile f : earlier.outputs() == null ? List.<WrittenFile>of() : earlier.outputs()) {
-                    if (f != null && f.file() != null && f.sha256() != null) {
-                        files.put(f.file(), f.sha256());
-                    }
-                }
-                if (earlier.quarantineFile() != null) {
-                    files.put(earlier.quarantineFile(), null);
-                }
+                files.putAll(Json.MAPPER.readValue(manifest.toFile(), PipelineReport.class).outputsInFolder());
             } catch (IOException | RuntimeException e) {
                 LOG.warn("{} cannot be read ({}); the files an earlier run wrote beside it are left as they are",
                         manifest, e.getMessage());

@@ -2,6 +2,7 @@ package dev.finetune4j.data.pipeline;
 
 import dev.finetune4j.data.format.WrittenFile;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -46,5 +47,35 @@ public record PipelineReport(String library, String startedAt, long elapsedMilli
      */
     public long written() {
         return outputs.stream().mapToLong(WrittenFile::records).sum();
+    }
+
+    /**
+     * What this run wrote into its folder, as a later run into that folder may replace it: each output given by a
+     * plain name (a file with its SHA-256, a folder, named with a trailing '/', with null) and the quarantine file
+     * (null). Names that point elsewhere ({@code ../x}, {@code a/b}) and files without a hash are left out: a manifest
+     * must not make a later run remove what it did not write.
+     *
+     * @return name to SHA-256 (or null), in manifest order
+     */
+    public Map<String, String> outputsInFolder() {
+        Map<String, String> files = new LinkedHashMap<>();
+        for (WrittenFile f : outputs == null ? List.<WrittenFile>of() : outputs) {
+            if (f != null && isPlainName(f.file()) && (f.sha256() != null || f.file().endsWith("/"))) {
+                files.put(f.file(), f.sha256());
+            }
+        }
+        if (isPlainName(quarantineFile)) {
+            files.put(quarantineFile, null);
+        }
+        return files;
+    }
+
+    /** A name directly in the folder, optionally with a trailing '/'. */
+    private static boolean isPlainName(String name) {
+        if (name == null) {
+            return false;
+        }
+        String bare = name.endsWith("/") ? name.substring(0, name.length() - 1) : name;
+        return !bare.isEmpty() && !bare.contains("/") && !bare.equals(".") && !bare.equals("..");
     }
 }

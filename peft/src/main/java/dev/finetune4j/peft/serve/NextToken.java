@@ -46,7 +46,8 @@ record NextToken(int token, RuntimeException failure) {
         NextToken[] out = new NextToken[rows.length];
         IntStream each = IntStream.range(0, rows.length);
         // each row's request (its random stream, its tokens) is touched by one task only
-        (all != null && rows.length > 1 ? each.parallel() : each).forEach(i -> {
+        int hostRows = argmax == null ? onHost + onDevice : onHost;
+        (hostRows > 1 ? each.parallel() : each).forEach(i -> {
             ActiveRequest r = rows[i];
             if (r != null) {
                 try {

@@ -1,5 +1,7 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.samples.quickstart.ProgressLine;
+
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
@@ -35,15 +37,11 @@ final class AnswerProgress {
         }
         long spent = now - start;
         long left = done == 0 ? 0 : Math.round((double) spent / done * (total - done));
-        err.println(String.format(Locale.ROOT, "answered %d of %d prompts in %s%s", done, total, clock(spent),
-                done < total ? ", about " + clock(left) + " left" : ""));
+        String took = ProgressLine.clock(Duration.ofNanos(spent));
+        String rest = done < total ? ", about " + ProgressLine.clock(Duration.ofNanos(left)) + " left" : "";
+        err.println(String.format(Locale.ROOT, "answered %d of %d prompts in %s%s", done, total, took, rest));
         err.flush();
         printed = true;
         lastLine = now;
-    }
-
-    private static String clock(long nanos) {
-        long s = Duration.ofNanos(nanos).toSeconds();
-        return String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
     }
 }

@@ -36,14 +36,6 @@ final class StopAfterStep implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(hook);
     }
 
-    /**
-     * Clears the interrupt that stopped the trainer, so that the adapter can be written: file channels refuse to
-     * work on an interrupted thread.
-     */
-    void clearInterrupt() {
-        Thread.interrupted();
-    }
-
     /** Training and saving are done: a shutdown under way may finish now. */
     @Override
     public void close() {

@@ -124,9 +124,10 @@ final class TrainCommand implements Callable<Integer> {
             if (checkpoint != null) {
                 spec.commandLine().getOut().println("resuming from " + checkpoint.toAbsolutePath());
             }
-            try (StopAfterStep stop = new StopAfterStep(spec.commandLine().getErr())) {
+            try (StopAfterStep _ = new StopAfterStep(spec.commandLine().getErr())) {
+                // an interrupted trainer leaves the flag set; the adapter is still written (core's file work is
+                // InterruptSafe)
                 TrainResult r = checkpoint == null ? trainer.train() : trainer.resume(checkpoint);
-                stop.clearInterrupt();
                 spec.commandLine().getOut().println(r.summary());
                 spec.commandLine().getOut().println(saveAdapter(peft, r, out.resolve("adapter")));
                 if (r.stopReason() == StopReason.INTERRUPTED && r.lastCheckpoint() != null) {
@@ -145,7 +146,7 @@ final class TrainCommand implements Callable<Integer> {
      */
     private Path resumeFrom(Path out) {
         Path checkpoints = out.resolve("checkpoints");
-        Optional<Path> latest = Files.isDirectory(checkpoints) ? Checkpoints.latest(checkpoints) : Optional.empty();
+        Optional<Path> latest = Checkpoints.latest(checkpoints);
         if (resume) {
             if (overwrite) {
                 throw new BadInputException("--resume continues the run in " + out.toAbsolutePath() + " and --overwrite "

@@ -70,7 +70,13 @@ public final class ProgressLine implements TrainingListener {
         }
     }
 
-    private static String clock(Duration d) {
+    /**
+     * A duration as minutes and seconds, {@code 12:05}, as the progress lines print it.
+     *
+     * @param d the duration (negative counts as 0)
+     * @return {@code m:ss}
+     */
+    public static String clock(Duration d) {
         long s = Math.max(0, d.toSeconds());
         return String.format("%d:%02d", s / 60, s % 60);
     }

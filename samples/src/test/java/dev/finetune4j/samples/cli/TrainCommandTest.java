@@ -95,15 +95,19 @@ class TrainCommandTest {
 
     /** train.yaml: LoRA SFT of the tiny model on train.jsonl into run/, with {@code training} as its training section. */
     private Path loraRun(String training) throws Exception {
+        return loraRun(64, training);
+    }
+
+    private Path loraRun(int maxLength, String training) throws Exception {
         Path file = dir.resolve("train.yaml");
         Files.writeString(file, """
                 model: model
                 tokenizer: byte-level
                 method: lora
-                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
+                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: %d}
                 training: %s
                 output: run
-                """.formatted(training));
+                """.formatted(maxLength, training));
         return file;
     }
 
@@ -281,16 +285,7 @@ class TrainCommandTest {
     }
 
     private Path withMaxLength(int maxLength) throws Exception {
-        Path file = dir.resolve("train.yaml");
-        Files.writeString(file, """
-                model: model
-                tokenizer: byte-level
-                method: lora
-                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: %d}
-                training: {max_steps: 1, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1}
-                output: run
-                """.formatted(maxLength));
-        return file;
+        return loraRun(maxLength, "{max_steps: 1, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1}");
     }
 
     @Test
