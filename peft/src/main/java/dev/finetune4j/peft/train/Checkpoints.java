@@ -7,9 +7,13 @@ import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.io.SafetensorsFile;
 import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.optim.OptimizerState;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.PeftModel;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,6 +47,7 @@ public final class Checkpoints {
     private static final String STEPS = "steps";
     private static final String PARAMETER_STEPS = "parameter_steps";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(Checkpoints.class);
 
     private final Path root;
     private final int keepLast;
@@ -160,9 +165,10 @@ public final class Checkpoints {
         try (SafetensorsFile adapter = SafetensorsFile.open(adapterFile)) {
             for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
                 Tensor p = e.getValue();
-                if (!adapter.contains(e.getKey()) || adapter.info(e.getKey()).numel() != p.numel()) {
-                    throw new IllegalArgumentException("checkpoint " + dir + " has " + (adapter.contains(e.getKey())
-                            ? "'" + e.getKey() + "' of " + adapter.info(e.getKey()).numel() + " values, expected " + p.numel()
+                Shape saved = adapter.contains(e.getKey()) ? Shape.of(adapter.info(e.getKey()).shape()) : null;
+                if (!p.shape().equals(saved)) {
+                    throw new IllegalArgumentException("checkpoint " + dir + " has " + (saved != null
+                            ? "'" + e.getKey() + "' of shape " + saved + ", expected " + p.shape()
                             : "no tensor '" + e.getKey() + "'")
                             + ": build the model with the adapter configuration the checkpoint was trained with");
                 }
@@ -175,6 +181,12 @@ public final class Checkpoints {
         }
         optimization.importState(optimizer); // checks every slot before it copies one; the run's own, fresh state
         weights.forEach((name, values) -> parameters.get(name).copyFrom(values));
+        List<String> changes = state.optimizationChanges(fresh);
+        if (!changes.isEmpty()) {
+            LOG.warn("resuming from {} with other optimization settings than the run that wrote it ({}): the result will "
+                    + "differ from an uninterrupted run's", dir, String.join(", ", changes));
+        }
+        state.optimization = fresh.optimization; // later checkpoints record the settings they were trained with
         return state;
     }
 

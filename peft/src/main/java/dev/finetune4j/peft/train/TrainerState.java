@@ -8,7 +8,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The loop's progress, saved as {@code trainer_state.json} in every checkpoint. With the adapter and the
@@ -50,9 +52,15 @@ final class TrainerState {
     public int trainExamples;
     /** {@link Fingerprint} of the training examples' tokens; 0 in checkpoints written before it was kept. */
     public long dataFingerprint;
+    /**
+     * The settings that shape each update (learning rate and its schedule, AdamW's constants, clipping, precision),
+     * by name, as text. A resume may change them on purpose (a lower rate, more steps), so a difference is reported,
+     * not refused. Empty in checkpoints written before they were kept.
+     */
+    public Map<String, String> optimization = new LinkedHashMap<>();
 
-    /** The state before the first step of a run under {@code cfg} on {@code train}. */
-    static TrainerState initial(TrainingConfig cfg, Objective train) {
+    /** The state before the first step of a run of {@code totalSteps} steps under {@code cfg} on {@code train}. */
+    static TrainerState initial(TrainingConfig cfg, Objective train, int totalSteps) {
         TrainerState s = new TrainerState();
         s.seed = cfg.seed();
         s.microBatchSize = cfg.microBatchSize();
@@ -60,7 +68,33 @@ final class TrainerState {
         s.shuffle = cfg.shuffle();
         s.trainExamples = train.size();
         s.dataFingerprint = train.fingerprint();
+        s.optimization.put("learningRate", Double.toString(cfg.learningRate()));
+        s.optimization.put("schedule", cfg.schedule().toString());
+        s.optimization.put("warmupSteps", Integer.toString(cfg.warmupStepsFor(totalSteps)));
+        s.optimization.put("totalSteps", Integer.toString(totalSteps));
+        s.optimization.put("adamBeta1", Double.toString(cfg.adamBeta1()));
+        s.optimization.put("adamBeta2", Double.toString(cfg.adamBeta2()));
+        s.optimization.put("adamEpsilon", Double.toString(cfg.adamEpsilon()));
+        s.optimization.put("weightDecay", Double.toString(cfg.weightDecay()));
+        s.optimization.put("maxGradNorm", Double.toString(cfg.maxGradNorm()));
+        s.optimization.put("precision", cfg.precision().toString());
         return s;
+    }
+
+    /**
+     * The optimization settings that differ between this saved state and {@code now}, the resuming run's
+     * {@link #initial} state, as "name was X and is now Y" (those the checkpoint does not record are not compared).
+     * The resumed run then differs from an uninterrupted one, which its caller should hear about.
+     */
+    List<String> optimizationChanges(TrainerState now) {
+        List<String> changes = new ArrayList<>();
+        optimization.forEach((name, saved) -> {
+            String current = now.optimization.get(name);
+            if (current != null) {
+                compare(changes, name, saved, current);
+            }
+        });
+        return changes;
     }
 
     /**
@@ -119,6 +153,9 @@ final class TrainerState {
         }
         if (evalsWithoutImprovement < 0 || evalHistory == null) {
             problems.add("evalsWithoutImprovement " + evalsWithoutImprovement + " is negative or evalHistory is missing");
+        }
+        if (optimization == null || optimization.containsValue(null)) {
+            problems.add("optimization is null or holds a null setting (leave out what is unknown)");
         }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("corrupt checkpoint " + file + ": " + String.join("; ", problems)

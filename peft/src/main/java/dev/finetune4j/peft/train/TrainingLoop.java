@@ -69,7 +69,7 @@ final class TrainingLoop {
 
     /** The run with its optimizer, which {@link #run(Path)} frees afterwards. */
     private TrainResult run(Path resumeFrom, Optimization optimization) {
-        TrainerState fresh = TrainerState.initial(cfg, train);
+        TrainerState fresh = TrainerState.initial(cfg, train, totalSteps);
         TrainerState state = resumeFrom == null ? fresh
                 : Checkpoints.restore(resumeFrom, model, optimization, totalSteps, fresh);
         Checkpoints checkpoints = cfg.saveEverySteps() > 0

@@ -1,8 +1,14 @@
 package dev.finetune4j.peft.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.io.SafetensorsFile;
+import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -10,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -107,6 +114,54 @@ class ResumeSafetyTest {
             assertEquals(2, resumed.steps(), "the stopped run's steps, none more");
             assertEquals(stopped.lossHistory(), resumed.lossHistory());
             assertEquals(out.resolve("checkpoint-1"), resumed.bestCheckpoint());
+        }
+    }
+
+    @Test
+    void aResumeWithAnotherLearningRateRunsAndItsCheckpointsRecordTheNewRate(@TempDir Path out) throws IOException {
+        TrainingConfig cfg = config(out).build();
+        try (LanguageModel base = TrainTestSupport.llamaBase()) {
+            train(TrainTestSupport.llamaAdapter(base), cfg);
+        }
+        TrainerState saved = TrainerState.read(out.resolve("checkpoint-2"));
+        TrainingConfig lower = cfg.toBuilder().learningRate(5e-4).build();
+        try (LanguageModel base = TrainTestSupport.llamaBase()) {
+            PeftModel model = TrainTestSupport.llamaAdapter(base);
+            TrainerState now = TrainerState.initial(lower, new SftObjective(model, TrainingChild.data(), 0), 4);
+            assertEquals(List.of("learningRate was 0.001 and is now 5.0E-4"), saved.optimizationChanges(now));
+            SftTrainer.builder().model(model).config(lower).trainData(TrainingChild.data())
+                    .build().resume(out.resolve("checkpoint-2"));
+        }
+        JsonNode resumed = JSON.readTree(out.resolve("checkpoint-4").resolve(TrainerState.FILE).toFile());
+        assertEquals("5.0E-4", resumed.path("optimization").path("learningRate").asText());
+        assertEquals("4", resumed.path("optimization").path("totalSteps").asText());
+    }
+
+    @Test
+    void aCheckpointTensorOfAnotherShapeButAsManyValuesIsRefused(@TempDir Path out) throws IOException {
+        TrainingConfig cfg = config(out).build();
+        try (LanguageModel base = TrainTestSupport.llamaBase()) {
+            train(TrainTestSupport.llamaAdapter(base), cfg);
+        }
+        Path file = out.resolve("checkpoint-2").resolve(Checkpoints.ADAPTER).resolve(Checkpoints.ADAPTER_FILE);
+        Map<String, Tensor> transposed = new LinkedHashMap<>();
+        String changed;
+        try (SafetensorsFile f = SafetensorsFile.open(file); TensorScope scope = TensorScope.open()) {
+            changed = f.names().stream().filter(n -> n.contains("lora_A")).findFirst().orElseThrow();
+            for (String name : f.names()) {
+                float[] values = f.tensor(name).toFloatArray();
+                long[] dims = f.info(name).shape();
+                transposed.put(name, name.equals(changed) ? Tensor.of(scope, values, (int) dims[1], (int) dims[0])
+                        : Tensor.of(scope, values, Shape.of(dims).dims()));
+            }
+            SafetensorsWriter.write(file, transposed, Map.of());
+        }
+        try (LanguageModel base = TrainTestSupport.llamaBase()) {
+            PeftModel model = TrainTestSupport.llamaAdapter(base);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SftTrainer.builder()
+                    .model(model).config(cfg).trainData(TrainingChild.data()).build().resume(out.resolve("checkpoint-2")));
+            assertTrue(e.getMessage().contains("'" + changed.replace(".weight", "")) && e.getMessage().contains("of shape"),
+                    e.getMessage());
         }
     }
 
