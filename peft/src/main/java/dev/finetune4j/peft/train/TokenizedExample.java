@@ -7,6 +7,10 @@ import dev.finetune4j.core.autograd.CrossEntropy;
  * convention: labels equal the input ids and the loss shifts them by one; {@link CrossEntropy#IGNORE_INDEX}
  * excludes a position, such as a prompt token under completion-only loss).
  *
+ * <p>The example keeps copies of the arrays it is given, so a caller that reuses its buffers cannot change an
+ * example a trainer has already checked; the accessors return those copies themselves (not copied again, as batching
+ * reads them on every step), which must not be modified.
+ *
  * @param inputIds token ids
  * @param labels   same length as {@code inputIds}; -100 where no loss is taken
  * @param segments example id of each position when several examples are packed into one sequence
@@ -29,6 +33,9 @@ public record TokenizedExample(long[] inputIds, long[] labels, int[] segments) {
         if (segments != null && segments.length != inputIds.length) {
             throw new IllegalArgumentException("segments has " + segments.length + " positions but inputIds has " + inputIds.length);
         }
+        inputIds = inputIds.clone();
+        labels = labels.clone();
+        segments = segments == null ? null : segments.clone();
     }
 
     /**
@@ -38,7 +45,7 @@ public record TokenizedExample(long[] inputIds, long[] labels, int[] segments) {
      * @return the example
      */
     public static TokenizedExample of(long[] inputIds) {
-        return new TokenizedExample(inputIds, inputIds.clone(), null);
+        return new TokenizedExample(inputIds, inputIds, null);
     }
 
     /**

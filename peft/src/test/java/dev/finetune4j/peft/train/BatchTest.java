@@ -26,6 +26,22 @@ class BatchTest {
     }
 
     @Test
+    void anExampleKeepsItsTokensWhenTheCallerReusesItsBuffers() {
+        long[] ids = {1, 2, 3};
+        long[] labels = {-100, 2, 3};
+        int[] segments = {0, 0, 1};
+        TokenizedExample example = new TokenizedExample(ids, labels, segments);
+        TokenizedExample all = TokenizedExample.of(ids);
+        Arrays.fill(ids, 99_999);
+        Arrays.fill(labels, 7);
+        Arrays.fill(segments, 5);
+        assertArrayEquals(new long[]{1, 2, 3}, example.inputIds());
+        assertArrayEquals(new long[]{-100, 2, 3}, example.labels());
+        assertArrayEquals(new int[]{0, 0, 1}, example.segments());
+        assertArrayEquals(new long[]{1, 2, 3}, all.labels());
+    }
+
+    @Test
     void packingKeepsExamplesApartAndMasksTheirFirstLabel() {
         TokenizedDataset data = TokenizedDataset.of(new long[][]{{1, 2, 3}, {4, 5}, {6, 7, 8, 9}});
         TokenizedDataset packed = data.packed(6);
