@@ -111,10 +111,12 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
             int at = NestedQuantifiers.find(regex.asText());
             if (at >= 0) {
                 throw new IllegalArgumentException(file.toAbsolutePath() + ": the regex " + path + ".pattern.Regex \""
-                        + regex.asText() + "\" repeats a part that itself repeats (the quantifier at character " + at
-                        + "); on some inputs such a pattern backtracks until the native tokenizer aborts the JVM. "
-                        + "Repeat single characters or classes, as GPT-2's, Llama 3's and Qwen2's patterns do, or make "
-                        + "the inner repeat possessive (a++ instead of a+)");
+                        + regex.asText() + "\" repeats a part that can match in more than one way (the quantifier at "
+                        + "character " + at + ": a part that itself repeats, or alternatives that start alike); on some "
+                        + "inputs such a pattern backtracks until the native tokenizer aborts the JVM. Repeat single "
+                        + "characters or classes, as GPT-2's, Llama 3's and Qwen2's patterns do, write alternatives of "
+                        + "single characters as one class ([ab]+ instead of (a|b)+), or make the inner repeat possessive "
+                        + "(a++ instead of a+)");
             }
         }
         for (var field : node.properties()) {

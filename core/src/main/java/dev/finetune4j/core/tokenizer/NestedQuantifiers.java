@@ -1,7 +1,9 @@
 package dev.finetune4j.core.tokenizer;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 
 /**
  * Finds the shape of regular expression that backtracks exponentially: a part repeated without bound whose
@@ -11,8 +13,14 @@ import java.util.Deque;
  * <p>NOTE: Oniguruma stops a match after 10 million retries at one position, and the Rust tokenizers library
  * panics on that error, which aborts the whole JVM. The patterns of real tokenizers (GPT-2, Llama 3, Qwen2,
  * DeepSeek, Mistral) repeat single characters, classes and fixed strings only, so refusing the shape costs them
- * nothing. It is a screen for the classic shape, not a proof that a pattern runs in linear time: an alternation
- * of overlapping branches under a repeat, {@code (a|a)*}, passes it.
+ * nothing. It is a screen for the classic shapes, not a proof that a pattern runs in linear time.
+ *
+ * <p>The second shape is a repeated alternation whose branches can start alike, as in {@code (a|a)*} or
+ * {@code (?:\s|x)+}: each repetition may then take either branch, and a failing match tries every combination.
+ * Branches are compared by their leading literal text, conservatively: two overlap when one's is a prefix of the
+ * other's, so a branch that starts with a class, an escape or a group overlaps every other (write such an
+ * alternation as one class, {@code [\sx]+}). Literal branches that differ early, as in
+ * {@code (?:'s|'t|'re)*}, pass.
  *
  * <p>Parts that cannot be backtracked into (possessive quantifiers {@code a*+}, atomic groups {@code (?>...)})
  * do not count as varying.
@@ -23,13 +31,46 @@ final class NestedQuantifiers {
     private NestedQuantifiers() {
     }
 
-    /** One open group: whether something inside it can match a varying number of times. */
+    /**
+     * One open group: whether something inside it can match a varying number of times, and the leading literal
+     * text of each of its branches so far (the last one still growing while {@code literalOpen}).
+     */
     private static final class Group {
         final boolean atomic;
         boolean varying;
+        final List<StringBuilder> branchLiterals = new ArrayList<>(List.of(new StringBuilder()));
+        boolean literalOpen = true;
 
         Group(boolean atomic) {
             this.atomic = atomic;
+        }
+
+        void nextBranch() {
+            branchLiterals.add(new StringBuilder());
+            literalOpen = true;
+        }
+
+        /** Ends the current branch's literal text unless {@code literal} (a character matched as itself) extends it. */
+        void atom(int literal) {
+            if (literalOpen && literal >= 0) {
+                branchLiterals.getLast().append((char) literal);
+            } else {
+                literalOpen = false;
+            }
+        }
+
+        /** True when two branches' leading literal texts are equal or one is a prefix of the other. */
+        boolean branchesOverlap() {
+            for (int a = 0; a < branchLiterals.size(); a++) {
+                for (int b = a + 1; b < branchLiterals.size(); b++) {
+                    String x = branchLiterals.get(a).toString();
+                    String y = branchLiterals.get(b).toString();
+                    if (x.startsWith(y) || y.startsWith(x)) {
+                        return true;
+                    }
+                }
+            }
+            return false;
         }
     }
 
@@ -51,7 +92,13 @@ final class NestedQuantifiers {
         while (i < regex.length()) {
             char c = regex.charAt(i);
             boolean atomVaries = false;
+            int start = i;
             switch (c) {
+                case '|' -> {
+                    groups.peek().nextBranch();
+                    i++;
+                    continue;
+                }
                 case '\\' -> i = afterEscape(regex, i);
                 case '[' -> i = afterClass(regex, i);
                 case '(' -> {
@@ -60,8 +107,9 @@ final class NestedQuantifiers {
                         i = close < 0 ? regex.length() : close + 1;
                         continue;
                     }
+                    groups.peek().atom(-1);
                     groups.push(new Group(regex.startsWith("(?>", i)));
-                    i += regex.startsWith("(?", i) ? 2 : 1;
+                    i = groupBody(regex, i);
                     continue;
                 }
                 case ')' -> {
@@ -70,10 +118,14 @@ final class NestedQuantifiers {
                         continue;
                     }
                     Group closed = groups.pop();
-                    atomVaries = closed.varying && !closed.atomic;
+                    atomVaries = (closed.varying || closed.branchLiterals.size() > 1 && closed.branchesOverlap())
+                            && !closed.atomic;
                     i++;
                 }
                 default -> i++;
+            }
+            if (c != ')') {
+                groups.peek().atom(quantifierAt(regex, i) == null ? literal(regex, start, i) : -1);
             }
             for (Quantifier q = quantifierAt(regex, i); q != null; q = quantifierAt(regex, i)) {
                 if (q.max == UNBOUNDED && !q.possessive && atomVaries) {
@@ -87,6 +139,40 @@ final class NestedQuantifiers {
             }
         }
         return -1;
+    }
+
+    /**
+     * The index where the group opening at {@code i} starts matching: after {@code (}, {@code (?:}, {@code (?>},
+     * {@code (?i-m:}, a lookaround's {@code (?=}, {@code (?<!} or a name's {@code (?<name>}; at the {@code )} of
+     * an inline option group such as {@code (?i)}.
+     */
+    private static int groupBody(String regex, int i) {
+        if (!regex.startsWith("(?", i)) {
+            return i + 1;
+        }
+        int j = i + 2;
+        while (j < regex.length() && (Character.isLetter(regex.charAt(j)) || regex.charAt(j) == '-')) {
+            j++;
+        }
+        if (j >= regex.length()) {
+            return j;
+        }
+        return switch (regex.charAt(j)) {
+            case ':', '>', '=', '!' -> j + 1;
+            case '<' -> j + 1 < regex.length() && "=!".indexOf(regex.charAt(j + 1)) >= 0 ? j + 2
+                    : Math.max(regex.indexOf('>', j), j) + 1;
+            default -> j;
+        };
+    }
+
+    /** The character the atom {@code regex[start, end)} matches as itself, or -1 when it is not a plain literal. */
+    private static int literal(String regex, int start, int end) {
+        char c = regex.charAt(start);
+        if (end - start == 1) {
+            return ".^$".indexOf(c) >= 0 ? -1 : c;
+        }
+        char escaped = regex.charAt(start + 1);
+        return c == '\\' && end - start == 2 && !Character.isLetterOrDigit(escaped) ? escaped : -1;
     }
 
     /** The index after the escape at {@code i}, with the braces of {@code \p{L}}, {@code \x{41}} or a name. */

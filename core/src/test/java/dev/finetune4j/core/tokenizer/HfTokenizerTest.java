@@ -99,6 +99,14 @@ class HfTokenizerTest {
     }
 
     @Test
+    void aSplitRegexThatRepeatsAlternativesStartingAlikeIsRefused(@TempDir Path tmp) throws Exception {
+        Path file = withSplitRegex(tmp, "(a|a)*$");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(file));
+        assertTrue(e.getMessage().contains("character 5") && e.getMessage().contains("alternatives that start alike"),
+                e.getMessage());
+    }
+
+    @Test
     void gpt2sPatternAsASplitEncodesAsTheBuiltInByteLevelRegexDoes(@TempDir Path tmp) throws Exception {
         Path file = withSplitRegex(tmp, "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+");
         String text = "hello world, it's 2026!  你好 \uD83D\uDE00";

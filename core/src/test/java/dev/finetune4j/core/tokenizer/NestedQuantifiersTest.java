@@ -27,7 +27,10 @@ class NestedQuantifiersTest {
             "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+"
                     + "| ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
             // repeats that cannot be backtracked into, fixed repeats, escaped parentheses, literal braces
-            "(a++)+", "(?>a+)+", "(ab)+", "(a+){2}", "\\(a+\\)+", "a{x}+", "[(+*]+", "[]a+]+", "(?#a+*)b"
+            "(a++)+", "(?>a+)+", "(ab)+", "(a+){2}", "\\(a+\\)+", "a{x}+", "[(+*]+", "[]a+]+", "(?#a+*)b",
+            // alternations under a repeat whose branches start differently, or that are not repeated
+            "(?:'s|'t|'re|'ve)*", "(?:ab|ac)+", "(?:a|b)*c", "(a|a)b", "(a|a){3}", "(?>a|a)*", "(?:\\.|x)*", "x|x*",
+            "(?<n>a|b)*", "(?i:ab|ac)*", "(?i)(?:a|b)*", "(?=a|b)c*"
     })
     void realTokenizersAndSafeShapesPass(String regex) {
         assertEquals(-1, NestedQuantifiers.find(regex), regex);
@@ -44,7 +47,14 @@ class NestedQuantifiersTest {
             "(?i:a{1,3})*; 11",
             "x(a*){2,}; 5",
             "a{1,3}+; 6", // Ruby syntax: the '+' repeats the interval
-            "(a{2,}?)+?; 8"
+            "(a{2,}?)+?; 8",
+            "(a|a)*; 5",
+            "(?:a|ab)+; 8",
+            "(?:\\s|x)+; 8",
+            "(?:x|[ab])*; 10",
+            "(?:a*|b)c(x|x)+; 14",
+            "(?:(?:a|a)b)*; 12",
+            "(?:.|\\n)*; 8"
     })
     void aPartRepeatedWithoutBoundThatItselfVariesIsFoundAtItsQuantifier(String regex, int at) {
         assertEquals(at, NestedQuantifiers.find(regex), regex);
