@@ -35,20 +35,86 @@ final class Statistics {
                 / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
     }
 
-    /** Exact two-sided binomial test p-value for {@code k} successes in {@code n} trials at p = 1/2 (the sign test). */
+    /**
+     * Exact two-sided binomial test p-value for {@code k} successes in {@code n} trials at p = 1/2 (the sign test):
+     * twice the smaller tail, summed from its largest term down until the rest cannot change the sum. The terms
+     * fall geometrically away from the mean, so a tail of any size costs a few times sqrt(n) steps.
+     */
     static double signTestPValue(long k, long n) {
         if (n == 0) {
             return 1.0;
         }
         long tail = Math.min(k, n - k);
-        double logHalfN = n * Math.log(0.5);
-        double logC = 0;
+        double term = Math.exp(logBinomialHalf(tail, n));
         double sum = 0;
-        for (long i = 0; i <= tail; i++) {
-            sum += Math.exp(logC + logHalfN);
-            logC += Math.log(n - i) - Math.log(i + 1);
+        for (long i = tail; i >= 0 && term > 0; i--) {
+            sum += term;
+            double ratio = (double) i / (n - i + 1); // term(i - 1) / term(i), below 1 for i <= n / 2
+            if (term * ratio / (1 - ratio) < sum * 0x1p-60) {
+                break;
+            }
+            term *= ratio;
         }
         return Math.min(1.0, 2 * sum);
+    }
+
+    /**
+     * log P(X = x) for X ~ Binomial(n, 1/2), by Loader's saddle-point form (the one R's dbinom uses): accurate to
+     * the last digits for any n, where log-gamma differences of numbers near 1e10 would cancel away ten of them.
+     */
+    static double logBinomialHalf(long x, long n) {
+        if (x == 0 || x == n) {
+            return n * Math.log(0.5);
+        }
+        double half = n / 2.0;
+        double lc = stirlingError(n) - stirlingError(x) - stirlingError(n - x) - deviance(x, half) - deviance(n - x, half);
+        double lf = Math.log(2 * Math.PI) + Math.log(x) + Math.log1p(-(double) x / n);
+        return lc - 0.5 * lf;
+    }
+
+    /** log(n!) - log(sqrt(2 pi n) (n/e)^n): the error of Stirling's formula, from its series past 15. */
+    private static double stirlingError(long n) {
+        if (n <= 15) {
+            double logFactorial = 0;
+            for (int i = 2; i <= n; i++) {
+                logFactorial += Math.log(i);
+            }
+            return logFactorial - (n + 0.5) * Math.log(n) + n - 0.5 * Math.log(2 * Math.PI);
+        }
+        double nn = (double) n * n;
+        double s0 = 1.0 / 12;
+        double s1 = 1.0 / 360;
+        double s2 = 1.0 / 1260;
+        double s3 = 1.0 / 1680;
+        double s4 = 1.0 / 1188;
+        if (n > 500) {
+            return (s0 - s1 / nn) / n;
+        }
+        if (n > 80) {
+            return (s0 - (s1 - s2 / nn) / nn) / n;
+        }
+        if (n > 35) {
+            return (s0 - (s1 - (s2 - s3 / nn) / nn) / nn) / n;
+        }
+        return (s0 - (s1 - (s2 - (s3 - s4 / nn) / nn) / nn) / nn) / n;
+    }
+
+    /** x log(x / m) + m - x, by its series when x is near m (where the direct form cancels). */
+    private static double deviance(double x, double m) {
+        if (Math.abs(x - m) < 0.1 * (x + m)) {
+            double v = (x - m) / (x + m);
+            double s = (x - m) * v;
+            double ej = 2 * x * v;
+            for (int j = 1; ; j++) {
+                ej *= v * v;
+                double next = s + ej / (2 * j + 1);
+                if (next == s) {
+                    return s;
+                }
+                s = next;
+            }
+        }
+        return x * Math.log(x / m) + m - x;
     }
 
     /** Wilson score interval {@code [low, high]} for {@code k} successes in {@code n} trials at normal quantile {@code z}. */
