@@ -22,8 +22,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -87,7 +89,8 @@ public final class AutoModel {
                 LoadProgress progress = new LoadProgress(dir.toString(), checkpointBytes(ckpt), System::nanoTime, LOG::info);
                 WeightLoader.Result loaded = WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights,
                         options.dtype(), options.quantization(), progress);
-                warnUnused(dir, loaded.unused());
+                warnUnused(dir, loaded.unused(), "Check that config.json's model_type and switches "
+                        + "(attention_bias, tie_word_embeddings, ...) match the checkpoint");
                 if (loaded.mapped()) {
                     weights.closeWith(ckpt);
                 } else {
@@ -197,7 +200,8 @@ public final class AutoModel {
         BertConfig bert = BertConfig.fromJson(config);
         requireStoredParameters(dir, bert.parameterCount(), null);
         var model = new BertForSequenceClassification(TensorScope.detached(device), bert);
-        loadWeights(model, dir, name -> null);
+        warnUnused(dir, loadWeights(model, dir), "Expected for a checkpoint of another task (a pretraining head "
+                + "such as cls.predictions); otherwise check that config.json matches the checkpoint");
         return model;
     }
 
@@ -258,15 +262,13 @@ public final class AutoModel {
     }
 
     /**
-     * Warns, as transformers does, about checkpoint tensors no parameter took: the config describes another
+     * Warns, as transformers does, about checkpoint tensors no parameter took: the config may describe another
      * architecture than the file (Qwen2's q/k/v biases under model_type llama), so the logits are not the
-     * checkpoint's.
+     * checkpoint's; {@code hint} says what to check.
      */
-    private static void warnUnused(Path dir, List<String> unused) {
+    private static void warnUnused(Path dir, List<String> unused, String hint) {
         if (!unused.isEmpty()) {
-            LOG.warn("Some weights of the model checkpoint at {} were not used: {}. Check that config.json's "
-                    + "model_type and switches (attention_bias, tie_word_embeddings, ...) match the checkpoint",
-                    dir, listed(unused));
+            LOG.warn("Some weights of the model checkpoint at {} were not used: {}. {}", dir, listed(unused), hint);
         }
     }
 
@@ -277,10 +279,22 @@ public final class AutoModel {
                 + (shown < names.size() ? " and " + (names.size() - shown) + " more" : "");
     }
 
-    private static void loadWeights(Module model, Path dir, java.util.function.Function<String, String> alias) {
+    /**
+     * Copies the checkpoint in {@code dir} into {@code model}'s own weights (closing it on failure) and returns the
+     * checkpoint tensors it did not take, as {@link WeightLoader#unused} counts them.
+     */
+    static List<String> loadWeights(Module model, Path dir) {
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
             var names = new TreeSet<>(ckpt.names());
-            StateDicts.load(model, n -> names.contains(n) ? ckpt.tensor(n) : null, alias);
+            Set<String> used = new HashSet<>();
+            StateDicts.load(model, n -> {
+                if (!names.contains(n)) {
+                    return null;
+                }
+                used.add(n);
+                return ckpt.tensor(n);
+            }, null);
+            return WeightLoader.unused(ckpt, used);
         } catch (IOException e) {
             closeQuietly(model);
             throw new UncheckedIOException("cannot load weights from " + dir + ": " + e.getMessage(), e);

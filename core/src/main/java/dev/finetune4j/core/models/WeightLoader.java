@@ -36,7 +36,8 @@ final class WeightLoader {
     }
 
     /** Checkpoint tensors that are buffers, not weights: rotary frequencies, GPT-2's causal-mask buffers. */
-    private static final Pattern BUFFERS = Pattern.compile("(.*\\.)?(rotary_emb\\.inv_freq|h\\.\\d+\\.attn\\.(bias|masked_bias))");
+    private static final Pattern BUFFERS = Pattern.compile(
+            "(.*\\.)?(rotary_emb\\.inv_freq|h\\.\\d+\\.attn\\.(bias|masked_bias)|embeddings\\.(position_ids|token_type_ids))");
 
     /**
      * What {@link #load} did.
@@ -106,7 +107,7 @@ final class WeightLoader {
      * tied {@code lm_head.weight} saved next to the embeddings it equals). A tensor left over otherwise means the
      * config describes another architecture than the file (Qwen2's q/k/v biases under {@code model_type} llama).
      */
-    private static List<String> unused(SafetensorsCheckpoint ckpt, Set<String> used) {
+    static List<String> unused(SafetensorsCheckpoint ckpt, Set<String> used) {
         List<String> unused = new ArrayList<>();
         for (String name : ckpt.names()) {
             if (!used.contains(name) && !BUFFERS.matcher(name).matches() && !copyOfUsed(ckpt, name, used)) {

@@ -4,14 +4,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.io.SafetensorsWriter;
+import dev.finetune4j.core.models.bert.BertConfig;
+import dev.finetune4j.core.models.bert.BertForSequenceClassification;
 import dev.finetune4j.core.tensor.Quantization;
+import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -40,6 +48,29 @@ class UnusedWeightsTest {
             "/references/qwen3", "/references/llama_rope_llama3", "/references/qwen2_rope_yarn"})
     void fixturesUseEveryTensor(String dir) throws Exception {
         assertEquals(List.of(), unused(dir, c -> { }));
+    }
+
+    @Test
+    void aClassifierReportsAPretrainingHeadAndIgnoresItsEmbeddingBuffers(@TempDir Path tmp) throws Exception {
+        Path fixture = Path.of(UnusedWeightsTest.class.getResource("/hf-tiny/bert_cls").toURI());
+        BertConfig config = BertConfig.fromJson(AutoModel.readConfig(fixture));
+        try (var model = new BertForSequenceClassification(TensorScope.detached(Device.cpu()), config)) {
+            assertEquals(List.of(), AutoModel.loadWeights(model, fixture));
+        }
+        Path dir = Files.createDirectories(tmp.resolve("bert"));
+        Files.copy(fixture.resolve("config.json"), dir.resolve("config.json"));
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(fixture); TensorScope scope = TensorScope.open()) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (String name : ckpt.names()) {
+                tensors.put(name, ckpt.tensor(name));
+            }
+            tensors.put("bert.embeddings.position_ids", Tensor.of(scope, new float[] {0, 1, 2, 3}, 1, 4));
+            tensors.put("cls.predictions.bias", Tensor.of(scope, new float[] {0.5f, -0.5f}, 2));
+            SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of());
+        }
+        try (var model = new BertForSequenceClassification(TensorScope.detached(Device.cpu()), config)) {
+            assertEquals(List.of("cls.predictions.bias"), AutoModel.loadWeights(model, dir));
+        }
     }
 
     private static List<String> unused(String resource, java.util.function.Consumer<ObjectNode> edit) throws Exception {
