@@ -49,7 +49,12 @@ final class DoraVariant implements LoraVariant {
 
     /** m / n (out), the norm n detached: PEFT treats it as a constant. */
     static Tensor scale(LoraLinear layer) {
-        return Elementwise.div(layer.parameter(MAGNITUDE), rowNorms(layer, layer.base().weightTensor()));
+        return scale(layer.parameter(MAGNITUDE), layer.base().weightTensor(), layer.loraA(), layer.loraB(), layer.scaling());
+    }
+
+    /** m / ||W + s B A||_row from the parts, for a layer's factors copied out of it (the inference engine's). */
+    static Tensor scale(Tensor magnitude, Tensor weight, Tensor a, Tensor b, float s) {
+        return Elementwise.div(magnitude, rowNorms(weight, a, b, s));
     }
 
     /** base(x) + (scale - 1) (base(x) - bias) + scale s B A x. */
@@ -82,11 +87,12 @@ final class DoraVariant implements LoraVariant {
      * @param weight the layer's base weight W as (out, in), in any dtype
      */
     private static Tensor rowNorms(LoraLinear layer, Tensor weight) {
+        return rowNorms(weight, layer.loraA(), layer.loraB(), layer.scaling());
+    }
+
+    private static Tensor rowNorms(Tensor weight, Tensor a, Tensor b, float s) {
         TensorScope caller = TensorScope.current();
         try (var temps = TensorScope.open(); var ng = Autograd.noGrad()) {
-            Tensor a = layer.loraA();
-            Tensor b = layer.loraB();
-            float s = layer.scaling();
             Tensor squares = rowDot(weight, weight);
             // W A^T (out, r); B (A A^T) (out, r), A A^T being symmetric
             Tensor cross = rowDot(b, Matmul.linear(weight, a, null));

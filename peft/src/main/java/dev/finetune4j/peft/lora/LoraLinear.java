@@ -134,6 +134,29 @@ public final class LoraLinear extends Module implements Layer, AdapterLayer {
     }
 
     /**
+     * DoRA's magnitude vector m (out), or null for a plain LoRA layer.
+     *
+     * @return the layer's own magnitude parameter, or null
+     */
+    public Tensor doraMagnitude() {
+        return variant instanceof DoraVariant ? parameter(DoraVariant.MAGNITUDE) : null;
+    }
+
+    /**
+     * {@link #doraScale()} from parts held outside a layer: m / ||W + s B A||_row, without autograd for the norm.
+     *
+     * @param magnitude m (out)
+     * @param weight    the base weight W (out, in), in any dtype
+     * @param loraA     A (r, in)
+     * @param loraB     B (out, r)
+     * @param scaling   s
+     * @return the scale (out) in the current scope
+     */
+    public static Tensor doraScale(Tensor magnitude, Tensor weight, Tensor loraA, Tensor loraB, float scaling) {
+        return DoraVariant.scale(magnitude, weight, loraA, loraB, scaling);
+    }
+
+    /**
      * DoRA's output from its parts: y = base(x) + (scale - 1) (base(x) - bias) + scale s B A x.
      *
      * @param result     base(x) (..., out)

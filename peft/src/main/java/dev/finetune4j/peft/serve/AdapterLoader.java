@@ -8,6 +8,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.lora.LoraBias;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.AdapterFiles;
+import dev.finetune4j.peft.BaseLinear;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
@@ -18,37 +19,79 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Puts a read PEFT folder ({@link AdapterFiles}) into a {@link LoraAdapter} with peft's own loader ({@link Peft#load}:
- * target matching, shape checks against the base), copies the factors into a scope of their own and takes the
- * adapter out of the base model again.
+ * Puts a read PEFT folder ({@link AdapterFiles}) into a {@link LoraAdapter} in two phases. {@link #read} uses peft's own
+ * loader ({@link Peft#load}: target matching, shape checks against the base), copies the factors into a scope of their
+ * own and takes the adapter out of the base model again; {@link Unscaled#scaled} then computes DoRA's scales, which read
+ * every adapted base weight but change nothing in the model, so the engine runs it while decoding goes on.
  *
- * <p>Thread safety: mutates the base model's tree while it runs; the caller makes sure no forward pass overlaps
- * and that the tree carries no other wrapper.
+ * <p>Thread safety: {@link #read} mutates the base model's tree; the caller makes sure no forward pass overlaps and
+ * that the tree carries no other wrapper. {@link Unscaled#scaled} only reads the base weights (frozen).
  */
 final class AdapterLoader {
     private AdapterLoader() {
     }
 
+    /** One module's copied factors, with what DoRA's scale needs: the magnitude and the base layer, or null for LoRA. */
+    private record Parts(Tensor a, Tensor b, float scaling, Tensor magnitude, BaseLinear base) {
+    }
+
+    /** A read adapter whose DoRA scales are not computed yet; it owns its scope until {@link #scaled} hands it on. */
+    static final class Unscaled {
+        private final long version;
+        private final Map<String, Parts> parts;
+        private final TensorScope scope;
+
+        private Unscaled(long version, Map<String, Parts> parts, TensorScope scope) {
+            this.version = version;
+            this.parts = parts;
+            this.scope = scope;
+        }
+
+        /** The module paths the adapter changes. */
+        Iterable<String> paths() {
+            return parts.keySet();
+        }
+
+        /** The adapter, with DoRA's scales m / ||W + s B A||_row fixed from now on (the base weights are frozen). */
+        LoraAdapter scaled() {
+            try (var step = TensorScope.open(); var noGrad = Autograd.noGrad()) {
+                Map<String, LoraAdapter.Factors> factors = new LinkedHashMap<>();
+                parts.forEach((path, p) -> {
+                    Tensor scale = p.magnitude() == null ? null : LoraLinear.doraScale(p.magnitude(),
+                            p.base().weightTensor(), p.a(), p.b(), p.scaling());
+                    factors.put(path, new LoraAdapter.Factors(p.a(), p.b(), p.scaling(),
+                            scale == null ? null : scale.copyTo(scale.device(), scope)));
+                });
+                return new LoraAdapter(version, factors, scope);
+            } catch (RuntimeException e) {
+                scope.close();
+                throw e;
+            }
+        }
+    }
+
     /**
      * @throws PeftException for a folder that does not load onto this base, or a method other than LoRA and DoRA
      */
-    static LoraAdapter load(LanguageModel base, String name, long version, AdapterFiles files) {
+    static Unscaled read(LanguageModel base, String name, long version, AdapterFiles files) {
         Path dir = files.dir();
         PeftModel loaded = Peft.load(base, files);
         Map<String, Tensor> injected = loaded.adapterTensors();
         TensorScope scope = TensorScope.detached(base.parameterScope().device());
         try {
             requireServable(loaded, dir);
-            Map<String, LoraAdapter.Factors> factors = new LinkedHashMap<>();
+            Map<String, Parts> parts = new LinkedHashMap<>();
             for (Map.Entry<String, Module> e : base.namedModules().entrySet()) {
                 if (e.getValue() instanceof LoraLinear l) {
                     // named like weights, so that a backend may keep them in its prepared layout between steps
                     Tensor a = l.loraA().copyTo(l.loraA().device(), scope).named(name + ":" + e.getKey() + ".lora_A");
                     Tensor b = l.loraB().copyTo(l.loraB().device(), scope).named(name + ":" + e.getKey() + ".lora_B");
-                    factors.put(e.getKey(), new LoraAdapter.Factors(a, b, l.scaling(), doraScale(l, scope)));
+                    Tensor m = l.doraMagnitude();
+                    parts.put(e.getKey(), new Parts(a, b, l.scaling(), m == null ? null : m.copyTo(m.device(), scope),
+                            l.base()));
                 }
             }
-            return new LoraAdapter(version, factors, scope);
+            return new Unscaled(version, parts, scope);
         } catch (RuntimeException e) {
             scope.close();
             throw e;
@@ -56,14 +99,6 @@ final class AdapterLoader {
             loaded.unload();
             // NOTE: the injected copies live in the base model's scope; free them, or every reload would leak them
             injected.values().forEach(t -> base.parameterScope().release(t));
-        }
-    }
-
-    /** DoRA's scale with the loaded weights, fixed from now on (the base weights are frozen), or null for LoRA. */
-    private static Tensor doraScale(LoraLinear l, TensorScope into) {
-        try (var step = TensorScope.open(); var noGrad = Autograd.noGrad()) {
-            Tensor scale = l.doraScale();
-            return scale == null ? null : scale.copyTo(scale.device(), into);
         }
     }
 

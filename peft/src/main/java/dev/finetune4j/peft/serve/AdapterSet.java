@@ -23,8 +23,8 @@ import java.util.function.Supplier;
  *
  * <p>Thread safety: the registry is guarded by {@code this}; the model tree by {@link #treeLock}, held during each
  * forward pass and while an adapter is put on the base (loading takes the wrappers out so that peft's loader sees
- * the plain base, then puts them back). The adapter's files are read before, without the lock, so that decoding
- * goes on while they come from disk.
+ * the plain base, then puts them back). The adapter's files are read before, and DoRA's scales computed after,
+ * without the lock, so that decoding goes on while they come from disk and while the base weights are read.
  */
 final class AdapterSet {
     private final LanguageModel base;
@@ -51,29 +51,39 @@ final class AdapterSet {
         if (name.isEmpty()) {
             throw new IllegalArgumentException("an adapter name must not be empty (\"\" stands for the base model in metrics)");
         }
-        LoraAdapter replaced;
+        LoraAdapter loaded;
         try (AdapterFiles files = AdapterFiles.read(dir)) {
+            AdapterLoader.Unscaled unscaled;
             treeLock.lock();
             try {
-                if (closed) {
-                    throw new IllegalStateException("the inference engine is closed; build a new one");
-                }
-                LoraAdapter loaded;
+                requireOpen();
                 unwrap();
                 try {
-                    loaded = AdapterLoader.load(base, name, ++lastVersion, files);
+                    unscaled = AdapterLoader.read(base, name, ++lastVersion, files);
                 } finally {
                     rewrap();
                 }
-                for (String path : loaded.paths()) {
+                for (String path : unscaled.paths()) {
                     wrappers.computeIfAbsent(path, p -> LayerTuner.swap(base, p, original -> new MultiLoraLinear(original, p, rows)));
-                }
-                synchronized (this) {
-                    replaced = adapters.put(name, loaded);
                 }
             } finally {
                 treeLock.unlock();
             }
+            // DoRA's scales read every adapted base weight and change nothing in the tree: decoding goes on meanwhile
+            loaded = unscaled.scaled();
+        }
+        LoraAdapter replaced;
+        treeLock.lock();
+        try {
+            if (closed) {
+                loaded.release(); // the engine closed while the scales were computed
+            }
+            requireOpen();
+            synchronized (this) {
+                replaced = adapters.put(name, loaded);
+            }
+        } finally {
+            treeLock.unlock();
         }
         if (replaced != null) {
             replaced.release();
@@ -134,6 +144,12 @@ final class AdapterSet {
             return pass.get();
         } finally {
             treeLock.unlock();
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the inference engine is closed; build a new one");
         }
     }
 
