@@ -26,7 +26,7 @@ import java.util.stream.IntStream;
  * stream from the seed, its own stop. With the KV cache ({@link KvCache#forGeneration}) each step feeds only the
  * newest tokens and copies only their keys and values; without it every step re-reads the whole sequences. Both
  * choose the same tokens (tested). Each step runs the output head on the newest position alone
- * ({@link LogitsModel#nextTokenLogits}); greedy decoding without a repetition penalty takes each row's argmax on the
+ * ({@link LogitsModel#nextTokenLogits}); greedy decoding without a penalty or logit bias takes each row's argmax on the
  * model's device and reads back two numbers per row (the argmax and the row's sum, which shows a NaN) instead of the
  * vocabulary's logits. Logits that hold NaN are refused, never turned into a token. Thread-safe: each call has its
  * own cache and scope.
@@ -71,7 +71,7 @@ public final class Generator {
      * @param cfg how to pick tokens and when to stop
      * @return one new array per prompt: the prompt, then its new tokens
      * @throws IllegalArgumentException when a prompt is empty, leaves no room within the model's positions or holds a
-     *                                  token id outside the model's vocabulary
+     *                                  token id outside the model's vocabulary; or when the logit bias names such an id
      * @throws IllegalStateException    when the model's logits hold NaN
      */
     public static long[][] generate(LogitsModel model, long[][] prompts, GenerationConfig cfg) {
