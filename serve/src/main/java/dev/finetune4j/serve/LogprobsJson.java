@@ -84,12 +84,12 @@ final class LogprobsJson {
         ArrayNode tops = out.putArray("top_logprobs");
         ArrayNode offsets = out.putArray("text_offset");
         for (TokenLogprobs lp : tokens) {
-            String token = text(lp.token()).token();
+            String token = tokenText(lp.token()).token();
             strings.add(token);
             values.add(value(lp.logprob()));
             ObjectNode top = tops.addObject();
             for (TokenLogprobs.Candidate c : lp.top()) {
-                putIfAbsent(top, text(c.token()).token(), c.logprob());
+                putIfAbsent(top, tokenText(c.token()).token(), c.logprob());
             }
             putIfAbsent(top, token, lp.logprob());
             offsets.add(textOffsets[choice]);
@@ -105,7 +105,7 @@ final class LogprobsJson {
     }
 
     private ObjectNode entry(long id, double logprob) {
-        TokenText t = text(id);
+        TokenText t = tokenText(id);
         ObjectNode entry = OpenAiJson.MAPPER.createObjectNode();
         entry.put("token", t.token());
         entry.put("logprob", value(logprob));
@@ -124,7 +124,7 @@ final class LogprobsJson {
         return Math.max(logprob, FLOOR);
     }
 
-    private TokenText text(long id) {
+    private TokenText tokenText(long id) {
         return texts.computeIfAbsent(id, this::decode);
     }
 

@@ -85,7 +85,7 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, int n,
             // the checks above should leave nothing for the generator to refuse; if they fall behind its rules, the
             // client still gets a 400 with the generator's reason rather than a 500
             throw ApiException.invalid(null, "the sampling parameters (max_tokens, temperature, top_p, top_k, "
-                    + "repetition_penalty, presence_penalty, frequency_penalty) are outside what the generator takes: " + e.getMessage());
+                    + "repetition_penalty, presence_penalty, frequency_penalty, logit_bias) are outside what the generator takes: " + e.getMessage());
         }
         return new SamplingParameters(generation, stopStrings(body), n, stream, includeUsage);
     }

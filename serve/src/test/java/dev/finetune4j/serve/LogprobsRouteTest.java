@@ -1,6 +1,7 @@
 package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.generate.ReferenceLogprobs;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import org.junit.jupiter.api.AfterAll;
@@ -11,11 +12,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -51,30 +50,6 @@ class LogprobsRouteTest {
         return ServerFixture.json(r);
     }
 
-    /** log-softmax, in double, of the model's logits for the position after {@code seq}. */
-    private static double[] referenceLogprobs(long[] seq) {
-        float[] last = reference.logits(new long[][]{seq}, null)[0][seq.length - 1];
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : last) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        for (float l : last) {
-            sum += Math.exp(l - max);
-        }
-        double[] out = new double[last.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = last[i] - max - Math.log(sum);
-        }
-        return out;
-    }
-
-    private static Integer[] byDescendingLogprob(double[] logprobs) {
-        Integer[] order = IntStream.range(0, logprobs.length).boxed().toArray(Integer[]::new);
-        Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -logprobs[i]).thenComparing(i -> i));
-        return order;
-    }
-
     private static long[] ids(JsonNode array) {
         long[] out = new long[array.size()];
         for (int i = 0; i < out.length; i++) {
@@ -99,7 +74,7 @@ class LogprobsRouteTest {
         assertTrue(tokens.length > 0);
         int offset = 0;
         for (int k = 0; k < tokens.length; k++) {
-            double[] expected = referenceLogprobs(concat(PROMPT, tokens, k));
+            double[] expected = ReferenceLogprobs.next(reference, ReferenceLogprobs.concat(PROMPT, tokens, k));
             String token = lp.get("tokens").get(k).asText();
             assertEquals(tokenText(tokens[k]), token);
             assertEquals(expected[(int) tokens[k]], lp.get("token_logprobs").get(k).asDouble(), TOLERANCE, "token " + k);
@@ -107,7 +82,7 @@ class LogprobsRouteTest {
             offset += token.codePointCount(0, token.length());
             JsonNode top = lp.get("top_logprobs").get(k);
             assertTrue(top.size() >= 1 && top.size() <= 4, top.toString());
-            Integer[] order = byDescendingLogprob(expected);
+            Integer[] order = ReferenceLogprobs.byDescending(expected);
             assertEquals(order[0].longValue(), tokens[k], "greedy takes the most likely token");
             assertEquals(lp.get("token_logprobs").get(k).asDouble(), top.get(token).asDouble(), 0);
             for (int r = 0; r < 3; r++) {
@@ -229,8 +204,8 @@ class LogprobsRouteTest {
 
     @Test
     void logitBiasBansTheGreedyTokenAndForcesAnother() throws Exception {
-        double[] first = referenceLogprobs(PROMPT);
-        Integer[] order = byDescendingLogprob(first);
+        double[] first = ReferenceLogprobs.next(reference, PROMPT);
+        Integer[] order = ReferenceLogprobs.byDescending(first);
         String settings = "\"model\": \"tiny-chat\", \"prompt\": " + Arrays.toString(PROMPT) + ", \"temperature\": 0";
         JsonNode banned = post("/v1/completions", "{" + settings + ", \"max_tokens\": 1, \"logprobs\": 1, \"logit_bias\": {\""
                 + order[0] + "\": -100}}").get("choices").get(0);
@@ -256,12 +231,6 @@ class LogprobsRouteTest {
     private static List<JsonNode> list(JsonNode array) {
         List<JsonNode> out = new ArrayList<>();
         array.forEach(out::add);
-        return out;
-    }
-
-    private static long[] concat(long[] a, long[] b, int bCount) {
-        long[] out = Arrays.copyOf(a, a.length + bCount);
-        System.arraycopy(b, 0, out, a.length, bCount);
         return out;
     }
 }

@@ -5,12 +5,9 @@ import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ReferenceData;
 import org.junit.jupiter.api.Test;
 
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -18,27 +15,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The log-probabilities against a log-softmax computed here in double (the textbook sum of exps, safe for these
- * magnitudes), and the logit bias against the logits themselves.
+ * The log-probabilities against {@link ReferenceLogprobs} (a log-softmax by its definition, in double), and the logit
+ * bias against the logits themselves.
  */
 class TokenLogprobsTest {
-
-    /** log(exp(l_i) / sum_j exp(l_j)) by the definition, in double. */
-    static double[] logSoftmax(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        for (float l : logits) {
-            sum += Math.exp(l - max);
-        }
-        double[] out = new double[logits.length];
-        for (int i = 0; i < logits.length; i++) {
-            out[i] = (double) logits[i] - max - Math.log(sum);
-        }
-        return out;
-    }
 
     @Test
     void logprobsEqualALogSoftmaxInDoubleAndTheTopAreSorted() {
@@ -47,13 +27,12 @@ class TokenLogprobsTest {
         for (int i = 0; i < logits.length; i++) {
             logits[i] = (float) (r.nextGaussian() * 4);
         }
-        double[] expected = logSoftmax(logits);
+        double[] expected = ReferenceLogprobs.logSoftmax(logits);
+        Integer[] order = ReferenceLogprobs.byDescending(expected);
         for (int chosen : new int[]{0, 17, 999}) {
             TokenLogprobs lp = TokenLogprobs.of(logits, chosen, 20);
             assertEquals(chosen, lp.token());
             assertEquals(expected[chosen], lp.logprob(), 1e-12);
-            Integer[] order = IntStream.range(0, logits.length).boxed().toArray(Integer[]::new);
-            Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -expected[i]).thenComparing(i -> i));
             assertEquals(20, lp.top().size());
             for (int k = 0; k < 20; k++) {
                 assertEquals(order[k].longValue(), lp.top().get(k).token(), "rank " + k);
@@ -124,7 +103,7 @@ class TokenLogprobsTest {
     void theGeneratorHonoursTheBiasAgainstTheModelsLogits() throws Exception {
         try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("hf-tiny/llama"))) {
             long[] prompt = {5, 17, 3, 9};
-            float[] last = lastLogits(lm, prompt);
+            float[] last = ReferenceLogprobs.nextLogits(lm, prompt);
             int greedy = LogitsProcessing.argmax(last);
             float[] without = last.clone();
             without[greedy] = Float.NEGATIVE_INFINITY;
@@ -141,10 +120,5 @@ class TokenLogprobsTest {
                 assertEquals(forced, forcedOut[i], "position " + i + ": +100 forces the token at every step");
             }
         }
-    }
-
-    static float[] lastLogits(LanguageModel lm, long[] seq) {
-        float[][][] logits = lm.logits(new long[][]{seq}, null);
-        return logits[0][seq.length - 1];
     }
 }

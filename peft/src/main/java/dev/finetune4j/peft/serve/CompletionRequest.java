@@ -13,7 +13,7 @@ import java.util.Objects;
  *
  * @param adapter       the name of a loaded adapter, or null for the base model
  * @param promptTokens  the prompt's token ids (at least one)
- * @param sampling      max new tokens, stop tokens, greedy or temperature/top-k/top-p, repetition penalty and seed;
+ * @param sampling      max new tokens, stop tokens, greedy or temperature/top-k/top-p, penalties, logit bias and seed;
  *                      {@link GenerationConfig#useCache()} is ignored (the engine always uses its KV cache)
  * @param stopSequences token sequences that end generation when the generated tokens end with one (removed from
  *                      {@link Completion#tokens()}); an empty list for none

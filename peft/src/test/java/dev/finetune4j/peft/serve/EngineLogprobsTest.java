@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.ReferenceLogprobs;
 import dev.finetune4j.core.generate.TokenLogprobs;
 import dev.finetune4j.core.models.LanguageModel;
 import org.junit.jupiter.api.AfterAll;
@@ -11,10 +12,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -49,34 +48,11 @@ class EngineLogprobsTest {
         return new CompletionRequest(null, prompt, cfg, List.of(), null, top);
     }
 
-    /** log-softmax of the model's logits after {@code seq}, in double, by the definition. */
+    /** The reference log-probabilities after {@code seq}, from a separate copy of the model. */
     private static double[] referenceLogprobs(long[] seq) {
-        float[] last;
-        synchronized (EngineLogprobsTest.class) {
-            try (LanguageModel alone = ServeFixtures.load("llama")) {
-                float[][][] logits = alone.logits(new long[][]{seq}, null);
-                last = logits[0][seq.length - 1];
-            }
+        try (LanguageModel alone = ServeFixtures.load("llama")) {
+            return ReferenceLogprobs.next(alone, seq);
         }
-        double max = Double.NEGATIVE_INFINITY;
-        for (float l : last) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        for (float l : last) {
-            sum += Math.exp(l - max);
-        }
-        double[] out = new double[last.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = last[i] - max - Math.log(sum);
-        }
-        return out;
-    }
-
-    private static long[] concat(long[] a, long[] b, int bCount) {
-        long[] out = Arrays.copyOf(a, a.length + bCount);
-        System.arraycopy(b, 0, out, a.length, bCount);
-        return out;
     }
 
     @Test
@@ -100,7 +76,7 @@ class EngineLogprobsTest {
         assertEquals(c.logprobs(), streamed, "the listener saw the completion's log-probabilities");
         assertArrayEquals(tokens, streamedTokens.stream().mapToLong(Long::longValue).toArray());
         for (int k = 0; k < tokens.length; k++) {
-            double[] expected = referenceLogprobs(concat(PROMPT, tokens, k));
+            double[] expected = referenceLogprobs(ReferenceLogprobs.concat(PROMPT, tokens, k));
             TokenLogprobs lp = c.logprobs().get(k);
             assertEquals(tokens[k], lp.token());
             assertEquals(expected[(int) tokens[k]], lp.logprob(), TOLERANCE, "token " + k);
@@ -108,8 +84,7 @@ class EngineLogprobsTest {
             assertEquals(max, lp.logprob(), TOLERANCE, "token " + k + ": the greedy token has the largest log-probability");
             assertEquals(lp.top().get(0).token(), tokens[k]);
             assertEquals(lp.logprob(), lp.top().get(0).logprob(), 0, "the chosen token's value is the top one's");
-            Integer[] order = IntStream.range(0, expected.length).boxed().toArray(Integer[]::new);
-            Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -expected[i]));
+            Integer[] order = ReferenceLogprobs.byDescending(expected);
             assertEquals(5, lp.top().size());
             for (int r = 0; r < 5; r++) {
                 assertEquals(expected[order[r]], lp.top().get(r).logprob(), TOLERANCE, "token " + k + " rank " + r);
@@ -164,8 +139,7 @@ class EngineLogprobsTest {
     @Test
     void aBiasOfMinus100TakesTheRunnerUpAndTheLogprobsStayRaw() {
         double[] first = referenceLogprobs(PROMPT);
-        Integer[] order = IntStream.range(0, first.length).boxed().toArray(Integer[]::new);
-        Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -first[i]));
+        Integer[] order = ReferenceLogprobs.byDescending(first);
         long greedy = order[0];
         long runnerUp = order[1];
         GenerationConfig ban = GenerationConfig.builder().maxNewTokens(1).logitBias(Map.of(greedy, -100f)).build();
