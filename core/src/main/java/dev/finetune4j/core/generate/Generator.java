@@ -76,6 +76,7 @@ public final class Generator {
      */
     public static long[][] generate(LogitsModel model, long[][] prompts, GenerationConfig cfg) {
         int maxPositions = model.spec().maxPositionEmbeddings();
+        checkBias(cfg, model.spec());
         Row[] rows = new Row[prompts.length];
         int width = 0;
         for (int i = 0; i < rows.length; i++) {
@@ -126,6 +127,15 @@ public final class Generator {
             out[i] = Arrays.copyOf(rows[i].seq, rows[i].length);
         }
         return out;
+    }
+
+    private static void checkBias(GenerationConfig cfg, ModelSpec spec) {
+        for (long id : cfg.logitBias().keySet()) {
+            if (id >= spec.vocabSize()) {
+                throw new IllegalArgumentException("the logit bias names token " + id + ", outside the model's vocabulary [0, "
+                        + spec.vocabSize() + "): bias ids of the model's own tokenizer");
+            }
+        }
     }
 
     private static long[] checkPrompt(long[] prompt, int index, ModelSpec spec) {

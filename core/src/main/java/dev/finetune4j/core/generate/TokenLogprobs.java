@@ -7,7 +7,8 @@ import java.util.List;
  * report them. They are the log-softmax of the logits <em>as the model gives them</em>: before the logit bias, the
  * penalties, the temperature, top-k and top-p. That is vLLM's default ({@code logprobs_mode=raw_logprobs}): the
  * numbers are the model's own confidence, the same for a greedy and a sampled request, whatever processors chose the
- * token (so a token forced by a bias of +100 may carry a very low log-probability).
+ * token (so a token forced by a bias of +100 may carry a very low log-probability). OpenAI's reference does not say
+ * whether its own log-probabilities include {@code logit_bias}; vLLM's default leaves it out, and so do these.
  *
  * <p>Computed in double with the largest logit subtracted first (a stable log-sum-exp); a row that holds NaN must be
  * refused before ({@link LogitsProcessing#hasNaN}).

@@ -113,6 +113,9 @@ class TokenLogprobsTest {
             long[] out = Generator.generate(lm, prompt, ban);
             assertEquals(runnerUp, out[prompt.length]);
             assertEquals(greedy, Generator.generate(lm, prompt, GenerationConfig.greedy(1))[prompt.length]);
+            var outside = assertThrows(IllegalArgumentException.class, () -> Generator.generate(lm, prompt,
+                    GenerationConfig.builder().logitBias(Map.of((long) last.length, 1f)).build()));
+            assertTrue(outside.getMessage().contains("token " + last.length), outside.getMessage());
             long forced = (LogitsProcessing.argmax(last) + 7) % last.length;
             GenerationConfig force = GenerationConfig.builder().maxNewTokens(4).logitBias(Map.of(forced, 100f)).build();
             long[] forcedOut = Generator.generate(lm, prompt, force);
