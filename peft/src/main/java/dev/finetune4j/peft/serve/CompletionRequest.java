@@ -25,7 +25,7 @@ import java.util.Objects;
  *                      the model's own (the log-softmax of its logits before the bias, penalties and temperature, as
  *                      {@link TokenLogprobs} says). A request that asks reads its row's logits back to the host at
  *                      every step (a greedy one is otherwise chosen on the device) and pays one pass over the
- *                      vocabulary for them; other requests in the batch pay nothing for it.
+ *                      vocabulary for them; the other requests of the batch compute nothing more for it.
  */
 public record CompletionRequest(String adapter, long[] promptTokens, GenerationConfig sampling,
                                 List<long[]> stopSequences, Duration timeout, int topLogprobs) {
