@@ -116,8 +116,10 @@ class EngineLogprobsTest {
             alone.add(engine.submit(r, TokenListener.NONE).completion().join());
         }
         List<CompletionHandle> handles = new ArrayList<>();
-        for (CompletionRequest r : requests) {
-            handles.add(engine.submit(r, TokenListener.NONE));
+        List<Integer> tokenOrder = Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < requests.size(); i++) {
+            int id = i;
+            handles.add(engine.submit(requests.get(i), t -> tokenOrder.add(id)));
         }
         for (int i = 0; i < requests.size(); i++) {
             Completion batched = handles.get(i).completion().join();
@@ -133,6 +135,7 @@ class EngineLogprobsTest {
                 assertEquals(requests.get(i).topLogprobs(), b.top().size());
             }
         }
+        assertTrue(BatchIndependenceTest.interleaved(tokenOrder), "the requests shared decoding steps: " + tokenOrder);
     }
 
     /** The bias moves the choice; the log-probabilities stay the model's own (before the bias). */
