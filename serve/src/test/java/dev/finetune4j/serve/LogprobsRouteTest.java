@@ -202,6 +202,35 @@ class LogprobsRouteTest {
         assertEquals(list(wholeText.get("token_logprobs")), values);
     }
 
+    /** With n choices in one stream, each choice's text_offset starts at 0 and counts only its own tokens. */
+    @Test
+    void eachStreamedChoiceCountsItsOwnTextOffsets() throws Exception {
+        List<List<String>> tokens = List.of(new ArrayList<>(), new ArrayList<>());
+        List<List<Integer>> offsets = List.of(new ArrayList<>(), new ArrayList<>());
+        for (String event : fixture.postStreaming("/v1/completions", "{\"model\": \"tiny-chat\", \"prompt\": "
+                + Arrays.toString(PROMPT) + ", \"max_tokens\": 6, \"temperature\": 1, \"seed\": 5, \"n\": 2, "
+                + "\"logprobs\": 1, \"stream\": true}")) {
+            if (event.equals("[DONE]")) {
+                continue;
+            }
+            JsonNode c = ServerFixture.JSON.readTree(event).get("choices").get(0);
+            if (c.get("logprobs").isNull()) {
+                continue;
+            }
+            int index = c.get("index").asInt();
+            c.get("logprobs").get("tokens").forEach(t -> tokens.get(index).add(t.asText()));
+            c.get("logprobs").get("text_offset").forEach(o -> offsets.get(index).add(o.asInt()));
+        }
+        for (int choice = 0; choice < 2; choice++) {
+            assertTrue(!tokens.get(choice).isEmpty());
+            int expected = 0;
+            for (int k = 0; k < tokens.get(choice).size(); k++) {
+                assertEquals(expected, offsets.get(choice).get(k), "choice " + choice + " token " + k);
+                expected += tokens.get(choice).get(k).codePointCount(0, tokens.get(choice).get(k).length());
+            }
+        }
+    }
+
     @Test
     void logitBiasBansTheGreedyTokenAndForcesAnother() throws Exception {
         double[] first = ReferenceLogprobs.next(reference, PROMPT);
