@@ -3,6 +3,8 @@ package dev.finetune4j.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.generate.TokenLogprobs;
+import dev.finetune4j.peft.serve.CompletionRequest;
 import io.helidon.webserver.http.ServerResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,7 +21,9 @@ import java.util.function.Function;
  * requests per prompt and answers with one JSON object or, with {@code "stream": true}, with server-sent events (a chunk per
  * piece of text, a chunk with each choice's {@code finish_reason}, a usage chunk when
  * {@code stream_options.include_usage} asks for it, then {@code [DONE]}). An error after the stream has started is
- * sent as a last event in OpenAI's error shape, without {@code [DONE]}.
+ * sent as a last event in OpenAI's error shape, without {@code [DONE]}. With {@code logprobs}, each choice (each
+ * chunk, when streaming) carries the log-probabilities of the tokens whose text it carries: the same tokens as its
+ * {@code token_ids}.
  */
 final class CompletionEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(CompletionEndpoint.class);
@@ -49,7 +53,9 @@ final class CompletionEndpoint {
     void handle(JsonNode body, ServerResponse response) throws InterruptedException {
         String model = JsonFields.requiredString(body, "model");
         String adapter = models.adapterFor(model);
-        SamplingParameters params = SamplingParameters.parse(body, defaultMaxTokens, models.stopTokens());
+        SamplingParameters params = SamplingParameters.parse(body, defaultMaxTokens, models.stopTokens(),
+                models.engine().vocabSize());
+        int topLogprobs = shape.topLogprobs(body);
         models.promptLimits().checkChoices(params.n(), 1);
         List<long[]> promptIds = prompts.apply(body);
         models.promptLimits().checkChoices(params.n(), promptIds.size());
@@ -60,30 +66,43 @@ final class CompletionEndpoint {
         header.put("id", shape.idPrefix() + UUID.randomUUID().toString().replace("-", ""));
         header.put("created", Instant.now().getEpochSecond());
         header.put("model", model);
-        try (GenerationRun run = GenerationRun.start(models.engine(), adapter, promptIds, params, models.tokenizer(), promptParam)) {
+        int choiceCount = promptIds.size() * params.n();
+        LogprobsJson logprobs = topLogprobs == CompletionRequest.NO_LOGPROBS ? null
+                : new LogprobsJson(models.tokenizer(), choiceCount);
+        try (GenerationRun run = GenerationRun.start(models.engine(), adapter, promptIds, params, models.tokenizer(),
+                topLogprobs, promptParam)) {
             if (params.stream()) {
-                stream(run, header, promptIds.size() * params.n(), params.includeUsage(), response);
+                stream(run, header, choiceCount, params.includeUsage(), logprobs, response);
             } else {
-                whole(run, header, promptIds.size() * params.n(), response);
+                whole(run, header, choiceCount, logprobs, response);
             }
         }
     }
 
-    private void whole(GenerationRun run, ObjectNode header, int choiceCount, ServerResponse response) throws InterruptedException {
+    /** The choice's {@code logprobs} object for these tokens, or null when the request asks for none. */
+    private ObjectNode logprobs(LogprobsJson json, int choice, List<TokenLogprobs> tokens) {
+        return json == null ? null : shape.logprobs(json, choice, tokens);
+    }
+
+    private void whole(GenerationRun run, ObjectNode header, int choiceCount, LogprobsJson logprobsJson,
+                       ServerResponse response) throws InterruptedException {
         List<StringBuilder> texts = new ArrayList<>();
         List<List<Long>> tokens = new ArrayList<>();
+        List<List<TokenLogprobs>> logprobs = new ArrayList<>();
         ChoiceFinish[] finishes = new ChoiceFinish[choiceCount];
         for (int i = 0; i < choiceCount; i++) {
             texts.add(new StringBuilder());
             tokens.add(new ArrayList<>());
+            logprobs.add(new ArrayList<>());
         }
         run.drain(new GenerationRun.Listener() {
             @Override
-            public void onText(int choice, String text, long[] ids) {
+            public void onText(int choice, String text, long[] ids, List<TokenLogprobs> idLogprobs) {
                 texts.get(choice).append(text);
                 for (long id : ids) {
                     tokens.get(choice).add(id);
                 }
+                logprobs.get(choice).addAll(idLogprobs);
             }
 
             @Override
@@ -96,14 +115,15 @@ final class CompletionEndpoint {
         ArrayNode choices = body.putArray("choices");
         for (int i = 0; i < choiceCount; i++) {
             long[] ids = tokens.get(i).stream().mapToLong(Long::longValue).toArray();
-            choices.add(shape.wholeChoice(i, texts.get(i).toString(), ids, finishes[i]));
+            choices.add(shape.wholeChoice(i, texts.get(i).toString(), ids, logprobs(logprobsJson, i, logprobs.get(i)),
+                    finishes[i]));
         }
         body.set("usage", OpenAiJson.usage(run.promptTokens(), run.completionTokens()));
         OpenAiRoutes.sendJson(response, 200, body);
     }
 
-    private void stream(GenerationRun run, ObjectNode header, int choiceCount, boolean includeUsage, ServerResponse response)
-            throws InterruptedException {
+    private void stream(GenerationRun run, ObjectNode header, int choiceCount, boolean includeUsage, LogprobsJson logprobsJson,
+                        ServerResponse response) throws InterruptedException {
         try (SseStream sse = SseStream.open(response, OpenAiJson.MAPPER)) {
             for (int i = 0; i < choiceCount; i++) {
                 ObjectNode opening = shape.openingChoice(i);
@@ -114,8 +134,8 @@ final class CompletionEndpoint {
             try {
                 run.drain(new GenerationRun.Listener() {
                     @Override
-                    public void onText(int choice, String text, long[] ids) {
-                        sse.send(chunk(header, shape.pieceChoice(choice, text, ids)));
+                    public void onText(int choice, String text, long[] ids, List<TokenLogprobs> idLogprobs) {
+                        sse.send(chunk(header, shape.pieceChoice(choice, text, ids, logprobs(logprobsJson, choice, idLogprobs))));
                     }
 
                     @Override

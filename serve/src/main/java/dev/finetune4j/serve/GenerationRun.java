@@ -1,12 +1,14 @@
 package dev.finetune4j.serve;
 
 import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.TokenLogprobs;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.peft.serve.Completion;
 import dev.finetune4j.peft.serve.CompletionHandle;
 import dev.finetune4j.peft.serve.CompletionRequest;
 import dev.finetune4j.peft.serve.EngineOverloadedException;
 import dev.finetune4j.peft.serve.InferenceEngine;
+import dev.finetune4j.peft.serve.TokenListener;
 import dev.finetune4j.peft.serve.UnknownAdapterException;
 
 import java.util.ArrayList;
@@ -32,11 +34,12 @@ final class GenerationRun implements AutoCloseable {
         /**
          * Text that became final.
          *
-         * @param choice the choice's index
-         * @param text   the new text ("" only when the model has no tokenizer)
-         * @param tokens the generated ids whose text this is (extension field {@code token_ids})
+         * @param choice   the choice's index
+         * @param text     the new text ("" only when the model has no tokenizer)
+         * @param tokens   the generated ids whose text this is (extension field {@code token_ids})
+         * @param logprobs their log-probabilities, one per token, when the request asks for them; else empty
          */
-        void onText(int choice, String text, long[] tokens);
+        void onText(int choice, String text, long[] tokens, List<TokenLogprobs> logprobs);
 
         /**
          * The choice is complete.
@@ -50,7 +53,7 @@ final class GenerationRun implements AutoCloseable {
     private sealed interface Event permits TokenEvent, DoneEvent {
     }
 
-    private record TokenEvent(int choice, long token) implements Event {
+    private record TokenEvent(int choice, long token, TokenLogprobs logprobs) implements Event {
     }
 
     private record DoneEvent(int choice, Completion completion, Throwable failure) implements Event {
@@ -83,11 +86,13 @@ final class GenerationRun implements AutoCloseable {
      * @param prompts   the prompts' token ids
      * @param params    sampling, stop strings
      * @param tokenizer the model's tokenizer, or null when it has none (then stop strings must be empty)
+     * @param topLogprobs alternatives per token with each token's log-probability, or
+     *                    {@link CompletionRequest#NO_LOGPROBS}
      * @param promptParam the request field the prompts came from, for 400 messages
      * @return the running requests
      */
     static GenerationRun start(InferenceEngine engine, String adapter, List<long[]> prompts, SamplingParameters params,
-                               Tokenizer tokenizer, String promptParam) {
+                               Tokenizer tokenizer, int topLogprobs, String promptParam) {
         int n = params.n();
         GenerationRun run = new GenerationRun(prompts, n, tokenizer, params.stop());
         List<long[]> stopSequences = tokenizer == null ? List.of() : tokenStopSequences(tokenizer, params.stop());
@@ -96,8 +101,18 @@ final class GenerationRun implements AutoCloseable {
             for (int i = 0; i < run.choices.size(); i++) {
                 int choice = i;
                 CompletionRequest request = new CompletionRequest(adapter, prompts.get(i / n),
-                        generation.withSeed(generation.seed() + i % n), stopSequences, null);
-                CompletionHandle handle = engine.submit(request, token -> run.events.add(new TokenEvent(choice, token)));
+                        generation.withSeed(generation.seed() + i % n), stopSequences, null, topLogprobs);
+                CompletionHandle handle = engine.submit(request, new TokenListener() {
+                    @Override
+                    public void onToken(long token) {
+                        onToken(token, null);
+                    }
+
+                    @Override
+                    public void onToken(long token, TokenLogprobs logprobs) {
+                        run.events.add(new TokenEvent(choice, token, logprobs));
+                    }
+                });
                 run.handles.add(handle);
                 handle.completion().whenComplete((c, failure) -> run.events.add(new DoneEvent(choice, c, failure)));
             }
@@ -151,9 +166,9 @@ final class GenerationRun implements AutoCloseable {
                         continue; // a token generated before our cancel reached the engine
                     }
                     completionTokens++;
-                    String text = choice.next(t.token());
+                    String text = choice.next(t.token(), t.logprobs());
                     if (!text.isEmpty() || choice.detokenizer == null) {
-                        listener.onText(t.choice(), text, choice.takeTokens());
+                        listener.onText(t.choice(), text, choice.takeTokens(), choice.takeLogprobs());
                     }
                     if (choice.stops.stopped()) {
                         choice.finished = true;
@@ -172,7 +187,7 @@ final class GenerationRun implements AutoCloseable {
                     ChoiceFinish finish = finish(d);
                     String text = choice.finish();
                     if (!text.isEmpty()) {
-                        listener.onText(d.choice(), text, choice.takeTokens());
+                        listener.onText(d.choice(), text, choice.takeTokens(), choice.takeLogprobs());
                     }
                     listener.onFinish(d.choice(), choice.stops.stopped() ? ChoiceFinish.STOP : finish);
                 }
@@ -214,12 +229,13 @@ final class GenerationRun implements AutoCloseable {
         }
     }
 
-    /** One choice's detokenizer, stop-string cut and the tokens not yet reported. */
+    /** One choice's detokenizer, stop-string cut and the tokens (with their log-probabilities) not yet reported. */
     private static final class ChoiceText {
         final IncrementalDetokenizer detokenizer;
         final StopStringMatcher stops;
         long[] tokens = new long[8];
         int tokenCount;
+        final List<TokenLogprobs> logprobs = new ArrayList<>();
         boolean finished;
 
         ChoiceText(Tokenizer tokenizer, long[] prompt, List<String> stopStrings) {
@@ -227,11 +243,14 @@ final class GenerationRun implements AutoCloseable {
             stops = new StopStringMatcher(stopStrings);
         }
 
-        String next(long token) {
+        String next(long token, TokenLogprobs tokenLogprobs) {
             if (tokenCount == tokens.length) {
                 tokens = Arrays.copyOf(tokens, 2 * tokens.length);
             }
             tokens[tokenCount++] = token;
+            if (tokenLogprobs != null) {
+                logprobs.add(tokenLogprobs);
+            }
             return detokenizer == null ? "" : stops.append(detokenizer.next(token));
         }
 
@@ -246,6 +265,12 @@ final class GenerationRun implements AutoCloseable {
         long[] takeTokens() {
             long[] out = Arrays.copyOf(tokens, tokenCount);
             tokenCount = 0;
+            return out;
+        }
+
+        List<TokenLogprobs> takeLogprobs() {
+            List<TokenLogprobs> out = List.copyOf(logprobs);
+            logprobs.clear();
             return out;
         }
     }

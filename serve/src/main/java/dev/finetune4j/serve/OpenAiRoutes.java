@@ -38,7 +38,8 @@ final class OpenAiRoutes {
     static void register(HttpRouting.Builder routing, ServedModels models, AccessKeys keys) {
         ModelEndpoints modelEndpoints = new ModelEndpoints(models);
         CompletionEndpoint completions = new CompletionEndpoint(models, new ResponseShape.Text(), "prompt", body -> {
-            SamplingParameters.refuseUnless(body, "echo", v -> v.isBoolean() && !v.asBoolean(), "'echo' is not supported; leave it out");
+            SamplingParameters.refuseUnless(body, "echo", v -> v.isBoolean() && !v.asBoolean(), "'echo' (the prompt in the "
+                    + "answer, with its log-probabilities when 'logprobs' is set) is not supported; leave it out");
             SamplingParameters.refuseUnless(body, "suffix", v -> v.isTextual() && v.asText().isEmpty(), "'suffix' (insertion) is not "
                     + "supported; leave it out");
             return CompletionPrompts.parse(body, models);

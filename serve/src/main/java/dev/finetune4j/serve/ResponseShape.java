@@ -1,15 +1,38 @@
 package dev.finetune4j.serve;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.generate.TokenLogprobs;
+import dev.finetune4j.peft.serve.CompletionRequest;
+
+import java.util.List;
 
 /**
- * What {@code /v1/completions} and {@code /v1/chat/completions} answer differently: names and the shape of a
- * choice. The flow around them (validation, engine requests, streaming) is shared in {@link CompletionEndpoint}.
+ * What {@code /v1/completions} and {@code /v1/chat/completions} answer differently: names, how {@code logprobs} is
+ * asked for and written, and the shape of a choice. The flow around them (validation, engine requests, streaming) is
+ * shared in {@link CompletionEndpoint}.
  */
 sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
 
     /** The prefix of the response's {@code id}. */
     String idPrefix();
+
+    /**
+     * How many alternatives per token the request's {@code logprobs} fields ask for.
+     *
+     * @return {@link CompletionRequest#NO_LOGPROBS}, or 0 to the route's limit
+     * @throws ApiException 400 for values or combinations the route does not take
+     */
+    int topLogprobs(JsonNode body);
+
+    /**
+     * A choice's {@code logprobs} object for some of its tokens.
+     *
+     * @param json   the request's writer
+     * @param choice the choice's index
+     * @param tokens the tokens' log-probabilities, in order
+     */
+    ObjectNode logprobs(LogprobsJson json, int choice, List<TokenLogprobs> tokens);
 
     /**
      * The response's {@code object}.
@@ -28,11 +51,12 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
     /**
      * A streamed choice carrying new text.
      *
-     * @param index  the choice's index
-     * @param text   the text
-     * @param tokens the generated ids behind it
+     * @param index    the choice's index
+     * @param text     the text
+     * @param tokens   the generated ids behind it
+     * @param logprobs their {@link #logprobs}, or null when the request asks for none
      */
-    ObjectNode pieceChoice(int index, String text, long[] tokens);
+    ObjectNode pieceChoice(int index, String text, long[] tokens, ObjectNode logprobs);
 
     /**
      * A streamed choice that ends it.
@@ -48,15 +72,36 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
      * @param index        the choice's index
      * @param text         the generated text
      * @param tokens       the generated ids
+     * @param logprobs     their {@link #logprobs}, or null when the request asks for none
      * @param finish       why generation ended
      */
-    ObjectNode wholeChoice(int index, String text, long[] tokens, ChoiceFinish finish);
+    ObjectNode wholeChoice(int index, String text, long[] tokens, ObjectNode logprobs, ChoiceFinish finish);
 
-    /** {@code text_completion}: choices carry {@code text}, and the generated ids as the extension {@code token_ids}. */
+    /**
+     * {@code text_completion}: choices carry {@code text}, and the generated ids as the extension {@code token_ids};
+     * {@code logprobs} is the legacy API's integer (0 to 5 alternatives per token).
+     */
     record Text() implements ResponseShape {
+        /** The legacy Completions API's limit on {@code logprobs}. */
+        static final int MAX_LOGPROBS = 5;
+
         @Override
         public String idPrefix() {
             return "cmpl-";
+        }
+
+        @Override
+        public int topLogprobs(JsonNode body) {
+            if (JsonFields.present(body, "top_logprobs")) {
+                throw ApiException.invalid("top_logprobs", "'top_logprobs' belongs to /v1/chat/completions; on "
+                        + "/v1/completions 'logprobs' itself is the number of alternatives per token (0 to " + MAX_LOGPROBS + ")");
+            }
+            return (int) JsonFields.integer(body, "logprobs", CompletionRequest.NO_LOGPROBS, 0, MAX_LOGPROBS);
+        }
+
+        @Override
+        public ObjectNode logprobs(LogprobsJson json, int choice, List<TokenLogprobs> tokens) {
+            return json.text(choice, tokens);
         }
 
         @Override
@@ -70,25 +115,25 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         }
 
         @Override
-        public ObjectNode pieceChoice(int index, String text, long[] tokens) {
-            return choice(index, text, tokens, null);
+        public ObjectNode pieceChoice(int index, String text, long[] tokens, ObjectNode logprobs) {
+            return choice(index, text, tokens, logprobs, null);
         }
 
         @Override
         public ObjectNode finishChoice(int index, ChoiceFinish finish) {
-            return choice(index, "", new long[0], finish);
+            return choice(index, "", new long[0], null, finish);
         }
 
         @Override
-        public ObjectNode wholeChoice(int index, String text, long[] tokens, ChoiceFinish finish) {
-            return choice(index, text, tokens, finish);
+        public ObjectNode wholeChoice(int index, String text, long[] tokens, ObjectNode logprobs, ChoiceFinish finish) {
+            return choice(index, text, tokens, logprobs, finish);
         }
 
-        private static ObjectNode choice(int index, String text, long[] tokens, ChoiceFinish finish) {
+        private static ObjectNode choice(int index, String text, long[] tokens, ObjectNode logprobs, ChoiceFinish finish) {
             ObjectNode c = OpenAiJson.MAPPER.createObjectNode();
             c.put("index", index);
             c.put("text", text);
-            c.putNull("logprobs");
+            putLogprobs(c, logprobs);
             ChoiceFinish.write(c, finish);
             var ids = c.putArray("token_ids");
             for (long t : tokens) {
@@ -98,11 +143,30 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         }
     }
 
-    /** {@code chat.completion}: choices carry an assistant {@code message}, stream chunks a {@code delta}. */
+    /**
+     * {@code chat.completion}: choices carry an assistant {@code message}, stream chunks a {@code delta};
+     * {@code logprobs} is a boolean and {@code top_logprobs} (0 to 20) the alternatives per token.
+     */
     record Chat() implements ResponseShape {
         @Override
         public String idPrefix() {
             return "chatcmpl-";
+        }
+
+        @Override
+        public int topLogprobs(JsonNode body) {
+            boolean logprobs = JsonFields.bool(body, "logprobs", false);
+            int top = (int) JsonFields.integer(body, "top_logprobs", 0, 0, TokenLogprobs.MAX_TOP);
+            if (!logprobs && top > 0) {
+                throw ApiException.invalid("top_logprobs", "'top_logprobs' needs \"logprobs\": true (it lists "
+                        + "alternatives to the log-probability of each token, which 'logprobs' asks for)");
+            }
+            return logprobs ? top : CompletionRequest.NO_LOGPROBS;
+        }
+
+        @Override
+        public ObjectNode logprobs(LogprobsJson json, int choice, List<TokenLogprobs> tokens) {
+            return json.chat(tokens);
         }
 
         @Override
@@ -113,36 +177,45 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         @Override
         public ObjectNode openingChoice(int index) {
             ObjectNode delta = OpenAiJson.MAPPER.createObjectNode().put("role", "assistant").put("content", "");
-            return chunkChoice(index, delta, null);
+            return chunkChoice(index, delta, null, null);
         }
 
         @Override
-        public ObjectNode pieceChoice(int index, String text, long[] tokens) {
-            return chunkChoice(index, OpenAiJson.MAPPER.createObjectNode().put("content", text), null);
+        public ObjectNode pieceChoice(int index, String text, long[] tokens, ObjectNode logprobs) {
+            return chunkChoice(index, OpenAiJson.MAPPER.createObjectNode().put("content", text), logprobs, null);
         }
 
         @Override
         public ObjectNode finishChoice(int index, ChoiceFinish finish) {
-            return chunkChoice(index, OpenAiJson.MAPPER.createObjectNode(), finish);
+            return chunkChoice(index, OpenAiJson.MAPPER.createObjectNode(), null, finish);
         }
 
         @Override
-        public ObjectNode wholeChoice(int index, String text, long[] tokens, ChoiceFinish finish) {
+        public ObjectNode wholeChoice(int index, String text, long[] tokens, ObjectNode logprobs, ChoiceFinish finish) {
             ObjectNode c = OpenAiJson.MAPPER.createObjectNode();
             c.put("index", index);
             c.putObject("message").put("role", "assistant").put("content", text).putNull("refusal");
-            c.putNull("logprobs");
+            putLogprobs(c, logprobs);
             ChoiceFinish.write(c, finish);
             return c;
         }
 
-        private static ObjectNode chunkChoice(int index, ObjectNode delta, ChoiceFinish finish) {
+        private static ObjectNode chunkChoice(int index, ObjectNode delta, ObjectNode logprobs, ChoiceFinish finish) {
             ObjectNode c = OpenAiJson.MAPPER.createObjectNode();
             c.put("index", index);
             c.set("delta", delta);
-            c.putNull("logprobs");
+            putLogprobs(c, logprobs);
             ChoiceFinish.write(c, finish);
             return c;
+        }
+    }
+
+    /** {@code "logprobs"}: the object, or {@code null} when the request asks for none. */
+    private static void putLogprobs(ObjectNode choice, ObjectNode logprobs) {
+        if (logprobs == null) {
+            choice.putNull("logprobs");
+        } else {
+            choice.set("logprobs", logprobs);
         }
     }
 }

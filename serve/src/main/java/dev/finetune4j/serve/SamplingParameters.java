@@ -5,6 +5,7 @@ import dev.finetune4j.core.generate.GenerationConfig;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
@@ -13,10 +14,11 @@ import java.util.function.Predicate;
  * The generation fields that {@code /v1/completions} and {@code /v1/chat/completions} share, read and validated:
  * {@code max_tokens} (chat also {@code max_completion_tokens}), {@code temperature} (OpenAI's default 1),
  * {@code top_p}, {@code presence_penalty}, {@code frequency_penalty} (both -2 to 2, over the generated tokens),
- * {@code seed}, {@code stop}, {@code n}, {@code stream} and {@code stream_options}, with {@code top_k} and
- * {@code repetition_penalty} as extensions (as vLLM names them). Fields that ask for what the server does not do
- * ({@code logprobs}, {@code logit_bias}) are refused rather than ignored, so a client never gets an answer to a
- * question it did not ask.
+ * {@code logit_bias} ({@link LogitBiasParameter}), {@code seed}, {@code stop}, {@code n}, {@code stream} and
+ * {@code stream_options}, with {@code top_k} and {@code repetition_penalty} as extensions (as vLLM names them).
+ * {@code logprobs} differs between the routes and is read by their {@link ResponseShape}. Fields that ask for what
+ * the server does not do are refused rather than ignored, so a client never gets an answer to a question it did not
+ * ask.
  *
  * @param generation   the engine's sampling settings, the model's stop tokens included
  * @param stop         OpenAI's {@code stop} strings (at most 4, none empty)
@@ -41,16 +43,15 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, int n,
      *
      * @param defaultMaxTokens {@code max_tokens} when the request has none
      * @param stopTokens       the ids that end generation (the tokenizer's end of sequence, the model's)
+     * @param vocabSize        the model's vocabulary size, which {@code logit_bias} keys must stay below
      */
-    static SamplingParameters parse(JsonNode body, int defaultMaxTokens, Set<Long> stopTokens) {
+    static SamplingParameters parse(JsonNode body, int defaultMaxTokens, Set<Long> stopTokens, int vocabSize) {
         int n = (int) JsonFields.integer(body, "n", 1, 1, MAX_N);
         if (JsonFields.integer(body, "best_of", n, 1, Integer.MAX_VALUE) != n) {
             throw ApiException.invalid("best_of", "'best_of' must equal 'n' (or be absent): this server returns every choice "
                     + "it generates, ranking none");
         }
-        refuseUnless(body, "logit_bias", v -> v.isObject() && v.isEmpty(), "'logit_bias' is not supported; leave it out");
-        refuseUnless(body, "logprobs", v -> v.isBoolean() && !v.asBoolean(), "'logprobs' is not supported; leave it out");
-        refuseUnless(body, "top_logprobs", v -> v.isIntegralNumber() && v.asInt() == 0, "'top_logprobs' is not supported; leave it out");
+        Map<Long, Float> logitBias = LogitBiasParameter.parse(body, vocabSize);
 
         long maxTokens = JsonFields.integer(body, "max_tokens", defaultMaxTokens, 1, Integer.MAX_VALUE);
         maxTokens = JsonFields.integer(body, "max_completion_tokens", maxTokens, 1, Integer.MAX_VALUE);
@@ -78,13 +79,13 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, int n,
         try {
             generation = GenerationConfig.builder().maxNewTokens((int) maxTokens).temperature(temperature)
                     .topP(topP).topK((int) Math.max(0, topK)).repetitionPenalty(repetitionPenalty)
-                    .presencePenalty(presencePenalty).frequencyPenalty(frequencyPenalty).stopTokens(stopTokens)
+                    .presencePenalty(presencePenalty).frequencyPenalty(frequencyPenalty).logitBias(logitBias).stopTokens(stopTokens)
                     .seed(seed).build();
         } catch (IllegalArgumentException e) {
             // the checks above should leave nothing for the generator to refuse; if they fall behind its rules, the
             // client still gets a 400 with the generator's reason rather than a 500
             throw ApiException.invalid(null, "the sampling parameters (max_tokens, temperature, top_p, top_k, "
-                    + "repetition_penalty, presence_penalty, frequency_penalty) are outside what the generator takes: " + e.getMessage());
+                    + "repetition_penalty, presence_penalty, frequency_penalty, logit_bias) are outside what the generator takes: " + e.getMessage());
         }
         return new SamplingParameters(generation, stopStrings(body), n, stream, includeUsage);
     }

@@ -65,7 +65,17 @@ class ErrorResponsesTest {
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stop\": \"%s\"}|stop",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stream\": \"yes\"}|stream",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"stream_options\": {\"include_usage\": true}}|stream_options",
-            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logprobs\": 2}|logprobs",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logprobs\": 6}|logprobs",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logprobs\": -1}|logprobs",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logprobs\": true}|logprobs",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logprobs\": 1, \"top_logprobs\": 2}|top_logprobs",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logprobs\": 1, \"echo\": true}|echo",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logit_bias\": [1]}|logit_bias",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logit_bias\": {\"abc\": 1}}|logit_bias",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logit_bias\": {\"-1\": 1}}|logit_bias",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logit_bias\": {\"270\": 1}}|logit_bias",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logit_bias\": {\"5\": 100.5}}|logit_bias",
+            "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"logit_bias\": {\"5\": \"ban\"}}|logit_bias",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"presence_penalty\": 2.5}|presence_penalty",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"frequency_penalty\": \"high\"}|frequency_penalty",
             "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", \"echo\": true}|echo",
@@ -83,9 +93,33 @@ class ErrorResponsesTest {
             "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\"}]}|messages",
             "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\"}]}]}|messages",
             "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tools\": [{}]}|tools",
+            "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"top_logprobs\": 2}|top_logprobs",
+            "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": false, \"top_logprobs\": 1}|top_logprobs",
+            "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": true, \"top_logprobs\": 21}|top_logprobs",
+            "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": 3}|logprobs",
+            "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logit_bias\": {\"7\": -101}}|logit_bias",
     })
     void invalidChatParametersAre400NamingTheParameter(String body, String param) throws Exception {
         assertError(fixture.post("/v1/chat/completions", body), 400, "invalid_value", param);
+    }
+
+    @Test
+    void aBadLogitBiasIs400NamingTheKey() throws Exception {
+        JsonNode notAnId = assertError(fixture.post("/v1/completions", "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", "
+                + "\"logit_bias\": {\"12\": 1, \"99999\": -100}}"), 400, "invalid_value", "logit_bias");
+        assertTrue(notAnId.get("message").asText().contains("\"99999\"") && notAnId.get("message").asText().contains("269"),
+                notAnId.toString());
+        JsonNode badValue = assertError(fixture.post("/v1/completions", "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", "
+                + "\"logit_bias\": {\"12\": 250}}"), 400, "invalid_value", "logit_bias");
+        assertTrue(badValue.get("message").asText().contains("\"12\""), badValue.toString());
+        // 301 distinct keys (the vocabulary has only 270 ids, and the count is checked before the keys)
+        StringBuilder many = new StringBuilder("{");
+        for (int i = 0; i <= LogitBiasParameter.MAX_ENTRIES; i++) {
+            many.append(i == 0 ? "" : ", ").append("\"key").append(i).append("\": 1");
+        }
+        JsonNode tooMany = assertError(fixture.post("/v1/completions", "{\"model\": \"tiny-chat\", \"prompt\": \"hi\", "
+                + "\"logit_bias\": " + many + "}}"), 400, "invalid_value", "logit_bias");
+        assertTrue(tooMany.get("message").asText().contains("at most 300"), tooMany.toString());
     }
 
     @Test

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A model served without a tokenizer: token-id prompts work and return ids; text requests are 400. */
 class TokenIdServerTest {
@@ -48,6 +49,22 @@ class TokenIdServerTest {
             ServerFixture.JSON.readTree(event).get("choices").get(0).get("token_ids").forEach(n -> streamed.add(n.asLong()));
         }
         assertEquals(ids, streamed);
+    }
+
+    /** Without a tokenizer a token shows as vLLM's "token_id:<id>" (and text_offset counts those strings). */
+    @Test
+    void logprobsNameTokensByTheirIds() throws Exception {
+        HttpResponse<String> r = fixture.post("/v1/completions", "{\"model\": \"tiny-chat\", \"prompt\": [72, 101], "
+                + "\"max_tokens\": 3, \"temperature\": 0, \"logprobs\": 1}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode choice = ServerFixture.json(r).get("choices").get(0);
+        JsonNode logprobs = choice.get("logprobs");
+        for (int k = 0; k < 3; k++) {
+            String token = "token_id:" + choice.get("token_ids").get(k).asLong();
+            assertEquals(token, logprobs.get("tokens").get(k).asText());
+            assertTrue(logprobs.get("top_logprobs").get(k).has(token), logprobs.toString());
+        }
+        assertEquals(0, logprobs.get("text_offset").get(0).asInt());
     }
 
     @Test

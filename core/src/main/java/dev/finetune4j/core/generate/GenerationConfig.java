@@ -1,12 +1,14 @@
 package dev.finetune4j.core.generate;
 
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
 /**
  * How to pick tokens. Greedy when {@code temperature} is 0; otherwise sampled after the processors are applied
- * in Hugging Face's order: repetition penalty, (OpenAI's presence and frequency penalties, as vLLM places them),
- * temperature, top-k, top-p.
+ * in Hugging Face's order: (OpenAI's logit bias, first as vLLM places it,) repetition penalty, (OpenAI's presence and
+ * frequency penalties, as vLLM places them), temperature, top-k, top-p. The logit bias and the penalties change the
+ * greedy choice too.
  *
  * @param maxNewTokens      tokens to add at most
  * @param temperature       0 for greedy, else the softmax temperature
@@ -15,15 +17,21 @@ import java.util.Set;
  * @param repetitionPenalty divide positive (multiply negative) logits of tokens already present (1: off)
  * @param presencePenalty   subtracted from the logit of every token generated at least once (0: off)
  * @param frequencyPenalty  subtracted from a token's logit once per time it was generated (0: off)
+ * @param logitBias         OpenAI's {@code logit_bias}: token id to a value added to its logit before anything else
+ *                          (empty: off); ids at least 0 (the vocabulary's bound is checked against the logits), values
+ *                          finite in [-100, 100]
  * @param stopTokens        ids that end generation (included in the output)
  * @param useCache          reuse keys/values of earlier positions (same tokens, much faster)
  * @param seed              seed of the sampling stream
  */
 public record GenerationConfig(int maxNewTokens, float temperature, int topK, float topP, float repetitionPenalty,
-                               float presencePenalty, float frequencyPenalty, Set<Long> stopTokens, boolean useCache,
-                               long seed) {
+                               float presencePenalty, float frequencyPenalty, Map<Long, Float> logitBias,
+                               Set<Long> stopTokens, boolean useCache, long seed) {
+    /** The largest bias magnitude, OpenAI's: -100 bans a token in practice, +100 forces it. */
+    public static final float MAX_LOGIT_BIAS = 100f;
 
-    /** Checks every value's range (see the components) and copies the stop tokens, refusing null. */
+
+    /** Checks every value's range (see the components) and copies the logit bias and the stop tokens, refusing null. */
     public GenerationConfig {
         if (maxNewTokens < 0) {
             throw new IllegalArgumentException("maxNewTokens must be >= 0, got " + maxNewTokens);
@@ -44,6 +52,21 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
             throw new IllegalArgumentException("presencePenalty and frequencyPenalty must be finite (0 = off), got "
                     + presencePenalty + " and " + frequencyPenalty);
         }
+        if (logitBias == null) {
+            throw new IllegalArgumentException("logitBias must be a map of token id to bias (Map.of() for none), got null");
+        }
+        for (Map.Entry<Long, Float> e : logitBias.entrySet()) {
+            Long id = e.getKey();
+            Float bias = e.getValue();
+            if (id == null || id < 0) {
+                throw new IllegalArgumentException("logitBias has token id " + id + ": ids are >= 0");
+            }
+            if (bias == null || !(Math.abs(bias) <= MAX_LOGIT_BIAS)) { // NaN fails the comparison
+                throw new IllegalArgumentException("logitBias of token " + id + " is " + bias + ": biases are finite, in [-"
+                        + MAX_LOGIT_BIAS + ", " + MAX_LOGIT_BIAS + "]");
+            }
+        }
+        logitBias = Map.copyOf(logitBias);
         if (stopTokens == null || stopTokens.stream().anyMatch(Objects::isNull)) {
             throw new IllegalArgumentException("stopTokens must be a set of token ids (Set.of() for none) without null, "
                     + "got " + stopTokens);
@@ -52,13 +75,15 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
     }
 
     /**
-     * Whether the next token is the argmax of the logits as the model gives them (greedy, no penalty), which
-     * generation then chooses on the model's device, reading back two numbers per row instead of the logits.
+     * Whether the next token is the argmax of the logits as the model gives them (greedy, no penalty, no bias),
+     * which generation then chooses on the model's device, reading back two numbers per row instead of the logits.
      *
-     * @return true when the temperature is 0, the repetition penalty 1 and the presence and frequency penalties 0
+     * @return true when the temperature is 0, the repetition penalty 1, the presence and frequency penalties 0 and
+     *         there is no logit bias
      */
     public boolean choosesArgmax() {
-        return temperature == 0 && repetitionPenalty == 1f && presencePenalty == 0 && frequencyPenalty == 0;
+        return temperature == 0 && repetitionPenalty == 1f && presencePenalty == 0 && frequencyPenalty == 0
+                && logitBias.isEmpty();
     }
 
     /**
@@ -70,7 +95,7 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
      */
     public GenerationConfig withSeed(long newSeed) {
         return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, presencePenalty,
-                frequencyPenalty, stopTokens, useCache, newSeed);
+                frequencyPenalty, logitBias, stopTokens, useCache, newSeed);
     }
 
     /**
@@ -84,7 +109,7 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
     }
 
     /**
-     * A builder with greedy, cached defaults: 32 new tokens, temperature 0, no top-k, top-p or repetition penalty, no
+     * A builder with greedy, cached defaults: 32 new tokens, temperature 0, no top-k, top-p, penalty or logit bias, no
      * stop tokens, seed 0.
      *
      * @return a new builder
@@ -105,6 +130,7 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         private float repetitionPenalty = 1f;
         private float presencePenalty;
         private float frequencyPenalty;
+        private Map<Long, Float> logitBias = Map.of();
         private Set<Long> stopTokens = Set.of();
         private boolean useCache = true;
         private long seed;
@@ -189,6 +215,18 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         }
 
         /**
+         * OpenAI's logit bias: each value is added to its token's logit before every other processor, so it moves the
+         * greedy choice too (default none). -100 bans a token in practice, +100 forces it.
+         *
+         * @param v token id (at least 0, within the model's vocabulary) to bias (finite, in [-100, 100])
+         * @return this builder
+         */
+        public Builder logitBias(Map<Long, Float> v) {
+            logitBias = v;
+            return this;
+        }
+
+        /**
          * Token ids that end generation, included in the output (default none).
          *
          * @param v the ids, e.g. the tokenizer's EOS
@@ -229,7 +267,7 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
          */
         public GenerationConfig build() {
             return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, presencePenalty,
-                    frequencyPenalty, stopTokens, useCache, seed);
+                    frequencyPenalty, logitBias, stopTokens, useCache, seed);
         }
     }
 }

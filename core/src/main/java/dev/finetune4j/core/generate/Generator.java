@@ -26,7 +26,7 @@ import java.util.stream.IntStream;
  * stream from the seed, its own stop. With the KV cache ({@link KvCache#forGeneration}) each step feeds only the
  * newest tokens and copies only their keys and values; without it every step re-reads the whole sequences. Both
  * choose the same tokens (tested). Each step runs the output head on the newest position alone
- * ({@link LogitsModel#nextTokenLogits}); greedy decoding without a repetition penalty takes each row's argmax on the
+ * ({@link LogitsModel#nextTokenLogits}); greedy decoding without a penalty or logit bias takes each row's argmax on the
  * model's device and reads back two numbers per row (the argmax and the row's sum, which shows a NaN) instead of the
  * vocabulary's logits. Logits that hold NaN are refused, never turned into a token. Thread-safe: each call has its
  * own cache and scope.
@@ -71,11 +71,12 @@ public final class Generator {
      * @param cfg how to pick tokens and when to stop
      * @return one new array per prompt: the prompt, then its new tokens
      * @throws IllegalArgumentException when a prompt is empty, leaves no room within the model's positions or holds a
-     *                                  token id outside the model's vocabulary
+     *                                  token id outside the model's vocabulary; or when the logit bias names such an id
      * @throws IllegalStateException    when the model's logits hold NaN
      */
     public static long[][] generate(LogitsModel model, long[][] prompts, GenerationConfig cfg) {
         int maxPositions = model.spec().maxPositionEmbeddings();
+        checkBias(cfg, model.spec());
         Row[] rows = new Row[prompts.length];
         int width = 0;
         for (int i = 0; i < rows.length; i++) {
@@ -126,6 +127,15 @@ public final class Generator {
             out[i] = Arrays.copyOf(rows[i].seq, rows[i].length);
         }
         return out;
+    }
+
+    private static void checkBias(GenerationConfig cfg, ModelSpec spec) {
+        for (long id : cfg.logitBias().keySet()) {
+            if (id >= spec.vocabSize()) {
+                throw new IllegalArgumentException("the logit bias names token " + id + ", outside the model's vocabulary [0, "
+                        + spec.vocabSize() + "): bias ids of the model's own tokenizer");
+            }
+        }
     }
 
     private static long[] checkPrompt(long[] prompt, int index, ModelSpec spec) {

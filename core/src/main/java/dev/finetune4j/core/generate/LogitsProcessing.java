@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.Arrays;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -40,20 +41,41 @@ public final class LogitsProcessing {
     }
 
     /**
-     * The next token from one row of logits as {@code cfg} says: the repetition penalty over the whole sequence, the
-     * presence and frequency penalties over the generated tokens, then the greedy choice or a sample. Every decoding
-     * loop chooses through here, so that they all pick the same token from the same logits.
+     * OpenAI's {@code logit_bias}: each bias is added to its token's logit.
      *
-     * @param logits       the last position's logits (V), changed in place by the penalties
+     * @param logits one row of logits (V), changed in place
+     * @param bias   token id to the value added to its logit (empty: off)
+     * @throws IllegalArgumentException when a biased id is outside the row's vocabulary
+     */
+    public static void logitBias(float[] logits, Map<Long, Float> bias) {
+        for (Map.Entry<Long, Float> e : bias.entrySet()) {
+            long id = e.getKey();
+            if (id >= logits.length) {
+                throw new IllegalArgumentException("logitBias names token " + id + ", outside the model's vocabulary [0, "
+                        + logits.length + "): bias ids of the model's own tokenizer");
+            }
+            logits[(int) id] += e.getValue();
+        }
+    }
+
+    /**
+     * The next token from one row of logits as {@code cfg} says: the logit bias (first, as vLLM applies it), the
+     * repetition penalty over the whole sequence, the presence and frequency penalties over the generated tokens, then
+     * the greedy choice or a sample. Every decoding loop chooses through here, so that they all pick the same token
+     * from the same logits.
+     *
+     * @param logits       the last position's logits (V), changed in place by the bias and the penalties
      * @param seq          the tokens so far: the prompt, then the generated ones
      * @param promptLength how many of {@code seq} are the prompt
      * @param length       how many of {@code seq} there are
-     * @param cfg          the penalties, temperature, top-k and top-p
+     * @param cfg          the bias, penalties, temperature, top-k and top-p
      * @param random       the request's sampling stream
      * @return the chosen token id
+     * @throws IllegalArgumentException when a biased id is outside the row's vocabulary
      */
     public static int choose(float[] logits, long[] seq, int promptLength, int length, GenerationConfig cfg,
                              SplittableRandom random) {
+        logitBias(logits, cfg.logitBias());
         repetitionPenalty(logits, seq, length, cfg.repetitionPenalty());
         occurrencePenalties(logits, seq, promptLength, length, cfg.presencePenalty(), cfg.frequencyPenalty());
         return cfg.temperature() == 0 ? argmax(logits) : sample(logits, cfg, random);

@@ -2,8 +2,10 @@ package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.LogitsProcessing;
+import dev.finetune4j.core.generate.TokenLogprobs;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -37,6 +39,10 @@ final class ActiveRequest {
     private final int promptLength;
     private final int limit;
     private final SplittableRandom random;
+    /** The alternatives per token asked for, or {@link CompletionRequest#NO_LOGPROBS}. */
+    private final int topLogprobs;
+    /** Each generated token's log-probabilities, when asked for. */
+    private final List<TokenLogprobs> logprobs = new ArrayList<>();
     private volatile boolean cancelRequested;
     private int length;
     private long firstTokenNanos = -1;
@@ -63,6 +69,7 @@ final class ActiveRequest {
         this.seq = Arrays.copyOf(prompt, limit);
         this.length = prompt.length;
         this.random = new SplittableRandom(sampling.seed());
+        this.topLogprobs = request.topLogprobs();
     }
 
     CompletableFuture<Completion> future() {
@@ -118,36 +125,46 @@ final class ActiveRequest {
         return length >= limit ? FinishReason.LENGTH : null;
     }
 
-    /** Whether the device can choose this request's next token ({@link NextToken}, {@link GenerationConfig#choosesArgmax}). */
+    /**
+     * Whether the device can choose this request's next token ({@link NextToken}, {@link GenerationConfig#choosesArgmax}):
+     * not when it asks for log-probabilities, which need its row's logits on the host.
+     */
     boolean choosesOnDevice() {
-        return sampling.choosesArgmax();
+        return sampling.choosesArgmax() && topLogprobs == CompletionRequest.NO_LOGPROBS;
     }
 
     /**
-     * Chooses the next token from this request's logits of its last position (then {@link #accept} takes it). May
-     * run on another thread than the decode thread's, one at a time per request.
+     * Chooses the next token from this request's logits of its last position (then {@link #accept} takes it), with
+     * its log-probabilities (from the logits as given, before the bias and penalties) when the request asks for them.
+     * May run on another thread than the decode thread's, one at a time per request.
      *
-     * @param logits the row's logits (V), changed in place by the penalties
+     * @param logits the row's logits (V), changed in place by the bias and penalties
      * @return the chosen token
      * @throws IllegalStateException when the logits hold NaN
      */
-    int choose(float[] logits) {
+    NextToken choose(float[] logits) {
         if (LogitsProcessing.hasNaN(logits)) {
             throw new IllegalStateException("the logits of " + (adapterName == null ? "the base model" : "adapter '"
                     + adapterName + "'") + " hold NaN after " + (length - promptLength) + " new tokens: its weights "
                     + "are not finite (a diverged fine-tune), or an activation overflowed in reduced precision; check "
                     + "the adapter, or serve under Precision.F32");
         }
-        return LogitsProcessing.choose(logits, seq, promptLength, length, sampling, random);
+        float[] raw = topLogprobs == CompletionRequest.NO_LOGPROBS ? null : logits.clone();
+        int token = LogitsProcessing.choose(logits, seq, promptLength, length, sampling, random);
+        return new NextToken(token, raw == null ? null : TokenLogprobs.of(raw, token, topLogprobs), null);
     }
 
     /**
      * Records the next token and hands it to the listener.
      *
+     * @param tokenLogprobs the token's log-probabilities, null when the request does not ask for them
      * @return why the request ends after this token, or null when it goes on
      */
-    FinishReason accept(int token, long now, EngineStats stats) {
+    FinishReason accept(int token, TokenLogprobs tokenLogprobs, long now, EngineStats stats) {
         seq[length++] = token;
+        if (tokenLogprobs != null) {
+            logprobs.add(tokenLogprobs);
+        }
         if (firstTokenNanos < 0) {
             firstTokenNanos = now;
             stats.firstToken(now - submittedNanos);
@@ -156,7 +173,7 @@ final class ActiveRequest {
         }
         lastTokenNanos = now;
         try {
-            listener.onToken(token);
+            listener.onToken(token, tokenLogprobs);
         } catch (VirtualMachineError e) {
             throw e; // out of memory or stack: the engine itself cannot go on
         } catch (RuntimeException | Error e) {
@@ -182,7 +199,10 @@ final class ActiveRequest {
         return Arrays.equals(seq, length - stop.length, length, stop, 0, stop.length);
     }
 
-    /** Completes the future, drops the stop sequence from the tokens and releases the adapter version. */
+    /**
+     * Completes the future, drops the stop sequence from the tokens (and their log-probabilities) and releases the
+     * adapter version.
+     */
     void finish(FinishReason reason, long now, EngineStats stats) {
         long[] generated = Arrays.copyOfRange(seq, promptLength, length - stopSequenceLength);
         Duration ttft = firstTokenNanos < 0 ? null : Duration.ofNanos(firstTokenNanos - submittedNanos);
@@ -190,7 +210,9 @@ final class ActiveRequest {
         if (adapter != null) {
             adapter.release();
         }
-        future.complete(new Completion(generated, reason, promptLength, ttft, Duration.ofNanos(now - submittedNanos)));
+        List<TokenLogprobs> generatedLogprobs = logprobs.subList(0, Math.min(logprobs.size(), generated.length));
+        future.complete(new Completion(generated, reason, promptLength, ttft, Duration.ofNanos(now - submittedNanos),
+                generatedLogprobs));
     }
 
     /** Completes the future exceptionally (the engine failed on this request) and releases the adapter version. */

@@ -1,6 +1,9 @@
 package dev.finetune4j.peft.serve;
 
+import dev.finetune4j.core.generate.TokenLogprobs;
+
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -14,19 +17,40 @@ import java.util.Objects;
  * @param promptTokens     the prompt's length in tokens
  * @param timeToFirstToken from submission to the first generated token, or null when none was generated
  * @param total            from submission to the end of the request
+ * @param logprobs         one per token of {@code tokens} when the request asked for log-probabilities
+ *                         ({@link CompletionRequest#topLogprobs()}), else empty
  */
 public record Completion(long[] tokens, FinishReason finishReason, int promptTokens, Duration timeToFirstToken,
-                         Duration total) {
+                         Duration total, List<TokenLogprobs> logprobs) {
 
     /**
-     * Checks the fields and keeps a copy of the tokens.
+     * Checks the fields and keeps a copy of the tokens and log-probabilities.
      *
-     * @throws NullPointerException when tokens, finishReason or total is null
+     * @throws NullPointerException     when tokens, finishReason, total or logprobs is null
+     * @throws IllegalArgumentException when there are log-probabilities, but not one per token
      */
     public Completion {
         tokens = tokens.clone();
         Objects.requireNonNull(finishReason, "finishReason");
         Objects.requireNonNull(total, "total");
+        logprobs = List.copyOf(logprobs);
+        if (!logprobs.isEmpty() && logprobs.size() != tokens.length) {
+            throw new IllegalArgumentException(logprobs.size() + " log-probabilities for " + tokens.length + " tokens: give "
+                    + "one per token, or none");
+        }
+    }
+
+    /**
+     * A result without log-probabilities.
+     *
+     * @param tokens           the generated tokens
+     * @param finishReason     why generation ended
+     * @param promptTokens     the prompt's length in tokens
+     * @param timeToFirstToken from submission to the first generated token, or null
+     * @param total            from submission to the end of the request
+     */
+    public Completion(long[] tokens, FinishReason finishReason, int promptTokens, Duration timeToFirstToken, Duration total) {
+        this(tokens, finishReason, promptTokens, timeToFirstToken, total, List.of());
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.TokenLogprobs;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,22 +13,32 @@ import java.util.Objects;
  *
  * @param adapter       the name of a loaded adapter, or null for the base model
  * @param promptTokens  the prompt's token ids (at least one)
- * @param sampling      max new tokens, stop tokens, greedy or temperature/top-k/top-p, repetition penalty and seed;
+ * @param sampling      max new tokens, stop tokens, greedy or temperature/top-k/top-p, penalties, logit bias and seed;
  *                      {@link GenerationConfig#useCache()} is ignored (the engine always uses its KV cache)
  * @param stopSequences token sequences that end generation when the generated tokens end with one (removed from
  *                      {@link Completion#tokens()}); an empty list for none
  * @param timeout       the longest the request may take from submission, or null for the engine's default; over
  *                      146 years means no limit
+ * @param topLogprobs   {@link #NO_LOGPROBS}, or 0 to {@link TokenLogprobs#MAX_TOP}: each generated token comes with its
+ *                      log-probability and that many of the most likely tokens at its position
+ *                      ({@link TokenListener#onToken(long, TokenLogprobs)}, {@link Completion#logprobs()}). They are
+ *                      the model's own (the log-softmax of its logits before the bias, penalties and temperature, as
+ *                      {@link TokenLogprobs} says). A request that asks reads its row's logits back to the host at
+ *                      every step (a greedy one is otherwise chosen on the device) and pays one pass over the
+ *                      vocabulary for them; the other requests of the batch compute nothing more for it.
  */
 public record CompletionRequest(String adapter, long[] promptTokens, GenerationConfig sampling,
-                                List<long[]> stopSequences, Duration timeout) {
+                                List<long[]> stopSequences, Duration timeout, int topLogprobs) {
+
+    /** {@link #topLogprobs()} of a request that asks for no log-probabilities. */
+    public static final int NO_LOGPROBS = -1;
 
     /**
      * Checks the fields and keeps copies of the arrays.
      *
      * @throws NullPointerException     when promptTokens, sampling or stopSequences is null
-     * @throws IllegalArgumentException when the prompt is empty, a stop sequence is null or empty, or the timeout is
-     *                                  not positive
+     * @throws IllegalArgumentException when the prompt is empty, a stop sequence is null or empty, the timeout is not
+     *                                  positive or topLogprobs is outside [-1, 20]
      */
     public CompletionRequest {
         Objects.requireNonNull(promptTokens, "promptTokens");
@@ -50,6 +61,24 @@ public record CompletionRequest(String adapter, long[] promptTokens, GenerationC
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
             throw new IllegalArgumentException("timeout must be positive (or null for the engine's default), got " + timeout);
         }
+        if (topLogprobs < NO_LOGPROBS || topLogprobs > TokenLogprobs.MAX_TOP) {
+            throw new IllegalArgumentException("topLogprobs must be " + NO_LOGPROBS + " (none) or 0 to " + TokenLogprobs.MAX_TOP
+                    + ", got " + topLogprobs);
+        }
+    }
+
+    /**
+     * A request without log-probabilities.
+     *
+     * @param adapter       the name of a loaded adapter, or null for the base model
+     * @param promptTokens  the prompt's token ids
+     * @param sampling      how to choose tokens
+     * @param stopSequences token sequences that end generation
+     * @param timeout       the request's time limit, or null for the engine's default
+     */
+    public CompletionRequest(String adapter, long[] promptTokens, GenerationConfig sampling, List<long[]> stopSequences,
+                             Duration timeout) {
+        this(adapter, promptTokens, sampling, stopSequences, timeout, NO_LOGPROBS);
     }
 
     /**
@@ -60,7 +89,7 @@ public record CompletionRequest(String adapter, long[] promptTokens, GenerationC
      * @param sampling     how to choose tokens
      */
     public CompletionRequest(String adapter, long[] promptTokens, GenerationConfig sampling) {
-        this(adapter, promptTokens, sampling, List.of(), null);
+        this(adapter, promptTokens, sampling, List.of(), null, NO_LOGPROBS);
     }
 
     /**

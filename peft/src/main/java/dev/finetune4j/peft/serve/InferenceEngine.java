@@ -41,6 +41,11 @@ import java.util.Objects;
  * and the KV cache budget ({@link Builder#kvCacheBudgetTokens}) have room. Metrics are logged through SLF4J every
  * {@link Builder#metricsLogInterval} and returned by {@link #metrics()}.
  *
+ * <p>A request may ask for each token's log-probability and the most likely alternatives
+ * ({@link CompletionRequest#topLogprobs()}): the model's own, computed from its row's logits as the model gives them,
+ * so batching does not change them either. Such a row's logits are read back to the host each step; a greedy row that
+ * does not ask is still chosen on the device, reading back two numbers.
+ *
  * <p>The engine takes the base model over while it runs: it puts its own wrappers into the model's tree (taken out
  * again by {@link #close()}), so the model must not be used elsewhere meanwhile; closing the engine does not close
  * the model. A request keeps the adapter version it was submitted with until it ends, so loading a new version of
@@ -152,7 +157,8 @@ public final class InferenceEngine implements AutoCloseable {
      * @throws EngineOverloadedException when {@code maxQueuedRequests} requests already wait
      * @throws UnknownAdapterException   when the request names an adapter that is not loaded
      * @throws IllegalArgumentException  when the prompt leaves no room to generate within the model's positions or
-     *                                   the KV cache budget, or a token id is outside the vocabulary
+     *                                   the KV cache budget, or a token id (of the prompt, a stop sequence or the
+     *                                   logit bias) is outside the vocabulary
      * @throws IllegalStateException     after {@link #close()}
      */
     public CompletionHandle submit(CompletionRequest request, TokenListener listener) {
@@ -186,6 +192,15 @@ public final class InferenceEngine implements AutoCloseable {
      */
     public int maxPromptTokens() {
         return (int) Math.min(base.spec().maxPositionEmbeddings(), kvCacheBudgetTokens) - 1;
+    }
+
+    /**
+     * The size of the base model's vocabulary: token ids (of prompts, stop sequences, logit biases) are below it.
+     *
+     * @return the vocabulary size
+     */
+    public int vocabSize() {
+        return base.spec().vocabSize();
     }
 
     /**
@@ -243,6 +258,7 @@ public final class InferenceEngine implements AutoCloseable {
         for (long[] stop : request.stopSequences()) {
             checkIds(stop, "stop sequence");
         }
+        checkIds(request.sampling().logitBias().keySet().stream().mapToLong(Long::longValue).sorted().toArray(), "logit bias");
         int limit = (int) Math.min((long) prompt.length + request.sampling().maxNewTokens(), maxPositions);
         if (limit > kvCacheBudgetTokens) {
             throw new IllegalArgumentException("the request needs " + limit + " KV cache positions (prompt "

@@ -1,27 +1,30 @@
 package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.generate.LogitsProcessing;
+import dev.finetune4j.core.generate.TokenLogprobs;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
- * One request's next token as a forward pass left it: chosen on the device for a greedy request without a
- * repetition penalty (its argmax: two numbers back instead of a vocabulary's logits), else chosen by the request
- * from its row's logits on the host; or why none could be chosen (its logits hold NaN), which fails that request
- * alone.
+ * One request's next token as a forward pass left it: chosen on the device for a greedy request without a penalty,
+ * bias or log-probabilities (its argmax: two numbers back instead of a vocabulary's logits), else chosen by the
+ * request from its row's logits on the host; or why none could be chosen (its logits hold NaN), which fails that
+ * request alone.
  *
- * @param token   the chosen token
- * @param failure why no token was chosen, or null
+ * @param token    the chosen token
+ * @param logprobs the token's log-probabilities when its request asks for them, else null
+ * @param failure  why no token was chosen, or null
  */
-record NextToken(int token, RuntimeException failure) {
+record NextToken(int token, TokenLogprobs logprobs, RuntimeException failure) {
 
     /**
      * Each row's next token from a pass's last-position logits: the argmax of every row is read back when a request
-     * chooses greedily, the logits when one samples (or penalises repetition) or a row holds NaN. Rows chosen on the host are chosen in
-     * parallel: a sampled row's softmax over a 150,000-word vocabulary takes over a millisecond, which a batch of
-     * sampled requests would otherwise pay one after the other while the device waits.
+     * chooses greedily on the device, the logits of the rows chosen on the host (sampled, penalised, biased, or asking
+     * for log-probabilities) when they are few, else every row's logits (also when a row holds NaN). Rows chosen on the
+     * host are chosen in parallel: a sampled row's softmax over a 150,000-word vocabulary takes over a millisecond,
+     * which a batch of sampled requests would otherwise pay one after the other while the device waits.
      *
      * @param logits the pass's logits, (rows, V)
      * @param rows the request of each row, null for a free slot
@@ -41,23 +44,42 @@ record NextToken(int token, RuntimeException failure) {
         }
         long[] argmax = onDevice > 0 ? LogitsProcessing.argmaxOnDevice(logits) : null;
         // a row holding NaN makes every row choose on the host, where that row alone is refused
-        float[] all = onHost > 0 || (onDevice > 0 && argmax == null) ? logits.toFloatArray() : null;
-        int vocab = logits.dim(1);
+        int hostRows = argmax == null ? onHost + onDevice : onHost;
+        float[][] hostLogits = hostLogits(logits, rows, argmax == null, hostRows);
         NextToken[] out = new NextToken[rows.length];
         IntStream each = IntStream.range(0, rows.length);
         // each row's request (its random stream, its tokens) is touched by one task only
-        int hostRows = argmax == null ? onHost + onDevice : onHost;
         (hostRows > 1 ? each.parallel() : each).forEach(i -> {
             ActiveRequest r = rows[i];
             if (r != null) {
                 try {
-                    out[i] = new NextToken(argmax != null && r.choosesOnDevice() ? (int) argmax[i]
-                            : r.choose(Arrays.copyOfRange(all, i * vocab, (i + 1) * vocab)), null);
+                    out[i] = hostLogits[i] == null ? new NextToken((int) argmax[i], null, null) : r.choose(hostLogits[i]);
                 } catch (RuntimeException e) {
-                    out[i] = new NextToken(-1, e);
+                    out[i] = new NextToken(-1, null, e);
                 }
             }
         });
+        return out;
+    }
+
+    /**
+     * The logits of each row chosen on the host, null for the others: one copy of the whole (rows, V) when at least
+     * half of the rows need theirs, else one copy per such row, so that a greedy batch with one row asking for
+     * log-probabilities still reads back little more than that row.
+     */
+    private static float[][] hostLogits(Tensor logits, ActiveRequest[] rows, boolean allOnHost, int hostRows) {
+        float[][] out = new float[rows.length][];
+        if (hostRows == 0) {
+            return out;
+        }
+        int vocab = logits.dim(1);
+        float[] all = 2 * hostRows >= rows.length ? logits.toFloatArray() : null;
+        for (int i = 0; i < rows.length; i++) {
+            ActiveRequest r = rows[i];
+            if (r != null && (allOnHost || !r.choosesOnDevice())) {
+                out[i] = all != null ? Arrays.copyOfRange(all, i * vocab, (i + 1) * vocab) : logits.slice(0, i, i + 1).toFloatArray();
+            }
+        }
         return out;
     }
 
@@ -71,6 +93,6 @@ record NextToken(int token, RuntimeException failure) {
         if (failure != null) {
             throw failure;
         }
-        return request.accept(token, now, stats);
+        return request.accept(token, logprobs, now, stats);
     }
 }

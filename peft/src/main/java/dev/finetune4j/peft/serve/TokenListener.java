@@ -1,5 +1,7 @@
 package dev.finetune4j.peft.serve;
 
+import dev.finetune4j.core.generate.TokenLogprobs;
+
 /**
  * Receives a request's generated tokens as they are chosen: in order, once per token (the tokens of a stop
  * sequence included, although {@link Completion#tokens()} drops them), on the engine's decode thread. Keep it
@@ -18,4 +20,17 @@ public interface TokenListener {
      * @param tokenId the token's id in the model's vocabulary
      */
     void onToken(long tokenId);
+
+    /**
+     * Called by the engine once per generated token; this default passes the token to {@link #onToken(long)}. A
+     * listener of a request that asks for log-probabilities ({@link CompletionRequest#topLogprobs()}) overrides it to
+     * receive them with each token.
+     *
+     * @param tokenId  the token's id in the model's vocabulary
+     * @param logprobs its log-probability and the most likely tokens at its position, or null when the request does
+     *                 not ask for them
+     */
+    default void onToken(long tokenId, TokenLogprobs logprobs) {
+        onToken(tokenId);
+    }
 }

@@ -132,7 +132,7 @@ class BatchIndependenceTest {
     }
 
     /** Whether some request produced a token between two tokens of another (they were decoded in one batch). */
-    private static boolean interleaved(List<Integer> order) {
+    static boolean interleaved(List<Integer> order) {
         Map<Integer, int[]> span = new LinkedHashMap<>();
         for (int i = 0; i < order.size(); i++) {
             span.computeIfAbsent(order.get(i), k -> new int[]{Integer.MAX_VALUE, -1});

@@ -6,6 +6,7 @@ import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.DeviceCounters;
 import dev.finetune4j.core.backend.cuda.CudaTestDevices;
 import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.TokenLogprobs;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -91,6 +93,49 @@ class InferenceEngineOnCudaTest {
             }
             assertEquals(0, engine.metrics().kvCacheTokensInUse());
             assertTrue(device.counters().since(before).launches() > 0, "the engine decoded on " + device);
+        }
+    }
+
+    /**
+     * One request asking for log-probabilities among seven greedy ones that choose on the device: its row alone is
+     * read back (a slice of the device's logits), and its tokens and log-probabilities equal those of the same
+     * request on a CPU engine; the greedy rows keep their tokens.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"emucuda:0", "cuda:0"})
+    void aLogprobsRowAmongDeviceChosenRowsEqualsTheCpu(String name) throws Exception {
+        Device device = CudaTestDevices.require(name);
+        List<CompletionRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            requests.add(new CompletionRequest(null, ServeFixtures.prompt(3 + 2 * i, 256, 50 + i),
+                    GenerationConfig.greedy(6), List.of(), null, i == 5 ? 4 : CompletionRequest.NO_LOGPROBS));
+        }
+        List<Completion> onCpu = new ArrayList<>();
+        try (LanguageModel cpuBase = ServeFixtures.load("llama"); InferenceEngine cpu = InferenceEngine.builder(cpuBase).build()) {
+            for (CompletionRequest r : requests) {
+                onCpu.add(cpu.submit(r, TokenListener.NONE).completion().get(60, TimeUnit.SECONDS));
+            }
+        }
+        try (LanguageModel base = AutoModel.loadCausalLM(ServeFixtures.model("llama"), LoadOptions.builder().device(device).build());
+             InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(8).build()) {
+            List<CompletableFuture<Completion>> futures = new ArrayList<>();
+            for (CompletionRequest r : requests) {
+                futures.add(engine.submit(r, TokenListener.NONE).completion());
+            }
+            for (int i = 0; i < requests.size(); i++) {
+                Completion c = futures.get(i).get(120, TimeUnit.SECONDS);
+                assertArrayEquals(onCpu.get(i).tokens(), c.tokens(), "request " + i + " on " + device);
+                assertEquals(onCpu.get(i).logprobs().size(), c.logprobs().size());
+                for (int k = 0; k < c.logprobs().size(); k++) {
+                    TokenLogprobs expected = onCpu.get(i).logprobs().get(k);
+                    TokenLogprobs got = c.logprobs().get(k);
+                    assertEquals(expected.logprob(), got.logprob(), 1e-4, "request " + i + " token " + k);
+                    for (int r = 0; r < expected.top().size(); r++) {
+                        assertEquals(expected.top().get(r).logprob(), got.top().get(r).logprob(), 1e-4);
+                    }
+                }
+            }
+            assertEquals(6, futures.get(5).get().logprobs().size());
         }
     }
 
