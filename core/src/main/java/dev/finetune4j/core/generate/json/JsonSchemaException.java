@@ -1,0 +1,20 @@
+package dev.finetune4j.core.generate.json;
+
+/**
+ * A JSON Schema that {@link JsonGrammar#fromSchema} cannot compile: a keyword outside the supported subset, a
+ * malformed value, a {@code $ref} that points nowhere or loops, or a schema past a size limit. The message names
+ * the JSON pointer of the offending keyword (RFC 6901, {@code ""} for the whole schema) and says what is supported.
+ */
+public final class JsonSchemaException extends IllegalArgumentException {
+    private final String pointer;
+
+    JsonSchemaException(String pointer, String message) {
+        super("JSON schema at " + (pointer.isEmpty() ? "the root" : "'" + pointer + "'") + ": " + message);
+        this.pointer = pointer;
+    }
+
+    /** @return the JSON pointer of the refused keyword or subschema; {@code ""} is the whole schema */
+    public String pointer() {
+        return pointer;
+    }
+}
