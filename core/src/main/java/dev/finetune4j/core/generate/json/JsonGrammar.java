@@ -125,13 +125,26 @@ public final class JsonGrammar {
      * @throws JsonSchemaException when the text is not JSON or the schema is not supported
      */
     public static JsonGrammar fromSchema(String schemaJson, boolean strict) {
+        return fromSchema(schemaJson, strict, DEFAULT_MAX_DEPTH);
+    }
+
+    /**
+     * Parses and compiles a JSON Schema given as text.
+     *
+     * @param schemaJson the schema as JSON text
+     * @param strict     true for OpenAI's strict mode
+     * @param maxDepth   the most nested objects and arrays, in [1, 1000]
+     * @return the grammar
+     * @throws JsonSchemaException when the text is not JSON or the schema is not supported
+     */
+    public static JsonGrammar fromSchema(String schemaJson, boolean strict, int maxDepth) {
         JsonNode schema;
         try {
             schema = JSON.readTree(schemaJson);
         } catch (JacksonException e) {
             throw new JsonSchemaException("", "the schema is not valid JSON: " + e.getOriginalMessage());
         }
-        return fromSchema(schema, strict);
+        return fromSchema(schema, strict, maxDepth);
     }
 
     /**
