@@ -44,12 +44,12 @@ final class Frames {
     }
 
     /**
-     * Inside a string after {@code chars} characters. mode 0: text ({@code need} UTF-8 continuation bytes still due,
-     * the next in [lo, hi]); 1: after a backslash; 2: in {@code \\uXXXX} with {@code need} hex digits due and the
-     * value so far in {@code acc}; 3, 4, 5: after a high surrogate, expecting backslash, 'u', then a low surrogate's
-     * four digits.
+     * Inside a string after {@code chars} characters; {@code state} packs where in a character or escape it is (see
+     * {@link #stepString(StringNode, int, int, int)}). Modes: 0 text ({@code need} UTF-8 continuation bytes due, the
+     * next in [lo, hi]); 1 after a backslash; 2 in {@code \\uXXXX} with {@code need} hex digits due; 3, 4, 5 after
+     * a high surrogate, expecting a backslash, 'u', then a low surrogate's four digits.
      */
-    record Str(StringNode node, int chars, int mode, int acc, int need, int lo, int hi) implements Frame {
+    record Str(StringNode node, int chars, int state) implements Frame {
     }
 
     /** Inside a number, in one of the phases below. */
@@ -128,7 +128,7 @@ final class Frames {
             }
             case StringNode t -> {
                 if (b == '"') {
-                    out.add(below.push(new Str(t, 0, 0, 0, 0, 0, 0), false));
+                    out.add(below.push(new Str(t, 0, 0), false));
                 }
             }
             case NumberNode n -> stepNumber(below.push(new Num(n, START), false), new Num(n, START), b, out);
@@ -165,7 +165,7 @@ final class Frames {
                             stepLiteral(s.push(key, false), key, b, out);
                         }
                     } else if (valueFits(((ObjectMap) o.node()).values, s.depth())) {
-                        out.add(s.push(new Str(ANY_KEY, 0, 0, 0, 0, 0, 0), false));
+                        out.add(s.push(new Str(ANY_KEY, 0, 0), false));
                     }
                 }
             }
@@ -251,77 +251,104 @@ final class Frames {
     }
 
     private void stepString(Stack s, Str t, int b, Out out) {
-        StringNode node = t.node();
-        int chars = t.chars();
-        switch (t.mode()) {
+        long r = stepString(t.node(), t.chars(), t.state(), b);
+        if (r == CLOSE) {
+            out.add(finish(s));
+        } else if (r != REFUSE) {
+            out.add(s.replaceTop(new Str(t.node(), (int) (r >>> 32), (int) r)));
+        }
+    }
+
+    /** {@link #stepString(StringNode, int, int, int)}'s answers besides a new (chars, state). */
+    static final long REFUSE = -1, CLOSE = -2;
+
+    /**
+     * One byte inside a string, on plain ints so a trie walk can run it without allocating: returns
+     * {@code chars << 32 | state} after {@code b}, {@link #CLOSE} for the closing quote or {@link #REFUSE}. The
+     * state packs mode (bits 0-2), need (3-5), lo (6-13), hi (14-21) and the first two hex digits of an escape
+     * (22-29); it is 0 exactly between whole characters outside escapes. In a string without maxLength, chars stops
+     * counting at minLength, so every state past it is equal.
+     */
+    static long stepString(StringNode node, int chars, int state, int b) {
+        int mode = state & 7;
+        int need = (state >>> 3) & 7;
+        switch (mode) {
             case 0 -> {
-                if (t.need() > 0) {
-                    if (b >= t.lo() && b <= t.hi()) {
-                        int need = t.need() - 1;
-                        out.add(s.replaceTop(new Str(node, chars, 0, 0, need, need == 0 ? 0 : 0x80, need == 0 ? 0 : 0xBF)));
+                if (need > 0) {
+                    int lo = (state >>> 6) & 0xFF;
+                    int hi = (state >>> 14) & 0xFF;
+                    if (b < lo || b > hi) {
+                        return REFUSE;
                     }
-                } else if (b == '"') {
-                    if (chars >= node.minLength) {
-                        out.add(finish(s));
-                    }
-                } else if (chars < node.maxLength && b >= 0x20) {
-                    if (b == '\\') {
-                        out.add(s.replaceTop(new Str(node, chars, 1, 0, 0, 0, 0)));
-                    } else if (b < 0x80) {
-                        out.add(s.replaceTop(new Str(node, chars + 1, 0, 0, 0, 0, 0)));
-                    } else {
-                        int[] lead = utf8Lead(b);
-                        if (lead != null) {
-                            out.add(s.replaceTop(new Str(node, chars + 1, 0, 0, lead[0], lead[1], lead[2])));
-                        }
-                    }
+                    return pack(chars, need == 1 ? 0 : packState(0, need - 1, 0x80, 0xBF, 0));
                 }
+                if (b == '"') {
+                    return chars >= node.minLength ? CLOSE : REFUSE;
+                }
+                if (chars >= node.maxLength || b < 0x20) {
+                    return REFUSE;
+                }
+                if (b == '\\') {
+                    return pack(chars, packState(1, 0, 0, 0, 0));
+                }
+                if (b < 0x80) {
+                    return pack(counted(node, chars), 0);
+                }
+                int lead = UTF8_LEAD[b];
+                return lead == 0 ? REFUSE : pack(counted(node, chars), packState(0, lead & 7, (lead >>> 8) & 0xFF, (lead >>> 16) & 0xFF, 0));
             }
             case 1 -> {
                 if (b == 'u') {
-                    out.add(s.replaceTop(new Str(node, chars, 2, 0, 4, 0, 0)));
-                } else if ("\"\\/bfnrt".indexOf(b) >= 0) {
-                    out.add(s.replaceTop(new Str(node, chars + 1, 0, 0, 0, 0, 0)));
+                    return pack(chars, packState(2, 4, 0, 0, 0));
                 }
+                return "\"\\/bfnrt".indexOf(b) >= 0 ? pack(counted(node, chars), 0) : REFUSE;
             }
             case 2 -> {
                 int v = hex(b);
                 if (v < 0) {
-                    return;
+                    return REFUSE;
                 }
-                int acc = t.acc() * 16 + v;
-                int need = t.need() - 1;
-                if (need == 2 && acc >= 0xDC && acc <= 0xDF) {
-                    return; // a low surrogate with no high one before it
+                int acc = state >>> 22;
+                if (need > 2) {
+                    acc = acc * 16 + v;
+                    if (need == 3 && acc >= 0xDC && acc <= 0xDF) {
+                        return REFUSE; // a low surrogate with no high one before it
+                    }
                 }
-                if (need > 0) {
-                    out.add(s.replaceTop(new Str(node, chars, 2, acc, need, 0, 0)));
-                } else if (acc >= 0xD800 && acc <= 0xDBFF) {
-                    out.add(s.replaceTop(new Str(node, chars, 3, 0, 0, 0, 0)));
-                } else {
-                    out.add(s.replaceTop(new Str(node, chars + 1, 0, 0, 0, 0, 0)));
+                if (need > 1) {
+                    return pack(chars, packState(2, need - 1, 0, 0, acc));
                 }
+                boolean high = acc >= 0xD8 && acc <= 0xDB;
+                return high ? pack(chars, packState(3, 0, 0, 0, 0)) : pack(counted(node, chars), 0);
             }
             case 3 -> {
-                if (b == '\\') {
-                    out.add(s.replaceTop(new Str(node, chars, 4, 0, 0, 0, 0)));
-                }
+                return b == '\\' ? pack(chars, packState(4, 0, 0, 0, 0)) : REFUSE;
             }
             case 4 -> {
-                if (b == 'u') {
-                    out.add(s.replaceTop(new Str(node, chars, 5, 0, 4, 0, 0)));
-                }
+                return b == 'u' ? pack(chars, packState(5, 4, 0, 0, 0)) : REFUSE;
             }
             default -> {
                 int v = hex(b);
-                int position = 4 - t.need();
+                int position = 4 - need;
                 boolean ok = v >= 0 && (position != 0 || v == 0xD) && (position != 1 || v >= 0xC);
-                if (ok) {
-                    int need = t.need() - 1;
-                    out.add(s.replaceTop(need == 0 ? new Str(node, chars + 1, 0, 0, 0, 0, 0) : new Str(node, chars, 5, 0, need, 0, 0)));
+                if (!ok) {
+                    return REFUSE;
                 }
+                return need == 1 ? pack(counted(node, chars), 0) : pack(chars, packState(5, need - 1, 0, 0, 0));
             }
         }
+    }
+
+    private static int counted(StringNode node, int chars) {
+        return node.unbounded() ? Math.min(chars + 1, node.minLength) : chars + 1;
+    }
+
+    private static long pack(int chars, int state) {
+        return (long) chars << 32 | (state & 0xFFFFFFFFL);
+    }
+
+    private static int packState(int mode, int need, int lo, int hi, int acc) {
+        return mode | need << 3 | lo << 6 | hi << 14 | acc << 22;
     }
 
     /**
@@ -329,22 +356,20 @@ final class Frames {
      * forms, no surrogates, nothing above U+10FFFF), or null when {@code b} cannot start a character.
      */
     static int[] utf8Lead(int b) {
-        if (b >= 0xC2 && b <= 0xDF) {
-            return new int[]{1, 0x80, 0xBF};
-        } else if (b == 0xE0) {
-            return new int[]{2, 0xA0, 0xBF};
-        } else if (b == 0xED) {
-            return new int[]{2, 0x80, 0x9F};
-        } else if (b >= 0xE1 && b <= 0xEF) {
-            return new int[]{2, 0x80, 0xBF};
-        } else if (b == 0xF0) {
-            return new int[]{3, 0x90, 0xBF};
-        } else if (b >= 0xF1 && b <= 0xF3) {
-            return new int[]{3, 0x80, 0xBF};
-        } else if (b == 0xF4) {
-            return new int[]{3, 0x80, 0x8F};
+        int packed = UTF8_LEAD[b];
+        return packed == 0 ? null : new int[]{packed & 7, (packed >>> 8) & 0xFF, (packed >>> 16) & 0xFF};
+    }
+
+    /** Per lead byte: continuation bytes due (bits 0-2), lowest (8-15) and highest (16-23) next byte; 0 if none. */
+    private static final int[] UTF8_LEAD = new int[256];
+
+    static {
+        for (int b = 0xC2; b <= 0xF4; b++) {
+            int need = b <= 0xDF ? 1 : b <= 0xEF ? 2 : 3;
+            int lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
+            int hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
+            UTF8_LEAD[b] = need | lo << 8 | hi << 16;
         }
-        return null;
     }
 
     private static int hex(int b) {
@@ -435,7 +460,7 @@ final class Frames {
     }
 
     /** Pops the finished top frame and tells its parent that the value or key is done. */
-    private Stack finish(Stack s) {
+    Stack finish(Stack s) {
         Stack parent = s.below();
         Frame done = s.frame();
         Frame next = switch (parent.frame()) {

@@ -88,13 +88,34 @@ public final class JsonConstraint {
                 mask[(int) (id >>> 6)] |= 1L << id;
             }
         }
-        if (state.inFreeString()) {
+        JsonState.Stack only = state.single();
+        if (only != null && only.frame() instanceof Frames.Str str && str.state() == 0) {
+            addPlainTokens(str, mask);
+            (state.inFreeString() ? index.notPlainRests : index.notPlain).walk(0, state, mask);
+        } else {
+            index.all.walk(0, state, mask);
+        }
+    }
+
+    /** Inside a string between whole characters: the plain-content tokens whose characters fit under maxLength. */
+    private void addPlainTokens(Frames.Str str, long[] mask) {
+        if (str.node().unbounded()) {
             for (int w = 0; w < index.plain.length; w++) {
                 mask[w] |= index.plain[w];
             }
-            index.notPlain.walk(0, state, mask);
-        } else {
-            index.all.walk(0, state, mask);
+            return;
+        }
+        int room = str.node().maxLength - str.chars();
+        for (int k = 1; k <= Math.min(room, TokenIndex.BUCKETS); k++) {
+            long[] bucket = index.byChars[k];
+            for (int w = 0; w < bucket.length; w++) {
+                mask[w] |= bucket[w];
+            }
+        }
+        for (int i = 0; i < index.longIds.length; i++) {
+            if (index.longChars[i] <= room) {
+                mask[index.longIds[i] >>> 6] |= 1L << index.longIds[i];
+            }
         }
     }
 

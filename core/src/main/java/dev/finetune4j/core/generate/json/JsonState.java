@@ -71,16 +71,26 @@ final class JsonState {
     }
 
     /**
-     * True when some reading is inside a string with no length limit, after whole characters and outside escapes:
-     * every token of plain string content continues the output.
+     * True when the only reading is inside a string with no maximum length and past its minimum, after whole
+     * characters and outside escapes: every token of plain string content continues the output and leaves this
+     * same state (the character count stops at minLength).
      */
     boolean inFreeString() {
-        for (Stack s : alternatives) {
-            if (s.frame() instanceof Frames.Str str && str.node().unbounded() && str.mode() == 0 && str.need() == 0) {
-                return true;
-            }
-        }
-        return false;
+        return alternatives.length == 1 && alternatives[0].frame() instanceof Frames.Str str && str.node().unbounded()
+                && str.state() == 0 && str.chars() >= str.node().minLength;
+    }
+
+    /** The only reading, or null when there are several. */
+    Stack single() {
+        return alternatives.length == 1 ? alternatives[0] : null;
+    }
+
+    static JsonState of(JsonGrammar grammar, Stack stack) {
+        return new JsonState(grammar, new Stack[]{stack});
+    }
+
+    JsonGrammar grammar() {
+        return grammar;
     }
 
     /** The bytes that may come next, as a 256-entry table (for tests and error messages). */

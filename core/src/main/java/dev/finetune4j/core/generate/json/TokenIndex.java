@@ -1,60 +1,118 @@
 package dev.finetune4j.core.generate.json;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
 /**
  * What a mask needs from a vocabulary, built once per {@link TokenBytes} and shared: the trie of all ordinary
- * tokens, the set of tokens that are plain string content, and the trie of the others.
+ * tokens, the set of tokens that are plain string content, and tries of the others.
  *
  * <p>Plain string content: every byte is a string character that needs no escape (at least 0x20, not a quote, not
- * a backslash) and the bytes are whole, valid UTF-8 characters (RFC 3629). Inside a string with no length limit,
- * after a whole character and outside an escape, each such token is allowed, whatever the grammar; so there a mask
- * is this set (a word-wise OR) plus a walk of the small trie of the remaining tokens. In byte-level vocabularies of
- * about 150k tokens, most tokens are plain content. Immutable.
+ * a backslash) and the bytes are whole, valid UTF-8 characters (RFC 3629). Inside a string, after a whole
+ * character and outside an escape, such a token is allowed exactly when its characters fit under the string's
+ * maxLength, whatever the grammar; so there a mask is this set (a word-wise OR, or the OR of the per-length sets
+ * that fit) plus a walk of a much smaller trie of the other tokens. In byte-level vocabularies of about 150k
+ * tokens, most tokens are plain content. Immutable.
  */
 final class TokenIndex {
+    /** Plain tokens of up to this many characters are also kept in per-length sets, for strings with maxLength. */
+    static final int BUCKETS = 32;
+
     final TokenTrie all;
-    final TokenTrie notPlain;
     final long[] plain;
+    /** The tokens that are not plain content. */
+    final TokenTrie notPlain;
+    /**
+     * The same tokens filed under what follows their plain prefix ({@code abc"} and {@code xy"} both under
+     * {@code "}): from a free string (see {@link JsonState#inFreeString}) a plain prefix leaves the state as it was,
+     * so such tokens stand or fall together, and this trie is far smaller than {@link #notPlain}.
+     */
+    final TokenTrie notPlainRests;
+    /** byChars[k]: the plain tokens of exactly k characters (code points), k in [1, BUCKETS]. */
+    final long[][] byChars;
+    /** Plain tokens longer than {@link #BUCKETS} characters, and their lengths. */
+    final int[] longIds;
+    final int[] longChars;
 
     TokenIndex(TokenBytes vocab) {
-        plain = new long[(vocab.size() + 63) >>> 6];
+        int words = (vocab.size() + 63) >>> 6;
+        plain = new long[words];
+        byChars = new long[BUCKETS + 1][words];
+        List<int[]> longOnes = new ArrayList<>();
         for (int id = 0; id < vocab.size(); id++) {
             byte[] b = vocab.bytesShared(id);
             if (b != null && b.length > 0 && b.length <= TokenTrie.MAX_TOKEN_BYTES && !vocab.isSpecial(id) && isPlainStringContent(b)) {
                 plain[id >>> 6] |= 1L << id;
+                int chars = 0;
+                for (byte x : b) {
+                    chars += (x & 0xC0) == 0x80 ? 0 : 1;
+                }
+                if (chars <= BUCKETS) {
+                    byChars[chars][id >>> 6] |= 1L << id;
+                } else {
+                    longOnes.add(new int[]{id, chars});
+                }
             }
         }
+        longIds = longOnes.stream().mapToInt(x -> x[0]).toArray();
+        longChars = longOnes.stream().mapToInt(x -> x[1]).toArray();
         all = TokenTrie.build(vocab, id -> true);
-        notPlain = TokenTrie.build(vocab, id -> (plain[id >>> 6] & (1L << id)) == 0);
+        notPlain = TokenTrie.build(vocab, id -> !isPlain(id));
+        notPlainRests = TokenTrie.buildByKey(vocab, id -> {
+            if (isPlain(id)) {
+                return null;
+            }
+            byte[] b = vocab.bytesShared(id);
+            return Arrays.copyOfRange(b, plainPrefix(b), b.length);
+        });
+    }
+
+    private boolean isPlain(int id) {
+        return (plain[id >>> 6] & (1L << id)) != 0;
     }
 
     /** Whether {@code b} is whole, valid UTF-8 characters none of which must be escaped in a JSON string. */
     static boolean isPlainStringContent(byte[] b) {
+        return plainPrefix(b) == b.length;
+    }
+
+    /** The length of the longest prefix of {@code b} that is whole plain characters. */
+    static int plainPrefix(byte[] b) {
         int i = 0;
         while (i < b.length) {
-            int c = b[i] & 0xFF;
-            if (c < 0x20 || c == '"' || c == '\\') {
-                return false;
+            int n = plainCharLength(b, i);
+            if (n == 0) {
+                return i;
             }
-            if (c < 0x80) {
-                i++;
-                continue;
-            }
-            int[] lead = Frames.utf8Lead(c);
-            if (lead == null || i + lead[0] >= b.length) {
-                return false;
-            }
-            int second = b[i + 1] & 0xFF;
-            if (second < lead[1] || second > lead[2]) {
-                return false;
-            }
-            for (int k = 2; k <= lead[0]; k++) {
-                int cont = b[i + k] & 0xFF;
-                if (cont < 0x80 || cont > 0xBF) {
-                    return false;
-                }
-            }
-            i += lead[0] + 1;
+            i += n;
         }
-        return true;
+        return i;
+    }
+
+    /** The byte length of the plain character at {@code i}, or 0 when none starts there. */
+    private static int plainCharLength(byte[] b, int i) {
+        int c = b[i] & 0xFF;
+        if (c < 0x20 || c == '"' || c == '\\') {
+            return 0;
+        }
+        if (c < 0x80) {
+            return 1;
+        }
+        int[] lead = Frames.utf8Lead(c); // not a hot path: built once per vocabulary
+        if (lead == null || i + lead[0] >= b.length) {
+            return 0;
+        }
+        int second = b[i + 1] & 0xFF;
+        if (second < lead[1] || second > lead[2]) {
+            return 0;
+        }
+        for (int k = 2; k <= lead[0]; k++) {
+            int cont = b[i + k] & 0xFF;
+            if (cont < 0x80 || cont > 0xBF) {
+                return 0;
+            }
+        }
+        return lead[0] + 1;
     }
 }

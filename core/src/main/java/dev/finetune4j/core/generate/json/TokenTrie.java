@@ -24,16 +24,17 @@ final class TokenTrie {
     final int[] edgeEnd;
     final byte[] edgeLabel;
     final int[] edgeTarget;
-    private final TokenBytes vocab;
+    /** Per id the bytes it is filed under (its own bytes, or a suffix of them), or null when left out. */
+    private final byte[][] keys;
     private int nodeCount;
     private int edgeCount;
 
-    private TokenTrie(TokenBytes vocab, int[] ids) {
-        this.vocab = vocab;
+    private TokenTrie(byte[][] keys, int[] ids) {
+        this.keys = keys;
         this.ids = ids;
         long totalBytes = 0;
         for (int id : ids) {
-            totalBytes += vocab.bytesShared(id).length;
+            totalBytes += keys[id].length;
         }
         int maxNodes = (int) Math.min(Integer.MAX_VALUE - 8, totalBytes + 1);
         idStart = new int[maxNodes];
@@ -51,14 +52,26 @@ final class TokenTrie {
      * @param include which ids to put in, by id
      */
     static TokenTrie build(TokenBytes vocab, java.util.function.IntPredicate include) {
-        Integer[] boxed = java.util.stream.IntStream.range(0, vocab.size())
-                .filter(id -> {
-                    byte[] b = vocab.bytesShared(id);
-                    return b != null && b.length > 0 && b.length <= MAX_TOKEN_BYTES && !vocab.isSpecial(id) && include.test(id);
-                })
+        return buildByKey(vocab, id -> include.test(id) ? vocab.bytesShared(id) : null);
+    }
+
+    /**
+     * The trie filing each ordinary token under {@code keyOf(id)} (null or empty: left out); ids with equal keys share
+     * a node.
+     */
+    static TokenTrie buildByKey(TokenBytes vocab, java.util.function.IntFunction<byte[]> keyOf) {
+        byte[][] keys = new byte[vocab.size()][];
+        for (int id = 0; id < vocab.size(); id++) {
+            byte[] b = vocab.bytesShared(id);
+            if (b != null && b.length > 0 && b.length <= MAX_TOKEN_BYTES && !vocab.isSpecial(id)) {
+                byte[] key = keyOf.apply(id);
+                keys[id] = key == null || key.length == 0 ? null : key;
+            }
+        }
+        Integer[] boxed = java.util.stream.IntStream.range(0, vocab.size()).filter(id -> keys[id] != null)
                 .boxed().toArray(Integer[]::new);
-        Arrays.sort(boxed, (x, y) -> Arrays.compareUnsigned(vocab.bytesShared(x), vocab.bytesShared(y)));
-        TokenTrie trie = new TokenTrie(vocab, Arrays.stream(boxed).mapToInt(Integer::intValue).toArray());
+        Arrays.sort(boxed, (x, y) -> Arrays.compareUnsigned(keys[x], keys[y]));
+        TokenTrie trie = new TokenTrie(keys, Arrays.stream(boxed).mapToInt(Integer::intValue).toArray());
         trie.node(0, trie.ids.length, 0);
         return trie;
     }
@@ -67,15 +80,15 @@ final class TokenTrie {
     private int node(int lo, int hi, int depth) {
         int node = nodeCount++;
         int i = lo;
-        while (i < hi && vocab.bytesShared(ids[i]).length == depth) {
+        while (i < hi && keys[ids[i]].length == depth) {
             i++;
         }
         idStart[node] = lo;
         idEnd[node] = i;
         int groups = 0;
         for (int j = i; j < hi; ) {
-            int label = vocab.bytesShared(ids[j])[depth];
-            while (j < hi && vocab.bytesShared(ids[j])[depth] == label) {
+            int label = keys[ids[j]][depth];
+            while (j < hi && keys[ids[j]][depth] == label) {
                 j++;
             }
             groups++;
@@ -85,9 +98,9 @@ final class TokenTrie {
         int edge = edgeCount;
         edgeCount += groups;
         for (int j = i; j < hi; edge++) {
-            byte label = vocab.bytesShared(ids[j])[depth];
+            byte label = keys[ids[j]][depth];
             int from = j;
-            while (j < hi && vocab.bytesShared(ids[j])[depth] == label) {
+            while (j < hi && keys[ids[j]][depth] == label) {
                 j++;
             }
             edgeLabel[edge] = label;
@@ -98,22 +111,98 @@ final class TokenTrie {
 
     /**
      * Sets in {@code mask} every token below {@code node} whose bytes {@code state} accepts, pruning at the first
-     * refused byte.
+     * refused byte. Where the only reading is inside a string, the walk goes on with {@link #walkString}, which
+     * steps plain ints instead of building a state per byte.
      */
     void walk(int node, JsonState state, long[] mask) {
+        JsonState.Stack only = state.single();
+        if (only != null && only.frame() instanceof Frames.Str str) {
+            walkString(node, new AfterString(only, state.grammar()), str.node(), str.chars(), str.state(), mask);
+            return;
+        }
         for (int e = edgeStart[node]; e < edgeEnd[node]; e++) {
             JsonState next = state.advance(edgeLabel[e] & 0xFF);
             if (next == null) {
                 continue;
             }
             int child = edgeTarget[e];
-            for (int k = idStart[child]; k < idEnd[child]; k++) {
-                int id = ids[k];
-                mask[id >>> 6] |= 1L << id;
-            }
+            markTokens(child, mask);
             if (edgeStart[child] < edgeEnd[child]) {
                 walk(child, next, mask);
             }
+        }
+    }
+
+    /**
+     * {@link #walk} inside a string whose frame is on top of {@code after.strStack} (its counters are stale; the
+     * current ones are {@code chars} and {@code strState}). Once the closing quote comes, the walk goes on from the
+     * state after the string, which is the same wherever in the subtree the quote falls, so it is built once.
+     */
+    private void walkString(int node, AfterString after, GrammarNode.StringNode string, int chars, int strState, long[] mask) {
+        for (int e = edgeStart[node]; e < edgeEnd[node]; e++) {
+            long r = Frames.stepString(string, chars, strState, edgeLabel[e] & 0xFF);
+            if (r == Frames.REFUSE) {
+                continue;
+            }
+            int child = edgeTarget[e];
+            markTokens(child, mask);
+            if (edgeStart[child] == edgeEnd[child]) {
+                continue;
+            }
+            if (r == Frames.CLOSE) {
+                walkAfterString(child, after, mask);
+            } else {
+                walkString(child, after, string, (int) (r >>> 32), (int) r, mask);
+            }
+        }
+    }
+
+    /** {@link #walk} from the state after a closing quote, with that state's next states cached per byte. */
+    private void walkAfterString(int node, AfterString after, long[] mask) {
+        for (int e = edgeStart[node]; e < edgeEnd[node]; e++) {
+            JsonState next = after.next(edgeLabel[e] & 0xFF);
+            if (next == null) {
+                continue;
+            }
+            int child = edgeTarget[e];
+            markTokens(child, mask);
+            if (edgeStart[child] < edgeEnd[child]) {
+                walk(child, next, mask);
+            }
+        }
+    }
+
+    /** The state after one string closes, and the states one byte later, computed on first use. One walk only. */
+    private static final class AfterString {
+        private final JsonState.Stack strStack;
+        private final JsonGrammar grammar;
+        private JsonState closed;
+        private JsonState[] next;
+        private boolean[] known;
+
+        AfterString(JsonState.Stack strStack, JsonGrammar grammar) {
+            this.strStack = strStack;
+            this.grammar = grammar;
+        }
+
+        JsonState next(int b) {
+            if (closed == null) {
+                closed = JsonState.of(grammar, grammar.frames().finish(strStack));
+                next = new JsonState[256];
+                known = new boolean[256];
+            }
+            if (!known[b]) {
+                next[b] = closed.advance(b);
+                known[b] = true;
+            }
+            return next[b];
+        }
+    }
+
+    private void markTokens(int node, long[] mask) {
+        for (int k = idStart[node]; k < idEnd[node]; k++) {
+            int id = ids[k];
+            mask[id >>> 6] |= 1L << id;
         }
     }
 
