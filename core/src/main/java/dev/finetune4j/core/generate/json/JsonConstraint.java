@@ -93,7 +93,7 @@ public final class JsonConstraint {
             addPlainTokens(str, mask);
             (state.inFreeString() ? index.notPlainRests : index.notPlain).walk(0, state, mask);
         } else {
-            index.all.walk(0, state, mask);
+            index.all.walkFromRoot(state, mask, index);
         }
     }
 

@@ -29,6 +29,10 @@ final class TokenIndex {
      * so such tokens stand or fall together, and this trie is far smaller than {@link #notPlain}.
      */
     final TokenTrie notPlainRests;
+    /** Tokens that are a quote and then plain content ({@code "name}). */
+    final long[] quotePlain;
+    /** The other tokens that start with a quote, filed under what follows the quote and its plain prefix. */
+    final TokenTrie quoteRests;
     /** byChars[k]: the plain tokens of exactly k characters (code points), k in [1, BUCKETS]. */
     final long[][] byChars;
     /** Plain tokens longer than {@link #BUCKETS} characters, and their lengths. */
@@ -59,12 +63,27 @@ final class TokenIndex {
         longChars = longOnes.stream().mapToInt(x -> x[1]).toArray();
         all = TokenTrie.build(vocab, id -> true);
         notPlain = TokenTrie.build(vocab, id -> !isPlain(id));
+        quotePlain = new long[words];
+        for (int id = 0; id < vocab.size(); id++) {
+            byte[] b = vocab.bytesShared(id);
+            if (b != null && b.length > 1 && b.length <= TokenTrie.MAX_TOKEN_BYTES && b[0] == '"' && !vocab.isSpecial(id)
+                    && plainPrefix(b, 1) == b.length) {
+                quotePlain[id >>> 6] |= 1L << id;
+            }
+        }
+        quoteRests = TokenTrie.buildByKey(vocab, id -> {
+            byte[] b = vocab.bytesShared(id);
+            if (b.length < 2 || b[0] != '"' || (quotePlain[id >>> 6] & (1L << id)) != 0) {
+                return null;
+            }
+            return Arrays.copyOfRange(b, plainPrefix(b, 1), b.length);
+        });
         notPlainRests = TokenTrie.buildByKey(vocab, id -> {
             if (isPlain(id)) {
                 return null;
             }
             byte[] b = vocab.bytesShared(id);
-            return Arrays.copyOfRange(b, plainPrefix(b), b.length);
+            return Arrays.copyOfRange(b, plainPrefix(b, 0), b.length);
         });
     }
 
@@ -74,12 +93,12 @@ final class TokenIndex {
 
     /** Whether {@code b} is whole, valid UTF-8 characters none of which must be escaped in a JSON string. */
     static boolean isPlainStringContent(byte[] b) {
-        return plainPrefix(b) == b.length;
+        return plainPrefix(b, 0) == b.length;
     }
 
-    /** The length of the longest prefix of {@code b} that is whole plain characters. */
-    static int plainPrefix(byte[] b) {
-        int i = 0;
+    /** Where the longest run of whole plain characters from {@code from} ends. */
+    static int plainPrefix(byte[] b, int from) {
+        int i = from;
         while (i < b.length) {
             int n = plainCharLength(b, i);
             if (n == 0) {

@@ -134,6 +134,39 @@ final class TokenTrie {
     }
 
     /**
+     * {@link #walk} from the root of the trie of all tokens: where a quote opens a free string (an object key or a
+     * string value in most grammars), the tokens that start with that quote come from {@code index}'s quote sets
+     * instead of a walk through every {@code "word} token.
+     */
+    void walkFromRoot(JsonState state, long[] mask, TokenIndex index) {
+        JsonState.Stack only = state.single();
+        if (only != null && only.frame() instanceof Frames.Str) {
+            walk(0, state, mask);
+            return;
+        }
+        for (int e = edgeStart[0]; e < edgeEnd[0]; e++) {
+            int b = edgeLabel[e] & 0xFF;
+            JsonState next = state.advance(b);
+            if (next == null) {
+                continue;
+            }
+            int child = edgeTarget[e];
+            markTokens(child, mask);
+            if (edgeStart[child] == edgeEnd[child]) {
+                continue;
+            }
+            if (b == '"' && next.inFreeString()) {
+                for (int w = 0; w < mask.length && w < index.quotePlain.length; w++) {
+                    mask[w] |= index.quotePlain[w];
+                }
+                index.quoteRests.walk(0, next, mask);
+            } else {
+                walk(child, next, mask);
+            }
+        }
+    }
+
+    /**
      * {@link #walk} inside a string whose frame is on top of {@code after.strStack} (its counters are stale; the
      * current ones are {@code chars} and {@code strState}). Once the closing quote comes, the walk goes on from the
      * state after the string, which is the same wherever in the subtree the quote falls, so it is built once.
