@@ -63,7 +63,11 @@ public final class JsonConstraint {
         this.state = JsonState.start(grammar);
     }
 
-    /** @return the number of ids a mask covers */
+    /**
+     * The number of ids a mask covers.
+     *
+     * @return the vocabulary size
+     */
     public int vocabSize() {
         return vocab.size();
     }
@@ -190,17 +194,29 @@ public final class JsonConstraint {
         return "\"" + new String(bytes, StandardCharsets.UTF_8) + "\" (hex " + hex + (bytes.length > 32 ? "..." : "") + ")";
     }
 
-    /** @return true when the output so far is a complete value, so end-of-sequence is allowed */
+    /**
+     * Whether the output so far is a complete value, so that end-of-sequence is allowed.
+     *
+     * @return true when the value is complete
+     */
     public boolean isComplete() {
         return state.isComplete();
     }
 
-    /** @return true once end-of-sequence has been accepted */
+    /**
+     * Whether end-of-sequence has been accepted.
+     *
+     * @return true once the output has ended
+     */
     public boolean isEnded() {
         return ended;
     }
 
-    /** @return the output so far as text (a cut-off character at the end shows as U+FFFD) */
+    /**
+     * The output so far as text (a character cut off at the end shows as U+FFFD).
+     *
+     * @return the text of the accepted tokens
+     */
     public String output() {
         return output.toString(StandardCharsets.UTF_8);
     }

@@ -44,8 +44,8 @@ import java.nio.charset.StandardCharsets;
  *
  * <p><b>Limits.</b> Objects and arrays nest at most {@code maxDepth} deep ({@value #DEFAULT_MAX_DEPTH} by default);
  * a recursive schema is bounded by it, and a value is started only when it can still be completed within it.
- * Schemas are refused past {@value SchemaCompiler#MAX_NESTING} nested subschemas or
- * {@value SchemaCompiler#MAX_NODES} subschemas and enum values.
+ * Schemas are refused past 64 nested subschemas or 10,000 subschemas and enum
+ * values.
  *
  * <p>Immutable and thread-safe: compile once, share across requests.
  */
@@ -158,7 +158,11 @@ public final class JsonGrammar {
         return s != null && s.isComplete();
     }
 
-    /** @return the most nested objects and arrays */
+    /**
+     * The limit on nested objects and arrays.
+     *
+     * @return the most nested objects and arrays
+     */
     public int maxDepth() {
         return maxDepth;
     }

@@ -6,6 +6,9 @@ package dev.finetune4j.core.generate.json;
  * the JSON pointer of the offending keyword (RFC 6901, {@code ""} for the whole schema) and says what is supported.
  */
 public final class JsonSchemaException extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    /** The JSON pointer of the refused keyword or subschema. */
     private final String pointer;
 
     JsonSchemaException(String pointer, String message) {
@@ -13,7 +16,11 @@ public final class JsonSchemaException extends IllegalArgumentException {
         this.pointer = pointer;
     }
 
-    /** @return the JSON pointer of the refused keyword or subschema; {@code ""} is the whole schema */
+    /**
+     * Where in the schema the problem is.
+     *
+     * @return the JSON pointer of the refused keyword or subschema; {@code ""} is the whole schema
+     */
     public String pointer() {
         return pointer;
     }

@@ -13,7 +13,7 @@ import java.util.BitSet;
  *
  * <pre>{@code
  * TokenBytes vocab = TokenBytes.fromTokenizerJson(Path.of("Qwen2.5-0.5B/tokenizer.json"));
- * byte[] b = vocab.bytes(1234);          // e.g. the bytes of "Ġ{" are {' ', '{'}
+ * byte[] b = vocab.bytes(1234);          // e.g. the piece "Ġ[" gives the bytes of " ["
  * boolean special = vocab.isSpecial(151643);
  * }</pre>
  *
@@ -98,7 +98,11 @@ public final class TokenBytes {
         return new TokenBytes(Arrays.copyOf(bytes, size), special);
     }
 
-    /** @return the number of ids */
+    /**
+     * The number of ids, special ones included.
+     *
+     * @return the vocabulary size
+     */
     public int size() {
         return bytes.length;
     }
@@ -135,6 +139,8 @@ public final class TokenBytes {
     }
 
     /**
+     * Whether {@code id} is a special or added token (from {@code added_tokens}), which constrained output never holds.
+     *
      * @param id a token id in [0, size)
      * @return true for a special or added token
      */
