@@ -11,9 +11,18 @@ public final class JsonSchemaException extends IllegalArgumentException {
     /** The JSON pointer of the refused keyword or subschema. */
     private final String pointer;
 
-    JsonSchemaException(String pointer, String message) {
-        super("JSON schema at " + (pointer.isEmpty() ? "the root" : "'" + pointer + "'") + ": " + message);
+    /** What is wrong, without the pointer. */
+    private final String detail;
+
+    JsonSchemaException(String pointer, String detail) {
+        super("JSON schema at " + (pointer.isEmpty() ? "the root" : "'" + pointer + "'") + ": " + detail);
         this.pointer = pointer;
+        this.detail = detail;
+    }
+
+    /** The same problem seen from a document that holds the schema at {@code prefix}. */
+    JsonSchemaException under(String prefix) {
+        return new JsonSchemaException(prefix + pointer, detail);
     }
 
     /**
