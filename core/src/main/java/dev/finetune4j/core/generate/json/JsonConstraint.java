@@ -95,7 +95,12 @@ public final class JsonConstraint {
         JsonState.Stack only = state.single();
         if (only != null && only.frame() instanceof Frames.Str str && str.state() == 0) {
             addPlainTokens(str, mask);
-            (state.inFreeString() ? index.notPlainRests : index.notPlain).walk(0, state, mask);
+            if (state.inFreeString()) {
+                index.notPlainRests.walk(0, state, mask);
+            } else {
+                index.notPlainByPrefixChars.walkByPrefixChars(only, str, state.grammar(), mask);
+                index.notPlainLongPrefix.walk(0, state, mask);
+            }
         } else {
             index.all.walkFromRoot(state, mask, index);
         }

@@ -21,14 +21,20 @@ final class TokenIndex {
 
     final TokenTrie all;
     final long[] plain;
-    /** The tokens that are not plain content. */
-    final TokenTrie notPlain;
     /**
-     * The same tokens filed under what follows their plain prefix ({@code abc"} and {@code xy"} both under
+     * The tokens that are not plain content, filed under what follows their plain prefix ({@code abc"} and {@code xy"} both under
      * {@code "}): from a free string (see {@link JsonState#inFreeString}) a plain prefix leaves the state as it was,
-     * so such tokens stand or fall together, and this trie is far smaller than {@link #notPlain}.
+     * so such tokens stand or fall together, and this trie is far smaller than one of the tokens themselves.
      */
     final TokenTrie notPlainRests;
+    /**
+     * The tokens that are not plain content, filed under one byte holding how many characters their plain prefix
+     * has (0-254) and then what follows it: inside a string with a length limit, tokens whose prefixes have as many
+     * characters reach the same state after them, so the walk goes once per prefix length and rest.
+     */
+    final TokenTrie notPlainByPrefixChars;
+    /** Tokens that are not plain content and whose plain prefix has 255 characters or more (rare). */
+    final TokenTrie notPlainLongPrefix;
     /** Tokens that are a quote and then plain content ({@code "name}). */
     final long[] quotePlain;
     /** The other tokens that start with a quote, filed under what follows the quote and its plain prefix. */
@@ -62,7 +68,6 @@ final class TokenIndex {
         longIds = longOnes.stream().mapToInt(x -> x[0]).toArray();
         longChars = longOnes.stream().mapToInt(x -> x[1]).toArray();
         all = TokenTrie.build(vocab, id -> true);
-        notPlain = TokenTrie.build(vocab, id -> !isPlain(id));
         quotePlain = new long[words];
         for (int id = 0; id < vocab.size(); id++) {
             byte[] b = vocab.bytesShared(id);
@@ -78,6 +83,23 @@ final class TokenIndex {
             }
             return Arrays.copyOfRange(b, plainPrefix(b, 1), b.length);
         });
+        notPlainByPrefixChars = TokenTrie.buildByKey(vocab, id -> {
+            if (isPlain(id)) {
+                return null;
+            }
+            byte[] b = vocab.bytesShared(id);
+            int split = plainPrefix(b, 0);
+            int chars = characters(b, 0, split);
+            if (chars > 254) {
+                return null;
+            }
+            byte[] key = new byte[1 + b.length - split];
+            key[0] = (byte) chars;
+            System.arraycopy(b, split, key, 1, b.length - split);
+            return key;
+        });
+        notPlainLongPrefix = TokenTrie.build(vocab, id -> !isPlain(id) && characters(vocab.bytesShared(id), 0,
+                plainPrefix(vocab.bytesShared(id), 0)) > 254);
         notPlainRests = TokenTrie.buildByKey(vocab, id -> {
             if (isPlain(id)) {
                 return null;
@@ -89,6 +111,15 @@ final class TokenIndex {
 
     private boolean isPlain(int id) {
         return (plain[id >>> 6] & (1L << id)) != 0;
+    }
+
+    /** The characters (UTF-8 lead bytes) in {@code b[from, to)}. */
+    static int characters(byte[] b, int from, int to) {
+        int chars = 0;
+        for (int i = from; i < to; i++) {
+            chars += (b[i] & 0xC0) == 0x80 ? 0 : 1;
+        }
+        return chars;
     }
 
     /** Whether {@code b} is whole, valid UTF-8 characters none of which must be escaped in a JSON string. */

@@ -167,6 +167,25 @@ final class TokenTrie {
     }
 
     /**
+     * Walks {@link TokenIndex#notPlainByPrefixChars} from a string (the only reading, {@code str} on top of
+     * {@code only}, between whole characters): the first byte of each key is a plain prefix's character count k,
+     * which fits when chars + k is within maxLength; the rest is walked from the string k characters later.
+     */
+    void walkByPrefixChars(JsonState.Stack only, Frames.Str str, JsonGrammar grammar, long[] mask) {
+        GrammarNode.StringNode string = str.node();
+        AfterString after = new AfterString(only, grammar);
+        for (int e = edgeStart[0]; e < edgeEnd[0]; e++) {
+            int k = edgeLabel[e] & 0xFF;
+            long chars = (long) str.chars() + k;
+            if (chars > string.maxLength) {
+                continue;
+            }
+            int counted = string.unbounded() ? (int) Math.min(chars, string.minLength) : (int) chars;
+            walkString(edgeTarget[e], after, string, counted, 0, mask);
+        }
+    }
+
+    /**
      * {@link #walk} inside a string whose frame is on top of {@code after.strStack} (its counters are stale; the
      * current ones are {@code chars} and {@code strState}). Once the closing quote comes, the walk goes on from the
      * state after the string, which is the same wherever in the subtree the quote falls, so it is built once.

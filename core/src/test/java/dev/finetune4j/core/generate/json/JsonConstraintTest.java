@@ -34,7 +34,7 @@ class JsonConstraintTest {
               "score": {"type": "number"},
               "tags": {"type": "array", "items": {"type": "string", "maxLength": 4}, "minItems": 1, "maxItems": 3},
               "kind": {"enum": ["cat", "dog", "大熊猫"]},
-              "nick": {"type": ["string", "null"]},
+              "nick": {"type": ["string", "null"], "minLength": 2},
               "ok": {"type": "boolean"},
               "addr": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false}},
              "required": ["name", "age", "score", "tags", "kind", "nick", "ok", "addr"], "additionalProperties": false}""";
@@ -71,7 +71,8 @@ class JsonConstraintTest {
         assertTrue(n.get("tags").isArray() && n.get("tags").size() >= 1 && n.get("tags").size() <= 3);
         n.get("tags").forEach(t -> assertTrue(t.isTextual() && t.asText().codePointCount(0, t.asText().length()) <= 4, t.toString()));
         assertTrue(List.of("cat", "dog", "大熊猫").contains(n.get("kind").asText()) && n.get("kind").isTextual());
-        assertTrue(n.get("nick").isTextual() || n.get("nick").isNull());
+        assertTrue(n.get("nick").isNull() || n.get("nick").isTextual()
+                && n.get("nick").asText().codePointCount(0, n.get("nick").asText().length()) >= 2, n.toString());
         assertTrue(n.get("ok").isBoolean());
         assertTrue(n.get("addr").isObject() && n.get("addr").size() == 1 && n.get("addr").get("city").isTextual());
     }
@@ -272,5 +273,22 @@ class JsonConstraintTest {
         assertArrayEquals(trieOnly, fast);
         assertArrayEquals(bruteForceMask(c.state(), vocab, eos), fast);
         assertTrue(ids(fast).size() > 4000, "most of the vocabulary is plain string content: " + ids(fast).size());
+    }
+
+    @Test
+    void insideLengthLimitedStringsTheFastMaskMatchesBruteForce() {
+        TokenBytes vocab = SyntheticVocab.build(6000, 13);
+        int eos = SyntheticVocab.eos(vocab);
+        JsonGrammar g = JsonGrammar.fromSchema("""
+                {"type": "object", "properties": {"s": {"type": "string", "maxLength": 5},
+                  "t": {"type": "string", "minLength": 3}}, "required": ["s", "t"], "additionalProperties": false}""", true);
+        for (String prefix : List.of("{\"s\": \"", "{\"s\": \"ab", "{\"s\": \"abcd", "{\"s\": \"é你", "{\"s\": \"abcde",
+                "{\"s\": \"a\\n", "{\"s\": \"a\", \"t\": \"", "{\"s\": \"a\", \"t\": \"xy", "{\"s\": \"a\", \"t\": \"xyz")) {
+            JsonConstraint c = new JsonConstraint(g, vocab, eos);
+            for (byte b : prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+                c.accept(b & 0xFF); // the synthetic vocabulary's ids 0-255 are the single bytes
+            }
+            assertArrayEquals(bruteForceMask(c.state(), vocab, eos), c.allowed(), prefix);
+        }
     }
 }
