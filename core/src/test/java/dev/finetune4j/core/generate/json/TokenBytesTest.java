@@ -132,4 +132,28 @@ class TokenBytesTest {
         assertNull(vocab.bytes(299));
         assertThrows(IllegalArgumentException.class, () -> vocab.padded(10));
     }
+
+    @Test
+    void metaspaceUnigramVocabulariesAndUnknownByteLevelPiecesAreRead() {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode unigram = json.createObjectNode();
+        unigram.putObject("decoder").put("type", "Metaspace").put("replacement", "\u2581");
+        ObjectNode model = unigram.putObject("model").put("type", "Unigram");
+        var vocab = model.putArray("vocab");
+        vocab.addArray().add("<pad>").add(0.0);
+        vocab.addArray().add("\u2581hello").add(-1.0);
+        vocab.addArray().add("<0x41>").add(-2.0);
+        unigram.putArray("added_tokens").addObject().put("id", 0).put("content", "<pad>").put("special", true);
+        TokenBytes t = TokenizerJsonBytes.read(unigram, "unigram");
+        assertArrayEquals(" hello".getBytes(StandardCharsets.UTF_8), t.bytes(1));
+        assertArrayEquals("<0x41>".getBytes(StandardCharsets.UTF_8), t.bytes(2), "no byte fallback in this model: a literal piece");
+        assertTrue(t.isSpecial(0));
+
+        ObjectNode byteLevel = json.createObjectNode();
+        byteLevel.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers").addObject().put("type", "ByteLevel");
+        byteLevel.putObject("model").put("type", "BPE").putObject("vocab").put("\u0120x", 0).put("\u4e2d", 1);
+        TokenBytes b = TokenizerJsonBytes.read(byteLevel, "bytelevel");
+        assertArrayEquals(" x".getBytes(StandardCharsets.UTF_8), b.bytes(0), "ByteLevel found inside a Sequence");
+        assertNull(b.bytes(1), "a character outside GPT-2's byte table has no bytes and is never allowed");
+    }
 }
