@@ -1,12 +1,5 @@
 package dev.finetune4j.core.generate.json;
 
-import dev.finetune4j.core.generate.json.GrammarNode.ArrayNode;
-import dev.finetune4j.core.generate.json.GrammarNode.LiteralNode;
-import dev.finetune4j.core.generate.json.GrammarNode.NumberNode;
-import dev.finetune4j.core.generate.json.GrammarNode.ObjectMap;
-import dev.finetune4j.core.generate.json.GrammarNode.ObjectRecord;
-import dev.finetune4j.core.generate.json.GrammarNode.StringNode;
-import dev.finetune4j.core.generate.json.GrammarNode.UnionNode;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,6 +13,13 @@ import java.util.List;
  * Immutable, so a trie walk can branch from one state without copying; see {@link Frames} for the frames.
  */
 final class JsonState {
+    /**
+     * The most readings kept. An anyOf whose branches stay alike for long (two array shapes nested in each other)
+     * could double the readings at every byte; past this many the first ones are kept. Every kept reading is a valid
+     * parse that can still be completed, so output stays valid; only some valid continuations may be refused.
+     */
+    static final int MAX_READINGS = 64;
+
     private final JsonGrammar grammar;
     private final Stack[] alternatives;
 
@@ -48,7 +48,11 @@ final class JsonState {
         for (Stack s : alternatives) {
             next.addAll(Arrays.asList(frames.step(s, b)));
         }
-        return next.isEmpty() ? null : new JsonState(grammar, next.toArray(Stack[]::new));
+        if (next.isEmpty()) {
+            return null;
+        }
+        Stack[] kept = next.toArray(Stack[]::new);
+        return new JsonState(grammar, kept.length > MAX_READINGS ? Arrays.copyOf(kept, MAX_READINGS) : kept);
     }
 
     /** The state after all of {@code bytes}, or null when they do not continue this prefix. */
@@ -128,17 +132,5 @@ final class JsonState {
         void add(Stack s) {
             list.add(s);
         }
-    }
-
-    static boolean isUnion(GrammarNode n) {
-        return n instanceof UnionNode;
-    }
-
-    static boolean isContainer(GrammarNode n) {
-        return n instanceof ObjectRecord || n instanceof ObjectMap || n instanceof ArrayNode;
-    }
-
-    static boolean isScalar(GrammarNode n) {
-        return n instanceof StringNode || n instanceof NumberNode || n instanceof LiteralNode;
     }
 }

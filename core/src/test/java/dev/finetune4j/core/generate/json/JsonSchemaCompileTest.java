@@ -151,4 +151,15 @@ class JsonSchemaCompileTest {
         assertThrows(IllegalArgumentException.class, () -> JsonGrammar.anyObject(0));
         assertThrows(IllegalArgumentException.class, () -> JsonGrammar.anyObject(5000));
     }
+
+    @Test
+    void ambiguousAnyOfKeepsABoundedNumberOfReadings() {
+        JsonGrammar g = JsonGrammar.fromSchema("""
+                {"$defs": {"x": {"anyOf": [{"type": "array", "items": {"$ref": "#/$defs/x"}},
+                                           {"type": "array", "items": {"$ref": "#/$defs/x"}, "maxItems": 5}]}},
+                 "$ref": "#/$defs/x"}""", false);
+        JsonState s = JsonState.start(g).advance("[".repeat(30).getBytes(StandardCharsets.UTF_8));
+        assertTrue(s != null && s.readings() <= JsonState.MAX_READINGS, "readings: " + (s == null ? 0 : s.readings()));
+        assertTrue(g.matches("[".repeat(30) + "]".repeat(30)));
+    }
 }
