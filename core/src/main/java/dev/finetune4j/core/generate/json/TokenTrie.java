@@ -6,7 +6,8 @@ import java.util.Arrays;
  * The tokens of a vocabulary as a byte trie, so a mask walks each shared prefix once and drops a whole subtree at
  * the first byte the grammar refuses. Nodes are numbered in preorder; a node's edges are contiguous, and its tokens
  * (ids whose bytes end exactly there; several ids may share bytes) are a contiguous run of {@link #ids}. Tokens of
- * more than {@value #MAX_TOKEN_BYTES} bytes are left out (never allowed) so walks stay shallow. Immutable.
+ * more than {@value #MAX_TOKEN_BYTES} bytes are left out (never allowed) so walks stay shallow. Immutable once
+ * built (the arrays are trimmed to size at the end of {@link #buildByKey} and never written after).
  *
  * <pre>
  *   root -'{'-> n1 (ids of "{")  -'"'-> n2 (ids of "{\"")
@@ -18,12 +19,12 @@ final class TokenTrie {
 
     /** Token ids sorted by their bytes (unsigned, shorter first). */
     final int[] ids;
-    final int[] idStart;
-    final int[] idEnd;
-    final int[] edgeStart;
-    final int[] edgeEnd;
-    final byte[] edgeLabel;
-    final int[] edgeTarget;
+    int[] idStart;
+    int[] idEnd;
+    int[] edgeStart;
+    int[] edgeEnd;
+    byte[] edgeLabel;
+    int[] edgeTarget;
     /** Per id the bytes it is filed under (its own bytes, or a suffix of them), or null when left out. */
     private final byte[][] keys;
     private int nodeCount;
@@ -73,7 +74,18 @@ final class TokenTrie {
         Arrays.sort(boxed, (x, y) -> Arrays.compareUnsigned(keys[x], keys[y]));
         TokenTrie trie = new TokenTrie(keys, Arrays.stream(boxed).mapToInt(Integer::intValue).toArray());
         trie.node(0, trie.ids.length, 0);
+        trie.trim();
         return trie;
+    }
+
+    /** Shrinks the arrays, sized for the worst case (one node per byte), to the nodes and edges built. */
+    private void trim() {
+        idStart = Arrays.copyOf(idStart, nodeCount);
+        idEnd = Arrays.copyOf(idEnd, nodeCount);
+        edgeStart = Arrays.copyOf(edgeStart, nodeCount);
+        edgeEnd = Arrays.copyOf(edgeEnd, nodeCount);
+        edgeLabel = Arrays.copyOf(edgeLabel, edgeCount);
+        edgeTarget = Arrays.copyOf(edgeTarget, edgeCount);
     }
 
     /** Builds the node for sorted ids [lo, hi), all sharing their first {@code depth} bytes; returns its number. */
