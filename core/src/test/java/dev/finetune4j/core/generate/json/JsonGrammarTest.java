@@ -119,7 +119,7 @@ class JsonGrammarTest {
         assertFalse(inner.contains("[") || inner.contains("{"), inner);
         assertTrue(inner.contains("\"") && inner.contains("]") && inner.contains("1"));
         assertFalse(two.matches("{\"a\": [[]]}"));
-        assertTrue(two.matches("{\"a\": [1, {}]}".replace("{}", "2")));
+        assertTrue(two.matches("{\"a\": [1, 2]}"));
         assertFalse(JsonGrammar.anyObject(1).matches("{\"a\": {}}"));
         assertTrue(JsonGrammar.anyObject(1).matches("{\"a\": 1}"));
     }

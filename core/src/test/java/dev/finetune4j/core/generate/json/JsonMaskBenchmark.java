@@ -10,7 +10,8 @@ import java.util.List;
  *
  * <pre>
  * mvn -B -o -q test-compile -pl core
- * java -cp core/target/classes:core/target/test-classes:$(cat cp.txt) \
+ * mvn -B -o -q dependency:build-classpath -pl core -Dmdep.outputFile=/tmp/cp.txt
+ * java -cp core/target/classes:core/target/test-classes:$(cat /tmp/cp.txt) \
  *     dev.finetune4j.core.generate.json.JsonMaskBenchmark [tokenizer.json]
  * </pre>
  *
