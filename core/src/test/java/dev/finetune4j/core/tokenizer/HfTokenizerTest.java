@@ -57,7 +57,9 @@ class HfTokenizerTest {
             assertEquals(IM_END, tok.eosTokenId().getAsLong());
             assertEquals(ENDOFTEXT, tok.padTokenId().getAsLong());
             assertTrue(tok.bosTokenId().isEmpty());
-            assertEquals(ChatTemplate.CHATML, tok.chatTemplate());
+            assertTrue(tok.chatTemplate() instanceof JinjaChatTemplate, "the model's own template");
+            List<ChatMessage> chat = List.of(ChatMessage.system("s"), ChatMessage.user("u"), ChatMessage.assistant("a"));
+            assertEquals(ChatTemplate.CHATML.render(chat, true), tok.applyChatTemplate(chat, true), "its template is chatml");
             long[] ids = tok.encodeChat(List.of(ChatMessage.user("hello")), true);
             assertArrayEquals(new long[]{IM_START, 'u', 's', 'e', 'r', '\n', HELLO, IM_END, '\n',
                     IM_START, 'a', 's', 's', 'i', 's', 't',
@@ -145,7 +147,8 @@ class HfTokenizerTest {
             assertEquals(1, tok.bosTokenId().getAsLong());
             assertEquals(2, tok.eosTokenId().getAsLong());
             assertTrue(tok.padTokenId().isEmpty());
-            assertEquals(ChatTemplate.CHATML, tok.chatTemplate());
+            // the model's own template, which (unlike CHATML) adds no generation prompt: as transformers renders it
+            assertEquals("<|im_start|>user\nhi<|im_end|>\n", tok.applyChatTemplate(List.of(ChatMessage.user("hi")), true));
         }
     }
 
