@@ -21,7 +21,10 @@ final class Attributes {
 
     static Object get(Object obj, String name, int line) {
         if (obj instanceof Undefined u) {
-            throw u.fail(line);
+            throw u.fail();
+        }
+        if (obj instanceof Loop loop) {
+            return loop.attribute(name);
         }
         if (obj instanceof Namespace ns) {
             return ns.attributes.containsKey(name) ? ns.attributes.get(name)
@@ -39,10 +42,10 @@ final class Attributes {
 
     static Object item(Object obj, Object key, int line) {
         if (obj instanceof Undefined u) {
-            throw u.fail(line);
+            throw u.fail();
         }
         if (key instanceof Undefined u) {
-            throw u.fail(line);
+            throw u.fail();
         }
         switch (obj) {
             case null -> {

@@ -29,10 +29,6 @@ final class Interpreter {
             this.parent = parent;
         }
 
-        boolean has(String name) {
-            return vars.containsKey(name) || parent != null && parent.has(name);
-        }
-
         Object get(String name) {
             for (Frame f = this; f != null; f = f.parent) {
                 if (f.vars.containsKey(name)) {
@@ -156,26 +152,7 @@ final class Interpreter {
         int n = items.size();
         for (int i = 0; i < n; i++) {
             Frame scope = new Frame(frame);
-            Map<String, Object> info = new LinkedHashMap<>();
-            info.put("index", (long) i + 1);
-            info.put("index0", (long) i);
-            info.put("revindex", (long) (n - i));
-            info.put("revindex0", (long) (n - i - 1));
-            info.put("first", i == 0);
-            info.put("last", i == n - 1);
-            info.put("length", (long) n);
-            info.put("depth", 1L);
-            info.put("depth0", 0L);
-            info.put("previtem", i > 0 ? items.get(i - 1) : new Undefined("there is no previous item"));
-            info.put("nextitem", i < n - 1 ? items.get(i + 1) : new Undefined("there is no next item"));
-            int at = i;
-            info.put("cycle", (JinjaFunction) (in, args, kwargs) -> {
-                if (args.isEmpty()) {
-                    throw Py.typeError("no items for cycling given");
-                }
-                return args.get(at % args.size());
-            });
-            scope.vars.put("loop", java.util.Collections.unmodifiableMap(info));
+            scope.vars.put("loop", new Loop(items, i));
             assign(f.target(), items.get(i), scope);
             if (exec(f.body(), scope, out) == Flow.BREAK) {
                 break;
@@ -249,7 +226,7 @@ final class Interpreter {
             case Expr.Slice s -> {
                 Object obj = eval(s.obj(), frame);
                 if (obj instanceof Undefined u) {
-                    throw u.fail(line);
+                    throw u.fail();
                 }
                 yield Py.slice(obj, bound(s.start(), frame), bound(s.stop(), frame), bound(s.step(), frame));
             }
@@ -305,7 +282,7 @@ final class Interpreter {
     /** The value, or the error an undefined one raises when used for more than printing or truth. */
     Object defined(Object v) {
         if (v instanceof Undefined u) {
-            throw u.fail(line);
+            throw u.fail();
         }
         return v;
     }
@@ -357,7 +334,7 @@ final class Interpreter {
             return f.call(this, args, kwargs);
         }
         if (fn instanceof Undefined u) {
-            throw u.fail(line);
+            throw u.fail();
         }
         throw Py.typeError("'" + Py.typeName(fn) + "' object is not callable");
     }

@@ -9,8 +9,8 @@ package dev.finetune4j.core.tokenizer.jinja;
  * @param maxDepth nesting of expressions and statements when parsing, and of macro calls when rendering
  */
 public record Limits(long maxSteps, int maxChars, int maxDepth) {
-    /** Far above what chat templates need: a few thousand steps per message, outputs of a few megabytes. */
-    public static final Limits DEFAULT = new Limits(20_000_000L, 64 << 20, 200);
+    /** Far above what chat templates need (tens of steps per message, outputs of a few megabytes); a render that reaches them stops within seconds. */
+    public static final Limits DEFAULT = new Limits(5_000_000L, 64 << 20, 200);
 
     /** Checks that each bound is positive. */
     public Limits {

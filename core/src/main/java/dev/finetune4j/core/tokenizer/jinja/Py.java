@@ -42,6 +42,7 @@ final class Py {
             case Map<?, ?> m -> "dict";
             case Undefined u -> "Undefined";
             case Namespace n -> "Namespace";
+            case Loop l -> "LoopContext";
             default -> "function";
         };
     }
@@ -74,6 +75,7 @@ final class Py {
             }
             case Undefined u -> "Undefined";
             case Namespace n -> "<Namespace " + repr(n.attributes) + ">";
+            case Loop l -> "<LoopContext " + (l.index0() + 1) + "/" + l.items().size() + ">";
             default -> "<function>";
         };
     }
@@ -313,16 +315,15 @@ final class Py {
 
     /** {@code s * n}, its size checked before anything is allocated. */
     private static Object repeat(Object s, long n, int maxChars) {
-        int count = (int) Math.max(0, Math.min(n, Integer.MAX_VALUE));
+        long unit = s instanceof String text ? text.length() : ((List<?>) s).size();
+        long count = Math.max(0, n);
+        checkSize(unit == 0 ? 0 : count > Long.MAX_VALUE / unit ? Long.MAX_VALUE : unit * count, maxChars);
         if (s instanceof String text) {
-            checkSize(text.length() * (long) count, maxChars);
-            return text.repeat(count);
+            return text.repeat((int) count);
         }
-        List<?> items = (List<?>) s;
-        checkSize(items.size() * (long) count, maxChars);
         List<Object> out = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            out.addAll(items);
+        for (long i = 0; i < count; i++) {
+            out.addAll((List<?>) s);
         }
         return s instanceof PyTuple ? new PyTuple(out) : out.stream().toList();
     }

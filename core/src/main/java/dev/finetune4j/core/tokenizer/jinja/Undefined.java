@@ -7,7 +7,8 @@ package dev.finetune4j.core.tokenizer.jinja;
  * @param message e.g. {@code 'dict object' has no attribute 'tool_calls'}
  */
 record Undefined(String message) {
-    TemplateException fail(int line) {
-        return new TemplateException(message, line);
+    /** The error for using this value; the statement that used it adds its line. */
+    TemplateException fail() {
+        return new TemplateException(message, 0);
     }
 }
