@@ -70,6 +70,36 @@ class HfTokenizerTest {
     }
 
     @Test
+    void theModelsOwnTemplateComesFromChatTemplateJinjaThenTokenizerConfig(@TempDir Path tmp) throws Exception {
+        Path file = copyOf("bytebpe", tmp);
+        ObjectNode config = JSON.createObjectNode().put("eos_token", "<|im_end|>");
+        config.putObject("bos_token").put("content", "<s>");
+        config.putArray("chat_template")
+                .add(JSON.createObjectNode().put("name", "tool_use").put("template", "tools"))
+                .add(JSON.createObjectNode().put("name", "default").put("template", "{{ bos_token }}{{ messages[0].content }}{{ eos_token }}"));
+        JSON.writeValue(tmp.resolve("tokenizer_config.json").toFile(), config);
+        List<ChatMessage> hi = List.of(ChatMessage.user("hi"));
+        try (HfTokenizer tok = HfTokenizer.load(file)) {
+            assertEquals("<s>hi<|im_end|>", tok.applyChatTemplate(hi, true), "the list's default, with the special tokens");
+        }
+        Files.writeString(tmp.resolve("chat_template.jinja"), "[{{ messages | length }}]\n");
+        try (HfTokenizer tok = HfTokenizer.load(file)) {
+            assertEquals("[1]", tok.applyChatTemplate(hi, true), "chat_template.jinja wins, its last newline dropped as jinja2 does");
+            assertTrue(tok.chatTemplate().name().contains("chat_template.jinja"), tok.chatTemplate().name());
+        }
+    }
+
+    @Test
+    void aTemplateThatDoesNotParseFailsTheLoadNamingTheFileAndPosition(@TempDir Path tmp) throws Exception {
+        Path file = copyOf("bytebpe", tmp);
+        Files.writeString(tmp.resolve("chat_template.jinja"), "{% for m in messages %}\n{{ m.content | nosuch }}{% endfor %}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(file));
+        assertTrue(e.getMessage().contains(tmp.resolve("chat_template.jinja").toAbsolutePath().toString())
+                && e.getMessage().contains("line 2, column 16") && e.getMessage().contains("no filter named 'nosuch'")
+                && e.getMessage().contains("SftFormat.withTemplate"), e.getMessage());
+    }
+
+    @Test
     void aTokenIdBeyondTheIntRangeIsRefusedNamingTheFile(@TempDir Path tmp) throws Exception {
         Path file = copyOf("wordlevel", tmp);
         ObjectNode spec = (ObjectNode) JSON.readTree(file.toFile());
