@@ -110,13 +110,30 @@ public final class SftDataset {
         }
     }
 
-    /** {@code text} without its prefix {@code head}; the built-in templates render turns by appending. */
+    /**
+     * {@code text} without its prefix {@code head}: the prompt/answer split needs a template whose render of the
+     * first N turns is a prefix of its render of N+1 turns. The built-ins are; some models' own are not (one that
+     * treats the last message specially, or re-renders earlier turns).
+     */
     private static String suffix(String text, String head, ChatTemplate template) {
         if (!text.startsWith(head)) {
-            throw new IllegalStateException("the " + template + " template does not render conversations by appending "
-                    + "turns, so prompt and answer cannot be told apart");
+            throw new IllegalStateException("the chat template " + template.name() + " does not render conversations by "
+                    + "appending turns (rendering the first turns is not a prefix of rendering one more), so prompt and "
+                    + "answer cannot be told apart; train with a built-in template of the same format "
+                    + "(SftFormat.withTemplate(ChatTemplate.CHATML), LLAMA3, ...) or give the examples as formatted text "
+                    + "(SftExample.text). " + firstDifference(head, text));
         }
         return text.substring(head.length());
+    }
+
+    private static String firstDifference(String head, String text) {
+        int at = 0;
+        while (at < head.length() && at < text.length() && head.charAt(at) == text.charAt(at)) {
+            at++;
+        }
+        int from = Math.max(0, at - 40);
+        return "The renders differ at character " + at + ": \"" + head.substring(from, Math.min(head.length(), at + 40))
+                + "\" then \"" + text.substring(from, Math.min(text.length(), at + 40)) + "\"";
     }
 
     /** Token pieces with their trained flag, joined into one example. */
