@@ -130,6 +130,8 @@ SEMANTICS = [
     "{% raw %}{{ not rendered }} {% if %}{% endraw %}",
     "  {%- raw -%}  {{ x }}  {%- endraw -%}  !",
     "line\r\nwindows\rold mac\n",
+    "{% for m in messages -%}\n  {{ m.role }}\n{%- endfor %}",
+    "{%- set x = 1 -%}\n\n  {{- x -}}  \n",
     # loops
     "{% for m in messages %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.revindex0 }}/{{ loop.first }}/{{ loop.last }}/{{ loop.length }} {% endfor %}",
     "{% for m in messages %}[{{ loop.previtem.role if loop.previtem is defined else '-' }}>{{ loop.nextitem.role if loop.nextitem is defined else '-' }}]{% endfor %}",
@@ -154,6 +156,8 @@ SEMANTICS = [
     "{{ messages[0].nope.deeper }}",
     "{{ messages[10].role }}",
     "{{ missing + 1 }}",
+    "{{ 'a' in missing }}|{{ missing | length }}|{{ missing | list }}|{{ none.x }}|",
+    "{% for m in messages %}{% set x = loop.index %}{% endfor %}[{{ x }}]",
     # literals, str() and arithmetic
     "{{ [1, 'a', none, true, {'k': 'v'}, (1,), (1, 2), 1.5, -0.0] }} {{ none }} {{ True }} {{ False }}",
     "{{ 'it\\'s' }} {{ \"say \\\"hi\\\"\" }} {{ ['it\\'s', 'a\"b', 'tab\\there'] }} {{ '\\u00e9\\x41\\101' }}",
@@ -162,6 +166,8 @@ SEMANTICS = [
     "{{ 'ab' * 3 }} {{ 3 * 'x' }} {{ [1] * 2 }} {{ 'a' ~ 1 ~ none ~ missing }} {{ [1] + [2] }} {{ true + 1 }}",
     "{{ 1 if false }}|{{ 'y' if n > 5 else 'n' }}|{{ n > 5 and 'and-value' }}|{{ 0 or 'or-value' }}|{{ -n }}|{{ not n }}",
     "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 'a' < 'b' }} {{ [1, 2] < [1, 3] }} {{ 1 == 1.0 }} {{ 'U1' in messages | map(attribute='content') | list }} {{ 'x' not in 'abc' }} {{ 'b' in d }}",
+    "{{ 10 | string + 'x' }} {{ not true == false }} {{ 1 + 2 * 3 ** 2 }} {{ (1, 2) == (1, 2) }} {{ [1, 2] == (1, 2) }}",
+    "{{ 1 ~ 2 + 3 }}",
     "{{ 'a' + 1 }}",
     "{{ 1 < 'a' }}",
     "{{ 1 / 0 }}",
@@ -178,6 +184,8 @@ SEMANTICS = [
     "[{{ 2.5 | round }}][{{ 3.5 | round }}][{{ 2.675 | round(2) }}][{{ 2.1 | round(0, 'ceil') }}][{{ 2.9 | round(method='floor') }}][{{ 7 | round }}]",
     "[{{ ['b', 'A', 'a', 'B'] | unique | list }}][{{ ['b', 'A', 'c'] | sort }}][{{ items | sort(reverse=true) }}][{{ users | sort(attribute='name') | map(attribute='name') | list }}][{{ items | reverse | list }}][{{ s | reverse }}][{{ 'one two, three' | wordcount }}]",
     "[{{ {'a': [1, 2.5, none, true], 'é': 'ü\"\\n'} | tojson }}][{{ messages[:1] | tojson(indent=2) }}][{{ 'x' | safe }}][{{ {} | tojson }}][{{ [] | tojson(indent=2) }}]",
+    "{{ 'abc' | first }}{{ 'abc' | last }} {{ messages | map(attribute='role') | unique | list }} {{ messages | selectattr('role', 'in', ['user', 'system']) | list | length }}",
+    "{{ users[0] }} {{ users | selectattr('name', 'equalto', 'bob') | first }}",
     # tests
     "{{ s is string }} {{ d is mapping }} {{ items is iterable }} {{ s is sequence }} {{ n is number }} {{ n is integer }} {{ f is float }} {{ flag is boolean }} {{ flag is true }} {{ flag is false }} {{ n is not none }} {{ missing is undefined }} {{ missing is iterable }}",
     "{{ n is eq 7 }} {{ n is equalto(7) }} {{ n is ne 7 }} {{ n is lt 8 }} {{ n is gt 8 }} {{ 'U1' is in ['U1'] }} {{ 9 is divisibleby 3 }} {{ n is odd }} {{ n is even }} {{ true is number }} {{ true is integer }}",

@@ -12,7 +12,10 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** jinja2's built-in filters that chat templates use, plus transformers' {@code tojson}. */
+/**
+ * jinja2's built-in filters that chat templates use, plus transformers' {@code tojson}. As in jinja2, those that
+ * iterate see an undefined value as empty; those that compute with it ({@code abs}, {@code round}...) fail.
+ */
 final class Filters {
     static final Set<String> NAMES = Set.of("abs", "capitalize", "count", "d", "default", "first", "float", "indent",
             "int", "items", "join", "last", "length", "list", "lower", "map", "reject", "rejectattr", "replace",
@@ -25,7 +28,7 @@ final class Filters {
     }
 
     static Object apply(Interpreter in, String name, Object value, List<Object> args, Map<String, Object> kwargs) {
-        Args a = new Args(name, args, kwargs);
+        Args a = new Args(args, kwargs);
         return switch (name) {
             case "default", "d" -> {
                 Object fallback = a.get(0, "default_value", "");
@@ -47,14 +50,14 @@ final class Filters {
             case "replace" -> Methods.replace(Py.str(value), Py.str(a.get(0, "old", null)), Py.str(a.get(1, "new", null)),
                     a.get(2, "count", null) == null ? -1 : Py.asLong(a.get(2, "count", null)), in.limits.maxChars());
             case "first", "last" -> {
-                List<Object> items = Py.iterate(in.defined(value));
+                List<Object> items = Py.iterate(value);
                 yield items.isEmpty() ? new Undefined("No " + name + " item, sequence was empty.")
                         : items.get(name.equals("first") ? 0 : items.size() - 1);
             }
             case "join" -> join(in, value, Py.str(a.get(0, "d", "")), (String) a.get(1, "attribute", null));
             case "items" -> value instanceof Undefined ? List.of() : value instanceof Map<?, ?> m ? Methods.items(m)
                     : fail("items filter needs a dict, got " + Py.typeName(value));
-            case "list" -> Py.iterate(in.defined(value));
+            case "list" -> Py.iterate(value);
             case "selectattr", "rejectattr", "select", "reject" -> select(in, name, value, args);
             case "map" -> map(in, value, args, kwargs);
             case "indent" -> indent(Py.str(value), a.get(0, "width", 4L), Py.truthy(a.get(1, "first", false)),
@@ -89,7 +92,7 @@ final class Filters {
                 yield n;
             }
             case "max", "min" -> {
-                List<Object> items = Py.iterate(in.defined(value));
+                List<Object> items = Py.iterate(value);
                 if (items.isEmpty()) {
                     yield new Undefined("No aggregated item, sequence was empty.");
                 }
@@ -102,7 +105,7 @@ final class Filters {
             }
             case "sum" -> {
                 Object total = a.get(1, "start", 0L);
-                for (Object x : Py.iterate(in.defined(value))) {
+                for (Object x : Py.iterate(value)) {
                     Object item = a.get(0, "attribute", null) == null ? x : Attributes.get(x, Py.str(a.get(0, "attribute", null)), in.line());
                     total = Py.add(total, item, in.limits.maxChars());
                 }
@@ -114,7 +117,7 @@ final class Filters {
     }
 
     /** A filter's arguments, by position or keyword, as Python binds them. */
-    private record Args(String filter, List<Object> args, Map<String, Object> kwargs) {
+    private record Args(List<Object> args, Map<String, Object> kwargs) {
         Object get(int position, String keyword, Object fallback) {
             return position < args.size() ? args.get(position) : kwargs.getOrDefault(keyword, fallback);
         }
@@ -151,7 +154,7 @@ final class Filters {
 
     private static String join(Interpreter in, Object value, String separator, String attribute) {
         StringBuilder sb = new StringBuilder();
-        List<Object> items = Py.iterate(in.defined(value));
+        List<Object> items = Py.iterate(value);
         for (int i = 0; i < items.size(); i++) {
             String part = Py.str(attribute == null ? items.get(i) : Attributes.get(items.get(i), attribute, in.line()));
             Py.checkSize((long) sb.length() + separator.length() + part.length(), in.limits.maxChars());
@@ -290,7 +293,7 @@ final class Filters {
     }
 
     private static Object sort(Interpreter in, Object value, boolean reverse, boolean caseSensitive, String attribute) {
-        List<Object> items = new ArrayList<>(Py.iterate(in.defined(value)));
+        List<Object> items = new ArrayList<>(Py.iterate(value));
         Comparator<Object> order = (x, y) -> Py.compare(
                 sortKey(attribute == null ? x : Attributes.get(x, attribute, in.line()), caseSensitive),
                 sortKey(attribute == null ? y : Attributes.get(y, attribute, in.line()), caseSensitive), "<");

@@ -2,6 +2,7 @@ package dev.finetune4j.core.tokenizer.jinja;
 
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +32,7 @@ final class Globals {
             ns.attributes.putAll(k);
             return ns;
         });
-        g.put("dict", (JinjaFunction) (in, a, k) -> java.util.Collections.unmodifiableMap(new LinkedHashMap<Object, Object>(k)));
+        g.put("dict", (JinjaFunction) (in, a, k) -> Collections.unmodifiableMap(new LinkedHashMap<Object, Object>(k)));
         g.put("raise_exception", (JinjaFunction) (in, a, k) -> {
             throw new TemplateRaisedException(a.isEmpty() ? "" : Py.str(a.getFirst()), in.line());
         });

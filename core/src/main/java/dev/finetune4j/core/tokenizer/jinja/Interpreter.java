@@ -4,6 +4,7 @@ import dev.finetune4j.core.tokenizer.jinja.Expr.Kwarg;
 
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -253,7 +254,7 @@ final class Interpreter {
                 for (int i = 0; i < d.keys().size(); i++) {
                     map.put(eval(d.keys().get(i), frame), eval(d.values().get(i), frame));
                 }
-                yield java.util.Collections.unmodifiableMap(map);
+                yield Collections.unmodifiableMap(map);
             }
         };
     }
@@ -314,8 +315,8 @@ final class Interpreter {
             boolean holds = switch (c.ops().get(i)) {
                 case "==" -> Py.eq(left, right);
                 case "!=" -> !Py.eq(left, right);
-                case "in" -> Py.contains(defined(right), left);
-                case "not in" -> !Py.contains(defined(right), left);
+                case "in" -> Py.contains(right, left);
+                case "not in" -> !Py.contains(right, left);
                 case "<" -> Py.compare(defined(left), defined(right), "<") < 0;
                 case "<=" -> Py.compare(defined(left), defined(right), "<=") <= 0;
                 case ">" -> Py.compare(defined(left), defined(right), ">") > 0;
@@ -344,7 +345,7 @@ final class Interpreter {
         for (Expr e : exprs) {
             out.add(eval(e, frame));
         }
-        return java.util.Collections.unmodifiableList(out);
+        return Collections.unmodifiableList(out);
     }
 
     private Map<String, Object> kwargs(List<Kwarg> kwargs, Frame frame) {

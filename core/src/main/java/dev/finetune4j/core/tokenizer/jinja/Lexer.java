@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
  * control, {@code {% raw %}}, newlines normalised to {@code \n} and one trailing newline dropped.
  */
 final class Lexer {
+    private static final Pattern EXPONENT = Pattern.compile("[eE][+-]?\\d+");
     private static final Pattern END_RAW = Pattern.compile("\\{%([-+]?)\\s*endraw\\s*([-+]?)%}");
     private static final List<String> OPERATORS = List.of("//", "**", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%",
             "~", "<", ">", "=", "(", ")", "[", "]", "{", "}", ",", ".", ":", "|", ";");
@@ -190,7 +191,7 @@ final class Lexer {
                 pos++;
             }
         }
-        Matcher exp = Pattern.compile("[eE][+-]?\\d+").matcher(src).region(pos, src.length());
+        Matcher exp = EXPONENT.matcher(src).region(pos, src.length());
         if (!afterDot && exp.lookingAt()) {
             isFloat = true;
             pos = exp.end();

@@ -1,7 +1,9 @@
 package dev.finetune4j.core.tokenizer.jinja;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -35,7 +37,7 @@ final class Methods {
 
     static List<Object> items(Map<?, ?> m) {
         List<Object> out = new ArrayList<>();
-        m.forEach((key, value) -> out.add(new PyTuple(java.util.Arrays.asList(key, value))));
+        m.forEach((key, value) -> out.add(new PyTuple(Arrays.asList(key, value))));
         return out;
     }
 
@@ -81,12 +83,12 @@ final class Methods {
                 }
                 return false;
             };
-            case "upper" -> (in, a, k) -> s.toUpperCase(java.util.Locale.ROOT);
-            case "lower" -> (in, a, k) -> s.toLowerCase(java.util.Locale.ROOT);
+            case "upper" -> (in, a, k) -> s.toUpperCase(Locale.ROOT);
+            case "lower" -> (in, a, k) -> s.toLowerCase(Locale.ROOT);
             case "title" -> (in, a, k) -> title(s);
             case "capitalize" -> (in, a, k) -> s.isEmpty() ? s
-                    : s.substring(0, s.offsetByCodePoints(0, 1)).toUpperCase(java.util.Locale.ROOT)
-                    + s.substring(s.offsetByCodePoints(0, 1)).toLowerCase(java.util.Locale.ROOT);
+                    : s.substring(0, s.offsetByCodePoints(0, 1)).toUpperCase(Locale.ROOT)
+                    + s.substring(s.offsetByCodePoints(0, 1)).toLowerCase(Locale.ROOT);
             case "replace" -> (in, a, k) -> {
                 arity(name, a, 2, 3);
                 return replace(s, text(a, 0, name), text(a, 1, name), a.size() > 2 ? Py.asLong(a.get(2)) : -1,

@@ -30,9 +30,7 @@ final class Parser {
     }
 
     static List<Node> parse(String source, Limits limits) {
-        Parser p = new Parser(Lexer.lex(source), limits.maxDepth());
-        List<Node> body = p.body(Set.of(), null);
-        return body;
+        return new Parser(Lexer.lex(source), limits.maxDepth()).body(Set.of(), null);
     }
 
     private Token peek() {

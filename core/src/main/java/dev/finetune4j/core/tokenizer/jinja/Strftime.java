@@ -57,7 +57,6 @@ final class Strftime {
     }
 
     private static String stripZeros(String field) {
-        String s = field.strip().replaceFirst("^0+(?=.)", "");
-        return s;
+        return field.strip().replaceFirst("^0+(?=.)", "");
     }
 }

@@ -1,6 +1,7 @@
 package dev.finetune4j.core.tokenizer.jinja;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -30,8 +31,8 @@ final class Tests {
             case "true" -> Boolean.TRUE.equals(v);
             case "false" -> Boolean.FALSE.equals(v);
             case "callable" -> v instanceof JinjaFunction;
-            case "lower" -> Py.str(v).equals(Py.str(v).toLowerCase(java.util.Locale.ROOT));
-            case "upper" -> Py.str(v).equals(Py.str(v).toUpperCase(java.util.Locale.ROOT));
+            case "lower" -> Py.str(v).equals(Py.str(v).toLowerCase(Locale.ROOT));
+            case "upper" -> Py.str(v).equals(Py.str(v).toUpperCase(Locale.ROOT));
             case "odd", "even" -> {
                 long n = Py.asLong(requireNumber(name, v));
                 yield (Math.floorMod(n, 2) == 1) == name.equals("odd");

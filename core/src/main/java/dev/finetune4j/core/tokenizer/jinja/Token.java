@@ -19,8 +19,7 @@ record Token(Kind kind, String text, int line, int column) {
         return switch (kind) {
             case EOF -> "end of template";
             case TEXT -> "text";
-            case VAR_END, BLOCK_END, VAR_BEGIN, BLOCK_BEGIN, OP -> "'" + text + "'";
-            case STRING -> "string";
+            case STRING -> "a string";
             default -> "'" + text + "'";
         };
     }
