@@ -34,6 +34,20 @@ class JinjaSafetyTest {
     }
 
     @Test
+    void valuesNestedBeyondTheJavaStackFailCleanly() {
+        // 100k lists in lists: printing one recurses once per level
+        assertMentions(fails("{% set ns = namespace(x=1) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}"),
+                "nests too deeply for the Java stack");
+    }
+
+    @Test
+    void hostileTextIsLexedInOnePass() {
+        assertMentions(fails("{{".repeat(50_000)), "never closed");
+        assertMentions(fails("{% if x %}" + "}".repeat(100_000)), "{% if %} on line 1 is never closed");
+        assertEquals("{ { {", JinjaTemplate.parse("{ { {").render(Map.of()));
+    }
+
+    @Test
     void aRenderThatDoesNotEndIsStoppedByTheStepBudget() {
         String nested = "{% for i in range(100000) %}{% for j in range(100000) %}{{ '' }}{% endfor %}{% endfor %}";
         assertMentions(fails(nested), "Limits.maxSteps");
