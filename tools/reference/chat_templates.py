@@ -186,6 +186,7 @@ SEMANTICS = [
     "[{{ {'a': [1, 2.5, none, true], 'é': 'ü\"\\n'} | tojson }}][{{ messages[:1] | tojson(indent=2) }}][{{ 'x' | safe }}][{{ {} | tojson }}][{{ [] | tojson(indent=2) }}]",
     "{{ 'abc' | first }}{{ 'abc' | last }} {{ messages | map(attribute='role') | unique | list }} {{ messages | selectattr('role', 'in', ['user', 'system']) | list | length }}",
     "{{ users[0] }} {{ users | selectattr('name', 'equalto', 'bob') | first }}",
+    "[{{ d | tojson(separators=(',', ':'), sort_keys=true) }}][{{ users | tojson(indent='\\t') }}][{{ d | tojson(false, 1) }}][{{ 'é😀\x7f' | tojson(ensure_ascii=true) }}]",
     # tests
     "{{ s is string }} {{ d is mapping }} {{ items is iterable }} {{ s is sequence }} {{ n is number }} {{ n is integer }} {{ f is float }} {{ flag is boolean }} {{ flag is true }} {{ flag is false }} {{ n is not none }} {{ missing is undefined }} {{ missing is iterable }}",
     "{{ n is eq 7 }} {{ n is equalto(7) }} {{ n is ne 7 }} {{ n is lt 8 }} {{ n is gt 8 }} {{ 'U1' is in ['U1'] }} {{ 9 is divisibleby 3 }} {{ n is odd }} {{ n is even }} {{ true is number }} {{ true is integer }}",

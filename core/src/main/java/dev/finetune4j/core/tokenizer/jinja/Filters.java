@@ -111,7 +111,8 @@ final class Filters {
                 }
                 yield total;
             }
-            case "tojson" -> Json.dumps(value, a.get(0, "indent", null), in.limits.maxChars());
+            case "tojson" -> Json.dumps(value, Py.truthy(a.get(0, "ensure_ascii", false)), a.get(1, "indent", null), a.get(2, "separators", null),
+                    Py.truthy(a.get(3, "sort_keys", false)), in.limits.maxChars());
             default -> throw new IllegalStateException("the parser accepted the unknown filter " + name);
         };
     }
