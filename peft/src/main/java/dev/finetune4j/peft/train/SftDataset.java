@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.ChatTemplate;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.core.tokenizer.jinja.TemplateException;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
@@ -36,8 +37,9 @@ public final class SftDataset {
      * @param tokenizer the model's tokenizer
      * @param format template, loss masking, EOS, truncation and packing
      * @return one tokenized example per example, or packed sequences when the format packs
-     * @throws IllegalArgumentException naming the example that is null, gives no tokens, or is a conversation
-     *                                  without an assistant turn under completion-only loss
+     * @throws IllegalArgumentException naming the example that is null, gives no tokens, is a conversation
+     *                                  without an assistant turn under completion-only loss, or is a conversation
+     *                                  the chat template refuses (its {@code raise_exception} message included)
      */
     public static TokenizedDataset fromExamples(List<SftExample> sft, Tokenizer tokenizer, SftFormat format) {
         ChatTemplate template = format.template() != null ? format.template() : tokenizer.chatTemplate();
@@ -47,8 +49,15 @@ public final class SftDataset {
             Pieces pieces = new Pieces();
             switch (sft.get(i)) {
                 case SftExample.Text(String text) -> pieces.add(tokenizer.encode(text), true);
-                case SftExample.Chat(List<ChatMessage> messages) ->
+                case SftExample.Chat(List<ChatMessage> messages) -> {
+                    try {
                         conversation(pieces, messages, template, tokenizer, format.completionOnly(), i);
+                    } catch (TemplateException e) {
+                        throw new IllegalArgumentException("example " + i + ": the chat template " + template.name()
+                                + " refused the conversation: " + e.getMessage() + ". Fix the example to the shape the "
+                                + "template accepts, or pass a built-in template (SftFormat.withTemplate)", e);
+                    }
+                }
                 case null -> throw new IllegalArgumentException("example " + i + " is null");
             }
             OptionalLong eos = tokenizer.eosTokenId();

@@ -77,6 +77,16 @@ class SftDatasetTest {
                 && e.getMessage().contains("SftExample.text") && e.getMessage().contains("<|endoftext|>"), e.getMessage());
     }
 
+    @Test
+    void aConversationTheTemplateRefusesIsNamedWithTheTemplatesMessage() throws Exception {
+        Tokenizer mistral = new ByteLevelTokenizer(realTemplate("mistral-7b-instruct-v0.1"));
+        SftExample twoUsers = SftExample.chat(ChatMessage.user("a"), ChatMessage.user("b"), ChatMessage.assistant("c"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SftDataset.fromExamples(List.of(qa("Hi", "Yo"), twoUsers), mistral, SftFormat.defaults()));
+        assertTrue(e.getMessage().startsWith("example 1: the chat template mistral-7b-instruct-v0.1 refused")
+                && e.getMessage().contains("Conversation roles must alternate user/assistant/user/assistant/..."), e.getMessage());
+    }
+
     /** A real model's template from core's test fixtures (chat-templates/README.md says where each came from). */
     private static JinjaChatTemplate realTemplate(String name) throws Exception {
         try (InputStream in = SftDatasetTest.class.getResourceAsStream("/chat-templates/" + name + ".jinja")) {
