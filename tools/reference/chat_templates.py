@@ -77,6 +77,9 @@ TOKENS = {
     "phi-3.5-mini": {"bos_token": "<s>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>", "unk_token": "<unk>"},
     "phi-4": {"bos_token": "<|endoftext|>", "eos_token": "<|im_end|>", "pad_token": "<|dummy_87|>"},
     "deepseek-r1-distill-qwen-32b": {"bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"},
+    "jamba-large-1.6": {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|pad|>", "unk_token": "<|unk|>"},
+    "firefunction-v2": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
+    "minicpm3-4b": {"bos_token": "<s>", "eos_token": "<|im_end|>", "unk_token": "<unk>"},
 }
 
 
@@ -200,6 +203,10 @@ SEMANTICS = [
     "{{ raise_exception('Only user and assistant roles are supported!') }}",
     "{{ strftime_now('%d %b %Y') }} {{ strftime_now('%Y-%m-%d %H:%M:%S %A %B %j %p %I %-d') }}",
     "{{ range(100001) | length }}",
+    # filter and call blocks, *args and **kwargs
+    "{% filter upper %}a{{ 'b' }}{% endfilter %}|{%- filter trim | replace('x', 'y') -%}  xx  {%- endfilter %}|",
+    "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') %}bold {{ n }}{% endcall %}{% macro each(xs) %}{% for x in xs %}{{ caller(x) }}{% endfor %}{% endmacro %}{% call(x) each(items) %}[{{ x }}]{% endcall %}",
+    "{% macro add(a, b, c=0) %}{{ a + b + c }}{% endmacro %}{{ add(*[1, 2]) }} {{ add(1, **{'b': 2, 'c': 3}) }}",
     # generation tag
     "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}{% endgeneration %}{% else %}{{ m.content }}{% endif %}|{% endfor %}",
 ]

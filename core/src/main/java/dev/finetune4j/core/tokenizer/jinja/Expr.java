@@ -22,8 +22,8 @@ sealed interface Expr {
     /** A keyword argument. */
     record Kwarg(String name, Expr value) { }
 
-    /** {@code fn(args, name=value)}. */
-    record Call(Expr fn, List<Expr> args, List<Kwarg> kwargs) implements Expr { }
+    /** {@code fn(args, name=value, *more, **named)}; {@code more} and {@code named} are null when absent. */
+    record Call(Expr fn, List<Expr> args, List<Kwarg> kwargs, Expr more, Expr named) implements Expr { }
 
     /** {@code value | name(args)}. */
     record Filter(Expr value, String name, List<Expr> args, List<Kwarg> kwargs) implements Expr { }

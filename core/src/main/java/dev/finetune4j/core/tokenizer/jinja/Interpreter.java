@@ -121,6 +121,24 @@ final class Interpreter {
                     frame.vars.put(m.name(), macro(m, frame));
                     yield Flow.NORMAL;
                 }
+                case Node.FilterBlock f -> {
+                    StringBuilder body = new StringBuilder();
+                    exec(f.body(), frame, body);
+                    Object value = body.toString();
+                    for (Expr.Filter filter : f.filters()) {
+                        value = Filters.apply(this, filter.name(), value, values(filter.args(), frame), kwargs(filter.kwargs(), frame));
+                    }
+                    append(out, Py.str(value));
+                    yield Flow.NORMAL;
+                }
+                case Node.CallBlock c -> {
+                    Node.Macro caller = new Node.Macro(c.line(), "caller", c.params(),
+                            Collections.nCopies(c.params().size(), null), c.body());
+                    Map<String, Object> kwargs = new LinkedHashMap<>(kwargs(c.call().kwargs(), frame));
+                    kwargs.put("caller", macro(caller, frame));
+                    append(out, Py.str(call(c.call(), frame, kwargs)));
+                    yield Flow.NORMAL;
+                }
                 case Node.Break b -> Flow.BREAK;
                 case Node.Continue c -> Flow.CONTINUE;
                 case Node.Generation g -> exec(g.body(), frame, out);
@@ -203,8 +221,11 @@ final class Interpreter {
                             : new Undefined("parameter '" + p + "' was not provided");
                     scope.vars.put(p, v);
                 }
+                if (kwargs.containsKey("caller")) {
+                    scope.vars.put("caller", kwargs.get("caller"));
+                }
                 for (String k : kwargs.keySet()) {
-                    if (!m.params().contains(k)) {
+                    if (!m.params().contains(k) && !k.equals("caller")) {
                         throw Py.typeError("macro '" + m.name() + "' takes no keyword argument '" + k + "'");
                     }
                 }
@@ -231,7 +252,7 @@ final class Interpreter {
                 }
                 yield Py.slice(obj, bound(s.start(), frame), bound(s.stop(), frame), bound(s.step(), frame));
             }
-            case Expr.Call c -> call(eval(c.fn(), frame), values(c.args(), frame), kwargs(c.kwargs(), frame));
+            case Expr.Call c -> call(c, frame, kwargs(c.kwargs(), frame));
             case Expr.Filter f -> Filters.apply(this, f.name(), eval(f.value(), frame), values(f.args(), frame),
                     kwargs(f.kwargs(), frame));
             case Expr.Test t -> Tests.apply(t.name(), eval(t.value(), frame), values(t.args(), frame)) != t.negated();
@@ -328,6 +349,26 @@ final class Interpreter {
             left = right;
         }
         return true;
+    }
+
+    /** A call with its {@code *args} spread after the positional arguments and {@code **kwargs} merged. */
+    private Object call(Expr.Call c, Frame frame, Map<String, Object> kwargs) {
+        Object fn = eval(c.fn(), frame);
+        List<Object> args = values(c.args(), frame);
+        if (c.more() != null) {
+            List<Object> all = new ArrayList<>(args);
+            all.addAll(Py.iterate(defined(eval(c.more(), frame))));
+            args = Collections.unmodifiableList(all);
+        }
+        if (c.named() != null) {
+            if (!(defined(eval(c.named(), frame)) instanceof Map<?, ?> named)) {
+                throw Py.typeError("argument after ** must be a mapping");
+            }
+            Map<String, Object> all = new LinkedHashMap<>(kwargs);
+            named.forEach((k, v) -> all.put(Py.str(k), v));
+            kwargs = all;
+        }
+        return call(fn, args, kwargs);
     }
 
     Object call(Object fn, List<Object> args, Map<String, Object> kwargs) {

@@ -22,8 +22,9 @@ import java.util.Map;
  *
  * <p>A template is untrusted input (it comes with a downloaded model): it sees only the values given to
  * {@link #render}, never Java objects, and a render is bounded by {@link Limits}. Not supported, and refused
- * when parsing: {@code include}/{@code import}/{@code extends}, {@code call} and {@code filter} blocks,
- * recursive loops, and filters or tests outside the common set (the error lists those supported).
+ * when parsing: {@code include}/{@code import}/{@code extends} (there are no other templates), {@code with},
+ * recursive loops, and filters or tests outside the common set (the error lists those supported); macros take
+ * no {@code varargs}/{@code kwargs} beyond their parameters.
  *
  * <p>Thread safety: immutable; renders may run concurrently.
  */

@@ -26,6 +26,12 @@ sealed interface Node {
     /** {@code macro name(params)}; a default is null where the parameter has none. */
     record Macro(int line, String name, List<String> params, List<Expr> defaults, List<Node> body) implements Node { }
 
+    /** {@code filter name(args) | ...}...{@code endfilter}: the rendered body through the filters. */
+    record FilterBlock(int line, List<Expr.Filter> filters, List<Node> body) implements Node { }
+
+    /** {@code call(params) macro(args)}...{@code endcall}: the macro called with the body as {@code caller}. */
+    record CallBlock(int line, List<String> params, Expr.Call call, List<Node> body) implements Node { }
+
     record Break(int line) implements Node { }
 
     record Continue(int line) implements Node { }

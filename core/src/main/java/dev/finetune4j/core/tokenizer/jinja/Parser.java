@@ -15,8 +15,8 @@ import java.util.Set;
  */
 final class Parser {
     private static final Set<String> COMPARISONS = Set.of("==", "!=", "<", "<=", ">", ">=");
-    private static final Set<String> UNSUPPORTED = Set.of("include", "import", "from", "extends", "block", "call",
-            "filter", "with", "do", "autoescape", "trans");
+    private static final Set<String> UNSUPPORTED = Set.of("include", "import", "from", "extends", "block", "with", "do",
+            "autoescape", "trans");
 
     private final List<Token> tokens;
     private final int maxDepth;
@@ -131,6 +131,17 @@ final class Parser {
             case "for" -> forStatement(name);
             case "set" -> setStatement(name);
             case "macro" -> macro(name);
+            case "filter" -> {
+                List<Expr.Filter> filters = new ArrayList<>();
+                do {
+                    filters.add(filter(null));
+                } while (skipOp("|"));
+                expectBlockEnd();
+                List<Node> body = body(Set.of("endfilter"), name);
+                expectBlockEnd();
+                yield new Node.FilterBlock(line, filters, body);
+            }
+            case "call" -> callBlock(name);
             case "generation" -> {
                 expectBlockEnd();
                 List<Node> body = body(Set.of("endgeneration"), name);
@@ -145,8 +156,7 @@ final class Parser {
                 yield name.text().equals("break") ? new Node.Break(line) : new Node.Continue(line);
             }
             default -> throw error(UNSUPPORTED.contains(name.text())
-                    ? "the tag '" + name.text() + "' is not supported: a chat template renders alone, without other templates, "
-                    + "call blocks or filter blocks"
+                    ? "the tag '" + name.text() + "' is not supported: a chat template renders alone, without other templates"
                     : "unknown tag '" + name.text() + "'", name);
         };
     }
@@ -221,11 +231,39 @@ final class Parser {
         return names.size() == 1 ? names.getFirst() : new Expr.ListLit(names, true);
     }
 
+    private Node callBlock(Token opener) {
+        List<String> params = new ArrayList<>();
+        if (isOp("(")) {
+            next();
+            parameters(params, new ArrayList<>());
+        }
+        Expr call = postfix(primary());
+        if (!(call instanceof Expr.Call c)) {
+            throw error("expected a macro call after 'call'", opener);
+        }
+        expectBlockEnd();
+        List<Node> body = body(Set.of("endcall"), opener);
+        expectBlockEnd();
+        return new Node.CallBlock(opener.line(), params, c, body);
+    }
+
     private Node macro(Token opener) {
         String name = expect(Kind.NAME, null, "the macro's name").text();
         expect(Kind.OP, "(", "'('");
         List<String> params = new ArrayList<>();
         List<Expr> defaults = new ArrayList<>();
+        parameters(params, defaults);
+        expectBlockEnd();
+        int outerLoops = loops;
+        loops = 0;
+        List<Node> body = body(Set.of("endmacro"), opener);
+        loops = outerLoops;
+        expectBlockEnd();
+        return new Node.Macro(opener.line(), name, params, defaults, body);
+    }
+
+    /** Parameters after the '(' up to and including ')': names with optional defaults. */
+    private void parameters(List<String> params, List<Expr> defaults) {
         while (!skipOp(")")) {
             if (!params.isEmpty()) {
                 expect(Kind.OP, ",", "',' or ')'");
@@ -236,13 +274,6 @@ final class Parser {
             params.add(expect(Kind.NAME, null, "a parameter name").text());
             defaults.add(skipOp("=") ? expression() : null);
         }
-        expectBlockEnd();
-        int outerLoops = loops;
-        loops = 0;
-        List<Node> body = body(Set.of("endmacro"), opener);
-        loops = outerLoops;
-        expectBlockEnd();
-        return new Node.Macro(opener.line(), name, params, defaults, body);
     }
 
     /**
@@ -507,11 +538,13 @@ final class Parser {
     private Expr call(Expr fn) {
         List<Expr> args = new ArrayList<>();
         List<Kwarg> kwargs = new ArrayList<>();
-        arguments(args, kwargs);
-        return new Expr.Call(fn, args, kwargs);
+        Expr[] stars = arguments(args, kwargs);
+        return new Expr.Call(fn, args, kwargs, stars[0], stars[1]);
     }
 
-    private void arguments(List<Expr> args, List<Kwarg> kwargs) {
+    /** Arguments up to ')': positional, then keyword; returns the {@code *args} and {@code **kwargs} expressions. */
+    private Expr[] arguments(List<Expr> args, List<Kwarg> kwargs) {
+        Expr[] stars = new Expr[2];
         expect(Kind.OP, "(", "'('");
         boolean first = true;
         while (!skipOp(")")) {
@@ -522,7 +555,11 @@ final class Parser {
                 }
             }
             first = false;
-            if (peek().kind() == Kind.NAME && tokens.get(at + 1).is(Kind.OP, "=")) {
+            if (skipOp("**")) {
+                stars[1] = expression();
+            } else if (skipOp("*")) {
+                stars[0] = expression();
+            } else if (peek().kind() == Kind.NAME && tokens.get(at + 1).is(Kind.OP, "=")) {
                 String name = next().text();
                 at++;
                 kwargs.add(new Kwarg(name, expression()));
@@ -532,22 +569,13 @@ final class Parser {
                 args.add(expression());
             }
         }
+        return stars;
     }
 
     private Expr filters(Expr e) {
         while (true) {
             if (skipOp("|")) {
-                Token name = dottedName();
-                List<Expr> args = new ArrayList<>();
-                List<Kwarg> kwargs = new ArrayList<>();
-                if (isOp("(")) {
-                    arguments(args, kwargs);
-                }
-                if (!Filters.NAMES.contains(name.text())) {
-                    throw error("no filter named '" + name.text() + "'; supported: " + String.join(", ",
-                            Filters.NAMES.stream().sorted().toList()), name);
-                }
-                e = new Expr.Filter(e, name.text(), args, kwargs);
+                e = filter(e);
             } else if (skipName("is")) {
                 boolean negated = skipName("not");
                 Token name = dottedName();
@@ -571,6 +599,21 @@ final class Parser {
                 return e;
             }
         }
+    }
+
+    /** {@code name(args)} of a filter applied to {@code value} (null in a filter block). */
+    private Expr.Filter filter(Expr value) {
+        Token name = dottedName();
+        List<Expr> args = new ArrayList<>();
+        List<Kwarg> kwargs = new ArrayList<>();
+        if (isOp("(")) {
+            arguments(args, kwargs);
+        }
+        if (!Filters.NAMES.contains(name.text())) {
+            throw error("no filter named '" + name.text() + "'; supported: " + String.join(", ",
+                    Filters.NAMES.stream().sorted().toList()), name);
+        }
+        return new Expr.Filter(value, name.text(), args, kwargs);
     }
 
     private Token dottedName() {
