@@ -5,6 +5,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.tokenizer.jinja.TemplateException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,9 +21,12 @@ import java.util.OptionalLong;
 /**
  * A Hugging Face {@code tokenizer.json}, run by the real Rust tokenizers through DJL (natives bundled, no
  * network). Special tokens ({@code bos_token}, {@code eos_token}, {@code pad_token}) and the chat template come
- * from {@code tokenizer_config.json} when present; a {@code chat_template} is mapped to a built-in
- * {@link ChatTemplate} by {@link ChatTemplate#recognise}, and a missing or unrecognised one falls back to
- * {@link ChatTemplate#CHATML} with a logged warning.
+ * from {@code tokenizer_config.json} when present. The chat template is the model's own, rendered as transformers
+ * renders it ({@link JinjaChatTemplate}): {@code chat_template.jinja} next to tokenizer_config.json when there is
+ * one (newer transformers save it there), else tokenizer_config.json's {@code chat_template} (a string, or the
+ * entry named "default" of a list). Without either, conversations are formatted as {@link ChatTemplate#CHATML}
+ * with a logged warning. A template that does not parse fails the load naming the file, line and column, rather
+ * than training or serving the model on a different format than its own.
  *
  * <pre>{@code
  * try (HfTokenizer tok = HfTokenizer.load(Path.of("Qwen2.5-0.5B"))) {
@@ -151,29 +155,56 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     }
 
     /**
-     * The built-in template matching {@code chat_template}, which is a Jinja string or a list of
-     * {@code {name, template}} objects (the one named "default" is used).
+     * The model's chat template: chat_template.jinja, else {@code chat_template} of tokenizer_config.json (a Jinja
+     * string or a list of {@code {name, template}} objects, the one named "default" used), else CHATML.
      */
-    private static ChatTemplate chatTemplate(JsonNode config, Path configFile) {
-        JsonNode node = config.path("chat_template");
-        if (node.isArray()) {
-            for (JsonNode named : node) {
-                if (named.path("name").asText().equals("default")) {
-                    node = named.path("template");
+    private static ChatTemplate chatTemplate(JsonNode config, Path configFile) throws IOException {
+        Path jinjaFile = configFile.resolveSibling("chat_template.jinja");
+        String source;
+        String origin;
+        if (Files.isRegularFile(jinjaFile)) {
+            source = Files.readString(jinjaFile);
+            origin = jinjaFile.toAbsolutePath().toString();
+        } else {
+            JsonNode node = config.path("chat_template");
+            if (node.isArray()) {
+                for (JsonNode named : node) {
+                    if (named.path("name").asText().equals("default")) {
+                        node = named.path("template");
+                    }
                 }
             }
+            if (!node.isTextual()) {
+                LOG.warn("{} has no chat_template; formatting conversations as chatml", configFile);
+                return ChatTemplate.CHATML;
+            }
+            source = node.asText();
+            origin = configFile.toAbsolutePath() + " (chat_template)";
         }
-        if (!node.isTextual()) {
-            LOG.warn("{} has no chat_template; formatting conversations as chatml", configFile);
-            return ChatTemplate.CHATML;
+        Map<String, String> tokens = new HashMap<>();
+        for (String field : List.of("bos_token", "eos_token", "pad_token", "unk_token")) {
+            String content = specialToken(config, field);
+            if (content != null) {
+                tokens.put(field, content);
+            }
         }
-        return ChatTemplate.recognise(node.asText());
+        try {
+            return JinjaChatTemplate.parse(origin, source, tokens);
+        } catch (TemplateException e) {
+            throw new IllegalArgumentException("the chat template of " + origin + " cannot be parsed: " + e.getMessage()
+                    + ". Fix the template (it is Jinja, as transformers renders it), or remove it and format "
+                    + "conversations with a built-in template (ChatTemplate.named, SftFormat.withTemplate)", e);
+        }
     }
 
-    /** tokenizer_config.json gives special tokens as a string or as {"content": ...}. */
-    private static OptionalLong specialId(JsonNode config, String field, Map<String, Long> special) {
+    /** tokenizer_config.json gives special tokens as a string or as {"content": ...}; null when not set. */
+    private static String specialToken(JsonNode config, String field) {
         JsonNode node = config.path(field);
-        String content = node.isTextual() ? node.asText() : node.path("content").asText(null);
+        return node.isTextual() ? node.asText() : node.path("content").isTextual() ? node.path("content").asText() : null;
+    }
+
+    private static OptionalLong specialId(JsonNode config, String field, Map<String, Long> special) {
+        String content = specialToken(config, field);
         Long id = content == null ? null : special.get(content);
         return id == null ? OptionalLong.empty() : OptionalLong.of(id);
     }

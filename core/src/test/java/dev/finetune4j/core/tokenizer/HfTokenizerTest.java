@@ -57,7 +57,9 @@ class HfTokenizerTest {
             assertEquals(IM_END, tok.eosTokenId().getAsLong());
             assertEquals(ENDOFTEXT, tok.padTokenId().getAsLong());
             assertTrue(tok.bosTokenId().isEmpty());
-            assertEquals(ChatTemplate.CHATML, tok.chatTemplate());
+            assertTrue(tok.chatTemplate() instanceof JinjaChatTemplate, "the model's own template");
+            List<ChatMessage> chat = List.of(ChatMessage.system("s"), ChatMessage.user("u"), ChatMessage.assistant("a"));
+            assertEquals(ChatTemplate.CHATML.render(chat, true), tok.applyChatTemplate(chat, true), "its template is chatml");
             long[] ids = tok.encodeChat(List.of(ChatMessage.user("hello")), true);
             assertArrayEquals(new long[]{IM_START, 'u', 's', 'e', 'r', '\n', HELLO, IM_END, '\n',
                     IM_START, 'a', 's', 's', 'i', 's', 't',
@@ -65,6 +67,36 @@ class HfTokenizerTest {
             assertEquals("userhellouser", tok.decode(new long[]{IM_START, 'u', 's', 'e', 'r',
                     HELLO, IM_END, 'u', 's', 'e', 'r'}), "special tokens skipped");
         }
+    }
+
+    @Test
+    void theModelsOwnTemplateComesFromChatTemplateJinjaThenTokenizerConfig(@TempDir Path tmp) throws Exception {
+        Path file = copyOf("bytebpe", tmp);
+        ObjectNode config = JSON.createObjectNode().put("eos_token", "<|im_end|>");
+        config.putObject("bos_token").put("content", "<s>");
+        config.putArray("chat_template")
+                .add(JSON.createObjectNode().put("name", "tool_use").put("template", "tools"))
+                .add(JSON.createObjectNode().put("name", "default").put("template", "{{ bos_token }}{{ messages[0].content }}{{ eos_token }}"));
+        JSON.writeValue(tmp.resolve("tokenizer_config.json").toFile(), config);
+        List<ChatMessage> hi = List.of(ChatMessage.user("hi"));
+        try (HfTokenizer tok = HfTokenizer.load(file)) {
+            assertEquals("<s>hi<|im_end|>", tok.applyChatTemplate(hi, true), "the list's default, with the special tokens");
+        }
+        Files.writeString(tmp.resolve("chat_template.jinja"), "[{{ messages | length }}]\n");
+        try (HfTokenizer tok = HfTokenizer.load(file)) {
+            assertEquals("[1]", tok.applyChatTemplate(hi, true), "chat_template.jinja wins, its last newline dropped as jinja2 does");
+            assertTrue(tok.chatTemplate().name().contains("chat_template.jinja"), tok.chatTemplate().name());
+        }
+    }
+
+    @Test
+    void aTemplateThatDoesNotParseFailsTheLoadNamingTheFileAndPosition(@TempDir Path tmp) throws Exception {
+        Path file = copyOf("bytebpe", tmp);
+        Files.writeString(tmp.resolve("chat_template.jinja"), "{% for m in messages %}\n{{ m.content | nosuch }}{% endfor %}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(file));
+        assertTrue(e.getMessage().contains(tmp.resolve("chat_template.jinja").toAbsolutePath().toString())
+                && e.getMessage().contains("line 2, column 16") && e.getMessage().contains("no filter named 'nosuch'")
+                && e.getMessage().contains("SftFormat.withTemplate"), e.getMessage());
     }
 
     @Test
@@ -153,7 +185,8 @@ class HfTokenizerTest {
             assertEquals(1, tok.bosTokenId().getAsLong());
             assertEquals(2, tok.eosTokenId().getAsLong());
             assertTrue(tok.padTokenId().isEmpty());
-            assertEquals(ChatTemplate.CHATML, tok.chatTemplate());
+            // the model's own template, which (unlike CHATML) adds no generation prompt: as transformers renders it
+            assertEquals("<|im_start|>user\nhi<|im_end|>\n", tok.applyChatTemplate(List.of(ChatMessage.user("hi")), true));
         }
     }
 

@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.ChatTemplate;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.core.tokenizer.jinja.TemplateException;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
@@ -36,8 +37,9 @@ public final class SftDataset {
      * @param tokenizer the model's tokenizer
      * @param format template, loss masking, EOS, truncation and packing
      * @return one tokenized example per example, or packed sequences when the format packs
-     * @throws IllegalArgumentException naming the example that is null, gives no tokens, or is a conversation
-     *                                  without an assistant turn under completion-only loss
+     * @throws IllegalArgumentException naming the example that is null, gives no tokens, is a conversation
+     *                                  without an assistant turn under completion-only loss, or is a conversation
+     *                                  the chat template refuses (its {@code raise_exception} message included)
      */
     public static TokenizedDataset fromExamples(List<SftExample> sft, Tokenizer tokenizer, SftFormat format) {
         ChatTemplate template = format.template() != null ? format.template() : tokenizer.chatTemplate();
@@ -47,8 +49,15 @@ public final class SftDataset {
             Pieces pieces = new Pieces();
             switch (sft.get(i)) {
                 case SftExample.Text(String text) -> pieces.add(tokenizer.encode(text), true);
-                case SftExample.Chat(List<ChatMessage> messages) ->
+                case SftExample.Chat(List<ChatMessage> messages) -> {
+                    try {
                         conversation(pieces, messages, template, tokenizer, format.completionOnly(), i);
+                    } catch (TemplateException e) {
+                        throw new IllegalArgumentException("example " + i + ": the chat template " + template.name()
+                                + " refused the conversation: " + e.getMessage() + ". Fix the example to the shape the "
+                                + "template accepts, or pass a built-in template (SftFormat.withTemplate)", e);
+                    }
+                }
                 case null -> throw new IllegalArgumentException("example " + i + " is null");
             }
             OptionalLong eos = tokenizer.eosTokenId();
@@ -110,13 +119,30 @@ public final class SftDataset {
         }
     }
 
-    /** {@code text} without its prefix {@code head}; the built-in templates render turns by appending. */
+    /**
+     * {@code text} without its prefix {@code head}: the prompt/answer split needs a template whose render of the
+     * first N turns is a prefix of its render of N+1 turns. The built-ins are; some models' own are not (one that
+     * treats the last message specially, or re-renders earlier turns).
+     */
     private static String suffix(String text, String head, ChatTemplate template) {
         if (!text.startsWith(head)) {
-            throw new IllegalStateException("the " + template + " template does not render conversations by appending "
-                    + "turns, so prompt and answer cannot be told apart");
+            throw new IllegalStateException("the chat template " + template.name() + " does not render conversations by "
+                    + "appending turns (rendering the first turns is not a prefix of rendering one more), so prompt and "
+                    + "answer cannot be told apart; train with a built-in template of the same format "
+                    + "(SftFormat.withTemplate(ChatTemplate.CHATML), LLAMA3, ...) or give the examples as formatted text "
+                    + "(SftExample.text). " + firstDifference(head, text));
         }
         return text.substring(head.length());
+    }
+
+    private static String firstDifference(String head, String text) {
+        int at = 0;
+        while (at < head.length() && at < text.length() && head.charAt(at) == text.charAt(at)) {
+            at++;
+        }
+        int from = Math.max(0, at - 40);
+        return "The renders differ at character " + at + ": \"" + head.substring(from, Math.min(head.length(), at + 40))
+                + "\" then \"" + text.substring(from, Math.min(text.length(), at + 40)) + "\"";
     }
 
     /** Token pieces with their trained flag, joined into one example. */

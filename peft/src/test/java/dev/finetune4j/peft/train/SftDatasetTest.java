@@ -3,12 +3,16 @@ package dev.finetune4j.peft.train;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.ChatTemplate;
+import dev.finetune4j.core.tokenizer.JinjaChatTemplate;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -50,6 +54,45 @@ class SftDatasetTest {
         assertArrayEquals(concat(masked(prompt.length()), bytes("Yo\n\n")), e.labels());
         TokenizedExample full = one(qa("Hi", "Yo"), SftFormat.defaults().withCompletionOnly(false));
         assertArrayEquals(full.inputIds(), full.labels(), "completion-only off: every token is a label");
+    }
+
+    @Test
+    void aModelsOwnTemplateThatAppendsTurnsMasksItsPrompts() throws Exception {
+        Tokenizer mistral = new ByteLevelTokenizer(realTemplate("mistral-7b-instruct-v0.1"));
+        TokenizedExample e = SftDataset.fromExamples(List.of(qa("Hi", "Yo")), mistral, SftFormat.defaults().withAppendEos(false))
+                .examples().getFirst();
+        String prompt = "<s>[INST] Hi [/INST]";
+        assertArrayEquals(bytes(prompt + "Yo</s> "), e.inputIds());
+        assertArrayEquals(concat(masked(prompt.length()), bytes("Yo</s> ")), e.labels());
+    }
+
+    @Test
+    void aModelsOwnTemplateThatDoesNotAppendTurnsIsRefusedNamingItAndWhatToDo() throws Exception {
+        // Phi-3.5's template ends a conversation without a generation prompt with eos_token, so the render of the
+        // first turns is not a prefix of the render with one more
+        Tokenizer phi = new ByteLevelTokenizer(realTemplate("phi-3.5-mini"));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> SftDataset.fromExamples(List.of(qa("Hi", "Yo")), phi, SftFormat.defaults()));
+        assertTrue(e.getMessage().contains("phi-3.5-mini") && e.getMessage().contains("SftFormat.withTemplate")
+                && e.getMessage().contains("SftExample.text") && e.getMessage().contains("<|endoftext|>"), e.getMessage());
+    }
+
+    @Test
+    void aConversationTheTemplateRefusesIsNamedWithTheTemplatesMessage() throws Exception {
+        Tokenizer mistral = new ByteLevelTokenizer(realTemplate("mistral-7b-instruct-v0.1"));
+        SftExample twoUsers = SftExample.chat(ChatMessage.user("a"), ChatMessage.user("b"), ChatMessage.assistant("c"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SftDataset.fromExamples(List.of(qa("Hi", "Yo"), twoUsers), mistral, SftFormat.defaults()));
+        assertTrue(e.getMessage().startsWith("example 1: the chat template mistral-7b-instruct-v0.1 refused")
+                && e.getMessage().contains("Conversation roles must alternate user/assistant/user/assistant/..."), e.getMessage());
+    }
+
+    /** A real model's template from core's test fixtures (chat-templates/README.md says where each came from). */
+    private static JinjaChatTemplate realTemplate(String name) throws Exception {
+        try (InputStream in = SftDatasetTest.class.getResourceAsStream("/chat-templates/" + name + ".jinja")) {
+            return JinjaChatTemplate.parse(name, new String(in.readAllBytes(), StandardCharsets.UTF_8),
+                    Map.of("bos_token", "<s>", "eos_token", name.startsWith("phi") ? "<|endoftext|>" : "</s>"));
+        }
     }
 
     @Test

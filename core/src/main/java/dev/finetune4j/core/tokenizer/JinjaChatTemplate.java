@@ -1,0 +1,102 @@
+package dev.finetune4j.core.tokenizer;
+
+import dev.finetune4j.core.tokenizer.jinja.JinjaTemplate;
+import dev.finetune4j.core.tokenizer.jinja.TemplateException;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A model's own chat template (the Jinja text of tokenizer_config.json's {@code chat_template} or of
+ * chat_template.jinja), rendered as transformers' {@code apply_chat_template} renders it: the variables are
+ * {@code messages} (maps with {@code role} and {@code content}), {@code add_generation_prompt}, the special tokens
+ * that are set ({@code bos_token}, {@code eos_token}, {@code pad_token}, {@code unk_token}), and {@code tools} and
+ * {@code documents} as none. See {@link JinjaTemplate} for what the engine supports.
+ *
+ * <p>{@code {% generation %}} blocks render their body; Hugging Face uses them for assistant-token masks, which
+ * {@code SftDataset} derives from the rendered turns instead.
+ *
+ * <pre>{@code
+ * ChatTemplate t = JinjaChatTemplate.parse("my template", jinjaText, Map.of("bos_token", "<s>", "eos_token", "</s>"));
+ * }</pre>
+ *
+ * <p>Thread safety: immutable.
+ */
+public final class JinjaChatTemplate implements ChatTemplate {
+    private static final Set<String> SPECIAL_TOKENS = Set.of("bos_token", "eos_token", "pad_token", "unk_token");
+
+    private final String name;
+    private final JinjaTemplate template;
+    private final Map<String, String> specialTokens;
+    private final Clock clock;
+
+    private JinjaChatTemplate(String name, JinjaTemplate template, Map<String, String> specialTokens, Clock clock) {
+        this.name = name;
+        this.template = template;
+        this.specialTokens = specialTokens;
+        this.clock = clock;
+    }
+
+    /**
+     * Parses a chat template.
+     *
+     * @param name where it came from, for messages (e.g. the file)
+     * @param source the Jinja text
+     * @param specialTokens {@code bos_token}, {@code eos_token}, {@code pad_token}, {@code unk_token}: those the
+     *                      model sets (a template sees the others as undefined, as in transformers)
+     * @return the template
+     * @throws TemplateException naming the line, column and what was expected when the text does not parse
+     * @throws IllegalArgumentException for another key in {@code specialTokens}
+     */
+    public static JinjaChatTemplate parse(String name, String source, Map<String, String> specialTokens) {
+        for (String key : specialTokens.keySet()) {
+            if (!SPECIAL_TOKENS.contains(key)) {
+                throw new IllegalArgumentException("unknown special token '" + key + "'; use " + SPECIAL_TOKENS);
+            }
+        }
+        return new JinjaChatTemplate(name, JinjaTemplate.parse(source), Map.copyOf(specialTokens), Clock.systemDefaultZone());
+    }
+
+    /**
+     * This template with {@code strftime_now} formatting {@code clock}'s time (e.g. a fixed date, for
+     * reproducible training data from templates that print today's date).
+     *
+     * @param clock the time and zone
+     * @return a copy that uses {@code clock}
+     */
+    public JinjaChatTemplate withClock(Clock clock) {
+        return new JinjaChatTemplate(name, template, specialTokens, clock);
+    }
+
+    @Override
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        List<Map<String, Object>> turns = new ArrayList<>(messages.size());
+        for (ChatMessage m : messages) {
+            Map<String, Object> turn = new LinkedHashMap<>();
+            turn.put("role", m.role());
+            turn.put("content", m.content());
+            turns.add(turn);
+        }
+        Map<String, Object> context = new HashMap<>(specialTokens);
+        context.put("messages", turns);
+        context.put("add_generation_prompt", addGenerationPrompt);
+        context.put("tools", null);
+        context.put("documents", null);
+        return template.render(context, clock);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

@@ -1,0 +1,69 @@
+package dev.finetune4j.core.tokenizer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.tokenizer.jinja.TemplateException;
+import dev.finetune4j.core.tokenizer.jinja.TemplateRaisedException;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Real models' chat templates (chat-templates/*.jinja, sources in its README) render each conversation exactly
+ * as jinja2 does in transformers' environment (chat-templates/golden.json, written by
+ * tools/reference/chat_templates.py), and refuse the conversations the templates refuse with their messages.
+ */
+class JinjaChatTemplateGoldenTest {
+    private static final Clock FIXED = Clock.fixed(Instant.parse("2026-03-07T09:05:03Z"), ZoneOffset.UTC);
+
+    static JinjaChatTemplate template(String name, JsonNode tokens) throws Exception {
+        String source;
+        try (InputStream in = JinjaChatTemplateGoldenTest.class.getResourceAsStream("/chat-templates/" + name + ".jinja")) {
+            source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        Map<String, String> special = new HashMap<>();
+        tokens.properties().forEach(e -> special.put(e.getKey(), e.getValue().asText()));
+        return JinjaChatTemplate.parse(name, source, special).withClock(FIXED);
+    }
+
+    @TestFactory
+    List<DynamicTest> rendersAsTransformersDoes() throws Exception {
+        JsonNode golden;
+        try (InputStream in = getClass().getResourceAsStream("/chat-templates/golden.json")) {
+            golden = new ObjectMapper().readTree(in);
+        }
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonNode c : golden.get("cases")) {
+            List<ChatMessage> messages = new ArrayList<>();
+            c.get("messages").forEach(m -> messages.add(new ChatMessage(m.get("role").asText(), m.get("content").asText())));
+            boolean generation = c.get("add_generation_prompt").asBoolean();
+            JinjaChatTemplate template = template(c.get("template").asText(), c.get("tokens"));
+            String name = c.get("template").asText() + " / " + c.get("conversation").asText() + (generation ? " + generation prompt" : "");
+            tests.add(DynamicTest.dynamicTest(name, () -> {
+                if (c.has("expected")) {
+                    assertEquals(c.get("expected").asText(), template.render(messages, generation));
+                } else if (c.get("error").asText().equals("raised")) {
+                    TemplateRaisedException e = assertThrows(TemplateRaisedException.class, () -> template.render(messages, generation));
+                    assertEquals(c.get("message").asText(), e.getMessage());
+                } else {
+                    TemplateException e = assertThrows(TemplateException.class, () -> template.render(messages, generation));
+                    assertTrue(e.getMessage().contains(c.get("message").asText()), e.getMessage());
+                }
+            }));
+        }
+        return tests;
+    }
+}

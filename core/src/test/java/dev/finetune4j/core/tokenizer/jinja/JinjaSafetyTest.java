@@ -1,0 +1,122 @@
+package dev.finetune4j.core.tokenizer.jinja;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A template is untrusted input: hostile ones fail with a {@link TemplateException} naming the limit, instead of
+ * overflowing the stack, running without end or exhausting memory, and they reach nothing but the given values.
+ */
+class JinjaSafetyTest {
+    private static TemplateException fails(String source) {
+        return assertThrows(TemplateException.class, () -> JinjaTemplate.parse(source).render(Map.of("messages", List.of())));
+    }
+
+    private static void assertMentions(TemplateException e, String... parts) {
+        for (String part : parts) {
+            assertTrue(e.getMessage().contains(part), () -> "\"" + part + "\" not in: " + e.getMessage());
+        }
+    }
+
+    @Test
+    void deeplyNestedExpressionsAndBlocksAreRefusedWhenParsing() {
+        assertMentions(fails("{{ " + "(".repeat(100_000) + "1" + ")".repeat(100_000) + " }}"), "Limits.maxDepth", "line 1");
+        assertMentions(fails("{{ " + "-".repeat(100_000) + "1 }}"), "Limits.maxDepth");
+        assertMentions(fails("{{ " + "not ".repeat(100_000) + "x }}"), "Limits.maxDepth");
+        assertMentions(fails("{{ " + "[".repeat(100_000) + "]".repeat(100_000) + " }}"), "Limits.maxDepth");
+        assertMentions(fails("{% if true %}".repeat(100_000)), "Limits.maxDepth");
+    }
+
+    @Test
+    void valuesNestedBeyondTheJavaStackFailCleanly() {
+        // 100k lists in lists: printing one recurses once per level
+        assertMentions(fails("{% set ns = namespace(x=1) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}"),
+                "nests too deeply for the Java stack");
+    }
+
+    @Test
+    void hostileTextIsLexedInOnePass() {
+        assertMentions(fails("{{".repeat(50_000)), "never closed");
+        assertMentions(fails("{% if x %}" + "}".repeat(100_000)), "{% if %} on line 1 is never closed");
+        assertEquals("{ { {", JinjaTemplate.parse("{ { {").render(Map.of()));
+    }
+
+    @Test
+    void aRenderThatDoesNotEndIsStoppedByTheStepBudget() {
+        String nested = "{% for i in range(100000) %}{% for j in range(100000) %}{{ '' }}{% endfor %}{% endfor %}";
+        assertMentions(fails(nested), "Limits.maxSteps");
+        TemplateException small = assertThrows(TemplateException.class,
+                () -> JinjaTemplate.parse("{% for i in range(1000) %}x{% endfor %}", new Limits(500, 1 << 20, 50)).render(Map.of()));
+        assertMentions(small, "500 steps");
+    }
+
+    @Test
+    void aMacroThatCallsItselfIsStoppedAtTheDepthLimit() {
+        assertMentions(fails("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"), "macro calls nest more than 200", "'f'");
+    }
+
+    @Test
+    void stringsAndListsAreMeasuredBeforeTheyAreBuilt() {
+        assertMentions(fails("{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"),
+                "Limits.maxChars");
+        assertMentions(fails("{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}"),
+                "Limits.maxChars");
+        assertMentions(fails("{{ 'x' * 10000000000 }}"), "10000000000 items", "Limits.maxChars");
+        assertMentions(fails("{{ [1, 2] * 1000000000000 }}"), "Limits.maxChars");
+        assertMentions(fails("{{ ('a' * 1000000) | replace('a', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa') }}"),
+                "Limits.maxChars");
+        assertMentions(fails("{{ range(1000000000) | length }}"), "Range too big", "MAX_RANGE (100000)");
+        assertMentions(fails("{{ 2 ** 64 }}"), "beyond 64 bits");
+        TemplateException output = assertThrows(TemplateException.class,
+                () -> JinjaTemplate.parse("{% for i in range(100) %}0123456789{% endfor %}", new Limits(1_000_000, 500, 50)).render(Map.of()));
+        assertMentions(output, "beyond the limit of 500");
+    }
+
+    @Test
+    void onlyTheGivenValuesAreReachable() {
+        Map<String, Object> context = Map.of("messages", List.of(Map.of("role", "user", "content", "hi")));
+        // Python's and Java's reflective names are just missing attributes: they print as nothing and fail when used
+        assertEquals("||", JinjaTemplate.parse("{{ ''.__class__ }}|{{ messages.__class__ }}|{{ range.__globals__ }}").render(context));
+        TemplateException call = assertThrows(TemplateException.class,
+                () -> JinjaTemplate.parse("{{ ''.getClass().forName('java.lang.Runtime') }}").render(context));
+        assertMentions(call, "'str object' has no attribute 'getClass'");
+        assertMentions(assertThrows(TemplateException.class,
+                () -> JinjaTemplate.parse("{{ messages.append(1) }}").render(context)), "unsafe");
+        assertMentions(assertThrows(TemplateException.class,
+                () -> JinjaTemplate.parse("{% set messages.role = 'x' %}").render(context)), "non-namespace");
+        IllegalArgumentException object = assertThrows(IllegalArgumentException.class,
+                () -> JinjaTemplate.parse("{{ x }}").render(Map.of("x", new Object())));
+        assertMentions(new TemplateException(object.getMessage(), 0), "java.lang.Object", "only null, booleans");
+    }
+
+    @Test
+    void parseErrorsNameTheLineTheColumnAndWhatWasExpected() {
+        assertMentions(fails("a\nb\n  {{ x + }}"), "line 3, column 10", "expected an expression, found '}}'");
+        assertMentions(fails("{% for m in messages %}\n{{ m }}"), "{% for %} on line 1 is never closed", "{% endfor %}");
+        assertMentions(fails("{{ x | nosuchfilter }}"), "line 1, column 8", "no filter named 'nosuchfilter'", "tojson");
+        assertMentions(fails("{{ x is nosuchtest }}"), "no test named 'nosuchtest'");
+        assertMentions(fails("{% include 'other.jinja' %}"), "'include' is not supported");
+        assertMentions(fails("{% nosuchtag %}"), "unknown tag 'nosuchtag'");
+        assertMentions(fails("{% break %}"), "'break' outside a for loop");
+        assertMentions(fails("{{ 'unclosed }}"), "string opened here is never closed");
+        assertMentions(fails("text {{ x"), "line 1, column 6", "never closed");
+        assertMentions(fails("{# comment"), "comment opened here is never closed");
+    }
+
+    @Test
+    void runtimeErrorsNameTheLine() {
+        TemplateException e = fails("line one\n{% if true %}\n{{ messages[0].content.strip() }}{% endif %}");
+        assertEquals(3, e.line());
+        assertMentions(e, "line 3", "list object has no element 0");
+        TemplateRaisedException raised = assertThrows(TemplateRaisedException.class,
+                () -> JinjaTemplate.parse("\n{{ raise_exception('No system role') }}").render(Map.of()));
+        assertEquals("No system role", raised.getMessage());
+        assertEquals(2, raised.line());
+    }
+}

@@ -1,0 +1,225 @@
+"""Renders chat templates with the real jinja2, set up as transformers' apply_chat_template sets it up, and writes
+the expected outputs that core's JinjaGoldenTest and JinjaSemanticsTest compare against. Needs only jinja2:
+
+    python3 -m venv /tmp/jinja-venv && /tmp/jinja-venv/bin/pip install jinja2
+    /tmp/jinja-venv/bin/python tools/reference/chat_templates.py core/src/test/resources/chat-templates
+
+Reads DIR/*.jinja (real models' templates, see DIR/README.md) and writes DIR/golden.json (each template x each
+conversation) and DIR/semantics.json (small templates exercising one engine feature each). strftime_now formats a
+fixed time (2026-03-07 09:05:03 UTC) instead of now, so the outputs do not change from day to day.
+"""
+import datetime
+import json
+import os
+import sys
+
+import jinja2
+from jinja2.ext import Extension, loopcontrols
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+FIXED_NOW = datetime.datetime(2026, 3, 7, 9, 5, 3, tzinfo=datetime.timezone.utc)
+
+
+class GenerationTag(Extension):
+    """transformers' AssistantTracker without the mask bookkeeping: {% generation %} renders its body."""
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        return jinja2.nodes.CallBlock(self.call_method("_render", []), [], [], body).set_lineno(lineno)
+
+    def _render(self, caller):
+        return caller()
+
+
+def environment():
+    """transformers.utils.chat_template_utils._compile_jinja_template's environment."""
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    def strftime_now(format):
+        return FIXED_NOW.strftime(format)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[GenerationTag, loopcontrols])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
+    return env
+
+
+def render(env, source, context):
+    try:
+        return {"expected": env.from_string(source).render(**context)}
+    except jinja2.exceptions.TemplateError as e:
+        kind = "raised" if type(e) is jinja2.exceptions.TemplateError else type(e).__name__
+        return {"error": kind, "message": str(e)}
+    except Exception as e:  # TypeError, OverflowError, ...: the template fails in Python too
+        return {"error": type(e).__name__, "message": str(e)}
+
+
+# Special tokens as each model's tokenizer_config.json gives them (transformers passes the ones that are set).
+LLAMA2 = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
+TOKENS = {
+    "llama-2-chat": LLAMA2,
+    "mistral-7b-instruct-v0.1": LLAMA2,
+    "mistral-7b-instruct-v0.3": LLAMA2,
+    "mistral-nemo-instruct-2407": LLAMA2,
+    "llama-3.1-8b-instruct": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
+    "llama-3.2-3b-instruct": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
+    "qwen2.5-7b-instruct": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+    "qwen3-0.6b": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+    "gemma-2": {"bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"},
+    "gemma-3": {"bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"},
+    "phi-3.5-mini": {"bos_token": "<s>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>", "unk_token": "<unk>"},
+    "phi-4": {"bos_token": "<|endoftext|>", "eos_token": "<|im_end|>", "pad_token": "<|dummy_87|>"},
+    "deepseek-r1-distill-qwen-32b": {"bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"},
+    "jamba-large-1.6": {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|pad|>", "unk_token": "<|unk|>"},
+    "firefunction-v2": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
+    "minicpm3-4b": {"bos_token": "<s>", "eos_token": "<|im_end|>", "unk_token": "<unk>"},
+}
+
+
+def m(role, content):
+    return {"role": role, "content": content}
+
+
+CONVERSATIONS = {
+    "user": [m("user", "Hello!")],
+    "system-user": [m("system", "You are terse."), m("user", "What is 2+2?")],
+    "system-user-assistant": [m("system", "You are terse."), m("user", "What is 2+2?"), m("assistant", "4")],
+    "two-turns": [m("user", "Hi"), m("assistant", "Hello, how can I help?"), m("user", "Tell a joke"),
+                  m("assistant", "Why did the chicken cross the road?")],
+    "two-turns-open": [m("system", "Be kind."), m("user", "Hi"), m("assistant", "Hello!"), m("user", "Bye")],
+    "unicode": [m("user", "héllo 😀 你好 — ça va?"), m("assistant", "Très bien ✓ 🎉")],
+    "jinja-looking": [m("user", "Print {{ x }} and {% if y %}z{% endif %} {# c #} literally"),
+                      m("assistant", "'single' \"double\" \\n backslash-n")],
+    "whitespace": [m("user", "  padded \n\n"), m("assistant", "\n  answer  \n")],
+    "thinking": [m("user", "Why?"), m("assistant", "<think>\nBecause.\n</think>\n\nIt is so.")],
+    "two-users": [m("user", "one"), m("user", "two")],
+    "assistant-first": [m("assistant", "I start"), m("user", "ok")],
+}
+
+
+def golden(folder):
+    env = environment()
+    cases = []
+    for name in sorted(TOKENS):
+        source = open(os.path.join(folder, name + ".jinja"), encoding="utf-8").read()
+        for conversation, messages in CONVERSATIONS.items():
+            for generation in (False, True):
+                context = dict(TOKENS[name], messages=messages, tools=None, documents=None,
+                               add_generation_prompt=generation)
+                cases.append({"template": name, "conversation": conversation, "add_generation_prompt": generation,
+                              "tokens": TOKENS[name], "messages": messages, **render(env, source, context)})
+    return cases
+
+
+# One engine feature each, rendered with CONTEXT; the Java test renders the same and compares.
+CONTEXT = {"messages": [m("system", "S"), m("user", "U1"), m("assistant", "A1"), m("user", "U2")],
+           "n": 7, "f": 2.5, "s": "Hello World", "items": [3, 1, 2], "d": {"b": 2, "a": 1}, "none": None,
+           "users": [{"name": "ann", "age": 31}, {"name": "bob", "age": 25}, {"name": "Cy"}], "flag": True}
+SEMANTICS = [
+    # whitespace control, trim_blocks, lstrip_blocks
+    "  {% if true %}\n  yes\n  {% endif %}\n  {{ 'v' }}\n",
+    "a  {%- if true -%}  b  {%- endif -%}  c",
+    "a {{- ' b ' -}} c\n{{ 'd' }}",
+    "{% for i in items %}\n    {{ i }}\n{% endfor %}\n",
+    "{%+ if true %}x{% endif +%}\n!",
+    "x {# comment #}\ny\n  {# indented comment #}\nz {#- strip -#} w",
+    "{% raw %}{{ not rendered }} {% if %}{% endraw %}",
+    "  {%- raw -%}  {{ x }}  {%- endraw -%}  !",
+    "line\r\nwindows\rold mac\n",
+    "{% for m in messages -%}\n  {{ m.role }}\n{%- endfor %}",
+    "{%- set x = 1 -%}\n\n  {{- x -}}  \n",
+    # loops
+    "{% for m in messages %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.revindex0 }}/{{ loop.first }}/{{ loop.last }}/{{ loop.length }} {% endfor %}",
+    "{% for m in messages %}[{{ loop.previtem.role if loop.previtem is defined else '-' }}>{{ loop.nextitem.role if loop.nextitem is defined else '-' }}]{% endfor %}",
+    "{% for m in messages if m.role == 'user' %}{{ m.content }}{{ ',' if not loop.last }}{% endfor %}",
+    "{% for x in [] %}never{% else %}empty{% endfor %}",
+    "{% for i in range(10) %}{% if i is odd %}{% continue %}{% endif %}{% if i > 6 %}{% break %}{% endif %}{{ i }}{% endfor %}",
+    "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{% for k in d %}{{ k }}{% endfor %}",
+    "{% for a in [1, 2] %}{% for b in 'xy' %}{{ loop.index }}{{ a }}{{ b }} {% endfor %}{% endfor %}",
+    "{% for i in range(3) %}{{ loop.cycle('a', 'b') }}{% endfor %} {{ range(5, 0, -2) | list }}",
+    # set, namespace, scoping
+    "{% set x = 1 %}{% for i in items %}{% set x = i %}{% endfor %}{{ x }}",
+    "{% set ns = namespace(total=0, seen=[]) %}{% for i in items %}{% set ns.total = ns.total + i %}{% endfor %}{{ ns.total }}",
+    "{% set a, b = 1, 'two' %}{{ a }}{{ b }}{% set block %}  inner {{ a }} {% endset %}[{{ block }}]",
+    "{% if true %}{% set inside = 'kept' %}{% endif %}{{ inside }}",
+    # macros
+    "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('ann') }} {{ greet('bob', punct='?') }} {{ greet() }}",
+    "{% macro fact(k) %}{% if k <= 1 %}1{% else %}{{ k }}*{{ fact(k - 1) }}{% endif %}{% endmacro %}{{ fact(5) }}",
+    # undefined
+    "[{{ missing }}][{{ missing is defined }}][{{ missing | default('dflt') }}][{% for x in missing %}x{% endfor %}][{{ not missing }}]",
+    "[{{ messages[0].nope }}][{{ messages[0]['nope'] is defined }}][{{ none is none }}][{{ d.get('zz', 'fallback') }}]",
+    "{{ missing.attribute }}",
+    "{{ messages[0].nope.deeper }}",
+    "{{ messages[10].role }}",
+    "{{ missing + 1 }}",
+    "{{ 'a' in missing }}|{{ missing | length }}|{{ missing | list }}|{{ none.x }}|",
+    "{% for m in messages %}{% set x = loop.index %}{% endfor %}[{{ x }}]",
+    # literals, str() and arithmetic
+    "{{ [1, 'a', none, true, {'k': 'v'}, (1,), (1, 2), 1.5, -0.0] }} {{ none }} {{ True }} {{ False }}",
+    "{{ 'it\\'s' }} {{ \"say \\\"hi\\\"\" }} {{ ['it\\'s', 'a\"b', 'tab\\there'] }} {{ '\\u00e9\\x41\\101' }}",
+    "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % -3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 6 / 3 }} {{ 2 ** 10 }} {{ 2 ** -1 }} {{ -2 ** 2 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }}",
+    "{{ 1e20 }} {{ 1e16 }} {{ 1e15 }} {{ 0.0001 }} {{ 0.00001 }} {{ 0.1 + 0.2 }} {{ 1/3 }} {{ 1_000 }} {{ f * 2 }} {{ n + f }}",
+    "{{ 'ab' * 3 }} {{ 3 * 'x' }} {{ [1] * 2 }} {{ 'a' ~ 1 ~ none ~ missing }} {{ [1] + [2] }} {{ true + 1 }}",
+    "{{ 1 if false }}|{{ 'y' if n > 5 else 'n' }}|{{ n > 5 and 'and-value' }}|{{ 0 or 'or-value' }}|{{ -n }}|{{ not n }}",
+    "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 'a' < 'b' }} {{ [1, 2] < [1, 3] }} {{ 1 == 1.0 }} {{ 'U1' in messages | map(attribute='content') | list }} {{ 'x' not in 'abc' }} {{ 'b' in d }}",
+    "{{ 10 | string + 'x' }} {{ not true == false }} {{ 1 + 2 * 3 ** 2 }} {{ (1, 2) == (1, 2) }} {{ [1, 2] == (1, 2) }}",
+    "{{ 1 ~ 2 + 3 }}",
+    "{{ 'a' + 1 }}",
+    "{{ 1 < 'a' }}",
+    "{{ 1 / 0 }}",
+    # subscripts and slices
+    "{{ messages[1:] | length }} {{ messages[-1].content }} {{ items[::-1] }} {{ items[1:] }} {{ items[:-1] }} {{ s[6:] }} {{ s[::-2] }} {{ 'é😀x'[1] }} {{ 'é😀x'[::-1] }} {{ s[100:] }}|",
+    "{{ messages[0].role }} {{ messages[0]['role'] }} {{ d.a }} {{ d['b'] }} {{ users.0.name }}",
+    # filters
+    "[{{ '  x  ' | trim }}][{{ 'xxhixx' | trim('x') }}][{{ s | length }}][{{ items | count }}][{{ 5 | string }}][{{ s | upper }}][{{ s | lower }}][{{ 'hello WORLD' | capitalize }}][{{ 'hello-world foo(bar) it\\'s' | title }}]",
+    "[{{ s | replace('o', '0') }}][{{ s | replace('o', '0', 1) }}][{{ items | first }}][{{ items | last }}][{{ items | join(',') }}][{{ users | join(', ', attribute='name') }}][{{ 'abc' | list }}]",
+    "[{{ d | items | list }}][{{ none | default('n', true) }}][{{ '' | d('empty') }}][{{ 0 | default(5) }}][{{ messages | selectattr('role', 'equalto', 'user') | map(attribute='content') | join }}]",
+    "[{{ messages | rejectattr('role', 'eq', 'user') | list | length }}][{{ users | selectattr('age') | map(attribute='name') | list }}][{{ users | map(attribute='age', default=0) | list }}][{{ items | select('odd') | list }}][{{ items | reject('even') | list }}][{{ ['a', 'b'] | map('upper') | list }}]",
+    "[{{ 'a\\nb\\n\\nc' | indent }}][{{ 'a\\nb' | indent(2, true) }}][{{ 'a\\n\\nb' | indent('> ', blank=true) }}]",
+    "[{{ '42' | int }}][{{ '4.7' | int }}][{{ 'x' | int }}][{{ 'x' | int(9) }}][{{ 3.9 | int }}][{{ '2.5' | float }}][{{ 'x' | float }}][{{ -3 | abs }}][{{ -2.5 | abs }}]",
+    "[{{ 2.5 | round }}][{{ 3.5 | round }}][{{ 2.675 | round(2) }}][{{ 2.1 | round(0, 'ceil') }}][{{ 2.9 | round(method='floor') }}][{{ 7 | round }}]",
+    "[{{ ['b', 'A', 'a', 'B'] | unique | list }}][{{ ['b', 'A', 'c'] | sort }}][{{ items | sort(reverse=true) }}][{{ users | sort(attribute='name') | map(attribute='name') | list }}][{{ items | reverse | list }}][{{ s | reverse }}][{{ 'one two, three' | wordcount }}]",
+    "[{{ {'a': [1, 2.5, none, true], 'é': 'ü\"\\n'} | tojson }}][{{ messages[:1] | tojson(indent=2) }}][{{ 'x' | safe }}][{{ {} | tojson }}][{{ [] | tojson(indent=2) }}]",
+    "{{ 'abc' | first }}{{ 'abc' | last }} {{ messages | map(attribute='role') | unique | list }} {{ messages | selectattr('role', 'in', ['user', 'system']) | list | length }}",
+    "{{ users[0] }} {{ users | selectattr('name', 'equalto', 'bob') | first }}",
+    "[{{ d | tojson(separators=(',', ':'), sort_keys=true) }}][{{ users | tojson(indent='\\t') }}][{{ d | tojson(false, 1) }}][{{ 'é😀\x7f' | tojson(ensure_ascii=true) }}]",
+    # tests
+    "{{ s is string }} {{ d is mapping }} {{ items is iterable }} {{ s is sequence }} {{ n is number }} {{ n is integer }} {{ f is float }} {{ flag is boolean }} {{ flag is true }} {{ flag is false }} {{ n is not none }} {{ missing is undefined }} {{ missing is iterable }}",
+    "{{ n is eq 7 }} {{ n is equalto(7) }} {{ n is ne 7 }} {{ n is lt 8 }} {{ n is gt 8 }} {{ 'U1' is in ['U1'] }} {{ 9 is divisibleby 3 }} {{ n is odd }} {{ n is even }} {{ true is number }} {{ true is integer }}",
+    # string, dict and list methods
+    "[{{ '  a b  '.strip() }}][{{ 'xxaxx'.lstrip('x') }}][{{ 'xxaxx'.rstrip('x') }}][{{ 'a,b,,c'.split(',') }}][{{ ' a  b '.split() }}][{{ 'a,b,c'.split(',', 1) }}][{{ 'a,b,c'.rsplit(',', 1) }}]",
+    "[{{ s.startswith('Hell') }}][{{ s.endswith(('x', 'ld')) }}][{{ s.upper() }}][{{ s.lower() }}][{{ 'hELLO wORLD'.title() }}][{{ 'hELLO'.capitalize() }}][{{ s.replace('l', 'L') }}][{{ s.find('o') }}][{{ s.find('z') }}][{{ s.count('l') }}][{{ '-'.join(['a', 'b']) }}]",
+    "[{{ d.items() | list }}][{{ d.keys() | list }}][{{ d.values() | list }}][{{ d.get('a') }}][{{ d.get('z') }}][{{ 'think</think>answer'.split('</think>')[-1] }}]",
+    "{{ items.append(4) }}",
+    "{{ d.update({'c': 3}) }}",
+    # globals
+    "{{ raise_exception('Only user and assistant roles are supported!') }}",
+    "{{ strftime_now('%d %b %Y') }} {{ strftime_now('%Y-%m-%d %H:%M:%S %A %B %j %p %I %-d') }}",
+    "{{ range(100001) | length }}",
+    # filter and call blocks, *args and **kwargs
+    "{% filter upper %}a{{ 'b' }}{% endfilter %}|{%- filter trim | replace('x', 'y') -%}  xx  {%- endfilter %}|",
+    "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') %}bold {{ n }}{% endcall %}{% macro each(xs) %}{% for x in xs %}{{ caller(x) }}{% endfor %}{% endmacro %}{% call(x) each(items) %}[{{ x }}]{% endcall %}",
+    "{% macro add(a, b, c=0) %}{{ a + b + c }}{% endmacro %}{{ add(*[1, 2]) }} {{ add(1, **{'b': 2, 'c': 3}) }}",
+    # generation tag
+    "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}{% endgeneration %}{% else %}{{ m.content }}{% endif %}|{% endfor %}",
+]
+
+
+def semantics():
+    env = environment()
+    return [{"template": t, **render(env, t, CONTEXT)} for t in SEMANTICS]
+
+
+if __name__ == "__main__":
+    folder = sys.argv[1]
+    with open(os.path.join(folder, "golden.json"), "w", encoding="utf-8") as f:
+        json.dump({"jinja2": jinja2.__version__, "cases": golden(folder)}, f, ensure_ascii=False, indent=1)
+    with open(os.path.join(folder, "semantics.json"), "w", encoding="utf-8") as f:
+        json.dump({"jinja2": jinja2.__version__, "context": CONTEXT, "cases": semantics()}, f, ensure_ascii=False, indent=1)
