@@ -3,6 +3,7 @@ package dev.finetune4j.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.core.tokenizer.jinja.TemplateException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -23,13 +24,20 @@ final class ChatMessages {
      *
      * @throws ApiException 400 when the model has no tokenizer, when {@code messages} is missing, empty, or holds a
      *                      role or content this server cannot format, or when the formatted conversation is longer
-     *                      than a prompt can be ({@link PromptLimits}), which is checked before it is tokenized
+     *                      than a prompt can be ({@link PromptLimits}), which is checked before it is tokenized, or
+     *                      when the model's chat template refuses the conversation
      */
     static long[] prompt(JsonNode body, ServedModels models) {
         Tokenizer tokenizer = models.requireTokenizer(FIELD, "chat");
         List<ChatMessage> conversation = parse(body);
         // rendered once, measured, then encoded: what encodeChat does, with the check between the two steps
-        String text = tokenizer.applyChatTemplate(conversation, true);
+        String text;
+        try {
+            text = tokenizer.applyChatTemplate(conversation, true);
+        } catch (TemplateException e) {
+            // the model's own template refuses it (Mistral's alternating roles, Gemma's system turn): the client's to fix
+            throw ApiException.invalid(FIELD, "the model's chat template refused the conversation: " + e.getMessage());
+        }
         models.promptLimits().checkCharacters(FIELD, "the conversation in the chat template", text.length());
         return tokenizer.encode(text);
     }

@@ -54,7 +54,7 @@ final class CompletionEndpoint {
         String model = JsonFields.requiredString(body, "model");
         String adapter = models.adapterFor(model);
         SamplingParameters params = SamplingParameters.parse(body, defaultMaxTokens, models.stopTokens(),
-                models.engine().vocabSize());
+                models.engine().vocabSize(), models.responseFormats().constraint(body));
         int topLogprobs = shape.topLogprobs(body);
         models.promptLimits().checkChoices(params.n(), 1);
         List<long[]> promptIds = prompts.apply(body);

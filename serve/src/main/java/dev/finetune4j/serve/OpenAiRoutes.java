@@ -48,8 +48,6 @@ final class OpenAiRoutes {
             SamplingParameters.refuseUnless(body, "tools", v -> v.isArray() && v.isEmpty(), "'tools' (function calling) is not supported; "
                     + "leave it out");
             SamplingParameters.refuseUnless(body, "functions", v -> v.isArray() && v.isEmpty(), "'functions' is not supported; leave it out");
-            SamplingParameters.refuseUnless(body, "response_format", v -> "text".equals(v.path("type").asText()),
-                    "only {\"type\": \"text\"} is supported as 'response_format'; leave it out");
             return List.of(ChatMessages.prompt(body, models));
         }, Integer.MAX_VALUE);
 

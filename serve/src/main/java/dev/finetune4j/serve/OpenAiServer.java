@@ -232,7 +232,7 @@ public final class OpenAiServer implements AutoCloseable {
                 tokenizer.eosTokenId().ifPresent(stops::add);
             }
             ServedModels models = new ServedModels(engine, modelName, tokenizer, stops,
-                    PromptLimits.of(engine, maxPromptsPerRequest));
+                    PromptLimits.of(engine, maxPromptsPerRequest), new ResponseFormats(tokenizer));
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)

@@ -2,6 +2,7 @@ package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.OutputConstraint;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +17,7 @@ import java.util.function.Predicate;
  * {@code top_p}, {@code presence_penalty}, {@code frequency_penalty} (both -2 to 2, over the generated tokens),
  * {@code logit_bias} ({@link LogitBiasParameter}), {@code seed}, {@code stop}, {@code n}, {@code stream} and
  * {@code stream_options}, with {@code top_k} and {@code repetition_penalty} as extensions (as vLLM names them).
+ * {@code response_format} (JSON mode) is read by {@link ResponseFormats} into the generation's constraint.
  * {@code logprobs} differs between the routes and is read by their {@link ResponseShape}. Fields that ask for what
  * the server does not do are refused rather than ignored, so a client never gets an answer to a question it did not
  * ask.
@@ -44,8 +46,10 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, int n,
      * @param defaultMaxTokens {@code max_tokens} when the request has none
      * @param stopTokens       the ids that end generation (the tokenizer's end of sequence, the model's)
      * @param vocabSize        the model's vocabulary size, which {@code logit_bias} keys must stay below
+     * @param constraint       what {@code response_format} asks of the output ({@link ResponseFormats}), or null
      */
-    static SamplingParameters parse(JsonNode body, int defaultMaxTokens, Set<Long> stopTokens, int vocabSize) {
+    static SamplingParameters parse(JsonNode body, int defaultMaxTokens, Set<Long> stopTokens, int vocabSize,
+                                    OutputConstraint constraint) {
         int n = (int) JsonFields.integer(body, "n", 1, 1, MAX_N);
         if (JsonFields.integer(body, "best_of", n, 1, Integer.MAX_VALUE) != n) {
             throw ApiException.invalid("best_of", "'best_of' must equal 'n' (or be absent): this server returns every choice "
@@ -79,7 +83,7 @@ record SamplingParameters(GenerationConfig generation, List<String> stop, int n,
         try {
             generation = GenerationConfig.builder().maxNewTokens((int) maxTokens).temperature(temperature)
                     .topP(topP).topK((int) Math.max(0, topK)).repetitionPenalty(repetitionPenalty)
-                    .presencePenalty(presencePenalty).frequencyPenalty(frequencyPenalty).logitBias(logitBias).stopTokens(stopTokens)
+                    .presencePenalty(presencePenalty).frequencyPenalty(frequencyPenalty).logitBias(logitBias).constraint(constraint).stopTokens(stopTokens)
                     .seed(seed).build();
         } catch (IllegalArgumentException e) {
             // the checks above should leave nothing for the generator to refuse; if they fall behind its rules, the

@@ -16,9 +16,10 @@ import java.util.Set;
  * @param tokenizer     the model's tokenizer, or null
  * @param stopTokens    ids that end every generation (end of sequence)
  * @param promptLimits  how many prompts a request may carry and how long each may be
+ * @param responseFormats what {@code response_format} asks of the output (JSON mode)
  */
 record ServedModels(InferenceEngine engine, String baseName, Tokenizer tokenizer, Set<Long> stopTokens,
-                    PromptLimits promptLimits) {
+                    PromptLimits promptLimits, ResponseFormats responseFormats) {
 
     ServedModels {
         stopTokens = Set.copyOf(stopTokens);

@@ -20,13 +20,16 @@ import java.util.Set;
  * @param logitBias         OpenAI's {@code logit_bias}: token id to a value added to its logit before anything else
  *                          (empty: off); ids at least 0 (the vocabulary's bound is checked against the logits), values
  *                          finite in [-100, 100]
+ * @param constraint        a rule on what the output may be, such as JSON mode (null: none); its state masks the
+ *                          logits right before every choice (a masked token stays out whatever the bias and penalties
+ *                          added) and needs {@code stopTokens} to end on
  * @param stopTokens        ids that end generation (included in the output)
  * @param useCache          reuse keys/values of earlier positions (same tokens, much faster)
  * @param seed              seed of the sampling stream
  */
 public record GenerationConfig(int maxNewTokens, float temperature, int topK, float topP, float repetitionPenalty,
                                float presencePenalty, float frequencyPenalty, Map<Long, Float> logitBias,
-                               Set<Long> stopTokens, boolean useCache, long seed) {
+                               OutputConstraint constraint, Set<Long> stopTokens, boolean useCache, long seed) {
     /** The largest bias magnitude, OpenAI's: -100 bans a token in practice, +100 forces it. */
     public static final float MAX_LOGIT_BIAS = 100f;
 
@@ -72,6 +75,10 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
                     + "got " + stopTokens);
         }
         stopTokens = Set.copyOf(stopTokens);
+        if (constraint != null && stopTokens.isEmpty()) {
+            throw new IllegalArgumentException("a constraint on the output needs stopTokens to end on once the output is "
+                    + "complete: give the tokenizer's end-of-sequence id (and any other id that ends a turn)");
+        }
     }
 
     /**
@@ -79,11 +86,11 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
      * which generation then chooses on the model's device, reading back two numbers per row instead of the logits.
      *
      * @return true when the temperature is 0, the repetition penalty 1, the presence and frequency penalties 0 and
-     *         there is no logit bias
+     *         there is no logit bias and no constraint
      */
     public boolean choosesArgmax() {
         return temperature == 0 && repetitionPenalty == 1f && presencePenalty == 0 && frequencyPenalty == 0
-                && logitBias.isEmpty();
+                && logitBias.isEmpty() && constraint == null;
     }
 
     /**
@@ -95,7 +102,7 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
      */
     public GenerationConfig withSeed(long newSeed) {
         return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, presencePenalty,
-                frequencyPenalty, logitBias, stopTokens, useCache, newSeed);
+                frequencyPenalty, logitBias, constraint, stopTokens, useCache, newSeed);
     }
 
     /**
@@ -131,6 +138,7 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         private float presencePenalty;
         private float frequencyPenalty;
         private Map<Long, Float> logitBias = Map.of();
+        private OutputConstraint constraint;
         private Set<Long> stopTokens = Set.of();
         private boolean useCache = true;
         private long seed;
@@ -227,6 +235,18 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         }
 
         /**
+         * A rule on what the output may be, such as JSON mode (default none): its state masks the logits before every
+         * choice, so the output keeps to it. Needs {@link #stopTokens} to end on.
+         *
+         * @param v the constraint, e.g. a {@link dev.finetune4j.core.generate.json.JsonOutput}; null for none
+         * @return this builder
+         */
+        public Builder constraint(OutputConstraint v) {
+            constraint = v;
+            return this;
+        }
+
+        /**
          * Token ids that end generation, included in the output (default none).
          *
          * @param v the ids, e.g. the tokenizer's EOS
@@ -267,7 +287,7 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
          */
         public GenerationConfig build() {
             return new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, presencePenalty,
-                    frequencyPenalty, logitBias, stopTokens, useCache, seed);
+                    frequencyPenalty, logitBias, constraint, stopTokens, useCache, seed);
         }
     }
 }

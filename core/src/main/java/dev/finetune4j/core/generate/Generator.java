@@ -164,6 +164,7 @@ public final class Generator {
         final int promptLength;
         final int limit;
         final SplittableRandom random;
+        final OutputConstraint.State constraint;
         int length;
         boolean done;
 
@@ -174,6 +175,7 @@ public final class Generator {
             this.seq = Arrays.copyOf(prompt, limit);
             this.length = prompt.length;
             this.random = new SplittableRandom(cfg.seed());
+            this.constraint = cfg.constraint() == null ? null : cfg.constraint().start(cfg.stopTokens());
             this.done = length >= limit;
         }
 
@@ -184,7 +186,7 @@ public final class Generator {
                         + (length - promptLength) + ": its weights or activations are not finite (a diverged fine-tune, "
                         + "or an overflow in reduced precision); check the weights, or generate under Precision.F32");
             }
-            return accept(LogitsProcessing.choose(logits, seq, promptLength, length, cfg, random), cfg);
+            return accept(LogitsProcessing.choose(logits, seq, promptLength, length, cfg, random, constraint), cfg);
         }
 
         /** Records and returns the next token. */

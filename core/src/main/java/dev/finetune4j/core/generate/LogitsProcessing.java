@@ -59,10 +59,8 @@ public final class LogitsProcessing {
     }
 
     /**
-     * The next token from one row of logits as {@code cfg} says: the logit bias (first, as vLLM applies it), the
-     * repetition penalty over the whole sequence, the presence and frequency penalties over the generated tokens, then
-     * the greedy choice or a sample. Every decoding loop chooses through here, so that they all pick the same token
-     * from the same logits.
+     * The next token from one row of logits as {@code cfg} says, for a generation without a constraint on its output
+     * (see the overload with a {@link OutputConstraint.State}).
      *
      * @param logits       the last position's logits (V), changed in place by the bias and the penalties
      * @param seq          the tokens so far: the prompt, then the generated ones
@@ -75,10 +73,39 @@ public final class LogitsProcessing {
      */
     public static int choose(float[] logits, long[] seq, int promptLength, int length, GenerationConfig cfg,
                              SplittableRandom random) {
+        return choose(logits, seq, promptLength, length, cfg, random, null);
+    }
+
+    /**
+     * The next token from one row of logits as {@code cfg} says: the logit bias (first, as vLLM applies it), the
+     * repetition penalty over the whole sequence, the presence and frequency penalties over the generated tokens, the
+     * constraint's mask (a masked token stays out whatever the others added), then the greedy choice or a sample,
+     * which the constraint then takes. Every decoding loop chooses through here, so that they all pick the same token
+     * from the same logits.
+     *
+     * @param logits       the last position's logits (V), changed in place by the bias, the penalties and the mask
+     * @param seq          the tokens so far: the prompt, then the generated ones
+     * @param promptLength how many of {@code seq} are the prompt
+     * @param length       how many of {@code seq} there are
+     * @param cfg          the bias, penalties, temperature, top-k and top-p
+     * @param random       the request's sampling stream
+     * @param constraint   this generation's state under {@link GenerationConfig#constraint()}, or null for none
+     * @return the chosen token id
+     * @throws IllegalArgumentException when a biased id is outside the row's vocabulary
+     */
+    public static int choose(float[] logits, long[] seq, int promptLength, int length, GenerationConfig cfg,
+                             SplittableRandom random, OutputConstraint.State constraint) {
         logitBias(logits, cfg.logitBias());
         repetitionPenalty(logits, seq, length, cfg.repetitionPenalty());
         occurrencePenalties(logits, seq, promptLength, length, cfg.presencePenalty(), cfg.frequencyPenalty());
-        return cfg.temperature() == 0 ? argmax(logits) : sample(logits, cfg, random);
+        if (constraint != null) {
+            constraint.maskLogits(logits);
+        }
+        int token = cfg.temperature() == 0 ? argmax(logits) : sample(logits, cfg, random);
+        if (constraint != null) {
+            constraint.accept(token);
+        }
+        return token;
     }
 
     /**

@@ -50,14 +50,27 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     private final OptionalLong eos;
     private final OptionalLong pad;
     private final ChatTemplate template;
+    private final Path file;
 
-    private HfTokenizer(HuggingFaceTokenizer tokenizer, int vocabSize, OptionalLong bos, OptionalLong eos, OptionalLong pad, ChatTemplate template) {
+    private HfTokenizer(HuggingFaceTokenizer tokenizer, int vocabSize, OptionalLong bos, OptionalLong eos, OptionalLong pad,
+                        ChatTemplate template, Path file) {
         this.tokenizer = tokenizer;
         this.vocabSize = vocabSize;
         this.bos = bos;
         this.eos = eos;
         this.pad = pad;
         this.template = template;
+        this.file = file;
+    }
+
+    /**
+     * The {@code tokenizer.json} this tokenizer was loaded from, for readers of its vocabulary (JSON mode's
+     * {@link dev.finetune4j.core.generate.json.TokenBytes}).
+     *
+     * @return the file's path
+     */
+    public Path file() {
+        return file;
     }
 
     /**
@@ -98,7 +111,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
             JsonNode config = Files.isRegularFile(configFile) ? json.readTree(configFile.toFile()) : json.createObjectNode();
             return new HfTokenizer(buildNative(file), maxId + 1, specialId(config, "bos_token", special),
                     specialId(config, "eos_token", special), specialId(config, "pad_token", special),
-                    chatTemplate(config, configFile));
+                    chatTemplate(config, configFile), file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read tokenizer " + file + ": " + e.getMessage(), e);
         }

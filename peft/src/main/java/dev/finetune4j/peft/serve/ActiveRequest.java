@@ -2,6 +2,7 @@ package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.LogitsProcessing;
+import dev.finetune4j.core.generate.OutputConstraint;
 import dev.finetune4j.core.generate.TokenLogprobs;
 
 import java.time.Duration;
@@ -39,6 +40,7 @@ final class ActiveRequest {
     private final int promptLength;
     private final int limit;
     private final SplittableRandom random;
+    private final OutputConstraint.State constraint; // touched by the one task that chooses this request's token
     /** The alternatives per token asked for, or {@link CompletionRequest#NO_LOGPROBS}. */
     private final int topLogprobs;
     /** Each generated token's log-probabilities, when asked for. */
@@ -69,6 +71,7 @@ final class ActiveRequest {
         this.seq = Arrays.copyOf(prompt, limit);
         this.length = prompt.length;
         this.random = new SplittableRandom(sampling.seed());
+        this.constraint = sampling.constraint() == null ? null : sampling.constraint().start(sampling.stopTokens());
         this.topLogprobs = request.topLogprobs();
     }
 
@@ -150,7 +153,7 @@ final class ActiveRequest {
                     + "the adapter, or serve under Precision.F32");
         }
         float[] raw = topLogprobs == CompletionRequest.NO_LOGPROBS ? null : logits.clone();
-        int token = LogitsProcessing.choose(logits, seq, promptLength, length, sampling, random);
+        int token = LogitsProcessing.choose(logits, seq, promptLength, length, sampling, random, constraint);
         return new NextToken(token, raw == null ? null : TokenLogprobs.of(raw, token, topLogprobs), null);
     }
 

@@ -52,8 +52,8 @@ final class Frames {
     record Str(StringNode node, int chars, int state) implements Frame {
     }
 
-    /** Inside a number, in one of the phases below. */
-    record Num(NumberNode node, int phase) implements Frame {
+    /** Inside a number, in one of the phases below, with {@code digits} digits in the current part. */
+    record Num(NumberNode node, int phase, int digits) implements Frame {
     }
 
     /**
@@ -67,6 +67,12 @@ final class Frames {
     static final int OPEN = 0, KEY = 1, WAIT = 2, AFTER = 3, COMMA = 4;
     // number phases
     static final int START = 0, MINUS = 1, ZERO = 2, INT = 3, DOT = 4, FRAC = 5, EXP_MARK = 6, EXP_SIGN = 7, EXP = 8;
+    /**
+     * Digits a number's integer part and fraction may have, and its exponent: JSON sets no bound, but a model under a
+     * mask can repeat a digit until max_tokens (seen on a small model: "score": 8888...), so numbers stop where a
+     * double does (llama.cpp's JSON grammars bound the integer part and fraction at 16 digits too).
+     */
+    static final int MAX_DIGITS = 16, MAX_EXPONENT_DIGITS = 3;
     // whitespace run: spaces and tabs in the low byte, then flags
     private static final int NEWLINE = 1 << 8, CR = 1 << 9;
 
@@ -131,7 +137,7 @@ final class Frames {
                     out.add(below.push(new Str(t, 0, 0), false));
                 }
             }
-            case NumberNode n -> stepNumber(below.push(new Num(n, START), false), new Num(n, START), b, out);
+            case NumberNode n -> stepNumber(below.push(new Num(n, START, 0), false), new Num(n, START, 0), b, out);
             case LiteralNode l -> {
                 Lit lit = new Lit(l.options, null, 0, l.options.length - 1, 0, -1);
                 stepLiteral(below.push(lit, false), lit, b, out);
@@ -391,14 +397,16 @@ final class Frames {
             case START -> b == '-' ? MINUS : b == '0' ? ZERO : digit ? INT : -1;
             case MINUS -> b == '0' ? ZERO : digit ? INT : -1;
             case ZERO -> b == '.' && !integer ? DOT : exponent ? EXP_MARK : -1;
-            case INT -> digit ? INT : b == '.' && !integer ? DOT : exponent ? EXP_MARK : -1;
+            case INT -> digit ? (n.digits() < MAX_DIGITS ? INT : -1) : b == '.' && !integer ? DOT : exponent ? EXP_MARK : -1;
             case DOT -> digit ? FRAC : -1;
-            case FRAC -> digit ? FRAC : exponent ? EXP_MARK : -1;
+            case FRAC -> digit ? (n.digits() < MAX_DIGITS ? FRAC : -1) : exponent ? EXP_MARK : -1;
             case EXP_MARK -> b == '+' || b == '-' ? EXP_SIGN : digit ? EXP : -1;
-            default -> digit ? EXP : -1;
+            case EXP_SIGN -> digit ? EXP : -1;
+            default -> digit && n.digits() < MAX_EXPONENT_DIGITS ? EXP : -1;
         };
         if (next >= 0) {
-            out.add(s.replaceTop(new Num(n.node(), next)));
+            int digits = next == n.phase() ? n.digits() + 1 : digit ? 1 : 0; // a new part starts counting afresh
+            out.add(s.replaceTop(new Num(n.node(), next, digits)));
         }
         if (numberCanEnd(n)) {
             stepInto(finish(s), b, out);

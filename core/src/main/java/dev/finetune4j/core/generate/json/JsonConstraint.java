@@ -1,5 +1,7 @@
 package dev.finetune4j.core.generate.json;
 
+import dev.finetune4j.core.generate.OutputConstraint;
+
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -31,7 +33,7 @@ import java.util.HexFormat;
  * <p>Not thread-safe: one instance per request, used by one thread at a time. The grammar and the vocabulary it
  * reads are immutable and shared.
  */
-public final class JsonConstraint {
+public final class JsonConstraint implements OutputConstraint.State {
     private final TokenBytes vocab;
     private final TokenIndex index;
     private final long[] eosIds;
@@ -144,6 +146,7 @@ public final class JsonConstraint {
      *
      * @param logits one row of next-token logits
      */
+    @Override
     public void maskLogits(float[] logits) {
         long[] mask = allowed();
         for (int id = 0; id < logits.length; id++) {
@@ -159,6 +162,7 @@ public final class JsonConstraint {
      * @param tokenId the id the sampler chose, which {@link #allowed()} must have allowed
      * @throws IllegalArgumentException when the token cannot continue the output; the state is unchanged
      */
+    @Override
     public void accept(long tokenId) {
         if (ended) {
             throw new IllegalStateException("token " + tokenId + " after end-of-sequence; the output has ended");
@@ -204,6 +208,7 @@ public final class JsonConstraint {
      *
      * @return true when the value is complete
      */
+    @Override
     public boolean isComplete() {
         return state.isComplete();
     }

@@ -44,8 +44,9 @@ import java.nio.charset.StandardCharsets;
  *
  * <p><b>Limits.</b> Objects and arrays nest at most {@code maxDepth} deep ({@value #DEFAULT_MAX_DEPTH} by default);
  * a recursive schema is bounded by it, and a value is started only when it can still be completed within it.
- * Schemas are refused past 64 nested subschemas or 10,000 subschemas and enum
- * values.
+ * A number's integer part and fraction hold at most 16 digits each and its exponent 3 (as a double's), since a
+ * masked model can otherwise repeat a digit until it runs out of tokens. Schemas are refused past 64 nested
+ * subschemas or 10,000 subschemas and enum values.
  *
  * <p>Immutable and thread-safe: compile once, share across requests.
  */

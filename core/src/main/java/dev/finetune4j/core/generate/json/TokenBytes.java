@@ -1,6 +1,8 @@
 package dev.finetune4j.core.generate.json;
 
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.core.tokenizer.Tokenizer;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -78,6 +80,24 @@ public final class TokenBytes {
         return TokenizerJsonBytes.read(file);
     }
 
+    /**
+     * The vocabulary of a tokenizer whose tokens' bytes are known: an {@link HfTokenizer} (its {@code tokenizer.json})
+     * or the {@link ByteLevelTokenizer}.
+     *
+     * @param tokenizer the model's tokenizer
+     * @return its vocabulary
+     * @throws IllegalArgumentException for another kind of tokenizer, whose tokens' bytes cannot be read
+     */
+    public static TokenBytes of(Tokenizer tokenizer) {
+        return switch (tokenizer) {
+            case HfTokenizer hf -> fromTokenizerJson(hf.file());
+            case ByteLevelTokenizer b -> byteLevel();
+            default -> throw new IllegalArgumentException("cannot read the bytes of " + tokenizer.getClass().getName()
+                    + "'s tokens; JSON mode reads them from an HfTokenizer's tokenizer.json or the ByteLevelTokenizer. "
+                    + "Build the vocabulary yourself with TokenBytes.of(bytes, special)");
+        };
+    }
+
     /** Package-private: wraps arrays built by a reader without copying them. */
     static TokenBytes wrap(byte[][] bytes, BitSet special) {
         return new TokenBytes(bytes, special);
@@ -124,6 +144,17 @@ public final class TokenBytes {
     }
 
     /** The tries and plain-content set for masks, built on first use (a few hundred ms for 150k tokens). */
+    /**
+     * Builds the index that masks are computed from now, instead of in the first {@link JsonConstraint} on this
+     * vocabulary (about a second for 150,000 tokens): a server calls it before the first request waits for it.
+     *
+     * @return this vocabulary
+     */
+    public TokenBytes prepared() {
+        index();
+        return this;
+    }
+
     TokenIndex index() {
         TokenIndex i = index;
         if (i == null) {

@@ -6,6 +6,7 @@ package dev.finetune4j.core.tokenizer.jinja;
  * parse errors) and what was expected.
  */
 public class TemplateException extends RuntimeException {
+    /** The template line the error is on, 1-based; 0 when not known. */
     private final int line;
 
     /**

@@ -50,6 +50,17 @@ class JsonGrammarTest {
     }
 
     @Test
+    void numbersStopWhereADoubleDoes() {
+        JsonGrammar any = JsonGrammar.anyObject();
+        assertTrue(any.matches("{\"a\": -1234567890123456}"));
+        assertFalse(any.matches("{\"a\": 12345678901234567}"), "17 integer digits");
+        assertTrue(any.matches("{\"a\": 0.1234567890123456e-308}"));
+        assertFalse(any.matches("{\"a\": 0.12345678901234567}"), "17 fraction digits");
+        assertFalse(any.matches("{\"a\": 1e3080}"), "4 exponent digits");
+        assertTrue(any.matches("{\"a\": 1E+12, \"b\": 0, \"c\": -0.5}"));
+    }
+
+    @Test
     void afterAMemberNumberComeDigitsFractionExponentCommaCloseOrWhitespace() {
         JsonGrammar any = JsonGrammar.anyObject();
         assertEquals("\\x09\\x0A\\x0D ,.0123456789Ee}", next(any, "{\"a\": 1"));
