@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -110,6 +111,14 @@ final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new BadInputException("--batch-size must be at least 1, got " + batchSize);
         }
+        if (maxNewTokens < 0) {
+            throw new BadInputException("--max-new-tokens must be 0 or more, got " + maxNewTokens);
+        }
+        // NOTE: the options are checked before a model answers for what may be hours
+        Bleu bleu = bleu();
+        if (output != null) {
+            requireOutputFile();
+        }
         if (source.predictions != null) {
             for (Map<String, Object> n : jsonl(source.predictions)) {
                 predictions.add(field(n, "prediction", source.predictions));
@@ -122,23 +131,41 @@ final class EvalCommand implements Callable<Integer> {
             result.put("perplexity", generate(predictions, references));
             result.put("predictions", predictions);
         }
-        Map<String, Object> metrics = metrics(predictions, references);
+        Map<String, Object> metrics = metrics(bleu, predictions, references);
         print(metrics, result.get("perplexity"));
         if (output != null) {
             result.put("metrics", metrics);
+            Files.createDirectories(output.toAbsolutePath().getParent());
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(output.toFile(), result);
         }
         return ExitCodes.OK;
     }
 
-    private Map<String, Object> metrics(List<String> predictions, List<String> references) {
+    private Bleu bleu() {
+        try {
+            return Bleu.builder().tokenize(bleuTokenize).build();
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--bleu-tokenize: " + e.getMessage(), e);
+        }
+    }
+
+    /** --output names a file whose folder exists or can be made (it is made when the metrics are written). */
+    private void requireOutputFile() {
+        if (Files.isDirectory(output)) {
+            throw new BadInputException("--output " + output.toAbsolutePath() + " is a folder; name the JSON file to "
+                    + "write, e.g. " + output.resolve("metrics.json"));
+        }
+        OutputFolder.requireFresh(output.toAbsolutePath().getParent(), true);
+    }
+
+    private Map<String, Object> metrics(Bleu bleu, List<String> predictions, List<String> references) {
         if (predictions.isEmpty()) {
             throw new BadInputException("no predictions to score");
         }
         Map<String, Object> m = new LinkedHashMap<>();
-        var bleu = Bleu.builder().tokenize(bleuTokenize).build().corpusScore(predictions, List.of(references));
-        m.put("bleu", bleu.score());
-        m.put("bleu_signature", bleu.signature());
+        var score = bleu.corpusScore(predictions, List.of(references));
+        m.put("bleu", score.score());
+        m.put("bleu_signature", score.signature());
         m.put("chrf++", Chrf.builder().wordOrder(2).build().corpusScore(predictions, List.of(references)).score());
         Rouge.builder().rougeTypes("rouge1", "rouge2", "rougeL").cjk(cjk).build()
                 .corpusScore(predictions, List.of(references))

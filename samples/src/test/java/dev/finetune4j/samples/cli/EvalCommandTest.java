@@ -123,6 +123,28 @@ class EvalCommandTest {
         assertTrue(r.err().contains("--device"), r.err());
     }
 
+    /** Options that cannot work are bad input before the model answers (which takes hours on a real model). */
+    @Test
+    void badOptionsAreBadInputBeforeTheModelAnswersAndTheOutputFolderIsMade() throws Exception {
+        Path model = CliTestSupport.tinyModel(dir.resolve("model"));
+        Files.write(dir.resolve("test.jsonl"), List.of("{\"instruction\": \"hi?\", \"output\": \"hello\"}"));
+        Files.writeString(dir.resolve("a-file"), "x");
+        String[][] bad = {{"--bleu-tokenize", "14a"}, {"--max-new-tokens", "-3"}, {"--output", dir.toString()},
+                {"--output", dir.resolve("a-file/metrics.json").toString()}};
+        String[] named = {"unknown tokenizer '14a'", "--max-new-tokens must be 0 or more", "is a folder", "a-file"};
+        for (int i = 0; i < bad.length; i++) {
+            CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                    "--data", dir.resolve("test.jsonl").toString(), "--prompt-template", "Q: {prompt}\nA: ", bad[i][0], bad[i][1]);
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+            assertTrue(r.err().contains(named[i]) && !r.err().contains("answered"), r.err());
+        }
+        Path out = dir.resolve("new/folder/metrics.json");
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                "--data", dir.resolve("test.jsonl").toString(), "--max-new-tokens", "2", "--output", out.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(new ObjectMapper().readTree(out.toFile()).has("metrics"));
+    }
+
     @Test
     void predictionsAndModelTogetherAreAUsageError() {
         CliTestSupport.Run r = CliTestSupport.run("eval", "-p", "a.jsonl", "-m", "model");
