@@ -181,6 +181,7 @@ final class EvalCommand implements Callable<Integer> {
         LanguageModel base = ModelInputs.loadForInference(source.model, device, numbers);
         try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter);
              var inPrecision = numbers.use()) {
+            ModelInputs.requireSameVocabulary(tok, base, source.model);
             GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
                     .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();
             List<long[]> prompts = new ArrayList<>();

@@ -103,6 +103,7 @@ final class TrainCommand implements Callable<Integer> {
         LanguageModel model = ModelInputs.loadModel(modelDir, device);
         PeftModel wrapped;
         try {
+            ModelInputs.requireSameVocabulary(tok, model, modelDir);
             wrapped = PeftMethods.wrap(model, c.method(), c.peft(), cfg.seed());
         } catch (RuntimeException e) {
             model.close();

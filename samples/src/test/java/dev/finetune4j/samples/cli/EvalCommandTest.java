@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -143,6 +144,22 @@ class EvalCommandTest {
                 "--data", dir.resolve("test.jsonl").toString(), "--max-new-tokens", "2", "--output", out.toString());
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(new ObjectMapper().readTree(out.toFile()).has("metrics"));
+    }
+
+    /** --model at a file, an empty folder or nothing is named as a wrong model folder, not as a missing tokenizer. */
+    @Test
+    void aModelPathThatIsNoModelFolderIsNamedAsSuchBeforeTheTokenizerIsLookedFor() throws Exception {
+        Files.writeString(dir.resolve("test.jsonl"), "{\"instruction\": \"hi?\", \"output\": \"hello\"}\n");
+        Files.createDirectories(dir.resolve("empty"));
+        String[] models = {"test.jsonl", "empty", "missing"};
+        String[] found = {"is a file, not a folder", "has no config.json", "does not exist"};
+        for (int i = 0; i < models.length; i++) {
+            CliTestSupport.Run r = CliTestSupport.run("eval", "--model", dir.resolve(models[i]).toString(),
+                    "--data", dir.resolve("test.jsonl").toString());
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+            assertTrue(r.err().contains("model folder " + dir.resolve(models[i]) + " " + found[i]), r.err());
+            assertFalse(r.err().contains("tokenizer.json"), r.err());
+        }
     }
 
     @Test

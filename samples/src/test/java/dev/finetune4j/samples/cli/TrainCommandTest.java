@@ -249,6 +249,32 @@ class TrainCommandTest {
         assertEquals("not a folder", Files.readString(dir.resolve("run")));
     }
 
+    /** A tokenizer.json with more tokens (300) than the model's 259 embeddings is another model's: refused before training. */
+    @Test
+    void aTokenizerOfAnotherModelIsBadInputNamingBothSizes() throws Exception {
+        StringBuilder vocab = new StringBuilder("\"[UNK]\": 0");
+        for (int i = 1; i < 300; i++) {
+            vocab.append(", \"w").append(i).append("\": ").append(i);
+        }
+        Files.writeString(dir.resolve("model/tokenizer.json"), """
+                {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
+                 "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null, "decoder": null,
+                 "model": {"type": "WordLevel", "vocab": {%s}, "unk_token": "[UNK]"}}
+                """.formatted(vocab));
+        Path cfg = dir.resolve("train.yaml");
+        Files.writeString(cfg, """
+                model: model
+                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
+                training: {max_steps: 1}
+                output: run
+                """);
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", cfg.toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains("the tokenizer has 300 tokens, but the model in " + dir.resolve("model") + " has 259"),
+                r.err());
+        assertFalse(r.out().contains("trainable"), "training started: " + r.out());
+    }
+
     @Test
     void dpoSettingsOutOfRangeAreBadInputNamingTheKeyBeforeTheModelLoads() throws Exception {
         CliTestSupport.Run beta = CliTestSupport.run("train", "-c", config("objective: dpo\ndpo: {beta: -1}\n").toString());
