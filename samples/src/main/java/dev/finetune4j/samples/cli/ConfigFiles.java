@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Collectors;
 
@@ -24,10 +23,7 @@ final class ConfigFiles {
 
     /** Parses {@code file} as {@code type}. */
     static <T> T read(Path file, Class<T> type) {
-        if (!Files.isRegularFile(file)) {
-            throw new BadInputException("config file " + file.toAbsolutePath() + " does not exist; "
-                    + "pass the path of a .yaml or .json file (see --help for an example)");
-        }
+        InputFile.require(file, "config file", "pass the path of a .yaml or .json file (see --help for an example)");
         String name = file.getFileName().toString().toLowerCase();
         ObjectMapper mapper;
         if (name.endsWith(".yaml") || name.endsWith(".yml")) {

@@ -20,7 +20,6 @@ import dev.finetune4j.data.record.Schema;
 import dev.finetune4j.data.split.SplitSpec;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -133,9 +132,7 @@ final class PreparePipeline {
         List<Input> inputs = new ArrayList<>();
         for (String input : cfg.inputs()) {
             Path p = baseDir.resolve(input);
-            if (!Files.isRegularFile(p)) {
-                throw new BadInputException("input file " + p.toAbsolutePath() + " does not exist (from 'inputs')");
-            }
+            InputFile.require(p, "input file", "fix its entry in 'inputs' (paths are relative to the config file)");
             inputs.add(input(p, schema));
         }
         Format format = cfg.format() == null ? null : enumValue(Format.class, cfg.format(), "format");

@@ -136,4 +136,21 @@ class PrepareCommandTest {
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("nope.jsonl") && r.err().contains("does not exist"), r.err());
     }
+
+    /** A folder passed where a file belongs is named as a folder, not as missing (config file and inputs alike). */
+    @Test
+    void aFolderWhereAFileBelongsIsNamedAsAFolder() throws Exception {
+        Files.createDirectories(dir.resolve("raw.jsonl"));
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.jsonl]\noutput: out\n");
+        CliTestSupport.Run input = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, input.exitCode());
+        assertTrue(input.err().contains("input file " + dir.resolve("raw.jsonl") + " is a folder, not a file"), input.err());
+        CliTestSupport.Run config = CliTestSupport.run("prepare", "-c", dir.resolve("raw.jsonl").toString());
+        assertEquals(ExitCodes.BAD_INPUT, config.exitCode());
+        assertTrue(config.err().contains("config file " + dir.resolve("raw.jsonl") + " is a folder, not a file"), config.err());
+        CliTestSupport.Run predictions = CliTestSupport.run("eval", "-p", dir.resolve("raw.jsonl").toString());
+        assertEquals(ExitCodes.BAD_INPUT, predictions.exitCode());
+        assertTrue(predictions.err().contains("data file " + dir.resolve("raw.jsonl") + " is a folder, not a file"),
+                predictions.err());
+    }
 }
