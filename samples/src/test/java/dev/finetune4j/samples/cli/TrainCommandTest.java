@@ -314,6 +314,40 @@ class TrainCommandTest {
         return loraRun(maxLength, "{max_steps: 1, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1}");
     }
 
+    /** A validation file without eval_every_steps was read and never evaluated; eval_every_steps without one did nothing. */
+    @Test
+    void validationDataAndTheSettingsThatUseItAreGivenTogether() throws Exception {
+        Files.copy(dir.resolve("train.jsonl"), dir.resolve("validation.jsonl"));
+        Path file = dir.resolve("train.yaml");
+        Files.writeString(file, """
+                model: model
+                tokenizer: byte-level
+                data: {train: train.jsonl, validation: validation.jsonl, prompt_template: "Q: {prompt}\\nA: "}
+                training: {max_steps: 2}
+                """);
+        CliTestSupport.Run unused = CliTestSupport.run("train", "-c", file.toString());
+        assertEquals(ExitCodes.BAD_INPUT, unused.exitCode(), unused.out());
+        assertTrue(unused.err().contains("'data.validation' is given but 'training.eval_every_steps' is not"), unused.err());
+        for (String key : List.of("eval_every_steps", "early_stopping_patience")) {
+            CliTestSupport.Run r = CliTestSupport.run("train", "-c", loraRun("{max_steps: 2, " + key + ": 1}").toString());
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.out());
+            assertTrue(r.err().contains("'training." + key + "' needs a validation file"), r.err());
+            assertFalse(r.out().contains("trainable"), "the model was loaded: " + r.out());
+        }
+    }
+
+    /** The library names its builder's settings (warmupRatio); the error names the key of the config file. */
+    @Test
+    void anOutOfRangeTrainingSettingIsNamedByItsConfigKey() throws Exception {
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", loraRun("{max_steps: 2, warmup_ratio: 2}").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("training.warmup_ratio must be in [0, 1), got 2.0") && !r.err().contains("warmupRatio"),
+                r.err());
+        r = CliTestSupport.run("train", "-c", loraRun("{epochs: 0}").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("use training.max_steps for shorter runs"), r.err());
+    }
+
     @Test
     void aFractionalCountIsBadInputNotTruncated() throws Exception {
         Path file = dir.resolve("train.yaml");
