@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.data.pipeline.EmptyDatasetException;
 import dev.finetune4j.data.pipeline.PipelineReport;
 import dev.finetune4j.data.pipeline.StepReport;
 import dev.finetune4j.data.format.WrittenFile;
@@ -61,13 +62,18 @@ final class PrepareCommand implements Callable<Integer> {
         PreparePipeline.Plan plan = PreparePipeline.plan(cfg, config.toAbsolutePath().getParent(), output);
         OutputFolder.requireFresh(plan.output(), overwrite);
         PipelineReport report;
-        if (sparkMaster == null) {
-            report = PreparePipeline.build(plan).run();
-        } else if (!SparkPrepare.available()) {
-            throw new BadInputException("--spark-master needs Apache Spark 4.2 (Scala 2.13) on the class path, which"
-                    + " finetune4j.jar does not include: run it with " + SparkPrepare.HOW_TO_LAUNCH);
-        } else {
-            report = SparkPrepare.run(plan, sparkMaster);
+        try {
+            if (sparkMaster == null) {
+                report = PreparePipeline.build(plan).run();
+            } else if (!SparkPrepare.available()) {
+                throw new BadInputException("--spark-master needs Apache Spark 4.2 (Scala 2.13) on the class path, which"
+                        + " finetune4j.jar does not include: run it with " + SparkPrepare.HOW_TO_LAUNCH);
+            } else {
+                report = SparkPrepare.run(plan, sparkMaster);
+            }
+        } catch (EmptyDatasetException e) {
+            // the inputs (empty, or every line bad) or the steps' settings left nothing to write
+            throw new BadInputException(e.getMessage(), e);
         }
         PrintWriter out = spec.commandLine().getOut();
         for (StepReport s : report.steps()) {

@@ -153,4 +153,14 @@ class PrepareCommandTest {
         assertTrue(predictions.err().contains("data file " + dir.resolve("raw.jsonl") + " is a folder, not a file"),
                 predictions.err());
     }
+
+    /** Inputs that give no record (an empty file, or CSV lines in a .jsonl file) are the user's to fix: exit 2. */
+    @Test
+    void inputsThatGiveNoRecordAreBadInput() throws Exception {
+        Files.writeString(dir.resolve("empty.jsonl"), "");
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: [empty.jsonl]\nschema: alpaca\noutput: out\n");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().startsWith("error: no records to write: empty.jsonl gave 0 records"), r.err());
+    }
 }
