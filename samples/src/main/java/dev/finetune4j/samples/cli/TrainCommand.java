@@ -45,6 +45,7 @@ import java.util.concurrent.Callable;
                 "         prompt_field: instruction, response_field: output, prompt_template: chat, max_length: 512}",
                 "  training: {epochs: 3, micro_batch_size: 4, gradient_accumulation_steps: 4, learning_rate: 2.0e-4,",
                 "             schedule: cosine, warmup_ratio: 0.03, eval_every_steps: 50, early_stopping_patience: 3,",
+                "             save_every_steps: 50, keep_last_checkpoints: 3,   # default 0 keeps every checkpoint (the best always)",
                 "             precision: auto, gradient_checkpointing: false}   # f32 | bf16-mixed | auto (bf16-mixed on a GPU)",
                 "  dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}   # objective: dpo; rows prompt/chosen/rejected",
                 "  output: runs/qa",
@@ -94,7 +95,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainConfig.Training t = c.training() == null
                 ? new TrainConfig.Training(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                        null, null)
+                        null, null, null)
                 : c.training();
         requireValidationWhereUsed(t, c.data().validation() != null);
         TrainingConfig cfg = trainingConfig(t, device, out.resolve("checkpoints"));
@@ -291,6 +292,7 @@ final class TrainCommand implements Callable<Integer> {
             if (t.evalEverySteps() != null) b.evalEverySteps(t.evalEverySteps());
             if (t.earlyStoppingPatience() != null) b.earlyStopping(t.earlyStoppingPatience(), 0.0);
             if (t.saveEverySteps() != null) b.saveEverySteps(t.saveEverySteps());
+            if (t.keepLastCheckpoints() != null) b.keepLastCheckpoints(t.keepLastCheckpoints());
             b.logEverySteps(t.logEverySteps() == null ? 0 : t.logEverySteps());
             return b.build();
         } catch (IllegalArgumentException | IllegalStateException e) {

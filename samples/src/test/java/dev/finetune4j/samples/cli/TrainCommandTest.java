@@ -348,6 +348,18 @@ class TrainCommandTest {
         assertTrue(r.err().contains("use training.max_steps for shorter runs"), r.err());
     }
 
+    /** Every checkpoint was kept (a real model's hold the adapter and optimizer state); keep_last_checkpoints bounds them. */
+    @Test
+    void keepLastCheckpointsBoundsTheCheckpointsLeft() throws Exception {
+        Path cfg = loraRun("{max_steps: 5, micro_batch_size: 4, save_every_steps: 1, keep_last_checkpoints: 2}");
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", cfg.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        try (var left = Files.list(dir.resolve("run/checkpoints"))) {
+            assertEquals(List.of("checkpoint-4", "checkpoint-5"),
+                    left.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
     @Test
     void aFractionalCountIsBadInputNotTruncated() throws Exception {
         Path file = dir.resolve("train.yaml");
