@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -34,13 +35,14 @@ final class ConfigFiles {
             throw new BadInputException("config file " + file + " must end in .yaml, .yml or .json");
         }
         mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION) // a key given twice: which one was meant?
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
                 .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT); // 4.7 must not become 4
-        try {
-            T value = mapper.readValue(file.toFile(), type);
+        try (JsonParser parser = mapper.createParser(file.toFile())) {
+            T value = parser.nextToken() == null ? null : mapper.readValue(parser, type);
             if (value == null) {
-                throw new BadInputException("config file " + file + " is empty");
+                throw new BadInputException("config file " + file + " is empty; see --help for an example");
             }
             return value;
         } catch (UnrecognizedPropertyException e) {

@@ -163,4 +163,19 @@ class PrepareCommandTest {
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
         assertTrue(r.err().startsWith("error: no records to write: empty.jsonl gave 0 records"), r.err());
     }
+
+    /** A key given twice kept the last value silently; an empty or comment-only file got Jackson's end-of-input text. */
+    @Test
+    void aKeyGivenTwiceOrAnEmptyConfigIsBadInputSayingSo() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello there, this is text\"}\n");
+        Files.writeString(dir.resolve("twice.yaml"), "inputs: [raw.jsonl]\noutput: out\nsplit: {train: 0.9, test: 0.1}\n"
+                + "output: elsewhere\n");
+        CliTestSupport.Run twice = CliTestSupport.run("prepare", "-c", dir.resolve("twice.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, twice.exitCode(), twice.out());
+        assertTrue(twice.err().contains("(line 4)") && twice.err().contains("Duplicate field 'output'"), twice.err());
+        Files.writeString(dir.resolve("empty.yaml"), "# to do\n");
+        CliTestSupport.Run empty = CliTestSupport.run("prepare", "-c", dir.resolve("empty.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, empty.exitCode());
+        assertTrue(empty.err().contains("empty.yaml is empty"), empty.err());
+    }
 }
