@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
                 "  pii: {strategy: placeholder}  # placeholder | mask | hash (key in $FINETUNE4J_PII_KEY)",
                 "  exact_dedup: true",
                 "  near_dedup: {threshold: 0.85, num_perm: 128}",
-                "  split: {train: 0.8, validation: 0.1, test: 0.1, stratify_by: label}",
+                "  split: {train: 0.8, validation: 0.1, test: 0.1, stratify_by: label}   # ratios left out share the rest",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (config, paths, options)."})
 final class PrepareCommand implements Callable<Integer> {
     @Spec

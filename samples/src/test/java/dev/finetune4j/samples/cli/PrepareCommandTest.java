@@ -178,4 +178,20 @@ class PrepareCommandTest {
         assertEquals(ExitCodes.BAD_INPUT, empty.exitCode());
         assertTrue(empty.err().contains("empty.yaml is empty"), empty.err());
     }
+
+    /** {train: 0.5, test: 0.5} was refused as summing to 1.1: the left-out validation ratio was 0.1, not the rest. */
+    @Test
+    void splitRatiosLeftOutShareTheRest() throws Exception {
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            rows.append("{\"text\": \"record number ").append(i).append(" of the split test, with some words\"}\n");
+        }
+        Files.writeString(dir.resolve("raw.jsonl"), rows);
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.jsonl]\noutput: out\nsplit: {train: 0.5, test: 0.5}\n");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertEquals(0, Files.readAllLines(dir.resolve("out/validation.jsonl")).size());
+        assertEquals(40, Files.readAllLines(dir.resolve("out/train.jsonl")).size()
+                + Files.readAllLines(dir.resolve("out/test.jsonl")).size());
+    }
 }
