@@ -43,6 +43,10 @@ import java.util.concurrent.Callable;
                 "  finetune4j eval --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --data prepared/test.jsonl",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (files, fields, options)."})
 final class EvalCommand implements Callable<Integer> {
+    private static final String PREDICTIONS_FIELDS = "every line of a --predictions file needs 'prediction' and "
+            + "'reference' text fields";
+    private static final String DATA_FIELDS = "name the right fields with --prompt-field / --reference-field";
+
     @Spec
     CommandSpec spec;
 
@@ -120,9 +124,9 @@ final class EvalCommand implements Callable<Integer> {
             requireOutputFile();
         }
         if (source.predictions != null) {
-            for (Map<String, Object> n : jsonl(source.predictions)) {
-                predictions.add(field(n, "prediction", source.predictions));
-                references.add(field(n, "reference", source.predictions));
+            for (JsonObjectLines.Ok row : rows(source.predictions)) {
+                predictions.add(field(row, "prediction", source.predictions, PREDICTIONS_FIELDS));
+                references.add(field(row, "reference", source.predictions, PREDICTIONS_FIELDS));
             }
         } else {
             if (data == null) {
@@ -159,9 +163,6 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private Map<String, Object> metrics(Bleu bleu, List<String> predictions, List<String> references) {
-        if (predictions.isEmpty()) {
-            throw new BadInputException("no predictions to score");
-        }
         Map<String, Object> m = new LinkedHashMap<>();
         var score = bleu.corpusScore(predictions, List.of(references));
         m.put("bleu", score.score());
@@ -175,6 +176,11 @@ final class EvalCommand implements Callable<Integer> {
 
     /** Generates answers for --data into the lists and returns the perplexity over prompt + reference. */
     private double generate(List<String> predictions, List<String> references) throws IOException {
+        List<String> questions = new ArrayList<>();
+        for (JsonObjectLines.Ok row : rows(data)) { // read first: a bad row is reported before the model loads
+            questions.add(field(row, promptField, data, DATA_FIELDS));
+            references.add(field(row, referenceField, data, DATA_FIELDS));
+        }
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
         List<long[]> docs = new ArrayList<>();
         Precision numbers = precision.on(device);
@@ -185,12 +191,10 @@ final class EvalCommand implements Callable<Integer> {
             GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
                     .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();
             List<long[]> prompts = new ArrayList<>();
-            for (Map<String, Object> n : jsonl(data)) {
-                long[] prompt = tok.encode(ModelInputs.renderPrompt(promptTemplate, tok, field(n, promptField, data)));
-                String reference = field(n, referenceField, data);
+            for (int i = 0; i < questions.size(); i++) {
+                long[] prompt = tok.encode(ModelInputs.renderPrompt(promptTemplate, tok, questions.get(i)));
                 prompts.add(prompt);
-                references.add(reference);
-                long[] ref = tok.encode(reference);
+                long[] ref = tok.encode(references.get(i));
                 long[] doc = Arrays.copyOf(prompt, prompt.length + ref.length);
                 System.arraycopy(ref, 0, doc, prompt.length, ref.length);
                 docs.add(doc);
@@ -212,16 +216,20 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    private static String field(Map<String, Object> n, String name, Path file) {
-        if (!(n.get(name) instanceof String v)) {
-            throw new BadInputException(file + ": a record has no string field '" + name + "' (fields: "
-                    + List.copyOf(n.keySet()) + "); name the right field with --prompt-field / --reference-field");
+    private static String field(JsonObjectLines.Ok row, String name, Path file, String advice) {
+        if (!(row.object().get(name) instanceof String v)) {
+            throw new BadInputException(file + " line " + row.line() + ": no string field '" + name + "' (fields: "
+                    + List.copyOf(row.object().keySet()) + "); " + advice);
         }
         return v;
     }
 
-    private static List<Map<String, Object>> jsonl(Path file) {
-        return JsonlFile.read(file, "fix or remove that line").stream().map(JsonObjectLines.Ok::object).toList();
+    private static List<JsonObjectLines.Ok> rows(Path file) {
+        List<JsonObjectLines.Ok> rows = JsonlFile.read(file, "fix or remove that line");
+        if (rows.isEmpty()) {
+            throw new BadInputException(file.toAbsolutePath() + " holds no records; give a JSONL file with one object a line");
+        }
+        return rows;
     }
 
     private void print(Map<String, Object> metrics, Object perplexity) {

@@ -162,6 +162,32 @@ class EvalCommandTest {
         }
     }
 
+    /**
+     * A predictions file's missing field was answered with advice for --data (--reference-field), and a bad --data
+     * row or an empty --data file was reported only after the model had loaded.
+     */
+    @Test
+    void badRowsAreNamedWithTheirLineAndAdviceForTheirFileBeforeTheModelLoads() throws Exception {
+        Files.write(dir.resolve("preds.jsonl"), List.of("{\"prediction\": \"a\", \"reference\": \"a\"}",
+                "{\"prediction\": \"b\", \"ref\": \"b\"}"));
+        CliTestSupport.Run preds = CliTestSupport.run("eval", "-p", dir.resolve("preds.jsonl").toString());
+        assertEquals(ExitCodes.BAD_INPUT, preds.exitCode());
+        assertTrue(preds.err().contains("preds.jsonl line 2: no string field 'reference'")
+                && preds.err().contains("a --predictions file needs 'prediction' and 'reference'")
+                && !preds.err().contains("--reference-field"), preds.err());
+        Files.write(dir.resolve("empty.jsonl"), List.of());
+        // no model folder: the data is read before the model would be looked for
+        CliTestSupport.Run empty = CliTestSupport.run("eval", "-m", dir.resolve("no-model").toString(),
+                "-d", dir.resolve("empty.jsonl").toString());
+        assertEquals(ExitCodes.BAD_INPUT, empty.exitCode());
+        assertTrue(empty.err().contains("empty.jsonl holds no records"), empty.err());
+        CliTestSupport.Run data = CliTestSupport.run("eval", "-m", dir.resolve("no-model").toString(),
+                "-d", dir.resolve("preds.jsonl").toString(), "--prompt-field", "prediction", "--reference-field", "reference");
+        assertEquals(ExitCodes.BAD_INPUT, data.exitCode());
+        assertTrue(data.err().contains("preds.jsonl line 2: no string field 'reference'")
+                && data.err().contains("--reference-field"), data.err());
+    }
+
     @Test
     void predictionsAndModelTogetherAreAUsageError() {
         CliTestSupport.Run r = CliTestSupport.run("eval", "-p", "a.jsonl", "-m", "model");
