@@ -38,6 +38,7 @@ final class ConfigFiles {
                 .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION) // a key given twice: which one was meant?
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY) // inputs: raw.jsonl is a list of one
                 .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT); // 4.7 must not become 4
         try (JsonParser parser = mapper.createParser(file.toFile())) {
             T value = parser.nextToken() == null ? null : mapper.readValue(parser, type);

@@ -194,4 +194,14 @@ class PrepareCommandTest {
         assertEquals(40, Files.readAllLines(dir.resolve("out/train.jsonl")).size()
                 + Files.readAllLines(dir.resolve("out/test.jsonl")).size());
     }
+
+    /** inputs: raw.jsonl (one file, no brackets) got Jackson's "Cannot construct instance of java.util.ArrayList". */
+    @Test
+    void aSingleInputNeedsNoList() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello there, this is text\"}\n");
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: raw.jsonl\noutput: out\n");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertEquals(1, Files.readAllLines(dir.resolve("out/data.jsonl")).size());
+    }
 }
