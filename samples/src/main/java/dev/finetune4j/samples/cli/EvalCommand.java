@@ -185,7 +185,7 @@ final class EvalCommand implements Callable<Integer> {
         List<long[]> docs = new ArrayList<>();
         Precision numbers = precision.on(device);
         LanguageModel base = ModelInputs.loadForInference(source.model, device, numbers);
-        try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter);
+        try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter, false);
              var inPrecision = numbers.use()) {
             ModelInputs.requireSameVocabulary(tok, base, source.model);
             GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)

@@ -10,9 +10,11 @@ import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.qlora.QloraInjector;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -77,14 +79,20 @@ final class ModelInputs {
         }
     }
 
-    /** An adapter folder on {@code base}, for inference; a folder that does not fit is bad input. */
-    static PeftModel loadAdapter(LanguageModel base, Path dir) {
+    /**
+     * An adapter folder on {@code base}, for inference; a folder that does not fit is bad input. A QLoRA adapter
+     * quantizes the base to NF4 first, unless {@code fullPrecision} (merging): it then computes what it was trained to.
+     */
+    static PeftModel loadAdapter(LanguageModel base, Path dir, boolean fullPrecision) {
         if (!Files.isRegularFile(dir.resolve("adapter_config.json"))) {
             throw new BadInputException("no adapter_config.json in " + dir.toAbsolutePath()
                     + ": point --adapter at a folder saved by 'finetune4j train' or Python PEFT");
         }
-        try {
-            return Peft.load(base, dir);
+        try (AdapterFiles files = AdapterFiles.read(dir)) {
+            if (files.trainedOnQuantizedBase() && !fullPrecision) {
+                QloraInjector.quantize(base);
+            }
+            return Peft.load(base, files);
         } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
             throw new BadInputException("cannot load the adapter in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
         }
@@ -97,7 +105,7 @@ final class ModelInputs {
     static LanguageModel loadMerged(Path baseDir, Path adapterDir) {
         LanguageModel model = loadModel(baseDir, Device.auto());
         try {
-            return loadAdapter(model, adapterDir).mergeAndUnload();
+            return loadAdapter(model, adapterDir, true).mergeAndUnload(); // QLoRA too: into the full-precision base
         } catch (UnsupportedOperationException | IllegalStateException e) {
             model.close();
             throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);

@@ -2,12 +2,22 @@ package dev.finetune4j.samples.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
+import dev.finetune4j.eval.Perplexity;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
+import dev.finetune4j.peft.qlora.QloraInjector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -186,6 +196,39 @@ class EvalCommandTest {
         assertEquals(ExitCodes.BAD_INPUT, data.exitCode());
         assertTrue(data.err().contains("preds.jsonl line 2: no string field 'reference'")
                 && data.err().contains("--reference-field"), data.err());
+    }
+
+    /** A QLoRA adapter was evaluated on the full-precision base, not the NF4 one it was trained on (a log warning only). */
+    @Test
+    void aQloraAdapterIsEvaluatedOnTheQuantizedBaseItWasTrainedOn() throws Exception {
+        Path model = CliTestSupport.tinyModel(dir.resolve("model"));
+        Files.write(dir.resolve("test.jsonl"), List.of("{\"instruction\": \"hi?\", \"output\": \"hello there\"}"));
+        ByteLevelTokenizer tok = new ByteLevelTokenizer();
+        long[] prompt = tok.encode("Q: hi?\nA: ");
+        long[] reference = tok.encode("hello there");
+        long[] doc = Arrays.copyOf(prompt, prompt.length + reference.length);
+        System.arraycopy(reference, 0, doc, prompt.length, reference.length);
+        double quantized;
+        try (LanguageModel base = AutoModel.loadCausalLM(model)) {
+            QloraInjector.quantize(base);
+            try (PeftModel qlora = Peft.wrap(base, LoraConfig.builder().r(4).targetModules("q_proj", "v_proj")
+                    .initLoraWeights(LoraInit.RANDOM).build(), 5)) {
+                qlora.save(dir.resolve("adapter"));
+                quantized = Perplexity.builder().build().compute(qlora, List.of(doc)).perplexity();
+            }
+        }
+        double fullPrecision;
+        try (PeftModel onFullPrecision = Peft.load(AutoModel.loadCausalLM(model), dir.resolve("adapter"))) {
+            fullPrecision = Perplexity.builder().build().compute(onFullPrecision, List.of(doc)).perplexity();
+        }
+        Path out = dir.resolve("metrics.json");
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                "--adapter", dir.resolve("adapter").toString(), "--data", dir.resolve("test.jsonl").toString(),
+                "--prompt-template", "Q: {prompt}\nA: ", "--max-new-tokens", "2", "--device", "cpu", "--output", out.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        double reported = new ObjectMapper().readTree(out.toFile()).get("perplexity").asDouble();
+        assertNotEquals(quantized, fullPrecision, "the quantization must show in the perplexity");
+        assertEquals(quantized, reported, 1e-9 * quantized);
     }
 
     @Test
