@@ -1,12 +1,16 @@
 package dev.finetune4j.onnx;
 
+import dev.finetune4j.core.io.AtomicDirectory;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -35,21 +39,9 @@ public final class ExportFolder {
      * @throws IllegalArgumentException naming the folder and what it would delete
      */
     public static void requireNotProtected(Path folder, Collection<Path> protectedFolders) {
-        Path target = canonical(folder);
-        Path cwd = canonical(Path.of(""));
-        if (cwd.startsWith(target)) {
-            throw new IllegalArgumentException("cannot export ONNX into " + target + ": it is the current directory "
-                    + cwd + (cwd.equals(target) ? "" : " or a folder above it") + ", and the export replaces its "
-                    + "folder as a whole; choose a new or empty folder, e.g. " + target.resolve("onnx"));
-        }
-        for (Path kept : protectedFolders.stream().filter(Objects::nonNull).toList()) {
-            Path source = canonical(kept);
-            if (source.startsWith(target)) {
-                throw new IllegalArgumentException("cannot export ONNX into " + target + ": it " + (source.equals(target)
-                        ? "is" : "contains") + " the model's folder " + source + ", which the export would delete; "
-                        + "choose a new or empty folder outside it");
-            }
-        }
+        Map<Path, String> kept = new LinkedHashMap<>();
+        protectedFolders.stream().filter(Objects::nonNull).forEach(p -> kept.put(p, "the model's folder"));
+        AtomicDirectory.requireReplaceable(folder, "export ONNX into", kept);
     }
 
     /**
@@ -97,22 +89,5 @@ public final class ExportFolder {
 
     private static boolean isExportFile(Path entry) {
         return EXPORT_FILES.contains(entry.getFileName().toString()) && Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS);
-    }
-
-    /** The absolute path with links resolved as far as it exists, so a link cannot hide that two paths are one. */
-    private static Path canonical(Path path) {
-        Path absolute = path.toAbsolutePath().normalize();
-        Path existing = absolute;
-        while (existing != null && !Files.exists(existing)) {
-            existing = existing.getParent();
-        }
-        if (existing == null) {
-            return absolute;
-        }
-        try {
-            return existing.toRealPath().resolve(existing.relativize(absolute));
-        } catch (IOException e) {
-            return absolute; // NOTE: unreadable on the way up; compare the path as given rather than fail here
-        }
     }
 }

@@ -74,6 +74,16 @@ public final class AdapterFiles implements AutoCloseable {
         return dir;
     }
 
+    /**
+     * Whether the adapter was trained on an NF4-quantized base (QLoRA): its {@code adapter_config.json} says so. Load
+     * it onto a base quantized first ({@code QloraInjector.quantize}) to get the logits it was trained with.
+     *
+     * @return true for a QLoRA adapter saved by this library
+     */
+    public boolean trainedOnQuantizedBase() {
+        return BaseModelRecord.trainedOnQuantizedBase(json);
+    }
+
     JsonNode json() {
         return json;
     }

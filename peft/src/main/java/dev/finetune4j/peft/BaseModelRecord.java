@@ -57,12 +57,17 @@ final class BaseModelRecord {
                     + "shapes, but outputs are only meaningful on the model the adapter was trained for ("
                     + config.path("base_model_name_or_path").asText("not recorded") + ")");
         }
-        if (NF4.equals(config.path(QUANTIZATION).asText("")) && !quantized(root)) {
+        if (trainedOnQuantizedBase(config) && !quantized(root)) {
             out.add(file + " was trained on an NF4-quantized base (QLoRA), this base is full precision: its logits "
                     + "differ from those seen in training by the quantization error; load it with "
                     + "QloraInjector.load(base, dir), which quantizes the base first");
         }
         return out;
+    }
+
+    /** Whether {@code config} records an NF4-quantized base (a QLoRA adapter). */
+    static boolean trainedOnQuantizedBase(JsonNode config) {
+        return NF4.equals(config.path(QUANTIZATION).asText(""));
     }
 
     private static boolean quantized(Module root) {

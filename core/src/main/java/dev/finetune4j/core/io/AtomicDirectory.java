@@ -10,6 +10,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -85,6 +86,52 @@ public final class AtomicDirectory {
             ch.force(true);
         } catch (AccessDeniedException | UnsupportedOperationException e) {
             // NOTE: Windows cannot open a directory as a channel; its NTFS metadata journal covers the rename
+        }
+    }
+
+    /**
+     * Refuses a target whose replacement as a whole would delete what the user works in or reads from: the current
+     * directory or a folder above it, or one of {@code kept} (a model's or adapter's folder) or a folder above one.
+     * Links are resolved as far as the paths exist, so a link cannot hide that two paths are one.
+     *
+     * @param target the folder about to be replaced, existing or not
+     * @param action what replaces it, for the message, e.g. {@code "export ONNX into"}
+     * @param kept   folders that must survive, each with the name the message gives it (e.g. {@code "the model's
+     *               folder"}); a null folder is ignored
+     * @throws IllegalArgumentException naming the target and what it would delete
+     */
+    public static void requireReplaceable(Path target, String action, Map<Path, String> kept) {
+        Path folder = canonical(target);
+        Path cwd = canonical(Path.of(""));
+        if (cwd.startsWith(folder)) {
+            throw new IllegalArgumentException("cannot " + action + " " + folder + ": it is the current directory " + cwd
+                    + (cwd.equals(folder) ? "" : " or a folder above it") + ", which would be replaced as a whole; "
+                    + "choose a new or empty folder");
+        }
+        for (Map.Entry<Path, String> k : kept.entrySet()) {
+            Path source = k.getKey() == null ? null : canonical(k.getKey());
+            if (source != null && source.startsWith(folder)) {
+                throw new IllegalArgumentException("cannot " + action + " " + folder + ": it " + (source.equals(folder)
+                        ? "is" : "contains") + " " + k.getValue() + " " + source + ", which would be deleted; choose a "
+                        + "new or empty folder outside it");
+            }
+        }
+    }
+
+    /** The absolute path with links resolved as far as it exists. */
+    private static Path canonical(Path path) {
+        Path absolute = path.toAbsolutePath().normalize();
+        Path existing = absolute;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return absolute;
+        }
+        try {
+            return existing.toRealPath().resolve(existing.relativize(absolute));
+        } catch (IOException e) {
+            return absolute; // NOTE: unreadable on the way up; compare the path as given rather than fail here
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -9,7 +10,6 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Collectors;
 
@@ -24,10 +24,7 @@ final class ConfigFiles {
 
     /** Parses {@code file} as {@code type}. */
     static <T> T read(Path file, Class<T> type) {
-        if (!Files.isRegularFile(file)) {
-            throw new BadInputException("config file " + file.toAbsolutePath() + " does not exist; "
-                    + "pass the path of a .yaml or .json file (see --help for an example)");
-        }
+        InputFile.require(file, "config file", "pass the path of a .yaml or .json file (see --help for an example)");
         String name = file.getFileName().toString().toLowerCase();
         ObjectMapper mapper;
         if (name.endsWith(".yaml") || name.endsWith(".yml")) {
@@ -38,13 +35,15 @@ final class ConfigFiles {
             throw new BadInputException("config file " + file + " must end in .yaml, .yml or .json");
         }
         mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION) // a key given twice: which one was meant?
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY) // inputs: raw.jsonl is a list of one
                 .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT); // 4.7 must not become 4
-        try {
-            T value = mapper.readValue(file.toFile(), type);
+        try (JsonParser parser = mapper.createParser(file.toFile())) {
+            T value = parser.nextToken() == null ? null : mapper.readValue(parser, type);
             if (value == null) {
-                throw new BadInputException("config file " + file + " is empty");
+                throw new BadInputException("config file " + file + " is empty; see --help for an example");
             }
             return value;
         } catch (UnrecognizedPropertyException e) {

@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -42,6 +43,10 @@ import java.util.concurrent.Callable;
                 "  finetune4j eval --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --data prepared/test.jsonl",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (files, fields, options)."})
 final class EvalCommand implements Callable<Integer> {
+    private static final String PREDICTIONS_FIELDS = "every line of a --predictions file needs 'prediction' and "
+            + "'reference' text fields";
+    private static final String DATA_FIELDS = "name the right fields with --prompt-field / --reference-field";
+
     @Spec
     CommandSpec spec;
 
@@ -110,10 +115,18 @@ final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new BadInputException("--batch-size must be at least 1, got " + batchSize);
         }
+        if (maxNewTokens < 0) {
+            throw new BadInputException("--max-new-tokens must be 0 or more, got " + maxNewTokens);
+        }
+        // NOTE: the options are checked before a model answers for what may be hours
+        Bleu bleu = bleu();
+        if (output != null) {
+            requireOutputFile();
+        }
         if (source.predictions != null) {
-            for (Map<String, Object> n : jsonl(source.predictions)) {
-                predictions.add(field(n, "prediction", source.predictions));
-                references.add(field(n, "reference", source.predictions));
+            for (JsonObjectLines.Ok row : rows(source.predictions)) {
+                predictions.add(field(row, "prediction", source.predictions, PREDICTIONS_FIELDS));
+                references.add(field(row, "reference", source.predictions, PREDICTIONS_FIELDS));
             }
         } else {
             if (data == null) {
@@ -122,23 +135,38 @@ final class EvalCommand implements Callable<Integer> {
             result.put("perplexity", generate(predictions, references));
             result.put("predictions", predictions);
         }
-        Map<String, Object> metrics = metrics(predictions, references);
+        Map<String, Object> metrics = metrics(bleu, predictions, references);
         print(metrics, result.get("perplexity"));
         if (output != null) {
             result.put("metrics", metrics);
+            Files.createDirectories(output.toAbsolutePath().getParent());
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(output.toFile(), result);
         }
         return ExitCodes.OK;
     }
 
-    private Map<String, Object> metrics(List<String> predictions, List<String> references) {
-        if (predictions.isEmpty()) {
-            throw new BadInputException("no predictions to score");
+    private Bleu bleu() {
+        try {
+            return Bleu.builder().tokenize(bleuTokenize).build();
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--bleu-tokenize: " + e.getMessage(), e);
         }
+    }
+
+    /** --output names a file whose folder exists or can be made (it is made when the metrics are written). */
+    private void requireOutputFile() {
+        if (Files.isDirectory(output)) {
+            throw new BadInputException("--output " + output.toAbsolutePath() + " is a folder; name the JSON file to "
+                    + "write, e.g. " + output.resolve("metrics.json"));
+        }
+        OutputFolder.requireFresh(output.toAbsolutePath().getParent(), true);
+    }
+
+    private Map<String, Object> metrics(Bleu bleu, List<String> predictions, List<String> references) {
         Map<String, Object> m = new LinkedHashMap<>();
-        var bleu = Bleu.builder().tokenize(bleuTokenize).build().corpusScore(predictions, List.of(references));
-        m.put("bleu", bleu.score());
-        m.put("bleu_signature", bleu.signature());
+        var score = bleu.corpusScore(predictions, List.of(references));
+        m.put("bleu", score.score());
+        m.put("bleu_signature", score.signature());
         m.put("chrf++", Chrf.builder().wordOrder(2).build().corpusScore(predictions, List.of(references)).score());
         Rouge.builder().rougeTypes("rouge1", "rouge2", "rougeL").cjk(cjk).build()
                 .corpusScore(predictions, List.of(references))
@@ -148,21 +176,25 @@ final class EvalCommand implements Callable<Integer> {
 
     /** Generates answers for --data into the lists and returns the perplexity over prompt + reference. */
     private double generate(List<String> predictions, List<String> references) throws IOException {
+        List<String> questions = new ArrayList<>();
+        for (JsonObjectLines.Ok row : rows(data)) { // read first: a bad row is reported before the model loads
+            questions.add(field(row, promptField, data, DATA_FIELDS));
+            references.add(field(row, referenceField, data, DATA_FIELDS));
+        }
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
         List<long[]> docs = new ArrayList<>();
         Precision numbers = precision.on(device);
         LanguageModel base = ModelInputs.loadForInference(source.model, device, numbers);
-        try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter);
+        try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter, false);
              var inPrecision = numbers.use()) {
+            ModelInputs.requireSameVocabulary(tok, base, source.model);
             GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
                     .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();
             List<long[]> prompts = new ArrayList<>();
-            for (Map<String, Object> n : jsonl(data)) {
-                long[] prompt = tok.encode(ModelInputs.renderPrompt(promptTemplate, tok, field(n, promptField, data)));
-                String reference = field(n, referenceField, data);
+            for (int i = 0; i < questions.size(); i++) {
+                long[] prompt = tok.encode(ModelInputs.renderPrompt(promptTemplate, tok, questions.get(i)));
                 prompts.add(prompt);
-                references.add(reference);
-                long[] ref = tok.encode(reference);
+                long[] ref = tok.encode(references.get(i));
                 long[] doc = Arrays.copyOf(prompt, prompt.length + ref.length);
                 System.arraycopy(ref, 0, doc, prompt.length, ref.length);
                 docs.add(doc);
@@ -184,16 +216,20 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    private static String field(Map<String, Object> n, String name, Path file) {
-        if (!(n.get(name) instanceof String v)) {
-            throw new BadInputException(file + ": a record has no string field '" + name + "' (fields: "
-                    + List.copyOf(n.keySet()) + "); name the right field with --prompt-field / --reference-field");
+    private static String field(JsonObjectLines.Ok row, String name, Path file, String advice) {
+        if (!(row.object().get(name) instanceof String v)) {
+            throw new BadInputException(file + " line " + row.line() + ": no string field '" + name + "' (fields: "
+                    + List.copyOf(row.object().keySet()) + "); " + advice);
         }
         return v;
     }
 
-    private static List<Map<String, Object>> jsonl(Path file) {
-        return JsonlFile.read(file, "fix or remove that line").stream().map(JsonObjectLines.Ok::object).toList();
+    private static List<JsonObjectLines.Ok> rows(Path file) {
+        List<JsonObjectLines.Ok> rows = JsonlFile.read(file, "fix or remove that line");
+        if (rows.isEmpty()) {
+            throw new BadInputException(file.toAbsolutePath() + " holds no records; give a JSONL file with one object a line");
+        }
+        return rows;
     }
 
     private void print(Map<String, Object> metrics, Object perplexity) {

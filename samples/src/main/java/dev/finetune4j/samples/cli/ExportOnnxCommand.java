@@ -38,7 +38,8 @@ final class ExportOnnxCommand implements Callable<Integer> {
             description = "Adapter folder to merge before exporting (adapter_config.json + adapter_model.safetensors).")
     Path adapter;
 
-    @Option(names = {"-o", "--out"}, required = true, paramLabel = "DIR", description = "Folder for model.onnx and model.onnx.data.")
+    @Option(names = {"-o", "--out", "--output"}, required = true, paramLabel = "DIR",
+            description = "Folder for model.onnx and model.onnx.data (--output, as in the other commands, works too).")
     Path out;
 
     @Option(names = "--overwrite", description = "Replace the output folder even when it holds files already "

@@ -15,6 +15,9 @@ import picocli.CommandLine.Command;
                 ExportOnnxCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 done, 1 failed while running, 2 bad input (options, config, files)."})
 public final class Finetune4j {
+    /** Columns of --help: the longest config example line of a footer fits. */
+    private static final int USAGE_HELP_WIDTH = 120;
+
     private Finetune4j() {
     }
 
@@ -46,6 +49,8 @@ public final class Finetune4j {
      */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Finetune4j());
+        // NOTE: wide enough that the config examples in the footers print unbroken: wrapped, they are not valid YAML
+        cl.setUsageHelpWidth(USAGE_HELP_WIDTH);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof BadInputException) {
                 cmd.getErr().println("error: " + e.getMessage());

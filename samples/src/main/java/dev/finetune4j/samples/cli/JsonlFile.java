@@ -3,7 +3,6 @@ package dev.finetune4j.samples.cli;
 import dev.finetune4j.data.format.JsonObjectLines;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -18,9 +17,7 @@ final class JsonlFile {
      * @param advice what the user can do about a bad line, appended to the error
      */
     static List<JsonObjectLines.Ok> read(Path file, String advice) {
-        if (!Files.isRegularFile(file)) {
-            throw new BadInputException("data file " + file.toAbsolutePath() + " does not exist");
-        }
+        InputFile.require(file, "data file", "pass the path of a JSONL file");
         try {
             return JsonObjectLines.readAll(file);
         } catch (IOException e) {

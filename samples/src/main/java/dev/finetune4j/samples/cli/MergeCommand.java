@@ -1,6 +1,7 @@
 package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import picocli.CommandLine.Command;
@@ -10,6 +11,8 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code finetune4j merge}: folds an adapter into its base model and writes a Hugging Face folder. */
@@ -34,12 +37,22 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "DIR", description = "Folder for the merged model.")
     Path output;
 
-    @Option(names = "--overwrite", description = "Write into the output folder even when it holds files already.")
+    @Option(names = "--overwrite", description = "Replace the output folder even when it holds files already "
+            + "(never the current directory, a folder above it, or one holding the base model or adapter).")
     boolean overwrite;
 
     @Override
     public Integer call() throws IOException {
         OutputFolder.requireFresh(output, overwrite);
+        Map<Path, String> kept = new LinkedHashMap<>();
+        kept.put(base, "the base model's folder");
+        kept.put(adapter, "the adapter's folder");
+        try {
+            // the merged folder replaces the output as a whole
+            AtomicDirectory.requireReplaceable(output, "write the merged model to", kept);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(e.getMessage(), e);
+        }
         try (LanguageModel merged = ModelInputs.loadMerged(base, adapter)) {
             HfModelFolder.save(merged, output); // with the base folder's config.json and tokenizer files
         }

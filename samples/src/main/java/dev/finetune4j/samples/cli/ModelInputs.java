@@ -10,9 +10,11 @@ import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.qlora.QloraInjector;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -46,10 +48,7 @@ final class ModelInputs {
     }
 
     private static LanguageModel loadModel(Path dir, Device device, DType dtype) {
-        if (!Files.isRegularFile(dir.resolve("config.json"))) {
-            throw new BadInputException("model folder " + dir.toAbsolutePath() + " has no config.json: point at a local "
-                    + "Hugging Face folder (config.json + model.safetensors), e.g. a downloaded Qwen2.5-0.5B");
-        }
+        requireModelFolder(dir);
         try {
             LoadOptions.Builder options = LoadOptions.builder().device(device);
             return AutoModel.loadCausalLM(dir, (dtype == null ? options : options.dtype(dtype)).build());
@@ -58,14 +57,42 @@ final class ModelInputs {
         }
     }
 
-    /** An adapter folder on {@code base}, for inference; a folder that does not fit is bad input. */
-    static PeftModel loadAdapter(LanguageModel base, Path dir) {
+    /** Refuses a path that is not a Hugging Face model folder, saying what it is instead. */
+    private static void requireModelFolder(Path dir) {
+        String found = !Files.exists(dir) ? " does not exist" : !Files.isDirectory(dir) ? " is a file, not a folder"
+                : Files.isRegularFile(dir.resolve("config.json")) ? null : " has no config.json";
+        if (found != null) {
+            throw new BadInputException("model folder " + dir.toAbsolutePath() + found + ": point at a local Hugging "
+                    + "Face folder (config.json + model.safetensors), e.g. a downloaded Qwen2.5-0.5B");
+        }
+    }
+
+    /**
+     * Refuses a tokenizer with more tokens than the model has embeddings: it belongs to another model, and its ids
+     * would fail deep inside training or generation. (Fewer is usual: Qwen2.5 pads its embeddings.)
+     */
+    static void requireSameVocabulary(Tokenizer tok, LanguageModel model, Path modelDir) {
+        if (tok.vocabSize() > model.vocabSize()) {
+            throw new BadInputException("the tokenizer has " + tok.vocabSize() + " tokens, but the model in "
+                    + modelDir.toAbsolutePath() + " has " + model.vocabSize() + " (vocab_size in config.json): they "
+                    + "belong to different models; use the tokenizer.json saved with this model");
+        }
+    }
+
+    /**
+     * An adapter folder on {@code base}, for inference; a folder that does not fit is bad input. A QLoRA adapter
+     * quantizes the base to NF4 first, unless {@code fullPrecision} (merging): it then computes what it was trained to.
+     */
+    static PeftModel loadAdapter(LanguageModel base, Path dir, boolean fullPrecision) {
         if (!Files.isRegularFile(dir.resolve("adapter_config.json"))) {
             throw new BadInputException("no adapter_config.json in " + dir.toAbsolutePath()
                     + ": point --adapter at a folder saved by 'finetune4j train' or Python PEFT");
         }
-        try {
-            return Peft.load(base, dir);
+        try (AdapterFiles files = AdapterFiles.read(dir)) {
+            if (files.trainedOnQuantizedBase() && !fullPrecision) {
+                QloraInjector.quantize(base);
+            }
+            return Peft.load(base, files);
         } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
             throw new BadInputException("cannot load the adapter in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
         }
@@ -78,7 +105,7 @@ final class ModelInputs {
     static LanguageModel loadMerged(Path baseDir, Path adapterDir) {
         LanguageModel model = loadModel(baseDir, Device.auto());
         try {
-            return loadAdapter(model, adapterDir).mergeAndUnload();
+            return loadAdapter(model, adapterDir, true).mergeAndUnload(); // QLoRA too: into the full-precision base
         } catch (UnsupportedOperationException | IllegalStateException e) {
             model.close();
             throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
@@ -88,15 +115,22 @@ final class ModelInputs {
         }
     }
 
-    /** {@code byte-level}, a folder with tokenizer.json, or (null) the model folder's tokenizer.json. */
+    /**
+     * {@code byte-level}, a folder with tokenizer.json, or (null) the model folder's tokenizer.json; that folder is
+     * checked as a model folder first, so that a wrong model path is named as such rather than as a missing tokenizer.
+     */
     static Tokenizer loadTokenizer(String spec, Path modelDir) {
         if (BYTE_LEVEL.equals(spec)) {
             return new ByteLevelTokenizer();
         }
+        if (spec == null) {
+            requireModelFolder(modelDir);
+        }
         Path dir = spec == null ? modelDir : Path.of(spec);
         if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
             throw new BadInputException("no tokenizer.json in " + dir.toAbsolutePath() + "; copy the model's tokenizer "
-                    + "files there, name a folder that has them, or use tokenizer: byte-level for the built-in model");
+                    + "files there, name a folder that has them, or use byte-level for the quickstart's model (train.yaml: "
+                    + "tokenizer: byte-level; eval: --tokenizer byte-level)");
         }
         return HfTokenizer.load(dir);
     }

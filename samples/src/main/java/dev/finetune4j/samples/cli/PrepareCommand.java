@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.data.pipeline.EmptyDatasetException;
 import dev.finetune4j.data.pipeline.PipelineReport;
 import dev.finetune4j.data.pipeline.StepReport;
 import dev.finetune4j.data.format.WrittenFile;
@@ -29,7 +30,7 @@ import java.util.concurrent.Callable;
                 "  pii: {strategy: placeholder}  # placeholder | mask | hash (key in $FINETUNE4J_PII_KEY)",
                 "  exact_dedup: true",
                 "  near_dedup: {threshold: 0.85, num_perm: 128}",
-                "  split: {train: 0.8, validation: 0.1, test: 0.1, stratify_by: label}",
+                "  split: {train: 0.8, validation: 0.1, test: 0.1, stratify_by: label}   # ratios left out share the rest",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (config, paths, options)."})
 final class PrepareCommand implements Callable<Integer> {
     @Spec
@@ -61,13 +62,18 @@ final class PrepareCommand implements Callable<Integer> {
         PreparePipeline.Plan plan = PreparePipeline.plan(cfg, config.toAbsolutePath().getParent(), output);
         OutputFolder.requireFresh(plan.output(), overwrite);
         PipelineReport report;
-        if (sparkMaster == null) {
-            report = PreparePipeline.build(plan).run();
-        } else if (!SparkPrepare.available()) {
-            throw new BadInputException("--spark-master needs Apache Spark 4.2 (Scala 2.13) on the class path, which"
-                    + " finetune4j.jar does not include: run it with " + SparkPrepare.HOW_TO_LAUNCH);
-        } else {
-            report = SparkPrepare.run(plan, sparkMaster);
+        try {
+            if (sparkMaster == null) {
+                report = PreparePipeline.build(plan).run();
+            } else if (!SparkPrepare.available()) {
+                throw new BadInputException("--spark-master needs Apache Spark 4.2 (Scala 2.13) on the class path, which"
+                        + " finetune4j.jar does not include: run it with " + SparkPrepare.HOW_TO_LAUNCH);
+            } else {
+                report = SparkPrepare.run(plan, sparkMaster);
+            }
+        } catch (EmptyDatasetException e) {
+            // the inputs (empty, or every line bad) or the steps' settings left nothing to write
+            throw new BadInputException(e.getMessage(), e);
         }
         PrintWriter out = spec.commandLine().getOut();
         for (StepReport s : report.steps()) {

@@ -18,7 +18,7 @@ import java.util.List;
  * pii: {strategy: placeholder, disable: [IP]}      # placeholder | mask | hash (key from hash_key_env)
  * exact_dedup: true
  * near_dedup: {threshold: 0.85, num_perm: 128}
- * split: {train: 0.8, validation: 0.1, test: 0.1, stratify_by: label}
+ * split: {train: 0.8, validation: 0.1, test: 0.1, stratify_by: label}   # ratios left out share the rest
  * </pre>
  */
 record PrepareConfig(List<String> inputs, String schema, String output, String format, Long seed, Boolean clean,

@@ -20,7 +20,6 @@ import dev.finetune4j.data.record.Schema;
 import dev.finetune4j.data.split.SplitSpec;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -133,9 +132,7 @@ final class PreparePipeline {
         List<Input> inputs = new ArrayList<>();
         for (String input : cfg.inputs()) {
             Path p = baseDir.resolve(input);
-            if (!Files.isRegularFile(p)) {
-                throw new BadInputException("input file " + p.toAbsolutePath() + " does not exist (from 'inputs')");
-            }
+            InputFile.require(p, "input file", "fix its entry in 'inputs' (paths are relative to the config file)");
             inputs.add(input(p, schema));
         }
         Format format = cfg.format() == null ? null : enumValue(Format.class, cfg.format(), "format");
@@ -209,8 +206,8 @@ final class PreparePipeline {
     }
 
     private static SplitSpec split(PrepareConfig.Split s, long seed) {
-        SplitSpec spec = SplitSpec.ratio(orDefault(s.train(), 0.8), orDefault(s.validation(), 0.1),
-                orDefault(s.test(), 0.1)).seed(seed);
+        double[] r = ratios(s);
+        SplitSpec spec = SplitSpec.ratio(r[0], r[1], r[2]).seed(seed);
         if (s.stratifyBy() != null) {
             spec = spec.stratifyBy(s.stratifyBy());
         }
@@ -218,6 +215,29 @@ final class PreparePipeline {
             spec = spec.groupBy(s.groupBy());
         }
         return spec;
+    }
+
+    /**
+     * Train, validation and test ratios: those given as written; those left out share what the given ones leave of 1
+     * as the defaults 0.8 / 0.1 / 0.1 would ({train: 0.9, test: 0.1} has no validation, {train: 0.7} 0.15 and 0.15).
+     */
+    private static double[] ratios(PrepareConfig.Split s) {
+        Double[] given = {s.train(), s.validation(), s.test()};
+        double[] defaults = {0.8, 0.1, 0.1};
+        double rest = 1;
+        double restOfDefaults = 0;
+        for (int i = 0; i < 3; i++) {
+            if (given[i] != null) {
+                rest -= given[i];
+            } else {
+                restOfDefaults += defaults[i];
+            }
+        }
+        double[] ratios = new double[3];
+        for (int i = 0; i < 3; i++) {
+            ratios[i] = given[i] != null ? given[i] : Math.max(0, rest) * defaults[i] / restOfDefaults;
+        }
+        return ratios;
     }
 
     /** Case-insensitive enum lookup with an error that lists the accepted names. */

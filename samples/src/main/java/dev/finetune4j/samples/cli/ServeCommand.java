@@ -146,6 +146,8 @@ final class ServeCommand implements Callable<Integer> {
             if (s.tokenizer == null) {
                 spec.commandLine().getOut().println("note: no tokenizer.json in " + model.toAbsolutePath()
                         + ": only /v1/completions with token-id prompts will work");
+            } else {
+                ModelInputs.requireSameVocabulary(s.tokenizer, s.model, model);
             }
             s.engine = InferenceEngine.builder(s.model).maxBatchSize(maxBatch).maxQueuedRequests(maxQueue)
                     .stepTokenBudget(stepTokenBudget).defaultTimeout(Duration.ofSeconds(requestTimeoutSeconds)).precision(numbers).build();

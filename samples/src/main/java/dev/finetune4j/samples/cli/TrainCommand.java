@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.LanguageModel;
@@ -21,6 +22,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
+import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -43,6 +45,7 @@ import java.util.concurrent.Callable;
                 "         prompt_field: instruction, response_field: output, prompt_template: chat, max_length: 512}",
                 "  training: {epochs: 3, micro_batch_size: 4, gradient_accumulation_steps: 4, learning_rate: 2.0e-4,",
                 "             schedule: cosine, warmup_ratio: 0.03, eval_every_steps: 50, early_stopping_patience: 3,",
+                "             save_every_steps: 50, keep_last_checkpoints: 3,   # default 0 keeps every checkpoint (the best always)",
                 "             precision: auto, gradient_checkpointing: false}   # f32 | bf16-mixed | auto (bf16-mixed on a GPU)",
                 "  dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}   # objective: dpo; rows prompt/chosen/rejected",
                 "  output: runs/qa",
@@ -92,9 +95,10 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainConfig.Training t = c.training() == null
                 ? new TrainConfig.Training(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                        null, null)
+                        null, null, null)
                 : c.training();
-        TrainingConfig cfg = trainingConfig(t, device, out.resolve("checkpoints"), c.data().validation() != null);
+        requireValidationWhereUsed(t, c.data().validation() != null);
+        TrainingConfig cfg = trainingConfig(t, device, out.resolve("checkpoints"));
         DpoConfig dpo = objective.equals("dpo") ? dpoConfig(c.dpo()) : null;
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
@@ -103,6 +107,7 @@ final class TrainCommand implements Callable<Integer> {
         LanguageModel model = ModelInputs.loadModel(modelDir, device);
         PeftModel wrapped;
         try {
+            ModelInputs.requireSameVocabulary(tok, model, modelDir);
             wrapped = PeftMethods.wrap(model, c.method(), c.peft(), cfg.seed());
         } catch (RuntimeException e) {
             model.close();
@@ -253,8 +258,23 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private static TrainingConfig trainingConfig(TrainConfig.Training t, Device device, Path checkpoints,
-                                                 boolean validation) {
+    /**
+     * Validation data and the settings that use it come together: without {@code eval_every_steps} a validation
+     * file would be read and never evaluated, and without a validation file the settings would do nothing.
+     */
+    private static void requireValidationWhereUsed(TrainConfig.Training t, boolean validation) {
+        if (validation && t.evalEverySteps() == null) {
+            throw new BadInputException("'data.validation' is given but 'training.eval_every_steps' is not, so it would "
+                    + "never be evaluated: set eval_every_steps (the validation loss every that many steps, e.g. the "
+                    + "steps of one epoch), or remove data.validation");
+        }
+        if (!validation && (t.evalEverySteps() != null || t.earlyStoppingPatience() != null)) {
+            throw new BadInputException("'training." + (t.evalEverySteps() != null ? "eval_every_steps" : "early_stopping_patience")
+                    + "' needs a validation file: set 'data.validation' (prepare writes validation.jsonl), or remove the key");
+        }
+    }
+
+    private static TrainingConfig trainingConfig(TrainConfig.Training t, Device device, Path checkpoints) {
         try {
             TrainingConfig.Builder b = TrainingConfig.builder().outputDir(checkpoints)
                     .precision(PrecisionOption.parse(t.precision()).on(device));
@@ -269,13 +289,27 @@ final class TrainCommand implements Callable<Integer> {
             if (t.warmupRatio() != null) b.warmupRatio(t.warmupRatio());
             if (t.maxGradNorm() != null) b.maxGradNorm(t.maxGradNorm());
             if (t.seed() != null) b.seed(t.seed());
-            if (t.evalEverySteps() != null && validation) b.evalEverySteps(t.evalEverySteps());
+            if (t.evalEverySteps() != null) b.evalEverySteps(t.evalEverySteps());
             if (t.earlyStoppingPatience() != null) b.earlyStopping(t.earlyStoppingPatience(), 0.0);
             if (t.saveEverySteps() != null) b.saveEverySteps(t.saveEverySteps());
+            if (t.keepLastCheckpoints() != null) b.keepLastCheckpoints(t.keepLastCheckpoints());
             b.logEverySteps(t.logEverySteps() == null ? 0 : t.logEverySteps());
             return b.build();
         } catch (IllegalArgumentException | IllegalStateException e) {
-            throw new BadInputException("invalid 'training' settings: " + e.getMessage(), e);
+            throw new BadInputException("invalid 'training' settings: " + inConfigKeys(e.getMessage()), e);
         }
+    }
+
+    /** The library's message with its builder names (learningRate) as this file's keys (training.learning_rate). */
+    private static String inConfigKeys(String message) {
+        var snakeCase = new PropertyNamingStrategies.SnakeCaseStrategy();
+        String m = message;
+        for (RecordComponent c : TrainConfig.Training.class.getRecordComponents()) {
+            String key = snakeCase.translate(c.getName());
+            if (!key.equals(c.getName())) {
+                m = m.replaceAll("\\b" + c.getName() + "\\b", "training." + key);
+            }
+        }
+        return m;
     }
 }

@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  *   prompt_template: chat                # chat | any text with {prompt}
  *   max_length: 512
  * training: {epochs: 3, micro_batch_size: 4, learning_rate: 2.0e-4, eval_every_steps: 50,
+ *            save_every_steps: 50, keep_last_checkpoints: 3,   # default 0: every checkpoint is kept
  *            precision: auto, gradient_checkpointing: false}   # precision: f32 | bf16-mixed | auto
  * dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}
  * output: runs/qa
@@ -36,7 +37,7 @@ record TrainConfig(String model, String tokenizer, String objective, String meth
     record Training(Integer epochs, Integer maxSteps, Integer microBatchSize, Integer gradientAccumulationSteps,
                     Double learningRate, Double weightDecay, String schedule, Double warmupRatio, Double maxGradNorm,
                     Long seed, Integer evalEverySteps, Integer earlyStoppingPatience, Integer saveEverySteps,
-                    Integer logEverySteps, String precision, Boolean gradientCheckpointing) {
+                    Integer keepLastCheckpoints, Integer logEverySteps, String precision, Boolean gradientCheckpointing) {
     }
 
     /** DPO settings: beta, loss {@code sigmoid} or {@code ipo}, label smoothing. */

@@ -71,13 +71,15 @@ public final class ProgressLine implements TrainingListener {
     }
 
     /**
-     * A duration as minutes and seconds, {@code 12:05}, as the progress lines print it.
+     * A duration as minutes and seconds, {@code 12:05}, or from an hour on with the hours, {@code 15:39:12} (a run of
+     * hours read {@code 939:12}), as the progress lines print it.
      *
      * @param d the duration (negative counts as 0)
-     * @return {@code m:ss}
+     * @return {@code m:ss} or {@code h:mm:ss}
      */
     public static String clock(Duration d) {
         long s = Math.max(0, d.toSeconds());
-        return String.format("%d:%02d", s / 60, s % 60);
+        return s < 3600 ? String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60)
+                : String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
     }
 }

@@ -46,17 +46,14 @@ public final class Quickstart implements Runnable {
     boolean smoke;
 
     /**
-     * Runs the quickstart with the options of the command line ({@code --help} lists them).
+     * Runs the quickstart with the options of the command line ({@code --help} lists them) and exits as the
+     * {@code finetune4j} tool does: 0 done, 1 failed while running, 2 for an unknown or malformed option (named,
+     * with the likely option or the usage).
      *
      * @param args the command line
      */
     public static void main(String[] args) {
-        Quickstart quickstart = new Quickstart();
-        CommandLine cl = new CommandLine(quickstart);
-        cl.parseArgs(args);
-        if (!CommandLine.printHelpIfRequested(cl.getParseResult())) {
-            quickstart.run();
-        }
+        System.exit(new CommandLine(new Quickstart()).execute(args));
     }
 
     @Override

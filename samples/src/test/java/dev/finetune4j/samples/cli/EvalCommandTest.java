@@ -2,15 +2,26 @@ package dev.finetune4j.samples.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
+import dev.finetune4j.eval.Perplexity;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
+import dev.finetune4j.peft.qlora.QloraInjector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -121,6 +132,103 @@ class EvalCommandTest {
         r = CliTestSupport.run("eval", "--model", "no-such-folder", "--data", "no.jsonl", "--device");
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("--device"), r.err());
+    }
+
+    /** Options that cannot work are bad input before the model answers (which takes hours on a real model). */
+    @Test
+    void badOptionsAreBadInputBeforeTheModelAnswersAndTheOutputFolderIsMade() throws Exception {
+        Path model = CliTestSupport.tinyModel(dir.resolve("model"));
+        Files.write(dir.resolve("test.jsonl"), List.of("{\"instruction\": \"hi?\", \"output\": \"hello\"}"));
+        Files.writeString(dir.resolve("a-file"), "x");
+        String[][] bad = {{"--bleu-tokenize", "14a"}, {"--max-new-tokens", "-3"}, {"--output", dir.toString()},
+                {"--output", dir.resolve("a-file/metrics.json").toString()}};
+        String[] named = {"unknown tokenizer '14a'", "--max-new-tokens must be 0 or more", "is a folder", "a-file"};
+        for (int i = 0; i < bad.length; i++) {
+            CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                    "--data", dir.resolve("test.jsonl").toString(), "--prompt-template", "Q: {prompt}\nA: ", bad[i][0], bad[i][1]);
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+            assertTrue(r.err().contains(named[i]) && !r.err().contains("answered"), r.err());
+        }
+        Path out = dir.resolve("new/folder/metrics.json");
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                "--data", dir.resolve("test.jsonl").toString(), "--max-new-tokens", "2", "--output", out.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(new ObjectMapper().readTree(out.toFile()).has("metrics"));
+    }
+
+    /** --model at a file, an empty folder or nothing is named as a wrong model folder, not as a missing tokenizer. */
+    @Test
+    void aModelPathThatIsNoModelFolderIsNamedAsSuchBeforeTheTokenizerIsLookedFor() throws Exception {
+        Files.writeString(dir.resolve("test.jsonl"), "{\"instruction\": \"hi?\", \"output\": \"hello\"}\n");
+        Files.createDirectories(dir.resolve("empty"));
+        String[] models = {"test.jsonl", "empty", "missing"};
+        String[] found = {"is a file, not a folder", "has no config.json", "does not exist"};
+        for (int i = 0; i < models.length; i++) {
+            CliTestSupport.Run r = CliTestSupport.run("eval", "--model", dir.resolve(models[i]).toString(),
+                    "--data", dir.resolve("test.jsonl").toString());
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+            assertTrue(r.err().contains("model folder " + dir.resolve(models[i]) + " " + found[i]), r.err());
+            assertFalse(r.err().contains("tokenizer.json"), r.err());
+        }
+    }
+
+    /**
+     * A predictions file's missing field was answered with advice for --data (--reference-field), and a bad --data
+     * row or an empty --data file was reported only after the model had loaded.
+     */
+    @Test
+    void badRowsAreNamedWithTheirLineAndAdviceForTheirFileBeforeTheModelLoads() throws Exception {
+        Files.write(dir.resolve("preds.jsonl"), List.of("{\"prediction\": \"a\", \"reference\": \"a\"}",
+                "{\"prediction\": \"b\", \"ref\": \"b\"}"));
+        CliTestSupport.Run preds = CliTestSupport.run("eval", "-p", dir.resolve("preds.jsonl").toString());
+        assertEquals(ExitCodes.BAD_INPUT, preds.exitCode());
+        assertTrue(preds.err().contains("preds.jsonl line 2: no string field 'reference'")
+                && preds.err().contains("a --predictions file needs 'prediction' and 'reference'")
+                && !preds.err().contains("--reference-field"), preds.err());
+        Files.write(dir.resolve("empty.jsonl"), List.of());
+        // no model folder: the data is read before the model would be looked for
+        CliTestSupport.Run empty = CliTestSupport.run("eval", "-m", dir.resolve("no-model").toString(),
+                "-d", dir.resolve("empty.jsonl").toString());
+        assertEquals(ExitCodes.BAD_INPUT, empty.exitCode());
+        assertTrue(empty.err().contains("empty.jsonl holds no records"), empty.err());
+        CliTestSupport.Run data = CliTestSupport.run("eval", "-m", dir.resolve("no-model").toString(),
+                "-d", dir.resolve("preds.jsonl").toString(), "--prompt-field", "prediction", "--reference-field", "reference");
+        assertEquals(ExitCodes.BAD_INPUT, data.exitCode());
+        assertTrue(data.err().contains("preds.jsonl line 2: no string field 'reference'")
+                && data.err().contains("--reference-field"), data.err());
+    }
+
+    /** A QLoRA adapter was evaluated on the full-precision base, not the NF4 one it was trained on (a log warning only). */
+    @Test
+    void aQloraAdapterIsEvaluatedOnTheQuantizedBaseItWasTrainedOn() throws Exception {
+        Path model = CliTestSupport.tinyModel(dir.resolve("model"));
+        Files.write(dir.resolve("test.jsonl"), List.of("{\"instruction\": \"hi?\", \"output\": \"hello there\"}"));
+        ByteLevelTokenizer tok = new ByteLevelTokenizer();
+        long[] prompt = tok.encode("Q: hi?\nA: ");
+        long[] reference = tok.encode("hello there");
+        long[] doc = Arrays.copyOf(prompt, prompt.length + reference.length);
+        System.arraycopy(reference, 0, doc, prompt.length, reference.length);
+        double quantized;
+        try (LanguageModel base = AutoModel.loadCausalLM(model)) {
+            QloraInjector.quantize(base);
+            try (PeftModel qlora = Peft.wrap(base, LoraConfig.builder().r(4).targetModules("q_proj", "v_proj")
+                    .initLoraWeights(LoraInit.RANDOM).build(), 5)) {
+                qlora.save(dir.resolve("adapter"));
+                quantized = Perplexity.builder().build().compute(qlora, List.of(doc)).perplexity();
+            }
+        }
+        double fullPrecision;
+        try (PeftModel onFullPrecision = Peft.load(AutoModel.loadCausalLM(model), dir.resolve("adapter"))) {
+            fullPrecision = Perplexity.builder().build().compute(onFullPrecision, List.of(doc)).perplexity();
+        }
+        Path out = dir.resolve("metrics.json");
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                "--adapter", dir.resolve("adapter").toString(), "--data", dir.resolve("test.jsonl").toString(),
+                "--prompt-template", "Q: {prompt}\nA: ", "--max-new-tokens", "2", "--device", "cpu", "--output", out.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        double reported = new ObjectMapper().readTree(out.toFile()).get("perplexity").asDouble();
+        assertNotEquals(quantized, fullPrecision, "the quantization must show in the perplexity");
+        assertEquals(quantized, reported, 1e-9 * quantized);
     }
 
     @Test

@@ -55,6 +55,15 @@ class ExportOnnxCommandTest {
         assertTrue(worst < 1e-4, "largest logit difference " + worst);
     }
 
+    /** prepare, train, eval and merge name their output --output; export-onnx refused it as an unknown option. */
+    @Test
+    void theOutputFolderIsAlsoTakenAsOutputLikeTheOtherCommands() throws Exception {
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"));
+        CliTestSupport.Run r = CliTestSupport.run("export-onnx", "--model", base.toString(), "--output", dir.resolve("onnx").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(Files.exists(dir.resolve("onnx/model.onnx")));
+    }
+
     @Test
     void aNonEmptyOutputFolderIsBadInputWithoutOverwrite() throws Exception {
         Path base = CliTestSupport.tinyModel(dir.resolve("base"));

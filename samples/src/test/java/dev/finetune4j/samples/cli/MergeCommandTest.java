@@ -51,4 +51,23 @@ class MergeCommandTest {
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("no adapter_config.json"), r.err());
     }
+
+    /** --overwrite replaced the base model's folder, the adapter's, or a folder holding them, with the merged model. */
+    @Test
+    void overwriteNeverReplacesTheBaseOrAdapterFolderOrOneAboveThem() throws Exception {
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"));
+        try (PeftModel m = Peft.wrap(AutoModel.loadCausalLM(base), LoraConfig.builder().r(4).build(), 5)) {
+            m.save(dir.resolve("adapter"));
+        }
+        String[] named = {"is the base model's folder", "is the adapter's folder", "contains the "};
+        Path[] outputs = {base, dir.resolve("adapter"), dir};
+        for (int i = 0; i < outputs.length; i++) {
+            CliTestSupport.Run r = CliTestSupport.run("merge", "-b", base.toString(), "-a", dir.resolve("adapter").toString(),
+                    "-o", outputs[i].toString(), "--overwrite");
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+            assertTrue(r.err().contains("cannot write the merged model to " + outputs[i].toRealPath() + ": it " + named[i]),
+                    r.err());
+        }
+        assertTrue(Files.exists(dir.resolve("adapter/adapter_config.json")) && Files.exists(base.resolve("config.json")));
+    }
 }

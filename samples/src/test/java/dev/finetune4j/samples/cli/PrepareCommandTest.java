@@ -136,4 +136,72 @@ class PrepareCommandTest {
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("nope.jsonl") && r.err().contains("does not exist"), r.err());
     }
+
+    /** A folder passed where a file belongs is named as a folder, not as missing (config file and inputs alike). */
+    @Test
+    void aFolderWhereAFileBelongsIsNamedAsAFolder() throws Exception {
+        Files.createDirectories(dir.resolve("raw.jsonl"));
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.jsonl]\noutput: out\n");
+        CliTestSupport.Run input = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, input.exitCode());
+        assertTrue(input.err().contains("input file " + dir.resolve("raw.jsonl") + " is a folder, not a file"), input.err());
+        CliTestSupport.Run config = CliTestSupport.run("prepare", "-c", dir.resolve("raw.jsonl").toString());
+        assertEquals(ExitCodes.BAD_INPUT, config.exitCode());
+        assertTrue(config.err().contains("config file " + dir.resolve("raw.jsonl") + " is a folder, not a file"), config.err());
+        CliTestSupport.Run predictions = CliTestSupport.run("eval", "-p", dir.resolve("raw.jsonl").toString());
+        assertEquals(ExitCodes.BAD_INPUT, predictions.exitCode());
+        assertTrue(predictions.err().contains("data file " + dir.resolve("raw.jsonl") + " is a folder, not a file"),
+                predictions.err());
+    }
+
+    /** Inputs that give no record (an empty file, or CSV lines in a .jsonl file) are the user's to fix: exit 2. */
+    @Test
+    void inputsThatGiveNoRecordAreBadInput() throws Exception {
+        Files.writeString(dir.resolve("empty.jsonl"), "");
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: [empty.jsonl]\nschema: alpaca\noutput: out\n");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().startsWith("error: no records to write: empty.jsonl gave 0 records"), r.err());
+    }
+
+    /** A key given twice kept the last value silently; an empty or comment-only file got Jackson's end-of-input text. */
+    @Test
+    void aKeyGivenTwiceOrAnEmptyConfigIsBadInputSayingSo() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello there, this is text\"}\n");
+        Files.writeString(dir.resolve("twice.yaml"), "inputs: [raw.jsonl]\noutput: out\nsplit: {train: 0.9, test: 0.1}\n"
+                + "output: elsewhere\n");
+        CliTestSupport.Run twice = CliTestSupport.run("prepare", "-c", dir.resolve("twice.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, twice.exitCode(), twice.out());
+        assertTrue(twice.err().contains("(line 4)") && twice.err().contains("Duplicate field 'output'"), twice.err());
+        Files.writeString(dir.resolve("empty.yaml"), "# to do\n");
+        CliTestSupport.Run empty = CliTestSupport.run("prepare", "-c", dir.resolve("empty.yaml").toString());
+        assertEquals(ExitCodes.BAD_INPUT, empty.exitCode());
+        assertTrue(empty.err().contains("empty.yaml is empty"), empty.err());
+    }
+
+    /** {train: 0.5, test: 0.5} was refused as summing to 1.1: the left-out validation ratio was 0.1, not the rest. */
+    @Test
+    void splitRatiosLeftOutShareTheRest() throws Exception {
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            rows.append("{\"text\": \"record number ").append(i).append(" of the split test, with some words\"}\n");
+        }
+        Files.writeString(dir.resolve("raw.jsonl"), rows);
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.jsonl]\noutput: out\nsplit: {train: 0.5, test: 0.5}\n");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertEquals(0, Files.readAllLines(dir.resolve("out/validation.jsonl")).size());
+        assertEquals(40, Files.readAllLines(dir.resolve("out/train.jsonl")).size()
+                + Files.readAllLines(dir.resolve("out/test.jsonl")).size());
+    }
+
+    /** inputs: raw.jsonl (one file, no brackets) got Jackson's "Cannot construct instance of java.util.ArrayList". */
+    @Test
+    void aSingleInputNeedsNoList() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello there, this is text\"}\n");
+        Files.writeString(dir.resolve("prepare.yaml"), "inputs: raw.jsonl\noutput: out\n");
+        CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertEquals(1, Files.readAllLines(dir.resolve("out/data.jsonl")).size());
+    }
 }

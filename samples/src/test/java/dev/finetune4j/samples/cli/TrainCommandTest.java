@@ -249,6 +249,32 @@ class TrainCommandTest {
         assertEquals("not a folder", Files.readString(dir.resolve("run")));
     }
 
+    /** A tokenizer.json with more tokens (300) than the model's 259 embeddings is another model's: refused before training. */
+    @Test
+    void aTokenizerOfAnotherModelIsBadInputNamingBothSizes() throws Exception {
+        StringBuilder vocab = new StringBuilder("\"[UNK]\": 0");
+        for (int i = 1; i < 300; i++) {
+            vocab.append(", \"w").append(i).append("\": ").append(i);
+        }
+        Files.writeString(dir.resolve("model/tokenizer.json"), """
+                {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
+                 "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null, "decoder": null,
+                 "model": {"type": "WordLevel", "vocab": {%s}, "unk_token": "[UNK]"}}
+                """.formatted(vocab));
+        Path cfg = dir.resolve("train.yaml");
+        Files.writeString(cfg, """
+                model: model
+                data: {train: train.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
+                training: {max_steps: 1}
+                output: run
+                """);
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", cfg.toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains("the tokenizer has 300 tokens, but the model in " + dir.resolve("model") + " has 259"),
+                r.err());
+        assertFalse(r.out().contains("trainable"), "training started: " + r.out());
+    }
+
     @Test
     void dpoSettingsOutOfRangeAreBadInputNamingTheKeyBeforeTheModelLoads() throws Exception {
         CliTestSupport.Run beta = CliTestSupport.run("train", "-c", config("objective: dpo\ndpo: {beta: -1}\n").toString());
@@ -286,6 +312,52 @@ class TrainCommandTest {
 
     private Path withMaxLength(int maxLength) throws Exception {
         return loraRun(maxLength, "{max_steps: 1, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1}");
+    }
+
+    /** A validation file without eval_every_steps was read and never evaluated; eval_every_steps without one did nothing. */
+    @Test
+    void validationDataAndTheSettingsThatUseItAreGivenTogether() throws Exception {
+        Files.copy(dir.resolve("train.jsonl"), dir.resolve("validation.jsonl"));
+        Path file = dir.resolve("train.yaml");
+        Files.writeString(file, """
+                model: model
+                tokenizer: byte-level
+                data: {train: train.jsonl, validation: validation.jsonl, prompt_template: "Q: {prompt}\\nA: "}
+                training: {max_steps: 2}
+                """);
+        CliTestSupport.Run unused = CliTestSupport.run("train", "-c", file.toString());
+        assertEquals(ExitCodes.BAD_INPUT, unused.exitCode(), unused.out());
+        assertTrue(unused.err().contains("'data.validation' is given but 'training.eval_every_steps' is not"), unused.err());
+        for (String key : List.of("eval_every_steps", "early_stopping_patience")) {
+            CliTestSupport.Run r = CliTestSupport.run("train", "-c", loraRun("{max_steps: 2, " + key + ": 1}").toString());
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.out());
+            assertTrue(r.err().contains("'training." + key + "' needs a validation file"), r.err());
+            assertFalse(r.out().contains("trainable"), "the model was loaded: " + r.out());
+        }
+    }
+
+    /** The library names its builder's settings (warmupRatio); the error names the key of the config file. */
+    @Test
+    void anOutOfRangeTrainingSettingIsNamedByItsConfigKey() throws Exception {
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", loraRun("{max_steps: 2, warmup_ratio: 2}").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("training.warmup_ratio must be in [0, 1), got 2.0") && !r.err().contains("warmupRatio"),
+                r.err());
+        r = CliTestSupport.run("train", "-c", loraRun("{epochs: 0}").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("use training.max_steps for shorter runs"), r.err());
+    }
+
+    /** Every checkpoint was kept (a real model's hold the adapter and optimizer state); keep_last_checkpoints bounds them. */
+    @Test
+    void keepLastCheckpointsBoundsTheCheckpointsLeft() throws Exception {
+        Path cfg = loraRun("{max_steps: 5, micro_batch_size: 4, save_every_steps: 1, keep_last_checkpoints: 2}");
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", cfg.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        try (var left = Files.list(dir.resolve("run/checkpoints"))) {
+            assertEquals(List.of("checkpoint-4", "checkpoint-5"),
+                    left.map(p -> p.getFileName().toString()).sorted().toList());
+        }
     }
 
     @Test

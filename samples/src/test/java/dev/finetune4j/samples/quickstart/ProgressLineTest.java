@@ -34,6 +34,15 @@ class ProgressLineTest {
         assertEquals(-1, lines.get(2).indexOf("1.5000"), "the step line does not carry the previous evaluation: " + lines.get(2));
     }
 
+    /** An ETA of hours, as a real model on the CPU shows, read 939:12 (minutes, or hours and minutes?). */
+    @Test
+    void aClockOfAnHourOrMoreShowsTheHours() {
+        assertEquals("0:00", ProgressLine.clock(Duration.ofSeconds(-3)));
+        assertEquals("59:59", ProgressLine.clock(Duration.ofSeconds(3599)));
+        assertEquals("1:00:00", ProgressLine.clock(Duration.ofHours(1)));
+        assertEquals("15:39:12", ProgressLine.clock(Duration.ofSeconds(939 * 60 + 12)));
+    }
+
     private static StepMetrics step(int step) {
         return new StepMetrics(step, 2, step, 2.0, 1e-3, 0.5, 100, Duration.ZERO, false, Map.of(), new MemoryStats(0, 0));
     }
