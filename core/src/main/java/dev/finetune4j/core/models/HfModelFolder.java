@@ -8,6 +8,7 @@ import dev.finetune4j.core.io.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -55,10 +56,18 @@ public final class HfModelFolder {
      * @param model the model to save
      * @param config the config.json content to write
      * @param tokenizerFolder the folder whose tokenizer files are copied, or null
-     * @param dir the target folder, created or replaced
+     * @param dir the target folder, created or replaced; never the model's own folder (whose weights a bf16 model
+     *            still reads, mapped), the tokenizer's, the current directory or one above them
+     * @throws IllegalArgumentException when {@code dir} is such a folder, which replacing would delete
      * @throws IOException when a file cannot be read or written
      */
     public static void save(LanguageModel model, JsonNode config, Path tokenizerFolder, Path dir) throws IOException {
+        Map<Path, String> kept = new LinkedHashMap<>();
+        model.source().ifPresent(source -> kept.put(source, "the model's own folder"));
+        if (tokenizerFolder != null) {
+            kept.putIfAbsent(tokenizerFolder, "the tokenizer's folder");
+        }
+        AtomicDirectory.requireReplaceable(dir, "save the model to", kept);
         Path abs = dir.toAbsolutePath();
         Path parent = abs.getParent();
         Files.createDirectories(parent);

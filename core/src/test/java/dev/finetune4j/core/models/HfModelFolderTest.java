@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -38,6 +39,24 @@ class HfModelFolderTest {
         try (Stream<Path> left = Files.list(tmp)) {
             assertEquals(2, left.count(), "no temporary folder left beside the output");
         }
+    }
+
+    @Test
+    void savingIntoTheModelsOwnFolderOrOneAboveItIsRefusedAndLeavesItIntact(@TempDir Path tmp) throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("models").resolve("llama"));
+        try (Stream<Path> files = Files.list(Path.of(HfModelFolderTest.class.getResource("/hf-tiny/llama").toURI()))) {
+            for (Path f : files.toList()) {
+                Files.copy(f, src.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        byte[] weights = Files.readAllBytes(src.resolve("model.safetensors"));
+        try (LanguageModel model = AutoModel.loadCausalLM(src)) {
+            for (Path target : List.of(src, tmp.resolve("models"))) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfModelFolder.save(model, target));
+                assertTrue(e.getMessage().contains("the model's own folder"), e.getMessage());
+            }
+        }
+        assertArrayEquals(weights, Files.readAllBytes(src.resolve("model.safetensors")));
     }
 
     @Test
