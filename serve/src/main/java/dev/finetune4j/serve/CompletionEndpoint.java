@@ -68,7 +68,7 @@ final class CompletionEndpoint {
         header.put("model", model);
         int choiceCount = promptIds.size() * params.n();
         LogprobsJson logprobs = topLogprobs == CompletionRequest.NO_LOGPROBS ? null
-                : new LogprobsJson(models.tokenizer(), choiceCount);
+                : new LogprobsJson(models.tokenizer(), models.vocabulary().bytesOrNull(), choiceCount);
         try (GenerationRun run = GenerationRun.start(models.engine(), adapter, promptIds, params, models.tokenizer(),
                 topLogprobs, promptParam)) {
             if (params.stream()) {

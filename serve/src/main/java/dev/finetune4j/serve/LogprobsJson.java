@@ -3,6 +3,7 @@ package dev.finetune4j.serve;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.generate.TokenLogprobs;
+import dev.finetune4j.core.generate.json.TokenBytes;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 
 import java.nio.charset.StandardCharsets;
@@ -13,11 +14,12 @@ import java.util.Map;
 /**
  * Log-probabilities in OpenAI's two response shapes, for the tokens of one HTTP request's choices.
  *
- * <p>A token's text is the tokenizer's decoding of that id alone (as vLLM shows it), and its {@code bytes} are that
- * text's UTF-8. A token that holds only part of a character (a byte-level piece of a multi-byte character, or bytes
- * that are not UTF-8) decodes to U+FFFD through the {@link Tokenizer} interface, which does not give a token's raw
- * bytes: its text shows U+FFFD and its {@code bytes} are {@code null} (OpenAI's "no bytes representation"), rather
- * than the bytes of U+FFFD, which would join into wrong text. Special tokens decode to "" (the tokenizer skips them).
+ * <p>A token's text is the tokenizer's decoding of that id alone (as vLLM shows it), and its {@code bytes} are the
+ * token's own bytes from the vocabulary ({@link TokenBytes}), so that the bytes of a character split over several
+ * tokens join into it, as OpenAI's {@code bytes} are meant to. Such a token's text shows U+FFFD. When the
+ * vocabulary's bytes cannot be read, a token's {@code bytes} are its text's UTF-8, or {@code null} (OpenAI's "no
+ * bytes representation") for a text holding U+FFFD, rather than the bytes of U+FFFD, which would join into wrong
+ * text. Special tokens decode to "" (the tokenizer skips them).
  * Without a tokenizer a token shows as {@code "token_id:<id>"} (vLLM's form) with {@code bytes} null. Log-probabilities
  * below -9999 (a logit of -inf) are written as -9999, OpenAI's floor, because JSON has no infinity.
  *
@@ -33,16 +35,19 @@ final class LogprobsJson {
     }
 
     private final Tokenizer tokenizer;
+    private final TokenBytes vocabulary;
     private final Map<Long, TokenText> texts = new HashMap<>();
     /** Per choice, the characters of the token strings written so far: the next {@code text_offset}. */
     private final int[] textOffsets;
 
     /**
-     * @param tokenizer the model's tokenizer, or null when it has none
-     * @param choices   the request's number of choices
+     * @param tokenizer  the model's tokenizer, or null when it has none
+     * @param vocabulary its tokens' bytes, or null when they cannot be read
+     * @param choices    the request's number of choices
      */
-    LogprobsJson(Tokenizer tokenizer, int choices) {
+    LogprobsJson(Tokenizer tokenizer, TokenBytes vocabulary, int choices) {
         this.tokenizer = tokenizer;
+        this.vocabulary = vocabulary;
         this.textOffsets = new int[choices];
     }
 
@@ -133,6 +138,9 @@ final class LogprobsJson {
             return new TokenText("token_id:" + id, null);
         }
         String token = tokenizer.decode(new long[]{id});
+        if (vocabulary != null && id < vocabulary.size() && !vocabulary.isSpecial((int) id) && vocabulary.bytes((int) id) != null) {
+            return new TokenText(token, vocabulary.bytes((int) id));
+        }
         return new TokenText(token, token.indexOf(REPLACEMENT) >= 0 ? null : token.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -231,8 +231,9 @@ public final class OpenAiServer implements AutoCloseable {
             if (tokenizer != null) {
                 tokenizer.eosTokenId().ifPresent(stops::add);
             }
+            ServedVocabulary vocabulary = new ServedVocabulary(tokenizer);
             ServedModels models = new ServedModels(engine, modelName, tokenizer, stops,
-                    PromptLimits.of(engine, maxPromptsPerRequest), new ResponseFormats(tokenizer));
+                    PromptLimits.of(engine, maxPromptsPerRequest), vocabulary, new ResponseFormats(vocabulary));
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)

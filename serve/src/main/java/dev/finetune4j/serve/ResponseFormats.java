@@ -6,10 +6,6 @@ import dev.finetune4j.core.generate.json.JsonGrammar;
 import dev.finetune4j.core.generate.json.JsonOutput;
 import dev.finetune4j.core.generate.json.JsonResponseFormat;
 import dev.finetune4j.core.generate.json.JsonSchemaException;
-import dev.finetune4j.core.generate.json.TokenBytes;
-import dev.finetune4j.core.tokenizer.Tokenizer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -17,30 +13,28 @@ import java.util.Optional;
 
 /**
  * OpenAI's {@code response_format} for the served model: {@code json_object} and {@code json_schema} become a
- * {@link JsonOutput} constraint on the generation. The tokenizer's token bytes are read (and their mask index built)
- * by the first request that asks for JSON, so servers whose clients never do pay nothing; compiled grammars are kept
+ * {@link JsonOutput} constraint on the generation. The tokens' mask index is built by the first request that asks for
+ * JSON ({@link ServedVocabulary} reads their bytes), so servers whose clients never do pay nothing; compiled grammars are kept
  * by the text of their {@code response_format}, the most recent {@value #CACHED_GRAMMARS}, since clients send the
  * same schema again and again.
  *
  * <p>Thread safety: safe for concurrent requests.
  */
 final class ResponseFormats {
-    private static final Logger LOG = LoggerFactory.getLogger(ResponseFormats.class);
     private static final String FIELD = "response_format";
     private static final int CACHED_GRAMMARS = 64;
 
-    private final Tokenizer tokenizer;
+    private final ServedVocabulary vocabulary;
     private final Map<String, JsonGrammar> grammars = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, JsonGrammar> eldest) {
             return size() > CACHED_GRAMMARS;
         }
     };
-    private TokenBytes vocab; // guarded by this
 
-    /** @param tokenizer the model's tokenizer, or null (then JSON requests are refused) */
-    ResponseFormats(Tokenizer tokenizer) {
-        this.tokenizer = tokenizer;
+    /** @param vocabulary the served tokens' bytes (without them, JSON requests are refused) */
+    ResponseFormats(ServedVocabulary vocabulary) {
+        this.vocabulary = vocabulary;
     }
 
     /**
@@ -53,7 +47,9 @@ final class ResponseFormats {
     OutputConstraint constraint(JsonNode body) {
         JsonNode format = body.get(FIELD);
         Optional<JsonGrammar> grammar = grammar(format);
-        return grammar.map(g -> new JsonOutput(g, vocab())).orElse(null);
+        // the first JSON request builds the vocabulary's mask index (about a second for 150,000 tokens) here, on its
+        // own thread, rather than in the engine's decoding step
+        return grammar.map(g -> new JsonOutput(g, vocabulary.require(FIELD).prepared())).orElse(null);
     }
 
     private Optional<JsonGrammar> grammar(JsonNode format) {
@@ -79,22 +75,5 @@ final class ResponseFormats {
             }
         });
         return compiled;
-    }
-
-    private synchronized TokenBytes vocab() {
-        if (vocab == null) {
-            if (tokenizer == null) {
-                throw ApiException.invalid(FIELD, "JSON output needs the model's tokenizer to know what its tokens spell, "
-                        + "and this server's model has none (no tokenizer.json in its folder)");
-            }
-            try {
-                long start = System.nanoTime();
-                vocab = TokenBytes.of(tokenizer).prepared();
-                LOG.info("JSON mode: read {} tokens' bytes in {} ms", vocab.size(), (System.nanoTime() - start) / 1_000_000);
-            } catch (IllegalArgumentException e) {
-                throw ApiException.invalid(FIELD, "JSON output is unavailable for this model's tokenizer: " + e.getMessage());
-            }
-        }
-        return vocab;
     }
 }

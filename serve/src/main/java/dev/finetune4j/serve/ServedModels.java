@@ -16,10 +16,11 @@ import java.util.Set;
  * @param tokenizer     the model's tokenizer, or null
  * @param stopTokens    ids that end every generation (end of sequence)
  * @param promptLimits  how many prompts a request may carry and how long each may be
+ * @param vocabulary    the bytes of the tokenizer's tokens, read when first needed
  * @param responseFormats what {@code response_format} asks of the output (JSON mode)
  */
 record ServedModels(InferenceEngine engine, String baseName, Tokenizer tokenizer, Set<Long> stopTokens,
-                    PromptLimits promptLimits, ResponseFormats responseFormats) {
+                    PromptLimits promptLimits, ServedVocabulary vocabulary, ResponseFormats responseFormats) {
 
     ServedModels {
         stopTokens = Set.copyOf(stopTokens);

@@ -2,6 +2,7 @@ package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.generate.ReferenceLogprobs;
+import dev.finetune4j.core.generate.json.TokenBytes;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import org.junit.jupiter.api.AfterAll;
@@ -16,6 +17,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -139,18 +141,54 @@ class LogprobsRouteTest {
         }
     }
 
-    /** {@code bytes} are the token's UTF-8, or null when its text shows U+FFFD (part of a character). */
+    /**
+     * {@code bytes} are the token's UTF-8; a token that holds part of a character shows U+FFFD and its own bytes,
+     * which are not UTF-8 alone.
+     */
     private static void assertBytesOf(JsonNode entry) {
         String token = entry.get("token").asText();
-        JsonNode bytes = entry.get("bytes");
+        byte[] bytes = bytes(entry);
         if (token.indexOf('\uFFFD') >= 0) {
-            assertTrue(bytes.isNull(), entry.toString());
+            assertTrue(bytes.length > 0 && !isUtf8(bytes), entry.toString());
             return;
         }
-        byte[] utf8 = token.getBytes(StandardCharsets.UTF_8);
-        assertEquals(utf8.length, bytes.size(), entry.toString());
-        for (int i = 0; i < utf8.length; i++) {
-            assertEquals(utf8[i] & 0xFF, bytes.get(i).asInt());
+        assertArrayEquals(token.getBytes(StandardCharsets.UTF_8), bytes, entry.toString());
+    }
+
+    @Test
+    void aTokenHoldingPartOfACharacterGivesItsOwnBytes() throws Exception {
+        TokenBytes vocab = TokenBytes.of(fixture.tokenizer);
+        int partial = -1;
+        for (int id = 0; id < vocab.size() && partial < 0; id++) {
+            byte[] b = vocab.bytes(id);
+            if (!vocab.isSpecial(id) && b != null && b.length == 1 && (b[0] & 0xFF) >= 0xE0) {
+                partial = id; // the lead byte of a three- or four-byte character
+            }
+        }
+        assertTrue(partial >= 0, "the byte-level vocabulary has single-byte tokens");
+        JsonNode entry = post("/v1/chat/completions", "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\", "
+                + "\"content\": \"Hi\"}], \"max_tokens\": 1, \"temperature\": 0, \"logprobs\": true, "
+                + "\"logit_bias\": {\"" + partial + "\": 100}}").get("choices").get(0).get("logprobs").get("content").get(0);
+        assertEquals("\uFFFD", entry.get("token").asText());
+        assertArrayEquals(vocab.bytes(partial), bytes(entry));
+    }
+
+    private static byte[] bytes(JsonNode entry) {
+        JsonNode array = entry.get("bytes");
+        assertTrue(array.isArray(), entry.toString());
+        byte[] out = new byte[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) array.get(i).asInt();
+        }
+        return out;
+    }
+
+    private static boolean isUtf8(byte[] bytes) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes));
+            return true;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return false;
         }
     }
 
