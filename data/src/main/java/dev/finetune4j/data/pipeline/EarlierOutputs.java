@@ -23,7 +23,9 @@ import java.util.Set;
  *
  * <p>A file is removed only when the earlier manifest names it as a plain name in the folder, it is a regular file,
  * it is none of the new run's inputs, and it still holds what that run wrote (the SHA-256 the manifest recorded;
- * the quarantine file, which has none, by name). A file changed since is kept with a warning.
+ * the quarantine file, which has none, by name). A file changed since is kept with a warning. A quarantine file that
+ * no manifest lists is an earlier run's too: a run that found no record to write keeps its quarantine file, to say
+ * why, and writes no manifest.
  */
 final class EarlierOutputs {
     private static final Logger LOG = LoggerFactory.getLogger(EarlierOutputs.class);
@@ -52,6 +54,9 @@ final class EarlierOutputs {
                         manifest, e.getMessage());
                 files.clear();
             }
+        }
+        if (Files.isRegularFile(dir.resolve(Pipeline.QUARANTINE_FILE), LinkOption.NOFOLLOW_LINKS)) {
+            files.putIfAbsent(Pipeline.QUARANTINE_FILE, null);
         }
         return new EarlierOutputs(dir, files);
     }

@@ -54,6 +54,9 @@ import java.util.stream.IntStream;
  * through the remaining steps. A pipeline object runs once.
  */
 public final class Pipeline {
+    /** The bad input lines' file in the output folder, when there are any. */
+    static final String QUARANTINE_FILE = "quarantine.jsonl";
+
     /** The library name and version written into manifests. */
     public static final String LIBRARY = "finetune4j-data 0.2.0-SNAPSHOT";
     private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
@@ -195,7 +198,7 @@ public final class Pipeline {
         long quarantined;
         ForkJoinPool pool = b.parallelism > 1 ? new ForkJoinPool(b.parallelism) : null;
         Map<Integer, Barrier<?>> barriers = new TreeMap<>();
-        try (QuarantineWriter quarantine = new QuarantineWriter(b.outDir.resolve("quarantine.jsonl"));
+        try (QuarantineWriter quarantine = new QuarantineWriter(b.outDir.resolve(QUARANTINE_FILE));
              Outputs out = new Outputs(b.outDir, b.format, b.split)) {
             for (int s = 0; s < b.steps.size(); s++) {
                 if (b.steps.get(s) instanceof Step.Global<?> g) {

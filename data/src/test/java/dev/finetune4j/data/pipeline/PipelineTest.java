@@ -193,6 +193,12 @@ class PipelineTest {
                 .read(Formats.jsonl(dup)).step(new QualityFilter(QualityConfig.defaults())).write(dir.resolve("d"))
                 .run());
         assertTrue(dropped.getMessage().contains("step 'quality' dropped 1"), dropped.getMessage());
+
+        Path good = dir.resolve("good.jsonl");
+        Files.writeString(good, "{\"text\": \"a record\"}\n");
+        Pipeline.builder().read(Formats.jsonl(good)).write(out).run();
+        assertEquals(Set.of("data.jsonl", "manifest.json"), fileNames(out),
+                "the failed run's quarantine file is not left beside the next run's clean data");
     }
 
     /**
