@@ -13,10 +13,10 @@ import java.util.Optional;
 
 /**
  * OpenAI's {@code response_format} for the served model: {@code json_object} and {@code json_schema} become a
- * {@link JsonOutput} constraint on the generation. The tokens' mask index is built by the first request that asks for
- * JSON ({@link ServedVocabulary} reads their bytes), so servers whose clients never do pay nothing; compiled grammars are kept
- * by the text of their {@code response_format}, the most recent {@value #CACHED_GRAMMARS}, since clients send the
- * same schema again and again.
+ * {@link JsonOutput} constraint on the generation. The tokens' mask index is built by the first request that asks
+ * for JSON ({@link ServedVocabulary} reads their bytes), so servers whose clients never do pay nothing; compiled
+ * grammars are kept by the text of their {@code response_format}, the most recent {@value #CACHED_GRAMMARS}, since
+ * clients send the same schema again and again.
  *
  * <p>Thread safety: safe for concurrent requests.
  */
