@@ -138,8 +138,10 @@ final class LogprobsJson {
             return new TokenText("token_id:" + id, null);
         }
         String token = tokenizer.decode(new long[]{id});
-        if (vocabulary != null && id < vocabulary.size() && !vocabulary.isSpecial((int) id) && vocabulary.bytes((int) id) != null) {
-            return new TokenText(token, vocabulary.bytes((int) id));
+        byte[] own = vocabulary != null && id < vocabulary.size() && !vocabulary.isSpecial((int) id)
+                ? vocabulary.bytes((int) id) : null;
+        if (own != null) {
+            return new TokenText(token, own);
         }
         return new TokenText(token, token.indexOf(REPLACEMENT) >= 0 ? null : token.getBytes(StandardCharsets.UTF_8));
     }

@@ -30,10 +30,10 @@ final class ServedVocabulary {
      * @param field the request field that needs them, for the 400
      * @throws ApiException 400 when the model has no tokenizer, or one whose tokens' bytes cannot be read
      */
-    TokenBytes require(String field) {
+    synchronized TokenBytes require(String field) {
         TokenBytes b = bytesOrNull();
         if (b == null) {
-            throw ApiException.invalid(field, field + " is unavailable for this model: " + whyUnavailable());
+            throw ApiException.invalid(field, field + " is unavailable for this model: " + unavailable);
         }
         return b;
     }
@@ -54,9 +54,5 @@ final class ServedVocabulary {
             }
         }
         return bytes;
-    }
-
-    private synchronized String whyUnavailable() {
-        return unavailable;
     }
 }

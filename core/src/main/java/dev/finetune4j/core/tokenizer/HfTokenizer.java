@@ -195,7 +195,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
             origin = configFile.toAbsolutePath() + " (chat_template)";
         }
         Map<String, String> tokens = new HashMap<>();
-        for (String field : List.of("bos_token", "eos_token", "pad_token", "unk_token")) {
+        for (String field : JinjaChatTemplate.SPECIAL_TOKENS) {
             String content = specialToken(config, field);
             if (content != null) {
                 tokens.put(field, content);

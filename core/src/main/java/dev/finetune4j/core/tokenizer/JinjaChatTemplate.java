@@ -9,7 +9,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * A model's own chat template (the Jinja text of tokenizer_config.json's {@code chat_template} or of
@@ -28,7 +27,8 @@ import java.util.Set;
  * <p>Thread safety: immutable.
  */
 public final class JinjaChatTemplate implements ChatTemplate {
-    private static final Set<String> SPECIAL_TOKENS = Set.of("bos_token", "eos_token", "pad_token", "unk_token");
+    /** The special tokens a template sees by name, as transformers passes them. */
+    static final List<String> SPECIAL_TOKENS = List.of("bos_token", "eos_token", "pad_token", "unk_token");
 
     private final String name;
     private final JinjaTemplate template;
