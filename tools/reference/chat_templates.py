@@ -104,6 +104,52 @@ CONVERSATIONS = {
 }
 
 
+TOOLS = [
+    {"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather in a city",
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string", "description": "City name, e.g. Paris"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+            "required": ["city"]}}},
+    {"type": "function", "function": {
+        "name": "get_time", "description": "Local time in a time zone",
+        "parameters": {"type": "object", "properties": {"zone": {"type": "string"}, "offset_minutes": {"type": "integer", "default": 0}},
+                       "required": ["zone"], "additionalProperties": False}}},
+]
+
+
+def call(call_id, name, arguments):
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def calls(content, *tool_calls):
+    return {"role": "assistant", "content": content, "tool_calls": list(tool_calls)}
+
+
+def result(call_id, content):
+    return {"role": "tool", "content": content, "tool_call_id": call_id}
+
+
+PARIS = call("a1B2c3D4e", "get_weather", {"city": "Paris", "unit": "celsius"})
+TOKYO = call("f5G6h7I8j", "get_time", {"zone": "Asia/Tokyo", "offset_minutes": 540})
+# Conversations rendered with TOOLS as the tools argument (None for tools-not-given), in OpenAI's message shape with
+# arguments as objects (what transformers asks for and vLLM's server passes); a malformed call's arguments stay text.
+# A turn of calls only has content "" (finetune4j's ChatMessage), which more templates accept than None or no key.
+TOOL_CONVERSATIONS = {
+    "tools-open": [m("user", "What's the weather in Paris?")],
+    "tools-call": [m("system", "You are a helpful assistant."), m("user", "What's the weather in Paris?"),
+                   calls("", PARIS), result("a1B2c3D4e", '{"temperature": 18, "sky": "clear"}'),
+                   m("assistant", "It is 18 °C and clear in Paris.")],
+    "tools-parallel": [m("user", "Weather in Paris and the time in Tokyo?"), calls("", PARIS, TOKYO),
+                       result("a1B2c3D4e", '{"temperature": 18}'), result("f5G6h7I8j", '{"time": "21:04"}'),
+                       m("assistant", "18 °C in Paris; 21:04 in Tokyo.")],
+    "tools-text-and-call": [m("user", "Paris weather?"), calls("Let me check.", PARIS)],
+    "tools-malformed-arguments": [m("user", "Paris weather?"),
+                                  calls("", call("k9L8m7N6o", "get_weather", '{"city": "Par'))],
+    "tools-not-given": [m("user", "Paris weather?"), calls("", PARIS), result("a1B2c3D4e", "18 C")],
+}
+
+
 def golden(folder):
     env = environment()
     cases = []
@@ -115,6 +161,14 @@ def golden(folder):
                                add_generation_prompt=generation)
                 cases.append({"template": name, "conversation": conversation, "add_generation_prompt": generation,
                               "tokens": TOKENS[name], "messages": messages, **render(env, source, context)})
+        for conversation, messages in TOOL_CONVERSATIONS.items():
+            tools = None if conversation == "tools-not-given" else TOOLS
+            for generation in (False, True):
+                context = dict(TOKENS[name], messages=messages, tools=tools, documents=None,
+                               add_generation_prompt=generation)
+                cases.append({"template": name, "conversation": conversation, "add_generation_prompt": generation,
+                              "tokens": TOKENS[name], "messages": messages, "tools": tools,
+                              **render(env, source, context)})
     return cases
 
 

@@ -1,6 +1,7 @@
 package dev.finetune4j.core.tokenizer;
 
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The built-in chat formats, rendered in Java; use one for a model whose own template does not fit (or a
@@ -29,7 +30,12 @@ public enum BuiltinChatTemplate implements ChatTemplate {
     SIMPLE;
 
     @Override
-    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    public String render(List<ChatMessage> messages, List<ToolDefinition> tools, boolean addGenerationPrompt) {
+        if (!tools.isEmpty() || messages.stream().anyMatch(m -> m.hasToolCalls() || m.role().equals("tool"))) {
+            throw new IllegalArgumentException("the built-in chat format " + name().toLowerCase(Locale.ROOT)
+                    + " has no way to write tools, tool calls or tool results; use a model whose own chat template "
+                    + "does (Qwen2.5, Qwen3, Llama 3.1, Mistral v0.3 and others ship one in tokenizer_config.json)");
+        }
         StringBuilder sb = new StringBuilder();
         if (this == LLAMA3) {
             sb.append("<|begin_of_text|>");

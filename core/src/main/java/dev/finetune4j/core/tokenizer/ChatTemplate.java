@@ -49,7 +49,24 @@ public sealed interface ChatTemplate permits BuiltinChatTemplate, JinjaChatTempl
      * @throws dev.finetune4j.core.tokenizer.jinja.TemplateException when a model's template refuses the
      *                                                               conversation or fails on it
      */
-    String render(List<ChatMessage> messages, boolean addGenerationPrompt);
+    default String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, List.of(), addGenerationPrompt);
+    }
+
+    /**
+     * The conversation as text with the functions the model may call, as Hugging Face's
+     * {@code apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=...)}: a model's own
+     * template decides how tools, tool calls and tool results read; the built-in formats have none and refuse them.
+     *
+     * @param messages the conversation's turns, in order, tool calls and tool results included
+     * @param tools the functions the model may call; empty for none (the template then sees {@code tools} as none)
+     * @param addGenerationPrompt true to end with the opening of an assistant turn
+     * @return the rendered conversation
+     * @throws dev.finetune4j.core.tokenizer.jinja.TemplateException when a model's template refuses the
+     *                                                               conversation or fails on it
+     * @throws IllegalArgumentException when a built-in format is given tools, tool calls or tool turns
+     */
+    String render(List<ChatMessage> messages, List<ToolDefinition> tools, boolean addGenerationPrompt);
 
     /**
      * A name for messages: the built-in's name, or where a Jinja template came from.

@@ -1,10 +1,10 @@
 package dev.finetune4j.core.tokenizer;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.tokenizer.jinja.JinjaTemplate;
 import dev.finetune4j.core.tokenizer.jinja.TemplateException;
 
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,8 +13,9 @@ import java.util.Map;
 /**
  * A model's own chat template (the Jinja text of tokenizer_config.json's {@code chat_template} or of
  * chat_template.jinja), rendered as transformers' {@code apply_chat_template} renders it: the variables are
- * {@code messages} (maps with {@code role} and {@code content}), {@code add_generation_prompt}, the special tokens
- * that are set ({@code bos_token}, {@code eos_token}, {@code pad_token}, {@code unk_token}), and {@code tools} and
+ * {@code messages} (maps with {@code role} and {@code content}, and {@code tool_calls} or {@code tool_call_id} where a
+ * turn has them), {@code add_generation_prompt}, the special tokens that are set ({@code bos_token},
+ * {@code eos_token}, {@code pad_token}, {@code unk_token}), {@code tools} (OpenAI's function entries, or none) and
  * {@code documents} as none. See {@link JinjaTemplate} for what the engine supports.
  *
  * <p>{@code {% generation %}} blocks render their body; Hugging Face uses them for assistant-token masks, which
@@ -74,20 +75,67 @@ public final class JinjaChatTemplate implements ChatTemplate {
     }
 
     @Override
-    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        List<Map<String, Object>> turns = new ArrayList<>(messages.size());
-        for (ChatMessage m : messages) {
-            Map<String, Object> turn = new LinkedHashMap<>();
-            turn.put("role", m.role());
-            turn.put("content", m.content());
-            turns.add(turn);
-        }
+    public String render(List<ChatMessage> messages, List<ToolDefinition> tools, boolean addGenerationPrompt) {
         Map<String, Object> context = new HashMap<>(specialTokens);
-        context.put("messages", turns);
+        context.put("messages", messages.stream().map(JinjaChatTemplate::turn).toList());
         context.put("add_generation_prompt", addGenerationPrompt);
-        context.put("tools", null);
+        context.put("tools", tools.isEmpty() ? null : tools.stream().map(JinjaChatTemplate::tool).toList());
         context.put("documents", null);
         return template.render(context, clock);
+    }
+
+    /**
+     * A turn as transformers' callers pass it: {@code role} and {@code content}, then {@code tool_calls} and
+     * {@code tool_call_id} only when present, since templates test for the keys themselves
+     * ({@code 'tool_calls' in message}).
+     */
+    private static Map<String, Object> turn(ChatMessage m) {
+        Map<String, Object> turn = new LinkedHashMap<>();
+        turn.put("role", m.role());
+        turn.put("content", m.content());
+        if (m.hasToolCalls()) {
+            turn.put("tool_calls", m.toolCalls().stream().map(JinjaChatTemplate::call).toList());
+        }
+        if (m.toolCallId() != null) {
+            turn.put("tool_call_id", m.toolCallId());
+        }
+        return turn;
+    }
+
+    /** {@code {"id"?, "type": "function", "function": {"name", "arguments": {...}}}}, arguments as an object. */
+    private static Map<String, Object> call(ToolCall c) {
+        Map<String, Object> function = new LinkedHashMap<>();
+        function.put("name", c.name());
+        function.put("arguments", argumentsValue(c.arguments()));
+        Map<String, Object> call = new LinkedHashMap<>();
+        if (c.id() != null) {
+            call.put("id", c.id());
+        }
+        call.put("type", "function");
+        call.put("function", function);
+        return call;
+    }
+
+    /** {@code {"type": "function", "function": {"name", "description"?, "parameters"?}}}. */
+    private static Map<String, Object> tool(ToolDefinition t) {
+        Map<String, Object> function = new LinkedHashMap<>();
+        function.put("name", t.name());
+        if (t.description() != null) {
+            function.put("description", t.description());
+        }
+        if (t.parameters() != null) {
+            function.put("parameters", TemplateValues.of(t.parametersSchema()));
+        }
+        Map<String, Object> tool = new LinkedHashMap<>();
+        tool.put("type", "function");
+        tool.put("function", function);
+        return tool;
+    }
+
+    /** The arguments as a JSON object, or the text itself when it is not one (a model's malformed call). */
+    private static Object argumentsValue(String arguments) {
+        JsonNode parsed = TemplateValues.parseOrNull(arguments);
+        return parsed != null && parsed.isObject() ? TemplateValues.of(parsed) : arguments;
     }
 
     @Override

@@ -78,6 +78,20 @@ public interface Tokenizer {
     }
 
     /**
+     * The conversation and the functions the model may call as text in {@link #chatTemplate()}'s format, as Hugging
+     * Face's {@code apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=...)}.
+     *
+     * @param messages the conversation's turns, in order, tool calls and tool results included
+     * @param tools the functions the model may call; empty for none
+     * @param addGenerationPrompt true to end with the opening of an assistant turn, for generation
+     * @return the rendered conversation
+     * @throws IllegalArgumentException when the template is a built-in format, which cannot write tools
+     */
+    default String applyChatTemplate(List<ChatMessage> messages, List<ToolDefinition> tools, boolean addGenerationPrompt) {
+        return chatTemplate().render(messages, tools, addGenerationPrompt);
+    }
+
+    /**
      * Renders and encodes a conversation; special-token markers in the template become their ids.
      *
      * @param messages the conversation's turns, in order

@@ -24,7 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Real models' chat templates (chat-templates/*.jinja, sources in its README) render each conversation exactly
  * as jinja2 does in transformers' environment (chat-templates/golden.json, written by
- * tools/reference/chat_templates.py), and refuse the conversations the templates refuse with their messages.
+ * tools/reference/chat_templates.py), tools, tool calls and tool results included (read through {@link ChatJson},
+ * as the server and the data pipeline read them), and refuse the conversations the templates refuse with their
+ * messages.
  */
 class JinjaChatTemplateGoldenTest {
     private static final Clock FIXED = Clock.fixed(Instant.parse("2026-03-07T09:05:03Z"), ZoneOffset.UTC);
@@ -47,19 +49,19 @@ class JinjaChatTemplateGoldenTest {
         }
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonNode c : golden.get("cases")) {
-            List<ChatMessage> messages = new ArrayList<>();
-            c.get("messages").forEach(m -> messages.add(new ChatMessage(m.get("role").asText(), m.get("content").asText())));
+            List<ChatMessage> messages = ChatJson.messages(c.get("messages"), "messages");
+            List<ToolDefinition> tools = ChatJson.tools(c.get("tools"), "tools");
             boolean generation = c.get("add_generation_prompt").asBoolean();
             JinjaChatTemplate template = template(c.get("template").asText(), c.get("tokens"));
             String name = c.get("template").asText() + " / " + c.get("conversation").asText() + (generation ? " + generation prompt" : "");
             tests.add(DynamicTest.dynamicTest(name, () -> {
                 if (c.has("expected")) {
-                    assertEquals(c.get("expected").asText(), template.render(messages, generation));
+                    assertEquals(c.get("expected").asText(), template.render(messages, tools, generation));
                 } else if (c.get("error").asText().equals("raised")) {
-                    TemplateRaisedException e = assertThrows(TemplateRaisedException.class, () -> template.render(messages, generation));
+                    TemplateRaisedException e = assertThrows(TemplateRaisedException.class, () -> template.render(messages, tools, generation));
                     assertEquals(c.get("message").asText(), e.getMessage());
                 } else {
-                    TemplateException e = assertThrows(TemplateException.class, () -> template.render(messages, generation));
+                    TemplateException e = assertThrows(TemplateException.class, () -> template.render(messages, tools, generation));
                     assertTrue(e.getMessage().contains(c.get("message").asText()), e.getMessage());
                 }
             }));

@@ -56,7 +56,7 @@ final class Filters {
             }
             case "join" -> join(in, value, Py.str(a.get(0, "d", "")), (String) a.get(1, "attribute", null));
             case "items" -> value instanceof Undefined ? List.of() : value instanceof Map<?, ?> m ? Methods.items(m)
-                    : fail("items filter needs a dict, got " + Py.typeName(value));
+                    : fail("Can only get item pairs from a mapping. The items filter got a " + Py.typeName(value) + ".");
             case "list" -> Py.iterate(value);
             case "selectattr", "rejectattr", "select", "reject" -> select(in, name, value, args);
             case "map" -> map(in, value, args, kwargs);
