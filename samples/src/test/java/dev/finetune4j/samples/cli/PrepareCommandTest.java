@@ -235,4 +235,19 @@ class PrepareCommandTest {
             assertFalse(Files.exists(dir.resolve("out")), c.getKey() + ": the output folder was made");
         }
     }
+
+    /** A split by a field that a record lacks failed with exit code 1 and "choose another field in SplitSpec". */
+    @Test
+    void aSplitFieldThatARecordLacksIsBadInputNamingTheKey() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello there, this is text\", \"topic\": \"a\"}\n"
+                + "{\"text\": \"another record with words\"}\n");
+        for (String key : List.of("stratify_by", "group_by")) {
+            Path cfg = Files.writeString(dir.resolve("prepare.yaml"),
+                    "inputs: [raw.jsonl]\noutput: out-" + key + "\nsplit: {" + key + ": topic}\n");
+            CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", cfg.toString());
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+            assertEquals("error: 'split." + key + "' is 'topic', but record raw.jsonl:2 has no field 'topic', which the "
+                    + "split needs; add it to every record or split by another field", r.err().strip());
+        }
+    }
 }
