@@ -6,12 +6,14 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.IOException;
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -60,6 +62,10 @@ final class ConfigFiles {
             throw new BadInputException("unknown key '" + e.getPropertyName() + "' in " + file + where(e)
                     + "; accepted keys here: " + e.getKnownPropertyIds().stream().map(String::valueOf).sorted()
                     .collect(Collectors.joining(", ")), e);
+        } catch (MismatchedInputException e) {
+            // Jackson's own words name Java types ("Cannot coerce ... to `java.lang.Integer`"): say it as the file would
+            throw new BadInputException("invalid value in " + file + where(e) + " at '" + path(e) + "': expected "
+                    + expected(e.getTargetType()), e);
         } catch (JsonMappingException e) {
             throw new BadInputException("invalid value in " + file + where(e) + " at '" + path(e) + "': "
                     + rootMessage(e), e);
@@ -110,13 +116,39 @@ final class ConfigFiles {
         return names.matcher(message).replaceAll(m -> Matcher.quoteReplacement(fileKeys.get(m.group(1))));
     }
 
+    /** What a value of {@code type} is written as in a config file. */
+    private static String expected(Class<?> type) {
+        if (type == null) {
+            return "another kind of value";
+        } else if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "a whole number";
+        } else if (type == Double.class || type == double.class) {
+            return "a number";
+        } else if (type == Boolean.class || type == boolean.class) {
+            return "true or false";
+        } else if (type == String.class) {
+            return "a single value";
+        } else if (Collection.class.isAssignableFrom(type)) {
+            return "a list, e.g. [a, b]";
+        }
+        return "a section of keys, e.g. {key: value}"; // a record, or peft's free-form object
+    }
+
     private static String where(JsonProcessingException e) {
         return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
     }
 
+    /** The value's place as the file nests it: {@code quality.min_chars}, {@code inputs[0]}. */
     private static String path(JsonMappingException e) {
-        return e.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
-                .collect(Collectors.joining("."));
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) {
+                sb.append(sb.isEmpty() ? "" : ".").append(r.getFieldName());
+            } else {
+                sb.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return sb.toString();
     }
 
     /** The innermost message: a record's compact constructor says what to fix, Jackson's wrapper does not. */

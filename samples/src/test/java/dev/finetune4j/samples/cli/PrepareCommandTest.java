@@ -250,4 +250,21 @@ class PrepareCommandTest {
                     + "split needs; add it to every record or split by another field", r.err().strip());
         }
     }
+
+    /** Jackson's words ("Cannot coerce Floating-point value (5.5) to `java.lang.Integer` value ...") named Java types. */
+    @Test
+    void aValueOfTheWrongKindNamesItsKeyLineAndWhatKindIsExpected() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello there, this is text\"}\n");
+        Map<String, String> expected = new LinkedHashMap<>();
+        expected.put("quality: {min_chars: 5.5}", "(line 3) at 'quality.min_chars': expected a whole number");
+        expected.put("split: {train: most}", "(line 3) at 'split.train': expected a number");
+        expected.put("exact_dedup: maybe", "(line 3) at 'exact_dedup': expected true or false");
+        expected.put("near_dedup: 0.8", "(line 3) at 'near_dedup': expected a section of keys, e.g. {key: value}");
+        for (Map.Entry<String, String> c : expected.entrySet()) {
+            Path cfg = Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.jsonl]\noutput: out\n" + c.getKey() + "\n");
+            CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", cfg.toString());
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), c.getKey() + ": " + r.err());
+            assertEquals("error: invalid value in " + cfg + " " + c.getValue(), r.err().strip(), c.getKey());
+        }
+    }
 }

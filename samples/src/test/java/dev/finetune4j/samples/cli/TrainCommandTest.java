@@ -339,6 +339,9 @@ class TrainCommandTest {
         r = CliTestSupport.run("train", "-c", loraRun("{epochs: 0}").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("use training.max_steps for shorter runs"), r.err());
+        r = CliTestSupport.run("train", "-c", loraRun("{max_steps: 2.5}").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("at 'training.max_steps': expected a whole number"), r.err());
         r = CliTestSupport.run("train", "-c", loraRun("{max_steps: 2, micro_batch_size: 0}").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("invalid 'training' settings: training.micro_batch_size must be >= 1, got 0")
