@@ -6,6 +6,7 @@ package dev.finetune4j.data.split;
  * is the data or the split's settings; {@link #field} lets a caller name the setting as its user wrote it.
  */
 public final class MissingSplitFieldException extends IllegalArgumentException {
+    /** The field the split needs (serialized with the exception). */
     private final String field;
 
     /**
