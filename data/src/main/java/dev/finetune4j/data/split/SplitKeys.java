@@ -19,6 +19,7 @@ public final class SplitKeys {
      * @param r the record
      * @param spec the split, whose key field, group field and seed are used
      * @return a position that depends only on the record's key and the seed
+     * @throws MissingSplitFieldException when the record lacks the split's group or key field
      */
     public static double position(Record r, SplitSpec spec) {
         String key = groupKey(r, spec);
@@ -47,6 +48,7 @@ public final class SplitKeys {
      * @param r the record
      * @param spec the split, whose stratify field is read
      * @return the label as a string
+     * @throws MissingSplitFieldException when the record has no label
      */
     public static String label(Record r, SplitSpec spec) {
         return required(r, spec.stratifyField());
@@ -55,8 +57,7 @@ public final class SplitKeys {
     private static String required(Record r, String field) {
         String v = r.string(field);
         if (v == null) {
-            throw new IllegalArgumentException("record " + r.id() + " has no field '" + field
-                    + "' needed by the split; add it or choose another field in SplitSpec");
+            throw new MissingSplitFieldException(r.id(), field);
         }
         return v;
     }

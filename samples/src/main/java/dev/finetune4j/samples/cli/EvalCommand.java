@@ -62,9 +62,9 @@ final class EvalCommand implements Callable<Integer> {
         Path model;
     }
 
-    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.class,
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.Converter.class,
             description = "Where --model generates: " + DeviceOption.DESCRIPTION)
-    Device device;
+    DeviceOption device;
 
     @Option(names = "--precision", paramLabel = "P", defaultValue = "auto", converter = PrecisionOption.Converter.class,
             description = "What --model computes in: " + PrecisionOption.DESCRIPTION)
@@ -132,7 +132,7 @@ final class EvalCommand implements Callable<Integer> {
             if (data == null) {
                 throw new BadInputException("--model needs --data: the JSONL file with prompts and references");
             }
-            result.put("perplexity", generate(predictions, references));
+            result.put("perplexity", generate(device.resolve(), predictions, references));
             result.put("predictions", predictions);
         }
         Map<String, Object> metrics = metrics(bleu, predictions, references);
@@ -174,8 +174,8 @@ final class EvalCommand implements Callable<Integer> {
         return m;
     }
 
-    /** Generates answers for --data into the lists and returns the perplexity over prompt + reference. */
-    private double generate(List<String> predictions, List<String> references) throws IOException {
+    /** Generates answers for --data on {@code target} into the lists and returns the perplexity over prompt + reference. */
+    private double generate(Device target, List<String> predictions, List<String> references) throws IOException {
         List<String> questions = new ArrayList<>();
         for (JsonObjectLines.Ok row : rows(data)) { // read first: a bad row is reported before the model loads
             questions.add(field(row, promptField, data, DATA_FIELDS));
@@ -183,8 +183,8 @@ final class EvalCommand implements Callable<Integer> {
         }
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
         List<long[]> docs = new ArrayList<>();
-        Precision numbers = precision.on(device);
-        LanguageModel base = ModelInputs.loadForInference(source.model, device, numbers);
+        Precision numbers = precision.on(target);
+        LanguageModel base = ModelInputs.loadForInference(source.model, target, numbers);
         try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter, false);
              var inPrecision = numbers.use()) {
             ModelInputs.requireSameVocabulary(tok, base, source.model);

@@ -3,6 +3,8 @@ package dev.finetune4j.samples.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.Map;
+
 /**
  * The {@code finetune4j} command-line tool: {@code prepare}, {@code train}, {@code eval}, {@code merge},
  * {@code export-onnx} and {@code serve}, for people who would rather configure than code.
@@ -18,15 +20,33 @@ public final class Finetune4j {
     /** Columns of --help: the longest config example line of a footer fits. */
     private static final int USAGE_HELP_WIDTH = 120;
 
+    /**
+     * Levels of DJL's loggers for the logger finetune4j.jar ships (slf4j-simple), where the user sets none. The first
+     * Hugging Face tokenizer of a JVM makes DJL look for a GPU to pick its native library: CudaUtils warns "Failed to
+     * detect GPU count" wherever the CUDA runtime is installed without a usable driver, and Platform logs the
+     * library it picked. Tokenizers run on the CPU either way, and the device this tool computes on is reported by
+     * its own probe when a command resolves one; DJL's failures are still thrown, and logged at ERROR.
+     */
+    private static final Map<String, String> DJL_LOG_LEVELS = Map.of(
+            "org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error",
+            "org.slf4j.simpleLogger.log.ai.djl.util.Platform", "warn");
+
     private Finetune4j() {
     }
 
     /**
-     * Runs the tool and exits the JVM with its exit code.
+     * Runs the tool and exits the JVM with its exit code. DJL's GPU probe at the first tokenizer load logs only
+     * errors unless {@code -Dorg.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils=warn} (or another level) is given.
      *
      * @param args the command line
      */
     public static void main(String[] args) {
+        // NOTE: here, not in run(): an application that embeds the tool keeps its own logging as it is
+        DJL_LOG_LEVELS.forEach((property, level) -> {
+            if (System.getProperty(property) == null) {
+                System.setProperty(property, level);
+            }
+        });
         System.exit(run(args));
     }
 

@@ -3,6 +3,7 @@ package dev.finetune4j.samples.cli;
 import dev.finetune4j.data.pipeline.EmptyDatasetException;
 import dev.finetune4j.data.pipeline.PipelineReport;
 import dev.finetune4j.data.pipeline.StepReport;
+import dev.finetune4j.data.split.MissingSplitFieldException;
 import dev.finetune4j.data.format.WrittenFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -74,6 +75,9 @@ final class PrepareCommand implements Callable<Integer> {
         } catch (EmptyDatasetException e) {
             // the inputs (empty, or every line bad) or the steps' settings left nothing to write
             throw new BadInputException(e.getMessage(), e);
+        } catch (MissingSplitFieldException e) {
+            String key = e.field().equals(cfg.split().stratifyBy()) ? "stratify_by" : "group_by";
+            throw new BadInputException("'split." + key + "' is '" + e.field() + "', but " + e.getMessage(), e);
         }
         PrintWriter out = spec.commandLine().getOut();
         for (StepReport s : report.steps()) {

@@ -138,33 +138,24 @@ final class PreparePipeline {
         Format format = cfg.format() == null ? null : enumValue(Format.class, cfg.format(), "format");
         long seed = cfg.seed() == null ? 42 : cfg.seed();
         List<Step> steps = new ArrayList<>();
-        SplitSpec split = null;
-        try {
-            if (cfg.clean() == null || cfg.clean()) {
-                steps.add(TextCleaner.defaults());
-            }
-            if (cfg.quality() != null) {
-                QualityConfig q = QualityConfig.defaults();
-                steps.add(new QualityFilter(q.withChars(orDefault(cfg.quality().minChars(), q.minChars()),
-                        orDefault(cfg.quality().maxChars(), q.maxChars()))));
-            }
-            if (cfg.pii() != null) {
-                steps.add(new PiiStep(redactor(cfg.pii())));
-            }
-            if (Boolean.TRUE.equals(cfg.exactDedup())) {
-                steps.add(new ExactDedup());
-            }
-            if (cfg.nearDedup() != null) {
-                NearDedupConfig near = NearDedupConfig.forThreshold(orDefault(cfg.nearDedup().threshold(), 0.7),
-                        orDefault(cfg.nearDedup().numPerm(), 128));
-                steps.add(new NearDedup(near.withSeed(seed)));
-            }
-            if (cfg.split() != null) {
-                split = split(cfg.split(), seed);
-            }
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException("invalid step settings: " + e.getMessage(), e);
+        if (cfg.clean() == null || cfg.clean()) {
+            steps.add(TextCleaner.defaults());
         }
+        if (cfg.quality() != null) {
+            steps.add(ConfigFiles.section("quality", PrepareConfig.Quality.class, () -> quality(cfg.quality())));
+        }
+        if (cfg.pii() != null) {
+            steps.add(ConfigFiles.section("pii", PrepareConfig.Pii.class, () -> new PiiStep(redactor(cfg.pii()))));
+        }
+        if (Boolean.TRUE.equals(cfg.exactDedup())) {
+            steps.add(new ExactDedup());
+        }
+        if (cfg.nearDedup() != null) {
+            steps.add(ConfigFiles.section("near_dedup", PrepareConfig.NearDedup.class,
+                    () -> nearDedup(cfg.nearDedup(), seed)));
+        }
+        SplitSpec split = cfg.split() == null ? null
+                : ConfigFiles.section("split", PrepareConfig.Split.class, () -> split(cfg.split(), seed));
         return new Plan(out, List.copyOf(inputs), format, seed, List.copyOf(steps), split);
     }
 
@@ -181,6 +172,18 @@ final class PreparePipeline {
         return new Input.Local(schema == null ? source : source.schema(schema));
     }
 
+    private static QualityFilter quality(PrepareConfig.Quality section) {
+        QualityConfig q = QualityConfig.defaults();
+        return new QualityFilter(q.withChars(orDefault(section.minChars(), q.minChars()),
+                orDefault(section.maxChars(), q.maxChars())));
+    }
+
+    private static NearDedup nearDedup(PrepareConfig.NearDedup section, long seed) {
+        NearDedupConfig near = NearDedupConfig.forThreshold(orDefault(section.threshold(), 0.7),
+                orDefault(section.numPerm(), 128));
+        return new NearDedup(near.withSeed(seed));
+    }
+
     private static PiiRedactor redactor(PrepareConfig.Pii pii) {
         PiiRedactor.Builder r = PiiRedactor.builder();
         String strategy = pii.strategy() == null ? "placeholder" : pii.strategy().toLowerCase(Locale.ROOT);
@@ -194,9 +197,15 @@ final class PreparePipeline {
                     throw new BadInputException("pii strategy 'hash' needs a secret key in the environment variable "
                             + env + " (set it, or name another variable with hash_key_env)");
                 }
-                r.strategy(new Strategy.KeyedHash(key.getBytes(StandardCharsets.UTF_8)));
+                try {
+                    r.strategy(new Strategy.KeyedHash(key.getBytes(StandardCharsets.UTF_8)));
+                } catch (IllegalArgumentException e) {
+                    throw new BadInputException("invalid 'pii' settings: the key in the environment variable " + env
+                            + " is refused: " + e.getMessage() + "; set a longer secret there (or name another "
+                            + "variable with pii.hash_key_env)", e);
+                }
             }
-            default -> throw new BadInputException("unknown pii strategy '" + pii.strategy()
+            default -> throw new BadInputException("'pii.strategy' is '" + pii.strategy()
                     + "'; use placeholder, mask or hash");
         }
         if (pii.disable() != null) {

@@ -70,9 +70,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = {"-p", "--port"}, paramLabel = "N", defaultValue = "8000", description = "Port (default: ${DEFAULT-VALUE}; 0 for any free port).")
     int port;
 
-    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.class,
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.Converter.class,
             description = "Where the model generates: " + DeviceOption.DESCRIPTION)
-    Device device;
+    DeviceOption device;
 
     @Option(names = "--precision", paramLabel = "P", defaultValue = "auto", converter = PrecisionOption.Converter.class,
             description = "What the model computes in: " + PrecisionOption.DESCRIPTION)
@@ -120,7 +120,8 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new BadInputException("--port must be 0 (any free port) to 65535, got " + port);
         }
-        Serving serving = start();
+        Device target = device.resolve();
+        Serving serving = start(target);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             serving.close();
@@ -129,7 +130,7 @@ final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         }, "finetune4j-serve-shutdown"));
         spec.commandLine().getOut().println("serving " + serving.names + " on " + serving.server.uri() + " (OpenAI API at "
-                + serving.server.uri() + "v1; " + device + ", " + PrecisionOption.label(precision.on(device))
+                + serving.server.uri() + "v1; " + target + ", " + PrecisionOption.label(precision.on(target))
                 + "); Ctrl-C stops");
         spec.commandLine().getOut().flush();
         stopped.await(); // the JVM exits once the shutdown hook has closed everything
@@ -137,10 +138,10 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Loads the model, tokenizer and adapters and starts the server; on failure closes what was opened. */
-    private Serving start() {
+    private Serving start(Device target) {
         Serving s = new Serving();
-        Precision numbers = precision.on(device);
-        s.model = ModelInputs.loadForInference(model, device, numbers);
+        Precision numbers = precision.on(target);
+        s.model = ModelInputs.loadForInference(model, target, numbers);
         try {
             s.tokenizer = Files.isRegularFile(model.resolve("tokenizer.json")) ? HfTokenizer.load(model) : null;
             if (s.tokenizer == null) {

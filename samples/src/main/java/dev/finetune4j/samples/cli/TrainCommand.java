@@ -1,6 +1,5 @@
 package dev.finetune4j.samples.cli;
 
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.LanguageModel;
@@ -22,7 +21,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
-import java.lang.reflect.RecordComponent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -66,9 +64,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "Output folder; overrides the config's 'output'.")
     Path output;
 
-    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.class,
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.Converter.class,
             description = "Where the model trains: " + DeviceOption.DESCRIPTION)
-    Device device;
+    DeviceOption device;
 
     @Option(names = "--overwrite", description = "Replace the adapter and checkpoints of an earlier run in the output folder.")
     boolean overwrite;
@@ -79,6 +77,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Device target = device.resolve();
         TrainConfig c = ConfigFiles.read(config, TrainConfig.class);
         Path base = config.toAbsolutePath().getParent();
         if (c.model() == null) {
@@ -98,13 +97,13 @@ final class TrainCommand implements Callable<Integer> {
                         null, null, null)
                 : c.training();
         requireValidationWhereUsed(t, c.data().validation() != null);
-        TrainingConfig cfg = trainingConfig(t, device, out.resolve("checkpoints"));
+        TrainingConfig cfg = trainingConfig(t, target, out.resolve("checkpoints"));
         DpoConfig dpo = objective.equals("dpo") ? dpoConfig(c.dpo()) : null;
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
         long pad = tok.padTokenId().orElse(tok.eosTokenId().orElse(0));
-        LanguageModel model = ModelInputs.loadModel(modelDir, device);
+        LanguageModel model = ModelInputs.loadModel(modelDir, target);
         PeftModel wrapped;
         try {
             ModelInputs.requireSameVocabulary(tok, model, modelDir);
@@ -123,7 +122,7 @@ final class TrainCommand implements Callable<Integer> {
                 deleteEarlierRun(out);
             }
             spec.commandLine().getOut().println("trainable: " + peft.trainableReport());
-            spec.commandLine().getOut().println("on " + device + " in " + PrecisionOption.label(cfg.precision())
+            spec.commandLine().getOut().println("on " + target + " in " + PrecisionOption.label(cfg.precision())
                     + (cfg.gradientCheckpointing() ? ", with gradient checkpointing" : ""));
             spec.commandLine().getOut().flush();
             if (checkpoint != null) {
@@ -238,24 +237,14 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig.Dpo d = section == null ? new TrainConfig.Dpo(null, null, null) : section;
         double beta = d.beta() == null ? 0.1 : d.beta();
         String loss = d.loss() == null ? "sigmoid" : d.loss();
-        DpoConfig dpo;
-        try {
-            dpo = switch (loss) {
+        return ConfigFiles.section("dpo", TrainConfig.Dpo.class, () -> {
+            DpoConfig dpo = switch (loss) {
                 case "sigmoid" -> DpoConfig.sigmoid(beta);
                 case "ipo" -> DpoConfig.ipo(beta);
                 default -> throw new BadInputException("'dpo.loss' is '" + loss + "'; use sigmoid or ipo");
             };
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException("'dpo.beta' is " + beta + ": " + e.getMessage(), e);
-        }
-        if (d.labelSmoothing() == null) {
-            return dpo;
-        }
-        try {
-            return dpo.withLabelSmoothing(d.labelSmoothing());
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException("'dpo.label_smoothing' is " + d.labelSmoothing() + ": " + e.getMessage(), e);
-        }
+            return d.labelSmoothing() == null ? dpo : dpo.withLabelSmoothing(d.labelSmoothing());
+        });
     }
 
     /**
@@ -275,7 +264,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private static TrainingConfig trainingConfig(TrainConfig.Training t, Device device, Path checkpoints) {
-        try {
+        return ConfigFiles.section("training", TrainConfig.Training.class, () -> {
             TrainingConfig.Builder b = TrainingConfig.builder().outputDir(checkpoints)
                     .precision(PrecisionOption.parse(t.precision()).on(device));
             if (t.gradientCheckpointing() != null) b.gradientCheckpointing(t.gradientCheckpointing());
@@ -295,21 +284,6 @@ final class TrainCommand implements Callable<Integer> {
             if (t.keepLastCheckpoints() != null) b.keepLastCheckpoints(t.keepLastCheckpoints());
             b.logEverySteps(t.logEverySteps() == null ? 0 : t.logEverySteps());
             return b.build();
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            throw new BadInputException("invalid 'training' settings: " + inConfigKeys(e.getMessage()), e);
-        }
-    }
-
-    /** The library's message with its builder names (learningRate) as this file's keys (training.learning_rate). */
-    private static String inConfigKeys(String message) {
-        var snakeCase = new PropertyNamingStrategies.SnakeCaseStrategy();
-        String m = message;
-        for (RecordComponent c : TrainConfig.Training.class.getRecordComponents()) {
-            String key = snakeCase.translate(c.getName());
-            if (!key.equals(c.getName())) {
-                m = m.replaceAll("\\b" + c.getName() + "\\b", "training." + key);
-            }
-        }
-        return m;
+        });
     }
 }

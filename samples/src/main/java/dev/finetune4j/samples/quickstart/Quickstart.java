@@ -1,11 +1,15 @@
 package dev.finetune4j.samples.quickstart;
 
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.samples.cli.BadInputException;
 import dev.finetune4j.samples.cli.DeviceOption;
 import dev.finetune4j.samples.cli.PrecisionOption;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,6 +27,9 @@ public final class Quickstart implements Runnable {
     public Quickstart() {
     }
 
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out = Path.of("target", "quickstart");
 
@@ -33,10 +40,10 @@ public final class Quickstart implements Runnable {
     @Option(names = "--seed", description = "Seed of split, initialisation, shuffling and dropout (default: ${DEFAULT-VALUE}).")
     long seed = 42;
 
-    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.class,
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto", converter = DeviceOption.Converter.class,
             description = "Where the adapter trains and the models run (the small base model is pretrained on the "
                     + "CPU): " + DeviceOption.DESCRIPTION)
-    Device device;
+    DeviceOption device;
 
     @Option(names = "--precision", paramLabel = "P", defaultValue = "auto", converter = PrecisionOption.Converter.class,
             description = "What the adapter trains and the models run in: " + PrecisionOption.DESCRIPTION)
@@ -59,8 +66,14 @@ public final class Quickstart implements Runnable {
     @Override
     public void run() {
         QuickstartSettings s = (smoke ? QuickstartSettings.smoke() : QuickstartSettings.defaults()).withSeed(seed);
+        Device target;
         try {
-            new QuickstartRun(s, new Workspace(out), baseCache, device, precision.on(device), System.out).run();
+            target = device.resolve();
+        } catch (BadInputException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e); // exit code 2, as for any bad option
+        }
+        try {
+            new QuickstartRun(s, new Workspace(out), baseCache, target, precision.on(target), System.out).run();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -8,7 +8,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -203,5 +205,66 @@ class PrepareCommandTest {
         CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", dir.resolve("prepare.yaml").toString());
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertEquals(1, Files.readAllLines(dir.resolve("out/data.jsonl")).size());
+    }
+
+    /**
+     * A value a data-module record refuses (QualityConfig, NearDedupConfig, SplitSpec name their Java components:
+     * minChars, numPerm) is bad input naming the step's section and the key as the file writes it, before any output.
+     */
+    @Test
+    void aRefusedStepSettingNamesItsSectionAndTheKeyAsTheFileWritesIt() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello there, this is text\"}\n");
+        Map<String, String> expected = new LinkedHashMap<>();
+        expected.put("quality: {min_chars: 50, max_chars: 10}",
+                "invalid 'quality' settings: need 0 <= quality.min_chars <= quality.max_chars, found 50, 10");
+        expected.put("quality: {min_chars: -1}",
+                "invalid 'quality' settings: need 0 <= quality.min_chars <= quality.max_chars, found -1, 100000");
+        expected.put("near_dedup: {num_perm: 0}",
+                "invalid 'near_dedup' settings: near_dedup.num_perm must lie in 1..8192, found 0; 128 (the default) to 512"
+                        + " is usual, more permutations only sharpen the similarity estimate");
+        expected.put("near_dedup: {threshold: 1.5}",
+                "invalid 'near_dedup' settings: threshold must lie in (0, 1), found 1.5");
+        expected.put("split: {train: -0.5, validation: 0.75, test: 0.75}",
+                "invalid 'split' settings: split ratios must be >= 0, found train=-0.5 validation=0.75 test=0.75");
+        expected.put("pii: {strategy: shred}", "'pii.strategy' is 'shred'; use placeholder, mask or hash");
+        for (Map.Entry<String, String> c : expected.entrySet()) {
+            Path cfg = Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.jsonl]\noutput: out\n" + c.getKey() + "\n");
+            CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", cfg.toString());
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), c.getKey() + ": " + r.err());
+            assertEquals("error: " + c.getValue(), r.err().strip(), c.getKey());
+            assertFalse(Files.exists(dir.resolve("out")), c.getKey() + ": the output folder was made");
+        }
+    }
+
+    /** A split by a field that a record lacks failed with exit code 1 and "choose another field in SplitSpec". */
+    @Test
+    void aSplitFieldThatARecordLacksIsBadInputNamingTheKey() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello there, this is text\", \"topic\": \"a\"}\n"
+                + "{\"text\": \"another record with words\"}\n");
+        for (String key : List.of("stratify_by", "group_by")) {
+            Path cfg = Files.writeString(dir.resolve("prepare.yaml"),
+                    "inputs: [raw.jsonl]\noutput: out-" + key + "\nsplit: {" + key + ": topic}\n");
+            CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", cfg.toString());
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+            assertEquals("error: 'split." + key + "' is 'topic', but record raw.jsonl:2 has no field 'topic', which the "
+                    + "split needs; add it to every record or split by another field", r.err().strip());
+        }
+    }
+
+    /** Jackson's words ("Cannot coerce Floating-point value (5.5) to `java.lang.Integer` value ...") named Java types. */
+    @Test
+    void aValueOfTheWrongKindNamesItsKeyLineAndWhatKindIsExpected() throws Exception {
+        Files.writeString(dir.resolve("raw.jsonl"), "{\"text\": \"hello there, this is text\"}\n");
+        Map<String, String> expected = new LinkedHashMap<>();
+        expected.put("quality: {min_chars: 5.5}", "(line 3) at 'quality.min_chars': expected a whole number");
+        expected.put("split: {train: most}", "(line 3) at 'split.train': expected a number");
+        expected.put("exact_dedup: maybe", "(line 3) at 'exact_dedup': expected true or false");
+        expected.put("near_dedup: 0.8", "(line 3) at 'near_dedup': expected a section of keys, e.g. {key: value}");
+        for (Map.Entry<String, String> c : expected.entrySet()) {
+            Path cfg = Files.writeString(dir.resolve("prepare.yaml"), "inputs: [raw.jsonl]\noutput: out\n" + c.getKey() + "\n");
+            CliTestSupport.Run r = CliTestSupport.run("prepare", "-c", cfg.toString());
+            assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), c.getKey() + ": " + r.err());
+            assertEquals("error: invalid value in " + cfg + " " + c.getValue(), r.err().strip(), c.getKey());
+        }
     }
 }

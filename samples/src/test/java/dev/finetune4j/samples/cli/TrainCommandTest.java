@@ -252,15 +252,7 @@ class TrainCommandTest {
     /** A tokenizer.json with more tokens (300) than the model's 259 embeddings is another model's: refused before training. */
     @Test
     void aTokenizerOfAnotherModelIsBadInputNamingBothSizes() throws Exception {
-        StringBuilder vocab = new StringBuilder("\"[UNK]\": 0");
-        for (int i = 1; i < 300; i++) {
-            vocab.append(", \"w").append(i).append("\": ").append(i);
-        }
-        Files.writeString(dir.resolve("model/tokenizer.json"), """
-                {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
-                 "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null, "decoder": null,
-                 "model": {"type": "WordLevel", "vocab": {%s}, "unk_token": "[UNK]"}}
-                """.formatted(vocab));
+        CliTestSupport.wordLevelTokenizer(dir.resolve("model/tokenizer.json"), 300);
         Path cfg = dir.resolve("train.yaml");
         Files.writeString(cfg, """
                 model: model
@@ -279,12 +271,13 @@ class TrainCommandTest {
     void dpoSettingsOutOfRangeAreBadInputNamingTheKeyBeforeTheModelLoads() throws Exception {
         CliTestSupport.Run beta = CliTestSupport.run("train", "-c", config("objective: dpo\ndpo: {beta: -1}\n").toString());
         assertEquals(ExitCodes.BAD_INPUT, beta.exitCode(), beta.err());
-        assertTrue(beta.err().contains("'dpo.beta' is -1.0"), beta.err());
+        assertTrue(beta.err().contains("invalid 'dpo' settings: beta must be a finite number > 0, got -1.0"), beta.err());
         assertFalse(beta.out().contains("trainable"), "the model was loaded: " + beta.out());
         CliTestSupport.Run smoothing = CliTestSupport.run("train", "-c",
                 config("objective: dpo\ndpo: {label_smoothing: 7}\n").toString());
         assertEquals(ExitCodes.BAD_INPUT, smoothing.exitCode(), smoothing.err());
-        assertTrue(smoothing.err().contains("'dpo.label_smoothing' is 7.0"), smoothing.err());
+        assertTrue(smoothing.err().contains("invalid 'dpo' settings: dpo.label_smoothing must be in [0, 0.5), got 7.0"),
+                smoothing.err());
         assertFalse(smoothing.out().contains("trainable"), "the model was loaded: " + smoothing.out());
     }
 
@@ -346,6 +339,13 @@ class TrainCommandTest {
         r = CliTestSupport.run("train", "-c", loraRun("{epochs: 0}").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("use training.max_steps for shorter runs"), r.err());
+        r = CliTestSupport.run("train", "-c", loraRun("{max_steps: 2.5}").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("at 'training.max_steps': expected a whole number"), r.err());
+        r = CliTestSupport.run("train", "-c", loraRun("{max_steps: 2, micro_batch_size: 0}").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("invalid 'training' settings: training.micro_batch_size must be >= 1, got 0")
+                && !r.err().contains("microBatchSize"), r.err());
     }
 
     /** Every checkpoint was kept (a real model's hold the adapter and optimizer state); keep_last_checkpoints bounds them. */
