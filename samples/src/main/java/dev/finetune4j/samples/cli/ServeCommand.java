@@ -37,6 +37,9 @@ import java.util.concurrent.CountDownLatch;
                 + "GET /health, and POST /admin/adapters {\"name\", \"path\"} / DELETE /admin/adapters/NAME to load and "
                 + "unload adapters while serving. 'model' in a request is the base model's name or an adapter's.",
                 "Without tokenizer.json in the model folder, only /v1/completions with token-id prompts works.",
+                "QLoRA adapters given at start are served over the NF4-quantized base they were trained on, its linear "
+                        + "weights in about 0.52 bytes a value instead of 2 (bf16) or 4 (f32) (--base-quantization); an "
+                        + "adapter loaded later onto the other kind of base is served with a warning in the admin answer.",
                 "Keys: set " + ServeCommand.API_KEY_ENV + " (or --api-key) and /v1 needs 'Authorization: Bearer <key>'; set "
                         + ServeCommand.ADMIN_KEY_ENV + " (or --admin-key) and /admin needs that key instead (else the API "
                         + "key). Prefer the environment variables: options show in process listings.",
