@@ -1,8 +1,9 @@
 package dev.finetune4j.peft;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
-import dev.finetune4j.peft.qlora.QloraInjector;
+import dev.finetune4j.core.tensor.DType;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,7 +37,7 @@ final class BaseModelRecord {
             facts.put("auto_mapping", Map.of("base_model_class", architecture,
                     "parent_library", "transformers.models." + modelType + ".modeling_" + modelType));
         }
-        if (QloraInjector.hasQuantizedLayers(root)) {
+        if (quantized(root)) {
             facts.put(QUANTIZATION, NF4);
         }
         return facts;
@@ -57,7 +58,7 @@ final class BaseModelRecord {
                     + "shapes, but outputs are only meaningful on the model the adapter was trained for ("
                     + config.path("base_model_name_or_path").asText("not recorded") + ")");
         }
-        boolean quantizedHere = QloraInjector.hasQuantizedLayers(root);
+        boolean quantizedHere = quantized(root);
         if (trainedOnQuantizedBase(config) && !quantizedHere) {
             out.add(file + " was trained on an NF4-quantized base (QLoRA), this base is full precision: its logits "
                     + "differ from those seen in training by the quantization error; load it with "
@@ -75,5 +76,10 @@ final class BaseModelRecord {
     /** Whether {@code config} records an NF4-quantized base (a QLoRA adapter). */
     static boolean trainedOnQuantizedBase(JsonNode config) {
         return NF4.equals(config.path(QUANTIZATION).asText(""));
+    }
+
+    /** Whether any linear layer of {@code root} has an NF4 weight: a QLoRA base ({@link Peft#quantizedBase}). */
+    static boolean quantized(Module root) {
+        return root.namedModules().values().stream().anyMatch(m -> m instanceof Linear l && l.weight().dtype() == DType.NF4);
     }
 }

@@ -81,17 +81,6 @@ public final class QloraInjector {
     }
 
     /**
-     * Whether {@code model} is an NF4-quantized base: any of its linear layers has an NF4 weight. This is what a
-     * saved adapter records as its training base and what loading it is checked against.
-     *
-     * @param model any module tree
-     * @return true when it holds a quantized linear layer
-     */
-    public static boolean hasQuantizedLayers(Module model) {
-        return model.namedModules().values().stream().anyMatch(QloraInjector::isQuantized);
-    }
-
-    /**
      * Quantizes the base model to NF4 and injects a fresh adapter on top: QLoRA with a {@code LoraConfig}.
      *
      * @param base   the model (quantized in place)

@@ -4,7 +4,7 @@ import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.AdapterFiles;
-import dev.finetune4j.peft.qlora.QloraInjector;
+import dev.finetune4j.peft.Peft;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -96,7 +96,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.defaultTimeout = b.defaultTimeout;
         this.metricsLogIntervalNanos = b.metricsLogInterval.toNanos();
         this.precision = b.precision;
-        this.baseQuantized = QloraInjector.hasQuantizedLayers(b.base);
+        this.baseQuantized = Peft.quantizedBase(b.base);
         this.stats = new EngineStats(System.nanoTime());
         base.requiresGrad(false);
         base.train(false);

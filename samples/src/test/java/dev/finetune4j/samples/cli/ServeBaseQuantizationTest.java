@@ -63,7 +63,7 @@ class ServeBaseQuantizationTest {
         ServeCommand command = (ServeCommand) cl.parseArgs(args.toArray(String[]::new)).subcommand().commandSpec().userObject();
         try (ServeCommand.Serving s = command.start()) {
             boolean quantized = s.engine.baseQuantized();
-            assertEquals(quantized, QloraInjector.hasQuantizedLayers(s.model), "the engine reports the model it serves");
+            assertEquals(quantized, Peft.quantizedBase(s.model), "the engine reports the model it serves");
             return new Started(quantized, s.base, out.toString());
         }
     }
