@@ -79,9 +79,10 @@ class QloraServingTest {
         }
     }
 
-    private static Completion greedy(InferenceEngine engine, String adapter) {
+    /** A greedy request for PROMPT with the chosen token's log-probability. */
+    private static CompletionHandle submitGreedy(InferenceEngine engine, String adapter) {
         return engine.submit(new CompletionRequest(adapter, PROMPT, GenerationConfig.greedy(NEW_TOKENS), List.of(), null, 1),
-                TokenListener.NONE).completion().join();
+                TokenListener.NONE);
     }
 
     private static double[] logprobs(Completion c) {
@@ -99,10 +100,8 @@ class QloraServingTest {
                 assertEquals(List.of(), engine.loadAdapter("lora", lora), "trained on this base: nothing to warn");
                 assertEquals(List.of(), engine.loadAdapter("dora", dora));
                 // both in one batch: the base product once for both rows, each row's own update
-                CompletionHandle l = engine.submit(new CompletionRequest("lora", PROMPT, GenerationConfig.greedy(NEW_TOKENS),
-                        List.of(), null, 1), TokenListener.NONE);
-                CompletionHandle d = engine.submit(new CompletionRequest("dora", PROMPT, GenerationConfig.greedy(NEW_TOKENS),
-                        List.of(), null, 1), TokenListener.NONE);
+                CompletionHandle l = submitGreedy(engine, "lora");
+                CompletionHandle d = submitGreedy(engine, "dora");
                 assertServedAs(loraRef, l.completion().join(), "LoRA");
                 assertServedAs(doraRef, d.completion().join(), "DoRA");
             }
@@ -127,7 +126,7 @@ class QloraServingTest {
             assertEquals(1, warnings.size(), warnings.toString());
             assertTrue(warnings.getFirst().contains("trained on an NF4-quantized base")
                     && warnings.getFirst().contains("--base-quantization nf4"), warnings.getFirst());
-            Completion c = greedy(engine, "lora");
+            Completion c = submitGreedy(engine, "lora").completion().join();
             double[] served = logprobs(c);
             Reference fullPrecision = Reference.of(lora, false);
             assertArrayEquals(fullPrecision.tokens(), c.tokens());
