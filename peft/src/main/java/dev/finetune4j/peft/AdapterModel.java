@@ -35,8 +35,8 @@ abstract class AdapterModel<M extends Module> {
     }
 
     /**
-     * Warnings from loading the adapter (also logged): trained on another architecture, or on an NF4-quantized
-     * base while this one is full precision. Empty for an adapter created by {@code Peft.wrap}.
+     * Warnings from loading the adapter (also logged): trained on another architecture, on an NF4-quantized base
+     * while this one is full precision, or the reverse. Empty for an adapter created by {@code Peft.wrap}.
      *
      * @return the warnings, in order
      */

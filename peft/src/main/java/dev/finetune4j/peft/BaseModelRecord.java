@@ -45,7 +45,8 @@ final class BaseModelRecord {
 
     /**
      * Warnings about loading the adapter of {@code config} (from {@code file}) onto this base: another
-     * architecture than the one it was trained on, or a full-precision base under a QLoRA adapter. Shapes that
+     * architecture than the one it was trained on, a full-precision base under a QLoRA adapter, or an NF4-quantized
+     * base under an adapter that records none (either way the base computes other than in training). Shapes that
      * cannot fit are refused later, when the weights are copied.
      */
     static List<String> warnings(JsonNode config, Path file, Module root, String modelType, boolean classifier) {
@@ -57,10 +58,17 @@ final class BaseModelRecord {
                     + "shapes, but outputs are only meaningful on the model the adapter was trained for ("
                     + config.path("base_model_name_or_path").asText("not recorded") + ")");
         }
-        if (trainedOnQuantizedBase(config) && !quantized(root)) {
+        boolean quantizedHere = quantized(root);
+        if (trainedOnQuantizedBase(config) && !quantizedHere) {
             out.add(file + " was trained on an NF4-quantized base (QLoRA), this base is full precision: its logits "
                     + "differ from those seen in training by the quantization error; load it with "
-                    + "QloraInjector.load(base, dir), which quantizes the base first");
+                    + "QloraInjector.load(base, dir), which quantizes the base first, or serve it over a base quantized by "
+                    + "QloraInjector.quantize (finetune4j serve --base-quantization nf4)");
+        } else if (!trainedOnQuantizedBase(config) && quantizedHere) {
+            out.add(file + " records no quantized base (" + QUANTIZATION + "): it was trained on a full-precision base "
+                    + "(or saved by another tool), this base is NF4-quantized: its logits differ from those seen in "
+                    + "training by the quantization error; load it onto a base that is not quantized (finetune4j serve "
+                    + "--base-quantization none)");
         }
         return out;
     }
@@ -70,7 +78,8 @@ final class BaseModelRecord {
         return NF4.equals(config.path(QUANTIZATION).asText(""));
     }
 
-    private static boolean quantized(Module root) {
+    /** Whether any linear layer of {@code root} has an NF4 weight: a QLoRA base ({@link Peft#quantizedBase}). */
+    static boolean quantized(Module root) {
         return root.namedModules().values().stream().anyMatch(m -> m instanceof Linear l && l.weight().dtype() == DType.NF4);
     }
 }

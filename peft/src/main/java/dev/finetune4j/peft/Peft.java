@@ -42,6 +42,18 @@ public final class Peft {
     }
 
     /**
+     * Whether {@code model} is an NF4-quantized base (any linear weight in NF4, as {@code QloraInjector.quantize} or a
+     * load with {@code Quantization.NF4} leaves it): what a saved adapter records as its training base
+     * ({@link AdapterFiles#trainedOnQuantizedBase()}) and what {@link #load} checks it against, warning of a mismatch.
+     *
+     * @param model a base model (or any module tree)
+     * @return true when it holds an NF4 linear layer
+     */
+    public static boolean quantizedBase(Module model) {
+        return BaseModelRecord.quantized(model);
+    }
+
+    /**
      * Injects a fresh, trainable adapter initialised from seed 0.
      *
      * @param base   the causal LM to adapt (its tree is changed in place)

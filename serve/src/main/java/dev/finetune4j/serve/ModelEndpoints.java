@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -53,7 +54,9 @@ final class ModelEndpoints {
     }
 
     /**
-     * Loads or replaces the adapter {@code {"name", "path"}}.
+     * Loads or replaces the adapter {@code {"name", "path"}}. The answer is the adapter's model object with
+     * {@code "replaced"}, and {@code "warnings"} (a list of sentences) when the base differs from the one the adapter
+     * was trained on ({@link dev.finetune4j.peft.serve.InferenceEngine#loadAdapter}).
      *
      * @throws ApiException 400 for a missing name or path, a name outside {@link #NAME_PATTERN} or the base model's,
      *                      or a folder the engine cannot serve; 503 when the engine is closed
@@ -80,14 +83,21 @@ final class ModelEndpoints {
                     + "PEFT adapter folder (adapter_config.json + adapter_model.safetensors) on the server's disk");
         }
         boolean replaced = models.engine().adapterNames().contains(name);
+        List<String> warnings;
         try {
-            models.engine().loadAdapter(name, path);
+            warnings = models.engine().loadAdapter(name, path);
         } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
             throw ApiException.invalid("path", "cannot load the adapter in " + path.toAbsolutePath() + ": " + e.getMessage());
         } catch (IllegalStateException e) {
             throw ApiException.unavailable("the server is shutting down (" + e.getMessage() + "); no adapter was loaded");
         }
-        return model(name).put("replaced", replaced);
+        ObjectNode loaded = model(name).put("replaced", replaced);
+        if (!warnings.isEmpty()) {
+            // loaded all the same: e.g. a QLoRA adapter on a full-precision base computes slightly other logits
+            ArrayNode list = loaded.putArray("warnings");
+            warnings.forEach(list::add);
+        }
+        return loaded;
     }
 
     /**

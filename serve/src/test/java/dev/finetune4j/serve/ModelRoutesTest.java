@@ -1,11 +1,17 @@
 package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.qlora.QloraInjector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -67,6 +73,7 @@ class ModelRoutesTest {
         assertEquals(200, loaded.statusCode(), loaded.body());
         assertEquals("second", ServerFixture.json(loaded).get("id").asText());
         assertFalse(ServerFixture.json(loaded).get("replaced").asBoolean());
+        assertFalse(ServerFixture.json(loaded).has("warnings"), "trained on this full-precision base: " + loaded.body());
         assertTrue(modelIds().contains("second"));
         // the same adapter files under another name answer as "lora" does
         String viaLora = ServerFixture.json(fixture.post("/v1/completions", complete.replace("second", "lora")))
@@ -85,6 +92,27 @@ class ModelRoutesTest {
         assertFalse(modelIds().contains("second"));
         assertEquals(404, fixture.post("/v1/completions", complete).statusCode());
         assertEquals(404, fixture.delete("/admin/adapters/second").statusCode());
+    }
+
+    /**
+     * A QLoRA adapter (trained on the NF4-quantized base) loaded onto this full-precision base is served, and the
+     * answer says that it computes other logits than in training.
+     */
+    @Test
+    void aQloraAdapterOnTheFullPrecisionBaseLoadsWithAWarning(@TempDir Path tmp) throws Exception {
+        Path qlora = tmp.resolve("qlora");
+        try (LanguageModel base = AutoModel.loadCausalLM(ServerFixture.modelDir())) {
+            QloraInjector.wrap(base, LoraConfig.builder().r(4).targetModules("q_proj").build()).save(qlora);
+        }
+        HttpResponse<String> loaded = fixture.post("/admin/adapters", "{\"name\": \"qlora\", \"path\": "
+                + ServerFixture.JSON.writeValueAsString(qlora.toString()) + "}");
+        assertEquals(200, loaded.statusCode(), loaded.body());
+        JsonNode warnings = ServerFixture.json(loaded).get("warnings");
+        assertEquals(1, warnings.size(), loaded.body());
+        assertTrue(warnings.get(0).asText().contains("trained on an NF4-quantized base (QLoRA), this base is full precision"),
+                loaded.body());
+        assertTrue(modelIds().contains("qlora"), "loaded all the same");
+        assertEquals(200, fixture.delete("/admin/adapters/qlora").statusCode());
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LowRank;
 import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -43,8 +44,10 @@ final class DoraVariant implements LoraVariant {
         // the stored weight when it is (out, in) (any dtype the products read), else a float32 (out, in) copy
         Tensor dense = layer.base().denseWeightOutIn();
         Tensor w = dense != null ? dense : layer.base().weightTensor();
+        // NOTE: the products read NF4 blocks, the row norms only element values: QDoRA's take the dequantized copy
+        Tensor norms = rowNorms(layer, w.dtype() == DType.NF4 ? layer.base().weightTensor() : w);
         return LowRank.weightDecomposed(x, dropped, w, layer.base().bias(), layer.loraA(), layer.loraB(),
-                layer.scaling(), layer.parameter(MAGNITUDE), rowNorms(layer, w));
+                layer.scaling(), layer.parameter(MAGNITUDE), norms);
     }
 
     /** m / n (out), the norm n detached: PEFT treats it as a constant. */

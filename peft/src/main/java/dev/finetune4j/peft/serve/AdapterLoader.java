@@ -16,6 +16,7 @@ import dev.finetune4j.peft.lora.LoraLinear;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -40,11 +41,21 @@ final class AdapterLoader {
         private final long version;
         private final Map<String, Parts> parts;
         private final TensorScope scope;
+        private final List<String> warnings;
 
-        private Unscaled(long version, Map<String, Parts> parts, TensorScope scope) {
+        private Unscaled(long version, Map<String, Parts> parts, TensorScope scope, List<String> warnings) {
             this.version = version;
             this.parts = parts;
             this.scope = scope;
+            this.warnings = warnings;
+        }
+
+        /**
+         * What peft's loader warned (and logged) about the base under this adapter: another architecture, or a base
+         * quantized differently from the one it was trained on.
+         */
+        List<String> warnings() {
+            return warnings;
         }
 
         /** The module paths the adapter changes. */
@@ -91,7 +102,7 @@ final class AdapterLoader {
                             l.base()));
                 }
             }
-            return new Unscaled(version, parts, scope);
+            return new Unscaled(version, parts, scope, loaded.loadWarnings());
         } catch (RuntimeException e) {
             scope.close();
             throw e;

@@ -6,7 +6,6 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.LayerTuner;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,38 +39,36 @@ final class AdapterSet {
     }
 
     /**
-     * Loads a version of {@code name} from {@code dir} and makes it the one new requests get; the replaced version
-     * lives on until the requests that started with it end.
+     * Loads a version of {@code name} from read {@code files} and makes it the one new requests get; the replaced
+     * version lives on until the requests that started with it end.
      *
+     * @return peft's warnings about the base under this adapter ({@link AdapterLoader.Unscaled#warnings()})
      * @throws IllegalStateException after {@link #close()}
      */
-    void load(String name, Path dir) {
+    List<String> load(String name, AdapterFiles files) {
         Objects.requireNonNull(name, "name");
-        Objects.requireNonNull(dir, "peftFolder");
+        Objects.requireNonNull(files, "files");
         if (name.isEmpty()) {
             throw new IllegalArgumentException("an adapter name must not be empty (\"\" stands for the base model in metrics)");
         }
-        LoraAdapter loaded;
-        try (AdapterFiles files = AdapterFiles.read(dir)) {
-            AdapterLoader.Unscaled unscaled;
-            treeLock.lock();
+        AdapterLoader.Unscaled unscaled;
+        treeLock.lock();
+        try {
+            requireOpen();
+            unwrap();
             try {
-                requireOpen();
-                unwrap();
-                try {
-                    unscaled = AdapterLoader.read(base, name, ++lastVersion, files);
-                } finally {
-                    rewrap();
-                }
-                for (String path : unscaled.paths()) {
-                    wrappers.computeIfAbsent(path, p -> LayerTuner.swap(base, p, original -> new MultiLoraLinear(original, p, rows)));
-                }
+                unscaled = AdapterLoader.read(base, name, ++lastVersion, files);
             } finally {
-                treeLock.unlock();
+                rewrap();
             }
-            // DoRA's scales read every adapted base weight and change nothing in the tree: decoding goes on meanwhile
-            loaded = unscaled.scaled();
+            for (String path : unscaled.paths()) {
+                wrappers.computeIfAbsent(path, p -> LayerTuner.swap(base, p, original -> new MultiLoraLinear(original, p, rows)));
+            }
+        } finally {
+            treeLock.unlock();
         }
+        // DoRA's scales read every adapted base weight and change nothing in the tree: decoding goes on meanwhile
+        LoraAdapter loaded = unscaled.scaled();
         LoraAdapter replaced;
         treeLock.lock();
         try {
@@ -88,6 +85,7 @@ final class AdapterSet {
         if (replaced != null) {
             replaced.release();
         }
+        return unscaled.warnings();
     }
 
     /** Removes {@code name} for new requests; true when it was loaded. */

@@ -3,6 +3,8 @@ package dev.finetune4j.peft.serve;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.AdapterFiles;
+import dev.finetune4j.peft.Peft;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +48,11 @@ import java.util.Objects;
  * so batching does not change them either. Such a row's logits are read back to the host each step; a greedy row that
  * does not ask is still chosen on the device, reading back two numbers.
  *
+ * <p>To serve QLoRA adapters as they were trained, quantize the base before building the engine
+ * ({@code QloraInjector.quantize(base)}): the engine then computes every product with the NF4 weights, and DoRA's
+ * scales from them, as {@code QloraInjector.load} does for one adapter. {@link #loadAdapter} warns about an adapter
+ * trained on a base quantized otherwise than this one.
+ *
  * <p>The engine takes the base model over while it runs: it puts its own wrappers into the model's tree (taken out
  * again by {@link #close()}), so the model must not be used elsewhere meanwhile; closing the engine does not close
  * the model. A request keeps the adapter version it was submitted with until it ends, so loading a new version of
@@ -65,6 +72,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final Duration defaultTimeout;
     private final long metricsLogIntervalNanos;
     private final Precision precision;
+    private final boolean baseQuantized;
     private final EngineStats stats;
     private final Deque<ActiveRequest> queue = new ArrayDeque<>(); // guarded by this
     /** Admitted requests: their prompt being read or in the batch. */
@@ -88,6 +96,7 @@ public final class InferenceEngine implements AutoCloseable {
         this.defaultTimeout = b.defaultTimeout;
         this.metricsLogIntervalNanos = b.metricsLogInterval.toNanos();
         this.precision = b.precision;
+        this.baseQuantized = Peft.quantizedBase(b.base);
         this.stats = new EngineStats(System.nanoTime());
         base.requiresGrad(false);
         base.train(false);
@@ -111,17 +120,54 @@ public final class InferenceEngine implements AutoCloseable {
      * with. LoRA adapters are served (rsLoRA and DoRA included); other methods, {@code modules_to_save} and trained
      * biases are refused (merge those into a model folder instead).
      *
+     * <p>An adapter whose training base was quantized differently from this engine's ({@link #baseQuantized()}: a
+     * QLoRA adapter over a full-precision base, or the reverse) is loaded all the same, and its logits differ from
+     * those seen in training by the quantization error; the returned warnings say so (they are logged once, by peft's
+     * loader), as they do for an adapter trained on another architecture.
+     *
      * @param name       the name requests use ({@link CompletionRequest#adapter()}); not empty
      * @param peftFolder the adapter folder
+     * @return warnings about this base under the adapter, empty when it is the kind the adapter was trained on
      * @throws dev.finetune4j.peft.PeftException when the folder cannot be read, does not fit the base model, or
      *                                           holds a method the engine does not serve
      * @throws IllegalArgumentException          when {@code name} is empty
      * @throws IllegalStateException             after {@link #close()}
      */
-    public void loadAdapter(String name, Path peftFolder) {
+    public List<String> loadAdapter(String name, Path peftFolder) {
+        Objects.requireNonNull(peftFolder, "peftFolder");
         ensureOpen();
-        adapters.load(name, peftFolder);
-        LOG.info("adapter '{}' loaded from {}", name, peftFolder);
+        try (AdapterFiles files = AdapterFiles.read(peftFolder)) {
+            return loadAdapter(name, files);
+        }
+    }
+
+    /**
+     * As {@link #loadAdapter(String, Path)}, from a folder read already (for a caller that looked at its config
+     * first, e.g. {@link AdapterFiles#trainedOnQuantizedBase()}); the caller keeps and closes {@code files}.
+     *
+     * @param name  the name requests use; not empty
+     * @param files the read adapter folder, not closed
+     * @return warnings about this base under the adapter, empty when it is the kind the adapter was trained on
+     * @throws dev.finetune4j.peft.PeftException when the adapter does not fit the base model or holds a method the
+     *                                           engine does not serve
+     * @throws IllegalArgumentException          when {@code name} is empty
+     * @throws IllegalStateException             after {@link #close()}
+     */
+    public List<String> loadAdapter(String name, AdapterFiles files) {
+        ensureOpen();
+        List<String> warnings = adapters.load(name, files);
+        LOG.info("adapter '{}' loaded from {}", name, files.dir());
+        return warnings;
+    }
+
+    /**
+     * Whether the base model this engine serves is NF4-quantized ({@code QloraInjector.quantize} or a load with
+     * NF4 quantization, before the engine was built): the base that QLoRA adapters were trained on.
+     *
+     * @return true when the base holds NF4 linear layers
+     */
+    public boolean baseQuantized() {
+        return baseQuantized;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.AdapterFiles;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -17,8 +18,8 @@ class AdapterVersionLifetimeTest {
 
     @Test
     void aReplacedVersionIsFreedWhenItsLastRequestEnds() {
-        Path lora = ServeFixtures.model("llama").resolve("lora");
-        try (LanguageModel base = ServeFixtures.load("llama")) {
+        Path loraDir = ServeFixtures.model("llama").resolve("lora");
+        try (LanguageModel base = ServeFixtures.load("llama"); AdapterFiles lora = AdapterFiles.read(loraDir)) {
             AdapterSet set = new AdapterSet(base);
             set.load("a", lora);
             LoraAdapter first = set.acquire("a");

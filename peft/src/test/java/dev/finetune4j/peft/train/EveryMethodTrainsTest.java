@@ -54,6 +54,7 @@ class EveryMethodTrainsTest {
         LORA(b -> Peft.wrap(b, lora().build())),
         DORA(b -> Peft.wrap(b, lora().useDora(true).build())),
         QLORA(b -> QloraInjector.wrap(b, lora().build())),
+        QDORA(b -> QloraInjector.wrap(b, lora().useDora(true).build())),
         IA3(b -> Peft.wrap(b, Ia3Config.of(List.of("k_proj", "v_proj", "down_proj"), List.of("down_proj")))),
         PREFIX(b -> Peft.wrap(b, PrefixTuningConfig.of(3))),
         PREFIX_PROJECTION(b -> Peft.wrap(b, new PrefixTuningConfig(3, true, 16, "CAUSAL_LM"))),
@@ -150,7 +151,7 @@ class EveryMethodTrainsTest {
             for (int i = 0; i < randomDir.length; i++) {
                 randomDir[i] /= rn;
             }
-            if (method == Method.DORA && !e.getKey().contains("magnitude")) {
+            if ((method == Method.DORA || method == Method.QDORA) && !e.getKey().contains("magnitude")) {
                 // NOTE: DoRA detaches the weight norm (Liu et al. 2024, section 4.3; PEFT does too), so A's and B's
                 // gradients are not the loss's: they must still be a descent direction of it
                 double numeric = directional(objective, all, weight, e.getValue(), along);

@@ -6,7 +6,9 @@ import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.qlora.QloraInjector;
 import dev.finetune4j.peft.serve.InferenceEngine;
 import dev.finetune4j.serve.OpenAiServer;
 import picocli.CommandLine.Command;
@@ -35,6 +37,9 @@ import java.util.concurrent.CountDownLatch;
                 + "GET /health, and POST /admin/adapters {\"name\", \"path\"} / DELETE /admin/adapters/NAME to load and "
                 + "unload adapters while serving. 'model' in a request is the base model's name or an adapter's.",
                 "Without tokenizer.json in the model folder, only /v1/completions with token-id prompts works.",
+                "QLoRA adapters given at start are served over the NF4-quantized base they were trained on, its linear "
+                        + "weights in about 0.52 bytes a value instead of 2 (bf16) or 4 (f32) (--base-quantization); an "
+                        + "adapter loaded later onto the other kind of base is served with a warning in the admin answer.",
                 "Keys: set " + ServeCommand.API_KEY_ENV + " (or --api-key) and /v1 needs 'Authorization: Bearer <key>'; set "
                         + ServeCommand.ADMIN_KEY_ENV + " (or --admin-key) and /admin needs that key instead (else the API "
                         + "key). Prefer the environment variables: options show in process listings.",
@@ -77,6 +82,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--precision", paramLabel = "P", defaultValue = "auto", converter = PrecisionOption.Converter.class,
             description = "What the model computes in: " + PrecisionOption.DESCRIPTION)
     PrecisionOption precision;
+
+    @Option(names = "--base-quantization", paramLabel = "Q", defaultValue = "auto",
+            converter = BaseQuantizationOption.Converter.class, description = BaseQuantizationOption.DESCRIPTION)
+    BaseQuantizationOption baseQuantization;
 
     @Option(names = "--max-batch", paramLabel = "N", defaultValue = "16", description = "Requests decoded together (default: ${DEFAULT-VALUE}).")
     int maxBatch;
@@ -130,19 +139,41 @@ final class ServeCommand implements Callable<Integer> {
             stopped.countDown();
         }, "finetune4j-serve-shutdown"));
         spec.commandLine().getOut().println("serving " + serving.names + " on " + serving.server.uri() + " (OpenAI API at "
-                + serving.server.uri() + "v1; " + target + ", " + PrecisionOption.label(precision.on(target))
-                + "); Ctrl-C stops");
+                + serving.server.uri() + "v1; " + target + ", " + PrecisionOption.label(precision.on(target)) + ", "
+                + serving.base + "); Ctrl-C stops");
         spec.commandLine().getOut().flush();
         stopped.await(); // the JVM exits once the shutdown hook has closed everything
         return ExitCodes.OK;
     }
 
-    /** Loads the model, tokenizer and adapters and starts the server; on failure closes what was opened. */
-    private Serving start(Device target) {
+    /**
+     * Reads the adapters, loads the model on {@code target} (quantized to NF4 as {@link #baseQuantization} decides
+     * from the adapters), tokenizer and engine with the adapters, and starts the server; on failure closes what was
+     * opened.
+     */
+    Serving start(Device target) {
+        Map<String, AdapterFiles> read = readAdapters();
+        try {
+            return start(target, read);
+        } finally {
+            read.values().forEach(AdapterFiles::close);
+        }
+    }
+
+    private Serving start(Device target, Map<String, AdapterFiles> read) {
+        Map<String, Boolean> qlora = new LinkedHashMap<>();
+        read.forEach((adapterName, files) -> qlora.put(adapterName, files.trainedOnQuantizedBase()));
         Serving s = new Serving();
         Precision numbers = precision.on(target);
         s.model = ModelInputs.loadForInference(model, target, numbers);
         try {
+            String note = baseQuantization.mixedNote(qlora);
+            if (note != null) {
+                spec.commandLine().getOut().println(note);
+            }
+            if (baseQuantization.quantizes(qlora)) {
+                QloraInjector.quantize(s.model); // as eval loads a QLoRA adapter: the same NF4 weights as in training
+            }
             s.tokenizer = Files.isRegularFile(model.resolve("tokenizer.json")) ? HfTokenizer.load(model) : null;
             if (s.tokenizer == null) {
                 spec.commandLine().getOut().println("note: no tokenizer.json in " + model.toAbsolutePath()
@@ -152,9 +183,9 @@ final class ServeCommand implements Callable<Integer> {
             }
             s.engine = InferenceEngine.builder(s.model).maxBatchSize(maxBatch).maxQueuedRequests(maxQueue)
                     .stepTokenBudget(stepTokenBudget).defaultTimeout(Duration.ofSeconds(requestTimeoutSeconds)).precision(numbers).build();
-            for (Map.Entry<String, Path> adapter : adapters.entrySet()) {
-                loadAdapter(s.engine, adapter.getKey(), adapter.getValue());
-            }
+            s.base = s.engine.baseQuantized() ? "base NF4-quantized" : "base full precision";
+            // a base quantized otherwise than an adapter's training base is logged by peft's loader, once per adapter
+            read.forEach((adapterName, files) -> loadAdapter(s.engine, adapterName, files));
             String baseName = name != null ? name : model.toAbsolutePath().normalize().getFileName().toString();
             if (adapters.containsKey(baseName)) {
                 throw new BadInputException("adapter name '" + baseName + "' is also the base model's name; rename the adapter "
@@ -184,16 +215,38 @@ final class ServeCommand implements Callable<Integer> {
         return option == null && key != null && key.isEmpty() ? null : key;
     }
 
-    private static void loadAdapter(InferenceEngine engine, String name, Path dir) {
-        if (!Files.isRegularFile(dir.resolve("adapter_config.json"))) {
-            throw new BadInputException("no adapter_config.json in " + dir.toAbsolutePath() + " (--adapter " + name + "=" + dir
-                    + "): point it at a folder saved by 'finetune4j train' or Python PEFT");
-        }
+    /** Each --adapter folder, read (so that its training base decides the base's quantization); bad input if one is not. */
+    private Map<String, AdapterFiles> readAdapters() {
+        Map<String, AdapterFiles> read = new LinkedHashMap<>();
         try {
-            engine.loadAdapter(name, dir);
-        } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
-            throw new BadInputException("cannot serve the adapter in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+            adapters.forEach((adapterName, dir) -> {
+                if (!Files.isRegularFile(dir.resolve("adapter_config.json"))) {
+                    throw new BadInputException("no adapter_config.json in " + dir.toAbsolutePath() + " (--adapter " + adapterName
+                            + "=" + dir + "): point it at a folder saved by 'finetune4j train' or Python PEFT");
+                }
+                try {
+                    read.put(adapterName, AdapterFiles.read(dir));
+                } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
+                    throw cannotServe(dir, e);
+                }
+            });
+            return read;
+        } catch (RuntimeException e) {
+            read.values().forEach(AdapterFiles::close);
+            throw e;
         }
+    }
+
+    private static void loadAdapter(InferenceEngine engine, String name, AdapterFiles files) {
+        try {
+            engine.loadAdapter(name, files);
+        } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
+            throw cannotServe(files.dir(), e);
+        }
+    }
+
+    private static BadInputException cannotServe(Path dir, RuntimeException e) {
+        return new BadInputException("cannot serve the adapter in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
     }
 
     /** config.json's {@code eos_token_id}: one id, a list of ids, or none. */
@@ -208,12 +261,14 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** What runs while serving, closed in reverse order of opening. */
-    private static final class Serving implements AutoCloseable {
+    static final class Serving implements AutoCloseable {
         LanguageModel model;
         HfTokenizer tokenizer;
         InferenceEngine engine;
         OpenAiServer server;
         String names;
+        /** Which base is served, for the start-up line: NF4-quantized or full precision. */
+        String base;
 
         @Override
         public void close() {

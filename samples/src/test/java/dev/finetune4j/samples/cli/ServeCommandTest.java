@@ -59,7 +59,7 @@ class ServeCommandTest {
             }
             String printed = Files.readString(stdout);
             assertTrue(url.reset(printed).find(), "no URL printed: " + printed + "\n" + Files.readString(dir.resolve("stderr.txt")));
-            assertTrue(printed.contains("no tokenizer.json") && printed.contains("v1; cpu, bf16-mixed)"), printed);
+            assertTrue(printed.contains("no tokenizer.json") && printed.contains("v1; cpu, bf16-mixed, base full precision)"), printed);
 
             HttpClient http = HttpClient.newHttpClient();
             HttpRequest.Builder listModels = HttpRequest.newBuilder(URI.create(url.group(1) + "v1/models"));
