@@ -89,7 +89,7 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
      */
     public List<String> texts() {
         List<String> out = new ArrayList<>();
-        collectTexts(fields, null, null, out);
+        collectTexts(fields, null, null, false, out);
         return out;
     }
 
@@ -112,17 +112,23 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
      */
     public Record mapTexts(UnaryOperator<String> f) {
         @SuppressWarnings("unchecked")
-        Map<String, Object> mapped = (Map<String, Object>) mapValue(null, null, fields, f);
+        Map<String, Object> mapped = (Map<String, Object>) mapValue(null, null, false, fields, f);
         return mapped.equals(fields) ? this : withFields(mapped);
     }
 
-    private static void collectTexts(Object value, String key, Map<?, ?> owner, List<String> out) {
+    /**
+     * Adds the text values under {@code value}; {@code inArguments} is set inside a tool call's arguments given as an
+     * object, where every string is the caller's data whatever its key (a {@code name} or {@code id} there is a
+     * customer's, not a label).
+     */
+    private static void collectTexts(Object value, String key, Map<?, ?> owner, boolean inArguments, List<String> out) {
+        boolean nested = inArguments || "arguments".equals(key);
         if (value instanceof Map<?, ?> map) {
-            map.forEach((k, v) -> collectTexts(v, String.valueOf(k), map, out));
+            map.forEach((k, v) -> collectTexts(v, String.valueOf(k), map, nested, out));
         } else if (value instanceof List<?> list) {
-            list.forEach(v -> collectTexts(v, key, null, out));
+            list.forEach(v -> collectTexts(v, key, null, nested, out));
         } else if (value instanceof String s) {
-            switch (TextKind.of(key, owner)) {
+            switch (inArguments ? TextKind.TEXT : TextKind.of(key, owner)) {
                 case TEXT, IDENTIFIER -> out.add(s);
                 case JSON_TEXT -> {
                     List<String> words = JsonText.words(s);
@@ -134,19 +140,21 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
         }
     }
 
-    private static Object mapValue(String key, Map<?, ?> owner, Object value, UnaryOperator<String> f) {
+    /** {@code value} with its text values mapped; {@code inArguments} as for {@link #collectTexts}. */
+    private static Object mapValue(String key, Map<?, ?> owner, boolean inArguments, Object value, UnaryOperator<String> f) {
+        boolean nested = inArguments || "arguments".equals(key);
         if (value instanceof Map<?, ?> map) {
             Map<String, Object> out = new LinkedHashMap<>();
-            map.forEach((k, v) -> out.put(String.valueOf(k), mapValue(String.valueOf(k), map, v, f)));
+            map.forEach((k, v) -> out.put(String.valueOf(k), mapValue(String.valueOf(k), map, nested, v, f)));
             return out;
         }
         if (value instanceof List<?> list) {
             List<Object> out = new ArrayList<>(list.size());
-            list.forEach(v -> out.add(mapValue(key, null, v, f)));
+            list.forEach(v -> out.add(mapValue(key, null, nested, v, f)));
             return out;
         }
         if (value instanceof String s) {
-            return switch (TextKind.of(key, owner)) {
+            return switch (inArguments ? TextKind.TEXT : TextKind.of(key, owner)) {
                 case TEXT -> f.apply(s);
                 case JSON_TEXT -> {
                     String mapped = JsonText.mapValues(s, f);

@@ -53,6 +53,22 @@ class ToolRecordStepsTest {
         assertEquals("call_7", toolTurn(o.record()).get("tool_call_id"));
     }
 
+    /** Arguments given as an object (many Hugging Face datasets): a name or id there is customer data, not a label. */
+    @Test
+    void piiIsRedactedInArgumentsGivenAsAnObjectWhateverTheKey() {
+        String line = """
+                {"messages": [{"role": "user", "content": "Book it."}, {"role": "assistant", "tool_calls": [
+                  {"id": "c1", "function": {"name": "book", "arguments": {"name": "li.si@example.com",
+                   "id": "11010519491231002X", "contact": {"phone": "13812345678"}}}}]}]}""";
+        Record r = ((Parsed.Ok) Formats.parseObject(line, "calls.jsonl", 1, ReadOptions.DEFAULTS)).record();
+        Outcome o = new PiiStep(PiiRedactor.defaults()).apply(r);
+        assertEquals(Map.of("name", "[EMAIL]", "id", "[ID_NUMBER]", "contact", Map.of("phone", "[PHONE]")),
+                function(o.record()).get("arguments"));
+        assertEquals("book", function(o.record()).get("name"));
+        assertEquals("c1", ((Map<?, ?>) ((List<?>) ((Map<?, ?>) ((List<?>) o.record().fields().get("messages")).get(1))
+                .get("tool_calls")).getFirst()).get("id"));
+    }
+
     @Test
     void cleaningRewritesJsonValuesNotTheJson() throws Exception {
         // whole-text cleaning would decode &quot; into a bare quote inside the string and break the JSON
