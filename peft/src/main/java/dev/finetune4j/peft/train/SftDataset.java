@@ -65,7 +65,7 @@ public final class SftDataset {
                                 + " refused the conversation: " + e.getMessage() + ". Fix the example to the shape the "
                                 + "template accepts, or pass a built-in template (SftFormat.withTemplate)", e);
                     } catch (IllegalArgumentException e) {
-                        // a built-in format refusing tools, tool calls or tool results
+                        // e.g. a built-in format refusing tools, tool calls or tool results: name the example
                         throw new IllegalArgumentException("example " + i + ": " + e.getMessage(), e);
                     }
                 }
