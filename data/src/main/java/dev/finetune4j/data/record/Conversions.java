@@ -1,24 +1,31 @@
 package dev.finetune4j.data.record;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Converts records between {@link Schema}s. Conversions that would have to invent content (plain text to
  * preference, for example) throw {@link IllegalArgumentException}.
  *
- * <p>All conversions go through one neutral form, a list of (role, content) turns with roles {@code system},
- * {@code user} and {@code assistant}, so that every pair of schemas is covered without a method per pair. It is
- * also what a trainer takes: {@link #toTurns(Map)} is the one place that reads a training record's shape.
+ * <p>All conversions go through one neutral form, a list of {@link Turn}s with roles {@code system}, {@code user},
+ * {@code assistant} and {@code tool} (assistant turns may call tools, tool turns answer a call), so that every pair
+ * of schemas is covered without a method per pair. It is also what a trainer takes: {@link #toTurns(Map)} and
+ * {@link #tools(Map)} are the one place that reads a training record's shape. Only OpenAI records hold tools: a
+ * conversion of one with tools, tool calls or tool turns to another shape is refused rather than dropping them.
  */
 public final class Conversions {
     /** ShareGPT and OpenAI role names (any case) to the neutral roles. */
     private static final Map<String, String> ROLES = Map.of("system", "system", "developer", "system",
             "user", "user", "human", "user",
-            "assistant", "assistant", "gpt", "assistant", "model", "assistant", "chatgpt", "assistant");
+            "assistant", "assistant", "gpt", "assistant", "model", "assistant", "chatgpt", "assistant", "tool", "tool");
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<String, String> ROLE_TO_SHAREGPT =
             Map.of("user", "human", "assistant", "gpt", "system", "system");
 
@@ -28,10 +35,48 @@ public final class Conversions {
     /**
      * One turn of a conversation in the neutral form.
      *
-     * @param role {@code system}, {@code user} or {@code assistant}
-     * @param content the turn's text
+     * @param role       {@code system}, {@code user}, {@code assistant} or {@code tool}
+     * @param content    the turn's text; empty for an assistant turn that only calls tools
+     * @param toolCalls  the tools an assistant turn calls, in order; empty otherwise
+     * @param toolCallId for a tool turn, the id of the call it answers (null when the data has none); null otherwise
      */
-    public record Turn(String role, String content) {
+    public record Turn(String role, String content, List<ToolCall> toolCalls, String toolCallId) {
+        /** Checks that role and content are present; copies the calls. */
+        public Turn {
+            Objects.requireNonNull(role, "role");
+            Objects.requireNonNull(content, "content");
+            toolCalls = List.copyOf(toolCalls);
+        }
+
+        /**
+         * A turn without tool calls.
+         *
+         * @param role    {@code system}, {@code user}, {@code assistant} or {@code tool}
+         * @param content the turn's text
+         */
+        public Turn(String role, String content) {
+            this(role, content, List.of(), null);
+        }
+    }
+
+    /**
+     * A tool call of an assistant turn in the neutral form.
+     *
+     * @param id        the call's id, which a tool turn's {@code toolCallId} answers; null when the data has none
+     * @param name      the function's name
+     * @param arguments the arguments as JSON text (an object in the record is written as compact JSON text)
+     */
+    public record ToolCall(String id, String name, String arguments) {
+    }
+
+    /**
+     * A function the model may call, from a record's {@code tools}.
+     *
+     * @param name        the function's name
+     * @param description what it does; null for none
+     * @param parameters  its JSON Schema as JSON text, keys in the order written; null for none
+     */
+    public record Tool(String name, String description, String parameters) {
     }
 
     /**
@@ -52,6 +97,12 @@ public final class Conversions {
                     + ": preference records pair two answers; build them with dev.finetune4j.data.preference");
         }
         List<Turn> turns = toTurns(record.fields(), from);
+        if (target != Schema.OPENAI && (!tools(record.fields()).isEmpty()
+                || turns.stream().anyMatch(t -> !t.toolCalls().isEmpty() || t.role().equals("tool")))) {
+            throw new IllegalArgumentException("cannot convert record " + record.id() + " to " + target + ": it has "
+                    + "tools, tool calls or tool results, which " + target + " cannot hold; keep it as OPENAI (messages "
+                    + "with tool_calls and tool turns, tools beside them)");
+        }
         return record.withFields(fromTurns(turns, target));
     }
 
@@ -59,12 +110,13 @@ public final class Conversions {
      * The conversation of a training record of any accepted shape in neutral form: alpaca ({@code instruction},
      * optional {@code input} joined to it by a blank line, {@code output}, optional {@code system}), ShareGPT
      * ({@code conversations} of {@code from}/{@code value}), OpenAI ({@code messages} of {@code role}/{@code
-     * content}), a preference record's prompt and chosen answer, or plain {@code text} (one assistant turn).
+     * content}, with {@code tool_calls} and tool turns), a preference record's prompt and chosen answer, or plain {@code text} (one assistant turn).
      *
      * @param fields a record's fields
      * @return the turns in order
      * @throws IllegalArgumentException naming what was found and the accepted shapes, a missing or mistyped
-     *                                  field, or a role that is not system, user or assistant under any name
+     *                                  field, a role that is not system, user, assistant or tool under any name, or
+     *                                  tool calls or a tool_call_id on a turn of another role
      */
     public static List<Turn> toTurns(Map<String, Object> fields) {
         Schema schema = Schema.detect(fields).orElseThrow(() -> new IllegalArgumentException("has the fields "
@@ -108,6 +160,31 @@ public final class Conversions {
         return turns;
     }
 
+    /**
+     * The functions a record's conversation may call: its {@code tools} (OpenAI records only).
+     *
+     * @param fields a record's fields
+     * @return the tools in order; empty when the record has none
+     * @throws IllegalArgumentException naming the path of a tool that is not {@code {"type": "function",
+     *                                  "function": {"name": ..., "description"?: ..., "parameters"?: {...}}}}
+     */
+    public static List<Tool> tools(Map<String, Object> fields) {
+        ToolShapes.tools(fields.get("tools")).ifPresent(error -> {
+            throw new IllegalArgumentException(error);
+        });
+        if (!(fields.get("tools") instanceof List<?> tools)) {
+            return List.of();
+        }
+        List<Tool> out = new ArrayList<>(tools.size());
+        for (Object tool : tools) {
+            Map<?, ?> function = (Map<?, ?>) ((Map<?, ?>) tool).get("function");
+            Object parameters = function.get("parameters");
+            out.add(new Tool((String) function.get("name"), (String) function.get("description"),
+                    parameters == null ? null : jsonText(parameters)));
+        }
+        return out;
+    }
+
     private static void addTurns(List<Turn> out, List<?> turns, String roleKey, String contentKey) {
         for (int i = 0; i < turns.size(); i++) {
             Map<?, ?> t = (Map<?, ?>) turns.get(i);
@@ -115,9 +192,43 @@ public final class Conversions {
             String role = ROLES.get(name.toLowerCase(Locale.ROOT));
             if (role == null) {
                 throw new IllegalArgumentException("turn " + i + " has the role '" + name
-                        + "'; use system/developer, user/human or assistant/gpt/model (tool turns are not supported)");
+                        + "'; use system/developer, user/human, assistant/gpt/model or tool");
             }
-            out.add(new Turn(role, (String) t.get(contentKey)));
+            List<ToolCall> calls = toolCalls(t.get("tool_calls"));
+            if (!calls.isEmpty() && !role.equals("assistant")) {
+                throw new IllegalArgumentException("turn " + i + " is a " + name + " turn with tool_calls; only "
+                        + "assistant turns call tools");
+            }
+            Object callId = t.get("tool_call_id");
+            if (callId != null && !role.equals("tool")) {
+                throw new IllegalArgumentException("turn " + i + " is a " + name + " turn with a tool_call_id; only "
+                        + "tool turns answer calls");
+            }
+            out.add(new Turn(role, t.get(contentKey) instanceof String s ? s : "", calls, (String) callId));
+        }
+    }
+
+    /** A message's {@code tool_calls}, shapes checked by {@link Schema#validate}. */
+    private static List<ToolCall> toolCalls(Object calls) {
+        if (!(calls instanceof List<?> list)) {
+            return List.of();
+        }
+        List<ToolCall> out = new ArrayList<>(list.size());
+        for (Object c : list) {
+            Map<?, ?> call = (Map<?, ?>) c;
+            Map<?, ?> function = (Map<?, ?>) call.get("function");
+            Object arguments = function.get("arguments");
+            out.add(new ToolCall((String) call.get("id"), (String) function.get("name"),
+                    arguments == null ? "{}" : arguments instanceof String s ? s : jsonText(arguments)));
+        }
+        return out;
+    }
+
+    private static String jsonText(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a parsed JSON value could not be written back: " + e.getMessage(), e);
         }
     }
 
@@ -132,13 +243,31 @@ public final class Conversions {
                 out.put("input", "");
                 out.put("output", firstOf(turns, "assistant"));
             }
-            case OPENAI -> out.put("messages", turns.stream()
-                    .map(t -> (Object) orderedMap("role", t.role(), "content", t.content())).toList());
+            case OPENAI -> out.put("messages", turns.stream().map(Conversions::openAiMessage).toList());
             case SHAREGPT -> out.put("conversations", turns.stream().map(t -> (Object) orderedMap(
                     "from", ROLE_TO_SHAREGPT.getOrDefault(t.role(), t.role()), "value", t.content())).toList());
             case PREFERENCE -> throw new IllegalStateException("unreachable: checked by convert");
         }
         return out;
+    }
+
+    private static Object openAiMessage(Turn t) {
+        Map<String, Object> m = orderedMap("role", t.role(), "content", t.content());
+        if (!t.toolCalls().isEmpty()) {
+            m.put("tool_calls", t.toolCalls().stream().map(c -> {
+                Map<String, Object> call = new LinkedHashMap<>();
+                if (c.id() != null) {
+                    call.put("id", c.id());
+                }
+                call.put("type", "function");
+                call.put("function", orderedMap("name", c.name(), "arguments", c.arguments()));
+                return (Object) call;
+            }).toList());
+        }
+        if (t.toolCallId() != null) {
+            m.put("tool_call_id", t.toolCallId());
+        }
+        return m;
     }
 
     private static String firstOf(List<Turn> turns, String role) {

@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
@@ -24,9 +23,6 @@ import java.util.function.UnaryOperator;
  */
 public record Record(String id, SourceRef source, Map<String, Object> fields, Map<String, String> meta)
         implements Serializable {
-
-    /** Keys whose string values are labels, not text: cleaning and redaction leave them alone. */
-    private static final Set<String> NON_TEXT_KEYS = Set.of("role", "from", "id", "name", "label");
 
     /**
      * Checks that the id and source are present and copies fields and metadata into unmodifiable maps that keep their
@@ -85,13 +81,15 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
     }
 
     /**
-     * Every text value of the record in order (nested lists and maps included; roles and ids excluded).
+     * Every text value of the record in order (nested lists and maps included; roles and ids excluded; a tool call's
+     * function name included; a tool call's arguments or a tool's result that holds JSON read as its field names and
+     * values, not its syntax).
      *
      * @return the text values in field order
      */
     public List<String> texts() {
         List<String> out = new ArrayList<>();
-        collectTexts(fields, out);
+        collectTexts(fields, null, null, false, out);
         return out;
     }
 
@@ -105,45 +103,65 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
     }
 
     /**
-     * A copy whose text values are transformed by {@code f} (labels such as {@code role} are kept as they are).
-     * Returns {@code this} when nothing changed.
+     * A copy whose text values are transformed by {@code f} (labels such as {@code role}, ids and function names are
+     * kept as they are; in a tool call's arguments or a tool's result that holds JSON, each string and number value
+     * is transformed and the JSON around them kept). Returns {@code this} when nothing changed.
      *
      * @param f the transformation of one text value
      * @return the transformed copy, or {@code this}
      */
     public Record mapTexts(UnaryOperator<String> f) {
         @SuppressWarnings("unchecked")
-        Map<String, Object> mapped = (Map<String, Object>) mapValue(null, fields, f);
+        Map<String, Object> mapped = (Map<String, Object>) mapValue(null, null, false, fields, f);
         return mapped.equals(fields) ? this : withFields(mapped);
     }
 
-    private static void collectTexts(Object value, List<String> out) {
+    /**
+     * Adds the text values under {@code value}; {@code inArguments} is set inside a tool call's arguments given as an
+     * object, where every string is the caller's data whatever its key (a {@code name} or {@code id} there is a
+     * customer's, not a label).
+     */
+    private static void collectTexts(Object value, String key, Map<?, ?> owner, boolean inArguments, List<String> out) {
+        boolean nested = inArguments || "arguments".equals(key);
         if (value instanceof Map<?, ?> map) {
-            map.forEach((k, v) -> {
-                if (!(v instanceof String) || !NON_TEXT_KEYS.contains(String.valueOf(k))) {
-                    collectTexts(v, out);
-                }
-            });
+            map.forEach((k, v) -> collectTexts(v, String.valueOf(k), map, nested, out));
         } else if (value instanceof List<?> list) {
-            list.forEach(v -> collectTexts(v, out));
+            list.forEach(v -> collectTexts(v, key, null, nested, out));
         } else if (value instanceof String s) {
-            out.add(s);
+            switch (inArguments ? TextKind.TEXT : TextKind.of(key, owner)) {
+                case TEXT, IDENTIFIER -> out.add(s);
+                case JSON_TEXT -> {
+                    List<String> words = JsonText.words(s);
+                    out.addAll(words != null ? words : List.of(s));
+                }
+                case LABEL -> {
+                }
+            }
         }
     }
 
-    private static Object mapValue(String key, Object value, UnaryOperator<String> f) {
+    /** {@code value} with its text values mapped; {@code inArguments} as for {@link #collectTexts}. */
+    private static Object mapValue(String key, Map<?, ?> owner, boolean inArguments, Object value, UnaryOperator<String> f) {
+        boolean nested = inArguments || "arguments".equals(key);
         if (value instanceof Map<?, ?> map) {
             Map<String, Object> out = new LinkedHashMap<>();
-            map.forEach((k, v) -> out.put(String.valueOf(k), mapValue(String.valueOf(k), v, f)));
+            map.forEach((k, v) -> out.put(String.valueOf(k), mapValue(String.valueOf(k), map, nested, v, f)));
             return out;
         }
         if (value instanceof List<?> list) {
             List<Object> out = new ArrayList<>(list.size());
-            list.forEach(v -> out.add(mapValue(null, v, f)));
+            list.forEach(v -> out.add(mapValue(key, null, nested, v, f)));
             return out;
         }
-        if (value instanceof String s && (key == null || !NON_TEXT_KEYS.contains(key))) {
-            return f.apply(s);
+        if (value instanceof String s) {
+            return switch (inArguments ? TextKind.TEXT : TextKind.of(key, owner)) {
+                case TEXT -> f.apply(s);
+                case JSON_TEXT -> {
+                    String mapped = JsonText.mapValues(s, f);
+                    yield mapped != null ? mapped : f.apply(s);
+                }
+                case IDENTIFIER, LABEL -> s;
+            };
         }
         return value;
     }

@@ -12,7 +12,11 @@ import java.util.Optional;
  *   <li>{@link #ALPACA}: {@code {"instruction": ..., "input": ..., "output": ..., "system": ...}} ({@code input}
  *   and {@code system} optional)</li>
  *   <li>{@link #SHAREGPT}: {@code {"conversations": [{"from": "human"|"gpt"|"system", "value": ...}]}}</li>
- *   <li>{@link #OPENAI}: {@code {"messages": [{"role": "user"|"assistant"|"system", "content": ...}]}}</li>
+ *   <li>{@link #OPENAI}: {@code {"messages": [{"role": "user"|"assistant"|"system"|"tool", "content": ...}],
+ *   "tools": [...]}}: an assistant message may carry {@code tool_calls} ({@code [{"id"?, "type": "function",
+ *   "function": {"name": ..., "arguments": "<JSON text>" or {...}}}]}, its content then null, absent or text), a tool
+ *   message a {@code tool_call_id}; the optional record-level {@code tools} lists {@code {"type": "function",
+ *   "function": {"name": ..., "description"?: ..., "parameters"?: {...}}}}</li>
  *   <li>(role names of either table: system or developer, user or human, assistant, gpt, model or chatgpt; see
  *   {@link Conversions#toTurns(Map)})</li>
  *   <li>{@link #PREFERENCE}: {@code {"prompt": ..., "chosen": ..., "rejected": ...}}</li>
@@ -70,7 +74,8 @@ public enum Schema {
             case PREFERENCE -> firstError(requireString(fields, "prompt", true),
                     requireString(fields, "chosen", true), requireString(fields, "rejected", true));
             case SHAREGPT -> requireTurns(fields, "conversations", "from", "value");
-            case OPENAI -> requireTurns(fields, "messages", "role", "content");
+            case OPENAI -> firstError(requireTurns(fields, "messages", "role", "content"),
+                    ToolShapes.tools(fields.get("tools")));
         };
     }
 
@@ -102,17 +107,29 @@ public enum Schema {
             if (!(turns.get(i) instanceof Map<?, ?> turn)) {
                 return Optional.of(name + "[" + i + "] must be an object, found " + jsonType(turns.get(i)));
             }
-            for (String key : List.of(roleKey, textKey)) {
-                if (!(turn.get(key) instanceof String)) {
-                    return Optional.of(name + "[" + i + "]." + key + " must be a string, found "
-                            + jsonType(turn.get(key)));
-                }
+            String at = name + "[" + i + "]";
+            if (!(turn.get(roleKey) instanceof String)) {
+                return Optional.of(at + "." + roleKey + " must be a string, found " + jsonType(turn.get(roleKey)));
+            }
+            Optional<String> calls = textKey.equals("content") ? ToolShapes.messageParts(turn, at) : Optional.empty();
+            if (calls.isPresent()) {
+                return calls;
+            }
+            boolean callsOnly = turn.get("tool_calls") instanceof List<?> list && !list.isEmpty();
+            if (!(turn.get(textKey) instanceof String) && !(callsOnly && turn.get(textKey) == null)) {
+                return Optional.of(at + "." + textKey + " must be a string" + (callsOnly ? " or null beside tool_calls"
+                        : "") + ", found " + jsonType(turn.get(textKey)));
             }
         }
         return Optional.empty();
     }
 
-    /** The JSON type name of a Jackson-parsed value, for error messages. */
+    /**
+     * The JSON type name of a Jackson-parsed value, for error messages.
+     *
+     * @param v the value
+     * @return its type's name, e.g. {@code string}, {@code object}
+     */
     static String jsonType(Object v) {
         if (v == null) {
             return "null/absent";

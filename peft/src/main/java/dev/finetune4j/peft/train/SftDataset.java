@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.ChatTemplate;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.core.tokenizer.ToolDefinition;
 import dev.finetune4j.core.tokenizer.jinja.TemplateException;
 import org.slf4j.LoggerFactory;
 
@@ -21,9 +22,10 @@ import java.util.OptionalLong;
  * TokenizedDataset train = SftDataset.fromExamples(examples, tokenizer, SftFormat.defaults().withMaxLength(1024));
  * }</pre>
  *
- * <p>Each conversation is rendered turn by turn and every piece is tokenized on its own: the text up to and
- * including the template's assistant prefix is the prompt (labels -100 under completion-only loss), each
- * assistant answer with the rest of its turn (end-of-turn marker included) is trained. Tokenizing pieces
+ * <p>Each conversation is rendered with its tools up to each assistant turn and every piece is tokenized on its own:
+ * the text up to and including the template's assistant prefix is the prompt (labels -100 under completion-only
+ * loss: system and user turns, tool definitions and tool results), each assistant turn with the rest of its turn
+ * (answer text, tool calls as the template writes them, end-of-turn marker) is trained. Tokenizing pieces
  * separately keeps the prompt/answer boundary exact for any tokenizer, as a merge across it cannot happen.
  */
 public final class SftDataset {
@@ -39,7 +41,8 @@ public final class SftDataset {
      * @return one tokenized example per example, or packed sequences when the format packs
      * @throws IllegalArgumentException naming the example that is null, gives no tokens, is a conversation
      *                                  without an assistant turn under completion-only loss, or is a conversation
-     *                                  the chat template refuses (its {@code raise_exception} message included)
+     *                                  the chat template refuses (its {@code raise_exception} message included), or
+     *                                  has tools, tool calls or tool results and the template is a built-in format
      */
     public static TokenizedDataset fromExamples(List<SftExample> sft, Tokenizer tokenizer, SftFormat format) {
         ChatTemplate template = format.template() != null ? format.template() : tokenizer.chatTemplate();
@@ -49,13 +52,21 @@ public final class SftDataset {
             Pieces pieces = new Pieces();
             switch (sft.get(i)) {
                 case SftExample.Text(String text) -> pieces.add(tokenizer.encode(text), true);
-                case SftExample.Chat(List<ChatMessage> messages) -> {
+                case SftExample.Chat(List<ChatMessage> messages, List<ToolDefinition> tools) -> {
+                    if (format.completionOnly() && messages.stream().noneMatch(m -> m.role().equals("assistant"))) {
+                        throw new IllegalArgumentException("example " + i + " has no assistant turn, so completion-only "
+                                + "loss has nothing to learn; add the answer or turn completion-only loss off "
+                                + "(SftFormat.withCompletionOnly(false))");
+                    }
                     try {
-                        conversation(pieces, messages, template, tokenizer, format.completionOnly(), i);
+                        conversation(pieces, messages, tools, template, tokenizer, format.completionOnly());
                     } catch (TemplateException e) {
                         throw new IllegalArgumentException("example " + i + ": the chat template " + template.name()
                                 + " refused the conversation: " + e.getMessage() + ". Fix the example to the shape the "
                                 + "template accepts, or pass a built-in template (SftFormat.withTemplate)", e);
+                    } catch (IllegalArgumentException e) {
+                        // e.g. a built-in format refusing tools, tool calls or tool results: name the example
+                        throw new IllegalArgumentException("example " + i + ": " + e.getMessage(), e);
                     }
                 }
                 case null -> throw new IllegalArgumentException("example " + i + " is null");
@@ -97,39 +108,44 @@ public final class SftDataset {
         return pieces.example(maxLength, 0);
     }
 
-    /** Adds the rendered turns: prompt pieces untrained (under completion-only loss), assistant answers trained. */
-    private static void conversation(Pieces pieces, List<ChatMessage> messages, ChatTemplate template, Tokenizer tokenizer,
-                                     boolean completionOnly, int index) {
-        if (completionOnly && messages.stream().noneMatch(m -> m.role().equals("assistant"))) {
-            throw new IllegalArgumentException("example " + index + " has no assistant turn, so completion-only loss has "
-                    + "nothing to learn; add the answer or turn completion-only loss off (SftFormat.withCompletionOnly(false))");
-        }
+    /**
+     * Adds the rendered conversation: the text before each assistant turn, up to and including the template's
+     * assistant prefix, untrained (under completion-only loss); each assistant turn's rest (its answer or tool calls
+     * and its end-of-turn marker) trained. Tool results and user turns lie in the untrained text.
+     *
+     * <p>The template renders only at assistant boundaries: templates group consecutive tool results into one
+     * block (Qwen's {@code <tool_response>}s share one user turn), so a render ending inside such a group is no
+     * prefix of the render with one more result.
+     */
+    private static void conversation(Pieces pieces, List<ChatMessage> messages, List<ToolDefinition> tools,
+                                     ChatTemplate template, Tokenizer tokenizer, boolean completionOnly) {
         String done = "";
         for (int t = 0; t < messages.size(); t++) {
-            List<ChatMessage> upTo = messages.subList(0, t + 1);
-            String rendered = template.render(upTo, false);
             if (messages.get(t).role().equals("assistant")) {
-                String prompt = template.render(messages.subList(0, t), true);
+                String prompt = template.render(messages.subList(0, t), tools, true);
+                String rendered = template.render(messages.subList(0, t + 1), tools, false);
                 pieces.add(tokenizer.encode(suffix(prompt, done, template)), !completionOnly);
                 pieces.add(tokenizer.encode(suffix(rendered, prompt, template)), true);
-            } else {
-                pieces.add(tokenizer.encode(suffix(rendered, done, template)), !completionOnly);
+                done = rendered;
             }
-            done = rendered;
+        }
+        if (!messages.isEmpty() && !messages.getLast().role().equals("assistant")) {
+            pieces.add(tokenizer.encode(suffix(template.render(messages, tools, false), done, template)), !completionOnly);
         }
     }
 
     /**
-     * {@code text} without its prefix {@code head}: the prompt/answer split needs a template whose render of the
-     * first N turns is a prefix of its render of N+1 turns. The built-ins are; some models' own are not (one that
-     * treats the last message specially, or re-renders earlier turns).
+     * {@code text} without its prefix {@code head}: the prompt/answer split needs a template whose render up to an
+     * assistant turn is a prefix of its render with that turn, and that of the prompt of the next one. The built-ins
+     * are; some models' own are not (one that treats the last message specially, re-renders earlier turns, or writes
+     * the tools before the last user turn).
      */
     private static String suffix(String text, String head, ChatTemplate template) {
         if (!text.startsWith(head)) {
             throw new IllegalStateException("the chat template " + template.name() + " does not render conversations by "
                     + "appending turns (rendering the first turns is not a prefix of rendering one more), so prompt and "
                     + "answer cannot be told apart; train with a built-in template of the same format "
-                    + "(SftFormat.withTemplate(ChatTemplate.CHATML), LLAMA3, ...) or give the examples as formatted text "
+                    + "(SftFormat.withTemplate(ChatTemplate.CHATML), LLAMA3, ...; they write no tools) or give the examples as formatted text "
                     + "(SftExample.text). " + firstDifference(head, text));
         }
         return text.substring(head.length());

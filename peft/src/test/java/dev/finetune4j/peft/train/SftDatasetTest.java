@@ -69,10 +69,12 @@ class SftDatasetTest {
     @Test
     void aModelsOwnTemplateThatDoesNotAppendTurnsIsRefusedNamingItAndWhatToDo() throws Exception {
         // Phi-3.5's template ends a conversation without a generation prompt with eos_token, so the render of the
-        // first turns is not a prefix of the render with one more
+        // first turns is not a prefix of the render with one more exchange
         Tokenizer phi = new ByteLevelTokenizer(realTemplate("phi-3.5-mini"));
+        SftExample twoExchanges = SftExample.chat(ChatMessage.user("Hi"), ChatMessage.assistant("Yo"),
+                ChatMessage.user("Again"), ChatMessage.assistant("Yo"));
         IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> SftDataset.fromExamples(List.of(qa("Hi", "Yo")), phi, SftFormat.defaults()));
+                () -> SftDataset.fromExamples(List.of(twoExchanges), phi, SftFormat.defaults()));
         assertTrue(e.getMessage().contains("phi-3.5-mini") && e.getMessage().contains("SftFormat.withTemplate")
                 && e.getMessage().contains("SftExample.text") && e.getMessage().contains("<|endoftext|>"), e.getMessage());
     }

@@ -41,6 +41,8 @@ import java.util.concurrent.Callable;
                 "  peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}",
                 "  data: {train: prepared/train.jsonl, validation: prepared/validation.jsonl,",
                 "         prompt_field: instruction, response_field: output, prompt_template: chat, max_length: 512}",
+                "  # no prompt_field/response_field and conversation rows (OpenAI messages with optional tools,",
+                "  # or ShareGPT conversations): the model's chat template, assistant turns and tool calls trained",
                 "  training: {epochs: 3, micro_batch_size: 4, gradient_accumulation_steps: 4, learning_rate: 2.0e-4,",
                 "             schedule: cosine, warmup_ratio: 0.03, eval_every_steps: 50, early_stopping_patience: 3,",
                 "             save_every_steps: 50, keep_last_checkpoints: 3,   # default 0 keeps every checkpoint (the best always)",
@@ -212,12 +214,11 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private static Trainer sft(PeftModel m, TrainingConfig cfg, TrainData data, TrainConfig.Data d, Path base, long pad) {
-        String prompt = d.promptField() == null ? "instruction" : d.promptField();
-        String response = d.responseField() == null ? "output" : d.responseField();
         SftTrainer.Builder b = SftTrainer.builder().model(m).config(cfg).padTokenId(pad)
-                .trainData(data.sft(base.resolve(d.train()), prompt, response)).listener(new ProgressLine("sft"));
+                .trainData(data.sft(base.resolve(d.train()), d.promptField(), d.responseField()))
+                .listener(new ProgressLine("sft"));
         if (d.validation() != null) {
-            b.evalData(data.sft(base.resolve(d.validation()), prompt, response));
+            b.evalData(data.sft(base.resolve(d.validation()), d.promptField(), d.responseField()));
         }
         return b.build();
     }

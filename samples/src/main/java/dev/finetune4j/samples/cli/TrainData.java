@@ -1,9 +1,16 @@
 package dev.finetune4j.samples.cli;
 
+import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.core.tokenizer.ToolCall;
+import dev.finetune4j.core.tokenizer.ToolDefinition;
+import dev.finetune4j.data.record.Conversions;
+import dev.finetune4j.data.record.Schema;
 import dev.finetune4j.peft.train.PreferenceDataset;
 import dev.finetune4j.peft.train.PreferenceExample;
 import dev.finetune4j.peft.train.SftDataset;
+import dev.finetune4j.peft.train.SftExample;
+import dev.finetune4j.peft.train.SftFormat;
 import dev.finetune4j.peft.train.TokenizedDataset;
 import dev.finetune4j.peft.train.TokenizedExample;
 
@@ -13,10 +20,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Reads the {@code train} command's JSONL files into token ids: SFT rows (prompt and response fields, the prompt
- * laid out by the template and masked from the loss, the response followed by EOS), or DPO rows
+ * laid out by the template and masked from the loss, the response followed by EOS), SFT conversation rows (OpenAI
+ * {@code messages} with optional {@code tools}, or ShareGPT {@code conversations}, laid out by the tokenizer's chat
+ * template; the assistant turns trained, tool calls included, the rest masked), or DPO rows
  * ({@code prompt}, {@code chosen}, {@code rejected}, TRL's format). Rows longer than {@code max_length} (which
  * the caller has checked against the model's limit) are cut as the user asked, with a warning that counts them. An
  * SFT row whose prompt fills {@code max_length} keeps no answer token and teaches nothing: a warning counts such
@@ -35,15 +45,72 @@ final class TrainData {
         this.warnings = warnings;
     }
 
+    /**
+     * SFT rows of {@code file}: prompt/response rows, or (no field named and the first row a conversation)
+     * conversation rows.
+     *
+     * @param promptField   the prompt's field, null for the default ({@code instruction})
+     * @param responseField the response's field, null for the default ({@code output})
+     */
     TokenizedDataset sft(Path file, String promptField, String responseField) {
+        List<Row> rows = rows(file);
+        if (promptField == null && responseField == null && rows.getFirst().isConversation()) {
+            if (template != null && !ModelInputs.CHAT.equals(template)) {
+                throw new BadInputException(file + " holds conversations, which the tokenizer's chat template lays out; "
+                        + "remove data.prompt_template '" + template + "' (or set it to chat), or give prompt/response "
+                        + "rows with data.prompt_field and data.response_field");
+            }
+            return tokenized(file, rows, this::conversation);
+        }
+        String prompt = promptField == null ? "instruction" : promptField;
+        String response = responseField == null ? "output" : responseField;
+        return tokenized(file, rows, row -> SftDataset.promptCompletion(
+                tok.encode(ModelInputs.renderPrompt(template, tok, row.text(prompt))),
+                withEos(tok.encode(row.text(response))), 0));
+    }
+
+    /**
+     * One conversation row (OpenAI {@code messages} with optional {@code tools}, or ShareGPT {@code conversations}),
+     * read by {@code data}'s one shape reader and tokenized by the library's one masker: assistant turns trained,
+     * their tool calls included, the rest (tool results too) masked.
+     */
+    private TokenizedExample conversation(Row row) {
+        if (!row.isConversation()) {
+            throw row.bad("not a conversation (fields " + row.object().keySet() + "); the file's first row is one, so "
+                    + "every row needs messages (OpenAI, with optional tools) or conversations (ShareGPT)");
+        }
+        SftExample example;
+        try {
+            example = new SftExample.Chat(Conversions.toTurns(row.object()).stream().map(TrainData::message).toList(),
+                    Conversions.tools(row.object()).stream()
+                            .map(t -> new ToolDefinition(t.name(), t.description(), t.parameters())).toList());
+        } catch (IllegalArgumentException e) {
+            throw row.bad(e.getMessage());
+        }
+        try {
+            return SftDataset.fromExamples(List.of(example), tok, SftFormat.defaults()).get(0);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            // SftDataset names the example by its index in the list, always 0 here: the line says which row
+            throw row.bad(e.getMessage().replaceFirst("^example 0:? ", ""));
+        }
+    }
+
+    private static ChatMessage message(Conversions.Turn t) {
+        return new ChatMessage(t.role(), t.content(),
+                t.toolCalls().stream().map(c -> new ToolCall(c.id(), c.name(), c.arguments())).toList(), t.toolCallId());
+    }
+
+    /** Tokenizes each row whole, then cuts to max_length with warnings that count the cut and the untrained rows. */
+    private TokenizedDataset tokenized(Path file, List<Row> rows, Function<Row, TokenizedExample> tokenize) {
         List<TokenizedExample> out = new ArrayList<>();
         int cut = 0;
         int untrained = 0;
-        for (Row row : rows(file)) {
-            long[] prompt = tok.encode(ModelInputs.renderPrompt(template, tok, row.text(promptField)));
-            long[] response = withEos(tok.encode(row.text(responseField)));
-            cut += prompt.length + response.length > maxLength ? 1 : 0;
-            TokenizedExample example = SftDataset.promptCompletion(prompt, response, maxLength);
+        for (Row row : rows) {
+            TokenizedExample whole = tokenize.apply(row);
+            cut += whole.length() > maxLength ? 1 : 0;
+            int n = Math.min(maxLength, whole.length());
+            TokenizedExample example = new TokenizedExample(Arrays.copyOf(whole.inputIds(), n),
+                    Arrays.copyOf(whole.labels(), n), null);
             untrained += example.lossTokens() == 0 ? 1 : 0;
             out.add(example);
         }
@@ -107,10 +174,19 @@ final class TrainData {
     private record Row(Map<String, Object> object, Path file, long line) {
         String text(String field) {
             if (!(object.get(field) instanceof String text)) {
-                throw new BadInputException(file + " line " + line + ": field '" + field + "' is missing or not a "
-                        + "string; set data.prompt_field / data.response_field (SFT) or use prompt/chosen/rejected (DPO)");
+                throw bad("field '" + field + "' is missing or not a string; set data.prompt_field / "
+                        + "data.response_field (SFT) or use prompt/chosen/rejected (DPO)");
             }
             return text;
+        }
+
+        /** Whether the row is a conversation: OpenAI messages or ShareGPT conversations. */
+        boolean isConversation() {
+            return Schema.detect(object).filter(s -> s == Schema.OPENAI || s == Schema.SHAREGPT).isPresent();
+        }
+
+        BadInputException bad(String problem) {
+            return new BadInputException(file + " line " + line + ": " + problem);
         }
     }
 

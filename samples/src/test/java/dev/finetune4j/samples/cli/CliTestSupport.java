@@ -1,5 +1,6 @@
 package dev.finetune4j.samples.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
@@ -74,9 +75,14 @@ final class CliTestSupport {
 
     /** The quickstart's model architecture with random N(0, 0.02) weights, as a Hugging Face folder. */
     static Path tinyModel(Path dir) throws IOException {
-        try (LanguageModel m = AutoModel.newCausalLM(BaseModelConfig.configJson(), TensorScope.detached())) {
+        return tinyModel(dir, BaseModelConfig.configJson());
+    }
+
+    /** A model of {@code config} (a config.json) with random N(0, 0.02) weights, as a Hugging Face folder. */
+    static Path tinyModel(Path dir, ObjectNode config) throws IOException {
+        try (LanguageModel m = AutoModel.newCausalLM(config, TensorScope.detached())) {
             StateDicts.initNormal(m, 0.02, new SplittableRandom(3));
-            HfModelFolder.save(m, BaseModelConfig.configJson(), null, dir);
+            HfModelFolder.save(m, config, null, dir);
         }
         return dir;
     }

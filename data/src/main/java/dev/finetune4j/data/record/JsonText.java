@@ -1,0 +1,113 @@
+package dev.finetune4j.data.record;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/**
+ * Text that holds one JSON object or array, such as a tool call's {@code arguments} or a tool's result: read as
+ * its field names and values, rewritten value by value so that the text stays the same JSON with the same
+ * layout (redacting {@code {"email": "a@b.c"}} must not touch the quotes, keys or spacing around it).
+ */
+final class JsonText {
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private JsonText() {
+    }
+
+    /**
+     * The field names, string values and number values of {@code text} in order, or null when {@code text} is not
+     * one JSON object or array.
+     */
+    static List<String> words(String text) {
+        List<String> out = new ArrayList<>();
+        return scan(text, (token, value, start, end) -> out.add(value)) ? out : null;
+    }
+
+    /**
+     * {@code text} with {@code f} applied to each string and number value (field names and syntax kept; a value
+     * {@code f} leaves alone keeps its original spelling, escapes included; a number {@code f} changes becomes a
+     * string), or null when {@code text} is not one JSON object or array.
+     */
+    static String mapValues(String text, UnaryOperator<String> f) {
+        StringBuilder out = new StringBuilder(text.length());
+        int[] copied = {0};
+        boolean json = scan(text, (token, value, start, end) -> {
+            if (token == JsonToken.FIELD_NAME) {
+                return;
+            }
+            String mapped = f.apply(value);
+            if (!mapped.equals(value)) {
+                out.append(text, copied[0], start).append('"');
+                JsonStringEncoder.getInstance().quoteAsString(mapped, out);
+                out.append('"');
+                copied[0] = end;
+            }
+        });
+        return json ? out.append(text, copied[0], text.length()).toString() : null;
+    }
+
+    /** What {@link #scan} reports: a token, its decoded text, and where it lies in the input, end exclusive. */
+    private interface Visitor {
+        void token(JsonToken token, String value, int start, int end);
+    }
+
+    /**
+     * Visits every field name, string and number of {@code text} in order; false, visiting nothing, when
+     * {@code text} is not exactly one JSON object or array.
+     */
+    private static boolean scan(String text, Visitor visitor) {
+        List<Runnable> visits = new ArrayList<>();
+        try (JsonParser p = JSON.createParser(text)) {
+            JsonToken first = p.nextToken();
+            if (first != JsonToken.START_OBJECT && first != JsonToken.START_ARRAY) {
+                return false;
+            }
+            for (int depth = 1; depth > 0; ) {
+                JsonToken t = p.nextToken();
+                if (t == null) {
+                    return false;
+                }
+                switch (t) {
+                    case START_OBJECT, START_ARRAY -> depth++;
+                    case END_OBJECT, END_ARRAY -> depth--;
+                    case FIELD_NAME, VALUE_STRING, VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
+                        int start = (int) p.currentTokenLocation().getCharOffset();
+                        String value = t == JsonToken.FIELD_NAME ? p.currentName() : p.getText();
+                        // a number's text is its spelling in the input; a string or a name runs to its closing quote
+                        int end = t.isNumeric() ? start + value.length() : closingQuote(text, start) + 1;
+                        visits.add(() -> visitor.token(t, value, start, end));
+                    }
+                    default -> {
+                    }
+                }
+            }
+            if (p.nextToken() != null) {
+                return false;
+            }
+        } catch (JacksonException e) {
+            return false;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        visits.forEach(Runnable::run);
+        return true;
+    }
+
+    /** The index of the quote that closes the JSON string whose opening quote is at {@code open}. */
+    private static int closingQuote(String text, int open) {
+        int i = open + 1;
+        while (text.charAt(i) != '"') {
+            i += text.charAt(i) == '\\' ? 2 : 1;
+        }
+        return i;
+    }
+}
