@@ -72,7 +72,10 @@ public final class SftDataset {
                 case null -> throw new IllegalArgumentException("example " + i + " is null");
             }
             OptionalLong eos = tokenizer.eosTokenId();
-            if (format.appendEos() && eos.isPresent() && pieces.lastId() != eos.getAsLong()) {
+            // a chat template that closes its turns with EOS (Qwen's "<|im_end|>\n") has ended the answer already
+            boolean ended = eos.isPresent() && (sft.get(i) instanceof SftExample.Chat
+                    ? pieces.lastPieceHolds(eos.getAsLong()) : pieces.lastId() == eos.getAsLong());
+            if (format.appendEos() && eos.isPresent() && !ended) {
                 pieces.add(new long[]{eos.getAsLong()}, pieces.lastTrained());
             }
             TokenizedExample e = pieces.example(format.maxLength(), i);
@@ -166,9 +169,11 @@ public final class SftDataset {
         private long[] ids = new long[0];
         private long[] labels = new long[0];
         private boolean lastTrained;
+        private int lastStart;
 
         void add(long[] piece, boolean trained) {
             int at = ids.length;
+            lastStart = at;
             ids = Arrays.copyOf(ids, at + piece.length);
             labels = Arrays.copyOf(labels, at + piece.length);
             System.arraycopy(piece, 0, ids, at, piece.length);
@@ -182,6 +187,16 @@ public final class SftDataset {
 
         long lastId() {
             return ids.length == 0 ? -1 : ids[ids.length - 1];
+        }
+
+        /** Whether the last piece added holds {@code id}. */
+        boolean lastPieceHolds(long id) {
+            for (int k = lastStart; k < ids.length; k++) {
+                if (ids[k] == id) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         boolean lastTrained() {

@@ -15,7 +15,9 @@ import dev.finetune4j.core.tokenizer.ChatTemplate;
  * @param completionOnly loss on the assistant's tokens only (everything else labelled -100); applies to
  *                       conversations, plain text always trains on every token
  * @param appendEos      end every example with the tokenizer's EOS token (trained when the text before it is), so
- *                       that the model learns to stop; ignored when the tokenizer has none
+ *                       that the model learns to stop; ignored when the tokenizer has none, when a text already ends
+ *                       with it, and when a conversation's last turn, as its template renders it, holds it (Qwen's
+ *                       {@code <|im_end|>\n}: the template has ended the answer)
  * @param maxLength      truncate examples to this many tokens (the end is cut); 0 keeps them whole
  * @param packing        pack consecutive examples into sequences of {@code maxLength} tokens, attention kept
  *                       within each example ({@link TokenizedDataset#packed}); needs {@code maxLength}

@@ -68,9 +68,9 @@ class SftDatasetToolsTest {
 
         try (HfTokenizer tok = byteBpe(dir)) {
             TokenizedExample e = SftDataset.fromExamples(List.of(example), tok,
-                    SftFormat.defaults().withTemplate(realTemplate("qwen2.5-7b-instruct")).withAppendEos(false)).get(0);
+                    SftFormat.defaults().withTemplate(realTemplate("qwen2.5-7b-instruct"))).get(0);
             assertArrayEquals(concat(tok.encode(beforeCalls), tok.encode(calls), tok.encode(toolResults), tok.encode(answer)),
-                    e.inputIds(), "the example is jinja2's render");
+                    e.inputIds(), "the example is jinja2's render, with no EOS after the template's own end of turn");
             assertArrayEquals(concat(masked(tok.encode(beforeCalls)), tok.encode(calls), masked(tok.encode(toolResults)),
                     tok.encode(answer)), e.labels(), "only the calls and the answer are trained");
             assertEquals(List.of(calls.replace("<|im_end|>", ""), answer.replace("<|im_end|>", "")),

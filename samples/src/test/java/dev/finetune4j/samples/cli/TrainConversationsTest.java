@@ -74,7 +74,8 @@ class TrainConversationsTest {
 
     /**
      * The trained tokens of each row are the assistant turns as Qwen's format writes them (tool calls, end-of-turn
-     * marker) and the EOS the library appends; the tool results and the tools' system prompt lie in the masked part.
+     * marker), with no EOS appended after the marker (Qwen's end of turn is its EOS); the tool results and the tools'
+     * system prompt lie in the masked part.
      */
     @Test
     void conversationRowsTrainTheAssistantTurnsToolCallsIncluded() throws IOException {
@@ -83,9 +84,9 @@ class TrainConversationsTest {
                     .sft(dir.resolve("tools.jsonl"), null, null);
             String eos = "<|im_end|>";
             List<List<String>> expected = List.of(
-                    List.of(qwenCall("Paris") + eos + "\n", "18 °C in Paris." + eos + "\n" + eos),
-                    List.of(qwenCall("Paris") + "\n" + qwenCall("Lyon") + eos + "\n", "Paris 18 °C, Lyon 21 °C." + eos + "\n" + eos),
-                    List.of("Hello!" + eos + "\n" + eos));
+                    List.of(qwenCall("Paris") + eos + "\n", "18 °C in Paris." + eos + "\n"),
+                    List.of(qwenCall("Paris") + "\n" + qwenCall("Lyon") + eos + "\n", "Paris 18 °C, Lyon 21 °C." + eos + "\n"),
+                    List.of("Hello!" + eos + "\n"));
             assertEquals(3, data.size());
             for (int i = 0; i < 3; i++) {
                 TokenizedExample e = data.get(i);
