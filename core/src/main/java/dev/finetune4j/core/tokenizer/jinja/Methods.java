@@ -68,7 +68,7 @@ final class Methods {
                 arity(name, a, 0, 2);
                 String sep = text(a, 0, name);
                 long max = a.size() > 1 ? Py.asLong(a.get(1)) : k.containsKey("maxsplit") ? Py.asLong(k.get("maxsplit")) : -1;
-                return split(s, sep != null ? sep : (String) k.get("sep"), max, name.equals("rsplit"));
+                return split(s, sep != null ? sep : Py.optionalText(k.get("sep"), name + "() argument"), max, name.equals("rsplit"));
             };
             case "startswith", "endswith" -> (in, a, k) -> {
                 arity(name, a, 1, 1);
