@@ -210,6 +210,8 @@ SEMANTICS = [
     # integer powers of 0, 1 and -1 for any exponent; errors Python raises for wrong argument types
     "{{ (-1) ** 3 }} {{ (-1) ** 4 }} {{ 0 ** 0 }} {{ 0 ** 5 }} {{ 1 ** 99999999999 }} {{ (-2) ** 63 }} {{ 2 ** -1 }}",
     "{{ 0 ** -1 }}",
+    "{{ {'b': 1, 'a': 2, 'C': 0} | dictsort }} {{ {'b': 1, 'a': 2, 'C': 0} | dictsort(by='value') }} {{ {'b': 1, 'a': 2, 'C': 0} | dictsort(true) }} {{ {'b': 1, 'a': 2, 'C': 0} | dictsort(reverse=true) }}",
+    "{{ {'a': 1} | dictsort(by='size') }}",
     "{{ 'a,b'.split(',', 'x') }}",
     "{{ 'aaa'.replace('a', 'b', 'x') }}",
     # generation tag

@@ -74,8 +74,16 @@ final class Filters {
                 if (!(in.defined(value) instanceof Map<?, ?> m)) {
                     yield fail("dictsort needs a dict, got " + Py.typeName(value));
                 }
+                boolean caseSensitive = Py.truthy(a.get(0, "case_sensitive", false));
+                Object by = a.get(1, "by", "key");
+                if (!"key".equals(by) && !"value".equals(by)) {
+                    yield fail("You can only sort by either \"key\" or \"value\"");
+                }
+                int part = "key".equals(by) ? 0 : 1;
+                Comparator<Object> order = Comparator.comparing(t -> ((List<?>) t).get(part),
+                        (x, y) -> Py.compare(sortKey(x, caseSensitive), sortKey(y, caseSensitive), "<"));
                 List<Object> items = new ArrayList<>(Methods.items(m));
-                items.sort(Comparator.comparing(t -> ((List<?>) t).get(0), (x, y) -> Py.compare(sortKey(x, false), sortKey(y, false), "<")));
+                items.sort(Py.truthy(a.get(2, "reverse", false)) ? order.reversed() : order);
                 yield items;
             }
             case "reverse" -> value instanceof String s ? new StringBuilder(s).reverse().toString()

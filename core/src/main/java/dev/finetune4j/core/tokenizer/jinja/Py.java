@@ -283,6 +283,10 @@ final class Py {
                         : numeric(op, a, b, Math::floorDivExact, null);
             }
             case "%" -> {
+                if (a instanceof String) { // Python would format; naming its operands' types would say it cannot
+                    throw typeError("printf-style formatting ('...' % values) is not supported; build the text with ~, "
+                            + "as in 'Hello ' ~ name");
+                }
                 requireNumbers(op, a, b);
                 if (asDouble(b) == 0) {
                     throw typeError("integer division or modulo by zero");

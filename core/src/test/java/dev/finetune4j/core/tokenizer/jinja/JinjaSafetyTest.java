@@ -67,6 +67,7 @@ class JinjaSafetyTest {
         assertMentions(fails("{{ " + min + " | abs }}"), "beyond 64 bits");
         assertMentions(fails("{{ -" + min + " }}"), "beyond 64 bits");
         assertMentions(fails("{{ " + min + " // -1 }}"), "integer result of -9223372036854775808 // -1 is beyond 64 bits");
+        assertMentions(fails("{{ 'Hello %s' % 'you' }}"), "printf-style formatting ('...' % values) is not supported", "~");
         assertEquals("9223372036854775807 7 2.5 1", JinjaTemplate.parse("{{ -9223372036854775807 | abs }} {{ -7 | abs }} "
                 + "{{ -2.5 | abs }} {{ true | abs }}").render(Map.of()));
     }
