@@ -49,13 +49,7 @@ final class Methods {
     }
 
     private static String text(List<Object> args, int i, String method) {
-        if (i >= args.size() || args.get(i) == null) {
-            return null;
-        }
-        if (args.get(i) instanceof String s) {
-            return s;
-        }
-        throw Py.typeError(method + "() argument must be str or None, not " + Py.typeName(args.get(i)));
+        return Py.optionalText(i < args.size() ? args.get(i) : null, method + "() argument");
     }
 
     private static JinjaFunction stringMethod(String s, String name) {

@@ -15,11 +15,11 @@ import java.util.Map;
 final class Py {
     /**
      * The longest text of a list, tuple or dict: its text grows with what its items hold, not with its length, so
-     * it is measured while written; the default {@link Limits#maxChars()}, as no render can output more.
+     * it is measured while written. The default {@link Limits#maxChars()}: these helpers do not see a render's own.
      */
     private static final int MAX_REPR_CHARS = Limits.DEFAULT.maxChars();
     /** The longest string iterated: each character becomes a string object of about 50 bytes. */
-    static final int MAX_ITERATED_CHARS = Limits.DEFAULT.maxChars() / 16;
+    private static final int MAX_ITERATED_CHARS = Limits.DEFAULT.maxChars() / 16;
 
     private Py() {
     }
