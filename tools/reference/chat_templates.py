@@ -261,6 +261,13 @@ SEMANTICS = [
     "{% filter upper %}a{{ 'b' }}{% endfilter %}|{%- filter trim | replace('x', 'y') -%}  xx  {%- endfilter %}|",
     "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') %}bold {{ n }}{% endcall %}{% macro each(xs) %}{% for x in xs %}{{ caller(x) }}{% endfor %}{% endmacro %}{% call(x) each(items) %}[{{ x }}]{% endcall %}",
     "{% macro add(a, b, c=0) %}{{ a + b + c }}{% endmacro %}{{ add(*[1, 2]) }} {{ add(1, **{'b': 2, 'c': 3}) }}",
+    # integer powers of 0, 1 and -1 for any exponent; errors Python raises for wrong argument types
+    "{{ (-1) ** 3 }} {{ (-1) ** 4 }} {{ 0 ** 0 }} {{ 0 ** 5 }} {{ 1 ** 99999999999 }} {{ (-2) ** 63 }} {{ 2 ** -1 }}",
+    "{{ 0 ** -1 }}",
+    "{{ {'b': 1, 'a': 2, 'C': 0} | dictsort }} {{ {'b': 1, 'a': 2, 'C': 0} | dictsort(by='value') }} {{ {'b': 1, 'a': 2, 'C': 0} | dictsort(true) }} {{ {'b': 1, 'a': 2, 'C': 0} | dictsort(reverse=true) }}",
+    "{{ {'a': 1} | dictsort(by='size') }}",
+    "{{ 'a,b'.split(',', 'x') }}",
+    "{{ 'aaa'.replace('a', 'b', 'x') }}",
     # generation tag
     "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}{% endgeneration %}{% else %}{{ m.content }}{% endif %}|{% endfor %}",
 ]

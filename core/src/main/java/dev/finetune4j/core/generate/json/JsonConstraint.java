@@ -145,10 +145,18 @@ public final class JsonConstraint implements OutputConstraint.State {
      * Sets every logit of an id that is not allowed to negative infinity, ids past the vocabulary included.
      *
      * @param logits one row of next-token logits
+     * @throws IllegalStateException when no token may come next although the output has not ended: the grammar
+     *                               needs bytes that no token of this vocabulary spells
      */
     @Override
     public void maskLogits(float[] logits) {
         long[] mask = allowed();
+        if (!ended && Arrays.stream(mask).allMatch(word -> word == 0)) {
+            // without this, every logit is -inf and the choice fails later, blaming the token it made
+            throw new IllegalStateException("JSON mode is stuck: no token of the vocabulary continues the output \""
+                    + tail() + "\" (the grammar needs a byte that none of its " + vocab.size() + " tokens spells, as with a "
+                    + "tokenizer without byte fallback); use a schema whose text this tokenizer can write");
+        }
         for (int id = 0; id < logits.length; id++) {
             if (id >= vocab.size() || (mask[id >>> 6] & (1L << id)) == 0) {
                 logits[id] = Float.NEGATIVE_INFINITY;
@@ -192,10 +200,14 @@ public final class JsonConstraint implements OutputConstraint.State {
     }
 
     private IllegalArgumentException refused(long tokenId, String why) {
-        String text = output.toString(StandardCharsets.UTF_8);
-        String tail = text.length() > 80 ? "..." + text.substring(text.length() - 80) : text;
         return new IllegalArgumentException("token " + tokenId + " is not allowed: " + why + "; output so far: \""
-                + tail + "\". Mask the logits with allowed() before choosing");
+                + tail() + "\". Mask the logits with allowed() before choosing");
+    }
+
+    /** The output's last 80 characters, for messages. */
+    private String tail() {
+        String text = output.toString(StandardCharsets.UTF_8);
+        return text.length() > 80 ? "..." + text.substring(text.length() - 80) : text;
     }
 
     private static String describe(byte[] bytes) {

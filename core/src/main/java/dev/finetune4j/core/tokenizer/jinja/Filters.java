@@ -38,7 +38,7 @@ final class Filters {
             case "length", "count" -> (long) Py.len(value);
             case "string" -> Py.str(value);
             case "safe", "e", "escape" -> name.equals("safe") ? value : escape(Py.str(value));
-            case "trim" -> Py.strip(Py.str(value), (String) a.get(0, "chars", null), true, true);
+            case "trim" -> Py.strip(Py.str(value), Py.optionalText(a.get(0, "chars", null), "trim's chars"), true, true);
             case "upper" -> Py.str(value).toUpperCase(Locale.ROOT);
             case "lower" -> Py.str(value).toLowerCase(Locale.ROOT);
             case "capitalize" -> {
@@ -54,7 +54,7 @@ final class Filters {
                 yield items.isEmpty() ? new Undefined("No " + name + " item, sequence was empty.")
                         : items.get(name.equals("first") ? 0 : items.size() - 1);
             }
-            case "join" -> join(in, value, Py.str(a.get(0, "d", "")), (String) a.get(1, "attribute", null));
+            case "join" -> join(in, value, Py.str(a.get(0, "d", "")), Py.optionalText(a.get(1, "attribute", null), "join's attribute"));
             case "items" -> value instanceof Undefined ? List.of() : value instanceof Map<?, ?> m ? Methods.items(m)
                     : fail("Can only get item pairs from a mapping. The items filter got a " + Py.typeName(value) + ".");
             case "list" -> Py.iterate(value);
@@ -64,21 +64,26 @@ final class Filters {
                     Py.truthy(a.get(2, "blank", false)), in.limits.maxChars());
             case "int" -> toInt(value, a.get(0, "default", 0L));
             case "float" -> toFloat(value, a.get(0, "default", 0.0));
-            case "abs" -> {
-                Object v = in.defined(value);
-                yield v instanceof Double d ? (Object) Math.abs(d) : Py.isNumber(v) ? (Object) Math.absExact(Py.asLong(v))
-                        : fail("bad operand type for abs(): '" + Py.typeName(v) + "'");
-            }
+            case "abs" -> Py.abs(in.defined(value));
             case "round" -> round(in.defined(value), Py.asLong(a.get(0, "precision", 0L)), Py.str(a.get(1, "method", "common")));
-            case "unique" -> unique(value, Py.truthy(a.get(0, "case_sensitive", false)), (String) a.get(1, "attribute", null));
+            case "unique" -> unique(value, Py.truthy(a.get(0, "case_sensitive", false)),
+                    Py.optionalText(a.get(1, "attribute", null), "unique's attribute"));
             case "sort" -> sort(in, value, Py.truthy(a.get(0, "reverse", false)), Py.truthy(a.get(1, "case_sensitive", false)),
-                    (String) a.get(2, "attribute", null));
+                    Py.optionalText(a.get(2, "attribute", null), "sort's attribute"));
             case "dictsort" -> {
                 if (!(in.defined(value) instanceof Map<?, ?> m)) {
                     yield fail("dictsort needs a dict, got " + Py.typeName(value));
                 }
+                boolean caseSensitive = Py.truthy(a.get(0, "case_sensitive", false));
+                Object by = a.get(1, "by", "key");
+                if (!"key".equals(by) && !"value".equals(by)) {
+                    yield fail("You can only sort by either \"key\" or \"value\"");
+                }
+                int part = "key".equals(by) ? 0 : 1;
+                Comparator<Object> order = Comparator.comparing(t -> ((List<?>) t).get(part),
+                        (x, y) -> Py.compare(sortKey(x, caseSensitive), sortKey(y, caseSensitive), "<"));
                 List<Object> items = new ArrayList<>(Methods.items(m));
-                items.sort(Comparator.comparing(t -> ((List<?>) t).get(0), (x, y) -> Py.compare(sortKey(x, false), sortKey(y, false), "<")));
+                items.sort(Py.truthy(a.get(2, "reverse", false)) ? order.reversed() : order);
                 yield items;
             }
             case "reverse" -> value instanceof String s ? new StringBuilder(s).reverse().toString()

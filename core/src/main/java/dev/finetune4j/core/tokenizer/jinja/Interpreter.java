@@ -17,9 +17,16 @@ import java.util.Map;
  * at most {@link Limits#maxDepth()} deep. Only the values given to the render are reachable: attribute access
  * is limited to the Python methods {@link Methods} implements, and those that would mutate are refused as
  * jinja2's {@code ImmutableSandboxedEnvironment} refuses them.
+ *
+ * <p>A step is also charged per loop iteration and per {@link #CHARS_PER_STEP} characters (or items) of every string
+ * or list an expression yields: an operation on a value takes time in its size, so the step budget bounds the time
+ * of a render and the memory it allocates, not only its count of operations.
  */
 final class Interpreter {
     private enum Flow { NORMAL, BREAK, CONTINUE }
+
+    /** Characters or items of a value that cost one step: a few nanoseconds of copying or comparing each. */
+    static final int CHARS_PER_STEP = 64;
 
     /** A scope: the variables it set, then its parent's. */
     private static final class Frame {
@@ -62,9 +69,15 @@ final class Interpreter {
     }
 
     private void tick() {
-        if (++steps > limits.maxSteps()) {
-            throw new TemplateException("the template took more than " + limits.maxSteps() + " steps (Limits.maxSteps) "
-                    + "and was stopped; a chat template renders a conversation in a few thousand", line);
+        spend(1);
+    }
+
+    private void spend(long cost) {
+        steps += cost;
+        if (steps > limits.maxSteps()) {
+            throw new TemplateException("the template took more than " + limits.maxSteps() + " steps (Limits.maxSteps: "
+                    + "one per statement, expression and loop iteration, and one per " + CHARS_PER_STEP + " characters of "
+                    + "the values handled) and was stopped; a chat template renders a conversation in a few thousand", line);
         }
     }
 
@@ -160,6 +173,7 @@ final class Interpreter {
         if (f.filter() != null) {
             List<Object> kept = new ArrayList<>();
             for (Object item : items) {
+                tick();
                 Frame scope = new Frame(frame);
                 assign(f.target(), item, scope);
                 if (Py.truthy(eval(f.filter(), scope))) {
@@ -170,6 +184,7 @@ final class Interpreter {
         }
         int n = items.size();
         for (int i = 0; i < n; i++) {
+            tick();
             Frame scope = new Frame(frame);
             scope.vars.put("loop", new Loop(items, i));
             assign(f.target(), items.get(i), scope);
@@ -240,6 +255,17 @@ final class Interpreter {
 
     Object eval(Expr e, Frame frame) {
         tick();
+        Object value = evalUncharged(e, frame);
+        spend(switch (value) {
+            case String s -> s.length() / CHARS_PER_STEP;
+            case List<?> l -> l.size() / CHARS_PER_STEP;
+            case Map<?, ?> m -> m.size() / CHARS_PER_STEP;
+            case null, default -> 0;
+        });
+        return value;
+    }
+
+    private Object evalUncharged(Expr e, Frame frame) {
         return switch (e) {
             case Expr.Const c -> c.value();
             case Expr.Name n -> frame.get(n.name());

@@ -4,7 +4,8 @@ package dev.finetune4j.core.tokenizer.jinja;
  * Bounds on one render of an untrusted template, so that a hostile one fails with a {@link TemplateException}
  * instead of hanging or exhausting memory.
  *
- * @param maxSteps statements and expressions evaluated in one render
+ * @param maxSteps statements, expressions and loop iterations evaluated in one render, plus one per 64 characters
+ *                 (or items) of each string or list an expression yields, so that time and memory are bounded too
  * @param maxChars the longest string (the output included) or list a render may build
  * @param maxDepth nesting of expressions and statements when parsing, and of macro calls when rendering
  */

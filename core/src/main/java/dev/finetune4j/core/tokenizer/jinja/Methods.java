@@ -49,13 +49,7 @@ final class Methods {
     }
 
     private static String text(List<Object> args, int i, String method) {
-        if (i >= args.size() || args.get(i) == null) {
-            return null;
-        }
-        if (args.get(i) instanceof String s) {
-            return s;
-        }
-        throw Py.typeError(method + "() argument must be str or None, not " + Py.typeName(args.get(i)));
+        return Py.optionalText(i < args.size() ? args.get(i) : null, method + "() argument");
     }
 
     private static JinjaFunction stringMethod(String s, String name) {
@@ -68,7 +62,7 @@ final class Methods {
                 arity(name, a, 0, 2);
                 String sep = text(a, 0, name);
                 long max = a.size() > 1 ? Py.asLong(a.get(1)) : k.containsKey("maxsplit") ? Py.asLong(k.get("maxsplit")) : -1;
-                return split(s, sep != null ? sep : (String) k.get("sep"), max, name.equals("rsplit"));
+                return split(s, sep != null ? sep : Py.optionalText(k.get("sep"), name + "() argument"), max, name.equals("rsplit"));
             };
             case "startswith", "endswith" -> (in, a, k) -> {
                 arity(name, a, 1, 1);

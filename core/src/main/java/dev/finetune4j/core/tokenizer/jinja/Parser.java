@@ -81,6 +81,11 @@ final class Parser {
         return new TemplateException("line " + at.line() + ", column " + at.column() + ": " + message, at.line());
     }
 
+    /**
+     * One level deeper, refused past the limit. Each link of a chain parsed in a loop ({@code a + b + c},
+     * {@code x.y[0]}, {@code x | f | g}) enters too: it nests the tree one level deeper and evaluating it recurses
+     * once per level; the chain's parser restores the depth at its end.
+     */
     private void enter() {
         if (++depth > maxDepth) {
             throw error("the template nests expressions or statements more than " + maxDepth
@@ -312,29 +317,37 @@ final class Parser {
 
     private Expr expression() {
         enter();
+        int start = depth;
         Expr e = or();
         while (skipName("if")) {
+            enter();
             Expr cond = or();
             Expr otherwise = skipName("else") ? expression() : null;
             e = new Expr.Cond(cond, e, otherwise);
         }
-        depth--;
+        depth = start - 1;
         return e;
     }
 
     private Expr or() {
+        int start = depth;
         Expr e = and();
         while (skipName("or")) {
+            enter();
             e = new Expr.Binary("or", e, and());
         }
+        depth = start;
         return e;
     }
 
     private Expr and() {
+        int start = depth;
         Expr e = not();
         while (skipName("and")) {
+            enter();
             e = new Expr.Binary("and", e, not());
         }
+        depth = start;
         return e;
     }
 
@@ -370,34 +383,46 @@ final class Parser {
     }
 
     private Expr math1() {
+        int start = depth;
         Expr e = concat();
         while (isOp("+") || isOp("-")) {
+            enter();
             e = new Expr.Binary(next().text(), e, concat());
         }
+        depth = start;
         return e;
     }
 
     private Expr concat() {
+        int start = depth;
         Expr e = math2();
         while (skipOp("~")) {
+            enter();
             e = new Expr.Binary("~", e, math2());
         }
+        depth = start;
         return e;
     }
 
     private Expr math2() {
+        int start = depth;
         Expr e = pow();
         while (isOp("*") || isOp("/") || isOp("//") || isOp("%")) {
+            enter();
             e = new Expr.Binary(next().text(), e, pow());
         }
+        depth = start;
         return e;
     }
 
     private Expr pow() {
+        int start = depth;
         Expr e = unary(true);
         while (skipOp("**")) {
+            enter();
             e = new Expr.Binary("**", e, unary(true));
         }
+        depth = start;
         return e;
     }
 
@@ -500,7 +525,11 @@ final class Parser {
     }
 
     private Expr postfix(Expr e) {
+        int start = depth;
         while (true) {
+            if (isOp(".") || isOp("[") || isOp("(")) {
+                enter();
+            }
             if (skipOp(".")) {
                 Token t = next();
                 if (t.kind() == Kind.NAME) {
@@ -515,6 +544,7 @@ final class Parser {
             } else if (isOp("(")) {
                 e = call(e);
             } else {
+                depth = start;
                 return e;
             }
         }
@@ -573,7 +603,11 @@ final class Parser {
     }
 
     private Expr filters(Expr e) {
+        int start = depth;
         while (true) {
+            if (isOp("|") || isName("is") || isOp("(")) {
+                enter();
+            }
             if (skipOp("|")) {
                 e = filter(e);
             } else if (skipName("is")) {
@@ -596,6 +630,7 @@ final class Parser {
             } else if (isOp("(")) {
                 e = call(e);
             } else {
+                depth = start;
                 return e;
             }
         }

@@ -13,6 +13,14 @@ import java.util.Map;
  * and {@link JinjaFunction}; nothing else ever reaches a template.
  */
 final class Py {
+    /**
+     * The longest text of a list, tuple or dict: its text grows with what its items hold, not with its length, so
+     * it is measured while written. The default {@link Limits#maxChars()}: these helpers do not see a render's own.
+     */
+    private static final int MAX_REPR_CHARS = Limits.DEFAULT.maxChars();
+    /** The longest string iterated: each character becomes a string object of about 50 bytes. */
+    private static final int MAX_ITERATED_CHARS = Limits.DEFAULT.maxChars() / 16;
+
     private Py() {
     }
 
@@ -70,6 +78,7 @@ final class Py {
                 StringBuilder sb = new StringBuilder("{");
                 for (Map.Entry<?, ?> e : m.entrySet()) {
                     sb.append(sb.length() > 1 ? ", " : "").append(repr(e.getKey())).append(": ").append(repr(e.getValue()));
+                    checkSize(sb.length(), MAX_REPR_CHARS);
                 }
                 yield sb.append('}').toString();
             }
@@ -84,6 +93,7 @@ final class Py {
         StringBuilder sb = new StringBuilder(open);
         for (int i = 0; i < items.size(); i++) {
             sb.append(i > 0 ? ", " : "").append(repr(items.get(i)));
+            checkSize(sb.length(), MAX_REPR_CHARS);
         }
         return sb.append(close).toString();
     }
@@ -208,7 +218,20 @@ final class Py {
     }
 
     static long asLong(Object v) {
-        return v instanceof Boolean b ? (b ? 1 : 0) : (Long) v;
+        return switch (v) {
+            case Boolean b -> b ? 1 : 0;
+            case Long l -> l;
+            case null, default -> throw typeError("'" + typeName(v) + "' object cannot be interpreted as an integer");
+        };
+    }
+
+    /** An optional text argument: the string, or null for None or absent; {@code what} names it in the error. */
+    static String optionalText(Object v, String what) {
+        return switch (v) {
+            case null -> null;
+            case String s -> s;
+            default -> throw typeError(what + " must be a string or None, not " + typeName(v));
+        };
     }
 
     static double asDouble(Object v) {
@@ -257,9 +280,13 @@ final class Py {
                     throw typeError("integer division or modulo by zero");
                 }
                 yield a instanceof Double || b instanceof Double ? (Object) Math.floor(asDouble(a) / asDouble(b))
-                        : (Object) Math.floorDiv(asLong(a), asLong(b));
+                        : numeric(op, a, b, Math::floorDivExact, null);
             }
             case "%" -> {
+                if (a instanceof String) { // Python would format; naming its operands' types would say it cannot
+                    throw typeError("printf-style formatting ('...' % values) is not supported; build the text with ~, "
+                            + "as in 'Hello ' ~ name");
+                }
                 requireNumbers(op, a, b);
                 if (asDouble(b) == 0) {
                     throw typeError("integer division or modulo by zero");
@@ -330,17 +357,21 @@ final class Py {
 
     private static Object power(Object a, Object b) {
         requireNumbers("**", a, b);
+        if (asDouble(a) == 0 && asDouble(b) < 0) {
+            throw typeError("0.0 cannot be raised to a negative power");
+        }
         if (a instanceof Double || b instanceof Double || asLong(b) < 0) {
             return Math.pow(asDouble(a), asDouble(b));
         }
         long base = asLong(a);
+        long exponent = asLong(b);
+        if (base == 0 || base == 1 || base == -1) { // the only bases whose powers stay in 64 bits for every exponent
+            return exponent == 0 ? 1L : base == -1 && exponent % 2 == 0 ? 1L : base;
+        }
         long result = 1;
         try {
-            for (long e = asLong(b); e > 0; e--) {
+            for (long e = exponent; e > 0; e--) {
                 result = Math.multiplyExact(result, base);
-                if (result == 0 || result == 1) {
-                    break;
-                }
             }
         } catch (ArithmeticException e) {
             throw typeError("integer result of " + base + " ** " + asLong(b) + " is beyond 64 bits");
@@ -353,9 +384,22 @@ final class Py {
             return -d;
         }
         if (isNumber(v)) {
-            return Math.negateExact(asLong(v));
+            if (asLong(v) == Long.MIN_VALUE) {
+                throw typeError("integer result of -(" + v + ") is beyond 64 bits");
+            }
+            return -asLong(v);
         }
         throw typeError("bad operand type for unary -: '" + typeName(v) + "'");
+    }
+
+    static Object abs(Object v) {
+        if (v instanceof Double d) {
+            return Math.abs(d);
+        }
+        if (isNumber(v)) {
+            return asLong(v) < 0 ? negate(v) : asLong(v);
+        }
+        throw typeError("bad operand type for abs(): '" + typeName(v) + "'");
     }
 
     private static TemplateException unsupported(String op, Object a, Object b) {
@@ -386,7 +430,13 @@ final class Py {
             case null -> throw typeError("'NoneType' object is not iterable");
             case List<?> l -> new ArrayList<Object>(l);
             case Map<?, ?> m -> new ArrayList<Object>(m.keySet());
-            case String s -> s.codePoints().mapToObj(Character::toString).map(Object.class::cast).toList();
+            case String s -> {
+                if (s.length() > MAX_ITERATED_CHARS) {
+                    throw typeError("the template iterates a string of " + s.length() + " characters, one string object each;"
+                            + " at most " + MAX_ITERATED_CHARS + " may be iterated (a chat template iterates short strings)");
+                }
+                yield s.codePoints().mapToObj(Character::toString).map(Object.class::cast).toList();
+            }
             case Undefined u -> List.of();
             default -> throw typeError("'" + typeName(v) + "' object is not iterable");
         };

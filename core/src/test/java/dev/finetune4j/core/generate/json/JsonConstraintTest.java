@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Random;
@@ -256,6 +258,24 @@ class JsonConstraintTest {
         c.accept(ByteLevelTokenizer.EOS);
         assertEquals("{}", c.output());
         assertThrows(IllegalStateException.class, () -> c.accept('{'));
+    }
+
+    @Test
+    void aVocabularyThatCannotSpellTheNextByteFailsNamingWhy() {
+        // "{", "}", "a" and an end token: no token spells the '"' that starts the required key
+        byte[][] tokens = {{'{'}, {'}'}, {'a'}, "</s>".getBytes(StandardCharsets.UTF_8)};
+        BitSet special = new BitSet();
+        special.set(3);
+        JsonGrammar grammar = JsonGrammar.fromSchema("""
+                {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}""", false);
+        JsonConstraint c = new JsonConstraint(grammar, TokenBytes.of(tokens, special), 3);
+        float[] logits = new float[4];
+        c.maskLogits(logits);
+        assertArrayEquals(new float[]{0, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY}, logits);
+        c.accept(0);
+        IllegalStateException stuck = assertThrows(IllegalStateException.class, () -> c.maskLogits(new float[4]));
+        assertTrue(stuck.getMessage().contains("no token of the vocabulary continues the output \"{\"")
+                && stuck.getMessage().contains("none of its 4 tokens"), stuck.getMessage());
     }
 
     @Test
