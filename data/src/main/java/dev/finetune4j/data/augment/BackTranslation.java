@@ -44,7 +44,7 @@ public final class BackTranslation implements Step.Stateless {
 
     @Override
     public Outcome apply(Record record) {
-        Record back = record.mapTexts(t -> translator.translate(translator.translate(t, language, pivot), pivot, language));
+        Record back = record.mapProse(t -> translator.translate(translator.translate(t, language, pivot), pivot, language));
         return back == record ? Outcome.keep(record)
                 : Outcome.keep(record).withAdded(List.of(Augmented.copy(record, back, "bt", 0)));
     }

@@ -49,7 +49,7 @@ public final class Eda implements Step.Stateless {
         List<Record> copies = new ArrayList<>();
         for (int n = 0; n < config.copies(); n++) {
             SplittableRandom rnd = new SplittableRandom(base + n);
-            copies.add(Augmented.copy(record, record.mapTexts(t -> augment(t, rnd)), "eda", n));
+            copies.add(Augmented.copy(record, record.mapProse(t -> augment(t, rnd)), "eda", n));
         }
         return Outcome.keep(record).withAdded(copies);
     }

@@ -81,9 +81,9 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
     }
 
     /**
-     * Every text value of the record in order (nested lists and maps included; roles and ids excluded; a tool call's
-     * function name included; a tool call's arguments or a tool's result that holds JSON read as its field names and
-     * values, not its syntax).
+     * Every text value of the record in order (nested lists and maps included; roles, ids and the {@code tools}
+     * definitions excluded; a tool call's function name included; a tool call's arguments or a tool's result that
+     * holds JSON read as its field names and values, not its syntax).
      *
      * @return the text values in field order
      */
@@ -103,16 +103,33 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
     }
 
     /**
-     * A copy whose text values are transformed by {@code f} (labels such as {@code role}, ids and function names are
-     * kept as they are; in a tool call's arguments or a tool's result that holds JSON, each string and number value
+     * A copy whose text values are transformed by {@code f} (labels such as {@code role}, ids, function names and the
+     * {@code tools} definitions are kept as they are; in a tool call's arguments or a tool's result that holds JSON, each string and number value
      * is transformed and the JSON around them kept). Returns {@code this} when nothing changed.
      *
      * @param f the transformation of one text value
      * @return the transformed copy, or {@code this}
      */
     public Record mapTexts(UnaryOperator<String> f) {
+        return map(f, false);
+    }
+
+    /**
+     * A copy whose prose is transformed by {@code f}: the text of system, user and assistant turns and of other
+     * fields, but not a tool call's arguments or a tool's result, which an augmentation must not change (a call
+     * whose arguments no longer match the question, a result the answer no longer reads). Returns {@code this} when
+     * nothing changed.
+     *
+     * @param f the transformation of one text value
+     * @return the transformed copy, or {@code this}
+     */
+    public Record mapProse(UnaryOperator<String> f) {
+        return map(f, true);
+    }
+
+    private Record map(UnaryOperator<String> f, boolean proseOnly) {
         @SuppressWarnings("unchecked")
-        Map<String, Object> mapped = (Map<String, Object>) mapValue(null, null, false, fields, f);
+        Map<String, Object> mapped = (Map<String, Object>) mapValue(null, null, false, fields, f, proseOnly);
         return mapped.equals(fields) ? this : withFields(mapped);
     }
 
@@ -123,6 +140,9 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
      */
     private static void collectTexts(Object value, String key, Map<?, ?> owner, boolean inArguments, List<String> out) {
         boolean nested = inArguments || "arguments".equals(key);
+        if (toolDefinitions(key, inArguments)) {
+            return;
+        }
         if (value instanceof Map<?, ?> map) {
             map.forEach((k, v) -> collectTexts(v, String.valueOf(k), map, nested, out));
         } else if (value instanceof List<?> list) {
@@ -140,21 +160,41 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
         }
     }
 
-    /** {@code value} with its text values mapped; {@code inArguments} as for {@link #collectTexts}. */
-    private static Object mapValue(String key, Map<?, ?> owner, boolean inArguments, Object value, UnaryOperator<String> f) {
+    /**
+     * The record's {@code tools}: function definitions whose schemas ({@code "type": "string"}, enum values) no step
+     * may rewrite, and which hold no conversation text to read. A {@code tools} key inside a call's arguments is the
+     * caller's data.
+     */
+    private static boolean toolDefinitions(String key, boolean inArguments) {
+        return !inArguments && "tools".equals(key);
+    }
+
+    /**
+     * {@code value} with its text values mapped; {@code inArguments} as for {@link #collectTexts}; {@code proseOnly}
+     * keeps tool call arguments and tool results as they are.
+     */
+    private static Object mapValue(String key, Map<?, ?> owner, boolean inArguments, Object value, UnaryOperator<String> f,
+                                   boolean proseOnly) {
         boolean nested = inArguments || "arguments".equals(key);
+        if (toolDefinitions(key, inArguments) || proseOnly && nested) {
+            return value;
+        }
         if (value instanceof Map<?, ?> map) {
             Map<String, Object> out = new LinkedHashMap<>();
-            map.forEach((k, v) -> out.put(String.valueOf(k), mapValue(String.valueOf(k), map, nested, v, f)));
+            map.forEach((k, v) -> out.put(String.valueOf(k), mapValue(String.valueOf(k), map, nested, v, f, proseOnly)));
             return out;
         }
         if (value instanceof List<?> list) {
             List<Object> out = new ArrayList<>(list.size());
-            list.forEach(v -> out.add(mapValue(key, null, nested, v, f)));
+            list.forEach(v -> out.add(mapValue(key, null, nested, v, f, proseOnly)));
             return out;
         }
         if (value instanceof String s) {
-            return switch (inArguments ? TextKind.TEXT : TextKind.of(key, owner)) {
+            TextKind kind = inArguments ? TextKind.TEXT : TextKind.of(key, owner);
+            if (proseOnly && kind == TextKind.JSON_TEXT) {
+                return s;
+            }
+            return switch (kind) {
                 case TEXT -> f.apply(s);
                 case JSON_TEXT -> {
                     String mapped = JsonText.mapValues(s, f);

@@ -12,10 +12,10 @@ enum TextKind {
     JSON_TEXT,
     /** A function's name: read (it tells two calls apart) but never rewritten (the call must still name it). */
     IDENTIFIER,
-    /** A role, id or label: neither read nor rewritten. */
+    /** A role, id, type tag ({@code "type": "function"}) or label: neither read nor rewritten. */
     LABEL;
 
-    private static final Set<String> LABEL_KEYS = Set.of("role", "from", "id", "name", "label", "tool_call_id");
+    private static final Set<String> LABEL_KEYS = Set.of("role", "from", "id", "name", "label", "tool_call_id", "type");
     /** Roles whose turn's text may be JSON: a tool's result (OpenAI's tool and function, ShareGPT's observation) or
      * ShareGPT's function_call. */
     private static final Set<String> JSON_ROLES = Set.of("tool", "function", "observation", "function_call");

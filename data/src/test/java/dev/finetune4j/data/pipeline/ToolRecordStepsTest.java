@@ -100,10 +100,10 @@ class ToolRecordStepsTest {
         QualityFilter defaults = new QualityFilter(QualityConfig.defaults());
         assertEquals("too many symbols", defaults.check(arguments), "the raw JSON is mostly punctuation");
         assertEquals(Outcome.Kind.KEPT, defaults.apply(r).kind(), "the record's words are not");
-        // 15 texts joined by newlines: "Look up my account.", the calls-only turn's empty content, the call's type
-        // "function" and name "get_weather", the arguments' names and values city Paris days 2 unit celsius, the
-        // result's celsius 18 sky clear, "Done."
-        int chars = 19 + 0 + 8 + 11 + (4 + 5 + 4 + 1 + 4 + 7) + (7 + 2 + 3 + 5) + 5 + 14;
+        // 14 texts joined by newlines: "Look up my account.", the calls-only turn's empty content, the call's name
+        // "get_weather" (its type tag "function" is a label), the arguments' names and values city Paris days 2 unit
+        // celsius, the result's celsius 18 sky clear, "Done."
+        int chars = 19 + 0 + 11 + (4 + 5 + 4 + 1 + 4 + 7) + (7 + 2 + 3 + 5) + 5 + 13;
         assertEquals(chars, r.text().length());
         assertEquals("too long (chars)", new QualityFilter(QualityConfig.defaults().withChars(1, chars - 1)).check(r.text()));
         assertEquals(null, new QualityFilter(QualityConfig.defaults().withChars(1, chars)).check(r.text()));

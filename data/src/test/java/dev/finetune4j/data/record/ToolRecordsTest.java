@@ -110,11 +110,28 @@ class ToolRecordsTest {
     }
 
     @Test
-    void textsReadFunctionNamesAndJsonValuesNotIdsOrSyntax() {
+    void textsReadFunctionNamesAndJsonValuesNotIdsSyntaxOrToolSchemas() {
         Record r = Record.of(new SourceRef("t.jsonl", 1), fields(WEATHER));
-        assertEquals(List.of("You help.", "Weather at home?", "function", "get_weather", "city", "Paris", "days", "2",
-                "celsius", "18", "sky", "clear", "18 °C and clear.", "function", "get_weather", "Weather in a city",
-                "object", "string", "integer", "city"), r.texts());
+        assertEquals(List.of("You help.", "Weather at home?", "get_weather", "city", "Paris", "days", "2",
+                "celsius", "18", "sky", "clear", "18 °C and clear."), r.texts());
+    }
+
+    /**
+     * An augmentation rewrites prose only: a call whose arguments changed would no longer answer the question, and
+     * no step may touch the tools' schemas ({@code "type": "string"} rewritten is no schema).
+     */
+    @Test
+    void proseLeavesCallsResultsAndToolSchemasAsTheyAre() {
+        Record r = Record.of(new SourceRef("t.jsonl", 1), fields(WEATHER));
+        Record upper = r.mapProse(s -> s.toUpperCase(java.util.Locale.ROOT));
+        List<?> messages = (List<?>) upper.fields().get("messages");
+        List<?> before = (List<?>) r.fields().get("messages");
+        assertEquals("WEATHER AT HOME?", ((Map<?, ?>) messages.get(1)).get("content"));
+        assertEquals(before.get(2), messages.get(2), "the call");
+        assertEquals(before.get(3), messages.get(3), "the tool's result");
+        assertEquals("18 °C AND CLEAR.", ((Map<?, ?>) messages.get(4)).get("content"));
+        assertEquals(r.fields().get("tools"), upper.fields().get("tools"));
+        assertEquals(r.fields().get("tools"), r.mapTexts(s -> s.toUpperCase(java.util.Locale.ROOT)).fields().get("tools"));
     }
 
     @Test
