@@ -419,6 +419,10 @@ final class Frames {
     }
 
     private void stepLiteral(Stack s, Lit l, int b, Out out) {
+        if (l.owner() == null) {
+            stepSortedLiteral(s, l, b, out);
+            return;
+        }
         int depth = s.depth();
         for (int k = l.lo(); k <= l.hi(); k++) {
             byte[] o = l.options()[k];
@@ -432,6 +436,49 @@ final class Frames {
         if (exactOption(l, depth) >= 0) {
             stepInto(finish(s), b, out);
         }
+    }
+
+    /**
+     * An enum's or a literal's step: its options are sorted ({@link LiteralNode}) and {@code lo..hi} are those that
+     * start with the bytes so far, so the ones that continue with {@code b} are a range found by binary search. A
+     * linear scan made a mask cost the enum's size at every token (an enum of 9,000 strings sharing a prefix: up to
+     * 190 ms a token).
+     */
+    private void stepSortedLiteral(Stack s, Lit l, int b, Out out) {
+        byte[][] options = l.options();
+        int len = l.len();
+        int first = firstContinuing(options, l.lo(), l.hi() + 1, len, b);
+        int end = firstContinuing(options, first, l.hi() + 1, len, b + 1);
+        if (first < end) {
+            Lit next = new Lit(options, null, first, end - 1, len + 1, -1);
+            Stack stepped = s.replaceTop(next);
+            boolean exact = options[first].length == len + 1;
+            boolean longer = options[end - 1].length > len + 1;
+            out.add(exact && !longer ? finish(stepped) : stepped);
+        }
+        if (len > 0 && options[l.lo()].length == len) {
+            stepInto(finish(s), b, out);
+        }
+    }
+
+    /**
+     * The first index in {@code from..to-1} whose option continues past {@code len} with a byte of at least
+     * {@code b} ({@code to} if none); those options share their first {@code len} bytes, so an option that ends at
+     * {@code len} sorts before all that continue.
+     */
+    private static int firstContinuing(byte[][] options, int from, int to, int len, int b) {
+        int lo = from;
+        int hi = to;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            byte[] o = options[mid];
+            if (o.length <= len || (o[len] & 0xFF) < b) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 
     /** Whether option k is usable and starts with the {@code len} bytes matched so far. */
@@ -449,6 +496,9 @@ final class Frames {
     private int exactOption(Lit l, int depth) {
         if (l.len() == 0) {
             return -1;
+        }
+        if (l.owner() == null) { // sorted: an option equal to the bytes so far comes first
+            return l.options()[l.lo()].length == l.len() ? l.lo() : -1;
         }
         for (int k = l.lo(); k <= l.hi(); k++) {
             if (l.options()[k].length == l.len() && matchesPrefix(l, k, depth)) {

@@ -81,10 +81,12 @@ abstract sealed class GrammarNode {
 
     /** One of a few exact JSON texts (enum, const, true/false/null), each written as Jackson writes it. */
     static final class LiteralNode extends GrammarNode {
+        /** Sorted bytewise, so the options that start with the bytes written so far are a range of them. */
         final byte[][] options;
 
         LiteralNode(byte[][] options) {
-            this.options = options;
+            this.options = options.clone();
+            java.util.Arrays.sort(this.options, java.util.Arrays::compareUnsigned);
         }
     }
 

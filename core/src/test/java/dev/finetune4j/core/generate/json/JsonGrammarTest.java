@@ -209,6 +209,26 @@ class JsonGrammarTest {
         assertTrue(g.matches("{\"n\": null, \"s\": \"ab\", \"l\": [true, false]}"));
     }
 
+    /**
+     * Enum values are matched as a sorted range narrowed byte by byte: values that are prefixes of others (numbers),
+     * share long prefixes, or differ only past a multi-byte character are each accepted, and nothing else is.
+     */
+    @Test
+    void enumValuesThatShareAndNestPrefixes() {
+        JsonGrammar g = JsonGrammar.fromSchema("""
+                {"enum": [100, "ab", 1, "a", "abc", 10, "a\u00e9", "b", "a\u00e8", -1, true]}""", false);
+        for (String yes : new String[]{"100", "\"ab\"", "1", "\"a\"", "\"abc\"", "10", "\"a\u00e9\"", "\"b\"",
+                "\"aè\"", "-1", "true"}) {
+            assertTrue(g.matches(yes), yes);
+        }
+        for (String no : new String[]{"1000", "11", "0", "\"abcd\"", "\"ac\"", "\"\"", "\"aé!\"", "-10", "false",
+                "\"A\"", "\"ab"}) {
+            assertFalse(g.matches(no), no);
+        }
+        assertEquals("0", next(g, "10"), "after 10: only 100 continues, and 10 may end");
+        assertEquals("\"b\\xC3", next(g, "\"a"), "after \"a: its end, ab..., and the first byte of é and è");
+    }
+
     @Test
     void anyOfTypeListsAndRefs() {
         JsonGrammar g = JsonGrammar.fromSchema("""

@@ -47,7 +47,8 @@ public final class JsonMaskBenchmark {
                 new State("inside a string after a partial UTF-8 byte", any, "{\"a\": \"\u00e4"),
                 new State("schema: strict key due", person, "{\"name\": \"Ada\", "),
                 new State("schema: string maxLength 8", person, "{\"name\": \"Ad"),
-                new State("schema: enum value", person, "{\"name\": \"A\", \"age\": 1, \"score\": 2, \"tags\": [\"x\"], \"kind\": "));
+                new State("schema: enum value", person, "{\"name\": \"A\", \"age\": 1, \"score\": 2, \"tags\": [\"x\"], \"kind\": "),
+                new State("schema: 9,000-value enum, shared prefix read", largeEnum(), "\"" + ENUM_PREFIX));
         int eos = vocab.size() - 1;
         for (State s : states) {
             JsonConstraint c = new JsonConstraint(s.grammar(), vocab, eos);
@@ -66,6 +67,17 @@ public final class JsonMaskBenchmark {
             System.out.printf("%-45s %9.0f masks/s %9.1f us/mask  allowed %d%n", s.name(), n / seconds,
                     seconds * 1e6 / n, JsonConstraintTest.ids(mask).size());
         }
+    }
+
+    private static final String ENUM_PREFIX = "customer-account-status-code-";
+
+    /** A hostile client's schema: 9,000 strings that share a 29-character prefix, in no order. */
+    private static JsonGrammar largeEnum() {
+        StringBuilder schema = new StringBuilder("{\"enum\": [");
+        for (int i = 0; i < 9_000; i++) {
+            schema.append(i == 0 ? "" : ", ").append('"').append(ENUM_PREFIX).append((i * 7919) % 9_000).append('"');
+        }
+        return JsonGrammar.fromSchema(schema.append("]}").toString(), false);
     }
 
     private static long run(JsonConstraint c, long[] mask, long nanos) {
