@@ -5,6 +5,7 @@ import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.generate.tools.ToolCallFormat;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.serve.InferenceEngine;
@@ -104,6 +105,12 @@ final class ServeCommand implements Callable<Integer> {
             description = "Key that /admin routes need (default: $" + ADMIN_KEY_ENV + ", else the API key).")
     String adminKey;
 
+    @Option(names = "--tool-call-parser", paramLabel = "FORMAT", defaultValue = "auto",
+            description = "How the model writes function calls, read out of its answers for tool_choice \"auto\": "
+                    + "auto (told from the chat template), hermes (<tool_call> blocks: Hermes, Qwen), llama3_json "
+                    + "(Llama 3.1/3.2 JSON calls), mistral ([TOOL_CALLS] arrays) (default: ${DEFAULT-VALUE}).")
+    String toolCallParser;
+
     @Override
     public Integer call() throws InterruptedException {
         if (maxBatch < 1 || maxQueue < 1) {
@@ -120,7 +127,8 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new BadInputException("--port must be 0 (any free port) to 65535, got " + port);
         }
-        Serving serving = start();
+        ToolCallFormat toolCalls = toolCallFormat();
+        Serving serving = start(toolCalls);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             serving.close();
@@ -136,8 +144,20 @@ final class ServeCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
+    /** {@code --tool-call-parser}'s format, or null for auto (the server tells it from the chat template). */
+    private ToolCallFormat toolCallFormat() {
+        if (toolCallParser.equals("auto")) {
+            return null;
+        }
+        try {
+            return ToolCallFormat.named(toolCallParser);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--tool-call-parser: " + e.getMessage() + ", or auto", e);
+        }
+    }
+
     /** Loads the model, tokenizer and adapters and starts the server; on failure closes what was opened. */
-    private Serving start() {
+    private Serving start(ToolCallFormat toolCalls) {
         Serving s = new Serving();
         Precision numbers = precision.on(device);
         s.model = ModelInputs.loadForInference(model, device, numbers);
@@ -162,7 +182,7 @@ final class ServeCommand implements Callable<Integer> {
             try {
                 s.server = OpenAiServer.builder(s.engine).modelName(baseName).tokenizer(s.tokenizer)
                         .stopTokens(configStopTokens()).host(host).port(port).apiKey(key(apiKey, API_KEY_ENV))
-                        .adminKey(key(adminKey, ADMIN_KEY_ENV))
+                        .adminKey(key(adminKey, ADMIN_KEY_ENV)).toolCallFormat(toolCalls)
                         // a request's prompts wait in the engine's queue together: more could never be admitted
                         .maxPromptsPerRequest(maxQueue).start();
             } catch (IllegalArgumentException e) {
