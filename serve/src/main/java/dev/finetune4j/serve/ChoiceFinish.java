@@ -3,8 +3,8 @@ package dev.finetune4j.serve;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * Why a choice ended, in OpenAI's {@code finish_reason} values only ({@code stop}, {@code length}; clients switch on
- * them). The server's time limit ends a request the way {@code max_tokens} and the model's context do: the text is
+ * Why a choice ended, in OpenAI's {@code finish_reason} values only ({@code stop}, {@code tool_calls}, {@code length};
+ * clients switch on them). The server's time limit ends a request the way {@code max_tokens} and the model's context do: the text is
  * cut by a limit, so it answers {@code length} (as llama.cpp's server answers for its generation time limit) and marks
  * the choice with the extension field {@code "timed_out": true}. Not an error status: the text generated so far is
  * kept (and a stream has already sent it), and OpenAI's clients would retry a 408 or 5xx automatically, multiplying
@@ -13,6 +13,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 enum ChoiceFinish {
     /** An end-of-sequence or stop token, or a stop string. */
     STOP("stop", false),
+    /** The model stopped after calling functions ({@link ToolCallSplitter}). */
+    TOOL_CALLS("tool_calls", false),
     /** {@code max_tokens} or the model's positions. */
     LENGTH("length", false),
     /** The engine's time limit for a request ({@code InferenceEngine.Builder.defaultTimeout}). */

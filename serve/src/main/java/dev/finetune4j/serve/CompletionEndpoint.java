@@ -3,7 +3,9 @@ package dev.finetune4j.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.generate.OutputConstraint;
 import dev.finetune4j.core.generate.TokenLogprobs;
+import dev.finetune4j.core.tokenizer.ToolCall;
 import dev.finetune4j.peft.serve.CompletionRequest;
 import io.helidon.webserver.http.ServerResponse;
 import org.slf4j.Logger;
@@ -14,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -23,7 +26,9 @@ import java.util.function.Function;
  * {@code stream_options.include_usage} asks for it, then {@code [DONE]}). An error after the stream has started is
  * sent as a last event in OpenAI's error shape, without {@code [DONE]}. With {@code logprobs}, each choice (each
  * chunk, when streaming) carries the log-probabilities of the tokens whose text it carries: the same tokens as its
- * {@code token_ids}.
+ * {@code token_ids}. With tools, chat choices are read for calls ({@link ToolCallSplitter}): a whole answer carries
+ * them as {@code message.tool_calls}, a stream sends each complete call as one {@code tool_calls} delta (index, id,
+ * type, function name and the whole arguments string).
  */
 final class CompletionEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(CompletionEndpoint.class);
@@ -31,21 +36,26 @@ final class CompletionEndpoint {
     private final ServedModels models;
     private final ResponseShape shape;
     private final String promptParam;
-    private final Function<JsonNode, List<long[]>> prompts;
+    private final Function<JsonNode, ToolCalling> tools;
+    private final BiFunction<JsonNode, ToolCalling, List<long[]>> prompts;
     private final int defaultMaxTokens;
 
     /**
      * @param models           what is served
      * @param shape            the route's response shape
      * @param promptParam      the field the prompts come from ({@code prompt}, {@code messages}), for error messages
-     * @param prompts          reads the prompts' token ids from the body (and refuses what the route does not support)
+     * @param tools            reads the body's tool fields ({@link ToolChoices}); a route without tools answers
+     *                         {@link ToolCalling#NONE}
+     * @param prompts          reads the prompts' token ids from the body, with the tools the prompt shows (and refuses
+     *                         what the route does not support)
      * @param defaultMaxTokens {@code max_tokens} when the request has none
      */
-    CompletionEndpoint(ServedModels models, ResponseShape shape, String promptParam, Function<JsonNode, List<long[]>> prompts,
-                       int defaultMaxTokens) {
+    CompletionEndpoint(ServedModels models, ResponseShape shape, String promptParam, Function<JsonNode, ToolCalling> tools,
+                       BiFunction<JsonNode, ToolCalling, List<long[]>> prompts, int defaultMaxTokens) {
         this.models = models;
         this.shape = shape;
         this.promptParam = promptParam;
+        this.tools = tools;
         this.prompts = prompts;
         this.defaultMaxTokens = defaultMaxTokens;
     }
@@ -53,11 +63,17 @@ final class CompletionEndpoint {
     void handle(JsonNode body, ServerResponse response) throws InterruptedException {
         String model = JsonFields.requiredString(body, "model");
         String adapter = models.adapterFor(model);
+        ToolCalling toolCalling = tools.apply(body);
+        OutputConstraint format = models.responseFormats().constraint(body);
+        if (toolCalling.constraint() != null && format != null) {
+            throw ApiException.invalid("tool_choice", "a forced tool_choice (\"required\" or a named function) and a JSON "
+                    + "'response_format' both decide the output's shape; send one of them");
+        }
         SamplingParameters params = SamplingParameters.parse(body, defaultMaxTokens, models.stopTokens(),
-                models.engine().vocabSize(), models.responseFormats().constraint(body));
+                models.engine().vocabSize(), toolCalling.constraint() != null ? toolCalling.constraint() : format);
         int topLogprobs = shape.topLogprobs(body);
         models.promptLimits().checkChoices(params.n(), 1);
-        List<long[]> promptIds = prompts.apply(body);
+        List<long[]> promptIds = prompts.apply(body, toolCalling);
         models.promptLimits().checkChoices(params.n(), promptIds.size());
         if (!params.stop().isEmpty()) {
             models.requireTokenizer("stop", "'stop' (matched on text)");
@@ -72,9 +88,9 @@ final class CompletionEndpoint {
         try (GenerationRun run = GenerationRun.start(models.engine(), adapter, promptIds, params, models.tokenizer(),
                 topLogprobs, promptParam)) {
             if (params.stream()) {
-                stream(run, header, choiceCount, params.includeUsage(), logprobs, response);
+                stream(run, toolCalling, header, choiceCount, params.includeUsage(), logprobs, response);
             } else {
-                whole(run, header, choiceCount, logprobs, response);
+                whole(run, toolCalling, header, choiceCount, logprobs, response);
             }
         }
     }
@@ -84,21 +100,39 @@ final class CompletionEndpoint {
         return json == null ? null : shape.logprobs(json, choice, tokens);
     }
 
-    private void whole(GenerationRun run, ObjectNode header, int choiceCount, LogprobsJson logprobsJson,
-                       ServerResponse response) throws InterruptedException {
+    /** {@code sink}, behind a {@link ToolCallSplitter} when the request's choices are read for tool calls. */
+    private static GenerationRun.Listener listener(ToolCalling toolCalling, int choiceCount, ToolCallSplitter.Sink sink) {
+        return toolCalling.format() == null ? sink
+                : new ToolCallSplitter(toolCalling.format(), toolCalling.parallel(), choiceCount, sink);
+    }
+
+    private void whole(GenerationRun run, ToolCalling toolCalling, ObjectNode header, int choiceCount,
+                       LogprobsJson logprobsJson, ServerResponse response) throws InterruptedException {
         List<StringBuilder> texts = new ArrayList<>();
+        List<List<ToolCall>> calls = new ArrayList<>();
         List<List<Long>> tokens = new ArrayList<>();
         List<List<TokenLogprobs>> logprobs = new ArrayList<>();
         ChoiceFinish[] finishes = new ChoiceFinish[choiceCount];
         for (int i = 0; i < choiceCount; i++) {
             texts.add(new StringBuilder());
+            calls.add(new ArrayList<>());
             tokens.add(new ArrayList<>());
             logprobs.add(new ArrayList<>());
         }
-        run.drain(new GenerationRun.Listener() {
+        run.drain(listener(toolCalling, choiceCount, new ToolCallSplitter.Sink() {
             @Override
             public void onText(int choice, String text, long[] ids, List<TokenLogprobs> idLogprobs) {
                 texts.get(choice).append(text);
+                add(choice, ids, idLogprobs);
+            }
+
+            @Override
+            public void onToolCall(int choice, int index, ToolCall call, long[] ids, List<TokenLogprobs> idLogprobs) {
+                calls.get(choice).add(call);
+                add(choice, ids, idLogprobs);
+            }
+
+            private void add(int choice, long[] ids, List<TokenLogprobs> idLogprobs) {
                 for (long id : ids) {
                     tokens.get(choice).add(id);
                 }
@@ -109,21 +143,21 @@ final class CompletionEndpoint {
             public void onFinish(int choice, ChoiceFinish finish) {
                 finishes[choice] = finish;
             }
-        });
+        }));
         ObjectNode body = header.deepCopy();
         body.put("object", shape.object(false));
         ArrayNode choices = body.putArray("choices");
         for (int i = 0; i < choiceCount; i++) {
             long[] ids = tokens.get(i).stream().mapToLong(Long::longValue).toArray();
-            choices.add(shape.wholeChoice(i, texts.get(i).toString(), ids, logprobs(logprobsJson, i, logprobs.get(i)),
+            choices.add(shape.wholeChoice(i, texts.get(i).toString(), calls.get(i), ids, logprobs(logprobsJson, i, logprobs.get(i)),
                     finishes[i]));
         }
         body.set("usage", OpenAiJson.usage(run.promptTokens(), run.completionTokens()));
         OpenAiRoutes.sendJson(response, 200, body);
     }
 
-    private void stream(GenerationRun run, ObjectNode header, int choiceCount, boolean includeUsage, LogprobsJson logprobsJson,
-                        ServerResponse response) throws InterruptedException {
+    private void stream(GenerationRun run, ToolCalling toolCalling, ObjectNode header, int choiceCount, boolean includeUsage,
+                        LogprobsJson logprobsJson, ServerResponse response) throws InterruptedException {
         try (SseStream sse = SseStream.open(response, OpenAiJson.MAPPER)) {
             for (int i = 0; i < choiceCount; i++) {
                 ObjectNode opening = shape.openingChoice(i);
@@ -132,17 +166,22 @@ final class CompletionEndpoint {
                 }
             }
             try {
-                run.drain(new GenerationRun.Listener() {
+                run.drain(listener(toolCalling, choiceCount, new ToolCallSplitter.Sink() {
                     @Override
                     public void onText(int choice, String text, long[] ids, List<TokenLogprobs> idLogprobs) {
                         sse.send(chunk(header, shape.pieceChoice(choice, text, ids, logprobs(logprobsJson, choice, idLogprobs))));
                     }
 
                     @Override
+                    public void onToolCall(int choice, int index, ToolCall call, long[] ids, List<TokenLogprobs> idLogprobs) {
+                        sse.send(chunk(header, shape.toolCallChoice(choice, index, call, logprobs(logprobsJson, choice, idLogprobs))));
+                    }
+
+                    @Override
                     public void onFinish(int choice, ChoiceFinish finish) {
                         sse.send(chunk(header, shape.finishChoice(choice, finish)));
                     }
-                });
+                }));
             } catch (ApiException e) {
                 sse.send(OpenAiJson.error(e));
                 return;

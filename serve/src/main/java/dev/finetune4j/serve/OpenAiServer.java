@@ -1,5 +1,6 @@
 package dev.finetune4j.serve;
 
+import dev.finetune4j.core.generate.tools.ToolCallFormat;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.peft.serve.InferenceEngine;
 import io.helidon.webserver.WebServer;
@@ -107,6 +108,7 @@ public final class OpenAiServer implements AutoCloseable {
         private String apiKey;
         private String adminKey;
         private int maxPromptsPerRequest = PromptLimits.DEFAULT_MAX_PROMPTS;
+        private ToolCallFormat toolCallFormat;
 
         private Builder(InferenceEngine engine) {
             this.engine = Objects.requireNonNull(engine, "engine");
@@ -209,6 +211,22 @@ public final class OpenAiServer implements AutoCloseable {
         }
 
         /**
+         * How the model writes function calls, read out of its answers when a chat request has {@code tools} with
+         * {@code tool_choice} {@code "auto"} (vLLM's {@code --tool-call-parser}). The forced choices
+         * ({@code "required"}, a named function) constrain the output instead and need no format.
+         *
+         * @param value {@link ToolCallFormat#HERMES}, {@link ToolCallFormat#LLAMA3_JSON} or
+         *              {@link ToolCallFormat#MISTRAL}; null (the default) to tell it from the tokenizer's chat
+         *              template ({@link ToolCallFormat#detect}), and to refuse {@code "auto"} when the template shows
+         *              none
+         * @return this builder
+         */
+        public Builder toolCallFormat(ToolCallFormat value) {
+            toolCallFormat = value;
+            return this;
+        }
+
+        /**
          * Starts the server.
          *
          * @return the running server
@@ -232,8 +250,11 @@ public final class OpenAiServer implements AutoCloseable {
                 tokenizer.eosTokenId().ifPresent(stops::add);
             }
             ServedVocabulary vocabulary = new ServedVocabulary(tokenizer);
+            ToolCallFormat calls = toolCallFormat != null || tokenizer == null ? toolCallFormat
+                    : ToolCallFormat.detect(tokenizer.chatTemplate()).orElse(null);
             ServedModels models = new ServedModels(engine, modelName, tokenizer, stops,
-                    PromptLimits.of(engine, maxPromptsPerRequest), vocabulary, new ResponseFormats(vocabulary));
+                    PromptLimits.of(engine, maxPromptsPerRequest), vocabulary, new ResponseFormats(vocabulary),
+                    new ToolChoices(calls, vocabulary));
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)
@@ -243,9 +264,10 @@ public final class OpenAiServer implements AutoCloseable {
                     .build()
                     .start();
             OpenAiServer started = new OpenAiServer(server, host);
-            LOG.info("serving '{}' and adapters {} on {} ({}, {})", modelName, engine.adapterNames(), started.uri,
-                    apiKey == null ? "/v1 open" : "/v1 needs the API key", adminKey != null ? "/admin needs the admin key"
-                            : apiKey != null ? "/admin needs the API key" : "/admin open");
+            LOG.info("serving '{}' and adapters {} on {} ({}, {}; tool calls read as {})", modelName, engine.adapterNames(),
+                    started.uri, apiKey == null ? "/v1 open" : "/v1 needs the API key", adminKey != null
+                            ? "/admin needs the admin key" : apiKey != null ? "/admin needs the API key" : "/admin open",
+                    calls == null ? "nothing (no known format in the chat template)" : calls.name());
             return started;
         }
     }

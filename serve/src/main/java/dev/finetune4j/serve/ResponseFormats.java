@@ -7,30 +7,21 @@ import dev.finetune4j.core.generate.json.JsonOutput;
 import dev.finetune4j.core.generate.json.JsonResponseFormat;
 import dev.finetune4j.core.generate.json.JsonSchemaException;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 
 /**
  * OpenAI's {@code response_format} for the served model: {@code json_object} and {@code json_schema} become a
  * {@link JsonOutput} constraint on the generation. The tokens' mask index is built by the first request that asks
  * for JSON ({@link ServedVocabulary} reads their bytes), so servers whose clients never do pay nothing; compiled
- * grammars are kept by the text of their {@code response_format}, the most recent {@value #CACHED_GRAMMARS}, since
- * clients send the same schema again and again.
+ * grammars are kept by the text of their {@code response_format} ({@link GrammarCache}).
  *
  * <p>Thread safety: safe for concurrent requests.
  */
 final class ResponseFormats {
     private static final String FIELD = "response_format";
-    private static final int CACHED_GRAMMARS = 64;
 
     private final ServedVocabulary vocabulary;
-    private final Map<String, JsonGrammar> grammars = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, JsonGrammar> eldest) {
-            return size() > CACHED_GRAMMARS;
-        }
-    };
+    private final GrammarCache grammars = new GrammarCache();
 
     /** @param vocabulary the served tokens' bytes (without them, JSON requests are refused) */
     ResponseFormats(ServedVocabulary vocabulary) {
@@ -56,24 +47,11 @@ final class ResponseFormats {
         if (format == null || format.isNull() || "text".equals(format.path("type").asText())) {
             return Optional.empty();
         }
-        String key = format.toString();
-        synchronized (this) {
-            JsonGrammar cached = grammars.get(key);
-            if (cached != null) {
-                return Optional.of(cached);
-            }
-        }
-        Optional<JsonGrammar> compiled;
         try {
-            compiled = JsonResponseFormat.grammar(format);
+            // a format that is present and not text always compiles to a grammar, or throws
+            return Optional.of(grammars.get(format.toString(), () -> JsonResponseFormat.grammar(format).orElseThrow()));
         } catch (JsonSchemaException e) {
             throw ApiException.invalid(FIELD, "response_format: " + e.getMessage());
         }
-        compiled.ifPresent(g -> {
-            synchronized (this) {
-                grammars.put(key, g);
-            }
-        });
-        return compiled;
     }
 }

@@ -1,8 +1,12 @@
 package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.generate.TokenLogprobs;
+import dev.finetune4j.core.tokenizer.ChatJson;
+import dev.finetune4j.core.tokenizer.ChatMessage;
+import dev.finetune4j.core.tokenizer.ToolCall;
 import dev.finetune4j.peft.serve.CompletionRequest;
 
 import java.util.List;
@@ -67,15 +71,28 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
     ObjectNode finishChoice(int index, ChoiceFinish finish);
 
     /**
+     * A streamed choice carrying one complete tool call.
+     *
+     * @param index     the choice's index
+     * @param callIndex the call's position among the choice's calls
+     * @param call      the call
+     * @param logprobs  the {@link #logprobs} of the tokens behind it, or null when the request asks for none
+     * @throws IllegalStateException on a route without tools
+     */
+    ObjectNode toolCallChoice(int index, int callIndex, ToolCall call, ObjectNode logprobs);
+
+    /**
      * A choice of a whole (not streamed) response.
      *
      * @param index        the choice's index
-     * @param text         the generated text
+     * @param text         the generated text that is not a call
+     * @param calls        the tool calls read from the output; empty on a route without tools
      * @param tokens       the generated ids
      * @param logprobs     their {@link #logprobs}, or null when the request asks for none
      * @param finish       why generation ended
      */
-    ObjectNode wholeChoice(int index, String text, long[] tokens, ObjectNode logprobs, ChoiceFinish finish);
+    ObjectNode wholeChoice(int index, String text, List<ToolCall> calls, long[] tokens, ObjectNode logprobs,
+                           ChoiceFinish finish);
 
     /**
      * {@code text_completion}: choices carry {@code text}, and the generated ids as the extension {@code token_ids};
@@ -125,7 +142,16 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         }
 
         @Override
-        public ObjectNode wholeChoice(int index, String text, long[] tokens, ObjectNode logprobs, ChoiceFinish finish) {
+        public ObjectNode toolCallChoice(int index, int callIndex, ToolCall call, ObjectNode logprobs) {
+            throw new IllegalStateException("text completions take no tools");
+        }
+
+        @Override
+        public ObjectNode wholeChoice(int index, String text, List<ToolCall> calls, long[] tokens, ObjectNode logprobs,
+                                      ChoiceFinish finish) {
+            if (!calls.isEmpty()) {
+                throw new IllegalStateException("text completions take no tools");
+            }
             return choice(index, text, tokens, logprobs, finish);
         }
 
@@ -191,13 +217,37 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         }
 
         @Override
-        public ObjectNode wholeChoice(int index, String text, long[] tokens, ObjectNode logprobs, ChoiceFinish finish) {
+        public ObjectNode toolCallChoice(int index, int callIndex, ToolCall call, ObjectNode logprobs) {
+            ObjectNode json = OpenAiJson.MAPPER.createObjectNode().put("index", callIndex);
+            json.setAll((ObjectNode) toolCalls(List.of(call)).get(0));
+            ObjectNode delta = OpenAiJson.MAPPER.createObjectNode();
+            delta.putArray("tool_calls").add(json);
+            return chunkChoice(index, delta, logprobs, null);
+        }
+
+        /**
+         * {@inheritDoc} With calls, {@code content} is the text before them, or null when that is blank (as OpenAI
+         * answers a call without words), and {@code tool_calls} lists them.
+         */
+        @Override
+        public ObjectNode wholeChoice(int index, String text, List<ToolCall> calls, long[] tokens, ObjectNode logprobs,
+                                      ChoiceFinish finish) {
             ObjectNode c = OpenAiJson.MAPPER.createObjectNode();
             c.put("index", index);
-            c.putObject("message").put("role", "assistant").put("content", text).putNull("refusal");
+            ObjectNode message = c.putObject("message").put("role", "assistant")
+                    .put("content", calls.isEmpty() || !text.isBlank() ? text : null);
+            message.putNull("refusal");
+            if (!calls.isEmpty()) {
+                message.set("tool_calls", toolCalls(calls));
+            }
             putLogprobs(c, logprobs);
             ChoiceFinish.write(c, finish);
             return c;
+        }
+
+        /** Calls in OpenAI's shape, written by core's chat JSON writer. */
+        private static ArrayNode toolCalls(List<ToolCall> calls) {
+            return (ArrayNode) ChatJson.toJson(new ChatMessage("assistant", "", calls, null)).get("tool_calls");
         }
 
         private static ObjectNode chunkChoice(int index, ObjectNode delta, ObjectNode logprobs, ChoiceFinish finish) {

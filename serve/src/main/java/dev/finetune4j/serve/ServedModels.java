@@ -18,9 +18,11 @@ import java.util.Set;
  * @param promptLimits  how many prompts a request may carry and how long each may be
  * @param vocabulary    the bytes of the tokenizer's tokens, read when first needed
  * @param responseFormats what {@code response_format} asks of the output (JSON mode)
+ * @param toolChoices   what {@code tools} and {@code tool_choice} ask (function calling)
  */
 record ServedModels(InferenceEngine engine, String baseName, Tokenizer tokenizer, Set<Long> stopTokens,
-                    PromptLimits promptLimits, ServedVocabulary vocabulary, ResponseFormats responseFormats) {
+                    PromptLimits promptLimits, ServedVocabulary vocabulary, ResponseFormats responseFormats,
+                    ToolChoices toolChoices) {
 
     ServedModels {
         stopTokens = Set.copyOf(stopTokens);

@@ -89,7 +89,7 @@ class ErrorResponsesTest {
     @CsvSource(delimiter = '|', value = {
             "{\"model\": \"tiny-chat\"}|messages",
             "{\"model\": \"tiny-chat\", \"messages\": []}|messages",
-            "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}|messages",
+            "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"function\", \"content\": \"x\"}]}|messages",
             "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\"}]}|messages",
             "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\"}]}]}|messages",
             "{\"model\": \"tiny-chat\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tools\": [{}]}|tools",

@@ -34,7 +34,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>The fixture was written once: {@code tiny-chat} by benchmarks' {@code RandomCheckpoint.write} (hidden 32,
  * 2 layers, 4 query and 2 key/value heads, 256 positions, tied embeddings, bf16, seed 13) with core's
  * {@code tokenizer/bytebpe} files copied beside it; {@code tiny-chat-lora} by {@code Peft.wrap} (r 4, alpha 16 on
- * q/v/o_proj, {@code LoraInit.RANDOM} so that it changes the output, seed 7) and {@code save}.
+ * q/v/o_proj, {@code LoraInit.RANDOM} so that it changes the output, seed 7) and {@code save};
+ * {@code tiny-chat-tools} is {@code tiny-chat}'s tokenizer.json with a hand-written tools template
+ * ({@link #toolsTokenizerDir()}).
  */
 final class ServerFixture implements AutoCloseable {
     static final String BASE = "tiny-chat";
@@ -53,8 +55,13 @@ final class ServerFixture implements AutoCloseable {
 
     ServerFixture(UnaryOperator<InferenceEngine.Builder> engineSettings, boolean withTokenizer,
                   UnaryOperator<OpenAiServer.Builder> serverSettings) {
+        this(engineSettings, withTokenizer, modelDir(), serverSettings);
+    }
+
+    private ServerFixture(UnaryOperator<InferenceEngine.Builder> engineSettings, boolean withTokenizer, Path tokenizerDir,
+                          UnaryOperator<OpenAiServer.Builder> serverSettings) {
         model = AutoModel.loadCausalLM(modelDir());
-        tokenizer = HfTokenizer.load(modelDir());
+        tokenizer = HfTokenizer.load(tokenizerDir);
         engine = engineSettings.apply(InferenceEngine.builder(model)).build();
         engine.loadAdapter(ADAPTER, adapterDir());
         server = serverSettings.apply(OpenAiServer.builder(engine).modelName(BASE).tokenizer(withTokenizer ? tokenizer : null)
@@ -65,8 +72,22 @@ final class ServerFixture implements AutoCloseable {
         return new ServerFixture(b -> b, true);
     }
 
+    /** The tiny model with {@link #toolsTokenizerDir()}'s tokenizer. */
+    static ServerFixture withToolsTemplate(UnaryOperator<OpenAiServer.Builder> serverSettings) {
+        return new ServerFixture(b -> b, true, toolsTokenizerDir(), serverSettings);
+    }
+
     static Path modelDir() {
         return resource("/tiny-chat");
+    }
+
+    /**
+     * The same tokenizer with a short Hermes-style chat template that writes tools, calls
+     * ({@code <tool_call>{"name": ..., "arguments": ...}</tool_call>}) and results: the model has 256 positions,
+     * too few for a real model's tool prompt.
+     */
+    static Path toolsTokenizerDir() {
+        return resource("/tiny-chat-tools");
     }
 
     static Path adapterDir() {

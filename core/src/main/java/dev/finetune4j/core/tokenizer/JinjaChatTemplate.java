@@ -32,12 +32,15 @@ public final class JinjaChatTemplate implements ChatTemplate {
     static final List<String> SPECIAL_TOKENS = List.of("bos_token", "eos_token", "pad_token", "unk_token");
 
     private final String name;
+    private final String source;
     private final JinjaTemplate template;
     private final Map<String, String> specialTokens;
     private final Clock clock;
 
-    private JinjaChatTemplate(String name, JinjaTemplate template, Map<String, String> specialTokens, Clock clock) {
+    private JinjaChatTemplate(String name, String source, JinjaTemplate template, Map<String, String> specialTokens,
+                              Clock clock) {
         this.name = name;
+        this.source = source;
         this.template = template;
         this.specialTokens = specialTokens;
         this.clock = clock;
@@ -60,7 +63,8 @@ public final class JinjaChatTemplate implements ChatTemplate {
                 throw new IllegalArgumentException("unknown special token '" + key + "'; use " + SPECIAL_TOKENS);
             }
         }
-        return new JinjaChatTemplate(name, JinjaTemplate.parse(source), Map.copyOf(specialTokens), Clock.systemDefaultZone());
+        return new JinjaChatTemplate(name, source, JinjaTemplate.parse(source), Map.copyOf(specialTokens),
+                Clock.systemDefaultZone());
     }
 
     /**
@@ -71,7 +75,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
      * @return a copy that uses {@code clock}
      */
     public JinjaChatTemplate withClock(Clock clock) {
-        return new JinjaChatTemplate(name, template, specialTokens, clock);
+        return new JinjaChatTemplate(name, source, template, specialTokens, clock);
     }
 
     @Override
@@ -136,6 +140,15 @@ public final class JinjaChatTemplate implements ChatTemplate {
     private static Object argumentsValue(String arguments) {
         JsonNode parsed = TemplateValues.parseOrNull(arguments);
         return parsed != null && parsed.isObject() ? TemplateValues.of(parsed) : arguments;
+    }
+
+    /**
+     * The Jinja text this template was parsed from, e.g. for telling which tool call format the model writes.
+     *
+     * @return the template's source
+     */
+    public String source() {
+        return source;
     }
 
     @Override

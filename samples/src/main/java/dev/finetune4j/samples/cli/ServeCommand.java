@@ -5,6 +5,7 @@ import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.generate.tools.ToolCallFormat;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.PeftException;
@@ -113,6 +114,12 @@ final class ServeCommand implements Callable<Integer> {
             description = "Key that /admin routes need (default: $" + ADMIN_KEY_ENV + ", else the API key).")
     String adminKey;
 
+    @Option(names = "--tool-call-parser", paramLabel = "FORMAT", defaultValue = "auto",
+            description = "How the model writes function calls, read out of its answers for tool_choice \"auto\": "
+                    + "auto (told from the chat template), hermes (<tool_call> blocks: Hermes, Qwen), llama3_json "
+                    + "(Llama 3.1/3.2 JSON calls), mistral ([TOOL_CALLS] arrays) (default: ${DEFAULT-VALUE}).")
+    String toolCallParser;
+
     @Override
     public Integer call() throws InterruptedException {
         if (maxBatch < 1 || maxQueue < 1) {
@@ -129,8 +136,9 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new BadInputException("--port must be 0 (any free port) to 65535, got " + port);
         }
+        ToolCallFormat toolCalls = toolCallFormat();
         Device target = device.resolve();
-        Serving serving = start(target);
+        Serving serving = start(target, toolCalls);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             serving.close();
@@ -146,21 +154,33 @@ final class ServeCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
+    /** {@code --tool-call-parser}'s format, or null for auto (the server tells it from the chat template). */
+    private ToolCallFormat toolCallFormat() {
+        if (toolCallParser.equals("auto")) {
+            return null;
+        }
+        try {
+            return ToolCallFormat.named(toolCallParser);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--tool-call-parser: " + e.getMessage() + ", or auto", e);
+        }
+    }
+
     /**
      * Reads the adapters, loads the model on {@code target} (quantized to NF4 as {@link #baseQuantization} decides
-     * from the adapters), tokenizer and engine with the adapters, and starts the server; on failure closes what was
-     * opened.
+     * from the adapters), tokenizer and engine with the adapters, and starts the server reading tool calls in
+     * {@code toolCalls} (null: told from the chat template); on failure closes what was opened.
      */
-    Serving start(Device target) {
+    Serving start(Device target, ToolCallFormat toolCalls) {
         Map<String, AdapterFiles> read = readAdapters();
         try {
-            return start(target, read);
+            return start(target, toolCalls, read);
         } finally {
             read.values().forEach(AdapterFiles::close);
         }
     }
 
-    private Serving start(Device target, Map<String, AdapterFiles> read) {
+    private Serving start(Device target, ToolCallFormat toolCalls, Map<String, AdapterFiles> read) {
         Map<String, Boolean> qlora = new LinkedHashMap<>();
         read.forEach((adapterName, files) -> qlora.put(adapterName, files.trainedOnQuantizedBase()));
         Serving s = new Serving();
@@ -194,7 +214,7 @@ final class ServeCommand implements Callable<Integer> {
             try {
                 s.server = OpenAiServer.builder(s.engine).modelName(baseName).tokenizer(s.tokenizer)
                         .stopTokens(configStopTokens()).host(host).port(port).apiKey(key(apiKey, API_KEY_ENV))
-                        .adminKey(key(adminKey, ADMIN_KEY_ENV))
+                        .adminKey(key(adminKey, ADMIN_KEY_ENV)).toolCallFormat(toolCalls)
                         // a request's prompts wait in the engine's queue together: more could never be admitted
                         .maxPromptsPerRequest(maxQueue).start();
             } catch (IllegalArgumentException e) {

@@ -61,7 +61,7 @@ class ServeBaseQuantizationTest {
         StringWriter out = new StringWriter();
         cl.setOut(new PrintWriter(out, true));
         ServeCommand command = (ServeCommand) cl.parseArgs(args.toArray(String[]::new)).subcommand().commandSpec().userObject();
-        try (ServeCommand.Serving s = command.start(command.device.resolve())) {
+        try (ServeCommand.Serving s = command.start(command.device.resolve(), null)) {
             boolean quantized = s.engine.baseQuantized();
             assertEquals(quantized, Peft.quantizedBase(s.model), "the engine reports the model it serves");
             return new Started(quantized, s.base, out.toString());

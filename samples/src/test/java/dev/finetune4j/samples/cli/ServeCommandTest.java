@@ -111,6 +111,16 @@ class ServeCommandTest {
     }
 
     @Test
+    void anUnknownToolCallParserIsBadInputBeforeTheModelLoads() {
+        CliTestSupport.Run r = CliTestSupport.run("serve", "--model", dir.resolve("none").toString(),
+                "--tool-call-parser", "pythonic", "--port", "0");
+
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains("--tool-call-parser: unknown tool call format 'pythonic'; use one of [hermes, llama3_json, "
+                + "mistral], or auto"), r.err());
+    }
+
+    @Test
     void aStepTokenBudgetBelowTheBatchOrAKeyAHeaderCannotCarryIsBadInput() throws Exception {
         Path base = CliTestSupport.tinyModel(dir.resolve("base"));
         CliTestSupport.Run budget = CliTestSupport.run("serve", "--model", base.toString(), "--max-batch", "8",

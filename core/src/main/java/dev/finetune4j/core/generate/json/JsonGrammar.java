@@ -27,7 +27,8 @@ import java.nio.charset.StandardCharsets;
  * {@code #/definitions/...} or any local pointer, and the annotations {@code description}, {@code title},
  * {@code default}, {@code examples}, {@code $comment}, {@code $schema}, which are ignored. Every other keyword
  * ({@code pattern}, {@code format}, {@code oneOf}, {@code allOf}, {@code minimum}, ...) is refused with a
- * {@link JsonSchemaException} naming its pointer; nothing is silently ignored.
+ * {@link JsonSchemaException} naming its pointer; nothing is silently ignored, unless the caller asks to skip the
+ * keywords that only narrow values ({@link ValueAssertions#SKIP}).
  *
  * <p><b>What the output looks like.</b> Properties come in schema order; an optional one (not in {@code required})
  * may be left out; an object with {@code properties} gets no other keys (as xgrammar and OpenAI's strict mode). An
@@ -51,6 +52,25 @@ import java.nio.charset.StandardCharsets;
  * <p>Immutable and thread-safe: compile once, share across requests.
  */
 public final class JsonGrammar {
+    /**
+     * What a schema compile does with keywords that only narrow the values of a type the grammar writes:
+     * {@code minimum}, {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum}, {@code multipleOf},
+     * {@code pattern}, {@code format}, {@code uniqueItems}, {@code minProperties}, {@code maxProperties},
+     * {@code contentEncoding}, {@code contentMediaType}.
+     */
+    public enum ValueAssertions {
+        /** Refuse them with a {@link JsonSchemaException}, as for every unsupported keyword (the default). */
+        REFUSE,
+        /**
+         * Compile the schema without them: the output has the schema's shape (types, properties, enums, array sizes)
+         * but these assertions are <em>not enforced</em>, so check such values after generation. For schemas written
+         * for something else, such as the parameters of the tools a model may call, which often carry them.
+         * Structural keywords the grammar cannot honour ({@code oneOf}, {@code allOf}, {@code not},
+         * {@code patternProperties}, ...) are still refused.
+         */
+        SKIP
+    }
+
     /** The default limit on nested objects and arrays. */
     public static final int DEFAULT_MAX_DEPTH = 32;
     /** The most spaces and tabs in one run of whitespace between tokens. */
@@ -115,6 +135,20 @@ public final class JsonGrammar {
     public static JsonGrammar fromSchema(JsonNode schema, boolean strict, int maxDepth) {
         GrammarNode root = new SchemaCompiler(schema, strict).compile(maxDepth);
         return new JsonGrammar(root, maxDepth);
+    }
+
+    /**
+     * Compiles a JSON Schema with the default depth limit, choosing what happens to value assertions.
+     *
+     * @param schema     the schema
+     * @param strict     true for OpenAI's strict mode (see {@link #fromSchema(JsonNode, boolean)})
+     * @param assertions {@link ValueAssertions#SKIP} to compile the schema's shape without enforcing them
+     * @return the grammar
+     * @throws JsonSchemaException naming the pointer of what is not supported
+     */
+    public static JsonGrammar fromSchema(JsonNode schema, boolean strict, ValueAssertions assertions) {
+        GrammarNode root = new SchemaCompiler(schema, strict, assertions).compile(DEFAULT_MAX_DEPTH);
+        return new JsonGrammar(root, DEFAULT_MAX_DEPTH);
     }
 
     /**

@@ -44,16 +44,29 @@ final class SchemaCompiler {
     private static final String SUPPORTED = "supported keywords are type, properties, required, additionalProperties, "
             + "enum, const, items, minItems, maxItems, minLength, maxLength, anyOf, $ref, $defs, definitions, and the "
             + "ignored annotations description, title, default, examples, $comment, $schema";
+    /**
+     * Keywords that only narrow the values of a type the grammar already writes (numbers' ranges, strings' patterns
+     * and formats, unique items, object sizes): {@link JsonGrammar.ValueAssertions#SKIP} leaves them unenforced.
+     */
+    static final Set<String> VALUE_ASSERTIONS = Set.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+            "multipleOf", "pattern", "format", "uniqueItems", "minProperties", "maxProperties", "contentEncoding",
+            "contentMediaType");
     private static final Set<String> TYPES = Set.of("object", "array", "string", "number", "integer", "boolean", "null");
 
     private final JsonNode document;
     private final boolean strict;
+    private final JsonGrammar.ValueAssertions valueAssertions;
     private final Map<String, RefNode> refs = new HashMap<>();
     private final List<GrammarNode> nodes = new ArrayList<>();
 
     SchemaCompiler(JsonNode document, boolean strict) {
+        this(document, strict, JsonGrammar.ValueAssertions.REFUSE);
+    }
+
+    SchemaCompiler(JsonNode document, boolean strict, JsonGrammar.ValueAssertions valueAssertions) {
         this.document = document;
         this.strict = strict;
+        this.valueAssertions = valueAssertions;
     }
 
     /** The root node, with every $ref resolved and every minDepth computed; refuses a root that needs too deep a value. */
@@ -121,7 +134,8 @@ final class SchemaCompiler {
         }
         for (Iterator<String> it = schema.fieldNames(); it.hasNext(); ) {
             String key = it.next();
-            if (!KEYWORDS.contains(key) && !ANNOTATIONS.contains(key) && !(key.equals("$id") && pointer.isEmpty())) {
+            if (!KEYWORDS.contains(key) && !ANNOTATIONS.contains(key) && !(key.equals("$id") && pointer.isEmpty())
+                    && !skipped(key)) {
                 throw new JsonSchemaException(child(pointer, key), "the keyword '" + key + "' is not supported ("
                         + SUPPORTED + "); remove it or check the output after generation");
             }
@@ -368,14 +382,20 @@ final class SchemaCompiler {
     }
 
     /** Refuses a schema keyword combined with siblings that would have to hold at the same time. */
-    private static void onlyWith(JsonNode schema, String pointer, String keyword, Set<String> allowed) {
+    private void onlyWith(JsonNode schema, String pointer, String keyword, Set<String> allowed) {
         for (Iterator<String> it = schema.fieldNames(); it.hasNext(); ) {
             String key = it.next();
-            if (!key.equals(keyword) && !allowed.contains(key) && !ANNOTATIONS.contains(key) && !key.equals("$id")) {
+            if (!key.equals(keyword) && !allowed.contains(key) && !ANNOTATIONS.contains(key) && !key.equals("$id")
+                    && !skipped(key)) {
                 throw new JsonSchemaException(child(pointer, key), "'" + key + "' next to '" + keyword + "' is not "
                         + "supported (both would have to hold); move it into the " + keyword + " target or alternatives");
             }
         }
+    }
+
+    /** Whether {@code key} is a value assertion this compile leaves unenforced. */
+    private boolean skipped(String key) {
+        return valueAssertions == JsonGrammar.ValueAssertions.SKIP && VALUE_ASSERTIONS.contains(key);
     }
 
     /**

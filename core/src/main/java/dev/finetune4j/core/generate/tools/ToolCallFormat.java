@@ -1,0 +1,220 @@
+package dev.finetune4j.core.generate.tools;
+
+import dev.finetune4j.core.tokenizer.ChatTemplate;
+import dev.finetune4j.core.tokenizer.JinjaChatTemplate;
+import dev.finetune4j.core.tokenizer.ToolCall;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * How a model writes function calls in its output, read back into {@link ToolCall}s: one subclass per format.
+ *
+ * <ul>
+ *   <li>{@link #HERMES} (Hermes, Qwen 2.5 and 3): {@code <tool_call>{"name": ..., "arguments": {...}}</tool_call>},
+ *   several in a row, after any text;</li>
+ *   <li>{@link #LLAMA3_JSON} (Llama 3.1 and 3.2): the whole answer is {@code {"name": ..., "parameters": {...}}},
+ *   optionally after {@code <|python_tag|>}, several separated by {@code ;};</li>
+ *   <li>{@link #MISTRAL}: {@code [TOOL_CALLS][{"name": ..., "arguments": {...}}, ...]} after any text; since
+ *   {@code [TOOL_CALLS]} is a special token, which decoding usually drops, an answer that starts with such an
+ *   array reads as calls too;</li>
+ *   <li>{@link #function(String)} and {@link #anyFunction()}: the output of a forced tool choice, decoded under
+ *   {@link ToolChoiceSchemas}' grammars.</li>
+ * </ul>
+ *
+ * <p>The text before the first call is content; then calls are read one after another, and the first thing that is
+ * not a well-formed call (malformed JSON, a missing name, other text) ends them: it and everything after it is
+ * content too, so nothing the model wrote is lost. Calls get fresh ids. Arguments may sit under {@code arguments}
+ * or {@code parameters} in every format.
+ *
+ * <pre>{@code
+ * ToolCallFormat format = ToolCallFormat.detect(tokenizer.chatTemplate()).orElse(ToolCallFormat.HERMES);
+ * ParsedToolCalls parsed = format.parse(tokenizer.decode(answer));
+ * parsed.calls().forEach(c -> System.out.println(c.name() + " " + c.arguments()));
+ * }</pre>
+ *
+ * <p>Thread safety: immutable; {@link #stream()} gives each output its own state.
+ */
+public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonFormat, MistralFormat, ForcedFunctionFormat,
+        ForcedArrayFormat {
+    /** Hermes and Qwen's {@code <tool_call>} blocks. */
+    public static final ToolCallFormat HERMES = new HermesFormat();
+    /** Llama 3.1 and 3.2's JSON calls. */
+    public static final ToolCallFormat LLAMA3_JSON = new Llama3JsonFormat();
+    /** Mistral's {@code [TOOL_CALLS]} arrays. */
+    public static final ToolCallFormat MISTRAL = new MistralFormat();
+    /** The names of the model formats, as {@link #named} takes them. */
+    public static final List<String> NAMES = List.of("hermes", "llama3_json", "mistral");
+
+    ToolCallFormat() {
+    }
+
+    /**
+     * A model format by name (case-insensitive), as vLLM's {@code --tool-call-parser} names them.
+     *
+     * @param name {@code hermes}, {@code llama3_json} or {@code mistral}
+     * @return the format
+     * @throws IllegalArgumentException for another name, listing the names
+     */
+    public static ToolCallFormat named(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "hermes" -> HERMES;
+            case "llama3_json" -> LLAMA3_JSON;
+            case "mistral" -> MISTRAL;
+            default -> throw new IllegalArgumentException("unknown tool call format '" + name + "'; use one of " + NAMES);
+        };
+    }
+
+    /**
+     * The format a model's chat template asks for, told from the template's text: {@code <tool_call>} means
+     * {@link #HERMES}, {@code [TOOL_CALLS]} {@link #MISTRAL}, and {@code <|python_tag|>} or Llama 3's header tokens
+     * with {@code "parameters"} {@link #LLAMA3_JSON}.
+     *
+     * @param template the model's chat template
+     * @return the format, or empty for a built-in format or a template that shows none of these
+     */
+    public static Optional<ToolCallFormat> detect(ChatTemplate template) {
+        if (!(template instanceof JinjaChatTemplate jinja)) {
+            return Optional.empty();
+        }
+        String source = jinja.source();
+        if (source.contains("<tool_call>")) {
+            return Optional.of(HERMES);
+        }
+        if (source.contains("[TOOL_CALLS]")) {
+            return Optional.of(MISTRAL);
+        }
+        if (source.contains("<|python_tag|>") || (source.contains("<|start_header_id|>") && source.contains("\"parameters\""))) {
+            return Optional.of(LLAMA3_JSON);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The output of a tool choice that names {@code name}: the whole output is that function's arguments object
+     * ({@link ToolChoiceSchemas#function}).
+     *
+     * @param name the function's name
+     * @return the format
+     */
+    public static ToolCallFormat function(String name) {
+        return new ForcedFunctionFormat(name);
+    }
+
+    /**
+     * The output of the {@code required} tool choice: the whole output is a JSON array of
+     * {@code {"name": ..., "parameters": {...}}} objects ({@link ToolChoiceSchemas#anyFunction}).
+     *
+     * @return the format
+     */
+    public static ToolCallFormat anyFunction() {
+        return ForcedArrayFormat.INSTANCE;
+    }
+
+    /**
+     * The format's name, e.g. {@code hermes}.
+     *
+     * @return the name
+     */
+    public abstract String name();
+
+    /**
+     * Splits a whole output into content and calls.
+     *
+     * @param output the model's text
+     * @return the content (null when blank) and the calls
+     */
+    public ParsedToolCalls parse(String output) {
+        ToolCallStream stream = stream();
+        StringBuilder content = new StringBuilder();
+        List<ToolCall> calls = new ArrayList<>();
+        for (List<ToolCallStream.Piece> pieces : List.of(stream.append(output), stream.finish())) {
+            for (ToolCallStream.Piece piece : pieces) {
+                switch (piece) {
+                    case ToolCallStream.Text t -> content.append(t.text());
+                    case ToolCallStream.Call c -> calls.add(c.call());
+                }
+            }
+        }
+        return new ParsedToolCalls(content.toString().isBlank() ? null : content.toString(), calls);
+    }
+
+    /**
+     * A reader for one output that arrives in pieces.
+     *
+     * @return a new stream
+     */
+    public ToolCallStream stream() {
+        return new ToolCallStream(this);
+    }
+
+    /**
+     * Where a call section starts in content not yet released.
+     *
+     * @param text        the held content
+     * @param outputStart whether everything released before {@code text} was blank
+     * @return the index of the section's start, or -1
+     */
+    abstract int sectionStart(String text, boolean outputStart);
+
+    /**
+     * Where the end of {@code text} may be the beginning of a call section that more text would confirm (a part of
+     * a start marker); that end is held back.
+     *
+     * @return the index from which to hold text, {@code text.length()} for none
+     */
+    abstract int holdFrom(String text, boolean outputStart);
+
+    /**
+     * Reads at {@code at} of a call section ({@code at} is 0 for the section's start, else just past a call).
+     *
+     * @param section the text from the section's start
+     * @param at      where to read
+     * @return what is there
+     */
+    abstract Step step(String section, int at);
+
+    /** A fresh call id: {@code call_} and 24 random letters and digits. */
+    String newCallId() {
+        return CallJson.randomId("call_", 24);
+    }
+
+    /** Where the end of {@code text} is a proper prefix of {@code marker}, or {@code text.length()}. */
+    static int heldPrefix(String text, String marker) {
+        for (int n = Math.min(marker.length() - 1, text.length()); n > 0; n--) {
+            if (text.regionMatches(text.length() - n, marker, 0, n)) {
+                return text.length() - n;
+            }
+        }
+        return text.length();
+    }
+
+    @Override
+    public String toString() {
+        return name();
+    }
+
+    /** Reads a JSON span into a step: the span's text and the index just past it. */
+    @FunctionalInterface
+    interface SpanReader {
+        Step read(String json, int end);
+    }
+
+    /** The object or array at {@code from} (after whitespace), read by {@code read} once it is complete. */
+    static Step span(String section, int from, SpanReader read) {
+        int i = JsonSpans.skipWhitespace(section, from);
+        if (i == section.length()) {
+            return Step.INCOMPLETE;
+        }
+        int end = JsonSpans.end(section, i);
+        if (end == JsonSpans.INCOMPLETE) {
+            return Step.INCOMPLETE;
+        }
+        if (end == JsonSpans.NOT_JSON) {
+            return Step.NOT_A_CALL;
+        }
+        return read.read(section.substring(i, end), end);
+    }
+}
