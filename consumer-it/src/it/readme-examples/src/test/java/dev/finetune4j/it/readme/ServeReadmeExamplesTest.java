@@ -1,9 +1,12 @@
 package dev.finetune4j.it.readme;
 
 import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.tools.ParsedToolCalls;
+import dev.finetune4j.core.generate.tools.ToolCallFormat;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.core.tokenizer.ToolCall;
 import dev.finetune4j.peft.serve.Completion;
 import dev.finetune4j.peft.serve.CompletionHandle;
 import dev.finetune4j.peft.serve.CompletionRequest;
@@ -47,6 +50,26 @@ class ServeReadmeExamplesTest {
             assertEquals(32, done.tokens().length);
             assertEquals(FinishReason.LENGTH, done.finishReason());
             assertEquals(1L, engine.metrics().requestsByAdapter().get("support"));
+        }
+    }
+
+    @Test
+    void toolCallsReadFromAGeneratorsOutput() throws Exception {
+        try (HfTokenizer tokenizer = HfTokenizer.load(Path.of("Qwen2.5-0.5B-Instruct"))) {
+            long[] answer = tokenizer.encode("Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+                    + "{\"city\": \"Paris\"}}\n</tool_call>");
+            // example README.md#8
+            ToolCallFormat format = ToolCallFormat.detect(tokenizer.chatTemplate()).orElse(ToolCallFormat.HERMES);
+            ParsedToolCalls parsed = format.parse(tokenizer.decode(answer));    // answer: the generated token ids
+            String said = parsed.content();                                      // the text before the calls, null when blank
+            for (ToolCall call : parsed.calls()) {
+                System.out.println(call.name() + " " + call.arguments());       // get_weather {"city":"Paris"}
+            }
+            // end example
+            assertEquals("Let me check.", said.strip());
+            assertEquals(1, parsed.calls().size());
+            assertEquals("get_weather", parsed.calls().getFirst().name());
+            assertEquals("{\"city\":\"Paris\"}", parsed.calls().getFirst().arguments());
         }
     }
 
