@@ -37,8 +37,7 @@ import java.util.Optional;
  *
  * <p>Thread safety: immutable; {@link #stream()} gives each output its own state.
  */
-public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonFormat, MistralFormat, ForcedFunctionFormat,
-        ForcedArrayFormat {
+public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonFormat, MistralFormat, ForcedFormat {
     /** Hermes and Qwen's {@code <tool_call>} blocks. */
     public static final ToolCallFormat HERMES = new HermesFormat();
     /** Llama 3.1 and 3.2's JSON calls. */
