@@ -2,6 +2,7 @@ package dev.finetune4j.it.readme;
 
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.CausalLM;
+import dev.finetune4j.core.tokenizer.ToolCall;
 import dev.finetune4j.eval.*;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -138,5 +139,21 @@ class EvalGuideExamplesTest {
         assertEquals(GateVerdict.PROMOTE, d.verdict(), d.reasons().toString());
         assertTrue(Files.size(Path.of("out/report.html")) > 0);
         assertTrue(Files.readString(Path.of("out/candidate.json")).contains("bank-faq"));
+    }
+
+    @Test
+    void functionCalling() {
+        // example eval/README.md#7
+        List<List<ToolCall>> expected = List.of(List.of(ToolCall.of("get_weather", "{\"city\": \"Paris\"}")), List.of());
+        List<List<ToolCall>> predicted = List.of(List.of(ToolCall.of("get_weather", "{\"city\":\"Paris\"}")),
+                List.of(ToolCall.of("get_time", "{\"zone\": \"CET\"}")));
+        ToolCallScore s = ToolCallMetrics.score(predicted, expected);
+        s.exactMatch(); s.decisionAccuracy();          // 0.5, 0.5: the second example called where it should have answered
+        s.nameF1(); s.argumentF1();                    // 2/3 each: one of two calls made was expected, with its argument
+        // end example
+        assertEquals(0.5, s.exactMatch(), 1e-12);
+        assertEquals(0.5, s.decisionAccuracy(), 1e-12);
+        assertEquals(2.0 / 3, s.nameF1(), 1e-12);
+        assertEquals(2.0 / 3, s.argumentF1(), 1e-12);
     }
 }
