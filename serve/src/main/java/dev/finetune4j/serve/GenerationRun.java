@@ -173,6 +173,7 @@ final class GenerationRun implements AutoCloseable {
                     if (choice.stops.stopped()) {
                         choice.finished = true;
                         handles.get(t.choice()).cancel();
+                        reportHeldTokens(t.choice(), choice, listener);
                         listener.onFinish(t.choice(), ChoiceFinish.STOP);
                         open--;
                     }
@@ -189,9 +190,20 @@ final class GenerationRun implements AutoCloseable {
                     if (!text.isEmpty()) {
                         listener.onText(d.choice(), text, choice.takeTokens(), choice.takeLogprobs());
                     }
+                    reportHeldTokens(d.choice(), choice, listener);
                     listener.onFinish(d.choice(), choice.stops.stopped() ? ChoiceFinish.STOP : finish);
                 }
             }
+        }
+    }
+
+    /**
+     * Reports the tokens a choice still holds, with no text, as it ends: tokens whose text a stop string cut away (or
+     * that detokenized to nothing) are counted in {@code usage} and keep their log-probabilities, as vLLM reports them.
+     */
+    private static void reportHeldTokens(int index, ChoiceText choice, Listener listener) {
+        if (choice.tokenCount > 0) {
+            listener.onText(index, "", choice.takeTokens(), choice.takeLogprobs());
         }
     }
 

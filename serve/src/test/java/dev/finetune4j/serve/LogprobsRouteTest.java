@@ -1,6 +1,7 @@
 package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.finetune4j.core.generate.ReferenceLogprobs;
 import dev.finetune4j.core.generate.json.TokenBytes;
 import dev.finetune4j.core.models.AutoModel;
@@ -19,6 +20,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -98,6 +100,32 @@ class LogprobsRouteTest {
             assertEquals(1, top.size(), "logprobs 0: only the chosen token, " + top);
         }
         assertEquals(lp.get("token_logprobs"), noAlternatives.get("token_logprobs"));
+    }
+
+    /**
+     * A stop string that cuts the text to nothing still leaves its tokens counted in usage, and each of them keeps its
+     * log-probability (before, tokens whose text the cut removed were reported in usage only).
+     */
+    @Test
+    void tokensWhoseTextAStopStringCutKeepTheirLogprobs() throws Exception {
+        String request = "{\"model\": \"tiny-chat\", \"prompt\": " + Arrays.toString(PROMPT)
+                + ", \"max_tokens\": 5, \"temperature\": 0, \"logprobs\": 1";
+        JsonNode free = post("/v1/completions", request + "}").get("choices").get(0);
+        String text = free.get("text").asText();
+        assertFalse(text.isEmpty(), "the greedy answer has text to stop at");
+        String stop = text.substring(0, text.offsetByCodePoints(0, 1));
+        JsonNode body = post("/v1/completions", request + ", \"stop\": " + TextNode.valueOf(stop).toString() + "}");
+        JsonNode choice = body.get("choices").get(0);
+        assertEquals("", choice.get("text").asText());
+        assertEquals("stop", choice.get("finish_reason").asText());
+        int generated = body.get("usage").get("completion_tokens").asInt();
+        assertTrue(generated >= 1);
+        JsonNode logprobs = choice.get("logprobs").get("token_logprobs");
+        assertEquals(generated, logprobs.size(), "one log-probability per generated token");
+        for (int k = 0; k < generated; k++) {
+            assertEquals(free.get("logprobs").get("token_logprobs").get(k).asDouble(), logprobs.get(k).asDouble(), 0,
+                    "token " + k + " as in the answer without a stop string");
+        }
     }
 
     @Test
