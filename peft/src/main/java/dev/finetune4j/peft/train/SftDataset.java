@@ -207,8 +207,7 @@ public final class SftDataset {
             if (ids.length == 0) {
                 throw new IllegalArgumentException("example " + index + " gives no tokens: its text is empty");
             }
-            int n = maxLength > 0 ? Math.min(maxLength, ids.length) : ids.length;
-            return new TokenizedExample(Arrays.copyOf(ids, n), Arrays.copyOf(labels, n), null);
+            return new TokenizedExample(ids, labels, null).truncated(maxLength);
         }
     }
 }

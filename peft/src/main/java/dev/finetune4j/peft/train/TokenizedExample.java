@@ -2,6 +2,8 @@ package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.CrossEntropy;
 
+import java.util.Arrays;
+
 /**
  * One training sequence: token ids and, position by position, the label to predict there (Hugging Face's
  * convention: labels equal the input ids and the loss shifts them by one; {@link CrossEntropy#IGNORE_INDEX}
@@ -46,6 +48,20 @@ public record TokenizedExample(long[] inputIds, long[] labels, int[] segments) {
      */
     public static TokenizedExample of(long[] inputIds) {
         return new TokenizedExample(inputIds, inputIds, null);
+    }
+
+    /**
+     * This example cut to its first {@code maxLength} tokens (the end is cut, as a truncating tokenizer cuts).
+     *
+     * @param maxLength the most tokens to keep; 0 keeps all
+     * @return this example when it is no longer than that, else the cut copy
+     */
+    public TokenizedExample truncated(int maxLength) {
+        if (maxLength <= 0 || inputIds.length <= maxLength) {
+            return this;
+        }
+        return new TokenizedExample(Arrays.copyOf(inputIds, maxLength), Arrays.copyOf(labels, maxLength),
+                segments == null ? null : Arrays.copyOf(segments, maxLength));
     }
 
     /**

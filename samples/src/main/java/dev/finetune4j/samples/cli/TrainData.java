@@ -108,9 +108,7 @@ final class TrainData {
         for (Row row : rows) {
             TokenizedExample whole = tokenize.apply(row);
             cut += whole.length() > maxLength ? 1 : 0;
-            int n = Math.min(maxLength, whole.length());
-            TokenizedExample example = new TokenizedExample(Arrays.copyOf(whole.inputIds(), n),
-                    Arrays.copyOf(whole.labels(), n), null);
+            TokenizedExample example = whole.truncated(maxLength);
             untrained += example.lossTokens() == 0 ? 1 : 0;
             out.add(example);
         }
