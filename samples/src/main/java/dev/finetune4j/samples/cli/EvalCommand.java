@@ -13,6 +13,7 @@ import dev.finetune4j.eval.Bleu;
 import dev.finetune4j.eval.Chrf;
 import dev.finetune4j.eval.Perplexity;
 import dev.finetune4j.eval.Rouge;
+import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.PeftModel;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -184,8 +185,11 @@ final class EvalCommand implements Callable<Integer> {
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
         List<long[]> docs = new ArrayList<>();
         Precision numbers = precision.on(target);
-        LanguageModel base = ModelInputs.loadForInference(source.model, target, numbers);
-        try (LanguageModel owned = base; PeftModel tuned = adapter == null ? null : ModelInputs.loadAdapter(base, adapter, false);
+        // the adapter is read first: a QLoRA one's base is quantized to NF4 as it loads, as it was for training
+        try (AdapterFiles files = adapter == null ? null : ModelInputs.readAdapter(adapter);
+             LanguageModel base = ModelInputs.loadForInference(source.model, target, numbers,
+                     files != null && files.trainedOnQuantizedBase());
+             PeftModel tuned = files == null ? null : ModelInputs.loadAdapter(base, files);
              var inPrecision = numbers.use()) {
             ModelInputs.requireSameVocabulary(tok, base, source.model);
             GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
@@ -199,7 +203,7 @@ final class EvalCommand implements Callable<Integer> {
                 System.arraycopy(ref, 0, doc, prompt.length, ref.length);
                 docs.add(doc);
             }
-            var model = tuned != null ? tuned : owned; // a LogitsModel to generate with, a CausalLM to score
+            var model = tuned != null ? tuned : base; // a LogitsModel to generate with, a CausalLM to score
             PrintWriter err = spec.commandLine().getErr();
             AnswerProgress progress = new AnswerProgress(err, prompts.size(), System::nanoTime);
             for (int from = 0; from < prompts.size(); from += batchSize) {

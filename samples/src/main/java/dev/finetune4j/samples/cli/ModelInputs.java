@@ -6,6 +6,7 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Quantization;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
@@ -14,7 +15,6 @@ import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
-import dev.finetune4j.peft.qlora.QloraInjector;
 
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -36,21 +36,32 @@ final class ModelInputs {
 
     /** A Hugging Face model folder on {@code device}, checked first so the error says what is missing. */
     static LanguageModel loadModel(Path dir, Device device) {
-        return loadModel(dir, device, null);
+        return loadModel(dir, device, null, false);
+    }
+
+    /**
+     * A model folder on {@code device} as a training run's base: with {@code nf4Base} (QLoRA) its linear weights are
+     * quantized to NF4 as each is read, so the full-precision model never exists in memory at once.
+     */
+    static LanguageModel loadForTraining(Path dir, Device device, boolean nf4Base) {
+        return loadModel(dir, device, null, nf4Base);
     }
 
     /**
      * A model folder on {@code device} for inference in {@code precision}: under BF16_MIXED its weights are kept in
      * bf16 (a float32 checkpoint's rounded once, as every product would round them), else in the checkpoint's dtypes.
+     * With {@code nf4Base} (under a QLoRA adapter) the linear weights are quantized to NF4 from the checkpoint's values
+     * as they are read, as training quantized them, and the full-precision model never exists in memory at once.
      */
-    static LanguageModel loadForInference(Path dir, Device device, Precision precision) {
-        return loadModel(dir, device, precision == Precision.BF16_MIXED ? DType.BF16 : null);
+    static LanguageModel loadForInference(Path dir, Device device, Precision precision, boolean nf4Base) {
+        return loadModel(dir, device, precision == Precision.BF16_MIXED ? DType.BF16 : null, nf4Base);
     }
 
-    private static LanguageModel loadModel(Path dir, Device device, DType dtype) {
+    private static LanguageModel loadModel(Path dir, Device device, DType dtype, boolean nf4Base) {
         requireModelFolder(dir);
         try {
-            LoadOptions.Builder options = LoadOptions.builder().device(device);
+            LoadOptions.Builder options = LoadOptions.builder().device(device)
+                    .quantization(nf4Base ? Quantization.NF4 : Quantization.NONE);
             return AutoModel.loadCausalLM(dir, (dtype == null ? options : options.dtype(dtype)).build());
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new BadInputException("cannot load the model in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
@@ -80,38 +91,51 @@ final class ModelInputs {
     }
 
     /**
-     * An adapter folder on {@code base}, for inference; a folder that does not fit is bad input. A QLoRA adapter
-     * quantizes the base to NF4 first, unless {@code fullPrecision} (merging): it then computes what it was trained to.
+     * An adapter folder, read before its base model loads: whether it was trained with QLoRA decides how the base
+     * loads ({@link #loadForInference}). A folder that is not an adapter is bad input.
      */
-    static PeftModel loadAdapter(LanguageModel base, Path dir, boolean fullPrecision) {
+    static AdapterFiles readAdapter(Path dir) {
         if (!Files.isRegularFile(dir.resolve("adapter_config.json"))) {
             throw new BadInputException("no adapter_config.json in " + dir.toAbsolutePath()
                     + ": point --adapter at a folder saved by 'finetune4j train' or Python PEFT");
         }
-        try (AdapterFiles files = AdapterFiles.read(dir)) {
-            if (files.trainedOnQuantizedBase() && !fullPrecision) {
-                QloraInjector.quantize(base);
-            }
-            return Peft.load(base, files);
+        try {
+            return AdapterFiles.read(dir);
         } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
-            throw new BadInputException("cannot load the adapter in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+            throw cannotLoad(dir, e);
         }
     }
 
+    /** The read adapter on {@code base}, for inference; an adapter that does not fit the base is bad input. */
+    static PeftModel loadAdapter(LanguageModel base, AdapterFiles files) {
+        try {
+            return Peft.load(base, files);
+        } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
+            throw cannotLoad(files.dir(), e);
+        }
+    }
+
+    private static BadInputException cannotLoad(Path adapterDir, RuntimeException e) {
+        return new BadInputException("cannot load the adapter in " + adapterDir.toAbsolutePath() + ": " + e.getMessage(), e);
+    }
+
     /**
-     * The model in {@code baseDir} with the adapter in {@code adapterDir} merged into its weights; an adapter that
-     * cannot be merged (prefix, prompt, bottleneck) is bad input, and the model is closed on any failure.
+     * The model in {@code baseDir} with the adapter in {@code adapterDir} merged into its weights (a QLoRA adapter
+     * too: into the full-precision base); an adapter that cannot be merged (prefix, prompt, bottleneck) is bad input,
+     * and the model is closed on any failure.
      */
     static LanguageModel loadMerged(Path baseDir, Path adapterDir) {
-        LanguageModel model = loadModel(baseDir, Device.auto());
-        try {
-            return loadAdapter(model, adapterDir, true).mergeAndUnload(); // QLoRA too: into the full-precision base
-        } catch (UnsupportedOperationException | IllegalStateException e) {
-            model.close();
-            throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
+        try (AdapterFiles files = readAdapter(adapterDir)) {
+            LanguageModel model = loadModel(baseDir, Device.auto());
+            try {
+                return loadAdapter(model, files).mergeAndUnload();
+            } catch (UnsupportedOperationException | IllegalStateException e) {
+                model.close();
+                throw new BadInputException("this adapter cannot be merged: " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
         }
     }
 

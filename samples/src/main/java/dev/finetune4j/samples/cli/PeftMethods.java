@@ -44,7 +44,15 @@ final class PeftMethods {
         return out;
     }
 
-    /** The method's adapter on {@code base}; settings the method refuses are bad input. */
+    /**
+     * Whether the method trains over a base whose linear weights are NF4 (QLoRA): such a base is best loaded
+     * quantized ({@code ModelInputs.loadForTraining}), so that the full-precision model never exists in memory.
+     */
+    static boolean quantizesBase(String method) {
+        return method != null && method.toLowerCase(Locale.ROOT).equals(QLORA);
+    }
+
+    /** The method's adapter on {@code base}, initialised from {@code seed}; settings the method refuses are bad input. */
     static PeftModel wrap(LanguageModel base, String method, ObjectNode peft, long seed) {
         String name = method == null ? "lora" : method.toLowerCase(Locale.ROOT);
         boolean lora = name.equals(DORA) || name.equals(QLORA);
@@ -55,7 +63,10 @@ final class PeftMethods {
         ObjectNode settings = peft == null ? JsonNodeFactory.instance.objectNode() : peft.deepCopy();
         try {
             PeftConfig config = read(m, settings, name);
-            return name.equals(QLORA) ? QloraInjector.wrap(base, config) : Peft.wrap(base, config, seed);
+            if (name.equals(QLORA)) {
+                QloraInjector.quantize(base); // nothing left to do on a base loaded for it (quantizesBase)
+            }
+            return Peft.wrap(base, config, seed);
         } catch (IllegalArgumentException | PeftException e) {
             throw new BadInputException("invalid 'peft' settings for method " + name + ": " + e.getMessage(), e);
         }

@@ -9,7 +9,6 @@ import dev.finetune4j.core.generate.tools.ToolCallFormat;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.PeftException;
-import dev.finetune4j.peft.qlora.QloraInjector;
 import dev.finetune4j.peft.serve.InferenceEngine;
 import dev.finetune4j.serve.OpenAiServer;
 import picocli.CommandLine.Command;
@@ -185,14 +184,12 @@ final class ServeCommand implements Callable<Integer> {
         read.forEach((adapterName, files) -> qlora.put(adapterName, files.trainedOnQuantizedBase()));
         Serving s = new Serving();
         Precision numbers = precision.on(target);
-        s.model = ModelInputs.loadForInference(model, target, numbers);
+        // quantized as it is read, from the checkpoint's values: the NF4 weights training had
+        s.model = ModelInputs.loadForInference(model, target, numbers, baseQuantization.quantizes(qlora));
         try {
             String note = baseQuantization.mixedNote(qlora);
             if (note != null) {
                 spec.commandLine().getOut().println(note);
-            }
-            if (baseQuantization.quantizes(qlora)) {
-                QloraInjector.quantize(s.model); // as eval loads a QLoRA adapter: the same NF4 weights as in training
             }
             s.tokenizer = Files.isRegularFile(model.resolve("tokenizer.json")) ? HfTokenizer.load(model) : null;
             if (s.tokenizer == null) {

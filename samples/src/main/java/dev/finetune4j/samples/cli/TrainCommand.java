@@ -105,7 +105,7 @@ final class TrainCommand implements Callable<Integer> {
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
         long pad = tok.padTokenId().orElse(tok.eosTokenId().orElse(0));
-        LanguageModel model = ModelInputs.loadModel(modelDir, target);
+        LanguageModel model = ModelInputs.loadForTraining(modelDir, target, PeftMethods.quantizesBase(c.method()));
         PeftModel wrapped;
         try {
             ModelInputs.requireSameVocabulary(tok, model, modelDir);

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,8 +51,8 @@ class ServeBaseQuantizationTest {
         }
     }
 
-    /** What starting the server printed and which base it served. */
-    private record Started(boolean quantized, String base, String out) {
+    /** What starting the server printed, which base it served and its first layer's dequantized q_proj weight. */
+    private record Started(boolean quantized, String base, String out, float[] qProj) {
     }
 
     private static Started serve(String... options) {
@@ -64,7 +65,7 @@ class ServeBaseQuantizationTest {
         try (ServeCommand.Serving s = command.start(command.device.resolve(), null)) {
             boolean quantized = s.engine.baseQuantized();
             assertEquals(quantized, Peft.quantizedBase(s.model), "the engine reports the model it serves");
-            return new Started(quantized, s.base, out.toString());
+            return new Started(quantized, s.base, out.toString(), qProj(s.model));
         }
     }
 
@@ -74,6 +75,31 @@ class ServeBaseQuantizationTest {
         assertTrue(s.quantized());
         assertEquals("base NF4-quantized", s.base());
         assertFalse(s.out().contains("note: adapters"), s.out());
+    }
+
+    /**
+     * Under bf16-mixed the base loads in bf16; an NF4 base made from those bf16 values (as before) differs from the one
+     * training quantized from the float32 checkpoint. It is now quantized from the checkpoint's values as it loads.
+     */
+    @Test
+    void theServedNf4BaseIsTrainingsEvenUnderBf16Mixed() {
+        float[] trained;
+        try (LanguageModel m = AutoModel.loadCausalLM(base)) {
+            QloraInjector.quantize(m); // what training did: PeftMethods quantizes the checkpoint's float32 values
+            trained = qProj(m);
+        }
+        for (String precision : new String[] {"f32", "bf16-mixed"}) {
+            Started s = serve("--precision", precision, "--adapter", "quant=" + qlora);
+            assertTrue(s.quantized(), precision);
+            assertArrayEquals(trained, s.qProj(), precision);
+        }
+    }
+
+    /** The first layer's q_proj weight, dequantized; under the served adapters it is their {@code base_layer}'s. */
+    private static float[] qProj(LanguageModel m) {
+        String name = "model.layers.0.self_attn.q_proj.";
+        var weights = m.stateDict();
+        return weights.getOrDefault(name + "weight", weights.get(name + "base_layer.weight")).toFloatArray();
     }
 
     @Test
