@@ -9,7 +9,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 
 /**
- * The optional bearer keys of the server: an API key for {@code /v1/*} and an admin key for {@code /admin/*}. The
+ * The optional bearer keys of the server: an API key for {@code /v1/*} and {@code /metrics}, and an admin key for
+ * {@code /admin/*}. The
  * admin routes take the admin key when one is set, else the API key (so one key guards everything and a second one
  * keeps API clients out of the admin routes); a route whose key is not set is open. {@code /health} is always open.
  * Keys are kept only as SHA-256 digests and compared with {@link MessageDigest#isEqual}, so the comparison takes the

@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -56,6 +57,8 @@ final class OpenAiRoutes {
         Scope admin = Scope.ADMIN;
         routing.get("/health", guarded((req, res) -> sendJson(res, 200, modelEndpoints.health())))
                 .get("/v1/models", guarded(keys, api, (req, res) -> sendJson(res, 200, modelEndpoints.list())))
+                .get("/metrics", guarded(keys, api, (req, res) -> sendText(res, PrometheusMetrics.CONTENT_TYPE,
+                        PrometheusMetrics.render(models.engine().metrics(), models.baseName()))))
                 .post("/v1/completions", guarded(keys, api, (req, res) -> completions.handle(readBody(req), res)))
                 .post("/v1/chat/completions", guarded(keys, api, (req, res) -> chat.handle(readBody(req), res)))
                 .post("/admin/adapters", guarded(keys, admin, (req, res) ->
@@ -64,6 +67,7 @@ final class OpenAiRoutes {
                         sendJson(res, 200, modelEndpoints.unload(req.path().pathParameters().get("name")))));
         routing.any("/health", guarded(methodNotAllowed("/health", "GET")));
         routing.any("/v1/models", guarded(keys, api, methodNotAllowed("/v1/models", "GET")));
+        routing.any("/metrics", guarded(keys, api, methodNotAllowed("/metrics", "GET")));
         for (String path : List.of("/v1/completions", "/v1/chat/completions")) {
             routing.any(path, guarded(keys, api, methodNotAllowed(path, "POST")));
         }
@@ -71,7 +75,7 @@ final class OpenAiRoutes {
         routing.any("/admin/adapters/{name}", guarded(keys, admin, methodNotAllowed("/admin/adapters/{name}", "DELETE")));
         routing.any(guarded((req, res) -> {
             throw ApiException.notFound("no route " + req.prologue().method().text() + " " + req.path().path() + "; this server "
-                    + "has GET /v1/models, POST /v1/completions, POST /v1/chat/completions, GET /health, "
+                    + "has GET /v1/models, POST /v1/completions, POST /v1/chat/completions, GET /health, GET /metrics, "
                     + "POST /admin/adapters and DELETE /admin/adapters/{name}");
         }));
     }
@@ -139,6 +143,12 @@ final class OpenAiRoutes {
         response.status(status);
         response.header(HeaderNames.CONTENT_TYPE, "application/json");
         response.send(bytes);
+    }
+
+    private static void sendText(ServerResponse response, String contentType, String text) {
+        response.status(200);
+        response.header(HeaderNames.CONTENT_TYPE, contentType);
+        response.send(text.getBytes(StandardCharsets.UTF_8));
     }
 
     private static void sendError(ServerResponse response, ApiException e) {

@@ -15,7 +15,8 @@ import java.util.Set;
 /**
  * An OpenAI-compatible HTTP server in front of an {@link InferenceEngine}, on Helidon SE (each request on its own
  * virtual thread): {@code GET /v1/models}, {@code POST /v1/completions}, {@code POST /v1/chat/completions} (with
- * {@code "stream": true} as server-sent events), {@code GET /health}, and {@code POST /admin/adapters},
+ * {@code "stream": true} as server-sent events), {@code GET /health}, {@code GET /metrics} (the engine's metrics in
+ * Prometheus' text format), and {@code POST /admin/adapters},
  * {@code DELETE /admin/adapters/{name}} to load, replace and unload adapters while serving (names of letters,
  * digits, {@code . _ : -}, starting with a letter or digit, at most 128 characters). {@code model} names the base
  * model or a loaded adapter. Errors use OpenAI's body {@code {"error": {"message", "type", "param", "code"}}}:
@@ -37,7 +38,7 @@ import java.util.Set;
  * }
  * }</pre>
  *
- * <p>Keys: with {@link Builder#apiKey} set, every {@code /v1} route needs {@code Authorization: Bearer <key>} (what
+ * <p>Keys: with {@link Builder#apiKey} set, every {@code /v1} route and {@code /metrics} need {@code Authorization: Bearer <key>} (what
  * OpenAI's clients send as their api key); with {@link Builder#adminKey} set, the {@code /admin} routes need that key
  * instead of the API key (without it they take the API key). A missing or wrong key gets 401 with OpenAI's error
  * body ({@code "code": "invalid_api_key"}); keys are compared in constant time. {@code /health} stays open. The

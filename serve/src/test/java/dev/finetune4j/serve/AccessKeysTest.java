@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The API key guards {@code /v1}, the admin key {@code /admin} (the API key does when no admin key is set),
+ * The API key guards {@code /v1} and {@code /metrics}, the admin key {@code /admin} (the API key does when no admin key is set),
  * {@code /health} stays open, and a missing or wrong key is 401 with OpenAI's error body, also for the official
  * client.
  */
@@ -77,6 +77,8 @@ class AccessKeysTest {
                 "{\"model\": \"tiny-chat\", \"prompt\": \"Hi\", \"max_tokens\": 2}", "Bearer " + API_KEY);
         assertEquals(200, completion.statusCode(), completion.body());
         assertEquals(200, send(both, "GET", "/health", null, null).statusCode());
+        assertUnauthorized(send(both, "GET", "/metrics", null, null));
+        assertEquals(200, send(both, "GET", "/metrics", null, "Bearer " + API_KEY).statusCode(), "a scraper's bearer token");
     }
 
     @Test

@@ -209,7 +209,7 @@ final class ActiveRequest {
     void finish(FinishReason reason, long now, EngineStats stats) {
         long[] generated = Arrays.copyOfRange(seq, promptLength, length - stopSequenceLength);
         Duration ttft = firstTokenNanos < 0 ? null : Duration.ofNanos(firstTokenNanos - submittedNanos);
-        stats.completed(now - submittedNanos);
+        stats.completed(reason, promptLength, now - submittedNanos);
         if (adapter != null) {
             adapter.release();
         }
@@ -218,8 +218,9 @@ final class ActiveRequest {
                 generatedLogprobs));
     }
 
-    /** Completes the future exceptionally (the engine failed on this request) and releases the adapter version. */
-    void fail(Throwable error) {
+    /** Completes the future exceptionally (the engine failed on this request), counts it and releases the adapter version. */
+    void fail(Throwable error, EngineStats stats) {
+        stats.failed(promptLength);
         if (adapter != null) {
             adapter.release();
         }

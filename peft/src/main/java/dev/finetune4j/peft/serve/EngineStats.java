@@ -2,12 +2,14 @@ package dev.finetune4j.peft.serve;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The counters behind {@link EngineMetrics}: completed requests, generated tokens with their times (for tokens per
- * second over a sliding window), time to first token, inter-token latency, per-adapter request counts.
+ * The counters behind {@link EngineMetrics}: ended requests by finish reason and failed ones, prompt and generated
+ * tokens (generated ones with their times, for tokens per second over a sliding window), time to first token,
+ * inter-token latency, per-adapter request counts.
  *
  * <p>Thread safety: every method is synchronized (the decode thread writes, any thread reads).
  */
@@ -23,7 +25,10 @@ final class EngineStats {
     /** {time, tokens} of recent decoding steps, oldest first. */
     private final Deque<long[]> recentSteps = new ArrayDeque<>();
     private final long startNanos;
+    private final Map<FinishReason, Long> completedByReason = new EnumMap<>(FinishReason.class);
     private long completed;
+    private long failed;
+    private long promptTokens;
     private long tokens;
 
     EngineStats(long startNanos) {
@@ -51,9 +56,18 @@ final class EngineStats {
         }
     }
 
-    synchronized void completed(long durationNanos) {
+    /** A request with a prompt of {@code promptLength} tokens ended for {@code reason} after {@code durationNanos}. */
+    synchronized void completed(FinishReason reason, int promptLength, long durationNanos) {
         completed++;
+        completedByReason.merge(reason, 1L, Long::sum);
+        promptTokens += promptLength;
         requestDuration.add(durationNanos);
+    }
+
+    /** A request with a prompt of {@code promptLength} tokens failed with an error. */
+    synchronized void failed(int promptLength) {
+        failed++;
+        promptTokens += promptLength;
     }
 
     /** The mean duration of recent requests in nanoseconds, or 0 before the first one completed. */
@@ -65,7 +79,7 @@ final class EngineStats {
         long windowStart = Math.max(startNanos, now - RATE_WINDOW_NANOS);
         long inWindow = recentSteps.stream().filter(s -> s[0] >= windowStart).mapToLong(s -> s[1]).sum();
         double seconds = Math.max(1e-3, (now - windowStart) / 1e9);
-        return new EngineMetrics(completed, tokens, inWindow / seconds, timeToFirstToken.summary(), interToken.summary(),
+        return new EngineMetrics(completed, completedByReason, failed, promptTokens, tokens, inWindow / seconds, timeToFirstToken.summary(), interToken.summary(),
                 queueDepth, running, requestsByAdapter, kvInUse, kvBudget);
     }
 }

@@ -531,7 +531,7 @@ public final class InferenceEngine implements AutoCloseable {
             }
         }
         if (error != null) {
-            r.fail(error);
+            r.fail(error, stats);
         } else {
             r.finish(reason, System.nanoTime(), stats);
         }

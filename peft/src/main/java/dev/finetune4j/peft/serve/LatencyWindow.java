@@ -3,7 +3,8 @@ package dev.finetune4j.peft.serve;
 import java.util.Arrays;
 
 /**
- * The most recent latency observations (a ring of fixed size), summarized into percentiles on demand.
+ * The most recent latency observations (a ring of fixed size), summarized into percentiles on demand, and the count
+ * and sum of every observation.
  *
  * <p>Thread safety: not thread-safe; {@link EngineStats} guards it.
  */
@@ -11,6 +12,8 @@ final class LatencyWindow {
     private final long[] nanos;
     private int next;
     private int size;
+    private long totalCount;
+    private long totalNanos;
 
     LatencyWindow(int capacity) {
         this.nanos = new long[capacity];
@@ -20,6 +23,8 @@ final class LatencyWindow {
         nanos[next] = value;
         next = (next + 1) % nanos.length;
         size = Math.min(size + 1, nanos.length);
+        totalCount++;
+        totalNanos += value;
     }
 
     /** Nearest-rank percentiles over the window. */
@@ -30,7 +35,8 @@ final class LatencyWindow {
         long[] sorted = Arrays.copyOf(nanos, size);
         Arrays.sort(sorted);
         double mean = Arrays.stream(sorted).average().orElse(0);
-        return new LatencySummary(size, mean / 1e6, percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99));
+        return new LatencySummary(size, mean / 1e6, percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 99),
+                totalCount, totalNanos / 1e6);
     }
 
     private static double percentile(long[] sorted, int p) {
