@@ -34,7 +34,7 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve a Hugging Face model folder and LoRA adapters over an OpenAI-compatible HTTP API: "
                 + "GET /v1/models, POST /v1/completions, POST /v1/chat/completions (\"stream\": true for server-sent events), "
-                + "GET /health, and POST /admin/adapters {\"name\", \"path\"} / DELETE /admin/adapters/NAME to load and "
+                + "GET /health, GET /metrics (Prometheus), and POST /admin/adapters {\"name\", \"path\"} / DELETE /admin/adapters/NAME to load and "
                 + "unload adapters while serving. 'model' in a request is the base model's name or an adapter's.",
                 "Without tokenizer.json in the model folder, only /v1/completions with token-id prompts works.",
                 "QLoRA adapters given at start are served over the NF4-quantized base they were trained on, its linear "
