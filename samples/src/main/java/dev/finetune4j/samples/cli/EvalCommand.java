@@ -105,7 +105,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--cjk", description = "Score ROUGE with the CJK tokenizer (Chinese characters as tokens).")
     boolean cjk;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Also write the metrics (and predictions) as JSON.")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Also write the report as JSON: model, metrics (and the predictions); 'finetune4j gate' compares two.")
     Path output;
 
     @Override
@@ -113,6 +113,7 @@ final class EvalCommand implements Callable<Integer> {
         List<String> predictions = new ArrayList<>();
         List<String> references = new ArrayList<>();
         Map<String, Object> result = new LinkedHashMap<>();
+        Map<String, Object> metrics = new LinkedHashMap<>();
         if (batchSize < 1) {
             throw new BadInputException("--batch-size must be at least 1, got " + batchSize);
         }
@@ -124,6 +125,8 @@ final class EvalCommand implements Callable<Integer> {
         if (output != null) {
             requireOutputFile();
         }
+        // what the report evaluated, as 'finetune4j gate' names it
+        result.put("model", (source.predictions != null ? source.predictions : adapter != null ? adapter : source.model).toString());
         if (source.predictions != null) {
             for (JsonObjectLines.Ok row : rows(source.predictions)) {
                 predictions.add(field(row, "prediction", source.predictions, PREDICTIONS_FIELDS));
@@ -133,11 +136,11 @@ final class EvalCommand implements Callable<Integer> {
             if (data == null) {
                 throw new BadInputException("--model needs --data: the JSONL file with prompts and references");
             }
-            result.put("perplexity", generate(device.resolve(), predictions, references));
+            metrics.put("perplexity", generate(device.resolve(), predictions, references));
             result.put("predictions", predictions);
         }
-        Map<String, Object> metrics = metrics(bleu, predictions, references);
-        print(metrics, result.get("perplexity"));
+        metrics.putAll(metrics(bleu, predictions, references));
+        print(metrics);
         if (output != null) {
             result.put("metrics", metrics);
             Files.createDirectories(output.toAbsolutePath().getParent());
@@ -236,11 +239,8 @@ final class EvalCommand implements Callable<Integer> {
         return rows;
     }
 
-    private void print(Map<String, Object> metrics, Object perplexity) {
+    private void print(Map<String, Object> metrics) {
         var out = spec.commandLine().getOut();
-        if (perplexity != null) {
-            out.printf("%-16s %.4f%n", "perplexity", (Double) perplexity);
-        }
         metrics.forEach((k, v) -> out.printf(v instanceof Double ? "%-16s %.4f%n" : "%-16s %s%n", k, v));
         out.flush();
     }

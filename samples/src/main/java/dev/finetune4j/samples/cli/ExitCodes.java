@@ -10,6 +10,10 @@ public final class ExitCodes {
     public static final int FAILURE = 1;
     /** Bad input: unknown option, invalid config value, missing or malformed file; nothing was run. */
     public static final int BAD_INPUT = 2;
+    /** {@code gate}: the candidate is not promoted yet (a metric is missing, or a gain is below the one required). */
+    public static final int HOLD = 3;
+    /** {@code gate}: the candidate regresses beyond what a rule allows; keep the baseline. */
+    public static final int ROLLBACK = 4;
 
     private ExitCodes() {
     }

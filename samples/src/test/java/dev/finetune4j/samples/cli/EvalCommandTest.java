@@ -69,7 +69,7 @@ class EvalCommandTest {
                     "--data", dir.resolve("test.jsonl").toString(), "--max-new-tokens", "2", "--device", "cpu",
                     "--precision", precisions[i], "--output", out.toString());
             assertEquals(ExitCodes.OK, r.exitCode(), r.err());
-            perplexity[i] = new ObjectMapper().readTree(out.toFile()).get("perplexity").asDouble();
+            perplexity[i] = new ObjectMapper().readTree(out.toFile()).at("/metrics/perplexity").asDouble();
         }
         assertNotEquals(perplexity[0], perplexity[1], "bf16-mixed computed what f32 computes");
         assertEquals(perplexity[0], perplexity[1], 0.05 * perplexity[0]);
@@ -226,7 +226,7 @@ class EvalCommandTest {
                 "--adapter", dir.resolve("adapter").toString(), "--data", dir.resolve("test.jsonl").toString(),
                 "--prompt-template", "Q: {prompt}\nA: ", "--max-new-tokens", "2", "--device", "cpu", "--output", out.toString());
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
-        double reported = new ObjectMapper().readTree(out.toFile()).get("perplexity").asDouble();
+        double reported = new ObjectMapper().readTree(out.toFile()).at("/metrics/perplexity").asDouble();
         assertNotEquals(quantized, fullPrecision, "the quantization must show in the perplexity");
         assertEquals(quantized, reported, 1e-9 * quantized);
     }
