@@ -45,10 +45,15 @@ final class ModelEndpoints {
         return body;
     }
 
-    /** {@code {"status": "ok", ...}} with the engine's queue and adapter counts. */
+    /**
+     * {@code {"status": "ok", ...}} with the engine's queue and adapter counts; {@code "draining"} once the engine
+     * drains before a shutdown ({@link dev.finetune4j.peft.serve.InferenceEngine#drain}), answered with 503 so that a
+     * load balancer's health check sends new requests elsewhere.
+     */
     ObjectNode health() {
         EngineMetrics m = models.engine().metrics();
-        return OpenAiJson.MAPPER.createObjectNode().put("status", "ok").put("model", models.baseName())
+        String status = models.engine().draining() ? "draining" : "ok";
+        return OpenAiJson.MAPPER.createObjectNode().put("status", status).put("model", models.baseName())
                 .put("adapters", models.engine().adapterNames().size()).put("queue_depth", m.queueDepth())
                 .put("running_requests", m.runningRequests()).put("completed_requests", m.completedRequests());
     }

@@ -3,6 +3,7 @@ package dev.finetune4j.serve;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.serve.AccessKeys.Scope;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.Handler;
@@ -55,7 +56,10 @@ final class OpenAiRoutes {
 
         Scope api = Scope.API;
         Scope admin = Scope.ADMIN;
-        routing.get("/health", guarded((req, res) -> sendJson(res, 200, modelEndpoints.health())))
+        routing.get("/health", guarded((req, res) -> {
+                    ObjectNode health = modelEndpoints.health();
+                    sendJson(res, health.path("status").asText().equals("ok") ? 200 : 503, health);
+                }))
                 .get("/v1/models", guarded(keys, api, (req, res) -> sendJson(res, 200, modelEndpoints.list())))
                 .get("/metrics", guarded(keys, api, (req, res) -> sendText(res, PrometheusMetrics.CONTENT_TYPE,
                         PrometheusMetrics.render(models.engine().metrics(), models.baseName()))))

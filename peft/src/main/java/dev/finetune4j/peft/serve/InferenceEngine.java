@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Serves one base model and any number of LoRA (and DoRA) adapters to many callers: requests are submitted from any
@@ -83,6 +84,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final Thread decodeThread;
     private long reservedPositions; // guarded by this
     private boolean closed; // guarded by this
+    private boolean draining; // guarded by this
     private Throwable failure; // guarded by this
 
     private InferenceEngine(Builder b) {
@@ -205,7 +207,7 @@ public final class InferenceEngine implements AutoCloseable {
      * @throws IllegalArgumentException  when the prompt leaves no room to generate within the model's positions or
      *                                   the KV cache budget, or a token id (of the prompt, a stop sequence or the
      *                                   logit bias) is outside the vocabulary
-     * @throws IllegalStateException     after {@link #close()}
+     * @throws IllegalStateException     after {@link #close()}, and once {@link #drain} began
      */
     public CompletionHandle submit(CompletionRequest request, TokenListener listener) {
         Objects.requireNonNull(request, "request");
@@ -214,6 +216,10 @@ public final class InferenceEngine implements AutoCloseable {
         long now = System.nanoTime();
         synchronized (this) {
             ensureOpen();
+            if (draining) {
+                throw new IllegalStateException("the inference engine is draining before it closes and takes no new "
+                        + "requests; send them to another replica");
+            }
             if (queue.size() >= maxQueuedRequests) {
                 Duration retry = retryAfter();
                 throw new EngineOverloadedException(queue.size() + " requests already wait (maxQueuedRequests "
@@ -258,6 +264,42 @@ public final class InferenceEngine implements AutoCloseable {
         synchronized (this) {
             return stats.snapshot(System.nanoTime(), queue.size(), running.size(), reservedPositions, kvCacheBudgetTokens);
         }
+    }
+
+    /**
+     * Stops taking requests and waits until every queued and running one has ended, or {@code timeout} has passed:
+     * the first half of a graceful shutdown (a rolling restart), whose second half is {@link #close()}, which cancels
+     * what is left. Meanwhile {@link #submit} refuses new requests and {@link #draining()} is true, so that a front end
+     * can tell its load balancer. Calling it again waits again.
+     *
+     * @param timeout the longest wait
+     * @return true when every request ended within the timeout, false when some are still queued or running
+     * @throws InterruptedException when the waiting thread is interrupted (the engine keeps draining)
+     */
+    public boolean drain(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + Math.max(0, Math.min(timeout.toNanos(), Long.MAX_VALUE / 4));
+        synchronized (this) {
+            draining = true;
+            notifyAll();
+            while (!queue.isEmpty() || !running.isEmpty()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || closed || failure != null) {
+                    return queue.isEmpty() && running.isEmpty();
+                }
+                // NOTE: polled, not only notified: requests leave the queue and the running set in several places
+                wait(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(left), 20)));
+            }
+            return true;
+        }
+    }
+
+    /**
+     * Whether {@link #drain} began: the engine takes no new requests and is about to close.
+     *
+     * @return true once draining
+     */
+    public synchronized boolean draining() {
+        return draining;
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.finetune4j.core.generate.tools.ToolCallFormat;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.serve.EngineMetrics;
 import dev.finetune4j.peft.serve.InferenceEngine;
 import dev.finetune4j.serve.OpenAiServer;
 import picocli.CommandLine.Command;
@@ -16,6 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,6 +107,12 @@ final class ServeCommand implements Callable<Integer> {
                     + "with finish_reason \"length\" and \"timed_out\": true (default: ${DEFAULT-VALUE}).")
     long requestTimeoutSeconds;
 
+    @Option(names = "--drain-timeout", paramLabel = "SECONDS", defaultValue = "20",
+            description = "On SIGTERM or Ctrl-C, how long requests in flight may take to finish while /health answers "
+                    + "503 and new requests get 503, before the rest are cancelled (default: ${DEFAULT-VALUE}; keep it "
+                    + "under the orchestrator's grace period, 30 s in Kubernetes; 0 cancels at once).")
+    long drainTimeoutSeconds;
+
     @Option(names = "--api-key", paramLabel = "KEY",
             description = "Key that /v1 routes need (default: $" + API_KEY_ENV + ", else none: open).")
     String apiKey;
@@ -132,6 +140,10 @@ final class ServeCommand implements Callable<Integer> {
             throw new BadInputException("--request-timeout must be 1 to " + MAX_REQUEST_TIMEOUT_SECONDS
                     + " seconds (a day), got " + requestTimeoutSeconds);
         }
+        if (drainTimeoutSeconds < 0 || drainTimeoutSeconds > MAX_REQUEST_TIMEOUT_SECONDS) {
+            throw new BadInputException("--drain-timeout must be 0 to " + MAX_REQUEST_TIMEOUT_SECONDS
+                    + " seconds (a day), got " + drainTimeoutSeconds);
+        }
         if (port < 0 || port > 65535) {
             throw new BadInputException("--port must be 0 (any free port) to 65535, got " + port);
         }
@@ -140,6 +152,7 @@ final class ServeCommand implements Callable<Integer> {
         Serving serving = start(target, toolCalls);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            serving.drain(Duration.ofSeconds(drainTimeoutSeconds), spec.commandLine().getOut());
             serving.close();
             spec.commandLine().getOut().println("stopped");
             spec.commandLine().getOut().flush();
@@ -286,6 +299,27 @@ final class ServeCommand implements Callable<Integer> {
         String names;
         /** Which base is served, for the start-up line: NF4-quantized or full precision. */
         String base;
+
+        /**
+         * Lets the requests in flight finish, at most {@code timeout}, while the server answers new ones and
+         * {@code /health} with 503; says how it went.
+         */
+        void drain(Duration timeout, PrintWriter out) {
+            if (engine == null || timeout.isZero()) {
+                return;
+            }
+            out.println("draining: requests in flight may finish within " + timeout.toSeconds() + " s");
+            out.flush();
+            try {
+                if (!engine.drain(timeout)) {
+                    EngineMetrics left = engine.metrics();
+                    out.println("drain timed out: cancelling " + left.runningRequests() + " running and "
+                            + left.queueDepth() + " queued requests");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
 
         @Override
         public void close() {

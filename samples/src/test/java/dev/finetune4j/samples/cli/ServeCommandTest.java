@@ -16,6 +16,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.ArrayList;
+import java.util.stream.Stream;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -83,9 +87,22 @@ class ServeCommandTest {
             assertEquals("base", data.get(0).get("id").asText());
             assertEquals("support", data.get(1).get("id").asText());
 
+            // a stream under way when SIGTERM comes finishes during the drain instead of being cancelled
+            HttpResponse<Stream<String>> streaming = http.send(HttpRequest.newBuilder(URI.create(url.group(1) + "v1/completions"))
+                    .header("Authorization", "Bearer sk-api-from-env").POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"model\": \"base\", \"max_tokens\": 200, \"stream\": true, \"temperature\": 0, \"prompt\": [1, 2]}")).build(),
+                    HttpResponse.BodyHandlers.ofLines());
+            Iterator<String> lines = streaming.body().iterator();
+            assertTrue(lines.next().startsWith("data: "), "the first event");
             process.destroy(); // SIGTERM: runs the shutdown hooks, as Ctrl-C does
+            List<String> rest = new ArrayList<>();
+            lines.forEachRemaining(rest::add);
+            List<String> end = rest.subList(Math.max(0, rest.size() - 4), rest.size());
+            assertEquals("data: [DONE]", rest.get(rest.size() - 2), end.toString());
+            assertTrue(end.getFirst().matches(".*\"finish_reason\":\"(stop|length)\".*"), "ended as a model ends: " + end);
             assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the server did not stop");
-            assertTrue(Files.readString(stdout).endsWith("stopped\n"), Files.readString(stdout));
+            String said = Files.readString(stdout);
+            assertTrue(said.contains("draining: requests in flight may finish within 20 s") && said.endsWith("stopped\n"), said);
         } finally {
             process.destroyForcibly();
         }
