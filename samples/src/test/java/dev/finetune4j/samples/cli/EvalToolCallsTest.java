@@ -2,11 +2,17 @@ package dev.finetune4j.samples.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.generate.tools.ToolCallFormat;
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.core.tokenizer.ToolCall;
@@ -22,7 +28,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -43,6 +51,9 @@ class EvalToolCallsTest {
                     + "]}, {\"role\": \"tool\", \"tool_call_id\": \"c1\", \"content\": \"{\\\"celsius\\\": 21}\"}, "
                     + "{\"role\": \"assistant\", \"content\": \"21 °C in Lyon.\"}], \"tools\": [" + WEATHER_TOOL + "]}",
             "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello!\"}]}");
+
+    /** The call the scripted model writes, as one token: no spaces, which byte-level decoding would map. */
+    private static final String PARIS_CALL = "{\"name\":\"get_weather\",\"arguments\":{\"city\":\"Paris\"}}";
 
     @TempDir
     Path dir;
@@ -182,6 +193,46 @@ class EvalToolCallsTest {
         }
     }
 
+    /**
+     * A model made to write the Paris call after any prompt ({@link #parisCallingModel}), checked by hand: row 1
+     * expected that call (exact), rows 2 and 3 a plain answer (wrong decision). Exact and decision 1/3; names and
+     * arguments: 3 calls of one argument given, 1 expected, 1 right: precision 1/3, recall 1. Forced to read Mistral's
+     * format, the same answers make no call: exact and decision 2/3, as for empty answers.
+     */
+    @Test
+    void aModelThatAlwaysCallsIsScoredAsCountedByHandAndTheForcedParserIsUsed() throws Exception {
+        Path model = parisCallingModel();
+        Path out = dir.resolve("metrics.json");
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--tool-calls", "--model", model.toString(), "--tokenizer",
+                dir.resolve("tok").toString(), "--data", dir.resolve("held-out.jsonl").toString(), "--output", out.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        JsonNode result = new ObjectMapper().readTree(out.toFile());
+        JsonNode m = result.get("metrics");
+        assertEquals(1 / 3.0, m.get("exact_match").asDouble(), 1e-12, m.toString());
+        assertEquals(1 / 3.0, m.get("decision_accuracy").asDouble(), 1e-12);
+        assertEquals(1 / 3.0, m.get("name_precision").asDouble(), 1e-12);
+        assertEquals(1.0, m.get("name_recall").asDouble(), 1e-12);
+        assertEquals(1 / 3.0, m.get("argument_precision").asDouble(), 1e-12);
+        assertEquals(1.0, m.get("argument_recall").asDouble(), 1e-12);
+        assertEquals(0.5, m.get("argument_f1").asDouble(), 1e-12);
+        for (JsonNode p : result.get("predictions")) {
+            assertEquals("", p.get("content").asText(), p.toString());
+            assertEquals(1, p.get("tool_calls").size(), p.toString());
+            JsonNode function = p.get("tool_calls").get(0).get("function");
+            assertEquals("get_weather", function.get("name").asText());
+            assertEquals(new ObjectMapper().readTree("{\"city\": \"Paris\"}"),
+                    new ObjectMapper().readTree(function.get("arguments").asText()));
+        }
+        Path mistral = dir.resolve("mistral.json");
+        r = CliTestSupport.run("eval", "--tool-calls", "--model", model.toString(), "--tokenizer", dir.resolve("tok").toString(),
+                "--data", dir.resolve("held-out.jsonl").toString(), "--tool-call-parser", "mistral", "--output", mistral.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        JsonNode plain = new ObjectMapper().readTree(mistral.toFile());
+        assertEquals("mistral", plain.get("tool_call_format").asText());
+        assertEquals(2 / 3.0, plain.get("metrics").get("decision_accuracy").asDouble(), 1e-12);
+        assertEquals("<tool_call>" + PARIS_CALL + "</tool_call>", plain.get("predictions").get(0).get("content").asText());
+    }
+
     /** A template that shows no call format needs --tool-call-parser; forced, a built-in template cannot write tools. */
     @Test
     void aTemplateWithoutACallFormatNeedsTheParserAndABuiltInOneCannotWriteTools() throws Exception {
@@ -286,6 +337,63 @@ class EvalToolCallsTest {
                         new ChatMessage("tool", "{\"celsius\": 21}", List.of(), "c1")), weather,
                         ChatMessage.assistant("21 °C in Lyon.")),
                 new Conversation(List.of(ChatMessage.user("Hi")), List.of(), ChatMessage.assistant("Hello!")));
+    }
+
+    /**
+     * A model over Qwen's tool tokenizer with three more (non-special) tokens, {@code <tool_call>}, the Paris call's
+     * JSON and {@code </tool_call>}, whose greedy answer to any chat prompt is those three and then EOS. With the
+     * attention and MLP output projections zero, the last hidden state is the current token's embedding, so the
+     * logits depend on that token alone; each lm_head row of a chain's next token points along the embedding of the
+     * token before it: the generation prompt's last token, then the three, then {@code <|im_end|>}.
+     */
+    private Path parisCallingModel() throws Exception {
+        Path tokDir = CliTestSupport.qwenToolTokenizer(dir.resolve("tok"));
+        Files.write(dir.resolve("held-out.jsonl"), CONVERSATIONS);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode spec = (ObjectNode) json.readTree(tokDir.resolve("tokenizer.json").toFile());
+        ArrayNode added = (ArrayNode) spec.get("added_tokens");
+        List<String> contents = List.of("<tool_call>", PARIS_CALL, "</tool_call>");
+        for (int i = 0; i < contents.size(); i++) {
+            added.addObject().put("id", 270 + i).put("content", contents.get(i)).put("single_word", false)
+                    .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", false);
+        }
+        json.writeValue(tokDir.resolve("tokenizer.json").toFile(), spec);
+        long[] chain = new long[5];
+        try (HfTokenizer tok = HfTokenizer.load(tokDir)) {
+            assertEquals(273, tok.vocabSize());
+            long[] prompt = tok.encode(tok.applyChatTemplate(List.of(ChatMessage.user("Hi")), List.of(), true));
+            chain[0] = prompt[prompt.length - 1];
+            chain[4] = tok.eosTokenId().getAsLong();
+        }
+        chain[1] = 270;
+        chain[2] = 271;
+        chain[3] = 272;
+        int hidden = BaseModelConfig.HIDDEN;
+        ObjectNode config = BaseModelConfig.configJson().put("vocab_size", 273).put("max_position_embeddings", 2048);
+        try (LanguageModel m = AutoModel.newCausalLM(config, TensorScope.detached())) {
+            StateDicts.initNormal(m, 0.02, new SplittableRandom(3));
+            Map<String, Tensor> weights = m.stateDict();
+            weights.forEach((name, t) -> {
+                if (name.endsWith("o_proj.weight") || name.endsWith("down_proj.weight")) {
+                    StateDicts.fill(t, () -> 0);
+                }
+            });
+            float[] embedding = weights.get("model.embed_tokens.weight").toFloatArray();
+            float[] head = new float[273 * hidden];
+            for (int i = 0; i + 1 < chain.length; i++) {
+                int from = Math.toIntExact(chain[i]) * hidden;
+                double norm = 0;
+                for (int k = 0; k < hidden; k++) {
+                    norm += embedding[from + k] * embedding[from + k];
+                }
+                for (int k = 0; k < hidden; k++) {
+                    head[Math.toIntExact(chain[i + 1]) * hidden + k] = (float) (10 * embedding[from + k] / Math.sqrt(norm));
+                }
+            }
+            weights.get("lm_head.weight").copyFrom(head);
+            HfModelFolder.save(m, config, null, dir.resolve("model"));
+        }
+        return dir.resolve("model");
     }
 
     /** Qwen's tool tokenizer at tok/, a tiny random model of its vocabulary, and the held-out conversations. */
