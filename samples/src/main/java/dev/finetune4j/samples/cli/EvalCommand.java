@@ -130,7 +130,7 @@ final class EvalCommand implements Callable<Integer> {
         // NOTE: the options are checked before a model answers for what may be hours
         refuseOptionsOfTheOtherMode();
         Bleu bleu = toolCalls ? null : bleu();
-        toolCallParser.forced();
+        toolCallParser.forced(); // a wrong name is bad input before any file is read
         if (output != null) {
             requireOutputFile();
         }
@@ -194,6 +194,7 @@ final class EvalCommand implements Callable<Integer> {
         ToolCallFormat format = toolCallParser.resolve(tok.chatTemplate());
         List<long[]> prompts = ToolCallRows.prompts(rows, tok, data);
         try (EvalModel model = EvalModel.load(source.model, adapter, target, precision.on(target), tok)) {
+            model.requireRoom(prompts, rows.stream().map(ToolCallRows.HeldOut::line).toList(), data);
             return ToolCallEval.ofAnswers(rows, model.answer(prompts, maxNewTokens, batchSize, spec.commandLine().getErr()),
                     format);
         }
@@ -231,10 +232,12 @@ final class EvalCommand implements Callable<Integer> {
     /** Generates answers for --data on {@code target} into the lists and returns the perplexity over prompt + reference. */
     private double generate(Device target, List<String> predictions, List<String> references) {
         List<String> questions = new ArrayList<>();
+        List<Long> lines = new ArrayList<>();
         // read first: a bad row is reported before the model loads
         for (JsonObjectLines.Ok row : JsonlFile.readRecords(data, "fix or remove that line")) {
             questions.add(field(row, promptField, data, DATA_FIELDS));
             references.add(field(row, referenceField, data, DATA_FIELDS));
+            lines.add(row.line());
         }
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
         List<long[]> prompts = new ArrayList<>();
@@ -248,6 +251,7 @@ final class EvalCommand implements Callable<Integer> {
             docs.add(doc);
         }
         try (EvalModel model = EvalModel.load(source.model, adapter, target, precision.on(target), tok)) {
+            model.requireRoom(prompts, lines, data);
             PrintWriter err = spec.commandLine().getErr();
             predictions.addAll(model.answer(prompts, maxNewTokens, batchSize, err));
             err.println("scoring the perplexity of " + docs.size() + " prompts with their references");

@@ -49,6 +49,22 @@ final class EvalModel implements AutoCloseable {
     }
 
     /**
+     * Refuses, before hours of answering, a prompt that fills the model's positions and leaves no room for an answer.
+     *
+     * @param lines each prompt's line in {@code file}, for the message
+     */
+    void requireRoom(List<long[]> prompts, List<Long> lines, Path file) {
+        int positions = base.spec().maxPositionEmbeddings();
+        for (int i = 0; i < prompts.size(); i++) {
+            if (prompts.get(i).length >= positions) {
+                throw new BadInputException(file + " line " + lines.get(i) + ": the prompt has " + prompts.get(i).length
+                        + " tokens, but the model takes at most " + positions + " positions (max_position_embeddings), "
+                        + "which leaves no room for an answer; shorten that row or remove it");
+            }
+        }
+    }
+
+    /**
      * Greedy answers to {@code prompts}, {@code batchSize} at a time (each gets what it gets alone), decoded and
      * stripped; each ends at EOS or after {@code maxNewTokens}. Progress goes to {@code err}.
      */

@@ -253,6 +253,20 @@ class EvalToolCallsTest {
         assertFalse(r.err().contains("answered"), r.err());
     }
 
+    /** Qwen's tools system prompt makes rows of several hundred tokens; a model of 384 positions has no room to answer. */
+    @Test
+    void aPromptThatFillsTheModelsPositionsIsBadInputNamingItsLineBeforeAnswering() throws Exception {
+        CliTestSupport.qwenToolTokenizer(dir.resolve("tok"));
+        Files.write(dir.resolve("held-out.jsonl"), CONVERSATIONS);
+        Path model = CliTestSupport.tinyModel(dir.resolve("model"), BaseModelConfig.configJson().put("vocab_size", 272));
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--tool-calls", "--model", model.toString(), "--tokenizer",
+                dir.resolve("tok").toString(), "--data", dir.resolve("held-out.jsonl").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        assertTrue(r.err().contains(dir.resolve("held-out.jsonl") + " line 1: the prompt has ")
+                && r.err().contains("tokens, but the model takes at most " + BaseModelConfig.MAX_POSITIONS + " positions")
+                && !r.err().contains("answered"), r.err());
+    }
+
     @Test
     void badPredictionRowsAreNamedByFileAndLine() throws Exception {
         String ok = row(turn("\"a\""), turn("\"b\""));
