@@ -40,8 +40,8 @@ import java.util.concurrent.Callable;
         footer = {"", "Examples:",
                 "  finetune4j eval --predictions preds.jsonl --bleu-tokenize zh --cjk",
                 "  finetune4j eval --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --data prepared/test.jsonl",
-                "  finetune4j eval --tool-calls --model models/Qwen2.5-0.5B-Instruct --adapter runs/tools/adapter "
-                        + "--data held-out-conversations.jsonl --output tool-metrics.json",
+                "  finetune4j eval --tool-calls -m models/Qwen2.5-0.5B-Instruct --adapter runs/tools/adapter -d tools-test.jsonl",
+                "  finetune4j eval --tool-calls --predictions server-answers.jsonl",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (files, fields, options)."})
 final class EvalCommand implements Callable<Integer> {
     private static final String PREDICTIONS_FIELDS = "every line of a --predictions file needs 'prediction' and "
@@ -77,7 +77,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder applied to --model.")
     Path adapter;
 
-    @Option(names = {"-d", "--data"}, paramLabel = "FILE", description = "JSONL with prompts and references (with --model).")
+    @Option(names = {"-d", "--data"}, paramLabel = "FILE", description = "JSONL with prompts and references, or conversations with --tool-calls (with --model).")
     Path data;
 
     @Option(names = "--tokenizer", paramLabel = "DIR|byte-level", description = "Tokenizer (default: the model folder's).")
@@ -113,7 +113,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--tool-call-parser", paramLabel = "FORMAT", defaultValue = "auto",
             converter = ToolCallParserOption.Converter.class,
-            description = "With --tool-calls --model: " + ToolCallParserOption.DESCRIPTION)
+            description = ToolCallParserOption.DESCRIPTION + " With --tool-calls --model only.")
     ToolCallParserOption toolCallParser;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Also write the metrics (and predictions) as JSON.")
