@@ -77,7 +77,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder applied to --model.")
     Path adapter;
 
-    @Option(names = {"-d", "--data"}, paramLabel = "FILE", description = "JSONL with prompts and references, or conversations with --tool-calls (with --model).")
+    @Option(names = {"-d", "--data"}, paramLabel = "FILE",
+            description = "JSONL that --model answers: prompts and references, or with --tool-calls conversations.")
     Path data;
 
     @Option(names = "--tokenizer", paramLabel = "DIR|byte-level", description = "Tokenizer (default: the model folder's).")
@@ -274,7 +275,8 @@ final class EvalCommand implements Callable<Integer> {
         if (result.get("perplexity") instanceof Double perplexity) {
             out.printf("%-24s %.4f%n", "perplexity", perplexity);
         }
-        ((Map<?, ?>) result.get("metrics")).forEach((k, v) -> out.printf(v instanceof Double ? "%-24s %.4f%n" : "%-24s %s%n", k, v));
+        ((Map<?, ?>) result.get("metrics"))
+                .forEach((k, v) -> out.printf(v instanceof Double ? "%-24s %.4f%n" : "%-24s %s%n", k, v));
         out.flush();
     }
 }

@@ -297,7 +297,8 @@ class EvalToolCallsTest {
                 {"{\"messages\": [{\"role\": \"assistant\", \"content\": \"Hi\"}]}",
                         "line 2: the conversation is only the expected assistant turn"},
                 {"{\"instruction\": \"Hi\", \"output\": \"Yo\"}", "line 2: not a conversation (fields [instruction, output])"},
-                {"{\"messages\": [{\"role\": \"robot\", \"content\": \"Hi\"}]}", "line 2: turn 0 has the role 'robot'; use system/developer, user/human, assistant/gpt/model or tool"},
+                {"{\"messages\": [{\"role\": \"robot\", \"content\": \"Hi\"}]}",
+                        "line 2: turn 0 has the role 'robot'; use system/developer, user/human, assistant/gpt/model or tool"},
                 {"{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": null, "
                         + "\"tool_calls\": [" + call("x", "f", "not json") + "]}]}",
                         "line 2: the expected call of f has arguments that are not a JSON object: not json"}};
