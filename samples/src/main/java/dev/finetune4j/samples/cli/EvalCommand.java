@@ -2,19 +2,13 @@ package dev.finetune4j.samples.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.backend.Device;
-import dev.finetune4j.core.generate.GenerationConfig;
-import dev.finetune4j.core.generate.Generator;
-import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.generate.tools.ToolCallFormat;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.data.format.JsonObjectLines;
 import dev.finetune4j.eval.Bleu;
 import dev.finetune4j.eval.Chrf;
-import dev.finetune4j.eval.Perplexity;
 import dev.finetune4j.eval.Rouge;
-import dev.finetune4j.peft.AdapterFiles;
-import dev.finetune4j.peft.PeftModel;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,7 +24,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code finetune4j eval}: metrics over a predictions file, or over a model's answers to a data file. */
@@ -38,15 +31,25 @@ import java.util.concurrent.Callable;
         description = {"Score predictions against references: BLEU (sacreBLEU), chrF++ and ROUGE-1/2/L (rouge-score).",
                 "Either give --predictions (JSONL with 'prediction' and 'reference' fields), or --model and --data: "
                         + "the model (with --adapter, if any) answers every prompt greedily, and its perplexity over "
-                        + "prompt + reference is reported too."},
+                        + "prompt + reference is reported too.",
+                "With --tool-calls, score function calling instead: exact match, call-or-answer decision accuracy, "
+                        + "function-name and argument precision/recall/F1 (each 0 to 1), invalid arguments. --predictions "
+                        + "rows then hold 'prediction' and 'reference' assistant messages in OpenAI's shape; --data rows "
+                        + "are conversations (OpenAI messages with optional tools, as train reads them) whose last message "
+                        + "is the expected assistant turn, which the model writes after the turns before it."},
         footer = {"", "Examples:",
                 "  finetune4j eval --predictions preds.jsonl --bleu-tokenize zh --cjk",
                 "  finetune4j eval --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --data prepared/test.jsonl",
+                "  finetune4j eval --tool-calls -m models/Qwen2.5-0.5B-Instruct --adapter runs/tools/adapter -d tools-test.jsonl",
+                "  finetune4j eval --tool-calls --predictions server-answers.jsonl",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (files, fields, options)."})
 final class EvalCommand implements Callable<Integer> {
     private static final String PREDICTIONS_FIELDS = "every line of a --predictions file needs 'prediction' and "
             + "'reference' text fields";
     private static final String DATA_FIELDS = "name the right fields with --prompt-field / --reference-field";
+    /** Options of the text metrics, which --tool-calls does not use. */
+    private static final List<String> TEXT_OPTIONS = List.of("--prompt-field", "--reference-field", "--prompt-template",
+            "--bleu-tokenize", "--cjk");
 
     @Spec
     CommandSpec spec;
@@ -74,7 +77,8 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder applied to --model.")
     Path adapter;
 
-    @Option(names = {"-d", "--data"}, paramLabel = "FILE", description = "JSONL with prompts and references (with --model).")
+    @Option(names = {"-d", "--data"}, paramLabel = "FILE",
+            description = "JSONL that --model answers: prompts and references, or with --tool-calls conversations.")
     Path data;
 
     @Option(names = "--tokenizer", paramLabel = "DIR|byte-level", description = "Tokenizer (default: the model folder's).")
@@ -105,15 +109,19 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--cjk", description = "Score ROUGE with the CJK tokenizer (Chinese characters as tokens).")
     boolean cjk;
 
+    @Option(names = "--tool-calls", description = "Score function calling (see above) instead of text metrics.")
+    boolean toolCalls;
+
+    @Option(names = "--tool-call-parser", paramLabel = "FORMAT", defaultValue = "auto",
+            converter = ToolCallParserOption.Converter.class,
+            description = ToolCallParserOption.DESCRIPTION + " With --tool-calls --model only.")
+    ToolCallParserOption toolCallParser;
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Also write the report as JSON: model, metrics (and the predictions); 'finetune4j gate' compares two.")
     Path output;
 
     @Override
     public Integer call() throws IOException {
-        List<String> predictions = new ArrayList<>();
-        List<String> references = new ArrayList<>();
-        Map<String, Object> result = new LinkedHashMap<>();
-        Map<String, Object> metrics = new LinkedHashMap<>();
         if (batchSize < 1) {
             throw new BadInputException("--batch-size must be at least 1, got " + batchSize);
         }
@@ -121,32 +129,81 @@ final class EvalCommand implements Callable<Integer> {
             throw new BadInputException("--max-new-tokens must be 0 or more, got " + maxNewTokens);
         }
         // NOTE: the options are checked before a model answers for what may be hours
-        Bleu bleu = bleu();
+        refuseOptionsOfTheOtherMode();
+        Bleu bleu = toolCalls ? null : bleu();
+        toolCallParser.forced(); // a wrong name is bad input before any file is read
         if (output != null) {
             requireOutputFile();
         }
+        if (source.model != null && data == null) {
+            throw new BadInputException("--model needs --data: the JSONL file with "
+                    + (toolCalls ? "conversations" : "prompts and references"));
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
         // what the report evaluated, as 'finetune4j gate' names it
         result.put("model", (source.predictions != null ? source.predictions : adapter != null ? adapter : source.model).toString());
-        if (source.predictions != null) {
-            for (JsonObjectLines.Ok row : rows(source.predictions)) {
-                predictions.add(field(row, "prediction", source.predictions, PREDICTIONS_FIELDS));
-                references.add(field(row, "reference", source.predictions, PREDICTIONS_FIELDS));
-            }
-        } else {
-            if (data == null) {
-                throw new BadInputException("--model needs --data: the JSONL file with prompts and references");
-            }
-            metrics.put("perplexity", generate(device.resolve(), predictions, references));
-            result.put("predictions", predictions);
-        }
-        metrics.putAll(metrics(bleu, predictions, references));
-        print(metrics);
+        result.putAll(toolCalls ? toolCallResult() : textResult(bleu));
+        print(result);
         if (output != null) {
-            result.put("metrics", metrics);
             Files.createDirectories(output.toAbsolutePath().getParent());
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(output.toFile(), result);
         }
         return ExitCodes.OK;
+    }
+
+    /** Options given for the mode not chosen are refused rather than silently ignored. */
+    private void refuseOptionsOfTheOtherMode() {
+        var parsed = spec.commandLine().getParseResult();
+        if (!toolCalls && parsed.hasMatchedOption("--tool-call-parser")) {
+            throw new BadInputException("--tool-call-parser is for --tool-calls --model only; add --tool-calls or remove it");
+        }
+        List<String> misplaced = new ArrayList<>(toolCalls ? TEXT_OPTIONS : List.of());
+        if (source.predictions != null) {
+            misplaced.add("--tool-call-parser"); // the predictions hold their calls parsed already
+        }
+        misplaced.removeIf(name -> !parsed.hasMatchedOption(name));
+        if (!misplaced.isEmpty()) {
+            throw new BadInputException("--tool-calls" + (source.predictions != null ? " --predictions" : "")
+                    + " does not use " + String.join(", ", misplaced) + "; remove " + (misplaced.size() == 1 ? "it" : "them")
+                    + " (finetune4j eval --help says which options each mode takes)");
+        }
+    }
+
+    /** BLEU, chrF++ and ROUGE of predictions against references, with the model's answers and perplexity. */
+    private Map<String, Object> textResult(Bleu bleu) {
+        List<String> predictions = new ArrayList<>();
+        List<String> references = new ArrayList<>();
+        Map<String, Object> result = new LinkedHashMap<>();
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        if (source.predictions != null) {
+            for (JsonObjectLines.Ok row : JsonlFile.readRecords(source.predictions, "fix or remove that line")) {
+                predictions.add(field(row, "prediction", source.predictions, PREDICTIONS_FIELDS));
+                references.add(field(row, "reference", source.predictions, PREDICTIONS_FIELDS));
+            }
+        } else {
+            metrics.put("perplexity", generate(device.resolve(), predictions, references)); // a metric the gate judges too
+            result.put("predictions", predictions);
+        }
+        metrics.putAll(metrics(bleu, predictions, references));
+        result.put("metrics", metrics);
+        return result;
+    }
+
+    /** Function-calling metrics of a predictions file, or of the model's answers to held-out conversations. */
+    private Map<String, Object> toolCallResult() {
+        if (source.predictions != null) {
+            return ToolCallEval.ofPredictions(ToolCallRows.predictions(source.predictions));
+        }
+        Device target = device.resolve();
+        List<ToolCallRows.HeldOut> rows = ToolCallRows.conversations(data); // a bad row is reported before the model loads
+        Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
+        ToolCallFormat format = toolCallParser.resolve(tok.chatTemplate());
+        List<long[]> prompts = ToolCallRows.prompts(rows, tok, data);
+        try (EvalModel model = EvalModel.load(source.model, adapter, target, precision.on(target), tok)) {
+            model.requireRoom(prompts, rows.stream().map(ToolCallRows.HeldOut::line).toList(), data);
+            return ToolCallEval.ofAnswers(rows, model.answer(prompts, maxNewTokens, batchSize, spec.commandLine().getErr()),
+                    format);
+        }
     }
 
     private Bleu bleu() {
@@ -179,47 +236,33 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     /** Generates answers for --data on {@code target} into the lists and returns the perplexity over prompt + reference. */
-    private double generate(Device target, List<String> predictions, List<String> references) throws IOException {
+    private double generate(Device target, List<String> predictions, List<String> references) {
         List<String> questions = new ArrayList<>();
-        for (JsonObjectLines.Ok row : rows(data)) { // read first: a bad row is reported before the model loads
+        List<Long> lines = new ArrayList<>();
+        // read first: a bad row is reported before the model loads
+        for (JsonObjectLines.Ok row : JsonlFile.readRecords(data, "fix or remove that line")) {
             questions.add(field(row, promptField, data, DATA_FIELDS));
             references.add(field(row, referenceField, data, DATA_FIELDS));
+            lines.add(row.line());
         }
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
+        List<long[]> prompts = new ArrayList<>();
         List<long[]> docs = new ArrayList<>();
-        Precision numbers = precision.on(target);
-        // the adapter is read first: a QLoRA one's base is quantized to NF4 as it loads, as it was for training
-        try (AdapterFiles files = adapter == null ? null : ModelInputs.readAdapter(adapter);
-             LanguageModel base = ModelInputs.loadForInference(source.model, target, numbers,
-                     files != null && files.trainedOnQuantizedBase());
-             PeftModel tuned = files == null ? null : ModelInputs.loadAdapter(base, files);
-             var inPrecision = numbers.use()) {
-            ModelInputs.requireSameVocabulary(tok, base, source.model);
-            GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
-                    .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();
-            List<long[]> prompts = new ArrayList<>();
-            for (int i = 0; i < questions.size(); i++) {
-                long[] prompt = tok.encode(ModelInputs.renderPrompt(promptTemplate, tok, questions.get(i)));
-                prompts.add(prompt);
-                long[] ref = tok.encode(references.get(i));
-                long[] doc = Arrays.copyOf(prompt, prompt.length + ref.length);
-                System.arraycopy(ref, 0, doc, prompt.length, ref.length);
-                docs.add(doc);
-            }
-            var model = tuned != null ? tuned : base; // a LogitsModel to generate with, a CausalLM to score
+        for (int i = 0; i < questions.size(); i++) {
+            long[] prompt = tok.encode(ModelInputs.renderPrompt(promptTemplate, tok, questions.get(i)));
+            prompts.add(prompt);
+            long[] ref = tok.encode(references.get(i));
+            long[] doc = Arrays.copyOf(prompt, prompt.length + ref.length);
+            System.arraycopy(ref, 0, doc, prompt.length, ref.length);
+            docs.add(doc);
+        }
+        try (EvalModel model = EvalModel.load(source.model, adapter, target, precision.on(target), tok)) {
+            model.requireRoom(prompts, lines, data);
             PrintWriter err = spec.commandLine().getErr();
-            AnswerProgress progress = new AnswerProgress(err, prompts.size(), System::nanoTime);
-            for (int from = 0; from < prompts.size(); from += batchSize) {
-                long[][] batch = prompts.subList(from, Math.min(prompts.size(), from + batchSize)).toArray(long[][]::new);
-                long[][] outs = Generator.generate(model, batch, cfg);
-                for (int i = 0; i < batch.length; i++) {
-                    predictions.add(tok.decode(Arrays.copyOfRange(outs[i], batch[i].length, outs[i].length)).strip());
-                }
-                progress.answered(predictions.size());
-            }
+            predictions.addAll(model.answer(prompts, maxNewTokens, batchSize, err));
             err.println("scoring the perplexity of " + docs.size() + " prompts with their references");
             err.flush();
-            return Perplexity.builder().build().compute(model, docs).perplexity();
+            return model.perplexity(docs);
         }
     }
 
@@ -231,17 +274,11 @@ final class EvalCommand implements Callable<Integer> {
         return v;
     }
 
-    private static List<JsonObjectLines.Ok> rows(Path file) {
-        List<JsonObjectLines.Ok> rows = JsonlFile.read(file, "fix or remove that line");
-        if (rows.isEmpty()) {
-            throw new BadInputException(file.toAbsolutePath() + " holds no records; give a JSONL file with one object a line");
-        }
-        return rows;
-    }
-
-    private void print(Map<String, Object> metrics) {
+    /** The metrics, one a line. */
+    private void print(Map<String, Object> result) {
         var out = spec.commandLine().getOut();
-        metrics.forEach((k, v) -> out.printf(v instanceof Double ? "%-16s %.4f%n" : "%-16s %s%n", k, v));
+        ((Map<?, ?>) result.get("metrics"))
+                .forEach((k, v) -> out.printf(v instanceof Double ? "%-24s %.4f%n" : "%-24s %s%n", k, v));
         out.flush();
     }
 }

@@ -24,4 +24,17 @@ final class JsonlFile {
             throw new BadInputException("cannot read " + e.getMessage() + "; " + advice, e);
         }
     }
+
+    /**
+     * As {@link #read}, refusing a file that holds no records: there is nothing to evaluate.
+     *
+     * @param advice what the user can do about a bad line, appended to the error
+     */
+    static List<JsonObjectLines.Ok> readRecords(Path file, String advice) {
+        List<JsonObjectLines.Ok> rows = read(file, advice);
+        if (rows.isEmpty()) {
+            throw new BadInputException(file.toAbsolutePath() + " holds no records; give a JSONL file with one object a line");
+        }
+        return rows;
+    }
 }

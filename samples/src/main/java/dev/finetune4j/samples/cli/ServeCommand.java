@@ -122,10 +122,9 @@ final class ServeCommand implements Callable<Integer> {
     String adminKey;
 
     @Option(names = "--tool-call-parser", paramLabel = "FORMAT", defaultValue = "auto",
-            description = "How the model writes function calls, read out of its answers for tool_choice \"auto\": "
-                    + "auto (told from the chat template), hermes (<tool_call> blocks: Hermes, Qwen), llama3_json "
-                    + "(Llama 3.1/3.2 JSON calls), mistral ([TOOL_CALLS] arrays) (default: ${DEFAULT-VALUE}).")
-    String toolCallParser;
+            converter = ToolCallParserOption.Converter.class,
+            description = ToolCallParserOption.DESCRIPTION + " Used for tool_choice \"auto\".")
+    ToolCallParserOption toolCallParser;
 
     @Override
     public Integer call() throws InterruptedException {
@@ -147,7 +146,7 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new BadInputException("--port must be 0 (any free port) to 65535, got " + port);
         }
-        ToolCallFormat toolCalls = toolCallFormat();
+        ToolCallFormat toolCalls = toolCallParser.forced(); // null: the server tells it from the chat template
         Device target = device.resolve();
         Serving serving = start(target, toolCalls);
         CountDownLatch stopped = new CountDownLatch(1);
@@ -164,18 +163,6 @@ final class ServeCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         stopped.await(); // the JVM exits once the shutdown hook has closed everything
         return ExitCodes.OK;
-    }
-
-    /** {@code --tool-call-parser}'s format, or null for auto (the server tells it from the chat template). */
-    private ToolCallFormat toolCallFormat() {
-        if (toolCallParser.equals("auto")) {
-            return null;
-        }
-        try {
-            return ToolCallFormat.named(toolCallParser);
-        } catch (IllegalArgumentException e) {
-            throw new BadInputException("--tool-call-parser: " + e.getMessage() + ", or auto", e);
-        }
     }
 
     /**

@@ -1,11 +1,6 @@
 package dev.finetune4j.samples.cli;
 
-import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.Tokenizer;
-import dev.finetune4j.core.tokenizer.ToolCall;
-import dev.finetune4j.core.tokenizer.ToolDefinition;
-import dev.finetune4j.data.record.Conversions;
-import dev.finetune4j.data.record.Schema;
 import dev.finetune4j.peft.train.PreferenceDataset;
 import dev.finetune4j.peft.train.PreferenceExample;
 import dev.finetune4j.peft.train.SftDataset;
@@ -71,7 +66,7 @@ final class TrainData {
 
     /**
      * One conversation row (OpenAI {@code messages} with optional {@code tools}, or ShareGPT {@code conversations}),
-     * read by {@code data}'s one shape reader and tokenized by the library's one masker: assistant turns trained,
+     * read by {@link ConversationRow} and tokenized by the library's one masker: assistant turns trained,
      * their tool calls included, the rest (tool results too) masked.
      */
     private TokenizedExample conversation(Row row) {
@@ -81,9 +76,7 @@ final class TrainData {
         }
         SftExample example;
         try {
-            example = new SftExample.Chat(Conversions.toTurns(row.object()).stream().map(TrainData::message).toList(),
-                    Conversions.tools(row.object()).stream()
-                            .map(t -> new ToolDefinition(t.name(), t.description(), t.parameters())).toList());
+            example = ConversationRow.read(row.object());
         } catch (IllegalArgumentException e) {
             throw row.bad(e.getMessage());
         }
@@ -93,11 +86,6 @@ final class TrainData {
             // SftDataset names the example by its index in the list, always 0 here: the line says which row
             throw row.bad(e.getMessage().replaceFirst("^example 0:? ", ""));
         }
-    }
-
-    private static ChatMessage message(Conversions.Turn t) {
-        return new ChatMessage(t.role(), t.content(),
-                t.toolCalls().stream().map(c -> new ToolCall(c.id(), c.name(), c.arguments())).toList(), t.toolCallId());
     }
 
     /** Tokenizes each row whole, then cuts to max_length with warnings that count the cut and the untrained rows. */
@@ -180,7 +168,7 @@ final class TrainData {
 
         /** Whether the row is a conversation: OpenAI messages or ShareGPT conversations. */
         boolean isConversation() {
-            return Schema.detect(object).filter(s -> s == Schema.OPENAI || s == Schema.SHAREGPT).isPresent();
+            return ConversationRow.isConversation(object);
         }
 
         BadInputException bad(String problem) {

@@ -11,8 +11,10 @@ import picocli.CommandLine;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -98,6 +100,25 @@ final class CliTestSupport {
                  "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null, "decoder": null,
                  "model": {"type": "WordLevel", "vocab": {%s}, "unk_token": "[UNK]"}}
                 """.formatted(vocab));
+    }
+
+    /**
+     * A tokenizer folder at {@code dir} whose chat template is Qwen2.5's (core's chat-templates fixture, which writes
+     * tools and {@code <tool_call>} blocks) over core's byte-level BPE test tokenizer (270 tokens), which knows Qwen's
+     * special tokens.
+     */
+    static Path qwenToolTokenizer(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("tokenizer.json"), resource("/tokenizer/bytebpe/tokenizer.json"));
+        Files.writeString(dir.resolve("tokenizer_config.json"), resource("/tokenizer/bytebpe/tokenizer_config.json"));
+        Files.writeString(dir.resolve("chat_template.jinja"), resource("/chat-templates/qwen2.5-7b-instruct.jinja"));
+        return dir;
+    }
+
+    private static String resource(String path) throws IOException {
+        try (InputStream in = CliTestSupport.class.getResourceAsStream(path)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     /** The largest |actual - expected| over the first batch row's logits, (B, T, V). */

@@ -11,6 +11,7 @@ import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInit;
 import dev.finetune4j.peft.qlora.QloraInjector;
+import dev.finetune4j.samples.quickstart.BaseModelConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -229,6 +230,21 @@ class EvalCommandTest {
         double reported = new ObjectMapper().readTree(out.toFile()).at("/metrics/perplexity").asDouble();
         assertNotEquals(quantized, fullPrecision, "the quantization must show in the perplexity");
         assertEquals(quantized, reported, 1e-9 * quantized);
+    }
+
+    /** A prompt that fills the model's positions failed part way through answering, naming only its index in the batch. */
+    @Test
+    void aPromptThatFillsTheModelsPositionsIsBadInputNamingItsLineBeforeAnswering() throws Exception {
+        Path model = CliTestSupport.tinyModel(dir.resolve("model"));
+        Files.write(dir.resolve("test.jsonl"), List.of("{\"instruction\": \"hi?\", \"output\": \"hello\"}",
+                "{\"instruction\": \"" + "x".repeat(BaseModelConfig.MAX_POSITIONS) + "\", \"output\": \"y\"}"));
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--model", model.toString(), "--tokenizer", "byte-level",
+                "--data", dir.resolve("test.jsonl").toString(), "--prompt-template", "Q: {prompt}\nA: ");
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
+        // one byte a token: the instruction and the template's "Q: " and "\nA: " (7 bytes)
+        assertTrue(r.err().contains(dir.resolve("test.jsonl") + " line 2: the prompt has " + (BaseModelConfig.MAX_POSITIONS + 7)
+                + " tokens, but the model takes at most " + BaseModelConfig.MAX_POSITIONS + " positions")
+                && !r.err().contains("answered"), r.err());
     }
 
     @Test

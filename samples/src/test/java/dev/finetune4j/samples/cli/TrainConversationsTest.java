@@ -9,10 +9,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,8 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code finetune4j train} on conversation rows (OpenAI messages with tools, ShareGPT conversations) with a tokenizer
- * whose chat template is Qwen2.5's (core's chat-templates fixture) over core's byte-level BPE test tokenizer, which
- * knows Qwen's special tokens.
+ * whose chat template is Qwen2.5's ({@link CliTestSupport#qwenToolTokenizer}).
  */
 class TrainConversationsTest {
     private static final String WEATHER_TOOL = "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", "
@@ -62,10 +59,7 @@ class TrainConversationsTest {
 
     @BeforeEach
     void tokenizerModelAndData() throws IOException {
-        Path tok = Files.createDirectories(dir.resolve("tok"));
-        Files.writeString(tok.resolve("tokenizer.json"), resource("/tokenizer/bytebpe/tokenizer.json"));
-        Files.writeString(tok.resolve("tokenizer_config.json"), resource("/tokenizer/bytebpe/tokenizer_config.json"));
-        Files.writeString(tok.resolve("chat_template.jinja"), resource("/chat-templates/qwen2.5-7b-instruct.jinja"));
+        CliTestSupport.qwenToolTokenizer(dir.resolve("tok"));
         // the BPE has 270 tokens; Qwen's tool system prompt makes rows of several hundred
         CliTestSupport.tinyModel(dir.resolve("model"), BaseModelConfig.configJson().put("vocab_size", 272)
                 .put("max_position_embeddings", 2048));
@@ -172,12 +166,6 @@ class TrainConversationsTest {
                 training: {max_steps: 1, micro_batch_size: 2}
                 output: bad-run
                 """.formatted(tokenizer, train));
-    }
-
-    private static String resource(String path) throws IOException {
-        try (InputStream in = TrainConversationsTest.class.getResourceAsStream(path)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
     }
 
     /** The ids of each maximal run of trained labels. */
