@@ -126,8 +126,9 @@ public final class Conversions {
     /**
      * The conversation of a training record of any accepted shape in neutral form: alpaca ({@code instruction},
      * optional {@code input} joined to it by a blank line, {@code output}, optional {@code system}), ShareGPT
-     * ({@code conversations} of {@code from}/{@code value}, with function_call and observation turns), OpenAI ({@code messages} of {@code role}/{@code
-     * content}, with {@code tool_calls} and tool turns), a preference record's prompt and chosen answer, or plain {@code text} (one assistant turn).
+     * ({@code conversations} of {@code from}/{@code value}, with function_call and observation turns), OpenAI
+     * ({@code messages} of {@code role}/{@code content}, with {@code tool_calls} and tool turns), a preference record's
+     * prompt and chosen answer, or plain {@code text} (one assistant turn).
      *
      * @param fields a record's fields
      * @return the turns in order
