@@ -13,6 +13,7 @@ import java.util.Map;
  * and thread-safe.
  */
 public final class ConvertStep implements Step.Stateless {
+    /** The schema every kept record has after the step. */
     private final Schema target;
 
     /**

@@ -10,7 +10,9 @@ import dev.finetune4j.data.format.Parsed;
 import dev.finetune4j.data.format.ReadOptions;
 import dev.finetune4j.data.pii.PiiRedactor;
 import dev.finetune4j.data.pii.PiiStep;
+import dev.finetune4j.data.record.ConvertStep;
 import dev.finetune4j.data.record.Record;
+import dev.finetune4j.data.record.Schema;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -177,6 +179,27 @@ class ToolRecordStepsTest {
         assertEquals("wrong field types: conversations[1].value (function_call) has no function name (a non-empty string "
                 + "under \"name\"); write it as JSON text of {\"name\": ..., \"arguments\": {...}} or of an array of "
                 + "such calls (schema SHAREGPT)", bad.badLine().reason());
+    }
+
+    /** The conversion step: ShareGPT calls become OpenAI messages; a shape without tools drops the record, saying why. */
+    @Test
+    void convertStepWritesShareGptCallsAsOpenAiAndDropsWhatTheTargetCannotHold() {
+        Record r = shareGptCall("get_weather", "{\"city\": \"Paris\"}", "18");
+        Outcome openai = new ConvertStep(Schema.OPENAI).apply(r);
+        assertEquals(Outcome.Kind.CHANGED, openai.kind());
+        Map<?, ?> call = (Map<?, ?>) ((List<?>) ((Map<?, ?>) ((List<?>) openai.record().fields().get("messages")).get(1))
+                .get("tool_calls")).getFirst();
+        assertEquals(Map.of("name", "get_weather", "arguments", "{\"city\": \"Paris\"}"), call.get("function"));
+        assertEquals("call_0", call.get("id"));
+        assertEquals(Outcome.Kind.KEPT, new ConvertStep(Schema.SHAREGPT).apply(r).kind());
+
+        ConvertStep alpaca = new ConvertStep(Schema.ALPACA);
+        Outcome dropped = alpaca.apply(r);
+        assertEquals(Outcome.Kind.DROPPED, dropped.kind());
+        assertEquals("cannot convert to ALPACA: it has tools, tool calls or tool results, which ALPACA cannot hold; keep "
+                + "it as OPENAI (messages with tool_calls and tool turns, tools beside them) or SHAREGPT (function_call "
+                + "and observation turns, tools beside them)", dropped.reason(), "one reason for every such record");
+        assertEquals(Map.of("schema", "alpaca"), alpaca.params());
     }
 
     private static String shareGptValue(Record r, int turn) {
