@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Converts records between {@link Schema}s. Conversions that would have to invent content (plain text to
@@ -17,8 +18,9 @@ import java.util.Objects;
  * <p>All conversions go through one neutral form, a list of {@link Turn}s with roles {@code system}, {@code user},
  * {@code assistant} and {@code tool} (assistant turns may call tools, tool turns answer a call), so that every pair
  * of schemas is covered without a method per pair. It is also what a trainer takes: {@link #toTurns(Map)} and
- * {@link #tools(Map)} are the one place that reads a training record's shape. Only OpenAI records hold tools: a
- * conversion of one with tools, tool calls or tool turns to another shape is refused rather than dropping them.
+ * {@link #tools(Map)} are the one place that reads a training record's shape. OpenAI and ShareGPT records hold tools
+ * (ShareGPT's function_call and observation turns as {@link ShareGptTurns} reads them): a conversion of one with
+ * tools, tool calls or tool turns to another shape is refused rather than dropping them.
  */
 public final class Conversions {
     /** ShareGPT and OpenAI role names (any case) to the neutral roles. */
@@ -26,8 +28,6 @@ public final class Conversions {
             "user", "user", "human", "user",
             "assistant", "assistant", "gpt", "assistant", "model", "assistant", "chatgpt", "assistant", "tool", "tool");
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Map<String, String> ROLE_TO_SHAREGPT =
-            Map.of("user", "human", "assistant", "gpt", "system", "system");
 
     private Conversions() {
     }
@@ -80,11 +80,14 @@ public final class Conversions {
     }
 
     /**
-     * Converts {@code record} to {@code target}, keeping its id, source, metadata and unrelated fields.
+     * Converts {@code record} to {@code target}, keeping its id, source and metadata. Tools, tool calls and tool
+     * results go between OpenAI and ShareGPT both ways: OpenAI's {@code tools} become ShareGPT's JSON text of the bare
+     * functions, and back; see {@link ShareGptTurns} for the turns and what makes the round trip exact.
      *
      * @param record a record of a conversation schema or {@code text}
      * @param target the schema to convert to; not {@link Schema#PREFERENCE}
      * @return the converted record, or {@code record} itself when it already has schema {@code target}
+     * @throws IllegalArgumentException naming the record, when {@code target} cannot hold what it has
      */
     public static Record convert(Record record, Schema target) {
         Schema from = Schema.detect(record.fields()).orElseThrow(() -> new IllegalArgumentException(
@@ -97,20 +100,35 @@ public final class Conversions {
                     + ": preference records pair two answers; build them with dev.finetune4j.data.preference");
         }
         List<Turn> turns = toTurns(record.fields(), from);
-        if (target != Schema.OPENAI && (!tools(record.fields()).isEmpty()
+        List<Map<?, ?>> functions = ToolShapes.functions(record.fields().get("tools"));
+        boolean toolConversation = target == Schema.OPENAI || target == Schema.SHAREGPT;
+        if (!toolConversation && (!functions.isEmpty()
                 || turns.stream().anyMatch(t -> !t.toolCalls().isEmpty() || t.role().equals("tool")))) {
             throw new IllegalArgumentException("cannot convert record " + record.id() + " to " + target + ": it has "
                     + "tools, tool calls or tool results, which " + target + " cannot hold; keep it as OPENAI (messages "
-                    + "with tool_calls and tool turns, tools beside them)");
+                    + "with tool_calls and tool turns, tools beside them) or SHAREGPT (function_call and observation "
+                    + "turns, tools beside them)");
         }
-        return record.withFields(fromTurns(turns, target));
+        Map<String, Object> fields;
+        try {
+            fields = fromTurns(turns, target);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("cannot convert record " + record.id() + " to " + target + ": "
+                    + e.getMessage(), e);
+        }
+        if (!functions.isEmpty()) {
+            fields.put("tools", target == Schema.SHAREGPT ? ShareGptTurns.toolsText(functions)
+                    : functions.stream().map(f -> (Object) orderedMap("type", "function", "function", f)).toList());
+        }
+        return record.withFields(fields);
     }
 
     /**
      * The conversation of a training record of any accepted shape in neutral form: alpaca ({@code instruction},
      * optional {@code input} joined to it by a blank line, {@code output}, optional {@code system}), ShareGPT
-     * ({@code conversations} of {@code from}/{@code value}), OpenAI ({@code messages} of {@code role}/{@code
-     * content}, with {@code tool_calls} and tool turns), a preference record's prompt and chosen answer, or plain {@code text} (one assistant turn).
+     * ({@code conversations} of {@code from}/{@code value}, with function_call and observation turns), OpenAI
+     * ({@code messages} of {@code role}/{@code content}, with {@code tool_calls} and tool turns), a preference record's
+     * prompt and chosen answer, or plain {@code text} (one assistant turn).
      *
      * @param fields a record's fields
      * @return the turns in order
@@ -154,30 +172,29 @@ public final class Conversions {
                 turns.add(new Turn("user", (String) f.get("prompt")));
                 turns.add(new Turn("assistant", (String) f.get("chosen")));
             }
-            case OPENAI -> addTurns(turns, (List<?>) f.get("messages"), "role", "content");
-            case SHAREGPT -> addTurns(turns, (List<?>) f.get("conversations"), "from", "value");
+            case OPENAI -> addMessages(turns, (List<?>) f.get("messages"));
+            case SHAREGPT -> turns.addAll(ShareGptTurns.read((List<?>) f.get("conversations")));
         }
         return turns;
     }
 
     /**
-     * The functions a record's conversation may call: its {@code tools} (OpenAI records only).
+     * The functions a record's conversation may call: its {@code tools} (OpenAI or ShareGPT records), an array or
+     * JSON text of one, each function wrapped ({@code {"type": "function", "function": {...}}}) or bare.
      *
      * @param fields a record's fields
      * @return the tools in order; empty when the record has none
      * @throws IllegalArgumentException naming the path of a tool that is not {@code {"type": "function",
-     *                                  "function": {"name": ..., "description"?: ..., "parameters"?: {...}}}}
+     *                                  "function": {"name": ..., "description"?: ..., "parameters"?: {...}}}} or the
+     *                                  function object alone
      */
     public static List<Tool> tools(Map<String, Object> fields) {
         ToolShapes.tools(fields.get("tools")).ifPresent(error -> {
             throw new IllegalArgumentException(error);
         });
-        if (!(fields.get("tools") instanceof List<?> tools)) {
-            return List.of();
-        }
-        List<Tool> out = new ArrayList<>(tools.size());
-        for (Object tool : tools) {
-            Map<?, ?> function = (Map<?, ?>) ((Map<?, ?>) tool).get("function");
+        List<Map<?, ?>> functions = ToolShapes.functions(fields.get("tools"));
+        List<Tool> out = new ArrayList<>(functions.size());
+        for (Map<?, ?> function : functions) {
             Object parameters = function.get("parameters");
             out.add(new Tool((String) function.get("name"), (String) function.get("description"),
                     parameters == null ? null : jsonText(parameters)));
@@ -185,15 +202,23 @@ public final class Conversions {
         return out;
     }
 
-    private static void addTurns(List<Turn> out, List<?> turns, String roleKey, String contentKey) {
-        for (int i = 0; i < turns.size(); i++) {
-            Map<?, ?> t = (Map<?, ?>) turns.get(i);
-            String name = (String) t.get(roleKey);
-            String role = ROLES.get(name.toLowerCase(Locale.ROOT));
-            if (role == null) {
-                throw new IllegalArgumentException("turn " + i + " has the role '" + name
-                        + "'; use system/developer, user/human, assistant/gpt/model or tool");
-            }
+    /**
+     * The neutral role of an OpenAI or ShareGPT role name.
+     *
+     * @param name a role name, any case
+     * @return system, user, assistant or tool; empty when no table knows the name
+     */
+    static Optional<String> neutralRole(String name) {
+        return Optional.ofNullable(ROLES.get(name.toLowerCase(Locale.ROOT)));
+    }
+
+    private static void addMessages(List<Turn> out, List<?> messages) {
+        for (int i = 0; i < messages.size(); i++) {
+            Map<?, ?> t = (Map<?, ?>) messages.get(i);
+            String name = (String) t.get("role");
+            int turn = i;
+            String role = neutralRole(name).orElseThrow(() -> new IllegalArgumentException("turn " + turn
+                    + " has the role '" + name + "'; use system/developer, user/human, assistant/gpt/model or tool"));
             List<ToolCall> calls = toolCalls(t.get("tool_calls"));
             if (!calls.isEmpty() && !role.equals("assistant")) {
                 throw new IllegalArgumentException("turn " + i + " is a " + name + " turn with tool_calls; only "
@@ -204,7 +229,7 @@ public final class Conversions {
                 throw new IllegalArgumentException("turn " + i + " is a " + name + " turn with a tool_call_id; only "
                         + "tool turns answer calls");
             }
-            out.add(new Turn(role, t.get(contentKey) instanceof String s ? s : "", calls, (String) callId));
+            out.add(new Turn(role, t.get("content") instanceof String s ? s : "", calls, (String) callId));
         }
     }
 
@@ -244,8 +269,7 @@ public final class Conversions {
                 out.put("output", firstOf(turns, "assistant"));
             }
             case OPENAI -> out.put("messages", turns.stream().map(Conversions::openAiMessage).toList());
-            case SHAREGPT -> out.put("conversations", turns.stream().map(t -> (Object) orderedMap(
-                    "from", ROLE_TO_SHAREGPT.getOrDefault(t.role(), t.role()), "value", t.content())).toList());
+            case SHAREGPT -> out.put("conversations", ShareGptTurns.write(turns));
             case PREFERENCE -> throw new IllegalStateException("unreachable: checked by convert");
         }
         return out;

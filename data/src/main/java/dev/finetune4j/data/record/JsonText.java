@@ -29,7 +29,27 @@ final class JsonText {
      */
     static List<String> words(String text) {
         List<String> out = new ArrayList<>();
-        return scan(text, (token, value, start, end) -> out.add(value)) ? out : null;
+        return scan(text, (token, value, start, end, depth, field) -> out.add(value)) ? out : null;
+    }
+
+    /**
+     * The words of JSON text of a call {@code {"name": ..., "arguments": ..., "id"?: ...}} or of an array of calls
+     * (ShareGPT's function_call): each call's name and its arguments' {@link #words} (arguments given as JSON text
+     * read as that text), not the call's own keys or id, so that a call reads as the same call of an OpenAI message
+     * does; null when {@code text} is not one JSON object or array.
+     */
+    static List<String> callWords(String text) {
+        int callDepth = callDepth(text);
+        List<String> out = new ArrayList<>();
+        boolean json = scan(text, (token, value, start, end, depth, field) -> {
+            if (depth != callDepth) {
+                out.add(value);
+            } else if (token != JsonToken.FIELD_NAME && !"id".equals(field)) {
+                List<String> inner = "arguments".equals(field) && token == JsonToken.VALUE_STRING ? words(value) : null;
+                out.addAll(inner != null ? inner : List.of(value));
+            }
+        });
+        return json ? out : null;
     }
 
     /**
@@ -38,13 +58,46 @@ final class JsonText {
      * string), or null when {@code text} is not one JSON object or array.
      */
     static String mapValues(String text, UnaryOperator<String> f) {
+        return rewrite(text, (token, value, depth, field) -> f.apply(value));
+    }
+
+    /**
+     * JSON text of a call or calls (see {@link #callWords}) with {@code f} applied to the arguments' values as
+     * {@link #mapValues} applies it, arguments given as JSON text rewritten inside that text; each call's name and
+     * id kept, since the call must still name its function. Null when {@code text} is not one JSON object or array.
+     */
+    static String mapCallValues(String text, UnaryOperator<String> f) {
+        int callDepth = callDepth(text);
+        return rewrite(text, (token, value, depth, field) -> {
+            if (depth != callDepth) {
+                return f.apply(value);
+            }
+            if ("name".equals(field) || "id".equals(field)) {
+                return value;
+            }
+            String inner = "arguments".equals(field) && token == JsonToken.VALUE_STRING ? mapValues(value, f) : null;
+            return inner != null ? inner : f.apply(value);
+        });
+    }
+
+    /** The nesting depth of the call objects: 1 in a call object, 2 in an array of calls. */
+    private static int callDepth(String text) {
+        return text.stripLeading().startsWith("[") ? 2 : 1;
+    }
+
+    /** What a rewrite makes of one string or number value, given where it lies. */
+    private interface ValueMap {
+        String apply(JsonToken token, String value, int depth, String field);
+    }
+
+    private static String rewrite(String text, ValueMap f) {
         StringBuilder out = new StringBuilder(text.length());
         int[] copied = {0};
-        boolean json = scan(text, (token, value, start, end) -> {
+        boolean json = scan(text, (token, value, start, end, depth, field) -> {
             if (token == JsonToken.FIELD_NAME) {
                 return;
             }
-            String mapped = f.apply(value);
+            String mapped = f.apply(token, value, depth, field);
             if (!mapped.equals(value)) {
                 out.append(text, copied[0], start).append('"');
                 JsonStringEncoder.getInstance().quoteAsString(mapped, out);
@@ -55,9 +108,12 @@ final class JsonText {
         return json ? out.append(text, copied[0], text.length()).toString() : null;
     }
 
-    /** What {@link #scan} reports: a token, its decoded text, and where it lies in the input, end exclusive. */
+    /**
+     * What {@link #scan} reports: a token, its decoded text, where it lies in the input (end exclusive), how deep
+     * (1 directly in the outermost object or array) and the field it names or is the value of (null in an array).
+     */
     private interface Visitor {
-        void token(JsonToken token, String value, int start, int end);
+        void token(JsonToken token, String value, int start, int end, int depth, String field);
     }
 
     /**
@@ -84,7 +140,9 @@ final class JsonText {
                         String value = t == JsonToken.FIELD_NAME ? p.currentName() : p.getText();
                         // a number's text is its spelling in the input; a string or a name runs to its closing quote
                         int end = t.isNumeric() ? start + value.length() : closingQuote(text, start) + 1;
-                        visits.add(() -> visitor.token(t, value, start, end));
+                        int at = depth;
+                        String field = p.currentName();
+                        visits.add(() -> visitor.token(t, value, start, end, at, field));
                     }
                     default -> {
                     }

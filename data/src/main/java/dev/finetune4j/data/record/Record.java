@@ -83,7 +83,8 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
     /**
      * Every text value of the record in order (nested lists and maps included; roles, ids and the {@code tools}
      * definitions excluded; a tool call's function name included; a tool call's arguments or a tool's result that
-     * holds JSON read as its field names and values, not its syntax).
+     * holds JSON read as its field names and values, not its syntax; a ShareGPT function_call read as its calls'
+     * names and arguments, as the same call of an OpenAI message reads).
      *
      * @return the text values in field order
      */
@@ -105,7 +106,8 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
     /**
      * A copy whose text values are transformed by {@code f} (labels such as {@code role}, ids, function names and the
      * {@code tools} definitions are kept as they are; in a tool call's arguments or a tool's result that holds JSON, each string and number value
-     * is transformed and the JSON around them kept). Returns {@code this} when nothing changed.
+     * is transformed and the JSON around them kept, and so in a ShareGPT function_call's arguments, its names and ids
+     * kept). Returns {@code this} when nothing changed.
      *
      * @param f the transformation of one text value
      * @return the transformed copy, or {@code this}
@@ -148,10 +150,11 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
         } else if (value instanceof List<?> list) {
             list.forEach(v -> collectTexts(v, key, null, nested, out));
         } else if (value instanceof String s) {
-            switch (inArguments ? TextKind.TEXT : TextKind.of(key, owner)) {
+            TextKind kind = inArguments ? TextKind.TEXT : TextKind.of(key, owner);
+            switch (kind) {
                 case TEXT, IDENTIFIER -> out.add(s);
-                case JSON_TEXT -> {
-                    List<String> words = JsonText.words(s);
+                case JSON_TEXT, CALL_JSON -> {
+                    List<String> words = kind == TextKind.CALL_JSON ? JsonText.callWords(s) : JsonText.words(s);
                     out.addAll(words != null ? words : List.of(s));
                 }
                 case LABEL -> {
@@ -191,13 +194,13 @@ public record Record(String id, SourceRef source, Map<String, Object> fields, Ma
         }
         if (value instanceof String s) {
             TextKind kind = inArguments ? TextKind.TEXT : TextKind.of(key, owner);
-            if (proseOnly && kind == TextKind.JSON_TEXT) {
+            if (proseOnly && (kind == TextKind.JSON_TEXT || kind == TextKind.CALL_JSON)) {
                 return s;
             }
             return switch (kind) {
                 case TEXT -> f.apply(s);
-                case JSON_TEXT -> {
-                    String mapped = JsonText.mapValues(s, f);
+                case JSON_TEXT, CALL_JSON -> {
+                    String mapped = kind == TextKind.CALL_JSON ? JsonText.mapCallValues(s, f) : JsonText.mapValues(s, f);
                     yield mapped != null ? mapped : f.apply(s);
                 }
                 case IDENTIFIER, LABEL -> s;

@@ -11,12 +11,16 @@ import java.util.Optional;
  *   <li>{@link #TEXT}: {@code {"text": ...}}</li>
  *   <li>{@link #ALPACA}: {@code {"instruction": ..., "input": ..., "output": ..., "system": ...}} ({@code input}
  *   and {@code system} optional)</li>
- *   <li>{@link #SHAREGPT}: {@code {"conversations": [{"from": "human"|"gpt"|"system", "value": ...}]}}</li>
+ *   <li>{@link #SHAREGPT}: {@code {"conversations": [{"from": "human"|"gpt"|"system"|"function_call"|"observation",
+ *   "value": ...}], "tools": "..."}}: a function_call turn's value is JSON text of a call {@code {"name": ...,
+ *   "arguments": {...}}} or of an array of parallel calls, the observations right after it the calls' results; the
+ *   optional {@code tools} is an array of functions or JSON text of one (LLaMA-Factory's sharegpt format, see
+ *   {@link Conversions#convert})</li>
  *   <li>{@link #OPENAI}: {@code {"messages": [{"role": "user"|"assistant"|"system"|"tool", "content": ...}],
  *   "tools": [...]}}: an assistant message may carry {@code tool_calls} ({@code [{"id"?, "type": "function",
  *   "function": {"name": ..., "arguments": "<JSON text>" or {...}}}]}, its content then null, absent or text), a tool
  *   message a {@code tool_call_id}; the optional record-level {@code tools} lists {@code {"type": "function",
- *   "function": {"name": ..., "description"?: ..., "parameters"?: {...}}}}</li>
+ *   "function": {"name": ..., "description"?: ..., "parameters"?: {...}}}} (or the function object alone)</li>
  *   <li>(role names of either table: system or developer, user or human, assistant, gpt, model or chatgpt; see
  *   {@link Conversions#toTurns(Map)})</li>
  *   <li>{@link #PREFERENCE}: {@code {"prompt": ..., "chosen": ..., "rejected": ...}}</li>
@@ -73,7 +77,9 @@ public enum Schema {
                     requireString(fields, "system", false));
             case PREFERENCE -> firstError(requireString(fields, "prompt", true),
                     requireString(fields, "chosen", true), requireString(fields, "rejected", true));
-            case SHAREGPT -> requireTurns(fields, "conversations", "from", "value");
+            case SHAREGPT -> firstError(requireTurns(fields, "conversations", "from", "value"),
+                    ToolShapes.tools(fields.get("tools")))
+                    .or(() -> ShareGptTurns.check((List<?>) fields.get("conversations")));
             case OPENAI -> firstError(requireTurns(fields, "messages", "role", "content"),
                     ToolShapes.tools(fields.get("tools")));
         };

@@ -10,15 +10,19 @@ enum TextKind {
     TEXT,
     /** JSON held as text (tool call arguments, tool results): read and rewritten value by value, see {@link JsonText}. */
     JSON_TEXT,
+    /**
+     * JSON text of a call or an array of calls (ShareGPT's function_call value): the function's name read but kept,
+     * an id neither, the arguments read and rewritten as {@link #JSON_TEXT}; see {@link JsonText#callWords}.
+     */
+    CALL_JSON,
     /** A function's name: read (it tells two calls apart) but never rewritten (the call must still name it). */
     IDENTIFIER,
     /** A role, id, type tag ({@code "type": "function"}) or label: neither read nor rewritten. */
     LABEL;
 
     private static final Set<String> LABEL_KEYS = Set.of("role", "from", "id", "name", "label", "tool_call_id", "type");
-    /** Roles whose turn's text may be JSON: a tool's result (OpenAI's tool and function, ShareGPT's observation) or
-     * ShareGPT's function_call. */
-    private static final Set<String> JSON_ROLES = Set.of("tool", "function", "observation", "function_call");
+    /** Roles whose turn's text may be JSON: a tool's result (OpenAI's tool and function, ShareGPT's observation). */
+    private static final Set<String> JSON_ROLES = Set.of("tool", "function", "observation");
 
     /**
      * The kind of the string under {@code key}.
@@ -36,8 +40,11 @@ enum TextKind {
         if (LABEL_KEYS.contains(key)) {
             return LABEL;
         }
-        if (key.equals("arguments") || (key.equals("content") || key.equals("value")) && owner != null
-                && JSON_ROLES.contains(roleOf(owner))) {
+        boolean turnText = (key.equals("content") || key.equals("value")) && owner != null;
+        if (turnText && roleOf(owner).equals("function_call")) {
+            return CALL_JSON;
+        }
+        if (key.equals("arguments") || turnText && JSON_ROLES.contains(roleOf(owner))) {
             return JSON_TEXT;
         }
         return TEXT;

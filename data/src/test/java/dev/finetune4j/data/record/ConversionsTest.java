@@ -73,7 +73,8 @@ class ConversionsTest {
     void errorsNameWhatWasFoundAndTheAcceptedShapes() {
         assertMessage(Map.of("prompt", "x"), "has the fields [prompt], none of the accepted shapes");
         assertMessage(Map.of("conversations", List.of(Map.of("from", "narrator", "value", "x"))),
-                "turn 0 has the role 'narrator'; use system/developer, user/human, assistant/gpt/model or tool");
+                "turn 0 has the role 'narrator'; use system/developer, user/human, assistant/gpt/model, function_call "
+                        + "or observation/tool");
         assertMessage(Map.of("instruction", "x"), "missing field 'output'");
         assertMessage(Map.of("instruction", "x", "output", "y", "system", 3), "field 'system' must be a string");
         assertMessage(Map.of("messages", "hi"), "field 'messages' must be an array of turns");

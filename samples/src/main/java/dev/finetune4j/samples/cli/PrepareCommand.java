@@ -32,6 +32,7 @@ import java.util.concurrent.Callable;
                 "  exact_dedup: true",
                 "  near_dedup: {threshold: 0.85, num_perm: 128}",
                 "  split: {train: 0.8, validation: 0.1, test: 0.1, stratify_by: label}   # ratios left out share the rest",
+                "  output_schema: openai     # convert kept records (e.g. ShareGPT tool turns to OpenAI messages)",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (config, paths, options)."})
 final class PrepareCommand implements Callable<Integer> {
     @Spec

@@ -19,10 +19,12 @@ import java.util.List;
  * exact_dedup: true
  * near_dedup: {threshold: 0.85, num_perm: 128}
  * split: {train: 0.8, validation: 0.1, test: 0.1, stratify_by: label}   # ratios left out share the rest
+ * output_schema: openai          # convert kept records to this shape (default: each keeps its own)
  * </pre>
  */
 record PrepareConfig(List<String> inputs, String schema, String output, String format, Long seed, Boolean clean,
-                     Quality quality, Pii pii, Boolean exactDedup, NearDedup nearDedup, Split split) {
+                     Quality quality, Pii pii, Boolean exactDedup, NearDedup nearDedup, Split split,
+                     String outputSchema) {
 
     /** Length filter in characters. */
     record Quality(Integer minChars, Integer maxChars) {

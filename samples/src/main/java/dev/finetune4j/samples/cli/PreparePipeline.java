@@ -16,6 +16,7 @@ import dev.finetune4j.data.pii.Strategy;
 import dev.finetune4j.data.pipeline.Pipeline;
 import dev.finetune4j.data.pipeline.PipelineSteps;
 import dev.finetune4j.data.pipeline.Step;
+import dev.finetune4j.data.record.ConvertStep;
 import dev.finetune4j.data.record.Schema;
 import dev.finetune4j.data.split.SplitSpec;
 
@@ -153,6 +154,9 @@ final class PreparePipeline {
         if (cfg.nearDedup() != null) {
             steps.add(ConfigFiles.section("near_dedup", PrepareConfig.NearDedup.class,
                     () -> nearDedup(cfg.nearDedup(), seed)));
+        }
+        if (cfg.outputSchema() != null) {
+            steps.add(new ConvertStep(enumValue(Schema.class, cfg.outputSchema(), "output_schema")));
         }
         SplitSpec split = cfg.split() == null ? null
                 : ConfigFiles.section("split", PrepareConfig.Split.class, () -> split(cfg.split(), seed));

@@ -13,7 +13,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}
  * data:
  *   train: prepared/train.jsonl          # sft: prompt_field/response_field, or (neither set) conversation rows:
- *                                        # OpenAI messages (+ tools) or ShareGPT conversations; dpo: prompt/chosen/rejected
+ *                                        # OpenAI messages (+ tools) or ShareGPT conversations (+ function_call,
+ *                                        # observation, tools); dpo: prompt/chosen/rejected
  *   validation: prepared/validation.jsonl
  *   prompt_field: instruction
  *   response_field: output

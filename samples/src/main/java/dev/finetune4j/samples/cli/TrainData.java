@@ -20,7 +20,8 @@ import java.util.function.Function;
 /**
  * Reads the {@code train} command's JSONL files into token ids: SFT rows (prompt and response fields, the prompt
  * laid out by the template and masked from the loss, the response followed by EOS), SFT conversation rows (OpenAI
- * {@code messages} with optional {@code tools}, or ShareGPT {@code conversations}, laid out by the tokenizer's chat
+ * {@code messages} with optional {@code tools}, or ShareGPT {@code conversations} with optional function_call and
+ * observation turns and {@code tools}, laid out by the tokenizer's chat
  * template; the assistant turns trained, tool calls included, the rest masked), or DPO rows
  * ({@code prompt}, {@code chosen}, {@code rejected}, TRL's format). Rows longer than {@code max_length} (which
  * the caller has checked against the model's limit) are cut as the user asked, with a warning that counts them. An

@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code finetune4j train} on conversation rows (OpenAI messages with tools, ShareGPT conversations) with a tokenizer
- * whose chat template is Qwen2.5's ({@link CliTestSupport#qwenToolTokenizer}).
+ * {@code finetune4j train} on conversation rows (OpenAI messages with tools, ShareGPT conversations with tool turns)
+ * with a tokenizer whose chat template is Qwen2.5's ({@link CliTestSupport#qwenToolTokenizer}).
  */
 class TrainConversationsTest {
     private static final String WEATHER_TOOL = "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", "
@@ -43,6 +43,23 @@ class TrainConversationsTest {
                     + "{\"role\": \"tool\", \"tool_call_id\": \"c2\", \"content\": \"{\\\"celsius\\\": 21}\"}, "
                     + "{\"role\": \"assistant\", \"content\": \"Paris 18 °C, Lyon 21 °C.\"}], \"tools\": [" + WEATHER_TOOL + "]}",
             "{\"conversations\": [{\"from\": \"human\", \"value\": \"Hi\"}, {\"from\": \"gpt\", \"value\": \"Hello!\"}]}");
+
+    /**
+     * The first two rows of {@link #ROWS} as LLaMA-Factory's sharegpt format writes them: function_call and observation
+     * turns, tools as JSON text of the bare function (glaive's layout) in the first, as an OpenAI array in the second.
+     */
+    private static final List<String> SHAREGPT_ROWS = List.of(
+            "{\"conversations\": [{\"from\": \"human\", \"value\": \"Weather in Paris?\"}, {\"from\": \"function_call\", "
+                    + "\"value\": \"" + shareGptCall("Paris") + "\"}, {\"from\": \"observation\", \"value\": "
+                    + "\"{\\\"celsius\\\": 18}\"}, {\"from\": \"gpt\", \"value\": \"18 °C in Paris.\"}], \"tools\": "
+                    + "\"[{\\\"name\\\": \\\"get_weather\\\", \\\"description\\\": \\\"Current weather\\\", "
+                    + "\\\"parameters\\\": {\\\"type\\\": \\\"object\\\", \\\"properties\\\": {\\\"city\\\": "
+                    + "{\\\"type\\\": \\\"string\\\"}}, \\\"required\\\": [\\\"city\\\"]}}]\"}",
+            "{\"conversations\": [{\"from\": \"human\", \"value\": \"Paris and Lyon?\"}, {\"from\": \"function_call\", "
+                    + "\"value\": \"[" + shareGptCall("Paris") + ", " + shareGptCall("Lyon") + "]\"}, {\"from\": "
+                    + "\"observation\", \"value\": \"{\\\"celsius\\\": 18}\"}, {\"from\": \"observation\", \"value\": "
+                    + "\"{\\\"celsius\\\": 21}\"}, {\"from\": \"gpt\", \"value\": \"Paris 18 °C, Lyon 21 °C.\"}], "
+                    + "\"tools\": [" + WEATHER_TOOL + "]}");
 
     @TempDir
     Path dir;
@@ -97,6 +114,45 @@ class TrainConversationsTest {
             assertTrue(tok.decode(masked(data.get(1))).contains("<tool_response>\n{\"celsius\": 18}\n</tool_response>\n"
                     + "<tool_response>\n{\"celsius\": 21}\n</tool_response>"), "both results masked, in one block");
         }
+    }
+
+    /** A call of get_weather as a function_call value holds it, escaped for the JSON line. */
+    private static String shareGptCall(String city) {
+        return "{\\\"name\\\": \\\"get_weather\\\", \\\"arguments\\\": {\\\"city\\\": \\\"" + city + "\\\"}}";
+    }
+
+    /**
+     * A conversation written in ShareGPT's tool turns trains exactly as the same conversation in OpenAI's shape: the
+     * same input ids and the same labels (the calls trained, the observations masked).
+     */
+    @Test
+    void shareGptToolRowsTrainExactlyAsTheirOpenAiForm() throws IOException {
+        Files.write(dir.resolve("sharegpt.jsonl"), SHAREGPT_ROWS);
+        Files.write(dir.resolve("openai.jsonl"), ROWS.subList(0, 2));
+        try (HfTokenizer tok = HfTokenizer.load(dir.resolve("tok"))) {
+            TrainData reader = new TrainData(tok, null, 1024, new PrintWriter(new StringWriter()));
+            TokenizedDataset sharegpt = reader.sft(dir.resolve("sharegpt.jsonl"), null, null);
+            TokenizedDataset openai = reader.sft(dir.resolve("openai.jsonl"), null, null);
+            assertEquals(2, sharegpt.size());
+            for (int i = 0; i < 2; i++) {
+                assertArrayEquals(openai.get(i).inputIds(), sharegpt.get(i).inputIds(), "row " + (i + 1) + " ids");
+                assertArrayEquals(openai.get(i).labels(), sharegpt.get(i).labels(), "row " + (i + 1) + " labels");
+            }
+            assertArrayEquals(tok.encode(qwenCall("Paris") + "<|im_end|>\n"), trainedSpans(sharegpt.get(0)).getFirst());
+            assertTrue(tok.decode(masked(sharegpt.get(1))).contains("<tool_response>\n{\"celsius\": 18}\n</tool_response>\n"
+                    + "<tool_response>\n{\"celsius\": 21}\n</tool_response>"), "both observations masked");
+        }
+    }
+
+    /** A ShareGPT row whose function_call is not a call is bad input naming its line and turn. */
+    @Test
+    void aShareGptRowWithABadCallIsNamedByItsLineAndTurn() throws Exception {
+        Files.write(dir.resolve("bad-call.jsonl"), List.of(SHAREGPT_ROWS.get(0), "{\"conversations\": [{\"from\": "
+                + "\"human\", \"value\": \"Paris?\"}, {\"from\": \"function_call\", \"value\": \"{\\\"arguments\\\": {}}\"}]}"));
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("bad-call.jsonl", "tok").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains(dir.resolve("bad-call.jsonl") + " line 2: SHAREGPT record: conversations[1].value "
+                + "(function_call) has no function name"), r.err());
     }
 
     /** max_length cuts conversation rows as it cuts prompt/response rows: the cut and the untrained rows are counted. */
