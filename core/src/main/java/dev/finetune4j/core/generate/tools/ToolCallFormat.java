@@ -207,12 +207,13 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
         if (i == section.length()) {
             return Step.INCOMPLETE;
         }
-        int end = JsonSpans.end(section, i);
-        if (end == JsonSpans.INCOMPLETE) {
-            return Step.INCOMPLETE;
-        }
-        if (end == JsonSpans.NOT_JSON) {
+        if (!JsonSpans.opensValue(section, i)) {
             return Step.NOT_A_CALL;
+        }
+        JsonSpans.Scan scan = new JsonSpans.Scan(i);
+        int end = scan.resume(section);
+        if (end == JsonSpans.INCOMPLETE) {
+            return new Step.Incomplete(scan);
         }
         return read.read(section.substring(i, end), end);
     }

@@ -51,6 +51,8 @@ public final class ToolCallStream {
     private boolean outputStart = true;
     /** IN_CALLS: where the next call may start in {@link #held}. */
     private int at;
+    /** IN_CALLS: the scan of the JSON value {@link #held} ends inside, resumed as text arrives; null when none. */
+    private JsonSpans.Scan openValue;
     private int calls;
 
     ToolCallStream(ToolCallFormat format) {
@@ -115,8 +117,14 @@ public final class ToolCallStream {
                     at = 0;
                 }
                 case IN_CALLS -> {
+                    // NOTE: stepping again while a value is open would rescan it from its start for every piece
+                    if (openValue != null && openValue.resume(held) == JsonSpans.INCOMPLETE) {
+                        return;
+                    }
+                    openValue = null;
                     switch (format.step(held.toString(), at)) {
                         case Step.Incomplete i -> {
+                            openValue = i.openValue();
                             return;
                         }
                         case Step.NotACall n -> {
