@@ -66,7 +66,7 @@ final class JsonSpans {
     }
 
     /** The index of the first character at or after {@code from} that is not JSON whitespace. */
-    static int skipWhitespace(String text, int from) {
+    static int skipWhitespace(CharSequence text, int from) {
         int i = from;
         while (i < text.length() && " \t\r\n".indexOf(text.charAt(i)) >= 0) {
             i++;

@@ -16,6 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
  */
 class HostileToolOutputTest {
     private static final int PIECES = 100_000;
+    /** Linear reading takes well under a second, warm-up included; the quadratic one took 9 s to 70 s. */
+    private static final Duration LINEAR_BOUND = Duration.ofSeconds(5);
 
     @Test
     void numbersInArgumentsKeepTheValueTheModelWrote() {
@@ -37,7 +39,7 @@ class HostileToolOutputTest {
     void aLongCallStreamedInTinyPiecesIsReadInLinearTime() {
         // each piece used to rescan the call from its start: 100k pieces took seconds, growing with the square
         String value = "x\\\"".repeat(PIECES / 3);
-        assertTimeoutPreemptively(Duration.ofSeconds(2), () -> {
+        assertTimeoutPreemptively(LINEAR_BOUND, () -> {
             ToolCallStream stream = ToolCallFormat.HERMES.stream();
             List<ToolCallStream.Piece> out = new ArrayList<>(stream.append("<tool_call>{\"name\": \"echo\", \"arguments\": {\"s\": \""));
             for (int i = 0; i < value.length(); i++) {
@@ -55,7 +57,7 @@ class HostileToolOutputTest {
     void anUnterminatedCallOfOpeningBracesIsContentAtTheEnd() {
         for (ToolCallFormat format : List.of(ToolCallFormat.HERMES, ToolCallFormat.LLAMA3_JSON, ToolCallFormat.MISTRAL)) {
             String start = format == ToolCallFormat.HERMES ? "<tool_call>" : format == ToolCallFormat.MISTRAL ? "[" : "";
-            assertTimeoutPreemptively(Duration.ofSeconds(2), () -> {
+            assertTimeoutPreemptively(LINEAR_BOUND, () -> {
                 ToolCallStream stream = format.stream();
                 StringBuilder content = new StringBuilder();
                 List<ToolCallStream.Piece> out = new ArrayList<>(stream.append(start + "{"));
@@ -68,6 +70,40 @@ class HostileToolOutputTest {
                 assertEquals(start.length() + 1 + PIECES, content.length(), format.name());
                 assertEquals(0, stream.callCount());
             }, format.name());
+        }
+    }
+
+    @Test
+    void aModelLoopingOnWhitespaceIsReadInLinearTime() {
+        // each piece used to rescan the held whitespace: 100k newlines took 30 s to 70 s depending on the format
+        String blank = "\n".repeat(PIECES);
+        List<ToolCallFormat> formats = List.of(ToolCallFormat.HERMES, ToolCallFormat.LLAMA3_JSON, ToolCallFormat.MISTRAL);
+        List<String> calls = List.of("<tool_call>{\"name\": \"f\"}</tool_call>", "{\"name\": \"f\"}", "[{\"name\": \"f\"}]");
+        for (int f = 0; f < formats.size(); f++) {
+            ToolCallFormat format = formats.get(f);
+            String call = calls.get(f);
+            assertTimeoutPreemptively(LINEAR_BOUND, () -> {
+                // before the call (where Llama 3 and Mistral may still open one), then after it
+                for (String out : List.of(blank + call, call + blank, "<tool_call>" + blank + "{\"name\": \"f\"}" + blank
+                        + "</tool_call>")) {
+                    ToolCallStream stream = format.stream();
+                    List<ToolCallStream.Piece> pieces = new ArrayList<>();
+                    for (int i = 0; i < out.length(); i++) {
+                        pieces.addAll(stream.append(out.substring(i, i + 1)));
+                    }
+                    pieces.addAll(stream.finish());
+
+                    ParsedToolCalls whole = format.parse(out);
+                    StringBuilder content = new StringBuilder();
+                    pieces.stream().filter(p -> p instanceof ToolCallStream.Text)
+                            .forEach(p -> content.append(((ToolCallStream.Text) p).text()));
+                    assertEquals(whole.calls().size(), stream.callCount(), format.name());
+                    assertEquals(String.valueOf(whole.content()), content.toString().isBlank() ? "null" : content.toString(),
+                            format.name());
+                }
+            }, format.name());
+            assertEquals(1, format.parse(blank + call).calls().size(), format.name());
+            assertEquals(1, format.parse(call + blank).calls().size(), format.name());
         }
     }
 
