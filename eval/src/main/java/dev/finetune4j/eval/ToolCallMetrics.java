@@ -1,8 +1,10 @@
 package dev.finetune4j.eval;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.finetune4j.core.tokenizer.ToolCall;
 
 import java.util.ArrayList;
@@ -28,7 +30,9 @@ import java.util.Map;
  * <p>Stateless and thread-safe.
  */
 public final class ToolCallMetrics {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Decimals as {@link java.math.BigDecimal}s: a double cannot hold 1e400 or tell 0.1 from 0.10000000000000000001. */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .build();
 
     private ToolCallMetrics() {
     }

@@ -86,8 +86,15 @@ final class ToolChoices {
                 for (int i = 0; i < tools.size(); i++) {
                     compile(tools.get(i), i); // each tool's own schema, so that a refusal names the tool
                 }
-                return JsonGrammar.fromSchema(ToolChoiceSchemas.anyFunction(tools, parallel), false,
-                        JsonGrammar.ValueAssertions.SKIP);
+                try {
+                    return JsonGrammar.fromSchema(ToolChoiceSchemas.anyFunction(tools, parallel), false,
+                            JsonGrammar.ValueAssertions.SKIP);
+                } catch (JsonSchemaException e) {
+                    // each tool fits alone, but the array of calls of them all is past a limit (size, depth)
+                    throw ApiException.invalid(TOOLS, "the " + tools.size() + " tools together cannot be forced by "
+                            + "tool_choice \"required\": " + e.getMessage() + "; send fewer or smaller tools, or "
+                            + "name one function in tool_choice");
+                }
             });
             return new ToolCalling(tools, ToolCallFormat.anyFunction(), parallel, constraint(grammar));
         }

@@ -6,8 +6,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * Conversations and tools in OpenAI's chat JSON, read and written: the one reader for chat requests, training records
@@ -32,7 +35,8 @@ public final class ChatJson {
     }
 
     /**
-     * A conversation.
+     * A conversation. A tool turn's {@code tool_call_id} must be the id of a call an earlier assistant turn made,
+     * when those calls have ids.
      *
      * @param messages a JSON array of messages
      * @param where its path, for messages (e.g. {@code messages})
@@ -44,8 +48,17 @@ public final class ChatJson {
                     + describe(messages));
         }
         List<ChatMessage> turns = new ArrayList<>(messages.size());
+        Set<String> callIds = new LinkedHashSet<>();
         for (int i = 0; i < messages.size(); i++) {
-            turns.add(message(messages.get(i), where + "[" + i + "]"));
+            ChatMessage turn = message(messages.get(i), where + "[" + i + "]");
+            turn.toolCalls().stream().map(ToolCall::id).filter(Objects::nonNull).forEach(callIds::add);
+            if (turn.toolCallId() != null && !callIds.isEmpty() && !callIds.contains(turn.toolCallId())) {
+                // a result no call asked for: the model would read it as an answer to nothing (OpenAI refuses it too)
+                throw new IllegalArgumentException(where + "[" + i + "].tool_call_id '" + turn.toolCallId()
+                        + "' answers no call of an earlier assistant turn (their ids: " + String.join(", ", callIds)
+                        + "); send the id of the call this result answers");
+            }
+            turns.add(turn);
         }
         return turns;
     }

@@ -55,7 +55,8 @@ final class JsonText {
     /**
      * {@code text} with {@code f} applied to each string and number value (field names and syntax kept; a value
      * {@code f} leaves alone keeps its original spelling, escapes included; a number {@code f} changes becomes a
-     * string), or null when {@code text} is not one JSON object or array.
+     * string; an unpaired surrogate in a changed value stays a {@code \\u} escape), or null when {@code text} is not
+     * one JSON object or array.
      */
     static String mapValues(String text, UnaryOperator<String> f) {
         return rewrite(text, (token, value, depth, field) -> f.apply(value));
@@ -100,12 +101,31 @@ final class JsonText {
             String mapped = f.apply(token, value, depth, field);
             if (!mapped.equals(value)) {
                 out.append(text, copied[0], start).append('"');
-                JsonStringEncoder.getInstance().quoteAsString(mapped, out);
+                quote(mapped, out);
                 out.append('"');
                 copied[0] = end;
             }
         });
         return json ? out.append(text, copied[0], text.length()).toString() : null;
+    }
+
+    /**
+     * Appends {@code value} as the inside of a JSON string. An unpaired surrogate (the input may hold one as a valid
+     * {@code \\ud800} escape) is written as an escape again: raw, no UTF-8 writer could encode it.
+     */
+    private static void quote(String value, StringBuilder out) {
+        int from = 0;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                JsonStringEncoder.getInstance().quoteAsString(value.subSequence(from, i), out);
+                out.append(String.format("\\u%04x", (int) c));
+                from = i + 1;
+            }
+        }
+        JsonStringEncoder.getInstance().quoteAsString(value.subSequence(from, value.length()), out);
     }
 
     /**

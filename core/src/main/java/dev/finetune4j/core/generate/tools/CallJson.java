@@ -1,8 +1,11 @@
 package dev.finetune4j.core.generate.tools;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.finetune4j.core.tokenizer.ToolCall;
 
 import java.security.SecureRandom;
@@ -14,9 +17,14 @@ import java.util.function.Supplier;
  * Call objects as models write them, {@code {"name": "f", "arguments": {...}}}, read into {@link ToolCall}s. The
  * arguments may be under {@code arguments} (Hermes, Qwen, Mistral) or {@code parameters} (Llama 3.1 and 3.2, the
  * output of a {@code required} tool choice); absent, they are {@code {}}; given as JSON text of an object, that text.
+ * Numbers keep the value the model wrote: decimals are read as {@link java.math.BigDecimal}s, as written, since a
+ * double would round {@code 0.12345678901234567890} and turn {@code 1e400} into the string {@code "Infinity"}.
  */
 final class CallJson {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES) // 100.0 stays 100.0, not 1E+2
+            .build();
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 

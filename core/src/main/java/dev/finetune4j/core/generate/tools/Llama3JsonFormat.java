@@ -32,7 +32,7 @@ final class Llama3JsonFormat extends ToolCallFormat {
             return text.length();
         }
         int i = JsonSpans.skipWhitespace(text, 0);
-        return JsonSpans.startsPartOf(text, i, PYTHON_TAG) ? 0 : text.length();
+        return JsonSpans.startsPartOf(text, i, PYTHON_TAG) ? i : text.length();
     }
 
     @Override

@@ -31,7 +31,7 @@ final class MistralFormat extends ToolCallFormat {
         int i = JsonSpans.skipWhitespace(text, 0);
         boolean mayOpenArray = i == text.length()
                 || (text.charAt(i) == '[' && JsonSpans.skipWhitespace(text, i + 1) == text.length());
-        return outputStart && mayOpenArray ? 0 : heldPrefix(text, MARKER);
+        return outputStart && mayOpenArray ? i : heldPrefix(text, MARKER);
     }
 
     @Override

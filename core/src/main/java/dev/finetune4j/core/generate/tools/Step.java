@@ -6,8 +6,14 @@ import java.util.List;
 
 /** What a {@link ToolCallFormat} reads at a position of a call section. */
 sealed interface Step {
-    /** The section's text ends before what starts there is known: wait for more. */
-    record Incomplete() implements Step {
+    /**
+     * The section's text ends before what starts there is known: wait for more.
+     *
+     * @param openValue the scan of the JSON object or array the text ends inside, which only a closing bracket can
+     *                  complete (a stream resumes it rather than stepping again); null when the text ends elsewhere
+     *                  (whitespace, a part of a marker)
+     */
+    record Incomplete(JsonSpans.Scan openValue) implements Step {
     }
 
     /** What starts there is not a well-formed call: the text from there on is content. */
@@ -24,8 +30,8 @@ sealed interface Step {
     record Calls(List<ToolCall> calls, int end, boolean closesSection) implements Step {
     }
 
-    /** The shared {@link Incomplete}. */
-    Step INCOMPLETE = new Incomplete();
+    /** The shared {@link Incomplete} outside any JSON value. */
+    Step INCOMPLETE = new Incomplete(null);
     /** The shared {@link NotACall}. */
     Step NOT_A_CALL = new NotACall();
 }

@@ -160,7 +160,8 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
 
     /**
      * Where the end of {@code text} may be the beginning of a call section that more text would confirm (a part of
-     * a start marker); that end is held back.
+     * a start marker); that end is held back. Whitespace before it is not held: it is content either way, and
+     * holding it would rescan it for every piece of a model that loops on whitespace.
      *
      * @return the index from which to hold text, {@code text.length()} for none
      */
@@ -168,6 +169,8 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
 
     /**
      * Reads at {@code at} of a call section ({@code at} is 0 for the section's start, else just past a call).
+     * Text that is incomplete and ends in whitespace must stay incomplete when more whitespace follows (no marker
+     * ends in whitespace): a stream relies on it to skip the steps of a model that loops on whitespace.
      *
      * @param section the text from the section's start
      * @param at      where to read
@@ -207,12 +210,13 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
         if (i == section.length()) {
             return Step.INCOMPLETE;
         }
-        int end = JsonSpans.end(section, i);
-        if (end == JsonSpans.INCOMPLETE) {
-            return Step.INCOMPLETE;
-        }
-        if (end == JsonSpans.NOT_JSON) {
+        if (!JsonSpans.opensValue(section, i)) {
             return Step.NOT_A_CALL;
+        }
+        JsonSpans.Scan scan = new JsonSpans.Scan(i);
+        int end = scan.resume(section);
+        if (end == JsonSpans.INCOMPLETE) {
+            return new Step.Incomplete(scan);
         }
         return read.read(section.substring(i, end), end);
     }

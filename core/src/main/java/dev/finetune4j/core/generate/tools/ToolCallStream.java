@@ -51,6 +51,10 @@ public final class ToolCallStream {
     private boolean outputStart = true;
     /** IN_CALLS: where the next call may start in {@link #held}. */
     private int at;
+    /** IN_CALLS: the scan of the JSON value {@link #held} ends inside, resumed as text arrives; null when none. */
+    private JsonSpans.Scan openValue;
+    /** IN_CALLS: the length of {@link #held} when a step found it incomplete, ending in whitespace; else -1. */
+    private int incompleteAfterWhitespace = -1;
     private int calls;
 
     ToolCallStream(ToolCallFormat format) {
@@ -115,8 +119,24 @@ public final class ToolCallStream {
                     at = 0;
                 }
                 case IN_CALLS -> {
+                    // NOTE: stepping again while a value is open would rescan it from its start for every piece
+                    if (openValue != null && openValue.resume(held) == JsonSpans.INCOMPLETE) {
+                        return;
+                    }
+                    openValue = null;
+                    // likewise for a model that loops on whitespace: more of it leaves the step incomplete
+                    if (incompleteAfterWhitespace >= 0
+                            && JsonSpans.skipWhitespace(held, incompleteAfterWhitespace) == held.length()) {
+                        incompleteAfterWhitespace = held.length();
+                        return;
+                    }
+                    incompleteAfterWhitespace = -1;
                     switch (format.step(held.toString(), at)) {
                         case Step.Incomplete i -> {
+                            openValue = i.openValue();
+                            boolean endsInWhitespace = !held.isEmpty()
+                                    && JsonSpans.skipWhitespace(held, held.length() - 1) == held.length();
+                            incompleteAfterWhitespace = openValue == null && endsInWhitespace ? held.length() : -1;
                             return;
                         }
                         case Step.NotACall n -> {
