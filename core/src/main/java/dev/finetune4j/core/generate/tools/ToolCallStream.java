@@ -6,15 +6,31 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One output read in pieces as it is generated: content is released as soon as it cannot be the start of a call
- * (a part of a start marker is held back until the next piece tells, as stop strings are), and each call once its
- * text is complete. {@link ToolCallFormat#parse} reads a whole output the same way, so a streamed and a whole answer
- * split alike.
+ * One output read in pieces as it is generated. {@link ToolCallFormat#parse} reads a whole output through the same
+ * stream, so a streamed and a whole answer always agree on content and calls.
+ *
+ * <p>What is released when:
+ * <ul>
+ *   <li>content as soon as it cannot be the start of a call (a part of a start marker is held back until the next
+ *   piece tells, as stop strings are);</li>
+ *   <li>a {@link CallStart} (index, id, name) as soon as the call's head is read: its marker, its name and the
+ *   opening brace of its arguments; until then the head is held back, so a call malformed there (not JSON, no name,
+ *   other text) is content exactly as in a whole answer and nothing of it was announced;</li>
+ *   <li>then {@link ArgumentsPiece}s as the arguments are generated, the whitespace outside strings left out:
+ *   concatenated, they are the complete call's {@link ToolCall#arguments()};</li>
+ *   <li>a {@link Call} when the call is complete and well-formed. A call whose head the format cannot read in a
+ *   fixed layout (arguments before the name, arguments as a string) is announced only then, with its arguments in
+ *   one piece.</li>
+ * </ul>
+ *
+ * <p>A call that breaks after its announcement (arguments that turn out not to be JSON, a missing closing marker, the
+ * output ending inside it, a later element of a Mistral array that is no call) cannot be taken back: no {@link Call}
+ * follows its start, and its text is content exactly as in a whole answer, which reports no such call.
  *
  * <pre>{@code
  * ToolCallStream calls = ToolCallFormat.HERMES.stream();
  * for (String piece : pieces) {
- *     for (ToolCallStream.Piece p : calls.append(piece)) { ... }   // Text or Call
+ *     for (ToolCallStream.Piece p : calls.append(piece)) { ... }   // Text, CallStart, ArgumentsPiece or Call
  * }
  * for (ToolCallStream.Piece p : calls.finish()) { ... }
  * }</pre>
@@ -23,7 +39,7 @@ import java.util.List;
  */
 public final class ToolCallStream {
     /** What the stream releases, in order. */
-    public sealed interface Piece permits Text, Call {
+    public sealed interface Piece permits Text, CallStart, ArgumentsPiece, Call {
     }
 
     /**
@@ -35,14 +51,51 @@ public final class ToolCallStream {
     }
 
     /**
-     * A complete call.
+     * A call's announcement: its arguments follow.
      *
-     * @param call the call, with a fresh id
+     * @param index the call's position among the output's calls, from 0
+     * @param id    the call's id, as its {@link Call} will carry it
+     * @param name  the function's name
      */
-    public record Call(ToolCall call) implements Piece {
+    public record CallStart(int index, String id, String name) implements Piece {
+    }
+
+    /**
+     * The next piece of an announced call's arguments.
+     *
+     * @param index the call's index
+     * @param text  the piece, never empty
+     */
+    public record ArgumentsPiece(int index, String text) implements Piece {
+    }
+
+    /**
+     * A complete call, announced before by a {@link CallStart} with its index.
+     *
+     * @param index the call's index
+     * @param call  the call; its arguments are its pieces concatenated
+     */
+    public record Call(int index, ToolCall call) implements Piece {
     }
 
     private enum State { SEARCHING, IN_CALLS, PLAIN }
+
+    /** An announced call of the current step: where its arguments are read from, and what was sent of them. */
+    private static final class Announced {
+        final int index;
+        final String id;
+        final String name;
+        final ArgumentsText arguments = new ArgumentsText();
+        /** The next raw character to read in {@link #held}. */
+        int next;
+
+        Announced(int index, String id, String name, int next) {
+            this.index = index;
+            this.id = id;
+            this.name = name;
+            this.next = next;
+        }
+    }
 
     private final ToolCallFormat format;
     /** SEARCHING: content not yet released; IN_CALLS: the call section from its start; PLAIN: empty. */
@@ -51,6 +104,9 @@ public final class ToolCallStream {
     private boolean outputStart = true;
     /** IN_CALLS: where the next call may start in {@link #held}. */
     private int at;
+    /** IN_CALLS: the calls announced since {@link #at}. */
+    private final List<Announced> announced = new ArrayList<>();
+    private int started;
     private int calls;
 
     ToolCallStream(ToolCallFormat format) {
@@ -61,7 +117,7 @@ public final class ToolCallStream {
      * Adds the next piece of the output.
      *
      * @param text the piece
-     * @return what became final: content and complete calls, in order; often empty
+     * @return what became final: content, announcements, argument pieces and complete calls, in order; often empty
      */
     public List<Piece> append(String text) {
         held.append(text);
@@ -83,12 +139,13 @@ public final class ToolCallStream {
             out.add(new Text(rest));
         }
         held.setLength(0);
+        announced.clear();
         state = State.PLAIN;
         return out;
     }
 
     /**
-     * How many calls have been released.
+     * How many complete calls have been released.
      *
      * @return the count
      */
@@ -115,28 +172,87 @@ public final class ToolCallStream {
                     at = 0;
                 }
                 case IN_CALLS -> {
-                    switch (format.step(held.toString(), at)) {
+                    String section = held.toString();
+                    switch (format.step(section, at)) {
                         case Step.Incomplete i -> {
+                            streamArguments(section, out);
                             return;
                         }
-                        case Step.NotACall n -> {
-                            held.delete(0, at);
-                            state = State.PLAIN;
-                        }
+                        case Step.NotACall n -> endCalls();
                         case Step.Calls c -> {
-                            c.calls().forEach(call -> out.add(new Call(call)));
-                            calls += c.calls().size();
-                            if (c.closesSection()) {
-                                held.delete(0, c.end());
-                                state = State.PLAIN;
+                            List<Piece> done = complete(c.calls());
+                            if (done == null) {
+                                endCalls();
                             } else {
-                                at = c.end();
+                                out.addAll(done);
+                                announced.clear();
+                                if (c.closesSection()) {
+                                    held.delete(0, c.end());
+                                    state = State.PLAIN;
+                                } else {
+                                    at = c.end();
+                                }
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    /** Announces the calls whose heads became known and sends what was generated of their arguments. */
+    private void streamArguments(String section, List<Piece> out) {
+        List<CallHead> heads = format.heads(section, at);
+        for (int k = announced.size(); k < heads.size(); k++) {
+            Announced call = new Announced(started++, format.newCallId(), heads.get(k).name(), heads.get(k).argumentsStart());
+            announced.add(call);
+            out.add(new CallStart(call.index, call.id, call.name));
+        }
+        for (Announced call : announced) {
+            int before = call.arguments.length();
+            call.next += call.arguments.feed(held, call.next, held.length());
+            if (call.arguments.length() > before) {
+                out.add(new ArgumentsPiece(call.index, call.arguments.text().substring(before)));
+            }
+        }
+    }
+
+    /**
+     * The pieces that complete a step's calls: the rest of each announced call's arguments, and announcement and
+     * arguments of the others; null when an announced call is not the one the step read (a name or arguments that
+     * changed, as with a key given twice), which then counts as a malformed call.
+     */
+    private List<Piece> complete(List<ToolCall> stepCalls) {
+        List<Piece> out = new ArrayList<>();
+        for (int i = 0; i < stepCalls.size(); i++) {
+            ToolCall call = stepCalls.get(i);
+            if (i < announced.size()) {
+                Announced a = announced.get(i);
+                int before = a.arguments.length();
+                a.next += a.arguments.feed(held, a.next, held.length());
+                if (!a.name.equals(call.name()) || !a.arguments.text().equals(call.arguments())) {
+                    return null;
+                }
+                if (a.arguments.length() > before) {
+                    out.add(new ArgumentsPiece(a.index, call.arguments().substring(before)));
+                }
+                out.add(new Call(a.index, new ToolCall(a.id, call.name(), call.arguments())));
+            } else {
+                int index = started++;
+                out.add(new CallStart(index, call.id(), call.name()));
+                out.add(new ArgumentsPiece(index, call.arguments()));
+                out.add(new Call(index, call));
+            }
+        }
+        calls += stepCalls.size();
+        return out;
+    }
+
+    /** The text from {@link #at} is not a call: it and all after it is content. */
+    private void endCalls() {
+        held.delete(0, at);
+        announced.clear();
+        state = State.PLAIN;
     }
 
     /** Releases the first {@code n} held characters as content. */
