@@ -117,7 +117,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--tool-call-parser", paramLabel = "FORMAT", defaultValue = "auto",
             description = "How the model writes function calls, read out of its answers for tool_choice \"auto\": "
                     + "auto (told from the chat template), hermes (<tool_call> blocks: Hermes, Qwen), llama3_json "
-                    + "(Llama 3.1/3.2 JSON calls), mistral ([TOOL_CALLS] arrays) (default: ${DEFAULT-VALUE}).")
+                    + "(Llama 3.1/3.2 JSON calls), mistral ([TOOL_CALLS] arrays), mistral_v11 ([TOOL_CALLS]name[ARGS]{...}: "
+                    + "Mistral Small 3.1/3.2, Magistral, Devstral) (default: ${DEFAULT-VALUE}).")
     String toolCallParser;
 
     @Override
