@@ -64,6 +64,11 @@ final class ArgumentsText {
         return text.toString();
     }
 
+    /** The text read from index {@code start} of {@link #text()} on. */
+    String textFrom(int start) {
+        return text.substring(start);
+    }
+
     /** The length of {@link #text()}. */
     int length() {
         return text.length();

@@ -172,10 +172,17 @@ public final class ToolCallStream {
                     at = 0;
                 }
                 case IN_CALLS -> {
+                    if (argumentsOpen()) {
+                        sendArguments(out);
+                        if (argumentsOpen()) {
+                            return; // no call completes before its arguments close: no need to rescan the section
+                        }
+                    }
                     String section = held.toString();
                     switch (format.step(section, at)) {
                         case Step.Incomplete i -> {
-                            streamArguments(section, out);
+                            announce(section, out);
+                            sendArguments(out);
                             return;
                         }
                         case Step.NotACall n -> endCalls();
@@ -200,19 +207,28 @@ public final class ToolCallStream {
         }
     }
 
-    /** Announces the calls whose heads became known and sends what was generated of their arguments. */
-    private void streamArguments(String section, List<Piece> out) {
+    /** Whether an announced call's arguments are still being generated. */
+    private boolean argumentsOpen() {
+        return !announced.isEmpty() && !announced.getLast().arguments.closed();
+    }
+
+    /** Announces the calls whose heads became known (a head can only follow arguments that closed). */
+    private void announce(String section, List<Piece> out) {
         List<CallHead> heads = format.heads(section, at);
         for (int k = announced.size(); k < heads.size(); k++) {
             Announced call = new Announced(started++, format.newCallId(), heads.get(k).name(), heads.get(k).argumentsStart());
             announced.add(call);
             out.add(new CallStart(call.index, call.id, call.name));
         }
+    }
+
+    /** Sends what was generated of the announced calls' arguments since the last piece. */
+    private void sendArguments(List<Piece> out) {
         for (Announced call : announced) {
             int before = call.arguments.length();
             call.next += call.arguments.feed(held, call.next, held.length());
             if (call.arguments.length() > before) {
-                out.add(new ArgumentsPiece(call.index, call.arguments.text().substring(before)));
+                out.add(new ArgumentsPiece(call.index, call.arguments.textFrom(before)));
             }
         }
     }
