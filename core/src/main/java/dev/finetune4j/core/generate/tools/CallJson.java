@@ -20,7 +20,8 @@ import java.util.function.Supplier;
  * arguments may be under {@code arguments} (Hermes, Qwen, Mistral) or {@code parameters} (Llama 3.1 and 3.2, the
  * output of a {@code required} tool choice); absent, they are {@code {}}; given as JSON text of an object, that text.
  * An object's arguments are its text as written less the whitespace outside strings ({@link ArgumentsText}), the same
- * text a stream sends in pieces. A key given twice makes the object no call (which value counts would be a guess).
+ * text a stream sends in pieces. A key given twice, or both {@code arguments} and {@code parameters}, makes the object
+ * no call (which value counts would be a guess).
  */
 final class CallJson {
     private static final ObjectMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
@@ -71,6 +72,9 @@ final class CallJson {
     private static ToolCall call(JsonNode node, String json, String id) {
         if (!node.isObject() || !node.path("name").isTextual() || node.path("name").textValue().isBlank()) {
             return null;
+        }
+        if (node.has("arguments") && node.has("parameters")) {
+            return null; // which one holds the arguments would be a guess
         }
         String key = node.has("arguments") ? "arguments" : "parameters";
         JsonNode arguments = node.get(key);

@@ -158,13 +158,18 @@ class ToolCallFormatTest {
         List<String> outputs = List.of(
                 "Let me see <tool_call>\n{\"name\": \"f\", \"arguments\": {\"s\": \"</tool_call>\"}}\n</tool_call>\n"
                         + "<tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call> bye",
-                "<tool_c is a tag <tool_call>");
+                "<tool_c is a tag <tool_call>",
+                "<tool_call>{\"name\": \"f\", \"parameters\": {\"a\": 1}, \"arguments\": {\"a\": 2}}</tool_call>",
+                "<tool_call>{\"arguments\": {\"a\": \"}\"}, \"name\": \"f\"}</tool_call>",
+                "<tool_call>{\"name\": \"f\", \"arguments\": \"{\\\"a\\\": 1}\"}</tool_call>",
+                "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1,}}</tool_call> tail");
         for (String out : outputs) {
             ParsedToolCalls whole = ToolCallFormat.HERMES.parse(out);
             for (int cut = 0; cut <= out.length(); cut++) {
                 assertEquals(shape(whole), shape(streamed(ToolCallFormat.HERMES, out.substring(0, cut), out.substring(cut))),
                         "cut at " + cut + " of " + out);
             }
+            assertEquals(shape(whole), shape(streamed(ToolCallFormat.HERMES, characters(out))), out);
         }
         String llama = "{\"name\": \"f\", \"parameters\": {}}; {\"name\": \"g\", \"parameters\": {\"a\": \"b\"}}";
         String mistral = "Ok [TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]";
@@ -186,9 +191,11 @@ class ToolCallFormatTest {
     }
 
     @Test
-    void aKeyGivenTwiceIsNoCall() {
-        String out = "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1}, \"arguments\": {\"a\": 2}}</tool_call>";
-        assertEquals(out, ToolCallFormat.HERMES.parse(out).content());
+    void aKeyGivenTwiceOrArgumentsUnderBothNamesIsNoCall() {
+        String twice = "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1}, \"arguments\": {\"a\": 2}}</tool_call>";
+        String both = "<tool_call>{\"name\": \"f\", \"parameters\": {\"a\": 1}, \"arguments\": {\"a\": 2}}</tool_call>";
+        assertEquals(twice, ToolCallFormat.HERMES.parse(twice).content());
+        assertEquals(both, ToolCallFormat.HERMES.parse(both).content());
     }
 
     @Test
