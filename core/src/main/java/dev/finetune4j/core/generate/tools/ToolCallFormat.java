@@ -80,8 +80,8 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
 
     /**
      * The format a model's chat template asks for, told from the template's text: {@code <tool_call>} means
-     * {@link #HERMES}, {@code [ARGS]} {@link #MISTRAL_V11}, else {@code [TOOL_CALLS]} {@link #MISTRAL}, and {@code <|python_tag|>} or Llama 3's header tokens
-     * with {@code "parameters"} {@link #LLAMA3_JSON}.
+     * {@link #HERMES}, {@code [ARGS]} {@link #MISTRAL_V11}, else {@code [TOOL_CALLS]} {@link #MISTRAL}, and
+     * {@code <|python_tag|>} or Llama 3's header tokens with {@code "parameters"} {@link #LLAMA3_JSON}.
      *
      * @param template the model's chat template
      * @return the format, or empty for a built-in format or a template that shows none of these
@@ -149,10 +149,8 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
                 switch (piece) {
                     case ToolCallStream.Text t -> content.append(t.text());
                     case ToolCallStream.Call c -> calls.add(c.call());
-                    case ToolCallStream.CallStart s -> {
-                        // announcements and pieces add up to the calls
-                    }
-                    case ToolCallStream.ArgumentsPiece a -> {
+                    case ToolCallStream.CallStart _, ToolCallStream.ArgumentsPiece _ -> {
+                        // announcements and argument pieces add up to the calls
                     }
                 }
             }
