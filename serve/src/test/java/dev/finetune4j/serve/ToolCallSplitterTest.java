@@ -134,9 +134,9 @@ class ToolCallSplitterTest {
         assertEquals(List.of(
                 "0 start 0 send [1, 2]",
                 "0 args 0 {\"body\":\"Dear  []",
-                "0 args 0 Ann\"} [3]",
+                "0 args 0 Ann\"} [3, 4]",
                 "0 call 0 send {\"body\":\"Dear Ann\"}",
-                "0 text ' after' [4, 5]",
+                "0 text ' after' [5]",
                 "0 finish TOOL_CALLS"), sink.events);
     }
 

@@ -17,7 +17,8 @@ import java.util.List;
  *   opening brace of its arguments; until then the head is held back, so a call malformed there (not JSON, no name,
  *   other text) is content exactly as in a whole answer and nothing of it was announced;</li>
  *   <li>then {@link ArgumentsPiece}s as the arguments are generated, the whitespace outside strings left out:
- *   concatenated, they are the complete call's {@link ToolCall#arguments()};</li>
+ *   concatenated, they are the complete call's {@link ToolCall#arguments()}; the piece that closes them goes out
+ *   with the call's completion, so a call that never completes never shows closed arguments;</li>
  *   <li>a {@link Call} when the call is complete and well-formed. A call whose head the format cannot read in a
  *   fixed layout (arguments before the name, arguments as a string) is announced only then, with its arguments in
  *   one piece.</li>
@@ -88,6 +89,8 @@ public final class ToolCallStream {
         final ArgumentsText arguments = new ArgumentsText();
         /** The next raw character to read in {@link #held}. */
         int next;
+        /** How much of {@link #arguments}' text has gone out as pieces. */
+        int sent;
 
         Announced(int index, String id, String name, int next) {
             this.index = index;
@@ -222,13 +225,17 @@ public final class ToolCallStream {
         }
     }
 
-    /** Sends what was generated of the announced calls' arguments since the last piece. */
+    /**
+     * Sends what was generated of the announced calls' arguments since the last piece. The piece that closes them waits
+     * for the call's completion ({@link #complete}), so streamed arguments only form a whole object for a call that
+     * completes.
+     */
     private void sendArguments(List<Piece> out) {
         for (Announced call : announced) {
-            int before = call.arguments.length();
             call.next += call.arguments.feed(held, call.next, held.length());
-            if (call.arguments.length() > before) {
-                out.add(new ArgumentsPiece(call.index, call.arguments.textFrom(before)));
+            if (!call.arguments.closed() && call.arguments.length() > call.sent) {
+                out.add(new ArgumentsPiece(call.index, call.arguments.textFrom(call.sent)));
+                call.sent = call.arguments.length();
             }
         }
     }
@@ -244,13 +251,12 @@ public final class ToolCallStream {
             ToolCall call = stepCalls.get(i);
             if (i < announced.size()) {
                 Announced a = announced.get(i);
-                int before = a.arguments.length();
                 a.next += a.arguments.feed(held, a.next, held.length());
                 if (!a.name.equals(call.name()) || !a.arguments.text().equals(call.arguments())) {
                     return null;
                 }
-                if (a.arguments.length() > before) {
-                    out.add(new ArgumentsPiece(a.index, call.arguments().substring(before)));
+                if (a.arguments.length() > a.sent) {
+                    out.add(new ArgumentsPiece(a.index, a.arguments.textFrom(a.sent)));
                 }
                 out.add(new Call(a.index, new ToolCall(a.id, call.name(), call.arguments())));
             } else {

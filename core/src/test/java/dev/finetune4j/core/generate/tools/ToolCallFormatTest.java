@@ -224,6 +224,8 @@ class ToolCallFormatTest {
         for (String out : List.of(bad, cut)) {
             StreamedCalls read = StreamedCalls.read(ToolCallFormat.HERMES, characters(out));
             assertEquals(List.of("f"), read.announcedNames());
+            String sent = String.join("", read.argumentPieces.getFirst());
+            assertEquals(out == bad ? "{\"a\":1," : "{\"a\":\"unfinished", sent, "the closing piece waits for the completion");
             assertEquals(shape(ToolCallFormat.HERMES.parse(out)), shape(read.parsed()));
             assertEquals(List.of(), read.parsed().calls());
         }
