@@ -10,11 +10,13 @@ import java.util.List;
  * only before the first. Both markers are special tokens, which decoding usually drops, so each is optional: a name
  * followed at once by an object reads as a call after a marker or a call, and at the start of the answer (a plain
  * answer's first word is held back until the character after it tells). A name is what OpenAI allows in one:
- * letters, digits, {@code _} and {@code -}. Ids are 9 letters and digits, as Mistral's templates require.
+ * 1 to 64 letters, digits, {@code _} and {@code -}. Ids are 9 letters and digits, as Mistral's templates require.
  */
 final class MistralV11Format extends ToolCallFormat {
     private static final String CALLS = "[TOOL_CALLS]";
     private static final String ARGS = "[ARGS]";
+    /** OpenAI's limit on a function name; it also bounds what a plain answer's first word holds back. */
+    private static final int MAX_NAME = 64;
 
     /** How the call at a position starts: its name and the index of its arguments' brace, or why there is none. */
     private record Opening(String name, int brace, Step otherwise) {
@@ -68,6 +70,9 @@ final class MistralV11Format extends ToolCallFormat {
         int nameEnd = nameStart;
         while (nameEnd < text.length() && isNameChar(text.charAt(nameEnd))) {
             nameEnd++;
+        }
+        if (nameEnd - nameStart > MAX_NAME) {
+            return new Opening(null, -1, Step.NOT_A_CALL);
         }
         int brace = text.startsWith(ARGS, nameEnd) ? nameEnd + ARGS.length() : nameEnd;
         if (nameEnd == text.length() || (brace == nameEnd && JsonSpans.startsPartOf(text, nameEnd, ARGS)) || brace == text.length()) {

@@ -40,7 +40,8 @@ class MistralV11FormatTest {
 
     @Test
     void textIsNoCall() {
-        for (String out : List.of("Paris is sunny.", "Hello", "x {\"a\": 1}", "use f{x} here", "[1] is a footnote")) {
+        assertCalls(V11.parse("f".repeat(64) + "{}"), "f".repeat(64), "{}");
+        for (String out : List.of("Paris is sunny.", "Hello", "x {\"a\": 1}", "use f{x} here", "[1] is a footnote", "f".repeat(65) + "{}")) {
             ParsedToolCalls parsed = V11.parse(out);
             assertEquals(out, parsed.content());
             assertEquals(List.of(), parsed.calls());
@@ -84,6 +85,13 @@ class MistralV11FormatTest {
             }
             assertEquals(whole, shape(StreamedCalls.read(V11, characters(out)).parsed()), out);
         }
+    }
+
+    @Test
+    void aLongFirstWordIsReleasedOnceItCannotBeAName() {
+        ToolCallStream stream = V11.stream();
+        assertEquals(List.of(), stream.append("a".repeat(64)));
+        assertEquals(List.of(new ToolCallStream.Text("a".repeat(65))), stream.append("a"));
     }
 
     @Test
