@@ -27,8 +27,9 @@ import java.util.function.Function;
  * sent as a last event in OpenAI's error shape, without {@code [DONE]}. With {@code logprobs}, each choice (each
  * chunk, when streaming) carries the log-probabilities of the tokens whose text it carries: the same tokens as its
  * {@code token_ids}. With tools, chat choices are read for calls ({@link ToolCallSplitter}): a whole answer carries
- * them as {@code message.tool_calls}, a stream sends each complete call as one {@code tool_calls} delta (index, id,
- * type, function name and the whole arguments string).
+ * them as {@code message.tool_calls}; a stream announces each call in a {@code tool_calls} delta (index, id, type,
+ * function name, {@code ""} arguments) as soon as its head is read, then sends its arguments in pieces as they are
+ * generated, which clients concatenate into the whole answer's arguments string.
  */
 final class CompletionEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(CompletionEndpoint.class);
@@ -127,9 +128,20 @@ final class CompletionEndpoint {
             }
 
             @Override
-            public void onToolCall(int choice, int index, ToolCall call, long[] ids, List<TokenLogprobs> idLogprobs) {
-                calls.get(choice).add(call);
+            public void onToolCallStart(int choice, int index, String id, String name, long[] ids,
+                                        List<TokenLogprobs> idLogprobs) {
                 add(choice, ids, idLogprobs);
+            }
+
+            @Override
+            public void onToolCallArguments(int choice, int index, String arguments, long[] ids,
+                                            List<TokenLogprobs> idLogprobs) {
+                add(choice, ids, idLogprobs);
+            }
+
+            @Override
+            public void onToolCall(int choice, int index, ToolCall call) {
+                calls.get(choice).add(call);
             }
 
             private void add(int choice, long[] ids, List<TokenLogprobs> idLogprobs) {
@@ -173,8 +185,22 @@ final class CompletionEndpoint {
                     }
 
                     @Override
-                    public void onToolCall(int choice, int index, ToolCall call, long[] ids, List<TokenLogprobs> idLogprobs) {
-                        sse.send(chunk(header, shape.toolCallChoice(choice, index, call, logprobs(logprobsJson, choice, idLogprobs))));
+                    public void onToolCallStart(int choice, int index, String id, String name, long[] ids,
+                                                List<TokenLogprobs> idLogprobs) {
+                        sse.send(chunk(header, shape.toolCallStartChoice(choice, index, id, name,
+                                logprobs(logprobsJson, choice, idLogprobs))));
+                    }
+
+                    @Override
+                    public void onToolCallArguments(int choice, int index, String arguments, long[] ids,
+                                                    List<TokenLogprobs> idLogprobs) {
+                        sse.send(chunk(header, shape.toolCallArgumentsChoice(choice, index, arguments,
+                                logprobs(logprobsJson, choice, idLogprobs))));
+                    }
+
+                    @Override
+                    public void onToolCall(int choice, int index, ToolCall call) {
+                        // its pieces went out as they came
                     }
 
                     @Override

@@ -216,8 +216,8 @@ public final class OpenAiServer implements AutoCloseable {
          * {@code tool_choice} {@code "auto"} (vLLM's {@code --tool-call-parser}). The forced choices
          * ({@code "required"}, a named function) constrain the output instead and need no format.
          *
-         * @param value {@link ToolCallFormat#HERMES}, {@link ToolCallFormat#LLAMA3_JSON} or
-         *              {@link ToolCallFormat#MISTRAL}; null (the default) to tell it from the tokenizer's chat
+         * @param value {@link ToolCallFormat#HERMES}, {@link ToolCallFormat#LLAMA3_JSON}, {@link ToolCallFormat#MISTRAL}
+         *              or {@link ToolCallFormat#MISTRAL_V11}; null (the default) to tell it from the tokenizer's chat
          *              template ({@link ToolCallFormat#detect}), and to refuse {@code "auto"} when the template shows
          *              none
          * @return this builder

@@ -71,15 +71,27 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
     ObjectNode finishChoice(int index, ChoiceFinish finish);
 
     /**
-     * A streamed choice carrying one complete tool call.
+     * A streamed choice announcing a tool call: its index, id, type and name, with {@code ""} arguments.
      *
      * @param index     the choice's index
      * @param callIndex the call's position among the choice's calls
-     * @param call      the call
+     * @param id        the call's id
+     * @param name      the function's name
      * @param logprobs  the {@link #logprobs} of the tokens behind it, or null when the request asks for none
      * @throws IllegalStateException on a route without tools
      */
-    ObjectNode toolCallChoice(int index, int callIndex, ToolCall call, ObjectNode logprobs);
+    ObjectNode toolCallStartChoice(int index, int callIndex, String id, String name, ObjectNode logprobs);
+
+    /**
+     * A streamed choice carrying the next piece of an announced call's arguments, which clients append.
+     *
+     * @param index     the choice's index
+     * @param callIndex the call's position among the choice's calls
+     * @param arguments the piece
+     * @param logprobs  the {@link #logprobs} of the tokens behind it, or null when the request asks for none
+     * @throws IllegalStateException on a route without tools
+     */
+    ObjectNode toolCallArgumentsChoice(int index, int callIndex, String arguments, ObjectNode logprobs);
 
     /**
      * A choice of a whole (not streamed) response.
@@ -142,7 +154,12 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         }
 
         @Override
-        public ObjectNode toolCallChoice(int index, int callIndex, ToolCall call, ObjectNode logprobs) {
+        public ObjectNode toolCallStartChoice(int index, int callIndex, String id, String name, ObjectNode logprobs) {
+            throw new IllegalStateException("text completions take no tools");
+        }
+
+        @Override
+        public ObjectNode toolCallArgumentsChoice(int index, int callIndex, String arguments, ObjectNode logprobs) {
             throw new IllegalStateException("text completions take no tools");
         }
 
@@ -217,11 +234,22 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         }
 
         @Override
-        public ObjectNode toolCallChoice(int index, int callIndex, ToolCall call, ObjectNode logprobs) {
-            ObjectNode json = OpenAiJson.MAPPER.createObjectNode().put("index", callIndex);
-            json.setAll((ObjectNode) toolCalls(List.of(call)).get(0));
+        public ObjectNode toolCallStartChoice(int index, int callIndex, String id, String name, ObjectNode logprobs) {
+            ObjectNode call = OpenAiJson.MAPPER.createObjectNode().put("index", callIndex).put("id", id).put("type", "function");
+            call.putObject("function").put("name", name).put("arguments", "");
+            return toolCallDelta(index, call, logprobs);
+        }
+
+        @Override
+        public ObjectNode toolCallArgumentsChoice(int index, int callIndex, String arguments, ObjectNode logprobs) {
+            ObjectNode call = OpenAiJson.MAPPER.createObjectNode().put("index", callIndex);
+            call.putObject("function").put("arguments", arguments);
+            return toolCallDelta(index, call, logprobs);
+        }
+
+        private static ObjectNode toolCallDelta(int index, ObjectNode call, ObjectNode logprobs) {
             ObjectNode delta = OpenAiJson.MAPPER.createObjectNode();
-            delta.putArray("tool_calls").add(json);
+            delta.putArray("tool_calls").add(call);
             return chunkChoice(index, delta, logprobs, null);
         }
 

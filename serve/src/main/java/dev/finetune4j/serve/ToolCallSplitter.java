@@ -10,8 +10,9 @@ import java.util.List;
 
 /**
  * Reads each choice's text for tool calls between a {@link GenerationRun} and the response writer: content goes on
- * as text until a call may be starting ({@link ToolCallStream} holds that back), each complete call goes on as a
- * call, and a choice that made calls and stopped by itself finishes with {@link ChoiceFinish#TOOL_CALLS}. The
+ * as text until a call may be starting ({@link ToolCallStream} holds that back), each call goes on as its
+ * announcement (once its head is read), its argument pieces (as they are generated) and its completion, and a choice
+ * that completed calls and stopped by itself finishes with {@link ChoiceFinish#TOOL_CALLS}. The
  * generated tokens (and their log-probabilities) of held text travel with whatever is released next, so every token
  * is reported once. Without parallel calls, calls after a choice's first are dropped (OpenAI's
  * {@code parallel_tool_calls: false} promises at most one).
@@ -20,18 +21,43 @@ import java.util.List;
  */
 final class ToolCallSplitter implements GenerationRun.Listener {
 
-    /** What the splitter reports: text and finishes as a run does, and calls. */
+    /**
+     * What the splitter reports: text and finishes as a run does, and calls. A call is announced, then its arguments
+     * arrive in pieces, then it completes; one that breaks after its announcement never completes, and its text
+     * arrives as content ({@link ToolCallStream}).
+     */
     interface Sink extends GenerationRun.Listener {
         /**
-         * A complete call.
+         * A call's announcement: its arguments follow.
          *
          * @param choice   the choice's index
          * @param index    the call's position among the choice's calls, from 0
-         * @param call     the call, with its id
+         * @param id       the call's id
+         * @param name     the function's name
          * @param tokens   the generated ids not reported before
          * @param logprobs their log-probabilities, when the request asks for them; else empty
          */
-        void onToolCall(int choice, int index, ToolCall call, long[] tokens, List<TokenLogprobs> logprobs);
+        void onToolCallStart(int choice, int index, String id, String name, long[] tokens, List<TokenLogprobs> logprobs);
+
+        /**
+         * The next piece of an announced call's arguments.
+         *
+         * @param choice    the choice's index
+         * @param index     the call's index
+         * @param arguments the piece, never empty
+         * @param tokens    the generated ids not reported before
+         * @param logprobs  their log-probabilities, when the request asks for them; else empty
+         */
+        void onToolCallArguments(int choice, int index, String arguments, long[] tokens, List<TokenLogprobs> logprobs);
+
+        /**
+         * An announced call is complete; its tokens were reported with its pieces, or go with what comes next.
+         *
+         * @param choice the choice's index
+         * @param index  the call's index
+         * @param call   the call: the announced id and name, the pieces' arguments
+         */
+        void onToolCall(int choice, int index, ToolCall call);
     }
 
     private final boolean parallel;
@@ -81,13 +107,29 @@ final class ToolCallSplitter implements GenerationRun.Listener {
         for (ToolCallStream.Piece piece : pieces) {
             switch (piece) {
                 case ToolCallStream.Text t -> sink.onText(choice, t.text(), takeTokens(choice), takeLogprobs(choice));
+                case ToolCallStream.CallStart s -> {
+                    if (kept(s.index())) {
+                        sink.onToolCallStart(choice, s.index(), s.id(), s.name(), takeTokens(choice), takeLogprobs(choice));
+                    }
+                }
+                case ToolCallStream.ArgumentsPiece a -> {
+                    if (kept(a.index())) {
+                        sink.onToolCallArguments(choice, a.index(), a.text(), takeTokens(choice), takeLogprobs(choice));
+                    }
+                }
                 case ToolCallStream.Call c -> {
-                    if (parallel || calls[choice] == 0) {
-                        sink.onToolCall(choice, calls[choice]++, c.call(), takeTokens(choice), takeLogprobs(choice));
+                    if (kept(c.index())) {
+                        calls[choice]++;
+                        sink.onToolCall(choice, c.index(), c.call());
                     }
                 }
             }
         }
+    }
+
+    /** Whether the call at {@code index} goes out: without parallel calls only the first does. */
+    private boolean kept(int index) {
+        return parallel || index == 0;
     }
 
     private long[] takeTokens(int choice) {

@@ -5,6 +5,7 @@ import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
+import com.openai.helpers.ChatCompletionAccumulator;
 import com.openai.models.FunctionDefinition;
 import com.openai.models.FunctionParameters;
 import com.openai.models.chat.completions.ChatCompletion;
@@ -30,8 +31,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The official OpenAI Java client with tools: it reads a forced call's {@code tool_calls}, whole and streamed, into
- * its own models, and sends the call and its result back in the next turn.
+ * The official OpenAI Java client with tools: it reads a forced call's {@code tool_calls}, whole and streamed (its
+ * accumulator joining the argument pieces), into its own models, and sends the call and its result back in the next
+ * turn.
  */
 class OpenAiJavaClientToolsTest {
     private static ServerFixture fixture;
@@ -96,24 +98,36 @@ class OpenAiJavaClientToolsTest {
     }
 
     @Test
-    void theClientReadsAStreamedToolCall() {
-        List<ChatCompletionChunk.Choice.Delta.ToolCall> calls = new ArrayList<>();
+    void theClientsAccumulatorReassemblesAStreamedToolCallAsTheWholeAnswerReportsIt() {
+        List<ChatCompletionChunk.Choice.Delta.ToolCall> deltas = new ArrayList<>();
         List<ChatCompletionChunk.Choice.FinishReason> finishes = new ArrayList<>();
+        ChatCompletionAccumulator accumulator = ChatCompletionAccumulator.create();
         try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(weatherCall().build())) {
             stream.stream().forEach(chunk -> {
                 chunk.validate();
+                accumulator.accumulate(chunk);
                 ChatCompletionChunk.Choice choice = chunk.choices().get(0);
-                choice.delta().toolCalls().ifPresent(calls::addAll);
+                choice.delta().toolCalls().ifPresent(deltas::addAll);
                 choice.finishReason().ifPresent(finishes::add);
             });
         }
 
-        assertEquals(1, calls.size(), calls.toString());
-        assertEquals(0, calls.getFirst().index());
-        assertTrue(calls.getFirst().id().orElseThrow().startsWith("call_"));
-        assertEquals("get_weather", calls.getFirst().function().orElseThrow().name().orElseThrow());
-        assertTrue(calls.getFirst().function().orElseThrow().arguments().orElseThrow().matches("\\{\"unit\":\"[CF]\"}"),
-                calls.toString());
+        ChatCompletionChunk.Choice.Delta.ToolCall first = deltas.getFirst();
+        assertEquals(0, first.index());
+        assertEquals("get_weather", first.function().orElseThrow().name().orElseThrow());
+        assertEquals("", first.function().orElseThrow().arguments().orElseThrow());
+        assertTrue(deltas.size() > 2, "arguments in pieces: " + deltas);
+        deltas.subList(1, deltas.size()).forEach(d -> assertTrue(d.id().isEmpty() && d.function().orElseThrow().name().isEmpty(), d.toString()));
         assertEquals(List.of(ChatCompletionChunk.Choice.FinishReason.TOOL_CALLS), finishes);
+
+        ChatCompletionMessageFunctionToolCall streamed = accumulator.chatCompletion().choices().get(0).message().toolCalls()
+                .orElseThrow().get(0).asFunction();
+        assertEquals(first.id().orElseThrow(), streamed.id());
+        assertEquals("get_weather", streamed.function().name());
+        // greedy decoding: the whole answer to the same request is the same call
+        ChatCompletionMessageFunctionToolCall whole = client.chat().completions().create(weatherCall().build()).choices().get(0)
+                .message().toolCalls().orElseThrow().get(0).asFunction();
+        assertEquals(whole.function().arguments(), streamed.function().arguments());
+        assertTrue(streamed.function().arguments().matches("\\{\"unit\":\"[CF]\"}"), streamed.function().arguments());
     }
 }

@@ -31,9 +31,19 @@ class ToolCallSplitterTest {
         }
 
         @Override
-        public void onToolCall(int choice, int index, ToolCall call, long[] tokens, List<TokenLogprobs> logprobs) {
+        public void onToolCallStart(int choice, int index, String id, String name, long[] tokens, List<TokenLogprobs> logprobs) {
+            events.add(choice + " start " + index + " " + name + " " + Arrays.toString(tokens));
+        }
+
+        @Override
+        public void onToolCallArguments(int choice, int index, String arguments, long[] tokens, List<TokenLogprobs> logprobs) {
+            events.add(choice + " args " + index + " " + arguments + " " + Arrays.toString(tokens));
+        }
+
+        @Override
+        public void onToolCall(int choice, int index, ToolCall call) {
             calls.add(call);
-            events.add(choice + " call " + index + " " + call.name() + " " + call.arguments() + " " + Arrays.toString(tokens));
+            events.add(choice + " call " + index + " " + call.name() + " " + call.arguments());
         }
 
         @Override
@@ -57,8 +67,12 @@ class ToolCallSplitterTest {
         assertEquals(List.of(
                 "0 text 'Let me ' [1]",
                 "0 text 'check ' [2, 3]",
-                "0 call 0 get_weather {\"city\":\"Paris\"} [4, 5]",
-                "0 call 1 get_time {} [6]",
+                "0 start 0 get_weather [4, 5]",
+                "0 args 0 {\"city\":\"Paris\"} []",
+                "0 call 0 get_weather {\"city\":\"Paris\"}",
+                "0 start 1 get_time [6]",
+                "0 args 1 {} []",
+                "0 call 1 get_time {}",
                 "0 text '' [7]",
                 "0 finish TOOL_CALLS"), sink.events);
     }
@@ -72,7 +86,8 @@ class ToolCallSplitterTest {
         splitter.onText(0, "<tool_call>{\"name\": \"b\"}</tool_call>", new long[]{2}, List.of());
         splitter.onFinish(0, ChoiceFinish.STOP);
 
-        assertEquals(List.of("0 call 0 a {} [1]", "0 text '' [2]", "0 finish TOOL_CALLS"), sink.events);
+        assertEquals(List.of("0 start 0 a [1]", "0 args 0 {} []", "0 call 0 a {}", "0 text '' [2]", "0 finish TOOL_CALLS"),
+                sink.events);
     }
 
     @Test
@@ -100,7 +115,45 @@ class ToolCallSplitterTest {
         splitter.onText(0, "{\"name\": \"a\", \"parameters\": {\"n\": 1}}; {\"name\"", new long[]{1, 2}, List.of());
         splitter.onFinish(0, ChoiceFinish.LENGTH);
 
-        assertEquals(List.of("0 call 0 a {\"n\":1} [1, 2]", "0 text '; {\"name\"' []", "0 finish LENGTH"), sink.events);
+        assertEquals(List.of("0 start 0 a [1, 2]", "0 args 0 {\"n\":1} []", "0 call 0 a {\"n\":1}", "0 text '; {\"name\"' []",
+                "0 finish LENGTH"), sink.events);
+    }
+
+    @Test
+    void argumentsGoOutPieceByPieceWithTheirTokensAndADroppedCallsTokensTravelOn() {
+        Recorder sink = new Recorder();
+        ToolCallSplitter splitter = new ToolCallSplitter(ToolCallFormat.HERMES, false, 1, sink);
+
+        splitter.onText(0, "<tool_call>{\"name\": \"send\", \"arguments\": ", new long[]{1}, List.of());
+        splitter.onText(0, "{\"body\": \"Dear ", new long[]{2}, List.of());
+        splitter.onText(0, "Ann\"}}</tool", new long[]{3}, List.of());
+        splitter.onText(0, "_call><tool_call>{\"name\": \"b\", \"arguments\": {\"x\"", new long[]{4}, List.of());
+        splitter.onText(0, ": 1}}</tool_call> after", new long[]{5}, List.of());
+        splitter.onFinish(0, ChoiceFinish.STOP);
+
+        assertEquals(List.of(
+                "0 start 0 send [1, 2]",
+                "0 args 0 {\"body\":\"Dear  []",
+                "0 args 0 Ann\"} [3, 4]",
+                "0 call 0 send {\"body\":\"Dear Ann\"}",
+                "0 text ' after' [5]",
+                "0 finish TOOL_CALLS"), sink.events);
+    }
+
+    @Test
+    void aCallThatBreaksAfterItsAnnouncementIsContentAndFinishesAsAnAnswer() {
+        Recorder sink = new Recorder();
+        ToolCallSplitter splitter = new ToolCallSplitter(ToolCallFormat.HERMES, true, 1, sink);
+
+        splitter.onText(0, "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": ", new long[]{1}, List.of());
+        splitter.onText(0, "1,}}</tool_call>", new long[]{2}, List.of());
+        splitter.onFinish(0, ChoiceFinish.STOP);
+
+        assertEquals(List.of(
+                "0 start 0 f [1]",
+                "0 args 0 {\"a\": []",
+                "0 text '<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1,}}</tool_call>' [2]",
+                "0 finish STOP"), sink.events);
     }
 
     @Test
@@ -111,7 +164,8 @@ class ToolCallSplitterTest {
         JsonNode silent = chat.wholeChoice(0, "\n", List.of(call), new long[0], null, ChoiceFinish.TOOL_CALLS).get("message");
         JsonNode spoken = chat.wholeChoice(0, "Checking. ", List.of(call), new long[0], null, ChoiceFinish.TOOL_CALLS);
         JsonNode plain = chat.wholeChoice(0, "", List.of(), new long[0], null, ChoiceFinish.STOP).get("message");
-        JsonNode delta = chat.toolCallChoice(2, 1, call, null);
+        JsonNode start = chat.toolCallStartChoice(2, 1, "call_abc", "get_weather", null);
+        JsonNode piece = chat.toolCallArgumentsChoice(2, 1, "{\"city\":", null);
 
         assertTrue(silent.get("content").isNull(), silent.toString());
         assertEquals("[{\"id\":\"call_abc\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":"
@@ -120,9 +174,11 @@ class ToolCallSplitterTest {
         assertEquals("tool_calls", spoken.get("finish_reason").asText());
         assertEquals("", plain.get("content").asText());
         assertTrue(!plain.has("tool_calls"), plain.toString());
-        assertEquals(2, delta.get("index").asInt());
+        assertEquals(2, start.get("index").asInt());
         assertEquals("{\"tool_calls\":[{\"index\":1,\"id\":\"call_abc\",\"type\":\"function\",\"function\":{\"name\":"
-                + "\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]}", delta.get("delta").toString());
-        assertTrue(delta.get("finish_reason").isNull());
+                + "\"get_weather\",\"arguments\":\"\"}}]}", start.get("delta").toString());
+        assertTrue(start.get("finish_reason").isNull());
+        assertEquals("{\"tool_calls\":[{\"index\":1,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}]}",
+                piece.get("delta").toString());
     }
 }

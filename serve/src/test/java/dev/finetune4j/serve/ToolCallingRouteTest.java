@@ -34,7 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Function calling over loopback on the tiny model with a tools template: a forced call (a named function,
  * {@code required}) is what core's Generator writes under the same grammar, arrives as {@code tool_calls} with
- * {@code finish_reason "tool_calls"}, whole and streamed; a conversation with earlier calls and results is the
+ * {@code finish_reason "tool_calls"}, whole and streamed (announced, then the arguments in pieces that join to the
+ * whole answer's); a conversation with earlier calls and results is the
  * template's prompt; malformed tool fields are 400s naming the field.
  */
 class ToolCallingRouteTest {
@@ -112,25 +113,21 @@ class ToolCallingRouteTest {
     }
 
     @Test
-    void aStreamedNamedCallIsOneToolCallsDeltaThenTheToolCallsFinish() throws Exception {
-        String body = request("{\"type\": \"function\", \"function\": {\"name\": \"get_weather\"}}", ", \"stream\": true");
-        List<JsonNode> chunks = chunks(fixture.postStreaming("/v1/chat/completions", body));
+    void aStreamedNamedCallIsAnnouncedThenItsArgumentsComeInPiecesThatJoinToTheWholeAnswers() throws Exception {
+        String named = "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\"}}";
+        List<JsonNode> chunks = chunks(fixture.postStreaming("/v1/chat/completions", request(named, ", \"stream\": true")));
+        JsonNode whole = ServerFixture.json(fixture.post("/v1/chat/completions", request(named, "")))
+                .get("choices").get(0).get("message").get("tool_calls").get(0);
 
-        List<JsonNode> calls = new ArrayList<>();
-        StringBuilder content = new StringBuilder();
-        for (JsonNode chunk : chunks.subList(0, chunks.size() - 1)) {
-            JsonNode delta = chunk.get("choices").get(0).get("delta");
-            delta.path("tool_calls").forEach(calls::add);
-            content.append(delta.path("content").asText(""));
-            assertTrue(chunk.get("choices").get(0).get("finish_reason").isNull());
-        }
-        assertEquals("", content.toString());
-        assertEquals(1, calls.size(), calls.toString());
-        assertEquals(0, calls.getFirst().get("index").asInt());
-        assertTrue(calls.getFirst().get("id").asText().startsWith("call_"));
-        assertEquals("function", calls.getFirst().get("type").asText());
-        assertEquals("get_weather", calls.getFirst().get("function").get("name").asText());
-        assertEquals(reference(ToolChoiceSchemas.function(tool(WEATHER)), noWhitespace), calls.getFirst().get("function").get("arguments").asText());
+        chunks.subList(0, chunks.size() - 1).forEach(c -> assertTrue(c.get("choices").get(0).get("finish_reason").isNull()));
+        assertEquals("", ToolCallDeltas.content(chunks));
+        ToolCallDeltas deltas = new ToolCallDeltas(chunks);
+        assertEquals(1, deltas.calls.size(), deltas.calls.toString());
+        assertTrue(deltas.calls.getFirst().get("id").asText().startsWith("call_"));
+        assertTrue(deltas.pieces.getFirst() > 1, "arguments in " + deltas.pieces + " pieces");
+        assertEquals(reference(ToolChoiceSchemas.function(tool(WEATHER)), noWhitespace),
+                deltas.calls.getFirst().get("function").get("arguments").asText());
+        assertEquals(whole.get("function"), deltas.calls.getFirst().get("function"));
         assertEquals("tool_calls", chunks.getLast().get("choices").get(0).get("finish_reason").asText());
     }
 
@@ -139,23 +136,21 @@ class ToolCallingRouteTest {
         String bias = oneCallBias();
         JsonNode message = ServerFixture.json(fixture.post("/v1/chat/completions", request("\"required\"", bias, "")))
                 .get("choices").get(0).get("message");
-        List<JsonNode> streamed = new ArrayList<>();
         List<JsonNode> chunks = chunks(fixture.postStreaming("/v1/chat/completions",
                 request("\"required\"", bias, ", \"stream\": true")));
-        chunks.forEach(c -> c.get("choices").get(0).get("delta").path("tool_calls").forEach(streamed::add));
+        ToolCallDeltas streamed = new ToolCallDeltas(chunks);
 
         String expected = reference(ToolChoiceSchemas.anyFunction(List.of(tool(WEATHER), tool(TIME)), true), bias);
         JsonNode expectedCalls = ServerFixture.JSON.readTree(expected);
         assertTrue(message.get("tool_calls").size() >= 1, message.toString());
         assertEquals(expectedCalls.size(), message.get("tool_calls").size(), expected);
-        assertEquals(expectedCalls.size(), streamed.size(), streamed.toString());
+        assertEquals(expectedCalls.size(), streamed.calls.size(), streamed.calls.toString());
         for (int i = 0; i < expectedCalls.size(); i++) {
             JsonNode function = message.get("tool_calls").get(i).get("function");
             assertTrue(Set.of("get_weather", "get_time").contains(function.get("name").asText()), function.toString());
             assertEquals(expectedCalls.get(i).get("name").asText(), function.get("name").asText());
             assertEquals(expectedCalls.get(i).get("parameters"), ServerFixture.JSON.readTree(function.get("arguments").asText()));
-            assertEquals(i, streamed.get(i).get("index").asInt());
-            assertEquals(function, streamed.get(i).get("function"));
+            assertEquals(function, streamed.calls.get(i).get("function"));
         }
         assertEquals("tool_calls", chunks.getLast().get("choices").get(0).get("finish_reason").asText());
     }
@@ -271,7 +266,7 @@ class ToolCallingRouteTest {
     }
 
     /** The chunks of a stream, checking it ends with [DONE]. */
-    private static List<JsonNode> chunks(List<String> events) throws Exception {
+    static List<JsonNode> chunks(List<String> events) throws Exception {
         assertEquals("[DONE]", events.getLast());
         List<JsonNode> chunks = new ArrayList<>();
         for (String e : events.subList(0, events.size() - 1)) {

@@ -1,13 +1,15 @@
 package dev.finetune4j.core.generate.tools;
 
 import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.finetune4j.core.tokenizer.ToolCall;
 
+import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,14 +19,12 @@ import java.util.function.Supplier;
  * Call objects as models write them, {@code {"name": "f", "arguments": {...}}}, read into {@link ToolCall}s. The
  * arguments may be under {@code arguments} (Hermes, Qwen, Mistral) or {@code parameters} (Llama 3.1 and 3.2, the
  * output of a {@code required} tool choice); absent, they are {@code {}}; given as JSON text of an object, that text.
- * Numbers keep the value the model wrote: decimals are read as {@link java.math.BigDecimal}s, as written, since a
- * double would round {@code 0.12345678901234567890} and turn {@code 1e400} into the string {@code "Infinity"}.
+ * An object's arguments are its text as written less the whitespace outside strings ({@link ArgumentsText}), the same
+ * text a stream sends in pieces. A key given twice, or both {@code arguments} and {@code parameters}, makes the object
+ * no call (which value counts would be a guess).
  */
 final class CallJson {
-    private static final ObjectMapper JSON = JsonMapper.builder()
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES) // 100.0 stays 100.0, not 1E+2
-            .build();
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -34,17 +34,17 @@ final class CallJson {
     /** The call that {@code json} writes, or null when it is not JSON or not a call object. */
     static ToolCall call(String json, String id) {
         JsonNode node = parse(json);
-        return node == null ? null : call(node, id);
+        return node == null ? null : call(node, json, id);
     }
 
     /** The calls of a JSON array of call objects, or null when any element is not one. */
     static List<ToolCall> calls(String json, Supplier<String> ids) {
-        JsonNode node = parse(json);
-        if (node == null || !node.isArray()) {
+        List<String> elements = rawElements(json);
+        if (elements == null) {
             return null;
         }
         List<ToolCall> calls = new ArrayList<>();
-        for (JsonNode element : node) {
+        for (String element : elements) {
             ToolCall call = call(element, ids.get());
             if (call == null) {
                 return null;
@@ -57,7 +57,7 @@ final class CallJson {
     /** A call of {@code name} whose arguments are the JSON object {@code json}; null when it is not one. */
     static ToolCall callOf(String name, String json, String id) {
         JsonNode node = parse(json);
-        return node != null && node.isObject() ? new ToolCall(id, name, json) : null;
+        return node != null && node.isObject() ? new ToolCall(id, name, ArgumentsText.minify(json)) : null;
     }
 
     /** {@code prefix} and {@code length} random letters and digits. */
@@ -69,22 +69,67 @@ final class CallJson {
         return id.toString();
     }
 
-    private static ToolCall call(JsonNode node, String id) {
+    private static ToolCall call(JsonNode node, String json, String id) {
         if (!node.isObject() || !node.path("name").isTextual() || node.path("name").textValue().isBlank()) {
             return null;
         }
-        JsonNode arguments = node.has("arguments") ? node.get("arguments") : node.get("parameters");
+        if (node.has("arguments") && node.has("parameters")) {
+            return null; // which one holds the arguments would be a guess
+        }
+        String key = node.has("arguments") ? "arguments" : "parameters";
+        JsonNode arguments = node.get(key);
         String text;
         if (arguments == null || arguments.isNull()) {
             text = "{}";
         } else if (arguments.isObject()) {
-            text = arguments.toString();
+            text = ArgumentsText.minify(rawMember(json, key));
         } else if (arguments.isTextual() && parse(arguments.textValue()) instanceof JsonNode inner && inner.isObject()) {
             text = arguments.textValue();
         } else {
             return null;
         }
         return new ToolCall(id, node.get("name").textValue(), text);
+    }
+
+    /** The text of the top-level member {@code key} of the valid JSON object {@code json}, an object or array. */
+    private static String rawMember(String json, String key) {
+        try (JsonParser parser = JSON.createParser(json)) {
+            parser.nextToken();
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                parser.nextToken();
+                if (name.equals(key)) {
+                    int start = (int) parser.currentTokenLocation().getCharOffset();
+                    return json.substring(start, JsonSpans.end(json, start));
+                }
+                parser.skipChildren();
+            }
+            throw new IllegalStateException("no member '" + key + "' in " + json);
+        } catch (IOException e) {
+            throw new IllegalStateException("JSON that parsed once failed to parse again: " + e.getMessage(), e);
+        }
+    }
+
+    /** The texts of the elements of a JSON array of objects, or null when it is not one. */
+    private static List<String> rawElements(String json) {
+        if (!(parse(json) instanceof JsonNode node) || !node.isArray()) {
+            return null;
+        }
+        List<String> elements = new ArrayList<>();
+        try (JsonParser parser = JSON.createParser(json)) {
+            parser.nextToken();
+            while (parser.nextToken() != JsonToken.END_ARRAY) {
+                if (parser.currentToken() != JsonToken.START_OBJECT) {
+                    return null;
+                }
+                int start = (int) parser.currentTokenLocation().getCharOffset();
+                elements.add(json.substring(start, JsonSpans.end(json, start)));
+                parser.skipChildren();
+            }
+            return elements;
+        } catch (IOException e) {
+            throw new IllegalStateException("JSON that parsed once failed to parse again: " + e.getMessage(), e);
+        }
     }
 
     private static JsonNode parse(String json) {

@@ -17,6 +17,11 @@ final class ForcedArrayFormat extends ForcedFormat {
     }
 
     @Override
+    List<CallHead> heads(String section, int at) {
+        return arrayHeads(section, at);
+    }
+
+    @Override
     List<ToolCall> calls(String json) {
         return CallJson.calls(json, this::newCallId);
     }

@@ -19,6 +19,12 @@ final class ForcedFunctionFormat extends ForcedFormat {
     }
 
     @Override
+    List<CallHead> heads(String section, int at) {
+        int i = JsonSpans.skipWhitespace(section, at);
+        return i < section.length() && section.charAt(i) == '{' ? List.of(new CallHead(function, i)) : List.of();
+    }
+
+    @Override
     List<ToolCall> calls(String json) {
         ToolCall call = CallJson.callOf(function, json, newCallId());
         return call == null ? null : List.of(call);

@@ -25,6 +25,13 @@ final class HermesFormat extends ToolCallFormat {
     }
 
     @Override
+    List<CallHead> heads(String section, int at) {
+        int i = JsonSpans.skipWhitespace(section, at);
+        CallHead head = section.startsWith(OPEN, i) ? objectHead(section, i + OPEN.length()) : null;
+        return head == null ? List.of() : List.of(head);
+    }
+
+    @Override
     Step step(String section, int at) {
         int i = JsonSpans.skipWhitespace(section, at);
         if (!section.startsWith(OPEN, i)) {

@@ -8,8 +8,19 @@ package dev.finetune4j.core.generate.tools;
 final class JsonSpans {
     /** The text ends before the value closes: more may come. */
     static final int INCOMPLETE = -1;
+    /** No object or array starts there. */
+    static final int NOT_JSON = -2;
 
     private JsonSpans() {
+    }
+
+    /**
+     * The end of the object or array that starts at {@code from}.
+     *
+     * @return the index just past its closing bracket, {@link #INCOMPLETE} or {@link #NOT_JSON}
+     */
+    static int end(String text, int from) {
+        return opensValue(text, from) ? new Scan(from).resume(text) : NOT_JSON;
     }
 
     /** Whether an object or array starts at {@code at}. */
@@ -19,7 +30,7 @@ final class JsonSpans {
 
     /**
      * The scan of one object or array, resumable: a stream that holds a value still open scans only the text that
-     * arrived since, so a call written in many pieces costs time linear in its length, not quadratic.
+     * arrived since, so a value written in many pieces costs time linear in its length, not quadratic.
      */
     static final class Scan {
         /** The next index to read; past the end when the last piece ended on a string's backslash. */

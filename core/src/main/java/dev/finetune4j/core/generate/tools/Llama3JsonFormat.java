@@ -36,16 +36,27 @@ final class Llama3JsonFormat extends ToolCallFormat {
     }
 
     @Override
+    List<CallHead> heads(String section, int at) {
+        CallHead head = objectHead(section, callStart(section, at));
+        return head == null ? List.of() : List.of(head);
+    }
+
+    @Override
     Step step(String section, int at) {
+        return span(section, callStart(section, at), (json, end) -> {
+            ToolCall call = CallJson.call(json, newCallId());
+            return call == null ? Step.NOT_A_CALL : new Step.Calls(List.of(call), end, false);
+        });
+    }
+
+    /** Where the call at {@code at} starts: past the python tag (first call) or the {@code ;} (later ones). */
+    private static int callStart(String section, int at) {
         int i = JsonSpans.skipWhitespace(section, at);
         if (at == 0 && section.startsWith(PYTHON_TAG, i)) {
             i += PYTHON_TAG.length();
         } else if (at > 0 && i < section.length() && section.charAt(i) == ';') {
             i++;
         }
-        return span(section, i, (json, end) -> {
-            ToolCall call = CallJson.call(json, newCallId());
-            return call == null ? Step.NOT_A_CALL : new Step.Calls(List.of(call), end, false);
-        });
+        return i;
     }
 }

@@ -35,15 +35,22 @@ final class MistralFormat extends ToolCallFormat {
     }
 
     @Override
+    List<CallHead> heads(String section, int at) {
+        return arrayHeads(section, arrayStart(section, at));
+    }
+
+    @Override
     Step step(String section, int at) {
-        int i = JsonSpans.skipWhitespace(section, at);
-        if (section.startsWith(MARKER, i)) {
-            i += MARKER.length();
-        }
-        return span(section, i, (json, end) -> {
+        return span(section, arrayStart(section, at), (json, end) -> {
             List<ToolCall> calls = CallJson.calls(json, this::newCallId);
             return calls == null ? Step.NOT_A_CALL : new Step.Calls(calls, end, true);
         });
+    }
+
+    /** Where the array starts: past the marker, when there is one. */
+    private static int arrayStart(String section, int at) {
+        int i = JsonSpans.skipWhitespace(section, at);
+        return section.startsWith(MARKER, i) ? i + MARKER.length() : i;
     }
 
     @Override

@@ -10,7 +10,7 @@ sealed interface Step {
      * The section's text ends before what starts there is known: wait for more.
      *
      * @param openValue the scan of the JSON object or array the text ends inside, which only a closing bracket can
-     *                  complete (a stream resumes it rather than stepping again); null when the text ends elsewhere
+     *                  complete (a stream may resume it rather than step again); null when the text ends elsewhere
      *                  (whitespace, a part of a marker)
      */
     record Incomplete(JsonSpans.Scan openValue) implements Step {

@@ -20,6 +20,9 @@ import java.util.Optional;
  *   <li>{@link #MISTRAL}: {@code [TOOL_CALLS][{"name": ..., "arguments": {...}}, ...]} after any text; since
  *   {@code [TOOL_CALLS]} is a special token, which decoding usually drops, an answer that starts with such an
  *   array reads as calls too;</li>
+ *   <li>{@link #MISTRAL_V11} (Mistral's tokenizers from v11 on: Mistral Small 3.1 and 3.2, Magistral, Devstral):
+ *   {@code [TOOL_CALLS]name[ARGS]{...}}, several in a row, after any text; both markers are special tokens, so
+ *   {@code name{...}} reads as a call after a marker and at the start of the answer;</li>
  *   <li>{@link #function(String)} and {@link #anyFunction()}: the output of a forced tool choice, decoded under
  *   {@link ToolChoiceSchemas}' grammars.</li>
  * </ul>
@@ -27,7 +30,12 @@ import java.util.Optional;
  * <p>The text before the first call is content; then calls are read one after another, and the first thing that is
  * not a well-formed call (malformed JSON, a missing name, other text) ends them: it and everything after it is
  * content too, so nothing the model wrote is lost. Calls get fresh ids. Arguments may sit under {@code arguments}
- * or {@code parameters} in every format.
+ * or {@code parameters} in every format; they are reported as the model wrote them less the whitespace outside
+ * strings.
+ *
+ * <p>Streamed ({@link #stream()}), a call is announced as soon as its head is read (the marker, the name and the
+ * opening brace of its arguments) and its arguments follow in pieces as they are generated; see
+ * {@link ToolCallStream} for what is held back and what a call that breaks after its announcement becomes.
  *
  * <pre>{@code
  * ToolCallFormat format = ToolCallFormat.detect(tokenizer.chatTemplate()).orElse(ToolCallFormat.HERMES);
@@ -37,15 +45,18 @@ import java.util.Optional;
  *
  * <p>Thread safety: immutable; {@link #stream()} gives each output its own state.
  */
-public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonFormat, MistralFormat, ForcedFormat {
+public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonFormat, MistralFormat, MistralV11Format,
+        ForcedFormat {
     /** Hermes and Qwen's {@code <tool_call>} blocks. */
     public static final ToolCallFormat HERMES = new HermesFormat();
     /** Llama 3.1 and 3.2's JSON calls. */
     public static final ToolCallFormat LLAMA3_JSON = new Llama3JsonFormat();
     /** Mistral's {@code [TOOL_CALLS]} arrays. */
     public static final ToolCallFormat MISTRAL = new MistralFormat();
+    /** Mistral's {@code [TOOL_CALLS]name[ARGS]{...}} calls (tokenizers v11 and later). */
+    public static final ToolCallFormat MISTRAL_V11 = new MistralV11Format();
     /** The names of the model formats, as {@link #named} takes them. */
-    public static final List<String> NAMES = List.of("hermes", "llama3_json", "mistral");
+    public static final List<String> NAMES = List.of("hermes", "llama3_json", "mistral", "mistral_v11");
 
     ToolCallFormat() {
     }
@@ -53,7 +64,7 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
     /**
      * A model format by name (case-insensitive), as vLLM's {@code --tool-call-parser} names them.
      *
-     * @param name {@code hermes}, {@code llama3_json} or {@code mistral}
+     * @param name {@code hermes}, {@code llama3_json}, {@code mistral} or {@code mistral_v11}
      * @return the format
      * @throws IllegalArgumentException for another name, listing the names
      */
@@ -62,14 +73,15 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
             case "hermes" -> HERMES;
             case "llama3_json" -> LLAMA3_JSON;
             case "mistral" -> MISTRAL;
+            case "mistral_v11" -> MISTRAL_V11;
             default -> throw new IllegalArgumentException("unknown tool call format '" + name + "'; use one of " + NAMES);
         };
     }
 
     /**
      * The format a model's chat template asks for, told from the template's text: {@code <tool_call>} means
-     * {@link #HERMES}, {@code [TOOL_CALLS]} {@link #MISTRAL}, and {@code <|python_tag|>} or Llama 3's header tokens
-     * with {@code "parameters"} {@link #LLAMA3_JSON}.
+     * {@link #HERMES}, {@code [ARGS]} {@link #MISTRAL_V11}, else {@code [TOOL_CALLS]} {@link #MISTRAL}, and
+     * {@code <|python_tag|>} or Llama 3's header tokens with {@code "parameters"} {@link #LLAMA3_JSON}.
      *
      * @param template the model's chat template
      * @return the format, or empty for a built-in format or a template that shows none of these
@@ -81,6 +93,9 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
         String source = jinja.source();
         if (source.contains("<tool_call>")) {
             return Optional.of(HERMES);
+        }
+        if (source.contains("[ARGS]")) {
+            return Optional.of(MISTRAL_V11);
         }
         if (source.contains("[TOOL_CALLS]")) {
             return Optional.of(MISTRAL);
@@ -134,6 +149,9 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
                 switch (piece) {
                     case ToolCallStream.Text t -> content.append(t.text());
                     case ToolCallStream.Call c -> calls.add(c.call());
+                    case ToolCallStream.CallStart _, ToolCallStream.ArgumentsPiece _ -> {
+                        // announcements and argument pieces add up to the calls
+                    }
                 }
             }
         }
@@ -178,6 +196,17 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
      */
     abstract Step step(String section, int at);
 
+    /**
+     * The calls at {@code at} whose heads can be read already, in the order {@link #step} will return them: a call is
+     * announced once its head is read, and its arguments then stream. A call whose head cannot be read in a fixed
+     * layout (arguments written before the name, or as a string) is left out and sent whole once complete.
+     *
+     * @param section the text from the section's start
+     * @param at      where the next step reads
+     * @return the heads, possibly empty
+     */
+    abstract List<CallHead> heads(String section, int at);
+
     /** A fresh call id: {@code call_} and 24 random letters and digits. */
     String newCallId() {
         return CallJson.randomId("call_", 24);
@@ -196,6 +225,56 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
     @Override
     public String toString() {
         return name();
+    }
+
+    /**
+     * The head of the call object at {@code objectStart} when it opens {@code {"name": "<name>", "arguments": {} or
+     * {@code "parameters"} and the name has no escapes; else null (not yet known, or not in that layout).
+     */
+    static CallHead objectHead(String section, int objectStart) {
+        int i = expect(section, objectStart, "{");
+        i = expect(section, i, "\"name\"");
+        i = expect(section, i, ":");
+        i = expect(section, i, "\"");
+        int close = i < 0 ? -1 : section.indexOf('"', i);
+        if (close < 0) {
+            return null;
+        }
+        String name = section.substring(i, close);
+        if (name.isBlank() || name.indexOf('\\') >= 0) {
+            return null; // an escape may hide the closing quote: read the name once the call is complete
+        }
+        int key = expect(section, close + 1, ",");
+        int afterKey = Math.max(expect(section, key, "\"arguments\""), expect(section, key, "\"parameters\""));
+        int colon = expect(section, afterKey, ":");
+        int brace = colon < 0 ? -1 : JsonSpans.skipWhitespace(section, colon);
+        return brace >= 0 && brace < section.length() && section.charAt(brace) == '{' ? new CallHead(name, brace) : null;
+    }
+
+    /** The heads of the array of call objects whose {@code [} is at {@code arrayStart}, up to the first unknown one. */
+    static List<CallHead> arrayHeads(String section, int arrayStart) {
+        List<CallHead> heads = new ArrayList<>();
+        int i = expect(section, arrayStart, "[");
+        while (i >= 0) {
+            int objectStart = JsonSpans.skipWhitespace(section, i);
+            CallHead head = objectHead(section, objectStart);
+            if (head == null) {
+                break;
+            }
+            heads.add(head);
+            int end = JsonSpans.end(section, objectStart);
+            i = end < 0 ? -1 : expect(section, end, ",");
+        }
+        return heads;
+    }
+
+    /** The index just past {@code token} when it follows {@code from} (after whitespace), else -1. */
+    private static int expect(String section, int from, String token) {
+        if (from < 0) {
+            return -1;
+        }
+        int i = JsonSpans.skipWhitespace(section, from);
+        return section.startsWith(token, i) ? i + token.length() : -1;
     }
 
     /** Reads a JSON span into a step: the span's text and the index just past it. */

@@ -27,11 +27,12 @@ class HostileToolOutputTest {
 
         List<ToolCall> calls = ToolCallFormat.HERMES.parse(out).calls();
 
-        // a double would give "Infinity" (a string), 0.12345678901234568 and 1.2345678901234568E16
+        // the arguments are the text as written, less whitespace: a double would give "Infinity" (a string),
+        // 0.12345678901234568 and 1.2345678901234568E16
         assertEquals(1, calls.size());
-        assertEquals("{\"big\":1E+400,\"exact\":0.12345678901234567890123,\"cents\":12345678901234567.89,\"round\":100.0,"
-                + "\"count\":123456789012345678901234567890,\"list\":[-0.00250,7]}", calls.getFirst().arguments());
-        assertEquals("{\"x\":1E+400}", ToolCallFormat.anyFunction().parse("[{\"name\": \"f\", \"parameters\": {\"x\": 1e400}}]")
+        assertEquals("{\"big\":1e400,\"exact\":0.12345678901234567890123,\"cents\":12345678901234567.89,\"round\":100.0,"
+                + "\"count\":123456789012345678901234567890,\"list\":[-2.50E-3,7]}", calls.getFirst().arguments());
+        assertEquals("{\"x\":1e400}", ToolCallFormat.anyFunction().parse("[{\"name\": \"f\", \"parameters\": {\"x\": 1e400}}]")
                 .calls().getFirst().arguments());
     }
 
@@ -48,8 +49,11 @@ class HostileToolOutputTest {
             out.addAll(stream.append("\"}}</tool_call>"));
             out.addAll(stream.finish());
 
-            assertEquals(1, out.size(), "one call, no content");
-            assertEquals("{\"s\":\"" + value + "\"}", ((ToolCallStream.Call) out.getFirst()).call().arguments());
+            List<ToolCallStream.Call> calls = out.stream().filter(p -> p instanceof ToolCallStream.Call)
+                    .map(p -> (ToolCallStream.Call) p).toList();
+            assertEquals(1, calls.size(), "one call");
+            assertEquals(0, out.stream().filter(p -> p instanceof ToolCallStream.Text).count(), "no content");
+            assertEquals("{\"s\":\"" + value + "\"}", calls.getFirst().call().arguments());
         });
     }
 
@@ -65,7 +69,7 @@ class HostileToolOutputTest {
                     out.addAll(stream.append(i % 2 == 0 ? "{" : "["));
                 }
                 out.addAll(stream.finish());
-                out.forEach(p -> content.append(((ToolCallStream.Text) p).text()));
+                out.forEach(p -> content.append(((ToolCallStream.Text) p).text())); // a call without a name is never announced
 
                 assertEquals(start.length() + 1 + PIECES, content.length(), format.name());
                 assertEquals(0, stream.callCount());
@@ -132,6 +136,8 @@ class HostileToolOutputTest {
             switch (p) {
                 case ToolCallStream.Text t -> content.append(t.text());
                 case ToolCallStream.Call c -> calls.add(c.call().name() + " " + c.call().arguments());
+                case ToolCallStream.CallStart s -> { }
+                case ToolCallStream.ArgumentsPiece a -> { }
             }
         }
     }

@@ -143,7 +143,7 @@ class ToolCallFormatTest {
     void forcedOutputsReadAsCalls() {
         ParsedToolCalls named = ToolCallFormat.function("get_weather").parse("{\"city\": \"Paris\"}");
         assertNull(named.content());
-        assertEquals(List.of(new ToolCall(named.calls().getFirst().id(), "get_weather", "{\"city\": \"Paris\"}")), named.calls());
+        assertEquals(List.of(new ToolCall(named.calls().getFirst().id(), "get_weather", "{\"city\":\"Paris\"}")), named.calls());
 
         ParsedToolCalls required = ToolCallFormat.anyFunction().parse("[{\"name\": \"a\", \"parameters\": {\"x\": 1}}, "
                 + "{\"name\": \"b\", \"parameters\": {}}]");
@@ -158,13 +158,18 @@ class ToolCallFormatTest {
         List<String> outputs = List.of(
                 "Let me see <tool_call>\n{\"name\": \"f\", \"arguments\": {\"s\": \"</tool_call>\"}}\n</tool_call>\n"
                         + "<tool_call>{\"name\": \"g\", \"arguments\": {}}</tool_call> bye",
-                "<tool_c is a tag <tool_call>");
+                "<tool_c is a tag <tool_call>",
+                "<tool_call>{\"name\": \"f\", \"parameters\": {\"a\": 1}, \"arguments\": {\"a\": 2}}</tool_call>",
+                "<tool_call>{\"arguments\": {\"a\": \"}\"}, \"name\": \"f\"}</tool_call>",
+                "<tool_call>{\"name\": \"f\", \"arguments\": \"{\\\"a\\\": 1}\"}</tool_call>",
+                "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1,}}</tool_call> tail");
         for (String out : outputs) {
             ParsedToolCalls whole = ToolCallFormat.HERMES.parse(out);
             for (int cut = 0; cut <= out.length(); cut++) {
                 assertEquals(shape(whole), shape(streamed(ToolCallFormat.HERMES, out.substring(0, cut), out.substring(cut))),
                         "cut at " + cut + " of " + out);
             }
+            assertEquals(shape(whole), shape(streamed(ToolCallFormat.HERMES, characters(out))), out);
         }
         String llama = "{\"name\": \"f\", \"parameters\": {}}; {\"name\": \"g\", \"parameters\": {\"a\": \"b\"}}";
         String mistral = "Ok [TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]";
@@ -179,14 +184,85 @@ class ToolCallFormatTest {
     }
 
     @Test
+    void argumentsAreAsWrittenLessTheWhitespaceOutsideStrings() {
+        String out = "<tool_call>{\"name\": \"f\", \"arguments\": {\n  \"s\": \"a  b\\u00e9 \\\" }\",\n  \"n\": 1.50, "
+                + "\"big\": 12345678901234567890 }}</tool_call>";
+        assertCalls(ToolCallFormat.HERMES.parse(out), "f", "{\"s\":\"a  b\\u00e9 \\\" }\",\"n\":1.50,\"big\":12345678901234567890}");
+    }
+
+    @Test
+    void aKeyGivenTwiceOrArgumentsUnderBothNamesIsNoCall() {
+        String twice = "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1}, \"arguments\": {\"a\": 2}}</tool_call>";
+        String both = "<tool_call>{\"name\": \"f\", \"parameters\": {\"a\": 1}, \"arguments\": {\"a\": 2}}</tool_call>";
+        assertEquals(twice, ToolCallFormat.HERMES.parse(twice).content());
+        assertEquals(both, ToolCallFormat.HERMES.parse(both).content());
+    }
+
+    @Test
+    void everyFormatStreamsAnnouncementThenArgumentPiecesAsGenerated() {
+        Map<ToolCallFormat, String> outputs = Map.of(
+                ToolCallFormat.HERMES, "On it.<tool_call>{\"name\": \"run\", \"arguments\": {\"code\": \"print(1)\\nprint(2)\"}}</tool_call>",
+                ToolCallFormat.LLAMA3_JSON, "{\"name\": \"run\", \"parameters\": {\"code\": \"print(1)\\nprint(2)\"}}",
+                ToolCallFormat.MISTRAL, "[TOOL_CALLS][{\"name\": \"run\", \"arguments\": {\"code\": \"print(1)\\nprint(2)\"}}]",
+                ToolCallFormat.MISTRAL_V11, "[TOOL_CALLS]run[ARGS]{\"code\": \"print(1)\\nprint(2)\"}",
+                ToolCallFormat.function("run"), "{\"code\": \"print(1)\\nprint(2)\"}",
+                ToolCallFormat.anyFunction(), "[{\"name\": \"run\", \"parameters\": {\"code\": \"print(1)\\nprint(2)\"}}]");
+        outputs.forEach((format, out) -> {
+            StreamedCalls read = StreamedCalls.read(format, characters(out));
+            assertCalls(read.parsed(), "run", "{\"code\":\"print(1)\\nprint(2)\"}");
+            assertTrue(read.argumentPieces.getFirst().size() > 10, format + ": " + read.argumentPieces);
+            assertEquals("{", read.argumentPieces.getFirst().getFirst(), format.name());
+            assertEquals(shape(format.parse(out)), shape(read.parsed()), format.name());
+        });
+    }
+
+    @Test
+    void aCallThatBreaksAfterItsAnnouncementIsContentAsInTheWholeAnswer() {
+        String bad = "Sure. <tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1,}}</tool_call> ok";
+        String cut = "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": \"unfinished";
+        String laterElement = "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}, {\"arguments\": {}}]";
+        for (String out : List.of(bad, cut)) {
+            StreamedCalls read = StreamedCalls.read(ToolCallFormat.HERMES, characters(out));
+            assertEquals(List.of("f"), read.announcedNames());
+            String sent = String.join("", read.argumentPieces.getFirst());
+            assertEquals(out == bad ? "{\"a\":1," : "{\"a\":\"unfinished", sent, "the closing piece waits for the completion");
+            assertEquals(shape(ToolCallFormat.HERMES.parse(out)), shape(read.parsed()));
+            assertEquals(List.of(), read.parsed().calls());
+        }
+        StreamedCalls read = StreamedCalls.read(ToolCallFormat.MISTRAL, characters(laterElement));
+        assertEquals(List.of("f"), read.announcedNames());
+        assertEquals(laterElement, read.parsed().content());
+    }
+
+    @Test
+    void aCallWhoseHeadIsMalformedIsNeverAnnounced() {
+        for (String out : List.of("<tool_call>{\"nom\": \"f\", \"arguments\": {}}</tool_call>",
+                "<tool_call>not json</tool_call>", "<tool_call>{\"name\": 5, \"arguments\": {}}</tool_call>")) {
+            StreamedCalls read = StreamedCalls.read(ToolCallFormat.HERMES, characters(out));
+            assertEquals(List.of(), read.announcedNames(), out);
+            assertEquals(out, read.parsed().content());
+        }
+    }
+
+    @Test
+    void aCallWithArgumentsBeforeItsNameIsAnnouncedWholeOnceComplete() {
+        String out = "<tool_call>{\"arguments\": {\"a\": [1, 2]}, \"name\": \"f\"}</tool_call>";
+        StreamedCalls read = StreamedCalls.read(ToolCallFormat.HERMES, characters(out));
+        assertEquals(List.of(List.of("{\"a\":[1,2]}")), read.argumentPieces);
+        assertCalls(read.parsed(), "f", "{\"a\":[1,2]}");
+    }
+
+    @Test
     void aStreamReleasesContentBeforeTheCallAndHoldsAMarkersStart() {
         ToolCallStream stream = ToolCallFormat.HERMES.stream();
 
         assertEquals(List.of(new ToolCallStream.Text("Hi ")), stream.append("Hi <tool"));
         assertEquals(List.of(), stream.append("_call>{\"name\": \"f\", "));
         List<ToolCallStream.Piece> call = stream.append("\"arguments\": {}}</tool_call>");
-        assertEquals(1, call.size());
-        assertEquals("f", ((ToolCallStream.Call) call.getFirst()).call().name());
+        assertEquals(3, call.size());
+        String id = ((ToolCallStream.CallStart) call.getFirst()).id();
+        assertEquals(List.of(new ToolCallStream.CallStart(0, id, "f"), new ToolCallStream.ArgumentsPiece(0, "{}"),
+                new ToolCallStream.Call(0, new ToolCall(id, "f", "{}"))), call);
         assertEquals(List.of(), stream.finish());
         assertEquals(1, stream.callCount());
     }
@@ -218,35 +294,23 @@ class ToolCallFormatTest {
     }
 
     private static ParsedToolCalls streamed(ToolCallFormat format, String... pieces) {
-        ToolCallStream stream = format.stream();
-        List<ToolCallStream.Piece> all = new ArrayList<>();
-        for (String piece : pieces) {
-            all.addAll(stream.append(piece));
-        }
-        all.addAll(stream.finish());
-        StringBuilder content = new StringBuilder();
-        List<ToolCall> calls = new ArrayList<>();
-        for (ToolCallStream.Piece p : all) {
-            switch (p) {
-                case ToolCallStream.Text t -> {
-                    assertTrue(!t.text().isEmpty());
-                    content.append(t.text());
-                }
-                case ToolCallStream.Call c -> calls.add(c.call());
-            }
-        }
-        return new ParsedToolCalls(content.toString().isBlank() ? null : content.toString(), calls);
+        return StreamedCalls.read(format, pieces).parsed();
+    }
+
+    /** The output one character a piece, as a model with single-character tokens writes it. */
+    static String[] characters(String out) {
+        return out.chars().mapToObj(c -> String.valueOf((char) c)).toArray(String[]::new);
     }
 
     /** Content and (name, arguments) pairs: ids are random. */
-    private static List<String> shape(ParsedToolCalls parsed) {
+    static List<String> shape(ParsedToolCalls parsed) {
         List<String> out = new ArrayList<>();
         out.add(String.valueOf(parsed.content()));
         parsed.calls().forEach(c -> out.add(c.name() + " " + c.arguments()));
         return out;
     }
 
-    private static void assertCalls(ParsedToolCalls parsed, String... nameThenArguments) {
+    static void assertCalls(ParsedToolCalls parsed, String... nameThenArguments) {
         List<String> expected = new ArrayList<>();
         for (int i = 0; i < nameThenArguments.length; i += 2) {
             expected.add(nameThenArguments[i] + " " + nameThenArguments[i + 1]);
