@@ -1,14 +1,11 @@
 package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.finetune4j.core.generate.json.TokenBytes;
 import dev.finetune4j.core.generate.tools.ToolCallFormat;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,15 +32,7 @@ class AutoToolCallStreamingRouteTest {
     static void start() {
         fixture = new ServerFixture(b -> b, true, b -> b.toolCallFormat(ToolCallFormat.LLAMA3_JSON));
         // the random model favours whitespace, which JSON allows between tokens: a bias keeps its answers short
-        TokenBytes vocab = TokenBytes.of(fixture.tokenizer);
-        ObjectNode bias = ServerFixture.JSON.createObjectNode();
-        for (int id = 0; id < vocab.size(); id++) {
-            byte[] b = vocab.bytes(id);
-            if (b != null && b.length > 0 && new String(b, StandardCharsets.UTF_8).isBlank()) {
-                bias.put(Integer.toString(id), -100);
-            }
-        }
-        noWhitespace = bias.toString();
+        noWhitespace = fixture.whitespaceBanned();
     }
 
     @AfterAll

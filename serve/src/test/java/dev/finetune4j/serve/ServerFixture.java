@@ -2,8 +2,10 @@ package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
+import dev.finetune4j.core.generate.json.TokenBytes;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
@@ -16,6 +18,7 @@ import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -143,6 +146,19 @@ final class ServerFixture implements AutoCloseable {
             blankExpected = !blankExpected;
         }
         return events;
+    }
+
+    /** A {@code logit_bias} object (JSON text) that bans every token whose text is only whitespace. */
+    String whitespaceBanned() {
+        TokenBytes vocab = TokenBytes.of(tokenizer);
+        ObjectNode bias = JSON.createObjectNode();
+        for (int id = 0; id < vocab.size(); id++) {
+            byte[] b = vocab.bytes(id);
+            if (b != null && b.length > 0 && new String(b, StandardCharsets.UTF_8).isBlank()) {
+                bias.put(Integer.toString(id), -100);
+            }
+        }
+        return bias.toString();
     }
 
     static JsonNode json(HttpResponse<String> response) throws IOException {

@@ -20,7 +20,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -54,15 +53,7 @@ class ToolCallingRouteTest {
     static void start() {
         fixture = ServerFixture.withToolsTemplate(b -> b);
         // the random model favours whitespace, which JSON allows between tokens: a bias keeps its answers short
-        TokenBytes vocab = TokenBytes.of(fixture.tokenizer);
-        ObjectNode bias = ServerFixture.JSON.createObjectNode();
-        for (int id = 0; id < vocab.size(); id++) {
-            byte[] b = vocab.bytes(id);
-            if (b != null && b.length > 0 && new String(b, StandardCharsets.UTF_8).isBlank()) {
-                bias.put(Integer.toString(id), -100);
-            }
-        }
-        noWhitespace = bias.toString();
+        noWhitespace = fixture.whitespaceBanned();
     }
 
     @AfterAll
