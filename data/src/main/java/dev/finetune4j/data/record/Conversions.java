@@ -173,7 +173,15 @@ public final class Conversions {
                 turns.add(new Turn("assistant", (String) f.get("chosen")));
             }
             case OPENAI -> addMessages(turns, (List<?>) f.get("messages"));
-            case SHAREGPT -> turns.addAll(ShareGptTurns.read((List<?>) f.get("conversations")));
+            case SHAREGPT -> {
+                List<Turn> conversation = ShareGptTurns.read((List<?>) f.get("conversations"));
+                // LLaMA-Factory's system column: the system prompt, unless the conversation opens with its own
+                boolean ownSystem = !conversation.isEmpty() && conversation.getFirst().role().equals("system");
+                if (f.get("system") instanceof String system && !system.isEmpty() && !ownSystem) {
+                    turns.add(new Turn("system", system));
+                }
+                turns.addAll(conversation);
+            }
         }
         return turns;
     }

@@ -14,7 +14,8 @@ import java.util.Optional;
  *   <li>{@link #SHAREGPT}: {@code {"conversations": [{"from": "human"|"gpt"|"system"|"function_call"|"observation",
  *   "value": ...}], "tools": "..."}}: a function_call turn's value is JSON text of a call {@code {"name": ...,
  *   "arguments": {...}}} or of an array of parallel calls, the observations right after it the calls' results; the
- *   optional {@code tools} is an array of functions or JSON text of one (LLaMA-Factory's sharegpt format, see
+ *   optional {@code tools} is an array of functions or JSON text of one, the optional {@code system} the system
+ *   prompt when the conversation does not open with its own (LLaMA-Factory's sharegpt format, see
  *   {@link Conversions#convert})</li>
  *   <li>{@link #OPENAI}: {@code {"messages": [{"role": "user"|"assistant"|"system"|"tool", "content": ...}],
  *   "tools": [...]}}: an assistant message may carry {@code tool_calls} ({@code [{"id"?, "type": "function",
@@ -78,7 +79,7 @@ public enum Schema {
             case PREFERENCE -> firstError(requireString(fields, "prompt", true),
                     requireString(fields, "chosen", true), requireString(fields, "rejected", true));
             case SHAREGPT -> firstError(requireTurns(fields, "conversations", "from", "value"),
-                    ToolShapes.tools(fields.get("tools")))
+                    requireString(fields, "system", false), ToolShapes.tools(fields.get("tools")))
                     .or(() -> ShareGptTurns.check((List<?>) fields.get("conversations")));
             case OPENAI -> firstError(requireTurns(fields, "messages", "role", "content"),
                     ToolShapes.tools(fields.get("tools")));

@@ -53,6 +53,27 @@ class ConversionsTest {
         assertEquals(Map.of("system", "Be brief.", "instruction", "Hi", "input", "", "output", "Yo"), roundTrip.fields());
     }
 
+    /** LLaMA-Factory's sharegpt rows may carry the system prompt as a column; it was dropped, and is a turn now. */
+    @Test
+    void aShareGptSystemColumnIsTheSystemTurnUnlessTheConversationOpensWithItsOwn() {
+        List<Map<String, String>> conversation = List.of(Map.of("from", "human", "value", "Hi"),
+                Map.of("from", "gpt", "value", "Yo"));
+        assertEquals(List.of(new Conversions.Turn("system", "Be brief."), new Conversions.Turn("user", "Hi"),
+                        new Conversions.Turn("assistant", "Yo")),
+                Conversions.toTurns(Map.of("system", "Be brief.", "conversations", conversation)));
+        Record toOpenAi = Conversions.convert(Record.of(new SourceRef("s.jsonl", 1),
+                Map.of("system", "Be brief.", "conversations", conversation)), Schema.OPENAI);
+        assertEquals(Map.of("role", "system", "content", "Be brief."), ((List<?>) toOpenAi.fields().get("messages")).get(0));
+
+        List<Map<String, String>> ownSystem = List.of(Map.of("from", "system", "value", "Be kind."),
+                Map.of("from", "human", "value", "Hi"));
+        assertEquals(List.of(new Conversions.Turn("system", "Be kind."), new Conversions.Turn("user", "Hi")),
+                Conversions.toTurns(Map.of("system", "Be brief.", "conversations", ownSystem)), "as LLaMA-Factory reads it");
+        assertEquals(List.of(new Conversions.Turn("user", "Hi"), new Conversions.Turn("assistant", "Yo")),
+                Conversions.toTurns(Map.of("system", "", "conversations", conversation)), "an empty column is none");
+        assertMessage(Map.of("system", 3, "conversations", conversation), "system");
+    }
+
     @Test
     void everyRoleNameOfShareGptAndOpenAiMapsToTheNeutralRoles() {
         List<Conversions.Turn> expected = List.of(new Conversions.Turn("system", "S"), new Conversions.Turn("user", "A"),
