@@ -20,8 +20,8 @@ import java.util.List;
  *   concatenated, they are the complete call's {@link ToolCall#arguments()}; the piece that closes them goes out
  *   with the call's completion, so a call that never completes never shows closed arguments;</li>
  *   <li>a {@link Call} when the call is complete and well-formed. A call whose head the format cannot read in a
- *   fixed layout (arguments before the name, arguments as a string) is announced only then, with its arguments in
- *   one piece.</li>
+ *   fixed layout (arguments before the name, arguments as a string), or whose object shows no head within its first
+ *   4,096 characters, is announced only then, with its arguments in one piece.</li>
  * </ul>
  *
  * <p>A call that breaks after its announcement (arguments that turn out not to be JSON, a missing closing marker, the
