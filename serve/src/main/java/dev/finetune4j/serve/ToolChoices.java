@@ -10,6 +10,7 @@ import dev.finetune4j.core.tokenizer.ChatJson;
 import dev.finetune4j.core.tokenizer.ToolDefinition;
 
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * OpenAI's function calling for the served model: {@code tools}, {@code tool_choice} and {@code parallel_tool_calls}
@@ -37,6 +38,11 @@ import java.util.List;
  */
 final class ToolChoices {
     private static final String TOOLS = "tools";
+    /**
+     * OpenAI's pattern for function names. Templates write a name raw into the prompt, often inside JSON (Qwen 2.5:
+     * {@code "name": "{{ tool_call.name }}"}), so a quote or a newline in one would break the prompt's layout.
+     */
+    private static final Pattern FUNCTION_NAME = Pattern.compile("[a-zA-Z0-9_-]{1,64}");
     private static final String CHOICE = "tool_choice";
 
     private final ToolCallFormat format;
@@ -65,6 +71,13 @@ final class ToolChoices {
             tools = ChatJson.tools(body.get(TOOLS), TOOLS);
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid(TOOLS, e.getMessage());
+        }
+        for (int i = 0; i < tools.size(); i++) {
+            if (!FUNCTION_NAME.matcher(tools.get(i).name()).matches()) {
+                throw ApiException.invalid(TOOLS, "tools[" + i + "].function.name must be 1 to 64 letters, digits, '_' "
+                        + "or '-' (as OpenAI requires), got " + JsonFields.describe(body.get(TOOLS).get(i).path("function")
+                        .get("name")) + "; rename the function");
+            }
         }
         boolean parallel = JsonFields.bool(body, "parallel_tool_calls", true);
         JsonNode choice = body.get(CHOICE);

@@ -52,6 +52,19 @@ class HostileToolRequestsTest {
         assertTrue(error.get("message").asText().contains("depth limit of 32"), error.toString());
     }
 
+    /** A name with a quote would break the JSON that Qwen's template writes around it; OpenAI refuses such names too. */
+    @Test
+    void functionNamesOutsideOpenAisPatternAreA400() throws Exception {
+        for (String name : new String[] {"get\\\"weather", "a\\nb", "x".repeat(65), "get.weather"}) {
+            JsonNode error = ServerFixture.assertError(fixture.post("/v1/chat/completions",
+                    request("[" + tool(name, STRING_ARGUMENT) + "]", "\"auto\"")), 400, "invalid_value", "tools");
+            assertTrue(error.get("message").asText().contains("tools[0].function.name must be 1 to 64 letters"), error.toString());
+        }
+        HttpResponse<String> fine = fixture.post("/v1/chat/completions",
+                request("[" + tool("get_weather-2", STRING_ARGUMENT) + "]", REQUIRED));
+        assertEquals(200, fine.statusCode(), fine.body());
+    }
+
     private static String tool(String name, String parameters) {
         return "{\"type\": \"function\", \"function\": {\"name\": \"" + name + "\", \"parameters\": " + parameters + "}}";
     }
