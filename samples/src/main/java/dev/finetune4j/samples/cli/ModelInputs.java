@@ -95,9 +95,14 @@ final class ModelInputs {
      * loads ({@link #loadForInference}). A folder that is not an adapter is bad input.
      */
     static AdapterFiles readAdapter(Path dir) {
+        return readAdapter(dir, "--adapter");
+    }
+
+    /** {@link #readAdapter(Path)}, the error naming the option that gave the folder ({@code --adapter NAME=DIR}). */
+    static AdapterFiles readAdapter(Path dir, String option) {
         if (!Files.isRegularFile(dir.resolve("adapter_config.json"))) {
-            throw new BadInputException("no adapter_config.json in " + dir.toAbsolutePath()
-                    + ": point --adapter at a folder saved by 'finetune4j train' or Python PEFT");
+            throw new BadInputException("no adapter_config.json in " + dir.toAbsolutePath() + " (" + option
+                    + "): point it at a folder saved by 'finetune4j train' or Python PEFT");
         }
         try {
             return AdapterFiles.read(dir);

@@ -236,17 +236,8 @@ final class ServeCommand implements Callable<Integer> {
     private Map<String, AdapterFiles> readAdapters() {
         Map<String, AdapterFiles> read = new LinkedHashMap<>();
         try {
-            adapters.forEach((adapterName, dir) -> {
-                if (!Files.isRegularFile(dir.resolve("adapter_config.json"))) {
-                    throw new BadInputException("no adapter_config.json in " + dir.toAbsolutePath() + " (--adapter " + adapterName
-                            + "=" + dir + "): point it at a folder saved by 'finetune4j train' or Python PEFT");
-                }
-                try {
-                    read.put(adapterName, AdapterFiles.read(dir));
-                } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
-                    throw cannotServe(dir, e);
-                }
-            });
+            adapters.forEach((adapterName, dir) ->
+                    read.put(adapterName, ModelInputs.readAdapter(dir, "--adapter " + adapterName + "=" + dir)));
             return read;
         } catch (RuntimeException e) {
             read.values().forEach(AdapterFiles::close);
@@ -258,12 +249,9 @@ final class ServeCommand implements Callable<Integer> {
         try {
             engine.loadAdapter(name, files);
         } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
-            throw cannotServe(files.dir(), e);
+            throw new BadInputException("cannot serve the adapter in " + files.dir().toAbsolutePath() + ": "
+                    + e.getMessage(), e);
         }
-    }
-
-    private static BadInputException cannotServe(Path dir, RuntimeException e) {
-        return new BadInputException("cannot serve the adapter in " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
     }
 
     /** config.json's {@code eos_token_id}: one id, a list of ids, or none. */
