@@ -75,11 +75,11 @@ public final class AttentionKernelBenchmark {
             for (int round = -1; round < rounds; round++) {  // round -1 compiles and warms up, untimed
                 for (int t = 0; t < types.length; t++) {
                     Tensor q = inputs[t][0], k = inputs[t][1], v = inputs[t][2];
-                    double forward = time(backend, () -> kernels.attention(q, k, v, AttentionMask.causalOnly(), scale,
+                    double forward = time(backend, () -> kernels.attention(q, k, v, AttentionMask.causalOnly(), scale, 0f,
                             out, lse));
                     double step = time(backend, () -> {
-                        kernels.attention(q, k, v, AttentionMask.causalOnly(), scale, out, lse);
-                        kernels.attentionBackward(q, k, v, AttentionMask.causalOnly(), scale, out, lse, dOut, dq, dk,
+                        kernels.attention(q, k, v, AttentionMask.causalOnly(), scale, 0f, out, lse);
+                        kernels.attentionBackward(q, k, v, AttentionMask.causalOnly(), scale, 0f, out, lse, dOut, dq, dk,
                                 dv);
                     });
                     if (round >= 0) {

@@ -7,10 +7,11 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
- * Scaled dot-product attention, softmax(q k^T * scale + mask) v, with grouped-query attention: query head h
+ * Scaled dot-product attention, softmax(cap(q k^T * scale) + mask) v, with grouped-query attention: query head h
  * reads key/value head {@code h / (H / Hkv)}. Masked scores are -inf; a query with no visible key outputs 0.
  * The forward keeps each query's log-sum-exp instead of the (T, S) probabilities, and the backward recomputes
- * them ({@link AttentionKernels}), so memory grows linearly with the sequence length.
+ * them ({@link AttentionKernels}), so memory grows linearly with the sequence length. {@code cap} is the identity
+ * unless a soft cap is given (Gemma 2: {@code c * tanh(s / c)}).
  */
 public final class Attention {
     private Attention() {
@@ -28,6 +29,28 @@ public final class Attention {
      * @return the attention output, (B, H, T, D)
      */
     public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale) {
+        return scaledDotProduct(q, k, v, mask, scale, 0f);
+    }
+
+    /**
+     * Attention whose scaled scores are soft-capped, {@code softCap * tanh(s / softCap)}, before the mask (Gemma 2's
+     * {@code attn_logit_softcapping}); shapes as in {@link #scaledDotProduct(Tensor, Tensor, Tensor, AttentionMask,
+     * float)}.
+     *
+     * @param q the queries, (B, H, T, D)
+     * @param k the keys, (B, Hkv, S, D)
+     * @param v the values, (B, Hkv, S, D)
+     * @param mask which keys each query may see
+     * @param scale multiplier of the scores
+     * @param softCap the soft cap, or 0 for none
+     * @return the attention output, (B, H, T, D)
+     */
+    public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale,
+                                          float softCap) {
+        if (!(softCap >= 0) || Float.isInfinite(softCap)) {
+            throw new IllegalArgumentException("attention: soft cap " + softCap + " must be finite and positive, or 0"
+                    + " for none");
+        }
         if (q.rank() != 4 || k.rank() != 4 || !k.shape().equals(v.shape()) || k.dim(0) != q.dim(0)
                 || q.dim(1) % k.dim(1) != 0 || k.dim(3) != q.dim(3) || k.dim(2) < q.dim(2)) {
             throw new IllegalArgumentException("attention: q " + q.shape() + ", k " + k.shape() + ", v " + v.shape()
@@ -47,14 +70,14 @@ public final class Attention {
         Tensor stored = Precision.current() == Precision.BF16_MIXED ? tokenMajorBf16(q) : Tensor.empty(q.device(),
                 q.shape());
         Tensor logSumExp = Tensor.empty(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
-        kernels.attention(qc, kc, vc, mask, scale, stored, logSumExp);
+        kernels.attention(qc, kc, vc, mask, scale, softCap, stored, logSumExp);
         Tensor outValues = stored.detach();
         return Autograd.record("attention", stored, dOut -> {
             Tensor dq = Tensor.empty(q.device(), q.shape());
             Tensor dk = Tensor.empty(k.device(), k.shape());
             Tensor dv = Tensor.empty(v.device(), v.shape());
             // dOut in any layout (the gradient of the merged heads): the kernels read or convert it where it is
-            kernels.attentionBackward(qc, kc, vc, mask, scale, outValues, logSumExp, dOut.detach(), dq, dk, dv);
+            kernels.attentionBackward(qc, kc, vc, mask, scale, softCap, outValues, logSumExp, dOut.detach(), dq, dk, dv);
             return new Tensor[]{dq, dk, dv};
         }, q, k, v);
     }

@@ -105,17 +105,20 @@ public final class Rotary {
     }
 
     /**
-     * x: (B, H, T, D), table for B x T positions and D/2 frequencies -> (B, H, T, D).
-     * Backward applies the inverse rotation: dx1 = d1 cos + d2 sin, dx2 = d2 cos - d1 sin.
+     * x: (B, H, T, D), table for B x T positions and R/2 frequencies -> (B, H, T, D): the first R dimensions rotated
+     * (R = D, or less for a partial rotary embedding), the rest passed through. Backward applies the inverse
+     * rotation: dx1 = d1 cos + d2 sin, dx2 = d2 cos - d1 sin.
      *
      * @param x the queries or keys, (B, H, T, D)
      * @param table the cos/sin table of the same positions
      * @return the rotated tensor, (B, H, T, D)
      */
     public static Tensor apply(Tensor x, Table table) {
-        if (x.rank() != 4 || x.dim(3) % 2 != 0 || !table.cos().shape().equals(Shape.of(x.dim(0), x.dim(2), x.dim(3) / 2))) {
-            throw new IllegalArgumentException("rotary: a table of shape " + table.cos().shape() + " does not fit "
-                    + x.shape() + " (needs (B, H, T, D) with D even and a table of (B, T, D/2))");
+        Shape tableShape = table.cos().shape();
+        if (x.rank() != 4 || tableShape.rank() != 3 || tableShape.dim(0) != x.dim(0) || tableShape.dim(1) != x.dim(2)
+                || tableShape.dim(2) < 1 || 2L * tableShape.dim(2) > x.dim(3)) {
+            throw new IllegalArgumentException("rotary: a table of shape " + tableShape + " does not fit "
+                    + x.shape() + " (needs (B, H, T, D) and a table of (B, T, R/2) for R <= D rotated dimensions)");
         }
         Ops.sameDevice(x, table.cos(), table.sin());
         // under BF16_MIXED the activation and the gradient of the bf16 q or k are bf16 (Precision)

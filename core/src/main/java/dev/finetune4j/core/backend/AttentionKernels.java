@@ -7,14 +7,15 @@ import dev.finetune4j.core.tensor.Tensor;
 import java.util.Arrays;
 
 /**
- * Scaled dot-product attention {@code softmax(q k^T * scale + mask) v} with grouped-query attention (query head
+ * Scaled dot-product attention {@code softmax(cap(q k^T * scale) + mask) v} with grouped-query attention (query head
  * h reads key/value head {@code h / (H / Hkv)}). The forward keeps only each query's log-sum-exp of the scores,
  * so no (T, S) matrix has to outlive a call; the backward recomputes the probabilities from it.
  * q, out, dOut, dq: (B, H, T, D); k, v, dk, dv: (B, Hkv, S, D) with S >= T; logSumExp: (B, H, T). All contiguous
  * except {@code k} and {@code v}, which may be any views whose positions are contiguous rows of D values (strides
  * (any, any, D, 1)): the filled part of a KV cache's larger buffer is read where it lies; {@code out}, which may be
  * any such view in F32 or BF16 (the attention op's token-major bf16 output, written without a float32 copy); and
- * {@code dOut}, any view.
+ * {@code dOut}, any view. {@code cap} is the identity, or with a soft cap c > 0 (Gemma 2's attention logit
+ * soft-capping) {@code c * tanh(s / c)}, applied to the scaled scores before the mask.
  */
 public interface AttentionKernels {
 
@@ -26,11 +27,13 @@ public interface AttentionKernels {
      * @param v the values, (B, Hkv, S, D) contiguous
      * @param mask which keys each query may see
      * @param scale multiplier of the scores
+     * @param softCap the scaled scores' soft cap, or 0 for none
      * @param out receives the output, (B, H, T, D): rows of D contiguous F32 or BF16 values, any other strides (BF16
      *            values are rounded once from the float32 result)
      * @param logSumExp receives each query's log-sum-exp of its scaled scores, (B, H, T), for the backward
      */
-    void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, Tensor logSumExp);
+    void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor out,
+                   Tensor logSumExp);
 
     /**
      * Checks that {@code out} is an output {@link #attention} takes: a rank-4 F32 or BF16 view whose rows of D values
@@ -54,6 +57,7 @@ public interface AttentionKernels {
      * @param v the forward's values
      * @param mask the forward's mask
      * @param scale the forward's scale
+     * @param softCap the forward's soft cap
      * @param out the forward's output
      * @param logSumExp the forward's log-sum-exp
      * @param dOut the gradient of the output, (B, H, T, D), any layout
@@ -61,6 +65,6 @@ public interface AttentionKernels {
      * @param dk receives the gradient of {@code k}
      * @param dv receives the gradient of {@code v}
      */
-    void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
+    void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor out,
                            Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv);
 }

@@ -6,7 +6,10 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-/** Scaled dot-product attention (GQA, causal, padding, packed segments) and rotary embeddings vs float64. */
+/**
+ * Scaled dot-product attention (GQA, causal, padding, packed segments, sliding windows, soft caps) and rotary
+ * embeddings (whole and partial) vs float64.
+ */
 class AttentionRotaryTest {
     private static final int B = 2, H = 4, HKV = 2, T = 4, S = 6, D = 3;
 
@@ -19,11 +22,20 @@ class AttentionRotaryTest {
             new int[][]{{0, 0, 0, 1, 1, 1}, {0, 0, 0, 0, 0, 1}});
 
     static double[] attention(double[] q, double[] k, double[] v, AttentionMask mask, double scale) {
-        return attention(q, k, v, mask, scale, B, H, HKV, T, S, D);
+        return attention(q, k, v, mask, scale, 0, B, H, HKV, T, S, D);
     }
 
-    /** softmax(q k^T scale + mask) v in double, q (B, H, T, D), k and v (B, HKV, S, D). */
     static double[] attention(double[] q, double[] k, double[] v, AttentionMask mask, double scale,
+                              int B, int H, int HKV, int T, int S, int D) {
+        return attention(q, k, v, mask, scale, 0, B, H, HKV, T, S, D);
+    }
+
+    /**
+     * softmax(cap(q k^T scale) + mask) v in double, q (B, H, T, D), k and v (B, HKV, S, D); cap(s) = c tanh(s / c)
+     * when {@code softCap} c > 0; a sliding window lets query position qp see keys j > qp - window (Hugging Face's
+     * rule).
+     */
+    static double[] attention(double[] q, double[] k, double[] v, AttentionMask mask, double scale, double softCap,
                               int B, int H, int HKV, int T, int S, int D) {
         double[] out = new double[B * H * T * D];
         int past = S - T;
@@ -36,13 +48,15 @@ class AttentionRotaryTest {
                     double max = Double.NEGATIVE_INFINITY;
                     for (int j = 0; j < S; j++) {
                         boolean visible = (!mask.causal() || j <= qp)
+                                && (mask.window() == 0 || j > qp - mask.window())
                                 && (mask.keyValid() == null || mask.keyValid()[b][j])
                                 && (mask.segments() == null || mask.segments()[b][j] == mask.segments()[b][qp]);
                         double sc = 0;
                         for (int d = 0; d < D; d++) {
                             sc += q[((b * H + h) * T + i) * D + d] * k[((b * HKV + g) * S + j) * D + d];
                         }
-                        w[j] = visible ? sc * scale : Double.NEGATIVE_INFINITY;
+                        double scaled = softCap > 0 ? softCap * Math.tanh(sc * scale / softCap) : sc * scale;
+                        w[j] = visible ? scaled : Double.NEGATIVE_INFINITY;
                         max = Math.max(max, w[j]);
                     }
                     if (max == Double.NEGATIVE_INFINITY) {
@@ -97,6 +111,33 @@ class AttentionRotaryTest {
         }
     }
 
+    /** A window of 2 over cached keys, padding and segments; a window of 20 across the kernel's causal blocks. */
+    @Test
+    void slidingWindows() {
+        AttentionMask windowed = MASK.withWindow(2);
+        GradCheck.of("attention, window 2", x -> Attention.scaledDotProduct(x[0], x[1], x[2], windowed, 0.7f))
+                .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D)
+                .reference(x -> attention(x[0], x[1], x[2], windowed, 0.7f))
+                .run();
+        AttentionMask long20 = AttentionMask.causalOnly().withWindow(20);
+        GradCheck.of("attention, 70 queries, window 20", x -> Attention.scaledDotProduct(x[0], x[1], x[2], long20, 0.6f))
+                .input(1, 4, 70, 3).input(1, 2, 75, 3).input(1, 2, 75, 3)
+                .reference(x -> attention(x[0], x[1], x[2], long20, 0.6f, 1, 4, 2, 70, 75, 3))
+                .run();
+    }
+
+    /** A cap of 0.5 on scores of N(0, 1) inputs (tanh far from linear), with and without a window. */
+    @Test
+    void softCappedScores() {
+        for (AttentionMask mask : new AttentionMask[]{MASK, AttentionMask.causalOnly().withWindow(3)}) {
+            GradCheck.of("attention, soft cap 0.5, window " + mask.window(),
+                            x -> Attention.scaledDotProduct(x[0], x[1], x[2], mask, 0.9f, 0.5f))
+                    .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D)
+                    .reference(x -> attention(x[0], x[1], x[2], mask, 0.9f, 0.5, B, H, HKV, T, S, D))
+                    .run();
+        }
+    }
+
     @Test
     void fullyMaskedQueryOutputsZero() {
         try (var s = TensorScope.open()) {
@@ -111,9 +152,10 @@ class AttentionRotaryTest {
         }
     }
 
+    /** The first 2 x invFreq.length dimensions of each row rotated in pairs (i, i + half), the rest copied. */
     static double[] rotary(double[] x, int[][] pos, float[] invFreq, double scaling, int b, int h, int t, int d) {
-        double[] y = new double[x.length];
-        int half = d / 2;
+        double[] y = x.clone();
+        int half = invFreq.length;
         for (int bb = 0; bb < b; bb++) {
             for (int hh = 0; hh < h; hh++) {
                 for (int p = 0; p < t; p++) {
@@ -143,6 +185,17 @@ class AttentionRotaryTest {
                         invFreq, 1f))
                 .input(2, 5, 2, 6)
                 .reference(x -> rotary(headsFirst(x[0], 2, 5, 2, 6), pos, invFreq, 1, 2, 2, 5, 6))
+                .run();
+    }
+
+    /** Phi-4-mini's partial rotary embedding: 4 of 6 dimensions rotated, over a transposed projection. */
+    @Test
+    void partialRotary() {
+        int[][] pos = {{0, 1, 2, 3, 4}, {7, 8, 9, 0, 1}};
+        float[] invFreq = {1f, 0.1f};
+        GradCheck.of("partial rotary", x -> Rotary.apply(x[0].permute(0, 2, 1, 3), pos, invFreq, 1.3f))
+                .input(2, 5, 2, 6)
+                .reference(x -> rotary(headsFirst(x[0], 2, 5, 2, 6), pos, invFreq, 1.3, 2, 2, 5, 6))
                 .run();
     }
 

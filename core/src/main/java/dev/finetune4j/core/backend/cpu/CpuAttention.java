@@ -80,7 +80,8 @@ final class CpuAttention implements AttentionKernels {
     }
 
     @Override
-    public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, Tensor logSumExp) {
+    public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor out,
+                          Tensor logSumExp) {
         Dims dims = Dims.of(q, k, mask);
         int d = dims.headDim();
         int group = dims.heads() / dims.kvHeads();
@@ -97,7 +98,8 @@ final class CpuAttention implements AttentionKernels {
                 int rows = Math.min(dims.block(), dims.queries() - i0);
                 int keys = dims.visibleKeys(mask, i0 + rows);
                 int qo = dims.queryOffset(bh, i0);
-                float[] p = scores(dims, qv, qo, kr.values(), kr.base(b, kvHead), mask, scale, b, i0, rows, keys);
+                float[] p = scores(dims, qv, qo, kr.values(), kr.base(b, kvHead), mask, scale, softCap, b, i0, rows,
+                        keys);
                 for (int r = 0; r < rows; r++) {
                     lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)] = softmaxRow(p, r * keys, keys);
                 }
@@ -114,8 +116,8 @@ final class CpuAttention implements AttentionKernels {
      * always did) rather than from {@code out}.
      */
     @Override
-    public void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                                  Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap,
+                                  Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         Dims dims = Dims.of(q, k, mask);
         int d = dims.headDim();
         int group = dims.heads() / dims.kvHeads();
@@ -142,7 +144,8 @@ final class CpuAttention implements AttentionKernels {
                     int rows = Math.min(dims.block(), dims.queries() - i0);
                     int keys = dims.visibleKeys(mask, i0 + rows);
                     int qo = dims.queryOffset(bh, i0);
-                    float[] p = scores(dims, qv, qo, kr.values(), kBase, mask, scale, b, i0, rows, keys);
+                    float[] p = scores(dims, qv, qo, kr.values(), kBase, mask, scale, softCap, b, i0, rows, keys);
+                    float[] capSlope = softCap > 0 ? capSlopes(p, softCap) : null;
                     for (int r = 0; r < rows; r++) {
                         probabilitiesFromLogSumExp(p, r * keys, keys, lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)]);
                     }
@@ -151,7 +154,7 @@ final class CpuAttention implements AttentionKernels {
                     // dp = dOut v^T: (rows, D) x (keys, D)^T
                     float[] ds = new float[p.length];
                     gemm.gemm(dov, qo, false, vr.values(), vBase, true, ds, 0, rows, keys, d, false);
-                    // (forward: p = softmax(scores)) dscores = p * (dp - sum(dp * p)), times scale
+                    // (forward: p = softmax(scores)) dscores = p * (dp - sum(dp * p)), times scale and the cap's slope
                     for (int r = 0; r < rows; r++) {
                         int row = r * keys;
                         float dot = 0f;
@@ -159,7 +162,8 @@ final class CpuAttention implements AttentionKernels {
                             dot += ds[row + j] * p[row + j];
                         }
                         for (int j = 0; j < keys; j++) {
-                            ds[row + j] = p[row + j] * (ds[row + j] - dot) * scale;
+                            float slope = capSlope == null ? scale : scale * capSlope[row + j];
+                            ds[row + j] = p[row + j] * (ds[row + j] - dot) * slope;
                         }
                     }
                     // (forward: scores = q k^T) dq = ds k: (rows, keys) x (keys, D); dk += ds^T q: (keys, rows) x (rows, D)
@@ -175,10 +179,11 @@ final class CpuAttention implements AttentionKernels {
 
     /**
      * The masked, scaled scores of queries {@code [i0, i0 + rows)} against the first {@code keys} keys:
-     * (rows, D) x (keys, D)^T, times {@code scale}, -infinity where the mask hides the key.
+     * (rows, D) x (keys, D)^T, times {@code scale}, soft-capped when {@code softCap > 0}, -infinity where the mask
+     * hides the key.
      */
     private float[] scores(Dims dims, float[] qv, int qo, float[] kv, int kBase, AttentionMask mask, float scale,
-                           int b, int i0, int rows, int keys) {
+                           float softCap, int b, int i0, int rows, int keys) {
         float[] p = new float[Math.multiplyExact(rows, keys)];
         gemm.gemm(qv, qo, false, kv, kBase, true, p, 0, rows, keys, dims.headDim(), false);
         int past = dims.keys() - dims.queries();
@@ -186,10 +191,25 @@ final class CpuAttention implements AttentionKernels {
             int queryPos = past + i0 + r;
             int row = r * keys;
             for (int j = 0; j < keys; j++) {
-                p[row + j] = mask.allows(b, queryPos, j) ? p[row + j] * scale : Float.NEGATIVE_INFINITY;
+                p[row + j] = !mask.allows(b, queryPos, j) ? Float.NEGATIVE_INFINITY
+                        : softCap > 0 ? softCap * (float) Math.tanh(p[row + j] * scale / softCap)
+                        : p[row + j] * scale;
             }
         }
         return p;
+    }
+
+    /**
+     * d cap(s) / ds of each capped score {@code c * tanh(s / c)}: {@code 1 - tanh^2}, from the capped value itself
+     * (0 for a masked score, whose probability is 0 anyway).
+     */
+    private static float[] capSlopes(float[] capped, float softCap) {
+        float[] slopes = new float[capped.length];
+        for (int i = 0; i < capped.length; i++) {
+            float tanh = capped[i] / softCap;
+            slopes[i] = capped[i] == Float.NEGATIVE_INFINITY ? 0f : 1f - tanh * tanh;
+        }
+        return slopes;
     }
 
     /**

@@ -13,7 +13,8 @@ final class CpuRotary implements RotaryKernels {
         int h = x.dim(1);
         int t = x.dim(2);
         int d = x.dim(3);
-        int half = d / 2;
+        int half = cos.dim(cos.rank() - 1);
+        int rotated = 2 * half;
         float[] xv = CpuTensors.read(x);
         float[] cs = CpuTensors.read(cos);
         float[] sn = CpuTensors.read(sin);
@@ -32,6 +33,7 @@ final class CpuRotary implements RotaryKernels {
                     o[at + i] = x1 * cosine - x2 * sine;
                     o[at + half + i] = x2 * cosine + x1 * sine;
                 }
+                System.arraycopy(xv, at + rotated, o, at + rotated, d - rotated);
             }
         });
         CpuTensors.commitView(y, o);

@@ -68,9 +68,10 @@ final class CudaAttention implements AttentionKernels {
     }
 
     @Override
-    public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                          Tensor logSumExp) {
+    public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap,
+                                       Tensor out, Tensor logSumExp) {
         checkShapes(q, k, v);
+        requireSupported(mask, softCap);
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
         int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
@@ -94,9 +95,10 @@ final class CudaAttention implements AttentionKernels {
 
     @Override
     public synchronized void attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale,
-                                               Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq, Tensor dk,
-                                               Tensor dv) {
+                                               float softCap, Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq,
+                                               Tensor dk, Tensor dv) {
         checkShapes(q, k, v);
+        requireSupported(mask, softCap);
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
         int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
@@ -195,6 +197,13 @@ final class CudaAttention implements AttentionKernels {
     private static long[] dims(Tensor q, Tensor k, Rows kRows, Rows vRows) {
         return new long[]{q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3), kRows.batchStride(),
                 kRows.headStride(), vRows.batchStride(), vRows.headStride()};
+    }
+
+    // TODO(family-kernels): sliding windows and soft caps in the CUDA kernels
+    private static void requireSupported(AttentionMask mask, float softCap) {
+        if (mask.window() > 0 || softCap > 0) {
+            throw new UnsupportedOperationException("sliding-window and soft-capped attention are not on CUDA yet");
+        }
     }
 
     /** Throws when the shapes do not fit each other or the head dimension is past what the kernels hold. */

@@ -17,6 +17,11 @@ final class CudaRotary implements RotaryKernels {
         if (x.rank() != 4) {
             throw new IllegalArgumentException("rotary: x must be (B, H, T, D), got " + x.shape());
         }
+        long half = cos.dim(2);
+        if (2 * half > x.dim(3)) {
+            throw new IllegalArgumentException("rotary: a table of " + half + " frequencies rotates " + 2 * half
+                    + " dimensions, more than the heads' " + x.dim(3));
+        }
         if (y.dtype() != DType.F32 && y.dtype() != DType.BF16) {
             throw new IllegalArgumentException("rotary writes F32 or BF16 values, got " + y);
         }
@@ -28,8 +33,8 @@ final class CudaRotary implements RotaryKernels {
             k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).ptr(cosAddress).ptr(sinAddress)
                     .i64(inPlace ? stride : (long) cos.dim(1) * cos.dim(2)).f32(inverse ? -1f : 1f)
                     .ptr(rt.base(y)).i32(y.dtype().ordinal()).view(y)
-                    .i64(x.dim(0)).i64(x.dim(1)).i64(x.dim(2)).i64(x.dim(3));
-            rt.kernels.launchOver("rotary", "rotate", x.numel() / 2, k);
+                    .i64(x.dim(0)).i64(x.dim(1)).i64(x.dim(2)).i64(x.dim(3)).i64(half);
+            rt.kernels.launchOver("rotary", "rotate", x.numel() / x.dim(3) * (x.dim(3) - half), k);
         }
     }
 

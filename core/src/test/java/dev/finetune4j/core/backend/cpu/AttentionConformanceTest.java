@@ -60,8 +60,8 @@ class AttentionConformanceTest {
         for (Tensor g : new Tensor[]{dq, dk, dv}) {
             backend.copy().fill(g, 7f); // the gradients are overwritten, not accumulated
         }
-        backend.attention().attention(q, k, v, mask, 0.35f, out, lse);
-        backend.attention().attentionBackward(q, k, v, mask, 0.35f, out, lse, dOut, dq, dk, dv);
+        backend.attention().attention(q, k, v, mask, 0.35f, 0f, out, lse);
+        backend.attention().attentionBackward(q, k, v, mask, 0.35f, 0f, out, lse, dOut, dq, dk, dv);
         return new float[][]{out.toFloatArray(), lse.toFloatArray(), dq.toFloatArray(), dk.toFloatArray(), dv.toFloatArray()};
     }
 

@@ -30,10 +30,10 @@ class AttentionOutputViewsTest {
             Tensor k = Tensor.of(GradCheck.randn(2, B * HKV * T * D), B, HKV, T, D);
             Tensor v = Tensor.of(GradCheck.randn(3, B * HKV * T * D), B, HKV, T, D);
             Tensor f32 = Tensor.zeros(scope, Device.cpu(), DType.F32, q.shape());
-            kernels.attention(q, k, v, AttentionMask.causalOnly(), 0.3f, f32, Tensor.zeros(scope, Device.cpu(),
+            kernels.attention(q, k, v, AttentionMask.causalOnly(), 0.3f, 0f, f32, Tensor.zeros(scope, Device.cpu(),
                     DType.F32, Shape.of(B, H, T)));
             Tensor tokenMajor = Tensor.zeros(scope, Device.cpu(), DType.BF16, Shape.of(B, T, H, D));
-            kernels.attention(q, k, v, AttentionMask.causalOnly(), 0.3f, tokenMajor.permute(0, 2, 1, 3),
+            kernels.attention(q, k, v, AttentionMask.causalOnly(), 0.3f, 0f, tokenMajor.permute(0, 2, 1, 3),
                     Tensor.zeros(scope, Device.cpu(), DType.F32, Shape.of(B, H, T)));
             float[] expected = f32.to(DType.BF16).toFloatArray();
             assertArrayEquals(expected, tokenMajor.permute(0, 2, 1, 3).toFloatArray());
@@ -47,7 +47,7 @@ class AttentionOutputViewsTest {
             Tensor k = Tensor.of(GradCheck.randn(2, B * HKV * T * D), B, HKV, T, D);
             Tensor dMajor = Tensor.zeros(scope, Device.cpu(), DType.F32, Shape.of(D, B, H, T)).permute(1, 2, 3, 0);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kernels.attention(q, k, k,
-                    AttentionMask.causalOnly(), 0.3f, dMajor, Tensor.zeros(scope, Device.cpu(), DType.F32,
+                    AttentionMask.causalOnly(), 0.3f, 0f, dMajor, Tensor.zeros(scope, Device.cpu(), DType.F32,
                             Shape.of(B, H, T))));
             assertTrue(e.getMessage().contains("rows of D contiguous") && e.getMessage().contains("strides"),
                     e.getMessage());

@@ -339,8 +339,8 @@ class CudaKernelConformanceTest {
                     in(Input.randn(48, 2, 4, 5, 8), Input.randn(49, 2, 2, 7, 8), Input.randn(50, 2, 2, 7, 8),
                             Input.randn(51, 2, 4, 5, 8)),
                     out(d(2, 4, 5, 8), d(2, 4, 5), d(2, 4, 5, 8), d(2, 2, 7, 8), d(2, 2, 7, 8)), (be, x, o) -> {
-                        be.attention().attention(x[0], x[1], x[2], mask, 0.35f, o[0], o[1]);
-                        be.attention().attentionBackward(x[0], x[1], x[2], mask, 0.35f, o[0], o[1], x[3], o[2],
+                        be.attention().attention(x[0], x[1], x[2], mask, 0.35f, 0f, o[0], o[1]);
+                        be.attention().attentionBackward(x[0], x[1], x[2], mask, 0.35f, 0f, o[0], o[1], x[3], o[2],
                                 o[3], o[4]);
                     });
         }
@@ -397,7 +397,7 @@ class CudaKernelConformanceTest {
                         Tensor tokenMajor = Tensor.empty(TensorScope.current(), x[0].device(), DType.BF16,
                                 Shape.of(2, 70, 4, headDim));
                         Tensor view = tokenMajor.permute(0, 2, 1, 3);
-                        be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, view, o[1]);
+                        be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, 0f, view, o[1]);
                         be.copy().copy(view, o[0]);
                     });
         }
@@ -429,8 +429,8 @@ class CudaKernelConformanceTest {
             int[][] outputs = out(d(1, 8, 700, 64), d(1, 8, 700), d(1, 8, 700, 64), d(1, 1, 700, 64),
                     d(1, 1, 700, 64));
             GpuTensors.KernelCall call = (be, x, o) -> {
-                be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1]);
-                be.attention().attentionBackward(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, o[0], o[1],
+                be.attention().attention(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, 0f, o[0], o[1]);
+                be.attention().attentionBackward(x[0], x[1], x[2], AttentionMask.causalOnly(), 0.125f, 0f, o[0], o[1],
                         x[3], o[2], o[3], o[4]);
             };
             float[][] first = GpuTensors.run(device(), inputs, outputs, call);
@@ -463,8 +463,8 @@ class CudaKernelConformanceTest {
                         d(batch, kvHeads, keys, headDim), d(batch, kvHeads, keys, headDim)), (be, x, o) -> {
                     Tensor k = x[1].slice(2, 0, keys);
                     Tensor v = x[2].slice(2, 0, keys);
-                    be.attention().attention(x[0], k, v, mask, scale, o[0], o[1]);
-                    be.attention().attentionBackward(x[0], k, v, mask, scale, o[0], o[1], x[3], o[2], o[3], o[4]);
+                    be.attention().attention(x[0], k, v, mask, scale, 0f, o[0], o[1]);
+                    be.attention().attentionBackward(x[0], k, v, mask, scale, 0f, o[0], o[1], x[3], o[2], o[3], o[4]);
                 });
     }
 

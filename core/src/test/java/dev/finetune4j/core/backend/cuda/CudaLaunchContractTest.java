@@ -195,31 +195,31 @@ class CudaLaunchContractTest {
                 new AttentionMask(true, valid, segments)}) {
             String m = " causal=" + mask.causal() + " padded=" + (mask.keyValid() != null);
             c.put("attention.attention" + m, (k, s) -> k.attention().attention(randn(s, 2, 4, 5, 8),
-                    randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), mask, 0.35f, f32(s, 2, 4, 5, 8), f32(s, 2, 4, 5)));
+                    randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), mask, 0.35f, 0f, f32(s, 2, 4, 5, 8), f32(s, 2, 4, 5)));
             c.put("attention.attentionBackward" + m, (k, s) -> k.attention().attentionBackward(randn(s, 2, 4, 5, 8),
-                    randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), mask, 0.35f, randn(s, 2, 4, 5, 8),
+                    randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), mask, 0.35f, 0f, randn(s, 2, 4, 5, 8),
                     randn(s, 2, 4, 5), randn(s, 2, 4, 5, 8), f32(s, 2, 4, 5, 8), f32(s, 2, 2, 7, 8),
                     f32(s, 2, 2, 7, 8)));
         }
         c.put("attention.attention D=128 over a cache view", (k, s) -> k.attention().attention(
                 randn(s, 1, 4, 65, 128), randn(s, 1, 2, 80, 128).slice(2, 0, 70),
-                randn(s, 1, 2, 80, 128).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, f32(s, 1, 4, 65, 128),
+                randn(s, 1, 2, 80, 128).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, 0f, f32(s, 1, 4, 65, 128),
                 f32(s, 1, 4, 65)));
         c.put("attention.attentionBackward D=128 over a cache view", (k, s) -> k.attention().attentionBackward(
                 randn(s, 1, 4, 65, 128), randn(s, 1, 2, 80, 128).slice(2, 0, 70),
-                randn(s, 1, 2, 80, 128).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, randn(s, 1, 4, 65, 128),
+                randn(s, 1, 2, 80, 128).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, 0f, randn(s, 1, 4, 65, 128),
                 randn(s, 1, 4, 65), randn(s, 1, 4, 65, 128), f32(s, 1, 4, 65, 128), f32(s, 1, 2, 70, 128),
                 f32(s, 1, 2, 70, 128)));
         // bf16 q, k, v take the tensor-core kernels (their own grids and shared memory sizes; D <= 64 a variant).
         for (int hd : new int[]{64, 128}) {
             c.put("attention.attention bf16 D=" + hd + " over a cache view", (k, s) -> k.attention().attention(
                     randn(s, DType.BF16, 1, 4, 65, hd), randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70),
-                    randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f,
+                    randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, 0f,
                     f32(s, 1, 4, 65, hd), f32(s, 1, 4, 65)));
             c.put("attention.attentionBackward bf16 D=" + hd + " over a cache view", (k, s) -> k.attention()
                     .attentionBackward(randn(s, DType.BF16, 1, 4, 65, hd),
                             randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70),
-                            randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f,
+                            randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, 0f,
                             randn(s, 1, 4, 65, hd), randn(s, 1, 4, 65), randn(s, 1, 4, 65, hd), f32(s, 1, 4, 65, hd),
                             f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd)));
         }
