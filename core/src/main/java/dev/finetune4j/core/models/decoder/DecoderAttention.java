@@ -10,7 +10,11 @@ import dev.finetune4j.core.nn.RmsNorm;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
-/** Self-attention of the LLaMA family: q/k/v/o projections, optional q/k RMSNorm (Qwen3), rotary, GQA. */
+/**
+ * Self-attention of the decoder family: q/k/v/o projections (Phi-3: one fused {@code qkv_proj}), optional q/k
+ * RMSNorm (Qwen3, Gemma 3), rotary (whole or partial), grouped-query attention, an optional sliding window and soft
+ * cap on the scores (Gemma 2).
+ */
 public final class DecoderAttention extends Module implements Block {
     private final DecoderConfig config;
     private final RotaryFrequencies rotary;
@@ -21,8 +25,8 @@ public final class DecoderAttention extends Module implements Block {
      *
      * @param scope owns the weights
      * @param c the configuration
-     * @param rotary the rotary frequencies shared by all layers
-     * @param layerIndex the layer's index, which selects its slot in a KV cache
+     * @param rotary the rotary frequencies of this layer's type, shared by the layers of that type
+     * @param layerIndex the layer's index, which selects its slot in a KV cache and its sliding window
      */
     public DecoderAttention(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int layerIndex) {
         this.config = c;
@@ -33,13 +37,17 @@ public final class DecoderAttention extends Module implements Block {
         boolean qkvBias = c.attentionBias();
         // NOTE: Qwen2 puts biases on q/k/v but never on o_proj; LLaMA's attention_bias covers all four.
         boolean oBias = c.attentionBias() && !c.modelType().equals("qwen2");
-        registerChild("q_proj", new Linear(scope, c.hiddenSize(), q, qkvBias));
-        registerChild("k_proj", new Linear(scope, c.hiddenSize(), kv, qkvBias));
-        registerChild("v_proj", new Linear(scope, c.hiddenSize(), kv, qkvBias));
+        if (c.fusedProjections()) {
+            registerChild("qkv_proj", new Linear(scope, c.hiddenSize(), q + 2 * kv, qkvBias));
+        } else {
+            registerChild("q_proj", new Linear(scope, c.hiddenSize(), q, qkvBias));
+            registerChild("k_proj", new Linear(scope, c.hiddenSize(), kv, qkvBias));
+            registerChild("v_proj", new Linear(scope, c.hiddenSize(), kv, qkvBias));
+        }
         registerChild("o_proj", new Linear(scope, q, c.hiddenSize(), oBias));
         if (c.qkNorm()) {
-            registerChild("q_norm", new RmsNorm(scope, c.headDim(), c.rmsNormEps()));
-            registerChild("k_norm", new RmsNorm(scope, c.headDim(), c.rmsNormEps()));
+            registerChild("q_norm", new RmsNorm(scope, c.headDim(), c.rmsNormEps(), c.gemmaNorms()));
+            registerChild("k_norm", new RmsNorm(scope, c.headDim(), c.rmsNormEps(), c.gemmaNorms()));
         }
     }
 
@@ -49,28 +57,42 @@ public final class DecoderAttention extends Module implements Block {
         int b = x.dim(0);
         int t = x.dim(1);
         int d = config.headDim();
-        Tensor qProj = layer("q_proj").forward(x);
-        Tensor q = heads(qProj, b, t, config.numAttentionHeads(), "q_norm", ctx);
-        Tensor kProj = layer("k_proj").forward(x);
-        Tensor k = heads(kProj, b, t, config.numKeyValueHeads(), "k_norm", ctx);
-        Tensor vProj = layer("v_proj").forward(x);
-        Tensor v = vProj.reshape(b, t, config.numKeyValueHeads(), d).permute(0, 2, 1, 3).contiguous();
+        Tensor fused = config.fusedProjections() ? layer("qkv_proj").forward(x) : null;
+        Tensor[] qkv = fused != null ? split(fused) : new Tensor[]{layer("q_proj").forward(x),
+                layer("k_proj").forward(x), layer("v_proj").forward(x)};
+        Tensor q = heads(qkv[0], b, t, config.numAttentionHeads(), "q_norm", ctx);
+        Tensor k = heads(qkv[1], b, t, config.numKeyValueHeads(), "k_norm", ctx);
+        Tensor v = qkv[2].reshape(b, t, config.numKeyValueHeads(), d).permute(0, 2, 1, 3).contiguous();
         if (!config.qkNorm()) { // q_norm and k_norm's backward reads the projections
-            SpentActivations.free(qProj, q);
-            SpentActivations.free(kProj, k);
+            if (fused != null) {
+                SpentActivations.free(fused, q, k, v); // its slices are views of it: freed with it, once
+            } else {
+                SpentActivations.free(qkv[0], q);
+                SpentActivations.free(qkv[1], k);
+            }
         }
-        SpentActivations.free(vProj, v);
+        if (fused == null) {
+            SpentActivations.free(qkv[2], v);
+        }
         if (ctx.cache() != null) {
             Tensor[] kv = ctx.cache().extend(layerIndex, k, v);
             k = kv[0];
             v = kv[1];
         }
-        Tensor attn = Attention.scaledDotProduct(q, k, v, ctx.mask(), (float) (1 / Math.sqrt(d)));
+        Tensor attn = Attention.scaledDotProduct(q, k, v, ctx.mask().withWindow(config.slidingWindowOf(layerIndex)),
+                config.attentionScale(), config.attnLogitSoftcapping());
         Tensor merged = attn.permute(0, 2, 1, 3).reshape(b, t, config.numAttentionHeads() * d);
         return layer("o_proj").forward(merged);
     }
 
-    /** (B, T, H*D) -> (B, H, T, D), normalised (Qwen3) and rotated. */
+    /** Phi-3's fused projection (B, T, (H + 2 Hkv) D) as q, k and v, in that order. */
+    private Tensor[] split(Tensor fused) {
+        int q = config.numAttentionHeads() * config.headDim();
+        int kv = config.numKeyValueHeads() * config.headDim();
+        return new Tensor[]{fused.slice(2, 0, q), fused.slice(2, q, q + kv), fused.slice(2, q + kv, q + 2 * kv)};
+    }
+
+    /** (B, T, H*D) -> (B, H, T, D), normalised (Qwen3, Gemma 3) and rotated. */
     private Tensor heads(Tensor proj, int b, int t, int h, String normName, ForwardContext ctx) {
         Tensor x = proj.reshape(b, t, h, config.headDim());
         if (config.qkNorm()) {

@@ -9,10 +9,13 @@ import dev.finetune4j.core.models.ModelSpec;
 import java.util.Set;
 
 /**
- * The config.json of the LLaMA decoder family (LLaMA, Mistral, Qwen2, Qwen3): fields mirror the JSON names.
- * The families differ only in switches: q/k/v biases (Qwen2), q/k RMSNorm (Qwen3), tied embeddings, head_dim.
+ * The config.json of the decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3, Phi-3): fields
+ * mirror the JSON names. The families differ only in switches: q/k/v biases (Qwen2), q/k RMSNorm (Qwen3, Gemma 3),
+ * tied embeddings, head_dim, sliding-window layers (Mistral, Qwen2, Gemma 2 and 3, Phi-3), Gemma's norms and
+ * scaled embeddings, Gemma 2's soft caps and four norms per layer, Phi-3's fused projections and partial rotary.
  *
- * @param modelType {@code llama}, {@code mistral}, {@code qwen2} or {@code qwen3} ({@code model_type})
+ * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
+ *                  {@code gemma3_text} or {@code phi3} ({@code model_type})
  * @param vocabSize number of token ids
  * @param hiddenSize hidden size C
  * @param intermediateSize width of the gated MLP
@@ -20,24 +23,44 @@ import java.util.Set;
  * @param numAttentionHeads query heads H
  * @param numKeyValueHeads key/value heads Hkv, dividing H (grouped-query attention when smaller)
  * @param headDim size D of each head, even (default {@code hidden_size / num_attention_heads})
- * @param hiddenAct the MLP's activation (usually SiLU)
+ * @param hiddenAct the MLP's activation (SiLU; Gemma's GELU with the tanh approximation)
  * @param maxPositionEmbeddings longest sequence the rotary embedding is configured for
  * @param rmsNormEps the RMSNorms' epsilon
- * @param rope rotary embedding settings (theta and scaling)
+ * @param rope rotary embedding settings (theta and scaling) of full-attention layers
+ * @param localRope rotary settings of sliding-window layers: Gemma 3's own, else {@code rope}
+ * @param rotaryDim the rotated dimensions of a head: D, or less with a {@code partial_rotary_factor} (Phi-3.5,
+ *                  Phi-4-mini)
  * @param attentionBias whether q/k/v/o have biases (Qwen2's q/k/v)
  * @param mlpBias whether the MLP projections have biases
- * @param qkNorm whether queries and keys are RMS-normalised per head (Qwen3)
+ * @param qkNorm whether queries and keys are RMS-normalised per head (Qwen3, Gemma 3)
  * @param tieWordEmbeddings whether the output head shares the token embeddings
  * @param attentionDropout dropout probability on attention weights in training mode
+ * @param attentionScale the scores' scale: {@code 1 / sqrt(head_dim)}, or Gemma 2 and 3's
+ *                       {@code query_pre_attn_scalar^-0.5}
+ * @param attnLogitSoftcapping Gemma 2's soft cap on the attention scores, 0 for none
+ * @param finalLogitSoftcapping Gemma 2's soft cap on the logits, 0 for none
+ * @param slidingWindow the keys a sliding-window layer's query sees, itself included; 0 when no layer slides
+ * @param slidingLayers per layer, whether it attends through the sliding window ({@code layer_types})
+ * @param gemmaNorms whether RMSNorms scale by {@code 1 + weight} in float32 (the Gemma family)
+ * @param scaledEmbeddings whether the token embeddings are multiplied by {@code sqrt(hidden_size)} (Gemma)
+ * @param sandwichNorms whether each layer also normalises its attention and MLP outputs, and its MLP input through
+ *                      its own norm (Gemma 2 and 3: {@code post_attention_layernorm},
+ *                      {@code pre_feedforward_layernorm}, {@code post_feedforward_layernorm})
+ * @param fusedProjections whether q, k, v share one {@code qkv_proj} and gate and up one {@code gate_up_proj}
+ *                         (Phi-3)
  */
 public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
                             Activations.Kind hiddenAct, int maxPositionEmbeddings, float rmsNormEps,
-                            RopeConfig rope, boolean attentionBias, boolean mlpBias, boolean qkNorm,
-                            boolean tieWordEmbeddings, float attentionDropout) {
+                            RopeConfig rope, RopeConfig localRope, int rotaryDim, boolean attentionBias,
+                            boolean mlpBias, boolean qkNorm, boolean tieWordEmbeddings, float attentionDropout,
+                            float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
+                            int slidingWindow, boolean[] slidingLayers, boolean gemmaNorms, boolean scaledEmbeddings,
+                            boolean sandwichNorms, boolean fusedProjections) {
 
     /** The {@code model_type} values this decoder implements. */
-    public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3");
+    public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
+            "gemma3_text", "phi3");
 
     /** Checks every size against its valid range, naming the config.json field that is wrong. */
     public DecoderConfig {
@@ -46,9 +69,12 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         require(numAttentionHeads > 0, "num_attention_heads", numAttentionHeads);
         require(numKeyValueHeads > 0 && numAttentionHeads % numKeyValueHeads == 0, "num_key_value_heads (must divide num_attention_heads)", numKeyValueHeads);
         require(headDim > 0 && headDim % 2 == 0, "head_dim (must be even for rotary embeddings)", headDim);
+        require(rotaryDim > 0 && rotaryDim % 2 == 0 && rotaryDim <= headDim,
+                "partial_rotary_factor (must rotate an even number of a head's dimensions, at least 2)", rotaryDim);
         require(numHiddenLayers > 0, "num_hidden_layers", numHiddenLayers);
         require(intermediateSize > 0, "intermediate_size", intermediateSize);
         require(maxPositionEmbeddings > 0, "max_position_embeddings", maxPositionEmbeddings);
+        require(slidingLayers.length == numHiddenLayers, "layer_types (one per layer)", slidingLayers.length);
     }
 
     /**
@@ -63,6 +89,16 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         long kv = (long) numKeyValueHeads * headDim;
         long perLayer = 2 * h * q + 2 * h * kv + 3 * h * intermediateSize;
         return (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2) + numHiddenLayers * perLayer;
+    }
+
+    /**
+     * The sliding window of layer {@code layer}.
+     *
+     * @param layer the layer's index
+     * @return the keys its queries see at most, or 0 when it attends to every earlier key
+     */
+    public int slidingWindowOf(int layer) {
+        return slidingLayers[layer] ? slidingWindow : 0;
     }
 
     private static void require(boolean ok, String field, Object value) {
@@ -80,32 +116,78 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     public static DecoderConfig fromJson(JsonNode c) {
         String type = c.path("model_type").asText();
         String at = "config.json";
+        boolean gemma = type.startsWith("gemma");
+        boolean laterGemma = type.equals("gemma2") || type.equals("gemma3_text");
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
+        int layers = JsonFields.requiredInteger(c, "num_hidden_layers", 1, ConfigLimits.LAYERS, at);
         int maxPos = JsonFields.integer(c, "max_position_embeddings", 2048, 1, ConfigLimits.POSITIONS, at);
-        boolean qwen2 = type.equals("qwen2");
         if (!c.hasNonNull("head_dim") && hidden % heads != 0) {
             throw new IllegalArgumentException(at + ": hidden_size " + hidden + " is not divisible by num_attention_heads "
                     + heads + ", so the heads' size is undefined: fix one of them, or set head_dim explicitly");
         }
-        int headDim = JsonFields.integer(c, "head_dim", hidden / heads, 1, ConfigLimits.HIDDEN, at);
+        int headDim = JsonFields.integer(c, "head_dim", gemma ? 256 : hidden / heads, 1, ConfigLimits.HIDDEN, at);
+        double partialRotary = JsonFields.number(c, "partial_rotary_factor", 1.0, f -> f > 0 && f <= 1, "in (0, 1]", at);
+        RopeConfig rope = RopeConfig.fromJson(c, maxPos);
+        SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers);
+        double queryScalar = JsonFields.number(c, "query_pre_attn_scalar", laterGemma ? 256 : headDim, v -> v > 0,
+                "> 0", at);
         return new DecoderConfig(type,
                 JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
                 hidden,
                 JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at),
-                JsonFields.requiredInteger(c, "num_hidden_layers", 1, ConfigLimits.LAYERS, at),
+                layers,
                 heads,
                 JsonFields.integer(c, "num_key_value_heads", heads, 1, ConfigLimits.HEADS, at),
                 headDim,
-                Activations.Kind.fromConfig(c.path("hidden_act").asText("silu")),
+                activation(c, gemma),
                 maxPos,
                 (float) JsonFields.number(c, "rms_norm_eps", 1e-6, ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
-                RopeConfig.fromJson(c, maxPos),
-                JsonFields.bool(c, "attention_bias", qwen2, at),
+                rope,
+                type.equals("gemma3_text") ? gemma3LocalRope(c, maxPos) : rope,
+                (int) (headDim * partialRotary), // transformers truncates, as int() does
+                JsonFields.bool(c, "attention_bias", type.equals("qwen2"), at),
                 JsonFields.bool(c, "mlp_bias", false, at),
-                type.equals("qwen3"),
-                JsonFields.bool(c, "tie_word_embeddings", false, at),
-                (float) JsonFields.number(c, "attention_dropout", 0.0, p -> p >= 0 && p < 1, "in [0, 1)", at));
+                type.equals("qwen3") || type.equals("gemma3_text"),
+                JsonFields.bool(c, "tie_word_embeddings", gemma, at),
+                (float) JsonFields.number(c, "attention_dropout", 0.0, p -> p >= 0 && p < 1, "in [0, 1)", at),
+                (float) Math.pow(queryScalar, -0.5),
+                softCap(c, "attn_logit_softcapping", type.equals("gemma2") ? 50.0 : 0),
+                softCap(c, "final_logit_softcapping", type.equals("gemma2") ? 30.0 : 0),
+                sliding.window(),
+                sliding.layers(),
+                gemma,
+                gemma,
+                laterGemma,
+                type.equals("phi3"));
+    }
+
+    /**
+     * Gemma's MLP reads {@code hidden_activation} (GELU's tanh approximation when unset, whatever the older
+     * {@code hidden_act} says, as transformers does); the others read {@code hidden_act}.
+     */
+    private static Activations.Kind activation(JsonNode c, boolean gemma) {
+        String name = gemma ? c.path("hidden_activation").asText("gelu_pytorch_tanh")
+                : c.path("hidden_act").asText("silu");
+        return Activations.Kind.fromConfig(name.equals("null") ? "gelu_pytorch_tanh" : name);
+    }
+
+    /** Gemma 3's sliding layers rotate with their own settings: v5's per-layer-type rope_parameters, else the older
+     * {@code rope_local_base_freq} with no scaling. */
+    private static RopeConfig gemma3LocalRope(JsonNode c, int maxPos) {
+        JsonNode params = JsonFields.object(c, "rope_parameters", "config.json");
+        if (params.has("sliding_attention")) {
+            return RopeConfig.fromJson(c, maxPos, "sliding_attention");
+        }
+        double theta = JsonFields.number(c, "rope_local_base_freq", 10000.0, v -> v > 1, "> 1", "config.json");
+        return new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, Double.NaN, new double[0], new double[0]);
+    }
+
+    private static float softCap(JsonNode c, String field, double fallback) {
+        if (c.has(field) && c.get(field).isNull()) {
+            return 0f; // null switches the cap off
+        }
+        return (float) JsonFields.number(c, field, fallback, v -> v > 0, "> 0 (or null for none)", "config.json");
     }
 
     /**

@@ -1,5 +1,7 @@
 package dev.finetune4j.core.models.decoder;
 
+import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.Embedding;
@@ -8,6 +10,8 @@ import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.ModuleList;
 import dev.finetune4j.core.nn.RmsNorm;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.DTypeConversions;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -15,13 +19,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * LLaMA, Mistral, Qwen2 and Qwen3 as one causal LM ({@code *ForCausalLM}), with Hugging Face's module tree:
- * {@code model.embed_tokens}, {@code model.layers.N...}, {@code model.norm}, {@code lm_head} (absent when the
- * embeddings are tied).
+ * LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3 (text) and Phi-3 as one causal LM ({@code *ForCausalLM}),
+ * with Hugging Face's module tree: {@code model.embed_tokens}, {@code model.layers.N...}, {@code model.norm},
+ * {@code lm_head} (absent when the embeddings are tied).
  */
 public final class DecoderModel extends LanguageModel {
     private final DecoderConfig config;
+    /** The rotary frequencies of full-attention layers, and of sliding-window ones (Gemma 3's differ). */
     private final RotaryFrequencies rotary;
+    private final RotaryFrequencies localRotary;
 
     /**
      * Builds the module tree with zero weights in {@code scope}; load or initialise them afterwards.
@@ -32,10 +38,12 @@ public final class DecoderModel extends LanguageModel {
     public DecoderModel(TensorScope scope, DecoderConfig c) {
         super(scope, c.spec());
         this.config = c;
-        this.rotary = RotaryFrequencies.of(c.rope(), c.headDim()).cachingTablesIn(this::parameterScope);
+        this.rotary = RotaryFrequencies.of(c.rope(), c.rotaryDim()).cachingTablesIn(this::parameterScope);
+        this.localRotary = c.localRope() == c.rope() ? rotary
+                : RotaryFrequencies.of(c.localRope(), c.rotaryDim()).cachingTablesIn(this::parameterScope);
         List<DecoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
-            layers.add(new DecoderLayer(scope, c, rotary, i));
+            layers.add(new DecoderLayer(scope, c, c.slidingWindowOf(i) > 0 ? localRotary : rotary, i));
         }
         registerChild("model", new Backbone(scope, c, layers));
         if (!c.tieWordEmbeddings()) {
@@ -52,31 +60,62 @@ public final class DecoderModel extends LanguageModel {
         return config;
     }
 
+    /**
+     * The token embeddings; Gemma 3's scaled by {@code sqrt(hidden_size)} here, in its embedding module, so that
+     * prompt-tuning's virtual tokens (concatenated after this) stay unscaled, as in transformers.
+     */
     @Override
     public Tensor embed(long[][] ids) {
-        return backbone().embedTokens().forward(ids);
+        Tensor embeddings = backbone().embedTokens().forward(ids);
+        return config.scaledEmbeddings() && config.modelType().equals("gemma3_text") ? scaled(embeddings) : embeddings;
     }
 
+    /** Gemma and Gemma 2 scale the whole input, virtual tokens included, by {@code sqrt(hidden_size)}. */
     @Override
     protected Tensor hiddenStates(Tensor x, ForwardContext ctx) {
         @SuppressWarnings("unchecked")
         ModuleList<DecoderLayer> layers = (ModuleList<DecoderLayer>) backbone().child("layers");
-        rotary.table(ctx.positions(), x.device()); // made before the layers, so that it outlives their intermediates
-        Tensor h = forwardLayers(layers, x, ctx, (layer, in) -> layer.forward(in, ctx));
+        // made before the layers, so that they outlive their intermediates
+        rotary.table(ctx.positions(), x.device());
+        localRotary.table(ctx.positions(), x.device());
+        Tensor input = config.scaledEmbeddings() && !config.modelType().equals("gemma3_text") ? scaled(x) : x;
+        Tensor h = forwardLayers(layers, input, ctx, (layer, in) -> layer.forward(in, ctx));
         return ((RmsNorm) backbone().child("norm")).forward(h);
+    }
+
+    /**
+     * Embeddings times {@code sqrt(hidden_size)} rounded to the embedding table's dtype, as Gemma computes the
+     * normalizer (55.5 rather than 55.43 for a bf16 table of width 3,072).
+     */
+    private Tensor scaled(Tensor embeddings) {
+        float normalizer = (float) Math.sqrt(config.hiddenSize());
+        if (backbone().embedTokens().weight().dtype() == DType.BF16) {
+            normalizer = DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(normalizer));
+        }
+        return Elementwise.scale(embeddings, normalizer);
     }
 
     @Override
     protected Tensor logitsFromHidden(Tensor hidden) {
-        if (config.tieWordEmbeddings()) {
-            return Matmul.linear(hidden, backbone().embedTokens().weight(), null);
+        Tensor logits = config.tieWordEmbeddings() ? Matmul.linear(hidden, backbone().embedTokens().weight(), null)
+                : layer("lm_head").forward(hidden);
+        float cap = config.finalLogitSoftcapping();
+        if (cap == 0) {
+            return logits;
         }
-        return layer("lm_head").forward(hidden);
+        // Gemma 2: cap * tanh(logits / cap)
+        return Elementwise.scale(Activations.apply(Activations.Kind.TANH, Elementwise.scale(logits, 1 / cap)), cap);
     }
 
-    /** The tied embedding, or lm_head's weight while it is a plain bias-free {@link Linear} (no adapter on it). */
+    /**
+     * The tied embedding, or lm_head's weight while it is a plain bias-free {@link Linear} (no adapter on it); none
+     * when the logits are soft-capped, which the fused head loss does not apply.
+     */
     @Override
     protected Tensor outputProjection() {
+        if (config.finalLogitSoftcapping() != 0) {
+            return null;
+        }
         if (config.tieWordEmbeddings()) {
             return backbone().embedTokens().weight();
         }
@@ -93,7 +132,7 @@ public final class DecoderModel extends LanguageModel {
         Backbone(TensorScope scope, DecoderConfig c, List<DecoderLayer> layers) {
             registerChild("embed_tokens", new Embedding(scope, c.vocabSize(), c.hiddenSize()));
             registerChild("layers", new ModuleList<>(layers));
-            registerChild("norm", new RmsNorm(scope, c.hiddenSize(), c.rmsNormEps()));
+            registerChild("norm", new RmsNorm(scope, c.hiddenSize(), c.rmsNormEps(), c.gemmaNorms()));
         }
 
         Embedding embedTokens() {

@@ -6,20 +6,26 @@ import dev.finetune4j.core.models.ConfigLimits;
 
 /**
  * Rotary embedding parameters as Hugging Face configs give them, either top-level ({@code rope_theta},
- * {@code rope_scaling}) or in the newer {@code rope_parameters} object.
+ * {@code rope_scaling}) or in the newer {@code rope_parameters} object, which Gemma 3 keys by layer type
+ * ({@code full_attention}, {@code sliding_attention}).
  *
  * @param ropeTheta                     base of the frequencies
- * @param ropeType                      default, linear, llama3 or yarn
- * @param factor                        context extension factor (linear, llama3, yarn)
+ * @param ropeType                      default, linear, llama3, yarn or longrope
+ * @param factor                        context extension factor (linear, llama3, yarn; longrope: the ratio of
+ *                                      {@code max_position_embeddings} to the original, for its attention factor)
  * @param lowFreqFactor                 llama3
  * @param highFreqFactor                llama3
- * @param originalMaxPositionEmbeddings llama3, yarn
+ * @param originalMaxPositionEmbeddings llama3, yarn; longrope's switch from the short to the long factors
  * @param betaFast                      yarn (default 32)
  * @param betaSlow                      yarn (default 1)
- * @param attentionFactor               yarn's cos/sin scale; NaN means 0.1 ln(factor) + 1
+ * @param attentionFactor               yarn's and longrope's cos/sin scale; NaN means the type's formula
+ * @param shortFactor                   longrope's divisors of the frequencies up to the original length, one
+ *                                      per rotated pair; empty otherwise
+ * @param longFactor                    longrope's divisors beyond it; empty otherwise
  */
 public record RopeConfig(double ropeTheta, String ropeType, double factor, double lowFreqFactor, double highFreqFactor,
-                         int originalMaxPositionEmbeddings, double betaFast, double betaSlow, double attentionFactor) {
+                         int originalMaxPositionEmbeddings, double betaFast, double betaSlow, double attentionFactor,
+                         double[] shortFactor, double[] longFactor) {
 
     /**
      * Reads the rotary settings of a config.json (both layouts), refusing values that would make every logit NaN
@@ -32,9 +38,31 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
      * @throws IllegalArgumentException naming the config.json key, its value and the accepted range
      */
     public static RopeConfig fromJson(JsonNode config, int maxPositionEmbeddings) {
+        return fromJson(config, maxPositionEmbeddings, "full_attention");
+    }
+
+    /**
+     * The rotary settings of one layer type: Gemma 3's {@code rope_parameters} hold one object per layer type;
+     * other configs one for every layer.
+     *
+     * @param config the parsed config.json
+     * @param maxPositionEmbeddings the model's longest sequence, for scalings that need it
+     * @param layerType {@code full_attention} or {@code sliding_attention}
+     * @return the rotary settings
+     * @throws IllegalArgumentException naming the config.json key, its value and the accepted range
+     */
+    public static RopeConfig fromJson(JsonNode config, int maxPositionEmbeddings, String layerType) {
         JsonNode params = JsonFields.object(config, "rope_parameters", "config.json");
-        JsonNode scaling = params.isObject() ? params : JsonFields.object(config, "rope_scaling", "config.json");
         String at = params.isObject() ? "config.json rope_parameters" : "config.json rope_scaling";
+        if (params.has("full_attention") || params.has("sliding_attention")) {
+            at += "." + layerType;
+            params = JsonFields.object(params, layerType, at);
+            if (params.isMissingNode()) {
+                throw new IllegalArgumentException(at + " is missing: rope_parameters is keyed by layer type, and "
+                        + "a layer of type " + layerType + " needs its settings");
+            }
+        }
+        JsonNode scaling = params.isObject() ? params : JsonFields.object(config, "rope_scaling", "config.json");
         // theta <= 1 gives frequencies of 1 or more per position (or NaN): no positional signal at all
         double theta = params.has("rope_theta")
                 ? JsonFields.number(params, "rope_theta", 10000.0, v -> v > 1, "> 1", at)
@@ -47,26 +75,60 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
             throw new IllegalArgumentException(at + ": 'low_freq_factor' = " + lowFreq + " must be less than "
                     + "'high_freq_factor' = " + highFreq + " for rope_type llama3");
         }
-        RopeConfig rope = new RopeConfig(theta, type,
-                // transformers only warns below 1 (a linear factor under 1 compresses positions), so it loads here too
-                JsonFields.number(scaling, "factor", 1.0, v -> v > 0, "> 0", at),
-                lowFreq,
-                highFreq,
-                JsonFields.integer(scaling, "original_max_position_embeddings", maxPositionEmbeddings, 1,
-                        ConfigLimits.POSITIONS, at),
+        // Phi-3 keeps the pretrained length top-level, beside a max_position_embeddings it extended
+        int topLevelOriginal = JsonFields.integer(config, "original_max_position_embeddings", maxPositionEmbeddings, 1,
+                ConfigLimits.POSITIONS, "config.json");
+        int original = JsonFields.integer(scaling, "original_max_position_embeddings", topLevelOriginal, 1,
+                ConfigLimits.POSITIONS, at);
+        // transformers only warns below 1 (a linear factor under 1 compresses positions), so it loads here too
+        double factor = JsonFields.number(scaling, "factor", 1.0, v -> v > 0, "> 0", at);
+        if (type.equals("longrope") && original != maxPositionEmbeddings) {
+            factor = (double) maxPositionEmbeddings / original; // what transformers scales attention by
+        }
+        RopeConfig rope = new RopeConfig(theta, type, factor, lowFreq, highFreq, original,
                 JsonFields.number(scaling, "beta_fast", 32.0, v -> v > 0, "> 0", at),
                 JsonFields.number(scaling, "beta_slow", 1.0, v -> v > 0, "> 0", at),
-                JsonFields.number(scaling, "attention_factor", Double.NaN, v -> v > 0, "> 0", at));
-        rope.validate();
+                JsonFields.number(scaling, "attention_factor", Double.NaN, v -> v > 0, "> 0", at),
+                factors(scaling, "short_factor", type, at),
+                factors(scaling, "long_factor", type, at));
+        rope.validate(at);
         return rope;
     }
 
-    private void validate() {
+    /** A longrope factor list: positive finite numbers, one per rotated pair (checked against the head later). */
+    private static double[] factors(JsonNode scaling, String field, String type, String at) {
+        if (!type.equals("longrope")) {
+            return new double[0];
+        }
+        JsonNode list = scaling.path(field);
+        if (!list.isArray() || list.isEmpty()) {
+            throw new IllegalArgumentException(at + ": rope_type longrope needs '" + field + "', a list of positive "
+                    + "numbers (one per rotated pair of dimensions), got " + list);
+        }
+        double[] out = new double[list.size()];
+        for (int i = 0; i < out.length; i++) {
+            JsonNode n = list.get(i);
+            if (!n.isNumber() || !Double.isFinite(n.doubleValue()) || n.doubleValue() <= 0) {
+                throw new IllegalArgumentException(at + ": '" + field + "'[" + i + "] = " + n
+                        + " must be a finite number > 0");
+            }
+            out[i] = n.doubleValue();
+        }
+        return out;
+    }
+
+    private void validate(String at) {
         switch (ropeType) {
             case "default", "linear", "llama3", "yarn" -> {
             }
+            case "longrope" -> {
+                if (shortFactor.length != longFactor.length) {
+                    throw new IllegalArgumentException(at + ": longrope's 'short_factor' has " + shortFactor.length
+                            + " entries and 'long_factor' " + longFactor.length + "; both need one per rotated pair");
+                }
+            }
             default -> throw new IllegalArgumentException("unsupported rope_type '" + ropeType
-                    + "'; supported: default, linear, llama3, yarn");
+                    + "'; supported: default, linear, llama3, yarn, longrope");
         }
     }
 }

@@ -24,6 +24,9 @@ public final class RotaryFrequencies {
 
     private final float[] invFreq;
     private final float attentionScaling;
+    /** Longrope's long-context frequencies, used by passes reaching past {@link #switchLength}; null otherwise. */
+    private final RotaryFrequencies beyond;
+    private final int switchLength;
     private final AtomicReference<Rotary.Table> lastTable = new AtomicReference<>();
     /** The scope that owns the tables of positions 0, 1, 2, ... per device; null when this instance keeps none. */
     private final Supplier<TensorScope> tableScope;
@@ -36,13 +39,29 @@ public final class RotaryFrequencies {
      * @param attentionScaling multiplier of cos and sin (1 except YaRN)
      */
     public RotaryFrequencies(float[] invFreq, float attentionScaling) {
-        this(invFreq, attentionScaling, null);
+        this(invFreq, attentionScaling, null, null, Integer.MAX_VALUE);
     }
 
-    private RotaryFrequencies(float[] invFreq, float attentionScaling, Supplier<TensorScope> tableScope) {
+    private RotaryFrequencies(float[] invFreq, float attentionScaling, Supplier<TensorScope> tableScope,
+                              RotaryFrequencies beyond, int switchLength) {
         this.invFreq = invFreq;
         this.attentionScaling = attentionScaling;
         this.tableScope = tableScope;
+        this.beyond = beyond;
+        this.switchLength = switchLength;
+    }
+
+    /**
+     * These frequencies for passes whose positions all lie below {@code length}, and {@code longer} for a pass that
+     * reaches past it: Phi-3's longrope switches from its short to its long factors when the sequence outgrows the
+     * pretrained length, judged per pass by its largest position, as transformers does.
+     *
+     * @param length the longest sequence these frequencies serve
+     * @param longer the frequencies of longer sequences
+     * @return the switching frequencies
+     */
+    public RotaryFrequencies switchingBeyond(int length, RotaryFrequencies longer) {
+        return new RotaryFrequencies(invFreq, attentionScaling, tableScope, longer, length);
     }
 
     /**
@@ -56,7 +75,8 @@ public final class RotaryFrequencies {
      * @return frequencies with the same values that keep the tables
      */
     public RotaryFrequencies cachingTablesIn(Supplier<TensorScope> scope) {
-        return new RotaryFrequencies(invFreq, attentionScaling, scope);
+        return new RotaryFrequencies(invFreq, attentionScaling, scope,
+                beyond == null ? null : beyond.cachingTablesIn(scope), switchLength);
     }
 
     /**
@@ -87,6 +107,9 @@ public final class RotaryFrequencies {
      * @return the table
      */
     public Rotary.Table table(int[][] positions, Device device) {
+        if (beyond != null && reachesPast(positions, switchLength)) {
+            return beyond.table(positions, device);
+        }
         Rotary.Table last = lastTable.get();
         if (last != null && last.positions() == positions && last.usableOn(device)) {
             return last;
@@ -96,6 +119,18 @@ public final class RotaryFrequencies {
                 : Rotary.Table.of(device, positions, invFreq, attentionScaling);
         lastTable.set(fresh);
         return fresh;
+    }
+
+    /** Whether the sequence reaches {@code length} tokens: its largest position plus one exceeds it. */
+    private static boolean reachesPast(int[][] positions, int length) {
+        for (int[] row : positions) {
+            for (int p : row) {
+                if (p >= length) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** {@code s} when every row of {@code positions} is s, s + 1, ..., else -1. */
@@ -140,13 +175,16 @@ public final class RotaryFrequencies {
     }
 
     /**
-     * The frequencies of a rotary configuration (default, linear, Llama 3 or YaRN scaling).
+     * The frequencies of a rotary configuration (default, linear, Llama 3, YaRN or longrope scaling).
      *
      * @param rope the rotary settings
-     * @param headDim the head size D, even
+     * @param headDim the rotated dimensions of a head: its size D, or less with a partial rotary factor; even
      * @return the frequencies
      */
     public static RotaryFrequencies of(RopeConfig rope, int headDim) {
+        if (rope.ropeType().equals("longrope")) {
+            return longrope(rope, headDim);
+        }
         float[] base = defaultFrequencies(rope.ropeTheta(), headDim);
         return switch (rope.ropeType()) {
             case "default" -> new RotaryFrequencies(base, 1f);
@@ -164,12 +202,37 @@ public final class RotaryFrequencies {
 
     /** inv_freq[i] = 1 / theta^(2i / d), in float32 like torch. */
     private static float[] defaultFrequencies(double theta, int dim) {
+        return dividedFrequencies(theta, dim, null);
+    }
+
+    /** inv_freq[i] = 1 / (divisors[i] * theta^(2i / d)) in float32 like torch, or without divisors when null. */
+    private static float[] dividedFrequencies(double theta, int dim, double[] divisors) {
         float[] f = new float[dim / 2];
         for (int i = 0; i < f.length; i++) {
             float exponent = (float) (2 * i) / (float) dim;
-            f[i] = 1f / (float) Math.pow(theta, exponent);
+            float power = (float) Math.pow(theta, exponent);
+            f[i] = 1f / (divisors == null ? power : (float) divisors[i] * power);
         }
         return f;
+    }
+
+    /**
+     * Phi-3's longrope (LongRoPE, Ding et al. 2024): per-pair divisors of the frequencies, short ones up to the
+     * pretrained length and long ones beyond, and cos/sin scaled by sqrt(1 + ln(factor) / ln(original length)).
+     */
+    private static RotaryFrequencies longrope(RopeConfig r, int dim) {
+        if (r.shortFactor().length != dim / 2) {
+            throw new IllegalArgumentException("config.json: longrope's factor lists have " + r.shortFactor().length
+                    + " entries, but the heads rotate " + dim + " dimensions, so " + dim / 2
+                    + " pairs: check head_dim and partial_rotary_factor");
+        }
+        double scaling = !Double.isNaN(r.attentionFactor()) ? r.attentionFactor()
+                : r.factor() <= 1 ? 1.0
+                : Math.sqrt(1 + Math.log(r.factor()) / Math.log(r.originalMaxPositionEmbeddings()));
+        RotaryFrequencies longer = new RotaryFrequencies(dividedFrequencies(r.ropeTheta(), dim, r.longFactor()),
+                (float) scaling);
+        return new RotaryFrequencies(dividedFrequencies(r.ropeTheta(), dim, r.shortFactor()), (float) scaling)
+                .switchingBeyond(r.originalMaxPositionEmbeddings(), longer);
     }
 
     /** Llama 3.1: keep high frequencies, divide low ones by factor, interpolate smoothly between. */

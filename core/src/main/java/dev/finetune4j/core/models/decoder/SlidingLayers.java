@@ -1,0 +1,72 @@
+package dev.finetune4j.core.models.decoder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
+
+/**
+ * Which layers of a decoder attend through a sliding window, and its width, as transformers derives them from a
+ * config.json: its {@code layer_types} when given, else each family's rule.
+ *
+ * @param window the keys a sliding layer's query sees, itself included; 0 when no layer slides
+ * @param layers per layer, whether it slides
+ */
+record SlidingLayers(int window, boolean[] layers) {
+    private static final String SLIDING = "sliding_attention";
+    private static final String FULL = "full_attention";
+
+    /**
+     * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral and Phi-3
+     * when a window is set; Qwen2 and Qwen3 with {@code use_sliding_window} from layer {@code max_window_layers} on;
+     * every other layer of Gemma 2 (the first slides); Gemma 3 all but every {@code sliding_window_pattern}-th.
+     */
+    static SlidingLayers fromJson(JsonNode c, String type, int layerCount) {
+        String at = "config.json";
+        int fallback = switch (type) {
+            case "gemma2", "gemma3_text" -> 4096;
+            default -> 0;
+        };
+        int window = JsonFields.integer(c, "sliding_window", fallback, 0, ConfigLimits.POSITIONS, at);
+        boolean qwen = type.equals("qwen2") || type.equals("qwen3");
+        if (qwen && !JsonFields.bool(c, "use_sliding_window", false, at)) {
+            window = 0; // Qwen configs carry a sliding_window that only use_sliding_window turns on
+        }
+        boolean[] layers = new boolean[layerCount];
+        JsonNode types = c.path("layer_types");
+        if (types.isArray()) {
+            if (types.size() != layerCount) {
+                throw new IllegalArgumentException(at + ": 'layer_types' lists " + types.size() + " layers, but "
+                        + "num_hidden_layers is " + layerCount);
+            }
+            for (int i = 0; i < layerCount; i++) {
+                String t = types.get(i).asText();
+                if (!t.equals(SLIDING) && !t.equals(FULL)) {
+                    throw new IllegalArgumentException(at + ": 'layer_types'[" + i + "] = " + types.get(i)
+                            + " is not one of \"" + FULL + "\", \"" + SLIDING + "\"");
+                }
+                layers[i] = t.equals(SLIDING);
+            }
+        } else if (window > 0) {
+            int firstQwenSliding = qwen ? JsonFields.integer(c, "max_window_layers", layerCount, 0, ConfigLimits.LAYERS, at) : 0;
+            int pattern = JsonFields.integer(c, "sliding_window_pattern", 6, 1, ConfigLimits.LAYERS, at);
+            for (int i = 0; i < layerCount; i++) {
+                layers[i] = switch (type) {
+                    case "gemma2" -> i % 2 == 0;
+                    case "gemma3_text" -> (i + 1) % pattern != 0;
+                    case "qwen2", "qwen3" -> i >= firstQwenSliding;
+                    case "mistral", "phi3" -> true;
+                    default -> false;
+                };
+            }
+        }
+        boolean anySliding = false;
+        for (boolean sliding : layers) {
+            anySliding |= sliding;
+        }
+        if (anySliding && window == 0) {
+            throw new IllegalArgumentException(at + ": 'layer_types' names sliding_attention layers, but "
+                    + "'sliding_window' is not set: give the window's width");
+        }
+        return new SlidingLayers(anySliding ? window : 0, layers);
+    }
+}
