@@ -391,6 +391,205 @@ def check_transformers_made():
     return worst
 
 
+
+# ----------------------------------------------------------------------------------------------------------
+# Fixtures: tiny random models written as transformers 5.x's save_pretrained writes them.
+# ----------------------------------------------------------------------------------------------------------
+SIZES = {"vocab_size": 256, "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
+         "intermediate_size": 128, "max_position_embeddings": 128, "num_hidden_layers": 2,
+         "initializer_range": 0.1, "attention_dropout": 0.0, "use_cache": True, "dtype": "float32"}
+WINDOW = 6  # sliding windows bite at 16 tokens
+DEFAULT_ROPE = {"rope_theta": 10000.0, "rope_type": "default"}
+GEMMA_TOKENS = {"pad_token_id": 0, "eos_token_id": 1, "bos_token_id": 2}
+
+
+def gemma_config():
+    return dict(SIZES, architectures=["GemmaForCausalLM"], model_type="gemma", head_dim=16,
+                hidden_act="gelu_pytorch_tanh", rms_norm_eps=1e-6, tie_word_embeddings=True,
+                rope_parameters=dict(DEFAULT_ROPE), attention_bias=False, use_bidirectional_attention=None,
+                **GEMMA_TOKENS)
+
+
+def gemma2_config():
+    return dict(SIZES, architectures=["Gemma2ForCausalLM"], model_type="gemma2", head_dim=16,
+                hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6, tie_word_embeddings=True,
+                rope_parameters=dict(DEFAULT_ROPE), attention_bias=False, query_pre_attn_scalar=24,
+                sliding_window=WINDOW, layer_types=["sliding_attention", "full_attention"],
+                attn_logit_softcapping=2.0, final_logit_softcapping=3.0, use_bidirectional_attention=None,
+                **GEMMA_TOKENS)
+
+
+def gemma3_text_config():
+    rope = {"full_attention": {"factor": 8.0, "rope_theta": 1000000.0, "rope_type": "linear"},
+            "sliding_attention": {"rope_theta": 10000.0, "rope_type": "default"}}
+    return dict(SIZES, architectures=["Gemma3ForCausalLM"], model_type="gemma3_text", num_hidden_layers=3,
+                head_dim=16, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6, tie_word_embeddings=True,
+                rope_parameters=rope, attention_bias=False, query_pre_attn_scalar=24, sliding_window=WINDOW,
+                layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+                attn_logit_softcapping=None, final_logit_softcapping=None, use_bidirectional_attention=False,
+                **GEMMA_TOKENS)
+
+
+def phi3_config(**overrides):
+    config = dict(SIZES, architectures=["Phi3ForCausalLM"], model_type="phi3", hidden_act="silu",
+                  rms_norm_eps=1e-5, tie_word_embeddings=False, resid_pdrop=0.0, embd_pdrop=0.0,
+                  original_max_position_embeddings=128, sliding_window=WINDOW,
+                  rope_parameters=dict(DEFAULT_ROPE, partial_rotary_factor=1.0),
+                  bos_token_id=1, eos_token_id=2, pad_token_id=None)
+    config.update(overrides)
+    return config
+
+
+def phi3_longrope_config():
+    # Phi-4-mini style: half of each head rotates; short factors up to 8 positions, long factors beyond.
+    rope = {"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.5,
+            "original_max_position_embeddings": 8, "short_factor": [1.0, 1.25, 1.5, 2.0],
+            "long_factor": [2.0, 4.0, 8.0, 16.0]}
+    return phi3_config(max_position_embeddings=32, original_max_position_embeddings=8, sliding_window=None,
+                       rope_parameters=rope)
+
+
+def mistral_sliding_config():
+    return dict(SIZES, architectures=["MistralForCausalLM"], model_type="mistral", head_dim=16, hidden_act="silu",
+                rms_norm_eps=1e-6, tie_word_embeddings=False, rope_parameters=dict(DEFAULT_ROPE),
+                sliding_window=WINDOW, bos_token_id=1, eos_token_id=2, pad_token_id=None)
+
+
+def qwen2_sliding_config():
+    # Qwen2Config: sliding_window is kept only with use_sliding_window; layers i >= max_window_layers slide.
+    return dict(SIZES, architectures=["Qwen2ForCausalLM"], model_type="qwen2", hidden_act="silu", rms_norm_eps=1e-6,
+                tie_word_embeddings=False, rope_parameters=dict(DEFAULT_ROPE), use_sliding_window=True,
+                sliding_window=WINDOW, max_window_layers=1, layer_types=["full_attention", "sliding_attention"],
+                bos_token_id=None, eos_token_id=None, pad_token_id=None)
+
+
+# name -> (config, seed, std of the q/k projections, std of the embedding)
+FIXTURES = {
+    "gemma": (gemma_config, 21, 0.1, 0.1),
+    "gemma2": (gemma2_config, 22, 0.15, 0.2),  # large enough that both softcaps bend the values
+    "gemma3_text": (gemma3_text_config, 23, 0.1, 0.1),
+    "phi3": (phi3_config, 24, 0.1, 0.1),
+    "phi3_longrope": (phi3_longrope_config, 25, 0.1, 0.1),
+    "mistral_sliding": (mistral_sliding_config, 26, 0.1, 0.1),
+    "qwen2_sliding": (qwen2_sliding_config, 27, 0.1, 0.1),
+}
+
+
+def random_weights(config, seed, qk_std, embed_std):
+    """Hugging Face tensor names, N(0, 0.1) matrices; norm weights random so (1 + w) and w differ visibly."""
+    g = torch.Generator().manual_seed(seed)
+    gemma = config["model_type"] in GEMMA_FAMILIES
+
+    def normal(std, *shape):
+        return torch.randn(*shape, generator=g) * std
+
+    def norm_weight(size):
+        return normal(0.2, size) if gemma else 1.0 + normal(0.1, size)
+
+    hidden, inter = config["hidden_size"], config["intermediate_size"]
+    head_dim = head_dim_of(config)
+    q_size, kv_size = config["num_attention_heads"] * head_dim, config["num_key_value_heads"] * head_dim
+    w = {"model.embed_tokens.weight": normal(embed_std, config["vocab_size"], hidden)}
+    for i in range(config["num_hidden_layers"]):
+        a, m, p = f"model.layers.{i}.self_attn.", f"model.layers.{i}.mlp.", f"model.layers.{i}."
+        norms = ["input_layernorm", "post_attention_layernorm"]
+        if config["model_type"] in ("gemma2", "gemma3_text"):
+            norms += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
+        for name in norms:
+            w[p + name + ".weight"] = norm_weight(hidden)
+        q, k, v = normal(qk_std, q_size, hidden), normal(qk_std, kv_size, hidden), normal(0.1, kv_size, hidden)
+        if config["model_type"] == "phi3":
+            w[a + "qkv_proj.weight"] = torch.cat((q, k, v))
+            w[m + "gate_up_proj.weight"] = normal(0.1, 2 * inter, hidden)
+        else:
+            w[a + "q_proj.weight"], w[a + "k_proj.weight"], w[a + "v_proj.weight"] = q, k, v
+            w[m + "gate_proj.weight"], w[m + "up_proj.weight"] = normal(0.1, inter, hidden), normal(0.1, inter, hidden)
+        if config["model_type"] == "qwen2":
+            for name, size in (("q_proj", q_size), ("k_proj", kv_size), ("v_proj", kv_size)):
+                w[a + name + ".bias"] = normal(0.1, size)
+        if config["model_type"] == "gemma3_text":
+            w[a + "q_norm.weight"], w[a + "k_norm.weight"] = norm_weight(head_dim), norm_weight(head_dim)
+        w[a + "o_proj.weight"] = normal(0.1, hidden, q_size)
+        w[m + "down_proj.weight"] = normal(0.1, hidden, inter)
+    w["model.norm.weight"] = norm_weight(hidden)
+    if not config["tie_word_embeddings"]:
+        w["lm_head.weight"] = normal(0.1, config["vocab_size"], hidden)
+    return w
+
+
+def reference_for(model, seed):
+    g = torch.Generator().manual_seed(seed + 1)
+    ids = torch.randint(0, model.c["vocab_size"], (2, 16), generator=g)
+    mask = torch.ones_like(ids)
+    mask[1, -4:] = 0
+    ref = {"input_ids": ids, "attention_mask": mask, "greedy_prompt": ids[:1, :6].clone(),
+           "greedy_output": torch.zeros(1, 16, dtype=torch.int64)}
+    if model.c["rope_parameters"].get("rope_type") == "longrope":
+        ref["logits_short"] = torch.zeros(2, 6, model.c["vocab_size"])
+    ref.update(outputs_for(model, ref))
+    return ref
+
+
+def bites(name, model, ref):
+    """Each special feature changes the outputs of this fixture; prints the evidence, fails if one does not."""
+    ids = ref["input_ids"]
+    evidence = {}
+    if "sliding_attention" in model.layer_types:
+        unbounded = CausalLM(dict(model.c, sliding_window=1 << 20), model.w)
+        evidence["sliding window"] = relative_error(unbounded.forward(ids), ref["logits"])
+    if model.attn_softcap is not None:
+        model.forward(ids)
+        # tanh(x) bends visibly once |x| reaches the cap: ratio > 1 means the attention softcap saturates
+        evidence["attention softcap max|score|/cap"] = model.attn_softcap_ratio
+    if model.final_softcap is not None:
+        evidence["final softcap max|logit|/cap"] = model.final_softcap_ratio
+    if "logits_short" in ref:
+        params = model.c["rope_parameters"]
+        short = CausalLM(dict(model.c, rope_parameters=dict(params, long_factor=params["short_factor"])), model.w)
+        evidence["long factors used at 16 tokens"] = relative_error(short.forward(ids), ref["logits"])
+        long = CausalLM(dict(model.c, rope_parameters=dict(params, short_factor=params["long_factor"])), model.w)
+        evidence["short factors used at 6 tokens"] = relative_error(long.forward(ids[:, :6]), ref["logits_short"])
+        model.no_cache_reset = True
+        kept = model.greedy(ref["greedy_prompt"], 10)
+        model.no_cache_reset = False
+        print(f"  {name}: greedy with the cache kept across the switch would be {kept.tolist()} "
+              f"({'same as' if torch.equal(kept, ref['greedy_output']) else 'differs from'} the reset-cache output)")
+    # greedy tokens must not hinge on rounding: the winner leads the runner-up clearly at every step
+    recomputed = model.forward(ref["greedy_output"])[0, 5:-1]
+    top2 = recomputed.topk(2, dim=-1).values
+    evidence["smallest greedy margin"] = (top2[:, 0] - top2[:, 1]).min().item()
+    # without longrope's switch, one uncached forward must pick the tokens the cached decoding picked
+    if "logits_short" not in ref and not torch.equal(recomputed.argmax(-1), ref["greedy_output"][0, 6:]):
+        sys.exit(f"{name}: cached greedy decoding disagrees with an uncached forward")
+    for what, value in evidence.items():
+        print(f"  {name}: {what}: {value:.3f}")
+        if value < (1.0 if "softcap" in what else 1e-3):
+            sys.exit(f"{name}: {what} does not bite ({value})")
+
+
+def write_fixtures():
+    for name, (make_config, seed, qk_std, embed_std) in FIXTURES.items():
+        config = make_config()
+        weights = random_weights(config, seed, qk_std, embed_std)
+        model = CausalLM(config, weights)
+        ref = reference_for(model, seed)
+        folder = os.path.join(RESOURCES, "references", name)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        write_safetensors(os.path.join(folder, "model.safetensors"), weights)
+        write_safetensors(os.path.join(folder, "reference.safetensors"), ref)
+        print(f"wrote {name}: loss {ref['loss'].item():.4f}, max|logit| {ref['logits'].abs().max().item():.3f}, "
+              f"greedy {ref['greedy_output'].tolist()}")
+        bites(name, CausalLM(config, weights), ref)
+    versions = {"torch": torch.__version__, "producer": "tools/reference/families_torch.py",
+                "outputs_from": "a plain-PyTorch re-implementation (not transformers itself), checked against the "
+                                "transformers 5.17 references in this folder within "
+                                f"{CHECK_TOLERANCE:g} relative",
+                "follows_transformers_source": SOURCE_NOTE}
+    with open(os.path.join(RESOURCES, "references", "families_versions.json"), "w") as f:
+        f.write(json.dumps(versions, indent=1) + "\n")
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare with the transformers-made folders")
@@ -401,6 +600,9 @@ def main():
     torch.set_num_threads(1)  # deterministic reductions
     if check_transformers_made() > CHECK_TOLERANCE:
         sys.exit("the re-implementation does not reproduce transformers' outputs; no fixture written")
+    if args.write:
+        with torch.no_grad():
+            write_fixtures()
 
 
 if __name__ == "__main__":
