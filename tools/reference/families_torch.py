@@ -33,9 +33,17 @@ RESOURCES = os.path.join(ROOT, "core", "src", "test", "resources")
 TRANSFORMERS_MADE = ["references/mistral", "references/qwen3", "references/llama_rope_llama3",
                      "references/qwen2_rope_yarn", "hf-tiny/llama", "hf-tiny/qwen2"]
 CHECK_TOLERANCE = 1e-5
-# The transformers source these rules were read from; see HELPER-NOTES.md for file-by-file provenance.
-SOURCE_NOTE = ("huggingface/transformers main (v5 line: @strict dataclass configs, rope_parameters, masking_utils), "
-               "file versions read through the code index; see HELPER-NOTES.md")
+# The transformers source these rules were read from. The v5 files came through the code index by content id,
+# without a commit (the repository is too large to fetch whole); two older files did name theirs.
+TRANSFORMERS_SOURCE = {
+    "repository": "huggingface/transformers, v5 line (@strict dataclass configs, rope_parameters, masking_utils)",
+    "commit": "not exposed by the index for the v5 files; see HELPER-NOTES.md for each rule's file and function",
+    "v5_files_by_index_id": {"modeling_rope_utils.py": "64056737866", "masking_utils.py": "61381110145",
+                             "configuration_gemma.py": "66045141313", "configuration_gemma2.py": "66181675041",
+                             "configuration_gemma3.py": "65907536900", "configuration_phi3.py": "51859939896"},
+    "older_files_by_commit": {"modeling_gemma2.py": "9a80143ca26066ee3266749a57c7b3850d8843be",
+                              "modeling_gemma3.py": "f14d0cbc824e447ef294d8cdc0f8ad4222f3dfee"},
+}
 
 # ----------------------------------------------------------------------------------------------------------
 # safetensors: 8-byte little-endian header length, JSON header {name: {dtype, shape, data_offsets}}, raw bytes.
@@ -216,24 +224,25 @@ class CausalLM:
             self.scaling = config["query_pre_attn_scalar"] ** -0.5
         else:
             self.scaling = self.head_dim ** -0.5
-        self.attn_softcap = config.get("attn_logit_softcapping")
+        # NOTE: Gemma3's attention keeps attn_logit_softcapping but never hands it to the attention function
+        # (modeling_gemma3.py as read); only gemma2 caps attention scores.
+        self.attn_softcap = config.get("attn_logit_softcapping") if self.family == "gemma2" else None
         self.final_softcap = config.get("final_logit_softcapping")
         act = config.get("hidden_activation") or config.get("hidden_act")
         self.act = {"silu": F.silu, "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh")}[act]
 
     def norm(self, x, weight):
-        if self.gemma:  # float32 statistics and (1 + weight), cast back after the product
-            y = x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
-            return (y * (1.0 + weight.float())).type_as(x)
         y = x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
-        return weight * y.to(x.dtype)
+        if self.gemma:  # (1 + weight) in float32, cast back after the product
+            return (y * (1.0 + weight.float())).type_as(x)
+        return weight * y.to(x.dtype)  # llama style: cast back, then the weight
 
     def linear(self, x, name):
         bias = self.w.get(name + ".bias")
         return F.linear(x, self.w[name + ".weight"], bias)
 
     def attention(self, i, x, positions, cache, key_mask):
-        """x [B, T, H]; positions [1, T]; cache: dict with 'k', 'v' per layer (grown in place) or None."""
+        """x [B, T, H]; positions [1, T]; cache: {layer: (keys, values)} after rotary, grown in place, or None."""
         p = f"model.layers.{i}.self_attn."
         b, t, _ = x.shape
         q_size, kv_size = self.heads * self.head_dim, self.kv_heads * self.head_dim
@@ -312,7 +321,7 @@ class CausalLM:
             logits = torch.tanh(logits / self.final_softcap) * self.final_softcap
         return logits
 
-    def greedy(self, prompt, new_tokens):
+    def greedy(self, prompt, new_tokens, reset_cache_at_longrope_switch=True):
         """Greedy decoding with a KV cache, as generate(do_sample=False, use_cache=True) does it."""
         cache = {}
         tokens = prompt.clone()
@@ -321,7 +330,7 @@ class CausalLM:
             tokens = torch.cat((tokens, logits[:, -1:].argmax(-1)), dim=1)
             if step == new_tokens - 1:
                 break
-            if self.drops_cache_at(tokens.shape[1]):
+            if reset_cache_at_longrope_switch and self.drops_cache_at(tokens.shape[1]):
                 cache = {}
                 logits = self.forward(tokens, cache=cache)
             else:
@@ -331,12 +340,10 @@ class CausalLM:
     def drops_cache_at(self, length):
         """Phi3ForCausalLM.prepare_inputs_for_generation: when the sequence first passes
         original_max_position_embeddings (longrope's short/long switch), the cache is dropped and recomputed."""
-        if self.family != "phi3" or self.no_cache_reset:
+        if self.family != "phi3":
             return False
         original = self.c["original_max_position_embeddings"]
         return length >= original + 1 and length - 1 <= original
-
-    no_cache_reset = False
 
 
 def hf_loss(logits, labels):
@@ -549,9 +556,7 @@ def bites(name, model, ref):
         evidence["long factors used at 16 tokens"] = relative_error(short.forward(ids), ref["logits"])
         long = CausalLM(dict(model.c, rope_parameters=dict(params, short_factor=params["long_factor"])), model.w)
         evidence["short factors used at 6 tokens"] = relative_error(long.forward(ids[:, :6]), ref["logits_short"])
-        model.no_cache_reset = True
-        kept = model.greedy(ref["greedy_prompt"], 10)
-        model.no_cache_reset = False
+        kept = model.greedy(ref["greedy_prompt"], 10, reset_cache_at_longrope_switch=False)
         print(f"  {name}: greedy with the cache kept across the switch would be {kept.tolist()} "
               f"({'same as' if torch.equal(kept, ref['greedy_output']) else 'differs from'} the reset-cache output)")
     # greedy tokens must not hinge on rounding: the winner leads the runner-up clearly at every step
@@ -567,7 +572,7 @@ def bites(name, model, ref):
             sys.exit(f"{name}: {what} does not bite ({value})")
 
 
-def write_fixtures():
+def write_fixtures(check_error):
     for name, (make_config, seed, qk_std, embed_std) in FIXTURES.items():
         config = make_config()
         weights = random_weights(config, seed, qk_std, embed_std)
@@ -583,10 +588,10 @@ def write_fixtures():
               f"greedy {ref['greedy_output'].tolist()}")
         bites(name, CausalLM(config, weights), ref)
     versions = {"torch": torch.__version__, "producer": "tools/reference/families_torch.py",
-                "outputs_from": "a plain-PyTorch re-implementation (not transformers itself), checked against the "
-                                "transformers 5.17 references in this folder within "
-                                f"{CHECK_TOLERANCE:g} relative",
-                "follows_transformers_source": SOURCE_NOTE}
+                "outputs_from": "a plain-PyTorch re-implementation, not transformers itself",
+                "checked_against": {"folders": TRANSFORMERS_MADE, "made_by": "transformers 5.17.0",
+                                    "worst_relative_error": float(f"{check_error:.3e}")},
+                "follows_transformers_source": TRANSFORMERS_SOURCE}
     with open(os.path.join(RESOURCES, "references", "families_versions.json"), "w") as f:
         f.write(json.dumps(versions, indent=1) + "\n")
 
@@ -598,11 +603,12 @@ def main():
     if not (args.check or args.write):
         parser.error("give --check or --write")
     torch.set_num_threads(1)  # deterministic reductions
-    if check_transformers_made() > CHECK_TOLERANCE:
+    check_error = check_transformers_made()
+    if check_error > CHECK_TOLERANCE:
         sys.exit("the re-implementation does not reproduce transformers' outputs; no fixture written")
     if args.write:
         with torch.no_grad():
-            write_fixtures()
+            write_fixtures(check_error)
 
 
 if __name__ == "__main__":
