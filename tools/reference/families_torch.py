@@ -241,7 +241,7 @@ class CausalLM:
         bias = self.w.get(name + ".bias")
         return F.linear(x, self.w[name + ".weight"], bias)
 
-    def attention(self, i, x, positions, cache, key_mask):
+    def attention(self, i, x, positions, cache, key_mask, causal):
         """x [B, T, H]; positions [1, T]; cache: {layer: (keys, values)} after rotary, grown in place, or None."""
         p = f"model.layers.{i}.self_attn."
         b, t, _ = x.shape
@@ -269,7 +269,8 @@ class CausalLM:
         if self.attn_softcap is not None:  # scale, then softcap, then the mask
             self.attn_softcap_ratio = max(self.attn_softcap_ratio, scores.abs().max().item() / self.attn_softcap)
             scores = torch.tanh(scores / self.attn_softcap) * self.attn_softcap
-        scores = scores + self.additive_mask(i, positions, k.shape[2], key_mask)
+        if causal:
+            scores = scores + self.additive_mask(i, positions, k.shape[2], key_mask)
         weights = F.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
         out = torch.matmul(weights, v).transpose(1, 2).reshape(b, t, -1)
         return self.linear(out, p + "o_proj")
@@ -294,7 +295,7 @@ class CausalLM:
             gate, up = self.linear(x, p + "gate_proj"), self.linear(x, p + "up_proj")
         return self.linear(self.act(gate) * up, p + "down_proj")
 
-    def forward(self, input_ids, attention_mask=None, start=0, cache=None):
+    def forward(self, input_ids, attention_mask=None, start=0, cache=None, causal=True):
         """Logits [B, T, V] for input_ids at positions start..start+T-1; attention_mask covers every key."""
         self.attn_softcap_ratio = 0.0
         positions = torch.arange(start, start + input_ids.shape[1])[None, :]
@@ -305,13 +306,13 @@ class CausalLM:
             p = f"model.layers.{i}."
             if self.family in ("gemma2", "gemma3_text"):  # four norms: around attention and around the MLP
                 a = self.attention(i, self.norm(h, self.w[p + "input_layernorm.weight"]), positions, cache,
-                                   attention_mask)
+                                   attention_mask, causal)
                 h = h + self.norm(a, self.w[p + "post_attention_layernorm.weight"])
                 m = self.mlp(i, self.norm(h, self.w[p + "pre_feedforward_layernorm.weight"]))
                 h = h + self.norm(m, self.w[p + "post_feedforward_layernorm.weight"])
             else:
                 h = h + self.attention(i, self.norm(h, self.w[p + "input_layernorm.weight"]), positions, cache,
-                                       attention_mask)
+                                       attention_mask, causal)
                 h = h + self.mlp(i, self.norm(h, self.w[p + "post_attention_layernorm.weight"]))
         h = self.norm(h, self.w["model.norm.weight"])
         head = self.w.get("lm_head.weight", self.w["model.embed_tokens.weight"])
@@ -321,7 +322,13 @@ class CausalLM:
             logits = torch.tanh(logits / self.final_softcap) * self.final_softcap
         return logits
 
-    def greedy(self, prompt, new_tokens, reset_cache_at_longrope_switch=True):
+    # What generate does when a Phi-3 sequence first outgrows original_max_position_embeddings (see drops_cache_at):
+    # "recompute" the whole sequence into a fresh cache (the fixtures' choice), "keep" the cache (no override), or
+    # "recompute_unmasked": recompute, but with the mask built for the one new position only, which broadcasts to
+    # no causal mask at all (what transformers 4.5x's generate did: it kept passing cache_position=[L-1]).
+    LONGROPE_SWITCHES = ("recompute", "keep", "recompute_unmasked")
+
+    def greedy(self, prompt, new_tokens, longrope_switch="recompute"):
         """Greedy decoding with a KV cache, as generate(do_sample=False, use_cache=True) does it."""
         cache = {}
         tokens = prompt.clone()
@@ -330,9 +337,9 @@ class CausalLM:
             tokens = torch.cat((tokens, logits[:, -1:].argmax(-1)), dim=1)
             if step == new_tokens - 1:
                 break
-            if reset_cache_at_longrope_switch and self.drops_cache_at(tokens.shape[1]):
+            if longrope_switch != "keep" and self.drops_cache_at(tokens.shape[1]):
                 cache = {}
-                logits = self.forward(tokens, cache=cache)
+                logits = self.forward(tokens, cache=cache, causal=longrope_switch == "recompute")
             else:
                 logits = self.forward(tokens[:, -1:], start=tokens.shape[1] - 1, cache=cache)
         return tokens
@@ -556,9 +563,10 @@ def bites(name, model, ref):
         evidence["long factors used at 16 tokens"] = relative_error(short.forward(ids), ref["logits"])
         long = CausalLM(dict(model.c, rope_parameters=dict(params, short_factor=params["long_factor"])), model.w)
         evidence["short factors used at 6 tokens"] = relative_error(long.forward(ids[:, :6]), ref["logits_short"])
-        kept = model.greedy(ref["greedy_prompt"], 10, reset_cache_at_longrope_switch=False)
-        print(f"  {name}: greedy with the cache kept across the switch would be {kept.tolist()} "
-              f"({'same as' if torch.equal(kept, ref['greedy_output']) else 'differs from'} the reset-cache output)")
+        for switch in CausalLM.LONGROPE_SWITCHES[1:]:
+            other = model.greedy(ref["greedy_prompt"], 10, longrope_switch=switch)
+            print(f"  {name}: greedy_output if generate's longrope switch were {switch!r}: {other.tolist()} "
+                  f"({'same as' if torch.equal(other, ref['greedy_output']) else 'differs from'} 'recompute')")
     # greedy tokens must not hinge on rounding: the winner leads the runner-up clearly at every step
     recomputed = model.forward(ref["greedy_output"])[0, 5:-1]
     top2 = recomputed.topk(2, dim=-1).values
