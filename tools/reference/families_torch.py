@@ -1,0 +1,623 @@
+"""Golden outputs for model families that transformers cannot produce on this machine (no PyPI here).
+
+A plain-PyTorch (float32, CPU, eager) re-implementation of the causal-LM forward pass of gemma, gemma2,
+gemma3_text, phi3, mistral, qwen2 (and, for checking, llama and qwen3) as transformers 5.x defines it, written
+from reading transformers' source (see HELPER-NOTES.md for the rules and where each one comes from). It runs
+with Debian's torch 1.13 and numpy only:
+
+    /usr/bin/python3 tools/reference/families_torch.py --check
+        recomputes the transformers-made folders (references/{mistral,qwen3,llama_rope_llama3,qwen2_rope_yarn},
+        hf-tiny/{llama,qwen2}) and prints the largest error relative to the largest |logit|; exits non-zero
+        above 1e-5.
+    /usr/bin/python3 tools/reference/families_torch.py --write
+        runs the check first, then writes the fixture folders under core/src/test/resources/references/.
+
+Every fixture folder holds config.json (the keys transformers 5.x's save_pretrained writes for that config
+class), model.safetensors (Hugging Face tensor names) and reference.safetensors (input_ids, attention_mask,
+logits, logits_masked, loss, greedy_prompt, greedy_output, and logits_short for longrope).
+tools/reference/verify_with_transformers.py recomputes them with real transformers where it is installed.
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+RESOURCES = os.path.join(ROOT, "core", "src", "test", "resources")
+TRANSFORMERS_MADE = ["references/mistral", "references/qwen3", "references/llama_rope_llama3",
+                     "references/qwen2_rope_yarn", "hf-tiny/llama", "hf-tiny/qwen2"]
+CHECK_TOLERANCE = 1e-5
+# The transformers source these rules were read from. The v5 files came through the code index by content id,
+# without a commit (the repository is too large to fetch whole); two older files did name theirs.
+TRANSFORMERS_SOURCE = {
+    "repository": "huggingface/transformers, v5 line (@strict dataclass configs, rope_parameters, masking_utils)",
+    "commit": "not exposed by the index for the v5 files; see HELPER-NOTES.md for each rule's file and function",
+    "v5_files_by_index_id": {"modeling_rope_utils.py": "64056737866", "masking_utils.py": "61381110145",
+                             "configuration_gemma.py": "66045141313", "configuration_gemma2.py": "66181675041",
+                             "configuration_gemma3.py": "65907536900", "configuration_phi3.py": "51859939896"},
+    "older_files_by_commit": {"modeling_gemma2.py": "9a80143ca26066ee3266749a57c7b3850d8843be",
+                              "modeling_gemma3.py": "f14d0cbc824e447ef294d8cdc0f8ad4222f3dfee"},
+}
+
+# ----------------------------------------------------------------------------------------------------------
+# safetensors: 8-byte little-endian header length, JSON header {name: {dtype, shape, data_offsets}}, raw bytes.
+# ----------------------------------------------------------------------------------------------------------
+_DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+           "U8": np.uint8, "BOOL": np.bool_}
+_NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    (header_len,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + header_len].decode("utf-8"))
+    base = 8 + header_len
+    out = {}
+    for name, spec in header.items():
+        if name == "__metadata__":
+            continue
+        if spec["dtype"] not in _DTYPES:
+            raise ValueError(f"{path}: tensor {name} has dtype {spec['dtype']}, this reader knows {sorted(_DTYPES)}")
+        start, end = spec["data_offsets"]
+        array = np.frombuffer(blob[base + start:base + end], dtype=np.dtype(_DTYPES[spec["dtype"]]).newbyteorder("<"))
+        out[name] = torch.from_numpy(array.reshape(spec["shape"]).copy())
+    return out
+
+
+def write_safetensors(path, tensors):
+    header, chunks, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name].detach().cpu().numpy())
+        data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {"dtype": _NAMES[array.dtype], "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    encoded += b" " * (-len(encoded) % 8)  # the data section starts 8-byte aligned, as safetensors writes it
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(encoded)))
+        f.write(encoded)
+        for data in chunks:
+            f.write(data)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Configuration: what each family derives from config.json.
+# ----------------------------------------------------------------------------------------------------------
+GEMMA_FAMILIES = ("gemma", "gemma2", "gemma3_text")
+
+
+def layer_types_of(config):
+    """config.layer_types when written; otherwise the rule of the config class's __post_init__."""
+    if config.get("layer_types"):
+        return list(config["layer_types"])
+    n, family = config["num_hidden_layers"], config["model_type"]
+    if family == "gemma2":
+        return ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(n)]
+    if family == "gemma3_text":
+        pattern = config.get("sliding_window_pattern", 6)
+        return ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(n)]
+    if family in ("qwen2", "qwen3"):
+        window = config.get("sliding_window") if config.get("use_sliding_window") else None
+        return ["sliding_attention" if window is not None and i >= config["max_window_layers"] else "full_attention"
+                for i in range(n)]
+    if family in ("mistral", "phi3") and config.get("sliding_window") is not None:
+        return ["sliding_attention"] * n
+    return ["full_attention"] * n
+
+
+def rope_parameters_by_layer_type(config, layer_types):
+    """rope_parameters is either one dict for every layer or a dict keyed by layer type (gemma3_text)."""
+    params = config["rope_parameters"]
+    if set(params).issubset(set(layer_types)) and params:
+        return {t: params[t] for t in set(layer_types)}
+    return {t: params for t in set(layer_types)}
+
+
+def head_dim_of(config):
+    return config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
+
+
+def inverse_frequencies(config, params, seq_len):
+    """(inv_freq, attention_scaling) for one rope_parameters dict; seq_len matters for longrope only."""
+    base = params["rope_theta"]
+    dim = int(head_dim_of(config) * params.get("partial_rotary_factor", 1.0))
+    exponents = torch.arange(0, dim, 2, dtype=torch.int64).float() / dim
+    kind = params.get("rope_type", "default")
+    if kind == "default":
+        return 1.0 / (base ** exponents), 1.0
+    if kind == "linear":
+        return (1.0 / (base ** exponents)) / params["factor"], 1.0
+    if kind == "llama3":
+        inv_freq = 1.0 / (base ** exponents)
+        factor, low, high = params["factor"], params["low_freq_factor"], params["high_freq_factor"]
+        old_len = params["original_max_position_embeddings"]
+        wavelen = 2 * math.pi / inv_freq
+        scaled = torch.where(wavelen > old_len / low, inv_freq / factor, inv_freq)
+        smooth = (old_len / wavelen - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < old_len / high) * ~(wavelen > old_len / low)
+        return torch.where(medium, smoothed, scaled), 1.0
+    if kind == "yarn":
+        return _yarn(config, params, base, dim)
+    if kind == "longrope":
+        original = params["original_max_position_embeddings"]
+        factor = params.get("factor") or config["max_position_embeddings"] / original
+        attention_factor = params.get("attention_factor")
+        if attention_factor is None:
+            attention_factor = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(original))
+        # NOTE: the switch is on this forward call's max(position_ids) + 1, not on the model's maximum length.
+        ext = params["long_factor"] if seq_len > original else params["short_factor"]
+        return 1.0 / (torch.tensor(ext, dtype=torch.float32) * base ** exponents), attention_factor
+    raise ValueError(f"rope_type {kind!r} is not re-implemented here")
+
+
+def _yarn(config, params, base, dim):
+    factor = params["factor"]
+    original = params["original_max_position_embeddings"]
+
+    def mscale(scale, m=1.0):
+        return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
+
+    attention_factor = params.get("attention_factor")
+    if attention_factor is None:
+        if params.get("mscale") and params.get("mscale_all_dim"):
+            attention_factor = mscale(factor, params["mscale"]) / mscale(factor, params["mscale_all_dim"])
+        else:
+            attention_factor = mscale(factor)
+    beta_fast, beta_slow = params.get("beta_fast") or 32, params.get("beta_slow") or 1
+
+    def correction_dim(rotations):
+        return (dim * math.log(original / (rotations * 2 * math.pi))) / (2 * math.log(base))
+
+    low, high = correction_dim(beta_fast), correction_dim(beta_slow)
+    if params.get("truncate", True):
+        low, high = math.floor(low), math.ceil(high)
+    low, high = max(low, 0), min(high, dim - 1)
+    if low == high:
+        high += 0.001
+    ramp = torch.clamp((torch.arange(dim // 2, dtype=torch.float32) - low) / (high - low), 0, 1)
+    extrapolation_share = 1 - ramp
+    pos_freqs = base ** (torch.arange(0, dim, 2).float() / dim)
+    inv_freq = (1.0 / (factor * pos_freqs)) * (1 - extrapolation_share) + (1.0 / pos_freqs) * extrapolation_share
+    return inv_freq, attention_factor
+
+
+def cos_sin(config, params, positions):
+    """positions: [1, T] int64. Returns cos, sin [1, T, rotary_dim] scaled by the attention factor."""
+    inv_freq, scaling = inverse_frequencies(config, params, int(positions.max()) + 1)
+    freqs = (inv_freq[None, :, None].float() @ positions[:, None, :].float()).transpose(1, 2)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos() * scaling, emb.sin() * scaling
+
+
+def rotate(x, cos, sin):
+    """Rotary on the first cos.shape[-1] channels of x [B, heads, T, head_dim] (rotate-half layout)."""
+    rot, rest = x[..., :cos.shape[-1]], x[..., cos.shape[-1]:]
+    half = rot.shape[-1] // 2
+    rotated = torch.cat((-rot[..., half:], rot[..., :half]), dim=-1)
+    return torch.cat((rot * cos[:, None] + rotated * sin[:, None], rest), dim=-1)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The model.
+# ----------------------------------------------------------------------------------------------------------
+class CausalLM:
+    def __init__(self, config, weights):
+        self.c, self.w = config, weights
+        self.family = config["model_type"]
+        self.gemma = self.family in GEMMA_FAMILIES
+        self.heads, self.kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
+        self.head_dim = head_dim_of(config)
+        self.eps = config["rms_norm_eps"]
+        self.layer_types = layer_types_of(config)
+        self.rope = rope_parameters_by_layer_type(config, self.layer_types)
+        if self.family in ("gemma2", "gemma3_text"):
+            self.scaling = config["query_pre_attn_scalar"] ** -0.5
+        else:
+            self.scaling = self.head_dim ** -0.5
+        # NOTE: Gemma3's attention keeps attn_logit_softcapping but never hands it to the attention function
+        # (modeling_gemma3.py as read); only gemma2 caps attention scores.
+        self.attn_softcap = config.get("attn_logit_softcapping") if self.family == "gemma2" else None
+        self.final_softcap = config.get("final_logit_softcapping")
+        act = config.get("hidden_activation") or config.get("hidden_act")
+        self.act = {"silu": F.silu, "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh")}[act]
+
+    def norm(self, x, weight):
+        y = x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
+        if self.gemma:  # (1 + weight) in float32, cast back after the product
+            return (y * (1.0 + weight.float())).type_as(x)
+        return weight * y.to(x.dtype)  # llama style: cast back, then the weight
+
+    def linear(self, x, name):
+        bias = self.w.get(name + ".bias")
+        return F.linear(x, self.w[name + ".weight"], bias)
+
+    def attention(self, i, x, positions, cache, key_mask, causal):
+        """x [B, T, H]; positions [1, T]; cache: {layer: (keys, values)} after rotary, grown in place, or None."""
+        p = f"model.layers.{i}.self_attn."
+        b, t, _ = x.shape
+        q_size, kv_size = self.heads * self.head_dim, self.kv_heads * self.head_dim
+        if p + "qkv_proj.weight" in self.w:  # Phi-3: one projection, rows ordered q | k | v
+            qkv = self.linear(x, p + "qkv_proj")
+            q, k, v = qkv[..., :q_size], qkv[..., q_size:q_size + kv_size], qkv[..., q_size + kv_size:]
+        else:
+            q, k, v = self.linear(x, p + "q_proj"), self.linear(x, p + "k_proj"), self.linear(x, p + "v_proj")
+        q = q.view(b, t, self.heads, self.head_dim).transpose(1, 2)
+        k = k.view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        v = v.view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        if p + "q_norm.weight" in self.w:  # gemma3 / qwen3: per-head RMSNorm before rotary
+            q, k = self.norm(q, self.w[p + "q_norm.weight"]), self.norm(k, self.w[p + "k_norm.weight"])
+        cos, sin = cos_sin(self.c, self.rope[self.layer_types[i]], positions)
+        q, k = rotate(q, cos, sin), rotate(k, cos, sin)
+        if cache is not None:
+            if i in cache:
+                k, v = torch.cat((cache[i][0], k), dim=2), torch.cat((cache[i][1], v), dim=2)
+            cache[i] = (k, v)
+        groups = self.heads // self.kv_heads
+        k = k.repeat_interleave(groups, dim=1)
+        v = v.repeat_interleave(groups, dim=1)
+        scores = torch.matmul(q, k.transpose(2, 3)) * self.scaling
+        if self.attn_softcap is not None:  # scale, then softcap, then the mask
+            self.attn_softcap_ratio = max(self.attn_softcap_ratio, scores.abs().max().item() / self.attn_softcap)
+            scores = torch.tanh(scores / self.attn_softcap) * self.attn_softcap
+        if causal:
+            scores = scores + self.additive_mask(i, positions, k.shape[2], key_mask)
+        weights = F.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        out = torch.matmul(weights, v).transpose(1, 2).reshape(b, t, -1)
+        return self.linear(out, p + "o_proj")
+
+    def additive_mask(self, i, positions, kv_len, key_mask):
+        """Key kv visible to query q iff kv <= q, kv > q - window on sliding layers, and kv is not padding."""
+        q_pos = positions[0][:, None]
+        kv_pos = torch.arange(kv_len)[None, :]
+        allowed = kv_pos <= q_pos
+        if self.layer_types[i] == "sliding_attention":
+            allowed = allowed & (kv_pos > q_pos - self.c["sliding_window"])
+        allowed = allowed[None, None]
+        if key_mask is not None:
+            allowed = allowed & key_mask[:, None, None, :kv_len].bool()
+        return torch.where(allowed, torch.tensor(0.0), torch.tensor(torch.finfo(torch.float32).min))
+
+    def mlp(self, i, x):
+        p = f"model.layers.{i}.mlp."
+        if p + "gate_up_proj.weight" in self.w:  # Phi-3: rows ordered gate | up
+            gate, up = self.linear(x, p + "gate_up_proj").chunk(2, dim=-1)
+        else:
+            gate, up = self.linear(x, p + "gate_proj"), self.linear(x, p + "up_proj")
+        return self.linear(self.act(gate) * up, p + "down_proj")
+
+    def forward(self, input_ids, attention_mask=None, start=0, cache=None, causal=True):
+        """Logits [B, T, V] for input_ids at positions start..start+T-1; attention_mask covers every key."""
+        self.attn_softcap_ratio = 0.0
+        positions = torch.arange(start, start + input_ids.shape[1])[None, :]
+        h = F.embedding(input_ids, self.w["model.embed_tokens.weight"])
+        if self.gemma:  # sqrt(hidden_size) as a tensor of the hidden dtype
+            h = h * torch.tensor(self.c["hidden_size"] ** 0.5, dtype=h.dtype)
+        for i in range(self.c["num_hidden_layers"]):
+            p = f"model.layers.{i}."
+            if self.family in ("gemma2", "gemma3_text"):  # four norms: around attention and around the MLP
+                a = self.attention(i, self.norm(h, self.w[p + "input_layernorm.weight"]), positions, cache,
+                                   attention_mask, causal)
+                h = h + self.norm(a, self.w[p + "post_attention_layernorm.weight"])
+                m = self.mlp(i, self.norm(h, self.w[p + "pre_feedforward_layernorm.weight"]))
+                h = h + self.norm(m, self.w[p + "post_feedforward_layernorm.weight"])
+            else:
+                h = h + self.attention(i, self.norm(h, self.w[p + "input_layernorm.weight"]), positions, cache,
+                                       attention_mask, causal)
+                h = h + self.mlp(i, self.norm(h, self.w[p + "post_attention_layernorm.weight"]))
+        h = self.norm(h, self.w["model.norm.weight"])
+        head = self.w.get("lm_head.weight", self.w["model.embed_tokens.weight"])
+        logits = F.linear(h, head)
+        if self.final_softcap is not None:
+            self.final_softcap_ratio = logits.abs().max().item() / self.final_softcap
+            logits = torch.tanh(logits / self.final_softcap) * self.final_softcap
+        return logits
+
+    # What generate does when a Phi-3 sequence first outgrows original_max_position_embeddings (see drops_cache_at):
+    # "recompute" the whole sequence into a fresh cache (the fixtures' choice), "keep" the cache (no override), or
+    # "recompute_unmasked": recompute, but with the mask built for the one new position only, which broadcasts to
+    # no causal mask at all (what transformers 4.5x's generate did: it kept passing cache_position=[L-1]).
+    LONGROPE_SWITCHES = ("recompute", "keep", "recompute_unmasked")
+
+    def greedy(self, prompt, new_tokens, longrope_switch="recompute"):
+        """Greedy decoding with a KV cache, as generate(do_sample=False, use_cache=True) does it."""
+        cache = {}
+        tokens = prompt.clone()
+        logits = self.forward(tokens, cache=cache)
+        for step in range(new_tokens):
+            tokens = torch.cat((tokens, logits[:, -1:].argmax(-1)), dim=1)
+            if step == new_tokens - 1:
+                break
+            if longrope_switch != "keep" and self.drops_cache_at(tokens.shape[1]):
+                cache = {}
+                logits = self.forward(tokens, cache=cache, causal=longrope_switch == "recompute")
+            else:
+                logits = self.forward(tokens[:, -1:], start=tokens.shape[1] - 1, cache=cache)
+        return tokens
+
+    def drops_cache_at(self, length):
+        """Phi3ForCausalLM.prepare_inputs_for_generation: when the sequence first passes
+        original_max_position_embeddings (longrope's short/long switch), the cache is dropped and recomputed."""
+        if self.family != "phi3":
+            return False
+        original = self.c["original_max_position_embeddings"]
+        return length >= original + 1 and length - 1 <= original
+
+
+def hf_loss(logits, labels):
+    """Mean cross-entropy of position t predicting label t+1 (transformers' ForCausalLMLoss)."""
+    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(), labels[:, 1:].reshape(-1))
+
+
+def load_folder(folder):
+    config = json.load(open(os.path.join(folder, "config.json")))
+    return CausalLM(config, read_safetensors(os.path.join(folder, "model.safetensors")))
+
+
+def outputs_for(model, ref):
+    """Recomputes every tensor a reference.safetensors holds (those present)."""
+    ids, mask = ref["input_ids"], ref["attention_mask"]
+    out = {}
+    with torch.no_grad():
+        out["logits"] = model.forward(ids)
+        out["logits_masked"] = model.forward(ids, attention_mask=mask)
+        out["loss"] = hf_loss(out["logits"], ids).reshape(1)
+        if "greedy_prompt" in ref:
+            new_tokens = ref["greedy_output"].shape[1] - ref["greedy_prompt"].shape[1]
+            out["greedy_output"] = model.greedy(ref["greedy_prompt"], new_tokens)
+        if "logits_short" in ref:
+            out["logits_short"] = model.forward(ids[:, :ref["logits_short"].shape[1]])
+    return out
+
+
+def relative_error(ours, theirs):
+    return ((ours.float() - theirs.float()).abs().max() / theirs.float().abs().max()).item()
+
+
+def check_transformers_made():
+    """Our forward against the folders transformers 5.17 wrote; returns the worst relative error."""
+    worst = 0.0
+    for name in TRANSFORMERS_MADE:
+        folder = os.path.join(RESOURCES, name)
+        ref = read_safetensors(os.path.join(folder, "reference.safetensors"))
+        ours = outputs_for(load_folder(folder), ref)
+        for key, value in ours.items():
+            if key not in ref:
+                continue
+            if value.dtype == torch.int64:
+                same = torch.equal(value, ref[key])
+                print(f"check {name:32s} {key:14s} {'identical' if same else 'DIFFERENT'} {value.tolist()}")
+                worst = max(worst, 0.0 if same else float("inf"))
+            else:
+                err = relative_error(value, ref[key])
+                print(f"check {name:32s} {key:14s} max|diff|/max|ref| = {err:.3e}")
+                worst = max(worst, err)
+    print(f"check: worst relative error {worst:.3e} (tolerance {CHECK_TOLERANCE:g})")
+    return worst
+
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Fixtures: tiny random models written as transformers 5.x's save_pretrained writes them.
+# ----------------------------------------------------------------------------------------------------------
+SIZES = {"vocab_size": 256, "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
+         "intermediate_size": 128, "max_position_embeddings": 128, "num_hidden_layers": 2,
+         "initializer_range": 0.1, "attention_dropout": 0.0, "use_cache": True, "dtype": "float32"}
+WINDOW = 6  # sliding windows bite at 16 tokens
+DEFAULT_ROPE = {"rope_theta": 10000.0, "rope_type": "default"}
+GEMMA_TOKENS = {"pad_token_id": 0, "eos_token_id": 1, "bos_token_id": 2}
+
+
+def gemma_config():
+    return dict(SIZES, architectures=["GemmaForCausalLM"], model_type="gemma", head_dim=16,
+                hidden_act="gelu_pytorch_tanh", rms_norm_eps=1e-6, tie_word_embeddings=True,
+                rope_parameters=dict(DEFAULT_ROPE), attention_bias=False, use_bidirectional_attention=None,
+                **GEMMA_TOKENS)
+
+
+def gemma2_config():
+    return dict(SIZES, architectures=["Gemma2ForCausalLM"], model_type="gemma2", head_dim=16,
+                hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6, tie_word_embeddings=True,
+                rope_parameters=dict(DEFAULT_ROPE), attention_bias=False, query_pre_attn_scalar=24,
+                sliding_window=WINDOW, layer_types=["sliding_attention", "full_attention"],
+                attn_logit_softcapping=2.0, final_logit_softcapping=3.0, use_bidirectional_attention=None,
+                **GEMMA_TOKENS)
+
+
+def gemma3_text_config():
+    rope = {"full_attention": {"factor": 8.0, "rope_theta": 1000000.0, "rope_type": "linear"},
+            "sliding_attention": {"rope_theta": 10000.0, "rope_type": "default"}}
+    return dict(SIZES, architectures=["Gemma3ForCausalLM"], model_type="gemma3_text", num_hidden_layers=3,
+                head_dim=16, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6, tie_word_embeddings=True,
+                rope_parameters=rope, attention_bias=False, query_pre_attn_scalar=24, sliding_window=WINDOW,
+                layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+                attn_logit_softcapping=None, final_logit_softcapping=None, use_bidirectional_attention=False,
+                **GEMMA_TOKENS)
+
+
+def phi3_config(**overrides):
+    config = dict(SIZES, architectures=["Phi3ForCausalLM"], model_type="phi3", hidden_act="silu",
+                  rms_norm_eps=1e-5, tie_word_embeddings=False, resid_pdrop=0.0, embd_pdrop=0.0,
+                  original_max_position_embeddings=128, sliding_window=WINDOW,
+                  rope_parameters=dict(DEFAULT_ROPE, partial_rotary_factor=1.0),
+                  bos_token_id=1, eos_token_id=2, pad_token_id=None)
+    config.update(overrides)
+    return config
+
+
+def phi3_longrope_config():
+    # Phi-4-mini style: half of each head rotates; short factors up to 8 positions, long factors beyond.
+    rope = {"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.5,
+            "original_max_position_embeddings": 8, "short_factor": [1.0, 1.25, 1.5, 2.0],
+            "long_factor": [2.0, 4.0, 8.0, 16.0]}
+    return phi3_config(max_position_embeddings=32, original_max_position_embeddings=8, sliding_window=None,
+                       rope_parameters=rope)
+
+
+def mistral_sliding_config():
+    return dict(SIZES, architectures=["MistralForCausalLM"], model_type="mistral", head_dim=16, hidden_act="silu",
+                rms_norm_eps=1e-6, tie_word_embeddings=False, rope_parameters=dict(DEFAULT_ROPE),
+                sliding_window=WINDOW, bos_token_id=1, eos_token_id=2, pad_token_id=None)
+
+
+def qwen2_sliding_config():
+    # Qwen2Config: sliding_window is kept only with use_sliding_window; layers i >= max_window_layers slide.
+    return dict(SIZES, architectures=["Qwen2ForCausalLM"], model_type="qwen2", hidden_act="silu", rms_norm_eps=1e-6,
+                tie_word_embeddings=False, rope_parameters=dict(DEFAULT_ROPE), use_sliding_window=True,
+                sliding_window=WINDOW, max_window_layers=1, layer_types=["full_attention", "sliding_attention"],
+                bos_token_id=None, eos_token_id=None, pad_token_id=None)
+
+
+# name -> (config, seed, std of the q/k projections, std of the embedding)
+FIXTURES = {
+    "gemma": (gemma_config, 21, 0.1, 0.1),
+    "gemma2": (gemma2_config, 22, 0.15, 0.2),  # large enough that both softcaps bend the values
+    "gemma3_text": (gemma3_text_config, 23, 0.1, 0.1),
+    "phi3": (phi3_config, 24, 0.1, 0.1),
+    "phi3_longrope": (phi3_longrope_config, 25, 0.1, 0.1),
+    "mistral_sliding": (mistral_sliding_config, 26, 0.1, 0.1),
+    "qwen2_sliding": (qwen2_sliding_config, 27, 0.1, 0.1),
+}
+
+
+def random_weights(config, seed, qk_std, embed_std):
+    """Hugging Face tensor names, N(0, 0.1) matrices; norm weights random so (1 + w) and w differ visibly."""
+    g = torch.Generator().manual_seed(seed)
+    gemma = config["model_type"] in GEMMA_FAMILIES
+
+    def normal(std, *shape):
+        return torch.randn(*shape, generator=g) * std
+
+    def norm_weight(size):
+        return normal(0.2, size) if gemma else 1.0 + normal(0.1, size)
+
+    hidden, inter = config["hidden_size"], config["intermediate_size"]
+    head_dim = head_dim_of(config)
+    q_size, kv_size = config["num_attention_heads"] * head_dim, config["num_key_value_heads"] * head_dim
+    w = {"model.embed_tokens.weight": normal(embed_std, config["vocab_size"], hidden)}
+    for i in range(config["num_hidden_layers"]):
+        a, m, p = f"model.layers.{i}.self_attn.", f"model.layers.{i}.mlp.", f"model.layers.{i}."
+        norms = ["input_layernorm", "post_attention_layernorm"]
+        if config["model_type"] in ("gemma2", "gemma3_text"):
+            norms += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
+        for name in norms:
+            w[p + name + ".weight"] = norm_weight(hidden)
+        q, k, v = normal(qk_std, q_size, hidden), normal(qk_std, kv_size, hidden), normal(0.1, kv_size, hidden)
+        if config["model_type"] == "phi3":
+            w[a + "qkv_proj.weight"] = torch.cat((q, k, v))
+            w[m + "gate_up_proj.weight"] = normal(0.1, 2 * inter, hidden)
+        else:
+            w[a + "q_proj.weight"], w[a + "k_proj.weight"], w[a + "v_proj.weight"] = q, k, v
+            w[m + "gate_proj.weight"], w[m + "up_proj.weight"] = normal(0.1, inter, hidden), normal(0.1, inter, hidden)
+        if config["model_type"] == "qwen2":
+            for name, size in (("q_proj", q_size), ("k_proj", kv_size), ("v_proj", kv_size)):
+                w[a + name + ".bias"] = normal(0.1, size)
+        if config["model_type"] == "gemma3_text":
+            w[a + "q_norm.weight"], w[a + "k_norm.weight"] = norm_weight(head_dim), norm_weight(head_dim)
+        w[a + "o_proj.weight"] = normal(0.1, hidden, q_size)
+        w[m + "down_proj.weight"] = normal(0.1, hidden, inter)
+    w["model.norm.weight"] = norm_weight(hidden)
+    if not config["tie_word_embeddings"]:
+        w["lm_head.weight"] = normal(0.1, config["vocab_size"], hidden)
+    return w
+
+
+def reference_for(model, seed):
+    g = torch.Generator().manual_seed(seed + 1)
+    ids = torch.randint(0, model.c["vocab_size"], (2, 16), generator=g)
+    mask = torch.ones_like(ids)
+    mask[1, -4:] = 0
+    ref = {"input_ids": ids, "attention_mask": mask, "greedy_prompt": ids[:1, :6].clone(),
+           "greedy_output": torch.zeros(1, 16, dtype=torch.int64)}
+    if model.c["rope_parameters"].get("rope_type") == "longrope":
+        ref["logits_short"] = torch.zeros(2, 6, model.c["vocab_size"])
+    ref.update(outputs_for(model, ref))
+    return ref
+
+
+def bites(name, model, ref):
+    """Each special feature changes the outputs of this fixture; prints the evidence, fails if one does not."""
+    ids = ref["input_ids"]
+    evidence = {}
+    if "sliding_attention" in model.layer_types:
+        unbounded = CausalLM(dict(model.c, sliding_window=1 << 20), model.w)
+        evidence["sliding window"] = relative_error(unbounded.forward(ids), ref["logits"])
+    if model.attn_softcap is not None:
+        model.forward(ids)
+        # tanh(x) bends visibly once |x| reaches the cap: ratio > 1 means the attention softcap saturates
+        evidence["attention softcap max|score|/cap"] = model.attn_softcap_ratio
+    if model.final_softcap is not None:
+        evidence["final softcap max|logit|/cap"] = model.final_softcap_ratio
+    if "logits_short" in ref:
+        params = model.c["rope_parameters"]
+        short = CausalLM(dict(model.c, rope_parameters=dict(params, long_factor=params["short_factor"])), model.w)
+        evidence["long factors used at 16 tokens"] = relative_error(short.forward(ids), ref["logits"])
+        long = CausalLM(dict(model.c, rope_parameters=dict(params, short_factor=params["long_factor"])), model.w)
+        evidence["short factors used at 6 tokens"] = relative_error(long.forward(ids[:, :6]), ref["logits_short"])
+        for switch in CausalLM.LONGROPE_SWITCHES[1:]:
+            other = model.greedy(ref["greedy_prompt"], 10, longrope_switch=switch)
+            print(f"  {name}: greedy_output if generate's longrope switch were {switch!r}: {other.tolist()} "
+                  f"({'same as' if torch.equal(other, ref['greedy_output']) else 'differs from'} 'recompute')")
+    # greedy tokens must not hinge on rounding: the winner leads the runner-up clearly at every step
+    recomputed = model.forward(ref["greedy_output"])[0, 5:-1]
+    top2 = recomputed.topk(2, dim=-1).values
+    evidence["smallest greedy margin"] = (top2[:, 0] - top2[:, 1]).min().item()
+    # without longrope's switch, one uncached forward must pick the tokens the cached decoding picked
+    if "logits_short" not in ref and not torch.equal(recomputed.argmax(-1), ref["greedy_output"][0, 6:]):
+        sys.exit(f"{name}: cached greedy decoding disagrees with an uncached forward")
+    for what, value in evidence.items():
+        print(f"  {name}: {what}: {value:.3f}")
+        if value < (1.0 if "softcap" in what else 1e-3):
+            sys.exit(f"{name}: {what} does not bite ({value})")
+
+
+def write_fixtures(check_error):
+    for name, (make_config, seed, qk_std, embed_std) in FIXTURES.items():
+        config = make_config()
+        weights = random_weights(config, seed, qk_std, embed_std)
+        model = CausalLM(config, weights)
+        ref = reference_for(model, seed)
+        folder = os.path.join(RESOURCES, "references", name)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        write_safetensors(os.path.join(folder, "model.safetensors"), weights)
+        write_safetensors(os.path.join(folder, "reference.safetensors"), ref)
+        print(f"wrote {name}: loss {ref['loss'].item():.4f}, max|logit| {ref['logits'].abs().max().item():.3f}, "
+              f"greedy {ref['greedy_output'].tolist()}")
+        bites(name, CausalLM(config, weights), ref)
+    versions = {"torch": torch.__version__, "producer": "tools/reference/families_torch.py",
+                "outputs_from": "a plain-PyTorch re-implementation, not transformers itself",
+                "checked_against": {"folders": TRANSFORMERS_MADE, "made_by": "transformers 5.17.0",
+                                    "worst_relative_error": float(f"{check_error:.3e}")},
+                "follows_transformers_source": TRANSFORMERS_SOURCE}
+    with open(os.path.join(RESOURCES, "references", "families_versions.json"), "w") as f:
+        f.write(json.dumps(versions, indent=1) + "\n")
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="compare with the transformers-made folders")
+    parser.add_argument("--write", action="store_true", help="check, then write the fixture folders")
+    args = parser.parse_args()
+    if not (args.check or args.write):
+        parser.error("give --check or --write")
+    torch.set_num_threads(1)  # deterministic reductions
+    check_error = check_transformers_made()
+    if check_error > CHECK_TOLERANCE:
+        sys.exit("the re-implementation does not reproduce transformers' outputs; no fixture written")
+    if args.write:
+        with torch.no_grad():
+            write_fixtures(check_error)
+
+
+if __name__ == "__main__":
+    main()

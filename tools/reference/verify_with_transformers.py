@@ -1,0 +1,86 @@
+"""Recomputes fixture folders with real transformers and reports how far each stored tensor is from it.
+
+    python3 tools/reference/verify_with_transformers.py FOLDER [FOLDER...]
+
+For a machine where torch and transformers 5.x are installed (no GPU and no network needed). Each FOLDER holds
+config.json, model.safetensors and reference.safetensors, e.g. the ones tools/reference/families_torch.py
+writes under core/src/test/resources/references/. The model is loaded with
+AutoModelForCausalLM.from_pretrained(folder, attn_implementation="eager", local_files_only=True) in float32 on
+the CPU; logits, logits_masked, loss, logits_short (where stored) and greedy_output are recomputed exactly as the
+fixtures were defined. Prints one line per folder and tensor (largest |difference| over largest |stored value|,
+or whether the greedy tokens are identical) and ends with `verified N of M`; exits 1 when any check fails
+(relative error above 1e-4, different tokens, or a folder that does not load).
+"""
+import os
+import sys
+import traceback
+
+import torch
+import transformers
+from safetensors.torch import load_file
+
+TOLERANCE = 1e-4
+
+
+def recompute(model, ref):
+    ids, mask = ref["input_ids"], ref["attention_mask"]
+    out = {}
+    with torch.no_grad():
+        out["logits"] = model(input_ids=ids).logits
+        out["logits_masked"] = model(input_ids=ids, attention_mask=mask).logits
+        out["loss"] = model(input_ids=ids, labels=ids).loss.reshape(1)
+        if "logits_short" in ref:
+            out["logits_short"] = model(input_ids=ids[:, :ref["logits_short"].shape[1]]).logits
+        if "greedy_prompt" in ref:
+            prompt = ref["greedy_prompt"]
+            new_tokens = ref["greedy_output"].shape[1] - prompt.shape[1]
+            out["greedy_output"] = model.generate(prompt, attention_mask=torch.ones_like(prompt),
+                                                  max_new_tokens=new_tokens, min_new_tokens=new_tokens,
+                                                  do_sample=False, use_cache=True, pad_token_id=0,
+                                                  eos_token_id=None)
+    return out
+
+
+def verify(folder):
+    """Returns (checks passed, checks made) for one folder, printing a line per check."""
+    name = os.path.basename(os.path.normpath(folder))
+    try:
+        ref = load_file(os.path.join(folder, "reference.safetensors"))
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            folder, attn_implementation="eager", local_files_only=True, dtype=torch.float32).to("cpu")
+        model.eval()
+        ours = recompute(model, ref)
+    except Exception:  # report the folder as failed and go on with the others
+        print(f"{name:20s} FAILED to load or run:\n{traceback.format_exc()}", flush=True)
+        return 0, 1
+    passed = 0
+    for key, value in ours.items():
+        expected = ref[key]
+        if value.dtype == torch.int64:
+            ok = value.shape == expected.shape and torch.equal(value, expected)
+            detail = "identical" if ok else f"DIFFERENT: transformers {value.tolist()} stored {expected.tolist()}"
+        else:
+            err = ((value.float() - expected.float()).abs().max() / expected.float().abs().max()).item()
+            ok = err <= TOLERANCE
+            detail = f"max|diff|/max|stored| = {err:.3e}{'' if ok else '  ABOVE ' + str(TOLERANCE)}"
+        print(f"{name:20s} {key:14s} {detail}", flush=True)
+        passed += ok
+    return passed, len(ours)
+
+
+def main():
+    folders = sys.argv[1:]
+    if not folders:
+        sys.exit(__doc__)
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}")
+    passed = made = 0
+    for folder in folders:
+        p, m = verify(folder)
+        passed, made = passed + p, made + m
+    print(f"verified {passed} of {made}")
+    sys.exit(0 if passed == made else 1)
+
+
+if __name__ == "__main__":
+    main()
