@@ -78,6 +78,11 @@ public final class PeftModel extends AdapterModel<LanguageModel> implements Caus
 
     /** The base model's shape facts; the longest sequence excludes the positions prompt or prefix tuning takes. */
     @Override
+    public boolean cacheGoesStale(int cached, int length) {
+        return base().cacheGoesStale(cached, length);
+    }
+
+    @Override
     public ModelSpec spec() {
         ModelSpec s = base.spec();
         return new ModelSpec(s.modelType(), s.vocabSize(), s.hiddenSize(), s.numLayers(), s.numHeads(),

@@ -94,6 +94,13 @@ public final class Generator {
             int fed = 0;
             int filled = width;
             while (!batch.allDone()) {
+                if (cache != null && fed > 0 && model.cacheGoesStale(fed, filled)) {
+                    for (Tensor buffer : cache.buffers()) {
+                        scope.release(buffer);
+                    }
+                    cache = KvCache.forGeneration(model.spec().numLayers(), width + maxSteps);
+                    fed = 0;
+                }
                 int from = cache == null ? 0 : fed;
                 long mark = scope.mark();
                 Tensor logits = model.nextTokenLogits(batch.input(from, filled, cache));

@@ -54,4 +54,18 @@ public interface LogitsModel {
      * @return the model's spec
      */
     ModelSpec spec();
+
+    /**
+     * Whether the keys and values a generation cached for the first {@code cached} positions go stale before a pass
+     * that grows the sequence to {@code length} tokens, so that the generation recomputes them: Phi-3's longrope
+     * switches to its long-context frequencies when a sequence outgrows the pretrained length, and transformers'
+     * generate then recomputes the cache once with them.
+     *
+     * @param cached the positions the cache holds
+     * @param length the sequence's length after the pass
+     * @return false unless this model's cache must be recomputed there
+     */
+    default boolean cacheGoesStale(int cached, int length) {
+        return false;
+    }
 }

@@ -66,6 +66,19 @@ class HfReferenceModelsTest {
         }
     }
 
+    /** The logits of the first {@code length} tokens of input_ids, alone, equal the fixture's tensor {@code key}. */
+    static void assertPrefixLogitsMatch(String dir, String key, int length, Device device) throws Exception {
+        ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
+        long[][] ids = ref.ids("input_ids");
+        long[][] prefix = new long[ids.length][];
+        for (int b = 0; b < ids.length; b++) {
+            prefix[b] = Arrays.copyOf(ids[b], length);
+        }
+        try (LanguageModel lm = load(dir, device)) {
+            assertClose(ref.floats.get(key), flatten(lm.logits(prefix, null)), null, dir + " on " + device + " " + key);
+        }
+    }
+
     /**
      * Greedy generation on {@code device}, with and without the KV cache, gives transformers' tokens, and a stop token
      * ends it.

@@ -127,7 +127,14 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     + heads + ", so the heads' size is undefined: fix one of them, or set head_dim explicitly");
         }
         int headDim = JsonFields.integer(c, "head_dim", gemma ? 256 : hidden / heads, 1, ConfigLimits.HIDDEN, at);
-        double partialRotary = JsonFields.number(c, "partial_rotary_factor", 1.0, f -> f > 0 && f <= 1, "in (0, 1]", at);
+        // transformers 5 keeps partial_rotary_factor in rope_parameters; older configs have it top-level
+        JsonNode ropeParams = JsonFields.object(c, "rope_parameters", at);
+        double partialRotary = JsonFields.number(ropeParams.has("partial_rotary_factor") ? ropeParams : c,
+                "partial_rotary_factor", 1.0, f -> f > 0 && f <= 1, "in (0, 1]", at);
+        if (JsonFields.bool(c, "use_bidirectional_attention", false, at)) {
+            throw new IllegalArgumentException(at + ": use_bidirectional_attention (an embedding model such as "
+                    + "EmbeddingGemma) is not supported: finetune4j loads Gemma as a causal language model");
+        }
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers);
         double queryScalar = JsonFields.number(c, "query_pre_attn_scalar", laterGemma ? 256 : headDim, v -> v > 0,
@@ -140,9 +147,10 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 heads,
                 JsonFields.integer(c, "num_key_value_heads", heads, 1, ConfigLimits.HEADS, at),
                 headDim,
-                activation(c, gemma),
+                activation(c, type),
                 maxPos,
-                (float) JsonFields.number(c, "rms_norm_eps", 1e-6, ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
+                (float) JsonFields.number(c, "rms_norm_eps", type.equals("phi3") ? 1e-5 : 1e-6, ConfigLimits.NORM_EPS,
+                        ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
                 type.equals("gemma3_text") ? gemma3LocalRope(c, maxPos) : rope,
                 (int) (headDim * partialRotary), // transformers truncates, as int() does
@@ -152,7 +160,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 JsonFields.bool(c, "tie_word_embeddings", gemma, at),
                 (float) JsonFields.number(c, "attention_dropout", 0.0, p -> p >= 0 && p < 1, "in [0, 1)", at),
                 (float) Math.pow(queryScalar, -0.5),
-                softCap(c, "attn_logit_softcapping", type.equals("gemma2") ? 50.0 : 0),
+                // NOTE: Gemma 3's attention keeps a configured attn_logit_softcapping but never applies it
+                type.equals("gemma2") ? softCap(c, "attn_logit_softcapping", 50.0) : 0f,
                 softCap(c, "final_logit_softcapping", type.equals("gemma2") ? 30.0 : 0),
                 sliding.window(),
                 sliding.layers(),
@@ -163,13 +172,19 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     }
 
     /**
-     * Gemma's MLP reads {@code hidden_activation} (GELU's tanh approximation when unset, whatever the older
-     * {@code hidden_act} says, as transformers does); the others read {@code hidden_act}.
+     * The MLP's activation: Gemma 2 and 3 read {@code hidden_activation}; Gemma reads it too when set (its first
+     * checkpoints say {@code hidden_act: gelu} beside {@code hidden_activation: gelu_pytorch_tanh}, the function
+     * they were trained with), else {@code hidden_act}; GELU's tanh approximation is the Gemma default. The others
+     * read {@code hidden_act}, SiLU by default.
      */
-    private static Activations.Kind activation(JsonNode c, boolean gemma) {
-        String name = gemma ? c.path("hidden_activation").asText("gelu_pytorch_tanh")
-                : c.path("hidden_act").asText("silu");
-        return Activations.Kind.fromConfig(name.equals("null") ? "gelu_pytorch_tanh" : name);
+    private static Activations.Kind activation(JsonNode c, String type) {
+        String name = switch (type) {
+            case "gemma2", "gemma3_text" -> c.path("hidden_activation").asText("gelu_pytorch_tanh");
+            case "gemma" -> c.hasNonNull("hidden_activation") ? c.get("hidden_activation").asText()
+                    : c.path("hidden_act").asText("gelu_pytorch_tanh");
+            default -> c.path("hidden_act").asText("silu");
+        };
+        return Activations.Kind.fromConfig(name);
     }
 
     /** Gemma 3's sliding layers rotate with their own settings: v5's per-layer-type rope_parameters, else the older

@@ -123,6 +123,14 @@ public final class DecoderModel extends LanguageModel {
                 && !head.fanInFanOut() ? head.weight() : null;
     }
 
+    /** Phi-3's longrope: the first pass past the pretrained length, with the cache still within it. */
+    @Override
+    public boolean cacheGoesStale(int cached, int length) {
+        RopeConfig rope = config.rope();
+        return rope.ropeType().equals("longrope") && cached <= rope.originalMaxPositionEmbeddings()
+                && length > rope.originalMaxPositionEmbeddings();
+    }
+
     private Backbone backbone() {
         return (Backbone) child("model");
     }

@@ -78,13 +78,14 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
         // Phi-3 keeps the pretrained length top-level, beside a max_position_embeddings it extended
         int topLevelOriginal = JsonFields.integer(config, "original_max_position_embeddings", maxPositionEmbeddings, 1,
                 ConfigLimits.POSITIONS, "config.json");
-        int original = JsonFields.integer(scaling, "original_max_position_embeddings", topLevelOriginal, 1,
-                ConfigLimits.POSITIONS, at);
-        // transformers only warns below 1 (a linear factor under 1 compresses positions), so it loads here too
-        double factor = JsonFields.number(scaling, "factor", 1.0, v -> v > 0, "> 0", at);
-        if (type.equals("longrope") && original != maxPositionEmbeddings) {
-            factor = (double) maxPositionEmbeddings / original; // what transformers scales attention by
-        }
+        int original = type.equals("longrope") && config.hasNonNull("original_max_position_embeddings")
+                ? topLevelOriginal // transformers copies Phi-3's top-level value over rope_parameters'
+                : JsonFields.integer(scaling, "original_max_position_embeddings", topLevelOriginal, 1,
+                        ConfigLimits.POSITIONS, at);
+        // transformers only warns below 1 (a linear factor under 1 compresses positions), so it loads here too;
+        // longrope without one scales attention by the ratio of the extended to the pretrained length
+        double factor = JsonFields.number(scaling, "factor",
+                type.equals("longrope") ? (double) maxPositionEmbeddings / original : 1.0, v -> v > 0, "> 0", at);
         RopeConfig rope = new RopeConfig(theta, type, factor, lowFreq, highFreq, original,
                 JsonFields.number(scaling, "beta_fast", 32.0, v -> v > 0, "> 0", at),
                 JsonFields.number(scaling, "beta_slow", 1.0, v -> v > 0, "> 0", at),

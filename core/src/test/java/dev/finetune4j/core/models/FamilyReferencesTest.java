@@ -1,0 +1,52 @@
+package dev.finetune4j.core.models;
+
+import dev.finetune4j.core.backend.Device;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.stream.Stream;
+
+/**
+ * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope) and sliding-window Mistral and Qwen2
+ * against references/ made by tools/reference/families_torch.py: a PyTorch re-implementation of transformers 5's
+ * code for these families, written apart from this project's Java and checked against the transformers-made
+ * folders (within 9e-7; references/families_versions.json). Each fixture's window of 6, soft caps and longrope
+ * switch change its outputs (the script checks that), so a model ignoring one fails here.
+ * tools/reference/verify_with_transformers.py recomputes the same folders with transformers itself where it is
+ * installed (the GPU machine).
+ */
+class FamilyReferencesTest {
+
+    static Stream<String> families() {
+        return Stream.of("references/gemma", "references/gemma2", "references/gemma3_text", "references/phi3",
+                "references/phi3_longrope", "references/mistral_sliding", "references/qwen2_sliding");
+    }
+
+    /**
+     * Greedy generation, with the KV cache and without; phi3_longrope's 6-token prompt grows past its pretrained 8
+     * positions, where transformers recomputes the cache with the long factors (its fixture's tokens differ from
+     * those of a cache kept across the switch).
+     */
+    static Stream<String> greedyFamilies() {
+        return families();
+    }
+
+    @ParameterizedTest
+    @MethodSource("families")
+    void logitsMaskedLogitsAndLossMatch(String dir) throws Exception {
+        HfReferenceModelsTest.assertCausalLmMatchesTransformers(dir, Device.cpu());
+    }
+
+    /** A 6-token pass stays within phi3_longrope's pretrained 8 positions, so it rotates with the short factors. */
+    @Test
+    void longropeUsesItsShortFactorsWithinThePretrainedLength() throws Exception {
+        HfReferenceModelsTest.assertPrefixLogitsMatch("references/phi3_longrope", "logits_short", 6, Device.cpu());
+    }
+
+    @ParameterizedTest
+    @MethodSource("greedyFamilies")
+    void greedyGenerationMatchesWithAndWithoutCache(String dir) throws Exception {
+        HfReferenceModelsTest.assertGreedyGenerationMatchesTransformers(dir, Device.cpu());
+    }
+}
