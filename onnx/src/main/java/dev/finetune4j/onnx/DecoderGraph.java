@@ -6,6 +6,7 @@ import dev.finetune4j.core.models.decoder.RotaryFrequencies;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Set;
 
 import static dev.finetune4j.onnx.GraphBuilder.FLOAT;
 import static dev.finetune4j.onnx.GraphBuilder.intAttr;
@@ -35,6 +36,15 @@ final class DecoderGraph {
         String angles = g.op("Mul", List.of(positions, g.floats("rotary.inv_freq", rotary.invFreq())));     // (B, S, D/2)
         this.cos = perHead(scaled(g.op("Cos", List.of(angles)), rotary.attentionScaling()));
         this.sin = perHead(scaled(g.op("Sin", List.of(angles)), rotary.attentionScaling()));
+    }
+
+    /**
+     * Whether this graph computes what a model of config {@code c} does: the LLaMA layout, with no sliding-window
+     * layer (Gemma's norms, soft caps and scaled embeddings and Phi-3's fused projections are not in it).
+     */
+    static boolean covers(DecoderConfig c) {
+        return Set.of("llama", "mistral", "qwen2", "qwen3").contains(c.modelType()) && c.slidingWindow() == 0
+                && c.rotaryDim() == c.headDim();
     }
 
     /** Builds the whole graph into {@code g} from {@code model}'s config and weights. */

@@ -77,10 +77,12 @@ public final class OnnxExporter {
      */
     public static Path export(LanguageModel model, Path folder) {
         GraphWriter family = switch (model) {
-            case DecoderModel decoder -> graph -> DecoderGraph.build(decoder, graph);
+            case DecoderModel decoder when DecoderGraph.covers(decoder.config()) -> graph -> DecoderGraph.build(decoder, graph);
             case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);
             default -> throw new IllegalArgumentException("ONNX export supports the LLaMA family (llama, mistral, qwen2, "
-                    + "qwen3) and gpt2, not " + model.getClass().getName() + " (model_type '" + model.spec().modelType() + "')");
+                    + "qwen3; without sliding-window layers) and gpt2, not " + model.getClass().getName()
+                    + " (model_type '" + model.spec().modelType() + "'): Gemma, Phi-3 and sliding windows are not in "
+                    + "the exported graph yet");
         };
         ExportFolder.requireNotProtected(folder, model.source().stream().toList());
         ExportFolder.requireOnlyPreviousExport(folder);

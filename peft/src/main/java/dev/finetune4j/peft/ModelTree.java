@@ -82,6 +82,10 @@ public final class ModelTree {
             case "mistral" -> "MistralForCausalLM";
             case "qwen2" -> "Qwen2ForCausalLM";
             case "qwen3" -> "Qwen3ForCausalLM";
+            case "gemma" -> "GemmaForCausalLM";
+            case "gemma2" -> "Gemma2ForCausalLM";
+            case "gemma3_text" -> "Gemma3ForCausalLM";
+            case "phi3" -> "Phi3ForCausalLM";
             case "gpt2" -> "GPT2LMHeadModel";
             case "bert" -> classifier ? "BertForSequenceClassification" : "BertModel";
             default -> null;

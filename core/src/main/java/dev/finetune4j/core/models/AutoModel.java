@@ -43,7 +43,8 @@ public final class AutoModel {
     private static final Logger LOG = LoggerFactory.getLogger(AutoModel.class);
 
     /** Causal LM families, by config {@code model_type}. */
-    public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gpt2");
+    public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
+            "gemma3_text", "phi3", "gpt2");
     /** Sequence-classification families. */
     public static final List<String> CLASSIFIER_TYPES = List.of("bert");
 
@@ -51,7 +52,7 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2) with the {@link LoadOptions#defaults() default
+     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3 or GPT-2) with the {@link LoadOptions#defaults() default
      * options}.
      *
      * @param dir a Hugging Face model folder (config.json, safetensors weights)
@@ -62,7 +63,7 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3 or GPT-2) as the options say. The module tree is built on
+     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3 or GPT-2) as the options say. The module tree is built on
      * {@link Device#meta()} (shapes only) and each weight goes from the file into its final storage once: BF16
      * and F16 weights kept in their dtype on the CPU stay memory-mapped (the checkpoint then stays open until
      * the model is closed); others are converted and copied; with {@link LoadOptions#quantization()} NF4 the linear
@@ -137,7 +138,9 @@ public final class AutoModel {
         }
         scope.close();
         throw new IllegalArgumentException("unsupported model_type '" + type + "' for a causal LM; supported: "
-                + CAUSAL_LM_TYPES + (CLASSIFIER_TYPES.contains(type) ? " (use loadSequenceClassifier for " + type + ")" : ""));
+                + CAUSAL_LM_TYPES + (CLASSIFIER_TYPES.contains(type) ? " (use loadSequenceClassifier for " + type + ")" : "")
+                + (type.equals("gemma3") ? " (a gemma3 checkpoint holds a vision tower beside its language model: "
+                + "Gemma 3 1B and the text-only exports are gemma3_text)" : ""));
     }
 
     /**

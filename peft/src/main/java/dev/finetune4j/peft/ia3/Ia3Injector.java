@@ -93,6 +93,8 @@ public final class Ia3Injector extends PeftMethod<Ia3Config> {
         return switch (modelType) {
             case "llama", "mistral", "qwen2", "qwen3" -> new TargetModules[]{
                     TargetModules.names("k_proj", "v_proj", "down_proj"), TargetModules.names("down_proj")};
+            case "gemma", "gemma2" -> new TargetModules[]{
+                    TargetModules.names("q_proj", "v_proj", "down_proj"), TargetModules.names("down_proj")};
             case "gpt2" -> new TargetModules[]{TargetModules.names("c_attn", "mlp.c_proj"), TargetModules.names("mlp.c_proj")};
             case "bert" -> new TargetModules[]{TargetModules.names("key", "value", "output.dense"), TargetModules.names("output.dense")};
             default -> throw new PeftException("no default IA3 target_modules for model_type '" + modelType

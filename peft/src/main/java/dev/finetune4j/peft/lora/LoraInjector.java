@@ -137,7 +137,8 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
     /** PEFT's default target modules per model_type when a config leaves them out. */
     private static TargetModules defaultTargets(String modelType) {
         return switch (modelType) {
-            case "llama", "mistral", "qwen2", "qwen3" -> TargetModules.names("q_proj", "v_proj");
+            case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text" -> TargetModules.names("q_proj", "v_proj");
+            case "phi3" -> TargetModules.names("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
             case "gpt2" -> TargetModules.names("c_attn");
             case "bert" -> TargetModules.names("query", "value");
             default -> throw new PeftException("no default target_modules for model_type '" + modelType

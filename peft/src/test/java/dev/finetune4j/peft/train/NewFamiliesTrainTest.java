@@ -1,0 +1,85 @@
+package dev.finetune4j.peft.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * LoRA with PEFT's default target modules trains tiny random Gemma 2 (sliding window, both soft caps, four norms
+ * per layer), Gemma 3 (q/k norms, a local and a global rotary table) and Phi-3 (fused qkv_proj and gate_up_proj,
+ * partial rotary, longrope past its pretrained length, a sliding window): the loss falls and every adapter tensor's
+ * gradient agrees with finite differences, which a wrong backward through any of those parts would break.
+ */
+class NewFamiliesTrainTest {
+    private static final int VOCAB = 64;
+    private static final int STEPS = 12;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3"})
+    void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
+        try (LanguageModel base = tiny(type)) {
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
+            assertEquals(type.equals("phi3") ? List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj")
+                    : List.of("q_proj", "v_proj"), targetedModules(model), type + ": PEFT's default targets");
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(1e-2)
+                    .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
+            List<Double> losses = SftTrainer.builder().model(model).config(cfg)
+                    .trainData(EveryMethodTrainsTest.sftData(1)).build().train().lossHistory();
+            double first = losses.get(0) + losses.get(1);
+            double last = losses.get(STEPS - 2) + losses.get(STEPS - 1);
+            assertTrue(last < 0.98 * first, type + ": loss " + losses);
+            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(type, false, model,
+                    new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
+        }
+    }
+
+    /** The module names (last path element) that carry a LoRA A, in first-seen order. */
+    private static List<String> targetedModules(PeftModel model) {
+        return model.trainableParameters().keySet().stream().filter(n -> n.contains("lora_A"))
+                .map(n -> n.substring(0, n.indexOf(".lora_A"))).map(n -> n.substring(n.lastIndexOf('.') + 1))
+                .distinct().toList();
+    }
+
+    /** Hidden 32, 4 heads of 8 (2 key-value heads), 2 layers, 32 positions; weights N(0, 0.1). */
+    private static LanguageModel tiny(String type) {
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", type).put("vocab_size", VOCAB).put("hidden_size", 32).put("intermediate_size", 48)
+                .put("num_hidden_layers", 2).put("num_attention_heads", 4).put("num_key_value_heads", 2)
+                .put("head_dim", 8).put("max_position_embeddings", 32).put("rms_norm_eps", 1e-6);
+        switch (type) {
+            case "gemma2" -> c.put("sliding_window", 4).put("attn_logit_softcapping", 1.0)
+                    .put("final_logit_softcapping", 2.0).put("query_pre_attn_scalar", 12);
+            case "gemma3_text" -> {
+                c.put("sliding_window", 4).put("query_pre_attn_scalar", 12);
+                c.putArray("layer_types").add("sliding_attention").add("full_attention");
+                ObjectNode rope = c.putObject("rope_parameters");
+                rope.putObject("full_attention").put("rope_type", "linear").put("factor", 4.0).put("rope_theta", 1e6);
+                rope.putObject("sliding_attention").put("rope_type", "default").put("rope_theta", 1e4);
+            }
+            case "phi3" -> {
+                c.put("sliding_window", 5).put("original_max_position_embeddings", 8).put("partial_rotary_factor", 0.5);
+                ObjectNode rope = c.putObject("rope_scaling").put("type", "longrope");
+                rope.putArray("short_factor").add(1.0).add(1.5);
+                rope.putArray("long_factor").add(2.0).add(6.0);
+            }
+            default -> throw new IllegalArgumentException(type);
+        }
+        LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(dev.finetune4j.core.backend.Device.cpu()));
+        StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
+        return model;
+    }
+}
