@@ -1,0 +1,129 @@
+package dev.finetune4j.core.models.decoder;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.autograd.Activations;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * How the new families' config.json fields become switches, by the rules transformers 5 applies (hand-written
+ * configs, expected values worked out by hand), and the messages for configs that cannot be right.
+ */
+class FamilyConfigTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static ObjectNode base(String type, int layers) {
+        ObjectNode c = JSON.createObjectNode();
+        c.put("model_type", type).put("vocab_size", 100).put("hidden_size", 64).put("intermediate_size", 96)
+                .put("num_hidden_layers", layers).put("num_attention_heads", 4).put("num_key_value_heads", 2);
+        return c;
+    }
+
+    @Test
+    void gemma2DefaultsSlideEveryOtherLayerFromTheFirstAndCapBothScoresAndLogits() {
+        DecoderConfig c = DecoderConfig.fromJson(base("gemma2", 4).put("head_dim", 16));
+        assertArrayEquals(new boolean[]{true, false, true, false}, c.slidingLayers());
+        assertEquals(4096, c.slidingWindowOf(2));
+        assertEquals(0, c.slidingWindowOf(1));
+        assertEquals(50f, c.attnLogitSoftcapping());
+        assertEquals(30f, c.finalLogitSoftcapping());
+        assertEquals(1 / 16f, c.attentionScale(), 0f, "query_pre_attn_scalar 256 by default");
+        assertTrue(c.tieWordEmbeddings() && c.gemmaNorms() && c.scaledEmbeddings() && c.sandwichNorms());
+        assertEquals(Activations.Kind.GELU_TANH, c.hiddenAct());
+        DecoderConfig uncapped = DecoderConfig.fromJson(base("gemma2", 2).putNull("attn_logit_softcapping")
+                .putNull("final_logit_softcapping"));
+        assertEquals(0f, uncapped.attnLogitSoftcapping());
+        assertEquals(0f, uncapped.finalLogitSoftcapping());
+    }
+
+    @Test
+    void gemma3LegacyAndPerLayerTypeRopeFormsAgree() {
+        ObjectNode legacy = base("gemma3_text", 6).put("sliding_window", 512).put("rope_theta", 1e6)
+                .put("rope_local_base_freq", 1e4);
+        legacy.putObject("rope_scaling").put("rope_type", "linear").put("factor", 8.0);
+        ObjectNode v5 = base("gemma3_text", 6).put("sliding_window", 512);
+        ObjectNode rope = v5.putObject("rope_parameters");
+        rope.putObject("full_attention").put("rope_type", "linear").put("factor", 8.0).put("rope_theta", 1e6);
+        rope.putObject("sliding_attention").put("rope_type", "default").put("rope_theta", 1e4);
+        for (ObjectNode json : new ObjectNode[]{legacy, v5}) {
+            DecoderConfig c = DecoderConfig.fromJson(json);
+            assertArrayEquals(new boolean[]{true, true, true, true, true, false}, c.slidingLayers(),
+                    "five sliding layers, then a full one");
+            assertEquals(1e6, c.rope().ropeTheta());
+            assertEquals("linear", c.rope().ropeType());
+            assertEquals(8.0, c.rope().factor());
+            assertEquals(1e4, c.localRope().ropeTheta());
+            assertEquals("default", c.localRope().ropeType());
+            assertTrue(c.qkNorm());
+            assertEquals(0f, c.attnLogitSoftcapping(), "Gemma 3 applies no attention soft cap");
+        }
+    }
+
+    @Test
+    void qwenCarriesASlidingWindowOnlyUseSlidingWindowTurnsOn() {
+        ObjectNode off = base("qwen2", 3).put("sliding_window", 32).put("max_window_layers", 1);
+        assertEquals(0, DecoderConfig.fromJson(off).slidingWindow());
+        DecoderConfig on = DecoderConfig.fromJson(off.deepCopy().put("use_sliding_window", true));
+        assertArrayEquals(new boolean[]{false, true, true}, on.slidingLayers(), "from layer max_window_layers on");
+        assertEquals(32, on.slidingWindowOf(1));
+    }
+
+    @Test
+    void phi3ReadsPartialRotaryFromRopeParametersAndScalesLongropeByTheExtension() {
+        ObjectNode c = base("phi3", 2).put("max_position_embeddings", 131072)
+                .put("original_max_position_embeddings", 4096);
+        ObjectNode rope = c.putObject("rope_parameters").put("rope_type", "longrope").put("rope_theta", 1e4)
+                .put("partial_rotary_factor", 0.75);
+        for (String list : new String[]{"short_factor", "long_factor"}) {
+            var factors = rope.putArray(list);
+            for (int i = 0; i < 6; i++) {
+                factors.add(1.0 + i);
+            }
+        }
+        DecoderConfig config = DecoderConfig.fromJson(c);
+        assertEquals(12, config.rotaryDim(), "0.75 of a 16-wide head");
+        assertEquals(1e-5f, config.rmsNormEps(), "Phi-3's default epsilon");
+        assertEquals(32.0, config.rope().factor(), "131072 / 4096");
+        assertEquals(4096, config.rope().originalMaxPositionEmbeddings());
+        assertArrayEquals(new boolean[]{false, false}, config.slidingLayers());
+        RotaryFrequencies f = RotaryFrequencies.of(config.rope(), config.rotaryDim());
+        assertEquals(Math.sqrt(1 + Math.log(32) / Math.log(4096)), f.attentionScaling(), 1e-7);
+        assertEquals(1f, f.invFreq()[0], 0f, "the first pair: 1 / (1 x theta^0)");
+        assertEquals((float) (1 / (2.0 * Math.pow(1e4, 2.0 / 12))), f.invFreq()[1], 1e-7f);
+    }
+
+    @Test
+    void firstGemmaCheckpointsTrainedWithTheTanhGeluTheirHiddenActivationNames() {
+        ObjectNode c = base("gemma", 2).put("hidden_act", "gelu").put("hidden_activation", "gelu_pytorch_tanh");
+        assertEquals(Activations.Kind.GELU_TANH, DecoderConfig.fromJson(c).hiddenAct());
+        assertEquals(256, DecoderConfig.fromJson(base("gemma", 2)).headDim(), "Gemma's head_dim default");
+    }
+
+    @Test
+    void inconsistentConfigsAreRefusedNamingTheField() {
+        ObjectNode types = base("gemma2", 2);
+        types.putArray("layer_types").add("sliding_attention");
+        assertMessage(types, "'layer_types' lists 1 layers, but num_hidden_layers is 2");
+        ObjectNode unknown = base("gemma2", 1);
+        unknown.putArray("layer_types").add("chunked_attention");
+        assertMessage(unknown, "'layer_types'[0] = \"chunked_attention\" is not one of");
+        ObjectNode noWindow = base("mistral", 1);
+        noWindow.putArray("layer_types").add("sliding_attention");
+        assertMessage(noWindow, "'sliding_window' is not set");
+        ObjectNode lists = base("phi3", 1);
+        lists.putObject("rope_scaling").put("type", "longrope").putArray("short_factor").add(1.0);
+        assertMessage(lists, "rope_type longrope needs 'long_factor'");
+        assertMessage(base("gemma3_text", 1).put("use_bidirectional_attention", true), "use_bidirectional_attention");
+        assertMessage(base("phi3", 1).put("partial_rotary_factor", 0.01), "partial_rotary_factor");
+    }
+
+    private static void assertMessage(ObjectNode json, String part) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(json));
+        assertTrue(e.getMessage().contains(part), e.getMessage());
+    }
+}
