@@ -3,7 +3,10 @@
 # the side-by-side benchmark (side-by-side.sh) with what is left of TOTAL_S seconds (default 500). The benchmark runs
 # even when a check fails: the anchor's numbers on the card and our step's profile tell what to do next either way
 # (a failing check says the speed of a wrong step means nothing, and the table is read with that in mind).
-# Everything lands under $OUT: check.log, check-isolated.log, environment.txt, reports/ and side-by-side/.
+# First, transformers (installed there, not here) recomputes the golden outputs that tools/reference/families_torch.py
+# made for Gemma, Gemma 2, Gemma 3, Phi-3 and the sliding-window families (seconds, on the CPU; 60 s at most).
+# Everything lands under $OUT: transformers-verify.log, check.log, check-isolated.log, environment.txt, reports/ and
+# side-by-side/.
 #
 #   device run, carry [".device/gpu"], timeout_s = TOTAL_S + 40:  benchmarks/gpu/device-run.sh
 # Exit status: check.sh's.
@@ -11,6 +14,10 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 TOTAL_S=${TOTAL_S:-500}
 START=$(date +%s)
+refs=core/src/test/resources/references
+timeout 60 python3 tools/reference/verify_with_transformers.py "$refs"/{mistral,gemma,gemma2,gemma3_text,phi3,phi3_longrope,mistral_sliding,qwen2_sliding} \
+    > "$OUT/transformers-verify.log" 2>&1
+echo "device-run: transformers verified the family references (exit $?, $OUT/transformers-verify.log)"
 benchmarks/gpu/check.sh
 status=$?
 left=$(( TOTAL_S - ($(date +%s) - START) ))

@@ -28,13 +28,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * steps: every completion equals, token for token, what core's Generator gives the same request alone (greedy and
  * seeded sampling, which would diverge at the first logit that differs in its last bit). With a step token budget of
  * 7 the prompts (2 to 30 tokens) are read in chunks of 1 to 7 tokens, a different split in each step. Under
- * {@link Precision#BF16_MIXED} too, against the request alone in that precision.
+ * {@link Precision#BF16_MIXED} too, against the request alone in that precision. And for a model whose layers see
+ * only the last 3 keys (a sliding window), which each row must count among its own positions in the shared cache.
  */
 class BatchIndependenceTest {
 
     @ParameterizedTest(name = "{0}, batch of at most {1}, {2} tokens per step, {3}")
     @CsvSource({"llama, 16, 256, F32", "llama, 5, 256, F32", "gpt2, 16, 256, F32", "llama, 5, 7, F32", "gpt2, 5, 7, F32",
-            "llama, 5, 7, BF16_MIXED", "gpt2, 5, 7, BF16_MIXED"})
+            "llama, 5, 7, BF16_MIXED", "gpt2, 5, 7, BF16_MIXED", ServeFixtures.SLIDING_WINDOW + ", 16, 256, F32",
+            ServeFixtures.SLIDING_WINDOW + ", 5, 7, F32"})
     void everyCompletionEqualsTheRequestAlone(String model, int maxBatchSize, int stepTokenBudget, Precision precision,
                                               @TempDir Path tmp) throws Exception {
         Map<String, Path> adapters = adapters(model, tmp);

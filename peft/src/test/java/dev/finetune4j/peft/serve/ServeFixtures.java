@@ -8,22 +8,78 @@ import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInit;
 import dev.finetune4j.peft.Peft;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 
 /** The tiny fixture models, LoRA adapters saved from them, and completions computed by core's Generator alone. */
 final class ServeFixtures {
     private ServeFixtures() {
     }
 
-    /** A model folder under src/test/resources/hf-tiny. */
+    /**
+     * hf-tiny/llama's weights and adapters as a Mistral whose layers attend through a sliding window of 3 keys, so
+     * that batched requests of longer prompts must each keep to their own window.
+     */
+    static final String SLIDING_WINDOW = "llama-sliding-window-3";
+    private static Path slidingWindowCopy;
+
+    /** A model folder under src/test/resources/hf-tiny, or {@link #SLIDING_WINDOW}'s copy of one. */
     static Path model(String name) {
+        if (name.equals(SLIDING_WINDOW)) {
+            return slidingWindowModel();
+        }
         try {
             return Path.of(ServeFixtures.class.getResource("/hf-tiny/" + name).toURI());
         } catch (URISyntaxException | NullPointerException e) {
             throw new IllegalStateException("missing test resource /hf-tiny/" + name, e);
+        }
+    }
+
+    /** hf-tiny/llama copied once into a temporary folder (removed when the JVM exits), its config made Mistral's. */
+    private static synchronized Path slidingWindowModel() {
+        if (slidingWindowCopy != null) {
+            return slidingWindowCopy;
+        }
+        try {
+            Path source = model("llama");
+            Path copy = Files.createTempDirectory("sliding-window-llama");
+            try (Stream<Path> files = Files.walk(source)) {
+                for (Path f : files.toList()) {
+                    Path target = copy.resolve(source.relativize(f).toString());
+                    if (Files.isDirectory(f)) {
+                        Files.createDirectories(target);
+                    } else {
+                        Files.copy(f, target);
+                    }
+                }
+            }
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode config = (ObjectNode) json.readTree(copy.resolve("config.json").toFile());
+            config.put("model_type", "mistral").put("sliding_window", 3);
+            json.writeValue(copy.resolve("config.json").toFile(), config);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(copy)));
+            slidingWindowCopy = copy;
+            return copy;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        try (Stream<Path> files = Files.walk(root)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
