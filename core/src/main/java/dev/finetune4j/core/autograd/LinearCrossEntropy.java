@@ -19,6 +19,10 @@ import dev.finetune4j.core.tensor.TensorScope;
  * bit where the matrix kernel's sums do not depend on the number of rows (the CPU's: tested). The weight's gradient
  * sums over the tokens chunk by chunk instead of at once, so it differs by float32 rounding only.
  *
+ * <p>With a soft cap c (Gemma 2's {@code final_logit_softcapping}) the logits are {@code c * tanh(hidden W^T / c)},
+ * capped chunk by chunk; equal to the unfused path under {@link Precision#F32}, and within bf16 rounding under
+ * {@link Precision#BF16_MIXED} (which rounds the unfused path's tanh to bf16).
+ *
  * <p>NOTE: chunks of tokens rather than of the vocabulary: each row then sees its whole vocabulary in one
  * cross-entropy kernel call, with the same max and sum as the unfused path, and the memory bound is the same
  * (chunk x V instead of N x chunk).
@@ -71,6 +75,27 @@ public final class LinearCrossEntropy {
      * @throws IllegalArgumentException when the shapes do not fit, a label is out of range or chunkRows is below 1
      */
     public static Tensor tokenLogProbs(Tensor hidden, Tensor weight, int[] labels, int chunkRows) {
+        return tokenLogProbs(hidden, weight, labels, chunkRows, 0f);
+    }
+
+    /**
+     * As {@link #tokenLogProbs(Tensor, Tensor, int[], int)}, under softmax({@code softCap * tanh(hidden W^T /
+     * softCap)}): Gemma 2's capped logits, without holding them for all rows.
+     *
+     * @param hidden the hidden states, (N, C) or (..., C) with N rows in all
+     * @param weight the output projection, (V, C), any dtype the matrix kernels read
+     * @param labels the class of each row in [0, V), or {@link CrossEntropy#IGNORE_INDEX}
+     * @param chunkRows the rows whose logits are held at once, at least 1
+     * @param softCap the logits' soft cap, or 0 for none
+     * @return the log-probabilities, (N)
+     * @throws IllegalArgumentException when the shapes do not fit, a label is out of range, chunkRows is below 1 or the
+     *                                  cap is negative or not finite
+     */
+    public static Tensor tokenLogProbs(Tensor hidden, Tensor weight, int[] labels, int chunkRows, float softCap) {
+        if (!(softCap >= 0) || Float.isInfinite(softCap)) {
+            throw new IllegalArgumentException("linear cross-entropy: soft cap " + softCap
+                    + " must be finite and positive, or 0 for none");
+        }
         int c = hidden.dim(-1);
         if (weight.rank() != 2 || weight.dim(1) != c) {
             throw new IllegalArgumentException("linear cross-entropy: hidden states " + hidden.shape()
@@ -86,7 +111,7 @@ public final class LinearCrossEntropy {
         int v = w.dim(0);
         CrossEntropy.checkLabels(labels, n, v);
         Chunks chunks = new Chunks(x, w, Tensor.ofInts(hidden.device(), labels, Shape.of(n)), chunkRows,
-                Precision.current());
+                Precision.current(), softCap);
         Tensor logProbs = Tensor.zeros(hidden.device(), Shape.of(n));
         Tensor rowMax = Tensor.zeros(hidden.device(), Shape.of(n));
         Tensor invRowSum = Tensor.zeros(hidden.device(), Shape.of(n));
@@ -108,14 +133,15 @@ public final class LinearCrossEntropy {
      * backward (which runs under float32) recomputes the logits under the forward's precision, so that they are
      * the values the unfused path keeps.
      */
-    private record Chunks(Tensor x, Tensor w, Tensor labels, int chunkRows, Precision precision) {
+    private record Chunks(Tensor x, Tensor w, Tensor labels, int chunkRows, Precision precision, float softCap) {
 
         /** Each chunk's logits, then their log-probabilities and row statistics into the slices of the outputs. */
         void forward(Tensor logProbs, Tensor rowMax, Tensor invRowSum) {
             var ce = x.backend().crossEntropy();
             for (Range r : ranges()) {
                 try (var chunk = TensorScope.open()) {
-                    ce.tokenLogProbs(logits(r), rows(labels, r), CrossEntropy.IGNORE_INDEX, rows(logProbs, r),
+                    Tensor logits = logits(r);
+                    ce.tokenLogProbs(softCap > 0 ? capped(logits, scaledByCap(logits)) : logits, rows(labels, r), CrossEntropy.IGNORE_INDEX, rows(logProbs, r),
                             rows(rowMax, r), rows(invRowSum, r));
                 }
             }
@@ -133,10 +159,21 @@ public final class LinearCrossEntropy {
                     // float32 logits become their own gradient in place (one chunk buffer, not two); bf16 ones get a
                     // bf16 gradient beside them, rounded once for the products as gradientOperand would round it
                     Tensor logits = logits(r);
-                    Tensor dLogits = logits.dtype() == DType.F32 ? logits
-                            : Tensor.empty(chunk, logits.device(), DType.BF16, logits.shape());
-                    be.crossEntropy().tokenLogProbsBackward(logits, rows(labels, r), CrossEntropy.IGNORE_INDEX,
-                            rows(rowMax, r), rows(invRowSum, r), rows(dLogProbs, r), dLogits);
+                    Tensor dLogits;
+                    if (softCap > 0) {
+                        // d cap(z) / dz = 1 - tanh^2(z / c): the cap and its reciprocal cancel
+                        Tensor scaled = scaledByCap(logits);
+                        Tensor dCapped = capped(logits, scaled); // float32: its gradient replaces it in place
+                        be.crossEntropy().tokenLogProbsBackward(dCapped, rows(labels, r), CrossEntropy.IGNORE_INDEX,
+                                rows(rowMax, r), rows(invRowSum, r), rows(dLogProbs, r), dCapped);
+                        dLogits = Tensor.empty(chunk, logits.device(), DType.F32, logits.shape());
+                        be.activations().activationBackward(Activations.Kind.TANH, scaled, dCapped, dLogits);
+                    } else {
+                        dLogits = logits.dtype() == DType.F32 ? logits
+                                : Tensor.empty(chunk, logits.device(), DType.BF16, logits.shape());
+                        be.crossEntropy().tokenLogProbsBackward(logits, rows(labels, r), CrossEntropy.IGNORE_INDEX,
+                                rows(rowMax, r), rows(invRowSum, r), rows(dLogProbs, r), dLogits);
+                    }
                     Tensor dOperand = Bf16Boundaries.gradientOperand(dLogits, precision);
                     if (dx != null) {
                         be.matmul().gemm(dOperand, false, w, false, rows(dx, r), 1f, false);
@@ -157,6 +194,21 @@ public final class LinearCrossEntropy {
             try (var forwardPrecision = precision.use()) {
                 return Bf16Boundaries.roundInPlace(Matmul.linearOutput(x.backend(), rows(x, r), w, null));
             }
+        }
+
+        /** The chunk's logits over the cap, {@code z / c}, in float32. */
+        private Tensor scaledByCap(Tensor logits) {
+            Tensor scaled = Tensor.empty(TensorScope.current(), logits.device(), DType.F32, logits.shape());
+            x.backend().elementwise().affine(logits, 1 / softCap, 0f, scaled);
+            return scaled;
+        }
+
+        /** The capped logits {@code c * tanh(z / c)}, in float32, from {@code scaled} = z / c. */
+        private Tensor capped(Tensor logits, Tensor scaled) {
+            Tensor out = Tensor.empty(TensorScope.current(), logits.device(), DType.F32, logits.shape());
+            x.backend().activations().activation(Activations.Kind.TANH, scaled, out);
+            x.backend().elementwise().affine(out, softCap, 0f, out);
+            return out;
         }
 
         /**

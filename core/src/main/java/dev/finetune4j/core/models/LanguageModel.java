@@ -133,17 +133,28 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
             Tensor logits = logitsFromHidden(hidden);
             return CrossEntropy.tokenLogProbs(logits.reshape(logits.dim(0) * logits.dim(1), logits.dim(2)), labels);
         }
-        return LinearCrossEntropy.tokenLogProbs(hidden, weight, labels, chunkRows);
+        return LinearCrossEntropy.tokenLogProbs(hidden, weight, labels, chunkRows, logitSoftCap());
     }
 
     /**
      * The weight (V, C) when the output head is {@code hidden W^T} and nothing else (no bias, no adapter around
-     * it), else null. {@link #logitsFromHidden} must then compute exactly {@code Matmul.linear(hidden, W, null)}.
+     * it), else null. {@link #logitsFromHidden} must then compute exactly {@code Matmul.linear(hidden, W, null)},
+     * soft-capped by {@link #logitSoftCap} when that is not 0.
      *
      * @return the output projection's weight, or null when the head is anything else
      */
     protected Tensor outputProjection() {
         return null;
+    }
+
+    /**
+     * The soft cap c of the logits, {@code c * tanh(z / c)} (Gemma 2's {@code final_logit_softcapping}), which the
+     * fused head loss applies chunk by chunk.
+     *
+     * @return the cap, or 0 when the logits are not capped
+     */
+    protected float logitSoftCap() {
+        return 0f;
     }
 
     /**

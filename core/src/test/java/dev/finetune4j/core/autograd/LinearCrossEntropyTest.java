@@ -5,6 +5,7 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.function.BiFunction;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -50,6 +51,43 @@ class LinearCrossEntropyTest {
                     }
                     return LossEmbeddingTest.logProbs(logits, labels, 7);
                 }).run();
+    }
+
+    @Test
+    void softCappedLogitsByFiniteDifferences() {
+        int[] labels = {2, IGN, 0, 6, 1};
+        GradCheck.of("linearCrossEntropy, soft cap 1.5", x -> LinearCrossEntropy.tokenLogProbs(x[0], x[1], labels, 2, 1.5f))
+                .input(5, 3).input(7, 3)
+                .reference(x -> {
+                    double[] logits = new double[5 * 7];
+                    for (int r = 0; r < 5; r++) {
+                        for (int v = 0; v < 7; v++) {
+                            for (int c = 0; c < 3; c++) {
+                                logits[r * 7 + v] += x[0][r * 3 + c] * x[1][v * 3 + c];
+                            }
+                            logits[r * 7 + v] = 1.5 * Math.tanh(logits[r * 7 + v] / 1.5);
+                        }
+                    }
+                    return LossEmbeddingTest.logProbs(logits, labels, 7);
+                }).run();
+    }
+
+    /** Gemma 2's capped logits: the same log-probabilities as capping the whole logits, gradients within rounding. */
+    @Test
+    void softCappedEqualsTheUnfusedCappedPath() {
+        float cap = 2f; // logits of N(0, 1) inputs over 24 dimensions reach about 15: tanh saturates
+        Result unfused = run(Precision.F32, DType.F32, true, (h, w) -> CrossEntropy.tokenLogProbs(Elementwise.scale(
+                Activations.apply(Activations.Kind.TANH, Elementwise.scale(Matmul.linear(h, w, null), 1 / cap)), cap),
+                labels()));
+        for (int chunkRows : new int[]{1, 16, 1000}) {
+            Result fused = run(Precision.F32, DType.F32, true,
+                    (h, w) -> LinearCrossEntropy.tokenLogProbs(h, w, labels(), chunkRows, cap));
+            assertArrayEquals(unfused.values, fused.values, "log-probs, chunks of " + chunkRows);
+            assertClose(unfused.dHidden, fused.dHidden, "dHidden, chunks of " + chunkRows);
+            assertClose(unfused.dWeight, fused.dWeight, "dWeight, chunks of " + chunkRows);
+        }
+        Result uncapped = run(Precision.F32, DType.F32, true, LinearCrossEntropyTest::unfused);
+        assertTrue(!Arrays.equals(uncapped.values, unfused.values), "the cap changes the log-probabilities");
     }
 
     @Test

@@ -107,20 +107,19 @@ public final class DecoderModel extends LanguageModel {
         return Elementwise.scale(Activations.apply(Activations.Kind.TANH, Elementwise.scale(logits, 1 / cap)), cap);
     }
 
-    /**
-     * The tied embedding, or lm_head's weight while it is a plain bias-free {@link Linear} (no adapter on it); none
-     * when the logits are soft-capped, which the fused head loss does not apply.
-     */
+    /** The tied embedding, or lm_head's weight while it is a plain bias-free {@link Linear} (no adapter on it). */
     @Override
     protected Tensor outputProjection() {
-        if (config.finalLogitSoftcapping() != 0) {
-            return null;
-        }
         if (config.tieWordEmbeddings()) {
             return backbone().embedTokens().weight();
         }
         return layer("lm_head") instanceof Linear head && head.getClass() == Linear.class && !head.hasBias()
                 && !head.fanInFanOut() ? head.weight() : null;
+    }
+
+    @Override
+    protected float logitSoftCap() {
+        return config.finalLogitSoftcapping();
     }
 
     /** Phi-3's longrope: the first pass past the pretrained length, with the cache still within it. */
