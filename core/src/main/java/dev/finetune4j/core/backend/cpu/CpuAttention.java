@@ -11,7 +11,8 @@ import java.util.stream.IntStream;
  * Attention on the CPU through the array gemm, per (batch, head) and block of queries: the (rows, keys) scores
  * of one block are the only score matrix alive in a task, so memory grows with the sequence length, not its
  * square. A causal block of {@value #QUERY_BLOCK} queries computes scores only for the keys its last query can
- * see (about 40% of the work at 128 tokens). The backward recomputes each block's probabilities from the scores
+ * see (about 40% of the work at 128 tokens), and under a sliding window none before its first query's window, so
+ * that its work grows with the window, not the sequence. The backward recomputes each block's probabilities from the scores
  * and the forward's log-sum-exp.
  */
 final class CpuAttention implements AttentionKernels {
@@ -56,6 +57,14 @@ final class CpuAttention implements AttentionKernels {
         int visibleKeys(AttentionMask mask, int queryEnd) {
             return mask.causal() ? Math.min(keys, keys - queries + queryEnd) : keys;
         }
+
+        /**
+         * The first key that queries from {@code queryStart} on may see: with a sliding window none before the first
+         * query's window, so a block's scores span about window + block keys however long the sequence.
+         */
+        int firstVisibleKey(AttentionMask mask, int queryStart) {
+            return mask.window() == 0 ? 0 : Math.max(0, keys - queries + queryStart - mask.window() + 1);
+        }
     }
 
     /**
@@ -96,15 +105,16 @@ final class CpuAttention implements AttentionKernels {
             int kvHead = (bh % dims.heads()) / group;
             for (int i0 = 0; i0 < dims.queries(); i0 += dims.block()) {
                 int rows = Math.min(dims.block(), dims.queries() - i0);
-                int keys = dims.visibleKeys(mask, i0 + rows);
+                int first = dims.firstVisibleKey(mask, i0);
+                int keys = dims.visibleKeys(mask, i0 + rows) - first;
                 int qo = dims.queryOffset(bh, i0);
                 float[] p = scores(dims, qv, qo, kr.values(), kr.base(b, kvHead), mask, scale, softCap, b, i0, rows,
-                        keys);
+                        first, keys);
                 for (int r = 0; r < rows; r++) {
                     lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)] = softmaxRow(p, r * keys, keys);
                 }
                 // out = p v: (rows, keys) x (keys, D)
-                gemm.gemm(p, 0, false, vr.values(), vr.base(b, kvHead), false, o, qo, rows, d, keys, false);
+                gemm.gemm(p, 0, false, vr.values(), vr.base(b, kvHead) + first * d, false, o, qo, rows, d, keys, false);
             }
         });
         CpuTensors.commitView(out, o);
@@ -142,18 +152,20 @@ final class CpuAttention implements AttentionKernels {
                 int bh = b * dims.heads() + hh;
                 for (int i0 = 0; i0 < dims.queries(); i0 += dims.block()) {
                     int rows = Math.min(dims.block(), dims.queries() - i0);
-                    int keys = dims.visibleKeys(mask, i0 + rows);
+                    int first = dims.firstVisibleKey(mask, i0);
+                    int keys = dims.visibleKeys(mask, i0 + rows) - first;
                     int qo = dims.queryOffset(bh, i0);
-                    float[] p = scores(dims, qv, qo, kr.values(), kBase, mask, scale, softCap, b, i0, rows, keys);
+                    int skipped = first * d; // rows of k, v, dk and dv before the block's first visible key
+                    float[] p = scores(dims, qv, qo, kr.values(), kBase, mask, scale, softCap, b, i0, rows, first, keys);
                     float[] capSlope = softCap > 0 ? capSlopes(p, softCap) : null;
                     for (int r = 0; r < rows; r++) {
                         probabilitiesFromLogSumExp(p, r * keys, keys, lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)]);
                     }
                     // (forward: out = p v) dv += p^T dOut: (keys, rows) x (rows, D)
-                    gemm.gemm(p, 0, true, dov, qo, false, dvv, kvBase, keys, d, rows, true);
+                    gemm.gemm(p, 0, true, dov, qo, false, dvv, kvBase + skipped, keys, d, rows, true);
                     // dp = dOut v^T: (rows, D) x (keys, D)^T
                     float[] ds = new float[p.length];
-                    gemm.gemm(dov, qo, false, vr.values(), vBase, true, ds, 0, rows, keys, d, false);
+                    gemm.gemm(dov, qo, false, vr.values(), vBase + skipped, true, ds, 0, rows, keys, d, false);
                     // (forward: p = softmax(scores)) dscores = p * (dp - sum(dp * p)), times scale and the cap's slope
                     for (int r = 0; r < rows; r++) {
                         int row = r * keys;
@@ -167,8 +179,8 @@ final class CpuAttention implements AttentionKernels {
                         }
                     }
                     // (forward: scores = q k^T) dq = ds k: (rows, keys) x (keys, D); dk += ds^T q: (keys, rows) x (rows, D)
-                    gemm.gemm(ds, 0, false, kr.values(), kBase, false, dqv, qo, rows, d, keys, false);
-                    gemm.gemm(ds, 0, true, qv, qo, false, dkv, kvBase, keys, d, rows, true);
+                    gemm.gemm(ds, 0, false, kr.values(), kBase + skipped, false, dqv, qo, rows, d, keys, false);
+                    gemm.gemm(ds, 0, true, qv, qo, false, dkv, kvBase + skipped, keys, d, rows, true);
                 }
             }
         });
@@ -178,20 +190,20 @@ final class CpuAttention implements AttentionKernels {
     }
 
     /**
-     * The masked, scaled scores of queries {@code [i0, i0 + rows)} against the first {@code keys} keys:
+     * The masked, scaled scores of queries {@code [i0, i0 + rows)} against the {@code keys} keys from {@code first}:
      * (rows, D) x (keys, D)^T, times {@code scale}, soft-capped when {@code softCap > 0}, -infinity where the mask
      * hides the key.
      */
     private float[] scores(Dims dims, float[] qv, int qo, float[] kv, int kBase, AttentionMask mask, float scale,
-                           float softCap, int b, int i0, int rows, int keys) {
+                           float softCap, int b, int i0, int rows, int first, int keys) {
         float[] p = new float[Math.multiplyExact(rows, keys)];
-        gemm.gemm(qv, qo, false, kv, kBase, true, p, 0, rows, keys, dims.headDim(), false);
+        gemm.gemm(qv, qo, false, kv, kBase + first * dims.headDim(), true, p, 0, rows, keys, dims.headDim(), false);
         int past = dims.keys() - dims.queries();
         for (int r = 0; r < rows; r++) {
             int queryPos = past + i0 + r;
             int row = r * keys;
             for (int j = 0; j < keys; j++) {
-                p[row + j] = !mask.allows(b, queryPos, j) ? Float.NEGATIVE_INFINITY
+                p[row + j] = !mask.allows(b, queryPos, first + j) ? Float.NEGATIVE_INFINITY
                         : softCap > 0 ? softCap * (float) Math.tanh(p[row + j] * scale / softCap)
                         : p[row + j] * scale;
             }
