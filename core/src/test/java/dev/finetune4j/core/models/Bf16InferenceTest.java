@@ -27,13 +27,15 @@ class Bf16InferenceTest {
     static final double RELATIVE_TOLERANCE = 3e-2;
 
     @ParameterizedTest
-    @MethodSource("dev.finetune4j.core.models.HfReferenceModelsTest#causalLms")
+    @MethodSource({"dev.finetune4j.core.models.HfReferenceModelsTest#causalLms",
+            "dev.finetune4j.core.models.FamilyReferencesTest#families"})
     void logitsStayNearTransformersFloat32(String dir) throws Exception {
         assertLogitsNearTransformers(dir, Device.cpu());
     }
 
     @ParameterizedTest
-    @MethodSource("dev.finetune4j.core.models.HfReferenceModelsTest#causalLms")
+    @MethodSource({"dev.finetune4j.core.models.HfReferenceModelsTest#causalLms",
+            "dev.finetune4j.core.models.FamilyReferencesTest#families"})
     void greedyGenerationIsTheSameWithAndWithoutTheCache(String dir) throws Exception {
         assertCacheKeepsBf16AndChangesNoToken(dir, Device.cpu());
     }
