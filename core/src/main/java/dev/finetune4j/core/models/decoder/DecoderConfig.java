@@ -42,7 +42,7 @@ import java.util.Set;
  * @param slidingWindow the keys a sliding-window layer's query sees, itself included; 0 when no layer slides
  * @param slidingLayers per layer, whether it attends through the sliding window ({@code layer_types})
  * @param gemmaNorms whether RMSNorms scale by {@code 1 + weight} in float32 (the Gemma family)
- * @param scaledEmbeddings whether the token embeddings are multiplied by {@code sqrt(hidden_size)} (Gemma)
+ * @param embeddingScale where the input is multiplied by {@code sqrt(hidden_size)} (Gemma), if anywhere
  * @param sandwichNorms whether each layer also normalises its attention and MLP outputs, and its MLP input through
  *                      its own norm (Gemma 2 and 3: {@code post_attention_layernorm},
  *                      {@code pre_feedforward_layernorm}, {@code post_feedforward_layernorm})
@@ -55,8 +55,18 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             RopeConfig rope, RopeConfig localRope, int rotaryDim, boolean attentionBias,
                             boolean mlpBias, boolean qkNorm, boolean tieWordEmbeddings, float attentionDropout,
                             float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
-                            int slidingWindow, boolean[] slidingLayers, boolean gemmaNorms, boolean scaledEmbeddings,
+                            int slidingWindow, boolean[] slidingLayers, boolean gemmaNorms, EmbeddingScale embeddingScale,
                             boolean sandwichNorms, boolean fusedProjections) {
+
+    /** Where a decoder scales its input by {@code sqrt(hidden_size)}, which decides whether virtual tokens are. */
+    public enum EmbeddingScale {
+        /** Not at all. */
+        NONE,
+        /** The whole input of the layers, prompt tuning's virtual tokens included (Gemma, Gemma 2). */
+        INPUT,
+        /** The token embeddings only, in the embedding module (Gemma 3). */
+        TOKENS
+    }
 
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
@@ -166,7 +176,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 sliding.window(),
                 sliding.layers(),
                 gemma,
-                gemma,
+                !gemma ? EmbeddingScale.NONE
+                        : type.equals("gemma3_text") ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT,
                 laterGemma,
                 type.equals("phi3"));
     }

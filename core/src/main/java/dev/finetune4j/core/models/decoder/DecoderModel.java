@@ -67,7 +67,7 @@ public final class DecoderModel extends LanguageModel {
     @Override
     public Tensor embed(long[][] ids) {
         Tensor embeddings = backbone().embedTokens().forward(ids);
-        return config.scaledEmbeddings() && config.modelType().equals("gemma3_text") ? scaled(embeddings) : embeddings;
+        return config.embeddingScale() == DecoderConfig.EmbeddingScale.TOKENS ? scaled(embeddings) : embeddings;
     }
 
     /** Gemma and Gemma 2 scale the whole input, virtual tokens included, by {@code sqrt(hidden_size)}. */
@@ -78,7 +78,7 @@ public final class DecoderModel extends LanguageModel {
         // made before the layers, so that they outlive their intermediates
         rotary.table(ctx.positions(), x.device());
         localRotary.table(ctx.positions(), x.device());
-        Tensor input = config.scaledEmbeddings() && !config.modelType().equals("gemma3_text") ? scaled(x) : x;
+        Tensor input = config.embeddingScale() == DecoderConfig.EmbeddingScale.INPUT ? scaled(x) : x;
         Tensor h = forwardLayers(layers, input, ctx, (layer, in) -> layer.forward(in, ctx));
         return ((RmsNorm) backbone().child("norm")).forward(h);
     }

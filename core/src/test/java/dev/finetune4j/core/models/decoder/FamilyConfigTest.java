@@ -33,7 +33,8 @@ class FamilyConfigTest {
         assertEquals(50f, c.attnLogitSoftcapping());
         assertEquals(30f, c.finalLogitSoftcapping());
         assertEquals(1 / 16f, c.attentionScale(), 0f, "query_pre_attn_scalar 256 by default");
-        assertTrue(c.tieWordEmbeddings() && c.gemmaNorms() && c.scaledEmbeddings() && c.sandwichNorms());
+        assertTrue(c.tieWordEmbeddings() && c.gemmaNorms() && c.sandwichNorms());
+        assertEquals(DecoderConfig.EmbeddingScale.INPUT, c.embeddingScale());
         assertEquals(Activations.Kind.GELU_TANH, c.hiddenAct());
         DecoderConfig uncapped = DecoderConfig.fromJson(base("gemma2", 2).putNull("attn_logit_softcapping")
                 .putNull("final_logit_softcapping"));
