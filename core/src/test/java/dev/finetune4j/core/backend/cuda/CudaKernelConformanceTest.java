@@ -425,7 +425,8 @@ class CudaKernelConformanceTest {
             // tile, so an off-by-one in the tile skipping drops a visible pair
             attentionAgrees(type + ", window 66 at the tiles' edges", type, 1, 4, 1, 200, 200, 0, 64,
                     AttentionMask.causalOnly().withWindow(66), 0f);
-            attentionAgrees(type + ", window 70 over 160 cached keys, cache views", type, 2, 8, 2, 140, 300, 28, 64,
+            // (320-position buffers: CudaBackendTest keeps the allocator's size class of 12,345 x 7 floats unused)
+            attentionAgrees(type + ", window 70 over 160 cached keys, cache views", type, 2, 8, 2, 140, 300, 20, 64,
                     AttentionMask.causalOnly().withWindow(70), 0f);
             attentionAgrees(type + ", bidirectional window 5, padding", type, 1, 3, 3, 67, 67, 0, small,
                     new AttentionMask(false, sparse, null, 5), 0f);
