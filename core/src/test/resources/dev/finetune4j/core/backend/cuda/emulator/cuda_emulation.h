@@ -5,8 +5,8 @@
 // gridDim.x (one-dimensional launches), __syncthreads, __syncwarp, __shfl_xor_sync of 4- and 8-byte values, the
 // tensor cores' bf16 mma.m16n8k16 (emu_mma_m16n8k16_bf16), static __shared__ arrays (function statics: one block
 // runs at a time), dynamic shared memory (a kernel's extern __shared__ line is replaced by a pointer to g_shared
-// before compiling), __constant__ data, atomicAdd, the bit casts, rounding intrinsics and __fdividef, and common.cuh's half
-// conversions (FINETUNE4J_EMULATION selects plain C++ ones).
+// before compiling), __constant__ data, atomicAdd, the bit casts, rounding intrinsics and __fdividef, and
+// common.cuh's half conversions (FINETUNE4J_EMULATION selects plain C++ ones).
 #pragma once
 // Fibers switch with _setjmp/_longjmp (no signal-mask system call per switch, unlike swapcontext); the fortified
 // longjmp refuses to jump to another stack, so fortification is off for this translation unit.
