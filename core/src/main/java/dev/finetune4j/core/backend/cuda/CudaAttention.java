@@ -13,7 +13,9 @@ import java.util.Arrays;
  * in attention.cuh): tiles of {@value #TILE} queries and keys in shared memory, an online softmax, no (T, S) matrix
  * anywhere. The backward runs three kernels: the rows' dOut . out, then dk and dv per key tile (looping over the
  * group's query heads, so no atomics), then dq per query tile; both recompute the probabilities from the forward's
- * log-sum-exp and neither depends on scheduling. With bf16 q, k and
+ * log-sum-exp and neither depends on scheduling. A causal mask and a sliding window skip whole tiles: the key tiles no
+ * query of a tile may see, and in dk, dv the query tiles that cannot see the key tile, so a window w costs O(T w), not
+ * O(T S). Scores are soft-capped in the kernels when asked (Gemma 2). With bf16 q, k and
  * v (BF16_MIXED) and a head dimension that is a multiple of 16, all but the delta kernel run on tensor cores (the
  * *_bf16 kernels: {@value #TENSOR_CORE_ROWS} queries or keys a block, bf16 products with f32 accumulation, the
  * softmax and its gradient in f32; dOut is rounded to bf16 for the products; the forward and dk, dv have variants
@@ -71,7 +73,6 @@ final class CudaAttention implements AttentionKernels {
     public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap,
                                        Tensor out, Tensor logSumExp) {
         checkShapes(q, k, v);
-        requireSupported(mask, softCap);
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
         int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
@@ -79,7 +80,7 @@ final class CudaAttention implements AttentionKernels {
             Rows kr = rows(s, k, type, alignment);
             Rows vr = rows(s, v, type, alignment);
             a.ptr(s.contiguous(q, type, alignment)).ptr(kr.address()).ptr(vr.address()).longs(dims(q, k, kr, vr))
-                    .f32(scale);
+                    .f32(scale).f32(softCap);
             maskArgs(a, mask);
             outArgs(a, out, tensorCores);
             a.ptr(rt.output(logSumExp));
@@ -98,7 +99,6 @@ final class CudaAttention implements AttentionKernels {
                                                float softCap, Tensor out, Tensor logSumExp, Tensor dOut, Tensor dq,
                                                Tensor dk, Tensor dv) {
         checkShapes(q, k, v);
-        requireSupported(mask, softCap);
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
         int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
@@ -119,7 +119,7 @@ final class CudaAttention implements AttentionKernels {
                         0, a);
             }
             try (KernelArgs a = new KernelArgs()) {
-                a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
+                a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale).f32(softCap);
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dk)).ptr(rt.output(dv));
                 if (tensorCores) {
@@ -132,7 +132,7 @@ final class CudaAttention implements AttentionKernels {
                 }
             }
             try (KernelArgs a = new KernelArgs()) {
-                a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale);
+                a.ptr(qAddress).ptr(kr.address()).ptr(vr.address()).longs(dims).f32(scale).f32(softCap);
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dq));
                 if (tensorCores) {
@@ -199,13 +199,6 @@ final class CudaAttention implements AttentionKernels {
                 kRows.headStride(), vRows.batchStride(), vRows.headStride()};
     }
 
-    // TODO(family-kernels): sliding windows and soft caps in the CUDA kernels
-    private static void requireSupported(AttentionMask mask, float softCap) {
-        if (mask.window() > 0 || softCap > 0) {
-            throw new UnsupportedOperationException("sliding-window and soft-capped attention are not on CUDA yet");
-        }
-    }
-
     /** Throws when the shapes do not fit each other or the head dimension is past what the kernels hold. */
     static void checkShapes(Tensor q, Tensor k, Tensor v) {
         if (q.rank() != 4 || k.rank() != 4 || !k.shape().equals(v.shape()) || q.dim(0) != k.dim(0)
@@ -257,8 +250,8 @@ final class CudaAttention implements AttentionKernels {
     }
 
     /**
-     * causal, keyValid (B, S) bytes or 0, segments (B, S) ints or 0. Callers hold this object's lock until the
-     * launch is queued, so that another thread's mask cannot replace the buffers in between.
+     * causal, window (0 for none), keyValid (B, S) bytes or 0, segments (B, S) ints or 0. Callers hold this object's
+     * lock until the launch is queued, so that another thread's mask cannot replace the buffers in between.
      */
     private void maskArgs(KernelArgs a, AttentionMask mask) {
         if (!Arrays.deepEquals(mask.keyValid(), uploadedKeyValid)
@@ -289,7 +282,7 @@ final class CudaAttention implements AttentionKernels {
             uploadedSegments = mask.segments() == null ? null : Arrays.stream(mask.segments()).map(int[]::clone)
                     .toArray(int[][]::new);
         }
-        a.i32(mask.causal() ? 1 : 0).ptr(keyValid).ptr(segments);
+        a.i32(mask.causal() ? 1 : 0).i32(mask.window()).ptr(keyValid).ptr(segments);
     }
 
     private long upload(MemorySegment host) {

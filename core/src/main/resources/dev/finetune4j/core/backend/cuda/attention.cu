@@ -143,11 +143,12 @@ __device__ __forceinline__ float row_sum(float v) {
     return v;
 }
 
-// out = softmax(scores) v and lse = log(sum(exp(scores))) with scores = scale q.k (masked: -inf); a query that
-// sees no key gets 0 and -inf. Grid: B * H * ceil(T / 64) blocks, each one tile of 64 queries of one head.
+// out = softmax(scores) v and lse = log(sum(exp(scores))) with scores = cap(scale q.k) (masked: -inf); a query that
+// sees no key gets 0 and -inf. Grid: B * H * ceil(T / 64) blocks, each one tile of 64 queries of one head; each
+// loops over the key tiles its queries may see (causal mask and sliding window).
 // Shared: q, k, v tiles and the probability tile.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward(
-        const float* q, const float* k, const float* v, Dims d, float scale, int causal,
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
     extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
     float* smem = reinterpret_cast<float*>(shared4);
@@ -167,14 +168,14 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
     float m[ATT_PER], l[ATT_PER], acc[ATT_PER][ATT_DCOLS];
 #pragma unroll
     for (int i = 0; i < ATT_PER; ++i) {
-        query[i] = query_slot(d, segments, b, q0 + ty + ATT_SPLIT * i);
+        query[i] = query_slot(d, causal, window, segments, b, q0 + ty + ATT_SPLIT * i);
         m[i] = -F_INF;
         l[i] = 0.0f;
 #pragma unroll
         for (int j = 0; j < ATT_DCOLS; ++j) acc[i][j] = 0.0f;
     }
     long long keys = visible_keys(d, causal, q0, qn);
-    for (long long k0 = 0; k0 < keys; k0 += ATT_TILE) {
+    for (long long k0 = first_key_tile(d, window, q0, ATT_TILE); k0 < keys; k0 += ATT_TILE) {
         int kn = (int) min((long long) ATT_TILE, d.S - k0);
         __syncthreads();  // every thread is done with the previous k, v and probability tiles
         load_rows(ks, ld, kh + k0 * D, kn, D);
@@ -182,15 +183,18 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
         __syncthreads();
         float s[ATT_PER][ATT_PER] = {};
         tile_abt(qs, ks, ld, D, s);
+        cap_scores(s, scale, softCap);
         Slot key[ATT_PER];
 #pragma unroll
-        for (int j = 0; j < ATT_PER; ++j) key[j] = key_slot(d, keyValid, segments, b, k0 + tx + ATT_SPLIT * j);
+        for (int j = 0; j < ATT_PER; ++j) {
+            key[j] = key_slot(d, causal, window, keyValid, segments, b, k0 + tx + ATT_SPLIT * j);
+        }
 #pragma unroll
         for (int i = 0; i < ATT_PER; ++i) {
             float tileMax = -F_INF;
 #pragma unroll
             for (int j = 0; j < ATT_PER; ++j) {
-                s[i][j] = allowed(causal, query[i], key[j]) ? s[i][j] * scale : -F_INF;
+                if (!meet(query[i], key[j])) s[i][j] = -F_INF;
                 tileMax = fmaxf(tileMax, s[i][j]);
             }
             float mNew = fmaxf(m[i], row_max(tileMax));
@@ -239,11 +243,12 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_delta(const 
 }
 
 // (forward: attention_forward) dk and dv of one tile of 64 keys of one kv head, overwritten: the block loops over
-// the group's query heads and their query tiles (with a causal mask, only those that see the tile), so the heads
-// sharing these keys add up here without atomics. dv += p^T dOut, dk += ds^T q. Grid: B * Hkv * ceil(S / 64).
+// the group's query heads and their query tiles (with a causal mask or a sliding window, only those that may see
+// the tile), so the heads sharing these keys add up here without atomics. dv += p^T dOut, dk += ds^T q.
+// Grid: B * Hkv * ceil(S / 64).
 // Shared: k, v, q, dOut tiles and the probability tile (reused for ds).
 extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
-        const float* q, const float* k, const float* v, Dims d, float scale, int causal,
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dk, float* dv) {
     extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
@@ -265,15 +270,16 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
     float dkAcc[ATT_PER][ATT_DCOLS], dvAcc[ATT_PER][ATT_DCOLS], ones[ATT_PER];
 #pragma unroll
     for (int i = 0; i < ATT_PER; ++i) {
-        key[i] = key_slot(d, keyValid, segments, b, k0 + ty + ATT_SPLIT * i);
+        key[i] = key_slot(d, causal, window, keyValid, segments, b, k0 + ty + ATT_SPLIT * i);
         ones[i] = 1.0f;
 #pragma unroll
         for (int j = 0; j < ATT_DCOLS; ++j) dkAcc[i][j] = dvAcc[i][j] = 0.0f;
     }
-    // With a causal mask, query i sees key k0 only from i = k0 - (S - T) on.
+    // With a causal mask, query i sees key k0 only from i = k0 - (S - T) on; with a window, none after queryEnd.
     long long firstQuery = causal ? max(0LL, k0 - (d.S - d.T)) / ATT_TILE * ATT_TILE : 0;
+    long long queryEnd = visible_queries(d, window, k0, kn);
     for (long long head = b * d.H + kvHead * group; head < b * d.H + (kvHead + 1) * group; ++head) {
-        for (long long q0 = firstQuery; q0 < d.T; q0 += ATT_TILE) {
+        for (long long q0 = firstQuery; q0 < queryEnd; q0 += ATT_TILE) {
             int qn = (int) min((long long) ATT_TILE, d.T - q0);
             __syncthreads();  // every thread is done with the previous q, dOut and probability tiles
             load_rows(qs, ld, q + (head * d.T + q0) * D, qn, D);
@@ -284,19 +290,20 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
 #pragma unroll
             for (int j = 0; j < ATT_PER; ++j) {
                 long long i = q0 + tx + ATT_SPLIT * j;
-                query[j] = query_slot(d, segments, b, i);
+                query[j] = query_slot(d, causal, window, segments, b, i);
                 lseCol[j] = query[j].ok ? lse[head * d.T + i] : -F_INF;
                 deltaCol[j] = query[j].ok ? delta[head * d.T + i] : 0.0f;
             }
             float s[ATT_PER][ATT_PER] = {}, dp[ATT_PER][ATT_PER] = {};
             tile_abt(ks, qs, ld, D, s);    // rows: keys, columns: queries
+            cap_scores(s, scale, softCap);
             tile_abt(vs, dos, ld, D, dp);
 #pragma unroll
             for (int i = 0; i < ATT_PER; ++i) {
 #pragma unroll
                 for (int j = 0; j < ATT_PER; ++j) {
-                    dp[i][j] = score_grad(causal, query[j], key[i], s[i][j], dp[i][j], lseCol[j], deltaCol[j],
-                                          scale, &s[i][j]);
+                    dp[i][j] = score_grad(meet(key[i], query[j]), s[i][j], dp[i][j], lseCol[j],
+                                          deltaCol[j], scale, softCap, &s[i][j]);
                 }
             }
             store_p(ps, s);
@@ -316,7 +323,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
 // tiles its queries see, recomputing p and ds (no atomics, so the result does not depend on scheduling).
 // Grid: B * H * ceil(T / 64). Shared: q, dOut, k, v tiles and the ds tile.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q(
-        const float* q, const float* k, const float* v, Dims d, float scale, int causal,
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dq) {
     extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
@@ -340,7 +347,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
 #pragma unroll
     for (int i = 0; i < ATT_PER; ++i) {
         long long row = q0 + ty + ATT_SPLIT * i;
-        query[i] = query_slot(d, segments, b, row);
+        query[i] = query_slot(d, causal, window, segments, b, row);
         lseRow[i] = query[i].ok ? lse[bh * d.T + row] : -F_INF;
         deltaRow[i] = query[i].ok ? delta[bh * d.T + row] : 0.0f;
         ones[i] = 1.0f;
@@ -348,7 +355,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
         for (int j = 0; j < ATT_DCOLS; ++j) acc[i][j] = 0.0f;
     }
     long long keys = visible_keys(d, causal, q0, qn);
-    for (long long k0 = 0; k0 < keys; k0 += ATT_TILE) {
+    for (long long k0 = first_key_tile(d, window, q0, ATT_TILE); k0 < keys; k0 += ATT_TILE) {
         int kn = (int) min((long long) ATT_TILE, d.S - k0);
         __syncthreads();  // every thread is done with the previous k, v and ds tiles
         load_rows(ks, ld, kh + k0 * D, kn, D);
@@ -356,14 +363,16 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
         __syncthreads();
         float s[ATT_PER][ATT_PER] = {}, dp[ATT_PER][ATT_PER] = {};
         tile_abt(qs, ks, ld, D, s);    // rows: queries, columns: keys
+        cap_scores(s, scale, softCap);
         tile_abt(dos, vs, ld, D, dp);
 #pragma unroll
         for (int j = 0; j < ATT_PER; ++j) {
-            Slot key = key_slot(d, keyValid, segments, b, k0 + tx + ATT_SPLIT * j);
+            Slot key = key_slot(d, causal, window, keyValid, segments, b, k0 + tx + ATT_SPLIT * j);
 #pragma unroll
             for (int i = 0; i < ATT_PER; ++i) {
                 float p;
-                dp[i][j] = score_grad(causal, query[i], key, s[i][j], dp[i][j], lseRow[i], deltaRow[i], scale, &p);
+                dp[i][j] = score_grad(meet(query[i], key), s[i][j], dp[i][j], lseRow[i], deltaRow[i], scale,
+                                      softCap, &p);
             }
         }
         store_p(ps, dp);

@@ -5,7 +5,10 @@
 // token-major bf16 output the attention op keeps under BF16_MIXED, written without a float32 copy).
 // k, v: (B, Hkv, S, D) with rows of D contiguous values and any batch and head strides (a KV cache's filled part).
 // Grouped-query attention: query head h reads kv head h / (H / Hkv); K and V are never repeated.
-// Mask: query i sits at key position S - T + i; keyValid (B, S) bytes and segments (B, S) ints may be null.
+// Mask: query i sits at key position S - T + i; keyValid (B, S) bytes and segments (B, S) ints may be null; a sliding
+// window w > 0 hides the keys at positions p - w and before from the query at position p (0: no window).
+// Scores: s = scale q.k, soft-capped to softCap tanh(s / softCap) when softCap > 0 (Gemma 2), before the mask; the
+// log-sum-exp is of these capped scores.
 // Included after common.cuh.
 #pragma once
 
@@ -18,32 +21,60 @@ struct Dims {
     long long kBatch, kHead, vBatch, vHead;  // strides of k and v, in elements
 };
 
-// Who a query row or a key column is for the mask: in range and (keys) not padding, its position, its segment.
+// Who a query row or a key column is for the mask: in range (keys: and not padding), its position, the range
+// [lo, hi] of the other side's positions it may meet (causal mask and sliding window: a causal query at p sees keys
+// (p - window, p], a key at j is seen by queries [j, j + window)), its segment. The forward and dq kernels, which
+// keep their queries' slots, test a key's position against a query's range, the dk, dv kernel (keys kept) the
+// reverse: two int compares a pair (a separate window test made the kernels held to 128 registers spill). Positions
+// fit in int (S is a Java int).
 struct Slot {
     int ok;
-    long long pos;
+    int pos;
+    int lo;
+    int hi;
     int seg;
 };
 
-__device__ __forceinline__ Slot query_slot(const Dims& d, const int* segments, long long b, long long i) {
+__device__ __forceinline__ Slot query_slot(const Dims& d, int causal, int window, const int* segments, long long b,
+                                           long long i) {
     Slot s;
     s.ok = i < d.T;
-    s.pos = d.S - d.T + i;
+    s.pos = (int) (d.S - d.T + i);
+    s.lo = window ? s.pos - window + 1 : 0;
+    s.hi = causal ? s.pos : (int) d.S;
     s.seg = s.ok && segments ? segments[b * d.S + s.pos] : 0;
     return s;
 }
 
-__device__ __forceinline__ Slot key_slot(const Dims& d, const unsigned char* keyValid, const int* segments,
-                                         long long b, long long j) {
+__device__ __forceinline__ Slot key_slot(const Dims& d, int causal, int window, const unsigned char* keyValid,
+                                         const int* segments, long long b, long long j) {
     Slot s;
     s.ok = j < d.S && (!keyValid || keyValid[b * d.S + j]);
-    s.pos = j;
+    s.pos = (int) j;
+    s.lo = causal ? s.pos : 0;
+    s.hi = window ? (int) min(j + window - 1, d.S) : (int) d.S;  // a window past S hides nothing
     s.seg = s.ok && segments ? segments[b * d.S + j] : 0;
     return s;
 }
 
-__device__ __forceinline__ bool allowed(int causal, const Slot& query, const Slot& key) {
-    return query.ok && key.ok && (!causal || key.pos <= query.pos) && query.seg == key.seg;
+// Whether a query and a key may meet, from the range of `kept` (the side a kernel holds in registers) and the
+// position of `other`.
+__device__ __forceinline__ bool meet(const Slot& kept, const Slot& other) {
+    return kept.ok && other.ok && kept.lo <= other.pos && other.pos <= kept.hi && kept.seg == other.seg;
+}
+
+// A thread's scores from their products q.k, in place: scale q.k, soft-capped to softCap tanh(scale q.k / softCap)
+// when softCap > 0; the mask comes after. NOTE: a pass of its own, right after the q k^T product: inside the loops
+// that read dp as well, tanhf's temporaries made the f32 dq kernel spill registers on sm_90.
+template <int R, int C>
+__device__ __forceinline__ void cap_scores(float (&s)[R][C], float scale, float softCap) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+#pragma unroll
+        for (int c = 0; c < C; ++c) {
+            s[r][c] = softCap > 0.0f ? softCap * tanhf(s[r][c] * scale / softCap) : s[r][c] * scale;
+        }
+    }
 }
 
 // Where the forward writes its output: element (b, h, t, c) of out at b * batch + h * head + t * row + c.
@@ -60,6 +91,21 @@ __device__ __forceinline__ long long out_row(const OutLayout& o, const Dims& d, 
 __device__ __forceinline__ long long visible_keys(const Dims& d, int causal, long long q0, int n) {
     long long last = d.S - d.T + q0 + n;
     return causal && last < d.S ? last : d.S;
+}
+
+// The first key tile of `tile` keys (a multiple of tile) a query tile starting at q0 may see: with a sliding window
+// none that ends at or before its first query's position minus the window, so the kernels skip those tiles and do
+// O(T window) work instead of O(T S).
+__device__ __forceinline__ long long first_key_tile(const Dims& d, int window, long long q0, int tile) {
+    long long first = window ? d.S - d.T + q0 - window + 1 : 0;  // keys before it: hidden from every query of the tile
+    return first > 0 ? first / tile * tile : 0;
+}
+
+// One past the last query that may see keys [k0, k0 + n) at all: with a sliding window none at or past the last
+// key's position plus the window (so the dk, dv kernels skip the later query tiles); T without a window.
+__device__ __forceinline__ long long visible_queries(const Dims& d, int window, long long k0, int n) {
+    long long end = window ? k0 + n - 1 + window - (d.S - d.T) : d.T;
+    return min(end, d.T);
 }
 
 // The block's tile of queries, for kernels with one block per tile of `rows` queries of one head: bh = batch * H +
@@ -85,10 +131,13 @@ __device__ __forceinline__ QueryTile query_tile(const Dims& d, int rows) {
     return t;
 }
 
-// The probability p and score gradient ds = scale p (dp - delta) of one (query, key) pair, 0 where masked.
-__device__ __forceinline__ float score_grad(int causal, const Slot& query, const Slot& key, float score, float dp,
-                                            float lseRow, float deltaRow, float scale, float* p) {
-    bool on = allowed(causal, query, key) && lseRow != -F_INF;
-    *p = on ? expf(score * scale - lseRow) : 0.0f;
-    return on ? *p * (dp - deltaRow) * scale : 0.0f;
+// The probability p and the gradient of the product q.k, ds = p (dp - delta) scale cap', of one (query, key) pair
+// from its score (cap_scores) and whether the mask lets them meet, 0 where not; cap' = 1 - tanh^2 with a soft cap
+// (tanh = score / softCap; the fast division, within 2 ulp, keeps the backward kernels from spilling), else 1.
+__device__ __forceinline__ float score_grad(bool met, float score, float dp, float lseRow, float deltaRow,
+                                            float scale, float softCap, float* p) {
+    bool on = met && lseRow != -F_INF;
+    float th = softCap > 0.0f ? __fdividef(score, softCap) : 0.0f;
+    *p = on ? expf(score - lseRow) : 0.0f;
+    return on ? *p * (dp - deltaRow) * scale * (1.0f - th * th) : 0.0f;
 }

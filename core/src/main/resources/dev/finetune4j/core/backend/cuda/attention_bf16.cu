@@ -207,13 +207,14 @@ __device__ __forceinline__ QueryTile stage_query_tile(const Dims& d, const unsig
     return tile;
 }
 
-// (f32 twin: attention_forward) out = softmax(scores) v and lse with scores = scale q.k (masked: -inf); a query
+// (f32 twin: attention_forward) out = softmax(scores) v and lse with scores = cap(scale q.k) (masked: -inf); a query
 // that sees no key gets 0 and -inf. q, k, v bf16 (k, v rows 16-byte aligned), D a multiple of 16 up to 8 OUT; the
 // probabilities enter p v rounded to bf16, their sum l stays f32. Grid: B * H * ceil(T / ATT_TC_ROWS) blocks.
 template <int OUT>
 __device__ __forceinline__ void forward_bf16(
-        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
+        OutLayout outLayout, float* lse) {
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* qs = smem;
@@ -228,26 +229,27 @@ __device__ __forceinline__ void forward_bf16(
     float m[2], l[2], acc[OUT][4];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-        query[h] = query_slot(d, segments, b, q0 + r0 + g + 8 * h);
+        query[h] = query_slot(d, causal, window, segments, b, q0 + r0 + g + 8 * h);
         m[h] = -F_INF;
         l[h] = 0.0f;
     }
 #pragma unroll
     for (int n = 0; n < OUT; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
     long long keys = visible_keys(d, causal, q0, qn);
-    for (long long k0 = 0; k0 < keys; k0 += ATT_TILE) {
+    for (long long k0 = first_key_tile(d, window, q0, ATT_TILE); k0 < keys; k0 += ATT_TILE) {
         int kn = (int) min((long long) ATT_TILE, d.S - k0);
         stage_kv_tile(ks, vs, ld, kh + k0 * D, vh + k0 * D, kn, D);
         float s[ATT_TC_SCORE_TILES][4] = {};
         mma_abt(qs, ks, ld, D, r0, s);
+        cap_scores(s, scale, softCap);
 #pragma unroll
         for (int n = 0; n < ATT_TC_SCORE_TILES; ++n) {  // s[n][2 h + e]: query row g + 8 h, key 8 n + 2 t + e
 #pragma unroll
             for (int e = 0; e < 2; ++e) {
-                Slot key = key_slot(d, keyValid, segments, b, k0 + 8 * n + 2 * t + e);
+                Slot key = key_slot(d, causal, window, keyValid, segments, b, k0 + 8 * n + 2 * t + e);
 #pragma unroll
                 for (int h = 0; h < 2; ++h) {
-                    s[n][2 * h + e] = allowed(causal, query[h], key) ? s[n][2 * h + e] * scale : -F_INF;
+                    if (!meet(query[h], key)) s[n][2 * h + e] = -F_INF;
                 }
             }
         }
@@ -291,15 +293,19 @@ __device__ __forceinline__ void forward_bf16(
 // The kernels CudaAttention launches: *_d64 for D <= 64, limited to 128 registers a thread so that two blocks share
 // an SM, and the other for D up to 128 with one block an SM.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16(
-        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
-    forward_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, causal, keyValid, segments, out, outType, outLayout, lse);
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
+        OutLayout outLayout, float* lse) {
+    forward_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out, outType,
+                                   outLayout, lse);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_forward_bf16_d64(
-        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
-    forward_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, causal, keyValid, segments, out, outType, outLayout, lse);
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
+        OutLayout outLayout, float* lse) {
+    forward_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out, outType,
+                                       outLayout, lse);
 }
 
 // (forward: attention_forward_bf16) dq = ds k for one tile of ATT_TC_ROWS queries, overwritten, on tensor cores: per
@@ -308,9 +314,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_forward_b
 // Shared: q and dOut tiles (ATT_TC_ROWS rows), k and v tiles (64 rows), bf16 rows as in the forward. One variant for
 // every D: even at D = 64 its s, dp and accumulator need more than the 128 registers of two blocks an SM.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_q_bf16(
-        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
-        const unsigned short* dOut, float* dq) {
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
+        const float* delta, const unsigned short* dOut, float* dq) {
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* qs = smem;
@@ -328,7 +334,7 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         long long row = q0 + r0 + g + 8 * h;
-        query[h] = query_slot(d, segments, b, row);
+        query[h] = query_slot(d, causal, window, segments, b, row);
         lseRow[h] = query[h].ok ? lse[bh * d.T + row] : -F_INF;
         deltaRow[h] = query[h].ok ? delta[bh * d.T + row] : 0.0f;
         ones[h] = 1.0f;
@@ -336,22 +342,23 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
 #pragma unroll
     for (int n = 0; n < ATT_TC_OUT_TILES; ++n) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.0f;
     long long keys = visible_keys(d, causal, q0, qn);
-    for (long long k0 = 0; k0 < keys; k0 += ATT_TILE) {
+    for (long long k0 = first_key_tile(d, window, q0, ATT_TILE); k0 < keys; k0 += ATT_TILE) {
         int kn = (int) min((long long) ATT_TILE, d.S - k0);
         stage_kv_tile(ks, vs, ld, kh + k0 * D, vh + k0 * D, kn, D);
         float s[ATT_TC_SCORE_TILES][4] = {}, dp[ATT_TC_SCORE_TILES][4] = {};
         mma_abt(qs, ks, ld, D, r0, s);  // rows: queries, columns: keys
+        cap_scores(s, scale, softCap);
         mma_abt(dos, vs, ld, D, r0, dp);
 #pragma unroll
         for (int n = 0; n < ATT_TC_SCORE_TILES; ++n) {  // element 2 h + e: query row g + 8 h, key 8 n + 2 t + e
 #pragma unroll
             for (int e = 0; e < 2; ++e) {
-                Slot key = key_slot(d, keyValid, segments, b, k0 + 8 * n + 2 * t + e);
+                Slot key = key_slot(d, causal, window, keyValid, segments, b, k0 + 8 * n + 2 * t + e);
 #pragma unroll
                 for (int h = 0; h < 2; ++h) {
                     float p;
-                    dp[n][2 * h + e] = score_grad(causal, query[h], key, s[n][2 * h + e], dp[n][2 * h + e],
-                                                  lseRow[h], deltaRow[h], scale, &p);
+                    dp[n][2 * h + e] = score_grad(meet(query[h], key), s[n][2 * h + e], dp[n][2 * h + e],
+                                                  lseRow[h], deltaRow[h], scale, softCap, &p);
                 }
             }
         }
@@ -362,15 +369,15 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
 
 // (forward: attention_forward_bf16) dk and dv of one tile of ATT_TC_ROWS keys of one kv head, overwritten, on tensor
 // cores: each warp owns 16 keys, and the block loops over the group's query heads and their tiles of
-// ATT_TC_KV_QUERIES queries (with a causal mask, only those that see the tile), so the heads sharing these keys add
-// up here without atomics. Products with keys as rows: s^T = k q^T and dp^T = v dOut^T, then dv += p^T dOut and
-// dk += ds^T q (p and ds rounded to bf16). Grid: B * Hkv * ceil(S / ATT_TC_ROWS). Shared: k and v tiles
-// (ATT_TC_ROWS rows), q and dOut tiles (ATT_TC_KV_QUERIES rows). D up to 8 OUT.
+// ATT_TC_KV_QUERIES queries (with a causal mask or a sliding window, only those that may see the tile), so the heads
+// sharing these keys add up here without atomics. Products with keys as rows: s^T = k q^T and dp^T = v dOut^T,
+// then dv += p^T dOut and dk += ds^T q (p and ds rounded to bf16). Grid: B * Hkv * ceil(S / ATT_TC_ROWS). Shared:
+// k and v tiles (ATT_TC_ROWS rows), q and dOut tiles (ATT_TC_KV_QUERIES rows). D up to 8 OUT.
 template <int OUT>
 __device__ __forceinline__ void backward_kv_bf16(
-        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
-        const unsigned short* dOut, float* dk, float* dv) {
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
+        const float* delta, const unsigned short* dOut, float* dk, float* dv) {
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* ks = smem;
@@ -390,7 +397,7 @@ __device__ __forceinline__ void backward_kv_bf16(
     float ones[2], dkAcc[OUT][4], dvAcc[OUT][4];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-        key[h] = key_slot(d, keyValid, segments, b, k0 + r0 + g + 8 * h);
+        key[h] = key_slot(d, causal, window, keyValid, segments, b, k0 + r0 + g + 8 * h);
         ones[h] = 1.0f;
     }
 #pragma unroll
@@ -398,10 +405,11 @@ __device__ __forceinline__ void backward_kv_bf16(
 #pragma unroll
         for (int e = 0; e < 4; ++e) dkAcc[n][e] = dvAcc[n][e] = 0.0f;
     }
-    // With a causal mask, query i sees key k0 only from i = k0 - (S - T) on.
+    // With a causal mask, query i sees key k0 only from i = k0 - (S - T) on; with a window, none after queryEnd.
     long long firstQuery = causal ? max(0LL, k0 - (d.S - d.T)) / ATT_TC_KV_QUERIES * ATT_TC_KV_QUERIES : 0;
+    long long queryEnd = visible_queries(d, window, k0, kn);
     for (long long head = b * d.H + kvHead * group; head < b * d.H + (kvHead + 1) * group; ++head) {
-        for (long long q0 = firstQuery; q0 < d.T; q0 += ATT_TC_KV_QUERIES) {
+        for (long long q0 = firstQuery; q0 < queryEnd; q0 += ATT_TC_KV_QUERIES) {
             int qn = (int) min((long long) ATT_TC_KV_QUERIES, d.T - q0);
             __syncthreads();  // every warp is done with the previous q and dOut tiles
             load_bf16_rows(qs, ld, q + (head * d.T + q0) * D, qn, ATT_TC_KV_QUERIES, D);
@@ -409,19 +417,21 @@ __device__ __forceinline__ void backward_kv_bf16(
             __syncthreads();
             float s[ATT_TC_KV_QUERIES / 8][4] = {}, dp[ATT_TC_KV_QUERIES / 8][4] = {};
             mma_abt(ks, qs, ld, D, r0, s);  // rows: keys, columns: queries
+            cap_scores(s, scale, softCap);
             mma_abt(vs, dos, ld, D, r0, dp);
 #pragma unroll
             for (int n = 0; n < ATT_TC_KV_QUERIES / 8; ++n) {  // element 2 h + e: key row g + 8 h, query 8 n + 2 t + e
 #pragma unroll
                 for (int e = 0; e < 2; ++e) {
                     long long i = q0 + 8 * n + 2 * t + e;
-                    Slot query = query_slot(d, segments, b, i);
+                    Slot query = query_slot(d, causal, window, segments, b, i);
                     float lseCol = query.ok ? lse[head * d.T + i] : -F_INF;
                     float deltaCol = query.ok ? delta[head * d.T + i] : 0.0f;
 #pragma unroll
                     for (int h = 0; h < 2; ++h) {
-                        dp[n][2 * h + e] = score_grad(causal, query, key[h], s[n][2 * h + e], dp[n][2 * h + e],
-                                                      lseCol, deltaCol, scale, &s[n][2 * h + e]);
+                        dp[n][2 * h + e] = score_grad(meet(key[h], query), s[n][2 * h + e],
+                                                      dp[n][2 * h + e], lseCol, deltaCol, scale, softCap,
+                                                      &s[n][2 * h + e]);
                     }
                 }
             }
@@ -435,15 +445,17 @@ __device__ __forceinline__ void backward_kv_bf16(
 
 // As for the forward: *_d64 for D <= 64 at two blocks an SM, the other for D up to 128.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_kv_bf16(
-        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
-        const unsigned short* dOut, float* dk, float* dv) {
-    backward_kv_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, causal, keyValid, segments, lse, delta, dOut, dk, dv);
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
+        const float* delta, const unsigned short* dOut, float* dk, float* dv) {
+    backward_kv_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse, delta,
+                                       dOut, dk, dv);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_backward_kv_bf16_d64(
-        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, int causal,
-        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
-        const unsigned short* dOut, float* dk, float* dv) {
-    backward_kv_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, causal, keyValid, segments, lse, delta, dOut, dk, dv);
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
+        const float* delta, const unsigned short* dOut, float* dk, float* dv) {
+    backward_kv_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
+                                           delta, dOut, dk, dv);
 }

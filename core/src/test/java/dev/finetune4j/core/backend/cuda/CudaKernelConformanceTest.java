@@ -312,6 +312,20 @@ class CudaKernelConformanceTest {
             agree("rotary inverse=" + inverse, F32_TOLERANCE, in(Input.randn(45, 2, 3, 5, 8),
                     Input.randn(46, 2, 5, 4), Input.randn(47, 2, 5, 4)), out(d(2, 3, 5, 8)),
                     (be, x, o) -> be.rotary().rotate(x[0], x[1], x[2], inverse, o[0]));
+            // a partial rotary embedding (Phi-3.5, Phi-4-mini): tables of 3 frequencies rotate the first 6 of 10
+            // dimensions and copy the last 4; contiguous, then from a transposed x into a transposed bf16 view
+            agree("partial rotary inverse=" + inverse, F32_TOLERANCE, in(Input.randn(59, 2, 3, 5, 10),
+                    Input.randn(60, 2, 5, 3), Input.randn(61, 2, 5, 3)), out(d(2, 3, 5, 10)),
+                    (be, x, o) -> be.rotary().rotate(x[0], x[1], x[2], inverse, o[0]));
+            agree("partial rotary inverse=" + inverse + " between transposed views", BF16_TOLERANCE,
+                    in(Input.randn(62, 2, 5, 3, 10), Input.randn(63, 2, 5, 3), Input.randn(64, 2, 5, 3)),
+                    out(d(2, 3, 5, 10)), (be, x, o) -> {
+                        Tensor tokenMajor = Tensor.empty(TensorScope.current(), x[0].device(), DType.BF16,
+                                Shape.of(2, 5, 3, 10));
+                        be.rotary().rotate(x[0].permute(0, 2, 1, 3), x[1], x[2], inverse,
+                                tokenMajor.permute(0, 2, 1, 3));
+                        be.copy().copy(tokenMajor.permute(0, 2, 1, 3), o[0]);
+                    });
         }
         // one row of positions shared by the batch (a view of the decoder's kept table) and a transposed x
         agree("rotary of a shared table row", F32_TOLERANCE, in(Input.randn(48, 2, 5, 3, 8),
@@ -384,6 +398,45 @@ class CudaKernelConformanceTest {
                 AttentionMask.causalOnly());
     }
 
+    /**
+     * Sliding windows and soft caps, on the f32 kernels (64 queries or keys a tile) and the tensor-core ones (128
+     * queries a block, 64 keys a tile; 128 keys and 32 queries in dk, dv): windows of 1, 3, more than S, over cached
+     * keys (whole key tiles before the window and query tiles after it skipped), with padding and segments, with tails
+     * of query and key tiles; caps of 0.5 (tanh far from linear on these N(0, 1) scores), with and without a window.
+     */
+    @Test
+    void slidingWindowsAndSoftCapsAgreeInF32AndOnTensorCores() {
+        boolean[][] sparse = new boolean[1][67];
+        for (int j = 0; j < 67; j++) {
+            sparse[0][j] = j % 3 != 1;
+        }
+        for (DType type : new DType[]{DType.F32, DType.BF16}) {
+            int small = type == DType.F32 ? 33 : 32; // f32: no multiple of 4; bf16: the *_d64 kernels
+            // bidirectional, so that a query sees itself and the keys after it (a causal window of 1 leaves one
+            // key a query, p = 1 and gradients of q and k that are rounding noise around 0)
+            attentionAgrees(type + ", bidirectional window 1, T = S = 130", type, 1, 4, 2, 130, 130, 0, small,
+                    AttentionMask.none().withWindow(1), 0f);
+            attentionAgrees(type + ", window 3, cache, padding, segments", type, 2, 8, 1, 70, 150, 0, 128,
+                    paddingAndSegmentsOf150Keys().withWindow(3), 0f);
+            attentionAgrees(type + ", window 500 > S = 200", type, 1, 4, 1, 200, 200, 0, 64,
+                    AttentionMask.causalOnly().withWindow(500), 0f);
+            // 66 = a tile and 2: the first key that query 128 sees, 63, is the last of a key tile, and the last
+            // query that sees key tile [0, 64) (or [0, 128) in the tensor-core dk, dv), 128 (or 192), starts a query
+            // tile, so an off-by-one in the tile skipping drops a visible pair
+            attentionAgrees(type + ", window 66 at the tiles' edges", type, 1, 4, 1, 200, 200, 0, 64,
+                    AttentionMask.causalOnly().withWindow(66), 0f);
+            // (320-position buffers: CudaBackendTest keeps the allocator's size class of 12,345 x 7 floats unused)
+            attentionAgrees(type + ", window 70 over 160 cached keys, cache views", type, 2, 8, 2, 140, 300, 20, 64,
+                    AttentionMask.causalOnly().withWindow(70), 0f);
+            attentionAgrees(type + ", bidirectional window 5, padding", type, 1, 3, 3, 67, 67, 0, small,
+                    new AttentionMask(false, sparse, null, 5), 0f);
+            attentionAgrees(type + ", soft cap 0.5, T = S = 130", type, 1, 4, 1, 130, 130, 0, 96,
+                    AttentionMask.causalOnly(), 0.5f);
+            attentionAgrees(type + ", soft cap 0.5, window 20, cache, padding, segments", type, 2, 8, 4, 70, 150, 0,
+                    64, paddingAndSegmentsOf150Keys().withWindow(20), 0.5f);
+        }
+    }
+
     @Test
     void attentionWritesABf16TokenMajorOutputViewInPlace() {
         // Under BF16_MIXED the attention op hands the forward a (B, T, H, D) bf16 tensor as its (B, H, T, D) view:
@@ -453,6 +506,12 @@ class CudaKernelConformanceTest {
     /** {@link #attentionAgrees} with q, k and v of {@code type} (dOut stays F32, as autograd hands it). */
     private void attentionAgrees(String what, DType type, int batch, int heads, int kvHeads, int queries, int keys,
                                  int spareKeys, int headDim, AttentionMask mask) {
+        attentionAgrees(what, type, batch, heads, kvHeads, queries, keys, spareKeys, headDim, mask, 0f);
+    }
+
+    /** {@link #attentionAgrees} of {@code type} with the scores soft-capped at {@code softCap} (0 for none). */
+    private void attentionAgrees(String what, DType type, int batch, int heads, int kvHeads, int queries, int keys,
+                                 int spareKeys, int headDim, AttentionMask mask, float softCap) {
         float scale = (float) (1 / Math.sqrt(headDim));
         agree("attention, " + what, type == DType.F32 ? F32_TOLERANCE : BF16_TOLERANCE,
                 in(Input.randn(60, batch, heads, queries, headDim).as(type),
@@ -463,8 +522,9 @@ class CudaKernelConformanceTest {
                         d(batch, kvHeads, keys, headDim), d(batch, kvHeads, keys, headDim)), (be, x, o) -> {
                     Tensor k = x[1].slice(2, 0, keys);
                     Tensor v = x[2].slice(2, 0, keys);
-                    be.attention().attention(x[0], k, v, mask, scale, 0f, o[0], o[1]);
-                    be.attention().attentionBackward(x[0], k, v, mask, scale, 0f, o[0], o[1], x[3], o[2], o[3], o[4]);
+                    be.attention().attention(x[0], k, v, mask, scale, softCap, o[0], o[1]);
+                    be.attention().attentionBackward(x[0], k, v, mask, scale, softCap, o[0], o[1], x[3], o[2], o[3],
+                            o[4]);
                 });
     }
 

@@ -186,6 +186,8 @@ class CudaLaunchContractTest {
                 randn(s, 3, 40), randn(s, 3, 40), f32(s, 3, 40), f32(s, 3, 40)));
         c.put("rotary.rotate", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 8), randn(s, 2, 5, 4),
                 randn(s, 2, 5, 4), true, f32(s, 2, 3, 5, 8)));
+        c.put("rotary.rotate partial, 6 of 10 dimensions", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 10),
+                randn(s, 2, 5, 3), randn(s, 2, 5, 3), false, f32(s, 2, 3, 5, 10)));
         c.put("rotary.rotate of a transposed bf16 view into bf16", (k, s) -> k.rotary().rotate(
                 randn(s, DType.BF16, 2, 5, 3, 8).transpose(1, 2), randn(s, 2, 5, 4), randn(s, 2, 5, 4), false,
                 zeros(s, DType.BF16, 2, 3, 5, 8)));
@@ -201,6 +203,15 @@ class CudaLaunchContractTest {
                     randn(s, 2, 4, 5), randn(s, 2, 4, 5, 8), f32(s, 2, 4, 5, 8), f32(s, 2, 2, 7, 8),
                     f32(s, 2, 2, 7, 8)));
         }
+        // a sliding window and a soft cap: two more kernel arguments, and loops that skip tiles
+        AttentionMask windowed = new AttentionMask(true, valid, segments, 3);
+        c.put("attention.attention window=3 softCap=0.5", (k, s) -> k.attention().attention(randn(s, 2, 4, 5, 8),
+                randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), windowed, 0.35f, 0.5f, f32(s, 2, 4, 5, 8),
+                f32(s, 2, 4, 5)));
+        c.put("attention.attentionBackward window=3 softCap=0.5", (k, s) -> k.attention().attentionBackward(
+                randn(s, 2, 4, 5, 8), randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), windowed, 0.35f, 0.5f,
+                randn(s, 2, 4, 5, 8), randn(s, 2, 4, 5), randn(s, 2, 4, 5, 8), f32(s, 2, 4, 5, 8),
+                f32(s, 2, 2, 7, 8), f32(s, 2, 2, 7, 8)));
         c.put("attention.attention D=128 over a cache view", (k, s) -> k.attention().attention(
                 randn(s, 1, 4, 65, 128), randn(s, 1, 2, 80, 128).slice(2, 0, 70),
                 randn(s, 1, 2, 80, 128).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, 0f, f32(s, 1, 4, 65, 128),
@@ -210,16 +221,20 @@ class CudaLaunchContractTest {
                 randn(s, 1, 2, 80, 128).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, 0f, randn(s, 1, 4, 65, 128),
                 randn(s, 1, 4, 65), randn(s, 1, 4, 65, 128), f32(s, 1, 4, 65, 128), f32(s, 1, 2, 70, 128),
                 f32(s, 1, 2, 70, 128)));
-        // bf16 q, k, v take the tensor-core kernels (their own grids and shared memory sizes; D <= 64 a variant).
+        // bf16 q, k, v take the tensor-core kernels (their own grids and shared memory sizes; D <= 64 a variant);
+        // D = 64 with a sliding window of 20 and a soft cap of 30
         for (int hd : new int[]{64, 128}) {
-            c.put("attention.attention bf16 D=" + hd + " over a cache view", (k, s) -> k.attention().attention(
+            AttentionMask mask = AttentionMask.causalOnly().withWindow(hd == 64 ? 20 : 0);
+            float softCap = hd == 64 ? 30f : 0f;
+            String v = " bf16 D=" + hd + " over a cache view" + (hd == 64 ? ", window 20, soft cap 30" : "");
+            c.put("attention.attention" + v, (k, s) -> k.attention().attention(
                     randn(s, DType.BF16, 1, 4, 65, hd), randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70),
-                    randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, 0f,
+                    randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), mask, 0.09f, softCap,
                     f32(s, 1, 4, 65, hd), f32(s, 1, 4, 65)));
-            c.put("attention.attentionBackward bf16 D=" + hd + " over a cache view", (k, s) -> k.attention()
+            c.put("attention.attentionBackward" + v, (k, s) -> k.attention()
                     .attentionBackward(randn(s, DType.BF16, 1, 4, 65, hd),
                             randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70),
-                            randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), AttentionMask.causalOnly(), 0.09f, 0f,
+                            randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), mask, 0.09f, softCap,
                             randn(s, 1, 4, 65, hd), randn(s, 1, 4, 65), randn(s, 1, 4, 65, hd), f32(s, 1, 4, 65, hd),
                             f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd)));
         }

@@ -1,10 +1,11 @@
-// Runs the attention kernels (attention.cu and attention_bf16.cu) under cuda_emulation.h on one random problem and compares every output with attention
-// computed from its definition in double precision. Arguments: B H Hkv T S D causal masks spareKeys bf16, where masks
-// is 0 (none), 1 (padding keys, three packed segments, and query 0 of row 0 seeing no key) or 2 (as 1, and no key at
-// all in row 1); k and v are the first S positions of buffers of S + spareKeys. With bf16 = 0 the f32 kernels run,
-// forward and backward, and must agree within 1e-5; with bf16 = 1 q, k, v and dOut are rounded to bf16 (the
-// definition takes the rounded values) and the tensor-core kernels run, whose probabilities and score gradients
-// enter their second products as bf16: all must agree within 1e-2. Exit status 0 when all agree.
+// Runs the attention kernels (attention.cu and attention_bf16.cu) under cuda_emulation.h on one random problem and
+// compares every output with attention computed from its definition in double precision. Arguments: B H Hkv T S D
+// causal masks spareKeys bf16 window softCap, where masks is 0 (none), 1 (padding keys, three packed segments, and
+// query 0 of row 0 seeing no key) or 2 (as 1, and no key at all in row 1); k and v are the first S positions of
+// buffers of S + spareKeys; window is the sliding window (0: none) and softCap the scores' soft cap (0: none). With
+// bf16 = 0 the f32 kernels run, forward and backward, and must agree within 1e-5; with bf16 = 1 q, k, v and dOut are
+// rounded to bf16 (the definition takes the rounded values) and the tensor-core kernels run, whose probabilities and
+// score gradients enter their second products as bf16: all must agree within 1e-2. Exit status 0 when all agree.
 #include "cuda_emulation.h"
 #include "common.cuh"
 #include "attention.cuh"
@@ -49,13 +50,15 @@ View rows_view(const Dims& d) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 11) {
-        std::fprintf(stderr, "usage: attention_check B H Hkv T S D causal masks spareKeys bf16\n");
+    if (argc != 13) {
+        std::fprintf(stderr, "usage: attention_check B H Hkv T S D causal masks spareKeys bf16 window softCap\n");
         return 2;
     }
-    int a[10];
-    for (int i = 0; i < 10; ++i) a[i] = std::atoi(argv[i + 1]);
+    int a[11];
+    for (int i = 0; i < 11; ++i) a[i] = std::atoi(argv[i + 1]);
     const bool bf16 = a[9] != 0;
+    const int window = a[10];
+    const float softCap = (float) std::atof(argv[12]);
     const int B = a[0], H = a[1], Hkv = a[2], T = a[3], S = a[4], D = a[5], causal = a[6], masks = a[7];
     const int Sb = S + a[8];
     std::mt19937 rng(42);
@@ -105,32 +108,32 @@ int main(int argc, char** argv) {
         auto forward = D <= 8 * ATT_TC_OUT_TILES_D64 ? attention_forward_bf16_d64 : attention_forward_bf16;
         auto backwardKv = D <= 8 * ATT_TC_OUT_TILES_D64 ? attention_backward_kv_bf16_d64 : attention_backward_kv_bf16;
         launch(B * H * queryTiles, [&] {
-            forward(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, out.data(), DT_F32,
-                    outLayout, lse.data());
+            forward(q16.data(), k16.data(), v16.data(), d, scale, softCap, causal, window, validArg, segArg,
+                    out.data(), DT_F32, outLayout, lse.data());
         });
         launch((B * H * T + 7) / 8, deltaPass);
         launch(B * Hkv * keyTiles, [&] {
-            backwardKv(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg, lse.data(),
-                       delta.data(), dOut16.data(), dk.data(), dv.data());
+            backwardKv(q16.data(), k16.data(), v16.data(), d, scale, softCap, causal, window, validArg, segArg,
+                       lse.data(), delta.data(), dOut16.data(), dk.data(), dv.data());
         });
         launch(B * H * queryTiles, [&] {
-            attention_backward_q_bf16(q16.data(), k16.data(), v16.data(), d, scale, causal, validArg, segArg,
-                                      lse.data(), delta.data(), dOut16.data(), dq.data());
+            attention_backward_q_bf16(q16.data(), k16.data(), v16.data(), d, scale, softCap, causal, window,
+                                      validArg, segArg, lse.data(), delta.data(), dOut16.data(), dq.data());
         });
     } else {
         const long long queryTiles = (T + ATT_TILE - 1) / ATT_TILE, keyTiles = (S + ATT_TILE - 1) / ATT_TILE;
         launch(B * H * queryTiles, [&] {
-            attention_forward(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, out.data(), DT_F32,
-                              outLayout, lse.data());
+            attention_forward(q.data(), k.data(), v.data(), d, scale, softCap, causal, window, validArg, segArg,
+                              out.data(), DT_F32, outLayout, lse.data());
         });
         launch((B * H * T + 7) / 8, deltaPass);
         launch(B * Hkv * keyTiles, [&] {
-            attention_backward_kv(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
-                                  delta.data(), dOut.data(), dk.data(), dv.data());
+            attention_backward_kv(q.data(), k.data(), v.data(), d, scale, softCap, causal, window, validArg, segArg,
+                                  lse.data(), delta.data(), dOut.data(), dk.data(), dv.data());
         });
         launch(B * H * queryTiles, [&] {
-            attention_backward_q(q.data(), k.data(), v.data(), d, scale, causal, validArg, segArg, lse.data(),
-                                 delta.data(), dOut.data(), dq.data());
+            attention_backward_q(q.data(), k.data(), v.data(), d, scale, softCap, causal, window, validArg, segArg,
+                                 lse.data(), delta.data(), dOut.data(), dq.data());
         });
     }
 
@@ -147,12 +150,12 @@ int main(int argc, char** argv) {
                 std::vector<double> s(S, -INFINITY), p(S, 0.0), dp(S, 0.0);
                 double mx = -INFINITY;
                 for (int j = 0; j < S; ++j) {
-                    bool seen = (!causal || j <= pos) && (!masks || valid[b * S + j])
+                    bool seen = (!causal || j <= pos) && (!window || pos - j < window) && (!masks || valid[b * S + j])
                             && (!masks || seg[b * S + j] == seg[b * S + pos]);
                     if (!seen) continue;
                     double dot = 0;
                     for (int c = 0; c < D; ++c) dot += (double) q[qo + c] * k[kvBase + (long long) j * D + c];
-                    s[j] = dot * scale;
+                    s[j] = softCap > 0 ? softCap * std::tanh(dot * scale / softCap) : dot * scale;
                     mx = std::max(mx, s[j]);
                 }
                 double sum = 0;
@@ -169,7 +172,9 @@ int main(int argc, char** argv) {
                     rowDelta += p[j] * dp[j];
                 }
                 for (int j = 0; j < S; ++j) {
-                    double ds = p[j] * (dp[j] - rowDelta) * scale;
+                    if (s[j] == -INFINITY) continue;  // p = 0
+                    double slope = softCap > 0 ? 1 - std::pow(s[j] / softCap, 2) : 1;  // s = softCap tanh(.)
+                    double ds = p[j] * (dp[j] - rowDelta) * scale * slope;
                     for (int c = 0; c < D; ++c) {
                         wOut[qo + c] += p[j] * v[kvBase + (long long) j * D + c];
                         wDq[qo + c] += ds * k[kvBase + (long long) j * D + c];
@@ -180,8 +185,9 @@ int main(int argc, char** argv) {
             }
         }
     }
-    std::printf("B %d, H %d, Hkv %d, T %d, S %d, D %d, causal %d, masks %d, spare keys %d, %s (%d queries see no"
-                " key)\n", B, H, Hkv, T, S, D, causal, masks, a[8], bf16 ? "bf16 on tensor cores" : "f32", blind);
+    std::printf("B %d, H %d, Hkv %d, T %d, S %d, D %d, causal %d, masks %d, spare keys %d, window %d, soft cap %g, %s"
+                " (%d queries see no key)\n", B, H, Hkv, T, S, D, causal, masks, a[8], window, softCap,
+                bf16 ? "bf16 on tensor cores" : "f32", blind);
     double worst = std::max({compare("out", out, wOut), compare("lse", lse, wLse), compare("dq", dq, wDq),
                              compare("dk", dk, wDk), compare("dv", dv, wDv)});
     return worst <= (bf16 ? 1e-2 : 1e-5) ? 0 : 1;

@@ -5,8 +5,8 @@
 // gridDim.x (one-dimensional launches), __syncthreads, __syncwarp, __shfl_xor_sync of 4- and 8-byte values, the
 // tensor cores' bf16 mma.m16n8k16 (emu_mma_m16n8k16_bf16), static __shared__ arrays (function statics: one block
 // runs at a time), dynamic shared memory (a kernel's extern __shared__ line is replaced by a pointer to g_shared
-// before compiling), __constant__ data, atomicAdd, the bit casts and rounding intrinsics, and common.cuh's half
-// conversions (FINETUNE4J_EMULATION selects plain C++ ones).
+// before compiling), __constant__ data, atomicAdd, the bit casts, rounding intrinsics and __fdividef, and
+// common.cuh's half conversions (FINETUNE4J_EMULATION selects plain C++ ones).
 #pragma once
 // Fibers switch with _setjmp/_longjmp (no signal-mask system call per switch, unlike swapcontext); the fortified
 // longjmp refuses to jump to another stack, so fortification is off for this translation unit.
@@ -182,6 +182,8 @@ inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned) (((unsigned
 // Single roundings, never contracted into a fused multiply-add (the build does not pass -ffp-contract=fast).
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
+// The GPU's fast division is within 2 ulp of the quotient for divisors of normal size; the emulation divides exactly.
+inline float __fdividef(float a, float b) { return a / b; }
 // IEEE binary16 conversions, rounding to nearest even like PTX's cvt.rn.f16.f32 (GCC's _Float16 on x86-64).
 inline float emu_half_to_float(unsigned short h) { _Float16 v; std::memcpy(&v, &h, 2); return (float) v; }
 inline unsigned short emu_float_to_half(float f) {
