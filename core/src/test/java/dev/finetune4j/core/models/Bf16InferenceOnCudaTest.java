@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class Bf16InferenceOnCudaTest {
     static Stream<Arguments> causalLmsOnDevices() {
-        return CudaTestDevices.names().flatMap(d -> HfReferenceModelsTest.causalLms().map(dir -> Arguments.of(dir, d)));
+        return CudaTestDevices.names().flatMap(d -> Stream.concat(HfReferenceModelsTest.causalLms(),
+                FamilyReferencesTest.families()).map(dir -> Arguments.of(dir, d)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")

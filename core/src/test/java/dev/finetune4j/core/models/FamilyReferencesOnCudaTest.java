@@ -1,0 +1,40 @@
+package dev.finetune4j.core.models;
+
+import dev.finetune4j.core.backend.cuda.CudaTestDevices;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.stream.Stream;
+
+/**
+ * {@link FamilyReferencesTest}'s checks on each CUDA device of {@link CudaTestDevices}, float32 weights: Gemma,
+ * Gemma 2 (soft caps), Gemma 3, Phi-3 (fused projections, partial rotary, longrope) and the sliding-window families
+ * give their references' logits, masked logits, loss and greedy tokens, through the device's windowed and
+ * soft-capped attention kernels.
+ */
+class FamilyReferencesOnCudaTest {
+    static Stream<Arguments> familiesOnDevices() {
+        return CudaTestDevices.names().flatMap(device -> FamilyReferencesTest.families()
+                .map(dir -> Arguments.of(dir, device)));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("familiesOnDevices")
+    void logitsMaskedLogitsAndLossMatch(String dir, String device) throws Exception {
+        HfReferenceModelsTest.assertCausalLmMatchesTransformers(dir, CudaTestDevices.require(device));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("familiesOnDevices")
+    void greedyGenerationMatchesWithAndWithoutCache(String dir, String device) throws Exception {
+        HfReferenceModelsTest.assertGreedyGenerationMatchesTransformers(dir, CudaTestDevices.require(device));
+    }
+
+    @ParameterizedTest
+    @MethodSource(CudaTestDevices.NAMES)
+    void longropeUsesItsShortFactorsWithinThePretrainedLength(String device) throws Exception {
+        HfReferenceModelsTest.assertPrefixLogitsMatch("references/phi3_longrope", "logits_short", 6,
+                CudaTestDevices.require(device));
+    }
+}
