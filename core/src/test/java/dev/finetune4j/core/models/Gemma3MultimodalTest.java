@@ -3,6 +3,8 @@ package dev.finetune4j.core.models;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.models.Gemma3MultimodalFolders.Names;
@@ -47,6 +49,20 @@ class Gemma3MultimodalTest {
             assertClose(ref.floats.get("logits"), logits, "transformers' logits of " + Gemma3MultimodalFolders.TEXT_FIXTURE);
             long[][] mask = ref.ids("attention_mask");
             assertArrayEquals(flatten(text.logits(ids, mask)), flatten(mm.logits(ids, mask)), "with padding");
+        }
+    }
+
+    /** Greedy generation, with the KV cache and without, gives transformers' tokens for the text fixture. */
+    @Test
+    void generatesTheTextModelsGreedyTokens(@TempDir Path tmp) throws Exception {
+        ReferenceData ref = ReferenceData.load(Gemma3MultimodalFolders.TEXT_FIXTURE + "/reference.safetensors");
+        long[] prompt = ref.longs.get("greedy_prompt");
+        long[] expected = ref.longs.get("greedy_output");
+        int newTokens = expected.length - prompt.length;
+        try (LanguageModel mm = AutoModel.loadCausalLM(Gemma3MultimodalFolders.write(tmp.resolve("mm"), Names.TRANSFORMERS_5))) {
+            assertArrayEquals(expected, Generator.generate(mm, prompt, GenerationConfig.greedy(newTokens)));
+            assertArrayEquals(expected, Generator.generate(mm, prompt,
+                    GenerationConfig.builder().maxNewTokens(newTokens).useCache(false).build()));
         }
     }
 
