@@ -9,6 +9,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -96,10 +97,15 @@ final class AdapterState {
         };
     }
 
-    /** Copies every tensor of the read weights file into the adapter, checking names and shapes. */
-    void loadWeights(AdapterFiles files) {
+    /**
+     * Copies every tensor of the read weights file into the adapter, checking names and shapes. Tensors of modules
+     * the base model leaves out ({@code modulesLeftOut}: a vision tower, adapted by a PEFT adapter of the whole
+     * checkpoint) are passed over and returned.
+     */
+    List<String> loadWeights(AdapterFiles files, List<String> modulesLeftOut) {
         Map<String, Tensor> target = tuner().adapterTensors();
         Map<String, Tensor> file = files.weights();
+        List<String> passedOver = new ArrayList<>();
         StringBuilder problems = new StringBuilder();
         for (Map.Entry<String, Tensor> e : target.entrySet()) {
             Tensor src = file.get(e.getKey());
@@ -113,7 +119,9 @@ final class AdapterState {
             }
         }
         for (String name : file.keySet()) {
-            if (!target.containsKey(name)) {
+            if (!target.containsKey(name) && modulesLeftOut.stream().anyMatch(m -> name.startsWith(LayerTuner.SAVED_PREFIX + m + "."))) {
+                passedOver.add(name);
+            } else if (!target.containsKey(name)) {
                 problems.append("\n  unexpected tensor '").append(name).append("' (no such adapter module in this base model)");
             }
         }
@@ -122,6 +130,7 @@ final class AdapterState {
                     + " (check that the adapter was trained for this model and its r / target_modules):" + problems);
         }
         target.forEach((n, t) -> AdapterWeights.copyInto(file.get(n), t));
+        return passedOver;
     }
 
     /** Writes config and weights into a temporary sibling folder, then renames it to {@code dir}. */

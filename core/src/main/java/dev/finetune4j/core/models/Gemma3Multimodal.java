@@ -3,6 +3,7 @@ package dev.finetune4j.core.models;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.models.decoder.DecoderLayout;
 
 import java.util.List;
 
@@ -32,7 +33,8 @@ final class Gemma3Multimodal {
     private static final String HEAD = "lm_head.";
     private static final String OLD_HEAD = "language_model.lm_head.";
     /** The vision parts' transformers 5 prefixes; 4.5x checkpoints lack the leading {@code model.}. */
-    private static final List<String> VISION_PARTS = List.of("model.vision_tower.", "model.multi_modal_projector.");
+    private static final List<String> VISION_PARTS = DecoderLayout.GEMMA3_CONDITIONAL_GENERATION.modulesLeftOut().stream()
+            .map(path -> path + ".").toList();
 
     private Gemma3Multimodal() {
     }

@@ -13,6 +13,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
@@ -68,6 +69,16 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
 
     final void source(Path dir) {
         source = dir;
+    }
+
+    /**
+     * The dotted paths of the modules of the checkpoint's transformers class that this model leaves out (Gemma 3's
+     * vision tower and projector), whose weights, and adapter tensors, are not loaded.
+     *
+     * @return the paths, empty for a model that holds its whole checkpoint
+     */
+    public List<String> modulesLeftOut() {
+        return List.of();
     }
 
     /**

@@ -86,6 +86,11 @@ public final class DecoderModel extends LanguageModel {
         return layout;
     }
 
+    @Override
+    public List<String> modulesLeftOut() {
+        return layout.modulesLeftOut();
+    }
+
     private static ModelSpec withModelType(ModelSpec s, String modelType) {
         return new ModelSpec(modelType, s.vocabSize(), s.hiddenSize(), s.numLayers(), s.numHeads(), s.numKeyValueHeads(),
                 s.headDim(), s.maxPositionEmbeddings(), s.causal());
