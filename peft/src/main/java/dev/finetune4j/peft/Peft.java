@@ -186,12 +186,12 @@ public final class Peft {
     private static AdapterState loadInto(PeftContext ctx, AdapterFiles files, boolean classifier) {
         List<String> warnings = BaseModelRecord.warnings(files.json(), AdapterFiles.configFile(files.dir()), ctx.root(),
                 ctx.modelType(), classifier);
-        List<String> leftOut = ctx.root() instanceof LanguageModel lm ? lm.modulesLeftOut() : List.of();
+        LanguageModel base = ctx.causalLm();
         List<String> passedOver = new ArrayList<>();
-        AdapterState state = inject(ctx, files.config(), classifier, s -> passedOver.addAll(s.loadWeights(files, leftOut)));
+        AdapterState state = inject(ctx, files.config(), classifier, s -> passedOver.addAll(s.loadWeights(files, base)));
         if (!passedOver.isEmpty()) {
             LOG.info("{}: {} tensors adapt modules the base model leaves out ({}), which act on images only; they are not "
-                    + "loaded", AdapterFiles.weightsFile(files.dir()), passedOver.size(), String.join(", ", leftOut));
+                    + "loaded", AdapterFiles.weightsFile(files.dir()), passedOver.size(), String.join(", ", base.modulesLeftOut()));
         }
         warnings.forEach(w -> LOG.warn("{}", w));
         state.warnings(warnings);

@@ -93,7 +93,9 @@ class Gemma3MultimodalAdapterTest {
             model.save(adapter);
         }
         String vision = "base_model.model.model.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.lora_";
-        addTensors(adapter, Map.of(vision + "A.weight", new int[]{2, 4}, vision + "B.weight", new int[]{4, 2}));
+        String olderProjector = "base_model.model.multi_modal_projector.mm_input_projection.lora_";
+        addTensors(adapter, Map.of(vision + "A.weight", new int[]{2, 4}, vision + "B.weight", new int[]{4, 2},
+                olderProjector + "A.weight", new int[]{2, 4}));
         try (LanguageModel lm = AutoModel.loadCausalLM(base)) {
             float[][][] after = Peft.load(lm, adapter).logits(ids, null);
             for (int t = 0; t < ids[0].length; t++) {
@@ -105,6 +107,40 @@ class Gemma3MultimodalAdapterTest {
             PeftException e = assertThrows(PeftException.class, () -> Peft.load(lm, adapter));
             assertTrue(e.getMessage().contains("unexpected tensor 'base_model.model.model.language_model.layers.7")
                     && !e.getMessage().contains("vision_tower"), e.getMessage());
+        }
+    }
+
+    /**
+     * An adapter saved by PEFT on Gemma 3 under transformers 4.50's names ({@code language_model.model.layers...})
+     * loads onto the language model: the module paths are read in transformers 5's naming.
+     */
+    @Test
+    void anAdapterSavedUnderTransformers450NamesLoads(@TempDir Path tmp) throws Exception {
+        Path base = Gemma3MultimodalFolders.write(tmp.resolve("gemma3"), Gemma3MultimodalFolders.Names.TRANSFORMERS_5);
+        Path adapter = tmp.resolve("adapter");
+        long[][] ids = {{3, 1, 4, 1, 5, 9, 2, 6}};
+        float[][][] before;
+        try (LanguageModel lm = AutoModel.loadCausalLM(base)) {
+            PeftModel model = Peft.wrap(lm, LoraConfig.builder().r(2).loraAlpha(4).targetModules("q_proj", "o_proj")
+                    .initLoraWeights(LoraInit.RANDOM).build(), 9);
+            before = model.logits(ids, null);
+            model.save(adapter);
+        }
+        Path file = adapter.resolve("adapter_model.safetensors");
+        Path older = adapter.resolve("older.safetensors");
+        try (SafetensorsFile saved = SafetensorsFile.open(file)) {
+            Map<String, Tensor> renamed = new LinkedHashMap<>();
+            saved.names().forEach(n -> renamed.put(n.replace("base_model.model.model.language_model.",
+                    "base_model.model.language_model.model."), saved.tensor(n)));
+            assertTrue(renamed.keySet().stream().allMatch(n -> n.startsWith("base_model.model.language_model.model.layers.")));
+            SafetensorsWriter.write(older, renamed, Map.of("format", "pt"));
+        }
+        Files.move(older, file, StandardCopyOption.REPLACE_EXISTING);
+        try (LanguageModel lm = AutoModel.loadCausalLM(base)) {
+            float[][][] after = Peft.load(lm, adapter).logits(ids, null);
+            for (int t = 0; t < ids[0].length; t++) {
+                assertArrayEquals(before[0][t], after[0][t], 1e-6f, "position " + t);
+            }
         }
     }
 

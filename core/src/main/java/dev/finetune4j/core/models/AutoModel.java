@@ -81,8 +81,8 @@ public final class AutoModel {
         JsonNode config = readConfig(dir);
         // the module tree on Device.meta() holds shapes only: it names the weights for the check below
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
-        boolean multimodal = model instanceof DecoderModel d && d.layout() == DecoderLayout.GEMMA3_CONDITIONAL_GENERATION;
-        Function<String, String> alias = multimodal ? Gemma3Multimodal::olderName : AutoModel::causalAlias;
+        boolean multimodal = model instanceof DecoderModel d && d.layout() == Gemma3Multimodal.LAYOUT;
+        Function<String, String> alias = multimodal ? Gemma3Multimodal.LAYOUT::olderName : AutoModel::causalAlias;
         Predicate<String> notLoaded = multimodal ? Gemma3Multimodal::isVisionPart : name -> false;
         switch (model) {
             case DecoderModel d -> requireStoredParameters(dir, d.config().parameterCount(), model, alias, notLoaded);
@@ -147,7 +147,7 @@ public final class AutoModel {
         }
         if (type.equals(Gemma3Multimodal.MODEL_TYPE)) {
             return new DecoderModel(scope, DecoderConfig.fromJson(Gemma3Multimodal.textConfig(config)),
-                    DecoderLayout.GEMMA3_CONDITIONAL_GENERATION);
+                    Gemma3Multimodal.LAYOUT);
         }
         if (type.equals("gpt2")) {
             return new Gpt2Model(scope, Gpt2Config.fromJson(config));

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 
-import java.util.List;
-
 /**
  * What a folder of Gemma 3's vision-language {@code Gemma3ForConditionalGeneration} (config.json
  * {@code model_type} {@code gemma3}: Gemma 3 4B, 12B, 27B) holds for its language model, which this library trains
@@ -28,13 +26,8 @@ final class Gemma3Multimodal {
     /** The name of the class whose folders these are, for messages. */
     static final String ARCHITECTURE = "Gemma3ForConditionalGeneration";
 
-    private static final String LANGUAGE_MODEL = "model.language_model.";
-    private static final String OLD_LANGUAGE_MODEL = "language_model.model.";
-    private static final String HEAD = "lm_head.";
-    private static final String OLD_HEAD = "language_model.lm_head.";
-    /** The vision parts' transformers 5 prefixes; 4.5x checkpoints lack the leading {@code model.}. */
-    private static final List<String> VISION_PARTS = DecoderLayout.GEMMA3_CONDITIONAL_GENERATION.modulesLeftOut().stream()
-            .map(path -> path + ".").toList();
+    /** The module tree and names of such a checkpoint. */
+    static final DecoderLayout LAYOUT = DecoderLayout.GEMMA3_CONDITIONAL_GENERATION;
 
     private Gemma3Multimodal() {
     }
@@ -100,36 +93,13 @@ final class Gemma3Multimodal {
     }
 
     /**
-     * The 4.5x name of a parameter of the language model ({@code model.language_model.layers.0...} is stored as
-     * {@code language_model.model.layers.0...}), or null for none.
-     *
-     * @param name the parameter's transformers 5 name
-     * @return the older name, or null
-     */
-    static String olderName(String name) {
-        if (name.startsWith(LANGUAGE_MODEL)) {
-            return OLD_LANGUAGE_MODEL + name.substring(LANGUAGE_MODEL.length());
-        }
-        return name.startsWith(HEAD) ? OLD_HEAD + name.substring(HEAD.length()) : null;
-    }
-
-    /**
      * Whether a checkpoint tensor belongs to the vision tower or the projector, in either naming.
      *
      * @param name a checkpoint tensor's name
      * @return true for the parts this library does not load
      */
     static boolean isVisionPart(String name) {
-        return VISION_PARTS.stream().anyMatch(p -> name.startsWith(p) || name.startsWith(p.substring("model.".length())));
-    }
-
-    /**
-     * The transformers 5 name of a vision-part tensor ({@code vision_tower.x} becomes {@code model.vision_tower.x}).
-     *
-     * @param name a name for which {@link #isVisionPart} holds
-     * @return the name transformers 5 saves it under
-     */
-    static String currentVisionName(String name) {
-        return name.startsWith("model.") ? name : "model." + name;
+        String current = LAYOUT.currentName(name);
+        return LAYOUT.modulesLeftOut().stream().anyMatch(m -> current.startsWith(m + "."));
     }
 }

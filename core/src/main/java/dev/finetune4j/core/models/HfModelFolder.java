@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.SafetensorsWriter;
-import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.tensor.Tensor;
 
@@ -108,7 +107,7 @@ public final class HfModelFolder {
      */
     private static Path visionSource(LanguageModel model, JsonNode config) {
         boolean multimodalConfig = Gemma3Multimodal.MODEL_TYPE.equals(config.path("model_type").asText(""));
-        boolean multimodalModel = model instanceof DecoderModel d && d.layout() == DecoderLayout.GEMMA3_CONDITIONAL_GENERATION;
+        boolean multimodalModel = model instanceof DecoderModel d && d.layout() == Gemma3Multimodal.LAYOUT;
         if (multimodalConfig && !multimodalModel) {
             throw new IllegalArgumentException("config.json is a " + Gemma3Multimodal.ARCHITECTURE + " config (model_type "
                     + Gemma3Multimodal.MODEL_TYPE + "), but the model is a " + model.spec().modelType() + " model whose "
@@ -139,7 +138,7 @@ public final class HfModelFolder {
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(visionSource)) {
             for (String name : ckpt.names()) {
                 if (Gemma3Multimodal.isVisionPart(name)) {
-                    tensors.put(Gemma3Multimodal.currentVisionName(name), ckpt.tensor(name));
+                    tensors.put(Gemma3Multimodal.LAYOUT.currentName(name), ckpt.tensor(name));
                 }
             }
             SafetensorsWriter.write(file, tensors, Map.of("format", "pt"));

@@ -82,6 +82,17 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
     }
 
     /**
+     * A weight or module path saved under an older transformers release's naming of this model's class (Gemma 3's
+     * {@code language_model.model.layers.0...} of transformers 4.50), in the naming of {@link #stateDict()}.
+     *
+     * @param name a path in either naming
+     * @return the path as this model names it; {@code name} when no naming changed
+     */
+    public String currentName(String name) {
+        return name;
+    }
+
+    /**
      * The scope that owns this model's parameters (PEFT methods allocate their own weights there too).
      *
      * @return the parameters' scope

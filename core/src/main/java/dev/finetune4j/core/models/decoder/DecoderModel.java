@@ -91,6 +91,11 @@ public final class DecoderModel extends LanguageModel {
         return layout.modulesLeftOut();
     }
 
+    @Override
+    public String currentName(String name) {
+        return layout.currentName(name);
+    }
+
     private static ModelSpec withModelType(ModelSpec s, String modelType) {
         return new ModelSpec(modelType, s.vocabSize(), s.hiddenSize(), s.numLayers(), s.numHeads(), s.numKeyValueHeads(),
                 s.headDim(), s.maxPositionEmbeddings(), s.causal());
