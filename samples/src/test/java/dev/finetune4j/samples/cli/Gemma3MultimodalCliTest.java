@@ -60,11 +60,15 @@ class Gemma3MultimodalCliTest {
                     adapter.names().toString());
         }
 
-        CliTestSupport.Run eval = CliTestSupport.run("eval", "--model", dir.resolve("model").toString(), "--adapter",
-                dir.resolve("run/adapter").toString(), "--data", dir.resolve("train.jsonl").toString(),
+        // in a new JVM, as the tool runs, so that its log (slf4j-simple, on stderr) is seen
+        CliTestSupport.Run eval = CliTestSupport.runInNewJvm(List.of(), "eval", "--model", dir.resolve("model").toString(),
+                "--adapter", dir.resolve("run/adapter").toString(), "--data", dir.resolve("train.jsonl").toString(),
                 "--prompt-template", "w1 {prompt} w2 ", "--max-new-tokens", "2");
         assertEquals(ExitCodes.OK, eval.exitCode(), eval.err());
         assertTrue(eval.out().contains("perplexity"), eval.out());
+        String visionLine = "its vision tower and projector (5 tensors) are not loaded";
+        assertEquals(1, eval.err().split(java.util.regex.Pattern.quote(visionLine), -1).length - 1, eval.err());
+        assertFalse(eval.err().contains("were not used"), "no warning per vision tensor: " + eval.err());
 
         CliTestSupport.Run merge = CliTestSupport.run("merge", "-b", dir.resolve("model").toString(), "-a",
                 dir.resolve("run/adapter").toString(), "-o", dir.resolve("merged").toString());
