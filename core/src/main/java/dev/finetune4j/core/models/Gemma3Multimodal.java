@@ -12,10 +12,11 @@ import dev.finetune4j.core.models.decoder.DecoderLayout;
  * <ul>
  *   <li>config.json: the language model's settings in {@code text_config}, where fields left out take
  *       transformers' {@code Gemma3TextConfig} defaults (the published configs leave out most of them);</li>
- *   <li>weights: transformers 5 names the language model {@code model.language_model.*} and the head
- *       {@code lm_head.weight}; the 4.5x exports {@code language_model.model.*} and
- *       {@code language_model.lm_head.weight} (transformers renames these on load); the vision tower and projector
- *       are {@code model.vision_tower.*} and {@code model.multi_modal_projector.*}, in 4.5x without {@code model.}.</li>
+ *   <li>weights: transformers 5 (and 4.52 on) names the language model {@code model.language_model.*} and the
+ *       head {@code lm_head.weight}; exports of transformers 4.50 and 4.51 {@code language_model.model.*} and
+ *       {@code language_model.lm_head.weight}, which transformers renames on load ({@link DecoderLayout#olderName});
+ *       the vision tower and projector are {@code model.vision_tower.*} and {@code model.multi_modal_projector.*},
+ *       formerly without {@code model.}.</li>
  * </ul>
  *
  * <p>Thread safety: stateless.
