@@ -3,6 +3,7 @@ package dev.finetune4j.onnx;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.gpt2.Gpt2Model;
 import dev.finetune4j.onnx.proto.OnnxProto.ModelProto;
@@ -77,6 +78,12 @@ public final class OnnxExporter {
      */
     public static Path export(LanguageModel model, Path folder) {
         GraphWriter family = switch (model) {
+            case DecoderModel decoder when decoder.layout() != DecoderLayout.CAUSAL_LM -> throw new IllegalArgumentException(
+                    "the model is the language model of a vision-language checkpoint (model_type '"
+                    + model.spec().modelType() + "'), without its vision tower: an ONNX graph of it could not take "
+                    + "images, and Gemma 3 is not in the exported graph yet. Serve or evaluate it with finetune4j "
+                    + "(serve, eval), or merge an adapter into the whole checkpoint (finetune4j merge) and export that "
+                    + "with a tool that exports vision-language models");
             case DecoderModel decoder when DecoderGraph.covers(decoder.config()) -> graph -> DecoderGraph.build(decoder, graph);
             case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);
             default -> throw new IllegalArgumentException("ONNX export supports the LLaMA family (llama, mistral, qwen2, "

@@ -1,6 +1,7 @@
 package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.Gemma3MultimodalFolders;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.nn.ForwardContext;
@@ -32,6 +33,19 @@ class OnnxExportFailuresTest {
             assertTrue(e.getMessage().contains("supports the LLaMA family") && e.getMessage().contains("'mamba'"), e.getMessage());
             assertEquals(List.of(), entries(tmp));
         }
+    }
+
+    /** A graph of Gemma 3's language model alone would drop the checkpoint's vision tower: refused with what to use. */
+    @Test
+    void theLanguageModelOfAVisionLanguageCheckpointIsRefused(@TempDir Path tmp) throws IOException {
+        Path folder = Gemma3MultimodalFolders.write(tmp.resolve("gemma3"), Gemma3MultimodalFolders.Names.TRANSFORMERS_5);
+        try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> OnnxExporter.export(model, tmp.resolve("onnx")));
+            assertTrue(e.getMessage().contains("without its vision tower") && e.getMessage().contains("finetune4j merge"),
+                    e.getMessage());
+        }
+        assertEquals(List.of("gemma3"), entries(tmp));
     }
 
     @Test

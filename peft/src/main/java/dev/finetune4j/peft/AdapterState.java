@@ -2,6 +2,7 @@ package dev.finetune4j.peft;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.io.AtomicDirectory;
+import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -9,6 +10,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -96,10 +98,22 @@ final class AdapterState {
         };
     }
 
-    /** Copies every tensor of the read weights file into the adapter, checking names and shapes. */
-    void loadWeights(AdapterFiles files) {
+    /**
+     * Copies every tensor of the read weights file into the adapter, checking names and shapes. The file's module
+     * paths are read in the base model's naming ({@link LanguageModel#currentName}: an adapter saved on Gemma 3
+     * under transformers 4.50's names fits); tensors of modules the base model leaves out
+     * ({@link LanguageModel#modulesLeftOut}: a vision tower, adapted by a PEFT adapter of the whole checkpoint) are
+     * passed over and returned.
+     *
+     * @param base the base model, or null for a classifier (whose naming never changed)
+     */
+    List<String> loadWeights(AdapterFiles files, LanguageModel base) {
         Map<String, Tensor> target = tuner().adapterTensors();
-        Map<String, Tensor> file = files.weights();
+        Map<String, Tensor> file = new LinkedHashMap<>();
+        files.weights().forEach((name, t) -> file.put(base == null || !name.startsWith(LayerTuner.SAVED_PREFIX) ? name
+                : LayerTuner.SAVED_PREFIX + base.currentName(name.substring(LayerTuner.SAVED_PREFIX.length())), t));
+        List<String> modulesLeftOut = base == null ? List.of() : base.modulesLeftOut();
+        List<String> passedOver = new ArrayList<>();
         StringBuilder problems = new StringBuilder();
         for (Map.Entry<String, Tensor> e : target.entrySet()) {
             Tensor src = file.get(e.getKey());
@@ -113,7 +127,9 @@ final class AdapterState {
             }
         }
         for (String name : file.keySet()) {
-            if (!target.containsKey(name)) {
+            if (!target.containsKey(name) && modulesLeftOut.stream().anyMatch(m -> name.startsWith(LayerTuner.SAVED_PREFIX + m + "."))) {
+                passedOver.add(name);
+            } else if (!target.containsKey(name)) {
                 problems.append("\n  unexpected tensor '").append(name).append("' (no such adapter module in this base model)");
             }
         }
@@ -122,6 +138,7 @@ final class AdapterState {
                     + " (check that the adapter was trained for this model and its r / target_modules):" + problems);
         }
         target.forEach((n, t) -> AdapterWeights.copyInto(file.get(n), t));
+        return passedOver;
     }
 
     /** Writes config and weights into a temporary sibling folder, then renames it to {@code dir}. */

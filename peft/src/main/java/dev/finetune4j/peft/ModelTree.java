@@ -85,6 +85,7 @@ public final class ModelTree {
             case "gemma" -> "GemmaForCausalLM";
             case "gemma2" -> "Gemma2ForCausalLM";
             case "gemma3_text" -> "Gemma3ForCausalLM";
+            case "gemma3" -> "Gemma3ForConditionalGeneration";
             case "phi3" -> "Phi3ForCausalLM";
             case "gpt2" -> "GPT2LMHeadModel";
             case "bert" -> classifier ? "BertForSequenceClassification" : "BertModel";

@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -185,7 +186,13 @@ public final class Peft {
     private static AdapterState loadInto(PeftContext ctx, AdapterFiles files, boolean classifier) {
         List<String> warnings = BaseModelRecord.warnings(files.json(), AdapterFiles.configFile(files.dir()), ctx.root(),
                 ctx.modelType(), classifier);
-        AdapterState state = inject(ctx, files.config(), classifier, s -> s.loadWeights(files));
+        LanguageModel base = ctx.causalLm();
+        List<String> passedOver = new ArrayList<>();
+        AdapterState state = inject(ctx, files.config(), classifier, s -> passedOver.addAll(s.loadWeights(files, base)));
+        if (!passedOver.isEmpty()) {
+            LOG.info("{}: {} tensors adapt modules the base model leaves out ({}), which act on images only; they are not "
+                    + "loaded", AdapterFiles.weightsFile(files.dir()), passedOver.size(), String.join(", ", base.modulesLeftOut()));
+        }
         warnings.forEach(w -> LOG.warn("{}", w));
         state.warnings(warnings);
         return state;

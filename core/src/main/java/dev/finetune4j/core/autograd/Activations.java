@@ -47,6 +47,20 @@ public final class Activations {
         }
 
         /**
+         * The config string {@link #fromConfig} reads back as this activation ({@code gelu} for the exact GELU,
+         * {@code gelu_pytorch_tanh} for its tanh approximation).
+         *
+         * @return the name to write into a config
+         */
+        public String configName() {
+            return switch (this) {
+                case GELU_EXACT -> "gelu";
+                case GELU_TANH -> "gelu_pytorch_tanh";
+                default -> name().toLowerCase(java.util.Locale.ROOT);
+            };
+        }
+
+        /**
          * f(x) in double.
          *
          * @param x the argument

@@ -7,6 +7,7 @@ import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.models.bert.BertConfig;
 import dev.finetune4j.core.models.bert.BertForSequenceClassification;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.gpt2.Gpt2Config;
 import dev.finetune4j.core.models.gpt2.Gpt2Model;
@@ -27,6 +28,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Loads a Hugging Face model folder (config.json plus model.safetensors or a sharded index) by its
@@ -44,7 +47,7 @@ public final class AutoModel {
 
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "phi3", "gpt2");
+            "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "gpt2");
     /** Sequence-classification families. */
     public static final List<String> CLASSIFIER_TYPES = List.of("bert");
 
@@ -53,7 +56,8 @@ public final class AutoModel {
 
     /**
      * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3 or GPT-2) with the {@link LoadOptions#defaults() default
-     * options}.
+     * options}. Of Gemma 3's vision-language checkpoints ({@code model_type} {@code gemma3}) the language model is
+     * loaded, under transformers' names ({@link DecoderLayout#GEMMA3_CONDITIONAL_GENERATION}); the vision tower is not.
      *
      * @param dir a Hugging Face model folder (config.json, safetensors weights)
      * @return the model; close it to free its weights
@@ -75,23 +79,31 @@ public final class AutoModel {
      */
     public static LanguageModel loadCausalLM(Path dir, LoadOptions options) {
         JsonNode config = readConfig(dir);
-        String type = config.path("model_type").asText("");
         // the module tree on Device.meta() holds shapes only: it names the weights for the check below
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
-        if (DecoderConfig.MODEL_TYPES.contains(type)) {
-            requireStoredParameters(dir, DecoderConfig.fromJson(config).parameterCount(), model);
-        } else if (type.equals("gpt2")) {
-            requireStoredParameters(dir, Gpt2Config.fromJson(config).parameterCount(), model);
+        boolean multimodal = model instanceof DecoderModel d && d.layout() == Gemma3Multimodal.LAYOUT;
+        Function<String, String> alias = multimodal ? Gemma3Multimodal.LAYOUT::olderName : AutoModel::causalAlias;
+        Predicate<String> notLoaded = multimodal ? Gemma3Multimodal::isVisionPart : name -> false;
+        switch (model) {
+            case DecoderModel d -> requireStoredParameters(dir, d.config().parameterCount(), model, alias, notLoaded);
+            case Gpt2Model g -> requireStoredParameters(dir, g.config().parameterCount(), model, alias, notLoaded);
+            default -> { }
         }
         TensorScope weights = TensorScope.detached(options.device());
         try {
             SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir);
             try {
                 LoadProgress progress = new LoadProgress(dir.toString(), checkpointBytes(ckpt), System::nanoTime, LOG::info);
-                WeightLoader.Result loaded = WeightLoader.load(model, ckpt, AutoModel::causalAlias, weights,
+                WeightLoader.Result loaded = WeightLoader.load(model, ckpt, alias, weights,
                         options.dtype(), options.quantization(), progress);
-                warnUnused(dir, loaded.unused(), "Check that config.json's model_type and switches "
-                        + "(attention_bias, tie_word_embeddings, ...) match the checkpoint");
+                List<String> vision = loaded.unused().stream().filter(notLoaded).toList();
+                if (!vision.isEmpty()) {
+                    LOG.info("{}: loaded the language model of a {}; its vision tower and projector ({} tensors) are not "
+                            + "loaded: finetune4j trains and runs the model on text", dir, Gemma3Multimodal.ARCHITECTURE,
+                            vision.size());
+                }
+                warnUnused(dir, loaded.unused().stream().filter(notLoaded.negate()).toList(), "Check that config.json's "
+                        + "model_type and switches (attention_bias, tie_word_embeddings, ...) match the checkpoint");
                 if (loaded.mapped()) {
                     weights.closeWith(ckpt);
                 } else {
@@ -133,14 +145,16 @@ public final class AutoModel {
         if (DecoderConfig.MODEL_TYPES.contains(type)) {
             return new DecoderModel(scope, DecoderConfig.fromJson(config));
         }
+        if (type.equals(Gemma3Multimodal.MODEL_TYPE)) {
+            return new DecoderModel(scope, DecoderConfig.fromJson(Gemma3Multimodal.textConfig(config)),
+                    Gemma3Multimodal.LAYOUT);
+        }
         if (type.equals("gpt2")) {
             return new Gpt2Model(scope, Gpt2Config.fromJson(config));
         }
         scope.close();
         throw new IllegalArgumentException("unsupported model_type '" + type + "' for a causal LM; supported: "
-                + CAUSAL_LM_TYPES + (CLASSIFIER_TYPES.contains(type) ? " (use loadSequenceClassifier for " + type + ")" : "")
-                + (type.equals("gemma3") ? " (a gemma3 checkpoint holds a vision tower beside its language model: "
-                + "Gemma 3 1B and the text-only exports are gemma3_text)" : ""));
+                + CAUSAL_LM_TYPES + (CLASSIFIER_TYPES.contains(type) ? " (use loadSequenceClassifier for " + type + ")" : ""));
     }
 
     /**
@@ -201,7 +215,7 @@ public final class AutoModel {
             throw new IllegalArgumentException("unsupported model_type '" + type + "' for sequence classification; supported: " + CLASSIFIER_TYPES);
         }
         BertConfig bert = BertConfig.fromJson(config);
-        requireStoredParameters(dir, bert.parameterCount(), null);
+        requireStoredParameters(dir, bert.parameterCount(), null, name -> null, name -> false);
         var model = new BertForSequenceClassification(TensorScope.detached(device), bert);
         warnUnused(dir, loadWeights(model, dir), "Expected for a checkpoint of another task (a pretraining head "
                 + "such as cls.predictions); otherwise check that config.json matches the checkpoint");
@@ -231,18 +245,20 @@ public final class AutoModel {
      * Refuses, before anything is allocated, a config.json whose sizes imply more parameters than the safetensors
      * files hold (their headers give the real shapes): a hostile or mismatched config must not reserve memory.
      * When weights of {@code model} (a shapes-only tree, or null) are missing by name and account for the
-     * shortfall, the message names them: a partial checkpoint, not a config of another size.
+     * shortfall, the message names them: a partial checkpoint, not a config of another size. Tensors of parts the
+     * model leaves out ({@code notLoaded}: a vision tower) do not count as stored.
      */
-    private static void requireStoredParameters(Path dir, long implied, Module model) {
+    private static void requireStoredParameters(Path dir, long implied, Module model, Function<String, String> aliases,
+                                                Predicate<String> notLoaded) {
         long stored = 0;
         long missingNumel = 0;
         List<String> missing = new ArrayList<>();
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
             for (String name : ckpt.names()) {
-                stored += ckpt.info(name).numel();
+                stored += notLoaded.test(name) ? 0 : ckpt.info(name).numel();
             }
             for (Map.Entry<String, Tensor> e : model == null ? Map.<String, Tensor>of().entrySet() : model.stateDict().entrySet()) {
-                String alias = causalAlias(e.getKey());
+                String alias = aliases.apply(e.getKey());
                 if (!ckpt.contains(e.getKey()) && (alias == null || !ckpt.contains(alias))) {
                     missing.add(e.getKey());
                     missingNumel += e.getValue().numel();

@@ -3,7 +3,10 @@ package dev.finetune4j.core.models;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.io.AtomicDirectory;
+import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.SafetensorsWriter;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.tensor.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,6 +25,10 @@ import java.util.UUID;
  * HfModelFolder.save(model, Path.of("merged"));                       // a model loaded from a folder
  * HfModelFolder.save(model, configJson, Path.of("tokenizer-dir"), Path.of("out"));   // one built in memory
  * }</pre>
+ *
+ * <p>The language model of a Gemma 3 vision-language checkpoint is saved as a whole {@code Gemma3ForConditionalGeneration}
+ * folder: its vision tower and projector, which the model does not hold, are copied from the folder it was loaded
+ * from, under transformers 5's names.
  *
  * <p>The folder is written under a temporary sibling name and renamed into place (an existing folder is
  * replaced), so a crash never leaves half a model under {@code dir}. Thread safety: stateless.
@@ -58,10 +65,14 @@ public final class HfModelFolder {
      * @param tokenizerFolder the folder whose tokenizer files are copied, or null
      * @param dir the target folder, created or replaced; never the model's own folder (whose weights a bf16 model
      *            still reads, mapped), the tokenizer's, the current directory or one above them
-     * @throws IllegalArgumentException when {@code dir} is such a folder, which replacing would delete
+     * @throws IllegalArgumentException when {@code dir} is such a folder, which replacing would delete; or when
+     *                                  {@code config} and the model are not both of a Gemma 3 vision-language
+     *                                  checkpoint or both not, or such a model was not loaded from a folder (whose
+     *                                  vision tower the saved folder needs)
      * @throws IOException when a file cannot be read or written
      */
     public static void save(LanguageModel model, JsonNode config, Path tokenizerFolder, Path dir) throws IOException {
+        Path visionSource = visionSource(model, config);
         Map<Path, String> kept = new LinkedHashMap<>();
         model.source().ifPresent(source -> kept.put(source, "the model's own folder"));
         if (tokenizerFolder != null) {
@@ -75,7 +86,7 @@ public final class HfModelFolder {
         try {
             Files.createDirectories(tmp);
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("config.json").toFile(), config);
-            SafetensorsWriter.write(tmp.resolve("model.safetensors"), model.stateDict(), Map.of("format", "pt"));
+            writeWeights(model, visionSource, tmp.resolve("model.safetensors"));
             if (tokenizerFolder != null) {
                 for (String name : TOKENIZER_FILES) {
                     Path file = tokenizerFolder.resolve(name);
@@ -87,6 +98,50 @@ public final class HfModelFolder {
             AtomicDirectory.replace(tmp, abs, parent.resolve("." + abs.getFileName() + ".old-" + UUID.randomUUID()));
         } finally {
             AtomicDirectory.deleteTree(tmp);
+        }
+    }
+
+    /**
+     * The folder whose vision tower and projector go with {@code model} into a Gemma3ForConditionalGeneration
+     * folder, or null when {@code config} is not of one; refuses a config that does not name the model's weights.
+     */
+    private static Path visionSource(LanguageModel model, JsonNode config) {
+        boolean multimodalConfig = Gemma3Multimodal.MODEL_TYPE.equals(config.path("model_type").asText(""));
+        boolean multimodalModel = model instanceof DecoderModel d && d.layout() == Gemma3Multimodal.LAYOUT;
+        if (multimodalConfig && !multimodalModel) {
+            throw new IllegalArgumentException("config.json is a " + Gemma3Multimodal.ARCHITECTURE + " config (model_type "
+                    + Gemma3Multimodal.MODEL_TYPE + "), but the model is a " + model.spec().modelType() + " model whose "
+                    + "weights are not named as that class's: save it with its own config.json");
+        }
+        if (multimodalModel && !multimodalConfig) {
+            throw new IllegalArgumentException("the model is the language model of a " + Gemma3Multimodal.ARCHITECTURE
+                    + " (weights named model.language_model.*), which a config.json of model_type '"
+                    + config.path("model_type").asText("") + "' would not load: save it with the gemma3 config.json of "
+                    + "the folder it was loaded from (HfModelFolder.save(model, dir))");
+        }
+        if (!multimodalModel) {
+            return null;
+        }
+        return model.source().orElseThrow(() -> new IllegalArgumentException("a " + Gemma3Multimodal.ARCHITECTURE
+                + " folder needs the vision tower and projector, which this model does not hold and copies from the "
+                + "folder it was loaded from, but it was built in memory: load it with AutoModel.loadCausalLM(folder) "
+                + "from the checkpoint whose vision tower it goes with"));
+    }
+
+    /** The model's weights, and the vision parts of {@code visionSource}'s checkpoint under their current names. */
+    private static void writeWeights(LanguageModel model, Path visionSource, Path file) throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>(model.stateDict());
+        if (visionSource == null) {
+            SafetensorsWriter.write(file, tensors, Map.of("format", "pt"));
+            return;
+        }
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(visionSource)) {
+            for (String name : ckpt.names()) {
+                if (Gemma3Multimodal.isVisionPart(name)) {
+                    tensors.put(Gemma3Multimodal.LAYOUT.currentName(name), ckpt.tensor(name));
+                }
+            }
+            SafetensorsWriter.write(file, tensors, Map.of("format", "pt"));
         }
     }
 }

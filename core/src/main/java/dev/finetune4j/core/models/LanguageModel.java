@@ -13,6 +13,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
@@ -68,6 +69,27 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
 
     final void source(Path dir) {
         source = dir;
+    }
+
+    /**
+     * The dotted paths of the modules of the checkpoint's transformers class that this model leaves out (Gemma 3's
+     * vision tower and projector), whose weights, and adapter tensors, are not loaded.
+     *
+     * @return the paths, empty for a model that holds its whole checkpoint
+     */
+    public List<String> modulesLeftOut() {
+        return List.of();
+    }
+
+    /**
+     * A weight or module path saved under an older transformers release's naming of this model's class (Gemma 3's
+     * {@code language_model.model.layers.0...} of transformers 4.50), in the naming of {@link #stateDict()}.
+     *
+     * @param name a path in either naming
+     * @return the path as this model names it; {@code name} when no naming changed
+     */
+    public String currentName(String name) {
+        return name;
     }
 
     /**

@@ -69,4 +69,12 @@ class ActivationsTest {
         assertEquals(Activations.Kind.SILU, Activations.Kind.fromConfig("swish"));
         assertThrows(IllegalArgumentException.class, () -> Activations.Kind.fromConfig("mish"));
     }
+
+    /** A bottleneck adapter writes its activation by this name and reads it back (gelu_exact was not readable). */
+    @Test
+    void everyActivationsConfigNameReadsBackAsItself() {
+        for (Activations.Kind kind : Activations.Kind.values()) {
+            assertEquals(kind, Activations.Kind.fromConfig(kind.configName()), kind.configName());
+        }
+    }
 }

@@ -73,6 +73,6 @@ public record BottleneckConfig(Placement placement, int reductionFactor, Activat
     public void toJson(ObjectNode o) {
         o.put("placement", placement.name().toLowerCase(Locale.ROOT));
         o.put("reduction_factor", reductionFactor);
-        o.put("non_linearity", nonLinearity.name().toLowerCase(Locale.ROOT));
+        o.put("non_linearity", nonLinearity.configName());
     }
 }

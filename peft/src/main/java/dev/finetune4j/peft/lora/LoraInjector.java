@@ -134,10 +134,16 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
                 + (cfg.layersToTransform() == null ? "" : " with layers_to_transform " + cfg.layersToTransform());
     }
 
-    /** PEFT's default target modules per model_type when a config leaves them out. */
+    /**
+     * PEFT's default target modules per model_type when a config leaves them out. PEFT has none for Gemma 3's
+     * vision-language model (gemma3), where the names q_proj and v_proj would also match its vision tower's: its
+     * default here is the text model's, spelled as a regex over the language model's paths, so that PEFT reading the
+     * saved adapter_config.json targets exactly the modules trained here.
+     */
     private static TargetModules defaultTargets(String modelType) {
         return switch (modelType) {
             case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text" -> TargetModules.names("q_proj", "v_proj");
+            case "gemma3" -> TargetModules.regex("model\\.language_model\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)");
             case "phi3" -> TargetModules.names("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
             case "gpt2" -> TargetModules.names("c_attn");
             case "bert" -> TargetModules.names("query", "value");

@@ -254,9 +254,17 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    /** config.json's {@code eos_token_id}: one id, a list of ids, or none. */
+    /** The stop tokens of the model folder's config.json ({@link #stopTokens}). */
     private Set<Long> configStopTokens() {
-        JsonNode eos = AutoModel.readConfig(model).path("eos_token_id");
+        return stopTokens(AutoModel.readConfig(model));
+    }
+
+    /**
+     * A config.json's {@code eos_token_id}: one id, a list of ids, or none; a vision-language config (Gemma 3) may
+     * keep it in its {@code text_config} only, which transformers' generation then reads.
+     */
+    static Set<Long> stopTokens(JsonNode config) {
+        JsonNode eos = config.has("eos_token_id") ? config.get("eos_token_id") : config.path("text_config").path("eos_token_id");
         Set<Long> ids = new HashSet<>();
         if (eos.isIntegralNumber()) {
             ids.add(eos.asLong());

@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Matmul;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.nn.Embedding;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Linear;
@@ -21,23 +22,38 @@ import java.util.List;
 /**
  * LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3 (text) and Phi-3 as one causal LM ({@code *ForCausalLM}),
  * with Hugging Face's module tree: {@code model.embed_tokens}, {@code model.layers.N...}, {@code model.norm},
- * {@code lm_head} (absent when the embeddings are tied).
+ * {@code lm_head} (absent when the embeddings are tied). The language model of Gemma 3's vision-language checkpoints
+ * is the same model with its backbone under {@code model.language_model} ({@link DecoderLayout}).
  */
 public final class DecoderModel extends LanguageModel {
     private final DecoderConfig config;
+    private final DecoderLayout layout;
     /** The rotary frequencies of full-attention layers, and of sliding-window ones (Gemma 3's differ). */
     private final RotaryFrequencies rotary;
     private final RotaryFrequencies localRotary;
 
     /**
-     * Builds the module tree with zero weights in {@code scope}; load or initialise them afterwards.
+     * Builds the module tree of a {@code *ForCausalLM} with zero weights in {@code scope}; load or initialise them
+     * afterwards.
      *
      * @param scope owns the weights
      * @param c the configuration
      */
     public DecoderModel(TensorScope scope, DecoderConfig c) {
-        super(scope, c.spec());
+        this(scope, c, DecoderLayout.CAUSAL_LM);
+    }
+
+    /**
+     * Builds the module tree with zero weights in {@code scope}, its backbone where {@code layout} puts it.
+     *
+     * @param scope owns the weights
+     * @param c the language model's configuration
+     * @param layout where the backbone sits in the checkpoint's module tree
+     */
+    public DecoderModel(TensorScope scope, DecoderConfig c, DecoderLayout layout) {
+        super(scope, withModelType(c.spec(), layout.modelType(c)));
         this.config = c;
+        this.layout = layout;
         this.rotary = RotaryFrequencies.of(c.rope(), c.rotaryDim()).cachingTablesIn(this::parameterScope);
         this.localRotary = c.localRope() == c.rope() ? rotary
                 : RotaryFrequencies.of(c.localRope(), c.rotaryDim()).cachingTablesIn(this::parameterScope);
@@ -45,7 +61,8 @@ public final class DecoderModel extends LanguageModel {
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             layers.add(new DecoderLayer(scope, c, c.slidingWindowOf(i) > 0 ? localRotary : rotary, i));
         }
-        registerChild("model", new Backbone(scope, c, layers));
+        Backbone backbone = new Backbone(scope, c, layers);
+        registerChild("model", layout == DecoderLayout.CAUSAL_LM ? backbone : new LanguageModelHolder(backbone));
         if (!c.tieWordEmbeddings()) {
             registerChild("lm_head", new Linear(scope, c.hiddenSize(), c.vocabSize(), false));
         }
@@ -58,6 +75,30 @@ public final class DecoderModel extends LanguageModel {
      */
     public DecoderConfig config() {
         return config;
+    }
+
+    /**
+     * Where the backbone sits in the module tree, which names the weights.
+     *
+     * @return the layout
+     */
+    public DecoderLayout layout() {
+        return layout;
+    }
+
+    @Override
+    public List<String> modulesLeftOut() {
+        return layout.modulesLeftOut();
+    }
+
+    @Override
+    public String currentName(String name) {
+        return layout.currentName(name);
+    }
+
+    private static ModelSpec withModelType(ModelSpec s, String modelType) {
+        return new ModelSpec(modelType, s.vocabSize(), s.hiddenSize(), s.numLayers(), s.numHeads(), s.numKeyValueHeads(),
+                s.headDim(), s.maxPositionEmbeddings(), s.causal());
     }
 
     /**
@@ -131,7 +172,19 @@ public final class DecoderModel extends LanguageModel {
     }
 
     private Backbone backbone() {
-        return (Backbone) child("model");
+        Module model = child("model");
+        return model instanceof LanguageModelHolder holder ? holder.languageModel() : (Backbone) model;
+    }
+
+    /** Gemma3ForConditionalGeneration's {@code model}: the backbone as its {@code language_model}. */
+    static final class LanguageModelHolder extends Module {
+        LanguageModelHolder(Backbone backbone) {
+            registerChild("language_model", backbone);
+        }
+
+        Backbone languageModel() {
+            return (Backbone) child("language_model");
+        }
     }
 
     /** The {@code model} sub-tree: embeddings, layers and the final norm. */

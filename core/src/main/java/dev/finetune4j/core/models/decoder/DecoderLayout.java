@@ -1,0 +1,90 @@
+package dev.finetune4j.core.models.decoder;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where a decoder's backbone sits in Hugging Face's module tree. The dotted paths name the state dict's weights,
+ * PEFT's adapter keys ({@code base_model.model.<path>.lora_A.weight}) and what {@code target_modules} regexes and
+ * {@code modules_to_save} match, so they must be transformers' own for the class the checkpoint was saved from.
+ */
+public enum DecoderLayout {
+    /**
+     * A {@code *ForCausalLM}: {@code model.embed_tokens}, {@code model.layers.N...}, {@code model.norm},
+     * {@code lm_head}; the spec's {@code model_type} is the config's.
+     */
+    CAUSAL_LM(null, List.of(), Map.of()),
+    /**
+     * The language model of Gemma 3's vision-language {@code Gemma3ForConditionalGeneration} (transformers 5):
+     * {@code model.language_model.embed_tokens}, {@code model.language_model.layers.N...},
+     * {@code model.language_model.norm}, {@code lm_head}. The vision tower and projector beside it
+     * ({@code model.vision_tower}, {@code model.multi_modal_projector}) are not part of this model. The spec's
+     * {@code model_type} is the checkpoint's, {@code gemma3}. Transformers 4.50 and 4.51 named the parts
+     * {@code language_model.model}, {@code language_model.lm_head}, {@code vision_tower} and
+     * {@code multi_modal_projector} (transformers' {@code _checkpoint_conversion_mapping} renames them on load).
+     */
+    GEMMA3_CONDITIONAL_GENERATION("gemma3", List.of("model.vision_tower", "model.multi_modal_projector"),
+            Map.of("model.language_model.", "language_model.model.", "lm_head.", "language_model.lm_head.",
+                    "model.vision_tower.", "vision_tower.", "model.multi_modal_projector.", "multi_modal_projector."));
+
+    private final String modelType;
+    private final List<String> modulesLeftOut;
+    /** Each current path prefix and the older one it replaced. */
+    private final Map<String, String> olderPrefixes;
+
+    DecoderLayout(String modelType, List<String> modulesLeftOut, Map<String, String> olderPrefixes) {
+        this.modelType = modelType;
+        this.modulesLeftOut = modulesLeftOut;
+        this.olderPrefixes = olderPrefixes;
+    }
+
+    /**
+     * The dotted paths of the checkpoint class's modules that the model leaves out (its vision tower and projector).
+     *
+     * @return the paths, empty for a causal LM
+     */
+    public List<String> modulesLeftOut() {
+        return modulesLeftOut;
+    }
+
+    /**
+     * A weight or module path in the older naming of this layout's class, for finding a weight saved under it.
+     *
+     * @param currentName a path in transformers 5's naming ({@code model.language_model.norm.weight})
+     * @return the older name ({@code language_model.model.norm.weight}), or null when the naming did not change
+     */
+    public String olderName(String currentName) {
+        for (Map.Entry<String, String> e : olderPrefixes.entrySet()) {
+            if (currentName.startsWith(e.getKey())) {
+                return e.getValue() + currentName.substring(e.getKey().length());
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A weight or module path in transformers 5's naming, from either naming.
+     *
+     * @param name a path, current or older ({@code vision_tower.vision_model.post_layernorm.weight})
+     * @return the current path ({@code model.vision_tower.vision_model.post_layernorm.weight}); {@code name} when it
+     *         is current already
+     */
+    public String currentName(String name) {
+        for (Map.Entry<String, String> e : olderPrefixes.entrySet()) {
+            if (name.startsWith(e.getValue())) {
+                return e.getKey() + name.substring(e.getValue().length());
+            }
+        }
+        return name;
+    }
+
+    /**
+     * The {@code model_type} of the whole checkpoint whose language model {@code text} configures.
+     *
+     * @param text the language model's configuration
+     * @return {@code text}'s model_type for a causal LM, else the checkpoint's ({@code gemma3})
+     */
+    public String modelType(DecoderConfig text) {
+        return modelType == null ? text.modelType() : modelType;
+    }
+}
