@@ -1,6 +1,6 @@
 package dev.finetune4j.peft;
 
-import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifier;
 import dev.finetune4j.core.nn.Module;
@@ -65,21 +65,14 @@ public final class PeftClassifier extends AdapterModel<Module> implements Sequen
     }
 
     @Override
-    public float[][] logits(long[][] inputIds, long[][] attentionMask) {
-        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            float[] flat = forward(inputIds, attentionMask).toFloatArray();
-            int labels = numLabels();
-            float[][] out = new float[inputIds.length][labels];
-            for (int i = 0; i < out.length; i++) {
-                System.arraycopy(flat, i * labels, out[i], 0, labels);
-            }
-            return out;
-        }
-    }
-
-    @Override
     public int numLabels() {
         return classifier.numLabels();
+    }
+
+    /** The base classifier's labels, problem type and pad id. */
+    @Override
+    public ClassifierConfig classifierConfig() {
+        return classifier.classifierConfig();
     }
 
     @Override

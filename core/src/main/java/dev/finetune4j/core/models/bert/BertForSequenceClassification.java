@@ -2,7 +2,6 @@ package dev.finetune4j.core.models.bert;
 
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.AttentionMask;
-import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.EmbeddingLookup;
 import dev.finetune4j.core.models.ModelSpec;
@@ -92,18 +91,6 @@ public final class BertForSequenceClassification extends Module implements Seque
         Tensor cls = x.slice(1, 0, 1).reshape(b, config.hiddenSize());
         Tensor pooled = Activations.apply(Activations.Kind.TANH, ((Container) bert.child("pooler")).layer("dense").forward(cls));
         return layer("classifier").forward(pooled); // a Layer: PEFT's modules_to_save may wrap the head
-    }
-
-    @Override
-    public float[][] logits(long[][] inputIds, long[][] attentionMask) {
-        try (var s = TensorScope.open(); var ng = Autograd.noGrad()) {
-            float[] flat = forward(inputIds, attentionMask).toFloatArray();
-            float[][] out = new float[inputIds.length][config.numLabels()];
-            for (int i = 0; i < out.length; i++) {
-                System.arraycopy(flat, i * config.numLabels(), out[i], 0, config.numLabels());
-            }
-            return out;
-        }
     }
 
     @Override

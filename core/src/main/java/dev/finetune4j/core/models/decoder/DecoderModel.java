@@ -36,6 +36,11 @@ public final class DecoderModel extends LanguageModel {
      * @param c the configuration
      */
     public DecoderModel(TensorScope scope, DecoderConfig c) {
+        this(scope, c, true);
+    }
+
+    /** The model with or without {@code lm_head}: a sequence classifier reads the hidden states only. */
+    DecoderModel(TensorScope scope, DecoderConfig c, boolean withLmHead) {
         super(scope, c.spec());
         this.config = c;
         this.rotary = RotaryFrequencies.of(c.rope(), c.rotaryDim()).cachingTablesIn(this::parameterScope);
@@ -46,7 +51,7 @@ public final class DecoderModel extends LanguageModel {
             layers.add(new DecoderLayer(scope, c, c.slidingWindowOf(i) > 0 ? localRotary : rotary, i));
         }
         registerChild("model", new Backbone(scope, c, layers));
-        if (!c.tieWordEmbeddings()) {
+        if (withLmHead && !c.tieWordEmbeddings()) {
             registerChild("lm_head", new Linear(scope, c.hiddenSize(), c.vocabSize(), false));
         }
     }
