@@ -7,6 +7,9 @@ import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicReference;
+
 /**
  * A sequence classifier with one PEFT adapter (PEFT's {@code PeftModelForSequenceClassification}); the
  * classification head trains and saves with the adapter unless the config names other modules to save.
@@ -15,10 +18,23 @@ import dev.finetune4j.core.tensor.TensorScope;
  */
 public final class PeftClassifier extends AdapterModel<Module> implements SequenceClassifier {
     private final SequenceClassifier classifier;
+    private final AtomicReference<SplittableRandom> dropout;
 
-    <M extends Module & SequenceClassifier> PeftClassifier(M base, AdapterState state) {
+    <M extends Module & SequenceClassifier> PeftClassifier(M base, AdapterState state,
+                                                           AtomicReference<SplittableRandom> dropout) {
         super(base, state);
         this.classifier = base;
+        this.dropout = dropout;
+    }
+
+    /**
+     * Seeds the stream the adapter's dropout draws from in training mode (trainers reseed it for every micro-batch,
+     * so that a resumed run draws the masks an uninterrupted one draws).
+     *
+     * @param seed the seed
+     */
+    public void seedDropout(long seed) {
+        dropout.set(new SplittableRandom(seed));
     }
 
     /**

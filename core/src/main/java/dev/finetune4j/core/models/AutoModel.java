@@ -188,12 +188,9 @@ public final class AutoModel {
      * List)}.
      *
      * @param dir a Hugging Face model folder
-     * @param <M> the classifier's type: {@code SequenceClassifier} (or {@code var}) accepts every family; a
-     *            concrete class such as {@code BertForSequenceClassification} fails with a ClassCastException when
-     *            the folder holds another family
      * @return the classifier; close it to free its weights
      */
-    public static <M extends Module & SequenceClassifier> M loadSequenceClassifier(Path dir) {
+    public static SequenceClassifierModule loadSequenceClassifier(Path dir) {
         return loadSequenceClassifier(dir, Device.cpu());
     }
 
@@ -203,10 +200,9 @@ public final class AutoModel {
      *
      * @param dir    a Hugging Face model folder
      * @param device where the weights live and the classifier runs, e.g. {@code Device.cuda(0)}
-     * @param <M>    the classifier's type (see {@link #loadSequenceClassifier(Path)})
      * @return the classifier; close it to free its weights
      */
-    public static <M extends Module & SequenceClassifier> M loadSequenceClassifier(Path dir, Device device) {
+    public static SequenceClassifierModule loadSequenceClassifier(Path dir, Device device) {
         return loadSequenceClassifier(dir, device, null);
     }
 
@@ -220,13 +216,13 @@ public final class AutoModel {
      *
      * @param dir    a Hugging Face model folder
      * @param device where the weights live and the classifier runs
-     * @param labels the class names by index, replacing config.json's {@code id2label} and {@code num_labels}
-     *               (a new head for a causal LM), or null to keep them; decoder families only
-     * @param <M>    the classifier's type (see {@link #loadSequenceClassifier(Path)})
+     * @param classifier labels, problem type and pad id replacing config.json's (start from
+     *               {@code ClassifierConfig.fromJson(readConfig(dir))}); other labels than config.json's get a new
+     *               head; null keeps config.json's; decoder families only
      * @return the classifier; close it to free its weights
      */
-    @SuppressWarnings("unchecked") // the caller names the type it expects; see loadSequenceClassifier(Path)
-    public static <M extends Module & SequenceClassifier> M loadSequenceClassifier(Path dir, Device device, List<String> labels) {
+    public static SequenceClassifierModule loadSequenceClassifier(Path dir, Device device,
+                                                              ClassifierConfig classifier) {
         JsonNode config = readConfig(dir);
         String type = config.path("model_type").asText("");
         if (!CLASSIFIER_TYPES.contains(type)) {
@@ -234,25 +230,25 @@ public final class AutoModel {
                     + CLASSIFIER_TYPES);
         }
         if (type.equals("bert")) {
-            if (labels != null) {
-                throw new IllegalArgumentException("new labels need a new head, which is offered for the decoder families "
-                        + "only; write num_labels and id2label into " + dir.resolve("config.json") + " instead");
+            if (classifier != null) {
+                throw new IllegalArgumentException("a ClassifierConfig other than config.json's is offered for the decoder "
+                        + "families only; write num_labels and id2label into " + dir.resolve("config.json") + " instead");
             }
             BertConfig bert = BertConfig.fromJson(config);
             requireStoredParameters(dir, bert.parameterCount(), null);
             var model = new BertForSequenceClassification(TensorScope.detached(device), bert);
             warnUnused(dir, loadWeights(model, dir, false), "Expected for a checkpoint of another task (a pretraining "
                     + "head such as cls.predictions); otherwise check that config.json matches the checkpoint");
-            return (M) model;
+            return model;
         }
-        return (M) loadDecoderClassifier(dir, config, device, labels);
+        return loadDecoderClassifier(dir, config, device, classifier);
     }
 
     private static DecoderForSequenceClassification loadDecoderClassifier(Path dir, JsonNode config, Device device,
-                                                                          List<String> labels) {
+                                                                          ClassifierConfig given) {
         DecoderConfig decoder = DecoderConfig.fromJson(config);
-        ClassifierConfig classifier = labels == null ? ClassifierConfig.fromJson(config)
-                : ClassifierConfig.fromJson(config).withLabels(labels);
+        ClassifierConfig stored = ClassifierConfig.fromJson(config);
+        ClassifierConfig classifier = given == null ? stored : given;
         boolean hasScore;
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
             hasScore = ckpt.contains(SCORE);
@@ -268,7 +264,7 @@ public final class AutoModel {
         long lmHead = decoder.tieWordEmbeddings() ? 0 : (long) decoder.vocabSize() * decoder.hiddenSize();
         requireStoredParameters(dir, decoder.parameterCount() - lmHead, null);
         var model = new DecoderForSequenceClassification(TensorScope.detached(device), decoder, classifier);
-        boolean newHead = !hasScore || labels != null;
+        boolean newHead = !hasScore || !classifier.id2label().equals(stored.id2label());
         if (newHead) {
             double std = JsonFields.number(config, "initializer_range", 0.02, "config.json");
             StateDicts.initNormal((Module) model.child("score"), std, new SplittableRandom(0));

@@ -90,6 +90,16 @@ public record ClassifierConfig(List<String> id2label, ProblemType problemType, O
     }
 
     /**
+     * This config with a padding id (the token by which a decoder classifier finds each row's last real token).
+     *
+     * @param id the pad id, usually the tokenizer's pad or eos id
+     * @return the new config
+     */
+    public ClassifierConfig withPadTokenId(long id) {
+        return new ClassifierConfig(id2label, problemType, OptionalLong.of(id));
+    }
+
+    /**
      * The number of classes (1 for a regression).
      *
      * @return the label count

@@ -54,8 +54,8 @@ class DecoderClassifierTest {
     void causalCheckpointGetsANewHeadOverTheSameHiddenStates() {
         var dir = ReferenceData.resource("references/qwen2_sliding");
         long[][] ids = {{5, 9, 17, 3, 44, 2, 8}};
-        try (DecoderForSequenceClassification clf = AutoModel.loadSequenceClassifier(dir, Device.cpu(),
-                List.of("spam", "ham"));
+        try (var clf = (DecoderForSequenceClassification) AutoModel.loadSequenceClassifier(dir, Device.cpu(),
+                twoLabels(dir));
              LanguageModel lm = AutoModel.loadCausalLM(dir);
              var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
             assertEquals(2, clf.numLabels());
@@ -81,10 +81,15 @@ class DecoderClassifierTest {
         }
     }
 
+    private static ClassifierConfig twoLabels(java.nio.file.Path dir) {
+        return ClassifierConfig.fromJson(AutoModel.readConfig(dir)).withLabels(List.of("spam", "ham"));
+    }
+
     @Test
     void severalRowsWithoutPadIdAreRefused() {
         try (SequenceClassifier clf = AutoModel.loadSequenceClassifier(ReferenceData.resource("references/qwen2_sliding"),
-                Device.cpu(), List.of("a", "b"))) {
+                Device.cpu(),
+                twoLabels(ReferenceData.resource("references/qwen2_sliding")))) {
             var e = assertThrows(IllegalArgumentException.class, () -> clf.logits(new long[][]{{1, 2}, {3, 4}}, null));
             assertTrue(e.getMessage().contains("pad_token_id"), e.getMessage());
         }
@@ -93,7 +98,8 @@ class DecoderClassifierTest {
     @Test
     void newLabelsForBertAreRefusedWithTheFix() {
         var e = assertThrows(IllegalArgumentException.class, () -> AutoModel.loadSequenceClassifier(
-                ReferenceData.resource("hf-tiny/bert_cls"), Device.cpu(), List.of("a")));
+                ReferenceData.resource("hf-tiny/bert_cls"), Device.cpu(),
+                twoLabels(ReferenceData.resource("hf-tiny/bert_cls"))));
         assertTrue(e.getMessage().contains("id2label"), e.getMessage());
     }
 }

@@ -5,12 +5,11 @@ import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.EmbeddingLookup;
 import dev.finetune4j.core.models.ModelSpec;
-import dev.finetune4j.core.models.SequenceClassifier;
+import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.nn.Container;
 import dev.finetune4j.core.nn.Embedding;
 import dev.finetune4j.core.nn.LayerNorm;
 import dev.finetune4j.core.nn.Linear;
-import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.ModuleList;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -22,7 +21,7 @@ import java.util.List;
  * BERT encoder with the pooler (tanh of the [CLS] state) and a linear classifier, as Hugging Face's
  * {@code BertForSequenceClassification}. Token type ids are all 0.
  */
-public final class BertForSequenceClassification extends Module implements SequenceClassifier {
+public final class BertForSequenceClassification extends SequenceClassifierModule {
     private final TensorScope scope;
     private final BertConfig config;
 

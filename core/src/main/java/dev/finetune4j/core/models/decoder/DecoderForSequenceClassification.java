@@ -4,9 +4,8 @@ import dev.finetune4j.core.autograd.EmbeddingLookup;
 import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.models.ModelSpec;
-import dev.finetune4j.core.models.SequenceClassifier;
+import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.nn.Linear;
-import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -24,7 +23,7 @@ import dev.finetune4j.core.tensor.TensorScope;
  * <p>Attention dropout is not applied in training mode (the backbone's owner is not in this tree); every released
  * config of these families sets it to 0.
  */
-public final class DecoderForSequenceClassification extends Module implements SequenceClassifier {
+public final class DecoderForSequenceClassification extends SequenceClassifierModule {
     private final DecoderModel decoder;
     private final ClassifierConfig classifier;
 
