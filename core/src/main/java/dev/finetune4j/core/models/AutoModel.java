@@ -210,9 +210,9 @@ public final class AutoModel {
      * Loads a sequence classifier onto a device with float32 weights, picked by config.json's {@code model_type}: a
      * {@link BertForSequenceClassification} for {@code bert}, a {@link DecoderForSequenceClassification} for the
      * decoder families. A decoder folder may hold a {@code *ForSequenceClassification} checkpoint (with
-     * {@code score.weight}) or, as {@code architectures} then says, a causal LM ({@code *ForCausalLM}): its
-     * {@code lm_head} is left out and {@code score} is drawn from N(0, {@code initializer_range}) with a fixed seed,
-     * as transformers initialises a head the checkpoint lacks, to be trained.
+     * {@code score.weight}, which {@code architectures} then names) or a causal LM: its {@code lm_head} is left out
+     * and {@code score} is drawn from N(0, {@code initializer_range}) with a fixed seed, as transformers initialises a
+     * head the checkpoint lacks, to be trained.
      *
      * @param dir    a Hugging Face model folder
      * @param device where the weights live and the classifier runs
@@ -255,11 +255,10 @@ public final class AutoModel {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the weights of " + dir + ": " + e.getMessage(), e);
         }
-        boolean causalCheckpoint = config.path("architectures").toString().contains("ForCausalLM");
-        if (!hasScore && !causalCheckpoint) {
+        if (!hasScore && config.path("architectures").toString().contains("ForSequenceClassification")) {
             throw new IllegalArgumentException(dir + " has no " + SCORE + " although config.json's architectures "
-                    + config.path("architectures") + " name no causal LM: a partial download? (a causal LM checkpoint "
-                    + "says *ForCausalLM in architectures and gets a new head)");
+                    + config.path("architectures") + " name a sequence classifier: a partial download? (download the "
+                    + "weights again with config.json)");
         }
         long lmHead = decoder.tieWordEmbeddings() ? 0 : (long) decoder.vocabSize() * decoder.hiddenSize();
         requireStoredParameters(dir, decoder.parameterCount() - lmHead, null);

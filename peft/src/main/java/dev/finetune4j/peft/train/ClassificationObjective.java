@@ -13,14 +13,15 @@ import dev.finetune4j.eval.ClassificationMetrics;
 import dev.finetune4j.eval.ClassificationReport;
 import dev.finetune4j.peft.PeftClassifier;
 
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
  * transformers' sequence-classification loss by {@code problem_type}: single-label classification is the
  * cross-entropy of each row's logits, a regression ({@code num_labels} 1) the squared error of its one score. Summed
  * here and divided by the rows of the whole optimizer step, so gradient accumulation equals one large batch (the
- * mean transformers takes over a batch). Micro-batches are right-padded to their longest row.
+ * mean transformers takes over a batch). Micro-batches are right-padded to their longest row ({@link PaddedBatch}).
  */
 final class ClassificationObjective implements Objective {
     private final PeftClassifier model;
@@ -83,21 +84,12 @@ final class ClassificationObjective implements Objective {
     @Override
     public Loss lossSum(int[] indices) {
         int b = indices.length;
-        int t = 0;
-        long tokens = 0;
+        List<long[]> rows = new ArrayList<>(b);
         for (int i : indices) {
-            t = Math.max(t, data.get(i).length());
-            tokens += data.get(i).length();
+            rows.add(data.get(i).inputIds());
         }
-        long[][] ids = new long[b][t];
-        long[][] mask = new long[b][t];
-        for (int r = 0; r < b; r++) {
-            long[] row = data.get(indices[r]).inputIds();
-            System.arraycopy(row, 0, ids[r], 0, row.length);
-            Arrays.fill(ids[r], row.length, t, padId);
-            Arrays.fill(mask[r], 0, row.length, 1L);
-        }
-        Tensor logits = model.forward(ids, mask); // (B, labels)
+        PaddedBatch batch = PaddedBatch.of(rows, padId);
+        Tensor logits = model.forward(batch.inputIds(), batch.attentionMask()); // (B, labels)
         if (problem == ProblemType.REGRESSION) {
             float[] targets = new float[b];
             for (int r = 0; r < b; r++) {
@@ -105,14 +97,14 @@ final class ClassificationObjective implements Objective {
             }
             Tensor target = Tensor.of(logits.device(), TensorScope.current(), targets, Shape.of(b));
             Tensor error = Elementwise.sub(logits.reshape(b), target);
-            return new Loss(Reductions.sum(Elementwise.mul(error, error)), tokens, Map.of(), null);
+            return new Loss(Reductions.sum(Elementwise.mul(error, error)), batch.tokens(), Map.of(), null);
         }
         int[] labels = new int[b];
         for (int r = 0; r < b; r++) {
             labels[r] = (int) data.get(indices[r]).label();
         }
         Tensor sum = Elementwise.scale(Reductions.sum(CrossEntropy.tokenLogProbs(logits, labels)), -1f);
-        return new Loss(sum, tokens, Map.of(), Reductions.argmax(logits));
+        return new Loss(sum, batch.tokens(), Map.of(), Reductions.argmax(logits));
     }
 
     /** Accuracy and macro F1 of the predicted classes, as scikit-learn computes them (eval's ClassificationMetrics). */
