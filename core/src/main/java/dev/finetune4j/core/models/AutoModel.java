@@ -184,8 +184,8 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a sequence classifier onto the CPU with float32 weights; see {@link #loadSequenceClassifier(Path, Device,
-     * List)}.
+     * Loads a sequence classifier onto the CPU with float32 weights; see
+     * {@link #loadSequenceClassifier(Path, Device, ClassifierConfig)}.
      *
      * @param dir a Hugging Face model folder
      * @return the classifier; close it to free its weights
@@ -195,8 +195,8 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a sequence classifier onto a device with float32 weights; see {@link #loadSequenceClassifier(Path, Device,
-     * List)}.
+     * Loads a sequence classifier onto a device with float32 weights; see
+     * {@link #loadSequenceClassifier(Path, Device, ClassifierConfig)}.
      *
      * @param dir    a Hugging Face model folder
      * @param device where the weights live and the classifier runs, e.g. {@code Device.cuda(0)}
