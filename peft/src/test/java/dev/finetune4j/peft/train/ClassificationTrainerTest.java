@@ -2,6 +2,7 @@ package dev.finetune4j.peft.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.io.SafetensorsFile;
@@ -17,8 +18,13 @@ import dev.finetune4j.eval.ClassificationReport;
 import dev.finetune4j.peft.Fixtures;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftClassifier;
+import dev.finetune4j.peft.adapter.BottleneckConfig;
+import dev.finetune4j.peft.freeze.FreezeConfig;
+import dev.finetune4j.peft.ia3.Ia3Config;
 import dev.finetune4j.peft.lora.LoraConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -29,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -132,6 +139,39 @@ class ClassificationTrainerTest {
                     assertEquals(expected, objective.lossSum(all).sum().getFlat(0), 1e-4, labels + " loss sum");
                 }
             }
+        }
+    }
+
+    /** The PEFT methods a classifier takes (prompt and prefix tuning need a causal LM); how each wraps one. */
+    enum Method {
+        LORA(b -> Peft.wrap(b, lora().build())),
+        DORA(b -> Peft.wrap(b, lora().useDora(true).build())),
+        IA3(b -> Peft.wrap(b, Ia3Config.of(List.of("k_proj", "v_proj", "down_proj"), List.of("down_proj")))),
+        // a smooth activation: finite differences across ReLU's kink would not measure the gradient
+        HOULSBY(b -> Peft.wrap(b, new BottleneckConfig(BottleneckConfig.Placement.HOULSBY, 4, Activations.Kind.GELU_EXACT, null))),
+        FREEZE(b -> Peft.wrap(b, new FreezeConfig(1, null, null)));
+
+        final Function<DecoderForSequenceClassification, PeftClassifier> wrap;
+
+        Method(Function<DecoderForSequenceClassification, PeftClassifier> wrap) {
+            this.wrap = wrap;
+        }
+    }
+
+    /** Each method trains the decoder classifier (the loss falls) and its gradients agree with finite differences. */
+    @ParameterizedTest
+    @EnumSource(Method.class)
+    void everyMethodThatAppliesTrainsWithTrueGradients(Method method) {
+        try (var base = tinyQwen(List.of("a", "b", "c"))) {
+            PeftClassifier clf = method.wrap.apply(base);
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(12).microBatchSize(6).learningRate(1e-2)
+                    .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
+            List<Double> losses = ClassificationTrainer.builder().model(clf).config(cfg).trainData(separable(12, 4))
+                    .build().train().lossHistory();
+            // two steps per epoch: the first epoch against the last
+            assertTrue(losses.get(10) + losses.get(11) < 0.9 * (losses.get(0) + losses.get(1)), method + ": " + losses);
+            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(method.name(), method == Method.DORA,
+                    TrainedModel.of(clf), new ClassificationObjective(clf, separable(6, 5), PAD));
         }
     }
 
