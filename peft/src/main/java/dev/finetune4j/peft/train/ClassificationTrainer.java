@@ -1,5 +1,6 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.peft.PeftClassifier;
 
 import java.util.OptionalLong;
@@ -63,7 +64,8 @@ public final class ClassificationTrainer extends Trainer {
                 }
                 if (pad.isPresent()) {
                     padTokenId = pad.getAsLong();
-                } else if (!model.spec().modelType().equals("bert") && config != null && config.microBatchSize() > 1) {
+                } else if (model.base() instanceof DecoderForSequenceClassification && config != null
+                        && config.microBatchSize() > 1) {
                     throw new IllegalArgumentException("the classifier's config has no pad_token_id, so a padded row's "
                             + "last token cannot be found: set it when loading (ClassifierConfig.withPadTokenId, usually "
                             + "the tokenizer's pad or eos id) or train with microBatchSize(1)");

@@ -55,12 +55,17 @@ class ClassificationTrainerTest {
 
     /** A random Qwen2 (2 layers, hidden 32) with a {@code score} head for {@code labels}; weights N(0, 0.1), seed 5. */
     static DecoderForSequenceClassification tinyQwen(List<String> labels) {
+        return tinyQwen(labels, OptionalLong.of(PAD));
+    }
+
+    /** {@link #tinyQwen(List)} with the given pad id, or none. */
+    static DecoderForSequenceClassification tinyQwen(List<String> labels, OptionalLong pad) {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.put("model_type", "qwen2").put("vocab_size", VOCAB).put("hidden_size", 32).put("intermediate_size", 64)
                 .put("num_hidden_layers", 2).put("num_attention_heads", 4).put("num_key_value_heads", 2)
                 .put("max_position_embeddings", 32).put("rms_norm_eps", 1e-6).put("rope_theta", 10000.0)
                 .put("hidden_act", "silu").put("tie_word_embeddings", false);
-        var classifier = new ClassifierConfig(labels, ClassifierConfig.ProblemType.of(null, labels.size()), OptionalLong.of(PAD));
+        var classifier = new ClassifierConfig(labels, ClassifierConfig.ProblemType.of(null, labels.size()), pad);
         var model = new DecoderForSequenceClassification(TensorScope.detached(), DecoderConfig.fromJson(c), classifier);
         StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
         return model;
@@ -285,6 +290,23 @@ class ClassificationTrainerTest {
             var pad = assertThrows(IllegalArgumentException.class, () -> ClassificationTrainer.builder().model(clf)
                     .config(cfg).trainData(separable(3, 1)).padTokenId(5).build());
             assertTrue(pad.getMessage().contains("pad_token_id 0"), pad.getMessage());
+        }
+    }
+
+    /** Without a pad id a decoder cannot find a padded row's end: batches of one row only, as transformers has it. */
+    @Test
+    void aDecoderWithoutPadIdIsRefusedForBatchesButTrainsRowByRow() {
+        try (var base = tinyQwen(List.of("a", "b", "c"), OptionalLong.empty())) {
+            PeftClassifier clf = Peft.wrap(base, lora().build());
+            TrainingConfig.Builder cfg = TrainingConfig.builder().maxSteps(2).learningRate(1e-2).logEverySteps(0);
+            var e = assertThrows(IllegalArgumentException.class, () -> ClassificationTrainer.builder().model(clf)
+                    .config(cfg.microBatchSize(4).build()).trainData(separable(6, 1)).build());
+            assertTrue(e.getMessage().contains("no pad_token_id") && e.getMessage().contains("microBatchSize(1)"),
+                    e.getMessage());
+            TrainResult r = ClassificationTrainer.builder().model(clf).config(cfg.microBatchSize(1).build())
+                    .trainData(separable(6, 1)).build().train();
+            assertEquals(2, r.steps());
+            assertTrue(r.lossHistory().stream().allMatch(Double::isFinite), r.lossHistory().toString());
         }
     }
 
