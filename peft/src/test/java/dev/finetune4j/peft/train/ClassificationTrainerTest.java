@@ -253,6 +253,37 @@ class ClassificationTrainerTest {
                 .outputDir(out).logEverySteps(0).build();
     }
 
+    /**
+     * The decoder classifier under BF16_MIXED learns too, and gradient checkpointing (which recomputes each layer in
+     * the backward) gives the weights of a run without it, bit for bit.
+     */
+    @Test
+    void decoderTrainsInBf16MixedAndWithGradientCheckpointing() {
+        Map<String, float[]> plain = null;
+        for (boolean checkpointing : List.of(false, true)) {
+            try (var base = tinyQwen(List.of("a", "b", "c"))) {
+                PeftClassifier clf = Peft.wrap(base, lora().build());
+                TrainingConfig cfg = TrainingConfig.builder().maxSteps(3).microBatchSize(4).learningRate(1e-2).seed(1)
+                        .gradientCheckpointing(checkpointing).logEverySteps(0).build();
+                ClassificationTrainer.builder().model(clf).config(cfg).trainData(separable(12, 3)).build().train();
+                Map<String, float[]> trained = values(clf.trainableParameters());
+                if (plain == null) {
+                    plain = trained;
+                } else {
+                    plain.forEach((name, v) -> assertArrayEquals(v, trained.get(name), name + " with gradient checkpointing"));
+                }
+            }
+        }
+        try (var base = tinyQwen(List.of("a", "b", "c"))) {
+            PeftClassifier clf = Peft.wrap(base, lora().build());
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(12).microBatchSize(6).learningRate(1e-2)
+                    .precision(Precision.BF16_MIXED).schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
+            List<Double> losses = ClassificationTrainer.builder().model(clf).config(cfg).trainData(separable(12, 4))
+                    .build().train().lossHistory();
+            assertTrue(losses.get(10) + losses.get(11) < 0.9 * (losses.get(0) + losses.get(1)), "bf16-mixed: " + losses);
+        }
+    }
+
     /** BERT (hf-tiny/bert_cls, two labels) trains its LoRA and classifier head; BF16_MIXED passes too. */
     @Test
     void bertTrainsInFloat32AndBf16Mixed() {
