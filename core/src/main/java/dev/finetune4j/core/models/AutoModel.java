@@ -236,7 +236,8 @@ public final class AutoModel {
             }
             BertConfig bert = BertConfig.fromJson(config);
             requireStoredParameters(dir, bert.parameterCount(), null);
-            var model = new BertForSequenceClassification(TensorScope.detached(device), bert);
+            var model = new BertForSequenceClassification(TensorScope.detached(device), bert,
+                    ClassifierConfig.fromJson(config));
             warnUnused(dir, loadWeights(model, dir, false), "Expected for a checkpoint of another task (a pretraining "
                     + "head such as cls.predictions); otherwise check that config.json matches the checkpoint");
             return model;

@@ -7,7 +7,10 @@ import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -81,7 +84,7 @@ class DecoderClassifierTest {
         }
     }
 
-    private static ClassifierConfig twoLabels(java.nio.file.Path dir) {
+    private static ClassifierConfig twoLabels(Path dir) {
         return ClassifierConfig.fromJson(AutoModel.readConfig(dir)).withLabels(List.of("spam", "ham"));
     }
 
@@ -92,6 +95,20 @@ class DecoderClassifierTest {
                 twoLabels(ReferenceData.resource("references/qwen2_sliding")))) {
             var e = assertThrows(IllegalArgumentException.class, () -> clf.logits(new long[][]{{1, 2}, {3, 4}}, null));
             assertTrue(e.getMessage().contains("pad_token_id"), e.getMessage());
+        }
+    }
+
+    /** BERT's classes carry config.json's names (and its problem type), which the CLI maps labels through. */
+    @Test
+    void bertReadsItsLabelNamesFromConfig(@TempDir Path tmp) throws Exception {
+        Path from = ReferenceData.resource("hf-tiny/bert_cls");
+        String config = Files.readString(from.resolve("config.json"))
+                .replace("\"0\": \"LABEL_0\"", "\"0\": \"negative\"").replace("\"2\": \"LABEL_2\"", "\"2\": \"positive\"");
+        Files.writeString(tmp.resolve("config.json"), config);
+        Files.copy(from.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
+        try (SequenceClassifier clf = AutoModel.loadSequenceClassifier(tmp)) {
+            assertEquals(List.of("negative", "LABEL_1", "positive"), clf.classifierConfig().id2label());
+            assertEquals(ClassifierConfig.ProblemType.SINGLE_LABEL_CLASSIFICATION, clf.classifierConfig().problemType());
         }
     }
 

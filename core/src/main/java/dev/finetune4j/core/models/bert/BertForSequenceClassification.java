@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.EmbeddingLookup;
+import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.nn.Container;
@@ -24,16 +25,35 @@ import java.util.List;
 public final class BertForSequenceClassification extends SequenceClassifierModule {
     private final TensorScope scope;
     private final BertConfig config;
+    private final ClassifierConfig classifier;
 
     /**
-     * Builds the module tree with zero weights in {@code scope}; load them afterwards.
+     * Builds the module tree with zero weights in {@code scope}, its classes named {@code LABEL_i}; load them
+     * afterwards.
      *
      * @param scope owns the weights
      * @param c the configuration
      */
     public BertForSequenceClassification(TensorScope scope, BertConfig c) {
+        this(scope, c, null);
+    }
+
+    /**
+     * Builds the module tree with zero weights in {@code scope}; load them afterwards.
+     *
+     * @param scope      owns the weights
+     * @param c          the configuration
+     * @param classifier the classes' names and problem type ({@code ClassifierConfig.fromJson} of the same
+     *                   config.json), as many labels as {@code c.numLabels()}; null names them {@code LABEL_i}
+     */
+    public BertForSequenceClassification(TensorScope scope, BertConfig c, ClassifierConfig classifier) {
+        if (classifier != null && classifier.numLabels() != c.numLabels()) {
+            throw new IllegalArgumentException(classifier.numLabels() + " labels " + classifier.id2label() + " for a "
+                    + "head of " + c.numLabels() + " classes: num_labels and id2label of config.json disagree");
+        }
         this.scope = scope;
         this.config = c;
+        this.classifier = classifier;
         Container bert = registerChild("bert", new Container());
         Container emb = bert.add("embeddings", new Container());
         emb.add("word_embeddings", new Embedding(scope, c.vocabSize(), c.hiddenSize()));
@@ -95,6 +115,12 @@ public final class BertForSequenceClassification extends SequenceClassifierModul
     @Override
     public int numLabels() {
         return config.numLabels();
+    }
+
+    /** The labels and problem type of config.json when it was given, else the interface's defaults. */
+    @Override
+    public ClassifierConfig classifierConfig() {
+        return classifier != null ? classifier : super.classifierConfig();
     }
 
     /**
