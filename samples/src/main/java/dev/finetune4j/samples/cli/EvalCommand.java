@@ -155,7 +155,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         if (source.model != null && data == null) {
             throw new BadInputException("--model needs --data: the JSONL file with "
-                    + (toolCalls ? "conversations" : "prompts and references"));
+                    + (toolCalls ? "conversations" : classification ? "{\"text\", \"label\"} rows" : "prompts and references"));
         }
         Map<String, Object> result = new LinkedHashMap<>();
         // what the report evaluated, as 'finetune4j gate' names it
