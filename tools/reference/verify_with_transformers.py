@@ -10,6 +10,10 @@ the CPU; logits, logits_masked, loss, logits_short (where stored) and greedy_out
 fixtures were defined. Prints one line per folder and tensor (largest |difference| over largest |stored value|,
 or whether the greedy tokens are identical) and ends with `verified N of M`; exits 1 when any check fails
 (relative error above 1e-4, different tokens, or a folder that does not load).
+
+A folder whose reference holds `labels` (references/qwen2_cls from classifier_torch.py) is a sequence classifier:
+it is loaded with AutoModelForSequenceClassification and its pooled logits and loss (input_ids with
+attention_mask, the stored labels) are recomputed.
 """
 import os
 import sys
@@ -41,15 +45,23 @@ def recompute(model, ref):
     return out
 
 
+def recompute_classifier(model, ref):
+    with torch.no_grad():
+        out = model(input_ids=ref["input_ids"], attention_mask=ref["attention_mask"], labels=ref["labels"])
+    return {"logits": out.logits, "loss": out.loss.reshape(1)}
+
+
 def verify(folder):
     """Returns (checks passed, checks made) for one folder, printing a line per check."""
     name = os.path.basename(os.path.normpath(folder))
     try:
         ref = load_file(os.path.join(folder, "reference.safetensors"))
-        model = transformers.AutoModelForCausalLM.from_pretrained(
-            folder, attn_implementation="eager", local_files_only=True, dtype=torch.float32).to("cpu")
+        classifier = "labels" in ref
+        auto = transformers.AutoModelForSequenceClassification if classifier else transformers.AutoModelForCausalLM
+        model = auto.from_pretrained(folder, attn_implementation="eager", local_files_only=True,
+                                     dtype=torch.float32).to("cpu")
         model.eval()
-        ours = recompute(model, ref)
+        ours = recompute_classifier(model, ref) if classifier else recompute(model, ref)
     except Exception:  # report the folder as failed and go on with the others
         print(f"{name:20s} FAILED to load or run:\n{traceback.format_exc()}", flush=True)
         return 0, 1

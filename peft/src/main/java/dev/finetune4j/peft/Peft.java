@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -128,7 +129,9 @@ public final class Peft {
      * @throws PeftException when the config does not fit the model
      */
     public static <M extends Module & SequenceClassifier> PeftClassifier wrap(M base, PeftConfig config) {
-        return new PeftClassifier(base, inject(classifierContext(base, true, false), config, true, state -> { }));
+        var dropout = new AtomicReference<>(new SplittableRandom(DEFAULT_SEED));
+        return new PeftClassifier(base, inject(classifierContext(base, dropout, true, false), config, true, state -> { }),
+                dropout);
     }
 
     /**
@@ -165,7 +168,8 @@ public final class Peft {
 
     private static <M extends Module & SequenceClassifier> PeftClassifier loadClassifier(M base, Path dir, boolean trainable) {
         try (AdapterFiles files = AdapterFiles.read(dir)) {
-            return new PeftClassifier(base, loadInto(classifierContext(base, trainable, true), files, true));
+            var dropout = new AtomicReference<>(new SplittableRandom(DEFAULT_SEED));
+            return new PeftClassifier(base, loadInto(classifierContext(base, dropout, trainable, true), files, true), dropout);
         }
     }
 
@@ -173,10 +177,10 @@ public final class Peft {
         return new PeftContext(base, base.spec(), base, base.parameterScope(), base::dropoutRandom, seed, trainable, forLoading);
     }
 
-    private static <M extends Module & SequenceClassifier> PeftContext classifierContext(M base, boolean trainable,
-                                                                                        boolean forLoading) {
-        SplittableRandom dropout = new SplittableRandom(DEFAULT_SEED);
-        return new PeftContext(base, base.spec(), null, base.parameterScope(), () -> dropout, DEFAULT_SEED, trainable, forLoading);
+    /** A classifier's context; its dropout stream is the one {@link PeftClassifier#seedDropout} reseeds. */
+    private static <M extends Module & SequenceClassifier> PeftContext classifierContext(
+            M base, AtomicReference<SplittableRandom> dropout, boolean trainable, boolean forLoading) {
+        return new PeftContext(base, base.spec(), null, base.parameterScope(), dropout::get, DEFAULT_SEED, trainable, forLoading);
     }
 
     /**

@@ -1,11 +1,14 @@
 package dev.finetune4j.peft;
 
-import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.models.SequenceClassifier;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A sequence classifier with one PEFT adapter (PEFT's {@code PeftModelForSequenceClassification}); the
@@ -15,10 +18,23 @@ import dev.finetune4j.core.tensor.TensorScope;
  */
 public final class PeftClassifier extends AdapterModel<Module> implements SequenceClassifier {
     private final SequenceClassifier classifier;
+    private final AtomicReference<SplittableRandom> dropout;
 
-    <M extends Module & SequenceClassifier> PeftClassifier(M base, AdapterState state) {
+    <M extends Module & SequenceClassifier> PeftClassifier(M base, AdapterState state,
+                                                           AtomicReference<SplittableRandom> dropout) {
         super(base, state);
         this.classifier = base;
+        this.dropout = dropout;
+    }
+
+    /**
+     * Seeds the stream the adapter's dropout draws from in training mode (trainers reseed it for every micro-batch,
+     * so that a resumed run draws the masks an uninterrupted one draws).
+     *
+     * @param seed the seed
+     */
+    public void seedDropout(long seed) {
+        dropout.set(new SplittableRandom(seed));
     }
 
     /**
@@ -65,21 +81,14 @@ public final class PeftClassifier extends AdapterModel<Module> implements Sequen
     }
 
     @Override
-    public float[][] logits(long[][] inputIds, long[][] attentionMask) {
-        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-            float[] flat = forward(inputIds, attentionMask).toFloatArray();
-            int labels = numLabels();
-            float[][] out = new float[inputIds.length][labels];
-            for (int i = 0; i < out.length; i++) {
-                System.arraycopy(flat, i * labels, out[i], 0, labels);
-            }
-            return out;
-        }
-    }
-
-    @Override
     public int numLabels() {
         return classifier.numLabels();
+    }
+
+    /** The base classifier's labels, problem type and pad id. */
+    @Override
+    public ClassifierConfig classifierConfig() {
+        return classifier.classifierConfig();
     }
 
     @Override

@@ -19,7 +19,7 @@ class ClassifierFixtureTest {
         Map<String, float[]> ref = Fixtures.reference("bert_cls");
         long[][] ids = Fixtures.ids("bert_cls", "input_ids");
         long[][] mask = Fixtures.ids("bert_cls", "attention_mask");
-        try (BertForSequenceClassification base = AutoModel.loadSequenceClassifier(Fixtures.dir("bert_cls"))) {
+        try (var base = AutoModel.loadSequenceClassifier(Fixtures.dir("bert_cls"))) {
             PeftClassifier m = Peft.load(base, Fixtures.dir("bert_cls").resolve("lora"));
             float[] actual = flat(m.logits(ids, mask));
             StringBuilder where = new StringBuilder();

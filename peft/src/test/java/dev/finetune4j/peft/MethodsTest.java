@@ -45,7 +45,7 @@ class MethodsTest {
             assertTrue(m.adapterTensors().keySet().stream().allMatch(k -> k.contains(".mlp.adapter_")), m.adapterTensors().keySet().toString());
             assertEquals(8, m.adapterTensors().size());
         }
-        try (BertForSequenceClassification base = AutoModel.loadSequenceClassifier(Fixtures.dir("bert_cls"))) {
+        try (var base = AutoModel.loadSequenceClassifier(Fixtures.dir("bert_cls"))) {
             PeftClassifier m = Peft.wrap(base, new BottleneckConfig(BottleneckConfig.Placement.HOULSBY, 8, null, "SEQ_CLS"));
             assertTrue(m.adapterTensors().containsKey("base_model.model.bert.encoder.layer.1.output.dense.adapter_up.weight"));
             assertTrue(m.adapterTensors().containsKey("base_model.model.bert.encoder.layer.0.attention.output.dense.adapter_down.bias"));

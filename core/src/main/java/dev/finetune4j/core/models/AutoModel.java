@@ -6,8 +6,10 @@ import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.models.bert.BertConfig;
 import dev.finetune4j.core.models.bert.BertForSequenceClassification;
+import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
+import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.gpt2.Gpt2Config;
 import dev.finetune4j.core.models.gpt2.Gpt2Model;
@@ -27,6 +29,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -48,8 +51,11 @@ public final class AutoModel {
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "gpt2");
-    /** Sequence-classification families. */
-    public static final List<String> CLASSIFIER_TYPES = List.of("bert");
+    /** Sequence-classification families: BERT, and the decoders as {@code *ForSequenceClassification}. */
+    public static final List<String> CLASSIFIER_TYPES = List.of("bert", "llama", "mistral", "qwen2", "qwen3", "gemma",
+            "gemma2", "gemma3_text", "phi3");
+    /** The decoder classifiers' head, which a causal LM checkpoint lacks. */
+    private static final String SCORE = "score.weight";
 
     private AutoModel() {
     }
@@ -192,33 +198,95 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a sequence classifier (BERT).
+     * Loads a sequence classifier onto the CPU with float32 weights; see
+     * {@link #loadSequenceClassifier(Path, Device, ClassifierConfig)}.
      *
-     * @param dir a Hugging Face model folder of a {@code BertForSequenceClassification}
+     * @param dir a Hugging Face model folder
      * @return the classifier; close it to free its weights
      */
-    public static BertForSequenceClassification loadSequenceClassifier(Path dir) {
+    public static SequenceClassifierModule loadSequenceClassifier(Path dir) {
         return loadSequenceClassifier(dir, Device.cpu());
     }
 
     /**
-     * Loads a sequence classifier (BERT) onto a device, with float32 weights.
+     * Loads a sequence classifier onto a device with float32 weights; see
+     * {@link #loadSequenceClassifier(Path, Device, ClassifierConfig)}.
      *
-     * @param dir a Hugging Face model folder of a {@code BertForSequenceClassification}
+     * @param dir    a Hugging Face model folder
      * @param device where the weights live and the classifier runs, e.g. {@code Device.cuda(0)}
      * @return the classifier; close it to free its weights
      */
-    public static BertForSequenceClassification loadSequenceClassifier(Path dir, Device device) {
+    public static SequenceClassifierModule loadSequenceClassifier(Path dir, Device device) {
+        return loadSequenceClassifier(dir, device, null);
+    }
+
+    /**
+     * Loads a sequence classifier onto a device with float32 weights, picked by config.json's {@code model_type}: a
+     * {@link BertForSequenceClassification} for {@code bert}, a {@link DecoderForSequenceClassification} for the
+     * decoder families. A decoder folder may hold a {@code *ForSequenceClassification} checkpoint (with
+     * {@code score.weight}, which {@code architectures} then names) or a causal LM: its {@code lm_head} is left out
+     * and {@code score} is drawn from N(0, {@code initializer_range}) with a fixed seed, as transformers initialises a
+     * head the checkpoint lacks, to be trained.
+     *
+     * @param dir    a Hugging Face model folder
+     * @param device where the weights live and the classifier runs
+     * @param classifier labels, problem type and pad id replacing config.json's (start from
+     *               {@code ClassifierConfig.fromJson(readConfig(dir))}); other labels than config.json's get a new
+     *               head; null keeps config.json's; decoder families only
+     * @return the classifier; close it to free its weights
+     */
+    public static SequenceClassifierModule loadSequenceClassifier(Path dir, Device device,
+                                                              ClassifierConfig classifier) {
         JsonNode config = readConfig(dir);
         String type = config.path("model_type").asText("");
         if (!CLASSIFIER_TYPES.contains(type)) {
-            throw new IllegalArgumentException("unsupported model_type '" + type + "' for sequence classification; supported: " + CLASSIFIER_TYPES);
+            throw new IllegalArgumentException("unsupported model_type '" + type + "' for sequence classification; supported: "
+                    + CLASSIFIER_TYPES);
         }
-        BertConfig bert = BertConfig.fromJson(config);
-        requireStoredParameters(dir, bert.parameterCount(), null, name -> null, name -> false);
-        var model = new BertForSequenceClassification(TensorScope.detached(device), bert);
-        warnUnused(dir, loadWeights(model, dir), "Expected for a checkpoint of another task (a pretraining head "
-                + "such as cls.predictions); otherwise check that config.json matches the checkpoint");
+        if (type.equals("bert")) {
+            if (classifier != null) {
+                throw new IllegalArgumentException("a ClassifierConfig other than config.json's is offered for the decoder "
+                        + "families only; write num_labels and id2label into " + dir.resolve("config.json") + " instead");
+            }
+            BertConfig bert = BertConfig.fromJson(config);
+            requireStoredParameters(dir, bert.parameterCount(), null, name -> null, name -> false);
+            var model = new BertForSequenceClassification(TensorScope.detached(device), bert,
+                    ClassifierConfig.fromJson(config));
+            warnUnused(dir, loadWeights(model, dir, false), "Expected for a checkpoint of another task (a pretraining "
+                    + "head such as cls.predictions); otherwise check that config.json matches the checkpoint");
+            return model;
+        }
+        return loadDecoderClassifier(dir, config, device, classifier);
+    }
+
+    private static DecoderForSequenceClassification loadDecoderClassifier(Path dir, JsonNode config, Device device,
+                                                                          ClassifierConfig given) {
+        DecoderConfig decoder = DecoderConfig.fromJson(config);
+        ClassifierConfig stored = ClassifierConfig.fromJson(config);
+        ClassifierConfig classifier = given == null ? stored : given;
+        boolean hasScore;
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
+            hasScore = ckpt.contains(SCORE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the weights of " + dir + ": " + e.getMessage(), e);
+        }
+        if (!hasScore && config.path("architectures").toString().contains("ForSequenceClassification")) {
+            throw new IllegalArgumentException(dir + " has no " + SCORE + " although config.json's architectures "
+                    + config.path("architectures") + " name a sequence classifier: a partial download? (download the "
+                    + "weights again with config.json)");
+        }
+        long lmHead = decoder.tieWordEmbeddings() ? 0 : (long) decoder.vocabSize() * decoder.hiddenSize();
+        requireStoredParameters(dir, decoder.parameterCount() - lmHead, null, name -> null, name -> false);
+        var model = new DecoderForSequenceClassification(TensorScope.detached(device), decoder, classifier);
+        boolean newHead = !hasScore || !classifier.id2label().equals(stored.id2label());
+        if (newHead) {
+            double std = JsonFields.number(config, "initializer_range", 0.02, "config.json");
+            StateDicts.initNormal((Module) model.child("score"), std, new SplittableRandom(0));
+            LOG.warn("{} of {} was newly initialized for {} labels {}: train it before use", SCORE, dir,
+                    classifier.numLabels(), classifier.id2label());
+        }
+        warnUnused(dir, loadWeights(model, dir, newHead), "Expected for a causal LM checkpoint (lm_head) or when new "
+                + "labels replace the head; otherwise check that config.json matches the checkpoint");
         return model;
     }
 
@@ -300,13 +368,18 @@ public final class AutoModel {
 
     /**
      * Copies the checkpoint in {@code dir} into {@code model}'s own weights (closing it on failure) and returns the
-     * checkpoint tensors it did not take, as {@link WeightLoader#unused} counts them.
+     * checkpoint tensors it did not take, as {@link WeightLoader#unused} counts them. With {@code newScore}, the
+     * model's {@code score.weight} keeps the values it has (a head the checkpoint lacks, or one for new labels).
      */
-    static List<String> loadWeights(Module model, Path dir) {
+    static List<String> loadWeights(Module model, Path dir, boolean newScore) {
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
             var names = new TreeSet<>(ckpt.names());
             Set<String> used = new HashSet<>();
+            Tensor score = newScore ? model.stateDict().get(SCORE) : null;
             StateDicts.load(model, n -> {
+                if (score != null && n.equals(SCORE)) {
+                    return score; // the head just drawn: copied onto itself, whatever the checkpoint holds
+                }
                 if (!names.contains(n)) {
                     return null;
                 }

@@ -1,7 +1,12 @@
 package dev.finetune4j.core.models;
 
+import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * A sequence classifier: one score per label for every sequence of a batch.
@@ -21,7 +26,17 @@ public interface SequenceClassifier extends AutoCloseable {
      * @param attentionMask 1 for real tokens, 0 for padding; null means all 1
      * @return {@code [batch][numLabels]}
      */
-    float[][] logits(long[][] inputIds, long[][] attentionMask);
+    default float[][] logits(long[][] inputIds, long[][] attentionMask) {
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            float[] flat = forward(inputIds, attentionMask).toFloatArray();
+            int n = numLabels();
+            float[][] out = new float[inputIds.length][n];
+            for (int i = 0; i < out.length; i++) {
+                System.arraycopy(flat, i * n, out[i], 0, n);
+            }
+            return out;
+        }
+    }
 
     /**
      * The number of classes.
@@ -29,6 +44,20 @@ public interface SequenceClassifier extends AutoCloseable {
      * @return the label count
      */
     int numLabels();
+
+    /**
+     * The labels' names, the problem type and the pad id. This default names the classes {@code LABEL_i} and derives
+     * the problem type from the label count, as transformers does when config.json says nothing.
+     *
+     * @return the classification settings
+     */
+    default ClassifierConfig classifierConfig() {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < numLabels(); i++) {
+            names.add("LABEL_" + i);
+        }
+        return new ClassifierConfig(names, ClassifierConfig.ProblemType.of(null, numLabels()), OptionalLong.empty());
+    }
 
     /**
      * Class scores with autograd, the tensor-level face of {@link #logits} (what training and adapters use).

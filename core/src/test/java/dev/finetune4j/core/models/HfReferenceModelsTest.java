@@ -107,7 +107,7 @@ class HfReferenceModelsTest {
     /** The BERT classifier, loaded onto {@code device}, gives transformers' logits. */
     static void assertBertClassifierMatchesTransformers(Device device) throws Exception {
         ReferenceData ref = ReferenceData.load("hf-tiny/bert_cls/reference.safetensors");
-        try (BertForSequenceClassification clf = AutoModel.loadSequenceClassifier(ReferenceData.resource("hf-tiny/bert_cls"), device)) {
+        try (SequenceClassifier clf = AutoModel.loadSequenceClassifier(ReferenceData.resource("hf-tiny/bert_cls"), device)) {
             float[][] scores = clf.logits(ref.ids("input_ids"), ref.ids("attention_mask"));
             float[] flat = new float[scores.length * scores[0].length];
             for (int i = 0; i < scores.length; i++) {

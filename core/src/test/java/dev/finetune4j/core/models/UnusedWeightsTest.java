@@ -55,7 +55,7 @@ class UnusedWeightsTest {
         Path fixture = Path.of(UnusedWeightsTest.class.getResource("/hf-tiny/bert_cls").toURI());
         BertConfig config = BertConfig.fromJson(AutoModel.readConfig(fixture));
         try (var model = new BertForSequenceClassification(TensorScope.detached(Device.cpu()), config)) {
-            assertEquals(List.of(), AutoModel.loadWeights(model, fixture));
+            assertEquals(List.of(), AutoModel.loadWeights(model, fixture, false));
         }
         Path dir = Files.createDirectories(tmp.resolve("bert"));
         Files.copy(fixture.resolve("config.json"), dir.resolve("config.json"));
@@ -69,7 +69,7 @@ class UnusedWeightsTest {
             SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of());
         }
         try (var model = new BertForSequenceClassification(TensorScope.detached(Device.cpu()), config)) {
-            assertEquals(List.of("cls.predictions.bias"), AutoModel.loadWeights(model, dir));
+            assertEquals(List.of("cls.predictions.bias"), AutoModel.loadWeights(model, dir, false));
         }
     }
 

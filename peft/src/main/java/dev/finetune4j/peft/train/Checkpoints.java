@@ -10,7 +10,6 @@ import dev.finetune4j.core.optim.OptimizerState;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
-import dev.finetune4j.peft.PeftModel;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -112,7 +111,7 @@ public final class Checkpoints {
     }
 
     /** Writes the checkpoint of {@code state.step} atomically and prunes old ones; returns its folder. */
-    Path save(PeftModel model, Optimization optimization, TrainerState state) {
+    Path save(TrainedModel model, Optimization optimization, TrainerState state) {
         String name = PREFIX + state.step;
         Path target = root.resolve(name);
         Path temp = root.resolve(TEMP_PREFIX + name);
@@ -141,7 +140,7 @@ public final class Checkpoints {
      * the state the resuming run starts from, tensor names, sizes and values) before the model changes, so a refused
      * checkpoint leaves the model as it was.
      */
-    static TrainerState restore(Path dir, PeftModel model, Optimization optimization, int totalSteps, TrainerState fresh) {
+    static TrainerState restore(Path dir, TrainedModel model, Optimization optimization, int totalSteps, TrainerState fresh) {
         if (!Files.isRegularFile(dir.resolve(TrainerState.FILE))) {
             throw new IllegalArgumentException("no " + TrainerState.FILE + " in " + dir.toAbsolutePath()
                     + ": resume from a complete checkpoint folder (Checkpoints.latest(outputDir) finds the newest)");

@@ -121,11 +121,11 @@ public final class DpoTrainer extends Trainer {
     }
 
     /** Builder for {@link DpoTrainer}: training (and optional validation) data are {@link PreferenceDataset}s. */
-    public static final class Builder extends TrainerBuilder<Builder, PreferenceDataset> {
+    public static final class Builder extends TrainerBuilder<Builder, PreferenceDataset, PeftModel> {
         private DpoConfig dpo = DpoConfig.sigmoid(0.1);
 
         private Builder() {
-            super("PreferenceDataset.of(pairs)");
+            super("PreferenceDataset.of(pairs)", TrainedModel::of);
         }
 
         /**

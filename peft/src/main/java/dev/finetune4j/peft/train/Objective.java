@@ -79,12 +79,29 @@ interface Objective {
     Loss lossSum(int[] indices);
 
     /**
-     * @param sum        sum of per-unit losses, shape [1]
-     * @param tokens     real tokens processed (for throughput)
-     * @param metricSums sums over this micro-batch of extra metrics, each one value on the model's device without
-     *                   autograd: the loop reads them back in the same transfer as the loss (issue 17: a step reads
-     *                   nothing else) and averages them over the step's weight
+     * Metrics of a whole validation set that are not means of per-unit values (macro F1), from the prediction of
+     * every example, in order; empty for objectives without predictions.
+     *
+     * @param predicted the predicted class of each example, from {@link Loss#predictions()}
      */
-    record Loss(Tensor sum, long tokens, Map<String, Tensor> metricSums) {
+    default Map<String, Double> predictionMetrics(int[] predicted) {
+        return Map.of();
+    }
+
+    /**
+     * @param sum         sum of per-unit losses, shape [1]
+     * @param tokens      real tokens processed (for throughput)
+     * @param metricSums  sums over this micro-batch of extra metrics, each one value on the model's device without
+     *                    autograd: the loop reads them back in the same transfer as the loss (issue 17: a step reads
+     *                    nothing else) and averages them over the step's weight
+     * @param predictions the predicted class of each example, I64 (B), read back in evaluation only; null when the
+     *                    objective predicts no class
+     */
+    record Loss(Tensor sum, long tokens, Map<String, Tensor> metricSums, Tensor predictions) {
+
+        /** A loss without predictions. */
+        Loss(Tensor sum, long tokens, Map<String, Tensor> metricSums) {
+            this(sum, tokens, metricSums, null);
+        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.peft.PeftModel;
+
 /**
  * Supervised fine-tuning of an adapter with Hugging Face's causal-LM loss (labels shifted by one, -100
  * ignored, mean over the label tokens of each optimizer step).
@@ -29,10 +31,11 @@ public final class SftTrainer extends Trainer {
     }
 
     /** Builder for {@link SftTrainer}: training (and optional validation) data are {@link TokenizedDataset}s. */
-    public static final class Builder extends TrainerBuilder<Builder, TokenizedDataset> {
+    public static final class Builder extends TrainerBuilder<Builder, TokenizedDataset, PeftModel> {
 
         private Builder() {
-            super("TokenizedDataset.of(inputIds, labels) or SftDataset.fromExamples(examples, tokenizer, format)");
+            super("TokenizedDataset.of(inputIds, labels) or SftDataset.fromExamples(examples, tokenizer, format)",
+                    TrainedModel::of);
         }
 
         /**

@@ -1,7 +1,5 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.peft.PeftModel;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -13,19 +11,28 @@ import java.util.stream.IntStream;
  *
  * @param <B> the concrete builder, returned by every setter
  * @param <D> the data set type of the trainer
+ * @param <M> the model type: {@code PeftModel} or {@code PeftClassifier}
  */
-public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D>, D> permits SftTrainer.Builder, DpoTrainer.Builder {
-    PeftModel model;
+public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D, M>
+        permits SftTrainer.Builder, DpoTrainer.Builder, ClassificationTrainer.Builder {
+    M model;
     TrainingConfig config;
     long padTokenId;
+    /** Whether {@link #padTokenId(long)} was called. */
+    boolean padTokenIdSet;
     private D trainData;
     private D evalData;
     private final String dataHint;
+    private final Function<M, TrainedModel> trained;
     private final List<TrainingListener> listeners = new ArrayList<>();
 
-    /** @param dataHint how to create the data set, for the message when it is missing */
-    TrainerBuilder(String dataHint) {
+    /**
+     * @param dataHint how to create the data set, for the message when it is missing
+     * @param trained  the loop's view of the model
+     */
+    TrainerBuilder(String dataHint, Function<M, TrainedModel> trained) {
         this.dataHint = dataHint;
+        this.trained = trained;
     }
 
     /**
@@ -34,7 +41,7 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D>, D> p
      * @param value the wrapped model
      * @return this builder
      */
-    public B model(PeftModel value) {
+    public B model(M value) {
         model = value;
         return self();
     }
@@ -80,6 +87,7 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D>, D> p
      */
     public B padTokenId(long value) {
         padTokenId = value;
+        padTokenIdSet = true;
         return self();
     }
 
@@ -108,9 +116,10 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D>, D> p
         if (trainData == null) {
             throw new IllegalStateException("trainData(...) is required: " + dataHint);
         }
-        if (padTokenId < 0 || padTokenId >= model.base().vocabSize()) {
+        TrainedModel trainedModel = trained.apply(model);
+        if (padTokenId < 0 || padTokenId >= trainedModel.vocabSize()) {
             throw new IllegalArgumentException("padTokenId " + padTokenId + " is outside the vocabulary [0, "
-                    + model.base().vocabSize() + ")");
+                    + trainedModel.vocabSize() + ")");
         }
         if (config.evalEverySteps() > 0 && evalData == null) {
             throw new IllegalStateException("evalEverySteps=" + config.evalEverySteps() + " needs evalData(...)");
@@ -125,7 +134,7 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D>, D> p
         }
         Objective train = objective.apply(trainData);
         requireLabels(train, "training");
-        return new TrainingLoop(model, config, train, eval, List.copyOf(all));
+        return new TrainingLoop(trainedModel, config, train, eval, List.copyOf(all));
     }
 
     /**

@@ -9,7 +9,6 @@ import dev.finetune4j.core.backend.OptimizerKernels;
 import dev.finetune4j.core.optim.UpdateGate;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
-import dev.finetune4j.peft.PeftModel;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +30,7 @@ import java.util.stream.IntStream;
  * count, and a resumed run reads exactly what an uninterrupted one would.
  */
 final class TrainingLoop {
-    private final PeftModel model;
+    private final TrainedModel model;
     private final TrainingConfig cfg;
     private final Objective train;
     private final Objective eval;
@@ -43,7 +42,7 @@ final class TrainingLoop {
     private int orderEpoch = -1;
     private Device device = Device.cpu();
 
-    TrainingLoop(PeftModel model, TrainingConfig cfg, Objective train, Objective eval, List<TrainingListener> listeners) {
+    TrainingLoop(TrainedModel model, TrainingConfig cfg, Objective train, Objective eval, List<TrainingListener> listeners) {
         this.model = model;
         this.cfg = cfg;
         this.train = train;
@@ -84,7 +83,7 @@ final class TrainingLoop {
         long started = System.nanoTime();
         optimization.zeroGrad();
         model.train(train.dropout());
-        model.base().gradientCheckpointing(cfg.gradientCheckpointing());
+        model.gradientCheckpointing(cfg.gradientCheckpointing());
         try {
             while (state.step < totalSteps && reason != StopReason.EARLY_STOPPING) {
                 if (Thread.currentThread().isInterrupted()) {
@@ -136,7 +135,7 @@ final class TrainingLoop {
             }
         } finally {
             model.train(false);
-            model.base().gradientCheckpointing(false);
+            model.gradientCheckpointing(false);
         }
         TrainResult result = new TrainResult(state.lossHistory, state.gradNormHistory, state.evalHistory, state.step,
                 state.skippedSteps, reason, state.bestEvalLoss == null ? Double.NaN : state.bestEvalLoss,
@@ -218,7 +217,7 @@ final class TrainingLoop {
 
         /** Micro-batch {@code m} of {@code step}: everything it allocated in {@code scope} is freed but its values. */
         void run(TensorScope scope, int step, int m, int[] examples, long weight) {
-            model.base().seedDropout(Seeds.derive(cfg.seed(), Seeds.DROPOUT, step, m));
+            model.seedDropout(Seeds.derive(cfg.seed(), Seeds.DROPOUT, step, m));
             long mark = scope.mark();
             Objective.Loss l;
             try (var forwardPrecision = cfg.precision().use()) {
@@ -294,6 +293,7 @@ final class TrainingLoop {
         double sum = 0;
         long weight = 0;
         Map<String, Double> extraSums = new HashMap<>();
+        List<long[]> predictions = new ArrayList<>();
         model.train(false);
         try (var ng = Autograd.noGrad(); var forwardPrecision = cfg.precision().use();
              var castsScope = TensorScope.open(); var casts = Bf16Casts.of(cfg.precision(), masters)) {
@@ -306,6 +306,9 @@ final class TrainingLoop {
                 try (var scope = TensorScope.open()) {
                     Objective.Loss l = eval.lossSum(idx);
                     sum += readBack(l, extraSums);
+                    if (l.predictions() != null) {
+                        predictions.add(l.predictions().toLongArray());
+                    }
                 }
                 weight += w;
             }
@@ -324,6 +327,10 @@ final class TrainingLoop {
         long w = weight;
         Map<String, Double> extra = new HashMap<>();
         extraSums.forEach((k, v) -> extra.put(k, v / w));
+        if (!predictions.isEmpty()) { // every batch predicts when one does: in order, one per example
+            extra.putAll(eval.predictionMetrics(predictions.stream().flatMapToLong(Arrays::stream)
+                    .mapToInt(Math::toIntExact).toArray()));
+        }
         EvalMetrics metrics = new EvalMetrics(state.step, loss, Math.exp(loss), improved, extra);
         state.evalHistory.add(metrics);
         listeners.forEach(l -> l.onEvaluation(metrics));

@@ -108,8 +108,8 @@ class EveryMethodTrainsTest {
 
             Objective objective = sft ? new SftObjective(model, sftData(1), 0)
                     : new DpoObjective(model, pairs(1), DpoConfig.sigmoid(1.0), 0);
-            assertGradientsMatchFiniteDifferences(method.name(), method == Method.DORA || method == Method.QDORA, model,
-                    objective);
+            assertGradientsMatchFiniteDifferences(method.name(), method == Method.DORA || method == Method.QDORA,
+                    TrainedModel.of(model), objective);
 
             long[][] ids = {{5, 9, 13, 17, 21, 25}};
             assertEquals(ids[0].length, model.logits(ids, null)[0].length, "one logit row per input token");
@@ -124,7 +124,7 @@ class EveryMethodTrainsTest {
      * Each trainable tensor's gradient of {@code objective} against central finite differences along its own
      * direction and a random one; with {@code detachedNorm} (DoRA) A's and B's gradients need only descend.
      */
-    static void assertGradientsMatchFiniteDifferences(String method, boolean detachedNorm, PeftModel model,
+    static void assertGradientsMatchFiniteDifferences(String method, boolean detachedNorm, TrainedModel model,
                                                       Objective objective) {
         model.train(false);
         int[] all = IntStream.range(0, objective.size()).toArray();

@@ -42,7 +42,7 @@ class NewFamiliesTrainTest {
             double first = losses.get(0) + losses.get(1);
             double last = losses.get(STEPS - 2) + losses.get(STEPS - 1);
             assertTrue(last < 0.98 * first, type + ": loss " + losses);
-            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(type, false, model,
+            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(type, false, TrainedModel.of(model),
                     new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
         }
     }

@@ -36,12 +36,18 @@ import java.util.concurrent.Callable;
                         + "function-name and argument precision/recall/F1 (each 0 to 1), invalid arguments. --predictions "
                         + "rows then hold 'prediction' and 'reference' assistant messages in OpenAI's shape; --data rows "
                         + "are conversations (OpenAI messages with optional tools, as train reads them) whose last message "
-                        + "is the expected assistant turn, which the model writes after the turns before it."},
+                        + "is the expected assistant turn, which the model writes after the turns before it.",
+                "With --classification, score a classifier instead: accuracy, macro and weighted precision/recall/F1 "
+                        + "and the per-class report (scikit-learn's definitions). --data rows are {\"text\": ..., "
+                        + "\"label\": ...}, classified by --model (a classifier folder, with --adapter); --predictions "
+                        + "rows hold 'prediction' and 'reference' labels."},
         footer = {"", "Examples:",
                 "  finetune4j eval --predictions preds.jsonl --bleu-tokenize zh --cjk",
                 "  finetune4j eval --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --data prepared/test.jsonl",
                 "  finetune4j eval --tool-calls -m models/Qwen2.5-0.5B-Instruct --adapter runs/tools/adapter -d tools-test.jsonl",
                 "  finetune4j eval --tool-calls --predictions server-answers.jsonl",
+                "  finetune4j eval --classification -m models/Qwen2.5-0.5B --adapter runs/intent/adapter \\",
+                "      --labels billing,refund,other -d tickets/test.jsonl -o runs/intent/eval.json",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (files, fields, options)."})
 final class EvalCommand implements Callable<Integer> {
     private static final String PREDICTIONS_FIELDS = "every line of a --predictions file needs 'prediction' and "
@@ -117,6 +123,18 @@ final class EvalCommand implements Callable<Integer> {
             description = ToolCallParserOption.DESCRIPTION + " With --tool-calls --model only.")
     ToolCallParserOption toolCallParser;
 
+    @Option(names = "--classification", description = "Score a sequence classifier (see above) instead of text metrics.")
+    boolean classification;
+
+    @Option(names = "--labels", split = ",", paramLabel = "L1,L2,...",
+            description = "With --classification --model: the classes the adapter was trained with, when the model's "
+                    + "config.json does not name them (a head trained on a causal LM); default: its id2label.")
+    List<String> labels;
+
+    @Option(names = "--max-length", defaultValue = "512",
+            description = "With --classification --model: the most tokens of a text classified (default: ${DEFAULT-VALUE}).")
+    int maxLength;
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Also write the report as JSON: model, metrics (and the predictions); 'finetune4j gate' compares two.")
     Path output;
 
@@ -130,20 +148,24 @@ final class EvalCommand implements Callable<Integer> {
         }
         // NOTE: the options are checked before a model answers for what may be hours
         refuseOptionsOfTheOtherMode();
-        Bleu bleu = toolCalls ? null : bleu();
+        Bleu bleu = toolCalls || classification ? null : bleu();
         toolCallParser.forced(); // a wrong name is bad input before any file is read
         if (output != null) {
             requireOutputFile();
         }
         if (source.model != null && data == null) {
             throw new BadInputException("--model needs --data: the JSONL file with "
-                    + (toolCalls ? "conversations" : "prompts and references"));
+                    + (toolCalls ? "conversations" : classification ? "{\"text\", \"label\"} rows" : "prompts and references"));
         }
         Map<String, Object> result = new LinkedHashMap<>();
         // what the report evaluated, as 'finetune4j gate' names it
         result.put("model", (source.predictions != null ? source.predictions : adapter != null ? adapter : source.model).toString());
-        result.putAll(toolCalls ? toolCallResult() : textResult(bleu));
+        result.putAll(classification ? classificationResult() : toolCalls ? toolCallResult() : textResult(bleu));
         print(result);
+        if (classification) {
+            spec.commandLine().getOut().print(ClassificationEval.table(result));
+            spec.commandLine().getOut().flush();
+        }
         if (output != null) {
             Files.createDirectories(output.toAbsolutePath().getParent());
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(output.toFile(), result);
@@ -154,6 +176,24 @@ final class EvalCommand implements Callable<Integer> {
     /** Options given for the mode not chosen are refused rather than silently ignored. */
     private void refuseOptionsOfTheOtherMode() {
         var parsed = spec.commandLine().getParseResult();
+        if (classification && toolCalls) {
+            throw new BadInputException("--classification and --tool-calls are two modes; pass one of them");
+        }
+        List<String> classifierOnly = new ArrayList<>(List.of("--labels", "--max-length"));
+        if (classification) {
+            classifierOnly.clear();
+            classifierOnly.addAll(TEXT_OPTIONS);
+            classifierOnly.addAll(List.of("--tool-call-parser", "--max-new-tokens", "--precision"));
+            if (source.predictions != null) {
+                classifierOnly.addAll(List.of("--labels", "--max-length"));
+            }
+        }
+        classifierOnly.removeIf(name -> !parsed.hasMatchedOption(name));
+        if (!classifierOnly.isEmpty()) {
+            throw new BadInputException((classification ? "--classification does not use " : "only --classification --model uses ")
+                    + String.join(", ", classifierOnly) + "; remove " + (classifierOnly.size() == 1 ? "it" : "them")
+                    + " (finetune4j eval --help says which options each mode takes)");
+        }
         if (!toolCalls && parsed.hasMatchedOption("--tool-call-parser")) {
             throw new BadInputException("--tool-call-parser is for --tool-calls --model only; add --tool-calls or remove it");
         }
@@ -187,6 +227,19 @@ final class EvalCommand implements Callable<Integer> {
         metrics.putAll(metrics(bleu, predictions, references));
         result.put("metrics", metrics);
         return result;
+    }
+
+    /** Classification metrics of a predictions file, or of a classifier's predictions for --data. */
+    private Map<String, Object> classificationResult() {
+        if (source.predictions != null) {
+            return ClassificationEval.ofPredictions(source.predictions);
+        }
+        if (maxLength < 1) {
+            throw new BadInputException("--max-length must be at least 1, got " + maxLength);
+        }
+        Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
+        return ClassificationEval.ofModel(source.model, adapter, data, labels, tok, device.resolve(), batchSize, maxLength,
+                spec.commandLine().getErr());
     }
 
     /** Function-calling metrics of a predictions file, or of the model's answers to held-out conversations. */

@@ -69,7 +69,7 @@ final class ModelInputs {
     }
 
     /** Refuses a path that is not a Hugging Face model folder, saying what it is instead. */
-    private static void requireModelFolder(Path dir) {
+    static void requireModelFolder(Path dir) {
         String found = !Files.exists(dir) ? " does not exist" : !Files.isDirectory(dir) ? " is a file, not a folder"
                 : Files.isRegularFile(dir.resolve("config.json")) ? null : " has no config.json";
         if (found != null) {

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftClassifier;
 import dev.finetune4j.peft.PeftConfig;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftMethod;
@@ -54,15 +56,9 @@ final class PeftMethods {
 
     /** The method's adapter on {@code base}, initialised from {@code seed}; settings the method refuses are bad input. */
     static PeftModel wrap(LanguageModel base, String method, ObjectNode peft, long seed) {
-        String name = method == null ? "lora" : method.toLowerCase(Locale.ROOT);
-        boolean lora = name.equals(DORA) || name.equals(QLORA);
-        if (!lora && !PeftRegistry.names().contains(name)) {
-            throw new BadInputException("unknown method '" + method + "'; use one of " + names());
-        }
-        PeftMethod<?> m = PeftRegistry.forName(lora ? "lora" : name);
-        ObjectNode settings = peft == null ? JsonNodeFactory.instance.objectNode() : peft.deepCopy();
+        String name = name(method);
         try {
-            PeftConfig config = read(m, settings, name);
+            PeftConfig config = read(method(name), settingsOf(peft), name, "CAUSAL_LM");
             if (name.equals(QLORA)) {
                 QloraInjector.quantize(base); // nothing left to do on a base loaded for it (quantizesBase)
             }
@@ -73,13 +69,46 @@ final class PeftMethods {
     }
 
     /**
-     * The config of the section, read as an adapter_config.json object with the CLI's defaults (a causal LM task;
-     * LoRA's alpha 16 and 16 virtual tokens where the section leaves them out).
+     * The method's adapter on a sequence classifier (task SEQ_CLS: its head trains and saves as modules_to_save);
+     * settings the method refuses are bad input.
      */
-    private static <C extends PeftConfig> C read(PeftMethod<C> m, ObjectNode settings, String name) {
+    static PeftClassifier wrapClassifier(SequenceClassifierModule base, String method, ObjectNode peft) {
+        String name = name(method);
+        if (name.equals(QLORA)) {
+            throw new BadInputException("method qlora quantizes a causal LM's base; for a classifier use lora or dora");
+        }
+        try {
+            return Peft.wrap(base, read(method(name), settingsOf(peft), name, "SEQ_CLS"));
+        } catch (IllegalArgumentException | PeftException e) {
+            throw new BadInputException("invalid 'peft' settings for method " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String name(String method) {
+        return method == null ? "lora" : method.toLowerCase(Locale.ROOT);
+    }
+
+    /** The registry's method of a CLI name (dora and qlora are LoRA's); an unknown name is bad input. */
+    private static PeftMethod<?> method(String name) {
+        boolean lora = name.equals(DORA) || name.equals(QLORA);
+        if (!lora && !PeftRegistry.names().contains(name)) {
+            throw new BadInputException("unknown method '" + name + "'; use one of " + names());
+        }
+        return PeftRegistry.forName(lora ? "lora" : name);
+    }
+
+    private static ObjectNode settingsOf(ObjectNode peft) {
+        return peft == null ? JsonNodeFactory.instance.objectNode() : peft.deepCopy();
+    }
+
+    /**
+     * The config of the section, read as an adapter_config.json object with the CLI's defaults (the task type
+     * given; LoRA's alpha 16 and 16 virtual tokens where the section leaves them out).
+     */
+    private static <C extends PeftConfig> C read(PeftMethod<C> m, ObjectNode settings, String name, String task) {
         ObjectNode json = settings.deepCopy();
         json.put("peft_type", m.peftType());
-        json.put("task_type", settings.path("task_type").asText("CAUSAL_LM"));
+        json.put("task_type", settings.path("task_type").asText(task));
         if (name.equals(DORA)) {
             json.put("use_dora", true);
         }

@@ -3,9 +3,13 @@ package dev.finetune4j.samples.cli;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.PeftClassifier;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.TrainableReport;
 import dev.finetune4j.peft.train.Checkpoints;
+import dev.finetune4j.peft.train.ClassificationTrainer;
 import dev.finetune4j.peft.train.DpoConfig;
 import dev.finetune4j.peft.train.DpoTrainer;
 import dev.finetune4j.peft.train.Schedule;
@@ -23,13 +27,19 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
-/** {@code finetune4j train}: SFT or DPO with a PEFT method on a local Hugging Face model folder. */
+/**
+ * {@code finetune4j train}: SFT or DPO with a PEFT method on a local Hugging Face model folder, or
+ * ({@code task: classification}) a sequence classifier's adapter and head.
+ */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT or DPO) as a config file describes.",
+        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT or DPO, or a classifier with "
+                + "task: classification) as a config file describes.",
                 "Writes the adapter in PEFT's format to <output>/adapter and resumable checkpoints to "
                         + "<output>/checkpoints (--resume continues from the newest); prints one progress line per step "
                         + "range and the final summary."},
@@ -50,6 +60,10 @@ import java.util.concurrent.Callable;
                 "             precision: auto, gradient_checkpointing: false}   # f32 | bf16-mixed | auto (bf16-mixed on a GPU)",
                 "  dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}   # objective: dpo; rows prompt/chosen/rejected",
                 "  output: runs/qa",
+                "Classification (rows {\"text\": ..., \"label\": ...}; a decoder model gets a new score head for the labels):",
+                "  task: classification",
+                "  labels: [billing, refund, other]      # default: the model's id2label",
+                "  data: {train: tickets/train.jsonl, validation: tickets/validation.jsonl, max_length: 256}",
                 "peft keys: the method's adapter_config.json fields under PEFT's names, for example lora/dora/qlora "
                         + "r, lora_alpha (default 16), lora_dropout, target_modules (list or regex), use_rslora, "
                         + "modules_to_save, layers_to_transform, rank_pattern; ia3 target_modules, feedforward_modules; "
@@ -91,6 +105,17 @@ final class TrainCommand implements Callable<Integer> {
         }
         Path out = output != null ? output : base.resolve(c.output() == null ? "finetune4j-run" : c.output());
         Path checkpoint = resumeFrom(out);
+        String task = c.task() == null ? "generation" : c.task();
+        if (!task.equals("generation") && !task.equals("classification")) {
+            throw new BadInputException("'task' is '" + task + "'; use generation or classification");
+        }
+        boolean classification = task.equals("classification");
+        if (classification && (c.objective() != null || c.dpo() != null)) {
+            throw new BadInputException("task: classification trains with the classification loss; remove 'objective' and 'dpo'");
+        }
+        if (!classification && c.labels() != null) {
+            throw new BadInputException("'labels' are the classes of task: classification; add it, or remove 'labels'");
+        }
         String objective = c.objective() == null ? "sft" : c.objective();
         if (!objective.equals("sft") && !objective.equals("dpo")) {
             throw new BadInputException("'objective' is '" + objective + "'; use sft or dpo");
@@ -105,6 +130,10 @@ final class TrainCommand implements Callable<Integer> {
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
+        if (classification) {
+            classify(c, modelDir, tok, target, cfg, base, out, checkpoint);
+            return ExitCodes.OK;
+        }
         long pad = tok.padTokenId().orElse(tok.eosTokenId().orElse(0));
         LanguageModel model = ModelInputs.loadForTraining(modelDir, target, PeftMethods.quantizesBase(c.method()));
         PeftModel wrapped;
@@ -121,30 +150,72 @@ final class TrainCommand implements Callable<Integer> {
             // NOTE: the data is read first, so that data which is bad input leaves an earlier run's files in place
             Trainer trainer = dpo == null ? sft(peft, cfg, data, c.data(), base, pad)
                     : dpo(peft, cfg, dpo, data, c.data(), base, pad);
-            if (overwrite) {
-                deleteEarlierRun(out);
-            }
-            spec.commandLine().getOut().println("trainable: " + peft.trainableReport());
-            spec.commandLine().getOut().println("on " + target + " in " + PrecisionOption.label(cfg.precision())
-                    + (cfg.gradientCheckpointing() ? ", with gradient checkpointing" : ""));
-            spec.commandLine().getOut().flush();
-            if (checkpoint != null) {
-                spec.commandLine().getOut().println("resuming from " + checkpoint.toAbsolutePath());
-            }
-            try (StopAfterStep _ = new StopAfterStep(spec.commandLine().getErr())) {
-                // an interrupted trainer leaves the flag set; the adapter is still written (core's file work is
-                // InterruptSafe)
-                TrainResult r = checkpoint == null ? trainer.train() : trainer.resume(checkpoint);
-                spec.commandLine().getOut().println(r.summary());
-                spec.commandLine().getOut().println(saveAdapter(peft, r, out.resolve("adapter")));
-                if (r.stopReason() == StopReason.INTERRUPTED && r.lastCheckpoint() != null) {
-                    spec.commandLine().getOut().println("stopped at " + r.lastCheckpoint().getFileName()
-                            + "; continue with: finetune4j train --resume -c " + config);
-                }
-                spec.commandLine().getOut().flush();
-            }
+            run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * {@code task: classification}: the model folder's classifier (a decoder gets a new head for the labels), the
+     * method's adapter around it, {@code {"text", "label"}} rows.
+     */
+    private void classify(TrainConfig c, Path modelDir, Tokenizer tok, Device target, TrainingConfig cfg, Path base,
+                          Path out, Path checkpoint) throws IOException {
+        if (c.labels() != null && (c.labels().isEmpty() || c.labels().stream().distinct().count() != c.labels().size())) {
+            throw new BadInputException("'labels' must name each class once, got " + c.labels());
+        }
+        try (SequenceClassifierModule model = ClassifierInputs.load(modelDir, target, c.labels(), tok)) {
+            if (tok.vocabSize() > model.spec().vocabSize()) {
+                throw new BadInputException("the tokenizer has " + tok.vocabSize() + " tokens, but the model in "
+                        + modelDir.toAbsolutePath() + " has " + model.spec().vocabSize() + "; use the model's tokenizer.json");
+            }
+            List<String> labels = model.classifierConfig().id2label();
+            PeftClassifier peft = PeftMethods.wrapClassifier(model, c.method(), c.peft());
+            int maxLength = maxLength(c.data(), model.spec().maxPositionEmbeddings());
+            Path trainFile = base.resolve(c.data().train());
+            ClassificationTrainer.Builder b = ClassificationTrainer.builder().model(peft).config(cfg)
+                    .trainData(ClassifierInputs.dataset(ClassifierInputs.rows(trainFile, labels), tok, maxLength, trainFile))
+                    .listener(new ProgressLine("classification"));
+            if (c.data().validation() != null) {
+                Path file = base.resolve(c.data().validation());
+                b.evalData(ClassifierInputs.dataset(ClassifierInputs.rows(file, labels), tok, maxLength, file));
+            }
+            ClassificationTrainer trainer;
+            try {
+                trainer = b.build();
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException(e.getMessage(), e);
+            }
+            spec.commandLine().getOut().println("classes: " + labels);
+            run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
+        }
+    }
+
+    /** Trains or resumes, prints the summary and saves the adapter the run calls best into {@code out/adapter}. */
+    private void run(Trainer trainer, TrainableReport trainable, Consumer<Path> save, Device target, TrainingConfig cfg,
+                     Path out, Path checkpoint) throws IOException {
+        if (overwrite) {
+            deleteEarlierRun(out);
+        }
+        spec.commandLine().getOut().println("trainable: " + trainable);
+        spec.commandLine().getOut().println("on " + target + " in " + PrecisionOption.label(cfg.precision())
+                + (cfg.gradientCheckpointing() ? ", with gradient checkpointing" : ""));
+        spec.commandLine().getOut().flush();
+        if (checkpoint != null) {
+            spec.commandLine().getOut().println("resuming from " + checkpoint.toAbsolutePath());
+        }
+        try (StopAfterStep _ = new StopAfterStep(spec.commandLine().getErr())) {
+            // an interrupted trainer leaves the flag set; the adapter is still written (core's file work is
+            // InterruptSafe)
+            TrainResult r = checkpoint == null ? trainer.train() : trainer.resume(checkpoint);
+            spec.commandLine().getOut().println(r.summary());
+            spec.commandLine().getOut().println(saveAdapter(save, r, out.resolve("adapter")));
+            if (r.stopReason() == StopReason.INTERRUPTED && r.lastCheckpoint() != null) {
+                spec.commandLine().getOut().println("stopped at " + r.lastCheckpoint().getFileName()
+                        + "; continue with: finetune4j train --resume -c " + config);
+            }
+            spec.commandLine().getOut().flush();
+        }
     }
 
     /**
@@ -189,7 +260,7 @@ final class TrainCommand implements Callable<Integer> {
      * Writes the adapter the run calls best: the checkpoint of the best evaluation when one was kept, else the
      * final weights; returns the line that says which.
      */
-    private static String saveAdapter(PeftModel peft, TrainResult r, Path dir) throws IOException {
+    private static String saveAdapter(Consumer<Path> save, TrainResult r, Path dir) throws IOException {
         Path best = r.best().orElse(null);
         if (best != null && !r.evalHistory().isEmpty() && !best.equals(r.lastCheckpoint())) {
             Path staged = dir.resolveSibling("." + dir.getFileName() + ".tmp");
@@ -204,7 +275,7 @@ final class TrainCommand implements Callable<Integer> {
             return "adapter of the best evaluation (" + best.getFileName() + ", validation loss "
                     + String.format(Locale.ROOT, "%.4f", r.bestEvalLoss()) + "), PEFT format: " + dir.toAbsolutePath();
         }
-        peft.save(dir);
+        save.accept(dir);
         return "adapter after the last step (" + r.steps() + "), PEFT format: " + dir.toAbsolutePath();
     }
 

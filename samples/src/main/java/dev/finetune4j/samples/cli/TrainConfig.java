@@ -2,19 +2,24 @@ package dev.finetune4j.samples.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.util.List;
+
 /**
  * The {@code train} command's config file (YAML or JSON, snake_case keys; paths relative to the file).
  *
  * <pre>
  * model: models/Qwen2.5-0.5B-Instruct    # local Hugging Face folder
  * tokenizer: null                        # default: the model folder's tokenizer.json; or byte-level
- * objective: sft                         # sft | dpo
+ * task: generation                       # generation | classification
+ * labels: [billing, refund, other]       # classification: the classes (default: the model's id2label)
+ * objective: sft                         # sft | dpo (generation)
  * method: lora                           # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze
  * peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}
  * data:
  *   train: prepared/train.jsonl          # sft: prompt_field/response_field, or (neither set) conversation rows:
  *                                        # OpenAI messages (+ tools) or ShareGPT conversations (+ function_call,
- *                                        # observation, tools); dpo: prompt/chosen/rejected
+ *                                        # observation, tools); dpo: prompt/chosen/rejected;
+ *                                        # classification: {"text": ..., "label": ...}
  *   validation: prepared/validation.jsonl
  *   prompt_field: instruction
  *   response_field: output
@@ -27,8 +32,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * output: runs/qa
  * </pre>
  */
-record TrainConfig(String model, String tokenizer, String objective, String method, ObjectNode peft, Data data,
-                   Training training, Dpo dpo, String output) {
+record TrainConfig(String model, String tokenizer, String task, List<String> labels, String objective, String method,
+                   ObjectNode peft, Data data, Training training, Dpo dpo, String output) {
 
     /** Training data: JSONL files and how to read and lay them out. */
     record Data(String train, String validation, String promptField, String responseField, String promptTemplate,

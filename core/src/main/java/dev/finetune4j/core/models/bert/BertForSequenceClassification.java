@@ -2,16 +2,15 @@ package dev.finetune4j.core.models.bert;
 
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.AttentionMask;
-import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.EmbeddingLookup;
+import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.ModelSpec;
-import dev.finetune4j.core.models.SequenceClassifier;
+import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.nn.Container;
 import dev.finetune4j.core.nn.Embedding;
 import dev.finetune4j.core.nn.LayerNorm;
 import dev.finetune4j.core.nn.Linear;
-import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.ModuleList;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -23,19 +22,38 @@ import java.util.List;
  * BERT encoder with the pooler (tanh of the [CLS] state) and a linear classifier, as Hugging Face's
  * {@code BertForSequenceClassification}. Token type ids are all 0.
  */
-public final class BertForSequenceClassification extends Module implements SequenceClassifier {
+public final class BertForSequenceClassification extends SequenceClassifierModule {
     private final TensorScope scope;
     private final BertConfig config;
+    private final ClassifierConfig classifier;
 
     /**
-     * Builds the module tree with zero weights in {@code scope}; load them afterwards.
+     * Builds the module tree with zero weights in {@code scope}, its classes named {@code LABEL_i}; load them
+     * afterwards.
      *
      * @param scope owns the weights
      * @param c the configuration
      */
     public BertForSequenceClassification(TensorScope scope, BertConfig c) {
+        this(scope, c, null);
+    }
+
+    /**
+     * Builds the module tree with zero weights in {@code scope}; load them afterwards.
+     *
+     * @param scope      owns the weights
+     * @param c          the configuration
+     * @param classifier the classes' names and problem type ({@code ClassifierConfig.fromJson} of the same
+     *                   config.json), as many labels as {@code c.numLabels()}; null names them {@code LABEL_i}
+     */
+    public BertForSequenceClassification(TensorScope scope, BertConfig c, ClassifierConfig classifier) {
+        if (classifier != null && classifier.numLabels() != c.numLabels()) {
+            throw new IllegalArgumentException(classifier.numLabels() + " labels " + classifier.id2label() + " for a "
+                    + "head of " + c.numLabels() + " classes: num_labels and id2label of config.json disagree");
+        }
         this.scope = scope;
         this.config = c;
+        this.classifier = classifier;
         Container bert = registerChild("bert", new Container());
         Container emb = bert.add("embeddings", new Container());
         emb.add("word_embeddings", new Embedding(scope, c.vocabSize(), c.hiddenSize()));
@@ -95,20 +113,14 @@ public final class BertForSequenceClassification extends Module implements Seque
     }
 
     @Override
-    public float[][] logits(long[][] inputIds, long[][] attentionMask) {
-        try (var s = TensorScope.open(); var ng = Autograd.noGrad()) {
-            float[] flat = forward(inputIds, attentionMask).toFloatArray();
-            float[][] out = new float[inputIds.length][config.numLabels()];
-            for (int i = 0; i < out.length; i++) {
-                System.arraycopy(flat, i * config.numLabels(), out[i], 0, config.numLabels());
-            }
-            return out;
-        }
-    }
-
-    @Override
     public int numLabels() {
         return config.numLabels();
+    }
+
+    /** The labels and problem type of config.json when it was given, else the interface's defaults. */
+    @Override
+    public ClassifierConfig classifierConfig() {
+        return classifier != null ? classifier : super.classifierConfig();
     }
 
     /**

@@ -40,7 +40,7 @@ public final class DecoderModel extends LanguageModel {
      * @param c the configuration
      */
     public DecoderModel(TensorScope scope, DecoderConfig c) {
-        this(scope, c, DecoderLayout.CAUSAL_LM);
+        this(scope, c, DecoderLayout.CAUSAL_LM, true);
     }
 
     /**
@@ -51,6 +51,15 @@ public final class DecoderModel extends LanguageModel {
      * @param layout where the backbone sits in the checkpoint's module tree
      */
     public DecoderModel(TensorScope scope, DecoderConfig c, DecoderLayout layout) {
+        this(scope, c, layout, true);
+    }
+
+    /** The model with or without {@code lm_head}: a sequence classifier reads the hidden states only. */
+    DecoderModel(TensorScope scope, DecoderConfig c, boolean withLmHead) {
+        this(scope, c, DecoderLayout.CAUSAL_LM, withLmHead);
+    }
+
+    private DecoderModel(TensorScope scope, DecoderConfig c, DecoderLayout layout, boolean withLmHead) {
         super(scope, withModelType(c.spec(), layout.modelType(c)));
         this.config = c;
         this.layout = layout;
@@ -63,7 +72,7 @@ public final class DecoderModel extends LanguageModel {
         }
         Backbone backbone = new Backbone(scope, c, layers);
         registerChild("model", layout == DecoderLayout.CAUSAL_LM ? backbone : new LanguageModelHolder(backbone));
-        if (!c.tieWordEmbeddings()) {
+        if (withLmHead && !c.tieWordEmbeddings()) {
             registerChild("lm_head", new Linear(scope, c.hiddenSize(), c.vocabSize(), false));
         }
     }

@@ -1,0 +1,139 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.models.SequenceClassifier;
+import dev.finetune4j.core.models.SequenceClassifierModule;
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.data.format.JsonObjectLines;
+import dev.finetune4j.eval.Average;
+import dev.finetune4j.eval.ClassificationMetrics;
+import dev.finetune4j.eval.ClassificationReport;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftException;
+import dev.finetune4j.peft.train.ClassificationDataset;
+import dev.finetune4j.peft.train.ClassificationExample;
+import dev.finetune4j.peft.train.PaddedBatch;
+
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code eval --classification}: accuracy, macro and weighted precision/recall/F1 and the per-class report (eval's
+ * {@link ClassificationMetrics}, scikit-learn's definitions) of predicted labels, read from a predictions file or
+ * predicted by a classifier (with its adapter) over {@code {"text", "label"}} rows.
+ */
+final class ClassificationEval {
+    private ClassificationEval() {
+    }
+
+    /** The report of a file of {@code {"prediction": label, "reference": label}} rows. */
+    static Map<String, Object> ofPredictions(Path file) {
+        List<String> predicted = new ArrayList<>();
+        List<String> expected = new ArrayList<>();
+        for (JsonObjectLines.Ok row : JsonlFile.readRecords(file, "fix or remove that line")) {
+            if (!(row.object().get("prediction") instanceof String p) || !(row.object().get("reference") instanceof String r)) {
+                throw new BadInputException(file + " line " + row.line() + ": --classification --predictions rows need "
+                        + "string fields 'prediction' and 'reference' (the labels)");
+            }
+            predicted.add(p);
+            expected.add(r);
+        }
+        return report(expected, predicted, null);
+    }
+
+    /**
+     * The report of the classifier in {@code modelDir} (with {@code adapter}, if not null) over {@code data}: each row's
+     * class is the one of largest logit, rows classified {@code batchSize} at a time.
+     *
+     * @param labels the class names when the model's config.json does not hold the trained ones (a head trained from a
+     *               causal LM), else null
+     */
+    static Map<String, Object> ofModel(Path modelDir, Path adapter, Path data, List<String> labels, Tokenizer tok,
+                                       Device device, int batchSize, int maxLength, PrintWriter progress) {
+        try (SequenceClassifierModule base = ClassifierInputs.load(modelDir, device, labels, tok)) {
+            List<String> classes = base.classifierConfig().id2label();
+            List<ClassifierInputs.Row> rows = ClassifierInputs.rows(data, classes);
+            int limit = Math.min(maxLength, base.spec().maxPositionEmbeddings());
+            ClassificationDataset examples = ClassifierInputs.dataset(rows, tok, limit, data);
+            SequenceClassifier model = adapter == null ? base : loadAdapter(base, adapter);
+            long pad = base.classifierConfig().padTokenId().orElse(0);
+            List<String> predicted = new ArrayList<>();
+            List<String> expected = new ArrayList<>();
+            for (int start = 0; start < examples.size(); start += batchSize) {
+                List<ClassificationExample> batch = examples.examples().subList(start, Math.min(start + batchSize, examples.size()));
+                PaddedBatch padded = PaddedBatch.of(batch.stream().map(ClassificationExample::inputIds).toList(), pad);
+                float[][] logits = model.logits(padded.inputIds(), padded.attentionMask());
+                for (int i = 0; i < batch.size(); i++) {
+                    predicted.add(classes.get(argmax(logits[i])));
+                    expected.add(classes.get((int) batch.get(i).label()));
+                }
+                progress.printf("classified %d of %d rows%n", predicted.size(), examples.size());
+                progress.flush();
+            }
+            return report(expected, predicted, predicted);
+        }
+    }
+
+    private static SequenceClassifier loadAdapter(SequenceClassifierModule base, Path adapter) {
+        ModelInputs.readAdapter(adapter).close(); // a folder that is not an adapter is bad input, named as such
+        try {
+            return Peft.load(base, adapter);
+        } catch (PeftException | IllegalArgumentException | UncheckedIOException e) {
+            throw new BadInputException("cannot load the adapter " + adapter.toAbsolutePath() + " onto the classifier: "
+                    + e.getMessage() + " (eval --labels must list the classes it was trained with)", e);
+        }
+    }
+
+    /** The metrics (numbers a gate compares), the per-class table and, when given, the predictions. */
+    private static Map<String, Object> report(List<String> expected, List<String> predicted, List<String> predictions) {
+        ClassificationReport r = ClassificationMetrics.compute(expected, predicted);
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("accuracy", r.accuracy());
+        for (Average a : List.of(Average.MACRO, Average.WEIGHTED)) {
+            String suffix = "_" + a.name().toLowerCase(Locale.ROOT);
+            metrics.put("f1" + suffix, r.f1(a));
+            metrics.put("precision" + suffix, r.precision(a));
+            metrics.put("recall" + suffix, r.recall(a));
+        }
+        Map<String, Object> perClass = new LinkedHashMap<>();
+        for (String label : r.labels()) {
+            perClass.put(label, Map.of("precision", r.precision(label), "recall", r.recall(label), "f1", r.f1(label),
+                    "support", r.support(label)));
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("metrics", metrics);
+        result.put("per_class", perClass);
+        if (predictions != null) {
+            result.put("predictions", predictions);
+        }
+        return result;
+    }
+
+    /** The per-class table, scikit-learn's classification_report layout. */
+    static String table(Map<String, Object> result) {
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%-24s %9s %9s %9s %9s%n", "", "precision",
+                "recall", "f1-score", "support"));
+        ((Map<?, ?>) result.get("per_class")).forEach((label, v) -> {
+            Map<?, ?> m = (Map<?, ?>) v;
+            out.append(String.format(Locale.ROOT, "%-24s %9.4f %9.4f %9.4f %9d%n", label, m.get("precision"),
+                    m.get("recall"), m.get("f1"), m.get("support")));
+        });
+        return out.toString();
+    }
+
+    private static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) {
+            if (x[i] > x[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
