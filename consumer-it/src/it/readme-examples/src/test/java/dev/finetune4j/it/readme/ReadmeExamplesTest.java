@@ -5,6 +5,7 @@ import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.tensor.DType;
@@ -35,11 +36,17 @@ import dev.finetune4j.eval.Preference;
 import dev.finetune4j.eval.PromotionGate;
 import dev.finetune4j.eval.Reports;
 import dev.finetune4j.eval.Rouge;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftClassifier;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.train.ClassificationDataset;
+import dev.finetune4j.peft.train.ClassificationTrainer;
 import dev.finetune4j.peft.train.DpoConfig;
 import dev.finetune4j.peft.train.DpoTrainer;
+import dev.finetune4j.peft.train.EvalMetrics;
 import dev.finetune4j.peft.train.PreferenceDataset;
 import dev.finetune4j.peft.train.PreferenceExample;
 import dev.finetune4j.peft.train.Schedule;
@@ -189,5 +196,33 @@ class ReadmeExamplesTest {
             assertEquals(GateVerdict.PROMOTE, gate.verdict(), gate.reasons().toString());
             assertTrue(Files.size(Path.of("report.html")) > 0);
         }
+    }
+
+    @Test
+    void classifier() throws Exception {
+        Path dir = Fixtures.byteBpeModel();
+        Tokenizer tokenizer = HfTokenizer.load(Path.of("Qwen2.5-0.5B-Instruct"));
+        List<String> texts = List.of("my card was charged twice", "I want my money back", "hello there",
+                "the invoice is wrong", "please refund the order", "what time is it");
+        float[] classIndices = {0, 1, 2, 0, 1, 2};
+        ClassificationDataset validation = ClassificationDataset.fromTexts(texts.subList(0, 3),
+                new float[]{0, 1, 2}, tokenizer, 256);
+        Fixtures.delete(Path.of("runs/intent"));
+        // example README.md#9
+        ClassifierConfig labels = ClassifierConfig.fromJson(AutoModel.readConfig(dir))
+                .withLabels(List.of("billing", "refund", "other"))
+                .withPadTokenId(tokenizer.padTokenId().orElse(tokenizer.eosTokenId().orElse(0)));
+        try (var base = AutoModel.loadSequenceClassifier(dir, Device.cpu(), labels)) {
+            PeftClassifier clf = Peft.wrap(base, LoraConfig.builder().r(16).loraAlpha(32).build()); // q_proj, v_proj + score
+            TrainingConfig cfg = TrainingConfig.builder().epochs(3).microBatchSize(8).learningRate(2e-4)
+                    .evalEverySteps(50).earlyStopping(3, 0.0).build();
+            TrainResult r = ClassificationTrainer.builder().model(clf).config(cfg)
+                    .trainData(ClassificationDataset.fromTexts(texts, classIndices, tokenizer, 256))
+                    .evalData(validation).build().train();
+            List<EvalMetrics> evals = r.evalHistory();   // every 50 steps: loss, and accuracy and f1_macro in extra()
+            clf.save(Path.of("runs/intent/adapter"));   // PEFT SEQ_CLS: LoRA tensors + base_model.model.score.weight
+        }
+        // end example
+        assertTrue(Files.isRegularFile(Path.of("runs/intent/adapter/adapter_model.safetensors")));
     }
 }
