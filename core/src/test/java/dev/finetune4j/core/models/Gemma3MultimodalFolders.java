@@ -8,6 +8,8 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -33,6 +35,8 @@ public final class Gemma3MultimodalFolders {
         TRANSFORMERS_4_5X
     }
 
+    private static Path textCopy;
+
     private Gemma3MultimodalFolders() {
     }
 
@@ -54,7 +58,12 @@ public final class Gemma3MultimodalFolders {
      * @return the config
      */
     public static ObjectNode config() {
-        ObjectNode text = (ObjectNode) AutoModel.readConfig(ReferenceData.resource(TEXT_FIXTURE));
+        ObjectNode text;
+        try {
+            text = (ObjectNode) AutoModel.readConfig(textFixture());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         text.remove(List.of("architectures", "dtype", "rms_norm_eps", "hidden_activation", "attention_bias",
                 "attention_dropout", "attn_logit_softcapping", "final_logit_softcapping", "tie_word_embeddings",
                 "use_bidirectional_attention", "use_cache", "rope_parameters"));
@@ -83,7 +92,7 @@ public final class Gemma3MultimodalFolders {
     public static Path write(Path dir, Names names) throws IOException {
         Files.createDirectories(dir);
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), config());
-        try (SafetensorsCheckpoint text = SafetensorsCheckpoint.open(ReferenceData.resource(TEXT_FIXTURE));
+        try (SafetensorsCheckpoint text = SafetensorsCheckpoint.open(textFixture());
              TensorScope scope = TensorScope.open()) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (String name : text.names()) {
@@ -99,6 +108,28 @@ public final class Gemma3MultimodalFolders {
             SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
         }
         return dir;
+    }
+
+    /**
+     * The text fixture's config.json and model.safetensors in a folder: read from the class path by stream, since
+     * other modules' tests find them inside core's test jar, where no file path reaches them.
+     */
+    private static synchronized Path textFixture() throws IOException {
+        if (textCopy == null) {
+            Path dir = Files.createTempDirectory("gemma3-text-fixture");
+            for (String file : List.of("config.json", "model.safetensors")) {
+                try (InputStream in = Gemma3MultimodalFolders.class.getResourceAsStream("/" + TEXT_FIXTURE + "/" + file)) {
+                    if (in == null) {
+                        throw new IllegalStateException("missing test resource " + TEXT_FIXTURE + "/" + file);
+                    }
+                    Files.copy(in, dir.resolve(file));
+                }
+                dir.resolve(file).toFile().deleteOnExit();
+            }
+            dir.toFile().deleteOnExit();
+            textCopy = dir;
+        }
+        return textCopy;
     }
 
     /** Distinct values for a tensor of {@code shape}, so that a copy under another name is told apart. */
