@@ -336,9 +336,10 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_b
 
 // (forward: attention_forward_bf16) dq = ds k for one tile of ATT_TC_ROWS queries, overwritten, on tensor cores: per
 // key tile a warp recomputes s = q k^T and dp = dOut v^T for its 16 queries, forms p and ds in f32 from lse and
-// delta, and adds ds k with ds rounded to bf16. q, k, v and dOut bf16. Grid: B * H * ceil(T / ATT_TC_ROWS).
-// Shared: q and dOut tiles (ATT_TC_ROWS rows), k and v tiles (64 rows), bf16 rows as in the forward. One variant for
-// every D: even at D = 64 its s, dp and accumulator need more than the 128 registers of two blocks an SM.
+// delta, and adds ds k with ds rounded to bf16. q, k, v and dOut bf16. Grid: B * H * ceil(T / ATT_TC_ROWS) blocks
+// in each of ceil(D / 128) column slices (column_slice). Shared: q and dOut tiles (ATT_TC_ROWS rows), k and v tiles
+// (64 rows), bf16 rows as in the forward. One variant for every D: even at D = 64 its s, dp and accumulator need
+// more than the 128 registers of two blocks an SM.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_q_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
@@ -398,8 +399,9 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
 // cores: each warp owns 16 keys, and the block loops over the group's query heads and their tiles of
 // ATT_TC_KV_QUERIES queries (with a causal mask or a sliding window, only those that may see the tile), so the heads
 // sharing these keys add up here without atomics. Products with keys as rows: s^T = k q^T and dp^T = v dOut^T,
-// then dv += p^T dOut and dk += ds^T q (p and ds rounded to bf16). Grid: B * Hkv * ceil(S / ATT_TC_ROWS). Shared:
-// k and v tiles (ATT_TC_ROWS rows), q and dOut tiles (ATT_TC_KV_QUERIES rows). D up to 8 OUT.
+// then dv += p^T dOut and dk += ds^T q (p and ds rounded to bf16). Grid: B * Hkv * ceil(S / ATT_TC_ROWS) blocks in
+// each of ceil(D / 8 OUT) column slices (column_slice). Shared: k and v tiles (ATT_TC_ROWS rows), q and dOut tiles
+// (ATT_TC_KV_QUERIES rows).
 template <int OUT>
 __device__ __forceinline__ void backward_kv_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
@@ -471,7 +473,7 @@ __device__ __forceinline__ void backward_kv_bf16(
     store_fragment_rows(dv, DT_F32, (bkv * d.S + k0) * D + slice.c0, D, r0, kn, D - slice.c0, dvAcc, ones);
 }
 
-// As for the forward: *_d64 for D <= 64 at two blocks an SM, the other for D up to 128.
+// As for the forward: *_d64 for D <= 64 at two blocks an SM, the other for D up to 256 (in column slices of 128).
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_kv_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
