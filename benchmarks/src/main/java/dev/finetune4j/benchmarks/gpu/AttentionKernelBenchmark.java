@@ -22,8 +22,8 @@ import java.util.SplittableRandom;
  * and v (on CUDA: the f32 kernels and the tensor-core ones), alternating the two in every round so that both see
  * the same machine. Defaults are one layer of {@code llama-1.1b-shape} at B8 x S512 (32 query heads, 4 kv heads,
  * head dimension 64). An optional last argument gives a sliding window (Mistral, Gemma 2 and 3, Phi-3; 0 for none),
- * whose kernels skip the tiles outside it: the window-512 layers of Gemma 3 at S 4096 are {@code 1 8 4 4096 128 5
- * 512} (head dimension 128, the CUDA kernels' largest), to set beside the same line with window 0. Prints one JSON
+ * whose kernels skip the tiles outside it: the window-1024 layers of Gemma 3 4B at S 4096 are {@code 1 8 4 4096 256
+ * 5 1024} (head dimension 256, the CUDA kernels' largest), to set beside the same line with window 0. Prints one JSON
  * line per input dtype: median milliseconds per call over the rounds and the TFLOP/s they mean, counting 4 D
  * multiply-adds for each (query, key) pair the mask lets meet in a forward (the causal half of B H T S pairs, or
  * fewer in a window) and 2.5 times that for a backward (as FlashAttention's papers count).

@@ -15,21 +15,34 @@ import java.util.Arrays;
  * group's query heads, so no atomics), then dq per query tile; both recompute the probabilities from the forward's
  * log-sum-exp and neither depends on scheduling. A causal mask and a sliding window skip whole tiles: the key tiles no
  * query of a tile may see, and in dk, dv the query tiles that cannot see the key tile, so a window w costs O(T w), not
- * O(T S). Scores are soft-capped in the kernels when asked (Gemma 2). With bf16 q, k and
+ * O(T S). Scores are soft-capped in the kernels when asked (Gemma 2). Head dimensions up to {@value #MAX_HEAD_DIM}
+ * (Gemma's 256): past {@value #NARROW_HEAD_DIM} the f32 kernels take their *_d256 variants, with tiles of
+ * {@value #WIDE_HEAD_TILE} queries and keys so that their shared tiles fit a block. With bf16 q, k and
  * v (BF16_MIXED) and a head dimension that is a multiple of 16, all but the delta kernel run on tensor cores (the
  * *_bf16 kernels: {@value #TENSOR_CORE_ROWS} queries or keys a block, bf16 products with f32 accumulation, the
  * softmax and its gradient in f32; dOut is rounded to bf16 for the products; the forward and dk, dv have variants
- * for D <= {@value #TENSOR_CORE_SMALL_HEAD_DIM} that fit two blocks an SM); other inputs take the f32 kernels
- * (bf16 inputs converted). Keys and values are read where they lie when their rows are contiguous in the kernel's
- * dtype and aligned for its loads (a KV cache's filled part). The mask's host arrays
- * are uploaded when they differ from the last ones (so once for all the layers of a forward pass) and kept on the
+ * for D <= {@value #TENSOR_CORE_SMALL_HEAD_DIM} that fit two blocks an SM, the forward one for D up to
+ * {@value #MAX_HEAD_DIM}; past {@value #NARROW_HEAD_DIM} the dq and dk, dv kernels run one grid slice per
+ * {@value #NARROW_HEAD_DIM} output columns, each recomputing the scores, as their accumulators would not fit
+ * registers), when their shared memory fits the card's blocks (at D = 256 the dq kernel's 198 KiB fit Hopper's
+ * 227 KiB, not an A100's 163 KiB); other inputs take the f32 kernels (bf16 inputs converted). Keys and values are
+ * read where they lie when their rows are contiguous in the kernel's dtype and aligned for its loads (a KV cache's
+ * filled part). The mask's host arrays are uploaded when they differ from the last ones (so once for all the layers of a forward pass) and kept on the
  * device.
  */
 final class CudaAttention implements AttentionKernels {
     /** Queries per query tile and keys per key tile (ATT_TILE of attention.cuh). */
     static final int TILE = 64;
-    /** The largest head dimension the kernels hold in registers (ATT_MAX_D of attention.cuh). */
-    static final int MAX_HEAD_DIM = 128;
+    /** The largest head dimension the kernels take (ATT_MAX_D of attention.cuh). */
+    static final int MAX_HEAD_DIM = 256;
+    /**
+     * The largest head dimension of the f32 kernels with {@value #TILE}-row tiles (16 ATT_DCOLS columns a thread row
+     * of attention.cu) and the columns a slice of the tensor-core dq and dk, dv kernels writes (8 ATT_TC_OUT_TILES of
+     * attention_bf16.cu); larger ones take the *_d256 variants.
+     */
+    static final int NARROW_HEAD_DIM = 128;
+    /** Queries per query tile and keys per key tile of the f32 *_d256 kernels (16 ATT_PER_D256 of attention.cu). */
+    static final int WIDE_HEAD_TILE = 32;
     /** Row stride, in floats, of the kernels' probability tile (ATT_P_STRIDE of attention.cu). */
     static final int P_STRIDE = 80;
     /** Threads per block the kernels are written for (ATT_THREADS of attention.cuh). */
@@ -50,6 +63,12 @@ final class CudaAttention implements AttentionKernels {
      * accumulators let two blocks share an SM (8 ATT_TC_OUT_TILES_D64 of attention_bf16.cu).
      */
     static final int TENSOR_CORE_SMALL_HEAD_DIM = 64;
+    /** Rows of the tensor-core forward's shared tiles: TENSOR_CORE_ROWS queries, TILE keys and TILE values. */
+    static final int TENSOR_CORE_FORWARD_ROWS = TENSOR_CORE_ROWS + 2 * TILE;
+    /** Rows of the tensor-core dq kernel's shared tiles: TENSOR_CORE_ROWS each of q and dOut, TILE each of k and v. */
+    static final int TENSOR_CORE_Q_ROWS = 2 * TENSOR_CORE_ROWS + 2 * TILE;
+    /** Rows of the tensor-core dk, dv kernel's: TENSOR_CORE_ROWS each of k and v, TENSOR_CORE_KV_QUERIES of q, dOut. */
+    static final int TENSOR_CORE_KV_ROWS = 2 * TENSOR_CORE_ROWS + 2 * TENSOR_CORE_KV_QUERIES;
     /** The tensor-core kernels read bf16 rows 16 bytes at a time. */
     private static final int TENSOR_CORE_ALIGNMENT = 16;
 
@@ -76,6 +95,7 @@ final class CudaAttention implements AttentionKernels {
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
         int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
+        int headDim = q.dim(3);
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
             Rows kr = rows(s, k, type, alignment);
             Rows vr = rows(s, v, type, alignment);
@@ -85,11 +105,12 @@ final class CudaAttention implements AttentionKernels {
             outArgs(a, out, tensorCores);
             a.ptr(rt.output(logSumExp));
             if (tensorCores) {
-                rt.kernels.launch("attention_bf16", "attention_forward_bf16" + headDimVariant(q),
-                        queryTiles(q, TENSOR_CORE_ROWS),
-                        tensorCoreSharedBytes(q.dim(3), TENSOR_CORE_ROWS + 2 * TILE), a);
+                String variant = headDim > NARROW_HEAD_DIM ? "_d256" : smallHeadDimVariant(headDim);
+                rt.kernels.launch("attention_bf16", "attention_forward_bf16" + variant,
+                        queryTiles(q, TENSOR_CORE_ROWS), tensorCoreSharedBytes(headDim, TENSOR_CORE_FORWARD_ROWS), a);
             } else {
-                rt.kernels.launch("attention", "attention_forward", queryTiles(q, TILE), sharedBytes(q.dim(3), 3), a);
+                rt.kernels.launch("attention", "attention_forward" + f32Variant(headDim),
+                        queryTiles(q, f32TileRows(headDim)), sharedBytes(headDim, 3), a);
             }
         }
     }
@@ -102,6 +123,7 @@ final class CudaAttention implements AttentionKernels {
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
         int alignment = tensorCores ? TENSOR_CORE_ALIGNMENT : Float.BYTES;
+        int headDim = q.dim(3);
         try (Scratch s = rt.scratch()) {
             Rows kr = rows(s, k, type, alignment);
             Rows vr = rows(s, v, type, alignment);
@@ -123,12 +145,14 @@ final class CudaAttention implements AttentionKernels {
                 maskArgs(a, mask);
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dk)).ptr(rt.output(dv));
                 if (tensorCores) {
-                    rt.kernels.launch("attention_bf16", "attention_backward_kv_bf16" + headDimVariant(q),
-                            keyTiles(k, TENSOR_CORE_ROWS),
-                            tensorCoreSharedBytes(q.dim(3), 2 * TENSOR_CORE_ROWS + 2 * TENSOR_CORE_KV_QUERIES), a);
+                    String variant = smallHeadDimVariant(headDim);
+                    long slices = variant.isEmpty() ? columnSlices(headDim) : 1;
+                    rt.kernels.launch("attention_bf16", "attention_backward_kv_bf16" + variant,
+                            slices * keyTiles(k, TENSOR_CORE_ROWS),
+                            tensorCoreSharedBytes(headDim, TENSOR_CORE_KV_ROWS), a);
                 } else {
-                    rt.kernels.launch("attention", "attention_backward_kv", keyTiles(k, TILE),
-                            sharedBytes(q.dim(3), 4), a);
+                    rt.kernels.launch("attention", "attention_backward_kv" + f32Variant(headDim),
+                            keyTiles(k, f32TileRows(headDim)), sharedBytes(headDim, 4), a);
                 }
             }
             try (KernelArgs a = new KernelArgs()) {
@@ -137,11 +161,11 @@ final class CudaAttention implements AttentionKernels {
                 a.ptr(lse).ptr(delta).ptr(dOutAddress).ptr(rt.output(dq));
                 if (tensorCores) {
                     rt.kernels.launch("attention_bf16", "attention_backward_q_bf16",
-                            queryTiles(q, TENSOR_CORE_ROWS),
-                            tensorCoreSharedBytes(q.dim(3), 2 * TENSOR_CORE_ROWS + 2 * TILE), a);
+                            columnSlices(headDim) * queryTiles(q, TENSOR_CORE_ROWS),
+                            tensorCoreSharedBytes(headDim, TENSOR_CORE_Q_ROWS), a);
                 } else {
-                    rt.kernels.launch("attention", "attention_backward_q", queryTiles(q, TILE),
-                            sharedBytes(q.dim(3), 4), a);
+                    rt.kernels.launch("attention", "attention_backward_q" + f32Variant(headDim),
+                            queryTiles(q, f32TileRows(headDim)), sharedBytes(headDim, 4), a);
                 }
             }
         }
@@ -186,11 +210,13 @@ final class CudaAttention implements AttentionKernels {
 
     /**
      * Whether attention runs on tensor cores: q, k and v bf16 (the f32 kernel keeps f32 inputs' precision), a head
-     * dimension that is a multiple of the mma's k, and a card whose tensor cores multiply bf16.
+     * dimension that is a multiple of the mma's k, a card whose tensor cores multiply bf16, and blocks whose shared
+     * memory holds the largest of the tensor-core kernels' tiles (dq's; at D = 256 more than an A100 has).
      */
     private boolean onTensorCores(Tensor q, Tensor k, Tensor v) {
         return q.dtype() == DType.BF16 && k.dtype() == DType.BF16 && v.dtype() == DType.BF16
-                && q.dim(3) % TENSOR_CORE_D_MULTIPLE == 0 && rt.kernels.hasBf16TensorCores();
+                && q.dim(3) % TENSOR_CORE_D_MULTIPLE == 0 && rt.kernels.hasBf16TensorCores()
+                && tensorCoreSharedBytes(q.dim(3), TENSOR_CORE_Q_ROWS) <= rt.kernels.maxSharedBytes();
     }
 
     /** The kernels' {@code Dims}: B, H, Hkv, T, S, D, then the batch and head strides of k and of v. */
@@ -212,9 +238,24 @@ final class CudaAttention implements AttentionKernels {
         }
     }
 
-    /** The suffix of the tensor-core forward's and dk, dv kernel's variant for q's head dimension. */
-    private static String headDimVariant(Tensor q) {
-        return q.dim(3) <= TENSOR_CORE_SMALL_HEAD_DIM ? "_d64" : "";
+    /** The suffix of the tensor-core kernels' variants for small head dimensions (the forward's and dk, dv's). */
+    private static String smallHeadDimVariant(int headDim) {
+        return headDim <= TENSOR_CORE_SMALL_HEAD_DIM ? "_d64" : "";
+    }
+
+    /** The suffix of the f32 kernels' variant for a head dimension: *_d256 past {@value #NARROW_HEAD_DIM}. */
+    private static String f32Variant(int headDim) {
+        return headDim > NARROW_HEAD_DIM ? "_d256" : "";
+    }
+
+    /** Queries per query tile and keys per key tile of the f32 kernels for a head dimension. */
+    static int f32TileRows(long headDim) {
+        return headDim > NARROW_HEAD_DIM ? WIDE_HEAD_TILE : TILE;
+    }
+
+    /** Grid slices of the tensor-core dq and dk, dv kernels, each writing {@value #NARROW_HEAD_DIM} columns. */
+    static long columnSlices(int headDim) {
+        return ceilDiv(headDim, NARROW_HEAD_DIM);
     }
 
     /** Blocks of a kernel with one block per tile of {@code rows} queries: B * H * ceil(T / rows). */
@@ -232,13 +273,14 @@ final class CudaAttention implements AttentionKernels {
     }
 
     /**
-     * Dynamic shared memory of a kernel holding {@code tiles} tiles of TILE rows of D floats and one TILE x TILE
-     * probability tile (row stride P_STRIDE), as attention.cu lays it out: a tile's row stride is D rounded up to
-     * a multiple of 4, then made 4 (mod 8) (tile_stride).
+     * Dynamic shared memory of an f32 kernel holding {@code tiles} tiles of f32TileRows(D) rows of D floats and one
+     * probability tile of as many rows (row stride P_STRIDE), as attention.cu lays it out: a tile's row stride is D
+     * rounded up to a multiple of 4, then made 4 (mod 8) (tile_stride).
      */
     static int sharedBytes(long headDim, int tiles) {
         long stride = ((headDim + 3) & ~3L) | 4;
-        return Math.toIntExact((tiles * TILE * stride + (long) TILE * P_STRIDE) * Float.BYTES);
+        long rows = f32TileRows(headDim);
+        return Math.toIntExact((tiles * rows * stride + rows * P_STRIDE) * Float.BYTES);
     }
 
     /**

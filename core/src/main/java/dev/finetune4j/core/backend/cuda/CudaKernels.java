@@ -69,6 +69,11 @@ final class CudaKernels implements AutoCloseable {
         return computeCapabilityMajor >= 8;
     }
 
+    /** Shared memory (static and dynamic) a block may use on this card once a kernel's limit is raised (opt-in). */
+    int maxSharedBytes() {
+        return maxShared;
+    }
+
     /** Blocks for a grid-stride loop over {@code n} elements. */
     static int gridFor(long n) {
         return (int) Math.max(1, Math.min(MAX_GRID, (n + BLOCK - 1) / BLOCK));

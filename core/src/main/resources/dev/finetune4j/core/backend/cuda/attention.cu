@@ -1,17 +1,21 @@
-// AttentionKernels on CUDA cores, flash style: queries and keys are taken in tiles of ATT_TILE rows staged in shared
-// memory, the softmax is computed online (running max and sum in f32), and no (T, S) matrix exists anywhere. The
-// forward keeps each query's log-sum-exp; the backward recomputes the probabilities from it, tile by tile. F32 with
-// f32 accumulation; for bf16 q, k, v (and dOut) each kernel but the delta has a tensor-core twin in
+// AttentionKernels on CUDA cores, flash style: queries and keys are taken in tiles of 64 rows (32 for D > 128) staged
+// in shared memory, the softmax is computed online (running max and sum in f32), and no (T, S) matrix exists
+// anywhere. The forward keeps each query's log-sum-exp; the backward recomputes the probabilities from it, tile by
+// tile. F32 with f32 accumulation; for bf16 q, k, v (and dOut) each kernel but the delta has a tensor-core twin in
 // attention_bf16.cu. Shapes, mask and grouped-query attention: attention.cuh.
 //
-// Threads: a block is ATT_THREADS = 256 threads (CudaKernels.BLOCK) seen as a 16 x 16 grid (tx, ty); in every
-// 64 x 64 tile a thread owns rows ty + 16 i and columns tx + 16 j (i, j < 4), and in every 64 x D accumulator rows
-// ty + 16 i and the columns 64 g + 4 tx + e (g < 2, e < 4, so D <= 128). A row of a tile therefore belongs to 16
-// lanes of one warp: row reductions are half-warp shuffles, and a row written to shared memory and read back by
-// the same threads needs only __syncwarp.
-// Shared memory (dynamic): 64-row tiles of D values, zero-padded to a multiple of 4 so that they are read 4 floats
+// Threads: a block is ATT_THREADS = 256 threads (CudaKernels.BLOCK) seen as a 16 x 16 grid (tx, ty). Each kernel is
+// a template over PER and DCOLS: tiles of ROWS = 16 PER queries or keys; in every ROWS x ROWS tile a thread owns rows
+// ty + 16 i and columns tx + 16 j (i, j < PER), and in every ROWS x D accumulator rows ty + 16 i and the columns
+// 64 g + 4 tx + e (g < DCOLS / 4, e < 4, so D <= 16 DCOLS). Two layouts: 64-row tiles and D <= 128 (PER 4, DCOLS 8;
+// the unsuffixed kernels), and 32-row tiles and D <= 256 (PER 2, DCOLS 16; the *_d256 kernels, Gemma's head
+// dimension): the same 32 accumulators a thread, and shared tiles half as tall, so that the backward's four tiles of
+// 256 floats a row fit a block's shared memory (143 KiB, where 64 rows would need 281 KiB).
+// A row of a tile belongs to 16 lanes of one warp: row reductions are half-warp shuffles, and a row written to shared
+// memory and read back by the same threads needs only __syncwarp.
+// Shared memory (dynamic): ROWS-row tiles of D values, zero-padded to a multiple of 4 so that they are read 4 floats
 // (16 bytes) at a time, with a row stride of 4 (mod 8) floats (8 lanes reading 16 bytes of 8 different rows hit
-// all 32 banks once); and one 64 x 64 tile of probabilities or score gradients with row stride ATT_P_STRIDE (the
+// all 32 banks once); and one ROWS x ROWS tile of probabilities or score gradients with row stride ATT_P_STRIDE (the
 // two rows a warp writes start 16 banks apart). CudaAttention sizes it.
 #include "common.cuh"
 #include "attention.cuh"
@@ -19,6 +23,8 @@
 #define ATT_SPLIT 16
 #define ATT_PER 4
 #define ATT_DCOLS 8
+#define ATT_PER_D256 2
+#define ATT_DCOLS_D256 16
 #define ATT_P_STRIDE 80
 // Blocks per SM the forward and dq kernels are register-limited to (128 registers a thread, no spills; D = 64 fits
 // two blocks' shared memory too). The dk, dv kernel holds two accumulators and takes what it needs.
@@ -33,6 +39,9 @@ struct alignas(16) Vec4 {
     float x, y, z, w;
 };
 
+// The kernels' dynamic shared memory, declared once for the kernel templates; 16-byte aligned, as load4 needs.
+extern __shared__ Vec4 shared4[];
+
 __device__ __forceinline__ Vec4 load4(const float* p) {
     return *reinterpret_cast<const Vec4*>(p);
 }
@@ -41,31 +50,32 @@ __device__ __forceinline__ float part(const Vec4& v, int e) {
     return e == 0 ? v.x : e == 1 ? v.y : e == 2 ? v.z : v.w;
 }
 
-// Rows [0, n) of a tile from src (rows of D contiguous floats), coalesced; the padding columns up to a multiple of
-// 4 and the rows [n, ATT_TILE) become zeros, so that they add nothing (and no NaN) to the products.
-__device__ __forceinline__ void load_rows(float* dst, int ld, const float* src, int n, int D) {
+// Rows [0, n) of a tile of `rows` rows from src (rows of D contiguous floats), coalesced; the padding columns up to a
+// multiple of 4 and the rows [n, rows) become zeros, so that they add nothing (and no NaN) to the products.
+__device__ __forceinline__ void load_rows(float* dst, int ld, const float* src, int n, int rows, int D) {
     const int width = (D + 3) & ~3;
-    for (int e = threadIdx.x; e < ATT_TILE * width; e += ATT_THREADS) {
+    for (int e = threadIdx.x; e < rows * width; e += ATT_THREADS) {
         int r = e / width, c = e - r * width;
         dst[r * ld + c] = r < n && c < D ? src[(long long) r * D + c] : 0.0f;
     }
 }
 
 // acc[i][j] += sum over c < D of a[row ty + 16 i][c] * b[row tx + 16 j][c] (a times b transposed).
-__device__ __forceinline__ void tile_abt(const float* a, const float* b, int ld, int D, float acc[ATT_PER][ATT_PER]) {
+template <int PER>
+__device__ __forceinline__ void tile_abt(const float* a, const float* b, int ld, int D, float (&acc)[PER][PER]) {
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
 #pragma unroll 1
     for (int c = 0; c < D; c += 4) {  // the padding columns are zeros
-        Vec4 av[ATT_PER], bv[ATT_PER];
+        Vec4 av[PER], bv[PER];
 #pragma unroll
-        for (int i = 0; i < ATT_PER; ++i) {
+        for (int i = 0; i < PER; ++i) {
             av[i] = load4(a + (ty + ATT_SPLIT * i) * ld + c);
             bv[i] = load4(b + (tx + ATT_SPLIT * i) * ld + c);
         }
 #pragma unroll
-        for (int i = 0; i < ATT_PER; ++i) {
+        for (int i = 0; i < PER; ++i) {
 #pragma unroll
-            for (int j = 0; j < ATT_PER; ++j) {
+            for (int j = 0; j < PER; ++j) {
                 acc[i][j] = fmaf(av[i].x, bv[j].x, acc[i][j]);
                 acc[i][j] = fmaf(av[i].y, bv[j].y, acc[i][j]);
                 acc[i][j] = fmaf(av[i].z, bv[j].z, acc[i][j]);
@@ -75,23 +85,25 @@ __device__ __forceinline__ void tile_abt(const float* a, const float* b, int ld,
     }
 }
 
-// acc[i][4 g + e] += sum over c < ATT_TILE of p[row ty + 16 i][c] * m[row c][column 64 g + 4 tx + e].
-__device__ __forceinline__ void tile_ab(const float* p, const float* m, int ld, int D, float acc[ATT_PER][ATT_DCOLS]) {
+// acc[i][4 g + e] += sum over c < 16 PER of p[row ty + 16 i][c] * m[row c][column 64 g + 4 tx + e].
+template <int PER, int DCOLS>
+__device__ __forceinline__ void tile_ab(const float* p, const float* m, int ld, int D,
+                                        float (&acc)[PER][DCOLS]) {
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
 #pragma unroll 1
-    for (int c = 0; c < ATT_TILE; c += 4) {
-        Vec4 pv[ATT_PER];
+    for (int c = 0; c < ATT_SPLIT * PER; c += 4) {
+        Vec4 pv[PER];
 #pragma unroll
-        for (int i = 0; i < ATT_PER; ++i) pv[i] = load4(p + (ty + ATT_SPLIT * i) * ATT_P_STRIDE + c);
+        for (int i = 0; i < PER; ++i) pv[i] = load4(p + (ty + ATT_SPLIT * i) * ATT_P_STRIDE + c);
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
 #pragma unroll
-            for (int g = 0; g < ATT_DCOLS / 4; ++g) {
-                int col = ATT_TILE * g + 4 * tx;
+            for (int g = 0; g < DCOLS / 4; ++g) {
+                int col = 4 * ATT_SPLIT * g + 4 * tx;
                 if (col < D) {  // then the 4 columns lie within the zero-padded row
                     Vec4 mv = load4(m + (c + e) * ld + col);
 #pragma unroll
-                    for (int i = 0; i < ATT_PER; ++i) {
+                    for (int i = 0; i < PER; ++i) {
                         float pe = part(pv[i], e);
                         acc[i][4 * g] = fmaf(pe, mv.x, acc[i][4 * g]);
                         acc[i][4 * g + 1] = fmaf(pe, mv.y, acc[i][4 * g + 1]);
@@ -104,28 +116,30 @@ __device__ __forceinline__ void tile_ab(const float* p, const float* m, int ld, 
     }
 }
 
-// Stores the 4 x 4 values a thread owns into the probability tile.
-__device__ __forceinline__ void store_p(float* ps, const float v[ATT_PER][ATT_PER]) {
+// Stores the PER x PER values a thread owns into the probability tile.
+template <int PER>
+__device__ __forceinline__ void store_p(float* ps, const float (&v)[PER][PER]) {
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
 #pragma unroll
-    for (int i = 0; i < ATT_PER; ++i) {
+    for (int i = 0; i < PER; ++i) {
 #pragma unroll
-        for (int j = 0; j < ATT_PER; ++j) ps[(ty + ATT_SPLIT * i) * ATT_P_STRIDE + tx + ATT_SPLIT * j] = v[i][j];
+        for (int j = 0; j < PER; ++j) ps[(ty + ATT_SPLIT * i) * ATT_P_STRIDE + tx + ATT_SPLIT * j] = v[i][j];
     }
 }
 
-// Writes the rows ty + 16 i below n of a 64 x D accumulator, times factor[i], to dst of dtype type (F32 or BF16):
+// Writes the rows ty + 16 i below n of a ROWS x D accumulator, times factor[i], to dst of dtype type (F32 or BF16):
 // row r at element first + r * stride.
+template <int PER, int DCOLS>
 __device__ __forceinline__ void store_rows(void* dst, int type, long long first, long long stride, int n, int D,
-                                           const float acc[ATT_PER][ATT_DCOLS], const float factor[ATT_PER]) {
+                                           const float (&acc)[PER][DCOLS], const float (&factor)[PER]) {
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
 #pragma unroll
-    for (int i = 0; i < ATT_PER; ++i) {
+    for (int i = 0; i < PER; ++i) {
         int r = ty + ATT_SPLIT * i;
         if (r < n) {
 #pragma unroll
-            for (int j = 0; j < ATT_DCOLS; ++j) {
-                int col = ATT_TILE * (j / 4) + 4 * tx + j % 4;
+            for (int j = 0; j < DCOLS; ++j) {
+                int col = 4 * ATT_SPLIT * (j / 4) + 4 * tx + j % 4;
                 if (col < D) store_f(dst, type, first + r * stride + col, acc[i][j] * factor[i]);
             }
         }
@@ -144,56 +158,57 @@ __device__ __forceinline__ float row_sum(float v) {
 }
 
 // out = softmax(scores) v and lse = log(sum(exp(scores))) with scores = cap(scale q.k) (masked: -inf); a query that
-// sees no key gets 0 and -inf. Grid: B * H * ceil(T / 64) blocks, each one tile of 64 queries of one head; each
+// sees no key gets 0 and -inf. Grid: B * H * ceil(T / ROWS) blocks, each one tile of ROWS queries of one head; each
 // loops over the key tiles its queries may see (causal mask and sliding window).
 // Shared: q, k, v tiles and the probability tile.
-extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward(
+template <int PER, int DCOLS>
+__device__ __forceinline__ void forward_f32(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
-    extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
+    constexpr int ROWS = ATT_SPLIT * PER;
     float* smem = reinterpret_cast<float*>(shared4);
     const int D = (int) d.D, ld = tile_stride(D);
     float* qs = smem;
-    float* ks = qs + ATT_TILE * ld;
-    float* vs = ks + ATT_TILE * ld;
-    float* ps = vs + ATT_TILE * ld;
+    float* ks = qs + ROWS * ld;
+    float* vs = ks + ROWS * ld;
+    float* ps = vs + ROWS * ld;
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
-    const QueryTile tile = query_tile(d, ATT_TILE);
+    const QueryTile tile = query_tile(d, ROWS, blockIdx.x);
     const long long bh = tile.bh, q0 = tile.q0, b = tile.b;
     const float* kh = k + tile.kStart;
     const float* vh = v + tile.vStart;
     const int qn = tile.rows;
-    load_rows(qs, ld, q + (bh * d.T + q0) * D, qn, D);  // visible after the first barrier of the loop
-    Slot query[ATT_PER];
-    float m[ATT_PER], l[ATT_PER], acc[ATT_PER][ATT_DCOLS];
+    load_rows(qs, ld, q + (bh * d.T + q0) * D, qn, ROWS, D);  // visible after the first barrier of the loop
+    Slot query[PER];
+    float m[PER], l[PER], acc[PER][DCOLS];
 #pragma unroll
-    for (int i = 0; i < ATT_PER; ++i) {
+    for (int i = 0; i < PER; ++i) {
         query[i] = query_slot(d, causal, window, segments, b, q0 + ty + ATT_SPLIT * i);
         m[i] = -F_INF;
         l[i] = 0.0f;
 #pragma unroll
-        for (int j = 0; j < ATT_DCOLS; ++j) acc[i][j] = 0.0f;
+        for (int j = 0; j < DCOLS; ++j) acc[i][j] = 0.0f;
     }
     long long keys = visible_keys(d, causal, q0, qn);
-    for (long long k0 = first_key_tile(d, window, q0, ATT_TILE); k0 < keys; k0 += ATT_TILE) {
-        int kn = (int) min((long long) ATT_TILE, d.S - k0);
+    for (long long k0 = first_key_tile(d, window, q0, ROWS); k0 < keys; k0 += ROWS) {
+        int kn = (int) min((long long) ROWS, d.S - k0);
         __syncthreads();  // every thread is done with the previous k, v and probability tiles
-        load_rows(ks, ld, kh + k0 * D, kn, D);
-        load_rows(vs, ld, vh + k0 * D, kn, D);
+        load_rows(ks, ld, kh + k0 * D, kn, ROWS, D);
+        load_rows(vs, ld, vh + k0 * D, kn, ROWS, D);
         __syncthreads();
-        float s[ATT_PER][ATT_PER] = {};
+        float s[PER][PER] = {};
         tile_abt(qs, ks, ld, D, s);
         cap_scores(s, scale, softCap);
-        Slot key[ATT_PER];
+        Slot key[PER];
 #pragma unroll
-        for (int j = 0; j < ATT_PER; ++j) {
+        for (int j = 0; j < PER; ++j) {
             key[j] = key_slot(d, causal, window, keyValid, segments, b, k0 + tx + ATT_SPLIT * j);
         }
 #pragma unroll
-        for (int i = 0; i < ATT_PER; ++i) {
+        for (int i = 0; i < PER; ++i) {
             float tileMax = -F_INF;
 #pragma unroll
-            for (int j = 0; j < ATT_PER; ++j) {
+            for (int j = 0; j < PER; ++j) {
                 if (!meet(query[i], key[j])) s[i][j] = -F_INF;
                 tileMax = fmaxf(tileMax, s[i][j]);
             }
@@ -201,27 +216,42 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
             float rescale = m[i] == -F_INF ? 0.0f : expf(m[i] - mNew);  // -inf only while nothing was seen
             float sum = 0.0f;
 #pragma unroll
-            for (int j = 0; j < ATT_PER; ++j) {
+            for (int j = 0; j < PER; ++j) {
                 s[i][j] = s[i][j] == -F_INF ? 0.0f : expf(s[i][j] - mNew);
                 sum += s[i][j];
             }
             l[i] = l[i] * rescale + row_sum(sum);
             m[i] = mNew;
 #pragma unroll
-            for (int j = 0; j < ATT_DCOLS; ++j) acc[i][j] *= rescale;
+            for (int j = 0; j < DCOLS; ++j) acc[i][j] *= rescale;
         }
         store_p(ps, s);
         __syncwarp();  // each probability row is read back by the 16 lanes of this warp that wrote it
         tile_ab(ps, vs, ld, D, acc);
     }
-    float inv[ATT_PER];
+    float inv[PER];
 #pragma unroll
-    for (int i = 0; i < ATT_PER; ++i) {
+    for (int i = 0; i < PER; ++i) {
         inv[i] = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
         int r = ty + ATT_SPLIT * i;
         if (tx == 0 && r < qn) lse[bh * d.T + q0 + r] = l[i] > 0.0f ? m[i] + logf(l[i]) : -F_INF;
     }
     store_rows(out, outType, out_row(outLayout, d, bh, q0), outLayout.row, qn, D, acc, inv);
+}
+
+// The kernels CudaAttention launches: 64-row tiles for D <= 128, 32-row tiles (*_d256) for D <= 256.
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
+    forward_f32<ATT_PER, ATT_DCOLS>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out, outType,
+                                    outLayout, lse);
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward_d256(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
+    forward_f32<ATT_PER_D256, ATT_DCOLS_D256>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
+                                              outType, outLayout, lse);
 }
 
 // delta = rowsum(dOut * out) for every query row (the softmax backward's dot product of dp and p). out and dOut:
@@ -242,66 +272,68 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_delta(const 
     if (lane == 0) delta[row] = s;
 }
 
-// (forward: attention_forward) dk and dv of one tile of 64 keys of one kv head, overwritten: the block loops over
+// (forward: attention_forward) dk and dv of one tile of ROWS keys of one kv head, overwritten: the block loops over
 // the group's query heads and their query tiles (with a causal mask or a sliding window, only those that may see
 // the tile), so the heads sharing these keys add up here without atomics. dv += p^T dOut, dk += ds^T q.
-// Grid: B * Hkv * ceil(S / 64).
+// Grid: B * Hkv * ceil(S / ROWS).
 // Shared: k, v, q, dOut tiles and the probability tile (reused for ds).
-extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
+template <int PER, int DCOLS>
+__device__ __forceinline__ void backward_kv_f32(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dk, float* dv) {
-    extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
+    constexpr int ROWS = ATT_SPLIT * PER;
     float* smem = reinterpret_cast<float*>(shared4);
     const int D = (int) d.D, ld = tile_stride(D);
     float* ks = smem;
-    float* vs = ks + ATT_TILE * ld;
-    float* qs = vs + ATT_TILE * ld;
-    float* dos = qs + ATT_TILE * ld;
-    float* ps = dos + ATT_TILE * ld;
+    float* vs = ks + ROWS * ld;
+    float* qs = vs + ROWS * ld;
+    float* dos = qs + ROWS * ld;
+    float* ps = dos + ROWS * ld;
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
-    long long tiles = (d.S + ATT_TILE - 1) / ATT_TILE;
-    long long bkv = blockIdx.x / tiles, k0 = blockIdx.x % tiles * ATT_TILE;
+    long long tiles = (d.S + ROWS - 1) / ROWS;
+    long long bkv = blockIdx.x / tiles, k0 = blockIdx.x % tiles * ROWS;
     long long b = bkv / d.Hkv, kvHead = bkv % d.Hkv, group = d.H / d.Hkv;
-    int kn = (int) min((long long) ATT_TILE, d.S - k0);
-    load_rows(ks, ld, k + b * d.kBatch + kvHead * d.kHead + k0 * D, kn, D);  // visible after the loop's first barrier
-    load_rows(vs, ld, v + b * d.vBatch + kvHead * d.vHead + k0 * D, kn, D);
-    Slot key[ATT_PER];
-    float dkAcc[ATT_PER][ATT_DCOLS], dvAcc[ATT_PER][ATT_DCOLS], ones[ATT_PER];
+    int kn = (int) min((long long) ROWS, d.S - k0);
+    // visible after the loop's first barrier
+    load_rows(ks, ld, k + b * d.kBatch + kvHead * d.kHead + k0 * D, kn, ROWS, D);
+    load_rows(vs, ld, v + b * d.vBatch + kvHead * d.vHead + k0 * D, kn, ROWS, D);
+    Slot key[PER];
+    float dkAcc[PER][DCOLS], dvAcc[PER][DCOLS], ones[PER];
 #pragma unroll
-    for (int i = 0; i < ATT_PER; ++i) {
+    for (int i = 0; i < PER; ++i) {
         key[i] = key_slot(d, causal, window, keyValid, segments, b, k0 + ty + ATT_SPLIT * i);
         ones[i] = 1.0f;
 #pragma unroll
-        for (int j = 0; j < ATT_DCOLS; ++j) dkAcc[i][j] = dvAcc[i][j] = 0.0f;
+        for (int j = 0; j < DCOLS; ++j) dkAcc[i][j] = dvAcc[i][j] = 0.0f;
     }
     // With a causal mask, query i sees key k0 only from i = k0 - (S - T) on; with a window, none after queryEnd.
-    long long firstQuery = causal ? max(0LL, k0 - (d.S - d.T)) / ATT_TILE * ATT_TILE : 0;
+    long long firstQuery = causal ? max(0LL, k0 - (d.S - d.T)) / ROWS * ROWS : 0;
     long long queryEnd = visible_queries(d, window, k0, kn);
     for (long long head = b * d.H + kvHead * group; head < b * d.H + (kvHead + 1) * group; ++head) {
-        for (long long q0 = firstQuery; q0 < queryEnd; q0 += ATT_TILE) {
-            int qn = (int) min((long long) ATT_TILE, d.T - q0);
+        for (long long q0 = firstQuery; q0 < queryEnd; q0 += ROWS) {
+            int qn = (int) min((long long) ROWS, d.T - q0);
             __syncthreads();  // every thread is done with the previous q, dOut and probability tiles
-            load_rows(qs, ld, q + (head * d.T + q0) * D, qn, D);
-            load_rows(dos, ld, dOut + (head * d.T + q0) * D, qn, D);
+            load_rows(qs, ld, q + (head * d.T + q0) * D, qn, ROWS, D);
+            load_rows(dos, ld, dOut + (head * d.T + q0) * D, qn, ROWS, D);
             __syncthreads();
-            Slot query[ATT_PER];
-            float lseCol[ATT_PER], deltaCol[ATT_PER];
+            Slot query[PER];
+            float lseCol[PER], deltaCol[PER];
 #pragma unroll
-            for (int j = 0; j < ATT_PER; ++j) {
+            for (int j = 0; j < PER; ++j) {
                 long long i = q0 + tx + ATT_SPLIT * j;
                 query[j] = query_slot(d, causal, window, segments, b, i);
                 lseCol[j] = query[j].ok ? lse[head * d.T + i] : -F_INF;
                 deltaCol[j] = query[j].ok ? delta[head * d.T + i] : 0.0f;
             }
-            float s[ATT_PER][ATT_PER] = {}, dp[ATT_PER][ATT_PER] = {};
+            float s[PER][PER] = {}, dp[PER][PER] = {};
             tile_abt(ks, qs, ld, D, s);    // rows: keys, columns: queries
             cap_scores(s, scale, softCap);
             tile_abt(vs, dos, ld, D, dp);
 #pragma unroll
-            for (int i = 0; i < ATT_PER; ++i) {
+            for (int i = 0; i < PER; ++i) {
 #pragma unroll
-                for (int j = 0; j < ATT_PER; ++j) {
+                for (int j = 0; j < PER; ++j) {
                     dp[i][j] = score_grad(meet(key[i], query[j]), s[i][j], dp[i][j], lseCol[j],
                                           deltaCol[j], scale, softCap, &s[i][j]);
                 }
@@ -319,57 +351,74 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
     store_rows(dv, DT_F32, (bkv * d.S + k0) * D, D, kn, D, dvAcc, ones);
 }
 
-// (forward: attention_forward) dq = ds k for one tile of 64 queries, overwritten: the block loops over the key
+extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dk, float* dv) {
+    backward_kv_f32<ATT_PER, ATT_DCOLS>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse, delta,
+                                        dOut, dk, dv);
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS) attention_backward_kv_d256(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dk, float* dv) {
+    backward_kv_f32<ATT_PER_D256, ATT_DCOLS_D256>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
+                                                  delta, dOut, dk, dv);
+}
+
+// (forward: attention_forward) dq = ds k for one tile of ROWS queries, overwritten: the block loops over the key
 // tiles its queries see, recomputing p and ds (no atomics, so the result does not depend on scheduling).
-// Grid: B * H * ceil(T / 64). Shared: q, dOut, k, v tiles and the ds tile.
-extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q(
+// Grid: B * H * ceil(T / ROWS). Shared: q, dOut, k, v tiles and the ds tile.
+template <int PER, int DCOLS>
+__device__ __forceinline__ void backward_q_f32(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
         const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
         const float* dOut, float* dq) {
-    extern __shared__ Vec4 shared4[];  // 16-byte aligned, as load4 needs
+    constexpr int ROWS = ATT_SPLIT * PER;
     float* smem = reinterpret_cast<float*>(shared4);
     const int D = (int) d.D, ld = tile_stride(D);
     float* qs = smem;
-    float* dos = qs + ATT_TILE * ld;
-    float* ks = dos + ATT_TILE * ld;
-    float* vs = ks + ATT_TILE * ld;
-    float* ps = vs + ATT_TILE * ld;
+    float* dos = qs + ROWS * ld;
+    float* ks = dos + ROWS * ld;
+    float* vs = ks + ROWS * ld;
+    float* ps = vs + ROWS * ld;
     const int tx = threadIdx.x % ATT_SPLIT, ty = threadIdx.x / ATT_SPLIT;
-    const QueryTile tile = query_tile(d, ATT_TILE);
+    const QueryTile tile = query_tile(d, ROWS, blockIdx.x);
     const long long bh = tile.bh, q0 = tile.q0, b = tile.b;
     const float* kh = k + tile.kStart;
     const float* vh = v + tile.vStart;
     const int qn = tile.rows;
-    load_rows(qs, ld, q + (bh * d.T + q0) * D, qn, D);  // visible after the first barrier of the loop
-    load_rows(dos, ld, dOut + (bh * d.T + q0) * D, qn, D);
-    Slot query[ATT_PER];
-    float lseRow[ATT_PER], deltaRow[ATT_PER], acc[ATT_PER][ATT_DCOLS], ones[ATT_PER];
+    load_rows(qs, ld, q + (bh * d.T + q0) * D, qn, ROWS, D);  // visible after the first barrier of the loop
+    load_rows(dos, ld, dOut + (bh * d.T + q0) * D, qn, ROWS, D);
+    Slot query[PER];
+    float lseRow[PER], deltaRow[PER], acc[PER][DCOLS], ones[PER];
 #pragma unroll
-    for (int i = 0; i < ATT_PER; ++i) {
+    for (int i = 0; i < PER; ++i) {
         long long row = q0 + ty + ATT_SPLIT * i;
         query[i] = query_slot(d, causal, window, segments, b, row);
         lseRow[i] = query[i].ok ? lse[bh * d.T + row] : -F_INF;
         deltaRow[i] = query[i].ok ? delta[bh * d.T + row] : 0.0f;
         ones[i] = 1.0f;
 #pragma unroll
-        for (int j = 0; j < ATT_DCOLS; ++j) acc[i][j] = 0.0f;
+        for (int j = 0; j < DCOLS; ++j) acc[i][j] = 0.0f;
     }
     long long keys = visible_keys(d, causal, q0, qn);
-    for (long long k0 = first_key_tile(d, window, q0, ATT_TILE); k0 < keys; k0 += ATT_TILE) {
-        int kn = (int) min((long long) ATT_TILE, d.S - k0);
+    for (long long k0 = first_key_tile(d, window, q0, ROWS); k0 < keys; k0 += ROWS) {
+        int kn = (int) min((long long) ROWS, d.S - k0);
         __syncthreads();  // every thread is done with the previous k, v and ds tiles
-        load_rows(ks, ld, kh + k0 * D, kn, D);
-        load_rows(vs, ld, vh + k0 * D, kn, D);
+        load_rows(ks, ld, kh + k0 * D, kn, ROWS, D);
+        load_rows(vs, ld, vh + k0 * D, kn, ROWS, D);
         __syncthreads();
-        float s[ATT_PER][ATT_PER] = {}, dp[ATT_PER][ATT_PER] = {};
+        float s[PER][PER] = {}, dp[PER][PER] = {};
         tile_abt(qs, ks, ld, D, s);    // rows: queries, columns: keys
         cap_scores(s, scale, softCap);
         tile_abt(dos, vs, ld, D, dp);
 #pragma unroll
-        for (int j = 0; j < ATT_PER; ++j) {
+        for (int j = 0; j < PER; ++j) {
             Slot key = key_slot(d, causal, window, keyValid, segments, b, k0 + tx + ATT_SPLIT * j);
 #pragma unroll
-            for (int i = 0; i < ATT_PER; ++i) {
+            for (int i = 0; i < PER; ++i) {
                 float p;
                 dp[i][j] = score_grad(meet(query[i], key), s[i][j], dp[i][j], lseRow[i], deltaRow[i], scale,
                                       softCap, &p);
@@ -380,4 +429,20 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attent
         tile_ab(ps, ks, ld, D, acc);
     }
     store_rows(dq, DT_F32, (bh * d.T + q0) * D, D, qn, D, acc, ones);
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dq) {
+    backward_q_f32<ATT_PER, ATT_DCOLS>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse, delta, dOut,
+                                       dq);
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_backward_q_d256(
+        const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
+        const unsigned char* keyValid, const int* segments, const float* lse, const float* delta,
+        const float* dOut, float* dq) {
+    backward_q_f32<ATT_PER_D256, ATT_DCOLS_D256>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, lse,
+                                                 delta, dOut, dq);
 }

@@ -14,7 +14,7 @@
 
 #define ATT_THREADS 256
 #define ATT_TILE 64
-#define ATT_MAX_D 128
+#define ATT_MAX_D 256
 
 struct Dims {
     long long B, H, Hkv, T, S, D;
@@ -108,21 +108,21 @@ __device__ __forceinline__ long long visible_queries(const Dims& d, int window, 
     return min(end, d.T);
 }
 
-// The block's tile of queries, for kernels with one block per tile of `rows` queries of one head: bh = batch * H +
-// head and the first query q0 (the tiles with the most causal work start first), the batch b, the tile's rows
-// (fewer in the last one), and where the K and V rows of the head's kv head start (grouped-query: query head h reads
-// kv head h / (H / Hkv)). Offsets, not pointers: KernelSignatures reads every struct of a family as a possible
-// argument.
+// The tile of queries of block `block`, for kernels with one block per tile of `rows` queries of one head: bh =
+// batch * H + head and the first query q0 (the tiles with the most causal work start first), the batch b, the
+// tile's rows (fewer in the last one), and where the K and V rows of the head's kv head start (grouped-query: query
+// head h reads kv head h / (H / Hkv)). Offsets, not pointers: KernelSignatures reads every struct of a family as a
+// possible argument.
 struct QueryTile {
     long long bh, q0, b, kStart, vStart;
     int rows;
 };
 
-__device__ __forceinline__ QueryTile query_tile(const Dims& d, int rows) {
+__device__ __forceinline__ QueryTile query_tile(const Dims& d, int rows, long long block) {
     QueryTile t;
     long long tiles = (d.T + rows - 1) / rows;
-    t.bh = blockIdx.x / tiles;
-    t.q0 = (tiles - 1 - blockIdx.x % tiles) * rows;
+    t.bh = block / tiles;
+    t.q0 = (tiles - 1 - block % tiles) * rows;
     t.b = t.bh / d.H;
     long long kvHead = t.bh % d.H / (d.H / d.Hkv);
     t.kStart = t.b * d.kBatch + kvHead * d.kHead;

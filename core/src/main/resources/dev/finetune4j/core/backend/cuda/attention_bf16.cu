@@ -24,9 +24,10 @@
 #define ATT_TC_PAD 8
 #define ATT_TC_SCORE_TILES (ATT_TILE / 8)
 // 8-column tiles of a warp's 16 x D accumulator: D up to 128, or up to 64 in the *_d64 kernels, whose halved
-// accumulators let two blocks share an SM's registers.
-#define ATT_TC_OUT_TILES (ATT_MAX_D / 8)
+// accumulators let two blocks share an SM's registers, or up to 256 in the forward's *_d256 kernel (Gemma).
+#define ATT_TC_OUT_TILES 16
 #define ATT_TC_OUT_TILES_D64 8
+#define ATT_TC_OUT_TILES_D256 (ATT_MAX_D / 8)
 // Queries per inner tile of the dk, dv kernel: its two D-wide accumulators leave registers for 32 columns of s and
 // dp, not 64, without spilling at D = 128.
 #define ATT_TC_KV_QUERIES 32
@@ -188,6 +189,23 @@ __device__ __forceinline__ float quad_sum(float v) {
     return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
+// Where a block of a kernel whose accumulators hold 8 OUT of the D output columns stands: such a kernel runs
+// ceil(D / 8 OUT) slices of blocks, slice-major, each recomputing the scores and writing its own columns (the dq and
+// dk, dv kernels at D > 128: a warp's 16 x 256 accumulators, two of them in dk, dv, do not fit its registers). The
+// block's index within its slice and its slice's first column.
+struct ColumnSlice {
+    long long block;
+    int c0;
+};
+
+// NOTE: the *_d64 kernels run for D <= 64 only, one slice: a constant c0 = 0 there keeps dk, dv d64 (held to 128
+// registers) from spilling.
+template <int OUT>
+__device__ __forceinline__ ColumnSlice column_slice(long long blocksPerSlice) {
+    if (OUT == ATT_TC_OUT_TILES_D64) return {blockIdx.x, 0};
+    return {blockIdx.x % blocksPerSlice, (int) (blockIdx.x / blocksPerSlice) * 8 * OUT};
+}
+
 // Stages kn rows of K and of V (from kh and vh) in shared memory once every warp is done with the previous ones,
 // and makes them visible to the whole block.
 __device__ __forceinline__ void stage_kv_tile(unsigned short* ks, unsigned short* vs, int ld, const unsigned short* kh,
@@ -198,11 +216,11 @@ __device__ __forceinline__ void stage_kv_tile(unsigned short* ks, unsigned short
     __syncthreads();
 }
 
-// The block's query tile (query_tile), with its queries staged in qs (visible after the key loop's first barrier):
-// where the forward and the dq kernel start.
+// The query tile of block `block` (query_tile), with its queries staged in qs (visible after the key loop's first
+// barrier): where the forward and the dq kernel start.
 __device__ __forceinline__ QueryTile stage_query_tile(const Dims& d, const unsigned short* q, unsigned short* qs,
-                                                      int ld) {
-    const QueryTile tile = query_tile(d, ATT_TC_ROWS);
+                                                      int ld, long long block) {
+    const QueryTile tile = query_tile(d, ATT_TC_ROWS, block);
     load_bf16_rows(qs, ld, q + (tile.bh * d.T + tile.q0) * d.D, tile.rows, ATT_TC_ROWS, (int) d.D);
     return tile;
 }
@@ -222,7 +240,7 @@ __device__ __forceinline__ void forward_bf16(
     unsigned short* vs = ks + ATT_TILE * ld;
     const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
     const int r0 = 16 * warp;  // the warp's first query row in the tile; this lane holds r0 + g and r0 + g + 8
-    const auto [bh, q0, b, kStart, vStart, qn] = stage_query_tile(d, q, qs, ld);
+    const auto [bh, q0, b, kStart, vStart, qn] = stage_query_tile(d, q, qs, ld, blockIdx.x);
     const unsigned short* kh = k + kStart;
     const unsigned short* vh = v + vStart;
     Slot query[2];
@@ -291,7 +309,7 @@ __device__ __forceinline__ void forward_bf16(
 }
 
 // The kernels CudaAttention launches: *_d64 for D <= 64, limited to 128 registers a thread so that two blocks share
-// an SM, and the other for D up to 128 with one block an SM.
+// an SM, the unsuffixed one for D up to 128 and *_d256 for D up to 256, one block an SM.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
@@ -308,11 +326,20 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_forward_b
                                        outLayout, lse);
 }
 
+extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16_d256(
+        const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
+        int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
+        OutLayout outLayout, float* lse) {
+    forward_bf16<ATT_TC_OUT_TILES_D256>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
+                                        outType, outLayout, lse);
+}
+
 // (forward: attention_forward_bf16) dq = ds k for one tile of ATT_TC_ROWS queries, overwritten, on tensor cores: per
 // key tile a warp recomputes s = q k^T and dp = dOut v^T for its 16 queries, forms p and ds in f32 from lse and
-// delta, and adds ds k with ds rounded to bf16. q, k, v and dOut bf16. Grid: B * H * ceil(T / ATT_TC_ROWS).
-// Shared: q and dOut tiles (ATT_TC_ROWS rows), k and v tiles (64 rows), bf16 rows as in the forward. One variant for
-// every D: even at D = 64 its s, dp and accumulator need more than the 128 registers of two blocks an SM.
+// delta, and adds ds k with ds rounded to bf16. q, k, v and dOut bf16. Grid: B * H * ceil(T / ATT_TC_ROWS) blocks
+// in each of ceil(D / 128) column slices (column_slice). Shared: q and dOut tiles (ATT_TC_ROWS rows), k and v tiles
+// (64 rows), bf16 rows as in the forward. One variant for every D: even at D = 64 its s, dp and accumulator need
+// more than the 128 registers of two blocks an SM.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_q_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,
@@ -325,7 +352,8 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
     unsigned short* vs = ks + ATT_TILE * ld;
     const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
     const int r0 = 16 * warp;  // the warp's first query row in the tile; this lane holds r0 + g and r0 + g + 8
-    const auto [bh, q0, b, kStart, vStart, qn] = stage_query_tile(d, q, qs, ld);
+    const ColumnSlice slice = column_slice<ATT_TC_OUT_TILES>(d.B * d.H * ((d.T + ATT_TC_ROWS - 1) / ATT_TC_ROWS));
+    const auto [bh, q0, b, kStart, vStart, qn] = stage_query_tile(d, q, qs, ld, slice.block);
     const unsigned short* kh = k + kStart;
     const unsigned short* vh = v + vStart;
     load_bf16_rows(dos, ld, dOut + (bh * d.T + q0) * D, qn, ATT_TC_ROWS, D);
@@ -362,17 +390,18 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_
                 }
             }
         }
-        mma_pm(dp, ks, ld, D, acc);
+        mma_pm(dp, ks + slice.c0, ld, D - slice.c0, acc);  // the slice's columns of k
     }
-    store_fragment_rows(dq, DT_F32, (bh * d.T + q0) * D, D, r0, qn, D, acc, ones);
+    store_fragment_rows(dq, DT_F32, (bh * d.T + q0) * D + slice.c0, D, r0, qn, D - slice.c0, acc, ones);
 }
 
 // (forward: attention_forward_bf16) dk and dv of one tile of ATT_TC_ROWS keys of one kv head, overwritten, on tensor
 // cores: each warp owns 16 keys, and the block loops over the group's query heads and their tiles of
 // ATT_TC_KV_QUERIES queries (with a causal mask or a sliding window, only those that may see the tile), so the heads
 // sharing these keys add up here without atomics. Products with keys as rows: s^T = k q^T and dp^T = v dOut^T,
-// then dv += p^T dOut and dk += ds^T q (p and ds rounded to bf16). Grid: B * Hkv * ceil(S / ATT_TC_ROWS). Shared:
-// k and v tiles (ATT_TC_ROWS rows), q and dOut tiles (ATT_TC_KV_QUERIES rows). D up to 8 OUT.
+// then dv += p^T dOut and dk += ds^T q (p and ds rounded to bf16). Grid: B * Hkv * ceil(S / ATT_TC_ROWS) blocks in
+// each of ceil(D / 8 OUT) column slices (column_slice). Shared: k and v tiles (ATT_TC_ROWS rows), q and dOut tiles
+// (ATT_TC_KV_QUERIES rows).
 template <int OUT>
 __device__ __forceinline__ void backward_kv_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
@@ -387,7 +416,8 @@ __device__ __forceinline__ void backward_kv_bf16(
     const int warp = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
     const int r0 = 16 * warp;  // the warp's first key row in the tile; this lane holds r0 + g and r0 + g + 8
     long long tiles = (d.S + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
-    long long bkv = blockIdx.x / tiles, k0 = blockIdx.x % tiles * ATT_TC_ROWS;
+    const ColumnSlice slice = column_slice<OUT>(d.B * d.Hkv * tiles);
+    long long bkv = slice.block / tiles, k0 = slice.block % tiles * ATT_TC_ROWS;
     long long b = bkv / d.Hkv, kvHead = bkv % d.Hkv, group = d.H / d.Hkv;
     int kn = (int) min((long long) ATT_TC_ROWS, d.S - k0);
     // visible after the loop's first barrier
@@ -435,15 +465,15 @@ __device__ __forceinline__ void backward_kv_bf16(
                     }
                 }
             }
-            mma_pm(s, dos, ld, D, dvAcc);  // s now holds p^T
-            mma_pm(dp, qs, ld, D, dkAcc);
+            mma_pm(s, dos + slice.c0, ld, D - slice.c0, dvAcc);  // s now holds p^T; the slice's columns of dOut
+            mma_pm(dp, qs + slice.c0, ld, D - slice.c0, dkAcc);
         }
     }
-    store_fragment_rows(dk, DT_F32, (bkv * d.S + k0) * D, D, r0, kn, D, dkAcc, ones);
-    store_fragment_rows(dv, DT_F32, (bkv * d.S + k0) * D, D, r0, kn, D, dvAcc, ones);
+    store_fragment_rows(dk, DT_F32, (bkv * d.S + k0) * D + slice.c0, D, r0, kn, D - slice.c0, dkAcc, ones);
+    store_fragment_rows(dv, DT_F32, (bkv * d.S + k0) * D + slice.c0, D, r0, kn, D - slice.c0, dvAcc, ones);
 }
 
-// As for the forward: *_d64 for D <= 64 at two blocks an SM, the other for D up to 128.
+// As for the forward: *_d64 for D <= 64 at two blocks an SM, the other for D up to 256 (in column slices of 128).
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_backward_kv_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, const float* lse,

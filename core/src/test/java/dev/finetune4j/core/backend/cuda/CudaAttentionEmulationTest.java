@@ -120,6 +120,25 @@ class CudaAttentionEmulationTest {
         check(1, 2, 1, 67, 67, 32, false, 0, 0, true, 1, 0f);
     }
 
+    @Test
+    void gemmasHeadDimensionOverACacheWithWindowSoftCapPaddingAndSegments() throws Exception {
+        // D = 256 (Gemma): the f32 *_d256 kernels' 32-row tiles (70 queries: two tiles and a tail of 6), the
+        // tensor-core forward's *_d256 variant and the dq and dk, dv kernels' two column slices; 90 cached keys read
+        // through views of 165-position buffers, a window of 50 and a soft cap of 0.5 (Gemma 2's shape of mask).
+        check(1, 4, 2, 70, 160, 256, true, 1, 5, false, 50, 0.5f);
+        check(1, 4, 2, 70, 160, 256, true, 1, 5, true, 50, 0.5f);
+    }
+
+    @Test
+    void headDimensionsBetween128And256WithPartialColumnSlices() throws Exception {
+        // D = 200 (f32, *_d256 with the last 56 accumulator columns unused) and D = 208 (tensor cores: the second
+        // column slice writes 80 of its 128 columns), causal self-attention over tails; D = 136 with a bidirectional
+        // window of 7, padding and segments.
+        check(2, 2, 1, 45, 45, 200, true, 0, 0, false, 0, 0f);
+        check(2, 2, 1, 150, 150, 208, true, 2, 0, true, 0, 0f);
+        check(1, 2, 2, 33, 33, 136, false, 1, 0, false, 7, 0f);
+    }
+
     /** The f32 kernels, forward and backward, against the definition within 1e-5. */
     private static void agree(int batch, int heads, int kvHeads, int queries, int keys, int headDim, boolean causal,
                               int masks, int spareKeys) throws Exception {

@@ -29,15 +29,20 @@ class CudaAttentionLayoutTest {
         assertEquals(CudaAttention.P_STRIDE, define(source, "ATT_P_STRIDE"));
         assertEquals(CudaAttention.THREADS, define(source, "ATT_THREADS"));
         assertEquals(CudaKernels.BLOCK, CudaAttention.THREADS, "the kernels launch the block size attention.cuh assumes");
-        // Each thread owns ATT_PER rows and ATT_DCOLS columns of a 16 x 16 thread grid's tile and accumulator.
+        // Each thread owns PER rows and DCOLS columns of a 16 x 16 thread grid's tile and accumulator: 64-row tiles up
+        // to D = 128, 32-row tiles (the *_d256 kernels) up to 256.
         assertEquals(CudaAttention.THREADS, define(source, "ATT_SPLIT") * define(source, "ATT_SPLIT"));
         assertEquals(CudaAttention.TILE, define(source, "ATT_SPLIT") * define(source, "ATT_PER"));
-        assertEquals(CudaAttention.MAX_HEAD_DIM, define(source, "ATT_SPLIT") * define(source, "ATT_DCOLS"));
+        assertEquals(CudaAttention.NARROW_HEAD_DIM, define(source, "ATT_SPLIT") * define(source, "ATT_DCOLS"));
+        assertEquals(CudaAttention.WIDE_HEAD_TILE, define(source, "ATT_SPLIT") * define(source, "ATT_PER_D256"));
+        assertEquals(CudaAttention.MAX_HEAD_DIM, define(source, "ATT_SPLIT") * define(source, "ATT_DCOLS_D256"));
         // The tensor-core forward: each of the block's warps owns 16 query rows (an mma's m).
         assertEquals(CudaAttention.TENSOR_CORE_ROWS, define(source, "ATT_TC_ROWS"));
         assertEquals(CudaAttention.TENSOR_CORE_PAD, define(source, "ATT_TC_PAD"));
         assertEquals(CudaAttention.TENSOR_CORE_KV_QUERIES, define(source, "ATT_TC_KV_QUERIES"));
         assertEquals(CudaAttention.TENSOR_CORE_SMALL_HEAD_DIM, 8 * define(source, "ATT_TC_OUT_TILES_D64"));
+        // The tensor-core dq and dk, dv kernels write slices of 8 ATT_TC_OUT_TILES columns.
+        assertEquals(CudaAttention.NARROW_HEAD_DIM, 8 * define(source, "ATT_TC_OUT_TILES"));
         assertEquals(CudaAttention.THREADS / 32 * 16, CudaAttention.TENSOR_CORE_ROWS);
     }
 
@@ -46,8 +51,16 @@ class CudaAttentionLayoutTest {
         // bf16 rows at a stride of D + 8: the forward's 128 query rows and 64 rows each of k and v.
         assertEquals((128 + 2 * 64) * 72 * 2, CudaAttention.tensorCoreSharedBytes(64, 256));
         assertEquals((128 + 2 * 64) * 136 * 2, CudaAttention.tensorCoreSharedBytes(128, 256));
-        // The backward's largest (dq: 128 rows each of q and dOut, 64 each of k and v) fits an A100 block.
-        assertTrue(CudaAttention.tensorCoreSharedBytes(CudaAttention.MAX_HEAD_DIM, 384) <= 163 * 1024);
+        // The backward's largest (dq: 128 rows each of q and dOut, 64 each of k and v) fits an A100 block at D = 128,
+        // a Hopper block (227 KiB opt-in) at D = 256.
+        assertEquals(384, CudaAttention.TENSOR_CORE_Q_ROWS);
+        assertTrue(CudaAttention.tensorCoreSharedBytes(128, CudaAttention.TENSOR_CORE_Q_ROWS) <= 163 * 1024);
+        assertEquals(384 * 264 * 2, CudaAttention.tensorCoreSharedBytes(256, CudaAttention.TENSOR_CORE_Q_ROWS));
+        assertTrue(CudaAttention.tensorCoreSharedBytes(CudaAttention.MAX_HEAD_DIM, CudaAttention.TENSOR_CORE_Q_ROWS)
+                <= 227 * 1024);
+        assertEquals(1, CudaAttention.columnSlices(128));
+        assertEquals(2, CudaAttention.columnSlices(144));
+        assertEquals(2, CudaAttention.columnSlices(256));
         for (int headDim = 16; headDim <= CudaAttention.MAX_HEAD_DIM; headDim += 16) {
             // A fragment load reads 4 consecutive words of 8 rows: they hit 32 banks when a row is 4 (mod 8) words.
             int words = (headDim + CudaAttention.TENSOR_CORE_PAD) / 2;
@@ -68,20 +81,24 @@ class CudaAttentionLayoutTest {
         assertEquals((4 * 64 * 132 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(128, 4));
         assertEquals((4 * 64 * 36 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(33, 4));
         assertEquals((4 * 64 * 4 + 64 * 80) * Float.BYTES, CudaAttention.sharedBytes(1, 4));
-        // The backward's largest need fits an A100 block (163 KiB opt-in), so Ampere and Hopper both run D = 128.
+        // Past D = 128 the tiles have 32 rows: 256 -> 260.
+        assertEquals((4 * 32 * 260 + 32 * 80) * Float.BYTES, CudaAttention.sharedBytes(256, 4));
+        assertEquals((3 * 32 * 132 + 32 * 80) * Float.BYTES, CudaAttention.sharedBytes(129, 3));
+        // The backward's largest need fits an A100 block (163 KiB opt-in), so Ampere and Hopper both run D = 256.
+        assertTrue(CudaAttention.sharedBytes(128, 4) <= 163 * 1024);
         assertTrue(CudaAttention.sharedBytes(CudaAttention.MAX_HEAD_DIM, 4) <= 163 * 1024);
     }
 
     @Test
     void aHeadDimensionPastTheKernelsLimitFailsNamingIt() {
         try (TensorScope scope = TensorScope.open()) {
-            Tensor q = Tensor.zeros(1, 2, 3, 160);
-            Tensor kv = Tensor.zeros(1, 1, 3, 160);
+            Tensor q = Tensor.zeros(1, 2, 3, 258);
+            Tensor kv = Tensor.zeros(1, 1, 3, 258);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> CudaAttention.checkShapes(q, kv, kv));
-            assertTrue(e.getMessage().contains("up to 128, got 160"), e.getMessage());
-            Tensor kv128 = Tensor.zeros(1, 1, 3, 128);
-            CudaAttention.checkShapes(Tensor.zeros(1, 2, 3, 128), kv128, kv128);
+            assertTrue(e.getMessage().contains("up to 256, got 258"), e.getMessage());
+            Tensor kv256 = Tensor.zeros(1, 1, 3, 256);
+            CudaAttention.checkShapes(Tensor.zeros(1, 2, 3, 256), kv256, kv256);
         }
     }
 

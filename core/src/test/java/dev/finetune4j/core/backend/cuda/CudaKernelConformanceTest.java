@@ -437,6 +437,34 @@ class CudaKernelConformanceTest {
         }
     }
 
+    /**
+     * Head dimensions past 128 (Gemma's 256): the f32 *_d256 kernels (32 queries or keys a tile), the tensor-core
+     * forward's *_d256 variant and the tensor-core dq and dk, dv kernels in two slices of 128 output columns each;
+     * with a window and a soft cap over cached keys read through views, padding and segments (Gemma 2's layers), over
+     * tails of every tile, and at head dimensions that fill their last slice or tile row partly.
+     */
+    @Test
+    void headDimensionsUpTo256AgreeInF32AndOnTensorCores() {
+        boolean[][] sparse = new boolean[1][45];
+        for (int j = 0; j < 45; j++) {
+            sparse[0][j] = j % 4 != 2;
+        }
+        for (DType type : new DType[]{DType.F32, DType.BF16}) {
+            attentionAgrees(type + ", D = 256, soft cap 0.5, window 20, cache views, padding, segments", type, 2, 4,
+                    2, 70, 150, 6, 256, paddingAndSegmentsOf150Keys().withWindow(20), 0.5f);
+            // 130 = 128 + 2 queries and keys (f32: 4 tiles of 32 and a tail of 2), groups of 4
+            attentionAgrees(type + ", D = 256, causal, T = S = 130", type, 1, 4, 1, 130, 130, 0, 256,
+                    AttentionMask.causalOnly(), 0f);
+            // f32: 200 fills 50 of a thread row's 64 accumulator columns; tensor cores: 208 = 128 + 80, a partial
+            // second slice; bidirectional window 5 with padding
+            attentionAgrees(type + ", D = 200 / 208, bidirectional window 5, padding", type, 1, 3, 3, 45, 45, 0,
+                    type == DType.F32 ? 200 : 208, new AttentionMask(false, sparse, null, 5), 0f);
+        }
+        // D = 136 is no multiple of 16: the f32 *_d256 kernels take the bf16 inputs, converted.
+        attentionAgrees("bf16, D = 136 on the f32 kernels, causal cache", DType.BF16, 1, 2, 1, 40, 90, 0, 136,
+                AttentionMask.causalOnly(), 0f);
+    }
+
     @Test
     void attentionWritesABf16TokenMajorOutputViewInPlace() {
         // Under BF16_MIXED the attention op hands the forward a (B, T, H, D) bf16 tensor as its (B, H, T, D) view:

@@ -238,6 +238,34 @@ class CudaLaunchContractTest {
                             randn(s, 1, 4, 65, hd), randn(s, 1, 4, 65), randn(s, 1, 4, 65, hd), f32(s, 1, 4, 65, hd),
                             f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd)));
         }
+        // head dimensions past 128 (Gemma's 256): the f32 *_d256 kernels, and on tensor cores the forward's *_d256
+        // variant and two column slices of dq and dk, dv; D = 200 (f32) and 208 (bf16) fill their last ones partly
+        for (int hd : new int[]{200, 256}) {
+            AttentionMask mask = AttentionMask.causalOnly().withWindow(20);
+            c.put("attention.attention f32 D=" + hd + " over a cache view, window 20, soft cap 30",
+                    (k, s) -> k.attention().attention(randn(s, 1, 4, 65, hd), randn(s, 1, 2, 80, hd).slice(2, 0, 70),
+                            randn(s, 1, 2, 80, hd).slice(2, 0, 70), mask, 0.06f, 30f, f32(s, 1, 4, 65, hd),
+                            f32(s, 1, 4, 65)));
+            c.put("attention.attentionBackward f32 D=" + hd + " over a cache view, window 20, soft cap 30",
+                    (k, s) -> k.attention().attentionBackward(randn(s, 1, 4, 65, hd),
+                            randn(s, 1, 2, 80, hd).slice(2, 0, 70), randn(s, 1, 2, 80, hd).slice(2, 0, 70), mask,
+                            0.06f, 30f, randn(s, 1, 4, 65, hd), randn(s, 1, 4, 65), randn(s, 1, 4, 65, hd),
+                            f32(s, 1, 4, 65, hd), f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd)));
+        }
+        for (int hd : new int[]{208, 256}) {
+            AttentionMask mask = AttentionMask.causalOnly().withWindow(20);
+            c.put("attention.attention bf16 D=" + hd + " over a cache view, window 20, soft cap 30",
+                    (k, s) -> k.attention().attention(randn(s, DType.BF16, 1, 4, 65, hd),
+                            randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70),
+                            randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), mask, 0.06f, 30f,
+                            zeros(s, DType.BF16, 1, 65, 4, hd).permute(0, 2, 1, 3), f32(s, 1, 4, 65)));
+            c.put("attention.attentionBackward bf16 D=" + hd + " over a cache view, window 20, soft cap 30",
+                    (k, s) -> k.attention().attentionBackward(randn(s, DType.BF16, 1, 4, 65, hd),
+                            randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70),
+                            randn(s, DType.BF16, 1, 2, 80, hd).slice(2, 0, 70), mask, 0.06f, 30f,
+                            randn(s, 1, 4, 65, hd), randn(s, 1, 4, 65), randn(s, 1, 4, 65, hd), f32(s, 1, 4, 65, hd),
+                            f32(s, 1, 2, 70, hd), f32(s, 1, 2, 70, hd)));
+        }
         c.put("embedding.gather", (k, s) -> k.embedding().gather(randn(s, DType.BF16, 10, 16), ids(), f32(s, 6, 16)));
         c.put("embedding.scatterAdd", (k, s) -> k.embedding().scatterAdd(randn(s, 6, 16), ids(), f32(s, 10, 16)));
         for (DType type : new DType[]{DType.F32, DType.BF16}) {
@@ -284,6 +312,51 @@ class CudaLaunchContractTest {
             }
             assertTrue(fake.queued() > before, e.getKey() + " queued no work on the device");
         }));
+    }
+
+    /**
+     * At D = 256 the attention kernels take more than the 48 KiB of shared memory a launch gets by default, reserved
+     * up to the card's opt-in limit (Hopper's 227 KiB): the f32 *_d256 kernels' 32-row tiles and the tensor-core
+     * kernels' bf16 tiles, dq's the largest; the tensor-core dq and dk, dv grids hold two column slices.
+     */
+    @Test
+    void gemmasHeadDimensionLaunchesWithinTheCardsSharedMemory() {
+        FakeCuda fake = FakeCudaProvider.libraries();
+        for (DType type : new DType[]{DType.F32, DType.BF16}) {
+            int before = fake.launches().size();
+            try (TensorScope s = TensorScope.open()) {
+                Tensor q = randn(s, type, 1, 4, 65, 256);
+                Tensor k = randn(s, type, 1, 2, 70, 256);
+                Tensor v = randn(s, type, 1, 2, 70, 256);
+                AttentionMask mask = AttentionMask.causalOnly().withWindow(20);
+                var kernels = DEVICE.backend().kernels().attention();
+                kernels.attention(q, k, v, mask, 0.06f, 30f, f32(s, 1, 4, 65, 256), f32(s, 1, 4, 65));
+                kernels.attentionBackward(q, k, v, mask, 0.06f, 30f, randn(s, 1, 4, 65, 256), randn(s, 1, 4, 65),
+                        randn(s, 1, 4, 65, 256), f32(s, 1, 4, 65, 256), f32(s, 1, 2, 70, 256), f32(s, 1, 2, 70, 256));
+            }
+            List<FakeCuda.Launch> launches = fake.launches().subList(before, fake.launches().size()).stream()
+                    .filter(l -> l.family().startsWith("attention") && !l.kernel().equals("attention_delta"))
+                    .toList();
+            // grids: B * H * ceil(T / rows) query tiles, B * Hkv * ceil(S / rows) key tiles (times 2 slices)
+            List<FakeCuda.Launch> expected = type == DType.F32
+                    ? List.of(new FakeCuda.Launch("attention", "attention_forward_d256", 12, 256,
+                                    (3 * 32 * 260 + 32 * 80) * 4),
+                            new FakeCuda.Launch("attention", "attention_backward_kv_d256", 6, 256,
+                                    (4 * 32 * 260 + 32 * 80) * 4),
+                            new FakeCuda.Launch("attention", "attention_backward_q_d256", 12, 256,
+                                    (4 * 32 * 260 + 32 * 80) * 4))
+                    : List.of(new FakeCuda.Launch("attention_bf16", "attention_forward_bf16_d256", 4, 256,
+                                    (128 + 2 * 64) * 264 * 2),
+                            new FakeCuda.Launch("attention_bf16", "attention_backward_kv_bf16", 2 * 2, 256,
+                                    (2 * 128 + 2 * 32) * 264 * 2),
+                            new FakeCuda.Launch("attention_bf16", "attention_backward_q_bf16", 2 * 4, 256,
+                                    (2 * 128 + 2 * 64) * 264 * 2));
+            assertEquals(expected, launches);
+            for (FakeCuda.Launch l : launches) {
+                assertTrue(l.sharedBytes() > 48 * 1024
+                        && l.sharedBytes() + FakeCuda.STATIC_SHARED <= FakeCuda.MAX_SHARED_OPTIN, l.toString());
+            }
+        }
     }
 
     @Test

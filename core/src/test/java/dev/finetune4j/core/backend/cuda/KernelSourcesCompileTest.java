@@ -36,8 +36,9 @@ class KernelSourcesCompileTest {
     }
 
     /**
-     * The attention kernels hold their tiles' accumulators in registers (the tensor-core ones up to 237 of 255 at
-     * D = 128): a change that makes ptxas spill them to local memory fails here instead of slowing the GPU run.
+     * The attention kernels hold their tiles' accumulators in registers (the tensor-core ones up to 241 of 255, the
+     * forward at D = 256): a change that makes ptxas spill them to local memory fails here instead of slowing the GPU
+     * run.
      */
     @Test
     void attentionKernelsDoNotSpillRegistersOnHopper(@TempDir Path dir) throws Exception {

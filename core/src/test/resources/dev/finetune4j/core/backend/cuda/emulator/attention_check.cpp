@@ -104,36 +104,45 @@ int main(int argc, char** argv) {
     if (bf16) {
         const long long queryTiles = (T + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
         const long long keyTiles = (S + ATT_TC_ROWS - 1) / ATT_TC_ROWS;
-        // As CudaAttention chooses: the *_d64 variants up to D = 64.
-        auto forward = D <= 8 * ATT_TC_OUT_TILES_D64 ? attention_forward_bf16_d64 : attention_forward_bf16;
-        auto backwardKv = D <= 8 * ATT_TC_OUT_TILES_D64 ? attention_backward_kv_bf16_d64 : attention_backward_kv_bf16;
+        // As CudaAttention chooses: the *_d64 variants up to D = 64, the forward's *_d256 past 128, and past 128
+        // one slice of the dq and dk, dv grids per 128 output columns.
+        const bool small = D <= 8 * ATT_TC_OUT_TILES_D64, wide = D > 8 * ATT_TC_OUT_TILES;
+        const long long slices = (D + 8 * ATT_TC_OUT_TILES - 1) / (8 * ATT_TC_OUT_TILES);
+        auto forward = small ? attention_forward_bf16_d64 : wide ? attention_forward_bf16_d256 : attention_forward_bf16;
+        auto backwardKv = small ? attention_backward_kv_bf16_d64 : attention_backward_kv_bf16;
         launch(B * H * queryTiles, [&] {
             forward(q16.data(), k16.data(), v16.data(), d, scale, softCap, causal, window, validArg, segArg,
                     out.data(), DT_F32, outLayout, lse.data());
         });
         launch((B * H * T + 7) / 8, deltaPass);
-        launch(B * Hkv * keyTiles, [&] {
+        launch((small ? 1 : slices) * B * Hkv * keyTiles, [&] {
             backwardKv(q16.data(), k16.data(), v16.data(), d, scale, softCap, causal, window, validArg, segArg,
                        lse.data(), delta.data(), dOut16.data(), dk.data(), dv.data());
         });
-        launch(B * H * queryTiles, [&] {
+        launch(slices * B * H * queryTiles, [&] {
             attention_backward_q_bf16(q16.data(), k16.data(), v16.data(), d, scale, softCap, causal, window,
                                       validArg, segArg, lse.data(), delta.data(), dOut16.data(), dq.data());
         });
     } else {
-        const long long queryTiles = (T + ATT_TILE - 1) / ATT_TILE, keyTiles = (S + ATT_TILE - 1) / ATT_TILE;
+        // As CudaAttention chooses: 64-row tiles up to D = 128, the *_d256 variants' 32-row tiles past it.
+        const bool wide = D > ATT_SPLIT * ATT_DCOLS;
+        const int rows = ATT_SPLIT * (wide ? ATT_PER_D256 : ATT_PER);
+        const long long queryTiles = (T + rows - 1) / rows, keyTiles = (S + rows - 1) / rows;
+        auto forward = wide ? attention_forward_d256 : attention_forward;
+        auto backwardKv = wide ? attention_backward_kv_d256 : attention_backward_kv;
+        auto backwardQ = wide ? attention_backward_q_d256 : attention_backward_q;
         launch(B * H * queryTiles, [&] {
-            attention_forward(q.data(), k.data(), v.data(), d, scale, softCap, causal, window, validArg, segArg,
-                              out.data(), DT_F32, outLayout, lse.data());
+            forward(q.data(), k.data(), v.data(), d, scale, softCap, causal, window, validArg, segArg, out.data(),
+                    DT_F32, outLayout, lse.data());
         });
         launch((B * H * T + 7) / 8, deltaPass);
         launch(B * Hkv * keyTiles, [&] {
-            attention_backward_kv(q.data(), k.data(), v.data(), d, scale, softCap, causal, window, validArg, segArg,
-                                  lse.data(), delta.data(), dOut.data(), dk.data(), dv.data());
+            backwardKv(q.data(), k.data(), v.data(), d, scale, softCap, causal, window, validArg, segArg, lse.data(),
+                       delta.data(), dOut.data(), dk.data(), dv.data());
         });
         launch(B * H * queryTiles, [&] {
-            attention_backward_q(q.data(), k.data(), v.data(), d, scale, softCap, causal, window, validArg, segArg,
-                                 lse.data(), delta.data(), dOut.data(), dq.data());
+            backwardQ(q.data(), k.data(), v.data(), d, scale, softCap, causal, window, validArg, segArg, lse.data(),
+                      delta.data(), dOut.data(), dq.data());
         });
     }
 
