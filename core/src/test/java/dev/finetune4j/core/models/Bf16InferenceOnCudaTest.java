@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class Bf16InferenceOnCudaTest {
     static Stream<Arguments> causalLmsOnDevices() {
         return CudaTestDevices.names().flatMap(d -> Stream.concat(HfReferenceModelsTest.causalLms(),
-                FamilyReferencesTest.families()).map(dir -> Arguments.of(dir, d)));
+                FamilyReferencesOnCudaTest.familiesFor(d)).map(dir -> Arguments.of(dir, d)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")

@@ -30,6 +30,17 @@ public final class CudaTestDevices {
     }
 
     /**
+     * Whether {@code name} is the emulated device, whose kernels run on the CPU one block at a time: checks that cover
+     * many similar cases can take a few representative ones there and all of them on a GPU.
+     *
+     * @param name one of {@link #names()}
+     * @return true for the emulated device
+     */
+    public static boolean emulated(String name) {
+        return Device.parse(name).type().equals(EmulatedCudaProvider.TYPE);
+    }
+
+    /**
      * The device {@code name} stands for; skips the calling test, with the reason, where it cannot run here.
      *
      * @param name one of {@link #names()}
