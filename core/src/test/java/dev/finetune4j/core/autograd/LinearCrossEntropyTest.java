@@ -40,17 +40,22 @@ class LinearCrossEntropyTest {
         int[] labels = {2, IGN, 0, 6, 1};
         GradCheck.of("linearCrossEntropy", x -> LinearCrossEntropy.tokenLogProbs(x[0], x[1], labels, 2))
                 .input(5, 3).input(7, 3)
-                .reference(x -> {
-                    double[] logits = new double[5 * 7];
-                    for (int r = 0; r < 5; r++) {
-                        for (int v = 0; v < 7; v++) {
-                            for (int c = 0; c < 3; c++) {
-                                logits[r * 7 + v] += x[0][r * 3 + c] * x[1][v * 3 + c];
-                            }
-                        }
-                    }
-                    return LossEmbeddingTest.logProbs(logits, labels, 7);
-                }).run();
+                .reference(x -> LossEmbeddingTest.logProbs(logits(x[0], x[1], 0), labels, 7))
+                .run();
+    }
+
+    /** (5, 3) hidden times (7, 3) weight transposed in double, capped by {@code cap * tanh(z / cap)} unless 0. */
+    private static double[] logits(double[] hidden, double[] weight, double cap) {
+        double[] logits = new double[5 * 7];
+        for (int r = 0; r < 5; r++) {
+            for (int v = 0; v < 7; v++) {
+                for (int c = 0; c < 3; c++) {
+                    logits[r * 7 + v] += hidden[r * 3 + c] * weight[v * 3 + c];
+                }
+                logits[r * 7 + v] = cap == 0 ? logits[r * 7 + v] : cap * Math.tanh(logits[r * 7 + v] / cap);
+            }
+        }
+        return logits;
     }
 
     @Test
@@ -58,18 +63,8 @@ class LinearCrossEntropyTest {
         int[] labels = {2, IGN, 0, 6, 1};
         GradCheck.of("linearCrossEntropy, soft cap 1.5", x -> LinearCrossEntropy.tokenLogProbs(x[0], x[1], labels, 2, 1.5f))
                 .input(5, 3).input(7, 3)
-                .reference(x -> {
-                    double[] logits = new double[5 * 7];
-                    for (int r = 0; r < 5; r++) {
-                        for (int v = 0; v < 7; v++) {
-                            for (int c = 0; c < 3; c++) {
-                                logits[r * 7 + v] += x[0][r * 3 + c] * x[1][v * 3 + c];
-                            }
-                            logits[r * 7 + v] = 1.5 * Math.tanh(logits[r * 7 + v] / 1.5);
-                        }
-                    }
-                    return LossEmbeddingTest.logProbs(logits, labels, 7);
-                }).run();
+                .reference(x -> LossEmbeddingTest.logProbs(logits(x[0], x[1], 1.5), labels, 7))
+                .run();
     }
 
     /** Gemma 2's capped logits: the same log-probabilities as capping the whole logits, gradients within rounding. */
