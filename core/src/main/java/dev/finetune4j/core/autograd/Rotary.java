@@ -6,6 +6,7 @@ import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -54,9 +55,27 @@ public final class Rotary {
          */
         public static Table of(Device device, TensorScope scope, int[][] positions, float[] invFreq,
                                float attentionScaling) {
+            float[][] rowFrequencies = new float[positions.length][];
+            Arrays.fill(rowFrequencies, invFreq);
+            return of(device, scope, positions, rowFrequencies, attentionScaling);
+        }
+
+        /**
+         * {@link #of(Device, TensorScope, int[][], float[], float)} with each row's own inverse frequencies (rows of
+         * one serving batch on either side of longrope's switch).
+         *
+         * @param device where the table is used
+         * @param scope owns the tables
+         * @param positions [B][T] position of each token
+         * @param rowFrequencies [B] each row's D/2 inverse frequencies, of one length
+         * @param attentionScaling multiplier of cos and sin
+         * @return the table
+         */
+        public static Table of(Device device, TensorScope scope, int[][] positions, float[][] rowFrequencies,
+                               float attentionScaling) {
             int bs = positions.length;
             int t = bs == 0 ? 0 : positions[0].length;
-            int half = invFreq.length;
+            int half = bs == 0 ? 0 : rowFrequencies[0].length;
             Shape shape = Shape.of(bs, t, half);
             // cos in the first half, sin in the second: one upload per table (issue 17: no hidden host work)
             int n = Math.toIntExact(shape.numel());
@@ -66,6 +85,7 @@ public final class Rotary {
                     throw new IllegalArgumentException("rotary positions: row 0 has " + t + ", row " + b + " has "
                             + positions[b].length + "; every row needs one position per token");
                 }
+                float[] invFreq = rowFrequencies[b];
                 for (int p = 0; p < t; p++) {
                     for (int i = 0; i < half; i++) {
                         float angle = positions[b][p] * invFreq[i];

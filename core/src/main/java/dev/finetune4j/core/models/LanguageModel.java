@@ -400,7 +400,15 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
             }
         }
         AttentionMask mask = new AttentionMask(spec.causal(), keyValid, segments);
-        return new ForwardContext(mask, positions, in.cache(), isTraining() ? dropoutRandom : null);
+        return new ForwardContext(mask, positions, in.cache(), isTraining() ? dropoutRandom : null,
+                checkedSequenceLengths(in.sequenceLengths(), b));
+    }
+
+    private static int[] checkedSequenceLengths(int[] lengths, int b) {
+        if (lengths != null && lengths.length != b) {
+            throw new IllegalArgumentException(lengths.length + " sequence lengths for a batch of " + b);
+        }
+        return lengths;
     }
 
     private int[][] checkedPositions(int[][] positions, int b, int t) {

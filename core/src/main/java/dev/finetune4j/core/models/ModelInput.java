@@ -13,9 +13,28 @@ import dev.finetune4j.core.tensor.Tensor;
  * @param cache         keys/values of earlier positions (generation, prefix tuning), or null
  * @param positionIds   [B][T] position of each new token, or null for cached length + index (restarting per
  *                      packed segment); left-padded batches give the positions of the real tokens here
+ * @param sequenceLengths [B] each row's length after this pass as if it were alone (cached + new real tokens, or a
+ *                      whole prompt read in chunks), for rotary scaling that switches with the length (Phi-3's
+ *                      longrope) to judge each row by itself; null for transformers' batch-wide rule (the largest
+ *                      position of the pass, plus one)
  */
 public record ModelInput(long[][] inputIds, Tensor inputsEmbeds, long[][] attentionMask, int[][] segments, KvCache cache,
-                         int[][] positionIds) {
+                         int[][] positionIds, int[] sequenceLengths) {
+
+    /**
+     * An input judged by transformers' batch-wide rule (no per-row sequence lengths).
+     *
+     * @param inputIds [B][T] token ids, or null when {@code inputsEmbeds} is given
+     * @param inputsEmbeds (B, T, C) input embeddings, or null
+     * @param attentionMask [B][S] 1 for real tokens and 0 for padding, or null
+     * @param segments [B][T] example ids of packed sequences, or null
+     * @param cache keys/values of earlier positions, or null
+     * @param positionIds [B][T] position of each new token, or null for cached length + index
+     */
+    public ModelInput(long[][] inputIds, Tensor inputsEmbeds, long[][] attentionMask, int[][] segments, KvCache cache,
+                      int[][] positionIds) {
+        this(inputIds, inputsEmbeds, attentionMask, segments, cache, positionIds, null);
+    }
 
     /**
      * An input with positions counted from the cache's length.
@@ -27,7 +46,7 @@ public record ModelInput(long[][] inputIds, Tensor inputsEmbeds, long[][] attent
      * @param cache keys/values of earlier positions, or null
      */
     public ModelInput(long[][] inputIds, Tensor inputsEmbeds, long[][] attentionMask, int[][] segments, KvCache cache) {
-        this(inputIds, inputsEmbeds, attentionMask, segments, cache, null);
+        this(inputIds, inputsEmbeds, attentionMask, segments, cache, null, null);
     }
 
     /**
@@ -66,7 +85,7 @@ public record ModelInput(long[][] inputIds, Tensor inputsEmbeds, long[][] attent
      * @return a new input
      */
     public ModelInput withCache(KvCache newCache) {
-        return new ModelInput(inputIds, inputsEmbeds, attentionMask, segments, newCache, positionIds);
+        return new ModelInput(inputIds, inputsEmbeds, attentionMask, segments, newCache, positionIds, sequenceLengths);
     }
 
     /**
@@ -77,6 +96,6 @@ public record ModelInput(long[][] inputIds, Tensor inputsEmbeds, long[][] attent
      * @return a new input
      */
     public ModelInput withEmbeds(Tensor embeds, long[][] mask) {
-        return new ModelInput(null, embeds, mask, segments, cache, positionIds);
+        return new ModelInput(null, embeds, mask, segments, cache, positionIds, sequenceLengths);
     }
 }

@@ -11,6 +11,9 @@ import java.util.SplittableRandom;
  * @param positions [B][T] position index of each new token (for rotary or learned position embeddings)
  * @param cache     earlier keys/values (KV cache or prefix), or null
  * @param random    the dropout stream in training mode, or null in eval mode
+ * @param sequenceLengths [B] each row's length after this pass as if it were alone, or null for the batch-wide rule
+ *                  ({@code ModelInput.sequenceLengths})
  */
-public record ForwardContext(AttentionMask mask, int[][] positions, KvCache cache, SplittableRandom random) {
+public record ForwardContext(AttentionMask mask, int[][] positions, KvCache cache, SplittableRandom random,
+                             int[] sequenceLengths) {
 }

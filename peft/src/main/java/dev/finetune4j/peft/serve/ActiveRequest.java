@@ -88,6 +88,11 @@ final class ActiveRequest {
         return Arrays.copyOf(seq, promptLength);
     }
 
+    /** The prompt and the tokens generated so far. */
+    long[] sequence() {
+        return Arrays.copyOf(seq, length);
+    }
+
     /** The newest token, the next input while decoding. */
     long lastToken() {
         return seq[length - 1];

@@ -103,6 +103,7 @@ final class DecodeBatch implements AutoCloseable {
         int past = cache.length();
         long[][] ids = new long[b][1];
         int[][] positions = new int[b][1];
+        int[] lengths = new int[b];
         long[][] mask = new long[b][past + 1];
         LoraAdapter[] rowAdapters = new LoraAdapter[b];
         for (int i = 0; i < b; i++) {
@@ -111,13 +112,15 @@ final class DecodeBatch implements AutoCloseable {
             if (r != null) {
                 ids[i][0] = r.lastToken();
                 positions[i][0] = r.cachedPositions();
+                lengths[i] = r.cachedPositions() + 1;
                 Arrays.fill(mask[i], past - r.cachedPositions(), past, 1);
                 rowAdapters[i] = r.adapter();
             }
         }
         NextToken[] next;
         try (var scope = TensorScope.open()) {
-            Tensor logits = adapters.nextTokenLogits(rowAdapters, new ModelInput(ids, null, mask, null, cache.forStep(), positions));
+            Tensor logits = adapters.nextTokenLogits(rowAdapters, new ModelInput(ids, null, mask, null, cache.forStep(),
+                    positions, lengths));
             next = NextToken.of(logits, slots);
         }
         cache.advance(1);

@@ -396,7 +396,7 @@ public final class InferenceEngine implements AutoCloseable {
         try (var noGrad = Autograd.noGrad(); var numbers = precision.use()) {
             List<ActiveRequest> admitted;
             while ((admitted = admit(nextLog)) != null) {
-                admitted.forEach(r -> prefilling.addLast(new PromptPrefill(r, base.spec().numLayers())));
+                admitted.forEach(r -> prefilling.addLast(new PromptPrefill(r, r.prompt(), base.spec().numLayers())));
                 int decoded = batch.size() > 0 ? decodeStep() : 0;
                 readPrompts(stepTokenBudget - decoded);
                 long now = System.nanoTime();
@@ -530,6 +530,7 @@ public final class InferenceEngine implements AutoCloseable {
                 end(r, reason, null);
             }
         }
+        recomputeStaleCaches();
         if (batch.size() == 0) {
             return 0;
         }
@@ -562,6 +563,21 @@ public final class InferenceEngine implements AutoCloseable {
             }
         }
         return decoded;
+    }
+
+    /**
+     * Takes out of the batch the requests whose cached keys and values go stale at this step (a Phi-3 longrope model
+     * switching to its long factors as the request outgrows the pretrained length) and reads each one's whole
+     * sequence anew, first among the prompts, as transformers' generate recomputes the cache of a request alone; the
+     * request rejoins the batch with the token that pass chooses.
+     */
+    private void recomputeStaleCaches() {
+        for (ActiveRequest r : batch.requests()) {
+            if (base.cacheGoesStale(r.cachedPositions(), r.cachedPositions() + 1)) {
+                batch.remove(r);
+                prefilling.addFirst(new PromptPrefill(r, r.sequence(), base.spec().numLayers()));
+            }
+        }
     }
 
     /** Takes a request out of the batch and the running set, then completes it (or fails it with {@code error}). */

@@ -23,9 +23,13 @@ final class PromptPrefill implements AutoCloseable {
     private BatchCache cache; // null until the first chunk: its keys give the buffers' shape, dtype and device
     private int read;
 
-    PromptPrefill(ActiveRequest request, int layers) {
+    /**
+     * @param tokens what to read: the request's prompt, or its whole sequence so far when its cache went stale
+     *               ({@link dev.finetune4j.core.models.LogitsModel#cacheGoesStale}); the next token follows them
+     */
+    PromptPrefill(ActiveRequest request, long[] tokens, int layers) {
         this.request = request;
-        this.prompt = request.prompt();
+        this.prompt = tokens;
         this.layers = layers;
     }
 
@@ -51,7 +55,9 @@ final class PromptPrefill implements AutoCloseable {
         LoraAdapter[] rowAdapters = {request.adapter()};
         try (var scope = TensorScope.open()) {
             KvCache first = cache == null ? KvCache.forGeneration(layers, end) : null;
-            ModelInput input = new ModelInput(ids, null, null, null, first != null ? first : cache.forStep());
+            // each chunk is judged by the whole prompt's length, as one pass over it would be (longrope)
+            ModelInput input = new ModelInput(ids, null, null, null, first != null ? first : cache.forStep(), null,
+                    new int[]{prompt.length});
             NextToken next = null;
             if (end == prompt.length) {
                 next = NextToken.of(adapters.nextTokenLogits(rowAdapters, input), new ActiveRequest[]{request})[0];

@@ -115,6 +115,41 @@ class BatchIndependenceTest {
         assertTrue(interleaved(tokenOrder), "requests shared decoding steps: " + tokenOrder);
     }
 
+    /**
+     * Phi-3's longrope judges each row of a batch as if it were alone: a prompt past the switch, read in chunks, takes
+     * the long factors from its first chunk; a request that outgrows the switch while decoding has its cache
+     * recomputed (as transformers' generate does); a short request batched with long ones keeps the short factors.
+     * Each completion equals core's Generator on the request alone.
+     */
+    @ParameterizedTest(name = "batch of at most {0}, {1} tokens per step")
+    @CsvSource({"16, 256", "3, 4"})
+    void longropeRowsSwitchAsIfAlone(int maxBatchSize, int stepTokenBudget) throws Exception {
+        String model = ServeFixtures.LONGROPE;
+        // {prompt, new tokens}: stays short; crosses while decoding; starts long; crosses at its first step; crosses
+        // late; stays short
+        int[][] shapes = {{3, 4}, {4, 10}, {12, 6}, {8, 5}, {2, 20}, {7, 1}};
+        List<CompletionRequest> requests = new ArrayList<>();
+        List<long[]> alone = new ArrayList<>();
+        for (int i = 0; i < shapes.length; i++) {
+            GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(shapes[i][1]).build();
+            CompletionRequest r = new CompletionRequest(null, ServeFixtures.prompt(shapes[i][0], 256, 40 + i), cfg);
+            requests.add(r);
+            alone.add(ServeFixtures.generateAlone(model, null, r.promptTokens(), cfg));
+        }
+        try (LanguageModel base = ServeFixtures.load(model);
+             InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(maxBatchSize)
+                     .stepTokenBudget(stepTokenBudget).build()) {
+            List<CompletableFuture<Completion>> futures = new ArrayList<>();
+            for (CompletionRequest r : requests) {
+                futures.add(engine.submit(r, t -> { }).completion());
+            }
+            for (int i = 0; i < requests.size(); i++) {
+                Completion c = futures.get(i).get(60, TimeUnit.SECONDS);
+                assertArrayEquals(alone.get(i), c.tokens(), "request " + i + " " + Arrays.toString(shapes[i]));
+            }
+        }
+    }
+
     /** Four adapters: Python PEFT's LoRA and DoRA fixtures and two saved here (other targets and ranks, rsLoRA). */
     static Map<String, Path> adapters(String model, Path tmp) {
         Map<String, Path> out = new LinkedHashMap<>();

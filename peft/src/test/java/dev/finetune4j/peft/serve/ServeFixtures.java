@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -33,10 +34,20 @@ final class ServeFixtures {
     static final String SLIDING_WINDOW = "llama-sliding-window-3";
     private static Path slidingWindowCopy;
 
-    /** A model folder under src/test/resources/hf-tiny, or {@link #SLIDING_WINDOW}'s copy of one. */
+    /**
+     * core's references/phi3_longrope: a Phi-3 whose longrope switches from its short to its long factors past 8
+     * tokens (max_position_embeddings 32), read from core's test jar into a temporary folder.
+     */
+    static final String LONGROPE = "phi3-longrope-8";
+    private static Path longropeCopy;
+
+    /** A model folder under src/test/resources/hf-tiny, or {@link #SLIDING_WINDOW}'s or {@link #LONGROPE}'s copy. */
     static Path model(String name) {
         if (name.equals(SLIDING_WINDOW)) {
             return slidingWindowModel();
+        }
+        if (name.equals(LONGROPE)) {
+            return longropeModel();
         }
         try {
             return Path.of(ServeFixtures.class.getResource("/hf-tiny/" + name).toURI());
@@ -69,6 +80,30 @@ final class ServeFixtures {
             json.writeValue(copy.resolve("config.json").toFile(), config);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(copy)));
             slidingWindowCopy = copy;
+            return copy;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static synchronized Path longropeModel() {
+        if (longropeCopy != null) {
+            return longropeCopy;
+        }
+        try {
+            Path copy = Files.createTempDirectory("phi3-longrope");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(copy)));
+            for (String file : new String[]{"config.json", "model.safetensors"}) {
+                // by stream: the fixture lies inside core's test jar, where Path.of(URI) has no file system
+                try (InputStream in = ServeFixtures.class.getResourceAsStream("/references/phi3_longrope/" + file)) {
+                    if (in == null) {
+                        throw new IllegalStateException("missing test resource /references/phi3_longrope/" + file
+                                + " (core's test jar)");
+                    }
+                    Files.copy(in, copy.resolve(file));
+                }
+            }
+            longropeCopy = copy;
             return copy;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

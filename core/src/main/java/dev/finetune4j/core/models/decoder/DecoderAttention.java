@@ -99,6 +99,6 @@ public final class DecoderAttention extends Module implements Block {
             x = layer(normName).forward(x);
         }
         // rotary reads the transposed view as it is: its output is the only (B, H, T, D) copy kept
-        return Rotary.apply(x.permute(0, 2, 1, 3), rotary.table(ctx.positions(), x.device()));
+        return Rotary.apply(x.permute(0, 2, 1, 3), rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device()));
     }
 }

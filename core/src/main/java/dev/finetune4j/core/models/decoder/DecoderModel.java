@@ -126,8 +126,8 @@ public final class DecoderModel extends LanguageModel {
         @SuppressWarnings("unchecked")
         ModuleList<DecoderLayer> layers = (ModuleList<DecoderLayer>) backbone().child("layers");
         // made before the layers, so that they outlive their intermediates
-        rotary.table(ctx.positions(), x.device());
-        localRotary.table(ctx.positions(), x.device());
+        rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device());
+        localRotary.table(ctx.positions(), ctx.sequenceLengths(), x.device());
         Tensor input = config.embeddingScale() == DecoderConfig.EmbeddingScale.INPUT ? scaled(x) : x;
         Tensor h = forwardLayers(layers, input, ctx, (layer, in) -> layer.forward(in, ctx));
         return ((RmsNorm) backbone().child("norm")).forward(h);

@@ -98,27 +98,71 @@ public final class RotaryFrequencies {
     }
 
     /**
-     * The cos/sin table for {@code positions} on {@code device}. Every layer of one forward pass shares the same
-     * positions array, so the table is computed once per pass and reused while the scope it was made in is open
-     * (a concurrent pass just computes its own; a pass in a scope that outlived the table's makes a new one).
+     * The cos/sin table for {@code positions} on {@code device}, by transformers' batch-wide rule: {@code
+     * table(positions, null, device)}.
      *
      * @param positions [B][T] position of each token
      * @param device where the table is needed
      * @return the table
      */
     public Rotary.Table table(int[][] positions, Device device) {
-        if (beyond != null && reachesPast(positions, switchLength)) {
+        return table(positions, null, device);
+    }
+
+    /**
+     * The cos/sin table for {@code positions} on {@code device}. Every layer of one forward pass shares the same
+     * positions array, so the table is computed once per pass and reused while the scope it was made in is open
+     * (a concurrent pass just computes its own; a pass in a scope that outlived the table's makes a new one).
+     * Longrope's switch is judged per row by {@code sequenceLengths} when given (a serving batch: each row as if
+     * alone), else for the whole pass by its largest position, as transformers does.
+     *
+     * @param positions [B][T] position of each token
+     * @param sequenceLengths [B] each row's length after the pass, or null
+     * @param device where the table is needed
+     * @return the table
+     */
+    public Rotary.Table table(int[][] positions, int[] sequenceLengths, Device device) {
+        boolean[] longer = beyond == null ? null : longerRows(positions, sequenceLengths);
+        if (longer != null && allEqual(longer, true)) {
             return beyond.table(positions, device);
         }
         Rotary.Table last = lastTable.get();
         if (last != null && last.positions() == positions && last.usableOn(device)) {
             return last;
         }
-        int start = tableScope == null ? -1 : commonConsecutiveStart(positions);
-        Rotary.Table fresh = start >= 0 ? consecutiveView(positions, start, device)
-                : Rotary.Table.of(device, positions, invFreq, attentionScaling);
+        Rotary.Table fresh;
+        if (longer != null && !allEqual(longer, false)) {
+            float[][] rowFrequencies = new float[positions.length][];
+            for (int b = 0; b < positions.length; b++) {
+                rowFrequencies[b] = longer[b] ? beyond.invFreq : invFreq;
+            }
+            fresh = Rotary.Table.of(device, TensorScope.current(), positions, rowFrequencies, attentionScaling);
+        } else {
+            int start = tableScope == null ? -1 : commonConsecutiveStart(positions);
+            fresh = start >= 0 ? consecutiveView(positions, start, device)
+                    : Rotary.Table.of(device, positions, invFreq, attentionScaling);
+        }
         lastTable.set(fresh);
         return fresh;
+    }
+
+    /** Per row, whether it takes the frequencies {@link #beyond} the switch. */
+    private boolean[] longerRows(int[][] positions, int[] sequenceLengths) {
+        boolean[] longer = new boolean[positions.length];
+        boolean wholePass = sequenceLengths == null && reachesPast(positions, switchLength);
+        for (int b = 0; b < longer.length; b++) {
+            longer[b] = sequenceLengths == null ? wholePass : sequenceLengths[b] > switchLength;
+        }
+        return longer;
+    }
+
+    private static boolean allEqual(boolean[] values, boolean value) {
+        for (boolean v : values) {
+            if (v != value) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether the sequence reaches {@code length} tokens: its largest position plus one exceeds it. */

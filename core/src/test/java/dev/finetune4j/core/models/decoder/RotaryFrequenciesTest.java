@@ -56,4 +56,36 @@ class RotaryFrequenciesTest {
             }
         }
     }
+
+    /**
+     * Longrope's switch: by transformers' rule the largest position of the pass decides for every row; with sequence
+     * lengths (a serving batch) each row is judged by its own, whatever its positions (a prompt's first chunk).
+     */
+    @Test
+    void longropeSwitchesPerPassOrPerRow() {
+        RotaryFrequencies longrope = new RotaryFrequencies(new float[]{1f, 0.5f}, 1f)
+                .switchingBeyond(4, new RotaryFrequencies(new float[]{0.25f, 0.125f}, 1f));
+        int[][] decoding = {{2}, {5}};
+        try (var pass = TensorScope.open()) {
+            assertArrayEquals(cos(2 * 0.25, 2 * 0.125, 5 * 0.25, 5 * 0.125),
+                    longrope.table(decoding, Device.cpu()).cos().toFloatArray(), 1e-7f, "position 5 passes 4: all long");
+            assertArrayEquals(cos(2, 2 * 0.5, 5 * 0.25, 5 * 0.125),
+                    longrope.table(new int[][]{{2}, {5}}, new int[]{3, 6}, Device.cpu()).cos().toFloatArray(), 1e-7f,
+                    "each row by its own length");
+            assertArrayEquals(cos(0, 0, 1 * 0.25, 1 * 0.125),
+                    longrope.table(new int[][]{{0}, {1}}, new int[]{2, 9}, Device.cpu()).cos().toFloatArray(), 1e-7f,
+                    "the first chunk of a 9-token prompt takes the long factors");
+            assertArrayEquals(cos(0, 0, 1, 0.5),
+                    longrope.table(new int[][]{{0}, {1}}, new int[]{4, 4}, Device.cpu()).cos().toFloatArray(), 1e-7f,
+                    "4 tokens do not pass 4");
+        }
+    }
+
+    private static float[] cos(double... angles) {
+        float[] out = new float[angles.length];
+        for (int i = 0; i < angles.length; i++) {
+            out[i] = (float) Math.cos((float) angles[i]);
+        }
+        return out;
+    }
 }
