@@ -2,9 +2,7 @@ package dev.finetune4j.core.backend.cuda;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -100,15 +98,15 @@ class KernelSignaturesTest {
 
     /** nvcc's PTX gives every kernel parameter's size independently of this parser: they must agree. */
     @Test
-    void parameterSizesEqualThoseNvccGivesThePtxEntries(@TempDir Path dir) throws Exception {
+    void parameterSizesEqualThoseNvccGivesThePtxEntries() throws Exception {
         Path nvcc = Tools.onPath("nvcc").orElse(null);
         Assumptions.assumeTrue(nvcc != null, "nvcc is not on the PATH: no PTX to compare the parser with");
+        Map<String, Tools.Ptx> ptx = Tools.everyFamilyPtx(nvcc);
         List<String> mismatches = new ArrayList<>();
         for (String family : KernelSources.FAMILIES) {
-            Path ptx = dir.resolve(family + ".ptx");
-            Tools.NvccRun run = Tools.nvcc(nvcc, dir, family, "-ptx", "-o", ptx.toString());
+            Tools.NvccRun run = ptx.get(family).run();
             assertEquals(0, run.exitCode(), family + ": " + run.log());
-            Map<String, List<Long>> fromPtx = ptxParameterSizes(Files.readString(ptx));
+            Map<String, List<Long>> fromPtx = ptxParameterSizes(ptx.get(family).text());
             Map<String, List<Long>> parsed = new LinkedHashMap<>();
             KernelSignatures.of(KernelSources.family(family)).forEach((name, s) -> parsed.put(name,
                     s.params().stream().map(q -> q.type().bytes()).toList()));

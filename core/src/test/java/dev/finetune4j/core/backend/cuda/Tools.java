@@ -2,13 +2,16 @@ package dev.finetune4j.core.backend.cuda;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /**
  * Finds the command-line tools (nvcc, cpp) that some CPU-only checks of the CUDA backend use when present, and runs
@@ -31,6 +34,50 @@ final class Tools {
 
     /** What nvcc printed over a family, and its exit code. */
     record NvccRun(int exitCode, String log) {
+    }
+
+    /** One family's PTX ({@code --fmad=false}, as NVRTC compiles it): nvcc's output, and the PTX text when it compiled. */
+    record Ptx(NvccRun run, String text) {
+    }
+
+    private static Map<String, Ptx> everyFamilyPtx; // guarded by Tools.class
+
+    /**
+     * Every family compiled to PTX with {@code nvcc}, once per test JVM (the compile checks and the parameter-size
+     * check read the same output), the families in parallel: nvcc is most of these checks' time, one compile one core.
+     */
+    static synchronized Map<String, Ptx> everyFamilyPtx(Path nvcc) throws IOException {
+        if (everyFamilyPtx == null) {
+            Path dir = Files.createDirectories(Path.of("target", "nvcc-ptx").toAbsolutePath());
+            everyFamilyPtx = KernelSources.FAMILIES.parallelStream().collect(Collectors.toMap(f -> f, f -> {
+                NvccRun run = nvccInOwnFolder(nvcc, dir, f, "-ptx", ".ptx");
+                try {
+                    return new Ptx(run, run.exitCode() == 0 ? Files.readString(dir.resolve(f).resolve(f + ".ptx")) : "");
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }));
+        }
+        return everyFamilyPtx;
+    }
+
+    /**
+     * nvcc with {@code --fmad=false}, {@code mode} and {@code more} on one family in a folder of its own under
+     * {@code dir} (the families share header names, and calls may run in parallel), writing {@code family + suffix}.
+     */
+    static NvccRun nvccInOwnFolder(Path nvcc, Path dir, String family, String mode, String suffix, String... more) {
+        try {
+            Path own = Files.createDirectories(dir.resolve(family));
+            List<String> args = new ArrayList<>(List.of("--fmad=false", mode));
+            args.addAll(List.of(more));
+            args.addAll(List.of("-o", own.resolve(family + suffix).toString()));
+            return nvcc(nvcc, own, family, args.toArray(String[]::new));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while nvcc compiled " + family, e);
+        }
     }
 
     /**
