@@ -115,8 +115,9 @@ class EveryMethodTrainsTest {
         try (LanguageModel base = tinyLlama()) {
             PeftModel model = method.wrap.apply(base);
             Map<String, float[]> initial = values(model.trainableParameters());
-            // prompt tuning moves N(0, 1) rows and is usually trained at rates near 0.1 to 0.3
-            double lr = method == Method.PROMPT ? 0.1 : 1e-2;
+            // prompt tuning moves N(0, 1) rows and is usually trained at rates near 0.1 to 0.3; IA3 only rescales
+            // activations, and ORPO's NLL also reads the random prompts: at 1e-2 it falls by 2% in 12 steps, not more
+            double lr = method == Method.PROMPT ? 0.1 : method == Method.IA3 && objective == Loss.ORPO ? 3e-2 : 1e-2;
             TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(lr)
                     .schedule(Schedule.CONSTANT).shuffle(false).seed(1).evalEverySteps(STEPS / 2).logEverySteps(0).build();
             TrainResult result = objective.train(model, cfg);
