@@ -326,16 +326,11 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * The {@code orpo} or {@code simpo} section of that objective (null for the others), checked before the model
-     * loads; a section of an objective not chosen is bad input, as its settings would silently do nothing.
+     * The {@code orpo} or {@code simpo} section of that objective (null for the others; like {@code dpo}, a section
+     * of another objective is ignored, so the help's example with every section parses), checked before the model
+     * loads; a value out of range is bad input naming its key.
      */
     private static ReferenceFreeConfig referenceFreeConfig(String objective, TrainConfig.Orpo orpo, TrainConfig.Simpo simpo) {
-        boolean strayOrpo = orpo != null && !objective.equals("orpo");
-        if (strayOrpo || (simpo != null && !objective.equals("simpo"))) {
-            String section = strayOrpo ? "orpo" : "simpo";
-            throw new BadInputException("'" + section + "' settings are given but 'objective' is " + objective
-                    + "; set objective: " + section + ", or remove the '" + section + "' section");
-        }
         return switch (objective) {
             case "orpo" -> ConfigFiles.section("orpo", TrainConfig.Orpo.class, () -> orpo == null || orpo.beta() == null
                     ? OrpoConfig.defaults() : new OrpoConfig(orpo.beta()));
