@@ -1,13 +1,11 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.tensor.Tensor;
 
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -37,8 +35,7 @@ public final class DpoLoss {
                               double referenceChosen, double referenceRejected) {
         double h = (policyChosen - referenceChosen) - (policyRejected - referenceRejected);
         return switch (cfg.lossType()) {
-            case SIGMOID -> -(1 - cfg.labelSmoothing()) * logSigmoid(cfg.beta() * h)
-                    - cfg.labelSmoothing() * logSigmoid(-cfg.beta() * h);
+            case SIGMOID -> PreferenceLosses.sigmoidLoss(cfg.beta() * h, cfg.labelSmoothing());
             case IPO -> {
                 double d = h - 1 / (2 * cfg.beta());
                 yield d * d;
@@ -71,12 +68,7 @@ public final class DpoLoss {
             Tensor h = Elementwise.sub(Elementwise.sub(flat.slice(0, 0, n), flat.slice(0, n, 2 * n)), referenceMargins);
             float beta = (float) cfg.beta();
             Tensor losses = switch (cfg.lossType()) {
-                case SIGMOID -> {
-                    float ls = (float) cfg.labelSmoothing();
-                    Tensor x = Elementwise.scale(h, beta);
-                    Tensor loss = Elementwise.scale(logSigmoid(x), -(1 - ls));
-                    yield ls == 0 ? loss : Elementwise.sub(loss, Elementwise.scale(logSigmoid(Elementwise.scale(x, -1f)), ls));
-                }
+                case SIGMOID -> PreferenceLosses.sigmoidLoss(Elementwise.scale(h, beta), cfg.labelSmoothing());
                 case IPO -> {
                     Tensor d = Elementwise.addScalar(h, -1 / (2 * beta));
                     yield Elementwise.mul(d, d);
@@ -96,16 +88,8 @@ public final class DpoLoss {
     static Map<String, Tensor> rewardSums(DpoConfig cfg, Tensor policy, Tensor reference) {
         int n = pairs(policy, reference);
         try (var ng = Autograd.noGrad(); var f32 = Precision.F32.use()) {
-            Tensor rewards = Elementwise.scale(Elementwise.sub(policy.reshape(2 * n), reference), (float) cfg.beta());
-            Tensor chosen = rewards.slice(0, 0, n);
-            Tensor rejected = rewards.slice(0, n, 2 * n);
-            Tensor margins = Elementwise.sub(chosen, rejected);
-            Map<String, Tensor> sums = new LinkedHashMap<>();
-            sums.put("rewards/chosen", Reductions.sum(chosen));
-            sums.put("rewards/rejected", Reductions.sum(rejected));
-            sums.put("rewards/margins", Reductions.sum(margins));
-            sums.put("rewards/accuracy", Reductions.sum(Elementwise.isPositive(margins)));
-            return sums;
+            return PreferenceLosses.rewardSums(
+                    Elementwise.scale(Elementwise.sub(policy.reshape(2 * n), reference), (float) cfg.beta()));
         }
     }
 
@@ -116,23 +100,6 @@ public final class DpoLoss {
                     + policy.shape() + " and " + reference.shape());
         }
         return Math.toIntExact(policy.numel() / 2);
-    }
-
-    /**
-     * log σ(x) = min(x, 0) - log(1 + exp(-|x|)) with min(x, 0) = x - relu(x) and |x| = 2 relu(x) - x: exp never
-     * overflows, and at x = 0 (policy = reference, DPO's first step) the derivative is σ(0) = 1/2, where a
-     * composition through two relus alone would give 0.
-     */
-    private static Tensor logSigmoid(Tensor x) {
-        Tensor relu = Activations.apply(Activations.Kind.RELU, x);
-        Tensor abs = Elementwise.sub(Elementwise.scale(relu, 2f), x);
-        Tensor log1pExp = Elementwise.log(Elementwise.addScalar(Elementwise.exp(Elementwise.scale(abs, -1f)), 1f));
-        return Elementwise.sub(Elementwise.sub(x, relu), log1pExp);
-    }
-
-    /** log σ(x), stable for large |x|. */
-    static double logSigmoid(double x) {
-        return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
     }
 
     private static double sigmoid(double x) {

@@ -23,13 +23,7 @@ final class DpoObjective implements Objective {
     private final List<DpoTrainer.ResponseLogProbs> reference;
 
     DpoObjective(PeftModel model, PreferenceDataset data, DpoConfig cfg, long padId) {
-        for (int i = 0; i < data.size(); i++) {
-            PreferenceExample e = data.get(i);
-            Objective.requireFits(e.prompt().length + Math.max(e.chosen().length, e.rejected().length), model,
-                    "pair " + i + " (prompt + longer response)");
-            Objective.requireInVocabulary(e.sequence(true), model, "pair " + i + " (prompt + chosen)");
-            Objective.requireInVocabulary(e.sequence(false), model, "pair " + i + " (prompt + rejected)");
-        }
+        PairSequences.requireUsable(data, model);
         this.model = model;
         this.data = data;
         this.cfg = cfg;
@@ -49,12 +43,7 @@ final class DpoObjective implements Objective {
 
     @Override
     public long fingerprint() {
-        Fingerprint f = new Fingerprint();
-        for (int i = 0; i < data.size(); i++) {
-            PreferenceExample e = data.get(i);
-            f.add(e.prompt()).add(e.chosen()).add(e.rejected());
-        }
-        return f.value();
+        return PairSequences.fingerprint(data);
     }
 
     @Override
@@ -88,16 +77,8 @@ final class DpoObjective implements Objective {
      * Uses the model as it is (adapter on or off, train or eval mode) and records autograd when enabled.
      */
     static Tensor sequenceLogProbs(PeftModel model, PreferenceDataset data, int[] indices, long padId) {
-        List<TokenizedExample> rows = new ArrayList<>(2 * indices.length);
-        for (int i : indices) {
-            rows.add(data.get(i).sequence(true));
-        }
-        for (int i : indices) {
-            rows.add(data.get(i).sequence(false));
-        }
-        Batch batch = Batch.collate(rows, padId);
-        Tensor tokenLogProbs = model.tokenLogProbs(batch.modelInput(), batch.targets());
-        return Reductions.sum(tokenLogProbs.reshape(batch.batchSize(), batch.length()), 1, false);
+        Batch batch = Batch.collate(PairSequences.rows(data, indices, false), padId);
+        return Reductions.sum(PairSequences.tokenLogProbs(model, batch), 1, false);
     }
 
     /** Each pair's summed response log-probabilities under the model as it is, in eval mode, without gradients. */

@@ -2,7 +2,7 @@ package dev.finetune4j.peft.train;
 
 import java.util.List;
 
-/** Preference pairs in token ids for a {@link DpoTrainer}; immutable. */
+/** Preference pairs in token ids for a {@link DpoTrainer} or a {@link ReferenceFreeTrainer}; immutable. */
 public final class PreferenceDataset {
     private final List<PreferenceExample> pairs;
 

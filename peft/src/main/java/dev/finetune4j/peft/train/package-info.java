@@ -1,6 +1,7 @@
 /**
- * Trainers (SFT, DPO, classification) over any adapted model: they see a {@link dev.finetune4j.peft.PeftModel} or a
- * {@link dev.finetune4j.peft.PeftClassifier} and its trainable parameters, never a particular method.
+ * Trainers (SFT, DPO, ORPO and SimPO, classification) over any adapted model: they see a
+ * {@link dev.finetune4j.peft.PeftModel} or a {@link dev.finetune4j.peft.PeftClassifier} and its trainable parameters,
+ * never a particular method.
  *
  * <p>Allowed dependencies: {@code dev.finetune4j.core.*}, {@code dev.finetune4j.peft}, {@code dev.finetune4j.eval}
  * (the classification metrics of evaluations, one implementation for the trainer and the CLI). Never a method folder;

@@ -9,6 +9,8 @@ import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -19,8 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Training on a device whose memory only its backend can reach (core's test-only opaque backend): the ten LoRA
- * steps of the llama trajectory fixture and a DPO step give the CPU's losses, gradient norms and adapter weights
- * bit for bit, so nothing in the trainers, the optimizer or LoRA bypasses the backend.
+ * steps of the llama trajectory fixture, a DPO step and two ORPO and SimPO steps give the CPU's losses, gradient norms
+ * and adapter weights bit for bit, so nothing in the trainers, the optimizer or LoRA bypasses the backend.
  */
 class OpaqueDeviceTrainingTest {
     private static final Path DIR = TrainTestSupport.resource("llama");
@@ -39,6 +41,17 @@ class OpaqueDeviceTrainingTest {
         Run cpu = dpo(Device.cpu());
         Run opaque = dpo(OpaqueBackendProvider.device());
         assertEquals(cpu.result.lossHistory(), opaque.result.lossHistory());
+        cpu.adapter.forEach((name, values) -> assertArrayEquals(values, opaque.adapter.get(name), name));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"orpo", "simpo"})
+    void referenceFreeStepsEqualTheCpus(String method) {
+        ReferenceFreeConfig loss = method.equals("orpo") ? OrpoConfig.defaults() : new SimpoConfig(2.5, 1.25, 0.5, 0.1);
+        Run cpu = referenceFree(Device.cpu(), loss);
+        Run opaque = referenceFree(OpaqueBackendProvider.device(), loss);
+        assertEquals(cpu.result.lossHistory(), opaque.result.lossHistory());
+        assertEquals(cpu.result.gradNormHistory(), opaque.result.gradNormHistory());
         cpu.adapter.forEach((name, values) -> assertArrayEquals(values, opaque.adapter.get(name), name));
     }
 
@@ -68,6 +81,19 @@ class OpaqueDeviceTrainingTest {
         try (LanguageModel base = AutoModel.loadCausalLM(DIR.resolve("base"), LoadOptions.builder().device(device).build())) {
             PeftModel model = Peft.loadTrainable(base, DIR.resolve("lora"));
             TrainResult result = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(0.1))
+                    .trainData(PreferenceDataset.of(pairs)).build().train();
+            return new Run(result, values(model));
+        }
+    }
+
+    /** Two steps over the fixture's pairs in micro-batches of three (padded rows, one length per batch). */
+    private static Run referenceFree(Device device, ReferenceFreeConfig loss) {
+        List<PreferenceExample> pairs = TrainTestSupport.dpoPairs(TrainTestSupport.json(DIR.resolve("dpo.json")));
+        TrainingConfig cfg = TrainingConfig.builder().maxSteps(2).microBatchSize(3).learningRate(1e-3)
+                .shuffle(false).seed(42).logEverySteps(0).build();
+        try (LanguageModel base = AutoModel.loadCausalLM(DIR.resolve("base"), LoadOptions.builder().device(device).build())) {
+            PeftModel model = Peft.loadTrainable(base, DIR.resolve("lora"));
+            TrainResult result = ReferenceFreeTrainer.builder().model(model).config(cfg).loss(loss)
                     .trainData(PreferenceDataset.of(pairs)).build().train();
             return new Run(result, values(model));
         }

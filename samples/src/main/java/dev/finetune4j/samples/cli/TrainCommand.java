@@ -12,8 +12,12 @@ import dev.finetune4j.peft.train.Checkpoints;
 import dev.finetune4j.peft.train.ClassificationTrainer;
 import dev.finetune4j.peft.train.DpoConfig;
 import dev.finetune4j.peft.train.DpoTrainer;
+import dev.finetune4j.peft.train.OrpoConfig;
+import dev.finetune4j.peft.train.ReferenceFreeConfig;
+import dev.finetune4j.peft.train.ReferenceFreeTrainer;
 import dev.finetune4j.peft.train.Schedule;
 import dev.finetune4j.peft.train.SftTrainer;
+import dev.finetune4j.peft.train.SimpoConfig;
 import dev.finetune4j.peft.train.StopReason;
 import dev.finetune4j.peft.train.TrainResult;
 import dev.finetune4j.peft.train.Trainer;
@@ -34,11 +38,11 @@ import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
 /**
- * {@code finetune4j train}: SFT or DPO with a PEFT method on a local Hugging Face model folder, or
+ * {@code finetune4j train}: SFT, DPO, ORPO or SimPO with a PEFT method on a local Hugging Face model folder, or
  * ({@code task: classification}) a sequence classifier's adapter and head.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT or DPO, or a classifier with "
+        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT, DPO, ORPO or SimPO, or a classifier with "
                 + "task: classification) as a config file describes.",
                 "Writes the adapter in PEFT's format to <output>/adapter and resumable checkpoints to "
                         + "<output>/checkpoints (--resume continues from the newest); prints one progress line per step "
@@ -46,7 +50,7 @@ import java.util.function.Consumer;
         footer = {"", "Config example (train.yaml; paths relative to the file):",
                 "  model: models/Qwen2.5-0.5B-Instruct   # config.json + model.safetensors (+ tokenizer.json)",
                 "  tokenizer: null                       # default: the model folder's; or byte-level",
-                "  objective: sft                        # sft | dpo",
+                "  objective: sft                        # sft | dpo | orpo | simpo",
                 "  method: lora                          # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze",
                 "  peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}",
                 "  data: {train: prepared/train.jsonl, validation: prepared/validation.jsonl,",
@@ -59,6 +63,9 @@ import java.util.function.Consumer;
                 "             save_every_steps: 50, keep_last_checkpoints: 3,   # default 0 keeps every checkpoint (the best always)",
                 "             precision: auto, gradient_checkpointing: false}   # f32 | bf16-mixed | auto (bf16-mixed on a GPU)",
                 "  dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}   # objective: dpo; rows prompt/chosen/rejected",
+                "  orpo: {beta: 0.1}                     # objective: orpo (no reference model, no SFT stage); rows as dpo",
+                "  simpo: {beta: 0.1, simpo_gamma: 0.5, cpo_alpha: 1.0, label_smoothing: 0.0}   # objective: simpo; "
+                        + "TRL's CPOConfig defaults, cpo_alpha: 0 for SimPO as published",
                 "  output: runs/qa",
                 "Classification (rows {\"text\": ..., \"label\": ...}; a decoder model gets a new score head for the labels):",
                 "  task: classification",
@@ -110,15 +117,16 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("'task' is '" + task + "'; use generation or classification");
         }
         boolean classification = task.equals("classification");
-        if (classification && (c.objective() != null || c.dpo() != null)) {
-            throw new BadInputException("task: classification trains with the classification loss; remove 'objective' and 'dpo'");
+        if (classification && (c.objective() != null || c.dpo() != null || c.orpo() != null || c.simpo() != null)) {
+            throw new BadInputException("task: classification trains with the classification loss; remove 'objective' "
+                    + "and its section ('dpo', 'orpo' or 'simpo')");
         }
         if (!classification && c.labels() != null) {
             throw new BadInputException("'labels' are the classes of task: classification; add it, or remove 'labels'");
         }
         String objective = c.objective() == null ? "sft" : c.objective();
-        if (!objective.equals("sft") && !objective.equals("dpo")) {
-            throw new BadInputException("'objective' is '" + objective + "'; use sft or dpo");
+        if (!List.of("sft", "dpo", "orpo", "simpo").contains(objective)) {
+            throw new BadInputException("'objective' is '" + objective + "'; use sft, dpo, orpo or simpo");
         }
         TrainConfig.Training t = c.training() == null
                 ? new TrainConfig.Training(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
@@ -127,6 +135,7 @@ final class TrainCommand implements Callable<Integer> {
         requireValidationWhereUsed(t, c.data().validation() != null);
         TrainingConfig cfg = trainingConfig(t, target, out.resolve("checkpoints"));
         DpoConfig dpo = objective.equals("dpo") ? dpoConfig(c.dpo()) : null;
+        ReferenceFreeConfig referenceFree = referenceFreeConfig(objective, c.orpo(), c.simpo());
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
@@ -148,8 +157,9 @@ final class TrainCommand implements Callable<Integer> {
             TrainData data = new TrainData(tok, c.data().promptTemplate(), maxLength(c.data(), peft.maxPositionEmbeddings()),
                     spec.commandLine().getErr());
             // NOTE: the data is read first, so that data which is bad input leaves an earlier run's files in place
-            Trainer trainer = dpo == null ? sft(peft, cfg, data, c.data(), base, pad)
-                    : dpo(peft, cfg, dpo, data, c.data(), base, pad);
+            Trainer trainer = dpo != null ? dpo(peft, cfg, dpo, data, c.data(), base, pad)
+                    : referenceFree != null ? referenceFree(peft, cfg, referenceFree, objective, data, c.data(), base, pad)
+                    : sft(peft, cfg, data, c.data(), base, pad);
             run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
         }
         return ExitCodes.OK;
@@ -303,6 +313,37 @@ final class TrainCommand implements Callable<Integer> {
             b.evalData(data.dpo(base.resolve(d.validation())));
         }
         return b.build();
+    }
+
+    private static Trainer referenceFree(PeftModel m, TrainingConfig cfg, ReferenceFreeConfig loss, String objective,
+                                         TrainData data, TrainConfig.Data d, Path base, long pad) {
+        ReferenceFreeTrainer.Builder b = ReferenceFreeTrainer.builder().model(m).config(cfg).loss(loss).padTokenId(pad)
+                .trainData(data.dpo(base.resolve(d.train()))).listener(new ProgressLine(objective));
+        if (d.validation() != null) {
+            b.evalData(data.dpo(base.resolve(d.validation())));
+        }
+        return b.build();
+    }
+
+    /**
+     * The {@code orpo} or {@code simpo} section of that objective (null for the others; like {@code dpo}, a section
+     * of another objective is ignored, so the help's example with every section parses), checked before the model
+     * loads; a value out of range is bad input naming its key.
+     */
+    private static ReferenceFreeConfig referenceFreeConfig(String objective, TrainConfig.Orpo orpo, TrainConfig.Simpo simpo) {
+        return switch (objective) {
+            case "orpo" -> ConfigFiles.section("orpo", TrainConfig.Orpo.class, () -> orpo == null || orpo.beta() == null
+                    ? OrpoConfig.defaults() : new OrpoConfig(orpo.beta()));
+            case "simpo" -> ConfigFiles.section("simpo", TrainConfig.Simpo.class, () -> {
+                SimpoConfig d = SimpoConfig.defaults();
+                TrainConfig.Simpo s = simpo == null ? new TrainConfig.Simpo(null, null, null, null) : simpo;
+                return new SimpoConfig(s.beta() == null ? d.beta() : s.beta(),
+                        s.simpoGamma() == null ? d.simpoGamma() : s.simpoGamma(),
+                        s.cpoAlpha() == null ? d.cpoAlpha() : s.cpoAlpha(),
+                        s.labelSmoothing() == null ? d.labelSmoothing() : s.labelSmoothing());
+            });
+            default -> null;
+        };
     }
 
     /** The {@code dpo} section, checked before the model loads; a value out of range is bad input naming its key. */

@@ -42,7 +42,7 @@ class TrainCommandTest {
                 data: {train: %s, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
                 training: {max_steps: 2, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1}
                 output: run
-                """.formatted(body.contains("dpo") ? "pairs.jsonl" : "train.jsonl") + body);
+                """.formatted(body.matches("(?s).*objective: (dpo|orpo|simpo).*") ? "pairs.jsonl" : "train.jsonl") + body);
         return file;
     }
 
@@ -71,6 +71,37 @@ class TrainCommandTest {
         CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("objective: dpo\nmethod: ia3\n").toString());
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(Files.readString(dir.resolve("run/adapter/adapter_config.json")).contains("\"IA3\""));
+    }
+
+    /** ORPO and SimPO read the DPO rows (SFT's fields are absent there); each trains its steps and saves the adapter. */
+    @Test
+    void orpoAndSimpoTrainOnPreferenceRows() throws Exception {
+        CliTestSupport.Run orpo = CliTestSupport.run("train", "-c",
+                config("objective: orpo\norpo: {beta: 0.2}\nmethod: lora\npeft: {r: 4, target_modules: [q_proj, v_proj]}\n").toString());
+        assertEquals(ExitCodes.OK, orpo.exitCode(), orpo.err());
+        assertTrue(Files.readString(dir.resolve("run/adapter/adapter_config.json")).contains("\"LORA\""));
+        assertTrue(orpo.out().contains("2 steps (0 skipped)"), orpo.out());
+        CliTestSupport.Run simpo = CliTestSupport.run("train", "--overwrite", "-c",
+                config("objective: simpo\nsimpo: {beta: 2.0, simpo_gamma: 1.0, cpo_alpha: 0}\nmethod: ia3\n").toString());
+        assertEquals(ExitCodes.OK, simpo.exitCode(), simpo.err());
+        assertTrue(Files.readString(dir.resolve("run/adapter/adapter_config.json")).contains("\"IA3\""));
+        assertTrue(simpo.out().contains("2 steps (0 skipped)"), simpo.out());
+    }
+
+    @Test
+    void orpoAndSimpoSettingsAreCheckedBeforeTheModelLoads() throws Exception {
+        CliTestSupport.Run gamma = CliTestSupport.run("train", "-c",
+                config("objective: simpo\nsimpo: {simpo_gamma: -1}\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, gamma.exitCode(), gamma.err());
+        assertTrue(gamma.err().contains("invalid 'simpo' settings: SimPO simpo.simpo_gamma must be a finite number >= 0.0, "
+                + "got -1.0"), gamma.err());
+        assertFalse(gamma.out().contains("trainable"), "the model was loaded: " + gamma.out());
+        CliTestSupport.Run beta = CliTestSupport.run("train", "-c", config("objective: orpo\norpo: {beta: 0}\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, beta.exitCode(), beta.err());
+        assertTrue(beta.err().contains("invalid 'orpo' settings: ORPO beta must be a finite number > 0.0, got 0.0"), beta.err());
+        CliTestSupport.Run unknown = CliTestSupport.run("train", "-c", config("objective: kpo\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, unknown.exitCode(), unknown.err());
+        assertTrue(unknown.err().contains("use sft, dpo, orpo or simpo"), unknown.err());
     }
 
     @Test
