@@ -1,9 +1,6 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.peft.PeftClassifier;
-
-import java.util.OptionalLong;
 
 /**
  * Fine-tuning of a sequence classifier's adapter (BERT or a decoder's {@code *ForSequenceClassification}, wrapped
@@ -55,22 +52,7 @@ public final class ClassificationTrainer extends Trainer {
          * @return the trainer
          */
         public ClassificationTrainer build() {
-            if (model != null) {
-                OptionalLong pad = model.classifierConfig().padTokenId();
-                if (pad.isPresent() && padTokenIdSet && padTokenId != pad.getAsLong()) {
-                    throw new IllegalArgumentException("padTokenId " + padTokenId + " differs from the classifier's "
-                            + "pad_token_id " + pad.getAsLong() + ", by which a decoder finds each row's last token: leave "
-                            + "padTokenId unset");
-                }
-                if (pad.isPresent()) {
-                    padTokenId = pad.getAsLong();
-                } else if (model.base() instanceof DecoderForSequenceClassification && config != null
-                        && config.microBatchSize() > 1) {
-                    throw new IllegalArgumentException("the classifier's config has no pad_token_id, so a padded row's "
-                            + "last token cannot be found: set it when loading (ClassifierConfig.withPadTokenId, usually "
-                            + "the tokenizer's pad or eos id) or train with microBatchSize(1)");
-                }
-            }
+            padTokenId = ClassifierPadding.resolve(model, config, padTokenId, padTokenIdSet);
             return new ClassificationTrainer(loop(data -> new ClassificationObjective(model, data, padTokenId)));
         }
     }

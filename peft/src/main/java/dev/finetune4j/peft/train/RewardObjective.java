@@ -1,0 +1,94 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.autograd.Precision;
+import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.peft.PeftClassifier;
+
+import java.util.List;
+
+/**
+ * TRL's reward-model loss over preference pairs: each sequence (prompt, then response) gets one score from a
+ * one-label sequence classifier, and a pair loses {@code -log σ(r_chosen - r_rejected)}, plus
+ * {@code c (r_chosen + r_rejected)^2} with {@link RewardConfig#centerRewardsCoefficient()} c. Summed here and divided
+ * by the pairs of the whole optimizer step, the mean TRL takes over a batch. Micro-batches hold the N chosen sequences,
+ * then the N rejected ones, right-padded to the longest ({@link PaddedBatch}), as TRL's collator stacks them.
+ */
+final class RewardObjective implements Objective {
+    private final PeftClassifier model;
+    private final PreferenceDataset data;
+    private final RewardConfig cfg;
+    private final long padId;
+
+    RewardObjective(PeftClassifier model, PreferenceDataset data, RewardConfig cfg, long padId) {
+        if (model.numLabels() != 1) {
+            throw new IllegalArgumentException("a reward model scores each sequence with one number, but this classifier "
+                    + "has " + model.numLabels() + " labels: load it with ClassifierConfig.withLabels(List.of(\"reward\")) "
+                    + "(num_labels 1)");
+        }
+        for (int i = 0; i < data.size(); i++) {
+            PreferenceExample e = data.get(i);
+            int longest = e.prompt().length + Math.max(e.chosen().length, e.rejected().length);
+            if (longest > model.spec().maxPositionEmbeddings()) {
+                throw new IllegalArgumentException("pair " + i + " (prompt + longer response) has " + longest
+                        + " tokens, but the model reads at most " + model.spec().maxPositionEmbeddings()
+                        + " (max_position_embeddings); cut the pair when tokenizing");
+            }
+            for (boolean chosen : new boolean[]{true, false}) {
+                for (long id : e.sequence(chosen).inputIds()) {
+                    if (id < 0 || id >= model.spec().vocabSize()) {
+                        throw new IllegalArgumentException("pair " + i + " (" + (chosen ? "chosen" : "rejected")
+                                + ") has token id " + id + ", outside the vocabulary [0, " + model.spec().vocabSize()
+                                + "); tokenize with the model's tokenizer");
+                    }
+                }
+            }
+        }
+        this.model = model;
+        this.data = data;
+        this.cfg = cfg;
+        this.padId = padId;
+    }
+
+    /** TRL's {@code disable_dropout}: both sequences of a pair are scored by the same function. */
+    @Override
+    public boolean dropout() {
+        return false;
+    }
+
+    @Override
+    public int size() {
+        return data.size();
+    }
+
+    @Override
+    public long fingerprint() {
+        return PairSequences.fingerprint(data);
+    }
+
+    /** Pairs: each is one unit of the mean. */
+    @Override
+    public long weight(int[] indices) {
+        return indices.length;
+    }
+
+    @Override
+    public Loss lossSum(int[] indices) {
+        int n = indices.length;
+        List<long[]> rows = PairSequences.rows(data, indices, false).stream().map(TokenizedExample::inputIds).toList();
+        PaddedBatch batch = PaddedBatch.of(rows, padId);
+        Tensor rewards = model.forward(batch.inputIds(), batch.attentionMask()).reshape(2 * n);
+        try (var f32 = Precision.F32.use()) {
+            Tensor chosen = rewards.slice(0, 0, n);
+            Tensor rejected = rewards.slice(0, n, 2 * n);
+            Tensor losses = PreferenceLosses.sigmoidLoss(Elementwise.sub(chosen, rejected), 0);
+            if (cfg.centerRewardsCoefficient() > 0) {
+                Tensor sum = Elementwise.add(chosen, rejected);
+                losses = Elementwise.add(losses, Elementwise.scale(Elementwise.mul(sum, sum),
+                        (float) cfg.centerRewardsCoefficient()));
+            }
+            return new Loss(Reductions.sum(losses), batch.tokens(), PreferenceLosses.rewardSums(rewards));
+        }
+    }
+}
