@@ -1,7 +1,5 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.core.autograd.Autograd;
-import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -95,26 +93,13 @@ final class DpoObjective implements Objective {
         for (int i : indices) {
             rows.add(data.get(i).sequence(false));
         }
-        Batch batch = Batch.collate(rows, padId);
-        Tensor tokenLogProbs = model.tokenLogProbs(batch.modelInput(), batch.targets());
-        return Reductions.sum(tokenLogProbs.reshape(batch.batchSize(), batch.length()), 1, false);
+        return SequenceLogProbs.of(model, rows, padId);
     }
 
     /** Each pair's summed response log-probabilities under the model as it is, in eval mode, without gradients. */
     static List<DpoTrainer.ResponseLogProbs> responseLogProbs(PeftModel model, PreferenceDataset data, long padId) {
-        boolean training = model.base().isTraining();
-        model.train(false);
-        List<DpoTrainer.ResponseLogProbs> out = new ArrayList<>(data.size());
-        try (var ng = Autograd.noGrad()) {
-            for (int i = 0; i < data.size(); i++) {
-                try (var scope = TensorScope.open()) {
-                    float[] lp = sequenceLogProbs(model, data, new int[]{i}, padId).toFloatArray();
-                    out.add(new DpoTrainer.ResponseLogProbs(lp[0], lp[1]));
-                }
-            }
-        } finally {
-            model.train(training);
-        }
-        return List.copyOf(out);
+        return SequenceLogProbs.frozen(model, data.size(),
+                        i -> List.of(data.get(i).sequence(true), data.get(i).sequence(false)), padId).stream()
+                .map(lp -> new DpoTrainer.ResponseLogProbs(lp[0], lp[1])).toList();
     }
 }

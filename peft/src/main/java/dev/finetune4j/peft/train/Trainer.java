@@ -9,7 +9,7 @@ import java.nio.file.Path;
  * <p>Not thread-safe: one trainer trains one model on one thread. Interrupting that thread stops the run after the
  * step it is in ({@link StopReason#INTERRUPTED}), with a checkpoint of that step when checkpoints are on.
  */
-public abstract sealed class Trainer permits SftTrainer, DpoTrainer, ClassificationTrainer {
+public abstract sealed class Trainer permits SftTrainer, DpoTrainer, KtoTrainer, ClassificationTrainer {
     private final TrainingLoop loop;
 
     Trainer(TrainingLoop loop) {
