@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every PEFT method x every objective (SFT, DPO) on a tiny random LLaMA: a few training steps with validation
+ * Every PEFT method x every objective (SFT, DPO, KTO) on a tiny random LLaMA: a few training steps with validation
  * lower the loss and move every trainable tensor; then each tensor's gradient of the objective agrees with central
  * finite differences of the loss along two directions (the gradient's own, which catches a wrong scale or sign or
  * a zero gradient, and a random one, which catches a missing part); the logits line up with the input ids, and
@@ -75,13 +75,86 @@ class EveryMethodTrainsTest {
         }
     }
 
-    static Stream<Arguments> matrix() {
-        return Arrays.stream(Method.values()).flatMap(m -> Stream.of(Arguments.of(m, true), Arguments.of(m, false)));
+    /** The objectives, each with its toy data: seed 1 for training, seed 2 for validation. */
+    enum Goal {
+        SFT, DPO, KTO;
+
+        /** KTO with DPO's beta here: a strong enough pull for 12 steps on random data. */
+        private static final KtoConfig KTO_CONFIG = new KtoConfig(1.0, 1.0, 1.0);
+
+        /** Trains {@code model} as {@code cfg} says, with validation data when it evaluates. */
+        TrainResult train(PeftModel model, TrainingConfig cfg) {
+            boolean eval = cfg.evalEverySteps() > 0;
+            return switch (this) {
+                case SFT -> {
+                    SftTrainer.Builder b = SftTrainer.builder().model(model).config(cfg).trainData(sftData(1));
+                    yield (eval ? b.evalData(sftData(2)) : b).build().train();
+                }
+                case DPO -> {
+                    DpoTrainer.Builder b = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(1.0))
+                            .trainData(pairs(1));
+                    yield (eval ? b.evalData(pairs(2)) : b).build().train();
+                }
+                case KTO -> {
+                    KtoTrainer.Builder b = KtoTrainer.builder().model(model).config(cfg).kto(KTO_CONFIG)
+                            .trainData(ktoRows(1));
+                    yield (eval ? b.evalData(ktoRows(2)) : b).build().train();
+                }
+            };
+        }
+
+        /**
+         * The objective over the training data, the policy as it is now being the reference. KTO's KL estimate is
+         * detached, so its gradient treats the estimate as a constant: the objective returned holds it at its value
+         * for the current weights, which finite differences then see as well.
+         */
+        Objective objective(PeftModel model) {
+            return switch (this) {
+                case SFT -> new SftObjective(model, sftData(1), 0);
+                case DPO -> new DpoObjective(model, pairs(1), DpoConfig.sigmoid(1.0), 0);
+                case KTO -> withFixedKl(new KtoObjective(model, ktoRows(1), KTO_CONFIG, 0, 3));
+            };
+        }
     }
 
-    @ParameterizedTest(name = "{0} sft={1}")
+    /** {@code kto} with its KL estimate over all rows fixed at its value now. */
+    private static Objective withFixedKl(KtoObjective kto) {
+        int[] all = IntStream.range(0, kto.size()).toArray();
+        float kl;
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            KtoObjective.Inputs in = kto.inputs(all);
+            kl = KtoLoss.klEstimate(in.policyKl(), in.referenceKl()).toFloatArray()[0];
+        }
+        return new Objective() {
+            @Override
+            public int size() {
+                return kto.size();
+            }
+
+            @Override
+            public long fingerprint() {
+                return kto.fingerprint();
+            }
+
+            @Override
+            public long weight(int[] indices) {
+                return kto.weight(indices);
+            }
+
+            @Override
+            public Loss lossSum(int[] indices) {
+                return kto.loss(kto.inputs(indices), Tensor.of(new float[]{kl}, 1));
+            }
+        };
+    }
+
+    static Stream<Arguments> matrix() {
+        return Arrays.stream(Method.values()).flatMap(m -> Arrays.stream(Goal.values()).map(g -> Arguments.of(m, g)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
     @MethodSource("matrix")
-    void trainsEvaluatesAndGenerates(Method method, boolean sft) {
+    void trainsEvaluatesAndGenerates(Method method, Goal goal) {
         try (LanguageModel base = tinyLlama()) {
             PeftModel model = method.wrap.apply(base);
             Map<String, float[]> initial = values(model.trainableParameters());
@@ -89,27 +162,22 @@ class EveryMethodTrainsTest {
             double lr = method == Method.PROMPT ? 0.1 : 1e-2;
             TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(lr)
                     .schedule(Schedule.CONSTANT).shuffle(false).seed(1).evalEverySteps(STEPS / 2).logEverySteps(0).build();
-            TrainResult result = sft
-                    ? SftTrainer.builder().model(model).config(cfg).trainData(sftData(1)).evalData(sftData(2)).build().train()
-                    : DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(1.0)).trainData(pairs(1))
-                            .evalData(pairs(2)).build().train();
+            TrainResult result = goal.train(model, cfg);
             List<Double> losses = result.lossHistory();
             assertEquals(STEPS, losses.size());
             assertEquals(0, result.skippedSteps());
             // two steps per epoch over different examples: compare the first epoch with the last
             double first = losses.get(0) + losses.get(1);
             double last = losses.get(STEPS - 2) + losses.get(STEPS - 1);
-            assertTrue(last < 0.98 * first, method + ": loss " + losses);
+            assertTrue(last < 0.98 * first, method + " " + goal + ": loss " + losses);
             assertEquals(2, result.evalHistory().size());
             assertTrue(Double.isFinite(result.evalHistory().getLast().loss()));
             Map<String, float[]> trained = values(model.trainableParameters());
             initial.forEach((name, before) -> assertTrue(!Arrays.equals(before, trained.get(name)),
                     method + ": training did not change " + name));
 
-            Objective objective = sft ? new SftObjective(model, sftData(1), 0)
-                    : new DpoObjective(model, pairs(1), DpoConfig.sigmoid(1.0), 0);
-            assertGradientsMatchFiniteDifferences(method.name(), method == Method.DORA || method == Method.QDORA,
-                    TrainedModel.of(model), objective);
+            assertGradientsMatchFiniteDifferences(method + " " + goal, method == Method.DORA || method == Method.QDORA,
+                    TrainedModel.of(model), goal.objective(model));
 
             long[][] ids = {{5, 9, 13, 17, 21, 25}};
             assertEquals(ids[0].length, model.logits(ids, null)[0].length, "one logit row per input token");
@@ -235,6 +303,17 @@ class EveryMethodTrainsTest {
                     random.longs(4, 1, VOCAB).toArray()));
         }
         return PreferenceDataset.of(out);
+    }
+
+    /** Six unpaired rows: prompts of 3 tokens, completions of 3 or 4, desirable and undesirable in turn. */
+    static KtoDataset ktoRows(long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<KtoExample> out = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            out.add(new KtoExample(random.longs(3, 1, VOCAB).toArray(), random.longs(3 + i % 2, 1, VOCAB).toArray(),
+                    i % 2 == 0));
+        }
+        return KtoDataset.of(out);
     }
 
     /** Vocabulary 64, hidden 32, 32 positions. */

@@ -22,11 +22,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MixedPrecisionEveryMethodTest {
     private static final int STEPS = 6;
 
-    @ParameterizedTest(name = "{0} sft={1}")
+    @ParameterizedTest(name = "{0} {1}")
     @MethodSource("dev.finetune4j.peft.train.EveryMethodTrainsTest#matrix")
-    void trainsInBf16MixedPrecision(EveryMethodTrainsTest.Method method, boolean sft) {
-        List<Double> mixed = train(method, sft, Precision.BF16_MIXED);
-        List<Double> f32 = train(method, sft, Precision.F32);
+    void trainsInBf16MixedPrecision(EveryMethodTrainsTest.Method method, EveryMethodTrainsTest.Goal goal) {
+        List<Double> mixed = train(method, goal, Precision.BF16_MIXED);
+        List<Double> f32 = train(method, goal, Precision.F32);
         assertTrue(mixed.stream().allMatch(Double::isFinite), method + ": " + mixed);
         // two steps per epoch over different examples: compare the first epoch with the last
         double last = mixed.get(STEPS - 2) + mixed.get(STEPS - 1);
@@ -36,16 +36,14 @@ class MixedPrecisionEveryMethodTest {
         assertNotEquals(f32, mixed, method + ": bf16 rounding must change the trajectory");
     }
 
-    private static List<Double> train(EveryMethodTrainsTest.Method method, boolean sft, Precision precision) {
+    private static List<Double> train(EveryMethodTrainsTest.Method method, EveryMethodTrainsTest.Goal goal,
+                                      Precision precision) {
         try (LanguageModel base = EveryMethodTrainsTest.tinyLlama()) {
             PeftModel model = method.wrap.apply(base);
             double lr = method == EveryMethodTrainsTest.Method.PROMPT ? 0.1 : 1e-2;
             TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(lr)
                     .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).precision(precision).build();
-            TrainResult result = sft
-                    ? SftTrainer.builder().model(model).config(cfg).trainData(EveryMethodTrainsTest.sftData(1)).build().train()
-                    : DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(1.0))
-                            .trainData(EveryMethodTrainsTest.pairs(1)).build().train();
+            TrainResult result = goal.train(model, cfg);
             assertEquals(0, result.skippedSteps(), method + " " + precision);
             for (Tensor p : model.trainableParameters().values()) {
                 assertEquals(DType.F32, p.dtype(), method + ": a trainable master stays float32");
