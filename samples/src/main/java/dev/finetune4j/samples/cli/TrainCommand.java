@@ -12,6 +12,8 @@ import dev.finetune4j.peft.train.Checkpoints;
 import dev.finetune4j.peft.train.ClassificationTrainer;
 import dev.finetune4j.peft.train.DpoConfig;
 import dev.finetune4j.peft.train.DpoTrainer;
+import dev.finetune4j.peft.train.KtoConfig;
+import dev.finetune4j.peft.train.KtoTrainer;
 import dev.finetune4j.peft.train.Schedule;
 import dev.finetune4j.peft.train.SftTrainer;
 import dev.finetune4j.peft.train.StopReason;
@@ -34,11 +36,11 @@ import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
 /**
- * {@code finetune4j train}: SFT or DPO with a PEFT method on a local Hugging Face model folder, or
+ * {@code finetune4j train}: SFT, DPO or KTO with a PEFT method on a local Hugging Face model folder, or
  * ({@code task: classification}) a sequence classifier's adapter and head.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT or DPO, or a classifier with "
+        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT, DPO or KTO, or a classifier with "
                 + "task: classification) as a config file describes.",
                 "Writes the adapter in PEFT's format to <output>/adapter and resumable checkpoints to "
                         + "<output>/checkpoints (--resume continues from the newest); prints one progress line per step "
@@ -46,7 +48,7 @@ import java.util.function.Consumer;
         footer = {"", "Config example (train.yaml; paths relative to the file):",
                 "  model: models/Qwen2.5-0.5B-Instruct   # config.json + model.safetensors (+ tokenizer.json)",
                 "  tokenizer: null                       # default: the model folder's; or byte-level",
-                "  objective: sft                        # sft | dpo",
+                "  objective: sft                        # sft | dpo | kto",
                 "  method: lora                          # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze",
                 "  peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}",
                 "  data: {train: prepared/train.jsonl, validation: prepared/validation.jsonl,",
@@ -59,6 +61,8 @@ import java.util.function.Consumer;
                 "             save_every_steps: 50, keep_last_checkpoints: 3,   # default 0 keeps every checkpoint (the best always)",
                 "             precision: auto, gradient_checkpointing: false}   # f32 | bf16-mixed | auto (bf16-mixed on a GPU)",
                 "  dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}   # objective: dpo; rows prompt/chosen/rejected",
+                "  kto: {beta: 0.1, desirable_weight: 1.0, undesirable_weight: 1.0}   # objective: kto; rows",
+                "       prompt/completion/label (true: desirable); training.micro_batch_size >= 2",
                 "  output: runs/qa",
                 "Classification (rows {\"text\": ..., \"label\": ...}; a decoder model gets a new score head for the labels):",
                 "  task: classification",
@@ -110,15 +114,16 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("'task' is '" + task + "'; use generation or classification");
         }
         boolean classification = task.equals("classification");
-        if (classification && (c.objective() != null || c.dpo() != null)) {
-            throw new BadInputException("task: classification trains with the classification loss; remove 'objective' and 'dpo'");
+        if (classification && (c.objective() != null || c.dpo() != null || c.kto() != null)) {
+            throw new BadInputException("task: classification trains with the classification loss; remove 'objective', "
+                    + "'dpo' and 'kto'");
         }
         if (!classification && c.labels() != null) {
             throw new BadInputException("'labels' are the classes of task: classification; add it, or remove 'labels'");
         }
         String objective = c.objective() == null ? "sft" : c.objective();
-        if (!objective.equals("sft") && !objective.equals("dpo")) {
-            throw new BadInputException("'objective' is '" + objective + "'; use sft or dpo");
+        if (!List.of("sft", "dpo", "kto").contains(objective)) {
+            throw new BadInputException("'objective' is '" + objective + "'; use sft, dpo or kto");
         }
         TrainConfig.Training t = c.training() == null
                 ? new TrainConfig.Training(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
@@ -127,6 +132,7 @@ final class TrainCommand implements Callable<Integer> {
         requireValidationWhereUsed(t, c.data().validation() != null);
         TrainingConfig cfg = trainingConfig(t, target, out.resolve("checkpoints"));
         DpoConfig dpo = objective.equals("dpo") ? dpoConfig(c.dpo()) : null;
+        KtoConfig kto = objective.equals("kto") ? ktoConfig(c.kto()) : null;
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
@@ -148,8 +154,9 @@ final class TrainCommand implements Callable<Integer> {
             TrainData data = new TrainData(tok, c.data().promptTemplate(), maxLength(c.data(), peft.maxPositionEmbeddings()),
                     spec.commandLine().getErr());
             // NOTE: the data is read first, so that data which is bad input leaves an earlier run's files in place
-            Trainer trainer = dpo == null ? sft(peft, cfg, data, c.data(), base, pad)
-                    : dpo(peft, cfg, dpo, data, c.data(), base, pad);
+            Trainer trainer = dpo != null ? dpo(peft, cfg, dpo, data, c.data(), base, pad)
+                    : kto != null ? kto(peft, cfg, kto, data, c.data(), base, pad)
+                    : sft(peft, cfg, data, c.data(), base, pad);
             run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
         }
         return ExitCodes.OK;
@@ -303,6 +310,30 @@ final class TrainCommand implements Callable<Integer> {
             b.evalData(data.dpo(base.resolve(d.validation())));
         }
         return b.build();
+    }
+
+    private static Trainer kto(PeftModel m, TrainingConfig cfg, KtoConfig kto, TrainData data, TrainConfig.Data d,
+                               Path base, long pad) {
+        KtoTrainer.Builder b = KtoTrainer.builder().model(m).config(cfg).kto(kto).padTokenId(pad)
+                .trainData(data.kto(base.resolve(d.train()))).listener(new ProgressLine("kto"));
+        if (d.validation() != null) {
+            b.evalData(data.kto(base.resolve(d.validation())));
+        }
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) { // a micro-batch of one row
+            throw new BadInputException(e.getMessage().replace("microBatchSize", "training.micro_batch_size"), e);
+        }
+    }
+
+    /** The {@code kto} section (TRL's defaults for what is left out), checked before the model loads. */
+    private static KtoConfig ktoConfig(TrainConfig.Kto section) {
+        TrainConfig.Kto k = section == null ? new TrainConfig.Kto(null, null, null) : section;
+        KtoConfig defaults = KtoConfig.defaults();
+        return ConfigFiles.section("kto", TrainConfig.Kto.class, () -> new KtoConfig(
+                k.beta() == null ? defaults.beta() : k.beta(),
+                k.desirableWeight() == null ? defaults.desirableWeight() : k.desirableWeight(),
+                k.undesirableWeight() == null ? defaults.undesirableWeight() : k.undesirableWeight()));
     }
 
     /** The {@code dpo} section, checked before the model loads; a value out of range is bad input naming its key. */

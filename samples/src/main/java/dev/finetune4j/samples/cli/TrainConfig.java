@@ -12,13 +12,14 @@ import java.util.List;
  * tokenizer: null                        # default: the model folder's tokenizer.json; or byte-level
  * task: generation                       # generation | classification
  * labels: [billing, refund, other]       # classification: the classes (default: the model's id2label)
- * objective: sft                         # sft | dpo (generation)
+ * objective: sft                         # sft | dpo | kto (generation)
  * method: lora                           # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze
  * peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}
  * data:
  *   train: prepared/train.jsonl          # sft: prompt_field/response_field, or (neither set) conversation rows:
  *                                        # OpenAI messages (+ tools) or ShareGPT conversations (+ function_call,
  *                                        # observation, tools); dpo: prompt/chosen/rejected;
+ *                                        # kto: prompt/completion/label (label true or false);
  *                                        # classification: {"text": ..., "label": ...}
  *   validation: prepared/validation.jsonl
  *   prompt_field: instruction
@@ -29,11 +30,12 @@ import java.util.List;
  *            save_every_steps: 50, keep_last_checkpoints: 3,   # default 0: every checkpoint is kept
  *            precision: auto, gradient_checkpointing: false}   # precision: f32 | bf16-mixed | auto
  * dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}
+ * kto: {beta: 0.1, desirable_weight: 1.0, undesirable_weight: 1.0}
  * output: runs/qa
  * </pre>
  */
 record TrainConfig(String model, String tokenizer, String task, List<String> labels, String objective, String method,
-                   ObjectNode peft, Data data, Training training, Dpo dpo, String output) {
+                   ObjectNode peft, Data data, Training training, Dpo dpo, Kto kto, String output) {
 
     /** Training data: JSONL files and how to read and lay them out. */
     record Data(String train, String validation, String promptField, String responseField, String promptTemplate,
@@ -49,5 +51,9 @@ record TrainConfig(String model, String tokenizer, String task, List<String> lab
 
     /** DPO settings: beta, loss {@code sigmoid} or {@code ipo}, label smoothing. */
     record Dpo(Double beta, String loss, Double labelSmoothing) {
+    }
+
+    /** KTO settings under TRL's names: beta, desirable_weight, undesirable_weight. */
+    record Kto(Double beta, Double desirableWeight, Double undesirableWeight) {
     }
 }
