@@ -6,7 +6,8 @@ import dev.finetune4j.peft.PeftModel;
  * KTO (Ethayarajh et al. 2024) of an adapter over unpaired rows: a prompt, one completion and whether it is desirable
  * (a thumbs up) or not, as TRL's {@code KTOTrainer} with {@code loss_type "kto"} trains them (the loss:
  * {@link KtoLoss}). The reference model is the policy as it was when {@link Builder#build()} ran, as for
- * {@link DpoTrainer}: the reference log-probabilities of every row are computed then and kept.
+ * {@link DpoTrainer}: the reference log-probabilities of every row are computed then and kept. To resume, build the
+ * trainer on the model the interrupted run started from, then call {@link #resume}.
  *
  * <p>Each row's KL term uses its prompt with another row's completion; the pairs are fixed when the trainer is
  * built, from chunks of {@code microBatchSize} rows in data set order, as TRL forms them

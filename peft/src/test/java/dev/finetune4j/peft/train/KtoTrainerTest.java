@@ -9,9 +9,12 @@ import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -22,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * KTO training raises the desirable completions over the policy it started from (an SFT adapter, not the base) and
  * lowers the undesirable ones; the KL pairs follow TRL's rule; a micro-batch of one row and a data set of one row are
- * refused; a micro-batch reads nothing back.
+ * refused; a resumed run ends as the uninterrupted one; a micro-batch reads nothing back.
  */
 class KtoTrainerTest {
 
@@ -92,6 +95,31 @@ class KtoTrainerTest {
             assertTrue(last.loss() < first.loss() - 0.05, "loss " + first.loss() + " -> " + last.loss());
             assertEquals(last.extra().keySet(), evals.getLast().extra().keySet(), "evaluation reports the same metrics");
             assertTrue(evals.getLast().extra().get("rewards/margins") > 0.1, "validation margin " + evals.getLast().extra());
+        }
+    }
+
+    /**
+     * Four steps in one run equal two, and a resume from their checkpoint by a trainer built on the starting adapter
+     * (so that its reference is the run's): the KL pairs and the reference are rebuilt exactly.
+     */
+    @Test
+    void aResumedRunEndsAsTheUninterruptedOne(@TempDir Path tmp) {
+        KtoDataset data = toyRows(6);
+        TrainingConfig cfg = TrainingConfig.builder().maxSteps(4).microBatchSize(2).learningRate(5e-3).shuffle(true)
+                .seed(5).saveEverySteps(2).outputDir(tmp.resolve("full")).logEverySteps(0).build();
+        Map<String, float[]> expected;
+        try (LanguageModel base = TrainTestSupport.llamaBase()) {
+            PeftModel model = Peft.loadTrainable(base, TrainTestSupport.resource("llama/lora"));
+            KtoTrainer.builder().model(model).config(cfg).trainData(data).build().train();
+            expected = TrainTestSupport.weights(model);
+        }
+        try (LanguageModel base = TrainTestSupport.llamaBase()) {
+            PeftModel model = Peft.loadTrainable(base, TrainTestSupport.resource("llama/lora"));
+            TrainResult r = KtoTrainer.builder().model(model).config(cfg.toBuilder().outputDir(tmp.resolve("resumed")).build())
+                    .trainData(data).build().resume(tmp.resolve("full").resolve(Checkpoints.PREFIX + 2));
+            assertEquals(4, r.steps());
+            Map<String, float[]> actual = TrainTestSupport.weights(model);
+            expected.forEach((name, w) -> assertArrayEquals(w, actual.get(name), name));
         }
     }
 

@@ -157,11 +157,11 @@ final class TrainData {
             out.add(new KtoExample(prompt, completion, desirable));
         }
         warnIfCut(file, cut, out.size());
-        if (out.size() < 2) {
-            throw new BadInputException(file + " has 1 row; KTO needs at least 2, as each prompt's KL term uses another "
-                    + "row's completion");
+        try {
+            return KtoDataset.of(out);
+        } catch (IllegalArgumentException e) { // a single row
+            throw new BadInputException(file + ": " + e.getMessage(), e);
         }
-        return KtoDataset.of(out);
     }
 
     /** The row's prompt laid out by the template, refused when it leaves no room under max_length. */
