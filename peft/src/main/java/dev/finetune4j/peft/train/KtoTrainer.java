@@ -1,6 +1,8 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.peft.PeftModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * KTO (Ethayarajh et al. 2024) of an adapter over unpaired rows: a prompt, one completion and whether it is desirable
@@ -24,6 +26,7 @@ import dev.finetune4j.peft.PeftModel;
  * }</pre>
  */
 public final class KtoTrainer extends Trainer {
+    private static final Logger LOG = LoggerFactory.getLogger(KtoTrainer.class);
 
     private KtoTrainer(TrainingLoop loop) {
         super(loop);
@@ -61,17 +64,23 @@ public final class KtoTrainer extends Trainer {
         }
 
         /**
-         * Builds the trainer; missing or inconsistent settings (a micro-batch of one row) are reported here.
+         * Builds the trainer; missing or inconsistent settings (a micro-batch of one row) are reported here, and
+         * weights outside the KTO paper's range for the training data's counts ({@link KtoConfig#weightAdvice}) are
+         * logged as a warning.
          *
          * @return the trainer
          */
         public KtoTrainer build() {
-            return new KtoTrainer(loop(data -> {
+            TrainingLoop loop = loop(data -> {
                 // the reference log-probabilities, computed here, under the precision of the policy's passes
                 try (var forwardPrecision = config.precision().use()) {
                     return new KtoObjective(model, data, kto, padTokenId, config.microBatchSize());
                 }
-            }));
+            });
+            // as TRL does, a warning only: the weights are the user's choice
+            kto.weightAdvice(trainData.desirableCount(), trainData.size() - trainData.desirableCount())
+                    .ifPresent(advice -> LOG.warn("KTO: {}", advice));
+            return new KtoTrainer(loop);
         }
     }
 }

@@ -20,7 +20,7 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D
     long padTokenId;
     /** Whether {@link #padTokenId(long)} was called. */
     boolean padTokenIdSet;
-    private D trainData;
+    D trainData;
     private D evalData;
     private final String dataHint;
     private final Function<M, TrainedModel> trained;

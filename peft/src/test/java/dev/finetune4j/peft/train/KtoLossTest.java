@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The KTO loss: the scalar formula and the training form (tensor ops on the device, value and gradient) against
  * micro-batches worked by hand (the KL clamp, the weights) and against TRL's loss re-implemented in torch
  * (tools/reference/kto_torch.py, float64: kto.json's formula cases), under both precisions; the metric sums of a
- * hand-worked batch; the configuration's checks.
+ * hand-worked batch; the configuration's checks and its advice on the weights.
  */
 class KtoLossTest {
     private static final double LN3 = Math.log(3);
@@ -128,6 +128,22 @@ class KtoLossTest {
                 () -> KtoConfig.defaults().withWeights(1, Double.NaN));
         assertTrue(weight.getMessage().startsWith("undesirableWeight must be a finite number > 0, got NaN"), weight.getMessage());
         assertThrows(IllegalArgumentException.class, () -> KtoConfig.defaults().withWeights(-1, 1));
+    }
+
+    /**
+     * TRL's weight advice for 30 desirable and 10 undesirable rows: desirableWeight in [10/30, 1.33 x 10/30] = [0.33,
+     * 0.44] or undesirableWeight in [3/1.33, 3] = [2.26, 3.0]; nothing when one weight is in its range or the counts
+     * are equal.
+     */
+    @Test
+    void weightAdviceFollowsTheKtoPapersRange() {
+        assertEquals("the data has 30 desirable and 10 undesirable rows, and the weights (desirableWeight 1.0, "
+                        + "undesirableWeight 1.0) are outside the KTO paper's range: set EITHER desirableWeight in "
+                        + "[0.33, 0.44] OR undesirableWeight in [2.26, 3.0], not both",
+                KtoConfig.defaults().weightAdvice(30, 10).orElseThrow());
+        assertTrue(KtoConfig.defaults().withWeights(1, 2.5).weightAdvice(30, 10).isEmpty());
+        assertTrue(KtoConfig.defaults().withWeights(0.4, 1).weightAdvice(30, 10).isEmpty());
+        assertTrue(KtoConfig.defaults().weightAdvice(12, 12).isEmpty());
     }
 
     /**
