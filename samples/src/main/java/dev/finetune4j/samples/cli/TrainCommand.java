@@ -62,7 +62,7 @@ import java.util.function.Consumer;
                 "             precision: auto, gradient_checkpointing: false}   # f32 | bf16-mixed | auto (bf16-mixed on a GPU)",
                 "  dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}   # objective: dpo; rows prompt/chosen/rejected",
                 "  kto: {beta: 0.1, desirable_weight: 1.0, undesirable_weight: 1.0}   # objective: kto; rows",
-                "       prompt/completion/label (true: desirable); training.micro_batch_size >= 2",
+                "  # prompt/completion/label (label true: desirable); kto needs training.micro_batch_size >= 2",
                 "  output: runs/qa",
                 "Classification (rows {\"text\": ..., \"label\": ...}; a decoder model gets a new score head for the labels):",
                 "  task: classification",
