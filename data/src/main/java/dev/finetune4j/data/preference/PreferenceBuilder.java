@@ -22,8 +22,7 @@ import java.util.TreeMap;
  */
 public final class PreferenceBuilder {
     private final int minMargin;
-    /** prompt -> response -> rater -> latest vote. */
-    private final Map<String, Map<String, Map<String, Feedback.Vote>>> votes = new LinkedHashMap<>();
+    private final VoteTally votes = new VoteTally();
     /** prompt -> [a, b] with a < b -> net wins of a over b. */
     private final Map<String, Map<List<String>, Integer>> duels = new LinkedHashMap<>();
     private final Map<String, Long> events = new HashMap<>();
@@ -50,9 +49,7 @@ public final class PreferenceBuilder {
         for (Feedback f : feedback) {
             events.merge(f.prompt(), 1L, Long::sum);
             switch (f) {
-                case Feedback.Vote v -> votes.computeIfAbsent(v.prompt(), k -> new LinkedHashMap<>())
-                        .computeIfAbsent(v.response(), k -> new HashMap<>())
-                        .merge(v.rater(), v, (old, nu) -> nu.time().isBefore(old.time()) ? old : nu);
+                case Feedback.Vote v -> votes.add(v);
                 case Feedback.PickBest p -> {
                     String winner = p.candidates().get(p.chosen());
                     p.candidates().stream().distinct().filter(c -> !c.equals(winner))
@@ -85,10 +82,8 @@ public final class PreferenceBuilder {
      * @return the pairs and what was left out
      */
     public Result build() {
-        votes.forEach((prompt, byResponse) -> {
-            List<Map.Entry<String, Integer>> scored = new ArrayList<>();
-            byResponse.forEach((response, byRater) -> scored.add(Map.entry(response,
-                    byRater.values().stream().mapToInt(v -> v.up() ? 1 : -1).sum())));
+        votes.scores().forEach((prompt, byResponse) -> {
+            List<Map.Entry<String, Integer>> scored = List.copyOf(byResponse.entrySet());
             for (int i = 0; i < scored.size(); i++) {
                 for (int j = i + 1; j < scored.size(); j++) {
                     var a = scored.get(i);

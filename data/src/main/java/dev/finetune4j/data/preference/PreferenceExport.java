@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-/** Writes preference pairs as JSONL, atomically, in TRL's plain form or in messages form. */
+/**
+ * Writes preference pairs as JSONL, atomically, in TRL's plain form or in messages form; and unpaired rows (for KTO)
+ * in TRL's unpaired form.
+ */
 public final class PreferenceExport {
     /** Which shape each line has. */
     public enum Shape {
@@ -53,5 +56,23 @@ public final class PreferenceExport {
     public static Record record(PreferencePair pair, long number, Shape shape) {
         Map<String, Object> fields = shape == Shape.TRL ? pair.toTrl() : pair.toMessages();
         return Record.of(new SourceRef("feedback", number), fields);
+    }
+
+    /**
+     * Writes unpaired rows to {@code file} in TRL's unpaired preference form ({@link UnpairedPreference#toTrl()}:
+     * {@code prompt}, {@code completion}, {@code label}); each line's {@code _meta.source} names the row's index.
+     *
+     * @param rows the rows to write
+     * @param file the JSONL file, replaced when it exists
+     * @return the written file's name, record count, size and SHA-256
+     * @throws IOException when the file cannot be written
+     */
+    public static WrittenFile writeUnpaired(List<UnpairedPreference> rows, Path file) throws IOException {
+        try (RecordWriter w = new RecordWriter(file, Format.JSONL)) {
+            for (int i = 0; i < rows.size(); i++) {
+                w.write(Record.of(new SourceRef("feedback", i + 1), rows.get(i).toTrl()));
+            }
+            return w.commit();
+        }
     }
 }

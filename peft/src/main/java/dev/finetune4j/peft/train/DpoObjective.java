@@ -1,13 +1,10 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.core.autograd.Autograd;
-import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.PeftModel;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -77,25 +74,13 @@ final class DpoObjective implements Objective {
      * Uses the model as it is (adapter on or off, train or eval mode) and records autograd when enabled.
      */
     static Tensor sequenceLogProbs(PeftModel model, PreferenceDataset data, int[] indices, long padId) {
-        Batch batch = Batch.collate(PairSequences.rows(data, indices, false), padId);
-        return Reductions.sum(PairSequences.tokenLogProbs(model, batch), 1, false);
+        return SequenceLogProbs.of(model, PairSequences.rows(data, indices, false), padId);
     }
 
     /** Each pair's summed response log-probabilities under the model as it is, in eval mode, without gradients. */
     static List<DpoTrainer.ResponseLogProbs> responseLogProbs(PeftModel model, PreferenceDataset data, long padId) {
-        boolean training = model.base().isTraining();
-        model.train(false);
-        List<DpoTrainer.ResponseLogProbs> out = new ArrayList<>(data.size());
-        try (var ng = Autograd.noGrad()) {
-            for (int i = 0; i < data.size(); i++) {
-                try (var scope = TensorScope.open()) {
-                    float[] lp = sequenceLogProbs(model, data, new int[]{i}, padId).toFloatArray();
-                    out.add(new DpoTrainer.ResponseLogProbs(lp[0], lp[1]));
-                }
-            }
-        } finally {
-            model.train(training);
-        }
-        return List.copyOf(out);
+        return SequenceLogProbs.frozen(model, data.size(),
+                        i -> PairSequences.rows(data, new int[]{i}, false), padId).stream()
+                .map(lp -> new DpoTrainer.ResponseLogProbs(lp[0], lp[1])).toList();
     }
 }

@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftModel;
 
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -77,6 +78,20 @@ interface Objective {
      * @return the sum of per-unit losses (a scalar with autograd) and sums of extra metrics
      */
     Loss lossSum(int[] indices);
+
+    /**
+     * The metrics reported for a training step or an evaluation, from the sums of {@link Loss#metricSums()} over its
+     * micro-batches; by default each sum divided by the weight, a mean per loss unit. An objective whose metrics are
+     * means over a part of the units (KTO's rewards of the desirable rows) divides by a count it summed as well.
+     *
+     * @param sums   each metric's sum over the micro-batches
+     * @param weight the loss units of those micro-batches, {@code > 0}
+     */
+    default Map<String, Double> metrics(Map<String, Double> sums, long weight) {
+        Map<String, Double> out = new HashMap<>();
+        sums.forEach((name, sum) -> out.put(name, sum / weight));
+        return out;
+    }
 
     /**
      * Metrics of a whole validation set that are not means of per-unit values (macro F1), from the prediction of

@@ -1,6 +1,5 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftModel;
 
 import java.util.ArrayList;
@@ -50,13 +49,5 @@ final class PairSequences {
             rows.add(data.get(i).sequence(false));
         }
         return rows;
-    }
-
-    /**
-     * log p(label) of every position of {@code batch} under the model as it is (0 where a position has no label),
-     * with autograd when enabled: (2N, T).
-     */
-    static Tensor tokenLogProbs(PeftModel model, Batch batch) {
-        return model.tokenLogProbs(batch.modelInput(), batch.targets()).reshape(batch.batchSize(), batch.length());
     }
 }

@@ -70,7 +70,7 @@ final class ReferenceFreeObjective implements Objective {
             nllTokens += nllReadsPrompt ? prompt + e.chosen().length - 1 : e.chosen().length;
             tokens += e.tokens();
         }
-        Tensor logProbs = PairSequences.tokenLogProbs(model, batch);
+        Tensor logProbs = SequenceLogProbs.perToken(model, batch);
         Tensor responseWeights = Tensor.of(logProbs.device(), TensorScope.current(), weights, Shape.of(2 * n, t));
         ReferenceFreeLoss.Parts parts = ReferenceFreeLoss.of(cfg, logProbs, responseWeights, nllTokens);
         return new Loss(parts.sum(), tokens, parts.metricSums());

@@ -14,14 +14,14 @@ import java.util.stream.IntStream;
  * @param <M> the model type: {@code PeftModel} or {@code PeftClassifier}
  */
 public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D, M>
-        permits SftTrainer.Builder, DpoTrainer.Builder, ReferenceFreeTrainer.Builder, ClassificationTrainer.Builder,
-        RewardTrainer.Builder {
+        permits SftTrainer.Builder, DpoTrainer.Builder, ReferenceFreeTrainer.Builder, KtoTrainer.Builder,
+        ClassificationTrainer.Builder, RewardTrainer.Builder {
     M model;
     TrainingConfig config;
     long padTokenId;
     /** Whether {@link #padTokenId(long)} was called. */
     boolean padTokenIdSet;
-    private D trainData;
+    D trainData;
     private D evalData;
     private final String dataHint;
     private final Function<M, TrainedModel> trained;

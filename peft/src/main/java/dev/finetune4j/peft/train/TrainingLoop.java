@@ -235,13 +235,13 @@ final class TrainingLoop {
             scope.releaseSince(mark, kept);
         }
 
-        /** The metrics of the step, each pass's sums (read back, pass after pass) divided by {@code weight}. */
+        /** The metrics of the step from each pass's sums (read back, pass after pass), as the objective reports them. */
         Map<String, Double> metrics(float[] sums, long weight) {
-            Map<String, Double> out = new HashMap<>();
+            Map<String, Double> total = new HashMap<>();
             for (int j = 0; j < sums.length; j++) {
-                out.merge(metricNames.get(j % metricNames.size()), sums[j] / (double) weight, Double::sum);
+                total.merge(metricNames.get(j % metricNames.size()), (double) sums[j], Double::sum);
             }
-            return out;
+            return train.metrics(total, weight);
         }
     }
 
@@ -324,9 +324,7 @@ final class TrainingLoop {
         } else {
             state.evalsWithoutImprovement++;
         }
-        long w = weight;
-        Map<String, Double> extra = new HashMap<>();
-        extraSums.forEach((k, v) -> extra.put(k, v / w));
+        Map<String, Double> extra = new HashMap<>(eval.metrics(extraSums, weight));
         if (!predictions.isEmpty()) { // every batch predicts when one does: in order, one per example
             extra.putAll(eval.predictionMetrics(predictions.stream().flatMapToLong(Arrays::stream)
                     .mapToInt(Math::toIntExact).toArray()));

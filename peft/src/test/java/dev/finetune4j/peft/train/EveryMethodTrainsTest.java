@@ -34,9 +34,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every PEFT method x every objective (SFT, DPO, ORPO, SimPO) on a tiny random LLaMA: a few training steps with validation
- * lower the loss and move every trainable tensor; then each tensor's gradient of the objective agrees with central
- * finite differences of the loss along two directions (the gradient's own, which catches a wrong scale or sign or
+ * Every PEFT method x every objective (SFT, DPO, ORPO, SimPO, KTO) on a tiny random LLaMA: a few training steps with
+ * validation lower the loss and move every trainable tensor; then each tensor's gradient of the objective agrees with
+ * central finite differences of the loss along two directions (the gradient's own, which catches a wrong scale or sign or
  * a zero gradient, and a random one, which catches a missing part); the logits line up with the input ids, and
  * generation runs.
  *
@@ -75,28 +75,55 @@ class EveryMethodTrainsTest {
         }
     }
 
-    /** The objectives, each with a setting under which a few steps at these rates visibly lower its loss. */
-    enum Loss {
+    /**
+     * The objectives, each with its toy data (seed 1 for training, seed 2 for validation) and a setting under which a
+     * few steps at these rates visibly lower its loss.
+     */
+    enum Goal {
         SFT, DPO, ORPO,
         /** SimPO as published (no NLL term): the preference loss alone must fall. */
-        SIMPO;
+        SIMPO, KTO;
 
+        /** KTO with DPO's beta here: a strong enough pull for 12 steps on random data. */
+        private static final KtoConfig KTO_CONFIG = new KtoConfig(1.0, 1.0, 1.0);
+
+        /** Trains {@code model} as {@code cfg} says, with validation data when it evaluates. */
         TrainResult train(PeftModel model, TrainingConfig cfg) {
+            boolean eval = cfg.evalEverySteps() > 0;
             return switch (this) {
-                case SFT -> SftTrainer.builder().model(model).config(cfg).trainData(sftData(1)).evalData(sftData(2))
-                        .build().train();
-                case DPO -> DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(1.0)).trainData(pairs(1))
-                        .evalData(pairs(2)).build().train();
-                case ORPO, SIMPO -> ReferenceFreeTrainer.builder().model(model).config(cfg).loss(referenceFree())
-                        .trainData(pairs(1)).evalData(pairs(2)).build().train();
+                case SFT -> {
+                    SftTrainer.Builder b = SftTrainer.builder().model(model).config(cfg).trainData(sftData(1));
+                    yield (eval ? b.evalData(sftData(2)) : b).build().train();
+                }
+                case DPO -> {
+                    DpoTrainer.Builder b = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(1.0))
+                            .trainData(pairs(1));
+                    yield (eval ? b.evalData(pairs(2)) : b).build().train();
+                }
+                case ORPO, SIMPO -> {
+                    ReferenceFreeTrainer.Builder b = ReferenceFreeTrainer.builder().model(model).config(cfg)
+                            .loss(referenceFree()).trainData(pairs(1));
+                    yield (eval ? b.evalData(pairs(2)) : b).build().train();
+                }
+                case KTO -> {
+                    KtoTrainer.Builder b = KtoTrainer.builder().model(model).config(cfg).kto(KTO_CONFIG)
+                            .trainData(ktoRows(1));
+                    yield (eval ? b.evalData(ktoRows(2)) : b).build().train();
+                }
             };
         }
 
+        /**
+         * The objective over the training data, the policy as it is now being the reference. KTO's KL estimate is
+         * detached, so its gradient treats the estimate as a constant: the objective returned holds it at its value
+         * for the current weights, which finite differences then see as well.
+         */
         Objective objective(PeftModel model) {
             return switch (this) {
                 case SFT -> new SftObjective(model, sftData(1), 0);
                 case DPO -> new DpoObjective(model, pairs(1), DpoConfig.sigmoid(1.0), 0);
                 case ORPO, SIMPO -> new ReferenceFreeObjective(model, pairs(1), referenceFree(), 0);
+                case KTO -> withFixedKl(new KtoObjective(model, ktoRows(1), KTO_CONFIG, 0, 3));
             };
         }
 
@@ -104,38 +131,68 @@ class EveryMethodTrainsTest {
             return this == ORPO ? new OrpoConfig(0.5) : new SimpoConfig(2.0, 0.5, 0, 0);
         }
     }
+    /** {@code kto} with its KL estimate over all rows fixed at its value now. */
+    private static Objective withFixedKl(KtoObjective kto) {
+        int[] all = IntStream.range(0, kto.size()).toArray();
+        float kl;
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            KtoObjective.Inputs in = kto.inputs(all);
+            kl = KtoLoss.klEstimate(in.policyKl(), in.referenceKl()).toFloatArray()[0];
+        }
+        return new Objective() {
+            @Override
+            public int size() {
+                return kto.size();
+            }
+
+            @Override
+            public long fingerprint() {
+                return kto.fingerprint();
+            }
+
+            @Override
+            public long weight(int[] indices) {
+                return kto.weight(indices);
+            }
+
+            @Override
+            public Loss lossSum(int[] indices) {
+                return kto.loss(kto.inputs(indices), Tensor.of(new float[]{kl}, 1));
+            }
+        };
+    }
 
     static Stream<Arguments> matrix() {
-        return Arrays.stream(Method.values()).flatMap(m -> Arrays.stream(Loss.values()).map(l -> Arguments.of(m, l)));
+        return Arrays.stream(Method.values()).flatMap(m -> Arrays.stream(Goal.values()).map(g -> Arguments.of(m, g)));
     }
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("matrix")
-    void trainsEvaluatesAndGenerates(Method method, Loss objective) {
+    void trainsEvaluatesAndGenerates(Method method, Goal goal) {
         try (LanguageModel base = tinyLlama()) {
             PeftModel model = method.wrap.apply(base);
             Map<String, float[]> initial = values(model.trainableParameters());
             // prompt tuning moves N(0, 1) rows and is usually trained at rates near 0.1 to 0.3; IA3 only rescales
             // activations, and ORPO's NLL also reads the random prompts: at 1e-2 it falls by 2% in 12 steps, not more
-            double lr = method == Method.PROMPT ? 0.1 : method == Method.IA3 && objective == Loss.ORPO ? 3e-2 : 1e-2;
+            double lr = method == Method.PROMPT ? 0.1 : method == Method.IA3 && goal == Goal.ORPO ? 3e-2 : 1e-2;
             TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(lr)
                     .schedule(Schedule.CONSTANT).shuffle(false).seed(1).evalEverySteps(STEPS / 2).logEverySteps(0).build();
-            TrainResult result = objective.train(model, cfg);
+            TrainResult result = goal.train(model, cfg);
             List<Double> losses = result.lossHistory();
             assertEquals(STEPS, losses.size());
             assertEquals(0, result.skippedSteps());
             // two steps per epoch over different examples: compare the first epoch with the last
             double first = losses.get(0) + losses.get(1);
             double last = losses.get(STEPS - 2) + losses.get(STEPS - 1);
-            assertTrue(last < 0.98 * first, method + " " + objective + ": loss " + losses);
+            assertTrue(last < 0.98 * first, method + " " + goal + ": loss " + losses);
             assertEquals(2, result.evalHistory().size());
             assertTrue(Double.isFinite(result.evalHistory().getLast().loss()));
             Map<String, float[]> trained = values(model.trainableParameters());
             initial.forEach((name, before) -> assertTrue(!Arrays.equals(before, trained.get(name)),
-                    method + " " + objective + ": training did not change " + name));
+                    method + " " + goal + ": training did not change " + name));
 
-            assertGradientsMatchFiniteDifferences(method + " " + objective, method == Method.DORA || method == Method.QDORA,
-                    TrainedModel.of(model), objective.objective(model));
+            assertGradientsMatchFiniteDifferences(method + " " + goal, method == Method.DORA || method == Method.QDORA,
+                    TrainedModel.of(model), goal.objective(model));
 
             long[][] ids = {{5, 9, 13, 17, 21, 25}};
             assertEquals(ids[0].length, model.logits(ids, null)[0].length, "one logit row per input token");
@@ -261,6 +318,17 @@ class EveryMethodTrainsTest {
                     random.longs(4, 1, VOCAB).toArray()));
         }
         return PreferenceDataset.of(out);
+    }
+
+    /** Six unpaired rows: prompts of 3 tokens, completions of 3 or 4, desirable and undesirable in turn. */
+    static KtoDataset ktoRows(long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<KtoExample> out = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            out.add(new KtoExample(random.longs(3, 1, VOCAB).toArray(), random.longs(3 + i % 2, 1, VOCAB).toArray(),
+                    i % 2 == 0));
+        }
+        return KtoDataset.of(out);
     }
 
     /** Vocabulary 64, hidden 32, 32 positions. */

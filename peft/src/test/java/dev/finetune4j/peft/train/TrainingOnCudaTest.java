@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Training on each CUDA device of {@link CudaTestDevices} ({@code emucuda:0}, the real CUDA backend with its kernels
  * emulated on the CPU, and {@code cuda:0}, a GPU) against the CPU: the ten LoRA steps of the llama trajectory
  * fixture (in float32, and under BF16_MIXED within 1e-3 for the losses and 5e-3 for the gradient norms), two DPO
- * steps, and for every PEFT method of EveryMethodTrainsTest (QLoRA's NF4 included) the logits before training and
+ * steps, three KTO steps, and for every PEFT method of EveryMethodTrainsTest (QLoRA's NF4 included) the logits before training and
  * three SFT steps' losses and gradient norms, within 1e-5 relative; where the method merges (LoRA, DoRA, IA3), the
  * trained adapter merged into the base weights on the device and taken out again leaves the logits as they were.
  */
@@ -105,6 +105,28 @@ class TrainingOnCudaTest {
         TrainResult cuda = run.on(device);
         close("DPO loss on " + device, cpu.lossHistory(), cuda.lossHistory(), 1e-5);
         close("DPO gradient norm on " + device, cpu.gradNormHistory(), cuda.gradNormHistory(), 1e-5);
+    }
+
+    /** KTO on kto.json's rows: two updates, so the third step's KL estimate is clamped in one micro-batch only. */
+    @ParameterizedTest
+    @MethodSource(CudaTestDevices.NAMES)
+    void ktoStepsFollowTheCpus(String name) {
+        Device device = CudaTestDevices.require(name);
+        KtoDataset rows = KtoFixtureTest.rows(TrainTestSupport.json(DIR.resolve("kto.json")));
+        TrainingConfig cfg = TrainingConfig.builder().maxSteps(3).microBatchSize(3).gradientAccumulationSteps(3)
+                .learningRate(1e-2).schedule(Schedule.CONSTANT).shuffle(false).seed(42).logEverySteps(0).build();
+        Run run = on -> {
+            try (LanguageModel base = AutoModel.loadCausalLM(DIR.resolve("base"),
+                    LoadOptions.builder().device(on).build())) {
+                PeftModel model = Peft.loadTrainable(base, DIR.resolve("lora"));
+                return KtoTrainer.builder().model(model).config(cfg).kto(new KtoConfig(0.1, 1.0, 1.5)).trainData(rows)
+                        .build().train();
+            }
+        };
+        TrainResult cpu = run.on(Device.cpu());
+        TrainResult cuda = run.on(device);
+        close("KTO loss on " + device, cpu.lossHistory(), cuda.lossHistory(), 1e-5);
+        close("KTO gradient norm on " + device, cpu.gradNormHistory(), cuda.gradNormHistory(), 1e-4);
     }
 
     @ParameterizedTest(name = "{0} on {1}")

@@ -12,6 +12,8 @@ import dev.finetune4j.peft.train.Checkpoints;
 import dev.finetune4j.peft.train.ClassificationTrainer;
 import dev.finetune4j.peft.train.DpoConfig;
 import dev.finetune4j.peft.train.DpoTrainer;
+import dev.finetune4j.peft.train.KtoConfig;
+import dev.finetune4j.peft.train.KtoTrainer;
 import dev.finetune4j.peft.train.OrpoConfig;
 import dev.finetune4j.peft.train.ReferenceFreeConfig;
 import dev.finetune4j.peft.train.ReferenceFreeTrainer;
@@ -38,19 +40,19 @@ import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
 /**
- * {@code finetune4j train}: SFT, DPO, ORPO or SimPO with a PEFT method on a local Hugging Face model folder, or
+ * {@code finetune4j train}: SFT, DPO, ORPO, SimPO or KTO with a PEFT method on a local Hugging Face model folder, or
  * ({@code task: classification}) a sequence classifier's adapter and head.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT, DPO, ORPO or SimPO, or a classifier with "
-                + "task: classification) as a config file describes.",
+        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT, DPO, ORPO, SimPO or KTO, or a "
+                + "classifier with task: classification) as a config file describes.",
                 "Writes the adapter in PEFT's format to <output>/adapter and resumable checkpoints to "
                         + "<output>/checkpoints (--resume continues from the newest); prints one progress line per step "
                         + "range and the final summary."},
         footer = {"", "Config example (train.yaml; paths relative to the file):",
                 "  model: models/Qwen2.5-0.5B-Instruct   # config.json + model.safetensors (+ tokenizer.json)",
                 "  tokenizer: null                       # default: the model folder's; or byte-level",
-                "  objective: sft                        # sft | dpo | orpo | simpo",
+                "  objective: sft                        # sft | dpo | orpo | simpo | kto",
                 "  method: lora                          # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze",
                 "  peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}",
                 "  data: {train: prepared/train.jsonl, validation: prepared/validation.jsonl,",
@@ -66,6 +68,8 @@ import java.util.function.Consumer;
                 "  orpo: {beta: 0.1}                     # objective: orpo (no reference model, no SFT stage); rows as dpo",
                 "  simpo: {beta: 0.1, simpo_gamma: 0.5, cpo_alpha: 1.0, label_smoothing: 0.0}   # objective: simpo; "
                         + "TRL's CPOConfig defaults, cpo_alpha: 0 for SimPO as published",
+                "  kto: {beta: 0.1, desirable_weight: 1.0, undesirable_weight: 1.0}   # objective: kto; rows",
+                "  # prompt/completion/label (label true: desirable); kto needs training.micro_batch_size >= 2",
                 "  output: runs/qa",
                 "Classification (rows {\"text\": ..., \"label\": ...}; a decoder model gets a new score head for the labels):",
                 "  task: classification",
@@ -117,16 +121,17 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("'task' is '" + task + "'; use generation or classification");
         }
         boolean classification = task.equals("classification");
-        if (classification && (c.objective() != null || c.dpo() != null || c.orpo() != null || c.simpo() != null)) {
+        if (classification && (c.objective() != null || c.dpo() != null || c.orpo() != null || c.simpo() != null
+                || c.kto() != null)) {
             throw new BadInputException("task: classification trains with the classification loss; remove 'objective' "
-                    + "and its section ('dpo', 'orpo' or 'simpo')");
+                    + "and its section ('dpo', 'orpo', 'simpo' or 'kto')");
         }
         if (!classification && c.labels() != null) {
             throw new BadInputException("'labels' are the classes of task: classification; add it, or remove 'labels'");
         }
         String objective = c.objective() == null ? "sft" : c.objective();
-        if (!List.of("sft", "dpo", "orpo", "simpo").contains(objective)) {
-            throw new BadInputException("'objective' is '" + objective + "'; use sft, dpo, orpo or simpo");
+        if (!List.of("sft", "dpo", "orpo", "simpo", "kto").contains(objective)) {
+            throw new BadInputException("'objective' is '" + objective + "'; use sft, dpo, orpo, simpo or kto");
         }
         TrainConfig.Training t = c.training() == null
                 ? new TrainConfig.Training(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
@@ -136,6 +141,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainingConfig cfg = trainingConfig(t, target, out.resolve("checkpoints"));
         DpoConfig dpo = objective.equals("dpo") ? dpoConfig(c.dpo()) : null;
         ReferenceFreeConfig referenceFree = referenceFreeConfig(objective, c.orpo(), c.simpo());
+        KtoConfig kto = objective.equals("kto") ? ktoConfig(c.kto()) : null;
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
@@ -159,6 +165,7 @@ final class TrainCommand implements Callable<Integer> {
             // NOTE: the data is read first, so that data which is bad input leaves an earlier run's files in place
             Trainer trainer = dpo != null ? dpo(peft, cfg, dpo, data, c.data(), base, pad)
                     : referenceFree != null ? referenceFree(peft, cfg, referenceFree, objective, data, c.data(), base, pad)
+                    : kto != null ? kto(peft, cfg, kto, data, c.data(), base, pad)
                     : sft(peft, cfg, data, c.data(), base, pad);
             run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
         }
@@ -344,6 +351,30 @@ final class TrainCommand implements Callable<Integer> {
             });
             default -> null;
         };
+    }
+
+    private static Trainer kto(PeftModel m, TrainingConfig cfg, KtoConfig kto, TrainData data, TrainConfig.Data d,
+                               Path base, long pad) {
+        KtoTrainer.Builder b = KtoTrainer.builder().model(m).config(cfg).kto(kto).padTokenId(pad)
+                .trainData(data.kto(base.resolve(d.train()))).listener(new ProgressLine("kto"));
+        if (d.validation() != null) {
+            b.evalData(data.kto(base.resolve(d.validation())));
+        }
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) { // a micro-batch of one row
+            throw new BadInputException(e.getMessage().replace("microBatchSize", "training.micro_batch_size"), e);
+        }
+    }
+
+    /** The {@code kto} section (TRL's defaults for what is left out), checked before the model loads. */
+    private static KtoConfig ktoConfig(TrainConfig.Kto section) {
+        TrainConfig.Kto k = section == null ? new TrainConfig.Kto(null, null, null) : section;
+        KtoConfig defaults = KtoConfig.defaults();
+        return ConfigFiles.section("kto", TrainConfig.Kto.class, () -> new KtoConfig(
+                k.beta() == null ? defaults.beta() : k.beta(),
+                k.desirableWeight() == null ? defaults.desirableWeight() : k.desirableWeight(),
+                k.undesirableWeight() == null ? defaults.undesirableWeight() : k.undesirableWeight()));
     }
 
     /** The {@code dpo} section, checked before the model loads; a value out of range is bad input naming its key. */

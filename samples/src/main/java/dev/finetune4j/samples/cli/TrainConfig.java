@@ -12,13 +12,14 @@ import java.util.List;
  * tokenizer: null                        # default: the model folder's tokenizer.json; or byte-level
  * task: generation                       # generation | classification
  * labels: [billing, refund, other]       # classification: the classes (default: the model's id2label)
- * objective: sft                         # sft | dpo | orpo | simpo (generation)
+ * objective: sft                         # sft | dpo | orpo | simpo | kto (generation)
  * method: lora                           # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze
  * peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}
  * data:
  *   train: prepared/train.jsonl          # sft: prompt_field/response_field, or (neither set) conversation rows:
  *                                        # OpenAI messages (+ tools) or ShareGPT conversations (+ function_call,
  *                                        # observation, tools); dpo, orpo, simpo: prompt/chosen/rejected;
+ *                                        # kto: prompt/completion/label (label true or false);
  *                                        # classification: {"text": ..., "label": ...}
  *   validation: prepared/validation.jsonl
  *   prompt_field: instruction
@@ -31,11 +32,13 @@ import java.util.List;
  * dpo: {beta: 0.1, loss: sigmoid, label_smoothing: 0.0}
  * orpo: {beta: 0.1}                      # objective: orpo (beta is ORPO's lambda)
  * simpo: {beta: 0.1, simpo_gamma: 0.5, cpo_alpha: 1.0, label_smoothing: 0.0}   # objective: simpo
+ * kto: {beta: 0.1, desirable_weight: 1.0, undesirable_weight: 1.0}
  * output: runs/qa
  * </pre>
  */
 record TrainConfig(String model, String tokenizer, String task, List<String> labels, String objective, String method,
-                   ObjectNode peft, Data data, Training training, Dpo dpo, Orpo orpo, Simpo simpo, String output) {
+                   ObjectNode peft, Data data, Training training, Dpo dpo, Orpo orpo, Simpo simpo, Kto kto,
+                   String output) {
 
     /** Training data: JSONL files and how to read and lay them out. */
     record Data(String train, String validation, String promptField, String responseField, String promptTemplate,
@@ -59,5 +62,9 @@ record TrainConfig(String model, String tokenizer, String task, List<String> lab
 
     /** SimPO settings under TRL's CPOConfig names; each missing one is TRL's default. */
     record Simpo(Double beta, Double simpoGamma, Double cpoAlpha, Double labelSmoothing) {
+    }
+
+    /** KTO settings under TRL's names: beta, desirable_weight, undesirable_weight. */
+    record Kto(Double beta, Double desirableWeight, Double undesirableWeight) {
     }
 }

@@ -1,6 +1,8 @@
 package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.train.KtoDataset;
+import dev.finetune4j.peft.train.KtoExample;
 import dev.finetune4j.peft.train.PreferenceDataset;
 import dev.finetune4j.peft.train.PreferenceExample;
 import dev.finetune4j.peft.train.SftDataset;
@@ -22,8 +24,9 @@ import java.util.function.Function;
  * laid out by the template and masked from the loss, the response followed by EOS), SFT conversation rows (OpenAI
  * {@code messages} with optional {@code tools}, or ShareGPT {@code conversations} with optional function_call and
  * observation turns and {@code tools}, laid out by the tokenizer's chat
- * template; the assistant turns trained, tool calls included, the rest masked), or DPO rows
- * ({@code prompt}, {@code chosen}, {@code rejected}, TRL's format). Rows longer than {@code max_length} (which
+ * template; the assistant turns trained, tool calls included, the rest masked), DPO rows
+ * ({@code prompt}, {@code chosen}, {@code rejected}, TRL's format) or KTO rows ({@code prompt}, {@code completion},
+ * {@code label}: TRL's unpaired format). Rows longer than {@code max_length} (which
  * the caller has checked against the model's limit) are cut as the user asked, with a warning that counts them. An
  * SFT row whose prompt fills {@code max_length} keeps no answer token and teaches nothing: a warning counts such
  * rows, and a file of nothing else is bad input, as training on it only gives a NaN loss.
@@ -120,14 +123,10 @@ final class TrainData {
         List<PreferenceExample> out = new ArrayList<>();
         int cut = 0;
         for (Row row : rows(file)) {
-            long[] prompt = tok.encode(ModelInputs.renderPrompt(template, tok, row.text("prompt")));
+            long[] prompt = promptOf(row);
             long[] chosen = withEos(tok.encode(row.text("chosen")));
             long[] rejected = withEos(tok.encode(row.text("rejected")));
             int room = maxLength - prompt.length;
-            if (room < 1) {
-                throw new BadInputException(file + " line " + row.line() + ": the prompt alone has " + prompt.length
-                        + " tokens, data.max_length is " + maxLength + "; shorten the prompt or raise max_length");
-            }
             if (chosen.length > room || rejected.length > room) {
                 cut++;
                 chosen = Arrays.copyOf(chosen, Math.min(room, chosen.length));
@@ -137,6 +136,42 @@ final class TrainData {
         }
         warnIfCut(file, cut, out.size());
         return PreferenceDataset.of(out);
+    }
+
+    /** KTO rows of {@code file}: the prompt laid out by the template, the completion followed by EOS. */
+    KtoDataset kto(Path file) {
+        List<KtoExample> out = new ArrayList<>();
+        int cut = 0;
+        for (Row row : rows(file)) {
+            long[] prompt = promptOf(row);
+            long[] completion = withEos(tok.encode(row.text("completion")));
+            if (!(row.object().get("label") instanceof Boolean desirable)) {
+                throw row.bad("field 'label' is missing or not true/false; KTO rows are {\"prompt\", \"completion\", "
+                        + "\"label\": true (desirable) or false (undesirable)}");
+            }
+            int room = maxLength - prompt.length;
+            if (completion.length > room) {
+                cut++;
+                completion = Arrays.copyOf(completion, room);
+            }
+            out.add(new KtoExample(prompt, completion, desirable));
+        }
+        warnIfCut(file, cut, out.size());
+        try {
+            return KtoDataset.of(out);
+        } catch (IllegalArgumentException e) { // a single row
+            throw new BadInputException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The row's prompt laid out by the template, refused when it leaves no room under max_length. */
+    private long[] promptOf(Row row) {
+        long[] prompt = tok.encode(ModelInputs.renderPrompt(template, tok, row.text("prompt")));
+        if (prompt.length >= maxLength) {
+            throw row.bad("the prompt alone has " + prompt.length + " tokens, data.max_length is " + maxLength
+                    + "; shorten the prompt or raise max_length");
+        }
+        return prompt;
     }
 
     private void warnIfCut(Path file, int cut, int rows) {
@@ -162,7 +197,7 @@ final class TrainData {
         String text(String field) {
             if (!(object.get(field) instanceof String text)) {
                 throw bad("field '" + field + "' is missing or not a string; set data.prompt_field / "
-                        + "data.response_field (SFT) or use prompt/chosen/rejected (DPO)");
+                        + "data.response_field (SFT) or use prompt/chosen/rejected (DPO) or prompt/completion/label (KTO)");
             }
             return text;
         }

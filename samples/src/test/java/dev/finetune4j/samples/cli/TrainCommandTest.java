@@ -30,8 +30,14 @@ class TrainCommandTest {
             sft.add("{\"instruction\": \"fee of card " + i + "?\", \"output\": \"" + (i * 50) + " yuan.\"}");
             dpo.add("{\"prompt\": \"fee of card " + i + "?\", \"chosen\": \"" + (i * 50) + " yuan.\", \"rejected\": \"no idea\"}");
         }
+        List<String> kto = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            kto.add("{\"prompt\": \"fee of card " + i + "?\", \"completion\": \""
+                    + (i % 2 == 0 ? (i * 50) + " yuan." : "no idea") + "\", \"label\": " + (i % 2 == 0) + "}");
+        }
         Files.write(dir.resolve("train.jsonl"), sft);
         Files.write(dir.resolve("pairs.jsonl"), dpo);
+        Files.write(dir.resolve("kto.jsonl"), kto);
     }
 
     private Path config(String body) throws Exception {
@@ -42,7 +48,8 @@ class TrainCommandTest {
                 data: {train: %s, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
                 training: {max_steps: 2, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1}
                 output: run
-                """.formatted(body.matches("(?s).*objective: (dpo|orpo|simpo).*") ? "pairs.jsonl" : "train.jsonl") + body);
+                """.formatted(body.matches("(?s).*objective: (dpo|orpo|simpo).*") ? "pairs.jsonl"
+                        : body.contains("objective: kto") ? "kto.jsonl" : "train.jsonl") + body);
         return file;
     }
 
@@ -101,7 +108,37 @@ class TrainCommandTest {
         assertTrue(beta.err().contains("invalid 'orpo' settings: ORPO beta must be a finite number > 0.0, got 0.0"), beta.err());
         CliTestSupport.Run unknown = CliTestSupport.run("train", "-c", config("objective: kpo\n").toString());
         assertEquals(ExitCodes.BAD_INPUT, unknown.exitCode(), unknown.err());
-        assertTrue(unknown.err().contains("use sft, dpo, orpo or simpo"), unknown.err());
+        assertTrue(unknown.err().contains("use sft, dpo, orpo, simpo or kto"), unknown.err());
+    }
+
+    @Test
+    void ktoWithLoraTrainsOnUnpairedRows() throws Exception {
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c",
+                config("objective: kto\nmethod: lora\nkto: {beta: 0.2, undesirable_weight: 1.5}\n").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(Files.readString(dir.resolve("run/adapter/adapter_config.json")).contains("\"LORA\""));
+        assertTrue(r.out().contains("2 steps"), r.out());
+    }
+
+    @Test
+    void ktoSettingsAndRowsOutOfRangeAreBadInputNamingTheKey() throws Exception {
+        CliTestSupport.Run weight = CliTestSupport.run("train", "-c",
+                config("objective: kto\nkto: {desirable_weight: 0}\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, weight.exitCode(), weight.err());
+        assertTrue(weight.err().contains("invalid 'kto' settings: kto.desirable_weight must be a finite number > 0, got 0.0"),
+                weight.err());
+        assertFalse(weight.out().contains("trainable"), "the model was loaded: " + weight.out());
+        Path oneRowBatches = config("objective: kto\n");
+        Files.writeString(oneRowBatches, Files.readString(oneRowBatches).replace("micro_batch_size: 4", "micro_batch_size: 1"));
+        CliTestSupport.Run batch = CliTestSupport.run("train", "-c", oneRowBatches.toString());
+        assertEquals(ExitCodes.BAD_INPUT, batch.exitCode(), batch.err());
+        assertTrue(batch.err().contains("KTO needs a micro-batch of at least 2 rows, got training.micro_batch_size 1"),
+                batch.err());
+        Files.writeString(dir.resolve("kto.jsonl"), "{\"prompt\": \"a\", \"completion\": \"b\", \"label\": \"yes\"}\n"
+                + "{\"prompt\": \"c\", \"completion\": \"d\", \"label\": false}\n");
+        CliTestSupport.Run label = CliTestSupport.run("train", "-c", config("objective: kto\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, label.exitCode(), label.err());
+        assertTrue(label.err().contains("kto.jsonl line 1: field 'label' is missing or not true/false"), label.err());
     }
 
     @Test
