@@ -123,7 +123,7 @@ public final class DpoLoss {
      * overflows, and at x = 0 (policy = reference, DPO's first step) the derivative is σ(0) = 1/2, where a
      * composition through two relus alone would give 0.
      */
-    private static Tensor logSigmoid(Tensor x) {
+    static Tensor logSigmoid(Tensor x) {
         Tensor relu = Activations.apply(Activations.Kind.RELU, x);
         Tensor abs = Elementwise.sub(Elementwise.scale(relu, 2f), x);
         Tensor log1pExp = Elementwise.log(Elementwise.addScalar(Elementwise.exp(Elementwise.scale(abs, -1f)), 1f));
