@@ -1,6 +1,7 @@
 package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.models.ClassifierConfig.ProblemType;
 import dev.finetune4j.core.models.SequenceClassifier;
 import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.tokenizer.Tokenizer;
@@ -26,7 +27,8 @@ import java.util.Map;
 /**
  * {@code eval --classification}: accuracy, macro and weighted precision/recall/F1 and the per-class report (eval's
  * {@link ClassificationMetrics}, scikit-learn's definitions) of predicted labels, read from a predictions file or
- * predicted by a classifier (with its adapter) over {@code {"text", "label"}} rows.
+ * predicted by a classifier (with its adapter) over {@code {"text", "label"}} rows; for a multi-label classifier,
+ * over {@code {"text", "labels"}} rows, subset accuracy and micro, macro and weighted scores.
  */
 final class ClassificationEval {
     private ClassificationEval() {
@@ -44,40 +46,70 @@ final class ClassificationEval {
             predicted.add(p);
             expected.add(r);
         }
-        return report(expected, predicted, null);
+        return report(ClassificationMetrics.compute(expected, predicted), List.of(Average.MACRO, Average.WEIGHTED), null);
     }
 
     /**
      * The report of the classifier in {@code modelDir} (with {@code adapter}, if not null) over {@code data}: each row's
-     * class is the one of largest logit, rows classified {@code batchSize} at a time.
+     * class is the one of largest logit (multi-label: every class whose logit is above 0, transformers' threshold of
+     * σ(x) > 1/2), rows classified {@code batchSize} at a time.
      *
-     * @param labels the class names when the model's config.json does not hold the trained ones (a head trained from a
-     *               causal LM), else null
+     * @param labels      the class names when the model's config.json does not hold the trained ones (a head trained
+     *                    from a causal LM), else null
+     * @param problemType the problem type the adapter was trained for when config.json does not say it, else null
      */
-    static Map<String, Object> ofModel(Path modelDir, Path adapter, Path data, List<String> labels, Tokenizer tok,
-                                       Device device, int batchSize, int maxLength, PrintWriter progress) {
-        try (SequenceClassifierModule base = ClassifierInputs.load(modelDir, device, labels, tok)) {
+    static Map<String, Object> ofModel(Path modelDir, Path adapter, Path data, List<String> labels, String problemType,
+                                       Tokenizer tok, Device device, int batchSize, int maxLength, PrintWriter progress) {
+        try (SequenceClassifierModule base = ClassifierInputs.load(modelDir, device, labels, problemType, tok)) {
             List<String> classes = base.classifierConfig().id2label();
-            List<ClassifierInputs.Row> rows = ClassifierInputs.rows(data, classes);
+            boolean multiLabel = base.classifierConfig().problemType() == ProblemType.MULTI_LABEL_CLASSIFICATION;
+            List<ClassifierInputs.Row> rows = ClassifierInputs.rows(data, classes, multiLabel);
             int limit = Math.min(maxLength, base.spec().maxPositionEmbeddings());
             ClassificationDataset examples = ClassifierInputs.dataset(rows, tok, limit, data);
             SequenceClassifier model = adapter == null ? base : loadAdapter(base, adapter);
             long pad = base.classifierConfig().padTokenId().orElse(0);
-            List<String> predicted = new ArrayList<>();
-            List<String> expected = new ArrayList<>();
+            List<float[]> logits = new ArrayList<>(examples.size());
             for (int start = 0; start < examples.size(); start += batchSize) {
                 List<ClassificationExample> batch = examples.examples().subList(start, Math.min(start + batchSize, examples.size()));
                 PaddedBatch padded = PaddedBatch.of(batch.stream().map(ClassificationExample::inputIds).toList(), pad);
-                float[][] logits = model.logits(padded.inputIds(), padded.attentionMask());
-                for (int i = 0; i < batch.size(); i++) {
-                    predicted.add(classes.get(argmax(logits[i])));
-                    expected.add(classes.get((int) batch.get(i).label()));
-                }
-                progress.printf("classified %d of %d rows%n", predicted.size(), examples.size());
+                logits.addAll(List.of(model.logits(padded.inputIds(), padded.attentionMask())));
+                progress.printf("classified %d of %d rows%n", logits.size(), examples.size());
                 progress.flush();
             }
-            return report(expected, predicted, predicted);
+            return multiLabel ? multiLabelReport(classes, examples, logits) : singleLabelReport(classes, examples, logits);
         }
+    }
+
+    private static Map<String, Object> singleLabelReport(List<String> classes, ClassificationDataset examples,
+                                                         List<float[]> logits) {
+        List<String> predicted = new ArrayList<>();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < logits.size(); i++) {
+            predicted.add(classes.get(argmax(logits.get(i))));
+            expected.add(classes.get((int) examples.get(i).label()));
+        }
+        return report(ClassificationMetrics.compute(expected, predicted), List.of(Average.MACRO, Average.WEIGHTED), predicted);
+    }
+
+    /** Subset accuracy, micro/macro/weighted scores over the classes; each prediction is the list of classes above 0. */
+    private static Map<String, Object> multiLabelReport(List<String> classes, ClassificationDataset examples,
+                                                        List<float[]> logits) {
+        boolean[][] truth = new boolean[logits.size()][classes.size()];
+        boolean[][] guess = new boolean[logits.size()][classes.size()];
+        List<List<String>> predicted = new ArrayList<>();
+        for (int i = 0; i < logits.size(); i++) {
+            List<String> names = new ArrayList<>();
+            for (int j = 0; j < classes.size(); j++) {
+                truth[i][j] = examples.get(i).labels()[j] == 1;
+                guess[i][j] = logits.get(i)[j] > 0;
+                if (guess[i][j]) {
+                    names.add(classes.get(j));
+                }
+            }
+            predicted.add(names);
+        }
+        return report(ClassificationMetrics.computeMultiLabel(classes, truth, guess),
+                List.of(Average.MICRO, Average.MACRO, Average.WEIGHTED), predicted);
     }
 
     private static SequenceClassifier loadAdapter(SequenceClassifierModule base, Path adapter) {
@@ -91,11 +123,10 @@ final class ClassificationEval {
     }
 
     /** The metrics (numbers a gate compares), the per-class table and, when given, the predictions. */
-    private static Map<String, Object> report(List<String> expected, List<String> predicted, List<String> predictions) {
-        ClassificationReport r = ClassificationMetrics.compute(expected, predicted);
+    private static Map<String, Object> report(ClassificationReport r, List<Average> averages, List<?> predictions) {
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("accuracy", r.accuracy());
-        for (Average a : List.of(Average.MACRO, Average.WEIGHTED)) {
+        for (Average a : averages) {
             String suffix = "_" + a.name().toLowerCase(Locale.ROOT);
             metrics.put("f1" + suffix, r.f1(a));
             metrics.put("precision" + suffix, r.precision(a));
