@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * {@code eval --classification}: accuracy, macro and weighted precision/recall/F1 and the per-class report (eval's
@@ -34,19 +35,57 @@ final class ClassificationEval {
     private ClassificationEval() {
     }
 
-    /** The report of a file of {@code {"prediction": label, "reference": label}} rows. */
+    /**
+     * The report of a file of {@code {"prediction": label, "reference": label}} rows; rows of label lists
+     * ({@code {"prediction": [...], "reference": [...]}}) are multi-label, their classes the sorted names seen (as
+     * scikit-learn's MultiLabelBinarizer).
+     */
     static Map<String, Object> ofPredictions(Path file) {
-        List<String> predicted = new ArrayList<>();
-        List<String> expected = new ArrayList<>();
+        List<Object> predicted = new ArrayList<>();
+        List<Object> expected = new ArrayList<>();
+        boolean multiLabel = false;
         for (JsonObjectLines.Ok row : JsonlFile.readRecords(file, "fix or remove that line")) {
-            if (!(row.object().get("prediction") instanceof String p) || !(row.object().get("reference") instanceof String r)) {
+            Object p = row.object().get("prediction");
+            Object r = row.object().get("reference");
+            boolean labels = p instanceof String && r instanceof String;
+            boolean lists = names(p) != null && names(r) != null;
+            boolean mixed = !predicted.isEmpty() && lists != multiLabel;
+            if (!labels && !lists || mixed) {
                 throw new BadInputException(file + " line " + row.line() + ": --classification --predictions rows need "
-                        + "string fields 'prediction' and 'reference' (the labels)");
+                        + "fields 'prediction' and 'reference' that are both labels (strings) or, in every row, both "
+                        + "lists of labels (multi-label)");
             }
+            multiLabel = lists;
             predicted.add(p);
             expected.add(r);
         }
-        return report(ClassificationMetrics.compute(expected, predicted), List.of(Average.MACRO, Average.WEIGHTED), null);
+        if (!multiLabel) {
+            return report(ClassificationMetrics.compute(expected.stream().map(String.class::cast).toList(),
+                    predicted.stream().map(String.class::cast).toList()), List.of(Average.MACRO, Average.WEIGHTED), null);
+        }
+        TreeSet<String> sorted = new TreeSet<>();
+        expected.forEach(e -> sorted.addAll(names(e)));
+        predicted.forEach(e -> sorted.addAll(names(e)));
+        List<String> classes = List.copyOf(sorted);
+        return report(ClassificationMetrics.computeMultiLabel(classes, indicators(expected, classes),
+                indicators(predicted, classes)), List.of(Average.MICRO, Average.MACRO, Average.WEIGHTED), null);
+    }
+
+    /** The label names of a JSON list of strings, else null. */
+    private static List<String> names(Object value) {
+        return value instanceof List<?> list && list.stream().allMatch(String.class::isInstance)
+                ? list.stream().map(String.class::cast).toList() : null;
+    }
+
+    /** [row][class]: whether the row's list names the class. */
+    private static boolean[][] indicators(List<Object> rows, List<String> classes) {
+        boolean[][] out = new boolean[rows.size()][classes.size()];
+        for (int i = 0; i < out.length; i++) {
+            for (String name : names(rows.get(i))) {
+                out[i][classes.indexOf(name)] = true;
+            }
+        }
+        return out;
     }
 
     /**

@@ -238,6 +238,36 @@ class ClassificationCommandsTest {
         assertTrue(r.out().contains("a                           1.0000    0.5000    0.6667         2"), r.out());
     }
 
+    /**
+     * Multi-label prediction rows, worked by hand as scikit-learn scores their indicator matrices (classes a, b, c):
+     * references {a, c}, {b}, {a, b}, {} and predictions {a}, {b}, {a, c}, {}.
+     */
+    @Test
+    void evalOfMultiLabelPredictionListsMatchesAHandComputedReport() throws Exception {
+        Path file = dir.resolve("preds.jsonl");
+        Files.write(file, List.of("{\"prediction\": [\"a\"], \"reference\": [\"a\", \"c\"]}",
+                "{\"prediction\": [\"b\"], \"reference\": [\"b\"]}",
+                "{\"prediction\": [\"c\", \"a\"], \"reference\": [\"a\", \"b\"]}",
+                "{\"prediction\": [], \"reference\": []}"));
+        Path report = dir.resolve("p.json");
+        CliTestSupport.Run r = CliTestSupport.run("eval", "--classification", "--predictions", file.toString(),
+                "-o", report.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        JsonNode m = new ObjectMapper().readTree(report.toFile()).get("metrics");
+        assertEquals(0.5, m.get("accuracy").asDouble(), 1e-12, "rows 2 and 4 exactly right");
+        // a: tp 2, predicted 2, true 2 -> 1; b: tp 1, predicted 1, true 2 -> 2/3; c: tp 0 -> 0
+        assertEquals((1 + 2.0 / 3) / 3, m.get("f1_macro").asDouble(), 1e-12);
+        // micro: tp 3, predicted 4, true 5 -> 6/9
+        assertEquals(2.0 / 3, m.get("f1_micro").asDouble(), 1e-12);
+        assertEquals(0.75, m.get("precision_micro").asDouble(), 1e-12);
+
+        Files.write(file, List.of("{\"prediction\": [\"a\"], \"reference\": [\"a\"]}",
+                "{\"prediction\": \"a\", \"reference\": \"a\"}"));
+        CliTestSupport.Run mixed = CliTestSupport.run("eval", "--classification", "--predictions", file.toString());
+        assertEquals(ExitCodes.BAD_INPUT, mixed.exitCode(), mixed.err());
+        assertTrue(mixed.err().contains("line 2") && mixed.err().contains("lists of labels"), mixed.err());
+    }
+
     @Test
     void labelsOutsideClassificationAreRefused() throws Exception {
         Path file = dir.resolve("preds.jsonl");
