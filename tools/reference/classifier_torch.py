@@ -9,11 +9,13 @@ GenericForSequenceClassification / LlamaForSequenceClassification and loss_utils
     argmax over positions of (position * (input_ids != pad_token_id)), i.e. the rightmost token that is not the pad
     id, position 0 for a row of pads; no pad_token_id: the last position, and batches of one row only;
   * loss: problem_type unset with num_labels > 1 and integer labels is single-label classification, mean
-    cross-entropy over the rows.
+    cross-entropy over the rows; problem_type "multi_label_classification" is BCEWithLogitsLoss (mean over rows and
+    labels) of the logits against float 0/1 label vectors.
 
     /usr/bin/python3 tools/reference/classifier_torch.py
         checks families_torch against transformers' folders, then writes
-        core/src/test/resources/references/qwen2_cls/{config.json, model.safetensors, reference.safetensors}.
+        core/src/test/resources/references/qwen2_cls/{config.json, model.safetensors, reference.safetensors,
+        multi_label.safetensors} (the last: the same model as a multi-label classifier on right-padded rows).
 """
 import json
 import os
@@ -91,6 +93,27 @@ def main():
                           "pooled_positions": pooled_positions(ids, PAD).to(torch.int64)})
     print(f"wrote {folder}: logits {logits.tolist()}, loss {loss.item():.6f} (families_torch check error "
           f"{check_error:.2e})")
+    write_multi_label(folder, config, weights, score)
+
+
+def write_multi_label(folder, config, weights, score):
+    """The same classifier with problem_type multi_label_classification: three right-padded rows (10, 7 and 5
+    tokens, as finetune4j's PaddedBatch pads them) with 0/1 label vectors (one with every class, one with none);
+    logits, BCEWithLogitsLoss (mean over rows and labels) and its gradient with respect to score.weight."""
+    g = torch.Generator().manual_seed(SEED + 2)
+    ids = torch.randint(1, config["vocab_size"], (3, 10), generator=g)
+    mask = torch.ones_like(ids)
+    ids[1, 7:], mask[1, 7:] = PAD, 0
+    ids[2, 5:], mask[2, 5:] = PAD, 0
+    labels = torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    head = score.clone().requires_grad_(True)
+    logits = classify(config, weights, head, ids, mask)
+    loss = F.binary_cross_entropy_with_logits(logits, labels)
+    loss.backward()
+    ft.write_safetensors(os.path.join(folder, "multi_label.safetensors"),
+                         {"input_ids": ids, "attention_mask": mask, "labels": labels, "logits": logits.detach(),
+                          "loss": loss.detach().reshape(1), "score.weight.grad": head.grad})
+    print(f"wrote multi_label.safetensors: logits {logits.tolist()}, loss {loss.item():.6f}")
 
 
 if __name__ == "__main__":

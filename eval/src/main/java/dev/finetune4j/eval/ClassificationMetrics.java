@@ -4,12 +4,14 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
  * Classification metrics identical to scikit-learn's {@code accuracy_score},
  * {@code precision_recall_fscore_support} and {@code confusion_matrix}: labels are the sorted union of true
- * and predicted labels, zero denominators give 0.
+ * and predicted labels, zero denominators give 0. Multi-label data (indicator rows) go through
+ * {@link #computeMultiLabel}.
  *
  * <pre>{@code
  * ClassificationReport rep = ClassificationMetrics.compute(yTrue, yPred);
@@ -83,6 +85,38 @@ public final class ClassificationMetrics {
             predIndex[i] = index.get(yPred[i]);
         }
         return new ClassificationReport(labels, trueIndex, predIndex);
+    }
+
+    /**
+     * Metrics for multi-label data, as scikit-learn computes them from indicator matrices ({@code y_true[i][j]} true
+     * when example i has label j): every label is scored as its own binary problem (labels never predicted nor true
+     * count with F1 0 in the macro average), micro averages sum the labels' counts, and accuracy is the fraction of
+     * examples whose predicted label set is exactly the true one.
+     *
+     * <pre>{@code
+     * ClassificationReport rep = ClassificationMetrics.computeMultiLabel(List.of("billing", "refund"), yTrue, yPred);
+     * rep.f1(Average.MICRO); rep.f1(Average.MACRO); rep.f1("refund");
+     * }</pre>
+     *
+     * @param labels the label names, one per column, in column order (the report keeps this order)
+     * @param yTrue  {@code [example][label]}: which labels each example has
+     * @param yPred  {@code [example][label]}: which labels were predicted, as many rows as {@code yTrue}
+     * @return the per-label and averaged metrics (no confusion matrix)
+     */
+    public static ClassificationReport computeMultiLabel(List<String> labels, boolean[][] yTrue, boolean[][] yPred) {
+        checkNotNull(yTrue, yPred);
+        if (labels == null || labels.isEmpty() || Set.copyOf(labels).size() != labels.size()) {
+            throw new IllegalArgumentException("labels " + labels + ": give one distinct name per column of yTrue");
+        }
+        checkSizes(yTrue.length, yPred.length);
+        for (int i = 0; i < yTrue.length; i++) {
+            if (yTrue[i] == null || yPred[i] == null || yTrue[i].length != labels.size() || yPred[i].length != labels.size()) {
+                throw new IllegalArgumentException("example " + i + ": yTrue and yPred rows need one value per label ("
+                        + labels.size() + "), got " + (yTrue[i] == null ? "null" : yTrue[i].length) + " and "
+                        + (yPred[i] == null ? "null" : yPred[i].length));
+            }
+        }
+        return new ClassificationReport(labels, yTrue, yPred);
     }
 
     private static void checkNotNull(Object yTrue, Object yPred) {

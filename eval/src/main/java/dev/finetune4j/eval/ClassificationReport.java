@@ -1,5 +1,6 @@
 package dev.finetune4j.eval;
 
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -9,7 +10,9 @@ import java.util.Map;
 /**
  * Accuracy, precision, recall and F1 per class and averaged, and the confusion matrix, with scikit-learn's
  * definitions and its default zero-division behaviour (a ratio with a zero denominator is 0). Immutable and
- * thread-safe.
+ * thread-safe. A multi-label report ({@link ClassificationMetrics#computeMultiLabel}) scores each label as its own
+ * binary problem, as scikit-learn does for indicator matrices: per-label and averaged values have the same
+ * definitions, accuracy is the subset accuracy, and there is no confusion matrix.
  *
  * <p>Memory and time are linear in the number of examples and labels: a model that answers free text instead of
  * a label adds one label per distinct answer, so the {@code labels x labels} confusion matrix is only built when
@@ -18,32 +21,71 @@ import java.util.Map;
 public final class ClassificationReport {
     private final List<String> labels;
     private final Map<String, Integer> index;
-    /** Label index of each example's true and predicted label. */
+    /** Label index of each example's true and predicted label; null for multi-label data. */
     private final int[] trueIndex;
     private final int[] predIndex;
     private final long[] tp;
     private final long[] predicted;
     private final long[] support;
+    /** Examples whose prediction is entirely right, and all examples: accuracy's ratio. */
+    private final long exactMatches;
+    private final long examples;
 
+    /** Single-label data: each example has one true and one predicted label (indices into {@code labels}). */
     ClassificationReport(List<String> labels, int[] trueIndex, int[] predIndex) {
         this.labels = List.copyOf(labels);
-        this.index = new HashMap<>();
-        for (int i = 0; i < this.labels.size(); i++) {
-            index.put(this.labels.get(i), i);
-        }
+        this.index = indexOf(this.labels);
         this.trueIndex = trueIndex.clone();
         this.predIndex = predIndex.clone();
         int k = labels.size();
         this.tp = new long[k];
         this.predicted = new long[k];
         this.support = new long[k];
+        long matches = 0;
         for (int e = 0; e < trueIndex.length; e++) {
             support[trueIndex[e]]++;
             predicted[predIndex[e]]++;
             if (trueIndex[e] == predIndex[e]) {
                 tp[trueIndex[e]]++;
+                matches++;
             }
         }
+        this.exactMatches = matches;
+        this.examples = trueIndex.length;
+    }
+
+    /**
+     * Multi-label data: each example has a set of true and of predicted labels ({@code [example][label]} indicator
+     * rows), each label its own binary problem, as scikit-learn scores indicator matrices.
+     */
+    ClassificationReport(List<String> labels, boolean[][] yTrue, boolean[][] yPred) {
+        this.labels = List.copyOf(labels);
+        this.index = indexOf(this.labels);
+        this.trueIndex = null;
+        this.predIndex = null;
+        int k = labels.size();
+        this.tp = new long[k];
+        this.predicted = new long[k];
+        this.support = new long[k];
+        long matches = 0;
+        for (int e = 0; e < yTrue.length; e++) {
+            matches += Arrays.equals(yTrue[e], yPred[e]) ? 1 : 0;
+            for (int j = 0; j < k; j++) {
+                support[j] += yTrue[e][j] ? 1 : 0;
+                predicted[j] += yPred[e][j] ? 1 : 0;
+                tp[j] += yTrue[e][j] && yPred[e][j] ? 1 : 0;
+            }
+        }
+        this.exactMatches = matches;
+        this.examples = yTrue.length;
+    }
+
+    private static Map<String, Integer> indexOf(List<String> labels) {
+        Map<String, Integer> index = new HashMap<>();
+        for (int i = 0; i < labels.size(); i++) {
+            index.put(labels.get(i), i);
+        }
+        return index;
     }
 
     /**
@@ -59,8 +101,13 @@ public final class ClassificationReport {
      * {@code [true label][predicted label]} counts, built on each call.
      *
      * @return a new matrix of size {@code labels().size()} squared
+     * @throws IllegalStateException for multi-label data, where an example has no single true or predicted label
      */
     public long[][] confusionMatrix() {
+        if (trueIndex == null) {
+            throw new IllegalStateException("a multi-label report has no confusion matrix (an example may have several "
+                    + "labels); read each label's precision, recall and support instead");
+        }
         long[][] out = new long[labels.size()][labels.size()];
         for (int e = 0; e < trueIndex.length; e++) {
             out[trueIndex[e]][predIndex[e]]++;
@@ -69,16 +116,13 @@ public final class ClassificationReport {
     }
 
     /**
-     * Fraction of exact matches.
+     * Fraction of exact matches; for multi-label data, of examples whose predicted label set equals the true one
+     * (scikit-learn's subset accuracy).
      *
      * @return correct predictions over all examples, in [0, 1]
      */
     public double accuracy() {
-        long correct = 0;
-        for (long t : tp) {
-            correct += t;
-        }
-        return divide(correct, trueIndex.length);
+        return divide(exactMatches, examples);
     }
 
     /**
@@ -145,7 +189,7 @@ public final class ClassificationReport {
      * Number of true examples of one class.
      *
      * @param label one of {@link #labels()}
-     * @return how many examples have this true label
+     * @return how many examples have this true label (multi-label: among their labels)
      */
     public long support(String label) {
         return support[index(label)];

@@ -232,7 +232,8 @@ public final class AutoModel {
      * @param device where the weights live and the classifier runs
      * @param classifier labels, problem type and pad id replacing config.json's (start from
      *               {@code ClassifierConfig.fromJson(readConfig(dir))}); other labels than config.json's get a new
-     *               head; null keeps config.json's; decoder families only
+     *               head (decoder families only: BERT takes config.json's labels, with another problem type or pad
+     *               id); null keeps config.json's
      * @return the classifier; close it to free its weights
      */
     public static SequenceClassifierModule loadSequenceClassifier(Path dir, Device device,
@@ -244,14 +245,16 @@ public final class AutoModel {
                     + CLASSIFIER_TYPES);
         }
         if (type.equals("bert")) {
-            if (classifier != null) {
-                throw new IllegalArgumentException("a ClassifierConfig other than config.json's is offered for the decoder "
-                        + "families only; write num_labels and id2label into " + dir.resolve("config.json") + " instead");
+            ClassifierConfig stored = ClassifierConfig.fromJson(config);
+            if (classifier != null && !classifier.id2label().equals(stored.id2label())) {
+                throw new IllegalArgumentException("labels " + classifier.id2label() + " differ from config.json's "
+                        + stored.id2label() + ": a new head is offered for the decoder families only; write num_labels "
+                        + "and id2label into " + dir.resolve("config.json") + " instead");
             }
             BertConfig bert = BertConfig.fromJson(config);
             requireStoredParameters(dir, bert.parameterCount(), null, name -> null, name -> false);
             var model = new BertForSequenceClassification(TensorScope.detached(device), bert,
-                    ClassifierConfig.fromJson(config));
+                    classifier == null ? stored : classifier);
             warnUnused(dir, loadWeights(model, dir, false), "Expected for a checkpoint of another task (a pretraining "
                     + "head such as cls.predictions); otherwise check that config.json matches the checkpoint");
             return model;

@@ -90,6 +90,23 @@ public record ClassifierConfig(List<String> id2label, ProblemType problemType, O
     }
 
     /**
+     * This config with another loss: {@link ProblemType#MULTI_LABEL_CLASSIFICATION} makes each class an independent
+     * yes/no output (binary cross-entropy over a 0/1 label vector per row), as transformers'
+     * {@code problem_type="multi_label_classification"}.
+     *
+     * @param type the problem type
+     * @return the new config
+     * @throws IllegalArgumentException for a regression over several labels, which has no single target
+     */
+    public ClassifierConfig withProblemType(ProblemType type) {
+        if (type == ProblemType.REGRESSION && numLabels() != 1) {
+            throw new IllegalArgumentException("a regression has one output (num_labels 1), but this config has "
+                    + numLabels() + " labels " + id2label + ": give one label, or use a classification problem type");
+        }
+        return new ClassifierConfig(id2label, type, padTokenId);
+    }
+
+    /**
      * This config with a padding id (the token by which a decoder classifier finds each row's last real token).
      *
      * @param id the pad id, usually the tokenizer's pad or eos id

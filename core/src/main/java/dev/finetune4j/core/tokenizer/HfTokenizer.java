@@ -36,7 +36,8 @@ import java.util.OptionalLong;
  * }</pre>
  *
  * <p>Encoding never truncates or pads (DJL's default would cut every text at 512 tokens) and adds no special
- * tokens; decoding skips special tokens.
+ * tokens; {@link #encodeWithSpecialTokens} adds those of the post-processor and cuts the text to a given
+ * length, as transformers' {@code tokenizer(text, truncation=True, max_length=n)}. Decoding skips special tokens.
  *
  * <p>Thread safety: encode and decode may run concurrently. Close it, once no thread uses it any more, to free
  * the native tokenizer; use after close throws {@link IllegalStateException}.
@@ -226,6 +227,39 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     public long[] encode(String text) {
         Encoding enc = tokenizer.encode(withoutLoneSurrogates(text), false, false);
         return enc.getIds();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The special tokens are those of {@code tokenizer.json}'s {@code post_processor} for a single sequence
+     * (TemplateProcessing, BertProcessing, RobertaProcessing; none for ByteLevel or without one), and only the
+     * text's own tokens are cut, as the Rust tokenizers truncate before post-processing.
+     */
+    @Override
+    public long[] encodeWithSpecialTokens(String text, int maxLength) {
+        Encoding enc = tokenizer.encode(withoutLoneSurrogates(text), true, false);
+        long[] ids = enc.getIds();
+        long[] sequence = enc.getSequenceIds(); // -1 at the special tokens the post-processor added, 0 at the text's
+        int added = 0;
+        for (long s : sequence) {
+            added += s < 0 ? 1 : 0;
+        }
+        if (maxLength <= added) {
+            throw new IllegalArgumentException("maxLength " + maxLength + " is too small: " + file + " adds " + added
+                    + " special tokens to every text, and the text needs room after them; give a maxLength of at least "
+                    + (added + 1));
+        }
+        int textBudget = maxLength - added;
+        long[] out = new long[Math.min(ids.length, maxLength)];
+        int n = 0;
+        int textTokens = 0;
+        for (int i = 0; i < ids.length; i++) {
+            if (sequence[i] < 0 || textTokens++ < textBudget) {
+                out[n++] = ids[i];
+            }
+        }
+        return out;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.finetune4j.core.tokenizer;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -21,6 +22,28 @@ public interface Tokenizer {
      * @return the ids, in text order
      */
     long[] encode(String text);
+
+    /**
+     * Token ids of {@code text} as transformers' {@code tokenizer(text, truncation=True, max_length=maxLength)} gives
+     * them: with the special tokens the tokenizer adds around one sequence (BERT's {@code [CLS] ... [SEP]}, Llama's
+     * BOS), the text's own tokens cut at the end so that the whole row, special tokens included, fits in
+     * {@code maxLength}. What a classifier reads: BERT's pooler reads position 0, which must be {@code [CLS]}.
+     *
+     * <p>This default adds no special tokens (as a {@code tokenizer.json} without post-processor, GPT-2's or
+     * Qwen2's); {@link HfTokenizer} adds what its {@code post_processor} says.
+     *
+     * @param text      the text to encode
+     * @param maxLength the most ids returned, more than the number of special tokens added
+     * @return the ids, in text order, special tokens included
+     * @throws IllegalArgumentException when {@code maxLength} leaves no room for the text after the special tokens
+     */
+    default long[] encodeWithSpecialTokens(String text, int maxLength) {
+        if (maxLength < 1) {
+            throw new IllegalArgumentException("maxLength must be at least 1, got " + maxLength);
+        }
+        long[] ids = encode(text);
+        return ids.length <= maxLength ? ids : Arrays.copyOf(ids, maxLength);
+    }
 
     /**
      * Text of {@code ids}; special tokens are skipped.

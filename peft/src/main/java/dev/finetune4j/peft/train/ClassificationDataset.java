@@ -3,11 +3,11 @@ package dev.finetune4j.peft.train;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
- * Sequences with their class (or regression target), already turned into token ids; immutable.
+ * Sequences with their class (a regression target, or a label vector for multi-label classification), already
+ * turned into token ids; immutable.
  *
  * <pre>{@code
  * ClassificationDataset data = ClassificationDataset.fromTexts(texts, labels, tokenizer, 256);
@@ -46,41 +46,85 @@ public final class ClassificationDataset {
         }
         List<ClassificationExample> rows = new ArrayList<>(inputIds.length);
         for (int i = 0; i < inputIds.length; i++) {
-            try {
-                rows.add(new ClassificationExample(inputIds[i].clone(), labels[i]));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("row " + i + ": " + e.getMessage(), e);
-            }
+            rows.add(row(i, inputIds[i].clone(), new float[]{labels[i]}));
         }
         return new ClassificationDataset(rows);
     }
 
     /**
-     * Texts tokenized without special tokens, each cut to its first {@code maxLength} tokens, with their class
-     * indices (or regression targets).
+     * Texts tokenized as transformers' {@code tokenizer(text, truncation=True, max_length=maxLength)} does
+     * ({@link Tokenizer#encodeWithSpecialTokens}: BERT's {@code [CLS] ... [SEP]}, Llama's BOS, the text cut so that
+     * the special tokens stay inside {@code maxLength}), with their class indices (or regression targets).
      *
      * @param texts     the texts
      * @param labels    the label of each text (a class index, or a regression target)
      * @param tokenizer the model's tokenizer
-     * @param maxLength the most tokens kept of a text
+     * @param maxLength the most tokens of a row, special tokens included
      * @return the data set
      */
     public static ClassificationDataset fromTexts(List<String> texts, float[] labels, Tokenizer tokenizer, int maxLength) {
         if (texts.size() != labels.length) {
             throw new IllegalArgumentException(texts.size() + " texts but " + labels.length + " labels");
         }
+        float[][] single = new float[labels.length][];
+        for (int i = 0; i < labels.length; i++) {
+            single[i] = new float[]{labels[i]};
+        }
+        return fromTexts(texts, single, tokenizer, maxLength);
+    }
+
+    /**
+     * Texts tokenized as {@link #fromTexts(List, float[], Tokenizer, int)} does, each with its label vector: for
+     * {@code multi_label_classification}, one 0 or 1 per class (1 where the text has that class).
+     *
+     * @param texts     the texts
+     * @param labels    the label vector of each text, {@code num_labels} values of 0 or 1
+     * @param tokenizer the model's tokenizer
+     * @param maxLength the most tokens of a row, special tokens included
+     * @return the data set
+     */
+    public static ClassificationDataset fromTexts(List<String> texts, float[][] labels, Tokenizer tokenizer, int maxLength) {
+        if (texts.size() != labels.length) {
+            throw new IllegalArgumentException(texts.size() + " texts but " + labels.length + " label vectors");
+        }
         if (maxLength < 1) {
             throw new IllegalArgumentException("maxLength must be at least 1, got " + maxLength);
         }
         List<ClassificationExample> rows = new ArrayList<>(texts.size());
         for (int i = 0; i < texts.size(); i++) {
-            long[] ids = tokenizer.encode(texts.get(i));
+            long[] ids = tokenizer.encodeWithSpecialTokens(texts.get(i), maxLength);
             if (ids.length == 0) {
                 throw new IllegalArgumentException("text " + i + " has no token: remove empty texts");
             }
-            rows.add(new ClassificationExample(Arrays.copyOf(ids, Math.min(ids.length, maxLength)), labels[i]));
+            rows.add(row(i, ids, labels[i]));
         }
         return new ClassificationDataset(rows);
+    }
+
+    /**
+     * Rows of token ids with their label vectors ({@code multi_label_classification}: one 0 or 1 per class).
+     *
+     * @param inputIds one row of token ids per example
+     * @param labels   the label vector of each row
+     * @return the data set
+     */
+    public static ClassificationDataset of(long[][] inputIds, float[][] labels) {
+        if (inputIds.length != labels.length) {
+            throw new IllegalArgumentException(inputIds.length + " rows of input ids but " + labels.length + " label vectors");
+        }
+        List<ClassificationExample> rows = new ArrayList<>(inputIds.length);
+        for (int i = 0; i < inputIds.length; i++) {
+            rows.add(row(i, inputIds[i].clone(), labels[i]));
+        }
+        return new ClassificationDataset(rows);
+    }
+
+    private static ClassificationExample row(int i, long[] ids, float[] labels) {
+        try {
+            return new ClassificationExample(ids, labels.clone());
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new IllegalArgumentException("row " + i + ": " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -3,22 +3,53 @@ package dev.finetune4j.peft.train;
 import java.util.Arrays;
 
 /**
- * One sequence to classify and its label.
+ * One sequence to classify and its label, or its label vector for a multi-label classifier.
  *
  * @param inputIds the token ids, at least one (not copied: do not change them afterwards)
- * @param label    the class index, an integer in [0, numLabels), or, for a regression ({@code num_labels} 1), the
- *                 target value
+ * @param labels   one value for single-label classification (the class index, an integer in [0, numLabels)) or a
+ *                 regression ({@code num_labels} 1: the target value); for {@code multi_label_classification},
+ *                 {@code num_labels} values, 1 where the sequence has that class and 0 where not (not copied)
  */
-public record ClassificationExample(long[] inputIds, float label) {
+public record ClassificationExample(long[] inputIds, float[] labels) {
 
-    /** Checks that there is a token and that the label is a number. */
+    /** Checks that there is a token and that the labels are numbers. */
     public ClassificationExample {
         if (inputIds == null || inputIds.length == 0) {
             throw new IllegalArgumentException("an example needs at least one token id");
         }
-        if (!Float.isFinite(label)) {
-            throw new IllegalArgumentException("label " + label + " is not a finite number");
+        if (labels == null || labels.length == 0) {
+            throw new IllegalArgumentException("an example needs a label (or, for multi-label classification, one "
+                    + "value per class)");
         }
+        for (float label : labels) {
+            if (!Float.isFinite(label)) {
+                throw new IllegalArgumentException("label " + label + " is not a finite number");
+            }
+        }
+    }
+
+    /**
+     * An example with one label: a class index or a regression target.
+     *
+     * @param inputIds the token ids, at least one (not copied)
+     * @param label    the class index, or the regression target
+     */
+    public ClassificationExample(long[] inputIds, float label) {
+        this(inputIds, new float[]{label});
+    }
+
+    /**
+     * The one label of a single-label or regression example.
+     *
+     * @return the class index or target
+     * @throws IllegalStateException when the example has a label vector of several values
+     */
+    public float label() {
+        if (labels.length != 1) {
+            throw new IllegalStateException("this example has a vector of " + labels.length + " labels (multi-label "
+                    + "classification); read labels()");
+        }
+        return labels[0];
     }
 
     /**
@@ -32,16 +63,16 @@ public record ClassificationExample(long[] inputIds, float label) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ClassificationExample e && Arrays.equals(inputIds, e.inputIds) && Float.compare(label, e.label) == 0;
+        return o instanceof ClassificationExample e && Arrays.equals(inputIds, e.inputIds) && Arrays.equals(labels, e.labels);
     }
 
     @Override
     public int hashCode() {
-        return 31 * Arrays.hashCode(inputIds) + Float.hashCode(label);
+        return 31 * Arrays.hashCode(inputIds) + Arrays.hashCode(labels);
     }
 
     @Override
     public String toString() {
-        return "ClassificationExample[" + inputIds.length + " tokens, label " + label + "]";
+        return "ClassificationExample[" + inputIds.length + " tokens, labels " + Arrays.toString(labels) + "]";
     }
 }

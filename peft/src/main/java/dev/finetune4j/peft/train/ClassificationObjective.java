@@ -2,6 +2,7 @@ package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.models.ClassifierConfig.ProblemType;
 import dev.finetune4j.core.models.ModelSpec;
@@ -14,14 +15,18 @@ import dev.finetune4j.eval.ClassificationReport;
 import dev.finetune4j.peft.PeftClassifier;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
  * transformers' sequence-classification loss by {@code problem_type}: single-label classification is the
- * cross-entropy of each row's logits, a regression ({@code num_labels} 1) the squared error of its one score. Summed
- * here and divided by the rows of the whole optimizer step, so gradient accumulation equals one large batch (the
- * mean transformers takes over a batch). Micro-batches are right-padded to their longest row ({@link PaddedBatch}).
+ * cross-entropy of each row's logits, a regression ({@code num_labels} 1) the squared error of its one score, and
+ * multi-label classification the binary cross-entropy of every logit against its 0/1 label (torch's
+ * {@code BCEWithLogitsLoss}). Summed here and divided by the rows (multi-label: rows times labels) of the whole
+ * optimizer step, so gradient accumulation equals one large batch (the mean transformers takes over a batch).
+ * Micro-batches are right-padded to their longest row ({@link PaddedBatch}).
  */
 final class ClassificationObjective implements Objective {
     private final PeftClassifier model;
@@ -31,10 +36,6 @@ final class ClassificationObjective implements Objective {
 
     ClassificationObjective(PeftClassifier model, ClassificationDataset data, long padId) {
         this.problem = model.classifierConfig().problemType();
-        if (problem == ProblemType.MULTI_LABEL_CLASSIFICATION) {
-            throw new IllegalArgumentException("multi_label_classification is not trained here yet: use one label per "
-                    + "example (problem_type single_label_classification)");
-        }
         ModelSpec spec = model.spec();
         int labels = model.numLabels();
         for (int i = 0; i < data.size(); i++) {
@@ -50,15 +51,34 @@ final class ClassificationObjective implements Objective {
                             + ", outside the vocabulary [0, " + spec.vocabSize() + "); tokenize with the model's tokenizer");
                 }
             }
-            float label = e.label();
-            if (problem == ProblemType.SINGLE_LABEL_CLASSIFICATION && (label != Math.rint(label) || label < 0 || label >= labels)) {
-                throw new IllegalArgumentException("example " + i + " has label " + label + "; the classifier has "
-                        + labels + " classes, so a label is an integer in [0, " + labels + ")");
-            }
+            requireLabels(e, i, labels);
         }
         this.model = model;
         this.data = data;
         this.padId = padId;
+    }
+
+    /** Fails, naming the example, when its labels do not fit the problem type and the number of classes. */
+    private void requireLabels(ClassificationExample e, int i, int numLabels) {
+        float[] labels = e.labels();
+        if (problem == ProblemType.MULTI_LABEL_CLASSIFICATION) {
+            boolean binary = labels.length == numLabels;
+            for (int j = 0; binary && j < labels.length; j++) {
+                binary = labels[j] == 0f || labels[j] == 1f;
+            }
+            if (!binary) {
+                throw new IllegalArgumentException("example " + i + " has labels " + Arrays.toString(labels) + "; a "
+                        + "multi-label classifier over " + numLabels + " classes needs one 0 or 1 per class");
+            }
+        } else if (labels.length != 1) {
+            throw new IllegalArgumentException("example " + i + " has a vector of " + labels.length + " labels, but the "
+                    + "classifier's problem_type is " + problem.name().toLowerCase(Locale.ROOT) + ": give one label per "
+                    + "example, or load the classifier with ClassifierConfig.withProblemType(MULTI_LABEL_CLASSIFICATION)");
+        } else if (problem == ProblemType.SINGLE_LABEL_CLASSIFICATION
+                && (labels[0] != Math.rint(labels[0]) || labels[0] < 0 || labels[0] >= numLabels)) {
+            throw new IllegalArgumentException("example " + i + " has label " + labels[0] + "; the classifier has "
+                    + numLabels + " classes, so a label is an integer in [0, " + numLabels + ")");
+        }
     }
 
     @Override
@@ -70,15 +90,19 @@ final class ClassificationObjective implements Objective {
     public long fingerprint() {
         Fingerprint f = new Fingerprint();
         for (ClassificationExample e : data.examples()) {
-            f.add(e.inputIds()).add(new long[]{Float.floatToIntBits(e.label())});
+            long[] bits = new long[e.labels().length];
+            for (int j = 0; j < bits.length; j++) {
+                bits[j] = Float.floatToIntBits(e.labels()[j]);
+            }
+            f.add(e.inputIds()).add(bits);
         }
         return f.value();
     }
 
-    /** Rows: each example is one unit of the mean. */
+    /** Rows: each example is one unit of the mean; multi-label, each of its labels is (torch's mean over all). */
     @Override
     public long weight(int[] indices) {
-        return indices.length;
+        return problem == ProblemType.MULTI_LABEL_CLASSIFICATION ? (long) indices.length * model.numLabels() : indices.length;
     }
 
     @Override
@@ -90,6 +114,9 @@ final class ClassificationObjective implements Objective {
         }
         PaddedBatch batch = PaddedBatch.of(rows, padId);
         Tensor logits = model.forward(batch.inputIds(), batch.attentionMask()); // (B, labels)
+        if (problem == ProblemType.MULTI_LABEL_CLASSIFICATION) {
+            return multiLabelLoss(logits, indices, batch.tokens());
+        }
         if (problem == ProblemType.REGRESSION) {
             float[] targets = new float[b];
             for (int r = 0; r < b; r++) {
@@ -107,14 +134,59 @@ final class ClassificationObjective implements Objective {
         return new Loss(sum, batch.tokens(), Map.of(), Reductions.argmax(logits));
     }
 
-    /** Accuracy and macro F1 of the predicted classes, as scikit-learn computes them (eval's ClassificationMetrics). */
+    /** The multi-label loss sum of these rows; predictions: the labels whose score is above 0 (σ(x) > 1/2), (B, L). */
+    private Loss multiLabelLoss(Tensor logits, int[] indices, long tokens) {
+        int b = indices.length;
+        int l = model.numLabels();
+        float[] targets = new float[b * l];
+        for (int r = 0; r < b; r++) {
+            System.arraycopy(data.get(indices[r]).labels(), 0, targets, r * l, l);
+        }
+        Tensor y = Tensor.of(logits.device(), TensorScope.current(), targets, Shape.of(b, l));
+        return new Loss(binaryCrossEntropySum(logits, y), tokens, Map.of(), Elementwise.isPositive(logits.detach()));
+    }
+
+    /**
+     * Summed binary cross-entropy with logits, torch's {@code BCEWithLogitsLoss(reduction="sum")}: with y the 0/1
+     * label, {@code (1 - y) x - log σ(x)} = -[y log σ(x) + (1 - y) log σ(-x)], stable for large |x|, in float32
+     * whatever the forward ran in. logits, y: (B, L) -> [1]; the gradient with respect to x is σ(x) - y.
+     */
+    static Tensor binaryCrossEntropySum(Tensor logits, Tensor y) {
+        try (var f32 = Precision.F32.use()) {
+            Tensor notY = Elementwise.addScalar(Elementwise.scale(y, -1f), 1f);
+            return Reductions.sum(Elementwise.sub(Elementwise.mul(notY, logits), PreferenceLosses.logSigmoid(logits)));
+        }
+    }
+
+    /**
+     * Accuracy and macro F1 of the predicted classes, as scikit-learn computes them (eval's ClassificationMetrics);
+     * multi-label, the subset accuracy and the micro and macro F1 over the labels.
+     */
     @Override
     public Map<String, Double> predictionMetrics(int[] predicted) {
+        if (problem == ProblemType.MULTI_LABEL_CLASSIFICATION) {
+            return multiLabelMetrics(predicted);
+        }
         int[] truth = new int[data.size()];
         for (int i = 0; i < truth.length; i++) {
             truth[i] = (int) data.get(i).label();
         }
         ClassificationReport report = ClassificationMetrics.compute(truth, predicted);
         return Map.of("accuracy", report.accuracy(), "f1_macro", report.f1(Average.MACRO));
+    }
+
+    /** predicted: (N, L) flattened 0/1, in example order. */
+    private Map<String, Double> multiLabelMetrics(int[] predicted) {
+        int l = model.numLabels();
+        boolean[][] truth = new boolean[data.size()][l];
+        boolean[][] guess = new boolean[data.size()][l];
+        for (int i = 0; i < truth.length; i++) {
+            for (int j = 0; j < l; j++) {
+                truth[i][j] = data.get(i).labels()[j] == 1f;
+                guess[i][j] = predicted[i * l + j] == 1;
+            }
+        }
+        ClassificationReport report = ClassificationMetrics.computeMultiLabel(model.classifierConfig().id2label(), truth, guess);
+        return Map.of("accuracy", report.accuracy(), "f1_micro", report.f1(Average.MICRO), "f1_macro", report.f1(Average.MACRO));
     }
 }

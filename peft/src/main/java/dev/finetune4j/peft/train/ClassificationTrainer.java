@@ -4,11 +4,14 @@ import dev.finetune4j.peft.PeftClassifier;
 
 /**
  * Fine-tuning of a sequence classifier's adapter (BERT or a decoder's {@code *ForSequenceClassification}, wrapped
- * by {@code Peft.wrap}) with transformers' loss for its {@code problem_type}: cross-entropy over the classes, or the
- * squared error of the one score of a regression ({@code num_labels} 1); mean over the rows of each optimizer step.
- * The head ({@code classifier} or {@code score}) trains with the adapter and is saved as PEFT's
- * {@code modules_to_save}. Evaluations report the loss, and for classes {@code accuracy} and {@code f1_macro} in
- * {@link EvalMetrics#extra()} (scikit-learn's definitions, from eval's {@code ClassificationMetrics}).
+ * by {@code Peft.wrap}) with transformers' loss for its {@code problem_type}: cross-entropy over the classes, the
+ * squared error of the one score of a regression ({@code num_labels} 1), or for
+ * {@code multi_label_classification} the binary cross-entropy of each class's score against the row's 0/1 label
+ * vector; mean over the rows (multi-label: rows and classes) of each optimizer step. The head ({@code classifier} or
+ * {@code score}) trains with the adapter and is saved as PEFT's {@code modules_to_save}. Evaluations report the
+ * loss, and for classes {@code accuracy} and {@code f1_macro} in {@link EvalMetrics#extra()} (multi-label: subset
+ * {@code accuracy}, {@code f1_micro} and {@code f1_macro}, a class predicted where its score is above 0;
+ * scikit-learn's definitions, from eval's {@code ClassificationMetrics}).
  *
  * <pre>{@code
  * try (var base = AutoModel.loadSequenceClassifier(dir)) {

@@ -97,7 +97,8 @@ interface Objective {
      * Metrics of a whole validation set that are not means of per-unit values (macro F1), from the prediction of
      * every example, in order; empty for objectives without predictions.
      *
-     * @param predicted the predicted class of each example, from {@link Loss#predictions()}
+     * @param predicted the predicted class of each example, from {@link Loss#predictions()} (multi-label: each
+     *                  example's 0/1 per class, example after example)
      */
     default Map<String, Double> predictionMetrics(int[] predicted) {
         return Map.of();
@@ -109,8 +110,8 @@ interface Objective {
      * @param metricSums  sums over this micro-batch of extra metrics, each one value on the model's device without
      *                    autograd: the loop reads them back in the same transfer as the loss (issue 17: a step reads
      *                    nothing else) and averages them over the step's weight
-     * @param predictions the predicted class of each example, I64 (B), read back in evaluation only; null when the
-     *                    objective predicts no class
+     * @param predictions the predicted class of each example, I64 (B) (multi-label: 0/1 per class, (B, L)), read back
+     *                    in evaluation only; null when the objective predicts no class
      */
     record Loss(Tensor sum, long tokens, Map<String, Tensor> metricSums, Tensor predictions) {
 

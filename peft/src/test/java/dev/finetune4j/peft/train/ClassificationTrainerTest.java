@@ -60,12 +60,16 @@ class ClassificationTrainerTest {
 
     /** {@link #tinyQwen(List)} with the given pad id, or none. */
     static DecoderForSequenceClassification tinyQwen(List<String> labels, OptionalLong pad) {
+        return tinyQwen(new ClassifierConfig(labels, ClassifierConfig.ProblemType.of(null, labels.size()), pad));
+    }
+
+    /** {@link #tinyQwen(List)} with the given labels, problem type and pad id. */
+    static DecoderForSequenceClassification tinyQwen(ClassifierConfig classifier) {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.put("model_type", "qwen2").put("vocab_size", VOCAB).put("hidden_size", 32).put("intermediate_size", 64)
                 .put("num_hidden_layers", 2).put("num_attention_heads", 4).put("num_key_value_heads", 2)
                 .put("max_position_embeddings", 32).put("rms_norm_eps", 1e-6).put("rope_theta", 10000.0)
                 .put("hidden_act", "silu").put("tie_word_embeddings", false);
-        var classifier = new ClassifierConfig(labels, ClassifierConfig.ProblemType.of(null, labels.size()), pad);
         var model = new DecoderForSequenceClassification(TensorScope.detached(), DecoderConfig.fromJson(c), classifier);
         StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
         return model;

@@ -3,6 +3,7 @@ package dev.finetune4j.samples.cli;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.ClassifierConfig;
+import dev.finetune4j.core.models.ClassifierConfig.ProblemType;
 import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.data.format.JsonObjectLines;
@@ -15,23 +16,25 @@ import java.util.List;
 
 /**
  * What {@code train} ({@code task: classification}) and {@code eval --classification} share: the classifier of a
- * model folder with its class names and pad id, and JSONL rows {@code {"text": ..., "label": ...}} whose label is
- * one of the class names.
+ * model folder with its class names, problem type and pad id, and JSONL rows {@code {"text": ..., "label": ...}} whose
+ * label is one of the class names (multi-label: {@code {"text": ..., "labels": [...]}}, any number of them).
  */
 final class ClassifierInputs {
     static final String TEXT = "text";
     static final String LABEL = "label";
+    static final String LABELS = "labels";
 
     private ClassifierInputs() {
     }
 
     /**
      * The folder's sequence classifier on {@code device}. With {@code labels} (the config's labels, or
-     * {@code eval --labels}) other than config.json's {@code id2label}, a decoder gets a new head for them; a config
-     * without {@code pad_token_id} takes the tokenizer's pad (else end-of-sequence) id, by which a decoder finds each
-     * row's last token.
+     * {@code eval --labels}) other than config.json's {@code id2label}, a decoder gets a new head for them; with
+     * {@code problemType} (the config's {@code problem_type}, or {@code eval --problem-type}) the loss and predictions
+     * are that type's, else config.json's; a config without {@code pad_token_id} takes the tokenizer's pad (else
+     * end-of-sequence) id, by which a decoder finds each row's last token.
      */
-    static SequenceClassifierModule load(Path dir, Device device, List<String> labels, Tokenizer tok) {
+    static SequenceClassifierModule load(Path dir, Device device, List<String> labels, String problemType, Tokenizer tok) {
         ModelInputs.requireModelFolder(dir);
         ClassifierConfig stored;
         try {
@@ -41,6 +44,13 @@ final class ClassifierInputs {
         }
         boolean bert = AutoModel.readConfig(dir).path("model_type").asText("").equals("bert");
         ClassifierConfig wanted = labels == null ? stored : stored.withLabels(labels);
+        if (problemType != null) {
+            try {
+                wanted = wanted.withProblemType(ProblemType.of(problemType, wanted.numLabels()));
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException("problem_type '" + problemType + "': " + e.getMessage(), e);
+            }
+        }
         if (wanted.padTokenId().isEmpty() && (tok.padTokenId().isPresent() || tok.eosTokenId().isPresent())) {
             wanted = wanted.withPadTokenId(tok.padTokenId().orElse(tok.eosTokenId().orElse(0)));
         }
@@ -50,47 +60,65 @@ final class ClassifierInputs {
                     + "for decoder models only: use the model's labels, or write them into its config.json");
         }
         try {
-            return AutoModel.loadSequenceClassifier(dir, device, bert ? null : wanted);
+            return AutoModel.loadSequenceClassifier(dir, device, wanted);
         } catch (IllegalArgumentException | UncheckedIOException e) {
             throw new BadInputException("cannot load a classifier from " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
         }
     }
 
-    /** One row of a classification file: its text, its label's index, and its line for messages. */
-    record Row(String text, int label, long line) {
+    /**
+     * One row of a classification file: its text, its target (the label's index; multi-label, a 0/1 per class) and
+     * its line for messages.
+     */
+    record Row(String text, float[] target, long line) {
     }
 
     /**
-     * The rows of {@code file}; a row without a string text or label, or with a label not in {@code labels}, is bad
-     * input naming its line.
+     * The rows of {@code file}; a row without a string text or label (multi-label: a list of labels), or with a label
+     * not in {@code labels}, is bad input naming its line.
      */
-    static List<Row> rows(Path file, List<String> labels) {
+    static List<Row> rows(Path file, List<String> labels, boolean multiLabel) {
+        String field = multiLabel ? LABELS : LABEL;
         List<Row> out = new ArrayList<>();
         for (JsonObjectLines.Ok row : JsonlFile.readRecords(file, "fix or remove that line")) {
-            if (!(row.object().get(TEXT) instanceof String text) || !(row.object().get(LABEL) instanceof String label)) {
-                throw new BadInputException(file + " line " + row.line() + ": a classification row needs string fields '"
-                        + TEXT + "' and '" + LABEL + "' (fields: " + List.copyOf(row.object().keySet()) + ")");
+            Object given = row.object().get(field);
+            boolean shaped = multiLabel ? given instanceof List<?> list && list.stream().allMatch(String.class::isInstance)
+                    : given instanceof String;
+            if (!(row.object().get(TEXT) instanceof String text) || !shaped) {
+                throw new BadInputException(file + " line " + row.line() + ": a " + (multiLabel ? "multi-label " : "")
+                        + "classification row needs a string field '" + TEXT + "' and " + (multiLabel
+                        ? "a list of label names '" + LABELS + "' (empty for none)" : "a string field '" + LABEL + "'")
+                        + " (fields: " + List.copyOf(row.object().keySet()) + ")");
             }
-            int index = labels.indexOf(label);
-            if (index < 0) {
-                throw new BadInputException(file + " line " + row.line() + ": label '" + label + "' is not one of the "
-                        + "classes " + labels + "; fix the row, or list every class under 'labels' in the train config");
+            List<?> names = multiLabel ? (List<?>) given : List.of(given);
+            float[] target = new float[multiLabel ? labels.size() : 1];
+            for (Object name : names) {
+                int index = labels.indexOf(name);
+                if (index < 0) {
+                    throw new BadInputException(file + " line " + row.line() + ": label '" + name + "' is not one of the "
+                            + "classes " + labels + "; fix the row, or list every class under 'labels' in the train config");
+                }
+                if (multiLabel) {
+                    target[index] = 1;
+                } else {
+                    target[0] = index;
+                }
             }
-            out.add(new Row(text, index, row.line()));
+            out.add(new Row(text, target, row.line()));
         }
         return out;
     }
 
-    /** The rows tokenized (no special tokens), each cut to {@code maxLength} tokens. */
+    /** The rows tokenized as transformers' tokenizer(text, truncation=True, max_length=maxLength), special tokens included. */
     static ClassificationDataset dataset(List<Row> rows, Tokenizer tok, int maxLength, Path file) {
-        float[] labels = new float[rows.size()];
+        float[][] targets = new float[rows.size()][];
         List<String> texts = new ArrayList<>(rows.size());
-        for (int i = 0; i < labels.length; i++) {
-            labels[i] = rows.get(i).label();
+        for (int i = 0; i < targets.length; i++) {
+            targets[i] = rows.get(i).target();
             texts.add(rows.get(i).text());
         }
         try {
-            return ClassificationDataset.fromTexts(texts, labels, tok, maxLength);
+            return ClassificationDataset.fromTexts(texts, targets, tok, maxLength);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(file + ": " + e.getMessage(), e);
         }

@@ -40,7 +40,10 @@ import java.util.concurrent.Callable;
                 "With --classification, score a classifier instead: accuracy, macro and weighted precision/recall/F1 "
                         + "and the per-class report (scikit-learn's definitions). --data rows are {\"text\": ..., "
                         + "\"label\": ...}, classified by --model (a classifier folder, with --adapter); --predictions "
-                        + "rows hold 'prediction' and 'reference' labels."},
+                        + "rows hold 'prediction' and 'reference' labels. A multi-label classifier (--problem-type "
+                        + "multi_label_classification, or its config.json's problem_type) reads rows {\"text\": ..., "
+                        + "\"labels\": [...]}, predicts every class whose score is above 0, and reports subset accuracy "
+                        + "and micro, macro and weighted precision/recall/F1 over the classes."},
         footer = {"", "Examples:",
                 "  finetune4j eval --predictions preds.jsonl --bleu-tokenize zh --cjk",
                 "  finetune4j eval --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --data prepared/test.jsonl",
@@ -131,6 +134,11 @@ final class EvalCommand implements Callable<Integer> {
                     + "config.json does not name them (a head trained on a causal LM); default: its id2label.")
     List<String> labels;
 
+    @Option(names = "--problem-type", paramLabel = "TYPE",
+            description = "With --classification --model: multi_label_classification (or single_label_classification) "
+                    + "when the model's config.json does not say how the adapter was trained; default: its problem_type.")
+    String problemType;
+
     @Option(names = "--max-length", defaultValue = "512",
             description = "With --classification --model: the most tokens of a text classified (default: ${DEFAULT-VALUE}).")
     int maxLength;
@@ -155,7 +163,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         if (source.model != null && data == null) {
             throw new BadInputException("--model needs --data: the JSONL file with "
-                    + (toolCalls ? "conversations" : classification ? "{\"text\", \"label\"} rows" : "prompts and references"));
+                    + (toolCalls ? "conversations" : classification ? "{\"text\", \"label\"} (or \"labels\") rows" : "prompts and references"));
         }
         Map<String, Object> result = new LinkedHashMap<>();
         // what the report evaluated, as 'finetune4j gate' names it
@@ -179,13 +187,13 @@ final class EvalCommand implements Callable<Integer> {
         if (classification && toolCalls) {
             throw new BadInputException("--classification and --tool-calls are two modes; pass one of them");
         }
-        List<String> classifierOnly = new ArrayList<>(List.of("--labels", "--max-length"));
+        List<String> classifierOnly = new ArrayList<>(List.of("--labels", "--problem-type", "--max-length"));
         if (classification) {
             classifierOnly.clear();
             classifierOnly.addAll(TEXT_OPTIONS);
             classifierOnly.addAll(List.of("--tool-call-parser", "--max-new-tokens", "--precision"));
             if (source.predictions != null) {
-                classifierOnly.addAll(List.of("--labels", "--max-length"));
+                classifierOnly.addAll(List.of("--labels", "--problem-type", "--max-length"));
             }
         }
         classifierOnly.removeIf(name -> !parsed.hasMatchedOption(name));
@@ -238,8 +246,8 @@ final class EvalCommand implements Callable<Integer> {
             throw new BadInputException("--max-length must be at least 1, got " + maxLength);
         }
         Tokenizer tok = ModelInputs.loadTokenizer(tokenizer, source.model);
-        return ClassificationEval.ofModel(source.model, adapter, data, labels, tok, device.resolve(), batchSize, maxLength,
-                spec.commandLine().getErr());
+        return ClassificationEval.ofModel(source.model, adapter, data, labels, problemType, tok, device.resolve(), batchSize,
+                maxLength, spec.commandLine().getErr());
     }
 
     /** Function-calling metrics of a predictions file, or of the model's answers to held-out conversations. */

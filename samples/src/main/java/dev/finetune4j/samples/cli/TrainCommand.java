@@ -2,6 +2,7 @@ package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.AtomicDirectory;
+import dev.finetune4j.core.models.ClassifierConfig.ProblemType;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.SequenceClassifierModule;
 import dev.finetune4j.core.tokenizer.Tokenizer;
@@ -74,6 +75,7 @@ import java.util.function.Consumer;
                 "Classification (rows {\"text\": ..., \"label\": ...}; a decoder model gets a new score head for the labels):",
                 "  task: classification",
                 "  labels: [billing, refund, other]      # default: the model's id2label",
+                "  problem_type: multi_label_classification   # optional: rows {\"text\": ..., \"labels\": [...]}, any number",
                 "  data: {train: tickets/train.jsonl, validation: tickets/validation.jsonl, max_length: 256}",
                 "peft keys: the method's adapter_config.json fields under PEFT's names, for example lora/dora/qlora "
                         + "r, lora_alpha (default 16), lora_dropout, target_modules (list or regex), use_rslora, "
@@ -126,8 +128,9 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("task: classification trains with the classification loss; remove 'objective' "
                     + "and its section ('dpo', 'orpo', 'simpo' or 'kto')");
         }
-        if (!classification && c.labels() != null) {
-            throw new BadInputException("'labels' are the classes of task: classification; add it, or remove 'labels'");
+        if (!classification && (c.labels() != null || c.problemType() != null)) {
+            throw new BadInputException("'labels' and 'problem_type' are settings of task: classification; add it, or "
+                    + "remove them");
         }
         String objective = c.objective() == null ? "sft" : c.objective();
         if (!List.of("sft", "dpo", "orpo", "simpo", "kto").contains(objective)) {
@@ -181,21 +184,22 @@ final class TrainCommand implements Callable<Integer> {
         if (c.labels() != null && (c.labels().isEmpty() || c.labels().stream().distinct().count() != c.labels().size())) {
             throw new BadInputException("'labels' must name each class once, got " + c.labels());
         }
-        try (SequenceClassifierModule model = ClassifierInputs.load(modelDir, target, c.labels(), tok)) {
+        try (SequenceClassifierModule model = ClassifierInputs.load(modelDir, target, c.labels(), c.problemType(), tok)) {
             if (tok.vocabSize() > model.spec().vocabSize()) {
                 throw new BadInputException("the tokenizer has " + tok.vocabSize() + " tokens, but the model in "
                         + modelDir.toAbsolutePath() + " has " + model.spec().vocabSize() + "; use the model's tokenizer.json");
             }
             List<String> labels = model.classifierConfig().id2label();
+            boolean multiLabel = model.classifierConfig().problemType() == ProblemType.MULTI_LABEL_CLASSIFICATION;
             PeftClassifier peft = PeftMethods.wrapClassifier(model, c.method(), c.peft());
             int maxLength = maxLength(c.data(), model.spec().maxPositionEmbeddings());
             Path trainFile = base.resolve(c.data().train());
             ClassificationTrainer.Builder b = ClassificationTrainer.builder().model(peft).config(cfg)
-                    .trainData(ClassifierInputs.dataset(ClassifierInputs.rows(trainFile, labels), tok, maxLength, trainFile))
+                    .trainData(ClassifierInputs.dataset(ClassifierInputs.rows(trainFile, labels, multiLabel), tok, maxLength, trainFile))
                     .listener(new ProgressLine("classification"));
             if (c.data().validation() != null) {
                 Path file = base.resolve(c.data().validation());
-                b.evalData(ClassifierInputs.dataset(ClassifierInputs.rows(file, labels), tok, maxLength, file));
+                b.evalData(ClassifierInputs.dataset(ClassifierInputs.rows(file, labels, multiLabel), tok, maxLength, file));
             }
             ClassificationTrainer trainer;
             try {
@@ -203,7 +207,7 @@ final class TrainCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new BadInputException(e.getMessage(), e);
             }
-            spec.commandLine().getOut().println("classes: " + labels);
+            spec.commandLine().getOut().println((multiLabel ? "classes (multi-label): " : "classes: ") + labels);
             run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
         }
     }

@@ -12,6 +12,8 @@ import java.util.List;
  * tokenizer: null                        # default: the model folder's tokenizer.json; or byte-level
  * task: generation                       # generation | classification
  * labels: [billing, refund, other]       # classification: the classes (default: the model's id2label)
+ * problem_type: null                     # classification: multi_label_classification for rows with a list of
+ *                                        # labels each (default: config.json's, else single-label)
  * objective: sft                         # sft | dpo | orpo | simpo | kto (generation)
  * method: lora                           # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze
  * peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}
@@ -21,6 +23,7 @@ import java.util.List;
  *                                        # observation, tools); dpo, orpo, simpo: prompt/chosen/rejected;
  *                                        # kto: prompt/completion/label (label true or false);
  *                                        # classification: {"text": ..., "label": ...}
+ *                                        # (multi-label: {"text": ..., "labels": [...]})
  *   validation: prepared/validation.jsonl
  *   prompt_field: instruction
  *   response_field: output
@@ -36,8 +39,8 @@ import java.util.List;
  * output: runs/qa
  * </pre>
  */
-record TrainConfig(String model, String tokenizer, String task, List<String> labels, String objective, String method,
-                   ObjectNode peft, Data data, Training training, Dpo dpo, Orpo orpo, Simpo simpo, Kto kto,
+record TrainConfig(String model, String tokenizer, String task, List<String> labels, String problemType, String objective,
+                   String method, ObjectNode peft, Data data, Training training, Dpo dpo, Orpo orpo, Simpo simpo, Kto kto,
                    String output) {
 
     /** Training data: JSONL files and how to read and lay them out. */
