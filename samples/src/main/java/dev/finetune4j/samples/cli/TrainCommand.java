@@ -18,6 +18,8 @@ import dev.finetune4j.peft.train.KtoTrainer;
 import dev.finetune4j.peft.train.OrpoConfig;
 import dev.finetune4j.peft.train.ReferenceFreeConfig;
 import dev.finetune4j.peft.train.ReferenceFreeTrainer;
+import dev.finetune4j.peft.train.RewardConfig;
+import dev.finetune4j.peft.train.RewardTrainer;
 import dev.finetune4j.peft.train.Schedule;
 import dev.finetune4j.peft.train.SftTrainer;
 import dev.finetune4j.peft.train.SimpoConfig;
@@ -42,11 +44,12 @@ import java.util.function.Consumer;
 
 /**
  * {@code finetune4j train}: SFT, DPO, ORPO, SimPO or KTO with a PEFT method on a local Hugging Face model folder, or
- * ({@code task: classification}) a sequence classifier's adapter and head.
+ * a sequence classifier's ({@code task: classification}) or reward model's ({@code task: reward}) adapter and head.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT, DPO, ORPO, SimPO or KTO, or a "
-                + "classifier with task: classification) as a config file describes.",
+                + "classifier with task: classification, or a reward model with task: reward) as a config file "
+                + "describes.",
                 "Writes the adapter in PEFT's format to <output>/adapter and resumable checkpoints to "
                         + "<output>/checkpoints (--resume continues from the newest); prints one progress line per step "
                         + "range and the final summary."},
@@ -77,6 +80,9 @@ import java.util.function.Consumer;
                 "  labels: [billing, refund, other]      # default: the model's id2label",
                 "  problem_type: multi_label_classification   # optional: rows {\"text\": ..., \"labels\": [...]}, any number",
                 "  data: {train: tickets/train.jsonl, validation: tickets/validation.jsonl, max_length: 256}",
+                "Reward model (rows as dpo; a decoder model gets a new one-label score head):",
+                "  task: reward",
+                "  reward: {center_rewards_coefficient: 0.01}   # default 0 (none), TRL's RewardConfig",
                 "peft keys: the method's adapter_config.json fields under PEFT's names, for example lora/dora/qlora "
                         + "r, lora_alpha (default 16), lora_dropout, target_modules (list or regex), use_rslora, "
                         + "modules_to_save, layers_to_transform, rank_pattern; ia3 target_modules, feedforward_modules; "
@@ -119,14 +125,14 @@ final class TrainCommand implements Callable<Integer> {
         Path out = output != null ? output : base.resolve(c.output() == null ? "finetune4j-run" : c.output());
         Path checkpoint = resumeFrom(out);
         String task = c.task() == null ? "generation" : c.task();
-        if (!task.equals("generation") && !task.equals("classification")) {
-            throw new BadInputException("'task' is '" + task + "'; use generation or classification");
+        if (!List.of("generation", "classification", "reward").contains(task)) {
+            throw new BadInputException("'task' is '" + task + "'; use generation, classification or reward");
         }
         boolean classification = task.equals("classification");
-        if (classification && (c.objective() != null || c.dpo() != null || c.orpo() != null || c.simpo() != null
-                || c.kto() != null)) {
-            throw new BadInputException("task: classification trains with the classification loss; remove 'objective' "
-                    + "and its section ('dpo', 'orpo', 'simpo' or 'kto')");
+        if (!task.equals("generation") && (c.objective() != null || c.dpo() != null || c.orpo() != null
+                || c.simpo() != null || c.kto() != null)) {
+            throw new BadInputException("task: " + task + " trains with its own loss; remove 'objective' and its section "
+                    + "('dpo', 'orpo', 'simpo' or 'kto')");
         }
         if (!classification && (c.labels() != null || c.problemType() != null)) {
             throw new BadInputException("'labels' and 'problem_type' are settings of task: classification; add it, or "
@@ -145,11 +151,16 @@ final class TrainCommand implements Callable<Integer> {
         DpoConfig dpo = objective.equals("dpo") ? dpoConfig(c.dpo()) : null;
         ReferenceFreeConfig referenceFree = referenceFreeConfig(objective, c.orpo(), c.simpo());
         KtoConfig kto = objective.equals("kto") ? ktoConfig(c.kto()) : null;
+        RewardConfig reward = task.equals("reward") ? rewardConfig(c.reward()) : null;
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
                 : c.tokenizer().equals(ModelInputs.BYTE_LEVEL) ? c.tokenizer() : base.resolve(c.tokenizer()).toString(), modelDir);
         if (classification) {
             classify(c, modelDir, tok, target, cfg, base, out, checkpoint);
+            return ExitCodes.OK;
+        }
+        if (reward != null) {
+            rewardModel(c, reward, modelDir, tok, target, cfg, base, out, checkpoint);
             return ExitCodes.OK;
         }
         long pad = tok.padTokenId().orElse(tok.eosTokenId().orElse(0));
@@ -185,10 +196,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new BadInputException("'labels' must name each class once, got " + c.labels());
         }
         try (SequenceClassifierModule model = ClassifierInputs.load(modelDir, target, c.labels(), c.problemType(), tok)) {
-            if (tok.vocabSize() > model.spec().vocabSize()) {
-                throw new BadInputException("the tokenizer has " + tok.vocabSize() + " tokens, but the model in "
-                        + modelDir.toAbsolutePath() + " has " + model.spec().vocabSize() + "; use the model's tokenizer.json");
-            }
+            requireTokenizerFits(tok, model, modelDir);
             List<String> labels = model.classifierConfig().id2label();
             boolean multiLabel = model.classifierConfig().problemType() == ProblemType.MULTI_LABEL_CLASSIFICATION;
             PeftClassifier peft = PeftMethods.wrapClassifier(model, c.method(), c.peft());
@@ -209,6 +217,39 @@ final class TrainCommand implements Callable<Integer> {
             }
             spec.commandLine().getOut().println((multiLabel ? "classes (multi-label): " : "classes: ") + labels);
             run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
+        }
+    }
+
+    /**
+     * {@code task: reward}: the model folder as a one-label classifier (a decoder gets a new {@code score} head), the
+     * method's adapter around it, and the pair rows DPO reads ({@code {"prompt", "chosen", "rejected"}}).
+     */
+    private void rewardModel(TrainConfig c, RewardConfig reward, Path modelDir, Tokenizer tok, Device target,
+                             TrainingConfig cfg, Path base, Path out, Path checkpoint) throws IOException {
+        try (SequenceClassifierModule model = ClassifierInputs.load(modelDir, target, List.of("reward"), null, tok)) {
+            requireTokenizerFits(tok, model, modelDir);
+            PeftClassifier peft = PeftMethods.wrapClassifier(model, c.method(), c.peft());
+            TrainData data = new TrainData(tok, c.data().promptTemplate(),
+                    maxLength(c.data(), model.spec().maxPositionEmbeddings()), spec.commandLine().getErr());
+            RewardTrainer.Builder b = RewardTrainer.builder().model(peft).config(cfg).reward(reward)
+                    .trainData(data.dpo(base.resolve(c.data().train()))).listener(new ProgressLine("reward"));
+            if (c.data().validation() != null) {
+                b.evalData(data.dpo(base.resolve(c.data().validation())));
+            }
+            RewardTrainer trainer;
+            try {
+                trainer = b.build();
+            } catch (IllegalArgumentException e) {
+                throw new BadInputException(e.getMessage(), e);
+            }
+            run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
+        }
+    }
+
+    private static void requireTokenizerFits(Tokenizer tok, SequenceClassifierModule model, Path modelDir) {
+        if (tok.vocabSize() > model.spec().vocabSize()) {
+            throw new BadInputException("the tokenizer has " + tok.vocabSize() + " tokens, but the model in "
+                    + modelDir.toAbsolutePath() + " has " + model.spec().vocabSize() + "; use the model's tokenizer.json");
         }
     }
 
@@ -379,6 +420,13 @@ final class TrainCommand implements Callable<Integer> {
                 k.beta() == null ? defaults.beta() : k.beta(),
                 k.desirableWeight() == null ? defaults.desirableWeight() : k.desirableWeight(),
                 k.undesirableWeight() == null ? defaults.undesirableWeight() : k.undesirableWeight()));
+    }
+
+    /** The {@code reward} section (TRL's default for what is left out), checked before the model loads. */
+    private static RewardConfig rewardConfig(TrainConfig.Reward section) {
+        return ConfigFiles.section("reward", TrainConfig.Reward.class, () -> section == null
+                || section.centerRewardsCoefficient() == null ? RewardConfig.defaults()
+                : new RewardConfig(section.centerRewardsCoefficient()));
     }
 
     /** The {@code dpo} section, checked before the model loads; a value out of range is bad input naming its key. */

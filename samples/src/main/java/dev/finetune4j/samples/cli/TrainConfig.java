@@ -10,7 +10,7 @@ import java.util.List;
  * <pre>
  * model: models/Qwen2.5-0.5B-Instruct    # local Hugging Face folder
  * tokenizer: null                        # default: the model folder's tokenizer.json; or byte-level
- * task: generation                       # generation | classification
+ * task: generation                       # generation | classification | reward
  * labels: [billing, refund, other]       # classification: the classes (default: the model's id2label)
  * problem_type: null                     # classification: multi_label_classification for rows with a list of
  *                                        # labels each (default: config.json's, else single-label)
@@ -36,12 +36,13 @@ import java.util.List;
  * orpo: {beta: 0.1}                      # objective: orpo (beta is ORPO's lambda)
  * simpo: {beta: 0.1, simpo_gamma: 0.5, cpo_alpha: 1.0, label_smoothing: 0.0}   # objective: simpo
  * kto: {beta: 0.1, desirable_weight: 1.0, undesirable_weight: 1.0}
+ * reward: {center_rewards_coefficient: 0.01}   # task: reward (rows as dpo)
  * output: runs/qa
  * </pre>
  */
 record TrainConfig(String model, String tokenizer, String task, List<String> labels, String problemType, String objective,
                    String method, ObjectNode peft, Data data, Training training, Dpo dpo, Orpo orpo, Simpo simpo, Kto kto,
-                   String output) {
+                   Reward reward, String output) {
 
     /** Training data: JSONL files and how to read and lay them out. */
     record Data(String train, String validation, String promptField, String responseField, String promptTemplate,
@@ -69,5 +70,9 @@ record TrainConfig(String model, String tokenizer, String task, List<String> lab
 
     /** KTO settings under TRL's names: beta, desirable_weight, undesirable_weight. */
     record Kto(Double beta, Double desirableWeight, Double undesirableWeight) {
+    }
+
+    /** Reward-model settings under TRL's RewardConfig name: center_rewards_coefficient. */
+    record Reward(Double centerRewardsCoefficient) {
     }
 }

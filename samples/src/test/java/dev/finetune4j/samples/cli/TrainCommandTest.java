@@ -1,6 +1,7 @@
 package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.io.AtomicDirectory;
+import dev.finetune4j.core.io.SafetensorsFile;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,7 +49,7 @@ class TrainCommandTest {
                 data: {train: %s, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
                 training: {max_steps: 2, micro_batch_size: 4, learning_rate: 1.0e-3, seed: 1}
                 output: run
-                """.formatted(body.matches("(?s).*objective: (dpo|orpo|simpo).*") ? "pairs.jsonl"
+                """.formatted(body.matches("(?s).*(objective: (dpo|orpo|simpo)|task: reward).*") ? "pairs.jsonl"
                         : body.contains("objective: kto") ? "kto.jsonl" : "train.jsonl") + body);
         return file;
     }
@@ -118,6 +119,33 @@ class TrainCommandTest {
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(Files.readString(dir.resolve("run/adapter/adapter_config.json")).contains("\"LORA\""));
         assertTrue(r.out().contains("2 steps"), r.out());
+    }
+
+    /** A reward model: the causal LM gets a one-label score head, trained with LoRA on the DPO rows, saved as SEQ_CLS. */
+    @Test
+    void rewardModelTrainsOnPairRowsAndSavesTheScoreHead() throws Exception {
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("task: reward\nreward: {center_rewards_coefficient: 0.01}\n"
+                + "method: lora\npeft: {r: 4, target_modules: [q_proj, v_proj]}\n").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("2 steps (0 skipped)"), r.out());
+        String adapterConfig = Files.readString(dir.resolve("run/adapter/adapter_config.json"));
+        assertTrue(adapterConfig.contains("SEQ_CLS") && adapterConfig.contains("\"score\""), adapterConfig);
+        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("run/adapter/adapter_model.safetensors"))) {
+            assertTrue(f.names().contains("base_model.model.score.weight"), f.names().toString());
+        }
+    }
+
+    @Test
+    void rewardSettingsAreCheckedBeforeTheModelLoads() throws Exception {
+        CliTestSupport.Run coefficient = CliTestSupport.run("train", "-c",
+                config("task: reward\nreward: {center_rewards_coefficient: -1}\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, coefficient.exitCode(), coefficient.err());
+        assertTrue(coefficient.err().contains("invalid 'reward' settings: center_rewards_coefficient must be a finite "
+                + "number >= 0"), coefficient.err());
+        assertFalse(coefficient.out().contains("trainable"), "the model was loaded: " + coefficient.out());
+        CliTestSupport.Run objective = CliTestSupport.run("train", "-c", config("task: reward\nobjective: dpo\n").toString());
+        assertEquals(ExitCodes.BAD_INPUT, objective.exitCode(), objective.err());
+        assertTrue(objective.err().contains("task: reward trains with its own loss; remove 'objective'"), objective.err());
     }
 
     @Test
