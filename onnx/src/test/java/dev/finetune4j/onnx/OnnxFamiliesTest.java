@@ -1,18 +1,28 @@
 package dev.finetune4j.onnx;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.RopeConfig;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.SplittableRandom;
 
 import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -24,6 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * that), so a graph that drops or mis-orders one fails here. The 16-token sequences outgrow the window of 6 and
  * phi3_longrope's pretrained 8 positions; the KV cache is checked token by token over all 16, the decoding loop
  * recomputing the cache where the model says it goes stale (longrope crossing 8), as transformers' generate does.
+ * A bf16 Gemma of hidden size 48 checks the embedding scale rounded to the table's dtype.
  */
 class OnnxFamiliesTest {
     /** A past this long already lies beyond the window and, for longrope, beyond the pretrained length. */
@@ -70,6 +81,30 @@ class OnnxFamiliesTest {
                 assertArrayEquals(expected, ort.greedy(prompt, expected.length - prompt.length, model::cacheGoesStale),
                         family + ": greedy tokens through the past against the reference");
             }
+        }
+    }
+
+    /**
+     * A bf16 Gemma whose sqrt(hidden_size) bf16 cannot hold (sqrt 48 = 6.928, 6.9375 in bf16) scales its embeddings by
+     * the rounded value in the graph too, as transformers and finetune4j do; the weights are drawn at random.
+     */
+    @Test
+    void aBf16GemmaScalesItsEmbeddingsByTheNormalizerRoundedToBf16(@TempDir Path tmp) throws Exception {
+        CoreFixture gemma = CoreFixture.copy("references/gemma", tmp.resolve("gemma"));
+        ObjectNode json = (ObjectNode) new ObjectMapper().readTree(gemma.folder().resolve("config.json").toFile());
+        json.put("hidden_size", 48).put("intermediate_size", 96);
+        Path folder = tmp.resolve("gemma-bf16");
+        Files.createDirectories(folder);
+        Files.writeString(folder.resolve("config.json"), json.toString());
+        try (DecoderModel random = new DecoderModel(TensorScope.detached(), DecoderConfig.fromJson(json))) {
+            StateDicts.initNormal(random, 0.5, new SplittableRandom(7));
+            OnnxGraphLayoutTest.writeBf16(random.stateDict(), folder.resolve("model.safetensors"));
+        }
+        try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
+            assertEquals(DType.BF16, model.stateDict().get("model.embed_tokens.weight").dtype(), "the checkpoint's dtype is kept");
+            OnnxExporterTest.Expected expected = OnnxExporterTest.Expected.of(model);
+            OnnxExporterTest.assertOnnxRuntimeMatches(OnnxExporter.export(model, tmp.resolve("onnx")), model.spec(),
+                    expected, "gemma in bf16 with hidden size 48");
         }
     }
 
