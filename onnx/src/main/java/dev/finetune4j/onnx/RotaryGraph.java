@@ -23,8 +23,8 @@ final class RotaryGraph {
     private final String sin;
 
     /**
-     * @param positions float (B, S, 1): the new tokens' positions
-     * @param name      prefix of the frequencies' initializer names, unique per layer type
+     * The cos and sin tables of {@code rope} for {@code positions}, float (B, S, 1), the new tokens' positions; the
+     * frequencies are stored as initializers named {@code name + ".inv_freq"} (name unique per layer type).
      */
     RotaryGraph(GraphBuilder g, RopeConfig rope, int headDim, int rotaryDim, String positions, String name) {
         this.g = g;
