@@ -2,7 +2,8 @@ package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderModel;
-import dev.finetune4j.core.models.decoder.RotaryFrequencies;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.DTypeConversions;
 
 import java.io.IOException;
 import java.util.List;
@@ -12,39 +13,47 @@ import static dev.finetune4j.onnx.GraphBuilder.FLOAT;
 import static dev.finetune4j.onnx.GraphBuilder.intAttr;
 
 /**
- * The graph of the LLaMA decoder family (LLaMA, Mistral, Qwen2 with q/k/v biases, Qwen3 with q/k norms; tied or
- * separate output head), node for node what {@link DecoderModel} computes: pre-norm layers of RMSNorm,
- * rotary self-attention with grouped key/value heads, and a gated MLP.
+ * The graph of the decoder family, node for node what {@link DecoderModel} computes: pre-norm layers of RMSNorm,
+ * rotary self-attention with grouped key/value heads and a gated MLP, with every family's switches from
+ * {@link DecoderConfig}: q/k/v biases (Qwen2), q/k norms (Qwen3, Gemma 3), tied or separate output head,
+ * sliding-window layers (Mistral, Qwen2, Gemma 2 and 3, Phi-3), Gemma's scaled embeddings and (1 + w) norms,
+ * Gemma 2 and 3's four norms per layer, query_pre_attn_scalar and soft caps, Gemma 3's local rotary table, and
+ * Phi-3's fused projections, partial rotary and longrope.
  */
 final class DecoderGraph {
+    /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
+    static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
+            "gemma3_text", "phi3");
+
     private final DecoderConfig c;
+    private final DecoderModel model;
     private final TransformerGraph t;
     private final GraphBuilder g;
     private final StateDictWeights w;
-    /** (B, 1, S, D/2) each: rotary cos and sin of the positions, shared by every layer. */
-    private final String cos;
-    private final String sin;
+    /** The rotary embedding of full-attention layers, and of sliding-window ones (Gemma 3's differs). */
+    private final RotaryGraph rotary;
+    private final RotaryGraph localRotary;
 
     private DecoderGraph(DecoderModel model, GraphBuilder g) {
+        this.model = model;
         this.c = model.config();
         this.g = g;
         this.t = new TransformerGraph(g, c.numKeyValueHeads(), c.headDim(), c.vocabSize());
         this.w = new StateDictWeights(model.stateDict(), g);
-        RotaryFrequencies rotary = RotaryFrequencies.of(c.rope(), c.headDim());
-        // angles = position * inv_freq in float32, as RotaryFrequencies' tables
-        String positions = g.op("Unsqueeze", List.of(g.op("Cast", List.of(TransformerGraph.POSITION_IDS), intAttr("to", FLOAT)), g.ints(2)));
-        String angles = g.op("Mul", List.of(positions, g.floats("rotary.inv_freq", rotary.invFreq())));     // (B, S, D/2)
-        this.cos = perHead(scaled(g.op("Cos", List.of(angles)), rotary.attentionScaling()));
-        this.sin = perHead(scaled(g.op("Sin", List.of(angles)), rotary.attentionScaling()));
+        String positions = g.op("Unsqueeze", List.of(g.op("Cast", List.of(TransformerGraph.POSITION_IDS),
+                intAttr("to", FLOAT)), g.ints(2)));                                                    // (B, S, 1)
+        this.rotary = new RotaryGraph(g, c.rope(), c.headDim(), c.rotaryDim(), positions, "rotary");
+        this.localRotary = c.localRope() == c.rope() ? rotary
+                : new RotaryGraph(g, c.localRope(), c.headDim(), c.rotaryDim(), positions, "rotary_local");
     }
 
     /**
-     * Whether this graph computes what a model of config {@code c} does: the LLaMA layout, with no sliding-window
-     * layer (Gemma's norms, soft caps and scaled embeddings and Phi-3's fused projections are not in it).
+     * Whether this graph computes what a model of config {@code c} does: one of {@link #MODEL_TYPES}. (The language
+     * model of a Gemma 3 vision-language checkpoint has the same config but is refused by the exporter, as its graph
+     * could not take images.)
      */
     static boolean covers(DecoderConfig c) {
-        return Set.of("llama", "mistral", "qwen2", "qwen3").contains(c.modelType()) && c.slidingWindow() == 0
-                && c.rotaryDim() == c.headDim();
+        return MODEL_TYPES.contains(c.modelType());
     }
 
     /** Builds the whole graph into {@code g} from {@code model}'s config and weights. */
@@ -53,65 +62,88 @@ final class DecoderGraph {
     }
 
     private void build() throws IOException {
-        String table = w.asStored("model.embed_tokens.weight");
+        String tableName = "model.embed_tokens.weight";
+        float normalizer = embeddingNormalizer(model.stateDict().get(tableName).dtype());
+        String table = w.asStored(tableName);
         String x = t.embedding(table, TransformerGraph.INPUT_IDS);
+        if (c.embeddingScale() != DecoderConfig.EmbeddingScale.NONE) {
+            x = g.op("Mul", List.of(x, g.scalar(normalizer)));
+        }
+        boolean sandwich = c.sandwichNorms();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
-            String h = attention(i, p + "self_attn.", t.rmsNorm(x, w.asStored(p + "input_layernorm.weight"), c.rmsNormEps()));
+            String h = attention(i, p + "self_attn.", norm(x, p + "input_layernorm.weight"));
+            if (sandwich) {
+                h = norm(h, p + "post_attention_layernorm.weight");
+            }
             x = g.op("Add", List.of(x, h));
-            h = mlp(p + "mlp.", t.rmsNorm(x, w.asStored(p + "post_attention_layernorm.weight"), c.rmsNormEps()));
+            h = mlp(p + "mlp.", norm(x, p + (sandwich ? "pre_feedforward_layernorm" : "post_attention_layernorm") + ".weight"));
+            if (sandwich) {
+                h = norm(h, p + "post_feedforward_layernorm.weight");
+            }
             x = g.op("Add", List.of(x, h));
         }
-        x = t.rmsNorm(x, w.asStored("model.norm.weight"), c.rmsNormEps());
+        x = norm(x, "model.norm.weight");
         String head = c.tieWordEmbeddings() ? t.transpose(table) : w.transposed("lm_head.weight");
-        t.logits(x, head);
+        t.logits(x, head, c.finalLogitSoftcapping());
         w.requireAllUsed();
     }
 
-    /** x (B, S, C) -> (B, S, C). */
-    private String attention(int layer, String p, String x) throws IOException {
-        String q = heads(linear(p + "q_proj", x), c.numAttentionHeads(), p + "q_norm.weight");
-        String k = heads(linear(p + "k_proj", x), c.numKeyValueHeads(), p + "k_norm.weight");
-        String v = t.splitHeads(linear(p + "v_proj", x), c.numKeyValueHeads());
-        List<String> present = t.cache(layer, k, v);
-        return linear(p + "o_proj", t.attention(q, present.get(0), present.get(1), c.numAttentionHeads()));
+    /**
+     * Gemma's sqrt(hidden_size) rounded to the embedding table's dtype, as core's DecoderModel computes it (55.5
+     * rather than 55.43 for a bf16 table of width 3,072); the export's float32 table keeps that value.
+     */
+    private float embeddingNormalizer(DType tableDType) {
+        float normalizer = (float) Math.sqrt(c.hiddenSize());
+        return tableDType == DType.BF16 ? DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(normalizer)) : normalizer;
     }
 
-    /** (B, S, H*D) -> (B, H, S, D), normalised per head (Qwen3) and rotated. */
-    private String heads(String proj, int heads, String normWeight) throws IOException {
+    /** x (B, S, C) -> (B, S, C); layer {@code layer}'s rotary table and sliding window. */
+    private String attention(int layer, String p, String x) throws IOException {
+        int window = c.slidingWindowOf(layer);
+        RotaryGraph rope = window > 0 ? localRotary : rotary;
+        List<String> qkv = c.fusedProjections()
+                ? g.ops(3, "Split", List.of(linear(p + "qkv_proj", x), g.ints(qWidth(), kvWidth(), kvWidth())), intAttr("axis", 2))
+                : List.of(linear(p + "q_proj", x), linear(p + "k_proj", x), linear(p + "v_proj", x));
+        String q = heads(qkv.get(0), c.numAttentionHeads(), p + "q_norm.weight", rope);
+        String k = heads(qkv.get(1), c.numKeyValueHeads(), p + "k_norm.weight", rope);
+        String v = t.splitHeads(qkv.get(2), c.numKeyValueHeads());
+        List<String> present = t.cache(layer, k, v);
+        TransformerGraph.Scores scores = new TransformerGraph.Scores(c.attentionScale(), c.attnLogitSoftcapping(), window);
+        return linear(p + "o_proj", t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores));
+    }
+
+    /** (B, S, H*D) -> (B, H, S, D), normalised per head (Qwen3, Gemma 3) and rotated. */
+    private String heads(String proj, int heads, String normWeight, RotaryGraph rope) throws IOException {
         String x = g.op("Reshape", List.of(proj, g.ints(0, 0, heads, c.headDim())));
         if (c.qkNorm()) {
-            x = t.rmsNorm(x, w.asStored(normWeight), c.rmsNormEps());
+            x = norm(x, normWeight);
         }
-        return rotate(t.transposeHeads(x));
+        return rope.rotate(t.transposeHeads(x));
     }
 
-    /** Rotary in the rotate-half layout: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin); x (B, H, S, D). */
-    private String rotate(String x) {
-        long half = c.headDim() / 2;
-        String x1 = g.op("Slice", List.of(x, g.ints(0), g.ints(half), g.ints(3)));
-        String x2 = g.op("Slice", List.of(x, g.ints(half), g.ints(c.headDim()), g.ints(3)));
-        String out1 = g.op("Sub", List.of(g.op("Mul", List.of(x1, cos)), g.op("Mul", List.of(x2, sin))));
-        String out2 = g.op("Add", List.of(g.op("Mul", List.of(x2, cos)), g.op("Mul", List.of(x1, sin))));
-        return g.op("Concat", List.of(out1, out2), intAttr("axis", 3));
-    }
-
-    /** down_proj(act(gate_proj(x)) * up_proj(x)). */
+    /** down_proj(act(gate_proj(x)) * up_proj(x)); Phi-3's gate_up_proj holds the gate first. */
     private String mlp(String p, String x) throws IOException {
-        String gate = t.activation(c.hiddenAct(), linear(p + "gate_proj", x));
-        return linear(p + "down_proj", g.op("Mul", List.of(gate, linear(p + "up_proj", x))));
+        List<String> gateUp = c.fusedProjections()
+                ? g.ops(2, "Split", List.of(linear(p + "gate_up_proj", x), g.ints(c.intermediateSize(), c.intermediateSize())), intAttr("axis", 2))
+                : List.of(linear(p + "gate_proj", x), linear(p + "up_proj", x));
+        String gate = t.activation(c.hiddenAct(), gateUp.get(0));
+        return linear(p + "down_proj", g.op("Mul", List.of(gate, gateUp.get(1))));
+    }
+
+    private String norm(String x, String weight) throws IOException {
+        return t.rmsNorm(x, w.asStored(weight), c.rmsNormEps(), c.gemmaNorms());
     }
 
     private String linear(String name, String x) throws IOException {
         return t.linear(x, w.transposed(name + ".weight"), w.optional(name + ".bias"));
     }
 
-    private String scaled(String x, float scale) {
-        return scale == 1f ? x : g.op("Mul", List.of(x, g.scalar(scale)));
+    private long qWidth() {
+        return (long) c.numAttentionHeads() * c.headDim();
     }
 
-    /** (B, S, D/2) -> (B, 1, S, D/2), broadcast over heads. */
-    private String perHead(String x) {
-        return g.op("Unsqueeze", List.of(x, g.ints(1)));
+    private long kvWidth() {
+        return (long) c.numKeyValueHeads() * c.headDim();
     }
 }

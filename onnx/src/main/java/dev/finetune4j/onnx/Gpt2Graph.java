@@ -32,14 +32,15 @@ final class Gpt2Graph {
             String qkv = conv1d(t, w, p + "attn.c_attn", h);
             List<String> parts = g.ops(3, "Split", List.of(qkv, g.ints(c.nEmbd(), c.nEmbd(), c.nEmbd())), intAttr("axis", 2));
             List<String> present = t.cache(i, t.splitHeads(parts.get(1), c.nHead()), t.splitHeads(parts.get(2), c.nHead()));
-            String attn = t.attention(t.splitHeads(parts.get(0), c.nHead()), present.get(0), present.get(1), c.nHead());
+            String attn = t.attention(t.splitHeads(parts.get(0), c.nHead()), present.get(0), present.get(1), c.nHead(),
+                    TransformerGraph.Scores.plain(headDim));
             x = g.op("Add", List.of(x, conv1d(t, w, p + "attn.c_proj", attn)));
             h = t.layerNorm(x, w.asStored(p + "ln_2.weight"), w.asStored(p + "ln_2.bias"), c.layerNormEpsilon());
             h = conv1d(t, w, p + "mlp.c_proj", t.activation(c.activationFunction(), conv1d(t, w, p + "mlp.c_fc", h)));
             x = g.op("Add", List.of(x, h));
         }
         x = t.layerNorm(x, w.asStored("transformer.ln_f.weight"), w.asStored("transformer.ln_f.bias"), c.layerNormEpsilon());
-        t.logits(x, t.transpose(wte));
+        t.logits(x, t.transpose(wte), 0f);
         w.requireAllUsed();
     }
 

@@ -41,8 +41,11 @@ import java.nio.file.StandardOpenOption;
  *       call's past.</li>
  * </ul>
  *
- * <p>Supported: the LLaMA family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3) and GPT-2
- * ({@link Gpt2Model}). A model with a PEFT adapter is exported after merging it
+ * <p>Supported: the decoder family ({@link DecoderModel}: LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3's
+ * text-only {@code gemma3_text}, Phi-3, sliding windows included) and GPT-2 ({@link Gpt2Model}). Phi-3's longrope
+ * switches to its long factors within the graph once a position reaches {@code original_max_position_embeddings};
+ * past keys computed before that were rotated with the short factors, so a caller whose sequence crosses that
+ * length recomputes the cache (feeds the whole sequence again without a past), as transformers' generate does. A model with a PEFT adapter is exported after merging it
  * ({@code PeftModel.mergeAndUnload()}); weights in bf16 or f16 are written as float32.
  *
  * <p>The folder is written under a temporary name beside it and renamed into place when complete, so a failed
@@ -67,7 +70,7 @@ public final class OnnxExporter {
     /**
      * Exports {@code model} into {@code folder} ({@value #MODEL_FILE} and {@value #DATA_FILE}).
      *
-     * @param model  a LLaMA-family or GPT-2 model, adapters merged
+     * @param model  a decoder-family or GPT-2 model, adapters merged
      * @param folder the folder to create, or a previous export's folder to replace
      * @return {@code folder}'s {@value #MODEL_FILE}
      * @throws IllegalArgumentException when the model's family is not supported, the model holds tensors its
@@ -81,15 +84,15 @@ public final class OnnxExporter {
             case DecoderModel decoder when decoder.layout() != DecoderLayout.CAUSAL_LM -> throw new IllegalArgumentException(
                     "the model is the language model of a vision-language checkpoint (model_type '"
                     + model.spec().modelType() + "'), without its vision tower: an ONNX graph of it could not take "
-                    + "images, and Gemma 3 is not in the exported graph yet. Serve or evaluate it with finetune4j "
-                    + "(serve, eval), or merge an adapter into the whole checkpoint (finetune4j merge) and export that "
-                    + "with a tool that exports vision-language models");
+                    + "images (the text-only gemma3_text checkpoints, such as Gemma 3 1B, do export). Serve or evaluate "
+                    + "it with finetune4j (serve, eval), or merge an adapter into the whole checkpoint (finetune4j "
+                    + "merge) and export that with a tool that exports vision-language models");
             case DecoderModel decoder when DecoderGraph.covers(decoder.config()) -> graph -> DecoderGraph.build(decoder, graph);
             case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);
-            default -> throw new IllegalArgumentException("ONNX export supports the LLaMA family (llama, mistral, qwen2, "
-                    + "qwen3; without sliding-window layers) and gpt2, not " + model.getClass().getName()
-                    + " (model_type '" + model.spec().modelType() + "'): Gemma, Phi-3 and sliding windows are not in "
-                    + "the exported graph yet");
+            default -> throw new IllegalArgumentException("ONNX export supports the decoder family ("
+                    + String.join(", ", DecoderGraph.MODEL_TYPES.stream().sorted().toList()) + ") and gpt2, not "
+                    + model.getClass().getName() + " (model_type '" + model.spec().modelType() + "'), whose layers "
+                    + "its graph does not compute: export it with a tool made for that architecture");
         };
         ExportFolder.requireNotProtected(folder, model.source().stream().toList());
         ExportFolder.requireOnlyPreviousExport(folder);

@@ -2,7 +2,9 @@ package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.autograd.Activations;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static dev.finetune4j.onnx.GraphBuilder.BOOL;
 import static dev.finetune4j.onnx.GraphBuilder.FLOAT;
@@ -13,8 +15,8 @@ import static dev.finetune4j.onnx.GraphBuilder.intsAttr;
 
 /**
  * The pieces every decoder-only transformer graph shares, in standard ONNX ops (opset 17): the inputs and outputs
- * in the layout of ONNX Runtime GenAI and Optimum, the causal and padding mask, the key/value cache, attention
- * with grouped key/value heads, norms, activations and linear layers.
+ * in the layout of ONNX Runtime GenAI and Optimum, the causal, padding and sliding-window masks, the key/value
+ * cache, attention with grouped key/value heads and soft-capped scores, norms, activations and linear layers.
  *
  * <p>Symbolic sizes: B {@code batch_size}, S {@code sequence_length} (new tokens), P
  * {@code past_sequence_length}, T {@code total_sequence_length} = P + S.
@@ -34,8 +36,26 @@ final class TransformerGraph {
     final GraphBuilder g;
     private final int kvHeads;
     private final int headDim;
-    /** bool (B, 1, 1, S, T): query i may attend key j (causal, and j is not padding). */
-    private final String allowed;
+    /** int64 (1, T) and (S, 1): the keys' and the new tokens' indexes among the T keys. */
+    private final String keyIndex;
+    private final String queryIndex;
+    /** bool (B, 1, 1, S, T) per sliding window (0: none): query i may attend key j. */
+    private final Map<Integer, String> allowedByWindow = new HashMap<>();
+
+    /**
+     * How attention turns q k^T into the scores it masks: {@code softCap * tanh(s * scale / softCap)} (no cap when
+     * 0), and a sliding window of {@code window} keys (0: none).
+     *
+     * @param scale  multiplier of q k^T: 1 / sqrt(D), or Gemma 2 and 3's query_pre_attn_scalar^-0.5
+     * @param softCap Gemma 2's attn_logit_softcapping, 0 for none
+     * @param window the keys a query sees at most, itself included; 0 for all earlier keys
+     */
+    record Scores(float scale, float softCap, int window) {
+        /** Scores scaled by 1 / sqrt(headDim), uncapped, without a window. */
+        static Scores plain(int headDim) {
+            return new Scores((float) (1 / Math.sqrt(headDim)), 0f, 0);
+        }
+    }
 
     /**
      * Declares {@code input_ids}, {@code attention_mask} and {@code position_ids}, and {@code logits} (B, S, V) as
@@ -49,27 +69,36 @@ final class TransformerGraph {
         g.input(ATTENTION_MASK, INT64, BATCH, TOTAL);
         g.input(POSITION_IDS, INT64, BATCH, SEQUENCE);
         g.output(LOGITS, FLOAT, BATCH, SEQUENCE, vocab);
-        this.allowed = allowedKeys();
+        // new token i sits at index P + i among the T keys; P = T - S follows from the inputs' shapes alone
+        String s = g.op("Squeeze", List.of(g.op("Shape", List.of(INPUT_IDS), intAttr("start", 1), intAttr("end", 2)), g.ints(0)));
+        String t = g.op("Squeeze", List.of(g.op("Shape", List.of(ATTENTION_MASK), intAttr("start", 1), intAttr("end", 2)), g.ints(0)));
+        String past = g.op("Sub", List.of(t, s));
+        this.keyIndex = g.op("Unsqueeze", List.of(g.op("Range", List.of(g.scalar(0L), t, g.scalar(1L))), g.ints(0)));
+        this.queryIndex = g.op("Unsqueeze", List.of(g.op("Range", List.of(past, t, g.scalar(1L))), g.ints(1)));
     }
 
     /**
-     * Key j (0 <= j < T) is visible to new token i (0 <= i < S) when j <= P + i and attention_mask[b, j] != 0;
-     * P = T - S, so the mask follows from the shapes of the inputs alone.
+     * Key j (0 <= j < T) is visible to new token i (0 <= i < S), at index q = P + i, when j <= q,
+     * attention_mask[b, j] != 0 and, with a sliding window W, j > q - W (Hugging Face's rule, in indexes among the
+     * keys as finetune4j's own mask counts them). Built once per window; bool (B, 1, 1, S, T).
      */
-    private String allowedKeys() {
-        String s = g.op("Shape", List.of(INPUT_IDS), intAttr("start", 1), intAttr("end", 2));
-        String t = g.op("Shape", List.of(ATTENTION_MASK), intAttr("start", 1), intAttr("end", 2));
-        String sScalar = g.op("Squeeze", List.of(s, g.ints(0)));
-        String tScalar = g.op("Squeeze", List.of(t, g.ints(0)));
-        String past = g.op("Sub", List.of(tScalar, sScalar));
-        String keys = g.op("Range", List.of(g.scalar(0L), tScalar, g.scalar(1L)));          // (T)
-        String queries = g.op("Range", List.of(past, tScalar, g.scalar(1L)));              // (S), absolute
-        String causal = g.op("LessOrEqual", List.of(
-                g.op("Unsqueeze", List.of(keys, g.ints(0))),                                   // (1, T)
-                g.op("Unsqueeze", List.of(queries, g.ints(1)))));                              // (S, 1) -> (S, T)
-        String notPadding = g.op("Unsqueeze", List.of(g.op("Cast", List.of(ATTENTION_MASK), intAttr("to", BOOL)),
-                g.ints(1, 2, 3)));                                                             // (B, 1, 1, 1, T)
-        return g.op("And", List.of(causal, notPadding));                                       // (B, 1, 1, S, T)
+    private String allowedKeys(int window) {
+        String cached = allowedByWindow.get(window);
+        if (cached != null) {
+            return cached;
+        }
+        String allowed;
+        if (window == 0) {
+            String causal = g.op("LessOrEqual", List.of(keyIndex, queryIndex));                       // (S, T)
+            String notPadding = g.op("Unsqueeze", List.of(g.op("Cast", List.of(ATTENTION_MASK), intAttr("to", BOOL)),
+                    g.ints(1, 2, 3)));                                                                  // (B, 1, 1, 1, T)
+            allowed = g.op("And", List.of(causal, notPadding));
+        } else {
+            String inWindow = g.op("Less", List.of(g.op("Sub", List.of(queryIndex, keyIndex)), g.scalar((long) window)));
+            allowed = g.op("And", List.of(allowedKeys(0), inWindow));
+        }
+        allowedByWindow.put(window, allowed);
+        return allowed;
     }
 
     /** Gather: ids (B, S) from a table (V, C) -> (B, S, C). */
@@ -83,11 +112,23 @@ final class TransformerGraph {
         return bias == null ? y : g.op("Add", List.of(y, bias));
     }
 
-    /** RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * w, decomposed (no standard op before opset 23). */
-    String rmsNorm(String x, String weight, float eps) {
+    /**
+     * RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * w, or Gemma's * (1 + w) when the weight is stored as
+     * its {@code offsetFromOne}; decomposed (no standard op before opset 23).
+     */
+    String rmsNorm(String x, String weight, float eps, boolean offsetFromOne) {
         String meanSquare = g.op("ReduceMean", List.of(g.op("Mul", List.of(x, x))), intsAttr("axes", -1), intAttr("keepdims", 1));
         String rms = g.op("Sqrt", List.of(g.op("Add", List.of(meanSquare, g.scalar(eps)))));
-        return g.op("Mul", List.of(g.op("Div", List.of(x, rms)), weight));
+        String scale = offsetFromOne ? g.op("Add", List.of(weight, g.scalar(1f))) : weight;
+        return g.op("Mul", List.of(g.op("Div", List.of(x, rms)), scale));
+    }
+
+    /** Gemma 2's soft cap, cap * tanh(x / cap), on attention scores and logits; x itself when cap is 0. */
+    String softCap(String x, float cap) {
+        if (cap == 0) {
+            return x;
+        }
+        return g.op("Mul", List.of(g.op("Tanh", List.of(g.op("Mul", List.of(x, g.scalar(1 / cap))))), g.scalar(cap)));
     }
 
     /** LayerNormalization (opset 17) over the last axis. */
@@ -145,27 +186,36 @@ final class TransformerGraph {
     }
 
     /**
-     * Scaled dot-product attention: q (B, H, S, D), k and v (B, KV, T, D) -> (B, S, H*D). Each key/value head
-     * serves H / KV query heads (query head h uses kv head h / (H / KV), as Hugging Face's repeat_kv): the queries
-     * are viewed as (B, KV, H/KV, S, D) and MatMul broadcasts k and v over the group axis, so they are never copied.
+     * Scaled dot-product attention: q (B, H, S, D), k and v (B, KV, T, D) -> (B, S, H*D), the scores scaled,
+     * soft-capped and then masked as {@code rule} says. Each key/value head serves H / KV query heads (query head h
+     * uses kv head h / (H / KV), as Hugging Face's repeat_kv): the queries are viewed as (B, KV, H/KV, S, D) and
+     * MatMul broadcasts k and v over the group axis, so they are never copied.
      */
-    String attention(String q, String k, String v, int heads) {
+    String attention(String q, String k, String v, int heads, Scores rule) {
         int group = heads / kvHeads;
         String q5 = g.op("Reshape", List.of(q, g.ints(0, kvHeads, group, -1, headDim)));             // (B, KV, G, S, D)
         String k5 = g.op("Unsqueeze", List.of(k, g.ints(2)));                                          // (B, KV, 1, T, D)
         String v5 = g.op("Unsqueeze", List.of(v, g.ints(2)));
         String kT = g.op("Transpose", List.of(k5), intsAttr("perm", 0, 1, 2, 4, 3));                    // (B, KV, 1, D, T)
-        String scores = g.op("Mul", List.of(g.op("MatMul", List.of(q5, kT)), g.scalar((float) (1 / Math.sqrt(headDim)))));
-        String masked = g.op("Where", List.of(allowed, scores, g.scalar(MASKED)));                      // (B, KV, G, S, T)
+        String scores = softCap(g.op("Mul", List.of(g.op("MatMul", List.of(q5, kT)), g.scalar(rule.scale()))), rule.softCap());
+        String masked = g.op("Where", List.of(allowedKeys(rule.window()), scores, g.scalar(MASKED)));  // (B, KV, G, S, T)
         String probs = g.op("Softmax", List.of(masked), intAttr("axis", -1));
         String context = g.op("MatMul", List.of(probs, v5));                                           // (B, KV, G, S, D)
         String heads4 = g.op("Reshape", List.of(context, g.ints(0, heads, -1, headDim)));               // (B, H, S, D)
         return g.op("Reshape", List.of(transposeHeads(heads4), g.ints(0, 0, (long) heads * headDim)));  // (B, S, H*D)
     }
 
-    /** Computes the {@code logits} output (B, S, V): hidden (B, S, C) times a head stored (C, V). */
-    void logits(String hidden, String head) {
-        g.opInto(LOGITS, "MatMul", List.of(hidden, head));
+    /**
+     * Computes the {@code logits} output (B, S, V): hidden (B, S, C) times a head stored (C, V), soft-capped by
+     * {@code softCap} (Gemma 2's final_logit_softcapping; 0 for none).
+     */
+    void logits(String hidden, String head, float softCap) {
+        if (softCap == 0) {
+            g.opInto(LOGITS, "MatMul", List.of(hidden, head));
+        } else {
+            String capped = softCap(g.op("MatMul", List.of(hidden, head)), softCap);
+            g.opInto(LOGITS, "Identity", List.of(capped));
+        }
     }
 
     /** A weight stored (out, in) viewed as (in, out) by a Transpose node (tied embeddings serve as the head). */

@@ -1,9 +1,13 @@
 package dev.finetune4j.onnx;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.Gemma3MultimodalFolders;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelSpec;
+import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -13,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,7 +35,7 @@ class OnnxExportFailuresTest {
         try (LanguageModel model = new OtherFamily()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> OnnxExporter.export(model, tmp.resolve("onnx")));
-            assertTrue(e.getMessage().contains("supports the LLaMA family") && e.getMessage().contains("'mamba'"), e.getMessage());
+            assertTrue(e.getMessage().contains("supports the decoder family") && e.getMessage().contains("'mamba'"), e.getMessage());
             assertEquals(List.of(), entries(tmp));
         }
     }
@@ -75,6 +80,26 @@ class OnnxExportFailuresTest {
         }
         assertEquals(List.of("onnx"), entries(tmp));
         assertEquals(List.of(OnnxExporter.MODEL_FILE, OnnxExporter.DATA_FILE), entries(target));
+    }
+
+    /**
+     * A decoder whose model_type the graph does not list (a family core may gain later, with switches of its own) is
+     * refused rather than exported as the nearest family it resembles.
+     */
+    @Test
+    void aDecoderOfAFamilyTheGraphDoesNotListIsRefused(@TempDir Path tmp) throws IOException {
+        ObjectNode json;
+        try (InputStream in = OnnxExportFailuresTest.class.getResourceAsStream("/references/gemma2/config.json")) {
+            json = (ObjectNode) new ObjectMapper().readTree(in);
+        }
+        DecoderConfig config = DecoderConfig.fromJson(json.put("model_type", "gemma4"));
+        try (LanguageModel model = new DecoderModel(TensorScope.detached(), config)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> OnnxExporter.export(model, tmp.resolve("onnx")));
+            assertTrue(e.getMessage().contains("supports the decoder family") && e.getMessage().contains("'gemma4'"),
+                    e.getMessage());
+        }
+        assertEquals(List.of(), entries(tmp));
     }
 
     private static List<String> entries(Path dir) throws IOException {

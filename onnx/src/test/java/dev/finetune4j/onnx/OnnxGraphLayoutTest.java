@@ -110,13 +110,22 @@ class OnnxGraphLayoutTest {
     private static Path toBf16(Path from, Path to) throws Exception {
         Files.createDirectories(to);
         Files.copy(from.resolve("config.json"), to.resolve("config.json"));
-        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(from); var scope = TensorScope.detached()) {
-            Map<String, Tensor> converted = new LinkedHashMap<>();
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(from)) {
+            Map<String, Tensor> weights = new LinkedHashMap<>();
             for (String name : ckpt.names()) {
-                converted.put(name, ckpt.tensor(name).convertTo(DType.BF16, scope));
+                weights.put(name, ckpt.tensor(name));
             }
-            SafetensorsWriter.write(to.resolve("model.safetensors"), converted, Map.of("format", "pt"));
+            writeBf16(weights, to.resolve("model.safetensors"));
         }
         return to;
+    }
+
+    /** Writes {@code weights}, each converted to bf16, as the safetensors file {@code file}. */
+    static void writeBf16(Map<String, Tensor> weights, Path file) throws Exception {
+        try (var scope = TensorScope.detached()) {
+            Map<String, Tensor> converted = new LinkedHashMap<>();
+            weights.forEach((name, t) -> converted.put(name, t.convertTo(DType.BF16, scope)));
+            SafetensorsWriter.write(file, converted, Map.of("format", "pt"));
+        }
     }
 }

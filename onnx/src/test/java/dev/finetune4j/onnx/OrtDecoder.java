@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtSession;
 
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -51,30 +52,74 @@ final class OrtDecoder implements AutoCloseable {
     }
 
     /**
-     * The prompt followed by {@code newTokens} greedy tokens: the prompt in one call, then one token per call with
-     * the presents of the previous call as past.
+     * Whether a past of {@code cached} tokens is stale before a call that grows the sequence to {@code length} tokens,
+     * so that the call feeds the whole sequence again without it: the model's {@code LogitsModel.cacheGoesStale}
+     * (Phi-3's longrope crossing its pretrained length).
      */
-    long[] greedy(long[] prompt, int newTokens) throws OrtException {
+    interface StaleCache {
+        /** A cache that never goes stale. */
+        StaleCache NEVER = (cached, length) -> false;
+
+        boolean at(int cached, int length);
+    }
+
+    /**
+     * The prompt followed by {@code newTokens} greedy tokens: the prompt in one call, then one token per call with
+     * the presents of the previous call as past (the whole sequence again where the past goes stale).
+     */
+    long[] greedy(long[] prompt, int newTokens, StaleCache stale) throws OrtException {
         long[] seq = Arrays.copyOf(prompt, prompt.length + newTokens);
-        int length = prompt.length;
+        if (newTokens > 0) {
+            decode(seq, prompt.length, stale, true);
+        }
+        return seq;
+    }
+
+    /**
+     * The last token's logits after each call of a decoding loop over {@code ids}: {@code ids[:first]} in one call,
+     * then one token per call on the previous call's presents (the whole prefix again where the past goes stale).
+     * Row r holds the logits [vocab] of the prefix {@code ids[:first + r]} at its last token.
+     */
+    float[][] stepLogits(long[] ids, int first, StaleCache stale) throws OrtException {
+        return decode(ids.clone(), first, stale, false).toArray(float[][]::new);
+    }
+
+    /** The loop of {@link #greedy} and {@link #stepLogits}; with {@code choose}, it writes each argmax into seq. */
+    private List<float[]> decode(long[] seq, int first, StaleCache stale, boolean choose) throws OrtException {
+        List<float[]> lastLogits = new ArrayList<>();
+        int end = choose ? seq.length - 1 : seq.length; // the longest prefix a call must see
+        int length = first;
+        long[] fed = Arrays.copyOf(seq, first);
         Step step = null;
         try {
-            long[] fed = prompt;
-            while (length < seq.length) {
+            while (true) {
                 Step next = step(fed, step);
                 if (step != null) {
                     step.close();
                 }
                 step = next;
-                seq[length++] = argmax(step.logits()[0][fed.length - 1]);
-                fed = new long[]{seq[length - 1]};
+                float[] last = step.logits()[0][fed.length - 1];
+                lastLogits.add(last);
+                if (choose) {
+                    seq[length] = argmax(last);
+                }
+                if (length == end) {
+                    return lastLogits;
+                }
+                length++;
+                if (stale.at(step.seen(), length)) {
+                    step.close();
+                    step = null;
+                    fed = Arrays.copyOf(seq, length);
+                } else {
+                    fed = new long[]{seq[length - 1]};
+                }
             }
         } finally {
             if (step != null) {
                 step.close();
             }
         }
-        return seq;
     }
 
     /** Logits [1][ids.length - split][vocab] of {@code ids[split:]} fed after a first call with {@code ids[:split]}. */

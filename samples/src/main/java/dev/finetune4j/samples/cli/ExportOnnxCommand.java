@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
 
 /** {@code finetune4j export-onnx}: writes a model, an adapter merged into it if given, as ONNX for ONNX Runtime. */
 @Command(name = "export-onnx", mixinStandardHelpOptions = true,
-        description = {"Export a causal LM (llama, mistral, qwen2, qwen3, gpt2) to ONNX: model.onnx (opset 17) and its "
+        description = {"Export a causal LM (llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt2) to ONNX: model.onnx (opset 17) and its "
                 + "float32 weights in model.onnx.data, with input_ids, attention_mask, position_ids and "
                 + "past_key_values.N.key/value in, logits and present.N.key/value out (the layout of ONNX Runtime "
                 + "GenAI and Optimum).",

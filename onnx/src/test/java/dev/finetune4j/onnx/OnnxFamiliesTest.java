@@ -1,0 +1,171 @@
+package dev.finetune4j.onnx;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.decoder.RopeConfig;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import static dev.finetune4j.onnx.OnnxExporterTest.TOLERANCE;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope) and sliding-window Mistral and Qwen2
+ * exported and run in ONNX Runtime give the logits of core's references (tools/reference/families_torch.py, a
+ * PyTorch re-implementation of transformers 5's code) and of finetune4j's own model, within {@value
+ * OnnxExporterTest#TOLERANCE}. Each fixture's sliding window of 6, soft caps, (1 + w) norms, sandwich norms,
+ * query_pre_attn_scalar, local rotary table and longrope switch change its logits (the reference script checks
+ * that), so a graph that drops or mis-orders one fails here. The 16-token sequences outgrow the window of 6 and
+ * phi3_longrope's pretrained 8 positions; the KV cache is checked token by token over all 16, the decoding loop
+ * recomputing the cache where the model says it goes stale (longrope crossing 8), as transformers' generate does.
+ * A bf16 Gemma of hidden size 48 checks the embedding scale rounded to the table's dtype.
+ */
+class OnnxFamiliesTest {
+    /** A past this long already lies beyond the window and, for longrope, beyond the pretrained length. */
+    private static final int PAST = 9;
+    /** Row 1 of the left-padded batch masks out its first tokens. */
+    private static final int LEFT_PADDING = 3;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gemma", "gemma2", "gemma3_text", "phi3", "phi3_longrope", "mistral_sliding", "qwen2_sliding"})
+    void onnxRuntimeComputesTheReferenceLogitsWithAndWithoutTheCache(String family, @TempDir Path tmp) throws Exception {
+        CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
+        try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder())) {
+            Path onnx = OnnxExporter.export(model, tmp.resolve("onnx"));
+            long[][] ids = fixture.ids("input_ids");
+            long[][] all = ones(ids.length, ids[0].length);
+            try (OrtDecoder ort = new OrtDecoder(onnx, model.spec().numLayers(), model.spec().numKeyValueHeads(),
+                    model.spec().headDim())) {
+                float[][][] full = ort.logits(ids, all, positions(ids));
+                assertWithin(fixture.logits("logits"), full, all, family + ", full pass against the reference");
+                assertWithin(model.logits(ids, null), full, all, family + ", full pass against finetune4j");
+
+                long[][] rightPadded = fixture.ids("attention_mask");
+                assertWithin(fixture.logits("logits_masked"), ort.logits(ids, rightPadded, positions(ids)), rightPadded,
+                        family + ", right-padded batch against the reference");
+                long[][] leftPadded = leftPadded(ids);
+                assertWithin(model.logits(ids, leftPadded), ort.logits(ids, leftPadded, positions(ids)), leftPadded,
+                        family + ", left-padded batch against finetune4j");
+
+                if (fixture.has("logits_short")) { // within the pretrained length: longrope's short factors
+                    long[][] prefix = prefix(ids, fixture.logits("logits_short")[0].length);
+                    assertWithin(fixture.logits("logits_short"), ort.logits(prefix, ones(prefix.length, prefix[0].length),
+                            positions(prefix)), ones(prefix.length, prefix[0].length), family + ", short prefix against the reference");
+                }
+
+                float[][][] afterPast = ort.logitsAfterPast(ids[0], PAST);
+                float[][][] referenceAfterPast = {Arrays.copyOfRange(fixture.logits("logits")[0], PAST, ids[0].length)};
+                assertWithin(referenceAfterPast, afterPast, ones(1, afterPast[0].length),
+                        family + ", " + (ids[0].length - PAST) + " tokens on a past of " + PAST + " against the reference");
+
+                assertTokenByTokenDecodingMatches(fixture, model, ort, family);
+
+                long[] prompt = fixture.ids("greedy_prompt")[0];
+                long[] expected = fixture.ids("greedy_output")[0];
+                assertArrayEquals(expected, ort.greedy(prompt, expected.length - prompt.length, model::cacheGoesStale),
+                        family + ": greedy tokens through the past against the reference");
+            }
+        }
+    }
+
+    /**
+     * A bf16 Gemma whose sqrt(hidden_size) bf16 cannot hold (sqrt 48 = 6.928, 6.9375 in bf16) scales its embeddings by
+     * the rounded value in the graph too, as transformers and finetune4j do; the weights are drawn at random.
+     */
+    @Test
+    void aBf16GemmaScalesItsEmbeddingsByTheNormalizerRoundedToBf16(@TempDir Path tmp) throws Exception {
+        CoreFixture gemma = CoreFixture.copy("references/gemma", tmp.resolve("gemma"));
+        ObjectNode json = (ObjectNode) new ObjectMapper().readTree(gemma.folder().resolve("config.json").toFile());
+        json.put("hidden_size", 48).put("intermediate_size", 96);
+        Path folder = tmp.resolve("gemma-bf16");
+        Files.createDirectories(folder);
+        Files.writeString(folder.resolve("config.json"), json.toString());
+        try (DecoderModel random = new DecoderModel(TensorScope.detached(), DecoderConfig.fromJson(json))) {
+            StateDicts.initNormal(random, 0.5, new SplittableRandom(7));
+            OnnxGraphLayoutTest.writeBf16(random.stateDict(), folder.resolve("model.safetensors"));
+        }
+        try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
+            assertEquals(DType.BF16, model.stateDict().get("model.embed_tokens.weight").dtype(), "the checkpoint's dtype is kept");
+            OnnxExporterTest.Expected expected = OnnxExporterTest.Expected.of(model);
+            OnnxExporterTest.assertOnnxRuntimeMatches(OnnxExporter.export(model, tmp.resolve("onnx")), model.spec(),
+                    expected, "gemma in bf16 with hidden size 48");
+        }
+    }
+
+    /**
+     * Decoding row 0 one token per call on the previous presents gives, after each call, what finetune4j computes for
+     * that prefix without a cache, and the reference's full-pass logits at that position wherever the prefix rotates
+     * as the full pass does (all of them, except longrope's prefixes within the pretrained length).
+     */
+    private static void assertTokenByTokenDecodingMatches(CoreFixture fixture, LanguageModel model, OrtDecoder ort,
+                                                          String family) throws Exception {
+        long[] row = fixture.ids("input_ids")[0];
+        float[][] steps = ort.stepLogits(row, 1, model::cacheGoesStale);
+        float[][][] reference = fixture.logits("logits");
+        RopeConfig rope = ((DecoderModel) model).config().rope();
+        int shortUpTo = rope.ropeType().equals("longrope") ? rope.originalMaxPositionEmbeddings() : 0;
+        for (int length = 1; length <= row.length; length++) {
+            float[][][] step = {{steps[length - 1]}};
+            long[][] one = {{1}};
+            float[][][] ours = model.logits(new long[][]{Arrays.copyOf(row, length)}, null);
+            assertWithin(new float[][][]{{ours[0][length - 1]}}, step, one,
+                    family + ", token by token: prefix of " + length + " against finetune4j");
+            if (length > shortUpTo) {
+                assertWithin(new float[][][]{{reference[0][length - 1]}}, step, one,
+                        family + ", token by token: prefix of " + length + " against the reference");
+            }
+        }
+    }
+
+    private static void assertWithin(float[][][] expected, float[][][] actual, long[][] mask, String what) {
+        LogitsDifference d = LogitsDifference.of(expected, actual, mask);
+        System.out.println(what + ": " + d);
+        assertTrue(d.value() < TOLERANCE, what + ": " + d);
+    }
+
+    private static long[][] leftPadded(long[][] ids) {
+        long[][] mask = ones(ids.length, ids[0].length);
+        Arrays.fill(mask[1], 0, LEFT_PADDING, 0);
+        return mask;
+    }
+
+    private static long[][] prefix(long[][] ids, int length) {
+        long[][] out = new long[ids.length][];
+        for (int b = 0; b < ids.length; b++) {
+            out[b] = Arrays.copyOf(ids[b], length);
+        }
+        return out;
+    }
+
+    private static long[][] ones(int rows, int columns) {
+        long[][] out = new long[rows][columns];
+        for (long[] row : out) {
+            Arrays.fill(row, 1);
+        }
+        return out;
+    }
+
+    private static long[][] positions(long[][] ids) {
+        long[][] p = new long[ids.length][ids[0].length];
+        for (long[] row : p) {
+            Arrays.setAll(row, j -> j);
+        }
+        return p;
+    }
+}
