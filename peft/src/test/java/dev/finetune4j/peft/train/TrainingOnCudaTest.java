@@ -9,6 +9,7 @@ import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -127,6 +128,34 @@ class TrainingOnCudaTest {
         TrainResult cuda = run.on(device);
         close("KTO loss on " + device, cpu.lossHistory(), cuda.lossHistory(), 1e-5);
         close("KTO gradient norm on " + device, cpu.gradNormHistory(), cuda.gradNormHistory(), 1e-4);
+    }
+
+    /**
+     * ORPO and SimPO, two steps each on dpo.json's pairs, on a GPU (their ops, tanh, exp, log and the fused
+     * log-probabilities, are DPO's and the methods', which the emulated device checks above).
+     */
+    @ParameterizedTest
+    @MethodSource(CudaTestDevices.NAMES)
+    void referenceFreeStepsFollowTheCpus(String name) {
+        Assumptions.assumeFalse(CudaTestDevices.emulated(name), "checked on a GPU only");
+        Device device = CudaTestDevices.require(name);
+        List<PreferenceExample> pairs = TrainTestSupport.dpoPairs(TrainTestSupport.json(DIR.resolve("dpo.json")));
+        TrainingConfig cfg = TrainingConfig.builder().maxSteps(2).microBatchSize(pairs.size()).learningRate(1e-3)
+                .shuffle(false).seed(42).logEverySteps(0).build();
+        for (ReferenceFreeConfig loss : List.of(OrpoConfig.defaults(), new SimpoConfig(2.0, 1.0, 0, 0))) {
+            Run run = on -> {
+                try (LanguageModel base = AutoModel.loadCausalLM(DIR.resolve("base"),
+                        LoadOptions.builder().device(on).build())) {
+                    PeftModel model = Peft.loadTrainable(base, DIR.resolve("lora"));
+                    return ReferenceFreeTrainer.builder().model(model).config(cfg).loss(loss)
+                            .trainData(PreferenceDataset.of(pairs)).build().train();
+                }
+            };
+            TrainResult cpu = run.on(Device.cpu());
+            TrainResult cuda = run.on(device);
+            close(loss + " loss on " + device, cpu.lossHistory(), cuda.lossHistory(), 1e-5);
+            close(loss + " gradient norm on " + device, cpu.gradNormHistory(), cuda.gradNormHistory(), 1e-4);
+        }
     }
 
     @ParameterizedTest(name = "{0} on {1}")

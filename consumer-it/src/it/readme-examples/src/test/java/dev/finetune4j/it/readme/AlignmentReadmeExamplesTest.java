@@ -84,7 +84,7 @@ class AlignmentReadmeExamplesTest {
         List<KtoExample> rows = List.of(new KtoExample(new long[]{72, 105, 63}, new long[]{89, 101}, true),
                 new KtoExample(new long[]{81, 63}, new long[]{66, 46}, false));
         TrainingConfig cfg = TrainingConfig.builder().maxSteps(2).microBatchSize(2).learningRate(1e-3)
-                .evalEverySteps(2).logEverySteps(0).build();
+                .logEverySteps(0).build();
         try (LanguageModel base = AutoModel.loadCausalLM(Fixtures.tinyLlama())) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).targetModules("q_proj", "v_proj").build());
             // example README.md#11
