@@ -12,40 +12,19 @@ import java.util.List;
  * default: after SFT, the SFT model): its log-probabilities never change, so each pair's are computed once, in
  * eval mode, at creation, and kept; no second copy of the weights is held.
  */
-final class DpoObjective implements Objective {
+final class DpoObjective extends PairObjective {
     private final PeftModel model;
-    private final PreferenceDataset data;
     private final DpoConfig cfg;
     private final long padId;
     private final List<DpoTrainer.ResponseLogProbs> reference;
 
     DpoObjective(PeftModel model, PreferenceDataset data, DpoConfig cfg, long padId) {
+        super(data);
         PairSequences.requireUsable(data, model);
         this.model = model;
-        this.data = data;
         this.cfg = cfg;
         this.padId = padId;
         this.reference = responseLogProbs(model, data, padId);
-    }
-
-    @Override
-    public boolean dropout() {
-        return false;
-    }
-
-    @Override
-    public int size() {
-        return data.size();
-    }
-
-    @Override
-    public long fingerprint() {
-        return PairSequences.fingerprint(data);
-    }
-
-    @Override
-    public long weight(int[] indices) {
-        return indices.length;
     }
 
     /**

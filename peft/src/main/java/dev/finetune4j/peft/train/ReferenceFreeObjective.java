@@ -11,39 +11,17 @@ import java.util.Arrays;
  * ORPO or SimPO over preference pairs: one forward pass over the pairs' 2N sequences, no reference model. A pair is
  * the loss unit ({@link #weight}); see {@link ReferenceFreeLoss} for what that makes of gradient accumulation.
  */
-final class ReferenceFreeObjective implements Objective {
+final class ReferenceFreeObjective extends PairObjective {
     private final PeftModel model;
-    private final PreferenceDataset data;
     private final ReferenceFreeConfig cfg;
     private final long padId;
 
     ReferenceFreeObjective(PeftModel model, PreferenceDataset data, ReferenceFreeConfig cfg, long padId) {
+        super(data);
         PairSequences.requireUsable(data, model);
         this.model = model;
-        this.data = data;
         this.cfg = cfg;
         this.padId = padId;
-    }
-
-    /** TRL's ORPO and CPO trainers disable dropout by default ({@code disable_dropout}). */
-    @Override
-    public boolean dropout() {
-        return false;
-    }
-
-    @Override
-    public int size() {
-        return data.size();
-    }
-
-    @Override
-    public long fingerprint() {
-        return PairSequences.fingerprint(data);
-    }
-
-    @Override
-    public long weight(int[] indices) {
-        return indices.length;
     }
 
     /**

@@ -15,13 +15,13 @@ import java.util.List;
  * by the pairs of the whole optimizer step, the mean TRL takes over a batch. Micro-batches hold the N chosen sequences,
  * then the N rejected ones, right-padded to the longest ({@link PaddedBatch}), as TRL's collator stacks them.
  */
-final class RewardObjective implements Objective {
+final class RewardObjective extends PairObjective {
     private final PeftClassifier model;
-    private final PreferenceDataset data;
     private final RewardConfig cfg;
     private final long padId;
 
     RewardObjective(PeftClassifier model, PreferenceDataset data, RewardConfig cfg, long padId) {
+        super(data);
         if (model.numLabels() != 1) {
             throw new IllegalArgumentException("a reward model scores each sequence with one number, but this classifier "
                     + "has " + model.numLabels() + " labels: load it with ClassifierConfig.withLabels(List.of(\"reward\")) "
@@ -46,31 +46,8 @@ final class RewardObjective implements Objective {
             }
         }
         this.model = model;
-        this.data = data;
         this.cfg = cfg;
         this.padId = padId;
-    }
-
-    /** TRL's {@code disable_dropout}: both sequences of a pair are scored by the same function. */
-    @Override
-    public boolean dropout() {
-        return false;
-    }
-
-    @Override
-    public int size() {
-        return data.size();
-    }
-
-    @Override
-    public long fingerprint() {
-        return PairSequences.fingerprint(data);
-    }
-
-    /** Pairs: each is one unit of the mean. */
-    @Override
-    public long weight(int[] indices) {
-        return indices.length;
     }
 
     @Override
