@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
                         + "and EvalReport files (Reports.writeJson)."},
         footer = {"", "Examples:",
                 "  finetune4j gate --candidate runs/v2/eval.json --baseline runs/v1/eval.json --rule bleu:higher:0.5 "
-                        + "--rule perplexity:lower:5%",
+                        + "--rule perplexity:lower:5%%",
                 "  finetune4j gate --candidate new.json --baseline prod.json --rule rougeL:higher:0:1 --html gate.html",
                 "", "Exit codes: 0 PROMOTE, 3 HOLD, 4 ROLLBACK, 1 failed while running, 2 bad input (files, rules)."})
 final class GateCommand implements Callable<Integer> {
@@ -49,7 +49,7 @@ final class GateCommand implements Callable<Integer> {
     @Option(names = "--rule", required = true, paramLabel = GateRuleOption.SYNTAX, converter = GateRuleOption.class,
             description = {"One per metric to judge: which values are better, the largest regression allowed (default "
                     + "0) and the smallest gain required (default none), in the metric's units or as percentages of "
-                    + "the baseline (perplexity:lower:5%)."})
+                    + "the baseline (perplexity:lower:5%%)."})
     List<GateRule> rules;
 
     @Option(names = "--html", paramLabel = "FILE", description = "Also write the comparison as a self-contained HTML page.")
