@@ -5,7 +5,6 @@ import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.models.ClassifierConfig.ProblemType;
-import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -36,21 +35,10 @@ final class ClassificationObjective implements Objective {
 
     ClassificationObjective(PeftClassifier model, ClassificationDataset data, long padId) {
         this.problem = model.classifierConfig().problemType();
-        ModelSpec spec = model.spec();
         int labels = model.numLabels();
         for (int i = 0; i < data.size(); i++) {
             ClassificationExample e = data.get(i);
-            if (e.length() > spec.maxPositionEmbeddings()) {
-                throw new IllegalArgumentException("example " + i + " has " + e.length() + " tokens, but the model reads at "
-                        + "most " + spec.maxPositionEmbeddings() + " (max_position_embeddings); cut it when tokenizing");
-            }
-            for (int j = 0; j < e.length(); j++) {
-                long id = e.inputIds()[j];
-                if (id < 0 || id >= spec.vocabSize()) {
-                    throw new IllegalArgumentException("example " + i + " has token id " + id + " at position " + j
-                            + ", outside the vocabulary [0, " + spec.vocabSize() + "); tokenize with the model's tokenizer");
-                }
-            }
+            Objective.requireReadable(e.inputIds(), model.spec(), "example " + i);
             requireLabels(e, i, labels);
         }
         this.model = model;

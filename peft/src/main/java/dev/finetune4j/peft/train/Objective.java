@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.train;
 
 import dev.finetune4j.core.autograd.CrossEntropy;
+import dev.finetune4j.core.models.ModelSpec;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftModel;
 
@@ -48,6 +49,27 @@ interface Objective {
                         + " at position " + j + ", outside the vocabulary [0, " + vocab + ")"
                         + (badId ? "" : " and not the ignore index " + CrossEntropy.IGNORE_INDEX)
                         + "; tokenize with the model's own tokenizer");
+            }
+        }
+    }
+
+    /**
+     * Fails, naming the row and position, when a classifier's row is longer than the model reads or holds a token id
+     * outside its vocabulary: the forward would refuse it only when a step reaches that row.
+     *
+     * @param ids   the row's token ids
+     * @param spec  the classifier's sizes
+     * @param where which row, for the message
+     */
+    static void requireReadable(long[] ids, ModelSpec spec, String where) {
+        if (ids.length > spec.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException(where + " has " + ids.length + " tokens, but the model reads at most "
+                    + spec.maxPositionEmbeddings() + " (max_position_embeddings); cut it when tokenizing");
+        }
+        for (int j = 0; j < ids.length; j++) {
+            if (ids[j] < 0 || ids[j] >= spec.vocabSize()) {
+                throw new IllegalArgumentException(where + " has token id " + ids[j] + " at position " + j
+                        + ", outside the vocabulary [0, " + spec.vocabSize() + "); tokenize with the model's tokenizer");
             }
         }
     }

@@ -28,21 +28,9 @@ final class RewardObjective extends PairObjective {
                     + "(num_labels 1)");
         }
         for (int i = 0; i < data.size(); i++) {
-            PreferenceExample e = data.get(i);
-            int longest = e.prompt().length + Math.max(e.chosen().length, e.rejected().length);
-            if (longest > model.spec().maxPositionEmbeddings()) {
-                throw new IllegalArgumentException("pair " + i + " (prompt + longer response) has " + longest
-                        + " tokens, but the model reads at most " + model.spec().maxPositionEmbeddings()
-                        + " (max_position_embeddings); cut the pair when tokenizing");
-            }
             for (boolean chosen : new boolean[]{true, false}) {
-                for (long id : e.sequence(chosen).inputIds()) {
-                    if (id < 0 || id >= model.spec().vocabSize()) {
-                        throw new IllegalArgumentException("pair " + i + " (" + (chosen ? "chosen" : "rejected")
-                                + ") has token id " + id + ", outside the vocabulary [0, " + model.spec().vocabSize()
-                                + "); tokenize with the model's tokenizer");
-                    }
-                }
+                Objective.requireReadable(data.get(i).sequence(chosen).inputIds(), model.spec(),
+                        "pair " + i + " (prompt + " + (chosen ? "chosen" : "rejected") + ")");
             }
         }
         this.model = model;
