@@ -8,6 +8,8 @@ import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.Map;
 
+import static dev.finetune4j.peft.train.PreferenceLosses.sigmoid;
+
 /**
  * The preference losses of TRL's {@code DPOTrainer} over summed response log-probabilities, as a scalar
  * formula (for reporting and checks) and as tensor ops on the model's device (for training).
@@ -100,9 +102,5 @@ public final class DpoLoss {
                     + policy.shape() + " and " + reference.shape());
         }
         return Math.toIntExact(policy.numel() / 2);
-    }
-
-    private static double sigmoid(double x) {
-        return 1 / (1 + Math.exp(-x));
     }
 }

@@ -10,6 +10,8 @@ import dev.finetune4j.core.tensor.Tensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import static dev.finetune4j.peft.train.PreferenceLosses.sigmoid;
+
 /**
  * The loss of TRL's {@code KTOTrainer} ({@code loss_type "kto"}; Ethayarajh et al. 2024, eq. 7) over summed
  * completion log-probabilities, as a scalar formula (for reporting and checks) and as tensor ops on the model's
@@ -156,9 +158,5 @@ public final class KtoLoss {
                     + policy.shape() + ", " + reference.shape() + " and " + desirable.shape());
         }
         return Math.toIntExact(policy.numel());
-    }
-
-    private static double sigmoid(double x) {
-        return 1 / (1 + Math.exp(-x));
     }
 }

@@ -30,6 +30,11 @@ final class PreferenceLosses {
         return Elementwise.sub(Elementwise.sub(x, relu), log1pExp);
     }
 
+    /** σ(x) in double. */
+    static double sigmoid(double x) {
+        return 1 / (1 + Math.exp(-x));
+    }
+
     /** log σ(x), stable for large |x|. */
     static double logSigmoid(double x) {
         return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
