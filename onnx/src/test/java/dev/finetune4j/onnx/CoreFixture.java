@@ -1,11 +1,10 @@
 package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.io.SafetensorsFile;
+import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -25,16 +24,7 @@ record CoreFixture(Path folder, Map<String, Object> tensors, Map<String, int[]> 
 
     /** Copies core's {@code resource} folder into {@code into} and reads its reference tensors. */
     static CoreFixture copy(String resource, Path into) throws IOException {
-        Files.createDirectories(into);
-        for (String file : FILES) {
-            try (InputStream in = CoreFixture.class.getResourceAsStream("/" + resource + "/" + file)) {
-                if (in == null) {
-                    throw new IllegalStateException("core's test resources lack " + resource + "/" + file
-                            + "; build core's test jar (mvn -pl onnx -am)");
-                }
-                Files.copy(in, into.resolve(file));
-            }
-        }
+        ReferenceFolders.copy(resource, FILES, into);
         Map<String, Object> tensors = new HashMap<>();
         Map<String, int[]> shapes = new HashMap<>();
         try (SafetensorsFile f = SafetensorsFile.open(into.resolve("reference.safetensors"))) {

@@ -8,7 +8,6 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -116,16 +115,9 @@ public final class Gemma3MultimodalFolders {
      */
     private static synchronized Path textFixture() throws IOException {
         if (textCopy == null) {
-            Path dir = Files.createTempDirectory("gemma3-text-fixture");
-            for (String file : List.of("config.json", "model.safetensors")) {
-                try (InputStream in = Gemma3MultimodalFolders.class.getResourceAsStream("/" + TEXT_FIXTURE + "/" + file)) {
-                    if (in == null) {
-                        throw new IllegalStateException("missing test resource " + TEXT_FIXTURE + "/" + file);
-                    }
-                    Files.copy(in, dir.resolve(file));
-                }
-                dir.resolve(file).toFile().deleteOnExit();
-            }
+            List<String> files = List.of("config.json", "model.safetensors");
+            Path dir = ReferenceFolders.copy(TEXT_FIXTURE, files, Files.createTempDirectory("gemma3-text-fixture"));
+            files.forEach(file -> dir.resolve(file).toFile().deleteOnExit());
             dir.toFile().deleteOnExit();
             textCopy = dir;
         }

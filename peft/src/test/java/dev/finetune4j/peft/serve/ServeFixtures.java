@@ -4,6 +4,7 @@ import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInit;
 import dev.finetune4j.peft.Peft;
@@ -12,13 +13,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
@@ -93,17 +94,8 @@ final class ServeFixtures {
         try {
             Path copy = Files.createTempDirectory("phi3-longrope");
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(copy)));
-            for (String file : new String[]{"config.json", "model.safetensors"}) {
-                // by stream: the fixture lies inside core's test jar, where Path.of(URI) has no file system
-                try (InputStream in = ServeFixtures.class.getResourceAsStream("/references/phi3_longrope/" + file)) {
-                    if (in == null) {
-                        throw new IllegalStateException("missing test resource /references/phi3_longrope/" + file
-                                + " (core's test jar)");
-                    }
-                    Files.copy(in, copy.resolve(file));
-                }
-            }
-            longropeCopy = copy;
+            longropeCopy = ReferenceFolders.copy("references/phi3_longrope", List.of("config.json", "model.safetensors"),
+                    copy);
             return copy;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
