@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * The {@code prompt} of {@code /v1/completions} in the four forms OpenAI's API allows: a string, an array of
  * strings, an array of token ids, or an array of arrays of token ids. Each prompt becomes one choice; token-id
- * prompts need no tokenizer. The number of prompts and the length of each text are checked before any text is
+ * prompts need no tokenizer. A text prompt gets the tokenizer's special tokens (Llama's BOS), as vLLM's completions
+ * endpoint adds them by default; token ids are taken as they are. The number of prompts and the length of each text are checked before any text is
  * tokenized ({@link PromptLimits}).
  */
 final class CompletionPrompts {
@@ -69,7 +70,7 @@ final class CompletionPrompts {
     private static long[] encode(String text, ServedModels models, String where) {
         Tokenizer tokenizer = models.requireTokenizer(FIELD, "a text prompt");
         models.promptLimits().checkCharacters(FIELD, "prompt" + where, text.length());
-        long[] ids = tokenizer.encode(text);
+        long[] ids = tokenizer.encodeWithSpecialTokens(text);
         if (ids.length == 0) {
             throw ApiException.invalid(FIELD, "prompt" + where + " is empty; give some text (or token ids)");
         }

@@ -24,6 +24,19 @@ public interface Tokenizer {
     long[] encode(String text);
 
     /**
+     * Token ids of {@code text} as transformers' {@code tokenizer(text)} gives them, whole: with the special tokens
+     * the tokenizer adds around one sequence (Llama's and Gemma's BOS; none for GPT-2's or Qwen2's). What a plain-text
+     * prompt needs, as TRL's trainers and vLLM's completions endpoint tokenize it; a chat template's render writes its
+     * special tokens itself and takes {@link #encode}.
+     *
+     * @param text the text to encode
+     * @return the ids, in text order, special tokens included
+     */
+    default long[] encodeWithSpecialTokens(String text) {
+        return encodeWithSpecialTokens(text, Integer.MAX_VALUE);
+    }
+
+    /**
      * Token ids of {@code text} as transformers' {@code tokenizer(text, truncation=True, max_length=maxLength)} gives
      * them: with the special tokens the tokenizer adds around one sequence (BERT's {@code [CLS] ... [SEP]}, Llama's
      * BOS), the text's own tokens cut at the end so that the whole row, special tokens included, fits in

@@ -59,6 +59,7 @@ class SpecialTokensEncodingTest {
             assertArrayEquals(new long[]{SPACE_HELLO, SPACE_WORLD}, tok.encode("hello world"));
             assertArrayEquals(new long[]{BOS, SPACE_HELLO, SPACE_WORLD}, tok.encodeWithSpecialTokens("hello world", 16));
             assertArrayEquals(new long[]{BOS, SPACE_HELLO}, tok.encodeWithSpecialTokens("hello world", 2));
+            assertArrayEquals(new long[]{BOS, SPACE_HELLO, SPACE_WORLD}, tok.encodeWithSpecialTokens("hello world"), "whole");
         }
     }
 

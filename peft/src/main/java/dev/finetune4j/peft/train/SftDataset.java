@@ -51,7 +51,7 @@ public final class SftDataset {
         for (int i = 0; i < sft.size(); i++) {
             Pieces pieces = new Pieces();
             switch (sft.get(i)) {
-                case SftExample.Text(String text) -> pieces.add(tokenizer.encode(text), true);
+                case SftExample.Text(String text) -> pieces.add(tokenizer.encodeWithSpecialTokens(text), true);
                 case SftExample.Chat(List<ChatMessage> messages, List<ToolDefinition> tools) -> {
                     if (format.completionOnly() && messages.stream().noneMatch(m -> m.role().equals("assistant"))) {
                         throw new IllegalArgumentException("example " + i + " has no assistant turn, so completion-only "

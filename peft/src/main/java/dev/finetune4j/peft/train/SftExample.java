@@ -39,7 +39,8 @@ public sealed interface SftExample {
     }
 
     /**
-     * A plain text, trained on every token.
+     * A plain text, trained on every token. It is tokenized as transformers' {@code tokenizer(text)} tokenizes it (and
+     * TRL's SFT trainer a {@code text} row): with the special tokens the tokenizer adds (Llama's BOS).
      *
      * @param text the text
      */

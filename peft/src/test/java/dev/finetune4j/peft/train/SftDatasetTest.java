@@ -1,14 +1,18 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.ChatTemplate;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.core.tokenizer.JinjaChatTemplate;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -112,6 +116,18 @@ class SftDatasetTest {
         TokenizedExample e = one(SftExample.text("abc"), SftFormat.defaults());
         assertArrayEquals(concat(bytes("abc"), EOS), e.inputIds());
         assertArrayEquals(e.inputIds(), e.labels());
+    }
+
+    /** A text row starts as transformers' {@code tokenizer(text)} starts it (TRL's SFT trainer): Llama's BOS first. */
+    @Test
+    void plainTextGetsTheTokenizersSpecialTokens(@TempDir Path tmp) throws Exception {
+        Path folder = ReferenceFolders.copy("tokenizer/sentencepiece-bos", List.of("tokenizer.json", "tokenizer_config.json"), tmp);
+        try (HfTokenizer llama = HfTokenizer.load(folder)) {
+            // BOS 1, "▁hello" 358, "▁world" 368, EOS 2
+            TokenizedExample e = SftDataset.fromExamples(List.of(SftExample.text("hello world")), llama,
+                    SftFormat.defaults()).get(0);
+            assertArrayEquals(new long[]{1, 358, 368, 2}, e.inputIds());
+        }
     }
 
     @Test

@@ -310,7 +310,7 @@ final class EvalCommand implements Callable<Integer> {
         List<long[]> prompts = new ArrayList<>();
         List<long[]> docs = new ArrayList<>();
         for (int i = 0; i < questions.size(); i++) {
-            long[] prompt = tok.encode(ModelInputs.renderPrompt(promptTemplate, tok, questions.get(i)));
+            long[] prompt = ModelInputs.encodePrompt(promptTemplate, tok, questions.get(i));
             prompts.add(prompt);
             long[] ref = tok.encode(references.get(i));
             long[] doc = Arrays.copyOf(prompt, prompt.length + ref.length);

@@ -165,10 +165,20 @@ final class ModelInputs {
     }
 
     /**
+     * The token ids of a user message's prompt, as TRL's trainers and transformers' pipelines tokenize it: the chat
+     * template's render writes its own special tokens; a plain template's text gets the tokenizer's (Llama's BOS),
+     * since a Llama-family model has only ever seen text after a BOS.
+     */
+    static long[] encodePrompt(String template, Tokenizer tok, String prompt) {
+        String text = renderPrompt(template, tok, prompt);
+        return template == null || CHAT.equals(template) ? tok.encode(text) : tok.encodeWithSpecialTokens(text);
+    }
+
+    /**
      * The prompt text for a user message: {@code chat} renders the tokenizer's chat template with the generation
      * prompt; any other template must contain {@code {prompt}} (for example {@code "Q: {prompt}\nA: "}).
      */
-    static String renderPrompt(String template, Tokenizer tok, String prompt) {
+    private static String renderPrompt(String template, Tokenizer tok, String prompt) {
         if (template == null || CHAT.equals(template)) {
             return tok.chatTemplate().render(List.of(ChatMessage.user(prompt)), true);
         }

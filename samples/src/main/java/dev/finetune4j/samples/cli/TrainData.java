@@ -64,7 +64,7 @@ final class TrainData {
         String prompt = promptField == null ? "instruction" : promptField;
         String response = responseField == null ? "output" : responseField;
         return tokenized(file, rows, row -> SftDataset.promptCompletion(
-                tok.encode(ModelInputs.renderPrompt(template, tok, row.text(prompt))),
+                ModelInputs.encodePrompt(template, tok, row.text(prompt)),
                 withEos(tok.encode(row.text(response))), 0));
     }
 
@@ -166,7 +166,7 @@ final class TrainData {
 
     /** The row's prompt laid out by the template, refused when it leaves no room under max_length. */
     private long[] promptOf(Row row) {
-        long[] prompt = tok.encode(ModelInputs.renderPrompt(template, tok, row.text("prompt")));
+        long[] prompt = ModelInputs.encodePrompt(template, tok, row.text("prompt"));
         if (prompt.length >= maxLength) {
             throw row.bad("the prompt alone has " + prompt.length + " tokens, data.max_length is " + maxLength
                     + "; shorten the prompt or raise max_length");
