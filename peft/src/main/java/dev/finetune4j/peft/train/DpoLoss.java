@@ -84,7 +84,7 @@ public final class DpoLoss {
      * TRL's reward metrics of a micro-batch, summed over its pairs with tensor ops on the policy's device and without
      * autograd, so that the caller reads them back together with the loss. With the implicit rewards
      * {@code c = β (pc - rc)} and {@code r = β (pr - rr)} of each pair: {@code rewards/chosen} = Σ c,
-     * {@code rewards/rejected} = Σ r, {@code rewards/margins} = Σ (c - r), {@code rewards/accuracy} = the number of
+     * {@code rewards/rejected} = Σ r, {@code rewards/margins} = Σ (c - r), {@code rewards/accuracies} = the number of
      * pairs with c > r. policy and reference: (2N) as for {@link #lossSum} -> four [1] float32 tensors.
      */
     static Map<String, Tensor> rewardSums(DpoConfig cfg, Tensor policy, Tensor reference) {

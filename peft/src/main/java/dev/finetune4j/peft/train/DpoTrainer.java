@@ -16,7 +16,7 @@ import java.util.List;
  * <pre>{@code
  * DpoTrainer dpo = DpoTrainer.builder().model(peftModel).config(cfg).dpo(DpoConfig.sigmoid(0.1))
  *     .trainData(pairs).build();
- * TrainResult r = dpo.train();   // StepMetrics.extra(): rewards/margins, rewards/accuracy, rewards/chosen, rewards/rejected
+ * TrainResult r = dpo.train();   // StepMetrics.extra(): rewards/margins, rewards/accuracies, rewards/chosen, rewards/rejected
  * }</pre>
  *
  */

@@ -59,7 +59,7 @@ final class PreferenceLosses {
      * TRL's reward metrics of a micro-batch, summed over its pairs without autograd, so that the caller reads them
      * back together with the loss. With each pair's rewards {@code c} (chosen) and {@code r} (rejected):
      * {@code rewards/chosen} = Σ c, {@code rewards/rejected} = Σ r, {@code rewards/margins} = Σ (c - r),
-     * {@code rewards/accuracy} = the number of pairs with c > r (TRL: {@code rewards/accuracies}).
+     * {@code rewards/accuracies} = the number of pairs with c > r (TRL's name).
      * rewards: (2N) float32, the N chosen first -> four [1] float32 tensors.
      */
     static Map<String, Tensor> rewardSums(Tensor rewards) {
@@ -72,7 +72,7 @@ final class PreferenceLosses {
             sums.put("rewards/chosen", Reductions.sum(chosen));
             sums.put("rewards/rejected", Reductions.sum(rejected));
             sums.put("rewards/margins", Reductions.sum(margins));
-            sums.put("rewards/accuracy", Reductions.sum(Elementwise.isPositive(margins)));
+            sums.put("rewards/accuracies", Reductions.sum(Elementwise.isPositive(margins)));
             return sums;
         }
     }

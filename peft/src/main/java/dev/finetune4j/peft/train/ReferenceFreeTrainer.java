@@ -16,7 +16,7 @@ import dev.finetune4j.peft.PeftModel;
  * ReferenceFreeTrainer orpo = ReferenceFreeTrainer.builder().model(peftModel).config(cfg)
  *     .loss(OrpoConfig.defaults()).trainData(pairs).build();
  * TrainResult r = orpo.train();
- * // StepMetrics.extra(): rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracy, logps/chosen,
+ * // StepMetrics.extra(): rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracies, logps/chosen,
  * // logps/rejected, nll_loss, and for ORPO log_odds_ratio and log_odds_chosen (each a mean over the step's pairs)
  * }</pre>
  */

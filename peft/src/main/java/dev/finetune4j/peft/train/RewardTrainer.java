@@ -8,7 +8,7 @@ import dev.finetune4j.peft.PeftClassifier;
  * chosen sequence (prompt, then response) above its rejected one, with the Bradley-Terry loss
  * {@code -log σ(r_chosen - r_rejected)} (and {@link RewardConfig}'s centring term), without dropout. The head
  * ({@code score}) trains with the adapter and is saved as PEFT's {@code modules_to_save}. Steps and evaluations report
- * {@code rewards/accuracy} (the share of pairs ranked right), {@code rewards/margins}, {@code rewards/chosen} and
+ * {@code rewards/accuracies} (the share of pairs ranked right), {@code rewards/margins}, {@code rewards/chosen} and
  * {@code rewards/rejected} in their {@code extra()} metrics.
  *
  * <pre>{@code

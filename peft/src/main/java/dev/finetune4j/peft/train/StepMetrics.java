@@ -17,7 +17,7 @@ import java.util.Map;
  * @param tokensPerSecond tokens (padding excluded) processed per second in this step
  * @param eta             estimated time to the last step
  * @param skipped         true when the loss or a gradient was NaN/Inf and the update was skipped
- * @param extra           objective-specific means (DPO: rewards/margins, rewards/accuracy, ...)
+ * @param extra           objective-specific means (DPO: rewards/margins, rewards/accuracies, ...)
  * @param memory          tensor bytes allocated on the trained parameters' device after the step, and the peak
  */
 public record StepMetrics(int step, int totalSteps, double epoch, double loss, double learningRate, double gradNorm,

@@ -53,7 +53,7 @@ class DpoLossTest {
                     values.put(name, t.toFloatArray()[0]);
                 });
                 assertEquals(Map.of("rewards/chosen", 0.25f, "rewards/rejected", -0.5f, "rewards/margins", 0.75f,
-                        "rewards/accuracy", 1f), values, precision.toString());
+                        "rewards/accuracies", 1f), values, precision.toString());
             }
         }
     }
@@ -67,7 +67,7 @@ class DpoLossTest {
         System.arraycopy(chosen, 0, values, 0, n); // policy chosen = the margin, everything else 0
         try (var scope = TensorScope.open()) {
             Tensor accuracy = DpoLoss.rewardSums(DpoConfig.sigmoid(1), Tensor.of(values, 2 * n),
-                    Tensor.zeros(2 * n)).get("rewards/accuracy");
+                    Tensor.zeros(2 * n)).get("rewards/accuracies");
             assertEquals(5f, accuracy.toFloatArray()[0], "positives among " + Arrays.toString(chosen));
         }
     }

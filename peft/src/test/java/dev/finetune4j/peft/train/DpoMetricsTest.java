@@ -110,7 +110,7 @@ class DpoMetricsTest {
         }
         int n = pairs.size();
         return Map.of("rewards/chosen", chosen / n, "rewards/rejected", rejected / n,
-                "rewards/margins", (chosen - rejected) / n, "rewards/accuracy", correct / n);
+                "rewards/margins", (chosen - rejected) / n, "rewards/accuracies", correct / n);
     }
 
     private static void assertMetrics(Map<String, Double> expected, Map<String, Double> actual, String where) {
@@ -119,7 +119,7 @@ class DpoMetricsTest {
         // float32 sums of log-probabilities near -20 agree to a few ulps (1e-6), and rewards are 0.1 of them;
         // seen: 1e-9 against our own log-probabilities, 7e-8 against PyTorch's
         expected.forEach((name, value) -> assertEquals(value, actual.get(name),
-                name.equals("rewards/accuracy") ? 1e-12 : 1e-6, where + " " + name));
+                name.equals("rewards/accuracies") ? 1e-12 : 1e-6, where + " " + name));
     }
 
     private static PreferenceDataset pairs(JsonNode fixture) {

@@ -43,7 +43,7 @@ class DpoTrainerTest {
                     }).build().train();
             List<DpoTrainer.PairLogProbs> after = DpoTrainer.PairLogProbs.of(DpoTrainer.responseLogProbs(model, data, 0), start);
             System.out.printf("DPO margin %.4f, accuracy %.2f, loss %.4f -> %.4f%n", meanMargin(after),
-                    steps.getLast().extra().get("rewards/accuracy"), steps.getFirst().loss(), steps.getLast().loss());
+                    steps.getLast().extra().get("rewards/accuracies"), steps.getFirst().loss(), steps.getLast().loss());
             // the first step's forward runs before any update: policy = reference, so every reward is 0, loss log 2
             assertEquals(0, steps.getFirst().extra().get("rewards/margins"), 1e-5, "first-step margin against the start");
             assertEquals(Math.log(2), steps.getFirst().loss(), 1e-5);

@@ -73,7 +73,7 @@ class ReferenceFreeFixtureTest {
         int compared = 0;
         for (var it = theirs.fields(); it.hasNext(); ) {
             var e = it.next();
-            String key = e.getKey().equals("rewards/accuracies") ? "rewards/accuracy" : e.getKey();
+            String key = e.getKey().equals("rewards/accuracies") ? "rewards/accuracies" : e.getKey();
             double expected = e.getValue().asDouble();
             if (key.equals("nll_loss") && !ours.containsKey(key)) {
                 assertEquals(0.0, expected, name + ": TRL's nll_loss is 0 when cpo_alpha is 0");

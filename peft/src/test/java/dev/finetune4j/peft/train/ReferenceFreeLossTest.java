@@ -43,12 +43,12 @@ class ReferenceFreeLossTest {
         double loss = lossAndMetrics(new OrpoConfig(0.1), LOG_PROBS, 3, metrics);
         assertEquals(2 - 0.1 * Math.log(0.75), loss, 1e-6);
         assertEquals(Map.of("rewards/chosen", -0.1 * LN2, "rewards/rejected", -0.2 * LN2, "rewards/margins", 0.1 * LN2,
-                "rewards/accuracy", 1.0, "logps/chosen", -LN2, "logps/rejected", -2 * LN2, "nll_loss", 2.0,
+                "rewards/accuracies", 1.0, "logps/chosen", -LN2, "logps/rejected", -2 * LN2, "nll_loss", 2.0,
                 "log_odds_ratio", Math.log(0.75), "log_odds_chosen", Math.log(3)).keySet(), metrics.keySet());
         assertEquals(-0.1 * LN2, metrics.get("rewards/chosen"), 1e-7);
         assertEquals(-0.2 * LN2, metrics.get("rewards/rejected"), 1e-7);
         assertEquals(0.1 * LN2, metrics.get("rewards/margins"), 1e-7);
-        assertEquals(1.0, metrics.get("rewards/accuracy"));
+        assertEquals(1.0, metrics.get("rewards/accuracies"));
         assertEquals(-LN2, metrics.get("logps/chosen"), 1e-6);
         assertEquals(-2 * LN2, metrics.get("logps/rejected"), 1e-6);
         assertEquals(2.0, metrics.get("nll_loss"), 1e-6);

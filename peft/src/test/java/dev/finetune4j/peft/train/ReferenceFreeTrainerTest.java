@@ -46,12 +46,12 @@ class ReferenceFreeTrainerTest {
         double marginBefore = first.extra().get("logps/chosen") - first.extra().get("logps/rejected");
         double marginAfter = last.extra().get("logps/chosen") - last.extra().get("logps/rejected");
         System.out.printf("%s: loss %.4f -> %.4f, average log-prob margin %.4f -> %.4f, accuracy %.2f -> %.2f%n",
-                method, first.loss(), last.loss(), marginBefore, marginAfter, first.extra().get("rewards/accuracy"),
-                last.extra().get("rewards/accuracy"));
+                method, first.loss(), last.loss(), marginBefore, marginAfter, first.extra().get("rewards/accuracies"),
+                last.extra().get("rewards/accuracies"));
         assertEquals(loss.beta() * marginBefore, first.extra().get("rewards/margins"), 1e-5, "rewards are beta x logps");
         assertTrue(last.loss() < 0.9 * first.loss(), method + " loss " + first.loss() + " -> " + last.loss());
         assertTrue(marginAfter > marginBefore + 0.5, method + " margin " + marginBefore + " -> " + marginAfter);
-        assertEquals(1.0, last.extra().get("rewards/accuracy"), method + ": every pair ranked right after training");
+        assertEquals(1.0, last.extra().get("rewards/accuracies"), method + ": every pair ranked right after training");
         if (loss instanceof OrpoConfig) {
             assertTrue(last.extra().get("nll_loss") < first.extra().get("nll_loss"), "ORPO's chosen NLL must fall");
         }

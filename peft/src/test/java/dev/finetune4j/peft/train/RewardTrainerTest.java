@@ -71,7 +71,7 @@ class RewardTrainerTest {
                     assertEquals(loss, sums.sum().getFlat(0), 1e-4, "c = " + c);
                     Map<String, Tensor> metrics = sums.metricSums();
                     assertEquals(margins, metrics.get("rewards/margins").getFlat(0), 1e-4);
-                    assertEquals(ranked, metrics.get("rewards/accuracy").getFlat(0));
+                    assertEquals(ranked, metrics.get("rewards/accuracies").getFlat(0));
                 }
             }
         }
@@ -95,7 +95,7 @@ class RewardTrainerTest {
                         > reward(rm, heldOut.get(i).sequence(false).inputIds()) ? 1 : 0;
             }
             assertEquals(heldOut.size(), ranked, "every held-out pair ranked right");
-            assertEquals(1.0, result.evalHistory().getLast().extra().get("rewards/accuracy"), 1e-12);
+            assertEquals(1.0, result.evalHistory().getLast().extra().get("rewards/accuracies"), 1e-12);
         }
     }
 

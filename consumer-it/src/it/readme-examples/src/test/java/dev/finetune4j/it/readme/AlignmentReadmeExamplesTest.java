@@ -124,7 +124,7 @@ class AlignmentReadmeExamplesTest {
             TrainResult r = RewardTrainer.builder().model(rm).config(cfg)
                     .reward(new RewardConfig(0.01))           // TRL's center_rewards_coefficient (default 0: none)
                     .trainData(PreferenceDataset.of(pairs)).evalData(PreferenceDataset.of(heldOutPairs)).build().train();
-            double ranked = r.evalHistory().getLast().extra().get("rewards/accuracy");   // held-out pairs ranked right
+            double ranked = r.evalHistory().getLast().extra().get("rewards/accuracies");   // held-out pairs ranked right
             rm.save(Path.of("runs/reward/adapter"));          // PEFT SEQ_CLS: the adapter + score as modules_to_save
             float reward = rm.logits(new long[][]{promptAndAnswer}, null)[0][0];         // score any sequence
         }
