@@ -3,14 +3,17 @@ package dev.finetune4j.peft.train;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.PeftClassifier;
 
 import java.util.List;
 
 /**
  * TRL's reward-model loss over preference pairs: each sequence (prompt, then response) gets one score from a
- * one-label sequence classifier, and a pair loses {@code -log σ(r_chosen - r_rejected)}, plus
+ * one-label sequence classifier, and a pair loses {@code -log σ(r_chosen - r_rejected - m)} with the pair's
+ * {@link PreferenceExample#margin()} m (0 unless given), plus
  * {@code c (r_chosen + r_rejected)^2} with {@link RewardConfig#centerRewardsCoefficient()} c. Summed here and divided
  * by the pairs of the whole optimizer step, the mean TRL takes over a batch. Micro-batches hold the N chosen sequences,
  * then the N rejected ones, right-padded to the longest ({@link PaddedBatch}), as TRL's collator stacks them.
@@ -47,7 +50,8 @@ final class RewardObjective extends PairObjective {
         try (var f32 = Precision.F32.use()) {
             Tensor chosen = rewards.slice(0, 0, n);
             Tensor rejected = rewards.slice(0, n, 2 * n);
-            Tensor losses = PreferenceLosses.sigmoidLoss(Elementwise.sub(chosen, rejected), 0);
+            Tensor losses = PreferenceLosses.sigmoidLoss(Elementwise.sub(Elementwise.sub(chosen, rejected),
+                    margins(indices, rewards)), 0);
             if (cfg.centerRewardsCoefficient() > 0) {
                 Tensor sum = Elementwise.add(chosen, rejected);
                 losses = Elementwise.add(losses, Elementwise.scale(Elementwise.mul(sum, sum),
@@ -55,5 +59,14 @@ final class RewardObjective extends PairObjective {
             }
             return new Loss(Reductions.sum(losses), batch.tokens(), PreferenceLosses.rewardSums(rewards));
         }
+    }
+
+    /** The pairs' margins, on the scores' device. margins: (N) float32. */
+    private Tensor margins(int[] indices, Tensor rewards) {
+        float[] margins = new float[indices.length];
+        for (int i = 0; i < indices.length; i++) {
+            margins[i] = (float) data.get(indices[i]).margin();
+        }
+        return Tensor.of(rewards.device(), TensorScope.current(), margins, Shape.of(margins.length));
     }
 }

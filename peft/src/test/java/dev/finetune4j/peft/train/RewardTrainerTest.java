@@ -77,6 +77,35 @@ class RewardTrainerTest {
         }
     }
 
+    /** TRL's margin column: each pair loses -log σ(r_chosen - r_rejected - m); the metrics stay the raw scores'. */
+    @Test
+    void marginsShiftEachPairsLoss() {
+        try (var base = ClassificationTrainerTest.tinyQwen(List.of("reward"))) {
+            PeftClassifier rm = Peft.wrap(base, lora());
+            List<PreferenceExample> graded = new ArrayList<>();
+            PreferenceDataset pairs = rankable(4, 3);
+            for (int i = 0; i < pairs.size(); i++) {
+                PreferenceExample p = pairs.get(i);
+                graded.add(new PreferenceExample(p.prompt(), p.chosen(), p.rejected(), 1.5 * i - 1));
+            }
+            double loss = 0;
+            int ranked = 0;
+            for (PreferenceExample p : graded) {
+                double diff = reward(rm, p.sequence(true).inputIds()) - reward(rm, p.sequence(false).inputIds());
+                loss += Math.log1p(Math.exp(-(diff - p.margin())));
+                ranked += diff > 0 ? 1 : 0;
+            }
+            try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+                Objective.Loss sums = new RewardObjective(rm, PreferenceDataset.of(graded), new RewardConfig(0), PAD)
+                        .lossSum(IntStream.range(0, graded.size()).toArray());
+                assertEquals(loss, sums.sum().getFlat(0), 1e-4);
+                assertEquals(ranked, sums.metricSums().get("rewards/accuracies").getFlat(0));
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> new PreferenceExample(new long[]{1}, new long[]{2},
+                new long[]{3}, Double.NaN));
+    }
+
     @Test
     void learnsToRankAndReportsTheHeldOutAccuracy() {
         try (var base = ClassificationTrainerTest.tinyQwen(List.of("reward"))) {

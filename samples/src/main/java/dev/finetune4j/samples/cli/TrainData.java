@@ -132,7 +132,7 @@ final class TrainData {
                 chosen = Arrays.copyOf(chosen, Math.min(room, chosen.length));
                 rejected = Arrays.copyOf(rejected, Math.min(room, rejected.length));
             }
-            out.add(new PreferenceExample(prompt, chosen, rejected));
+            out.add(new PreferenceExample(prompt, chosen, rejected, row.margin()));
         }
         warnIfCut(file, cut, out.size());
         return PreferenceDataset.of(out);
@@ -200,6 +200,19 @@ final class TrainData {
                         + "data.response_field (SFT) or use prompt/chosen/rejected (DPO) or prompt/completion/label (KTO)");
             }
             return text;
+        }
+
+        /** The row's optional {@code margin} (TRL's column for reward models), 0 without one. */
+        double margin() {
+            Object margin = object.get("margin");
+            if (margin == null) {
+                return 0;
+            }
+            if (!(margin instanceof Number number) || !Double.isFinite(number.doubleValue())) {
+                throw bad("field 'margin' must be a finite number (how much higher the chosen response should score), "
+                        + "got " + margin);
+            }
+            return number.doubleValue();
         }
 
         /** Whether the row is a conversation: OpenAI messages or ShareGPT conversations. */

@@ -92,7 +92,7 @@ class AlignmentReadmeExamplesTest {
             ReferenceFreeTrainer.builder().model(model).config(cfg)
                     .loss(OrpoConfig.defaults())                  // or new SimpoConfig(2.5, 1.25, 0, 0): SimPO as published
                     .trainData(PreferenceDataset.of(pairs)).evalData(PreferenceDataset.of(heldOutPairs))
-                    .build().train();   // extra(): rewards/{chosen,rejected,margins,accuracy}, logps/*, nll_loss, log_odds_ratio
+                    .build().train();   // extra(): rewards/{chosen,rejected,margins,accuracies}, logps/*, nll_loss, log_odds_ratio
 
             // KTO: single thumbs up/down
             UnpairedBuilder.Result rated = new UnpairedBuilder(1).add(thumbsVotes).build();   // each rated answer once
