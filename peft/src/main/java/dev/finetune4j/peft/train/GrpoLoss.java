@@ -28,10 +28,11 @@ final class GrpoLoss {
      * The loss and metric sums of a micro-batch.
      *
      * @param sum        {@code Σ l w} over every position, [1] with autograd
-     * @param metricSums TRL's GRPO metrics as sums, without autograd: {@code kl} (Σ of the per-token KL estimate over
-     *                   the loss tokens, when β > 0), {@code clip_ratio/low} and {@code clip_ratio/high} (loss tokens
-     *                   whose ratio is below {@code 1 - ε} with a negative advantage, above {@code 1 + ε_high} with a
-     *                   positive one) and {@code count/tokens} (the loss tokens), each [1]
+     * @param metricSums TRL's GRPO metrics of the micro-batch, means over its loss tokens, without autograd, for the
+     *                   loop to add over a step's micro-batches: {@code kl} (the per-token KL estimate, when β > 0),
+     *                   {@code clip_ratio/low} and {@code clip_ratio/high} (the share of loss tokens whose ratio is
+     *                   below {@code 1 - ε} with a negative advantage, above {@code 1 + ε_high} with a positive one),
+     *                   each [1]
      */
     record Sums(Tensor sum, Map<String, Tensor> metricSums) {
     }
@@ -39,10 +40,12 @@ final class GrpoLoss {
     /**
      * logps: the policy's per-position log-probabilities with autograd; reference: the reference's, or null when
      * β = 0; advantages: each position's completion's advantage; weights: each position's share of the loss (0 off
-     * the loss tokens, see {@link GrpoLossType}); mask: 1 on a loss token, else 0; all of one shape (N) on one device.
-     * Always float32, whatever {@link Precision} the forward pass ran under.
+     * the loss tokens, see {@link GrpoLossType}); mask: 1 on a loss token, else 0; all of one shape (N) on one device;
+     * lossTokens: the mask's sum, known to the caller. Always float32, whatever {@link Precision} the forward pass ran
+     * under.
      */
-    static Sums of(GrpoConfig cfg, Tensor logps, Tensor reference, Tensor advantages, Tensor weights, Tensor mask) {
+    static Sums of(GrpoConfig cfg, Tensor logps, Tensor reference, Tensor advantages, Tensor weights, Tensor mask,
+                   int lossTokens) {
         try (var f32 = Precision.F32.use()) {
             Tensor ratio = Elementwise.exp(Elementwise.sub(logps, logps.detach()));
             Tensor unclipped = Elementwise.mul(ratio, advantages);
@@ -54,40 +57,43 @@ final class GrpoLoss {
                 perToken = Elementwise.add(perToken, Elementwise.scale(kl, (float) cfg.beta()));
             }
             Tensor sum = Reductions.sum(Elementwise.mul(perToken, weights));
-            return new Sums(sum, metricSums(cfg, ratio.detach(), kl == null ? null : kl.detach(), advantages, mask));
+            return new Sums(sum, metricSums(cfg, ratio.detach(), kl == null ? null : kl.detach(), advantages, mask,
+                    1f / Math.max(1, lossTokens)));
         }
     }
 
-    private static Map<String, Tensor> metricSums(GrpoConfig cfg, Tensor ratio, Tensor kl, Tensor advantages, Tensor mask) {
+    /** The masked means of {@link Sums#metricSums}; perToken is 1 / max(1, loss tokens). */
+    private static Map<String, Tensor> metricSums(GrpoConfig cfg, Tensor ratio, Tensor kl, Tensor advantages, Tensor mask,
+                                                  float perToken) {
         try (var ng = Autograd.noGrad()) {
             Tensor low = Elementwise.mul(Elementwise.isPositive(Elementwise.addScalar(Elementwise.scale(ratio, -1f),
                     (float) (1 - cfg.epsilon()))), Elementwise.isPositive(Elementwise.scale(advantages, -1f)));
             Tensor high = Elementwise.mul(Elementwise.isPositive(Elementwise.addScalar(ratio,
                     (float) -(1 + cfg.epsilonHigh()))), Elementwise.isPositive(advantages));
-            Map<String, Tensor> sums = new LinkedHashMap<>();
+            Map<String, Tensor> means = new LinkedHashMap<>();
             if (kl != null) {
-                sums.put("kl", Reductions.sum(Elementwise.mul(kl, mask)));
+                means.put("kl", Elementwise.scale(Reductions.sum(Elementwise.mul(kl, mask)), perToken));
             }
-            sums.put("clip_ratio/low", Reductions.sum(Elementwise.mul(low, mask)));
-            sums.put("clip_ratio/high", Reductions.sum(Elementwise.mul(high, mask)));
-            sums.put("count/tokens", Reductions.sum(mask));
-            return sums;
+            means.put("clip_ratio/low", Elementwise.scale(Reductions.sum(Elementwise.mul(low, mask)), perToken));
+            means.put("clip_ratio/high", Elementwise.scale(Reductions.sum(Elementwise.mul(high, mask)), perToken));
+            return means;
         }
     }
 
     /**
-     * The reported metrics from {@link Sums#metricSums} added over a step's micro-batches: {@code kl} (mean per loss token,
-     * when β > 0), {@code clip_ratio/low_mean}, {@code clip_ratio/high_mean} and {@code clip_ratio/region_mean} (their
-     * sum: the two are exclusive) as shares of the loss tokens.
+     * The reported metrics from {@link Sums#metricSums} added over a step's micro-batches: as TRL logs them, the mean
+     * over the micro-batches of their means per loss token: {@code kl} (when β > 0), {@code clip_ratio/low_mean},
+     * {@code clip_ratio/high_mean} and {@code clip_ratio/region_mean} (their sum: the two are exclusive).
+     *
+     * @param microBatches the micro-batches of the step
      */
-    static Map<String, Double> metrics(Map<String, Double> sums) {
-        double tokens = Math.max(1, sums.get("count/tokens"));
+    static Map<String, Double> metrics(Map<String, Double> sums, int microBatches) {
         Map<String, Double> out = new LinkedHashMap<>();
         if (sums.containsKey("kl")) {
-            out.put("kl", sums.get("kl") / tokens);
+            out.put("kl", sums.get("kl") / microBatches);
         }
-        double low = sums.get("clip_ratio/low") / tokens;
-        double high = sums.get("clip_ratio/high") / tokens;
+        double low = sums.get("clip_ratio/low") / microBatches;
+        double high = sums.get("clip_ratio/high") / microBatches;
         out.put("clip_ratio/low_mean", low);
         out.put("clip_ratio/high_mean", high);
         out.put("clip_ratio/region_mean", low + high);

@@ -222,7 +222,7 @@ final class GrpoObjective implements Objective {
         Tensor reference = cfg.beta() > 0 ? referenceLogProbs(batch).reshape(n) : null;
         Tensor values = Tensor.of(logps.device(), TensorScope.current(), host, Shape.of(3 * n));
         GrpoLoss.Sums sums = GrpoLoss.of(cfg, logps, reference, values.slice(0, 0, n), values.slice(0, n, 2 * n),
-                values.slice(0, 2 * n, 3 * n));
+                values.slice(0, 2 * n, 3 * n), batch.lossTokens());
         return new Loss(sums.sum(), batch.tokens(), sums.metricSums());
     }
 
@@ -250,7 +250,7 @@ final class GrpoObjective implements Objective {
     /** The loss-token metrics of {@link GrpoLoss#metrics} and the step's reward and length metrics. */
     @Override
     public Map<String, Double> metrics(Map<String, Double> sums, long weight) {
-        Map<String, Double> out = new HashMap<>(GrpoLoss.metrics(sums));
+        Map<String, Double> out = new HashMap<>(GrpoLoss.metrics(sums, prepared.size()));
         out.putAll(stepMetrics);
         return out;
     }
