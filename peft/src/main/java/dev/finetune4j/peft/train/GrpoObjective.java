@@ -199,14 +199,8 @@ final class GrpoObjective implements Objective {
      */
     @Override
     public Loss lossSum(int[] indices) {
-        Rollout r = prepared.stream().filter(p -> Arrays.equals(p.prompts(), indices)).findFirst()
-                .orElseThrow(() -> new IllegalStateException("GRPO prompts " + Arrays.toString(indices)
-                        + " were not prepared for this step: the loop calls prepareStep with every micro-batch first"));
-        List<TokenizedExample> rows = new ArrayList<>(r.completions().length);
-        for (int c = 0; c < r.completions().length; c++) {
-            rows.add(sequence(data.get(r.prompts()[c / cfg.numGenerations()]).prompt(), r.completions()[c], r.masked()[c]));
-        }
-        Batch batch = Batch.collate(rows, padId);
+        Rollout r = rollout(indices);
+        Batch batch = batch(r);
         int t = batch.length();
         int n = batch.batchSize() * t;
         float[] host = new float[3 * n]; // advantages, then weights, then the mask, per position
@@ -224,6 +218,22 @@ final class GrpoObjective implements Objective {
         GrpoLoss.Sums sums = GrpoLoss.of(cfg, logps, reference, values.slice(0, 0, n), values.slice(0, n, 2 * n),
                 values.slice(0, 2 * n, 3 * n), batch.lossTokens());
         return new Loss(sums.sum(), batch.tokens(), sums.metricSums());
+    }
+
+    /** The rollout of the micro-batch of {@code indices}, prepared for the current step. */
+    Rollout rollout(int[] indices) {
+        return prepared.stream().filter(p -> Arrays.equals(p.prompts(), indices)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("GRPO prompts " + Arrays.toString(indices)
+                        + " were not prepared for this step: the loop calls prepareStep with every micro-batch first"));
+    }
+
+    /** The rollout's prompts + completions, right-padded; a masked completion's labels are -100. */
+    Batch batch(Rollout r) {
+        List<TokenizedExample> rows = new ArrayList<>(r.completions().length);
+        for (int c = 0; c < r.completions().length; c++) {
+            rows.add(sequence(data.get(r.prompts()[c / cfg.numGenerations()]).prompt(), r.completions()[c], r.masked()[c]));
+        }
+        return Batch.collate(rows, padId);
     }
 
     /** A prompt and its completion; the completion's labels are -100 too when it is left out of the loss. */
