@@ -14,6 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -116,8 +117,8 @@ class GrpoFixtureTest {
                 .maxCompletionLength(FIXTURE.get("max_completion_length").asInt())
                 .beta(c.get("beta").asDouble()).epsilon(c.get("epsilon").asDouble())
                 .epsilonHigh(c.get("epsilon_high").asDouble())
-                .lossType(GrpoLossType.valueOf(c.get("loss_type").asText().toUpperCase(java.util.Locale.ROOT)))
-                .scaleRewards(GrpoConfig.ScaleRewards.valueOf(c.get("scale_rewards").asText().toUpperCase(java.util.Locale.ROOT)))
+                .lossType(GrpoLossType.valueOf(c.get("loss_type").asText().toUpperCase(Locale.ROOT)))
+                .scaleRewards(GrpoConfig.ScaleRewards.valueOf(c.get("scale_rewards").asText().toUpperCase(Locale.ROOT)))
                 .maskTruncatedCompletions(c.get("mask_truncated_completions").asBoolean())
                 .rewardWeights(weights).build();
     }
