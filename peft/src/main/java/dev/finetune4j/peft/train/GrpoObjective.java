@@ -238,12 +238,13 @@ final class GrpoObjective implements Objective {
 
     /** A prompt and its completion; the completion's labels are -100 too when it is left out of the loss. */
     private static TokenizedExample sequence(long[] prompt, long[] completion, boolean masked) {
-        long[] ids = new long[prompt.length + completion.length];
-        System.arraycopy(prompt, 0, ids, 0, prompt.length);
-        System.arraycopy(completion, 0, ids, prompt.length, completion.length);
-        long[] labels = ids.clone();
-        Arrays.fill(labels, 0, masked ? ids.length : prompt.length, CrossEntropy.IGNORE_INDEX);
-        return new TokenizedExample(ids, labels, null);
+        TokenizedExample trained = SftDataset.promptCompletion(prompt, completion, 0);
+        if (!masked) {
+            return trained;
+        }
+        long[] none = new long[trained.length()];
+        Arrays.fill(none, CrossEntropy.IGNORE_INDEX);
+        return new TokenizedExample(trained.inputIds(), none, null);
     }
 
     /** The base model's per-position log-probabilities without the adapter, in eval mode, without autograd. */
