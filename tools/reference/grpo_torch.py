@@ -20,7 +20,8 @@ Sampling does not enter: the completions (token ids) and the reward functions' s
     the step's loss is their sum, its gradient the sum of theirs;
   * logged: kl, clip_ratio/low_mean, high_mean, region_mean: per micro-batch masked means, averaged over the
     micro-batches; reward, reward_std, rewards/<f>/mean and /std, frac_reward_zero_std, completions/mean_length,
-    min_length, max_length, clipped_ratio over the generation batch.
+    min_length, max_length, clipped_ratio, mean/min/max_terminated_length (0 when every completion was truncated)
+    over the generation batch.
 
 The model is peft/src/test/resources/train/llama: base/ with the LoRA adapter lora/ (orpo_simpo_torch.py's merged
 weights, checked there against transformers + PEFT; checked here again against dpo.json, policy and reference).
@@ -181,6 +182,10 @@ def run_case(case, model_config, base, adapter, adapter_config, prompts, complet
     metrics.update({"completions/mean_length": float(lengths.mean()), "completions/min_length": float(lengths.min()),
                     "completions/max_length": float(lengths.max()),
                     "completions/clipped_ratio": float(truncated.float().mean())})
+    terminated = lengths[~truncated] if bool((~truncated).any()) else torch.zeros(1)
+    metrics.update({"completions/mean_terminated_length": float(terminated.mean()),
+                    "completions/min_terminated_length": float(terminated.min()),
+                    "completions/max_terminated_length": float(terminated.max())})
     grads = {name: leaf.grad.detach().clone() for name, leaf in leaves.items()}
     return float(total), metrics, advantages.tolist(), grads
 

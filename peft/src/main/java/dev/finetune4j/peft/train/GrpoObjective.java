@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * GRPO over prompts. Before each step ({@link #prepareStep}) the completions of all its prompts are sampled and
@@ -172,23 +173,22 @@ final class GrpoObjective implements Objective {
         return weights;
     }
 
-    /** TRL's {@code completions/mean_length}, {@code min_length}, {@code max_length} and {@code clipped_ratio}. */
+    /**
+     * TRL's {@code completions/mean_length}, {@code min_length}, {@code max_length}, {@code clipped_ratio} and the
+     * same three lengths over the completions that ended with a stop token ({@code mean_terminated_length}, ...; 0
+     * when none did, as TRL).
+     */
     private static Map<String, Double> lengthMetrics(long[][] completions, boolean[] truncated) {
-        long sum = 0;
-        int min = Integer.MAX_VALUE;
-        int max = 0;
-        int cut = 0;
-        for (int c = 0; c < completions.length; c++) {
-            sum += completions[c].length;
-            min = Math.min(min, completions[c].length);
-            max = Math.max(max, completions[c].length);
-            cut += truncated[c] ? 1 : 0;
-        }
+        int[] lengths = Arrays.stream(completions).mapToInt(c -> c.length).toArray();
+        int[] terminated = IntStream.range(0, lengths.length).filter(c -> !truncated[c]).map(c -> lengths[c]).toArray();
         Map<String, Double> out = new LinkedHashMap<>();
-        out.put("completions/mean_length", (double) sum / completions.length);
-        out.put("completions/min_length", (double) min);
-        out.put("completions/max_length", (double) max);
-        out.put("completions/clipped_ratio", (double) cut / completions.length);
+        out.put("completions/mean_length", Arrays.stream(lengths).average().orElseThrow());
+        out.put("completions/min_length", (double) Arrays.stream(lengths).min().orElseThrow());
+        out.put("completions/max_length", (double) Arrays.stream(lengths).max().orElseThrow());
+        out.put("completions/clipped_ratio", (double) (lengths.length - terminated.length) / lengths.length);
+        out.put("completions/mean_terminated_length", Arrays.stream(terminated).average().orElse(0));
+        out.put("completions/min_terminated_length", (double) Arrays.stream(terminated).min().orElse(0));
+        out.put("completions/max_terminated_length", (double) Arrays.stream(terminated).max().orElse(0));
         return out;
     }
 
