@@ -75,12 +75,36 @@ public final class Generator {
      * @throws IllegalStateException    when the model's logits hold NaN
      */
     public static long[][] generate(LogitsModel model, long[][] prompts, GenerationConfig cfg) {
+        long[] seeds = new long[prompts.length];
+        Arrays.fill(seeds, cfg.seed());
+        return generate(model, prompts, cfg, seeds);
+    }
+
+    /**
+     * Each prompt followed by its generated tokens, computed as one batch, row {@code i} sampled from its own stream
+     * seeded with {@code seeds[i]} (the configuration's seed is not used): several samples of one prompt in one
+     * batch, as GRPO draws them. Row {@code i} equals {@code generate(model, prompts[i], cfg.withSeed(seeds[i]))}.
+     *
+     * @param model   the model to run
+     * @param prompts the prompts' token ids, each at least one; lengths may differ; a prompt may appear several times
+     * @param cfg     how to pick tokens and when to stop
+     * @param seeds   one sampling seed per prompt
+     * @return one new array per prompt: the prompt, then its new tokens
+     * @throws IllegalArgumentException as {@link #generate(LogitsModel, long[][], GenerationConfig)}, or when there is
+     *                                  not one seed per prompt
+     * @throws IllegalStateException    when the model's logits hold NaN
+     */
+    public static long[][] generate(LogitsModel model, long[][] prompts, GenerationConfig cfg, long[] seeds) {
+        if (seeds.length != prompts.length) {
+            throw new IllegalArgumentException("got " + seeds.length + " seeds for " + prompts.length
+                    + " prompts: give one sampling seed per prompt");
+        }
         int maxPositions = model.spec().maxPositionEmbeddings();
         checkBias(cfg, model.spec());
         Row[] rows = new Row[prompts.length];
         int width = 0;
         for (int i = 0; i < rows.length; i++) {
-            rows[i] = new Row(i, checkPrompt(prompts[i], i, model.spec()), cfg, maxPositions);
+            rows[i] = new Row(i, checkPrompt(prompts[i], i, model.spec()), cfg, seeds[i], maxPositions);
             width = Math.max(width, prompts[i].length);
         }
         if (rows.length == 0) {
@@ -175,13 +199,13 @@ public final class Generator {
         int length;
         boolean done;
 
-        Row(int index, long[] prompt, GenerationConfig cfg, int maxPositions) {
+        Row(int index, long[] prompt, GenerationConfig cfg, long seed, int maxPositions) {
             this.index = index;
             this.promptLength = prompt.length;
             this.limit = (int) Math.min((long) prompt.length + cfg.maxNewTokens(), maxPositions);
             this.seq = Arrays.copyOf(prompt, limit);
             this.length = prompt.length;
-            this.random = new SplittableRandom(cfg.seed());
+            this.random = new SplittableRandom(seed);
             this.constraint = cfg.constraint() == null ? null : cfg.constraint().start(cfg.stopTokens());
             this.done = length >= limit;
         }

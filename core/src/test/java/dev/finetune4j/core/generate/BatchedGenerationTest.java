@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.Arrays;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -35,6 +36,25 @@ class BatchedGenerationTest {
                     assertArrayEquals(Generator.generate(lm, PROMPTS[i], cfg), batched[i], dir + " row " + i + " " + cfg);
                 }
             }
+        }
+    }
+
+    /** One prompt repeated with a seed per row (GRPO's group of samples): each row is that seed's own sample. */
+    @Test
+    void seedsPerRowSampleEachRowFromItsOwnStream() throws Exception {
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("hf-tiny/llama"))) {
+            GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(10).temperature(1f).seed(99).build();
+            long[][] prompts = {PROMPTS[0], PROMPTS[0], PROMPTS[1], PROMPTS[0]};
+            long[] seeds = {11, 12, 13, 11};
+            long[][] batched = Generator.generate(lm, prompts, cfg, seeds);
+            for (int i = 0; i < prompts.length; i++) {
+                assertArrayEquals(Generator.generate(lm, prompts[i], cfg.withSeed(seeds[i])), batched[i], "row " + i);
+            }
+            assertArrayEquals(batched[0], batched[3], "the same prompt and seed give the same sample");
+            assertTrue(!Arrays.equals(batched[0], batched[1]), "two seeds of one prompt gave the same "
+                    + "10 sampled tokens at temperature 1");
+            var e = assertThrows(IllegalArgumentException.class, () -> Generator.generate(lm, prompts, cfg, new long[2]));
+            assertTrue(e.getMessage().contains("one sampling seed per prompt"), e.getMessage());
         }
     }
 

@@ -6,6 +6,7 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftModel;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -90,6 +91,16 @@ interface Objective {
      * is refused with it.
      */
     long fingerprint();
+
+    /**
+     * Called with all micro-batches of optimizer step {@code step} before they are weighed and run, under the run's
+     * precision: GRPO samples and scores their completions here, as one generation batch. Nothing by default.
+     *
+     * @param step         the 0-based optimizer step
+     * @param microBatches the example indices of each of its micro-batches, in the order they will run
+     */
+    default void prepareStep(int step, List<int[]> microBatches) {
+    }
 
     /** Loss units of these examples (label tokens for SFT, pairs for DPO): the denominator of the mean. */
     long weight(int[] indices);

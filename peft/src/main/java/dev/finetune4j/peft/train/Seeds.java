@@ -9,6 +9,8 @@ import java.util.SplittableRandom;
 final class Seeds {
     static final long SHUFFLE = 0x5348_5546L;
     static final long DROPOUT = 0x4452_4F50L;
+    /** GRPO's sampling of completions. */
+    static final long SAMPLING = 0x5341_4D50L;
 
     private Seeds() {
     }

@@ -5,14 +5,14 @@ import java.nio.file.Path;
 /**
  * What every trainer does: train an adapter from its current weights, or continue a run from a checkpoint.
  * The objective ({@link SftTrainer}: causal-LM cross-entropy; {@link DpoTrainer}, {@link ReferenceFreeTrainer} and
- * {@link KtoTrainer}: preference losses; {@link ClassificationTrainer} and {@link RewardTrainer}: a classifier's
- * losses) is what differs.
+ * {@link KtoTrainer}: preference losses; {@link GrpoTrainer}: rewards of sampled completions;
+ * {@link ClassificationTrainer} and {@link RewardTrainer}: a classifier's losses) is what differs.
  *
  * <p>Not thread-safe: one trainer trains one model on one thread. Interrupting that thread stops the run after the
  * step it is in ({@link StopReason#INTERRUPTED}), with a checkpoint of that step when checkpoints are on.
  */
 public abstract sealed class Trainer
-        permits SftTrainer, DpoTrainer, ReferenceFreeTrainer, KtoTrainer, ClassificationTrainer, RewardTrainer {
+        permits SftTrainer, DpoTrainer, ReferenceFreeTrainer, KtoTrainer, GrpoTrainer, ClassificationTrainer, RewardTrainer {
     private final TrainingLoop loop;
 
     Trainer(TrainingLoop loop) {

@@ -14,7 +14,7 @@ import java.util.stream.IntStream;
  * @param <M> the model type: {@code PeftModel} or {@code PeftClassifier}
  */
 public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D, M>
-        permits SftTrainer.Builder, DpoTrainer.Builder, ReferenceFreeTrainer.Builder, KtoTrainer.Builder,
+        permits SftTrainer.Builder, DpoTrainer.Builder, ReferenceFreeTrainer.Builder, KtoTrainer.Builder, GrpoTrainer.Builder,
         ClassificationTrainer.Builder, RewardTrainer.Builder {
     M model;
     TrainingConfig config;

@@ -161,6 +161,9 @@ final class TrainingLoop {
      */
     private StepOutcome runStep(int step, Optimization optimization) {
         List<int[]> groups = microBatchesOf(step);
+        try (var forwardPrecision = cfg.precision().use()) {
+            train.prepareStep(step, groups);
+        }
         long weight = 0;
         long[] weights = new long[groups.size()];
         for (int m = 0; m < groups.size(); m++) {

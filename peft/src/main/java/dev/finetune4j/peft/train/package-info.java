@@ -1,5 +1,5 @@
 /**
- * Trainers (SFT, DPO, ORPO and SimPO, classification) over any adapted model: they see a
+ * Trainers (SFT, DPO, ORPO and SimPO, KTO, GRPO, classification and reward models) over any adapted model: they see a
  * {@link dev.finetune4j.peft.PeftModel} or a {@link dev.finetune4j.peft.PeftClassifier} and its trainable parameters,
  * never a particular method.
  *

@@ -6,6 +6,7 @@ import dev.finetune4j.core.backend.opaque.OpaqueBackendProvider;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.LoadOptions;
+import dev.finetune4j.core.tokenizer.ByteLevelTokenizer;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
@@ -13,6 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -21,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Training on a device whose memory only its backend can reach (core's test-only opaque backend): the ten LoRA
- * steps of the llama trajectory fixture, a DPO step and two ORPO and SimPO steps give the CPU's losses, gradient norms
+ * steps of the llama trajectory fixture, a DPO step, two ORPO and SimPO steps and two GRPO steps give the CPU's losses, gradient norms
  * and adapter weights bit for bit, so nothing in the trainers, the optimizer or LoRA bypasses the backend.
  */
 class OpaqueDeviceTrainingTest {
@@ -55,7 +57,41 @@ class OpaqueDeviceTrainingTest {
         cpu.adapter.forEach((name, values) -> assertArrayEquals(values, opaque.adapter.get(name), name));
     }
 
+    /** GRPO samples, scores and trains on the device: two steps with the KL term give the CPU's run. */
+    @Test
+    void grpoStepsEqualTheCpus() {
+        List<Map<String, Double>> cpuMetrics = new ArrayList<>();
+        List<Map<String, Double>> opaqueMetrics = new ArrayList<>();
+        Run cpu = grpo(Device.cpu(), cpuMetrics);
+        Run opaque = grpo(OpaqueBackendProvider.device(), opaqueMetrics);
+        assertEquals(cpu.result.lossHistory(), opaque.result.lossHistory());
+        assertEquals(cpu.result.gradNormHistory(), opaque.result.gradNormHistory());
+        assertEquals(cpuMetrics, opaqueMetrics);
+        cpu.adapter.forEach((name, values) -> assertArrayEquals(values, opaque.adapter.get(name), name));
+    }
+
     private record Run(TrainResult result, Map<String, float[]> adapter) {
+    }
+
+    private static Run grpo(Device device, List<Map<String, Double>> metrics) {
+        List<PreferenceExample> pairs = TrainTestSupport.dpoPairs(TrainTestSupport.json(DIR.resolve("dpo.json")));
+        GrpoDataset prompts = GrpoDataset.of(pairs.stream().map(p -> new GrpoExample(p.prompt(), "")).toList());
+        TrainingConfig cfg = TrainingConfig.builder().maxSteps(2).microBatchSize(2).learningRate(1e-3).seed(42)
+                .logEverySteps(0).build();
+        RewardFunction evenBytes = RewardFunction.named("even", (prompt, completion) ->
+                completion.chars().filter(c -> c % 2 == 0).count());
+        try (LanguageModel base = AutoModel.loadCausalLM(DIR.resolve("base"), LoadOptions.builder().device(device).build())) {
+            PeftModel model = Peft.loadTrainable(base, DIR.resolve("lora"));
+            TrainResult result = GrpoTrainer.builder().model(model).config(cfg).tokenizer(new ByteLevelTokenizer())
+                    .grpo(GrpoConfig.builder().numGenerations(3).maxCompletionLength(5).beta(0.04).build())
+                    .reward(evenBytes).trainData(prompts).listener(new TrainingListener() {
+                        @Override
+                        public void onStep(StepMetrics m) {
+                            metrics.add(m.extra());
+                        }
+                    }).build().train();
+            return new Run(result, values(model));
+        }
     }
 
     private static Run sft(Device device) {

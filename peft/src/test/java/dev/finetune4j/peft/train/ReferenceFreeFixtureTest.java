@@ -58,7 +58,7 @@ class ReferenceFreeFixtureTest {
             System.out.printf("%s: loss %.7f, torch %.7f%n", name, loss, expectedLoss);
             assertEquals(expectedLoss, loss, 2e-6 * Math.max(1, Math.abs(expectedLoss)), name + " loss");
             assertMetrics(name, fixtureCase.get("metrics"), metrics);
-            assertGradients(name, model.trainableParameters());
+            TrainTestSupport.assertGradients(name, model.trainableParameters(), GRADIENTS);
         }
     }
 
@@ -84,32 +84,5 @@ class ReferenceFreeFixtureTest {
             compared++;
         }
         assertEquals(compared, ours.size(), name + ": metrics not in TRL's log: " + ours.keySet());
-    }
-
-    /** Each LoRA tensor's gradient, elementwise, within 1e-5 of the largest gradient entry of the case. */
-    private static void assertGradients(String name, Map<String, Tensor> params) {
-        double largest = 0;
-        for (String tensor : params.keySet()) {
-            for (float g : GRADIENTS.get(name + "/" + tensor)) {
-                largest = Math.max(largest, Math.abs(g));
-            }
-        }
-        double worst = 0;
-        String where = "";
-        for (Map.Entry<String, Tensor> e : params.entrySet()) {
-            float[] theirs = GRADIENTS.get(name + "/" + e.getKey());
-            float[] ours = e.getValue().grad().toFloatArray();
-            assertEquals(theirs.length, ours.length, e.getKey());
-            for (int i = 0; i < ours.length; i++) {
-                double d = Math.abs(ours[i] - theirs[i]);
-                if (d > worst) {
-                    worst = d;
-                    where = e.getKey() + "[" + i + "]";
-                }
-            }
-        }
-        System.out.printf("%s: %d LoRA tensors, largest |grad diff| %.3e at %s (largest |grad| %.3e)%n",
-                name, params.size(), worst, where, largest);
-        assertTrue(worst <= 1e-5 * largest, name + ": gradient differs by " + worst + " at " + where);
     }
 }

@@ -24,6 +24,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** Test resources under /train and small readers for them. */
 final class TrainTestSupport {
     private TrainTestSupport() {
@@ -167,5 +170,35 @@ final class TrainTestSupport {
         LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(device));
         StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
         return model;
+    }
+
+    /**
+     * Each LoRA tensor's gradient, elementwise, within 1e-5 of the largest gradient entry of the case; the expected
+     * gradients are {@code gradients.get(name + "/" + tensor name)}.
+     */
+    static void assertGradients(String name, Map<String, Tensor> params, Map<String, float[]> gradients) {
+        double largest = 0;
+        for (String tensor : params.keySet()) {
+            for (float g : gradients.get(name + "/" + tensor)) {
+                largest = Math.max(largest, Math.abs(g));
+            }
+        }
+        double worst = 0;
+        String where = "";
+        for (Map.Entry<String, Tensor> e : params.entrySet()) {
+            float[] theirs = gradients.get(name + "/" + e.getKey());
+            float[] ours = e.getValue().grad().toFloatArray();
+            assertEquals(theirs.length, ours.length, e.getKey());
+            for (int i = 0; i < ours.length; i++) {
+                double d = Math.abs(ours[i] - theirs[i]);
+                if (d > worst) {
+                    worst = d;
+                    where = e.getKey() + "[" + i + "]";
+                }
+            }
+        }
+        System.out.printf("%s: %d LoRA tensors, largest |grad diff| %.3e at %s (largest |grad| %.3e)%n",
+                name, params.size(), worst, where, largest);
+        assertTrue(worst <= 1e-5 * largest, name + ": gradient differs by " + worst + " at " + where);
     }
 }

@@ -13,6 +13,7 @@ import dev.finetune4j.peft.train.Checkpoints;
 import dev.finetune4j.peft.train.ClassificationTrainer;
 import dev.finetune4j.peft.train.DpoConfig;
 import dev.finetune4j.peft.train.DpoTrainer;
+import dev.finetune4j.peft.train.GrpoConfig;
 import dev.finetune4j.peft.train.KtoConfig;
 import dev.finetune4j.peft.train.KtoTrainer;
 import dev.finetune4j.peft.train.OrpoConfig;
@@ -43,11 +44,11 @@ import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
 /**
- * {@code finetune4j train}: SFT, DPO, ORPO, SimPO or KTO with a PEFT method on a local Hugging Face model folder, or
+ * {@code finetune4j train}: SFT, DPO, ORPO, SimPO, KTO or GRPO with a PEFT method on a local Hugging Face model folder, or
  * a sequence classifier's ({@code task: classification}) or reward model's ({@code task: reward}) adapter and head.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT, DPO, ORPO, SimPO or KTO, or a "
+        description = {"Fine-tune a local Hugging Face model with a PEFT method (SFT, DPO, ORPO, SimPO, KTO or GRPO, or a "
                 + "classifier with task: classification, or a reward model with task: reward) as a config file "
                 + "describes.",
                 "Writes the adapter in PEFT's format to <output>/adapter and resumable checkpoints to "
@@ -56,7 +57,7 @@ import java.util.function.Consumer;
         footer = {"", "Config example (train.yaml; paths relative to the file):",
                 "  model: models/Qwen2.5-0.5B-Instruct   # config.json + model.safetensors (+ tokenizer.json)",
                 "  tokenizer: null                       # default: the model folder's; or byte-level",
-                "  objective: sft                        # sft | dpo | orpo | simpo | kto",
+                "  objective: sft                        # sft | dpo | orpo | simpo | kto | grpo",
                 "  method: lora                          # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze",
                 "  peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}",
                 "  data: {train: prepared/train.jsonl, validation: prepared/validation.jsonl,",
@@ -74,6 +75,11 @@ import java.util.function.Consumer;
                         + "TRL's CPOConfig defaults, cpo_alpha: 0 for SimPO as published",
                 "  kto: {beta: 0.1, desirable_weight: 1.0, undesirable_weight: 1.0}   # objective: kto; rows",
                 "  # prompt/completion/label (label true: desirable); kto needs training.micro_batch_size >= 2",
+                "  grpo: {num_generations: 8, max_completion_length: 256, temperature: 1.0, beta: 0.0, loss_type: dapo,",
+                "         scale_rewards: group, mask_truncated_completions: false,   # TRL's GRPOConfig names and defaults",
+                "         rewards: [{type: json_valid}, {type: regex, pattern: \"^\\\\{\", weight: 0.5},",
+                "                   {type: length, target: 200}, {type: exact_match}]}   # objective: grpo; rows",
+                "  # prompt (+ answer for exact_match); micro_batch_size counts prompts; no validation file",
                 "  output: runs/qa",
                 "Classification (rows {\"text\": ..., \"label\": ...}; a decoder model gets a new score head for the labels):",
                 "  task: classification",
@@ -130,17 +136,21 @@ final class TrainCommand implements Callable<Integer> {
         }
         boolean classification = task.equals("classification");
         if (!task.equals("generation") && (c.objective() != null || c.dpo() != null || c.orpo() != null
-                || c.simpo() != null || c.kto() != null)) {
+                || c.simpo() != null || c.kto() != null || c.grpo() != null)) {
             throw new BadInputException("task: " + task + " trains with its own loss; remove 'objective' and its section "
-                    + "('dpo', 'orpo', 'simpo' or 'kto')");
+                    + "('dpo', 'orpo', 'simpo', 'kto' or 'grpo')");
         }
         if (!classification && (c.labels() != null || c.problemType() != null)) {
             throw new BadInputException("'labels' and 'problem_type' are settings of task: classification; add it, or "
                     + "remove them");
         }
         String objective = c.objective() == null ? "sft" : c.objective();
-        if (!List.of("sft", "dpo", "orpo", "simpo", "kto").contains(objective)) {
-            throw new BadInputException("'objective' is '" + objective + "'; use sft, dpo, orpo, simpo or kto");
+        if (!List.of("sft", "dpo", "orpo", "simpo", "kto", "grpo").contains(objective)) {
+            throw new BadInputException("'objective' is '" + objective + "'; use sft, dpo, orpo, simpo, kto or grpo");
+        }
+        if (objective.equals("grpo") && c.data().validation() != null) {
+            throw new BadInputException("objective: grpo has no validation loss: remove 'data.validation' (and "
+                    + "eval_every_steps); score held-out prompts with 'finetune4j eval' after training");
         }
         TrainConfig.Training t = c.training() == null
                 ? new TrainConfig.Training(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
@@ -151,6 +161,7 @@ final class TrainCommand implements Callable<Integer> {
         DpoConfig dpo = objective.equals("dpo") ? dpoConfig(c.dpo()) : null;
         ReferenceFreeConfig referenceFree = referenceFreeConfig(objective, c.orpo(), c.simpo());
         KtoConfig kto = objective.equals("kto") ? ktoConfig(c.kto()) : null;
+        GrpoConfig grpo = objective.equals("grpo") ? GrpoSettings.config(c.grpo()) : null;
         RewardConfig reward = task.equals("reward") ? rewardConfig(c.reward()) : null;
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
@@ -180,6 +191,7 @@ final class TrainCommand implements Callable<Integer> {
             Trainer trainer = dpo != null ? dpo(peft, cfg, dpo, data, c.data(), base, pad)
                     : referenceFree != null ? referenceFree(peft, cfg, referenceFree, objective, data, c.data(), base, pad)
                     : kto != null ? kto(peft, cfg, kto, data, c.data(), base, pad)
+                    : grpo != null ? GrpoSettings.trainer(peft, cfg, grpo, c.grpo(), tok, data.grpo(base.resolve(c.data().train())), pad)
                     : sft(peft, cfg, data, c.data(), base, pad);
             run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
         }

@@ -14,7 +14,7 @@ import java.util.List;
  * labels: [billing, refund, other]       # classification: the classes (default: the model's id2label)
  * problem_type: null                     # classification: multi_label_classification for rows with a list of
  *                                        # labels each (default: config.json's, else single-label)
- * objective: sft                         # sft | dpo | orpo | simpo | kto (generation)
+ * objective: sft                         # sft | dpo | orpo | simpo | kto | grpo (generation)
  * method: lora                           # lora | dora | qlora | ia3 | prefix | prompt | adapter | freeze
  * peft: {r: 16, lora_alpha: 32, lora_dropout: 0.05, target_modules: [q_proj, v_proj]}
  * data:
@@ -22,6 +22,7 @@ import java.util.List;
  *                                        # OpenAI messages (+ tools) or ShareGPT conversations (+ function_call,
  *                                        # observation, tools); dpo, orpo, simpo: prompt/chosen/rejected;
  *                                        # kto: prompt/completion/label (label true or false);
+ *                                        # grpo: prompt (+ answer for an exact_match reward);
  *                                        # classification: {"text": ..., "label": ...}
  *                                        # (multi-label: {"text": ..., "labels": [...]})
  *   validation: prepared/validation.jsonl
@@ -36,13 +37,15 @@ import java.util.List;
  * orpo: {beta: 0.1}                      # objective: orpo (beta is ORPO's lambda)
  * simpo: {beta: 0.1, simpo_gamma: 0.5, cpo_alpha: 1.0, label_smoothing: 0.0}   # objective: simpo
  * kto: {beta: 0.1, desirable_weight: 1.0, undesirable_weight: 1.0}
+ * grpo: {num_generations: 8, max_completion_length: 256, beta: 0.0, loss_type: dapo,
+ *        rewards: [{type: json_valid}, {type: regex, pattern: "^\\{", weight: 0.5}]}   # objective: grpo
  * reward: {center_rewards_coefficient: 0.01}   # task: reward (rows as dpo)
  * output: runs/qa
  * </pre>
  */
 record TrainConfig(String model, String tokenizer, String task, List<String> labels, String problemType, String objective,
                    String method, ObjectNode peft, Data data, Training training, Dpo dpo, Orpo orpo, Simpo simpo, Kto kto,
-                   Reward reward, String output) {
+                   Grpo grpo, Reward reward, String output) {
 
     /** Training data: JSONL files and how to read and lay them out. */
     record Data(String train, String validation, String promptField, String responseField, String promptTemplate,
@@ -70,6 +73,24 @@ record TrainConfig(String model, String tokenizer, String task, List<String> lab
 
     /** KTO settings under TRL's names: beta, desirable_weight, undesirable_weight. */
     record Kto(Double beta, Double desirableWeight, Double undesirableWeight) {
+    }
+
+    /**
+     * GRPO settings under TRL's GRPOConfig names (each missing one is TRL's default) and the built-in reward functions,
+     * summed with their weights.
+     */
+    record Grpo(Integer numGenerations, Integer maxCompletionLength, Double temperature, Double topP, Integer topK,
+                Double beta, Double epsilon, Double epsilonHigh, String lossType, String scaleRewards,
+                Boolean maskTruncatedCompletions, List<GrpoReward> rewards) {
+    }
+
+    /**
+     * One built-in GRPO reward: {@code type} regex (1 when {@code pattern} is found in the completion), json_valid (1
+     * when the completion is one JSON value), length (minus the distance to {@code target} characters, over the
+     * target) or exact_match (1 when the completion, trimmed, equals the row's {@code answer}); {@code weight} default
+     * 1; {@code name} default the type.
+     */
+    record GrpoReward(String type, String name, String pattern, Integer target, Double weight) {
     }
 
     /** Reward-model settings under TRL's RewardConfig name: center_rewards_coefficient. */

@@ -1,6 +1,8 @@
 package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.train.GrpoDataset;
+import dev.finetune4j.peft.train.GrpoExample;
 import dev.finetune4j.peft.train.KtoDataset;
 import dev.finetune4j.peft.train.KtoExample;
 import dev.finetune4j.peft.train.PreferenceDataset;
@@ -15,6 +17,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -25,8 +28,8 @@ import java.util.function.Function;
  * {@code messages} with optional {@code tools}, or ShareGPT {@code conversations} with optional function_call and
  * observation turns and {@code tools}, laid out by the tokenizer's chat
  * template; the assistant turns trained, tool calls included, the rest masked), DPO rows
- * ({@code prompt}, {@code chosen}, {@code rejected}, TRL's format) or KTO rows ({@code prompt}, {@code completion},
- * {@code label}: TRL's unpaired format). Rows longer than {@code max_length} (which
+ * ({@code prompt}, {@code chosen}, {@code rejected}, TRL's format), KTO rows ({@code prompt}, {@code completion},
+ * {@code label}: TRL's unpaired format) or GRPO rows ({@code prompt}, optional {@code answer}). Rows longer than {@code max_length} (which
  * the caller has checked against the model's limit) are cut as the user asked, with a warning that counts them. An
  * SFT row whose prompt fills {@code max_length} keeps no answer token and teaches nothing: a warning counts such
  * rows, and a file of nothing else is bad input, as training on it only gives a NaN loss.
@@ -164,6 +167,42 @@ final class TrainData {
         }
     }
 
+    /**
+     * GRPO rows of {@code file}: {@code prompt} (laid out by the template; the reward functions see the text as
+     * written) and, on every row or none, {@code answer} (for an exact_match reward).
+     */
+    GrpoRows grpo(Path file) {
+        List<GrpoExample> prompts = new ArrayList<>();
+        Map<String, String> answers = new HashMap<>();
+        List<Row> rows = rows(file);
+        boolean withAnswers = rows.getFirst().object().containsKey("answer");
+        for (Row row : rows) {
+            String text = row.text("prompt");
+            prompts.add(new GrpoExample(promptOf(row), text));
+            if (withAnswers != row.object().containsKey("answer")) {
+                throw row.bad("has " + (withAnswers ? "no" : "an") + " 'answer' field, unlike line " + rows.getFirst().line()
+                        + ": give every row an answer, or none");
+            }
+            if (withAnswers) {
+                String answer = row.text("answer");
+                String earlier = answers.putIfAbsent(text, answer);
+                if (earlier != null && !earlier.equals(answer)) {
+                    throw row.bad("repeats an earlier prompt with another answer; exact_match needs one answer per prompt");
+                }
+            }
+        }
+        return new GrpoRows(GrpoDataset.of(prompts), answers);
+    }
+
+    /**
+     * GRPO's prompts and, when the rows have them, each prompt's answer by its text.
+     *
+     * @param prompts the prompts
+     * @param answers answer by prompt text; empty when the rows have none
+     */
+    record GrpoRows(GrpoDataset prompts, Map<String, String> answers) {
+    }
+
     /** The row's prompt laid out by the template, refused when it leaves no room under max_length. */
     private long[] promptOf(Row row) {
         long[] prompt = ModelInputs.encodePrompt(template, tok, row.text("prompt"));
@@ -197,7 +236,8 @@ final class TrainData {
         String text(String field) {
             if (!(object.get(field) instanceof String text)) {
                 throw bad("field '" + field + "' is missing or not a string; set data.prompt_field / "
-                        + "data.response_field (SFT) or use prompt/chosen/rejected (DPO) or prompt/completion/label (KTO)");
+                        + "data.response_field (SFT) or use prompt/chosen/rejected (DPO), prompt/completion/label (KTO) or "
+                        + "prompt/answer (GRPO)");
             }
             return text;
         }

@@ -46,6 +46,9 @@ public final class ProgressLine implements TrainingListener {
         String line = String.format(Locale.ROOT, "  %-8s step %4d/%-4d epoch %5.2f  loss %7.4f  lr %.2e  %6.0f tok/s  eta %s",
                 label, m.step(), m.totalSteps(), m.epoch(), m.loss(), m.learningRate(), m.tokensPerSecond(),
                 clock(m.eta()));
+        if (m.extra().containsKey("reward")) { // GRPO: the mean reward of the step's completions is what rises
+            line += String.format(Locale.ROOT, "  reward %.4f", m.extra().get("reward"));
+        }
         if (live) {
             out.print("\r" + line);
             out.flush();

@@ -109,7 +109,7 @@ class TrainCommandTest {
         assertTrue(beta.err().contains("invalid 'orpo' settings: ORPO beta must be a finite number > 0.0, got 0.0"), beta.err());
         CliTestSupport.Run unknown = CliTestSupport.run("train", "-c", config("objective: kpo\n").toString());
         assertEquals(ExitCodes.BAD_INPUT, unknown.exitCode(), unknown.err());
-        assertTrue(unknown.err().contains("use sft, dpo, orpo, simpo or kto"), unknown.err());
+        assertTrue(unknown.err().contains("use sft, dpo, orpo, simpo, kto or grpo"), unknown.err());
     }
 
     @Test

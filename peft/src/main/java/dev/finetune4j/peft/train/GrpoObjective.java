@@ -1,0 +1,268 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.CrossEntropy;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.peft.PeftModel;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+/**
+ * GRPO over prompts. Before each step ({@link #prepareStep}) the completions of all its prompts are sampled and
+ * scored ({@link GrpoSampler}) and their advantages formed over the step ({@link GrpoAdvantages}), TRL's generation
+ * batch; each micro-batch then runs one training forward over its prompts + completions and {@link GrpoLoss}. The
+ * loss unit is a completion: the loop divides the sum by the step's completions, so each {@link GrpoLossType} weighs
+ * the tokens to give TRL's value ({@link #tokenWeights}).
+ *
+ * <p>With β > 0 the reference is the base model without the adapter (TRL's reference for a PEFT model), run in eval
+ * mode without autograd in each micro-batch: no second copy of the weights is held.
+ */
+final class GrpoObjective implements Objective {
+    private final PeftModel model;
+    private final GrpoDataset data;
+    private final GrpoConfig cfg;
+    private final List<String> rewardNames;
+    private final GrpoSampler sampler;
+    private final long padId;
+    private final List<Rollout> prepared = new ArrayList<>();
+    private Map<String, Double> stepMetrics = Map.of();
+
+    /**
+     * The completions of one micro-batch, {@code numGenerations} per prompt, prompt after prompt.
+     *
+     * @param prompts      the prompts' data set indices
+     * @param completions  each completion's token ids (ending after its first stop token, or cut by the length limit)
+     * @param truncated    whether each was cut by the length limit
+     * @param advantages   each completion's advantage
+     * @param tokenWeights the weight of each of a completion's loss tokens in the step's loss sum
+     * @param masked       whether each is left out of the loss ({@code mask_truncated_completions})
+     */
+    record Rollout(int[] prompts, long[][] completions, boolean[] truncated, double[] advantages, double[] tokenWeights,
+                   boolean[] masked) {
+    }
+
+    GrpoObjective(PeftModel model, GrpoDataset data, GrpoConfig cfg, List<RewardFunction> rewards, GrpoSampler sampler,
+                  long padId) {
+        for (int i = 0; i < data.size(); i++) {
+            long[] prompt = data.get(i).prompt();
+            Objective.requireFits(prompt.length + 1, model, "GRPO prompt " + i + " (with room for one completion token)");
+            Objective.requireInVocabulary(new TokenizedExample(prompt, prompt, null), model, "GRPO prompt " + i);
+        }
+        this.model = model;
+        this.data = data;
+        this.cfg = cfg;
+        this.rewardNames = rewards.stream().map(RewardFunction::name).toList();
+        this.sampler = sampler;
+        this.padId = padId;
+    }
+
+    @Override
+    public int size() {
+        return data.size();
+    }
+
+    @Override
+    public long fingerprint() {
+        Fingerprint f = new Fingerprint();
+        for (int i = 0; i < data.size(); i++) {
+            f.add(data.get(i).prompt());
+        }
+        return f.value();
+    }
+
+    @Override
+    public long weight(int[] indices) {
+        return (long) indices.length * cfg.numGenerations();
+    }
+
+    /** Samples and scores the completions of every prompt of the step, and forms their advantages over the step. */
+    @Override
+    public void prepareStep(int step, List<int[]> microBatches) {
+        List<long[][]> completions = new ArrayList<>();
+        List<double[][]> scores = new ArrayList<>();
+        for (int[] prompts : microBatches) {
+            long[][] sampled = sampler.sample(step, prompts);
+            completions.add(sampled);
+            scores.add(sampler.score(prompts, sampled));
+        }
+        prepare(microBatches, completions, scores);
+    }
+
+    /**
+     * Forms the step's rollouts from given completions (each ended after its first stop token here) and scores (per
+     * micro-batch: [function][completion]): what {@link #prepareStep} does after sampling, and what a test with fixed
+     * completions calls.
+     */
+    void prepare(List<int[]> microBatches, List<long[][]> completions, List<double[][]> scores) {
+        int functions = rewardNames.size();
+        int total = completions.stream().mapToInt(c -> c.length).sum();
+        double[][] all = new double[functions][total];
+        long[][] flat = new long[total][];
+        int at = 0;
+        for (int m = 0; m < completions.size(); m++) {
+            int n = completions.get(m).length;
+            for (int f = 0; f < functions; f++) {
+                System.arraycopy(scores.get(m)[f], 0, all[f], at, n);
+            }
+            for (int c = 0; c < n; c++) {
+                flat[at + c] = sampler.endAtStop(completions.get(m)[c]);
+            }
+            at += n;
+        }
+        GrpoAdvantages advantages = GrpoAdvantages.of(all, cfg, cfg.numGenerations());
+        boolean[] truncated = new boolean[total];
+        boolean[] masked = new boolean[total];
+        for (int c = 0; c < total; c++) {
+            truncated[c] = sampler.truncated(flat[c]);
+            masked[c] = cfg.maskTruncatedCompletions() && truncated[c];
+        }
+        double[] weights = tokenWeights(cfg, completions.stream().mapToInt(c -> c.length).toArray(), flat, masked);
+        prepared.clear();
+        at = 0;
+        for (int m = 0; m < microBatches.size(); m++) {
+            int n = completions.get(m).length;
+            prepared.add(new Rollout(microBatches.get(m).clone(), Arrays.copyOfRange(flat, at, at + n),
+                    Arrays.copyOfRange(truncated, at, at + n), Arrays.copyOfRange(advantages.advantages(), at, at + n),
+                    Arrays.copyOfRange(weights, at, at + n), Arrays.copyOfRange(masked, at, at + n)));
+            at += n;
+        }
+        Map<String, Double> metrics = new LinkedHashMap<>(advantages.metrics(rewardNames, all));
+        metrics.putAll(lengthMetrics(flat, truncated));
+        stepMetrics = metrics;
+    }
+
+    /**
+     * The weight of each loss token of each completion (the step's completions in order, {@code sizes[m]} in
+     * micro-batch m) such that the step's weighted sum over its completions' count is {@code lossType}'s loss: GRPO
+     * {@code 1 / max(1, its tokens)}; BNPO {@code micro-batch completions / max(1, micro-batch tokens)}; DR_GRPO
+     * {@code 1 / max_completion_length}; DAPO {@code step completions / max(1, step tokens)}.
+     */
+    static double[] tokenWeights(GrpoConfig cfg, int[] sizes, long[][] completions, boolean[] masked) {
+        int total = completions.length;
+        long[] tokens = new long[total];
+        long stepTokens = 0;
+        for (int c = 0; c < total; c++) {
+            tokens[c] = masked[c] ? 0 : completions[c].length;
+            stepTokens += tokens[c];
+        }
+        double[] weights = new double[total];
+        int at = 0;
+        for (int size : sizes) {
+            long microTokens = 0;
+            for (int c = at; c < at + size; c++) {
+                microTokens += tokens[c];
+            }
+            for (int c = at; c < at + size; c++) {
+                weights[c] = switch (cfg.lossType()) {
+                    case GRPO -> 1.0 / Math.max(1, tokens[c]);
+                    case BNPO -> (double) size / Math.max(1, microTokens);
+                    case DR_GRPO -> 1.0 / cfg.maxCompletionLength();
+                    case DAPO -> (double) total / Math.max(1, stepTokens);
+                };
+            }
+            at += size;
+        }
+        return weights;
+    }
+
+    /**
+     * TRL's {@code completions/mean_length}, {@code min_length}, {@code max_length}, {@code clipped_ratio} and the
+     * same three lengths over the completions that ended with a stop token ({@code mean_terminated_length}, ...; 0
+     * when none did, as TRL).
+     */
+    private static Map<String, Double> lengthMetrics(long[][] completions, boolean[] truncated) {
+        int[] lengths = Arrays.stream(completions).mapToInt(c -> c.length).toArray();
+        int[] terminated = IntStream.range(0, lengths.length).filter(c -> !truncated[c]).map(c -> lengths[c]).toArray();
+        Map<String, Double> out = new LinkedHashMap<>();
+        out.put("completions/mean_length", Arrays.stream(lengths).average().orElseThrow());
+        out.put("completions/min_length", (double) Arrays.stream(lengths).min().orElseThrow());
+        out.put("completions/max_length", (double) Arrays.stream(lengths).max().orElseThrow());
+        out.put("completions/clipped_ratio", (double) (lengths.length - terminated.length) / lengths.length);
+        out.put("completions/mean_terminated_length", Arrays.stream(terminated).average().orElse(0));
+        out.put("completions/min_terminated_length", (double) Arrays.stream(terminated).min().orElse(0));
+        out.put("completions/max_terminated_length", (double) Arrays.stream(terminated).max().orElse(0));
+        return out;
+    }
+
+    /**
+     * The micro-batch's loss sum and metric sums, on the model's device: one training forward over its prompts +
+     * completions, with β > 0 one more through the base without the adapter (eval mode, no autograd), and one upload
+     * of the advantages, weights and mask per position.
+     */
+    @Override
+    public Loss lossSum(int[] indices) {
+        Rollout r = rollout(indices);
+        Batch batch = batch(r);
+        int t = batch.length();
+        int n = batch.batchSize() * t;
+        float[] host = new float[3 * n]; // advantages, then weights, then the mask, per position
+        for (int i = 0; i < n; i++) {
+            int c = i / t;
+            host[i] = (float) r.advantages()[c];
+            if (batch.targets()[i] != CrossEntropy.IGNORE_INDEX) {
+                host[n + i] = (float) r.tokenWeights()[c];
+                host[2 * n + i] = 1f;
+            }
+        }
+        Tensor logps = SequenceLogProbs.perToken(model, batch).reshape(n);
+        Tensor reference = cfg.beta() > 0 ? referenceLogProbs(batch).reshape(n) : null;
+        Tensor values = Tensor.of(logps.device(), TensorScope.current(), host, Shape.of(3 * n));
+        GrpoLoss.Sums sums = GrpoLoss.of(cfg, logps, reference, values.slice(0, 0, n), values.slice(0, n, 2 * n),
+                values.slice(0, 2 * n, 3 * n), batch.lossTokens());
+        return new Loss(sums.sum(), batch.tokens(), sums.metricSums());
+    }
+
+    /** The rollout of the micro-batch of {@code indices}, prepared for the current step. */
+    Rollout rollout(int[] indices) {
+        return prepared.stream().filter(p -> Arrays.equals(p.prompts(), indices)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("GRPO prompts " + Arrays.toString(indices)
+                        + " were not prepared for this step: the loop calls prepareStep with every micro-batch first"));
+    }
+
+    /** The rollout's prompts + completions, right-padded; a masked completion's labels are -100. */
+    Batch batch(Rollout r) {
+        List<TokenizedExample> rows = new ArrayList<>(r.completions().length);
+        for (int c = 0; c < r.completions().length; c++) {
+            rows.add(sequence(data.get(r.prompts()[c / cfg.numGenerations()]).prompt(), r.completions()[c], r.masked()[c]));
+        }
+        return Batch.collate(rows, padId);
+    }
+
+    /** A prompt and its completion; the completion's labels are -100 too when it is left out of the loss. */
+    private static TokenizedExample sequence(long[] prompt, long[] completion, boolean masked) {
+        TokenizedExample trained = SftDataset.promptCompletion(prompt, completion, 0);
+        if (!masked) {
+            return trained;
+        }
+        long[] none = new long[trained.length()];
+        Arrays.fill(none, CrossEntropy.IGNORE_INDEX);
+        return new TokenizedExample(trained.inputIds(), none, null);
+    }
+
+    /** The base model's per-position log-probabilities without the adapter, in eval mode, without autograd. */
+    private Tensor referenceLogProbs(Batch batch) {
+        boolean training = model.base().isTraining();
+        model.train(false);
+        try (var ng = Autograd.noGrad(); var off = model.disableAdapter()) {
+            return SequenceLogProbs.perToken(model, batch);
+        } finally {
+            model.train(training);
+        }
+    }
+
+    /** The loss-token metrics of {@link GrpoLoss#metrics} and the step's reward and length metrics. */
+    @Override
+    public Map<String, Double> metrics(Map<String, Double> sums, long weight) {
+        Map<String, Double> out = new HashMap<>(GrpoLoss.metrics(sums, prepared.size()));
+        out.putAll(stepMetrics);
+        return out;
+    }
+}

@@ -1,0 +1,129 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.Generator;
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.PeftModel;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * GRPO's rollouts: samples each prompt's group of completions from the policy and scores them with the reward
+ * functions. Sampling runs in eval mode (no dropout) without autograd, as one batch per call; completion g of prompt i
+ * at step s draws from its own stream, seeded with {@code Seeds.derive(seed, SAMPLING, s, i, g)}, so a step's
+ * completions depend only on the weights, the seed and the step (a resumed run samples what an uninterrupted one
+ * would, and the micro-batch layout does not matter).
+ */
+final class GrpoSampler {
+    /** How much of a completion an error message quotes. */
+    private static final int QUOTED_CHARS = 200;
+
+    private final PeftModel model;
+    private final GrpoDataset data;
+    private final GrpoConfig cfg;
+    private final List<RewardFunction> rewards;
+    private final Tokenizer tokenizer;
+    private final Set<Long> stopTokens;
+    private final long seed;
+    private final GenerationConfig generation;
+
+    GrpoSampler(PeftModel model, GrpoDataset data, GrpoConfig cfg, List<RewardFunction> rewards, Tokenizer tokenizer,
+                Set<Long> stopTokens, long seed) {
+        this.model = model;
+        this.data = data;
+        this.cfg = cfg;
+        this.rewards = rewards;
+        this.tokenizer = tokenizer;
+        this.stopTokens = stopTokens;
+        this.seed = seed;
+        this.generation = GenerationConfig.builder().maxNewTokens(cfg.maxCompletionLength())
+                .temperature((float) cfg.temperature()).topP((float) cfg.topP()).topK(cfg.topK())
+                .stopTokens(stopTokens).build();
+    }
+
+    /**
+     * The completions of {@code prompts} (data set indices) at {@code step}: {@code numGenerations} per prompt, prompt
+     * after prompt, each ending after its first stop token or at {@code maxCompletionLength} tokens.
+     */
+    long[][] sample(int step, int[] prompts) {
+        int g = cfg.numGenerations();
+        long[][] inputs = new long[prompts.length * g][];
+        long[] seeds = new long[inputs.length];
+        for (int p = 0; p < prompts.length; p++) {
+            for (int k = 0; k < g; k++) {
+                inputs[p * g + k] = data.get(prompts[p]).prompt();
+                seeds[p * g + k] = Seeds.derive(seed, Seeds.SAMPLING, step, prompts[p], k);
+            }
+        }
+        boolean training = model.base().isTraining();
+        model.train(false);
+        long[][] out;
+        try {
+            out = Generator.generate(model, inputs, generation, seeds);
+        } finally {
+            model.train(training);
+        }
+        long[][] completions = new long[inputs.length][];
+        for (int i = 0; i < inputs.length; i++) {
+            completions[i] = Arrays.copyOfRange(out[i], inputs[i].length, out[i].length);
+        }
+        return completions;
+    }
+
+    /**
+     * {@code completion} up to and including its first stop token (TRL masks what follows the first EOS), or the whole
+     * of it when it has none.
+     */
+    long[] endAtStop(long[] completion) {
+        for (int i = 0; i < completion.length; i++) {
+            if (stopTokens.contains(completion[i])) {
+                return Arrays.copyOf(completion, i + 1);
+            }
+        }
+        return completion;
+    }
+
+    /** Whether {@code completion} was cut by the length limit: it does not end with a stop token. */
+    boolean truncated(long[] completion) {
+        return completion.length == 0 || !stopTokens.contains(completion[completion.length - 1]);
+    }
+
+    /**
+     * Each reward function's score of each completion: [function][completion]. {@code completions} are
+     * {@code numGenerations} per prompt of {@code prompts}, in order; each is decoded without special tokens.
+     *
+     * @throws IllegalStateException naming the function, the prompt's row and the completion, when a function throws
+     *                               or returns NaN or an infinity
+     */
+    double[][] score(int[] prompts, long[][] completions) {
+        double[][] scores = new double[rewards.size()][completions.length];
+        for (int c = 0; c < completions.length; c++) {
+            int row = prompts[c / cfg.numGenerations()];
+            String prompt = data.get(row).text();
+            String completion = tokenizer.decode(completions[c]);
+            for (int f = 0; f < rewards.size(); f++) {
+                RewardFunction reward = rewards.get(f);
+                double score;
+                try {
+                    score = reward.score(prompt, completion);
+                } catch (RuntimeException e) {
+                    throw new IllegalStateException(failure(reward, f, row, c, completion, "threw " + e), e);
+                }
+                if (!Double.isFinite(score)) {
+                    throw new IllegalStateException(failure(reward, f, row, c, completion, "returned " + score
+                            + "; a reward must be a finite number (give 0, or a penalty, to a completion it cannot score)"));
+                }
+                scores[f][c] = score;
+            }
+        }
+        return scores;
+    }
+
+    private String failure(RewardFunction reward, int f, int row, int c, String completion, String what) {
+        String quoted = completion.length() <= QUOTED_CHARS ? completion : completion.substring(0, QUOTED_CHARS) + "...";
+        return "reward function '" + reward.name() + "' (number " + f + ") " + what + " on completion "
+                + (c % cfg.numGenerations()) + " of prompt row " + row + ": \"" + quoted + "\"";
+    }
+}

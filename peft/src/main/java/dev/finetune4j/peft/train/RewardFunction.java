@@ -1,0 +1,61 @@
+package dev.finetune4j.peft.train;
+
+/**
+ * A reward for GRPO written in Java: a score of one completion of a prompt, as text (TRL's {@code reward_funcs}).
+ * It can call any validator: a JSON schema check, a business rule, a length target. Several are combined with
+ * {@link GrpoConfig#rewardWeights()}; the advantage of a completion comes from the weighted sum.
+ *
+ * <pre>{@code
+ * RewardFunction validJson = RewardFunction.named("valid_json", (prompt, completion) -> isJson(completion) ? 1 : 0);
+ * }</pre>
+ *
+ * <p>A score must be a finite number; an exception or a NaN/infinite score stops training with a message naming the
+ * function, the prompt's row and the completion. Called on the training thread, one completion after another.
+ */
+@FunctionalInterface
+public interface RewardFunction {
+
+    /**
+     * The reward of one completion.
+     *
+     * @param prompt     the prompt's text, as given to the data set
+     * @param completion the completion's text, decoded without special tokens (the EOS is not in it)
+     * @return a finite score; higher is better
+     */
+    double score(String prompt, String completion);
+
+    /**
+     * The name reported in the metrics ({@code rewards/<name>/mean}) and in error messages; a lambda is named
+     * {@code "reward"} unless given a name with {@link #named}.
+     *
+     * @return the name
+     */
+    default String name() {
+        return "reward";
+    }
+
+    /**
+     * {@code score} under a name.
+     *
+     * @param name  the name of the metrics and messages, not blank
+     * @param score the scoring function
+     * @return the named function
+     */
+    static RewardFunction named(String name, RewardFunction score) {
+        if (name == null || name.isBlank() || score == null) {
+            throw new IllegalArgumentException("a reward function needs a name (not blank) and a scoring function, got '"
+                    + name + "' and " + score);
+        }
+        return new RewardFunction() {
+            @Override
+            public double score(String prompt, String completion) {
+                return score.score(prompt, completion);
+            }
+
+            @Override
+            public String name() {
+                return name;
+            }
+        };
+    }
+}

@@ -1,0 +1,56 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.core.tokenizer.Tokenizer;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.train.GrpoConfig;
+import dev.finetune4j.peft.train.GrpoLossType;
+import dev.finetune4j.peft.train.GrpoTrainer;
+import dev.finetune4j.peft.train.RewardFunction;
+import dev.finetune4j.peft.train.TrainingConfig;
+import dev.finetune4j.samples.quickstart.ProgressLine;
+
+import java.util.List;
+
+/** The {@code grpo} section of {@code objective: grpo} and the trainer it describes, with built-in rewards. */
+final class GrpoSettings {
+    private GrpoSettings() {
+    }
+
+    /** The section (TRL's defaults for what is left out), checked before the model loads; rewards checked too. */
+    static GrpoConfig config(TrainConfig.Grpo section) {
+        TrainConfig.Grpo g = section == null
+                ? new TrainConfig.Grpo(null, null, null, null, null, null, null, null, null, null, null, null) : section;
+        GrpoRewards.of(g.rewards(), null); // types, patterns and targets, before the model loads
+        return ConfigFiles.section("grpo", TrainConfig.Grpo.class, () -> {
+            GrpoConfig.Builder b = GrpoConfig.builder().rewardWeights(GrpoRewards.weights(g.rewards()));
+            if (g.numGenerations() != null) b.numGenerations(g.numGenerations());
+            if (g.maxCompletionLength() != null) b.maxCompletionLength(g.maxCompletionLength());
+            if (g.temperature() != null) b.temperature(g.temperature());
+            if (g.topP() != null) b.topP(g.topP());
+            if (g.topK() != null) b.topK(g.topK());
+            if (g.beta() != null) b.beta(g.beta());
+            if (g.epsilon() != null) b.epsilon(g.epsilon());
+            if (g.epsilonHigh() != null) b.epsilonHigh(g.epsilonHigh());
+            if (g.lossType() != null) b.lossType(PreparePipeline.enumValue(GrpoLossType.class, g.lossType(), "grpo.loss_type"));
+            if (g.scaleRewards() != null) {
+                b.scaleRewards(PreparePipeline.enumValue(GrpoConfig.ScaleRewards.class, g.scaleRewards(), "grpo.scale_rewards"));
+            }
+            if (g.maskTruncatedCompletions() != null) b.maskTruncatedCompletions(g.maskTruncatedCompletions());
+            return b.build();
+        });
+    }
+
+    /** The trainer over {@code rows}, its rewards built from the section with the rows' answers. */
+    static GrpoTrainer trainer(PeftModel model, TrainingConfig cfg, GrpoConfig grpo, TrainConfig.Grpo section,
+                               Tokenizer tok, TrainData.GrpoRows rows, long pad) {
+        List<RewardFunction> rewards = GrpoRewards.of(section.rewards(), rows.answers());
+        GrpoTrainer.Builder b = GrpoTrainer.builder().model(model).config(cfg).grpo(grpo).tokenizer(tok).padTokenId(pad)
+                .trainData(rows.prompts()).listener(new ProgressLine("grpo"));
+        rewards.forEach(b::reward);
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) { // a prompt longer than the model reads
+            throw new BadInputException(e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.peft.train.RewardFunction;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code finetune4j train} with {@code objective: grpo} and its built-in rewards, which need no code. */
+class TrainGrpoCommandTest {
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void tinyModelAndPrompts() throws Exception {
+        CliTestSupport.tinyModel(dir.resolve("model"));
+        List<String> rows = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            rows.add("{\"prompt\": \"fee of card " + i + "?\", \"answer\": \"" + (i * 50) + " yuan.\"}");
+        }
+        Files.write(dir.resolve("prompts.jsonl"), rows);
+    }
+
+    private Path config(String grpo) throws Exception {
+        Path file = dir.resolve("train.yaml");
+        Files.writeString(file, """
+                model: model
+                tokenizer: byte-level
+                objective: grpo
+                data: {train: prompts.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
+                training: {max_steps: 2, micro_batch_size: 2, learning_rate: 1.0e-3, seed: 1}
+                output: run
+                """ + grpo);
+        return file;
+    }
+
+    @Test
+    void grpoTrainsWithEveryBuiltInReward() throws Exception {
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("""
+                grpo: {num_generations: 2, max_completion_length: 4, beta: 0.04, loss_type: dr_grpo,
+                       rewards: [{type: json_valid}, {type: regex, pattern: "[0-9]", weight: 0.5},
+                                 {type: length, target: 3}, {type: exact_match, name: answer}]}
+                """).toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(Files.readString(dir.resolve("run/adapter/adapter_config.json")).contains("\"LORA\""));
+        assertTrue(r.out().contains("2 steps"), r.out());
+    }
+
+    @Test
+    void grpoSettingsAndRowsAreBadInputNamingTheKey() throws Exception {
+        assertBadInput(config("grpo: {rewards: [{type: fuzzy}]}\n"), "'grpo.rewards[0].type' is 'fuzzy'");
+        assertBadInput(config("grpo: {rewards: [{type: regex, pattern: \"(\"}]}\n"),
+                "'grpo.rewards[0].pattern' is not a regular expression");
+        assertBadInput(config("grpo: {rewards: [{type: length}]}\n"), "'grpo.rewards[0].target' must be");
+        assertBadInput(config("grpo: {num_generations: 1, rewards: [{type: json_valid}]}\n"),
+                "invalid 'grpo' settings: GRPO grpo.num_generations must be at least 2");
+        assertBadInput(config("grpo: {loss_type: cispo, rewards: [{type: json_valid}]}\n"), "'grpo.loss_type' is 'cispo'");
+        assertBadInput(config("grpo: {}\n"), "'grpo.rewards' is missing");
+        Files.writeString(dir.resolve("prompts.jsonl"), "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n");
+        assertBadInput(config("grpo: {rewards: [{type: exact_match}]}\n"), "the training rows have no 'answer' field");
+        Files.writeString(dir.resolve("prompts.jsonl"), "{\"prompt\": \"a\", \"answer\": \"1\"}\n{\"prompt\": \"b\"}\n");
+        assertBadInput(config("grpo: {rewards: [{type: exact_match}]}\n"), "prompts.jsonl line 2: has no 'answer' field");
+        Files.writeString(dir.resolve("validation.jsonl"), "{\"prompt\": \"a\"}\n");
+        Path withValidation = config("grpo: {rewards: [{type: json_valid}]}\n");
+        Files.writeString(withValidation, Files.readString(withValidation).replace("train: prompts.jsonl",
+                "train: prompts.jsonl, validation: validation.jsonl"));
+        assertBadInput(withValidation, "objective: grpo has no validation loss");
+    }
+
+    @Test
+    void builtInRewardsScoreAsDocumented() {
+        List<RewardFunction> r = GrpoRewards.of(List.of(
+                new TrainConfig.GrpoReward("regex", null, "^\\{", null, null),
+                new TrainConfig.GrpoReward("json_valid", null, null, null, null),
+                new TrainConfig.GrpoReward("length", null, null, 4, null),
+                new TrainConfig.GrpoReward("exact_match", null, null, null, null),
+                new TrainConfig.GrpoReward("regex", null, "x", null, null)), Map.of("q", "42"));
+        assertEquals(List.of("regex", "json_valid", "length", "exact_match", "regex_2"),
+                r.stream().map(RewardFunction::name).toList());
+        assertEquals(1.0, r.get(0).score("q", "{\"a\": 1}"));
+        assertEquals(0.0, r.get(0).score("q", " {"));
+        assertEquals(1.0, r.get(1).score("q", " {\"a\": [1, 2]}\n"));
+        assertEquals(0.0, r.get(1).score("q", "{\"a\": 1} and more"), "trailing text is not one JSON value");
+        assertEquals(0.0, r.get(1).score("q", ""));
+        assertEquals(0.0, r.get(2).score("q", "abcd"));
+        assertEquals(-0.5, r.get(2).score("q", "abcdef"));
+        assertEquals(-0.5, r.get(2).score("q", "ab"));
+        assertEquals(1.0, r.get(3).score("q", " 42\n"));
+        assertEquals(0.0, r.get(3).score("q", "43"));
+    }
+
+    /** A pattern that backtracks exponentially stops at the read budget, naming itself, instead of hanging the run. */
+    @Test
+    void anExponentialPatternStopsAtItsBudget() {
+        // NOTE: Java's engine memoises the textbook (a|aa)+ and (a+)+ cases; nested .* repetitions still explode
+        RewardFunction r = GrpoRewards.of(List.of(new TrainConfig.GrpoReward("regex", null, "^(.*a){12}$", null, null)),
+                Map.of()).getFirst();
+        String adversarial = "a".repeat(40) + "b";
+        var e = assertThrows(IllegalStateException.class, () -> r.score("q", adversarial));
+        assertTrue(e.getMessage().contains("the regex ^(.*a){12}$ read the completion's characters more than"), e.getMessage());
+        assertEquals(1.0, r.score("q", "a".repeat(12)), "a completion it matches still scores");
+    }
+
+    private static void assertBadInput(Path config, String message) {
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", config.toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.out() + r.err());
+        assertTrue(r.err().contains(message), r.err());
+    }
+}
