@@ -1,9 +1,13 @@
 package dev.finetune4j.it.readme;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.ClassifierConfig;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.ChatMessage;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.data.preference.Feedback;
@@ -15,6 +19,9 @@ import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.train.ClassificationDataset;
 import dev.finetune4j.peft.train.ClassificationTrainer;
+import dev.finetune4j.peft.train.GrpoConfig;
+import dev.finetune4j.peft.train.GrpoDataset;
+import dev.finetune4j.peft.train.GrpoTrainer;
 import dev.finetune4j.peft.train.KtoConfig;
 import dev.finetune4j.peft.train.KtoDataset;
 import dev.finetune4j.peft.train.KtoExample;
@@ -24,6 +31,7 @@ import dev.finetune4j.peft.train.PreferenceDataset;
 import dev.finetune4j.peft.train.PreferenceExample;
 import dev.finetune4j.peft.train.ReferenceFreeTrainer;
 import dev.finetune4j.peft.train.RewardConfig;
+import dev.finetune4j.peft.train.RewardFunction;
 import dev.finetune4j.peft.train.RewardTrainer;
 import dev.finetune4j.peft.train.TrainResult;
 import dev.finetune4j.peft.train.TrainingConfig;
@@ -38,7 +46,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** README's multi-label classifier, preference objectives and reward model, as written, on the tiny fixtures. */
+/** README's multi-label classifier, preference objectives, reward model and GRPO, as written, on the tiny fixtures. */
 class AlignmentReadmeExamplesTest {
 
     @BeforeAll
@@ -130,5 +138,47 @@ class AlignmentReadmeExamplesTest {
         }
         // end example
         assertTrue(Files.isRegularFile(Path.of("runs/reward/adapter/adapter_model.safetensors")));
+    }
+
+    @Test
+    void grpoWithRewardsInJava() throws Exception {
+        Path dir = Fixtures.byteBpeModel();
+        Tokenizer tokenizer = HfTokenizer.load(Path.of("Qwen2.5-0.5B-Instruct"));
+        List<String> orders = List.of("2 chairs at 40 EUR", "one desk, 120 EUR");
+        TrainingConfig cfg = TrainingConfig.builder().maxSteps(1).microBatchSize(2).learningRate(1e-3)
+                .logEverySteps(0).build();
+        Fixtures.delete(Path.of("runs/grpo"));
+        // example README.md#13
+        ObjectMapper json = new ObjectMapper();
+        // 1 for a completion that parses as a JSON object with an "amount" field, else 0
+        RewardFunction validOrder = RewardFunction.named("valid_order", (prompt, completion) -> {
+            try {
+                JsonNode order = json.readTree(completion);
+                return order.isObject() && order.has("amount") ? 1 : 0;
+            } catch (JsonProcessingException e) {
+                return 0;
+            }
+        });
+        // prefer short answers: 0 up to 80 characters, down to -1 at 160
+        RewardFunction concise = RewardFunction.named("concise",
+                (prompt, completion) -> -Math.min(1, Math.max(0, completion.length() - 80) / 80.0));
+
+        try (LanguageModel base = AutoModel.loadCausalLM(dir)) {
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(16).loraAlpha(32).build());
+            GrpoDataset prompts = GrpoDataset.fromChats(
+                    orders.stream().map(o -> List.of(ChatMessage.user("Turn this into JSON: " + o))).toList(),
+                    tokenizer, tokenizer.chatTemplate());     // or GrpoDataset.fromTexts(texts, tokenizer)
+            TrainResult r = GrpoTrainer.builder().model(model).tokenizer(tokenizer)   // decodes completions; EOS ends them
+                    .config(cfg)                              // microBatchSize counts prompts: x numGenerations completions
+                    .grpo(GrpoConfig.builder().numGenerations(8).maxCompletionLength(128)
+                            .rewardWeights(List.of(1.0, 0.2)).build())   // one weight per reward function, in order
+                    .reward(validOrder).reward(concise)
+                    .trainData(prompts).build().train();
+            // StepMetrics.extra(): reward, reward_std, rewards/valid_order/mean, rewards/concise/std, frac_reward_zero_std,
+            // completions/{mean,min,max}_length, completions/clipped_ratio, clip_ratio/*, kl (when beta > 0)
+            model.save(Path.of("runs/grpo/adapter"));
+        }
+        // end example
+        assertTrue(Files.isRegularFile(Path.of("runs/grpo/adapter/adapter_model.safetensors")));
     }
 }
