@@ -1,0 +1,229 @@
+package dev.finetune4j.peft.mix;
+
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.stream.IntStream;
+
+/**
+ * The thin singular value decomposition {@code M = U diag(S) V^T} of an (m, n) matrix in float64, by one-sided
+ * Jacobi rotations (Hestenes 1958; Demmel and Veselic 1992): the columns of the narrower side are rotated pairwise
+ * until all are orthogonal; their norms are the singular values. Every singular value is accurate to about eps times
+ * the largest, where an eigen-decomposition of the Gram matrix {@code M^T M} loses all below sqrt(eps) times it.
+ *
+ * <p>Shapes: {@code u}: (m, k), {@code s}: (k), {@code vt}: (k, n) with k = min(m, n); singular values descend. A
+ * singular vector pair is fixed only up to a common sign (and within a repeated singular value, up to a rotation);
+ * this class makes the entry of largest magnitude of each right singular vector positive. torch.linalg.svd (LAPACK)
+ * makes no such promise, so compare products such as {@code U diag(S) V^T} or {@code U[:, :r] diag(S[:r])}
+ * {@code V^T[:r, :]} with another library, never the factors. Left singular vectors of zero singular values are
+ * completed to an orthonormal set.
+ *
+ * <p>Cost: O(m n^2) per sweep on an (m, n) matrix with m &gt;= n, usually 6 to 10 sweeps; a 4096 x 4096 delta takes
+ * minutes on one core.
+ *
+ * @param u  the left singular vectors as columns, (m, k)
+ * @param s  the singular values, descending, (k)
+ * @param vt the right singular vectors as rows, (k, n)
+ */
+public record ThinSvd(Matrix u, double[] s, Matrix vt) {
+    private static final double EPS = 0x1p-52;
+    private static final int MAX_SWEEPS = 64;
+
+    /**
+     * Decomposes {@code m}.
+     *
+     * @param m the matrix, finite
+     * @return its thin SVD
+     * @throws IllegalArgumentException when an entry is NaN or infinite
+     * @throws ArithmeticException when the rotations do not converge (not seen on finite input)
+     */
+    public static ThinSvd of(Matrix m) {
+        for (double v : m.values()) {
+            if (!Double.isFinite(v)) {
+                throw new IllegalArgumentException("cannot decompose a matrix holding " + v + ": the adapters' "
+                        + "weights or mixing weights are not finite");
+            }
+        }
+        if (m.rows() >= m.cols()) {
+            return tallOrSquare(m);
+        }
+        // M^T = U' S V'^T, so M = V' S U'^T
+        ThinSvd t = tallOrSquare(m.transposed());
+        return canonicalSigns(new ThinSvd(t.vt.transposed(), t.s, t.u.transposed()));
+    }
+
+    /**
+     * {@code U[:, :rank] diag(S[:rank])}, the B factor of a rank-{@code rank} LoRA (fewer columns when k &lt; rank).
+     *
+     * @param rank the number of leading singular values kept
+     * @return the (m, min(rank, k)) product
+     */
+    public Matrix leadingUs(int rank) {
+        int k = Math.min(rank, s.length);
+        Matrix out = Matrix.zeros(u.rows(), k);
+        for (int i = 0; i < u.rows(); i++) {
+            for (int j = 0; j < k; j++) {
+                out.values()[i * k + j] = u.get(i, j) * s[j];
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code V^T[:rank, :]}, the A factor of a rank-{@code rank} LoRA (fewer rows when k &lt; rank).
+     *
+     * @param rank the number of leading singular values kept
+     * @return the (min(rank, k), n) rows
+     */
+    public Matrix leadingVt(int rank) {
+        int k = Math.min(rank, s.length);
+        return new Matrix(k, vt.cols(), Arrays.copyOf(vt.values(), k * vt.cols()));
+    }
+
+    /** m.rows() >= m.cols(): rotate the columns of M (kept column-major for speed) and accumulate V. */
+    private static ThinSvd tallOrSquare(Matrix m) {
+        int rows = m.rows();
+        int n = m.cols();
+        double[][] w = new double[n][rows];
+        double[][] v = new double[n][n];
+        for (int j = 0; j < n; j++) {
+            for (int i = 0; i < rows; i++) {
+                w[j][i] = m.get(i, j);
+            }
+            v[j][j] = 1;
+        }
+        rotateUntilOrthogonal(w, v);
+        double[] norms = new double[n];
+        for (int j = 0; j < n; j++) {
+            norms[j] = Math.sqrt(dot(w[j], w[j]));
+        }
+        Integer[] order = IntStream.range(0, n).boxed().toArray(Integer[]::new);
+        Arrays.sort(order, Comparator.comparingDouble(j -> -norms[j])); // stable: equal values keep column order
+        double largest = n == 0 ? 0 : norms[order[0]];
+        // below this, a column's direction is rounding noise: complete it instead of normalising it
+        double negligible = largest * EPS * Math.max(rows, n);
+        Matrix u = Matrix.zeros(rows, n);
+        Matrix vt = Matrix.zeros(n, n);
+        double[] s = new double[n];
+        double[][] uColumns = new double[n][];
+        for (int k = 0; k < n; k++) {
+            int j = order[k];
+            s[k] = norms[j];
+            if (norms[j] > negligible) {
+                uColumns[k] = w[j].clone();
+                for (int i = 0; i < rows; i++) {
+                    uColumns[k][i] /= norms[j];
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                vt.values()[k * n + i] = v[j][i];
+            }
+        }
+        completeOrthonormal(uColumns, rows);
+        for (int k = 0; k < n; k++) {
+            for (int i = 0; i < rows; i++) {
+                u.values()[i * n + k] = uColumns[k][i];
+            }
+        }
+        return canonicalSigns(new ThinSvd(u, s, vt));
+    }
+
+    /** Hestenes' sweeps over all column pairs until no pair is further from orthogonal than rounding. */
+    private static void rotateUntilOrthogonal(double[][] w, double[][] v) {
+        int n = w.length;
+        for (int sweep = 0; sweep < MAX_SWEEPS; sweep++) {
+            boolean rotated = false;
+            for (int p = 0; p < n - 1; p++) {
+                for (int q = p + 1; q < n; q++) {
+                    double alpha = dot(w[p], w[p]);
+                    double beta = dot(w[q], w[q]);
+                    double gamma = dot(w[p], w[q]);
+                    if (gamma == 0 || Math.abs(gamma) <= EPS * Math.sqrt(alpha * beta)) {
+                        continue;
+                    }
+                    rotated = true;
+                    // the rotation that zeroes the (p, q) entry of the 2 x 2 Gram block [[alpha, gamma], [gamma, beta]]
+                    double zeta = (beta - alpha) / (2 * gamma);
+                    double t = Math.signum(zeta) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+                    if (zeta == 0) {
+                        t = 1;
+                    }
+                    double c = 1 / Math.sqrt(1 + t * t);
+                    rotate(w[p], w[q], c, c * t);
+                    rotate(v[p], v[q], c, c * t);
+                }
+            }
+            if (!rotated) {
+                return;
+            }
+        }
+        throw new ArithmeticException("one-sided Jacobi SVD did not converge in " + MAX_SWEEPS + " sweeps");
+    }
+
+    private static void rotate(double[] x, double[] y, double c, double s) {
+        for (int i = 0; i < x.length; i++) {
+            double a = x[i];
+            double b = y[i];
+            x[i] = c * a - s * b;
+            y[i] = s * a + c * b;
+        }
+    }
+
+    /** Fills the null entries of {@code columns} with unit vectors orthogonal to all others (Gram-Schmidt, twice). */
+    private static void completeOrthonormal(double[][] columns, int rows) {
+        int candidate = 0;
+        for (int k = 0; k < columns.length; k++) {
+            while (columns[k] == null) {
+                double[] e = new double[rows];
+                e[candidate++] = 1;
+                for (int pass = 0; pass < 2; pass++) {
+                    for (double[] other : columns) {
+                        if (other != null) {
+                            double d = dot(e, other);
+                            for (int i = 0; i < rows; i++) {
+                                e[i] -= d * other[i];
+                            }
+                        }
+                    }
+                }
+                double norm = Math.sqrt(dot(e, e));
+                if (norm > 0.5) { // a basis vector mostly outside the span so far: numerically safe to normalise
+                    for (int i = 0; i < rows; i++) {
+                        e[i] /= norm;
+                    }
+                    columns[k] = e;
+                }
+            }
+        }
+    }
+
+    /** Flips each singular pair so that the largest-magnitude entry of its right vector is positive. */
+    private static ThinSvd canonicalSigns(ThinSvd d) {
+        int k = d.s.length;
+        int n = d.vt.cols();
+        for (int r = 0; r < k; r++) {
+            int largest = 0;
+            for (int i = 1; i < n; i++) {
+                if (Math.abs(d.vt.get(r, i)) > Math.abs(d.vt.get(r, largest))) {
+                    largest = i;
+                }
+            }
+            if (d.vt.get(r, largest) < 0) {
+                for (int i = 0; i < n; i++) {
+                    d.vt.values()[r * n + i] = -d.vt.values()[r * n + i];
+                }
+                for (int i = 0; i < d.u.rows(); i++) {
+                    d.u.values()[i * k + r] = -d.u.values()[i * k + r];
+                }
+            }
+        }
+        return d;
+    }
+
+    private static double dot(double[] x, double[] y) {
+        double sum = 0;
+        for (int i = 0; i < x.length; i++) {
+            sum += x[i] * y[i];
+        }
+        return sum;
+    }
+}
