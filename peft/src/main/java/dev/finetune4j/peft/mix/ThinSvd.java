@@ -14,8 +14,9 @@ import java.util.stream.IntStream;
  * singular vector pair is fixed only up to a common sign (and within a repeated singular value, up to a rotation);
  * this class makes the entry of largest magnitude of each right singular vector positive. torch.linalg.svd (LAPACK)
  * makes no such promise, so compare products such as {@code U diag(S) V^T} or {@code U[:, :r] diag(S[:r])}
- * {@code V^T[:r, :]} with another library, never the factors. Left singular vectors of zero singular values are
- * completed to an orthonormal set.
+ * {@code V^T[:r, :]} with another library, never the factors. Singular values that are rounding noise (below
+ * eps * max(m, n) times the largest) get a zero column in U: their direction is undetermined, they change no product,
+ * and completing a basis for the many of them in a low-rank delta would cost more than the decomposition.
  *
  * <p>Cost: O(m n^2) per sweep on an (m, n) matrix with m &gt;= n, usually 6 to 10 sweeps; a 4096 x 4096 delta takes
  * minutes on one core.
@@ -99,29 +100,19 @@ public record ThinSvd(Matrix u, double[] s, Matrix vt) {
         Integer[] order = IntStream.range(0, n).boxed().toArray(Integer[]::new);
         Arrays.sort(order, Comparator.comparingDouble(j -> -norms[j])); // stable: equal values keep column order
         double largest = n == 0 ? 0 : norms[order[0]];
-        // below this, a column's direction is rounding noise: complete it instead of normalising it
+        // below this, a column's direction is rounding noise: its column of U stays zero
         double negligible = largest * EPS * Math.max(rows, n);
         Matrix u = Matrix.zeros(rows, n);
         Matrix vt = Matrix.zeros(n, n);
         double[] s = new double[n];
-        double[][] uColumns = new double[n][];
         for (int k = 0; k < n; k++) {
             int j = order[k];
             s[k] = norms[j];
-            if (norms[j] > negligible) {
-                uColumns[k] = w[j].clone();
-                for (int i = 0; i < rows; i++) {
-                    uColumns[k][i] /= norms[j];
-                }
+            for (int i = 0; norms[j] > negligible && i < rows; i++) {
+                u.values()[i * n + k] = w[j][i] / norms[j];
             }
             for (int i = 0; i < n; i++) {
                 vt.values()[k * n + i] = v[j][i];
-            }
-        }
-        completeOrthonormal(uColumns, rows);
-        for (int k = 0; k < n; k++) {
-            for (int i = 0; i < rows; i++) {
-                u.values()[i * n + k] = uColumns[k][i];
             }
         }
         return canonicalSigns(new ThinSvd(u, s, vt));
@@ -130,6 +121,13 @@ public record ThinSvd(Matrix u, double[] s, Matrix vt) {
     /** Hestenes' sweeps over all column pairs until no pair is further from orthogonal than rounding. */
     private static void rotateUntilOrthogonal(double[][] w, double[][] v) {
         int n = w.length;
+        double total = 0;
+        for (double[] column : w) {
+            total += dot(column, column);
+        }
+        // NOTE: a column whose squared norm is below eps^2 ||M||_F^2 is rounding noise; rotating such columns against
+        // each other never settles (low-rank deltas have many), and leaving them changes no product beyond rounding
+        double noise = total * EPS * EPS;
         for (int sweep = 0; sweep < MAX_SWEEPS; sweep++) {
             boolean rotated = false;
             for (int p = 0; p < n - 1; p++) {
@@ -137,7 +135,7 @@ public record ThinSvd(Matrix u, double[] s, Matrix vt) {
                     double alpha = dot(w[p], w[p]);
                     double beta = dot(w[q], w[q]);
                     double gamma = dot(w[p], w[q]);
-                    if (gamma == 0 || Math.abs(gamma) <= EPS * Math.sqrt(alpha * beta)) {
+                    if (gamma == 0 || alpha <= noise || beta <= noise || Math.abs(gamma) <= EPS * Math.sqrt(alpha * beta)) {
                         continue;
                     }
                     rotated = true;
@@ -165,34 +163,6 @@ public record ThinSvd(Matrix u, double[] s, Matrix vt) {
             double b = y[i];
             x[i] = c * a - s * b;
             y[i] = s * a + c * b;
-        }
-    }
-
-    /** Fills the null entries of {@code columns} with unit vectors orthogonal to all others (Gram-Schmidt, twice). */
-    private static void completeOrthonormal(double[][] columns, int rows) {
-        int candidate = 0;
-        for (int k = 0; k < columns.length; k++) {
-            while (columns[k] == null) {
-                double[] e = new double[rows];
-                e[candidate++] = 1;
-                for (int pass = 0; pass < 2; pass++) {
-                    for (double[] other : columns) {
-                        if (other != null) {
-                            double d = dot(e, other);
-                            for (int i = 0; i < rows; i++) {
-                                e[i] -= d * other[i];
-                            }
-                        }
-                    }
-                }
-                double norm = Math.sqrt(dot(e, e));
-                if (norm > 0.5) { // a basis vector mostly outside the span so far: numerically safe to normalise
-                    for (int i = 0; i < rows; i++) {
-                        e[i] /= norm;
-                    }
-                    columns[k] = e;
-                }
-            }
         }
     }
 
