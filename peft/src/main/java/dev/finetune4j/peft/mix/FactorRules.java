@@ -74,21 +74,29 @@ final class FactorRules {
 
     /**
      * The SVD types: the deltas s_i B_i A_i (out, in) combined with weights w_i by the type's rule, then
-     * B = U[:, :rank] diag(S[:rank]) (out, rank), A = V^T[:rank, :] (rank, in), clamped when asked.
+     * B = U[:, :rank] diag(S[:rank]) (out, rank), A = V^T[:rank, :] (rank, in), clamped when asked. Where the rule is
+     * a plain weighted sum ({@code svd}, or DARE and magnitude pruning keeping everything) the SVD is taken of the
+     * stacked factors' product; pruning and TIES need the dense delta, whose SVD costs O(out in^2).
      */
     static AdapterFactors truncatedSvd(CombinationType type, List<AdapterMix.Source> sources, int rank,
                                        MixOptions options, SplittableRandom random) {
-        List<double[]> deltas = new ArrayList<>();
-        double[] weights = new double[sources.size()];
-        for (int i = 0; i < sources.size(); i++) {
-            AdapterMix.Source s = sources.get(i);
-            deltas.add(s.factors().b().times(s.factors().a()).scaled(s.scaling()).values());
-            weights[i] = s.weight();
+        ThinSvd svd;
+        if (!type.electsSign() && (type.pruning() == CombinationType.Pruning.NONE || density(options) >= 1)) {
+            // a weighted sum of the deltas is the product of the stacked factors (cat): no dense (out, in) matrix
+            AdapterFactors stacked = stacked(sources);
+            svd = ThinSvd.ofProduct(stacked.b(), stacked.a());
+        } else {
+            List<double[]> deltas = new ArrayList<>();
+            double[] weights = new double[sources.size()];
+            for (int i = 0; i < sources.size(); i++) {
+                AdapterMix.Source s = sources.get(i);
+                deltas.add(s.factors().b().times(s.factors().a()).scaled(s.scaling()).values());
+                weights[i] = s.weight();
+            }
+            AdapterFactors first = sources.getFirst().factors();
+            svd = ThinSvd.of(new Matrix(first.b().rows(), first.a().cols(),
+                    MergeRules.combine(type, deltas, weights, density(options), options.majoritySign(), random)));
         }
-        AdapterFactors first = sources.getFirst().factors();
-        Matrix delta = new Matrix(first.b().rows(), first.a().cols(),
-                MergeRules.combine(type, deltas, weights, density(options), options.majoritySign(), random));
-        ThinSvd svd = ThinSvd.of(delta);
         Matrix b = svd.leadingUs(rank);
         Matrix a = svd.leadingVt(rank);
         if (options.svdClamp() != null) {

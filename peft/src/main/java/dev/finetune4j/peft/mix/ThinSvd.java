@@ -53,6 +53,35 @@ public record ThinSvd(Matrix u, double[] s, Matrix vt) {
     }
 
     /**
+     * The thin SVD of the product {@code left @ right} ((m, R) x (R, n)) without forming it, exact in exact
+     * arithmetic and O((m + n) R^2) rather than O(m n^2): with left = U1 S1 V1^T and S1 V1^T right = U2 S2 V2^T,
+     * the product is (U1 U2) S2 V2^T. A sum of LoRA deltas sum_i w_i s_i B_i A_i is such a product (the factors
+     * stacked along the rank), so its SVD costs as much as the adapters' sizes, not the base model's.
+     *
+     * <p>Shapes: {@code u}: (m, k), {@code s}: (k), {@code vt}: (k, n) with k = min(m, R, n); signs as {@link #of}.
+     *
+     * @param left  the left factor, (m, R), finite
+     * @param right the right factor, (R, n), finite
+     * @return the thin SVD of their product
+     * @throws IllegalArgumentException when the inner sizes differ or an entry is not finite
+     */
+    public static ThinSvd ofProduct(Matrix left, Matrix right) {
+        if (left.cols() != right.rows()) {
+            throw new IllegalArgumentException("cannot multiply " + left.rows() + " x " + left.cols() + " by "
+                    + right.rows() + " x " + right.cols());
+        }
+        ThinSvd l = of(left);
+        Matrix core = l.vt.times(right); // V1^T right, then its rows scaled by S1: (k1, n)
+        for (int i = 0; i < core.rows(); i++) {
+            for (int j = 0; j < core.cols(); j++) {
+                core.values()[i * core.cols() + j] *= l.s[i];
+            }
+        }
+        ThinSvd c = of(core);
+        return new ThinSvd(l.u.times(c.u), c.s, c.vt);
+    }
+
+    /**
      * {@code U[:, :rank] diag(S[:rank])}, the B factor of a rank-{@code rank} LoRA (fewer columns when k &lt; rank).
      *
      * @param rank the number of leading singular values kept

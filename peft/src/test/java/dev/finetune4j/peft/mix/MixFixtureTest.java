@@ -23,8 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every combination type against torch (tools/reference/adapter_mix_torch.py, the same arguments as its case list):
- * factors equal for the types that work on factors, products B A equal for the SVD types (whose factors are fixed
- * only up to signs). The golden values cover layer 0; the result must hold exactly the union of the modules.
+ * factors within 3e-7 for the types that work on factors, products B A within 3e-7 for the SVD types (factors fixed
+ * only up to signs); 3e-7 is thrice the float32 rounding of the stored values. The golden values cover layer 0; the
+ * result must hold exactly the union of the modules.
  */
 class MixFixtureTest {
     private static AdapterFiles a;
@@ -99,11 +100,11 @@ class MixFixtureTest {
             Matrix actualB = mixed.factors().get(bName);
             if (type.usesSvd()) {
                 double diff = actualB.times(actualA).maxAbsDifference(expectedB.times(expectedA));
-                assertTrue(diff < 2e-6, typeName + " " + aName + ": B A differs from torch's by " + diff);
+                assertTrue(diff < 3e-7, typeName + " " + aName + ": B A differs from torch's by " + diff);
             } else {
                 double diffA = actualA.maxAbsDifference(expectedA);
                 double diffB = actualB.maxAbsDifference(expectedB);
-                assertTrue(diffA < 1e-6 && diffB < 1e-6, typeName + " " + aName + ": A differs by " + diffA + ", B by " + diffB);
+                assertTrue(diffA < 3e-7 && diffB < 3e-7, typeName + " " + aName + ": A differs by " + diffA + ", B by " + diffB);
             }
             compared++;
         }

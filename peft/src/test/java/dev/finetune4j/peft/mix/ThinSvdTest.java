@@ -106,6 +106,29 @@ class ThinSvdTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"30x3x20", "20x3x30", "4x6x5", "25x8x25"})
+    void productOfFactorsDecomposesAsTheFormedProduct(String shape) {
+        String[] mrn = shape.split("x");
+        int m = Integer.parseInt(mrn[0]);
+        int r = Integer.parseInt(mrn[1]);
+        int n = Integer.parseInt(mrn[2]);
+        Matrix left = random(m, r, 21);
+        Matrix right = random(r, n, 22);
+        ThinSvd formed = ThinSvd.of(left.times(right));
+        ThinSvd factored = ThinSvd.ofProduct(left, right);
+        int k = Math.min(r, Math.min(m, n));
+        assertEquals(k, factored.s().length);
+        assertArrayEquals(java.util.Arrays.copyOf(formed.s(), k), factored.s(), 1e-12);
+        for (int rank = 1; rank <= k; rank++) {
+            double diff = factored.leadingUs(rank).times(factored.leadingVt(rank))
+                    .maxAbsDifference(formed.leadingUs(rank).times(formed.leadingVt(rank)));
+            assertTrue(diff < 1e-11, "rank-" + rank + " truncations differ by " + diff);
+        }
+        assertOrthonormalColumns(factored.u(), 1e-12);
+        assertOrthonormalColumns(factored.vt().transposed(), 1e-12);
+    }
+
     @Test
     void nonFiniteEntriesAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
