@@ -157,26 +157,33 @@ public record ThinSvd(Matrix u, double[] s, Matrix vt) {
         // NOTE: a column whose squared norm is below eps^2 ||M||_F^2 is rounding noise; rotating such columns against
         // each other never settles (low-rank deltas have many), and leaving them changes no product beyond rounding
         double noise = total * EPS * EPS;
+        double[] squaredNorms = new double[n];
         for (int sweep = 0; sweep < MAX_SWEEPS; sweep++) {
+            for (int j = 0; j < n; j++) {
+                squaredNorms[j] = dot(w[j], w[j]); // fresh each sweep, so the updates below never drift far
+            }
             boolean rotated = false;
             for (int p = 0; p < n - 1; p++) {
                 for (int q = p + 1; q < n; q++) {
-                    double alpha = dot(w[p], w[p]);
-                    double beta = dot(w[q], w[q]);
+                    double alpha = squaredNorms[p];
+                    double beta = squaredNorms[q];
+                    if (alpha <= noise || beta <= noise) {
+                        continue;
+                    }
                     double gamma = dot(w[p], w[q]);
-                    if (gamma == 0 || alpha <= noise || beta <= noise || Math.abs(gamma) <= EPS * Math.sqrt(alpha * beta)) {
+                    if (gamma == 0 || Math.abs(gamma) <= EPS * Math.sqrt(alpha * beta)) {
                         continue;
                     }
                     rotated = true;
                     // the rotation that zeroes the (p, q) entry of the 2 x 2 Gram block [[alpha, gamma], [gamma, beta]]
                     double zeta = (beta - alpha) / (2 * gamma);
-                    double t = Math.signum(zeta) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-                    if (zeta == 0) {
-                        t = 1;
-                    }
+                    double t = zeta == 0 ? 1 : Math.signum(zeta) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
                     double c = 1 / Math.sqrt(1 + t * t);
                     rotate(w[p], w[q], c, c * t);
                     rotate(v[p], v[q], c, c * t);
+                    // the rotated columns' squared norms, without two more passes over them
+                    squaredNorms[p] = alpha - t * gamma;
+                    squaredNorms[q] = beta + t * gamma;
                 }
             }
             if (!rotated) {
