@@ -133,9 +133,12 @@ public final class AdapterFiles implements AutoCloseable {
             AdapterConfigJson.write(tmp, config, facts);
             AdapterWeights.write(tmp.resolve(AdapterState.WEIGHTS_FILE), weights);
             AtomicDirectory.replace(tmp, abs, parent.resolve("." + abs.getFileName() + ".old-" + UUID.randomUUID()));
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
             deleteQuietly(tmp);
-            throw e instanceof PeftException p ? p : new PeftException("cannot save the adapter to " + abs + ": " + e.getMessage(), e);
+            throw new PeftException("cannot save the adapter to " + abs + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            deleteQuietly(tmp);
+            throw e;
         }
     }
 
