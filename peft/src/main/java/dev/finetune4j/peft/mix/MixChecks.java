@@ -33,8 +33,8 @@ final class MixChecks {
             Path dir = w.adapter().dir();
             PeftConfig c = w.adapter().config();
             if (!(c instanceof LoraConfig lora)) {
-                throw new PeftException("adapter " + dir + " is a " + c.peftType() + " adapter: only LoRA adapters can "
-                        + "be mixed (rsLoRA included)");
+                throw new PeftException("adapter " + dir + " is not a LoRA adapter (peft_type " + c.peftType()
+                        + "): only LoRA adapters can be mixed (rsLoRA included)");
             }
             if (lora.useDora()) {
                 throw new PeftException("adapter " + dir + " uses DoRA: its magnitude vectors are not a sum of low-rank "

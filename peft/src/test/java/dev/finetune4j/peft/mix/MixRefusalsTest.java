@@ -70,7 +70,7 @@ class MixRefusalsTest {
         refused(PeftException.class, () -> mix(CombinationType.CAT, MixOptions.defaults(), MixFixture.A, "llama/dora"),
                 "uses DoRA");
         refused(PeftException.class, () -> mix(CombinationType.CAT, MixOptions.defaults(), MixFixture.A, "llama/ia3"),
-                "is a IA3 adapter: only LoRA adapters can be mixed");
+                "is not a LoRA adapter (peft_type IA3): only LoRA adapters can be mixed");
     }
 
     @Test
