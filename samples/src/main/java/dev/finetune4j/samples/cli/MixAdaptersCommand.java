@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
                 "Types: cat (exact sum of the weighted updates, rank = sum of ranks), svd (the sum truncated to "
                         + "--svd-rank), linear (weighted sums of the A and B factors: cheap, approximate; equal ranks), "
                         + "ties, dare_linear, dare_ties, magnitude_prune (need --density), and ties_svd, dare_linear_svd, "
-                        + "dare_ties_svd, magnitude_prune_svd."},
+                        + "dare_ties_svd, magnitude_prune_svd (these decompose each module's full update: minutes per module of a "
+                        + "large model)."},
         footer = {"", "Example: finetune4j mix-adapters --adapter runs/legal/adapter:0.7 --adapter runs/support/adapter:0.3 "
                 + "--type ties --density 0.5 --output runs/legal+support",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (missing folders, adapters that cannot be "
@@ -62,7 +63,7 @@ final class MixAdaptersCommand implements Callable<Integer> {
             description = "How ties types elect signs: total or frequency (default total).")
     String majoritySign;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the dare types' random drops (default 0).")
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed of the dare types' random drops (default 0).")
     long seed;
 
     @Option(names = {"-o", "--output", "--out"}, required = true, paramLabel = "DIR",
