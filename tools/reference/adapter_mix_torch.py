@@ -27,6 +27,21 @@ import numpy as np
 import torch
 
 LAYER0 = "base_model.model.model.layers.0."
+# (type, adapters, weights, density, sign method, svd rank): MixFixtureTest runs the same arguments in Java, and
+# adapter_mix_peft_check.py in Python PEFT
+CASES = [
+    ("linear", "ab", [0.7, -0.4], None, "total", None),
+    ("ties", "ab", [0.7, 0.5], 0.5, "total", None),
+    ("magnitude_prune", "ab", [0.7, 0.5], 0.3, "total", None),
+    ("dare_linear", "ab", [0.7, -0.4], 1.0, "total", None),
+    ("dare_ties", "ab", [0.7, 0.5], 1.0, "frequency", None),
+    ("cat", "abc", [0.7, -0.4, 1.5], None, "total", None),
+    ("svd", "abc", [0.7, -0.4, 1.5], None, "total", 10),
+    ("ties_svd", "abc", [0.7, 0.5, 1.5], 0.5, "frequency", 3),
+    ("magnitude_prune_svd", "ab", [0.7, 0.5], 0.4, "total", None),
+    ("dare_linear_svd", "ab", [0.7, -0.4], 1.0, "total", 6),
+    ("dare_ties_svd", "ac", [0.7, 0.5], 1.0, "total", None),
+]
 
 
 def read_safetensors(path):
@@ -165,23 +180,10 @@ def main(llama_dir):
                      ["q_proj", "v_proj", "down_proj"], seed=11)
     c = make_adapter(os.path.join(mix_dir, "adapter_c"), config_a, shapes, 2, 4, True, ["q_proj", "o_proj"], seed=12)
 
-    # (type, adapters, weights, density, sign method, svd rank): what MixFixtureTest runs with the same arguments
-    cases = [
-        ("linear", [a, b], [0.7, -0.4], None, "total", None),
-        ("ties", [a, b], [0.7, 0.5], 0.5, "total", None),
-        ("magnitude_prune", [a, b], [0.7, 0.5], 0.3, "total", None),
-        ("dare_linear", [a, b], [0.7, -0.4], 1.0, "total", None),
-        ("dare_ties", [a, b], [0.7, 0.5], 1.0, "frequency", None),
-        ("cat", [a, b, c], [0.7, -0.4, 1.5], None, "total", None),
-        ("svd", [a, b, c], [0.7, -0.4, 1.5], None, "total", 10),
-        ("ties_svd", [a, b, c], [0.7, 0.5, 1.5], 0.5, "frequency", 3),
-        ("magnitude_prune_svd", [a, b], [0.7, 0.5], 0.4, "total", None),
-        ("dare_linear_svd", [a, b], [0.7, -0.4], 1.0, "total", 6),
-        ("dare_ties_svd", [a, c], [0.7, 0.5], 1.0, "total", None),
-    ]
+    adapters = {"a": a, "b": b, "c": c}
     golden = {}
-    for kind, adapters, weights, density, sign_method, svd_rank in cases:
-        for name, t in combine(kind, adapters, weights, density, sign_method, svd_rank).items():
+    for kind, names, weights, density, sign_method, svd_rank in CASES:
+        for name, t in combine(kind, [adapters[n] for n in names], weights, density, sign_method, svd_rank).items():
             if name.startswith(LAYER0):  # layer 0 only keeps the fixture small; layer 1 follows the same code
                 golden[kind + "/" + name] = t
 
