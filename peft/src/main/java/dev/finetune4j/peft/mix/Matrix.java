@@ -13,7 +13,10 @@ import java.util.Arrays;
  * @param values rows * cols entries, row-major; taken as is (not copied)
  */
 public record Matrix(int rows, int cols, double[] values) {
-    /** The largest matrix mixing builds: 2^28 entries (2 GiB of doubles), above a 70B model's largest delta (28672 x 8192). */
+    /**
+     * The largest matrix mixing builds: 2^28 entries (2 GiB of doubles), above a 70B model's largest delta
+     * (28672 x 8192).
+     */
     public static final long MAX_ENTRIES = 1L << 28;
 
     /** Checks the sizes against the values. */
