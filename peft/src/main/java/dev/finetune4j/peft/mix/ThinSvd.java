@@ -2,6 +2,7 @@ package dev.finetune4j.peft.mix;
 
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
 
 /**
@@ -18,8 +19,8 @@ import java.util.stream.IntStream;
  * eps * max(m, n) times the largest) get a zero column in U: their direction is undetermined, they change no product,
  * and completing a basis for the many of them in a low-rank delta would cost more than the decomposition.
  *
- * <p>Cost: O(m n^2) per sweep on an (m, n) matrix with m &gt;= n, usually 6 to 10 sweeps; a 4096 x 4096 delta takes
- * minutes on one core.
+ * <p>Cost: O(m n^2) per sweep on an (m, n) matrix with m &gt;= n, usually 6 to 10 sweeps, spread over the common
+ * fork-join pool for large matrices; a 4096 x 4096 delta takes minutes. Thread safety: nothing is modified after {@link #of} returns.
  *
  * @param u  the left singular vectors as columns, (m, k)
  * @param s  the singular values, descending, (k)
@@ -28,6 +29,8 @@ import java.util.stream.IntStream;
 public record ThinSvd(Matrix u, double[] s, Matrix vt) {
     private static final double EPS = 0x1p-52;
     private static final int MAX_SWEEPS = 64;
+    /** Below this many entries a sweep's rounds run on the calling thread: forking would cost more than it saves. */
+    private static final long PARALLEL_ENTRIES = 1 << 16;
 
     /**
      * Decomposes {@code m}.
@@ -147,9 +150,16 @@ public record ThinSvd(Matrix u, double[] s, Matrix vt) {
         return canonicalSigns(new ThinSvd(u, s, vt));
     }
 
-    /** Hestenes' sweeps over all column pairs until no pair is further from orthogonal than rounding. */
+    /**
+     * Hestenes' sweeps until no column pair is further from orthogonal than rounding. Each sweep visits every pair
+     * once in round-robin order (Brent and Luk 1985): the n / 2 pairs of a round share no column, so they rotate in
+     * parallel, and the result does not depend on the number of threads.
+     */
     private static void rotateUntilOrthogonal(double[][] w, double[][] v) {
         int n = w.length;
+        if (n < 2) {
+            return; // one column is orthogonal to itself
+        }
         double total = 0;
         for (double[] column : w) {
             total += dot(column, column);
@@ -158,39 +168,52 @@ public record ThinSvd(Matrix u, double[] s, Matrix vt) {
         // each other never settles (low-rank deltas have many), and leaving them changes no product beyond rounding
         double noise = total * EPS * EPS;
         double[] squaredNorms = new double[n];
+        int players = n + (n & 1); // an odd count gets a bye: the pairs with index n are skipped
+        boolean parallel = (long) n * w[0].length >= PARALLEL_ENTRIES;
         for (int sweep = 0; sweep < MAX_SWEEPS; sweep++) {
             for (int j = 0; j < n; j++) {
                 squaredNorms[j] = dot(w[j], w[j]); // fresh each sweep, so the updates below never drift far
             }
-            boolean rotated = false;
-            for (int p = 0; p < n - 1; p++) {
-                for (int q = p + 1; q < n; q++) {
-                    double alpha = squaredNorms[p];
-                    double beta = squaredNorms[q];
-                    if (alpha <= noise || beta <= noise) {
-                        continue;
+            AtomicBoolean rotated = new AtomicBoolean();
+            for (int round = 0; round < players - 1; round++) {
+                int r = round;
+                IntStream pairs = IntStream.range(0, players / 2);
+                (parallel ? pairs.parallel() : pairs).forEach(i -> {
+                    int x = i == 0 ? 0 : (i - 1 + r) % (players - 1) + 1;
+                    int y = (players - 2 - i + r) % (players - 1) + 1;
+                    if (x < n && y < n && orthogonalize(w, v, squaredNorms, Math.min(x, y), Math.max(x, y), noise)) {
+                        rotated.set(true);
                     }
-                    double gamma = dot(w[p], w[q]);
-                    if (gamma == 0 || Math.abs(gamma) <= EPS * Math.sqrt(alpha * beta)) {
-                        continue;
-                    }
-                    rotated = true;
-                    // the rotation that zeroes the (p, q) entry of the 2 x 2 Gram block [[alpha, gamma], [gamma, beta]]
-                    double zeta = (beta - alpha) / (2 * gamma);
-                    double t = zeta == 0 ? 1 : Math.signum(zeta) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-                    double c = 1 / Math.sqrt(1 + t * t);
-                    rotate(w[p], w[q], c, c * t);
-                    rotate(v[p], v[q], c, c * t);
-                    // the rotated columns' squared norms, without two more passes over them
-                    squaredNorms[p] = alpha - t * gamma;
-                    squaredNorms[q] = beta + t * gamma;
-                }
+                });
             }
-            if (!rotated) {
+            if (!rotated.get()) {
                 return;
             }
         }
         throw new ArithmeticException("one-sided Jacobi SVD did not converge in " + MAX_SWEEPS + " sweeps");
+    }
+
+    /** Rotates columns p and q (and the same columns of V) to be orthogonal; false when they already are. */
+    private static boolean orthogonalize(double[][] w, double[][] v, double[] squaredNorms, int p, int q, double noise) {
+        double alpha = squaredNorms[p];
+        double beta = squaredNorms[q];
+        if (alpha <= noise || beta <= noise) {
+            return false;
+        }
+        double gamma = dot(w[p], w[q]);
+        if (gamma == 0 || Math.abs(gamma) <= EPS * Math.sqrt(alpha * beta)) {
+            return false;
+        }
+        // the rotation that zeroes the (p, q) entry of the 2 x 2 Gram block [[alpha, gamma], [gamma, beta]]
+        double zeta = (beta - alpha) / (2 * gamma);
+        double t = zeta == 0 ? 1 : Math.signum(zeta) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        double c = 1 / Math.sqrt(1 + t * t);
+        rotate(w[p], w[q], c, c * t);
+        rotate(v[p], v[q], c, c * t);
+        // the rotated columns' squared norms, without two more passes over them
+        squaredNorms[p] = alpha - t * gamma;
+        squaredNorms[q] = beta + t * gamma;
+        return true;
     }
 
     private static void rotate(double[] x, double[] y, double c, double s) {

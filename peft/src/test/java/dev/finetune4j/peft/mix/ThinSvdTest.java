@@ -130,6 +130,23 @@ class ThinSvdTest {
     }
 
     @Test
+    void largeMatricesRotateInParallelWithTheSameResultOnOneThread() throws Exception {
+        Matrix m = random(260, 256, 31); // above the size from which rounds run on the fork-join pool
+        ThinSvd pooled = ThinSvd.of(m);
+        java.util.concurrent.ForkJoinPool oneThread = new java.util.concurrent.ForkJoinPool(1);
+        try {
+            ThinSvd alone = oneThread.submit(() -> ThinSvd.of(m)).get();
+            assertArrayEquals(pooled.s(), alone.s(), 0, "pairs of a round share no column: order-free");
+            assertArrayEquals(pooled.u().values(), alone.u().values(), 0);
+            assertArrayEquals(pooled.vt().values(), alone.vt().values(), 0);
+        } finally {
+            oneThread.shutdown();
+        }
+        assertTrue(pooled.leadingUs(256).times(pooled.vt()).maxAbsDifference(m) < 1e-11, "U S V^T reconstructs M");
+        assertOrthonormalColumns(pooled.u(), 1e-12);
+    }
+
+    @Test
     void nonFiniteEntriesAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ThinSvd.of(new Matrix(1, 2, new double[]{1, Double.NaN})));
