@@ -83,7 +83,7 @@ final class MixAdaptersCommand implements Callable<Integer> {
             parse(spec, dirs, weights);
         }
         Map<Path, String> kept = new LinkedHashMap<>();
-        dirs.forEach(d -> kept.put(d, "the adapter's folder " + d));
+        dirs.forEach(d -> kept.put(d, "an adapter's folder"));
         CombinationType combination;
         MixOptions options;
         try {
