@@ -1,14 +1,11 @@
 package dev.finetune4j.peft;
 
 import dev.finetune4j.core.autograd.Autograd;
-import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -17,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
@@ -141,21 +137,10 @@ final class AdapterState {
         return passedOver;
     }
 
-    /** Writes config and weights into a temporary sibling folder, then renames it to {@code dir}. */
+    /** Writes config and weights as an adapter folder ({@link AdapterFiles#write}: all or nothing). */
     void save(Path dir) {
-        Path abs = dir.toAbsolutePath();
-        Path parent = abs.getParent();
-        Path tmp = parent.resolve("." + abs.getFileName() + ".tmp-" + UUID.randomUUID());
-        try {
-            Files.createDirectories(tmp);
-            AdapterConfigJson.write(tmp, config, configFacts);
-            try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
-                AdapterWeights.write(tmp.resolve(WEIGHTS_FILE), tuner().savedTensors());
-            }
-            AtomicDirectory.replace(tmp, abs, parent.resolve("." + abs.getFileName() + ".old-" + UUID.randomUUID()));
-        } catch (IOException e) {
-            deleteQuietly(tmp);
-            throw new PeftException("cannot save the adapter to " + abs + ": " + e.getMessage(), e);
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            AdapterFiles.write(dir, config, tuner().savedTensors(), configFacts);
         }
     }
 
@@ -167,14 +152,6 @@ final class AdapterState {
     private void checkLoaded() {
         if (unloaded) {
             throw new IllegalStateException("the adapter was unloaded by mergeAndUnload(); use the returned base model");
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try {
-            AtomicDirectory.deleteTree(dir);
-        } catch (IOException ignored) {
-            // best effort: the temporary folder is hidden and never mistaken for an adapter
         }
     }
 }

@@ -43,6 +43,18 @@ final class BaseModelRecord {
         return facts;
     }
 
+    /** The fields {@link #facts} writes, as {@code config} holds them (absent ones left out). */
+    static Map<String, Object> recorded(JsonNode config) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (String field : List.of("base_model_name_or_path", "auto_mapping", QUANTIZATION)) {
+            JsonNode v = config.get(field);
+            if (v != null && !v.isNull()) {
+                out.put(field, v.deepCopy());
+            }
+        }
+        return out;
+    }
+
     /**
      * Warnings about loading the adapter of {@code config} (from {@code file}) onto this base: another
      * architecture than the one it was trained on, a full-precision base under a QLoRA adapter, or an NF4-quantized
