@@ -142,7 +142,7 @@ final class Fixtures {
         }
     }
 
-    private static void copyFolder(Path from, Path to) throws IOException {
+    static void copyFolder(Path from, Path to) throws IOException {
         Files.createDirectories(to);
         try (Stream<Path> files = Files.list(from)) {
             files.filter(Files::isRegularFile).forEach(f -> {
