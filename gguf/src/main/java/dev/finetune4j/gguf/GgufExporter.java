@@ -1,0 +1,104 @@
+package dev.finetune4j.gguf;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.io.AtomicFile;
+import dev.finetune4j.core.io.InterruptSafe;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Exports a causal language model with its tokenizer to one GGUF file (version 3), which llama.cpp
+ * ({@code llama-cli -m model.gguf}), Ollama ({@code FROM ./model.gguf}) and LM Studio load as it is.
+ *
+ * <pre>{@code
+ * try (LanguageModel model = AutoModel.loadCausalLM(dir); HfTokenizer tokenizer = HfTokenizer.load(dir)) {
+ *     GgufExporter.export(model, tokenizer, Path.of("model.gguf"), GgufType.Q8_0);
+ * }
+ * }</pre>
+ *
+ * <p>Supported: {@code llama} and {@code mistral} (GGUF architecture {@code llama}), {@code qwen2} and {@code qwen3},
+ * with byte-level BPE tokenizers (GPT-2's, Llama 3's, Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte
+ * fallback (Llama 2, Mistral). Other families, and settings GGUF cannot express (partial rotary embeddings, YaRN or
+ * longrope scaling, sliding windows outside Mistral, unknown pre-tokenizers) are refused rather than exported as a
+ * model llama.cpp would compute differently. A model with a PEFT adapter is exported after merging it
+ * ({@code PeftModel.mergeAndUnload()}).
+ *
+ * <p>The file is written under a temporary name in its folder and renamed into place when complete, so a failed
+ * export leaves nothing half-written (an existing file is replaced only by a complete one). Tensors are read and
+ * written one at a time, each through at most one float32 copy of itself, so the model is never held twice.
+ * Thread-safe as long as the model is not changed during the export.
+ */
+public final class GgufExporter {
+    /** {@code general.quantization_version}: the ggml block layouts of quantized types this writer follows. */
+    private static final int QUANTIZATION_VERSION = 2;
+
+    private GgufExporter() {
+    }
+
+    /**
+     * Exports {@code model} and {@code tokenizer} to {@code file}.
+     *
+     * @param model     a decoder of a supported family, adapters merged
+     * @param tokenizer the model's tokenizer
+     * @param file      the GGUF file to write; its folder must exist; an existing file is replaced
+     * @param type      how weight matrices are stored
+     * @return {@code file}, absolute
+     * @throws IllegalArgumentException when the family, a setting of its config or the tokenizer is not supported,
+     *                                  the tokenizer has more tokens than the model, the model holds tensors the
+     *                                  architecture has no place for (an unmerged adapter), or {@code file}'s folder
+     *                                  does not exist
+     * @throws UncheckedIOException     when writing fails; {@code file} is then left as it was
+     */
+    public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type) {
+        if (!(model instanceof DecoderModel decoder)) {
+            throw new IllegalArgumentException("GGUF export supports the decoder family ("
+                    + String.join(", ", DecoderMapping.ARCHITECTURES.keySet().stream().sorted().toList()) + "), not "
+                    + model.getClass().getSimpleName() + " (model_type '" + model.spec().modelType() + "'); export "
+                    + "it to ONNX (OnnxExporter), or save it and convert it with llama.cpp's convert_hf_to_gguf.py");
+        }
+        Path target = file.toAbsolutePath().normalize();
+        if (!Files.isDirectory(target.getParent())) {
+            throw new IllegalArgumentException("cannot write " + target + ": the folder " + target.getParent()
+                    + " does not exist; create it first or choose another path");
+        }
+        if (Files.isDirectory(target)) {
+            throw new IllegalArgumentException("cannot write " + target + ": it is a folder; give a file name such "
+                    + "as " + target.resolve("model.gguf"));
+        }
+        DecoderMapping family = new DecoderMapping(decoder);
+        GgufMetadata meta = new GgufMetadata();
+        meta.putString("general.architecture", family.architecture())
+                .putString("general.type", "model")
+                .putString("general.name", name(model))
+                .putUint32("general.file_type", type.fileType());
+        if (type == GgufType.Q8_0) {
+            meta.putUint32("general.quantization_version", QUANTIZATION_VERSION);
+        }
+        family.putHyperparameters(meta);
+        TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize());
+        List<GgufTensor> tensors = family.tensors(type);
+        try (var noGrad = Autograd.noGrad()) {
+            InterruptSafe.call(() -> {
+                AtomicFile.write(target, channel -> GgufWriter.write(channel, meta, tensors));
+                return null;
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the GGUF export " + target + ": " + e.getMessage()
+                    + "; check free disk space and the permissions of " + target.getParent(), e);
+        }
+        return target;
+    }
+
+    /** {@code general.name}: the model folder's name, else its model_type. */
+    private static String name(LanguageModel model) {
+        return model.source().map(p -> p.toAbsolutePath().normalize().getFileName())
+                .map(Path::toString).orElse(model.spec().modelType());
+    }
+}

@@ -1,0 +1,106 @@
+package dev.finetune4j.gguf;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.models.ReferenceFolders;
+import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * The tiny models llama.cpp checked (tools/reference/gguf_llamacpp.sh): a few layers of hidden size 64 with
+ * weights drawn from a seeded stream, each with one of core's test tokenizers, exported to one GGUF type. The
+ * weights are uniform draws (no transcendental functions), so every JVM builds the same bits and the export's
+ * SHA-256 equals the one llama.cpp read.
+ *
+ * @param name      the fixture's name ({@code src/test/resources/llamacpp/<name>.json})
+ * @param config    config.json of the model
+ * @param tokenizer core's test tokenizer folder, under {@code tokenizer/}
+ * @param type      the export's type
+ */
+record ReferenceCase(String name, String config, String tokenizer, GgufType type) {
+    /** Texts whose tokenization llama.cpp and finetune4j must agree on: ASCII, Chinese, emoji, special tokens. */
+    static final List<String> TEXTS = List.of("Hello world, hello 12 worlds!", "你好，世界", "I like 🦙 and 🚀 :)",
+            "<|im_start|>user hello<|im_end|>", "<s>hello</s> world", "  two  spaces\tand a tab");
+    /** The text whose tokens (with the tokenizer's special tokens) the logits are computed for. */
+    static final String LOGITS_TEXT = "Hello world, hello 你好 🦙!";
+
+    private static final String LLAMA = """
+            {"model_type": "llama", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": false,
+             "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 32}}""";
+    private static final String QWEN2 = """
+            {"model_type": "qwen2", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": true}""";
+    private static final String QWEN3 = """
+            {"model_type": "qwen3", "vocab_size": 270, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+             "tie_word_embeddings": false}""";
+
+    /** Every case: each family in float32, and the Llama one in each lossy type. */
+    static final List<ReferenceCase> ALL = List.of(
+            new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32),
+            new ReferenceCase("llama-spm-f16", LLAMA, "sentencepiece-bos", GgufType.F16),
+            new ReferenceCase("llama-spm-bf16", LLAMA, "sentencepiece-bos", GgufType.BF16),
+            new ReferenceCase("llama-spm-q8_0", LLAMA, "sentencepiece-bos", GgufType.Q8_0),
+            new ReferenceCase("qwen2-bytebpe-f32", QWEN2, "bytebpe", GgufType.F32),
+            new ReferenceCase("qwen3-bytebpe-f32", QWEN3, "bytebpe", GgufType.F32),
+            new ReferenceCase("qwen3-bytebpe-q8_0", QWEN3, "bytebpe", GgufType.Q8_0));
+
+    /** The case's config, parsed. */
+    ObjectNode configJson() throws IOException {
+        return (ObjectNode) new ObjectMapper().readTree(config);
+    }
+
+    /** The model with its seeded weights; the caller closes it. */
+    DecoderModel model() throws IOException {
+        return model(configJson());
+    }
+
+    /**
+     * A decoder of {@code config} whose every tensor, in name order, is drawn from one stream seeded with 42: matrices
+     * uniform in [-0.15, 0.15), norm weights in [0.8, 1.2), biases in [-0.1, 0.1).
+     */
+    static DecoderModel model(ObjectNode config) {
+        DecoderModel model = new DecoderModel(TensorScope.detached(), DecoderConfig.fromJson(config));
+        SplittableRandom random = new SplittableRandom(42);
+        for (var e : new TreeMap<>(model.stateDict()).entrySet()) {
+            String name = e.getKey();
+            double low = name.endsWith("norm.weight") ? 0.8 : name.endsWith(".bias") ? -0.1 : -0.15;
+            double high = name.endsWith("norm.weight") ? 1.2 : -low;
+            StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
+        }
+        return model;
+    }
+
+    /** Copies the tokenizer out of core's test jar into {@code dir} and loads it; the caller closes it. */
+    HfTokenizer loadTokenizer(Path dir) throws IOException {
+        return HfTokenizer.load(ReferenceFolders.copy("tokenizer/" + tokenizer,
+                List.of("tokenizer.json", "tokenizer_config.json"), dir));
+    }
+
+    /** The name, for test reports. */
+    @Override
+    public String toString() {
+        return name;
+    }
+
+    static Map<String, ReferenceCase> byName() {
+        Map<String, ReferenceCase> out = new TreeMap<>();
+        ALL.forEach(c -> out.put(c.name(), c));
+        return out;
+    }
+}
