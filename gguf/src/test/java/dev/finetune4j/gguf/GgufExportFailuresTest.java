@@ -1,0 +1,123 @@
+package dev.finetune4j.gguf;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What the export refuses, with a message saying what and what to do, and that it never leaves half a file. */
+class GgufExportFailuresTest {
+    private static final ReferenceCase QWEN2 = ReferenceCase.byName().get("qwen2-bytebpe-f32");
+    private static final ReferenceCase LLAMA = ReferenceCase.byName().get("llama-spm-f32");
+
+    @Test
+    void anUnsupportedFamilyIsRefusedNamingTheSupportedOnes(@TempDir Path tmp) throws Exception {
+        ObjectNode gemma = QWEN2.configJson().put("model_type", "gemma2");
+        String message = refusal(gemma, QWEN2, tmp);
+        assertTrue(message.contains("'gemma2'") && message.contains("llama, mistral, qwen2, qwen3")
+                && message.contains("convert_hf_to_gguf.py"), message);
+    }
+
+    @Test
+    void configsGgufCannotExpressAreRefused(@TempDir Path tmp) throws Exception {
+        ObjectNode yarn = QWEN2.configJson();
+        yarn.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 4.0)
+                .put("original_max_position_embeddings", 32);
+        assertTrue(refusal(yarn, QWEN2, tmp.resolve("a")).contains("rope_type 'yarn'"));
+        ObjectNode sliding = QWEN2.configJson().put("use_sliding_window", true).put("sliding_window", 16)
+                .put("max_window_layers", 0);
+        assertTrue(refusal(sliding, QWEN2, tmp.resolve("b")).contains("sliding-window layers"));
+        ObjectNode partial = LLAMA.configJson().put("partial_rotary_factor", 0.5);
+        assertTrue(refusal(partial, LLAMA, tmp.resolve("c")).contains("partial rotary embedding (8 of 16"));
+    }
+
+    @Test
+    void aTokenizerWithMoreTokensThanTheModelIsRefused(@TempDir Path tmp) throws Exception {
+        ObjectNode small = QWEN2.configJson().put("vocab_size", 200);
+        String message = refusal(small, QWEN2, tmp);
+        assertTrue(message.contains("270 token ids") && message.contains("200 rows"), message);
+    }
+
+    @Test
+    void anUnknownPreTokenizerIsRefusedRatherThanGuessed(@TempDir Path tmp) throws Exception {
+        try (DecoderModel model = QWEN2.model(); HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
+            Path json = tmp.resolve("tok/tokenizer.json");
+            ObjectNode spec = (ObjectNode) new ObjectMapper().readTree(json.toFile());
+            ObjectNode split = new ObjectMapper().createObjectNode().put("type", "Split").put("behavior", "Isolated")
+                    .put("invert", false);
+            split.putObject("pattern").put("Regex", "\\p{L}+|\\p{N}+|\\s+");
+            ObjectNode byteLevel = new ObjectMapper().createObjectNode().put("type", "ByteLevel")
+                    .put("add_prefix_space", false).put("trim_offsets", true).put("use_regex", false);
+            spec.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers").add(split).add(byteLevel);
+            Files.writeString(json, spec.toString());
+            try (HfTokenizer custom = HfTokenizer.load(tmp.resolve("tok"))) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> GgufExporter.export(model, custom, tmp.resolve("m.gguf"), GgufType.F32));
+                assertTrue(e.getMessage().contains("not one llama.cpp is known to reproduce"), e.getMessage());
+            }
+        }
+        assertNoGguf(tmp);
+    }
+
+    @Test
+    void anOutputInAMissingFolderOrOnAFolderIsRefused(@TempDir Path tmp) throws Exception {
+        try (DecoderModel model = QWEN2.model(); HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
+            IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("nope/m.gguf"), GgufType.F32));
+            assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
+            IllegalArgumentException folder = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("tok"), GgufType.F32));
+            assertTrue(folder.getMessage().contains("is a folder"), folder.getMessage());
+        }
+        assertEquals(List.of(tmp.resolve("tok")), list(tmp));
+    }
+
+    /** A failure after the header is written (the model's weights freed under the export) leaves the old file. */
+    @Test
+    void aFailureWhileWritingLeavesThePreviousFileAndNoTemporaryOne(@TempDir Path tmp) throws Exception {
+        Path target = tmp.resolve("m.gguf");
+        Files.writeString(target, "previous export");
+        try (HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
+            DecoderModel model = QWEN2.model();
+            model.close();
+            RuntimeException e = assertThrows(RuntimeException.class, () -> GgufExporter.export(model, tokenizer, target, GgufType.Q8_0));
+            assertTrue(e.getMessage().contains("TensorScope was closed"), "fails reading the first tensor's data, after "
+                    + "the header: " + e.getMessage());
+        }
+        assertEquals("previous export", Files.readString(target));
+        assertEquals(List.of(target, tmp.resolve("tok")), list(tmp));
+    }
+
+    private static String refusal(ObjectNode config, ReferenceCase c, Path tmp) throws Exception {
+        try (HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve("tok"))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+                try (DecoderModel model = ReferenceCase.model(config)) {
+                    GgufExporter.export(model, tokenizer, tmp.resolve("m.gguf"), GgufType.F32);
+                }
+            });
+            assertNoGguf(tmp);
+            return e.getMessage();
+        }
+    }
+
+    private static void assertNoGguf(Path dir) throws Exception {
+        assertTrue(list(dir).stream().noneMatch(p -> p.getFileName().toString().contains(".gguf")), list(dir).toString());
+    }
+
+    private static List<Path> list(Path dir) throws Exception {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.sorted().toList();
+        }
+    }
+}
