@@ -4,10 +4,11 @@
  * text parsed) and the logits of every position of the given token ids, decoded in one batch with a float32 KV
  * cache (so the reference is not rounded to f16) on the CPU.
  *
- * usage: gguf_llamacpp BACKEND_DIR MODEL.gguf TEXTS_FILE IDS
+ * usage: gguf_llamacpp BACKEND_DIR MODEL.gguf TEXTS_FILE IDS [LORA.gguf]
  *   BACKEND_DIR  folder of llama.cpp's libggml-cpu-*.so backends
  *   TEXTS_FILE   UTF-8 texts, one per line
  *   IDS          comma-separated token ids, e.g. 1,2,3
+ *   LORA.gguf    a LoRA adapter GGUF applied at scale 1 for the logits (as llama-cli --lora does)
  * Built and run by gguf_llamacpp.sh.
  */
 #include "llama.h"
@@ -41,8 +42,8 @@ static void print_tokens(const struct llama_vocab * vocab, const char * text, bo
 }
 
 int main(int argc, char ** argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s BACKEND_DIR MODEL.gguf TEXTS_FILE IDS\n", argv[0]);
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s BACKEND_DIR MODEL.gguf TEXTS_FILE IDS [LORA.gguf]\n", argv[0]);
         return 2;
     }
     llama_log_set(quiet, NULL);
@@ -96,6 +97,15 @@ int main(int argc, char ** argv) {
         fprintf(stderr, "llama.cpp could not create a context\n");
         return 1;
     }
+    struct llama_adapter_lora * lora = NULL;
+    if (argc == 6) {
+        lora = llama_adapter_lora_init(model, argv[5]);
+        float scale = 1.0f;
+        if (lora == NULL || llama_set_adapters_lora(ctx, &lora, 1, &scale) != 0) {
+            fprintf(stderr, "llama.cpp could not apply the adapter %s\n", argv[5]);
+            return 1;
+        }
+    }
     struct llama_batch batch = llama_batch_init(n_ids, 0, 1);
     char * ids = strdup(argv[4]);
     int32_t i = 0;
@@ -126,6 +136,9 @@ int main(int argc, char ** argv) {
     free(ids);
     llama_batch_free(batch);
     llama_free(ctx);
+    if (lora != NULL) {
+        llama_adapter_lora_free(lora);
+    }
     llama_model_free(model);
     llama_backend_free();
     return 0;

@@ -39,15 +39,37 @@ OUT="$ROOT/gguf/src/test/resources/llamacpp"
 mkdir -p "$OUT"
 for model in "$WORK"/models/*.gguf; do
   name="$(basename "$model" .gguf)"
-  "$WORK/gguf_llamacpp" "$LIB" "$model" "$WORK/models/$name.texts" "$(cat "$WORK/models/$name.ids")" > "$WORK/$name.llamacpp.json"
-  PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json" <<'PY'
+  [[ "$name" == *.lora ]] && continue
+  lora="$WORK/models/$name.lora.gguf"
+  [[ -f "$lora" ]] || lora=""
+  "$WORK/gguf_llamacpp" "$LIB" "$model" "$WORK/models/$name.texts" "$(cat "$WORK/models/$name.ids")" $lora \
+    > "$WORK/$name.llamacpp.json"
+  PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json" $lora <<'PY'
 import hashlib, json, sys
 import numpy as np
-from gguf import GGUFReader, GGMLQuantizationType
+from gguf import GGUFReader
 
-model, llamacpp, texts, out = sys.argv[1:]
+model, llamacpp, texts, out = sys.argv[1:5]
+lora = sys.argv[5] if len(sys.argv) > 5 else None
 reference = json.load(open(llamacpp))
 reader = GGUFReader(model)
+
+def matrix_type(file_type):
+    return {0: "F32", 1: "F16", 32: "BF16", 7: "Q8_0"}[file_type]
+
+def check_types(reader, matrix):
+    """1-D tensors and norms stay F32, matrices take the file's type (Q8_0 rows that are not whole blocks: F16)."""
+    tensors = []
+    for t in reader.tensors:
+        dims = [int(d) for d in t.shape]
+        kind = t.tensor_type.name
+        if len(dims) == 1 or t.name.endswith("_norm.weight"):
+            assert kind == "F32", (t.name, kind)
+        else:
+            assert kind == matrix or (matrix == "Q8_0" and kind == "F16" and dims[0] % 32 != 0), (t.name, kind, matrix)
+        assert t.n_elements == int(np.prod(dims)), t.name
+        tensors.append([t.name, kind, dims])
+    return tensors
 
 def value(field):
     return field.contents()
@@ -56,20 +78,7 @@ meta = {k: value(f) for k, f in reader.fields.items() if not k.startswith("token
         or k.endswith("model") or k.endswith("pre") or k.startswith("tokenizer.ggml.add")}
 n_tokens = len(reader.fields["tokenizer.ggml.tokens"].contents())
 assert n_tokens == reference["n_vocab"], (n_tokens, reference["n_vocab"])
-file_type = meta["general.file_type"]
-matrix = {0: "F32", 1: "F16", 32: "BF16", 7: "Q8_0"}[file_type]
-tensors = []
-for t in reader.tensors:
-    dims = [int(d) for d in t.shape]
-    kind = t.tensor_type.name
-    one_d = len([d for d in dims]) == 1
-    if one_d or t.name.endswith("_norm.weight"):
-        assert kind == "F32", (t.name, kind)
-    else:
-        assert kind == matrix or (matrix == "Q8_0" and kind == "F16" and dims[0] % 32 != 0), (t.name, kind, matrix)
-    values = np.asarray(t.data)
-    assert t.n_elements == int(np.prod(dims)), t.name
-    tensors.append([t.name, kind, dims])
+tensors = check_types(reader, matrix_type(meta["general.file_type"]))
 with open(texts, encoding="utf-8") as f:
     text_list = [line.rstrip("\n") for line in f]
 fixture = {
@@ -79,6 +88,20 @@ fixture = {
     "ids": reference["ids"],
     "logits": reference["logits"],
 }
+if lora:
+    adapter = GGUFReader(lora)
+    lora_meta = {k: f.contents() for k, f in adapter.fields.items()}
+    assert lora_meta["general.type"] == "adapter" and lora_meta["adapter.type"] == "lora", lora_meta
+    assert lora_meta["general.architecture"] == meta["general.architecture"]
+    names = {t.name: [int(d) for d in t.shape] for t in adapter.tensors}
+    base = {t[0]: t[2] for t in tensors}
+    for n, dims in names.items():
+        stem = n[: -len(".lora_a")]
+        assert n.endswith((".lora_a", ".lora_b")) and stem in base, n
+        a, b = names[stem + ".lora_a"], names[stem + ".lora_b"]
+        assert a[0] == base[stem][0] and b[1] == base[stem][1] and a[1] == b[0], (n, a, b, base[stem])
+    fixture["lora"] = {"sha256": hashlib.sha256(open(lora, "rb").read()).hexdigest(), "metadata": lora_meta,
+                       "tensors": check_types(adapter, matrix_type(lora_meta["general.file_type"]))}
 with open(out, "w", encoding="utf-8") as f:
     json.dump(fixture, f, ensure_ascii=False, separators=(",", ":"))
 print(f"{out}: {len(tensors)} tensors, {n_tokens} tokens, {len(reference['ids'])} positions of logits")

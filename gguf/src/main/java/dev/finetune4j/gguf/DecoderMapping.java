@@ -27,6 +27,7 @@ import java.util.function.IntUnaryOperator;
  *       rotates halves for them), Qwen2's q/k/v biases and Qwen3's q/k norms included.</li>
  * </ul>
  * Every tensor of the model is taken exactly once: one left over (an adapter that was not merged) fails the export.
+ * The same placements name a LoRA adapter's tensors ({@link LoraMapping}).
  */
 final class DecoderMapping {
     private static final Logger LOG = LoggerFactory.getLogger(DecoderMapping.class);
@@ -134,45 +135,67 @@ final class DecoderMapping {
         }
     }
 
+    /**
+     * Where one Hugging Face weight goes.
+     *
+     * @param hfName   its name in the model's state dict
+     * @param ggufName its GGUF name
+     * @param rowOrder file row r is the weight's row {@code rowOrder(r)}; null keeps the order
+     */
+    record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder) {
+    }
+
+    /** Every weight's placement, in llama.cpp's order (rope_freqs, computed, is not among them). */
+    List<Placement> placements() {
+        List<Placement> out = new ArrayList<>();
+        out.add(new Placement("model.embed_tokens.weight", "token_embd.weight", null));
+        boolean permute = architecture.equals("llama");
+        IntUnaryOperator q = permute ? halvesToPairs(config.numAttentionHeads()) : null;
+        IntUnaryOperator k = permute ? halvesToPairs(config.numKeyValueHeads()) : null;
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String hf = "model.layers." + i + ".";
+            String blk = "blk." + i + ".";
+            out.add(new Placement(hf + "input_layernorm.weight", blk + "attn_norm.weight", null));
+            out.add(new Placement(hf + "self_attn.q_proj.weight", blk + "attn_q.weight", q));
+            out.add(new Placement(hf + "self_attn.k_proj.weight", blk + "attn_k.weight", k));
+            out.add(new Placement(hf + "self_attn.v_proj.weight", blk + "attn_v.weight", null));
+            if (config.attentionBias()) {
+                for (String p : List.of("q", "k", "v")) {
+                    out.add(new Placement(hf + "self_attn." + p + "_proj.bias", blk + "attn_" + p + ".bias", null));
+                }
+            }
+            if (config.qkNorm()) {
+                out.add(new Placement(hf + "self_attn.q_norm.weight", blk + "attn_q_norm.weight", null));
+                out.add(new Placement(hf + "self_attn.k_norm.weight", blk + "attn_k_norm.weight", null));
+            }
+            out.add(new Placement(hf + "self_attn.o_proj.weight", blk + "attn_output.weight", null));
+            out.add(new Placement(hf + "post_attention_layernorm.weight", blk + "ffn_norm.weight", null));
+            out.add(new Placement(hf + "mlp.gate_proj.weight", blk + "ffn_gate.weight", null));
+            out.add(new Placement(hf + "mlp.up_proj.weight", blk + "ffn_up.weight", null));
+            out.add(new Placement(hf + "mlp.down_proj.weight", blk + "ffn_down.weight", null));
+        }
+        out.add(new Placement("model.norm.weight", "output_norm.weight", null));
+        if (!config.tieWordEmbeddings()) {
+            out.add(new Placement("lm_head.weight", "output.weight", null)); // absent: llama.cpp reuses token_embd
+        }
+        return out;
+    }
+
     /** The tensors under their GGUF names, in llama.cpp's order, stored as {@code type} decides. */
     List<GgufTensor> tensors(GgufType type) {
         Map<String, Tensor> remaining = new LinkedHashMap<>(model.stateDict());
         List<GgufTensor> out = new ArrayList<>();
-        Mapper map = new Mapper(remaining, out, type);
-        map.plain("model.embed_tokens.weight", "token_embd.weight");
         if (config.rope().ropeType().equals("llama3")) {
             float[] factors = Llama3RopeFactors.of(config.rope(), config.headDim());
-            String name = "rope_freqs.weight";
-            out.add(new GgufTensor(name, new long[] {factors.length}, GgmlType.F32, TensorRows.of(factors)));
+            out.add(new GgufTensor("rope_freqs.weight", new long[] {factors.length}, GgmlType.F32, TensorRows.of(factors)));
         }
-        int heads = config.numAttentionHeads();
-        int kvHeads = config.numKeyValueHeads();
-        boolean permute = architecture.equals("llama");
-        for (int i = 0; i < config.numHiddenLayers(); i++) {
-            String hf = "model.layers." + i + ".";
-            String blk = "blk." + i + ".";
-            map.plain(hf + "input_layernorm.weight", blk + "attn_norm.weight");
-            map.rows(hf + "self_attn.q_proj.weight", blk + "attn_q.weight", permute ? halvesToPairs(heads) : null);
-            map.rows(hf + "self_attn.k_proj.weight", blk + "attn_k.weight", permute ? halvesToPairs(kvHeads) : null);
-            map.plain(hf + "self_attn.v_proj.weight", blk + "attn_v.weight");
-            if (config.attentionBias()) {
-                for (String p : List.of("q", "k", "v")) {
-                    map.plain(hf + "self_attn." + p + "_proj.bias", blk + "attn_" + p + ".bias");
-                }
+        for (Placement p : placements()) {
+            Tensor t = remaining.remove(p.hfName());
+            if (t == null) {
+                throw new IllegalArgumentException("the model has no tensor '" + p.hfName() + "', which GGUF's "
+                        + p.ggufName() + " needs; " + MERGE_HINT);
             }
-            if (config.qkNorm()) {
-                map.plain(hf + "self_attn.q_norm.weight", blk + "attn_q_norm.weight");
-                map.plain(hf + "self_attn.k_norm.weight", blk + "attn_k_norm.weight");
-            }
-            map.plain(hf + "self_attn.o_proj.weight", blk + "attn_output.weight");
-            map.plain(hf + "post_attention_layernorm.weight", blk + "ffn_norm.weight");
-            map.plain(hf + "mlp.gate_proj.weight", blk + "ffn_gate.weight");
-            map.plain(hf + "mlp.up_proj.weight", blk + "ffn_up.weight");
-            map.plain(hf + "mlp.down_proj.weight", blk + "ffn_down.weight");
-        }
-        map.plain("model.norm.weight", "output_norm.weight");
-        if (!config.tieWordEmbeddings()) {
-            map.plain("lm_head.weight", "output.weight"); // absent: llama.cpp reuses token_embd
+            out.add(tensor(p.ggufName(), t, p.rowOrder(), type));
         }
         if (!remaining.isEmpty()) {
             throw new IllegalArgumentException("the model holds " + remaining.size() + " tensors that GGUF's "
@@ -180,6 +203,13 @@ final class DecoderMapping {
                     + remaining.keySet().stream().limit(5).toList() + "; " + MERGE_HINT);
         }
         return out;
+    }
+
+    /** {@code t} under {@code name}, its rows in {@code rowOrder} (null: as they are), stored as {@code type} decides. */
+    static GgufTensor tensor(String name, Tensor t, IntUnaryOperator rowOrder, GgufType type) {
+        long[] dims = TensorRows.ggmlDims(t);
+        return new GgufTensor(name, dims, type.storageOf(name, dims),
+                rowOrder == null ? TensorRows.of(t) : TensorRows.reordered(t, rowOrder));
     }
 
     /**
@@ -194,23 +224,5 @@ final class DecoderMapping {
             int within = r % d;
             return head * d + (within % 2) * (d / 2) + within / 2;
         };
-    }
-
-    /** Takes tensors out of the state dict once each, under their GGUF names. */
-    private record Mapper(Map<String, Tensor> remaining, List<GgufTensor> out, GgufType type) {
-        void plain(String hfName, String ggufName) {
-            rows(hfName, ggufName, null);
-        }
-
-        void rows(String hfName, String ggufName, IntUnaryOperator order) {
-            Tensor t = remaining.remove(hfName);
-            if (t == null) {
-                throw new IllegalArgumentException("the model has no tensor '" + hfName + "', which GGUF's "
-                        + ggufName + " needs; " + MERGE_HINT);
-            }
-            long[] dims = TensorRows.ggmlDims(t);
-            out.add(new GgufTensor(ggufName, dims, type.storageOf(ggufName, dims),
-                    order == null ? TensorRows.of(t) : TensorRows.reordered(t, order)));
-        }
     }
 }

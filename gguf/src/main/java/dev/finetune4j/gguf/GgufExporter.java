@@ -6,6 +6,7 @@ import dev.finetune4j.core.io.InterruptSafe;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.PeftModel;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,6 +30,9 @@ import java.util.List;
  * longrope scaling, sliding windows outside Mistral, unknown pre-tokenizers) are refused rather than exported as a
  * model llama.cpp would compute differently. A model with a PEFT adapter is exported after merging it
  * ({@code PeftModel.mergeAndUnload()}).
+ *
+ * <p>{@link #exportLora} writes a LoRA adapter alone as llama.cpp's adapter GGUF, to apply on top of the base
+ * model's GGUF ({@code llama-cli --lora}, Ollama's {@code ADAPTER}).
  *
  * <p>The file is written under a temporary name in its folder and renamed into place when complete, so a failed
  * export leaves nothing half-written (an existing file is replaced only by a complete one). Tensors are read and
@@ -63,6 +67,51 @@ public final class GgufExporter {
                     + model.getClass().getSimpleName() + " (model_type '" + model.spec().modelType() + "'); export "
                     + "it to ONNX (OnnxExporter), or save it and convert it with llama.cpp's convert_hf_to_gguf.py");
         }
+        Path target = requireWritable(file);
+        DecoderMapping family = new DecoderMapping(decoder);
+        GgufMetadata meta = new GgufMetadata();
+        meta.putString("general.architecture", family.architecture())
+                .putString("general.type", "model")
+                .putString("general.name", name(model));
+        putFileType(meta, type);
+        family.putHyperparameters(meta);
+        TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize());
+        return write(target, meta, family.tensors(type));
+    }
+
+    /**
+     * Exports the LoRA adapter of {@code adapter} as a llama.cpp adapter GGUF ({@code general.type = adapter},
+     * {@code adapter.type = lora}), which {@code llama-cli -m base.gguf --lora FILE} and Ollama's {@code ADAPTER
+     * ./FILE} apply to a GGUF of the same base model (exported with {@link #export}, or converted by llama.cpp).
+     *
+     * <pre>{@code
+     * try (PeftModel adapter = Peft.load(AutoModel.loadCausalLM(baseDir), AdapterFiles.read(adapterDir))) {
+     *     GgufExporter.exportLora(adapter, Path.of("adapter.gguf"), GgufType.F16);
+     * }
+     * }</pre>
+     *
+     * @param adapter a base model of a supported family with a LoRA adapter (not merged)
+     * @param file    the GGUF file to write; its folder must exist; an existing file is replaced
+     * @param type    how the adapter's matrices are stored
+     * @return {@code file}, absolute
+     * @throws IllegalArgumentException when the base family is not supported, the adapter is not plain LoRA (DoRA,
+     *                                  IA3, prompt tuning...), adapts a module GGUF has no matrix for, scales its
+     *                                  modules with different alphas, or {@code file}'s folder does not exist
+     * @throws UncheckedIOException     when writing fails; {@code file} is then left as it was
+     */
+    public static Path exportLora(PeftModel adapter, Path file, GgufType type) {
+        Path target = requireWritable(file);
+        LoraMapping lora = new LoraMapping(adapter, type);
+        GgufMetadata meta = new GgufMetadata();
+        meta.putString("general.architecture", lora.architecture())
+                .putString("general.type", "adapter")
+                .putString("general.name", target.getFileName().toString().replaceFirst("\\.gguf$", ""));
+        putFileType(meta, type);
+        meta.putString("adapter.type", "lora").putFloat32("adapter.lora.alpha", lora.alpha());
+        return write(target, meta, lora.tensors());
+    }
+
+    private static Path requireWritable(Path file) {
         Path target = file.toAbsolutePath().normalize();
         if (!Files.isDirectory(target.getParent())) {
             throw new IllegalArgumentException("cannot write " + target + ": the folder " + target.getParent()
@@ -72,18 +121,18 @@ public final class GgufExporter {
             throw new IllegalArgumentException("cannot write " + target + ": it is a folder; give a file name such "
                     + "as " + target.resolve("model.gguf"));
         }
-        DecoderMapping family = new DecoderMapping(decoder);
-        GgufMetadata meta = new GgufMetadata();
-        meta.putString("general.architecture", family.architecture())
-                .putString("general.type", "model")
-                .putString("general.name", name(model))
-                .putUint32("general.file_type", type.fileType());
+        return target;
+    }
+
+    private static void putFileType(GgufMetadata meta, GgufType type) {
+        meta.putUint32("general.file_type", type.fileType());
         if (type == GgufType.Q8_0) {
             meta.putUint32("general.quantization_version", QUANTIZATION_VERSION);
         }
-        family.putHyperparameters(meta);
-        TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize());
-        List<GgufTensor> tensors = family.tensors(type);
+    }
+
+    /** Writes the file atomically, tensors streamed one at a time, without autograd recording the conversions. */
+    private static Path write(Path target, GgufMetadata meta, List<GgufTensor> tensors) {
         try (var noGrad = Autograd.noGrad()) {
             InterruptSafe.call(() -> {
                 AtomicFile.write(target, channel -> GgufWriter.write(channel, meta, tensors));

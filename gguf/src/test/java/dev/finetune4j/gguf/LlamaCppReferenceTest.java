@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
@@ -23,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The exported GGUF files against llama.cpp itself (fixtures of tools/reference/gguf_llamacpp.sh): each
  * {@link ReferenceCase} is exported again and must be byte for byte the file llama.cpp loaded (its SHA-256), llama.cpp
- * must tokenize the texts as finetune4j does, and its logits of every position must be finetune4j's.
+ * must tokenize the texts as finetune4j does, and its logits of every position must be finetune4j's. A LoRA case
+ * exports its adapter as an adapter GGUF too, which llama.cpp applied to the base model's GGUF.
  *
  * <p>Tolerances: F32 stores the weights exactly, so the logits (of magnitude up to about 3) differ only by float32
  * summation order: 1e-4 (measured 2e-6). The lossy types round every matrix (F16 to 11 significant bits, BF16 to 8,
@@ -47,7 +49,8 @@ class LlamaCppReferenceTest {
     void llamaCppReadsTheExportAsFinetune4jComputesIt(ReferenceCase c, @TempDir Path tmp) throws Exception {
         JsonNode fixture = fixture(c.name());
         try (DecoderModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve("tokenizer"))) {
-            Path file = GgufExporter.export(model, tokenizer, tmp.resolve(c.name() + ".gguf"), c.type());
+            Path file = GgufExporter.export(model, tokenizer, tmp.resolve(c.name() + ".gguf"),
+                    c.lora() ? GgufType.F32 : c.type());
             assertEquals(fixture.path("sha256").asText(), sha256(file), c + ": the export is not the file llama.cpp "
                     + "read; if the export changed on purpose, run tools/reference/gguf_llamacpp.sh again");
 
@@ -61,6 +64,10 @@ class LlamaCppReferenceTest {
             long[] ids = ids(fixture.path("ids"));
             assertArrayEquals(tokenizer.encodeWithSpecialTokens(ReferenceCase.LOGITS_TEXT, 64), ids, c + ": logits ids");
             JsonNode theirs = fixture.path("logits");
+            if (c.lora()) {
+                assertLoraMatches(c, fixture, ids, tmp);
+                return;
+            }
             double exported = largestDifference(c + ", the model as trained", model.logits(new long[][] {ids}, null)[0], theirs);
             assertTrue(exported <= TOLERANCE.get(c.type()), c + ": logits differ from llama.cpp's by " + exported
                     + " (tolerance " + TOLERANCE.get(c.type()) + ")");
@@ -68,6 +75,25 @@ class LlamaCppReferenceTest {
             double stored = largestDifference(c + ", the weights as stored", model.logits(new long[][] {ids}, null)[0], theirs);
             assertTrue(stored <= STORED_TOLERANCE.get(c.type()), c + ": with the weights rounded as the file stores them, "
                     + "logits differ from llama.cpp's by " + stored + " (tolerance " + STORED_TOLERANCE.get(c.type()) + ")");
+        }
+    }
+
+    /**
+     * The adapter GGUF is the file llama.cpp applied, and llama.cpp's logits of the base GGUF with it are finetune4j's
+     * of the base model with the adapter; the adapter changes them by far more than the tolerance.
+     */
+    private static void assertLoraMatches(ReferenceCase c, JsonNode fixture, long[] ids, Path tmp) throws Exception {
+        try (PeftModel adapted = c.adapted()) {
+            Path adapter = GgufExporter.exportLora(adapted, tmp.resolve(c.name() + ".lora.gguf"), c.type());
+            assertEquals(fixture.path("lora").path("sha256").asText(), sha256(adapter), c + ": the adapter GGUF");
+            float[][] ours = adapted.logits(new long[][] {ids}, null)[0];
+            double d = largestDifference(c + ", base + LoRA", ours, fixture.path("logits"));
+            assertTrue(d <= TOLERANCE.get(c.type()), c + ": logits with the adapter differ from llama.cpp's by " + d);
+            try (var disabled = adapted.disableAdapter()) {
+                double base = largestDifference(c + ", base alone", adapted.logits(new long[][] {ids}, null)[0],
+                        fixture.path("logits"));
+                assertTrue(base > 100 * TOLERANCE.get(c.type()), c + ": the adapter must change the logits, by " + base);
+            }
         }
     }
 

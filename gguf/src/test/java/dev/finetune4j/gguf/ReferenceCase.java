@@ -8,6 +8,9 @@ import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -25,9 +28,10 @@ import java.util.TreeMap;
  * @param name      the fixture's name ({@code src/test/resources/llamacpp/<name>.json})
  * @param config    config.json of the model
  * @param tokenizer core's test tokenizer folder, under {@code tokenizer/}
- * @param type      the export's type
+ * @param type      the export's type (of the adapter, for a LoRA case, whose base model is exported in F32)
+ * @param lora      whether a LoRA adapter on every projection is exported too, as an adapter GGUF
  */
-record ReferenceCase(String name, String config, String tokenizer, GgufType type) {
+record ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora) {
     /** Texts whose tokenization llama.cpp and finetune4j must agree on: ASCII, Chinese, emoji, special tokens. */
     static final List<String> TEXTS = List.of("Hello world, hello 12 worlds!", "你好，世界", "I like 🦙 and 🚀 :)",
             "<|im_start|>user hello<|im_end|>", "<s>hello</s> world", "  two  spaces\tand a tab");
@@ -52,13 +56,15 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
 
     /** Every case: each family in float32, and the Llama one in each lossy type. */
     static final List<ReferenceCase> ALL = List.of(
-            new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32),
-            new ReferenceCase("llama-spm-f16", LLAMA, "sentencepiece-bos", GgufType.F16),
-            new ReferenceCase("llama-spm-bf16", LLAMA, "sentencepiece-bos", GgufType.BF16),
-            new ReferenceCase("llama-spm-q8_0", LLAMA, "sentencepiece-bos", GgufType.Q8_0),
-            new ReferenceCase("qwen2-bytebpe-f32", QWEN2, "bytebpe", GgufType.F32),
-            new ReferenceCase("qwen3-bytebpe-f32", QWEN3, "bytebpe", GgufType.F32),
-            new ReferenceCase("qwen3-bytebpe-q8_0", QWEN3, "bytebpe", GgufType.Q8_0));
+            new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
+            new ReferenceCase("llama-spm-f16", LLAMA, "sentencepiece-bos", GgufType.F16, false),
+            new ReferenceCase("llama-spm-bf16", LLAMA, "sentencepiece-bos", GgufType.BF16, false),
+            new ReferenceCase("llama-spm-q8_0", LLAMA, "sentencepiece-bos", GgufType.Q8_0, false),
+            new ReferenceCase("qwen2-bytebpe-f32", QWEN2, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("qwen3-bytebpe-f32", QWEN3, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("qwen3-bytebpe-q8_0", QWEN3, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("llama-spm-lora-f32", LLAMA, "sentencepiece-bos", GgufType.F32, true),
+            new ReferenceCase("qwen2-bytebpe-lora-f32", QWEN2, "bytebpe", GgufType.F32, true));
 
     /** The case's config, parsed. */
     ObjectNode configJson() throws IOException {
@@ -84,6 +90,23 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
         }
         return model;
+    }
+
+    /**
+     * The model with a LoRA adapter of rank 4 (alpha 8) on every projection, A and B drawn uniformly (A in
+     * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
+     */
+    PeftModel adapted() throws IOException {
+        PeftModel adapted = Peft.wrap(model(), LoraConfig.builder().r(4).loraAlpha(8).targetModules("q_proj", "k_proj",
+                "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj").build());
+        SplittableRandom random = new SplittableRandom(7);
+        for (var e : new TreeMap<>(adapted.base().stateDict()).entrySet()) {
+            boolean a = e.getKey().endsWith("lora_A.weight");
+            if (a || e.getKey().endsWith("lora_B.weight")) {
+                StateDicts.fill(e.getValue(), () -> random.nextDouble(a ? -0.15 : -0.1, a ? 0.15 : 0.1));
+            }
+        }
+        return adapted;
     }
 
     /** Copies the tokenizer out of core's test jar into {@code dir} and loads it; the caller closes it. */
