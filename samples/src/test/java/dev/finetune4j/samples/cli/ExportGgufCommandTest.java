@@ -30,7 +30,8 @@ class ExportGgufCommandTest {
 
     /**
      * The CLI's file is byte for byte what the library writes for the model with the adapter merged (the library's
-     * files are checked against llama.cpp in the gguf module), and differs from the base model's.
+     * files are checked against llama.cpp in the gguf module), and differs from the base model's; with --lora-only,
+     * it is the library's adapter GGUF of the adapter.
      */
     @Test
     void theExportWithAnAdapterIsTheMergedModelsGguf() throws Exception {
@@ -41,6 +42,8 @@ class ExportGgufCommandTest {
                 .targetModules("q_proj", "v_proj").initLoraWeights(LoraInit.RANDOM).build(), 5);
              HfTokenizer tokenizer = HfTokenizer.load(base)) {
             m.save(dir.resolve("adapter"));
+            Files.createDirectories(dir.resolve("expected"));
+            GgufExporter.exportLora(m, dir.resolve("expected/qa-lora.gguf"), GgufType.F16); // its name: the file's
             try (LanguageModel merged = m.mergeAndUnload()) {
                 GgufExporter.export(merged, tokenizer, expected, GgufType.Q8_0);
             }
@@ -58,6 +61,22 @@ class ExportGgufCommandTest {
         assertFalse(Arrays.equals(Files.readAllBytes(baseOnly), written), "the adapter must change the weights");
         String text = new String(written, StandardCharsets.ISO_8859_1);
         assertTrue(text.contains("tokenizer.chat_template") && text.contains("<tool_call>"), "the model's chat template");
+
+        r = CliTestSupport.run("export-gguf", "--model", base.toString(), "--adapter", dir.resolve("adapter").toString(),
+                "--lora-only", "--out", dir.resolve("qa-lora.gguf").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("LoRA adapter (f16) written to"), r.out());
+        assertArrayEquals(Files.readAllBytes(dir.resolve("expected/qa-lora.gguf")), Files.readAllBytes(dir.resolve("qa-lora.gguf")),
+                "the adapter GGUF of the adapter as trained");
+    }
+
+    @Test
+    void loraOnlyNeedsAnAdapter() throws Exception {
+        Path base = baseWithTokenizer();
+        CliTestSupport.Run r = CliTestSupport.run("export-gguf", "-m", base.toString(), "--lora-only", "-o",
+                dir.resolve("m.gguf").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("--adapter"), r.err());
     }
 
     @Test
