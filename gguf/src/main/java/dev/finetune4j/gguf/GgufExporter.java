@@ -24,12 +24,14 @@ import java.util.List;
  * }
  * }</pre>
  *
- * <p>Supported: {@code llama} and {@code mistral} (GGUF architecture {@code llama}), {@code qwen2} and {@code qwen3},
- * with byte-level BPE tokenizers (GPT-2's, Llama 3's, Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte
- * fallback (Llama 2, Mistral). Other families, and settings GGUF cannot express (partial rotary embeddings, YaRN or
- * longrope scaling, sliding windows outside Mistral, unknown pre-tokenizers) are refused rather than exported as a
- * model llama.cpp would compute differently. A model with a PEFT adapter is exported after merging it
- * ({@code PeftModel.mergeAndUnload()}).
+ * <p>Supported: {@code llama} and {@code mistral} (GGUF architecture {@code llama}), {@code qwen2}, {@code qwen3},
+ * {@code gemma}, {@code gemma2} and {@code gemma3_text} ({@code gemma3}), with byte-level BPE tokenizers (GPT-2's,
+ * Llama 3's, Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte fallback (Llama 2, Mistral, Gemma). Other
+ * families (Phi-3, GPT-2, BERT), and settings GGUF cannot express (partial rotary embeddings, YaRN or longrope
+ * scaling, Qwen's sliding windows, attention scales llama.cpp does not compute, unknown pre-tokenizers) are refused
+ * rather than exported as a model llama.cpp would compute differently. Mistral's sliding window is dropped, as
+ * llama.cpp's converter drops it (a warning is logged): the two agree on sequences up to the window. A model with a
+ * PEFT adapter is exported after merging it ({@code PeftModel.mergeAndUnload()}).
  *
  * <p>{@link #exportLora} writes a LoRA adapter alone as llama.cpp's adapter GGUF, to apply on top of the base
  * model's GGUF ({@code llama-cli --lora}, Ollama's {@code ADAPTER}).
@@ -63,7 +65,7 @@ public final class GgufExporter {
     public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type) {
         if (!(model instanceof DecoderModel decoder)) {
             throw new IllegalArgumentException("GGUF export supports the decoder family ("
-                    + String.join(", ", DecoderMapping.ARCHITECTURES.keySet().stream().sorted().toList()) + "), not "
+                    + DecoderHyperparameters.supportedTypes() + "), not "
                     + model.getClass().getSimpleName() + " (model_type '" + model.spec().modelType() + "'); export "
                     + "it to ONNX (OnnxExporter), or save it and convert it with llama.cpp's convert_hf_to_gguf.py");
         }

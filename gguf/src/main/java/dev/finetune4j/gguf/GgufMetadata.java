@@ -68,6 +68,14 @@ final class GgufMetadata {
         return this;
     }
 
+    GgufMetadata putBools(String key, boolean[] values) {
+        arrayHeader(key, BOOL, values.length);
+        for (boolean v : values) {
+            bytes.write(v ? 1 : 0);
+        }
+        return this;
+    }
+
     GgufMetadata putInt32s(String key, int[] values) {
         arrayHeader(key, INT32, values.length);
         for (int v : values) {

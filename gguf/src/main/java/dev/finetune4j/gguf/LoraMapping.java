@@ -30,7 +30,7 @@ final class LoraMapping {
     LoraMapping(PeftModel adapter, GgufType type) {
         if (!(adapter.base() instanceof DecoderModel decoder)) {
             throw new IllegalArgumentException("LoRA GGUF export supports adapters of the decoder family ("
-                    + String.join(", ", DecoderMapping.ARCHITECTURES.keySet().stream().sorted().toList()) + "), not of "
+                    + DecoderHyperparameters.supportedTypes() + "), not of "
                     + adapter.base().getClass().getSimpleName() + " (model_type '" + adapter.spec().modelType() + "')");
         }
         if (adapter.virtualTokens() > 0) {
@@ -68,8 +68,8 @@ final class LoraMapping {
                         + MERGE_INSTEAD);
             }
             common = moduleAlpha;
-            tensors.add(DecoderMapping.tensor(place.ggufName() + ".lora_a", lora.loraA(), null, type));
-            tensors.add(DecoderMapping.tensor(place.ggufName() + ".lora_b", lora.loraB(), place.rowOrder(), type));
+            tensors.add(DecoderMapping.tensor(place.ggufName() + ".lora_a", lora.loraA(), null, 0f, type));
+            tensors.add(DecoderMapping.tensor(place.ggufName() + ".lora_b", lora.loraB(), place.rowOrder(), 0f, type));
         }
         if (common == null) {
             throw new IllegalArgumentException("the adapter has no LoRA layer; only LoRA adapters export as an adapter "

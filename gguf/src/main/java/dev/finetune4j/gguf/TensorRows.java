@@ -30,16 +30,11 @@ final class TensorRows {
         return dims;
     }
 
-    /** The rows of {@code t} in order. */
-    static GgufTensor.Rows of(Tensor t) {
-        return reordered(t, IntUnaryOperator.identity());
-    }
-
     /**
-     * The rows of {@code t} where file row {@code r} is the tensor's row {@code sourceRow(r)}: a permutation of a
-     * matrix's output rows.
+     * The rows of {@code t} where file row {@code r} is the tensor's row {@code sourceRow(r)} (a permutation of a
+     * matrix's output rows), {@code shift} added to each value (in float32, as the converter adds it).
      */
-    static GgufTensor.Rows reordered(Tensor t, IntUnaryOperator sourceRow) {
+    static GgufTensor.Rows reordered(Tensor t, IntUnaryOperator sourceRow, float shift) {
         return sink -> {
             int rowLength = t.dim(t.rank() - 1);
             long rowCount = t.numel() / rowLength;
@@ -52,6 +47,9 @@ final class TensorRows {
                 for (int r = 0; r < rowCount; r++) {
                     long from = (long) sourceRow.applyAsInt(r) * rowLength * Float.BYTES;
                     MemorySegment.copy(data, FLOAT_LE, from, row, 0, rowLength);
+                    for (int i = 0; shift != 0f && i < rowLength; i++) {
+                        row[i] += shift;
+                    }
                     sink.accept(row);
                 }
             }

@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  *       merges, and the pre-tokenizer ({@code tokenizer.ggml.pre}) named after the tokenizer.json pre-tokenizer's
  *       regular expression: GPT-2's ({@code gpt-2}), Llama 3's ({@code llama-bpe}) or Qwen2's ({@code qwen2});
  *       any other is refused rather than guessed;</li>
- *   <li>SentencePiece-style BPE with byte fallback (Llama 2, Mistral): model {@code llama}, {@code <0xNN>} byte
+ *   <li>SentencePiece-style BPE with byte fallback (Llama 2, Mistral, Gemma): model {@code llama}, {@code <0xNN>} byte
  *       tokens, and scores that rank each merged token by its merge's priority (llama.cpp merges by highest
  *       score where Hugging Face merges by lowest rank).</li>
  * </ul>
@@ -93,7 +93,7 @@ final class TokenizerMetadata {
         }
         List<String> merges = merges(model.path("merges"));
         if (model.path("byte_fallback").asBoolean(false)) {
-            requireSentencePieceLayout(json, file);
+            boolean spacePrefix = sentencePieceSpacePrefix(json, file);
             for (int i = 0; i < size; i++) {
                 if (types[i] == NORMAL && BYTE_TOKEN.matcher(tokens[i]).matches()) {
                     types[i] = BYTE;
@@ -105,6 +105,7 @@ final class TokenizerMetadata {
                 meta.putUint32("tokenizer.ggml.unknown_token_id", idOf.get(unk));
             }
             meta.putString("tokenizer.ggml.model", "llama").putString("tokenizer.ggml.pre", "default")
+                    .putBool("tokenizer.ggml.add_space_prefix", spacePrefix)
                     .putStrings("tokenizer.ggml.tokens", List.of(tokens))
                     .putFloat32s("tokenizer.ggml.scores", mergeScores(tokens, merges))
                     .putInt32s("tokenizer.ggml.token_type", types);
@@ -147,34 +148,39 @@ final class TokenizerMetadata {
     }
 
     /**
-     * Llama 2's layout (a normalizer that prepends ▁ and turns spaces into ▁, no pre-tokenizer) or its later one (a
-     * Metaspace pre-tokenizer that does the same), which llama.cpp's SentencePiece tokenizer reproduces with its
-     * space prefix.
+     * Whether llama.cpp's SentencePiece tokenizer prefixes the text with a space: Llama 2's layout (a normalizer
+     * that prepends ▁ and turns spaces into ▁, no pre-tokenizer) or its later one (a Metaspace pre-tokenizer that
+     * does the same) do; Gemma's (a normalizer that only turns spaces into ▁) does not. Any other layout is refused.
      */
-    private static void requireSentencePieceLayout(JsonNode json, Path file) {
+    private static boolean sentencePieceSpacePrefix(JsonNode json, Path file) {
         JsonNode normalizer = json.path("normalizer");
         JsonNode pre = json.path("pre_tokenizer");
-        boolean legacy = pre.isNull() || pre.isMissingNode();
-        if (legacy) {
+        if (pre.isNull() || pre.isMissingNode()) {
+            JsonNode steps = normalizer.path("type").asText().equals("Sequence") ? normalizer.path("normalizers")
+                    : new ObjectMapper().createArrayNode().add(normalizer);
             boolean prepends = false;
             boolean replaces = false;
-            for (JsonNode n : normalizer.path("normalizers")) {
-                prepends |= n.path("type").asText().equals("Prepend") && n.path("prepend").asText().equals("\u2581");
-                replaces |= n.path("type").asText().equals("Replace") && n.path("pattern").path("String").asText().equals(" ")
-                        && n.path("content").asText().equals("\u2581");
+            boolean other = false;
+            for (JsonNode n : steps) {
+                boolean prepend = n.path("type").asText().equals("Prepend") && n.path("prepend").asText().equals("\u2581");
+                boolean replace = n.path("type").asText().equals("Replace")
+                        && n.path("pattern").path("String").asText().equals(" ") && n.path("content").asText().equals("\u2581");
+                prepends |= prepend;
+                replaces |= replace;
+                other |= !prepend && !replace;
             }
-            if (prepends && replaces) {
-                return;
+            if (replaces && !other) {
+                return prepends;
             }
         } else if (pre.path("type").asText().equals("Metaspace") && (normalizer.isNull() || normalizer.isMissingNode())
                 && pre.path("replacement").asText().equals("\u2581")
                 && pre.path("prepend_scheme").asText("always").matches("always|first")
                 && !pre.path("split").asBoolean(false)) {
-            return;
+            return true;
         }
         throw new IllegalArgumentException(file + ": a byte-fallback BPE tokenizer whose normalizer " + normalizer
-                + " and pre-tokenizer " + pre + " are not Llama 2's (prepend ▁, spaces to ▁); llama.cpp's "
-                + "SentencePiece tokenizer would split text differently. Convert it with llama.cpp's "
+                + " and pre-tokenizer " + pre + " are neither Llama 2's (prepend ▁, spaces to ▁) nor Gemma's (spaces to "
+                + "▁); llama.cpp's SentencePiece tokenizer would split text differently. Convert it with llama.cpp's "
                 + "convert_hf_to_gguf.py from its tokenizer.model");
     }
 

@@ -23,9 +23,9 @@ class GgufExportFailuresTest {
 
     @Test
     void anUnsupportedFamilyIsRefusedNamingTheSupportedOnes(@TempDir Path tmp) throws Exception {
-        ObjectNode gemma = QWEN2.configJson().put("model_type", "gemma2");
-        String message = refusal(gemma, QWEN2, tmp);
-        assertTrue(message.contains("'gemma2'") && message.contains("llama, mistral, qwen2, qwen3")
+        ObjectNode phi3 = QWEN2.configJson().put("model_type", "phi3");
+        String message = refusal(phi3, QWEN2, tmp);
+        assertTrue(message.contains("'phi3'") && message.contains("gemma, gemma2, gemma3_text, llama, mistral, qwen2, qwen3")
                 && message.contains("convert_hf_to_gguf.py"), message);
     }
 
@@ -40,6 +40,20 @@ class GgufExportFailuresTest {
         assertTrue(refusal(sliding, QWEN2, tmp.resolve("b")).contains("sliding-window layers"));
         ObjectNode partial = LLAMA.configJson().put("partial_rotary_factor", 0.5);
         assertTrue(refusal(partial, LLAMA, tmp.resolve("c")).contains("partial rotary embedding (8 of 16"));
+    }
+
+    /** What llama.cpp's Gemma graphs fix: Gemma 2's soft caps, the tied head, the scale from head_dim. */
+    @Test
+    void gemmaSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase gemma2 = ReferenceCase.byName().get("gemma2-spm-f32");
+        ObjectNode uncapped = gemma2.configJson().putNull("attn_logit_softcapping");
+        assertTrue(refusal(uncapped, gemma2, tmp.resolve("a")).contains("Gemma 2 without its soft caps"));
+        ObjectNode untied = gemma2.configJson().put("tie_word_embeddings", false);
+        assertTrue(refusal(untied, gemma2, tmp.resolve("b")).contains("tie_word_embeddings false"));
+        ObjectNode scaled = gemma2.configJson().put("query_pre_attn_scalar", 64);
+        assertTrue(refusal(scaled, gemma2, tmp.resolve("c")).contains("query_pre_attn_scalar"));
+        ObjectNode exactGelu = gemma2.configJson().put("hidden_activation", "gelu");
+        assertTrue(refusal(exactGelu, gemma2, tmp.resolve("d")).contains("the activation GELU_EXACT"));
     }
 
     @Test

@@ -13,6 +13,7 @@ import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +28,7 @@ import java.util.TreeMap;
  *
  * @param name      the fixture's name ({@code src/test/resources/llamacpp/<name>.json})
  * @param config    config.json of the model
- * @param tokenizer core's test tokenizer folder, under {@code tokenizer/}
+ * @param tokenizer core's test tokenizer folder, under {@code tokenizer/}, or {@link #GEMMA_TOKENIZER}
  * @param type      the export's type (of the adapter, for a LoRA case, whose base model is exported in F32)
  * @param lora      whether a LoRA adapter on every projection is exported too, as an adapter GGUF
  */
@@ -53,6 +54,29 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32,
              "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
              "tie_word_embeddings": false}""";
+    private static final String GEMMA = """
+            {"model_type": "gemma", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+             "hidden_activation": "gelu_pytorch_tanh"}""";
+    /** Small soft caps and a window of 4, so that the caps bend the logits and the window cuts the 21 positions. */
+    private static final String GEMMA2 = """
+            {"model_type": "gemma2", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "query_pre_attn_scalar": 16, "max_position_embeddings": 128, "rms_norm_eps": 1e-6,
+             "rope_theta": 10000.0, "attn_logit_softcapping": 5.0, "final_logit_softcapping": 2.0,
+             "sliding_window": 4, "hidden_activation": "gelu_pytorch_tanh"}""";
+    /** Gemma 3 with its own layer pattern, local rotary base, linear scaling of the global layers and an lm_head. */
+    private static final String GEMMA3 = """
+            {"model_type": "gemma3_text", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16,
+             "query_pre_attn_scalar": 16, "max_position_embeddings": 128, "rms_norm_eps": 1e-6,
+             "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+             "rope_scaling": {"rope_type": "linear", "factor": 2.0}, "sliding_window": 4,
+             "layer_types": ["sliding_attention", "full_attention", "sliding_attention"],
+             "tie_word_embeddings": false, "hidden_activation": "gelu_pytorch_tanh"}""";
+    /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
+    static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
 
     /** Every case: each family in float32, and the Llama one in each lossy type. */
     static final List<ReferenceCase> ALL = List.of(
@@ -64,7 +88,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen3-bytebpe-f32", QWEN3, "bytebpe", GgufType.F32, false),
             new ReferenceCase("qwen3-bytebpe-q8_0", QWEN3, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("llama-spm-lora-f32", LLAMA, "sentencepiece-bos", GgufType.F32, true),
-            new ReferenceCase("qwen2-bytebpe-lora-f32", QWEN2, "bytebpe", GgufType.F32, true));
+            new ReferenceCase("qwen2-bytebpe-lora-f32", QWEN2, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("gemma-spm-f32", GEMMA, GEMMA_TOKENIZER, GgufType.F32, false),
+            new ReferenceCase("gemma2-spm-f32", GEMMA2, GEMMA_TOKENIZER, GgufType.F32, false),
+            new ReferenceCase("gemma3-spm-f32", GEMMA3, GEMMA_TOKENIZER, GgufType.F32, false),
+            new ReferenceCase("gemma3-spm-f16", GEMMA3, GEMMA_TOKENIZER, GgufType.F16, false),
+            new ReferenceCase("gemma3-spm-q8_0", GEMMA3, GEMMA_TOKENIZER, GgufType.Q8_0, false));
 
     /** The case's config, parsed. */
     ObjectNode configJson() throws IOException {
@@ -78,15 +107,18 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
 
     /**
      * A decoder of {@code config} whose every tensor, in name order, is drawn from one stream seeded with 42: matrices
-     * uniform in [-0.15, 0.15), norm weights in [0.8, 1.2), biases in [-0.1, 0.1).
+     * uniform in [-0.15, 0.15), norms scaling by [0.8, 1.2) (Gemma's weights w in [-0.2, 0.2), as it scales by
+     * 1 + w), biases in [-0.1, 0.1).
      */
     static DecoderModel model(ObjectNode config) {
         DecoderModel model = new DecoderModel(TensorScope.detached(), DecoderConfig.fromJson(config));
+        double normCentre = model.config().gemmaNorms() ? 0 : 1;
         SplittableRandom random = new SplittableRandom(42);
         for (var e : new TreeMap<>(model.stateDict()).entrySet()) {
             String name = e.getKey();
-            double low = name.endsWith("norm.weight") ? 0.8 : name.endsWith(".bias") ? -0.1 : -0.15;
-            double high = name.endsWith("norm.weight") ? 1.2 : -low;
+            boolean norm = name.endsWith("norm.weight");
+            double low = norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1 : -0.15;
+            double high = norm ? normCentre + 0.2 : -low;
             StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
         }
         return model;
@@ -109,10 +141,22 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
         return adapted;
     }
 
-    /** Copies the tokenizer out of core's test jar into {@code dir} and loads it; the caller closes it. */
+    /**
+     * Copies the tokenizer out of core's test jar into {@code dir} (for {@link #GEMMA_TOKENIZER}, with the normalizer
+     * replaced) and loads it; the caller closes it.
+     */
     HfTokenizer loadTokenizer(Path dir) throws IOException {
-        return HfTokenizer.load(ReferenceFolders.copy("tokenizer/" + tokenizer,
-                List.of("tokenizer.json", "tokenizer_config.json"), dir));
+        boolean gemma = tokenizer.equals(GEMMA_TOKENIZER);
+        ReferenceFolders.copy("tokenizer/" + (gemma ? "sentencepiece-bos" : tokenizer),
+                List.of("tokenizer.json", "tokenizer_config.json"), dir);
+        if (gemma) {
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode spec = (ObjectNode) json.readTree(dir.resolve("tokenizer.json").toFile());
+            ObjectNode replace = spec.putObject("normalizer").put("type", "Replace").put("content", "\u2581");
+            replace.putObject("pattern").put("String", " ");
+            Files.writeString(dir.resolve("tokenizer.json"), json.writeValueAsString(spec));
+        }
+        return HfTokenizer.load(dir);
     }
 
     /** The name, for test reports. */
