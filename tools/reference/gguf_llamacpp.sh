@@ -58,12 +58,13 @@ def matrix_type(file_type):
     return {0: "F32", 1: "F16", 32: "BF16", 7: "Q8_0"}[file_type]
 
 def check_types(reader, matrix):
-    """1-D tensors and norms stay F32, matrices take the file's type (Q8_0 rows that are not whole blocks: F16)."""
+    """1-D tensors, norms and learned positions stay F32, matrices take the file's type (Q8_0 rows that are not whole
+    blocks: F16)."""
     tensors = []
     for t in reader.tensors:
         dims = [int(d) for d in t.shape]
         kind = t.tensor_type.name
-        if len(dims) == 1 or t.name.endswith("_norm.weight"):
+        if len(dims) == 1 or t.name.endswith("_norm.weight") or t.name == "position_embd.weight":
             assert kind == "F32", (t.name, kind)
         else:
             assert kind == matrix or (matrix == "Q8_0" and kind == "F16" and dims[0] % 32 != 0), (t.name, kind, matrix)

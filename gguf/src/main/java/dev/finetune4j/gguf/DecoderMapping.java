@@ -3,12 +3,9 @@ package dev.finetune4j.gguf;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
-import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.IntUnaryOperator;
 
 /**
@@ -26,10 +23,7 @@ import java.util.function.IntUnaryOperator;
  * exactly once: one left over (an adapter that was not merged) fails the export. The same placements name a LoRA
  * adapter's tensors ({@link LoraMapping}).
  */
-final class DecoderMapping {
-    private static final String MERGE_HINT = "export the plain model: merge an adapter first with "
-            + "PeftModel.mergeAndUnload() (the CLI's export-gguf --adapter does), or export the adapter alone as a "
-            + "LoRA GGUF";
+final class DecoderMapping implements ModelMapping {
 
     private final DecoderModel model;
     private final DecoderConfig config;
@@ -47,26 +41,14 @@ final class DecoderMapping {
         this.hyperparameters = new DecoderHyperparameters(config);
     }
 
-    /** The GGUF architecture ({@code general.architecture}). */
-    String architecture() {
+    @Override
+    public String architecture() {
         return hyperparameters.architecture();
     }
 
-    /** The architecture's hyperparameters, keyed {@code <arch>.*}. */
-    void putHyperparameters(GgufMetadata meta) {
+    @Override
+    public void putHyperparameters(GgufMetadata meta) {
         hyperparameters.put(meta);
-    }
-
-    /**
-     * Where one Hugging Face weight goes.
-     *
-     * @param hfName   its name in the model's state dict
-     * @param ggufName its GGUF name
-     * @param rowOrder file row r is the weight's row {@code rowOrder(r)}; null keeps the order
-     * @param shift    added to every value: 1 for Gemma's norms, which scale by {@code 1 + w} where llama.cpp
-     *                 scales by the stored weight
-     */
-    record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, float shift) {
     }
 
     /** Every weight's placement, in llama.cpp's order (rope_freqs, computed, is not among them). */
@@ -74,7 +56,7 @@ final class DecoderMapping {
         List<Placement> out = new ArrayList<>();
         float normShift = hyperparameters.isGemma() ? 1f : 0f;
         Placer put = (hf, gguf, order) -> out.add(new Placement(hf, gguf, order,
-                hf.endsWith("norm.weight") ? normShift : 0f));
+                hf.endsWith("norm.weight") ? normShift : 0f, false));
         put.add("model.embed_tokens.weight", "token_embd.weight", null);
         boolean permute = architecture().equals("llama");
         IntUnaryOperator q = permute ? halvesToPairs(config.numAttentionHeads()) : null;
@@ -121,38 +103,15 @@ final class DecoderMapping {
         void add(String hfName, String ggufName, IntUnaryOperator rowOrder);
     }
 
-    /** The tensors under their GGUF names, in llama.cpp's order, stored as {@code type} decides. */
-    List<GgufTensor> tensors(GgufType type) {
-        Map<String, Tensor> remaining = new LinkedHashMap<>(model.stateDict());
+    @Override
+    public List<GgufTensor> tensors(GgufType type) {
         List<GgufTensor> out = new ArrayList<>();
         if (config.rope().ropeType().equals("llama3")) {
             float[] factors = Llama3RopeFactors.of(config.rope(), config.headDim());
             out.add(new GgufTensor("rope_freqs.weight", new long[] {factors.length}, GgmlType.F32, TensorRows.of(factors)));
         }
-        for (Placement p : placements()) {
-            Tensor t = remaining.remove(p.hfName());
-            if (t == null) {
-                throw new IllegalArgumentException("the model has no tensor '" + p.hfName() + "', which GGUF's "
-                        + p.ggufName() + " needs; " + MERGE_HINT);
-            }
-            out.add(tensor(p.ggufName(), t, p.rowOrder(), p.shift(), type));
-        }
-        if (!remaining.isEmpty()) {
-            throw new IllegalArgumentException("the model holds " + remaining.size() + " tensors that GGUF's "
-                    + architecture() + " architecture has no place for, such as "
-                    + remaining.keySet().stream().limit(5).toList() + "; " + MERGE_HINT);
-        }
+        out.addAll(Placement.takeAll(model.stateDict(), placements(), type, architecture()));
         return out;
-    }
-
-    /**
-     * {@code t} under {@code name}, its rows in {@code rowOrder} (null: as they are), {@code shift} added to its
-     * values, stored as {@code type} decides.
-     */
-    static GgufTensor tensor(String name, Tensor t, IntUnaryOperator rowOrder, float shift, GgufType type) {
-        long[] dims = TensorRows.ggmlDims(t);
-        return new GgufTensor(name, dims, type.storageOf(name, dims),
-                TensorRows.reordered(t, rowOrder == null ? IntUnaryOperator.identity() : rowOrder, shift));
     }
 
     /**

@@ -4,7 +4,6 @@ import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.io.AtomicFile;
 import dev.finetune4j.core.io.InterruptSafe;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.PeftModel;
 
@@ -63,14 +62,8 @@ public final class GgufExporter {
      * @throws UncheckedIOException     when writing fails; {@code file} is then left as it was
      */
     public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type) {
-        if (!(model instanceof DecoderModel decoder)) {
-            throw new IllegalArgumentException("GGUF export supports the decoder family ("
-                    + DecoderHyperparameters.supportedTypes() + "), not "
-                    + model.getClass().getSimpleName() + " (model_type '" + model.spec().modelType() + "'); export "
-                    + "it to ONNX (OnnxExporter), or save it and convert it with llama.cpp's convert_hf_to_gguf.py");
-        }
         Path target = requireWritable(file);
-        DecoderMapping family = new DecoderMapping(decoder);
+        ModelMapping family = ModelMapping.of(model);
         GgufMetadata meta = new GgufMetadata();
         meta.putString("general.architecture", family.architecture())
                 .putString("general.type", "model")

@@ -34,12 +34,12 @@ public enum GgufType {
 
     /**
      * The storage of tensor {@code name} of ggml dimensions {@code dims} in a file of this type, by llama.cpp's
-     * converter's rules: 1-D tensors, norm weights and anything not named {@code *.weight} (or a LoRA
-     * {@code *.lora_a}/{@code *.lora_b}) stay float32; a Q8_0 matrix whose rows are not whole blocks falls back to
+     * converter's rules: 1-D tensors, norm weights, learned positions and anything not named {@code *.weight} (or a
+     * LoRA {@code *.lora_a}/{@code *.lora_b}) stay float32; a Q8_0 matrix whose rows are not whole blocks falls back to
      * float16.
      */
     GgmlType storageOf(String name, long[] dims) {
-        boolean matrix = dims.length >= 2 && !name.endsWith("_norm.weight")
+        boolean matrix = dims.length >= 2 && !name.endsWith("_norm.weight") && !name.equals("position_embd.weight")
                 && (name.endsWith(".weight") || name.endsWith(".lora_a") || name.endsWith(".lora_b"));
         if (!matrix) {
             return GgmlType.F32;

@@ -38,7 +38,7 @@ final class LoraMapping {
                     + "llama.cpp's adapters cannot carry; only LoRA adapters export as an adapter GGUF");
         }
         this.family = new DecoderMapping(decoder);
-        Map<String, DecoderMapping.Placement> byName = new HashMap<>();
+        Map<String, Placement> byName = new HashMap<>();
         family.placements().forEach(p -> byName.put(p.hfName(), p));
         Double common = null;
         for (Map.Entry<String, Module> e : decoder.namedModules().entrySet()) {
@@ -54,7 +54,7 @@ final class LoraMapping {
                 throw new IllegalArgumentException("module '" + path + "' is DoRA, whose magnitude vector llama.cpp's "
                         + "adapters cannot apply; " + MERGE_INSTEAD);
             }
-            DecoderMapping.Placement place = byName.get(path + ".weight");
+            Placement place = byName.get(path + ".weight");
             if (place == null) {
                 throw new IllegalArgumentException("module '" + path + "' carries LoRA, but GGUF's "
                         + family.architecture() + " architecture has no matrix for it; " + MERGE_INSTEAD);
@@ -68,8 +68,11 @@ final class LoraMapping {
                         + MERGE_INSTEAD);
             }
             common = moduleAlpha;
-            tensors.add(DecoderMapping.tensor(place.ggufName() + ".lora_a", lora.loraA(), null, 0f, type));
-            tensors.add(DecoderMapping.tensor(place.ggufName() + ".lora_b", lora.loraB(), place.rowOrder(), 0f, type));
+            // A (r, in) keeps its rows; B (out, r) has the weight's output rows, in the weight's file order
+            tensors.add(Placement.plain(place.hfName(), place.ggufName()).tensor(place.ggufName() + ".lora_a",
+                    lora.loraA(), type));
+            tensors.add(new Placement(place.hfName(), place.ggufName(), place.rowOrder(), 0f, false)
+                    .tensor(place.ggufName() + ".lora_b", lora.loraB(), type));
         }
         if (common == null) {
             throw new IllegalArgumentException("the adapter has no LoRA layer; only LoRA adapters export as an adapter "

@@ -2,7 +2,7 @@ package dev.finetune4j.gguf;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,7 +65,7 @@ class GgufExportFailuresTest {
 
     @Test
     void anUnknownPreTokenizerIsRefusedRatherThanGuessed(@TempDir Path tmp) throws Exception {
-        try (DecoderModel model = QWEN2.model(); HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
+        try (LanguageModel model = QWEN2.model(); HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
             Path json = tmp.resolve("tok/tokenizer.json");
             ObjectNode spec = (ObjectNode) new ObjectMapper().readTree(json.toFile());
             ObjectNode split = new ObjectMapper().createObjectNode().put("type", "Split").put("behavior", "Isolated")
@@ -86,7 +86,7 @@ class GgufExportFailuresTest {
 
     @Test
     void anOutputInAMissingFolderOrOnAFolderIsRefused(@TempDir Path tmp) throws Exception {
-        try (DecoderModel model = QWEN2.model(); HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
+        try (LanguageModel model = QWEN2.model(); HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
             IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                     () -> GgufExporter.export(model, tokenizer, tmp.resolve("nope/m.gguf"), GgufType.F32));
             assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
@@ -103,7 +103,7 @@ class GgufExportFailuresTest {
         Path target = tmp.resolve("m.gguf");
         Files.writeString(target, "previous export");
         try (HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
-            DecoderModel model = QWEN2.model();
+            LanguageModel model = QWEN2.model();
             model.close();
             RuntimeException e = assertThrows(RuntimeException.class, () -> GgufExporter.export(model, tokenizer, target, GgufType.Q8_0));
             assertTrue(e.getMessage().contains("TensorScope was closed"), "fails reading the first tensor's data, after "
@@ -116,7 +116,7 @@ class GgufExportFailuresTest {
     private static String refusal(ObjectNode config, ReferenceCase c, Path tmp) throws Exception {
         try (HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve("tok"))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
-                try (DecoderModel model = ReferenceCase.model(config)) {
+                try (LanguageModel model = ReferenceCase.model(config)) {
                     GgufExporter.export(model, tokenizer, tmp.resolve("m.gguf"), GgufType.F32);
                 }
             });

@@ -1,6 +1,6 @@
 package dev.finetune4j.gguf;
 
-import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
@@ -22,7 +22,7 @@ class LlamaCppFixtureExport {
         Path out = Path.of(System.getProperty("gguf.reference.out"));
         Files.createDirectories(out);
         for (ReferenceCase c : ReferenceCase.ALL) {
-            try (DecoderModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(out.resolve("tok-" + c.name()))) {
+            try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(out.resolve("tok-" + c.name()))) {
                 GgufExporter.export(model, tokenizer, out.resolve(c.name() + ".gguf"), c.lora() ? GgufType.F32 : c.type());
                 if (c.lora()) {
                     try (PeftModel adapted = c.adapted()) {

@@ -2,8 +2,7 @@ package dev.finetune4j.gguf;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.finetune4j.core.autograd.Activations;
-import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,9 +35,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * where only llama.cpp's rounding of activations is left. The bounds are about twice what these models measured
  * (F16 0.0027 and 0.0016, BF16 0.028 and 0.014, Q8_0 0.069 and 0.057: a Q8_0 activation step is about 40 times
  * F16's relative step, as its error is about 35 times F16's); a wrong block layout or scale would miss them by far.
- * Gemma's GELU is, in llama.cpp's CPU backend, a float16 table (ggml-cpu/vec.h, {@code GGML_GELU_FP16}): its input
- * and output are rounded to float16, so the Gemma family in F32 is held to 3e-3 (measured 5e-4 to 1.2e-3) rather
- * than 1e-4.
+ * GELU (Gemma's and GPT-2's MLP) is, in llama.cpp's CPU backend, a float16 table (ggml-cpu/vec.h,
+ * {@code GGML_GELU_FP16}): its input and output are rounded to float16, so those families in F32 are held to 3e-3
+ * (measured 5e-4 to 1.2e-3) rather than 1e-4.
  */
 class LlamaCppReferenceTest {
     private static final Map<GgufType, Double> TOLERANCE = Map.of(GgufType.F32, 1e-4, GgufType.F16, 0.006,
@@ -53,7 +52,7 @@ class LlamaCppReferenceTest {
     @FieldSource("CASES")
     void llamaCppReadsTheExportAsFinetune4jComputesIt(ReferenceCase c, @TempDir Path tmp) throws Exception {
         JsonNode fixture = fixture(c.name());
-        try (DecoderModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve("tokenizer"))) {
+        try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve("tokenizer"))) {
             Path file = GgufExporter.export(model, tokenizer, tmp.resolve(c.name() + ".gguf"),
                     c.lora() ? GgufType.F32 : c.type());
             assertEquals(fixture.path("sha256").asText(), sha256(file), c + ": the export is not the file llama.cpp "
@@ -73,11 +72,11 @@ class LlamaCppReferenceTest {
                 assertLoraMatches(c, fixture, ids, tmp);
                 return;
             }
-            double tolerance = tolerance(TOLERANCE, c, model);
+            double tolerance = tolerance(TOLERANCE, c);
             double exported = largestDifference(c + ", the model as trained", model.logits(new long[][] {ids}, null)[0], theirs);
             assertTrue(exported <= tolerance, c + ": logits differ from llama.cpp's by " + exported
                     + " (tolerance " + tolerance + ")");
-            double storedTolerance = tolerance(STORED_TOLERANCE, c, model);
+            double storedTolerance = tolerance(STORED_TOLERANCE, c);
             StoredWeights.roundInPlace(model, c.type());
             double stored = largestDifference(c + ", the weights as stored", model.logits(new long[][] {ids}, null)[0], theirs);
             assertTrue(stored <= storedTolerance, c + ": with the weights rounded as the file stores them, "
@@ -105,9 +104,8 @@ class LlamaCppReferenceTest {
     }
 
     /** The type's tolerance, at least {@value #GELU_TABLE_TOLERANCE} for a model whose MLP is GELU's. */
-    private static double tolerance(Map<GgufType, Double> byType, ReferenceCase c, DecoderModel model) {
-        boolean gelu = model.config().hiddenAct() == Activations.Kind.GELU_TANH;
-        return Math.max(byType.get(c.type()), gelu ? GELU_TABLE_TOLERANCE : 0);
+    private static double tolerance(Map<GgufType, Double> byType, ReferenceCase c) {
+        return Math.max(byType.get(c.type()), c.geluMlp() ? GELU_TABLE_TOLERANCE : 0);
     }
 
     /** The largest difference of two (T, V) logits, printed with where it is. */

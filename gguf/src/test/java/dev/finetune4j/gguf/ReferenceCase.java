@@ -3,8 +3,8 @@ package dev.finetune4j.gguf;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.ReferenceFolders;
-import dev.finetune4j.core.models.decoder.DecoderConfig;
-import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
@@ -54,6 +54,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32,
              "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
              "tie_word_embeddings": false}""";
+    private static final String GPT2 = """
+            {"model_type": "gpt2", "vocab_size": 270, "n_positions": 128, "n_embd": 64, "n_layer": 2, "n_head": 4,
+             "n_inner": 128, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}""";
     private static final String GEMMA = """
             {"model_type": "gemma", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16,
@@ -89,6 +92,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen3-bytebpe-q8_0", QWEN3, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("llama-spm-lora-f32", LLAMA, "sentencepiece-bos", GgufType.F32, true),
             new ReferenceCase("qwen2-bytebpe-lora-f32", QWEN2, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("gpt2-bytebpe-f32", GPT2, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("gpt2-bytebpe-q8_0", GPT2, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("gemma-spm-f32", GEMMA, GEMMA_TOKENIZER, GgufType.F32, false),
             new ReferenceCase("gemma2-spm-f32", GEMMA2, GEMMA_TOKENIZER, GgufType.F32, false),
             new ReferenceCase("gemma3-spm-f32", GEMMA3, GEMMA_TOKENIZER, GgufType.F32, false),
@@ -101,22 +106,27 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     }
 
     /** The model with its seeded weights; the caller closes it. */
-    DecoderModel model() throws IOException {
+    LanguageModel model() throws IOException {
         return model(configJson());
     }
 
+    /** Whether the MLP's activation is GELU, which llama.cpp's CPU backend computes through a float16 table. */
+    boolean geluMlp() {
+        return config.contains("gelu");
+    }
+
     /**
-     * A decoder of {@code config} whose every tensor, in name order, is drawn from one stream seeded with 42: matrices
+     * A model of {@code config} whose every tensor, in name order, is drawn from one stream seeded with 42: matrices
      * uniform in [-0.15, 0.15), norms scaling by [0.8, 1.2) (Gemma's weights w in [-0.2, 0.2), as it scales by
      * 1 + w), biases in [-0.1, 0.1).
      */
-    static DecoderModel model(ObjectNode config) {
-        DecoderModel model = new DecoderModel(TensorScope.detached(), DecoderConfig.fromJson(config));
-        double normCentre = model.config().gemmaNorms() ? 0 : 1;
+    static LanguageModel model(ObjectNode config) {
+        LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached());
+        double normCentre = config.path("model_type").asText().startsWith("gemma") ? 0 : 1;
         SplittableRandom random = new SplittableRandom(42);
         for (var e : new TreeMap<>(model.stateDict()).entrySet()) {
             String name = e.getKey();
-            boolean norm = name.endsWith("norm.weight");
+            boolean norm = name.endsWith("norm.weight") || name.matches(".*\\.ln_\\w+\\.weight");
             double low = norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1 : -0.15;
             double high = norm ? normCentre + 0.2 : -low;
             StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
