@@ -24,7 +24,6 @@ import java.util.function.IntUnaryOperator;
  * adapter's tensors ({@link LoraMapping}).
  */
 final class DecoderMapping implements ModelMapping {
-
     private final DecoderModel model;
     private final DecoderConfig config;
     private final DecoderHyperparameters hyperparameters;

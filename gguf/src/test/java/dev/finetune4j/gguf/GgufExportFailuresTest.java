@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -80,6 +83,22 @@ class GgufExportFailuresTest {
                         () -> GgufExporter.export(model, custom, tmp.resolve("m.gguf"), GgufType.F32));
                 assertTrue(e.getMessage().contains("not one llama.cpp is known to reproduce"), e.getMessage());
             }
+        }
+        assertNoGguf(tmp);
+    }
+
+    /** A base model still carrying an adapter's layers is refused, naming the merge; so is DoRA as an adapter GGUF. */
+    @Test
+    void unmergedAdaptersAndDoraAreRefused(@TempDir Path tmp) throws Exception {
+        try (HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"));
+             PeftModel lora = QWEN2.adapted();
+             PeftModel dora = Peft.wrap(QWEN2.model(), LoraConfig.builder().r(2).targetModules("q_proj").useDora(true).build())) {
+            IllegalArgumentException unmerged = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(lora.base(), tokenizer, tmp.resolve("m.gguf"), GgufType.F32));
+            assertTrue(unmerged.getMessage().contains("mergeAndUnload"), unmerged.getMessage());
+            IllegalArgumentException doraRefused = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.exportLora(dora, tmp.resolve("d.gguf"), GgufType.F32));
+            assertTrue(doraRefused.getMessage().contains("is DoRA"), doraRefused.getMessage());
         }
         assertNoGguf(tmp);
     }
