@@ -24,11 +24,11 @@ import java.util.List;
  * }</pre>
  *
  * <p>Supported: {@code llama} and {@code mistral} (GGUF architecture {@code llama}), {@code qwen2}, {@code qwen3},
- * {@code gemma}, {@code gemma2} and {@code gemma3_text} ({@code gemma3}), with byte-level BPE tokenizers (GPT-2's,
- * Llama 3's, Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte fallback (Llama 2, Mistral, Gemma). Other
- * families (Phi-3, GPT-2, BERT), and settings GGUF cannot express (partial rotary embeddings, YaRN or longrope
- * scaling, Qwen's sliding windows, attention scales llama.cpp does not compute, unknown pre-tokenizers) are refused
- * rather than exported as a model llama.cpp would compute differently. Mistral's sliding window is dropped, as
+ * {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}) and {@code gpt2}, with byte-level BPE
+ * tokenizers (GPT-2's, Llama 3's, Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte fallback (Llama 2,
+ * Mistral, Gemma). Other families (Phi-3), and settings GGUF cannot express (partial rotary embeddings, YaRN or
+ * longrope scaling, Qwen's sliding windows, attention scales llama.cpp does not compute, unknown pre-tokenizers) are
+ * refused rather than exported as a model llama.cpp would compute differently. Mistral's sliding window is dropped, as
  * llama.cpp's converter drops it (a warning is logged): the two agree on sequences up to the window. A model with a
  * PEFT adapter is exported after merging it ({@code PeftModel.mergeAndUnload()}).
  *
@@ -50,7 +50,7 @@ public final class GgufExporter {
     /**
      * Exports {@code model} and {@code tokenizer} to {@code file}.
      *
-     * @param model     a decoder of a supported family, adapters merged
+     * @param model     a model of a supported family, adapters merged
      * @param tokenizer the model's tokenizer
      * @param file      the GGUF file to write; its folder must exist; an existing file is replaced
      * @param type      how weight matrices are stored

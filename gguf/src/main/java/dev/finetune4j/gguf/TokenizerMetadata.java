@@ -2,6 +2,7 @@ package dev.finetune4j.gguf;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.IntNode;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.core.tokenizer.JinjaChatTemplate;
 
@@ -100,14 +101,16 @@ final class TokenizerMetadata {
                 }
             }
             String unk = model.path("unk_token").asText(null);
-            if (unk != null && idOf.containsKey(unk)) {
-                types[idOf.get(unk)] = UNKNOWN;
-                meta.putUint32("tokenizer.ggml.unknown_token_id", idOf.get(unk));
+            JsonNode unkId = unk == null ? null : idOf.containsKey(unk) ? IntNode.valueOf(idOf.get(unk))
+                    : model.path("vocab").get(unk);
+            if (unkId != null) {
+                types[unkId.asInt()] = UNKNOWN;
+                meta.putUint32("tokenizer.ggml.unknown_token_id", unkId.asInt());
             }
             meta.putString("tokenizer.ggml.model", "llama").putString("tokenizer.ggml.pre", "default")
                     .putBool("tokenizer.ggml.add_space_prefix", spacePrefix)
                     .putStrings("tokenizer.ggml.tokens", List.of(tokens))
-                    .putFloat32s("tokenizer.ggml.scores", mergeScores(tokens, merges))
+                    .putFloat32s("tokenizer.ggml.scores", mergeScores(tokens, types, merges))
                     .putInt32s("tokenizer.ggml.token_type", types);
         } else {
             meta.putString("tokenizer.ggml.model", "gpt2").putString("tokenizer.ggml.pre", byteLevelPre(json, file))
@@ -129,11 +132,11 @@ final class TokenizerMetadata {
 
     /**
      * SentencePiece scores for llama.cpp's merging, which joins the adjacent pair whose joined token scores highest:
-     * the result of merge r scores -(r + 1), so that the merges happen in Hugging Face's order; a token no merge
-     * makes (characters, bytes, special tokens) scores 0 when it is a single character or not text, and below every
-     * merge otherwise.
+     * the result of merge r scores -(r + 1), so that the merges happen in Hugging Face's order. A token no merge makes
+     * scores 0 when it is a single character or not text (a byte, control or added token), and below every merge
+     * otherwise, so that llama.cpp forms it only where no merge competes.
      */
-    private static float[] mergeScores(String[] tokens, List<String> merges) {
+    private static float[] mergeScores(String[] tokens, int[] types, List<String> merges) {
         Map<String, Integer> rank = new HashMap<>();
         for (int r = 0; r < merges.size(); r++) {
             rank.putIfAbsent(merges.get(r).replace(" ", ""), r);
@@ -141,7 +144,7 @@ final class TokenizerMetadata {
         float[] scores = new float[tokens.length];
         for (int i = 0; i < tokens.length; i++) {
             Integer r = rank.get(tokens[i]);
-            boolean single = tokens[i].codePointCount(0, tokens[i].length()) <= 1 || tokens[i].startsWith("<");
+            boolean single = types[i] != NORMAL || tokens[i].codePointCount(0, tokens[i].length()) <= 1;
             scores[i] = r != null ? -(r + 1) : single ? 0 : -(merges.size() + 1);
         }
         return scores;
