@@ -14,13 +14,13 @@ import java.util.Set;
  * cannot say: llama.cpp would load such a file and silently compute another model. What each architecture fixes
  * (llama.cpp's src/models/*.cpp): the activation (SiLU; GELU's tanh form for Gemma), the attention scale
  * (1/sqrt(head_dim); Gemma 2 27B and Gemma 3 27B, recognised by their layer count, 1/sqrt(hidden/heads)), the rotary
- * embedding over whole heads, Gemma and Gemma 2's tied output head and Gemma 2's two soft caps.
+ * embedding over whole heads (but Phi-3's), Gemma and Gemma 2's tied output head and Gemma 2's two soft caps.
  */
 final class DecoderHyperparameters {
     private static final Logger LOG = LoggerFactory.getLogger(DecoderHyperparameters.class);
     /** The model_type values exported, each with its GGUF architecture. */
     static final Map<String, String> ARCHITECTURES = Map.of("llama", "llama", "mistral", "llama", "qwen2", "qwen2",
-            "qwen3", "qwen3", "gemma", "gemma", "gemma2", "gemma2", "gemma3_text", "gemma3");
+            "qwen3", "qwen3", "gemma", "gemma", "gemma2", "gemma2", "gemma3_text", "gemma3", "phi3", "phi3");
 
     private final DecoderConfig config;
     private final String architecture;
@@ -50,14 +50,19 @@ final class DecoderHyperparameters {
     }
 
     private void refuseWhatGgufCannotSay() {
-        if (config.rotaryDim() != config.headDim()) {
+        boolean phi3 = architecture.equals("phi3");
+        if (config.rotaryDim() != config.headDim() && !phi3) {
             cannot("a partial rotary embedding (" + config.rotaryDim() + " of " + config.headDim() + " dimensions)");
         }
         Activations.Kind act = isGemma() ? Activations.Kind.GELU_TANH : Activations.Kind.SILU;
         if (config.hiddenAct() != act) {
             cannot("the activation " + config.hiddenAct() + " (it computes " + act + ")");
         }
-        Set<String> ropes = architecture.equals("llama") ? Set.of("default", "linear", "llama3") : Set.of("default", "linear");
+        Set<String> ropes = switch (architecture) {
+            case "llama" -> Set.of("default", "linear", "llama3");
+            case "phi3" -> Set.of("default", "longrope");
+            default -> Set.of("default", "linear");
+        };
         if (!ropes.contains(config.rope().ropeType())) {
             cannot("rope_type '" + config.rope().ropeType() + "' (supported here: "
                     + String.join(", ", ropes.stream().sorted().toList()) + ")");
@@ -85,15 +90,28 @@ final class DecoderHyperparameters {
         }
         boolean sliding = anySliding();
         boolean slidingArch = gemma2 || architecture.equals("gemma3");
-        if (sliding && !slidingArch && !architecture.equals("llama")) {
+        boolean windowIgnored = architecture.equals("llama") || phi3;
+        if (sliding && !slidingArch && !windowIgnored) {
             cannot("sliding-window layers (use_sliding_window)");
         }
-        if (sliding && architecture.equals("llama") && config.slidingWindow() < config.maxPositionEmbeddings()) {
-            // NOTE: llama.cpp's llama architecture has no sliding window (convert_hf_to_gguf.py drops Mistral's)
-            LOG.warn("{}'s sliding window of {} tokens is not part of GGUF's llama architecture: llama.cpp attends to "
+        if (sliding && windowIgnored && config.slidingWindow() < config.maxPositionEmbeddings()) {
+            // NOTE: llama.cpp drops Mistral's window (convert_hf_to_gguf.py) and switches Phi-3's off when it loads
+            LOG.warn("{}'s sliding window of {} tokens is not applied by llama.cpp's {} architecture: it attends to "
                     + "the whole context, which differs from this model on sequences longer than the window",
-                    config.modelType(), config.slidingWindow());
+                    config.modelType(), config.slidingWindow(), architecture);
         }
+    }
+
+    /**
+     * Longrope's scale of cos and sin: the config's {@code attention_factor}, else
+     * {@code sqrt(1 + ln(factor) / ln(original))} for a factor above 1, as transformers and the converter compute it.
+     */
+    private static double longropeAttentionFactor(RopeConfig rope) {
+        if (!Double.isNaN(rope.attentionFactor())) {
+            return rope.attentionFactor();
+        }
+        return rope.factor() > 1
+                ? Math.sqrt(1 + Math.log(rope.factor()) / Math.log(rope.originalMaxPositionEmbeddings())) : 1;
     }
 
     /** The head size llama.cpp's attention scale is computed from. */
@@ -136,6 +154,11 @@ final class DecoderHyperparameters {
                 .putFloat32(a + "rope.freq_base", config.rope().ropeTheta())
                 .putUint32(a + "rope.dimension_count", config.rotaryDim());
         RopeConfig rope = config.rope();
+        if (rope.ropeType().equals("longrope")) {
+            // llama.cpp picks rope_factors_long when its context exceeds this length, else rope_factors_short
+            meta.putUint32(a + "rope.scaling.original_context_length", rope.originalMaxPositionEmbeddings())
+                    .putFloat32(a + "rope.scaling.attn_factor", longropeAttentionFactor(rope));
+        }
         if (rope.ropeType().equals("linear")) {
             meta.putString(a + "rope.scaling.type", "linear").putFloat32(a + "rope.scaling.factor", rope.factor());
         }

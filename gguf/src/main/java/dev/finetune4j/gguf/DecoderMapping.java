@@ -15,9 +15,10 @@ import java.util.function.IntUnaryOperator;
  *   <li>{@code llama} and {@code mistral} become architecture {@code llama}, whose rotary embedding rotates
  *       adjacent pairs: the rows of q_proj and k_proj are permuted within each head from Hugging Face's halves
  *       layout to that order; Llama 3's rope scaling becomes the {@code rope_freqs.weight} tensor;</li>
- *   <li>{@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2} and {@code gemma3_text} ({@code gemma3}) keep
- *       their rows (llama.cpp rotates halves for them); Qwen2's q/k/v biases, q/k norms, and Gemma 2 and 3's four
- *       norms per layer are mapped, and Gemma's norms stored as {@code 1 + w}.</li>
+ *   <li>{@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}) and
+ *       {@code phi3} keep their rows (llama.cpp rotates halves for them); Qwen2's q/k/v biases, q/k norms, Gemma 2
+ *       and 3's four norms per layer and Phi-3's fused {@code qkv_proj} and {@code gate_up_proj} are mapped, Gemma's
+ *       norms stored as {@code 1 + w}, Phi-3's longrope factors written as {@code rope_factors_long/short}.</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}'. Every tensor of the model is taken
  * exactly once: one left over (an adapter that was not merged) fails the export. The same placements name a LoRA
@@ -50,7 +51,7 @@ final class DecoderMapping implements ModelMapping {
         hyperparameters.put(meta);
     }
 
-    /** Every weight's placement, in llama.cpp's order (rope_freqs, computed, is not among them). */
+    /** Every weight's placement, in llama.cpp's order (the rotary factors, computed, are not among them). */
     List<Placement> placements() {
         List<Placement> out = new ArrayList<>();
         float normShift = hyperparameters.isGemma() ? 1f : 0f;
@@ -64,9 +65,13 @@ final class DecoderMapping implements ModelMapping {
             String hf = "model.layers." + i + ".";
             String blk = "blk." + i + ".";
             put.add(hf + "input_layernorm.weight", blk + "attn_norm.weight", null);
-            put.add(hf + "self_attn.q_proj.weight", blk + "attn_q.weight", q);
-            put.add(hf + "self_attn.k_proj.weight", blk + "attn_k.weight", k);
-            put.add(hf + "self_attn.v_proj.weight", blk + "attn_v.weight", null);
+            if (config.fusedProjections()) {
+                put.add(hf + "self_attn.qkv_proj.weight", blk + "attn_qkv.weight", null); // Phi-3: [q; k; v]
+            } else {
+                put.add(hf + "self_attn.q_proj.weight", blk + "attn_q.weight", q);
+                put.add(hf + "self_attn.k_proj.weight", blk + "attn_k.weight", k);
+                put.add(hf + "self_attn.v_proj.weight", blk + "attn_v.weight", null);
+            }
             if (config.attentionBias()) {
                 for (String p : List.of("q", "k", "v")) {
                     put.add(hf + "self_attn." + p + "_proj.bias", blk + "attn_" + p + ".bias", null);
@@ -85,8 +90,12 @@ final class DecoderMapping implements ModelMapping {
             } else {
                 put.add(hf + "post_attention_layernorm.weight", blk + "ffn_norm.weight", null);
             }
-            put.add(hf + "mlp.gate_proj.weight", blk + "ffn_gate.weight", null);
-            put.add(hf + "mlp.up_proj.weight", blk + "ffn_up.weight", null);
+            if (config.fusedProjections()) {
+                put.add(hf + "mlp.gate_up_proj.weight", blk + "ffn_up.weight", null); // [gate; up], llama.cpp's order
+            } else {
+                put.add(hf + "mlp.gate_proj.weight", blk + "ffn_gate.weight", null);
+                put.add(hf + "mlp.up_proj.weight", blk + "ffn_up.weight", null);
+            }
             put.add(hf + "mlp.down_proj.weight", blk + "ffn_down.weight", null);
         }
         put.add("model.norm.weight", "output_norm.weight", null);
@@ -106,10 +115,26 @@ final class DecoderMapping implements ModelMapping {
     public List<GgufTensor> tensors(GgufType type) {
         List<GgufTensor> out = new ArrayList<>();
         if (config.rope().ropeType().equals("llama3")) {
-            float[] factors = Llama3RopeFactors.of(config.rope(), config.headDim());
-            out.add(new GgufTensor("rope_freqs.weight", new long[] {factors.length}, GgmlType.F32, TensorRows.of(factors)));
+            out.add(vector("rope_freqs.weight", Llama3RopeFactors.of(config.rope(), config.headDim())));
+        }
+        if (config.rope().ropeType().equals("longrope")) {
+            out.add(vector("rope_factors_long.weight", floats(config.rope().longFactor())));
+            out.add(vector("rope_factors_short.weight", floats(config.rope().shortFactor())));
         }
         out.addAll(Placement.takeAll(model.stateDict(), placements(), type, architecture()));
+        return out;
+    }
+
+    /** A float32 vector computed at export time (rotary factors). */
+    private static GgufTensor vector(String name, float[] values) {
+        return new GgufTensor(name, new long[] {values.length}, GgmlType.F32, TensorRows.of(values));
+    }
+
+    private static float[] floats(double[] values) {
+        float[] out = new float[values.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) values[i];
+        }
         return out;
     }
 

@@ -24,13 +24,15 @@ import java.util.List;
  * }</pre>
  *
  * <p>Supported: {@code llama} and {@code mistral} (GGUF architecture {@code llama}), {@code qwen2}, {@code qwen3},
- * {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}) and {@code gpt2}, with byte-level BPE
- * tokenizers (GPT-2's, Llama 3's, Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte fallback (Llama 2,
- * Mistral, Gemma). Other families (Phi-3), and settings GGUF cannot express (partial rotary embeddings, YaRN or
- * longrope scaling, Qwen's sliding windows, attention scales llama.cpp does not compute, unknown pre-tokenizers) are
- * refused rather than exported as a model llama.cpp would compute differently. Mistral's sliding window is dropped, as
- * llama.cpp's converter drops it (a warning is logged): the two agree on sequences up to the window. A model with a
- * PEFT adapter is exported after merging it ({@code PeftModel.mergeAndUnload()}).
+ * {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}), {@code phi3} and {@code gpt2}, with byte-level
+ * BPE tokenizers (GPT-2's, Llama 3's, Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte fallback (Llama 2,
+ * Mistral, Gemma, Phi-3). Settings GGUF cannot express (partial rotary embeddings outside Phi-3, YaRN scaling, Qwen's
+ * sliding windows, attention scales llama.cpp does not compute, unknown pre-tokenizers) and Gemma 3's vision-language
+ * checkpoints are refused rather than exported as a model llama.cpp would compute differently. Mistral's and Phi-3's
+ * sliding windows are not applied by llama.cpp (a warning is logged): the two agree on sequences up to the window.
+ * Phi-3's longrope: llama.cpp uses the long factors whenever its context is longer than
+ * {@code original_max_position_embeddings}, finetune4j once a position reaches it. A model with a PEFT adapter is
+ * exported after merging it ({@code PeftModel.mergeAndUnload()}).
  *
  * <p>{@link #exportLora} writes a LoRA adapter alone as llama.cpp's adapter GGUF, to apply on top of the base
  * model's GGUF ({@code llama-cli --lora}, Ollama's {@code ADAPTER}).
@@ -140,9 +142,13 @@ public final class GgufExporter {
         return target;
     }
 
-    /** {@code general.name}: the model folder's name, else its model_type. */
+    /**
+     * {@code general.name}: the model folder's name, else "finetune4j model". NOTE: not the model_type: llama.cpp gives
+     * special tokens of a model whose name contains "phi3" Phi-3's stripping rules and fails to load one whose
+     * vocabulary lacks Phi-3's special tokens (src/llama-vocab.cpp).
+     */
     private static String name(LanguageModel model) {
         return model.source().map(p -> p.toAbsolutePath().normalize().getFileName())
-                .map(Path::toString).orElse(model.spec().modelType());
+                .map(Path::toString).orElse("finetune4j model");
     }
 }

@@ -24,12 +24,14 @@ class GgufExportFailuresTest {
     private static final ReferenceCase QWEN2 = ReferenceCase.byName().get("qwen2-bytebpe-f32");
     private static final ReferenceCase LLAMA = ReferenceCase.byName().get("llama-spm-f32");
 
+    /** Gemma 3's vision-language checkpoint (model_type gemma3) loads as its language model alone: refused. */
     @Test
-    void anUnsupportedFamilyIsRefusedNamingTheSupportedOnes(@TempDir Path tmp) throws Exception {
-        ObjectNode phi3 = QWEN2.configJson().put("model_type", "phi3");
-        String message = refusal(phi3, QWEN2, tmp);
-        assertTrue(message.contains("'phi3'") && message.contains("gemma, gemma2, gemma3_text, llama, mistral, qwen2, qwen3")
-                && message.contains("convert_hf_to_gguf.py"), message);
+    void aVisionLanguageCheckpointsLanguageModelIsRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase gemma3 = ReferenceCase.byName().get("gemma3-spm-f32");
+        ObjectNode multimodal = new ObjectMapper().createObjectNode().put("model_type", "gemma3");
+        multimodal.set("text_config", gemma3.configJson());
+        String message = refusal(multimodal, gemma3, tmp);
+        assertTrue(message.contains("vision-language checkpoint") && message.contains("gemma3_text exports"), message);
     }
 
     @Test

@@ -57,6 +57,17 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     private static final String GPT2 = """
             {"model_type": "gpt2", "vocab_size": 270, "n_positions": 128, "n_embd": 64, "n_layer": 2, "n_head": 4,
              "n_inner": 128, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}""";
+    /**
+     * Phi-3 with partial rotary (12 of 16 dimensions) and longrope; the 2048 original positions keep the short
+     * factors in both (llama.cpp switches to the long ones by context size, finetune4j by position).
+     */
+    private static final String PHI3 = """
+            {"model_type": "phi3", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "max_position_embeddings": 4096, "original_max_position_embeddings": 2048, "rms_norm_eps": 1e-5,
+             "rope_theta": 10000.0, "partial_rotary_factor": 0.75, "tie_word_embeddings": false,
+             "rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5],
+                              "long_factor": [2.0, 3.0, 4.0, 5.0, 6.0, 7.0]}}""";
     private static final String GEMMA = """
             {"model_type": "gemma", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16,
@@ -94,6 +105,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen2-bytebpe-lora-f32", QWEN2, "bytebpe", GgufType.F32, true),
             new ReferenceCase("gpt2-bytebpe-f32", GPT2, "bytebpe", GgufType.F32, false),
             new ReferenceCase("gpt2-bytebpe-q8_0", GPT2, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("phi3-spm-f32", PHI3, "sentencepiece-bos", GgufType.F32, false),
+            new ReferenceCase("phi3-spm-lora-f32", PHI3, "sentencepiece-bos", GgufType.F32, true),
             new ReferenceCase("gemma-spm-f32", GEMMA, GEMMA_TOKENIZER, GgufType.F32, false),
             new ReferenceCase("gemma2-spm-f32", GEMMA2, GEMMA_TOKENIZER, GgufType.F32, false),
             new ReferenceCase("gemma3-spm-f32", GEMMA3, GEMMA_TOKENIZER, GgufType.F32, false),
@@ -139,8 +152,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
-        PeftModel adapted = Peft.wrap(model(), LoraConfig.builder().r(4).loraAlpha(8).targetModules("q_proj", "k_proj",
-                "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj").build());
+        String[] targets = config.contains("phi3") ? new String[] {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
+                : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+        PeftModel adapted = Peft.wrap(model(), LoraConfig.builder().r(4).loraAlpha(8).targetModules(targets).build());
         SplittableRandom random = new SplittableRandom(7);
         for (var e : new TreeMap<>(adapted.base().stateDict()).entrySet()) {
             boolean a = e.getKey().endsWith("lora_A.weight");
