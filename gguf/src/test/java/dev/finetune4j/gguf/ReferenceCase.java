@@ -68,6 +68,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "rope_theta": 10000.0, "partial_rotary_factor": 0.75, "tie_word_embeddings": false,
              "rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5],
                               "long_factor": [2.0, 3.0, 4.0, 5.0, 6.0, 7.0]}}""";
+    /** The same Phi-3 pretrained on 16 positions: the 20 of the test run with the long factors in both. */
+    private static final String PHI3_LONG = PHI3.replace("\"original_max_position_embeddings\": 2048",
+            "\"original_max_position_embeddings\": 16");
     private static final String GEMMA = """
             {"model_type": "gemma", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16,
@@ -107,6 +110,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("gpt2-bytebpe-q8_0", GPT2, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("phi3-spm-f32", PHI3, "sentencepiece-bos", GgufType.F32, false),
             new ReferenceCase("phi3-spm-lora-f32", PHI3, "sentencepiece-bos", GgufType.F32, true),
+            new ReferenceCase("phi3-long-spm-f32", PHI3_LONG, "sentencepiece-bos", GgufType.F32, false),
             new ReferenceCase("gemma-spm-f32", GEMMA, GEMMA_TOKENIZER, GgufType.F32, false),
             new ReferenceCase("gemma2-spm-f32", GEMMA2, GEMMA_TOKENIZER, GgufType.F32, false),
             new ReferenceCase("gemma3-spm-f32", GEMMA3, GEMMA_TOKENIZER, GgufType.F32, false),
