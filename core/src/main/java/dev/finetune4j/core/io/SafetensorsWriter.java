@@ -15,18 +15,14 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.UUID;
 
 /**
  * Writes tensors of any safetensors dtype as one safetensors file: names sorted, header padded with spaces to a
- * multiple of 8 bytes as the reference writer does, data contiguous in name order. The bytes go to a temporary
- * file in the same folder, which is forced to disk and atomically renamed over the target, so a crash leaves
- * either the old file or the complete new one, never half of one.
+ * multiple of 8 bytes as the reference writer does, data contiguous in name order. The file is written through
+ * {@link AtomicFile}, so a crash leaves either the old file or the complete new one, never half of one.
  *
  * <pre>{@code
  * SafetensorsWriter.write(dir.resolve("adapter_model.safetensors"), model.stateDict(), Map.of("format", "pt"));
@@ -65,22 +61,14 @@ public final class SafetensorsWriter {
             throws IOException {
         Map<String, Tensor> sorted = new TreeMap<>(tensors);
         byte[] header = header(sorted, metadata == null ? Map.of() : metadata);
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = dir.resolve("." + file.getFileName() + "." + UUID.randomUUID() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        AtomicFile.write(file, ch -> {
             writeFully(ch, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip());
             writeFully(ch, ByteBuffer.wrap(header));
             for (Tensor t : sorted.values()) {
                 writeData(ch, t);
             }
-            ch.force(true);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
-            throw e;
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        syncDirectory(dir);
+        });
     }
 
     /** The JSON header, padded with spaces to a multiple of 8 bytes. */
@@ -152,15 +140,6 @@ public final class SafetensorsWriter {
     private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) {
             ch.write(buf);
-        }
-    }
-
-    /** Makes the rename itself durable where the platform allows opening a folder (Linux, macOS). */
-    private static void syncDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException | UnsupportedOperationException e) {
-            // NOTE: Windows cannot open a folder as a channel; the rename is still atomic there, only not yet flushed.
         }
     }
 }

@@ -7,16 +7,17 @@ import java.util.Map;
 
 /**
  * The {@code finetune4j} command-line tool: {@code prepare}, {@code train}, {@code eval}, {@code gate},
- * {@code merge}, {@code mix-adapters}, {@code export-onnx} and {@code serve}, for people who would rather configure
- * than code.
+ * {@code merge}, {@code mix-adapters}, {@code export-onnx}, {@code export-gguf} and {@code serve}, for people who would
+ * rather configure than code.
  * {@code java -jar finetune4j.jar --help} lists them; each has its own {@code --help}. Exit codes are in
  * {@link ExitCodes}.
  */
 @Command(name = "finetune4j", mixinStandardHelpOptions = true, version = "finetune4j 0.2.0-SNAPSHOT",
         description = "Prepare data, fine-tune with PEFT methods, evaluate, gate a promotion, merge and mix adapters, export "
-                + "to ONNX and serve on the JVM.",
+                + "to ONNX or GGUF and serve on the JVM.",
         subcommands = {PrepareCommand.class, TrainCommand.class, EvalCommand.class, GateCommand.class, MergeCommand.class,
-                MixAdaptersCommand.class, ExportOnnxCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
+                MixAdaptersCommand.class, ExportOnnxCommand.class, ExportGgufCommand.class, ServeCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 done, 1 failed while running, 2 bad input (options, config, files); gate: 3 hold, "
                 + "4 rollback."})
 public final class Finetune4j {

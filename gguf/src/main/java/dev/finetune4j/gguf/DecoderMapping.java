@@ -1,0 +1,154 @@
+package dev.finetune4j.gguf;
+
+import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderLayout;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntUnaryOperator;
+
+/**
+ * A {@link DecoderModel}'s Hugging Face tensors under GGUF names ({@code blk.N.attn_q.weight} for
+ * {@code model.layers.N.self_attn.q_proj.weight}), as llama.cpp's convert_hf_to_gguf.py maps them:
+ * <ul>
+ *   <li>{@code llama} and {@code mistral} become architecture {@code llama}, whose rotary embedding rotates
+ *       adjacent pairs: the rows of q_proj and k_proj are permuted within each head from Hugging Face's halves
+ *       layout to that order; Llama 3's rope scaling becomes the {@code rope_freqs.weight} tensor;</li>
+ *   <li>{@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}) and
+ *       {@code phi3} keep their rows (llama.cpp rotates halves for them); Qwen2's q/k/v biases, q/k norms, Gemma 2
+ *       and 3's four norms per layer and Phi-3's fused {@code qkv_proj} and {@code gate_up_proj} are mapped, Gemma's
+ *       norms stored as {@code 1 + w}, Phi-3's longrope factors written as {@code rope_factors_long/short}.</li>
+ * </ul>
+ * The architecture's keys and refusals are {@link DecoderHyperparameters}'. Every tensor of the model is taken
+ * exactly once: one left over (an adapter that was not merged) fails the export. The same placements name a LoRA
+ * adapter's tensors ({@link LoraMapping}).
+ */
+final class DecoderMapping implements ModelMapping {
+    private final DecoderModel model;
+    private final DecoderConfig config;
+    private final DecoderHyperparameters hyperparameters;
+
+    DecoderMapping(DecoderModel model) {
+        this.model = model;
+        this.config = model.config();
+        if (model.layout() != DecoderLayout.CAUSAL_LM) {
+            throw new IllegalArgumentException("the model is the language model of a vision-language checkpoint "
+                    + "(model_type '" + model.spec().modelType() + "') without its vision tower; GGUF export writes "
+                    + "text-only decoders (gemma3_text exports): convert the whole checkpoint with llama.cpp's "
+                    + "convert_hf_to_gguf.py");
+        }
+        this.hyperparameters = new DecoderHyperparameters(config);
+    }
+
+    @Override
+    public String architecture() {
+        return hyperparameters.architecture();
+    }
+
+    @Override
+    public void putHyperparameters(GgufMetadata meta) {
+        hyperparameters.put(meta);
+    }
+
+    /** Every weight's placement, in llama.cpp's order (the rotary factors, computed, are not among them). */
+    List<Placement> placements() {
+        List<Placement> out = new ArrayList<>();
+        float normShift = hyperparameters.isGemma() ? 1f : 0f;
+        Placer put = (hf, gguf, order) -> out.add(new Placement(hf, gguf, order,
+                hf.endsWith("norm.weight") ? normShift : 0f, false));
+        put.add("model.embed_tokens.weight", "token_embd.weight", null);
+        boolean permute = architecture().equals("llama");
+        IntUnaryOperator q = permute ? halvesToPairs(config.numAttentionHeads()) : null;
+        IntUnaryOperator k = permute ? halvesToPairs(config.numKeyValueHeads()) : null;
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String hf = "model.layers." + i + ".";
+            String blk = "blk." + i + ".";
+            put.add(hf + "input_layernorm.weight", blk + "attn_norm.weight", null);
+            if (config.fusedProjections()) {
+                put.add(hf + "self_attn.qkv_proj.weight", blk + "attn_qkv.weight", null); // Phi-3: [q; k; v]
+            } else {
+                put.add(hf + "self_attn.q_proj.weight", blk + "attn_q.weight", q);
+                put.add(hf + "self_attn.k_proj.weight", blk + "attn_k.weight", k);
+                put.add(hf + "self_attn.v_proj.weight", blk + "attn_v.weight", null);
+            }
+            if (config.attentionBias()) {
+                for (String p : List.of("q", "k", "v")) {
+                    put.add(hf + "self_attn." + p + "_proj.bias", blk + "attn_" + p + ".bias", null);
+                }
+            }
+            if (config.qkNorm()) {
+                put.add(hf + "self_attn.q_norm.weight", blk + "attn_q_norm.weight", null);
+                put.add(hf + "self_attn.k_norm.weight", blk + "attn_k_norm.weight", null);
+            }
+            put.add(hf + "self_attn.o_proj.weight", blk + "attn_output.weight", null);
+            if (config.sandwichNorms()) {
+                // Gemma 2 and 3: post_attention_layernorm normalises the attention's output, the MLP has its own pair
+                put.add(hf + "post_attention_layernorm.weight", blk + "post_attention_norm.weight", null);
+                put.add(hf + "pre_feedforward_layernorm.weight", blk + "ffn_norm.weight", null);
+                put.add(hf + "post_feedforward_layernorm.weight", blk + "post_ffw_norm.weight", null);
+            } else {
+                put.add(hf + "post_attention_layernorm.weight", blk + "ffn_norm.weight", null);
+            }
+            if (config.fusedProjections()) {
+                put.add(hf + "mlp.gate_up_proj.weight", blk + "ffn_up.weight", null); // [gate; up], llama.cpp's order
+            } else {
+                put.add(hf + "mlp.gate_proj.weight", blk + "ffn_gate.weight", null);
+                put.add(hf + "mlp.up_proj.weight", blk + "ffn_up.weight", null);
+            }
+            put.add(hf + "mlp.down_proj.weight", blk + "ffn_down.weight", null);
+        }
+        put.add("model.norm.weight", "output_norm.weight", null);
+        if (!config.tieWordEmbeddings()) {
+            put.add("lm_head.weight", "output.weight", null); // absent: llama.cpp reuses token_embd
+        }
+        return out;
+    }
+
+    /** Adds a placement; norms get the family's shift. */
+    @FunctionalInterface
+    private interface Placer {
+        void add(String hfName, String ggufName, IntUnaryOperator rowOrder);
+    }
+
+    @Override
+    public List<GgufTensor> tensors(GgufType type) {
+        List<GgufTensor> out = new ArrayList<>();
+        if (config.rope().ropeType().equals("llama3")) {
+            out.add(vector("rope_freqs.weight", Llama3RopeFactors.of(config.rope(), config.headDim())));
+        }
+        if (config.rope().ropeType().equals("longrope")) {
+            out.add(vector("rope_factors_long.weight", floats(config.rope().longFactor())));
+            out.add(vector("rope_factors_short.weight", floats(config.rope().shortFactor())));
+        }
+        out.addAll(Placement.takeAll(model.stateDict(), placements(), type, architecture()));
+        return out;
+    }
+
+    /** A float32 vector computed at export time (rotary factors). */
+    private static GgufTensor vector(String name, float[] values) {
+        return new GgufTensor(name, new long[] {values.length}, GgmlType.F32, TensorRows.of(values));
+    }
+
+    private static float[] floats(double[] values) {
+        float[] out = new float[values.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) values[i];
+        }
+        return out;
+    }
+
+    /**
+     * File row r of a q or k projection of {@code heads} heads of size D, for llama.cpp's rotation of adjacent pairs:
+     * within each head, row 2i is Hugging Face's row i (the first half) and row 2i + 1 its row D/2 + i (the second
+     * half), as convert_hf_to_gguf.py's {@code permute} reorders them.
+     */
+    private IntUnaryOperator halvesToPairs(int heads) {
+        int d = config.headDim();
+        return r -> {
+            int head = r / d;
+            int within = r % d;
+            return head * d + (within % 2) * (d / 2) + within / 2;
+        };
+    }
+}

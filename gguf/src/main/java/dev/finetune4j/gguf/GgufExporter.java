@@ -1,0 +1,154 @@
+package dev.finetune4j.gguf;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.io.AtomicFile;
+import dev.finetune4j.core.io.InterruptSafe;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.PeftModel;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Exports a causal language model with its tokenizer to one GGUF file (version 3), which llama.cpp
+ * ({@code llama-cli -m model.gguf}), Ollama ({@code FROM ./model.gguf}) and LM Studio load as it is.
+ *
+ * <pre>{@code
+ * try (LanguageModel model = AutoModel.loadCausalLM(dir); HfTokenizer tokenizer = HfTokenizer.load(dir)) {
+ *     GgufExporter.export(model, tokenizer, Path.of("model.gguf"), GgufType.Q8_0);
+ * }
+ * }</pre>
+ *
+ * <p>Supported: {@code llama} and {@code mistral} (GGUF architecture {@code llama}), {@code qwen2}, {@code qwen3},
+ * {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}), {@code phi3} and {@code gpt2}, with byte-level
+ * BPE tokenizers (GPT-2's, Llama 3's, Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte fallback (Llama 2,
+ * Mistral, Gemma, Phi-3). Settings GGUF cannot express (partial rotary embeddings outside Phi-3, YaRN scaling, Qwen's
+ * sliding windows, attention scales llama.cpp does not compute, unknown pre-tokenizers) and Gemma 3's vision-language
+ * checkpoints are refused rather than exported as a model llama.cpp would compute differently. Mistral's and Phi-3's
+ * sliding windows are not applied by llama.cpp (a warning is logged): the two agree on sequences up to the window.
+ * Phi-3's longrope: llama.cpp uses the long factors whenever its context is longer than
+ * {@code original_max_position_embeddings}, finetune4j once a position reaches it. A model with a PEFT adapter is
+ * exported after merging it ({@code PeftModel.mergeAndUnload()}).
+ *
+ * <p>{@link #exportLora} writes a LoRA adapter alone as llama.cpp's adapter GGUF, to apply on top of the base
+ * model's GGUF ({@code llama-cli --lora}, Ollama's {@code ADAPTER}).
+ *
+ * <p>The file is written under a temporary name in its folder and renamed into place when complete, so a failed
+ * export leaves nothing half-written (an existing file is replaced only by a complete one). Tensors are read and
+ * written one at a time, each through at most one float32 copy of itself, so the model is never held twice.
+ * Thread-safe as long as the model is not changed during the export.
+ */
+public final class GgufExporter {
+    /** {@code general.quantization_version}: the ggml block layouts of quantized types this writer follows. */
+    private static final int QUANTIZATION_VERSION = 2;
+
+    private GgufExporter() {
+    }
+
+    /**
+     * Exports {@code model} and {@code tokenizer} to {@code file}.
+     *
+     * @param model     a model of a supported family, adapters merged
+     * @param tokenizer the model's tokenizer
+     * @param file      the GGUF file to write; its folder must exist; an existing file is replaced
+     * @param type      how weight matrices are stored
+     * @return {@code file}, absolute
+     * @throws IllegalArgumentException when the family, a setting of its config or the tokenizer is not supported,
+     *                                  the tokenizer has more tokens than the model, the model holds tensors the
+     *                                  architecture has no place for (an unmerged adapter), or {@code file}'s folder
+     *                                  does not exist
+     * @throws UncheckedIOException     when writing fails; {@code file} is then left as it was
+     */
+    public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type) {
+        Path target = requireWritable(file);
+        ModelMapping family = ModelMapping.of(model);
+        GgufMetadata meta = new GgufMetadata();
+        meta.putString("general.architecture", family.architecture())
+                .putString("general.type", "model")
+                .putString("general.name", name(model));
+        putFileType(meta, type);
+        family.putHyperparameters(meta);
+        TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize());
+        return write(target, meta, family.tensors(type));
+    }
+
+    /**
+     * Exports the LoRA adapter of {@code adapter} as a llama.cpp adapter GGUF ({@code general.type = adapter},
+     * {@code adapter.type = lora}), which {@code llama-cli -m base.gguf --lora FILE} and Ollama's {@code ADAPTER
+     * ./FILE} apply to a GGUF of the same base model (exported with {@link #export}, or converted by llama.cpp).
+     *
+     * <pre>{@code
+     * try (PeftModel adapter = Peft.load(AutoModel.loadCausalLM(baseDir), AdapterFiles.read(adapterDir))) {
+     *     GgufExporter.exportLora(adapter, Path.of("adapter.gguf"), GgufType.F16);
+     * }
+     * }</pre>
+     *
+     * @param adapter a base model of a supported family with a LoRA adapter (not merged)
+     * @param file    the GGUF file to write; its folder must exist; an existing file is replaced
+     * @param type    how the adapter's matrices are stored
+     * @return {@code file}, absolute
+     * @throws IllegalArgumentException when the base family is not supported, the adapter is not plain LoRA (DoRA,
+     *                                  IA3, prompt tuning...), adapts a module GGUF has no matrix for, scales its
+     *                                  modules with different alphas, or {@code file}'s folder does not exist
+     * @throws UncheckedIOException     when writing fails; {@code file} is then left as it was
+     */
+    public static Path exportLora(PeftModel adapter, Path file, GgufType type) {
+        Path target = requireWritable(file);
+        LoraMapping lora = new LoraMapping(adapter, type);
+        GgufMetadata meta = new GgufMetadata();
+        meta.putString("general.architecture", lora.architecture())
+                .putString("general.type", "adapter")
+                .putString("general.name", target.getFileName().toString().replaceFirst("\\.gguf$", ""));
+        putFileType(meta, type);
+        meta.putString("adapter.type", "lora").putFloat32("adapter.lora.alpha", lora.alpha());
+        return write(target, meta, lora.tensors());
+    }
+
+    private static Path requireWritable(Path file) {
+        Path target = file.toAbsolutePath().normalize();
+        if (!Files.isDirectory(target.getParent())) {
+            throw new IllegalArgumentException("cannot write " + target + ": the folder " + target.getParent()
+                    + " does not exist; create it first or choose another path");
+        }
+        if (Files.isDirectory(target)) {
+            throw new IllegalArgumentException("cannot write " + target + ": it is a folder; give a file name such "
+                    + "as " + target.resolve("model.gguf"));
+        }
+        return target;
+    }
+
+    private static void putFileType(GgufMetadata meta, GgufType type) {
+        meta.putUint32("general.file_type", type.fileType());
+        if (type == GgufType.Q8_0) {
+            meta.putUint32("general.quantization_version", QUANTIZATION_VERSION);
+        }
+    }
+
+    /** Writes the file atomically, tensors streamed one at a time, without autograd recording the conversions. */
+    private static Path write(Path target, GgufMetadata meta, List<GgufTensor> tensors) {
+        try (var noGrad = Autograd.noGrad()) {
+            InterruptSafe.call(() -> {
+                AtomicFile.write(target, channel -> GgufWriter.write(channel, meta, tensors));
+                return null;
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the GGUF export " + target + ": " + e.getMessage()
+                    + "; check free disk space and the permissions of " + target.getParent(), e);
+        }
+        return target;
+    }
+
+    /**
+     * {@code general.name}: the model folder's name, else "finetune4j model". NOTE: not the model_type: llama.cpp gives
+     * special tokens of a model whose name contains "phi3" Phi-3's stripping rules and fails to load one whose
+     * vocabulary lacks Phi-3's special tokens (src/llama-vocab.cpp).
+     */
+    private static String name(LanguageModel model) {
+        return model.source().map(p -> p.toAbsolutePath().normalize().getFileName())
+                .map(Path::toString).orElse("finetune4j model");
+    }
+}

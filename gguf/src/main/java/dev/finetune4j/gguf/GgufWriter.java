@@ -1,0 +1,141 @@
+package dev.finetune4j.gguf;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Writes a GGUF version 3 file (ggml/include/gguf.h): the header ({@code GGUF}, version, tensor and key counts),
+ * the key/value section, one info per tensor (name, dimensions, type, offset of its data), padding to
+ * {@value #ALIGNMENT} bytes, then each tensor's data at its offset, each padded to {@value #ALIGNMENT} bytes. All
+ * numbers little-endian. The data streams tensor by tensor and row by row, so a file of any size is written with
+ * one row and one write buffer in memory. Not thread-safe.
+ */
+final class GgufWriter {
+    /** The data alignment GGUF readers assume without a {@code general.alignment} key. */
+    static final int ALIGNMENT = 32;
+    private static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian uint32
+    private static final int VERSION = 3;
+    private static final int BUFFER = 1 << 20;
+
+    private GgufWriter() {
+    }
+
+    /**
+     * Writes {@code metadata} and {@code tensors} to {@code channel} from its current position (0).
+     *
+     * @throws IllegalArgumentException when two tensors share a name
+     * @throws IllegalStateException    when a tensor's rows do not add up to its dimensions
+     */
+    static void write(FileChannel channel, GgufMetadata metadata, List<GgufTensor> tensors) throws IOException {
+        Set<String> names = new HashSet<>();
+        for (GgufTensor t : tensors) {
+            if (!names.add(t.name())) {
+                throw new IllegalArgumentException("two tensors are named '" + t.name() + "'; GGUF names are unique");
+            }
+        }
+        ByteBuffer out = ByteBuffer.allocateDirect(BUFFER).order(ByteOrder.LITTLE_ENDIAN);
+        Sink sink = new Sink(channel, out);
+        sink.putInt(MAGIC).putInt(VERSION).putLong(tensors.size()).putLong(metadata.count());
+        sink.put(metadata.encoded());
+        long offset = 0;
+        for (GgufTensor t : tensors) {
+            byte[] name = t.name().getBytes(StandardCharsets.UTF_8);
+            sink.putLong(name.length).put(name).putInt(t.dims().length);
+            for (long d : t.dims()) {
+                sink.putLong(d);
+            }
+            sink.putInt(t.type().id()).putLong(offset);
+            offset = padded(offset + t.byteSize());
+        }
+        sink.pad();
+        for (GgufTensor t : tensors) {
+            long[] rows = {0};
+            ByteBuffer row = ByteBuffer.allocate((int) t.type().rowBytes(t.dims()[0])).order(ByteOrder.LITTLE_ENDIAN);
+            t.rows().forEach(values -> {
+                if (values.length != t.dims()[0]) {
+                    throw new IllegalStateException("tensor '" + t.name() + "': a row of " + values.length
+                            + " values where its first dimension is " + t.dims()[0]);
+                }
+                t.type().encodeRow(values, row.clear());
+                sink.put(row.array());
+                rows[0]++;
+            });
+            if (rows[0] != t.rowCount()) {
+                throw new IllegalStateException("tensor '" + t.name() + "' gave " + rows[0] + " rows for dimensions "
+                        + Arrays.toString(t.dims()) + " (" + t.rowCount() + " rows)");
+            }
+            sink.pad();
+        }
+        sink.flush();
+    }
+
+    private static long padded(long n) {
+        return (n + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    }
+
+    /** Buffers little-endian values into the channel, counting the bytes. */
+    private static final class Sink {
+        private final FileChannel channel;
+        private final ByteBuffer buffer;
+        private long written;
+
+        Sink(FileChannel channel, ByteBuffer buffer) {
+            this.channel = channel;
+            this.buffer = buffer;
+        }
+
+        long written() {
+            return written;
+        }
+
+        Sink putInt(int v) throws IOException {
+            room(4);
+            buffer.putInt(v);
+            written += 4;
+            return this;
+        }
+
+        Sink putLong(long v) throws IOException {
+            room(8);
+            buffer.putLong(v);
+            written += 8;
+            return this;
+        }
+
+        Sink put(byte[] bytes) throws IOException {
+            for (int done = 0; done < bytes.length; ) {
+                room(1);
+                int n = Math.min(buffer.remaining(), bytes.length - done);
+                buffer.put(bytes, done, n);
+                done += n;
+            }
+            written += bytes.length;
+            return this;
+        }
+
+        void pad() throws IOException {
+            put(new byte[(int) (padded(written) - written)]);
+        }
+
+        private void room(int n) throws IOException {
+            if (buffer.remaining() < n) {
+                flush();
+            }
+        }
+
+        void flush() throws IOException {
+            buffer.flip();
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            buffer.clear();
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package dev.finetune4j.gguf;
+
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.peft.AdapterLayer;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraLinear;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A LoRA adapter as llama.cpp's adapter GGUF holds it: for each adapted matrix {@code W} of GGUF name {@code N},
+ * {@code N.lora_a} (ggml dims [in, r], PEFT's {@code lora_A.weight} as it is) and {@code N.lora_b} ([r, out],
+ * {@code lora_B.weight}, its rows permuted as W's are for the llama architecture), and one {@code adapter.lora.alpha}
+ * for the file: llama.cpp scales each update by {@code alpha / r}, r being that pair's rank. An adapter whose
+ * modules scale differently relative to their ranks (a per-module {@code alpha_pattern}) cannot be said with one
+ * alpha and is refused, as are DoRA, adapters other than LoRA, and LoRA on modules GGUF has no matrix for.
+ */
+final class LoraMapping {
+    private static final String MERGE_INSTEAD = "merge the adapter into the model and export the model instead "
+            + "(GgufExporter.export after PeftModel.mergeAndUnload(), or finetune4j export-gguf --adapter)";
+
+    private final DecoderMapping family;
+    private final List<GgufTensor> tensors = new ArrayList<>();
+    private final double alpha;
+
+    LoraMapping(PeftModel adapter, GgufType type) {
+        if (!(adapter.base() instanceof DecoderModel decoder)) {
+            throw new IllegalArgumentException("LoRA GGUF export supports adapters of the decoder family ("
+                    + DecoderHyperparameters.supportedTypes() + "), not of "
+                    + adapter.base().getClass().getSimpleName() + " (model_type '" + adapter.spec().modelType() + "')");
+        }
+        if (adapter.virtualTokens() > 0) {
+            throw new IllegalArgumentException("the adapter adds virtual tokens (prompt or prefix tuning), which "
+                    + "llama.cpp's adapters cannot carry; only LoRA adapters export as an adapter GGUF");
+        }
+        this.family = new DecoderMapping(decoder);
+        Map<String, Placement> byName = new HashMap<>();
+        family.placements().forEach(p -> byName.put(p.hfName(), p));
+        Double common = null;
+        for (Map.Entry<String, Module> e : decoder.namedModules().entrySet()) {
+            String path = e.getKey();
+            if (!(e.getValue() instanceof LoraLinear lora)) {
+                if (e.getValue() instanceof AdapterLayer) {
+                    throw new IllegalArgumentException("module '" + path + "' carries a " + e.getValue().getClass()
+                            .getSimpleName() + ", not LoRA: llama.cpp's adapter GGUF holds LoRA only; " + MERGE_INSTEAD);
+                }
+                continue;
+            }
+            if (lora.doraMagnitude() != null) {
+                throw new IllegalArgumentException("module '" + path + "' is DoRA, whose magnitude vector llama.cpp's "
+                        + "adapters cannot apply; " + MERGE_INSTEAD);
+            }
+            Placement place = byName.get(path + ".weight");
+            if (place == null) {
+                throw new IllegalArgumentException("module '" + path + "' carries LoRA, but GGUF's "
+                        + family.architecture() + " architecture has no matrix for it; " + MERGE_INSTEAD);
+            }
+            int rank = lora.loraA().dim(0);
+            double moduleAlpha = (double) lora.scaling() * rank;
+            if (common != null && Math.abs(moduleAlpha - common) > 1e-5 * Math.abs(common)) {
+                throw new IllegalArgumentException("module '" + path + "' scales its update by " + lora.scaling()
+                        + " at rank " + rank + " (alpha " + moduleAlpha + ") where others use alpha " + common
+                        + ": an adapter GGUF has one alpha for all modules (llama.cpp scales by alpha / rank); "
+                        + MERGE_INSTEAD);
+            }
+            common = moduleAlpha;
+            // A (r, in) keeps its rows; B (out, r) has the weight's output rows, in the weight's file order
+            tensors.add(Placement.plain(place.hfName(), place.ggufName()).tensor(place.ggufName() + ".lora_a",
+                    lora.loraA(), type));
+            tensors.add(new Placement(place.hfName(), place.ggufName(), place.rowOrder(), 0f, false)
+                    .tensor(place.ggufName() + ".lora_b", lora.loraB(), type));
+        }
+        if (common == null) {
+            throw new IllegalArgumentException("the adapter has no LoRA layer; only LoRA adapters export as an adapter "
+                    + "GGUF: " + MERGE_INSTEAD);
+        }
+        this.alpha = common;
+    }
+
+    /** The base model's GGUF architecture, which llama.cpp checks the adapter against. */
+    String architecture() {
+        return family.architecture();
+    }
+
+    /** {@code adapter.lora.alpha}: every module's scaling times its rank. */
+    double alpha() {
+        return alpha;
+    }
+
+    /** The {@code .lora_a} and {@code .lora_b} tensors, module by module. */
+    List<GgufTensor> tensors() {
+        return tensors;
+    }
+}

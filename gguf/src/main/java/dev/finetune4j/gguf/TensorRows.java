@@ -1,0 +1,63 @@
+package dev.finetune4j.gguf;
+
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.function.IntUnaryOperator;
+
+/**
+ * The rows of a model tensor as GGUF writes them: the last PyTorch dimension is a row. The tensor is read when its
+ * data is written: a float32 tensor in host memory straight from its storage, any other (bf16, f16, a view, on a
+ * GPU, NF4) through one float32 host copy of that tensor alone, freed before the next tensor.
+ */
+final class TensorRows {
+    private static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private TensorRows() {
+    }
+
+    /** ggml's dimensions of {@code t}: its PyTorch shape reversed. */
+    static long[] ggmlDims(Tensor t) {
+        long[] dims = new long[t.rank()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = t.dim(t.rank() - 1 - i);
+        }
+        return dims;
+    }
+
+    /**
+     * The rows of {@code t} where file row {@code r} is the tensor's row {@code sourceRow(r)} (a permutation of a
+     * matrix's output rows), {@code shift} added to each value (in float32, as the converter adds it).
+     */
+    static GgufTensor.Rows reordered(Tensor t, IntUnaryOperator sourceRow, float shift) {
+        return sink -> {
+            int rowLength = t.dim(t.rank() - 1);
+            long rowCount = t.numel() / rowLength;
+            float[] row = new float[rowLength];
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor f32 = t.dtype() == DType.F32 && t.isContiguous() ? t : t.convertTo(DType.F32, scope);
+                Tensor host = f32.device().isCpu() ? f32 : f32.copyTo(Device.cpu(), scope);
+                MemorySegment data = host.hostSegment().asSlice(DType.F32.bytesFor(host.offset()),
+                        DType.F32.bytesFor(host.numel()));
+                for (int r = 0; r < rowCount; r++) {
+                    long from = (long) sourceRow.applyAsInt(r) * rowLength * Float.BYTES;
+                    MemorySegment.copy(data, FLOAT_LE, from, row, 0, rowLength);
+                    for (int i = 0; shift != 0f && i < rowLength; i++) {
+                        row[i] += shift;
+                    }
+                    sink.accept(row);
+                }
+            }
+        };
+    }
+
+    /** One row of values computed at export time (rotary factors). */
+    static GgufTensor.Rows of(float[] values) {
+        return sink -> sink.accept(values.clone());
+    }
+}

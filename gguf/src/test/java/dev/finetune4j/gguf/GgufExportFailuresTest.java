@@ -1,0 +1,158 @@
+package dev.finetune4j.gguf;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What the export refuses, with a message saying what and what to do, and that it never leaves half a file. */
+class GgufExportFailuresTest {
+    private static final ReferenceCase QWEN2 = ReferenceCase.byName().get("qwen2-bytebpe-f32");
+    private static final ReferenceCase LLAMA = ReferenceCase.byName().get("llama-spm-f32");
+
+    /** Gemma 3's vision-language checkpoint (model_type gemma3) loads as its language model alone: refused. */
+    @Test
+    void aVisionLanguageCheckpointsLanguageModelIsRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase gemma3 = ReferenceCase.byName().get("gemma3-spm-f32");
+        ObjectNode multimodal = new ObjectMapper().createObjectNode().put("model_type", "gemma3");
+        multimodal.set("text_config", gemma3.configJson());
+        String message = refusal(multimodal, gemma3, tmp);
+        assertTrue(message.contains("vision-language checkpoint") && message.contains("gemma3_text exports"), message);
+    }
+
+    @Test
+    void configsGgufCannotExpressAreRefused(@TempDir Path tmp) throws Exception {
+        ObjectNode yarn = QWEN2.configJson();
+        yarn.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 4.0)
+                .put("original_max_position_embeddings", 32);
+        assertTrue(refusal(yarn, QWEN2, tmp.resolve("a")).contains("rope_type 'yarn'"));
+        ObjectNode sliding = QWEN2.configJson().put("use_sliding_window", true).put("sliding_window", 16)
+                .put("max_window_layers", 0);
+        assertTrue(refusal(sliding, QWEN2, tmp.resolve("b")).contains("sliding-window layers"));
+        ObjectNode partial = LLAMA.configJson().put("partial_rotary_factor", 0.5);
+        assertTrue(refusal(partial, LLAMA, tmp.resolve("c")).contains("partial rotary embedding (8 of 16"));
+    }
+
+    /** What llama.cpp's Gemma graphs fix: Gemma 2's soft caps, the tied head, the scale from head_dim. */
+    @Test
+    void gemmaSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase gemma2 = ReferenceCase.byName().get("gemma2-spm-f32");
+        ObjectNode uncapped = gemma2.configJson().putNull("attn_logit_softcapping");
+        assertTrue(refusal(uncapped, gemma2, tmp.resolve("a")).contains("Gemma 2 without its soft caps"));
+        ObjectNode untied = gemma2.configJson().put("tie_word_embeddings", false);
+        assertTrue(refusal(untied, gemma2, tmp.resolve("b")).contains("tie_word_embeddings false"));
+        ObjectNode scaled = gemma2.configJson().put("query_pre_attn_scalar", 64);
+        assertTrue(refusal(scaled, gemma2, tmp.resolve("c")).contains("query_pre_attn_scalar"));
+        ObjectNode exactGelu = gemma2.configJson().put("hidden_activation", "gelu");
+        assertTrue(refusal(exactGelu, gemma2, tmp.resolve("d")).contains("the activation GELU_EXACT"));
+    }
+
+    @Test
+    void aTokenizerWithMoreTokensThanTheModelIsRefused(@TempDir Path tmp) throws Exception {
+        ObjectNode small = QWEN2.configJson().put("vocab_size", 200);
+        String message = refusal(small, QWEN2, tmp);
+        assertTrue(message.contains("270 token ids") && message.contains("200 rows"), message);
+    }
+
+    @Test
+    void anUnknownPreTokenizerIsRefusedRatherThanGuessed(@TempDir Path tmp) throws Exception {
+        try (LanguageModel model = QWEN2.model(); HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
+            Path json = tmp.resolve("tok/tokenizer.json");
+            ObjectNode spec = (ObjectNode) new ObjectMapper().readTree(json.toFile());
+            ObjectNode split = new ObjectMapper().createObjectNode().put("type", "Split").put("behavior", "Isolated")
+                    .put("invert", false);
+            split.putObject("pattern").put("Regex", "\\p{L}+|\\p{N}+|\\s+");
+            ObjectNode byteLevel = new ObjectMapper().createObjectNode().put("type", "ByteLevel")
+                    .put("add_prefix_space", false).put("trim_offsets", true).put("use_regex", false);
+            spec.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers").add(split).add(byteLevel);
+            Files.writeString(json, spec.toString());
+            try (HfTokenizer custom = HfTokenizer.load(tmp.resolve("tok"))) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> GgufExporter.export(model, custom, tmp.resolve("m.gguf"), GgufType.F32));
+                assertTrue(e.getMessage().contains("not one llama.cpp is known to reproduce"), e.getMessage());
+            }
+        }
+        assertNoGguf(tmp);
+    }
+
+    /** A base model still carrying an adapter's layers is refused, naming the merge; so is DoRA as an adapter GGUF. */
+    @Test
+    void unmergedAdaptersAndDoraAreRefused(@TempDir Path tmp) throws Exception {
+        try (HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"));
+             PeftModel lora = QWEN2.adapted();
+             PeftModel dora = Peft.wrap(QWEN2.model(), LoraConfig.builder().r(2).targetModules("q_proj").useDora(true).build())) {
+            IllegalArgumentException unmerged = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(lora.base(), tokenizer, tmp.resolve("m.gguf"), GgufType.F32));
+            assertTrue(unmerged.getMessage().contains("mergeAndUnload"), unmerged.getMessage());
+            IllegalArgumentException doraRefused = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.exportLora(dora, tmp.resolve("d.gguf"), GgufType.F32));
+            assertTrue(doraRefused.getMessage().contains("is DoRA"), doraRefused.getMessage());
+        }
+        assertNoGguf(tmp);
+    }
+
+    @Test
+    void anOutputInAMissingFolderOrOnAFolderIsRefused(@TempDir Path tmp) throws Exception {
+        try (LanguageModel model = QWEN2.model(); HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
+            IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("nope/m.gguf"), GgufType.F32));
+            assertTrue(missing.getMessage().contains("does not exist"), missing.getMessage());
+            IllegalArgumentException folder = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("tok"), GgufType.F32));
+            assertTrue(folder.getMessage().contains("is a folder"), folder.getMessage());
+        }
+        assertEquals(List.of(tmp.resolve("tok")), list(tmp));
+    }
+
+    /** A failure after the header is written (the model's weights freed under the export) leaves the old file. */
+    @Test
+    void aFailureWhileWritingLeavesThePreviousFileAndNoTemporaryOne(@TempDir Path tmp) throws Exception {
+        Path target = tmp.resolve("m.gguf");
+        Files.writeString(target, "previous export");
+        try (HfTokenizer tokenizer = QWEN2.loadTokenizer(tmp.resolve("tok"))) {
+            LanguageModel model = QWEN2.model();
+            model.close();
+            RuntimeException e = assertThrows(RuntimeException.class, () -> GgufExporter.export(model, tokenizer, target, GgufType.Q8_0));
+            assertTrue(e.getMessage().contains("TensorScope was closed"), "fails reading the first tensor's data, after "
+                    + "the header: " + e.getMessage());
+        }
+        assertEquals("previous export", Files.readString(target));
+        assertEquals(List.of(target, tmp.resolve("tok")), list(tmp));
+    }
+
+    private static String refusal(ObjectNode config, ReferenceCase c, Path tmp) throws Exception {
+        try (HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve("tok"))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+                try (LanguageModel model = ReferenceCase.model(config)) {
+                    GgufExporter.export(model, tokenizer, tmp.resolve("m.gguf"), GgufType.F32);
+                }
+            });
+            assertNoGguf(tmp);
+            return e.getMessage();
+        }
+    }
+
+    private static void assertNoGguf(Path dir) throws Exception {
+        assertTrue(list(dir).stream().noneMatch(p -> p.getFileName().toString().contains(".gguf")), list(dir).toString());
+    }
+
+    private static List<Path> list(Path dir) throws Exception {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.sorted().toList();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package dev.finetune4j.gguf;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.PeftModel;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.FieldSource;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The exported GGUF files against llama.cpp itself (fixtures of tools/reference/gguf_llamacpp.sh): each
+ * {@link ReferenceCase} is exported again and must be byte for byte the file llama.cpp loaded (its SHA-256), llama.cpp
+ * must tokenize the texts as finetune4j does, and its logits of every position must be finetune4j's. A LoRA case
+ * exports its adapter as an adapter GGUF too, which llama.cpp applied to the base model's GGUF.
+ *
+ * <p>Tolerances: F32 stores the weights exactly, so the logits (of magnitude up to about 3) differ only by float32
+ * summation order: 1e-4 (measured 2e-6). The lossy types round every matrix (F16 to 11 significant bits, BF16 to 8,
+ * Q8_0 to steps of 1/127 of each block of 32's largest magnitude), and llama.cpp's CPU kernels also round the
+ * activations each matrix multiplies to that type (Q8_0: to Q8_0 blocks). The logits are therefore compared twice:
+ * with finetune4j's model as trained, and with its matrices rounded as the file stores them ({@link StoredWeights}),
+ * where only llama.cpp's rounding of activations is left. The bounds are about twice what these models measured
+ * (F16 0.0027 and 0.0016, BF16 0.028 and 0.014, Q8_0 0.069 and 0.057: a Q8_0 activation step is about 40 times
+ * F16's relative step, as its error is about 35 times F16's); a wrong block layout or scale would miss them by far.
+ * GELU (Gemma's and GPT-2's MLP) is, in llama.cpp's CPU backend, a float16 table (ggml-cpu/vec.h,
+ * {@code GGML_GELU_FP16}): its input and output are rounded to float16, so those families in F32 are held to 3e-3
+ * (measured 5e-4 to 1.2e-3) rather than 1e-4.
+ */
+class LlamaCppReferenceTest {
+    private static final Map<GgufType, Double> TOLERANCE = Map.of(GgufType.F32, 1e-4, GgufType.F16, 0.006,
+            GgufType.BF16, 0.06, GgufType.Q8_0, 0.14);
+    /** With the weights rounded as stored, what is left is llama.cpp's rounding of the activations. */
+    private static final Map<GgufType, Double> STORED_TOLERANCE = Map.of(GgufType.F32, 1e-4, GgufType.F16, 0.01,
+            GgufType.BF16, 0.06, GgufType.Q8_0, 0.15);
+    private static final double GELU_TABLE_TOLERANCE = 3e-3;
+    static final List<ReferenceCase> CASES = ReferenceCase.ALL;
+
+    @ParameterizedTest
+    @FieldSource("CASES")
+    void llamaCppReadsTheExportAsFinetune4jComputesIt(ReferenceCase c, @TempDir Path tmp) throws Exception {
+        JsonNode fixture = fixture(c.name());
+        try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve("tokenizer"))) {
+            Path file = GgufExporter.export(model, tokenizer, tmp.resolve(c.name() + ".gguf"),
+                    c.lora() ? GgufType.F32 : c.type());
+            assertEquals(fixture.path("sha256").asText(), sha256(file), c + ": the export is not the file llama.cpp "
+                    + "read; if the export changed on purpose, run tools/reference/gguf_llamacpp.sh again");
+
+            for (JsonNode text : fixture.path("texts")) {
+                String s = text.path("text").asText();
+                assertArrayEquals(ids(text.path("plain")), tokenizer.encode(s), c + ": tokens of '" + s + "'");
+                assertArrayEquals(ids(text.path("special")), tokenizer.encodeWithSpecialTokens(s, 1024),
+                        c + ": tokens of '" + s + "' with the special tokens the tokenizer adds");
+            }
+
+            long[] ids = ids(fixture.path("ids"));
+            assertArrayEquals(tokenizer.encodeWithSpecialTokens(ReferenceCase.LOGITS_TEXT, 64), ids, c + ": logits ids");
+            JsonNode theirs = fixture.path("logits");
+            if (c.lora()) {
+                assertLoraMatches(c, fixture, ids, tmp);
+                return;
+            }
+            double tolerance = tolerance(TOLERANCE, c);
+            double exported = largestDifference(c + ", the model as trained", model.logits(new long[][] {ids}, null)[0], theirs);
+            assertTrue(exported <= tolerance, c + ": logits differ from llama.cpp's by " + exported
+                    + " (tolerance " + tolerance + ")");
+            double storedTolerance = tolerance(STORED_TOLERANCE, c);
+            StoredWeights.roundInPlace(model, c.type());
+            double stored = largestDifference(c + ", the weights as stored", model.logits(new long[][] {ids}, null)[0], theirs);
+            assertTrue(stored <= storedTolerance, c + ": with the weights rounded as the file stores them, "
+                    + "logits differ from llama.cpp's by " + stored + " (tolerance " + storedTolerance + ")");
+        }
+    }
+
+    /**
+     * The adapter GGUF is the file llama.cpp applied, and llama.cpp's logits of the base GGUF with it are finetune4j's
+     * of the base model with the adapter; the adapter changes them by far more than the tolerance.
+     */
+    private static void assertLoraMatches(ReferenceCase c, JsonNode fixture, long[] ids, Path tmp) throws Exception {
+        try (PeftModel adapted = c.adapted()) {
+            Path adapter = GgufExporter.exportLora(adapted, tmp.resolve(c.name() + ".lora.gguf"), c.type());
+            assertEquals(fixture.path("lora").path("sha256").asText(), sha256(adapter), c + ": the adapter GGUF");
+            float[][] ours = adapted.logits(new long[][] {ids}, null)[0];
+            double d = largestDifference(c + ", base + LoRA", ours, fixture.path("logits"));
+            assertTrue(d <= TOLERANCE.get(c.type()), c + ": logits with the adapter differ from llama.cpp's by " + d);
+            try (var disabled = adapted.disableAdapter()) {
+                double base = largestDifference(c + ", base alone", adapted.logits(new long[][] {ids}, null)[0],
+                        fixture.path("logits"));
+                assertTrue(base > 100 * TOLERANCE.get(c.type()), c + ": the adapter must change the logits, by " + base);
+            }
+        }
+    }
+
+    /** The type's tolerance, at least {@value #GELU_TABLE_TOLERANCE} for a model whose MLP is GELU's. */
+    private static double tolerance(Map<GgufType, Double> byType, ReferenceCase c) {
+        return Math.max(byType.get(c.type()), c.geluMlp() ? GELU_TABLE_TOLERANCE : 0);
+    }
+
+    /** The largest difference of two (T, V) logits, printed with where it is. */
+    private static double largestDifference(String what, float[][] ours, JsonNode theirs) {
+        assertEquals(ours.length, theirs.size(), what + ": positions");
+        double worst = 0;
+        String where = "";
+        for (int p = 0; p < ours.length; p++) {
+            assertEquals(ours[p].length, theirs.get(p).size(), what + ": vocabulary of position " + p);
+            for (int v = 0; v < ours[p].length; v++) {
+                double d = Math.abs(ours[p][v] - theirs.get(p).get(v).asDouble());
+                if (d > worst) {
+                    worst = d;
+                    where = "position " + p + ", token " + v + ": finetune4j " + ours[p][v] + ", llama.cpp "
+                            + theirs.get(p).get(v).asDouble();
+                }
+            }
+        }
+        System.out.printf("%s: largest logit difference to llama.cpp %.3g (%s)%n", what, worst, where);
+        return worst;
+    }
+
+    static JsonNode fixture(String name) throws Exception {
+        try (InputStream in = LlamaCppReferenceTest.class.getResourceAsStream("/llamacpp/" + name + ".json")) {
+            if (in == null) {
+                throw new IllegalStateException("missing fixture /llamacpp/" + name + ".json: run "
+                        + "tools/reference/gguf_llamacpp.sh");
+            }
+            return new ObjectMapper().readTree(in);
+        }
+    }
+
+    private static long[] ids(JsonNode list) {
+        long[] out = new long[list.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = list.get(i).asLong();
+        }
+        return out;
+    }
+
+    static String sha256(Path file) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    }
+}

@@ -1,0 +1,201 @@
+package dev.finetune4j.gguf;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.models.ReferenceFolders;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.TensorScope;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * The tiny models llama.cpp checked (tools/reference/gguf_llamacpp.sh): a few layers of hidden size 64 with
+ * weights drawn from a seeded stream, each with one of core's test tokenizers, exported to one GGUF type. The
+ * weights are uniform draws (no transcendental functions), so every JVM builds the same bits and the export's
+ * SHA-256 equals the one llama.cpp read.
+ *
+ * @param name      the fixture's name ({@code src/test/resources/llamacpp/<name>.json})
+ * @param config    config.json of the model
+ * @param tokenizer core's test tokenizer folder, under {@code tokenizer/}, or {@link #GEMMA_TOKENIZER}
+ * @param type      the export's type (of the adapter, for a LoRA case, whose base model is exported in F32)
+ * @param lora      whether a LoRA adapter on every projection is exported too, as an adapter GGUF
+ */
+record ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora) {
+    /** Texts whose tokenization llama.cpp and finetune4j must agree on: ASCII, Chinese, emoji, special tokens. */
+    static final List<String> TEXTS = List.of("Hello world, hello 12 worlds!", "你好，世界", "I like 🦙 and 🚀 :)",
+            "<|im_start|>user hello<|im_end|>", "<s>hello</s> world", "  two  spaces\tand a tab");
+    /** The text whose tokens (with the tokenizer's special tokens) the logits are computed for. */
+    static final String LOGITS_TEXT = "Hello world, hello 你好 🦙!";
+
+    private static final String LLAMA = """
+            {"model_type": "llama", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": false,
+             "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 32}}""";
+    private static final String QWEN2 = """
+            {"model_type": "qwen2", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": true}""";
+    private static final String QWEN3 = """
+            {"model_type": "qwen3", "vocab_size": 270, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+             "tie_word_embeddings": false}""";
+    private static final String GPT2 = """
+            {"model_type": "gpt2", "vocab_size": 270, "n_positions": 128, "n_embd": 64, "n_layer": 2, "n_head": 4,
+             "n_inner": 128, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}""";
+    /**
+     * Phi-3 with partial rotary (12 of 16 dimensions) and longrope; the 2048 original positions keep the short
+     * factors in both (llama.cpp switches to the long ones by context size, finetune4j by position).
+     */
+    private static final String PHI3 = """
+            {"model_type": "phi3", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "max_position_embeddings": 4096, "original_max_position_embeddings": 2048, "rms_norm_eps": 1e-5,
+             "rope_theta": 10000.0, "partial_rotary_factor": 0.75, "tie_word_embeddings": false,
+             "rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5],
+                              "long_factor": [2.0, 3.0, 4.0, 5.0, 6.0, 7.0]}}""";
+    /** The same Phi-3 pretrained on 16 positions: the 20 of the test run with the long factors in both. */
+    private static final String PHI3_LONG = PHI3.replace("\"original_max_position_embeddings\": 2048",
+            "\"original_max_position_embeddings\": 16");
+    private static final String GEMMA = """
+            {"model_type": "gemma", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+             "hidden_activation": "gelu_pytorch_tanh"}""";
+    /** Small soft caps and a window of 4, so that the caps bend the logits and the window cuts the 21 positions. */
+    private static final String GEMMA2 = """
+            {"model_type": "gemma2", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "query_pre_attn_scalar": 16, "max_position_embeddings": 128, "rms_norm_eps": 1e-6,
+             "rope_theta": 10000.0, "attn_logit_softcapping": 5.0, "final_logit_softcapping": 2.0,
+             "sliding_window": 4, "hidden_activation": "gelu_pytorch_tanh"}""";
+    /** Gemma 3 with its own layer pattern, local rotary base, linear scaling of the global layers and an lm_head. */
+    private static final String GEMMA3 = """
+            {"model_type": "gemma3_text", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16,
+             "query_pre_attn_scalar": 16, "max_position_embeddings": 128, "rms_norm_eps": 1e-6,
+             "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+             "rope_scaling": {"rope_type": "linear", "factor": 2.0}, "sliding_window": 4,
+             "layer_types": ["sliding_attention", "full_attention", "sliding_attention"],
+             "tie_word_embeddings": false, "hidden_activation": "gelu_pytorch_tanh"}""";
+    /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
+    static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
+
+    /** Every case: each family in float32, and the Llama one in each lossy type. */
+    static final List<ReferenceCase> ALL = List.of(
+            new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
+            new ReferenceCase("llama-spm-f16", LLAMA, "sentencepiece-bos", GgufType.F16, false),
+            new ReferenceCase("llama-spm-bf16", LLAMA, "sentencepiece-bos", GgufType.BF16, false),
+            new ReferenceCase("llama-spm-q8_0", LLAMA, "sentencepiece-bos", GgufType.Q8_0, false),
+            new ReferenceCase("qwen2-bytebpe-f32", QWEN2, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("qwen3-bytebpe-f32", QWEN3, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("qwen3-bytebpe-q8_0", QWEN3, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("llama-spm-lora-f32", LLAMA, "sentencepiece-bos", GgufType.F32, true),
+            new ReferenceCase("qwen2-bytebpe-lora-f32", QWEN2, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("gpt2-bytebpe-f32", GPT2, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("gpt2-bytebpe-q8_0", GPT2, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("phi3-spm-f32", PHI3, "sentencepiece-bos", GgufType.F32, false),
+            new ReferenceCase("phi3-spm-lora-f32", PHI3, "sentencepiece-bos", GgufType.F32, true),
+            new ReferenceCase("phi3-long-spm-f32", PHI3_LONG, "sentencepiece-bos", GgufType.F32, false),
+            new ReferenceCase("gemma-spm-f32", GEMMA, GEMMA_TOKENIZER, GgufType.F32, false),
+            new ReferenceCase("gemma2-spm-f32", GEMMA2, GEMMA_TOKENIZER, GgufType.F32, false),
+            new ReferenceCase("gemma3-spm-f32", GEMMA3, GEMMA_TOKENIZER, GgufType.F32, false),
+            new ReferenceCase("gemma3-spm-f16", GEMMA3, GEMMA_TOKENIZER, GgufType.F16, false),
+            new ReferenceCase("gemma3-spm-q8_0", GEMMA3, GEMMA_TOKENIZER, GgufType.Q8_0, false));
+
+    /** The case's config, parsed. */
+    ObjectNode configJson() throws IOException {
+        return (ObjectNode) new ObjectMapper().readTree(config);
+    }
+
+    /** The model with its seeded weights; the caller closes it. */
+    LanguageModel model() throws IOException {
+        return model(configJson());
+    }
+
+    /** Whether the MLP's activation is GELU, which llama.cpp's CPU backend computes through a float16 table. */
+    boolean geluMlp() {
+        return config.contains("gelu");
+    }
+
+    /**
+     * A model of {@code config} whose every tensor, in name order, is drawn from one stream seeded with 42: matrices
+     * uniform in [-0.15, 0.15), norms scaling by [0.8, 1.2) (Gemma's weights w in [-0.2, 0.2), as it scales by
+     * 1 + w), biases in [-0.1, 0.1).
+     */
+    static LanguageModel model(ObjectNode config) {
+        LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached());
+        double normCentre = config.path("model_type").asText().startsWith("gemma") ? 0 : 1;
+        SplittableRandom random = new SplittableRandom(42);
+        for (var e : new TreeMap<>(model.stateDict()).entrySet()) {
+            String name = e.getKey();
+            boolean norm = name.endsWith("norm.weight") || name.matches(".*\\.ln_\\w+\\.weight");
+            double low = norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1 : -0.15;
+            double high = norm ? normCentre + 0.2 : -low;
+            StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
+        }
+        return model;
+    }
+
+    /**
+     * The model with a LoRA adapter of rank 4 (alpha 8) on every projection, A and B drawn uniformly (A in
+     * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
+     */
+    PeftModel adapted() throws IOException {
+        String[] targets = config.contains("phi3") ? new String[] {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
+                : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+        PeftModel adapted = Peft.wrap(model(), LoraConfig.builder().r(4).loraAlpha(8).targetModules(targets).build());
+        SplittableRandom random = new SplittableRandom(7);
+        for (var e : new TreeMap<>(adapted.base().stateDict()).entrySet()) {
+            boolean a = e.getKey().endsWith("lora_A.weight");
+            if (a || e.getKey().endsWith("lora_B.weight")) {
+                StateDicts.fill(e.getValue(), () -> random.nextDouble(a ? -0.15 : -0.1, a ? 0.15 : 0.1));
+            }
+        }
+        return adapted;
+    }
+
+    /**
+     * Copies the tokenizer out of core's test jar into {@code dir} (for {@link #GEMMA_TOKENIZER}, with the normalizer
+     * replaced) and loads it; the caller closes it.
+     */
+    HfTokenizer loadTokenizer(Path dir) throws IOException {
+        boolean gemma = tokenizer.equals(GEMMA_TOKENIZER);
+        ReferenceFolders.copy("tokenizer/" + (gemma ? "sentencepiece-bos" : tokenizer),
+                List.of("tokenizer.json", "tokenizer_config.json"), dir);
+        if (gemma) {
+            ObjectMapper json = new ObjectMapper();
+            ObjectNode spec = (ObjectNode) json.readTree(dir.resolve("tokenizer.json").toFile());
+            ObjectNode replace = spec.putObject("normalizer").put("type", "Replace").put("content", "\u2581");
+            replace.putObject("pattern").put("String", " ");
+            Files.writeString(dir.resolve("tokenizer.json"), json.writeValueAsString(spec));
+        }
+        return HfTokenizer.load(dir);
+    }
+
+    /** The name, for test reports. */
+    @Override
+    public String toString() {
+        return name;
+    }
+
+    static Map<String, ReferenceCase> byName() {
+        Map<String, ReferenceCase> out = new TreeMap<>();
+        ALL.forEach(c -> out.put(c.name(), c));
+        return out;
+    }
+}

@@ -1,0 +1,67 @@
+package dev.finetune4j.gguf;
+
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Rounds a model's weight matrices in place to the values a GGUF of a given type stores, by encoding each row as the
+ * exporter does and decoding it as ggml does (F16 and BF16 widened, Q8_0 as scale times int8): finetune4j then
+ * computes the model llama.cpp reads from the file.
+ */
+final class StoredWeights {
+    private StoredWeights() {
+    }
+
+    /** Every rank-2 tensor of {@code model} (its matrices; norms and biases are 1-D and stay float32). */
+    static void roundInPlace(LanguageModel model, GgufType type) {
+        for (var e : model.stateDict().entrySet()) {
+            Tensor t = e.getValue();
+            if (t.rank() != 2) {
+                continue;
+            }
+            int rowLength = t.dim(1);
+            GgmlType storage = type.storageOf(e.getKey(), TensorRows.ggmlDims(t));
+            float[] values = t.toFloatArray();
+            float[] row = new float[rowLength];
+            ByteBuffer bytes = ByteBuffer.allocate((int) storage.rowBytes(rowLength)).order(ByteOrder.LITTLE_ENDIAN);
+            for (int r = 0; r < t.dim(0); r++) {
+                System.arraycopy(values, r * rowLength, row, 0, rowLength);
+                storage.encodeRow(row, bytes.clear());
+                decode(storage, bytes.flip(), values, r * rowLength, rowLength);
+            }
+            t.copyFrom(values);
+        }
+    }
+
+    /** ggml's dequantization of one row into {@code out[at..at + length)}. */
+    static void decode(GgmlType type, ByteBuffer in, float[] out, int at, int length) {
+        switch (type) {
+            case F32 -> {
+                for (int i = 0; i < length; i++) {
+                    out[at + i] = in.getFloat();
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < length; i++) {
+                    out[at + i] = Float.float16ToFloat(in.getShort());
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < length; i++) {
+                    out[at + i] = Float.intBitsToFloat((in.getShort() & 0xFFFF) << 16);
+                }
+            }
+            case Q8_0 -> {
+                for (int block = 0; block < length; block += 32) {
+                    float d = Float.float16ToFloat(in.getShort());
+                    for (int j = 0; j < 32; j++) {
+                        out[at + block + j] = d * in.get();
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package dev.finetune4j.samples.cli;
+
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.gguf.GgufExporter;
+import dev.finetune4j.gguf.GgufType;
+import dev.finetune4j.peft.AdapterFiles;
+import dev.finetune4j.peft.PeftModel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code finetune4j export-gguf}: writes a model, an adapter merged into it if given, as one GGUF for llama.cpp. */
+@Command(name = "export-gguf", mixinStandardHelpOptions = true,
+        description = {"Export a causal LM (llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt2) with its tokenizer to one GGUF file, which "
+                + "llama.cpp (llama-cli -m FILE), Ollama (a Modelfile with FROM ./FILE) and LM Studio load.",
+                "With --adapter, the adapter (LoRA, DoRA, IA3, freeze) is merged into the model first; with "
+                + "--lora-only, a LoRA adapter is written alone as a llama.cpp adapter GGUF instead. Norms, biases "
+                + "and other 1-D tensors stay float32 in every type."},
+        footer = {"", "Example: finetune4j export-gguf --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --out qa.gguf --type q8_0",
+                "         finetune4j export-gguf --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --lora-only --out qa-lora.gguf",
+                "", "Exit codes: 0 done, 1 failed while running, 2 bad input (missing folders, unsupported model or "
+                + "tokenizer, adapter not mergeable, output folder missing)."})
+final class ExportGgufCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "DIR",
+            description = "Model folder (Hugging Face), with tokenizer.json.")
+    Path model;
+
+    @Option(names = {"-a", "--adapter"}, paramLabel = "DIR",
+            description = "Adapter folder to merge before exporting (adapter_config.json + adapter_model.safetensors).")
+    Path adapter;
+
+    @Option(names = {"-o", "--out", "--output"}, required = true, paramLabel = "FILE",
+            description = "The GGUF file to write (its folder must exist); an existing file is replaced.")
+    Path out;
+
+    @Option(names = {"-t", "--type"}, paramLabel = "TYPE", defaultValue = "f16",
+            description = "How weight matrices are stored: f32, f16 (default), bf16 or q8_0 (8-bit blocks, about "
+                    + "half of f16's size).")
+    String type;
+
+    @Option(names = "--lora-only", description = "Write the LoRA adapter alone as a llama.cpp adapter GGUF "
+            + "(llama-cli -m base.gguf --lora FILE; Ollama: ADAPTER ./FILE) instead of the merged model; needs --adapter.")
+    boolean loraOnly;
+
+    @Override
+    public Integer call() {
+        GgufType storage;
+        try {
+            storage = GgufType.named(type);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("--type: " + e.getMessage(), e);
+        }
+        if (!Files.isRegularFile(model.resolve("tokenizer.json"))) {
+            throw new BadInputException("no tokenizer.json in " + model.toAbsolutePath() + ": a GGUF file carries its "
+                    + "tokenizer, so the model folder needs the one it was trained with");
+        }
+        if (loraOnly) {
+            return exportAdapter(storage);
+        }
+        Path written;
+        try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter);
+             HfTokenizer tokenizer = HfTokenizer.load(model)) {
+            written = GgufExporter.export(lm, tokenizer, out, storage);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("cannot export " + model.toAbsolutePath() + " to GGUF: " + e.getMessage(), e);
+        }
+        spec.commandLine().getOut().println("GGUF model (" + storage.name().toLowerCase(Locale.ROOT) + ") written to " + written);
+        return ExitCodes.OK;
+    }
+
+    /** {@code --lora-only}: the adapter on its base model, written as an adapter GGUF. */
+    private Integer exportAdapter(GgufType storage) {
+        if (adapter == null) {
+            throw new BadInputException("--lora-only exports an adapter: give its folder with --adapter DIR");
+        }
+        Path written;
+        try (AdapterFiles files = ModelInputs.readAdapter(adapter);
+             LanguageModel base = ModelInputs.loadModel(model, Device.auto())) {
+            PeftModel lora = ModelInputs.loadAdapter(base, files); // its weights live in the base model's scope
+            written = GgufExporter.exportLora(lora, out, storage);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("cannot export the adapter " + adapter.toAbsolutePath() + " to GGUF: "
+                    + e.getMessage(), e);
+        }
+        spec.commandLine().getOut().println("GGUF LoRA adapter (" + storage.name().toLowerCase(Locale.ROOT)
+                + ") written to " + written);
+        return ExitCodes.OK;
+    }
+}

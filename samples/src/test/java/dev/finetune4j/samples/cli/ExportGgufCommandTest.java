@@ -1,0 +1,102 @@
+package dev.finetune4j.samples.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.gguf.GgufExporter;
+import dev.finetune4j.gguf.GgufType;
+import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
+import dev.finetune4j.samples.quickstart.BaseModelConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ExportGgufCommandTest {
+    @TempDir
+    Path dir;
+
+    /**
+     * The CLI's file is byte for byte what the library writes for the model with the adapter merged (the library's
+     * files are checked against llama.cpp in the gguf module), and differs from the base model's; with --lora-only,
+     * it is the library's adapter GGUF of the adapter.
+     */
+    @Test
+    void theExportWithAnAdapterIsTheMergedModelsGguf() throws Exception {
+        Path base = baseWithTokenizer();
+        Path expected = dir.resolve("expected.gguf");
+        Path baseOnly = dir.resolve("base.gguf");
+        try (PeftModel m = Peft.wrap(AutoModel.loadCausalLM(base), LoraConfig.builder().r(4).loraAlpha(8)
+                .targetModules("q_proj", "v_proj").initLoraWeights(LoraInit.RANDOM).build(), 5);
+             HfTokenizer tokenizer = HfTokenizer.load(base)) {
+            m.save(dir.resolve("adapter"));
+            Files.createDirectories(dir.resolve("expected"));
+            GgufExporter.exportLora(m, dir.resolve("expected/qa-lora.gguf"), GgufType.F16); // its name: the file's
+            try (LanguageModel merged = m.mergeAndUnload()) {
+                GgufExporter.export(merged, tokenizer, expected, GgufType.Q8_0);
+            }
+        }
+        try (LanguageModel plain = AutoModel.loadCausalLM(base); HfTokenizer tokenizer = HfTokenizer.load(base)) {
+            GgufExporter.export(plain, tokenizer, baseOnly, GgufType.Q8_0);
+        }
+
+        CliTestSupport.Run r = CliTestSupport.run("export-gguf", "--model", base.toString(), "--adapter",
+                dir.resolve("adapter").toString(), "--out", dir.resolve("qa.gguf").toString(), "--type", "q8_0");
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("(q8_0) written to") && r.out().contains("qa.gguf"), r.out());
+        byte[] written = Files.readAllBytes(dir.resolve("qa.gguf"));
+        assertArrayEquals(Files.readAllBytes(expected), written, "the merged model's GGUF");
+        assertFalse(Arrays.equals(Files.readAllBytes(baseOnly), written), "the adapter must change the weights");
+        String text = new String(written, StandardCharsets.ISO_8859_1);
+        assertTrue(text.contains("tokenizer.chat_template") && text.contains("<tool_call>"), "the model's chat template");
+
+        r = CliTestSupport.run("export-gguf", "--model", base.toString(), "--adapter", dir.resolve("adapter").toString(),
+                "--lora-only", "--out", dir.resolve("qa-lora.gguf").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("LoRA adapter (f16) written to"), r.out());
+        assertArrayEquals(Files.readAllBytes(dir.resolve("expected/qa-lora.gguf")), Files.readAllBytes(dir.resolve("qa-lora.gguf")),
+                "the adapter GGUF of the adapter as trained");
+    }
+
+    @Test
+    void loraOnlyNeedsAnAdapter() throws Exception {
+        Path base = baseWithTokenizer();
+        CliTestSupport.Run r = CliTestSupport.run("export-gguf", "-m", base.toString(), "--lora-only", "-o",
+                dir.resolve("m.gguf").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("--adapter"), r.err());
+    }
+
+    @Test
+    void anUnknownTypeOrAMissingOutputFolderIsBadInput() throws Exception {
+        Path base = baseWithTokenizer();
+        CliTestSupport.Run r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o",
+                dir.resolve("m.gguf").toString(), "--type", "q4_k");
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("f32, f16, bf16 or q8_0"), r.err());
+
+        r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("missing/m.gguf").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("does not exist"), r.err());
+        assertFalse(Files.exists(dir.resolve("m.gguf")));
+    }
+
+    /** A tiny Llama of core's byte-level BPE test tokenizer (270 tokens), with Qwen2.5's chat template. */
+    private Path baseWithTokenizer() throws Exception {
+        ObjectNode config = BaseModelConfig.configJson().put("vocab_size", 270);
+        Path base = CliTestSupport.tinyModel(dir.resolve("base"), config);
+        return CliTestSupport.qwenToolTokenizer(base);
+    }
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# llama.cpp as the reference for finetune4j's GGUF export (gguf module). Exports the tiny test models of
+# gguf/src/test/java/dev/finetune4j/gguf/ReferenceCase.java, loads each GGUF in llama.cpp (the release that
+# node-llama-cpp@3.22.1 ships, CPU build), reads it a second time with gguf-py's GGUFReader, and writes
+# gguf/src/test/resources/llamacpp/<case>.json: the SHA-256 of the file llama.cpp read, llama.cpp's tokens for
+# the texts, its logits for every position of the ids, and what GGUFReader found.
+#
+# usage: tools/reference/gguf_llamacpp.sh
+#   LLAMA_NPM_DIR  a folder where node-llama-cpp@3.22.1 is installed already (default: npm installs it into a
+#                  temporary folder; npm's registry must be reachable)
+#   LLAMA_SRC      llama.cpp's source of that release (default: cloned from the package's git bundle)
+# Needs gcc, python3 with numpy, Maven and JDK 25 (JAVA_HOME).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+NPM_DIR="${LLAMA_NPM_DIR:-}"
+if [[ -z "$NPM_DIR" ]]; then
+  NPM_DIR="$WORK/npm"
+  mkdir -p "$NPM_DIR"
+  (cd "$NPM_DIR" && npm install --no-save --ignore-scripts --no-audit --no-fund node-llama-cpp@3.22.1 >/dev/null)
+fi
+LIB="$NPM_DIR/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
+SRC="${LLAMA_SRC:-}"
+if [[ -z "$SRC" ]]; then
+  SRC="$WORK/llama.cpp"
+  git clone --quiet "$NPM_DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$SRC"
+fi
+
+gcc -O1 -o "$WORK/gguf_llamacpp" "$ROOT/tools/reference/gguf_llamacpp.c" -I"$SRC/include" -I"$SRC/ggml/include" \
+  -L"$LIB" -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so -Wl,-rpath,"$LIB"
+
+(cd "$ROOT" && mvn -B -ntp -o -q test -pl gguf -am -Dtest=LlamaCppFixtureExport \
+  -Dsurefire.failIfNoSpecifiedTests=false -Dgguf.reference.out="$WORK/models")
+
+OUT="$ROOT/gguf/src/test/resources/llamacpp"
+mkdir -p "$OUT"
+for model in "$WORK"/models/*.gguf; do
+  name="$(basename "$model" .gguf)"
+  [[ "$name" == *.lora ]] && continue
+  lora="$WORK/models/$name.lora.gguf"
+  [[ -f "$lora" ]] || lora=""
+  "$WORK/gguf_llamacpp" "$LIB" "$model" "$WORK/models/$name.texts" "$(cat "$WORK/models/$name.ids")" $lora \
+    > "$WORK/$name.llamacpp.json"
+  PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json" $lora <<'PY'
+import hashlib, json, sys
+import numpy as np
+from gguf import GGUFReader
+
+model, llamacpp, texts, out = sys.argv[1:5]
+lora = sys.argv[5] if len(sys.argv) > 5 else None
+reference = json.load(open(llamacpp))
+reader = GGUFReader(model)
+
+def matrix_type(file_type):
+    return {0: "F32", 1: "F16", 32: "BF16", 7: "Q8_0"}[file_type]
+
+def check_types(reader, matrix):
+    """1-D tensors, norms and learned positions stay F32, matrices take the file's type (Q8_0 rows that are not whole
+    blocks: F16)."""
+    tensors = []
+    for t in reader.tensors:
+        dims = [int(d) for d in t.shape]
+        kind = t.tensor_type.name
+        if len(dims) == 1 or t.name.endswith("_norm.weight") or t.name == "position_embd.weight":
+            assert kind == "F32", (t.name, kind)
+        else:
+            assert kind == matrix or (matrix == "Q8_0" and kind == "F16" and dims[0] % 32 != 0), (t.name, kind, matrix)
+        assert t.n_elements == int(np.prod(dims)), t.name
+        tensors.append([t.name, kind, dims])
+    return tensors
+
+def value(field):
+    return field.contents()
+
+meta = {k: value(f) for k, f in reader.fields.items() if not k.startswith("tokenizer.ggml.") or k.endswith("_id")
+        or k.endswith("model") or k.endswith("pre") or k.startswith("tokenizer.ggml.add")}
+n_tokens = len(reader.fields["tokenizer.ggml.tokens"].contents())
+assert n_tokens == reference["n_vocab"], (n_tokens, reference["n_vocab"])
+tensors = check_types(reader, matrix_type(meta["general.file_type"]))
+with open(texts, encoding="utf-8") as f:
+    text_list = [line.rstrip("\n") for line in f]
+fixture = {
+    "sha256": hashlib.sha256(open(model, "rb").read()).hexdigest(),
+    "gguf_py": {"metadata": meta, "tensors": tensors, "token_count": n_tokens},
+    "texts": [{"text": t, **r} for t, r in zip(text_list, reference["texts"])],
+    "ids": reference["ids"],
+    "logits": reference["logits"],
+}
+if lora:
+    adapter = GGUFReader(lora)
+    lora_meta = {k: f.contents() for k, f in adapter.fields.items()}
+    assert lora_meta["general.type"] == "adapter" and lora_meta["adapter.type"] == "lora", lora_meta
+    assert lora_meta["general.architecture"] == meta["general.architecture"]
+    names = {t.name: [int(d) for d in t.shape] for t in adapter.tensors}
+    base = {t[0]: t[2] for t in tensors}
+    for n, dims in names.items():
+        stem = n[: -len(".lora_a")]
+        assert n.endswith((".lora_a", ".lora_b")) and stem in base, n
+        a, b = names[stem + ".lora_a"], names[stem + ".lora_b"]
+        assert a[0] == base[stem][0] and b[1] == base[stem][1] and a[1] == b[0], (n, a, b, base[stem])
+    fixture["lora"] = {"sha256": hashlib.sha256(open(lora, "rb").read()).hexdigest(), "metadata": lora_meta,
+                       "tensors": check_types(adapter, matrix_type(lora_meta["general.file_type"]))}
+with open(out, "w", encoding="utf-8") as f:
+    json.dump(fixture, f, ensure_ascii=False, separators=(",", ":"))
+print(f"{out}: {len(tensors)} tensors, {n_tokens} tokens, {len(reference['ids'])} positions of logits")
+PY
+done
