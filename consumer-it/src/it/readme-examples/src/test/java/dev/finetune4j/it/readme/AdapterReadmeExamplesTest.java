@@ -1,6 +1,10 @@
 package dev.finetune4j.it.readme;
 
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tokenizer.HfTokenizer;
+import dev.finetune4j.gguf.GgufExporter;
+import dev.finetune4j.gguf.GgufType;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
@@ -12,12 +16,16 @@ import dev.finetune4j.peft.mix.WeightedAdapter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** README's adapter mixing, as written, on the tiny fixtures. */
+/** README's GGUF export and adapter mixing, as written, on the tiny fixtures. */
 class AdapterReadmeExamplesTest {
 
     @BeforeAll
@@ -26,11 +34,33 @@ class AdapterReadmeExamplesTest {
     }
 
     @Test
+    void ggufOfAModelAndOfAnAdapter() throws Exception {
+        Path dir = Fixtures.byteBpeModel();
+        Fixtures.copyFolder(Path.of("Qwen2.5-0.5B-Instruct"), dir);    // the byte-level BPE tokenizer's files
+        Fixtures.copyFolder(Path.of("my-adapter"), Path.of("runs/qa/adapter"));
+        // example README.md#9
+        try (LanguageModel model = AutoModel.loadCausalLM(dir);          // a Hugging Face folder with its tokenizer.json
+             HfTokenizer tokenizer = HfTokenizer.load(dir)) {
+            GgufExporter.export(model, tokenizer, Path.of("qwen.gguf"), GgufType.Q8_0);   // or F32, F16, BF16
+        }
+        // end example
+        // example README.md#10
+        try (PeftModel adapted = Peft.load(AutoModel.loadCausalLM(dir), Path.of("runs/qa/adapter"))) {
+            GgufExporter.exportLora(adapted, Path.of("qa-lora.gguf"), GgufType.F16);
+        }
+        // end example
+        for (String file : List.of("qwen.gguf", "qa-lora.gguf")) {
+            byte[] magic = Arrays.copyOf(Files.readAllBytes(Path.of(file)), 4);
+            assertEquals("GGUF", new String(magic, StandardCharsets.US_ASCII), file);
+        }
+    }
+
+    @Test
     void mixTwoAdapters() throws Exception {
         Fixtures.copyFolder(Path.of("my-adapter"), Path.of("adapters/legal"));
         Fixtures.copyFolder(Path.of("my-adapter"), Path.of("adapters/support"));
         Fixtures.delete(Path.of("adapters/legal+support"));
-        // example README.md#14
+        // example README.md#16
         try (AdapterFiles legal = AdapterFiles.read(Path.of("adapters/legal"));
              AdapterFiles support = AdapterFiles.read(Path.of("adapters/support"))) {
             MixedAdapter both = AdapterMix.combine(
