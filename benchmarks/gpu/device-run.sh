@@ -5,7 +5,8 @@
 # (a failing check says the speed of a wrong step means nothing, and the table is read with that in mind).
 # First, transformers (installed there, not here) recomputes the golden outputs that tools/reference/families_torch.py
 # made for Gemma, Gemma 2, Gemma 3, Phi-3 and the sliding-window families (seconds, on the CPU; 60 s at most).
-# Everything lands under $OUT: transformers-verify.log, check.log, check-isolated.log, environment.txt, reports/ and
+# Then Python PEFT's add_weighted_adapter checks the adapter-mixing golden values (tools/reference/adapter_mix_torch.py).
+# Everything lands under $OUT: transformers-verify.log, peft-mix-check.json/.log, check.log, check-isolated.log, environment.txt, reports/ and
 # side-by-side/.
 #
 #   device run, carry [".device/gpu"], timeout_s = TOTAL_S + 40:  benchmarks/gpu/device-run.sh
@@ -18,6 +19,10 @@ refs=core/src/test/resources/references
 timeout 60 python3 tools/reference/verify_with_transformers.py "$refs"/{mistral,gemma,gemma2,gemma3_text,phi3,phi3_longrope,mistral_sliding,qwen2_sliding,qwen2_cls} \
     > "$OUT/transformers-verify.log" 2>&1
 echo "device-run: transformers verified the family references (exit $?, $OUT/transformers-verify.log)"
+# Python PEFT's own add_weighted_adapter against the adapter-mixing golden values (CPU, seconds).
+timeout 60 python3 tools/reference/adapter_mix_peft_check.py peft/src/test/resources/hf-tiny/llama "$OUT/peft-mix-check.json" \
+    > "$OUT/peft-mix-check.log" 2>&1
+echo "device-run: PEFT's add_weighted_adapter checked the mixing golden values (exit $?, $OUT/peft-mix-check.json)"
 benchmarks/gpu/check.sh
 status=$?
 left=$(( TOTAL_S - ($(date +%s) - START) ))

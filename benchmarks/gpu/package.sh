@@ -3,7 +3,7 @@
 # (benchmarks/gpu/check.sh, benchmarks/gpu/side-by-side.sh) in .device/gpu (git-ignored; name it in the device
 # tool's carry):
 #   jdk.tgz         a jlink'd JDK 25 (modules uncompressed and libjvm stripped, so that gzip packs them tighter)
-#   classes/M       the classes and resources of modules core, peft, data, eval, samples and benchmarks
+#   classes/M       the classes and resources of modules core, peft, data, eval, gguf, samples and benchmarks
 #   test-classes/M  the test classes of core, peft and samples, without their resources: the fixtures travel in
 #                   the working tree (src/test/resources), and check.sh puts them on the class path from there
 #   lib             the libraries those classes load (Jackson, SLF4J, Guava, picocli) and JUnit's console launcher
@@ -23,7 +23,7 @@ CONSOLE="$M2/org/junit/platform/junit-platform-console-standalone/$JUNIT/junit-p
 OUTDIR=.device/gpu
 LIMIT_MIB=64
 HEADROOM_MIB=2
-MODULES="core peft data eval samples benchmarks"
+MODULES="core peft data eval gguf samples benchmarks"
 TESTED="core peft samples"
 # The libraries the GPU suite, the quickstart and the benchmark load. Not carried: the Hugging Face tokenizers'
 # native library (no test on the GPU reads a tokenizer.json), Lucene (data augmentation), and what the other modules
