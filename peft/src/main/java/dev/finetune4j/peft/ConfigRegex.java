@@ -1,5 +1,7 @@
 package dev.finetune4j.peft;
 
+import dev.finetune4j.core.text.BudgetedText;
+
 import java.util.Optional;
 import java.util.regex.MatchResult;
 import java.util.regex.Matcher;
@@ -91,7 +93,7 @@ public final class ConfigRegex {
      * @throws PeftException when the match takes more than the step budget
      */
     public Optional<MatchResult> match(String input) {
-        Matcher m = pattern.matcher(new CountedChars(input));
+        Matcher m = pattern.matcher(counted(input));
         return m.matches() ? Optional.of(m.toMatchResult()) : Optional.empty();
     }
 
@@ -103,7 +105,7 @@ public final class ConfigRegex {
      * @throws PeftException when the search takes more than the step budget
      */
     public boolean find(String input) {
-        return pattern.matcher(new CountedChars(input)).find();
+        return pattern.matcher(counted(input)).find();
     }
 
     /** Equal when the expressions are: the field only names where one came from. */
@@ -122,39 +124,12 @@ public final class ConfigRegex {
         return regex;
     }
 
-    /** The text being matched, counting each character the matcher reads against the budget. */
-    private final class CountedChars implements CharSequence {
-        private final String text;
-        private long steps;
-
-        CountedChars(String text) {
-            this.text = text;
-        }
-
-        @Override
-        public char charAt(int index) {
-            if (++steps > STEP_BUDGET) {
-                throw new PeftException("the " + field + " regex '" + regex + "' backtracks too much: matching it "
-                        + "against the " + text.length() + "-character name '" + text + "' read over " + STEP_BUDGET
-                        + " characters. Avoid nested or adjacent unbounded repeats such as (.*){12}, (a+)+ or .*.*; "
-                        + "spell the path out instead, e.g. '.*\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)'");
-            }
-            return text.charAt(index);
-        }
-
-        @Override
-        public int length() {
-            return text.length();
-        }
-
-        @Override
-        public CharSequence subSequence(int start, int end) {
-            return text.subSequence(start, end);
-        }
-
-        @Override
-        public String toString() {
-            return text;
-        }
+    /** The text being matched, each character the matcher reads counted against {@link #STEP_BUDGET}. */
+    private BudgetedText counted(String text) {
+        return new BudgetedText(text, STEP_BUDGET, () -> new PeftException("the " + field + " regex '" + regex
+                + "' backtracks too much: matching it against the " + text.length() + "-character name '" + text
+                + "' read over " + STEP_BUDGET + " characters. Avoid nested or adjacent unbounded repeats such as "
+                + "(.*){12}, (a+)+ or .*.*; spell the path out instead, e.g. "
+                + "'.*\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)'"));
     }
 }

@@ -3,6 +3,7 @@ package dev.finetune4j.samples.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.text.BudgetedText;
 import dev.finetune4j.peft.train.RewardFunction;
 
 import java.util.ArrayList;
@@ -85,7 +86,11 @@ final class GrpoRewards {
         } catch (PatternSyntaxException e) {
             throw new BadInputException("'" + where + ".pattern' is not a regular expression: " + e.getDescription(), e);
         }
-        return (prompt, completion) -> compiled.matcher(new BudgetedText(completion, pattern)).find() ? 1 : 0;
+        // the completion's characters a regex may read at most REGEX_BUDGET times
+        return (prompt, completion) -> compiled.matcher(new BudgetedText(completion, REGEX_BUDGET,
+                () -> new IllegalStateException("the regex " + pattern + " read the completion's characters more than "
+                        + REGEX_BUDGET + " times (exponential backtracking): make its repetitions possessive (a*+) or "
+                        + "anchor its alternatives"))).find() ? 1 : 0;
     }
 
     private static RewardFunction length(Integer target, String where) {
@@ -113,48 +118,6 @@ final class GrpoRewards {
             return true;
         } catch (JsonProcessingException e) {
             return false;
-        }
-    }
-
-    /** A completion whose characters a regex may read at most {@link #REGEX_BUDGET} times. */
-    private static final class BudgetedText implements CharSequence {
-        private final String text;
-        private final String pattern;
-        private final long[] reads;
-
-        BudgetedText(String text, String pattern) {
-            this(text, pattern, new long[1]);
-        }
-
-        private BudgetedText(String text, String pattern, long[] reads) {
-            this.text = text;
-            this.pattern = pattern;
-            this.reads = reads;
-        }
-
-        @Override
-        public char charAt(int index) {
-            if (++reads[0] > REGEX_BUDGET) {
-                throw new IllegalStateException("the regex " + pattern + " read the completion's characters more than "
-                        + REGEX_BUDGET + " times (exponential backtracking): make its repetitions possessive (a*+) or "
-                        + "anchor its alternatives");
-            }
-            return text.charAt(index);
-        }
-
-        @Override
-        public int length() {
-            return text.length();
-        }
-
-        @Override
-        public CharSequence subSequence(int start, int end) {
-            return new BudgetedText(text.substring(start, end), pattern, reads);
-        }
-
-        @Override
-        public String toString() {
-            return text;
         }
     }
 }
