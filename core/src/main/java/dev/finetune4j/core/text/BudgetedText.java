@@ -39,7 +39,11 @@ public final class BudgetedText implements CharSequence {
         this.reads = reads;
     }
 
-    /** Characters read so far, by this text and its sub-sequences. */
+    /**
+     * Characters read so far.
+     *
+     * @return the reads of this text and of its sub-sequences (and of the text they were taken from)
+     */
     public long reads() {
         return reads[0];
     }
