@@ -3,13 +3,16 @@ package dev.finetune4j.peft.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.LoadOptions;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.FieldSource;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -34,10 +37,18 @@ class GrpoFixtureTest {
     private static final Map<String, float[]> GRADIENTS =
             TrainTestSupport.floats(TrainTestSupport.resource("llama/grpo_grads.safetensors"));
 
+    /** The fixture's cases. */
+    static final List<String> CASES = List.of("grpo_beta0", "bnpo_beta0", "dr_grpo_beta0", "dapo_beta0", "grpo_beta0.04",
+            "bnpo_beta0.04", "dr_grpo_beta0.04", "dapo_beta0.04", "dapo_batch_scaled_masked", "dr_grpo_unscaled");
+
     @ParameterizedTest
-    @ValueSource(strings = {"grpo_beta0", "bnpo_beta0", "dr_grpo_beta0", "dapo_beta0", "grpo_beta0.04", "bnpo_beta0.04",
-            "dr_grpo_beta0.04", "dapo_beta0.04", "dapo_batch_scaled_masked", "dr_grpo_unscaled"})
+    @FieldSource("CASES")
     void lossMetricsAdvantagesAndGradientsMatchTorch(String name) {
+        check(name, Device.cpu());
+    }
+
+    /** Case {@code name} with the model on {@code device} (TrainingOnCudaTest runs it on a GPU). */
+    static void check(String name, Device device) {
         JsonNode fixtureCase = FIXTURE.get("cases").get(name);
         GrpoConfig cfg = config(fixtureCase.get("config"));
         int g = cfg.numGenerations();
@@ -76,7 +87,8 @@ class GrpoFixtureTest {
             microScores.add(s);
         }
         long completionsInStep = (long) data.size() * g;
-        try (LanguageModel base = TrainTestSupport.llamaBase()) {
+        try (LanguageModel base = AutoModel.loadCausalLM(TrainTestSupport.resource("llama/base"),
+                LoadOptions.builder().device(device).build())) {
             PeftModel model = Peft.loadTrainable(base, TrainTestSupport.resource("llama/lora"));
             model.train(true); // the loop's mode for GRPO (the fixture's adapter has no dropout)
             long pad = FIXTURE.get("pad_token_id").asLong();
@@ -101,7 +113,7 @@ class GrpoFixtureTest {
                 }
             }
             double expectedLoss = fixtureCase.get("loss").asDouble();
-            System.out.printf("%s: loss %.8f, torch %.8f%n", name, loss, expectedLoss);
+            System.out.printf("%s on %s: loss %.8f, torch %.8f%n", name, device, loss, expectedLoss);
             assertEquals(expectedLoss, loss, 2e-6 * Math.max(1, Math.abs(expectedLoss)), name + " loss");
             assertMetrics(name, fixtureCase.get("metrics"), objective.metrics(sums, completionsInStep));
             if (fixtureCase.get("gradients").asBoolean()) {
