@@ -17,10 +17,17 @@ abstract class HostCollective implements Collective {
     /**
      * Replaces {@code floats} (float32 values, the same length on every rank) with their sum over the ranks, added
      * in rank order.
+     *
+     * @param floats this rank's values, replaced by the sums
      */
     protected abstract void allReduceSum(MemorySegment floats);
 
-    /** Replaces {@code bytes} (the same length on every rank) with rank {@code root}'s. */
+    /**
+     * Replaces {@code bytes} (the same length on every rank) with rank {@code root}'s.
+     *
+     * @param bytes this rank's bytes, replaced by the root's
+     * @param root  the rank whose bytes every rank gets
+     */
     protected abstract void broadcast(MemorySegment bytes, int root);
 
     @Override

@@ -32,6 +32,11 @@ final class DpoObjective extends PairObjective {
      * reference log-probabilities; the loop reads the sums back with the loss.
      */
     @Override
+    public List<String> metricNames() {
+        return PreferenceLosses.REWARD_SUMS;
+    }
+
+    @Override
     public Loss lossSum(int[] indices) {
         int n = indices.length;
         float[] referenceValues = new float[2 * n]; // chosen responses first, then rejected ones, as in the policy

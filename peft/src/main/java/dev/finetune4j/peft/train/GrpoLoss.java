@@ -1,5 +1,7 @@
 package dev.finetune4j.peft.train;
 
+import java.util.ArrayList;
+import java.util.List;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
@@ -22,6 +24,16 @@ import java.util.Map;
  */
 final class GrpoLoss {
     private GrpoLoss() {
+    }
+
+    /** The names of a micro-batch's metric sums under {@code cfg}, in order: the KL's only with β > 0. */
+    static List<String> metricNames(GrpoConfig cfg) {
+        List<String> names = new ArrayList<>();
+        if (cfg.beta() > 0) {
+            names.add("kl");
+        }
+        names.addAll(List.of("clip_ratio/low", "clip_ratio/high"));
+        return List.copyOf(names);
     }
 
     /**

@@ -198,6 +198,11 @@ final class GrpoObjective implements Objective {
      * of the advantages, weights and mask per position.
      */
     @Override
+    public List<String> metricNames() {
+        return GrpoLoss.metricNames(cfg);
+    }
+
+    @Override
     public Loss lossSum(int[] indices) {
         Rollout r = rollout(indices);
         Batch batch = batch(r);

@@ -1,5 +1,6 @@
 package dev.finetune4j.peft.train;
 
+import java.util.List;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
@@ -25,6 +26,10 @@ import static dev.finetune4j.peft.train.PreferenceLosses.sigmoid;
  * {@code β (p - r)}.
  */
 public final class KtoLoss {
+    /** The names of {@link #metricSums}' sums, in order. */
+    static final List<String> METRIC_SUMS = List.of("rewards/chosen_sum", "rewards/rejected_sum", "logps/chosen_sum",
+            "logps/rejected_sum", "count/chosen", "count/rejected", "kl");
+
     private KtoLoss() {
     }
 

@@ -111,6 +111,11 @@ final class KtoObjective implements Objective {
      * the loss.
      */
     @Override
+    public List<String> metricNames() {
+        return KtoLoss.METRIC_SUMS;
+    }
+
+    @Override
     public Loss lossSum(int[] indices) {
         Inputs in = inputs(indices);
         return loss(in, KtoLoss.klEstimate(in.policyKl(), in.referenceKl()));

@@ -102,6 +102,15 @@ interface Objective {
     default void prepareStep(int step, List<int[]> microBatches) {
     }
 
+    /**
+     * The names of the metric sums of every {@link Loss} this objective returns ({@link Loss#metricSums()}'s keys), in
+     * their order: the ranks of a data-parallel run sum them by position, including ranks that ran no micro-batch.
+     * None by default.
+     */
+    default List<String> metricNames() {
+        return List.of();
+    }
+
     /** Loss units of these examples (label tokens for SFT, pairs for DPO): the denominator of the mean. */
     long weight(int[] indices);
 

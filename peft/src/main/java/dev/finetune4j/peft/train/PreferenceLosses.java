@@ -1,5 +1,6 @@
 package dev.finetune4j.peft.train;
 
+import java.util.List;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
@@ -15,6 +16,10 @@ import java.util.Map;
  * label-smoothed sigmoid loss of the Bradley-Terry model, and TRL's reward metrics.
  */
 final class PreferenceLosses {
+    /** The names of {@link #rewardSums}' sums, in order. */
+    static final List<String> REWARD_SUMS = List.of("rewards/chosen", "rewards/rejected", "rewards/margins",
+            "rewards/accuracies");
+
     private PreferenceLosses() {
     }
 

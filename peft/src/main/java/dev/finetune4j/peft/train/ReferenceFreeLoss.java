@@ -1,5 +1,7 @@
 package dev.finetune4j.peft.train;
 
+import java.util.ArrayList;
+import java.util.List;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
@@ -22,6 +24,21 @@ import java.util.Map;
  */
 final class ReferenceFreeLoss {
     private ReferenceFreeLoss() {
+    }
+
+    /** The names of {@link Parts#metricSums}' sums under {@code cfg}, in order. */
+    static List<String> metricNames(ReferenceFreeConfig cfg) {
+        List<String> names = new ArrayList<>(PreferenceLosses.REWARD_SUMS);
+        names.addAll(List.of("logps/chosen", "logps/rejected"));
+        switch (cfg) {
+            case OrpoConfig orpo -> names.addAll(List.of("nll_loss", "log_odds_ratio", "log_odds_chosen"));
+            case SimpoConfig simpo -> {
+                if (simpo.cpoAlpha() != 0) {
+                    names.add("nll_loss");
+                }
+            }
+        }
+        return List.copyOf(names);
     }
 
     /**

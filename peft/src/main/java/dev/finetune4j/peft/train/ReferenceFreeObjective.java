@@ -1,5 +1,6 @@
 package dev.finetune4j.peft.train;
 
+import java.util.List;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -28,6 +29,11 @@ final class ReferenceFreeObjective extends PairObjective {
      * The pairs' loss sum and metric sums on the model's device: the only host transfer is the upload of each
      * response position's weight 1 / (response length), known from the token counts.
      */
+    @Override
+    public List<String> metricNames() {
+        return ReferenceFreeLoss.metricNames(cfg);
+    }
+
     @Override
     public Loss lossSum(int[] indices) {
         boolean nllReadsPrompt = cfg instanceof OrpoConfig;

@@ -42,6 +42,11 @@ final class RewardObjective extends PairObjective {
     }
 
     @Override
+    public List<String> metricNames() {
+        return PreferenceLosses.REWARD_SUMS;
+    }
+
+    @Override
     public Loss lossSum(int[] indices) {
         int n = indices.length;
         List<long[]> rows = PairSequences.rows(data, indices, false).stream().map(TokenizedExample::inputIds).toList();

@@ -1,5 +1,7 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.core.distributed.Collective;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -26,6 +28,7 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D
     private final String dataHint;
     private final Function<M, TrainedModel> trained;
     private final List<TrainingListener> listeners = new ArrayList<>();
+    Collective collective = Collective.single();
 
     /**
      * @param dataHint how to create the data set, for the message when it is missing
@@ -106,6 +109,31 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D
         return self();
     }
 
+    /**
+     * Makes this trainer one rank of a data-parallel run: every rank builds its trainer from the same model, adapter
+     * settings, data and config (checked when training starts), each with its own replica of the model (typically
+     * on its own GPU) and its own member of one {@link Collective}. A step then reads {@code worldSize} times the
+     * micro-batches of a single run (microBatchSize and gradientAccumulationSteps count per rank, as Hugging Face's
+     * per-device batch size does), each rank runs its share, and the ranks sum their gradients before the same update.
+     * The run equals a single one with {@code worldSize} times the gradient accumulation, within float rounding.
+     *
+     * <p>Rank 0 writes the checkpoints (a resume reads them on every rank: share the output folder, or copy it), and
+     * only rank 0 logs progress ({@code logEverySteps}); every rank evaluates the whole validation set, and rank 0's
+     * loss decides early stopping. Interrupting any rank's thread stops every rank after the step it is in. A rank
+     * that fails leaves the group, and the others fail at their next exchange instead of waiting for it.
+     *
+     * @param value this rank's member of the group ({@code LocalCollective.group(n, timeout)} for threads of one JVM);
+     *              {@link Collective#single()} (the default) trains alone
+     * @return this builder
+     */
+    public B collective(Collective value) {
+        if (value == null) {
+            throw new IllegalArgumentException("collective must not be null (Collective.single() trains alone)");
+        }
+        collective = value;
+        return self();
+    }
+
     /** Checks the settings and builds the loop over the objectives {@code objective} makes of the data sets. */
     TrainingLoop loop(Function<D, Objective> objective) {
         if (model == null) {
@@ -126,7 +154,7 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D
             throw new IllegalStateException("evalEverySteps=" + config.evalEverySteps() + " needs evalData(...)");
         }
         List<TrainingListener> all = new ArrayList<>(listeners);
-        if (config.logEverySteps() > 0) {
+        if (config.logEverySteps() > 0 && collective.rank() == 0) {
             all.add(new ProgressLogger(config.logEverySteps()));
         }
         Objective eval = evalData == null ? null : objective.apply(evalData);
@@ -135,7 +163,7 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D
         }
         Objective train = objective.apply(trainData);
         requireLabels(train, "training");
-        return new TrainingLoop(trainedModel, config, train, eval, List.copyOf(all));
+        return new TrainingLoop(trainedModel, config, train, eval, List.copyOf(all), new DataParallelRank(collective));
     }
 
     /**

@@ -48,6 +48,8 @@ final class TrainerState {
     public long seed;
     public int microBatchSize;
     public int gradientAccumulationSteps;
+    /** The ranks of a data-parallel run; 1 (alone) in checkpoints written before it was kept. */
+    public int worldSize = 1;
     public boolean shuffle;
     public int trainExamples;
     /** {@link Fingerprint} of the training examples' tokens; 0 in checkpoints written before it was kept. */
@@ -60,11 +62,12 @@ final class TrainerState {
     public Map<String, String> optimization = new LinkedHashMap<>();
 
     /** The state before the first step of a run of {@code totalSteps} steps under {@code cfg} on {@code train}. */
-    static TrainerState initial(TrainingConfig cfg, Objective train, int totalSteps) {
+    static TrainerState initial(TrainingConfig cfg, Objective train, int totalSteps, int worldSize) {
         TrainerState s = new TrainerState();
         s.seed = cfg.seed();
         s.microBatchSize = cfg.microBatchSize();
         s.gradientAccumulationSteps = cfg.gradientAccumulationSteps();
+        s.worldSize = worldSize;
         s.shuffle = cfg.shuffle();
         s.trainExamples = train.size();
         s.dataFingerprint = train.fingerprint();
@@ -106,6 +109,7 @@ final class TrainerState {
         compare(diffs, "seed", seed, now.seed);
         compare(diffs, "microBatchSize", microBatchSize, now.microBatchSize);
         compare(diffs, "gradientAccumulationSteps", gradientAccumulationSteps, now.gradientAccumulationSteps);
+        compare(diffs, "the data-parallel world size", worldSize, now.worldSize);
         compare(diffs, "shuffle", shuffle, now.shuffle);
         compare(diffs, "training examples", trainExamples, now.trainExamples);
         if (diffs.isEmpty() && dataFingerprint != 0 && dataFingerprint != now.dataFingerprint) {

@@ -7,6 +7,7 @@ import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.OptimizerKernels;
 import dev.finetune4j.core.optim.UpdateGate;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -26,8 +27,9 @@ import java.util.stream.IntStream;
  * comes from the {@link Objective}.
  *
  * <p>Step {@code s} (0-based) of epoch {@code e = s / stepsPerEpoch} reads micro-batches
- * {@code (s mod stepsPerEpoch) * accumulation ...} of that epoch's order, so the data position is the step
- * count, and a resumed run reads exactly what an uninterrupted one would.
+ * {@code (s mod stepsPerEpoch) * accumulation * worldSize ...} of that epoch's order, so the data position is the
+ * step count, and a resumed run reads exactly what an uninterrupted one would. In a data-parallel run each rank runs
+ * its share of them ({@link DataParallelRank}).
  */
 final class TrainingLoop {
     private final TrainedModel model;
@@ -35,6 +37,7 @@ final class TrainingLoop {
     private final Objective train;
     private final Objective eval;
     private final List<TrainingListener> listeners;
+    private final DataParallelRank ranks;
     private final int microBatches;
     private final int stepsPerEpoch;
     private final int totalSteps;
@@ -42,14 +45,16 @@ final class TrainingLoop {
     private int orderEpoch = -1;
     private Device device = Device.cpu();
 
-    TrainingLoop(TrainedModel model, TrainingConfig cfg, Objective train, Objective eval, List<TrainingListener> listeners) {
+    TrainingLoop(TrainedModel model, TrainingConfig cfg, Objective train, Objective eval, List<TrainingListener> listeners,
+                 DataParallelRank ranks) {
         this.model = model;
         this.cfg = cfg;
         this.train = train;
         this.eval = eval;
         this.listeners = listeners;
+        this.ranks = ranks;
         this.microBatches = Math.ceilDiv(train.size(), cfg.microBatchSize());
-        this.stepsPerEpoch = Math.ceilDiv(microBatches, cfg.gradientAccumulationSteps());
+        this.stepsPerEpoch = Math.ceilDiv(microBatches, microBatchesPerStep());
         this.totalSteps = cfg.totalSteps(stepsPerEpoch);
     }
 
@@ -63,16 +68,44 @@ final class TrainingLoop {
         device = params.values().iterator().next().device();
         try (Optimization optimization = new Optimization(params, cfg, totalSteps)) {
             return run(resumeFrom, optimization);
+        } catch (RuntimeException | Error e) {
+            ranks.leave(); // the other ranks fail now instead of waiting for this one
+            throw e;
         }
+    }
+
+    /** Micro-batches of one optimizer step, over all ranks. */
+    private int microBatchesPerStep() {
+        return cfg.gradientAccumulationSteps() * ranks.worldSize();
+    }
+
+    /** What every rank of a data-parallel run must agree on before the first step, by name. */
+    private void requireSameRunOnEveryRank(TrainerState state, List<Tensor> parameters) {
+        long numel = 0;
+        for (Tensor p : parameters) {
+            numel += p.numel();
+        }
+        ranks.requireSameRun(List.of("the world size", "the seed", "microBatchSize", "gradientAccumulationSteps",
+                        "the shuffle", "the training examples", "the training data's fingerprint", "the total steps",
+                        "the step to start from", "the trainable tensors", "the trainable parameters"),
+                new long[] {ranks.worldSize(), cfg.seed(), cfg.microBatchSize(), cfg.gradientAccumulationSteps(),
+                        cfg.shuffle() ? 1 : 0, train.size(), train.fingerprint(), totalSteps, state.step,
+                        parameters.size(), numel}, device);
     }
 
     /** The run with its optimizer, which {@link #run(Path)} frees afterwards. */
     private TrainResult run(Path resumeFrom, Optimization optimization) {
-        TrainerState fresh = TrainerState.initial(cfg, train, totalSteps);
+        TrainerState fresh = TrainerState.initial(cfg, train, totalSteps, ranks.worldSize());
         TrainerState state = resumeFrom == null ? fresh
                 : Checkpoints.restore(resumeFrom, model, optimization, totalSteps, fresh);
-        Checkpoints checkpoints = cfg.saveEverySteps() > 0
-                ? Checkpoints.open(cfg.outputDir(), cfg.keepLastCheckpoints(), resumeFrom != null) : null;
+        if (ranks.distributed()) {
+            requireSameRunOnEveryRank(state, optimization.parameters());
+            ranks.startFromRankZero(optimization.parameters());
+        }
+        // rank 0 writes the checkpoints of every rank's (equal) replica
+        boolean saves = cfg.saveEverySteps() > 0 && ranks.rank() == 0;
+        Checkpoints checkpoints = saves ? Checkpoints.open(cfg.outputDir(), cfg.keepLastCheckpoints(), resumeFrom != null)
+                : null;
         Path lastCheckpoint = resumeFrom;
         StopReason reason = cfg.maxSteps() > 0 ? StopReason.MAX_STEPS : StopReason.EPOCHS_COMPLETED;
         if (earlyStoppingDue(state)) { // the checkpoint of a run that stopped early: an uninterrupted run had ended
@@ -85,8 +118,9 @@ final class TrainingLoop {
         model.train(train.dropout());
         model.gradientCheckpointing(cfg.gradientCheckpointing());
         try {
-            while (state.step < totalSteps && reason != StopReason.EARLY_STOPPING) {
-                if (Thread.currentThread().isInterrupted()) {
+            while (state.step < totalSteps && reason != StopReason.EARLY_STOPPING && reason != StopReason.INTERRUPTED) {
+                // a data-parallel run stops where all ranks agree: after the step in which one was interrupted
+                if (!ranks.distributed() && Thread.currentThread().isInterrupted()) {
                     reason = StopReason.INTERRUPTED;
                     break;
                 }
@@ -121,16 +155,16 @@ final class TrainingLoop {
                         reason = StopReason.EARLY_STOPPING;
                     }
                 }
+                if (out.stopRequested) {
+                    reason = StopReason.INTERRUPTED;
+                }
                 // an interrupted run keeps its last step: the loop stops at the top of the next one
-                boolean last = reason == StopReason.EARLY_STOPPING || state.step == totalSteps
-                        || Thread.currentThread().isInterrupted();
+                boolean last = reason == StopReason.EARLY_STOPPING || reason == StopReason.INTERRUPTED
+                        || state.step == totalSteps || !ranks.distributed() && Thread.currentThread().isInterrupted();
                 // the best evaluation's weights are kept even between saves, so bestCheckpoint() is the best one
                 boolean best = state.bestEvalStep == state.step;
-                if (checkpoints != null && (state.step % cfg.saveEverySteps() == 0 || last || best)) {
-                    lastCheckpoint = checkpoints.save(model, optimization, state);
-                    Path saved = lastCheckpoint;
-                    int step = state.step;
-                    listeners.forEach(l -> l.onCheckpoint(step, saved));
+                if (cfg.saveEverySteps() > 0 && (state.step % cfg.saveEverySteps() == 0 || last || best)) {
+                    lastCheckpoint = checkpoint(checkpoints, optimization, state);
                 }
             }
         } finally {
@@ -144,14 +178,33 @@ final class TrainingLoop {
         return result;
     }
 
+    /**
+     * Saves the step's checkpoint (rank 0) and names it on every rank once it is complete.
+     *
+     * @param checkpoints null on the ranks other than 0
+     */
+    private Path checkpoint(Checkpoints checkpoints, Optimization optimization, TrainerState state) {
+        Path saved = checkpoints != null ? checkpoints.save(model, optimization, state)
+                : cfg.outputDir().resolve(Checkpoints.PREFIX + state.step);
+        if (ranks.distributed()) {
+            ranks.barrier();
+        }
+        int step = state.step;
+        listeners.forEach(l -> l.onCheckpoint(step, saved));
+        return saved;
+    }
+
     /** Whether the evaluations so far have gone {@code earlyStoppingPatience} times without improvement. */
     private boolean earlyStoppingDue(TrainerState state) {
         return cfg.earlyStoppingPatience() > 0 && state.evalsWithoutImprovement >= cfg.earlyStoppingPatience();
     }
 
-    /** One step's results; {@code unlabelled}: skipped because its micro-batches had no label token. */
+    /**
+     * One step's results; {@code unlabelled}: skipped because its micro-batches had no label token;
+     * {@code stopRequested}: a rank of a data-parallel run was interrupted in it.
+     */
     private record StepOutcome(double loss, double gradNorm, double learningRate, long tokens, boolean skipped,
-                               boolean unlabelled, Map<String, Double> extra) {
+                               boolean unlabelled, Map<String, Double> extra, boolean stopRequested) {
     }
 
     /**
@@ -161,10 +214,12 @@ final class TrainingLoop {
      */
     private StepOutcome runStep(int step, Optimization optimization) {
         List<int[]> groups = microBatchesOf(step);
+        int first = ranks.firstMicroBatch(groups.size(), cfg.gradientAccumulationSteps());
+        int end = ranks.endMicroBatch(groups.size(), cfg.gradientAccumulationSteps());
         try (var forwardPrecision = cfg.precision().use()) {
-            train.prepareStep(step, groups);
+            train.prepareStep(step, groups.subList(first, end));
         }
-        long weight = 0;
+        long weight = 0; // over every rank's micro-batches: each rank divides by the step's whole weight
         long[] weights = new long[groups.size()];
         for (int m = 0; m < groups.size(); m++) {
             weights[m] = train.weight(groups.get(m));
@@ -172,40 +227,68 @@ final class TrainingLoop {
         }
         double lr = optimization.learningRate(step);
         if (weight == 0) { // no label at all: nothing to learn, skipped, but no sign of divergence
-            return new StepOutcome(Double.NaN, Double.NaN, lr, 0, true, true, Map.of());
+            return new StepOutcome(Double.NaN, Double.NaN, lr, 0, true, true, Map.of(), stopRequested());
         }
         try (var scope = TensorScope.open()) {
             Passes passes = new Passes();
             // the masters' bf16 operands, rounded once for every pass (before the mark each pass frees back to)
             try (var casts = Bf16Casts.of(cfg.precision(), optimization.parameters())) {
-                for (int m = 0; m < groups.size(); m++) {
+                for (int m = first; m < end; m++) {
                     if (weights[m] > 0) {
                         passes.run(scope, step, m, groups.get(m), weight);
                     }
                 }
             }
-            Tensor losses = cat(passes.losses);
+            Tensor losses;
+            List<Tensor> metricSums;
+            long tokens = passes.tokens;
+            boolean stop = false;
+            Tensor counts = null;
+            if (ranks.distributed()) { // one sum over the ranks: the gradients, the losses, the metrics, the counts
+                int names = train.metricNames().size();
+                Tensor summed = ranks.sumStep(optimization.parameters(), passes.totals(device, names),
+                        new float[] {passes.tokens, stopRequested() ? 1 : 0});
+                losses = summed.slice(0, 0, 1);
+                metricSums = names == 0 ? List.of() : List.of(summed.slice(0, 1, 1 + names));
+                counts = summed.slice(0, 1 + names, 3 + names);
+            } else {
+                losses = cat(passes.losses);
+                metricSums = passes.metricSums;
+            }
             UpdateGate gate = optimization.gate(losses);
             optimization.step(lr, gate);
             Tensor norms = optimization.parameterNorms();
             List<Tensor> read = new ArrayList<>(List.of(losses, gate.values(), norms));
-            read.addAll(passes.metricSums);
+            read.addAll(metricSums);
+            if (counts != null) {
+                read.add(counts);
+            }
             float[] values = cat(read).toFloatArray();
-            int micro = passes.losses.size();
+            if (counts != null) {
+                tokens = (long) values[values.length - 2];
+                stop = values[values.length - 1] > 0;
+                values = Arrays.copyOf(values, values.length - 2);
+            }
+            int lossValues = (int) losses.numel();
             double loss = 0;
-            for (int m = 0; m < micro; m++) {
+            for (int m = 0; m < lossValues; m++) {
                 loss += values[m];
             }
-            UpdateGate.Reading outcome = UpdateGate.read(values, micro);
-            int normsAt = micro + OptimizerKernels.GATE_SIZE;
+            UpdateGate.Reading outcome = UpdateGate.read(values, lossValues);
+            int normsAt = lossValues + OptimizerKernels.GATE_SIZE;
             int metricsAt = normsAt + (int) norms.numel();
             optimization.settle(step + 1, outcome.open(), Arrays.copyOfRange(values, normsAt, metricsAt));
             Map<String, Double> extra = passes.metrics(Arrays.copyOfRange(values, metricsAt, values.length), weight);
             double gradNorm = Double.isFinite(loss) ? outcome.gradNorm() : Double.NaN;
-            return new StepOutcome(loss, gradNorm, lr, passes.tokens, !outcome.open(), false, extra);
+            return new StepOutcome(loss, gradNorm, lr, tokens, !outcome.open(), false, extra, stop);
         } finally {
             optimization.zeroGrad();
         }
+    }
+
+    /** Whether this rank's thread was interrupted: in a data-parallel run, a request that every rank stop. */
+    private boolean stopRequested() {
+        return ranks.distributed() && Thread.currentThread().isInterrupted();
     }
 
     /**
@@ -215,7 +298,8 @@ final class TrainingLoop {
     private final class Passes {
         final List<Tensor> losses = new ArrayList<>();
         final List<Tensor> metricSums = new ArrayList<>();
-        List<String> metricNames = List.of();
+        final List<Tensor> kept = new ArrayList<>();
+        final List<String> metricNames = train.metricNames();
         long tokens;
 
         /** Micro-batch {@code m} of {@code step}: everything it allocated in {@code scope} is freed but its values. */
@@ -227,15 +311,34 @@ final class TrainingLoop {
                 l = train.lossSum(examples);
             }
             Tensor scaled = Elementwise.scale(l.sum(), (float) (1.0 / weight));
-            metricNames = List.copyOf(l.metricSums().keySet());
-            Tensor kept = keptValues(scaled, l.metricSums(), metricNames);
-            losses.add(kept.slice(0, 0, 1));
+            requireDeclaredMetrics(l);
+            Tensor values = keptValues(scaled, l.metricSums(), metricNames);
+            kept.add(values);
+            losses.add(values.slice(0, 0, 1));
             if (!metricNames.isEmpty()) {
-                metricSums.add(kept.slice(0, 1, 1 + metricNames.size()));
+                metricSums.add(values.slice(0, 1, 1 + metricNames.size()));
             }
             tokens += l.tokens();
             Autograd.backward(scaled);
-            scope.releaseSince(mark, kept);
+            scope.releaseSince(mark, values);
+        }
+
+        /** Fails when the objective's loss carries other metrics than it declares ({@link Objective#metricNames}). */
+        private void requireDeclaredMetrics(Objective.Loss l) {
+            if (!List.copyOf(l.metricSums().keySet()).equals(metricNames)) {
+                throw new IllegalStateException(train.getClass().getSimpleName() + " reported the metrics "
+                        + l.metricSums().keySet() + " but declares " + metricNames + ": the ranks of a data-parallel "
+                        + "run sum them by position, so the two must be the same, in order");
+            }
+        }
+
+        /** The passes' losses and metric sums added: (1 + metrics), zeros when this rank ran no pass. */
+        Tensor totals(Device on, int metrics) {
+            Tensor sum = Tensor.zeros(on, Shape.of(1 + metrics));
+            for (Tensor values : kept) {
+                sum = Elementwise.add(sum, values);
+            }
+            return sum;
         }
 
         /** The metrics of the step from each pass's sums (read back, pass after pass), as the objective reports them. */
@@ -280,8 +383,8 @@ final class TrainingLoop {
             order = Seeds.epochOrder(train.size(), cfg.shuffle(), cfg.seed(), epoch);
             orderEpoch = epoch;
         }
-        int first = (step % stepsPerEpoch) * cfg.gradientAccumulationSteps();
-        int end = Math.min(first + cfg.gradientAccumulationSteps(), microBatches);
+        int first = (step % stepsPerEpoch) * microBatchesPerStep();
+        int end = Math.min(first + microBatchesPerStep(), microBatches);
         int mbs = cfg.microBatchSize();
         return IntStream.range(first, end)
                 .mapToObj(m -> Arrays.copyOfRange(order, m * mbs, Math.min((m + 1) * mbs, order.length)))
@@ -319,6 +422,9 @@ final class TrainingLoop {
             model.train(train.dropout());
         }
         double loss = sum / weight; // not 0: TrainerBuilder refuses validation data without a label token
+        if (ranks.distributed()) { // every rank evaluated the same data; rank 0's loss decides for all
+            loss = ranks.rankZeroValue(loss, device);
+        }
         boolean improved = state.bestEvalLoss == null || loss < state.bestEvalLoss - cfg.earlyStoppingThreshold();
         if (improved) {
             state.bestEvalLoss = loss;

@@ -127,7 +127,7 @@ class ResumeSafetyTest {
         TrainingConfig lower = cfg.toBuilder().learningRate(5e-4).build();
         try (LanguageModel base = TrainTestSupport.llamaBase()) {
             PeftModel model = TrainTestSupport.llamaAdapter(base);
-            TrainerState now = TrainerState.initial(lower, new SftObjective(model, TrainingChild.data(), 0), 4);
+            TrainerState now = TrainerState.initial(lower, new SftObjective(model, TrainingChild.data(), 0), 4, 1);
             assertEquals(List.of("learningRate was 0.001 and is now 5.0E-4"), saved.optimizationChanges(now));
             SftTrainer.builder().model(model).config(lower).trainData(TrainingChild.data())
                     .build().resume(out.resolve("checkpoint-2"));

@@ -1,0 +1,152 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.autograd.Concat;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.distributed.Collective;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A trainer's place in a data-parallel run ({@link TrainerBuilder#collective}). A step reads
+ * {@code worldSize * gradientAccumulationSteps} micro-batches, as Hugging Face's Trainer does with a per-device
+ * batch: rank {@code r} runs the step's micro-batches {@code r * accumulation} to {@code (r + 1) * accumulation - 1},
+ * then the ranks sum their gradients, losses and metrics, and each takes the same update. Everything that decides
+ * the run's course (the update gate, stopping) is computed from those sums, so the replicas never part.
+ */
+final class DataParallelRank {
+    private final Collective collective;
+    /** Zero gradients lent to parameters that a rank's passes did not reach, so every rank sums the same tensors. */
+    private final Map<Tensor, Tensor> lentGradients = new HashMap<>();
+
+    DataParallelRank(Collective collective) {
+        this.collective = collective;
+    }
+
+    /** @return whether there are other ranks */
+    boolean distributed() {
+        return collective.worldSize() > 1;
+    }
+
+    int rank() {
+        return collective.rank();
+    }
+
+    int worldSize() {
+        return collective.worldSize();
+    }
+
+    /** The first of this rank's micro-batches among a step's {@code count}, each rank running {@code accumulation}. */
+    int firstMicroBatch(int count, int accumulation) {
+        return Math.min(count, rank() * accumulation);
+    }
+
+    /** One past the last of this rank's micro-batches among a step's {@code count}. */
+    int endMicroBatch(int count, int accumulation) {
+        return Math.min(count, (rank() + 1) * accumulation);
+    }
+
+    /**
+     * Fails on every rank unless all ranks run the same training: rank 0's facts are sent to all, each rank compares
+     * its own, and the ranks sum whether any differs.
+     *
+     * @param names what each fact is, for the message
+     * @param facts this rank's values
+     * @param device where the exchange's tensors live
+     */
+    void requireSameRun(List<String> names, long[] facts, Device device) {
+        try (var scope = TensorScope.open()) {
+            Tensor first = Tensor.ofLongs(device, facts, Shape.of(facts.length));
+            collective.broadcast(List.of(first), 0);
+            long[] rankZero = first.toLongArray();
+            List<String> diffs = new ArrayList<>();
+            for (int i = 0; i < facts.length; i++) {
+                if (facts[i] != rankZero[i]) {
+                    diffs.add(names.get(i) + " is " + facts[i] + " here and " + rankZero[i] + " on rank 0");
+                }
+            }
+            Tensor differing = Tensor.of(device, scope, new float[] {diffs.isEmpty() ? 0 : 1}, Shape.of(1));
+            collective.allReduceSum(List.of(differing));
+            int ranksDiffering = (int) differing.toFloatArray()[0];
+            if (!diffs.isEmpty()) {
+                throw new IllegalArgumentException("rank " + rank() + " of " + worldSize() + " cannot train with rank 0: "
+                        + String.join(", ", diffs) + ". Every rank must build its trainer from the same model, "
+                        + "adapter settings, data and TrainingConfig");
+            }
+            if (ranksDiffering > 0) {
+                throw new IllegalArgumentException(ranksDiffering + " other rank(s) of " + worldSize() + " train with "
+                        + "other settings or data than rank 0 (their exceptions say which): every rank must build its "
+                        + "trainer from the same model, adapter settings, data and TrainingConfig");
+            }
+        }
+    }
+
+    /** Gives every rank rank 0's values of the trainable parameters, so the replicas start equal. */
+    void startFromRankZero(List<Tensor> parameters) {
+        collective.broadcast(parameters, 0);
+    }
+
+    /**
+     * Sums, over the ranks and in place, the parameters' gradients and the step's {@code totals} (on the parameters'
+     * device: the losses and metric sums), with the host values {@code counts} (tokens, a stop request) appended.
+     * A parameter that no rank's passes reached is left without a gradient, as on one rank.
+     *
+     * @return the summed totals followed by the summed counts, in the current scope
+     */
+    Tensor sumStep(List<Tensor> parameters, Tensor totals, float[] counts) {
+        Device device = totals.device();
+        float[] hostValues = new float[counts.length + parameters.size()];
+        System.arraycopy(counts, 0, hostValues, 0, counts.length);
+        List<Tensor> gradients = new ArrayList<>();
+        boolean lent = false;
+        for (int k = 0; k < parameters.size(); k++) {
+            Tensor p = parameters.get(k);
+            if (p.grad() == null) {
+                lent = true;
+                p.setGrad(lentGradients.computeIfAbsent(p,
+                        q -> Tensor.zeros(q.scope(), q.device(), DType.F32, q.shape())));
+            } else {
+                hostValues[counts.length + k] = 1;
+            }
+            gradients.add(p.grad());
+        }
+        Tensor shared = Concat.cat(0, totals.reshape((int) totals.numel()),
+                Tensor.of(device, TensorScope.current(), hostValues, Shape.of(hostValues.length)));
+        gradients.add(shared);
+        collective.allReduceSum(gradients);
+        if (lent) { // a read only while gradients are first made: later steps zero them and keep them
+            float[] reached = shared.slice(0, (int) totals.numel() + counts.length, (int) shared.numel()).toFloatArray();
+            for (int k = 0; k < parameters.size(); k++) {
+                if (reached[k] == 0) { // still zeros: the lent tensor is lent again next time
+                    parameters.get(k).setGrad(null);
+                }
+            }
+        }
+        return shared.slice(0, 0, (int) totals.numel() + counts.length);
+    }
+
+    /** Rank 0's validation loss, on every rank: the early-stopping decision must be the same everywhere. */
+    double rankZeroValue(double evalLoss, Device device) {
+        try (var scope = TensorScope.open()) {
+            Tensor loss = Tensor.ofLongs(device, new long[] {Double.doubleToRawLongBits(evalLoss)}, Shape.of(1));
+            collective.broadcast(List.of(loss), 0);
+            return Double.longBitsToDouble(loss.toLongArray()[0]);
+        }
+    }
+
+    /** Waits for every rank (after rank 0 wrote a checkpoint the others will name). */
+    void barrier() {
+        collective.barrier();
+    }
+
+    /** Leaves the group after a failure, so that the other ranks fail now instead of waiting for this one. */
+    void leave() {
+        collective.close();
+    }
+}

@@ -1,0 +1,235 @@
+package dev.finetune4j.peft.train;
+
+import dev.finetune4j.core.distributed.Collective;
+import dev.finetune4j.core.distributed.CollectiveException;
+import dev.finetune4j.core.distributed.LocalCollective;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.PeftModel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Data-parallel training over ranks that are threads of one JVM ({@link LocalCollective}), each with its own replica
+ * of the llama fixture: a run of {@code W} ranks with accumulation {@code A} is a single run with accumulation
+ * {@code W * A}, the replicas stay equal, and failures, interrupts and checkpoints involve every rank.
+ */
+class DataParallelTrainingTest {
+    private static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+    /** What one rank ran: its result, its final adapter weights and its step metrics. */
+    private record Rank(TrainResult result, Map<String, float[]> weights, List<StepMetrics> steps) {
+    }
+
+    @Test
+    void twoRanksEqualOneRankWithTwiceTheAccumulationBitForBit() {
+        Rank single = train(Collective.single(), config(2).build(), TrainingChild.data(), null);
+        List<Rank> ranks = LocalCollective.runOnThreads(2, TIMEOUT,
+                rank -> train(rank, config(1).build(), TrainingChild.data(), null));
+        // one rank's single micro-batch gradient, summed in rank order, is (0 + g0) + g1 as the accumulation adds it
+        for (Rank rank : ranks) {
+            assertEquals(single.weights().keySet(), rank.weights().keySet());
+            single.weights().forEach((name, w) -> assertArrayEquals(w, rank.weights().get(name), name));
+            assertEquals(single.result().gradNormHistory(), rank.result().gradNormHistory());
+            assertLossesClose(single.result().lossHistory(), rank.result().lossHistory(), 1e-6);
+        }
+        assertEquals(3, ranks.getFirst().result().steps(), "16 examples in micro-batches of 3: 6 per epoch, 2 per step");
+    }
+
+    @Test
+    void aRankWithoutMicroBatchesInTheLastStepStillSumsAndTheReplicasStayEqual() {
+        // 6 micro-batches per epoch, 4 per step: the second step of each epoch has two, both on rank 0
+        Rank single = train(Collective.single(), config(4).epochs(2).build(), TrainingChild.data(), null);
+        List<Rank> ranks = LocalCollective.runOnThreads(2, TIMEOUT,
+                rank -> train(rank, config(2).epochs(2).build(), TrainingChild.data(), null));
+        assertEquals(4, ranks.getFirst().result().steps());
+        ranks.getFirst().weights().forEach((name, w) -> assertArrayEquals(w, ranks.get(1).weights().get(name), name));
+        assertLossesClose(single.result().lossHistory(), ranks.getFirst().result().lossHistory(), 1e-5);
+        single.weights().forEach((name, w) -> {
+            float[] dp = ranks.getFirst().weights().get(name);
+            for (int i = 0; i < w.length; i++) {
+                assertEquals(w[i], dp[i], 1e-5 + 1e-4 * Math.abs(w[i]), name + "[" + i + "]");
+            }
+        });
+    }
+
+    @Test
+    void dpoMetricsAreTheSumsOverTheRanks() {
+        PreferenceDataset pairs = pairs();
+        Rank single = dpo(Collective.single(), 2, pairs);
+        List<Rank> ranks = LocalCollective.runOnThreads(2, TIMEOUT, rank -> dpo(rank, 1, pairs));
+        for (int s = 0; s < single.steps().size(); s++) {
+            Map<String, Double> expected = single.steps().get(s).extra();
+            Map<String, Double> actual = ranks.get(1).steps().get(s).extra();
+            assertEquals(expected.keySet(), actual.keySet());
+            for (String name : expected.keySet()) {
+                assertEquals(expected.get(name), actual.get(name), 1e-6, "step " + s + " " + name);
+            }
+        }
+        assertLossesClose(single.result().lossHistory(), ranks.getFirst().result().lossHistory(), 1e-6);
+    }
+
+    @Test
+    void ranksWithOtherDataFailTogetherNamingTheDifference() {
+        CollectiveException e = assertThrows(CollectiveException.class, () -> LocalCollective.runOnThreads(2, TIMEOUT,
+                rank -> train(rank, config(1).build(), rank.rank() == 0 ? TrainingChild.data() : shuffledData(), null)));
+        // each rank fails: rank 1 naming the difference, rank 0 saying that another rank differs
+        List<Throwable> failures = new ArrayList<>(List.of(e.getCause()));
+        failures.addAll(List.of(e.getSuppressed()));
+        assertEquals(2, failures.size());
+        for (Throwable f : failures) {
+            assertInstanceOf(IllegalArgumentException.class, f);
+        }
+        assertTrue(failures.stream().anyMatch(f -> f.getMessage().startsWith("rank 1 of 2 cannot train with rank 0: "
+                + "the training data's fingerprint is ")), failures.toString());
+        assertTrue(failures.stream().anyMatch(f -> f.getMessage().startsWith("1 other rank(s) of 2 train with other")),
+                failures.toString());
+    }
+
+    @Test
+    void aFailingRankMakesTheOthersFailInsteadOfWaiting() {
+        IllegalStateException boom = new IllegalStateException("listener failed on purpose");
+        CollectiveException e = assertThrows(CollectiveException.class, () -> LocalCollective.runOnThreads(2, TIMEOUT,
+                rank -> train(rank, config(1).build(), TrainingChild.data(), m -> {
+                    if (rank.rank() == 1 && m.step() == 2) {
+                        throw boom;
+                    }
+                    return null;
+                })));
+        assertEquals(boom, e.getCause(), "the original failure, not the one it caused on rank 0");
+        assertEquals(1, e.getSuppressed().length);
+        assertInstanceOf(CollectiveException.class, e.getSuppressed()[0]);
+        assertTrue(e.getSuppressed()[0].getMessage().contains("rank 1 left the group"), e.getSuppressed()[0].getMessage());
+    }
+
+    @Test
+    void anInterruptedRankStopsEveryRankAfterTheSameStepAndTheCheckpointResumes(@TempDir Path tmp) {
+        Path out = tmp.resolve("run");
+        List<Rank> interrupted = LocalCollective.runOnThreads(2, TIMEOUT,
+                rank -> train(rank, config(1).saveEverySteps(4).outputDir(out).build(), TrainingChild.data(), m -> {
+                    if (rank.rank() == 1 && m.step() == 2) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return null;
+                }));
+        for (Rank rank : interrupted) {
+            assertEquals(StopReason.INTERRUPTED, rank.result().stopReason());
+            assertEquals(3, rank.result().steps(), "the step in which rank 1 saw its interrupt ends the run");
+            assertEquals(out.resolve("checkpoint-3"), rank.result().lastCheckpoint());
+        }
+        Path checkpoint = interrupted.getFirst().result().lastCheckpoint();
+        List<Rank> whole = LocalCollective.runOnThreads(2, TIMEOUT,
+                rank -> train(rank, config(1).build(), TrainingChild.data(), null));
+        List<Rank> resumed = LocalCollective.runOnThreads(2, TIMEOUT,
+                rank -> resume(rank, config(1).saveEverySteps(4).outputDir(out).build(), checkpoint));
+        assertEquals(whole.getFirst().result().lossHistory(), resumed.getFirst().result().lossHistory());
+        whole.getFirst().weights().forEach((name, w) -> assertArrayEquals(w, resumed.get(1).weights().get(name), name));
+
+        IllegalArgumentException alone = assertThrows(IllegalArgumentException.class,
+                () -> resume(Collective.single(), config(1).saveEverySteps(4).outputDir(out).build(), checkpoint));
+        assertTrue(alone.getMessage().contains("the data-parallel world size was 2 and is now 1"), alone.getMessage());
+    }
+
+    @Test
+    void grpoRefusesSeveralRanks() {
+        Collective member = LocalCollective.group(2, TIMEOUT).getFirst();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GrpoTrainer.builder().collective(member).build());
+        assertTrue(e.getMessage().contains("GRPO does not train data-parallel"), e.getMessage());
+    }
+
+    /** 6 steps of 16 examples in micro-batches of 3, accumulating {@code accumulation}. */
+    private static TrainingConfig.Builder config(int accumulation) {
+        return TrainingConfig.builder().epochs(1).microBatchSize(3).gradientAccumulationSteps(accumulation)
+                .learningRate(5e-3).weightDecay(0.01).schedule(Schedule.LINEAR).warmupSteps(1).maxGradNorm(1.0)
+                .shuffle(true).seed(7).logEverySteps(0);
+    }
+
+    private static Rank train(Collective rank, TrainingConfig cfg, TokenizedDataset data,
+                              Function<StepMetrics, Void> onStep) {
+        try (LanguageModel base = TrainTestSupport.llamaBase()) {
+            PeftModel model = TrainTestSupport.llamaAdapter(base);
+            List<StepMetrics> steps = new ArrayList<>();
+            TrainResult result = SftTrainer.builder().model(model).config(cfg).trainData(data).collective(rank)
+                    .listener(recorder(steps, onStep)).build().train();
+            return new Rank(result, TrainTestSupport.weights(model), steps);
+        }
+    }
+
+    private static Rank resume(Collective rank, TrainingConfig cfg, Path checkpoint) {
+        try (LanguageModel base = TrainTestSupport.llamaBase()) {
+            PeftModel model = TrainTestSupport.llamaAdapter(base);
+            TrainResult result = SftTrainer.builder().model(model).config(cfg).trainData(TrainingChild.data())
+                    .collective(rank).build().resume(checkpoint);
+            return new Rank(result, TrainTestSupport.weights(model), List.of());
+        }
+    }
+
+    private static Rank dpo(Collective rank, int accumulation, PreferenceDataset pairs) {
+        try (LanguageModel base = TrainTestSupport.llamaBase()) {
+            PeftModel model = TrainTestSupport.llamaAdapter(base);
+            List<StepMetrics> steps = new ArrayList<>();
+            TrainingConfig cfg = TrainingConfig.builder().epochs(1).microBatchSize(2)
+                    .gradientAccumulationSteps(accumulation).learningRate(5e-3).schedule(Schedule.CONSTANT)
+                    .shuffle(true).seed(3).logEverySteps(0).build();
+            TrainResult result = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(0.1))
+                    .trainData(pairs).collective(rank).listener(recorder(steps, null)).build().train();
+            return new Rank(result, TrainTestSupport.weights(model), steps);
+        }
+    }
+
+    private static TrainingListener recorder(List<StepMetrics> steps, Function<StepMetrics, Void> onStep) {
+        return new TrainingListener() {
+            @Override
+            public void onStep(StepMetrics m) {
+                steps.add(m);
+                if (onStep != null) {
+                    onStep.apply(m);
+                }
+            }
+        };
+    }
+
+    /** TrainingChild's examples in another order: as many, other tokens per index. */
+    private static TokenizedDataset shuffledData() {
+        TokenizedDataset data = TrainingChild.data();
+        long[][] ids = new long[data.size()][];
+        long[][] labels = new long[data.size()][];
+        for (int i = 0; i < data.size(); i++) {
+            TokenizedExample e = data.get(data.size() - 1 - i);
+            ids[i] = e.inputIds();
+            labels[i] = e.labels();
+        }
+        return TokenizedDataset.of(ids, labels);
+    }
+
+    private static PreferenceDataset pairs() {
+        SplittableRandom random = new SplittableRandom(9);
+        List<PreferenceExample> pairs = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            pairs.add(new PreferenceExample(random.longs(4, 0, 256).toArray(), random.longs(3, 0, 256).toArray(),
+                    random.longs(3, 0, 256).toArray()));
+        }
+        return PreferenceDataset.of(pairs);
+    }
+
+    private static void assertLossesClose(List<Double> expected, List<Double> actual, double tolerance) {
+        assertEquals(expected.size(), actual.size());
+        for (int s = 0; s < expected.size(); s++) {
+            assertEquals(expected.get(s), actual.get(s), tolerance * Math.abs(expected.get(s)), "loss of step " + s);
+        }
+    }
+}
