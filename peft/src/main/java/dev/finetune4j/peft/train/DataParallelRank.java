@@ -44,12 +44,82 @@ final class DataParallelRank {
 
     /** The first of this rank's micro-batches among a step's {@code count}, each rank running {@code accumulation}. */
     int firstMicroBatch(int count, int accumulation) {
-        return Math.min(count, rank() * accumulation);
+        return firstMicroBatch(rank(), count, accumulation);
     }
 
     /** One past the last of this rank's micro-batches among a step's {@code count}. */
     int endMicroBatch(int count, int accumulation) {
-        return Math.min(count, (rank() + 1) * accumulation);
+        return firstMicroBatch(rank() + 1, count, accumulation);
+    }
+
+    private static int firstMicroBatch(int rank, int count, int accumulation) {
+        return (int) Math.min(count, (long) rank * accumulation);
+    }
+
+    /**
+     * This rank's share of a step's {@code count} micro-batches, its exchange a broadcast from each rank in turn (the
+     * values travel as their bits: every rank gets exactly what the others computed).
+     */
+    StepShare share(int count, int accumulation, Device device) {
+        int first = firstMicroBatch(count, accumulation);
+        int end = endMicroBatch(count, accumulation);
+        if (!distributed()) {
+            return StepShare.alone(count);
+        }
+        return new StepShare() {
+            @Override
+            public int first() {
+                return first;
+            }
+
+            @Override
+            public int end() {
+                return end;
+            }
+
+            @Override
+            public double[] gather(double[] own, int[] valuesPerMicroBatch) {
+                int total = 0;
+                for (int n : valuesPerMicroBatch) {
+                    total += n;
+                }
+                double[] all = new double[total];
+                int at = 0;
+                for (int r = 0; r < worldSize(); r++) {
+                    int n = 0;
+                    for (int m = firstMicroBatch(r, count, accumulation); m < firstMicroBatch(r + 1, count, accumulation); m++) {
+                        n += valuesPerMicroBatch[m];
+                    }
+                    if (r == rank() && n != own.length) {
+                        throw new IllegalStateException("rank " + r + " gives " + own.length + " values for its "
+                                + "micro-batches, which hold " + n);
+                    }
+                    if (n > 0) {
+                        receive(r, own, all, at, n, device);
+                    }
+                    at += n;
+                }
+                return all;
+            }
+        };
+    }
+
+    /** Rank {@code root}'s {@code n} values into {@code all} at {@code at}, from {@code own} when this is the root. */
+    private void receive(int root, double[] own, double[] all, int at, int n, Device device) {
+        long[] bits = new long[n];
+        if (root == rank()) {
+            for (int i = 0; i < n; i++) {
+                bits[i] = Double.doubleToRawLongBits(own[i]);
+            }
+        }
+        try (var scope = TensorScope.open()) {
+            Tensor values = Tensor.ofLongs(device, bits, Shape.of(n));
+            collective.broadcast(List.of(values), root);
+            long[] received = values.toLongArray();
+            for (int i = 0; i < n; i++) {
+                all[at + i] = Double.longBitsToDouble(received[i]);
+            }
+        }
     }
 
     /**

@@ -34,6 +34,8 @@ final class GrpoObjective implements Objective {
     private final long padId;
     private final List<Rollout> prepared = new ArrayList<>();
     private Map<String, Double> stepMetrics = Map.of();
+    /** The micro-batches of the current step, every rank's: the loss-token metrics are means over them. */
+    private int stepMicroBatches;
 
     /**
      * The completions of one micro-batch, {@code numGenerations} per prompt, prompt after prompt.
@@ -83,59 +85,85 @@ final class GrpoObjective implements Objective {
         return (long) indices.length * cfg.numGenerations();
     }
 
-    /** Samples and scores the completions of every prompt of the step, and forms their advantages over the step. */
+    /**
+     * Samples and scores the completions of this rank's prompts of the step, and forms their advantages over the whole
+     * step (every rank's completions: their scores, lengths and truncation are exchanged).
+     */
     @Override
-    public void prepareStep(int step, List<int[]> microBatches) {
+    public void prepareStep(int step, List<int[]> microBatches, StepShare share) {
         List<long[][]> completions = new ArrayList<>();
         List<double[][]> scores = new ArrayList<>();
-        for (int[] prompts : microBatches) {
+        for (int[] prompts : microBatches.subList(share.first(), share.end())) {
             long[][] sampled = sampler.sample(step, prompts);
             completions.add(sampled);
             scores.add(sampler.score(prompts, sampled));
         }
-        prepare(microBatches, completions, scores);
+        prepare(microBatches, share, completions, scores);
     }
 
     /**
-     * Forms the step's rollouts from given completions (each ended after its first stop token here) and scores (per
-     * micro-batch: [function][completion]): what {@link #prepareStep} does after sampling, and what a test with fixed
-     * completions calls.
+     * Forms the step's rollouts from given completions and scores (per micro-batch: [function][completion]) of every
+     * micro-batch, on one rank: what a test with fixed completions calls.
      */
     void prepare(List<int[]> microBatches, List<long[][]> completions, List<double[][]> scores) {
+        prepare(microBatches, StepShare.alone(microBatches.size()), completions, scores);
+    }
+
+    /**
+     * Forms this rank's rollouts from the completions and scores of its micro-batches: each completion is ended after
+     * its first stop token, then every completion's scores, length and truncation, gathered from all ranks, give the
+     * advantages, token weights and metrics of the whole step.
+     */
+    private void prepare(List<int[]> microBatches, StepShare share, List<long[][]> completions, List<double[][]> scores) {
         int functions = rewardNames.size();
-        int total = completions.stream().mapToInt(c -> c.length).sum();
-        double[][] all = new double[functions][total];
-        long[][] flat = new long[total][];
-        int at = 0;
+        int stride = functions + 2; // per completion: each function's score, the length, whether it was truncated
+        List<long[]> own = new ArrayList<>();
+        double[] ownValues = new double[completions.stream().mapToInt(c -> c.length).sum() * stride];
         for (int m = 0; m < completions.size(); m++) {
-            int n = completions.get(m).length;
-            for (int f = 0; f < functions; f++) {
-                System.arraycopy(scores.get(m)[f], 0, all[f], at, n);
+            for (int c = 0; c < completions.get(m).length; c++) {
+                long[] ended = sampler.endAtStop(completions.get(m)[c]);
+                int at = own.size() * stride;
+                for (int f = 0; f < functions; f++) {
+                    ownValues[at + f] = scores.get(m)[f][c];
+                }
+                ownValues[at + functions] = ended.length;
+                ownValues[at + functions + 1] = sampler.truncated(ended) ? 1 : 0;
+                own.add(ended);
             }
-            for (int c = 0; c < n; c++) {
-                flat[at + c] = sampler.endAtStop(completions.get(m)[c]);
-            }
-            at += n;
         }
-        GrpoAdvantages advantages = GrpoAdvantages.of(all, cfg, cfg.numGenerations());
+        int[] sizes = microBatches.stream().mapToInt(p -> p.length * cfg.numGenerations()).toArray();
+        double[] every = share.gather(ownValues, Arrays.stream(sizes).map(n -> n * stride).toArray());
+        int total = every.length / stride;
+        double[][] all = new double[functions][total];
+        int[] lengths = new int[total];
         boolean[] truncated = new boolean[total];
         boolean[] masked = new boolean[total];
         for (int c = 0; c < total; c++) {
-            truncated[c] = sampler.truncated(flat[c]);
+            for (int f = 0; f < functions; f++) {
+                all[f][c] = every[c * stride + f];
+            }
+            lengths[c] = (int) every[c * stride + functions];
+            truncated[c] = every[c * stride + functions + 1] != 0;
             masked[c] = cfg.maskTruncatedCompletions() && truncated[c];
         }
-        double[] weights = tokenWeights(cfg, completions.stream().mapToInt(c -> c.length).toArray(), flat, masked);
+        GrpoAdvantages advantages = GrpoAdvantages.of(all, cfg, cfg.numGenerations());
+        double[] weights = tokenWeights(cfg, sizes, lengths, masked);
         prepared.clear();
-        at = 0;
+        int at = 0;
+        int ownAt = 0;
         for (int m = 0; m < microBatches.size(); m++) {
-            int n = completions.get(m).length;
-            prepared.add(new Rollout(microBatches.get(m).clone(), Arrays.copyOfRange(flat, at, at + n),
-                    Arrays.copyOfRange(truncated, at, at + n), Arrays.copyOfRange(advantages.advantages(), at, at + n),
-                    Arrays.copyOfRange(weights, at, at + n), Arrays.copyOfRange(masked, at, at + n)));
+            int n = sizes[m];
+            if (m >= share.first() && m < share.end()) {
+                prepared.add(new Rollout(microBatches.get(m).clone(), own.subList(ownAt, ownAt + n).toArray(long[][]::new),
+                        Arrays.copyOfRange(truncated, at, at + n), Arrays.copyOfRange(advantages.advantages(), at, at + n),
+                        Arrays.copyOfRange(weights, at, at + n), Arrays.copyOfRange(masked, at, at + n)));
+                ownAt += n;
+            }
             at += n;
         }
+        stepMicroBatches = microBatches.size();
         Map<String, Double> metrics = new LinkedHashMap<>(advantages.metrics(rewardNames, all));
-        metrics.putAll(lengthMetrics(flat, truncated));
+        metrics.putAll(lengthMetrics(lengths, truncated));
         stepMetrics = metrics;
     }
 
@@ -145,12 +173,12 @@ final class GrpoObjective implements Objective {
      * {@code 1 / max(1, its tokens)}; BNPO {@code micro-batch completions / max(1, micro-batch tokens)}; DR_GRPO
      * {@code 1 / max_completion_length}; DAPO {@code step completions / max(1, step tokens)}.
      */
-    static double[] tokenWeights(GrpoConfig cfg, int[] sizes, long[][] completions, boolean[] masked) {
-        int total = completions.length;
+    static double[] tokenWeights(GrpoConfig cfg, int[] sizes, int[] lengths, boolean[] masked) {
+        int total = lengths.length;
         long[] tokens = new long[total];
         long stepTokens = 0;
         for (int c = 0; c < total; c++) {
-            tokens[c] = masked[c] ? 0 : completions[c].length;
+            tokens[c] = masked[c] ? 0 : lengths[c];
             stepTokens += tokens[c];
         }
         double[] weights = new double[total];
@@ -178,8 +206,7 @@ final class GrpoObjective implements Objective {
      * same three lengths over the completions that ended with a stop token ({@code mean_terminated_length}, ...; 0
      * when none did, as TRL).
      */
-    private static Map<String, Double> lengthMetrics(long[][] completions, boolean[] truncated) {
-        int[] lengths = Arrays.stream(completions).mapToInt(c -> c.length).toArray();
+    private static Map<String, Double> lengthMetrics(int[] lengths, boolean[] truncated) {
         int[] terminated = IntStream.range(0, lengths.length).filter(c -> !truncated[c]).map(c -> lengths[c]).toArray();
         Map<String, Double> out = new LinkedHashMap<>();
         out.put("completions/mean_length", Arrays.stream(lengths).average().orElseThrow());
@@ -266,7 +293,7 @@ final class GrpoObjective implements Objective {
     /** The loss-token metrics of {@link GrpoLoss#metrics} and the step's reward and length metrics. */
     @Override
     public Map<String, Double> metrics(Map<String, Double> sums, long weight) {
-        Map<String, Double> out = new HashMap<>(GrpoLoss.metrics(sums, prepared.size()));
+        Map<String, Double> out = new HashMap<>(GrpoLoss.metrics(sums, stepMicroBatches));
         out.putAll(stepMetrics);
         return out;
     }

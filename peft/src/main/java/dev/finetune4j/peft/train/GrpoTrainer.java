@@ -122,11 +122,6 @@ public final class GrpoTrainer extends Trainer {
          * @return the trainer
          */
         public GrpoTrainer build() {
-            if (collective.worldSize() > 1) { // its advantages and token weights are formed over a whole step
-                throw new IllegalArgumentException("GRPO does not train data-parallel yet (a collective of "
-                        + collective.worldSize() + " ranks was given): train on one device, with more "
-                        + "gradientAccumulationSteps for a larger batch");
-            }
             if (tokenizer == null) {
                 throw new IllegalStateException("tokenizer(...) is required: GRPO decodes the completions for the reward "
                         + "functions with the model's tokenizer");

@@ -94,12 +94,14 @@ interface Objective {
 
     /**
      * Called with all micro-batches of optimizer step {@code step} before they are weighed and run, under the run's
-     * precision: GRPO samples and scores their completions here, as one generation batch. Nothing by default.
+     * precision: GRPO samples and scores the completions of this rank's micro-batches here, as one generation batch,
+     * and forms their advantages over the whole step. Nothing by default.
      *
      * @param step         the 0-based optimizer step
-     * @param microBatches the example indices of each of its micro-batches, in the order they will run
+     * @param microBatches the example indices of each of the step's micro-batches (every rank's), in order
+     * @param share        the ones this rank runs, and the exchange with the other ranks
      */
-    default void prepareStep(int step, List<int[]> microBatches) {
+    default void prepareStep(int step, List<int[]> microBatches, StepShare share) {
     }
 
     /**

@@ -217,7 +217,7 @@ final class TrainingLoop {
         int first = ranks.firstMicroBatch(groups.size(), cfg.gradientAccumulationSteps());
         int end = ranks.endMicroBatch(groups.size(), cfg.gradientAccumulationSteps());
         try (var forwardPrecision = cfg.precision().use()) {
-            train.prepareStep(step, groups.subList(first, end));
+            train.prepareStep(step, groups, ranks.share(groups.size(), cfg.gradientAccumulationSteps(), device));
         }
         long weight = 0; // over every rank's micro-batches: each rank divides by the step's whole weight
         long[] weights = new long[groups.size()];

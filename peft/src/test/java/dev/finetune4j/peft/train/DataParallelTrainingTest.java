@@ -4,6 +4,7 @@ import dev.finetune4j.core.distributed.Collective;
 import dev.finetune4j.core.distributed.CollectiveException;
 import dev.finetune4j.core.distributed.LocalCollective;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -144,11 +145,25 @@ class DataParallelTrainingTest {
     }
 
     @Test
-    void grpoRefusesSeveralRanks() {
-        Collective member = LocalCollective.group(2, TIMEOUT).getFirst();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> GrpoTrainer.builder().collective(member).build());
-        assertTrue(e.getMessage().contains("GRPO does not train data-parallel"), e.getMessage());
+    void grpoRanksSampleTheirOwnPromptsAndFormTheAdvantagesOverTheWholeStep() {
+        // dapo divides by the step's loss tokens and batch scaling by the step's reward std: both span the ranks
+        GrpoConfig grpo = GrpoConfig.builder().numGenerations(3).maxCompletionLength(5).beta(0.05)
+                .scaleRewards(GrpoConfig.ScaleRewards.BATCH).build();
+        Rank single = grpo(Collective.single(), 2, grpo);
+        List<Rank> ranks = LocalCollective.runOnThreads(2, TIMEOUT, rank -> grpo(rank, 1, grpo));
+        for (Rank rank : ranks) {
+            single.weights().forEach((name, w) -> assertArrayEquals(w, rank.weights().get(name), name));
+            assertLossesClose(single.result().lossHistory(), rank.result().lossHistory(), 1e-6);
+            for (int s = 0; s < single.steps().size(); s++) {
+                Map<String, Double> expected = single.steps().get(s).extra();
+                Map<String, Double> actual = rank.steps().get(s).extra();
+                assertEquals(expected.keySet(), actual.keySet());
+                for (String name : expected.keySet()) {
+                    assertEquals(expected.get(name), actual.get(name), 1e-6 * (1 + Math.abs(expected.get(name))),
+                            "step " + s + " " + name);
+                }
+            }
+        }
     }
 
     /** 6 steps of 16 examples in micro-batches of 3, accumulating {@code accumulation}. */
@@ -187,6 +202,21 @@ class DataParallelTrainingTest {
                     .shuffle(true).seed(3).logEverySteps(0).build();
             TrainResult result = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(0.1))
                     .trainData(pairs).collective(rank).listener(recorder(steps, null)).build().train();
+            return new Rank(result, TrainTestSupport.weights(model), steps);
+        }
+    }
+
+    /** Three GRPO steps over GrpoTrainerTest's four prompts, two per micro-batch. */
+    private static Rank grpo(Collective rank, int accumulation, GrpoConfig grpo) {
+        try (LanguageModel base = GrpoTrainerTest.tinyByteLlama()) {
+            PeftModel model = Peft.wrap(base, GrpoTrainerTest.lora());
+            List<StepMetrics> steps = new ArrayList<>();
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(3).microBatchSize(2)
+                    .gradientAccumulationSteps(accumulation).learningRate(1e-2).schedule(Schedule.CONSTANT).seed(5)
+                    .logEverySteps(0).build();
+            TrainResult result = GrpoTrainer.builder().model(model).tokenizer(GrpoTrainerTest.TOKENIZER).config(cfg)
+                    .grpo(grpo).reward(GrpoTrainerTest.LOWERCASE).trainData(GrpoTrainerTest.PROMPTS).collective(rank)
+                    .listener(recorder(steps, null)).build().train();
             return new Rank(result, TrainTestSupport.weights(model), steps);
         }
     }

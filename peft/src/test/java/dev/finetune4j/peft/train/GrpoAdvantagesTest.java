@@ -56,7 +56,7 @@ class GrpoAdvantagesTest {
      */
     @Test
     void tokenWeightsNormaliseAsEachLossType() {
-        long[][] completions = {new long[2], new long[4], new long[1], new long[5]};
+        int[] lengths = {2, 4, 1, 5};
         boolean[] masked = {false, false, false, true};
         int[] sizes = {2, 2};
         Map<GrpoLossType, double[]> expected = Map.of(
@@ -66,7 +66,7 @@ class GrpoAdvantagesTest {
                 GrpoLossType.DAPO, new double[]{4 / 7.0, 4 / 7.0, 4 / 7.0, 4 / 7.0}); // the step's 7 loss tokens
         expected.forEach((type, weights) -> {
             GrpoConfig cfg = GrpoConfig.builder().lossType(type).maxCompletionLength(7).build();
-            assertArrayEquals(weights, GrpoObjective.tokenWeights(cfg, sizes, completions, masked), 1e-12, type.name());
+            assertArrayEquals(weights, GrpoObjective.tokenWeights(cfg, sizes, lengths, masked), 1e-12, type.name());
         });
     }
 }

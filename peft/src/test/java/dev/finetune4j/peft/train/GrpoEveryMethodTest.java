@@ -58,7 +58,7 @@ class GrpoEveryMethodTest {
                     method + ": bf16 rounding must change the run");
             GrpoObjective objective = objective(model);
             int[] all = IntStream.range(0, objective.size()).toArray();
-            objective.prepareStep(0, List.of(all));
+            objective.prepareStep(0, List.of(all), StepShare.alone(1));
             EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(method + " GRPO",
                     method == EveryMethodTrainsTest.Method.DORA || method == EveryMethodTrainsTest.Method.QDORA,
                     TrainedModel.of(model), withPolicyGradientValue(model, objective));

@@ -28,11 +28,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link GrpoFixtureTest}.
  */
 class GrpoTrainerTest {
-    private static final ByteLevelTokenizer TOKENIZER = new ByteLevelTokenizer();
+    static final ByteLevelTokenizer TOKENIZER = new ByteLevelTokenizer();
     /** The share of a completion's characters that are lowercase ASCII letters: about 10% for random bytes. */
-    private static final RewardFunction LOWERCASE = RewardFunction.named("lowercase", (prompt, completion) ->
+    static final RewardFunction LOWERCASE = RewardFunction.named("lowercase", (prompt, completion) ->
             completion.isEmpty() ? 0 : completion.chars().filter(c -> c >= 'a' && c <= 'z').count() / (double) completion.length());
-    private static final GrpoDataset PROMPTS = GrpoDataset.fromTexts(List.of("Say ", "Hi, ", "Okay", "Yes!"), TOKENIZER);
+    static final GrpoDataset PROMPTS = GrpoDataset.fromTexts(List.of("Say ", "Hi, ", "Okay", "Yes!"), TOKENIZER);
 
     @Test
     void theRewardRisesWhileTraining() {
@@ -179,7 +179,7 @@ class GrpoTrainerTest {
         return steps.stream().mapToDouble(m -> m.extra().get("reward")).average().orElseThrow();
     }
 
-    private static LoraConfig lora() {
+    static LoraConfig lora() {
         return LoraConfig.builder().r(4).loraAlpha(8).targetModules("q_proj", "v_proj", "o_proj", "up_proj", "down_proj")
                 .loraDropout(0).build();
     }
@@ -189,7 +189,7 @@ class GrpoTrainerTest {
      * normalised hidden state cannot favour 26 random output rows enough (the reward crawls from 0.10 to 0.20 in 30
      * steps); at 64 it reaches about 0.6.
      */
-    private static LanguageModel tinyByteLlama() {
+    static LanguageModel tinyByteLlama() {
         return TrainTestSupport.tinyLlama(ByteLevelTokenizer.VOCAB_SIZE, 64, 32);
     }
 }
