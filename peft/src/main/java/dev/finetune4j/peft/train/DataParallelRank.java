@@ -79,47 +79,61 @@ final class DataParallelRank {
 
             @Override
             public double[] gather(double[] own, int[] valuesPerMicroBatch) {
-                int total = 0;
-                for (int n : valuesPerMicroBatch) {
-                    total += n;
+                int expected = 0;
+                for (int m = first; m < end; m++) {
+                    expected += valuesPerMicroBatch[m];
                 }
-                double[] all = new double[total];
-                int at = 0;
-                for (int r = 0; r < worldSize(); r++) {
-                    int n = 0;
-                    for (int m = firstMicroBatch(r, count, accumulation); m < firstMicroBatch(r + 1, count, accumulation); m++) {
-                        n += valuesPerMicroBatch[m];
-                    }
-                    if (r == rank() && n != own.length) {
-                        throw new IllegalStateException("rank " + r + " gives " + own.length + " values for its "
-                                + "micro-batches, which hold " + n);
-                    }
-                    if (n > 0) {
-                        receive(r, own, all, at, n, device);
-                    }
-                    at += n;
+                if (own.length != expected) {
+                    throw new IllegalStateException("rank " + rank() + " gives " + own.length + " values for its "
+                            + "micro-batches, which hold " + expected);
                 }
-                return all;
+                return concat(allGather(own, device));
             }
         };
     }
 
-    /** Rank {@code root}'s {@code n} values into {@code all} at {@code at}, from {@code own} when this is the root. */
-    private void receive(int root, double[] own, double[] all, int at, int n, Device device) {
-        long[] bits = new long[n];
-        if (root == rank()) {
-            for (int i = 0; i < n; i++) {
-                bits[i] = Double.doubleToRawLongBits(own[i]);
-            }
-        }
+    /**
+     * Every rank's values, in rank order, as their bits: a broadcast of the sizes, then one from each rank in turn.
+     *
+     * @param own    this rank's values, of any length
+     * @param device where the exchange's tensors live
+     * @return each rank's values
+     */
+    List<double[]> allGather(double[] own, Device device) {
         try (var scope = TensorScope.open()) {
-            Tensor values = Tensor.ofLongs(device, bits, Shape.of(n));
-            collective.broadcast(List.of(values), root);
-            long[] received = values.toLongArray();
-            for (int i = 0; i < n; i++) {
-                all[at + i] = Double.longBitsToDouble(received[i]);
+            long[] sizes = new long[worldSize()];
+            sizes[rank()] = own.length;
+            for (int r = 0; r < worldSize(); r++) {
+                Tensor size = Tensor.ofLongs(device, new long[] {sizes[r]}, Shape.of(1));
+                collective.broadcast(List.of(size), r);
+                sizes[r] = size.toLongArray()[0];
             }
+            List<double[]> all = new ArrayList<>();
+            for (int r = 0; r < worldSize(); r++) {
+                int n = Math.toIntExact(sizes[r]);
+                long[] bits = new long[n];
+                if (r == rank()) {
+                    for (int i = 0; i < n; i++) {
+                        bits[i] = Double.doubleToRawLongBits(own[i]);
+                    }
+                }
+                double[] values = new double[n];
+                if (n > 0) {
+                    Tensor sent = Tensor.ofLongs(device, bits, Shape.of(n));
+                    collective.broadcast(List.of(sent), r);
+                    long[] received = sent.toLongArray();
+                    for (int i = 0; i < n; i++) {
+                        values[i] = Double.longBitsToDouble(received[i]);
+                    }
+                }
+                all.add(values);
+            }
+            return all;
         }
+    }
+
+    private static double[] concat(List<double[]> parts) {
+        return parts.stream().flatMapToDouble(java.util.Arrays::stream).toArray();
     }
 
     /**
@@ -201,13 +215,14 @@ final class DataParallelRank {
         return shared.slice(0, 0, (int) totals.numel() + counts.length);
     }
 
-    /** Rank 0's validation loss, on every rank: the early-stopping decision must be the same everywhere. */
-    double rankZeroValue(double evalLoss, Device device) {
-        try (var scope = TensorScope.open()) {
-            Tensor loss = Tensor.ofLongs(device, new long[] {Double.doubleToRawLongBits(evalLoss)}, Shape.of(1));
-            collective.broadcast(List.of(loss), 0);
-            return Double.longBitsToDouble(loss.toLongArray()[0]);
-        }
+    /** The first of this rank's block of an evaluation's {@code batches}. */
+    int firstEvalBatch(int batches) {
+        return firstEvalBatch(batches, rank());
+    }
+
+    /** The first of rank {@code rank}'s block of an evaluation's {@code batches} ({@code batches} for one past the last). */
+    int firstEvalBatch(int batches, int rank) {
+        return (int) ((long) batches * rank / worldSize());
     }
 
     /** Waits for every rank (after rank 0 wrote a checkpoint the others will name). */

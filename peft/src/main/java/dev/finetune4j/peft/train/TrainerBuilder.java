@@ -118,8 +118,8 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D
      * The run equals a single one with {@code worldSize} times the gradient accumulation, within float rounding.
      *
      * <p>Rank 0 writes the checkpoints (a resume reads them on every rank: share the output folder, or copy it), and
-     * only rank 0 logs progress ({@code logEverySteps}); every rank evaluates the whole validation set, and rank 0's
-     * loss decides early stopping. Interrupting any rank's thread stops every rank after the step it is in. A rank
+     * only rank 0 logs progress ({@code logEverySteps}); each rank evaluates its block of the validation batches, and
+     * the ranks gather the sums and predictions. Interrupting any rank's thread stops every rank after the step it is in. A rank
      * that fails leaves the group, and the others fail at their next exchange instead of waiting for it.
      *
      * @param value this rank's member of the group ({@code LocalCollective.group(n, timeout)} for threads of one JVM);

@@ -391,11 +391,70 @@ final class TrainingLoop {
                 .toList();
     }
 
+    /** What an evaluation sums over its batches: the loss, its weight, the metric sums and the predictions in order. */
+    private record EvalSums(double loss, long weight, Map<String, Double> metrics, long[] predictions) {
+    }
+
     /**
      * Validation loss, the masters' bf16 operands rounded once for all batches; updates the best and the patience
-     * counter.
+     * counter. In a data-parallel run each rank evaluates its block of the batches and the ranks gather the sums.
      */
     private void evaluate(TrainerState state, List<Tensor> masters) {
+        int batches = Math.ceilDiv(eval.size(), cfg.microBatchSize());
+        EvalSums own = evaluate(masters, ranks.firstEvalBatch(batches), ranks.firstEvalBatch(batches, ranks.rank() + 1));
+        EvalSums all = ranks.distributed() ? gathered(own) : own;
+        double loss = all.loss() / all.weight(); // not 0: TrainerBuilder refuses validation data without a label token
+        boolean improved = state.bestEvalLoss == null || loss < state.bestEvalLoss - cfg.earlyStoppingThreshold();
+        if (improved) {
+            state.bestEvalLoss = loss;
+            state.bestEvalStep = state.step;
+            state.evalsWithoutImprovement = 0;
+        } else {
+            state.evalsWithoutImprovement++;
+        }
+        Map<String, Double> extra = new HashMap<>(eval.metrics(all.metrics(), all.weight()));
+        if (all.predictions().length > 0) { // every batch predicts when one does: in order, one per example
+            extra.putAll(eval.predictionMetrics(Arrays.stream(all.predictions()).mapToInt(Math::toIntExact).toArray()));
+        }
+        EvalMetrics metrics = new EvalMetrics(state.step, loss, Math.exp(loss), improved, extra);
+        state.evalHistory.add(metrics);
+        listeners.forEach(l -> l.onEvaluation(metrics));
+    }
+
+    /** Every rank's evaluation sums added (in rank order), and their predictions one after the other. */
+    private EvalSums gathered(EvalSums own) {
+        List<String> names = eval.metricNames();
+        double[] values = new double[2 + names.size() + own.predictions().length];
+        values[0] = own.loss();
+        values[1] = own.weight();
+        for (int i = 0; i < names.size(); i++) {
+            values[2 + i] = own.metrics().getOrDefault(names.get(i), 0.0);
+        }
+        for (int i = 0; i < own.predictions().length; i++) {
+            values[2 + names.size() + i] = own.predictions()[i];
+        }
+        double loss = 0;
+        long weight = 0;
+        double[] metricSums = new double[names.size()];
+        List<long[]> predictions = new ArrayList<>();
+        for (double[] rank : ranks.allGather(values, device)) {
+            loss += rank[0];
+            weight += (long) rank[1];
+            for (int i = 0; i < names.size(); i++) {
+                metricSums[i] += rank[2 + i];
+            }
+            predictions.add(Arrays.stream(rank, 2 + names.size(), rank.length).mapToLong(v -> (long) v).toArray());
+        }
+        Map<String, Double> metrics = new HashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+            metrics.put(names.get(i), metricSums[i]);
+        }
+        return new EvalSums(loss, weight, metrics,
+                predictions.stream().flatMapToLong(Arrays::stream).toArray());
+    }
+
+    /** The sums over validation batches {@code from} to {@code to} - 1. */
+    private EvalSums evaluate(List<Tensor> masters, int from, int to) {
         double sum = 0;
         long weight = 0;
         Map<String, Double> extraSums = new HashMap<>();
@@ -403,7 +462,8 @@ final class TrainingLoop {
         model.train(false);
         try (var ng = Autograd.noGrad(); var forwardPrecision = cfg.precision().use();
              var castsScope = TensorScope.open(); var casts = Bf16Casts.of(cfg.precision(), masters)) {
-            for (int start = 0; start < eval.size(); start += cfg.microBatchSize()) {
+            for (int b = from; b < to; b++) {
+                int start = b * cfg.microBatchSize();
                 int[] idx = IntStream.range(start, Math.min(start + cfg.microBatchSize(), eval.size())).toArray();
                 long w = eval.weight(idx);
                 if (w == 0) {
@@ -421,26 +481,7 @@ final class TrainingLoop {
         } finally {
             model.train(train.dropout());
         }
-        double loss = sum / weight; // not 0: TrainerBuilder refuses validation data without a label token
-        if (ranks.distributed()) { // every rank evaluated the same data; rank 0's loss decides for all
-            loss = ranks.rankZeroValue(loss, device);
-        }
-        boolean improved = state.bestEvalLoss == null || loss < state.bestEvalLoss - cfg.earlyStoppingThreshold();
-        if (improved) {
-            state.bestEvalLoss = loss;
-            state.bestEvalStep = state.step;
-            state.evalsWithoutImprovement = 0;
-        } else {
-            state.evalsWithoutImprovement++;
-        }
-        Map<String, Double> extra = new HashMap<>(eval.metrics(extraSums, weight));
-        if (!predictions.isEmpty()) { // every batch predicts when one does: in order, one per example
-            extra.putAll(eval.predictionMetrics(predictions.stream().flatMapToLong(Arrays::stream)
-                    .mapToInt(Math::toIntExact).toArray()));
-        }
-        EvalMetrics metrics = new EvalMetrics(state.step, loss, Math.exp(loss), improved, extra);
-        state.evalHistory.add(metrics);
-        listeners.forEach(l -> l.onEvaluation(metrics));
+        return new EvalSums(sum, weight, extraSums, predictions.stream().flatMapToLong(Arrays::stream).toArray());
     }
 
     /** The checkpoint of the best evaluation (saved whenever checkpoints are on), else the newest one. */

@@ -5,6 +5,8 @@ import dev.finetune4j.core.distributed.CollectiveException;
 import dev.finetune4j.core.distributed.LocalCollective;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftClassifier;
+import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -81,6 +83,26 @@ class DataParallelTrainingTest {
             }
         }
         assertLossesClose(single.result().lossHistory(), ranks.getFirst().result().lossHistory(), 1e-6);
+    }
+
+    @Test
+    void eachRankEvaluatesItsBlockAndTheGatheredEvaluationIsTheSingleOne() {
+        // 21 held-out rows in batches of 4: 6 batches, 3 per rank; macro F1 needs every prediction, in order
+        Rank single = classify(Collective.single(), 2);
+        List<Rank> ranks = LocalCollective.runOnThreads(2, TIMEOUT, rank -> classify(rank, 1));
+        List<EvalMetrics> expected = single.result().evalHistory();
+        assertEquals(3, expected.size());
+        for (Rank rank : ranks) {
+            List<EvalMetrics> actual = rank.result().evalHistory();
+            assertEquals(expected.size(), actual.size());
+            for (int e = 0; e < expected.size(); e++) {
+                assertEquals(expected.get(e).loss(), actual.get(e).loss(), 1e-12 * expected.get(e).loss());
+                assertEquals(expected.get(e).extra().keySet(), actual.get(e).extra().keySet());
+                assertEquals(expected.get(e).extra().get("f1_macro"), actual.get(e).extra().get("f1_macro"));
+                assertEquals(expected.get(e).extra().get("accuracy"), actual.get(e).extra().get("accuracy"));
+            }
+        }
+        assertTrue(expected.getLast().extra().get("f1_macro") > 0, expected.getLast().toString());
     }
 
     @Test
@@ -203,6 +225,21 @@ class DataParallelTrainingTest {
             TrainResult result = DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(0.1))
                     .trainData(pairs).collective(rank).listener(recorder(steps, null)).build().train();
             return new Rank(result, TrainTestSupport.weights(model), steps);
+        }
+    }
+
+    /** Six classification steps with an evaluation every two, over ClassificationTrainerTest's separable rows. */
+    private static Rank classify(Collective rank, int accumulation) {
+        try (var base = ClassificationTrainerTest.tinyQwen(List.of("a", "b", "c"))) {
+            PeftClassifier clf = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).targetModules("q_proj", "v_proj")
+                    .loraDropout(0).build());
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(6).microBatchSize(4)
+                    .gradientAccumulationSteps(accumulation).learningRate(1e-2).seed(3).evalEverySteps(2)
+                    .logEverySteps(0).build();
+            TrainResult result = ClassificationTrainer.builder().model(clf).config(cfg)
+                    .trainData(ClassificationTrainerTest.separable(24, 1))
+                    .evalData(ClassificationTrainerTest.separable(21, 2)).collective(rank).build().train();
+            return new Rank(result, Map.of(), List.of());
         }
     }
 
