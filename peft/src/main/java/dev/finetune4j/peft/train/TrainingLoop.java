@@ -227,7 +227,8 @@ final class TrainingLoop {
         }
         double lr = optimization.learningRate(step);
         if (weight == 0) { // no label at all: nothing to learn, skipped, but no sign of divergence
-            return new StepOutcome(Double.NaN, Double.NaN, lr, 0, true, true, Map.of(), stopRequested());
+            // no exchange in such a step (every rank skips it alike): an interrupt waits for the next step's sum
+            return new StepOutcome(Double.NaN, Double.NaN, lr, 0, true, true, Map.of(), false);
         }
         try (var scope = TensorScope.open()) {
             Passes passes = new Passes();
