@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -71,7 +70,7 @@ class DataParallelTrainingTest {
 
     @Test
     void dpoMetricsAreTheSumsOverTheRanks() {
-        PreferenceDataset pairs = pairs();
+        PreferenceDataset pairs = DpoTrainerTest.toyPairs();
         Rank single = dpo(Collective.single(), 2, pairs);
         List<Rank> ranks = LocalCollective.runOnThreads(2, TIMEOUT, rank -> dpo(rank, 1, pairs));
         for (int s = 0; s < single.steps().size(); s++) {
@@ -281,16 +280,6 @@ class DataParallelTrainingTest {
             labels[i] = e.labels();
         }
         return TokenizedDataset.of(ids, labels);
-    }
-
-    private static PreferenceDataset pairs() {
-        SplittableRandom random = new SplittableRandom(9);
-        List<PreferenceExample> pairs = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            pairs.add(new PreferenceExample(random.longs(4, 0, 256).toArray(), random.longs(3, 0, 256).toArray(),
-                    random.longs(3, 0, 256).toArray()));
-        }
-        return PreferenceDataset.of(pairs);
     }
 
     private static void assertLossesClose(List<Double> expected, List<Double> actual, double tolerance) {

@@ -52,7 +52,8 @@ class DpoTrainerTest {
         }
     }
 
-    private static PreferenceDataset toyPairs() {
+    /** Eight pairs of random tokens: a 4-token prompt and two 3-token responses. */
+    static PreferenceDataset toyPairs() {
         SplittableRandom random = new SplittableRandom(9);
         List<PreferenceExample> pairs = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
