@@ -137,22 +137,44 @@ final class DataParallelRank {
     }
 
     /**
+     * A value every rank of a run must share.
+     *
+     * @param name   what it is, for the message
+     * @param value  this rank's value
+     * @param digest whether the value is a hash, which a message does not show
+     */
+    record Fact(String name, long value, boolean digest) {
+        static Fact of(String name, long value) {
+            return new Fact(name, value, false);
+        }
+
+        static Fact digest(String name, long hash) {
+            return new Fact(name, hash, true);
+        }
+
+        /** How this rank's value differs from rank 0's, for the message. */
+        String difference(long rankZero) {
+            return digest ? name + " differ from rank 0's" : name + " is " + value + " here and " + rankZero + " on rank 0";
+        }
+    }
+
+    /**
      * Fails on every rank unless all ranks run the same training: rank 0's facts are sent to all, each rank compares
      * its own, and the ranks sum whether any differs.
      *
-     * @param names what each fact is, for the message
-     * @param facts this rank's values
+     * @param facts  this rank's values
      * @param device where the exchange's tensors live
      */
-    void requireSameRun(List<String> names, long[] facts, Device device) {
+    void requireSameRun(List<Fact> facts, Device device) {
         try (var scope = TensorScope.open()) {
-            Tensor first = Tensor.ofLongs(device, facts, Shape.of(facts.length));
+            long[] values = facts.stream().mapToLong(Fact::value).toArray();
+            Tensor first = Tensor.ofLongs(device, values, Shape.of(values.length));
             collective.broadcast(List.of(first), 0);
             long[] rankZero = first.toLongArray();
             List<String> diffs = new ArrayList<>();
-            for (int i = 0; i < facts.length; i++) {
-                if (facts[i] != rankZero[i]) {
-                    diffs.add(names.get(i) + " is " + facts[i] + " here and " + rankZero[i] + " on rank 0");
+            for (int i = 0; i < values.length; i++) {
+                if (values[i] != rankZero[i]) {
+                    diffs.add(facts.get(i).difference(rankZero[i]));
                 }
             }
             Tensor differing = Tensor.of(device, scope, new float[] {diffs.isEmpty() ? 0 : 1}, Shape.of(1));

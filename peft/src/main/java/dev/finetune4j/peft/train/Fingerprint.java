@@ -17,6 +17,16 @@ final class Fingerprint {
         return this;
     }
 
+    /** Mixes in {@code value}'s characters, length first. */
+    Fingerprint add(String value) {
+        return add(value.chars().asLongStream().toArray());
+    }
+
+    /** Mixes in {@code values}, length first. */
+    Fingerprint add(int[] values) {
+        return add(java.util.Arrays.stream(values).asLongStream().toArray());
+    }
+
     /** The hash of everything added so far. */
     long value() {
         return h;

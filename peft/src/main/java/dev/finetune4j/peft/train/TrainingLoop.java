@@ -80,17 +80,23 @@ final class TrainingLoop {
     }
 
     /** What every rank of a data-parallel run must agree on before the first step, by name. */
-    private void requireSameRunOnEveryRank(TrainerState state, List<Tensor> parameters) {
-        long numel = 0;
-        for (Tensor p : parameters) {
-            numel += p.numel();
-        }
-        ranks.requireSameRun(List.of("the world size", "the seed", "microBatchSize", "gradientAccumulationSteps",
-                        "the shuffle", "the training examples", "the training data's fingerprint", "the total steps",
-                        "the step to start from", "the trainable tensors", "the trainable parameters"),
-                new long[] {ranks.worldSize(), cfg.seed(), cfg.microBatchSize(), cfg.gradientAccumulationSteps(),
-                        cfg.shuffle() ? 1 : 0, train.size(), train.fingerprint(), totalSteps, state.step,
-                        parameters.size(), numel}, device);
+    private void requireSameRunOnEveryRank(TrainerState fresh, TrainerState state) {
+        Fingerprint optimizationSettings = new Fingerprint();
+        fresh.optimization.forEach((name, value) -> optimizationSettings.add(name).add(value));
+        Fingerprint trainable = new Fingerprint();
+        model.trainableParameters().forEach((name, p) -> trainable.add(name).add(p.shape().dims()));
+        ranks.requireSameRun(List.of(
+                DataParallelRank.Fact.of("the world size", ranks.worldSize()),
+                DataParallelRank.Fact.of("the seed", cfg.seed()),
+                DataParallelRank.Fact.of("microBatchSize", cfg.microBatchSize()),
+                DataParallelRank.Fact.of("gradientAccumulationSteps", cfg.gradientAccumulationSteps()),
+                DataParallelRank.Fact.of("the shuffle (1: on)", cfg.shuffle() ? 1 : 0),
+                DataParallelRank.Fact.of("the training examples", train.size()),
+                DataParallelRank.Fact.digest("the training examples' tokens", train.fingerprint()),
+                DataParallelRank.Fact.of("the step to start from", state.step),
+                DataParallelRank.Fact.digest("the optimization settings (learning rate and schedule, steps, AdamW, "
+                        + "clipping, precision)", optimizationSettings.value()),
+                DataParallelRank.Fact.digest("the trainable parameters' names and shapes", trainable.value())), device);
     }
 
     /** The run with its optimizer, which {@link #run(Path)} frees afterwards. */
@@ -99,7 +105,7 @@ final class TrainingLoop {
         TrainerState state = resumeFrom == null ? fresh
                 : Checkpoints.restore(resumeFrom, model, optimization, totalSteps, fresh);
         if (ranks.distributed()) {
-            requireSameRunOnEveryRank(state, optimization.parameters());
+            requireSameRunOnEveryRank(fresh, state);
             ranks.startFromRankZero(optimization.parameters());
         }
         // rank 0 writes the checkpoints of every rank's (equal) replica

@@ -116,9 +116,22 @@ class DataParallelTrainingTest {
             assertInstanceOf(IllegalArgumentException.class, f);
         }
         assertTrue(failures.stream().anyMatch(f -> f.getMessage().startsWith("rank 1 of 2 cannot train with rank 0: "
-                + "the training data's fingerprint is ")), failures.toString());
+                + "the training examples' tokens differ from rank 0's. ")), failures.toString());
         assertTrue(failures.stream().anyMatch(f -> f.getMessage().startsWith("1 other rank(s) of 2 train with other")),
                 failures.toString());
+    }
+
+    @Test
+    void ranksWithAnotherLearningRateOrMicroBatchSizeAreRefused() {
+        CollectiveException e = assertThrows(CollectiveException.class, () -> LocalCollective.runOnThreads(2, TIMEOUT,
+                rank -> train(rank, config(1).learningRate(rank.rank() == 0 ? 5e-3 : 1e-3).microBatchSize(3 + rank.rank())
+                        .build(), TrainingChild.data(), null)));
+        List<String> messages = new ArrayList<>(List.of(e.getCause().getMessage()));
+        List.of(e.getSuppressed()).forEach(s -> messages.add(s.getMessage()));
+        assertTrue(messages.stream().anyMatch(m -> m.equals("rank 1 of 2 cannot train with rank 0: microBatchSize is 4 "
+                + "here and 3 on rank 0, the optimization settings (learning rate and schedule, steps, AdamW, clipping, "
+                + "precision) differ from rank 0's. Every rank must build its trainer from the same model, adapter "
+                + "settings, data and TrainingConfig")), messages.toString());
     }
 
     @Test
