@@ -7,7 +7,6 @@ import dev.finetune4j.peft.train.GrpoLossType;
 import dev.finetune4j.peft.train.GrpoTrainer;
 import dev.finetune4j.peft.train.RewardFunction;
 import dev.finetune4j.peft.train.TrainingConfig;
-import dev.finetune4j.samples.quickstart.ProgressLine;
 
 import java.util.List;
 
@@ -40,16 +39,21 @@ final class GrpoSettings {
         });
     }
 
-    /** The trainer over {@code rows}, its rewards built from the section with the rows' answers. */
-    static GrpoTrainer trainer(PeftModel model, TrainingConfig cfg, GrpoConfig grpo, TrainConfig.Grpo section,
-                               Tokenizer tok, TrainData.GrpoRows rows, long pad) {
+    /** The trainer's builder over {@code rows}, its rewards built from the section with the rows' answers. */
+    static GrpoTrainer.Builder builder(PeftModel model, TrainingConfig cfg, GrpoConfig grpo, TrainConfig.Grpo section,
+                                      Tokenizer tok, TrainData.GrpoRows rows, long pad) {
         List<RewardFunction> rewards = GrpoRewards.of(section.rewards(), rows.answers());
         GrpoTrainer.Builder b = GrpoTrainer.builder().model(model).config(cfg).grpo(grpo).tokenizer(tok).padTokenId(pad)
-                .trainData(rows.prompts()).listener(new ProgressLine("grpo"));
+                .trainData(rows.prompts());
         rewards.forEach(b::reward);
+        return b;
+    }
+
+    /** The trainer; a prompt longer than the model reads is bad input. */
+    static GrpoTrainer build(GrpoTrainer.Builder builder) {
         try {
-            return b.build();
-        } catch (IllegalArgumentException e) { // a prompt longer than the model reads
+            return builder.build();
+        } catch (IllegalArgumentException e) {
             throw new BadInputException(e.getMessage(), e);
         }
     }

@@ -1,6 +1,7 @@
 package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.distributed.Collective;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.ClassifierConfig.ProblemType;
 import dev.finetune4j.core.models.LanguageModel;
@@ -27,6 +28,7 @@ import dev.finetune4j.peft.train.SimpoConfig;
 import dev.finetune4j.peft.train.StopReason;
 import dev.finetune4j.peft.train.TrainResult;
 import dev.finetune4j.peft.train.Trainer;
+import dev.finetune4j.peft.train.TrainerBuilder;
 import dev.finetune4j.peft.train.TrainingConfig;
 import dev.finetune4j.samples.quickstart.ProgressLine;
 import picocli.CommandLine.Command;
@@ -117,6 +119,9 @@ final class TrainCommand implements Callable<Integer> {
             + "(same config and data): it ends as an uninterrupted run would, bit for bit.")
     boolean resume;
 
+    /** This run's data-parallel group: alone unless {@code --distributed}. */
+    private Collective ranks = Collective.single();
+
     @Override
     public Integer call() throws IOException {
         Device target = device.resolve();
@@ -191,7 +196,8 @@ final class TrainCommand implements Callable<Integer> {
             Trainer trainer = dpo != null ? dpo(peft, cfg, dpo, data, c.data(), base, pad)
                     : referenceFree != null ? referenceFree(peft, cfg, referenceFree, objective, data, c.data(), base, pad)
                     : kto != null ? kto(peft, cfg, kto, data, c.data(), base, pad)
-                    : grpo != null ? GrpoSettings.trainer(peft, cfg, grpo, c.grpo(), tok, data.grpo(base.resolve(c.data().train())), pad)
+                    : grpo != null ? GrpoSettings.build(ranked(GrpoSettings.builder(peft, cfg, grpo, c.grpo(), tok,
+                            data.grpo(base.resolve(c.data().train())), pad), "grpo"))
                     : sft(peft, cfg, data, c.data(), base, pad);
             run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
         }
@@ -214,9 +220,9 @@ final class TrainCommand implements Callable<Integer> {
             PeftClassifier peft = PeftMethods.wrapClassifier(model, c.method(), c.peft());
             int maxLength = maxLength(c.data(), model.spec().maxPositionEmbeddings());
             Path trainFile = base.resolve(c.data().train());
-            ClassificationTrainer.Builder b = ClassificationTrainer.builder().model(peft).config(cfg)
-                    .trainData(ClassifierInputs.dataset(ClassifierInputs.rows(trainFile, labels, multiLabel), tok, maxLength, trainFile))
-                    .listener(new ProgressLine("classification"));
+            ClassificationTrainer.Builder b = ranked(ClassificationTrainer.builder().model(peft).config(cfg)
+                    .trainData(ClassifierInputs.dataset(ClassifierInputs.rows(trainFile, labels, multiLabel), tok, maxLength,
+                            trainFile)), "classification");
             if (c.data().validation() != null) {
                 Path file = base.resolve(c.data().validation());
                 b.evalData(ClassifierInputs.dataset(ClassifierInputs.rows(file, labels, multiLabel), tok, maxLength, file));
@@ -243,8 +249,8 @@ final class TrainCommand implements Callable<Integer> {
             PeftClassifier peft = PeftMethods.wrapClassifier(model, c.method(), c.peft());
             TrainData data = new TrainData(tok, c.data().promptTemplate(),
                     maxLength(c.data(), model.spec().maxPositionEmbeddings()), spec.commandLine().getErr());
-            RewardTrainer.Builder b = RewardTrainer.builder().model(peft).config(cfg).reward(reward)
-                    .trainData(data.dpo(base.resolve(c.data().train()))).listener(new ProgressLine("reward"));
+            RewardTrainer.Builder b = ranked(RewardTrainer.builder().model(peft).config(cfg).reward(reward)
+                    .trainData(data.dpo(base.resolve(c.data().train()))), "reward");
             if (c.data().validation() != null) {
                 b.evalData(data.dpo(base.resolve(c.data().validation())));
             }
@@ -359,30 +365,38 @@ final class TrainCommand implements Callable<Integer> {
         AtomicDirectory.deleteTree(out.resolve("checkpoints"));
     }
 
-    private static Trainer sft(PeftModel m, TrainingConfig cfg, TrainData data, TrainConfig.Data d, Path base, long pad) {
-        SftTrainer.Builder b = SftTrainer.builder().model(m).config(cfg).padTokenId(pad)
-                .trainData(data.sft(base.resolve(d.train()), d.promptField(), d.responseField()))
-                .listener(new ProgressLine("sft"));
+    /**
+     * {@code builder} as every trainer of this command has it: in the data-parallel group of {@code --distributed}
+     * (alone without it), and with the progress line on rank 0.
+     */
+    private <B extends TrainerBuilder<B, ?, ?>> B ranked(B builder, String objective) {
+        builder.collective(ranks);
+        return ranks.rank() == 0 ? builder.listener(new ProgressLine(objective)) : builder;
+    }
+
+    private Trainer sft(PeftModel m, TrainingConfig cfg, TrainData data, TrainConfig.Data d, Path base, long pad) {
+        SftTrainer.Builder b = ranked(SftTrainer.builder().model(m).config(cfg).padTokenId(pad)
+                .trainData(data.sft(base.resolve(d.train()), d.promptField(), d.responseField())), "sft");
         if (d.validation() != null) {
             b.evalData(data.sft(base.resolve(d.validation()), d.promptField(), d.responseField()));
         }
         return b.build();
     }
 
-    private static Trainer dpo(PeftModel m, TrainingConfig cfg, DpoConfig dpo, TrainData data, TrainConfig.Data d,
-                               Path base, long pad) {
-        DpoTrainer.Builder b = DpoTrainer.builder().model(m).config(cfg).dpo(dpo).padTokenId(pad)
-                .trainData(data.dpo(base.resolve(d.train()))).listener(new ProgressLine("dpo"));
+    private Trainer dpo(PeftModel m, TrainingConfig cfg, DpoConfig dpo, TrainData data, TrainConfig.Data d, Path base,
+                        long pad) {
+        DpoTrainer.Builder b = ranked(DpoTrainer.builder().model(m).config(cfg).dpo(dpo).padTokenId(pad)
+                .trainData(data.dpo(base.resolve(d.train()))), "dpo");
         if (d.validation() != null) {
             b.evalData(data.dpo(base.resolve(d.validation())));
         }
         return b.build();
     }
 
-    private static Trainer referenceFree(PeftModel m, TrainingConfig cfg, ReferenceFreeConfig loss, String objective,
-                                         TrainData data, TrainConfig.Data d, Path base, long pad) {
-        ReferenceFreeTrainer.Builder b = ReferenceFreeTrainer.builder().model(m).config(cfg).loss(loss).padTokenId(pad)
-                .trainData(data.dpo(base.resolve(d.train()))).listener(new ProgressLine(objective));
+    private Trainer referenceFree(PeftModel m, TrainingConfig cfg, ReferenceFreeConfig loss, String objective,
+                                  TrainData data, TrainConfig.Data d, Path base, long pad) {
+        ReferenceFreeTrainer.Builder b = ranked(ReferenceFreeTrainer.builder().model(m).config(cfg).loss(loss)
+                .padTokenId(pad).trainData(data.dpo(base.resolve(d.train()))), objective);
         if (d.validation() != null) {
             b.evalData(data.dpo(base.resolve(d.validation())));
         }
@@ -410,10 +424,10 @@ final class TrainCommand implements Callable<Integer> {
         };
     }
 
-    private static Trainer kto(PeftModel m, TrainingConfig cfg, KtoConfig kto, TrainData data, TrainConfig.Data d,
-                               Path base, long pad) {
-        KtoTrainer.Builder b = KtoTrainer.builder().model(m).config(cfg).kto(kto).padTokenId(pad)
-                .trainData(data.kto(base.resolve(d.train()))).listener(new ProgressLine("kto"));
+    private Trainer kto(PeftModel m, TrainingConfig cfg, KtoConfig kto, TrainData data, TrainConfig.Data d, Path base,
+                        long pad) {
+        KtoTrainer.Builder b = ranked(KtoTrainer.builder().model(m).config(cfg).kto(kto).padTokenId(pad)
+                .trainData(data.kto(base.resolve(d.train()))), "kto");
         if (d.validation() != null) {
             b.evalData(data.kto(base.resolve(d.validation())));
         }
