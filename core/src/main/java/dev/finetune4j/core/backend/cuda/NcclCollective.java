@@ -89,7 +89,8 @@ public final class NcclCollective implements Collective {
      * @return this rank of the communicator; close it when done
      * @throws IllegalStateException    when NCCL is not installed ({@link #unavailableReason()})
      * @throws IllegalArgumentException when {@code cudaDevice} is not a CUDA device
-     * @throws CollectiveException      when the bootstrap fails or NCCL cannot make the communicator
+     * @throws CollectiveException      when the bootstrap fails or NCCL cannot make the communicator; close the
+     *                                  bootstrap then, so that the other ranks fail at once instead of at its timeout
      */
     public static NcclCollective create(Device cudaDevice, Collective bootstrap) {
         return create(cudaDevice, bootstrap, DEFAULT_TIMEOUT);
@@ -124,10 +125,10 @@ public final class NcclCollective implements Collective {
         CudaRuntime rt = cuda.runtime();
         int rank = bootstrap.rank();
         int worldSize = bootstrap.worldSize();
-        byte[] id = rank == 0 ? nccl.uniqueId() : new byte[Nccl.UNIQUE_ID_BYTES];
-        shareFromRankZero(bootstrap, id);
-        rt.context.enter();
         try {
+            byte[] id = rank == 0 ? nccl.uniqueId() : new byte[Nccl.UNIQUE_ID_BYTES];
+            shareFromRankZero(bootstrap, id);
+            rt.context.enter();
             return new NcclCollective(nccl, rt, nccl.commInitRank(worldSize, id, rank), rank, worldSize, timeout);
         } catch (CudaException e) {
             throw new CollectiveException("rank " + rank + " of " + worldSize + " could not join the NCCL"

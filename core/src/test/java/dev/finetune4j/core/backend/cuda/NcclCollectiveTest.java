@@ -193,6 +193,15 @@ class NcclCollectiveTest {
     }
 
     @Test
+    void aCommunicatorNcclCannotMakeFailsCreationWithTheCallAndNcclsError() {
+        fake.failNext("ncclGetUniqueId", 2);
+        CollectiveException e = assertThrows(CollectiveException.class,
+                () -> NcclCollective.create(FakeCudaProvider.device(), Collective.single(), TIMEOUT, nccl));
+        assertTrue(e.getMessage().contains("rank 0 of 1 could not join") && e.getMessage().contains(
+                "ncclGetUniqueId failed: ncclSystemError (" + FakeNccl.errorString(2) + ", code 2)"), e.getMessage());
+    }
+
+    @Test
     void onlyCudaDevicesAndPositiveTimeoutsAreAccepted() {
         assertThrows(IllegalArgumentException.class,
                 () -> NcclCollective.create(Device.cpu(), Collective.single(), TIMEOUT, nccl));
