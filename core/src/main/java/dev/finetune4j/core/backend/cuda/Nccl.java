@@ -76,13 +76,23 @@ final class Nccl {
                 arena));
     }
 
-    /** NCCL_VERSION_CODE of the loaded library: 22805 for 2.28.5. */
-    int version() {
+    /** The loaded library's version, {@code "2.28.5"}, for messages. */
+    String version() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(INT);
             check("ncclGetVersion", CudaDriver.call(getVersion, out));
-            return out.get(INT, 0);
+            return versionName(out.get(INT, 0));
         }
+    }
+
+    /**
+     * NCCL_VERSION_CODE as major.minor.patch: {@code X*10000 + Y*100 + Z} since 2.9, {@code X*1000 + Y*100 + Z}
+     * before (nccl.h's NCCL_VERSION macro).
+     */
+    static String versionName(int code) {
+        int major = code >= 10000 ? code / 10000 : code / 1000;
+        int minor = code >= 10000 ? code % 10000 / 100 : code % 1000 / 100;
+        return major + "." + minor + "." + code % 100;
     }
 
     /** A new unique id, made once by one rank and handed to every rank for {@link #commInitRank}. */

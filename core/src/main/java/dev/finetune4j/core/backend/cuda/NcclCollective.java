@@ -63,6 +63,8 @@ public final class NcclCollective implements Collective {
     private final int rank;
     private final int worldSize;
     private final Duration timeout;
+    /** The library's version, for messages. */
+    private final String version;
     /** Why the communicator was aborted; null while it is healthy. */
     private String failure;
     private boolean closed;
@@ -74,6 +76,7 @@ public final class NcclCollective implements Collective {
         this.rank = rank;
         this.worldSize = worldSize;
         this.timeout = timeout;
+        this.version = nccl.version();
     }
 
     /**
@@ -295,7 +298,7 @@ public final class NcclCollective implements Collective {
     }
 
     private String describeRank() {
-        return "rank " + rank + " of " + worldSize + " (NCCL on " + rt.device + ")";
+        return "rank " + rank + " of " + worldSize + " (NCCL " + version + " on " + rt.device + ")";
     }
 
     /** NCCL as loaded once per process, or why it could not be. */

@@ -133,6 +133,8 @@ class NcclCollectiveTest {
             cuda.streamsBusy(true);
             fake.asyncError(6);
             CollectiveException e = assertThrows(CollectiveException.class, () -> ranks.allReduceSum(List.of(t)));
+            assertTrue(e.getMessage().startsWith("rank 0 of 1 (NCCL 2.28.5 on fakecuda:0) cannot go on"),
+                    e.getMessage());
             assertTrue(e.getMessage().contains("ncclRemoteError (" + FakeNccl.errorString(6) + ", code 6)"),
                     e.getMessage());
             assertEquals("ncclCommAbort", fake.calls().getLast().name());
@@ -199,6 +201,13 @@ class NcclCollectiveTest {
                 () -> NcclCollective.create(FakeCudaProvider.device(), Collective.single(), TIMEOUT, nccl));
         assertTrue(e.getMessage().contains("rank 0 of 1 could not join") && e.getMessage().contains(
                 "ncclGetUniqueId failed: ncclSystemError (" + FakeNccl.errorString(2) + ", code 2)"), e.getMessage());
+    }
+
+    @Test
+    void versionCodesReadAsNcclHDefinesThem() {
+        assertEquals("2.28.5", Nccl.versionName(22805));
+        assertEquals("2.8.4", Nccl.versionName(2804));
+        assertEquals("3.0.0", Nccl.versionName(30000));
     }
 
     @Test
