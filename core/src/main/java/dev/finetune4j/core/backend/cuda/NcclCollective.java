@@ -69,14 +69,15 @@ public final class NcclCollective implements Collective {
     private String failure;
     private boolean closed;
 
-    private NcclCollective(Nccl nccl, CudaRuntime rt, MemorySegment comm, int rank, int worldSize, Duration timeout) {
+    private NcclCollective(Nccl nccl, String version, CudaRuntime rt, MemorySegment comm, int rank, int worldSize,
+                           Duration timeout) {
         this.nccl = nccl;
         this.rt = rt;
         this.comm = comm;
         this.rank = rank;
         this.worldSize = worldSize;
         this.timeout = timeout;
-        this.version = nccl.version();
+        this.version = version;
     }
 
     /**
@@ -129,10 +130,12 @@ public final class NcclCollective implements Collective {
         int rank = bootstrap.rank();
         int worldSize = bootstrap.worldSize();
         try {
+            String version = nccl.version();
             byte[] id = rank == 0 ? nccl.uniqueId() : new byte[Nccl.UNIQUE_ID_BYTES];
             shareFromRankZero(bootstrap, id);
             rt.context.enter();
-            return new NcclCollective(nccl, rt, nccl.commInitRank(worldSize, id, rank), rank, worldSize, timeout);
+            return new NcclCollective(nccl, version, rt, nccl.commInitRank(worldSize, id, rank), rank, worldSize,
+                    timeout);
         } catch (CudaException e) {
             throw new CollectiveException("rank " + rank + " of " + worldSize + " could not join the NCCL"
                     + " communicator on " + cudaDevice + ": " + e.getMessage(), e);
