@@ -32,7 +32,7 @@ tar xzf "$PKG/jdk.tgz" -C "$runtime"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
     echo "CUDA libraries:"
     for d in /usr/local/cuda/lib64 /usr/local/nvidia/lib64 /opt/*/.venv/lib/python3*/site-packages/nvidia/*/lib; do
-        ls "$d" 2>/dev/null | grep -E '^lib(cuda|cublas|cublasLt|nvrtc)\.so' | sed "s:^:  $d/:"
+        ls "$d" 2>/dev/null | grep -E '^lib(cuda|cublas|cublasLt|nvrtc|nccl)\.so' | sed "s:^:  $d/:"
     done
 } > "$OUT/environment.txt" 2>&1
 # A fresh kernel cache, so that the run compiles every family with NVRTC.

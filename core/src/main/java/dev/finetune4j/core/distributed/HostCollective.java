@@ -1,6 +1,5 @@
 package dev.finetune4j.core.distributed;
 
-import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -40,7 +39,7 @@ abstract class HostCollective implements Collective {
     public final void broadcast(List<Tensor> tensors, int root) {
         requireRoot(root, worldSize());
         for (Tensor t : tensors) {
-            requireContiguous(t);
+            CollectiveArguments.requireContiguous(t);
         }
         exchange(tensors, bytes -> broadcast(bytes, root));
     }
@@ -70,29 +69,13 @@ abstract class HostCollective implements Collective {
         }
     }
 
-    /** Fails unless every tensor is a contiguous float32 one, naming the first that is not. */
+    /** {@link CollectiveArguments#requireFloat32}. */
     static void requireFloat32(List<Tensor> tensors) {
-        for (Tensor t : tensors) {
-            requireContiguous(t);
-            if (t.dtype() != DType.F32) {
-                throw new IllegalArgumentException("allReduceSum sums float32 tensors, not " + t
-                        + ": convert it first (Tensor.convertTo)");
-            }
-        }
+        CollectiveArguments.requireFloat32(tensors);
     }
 
-    private static void requireContiguous(Tensor t) {
-        if (!t.isContiguous()) {
-            throw new IllegalArgumentException("a collective operation rewrites whole tensors in place, but " + t
-                    + " is a non-contiguous view: pass a contiguous tensor (Tensor.contiguous) and copy it back");
-        }
-    }
-
-    /** Fails unless {@code root} is a rank of a group of {@code worldSize}. */
+    /** {@link CollectiveArguments#requireRoot}. */
     static void requireRoot(int root, int worldSize) {
-        if (root < 0 || root >= worldSize) {
-            throw new IllegalArgumentException("broadcast root " + root + " is not a rank of this group of "
-                    + worldSize + " (ranks 0 to " + (worldSize - 1) + ")");
-        }
+        CollectiveArguments.requireRoot(root, worldSize);
     }
 }

@@ -187,6 +187,11 @@ public final class CudaBackend implements Backend, AutoCloseable {
                 rt.gemms.half(), rt.gemms.float32());
     }
 
+    /** What the kernel families share: the context and stream, the allocator (for {@link NcclCollective}). */
+    CudaRuntime runtime() {
+        return rt;
+    }
+
     /** Host<->device transfers so far (tests check that a training step makes none). */
     long transfers() {
         return staging.transfers();

@@ -17,6 +17,7 @@ import static dev.finetune4j.core.backend.cuda.NativeFunctions.PTR;
 final class CudaDriver {
     static final int CUDA_SUCCESS = 0;
     static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
+    static final int CUDA_ERROR_NOT_READY = 600;
     static final int ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
     static final int ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
     static final int ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
@@ -26,7 +27,7 @@ final class CudaDriver {
 
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetAttribute,
             cuDeviceGetName, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuStreamCreate,
-            cuStreamDestroy, cuStreamSynchronize, cuMemAlloc, cuMemFree, cuMemGetInfo, cuMemHostAlloc,
+            cuStreamDestroy, cuStreamSynchronize, cuStreamQuery, cuMemAlloc, cuMemFree, cuMemGetInfo, cuMemHostAlloc,
             cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemsetD8Async, cuModuleLoadData,
             cuModuleUnload, cuModuleGetFunction, cuFuncGetAttribute, cuFuncSetAttribute, cuLaunchKernel, cuGetErrorName,
             cuGetErrorString;
@@ -52,6 +53,7 @@ final class CudaDriver {
         cuStreamCreate = f.status("cuStreamCreate", PTR, INT);
         cuStreamDestroy = f.status("cuStreamDestroy_v2", PTR);
         cuStreamSynchronize = f.status("cuStreamSynchronize", PTR);
+        cuStreamQuery = f.status("cuStreamQuery", PTR);
         cuMemAlloc = f.status("cuMemAlloc_v2", PTR, LONG);
         cuMemFree = f.status("cuMemFree_v2", LONG);
         cuMemGetInfo = f.status("cuMemGetInfo_v2", PTR, PTR);
@@ -145,6 +147,16 @@ final class CudaDriver {
 
     void streamSynchronize(MemorySegment stream) {
         check("cuStreamSynchronize", call(cuStreamSynchronize, stream));
+    }
+
+    /** Whether the work queued on {@code stream} is done, without waiting for it. */
+    boolean streamDone(MemorySegment stream) {
+        int status = call(cuStreamQuery, stream);
+        if (status == CUDA_ERROR_NOT_READY) {
+            return false;
+        }
+        check("cuStreamQuery", status);
+        return true;
     }
 
     /** A device allocation; a failure keeps the driver's status ({@link #CUDA_ERROR_OUT_OF_MEMORY} when full). */

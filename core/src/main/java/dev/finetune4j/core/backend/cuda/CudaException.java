@@ -4,7 +4,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * A failed CUDA driver, cuBLAS or NVRTC call: the message names the call and the library's error.
+ * A failed CUDA driver, cuBLAS, NVRTC or NCCL call: the message names the call and the library's error.
  */
 public class CudaException extends RuntimeException {
     /**

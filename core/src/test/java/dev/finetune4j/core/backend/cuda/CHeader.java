@@ -15,11 +15,12 @@ import java.util.regex.Pattern;
  * The function prototypes, typedefs and enumerator values of a C header after the C preprocessor has run over it
  * (so that renames such as {@code #define cuMemAlloc cuMemAlloc_v2} are already applied, as they are for a C
  * program), with every parameter and return type reduced to what an FFM binding must pass: a pointer, an integer
- * of 8, 16, 32 or 64 bits, a float or a double. For x86-64 and aarch64 Linux (LP64).
+ * of 8, 16, 32 or 64 bits, a float, a double or a struct passed by value (NCCL's unique id). For x86-64 and aarch64
+ * Linux (LP64).
  */
 final class CHeader {
     /** What a C type is to the ABI. */
-    enum Kind { VOID, POINTER, I8, I16, I32, I64, F32, F64 }
+    enum Kind { VOID, POINTER, I8, I16, I32, I64, F32, F64, STRUCT }
 
     /**
      * One prototype.
@@ -34,7 +35,8 @@ final class CHeader {
 
     private static final Pattern ATTRIBUTE = Pattern.compile("__attribute__\\s*\\(\\((?:[^()]|\\([^()]*\\))*\\)\\)");
     private static final Pattern FUNCTION = Pattern.compile("(?s)^(.*?)\\b(\\w+)\\s*\\((.*)\\)$");
-    private static final Pattern ENUMERATOR = Pattern.compile("\\b([A-Z][A-Z0-9_]*)\\s*=\\s*(-?0x[0-9a-fA-F]+|-?\\d+)");
+    /** {@code NAME = value}: upper case in CUDA's headers ({@code CUDA_R_32F}), camel case in NCCL's ({@code ncclSum}). */
+    private static final Pattern ENUMERATOR = Pattern.compile("\\b([A-Za-z_]\\w*)\\s*=\\s*(-?0x[0-9a-fA-F]+|-?\\d+)");
     private static final Map<String, Kind> BUILTIN = new HashMap<>();
 
     static {
@@ -191,6 +193,9 @@ final class CHeader {
         }
         if (t.equals("array")) {
             return Kind.POINTER;
+        }
+        if (t.equals("struct") || t.startsWith("struct ")) {
+            return Kind.STRUCT;
         }
         Kind builtin = BUILTIN.get(t);
         if (builtin != null) {

@@ -13,6 +13,7 @@ import static dev.finetune4j.core.backend.cuda.CHeader.Kind.I32;
 import static dev.finetune4j.core.backend.cuda.CHeader.Kind.I64;
 import static dev.finetune4j.core.backend.cuda.CHeader.Kind.I8;
 import static dev.finetune4j.core.backend.cuda.CHeader.Kind.POINTER;
+import static dev.finetune4j.core.backend.cuda.CHeader.Kind.STRUCT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -55,5 +56,26 @@ class CHeaderTest {
         assertNull(h.prototype("apiInline"));
         assertEquals(2L, h.enumerator("API_OUT_OF_MEMORY"));
         assertEquals(-1L, h.enumerator("API_NEG"));
+    }
+
+    @Test
+    void structsPassedByValueAndCamelCaseEnumeratorsAreReadAsInNcclH(@TempDir Path dir) throws Exception {
+        var cpp = Tools.onPath("cpp");
+        Assumptions.assumeTrue(cpp.isPresent(), "cpp is not on the PATH");
+        Path header = Files.writeString(dir.resolve("comm.h"), """
+                #include <stddef.h>
+                #define TOKEN_BYTES 64
+                typedef struct { char bytes[TOKEN_BYTES]; } token;
+                typedef struct group_st *group;
+                typedef enum { resultOk = 0, resultBadArgument = 4 } result;
+                typedef enum { typeByte = 1, typeFloat = 7, typeBig = 0x7fffffff>>(32-8*sizeof(int)) } elementType;
+                result groupJoin(group *out, int size, token id, int rank);
+                result groupSend(const void *buffer, size_t count, elementType type, group g);
+                """);
+        CHeader h = CHeader.preprocess(cpp.get(), header, List.of());
+        assertEquals(List.of(POINTER, I32, STRUCT, I32), h.prototype("groupJoin").params());
+        assertEquals(List.of(POINTER, I64, I32, POINTER), h.prototype("groupSend").params());
+        assertEquals(4L, h.enumerator("resultBadArgument"));
+        assertEquals(7L, h.enumerator("typeFloat"));
     }
 }

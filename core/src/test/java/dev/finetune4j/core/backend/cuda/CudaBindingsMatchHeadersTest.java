@@ -2,11 +2,13 @@ package dev.finetune4j.core.backend.cuda;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
 import java.lang.foreign.AddressLayout;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.nio.file.Files;
@@ -19,14 +21,17 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every C function the FFM bindings (CudaDriver, Cublas, Nvrtc) declare is the symbol a C program compiled against
+ * Every C function the FFM bindings (CudaDriver, Cublas, Nvrtc, Nccl) declare is the symbol a C program compiled against
  * the CUDA headers would call (after the headers' {@code #define cuX cuX_v2} renames), with the same number of
  * arguments and, for each argument and the result, the same size and kind: pointer, 8-, 32- or 64-bit integer,
- * float. A wrong descriptor is silent corruption or a crash on the GPU; these checks need only the headers and
+ * float, struct by value. A wrong descriptor is silent corruption or a crash on the GPU; these checks need only the headers and
  * cpp. Each header is looked for in /usr/local/cuda/include and next to the library folders the backend searches
  * (e.g. the include folder of a pip wheel whose lib folder FINETUNE4J_CUDA_LIBS names); a missing one skips its test.
  */
@@ -55,6 +60,7 @@ class CudaBindingsMatchHeadersTest {
                 "CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES", CudaDriver.FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                 "CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES", CudaDriver.FUNC_ATTRIBUTE_SHARED_SIZE_BYTES,
                 "CU_STREAM_NON_BLOCKING", CudaDriver.STREAM_NON_BLOCKING,
+                "CUDA_ERROR_NOT_READY", CudaDriver.CUDA_ERROR_NOT_READY,
                 "CU_EVENT_DEFAULT", CudaEvents.EVENT_DEFAULT)));
     }
 
@@ -70,6 +76,27 @@ class CudaBindingsMatchHeadersTest {
         assertEquals(List.of(), constants(cublas, Map.of("CUDA_R_32F", Cublas.R_32F, "CUDA_R_16F", Cublas.R_16F,
                 "CUDA_R_16BF", Cublas.R_16BF, "CUBLAS_OP_N", Cublas.OP_N, "CUBLAS_OP_T", Cublas.OP_T,
                 "CUBLAS_COMPUTE_32F", Cublas.COMPUTE_32F, "CUBLAS_GEMM_DEFAULT", Cublas.GEMM_DEFAULT)));
+    }
+
+    /**
+     * nccl.h, found next to NCCL's lib folder (pip's {@code nvidia/nccl/include}); it includes the CUDA runtime's
+     * headers, and where they are not installed a stand-in that declares the one type it uses, cudaStream_t, is
+     * put last on the include path.
+     */
+    @Test
+    void theNcclBindingMatchesNcclH(@TempDir Path stubs) throws Exception {
+        Files.writeString(stubs.resolve("cuda_runtime.h"), "typedef struct CUstream_st *cudaStream_t;\n");
+        Files.writeString(stubs.resolve("cuda_fp16.h"), "");
+        CHeader nccl = header("nccl.h", stubs);
+        assertEquals(List.of(), mismatches(nccl, declared(Nccl::new)));
+        assertEquals(List.of(), constants(nccl, Map.of("ncclSuccess", Nccl.SUCCESS, "ncclInProgress", Nccl.IN_PROGRESS,
+                "ncclUint8", Nccl.UINT8, "ncclFloat32", Nccl.FLOAT32, "ncclSum", Nccl.SUM)));
+        Path file = includeFolders().stream().map(i -> i.resolve("nccl.h")).filter(Files::isRegularFile).findFirst()
+                .orElseThrow();
+        Matcher idBytes = Pattern.compile("#define\\s+NCCL_UNIQUE_ID_BYTES\\s+(\\d+)").matcher(Files.readString(file));
+        assertTrue(idBytes.find(), file + " defines no NCCL_UNIQUE_ID_BYTES");
+        assertEquals(Integer.parseInt(idBytes.group(1)), Nccl.UNIQUE_ID_BYTES);
+        assertEquals(Nccl.UNIQUE_ID_BYTES, Nccl.UNIQUE_ID.byteSize());
     }
 
     @Test
@@ -115,6 +142,9 @@ class CudaBindingsMatchHeadersTest {
         if (layout instanceof AddressLayout) {
             return CHeader.Kind.POINTER;
         }
+        if (layout instanceof StructLayout) {
+            return CHeader.Kind.STRUCT;
+        }
         Class<?> carrier = ((ValueLayout) layout).carrier();
         if (carrier == byte.class) {
             return CHeader.Kind.I8;
@@ -132,14 +162,19 @@ class CudaBindingsMatchHeadersTest {
         throw new IllegalArgumentException("no C kind for " + layout);
     }
 
-    /** {@code name} preprocessed from the first include folder that has it; skips the test when none does. */
-    private static CHeader header(String name) throws Exception {
+    /**
+     * {@code name} preprocessed from the first include folder that has it, with {@code fallbacks} last on the
+     * include path; skips the test when no folder has it.
+     */
+    private static CHeader header(String name, Path... fallbacks) throws Exception {
         Optional<Path> cpp = Tools.onPath("cpp");
         Assumptions.assumeTrue(cpp.isPresent(), "cpp is not on the PATH: the CUDA headers cannot be read");
         List<Path> includes = includeFolders();
         Optional<Path> file = includes.stream().map(i -> i.resolve(name)).filter(Files::isRegularFile).findFirst();
         Assumptions.assumeTrue(file.isPresent(), () -> name + " is in none of " + includes);
-        return CHeader.preprocess(cpp.get(), file.get(), includes.stream().filter(Files::isDirectory).toList());
+        List<Path> path = new ArrayList<>(includes.stream().filter(Files::isDirectory).toList());
+        path.addAll(List.of(fallbacks));
+        return CHeader.preprocess(cpp.get(), file.get(), path);
     }
 
     private static List<Path> includeFolders() {

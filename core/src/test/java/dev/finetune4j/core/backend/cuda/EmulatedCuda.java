@@ -95,7 +95,7 @@ final class EmulatedCuda extends FakeCuda {
                 long event = ((MemorySegment) a[0]).address();
                 queue.add(new Work("cuEventRecord", () -> stampEvent(event, System.nanoTime()), 0));
             }
-            case "cuStreamSynchronize", "cuEventSynchronize" -> drain();
+            case "cuStreamSynchronize", "cuStreamQuery", "cuEventSynchronize" -> drain();
             default -> {
                 // the other calls change no memory
             }

@@ -84,6 +84,8 @@ class FakeCuda implements NativeFunctions.Binder {
     /** The time each live event recorded, in nanoseconds of the fake's clock; -1 before it is recorded. */
     private final Map<Long, Long> eventTimes = new HashMap<>();
     private int failNextSynchronize;
+    /** Whether cuStreamQuery reports queued work as still running (a collective stuck on the device). */
+    private boolean streamsBusy;
     /** Calls that need no current context. */
     private static final Set<String> CONTEXT_FREE = Set.of("cuInit", "cuDriverGetVersion", "cuDeviceGetCount",
             "cuDeviceGet", "cuDeviceGetAttribute", "cuDeviceGetName", "cuDevicePrimaryCtxRetain",
@@ -118,6 +120,24 @@ class FakeCuda implements NativeFunctions.Binder {
     /** Makes the next cuStreamSynchronize report {@code status}, as a kernel that faulted would. */
     synchronized void failNextSynchronize(int status) {
         failNextSynchronize = status;
+    }
+
+    /** Makes cuStreamQuery report every stream busy ({@code true}), as while a collective waits for a peer. */
+    synchronized void streamsBusy(boolean busy) {
+        streamsBusy = busy;
+    }
+
+    /** The context current on the calling thread, or null (for stand-ins of other libraries that need one). */
+    Long currentContext() {
+        return current.get();
+    }
+
+    /**
+     * Fails unless {@code [pointer, pointer + bytes)} lies inside one live device allocation (for stand-ins of other
+     * libraries that take device pointers).
+     */
+    synchronized void requireLive(String what, long pointer, long bytes) {
+        requireDevice(what, pointer, bytes);
     }
 
     /** Makes the calling thread one on which no context has been made current yet. */
@@ -226,6 +246,11 @@ class FakeCuda implements NativeFunctions.Binder {
             case "nvrtcGetCUBINSize" -> putLong(a[1], cubin(a[0]).length + 1L);
             case "nvrtcGetCUBIN" -> ((MemorySegment) a[1]).reinterpret(cubin(a[0]).length + 1L)
                     .setString(0, programs.get(((MemorySegment) a[0]).address()));
+            case "cuStreamQuery" -> {
+                if (streamsBusy) {
+                    return CudaDriver.CUDA_ERROR_NOT_READY;
+                }
+            }
             case "cuStreamSynchronize" -> {
                 int status = failNextSynchronize;
                 failNextSynchronize = 0;

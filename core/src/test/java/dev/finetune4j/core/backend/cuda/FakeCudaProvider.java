@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Registers the test-only {@code fakecuda:0} device: the real {@link CudaBackend} (context, allocator, staging,
+ * Registers the test-only {@code fakecuda:0} and {@code fakecuda:1} devices (two, for collectives across devices): the real {@link CudaBackend} (context, allocator, staging,
  * kernel loading, launches and cuBLAS calls) over the {@link FakeCuda} stand-ins for the CUDA libraries, so that
  * the backend's Java code runs, and its launches are checked, on a machine without a GPU.
  */
@@ -16,6 +16,9 @@ public final class FakeCudaProvider implements BackendProvider {
     /** The device type. */
     public static final String TYPE = "fakecuda";
     private static final FakeCuda LIBRARIES = new FakeCuda();
+
+    /** The number of fake devices. */
+    static final int DEVICES = 2;
 
     /** Device {@code fakecuda:0}. */
     static Device device() {
@@ -34,7 +37,8 @@ public final class FakeCudaProvider implements BackendProvider {
 
     @Override
     public Optional<String> unavailableReason(int index) {
-        return index == 0 ? Optional.empty() : Optional.of("the fake CUDA device is fakecuda:0 only");
+        return index >= 0 && index < DEVICES ? Optional.empty()
+                : Optional.of("the fake CUDA devices are fakecuda:0 to fakecuda:" + (DEVICES - 1));
     }
 
     @Override
