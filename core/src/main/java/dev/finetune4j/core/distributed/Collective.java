@@ -29,10 +29,18 @@ public interface Collective extends AutoCloseable {
         return SingleRank.INSTANCE;
     }
 
-    /** @return this rank, {@code 0 <= rank < worldSize} */
+    /**
+     * This process's (or thread's) place in the group.
+     *
+     * @return this rank, {@code 0 <= rank < worldSize}
+     */
     int rank();
 
-    /** @return the number of ranks */
+    /**
+     * The size of the group.
+     *
+     * @return the number of ranks
+     */
     int worldSize();
 
     /**

@@ -7,6 +7,8 @@ package dev.finetune4j.core.distributed;
 public class CollectiveException extends RuntimeException {
 
     /**
+     * A failure without an underlying exception.
+     *
      * @param message what happened, which rank, and what to do
      */
     public CollectiveException(String message) {
@@ -14,6 +16,8 @@ public class CollectiveException extends RuntimeException {
     }
 
     /**
+     * A failure caused by another exception.
+     *
      * @param message what happened, which rank, and what to do
      * @param cause   the underlying failure
      */

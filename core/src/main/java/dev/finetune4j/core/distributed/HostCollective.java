@@ -16,11 +16,19 @@ abstract class HostCollective implements Collective {
 
     /**
      * Replaces {@code floats} (float32 values, the same length on every rank) with their sum over the ranks, added
-     * in rank order.
+     * in an order the transport fixes and documents (LocalCollective: rank order; SocketCollective: ring order),
+     * the same on every rank, so the sums are bit-for-bit the same everywhere.
+     *
+     * @param floats the host buffer of this rank's values, rewritten with the sums
      */
     protected abstract void allReduceSum(MemorySegment floats);
 
-    /** Replaces {@code bytes} (the same length on every rank) with rank {@code root}'s. */
+    /**
+     * Replaces {@code bytes} (the same length on every rank) with rank {@code root}'s.
+     *
+     * @param bytes the host buffer of this rank's bytes, rewritten with the root's
+     * @param root  the rank whose bytes every rank gets
+     */
     protected abstract void broadcast(MemorySegment bytes, int root);
 
     @Override

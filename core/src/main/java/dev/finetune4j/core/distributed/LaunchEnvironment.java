@@ -23,17 +23,17 @@ final class LaunchEnvironment {
         Variable worldSize = Variable.of(environment, "WORLD_SIZE");
         Variable host = Variable.of(environment, "MASTER_ADDR");
         Variable port = Variable.of(environment, "MASTER_PORT");
-        int size = worldSize.wholeNumber(1, Integer.MAX_VALUE, "4");
-        int r = rank.wholeNumber(0, Integer.MAX_VALUE, "0");
+        int size = worldSize.wholeNumber(1, Integer.MAX_VALUE);
+        int r = rank.wholeNumber(0, Integer.MAX_VALUE);
         if (r >= size) {
             throw new IllegalArgumentException(rank.name + "=" + r + " is not below " + worldSize.name + "=" + size
                     + ": the ranks of a world of " + size + " are 0 to " + (size - 1));
         }
-        String address = host.text("10.0.0.1");
-        int rendezvousPort = port.wholeNumber(1, 65535, "29500");
-        String timeoutText = environment.get(TIMEOUT);
-        Duration timeout = timeoutText == null ? SocketCollective.Options.DEFAULT_TIMEOUT
-                : Duration.ofSeconds(new Variable(TIMEOUT, timeoutText).wholeNumber(1, Integer.MAX_VALUE, "1800"));
+        String address = host.text();
+        int rendezvousPort = port.wholeNumber(1, 65535);
+        Duration timeout = environment.containsKey(TIMEOUT)
+                ? Duration.ofSeconds(new Variable(TIMEOUT, environment.get(TIMEOUT)).wholeNumber(1, Integer.MAX_VALUE))
+                : SocketCollective.Options.DEFAULT_TIMEOUT;
         return new SocketCollective.Options(r, size, address, rendezvousPort, timeout, timeout,
                 environment.getOrDefault(TOKEN, ""));
     }
@@ -54,35 +54,37 @@ final class LaunchEnvironment {
             return new Variable(torchrunName, environment.get(torchrunName));
         }
 
-        int wholeNumber(int min, int max, String example) {
+        int wholeNumber(int min, int max) {
             int parsed;
             try {
                 parsed = Integer.parseInt(value.strip());
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException(name + " is '" + value + "', not a whole number: e.g. " + name
-                        + "=" + example, e);
+                        + "=" + example(name), e);
             }
             if (parsed < min || parsed > max) {
                 throw new IllegalArgumentException(name + " is " + parsed + ", outside " + min + " to " + max
-                        + ": e.g. " + name + "=" + example);
+                        + ": e.g. " + name + "=" + example(name));
             }
             return parsed;
         }
 
-        String text(String example) {
+        String text() {
             if (value.isBlank()) {
                 throw new IllegalArgumentException(name + " is empty: give rank 0's host name or address, e.g. "
-                        + name + "=" + example);
+                        + name + "=" + example(name));
             }
             return value.strip();
         }
 
-        private static String example(String torchrunName) {
-            return switch (torchrunName) {
+        /** A typical value of a variable, its {@code FINETUNE4J_} override included. */
+        private static String example(String name) {
+            return switch (name.startsWith(PREFIX) && !name.equals(TIMEOUT) ? name.substring(PREFIX.length()) : name) {
                 case "RANK" -> "0";
                 case "WORLD_SIZE" -> "4";
                 case "MASTER_ADDR" -> "10.0.0.1";
-                default -> "29500";
+                case "MASTER_PORT" -> "29500";
+                default -> "1800";
             };
         }
     }

@@ -89,13 +89,14 @@ final class Rendezvous {
             onListening.accept(((InetSocketAddress) listener.getLocalAddress()).getPort());
             SecretKeySpec key = Wire.key(options.token());
             List<String> refused = new ArrayList<>();
-            for (int come = 1; come < options.worldSize(); ) {
+            int joined = 0;
+            while (joined < options.worldSize() - 1) {
                 SocketChannel channel = accept(listener, deadline, options, joiners, refused);
                 connections.add(channel);
                 try {
                     Joiner j = greet(channel, key, options, joiners, deadline);
                     joiners[j.rank] = j;
-                    come++;
+                    joined++;
                 } catch (Stray e) {
                     refused.add(e.getMessage());
                     LOG.warn("rank 0 refused a connection: {}", e.getMessage());
@@ -116,17 +117,16 @@ final class Rendezvous {
             }
             closeAll(connections);
             return new Assignment(session, new InetSocketAddress(joiners[1].address, joiners[1].dataPort), data);
-        } catch (CollectiveException e) {
-            tellEveryone(connections, e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            CollectiveException failure = e instanceof CollectiveException c ? c
+                    : new CollectiveException(e instanceof IOException io ? describe(io, "rank 0 could not host the "
+                    + "rendezvous at port " + options.port() + " (" + e + "): check that MASTER_PORT is free on "
+                    + "this machine and that MASTER_ADDR is one of its addresses") : "rank 0 failed while it hosted "
+                    + "the rendezvous (" + e + ")", e);
+            tellEveryone(connections, failure.getMessage());
             closeAll(connections);
             closeAll(data == null ? List.of() : List.of(data));
-            throw e;
-        } catch (IOException e) {
-            closeAll(connections);
-            closeAll(data == null ? List.of() : List.of(data));
-            throw new CollectiveException(describe(e, "rank 0 could not host the rendezvous at port "
-                    + options.port() + " (" + e + "): check that MASTER_PORT is free on this machine and that "
-                    + "MASTER_ADDR is one of its addresses"), e);
+            throw failure;
         }
     }
 
@@ -162,13 +162,13 @@ final class Rendezvous {
             hello.put(Wire.proof(key, "hello", challengeNonce, Wire.written(hello)));
             Wire.write(channel, hello);
             return readWelcome(channel, key, nonce, deadline, where, options.rank(), data);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
             closeAll(data == null ? List.of() : List.of(data));
-            if (e instanceof IOException io) {
-                throw new CollectiveException(describe(io, "rank " + options.rank() + " lost " + where
-                        + " during the rendezvous (" + e + "): rank 0 failed or gave up; see rank 0's log"), e);
-            }
-            throw (RuntimeException) e;
+            throw new CollectiveException(describe(e, "rank " + options.rank() + " lost " + where
+                    + " during the rendezvous (" + e + "): rank 0 failed or gave up; see rank 0's log"), e);
+        } catch (RuntimeException e) {
+            closeAll(data == null ? List.of() : List.of(data));
+            throw e;
         }
     }
 
@@ -302,13 +302,17 @@ final class Rendezvous {
     }
 
     /** Sends a joiner its welcome: the session id and its ring successor's address, proven with the token. */
-    private static void welcome(Joiner joiner, SecretKeySpec key, byte[] session, InetSocketAddress successor)
-            throws IOException {
+    private static void welcome(Joiner joiner, SecretKeySpec key, byte[] session, InetSocketAddress successor) {
         byte[] address = successor.getAddress().getAddress();
         ByteBuffer w = ByteBuffer.allocate(WELCOME_FIELDS_BYTES + Wire.PROOF_BYTES).putInt(Wire.Status.WELCOME.code)
                 .put(session).putInt(address.length).put(Arrays.copyOf(address, 16)).putInt(successor.getPort());
         w.put(Wire.proof(key, "welcome", joiner.nonce, Wire.written(w)));
-        Wire.write(joiner.channel, w);
+        try {
+            Wire.write(joiner.channel, w);
+        } catch (IOException e) {
+            throw new CollectiveException(describe(e, "rank " + joiner.rank + " (from " + joiner.address + ") left "
+                    + "before every rank had joined (" + e + "): see its log, and restart every rank"), e);
+        }
     }
 
     /** Connects to rank 0, retrying until the deadline: rank 0 may start after this rank. */

@@ -330,6 +330,8 @@ public final class SocketCollective extends HostCollective {
         }
 
         /**
+         * A copy with another job token.
+         *
          * @param newToken the job's shared secret; empty for none
          * @return these options with that token
          */
@@ -338,6 +340,8 @@ public final class SocketCollective extends HostCollective {
         }
 
         /**
+         * A copy with other timeouts.
+         *
          * @param connect   how long the ranks wait for each other to join
          * @param operation how long an operation waits without any data moving
          * @return these options with those timeouts
