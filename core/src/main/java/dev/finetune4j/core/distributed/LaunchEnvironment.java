@@ -23,7 +23,7 @@ final class LaunchEnvironment {
         Variable worldSize = Variable.of(environment, "WORLD_SIZE");
         Variable host = Variable.of(environment, "MASTER_ADDR");
         Variable port = Variable.of(environment, "MASTER_PORT");
-        int size = worldSize.wholeNumber(1, Integer.MAX_VALUE);
+        int size = worldSize.wholeNumber(1, SocketCollective.Options.MAX_WORLD_SIZE);
         int r = rank.wholeNumber(0, Integer.MAX_VALUE);
         if (r >= size) {
             throw new IllegalArgumentException(rank.name + "=" + r + " is not below " + worldSize.name + "=" + size

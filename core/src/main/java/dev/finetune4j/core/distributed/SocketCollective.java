@@ -13,7 +13,7 @@ import java.util.function.IntConsumer;
 /**
  * The ranks of a data-parallel run as processes, on one machine or many, connected over TCP in a ring. Rank 0
  * listens at the rendezvous address; the others connect there, prove the job token, and learn where their ring
- * neighbours listen (see {@link Rendezvous}). Launch one process per rank with the variables torchrun sets, and
+ * neighbours listen, each at a port it chose. Launch one process per rank with the variables torchrun sets, and
  * join with {@link #fromEnvironment()}:
  *
  * <pre>{@code
@@ -36,6 +36,10 @@ import java.util.function.IntConsumer;
  * <p>Every operation first passes each rank's call (operation, root, size) around the ring, so a rank that passed
  * another size or called another operation fails every rank with what each had, before any data moves. A lost
  * connection, a timeout or {@link #close()} closes this rank's connections, so its neighbours fail at once too.
+ *
+ * <p>The job token keeps out connections that cannot prove it (a stray, a scanner, a rank of another job): rank 0
+ * refuses them and keeps waiting for the real ranks. It is proven, never sent, but it does not encrypt: gradients
+ * cross the network in clear, so run the ranks on a network you trust.
  *
  * <p>One thread at a time calls the operations; {@link #close()} may be called from any thread and makes an
  * operation in progress fail.
@@ -274,6 +278,9 @@ public final class SocketCollective extends HostCollective {
     public record Options(int rank, int worldSize, String host, int port, Duration connectTimeout,
                           Duration operationTimeout, String token) {
 
+        /** The most ranks a group may have: far more than a ring serves well, and few enough to allocate for. */
+        public static final int MAX_WORLD_SIZE = 1 << 16;
+
         /** The timeouts when none are given: 30 minutes each. */
         public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(30);
 
@@ -283,8 +290,9 @@ public final class SocketCollective extends HostCollective {
          * @throws IllegalArgumentException naming the value that is wrong
          */
         public Options {
-            if (worldSize < 1) {
-                throw new IllegalArgumentException("worldSize must be at least 1, not " + worldSize);
+            if (worldSize < 1 || worldSize > MAX_WORLD_SIZE) {
+                throw new IllegalArgumentException("worldSize must be from 1 to " + MAX_WORLD_SIZE + ", not "
+                        + worldSize);
             }
             if (rank < 0 || rank >= worldSize) {
                 throw new IllegalArgumentException("rank " + rank + " is not a rank of a world of " + worldSize

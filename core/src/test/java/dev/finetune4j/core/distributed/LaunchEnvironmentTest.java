@@ -53,7 +53,8 @@ class LaunchEnvironmentTest {
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "RANK|two|RANK is 'two', not a whole number: e.g. RANK=0",
-            "WORLD_SIZE|0|WORLD_SIZE is 0, outside 1 to 2147483647: e.g. WORLD_SIZE=4",
+            "WORLD_SIZE|0|WORLD_SIZE is 0, outside 1 to 65536: e.g. WORLD_SIZE=4",
+            "WORLD_SIZE|100000|WORLD_SIZE is 100000, outside 1 to 65536: e.g. WORLD_SIZE=4",
             "RANK|4|RANK=4 is not below WORLD_SIZE=4: the ranks of a world of 4 are 0 to 3",
             "RANK|-1|RANK is -1, outside 0 to 2147483647: e.g. RANK=0",
             "MASTER_ADDR|'  '|MASTER_ADDR is empty: give rank 0's host name or address, e.g. MASTER_ADDR=10.0.0.1",
