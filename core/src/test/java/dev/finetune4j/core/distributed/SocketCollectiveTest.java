@@ -12,11 +12,14 @@ import java.io.InputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.StringJoiner;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -106,7 +109,7 @@ class SocketCollectiveTest {
     @Test
     void aRankWithAnotherTokenIsRefusedAndRankZeroSaysWhyItWaitedInVain() {
         List<Outcome<Void>> outcomes = runRanks(2, (rank, port) -> rank == 0
-                ? options(0, 2, port).withTimeouts(Duration.ofSeconds(1), SHORT)
+                ? options(0, 2, port).withTimeouts(Duration.ofMillis(1500), SHORT)
                 : options(1, 2, port).withToken("another-token"), (rank, group, scope) -> null);
         assertFailed(outcomes.get(1), "refused rank 1", "did not prove the job token", "FINETUNE4J_DIST_TOKEN");
         assertFailed(outcomes.get(0), "for ranks [1] to join", "it refused", "did not prove the job token");
@@ -244,6 +247,44 @@ class SocketCollectiveTest {
                 + "PT0.5S"), e.getMessage());
     }
 
+    @Test
+    void aRankInAnotherJvmJoinsThroughItsEnvironmentAndGetsTheSameBits() throws Exception {
+        int n = 1001;
+        CompletableFuture<Integer> port = new CompletableFuture<>();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        Process other = null;
+        try {
+            Future<float[]> rank0 = pool.submit(() -> runRank(0, options(0, 2, 0), port::complete,
+                    (rank, group, scope) -> allReduced(group, scope, new int[]{n}, 0)[0]));
+            ProcessBuilder launch = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java")
+                    .toString(), "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector",
+                    "-cp", System.getProperty("java.class.path"), SocketRankProcess.class.getName(), "" + n)
+                    .redirectErrorStream(true);
+            launch.environment().putAll(Map.of("RANK", "1", "WORLD_SIZE", "2", "MASTER_ADDR", "127.0.0.1",
+                    "MASTER_PORT", "" + port.get(20, TimeUnit.SECONDS), "FINETUNE4J_DIST_TOKEN", TOKEN,
+                    "FINETUNE4J_DIST_TIMEOUT", "20"));
+            other = launch.start();
+            String output = new String(other.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(other.waitFor(20, TimeUnit.SECONDS) && other.exitValue() == 0, output);
+            float[] sums = rank0.get(20, TimeUnit.SECONDS);
+            // rank 0's values (seed 0) plus rank 1's (seed 100: allReduced seeds rank * 100): two floats add in
+            // either order to the same float
+            float[] a = values(0, n);
+            float[] b = values(100, n);
+            StringJoiner expected = new StringJoiner(",", "SUMS ", "");
+            for (int i = 0; i < n; i++) {
+                assertEquals(a[i] + b[i], sums[i], "element " + i);
+                expected.add(Integer.toHexString(Float.floatToRawIntBits(sums[i])));
+            }
+            assertTrue(output.lines().anyMatch(expected.toString()::equals), output);
+        } finally {
+            if (other != null) {
+                other.destroyForcibly();
+            }
+            pool.shutdownNow();
+        }
+    }
+
     // ---- helpers -----------------------------------------------------------------------------------------------
 
     private static SocketCollective.Options options(int rank, int worldSize, int port) {
@@ -300,7 +341,8 @@ class SocketCollectiveTest {
         }
     }
 
-    private static float[] values(int seed, int n) {
+    /** Seeded values of mixed magnitudes, so sums round. */
+    static float[] values(int seed, int n) {
         Random random = new Random(seed);
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
