@@ -29,8 +29,9 @@ import java.util.function.IntConsumer;
  * <pre>
  * rank 0 -> joiner  challenge: MAGIC, VERSION, nonce0
  * joiner -> rank 0  hello:     MAGIC, VERSION, rank, worldSize, dataPort, nonceJ, proof("hello", nonce0, fields)
- * rank 0 -> joiner  welcome:   WELCOME, sessionId, successor's address (length, 16 bytes), port, proof("welcome", nonceJ, fields)
- *               or  refusal:   REFUSED, length, reason (UTF-8)
+ * rank 0 -> joiner  welcome:   WELCOME, sessionId, successor's address (length, 16 bytes), port,
+ *                              proof("welcome", nonceJ, fields)
+ *               or  refusal:   REFUSED, length (at most 4096), reason (UTF-8)
  * </pre>
  *
  * <p>Rank 0 refuses, and keeps waiting past, a connection that does not prove the job token (a stray, a port
@@ -162,6 +163,11 @@ final class Rendezvous {
             hello.put(Wire.proof(key, "hello", challengeNonce, Wire.written(hello)));
             Wire.write(channel, hello);
             return readWelcome(channel, key, nonce, deadline, where, options.rank(), data);
+        } catch (SocketTimeoutException e) {
+            closeAll(data == null ? List.of() : List.of(data));
+            throw new CollectiveException("rank " + options.rank() + " waited " + options.connectTimeout() + " for "
+                    + where + " to welcome it: not every rank joined in time (rank 0's log names the missing ones); "
+                    + "start every rank, or allow more time (FINETUNE4J_DIST_TIMEOUT)", e);
         } catch (IOException e) {
             closeAll(data == null ? List.of() : List.of(data));
             throw new CollectiveException(describe(e, "rank " + options.rank() + " lost " + where

@@ -45,25 +45,22 @@ final class RingLinks implements AutoCloseable {
     private final SelectionKey fromPredecessor;
     private volatile String failure;
 
+    /** Links over two channels registered with {@code selector}, or none (all null) for a world of one. */
     private RingLinks(int rank, int worldSize, Duration timeout, SocketChannel successor, SocketChannel predecessor,
-                      Selector selector) throws IOException {
+                      Selector selector) {
         this.rank = rank;
         this.worldSize = worldSize;
         this.timeoutNanos = timeout.toNanos();
         this.successor = successor;
         this.predecessor = predecessor;
         this.selector = selector;
-        this.toSuccessor = selector == null ? null : successor.register(selector, 0);
-        this.fromPredecessor = selector == null ? null : predecessor.register(selector, 0);
+        this.toSuccessor = selector == null ? null : successor.keyFor(selector);
+        this.fromPredecessor = selector == null ? null : predecessor.keyFor(selector);
     }
 
     /** The links of a world of one: no neighbours, nothing to exchange. */
     static RingLinks alone(Duration timeout) {
-        try {
-            return new RingLinks(0, 1, timeout, null, null, null);
-        } catch (IOException e) {
-            throw new IllegalStateException("a world of one opens no connection", e);
-        }
+        return new RingLinks(0, 1, timeout, null, null, null);
     }
 
     /**
@@ -109,6 +106,8 @@ final class RingLinks implements AutoCloseable {
             }
             Selector selector = Selector.open();
             opened.add(selector);
+            successor.register(selector, 0);
+            predecessor.register(selector, 0);
             return new RingLinks(rank, worldSize, timeout, successor, predecessor, selector);
         } catch (IOException e) {
             Rendezvous.closeAll(opened);

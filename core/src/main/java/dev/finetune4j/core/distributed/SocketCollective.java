@@ -244,11 +244,13 @@ public final class SocketCollective extends HostCollective {
         static final int BARRIER = 3;
 
         void writeTo(ByteBuffer calls, int rank) {
-            calls.putInt(rank * BYTES, operation).putInt(rank * BYTES + 4, root).putLong(rank * BYTES + 8, bytes);
+            int at = rank * BYTES;
+            calls.putInt(at, operation).putInt(at + 4, root).putLong(at + 8, bytes);
         }
 
         static Call readFrom(ByteBuffer calls, int rank) {
-            return new Call(calls.getInt(rank * BYTES), calls.getInt(rank * BYTES + 4), calls.getLong(rank * BYTES + 8));
+            int at = rank * BYTES;
+            return new Call(calls.getInt(at), calls.getInt(at + 4), calls.getLong(at + 8));
         }
 
         String describe() {

@@ -60,9 +60,12 @@ class LaunchEnvironmentTest {
             "MASTER_ADDR|'  '|MASTER_ADDR is empty: give rank 0's host name or address, e.g. MASTER_ADDR=10.0.0.1",
             "MASTER_PORT|70000|MASTER_PORT is 70000, outside 1 to 65535: e.g. MASTER_PORT=29500",
             "MASTER_PORT|''|MASTER_PORT is '', not a whole number: e.g. MASTER_PORT=29500",
-            "FINETUNE4J_MASTER_PORT|http|FINETUNE4J_MASTER_PORT is 'http', not a whole number: e.g. FINETUNE4J_MASTER_PORT=29500",
-            "FINETUNE4J_DIST_TIMEOUT|1.5|FINETUNE4J_DIST_TIMEOUT is '1.5', not a whole number: e.g. FINETUNE4J_DIST_TIMEOUT=1800",
-            "FINETUNE4J_DIST_TIMEOUT|0|FINETUNE4J_DIST_TIMEOUT is 0, outside 1 to 2147483647: e.g. FINETUNE4J_DIST_TIMEOUT=1800",
+            "FINETUNE4J_MASTER_PORT|http|FINETUNE4J_MASTER_PORT is 'http', not a whole number: "
+                    + "e.g. FINETUNE4J_MASTER_PORT=29500",
+            "FINETUNE4J_DIST_TIMEOUT|1.5|FINETUNE4J_DIST_TIMEOUT is '1.5', not a whole number: "
+                    + "e.g. FINETUNE4J_DIST_TIMEOUT=1800",
+            "FINETUNE4J_DIST_TIMEOUT|0|FINETUNE4J_DIST_TIMEOUT is 0, outside 1 to 2147483647: "
+                    + "e.g. FINETUNE4J_DIST_TIMEOUT=1800",
     })
     void aMalformedVariableIsNamedWithItsValueAndAnExample(String name, String value, String expected) {
         Map<String, String> env = torchrun();

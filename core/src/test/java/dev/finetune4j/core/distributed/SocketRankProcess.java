@@ -8,8 +8,8 @@ import java.util.StringJoiner;
 
 /**
  * A rank in a JVM of its own, for {@link SocketCollectiveTest}: joins the group its environment describes, sums
- * {@code SocketCollectiveTest.values(100 * rank, n)} with the others (the seeds its other tests use) ({@code n} is the argument), and prints the sums'
- * bits on a line starting with {@code SUMS}.
+ * {@code SocketCollectiveTest.values(100 * rank, n)} (the seeds of the test's other ranks; {@code n} is the
+ * argument) with the others, and prints the sums' bits on a line starting with {@code SUMS}.
  */
 final class SocketRankProcess {
 
