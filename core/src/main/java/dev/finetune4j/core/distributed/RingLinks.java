@@ -125,14 +125,19 @@ final class RingLinks implements AutoCloseable {
                                                    int rank, int previous, long deadline) throws IOException {
         List<String> refused = new ArrayList<>();
         while (true) {
-            SocketChannel channel;
+            SocketChannel channel = null;
             try {
-                listener.socket().setSoTimeout(millisLeft(deadline));
-                channel = listener.socket().accept().getChannel();
+                if (deadline - System.nanoTime() > 0) {
+                    listener.socket().setSoTimeout(millisLeft(deadline));
+                    channel = listener.socket().accept().getChannel();
+                }
             } catch (SocketTimeoutException e) {
+                // the deadline passed: reported below
+            }
+            if (channel == null) {
                 throw new CollectiveException("rank " + rank + " waited for rank " + previous + " (its ring "
                         + "predecessor) to connect, in vain" + (refused.isEmpty() ? "" : "; it refused " + refused)
-                        + ": rank " + previous + " failed or cannot reach this machine; see its log", e);
+                        + ": rank " + previous + " failed or cannot reach this machine; see its log");
             }
             String why;
             try {

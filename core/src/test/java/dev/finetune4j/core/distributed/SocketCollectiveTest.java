@@ -229,6 +229,53 @@ class SocketCollectiveTest {
     }
 
     @Test
+    void closingFromAnotherThreadEndsAnOperationInProgress() {
+        CountDownLatch waiting = new CountDownLatch(1);
+        List<Outcome<Void>> outcomes = runRanks(2, (rank, port) -> options(rank, 2, port), (rank, group, scope) -> {
+            if (rank == 1) {
+                waiting.await(20, TimeUnit.SECONDS);
+                return null;
+            }
+            Thread.ofPlatform().start(() -> {
+                sleepQuietly(200);
+                group.close();
+            });
+            try {
+                group.barrier();
+            } finally {
+                waiting.countDown();
+            }
+            return null;
+        });
+        assertFailed(outcomes.get(0), "rank 0 was closed");
+    }
+
+    @Test
+    void anInterruptedRendezvousFailsAndKeepsTheInterrupt() throws Exception {
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            CompletableFuture<Thread> waiting = new CompletableFuture<>();
+            Future<String> rank0 = pool.submit(() -> {
+                try {
+                    SocketCollective.connect(options(0, 2, 0), port -> waiting.complete(Thread.currentThread()))
+                            .close();
+                    return "joined";
+                } catch (CollectiveException e) {
+                    return e.getMessage() + " / interrupted: " + Thread.interrupted();
+                }
+            });
+            Thread rank0Thread = waiting.get(20, TimeUnit.SECONDS);
+            sleepQuietly(100);
+            rank0Thread.interrupt();
+            String outcome = rank0.get(20, TimeUnit.SECONDS);
+            assertTrue(outcome.contains("interrupted while the ranks connected")
+                    && outcome.endsWith("interrupted: true"), outcome);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void rankZeroAloneFailsAtTheConnectTimeoutNamingTheMissingRanks() {
         CollectiveException e = assertThrows(CollectiveException.class,
                 () -> SocketCollective.connect(options(0, 3, 0).withTimeouts(SHORT, SHORT)));
