@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedByInterruptException;
@@ -84,6 +85,8 @@ final class Rendezvous {
         ServerSocketChannel data = null;
         Joiner[] joiners = new Joiner[options.worldSize()];
         try (ServerSocketChannel listener = ServerSocketChannel.open()) {
+            // a job restarted at once finds its port in TIME_WAIT from the run before
+            listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             listener.bind(new InetSocketAddress(bindAddress, options.port()));
             data = ServerSocketChannel.open();
             data.bind(new InetSocketAddress(bindAddress, 0));
