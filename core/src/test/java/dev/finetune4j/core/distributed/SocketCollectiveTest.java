@@ -6,11 +6,15 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.InputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -142,7 +146,7 @@ class SocketCollectiveTest {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try (Socket stray = new Socket()) {
             Future<Void> rank0 = pool.submit(() -> joinAndBarrier(options(0, 2, 0), port::complete));
-            stray.connect(new java.net.InetSocketAddress("127.0.0.1", port.get(20, TimeUnit.SECONDS)));
+            stray.connect(new InetSocketAddress("127.0.0.1", port.get(20, TimeUnit.SECONDS)));
             stray.getOutputStream().write(garbage);
             Future<Void> rank1 = pool.submit(() -> joinAndBarrier(options(1, 2, port.get()), p -> { }));
             rank0.get(20, TimeUnit.SECONDS);
@@ -152,6 +156,63 @@ class SocketCollectiveTest {
             assertTrue(answer.contains("does not speak finetune4j's protocol"), answer);
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /** What a process that is not an honest rank 0 of this job answers at the rendezvous port. */
+    enum FakeRankZero {
+        ANOTHER_PROTOCOL("is not a finetune4j rank (its answer began with 0x5353482d)") {
+            @Override
+            ByteBuffer answer() {
+                return ByteBuffer.wrap("SSH-2.0-OpenSSH_9.6 Ubuntu-3ubuntu13\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+        },
+        HUGE_REFUSAL("refused rank 1 with a reason of 1073741824 bytes (at most 4096)") {
+            @Override
+            ByteBuffer answer() {
+                return challenge().putInt(Wire.Status.REFUSED.code).putInt(1 << 30).flip();
+            }
+        },
+        UNPROVEN_WELCOME("welcomed rank 1 without proving the job token") {
+            @Override
+            ByteBuffer answer() {
+                // a welcome naming a successor, with a proof of zeros
+                return challenge().putInt(Wire.Status.WELCOME.code).put(new byte[Wire.NONCE_BYTES]).putInt(4)
+                        .put(new byte[]{127, 0, 0, 1}).put(new byte[12]).putInt(9).put(new byte[Wire.PROOF_BYTES])
+                        .flip();
+            }
+        };
+
+        final String message;
+
+        FakeRankZero(String message) {
+            this.message = message;
+        }
+
+        abstract ByteBuffer answer();
+
+        static ByteBuffer challenge() {
+            return ByteBuffer.allocate(200).putInt(Wire.MAGIC).putInt(Wire.VERSION).put(new byte[Wire.NONCE_BYTES]);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(FakeRankZero.class)
+    void aRankTrustsNothingAFakeRankZeroClaims(FakeRankZero fake) throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread answering = Thread.ofPlatform().start(() -> {
+                try (Socket s = server.accept()) {
+                    ByteBuffer answer = fake.answer();
+                    s.getOutputStream().write(answer.array(), 0, answer.limit());
+                    s.getInputStream().readAllBytes(); // until the rank hangs up
+                } catch (IOException e) {
+                    // the rank hung up first
+                }
+            });
+            CollectiveException e = assertThrows(CollectiveException.class, () -> SocketCollective.connect(
+                    options(1, 2, server.getLocalPort()).withTimeouts(Duration.ofSeconds(5), SHORT)));
+            assertTrue(e.getMessage().contains(fake.message), e.getMessage());
+            answering.join(5_000);
         }
     }
 
