@@ -30,7 +30,7 @@ public interface Collective extends AutoCloseable {
     }
 
     /**
-     * This member's rank.
+     * This process's (or thread's) place in the group.
      *
      * @return this rank, {@code 0 <= rank < worldSize}
      */

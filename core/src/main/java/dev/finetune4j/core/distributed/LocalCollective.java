@@ -228,8 +228,8 @@ public final class LocalCollective extends HostCollective {
             long mine = generation;
             if (++arrived == size) {
                 try {
-                    requireSameOperation();
-                    if (failure == null) {
+                    // NOTE: ranks that disagree have buffers of other sizes: combining them reads past one's end
+                    if (sameOperation()) {
                         combine.accept(buffers);
                     }
                 } finally {
@@ -286,7 +286,8 @@ public final class LocalCollective extends HostCollective {
             }
         }
 
-        private void requireSameOperation() {
+        /** Whether every rank called the same operation; when not, fails the group with what each called. */
+        private boolean sameOperation() {
             for (int r = 1; r < size; r++) {
                 if (!operations[r].equals(operations[0])) {
                     List<String> each = new ArrayList<>();
@@ -295,9 +296,10 @@ public final class LocalCollective extends HostCollective {
                     }
                     fail("the ranks called different operations (" + String.join("; ", each) + "): every rank must "
                             + "call the same operations in the same order with the same sizes");
-                    return;
+                    return false;
                 }
             }
+            return true;
         }
 
         private List<Integer> missing() {

@@ -20,12 +20,12 @@ enum SingleRank implements Collective {
 
     @Override
     public void allReduceSum(List<Tensor> tensors) {
-        HostCollective.requireFloat32(tensors);
+        CollectiveArguments.requireFloat32(tensors);
     }
 
     @Override
     public void broadcast(List<Tensor> tensors, int root) {
-        HostCollective.requireRoot(root, 1);
+        CollectiveArguments.requireRoot(root, 1);
     }
 
     @Override
