@@ -1,7 +1,9 @@
 package dev.finetune4j.samples.cli;
 
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.cuda.NcclCollective;
 import dev.finetune4j.core.distributed.Collective;
+import dev.finetune4j.core.distributed.SocketCollective;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.models.ClassifierConfig.ProblemType;
 import dev.finetune4j.core.models.LanguageModel;
@@ -41,6 +43,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
@@ -119,12 +122,38 @@ final class TrainCommand implements Callable<Integer> {
             + "(same config and data): it ends as an uninterrupted run would, bit for bit.")
     boolean resume;
 
+    @Option(names = "--distributed", description = "Train as one rank of a data-parallel run of processes (one per GPU, "
+            + "on one or many machines), started as torchrun starts them: RANK, WORLD_SIZE, MASTER_ADDR and "
+            + "MASTER_PORT (each overridden by its FINETUNE4J_ prefixed twin), FINETUNE4J_DIST_TOKEN (a shared secret) "
+            + "and FINETUNE4J_DIST_TIMEOUT (seconds, default 1800). --device auto is cuda:$LOCAL_RANK on a GPU machine; "
+            + "GPUs sum with NCCL when it is installed. micro_batch_size and gradient_accumulation_steps count per "
+            + "rank; rank 0 writes the output folder, which --resume reads on every rank.")
+    boolean distributed;
+
+    /** Where {@code --distributed} reads its variables: the process environment (a test's map in tests). */
+    Map<String, String> environment = System.getenv();
+
     /** This run's data-parallel group: alone unless {@code --distributed}. */
     private Collective ranks = Collective.single();
 
     @Override
     public Integer call() throws IOException {
         Device target = device.resolve();
+        if (!distributed) {
+            return train(target);
+        }
+        Device own = DistributedRun.device(device, target, environment);
+        try (SocketCollective sockets = DistributedRun.join(environment)) {
+            Optional<NcclCollective> nccl = DistributedRun.onDevice(sockets, own, spec.commandLine().getOut());
+            try (Collective onGpus = nccl.orElse(null)) {
+                ranks = onGpus != null ? onGpus : sockets;
+                return train(own);
+            }
+        }
+    }
+
+    /** Reads the config and trains on {@code target}, as rank {@link #ranks} of the run. */
+    private int train(Device target) throws IOException {
         TrainConfig c = ConfigFiles.read(config, TrainConfig.class);
         Path base = config.toAbsolutePath().getParent();
         if (c.model() == null) {
@@ -135,6 +164,8 @@ final class TrainCommand implements Callable<Integer> {
         }
         Path out = output != null ? output : base.resolve(c.output() == null ? "finetune4j-run" : c.output());
         Path checkpoint = resumeFrom(out);
+        // rank 0 has checked the output folder: a refusal there reaches the other ranks here, before they load
+        ranks.barrier();
         String task = c.task() == null ? "generation" : c.task();
         if (!List.of("generation", "classification", "reward").contains(task)) {
             throw new BadInputException("'task' is '" + task + "'; use generation, classification or reward");
@@ -274,7 +305,7 @@ final class TrainCommand implements Callable<Integer> {
     /** Trains or resumes, prints the summary and saves the adapter the run calls best into {@code out/adapter}. */
     private void run(Trainer trainer, TrainableReport trainable, Consumer<Path> save, Device target, TrainingConfig cfg,
                      Path out, Path checkpoint) throws IOException {
-        if (overwrite) {
+        if (overwrite && ranks.rank() == 0) {
             deleteEarlierRun(out);
         }
         spec.commandLine().getOut().println("trainable: " + trainable);
@@ -289,7 +320,8 @@ final class TrainCommand implements Callable<Integer> {
             // InterruptSafe)
             TrainResult r = checkpoint == null ? trainer.train() : trainer.resume(checkpoint);
             spec.commandLine().getOut().println(r.summary());
-            spec.commandLine().getOut().println(saveAdapter(save, r, out.resolve("adapter")));
+            spec.commandLine().getOut().println(ranks.rank() == 0 ? saveAdapter(save, r, out.resolve("adapter"))
+                    : "rank 0 writes the adapter (every rank's replica holds the same weights)");
             if (r.stopReason() == StopReason.INTERRUPTED && r.lastCheckpoint() != null) {
                 spec.commandLine().getOut().println("stopped at " + r.lastCheckpoint().getFileName()
                         + "; continue with: finetune4j train --resume -c " + config);
@@ -313,6 +345,9 @@ final class TrainCommand implements Callable<Integer> {
             return latest.orElseThrow(() -> new BadInputException("--resume: no complete checkpoint under "
                     + checkpoints.toAbsolutePath() + "; a run writes one every training.save_every_steps steps (and at "
                     + "its end). Start the run without --resume"));
+        }
+        if (ranks.rank() != 0) { // rank 0 owns the output folder and checks it
+            return null;
         }
         if (latest.isPresent() && !overwrite) {
             throw new BadInputException("output folder " + out.toAbsolutePath() + " holds an earlier run's checkpoints "
