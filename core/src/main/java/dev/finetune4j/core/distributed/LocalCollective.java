@@ -8,17 +8,18 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 
 /**
  * The ranks of a data-parallel run inside one JVM, one thread each, typically one per GPU
- * ({@code Device.cuda(rank)}); {@link #runOnThreads} starts the threads. The values go through host memory: {@code cuda:n}'s tensors are copied to the host,
- * summed there in rank order, and copied back. An interrupt of a waiting rank does not end its wait (the timeout
- * does); the thread's interrupt status is set again when the operation returns.
+ * ({@code Device.cuda(rank)}); {@link #runOnThreads} starts the threads. The values go through host memory:
+ * {@code cuda:n}'s tensors are copied to the host, summed there in rank order (each rank adds its slice of the
+ * values, all at once), and copied back. An interrupt of a waiting rank does not end its wait (the timeout does);
+ * the thread's interrupt status is set again when the operation returns.
  *
  * <pre>{@code
  * List<TrainResult> results = LocalCollective.runOnThreads(2, Duration.ofMinutes(30), rank -> {
- *     try (LanguageModel base = AutoModel.loadCausalLM(dir, Device.cuda(rank.rank()))) {
+ *     LoadOptions onItsGpu = LoadOptions.builder().device(Device.cuda(rank.rank())).build();
+ *     try (LanguageModel base = AutoModel.loadCausalLM(dir, onItsGpu)) {
  *         return SftTrainer.builder().model(Peft.wrap(base, lora)).config(cfg).trainData(data)
  *                 .collective(rank).build().train();
  *     }
@@ -158,23 +159,21 @@ public final class LocalCollective extends HostCollective {
 
     @Override
     protected void allReduceSum(MemorySegment floats) {
-        group.meet(rank, "allReduceSum", floats, LocalCollective::sumInRankOrder);
+        group.meet(rank, "allReduceSum", floats, LocalCollective::sumSliceInRankOrder);
     }
 
     @Override
     protected void broadcast(MemorySegment bytes, int root) {
-        group.meet(rank, "broadcast from rank " + root, bytes, buffers -> {
-            for (MemorySegment b : buffers) {
-                if (b != buffers[root]) {
-                    b.copyFrom(buffers[root]);
-                }
+        group.meet(rank, "broadcast from rank " + root, bytes, (buffers, r) -> {
+            if (r != root) { // each rank copies the root's bytes into its own buffer, all at once
+                buffers[r].copyFrom(buffers[root]);
             }
         });
     }
 
     @Override
     public void barrier() {
-        group.meet(rank, "barrier", MemorySegment.NULL, buffers -> { });
+        group.meet(rank, "barrier", MemorySegment.NULL, (buffers, r) -> { });
     }
 
     @Override
@@ -187,31 +186,59 @@ public final class LocalCollective extends HostCollective {
         }
     }
 
-    /** Adds every rank's floats in rank order, and writes the sum into each. */
-    private static void sumInRankOrder(MemorySegment[] buffers) {
+    /** The floats per block that a rank adds on the heap, where the loop vectorizes. */
+    private static final int BLOCK = 1 << 14;
+
+    /**
+     * Rank {@code r}'s slice of the floats (the {@code r}-th of {@code buffers.length} nearly equal parts): every
+     * rank's values added in rank order, {@code ((x0 + x1) + x2) + ...}, written into every buffer.
+     */
+    private static void sumSliceInRankOrder(MemorySegment[] buffers, int r) {
         long n = buffers[0].byteSize() / Float.BYTES;
-        for (long i = 0; i < n; i++) {
-            float sum = buffers[0].getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
-            for (int r = 1; r < buffers.length; r++) {
-                sum += buffers[r].getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+        long from = n * r / buffers.length;
+        long to = n * (r + 1) / buffers.length;
+        float[] sum = new float[BLOCK];
+        float[] next = new float[BLOCK];
+        for (long at = from; at < to; at += BLOCK) {
+            int len = (int) Math.min(BLOCK, to - at);
+            MemorySegment.copy(buffers[0], ValueLayout.JAVA_FLOAT_UNALIGNED, at * Float.BYTES, sum, 0, len);
+            for (int q = 1; q < buffers.length; q++) {
+                MemorySegment.copy(buffers[q], ValueLayout.JAVA_FLOAT_UNALIGNED, at * Float.BYTES, next, 0, len);
+                for (int i = 0; i < len; i++) {
+                    sum[i] += next[i];
+                }
             }
-            for (MemorySegment b : buffers) {
-                b.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, sum);
+            for (MemorySegment buffer : buffers) {
+                MemorySegment.copy(sum, 0, buffer, ValueLayout.JAVA_FLOAT_UNALIGNED, at * Float.BYTES, len);
             }
         }
     }
 
-    /** The rendezvous the members share: the last rank to arrive at an operation runs it for all. */
+    /** What one rank does once every rank has arrived: its part of the operation over every rank's buffer. */
+    @FunctionalInterface
+    private interface RankPart {
+        void run(MemorySegment[] buffers, int rank);
+    }
+
+    /**
+     * The rendezvous the members share. An operation passes two barriers: once every rank has arrived (and called
+     * the same operation), each does its part over every rank's buffer at the same time, outside the lock; once every
+     * part is done, the buffers are released and the ranks return.
+     */
     private static final class Group {
         final int size;
         final long timeoutNanos;
         final MemorySegment[] buffers;
         final String[] operations;
-        int arrived;
-        /** Operations completed. */
-        long generation;
+        /** The ranks at the barrier in progress. */
+        final boolean[] here;
+        int waiting;
+        /** Barriers passed, two per operation. */
+        long phase;
+        /** The buffers of the operation in progress, for every rank's part (set when all have arrived). */
+        MemorySegment[] current;
         String failure;
-        /** The operation ({@link #generation}) in progress when the group failed: it and every later one fail. */
+        /** The barrier ({@link #phase}) in progress when the group failed: it and every later one fail. */
         long failedAt;
 
         Group(int size, Duration timeout) {
@@ -219,23 +246,48 @@ public final class LocalCollective extends HostCollective {
             this.timeoutNanos = timeout.toNanos();
             this.buffers = new MemorySegment[size];
             this.operations = new String[size];
+            this.here = new boolean[size];
         }
 
-        synchronized void meet(int rank, String operation, MemorySegment buffer, Consumer<MemorySegment[]> combine) {
-            requireHealthy(rank);
-            buffers[rank] = buffer;
-            operations[rank] = operation + " of " + buffer.byteSize() + " bytes";
-            long mine = generation;
-            if (++arrived == size) {
-                try {
-                    // NOTE: ranks that disagree have buffers of other sizes: combining them reads past one's end
-                    if (sameOperation()) {
-                        combine.accept(buffers);
-                    }
-                } finally {
-                    arrived = 0;
-                    generation++;
+        void meet(int rank, String operation, MemorySegment buffer, RankPart part) {
+            MemorySegment[] all;
+            String called = operation + " of " + buffer.byteSize() + " bytes";
+            synchronized (this) {
+                requireHealthy(rank);
+                buffers[rank] = buffer;
+                operations[rank] = called;
+                // NOTE: ranks that disagree have buffers of other sizes: their parts would read past one's end
+                pass(rank, "at " + called, () -> current = sameOperation() ? buffers.clone() : null);
+                all = current;
+            }
+            try {
+                part.run(all, rank);
+            } catch (RuntimeException e) {
+                fail("rank " + rank + " failed in its part of " + called + ": " + e);
+                throw e;
+            }
+            synchronized (this) {
+                pass(rank, "after " + called, () -> {
+                    current = null;
                     Arrays.fill(buffers, null);
+                });
+            }
+        }
+
+        /**
+         * Waits, holding the lock between waits, until every rank has reached this barrier; the last to arrive runs
+         * {@code last} for all. Fails when the group failed at or before it, or after the timeout.
+         */
+        private void pass(int rank, String where, Runnable last) {
+            long mine = phase;
+            here[rank] = true;
+            if (++waiting == size) {
+                try {
+                    last.run();
+                } finally {
+                    waiting = 0;
+                    Arrays.fill(here, false);
+                    phase++;
                     notifyAll();
                 }
                 requireCompleted(rank, mine);
@@ -243,12 +295,12 @@ public final class LocalCollective extends HostCollective {
             }
             long deadline = System.nanoTime() + timeoutNanos;
             boolean interrupted = false;
-            while (generation == mine && failure == null) {
+            while (phase == mine && failure == null) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    fail("rank " + rank + " waited " + Duration.ofNanos(timeoutNanos) + " at " + operations[rank]
-                            + " for ranks " + missing() + " (a rank is stuck, slower than the timeout, or calls the "
-                            + "operations in another order)");
+                    fail("rank " + rank + " waited " + Duration.ofNanos(timeoutNanos) + " " + where + " for ranks "
+                            + missing() + " (a rank is stuck, slower than the timeout, or calls the operations in "
+                            + "another order)");
                     break;
                 }
                 try {
@@ -268,14 +320,14 @@ public final class LocalCollective extends HostCollective {
         synchronized void fail(String why) {
             if (failure == null) {
                 failure = why;
-                failedAt = generation;
+                failedAt = phase;
             }
             notifyAll();
         }
 
-        /** Fails unless operation {@code operation} completed before the group failed (a rank may leave after it). */
-        private void requireCompleted(int rank, long operation) {
-            if (failure != null && failedAt <= operation) {
+        /** Fails unless barrier {@code barrier} was passed before the group failed (a rank may leave after it). */
+        private void requireCompleted(int rank, long barrier) {
+            if (failure != null && failedAt <= barrier) {
                 requireHealthy(rank);
             }
         }
@@ -305,7 +357,7 @@ public final class LocalCollective extends HostCollective {
         private List<Integer> missing() {
             List<Integer> out = new ArrayList<>();
             for (int r = 0; r < size; r++) {
-                if (buffers[r] == null) {
+                if (!here[r]) {
                     out.add(r);
                 }
             }
