@@ -23,9 +23,11 @@ import java.util.concurrent.TimeUnit;
  * from its predecessor (rank - 1), which it only reads. {@link #exchange} moves bytes both ways at once on one
  * thread (non-blocking channels and a selector), so a rank never waits on a send its neighbour is not yet reading.
  *
- * <p>The first failure (a lost connection, a timeout, an interrupt, {@link #close}) closes both connections: the
- * neighbours then fail too, and so on around the ring, so every rank leaves its operation instead of waiting for
- * the operation timeout. Later calls fail with that first failure.
+ * <p>The first failure (a lost connection, a timeout, {@link #close}) closes both connections: the neighbours then
+ * fail too, and so on around the ring, so every rank leaves its operation instead of waiting for the operation
+ * timeout. Later calls fail with that first failure. An interrupt does not end an exchange (as for
+ * {@link LocalCollective}: a trainer stops every rank after the step in which one was interrupted); the thread's
+ * interrupt status is set again when the exchange returns.
  *
  * <pre>
  * ring hello (rank -> successor): MAGIC, VERSION, rank, proof("ring", sessionId, fields)
@@ -172,6 +174,9 @@ final class RingLinks implements AutoCloseable {
     void exchange(ByteBuffer out, ByteBuffer in, String during) {
         requireOpen();
         long idleSince = System.nanoTime();
+        // NOTE: a set interrupt status makes every select return at once; it is cleared while the bytes move and set
+        // again afterwards (non-blocking channels are not closed by an interrupt)
+        boolean interrupted = Thread.interrupted();
         try {
             while (remains(out) || remains(in)) {
                 boolean moved = false;
@@ -197,14 +202,16 @@ final class RingLinks implements AutoCloseable {
                 fromPredecessor.interestOps(remains(in) ? SelectionKey.OP_READ : 0);
                 selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
                 selector.selectedKeys().clear();
-                if (Thread.currentThread().isInterrupted()) {
-                    throw fail("rank " + rank + " was interrupted at " + during, null);
-                }
+                interrupted |= Thread.interrupted();
                 requireOpen();
             }
         } catch (ClosedSelectorException | CancelledKeyException | IOException e) {
             requireOpen();
             throw fail("rank " + rank + " failed at " + during + " (" + e + ")", e);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -231,9 +238,6 @@ final class RingLinks implements AutoCloseable {
 
     private CollectiveException lost(int peer, String role, String during, IOException cause) {
         requireOpen();
-        if (Thread.currentThread().isInterrupted()) {
-            return fail("rank " + rank + " was interrupted at " + during, cause);
-        }
         return fail("rank " + rank + " lost its connection to rank " + peer + " (its ring " + role + ") at " + during
                 + ": rank " + peer + ", or a rank beyond it, failed or was closed; the run cannot go on: find the "
                 + "first failure in the ranks' logs and restart every rank", cause);

@@ -9,6 +9,7 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,8 +58,8 @@ final class DataParallelRank {
     }
 
     /**
-     * This rank's share of a step's {@code count} micro-batches, its exchange a broadcast from each rank in turn (the
-     * values travel as their bits: every rank gets exactly what the others computed).
+     * This rank's share of a step's {@code count} micro-batches, exchanging values through {@link #allGather} (as their
+     * bits: every rank gets exactly what the others computed).
      */
     StepShare share(int count, int accumulation, Device device) {
         int first = firstMicroBatch(count, accumulation);
@@ -133,7 +134,7 @@ final class DataParallelRank {
     }
 
     private static double[] concat(List<double[]> parts) {
-        return parts.stream().flatMapToDouble(java.util.Arrays::stream).toArray();
+        return parts.stream().flatMapToDouble(Arrays::stream).toArray();
     }
 
     /**
