@@ -270,20 +270,32 @@ public final class NcclCollective implements Collective {
         nccl.groupEnd();
     }
 
-    /** Waits for the stream, failing when NCCL reports a peer's failure or the timeout passes. */
+    /**
+     * Waits for the stream, failing when NCCL reports a peer's failure or the timeout passes. An interrupt does not end
+     * the wait (as for the other collectives: a trainer stops every rank after the step in which one was interrupted);
+     * the thread's interrupt status is set again afterwards.
+     */
     private void awaitStream(String operation) {
         long start = System.nanoTime();
-        while (!rt.driver.streamDone(rt.context.stream())) {
-            int error = nccl.asyncError(comm);
-            if (error != Nccl.SUCCESS && error != Nccl.IN_PROGRESS) {
-                throw abort(operation + ": " + nccl.describeAsync(error) + " (a rank failed, left, or lost its"
-                        + " connection)", null);
+        boolean interrupted = Thread.interrupted(); // NOTE: a set status would make every park return at once
+        try {
+            while (!rt.driver.streamDone(rt.context.stream())) {
+                int error = nccl.asyncError(comm);
+                if (error != Nccl.SUCCESS && error != Nccl.IN_PROGRESS) {
+                    throw abort(operation + ": " + nccl.describeAsync(error) + " (a rank failed, left, or lost its"
+                            + " connection)", null);
+                }
+                if (System.nanoTime() - start > timeout.toNanos()) {
+                    throw abort(operation + " did not finish within " + timeout + " (a rank is stuck, dead, slower"
+                            + " than the timeout, passed other sizes, or calls the operations in another order)", null);
+                }
+                LockSupport.parkNanos(POLL_NANOS);
+                interrupted |= Thread.interrupted();
             }
-            if (System.nanoTime() - start > timeout.toNanos()) {
-                throw abort(operation + " did not finish within " + timeout + " (a rank is stuck, dead, slower than"
-                        + " the timeout, passed other sizes, or calls the operations in another order)", null);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
-            LockSupport.parkNanos(POLL_NANOS);
         }
     }
 
