@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -154,6 +155,27 @@ class NcclCollectiveTest {
             CollectiveException e = assertThrows(CollectiveException.class, () -> ranks.broadcast(List.of(t), 0));
             assertTrue(e.getMessage().contains("did not finish within PT0.05S"), e.getMessage());
             assertEquals("ncclCommAbort", fake.calls().getLast().name());
+        }
+    }
+
+    @Test
+    void anInterruptDoesNotEndTheWaitAndIsSetAgainAfterIt() throws Exception {
+        Device device = FakeCudaProvider.device();
+        try (TensorScope scope = TensorScope.detached(device);
+             NcclCollective ranks = NcclCollective.create(device, Collective.single(), Duration.ofMinutes(1), nccl)) {
+            Tensor t = Tensor.zeros(scope, device, DType.F32, Shape.of(4));
+            cuda.streamsBusy(true);
+            Thread self = Thread.currentThread();
+            Thread peer = Thread.ofPlatform().start(() -> { // interrupts the waiting rank, then lets its stream finish
+                LockSupport.parkNanos(100_000_000);
+                self.interrupt();
+                LockSupport.parkNanos(100_000_000);
+                cuda.streamsBusy(false);
+            });
+            ranks.allReduceSum(List.of(t));
+            assertTrue(Thread.interrupted(), "the interrupt status is set again after the operation");
+            peer.join();
+            assertEquals("ncclGroupEnd", fake.calls().getLast().name(), "no abort: " + fake.calls().getLast());
         }
     }
 
