@@ -25,10 +25,8 @@ class TrainCommandTest {
     @BeforeEach
     void tinyModelAndData() throws Exception {
         CliTestSupport.tinyModel(dir.resolve("model"));
-        List<String> sft = new ArrayList<>();
         List<String> dpo = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
-            sft.add("{\"instruction\": \"fee of card " + i + "?\", \"output\": \"" + (i * 50) + " yuan.\"}");
             dpo.add("{\"prompt\": \"fee of card " + i + "?\", \"chosen\": \"" + (i * 50) + " yuan.\", \"rejected\": \"no idea\"}");
         }
         List<String> kto = new ArrayList<>();
@@ -36,9 +34,18 @@ class TrainCommandTest {
             kto.add("{\"prompt\": \"fee of card " + i + "?\", \"completion\": \""
                     + (i % 2 == 0 ? (i * 50) + " yuan." : "no idea") + "\", \"label\": " + (i % 2 == 0) + "}");
         }
-        Files.write(dir.resolve("train.jsonl"), sft);
+        Files.write(dir.resolve("train.jsonl"), sftRows());
         Files.write(dir.resolve("pairs.jsonl"), dpo);
         Files.write(dir.resolve("kto.jsonl"), kto);
+    }
+
+    /** Eight SFT rows: "fee of card i?" answered "(i * 50) yuan.". */
+    static List<String> sftRows() {
+        List<String> rows = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            rows.add("{\"instruction\": \"fee of card " + i + "?\", \"output\": \"" + (i * 50) + " yuan.\"}");
+        }
+        return rows;
     }
 
     private Path config(String body) throws Exception {

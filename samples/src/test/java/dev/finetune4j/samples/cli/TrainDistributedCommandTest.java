@@ -36,11 +36,7 @@ class TrainDistributedCommandTest {
     @BeforeEach
     void tinyModelAndData() throws Exception {
         CliTestSupport.tinyModel(dir.resolve("model"));
-        List<String> rows = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            rows.add("{\"instruction\": \"fee of card " + i + "?\", \"output\": \"" + (i * 50) + " yuan.\"}");
-        }
-        Files.write(dir.resolve("train.jsonl"), rows);
+        Files.write(dir.resolve("train.jsonl"), TrainCommandTest.sftRows());
     }
 
     @Test
