@@ -48,6 +48,8 @@ final class Rendezvous {
     static final int HELLO_BYTES = HELLO_FIELDS_BYTES + Wire.PROOF_BYTES;
     private static final int WELCOME_FIELDS_BYTES = 4 + Wire.NONCE_BYTES + 4 + 16 + 4;
     private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    /** How often a rank that waits for the others says so: ranks may start minutes apart. */
+    private static final long PROGRESS_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     /**
      * What a rank takes from the rendezvous into the ring.
@@ -94,6 +96,8 @@ final class Rendezvous {
             SecretKeySpec key = Wire.key(options.token());
             List<String> refused = new ArrayList<>();
             int joined = 0;
+            LOG.info("rank 0 of {}: waiting at {} for the other {} ranks to join", options.worldSize(),
+                    listener.getLocalAddress(), options.worldSize() - 1);
             while (joined < options.worldSize() - 1) {
                 SocketChannel channel = accept(listener, deadline, options, joiners, refused);
                 connections.add(channel);
@@ -101,6 +105,8 @@ final class Rendezvous {
                     Joiner j = greet(channel, key, options, joiners, deadline);
                     joiners[j.rank] = j;
                     joined++;
+                    LOG.info("rank 0 of {}: rank {} joined from {} ({} of {})", options.worldSize(), j.rank,
+                            j.address.getHostAddress(), joined, options.worldSize() - 1);
                 } catch (Stray e) {
                     refused.add(e.getMessage());
                     LOG.warn("rank 0 refused a connection: {}", e.getMessage());
@@ -222,20 +228,23 @@ final class Rendezvous {
     /** Waits for the next connection; when the deadline passes first, fails naming the ranks still missing. */
     private static SocketChannel accept(ServerSocketChannel listener, long deadline, SocketCollective.Options options,
                                         Joiner[] joiners, List<String> refused) throws IOException {
-        long left = deadline - System.nanoTime();
-        try {
-            if (left > 0) {
-                listener.socket().setSoTimeout((int) Math.clamp(TimeUnit.NANOSECONDS.toMillis(left), 1,
-                        Integer.MAX_VALUE));
-                return listener.socket().accept().getChannel();
-            }
-        } catch (SocketTimeoutException e) {
-            // the deadline passed: reported below
-        }
         List<Integer> missing = new ArrayList<>();
         for (int r = 1; r < joiners.length; r++) {
             if (joiners[r] == null) {
                 missing.add(r);
+            }
+        }
+        for (long left = deadline - System.nanoTime(); left > 0; left = deadline - System.nanoTime()) {
+            try {
+                listener.socket().setSoTimeout((int) Math.clamp(TimeUnit.NANOSECONDS.toMillis(
+                        Math.min(left, PROGRESS_NANOS)), 1, Integer.MAX_VALUE));
+                return listener.socket().accept().getChannel();
+            } catch (SocketTimeoutException e) {
+                if (deadline - System.nanoTime() > 0) {
+                    LOG.info("rank 0 of {}: still waiting for ranks {} to join ({} s left of {})",
+                            options.worldSize(), missing, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()),
+                            options.connectTimeout());
+                }
             }
         }
         throw new CollectiveException("rank 0 waited " + options.connectTimeout() + " at port " + options.port()
@@ -327,7 +336,14 @@ final class Rendezvous {
     /** Connects to rank 0, retrying until the deadline: rank 0 may start after this rank. */
     private static SocketChannel connect(SocketCollective.Options options, long deadline, String where) {
         IOException last = null;
+        long nextProgress = System.nanoTime() + PROGRESS_NANOS;
+        LOG.info("rank {} of {}: joining {}", options.rank(), options.worldSize(), where);
         while (true) {
+            if (System.nanoTime() - nextProgress > 0) {
+                LOG.info("rank {} of {}: still trying to reach {} ({} s left; last: {})", options.rank(),
+                        options.worldSize(), where, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()), last);
+                nextProgress += PROGRESS_NANOS;
+            }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 throw new CollectiveException("rank " + options.rank() + " could not reach " + where + " within "
