@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * A trainer's place in a data-parallel run ({@link TrainerBuilder#collective}). A step reads
@@ -165,8 +166,47 @@ final class DataParallelRank {
      *
      * @param facts  this rank's values
      * @param device where the exchange's tensors live
+     * @throws IllegalArgumentException on every rank when one differs, naming what on that rank
      */
     void requireSameRun(List<Fact> facts, Device device) {
+        requireAsRankZero(facts, device, "cannot train with rank 0", "train with other settings or data than rank 0",
+                "every rank must build its trainer from the same model, adapter settings, data and TrainingConfig",
+                IllegalArgumentException::new);
+    }
+
+    /**
+     * Fails on every rank unless every replica's trainable weights equal rank 0's, bit for bit: the ranks take the
+     * same update from the same sums, so replicas part only when ranks compute differently (another kind of device,
+     * other library versions, a collective whose sums are not the same everywhere).
+     *
+     * @param parameters this replica's trainable parameters
+     * @param step       the steps taken, for the message
+     * @param device     where the exchange's tensors live
+     * @throws IllegalStateException on every rank when a replica differs
+     */
+    void requireEqualReplicas(List<Tensor> parameters, int step, Device device) {
+        Fingerprint weights = new Fingerprint();
+        for (Tensor p : parameters) {
+            float[] values = p.toFloatArray();
+            long[] bits = new long[values.length];
+            for (int i = 0; i < values.length; i++) {
+                bits[i] = Float.floatToRawIntBits(values[i]);
+            }
+            weights.add(bits);
+        }
+        requireAsRankZero(List.of(Fact.digest("its trainable weights", weights.value())), device,
+                "parted from rank 0 after step " + step, "parted from rank 0 after step " + step,
+                "the ranks computed different updates: run every rank on the same kind of device with the same library "
+                        + "versions (with NCCL, set NCCL_ALGO=Ring), and resume from the last checkpoint",
+                IllegalStateException::new);
+    }
+
+    /**
+     * Sends rank 0's facts to every rank, compares them with this rank's, and sums over the ranks whether any
+     * differs: then every rank fails, this one naming its differences.
+     */
+    private void requireAsRankZero(List<Fact> facts, Device device, String mismatch, String othersMismatch,
+                                   String advice, Function<String, RuntimeException> failure) {
         try (var scope = TensorScope.open()) {
             long[] values = facts.stream().mapToLong(Fact::value).toArray();
             Tensor first = Tensor.ofLongs(device, values, Shape.of(values.length));
@@ -182,14 +222,12 @@ final class DataParallelRank {
             collective.allReduceSum(List.of(differing));
             int ranksDiffering = (int) differing.toFloatArray()[0];
             if (!diffs.isEmpty()) {
-                throw new IllegalArgumentException("rank " + rank() + " of " + worldSize() + " cannot train with rank 0: "
-                        + String.join(", ", diffs) + ". Every rank must build its trainer from the same model, "
-                        + "adapter settings, data and TrainingConfig");
+                throw failure.apply("rank " + rank() + " of " + worldSize() + " " + mismatch + ": "
+                        + String.join(", ", diffs) + ". " + Character.toUpperCase(advice.charAt(0)) + advice.substring(1));
             }
             if (ranksDiffering > 0) {
-                throw new IllegalArgumentException(ranksDiffering + " other rank(s) of " + worldSize() + " train with "
-                        + "other settings or data than rank 0 (their exceptions say which): every rank must build its "
-                        + "trainer from the same model, adapter settings, data and TrainingConfig");
+                throw failure.apply(ranksDiffering + " other rank(s) of " + worldSize() + " " + othersMismatch
+                        + " (their exceptions say which): " + advice);
             }
         }
     }

@@ -117,7 +117,8 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D
      * per-device batch size does), each rank runs its share, and the ranks sum their gradients before the same update.
      * The run equals a single one with {@code worldSize} times the gradient accumulation, within float rounding.
      *
-     * <p>Rank 0 writes the checkpoints (a resume reads them on every rank: share the output folder, or copy it), and
+     * <p>Rank 0 writes the checkpoints (a resume reads them on every rank: share the output folder, or copy it; at each
+     * one and at the end, the ranks check that their trainable weights are equal, bit for bit), and
      * only rank 0 logs progress ({@code logEverySteps}); each rank evaluates its block of the validation batches, and
      * the ranks gather the sums and predictions. Interrupting any rank's thread stops every rank after the step it is in. A rank
      * that fails leaves the group, and the others fail at their next exchange instead of waiting for it.

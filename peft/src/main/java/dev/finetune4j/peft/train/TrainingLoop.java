@@ -177,6 +177,9 @@ final class TrainingLoop {
             model.train(false);
             model.gradientCheckpointing(false);
         }
+        if (ranks.distributed()) { // every rank returns the same model
+            ranks.requireEqualReplicas(optimization.parameters(), state.step, device);
+        }
         TrainResult result = new TrainResult(state.lossHistory, state.gradNormHistory, state.evalHistory, state.step,
                 state.skippedSteps, reason, state.bestEvalLoss == null ? Double.NaN : state.bestEvalLoss,
                 bestCheckpoint(state, lastCheckpoint), lastCheckpoint);
@@ -190,6 +193,9 @@ final class TrainingLoop {
      * @param checkpoints null on the ranks other than 0
      */
     private Path checkpoint(Checkpoints checkpoints, Optimization optimization, TrainerState state) {
+        if (ranks.distributed()) { // rank 0's checkpoint stands for every replica: they must be equal
+            ranks.requireEqualReplicas(optimization.parameters(), state.step, device);
+        }
         Path saved = checkpoints != null ? checkpoints.save(model, optimization, state)
                 : cfg.outputDir().resolve(Checkpoints.PREFIX + state.step);
         if (ranks.distributed()) {

@@ -4,6 +4,7 @@ import dev.finetune4j.core.distributed.Collective;
 import dev.finetune4j.core.distributed.CollectiveException;
 import dev.finetune4j.core.distributed.LocalCollective;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftClassifier;
 import dev.finetune4j.peft.lora.LoraConfig;
@@ -16,7 +17,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -135,14 +137,32 @@ class DataParallelTrainingTest {
     }
 
     @Test
+    void replicasThatPartFailEveryRankAtTheEnd() {
+        // rank 1 changes one weight after its first step, as a rank computing on other hardware might
+        CollectiveException e = assertThrows(CollectiveException.class, () -> LocalCollective.runOnThreads(2, TIMEOUT,
+                rank -> train(rank, config(1).build(), TrainingChild.data(), (m, model) -> {
+                    if (rank.rank() == 1 && m.step() == 1) {
+                        Tensor first = model.trainableParameters().values().iterator().next();
+                        first.setFlat(0, first.getFlat(0) + 1e-3f);
+                    }
+                })));
+        List<String> messages = new ArrayList<>(List.of(e.getCause().getMessage()));
+        List.of(e.getSuppressed()).forEach(s -> messages.add(s.getMessage()));
+        assertInstanceOf(IllegalStateException.class, e.getCause());
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith("rank 1 of 2 parted from rank 0 after step 3: its "
+                + "trainable weights differ from rank 0's. The ranks computed different updates")), messages.toString());
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith("1 other rank(s) of 2 parted from rank 0 after step 3")),
+                messages.toString());
+    }
+
+    @Test
     void aFailingRankMakesTheOthersFailInsteadOfWaiting() {
         IllegalStateException boom = new IllegalStateException("listener failed on purpose");
         CollectiveException e = assertThrows(CollectiveException.class, () -> LocalCollective.runOnThreads(2, TIMEOUT,
-                rank -> train(rank, config(1).build(), TrainingChild.data(), m -> {
+                rank -> train(rank, config(1).build(), TrainingChild.data(), (m, model) -> {
                     if (rank.rank() == 1 && m.step() == 2) {
                         throw boom;
                     }
-                    return null;
                 })));
         assertEquals(boom, e.getCause(), "the original failure, not the one it caused on rank 0");
         assertEquals(1, e.getSuppressed().length);
@@ -154,11 +174,10 @@ class DataParallelTrainingTest {
     void anInterruptedRankStopsEveryRankAfterTheSameStepAndTheCheckpointResumes(@TempDir Path tmp) {
         Path out = tmp.resolve("run");
         List<Rank> interrupted = LocalCollective.runOnThreads(2, TIMEOUT,
-                rank -> train(rank, config(1).saveEverySteps(4).outputDir(out).build(), TrainingChild.data(), m -> {
+                rank -> train(rank, config(1).saveEverySteps(4).outputDir(out).build(), TrainingChild.data(), (m, model) -> {
                     if (rank.rank() == 1 && m.step() == 2) {
                         Thread.currentThread().interrupt();
                     }
-                    return null;
                 }));
         for (Rank rank : interrupted) {
             assertEquals(StopReason.INTERRUPTED, rank.result().stopReason());
@@ -208,12 +227,12 @@ class DataParallelTrainingTest {
     }
 
     private static Rank train(Collective rank, TrainingConfig cfg, TokenizedDataset data,
-                              Function<StepMetrics, Void> onStep) {
+                              BiConsumer<StepMetrics, PeftModel> onStep) {
         try (LanguageModel base = TrainTestSupport.llamaBase()) {
             PeftModel model = TrainTestSupport.llamaAdapter(base);
             List<StepMetrics> steps = new ArrayList<>();
             TrainResult result = SftTrainer.builder().model(model).config(cfg).trainData(data).collective(rank)
-                    .listener(recorder(steps, onStep)).build().train();
+                    .listener(recorder(steps, onStep == null ? null : m -> onStep.accept(m, model))).build().train();
             return new Rank(result, TrainTestSupport.weights(model), steps);
         }
     }
@@ -270,13 +289,13 @@ class DataParallelTrainingTest {
         }
     }
 
-    private static TrainingListener recorder(List<StepMetrics> steps, Function<StepMetrics, Void> onStep) {
+    private static TrainingListener recorder(List<StepMetrics> steps, Consumer<StepMetrics> onStep) {
         return new TrainingListener() {
             @Override
             public void onStep(StepMetrics m) {
                 steps.add(m);
                 if (onStep != null) {
-                    onStep.apply(m);
+                    onStep.accept(m);
                 }
             }
         };
