@@ -36,6 +36,9 @@ import java.util.stream.IntStream;
  *
  * <pre>{@code
  * List<Double> losses = SparkDistributor.run(spark, 4, Duration.ofMinutes(30), rank -> {
+ *     // made here, on the executor: what the job captures travels by Java serialization
+ *     TrainingConfig cfg = TrainingConfig.builder().epochs(2).microBatchSize(4).learningRate(2e-4).build();
+ *     TokenizedDataset data = readTrainingSet(Path.of("/mnt/data/train.jsonl"));   // your reader
  *     try (LanguageModel base = AutoModel.loadCausalLM(Path.of("/mnt/models/qwen"))) {
  *         PeftModel model = Peft.wrap(base, LoraConfig.builder().r(16).build());
  *         TrainResult r = SftTrainer.builder().model(model).config(cfg).trainData(data).collective(rank)
