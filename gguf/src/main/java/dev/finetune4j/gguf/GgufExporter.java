@@ -64,6 +64,21 @@ public final class GgufExporter {
      * @throws UncheckedIOException     when writing fails; {@code file} is then left as it was
      */
     public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type) {
+        return export(model, tokenizer, file, type, GgufProgress.NONE);
+    }
+
+    /**
+     * {@link #export(LanguageModel, HfTokenizer, Path, GgufType)}, telling {@code progress} after each tensor.
+     *
+     * @param model     a model of a supported family, adapters merged
+     * @param tokenizer the model's tokenizer
+     * @param file      the GGUF file to write; its folder must exist; an existing file is replaced
+     * @param type      how weight matrices are stored
+     * @param progress  told after each tensor is written
+     * @return {@code file}, absolute
+     */
+    public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type,
+                              GgufProgress progress) {
         Path target = requireWritable(file);
         ModelMapping family = ModelMapping.of(model);
         GgufMetadata meta = new GgufMetadata();
@@ -73,7 +88,7 @@ public final class GgufExporter {
         putFileType(meta, type);
         family.putHyperparameters(meta);
         TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize());
-        return write(target, meta, family.tensors(type));
+        return write(target, meta, family.tensors(type), progress);
     }
 
     /**
@@ -97,6 +112,19 @@ public final class GgufExporter {
      * @throws UncheckedIOException     when writing fails; {@code file} is then left as it was
      */
     public static Path exportLora(PeftModel adapter, Path file, GgufType type) {
+        return exportLora(adapter, file, type, GgufProgress.NONE);
+    }
+
+    /**
+     * {@link #exportLora(PeftModel, Path, GgufType)}, telling {@code progress} after each tensor.
+     *
+     * @param adapter  a base model of a supported family with a LoRA adapter (not merged)
+     * @param file     the GGUF file to write; its folder must exist; an existing file is replaced
+     * @param type     how the adapter's matrices are stored
+     * @param progress told after each tensor is written
+     * @return {@code file}, absolute
+     */
+    public static Path exportLora(PeftModel adapter, Path file, GgufType type, GgufProgress progress) {
         Path target = requireWritable(file);
         LoraMapping lora = new LoraMapping(adapter, type);
         GgufMetadata meta = new GgufMetadata();
@@ -105,7 +133,7 @@ public final class GgufExporter {
                 .putString("general.name", target.getFileName().toString().replaceFirst("\\.gguf$", ""));
         putFileType(meta, type);
         meta.putString("adapter.type", "lora").putFloat32("adapter.lora.alpha", lora.alpha());
-        return write(target, meta, lora.tensors());
+        return write(target, meta, lora.tensors(), progress);
     }
 
     private static Path requireWritable(Path file) {
@@ -129,10 +157,10 @@ public final class GgufExporter {
     }
 
     /** Writes the file atomically, tensors streamed one at a time, without autograd recording the conversions. */
-    private static Path write(Path target, GgufMetadata meta, List<GgufTensor> tensors) {
+    private static Path write(Path target, GgufMetadata meta, List<GgufTensor> tensors, GgufProgress progress) {
         try (var noGrad = Autograd.noGrad()) {
             InterruptSafe.call(() -> {
-                AtomicFile.write(target, channel -> GgufWriter.write(channel, meta, tensors));
+                AtomicFile.write(target, channel -> GgufWriter.write(channel, meta, tensors, progress));
                 return null;
             });
         } catch (IOException e) {

@@ -33,7 +33,8 @@ final class GgufWriter {
      * @throws IllegalArgumentException when two tensors share a name
      * @throws IllegalStateException    when a tensor's rows do not add up to its dimensions
      */
-    static void write(FileChannel channel, GgufMetadata metadata, List<GgufTensor> tensors) throws IOException {
+    static void write(FileChannel channel, GgufMetadata metadata, List<GgufTensor> tensors, GgufProgress progress)
+            throws IOException {
         Set<String> names = new HashSet<>();
         for (GgufTensor t : tensors) {
             if (!names.add(t.name())) {
@@ -55,6 +56,9 @@ final class GgufWriter {
             offset = padded(offset + t.byteSize());
         }
         sink.pad();
+        long totalBytes = offset;
+        long written = 0;
+        int count = 0;
         for (GgufTensor t : tensors) {
             long[] rows = {0};
             ByteBuffer row = ByteBuffer.allocate((int) t.type().rowBytes(t.dims()[0])).order(ByteOrder.LITTLE_ENDIAN);
@@ -72,6 +76,8 @@ final class GgufWriter {
                         + Arrays.toString(t.dims()) + " (" + t.rowCount() + " rows)");
             }
             sink.pad();
+            written = padded(written + t.byteSize());
+            progress.written(++count, tensors.size(), written, totalBytes);
         }
         sink.flush();
     }

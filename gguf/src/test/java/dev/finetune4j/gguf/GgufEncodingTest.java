@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -77,7 +78,7 @@ class GgufEncodingTest {
         GgufTensor t = new GgufTensor("t", new long[] {2}, GgmlType.F32, TensorRows.of(new float[] {1f, -2f}));
         Path file = tmp.resolve("x.gguf");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            GgufWriter.write(ch, meta, List.of(t));
+            GgufWriter.write(ch, meta, List.of(t), GgufProgress.NONE);
         }
         String expected = "47475546" + "03000000" + "0100000000000000" + "0100000000000000"
                 + "0100000000000000" + "61" + "04000000" + "07000000"
@@ -86,6 +87,20 @@ class GgufEncodingTest {
                 + "0000803f" + "000000c0"
                 + "00".repeat(128 - 104);
         assertEquals(expected, HexFormat.of().formatHex(Files.readAllBytes(file)));
+    }
+
+    /** Two float32 tensors of 2 and 3 values: 8 and 12 bytes, each padded to 32. */
+    @Test
+    void progressIsToldAfterEachTensorWithTheBytesWrittenPaddingIncluded(@TempDir Path tmp) throws Exception {
+        List<String> told = new ArrayList<>();
+        List<GgufTensor> tensors = List.of(
+                new GgufTensor("a", new long[] {2}, GgmlType.F32, TensorRows.of(new float[] {1f, 2f})),
+                new GgufTensor("b", new long[] {3}, GgmlType.F32, TensorRows.of(new float[] {1f, 2f, 3f})));
+        try (FileChannel ch = FileChannel.open(tmp.resolve("x.gguf"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            GgufWriter.write(ch, new GgufMetadata(), tensors,
+                    (done, total, bytes, totalBytes) -> told.add(done + "/" + total + " " + bytes + "/" + totalBytes));
+        }
+        assertEquals(List.of("1/2 32/64", "2/2 64/64"), told);
     }
 
     @Test
@@ -104,7 +119,7 @@ class GgufEncodingTest {
         GgufTensor t = new GgufTensor("t", new long[] {2, 3}, GgmlType.F32, TensorRows.of(new float[] {1f, 2f}));
         try (FileChannel ch = FileChannel.open(tmp.resolve("x.gguf"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> GgufWriter.write(ch, new GgufMetadata(), List.of(t)));
+                    () -> GgufWriter.write(ch, new GgufMetadata(), List.of(t), GgufProgress.NONE));
             assertTrue(e.getMessage().contains("gave 1 rows"), e.getMessage());
         }
     }

@@ -76,7 +76,8 @@ final class EvalModel implements AutoCloseable {
         GenerationConfig cfg = GenerationConfig.builder().maxNewTokens(maxNewTokens)
                 .stopTokens(tok.eosTokenId().isPresent() ? Set.of(tok.eosTokenId().getAsLong()) : Set.of()).build();
         List<String> answers = new ArrayList<>(prompts.size());
-        AnswerProgress progress = new AnswerProgress(err, prompts.size(), System::nanoTime);
+        WorkProgress progress = new WorkProgress(err, (done, total) -> "answered " + done + " of " + total + " prompts",
+                System::nanoTime);
         try (var inPrecision = numbers.use()) {
             for (int from = 0; from < prompts.size(); from += batchSize) {
                 long[][] batch = prompts.subList(from, Math.min(prompts.size(), from + batchSize)).toArray(long[][]::new);
@@ -84,7 +85,7 @@ final class EvalModel implements AutoCloseable {
                 for (int i = 0; i < batch.length; i++) {
                     answers.add(tok.decode(Arrays.copyOfRange(outs[i], batch[i].length, outs[i].length)).strip());
                 }
-                progress.answered(answers.size());
+                progress.reached(answers.size(), prompts.size());
             }
         }
         return answers;

@@ -4,6 +4,7 @@ import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.gguf.GgufExporter;
+import dev.finetune4j.gguf.GgufProgress;
 import dev.finetune4j.gguf.GgufType;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.PeftModel;
@@ -29,6 +30,8 @@ import java.util.concurrent.Callable;
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (missing folders, unsupported model or "
                 + "tokenizer, adapter not mergeable, output folder missing)."})
 final class ExportGgufCommand implements Callable<Integer> {
+    private static final double GIB = 1L << 30;
+
     @Spec
     CommandSpec spec;
 
@@ -71,12 +74,19 @@ final class ExportGgufCommand implements Callable<Integer> {
         Path written;
         try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter);
              HfTokenizer tokenizer = HfTokenizer.load(model)) {
-            written = GgufExporter.export(lm, tokenizer, out, storage);
+            written = GgufExporter.export(lm, tokenizer, out, storage, progress());
         } catch (IllegalArgumentException e) {
             throw new BadInputException("cannot export " + model.toAbsolutePath() + " to GGUF: " + e.getMessage(), e);
         }
         spec.commandLine().getOut().println("GGUF model (" + storage.name().toLowerCase(Locale.ROOT) + ") written to " + written);
         return ExitCodes.OK;
+    }
+
+    /** Lines on standard error while the tensors are written: the first, then every 10 s, and the last. */
+    private GgufProgress progress() {
+        WorkProgress lines = new WorkProgress(spec.commandLine().getErr(), (done, total) -> String.format(Locale.ROOT,
+                "wrote %.2f of %.2f GiB of tensors", done / GIB, total / GIB), System::nanoTime);
+        return (tensors, totalTensors, bytes, totalBytes) -> lines.reached(bytes, totalBytes);
     }
 
     /** {@code --lora-only}: the adapter on its base model, written as an adapter GGUF. */
@@ -88,7 +98,7 @@ final class ExportGgufCommand implements Callable<Integer> {
         try (AdapterFiles files = ModelInputs.readAdapter(adapter);
              LanguageModel base = ModelInputs.loadModel(model, Device.auto())) {
             PeftModel lora = ModelInputs.loadAdapter(base, files); // its weights live in the base model's scope
-            written = GgufExporter.exportLora(lora, out, storage);
+            written = GgufExporter.exportLora(lora, out, storage, progress());
         } catch (IllegalArgumentException e) {
             throw new BadInputException("cannot export the adapter " + adapter.toAbsolutePath() + " to GGUF: "
                     + e.getMessage(), e);

@@ -56,6 +56,8 @@ class ExportGgufCommandTest {
                 dir.resolve("adapter").toString(), "--out", dir.resolve("qa.gguf").toString(), "--type", "q8_0");
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(r.out().contains("(q8_0) written to") && r.out().contains("qa.gguf"), r.out());
+        assertTrue(r.err().lines().anyMatch(l -> l.matches("wrote (\\d+\\.\\d\\d) of \\1 GiB of tensors in \\d+:\\d\\d")),
+                "the last progress line reports all of the tensors: " + r.err());
         byte[] written = Files.readAllBytes(dir.resolve("qa.gguf"));
         assertArrayEquals(Files.readAllBytes(expected), written, "the merged model's GGUF");
         assertFalse(Arrays.equals(Files.readAllBytes(baseOnly), written), "the adapter must change the weights");
