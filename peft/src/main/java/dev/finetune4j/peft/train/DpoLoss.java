@@ -1,5 +1,7 @@
 package dev.finetune4j.peft.train;
 
+import java.util.LinkedHashMap;
+import java.util.List;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Precision;
@@ -17,7 +19,7 @@ import static dev.finetune4j.peft.train.PreferenceLosses.sigmoid;
  * <p>With {@code pc, pr} the policy's and {@code rc, rr} the reference's log-probabilities of the chosen and
  * rejected responses, {@code h = (pc - rc) - (pr - rr)}:
  * sigmoid: {@code -(1 - ls) log σ(βh) - ls log σ(-βh)}; IPO: {@code (h - 1/(2β))^2}.
- * Implicit rewards: {@code β (pc - rc)} and {@code β (pr - rr)}, summed per micro-batch by {@link #rewardSums}.
+ * Implicit rewards: {@code β (pc - rc)} and {@code β (pr - rr)}, summed per micro-batch by {@link #metricSums}.
  */
 public final class DpoLoss {
     private DpoLoss() {
@@ -80,18 +82,27 @@ public final class DpoLoss {
         }
     }
 
+    /** The names of {@link #metricSums}' sums, in order. */
+    static final List<String> METRIC_SUMS = List.of("rewards/chosen", "rewards/rejected", "rewards/margins",
+            "rewards/accuracies", "logps/chosen", "logps/rejected");
+
     /**
-     * TRL's reward metrics of a micro-batch, summed over its pairs with tensor ops on the policy's device and without
+     * TRL's metrics of a micro-batch, summed over its pairs with tensor ops on the policy's device and without
      * autograd, so that the caller reads them back together with the loss. With the implicit rewards
      * {@code c = β (pc - rc)} and {@code r = β (pr - rr)} of each pair: {@code rewards/chosen} = Σ c,
      * {@code rewards/rejected} = Σ r, {@code rewards/margins} = Σ (c - r), {@code rewards/accuracies} = the number of
-     * pairs with c > r. policy and reference: (2N) as for {@link #lossSum} -> four [1] float32 tensors.
+     * pairs with c > r; {@code logps/chosen} = Σ pc and {@code logps/rejected} = Σ pr, the policy's summed
+     * log-probabilities of the responses. policy and reference: (2N) as for {@link #lossSum} -> six [1] float32 tensors.
      */
-    static Map<String, Tensor> rewardSums(DpoConfig cfg, Tensor policy, Tensor reference) {
+    static Map<String, Tensor> metricSums(DpoConfig cfg, Tensor policy, Tensor reference) {
         int n = pairs(policy, reference);
         try (var ng = Autograd.noGrad(); var f32 = Precision.F32.use()) {
-            return PreferenceLosses.rewardSums(
-                    Elementwise.scale(Elementwise.sub(policy.reshape(2 * n), reference), (float) cfg.beta()));
+            Tensor logps = policy.detach().reshape(2 * n);
+            Map<String, Tensor> sums = new LinkedHashMap<>(PreferenceLosses.rewardSums(
+                    Elementwise.scale(Elementwise.sub(logps, reference), (float) cfg.beta())));
+            sums.put("logps/chosen", Reductions.sum(logps.slice(0, 0, n)));
+            sums.put("logps/rejected", Reductions.sum(logps.slice(0, n, 2 * n)));
+            return sums;
         }
     }
 

@@ -33,7 +33,7 @@ final class DpoObjective extends PairObjective {
      */
     @Override
     public List<String> metricNames() {
-        return PreferenceLosses.REWARD_SUMS;
+        return DpoLoss.METRIC_SUMS;
     }
 
     @Override
@@ -50,7 +50,7 @@ final class DpoObjective extends PairObjective {
         }
         Tensor policy = sequenceLogProbs(model, data, indices, padId);
         Tensor ref = Tensor.of(policy.device(), TensorScope.current(), referenceValues, Shape.of(2 * n));
-        return new Loss(DpoLoss.lossSum(cfg, policy, ref), tokens, DpoLoss.rewardSums(cfg, policy, ref));
+        return new Loss(DpoLoss.lossSum(cfg, policy, ref), tokens, DpoLoss.metricSums(cfg, policy, ref));
     }
 
     /**

@@ -41,19 +41,21 @@ class DpoLossTest {
      * tie, which TRL's {@code chosen > rejected} does not count as correct.
      */
     @Test
-    void rewardSumsOfAHandWorkedBatch() {
+    void metricSumsOfAHandWorkedBatch() {
         for (Precision precision : Precision.values()) {
             try (var scope = TensorScope.open(); var mode = precision.use()) {
                 Tensor policy = Tensor.of(new float[]{-1, -2, -3, -2.5f}, 4).requiresGrad(true);
-                Map<String, Tensor> sums = DpoLoss.rewardSums(DpoConfig.sigmoid(0.5), policy,
+                Map<String, Tensor> sums = DpoLoss.metricSums(DpoConfig.sigmoid(0.5), policy,
                         Tensor.of(new float[]{-1.5f, -2, -2, -2.5f}, 4));
                 Map<String, Float> values = new LinkedHashMap<>();
                 sums.forEach((name, t) -> {
                     assertFalse(t.requiresGrad(), name + " must not record autograd");
                     values.put(name, t.toFloatArray()[0]);
                 });
+                // logps: the policy's chosen (-1, -2) and rejected (-3, -2.5) log-probabilities, summed
                 assertEquals(Map.of("rewards/chosen", 0.25f, "rewards/rejected", -0.5f, "rewards/margins", 0.75f,
-                        "rewards/accuracies", 1f), values, precision.toString());
+                        "rewards/accuracies", 1f, "logps/chosen", -3f, "logps/rejected", -5.5f), values,
+                        precision.toString());
             }
         }
     }
@@ -66,7 +68,7 @@ class DpoLossTest {
         float[] values = new float[2 * n];
         System.arraycopy(chosen, 0, values, 0, n); // policy chosen = the margin, everything else 0
         try (var scope = TensorScope.open()) {
-            Tensor accuracy = DpoLoss.rewardSums(DpoConfig.sigmoid(1), Tensor.of(values, 2 * n),
+            Tensor accuracy = DpoLoss.metricSums(DpoConfig.sigmoid(1), Tensor.of(values, 2 * n),
                     Tensor.zeros(2 * n)).get("rewards/accuracies");
             assertEquals(5f, accuracy.toFloatArray()[0], "positives among " + Arrays.toString(chosen));
         }

@@ -173,7 +173,7 @@ class TrainingGuideExamplesTest {
             DpoTrainer dpo = DpoTrainer.builder().model(model).config(cfg)
                     .dpo(DpoConfig.sigmoid(0.1).withLabelSmoothing(0.1))          // or DpoConfig.ipo(0.1)
                     .trainData(pairs).evalData(heldOut).build();
-            TrainResult r = dpo.train();   // StepMetrics.extra(): rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracies
+            TrainResult r = dpo.train();   // StepMetrics.extra(): rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracies, logps/chosen, logps/rejected
             List<DpoTrainer.ResponseLogProbs> now = DpoTrainer.responseLogProbs(model, pairs, padId); // summed log-probs per pair
             List<DpoTrainer.PairLogProbs> lp = DpoTrainer.PairLogProbs.of(now, before);     // with log-probs taken before DPO
             // end example
