@@ -9,6 +9,7 @@ import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static dev.finetune4j.peft.train.PreferenceLosses.sigmoid;
 
@@ -83,8 +84,8 @@ public final class DpoLoss {
     }
 
     /** The names of {@link #metricSums}' sums, in order. */
-    static final List<String> METRIC_SUMS = List.of("rewards/chosen", "rewards/rejected", "rewards/margins",
-            "rewards/accuracies", "logps/chosen", "logps/rejected");
+    static final List<String> METRIC_SUMS = Stream.concat(PreferenceLosses.REWARD_SUMS.stream(),
+            Stream.of("logps/chosen", "logps/rejected")).toList();
 
     /**
      * TRL's metrics of a micro-batch, summed over its pairs with tensor ops on the policy's device and without

@@ -265,8 +265,8 @@ final class TrainingLoop {
                 metricSums = names == 0 ? List.of() : List.of(summed.slice(0, 1, 1 + names));
                 counts = summed.slice(0, 1 + names, 3 + names);
             } else {
-                losses = cat(passes.losses);
-                metricSums = passes.metricSums;
+                losses = passes.losses();
+                metricSums = passes.metricSums();
             }
             UpdateGate gate = optimization.gate(losses);
             optimization.step(lr, gate);
@@ -306,11 +306,9 @@ final class TrainingLoop {
 
     /**
      * The forward and backward passes of one step's micro-batches, keeping on the device what the step reads back
-     * after its update: each pass's loss (scaled by the step's weight) and metric sums.
+     * after its update: each pass's loss (scaled by the step's weight) and metric sums, (1 + metrics) values a pass.
      */
     private final class Passes {
-        final List<Tensor> losses = new ArrayList<>();
-        final List<Tensor> metricSums = new ArrayList<>();
         final List<Tensor> kept = new ArrayList<>();
         final List<String> metricNames = train.metricNames();
         long tokens;
@@ -327,10 +325,6 @@ final class TrainingLoop {
             requireDeclaredMetrics(l);
             Tensor values = keptValues(scaled, l.metricSums(), metricNames);
             kept.add(values);
-            losses.add(values.slice(0, 0, 1));
-            if (!metricNames.isEmpty()) {
-                metricSums.add(values.slice(0, 1, 1 + metricNames.size()));
-            }
             tokens += l.tokens();
             Autograd.backward(scaled);
             scope.releaseSince(mark, values);
@@ -343,6 +337,17 @@ final class TrainingLoop {
                         + l.metricSums().keySet() + " but declares " + metricNames + ": the ranks of a data-parallel "
                         + "run sum them by position, so the two must be the same, in order");
             }
+        }
+
+        /** Each pass's loss, one after the other. */
+        Tensor losses() {
+            return cat(kept.stream().map(values -> values.slice(0, 0, 1)).toList());
+        }
+
+        /** Each pass's metric sums, pass after pass; none when the objective has no metrics. */
+        List<Tensor> metricSums() {
+            return metricNames.isEmpty() ? List.of()
+                    : kept.stream().map(values -> values.slice(0, 1, 1 + metricNames.size())).toList();
         }
 
         /** The passes' losses and metric sums added: (1 + metrics), zeros when this rank ran no pass. */
