@@ -12,8 +12,18 @@ import java.nio.ByteBuffer;
 enum GgmlType {
     F32(0, 1, 4),
     F16(1, 1, 2),
+    /** {@code block_q5_0}: 5-bit quants around zero with one float16 scale per 32 values ({@link LegacyQuants}). */
+    Q5_0(6, 32, 22),
+    /** {@code block_q5_1}: 5-bit quants with a float16 scale and minimum per 32 values ({@link LegacyQuants}). */
+    Q5_1(7, 32, 24),
     /** {@code block_q8_0}: a float16 scale d, then 32 int8 q; value = d * q. */
     Q8_0(8, 32, 34),
+    /** {@code block_q4_K}: 4-bit quants, 6-bit scales and mins per 32 values, per 256 two float16s ({@link KQuants}). */
+    Q4_K(12, 256, 144),
+    /** {@code block_q5_K}: Q4_K with a fifth bit per quant ({@link KQuants}). */
+    Q5_K(13, 256, 176),
+    /** {@code block_q6_K}: 6-bit quants, an int8 scale per 16 values, a float16 per 256 ({@link KQuants}). */
+    Q6_K(14, 256, 210),
     BF16(30, 1, 2);
 
     private final int id;
@@ -50,10 +60,9 @@ enum GgmlType {
     }
 
     /**
-     * Appends {@code row} encoded in this type to {@code out} (little-endian, with room for {@link #rowBytes}).
-     * Q8_0 follows ggml's reference quantizer ({@code quantize_row_q8_0_ref}) step for step in float32, so the
-     * bytes equal llama.cpp's and gguf-py's: {@code d = amax / 127}, {@code q = roundf(x * (1 / d))}, rounding
-     * halves away from zero, the scale stored as float16.
+     * Appends {@code row} encoded in this type to {@code out} (little-endian, with room for {@link #rowBytes}). The
+     * quantized types follow ggml's reference quantizers step for step in float32, so the bytes equal llama.cpp's
+     * (and gguf-py's, for Q8_0); for the K types, as {@code llama-quantize} writes them without an importance matrix.
      */
     void encodeRow(float[] row, ByteBuffer out) {
         switch (this) {
@@ -72,28 +81,12 @@ enum GgmlType {
                     out.putShort(DTypeConversions.floatToBf16(v));
                 }
             }
-            case Q8_0 -> {
-                for (int start = 0; start < row.length; start += blockSize) {
-                    float amax = 0f;
-                    for (int j = 0; j < blockSize; j++) {
-                        amax = Math.max(amax, Math.abs(row[start + j]));
-                    }
-                    float d = amax / 127f;
-                    float id = d != 0f ? 1f / d : 0f;
-                    out.putShort(DTypeConversions.floatToF16(d));
-                    for (int j = 0; j < blockSize; j++) {
-                        out.put((byte) roundHalfAwayFromZero(row[start + j] * id));
-                    }
-                }
-            }
+            case Q5_0 -> LegacyQuants.q5_0(row, out);
+            case Q5_1 -> LegacyQuants.q5_1(row, out);
+            case Q8_0 -> LegacyQuants.q8_0(row, out);
+            case Q4_K -> KQuants.q4K(row, out);
+            case Q5_K -> KQuants.q5K(row, out);
+            case Q6_K -> KQuants.q6K(row, out);
         }
-    }
-
-    /**
-     * C's {@code roundf}: halves away from zero (Java's Math.round rounds them up). NOTE: the sum is taken in double,
-     * where 0.49999997f + 0.5 stays below 1 (in float it rounds up to 1).
-     */
-    private static int roundHalfAwayFromZero(float x) {
-        return (int) Math.copySign(Math.floor(Math.abs((double) x) + 0.5), x);
     }
 }

@@ -30,38 +30,9 @@ final class StoredWeights {
             for (int r = 0; r < t.dim(0); r++) {
                 System.arraycopy(values, r * rowLength, row, 0, rowLength);
                 storage.encodeRow(row, bytes.clear());
-                decode(storage, bytes.flip(), values, r * rowLength, rowLength);
+                GgmlDecoder.decode(storage, bytes.flip(), values, r * rowLength, rowLength);
             }
             t.copyFrom(values);
-        }
-    }
-
-    /** ggml's dequantization of one row into {@code out[at..at + length)}. */
-    static void decode(GgmlType type, ByteBuffer in, float[] out, int at, int length) {
-        switch (type) {
-            case F32 -> {
-                for (int i = 0; i < length; i++) {
-                    out[at + i] = in.getFloat();
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < length; i++) {
-                    out[at + i] = Float.float16ToFloat(in.getShort());
-                }
-            }
-            case BF16 -> {
-                for (int i = 0; i < length; i++) {
-                    out[at + i] = Float.intBitsToFloat((in.getShort() & 0xFFFF) << 16);
-                }
-            }
-            case Q8_0 -> {
-                for (int block = 0; block < length; block += 32) {
-                    float d = Float.float16ToFloat(in.getShort());
-                    for (int j = 0; j < 32; j++) {
-                        out[at + block + j] = d * in.get();
-                    }
-                }
-            }
         }
     }
 }

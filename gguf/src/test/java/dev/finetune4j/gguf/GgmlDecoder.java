@@ -1,0 +1,94 @@
+package dev.finetune4j.gguf;
+
+import java.nio.ByteBuffer;
+
+/**
+ * ggml's dequantization ({@code dequantize_row_*} in ggml-quants.c, as read there): the values llama.cpp computes
+ * with from a stored row. KQuantsTest checks it against ggml's own output bit for bit.
+ */
+final class GgmlDecoder {
+    private GgmlDecoder() {
+    }
+
+    /** Decodes one row of {@code length} values from {@code in} into {@code out[at..at + length)}. */
+    static void decode(GgmlType type, ByteBuffer in, float[] out, int at, int length) {
+        int blocks = length / type.blockSize();
+        for (int b = 0; b < blocks; b++) {
+            int o = at + b * type.blockSize();
+            switch (type) {
+                case F32 -> out[o] = in.getFloat();
+                case F16 -> out[o] = Float.float16ToFloat(in.getShort());
+                case BF16 -> out[o] = Float.intBitsToFloat((in.getShort() & 0xFFFF) << 16);
+                case Q8_0 -> q8_0(in, out, o);
+                case Q5_0, Q5_1 -> q5(type == GgmlType.Q5_1, in, out, o);
+                case Q4_K, Q5_K -> q45K(type == GgmlType.Q5_K, in, out, o);
+                case Q6_K -> q6K(in, out, o);
+            }
+        }
+    }
+
+    private static void q8_0(ByteBuffer in, float[] out, int o) {
+        float d = Float.float16ToFloat(in.getShort());
+        for (int j = 0; j < 32; j++) {
+            out[o + j] = d * in.get();
+        }
+    }
+
+    private static void q5(boolean withMin, ByteBuffer in, float[] out, int o) {
+        float d = Float.float16ToFloat(in.getShort());
+        float m = withMin ? Float.float16ToFloat(in.getShort()) : 0f;
+        int high = in.getInt();
+        for (int j = 0; j < 16; j++) {
+            int packed = in.get() & 0xFF;
+            int q0 = (packed & 0xF) | ((high >>> j) & 1) << 4;
+            int q1 = (packed >> 4) | ((high >>> (j + 16)) & 1) << 4;
+            out[o + j] = withMin ? q0 * d + m : (q0 - 16) * d;
+            out[o + j + 16] = withMin ? q1 * d + m : (q1 - 16) * d;
+        }
+    }
+
+    private static void q45K(boolean fifthBit, ByteBuffer in, float[] out, int o) {
+        float d = Float.float16ToFloat(in.getShort());
+        float dmin = Float.float16ToFloat(in.getShort());
+        byte[] scales = new byte[12];
+        in.get(scales);
+        byte[] high = new byte[fifthBit ? 32 : 0];
+        in.get(high);
+        byte[] low = new byte[128];
+        in.get(low);
+        for (int p = 0; p < 4; p++) {
+            for (int half = 0; half < 2; half++) {
+                int j = 2 * p + half;
+                int sc = j < 4 ? scales[j] & 63 : (scales[j + 4] & 0xF) | ((scales[j - 4] & 0xFF) >> 6) << 4;
+                int mn = j < 4 ? scales[j + 4] & 63 : ((scales[j + 4] & 0xFF) >> 4) | ((scales[j] & 0xFF) >> 6) << 4;
+                float step = d * sc;
+                float offset = dmin * mn;
+                for (int i = 0; i < 32; i++) {
+                    int nibble = half == 0 ? low[32 * p + i] & 0xF : (low[32 * p + i] & 0xFF) >> 4;
+                    int bit = fifthBit ? ((high[i] >> (2 * p + half)) & 1) << 4 : 0;
+                    out[o + 64 * p + 32 * half + i] = step * (nibble + bit) - offset;
+                }
+            }
+        }
+    }
+
+    private static void q6K(ByteBuffer in, float[] out, int o) {
+        byte[] low = new byte[128];
+        byte[] high = new byte[64];
+        byte[] scales = new byte[16];
+        in.get(low).get(high).get(scales);
+        float d = Float.float16ToFloat(in.getShort());
+        for (int half = 0; half < 2; half++) {
+            for (int i = 0; i < 32; i++) {
+                int ql0 = low[64 * half + i] & 0xFF;
+                int ql1 = low[64 * half + i + 32] & 0xFF;
+                int qh = high[32 * half + i] & 0xFF;
+                int[] q = {(ql0 & 0xF | (qh & 3) << 4) - 32, (ql1 & 0xF | (qh >> 2 & 3) << 4) - 32,
+                    (ql0 >> 4 | (qh >> 4 & 3) << 4) - 32, (ql1 >> 4 | (qh >> 6 & 3) << 4) - 32};
+                for (int k = 0; k < 4; k++) {
+                    out[o + 128 * half + 32 * k + i] = d * scales[8 * half + 2 * k + i / 16] * q[k];
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package dev.finetune4j.gguf;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The block encoders against ggml's own quantizers: tools/reference/kquant_rows.py wrote 16 rows of 512 values that
+ * probe the edge cases (zero, constant, one-signed, sparse, outlier, sub-EPS, tied, large and bf16 rows), and
+ * tools/reference/ggml_quantize_rows.c quantized them with llama.cpp's ggml ({@code ggml_quantize_chunk}, no
+ * importance matrix) and dequantized the result. Every byte must match, and {@link GgmlDecoder} must read ggml's
+ * values back exactly.
+ */
+class KQuantsTest {
+    private static final int ROW = 512;
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1", "Q8_0"})
+    void encodesEveryRowAsGgmlDoes(GgmlType type) throws IOException {
+        float[] rows = floats("rows.f32");
+        byte[] expected = resource(name(type) + ".bin");
+        int rowBytes = (int) type.rowBytes(ROW);
+        assertEquals(expected.length, rows.length / ROW * rowBytes, "fixture size");
+        float[] row = new float[ROW];
+        for (int r = 0; r < rows.length / ROW; r++) {
+            System.arraycopy(rows, r * ROW, row, 0, ROW);
+            ByteBuffer out = ByteBuffer.allocate(rowBytes).order(ByteOrder.LITTLE_ENDIAN);
+            type.encodeRow(row, out);
+            assertEquals(rowBytes, out.position(), "rowBytes is what encodeRow writes");
+            byte[] theirs = new byte[rowBytes];
+            System.arraycopy(expected, r * rowBytes, theirs, 0, rowBytes);
+            assertArrayEquals(theirs, out.array(), type + " row " + r + ": bytes differ from ggml's");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1", "Q8_0"})
+    void decodesAsGgmlDoes(GgmlType type) throws IOException {
+        float[] expected = floats(name(type) + ".f32");
+        ByteBuffer blocks = ByteBuffer.wrap(resource(name(type) + ".bin")).order(ByteOrder.LITTLE_ENDIAN);
+        float[] decoded = new float[expected.length];
+        for (int r = 0; r < expected.length / ROW; r++) {
+            GgmlDecoder.decode(type, blocks, decoded, r * ROW, ROW);
+        }
+        assertArrayEquals(expected, decoded, type + ": decoded values differ from ggml's");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
+    void roundTripErrorStaysWithinTheBlockScales(GgmlType type) throws IOException {
+        // a property independent of ggml: on Gaussian weights (row 1) the decoded values stay within a few percent
+        float[] rows = floats("rows.f32");
+        float[] row = new float[ROW];
+        System.arraycopy(rows, ROW, row, 0, ROW);
+        ByteBuffer out = ByteBuffer.allocate((int) type.rowBytes(ROW)).order(ByteOrder.LITTLE_ENDIAN);
+        type.encodeRow(row, out);
+        float[] decoded = new float[ROW];
+        GgmlDecoder.decode(type, out.flip(), decoded, 0, ROW);
+        double err = 0;
+        double norm = 0;
+        for (int i = 0; i < ROW; i++) {
+            err += (decoded[i] - row[i]) * (decoded[i] - row[i]);
+            norm += row[i] * row[i];
+        }
+        double relative = Math.sqrt(err / norm);
+        double bound = switch (type) {
+            case Q4_K -> 0.12;
+            case Q5_K -> 0.06;
+            default -> 0.03;
+        };
+        assertEquals(0, relative, bound, type + " relative RMS error " + relative);
+    }
+
+    private static String name(GgmlType type) {
+        return type.name().endsWith("_K") ? type.name().toLowerCase().replace("_k", "_K") : type.name().toLowerCase();
+    }
+
+    private static float[] floats(String name) throws IOException {
+        ByteBuffer bytes = ByteBuffer.wrap(resource(name)).order(ByteOrder.LITTLE_ENDIAN);
+        float[] out = new float[bytes.remaining() / 4];
+        bytes.asFloatBuffer().get(out);
+        return out;
+    }
+
+    private static byte[] resource(String name) throws IOException {
+        try (InputStream in = KQuantsTest.class.getResourceAsStream("/kquants/" + name)) {
+            if (in == null) {
+                throw new IOException("missing test resource /kquants/" + name);
+            }
+            return in.readAllBytes();
+        }
+    }
+}
