@@ -3,7 +3,9 @@
 # gguf/src/test/java/dev/finetune4j/gguf/ReferenceCase.java, loads each GGUF in llama.cpp (the release that
 # node-llama-cpp@3.22.1 ships, CPU build), reads it a second time with gguf-py's GGUFReader, and writes
 # gguf/src/test/resources/llamacpp/<case>.json: the SHA-256 of the file llama.cpp read, llama.cpp's tokens for
-# the texts, its logits for every position of the ids, and what GGUFReader found.
+# the texts, its logits for every position of the ids, and what GGUFReader found. For a K-quant case (Q4_K_M, Q5_K_M,
+# Q6_K) llama.cpp's llama-quantize also quantizes the case's float32 export, and the fixture lists what it wrote
+# (each tensor's name, type, dimensions and the SHA-256 of its data), which the export must equal.
 #
 # usage: tools/reference/gguf_llamacpp.sh
 #   LLAMA_NPM_DIR  a folder where node-llama-cpp@3.22.1 is installed already (default: npm installs it into a
@@ -29,8 +31,10 @@ if [[ -z "$SRC" ]]; then
   git clone --quiet "$NPM_DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$SRC"
 fi
 
-gcc -O1 -o "$WORK/gguf_llamacpp" "$ROOT/tools/reference/gguf_llamacpp.c" -I"$SRC/include" -I"$SRC/ggml/include" \
-  -L"$LIB" -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so -Wl,-rpath,"$LIB"
+for tool in gguf_llamacpp llama_quantize; do
+  gcc -O1 -o "$WORK/$tool" "$ROOT/tools/reference/$tool.c" -I"$SRC/include" -I"$SRC/ggml/include" \
+    -L"$LIB" -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so -Wl,-rpath,"$LIB"
+done
 
 (cd "$ROOT" && mvn -B -ntp -o -q test -pl gguf -am -Dtest=LlamaCppFixtureExport \
   -Dsurefire.failIfNoSpecifiedTests=false -Dgguf.reference.out="$WORK/models")
@@ -39,13 +43,20 @@ OUT="$ROOT/gguf/src/test/resources/llamacpp"
 mkdir -p "$OUT"
 for model in "$WORK"/models/*.gguf; do
   name="$(basename "$model" .gguf)"
-  [[ "$name" == *.lora ]] && continue
+  [[ "$name" == *.lora || "$name" == *.f32 ]] && continue
   lora="$WORK/models/$name.lora.gguf"
   [[ -f "$lora" ]] || lora=""
   "$WORK/gguf_llamacpp" "$LIB" "$model" "$WORK/models/$name.texts" "$(cat "$WORK/models/$name.ids")" $lora \
     > "$WORK/$name.llamacpp.json"
-  PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json" $lora <<'PY'
-import hashlib, json, sys
+  quantized=""
+  if [[ -f "$WORK/models/$name.f32.gguf" ]]; then
+    quantized="$WORK/$name.llama-quantize.gguf"
+    ftype="$(PYTHONPATH="$SRC/gguf-py" python3 -c 'import sys; from gguf import GGUFReader
+print(GGUFReader(sys.argv[1]).fields["general.file_type"].contents())' "$model")"
+    "$WORK/llama_quantize" "$WORK/models/$name.f32.gguf" "$quantized" "$ftype" 2> "$WORK/$name.quantize.log"
+  fi
+  QUANTIZED="$quantized" PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json" $lora <<'PY'
+import hashlib, json, os, sys
 import numpy as np
 from gguf import GGUFReader
 
@@ -54,8 +65,10 @@ lora = sys.argv[5] if len(sys.argv) > 5 else None
 reference = json.load(open(llamacpp))
 reader = GGUFReader(model)
 
+K_MIXES = {15: "Q4_K_M", 17: "Q5_K_M", 18: "Q6_K"}
+
 def matrix_type(file_type):
-    return {0: "F32", 1: "F16", 32: "BF16", 7: "Q8_0"}[file_type]
+    return {0: "F32", 1: "F16", 32: "BF16", 7: "Q8_0", **K_MIXES}[file_type]
 
 def check_types(reader, matrix):
     """1-D tensors, norms and learned positions stay F32, matrices take the file's type (Q8_0 rows that are not whole
@@ -66,6 +79,8 @@ def check_types(reader, matrix):
         kind = t.tensor_type.name
         if len(dims) == 1 or t.name.endswith("_norm.weight") or t.name == "position_embd.weight":
             assert kind == "F32", (t.name, kind)
+        elif matrix in K_MIXES.values():
+            assert kind in ("Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1", "Q8_0", "F16"), (t.name, kind, matrix)
         else:
             assert kind == matrix or (matrix == "Q8_0" and kind == "F16" and dims[0] % 32 != 0), (t.name, kind, matrix)
         assert t.n_elements == int(np.prod(dims)), t.name
@@ -103,6 +118,12 @@ if lora:
         assert a[0] == base[stem][0] and b[1] == base[stem][1] and a[1] == b[0], (n, a, b, base[stem])
     fixture["lora"] = {"sha256": hashlib.sha256(open(lora, "rb").read()).hexdigest(), "metadata": lora_meta,
                        "tensors": check_types(adapter, matrix_type(lora_meta["general.file_type"]))}
+if os.environ["QUANTIZED"]:
+    # what llama-quantize wrote from the float32 export: the tensors the K-quant export must equal
+    quantized = GGUFReader(os.environ["QUANTIZED"])
+    assert quantized.fields["general.file_type"].contents() == meta["general.file_type"]
+    fixture["llama_quantize"] = [[t.name, t.tensor_type.name, [int(d) for d in t.shape],
+                                  hashlib.sha256(t.data.tobytes()).hexdigest()] for t in quantized.tensors]
 with open(out, "w", encoding="utf-8") as f:
     json.dump(fixture, f, ensure_ascii=False, separators=(",", ":"))
 print(f"{out}: {len(tensors)} tensors, {n_tokens} tokens, {len(reference['ids'])} positions of logits")

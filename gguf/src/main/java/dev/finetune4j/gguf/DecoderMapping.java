@@ -51,6 +51,12 @@ final class DecoderMapping implements ModelMapping {
         hyperparameters.put(meta);
     }
 
+    @Override
+    public ModelLayout layout() {
+        return new ModelLayout(architecture(), config.numHiddenLayers(), config.numAttentionHeads(),
+                config.numKeyValueHeads(), config.tieWordEmbeddings());
+    }
+
     /** Every weight's placement, in llama.cpp's order (the rotary factors, computed, are not among them). */
     List<Placement> placements() {
         List<Placement> out = new ArrayList<>();
@@ -121,7 +127,7 @@ final class DecoderMapping implements ModelMapping {
             out.add(vector("rope_factors_long.weight", floats(config.rope().longFactor())));
             out.add(vector("rope_factors_short.weight", floats(config.rope().shortFactor())));
         }
-        out.addAll(Placement.takeAll(model.stateDict(), placements(), type, architecture()));
+        out.addAll(Placement.takeAll(model.stateDict(), placements(), type, layout()));
         return out;
     }
 

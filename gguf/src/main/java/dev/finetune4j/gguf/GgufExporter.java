@@ -151,7 +151,7 @@ public final class GgufExporter {
 
     private static void putFileType(GgufMetadata meta, GgufType type) {
         meta.putUint32("general.file_type", type.fileType());
-        if (type == GgufType.Q8_0) {
+        if (type.isQuantized()) {
             meta.putUint32("general.quantization_version", QUANTIZATION_VERSION);
         }
     }

@@ -3,8 +3,10 @@ package dev.finetune4j.gguf;
 /**
  * How an exported GGUF stores its weight matrices ({@code general.file_type}). Whatever the choice, 1-D tensors
  * (biases, rotary factors) and norm weights stay float32, as llama.cpp's converter keeps them and as its kernels
- * expect; with {@link #Q8_0}, a matrix whose rows are not a multiple of 32 values is stored as float16, as the
- * converter falls back for such rows.
+ * expect. With {@link #Q8_0}, a matrix whose rows are not a multiple of 32 values is stored as float16, as the
+ * converter falls back for such rows. The K-quant types ({@link #Q4_K_M}, {@link #Q5_K_M}, {@link #Q6_K}) are the
+ * files llama.cpp's {@code llama-quantize} makes from a float32 GGUF without an importance matrix, byte for byte: the
+ * same type for each matrix ({@link KQuantMix}) and the same blocks.
  */
 public enum GgufType {
     /** Every tensor float32: the exact weights, twice the size of F16. */
@@ -17,7 +19,16 @@ public enum GgufType {
      * Matrices in ggml's Q8_0: blocks of 32 values as one float16 scale (the block's largest magnitude / 127) and 32
      * signed bytes; about half the size of F16, with an error of at most half a step of each block's scale.
      */
-    Q8_0(7, GgmlType.Q8_0);
+    Q8_0(7, GgmlType.Q8_0),
+    /**
+     * llama.cpp's Q4_K_M, the usual choice for Ollama and LM Studio: Q4_K (4.5 bits per weight) for most matrices,
+     * Q6_K for the output head and for the value and down projections of about half the layers; about 30% of F16.
+     */
+    Q4_K_M(15, GgmlType.Q4_K),
+    /** llama.cpp's Q5_K_M: Q4_K_M's mix with Q5_K (5.5 bits per weight) as its base type; about 36% of F16. */
+    Q5_K_M(17, GgmlType.Q5_K),
+    /** llama.cpp's Q6_K: Q6_K (6.56 bits per weight) for every matrix; about 41% of F16, close to Q8_0's quality. */
+    Q6_K(18, GgmlType.Q6_K);
 
     private final int fileType;
     private final GgmlType matrixType;
@@ -32,24 +43,42 @@ public enum GgufType {
         return fileType;
     }
 
+    /** The storage of most matrices. */
+    GgmlType matrixType() {
+        return matrixType;
+    }
+
+    /** Whether this is a mix of ggml's super-block types, chosen per matrix as llama-quantize chooses. */
+    boolean isKQuantMix() {
+        return matrixType.blockSize() == KQuants.SUPER_BLOCK;
+    }
+
+    /** Whether matrices are stored in a block-quantized type (written with {@code general.quantization_version}). */
+    boolean isQuantized() {
+        return matrixType.blockSize() > 1;
+    }
+
     /**
-     * The storage of tensor {@code name} of ggml dimensions {@code dims} in a file of this type, by llama.cpp's
-     * converter's rules: 1-D tensors, norm weights, learned positions and anything not named {@code *.weight} (or a
-     * LoRA {@code *.lora_a}/{@code *.lora_b}) stay float32; a Q8_0 matrix whose rows are not whole blocks falls back to
-     * float16.
+     * The storage of tensor {@code name} of ggml dimensions {@code dims} in a file of this type, for a model of
+     * {@code layout}: 1-D tensors, norm weights, learned positions and anything not named {@code *.weight} (or a
+     * LoRA {@code *.lora_a}/{@code *.lora_b}) stay float32; a K-quant mix chooses per matrix ({@link KQuantMix});
+     * otherwise a matrix takes this type, a Q8_0 one whose rows are not whole blocks float16.
      */
-    GgmlType storageOf(String name, long[] dims) {
+    GgmlType storageOf(String name, long[] dims, ModelLayout layout) {
         boolean matrix = dims.length >= 2 && !name.endsWith("_norm.weight") && !name.equals("position_embd.weight")
                 && (name.endsWith(".weight") || name.endsWith(".lora_a") || name.endsWith(".lora_b"));
         if (!matrix) {
             return GgmlType.F32;
         }
+        if (isKQuantMix()) {
+            return KQuantMix.choose(this, name, dims, layout);
+        }
         return dims[0] % matrixType.blockSize() == 0 ? matrixType : GgmlType.F16;
     }
 
     /**
-     * The type named as the CLI and llama.cpp's tools name it ({@code f32}, {@code f16}, {@code bf16},
-     * {@code q8_0}), in any case.
+     * The type named as the CLI and llama.cpp's tools name it ({@code f32}, {@code f16}, {@code bf16}, {@code q8_0},
+     * {@code q4_k_m}, {@code q5_k_m}, {@code q6_k}), in any case.
      *
      * @param name the name
      * @return the type
@@ -61,6 +90,7 @@ public enum GgufType {
                 return t;
             }
         }
-        throw new IllegalArgumentException("unknown GGUF type '" + name + "'; choose f32, f16, bf16 or q8_0");
+        throw new IllegalArgumentException("unknown GGUF type '" + name + "'; choose f32, f16, bf16, q8_0, q4_k_m, "
+                + "q5_k_m or q6_k");
     }
 }

@@ -42,6 +42,12 @@ final class Gpt2Mapping implements ModelMapping {
                 .putFloat32("gpt2.attention.layer_norm_epsilon", config.layerNormEpsilon());
     }
 
+    /** GPT-2's head is its token embedding: the file has no {@code output.weight}. */
+    @Override
+    public ModelLayout layout() {
+        return new ModelLayout(architecture(), config.nLayer(), config.nHead(), config.nHead(), true);
+    }
+
     @Override
     public List<GgufTensor> tensors(GgufType type) {
         List<Placement> placements = new ArrayList<>();
@@ -58,7 +64,7 @@ final class Gpt2Mapping implements ModelMapping {
             pair(placements, hf + "mlp.c_proj", blk + "ffn_down", true);
         }
         pair(placements, "transformer.ln_f", "output_norm", false);
-        return Placement.takeAll(model.stateDict(), placements, type, architecture());
+        return Placement.takeAll(model.stateDict(), placements, type, layout());
     }
 
     /** A layer's weight (transposed when Conv1D) and bias. */

@@ -9,6 +9,7 @@ import dev.finetune4j.peft.lora.LoraLinear;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -36,6 +37,12 @@ final class LoraMapping {
         if (adapter.virtualTokens() > 0) {
             throw new IllegalArgumentException("the adapter adds virtual tokens (prompt or prefix tuning), which "
                     + "llama.cpp's adapters cannot carry; only LoRA adapters export as an adapter GGUF");
+        }
+        if (type.isKQuantMix()) {
+            throw new IllegalArgumentException("an adapter GGUF cannot be stored as " + type + ": llama.cpp's K-quant "
+                    + "mixes are for whole models, and a LoRA factor's rank-sized rows are not whole 256-value blocks; "
+                    + "export the adapter as f16 or q8_0, or merge it and export the model as " + type.name()
+                    .toLowerCase(Locale.ROOT));
         }
         this.family = new DecoderMapping(decoder);
         Map<String, Placement> byName = new HashMap<>();
@@ -70,9 +77,9 @@ final class LoraMapping {
             common = moduleAlpha;
             // A (r, in) keeps its rows; B (out, r) has the weight's output rows, in the weight's file order
             tensors.add(Placement.plain(place.hfName(), place.ggufName()).tensor(place.ggufName() + ".lora_a",
-                    lora.loraA(), type));
+                    lora.loraA(), type, family.layout()));
             tensors.add(new Placement(place.hfName(), place.ggufName(), place.rowOrder(), 0f, false)
-                    .tensor(place.ggufName() + ".lora_b", lora.loraB(), type));
+                    .tensor(place.ggufName() + ".lora_b", lora.loraB(), type, family.layout()));
         }
         if (common == null) {
             throw new IllegalArgumentException("the adapter has no LoRA layer; only LoRA adapters export as an adapter "

@@ -14,6 +14,9 @@ interface ModelMapping {
     /** The architecture's hyperparameters, keyed {@code <arch>.*}. */
     void putHyperparameters(GgufMetadata meta);
 
+    /** What a K-quant mix reads of the model beside each tensor. */
+    ModelLayout layout();
+
     /** The tensors under their GGUF names, in llama.cpp's order, stored as {@code type} decides. */
     List<GgufTensor> tensors(GgufType type);
 

@@ -33,7 +33,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
      * decides: each tensor taken once, and one left over (an adapter that was not merged) refused.
      */
     static List<GgufTensor> takeAll(Map<String, Tensor> stateDict, List<Placement> placements, GgufType type,
-                                    String architecture) {
+                                    ModelLayout layout) {
         Map<String, Tensor> remaining = new LinkedHashMap<>(stateDict);
         List<GgufTensor> out = new ArrayList<>();
         for (Placement p : placements) {
@@ -42,21 +42,24 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
                 throw new IllegalArgumentException("the model has no tensor '" + p.hfName() + "', which GGUF's "
                         + p.ggufName() + " needs; " + MERGE_HINT);
             }
-            out.add(p.tensor(p.ggufName(), t, type));
+            out.add(p.tensor(p.ggufName(), t, type, layout));
         }
         if (!remaining.isEmpty()) {
             throw new IllegalArgumentException("the model holds " + remaining.size() + " tensors that GGUF's "
-                    + architecture + " architecture has no place for, such as "
+                    + layout.architecture() + " architecture has no place for, such as "
                     + remaining.keySet().stream().limit(5).toList() + "; " + MERGE_HINT);
         }
         return out;
     }
 
-    /** {@code t} (this placement's weight, or a LoRA factor of it) under {@code name}, turned as placed. */
-    GgufTensor tensor(String name, Tensor t, GgufType type) {
+    /**
+     * {@code t} (this placement's weight, or a LoRA factor of it) under {@code name}, turned as placed and stored as
+     * {@code type} stores it in a model of {@code layout}.
+     */
+    GgufTensor tensor(String name, Tensor t, GgufType type, ModelLayout layout) {
         Tensor view = transposed ? t.transpose(0, 1) : t;
         long[] dims = TensorRows.ggmlDims(view);
-        return new GgufTensor(name, dims, type.storageOf(name, dims),
+        return new GgufTensor(name, dims, type.storageOf(name, dims, layout),
                 TensorRows.reordered(view, rowOrder == null ? IntUnaryOperator.identity() : rowOrder, shift));
     }
 }

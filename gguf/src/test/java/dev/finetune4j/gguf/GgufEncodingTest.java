@@ -19,6 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The container and the row encodings against bytes worked out by hand from gguf.h and ggml's block layouts. */
 class GgufEncodingTest {
+    private static final ModelLayout LAYOUT = new ModelLayout("llama", 2, 4, 2, false);
+
     @Test
     void q8_0StoresTheScaleAsFloat16AndRoundsHalvesAwayFromZero() {
         float[] block = new float[32];
@@ -61,11 +63,11 @@ class GgufEncodingTest {
     @Test
     void aQuantizedRowMustBeWholeBlocks() {
         assertThrows(IllegalArgumentException.class, () -> GgmlType.Q8_0.rowBytes(48));
-        assertEquals(GgmlType.F16, GgufType.Q8_0.storageOf("blk.0.ffn_down.weight", new long[] {48, 64}),
+        assertEquals(GgmlType.F16, GgufType.Q8_0.storageOf("blk.0.ffn_down.weight", new long[] {48, 64}, LAYOUT),
                 "a row of 48 falls back to F16, as the converter does");
-        assertEquals(GgmlType.F32, GgufType.Q8_0.storageOf("blk.0.attn_norm.weight", new long[] {64}));
-        assertEquals(GgmlType.F32, GgufType.BF16.storageOf("blk.0.attn_q.bias", new long[] {64}));
-        assertEquals(GgmlType.Q8_0, GgufType.Q8_0.storageOf("token_embd.weight", new long[] {64, 100}));
+        assertEquals(GgmlType.F32, GgufType.Q8_0.storageOf("blk.0.attn_norm.weight", new long[] {64}, LAYOUT));
+        assertEquals(GgmlType.F32, GgufType.BF16.storageOf("blk.0.attn_q.bias", new long[] {64}, LAYOUT));
+        assertEquals(GgmlType.Q8_0, GgufType.Q8_0.storageOf("token_embd.weight", new long[] {64, 100}, LAYOUT));
     }
 
     /**

@@ -12,8 +12,9 @@ import java.util.Arrays;
 import java.util.stream.Collectors;
 
 /**
- * Not a check: writes each {@link ReferenceCase}'s GGUF (and LoRA adapter GGUF), texts and token ids into the folder named by
- * {@code -Dgguf.reference.out}, for tools/reference/gguf_llamacpp.sh to run llama.cpp on. Skipped otherwise.
+ * Not a check: writes each {@link ReferenceCase}'s GGUF (and LoRA adapter GGUF; for a K-quant case, the float32 GGUF
+ * llama-quantize starts from), texts and token ids into the folder named by {@code -Dgguf.reference.out}, for
+ * tools/reference/gguf_llamacpp.sh to run llama.cpp on. Skipped otherwise.
  */
 @EnabledIfSystemProperty(named = "gguf.reference.out", matches = ".+")
 class LlamaCppFixtureExport {
@@ -24,6 +25,9 @@ class LlamaCppFixtureExport {
         for (ReferenceCase c : ReferenceCase.ALL) {
             try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(out.resolve("tok-" + c.name()))) {
                 GgufExporter.export(model, tokenizer, out.resolve(c.name() + ".gguf"), c.lora() ? GgufType.F32 : c.type());
+                if (c.type().isKQuantMix()) {
+                    GgufExporter.export(model, tokenizer, out.resolve(c.name() + ".f32.gguf"), GgufType.F32);
+                }
                 if (c.lora()) {
                     try (PeftModel adapted = c.adapted()) {
                         GgufExporter.exportLora(adapted, out.resolve(c.name() + ".lora.gguf"), c.type());

@@ -12,10 +12,16 @@ import org.junit.jupiter.params.provider.FieldSource;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,16 +41,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * where only llama.cpp's rounding of activations is left. The bounds are about twice what these models measured
  * (F16 0.0027 and 0.0016, BF16 0.028 and 0.014, Q8_0 0.069 and 0.057: a Q8_0 activation step is about 40 times
  * F16's relative step, as its error is about 35 times F16's); a wrong block layout or scale would miss them by far.
+ * The K-quant mixes keep 4.5 to 6.6 bits per weight, so the model as trained differs more (measured Q4_K_M 0.35 to
+ * 0.56, Q5_K_M 0.30, Q6_K 0.13); with the weights as stored, only the activations' rounding to Q8_K blocks is left
+ * (0.040 to 0.065), and each K-quant export must also be tensor for tensor what llama-quantize made of the float32
+ * one.
  * GELU (Gemma's and GPT-2's MLP) is, in llama.cpp's CPU backend, a float16 table (ggml-cpu/vec.h,
  * {@code GGML_GELU_FP16}): its input and output are rounded to float16, so those families in F32 are held to 3e-3
  * (measured 5e-4 to 1.2e-3) rather than 1e-4.
  */
 class LlamaCppReferenceTest {
     private static final Map<GgufType, Double> TOLERANCE = Map.of(GgufType.F32, 1e-4, GgufType.F16, 0.006,
-            GgufType.BF16, 0.06, GgufType.Q8_0, 0.14);
+            GgufType.BF16, 0.06, GgufType.Q8_0, 0.14, GgufType.Q4_K_M, 1.2, GgufType.Q5_K_M, 0.6, GgufType.Q6_K, 0.3);
     /** With the weights rounded as stored, what is left is llama.cpp's rounding of the activations. */
     private static final Map<GgufType, Double> STORED_TOLERANCE = Map.of(GgufType.F32, 1e-4, GgufType.F16, 0.01,
-            GgufType.BF16, 0.06, GgufType.Q8_0, 0.15);
+            GgufType.BF16, 0.06, GgufType.Q8_0, 0.15, GgufType.Q4_K_M, 0.13, GgufType.Q5_K_M, 0.13, GgufType.Q6_K, 0.13);
     private static final double GELU_TABLE_TOLERANCE = 3e-3;
     static final List<ReferenceCase> CASES = ReferenceCase.ALL;
 
@@ -57,6 +67,9 @@ class LlamaCppReferenceTest {
                     c.lora() ? GgufType.F32 : c.type());
             assertEquals(fixture.path("sha256").asText(), sha256(file), c + ": the export is not the file llama.cpp "
                     + "read; if the export changed on purpose, run tools/reference/gguf_llamacpp.sh again");
+            if (c.type().isKQuantMix()) {
+                assertTensorsAreLlamaQuantizes(c, model, fixture.path("llama_quantize"));
+            }
 
             for (JsonNode text : fixture.path("texts")) {
                 String s = text.path("text").asText();
@@ -101,6 +114,39 @@ class LlamaCppReferenceTest {
                 assertTrue(base > 100 * TOLERANCE.get(c.type()), c + ": the adapter must change the logits, by " + base);
             }
         }
+    }
+
+    /**
+     * A K-quant export holds the tensors llama.cpp's llama-quantize made from the float32 export (which writes them in
+     * llama.cpp's loading order, not the converter's): the same names, types (the mix and its fallbacks) and
+     * dimensions, and data of the same SHA-256.
+     */
+    private static void assertTensorsAreLlamaQuantizes(ReferenceCase c, LanguageModel model, JsonNode theirs)
+            throws Exception {
+        Map<String, JsonNode> byName = new TreeMap<>();
+        theirs.forEach(t -> byName.put(t.get(0).asText(), t));
+        List<GgufTensor> ours = ModelMapping.of(model).tensors(c.type());
+        assertEquals(byName.keySet(), ours.stream().map(GgufTensor::name).collect(Collectors.toCollection(TreeSet::new)),
+                c + ": tensor names");
+        for (GgufTensor t : ours) {
+            JsonNode expected = byName.get(t.name());
+            String what = c + ": " + t.name();
+            assertEquals(expected.get(1).asText(), t.type().name(), what + ": llama-quantize's type");
+            assertEquals(expected.get(2).toString(), Arrays.toString(t.dims()).replace(" ", ""), what + ": dimensions");
+            assertEquals(expected.get(3).asText(), dataSha256(t), what + ": data differs from llama-quantize's");
+        }
+    }
+
+    /** The SHA-256 of a tensor's data as the writer encodes it. */
+    private static String dataSha256(GgufTensor t) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        ByteBuffer row = ByteBuffer.allocate((int) t.type().rowBytes(t.dims()[0]))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        t.rows().forEach(values -> {
+            t.type().encodeRow(values, row.clear());
+            digest.update(row.flip());
+        });
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     /** The type's tolerance, at least {@value #GELU_TABLE_TOLERANCE} for a model whose MLP is GELU's. */

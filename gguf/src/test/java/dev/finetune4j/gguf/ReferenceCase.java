@@ -92,10 +92,30 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "rope_scaling": {"rope_type": "linear", "factor": 2.0}, "sliding_window": 4,
              "layer_types": ["sliding_attention", "full_attention", "sliding_attention"],
              "tie_word_embeddings": false, "hidden_activation": "gelu_pytorch_tanh"}""";
+    /**
+     * Models wide enough for K-quants (rows of 256, whole super-blocks): Llama of 8 layers, so that
+     * {@link KQuantMix#useMoreBits} picks layers 0, 3, 6 and 7; Qwen2 with tied embeddings (the head's type goes to
+     * token_embd) and an MLP of 320, whose down projection's rows fall back to a 32-value type; Phi-3's fused qkv
+     * (counted as a value projection) and an MLP of 272, whose down rows are not whole blocks of 32 either (F16).
+     */
+    private static final String LLAMA_WIDE = LLAMA.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 8");
+    private static final String QWEN2_WIDE = QWEN2.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
+            "\"hidden_size\": 256, \"intermediate_size\": 320").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 4");
+    private static final String PHI3_WIDE = """
+            {"model_type": "phi3", "vocab_size": 371, "hidden_size": 256, "intermediate_size": 272,
+             "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+             "tie_word_embeddings": false}""";
     /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
     static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
 
-    /** Every case: each family in float32, and the Llama one in each lossy type. */
+    /**
+     * Every case: each family in float32, the Llama one in each lossy type, and wide models in each K-quant mix,
+     * whose float32 export llama.cpp's llama-quantize also quantized for the fixture.
+     */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
             new ReferenceCase("llama-spm-f16", LLAMA, "sentencepiece-bos", GgufType.F16, false),
@@ -115,7 +135,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("gemma2-spm-f32", GEMMA2, GEMMA_TOKENIZER, GgufType.F32, false),
             new ReferenceCase("gemma3-spm-f32", GEMMA3, GEMMA_TOKENIZER, GgufType.F32, false),
             new ReferenceCase("gemma3-spm-f16", GEMMA3, GEMMA_TOKENIZER, GgufType.F16, false),
-            new ReferenceCase("gemma3-spm-q8_0", GEMMA3, GEMMA_TOKENIZER, GgufType.Q8_0, false));
+            new ReferenceCase("gemma3-spm-q8_0", GEMMA3, GEMMA_TOKENIZER, GgufType.Q8_0, false),
+            new ReferenceCase("llama-wide-spm-q4_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false),
+            new ReferenceCase("llama-wide-spm-q5_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q5_K_M, false),
+            new ReferenceCase("qwen2-wide-bytebpe-q4_k_m", QWEN2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("qwen2-wide-bytebpe-q6_k", QWEN2_WIDE, "bytebpe", GgufType.Q6_K, false),
+            new ReferenceCase("phi3-wide-spm-q4_k_m", PHI3_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false));
 
     /** The case's config, parsed. */
     ObjectNode configJson() throws IOException {
@@ -134,17 +159,20 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
 
     /**
      * A model of {@code config} whose every tensor, in name order, is drawn from one stream seeded with 42: matrices
-     * uniform in [-0.15, 0.15), norms scaling by [0.8, 1.2) (Gemma's weights w in [-0.2, 0.2), as it scales by
-     * 1 + w), biases in [-0.1, 0.1).
+     * uniform in [-0.15, 0.15) (scaled by sqrt(64 / hidden size) for the wide models, whose activations would
+     * otherwise grow layer by layer until rounding decides the logits), norms scaling by [0.8, 1.2) (Gemma's weights
+     * w in [-0.2, 0.2), as it scales by 1 + w), biases in [-0.1, 0.1).
      */
     static LanguageModel model(ObjectNode config) {
         LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached());
         double normCentre = config.path("model_type").asText().startsWith("gemma") ? 0 : 1;
+        int hidden = config.path(config.has("n_embd") ? "n_embd" : "hidden_size").asInt();
+        double matrixRange = hidden > 64 ? 0.15 * Math.sqrt(64.0 / hidden) : 0.15;
         SplittableRandom random = new SplittableRandom(42);
         for (var e : new TreeMap<>(model.stateDict()).entrySet()) {
             String name = e.getKey();
             boolean norm = name.endsWith("norm.weight") || name.matches(".*\\.ln_\\w+\\.weight");
-            double low = norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1 : -0.15;
+            double low = norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1 : -matrixRange;
             double high = norm ? normCentre + 0.2 : -low;
             StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
         }

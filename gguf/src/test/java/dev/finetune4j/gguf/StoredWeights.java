@@ -1,15 +1,19 @@
 package dev.finetune4j.gguf;
 
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * Rounds a model's weight matrices in place to the values a GGUF of a given type stores, by encoding each row as the
- * exporter does and decoding it as ggml does (F16 and BF16 widened, Q8_0 as scale times int8): finetune4j then
- * computes the model llama.cpp reads from the file.
+ * exporter does and decoding it as ggml does ({@link GgmlDecoder}): finetune4j then computes the model llama.cpp reads
+ * from the file. A row's blocks depend on that row alone, so a decoder's rows are rounded in Hugging Face's order; the
+ * type of each matrix is chosen under its GGUF name, as the export chooses it.
  */
 final class StoredWeights {
     private StoredWeights() {
@@ -17,13 +21,19 @@ final class StoredWeights {
 
     /** Every rank-2 tensor of {@code model} (its matrices; norms and biases are 1-D and stay float32). */
     static void roundInPlace(LanguageModel model, GgufType type) {
+        ModelLayout layout = ModelMapping.of(model).layout();
+        Map<String, String> ggufNames = model instanceof DecoderModel decoder
+                ? new DecoderMapping(decoder).placements().stream()
+                        .collect(Collectors.toMap(Placement::hfName, Placement::ggufName))
+                : Map.of();
         for (var e : model.stateDict().entrySet()) {
             Tensor t = e.getValue();
             if (t.rank() != 2) {
                 continue;
             }
             int rowLength = t.dim(1);
-            GgmlType storage = type.storageOf(e.getKey(), TensorRows.ggmlDims(t));
+            GgmlType storage = type.storageOf(ggufNames.getOrDefault(e.getKey(), e.getKey()), TensorRows.ggmlDims(t),
+                    layout);
             float[] values = t.toFloatArray();
             float[] row = new float[rowLength];
             ByteBuffer bytes = ByteBuffer.allocate((int) storage.rowBytes(rowLength)).order(ByteOrder.LITTLE_ENDIAN);

@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
                 "With --adapter, the adapter (LoRA, DoRA, IA3, freeze) is merged into the model first; with "
                 + "--lora-only, a LoRA adapter is written alone as a llama.cpp adapter GGUF instead. Norms, biases "
                 + "and other 1-D tensors stay float32 in every type."},
-        footer = {"", "Example: finetune4j export-gguf --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --out qa.gguf --type q8_0",
+        footer = {"", "Example: finetune4j export-gguf --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --out qa.gguf --type q4_k_m",
                 "         finetune4j export-gguf --model models/Qwen2.5-0.5B --adapter runs/qa/adapter --lora-only --out qa-lora.gguf",
                 "", "Exit codes: 0 done, 1 failed while running, 2 bad input (missing folders, unsupported model or "
                 + "tokenizer, adapter not mergeable, output folder missing)."})
@@ -48,8 +48,10 @@ final class ExportGgufCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = {"-t", "--type"}, paramLabel = "TYPE", defaultValue = "f16",
-            description = "How weight matrices are stored: f32, f16 (default), bf16 or q8_0 (8-bit blocks, about "
-                    + "half of f16's size).")
+            description = "How weight matrices are stored: f32, f16 (default), bf16, q8_0 (8-bit blocks, about "
+                    + "half of f16's size), or llama.cpp's K-quant mixes q4_k_m (about 30% of f16's size, the usual "
+                    + "choice for Ollama), q5_k_m (36%) and q6_k (41%), as llama-quantize writes them (models only, "
+                    + "not --lora-only).")
     String type;
 
     @Option(names = "--lora-only", description = "Write the LoRA adapter alone as a llama.cpp adapter GGUF "

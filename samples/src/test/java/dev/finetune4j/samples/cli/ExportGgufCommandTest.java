@@ -81,13 +81,41 @@ class ExportGgufCommandTest {
         assertTrue(r.err().contains("--adapter"), r.err());
     }
 
+    /**
+     * {@code --type q4_k_m} writes the library's K-quant mix (checked tensor for tensor against llama.cpp's
+     * llama-quantize in the gguf module); an adapter GGUF cannot be one, and says what to do instead.
+     */
+    @Test
+    void aKQuantMixIsWrittenForWholeModelsOnly() throws Exception {
+        Path base = baseWithTokenizer();
+        Path expected = dir.resolve("expected.gguf");
+        try (LanguageModel plain = AutoModel.loadCausalLM(base); HfTokenizer tokenizer = HfTokenizer.load(base)) {
+            GgufExporter.export(plain, tokenizer, expected, GgufType.Q4_K_M);
+        }
+        CliTestSupport.Run r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o",
+                dir.resolve("m.gguf").toString(), "--type", "Q4_K_M");
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("(q4_k_m) written to"), r.out());
+        assertArrayEquals(Files.readAllBytes(expected), Files.readAllBytes(dir.resolve("m.gguf")));
+
+        try (PeftModel m = Peft.wrap(AutoModel.loadCausalLM(base), LoraConfig.builder().r(4).loraAlpha(8)
+                .targetModules("q_proj").initLoraWeights(LoraInit.RANDOM).build(), 5)) {
+            m.save(dir.resolve("adapter"));
+        }
+        r = CliTestSupport.run("export-gguf", "-m", base.toString(), "--adapter", dir.resolve("adapter").toString(),
+                "--lora-only", "-o", dir.resolve("a.gguf").toString(), "--type", "q4_k_m");
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("export the adapter as f16 or q8_0"), r.err());
+        assertFalse(Files.exists(dir.resolve("a.gguf")));
+    }
+
     @Test
     void anUnknownTypeOrAMissingOutputFolderIsBadInput() throws Exception {
         Path base = baseWithTokenizer();
         CliTestSupport.Run r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o",
                 dir.resolve("m.gguf").toString(), "--type", "q4_k");
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
-        assertTrue(r.err().contains("f32, f16, bf16 or q8_0"), r.err());
+        assertTrue(r.err().contains("f32, f16, bf16, q8_0, q4_k_m, q5_k_m or q6_k"), r.err());
 
         r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("missing/m.gguf").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());

@@ -41,7 +41,7 @@ class AdapterReadmeExamplesTest {
         // example README.md#9
         try (LanguageModel model = AutoModel.loadCausalLM(dir);          // a Hugging Face folder with its tokenizer.json
              HfTokenizer tokenizer = HfTokenizer.load(dir)) {
-            GgufExporter.export(model, tokenizer, Path.of("qwen.gguf"), GgufType.Q8_0);   // or F32, F16, BF16
+            GgufExporter.export(model, tokenizer, Path.of("qwen.gguf"), GgufType.Q4_K_M);   // or Q5_K_M, Q6_K, Q8_0, F16, ...
         }
         // end example
         // example README.md#10

@@ -1,0 +1,74 @@
+package dev.finetune4j.gguf;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The type of each weight matrix in llama.cpp's K-quant files, as its {@code llama-quantize} chooses it without
+ * user overrides ({@code llama_tensor_get_type} in src/llama-quant.cpp, for dense models): a file type's base type
+ * (Q4_K for Q4_K_M), Q6_K for the output head (the token embedding when it is the head) and, in Q4_K_M and Q5_K_M,
+ * for the value projections and the MLP's down projections of the layers {@link #useMoreBits} picks; Q5_K for the
+ * value projections of Llama-2/3 70B's Q4_K ones. A matrix whose rows are not whole super-blocks of 256 falls back to
+ * a 32-value type (Q4_K to Q5_0, Q5_K to Q5_1, Q6_K and the head to Q8_0), and to F16 when not whole blocks of 32
+ * either.
+ */
+final class KQuantMix {
+    private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.");
+
+    private KQuantMix() {
+    }
+
+    /** The storage of matrix {@code name} (ggml dimensions {@code dims}) in a {@code type} file of {@code layout}. */
+    static GgmlType choose(GgufType type, String name, long[] dims, ModelLayout layout) {
+        GgmlType chosen = type.matrixType();
+        boolean moreBitsMix = type == GgufType.Q4_K_M || type == GgufType.Q5_K_M;
+        if (name.equals("output.weight") || layout.tiedEmbeddings() && name.equals("token_embd.weight")) {
+            chosen = dims[0] % KQuants.SUPER_BLOCK != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
+        } else if (name.contains("attn_v.weight") || name.contains("attn_qkv.weight")) {
+            // NOTE: llama.cpp counts value projections in file order; one per layer, in layer order, that is the layer
+            if (moreBitsMix && useMoreBits(layer(name), layout.layers())) {
+                chosen = GgmlType.Q6_K;
+            }
+            if (isLlama70B(layout) && chosen == GgmlType.Q4_K) {
+                chosen = GgmlType.Q5_K;
+            }
+        } else if (name.contains("ffn_down") && moreBitsMix && useMoreBits(layer(name), layout.layers())) {
+            chosen = GgmlType.Q6_K;
+        }
+        return fallback(chosen, dims[0]);
+    }
+
+    /**
+     * The layers that get more bits: the first and last eighth, and every third layer between them (llama.cpp's
+     * {@code use_more_bits}).
+     */
+    static boolean useMoreBits(int layer, int layers) {
+        return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+    }
+
+    private static GgmlType fallback(GgmlType chosen, long rowLength) {
+        if (rowLength % chosen.blockSize() == 0) {
+            return chosen;
+        }
+        GgmlType smaller = switch (chosen) {
+            case Q4_K -> GgmlType.Q5_0;
+            case Q5_K -> GgmlType.Q5_1;
+            case Q6_K -> GgmlType.Q8_0;
+            default -> chosen;
+        };
+        return rowLength % smaller.blockSize() == 0 ? smaller : GgmlType.F16;
+    }
+
+    /** llama.cpp's LLM_TYPE_70B, the one model size its choice depends on: a GQA llama of 80 layers. */
+    private static boolean isLlama70B(ModelLayout layout) {
+        return layout.architecture().equals("llama") && layout.layers() == 80 && layout.heads() != layout.kvHeads();
+    }
+
+    private static int layer(String name) {
+        Matcher m = LAYER.matcher(name);
+        if (!m.find()) {
+            throw new IllegalArgumentException("tensor '" + name + "' names no layer (blk.N.)");
+        }
+        return Integer.parseInt(m.group(1));
+    }
+}

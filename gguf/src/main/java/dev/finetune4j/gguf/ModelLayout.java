@@ -1,0 +1,14 @@
+package dev.finetune4j.gguf;
+
+/**
+ * What llama.cpp's choice of a K-quant type per tensor reads of a model beside the tensor itself
+ * ({@link KQuantMix}).
+ *
+ * @param architecture   the GGUF architecture
+ * @param layers         the number of layers ({@code <arch>.block_count})
+ * @param heads          query heads
+ * @param kvHeads        key/value heads
+ * @param tiedEmbeddings whether the file has no {@code output.weight}, its head being {@code token_embd.weight}
+ */
+record ModelLayout(String architecture, int layers, int heads, int kvHeads, boolean tiedEmbeddings) {
+}
