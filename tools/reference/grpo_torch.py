@@ -14,6 +14,12 @@ Sampling does not enter: the completions (token ids) and the reward functions' s
   * per token: ratio = exp(logp - logp.detach()) (num_iterations 1: the old policy is the policy),
     loss = -min(ratio A, clamp(ratio, 1 - epsilon, 1 + epsilon_high) A) + beta (exp(ref - logp) - (ref - logp) - 1);
     ref = the base model without the LoRA adapter (disable_adapter);
+  * num_iterations 2 (ITERATION_CASES): the old per-token log-probabilities are taken once, under no_grad, with the
+    policy that generated (base/ + lora/); the first step's loss is backpropagated and the LoRA tensors take one plain
+    gradient step (A, B -= ITERATION_LR * grad: a stand-in for the optimizer, large enough that the ratios leave
+    [1 - epsilon, 1 + epsilon_high]); the case's loss, clip metrics and gradients are the SECOND step's, on the same
+    completions, advantages and micro-batches with ratio = exp(logp - old logp). The moved LoRA tensors are written
+    to grpo_iteration_weights.safetensors ("<case>/<adapter tensor name>");
   * the generation batch is cut into micro-batches (gradient accumulation); per micro-batch
     grpo: mean over rows of (sum(l m) / max(1, sum m)) / GA; bnpo: sum(l m) / max(1, sum m) / GA;
     dr_grpo: sum(l m) / (rows * max_completion_length) / GA; dapo: sum(l m) / max(1, tokens of the whole batch);
@@ -28,7 +34,8 @@ weights, checked there against transformers + PEFT; checked here again against d
 
     /usr/bin/python3 tools/reference/grpo_torch.py
         writes peft/src/test/resources/train/llama/grpo.json (the batch and, per case, config, loss, metrics,
-        advantages) and grpo_grads.safetensors ("<case>/<adapter tensor name>": d loss / d that tensor).
+        advantages), grpo_grads.safetensors ("<case>/<adapter tensor name>": d loss / d that tensor) and
+        grpo_iteration_weights.safetensors (the LoRA tensors of the num_iterations cases' second step).
 """
 import json
 import math
@@ -64,6 +71,13 @@ CASES = {
 }
 GRADIENT_CASES = ["dapo_beta0", "grpo_beta0.04", "bnpo_beta0.04", "dr_grpo_beta0.04", "dapo_beta0.04",
                   "dapo_batch_scaled_masked", "dr_grpo_unscaled"]
+# num_iterations 2: the second step of a generation, its ratio against the generating policy, clipped on both sides
+ITERATION_CASES = {
+    "dapo_beta0.04_mu2_clipped": {"loss_type": "dapo", "beta": 0.04, "epsilon": 0.05, "epsilon_high": 0.08,
+                                  "num_iterations": 2},
+    "grpo_beta0_mu2_clipped": {"loss_type": "grpo", "epsilon": 0.05, "epsilon_high": 0.05, "num_iterations": 2},
+}
+ITERATION_LR = 2.0
 
 
 def batch():
@@ -137,7 +151,9 @@ def token_logps(model_config, weights, ids, attention):
     return torch.gather(logits.log_softmax(-1), 2, ids[:, 1:].unsqueeze(2)).squeeze(2)
 
 
-def run_case(case, model_config, base, adapter, adapter_config, prompts, completions, scores):
+def run_case(case, model_config, base, adapter, adapter_config, prompts, completions, scores, old_logps=None):
+    """One step's loss, metrics, advantages and LoRA gradients; old_logps: per micro-batch, the generating policy's
+    per-token log-probabilities (None: the old policy is the policy)."""
     weights, leaves = orpo.merged_weights(base, adapter, adapter_config)
     advantages, metrics = advantages_of(scores, case)
     per_mb = [[p * NUM_GENERATIONS + k for p in mb for k in range(NUM_GENERATIONS)] for mb in MICRO_BATCHES]
@@ -146,10 +162,10 @@ def run_case(case, model_config, base, adapter, adapter_config, prompts, complet
     ga = len(batches)
     total = torch.zeros(())
     kls, lows, highs = [], [], []
-    for idx, (ids, attention, mask) in zip(per_mb, batches):
+    for at, (idx, (ids, attention, mask)) in enumerate(zip(per_mb, batches)):
         logp = token_logps(model_config, weights, ids, attention)
         a = advantages[idx].unsqueeze(1)
-        ratio = torch.exp(logp - logp.detach())
+        ratio = torch.exp(logp - (logp.detach() if old_logps is None else old_logps[at]))
         clipped = torch.clamp(ratio, 1 - case["epsilon"], 1 + case["epsilon_high"])
         per_token = -torch.min(ratio * a, clipped * a)
         if case["beta"] != 0:
@@ -190,6 +206,24 @@ def run_case(case, model_config, base, adapter, adapter_config, prompts, complet
     return float(total), metrics, advantages.tolist(), grads
 
 
+def run_iterations(case, model_config, base, adapter, adapter_config, prompts, completions, scores):
+    """num_iterations 2: the second step of one generation (see the module's docstring); also the moved LoRA tensors."""
+    weights, _ = orpo.merged_weights(base, adapter, adapter_config)
+    per_mb = [[p * NUM_GENERATIONS + k for p in mb for k in range(NUM_GENERATIONS)] for mb in MICRO_BATCHES]
+    old_logps = []
+    with torch.no_grad():
+        for idx in per_mb:
+            ids, attention, _ = rows_of(prompts, completions, idx, case["mask_truncated_completions"])
+            old_logps.append(token_logps(model_config, weights, ids, attention))
+    _, _, _, first_grads = run_case(case, model_config, base, adapter, adapter_config, prompts, completions, scores,
+                                    old_logps)
+    moved = {name: (tensor - ITERATION_LR * first_grads[name]).detach() for name, tensor in adapter.items()}
+    loss, metrics, advantages, grads = run_case(case, model_config, base, moved, adapter_config, prompts, completions,
+                                                scores, old_logps)
+    assert metrics["clip_ratio/low_mean"] > 0 and metrics["clip_ratio/high_mean"] > 0, (case, metrics)
+    return loss, metrics, advantages, grads, moved
+
+
 def check_reference(model_config, base, adapter, adapter_config):
     """The policy (base + merged LoRA) and the reference (base alone) against dpo.json's log-probabilities, which
     transformers and PEFT computed with the adapter on and disabled."""
@@ -227,6 +261,7 @@ def main():
            "reward_names": REWARD_NAMES, "reward_weights": REWARD_WEIGHTS,
            "prompts": prompts, "completions": completions, "scores": scores, "cases": {}}
     grads = {}
+    moved_weights = {}
     for name, overrides in CASES.items():
         case = dict(BASE, **overrides)
         loss, metrics, advantages, case_grads = run_case(case, model_config, base, adapter, adapter_config,
@@ -239,10 +274,22 @@ def main():
         out["cases"][name] = {"config": case, "loss": loss, "metrics": metrics, "advantages": advantages,
                               "gradients": name in GRADIENT_CASES}
         print(f"{name}: loss {loss:.7f}, largest |grad| {largest:.3e}, kl {metrics.get('kl')}")
+    for name, overrides in ITERATION_CASES.items():
+        case = dict(BASE, **overrides)
+        loss, metrics, advantages, case_grads, moved = run_iterations(case, model_config, base, adapter, adapter_config,
+                                                                      prompts, completions, scores)
+        for tensor_name in adapter:
+            grads[name + "/" + tensor_name] = case_grads[tensor_name]
+            moved_weights[name + "/" + tensor_name] = moved[tensor_name]
+        out["cases"][name] = {"config": case, "loss": loss, "metrics": metrics, "advantages": advantages,
+                              "gradients": True}
+        print(f"{name}: second step's loss {loss:.7f}, clip low {metrics['clip_ratio/low_mean']:.4f}, "
+              f"high {metrics['clip_ratio/high_mean']:.4f}")
     with open(os.path.join(FOLDER, "grpo.json"), "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
     ft.write_safetensors(os.path.join(FOLDER, "grpo_grads.safetensors"), grads)
+    ft.write_safetensors(os.path.join(FOLDER, "grpo_iteration_weights.safetensors"), moved_weights)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,10 @@ import java.util.stream.Stream;
  *   <li>{@code adapter/}: the adapter in PEFT's format (loadable by {@code Peft.load} and Python PEFT),</li>
  *   <li>{@code optimizer.safetensors}: AdamW's moments by parameter name ({@code <name>.exp_avg},
  *       {@code <name>.exp_avg_sq}), the step counts in the metadata,</li>
- *   <li>{@code trainer_state.json}: step, histories, best evaluation ({@link TrainerState}).</li>
+ *   <li>{@code trainer_state.json}: step, histories, best evaluation ({@link TrainerState}),</li>
+ *   <li>{@code prepared_weights.safetensors}, only in a checkpoint taken between the steps that one preparation
+ *       serves (GRPO with {@code numIterations} above 1, in the middle of a generation's steps): the trainable weights
+ *       the preparation was made with, by the adapter's names, so that the resumed run makes it again exactly.</li>
  * </ul>
  * A checkpoint is written into {@code .tmp-checkpoint-<step>} and renamed into place when complete, so a crash
  * at any moment leaves every earlier checkpoint intact and never a half-written one under a final name.
@@ -42,6 +45,7 @@ public final class Checkpoints {
     static final String ADAPTER = "adapter";
     static final String OPTIMIZER = "optimizer.safetensors";
     static final String ADAPTER_FILE = "adapter_model.safetensors";
+    static final String PREPARED_WEIGHTS = "prepared_weights.safetensors";
     private static final String TEMP_PREFIX = ".tmp-";
     private static final String STEPS = "steps";
     private static final String PARAMETER_STEPS = "parameter_steps";
@@ -110,8 +114,13 @@ public final class Checkpoints {
         }
     }
 
-    /** Writes the checkpoint of {@code state.step} atomically and prunes old ones; returns its folder. */
-    Path save(TrainedModel model, Optimization optimization, TrainerState state) {
+    /**
+     * Writes the checkpoint of {@code state.step} atomically and prunes old ones; returns its folder.
+     *
+     * @param prepared the weights the current preparation was made with, when {@code state.step} is between the steps
+     *                 it serves; else null
+     */
+    Path save(TrainedModel model, Optimization optimization, TrainerState state, PreparedWeights prepared) {
         String name = PREFIX + state.step;
         Path target = root.resolve(name);
         Path temp = root.resolve(TEMP_PREFIX + name);
@@ -123,6 +132,9 @@ public final class Checkpoints {
             Files.createDirectories(temp);
             model.save(temp.resolve(ADAPTER));
             writeOptimizer(temp.resolve(OPTIMIZER), optimization.exportState());
+            if (prepared != null) {
+                SafetensorsWriter.write(temp.resolve(PREPARED_WEIGHTS), prepared.tensors(), Map.of());
+            }
             state.write(temp); // last: a folder with trainer_state.json is complete
             // target exists when a step is re-run after resuming from an earlier checkpoint
             AtomicDirectory.replace(temp, target, root.resolve(TEMP_PREFIX + "old-" + name));
@@ -135,12 +147,22 @@ public final class Checkpoints {
     }
 
     /**
+     * What a resume continues from.
+     *
+     * @param state           the loop state
+     * @param preparedWeights the weights the interrupted preparation was made with, by name, when the checkpoint was
+     *                        taken between the steps it serves; else null
+     */
+    record Restored(TrainerState state, Map<String, float[]> preparedWeights) {
+    }
+
+    /**
      * Loads a checkpoint into a trainable model of the same adapter configuration and into the optimizer, and returns
      * the loop state to continue from. Everything is read and checked (consistency, compatibility with {@code fresh},
-     * the state the resuming run starts from, tensor names, sizes and values) before the model changes, so a refused
-     * checkpoint leaves the model as it was.
+     * the state the resuming run starts from, tensor names, sizes and values, the prepared weights a checkpoint between
+     * a preparation's steps needs) before the model changes, so a refused checkpoint leaves the model as it was.
      */
-    static TrainerState restore(Path dir, TrainedModel model, Optimization optimization, int totalSteps, TrainerState fresh) {
+    static Restored restore(Path dir, TrainedModel model, Optimization optimization, int totalSteps, TrainerState fresh) {
         if (!Files.isRegularFile(dir.resolve(TrainerState.FILE))) {
             throw new IllegalArgumentException("no " + TrainerState.FILE + " in " + dir.toAbsolutePath()
                     + ": resume from a complete checkpoint folder (Checkpoints.latest(outputDir) finds the newest)");
@@ -160,23 +182,17 @@ public final class Checkpoints {
         }
         state.checkCompatible(fresh, dir);
         Map<String, Tensor> parameters = model.trainableParameters();
-        Map<String, float[]> weights = new LinkedHashMap<>();
-        try (SafetensorsFile adapter = SafetensorsFile.open(adapterFile)) {
-            for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
-                Tensor p = e.getValue();
-                Shape saved = adapter.contains(e.getKey()) ? Shape.of(adapter.info(e.getKey()).shape()) : null;
-                if (!p.shape().equals(saved)) {
-                    throw new IllegalArgumentException("checkpoint " + dir + " has " + (saved != null
-                            ? "'" + e.getKey() + "' of shape " + saved + ", expected " + p.shape()
-                            : "no tensor '" + e.getKey() + "'")
-                            + ": build the model with the adapter configuration the checkpoint was trained with");
-                }
-                float[] values = adapter.tensor(e.getKey()).toFloatArray();
-                requireFinite(values, false, "'" + e.getKey() + "'", adapterFile);
-                weights.put(e.getKey(), values);
+        Map<String, float[]> weights = readWeights(adapterFile, parameters, dir);
+        Map<String, float[]> prepared = null;
+        if (state.step % state.stepsPerPreparation != 0) {
+            Path file = dir.resolve(PREPARED_WEIGHTS);
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("checkpoint " + dir + " was taken after step " + state.step + ", between "
+                        + "the " + state.stepsPerPreparation + " steps that one generation serves (GRPO numIterations), "
+                        + "but has no " + PREPARED_WEIGHTS + " to make that generation again; the checkpoint is incomplete, "
+                        + "resume from one taken at a multiple of " + state.stepsPerPreparation + " steps");
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+            prepared = readWeights(file, parameters, dir);
         }
         optimization.importState(optimizer); // checks every slot before it copies one; the run's own, fresh state
         weights.forEach((name, values) -> parameters.get(name).copyFrom(values));
@@ -186,7 +202,30 @@ public final class Checkpoints {
                     + "differ from an uninterrupted run's", dir, String.join(", ", changes));
         }
         state.optimization = fresh.optimization; // later checkpoints record the settings they were trained with
-        return state;
+        return new Restored(state, prepared);
+    }
+
+    /** The trainable tensors in {@code file} of checkpoint {@code dir}, checked against the parameters' names and shapes. */
+    private static Map<String, float[]> readWeights(Path file, Map<String, Tensor> parameters, Path dir) {
+        Map<String, float[]> weights = new LinkedHashMap<>();
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
+                Tensor p = e.getValue();
+                Shape saved = f.contains(e.getKey()) ? Shape.of(f.info(e.getKey()).shape()) : null;
+                if (!p.shape().equals(saved)) {
+                    throw new IllegalArgumentException("checkpoint " + dir + " has " + (saved != null
+                            ? "'" + e.getKey() + "' of shape " + saved + ", expected " + p.shape()
+                            : "no tensor '" + e.getKey() + "'") + " in " + file.getFileName()
+                            + ": build the model with the adapter configuration the checkpoint was trained with");
+                }
+                float[] values = f.tensor(e.getKey()).toFloatArray();
+                requireFinite(values, false, "'" + e.getKey() + "'", file);
+                weights.put(e.getKey(), values);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+        }
+        return weights;
     }
 
     /** AdamW's state as F32 tensors by slot name, the step counts as metadata strings. */

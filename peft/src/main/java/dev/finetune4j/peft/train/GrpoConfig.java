@@ -20,7 +20,9 @@ import java.util.List;
  * @param lossType                 how token losses are averaged ({@code loss_type}, default {@link GrpoLossType#DAPO})
  * @param scaleRewards             how advantages are scaled ({@code scale_rewards}, default {@link ScaleRewards#GROUP})
  * @param rewardWeights            one weight per reward function, in order ({@code reward_weights}; empty: 1.0 each)
- * @param numIterations            optimisation passes per generation ({@code num_iterations}); only 1 is offered
+ * @param numIterations            optimizer steps each generation serves, TRL's μ ({@code num_iterations}, default 1);
+ *                                 above 1 the later steps reuse the generation's completions and advantages, and the
+ *                                 importance ratio is taken against the log-probabilities of the policy that sampled them
  * @param maskTruncatedCompletions exclude completions that did not end with a stop token from the loss
  *                                 ({@code mask_truncated_completions}, default false)
  */
@@ -79,10 +81,9 @@ public record GrpoConfig(int numGenerations, int maxCompletionLength, double tem
                         + ": weights must be finite numbers");
             }
         }
-        if (numIterations != 1) {
-            throw new IllegalArgumentException("GRPO numIterations " + numIterations + " is not offered: only 1 (TRL's "
-                    + "default), where each generation is trained on once and the old policy is the current one; "
-                    + "sample more prompts per step instead");
+        if (numIterations < 1) {
+            throw new IllegalArgumentException("GRPO numIterations must be at least 1, got " + numIterations
+                    + ": it is how many optimizer steps each generation serves; 1 (TRL's default) trains on each once");
         }
     }
 
@@ -248,9 +249,10 @@ public record GrpoConfig(int numGenerations, int maxCompletionLength, double tem
         }
 
         /**
-         * Optimisation passes per generation (default 1; only 1 is offered).
+         * Optimizer steps each generation serves (default 1): above 1, the completions sampled for a step are trained
+         * on in that many consecutive steps, the ratio clipped against the policy that sampled them.
          *
-         * @param v 1
+         * @param v at least 1
          * @return this builder
          */
         public Builder numIterations(int v) {

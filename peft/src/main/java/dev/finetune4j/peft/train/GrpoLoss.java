@@ -19,7 +19,9 @@ import java.util.Map;
  * {@code l = -min(ρ A, clip(ρ, 1 - ε, 1 + ε_high) A) + β (exp(q - p) - (q - p) - 1)}, the last term the k3 estimate of
  * KL(policy || reference) with {@code q} the reference's log-probability (Schulman 2020; only when β > 0).
  * With one iteration per generation the old policy is the policy itself, detached: {@code ρ = 1} in value, and its
- * gradient {@code ∇p} is what trains. {@code min(a, b) = a - relu(a - b)} and {@code clip} is composed of relus; at
+ * gradient {@code ∇p} is what trains. With {@code numIterations} μ > 1, {@code p_old} are the log-probabilities of the
+ * policy that sampled the completions, taken once at generation time: the later steps' ratios move away from 1 and
+ * the clipping bounds how far one generation pulls the policy. {@code min(a, b) = a - relu(a - b)} and {@code clip} is composed of relus; at
  * {@code ρ = 1} both give the gradient of {@code a}, as torch's {@code min} of equal values does.
  */
 final class GrpoLoss {
@@ -50,16 +52,17 @@ final class GrpoLoss {
     }
 
     /**
-     * logps: the policy's per-position log-probabilities with autograd; reference: the reference's, or null when
-     * β = 0; advantages: each position's completion's advantage; weights: each position's share of the loss (0 off
+     * logps: the policy's per-position log-probabilities with autograd; oldLogps: the generating policy's, without
+     * autograd, or null when the old policy is the policy ({@code numIterations} 1); reference: the reference's, or null
+     * when β = 0; advantages: each position's completion's advantage; weights: each position's share of the loss (0 off
      * the loss tokens, see {@link GrpoLossType}); mask: 1 on a loss token, else 0; all of one shape (N) on one device;
      * lossTokens: the mask's sum, known to the caller. Always float32, whatever {@link Precision} the forward pass ran
      * under.
      */
-    static Sums of(GrpoConfig cfg, Tensor logps, Tensor reference, Tensor advantages, Tensor weights, Tensor mask,
-                   int lossTokens) {
+    static Sums of(GrpoConfig cfg, Tensor logps, Tensor oldLogps, Tensor reference, Tensor advantages, Tensor weights,
+                   Tensor mask, int lossTokens) {
         try (var f32 = Precision.F32.use()) {
-            Tensor ratio = Elementwise.exp(Elementwise.sub(logps, logps.detach()));
+            Tensor ratio = Elementwise.exp(Elementwise.sub(logps, oldLogps == null ? logps.detach() : oldLogps));
             Tensor unclipped = Elementwise.mul(ratio, advantages);
             Tensor clipped = Elementwise.mul(clip(ratio, 1 - cfg.epsilon(), 1 + cfg.epsilonHigh()), advantages);
             Tensor smaller = Elementwise.sub(unclipped, relu(Elementwise.sub(unclipped, clipped)));

@@ -9,7 +9,6 @@ import dev.finetune4j.peft.PeftModel;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +20,10 @@ import java.util.stream.IntStream;
  * batch; each micro-batch then runs one training forward over its prompts + completions and {@link GrpoLoss}. The
  * loss unit is a completion: the loop divides the sum by the step's completions, so each {@link GrpoLossType} weighs
  * the tokens to give TRL's value ({@link #tokenWeights}).
+ *
+ * <p>With {@code numIterations} μ > 1 a generation serves μ optimizer steps ({@link #stepsPerPreparation}): the
+ * later ones reuse its rollouts, and each rollout keeps the per-token log-probabilities of the policy that sampled it,
+ * taken at generation time in eval mode (as it sampled) without autograd, the old policy of {@link GrpoLoss}'s ratio.
  *
  * <p>With β > 0 the reference is the base model without the adapter (TRL's reference for a PEFT model), run in eval
  * mode without autograd in each micro-batch: no second copy of the weights is held.
@@ -46,9 +49,11 @@ final class GrpoObjective implements Objective {
      * @param advantages   each completion's advantage
      * @param tokenWeights the weight of each of a completion's loss tokens in the step's loss sum
      * @param masked       whether each is left out of the loss ({@code mask_truncated_completions})
+     * @param oldLogps     the generating policy's log-probability of each position of {@link #batch}'s rows (0 where
+     *                     a position has no label); null with one iteration, where the old policy is the policy
      */
     record Rollout(int[] prompts, long[][] completions, boolean[] truncated, double[] advantages, double[] tokenWeights,
-                   boolean[] masked) {
+                   boolean[] masked, float[] oldLogps) {
     }
 
     GrpoObjective(PeftModel model, GrpoDataset data, GrpoConfig cfg, List<RewardFunction> rewards, GrpoSampler sampler,
@@ -80,6 +85,12 @@ final class GrpoObjective implements Objective {
         return f.value();
     }
 
+    /** {@code numIterations}: the optimizer steps each generation serves. */
+    @Override
+    public int stepsPerPreparation() {
+        return cfg.numIterations();
+    }
+
     @Override
     public long weight(int[] indices) {
         return (long) indices.length * cfg.numGenerations();
@@ -87,7 +98,8 @@ final class GrpoObjective implements Objective {
 
     /**
      * Samples and scores the completions of this rank's prompts of the step, and forms their advantages over the whole
-     * step (every rank's completions: their scores, lengths and truncation are exchanged).
+     * step (every rank's completions: their scores, lengths and truncation are exchanged); with μ > 1 also the
+     * generating policy's log-probabilities of this rank's rollouts (nothing more is exchanged).
      */
     @Override
     public void prepareStep(int step, List<int[]> microBatches, StepShare share) {
@@ -112,7 +124,8 @@ final class GrpoObjective implements Objective {
     /**
      * Forms this rank's rollouts from the completions and scores of its micro-batches: each completion is ended after
      * its first stop token, then every completion's scores, length and truncation, gathered from all ranks, give the
-     * advantages, token weights and metrics of the whole step.
+     * advantages, token weights and metrics of the whole step. With μ > 1 each of this rank's rollouts gets the
+     * policy's log-probabilities as the model is now ({@link #oldLogProbs}).
      */
     private void prepare(List<int[]> microBatches, StepShare share, List<long[][]> completions, List<double[][]> scores) {
         int functions = rewardNames.size();
@@ -154,9 +167,11 @@ final class GrpoObjective implements Objective {
         for (int m = 0; m < microBatches.size(); m++) {
             int n = sizes[m];
             if (m >= share.first() && m < share.end()) {
-                prepared.add(new Rollout(microBatches.get(m).clone(), own.subList(ownAt, ownAt + n).toArray(long[][]::new),
+                Rollout r = new Rollout(microBatches.get(m).clone(), own.subList(ownAt, ownAt + n).toArray(long[][]::new),
                         Arrays.copyOfRange(truncated, at, at + n), Arrays.copyOfRange(advantages.advantages(), at, at + n),
-                        Arrays.copyOfRange(weights, at, at + n), Arrays.copyOfRange(masked, at, at + n)));
+                        Arrays.copyOfRange(weights, at, at + n), Arrays.copyOfRange(masked, at, at + n), null);
+                prepared.add(cfg.numIterations() == 1 ? r : new Rollout(r.prompts(), r.completions(), r.truncated(),
+                        r.advantages(), r.tokenWeights(), r.masked(), oldLogProbs(r)));
                 ownAt += n;
             }
             at += n;
@@ -220,22 +235,37 @@ final class GrpoObjective implements Objective {
     }
 
     /**
-     * The micro-batch's loss sum and metric sums, on the model's device: one training forward over its prompts +
-     * completions, with β > 0 one more through the base without the adapter (eval mode, no autograd), and one upload
-     * of the advantages, weights and mask per position.
+     * The generating policy's log-probabilities of the rollout's rows, read back once at generation time: the model as
+     * it is now, in eval mode as {@link GrpoSampler} sampled, without autograd.
      */
+    private float[] oldLogProbs(Rollout r) {
+        try (var scope = TensorScope.open()) {
+            return evalLogProbs(batch(r), true).toFloatArray();
+        }
+    }
+
     @Override
     public List<String> metricNames() {
         return GrpoLoss.metricNames(cfg);
     }
 
+    /**
+     * The micro-batch's loss sum and metric sums, on the model's device: one training forward over its prompts +
+     * completions, with β > 0 one more through the base without the adapter (eval mode, no autograd), and one upload
+     * of the advantages, weights and mask per position (and the old log-probabilities, with μ > 1).
+     */
     @Override
     public Loss lossSum(int[] indices) {
         Rollout r = rollout(indices);
         Batch batch = batch(r);
         int t = batch.length();
         int n = batch.batchSize() * t;
-        float[] host = new float[3 * n]; // advantages, then weights, then the mask, per position
+        float[] old = r.oldLogps();
+        // advantages, then weights, then the mask, then the old log-probabilities (μ > 1), per position
+        float[] host = new float[(old == null ? 3 : 4) * n];
+        if (old != null) {
+            System.arraycopy(old, 0, host, 3 * n, n);
+        }
         for (int i = 0; i < n; i++) {
             int c = i / t;
             host[i] = (float) r.advantages()[c];
@@ -245,10 +275,10 @@ final class GrpoObjective implements Objective {
             }
         }
         Tensor logps = SequenceLogProbs.perToken(model, batch).reshape(n);
-        Tensor reference = cfg.beta() > 0 ? referenceLogProbs(batch).reshape(n) : null;
-        Tensor values = Tensor.of(logps.device(), TensorScope.current(), host, Shape.of(3 * n));
-        GrpoLoss.Sums sums = GrpoLoss.of(cfg, logps, reference, values.slice(0, 0, n), values.slice(0, n, 2 * n),
-                values.slice(0, 2 * n, 3 * n), batch.lossTokens());
+        Tensor reference = cfg.beta() > 0 ? evalLogProbs(batch, false).reshape(n) : null;
+        Tensor values = Tensor.of(logps.device(), TensorScope.current(), host, Shape.of(host.length));
+        GrpoLoss.Sums sums = GrpoLoss.of(cfg, logps, old == null ? null : values.slice(0, 3 * n, 4 * n), reference,
+                values.slice(0, 0, n), values.slice(0, n, 2 * n), values.slice(0, 2 * n, 3 * n), batch.lossTokens());
         return new Loss(sums.sum(), batch.tokens(), sums.metricSums());
     }
 
@@ -279,22 +309,29 @@ final class GrpoObjective implements Objective {
         return new TokenizedExample(trained.inputIds(), none, null);
     }
 
-    /** The base model's per-position log-probabilities without the adapter, in eval mode, without autograd. */
-    private Tensor referenceLogProbs(Batch batch) {
+    /**
+     * The per-position log-probabilities of the policy ({@code withAdapter}) or of the reference, the base model
+     * without the adapter, in eval mode, without autograd.
+     */
+    private Tensor evalLogProbs(Batch batch, boolean withAdapter) {
         boolean training = model.base().isTraining();
         model.train(false);
-        try (var ng = Autograd.noGrad(); var off = model.disableAdapter()) {
+        try (var ng = Autograd.noGrad(); var off = withAdapter ? null : model.disableAdapter()) {
             return SequenceLogProbs.perToken(model, batch);
         } finally {
             model.train(training);
         }
     }
 
-    /** The loss-token metrics of {@link GrpoLoss#metrics} and the step's reward and length metrics. */
+    /** The loss-token metrics of {@link GrpoLoss#metrics}, every step's. */
     @Override
     public Map<String, Double> metrics(Map<String, Double> sums, long weight) {
-        Map<String, Double> out = new HashMap<>(GrpoLoss.metrics(sums, stepMicroBatches));
-        out.putAll(stepMetrics);
-        return out;
+        return GrpoLoss.metrics(sums, stepMicroBatches);
+    }
+
+    /** The generation's reward and length metrics, which TRL logs with the step that generated. */
+    @Override
+    public Map<String, Double> preparationMetrics() {
+        return stepMetrics;
     }
 }

@@ -16,7 +16,8 @@ import java.util.Set;
  * the policy, scores them ({@link RewardFunction}), and raises the likelihood of the completions that score above
  * their group's mean ({@link GrpoAdvantages}, {@link GrpoLoss}). A step reads {@code microBatchSize} prompts per
  * micro-batch (so {@code microBatchSize x numGenerations} completions) and {@code gradientAccumulationSteps}
- * micro-batches: the step is TRL's generation batch.
+ * micro-batches: the step is TRL's generation batch. With {@link GrpoConfig#numIterations} μ > 1 a generation serves μ
+ * consecutive steps on the same completions, and an epoch over the prompts takes μ times as many steps.
  *
  * <pre>{@code
  * RewardFunction json = RewardFunction.named("valid_json", (prompt, completion) -> isJson(completion) ? 1 : 0);

@@ -95,13 +95,30 @@ interface Objective {
     /**
      * Called with all micro-batches of optimizer step {@code step} before they are weighed and run, under the run's
      * precision: GRPO samples and scores the completions of this rank's micro-batches here, as one generation batch,
-     * and forms their advantages over the whole step. Nothing by default.
+     * and forms their advantages over the whole step. What it prepares serves {@link #stepsPerPreparation} steps from
+     * {@code step} on, which run the same micro-batches; the loop calls it again for the next group. Nothing by default.
      *
-     * @param step         the 0-based optimizer step
+     * @param step         the 0-based optimizer step, the first that the preparation serves
      * @param microBatches the example indices of each of the step's micro-batches (every rank's), in order
      * @param share        the ones this rank runs, and the exchange with the other ranks
      */
     default void prepareStep(int step, List<int[]> microBatches, StepShare share) {
+    }
+
+    /**
+     * How many consecutive optimizer steps one {@link #prepareStep} serves: they run the same micro-batches, and an
+     * epoch over the examples takes that many times more steps. 1 by default; GRPO's {@code numIterations}.
+     */
+    default int stepsPerPreparation() {
+        return 1;
+    }
+
+    /**
+     * Metrics of the latest {@link #prepareStep} (GRPO's rewards and completion lengths), reported with the step that
+     * called it and not with the later steps it serves. None by default.
+     */
+    default Map<String, Double> preparationMetrics() {
+        return Map.of();
     }
 
     /**

@@ -51,6 +51,11 @@ final class TrainerState {
     /** The ranks of a data-parallel run; 1 (alone) in checkpoints written before it was kept. */
     public int worldSize = 1;
     public boolean shuffle;
+    /**
+     * Optimizer steps that one preparation of the objective serves ({@link Objective#stepsPerPreparation}, GRPO's
+     * {@code numIterations}): it maps steps to data positions. 1 in checkpoints written before it was kept.
+     */
+    public int stepsPerPreparation = 1;
     public int trainExamples;
     /** {@link Fingerprint} of the training examples' tokens; 0 in checkpoints written before it was kept. */
     public long dataFingerprint;
@@ -69,6 +74,7 @@ final class TrainerState {
         s.gradientAccumulationSteps = cfg.gradientAccumulationSteps();
         s.worldSize = worldSize;
         s.shuffle = cfg.shuffle();
+        s.stepsPerPreparation = train.stepsPerPreparation();
         s.trainExamples = train.size();
         s.dataFingerprint = train.fingerprint();
         s.optimization.put("learningRate", Double.toString(cfg.learningRate()));
@@ -111,6 +117,8 @@ final class TrainerState {
         compare(diffs, "gradientAccumulationSteps", gradientAccumulationSteps, now.gradientAccumulationSteps);
         compare(diffs, "the data-parallel world size", worldSize, now.worldSize);
         compare(diffs, "shuffle", shuffle, now.shuffle);
+        compare(diffs, "the steps each generation serves (GRPO numIterations)", stepsPerPreparation,
+                now.stepsPerPreparation);
         compare(diffs, "training examples", trainExamples, now.trainExamples);
         if (diffs.isEmpty() && dataFingerprint != 0 && dataFingerprint != now.dataFingerprint) {
             diffs.add("the training examples' tokens differ (as many examples, other contents or order)");
@@ -140,6 +148,9 @@ final class TrainerState {
         if (lossHistory != null && lossHistory.contains(null) || gradNormHistory != null && gradNormHistory.contains(null)
                 || evalHistory != null && evalHistory.contains(null)) {
             problems.add("a history holds null entries (a skipped step's loss is NaN, not null)");
+        }
+        if (stepsPerPreparation < 1) {
+            problems.add("stepsPerPreparation " + stepsPerPreparation + " is below 1");
         }
         if (skippedSteps < 0 || skippedSteps > step) {
             problems.add("skippedSteps " + skippedSteps + " is outside [0, step " + step + "]");

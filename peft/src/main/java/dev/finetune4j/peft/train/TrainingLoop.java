@@ -27,9 +27,12 @@ import java.util.stream.IntStream;
  * comes from the {@link Objective}.
  *
  * <p>Step {@code s} (0-based) of epoch {@code e = s / stepsPerEpoch} reads micro-batches
- * {@code (s mod stepsPerEpoch) * accumulation * worldSize ...} of that epoch's order, so the data position is the
- * step count, and a resumed run reads exactly what an uninterrupted one would. In a data-parallel run each rank runs
- * its share of them ({@link DataParallelRank}).
+ * {@code ((s mod stepsPerEpoch) / μ) * accumulation * worldSize ...} of that epoch's order, where μ is
+ * {@link Objective#stepsPerPreparation} (1 but for GRPO's {@code numIterations}): μ consecutive steps, of which the
+ * first prepares them, run the same micro-batches, and an epoch has μ times as many steps. So the data position is the
+ * step count, and a resumed run reads exactly what an uninterrupted one would; a checkpoint between the μ steps keeps
+ * the weights their preparation was made with, and the resumed run makes it again ({@link PreparedWeights}). In a
+ * data-parallel run each rank runs its share of them ({@link DataParallelRank}).
  */
 final class TrainingLoop {
     private final TrainedModel model;
@@ -39,11 +42,15 @@ final class TrainingLoop {
     private final List<TrainingListener> listeners;
     private final DataParallelRank ranks;
     private final int microBatches;
+    private final int stepsPerPreparation;
     private final int stepsPerEpoch;
     private final int totalSteps;
     private int[] order;
     private int orderEpoch = -1;
     private Device device = Device.cpu();
+    private final PreparedWeights preparedWeights = new PreparedWeights();
+    /** Whether checkpoints may fall between the steps of a preparation: then its weights are kept for them. */
+    private boolean keepPreparedWeights;
 
     TrainingLoop(TrainedModel model, TrainingConfig cfg, Objective train, Objective eval, List<TrainingListener> listeners,
                  DataParallelRank ranks) {
@@ -54,7 +61,8 @@ final class TrainingLoop {
         this.listeners = listeners;
         this.ranks = ranks;
         this.microBatches = Math.ceilDiv(train.size(), cfg.microBatchSize());
-        this.stepsPerEpoch = Math.ceilDiv(microBatches, microBatchesPerStep());
+        this.stepsPerPreparation = train.stepsPerPreparation();
+        this.stepsPerEpoch = stepsPerPreparation * Math.ceilDiv(microBatches, microBatchesPerStep());
         this.totalSteps = cfg.totalSteps(stepsPerEpoch);
     }
 
@@ -71,6 +79,8 @@ final class TrainingLoop {
         } catch (RuntimeException | Error e) {
             ranks.leave(); // the other ranks fail now instead of waiting for this one
             throw e;
+        } finally {
+            preparedWeights.close();
         }
     }
 
@@ -91,6 +101,7 @@ final class TrainingLoop {
                 DataParallelRank.Fact.of("microBatchSize", cfg.microBatchSize()),
                 DataParallelRank.Fact.of("gradientAccumulationSteps", cfg.gradientAccumulationSteps()),
                 DataParallelRank.Fact.of("the shuffle (1: on)", cfg.shuffle() ? 1 : 0),
+                DataParallelRank.Fact.of("the steps each generation serves (GRPO numIterations)", stepsPerPreparation),
                 DataParallelRank.Fact.of("the training examples", train.size()),
                 DataParallelRank.Fact.digest("the training examples' tokens", train.fingerprint()),
                 DataParallelRank.Fact.of("the step to start from", state.step),
@@ -102,14 +113,16 @@ final class TrainingLoop {
     /** The run with its optimizer, which {@link #run(Path)} frees afterwards. */
     private TrainResult run(Path resumeFrom, Optimization optimization) {
         TrainerState fresh = TrainerState.initial(cfg, train, totalSteps, ranks.worldSize());
-        TrainerState state = resumeFrom == null ? fresh
+        Checkpoints.Restored restored = resumeFrom == null ? null
                 : Checkpoints.restore(resumeFrom, model, optimization, totalSteps, fresh);
+        TrainerState state = restored == null ? fresh : restored.state();
         if (ranks.distributed()) {
             requireSameRunOnEveryRank(fresh, state);
             ranks.startFromRankZero(optimization.parameters());
         }
         // rank 0 writes the checkpoints of every rank's (equal) replica
         boolean saves = cfg.saveEverySteps() > 0 && ranks.rank() == 0;
+        keepPreparedWeights = saves && stepsPerPreparation > 1;
         Checkpoints checkpoints = saves ? Checkpoints.open(cfg.outputDir(), cfg.keepLastCheckpoints(), resumeFrom != null)
                 : null;
         Path lastCheckpoint = resumeFrom;
@@ -124,6 +137,9 @@ final class TrainingLoop {
         model.train(train.dropout());
         model.gradientCheckpointing(cfg.gradientCheckpointing());
         try {
+            if (restored != null && restored.preparedWeights() != null && state.step < totalSteps) {
+                prepareAgain(state.step, restored.preparedWeights());
+            }
             while (state.step < totalSteps && reason != StopReason.EARLY_STOPPING && reason != StopReason.INTERRUPTED) {
                 // a data-parallel run stops where all ranks agree: after the step in which one was interrupted
                 if (!ranks.distributed() && Thread.currentThread().isInterrupted()) {
@@ -196,7 +212,9 @@ final class TrainingLoop {
         if (ranks.distributed()) { // rank 0's checkpoint stands for every replica: they must be equal
             ranks.requireEqualReplicas(optimization.parameters(), state.step, device);
         }
-        Path saved = checkpoints != null ? checkpoints.save(model, optimization, state)
+        boolean betweenPreparedSteps = state.step % stepsPerPreparation != 0;
+        Path saved = checkpoints != null ? checkpoints.save(model, optimization, state,
+                betweenPreparedSteps ? preparedWeights : null)
                 : cfg.outputDir().resolve(Checkpoints.PREFIX + state.step);
         if (ranks.distributed()) {
             ranks.barrier();
@@ -228,8 +246,9 @@ final class TrainingLoop {
         List<int[]> groups = microBatchesOf(step);
         int first = ranks.firstMicroBatch(groups.size(), cfg.gradientAccumulationSteps());
         int end = ranks.endMicroBatch(groups.size(), cfg.gradientAccumulationSteps());
-        try (var forwardPrecision = cfg.precision().use()) {
-            train.prepareStep(step, groups, ranks.share(groups.size(), cfg.gradientAccumulationSteps(), device));
+        boolean prepares = step % stepsPerPreparation == 0;
+        if (prepares) {
+            prepare(step, groups);
         }
         long weight = 0; // over every rank's micro-batches: each rank divides by the step's whole weight
         long[] weights = new long[groups.size()];
@@ -291,12 +310,45 @@ final class TrainingLoop {
             int normsAt = lossValues + OptimizerKernels.GATE_SIZE;
             int metricsAt = normsAt + (int) norms.numel();
             optimization.settle(step + 1, outcome.open(), Arrays.copyOfRange(values, normsAt, metricsAt));
-            Map<String, Double> extra = passes.metrics(Arrays.copyOfRange(values, metricsAt, values.length), weight);
+            Map<String, Double> extra = new HashMap<>(passes.metrics(Arrays.copyOfRange(values, metricsAt, values.length),
+                    weight));
+            if (prepares) {
+                extra.putAll(train.preparationMetrics());
+            }
             double gradNorm = Double.isFinite(loss) ? outcome.gradNorm() : Double.NaN;
             return new StepOutcome(loss, gradNorm, lr, tokens, !outcome.open(), false, extra, stop);
         } finally {
             optimization.zeroGrad();
         }
+    }
+
+    /**
+     * The objective's preparation of the steps from {@code step} on, over their micro-batches {@code groups}; the
+     * weights it is made with are kept when a checkpoint may fall before its last step.
+     */
+    private void prepare(int step, List<int[]> groups) {
+        if (keepPreparedWeights) {
+            preparedWeights.take(model.trainableParameters());
+        }
+        try (var forwardPrecision = cfg.precision().use()) {
+            train.prepareStep(step, groups, ranks.share(groups.size(), cfg.gradientAccumulationSteps(), device));
+        }
+    }
+
+    /**
+     * Resuming at {@code step}, between the steps of one preparation: makes it again as the uninterrupted run made it,
+     * with the weights it was made with ({@code preparedWith}, from the checkpoint), then puts the checkpoint's back.
+     * Sampling depends only on the weights, the seed and the step, so the completions (and everything formed from
+     * them) are the same bits.
+     */
+    private void prepareAgain(int step, Map<String, float[]> preparedWith) {
+        Map<String, Tensor> parameters = model.trainableParameters();
+        Map<String, float[]> resumed = new HashMap<>();
+        parameters.forEach((name, p) -> resumed.put(name, p.toFloatArray()));
+        preparedWith.forEach((name, values) -> parameters.get(name).copyFrom(values));
+        int first = step - step % stepsPerPreparation;
+        prepare(first, microBatchesOf(first));
+        resumed.forEach((name, values) -> parameters.get(name).copyFrom(values));
     }
 
     /** Whether this rank's thread was interrupted: in a data-parallel run, a request that every rank stop. */
@@ -401,7 +453,7 @@ final class TrainingLoop {
             order = Seeds.epochOrder(train.size(), cfg.shuffle(), cfg.seed(), epoch);
             orderEpoch = epoch;
         }
-        int first = (step % stepsPerEpoch) * microBatchesPerStep();
+        int first = (step % stepsPerEpoch) / stepsPerPreparation * microBatchesPerStep();
         int end = Math.min(first + microBatchesPerStep(), microBatches);
         int mbs = cfg.microBatchSize();
         return IntStream.range(first, end)

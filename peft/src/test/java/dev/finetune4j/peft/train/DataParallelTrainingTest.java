@@ -200,8 +200,23 @@ class DataParallelTrainingTest {
     @Test
     void grpoRanksSampleTheirOwnPromptsAndFormTheAdvantagesOverTheWholeStep() {
         // dapo divides by the step's loss tokens and batch scaling by the step's reward std: both span the ranks
-        GrpoConfig grpo = GrpoConfig.builder().numGenerations(3).maxCompletionLength(5).beta(0.05)
-                .scaleRewards(GrpoConfig.ScaleRewards.BATCH).build();
+        assertGrpoRanksEqualOneRank(GrpoConfig.builder().numGenerations(3).maxCompletionLength(5).beta(0.05)
+                .scaleRewards(GrpoConfig.ScaleRewards.BATCH).build());
+    }
+
+    @Test
+    void grpoRanksReuseTheirOwnRolloutsOverTheIterationsAndEqualOneRank() {
+        // steps 1 and 3 generate, step 2 reuses each rank's rollouts and old log-probabilities; epsilon small enough
+        // that the ratio of the reused step leaves the clipping range
+        Rank single = assertGrpoRanksEqualOneRank(GrpoConfig.builder().numGenerations(3).maxCompletionLength(5)
+                .beta(0.05).epsilon(0.01).scaleRewards(GrpoConfig.ScaleRewards.BATCH).numIterations(2).build());
+        Map<String, Double> reused = single.steps().get(1).extra();
+        assertTrue(!reused.containsKey("reward") && single.steps().get(2).extra().containsKey("reward"), reused.toString());
+        assertTrue(reused.get("clip_ratio/region_mean") > 0, "the reused step's ratio is clipped: " + reused);
+    }
+
+    /** Two ranks with accumulation 1 train and report what one rank with accumulation 2 does, which is returned. */
+    private static Rank assertGrpoRanksEqualOneRank(GrpoConfig grpo) {
         Rank single = grpo(Collective.single(), 2, grpo);
         List<Rank> ranks = LocalCollective.runOnThreads(2, TIMEOUT, rank -> grpo(rank, 1, grpo));
         for (Rank rank : ranks) {
@@ -217,6 +232,7 @@ class DataParallelTrainingTest {
                 }
             }
         }
+        return single;
     }
 
     /** 6 steps of 16 examples in micro-batches of 3, accumulating {@code accumulation}. */

@@ -30,16 +30,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * TRL's GRPOTrainer formulas in torch on the llama fixture's base model (the reference) and LoRA adapter (the
  * policy), whose log-probabilities that script first checks against transformers + PEFT. Covers every loss type with
  * beta 0 and beta > 0, batch and no reward scaling, an EOS inside a completion (what follows is masked) and
- * mask_truncated_completions.
+ * mask_truncated_completions; and with num_iterations 2 the SECOND step of a generation: the old log-probabilities are
+ * taken when the rollouts are prepared, then the LoRA tensors move (to the script's grpo_iteration_weights) and the
+ * ratio against the generating policy leaves the clipping range on both sides.
  */
 class GrpoFixtureTest {
     private static final JsonNode FIXTURE = TrainTestSupport.json(TrainTestSupport.resource("llama/grpo.json"));
     private static final Map<String, float[]> GRADIENTS =
             TrainTestSupport.floats(TrainTestSupport.resource("llama/grpo_grads.safetensors"));
+    private static final Map<String, float[]> MOVED_WEIGHTS =
+            TrainTestSupport.floats(TrainTestSupport.resource("llama/grpo_iteration_weights.safetensors"));
 
     /** The fixture's cases. */
     static final List<String> CASES = List.of("grpo_beta0", "bnpo_beta0", "dr_grpo_beta0", "dapo_beta0", "grpo_beta0.04",
-            "bnpo_beta0.04", "dr_grpo_beta0.04", "dapo_beta0.04", "dapo_batch_scaled_masked", "dr_grpo_unscaled");
+            "bnpo_beta0.04", "dr_grpo_beta0.04", "dapo_beta0.04", "dapo_batch_scaled_masked", "dr_grpo_unscaled",
+            "dapo_beta0.04_mu2_clipped", "grpo_beta0_mu2_clipped");
 
     @ParameterizedTest
     @FieldSource("CASES")
@@ -96,6 +101,9 @@ class GrpoFixtureTest {
                     Set.of(FIXTURE.get("eos_token_id").asLong()), 0);
             GrpoObjective objective = new GrpoObjective(model, data, cfg, rewards, sampler, pad);
             objective.prepare(microBatches, completions, microScores);
+            if (cfg.numIterations() > 1) { // the first step's update, after the generation: the script's plain step
+                model.trainableParameters().forEach((tensor, p) -> p.copyFrom(MOVED_WEIGHTS.get(name + "/" + tensor)));
+            }
             double loss = 0;
             Map<String, Double> sums = new HashMap<>();
             for (int[] mb : microBatches) {
@@ -115,7 +123,9 @@ class GrpoFixtureTest {
             double expectedLoss = fixtureCase.get("loss").asDouble();
             System.out.printf("%s on %s: loss %.8f, torch %.8f%n", name, device, loss, expectedLoss);
             assertEquals(expectedLoss, loss, 2e-6 * Math.max(1, Math.abs(expectedLoss)), name + " loss");
-            assertMetrics(name, fixtureCase.get("metrics"), objective.metrics(sums, completionsInStep));
+            Map<String, Double> metrics = new HashMap<>(objective.metrics(sums, completionsInStep));
+            metrics.putAll(objective.preparationMetrics()); // the loop's report of the step that generated
+            assertMetrics(name, fixtureCase.get("metrics"), metrics);
             if (fixtureCase.get("gradients").asBoolean()) {
                 TrainTestSupport.assertGradients(name, model.trainableParameters(), GRADIENTS);
             }
@@ -132,6 +142,7 @@ class GrpoFixtureTest {
                 .lossType(GrpoLossType.valueOf(c.get("loss_type").asText().toUpperCase(Locale.ROOT)))
                 .scaleRewards(GrpoConfig.ScaleRewards.valueOf(c.get("scale_rewards").asText().toUpperCase(Locale.ROOT)))
                 .maskTruncatedCompletions(c.get("mask_truncated_completions").asBoolean())
+                .numIterations(c.path("num_iterations").asInt(1))
                 .rewardWeights(weights).build();
     }
 

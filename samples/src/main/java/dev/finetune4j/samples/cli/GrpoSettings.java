@@ -18,7 +18,7 @@ final class GrpoSettings {
     /** The section (TRL's defaults for what is left out), checked before the model loads; rewards checked too. */
     static GrpoConfig config(TrainConfig.Grpo section) {
         TrainConfig.Grpo g = section == null
-                ? new TrainConfig.Grpo(null, null, null, null, null, null, null, null, null, null, null, null) : section;
+                ? new TrainConfig.Grpo(null, null, null, null, null, null, null, null, null, null, null, null, null) : section;
         GrpoRewards.of(g.rewards(), null); // types, patterns and targets, before the model loads
         return ConfigFiles.section("grpo", TrainConfig.Grpo.class, () -> {
             GrpoConfig.Builder b = GrpoConfig.builder().rewardWeights(GrpoRewards.weights(g.rewards()));
@@ -35,6 +35,7 @@ final class GrpoSettings {
                 b.scaleRewards(PreparePipeline.enumValue(GrpoConfig.ScaleRewards.class, g.scaleRewards(), "grpo.scale_rewards"));
             }
             if (g.maskTruncatedCompletions() != null) b.maskTruncatedCompletions(g.maskTruncatedCompletions());
+            if (g.numIterations() != null) b.numIterations(g.numIterations());
             return b.build();
         });
     }

@@ -37,7 +37,7 @@ import java.util.List;
  * orpo: {beta: 0.1}                      # objective: orpo (beta is ORPO's lambda)
  * simpo: {beta: 0.1, simpo_gamma: 0.5, cpo_alpha: 1.0, label_smoothing: 0.0}   # objective: simpo
  * kto: {beta: 0.1, desirable_weight: 1.0, undesirable_weight: 1.0}
- * grpo: {num_generations: 8, max_completion_length: 256, beta: 0.0, loss_type: dapo,
+ * grpo: {num_generations: 8, max_completion_length: 256, beta: 0.0, loss_type: dapo, num_iterations: 1,
  *        rewards: [{type: json_valid}, {type: regex, pattern: "^\\{", weight: 0.5}]}   # objective: grpo
  * reward: {center_rewards_coefficient: 0.01}   # task: reward (rows as dpo)
  * output: runs/qa
@@ -81,7 +81,7 @@ record TrainConfig(String model, String tokenizer, String task, List<String> lab
      */
     record Grpo(Integer numGenerations, Integer maxCompletionLength, Double temperature, Double topP, Integer topK,
                 Double beta, Double epsilon, Double epsilonHigh, String lossType, String scaleRewards,
-                Boolean maskTruncatedCompletions, List<GrpoReward> rewards) {
+                Boolean maskTruncatedCompletions, Integer numIterations, List<GrpoReward> rewards) {
     }
 
     /**

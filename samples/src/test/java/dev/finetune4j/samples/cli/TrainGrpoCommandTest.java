@@ -56,6 +56,16 @@ class TrainGrpoCommandTest {
     }
 
     @Test
+    void numIterationsTrainsOnEachGenerationThatManySteps() throws Exception {
+        Path file = config("grpo: {num_generations: 2, max_completion_length: 4, num_iterations: 2, "
+                + "rewards: [{type: json_valid}]}\n");
+        Files.writeString(file, Files.readString(file).replace("max_steps: 2", "epochs: 1"));
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", file.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("4 steps"), "4 prompts, 2 a step, 2 steps a generation: " + r.out());
+    }
+
+    @Test
     void grpoSettingsAndRowsAreBadInputNamingTheKey() throws Exception {
         assertBadInput(config("grpo: {rewards: [{type: fuzzy}]}\n"), "'grpo.rewards[0].type' is 'fuzzy'");
         assertBadInput(config("grpo: {rewards: [{type: regex, pattern: \"(\"}]}\n"),
@@ -63,6 +73,8 @@ class TrainGrpoCommandTest {
         assertBadInput(config("grpo: {rewards: [{type: length}]}\n"), "'grpo.rewards[0].target' must be");
         assertBadInput(config("grpo: {num_generations: 1, rewards: [{type: json_valid}]}\n"),
                 "invalid 'grpo' settings: GRPO grpo.num_generations must be at least 2");
+        assertBadInput(config("grpo: {num_iterations: 0, rewards: [{type: json_valid}]}\n"),
+                "invalid 'grpo' settings: GRPO grpo.num_iterations must be at least 1");
         assertBadInput(config("grpo: {loss_type: cispo, rewards: [{type: json_valid}]}\n"), "'grpo.loss_type' is 'cispo'");
         assertBadInput(config("grpo: {}\n"), "'grpo.rewards' is missing");
         Files.writeString(dir.resolve("prompts.jsonl"), "{\"prompt\": \"a\"}\n{\"prompt\": \"b\"}\n");
