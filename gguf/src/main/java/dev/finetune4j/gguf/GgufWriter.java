@@ -9,13 +9,16 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * Writes a GGUF version 3 file (ggml/include/gguf.h): the header ({@code GGUF}, version, tensor and key counts),
  * the key/value section, one info per tensor (name, dimensions, type, offset of its data), padding to
  * {@value #ALIGNMENT} bytes, then each tensor's data at its offset, each padded to {@value #ALIGNMENT} bytes. All
- * numbers little-endian. The data streams tensor by tensor and row by row, so a file of any size is written with
- * one row and one write buffer in memory. Not thread-safe.
+ * numbers little-endian. The data streams tensor by tensor, in batches of rows that are encoded in parallel (on the
+ * common fork-join pool: a K-quant row takes far longer to encode than to write), so a file of any size is written
+ * with one batch ({@value #BATCH_VALUES} values) and one write buffer in memory. The bytes do not depend on the
+ * number of threads. Not thread-safe.
  */
 final class GgufWriter {
     /** The data alignment GGUF readers assume without a {@code general.alignment} key. */
@@ -23,6 +26,8 @@ final class GgufWriter {
     private static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian uint32
     private static final int VERSION = 3;
     private static final int BUFFER = 1 << 20;
+    /** Values per batch of rows encoded together: 16 MiB of float32. */
+    static final int BATCH_VALUES = 1 << 22;
 
     private GgufWriter() {
     }
@@ -60,21 +65,9 @@ final class GgufWriter {
         long written = 0;
         int count = 0;
         for (GgufTensor t : tensors) {
-            long[] rows = {0};
-            ByteBuffer row = ByteBuffer.allocate((int) t.type().rowBytes(t.dims()[0])).order(ByteOrder.LITTLE_ENDIAN);
-            t.rows().forEach(values -> {
-                if (values.length != t.dims()[0]) {
-                    throw new IllegalStateException("tensor '" + t.name() + "': a row of " + values.length
-                            + " values where its first dimension is " + t.dims()[0]);
-                }
-                t.type().encodeRow(values, row.clear());
-                sink.put(row.array());
-                rows[0]++;
-            });
-            if (rows[0] != t.rowCount()) {
-                throw new IllegalStateException("tensor '" + t.name() + "' gave " + rows[0] + " rows for dimensions "
-                        + Arrays.toString(t.dims()) + " (" + t.rowCount() + " rows)");
-            }
+            RowBatch batch = new RowBatch(t, sink);
+            t.rows().forEach(batch::add);
+            batch.finish();
             sink.pad();
             written = padded(written + t.byteSize());
             progress.written(++count, tensors.size(), written, totalBytes);
@@ -84,6 +77,55 @@ final class GgufWriter {
 
     private static long padded(long n) {
         return (n + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    }
+
+    /** A tensor's rows, gathered in batches that are encoded in parallel and written in order. */
+    private static final class RowBatch {
+        private final GgufTensor tensor;
+        private final Sink sink;
+        private final int rowLength;
+        private final int rowBytes;
+        private final float[][] rows;
+        private int filled;
+        private long total;
+
+        RowBatch(GgufTensor tensor, Sink sink) {
+            this.tensor = tensor;
+            this.sink = sink;
+            this.rowLength = Math.toIntExact(tensor.dims()[0]);
+            this.rowBytes = Math.toIntExact(tensor.type().rowBytes(rowLength));
+            long capacity = Math.min(tensor.rowCount(), Math.max(1, BATCH_VALUES / rowLength));
+            this.rows = new float[(int) capacity][];
+        }
+
+        void add(float[] values) throws IOException {
+            if (values.length != rowLength) {
+                throw new IllegalStateException("tensor '" + tensor.name() + "': a row of " + values.length
+                        + " values where its first dimension is " + rowLength);
+            }
+            if (filled == rows.length) {
+                encodeAndWrite();
+            }
+            rows[filled++] = values.clone(); // the source reuses its array
+            total++;
+        }
+
+        void finish() throws IOException {
+            encodeAndWrite();
+            if (total != tensor.rowCount()) {
+                throw new IllegalStateException("tensor '" + tensor.name() + "' gave " + total + " rows for "
+                        + "dimensions " + Arrays.toString(tensor.dims()) + " (" + tensor.rowCount() + " rows)");
+            }
+        }
+
+        private void encodeAndWrite() throws IOException {
+            byte[] encoded = new byte[filled * rowBytes];
+            IntStream.range(0, filled).parallel().forEach(i -> tensor.type().encodeRow(rows[i],
+                    ByteBuffer.wrap(encoded, i * rowBytes, rowBytes).order(ByteOrder.LITTLE_ENDIAN)));
+            sink.put(encoded);
+            Arrays.fill(rows, 0, filled, null);
+            filled = 0;
+        }
     }
 
     /** Buffers little-endian values into the channel, counting the bytes. */
