@@ -139,10 +139,6 @@ final class GgufWriter {
             this.buffer = buffer;
         }
 
-        long written() {
-            return written;
-        }
-
         Sink putInt(int v) throws IOException {
             room(4);
             buffer.putInt(v);
