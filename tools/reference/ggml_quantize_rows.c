@@ -1,8 +1,9 @@
 // ggml's own quantizers as the reference for finetune4j's block encoders (gguf module, KQuantsTest): quantizes the
-// float32 rows of ROWS (n_per_row values each, little-endian) to each named type with ggml_quantize_chunk (no
-// importance matrix: the reference quantizers llama-quantize runs), and writes OUT/<type>.bin (the blocks) and
-// OUT/<type>.f32 (ggml's dequantization of them).
-// usage: ggml_quantize_rows ROWS N_PER_ROW OUT TYPE...   (TYPE: q4_K q5_K q6_K q5_0 q5_1 q8_0)
+// float32 rows of ROWS (n_per_row values each, little-endian) to each named type with ggml_quantize_chunk, and
+// writes OUT/<type>.bin (the blocks) and OUT/<type>.f32 (ggml's dequantization of them). Without --imatrix these are
+// the reference quantizers llama-quantize runs; with --imatrix W (n_per_row float32 column weights, as llama-quantize
+// passes an importance matrix's entry) the weighted ones, written as OUT/<type>.imatrix.bin and .imatrix.f32.
+// usage: ggml_quantize_rows ROWS N_PER_ROW OUT [--imatrix W] TYPE...   (TYPE: q4_K q5_K q6_K q5_0 q5_1 q8_0)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,15 @@ int main(int argc, char **argv) {
     float *rows = read_all(argv[1], &size);
     int64_t n_per_row = atoll(argv[2]);
     int64_t nrows = (int64_t) (size / sizeof(float)) / n_per_row;
-    for (int a = 4; a < argc; a++) {
+    const float *imatrix = NULL;
+    int first = 4;
+    if (argc > 5 && strcmp(argv[4], "--imatrix") == 0) {
+        size_t imatrix_size;
+        imatrix = read_all(argv[5], &imatrix_size);
+        if (imatrix_size != sizeof(float) * n_per_row) { fprintf(stderr, "%s: not %lld floats\n", argv[5], (long long) n_per_row); return 2; }
+        first = 6;
+    }
+    for (int a = first; a < argc; a++) {
         enum ggml_type type = GGML_TYPE_COUNT;
         for (int t = 0; t < GGML_TYPE_COUNT; t++) {
             const char *name = ggml_type_name((enum ggml_type) t);
@@ -43,12 +52,12 @@ int main(int argc, char **argv) {
         if (type == GGML_TYPE_COUNT) { fprintf(stderr, "unknown type %s\n", argv[a]); return 2; }
         size_t bytes = ggml_row_size(type, n_per_row) * nrows;
         void *blocks = malloc(bytes);
-        size_t written = ggml_quantize_chunk(type, rows, blocks, 0, nrows, n_per_row, NULL);
+        size_t written = ggml_quantize_chunk(type, rows, blocks, 0, nrows, n_per_row, imatrix);
         if (written != bytes) { fprintf(stderr, "%s: wrote %zu of %zu bytes\n", argv[a], written, bytes); return 1; }
         float *decoded = malloc(sizeof(float) * nrows * n_per_row);
         ggml_get_type_traits(type)->to_float(blocks, decoded, nrows * n_per_row);
-        write_all(argv[3], argv[a], "bin", blocks, bytes);
-        write_all(argv[3], argv[a], "f32", decoded, sizeof(float) * nrows * n_per_row);
+        write_all(argv[3], argv[a], imatrix ? "imatrix.bin" : "bin", blocks, bytes);
+        write_all(argv[3], argv[a], imatrix ? "imatrix.f32" : "f32", decoded, sizeof(float) * nrows * n_per_row);
         free(blocks);
         free(decoded);
     }

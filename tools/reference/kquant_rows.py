@@ -4,7 +4,10 @@ Python (random with a fixed seed); the rows probe what a block encoder can get w
 sparse and outlier blocks, values below ggml's GROUP_MAX_EPS, rounding ties on a grid, scales that differ by
 sub-block, large magnitudes and bf16-rounded weights.
 
-    python3 tools/reference/kquant_rows.py OUT_FILE
+    python3 tools/reference/kquant_rows.py OUT_FILE [IMATRIX_FILE]
+
+IMATRIX_FILE gets 512 column weights for the importance-matrix quantizers: mean squared activations as
+llama-imatrix collects them (log-uniform over four decades, a few columns no input ever reached, so 0).
 """
 import math
 import random
@@ -39,6 +42,10 @@ rows = [
     [bf16(rnd.gauss(0, 0.03)) for _ in range(N)],
     [(i % 7 - 3) * (-1) ** i * 0.01 for i in range(N)],
 ]
+if len(sys.argv) > 2:
+    weights = [0.0 if rnd.random() < 0.02 else 10 ** rnd.uniform(-3, 1) for _ in range(N)]
+    with open(sys.argv[2], "wb") as f:
+        f.write(struct.pack("<%df" % N, *weights))
 with open(sys.argv[1], "wb") as f:
     for row in rows:
         assert len(row) == N and all(math.isfinite(v) for v in row)

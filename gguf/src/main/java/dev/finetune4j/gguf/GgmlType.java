@@ -65,6 +65,15 @@ enum GgmlType {
      * (and gguf-py's, for Q8_0); for the K types, as {@code llama-quantize} writes them without an importance matrix.
      */
     void encodeRow(float[] row, ByteBuffer out) {
+        encodeRow(row, null, out);
+    }
+
+    /**
+     * {@link #encodeRow(float[], ByteBuffer)} under an importance matrix: {@code importance} holds a weight per column
+     * of the row (the mean squared input that column meets), with which Q4_K, Q5_K, Q6_K, Q5_0 and Q5_1 fit their
+     * scales as {@code llama-quantize --imatrix} does; the other types ignore it. Null: no importance matrix.
+     */
+    void encodeRow(float[] row, float[] importance, ByteBuffer out) {
         switch (this) {
             case F32 -> {
                 for (float v : row) {
@@ -81,12 +90,12 @@ enum GgmlType {
                     out.putShort(DTypeConversions.floatToBf16(v));
                 }
             }
-            case Q5_0 -> LegacyQuants.q5_0(row, out);
-            case Q5_1 -> LegacyQuants.q5_1(row, out);
+            case Q5_0 -> LegacyQuants.q5_0(row, importance, out);
+            case Q5_1 -> LegacyQuants.q5_1(row, importance, out);
             case Q8_0 -> LegacyQuants.q8_0(row, out);
-            case Q4_K -> KQuants.q4K(row, out);
-            case Q5_K -> KQuants.q5K(row, out);
-            case Q6_K -> KQuants.q6K(row, out);
+            case Q4_K -> KQuants.q4K(row, importance, out);
+            case Q5_K -> KQuants.q5K(row, importance, out);
+            case Q6_K -> KQuants.q6K(row, importance, out);
         }
     }
 }

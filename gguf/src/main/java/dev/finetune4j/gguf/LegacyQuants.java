@@ -3,11 +3,14 @@ package dev.finetune4j.gguf;
 import dev.finetune4j.core.tensor.DTypeConversions;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
- * ggml's reference quantizers for its 32-value block types ({@code quantize_row_q8_0_ref}, {@code _q5_0_ref},
- * {@code _q5_1_ref} in ggml-quants.c), step for step in float32, so that the bytes equal llama.cpp's and gguf-py's.
- * Each method appends the blocks of one row (a multiple of 32 values) to {@code out}, little-endian.
+ * ggml's quantizers for its 32-value block types, step for step in float32, so that the bytes equal llama.cpp's and
+ * gguf-py's: the reference ones ({@code quantize_row_q8_0_ref}, {@code _q5_0_ref}, {@code _q5_1_ref} in
+ * ggml-quants.c) and, under an importance matrix (a weight per column of the row), {@code quantize_row_q5_0_impl} and
+ * {@code _q5_1_impl}, which fit each block's scale to the error weighted by it (Q8_0 has no such variant). Each method
+ * appends the blocks of one row (a multiple of 32 values) to {@code out}, little-endian.
  */
 final class LegacyQuants {
     static final int BLOCK = 32;
@@ -39,7 +42,17 @@ final class LegacyQuants {
      * nibbles (value j in the low nibble of byte j, value j + 16 in its high one); value = d * (q - 16). d is the
      * block's value of largest magnitude divided by -16, so that value maps to q = 0.
      */
-    static void q5_0(float[] row, ByteBuffer out) {
+    static void q5_0(float[] row, float[] importance, ByteBuffer out) {
+        if (importance != null) {
+            float[] weights = rowWeights(row, importance);
+            int[] q = new int[BLOCK];
+            for (int start = 0; start < row.length; start += BLOCK) {
+                float d = ScaleSearch.symmetricScale(row, start, BLOCK, 16, weights, start, q, 0);
+                out.putShort(DTypeConversions.floatToF16(d));
+                putFiveBitQuants(q, out);
+            }
+            return;
+        }
         for (int start = 0; start < row.length; start += BLOCK) {
             float amax = 0f;
             float max = 0f;
@@ -66,7 +79,19 @@ final class LegacyQuants {
      * {@code block_q5_1}: float16 scale d and minimum m, the fifth bits (uint32), then the low nibbles as in Q5_0;
      * value = d * q + m, with d = (max - min) / 31 and q = (uint8) ((x - min) / d + 0.5).
      */
-    static void q5_1(float[] row, ByteBuffer out) {
+    static void q5_1(float[] row, float[] importance, ByteBuffer out) {
+        if (importance != null) {
+            float[] weights = rowWeights(row, importance);
+            int[] q = new int[BLOCK];
+            for (int start = 0; start < row.length; start += BLOCK) {
+                float[] fit = ScaleSearch.fitScaleAndMin(row, start, BLOCK, Arrays.copyOfRange(weights, start,
+                        start + BLOCK), 31, -0.9f, 0.05f, 36, q, 0);
+                out.putShort(DTypeConversions.floatToF16(fit[0]));
+                out.putShort(DTypeConversions.floatToF16(-fit[1]));
+                putFiveBitQuants(q, out);
+            }
+            return;
+        }
         for (int start = 0; start < row.length; start += BLOCK) {
             float min = Float.MAX_VALUE;
             float max = -Float.MAX_VALUE;
@@ -89,6 +114,20 @@ final class LegacyQuants {
             out.putShort(DTypeConversions.floatToF16(min));
             putFiveBitQuants(q, out);
         }
+    }
+
+    /** Each value's fitting weight under an importance matrix: {@code importance * sqrt(mean x² of the row + x²)}. */
+    private static float[] rowWeights(float[] row, float[] importance) {
+        float sumX2 = 0f;
+        for (float x : row) {
+            sumX2 += x * x;
+        }
+        float sigma2 = sumX2 / row.length;
+        float[] weights = new float[row.length];
+        for (int i = 0; i < row.length; i++) {
+            weights[i] = importance[i] * (float) Math.sqrt(sigma2 + row[i] * row[i]);
+        }
+        return weights;
     }
 
     /** Q5_0's and Q5_1's quant layout: the fifth bits as one little-endian uint32, then 16 bytes of nibble pairs. */

@@ -10,13 +10,15 @@ import java.nio.ByteOrder;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The block encoders against ggml's own quantizers: tools/reference/kquant_rows.py wrote 16 rows of 512 values that
  * probe the edge cases (zero, constant, one-signed, sparse, outlier, sub-EPS, tied, large and bf16 rows), and
  * tools/reference/ggml_quantize_rows.c quantized them with llama.cpp's ggml ({@code ggml_quantize_chunk}, no
  * importance matrix) and dequantized the result. Every byte must match, and {@link GgmlDecoder} must read ggml's
- * values back exactly.
+ * values back exactly. The same rows quantized under an importance matrix (512 column weights, a few of them 0,
+ * {@code imatrix.f32}) give the weighted quantizers' bytes ({@code <type>.imatrix.bin}).
  */
 class KQuantsTest {
     private static final int ROW = 512;
@@ -24,15 +26,38 @@ class KQuantsTest {
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1", "Q8_0"})
     void encodesEveryRowAsGgmlDoes(GgmlType type) throws IOException {
+        assertEncodesAsGgml(type, null, name(type) + ".bin");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1"})
+    void encodesEveryRowUnderAnImportanceMatrixAsGgmlDoes(GgmlType type) throws IOException {
+        assertEncodesAsGgml(type, floats("imatrix.f32"), name(type) + ".imatrix.bin");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1"})
+    void anImportanceMatrixChangesTheBlocks(GgmlType type) throws IOException {
+        // the weighted quantizers are not the reference ones under another name
+        byte[] plain = resource(name(type) + ".bin");
+        byte[] weighted = resource(name(type) + ".imatrix.bin");
+        int differing = 0;
+        for (int i = 0; i < plain.length; i++) {
+            differing += plain[i] != weighted[i] ? 1 : 0;
+        }
+        assertTrue(differing > plain.length / 10, type + ": only " + differing + " bytes differ");
+    }
+
+    private static void assertEncodesAsGgml(GgmlType type, float[] importance, String fixture) throws IOException {
         float[] rows = floats("rows.f32");
-        byte[] expected = resource(name(type) + ".bin");
+        byte[] expected = resource(fixture);
         int rowBytes = (int) type.rowBytes(ROW);
         assertEquals(expected.length, rows.length / ROW * rowBytes, "fixture size");
         float[] row = new float[ROW];
         for (int r = 0; r < rows.length / ROW; r++) {
             System.arraycopy(rows, r * ROW, row, 0, ROW);
             ByteBuffer out = ByteBuffer.allocate(rowBytes).order(ByteOrder.LITTLE_ENDIAN);
-            type.encodeRow(row, out);
+            type.encodeRow(row, importance, out);
             assertEquals(rowBytes, out.position(), "rowBytes is what encodeRow writes");
             byte[] theirs = new byte[rowBytes];
             System.arraycopy(expected, r * rowBytes, theirs, 0, rowBytes);
@@ -43,13 +68,20 @@ class KQuantsTest {
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1", "Q8_0"})
     void decodesAsGgmlDoes(GgmlType type) throws IOException {
-        float[] expected = floats(name(type) + ".f32");
-        ByteBuffer blocks = ByteBuffer.wrap(resource(name(type) + ".bin")).order(ByteOrder.LITTLE_ENDIAN);
+        assertDecodesAsGgml(type, name(type));
+        if (type != GgmlType.Q8_0) {
+            assertDecodesAsGgml(type, name(type) + ".imatrix");
+        }
+    }
+
+    private static void assertDecodesAsGgml(GgmlType type, String fixture) throws IOException {
+        float[] expected = floats(fixture + ".f32");
+        ByteBuffer blocks = ByteBuffer.wrap(resource(fixture + ".bin")).order(ByteOrder.LITTLE_ENDIAN);
         float[] decoded = new float[expected.length];
         for (int r = 0; r < expected.length / ROW; r++) {
             GgmlDecoder.decode(type, blocks, decoded, r * ROW, ROW);
         }
-        assertArrayEquals(expected, decoded, type + ": decoded values differ from ggml's");
+        assertArrayEquals(expected, decoded, fixture + ": decoded values differ from ggml's");
     }
 
     @ParameterizedTest
