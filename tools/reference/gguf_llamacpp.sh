@@ -5,7 +5,8 @@
 # gguf/src/test/resources/llamacpp/<case>.json: the SHA-256 of the file llama.cpp read, llama.cpp's tokens for
 # the texts, its logits for every position of the ids, and what GGUFReader found. For a K-quant case (Q4_K_M, Q5_K_M,
 # Q6_K) llama.cpp's llama-quantize also quantizes the case's float32 export, and the fixture lists what it wrote
-# (each tensor's name, type, dimensions and the SHA-256 of its data), which the export must equal.
+# (each tensor's name, type, dimensions and the SHA-256 of its data), which the export must equal; an importance-matrix
+# case passes llama-quantize the importance matrix finetune4j collected (written by LlamaCppFixtureExport).
 #
 # usage: tools/reference/gguf_llamacpp.sh
 #   LLAMA_NPM_DIR  a folder where node-llama-cpp@3.22.1 is installed already (default: npm installs it into a
@@ -53,7 +54,9 @@ for model in "$WORK"/models/*.gguf; do
     quantized="$WORK/$name.llama-quantize.gguf"
     ftype="$(PYTHONPATH="$SRC/gguf-py" python3 -c 'import sys; from gguf import GGUFReader
 print(GGUFReader(sys.argv[1]).fields["general.file_type"].contents())' "$model")"
-    "$WORK/llama_quantize" "$WORK/models/$name.f32.gguf" "$quantized" "$ftype" 2> "$WORK/$name.quantize.log"
+    imatrix=""
+    [[ -f "$WORK/models/$name.imatrix" ]] && imatrix="$WORK/models/$name.imatrix"
+    "$WORK/llama_quantize" "$WORK/models/$name.f32.gguf" "$quantized" "$ftype" $imatrix 2> "$WORK/$name.quantize.log"
   fi
   QUANTIZED="$quantized" PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json" $lora <<'PY'
 import hashlib, json, os, sys

@@ -58,7 +58,8 @@ final class DecoderMapping implements ModelMapping {
     }
 
     /** Every weight's placement, in llama.cpp's order (the rotary factors, computed, are not among them). */
-    List<Placement> placements() {
+    @Override
+    public List<Placement> placements() {
         List<Placement> out = new ArrayList<>();
         float normShift = hyperparameters.isGemma() ? 1f : 0f;
         Placer put = (hf, gguf, order) -> out.add(new Placement(hf, gguf, order,

@@ -12,6 +12,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Exports a causal language model with its tokenizer to one GGUF file (version 3), which llama.cpp
@@ -79,6 +81,32 @@ public final class GgufExporter {
      */
     public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type,
                               GgufProgress progress) {
+        return export(model, tokenizer, file, type, null, progress);
+    }
+
+    /**
+     * {@link #export(LanguageModel, HfTokenizer, Path, GgufType, GgufProgress)} with the K-quant blocks fitted under
+     * {@code importance}, as {@code llama-quantize --imatrix} fits them: the file llama-quantize makes from the
+     * float32 export with that importance matrix. Matrices it holds no weights for (the output head, the token
+     * embedding) are quantized as without it.
+     *
+     * @param model      a model of a supported family, adapters merged
+     * @param tokenizer  the model's tokenizer
+     * @param file       the GGUF file to write; its folder must exist; an existing file is replaced
+     * @param type       a K-quant mix ({@link GgufType#Q4_K_M}, {@link GgufType#Q5_K_M}, {@link GgufType#Q6_K})
+     * @param importance collected from this model ({@link ImportanceMatrix#collect}), or null for none
+     * @param progress   told after each tensor is written
+     * @return {@code file}, absolute
+     * @throws IllegalArgumentException as the plain export, and when {@code type} is not a K-quant mix (the other
+     *                                  types do not use an importance matrix) or {@code importance} names tensors or
+     *                                  sizes this model does not have
+     */
+    public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type,
+                              ImportanceMatrix importance, GgufProgress progress) {
+        if (importance != null && !type.isKQuantMix()) {
+            throw new IllegalArgumentException("an importance matrix shapes only the K-quant exports (q4_k_m, q5_k_m, "
+                    + "q6_k); " + type + " stores every weight without one: export without it, or as a K-quant mix");
+        }
         Path target = requireWritable(file);
         ModelMapping family = ModelMapping.of(model);
         GgufMetadata meta = new GgufMetadata();
@@ -88,7 +116,25 @@ public final class GgufExporter {
         putFileType(meta, type);
         family.putHyperparameters(meta);
         TokenizerMetadata.put(meta, tokenizer, model.spec().vocabSize());
-        return write(target, meta, family.tensors(type), progress);
+        return write(target, meta, withImportance(family.tensors(type), importance), progress);
+    }
+
+    /** The tensors, each with its weights from {@code importance} where it has some; every name it holds must be one. */
+    private static List<GgufTensor> withImportance(List<GgufTensor> tensors, ImportanceMatrix importance) {
+        if (importance == null) {
+            return tensors;
+        }
+        Set<String> unknown = new TreeSet<>(importance.tensorNames());
+        tensors.forEach(t -> unknown.remove(t.name()));
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("the importance matrix holds weights for " + unknown.size() + " tensors "
+                    + "this model does not have, such as " + unknown.iterator().next() + ": it was collected from "
+                    + "another model; collect it from the model you export");
+        }
+        return tensors.stream().map(t -> {
+            float[] weights = importance.columnWeights(t.name());
+            return weights == null ? t : t.withImportance(weights);
+        }).toList();
     }
 
     /**

@@ -12,8 +12,9 @@ import java.util.Arrays;
  * @param dims  ne[0], ne[1], ... (reversed PyTorch shape)
  * @param type  the storage type
  * @param rows  the float32 rows, ne[0] values each, in file order
+ * @param importance a weight per column (ne[0] values) for the quantizer, from an {@link ImportanceMatrix}; or null
  */
-record GgufTensor(String name, long[] dims, GgmlType type, Rows rows) {
+record GgufTensor(String name, long[] dims, GgmlType type, Rows rows, float[] importance) {
     /** ggml's limit on a tensor name's bytes, its terminating NUL included ({@code GGML_MAX_NAME}). */
     static final int MAX_NAME_BYTES = 64;
 
@@ -41,6 +42,21 @@ record GgufTensor(String name, long[] dims, GgmlType type, Rows rows) {
                     + "; ggml tensors have 1 to 4 positive dimensions");
         }
         type.rowBytes(dims[0]); // a quantized row must be whole blocks
+        if (importance != null && importance.length != dims[0]) {
+            throw new IllegalArgumentException("the importance matrix has " + importance.length + " weights for tensor '"
+                    + name + "', whose rows have " + dims[0] + " values: it was collected from another model; collect "
+                    + "it from the model you export");
+        }
+    }
+
+    /** A tensor quantized without an importance matrix. */
+    GgufTensor(String name, long[] dims, GgmlType type, Rows rows) {
+        this(name, dims, type, rows, null);
+    }
+
+    /** This tensor quantized with {@code weights}, one per column. */
+    GgufTensor withImportance(float[] weights) {
+        return new GgufTensor(name, dims, type, rows, weights);
     }
 
     /** Number of rows: the product of every dimension but the first. */

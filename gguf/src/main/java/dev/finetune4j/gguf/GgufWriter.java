@@ -120,7 +120,7 @@ final class GgufWriter {
 
         private void encodeAndWrite() throws IOException {
             byte[] encoded = new byte[filled * rowBytes];
-            IntStream.range(0, filled).parallel().forEach(i -> tensor.type().encodeRow(rows[i],
+            IntStream.range(0, filled).parallel().forEach(i -> tensor.type().encodeRow(rows[i], tensor.importance(),
                     ByteBuffer.wrap(encoded, i * rowBytes, rowBytes).order(ByteOrder.LITTLE_ENDIAN)));
             sink.put(encoded);
             Arrays.fill(rows, 0, filled, null);

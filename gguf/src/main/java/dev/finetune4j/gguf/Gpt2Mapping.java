@@ -50,6 +50,11 @@ final class Gpt2Mapping implements ModelMapping {
 
     @Override
     public List<GgufTensor> tensors(GgufType type) {
+        return Placement.takeAll(model.stateDict(), placements(), type, layout());
+    }
+
+    @Override
+    public List<Placement> placements() {
         List<Placement> placements = new ArrayList<>();
         placements.add(Placement.plain("transformer.wte.weight", "token_embd.weight"));
         placements.add(Placement.plain("transformer.wpe.weight", "position_embd.weight"));
@@ -64,7 +69,7 @@ final class Gpt2Mapping implements ModelMapping {
             pair(placements, hf + "mlp.c_proj", blk + "ffn_down", true);
         }
         pair(placements, "transformer.ln_f", "output_norm", false);
-        return Placement.takeAll(model.stateDict(), placements, type, layout());
+        return placements;
     }
 
     /** A layer's weight (transposed when Conv1D) and bias. */

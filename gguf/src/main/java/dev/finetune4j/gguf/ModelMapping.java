@@ -17,6 +17,9 @@ interface ModelMapping {
     /** What a K-quant mix reads of the model beside each tensor. */
     ModelLayout layout();
 
+    /** Where each of the model's weights goes, in llama.cpp's order (tensors computed at export time aside). */
+    List<Placement> placements();
+
     /** The tensors under their GGUF names, in llama.cpp's order, stored as {@code type} decides. */
     List<GgufTensor> tensors(GgufType type);
 

@@ -13,7 +13,7 @@ import java.util.stream.Collectors;
 
 /**
  * Not a check: writes each {@link ReferenceCase}'s GGUF (and LoRA adapter GGUF; for a K-quant case, the float32 GGUF
- * llama-quantize starts from), texts and token ids into the folder named by {@code -Dgguf.reference.out}, for
+ * llama-quantize starts from, and its importance matrix if it has one), texts and token ids into the folder named by {@code -Dgguf.reference.out}, for
  * tools/reference/gguf_llamacpp.sh to run llama.cpp on. Skipped otherwise.
  */
 @EnabledIfSystemProperty(named = "gguf.reference.out", matches = ".+")
@@ -24,9 +24,14 @@ class LlamaCppFixtureExport {
         Files.createDirectories(out);
         for (ReferenceCase c : ReferenceCase.ALL) {
             try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(out.resolve("tok-" + c.name()))) {
-                GgufExporter.export(model, tokenizer, out.resolve(c.name() + ".gguf"), c.lora() ? GgufType.F32 : c.type());
+                ImportanceMatrix importance = c.importance(model, tokenizer);
+                GgufExporter.export(model, tokenizer, out.resolve(c.name() + ".gguf"), c.lora() ? GgufType.F32 : c.type(),
+                        importance, GgufProgress.NONE);
                 if (c.type().isKQuantMix()) {
                     GgufExporter.export(model, tokenizer, out.resolve(c.name() + ".f32.gguf"), GgufType.F32);
+                }
+                if (importance != null) {
+                    writeForLlamaQuantize(importance, out.resolve(c.name() + ".imatrix"));
                 }
                 if (c.lora()) {
                     try (PeftModel adapted = c.adapted()) {
@@ -37,6 +42,22 @@ class LlamaCppFixtureExport {
                 long[] ids = tokenizer.encodeWithSpecialTokens(ReferenceCase.LOGITS_TEXT, 64);
                 Files.writeString(out.resolve(c.name() + ".ids"),
                         Arrays.stream(ids).mapToObj(Long::toString).collect(Collectors.joining(",")));
+            }
+        }
+    }
+
+    /** The importance matrix as tools/reference/llama_quantize.c reads it: name length, name, count, weights. */
+    private static void writeForLlamaQuantize(ImportanceMatrix importance, Path file) throws Exception {
+        try (var out = new java.io.DataOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(file)))) {
+            for (String name : importance.tensorNames()) {
+                byte[] bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                float[] weights = importance.columnWeights(name);
+                out.writeInt(Integer.reverseBytes(bytes.length));
+                out.write(bytes);
+                out.writeInt(Integer.reverseBytes(weights.length));
+                for (float w : weights) {
+                    out.writeInt(Integer.reverseBytes(Float.floatToRawIntBits(w)));
+                }
             }
         }
     }

@@ -10,10 +10,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
 
 import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -63,12 +63,13 @@ class LlamaCppReferenceTest {
     void llamaCppReadsTheExportAsFinetune4jComputesIt(ReferenceCase c, @TempDir Path tmp) throws Exception {
         JsonNode fixture = fixture(c.name());
         try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve("tokenizer"))) {
+            ImportanceMatrix importance = c.importance(model, tokenizer);
             Path file = GgufExporter.export(model, tokenizer, tmp.resolve(c.name() + ".gguf"),
-                    c.lora() ? GgufType.F32 : c.type());
+                    c.lora() ? GgufType.F32 : c.type(), importance, GgufProgress.NONE);
             assertEquals(fixture.path("sha256").asText(), sha256(file), c + ": the export is not the file llama.cpp "
                     + "read; if the export changed on purpose, run tools/reference/gguf_llamacpp.sh again");
             if (c.type().isKQuantMix()) {
-                assertTensorsAreLlamaQuantizes(c, model, fixture.path("llama_quantize"));
+                assertTensorsAreLlamaQuantizes(c, model, importance, fixture.path("llama_quantize"));
             }
 
             for (JsonNode text : fixture.path("texts")) {
@@ -90,7 +91,7 @@ class LlamaCppReferenceTest {
             assertTrue(exported <= tolerance, c + ": logits differ from llama.cpp's by " + exported
                     + " (tolerance " + tolerance + ")");
             double storedTolerance = tolerance(STORED_TOLERANCE, c);
-            StoredWeights.roundInPlace(model, c.type());
+            StoredWeights.roundInPlace(model, c.type(), importance);
             double stored = largestDifference(c + ", the weights as stored", model.logits(new long[][] {ids}, null)[0], theirs);
             assertTrue(stored <= storedTolerance, c + ": with the weights rounded as the file stores them, "
                     + "logits differ from llama.cpp's by " + stored + " (tolerance " + storedTolerance + ")");
@@ -121,29 +122,38 @@ class LlamaCppReferenceTest {
      * llama.cpp's loading order, not the converter's): the same names, types (the mix and its fallbacks) and
      * dimensions, and data of the same SHA-256.
      */
-    private static void assertTensorsAreLlamaQuantizes(ReferenceCase c, LanguageModel model, JsonNode theirs)
-            throws Exception {
+    private static void assertTensorsAreLlamaQuantizes(ReferenceCase c, LanguageModel model, ImportanceMatrix importance,
+                                                       JsonNode theirs) throws Exception {
         Map<String, JsonNode> byName = new TreeMap<>();
         theirs.forEach(t -> byName.put(t.get(0).asText(), t));
         List<GgufTensor> ours = ModelMapping.of(model).tensors(c.type());
         assertEquals(byName.keySet(), ours.stream().map(GgufTensor::name).collect(Collectors.toCollection(TreeSet::new)),
                 c + ": tensor names");
+        int weighted = 0;
         for (GgufTensor t : ours) {
             JsonNode expected = byName.get(t.name());
             String what = c + ": " + t.name();
             assertEquals(expected.get(1).asText(), t.type().name(), what + ": llama-quantize's type");
             assertEquals(expected.get(2).toString(), Arrays.toString(t.dims()).replace(" ", ""), what + ": dimensions");
-            assertEquals(expected.get(3).asText(), dataSha256(t), what + ": data differs from llama-quantize's");
+            float[] weights = importance == null ? null : importance.columnWeights(t.name());
+            String sha = dataSha256(t, weights);
+            assertEquals(expected.get(3).asText(), sha, what + ": data differs from llama-quantize's");
+            if (weights != null && !sha.equals(dataSha256(t, null))) {
+                weighted++;
+            }
         }
+        // both sides really used the importance matrix: without it, these matrices' blocks would differ
+        assertTrue(importance == null || weighted >= importance.tensorNames().size() / 2,
+                c + ": only " + weighted + " matrices changed under the importance matrix");
     }
 
-    /** The SHA-256 of a tensor's data as the writer encodes it. */
-    private static String dataSha256(GgufTensor t) throws Exception {
+    /** The SHA-256 of a tensor's data as the writer encodes it, under {@code importance} (null: none). */
+    private static String dataSha256(GgufTensor t, float[] importance) throws Exception {
         MessageDigest digest = MessageDigest.getInstance("SHA-256");
         ByteBuffer row = ByteBuffer.allocate((int) t.type().rowBytes(t.dims()[0]))
                 .order(ByteOrder.LITTLE_ENDIAN);
         t.rows().forEach(values -> {
-            t.type().encodeRow(values, row.clear());
+            t.type().encodeRow(values, importance, row.clear());
             digest.update(row.flip());
         });
         return HexFormat.of().formatHex(digest.digest());

@@ -31,8 +31,9 @@ import java.util.TreeMap;
  * @param tokenizer core's test tokenizer folder, under {@code tokenizer/}, or {@link #GEMMA_TOKENIZER}
  * @param type      the export's type (of the adapter, for a LoRA case, whose base model is exported in F32)
  * @param lora      whether a LoRA adapter on every projection is exported too, as an adapter GGUF
+ * @param imatrix   whether the K-quant export is fitted under an importance matrix collected over {@link #TEXTS}
  */
-record ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora) {
+record ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora, boolean imatrix) {
     /** Texts whose tokenization llama.cpp and finetune4j must agree on: ASCII, Chinese, emoji, special tokens. */
     static final List<String> TEXTS = List.of("Hello world, hello 12 worlds!", "你好，世界", "I like 🦙 and 🚀 :)",
             "<|im_start|>user hello<|im_end|>", "<s>hello</s> world", "  two  spaces\tand a tab");
@@ -114,7 +115,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
 
     /**
      * Every case: each family in float32, the Llama one in each lossy type, and wide models in each K-quant mix,
-     * whose float32 export llama.cpp's llama-quantize also quantized for the fixture.
+     * with and without an importance matrix, whose float32 export llama.cpp's llama-quantize also quantized (with the
+     * same importance matrix) for the fixture.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -140,7 +142,25 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("llama-wide-spm-q5_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q5_K_M, false),
             new ReferenceCase("qwen2-wide-bytebpe-q4_k_m", QWEN2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("qwen2-wide-bytebpe-q6_k", QWEN2_WIDE, "bytebpe", GgufType.Q6_K, false),
-            new ReferenceCase("phi3-wide-spm-q4_k_m", PHI3_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false));
+            new ReferenceCase("phi3-wide-spm-q4_k_m", PHI3_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false),
+            new ReferenceCase("llama-wide-spm-q4_k_m-imatrix", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false,
+                    true),
+            new ReferenceCase("qwen2-wide-bytebpe-q4_k_m-imatrix", QWEN2_WIDE, "bytebpe", GgufType.Q4_K_M, false, true),
+            new ReferenceCase("qwen2-wide-bytebpe-q5_k_m-imatrix", QWEN2_WIDE, "bytebpe", GgufType.Q5_K_M, false, true));
+
+    /** A case exported without an importance matrix. */
+    ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora) {
+        this(name, config, tokenizer, type, lora, false);
+    }
+
+    /**
+     * The case's importance matrix, collected over the tokens of {@link #TEXTS} (special tokens added), or null for a
+     * case without one.
+     */
+    ImportanceMatrix importance(LanguageModel model, HfTokenizer tokenizer) {
+        return imatrix ? ImportanceMatrix.collect(model, TEXTS.stream()
+                .map(t -> tokenizer.encodeWithSpecialTokens(t, 1024)).toList()) : null;
+    }
 
     /** The case's config, parsed. */
     ObjectNode configJson() throws IOException {

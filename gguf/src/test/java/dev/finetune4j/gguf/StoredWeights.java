@@ -19,8 +19,11 @@ final class StoredWeights {
     private StoredWeights() {
     }
 
-    /** Every rank-2 tensor of {@code model} (its matrices; norms and biases are 1-D and stay float32). */
-    static void roundInPlace(LanguageModel model, GgufType type) {
+    /**
+     * Every rank-2 tensor of {@code model} (its matrices; norms and biases are 1-D and stay float32), quantized under
+     * {@code importance} where it holds weights for the matrix (null: none).
+     */
+    static void roundInPlace(LanguageModel model, GgufType type, ImportanceMatrix importance) {
         ModelLayout layout = ModelMapping.of(model).layout();
         Map<String, String> ggufNames = model instanceof DecoderModel decoder
                 ? new DecoderMapping(decoder).placements().stream()
@@ -32,14 +35,15 @@ final class StoredWeights {
                 continue;
             }
             int rowLength = t.dim(1);
-            GgmlType storage = type.storageOf(ggufNames.getOrDefault(e.getKey(), e.getKey()), TensorRows.ggmlDims(t),
-                    layout);
+            String ggufName = ggufNames.getOrDefault(e.getKey(), e.getKey());
+            GgmlType storage = type.storageOf(ggufName, TensorRows.ggmlDims(t), layout);
+            float[] weights = importance == null ? null : importance.columnWeights(ggufName);
             float[] values = t.toFloatArray();
             float[] row = new float[rowLength];
             ByteBuffer bytes = ByteBuffer.allocate((int) storage.rowBytes(rowLength)).order(ByteOrder.LITTLE_ENDIAN);
             for (int r = 0; r < t.dim(0); r++) {
                 System.arraycopy(values, r * rowLength, row, 0, rowLength);
-                storage.encodeRow(row, bytes.clear());
+                storage.encodeRow(row, weights, bytes.clear());
                 GgmlDecoder.decode(storage, bytes.flip(), values, r * rowLength, rowLength);
             }
             t.copyFrom(values);
