@@ -48,8 +48,13 @@ public enum GgufType {
         return matrixType;
     }
 
-    /** Whether this is a mix of ggml's super-block types, chosen per matrix as llama-quantize chooses. */
-    boolean isKQuantMix() {
+    /**
+     * Whether this is a mix of ggml's super-block types ({@link #Q4_K_M}, {@link #Q5_K_M}, {@link #Q6_K}), chosen per
+     * matrix as llama-quantize chooses, and shaped by an {@link ImportanceMatrix} when one is given.
+     *
+     * @return whether this is a K-quant mix
+     */
+    public boolean isKQuantMix() {
         return matrixType.blockSize() == KQuants.SUPER_BLOCK;
     }
 

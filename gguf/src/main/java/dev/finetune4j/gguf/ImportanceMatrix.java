@@ -39,6 +39,22 @@ public final class ImportanceMatrix {
     private final Map<String, float[]> columnWeights;
     private final long tokens;
 
+    /** Hears of each calibration sequence run, on the calling thread. */
+    @FunctionalInterface
+    public interface Progress {
+        /** Nothing to report. */
+        Progress NONE = (done, total) -> {
+        };
+
+        /**
+         * Called after each sequence.
+         *
+         * @param done  sequences run so far
+         * @param total sequences in all
+         */
+        void sequencesDone(int done, int total);
+    }
+
     private ImportanceMatrix(Map<String, float[]> columnWeights, long tokens) {
         this.columnWeights = columnWeights;
         this.tokens = tokens;
@@ -56,6 +72,19 @@ public final class ImportanceMatrix {
      *                                  not supported by the GGUF export
      */
     public static ImportanceMatrix collect(LanguageModel model, List<long[]> sequences) {
+        return collect(model, sequences, Progress.NONE);
+    }
+
+    /**
+     * {@link #collect(LanguageModel, List)}, telling {@code progress} after each sequence: on a CPU a large model takes
+     * seconds per sequence.
+     *
+     * @param model     a model of a family GGUF export supports, adapters merged
+     * @param sequences token ids, one forward each; each no longer than the model's context
+     * @param progress  told after each sequence
+     * @return the importance matrix, keyed by GGUF tensor names
+     */
+    public static ImportanceMatrix collect(LanguageModel model, List<long[]> sequences, Progress progress) {
         long tokens = sequences.stream().mapToLong(s -> s.length).sum();
         if (tokens == 0) {
             throw new IllegalArgumentException("no calibration tokens: give at least one non-empty sequence (a few "
@@ -71,13 +100,13 @@ public final class ImportanceMatrix {
         boolean training = model.isTraining();
         model.train(false);
         try (var noGrad = Autograd.noGrad()) {
-            for (long[] sequence : sequences) {
-                if (sequence.length == 0) {
-                    continue;
+            for (int i = 0; i < sequences.size(); i++) {
+                if (sequences.get(i).length > 0) {
+                    try (TensorScope scope = TensorScope.open()) {
+                        model.hiddenStates(ModelInput.of(new long[][] {sequences.get(i)}, null));
+                    }
                 }
-                try (TensorScope scope = TensorScope.open()) {
-                    model.hiddenStates(ModelInput.of(new long[][] {sequence}, null));
-                }
+                progress.sequencesDone(i + 1, sequences.size());
             }
         } finally {
             model.train(training);

@@ -6,6 +6,7 @@ import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.gguf.GgufExporter;
 import dev.finetune4j.gguf.GgufProgress;
 import dev.finetune4j.gguf.GgufType;
+import dev.finetune4j.gguf.ImportanceMatrix;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.PeftModel;
 import picocli.CommandLine.Command;
@@ -13,8 +14,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -54,6 +60,20 @@ final class ExportGgufCommand implements Callable<Integer> {
                     + "not --lora-only).")
     String type;
 
+    @Option(names = "--calibration", paramLabel = "FILE",
+            description = "UTF-8 text to collect an importance matrix over, as llama-imatrix does (your training "
+                    + "data's texts are a good choice): the K-quant types then fit their blocks to the inputs the "
+                    + "model sees, as llama-quantize --imatrix does. Needs --type q4_k_m, q5_k_m or q6_k.")
+    Path calibration;
+
+    @Option(names = "--calibration-tokens", paramLabel = "N", defaultValue = "512",
+            description = "Tokens per calibration chunk (default 512, llama-imatrix's context).")
+    int calibrationTokens;
+
+    @Option(names = "--calibration-chunks", paramLabel = "N", defaultValue = "100",
+            description = "At most this many chunks of the calibration text are run (default 100).")
+    int calibrationChunks;
+
     @Option(names = "--lora-only", description = "Write the LoRA adapter alone as a llama.cpp adapter GGUF "
             + "(llama-cli -m base.gguf --lora FILE; Ollama: ADAPTER ./FILE) instead of the merged model; needs --adapter.")
     boolean loraOnly;
@@ -71,17 +91,66 @@ final class ExportGgufCommand implements Callable<Integer> {
                     + "tokenizer, so the model folder needs the one it was trained with");
         }
         if (loraOnly) {
+            if (calibration != null) {
+                throw new BadInputException("--calibration shapes K-quant models; an adapter GGUF takes none");
+            }
             return exportAdapter(storage);
         }
+        String calibrationText = readCalibration(storage);
         Path written;
         try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter);
              HfTokenizer tokenizer = HfTokenizer.load(model)) {
-            written = GgufExporter.export(lm, tokenizer, out, storage, progress());
+            ImportanceMatrix importance = calibrationText == null ? null : importance(lm, tokenizer, calibrationText);
+            written = GgufExporter.export(lm, tokenizer, out, storage, importance, progress());
         } catch (IllegalArgumentException e) {
             throw new BadInputException("cannot export " + model.toAbsolutePath() + " to GGUF: " + e.getMessage(), e);
         }
         spec.commandLine().getOut().println("GGUF model (" + storage.name().toLowerCase(Locale.ROOT) + ") written to " + written);
         return ExitCodes.OK;
+    }
+
+    /** The calibration text, checked before the model loads; null without {@code --calibration}. */
+    private String readCalibration(GgufType storage) {
+        if (calibration == null) {
+            return null;
+        }
+        if (!storage.isKQuantMix()) {
+            throw new BadInputException("--calibration shapes the K-quant types only; add --type q4_k_m (or q5_k_m, "
+                    + "q6_k), or leave --calibration out for " + storage.name().toLowerCase(Locale.ROOT));
+        }
+        if (calibrationTokens < 1 || calibrationChunks < 1) {
+            throw new BadInputException("--calibration-tokens and --calibration-chunks must be at least 1, got "
+                    + calibrationTokens + " and " + calibrationChunks);
+        }
+        try {
+            return Files.readString(calibration);
+        } catch (IOException | UncheckedIOException e) {
+            throw new BadInputException("--calibration: cannot read " + calibration.toAbsolutePath() + " as UTF-8 text: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The importance matrix over the calibration text, tokenized whole and cut into chunks of
+     * {@code --calibration-tokens} (the last one shorter), at most {@code --calibration-chunks} of them, with progress
+     * lines on standard error.
+     */
+    private ImportanceMatrix importance(LanguageModel lm, HfTokenizer tokenizer, String text) {
+        if (calibrationTokens > lm.maxPositionEmbeddings()) {
+            throw new BadInputException("--calibration-tokens " + calibrationTokens + " is more than the model's "
+                    + lm.maxPositionEmbeddings() + " positions");
+        }
+        long[] ids = tokenizer.encode(text);
+        if (ids.length == 0) {
+            throw new BadInputException("--calibration: " + calibration.toAbsolutePath() + " holds no text");
+        }
+        List<long[]> chunks = new ArrayList<>();
+        for (int at = 0; at < ids.length && chunks.size() < calibrationChunks; at += calibrationTokens) {
+            chunks.add(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + calibrationTokens)));
+        }
+        WorkProgress lines = new WorkProgress(spec.commandLine().getErr(), (done, total) -> String.format(Locale.ROOT,
+                "importance matrix: ran %d of %d calibration chunks", done, total), System::nanoTime);
+        return ImportanceMatrix.collect(lm, chunks, lines::reached);
     }
 
     /** Lines on standard error while the tensors are written: the first, then every 10 s, and the last. */

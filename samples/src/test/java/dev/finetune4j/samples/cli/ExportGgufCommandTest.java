@@ -5,7 +5,9 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.gguf.GgufExporter;
+import dev.finetune4j.gguf.GgufProgress;
 import dev.finetune4j.gguf.GgufType;
+import dev.finetune4j.gguf.ImportanceMatrix;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
@@ -17,7 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -83,7 +87,8 @@ class ExportGgufCommandTest {
 
     /**
      * {@code --type q4_k_m} writes the library's K-quant mix (checked tensor for tensor against llama.cpp's
-     * llama-quantize in the gguf module); an adapter GGUF cannot be one, and says what to do instead.
+     * llama-quantize in the gguf module), with {@code --calibration} under the importance matrix of the text; an
+     * adapter GGUF cannot be one, and says what to do instead.
      */
     @Test
     void aKQuantMixIsWrittenForWholeModelsOnly() throws Exception {
@@ -97,6 +102,33 @@ class ExportGgufCommandTest {
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
         assertTrue(r.out().contains("(q4_k_m) written to"), r.out());
         assertArrayEquals(Files.readAllBytes(expected), Files.readAllBytes(dir.resolve("m.gguf")));
+
+        // with --calibration: the library's export under the importance matrix of the text's 8-token chunks
+        String text = "Refunds are paid within 14 days. Invoices list the VAT number. Orders ship on weekdays.";
+        Files.writeString(dir.resolve("calibration.txt"), text);
+        Path calibrated = dir.resolve("expected-imatrix.gguf");
+        try (LanguageModel plain = AutoModel.loadCausalLM(base); HfTokenizer tokenizer = HfTokenizer.load(base)) {
+            long[] ids = tokenizer.encode(text);
+            List<long[]> chunks = new ArrayList<>();
+            for (int at = 0; at < ids.length; at += 8) {
+                chunks.add(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + 8)));
+            }
+            GgufExporter.export(plain, tokenizer, calibrated, GgufType.Q4_K_M, ImportanceMatrix.collect(plain, chunks),
+                    GgufProgress.NONE);
+        }
+        r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("mi.gguf").toString(),
+                "--type", "q4_k_m", "--calibration", dir.resolve("calibration.txt").toString(),
+                "--calibration-tokens", "8");
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.err().lines().anyMatch(l -> l.matches("importance matrix: ran (\\d+) of \\1 calibration chunks.*")),
+                r.err());
+        assertArrayEquals(Files.readAllBytes(calibrated), Files.readAllBytes(dir.resolve("mi.gguf")));
+        assertFalse(Arrays.equals(Files.readAllBytes(expected), Files.readAllBytes(calibrated)),
+                "the importance matrix changes the blocks");
+        r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("m8.gguf").toString(),
+                "--type", "q8_0", "--calibration", dir.resolve("calibration.txt").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("K-quant types only"), r.err());
 
         try (PeftModel m = Peft.wrap(AutoModel.loadCausalLM(base), LoraConfig.builder().r(4).loraAlpha(8)
                 .targetModules("q_proj").initLoraWeights(LoraInit.RANDOM).build(), 5)) {
