@@ -4,7 +4,9 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.gguf.GgufExporter;
+import dev.finetune4j.gguf.GgufProgress;
 import dev.finetune4j.gguf.GgufType;
+import dev.finetune4j.gguf.ImportanceMatrix;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
@@ -42,6 +44,11 @@ class AdapterReadmeExamplesTest {
         try (LanguageModel model = AutoModel.loadCausalLM(dir);          // a Hugging Face folder with its tokenizer.json
              HfTokenizer tokenizer = HfTokenizer.load(dir)) {
             GgufExporter.export(model, tokenizer, Path.of("qwen.gguf"), GgufType.Q4_K_M);   // or Q5_K_M, Q6_K, Q8_0, F16, ...
+
+            // the same mix with its blocks fitted to the inputs your data feeds each matrix (llama-quantize --imatrix)
+            List<long[]> calibration = List.of(tokenizer.encode("Refunds are paid within 14 days of the claim."));
+            ImportanceMatrix imatrix = ImportanceMatrix.collect(model, calibration);
+            GgufExporter.export(model, tokenizer, Path.of("qwen-imatrix.gguf"), GgufType.Q4_K_M, imatrix, GgufProgress.NONE);
         }
         // end example
         // example README.md#10
@@ -49,7 +56,7 @@ class AdapterReadmeExamplesTest {
             GgufExporter.exportLora(adapted, Path.of("qa-lora.gguf"), GgufType.F16);
         }
         // end example
-        for (String file : List.of("qwen.gguf", "qa-lora.gguf")) {
+        for (String file : List.of("qwen.gguf", "qwen-imatrix.gguf", "qa-lora.gguf")) {
             byte[] magic = Arrays.copyOf(Files.readAllBytes(Path.of(file)), 4);
             assertEquals("GGUF", new String(magic, StandardCharsets.US_ASCII), file);
         }
