@@ -49,6 +49,8 @@ final class TrainingLoop {
     private int orderEpoch = -1;
     private Device device = Device.cpu();
     private final PreparedWeights preparedWeights = new PreparedWeights();
+    /** The step after which the ranks last compared their replicas; -1 before the first comparison. */
+    private int replicasComparedAt = -1;
     /** Whether checkpoints may fall between the steps of a preparation: then its weights are kept for them. */
     private boolean keepPreparedWeights;
 
@@ -193,7 +195,8 @@ final class TrainingLoop {
             model.train(false);
             model.gradientCheckpointing(false);
         }
-        if (ranks.distributed()) { // every rank returns the same model
+        // every rank returns the same model (compared already when the last step wrote a checkpoint)
+        if (ranks.distributed() && replicasComparedAt != state.step) {
             ranks.requireEqualReplicas(optimization.parameters(), state.step, device);
         }
         TrainResult result = new TrainResult(state.lossHistory, state.gradNormHistory, state.evalHistory, state.step,
@@ -211,6 +214,7 @@ final class TrainingLoop {
     private Path checkpoint(Checkpoints checkpoints, Optimization optimization, TrainerState state) {
         if (ranks.distributed()) { // rank 0's checkpoint stands for every replica: they must be equal
             ranks.requireEqualReplicas(optimization.parameters(), state.step, device);
+            replicasComparedAt = state.step;
         }
         boolean betweenPreparedSteps = state.step % stepsPerPreparation != 0;
         Path saved = checkpoints != null ? checkpoints.save(model, optimization, state,
