@@ -95,7 +95,7 @@ final class GgufWriter {
             this.rowLength = Math.toIntExact(tensor.dims()[0]);
             this.rowBytes = Math.toIntExact(tensor.type().rowBytes(rowLength));
             long capacity = Math.min(tensor.rowCount(), Math.max(1, BATCH_VALUES / rowLength));
-            this.rows = new float[(int) capacity][];
+            this.rows = new float[(int) capacity][rowLength];
         }
 
         void add(float[] values) throws IOException {
@@ -106,7 +106,7 @@ final class GgufWriter {
             if (filled == rows.length) {
                 encodeAndWrite();
             }
-            rows[filled++] = values.clone(); // the source reuses its array
+            System.arraycopy(values, 0, rows[filled++], 0, rowLength); // the source reuses its array
             total++;
         }
 
@@ -123,7 +123,6 @@ final class GgufWriter {
             IntStream.range(0, filled).parallel().forEach(i -> tensor.type().encodeRow(rows[i], tensor.importance(),
                     ByteBuffer.wrap(encoded, i * rowBytes, rowBytes).order(ByteOrder.LITTLE_ENDIAN)));
             sink.put(encoded);
-            Arrays.fill(rows, 0, filled, null);
             filled = 0;
         }
     }
