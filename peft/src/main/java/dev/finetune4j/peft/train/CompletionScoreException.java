@@ -5,6 +5,7 @@ package dev.finetune4j.peft.train;
  * names that completion, its prompt's row and its text.
  */
 public final class CompletionScoreException extends RuntimeException {
+    /** The index of the completion that failed, in the batch given to {@code scoreAll}. */
     private final int completion;
 
     /**
