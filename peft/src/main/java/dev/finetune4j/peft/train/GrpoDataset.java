@@ -55,7 +55,8 @@ public final class GrpoDataset {
 
     /**
      * Conversations to answer, each rendered by {@code template} with its generation prompt (the assistant's turn
-     * opened) and encoded; the reward functions see each conversation's last user message.
+     * opened) and encoded; the reward functions see each conversation's last user message (a {@link RewardModel}, the
+     * whole conversation).
      *
      * @param conversations the conversations, each ending where the assistant should answer
      * @param tokenizer     the model's tokenizer
@@ -72,7 +73,7 @@ public final class GrpoDataset {
                 throw new IllegalArgumentException("GRPO conversation " + i + " has no user message to answer");
             }
             String rendered = template.render(messages, true);
-            rows.add(new GrpoExample(requireTokens(tokenizer.encode(rendered), i), lastUser));
+            rows.add(new GrpoExample(requireTokens(tokenizer.encode(rendered), i), lastUser, messages));
         }
         return of(rows);
     }

@@ -5,6 +5,7 @@ import dev.finetune4j.core.generate.Generator;
 import dev.finetune4j.core.tokenizer.Tokenizer;
 import dev.finetune4j.peft.PeftModel;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -92,38 +93,49 @@ final class GrpoSampler {
 
     /**
      * Each reward function's score of each completion: [function][completion]. {@code completions} are
-     * {@code numGenerations} per prompt of {@code prompts}, in order; each is decoded without special tokens.
+     * {@code numGenerations} per prompt of {@code prompts}, in order; each is decoded without special tokens and the
+     * whole micro-batch goes to each function's {@link RewardFunction#scoreAll} at once.
      *
-     * @throws IllegalStateException naming the function, the prompt's row and the completion, when a function throws
-     *                               or returns NaN or an infinity
+     * @throws IllegalStateException naming the function, the prompt's row and the completion (the rows, when a batch
+     *                               failed as a whole), when a function throws or returns NaN or an infinity
      */
     double[][] score(int[] prompts, long[][] completions) {
-        double[][] scores = new double[rewards.size()][completions.length];
+        List<GrpoExample> examples = new ArrayList<>(completions.length);
+        List<String> texts = new ArrayList<>(completions.length);
         for (int c = 0; c < completions.length; c++) {
-            int row = prompts[c / cfg.numGenerations()];
-            String prompt = data.get(row).text();
-            String completion = tokenizer.decode(completions[c]);
-            for (int f = 0; f < rewards.size(); f++) {
-                RewardFunction reward = rewards.get(f);
-                double score;
-                try {
-                    score = reward.score(prompt, completion);
-                } catch (RuntimeException e) {
-                    throw new IllegalStateException(failure(reward, f, row, c, completion, "threw " + e), e);
-                }
-                if (!Double.isFinite(score)) {
-                    throw new IllegalStateException(failure(reward, f, row, c, completion, "returned " + score
+            examples.add(data.get(prompts[c / cfg.numGenerations()]));
+            texts.add(tokenizer.decode(completions[c]));
+        }
+        double[][] scores = new double[rewards.size()][];
+        for (int f = 0; f < rewards.size(); f++) {
+            RewardFunction reward = rewards.get(f);
+            try {
+                scores[f] = reward.scoreAll(examples, texts);
+            } catch (CompletionScoreException e) {
+                int c = e.completion();
+                throw new IllegalStateException(failure(reward, f, prompts, c, texts.get(c), "threw " + e.getCause()), e.getCause());
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("reward function '" + reward.name() + "' (number " + f + ") threw " + e
+                        + " on the completions of prompt rows " + Arrays.toString(prompts), e);
+            }
+            if (scores[f] == null || scores[f].length != completions.length) {
+                throw new IllegalStateException("reward function '" + reward.name() + "' (number " + f + ") returned "
+                        + (scores[f] == null ? "null" : scores[f].length + " scores") + " for " + completions.length
+                        + " completions: scoreAll must give one score per completion, in order");
+            }
+            for (int c = 0; c < completions.length; c++) {
+                if (!Double.isFinite(scores[f][c])) {
+                    throw new IllegalStateException(failure(reward, f, prompts, c, texts.get(c), "returned " + scores[f][c]
                             + "; a reward must be a finite number (give 0, or a penalty, to a completion it cannot score)"));
                 }
-                scores[f][c] = score;
             }
         }
         return scores;
     }
 
-    private String failure(RewardFunction reward, int f, int row, int c, String completion, String what) {
+    private String failure(RewardFunction reward, int f, int[] prompts, int c, String completion, String what) {
         String quoted = completion.length() <= QUOTED_CHARS ? completion : completion.substring(0, QUOTED_CHARS) + "...";
         return "reward function '" + reward.name() + "' (number " + f + ") " + what + " on completion "
-                + (c % cfg.numGenerations()) + " of prompt row " + row + ": \"" + quoted + "\"";
+                + (c % cfg.numGenerations()) + " of prompt row " + prompts[c / cfg.numGenerations()] + ": \"" + quoted + "\"";
     }
 }

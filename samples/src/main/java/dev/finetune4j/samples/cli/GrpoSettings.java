@@ -8,6 +8,7 @@ import dev.finetune4j.peft.train.GrpoTrainer;
 import dev.finetune4j.peft.train.RewardFunction;
 import dev.finetune4j.peft.train.TrainingConfig;
 
+import java.nio.file.Path;
 import java.util.List;
 
 /** The {@code grpo} section of {@code objective: grpo} and the trainer it describes, with built-in rewards. */
@@ -15,11 +16,15 @@ final class GrpoSettings {
     private GrpoSettings() {
     }
 
-    /** The section (TRL's defaults for what is left out), checked before the model loads; rewards checked too. */
-    static GrpoConfig config(TrainConfig.Grpo section) {
+    /**
+     * The section (TRL's defaults for what is left out), checked before the model loads; rewards checked too, reward
+     * models' folders resolved against {@code base}, the config file's folder.
+     */
+    static GrpoConfig config(TrainConfig.Grpo section, Path base) {
         TrainConfig.Grpo g = section == null
                 ? new TrainConfig.Grpo(null, null, null, null, null, null, null, null, null, null, null, null, null) : section;
-        GrpoRewards.of(g.rewards(), null); // types, patterns and targets, before the model loads
+        // types, patterns, targets and reward model folders, before the model loads (checking loads no reward model)
+        GrpoRewards.load(g.rewards(), null, base, null);
         return ConfigFiles.section("grpo", TrainConfig.Grpo.class, () -> {
             GrpoConfig.Builder b = GrpoConfig.builder().rewardWeights(GrpoRewards.weights(g.rewards()));
             if (g.numGenerations() != null) b.numGenerations(g.numGenerations());
@@ -40,10 +45,9 @@ final class GrpoSettings {
         });
     }
 
-    /** The trainer's builder over {@code rows}, its rewards built from the section with the rows' answers. */
-    static GrpoTrainer.Builder builder(PeftModel model, TrainingConfig cfg, GrpoConfig grpo, TrainConfig.Grpo section,
+    /** The trainer's builder over {@code rows} with {@code rewards} (from {@link GrpoRewards#load}, in order). */
+    static GrpoTrainer.Builder builder(PeftModel model, TrainingConfig cfg, GrpoConfig grpo, List<RewardFunction> rewards,
                                       Tokenizer tok, TrainData.GrpoRows rows, long pad) {
-        List<RewardFunction> rewards = GrpoRewards.of(section.rewards(), rows.answers());
         GrpoTrainer.Builder b = GrpoTrainer.builder().model(model).config(cfg).grpo(grpo).tokenizer(tok).padTokenId(pad)
                 .trainData(rows.prompts());
         rewards.forEach(b::reward);

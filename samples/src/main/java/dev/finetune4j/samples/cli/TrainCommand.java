@@ -84,7 +84,9 @@ import java.util.function.Consumer;
                 "         scale_rewards: group, mask_truncated_completions: false, num_iterations: 1,   # TRL's GRPOConfig",
                 "         # names and defaults; num_iterations: optimizer steps each generation serves (epochs take as many more)",
                 "         rewards: [{type: json_valid}, {type: regex, pattern: \"^\\\\{\", weight: 0.5},",
-                "                   {type: length, target: 200}, {type: exact_match}]}   # objective: grpo; rows",
+                "                   {type: length, target: 200}, {type: exact_match},",
+                "                   {type: reward_model, model: rm-base, adapter: rm-run/adapter, weight: 2}]}",
+                "                                        # objective: grpo; rows",
                 "  # prompt (+ answer for exact_match); micro_batch_size counts prompts; no validation file",
                 "  output: runs/qa",
                 "Classification (rows {\"text\": ..., \"label\": ...}; a decoder model gets a new score head for the labels):",
@@ -198,7 +200,7 @@ final class TrainCommand implements Callable<Integer> {
         DpoConfig dpo = objective.equals("dpo") ? dpoConfig(c.dpo()) : null;
         ReferenceFreeConfig referenceFree = referenceFreeConfig(objective, c.orpo(), c.simpo());
         KtoConfig kto = objective.equals("kto") ? ktoConfig(c.kto()) : null;
-        GrpoConfig grpo = objective.equals("grpo") ? GrpoSettings.config(c.grpo()) : null;
+        GrpoConfig grpo = objective.equals("grpo") ? GrpoSettings.config(c.grpo(), base) : null;
         RewardConfig reward = task.equals("reward") ? rewardConfig(c.reward()) : null;
         Path modelDir = base.resolve(c.model());
         Tokenizer tok = ModelInputs.loadTokenizer(c.tokenizer() == null ? null
@@ -225,11 +227,17 @@ final class TrainCommand implements Callable<Integer> {
             TrainData data = new TrainData(tok, c.data().promptTemplate(), maxLength(c.data(), peft.maxPositionEmbeddings()),
                     spec.commandLine().getErr());
             // NOTE: the data is read first, so that data which is bad input leaves an earlier run's files in place
+            if (grpo != null) {
+                TrainData.GrpoRows rows = data.grpo(base.resolve(c.data().train()));
+                try (GrpoRewards.Loaded rewards = GrpoRewards.load(c.grpo().rewards(), rows.answers(), base, target)) {
+                    run(GrpoSettings.build(ranked(GrpoSettings.builder(peft, cfg, grpo, rewards.functions(), tok, rows, pad),
+                            "grpo")), peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
+                }
+                return ExitCodes.OK;
+            }
             Trainer trainer = dpo != null ? dpo(peft, cfg, dpo, data, c.data(), base, pad)
                     : referenceFree != null ? referenceFree(peft, cfg, referenceFree, objective, data, c.data(), base, pad)
                     : kto != null ? kto(peft, cfg, kto, data, c.data(), base, pad)
-                    : grpo != null ? GrpoSettings.build(ranked(GrpoSettings.builder(peft, cfg, grpo, c.grpo(), tok,
-                            data.grpo(base.resolve(c.data().train())), pad), "grpo"))
                     : sft(peft, cfg, data, c.data(), base, pad);
             run(trainer, peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
         }

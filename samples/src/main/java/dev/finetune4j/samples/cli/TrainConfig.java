@@ -85,12 +85,15 @@ record TrainConfig(String model, String tokenizer, String task, List<String> lab
     }
 
     /**
-     * One built-in GRPO reward: {@code type} regex (1 when {@code pattern} is found in the completion), json_valid (1
-     * when the completion is one JSON value), length (minus the distance to {@code target} characters, over the
-     * target) or exact_match (1 when the completion, trimmed, equals the row's {@code answer}); {@code weight} default
-     * 1; {@code name} default the type.
+     * One GRPO reward: {@code type} regex (1 when {@code pattern} is found in the completion), json_valid (1 when the
+     * completion is one JSON value), length (minus the distance to {@code target} characters, over the target),
+     * exact_match (1 when the completion, trimmed, equals the row's {@code answer}) or reward_model (the logit of the
+     * one-label classifier in the {@code model} folder, with the {@code adapter} folder's reward adapter when given,
+     * tokenized by {@code tokenizer}, default the model folder's; paths relative to the config file);
+     * {@code weight} default 1; {@code name} default the type.
      */
-    record GrpoReward(String type, String name, String pattern, Integer target, Double weight) {
+    record GrpoReward(String type, String name, String pattern, Integer target, Double weight, String model,
+                      String adapter, String tokenizer) {
     }
 
     /** Reward-model settings under TRL's RewardConfig name: center_rewards_coefficient. */

@@ -55,6 +55,42 @@ class TrainGrpoCommandTest {
         assertTrue(r.out().contains("2 steps"), r.out());
     }
 
+    /**
+     * A reward model trained with task: reward on the same tiny model is a GRPO reward beside a built-in one; its
+     * folders are checked before anything loads.
+     */
+    @Test
+    void aRewardModelTrainedWithTaskRewardIsAGrpoReward() throws Exception {
+        Files.write(dir.resolve("pairs.jsonl"), List.of("{\"prompt\": \"fee?\", \"chosen\": \"50 yuan.\", \"rejected\": \"no\"}",
+                "{\"prompt\": \"card?\", \"chosen\": \"a debit card.\", \"rejected\": \"?\"}"));
+        Path rm = dir.resolve("rm.yaml");
+        Files.writeString(rm, """
+                model: model
+                tokenizer: byte-level
+                task: reward
+                data: {train: pairs.jsonl, prompt_template: "Q: {prompt}\\nA: ", max_length: 64}
+                training: {max_steps: 1, micro_batch_size: 2, learning_rate: 1.0e-3, seed: 1}
+                output: rm
+                """);
+        assertBadInput(config("grpo: {rewards: [{type: reward_model}]}\n"), "'grpo.rewards[0].model' is missing");
+        assertBadInput(config("grpo: {rewards: [{type: json_valid}, {type: reward_model, model: nowhere}]}\n"),
+                "'grpo.rewards[1]' (reward_model): model folder " + dir.resolve("nowhere").toAbsolutePath() + " does not exist");
+        assertBadInput(config("grpo: {rewards: [{type: reward_model, model: model, adapter: rm}]}\n"),
+                "'grpo.rewards[0]' (reward_model): no adapter_config.json in " + dir.resolve("rm").toAbsolutePath());
+        assertBadInput(config("grpo: {rewards: [{type: reward_model, model: model}]}\n"),
+                "'grpo.rewards[0]' (reward_model): no tokenizer.json in " + dir.resolve("model").toAbsolutePath());
+        CliTestSupport.Run trained = CliTestSupport.run("train", "-c", rm.toString());
+        assertEquals(ExitCodes.OK, trained.exitCode(), trained.err());
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("""
+                grpo: {num_generations: 2, max_completion_length: 4,
+                       rewards: [{type: reward_model, model: model, adapter: rm/adapter, tokenizer: byte-level, weight: 2},
+                                 {type: json_valid}]}
+                """).toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("2 steps"), r.out());
+
+    }
+
     @Test
     void numIterationsTrainsOnEachGenerationThatManySteps() throws Exception {
         Path file = config("grpo: {num_generations: 2, max_completion_length: 4, num_iterations: 2, "
@@ -90,12 +126,13 @@ class TrainGrpoCommandTest {
 
     @Test
     void builtInRewardsScoreAsDocumented() {
-        List<RewardFunction> r = GrpoRewards.of(List.of(
-                new TrainConfig.GrpoReward("regex", null, "^\\{", null, null),
-                new TrainConfig.GrpoReward("json_valid", null, null, null, null),
-                new TrainConfig.GrpoReward("length", null, null, 4, null),
-                new TrainConfig.GrpoReward("exact_match", null, null, null, null),
-                new TrainConfig.GrpoReward("regex", null, "x", null, null)), Map.of("q", "42"));
+        List<RewardFunction> r = GrpoRewards.load(List.of(
+                new TrainConfig.GrpoReward("regex", null, "^\\{", null, null, null, null, null),
+                new TrainConfig.GrpoReward("json_valid", null, null, null, null, null, null, null),
+                new TrainConfig.GrpoReward("length", null, null, 4, null, null, null, null),
+                new TrainConfig.GrpoReward("exact_match", null, null, null, null, null, null, null),
+                new TrainConfig.GrpoReward("regex", null, "x", null, null, null, null, null)), Map.of("q", "42"), null, null)
+                .functions();
         assertEquals(List.of("regex", "json_valid", "length", "exact_match", "regex_2"),
                 r.stream().map(RewardFunction::name).toList());
         assertEquals(1.0, r.get(0).score("q", "{\"a\": 1}"));
@@ -114,8 +151,8 @@ class TrainGrpoCommandTest {
     @Test
     void anExponentialPatternStopsAtItsBudget() {
         // NOTE: Java's engine memoises the textbook (a|aa)+ and (a+)+ cases; nested .* repetitions still explode
-        RewardFunction r = GrpoRewards.of(List.of(new TrainConfig.GrpoReward("regex", null, "^(.*a){12}$", null, null)),
-                Map.of()).getFirst();
+        RewardFunction r = GrpoRewards.load(List.of(new TrainConfig.GrpoReward("regex", null, "^(.*a){12}$", null, null, null,
+                null, null)), Map.of(), null, null).functions().getFirst();
         String adversarial = "a".repeat(40) + "b";
         var e = assertThrows(IllegalStateException.class, () -> r.score("q", adversarial));
         assertTrue(e.getMessage().contains("the regex ^(.*a){12}$ read the completion's characters more than"), e.getMessage());
