@@ -68,7 +68,7 @@ lora = sys.argv[5] if len(sys.argv) > 5 else None
 reference = json.load(open(llamacpp))
 reader = GGUFReader(model)
 
-K_MIXES = {15: "Q4_K_M", 17: "Q5_K_M", 18: "Q6_K"}
+K_MIXES = {11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 15: "Q4_K_M", 17: "Q5_K_M", 18: "Q6_K"}
 
 def matrix_type(file_type):
     return {0: "F32", 1: "F16", 32: "BF16", 7: "Q8_0", **K_MIXES}[file_type]
@@ -83,7 +83,7 @@ def check_types(reader, matrix):
         if len(dims) == 1 or t.name.endswith("_norm.weight") or t.name == "position_embd.weight":
             assert kind == "F32", (t.name, kind)
         elif matrix in K_MIXES.values():
-            assert kind in ("Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1", "Q8_0", "F16"), (t.name, kind, matrix)
+            assert kind in ("Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0", "F16"), (t.name, kind, matrix)
         else:
             assert kind == matrix or (matrix == "Q8_0" and kind == "F16" and dims[0] % 32 != 0), (t.name, kind, matrix)
         assert t.n_elements == int(np.prod(dims)), t.name

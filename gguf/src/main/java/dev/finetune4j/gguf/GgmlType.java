@@ -12,12 +12,16 @@ import java.nio.ByteBuffer;
 enum GgmlType {
     F32(0, 1, 4),
     F16(1, 1, 2),
+    /** {@code block_q4_0}: 4-bit quants around zero with one float16 scale per 32 values ({@link LegacyQuants}). */
+    Q4_0(2, 32, 18),
     /** {@code block_q5_0}: 5-bit quants around zero with one float16 scale per 32 values ({@link LegacyQuants}). */
     Q5_0(6, 32, 22),
     /** {@code block_q5_1}: 5-bit quants with a float16 scale and minimum per 32 values ({@link LegacyQuants}). */
     Q5_1(7, 32, 24),
     /** {@code block_q8_0}: a float16 scale d, then 32 int8 q; value = d * q. */
     Q8_0(8, 32, 34),
+    /** {@code block_q3_K}: 3-bit quants, 6-bit scales per 16 values, a float16 per 256 ({@link KQuants}). */
+    Q3_K(11, 256, 110),
     /** {@code block_q4_K}: 4-bit quants, 6-bit scales and mins per 32 values, per 256 two float16s ({@link KQuants}). */
     Q4_K(12, 256, 144),
     /** {@code block_q5_K}: Q4_K with a fifth bit per quant ({@link KQuants}). */
@@ -70,7 +74,7 @@ enum GgmlType {
 
     /**
      * {@link #encodeRow(float[], ByteBuffer)} under an importance matrix: {@code importance} holds a weight per column
-     * of the row (the mean squared input that column meets), with which Q4_K, Q5_K, Q6_K, Q5_0 and Q5_1 fit their
+     * of the row (the mean squared input that column meets), with which the K types, Q4_0, Q5_0 and Q5_1 fit their
      * scales as {@code llama-quantize --imatrix} does; the other types ignore it. Null: no importance matrix.
      */
     void encodeRow(float[] row, float[] importance, ByteBuffer out) {
@@ -90,9 +94,11 @@ enum GgmlType {
                     out.putShort(DTypeConversions.floatToBf16(v));
                 }
             }
+            case Q4_0 -> LegacyQuants.q4_0(row, importance, out);
             case Q5_0 -> LegacyQuants.q5_0(row, importance, out);
             case Q5_1 -> LegacyQuants.q5_1(row, importance, out);
             case Q8_0 -> LegacyQuants.q8_0(row, out);
+            case Q3_K -> KQuants.q3K(row, importance, out);
             case Q4_K -> KQuants.q4K(row, importance, out);
             case Q5_K -> KQuants.q5K(row, importance, out);
             case Q6_K -> KQuants.q6K(row, importance, out);

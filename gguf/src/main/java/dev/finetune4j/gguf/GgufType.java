@@ -4,7 +4,7 @@ package dev.finetune4j.gguf;
  * How an exported GGUF stores its weight matrices ({@code general.file_type}). Whatever the choice, 1-D tensors
  * (biases, rotary factors) and norm weights stay float32, as llama.cpp's converter keeps them and as its kernels
  * expect. With {@link #Q8_0}, a matrix whose rows are not a multiple of 32 values is stored as float16, as the
- * converter falls back for such rows. The K-quant types ({@link #Q4_K_M}, {@link #Q5_K_M}, {@link #Q6_K}) are the
+ * converter falls back for such rows. The K-quant types ({@link #Q3_K_S} to {@link #Q6_K}) are the
  * files llama.cpp's {@code llama-quantize} makes from a float32 GGUF without an importance matrix, byte for byte: the
  * same type for each matrix ({@link KQuantMix}) and the same blocks.
  */
@@ -20,6 +20,18 @@ public enum GgufType {
      * signed bytes; about half the size of F16, with an error of at most half a step of each block's scale.
      */
     Q8_0(7, GgmlType.Q8_0),
+    /**
+     * llama.cpp's Q3_K_S: Q3_K (3.4 bits per weight) for every matrix but the output head (Q6_K); about 22% of F16,
+     * for when memory decides. Much better with an {@link ImportanceMatrix}.
+     */
+    Q3_K_S(11, GgmlType.Q3_K),
+    /**
+     * llama.cpp's Q3_K_M: Q3_K, with Q4_K for the attention outputs, the down projections (Q5_K in the first
+     * sixteenth of the layers) and the value projections (Q5_K in the first two layers); about 25% of F16.
+     */
+    Q3_K_M(12, GgmlType.Q3_K),
+    /** llama.cpp's Q3_K_L: Q3_K, with Q5_K for the value, attention output and down projections; about 27% of F16. */
+    Q3_K_L(13, GgmlType.Q3_K),
     /**
      * llama.cpp's Q4_K_M, the usual choice for Ollama and LM Studio: Q4_K (4.5 bits per weight) for most matrices,
      * Q6_K for the output head and for the value and down projections of about half the layers; about 30% of F16.
@@ -49,7 +61,7 @@ public enum GgufType {
     }
 
     /**
-     * Whether this is a mix of ggml's super-block types ({@link #Q4_K_M}, {@link #Q5_K_M}, {@link #Q6_K}), chosen per
+     * Whether this is a mix of ggml's super-block types (Q3_K_S to Q6_K), chosen per
      * matrix as llama-quantize chooses, and shaped by an {@link ImportanceMatrix} when one is given.
      *
      * @return whether this is a K-quant mix
@@ -83,7 +95,7 @@ public enum GgufType {
 
     /**
      * The type named as the CLI and llama.cpp's tools name it ({@code f32}, {@code f16}, {@code bf16}, {@code q8_0},
-     * {@code q4_k_m}, {@code q5_k_m}, {@code q6_k}), in any case.
+     * {@code q3_k_s}, {@code q3_k_m}, {@code q3_k_l}, {@code q4_k_m}, {@code q5_k_m}, {@code q6_k}), in any case.
      *
      * @param name the name
      * @return the type
@@ -95,7 +107,7 @@ public enum GgufType {
                 return t;
             }
         }
-        throw new IllegalArgumentException("unknown GGUF type '" + name + "'; choose f32, f16, bf16, q8_0, q4_k_m, "
-                + "q5_k_m or q6_k");
+        throw new IllegalArgumentException("unknown GGUF type '" + name + "'; choose f32, f16, bf16, q8_0, q3_k_s, "
+                + "q3_k_m, q3_k_l, q4_k_m, q5_k_m or q6_k");
     }
 }

@@ -6,11 +6,12 @@ import java.util.regex.Pattern;
 /**
  * The type of each weight matrix in llama.cpp's K-quant files, as its {@code llama-quantize} chooses it without
  * user overrides ({@code llama_tensor_get_type} in src/llama-quant.cpp, for dense models): a file type's base type
- * (Q4_K for Q4_K_M), Q6_K for the output head (the token embedding when it is the head) and, in Q4_K_M and Q5_K_M,
- * for the value projections and the MLP's down projections of the layers {@link #useMoreBits} picks; Q5_K for the
- * value projections of Llama-2/3 70B's Q4_K ones. A matrix whose rows are not whole super-blocks of 256 falls back to
- * a 32-value type (Q4_K to Q5_0, Q5_K to Q5_1, Q6_K and the head to Q8_0), and to F16 when not whole blocks of 32
- * either.
+ * (Q4_K for Q4_K_M), Q6_K for the output head (the token embedding when it is the head); in Q4_K_M and Q5_K_M, Q6_K
+ * for the value projections and the MLP's down projections of the layers {@link #useMoreBits} picks; in Q3_K_M and
+ * Q3_K_L, more bits for the value, attention output and down projections (see {@link GgufType}); Q5_K for
+ * Llama-2/3 70B's value projections where they would be Q3_K or Q4_K. A matrix whose rows are not whole super-blocks
+ * of 256 falls back to a 32-value type (Q3_K to Q4_0, Q4_K to Q5_0, Q5_K to Q5_1, Q6_K and the head to Q8_0), and to
+ * F16 when not whole blocks of 32 either.
  */
 final class KQuantMix {
     private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.");
@@ -26,14 +27,32 @@ final class KQuantMix {
             chosen = dims[0] % KQuants.SUPER_BLOCK != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
         } else if (name.contains("attn_v.weight") || name.contains("attn_qkv.weight")) {
             // NOTE: llama.cpp counts value projections in file order; one per layer, in layer order, that is the layer
-            if (moreBitsMix && useMoreBits(layer(name), layout.layers())) {
+            int layer = layer(name);
+            if (type == GgufType.Q3_K_M) {
+                chosen = layer < 2 ? GgmlType.Q5_K : GgmlType.Q4_K;
+            } else if (type == GgufType.Q3_K_L) {
+                chosen = GgmlType.Q5_K;
+            } else if (moreBitsMix && useMoreBits(layer, layout.layers())) {
                 chosen = GgmlType.Q6_K;
             }
-            if (isLlama70B(layout) && chosen == GgmlType.Q4_K) {
+            if (isLlama70B(layout) && (chosen == GgmlType.Q3_K || chosen == GgmlType.Q4_K)) {
                 chosen = GgmlType.Q5_K;
             }
-        } else if (name.contains("ffn_down") && moreBitsMix && useMoreBits(layer(name), layout.layers())) {
-            chosen = GgmlType.Q6_K;
+        } else if (name.contains("ffn_down")) {
+            int layer = layer(name);
+            if (type == GgufType.Q3_K_M) {
+                chosen = layer < layout.layers() / 16 ? GgmlType.Q5_K : GgmlType.Q4_K;
+            } else if (type == GgufType.Q3_K_L) {
+                chosen = GgmlType.Q5_K;
+            } else if (moreBitsMix && useMoreBits(layer, layout.layers())) {
+                chosen = GgmlType.Q6_K;
+            }
+        } else if (name.contains("attn_output.weight")) {
+            if (type == GgufType.Q3_K_M) {
+                chosen = GgmlType.Q4_K;
+            } else if (type == GgufType.Q3_K_L) {
+                chosen = GgmlType.Q5_K;
+            }
         }
         return fallback(chosen, dims[0]);
     }
@@ -51,6 +70,7 @@ final class KQuantMix {
             return chosen;
         }
         GgmlType smaller = switch (chosen) {
+            case Q3_K -> GgmlType.Q4_0;
             case Q4_K -> GgmlType.Q5_0;
             case Q5_K -> GgmlType.Q5_1;
             case Q6_K -> GgmlType.Q8_0;

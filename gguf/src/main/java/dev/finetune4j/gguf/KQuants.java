@@ -23,6 +23,100 @@ final class KQuants {
     }
 
     /**
+     * {@code block_q3_K}: 32 bytes of high bits, 64 of 2-bit low parts, twelve bytes of sixteen 6-bit scales, then a
+     * float16 d; sub-block j (16 values) decodes as {@code d * (scale_j - 32) * (q - 4)}, q in 0..7. Without importance
+     * each sub-block's scale is {@code make_q3_quants}' and the 6-bit values are the scales over the largest; with it,
+     * the sub-blocks and then the 6-bit values are fitted under the weights ({@code quantize_row_q3_K_impl}).
+     *
+     * @param importance the row's column weights, or null
+     */
+    static void q3K(float[] row, float[] importance, ByteBuffer out) {
+        int[] l = new int[SUPER_BLOCK];
+        float[] scales = new float[SUPER_BLOCK / 16];
+        for (int start = 0; start < row.length; start += SUPER_BLOCK) {
+            byte[] packed = new byte[12];
+            short d;
+            if (importance == null) {
+                float maxScale = 0f;
+                float amax = 0f;
+                for (int b = 0; b < scales.length; b++) {
+                    scales[b] = ScaleSearch.refinedSymmetricScale(row, start + 16 * b, 16, 4, l, 16 * b);
+                    if (Math.abs(scales[b]) > amax) {
+                        amax = Math.abs(scales[b]);
+                        maxScale = scales[b];
+                    }
+                }
+                if (maxScale != 0f) {
+                    float iscale = -32f / maxScale;
+                    for (int b = 0; b < scales.length; b++) {
+                        // NOTE: ggml keeps nearest_int's result in an int8_t before clamping it
+                        packScale(packed, b, Math.max(-32, Math.min(31, (byte) nearestInt(iscale * scales[b]))) + 32);
+                    }
+                    d = DTypeConversions.floatToF16(1 / iscale);
+                } else {
+                    d = DTypeConversions.floatToF16(0f);
+                }
+            } else {
+                float sumX2 = 0f;
+                for (int i = 0; i < SUPER_BLOCK; i++) {
+                    sumX2 += row[start + i] * row[start + i];
+                }
+                float sigma2 = 2 * sumX2 / SUPER_BLOCK;
+                float[] weights = new float[SUPER_BLOCK];
+                float[] weightSums = new float[scales.length];
+                for (int b = 0; b < scales.length; b++) {
+                    float sum = 0f;
+                    for (int i = 16 * b; i < 16 * b + 16; i++) {
+                        weights[i] = importance[start + i] * (float) Math.sqrt(sigma2 + row[start + i] * row[start + i]);
+                        sum += weights[i];
+                    }
+                    weightSums[b] = sum;
+                    scales[b] = ScaleSearch.symmetricScale(row, start + 16 * b, 16, 4, weights, 16 * b, l, 16 * b);
+                }
+                int[] ls = new int[scales.length];
+                d = DTypeConversions.floatToF16(ScaleSearch.symmetricScale(scales, 0, scales.length, 32, weightSums, 0,
+                        ls, 0));
+                for (int b = 0; b < scales.length; b++) {
+                    packScale(packed, b, ls[b]);
+                }
+            }
+            // the quants from the stored scales, as the decoder will read them
+            for (int b = 0; b < scales.length; b++) {
+                float step = DTypeConversions.f16ToFloat(d) * (storedScale(packed, b) - 32);
+                if (step == 0f) {
+                    continue; // keeps the sub-block's quants from the scale search, as ggml does
+                }
+                for (int i = 0; i < 16; i++) {
+                    l[16 * b + i] = Math.max(-4, Math.min(3, nearestInt(row[start + 16 * b + i] / step))) + 4;
+                }
+            }
+            byte[] high = new byte[32];
+            byte[] low = new byte[64];
+            for (int v = 0; v < SUPER_BLOCK; v++) {
+                high[v % 32] |= (byte) ((l[v] >> 2 & 1) << (v / 32));
+                low[v / 128 * 32 + v % 32] |= (byte) ((l[v] & 3) << 2 * (v % 128 / 32));
+            }
+            out.put(high).put(low).put(packed).putShort(d);
+        }
+    }
+
+    /** Q3_K's 6-bit scale b: its low nibble in byte b (b < 8) or b - 8's high one, its top 2 bits in byte 8 + b % 4. */
+    private static void packScale(byte[] packed, int b, int value) {
+        if (b < 8) {
+            packed[b] = (byte) (value & 0xF);
+        } else {
+            packed[b - 8] |= (byte) ((value & 0xF) << 4);
+        }
+        packed[8 + b % 4] |= (byte) ((value >> 4) << 2 * (b / 4));
+    }
+
+    /** The 6-bit scale b that {@link #packScale} stored. */
+    static int storedScale(byte[] packed, int b) {
+        int nibble = b < 8 ? packed[b] & 0xF : (packed[b - 8] & 0xFF) >> 4;
+        return nibble | ((packed[8 + b % 4] & 0xFF) >> 2 * (b / 4) & 3) << 4;
+    }
+
+    /**
      * {@code block_q4_K}: float16 d and dmin, twelve bytes of eight 6-bit scales and mins, then 128 bytes of nibbles;
      * sub-block j (32 values) decodes as {@code d * scale_j * q - dmin * min_j}.
      *

@@ -7,9 +7,10 @@ import java.util.Arrays;
 
 /**
  * ggml's quantizers for its 32-value block types, step for step in float32, so that the bytes equal llama.cpp's and
- * gguf-py's: the reference ones ({@code quantize_row_q8_0_ref}, {@code _q5_0_ref}, {@code _q5_1_ref} in
- * ggml-quants.c) and, under an importance matrix (a weight per column of the row), {@code quantize_row_q5_0_impl} and
- * {@code _q5_1_impl}, which fit each block's scale to the error weighted by it (Q8_0 has no such variant). Each method
+ * gguf-py's: the reference ones ({@code quantize_row_q8_0_ref}, {@code _q4_0_ref}, {@code _q5_0_ref},
+ * {@code _q5_1_ref} in ggml-quants.c) and, under an importance matrix (a weight per column of the row),
+ * {@code quantize_row_q4_0_impl}, {@code _q5_0_impl} and {@code _q5_1_impl}, which fit each block's scale to the error
+ * weighted by it (Q8_0 has no such variant). Each method
  * appends the blocks of one row (a multiple of 32 values) to {@code out}, little-endian.
  */
 final class LegacyQuants {
@@ -33,6 +34,41 @@ final class LegacyQuants {
             out.putShort(DTypeConversions.floatToF16(d));
             for (int j = 0; j < BLOCK; j++) {
                 out.put((byte) roundHalfAwayFromZero(row[start + j] * id));
+            }
+        }
+    }
+
+    /**
+     * {@code block_q4_0}: a float16 scale d, then 16 bytes of nibbles (value j low, value j + 16 high); value =
+     * d * (q - 8). d is the block's value of largest magnitude divided by -8; under an importance matrix the scale is
+     * fitted to the weighted error instead ({@code quantize_row_q4_0_impl}).
+     */
+    static void q4_0(float[] row, float[] importance, ByteBuffer out) {
+        float[] weights = importance == null ? null : rowWeights(row, importance);
+        int[] q = new int[BLOCK];
+        for (int start = 0; start < row.length; start += BLOCK) {
+            float d;
+            if (weights != null) {
+                d = ScaleSearch.symmetricScale(row, start, BLOCK, 8, weights, start, q, 0);
+            } else {
+                float amax = 0f;
+                float max = 0f;
+                for (int j = 0; j < BLOCK; j++) {
+                    float v = row[start + j];
+                    if (amax < Math.abs(v)) {
+                        amax = Math.abs(v);
+                        max = v;
+                    }
+                }
+                d = max / -8f;
+                float id = d != 0f ? 1f / d : 0f;
+                for (int j = 0; j < BLOCK; j++) {
+                    q[j] = Math.min(15, (int) (row[start + j] * id + 8.5f));
+                }
+            }
+            out.putShort(DTypeConversions.floatToF16(d));
+            for (int j = 0; j < BLOCK / 2; j++) {
+                out.put((byte) ((q[j] & 0xF) | (q[j + BLOCK / 2] & 0xF) << 4));
             }
         }
     }

@@ -163,6 +163,70 @@ final class ScaleSearch {
     }
 
     /**
+     * {@code make_q3_quants} with its refinement (do_rmse) for 16 values at {@code row[at..]}: the scale s of
+     * {@code x ~ s * q}, q in -nmax..nmax-1, from {@code -nmax / max}, then up to 5 passes moving single quants where
+     * that improves the x²-weighted fit; the quants (plus nmax) go to {@code l[lAt..]}. Returns 0 for an all-zero
+     * group.
+     */
+    static float refinedSymmetricScale(float[] row, int at, int n, int nmax, int[] l, int lAt) {
+        float max = 0f;
+        float amax = 0f;
+        for (int i = 0; i < n; i++) {
+            float ax = Math.abs(row[at + i]);
+            if (ax > amax) {
+                amax = ax;
+                max = row[at + i];
+            }
+        }
+        if (amax < GROUP_MAX_EPS) {
+            for (int i = 0; i < n; i++) {
+                l[lAt + i] = 0;
+            }
+            return 0f;
+        }
+        float iscale = -nmax / max;
+        float sumLX = 0f;
+        float sumL2 = 0f;
+        for (int i = 0; i < n; i++) {
+            float x = row[at + i];
+            int q = Math.max(-nmax, Math.min(nmax - 1, nearestInt(iscale * x)));
+            l[lAt + i] = q;
+            float w = x * x;
+            sumLX += w * x * q;
+            sumL2 += w * q * q;
+        }
+        for (int pass = 0; pass < 5; pass++) {
+            int changed = 0;
+            for (int i = 0; i < n; i++) {
+                float x = row[at + i];
+                float w = x * x;
+                float slx = sumLX - w * x * l[lAt + i];
+                if (slx > 0) {
+                    float sl2 = sumL2 - w * l[lAt + i] * l[lAt + i];
+                    int q = Math.max(-nmax, Math.min(nmax - 1, nearestInt(x * sl2 / slx)));
+                    if (q != l[lAt + i]) {
+                        slx += w * x * q;
+                        sl2 += w * q * q;
+                        if (sl2 > 0 && slx * slx * sumL2 > sumLX * sumLX * sl2) {
+                            l[lAt + i] = q;
+                            sumLX = slx;
+                            sumL2 = sl2;
+                            changed++;
+                        }
+                    }
+                }
+            }
+            if (changed == 0) {
+                break;
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            l[lAt + i] += nmax;
+        }
+        return sumL2 > 0f ? sumLX / sumL2 : 0f;
+    }
+
+    /**
      * {@code make_qp_quants}: the scale d of non-negative values {@code x ~ d * q}, q in 0..nmax (here a super-block's
      * sub-block scales or mins, quantized to 6 bits under an importance matrix), weighted by {@code weights}: 9 trial
      * scales, then up to 5 passes moving single quants. The quants go to {@code l}, as C's uint8 (0..255).

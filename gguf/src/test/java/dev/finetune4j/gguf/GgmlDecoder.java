@@ -20,6 +20,8 @@ final class GgmlDecoder {
                 case F16 -> out[o] = Float.float16ToFloat(in.getShort());
                 case BF16 -> out[o] = Float.intBitsToFloat((in.getShort() & 0xFFFF) << 16);
                 case Q8_0 -> q8_0(in, out, o);
+                case Q4_0 -> q4_0(in, out, o);
+                case Q3_K -> q3K(in, out, o);
                 case Q5_0, Q5_1 -> q5(type == GgmlType.Q5_1, in, out, o);
                 case Q4_K, Q5_K -> q45K(type == GgmlType.Q5_K, in, out, o);
                 case Q6_K -> q6K(in, out, o);
@@ -31,6 +33,30 @@ final class GgmlDecoder {
         float d = Float.float16ToFloat(in.getShort());
         for (int j = 0; j < 32; j++) {
             out[o + j] = d * in.get();
+        }
+    }
+
+    private static void q4_0(ByteBuffer in, float[] out, int o) {
+        float d = Float.float16ToFloat(in.getShort());
+        for (int j = 0; j < 16; j++) {
+            int packed = in.get() & 0xFF;
+            out[o + j] = ((packed & 0xF) - 8) * d;
+            out[o + j + 16] = ((packed >> 4) - 8) * d;
+        }
+    }
+
+    /** Value v: 2 bits of byte (v / 128) * 32 + v % 32 at 2 * (v % 128 / 32), minus 4 unless hmask bit v / 32 is set. */
+    private static void q3K(ByteBuffer in, float[] out, int o) {
+        byte[] high = new byte[32];
+        byte[] low = new byte[64];
+        byte[] scales = new byte[12];
+        in.get(high).get(low).get(scales);
+        float d = Float.float16ToFloat(in.getShort());
+        for (int v = 0; v < 256; v++) {
+            float step = d * (KQuants.storedScale(scales, v / 16) - 32);
+            int q = (low[v / 128 * 32 + v % 32] & 0xFF) >> 2 * (v % 128 / 32) & 3;
+            boolean bit = ((high[v % 32] & 0xFF) >> (v / 32) & 1) != 0;
+            out[o + v] = step * (q - (bit ? 0 : 4));
         }
     }
 

@@ -36,6 +36,22 @@ class KQuantMixTest {
     }
 
     @Test
+    void q3KMGivesTheFirstLayersAndTheOutputsMoreBits() {
+        ModelLayout layers32 = new ModelLayout("llama", 32, 32, 8, false);
+        assertEquals(GgmlType.Q5_K, GgufType.Q3_K_M.storageOf("blk.1.attn_v.weight", GQA_VALUE, layers32));
+        assertEquals(GgmlType.Q4_K, GgufType.Q3_K_M.storageOf("blk.2.attn_v.weight", GQA_VALUE, layers32));
+        assertEquals(GgmlType.Q5_K, GgufType.Q3_K_M.storageOf("blk.1.ffn_down.weight", SQUARE, layers32),
+                "layer 1 is in the first sixteenth of 32");
+        assertEquals(GgmlType.Q4_K, GgufType.Q3_K_M.storageOf("blk.2.ffn_down.weight", SQUARE, layers32));
+        assertEquals(GgmlType.Q4_K, GgufType.Q3_K_M.storageOf("blk.9.attn_output.weight", SQUARE, layers32));
+        assertEquals(GgmlType.Q3_K, GgufType.Q3_K_M.storageOf("blk.9.attn_q.weight", SQUARE, layers32));
+        assertEquals(GgmlType.Q5_K, GgufType.Q3_K_L.storageOf("blk.9.attn_output.weight", SQUARE, layers32));
+        assertEquals(GgmlType.Q3_K, GgufType.Q3_K_S.storageOf("blk.9.attn_v.weight", GQA_VALUE, layers32));
+        assertEquals(GgmlType.Q4_0, GgufType.Q3_K_S.storageOf("blk.9.ffn_up.weight", new long[] {800, 64}, layers32),
+                "Q3_K rows that are not super-blocks fall back to Q4_0");
+    }
+
+    @Test
     void theHeadIsQ6KOrQ8_0AndRowsThatAreNotBlocksFallBack() {
         ModelLayout tied = new ModelLayout("gpt2", 12, 12, 12, true);
         assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("token_embd.weight", new long[] {768, 50257}, tied));

@@ -24,19 +24,19 @@ class KQuantsTest {
     private static final int ROW = 512;
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1", "Q8_0"})
+    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0"})
     void encodesEveryRowAsGgmlDoes(GgmlType type) throws IOException {
         assertEncodesAsGgml(type, null, name(type) + ".bin");
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1"})
+    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1"})
     void encodesEveryRowUnderAnImportanceMatrixAsGgmlDoes(GgmlType type) throws IOException {
         assertEncodesAsGgml(type, floats("imatrix.f32"), name(type) + ".imatrix.bin");
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1"})
+    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1"})
     void anImportanceMatrixChangesTheBlocks(GgmlType type) throws IOException {
         // the weighted quantizers are not the reference ones under another name
         byte[] plain = resource(name(type) + ".bin");
@@ -66,7 +66,7 @@ class KQuantsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1", "Q8_0"})
+    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0"})
     void decodesAsGgmlDoes(GgmlType type) throws IOException {
         assertDecodesAsGgml(type, name(type));
         if (type != GgmlType.Q8_0) {
@@ -85,7 +85,7 @@ class KQuantsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = GgmlType.class, names = {"Q3_K", "Q4_K", "Q5_K", "Q6_K"})
     void roundTripErrorStaysWithinTheBlockScales(GgmlType type) throws IOException {
         // a property independent of ggml: on Gaussian weights (row 1) the decoded values stay within a few percent
         float[] rows = floats("rows.f32");
@@ -103,6 +103,7 @@ class KQuantsTest {
         }
         double relative = Math.sqrt(err / norm);
         double bound = switch (type) {
+            case Q3_K -> 0.25;
             case Q4_K -> 0.12;
             case Q5_K -> 0.06;
             default -> 0.03;

@@ -146,7 +146,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("llama-wide-spm-q4_k_m-imatrix", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false,
                     true),
             new ReferenceCase("qwen2-wide-bytebpe-q4_k_m-imatrix", QWEN2_WIDE, "bytebpe", GgufType.Q4_K_M, false, true),
-            new ReferenceCase("qwen2-wide-bytebpe-q5_k_m-imatrix", QWEN2_WIDE, "bytebpe", GgufType.Q5_K_M, false, true));
+            new ReferenceCase("qwen2-wide-bytebpe-q5_k_m-imatrix", QWEN2_WIDE, "bytebpe", GgufType.Q5_K_M, false, true),
+            new ReferenceCase("llama-wide-spm-q3_k_m", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q3_K_M, false),
+            new ReferenceCase("llama-wide-spm-q3_k_m-imatrix", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q3_K_M, false,
+                    true),
+            new ReferenceCase("qwen2-wide-bytebpe-q3_k_s-imatrix", QWEN2_WIDE, "bytebpe", GgufType.Q3_K_S, false, true),
+            new ReferenceCase("phi3-wide-spm-q3_k_l", PHI3_WIDE, "sentencepiece-bos", GgufType.Q3_K_L, false));
 
     /** A case exported without an importance matrix. */
     ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora) {

@@ -56,14 +56,14 @@ final class ExportGgufCommand implements Callable<Integer> {
     @Option(names = {"-t", "--type"}, paramLabel = "TYPE", defaultValue = "f16",
             description = "How weight matrices are stored: f32, f16 (default), bf16, q8_0 (8-bit blocks, about "
                     + "half of f16's size), or llama.cpp's K-quant mixes q4_k_m (about 30% of f16's size, the usual "
-                    + "choice for Ollama), q5_k_m (36%) and q6_k (41%), as llama-quantize writes them (models only, "
-                    + "not --lora-only).")
+                    + "choice for Ollama), q5_k_m (36%), q6_k (41%), and q3_k_s, q3_k_m, q3_k_l (22-27%, best with "
+                    + "--calibration), as llama-quantize writes them (models only, not --lora-only).")
     String type;
 
     @Option(names = "--calibration", paramLabel = "FILE",
             description = "UTF-8 text to collect an importance matrix over, as llama-imatrix does (your training "
                     + "data's texts are a good choice): the K-quant types then fit their blocks to the inputs the "
-                    + "model sees, as llama-quantize --imatrix does. Needs --type q4_k_m, q5_k_m or q6_k.")
+                    + "model sees, as llama-quantize --imatrix does. Needs a K-quant --type (q3_k_s ... q6_k).")
     Path calibration;
 
     @Option(names = "--calibration-tokens", paramLabel = "N", defaultValue = "512",
@@ -115,8 +115,8 @@ final class ExportGgufCommand implements Callable<Integer> {
             return null;
         }
         if (!storage.isKQuantMix()) {
-            throw new BadInputException("--calibration shapes the K-quant types only; add --type q4_k_m (or q5_k_m, "
-                    + "q6_k), or leave --calibration out for " + storage.name().toLowerCase(Locale.ROOT));
+            throw new BadInputException("--calibration shapes the K-quant types only; add --type q4_k_m (or another "
+                    + "of q3_k_s ... q6_k), or leave --calibration out for " + storage.name().toLowerCase(Locale.ROOT));
         }
         if (calibrationTokens < 1 || calibrationChunks < 1) {
             throw new BadInputException("--calibration-tokens and --calibration-chunks must be at least 1, got "

@@ -147,7 +147,7 @@ class ExportGgufCommandTest {
         CliTestSupport.Run r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o",
                 dir.resolve("m.gguf").toString(), "--type", "q4_k");
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
-        assertTrue(r.err().contains("f32, f16, bf16, q8_0, q4_k_m, q5_k_m or q6_k"), r.err());
+        assertTrue(r.err().contains("f32, f16, bf16, q8_0, q3_k_s, q3_k_m, q3_k_l, q4_k_m, q5_k_m or q6_k"), r.err());
 
         r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("missing/m.gguf").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
