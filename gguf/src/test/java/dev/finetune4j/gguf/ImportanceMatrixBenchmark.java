@@ -44,7 +44,7 @@ public final class ImportanceMatrixBenchmark {
                         importance.tokens(), heldOut.size());
                 System.out.printf(Locale.ROOT, "%-8s %-9s perplexity %.5f%n", "float32", "", perplexity(lm, heldOut));
             }
-            for (GgufType type : List.of(GgufType.Q4_K_M, GgufType.Q5_K_M, GgufType.Q6_K)) {
+            for (GgufType type : List.of(GgufType.Q3_K_M, GgufType.Q4_K_M, GgufType.Q5_K_M, GgufType.Q6_K)) {
                 for (ImportanceMatrix im : new ImportanceMatrix[] {null, importance}) {
                     try (LanguageModel lm = AutoModel.loadCausalLM(model)) {
                         StoredWeights.roundInPlace(lm, type, im);
