@@ -57,11 +57,7 @@ final class KQuants {
                     d = DTypeConversions.floatToF16(0f);
                 }
             } else {
-                float sumX2 = 0f;
-                for (int i = 0; i < SUPER_BLOCK; i++) {
-                    sumX2 += row[start + i] * row[start + i];
-                }
-                float sigma2 = 2 * sumX2 / SUPER_BLOCK;
+                float sigma2 = sigma2(row, start);
                 float[] weights = new float[SUPER_BLOCK];
                 float[] weightSums = new float[scales.length];
                 for (int b = 0; b < scales.length; b++) {
@@ -220,13 +216,7 @@ final class KQuants {
         float[] mins = new float[8];
         float[] weights = new float[32];
         float[] weightSums = new float[8];
-        float sumX2 = 0f;
-        if (importance != null) {
-            for (int i = 0; i < SUPER_BLOCK; i++) {
-                sumX2 += row[start + i] * row[start + i];
-            }
-        }
-        float sigma2 = 2 * sumX2 / SUPER_BLOCK;
+        float sigma2 = importance != null ? sigma2(row, start) : 0f;
         for (int j = 0; j < 8; j++) {
             int at = start + 32 * j;
             if (importance != null) {
@@ -308,6 +298,15 @@ final class KQuants {
             }
         }
         return ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putShort(d).putShort(dmin).put(packed).array();
+    }
+
+    /** Twice the mean square of a super-block, the spread its importance-matrix weights add to each x². */
+    private static float sigma2(float[] row, int start) {
+        float sumX2 = 0f;
+        for (int i = 0; i < SUPER_BLOCK; i++) {
+            sumX2 += row[start + i] * row[start + i];
+        }
+        return 2 * sumX2 / SUPER_BLOCK;
     }
 
     /** Q4_K's and Q5_K's quants: byte i of each 32-byte run holds value 64p + i (low nibble) and 64p + 32 + i. */

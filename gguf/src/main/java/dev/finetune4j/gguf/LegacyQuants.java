@@ -51,16 +51,7 @@ final class LegacyQuants {
             if (weights != null) {
                 d = ScaleSearch.symmetricScale(row, start, BLOCK, 8, weights, start, q, 0);
             } else {
-                float amax = 0f;
-                float max = 0f;
-                for (int j = 0; j < BLOCK; j++) {
-                    float v = row[start + j];
-                    if (amax < Math.abs(v)) {
-                        amax = Math.abs(v);
-                        max = v;
-                    }
-                }
-                d = max / -8f;
+                d = ScaleSearch.largestMagnitude(row, start, BLOCK) / -8f;
                 float id = d != 0f ? 1f / d : 0f;
                 for (int j = 0; j < BLOCK; j++) {
                     q[j] = Math.min(15, (int) (row[start + j] * id + 8.5f));
@@ -90,16 +81,7 @@ final class LegacyQuants {
             return;
         }
         for (int start = 0; start < row.length; start += BLOCK) {
-            float amax = 0f;
-            float max = 0f;
-            for (int j = 0; j < BLOCK; j++) {
-                float v = row[start + j];
-                if (amax < Math.abs(v)) {
-                    amax = Math.abs(v);
-                    max = v;
-                }
-            }
-            float d = max / -16f;
+            float d = ScaleSearch.largestMagnitude(row, start, BLOCK) / -16f;
             float id = d != 0f ? 1f / d : 0f;
             int[] q = new int[BLOCK];
             for (int j = 0; j < BLOCK; j++) {

@@ -23,6 +23,20 @@ final class ScaleSearch {
         return (bits & 0x007fffff) - 0x00400000;
     }
 
+    /** The value of {@code row[at..at + n)} of largest magnitude, the first of equal ones; 0 for none. */
+    static float largestMagnitude(float[] row, int at, int n) {
+        float max = 0f;
+        float amax = 0f;
+        for (int i = 0; i < n; i++) {
+            float ax = Math.abs(row[at + i]);
+            if (ax > amax) {
+                amax = ax;
+                max = row[at + i];
+            }
+        }
+        return max;
+    }
+
     /**
      * {@code make_qkx2_quants} / {@code make_qkx3_quants} (the same steps with weights given) for {@code n} values at
      * {@code row[at..]}: the scale s and min m (returned as {@code {s, -m}}, m <= 0) of {@code x ~ s * q + m}, q in
@@ -109,16 +123,8 @@ final class ScaleSearch {
      * all-zero group.
      */
     static float symmetricScale(float[] row, int at, int n, int nmax, float[] weights, int wAt, int[] l, int lAt) {
-        float max = 0f;
-        float amax = 0f;
-        for (int i = 0; i < n; i++) {
-            float ax = Math.abs(row[at + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = row[at + i];
-            }
-        }
-        if (amax < GROUP_MAX_EPS) {
+        float max = largestMagnitude(row, at, n);
+        if (Math.abs(max) < GROUP_MAX_EPS) {
             for (int i = 0; i < n; i++) {
                 l[lAt + i] = 0;
             }
@@ -169,16 +175,8 @@ final class ScaleSearch {
      * group.
      */
     static float refinedSymmetricScale(float[] row, int at, int n, int nmax, int[] l, int lAt) {
-        float max = 0f;
-        float amax = 0f;
-        for (int i = 0; i < n; i++) {
-            float ax = Math.abs(row[at + i]);
-            if (ax > amax) {
-                amax = ax;
-                max = row[at + i];
-            }
-        }
-        if (amax < GROUP_MAX_EPS) {
+        float max = largestMagnitude(row, at, n);
+        if (Math.abs(max) < GROUP_MAX_EPS) {
             for (int i = 0; i < n; i++) {
                 l[lAt + i] = 0;
             }
