@@ -125,12 +125,20 @@ public final class ImportanceMatrix {
         return new ImportanceMatrix(Collections.unmodifiableMap(out), tokens);
     }
 
-    /** The calibration tokens the matrix was collected over. */
+    /**
+     * The calibration tokens the matrix was collected over.
+     *
+     * @return the number of tokens
+     */
     public long tokens() {
         return tokens;
     }
 
-    /** The GGUF names of the matrices it holds weights for, such as {@code blk.0.attn_q.weight}. */
+    /**
+     * The GGUF names of the matrices it holds weights for, such as {@code blk.0.attn_q.weight}.
+     *
+     * @return the names, in the model's order; unmodifiable
+     */
     public Set<String> tensorNames() {
         return columnWeights.keySet();
     }
