@@ -80,8 +80,8 @@ public final class RewardModel implements RewardFunction, AutoCloseable {
      * that names none, a causal LM's, gets one, as TRL loads {@code num_labels=1}) and, as TRL sets it, the tokenizer's
      * pad id (else its EOS id, else config.json's {@code pad_token_id}), and the adapter of {@code adapterDir} around
      * it, not trainable. The {@code score} head comes from the checkpoint or from the adapter (RewardTrainer saves it
-     * there); a causal LM's folder without adapter gets a new, untrained head (logged as a warning). Named after {@code modelDir}'s folder (TRL names a model by its id's
-     * last part); {@link RewardFunction#named} renames it.
+     * there), so a causal LM's folder (config.json without labels) needs the adapter. Named after {@code modelDir}'s
+     * folder (TRL names a model by its id's last part); {@link RewardFunction#named} renames it.
      *
      * @param modelDir   a Hugging Face model folder (config.json + safetensors)
      * @param adapterDir the reward model's adapter folder (saved by {@link RewardTrainer}'s model or Python PEFT), or
@@ -89,8 +89,9 @@ public final class RewardModel implements RewardFunction, AutoCloseable {
      * @param tokenizer  the reward model's tokenizer, at most as many tokens as the classifier's vocabulary
      * @param device     where the reward model lives and runs; any device, whichever the policy is on
      * @return the reward model, which owns the classifier: close it
-     * @throws IllegalArgumentException for a missing folder, a classifier with other than one label, or a tokenizer
-     *                                  larger than the classifier's vocabulary
+     * @throws IllegalArgumentException for a missing folder, a classifier with other than one label, a causal LM's
+     *                                  folder without adapter (its head would be untrained), or a tokenizer larger
+     *                                  than the classifier's vocabulary
      */
     public static RewardModel load(Path modelDir, Path adapterDir, Tokenizer tokenizer, Device device) {
         requireFolder(modelDir, "config.json", "reward model folder",
@@ -107,9 +108,13 @@ public final class RewardModel implements RewardFunction, AutoCloseable {
         ClassifierConfig stored = ClassifierConfig.fromJson(json);
         if (json.has("id2label") || json.has("num_labels")) {
             requireOneLabel(stored.numLabels(), modelDir.resolve("config.json").toString());
-        } else {
+        } else if (adapterDir != null) {
             // a causal LM's folder under a reward adapter (RewardTrainer's): TRL loads it with num_labels=1
             stored = stored.withLabels(List.of("reward"));
+        } else {
+            throw new IllegalArgumentException(modelDir.resolve("config.json") + " names no labels: it is a language "
+                    + "model, not a reward model, and its score head would be drawn at random; give the adapter "
+                    + "RewardTrainer saved for it, or a *ForSequenceClassification checkpoint with one label");
         }
         OptionalLong pad = tokenizer.padTokenId().isPresent() ? tokenizer.padTokenId() : tokenizer.eosTokenId();
         ClassifierConfig config = pad.isPresent() ? stored.withPadTokenId(pad.getAsLong()) : stored;

@@ -150,6 +150,10 @@ class RewardModelTest {
         var noAdapter = assertThrows(IllegalArgumentException.class,
                 () -> RewardModel.load(folder, tmp, TOK, Device.cpu()));
         assertTrue(noAdapter.getMessage().contains("has no adapter_config.json"), noAdapter.getMessage());
+        var untrainedHead = assertThrows(IllegalArgumentException.class,
+                () -> RewardModel.load(folder, TOK, Device.cpu()));
+        assertTrue(untrainedHead.getMessage().contains("names no labels: it is a language model, not a reward model"),
+                untrainedHead.getMessage());
         try (var small = ClassificationTrainerTest.tinyQwen(List.of("reward"))) {
             var vocab = assertThrows(IllegalArgumentException.class, () -> RewardModel.of(small, TOK));
             assertTrue(vocab.getMessage().contains("the reward tokenizer has 259 tokens, but the reward model's "
