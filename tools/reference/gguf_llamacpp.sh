@@ -6,7 +6,8 @@
 # the texts, its logits for every position of the ids, and what GGUFReader found. For a K-quant case (Q4_K_M, Q5_K_M,
 # Q6_K) llama.cpp's llama-quantize also quantizes the case's float32 export, and the fixture lists what it wrote
 # (each tensor's name, type, dimensions and the SHA-256 of its data), which the export must equal; an importance-matrix
-# case passes llama-quantize the importance matrix finetune4j collected (written by LlamaCppFixtureExport).
+# case passes llama-quantize the importance matrix finetune4j collected (written by LlamaCppFixtureExport), and
+# llama.cpp's imatrix reader loads the matrix as ImportanceMatrix.save wrote it.
 #
 # usage: tools/reference/gguf_llamacpp.sh
 #   LLAMA_NPM_DIR  a folder where node-llama-cpp@3.22.1 is installed already (default: npm installs it into a
@@ -36,6 +37,9 @@ for tool in gguf_llamacpp llama_quantize; do
   gcc -O1 -o "$WORK/$tool" "$ROOT/tools/reference/$tool.c" -I"$SRC/include" -I"$SRC/ggml/include" \
     -L"$LIB" -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so -Wl,-rpath,"$LIB"
 done
+g++ -std=c++17 -O1 -o "$WORK/imatrix_read" "$ROOT/tools/reference/imatrix_read.cpp" -I"$SRC/common" \
+  -I"$SRC/include" -I"$SRC/ggml/include" -L"$LIB" -l:libllama-common.so -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so \
+  -l:libggml-base.so -Wl,-rpath,"$LIB"
 
 (cd "$ROOT" && mvn -B -ntp -o -q test -pl gguf -am -Dtest=LlamaCppFixtureExport \
   -Dsurefire.failIfNoSpecifiedTests=false -Dgguf.reference.out="$WORK/models")
@@ -44,7 +48,7 @@ OUT="$ROOT/gguf/src/test/resources/llamacpp"
 mkdir -p "$OUT"
 for model in "$WORK"/models/*.gguf; do
   name="$(basename "$model" .gguf)"
-  [[ "$name" == *.lora || "$name" == *.f32 ]] && continue
+  [[ "$name" == *.lora || "$name" == *.f32 || "$name" == *.imatrix ]] && continue
   lora="$WORK/models/$name.lora.gguf"
   [[ -f "$lora" ]] || lora=""
   "$WORK/gguf_llamacpp" "$LIB" "$model" "$WORK/models/$name.texts" "$(cat "$WORK/models/$name.ids")" $lora \
@@ -58,7 +62,13 @@ print(GGUFReader(sys.argv[1]).fields["general.file_type"].contents())' "$model")
     [[ -f "$WORK/models/$name.imatrix" ]] && imatrix="$WORK/models/$name.imatrix"
     "$WORK/llama_quantize" "$WORK/models/$name.f32.gguf" "$quantized" "$ftype" $imatrix 2> "$WORK/$name.quantize.log"
   fi
-  QUANTIZED="$quantized" PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json" $lora <<'PY'
+  imatrix_read=""
+  if [[ -f "$WORK/models/$name.imatrix.gguf" ]]; then
+    imatrix_read="$WORK/$name.imatrix.read"
+    "$WORK/imatrix_read" "$WORK/models/$name.imatrix.gguf" > "$imatrix_read"
+  fi
+  QUANTIZED="$quantized" IMATRIX_FILE="${imatrix_read:+$WORK/models/$name.imatrix.gguf}" IMATRIX_READ="$imatrix_read" \
+    PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json" $lora <<'PY'
 import hashlib, json, os, sys
 import numpy as np
 from gguf import GGUFReader
@@ -127,6 +137,16 @@ if os.environ["QUANTIZED"]:
     assert quantized.fields["general.file_type"].contents() == meta["general.file_type"]
     fixture["llama_quantize"] = [[t.name, t.tensor_type.name, [int(d) for d in t.shape],
                                   hashlib.sha256(t.data.tobytes()).hexdigest()] for t in quantized.tensors]
+if os.environ["IMATRIX_READ"]:
+    # what llama.cpp's imatrix reader (common_imatrix_load) found in finetune4j's saved importance matrix
+    with open(os.environ["IMATRIX_READ"]) as f:
+        head, *entries = [line.rstrip("\n").split("\t") for line in f]
+    fixture["imatrix_file"] = {
+        "sha256": hashlib.sha256(open(os.environ["IMATRIX_FILE"], "rb").read()).hexdigest(),
+        "has_metadata": head[0] == "1", "is_legacy": head[1] == "1", "chunk_count": int(head[2]),
+        "chunk_size": int(head[3]), "datasets": head[4:],
+        "entries": {e[0]: [int(e[1]), hashlib.sha256(b"".join(bytes.fromhex(v)[::-1] for v in e[2:])).hexdigest()]
+                    for e in entries}}
 with open(out, "w", encoding="utf-8") as f:
     json.dump(fixture, f, ensure_ascii=False, separators=(",", ":"))
 print(f"{out}: {len(tensors)} tensors, {n_tokens} tokens, {len(reference['ids'])} positions of logits")

@@ -3,6 +3,7 @@ package dev.finetune4j.gguf;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.io.AtomicFile;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.nn.Layer;
@@ -11,6 +12,10 @@ import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -33,11 +38,18 @@ import java.util.Set;
  * }</pre>
  *
  * <p>As {@code llama-imatrix} by default, the output head is not collected (it is quantized without weights), nor the
- * token embedding, which multiplies nothing. Immutable once collected, and so thread-safe.
+ * token embedding, which multiplies nothing. {@link #save} writes it as llama.cpp's imatrix file, from which
+ * {@code llama-quantize --imatrix} (or any tool of llama.cpp's that takes one, such as its I-quants) fits the same
+ * blocks. Immutable once collected, and so thread-safe.
  */
 public final class ImportanceMatrix {
+    /** Each matrix's sum over the calibration tokens of each input feature's square, in float32 as llama.cpp keeps it. */
+    private final Map<String, float[]> sums;
+    /** The weight of each input column: its sum over the token count, divided in float32 as llama-quantize divides. */
     private final Map<String, float[]> columnWeights;
     private final long tokens;
+    private final int sequences;
+    private final int longestSequence;
 
     /** Hears of each calibration sequence run, on the calling thread. */
     @FunctionalInterface
@@ -55,9 +67,20 @@ public final class ImportanceMatrix {
         void sequencesDone(int done, int total);
     }
 
-    private ImportanceMatrix(Map<String, float[]> columnWeights, long tokens) {
-        this.columnWeights = columnWeights;
+    private ImportanceMatrix(Map<String, float[]> sums, long tokens, int sequences, int longestSequence) {
+        Map<String, float[]> weights = new LinkedHashMap<>();
+        sums.forEach((name, sum) -> {
+            float[] w = new float[sum.length];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = sum[i] / (float) tokens;
+            }
+            weights.put(name, w);
+        });
+        this.sums = Collections.unmodifiableMap(sums);
+        this.columnWeights = Collections.unmodifiableMap(weights);
         this.tokens = tokens;
+        this.sequences = sequences;
+        this.longestSequence = longestSequence;
     }
 
     /**
@@ -112,17 +135,56 @@ public final class ImportanceMatrix {
             model.train(training);
             recorders.forEach(Recorder::restore);
         }
-        Map<String, float[]> out = new LinkedHashMap<>();
+        Map<String, float[]> sums = new LinkedHashMap<>();
         for (Recorder r : recorders) {
             if (r.sums != null) {
-                float[] mean = new float[r.sums.length];
-                for (int i = 0; i < mean.length; i++) {
-                    mean[i] = (float) (r.sums[i] / r.rows);
+                float[] sum = new float[r.sums.length];
+                for (int i = 0; i < sum.length; i++) {
+                    sum[i] = (float) r.sums[i];
                 }
-                out.put(r.ggufName, mean);
+                sums.put(r.ggufName, sum);
             }
         }
-        return new ImportanceMatrix(Collections.unmodifiableMap(out), tokens);
+        int longest = sequences.stream().mapToInt(s -> s.length).max().orElse(0);
+        return new ImportanceMatrix(sums, tokens, sequences.size(), longest);
+    }
+
+    /**
+     * Writes the matrix as llama.cpp's imatrix file (a GGUF of {@code general.type} imatrix, as {@code llama-imatrix}
+     * writes it: per matrix {@code <name>.in_sum2}, the sums of squares, and {@code <name>.counts}, the tokens; the
+     * keys {@code imatrix.datasets}, {@code imatrix.chunk_count} (the calibration sequences) and
+     * {@code imatrix.chunk_size} (the longest of them)). {@code llama-quantize --imatrix FILE} then divides each sum by
+     * its count as this matrix does, so it writes the blocks a K-quant export under this matrix writes. Written under
+     * a temporary name and renamed into place when complete.
+     *
+     * @param file    the file to write (by llama.cpp's convention {@code imatrix.gguf}); its folder must exist
+     * @param dataset what the calibration text was, for {@code imatrix.datasets} (e.g. its file name)
+     * @return {@code file}, absolute
+     * @throws IllegalArgumentException when the folder does not exist
+     * @throws UncheckedIOException     when writing fails; {@code file} is then left as it was
+     */
+    public Path save(Path file, String dataset) {
+        Path target = file.toAbsolutePath().normalize();
+        if (!Files.isDirectory(target.getParent())) {
+            throw new IllegalArgumentException("cannot write " + target + ": the folder " + target.getParent()
+                    + " does not exist; create it first");
+        }
+        GgufMetadata meta = new GgufMetadata().putString("general.type", "imatrix")
+                .putStrings("imatrix.datasets", List.of(dataset))
+                .putUint32("imatrix.chunk_count", sequences)
+                .putUint32("imatrix.chunk_size", longestSequence);
+        List<GgufTensor> tensors = new ArrayList<>();
+        sums.forEach((name, sum) -> {
+            tensors.add(new GgufTensor(name + ".in_sum2", new long[] {sum.length, 1}, GgmlType.F32, TensorRows.of(sum)));
+            tensors.add(new GgufTensor(name + ".counts", new long[] {1, 1}, GgmlType.F32,
+                    TensorRows.of(new float[] {tokens})));
+        });
+        try {
+            AtomicFile.write(target, channel -> GgufWriter.write(channel, meta, tensors, GgufProgress.NONE));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the importance matrix " + target + ": " + e.getMessage(), e);
+        }
+        return target;
     }
 
     /**
@@ -146,6 +208,11 @@ public final class ImportanceMatrix {
     /** The weight of each input column of matrix {@code ggufName}, or null when it holds none for it. */
     float[] columnWeights(String ggufName) {
         return columnWeights.get(ggufName);
+    }
+
+    /** Matrix {@code ggufName}'s sums of squares, as {@link #save} writes them; null when it holds none for it. */
+    float[] sums(String ggufName) {
+        return sums.get(ggufName);
     }
 
     /** Wraps every layer matrix the export writes ({@code blk.*} 2-D weights) in a recorder of its inputs. */

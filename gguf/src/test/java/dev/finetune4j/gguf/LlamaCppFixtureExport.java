@@ -32,6 +32,7 @@ class LlamaCppFixtureExport {
                 }
                 if (importance != null) {
                     writeForLlamaQuantize(importance, out.resolve(c.name() + ".imatrix"));
+                    importance.save(out.resolve(c.name() + ".imatrix.gguf"), ReferenceCase.IMATRIX_DATASET);
                 }
                 if (c.lora()) {
                     try (PeftModel adapted = c.adapted()) {

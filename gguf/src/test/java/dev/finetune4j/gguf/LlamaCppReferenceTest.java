@@ -73,6 +73,9 @@ class LlamaCppReferenceTest {
             if (c.type().isKQuantMix()) {
                 assertTensorsAreLlamaQuantizes(c, model, importance, fixture.path("llama_quantize"));
             }
+            if (importance != null) {
+                assertLlamaCppReadsTheSavedImportanceMatrix(c, importance, fixture.path("imatrix_file"), tmp);
+            }
 
             for (JsonNode text : fixture.path("texts")) {
                 String s = text.path("text").asText();
@@ -147,6 +150,32 @@ class LlamaCppReferenceTest {
         // both sides really used the importance matrix: without it, these matrices' blocks would differ
         assertTrue(importance == null || weighted >= importance.tensorNames().size() / 2,
                 c + ": only " + weighted + " matrices changed under the importance matrix");
+    }
+
+    /**
+     * {@link ImportanceMatrix#save} writes the file llama.cpp's imatrix reader loaded, and it found every matrix's sums
+     * of squares bit for bit, the token count and the metadata llama-quantize requires.
+     */
+    private static void assertLlamaCppReadsTheSavedImportanceMatrix(ReferenceCase c, ImportanceMatrix importance,
+                                                                   JsonNode theirs, Path tmp) throws Exception {
+        Path file = importance.save(tmp.resolve("imatrix.gguf"), ReferenceCase.IMATRIX_DATASET);
+        assertEquals(theirs.path("sha256").asText(), sha256(file), c + ": the imatrix file llama.cpp read");
+        assertTrue(theirs.path("has_metadata").asBoolean() && !theirs.path("is_legacy").asBoolean(), c + ": " + theirs);
+        assertEquals(ReferenceCase.TEXTS.size(), theirs.path("chunk_count").asInt(), c + ": chunk_count");
+        assertEquals(ReferenceCase.IMATRIX_DATASET, theirs.path("datasets").get(0).asText(), c + ": datasets");
+        JsonNode entries = theirs.path("entries");
+        TreeSet<String> names = new TreeSet<>();
+        entries.fieldNames().forEachRemaining(names::add);
+        assertEquals(importance.tensorNames(), names, c + ": entries");
+        for (String name : importance.tensorNames()) {
+            assertEquals(importance.tokens(), entries.path(name).get(0).asLong(), c + ": " + name + " count");
+            float[] sums = importance.sums(name);
+            ByteBuffer bytes = ByteBuffer.allocate(4 * sums.length).order(ByteOrder.LITTLE_ENDIAN);
+            bytes.asFloatBuffer().put(sums);
+            assertEquals(entries.path(name).get(1).asText(),
+                    HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes.array())),
+                    c + ": " + name + " sums as llama.cpp read them");
+        }
     }
 
     /** The SHA-256 of a tensor's data as the writer encodes it, under {@code importance} (null: none). */

@@ -153,6 +153,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen2-wide-bytebpe-q3_k_s-imatrix", QWEN2_WIDE, "bytebpe", GgufType.Q3_K_S, false, true),
             new ReferenceCase("phi3-wide-spm-q3_k_l", PHI3_WIDE, "sentencepiece-bos", GgufType.Q3_K_L, false));
 
+    /** The dataset name a case's importance matrix file records. */
+    static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
+
     /** A case exported without an importance matrix. */
     ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora) {
         this(name, config, tokenizer, type, lora, false);

@@ -74,6 +74,11 @@ final class ExportGgufCommand implements Callable<Integer> {
             description = "At most this many chunks of the calibration text are run (default 100).")
     int calibrationChunks;
 
+    @Option(names = "--save-imatrix", paramLabel = "FILE",
+            description = "Also write the importance matrix of --calibration as llama.cpp's imatrix file (imatrix.gguf), "
+                    + "for llama-quantize --imatrix and llama.cpp's other tools.")
+    Path saveImatrix;
+
     @Option(names = "--lora-only", description = "Write the LoRA adapter alone as a llama.cpp adapter GGUF "
             + "(llama-cli -m base.gguf --lora FILE; Ollama: ADAPTER ./FILE) instead of the merged model; needs --adapter.")
     boolean loraOnly;
@@ -101,6 +106,11 @@ final class ExportGgufCommand implements Callable<Integer> {
         try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter);
              HfTokenizer tokenizer = HfTokenizer.load(model)) {
             ImportanceMatrix importance = calibrationText == null ? null : importance(lm, tokenizer, calibrationText);
+            if (saveImatrix != null) {
+                Path saved = importance.save(saveImatrix, calibration.getFileName().toString());
+                spec.commandLine().getOut().println("importance matrix over " + importance.tokens() + " tokens written "
+                        + "to " + saved);
+            }
             written = GgufExporter.export(lm, tokenizer, out, storage, importance, progress());
         } catch (IllegalArgumentException e) {
             throw new BadInputException("cannot export " + model.toAbsolutePath() + " to GGUF: " + e.getMessage(), e);
@@ -112,6 +122,10 @@ final class ExportGgufCommand implements Callable<Integer> {
     /** The calibration text, checked before the model loads; null without {@code --calibration}. */
     private String readCalibration(GgufType storage) {
         if (calibration == null) {
+            if (saveImatrix != null) {
+                throw new BadInputException("--save-imatrix writes the importance matrix of --calibration: give the "
+                        + "calibration text too");
+            }
             return null;
         }
         if (!storage.isKQuantMix()) {

@@ -113,13 +113,18 @@ class ExportGgufCommandTest {
             for (int at = 0; at < ids.length; at += 8) {
                 chunks.add(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + 8)));
             }
-            GgufExporter.export(plain, tokenizer, calibrated, GgufType.Q4_K_M, ImportanceMatrix.collect(plain, chunks),
-                    GgufProgress.NONE);
+            ImportanceMatrix imatrix = ImportanceMatrix.collect(plain, chunks);
+            GgufExporter.export(plain, tokenizer, calibrated, GgufType.Q4_K_M, imatrix, GgufProgress.NONE);
+            imatrix.save(dir.resolve("expected-imatrix-file.gguf"), "calibration.txt");
         }
         r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("mi.gguf").toString(),
                 "--type", "q4_k_m", "--calibration", dir.resolve("calibration.txt").toString(),
-                "--calibration-tokens", "8");
+                "--calibration-tokens", "8", "--save-imatrix", dir.resolve("imatrix.gguf").toString());
         assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("importance matrix over"), r.out());
+        assertArrayEquals(Files.readAllBytes(dir.resolve("expected-imatrix-file.gguf")),
+                Files.readAllBytes(dir.resolve("imatrix.gguf")), "the library's imatrix file (llama.cpp reads it back "
+                        + "in the gguf module)");
         assertTrue(r.err().lines().anyMatch(l -> l.matches("importance matrix: ran (\\d+) of \\1 calibration chunks.*")),
                 r.err());
         assertArrayEquals(Files.readAllBytes(calibrated), Files.readAllBytes(dir.resolve("mi.gguf")));
