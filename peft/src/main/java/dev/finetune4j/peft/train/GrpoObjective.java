@@ -27,6 +27,9 @@ import java.util.stream.IntStream;
  * later ones reuse its rollouts, and each rollout keeps the per-token log-probabilities of the policy that sampled it,
  * taken at generation time in eval mode (as it sampled) without autograd, the old policy of {@link GrpoLoss}'s ratio.
  *
+ * <p>An evaluation over validation prompts ({@link #prepareEvaluation}) samples them from the evaluation's seed streams
+ * and forms their rollouts as one generation; the loop then runs {@link #lossSum} over them without autograd.
+ *
  * <p>With β > 0 the reference is the base model without the adapter (TRL's reference for a PEFT model), run in eval
  * mode without autograd in each micro-batch: no second copy of the weights is held.
  */
