@@ -63,8 +63,16 @@ final class DataParallelRank {
      * bits: every rank gets exactly what the others computed).
      */
     StepShare share(int count, int accumulation, Device device) {
-        int first = firstMicroBatch(count, accumulation);
-        int end = endMicroBatch(count, accumulation);
+        return share(firstMicroBatch(count, accumulation), endMicroBatch(count, accumulation), count, device);
+    }
+
+    /** This rank's share of an evaluation's {@code batches}: its block ({@link #firstEvalBatch}), exchanging as a step's. */
+    StepShare evalShare(int batches, Device device) {
+        return share(firstEvalBatch(batches), firstEvalBatch(batches, rank() + 1), batches, device);
+    }
+
+    /** The share of micro-batches {@code first} to {@code end} - 1 of {@code count}. */
+    private StepShare share(int first, int end, int count, Device device) {
         if (!distributed()) {
             return StepShare.alone(count);
         }

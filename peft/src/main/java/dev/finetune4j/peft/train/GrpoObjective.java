@@ -12,6 +12,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
@@ -24,6 +26,9 @@ import java.util.stream.IntStream;
  * <p>With {@code numIterations} μ > 1 a generation serves μ optimizer steps ({@link #stepsPerPreparation}): the
  * later ones reuse its rollouts, and each rollout keeps the per-token log-probabilities of the policy that sampled it,
  * taken at generation time in eval mode (as it sampled) without autograd, the old policy of {@link GrpoLoss}'s ratio.
+ *
+ * <p>An evaluation over validation prompts ({@link #prepareEvaluation}) samples them from the evaluation's seed streams
+ * and forms their rollouts as one generation; the loop then runs {@link #lossSum} over them without autograd.
  *
  * <p>With β > 0 the reference is the base model without the adapter (TRL's reference for a PEFT model), run in eval
  * mode without autograd in each micro-batch: no second copy of the weights is held.
@@ -103,14 +108,36 @@ final class GrpoObjective implements Objective {
      */
     @Override
     public void prepareStep(int step, List<int[]> microBatches, StepShare share) {
+        prepare(microBatches, share, prompts -> sampler.sample(step, prompts), cfg.numIterations() > 1);
+    }
+
+    /**
+     * Samples and scores the completions of this rank's validation prompts from their own streams
+     * ({@link GrpoSampler#sampleForEvaluation}) and forms their advantages over the whole evaluation, as one generation
+     * batch; {@link #preparationMetrics} are then the evaluation's rewards and lengths. An evaluation is one iteration
+     * (TRL's): the old policy is the policy, so no old log-probabilities are taken.
+     */
+    @Override
+    public void prepareEvaluation(List<int[]> batches, StepShare share) {
+        prepare(batches, share, sampler::sampleForEvaluation, false);
+    }
+
+    /** GRPO's best evaluation has the highest mean reward: its validation loss stays near 0 whatever the policy does. */
+    @Override
+    public Optional<String> bestEvalMetric() {
+        return Optional.of("reward");
+    }
+
+    /** Samples ({@code sampling}) and scores this rank's micro-batches, then forms the rollouts of all of them. */
+    private void prepare(List<int[]> microBatches, StepShare share, Function<int[], long[][]> sampling, boolean keepOld) {
         List<long[][]> completions = new ArrayList<>();
         List<double[][]> scores = new ArrayList<>();
         for (int[] prompts : microBatches.subList(share.first(), share.end())) {
-            long[][] sampled = sampler.sample(step, prompts);
+            long[][] sampled = sampling.apply(prompts);
             completions.add(sampled);
             scores.add(sampler.score(prompts, sampled));
         }
-        prepare(microBatches, share, completions, scores);
+        prepare(microBatches, share, completions, scores, keepOld);
     }
 
     /**
@@ -118,16 +145,17 @@ final class GrpoObjective implements Objective {
      * micro-batch, on one rank: what a test with fixed completions calls.
      */
     void prepare(List<int[]> microBatches, List<long[][]> completions, List<double[][]> scores) {
-        prepare(microBatches, StepShare.alone(microBatches.size()), completions, scores);
+        prepare(microBatches, StepShare.alone(microBatches.size()), completions, scores, cfg.numIterations() > 1);
     }
 
     /**
      * Forms this rank's rollouts from the completions and scores of its micro-batches: each completion is ended after
      * its first stop token, then every completion's scores, length and truncation, gathered from all ranks, give the
-     * advantages, token weights and metrics of the whole step. With μ > 1 each of this rank's rollouts gets the
-     * policy's log-probabilities as the model is now ({@link #oldLogProbs}).
+     * advantages, token weights and metrics of the whole step. With {@code keepOld} (μ > 1) each of this rank's
+     * rollouts gets the policy's log-probabilities as the model is now ({@link #oldLogProbs}).
      */
-    private void prepare(List<int[]> microBatches, StepShare share, List<long[][]> completions, List<double[][]> scores) {
+    private void prepare(List<int[]> microBatches, StepShare share, List<long[][]> completions, List<double[][]> scores,
+                         boolean keepOld) {
         int functions = rewardNames.size();
         int stride = functions + 2; // per completion: each function's score, the length, whether it was truncated
         List<long[]> own = new ArrayList<>();
@@ -170,7 +198,7 @@ final class GrpoObjective implements Objective {
                 Rollout r = new Rollout(microBatches.get(m).clone(), own.subList(ownAt, ownAt + n).toArray(long[][]::new),
                         Arrays.copyOfRange(truncated, at, at + n), Arrays.copyOfRange(advantages.advantages(), at, at + n),
                         Arrays.copyOfRange(weights, at, at + n), Arrays.copyOfRange(masked, at, at + n), null);
-                prepared.add(cfg.numIterations() == 1 ? r : new Rollout(r.prompts(), r.completions(), r.truncated(),
+                prepared.add(!keepOld ? r : new Rollout(r.prompts(), r.completions(), r.truncated(),
                         r.advantages(), r.tokenWeights(), r.masked(), oldLogProbs(r)));
                 ownAt += n;
             }

@@ -9,13 +9,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.function.LongBinaryOperator;
 
 /**
  * GRPO's rollouts: samples each prompt's group of completions from the policy and scores them with the reward
  * functions. Sampling runs in eval mode (no dropout) without autograd, as one batch per call; completion g of prompt i
  * at step s draws from its own stream, seeded with {@code Seeds.derive(seed, SAMPLING, s, i, g)}, so a step's
  * completions depend only on the weights, the seed and the step (a resumed run samples what an uninterrupted one
- * would, and the micro-batch layout does not matter).
+ * would, and the micro-batch layout does not matter). A validation prompt's completions draw from
+ * {@code Seeds.derive(seed, EVAL_SAMPLING, i, g)}, apart from training's streams and the same at every evaluation.
  */
 final class GrpoSampler {
     /** How much of a completion an error message quotes. */
@@ -49,13 +51,27 @@ final class GrpoSampler {
      * after prompt, each ending after its first stop token or at {@code maxCompletionLength} tokens.
      */
     long[][] sample(int step, int[] prompts) {
+        return sample(prompts, (prompt, k) -> Seeds.derive(seed, Seeds.SAMPLING, step, prompt, k));
+    }
+
+    /**
+     * The completions of validation prompts {@code prompts}, as {@link #sample(int, int[])} but from the evaluation's
+     * streams: NOTE: they do not depend on the step, so every evaluation draws the same random numbers and a change of
+     * the mean reward between two evaluations is the policy's, not the sampling's (common random numbers).
+     */
+    long[][] sampleForEvaluation(int[] prompts) {
+        return sample(prompts, (prompt, k) -> Seeds.derive(seed, Seeds.EVAL_SAMPLING, prompt, k));
+    }
+
+    /** The completions of {@code prompts}, completion k of a prompt seeded with {@code seedOf(prompt, k)}. */
+    private long[][] sample(int[] prompts, LongBinaryOperator seedOf) {
         int g = cfg.numGenerations();
         long[][] inputs = new long[prompts.length * g][];
         long[] seeds = new long[inputs.length];
         for (int p = 0; p < prompts.length; p++) {
             for (int k = 0; k < g; k++) {
                 inputs[p * g + k] = data.get(prompts[p]).prompt();
-                seeds[p * g + k] = Seeds.derive(seed, Seeds.SAMPLING, step, prompts[p], k);
+                seeds[p * g + k] = seedOf.applyAsLong(prompts[p], k);
             }
         }
         boolean training = model.base().isTraining();

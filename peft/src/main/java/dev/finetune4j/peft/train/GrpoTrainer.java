@@ -31,8 +31,21 @@ import java.util.Set;
  * <p>Sampling is reproducible: a step's completions follow from the adapter's weights, {@code TrainingConfig.seed}
  * and the step number, so a run resumed from a checkpoint samples exactly what the uninterrupted run did. Training
  * forwards run in training mode (dropout on, TRL's {@code disable_dropout=False}); sampling and the reference pass
- * (β > 0: the base model without the adapter) in eval mode. GRPO has no validation loss: {@code evalEverySteps} must
- * be 0 (score held-out prompts by generating from the trained model instead).
+ * (β > 0: the base model without the adapter) in eval mode.
+ *
+ * <p>Evaluation ({@code evalData(prompts)} and {@code TrainingConfig.evalEverySteps}) scores held-out prompts as TRL's
+ * {@code GRPOTrainer.evaluate} does: the current policy samples {@code numGenerations} completions of each validation
+ * prompt with the training temperature, top-p and top-k (no dropout), the same reward functions score them, and the
+ * evaluation reports the GRPO loss of those completions ({@link EvalMetrics#loss()}, TRL's {@code eval_loss}) and in
+ * {@link EvalMetrics#extra()} what a generating step reports ({@code reward}, {@code reward_std},
+ * {@code rewards/<name>/mean|std}, {@code frac_reward_zero_std}, {@code completions/...}, {@code kl} with β > 0, the
+ * clip ratios), which TRL logs with the {@code eval_} prefix. The validation prompts form one generation batch (their
+ * advantages and token weights span all of them, whatever the micro-batches or ranks). Each evaluation draws the same
+ * random numbers, from a stream apart from training's (training runs bit for bit as without evaluation), so a resumed
+ * run evaluates as the uninterrupted one and two evaluations differ by the policy only. The best evaluation
+ * ({@link TrainResult#bestCheckpoint()}, early stopping) is the one with the highest mean {@code reward}, not the
+ * lowest loss: with advantages centred in each group the loss stays near 0 whatever the policy does. An improvement
+ * must exceed {@code earlyStoppingThreshold}.
  */
 public final class GrpoTrainer extends Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(GrpoTrainer.class);
@@ -141,11 +154,6 @@ public final class GrpoTrainer extends Trainer {
                     throw new IllegalArgumentException("two reward functions are named '" + r.name() + "', so their "
                             + "metrics (rewards/<name>/mean) would mix: name each with RewardFunction.named");
                 }
-            }
-            if (config != null && config.evalEverySteps() > 0) {
-                throw new IllegalArgumentException("GRPO has no validation loss, but evalEverySteps is "
-                        + config.evalEverySteps() + ": set evalEverySteps(0) and score held-out prompts with the "
-                        + "trained model's generations");
             }
             Set<Long> stops = stopTokens;
             if (stops == null) {

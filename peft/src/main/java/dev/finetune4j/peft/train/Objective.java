@@ -8,6 +8,7 @@ import dev.finetune4j.peft.PeftModel;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What a trainer minimises over a data set of examples addressed by index: the training loop is shared, the
@@ -106,6 +107,26 @@ interface Objective {
     }
 
     /**
+     * Called before each evaluation of this (validation) objective with all its batches, under the run's precision:
+     * GRPO samples and scores the completions of this rank's validation prompts here and forms their advantages over
+     * the whole evaluation; its {@link #preparationMetrics} are then reported with the evaluation. Nothing by default.
+     *
+     * @param batches the example indices of each of the evaluation's batches (every rank's), in order
+     * @param share   the ones this rank evaluates, and the exchange with the other ranks
+     */
+    default void prepareEvaluation(List<int[]> batches, StepShare share) {
+    }
+
+    /**
+     * The metric of an evaluation ({@link EvalMetrics#extra()}) whose highest value makes the best evaluation and whose
+     * lack of improvement counts towards early stopping; empty (the default) for the validation loss, the lowest being
+     * the best. GRPO: {@code reward}, the mean reward of the validation prompts' completions.
+     */
+    default Optional<String> bestEvalMetric() {
+        return Optional.empty();
+    }
+
+    /**
      * How many consecutive optimizer steps one {@link #prepareStep} serves: they run the same micro-batches, and an
      * epoch over the examples takes that many times more steps. 1 by default; GRPO's {@code numIterations}.
      */
@@ -115,7 +136,8 @@ interface Objective {
 
     /**
      * Metrics of the latest {@link #prepareStep} (GRPO's rewards and completion lengths), reported with the step that
-     * called it and not with the later steps it serves. None by default.
+     * called it and not with the later steps it serves, or of the latest {@link #prepareEvaluation}, reported with that
+     * evaluation. None by default.
      */
     default Map<String, Double> preparationMetrics() {
         return Map.of();

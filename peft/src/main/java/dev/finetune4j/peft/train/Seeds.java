@@ -11,6 +11,8 @@ final class Seeds {
     static final long DROPOUT = 0x4452_4F50L;
     /** GRPO's sampling of completions. */
     static final long SAMPLING = 0x5341_4D50L;
+    /** GRPO's sampling of the validation prompts' completions: a stream apart from training's. */
+    static final long EVAL_SAMPLING = 0x4556_414CL;
 
     private Seeds() {
     }

@@ -14,8 +14,9 @@ import java.util.Optional;
  * @param steps           optimizer steps done
  * @param skippedSteps    steps skipped for a NaN/Inf loss or gradient
  * @param stopReason      why training ended
- * @param bestEvalLoss    lowest validation loss (NaN without evaluation)
- * @param bestCheckpoint  checkpoint with the lowest validation loss, or the last one without evaluation;
+ * @param bestEvalLoss    validation loss of the best evaluation: the lowest (GRPO: the loss of the evaluation with the
+ *                        highest mean reward); NaN without evaluation
+ * @param bestCheckpoint  checkpoint of the best evaluation, or the last one without evaluation;
  *                        null when no checkpoint was written
  * @param lastCheckpoint  newest checkpoint, or null when none was written
  */

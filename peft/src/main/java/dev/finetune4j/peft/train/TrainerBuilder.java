@@ -158,13 +158,22 @@ public abstract sealed class TrainerBuilder<B extends TrainerBuilder<B, D, M>, D
         if (config.logEverySteps() > 0 && collective.rank() == 0) {
             all.add(new ProgressLogger(config.logEverySteps()));
         }
-        Objective eval = evalData == null ? null : objective.apply(evalData);
+        Objective eval = evalData == null ? null : validation(objective);
         if (eval != null && config.evalEverySteps() > 0) {
             requireLabels(eval, "validation");
         }
         Objective train = objective.apply(trainData);
         requireLabels(train, "training");
         return new TrainingLoop(trainedModel, config, train, eval, List.copyOf(all), new DataParallelRank(collective));
+    }
+
+    /** The objective of the validation data; a refusal of the data says that it is the validation data. */
+    private Objective validation(Function<D, Objective> objective) {
+        try {
+            return objective.apply(evalData);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("validation data: " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -38,9 +38,17 @@ final class TrainerState {
     public List<Double> lossHistory = new ArrayList<>();
     public List<Double> gradNormHistory = new ArrayList<>();
     public List<EvalMetrics> evalHistory = new ArrayList<>();
-    /** Lowest validation loss so far; null before the first evaluation. */
+    /**
+     * Validation loss of the best evaluation so far: the lowest, or where the objective picks the best by a metric
+     * ({@link Objective#bestEvalMetric}, GRPO's mean reward) the loss of that evaluation; null before the first one.
+     */
     public Double bestEvalLoss;
-    /** Step of the lowest validation loss; 0 before the first evaluation. */
+    /**
+     * The best value so far of the objective's {@link Objective#bestEvalMetric} (the highest); null before the first
+     * evaluation and where the loss picks the best evaluation.
+     */
+    public Double bestEvalScore;
+    /** Step of the best evaluation; 0 before the first evaluation. */
     public int bestEvalStep;
     /** Evaluations in a row without improvement. */
     public int evalsWithoutImprovement;
@@ -162,9 +170,10 @@ final class TrainerState {
             problems.add("optimizerSteps " + optimizerSteps + " must equal step - skippedSteps (" + (step - skippedSteps)
                     + ") and the optimizer state's step count (" + optimizerStateSteps + ")");
         }
-        if (bestEvalStep < 0 || bestEvalStep > step || (bestEvalLoss != null && !Double.isFinite(bestEvalLoss))) {
-            problems.add("the best evaluation (step " + bestEvalStep + ", loss " + bestEvalLoss + ") is not a finite loss "
-                    + "at a step in [0, " + step + "]");
+        if (bestEvalStep < 0 || bestEvalStep > step || (bestEvalLoss != null && !Double.isFinite(bestEvalLoss))
+                || (bestEvalScore != null && !Double.isFinite(bestEvalScore))) {
+            problems.add("the best evaluation (step " + bestEvalStep + ", loss " + bestEvalLoss + ", score " + bestEvalScore
+                    + ") is not a finite loss and score at a step in [0, " + step + "]");
         }
         if (evalsWithoutImprovement < 0 || evalHistory == null) {
             problems.add("evalsWithoutImprovement " + evalsWithoutImprovement + " is negative or evalHistory is missing");

@@ -29,9 +29,11 @@ import java.nio.file.Path;
  * @param warmupRatio               warm-up as a fraction of all steps, when {@code warmupSteps} is 0
  * @param maxGradNorm               clip the global gradient norm to this; 0 turns clipping off
  * @param shuffle                   shuffle the training examples each epoch (order derived from seed and epoch)
- * @param seed                      seed of every random stream (shuffling, dropout)
- * @param evalEverySteps            validation loss and perplexity every N steps; 0 turns it off
- * @param earlyStoppingPatience     stop after this many evaluations without improvement; 0 turns it off
+ * @param seed                      seed of every random stream (shuffling, dropout, GRPO's sampling)
+ * @param evalEverySteps            validation loss and perplexity (GRPO: the held-out prompts' rewards too) every N
+ *                                  steps; 0 turns it off
+ * @param earlyStoppingPatience     stop after this many evaluations without improvement (a lower validation loss;
+ *                                  GRPO: a higher mean reward); 0 turns it off
  * @param earlyStoppingThreshold    improvement below this does not count
  * @param saveEverySteps            checkpoint every N steps, at the end, and at each evaluation that improves on the
  *                                  best; 0 turns checkpoints off
@@ -396,7 +398,8 @@ public record TrainingConfig(int epochs, int maxSteps, int microBatchSize, int g
         }
 
         /**
-         * Stop after {@code patience} evaluations whose loss is not lower than the best by at least {@code threshold}.
+         * Stop after {@code patience} evaluations whose loss is not lower than the best by at least {@code threshold}
+         * (GRPO: whose mean reward is not higher than the best by more than {@code threshold}).
          *
          * @param patience evaluations without improvement before stopping, {@code >= 1} to turn it on (default 0: off)
          * @param threshold the smallest improvement that counts (default 0)

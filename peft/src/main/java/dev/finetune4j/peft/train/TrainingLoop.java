@@ -474,11 +474,22 @@ final class TrainingLoop {
      * counter. In a data-parallel run each rank evaluates its block of the batches and the ranks gather the sums.
      */
     private void evaluate(TrainerState state, List<Tensor> masters) {
-        int batches = Math.ceilDiv(eval.size(), cfg.microBatchSize());
-        EvalSums own = evaluate(masters, ranks.firstEvalBatch(batches), ranks.firstEvalBatch(batches, ranks.rank() + 1));
+        int mbs = cfg.microBatchSize();
+        List<int[]> batches = IntStream.range(0, Math.ceilDiv(eval.size(), mbs))
+                .mapToObj(b -> IntStream.range(b * mbs, Math.min((b + 1) * mbs, eval.size())).toArray()).toList();
+        StepShare share = ranks.evalShare(batches.size(), device);
+        try (var forwardPrecision = cfg.precision().use()) {
+            eval.prepareEvaluation(batches, share);
+        }
+        EvalSums own = evaluate(masters, batches.subList(share.first(), share.end()));
         EvalSums all = ranks.distributed() ? gathered(own) : own;
         double loss = all.loss() / all.weight(); // not 0: TrainerBuilder refuses validation data without a label token
-        boolean improved = state.bestEvalLoss == null || loss < state.bestEvalLoss - cfg.earlyStoppingThreshold();
+        Map<String, Double> extra = new HashMap<>(eval.metrics(all.metrics(), all.weight()));
+        if (all.predictions().length > 0) { // every batch predicts when one does: in order, one per example
+            extra.putAll(eval.predictionMetrics(Arrays.stream(all.predictions()).mapToInt(Math::toIntExact).toArray()));
+        }
+        extra.putAll(eval.preparationMetrics());
+        boolean improved = improvesOnTheBest(state, loss, extra);
         if (improved) {
             state.bestEvalLoss = loss;
             state.bestEvalStep = state.step;
@@ -486,13 +497,27 @@ final class TrainingLoop {
         } else {
             state.evalsWithoutImprovement++;
         }
-        Map<String, Double> extra = new HashMap<>(eval.metrics(all.metrics(), all.weight()));
-        if (all.predictions().length > 0) { // every batch predicts when one does: in order, one per example
-            extra.putAll(eval.predictionMetrics(Arrays.stream(all.predictions()).mapToInt(Math::toIntExact).toArray()));
-        }
         EvalMetrics metrics = new EvalMetrics(state.step, loss, Math.exp(loss), improved, extra);
         state.evalHistory.add(metrics);
         listeners.forEach(l -> l.onEvaluation(metrics));
+    }
+
+    /**
+     * Whether an evaluation of validation loss {@code loss} and metrics {@code extra} is the best so far by more than
+     * {@code earlyStoppingThreshold}: the lowest loss, or the highest value of the objective's
+     * {@link Objective#bestEvalMetric} (then kept as the best score).
+     */
+    private boolean improvesOnTheBest(TrainerState state, double loss, Map<String, Double> extra) {
+        String metric = eval.bestEvalMetric().orElse(null);
+        if (metric == null) {
+            return state.bestEvalLoss == null || loss < state.bestEvalLoss - cfg.earlyStoppingThreshold();
+        }
+        double score = extra.get(metric);
+        if (state.bestEvalScore != null && score <= state.bestEvalScore + cfg.earlyStoppingThreshold()) {
+            return false;
+        }
+        state.bestEvalScore = score;
+        return true;
     }
 
     /** Every rank's evaluation sums added (in rank order), and their predictions one after the other. */
@@ -527,8 +552,8 @@ final class TrainingLoop {
                 predictions.stream().flatMapToLong(Arrays::stream).toArray());
     }
 
-    /** The sums over validation batches {@code from} to {@code to} - 1. */
-    private EvalSums evaluate(List<Tensor> masters, int from, int to) {
+    /** The sums over validation batches {@code batches} (this rank's block). */
+    private EvalSums evaluate(List<Tensor> masters, List<int[]> batches) {
         double sum = 0;
         long weight = 0;
         Map<String, Double> extraSums = new HashMap<>();
@@ -536,9 +561,7 @@ final class TrainingLoop {
         model.train(false);
         try (var ng = Autograd.noGrad(); var forwardPrecision = cfg.precision().use();
              var castsScope = TensorScope.open(); var casts = Bf16Casts.of(cfg.precision(), masters)) {
-            for (int b = from; b < to; b++) {
-                int start = b * cfg.microBatchSize();
-                int[] idx = IntStream.range(start, Math.min(start + cfg.microBatchSize(), eval.size())).toArray();
+            for (int[] idx : batches) {
                 long w = eval.weight(idx);
                 if (w == 0) {
                     continue;

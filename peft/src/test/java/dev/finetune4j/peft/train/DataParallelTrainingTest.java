@@ -215,10 +215,38 @@ class DataParallelTrainingTest {
         assertTrue(reused.get("clip_ratio/region_mean") > 0, "the reused step's ratio is clipped: " + reused);
     }
 
+    @Test
+    void grpoRanksEvaluateTheirBlockOfHeldOutPromptsAndReportWhatOneRankDoes() {
+        // three held-out prompts in batches of two: rank 0 samples the first batch, rank 1 the second; batch scaling
+        // and dapo's token count span both
+        GrpoConfig grpo = GrpoConfig.builder().numGenerations(3).maxCompletionLength(5).beta(0.05)
+                .scaleRewards(GrpoConfig.ScaleRewards.BATCH).build();
+        Rank single = grpo(Collective.single(), 2, grpo, true);
+        List<Rank> ranks = LocalCollective.runOnThreads(2, TIMEOUT, rank -> grpo(rank, 1, grpo, true));
+        List<EvalMetrics> expected = single.result().evalHistory();
+        assertEquals(List.of(2), expected.stream().map(EvalMetrics::step).toList());
+        for (Rank rank : ranks) {
+            List<EvalMetrics> actual = rank.result().evalHistory();
+            assertEquals(expected.size(), actual.size());
+            for (int e = 0; e < expected.size(); e++) {
+                assertEquals(expected.get(e).loss(), actual.get(e).loss(), 1e-6 * (1 + Math.abs(expected.get(e).loss())),
+                        "eval " + e + " loss");
+                assertEquals(expected.get(e).improved(), actual.get(e).improved());
+                Map<String, Double> want = expected.get(e).extra();
+                assertTrue(want.containsKey("reward") && want.containsKey("kl"), want.keySet().toString());
+                assertEquals(want.keySet(), actual.get(e).extra().keySet());
+                for (String name : want.keySet()) {
+                    assertEquals(want.get(name), actual.get(e).extra().get(name), 1e-6 * (1 + Math.abs(want.get(name))),
+                            "eval " + e + " " + name);
+                }
+            }
+        }
+    }
+
     /** Two ranks with accumulation 1 train and report what one rank with accumulation 2 does, which is returned. */
     private static Rank assertGrpoRanksEqualOneRank(GrpoConfig grpo) {
-        Rank single = grpo(Collective.single(), 2, grpo);
-        List<Rank> ranks = LocalCollective.runOnThreads(2, TIMEOUT, rank -> grpo(rank, 1, grpo));
+        Rank single = grpo(Collective.single(), 2, grpo, false);
+        List<Rank> ranks = LocalCollective.runOnThreads(2, TIMEOUT, rank -> grpo(rank, 1, grpo, false));
         for (Rank rank : ranks) {
             single.weights().forEach((name, w) -> assertArrayEquals(w, rank.weights().get(name), name));
             assertLossesClose(single.result().lossHistory(), rank.result().lossHistory(), 1e-6);
@@ -290,17 +318,24 @@ class DataParallelTrainingTest {
         }
     }
 
-    /** Three GRPO steps over GrpoTrainerTest's four prompts, two per micro-batch. */
-    private static Rank grpo(Collective rank, int accumulation, GrpoConfig grpo) {
+    /**
+     * Three GRPO steps over GrpoTrainerTest's four prompts, two per micro-batch; with {@code evaluate} an evaluation of
+     * three held-out prompts after step 2.
+     */
+    private static Rank grpo(Collective rank, int accumulation, GrpoConfig grpo, boolean evaluate) {
         try (LanguageModel base = GrpoTrainerTest.tinyByteLlama()) {
             PeftModel model = Peft.wrap(base, GrpoTrainerTest.lora());
             List<StepMetrics> steps = new ArrayList<>();
             TrainingConfig cfg = TrainingConfig.builder().maxSteps(3).microBatchSize(2)
                     .gradientAccumulationSteps(accumulation).learningRate(1e-2).schedule(Schedule.CONSTANT).seed(5)
-                    .logEverySteps(0).build();
-            TrainResult result = GrpoTrainer.builder().model(model).tokenizer(GrpoTrainerTest.TOKENIZER).config(cfg)
+                    .evalEverySteps(evaluate ? 2 : 0).logEverySteps(0).build();
+            GrpoTrainer.Builder b = GrpoTrainer.builder().model(model).tokenizer(GrpoTrainerTest.TOKENIZER).config(cfg)
                     .grpo(grpo).reward(GrpoTrainerTest.LOWERCASE).trainData(GrpoTrainerTest.PROMPTS).collective(rank)
-                    .listener(recorder(steps, null)).build().train();
+                    .listener(recorder(steps, null));
+            if (evaluate) {
+                b.evalData(GrpoDataset.fromTexts(List.of("Why ", "Go: ", "No."), GrpoTrainerTest.TOKENIZER));
+            }
+            TrainResult result = b.build().train();
             return new Rank(result, TrainTestSupport.weights(model), steps);
         }
     }

@@ -146,12 +146,13 @@ class GrpoTrainerTest {
             b.grpo(defaults).reward(LOWERCASE);
             assertMessage(b::build, "two reward functions are named 'lowercase'");
             GrpoTrainer.Builder evaluating = GrpoTrainer.builder().model(model).tokenizer(TOKENIZER).reward(LOWERCASE)
-                    .config(TrainingConfig.builder().maxSteps(2).evalEverySteps(1).build()).trainData(PROMPTS)
-                    .evalData(PROMPTS);
-            assertMessage(evaluating::build, "GRPO has no validation loss");
+                    .config(TrainingConfig.builder().maxSteps(2).evalEverySteps(1).build()).trainData(PROMPTS);
+            assertMessage(evaluating::build, "evalEverySteps=1 needs evalData(...)");
             GrpoDataset tooLong = GrpoDataset.of(List.of(new GrpoExample(new long[32], "")));
             assertMessage(() -> GrpoTrainer.builder().model(model).tokenizer(TOKENIZER).reward(LOWERCASE)
                     .config(config(1, 1).build()).trainData(tooLong).build(), "GRPO prompt 0 (with room for one completion token)");
+            assertMessage(() -> evaluating.evalData(tooLong).build(), "validation data: GRPO prompt 0 (with room for "
+                    + "one completion token)");
         }
     }
 

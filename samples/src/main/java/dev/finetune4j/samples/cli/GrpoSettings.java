@@ -9,7 +9,9 @@ import dev.finetune4j.peft.train.RewardFunction;
 import dev.finetune4j.peft.train.TrainingConfig;
 
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /** The {@code grpo} section of {@code objective: grpo} and the trainer it describes, with built-in rewards. */
 final class GrpoSettings {
@@ -45,13 +47,45 @@ final class GrpoSettings {
         });
     }
 
-    /** The trainer's builder over {@code rows} with {@code rewards} (from {@link GrpoRewards#load}, in order). */
+    /**
+     * The trainer's builder over {@code rows} with {@code rewards} (from {@link GrpoRewards#load}, in order), evaluating
+     * the {@code validation} prompts when not null.
+     */
     static GrpoTrainer.Builder builder(PeftModel model, TrainingConfig cfg, GrpoConfig grpo, List<RewardFunction> rewards,
-                                      Tokenizer tok, TrainData.GrpoRows rows, long pad) {
+                                      Tokenizer tok, TrainData.GrpoRows rows, TrainData.GrpoRows validation, long pad) {
         GrpoTrainer.Builder b = GrpoTrainer.builder().model(model).config(cfg).grpo(grpo).tokenizer(tok).padTokenId(pad)
                 .trainData(rows.prompts());
+        if (validation != null) {
+            b.evalData(validation.prompts());
+        }
         rewards.forEach(b::reward);
         return b;
+    }
+
+    /**
+     * Each prompt's answer (for exact_match) from the training rows and the validation rows (null when there are none,
+     * else read from {@code validationFile}): both files have answers or neither, and a prompt in both has one answer.
+     */
+    static Map<String, String> answers(TrainData.GrpoRows rows, TrainData.GrpoRows validation, String validationFile) {
+        if (validation == null) {
+            return rows.answers();
+        }
+        if (rows.answers().isEmpty() != validation.answers().isEmpty()) {
+            String validationRows = "the validation rows (" + validationFile + ")";
+            throw new BadInputException((rows.answers().isEmpty()
+                    ? validationRows + " have an 'answer' field but the training rows have none"
+                    : "the training rows have an 'answer' field but " + validationRows + " have none")
+                    + ": give the rows of both files an answer, or neither");
+        }
+        Map<String, String> all = new HashMap<>(rows.answers());
+        validation.answers().forEach((prompt, answer) -> {
+            String trained = all.putIfAbsent(prompt, answer);
+            if (trained != null && !trained.equals(answer)) {
+                throw new BadInputException(validationFile + " gives the prompt \"" + prompt + "\" another answer than "
+                        + "the training rows; exact_match needs one answer per prompt");
+            }
+        });
+        return all;
     }
 
     /** The trainer; a prompt longer than the model reads is bad input. */

@@ -16,6 +16,7 @@ import dev.finetune4j.peft.train.Checkpoints;
 import dev.finetune4j.peft.train.ClassificationTrainer;
 import dev.finetune4j.peft.train.DpoConfig;
 import dev.finetune4j.peft.train.DpoTrainer;
+import dev.finetune4j.peft.train.EvalMetrics;
 import dev.finetune4j.peft.train.GrpoConfig;
 import dev.finetune4j.peft.train.KtoConfig;
 import dev.finetune4j.peft.train.KtoTrainer;
@@ -87,7 +88,8 @@ import java.util.function.Consumer;
                 "                   {type: length, target: 200}, {type: exact_match},",
                 "                   {type: reward_model, model: rm-base, adapter: rm-run/adapter, weight: 2}]}",
                 "                                        # objective: grpo; rows",
-                "  # prompt (+ answer for exact_match); micro_batch_size counts prompts; no validation file",
+                "  # prompt (+ answer for exact_match); micro_batch_size counts prompts; a validation file of such",
+                "  # rows is sampled and scored every eval_every_steps (the best adapter: the highest mean reward)",
                 "  output: runs/qa",
                 "Classification (rows {\"text\": ..., \"label\": ...}; a decoder model gets a new score head for the labels):",
                 "  task: classification",
@@ -187,10 +189,6 @@ final class TrainCommand implements Callable<Integer> {
         if (!List.of("sft", "dpo", "orpo", "simpo", "kto", "grpo").contains(objective)) {
             throw new BadInputException("'objective' is '" + objective + "'; use sft, dpo, orpo, simpo, kto or grpo");
         }
-        if (objective.equals("grpo") && c.data().validation() != null) {
-            throw new BadInputException("objective: grpo has no validation loss: remove 'data.validation' (and "
-                    + "eval_every_steps); score held-out prompts with 'finetune4j eval' after training");
-        }
         TrainConfig.Training t = c.training() == null
                 ? new TrainConfig.Training(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
                         null, null, null)
@@ -229,9 +227,12 @@ final class TrainCommand implements Callable<Integer> {
             // NOTE: the data is read first, so that data which is bad input leaves an earlier run's files in place
             if (grpo != null) {
                 TrainData.GrpoRows rows = data.grpo(base.resolve(c.data().train()));
-                try (GrpoRewards.Loaded rewards = GrpoRewards.load(c.grpo().rewards(), rows.answers(), base, target)) {
-                    run(GrpoSettings.build(ranked(GrpoSettings.builder(peft, cfg, grpo, rewards.functions(), tok, rows, pad),
-                            "grpo")), peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
+                TrainData.GrpoRows validation = c.data().validation() == null ? null
+                        : data.grpo(base.resolve(c.data().validation()));
+                try (GrpoRewards.Loaded rewards = GrpoRewards.load(c.grpo().rewards(),
+                        GrpoSettings.answers(rows, validation, c.data().validation()), base, target)) {
+                    run(GrpoSettings.build(ranked(GrpoSettings.builder(peft, cfg, grpo, rewards.functions(), tok, rows,
+                            validation, pad), "grpo")), peft.trainableReport(), peft::save, target, cfg, out, checkpoint);
                 }
                 return ExitCodes.OK;
             }
@@ -396,7 +397,10 @@ final class TrainCommand implements Callable<Integer> {
                 }
             }
             AtomicDirectory.replace(staged, dir, dir.resolveSibling("." + dir.getFileName() + ".old"));
-            return "adapter of the best evaluation (" + best.getFileName() + ", validation loss "
+            // GRPO's best evaluation is the one with the highest mean reward
+            Double reward = r.evalHistory().stream().filter(EvalMetrics::improved).toList().getLast().extra().get("reward");
+            return "adapter of the best evaluation (" + best.getFileName()
+                    + (reward == null ? "" : String.format(Locale.ROOT, ", mean reward %.4f", reward)) + ", validation loss "
                     + String.format(Locale.ROOT, "%.4f", r.bestEvalLoss()) + "), PEFT format: " + dir.toAbsolutePath();
         }
         save.accept(dir);

@@ -169,7 +169,8 @@ final class TrainData {
 
     /**
      * GRPO rows of {@code file}: {@code prompt} (laid out by the template; the reward functions see the text as
-     * written) and, on every row or none, {@code answer} (for an exact_match reward).
+     * written) and, on every row or none, {@code answer} (for an exact_match reward). A row with {@code chosen},
+     * {@code rejected} or {@code completion} is refused: it belongs to a preference or KTO file.
      */
     GrpoRows grpo(Path file) {
         List<GrpoExample> prompts = new ArrayList<>();
@@ -177,6 +178,12 @@ final class TrainData {
         List<Row> rows = rows(file);
         boolean withAnswers = rows.getFirst().object().containsKey("answer");
         for (Row row : rows) {
+            for (String other : List.of("chosen", "rejected", "completion")) {
+                if (row.object().containsKey(other)) {
+                    throw row.bad("has a '" + other + "' field, so it is a preference or KTO row: GRPO samples the "
+                            + "completions itself and reads rows {\"prompt\": ...} (+ \"answer\" for exact_match)");
+                }
+            }
             String text = row.text("prompt");
             prompts.add(new GrpoExample(promptOf(row), text));
             if (withAnswers != row.object().containsKey("answer")) {

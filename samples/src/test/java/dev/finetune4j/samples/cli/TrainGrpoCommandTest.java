@@ -1,5 +1,7 @@
 package dev.finetune4j.samples.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.peft.train.RewardFunction;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -117,11 +119,51 @@ class TrainGrpoCommandTest {
         assertBadInput(config("grpo: {rewards: [{type: exact_match}]}\n"), "the training rows have no 'answer' field");
         Files.writeString(dir.resolve("prompts.jsonl"), "{\"prompt\": \"a\", \"answer\": \"1\"}\n{\"prompt\": \"b\"}\n");
         assertBadInput(config("grpo: {rewards: [{type: exact_match}]}\n"), "prompts.jsonl line 2: has no 'answer' field");
+    }
+
+    @Test
+    void aValidationFileOfPromptsIsSampledAndScoredEveryEvalEverySteps() throws Exception {
+        Files.write(dir.resolve("validation.jsonl"), List.of("{\"prompt\": \"fee of card 9?\", \"answer\": \"450 yuan.\"}",
+                "{\"prompt\": \"fee of card 8?\", \"answer\": \"400 yuan.\"}"));
+        Path file = withValidation("grpo: {num_generations: 2, max_completion_length: 4,"
+                + " rewards: [{type: exact_match}, {type: regex, pattern: \"[0-9]\"}]}\n");
+        Files.writeString(file, Files.readString(file).replace("seed: 1", "seed: 1, save_every_steps: 1"));
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", file.toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        JsonNode state = new ObjectMapper().readTree(dir.resolve("run/checkpoints/checkpoint-2/trainer_state.json").toFile());
+        JsonNode evals = state.get("evalHistory");
+        assertEquals(2, evals.size(), state.toString());
+        for (JsonNode eval : evals) {
+            for (String metric : List.of("reward", "rewards/exact_match/mean", "rewards/regex/mean", "completions/mean_length")) {
+                assertTrue(eval.get("extra").has(metric), metric + " in " + eval);
+            }
+        }
+        assertTrue(state.get("bestEvalScore").isNumber(), "the best by mean reward: " + state);
+    }
+
+    @Test
+    void aValidationFileThatIsNotGrpoPromptsIsBadInput() throws Exception {
+        String rewards = "grpo: {rewards: [{type: exact_match}]}\n";
+        Files.writeString(dir.resolve("validation.jsonl"), "{\"prompt\": \"a\", \"chosen\": \"1\", \"rejected\": \"2\"}\n");
+        assertBadInput(withValidation(rewards), "validation.jsonl line 1: has a 'chosen' field, so it is a preference or "
+                + "KTO row");
         Files.writeString(dir.resolve("validation.jsonl"), "{\"prompt\": \"a\"}\n");
-        Path withValidation = config("grpo: {rewards: [{type: json_valid}]}\n");
-        Files.writeString(withValidation, Files.readString(withValidation).replace("train: prompts.jsonl",
-                "train: prompts.jsonl, validation: validation.jsonl"));
-        assertBadInput(withValidation, "objective: grpo has no validation loss");
+        assertBadInput(withValidation(rewards), "the training rows have an 'answer' field but the validation rows "
+                + "(validation.jsonl) have none");
+        Files.writeString(dir.resolve("validation.jsonl"), "{\"prompt\": \"fee of card 1?\", \"answer\": \"7 yuan.\"}\n");
+        assertBadInput(withValidation(rewards), "validation.jsonl gives the prompt \"fee of card 1?\" another answer");
+        Files.writeString(dir.resolve("validation.jsonl"), "{\"prompt\": \"a\", \"answer\": \"1\"}\n");
+        Path never = withValidation(rewards);
+        Files.writeString(never, Files.readString(never).replace(", eval_every_steps: 1", ""));
+        assertBadInput(never, "'data.validation' is given but 'training.eval_every_steps' is not");
+    }
+
+    /** The config of {@link #config} with validation.jsonl as the validation file, evaluated every step. */
+    private Path withValidation(String grpo) throws Exception {
+        Path file = config(grpo);
+        Files.writeString(file, Files.readString(file).replace("train: prompts.jsonl",
+                "train: prompts.jsonl, validation: validation.jsonl").replace("seed: 1", "seed: 1, eval_every_steps: 1"));
+        return file;
     }
 
     @Test
