@@ -2,7 +2,8 @@
 # llama.cpp as the reference for finetune4j's GGUF export (gguf module). Exports the tiny test models of
 # gguf/src/test/java/dev/finetune4j/gguf/ReferenceCase.java, loads each GGUF in llama.cpp (the release that
 # node-llama-cpp@3.22.1 ships, CPU build), reads it a second time with gguf-py's GGUFReader, and writes
-# gguf/src/test/resources/llamacpp/<case>.json: the SHA-256 of the file llama.cpp read, llama.cpp's tokens for
+# gguf/src/test/resources/llamacpp/<case>.json.gz (gzipped: the logits are most of the repository's weight on the GPU
+# machine, where the working tree travels): the SHA-256 of the file llama.cpp read, llama.cpp's tokens for
 # the texts, its logits for every position of the ids, and what GGUFReader found. For a K-quant case (Q4_K_M, Q5_K_M,
 # Q6_K) llama.cpp's llama-quantize also quantizes the case's float32 export, and the fixture lists what it wrote
 # (each tensor's name, type, dimensions and the SHA-256 of its data), which the export must equal; an importance-matrix
@@ -68,8 +69,8 @@ print(GGUFReader(sys.argv[1]).fields["general.file_type"].contents())' "$model")
     "$WORK/imatrix_read" "$WORK/models/$name.imatrix.gguf" > "$imatrix_read"
   fi
   QUANTIZED="$quantized" IMATRIX_FILE="${imatrix_read:+$WORK/models/$name.imatrix.gguf}" IMATRIX_READ="$imatrix_read" \
-    PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json" $lora <<'PY'
-import hashlib, json, os, sys
+    PYTHONPATH="$SRC/gguf-py" python3 - "$model" "$WORK/$name.llamacpp.json" "$WORK/models/$name.texts" "$OUT/$name.json.gz" $lora <<'PY'
+import gzip, hashlib, json, os, sys
 import numpy as np
 from gguf import GGUFReader
 
@@ -147,8 +148,9 @@ if os.environ["IMATRIX_READ"]:
         "chunk_size": int(head[3]), "datasets": head[4:],
         "entries": {e[0]: [int(e[1]), hashlib.sha256(b"".join(bytes.fromhex(v)[::-1] for v in e[2:])).hexdigest()]
                     for e in entries}}
-with open(out, "w", encoding="utf-8") as f:
-    json.dump(fixture, f, ensure_ascii=False, separators=(",", ":"))
+# mtime 0 and no file name in the header: the same fixture gives the same bytes
+with open(out, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as f:
+    f.write(json.dumps(fixture, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 print(f"{out}: {len(tensors)} tensors, {n_tokens} tokens, {len(reference['ids'])} positions of logits")
 PY
 done

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
+import java.util.zip.GZIPInputStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -216,12 +217,12 @@ class LlamaCppReferenceTest {
     }
 
     static JsonNode fixture(String name) throws Exception {
-        try (InputStream in = LlamaCppReferenceTest.class.getResourceAsStream("/llamacpp/" + name + ".json")) {
+        try (InputStream in = LlamaCppReferenceTest.class.getResourceAsStream("/llamacpp/" + name + ".json.gz")) {
             if (in == null) {
-                throw new IllegalStateException("missing fixture /llamacpp/" + name + ".json: run "
+                throw new IllegalStateException("missing fixture /llamacpp/" + name + ".json.gz: run "
                         + "tools/reference/gguf_llamacpp.sh");
             }
-            return new ObjectMapper().readTree(in);
+            return new ObjectMapper().readTree(new GZIPInputStream(in));
         }
     }
 
