@@ -7,7 +7,8 @@ import java.util.Map;
  *
  * @param step       optimizer step after which it ran
  * @param loss       mean validation loss (per label token for SFT, per pair for DPO)
- * @param perplexity {@code exp(loss)} (meaningful for SFT)
+ * @param perplexity {@code exp(loss)} when the loss is a per-token cross-entropy (SFT); NaN for the other objectives,
+ *                   whose loss has no perplexity
  * @param improved   true when this loss is the best so far by at least the early-stopping threshold
  * @param extra      objective-specific means (DPO: rewards/margins, rewards/accuracies, ...)
  */

@@ -127,6 +127,14 @@ interface Objective {
     }
 
     /**
+     * Whether the loss is a mean cross-entropy per predicted token, so that {@code exp(loss)} is a perplexity (SFT);
+     * false by default (a preference, reward or classification loss).
+     */
+    default boolean lossIsTokenCrossEntropy() {
+        return false;
+    }
+
+    /**
      * How many consecutive optimizer steps one {@link #prepareStep} serves: they run the same micro-batches, and an
      * epoch over the examples takes that many times more steps. 1 by default; GRPO's {@code numIterations}.
      */

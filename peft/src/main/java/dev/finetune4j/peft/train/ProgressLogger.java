@@ -31,8 +31,9 @@ final class ProgressLogger implements TrainingListener {
 
     @Override
     public void onEvaluation(EvalMetrics m) {
-        LOG.info("eval at step {}: loss {} perplexity {}{}{}", m.step(), String.format("%.4f", m.loss()),
-                String.format("%.3f", m.perplexity()), extras(m.extra()), m.improved() ? " (best)" : "");
+        LOG.info("eval at step {}: loss {}{}{}{}", m.step(), String.format("%.4f", m.loss()),
+                Double.isNaN(m.perplexity()) ? "" : String.format(" perplexity %.3f", m.perplexity()), extras(m.extra()),
+                m.improved() ? " (best)" : "");
     }
 
     @Override

@@ -42,6 +42,11 @@ final class SftObjective implements Objective {
     }
 
     @Override
+    public boolean lossIsTokenCrossEntropy() {
+        return true;
+    }
+
+    @Override
     public long fingerprint() {
         Fingerprint f = new Fingerprint();
         for (TokenizedExample e : data.examples()) {

@@ -497,7 +497,8 @@ final class TrainingLoop {
         } else {
             state.evalsWithoutImprovement++;
         }
-        EvalMetrics metrics = new EvalMetrics(state.step, loss, Math.exp(loss), improved, extra);
+        EvalMetrics metrics = new EvalMetrics(state.step, loss, eval.lossIsTokenCrossEntropy() ? Math.exp(loss)
+                : Double.NaN, improved, extra);
         state.evalHistory.add(metrics);
         listeners.forEach(l -> l.onEvaluation(metrics));
     }
