@@ -9,6 +9,7 @@ import dev.finetune4j.gguf.GgufType;
 import dev.finetune4j.gguf.ImportanceMatrix;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.train.TokenizedDataset;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -61,17 +62,20 @@ final class ExportGgufCommand implements Callable<Integer> {
     String type;
 
     @Option(names = "--calibration", paramLabel = "FILE",
-            description = "UTF-8 text to collect an importance matrix over, as llama-imatrix does (your training "
-                    + "data's texts are a good choice): the K-quant types then fit their blocks to the inputs the "
-                    + "model sees, as llama-quantize --imatrix does. Needs a K-quant --type (q3_k_s ... q6_k).")
+            description = "Text to collect an importance matrix over, as llama-imatrix does: a UTF-8 text file, cut "
+                    + "into chunks, or a .jsonl file of SFT rows (instruction/output or conversations), each row laid "
+                    + "out as `finetune4j train` lays it out (the chat template) and run as one sequence, so your "
+                    + "training data serves as it is. The K-quant types then fit their blocks to the inputs the model "
+                    + "sees, as llama-quantize --imatrix does. Needs a K-quant --type (q3_k_s ... q6_k).")
     Path calibration;
 
-    @Option(names = "--calibration-tokens", paramLabel = "N", defaultValue = "512",
-            description = "Tokens per calibration chunk (default 512, llama-imatrix's context).")
-    int calibrationTokens;
+    @Option(names = "--calibration-tokens", paramLabel = "N",
+            description = "Tokens per calibration chunk of a text file, and the most of a .jsonl row (default 512, "
+                    + "llama-imatrix's context, or the model's positions when fewer).")
+    Integer calibrationTokens;
 
     @Option(names = "--calibration-chunks", paramLabel = "N", defaultValue = "100",
-            description = "At most this many chunks of the calibration text are run (default 100).")
+            description = "At most this many chunks (or .jsonl rows) of the calibration data are run (default 100).")
     int calibrationChunks;
 
     @Option(names = "--save-imatrix", paramLabel = "FILE",
@@ -132,7 +136,7 @@ final class ExportGgufCommand implements Callable<Integer> {
             throw new BadInputException("--calibration shapes the K-quant types only; add --type q4_k_m (or another "
                     + "of q3_k_s ... q6_k), or leave --calibration out for " + storage.name().toLowerCase(Locale.ROOT));
         }
-        if (calibrationTokens < 1 || calibrationChunks < 1) {
+        if (calibrationTokens != null && calibrationTokens < 1 || calibrationChunks < 1) {
             throw new BadInputException("--calibration-tokens and --calibration-chunks must be at least 1, got "
                     + calibrationTokens + " and " + calibrationChunks);
         }
@@ -145,26 +149,38 @@ final class ExportGgufCommand implements Callable<Integer> {
     }
 
     /**
-     * The importance matrix over the calibration text, tokenized whole and cut into chunks of
-     * {@code --calibration-tokens} (the last one shorter), at most {@code --calibration-chunks} of them, with progress
-     * lines on standard error.
+     * The importance matrix over the calibration data, with progress lines on standard error: a text file tokenized
+     * whole and cut into chunks of {@code --calibration-tokens} (the last one shorter), or a .jsonl file's SFT rows as
+     * training tokenizes them (cut at {@code --calibration-tokens}); at most {@code --calibration-chunks} of them.
      */
     private ImportanceMatrix importance(LanguageModel lm, HfTokenizer tokenizer, String text) {
-        if (calibrationTokens > lm.maxPositionEmbeddings()) {
+        if (calibrationTokens != null && calibrationTokens > lm.maxPositionEmbeddings()) {
             throw new BadInputException("--calibration-tokens " + calibrationTokens + " is more than the model's "
                     + lm.maxPositionEmbeddings() + " positions");
         }
-        long[] ids = tokenizer.encode(text);
-        if (ids.length == 0) {
-            throw new BadInputException("--calibration: " + calibration.toAbsolutePath() + " holds no text");
-        }
+        int chunkTokens = calibrationTokens != null ? calibrationTokens : Math.min(512, lm.maxPositionEmbeddings());
         List<long[]> chunks = new ArrayList<>();
-        for (int at = 0; at < ids.length && chunks.size() < calibrationChunks; at += calibrationTokens) {
-            chunks.add(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + calibrationTokens)));
+        if (isJsonl()) {
+            TokenizedDataset rows = new TrainData(tokenizer, ModelInputs.CHAT, chunkTokens,
+                    spec.commandLine().getErr()).sft(calibration, null, null);
+            rows.examples().stream().limit(calibrationChunks).forEach(row -> chunks.add(row.inputIds()));
+        } else {
+            long[] ids = tokenizer.encode(text);
+            if (ids.length == 0) {
+                throw new BadInputException("--calibration: " + calibration.toAbsolutePath() + " holds no text");
+            }
+            for (int at = 0; at < ids.length && chunks.size() < calibrationChunks; at += chunkTokens) {
+                chunks.add(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + chunkTokens)));
+            }
         }
         WorkProgress lines = new WorkProgress(spec.commandLine().getErr(), (done, total) -> String.format(Locale.ROOT,
                 "importance matrix: ran %d of %d calibration chunks", done, total), System::nanoTime);
         return ImportanceMatrix.collect(lm, chunks, lines::reached);
+    }
+
+    /** Whether the calibration data is a .jsonl file of SFT rows. */
+    private boolean isJsonl() {
+        return calibration.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl");
     }
 
     /** Lines on standard error while the tensors are written: the first, then every 10 s, and the last. */

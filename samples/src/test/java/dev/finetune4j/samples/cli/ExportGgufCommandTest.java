@@ -130,6 +130,26 @@ class ExportGgufCommandTest {
         assertArrayEquals(Files.readAllBytes(calibrated), Files.readAllBytes(dir.resolve("mi.gguf")));
         assertFalse(Arrays.equals(Files.readAllBytes(expected), Files.readAllBytes(calibrated)),
                 "the importance matrix changes the blocks");
+        // a .jsonl file: its SFT rows, each laid out as `finetune4j train` lays it out, one sequence each
+        Files.writeString(dir.resolve("train.jsonl"), """
+                {"instruction": "When are refunds paid?", "output": "Within 14 days of the claim."}
+                {"instruction": "What do invoices list?", "output": "The VAT number."}
+                """);
+        Path fromRows = dir.resolve("expected-rows.gguf");
+        try (LanguageModel plain = AutoModel.loadCausalLM(base); HfTokenizer tokenizer = HfTokenizer.load(base)) {
+            List<long[]> rows = new TrainData(tokenizer, ModelInputs.CHAT, 512, new java.io.PrintWriter(
+                    java.io.Writer.nullWriter())).sft(dir.resolve("train.jsonl"), null, null).examples().stream()
+                    .map(e -> e.inputIds()).toList();
+            assertEquals(2, rows.size());
+            GgufExporter.export(plain, tokenizer, fromRows, GgufType.Q4_K_M, ImportanceMatrix.collect(plain, rows),
+                    GgufProgress.NONE);
+        }
+        r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("mr.gguf").toString(),
+                "--type", "q4_k_m", "--calibration", dir.resolve("train.jsonl").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertTrue(r.err().contains("ran 2 of 2 calibration chunks"), r.err());
+        assertArrayEquals(Files.readAllBytes(fromRows), Files.readAllBytes(dir.resolve("mr.gguf")));
+
         r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("m8.gguf").toString(),
                 "--type", "q8_0", "--calibration", dir.resolve("calibration.txt").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
