@@ -4,6 +4,7 @@ import dev.finetune4j.core.tensor.DTypeConversions;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.function.IntUnaryOperator;
 
 import static dev.finetune4j.gguf.ScaleSearch.GROUP_MAX_EPS;
 import static dev.finetune4j.gguf.ScaleSearch.nearestInt;
@@ -76,16 +77,7 @@ final class KQuants {
                     packScale(packed, b, ls[b]);
                 }
             }
-            // the quants from the stored scales, as the decoder will read them
-            for (int b = 0; b < scales.length; b++) {
-                float step = DTypeConversions.f16ToFloat(d) * (storedScale(packed, b) - 32);
-                if (step == 0f) {
-                    continue; // keeps the sub-block's quants from the scale search, as ggml does
-                }
-                for (int i = 0; i < 16; i++) {
-                    l[16 * b + i] = Math.max(-4, Math.min(3, nearestInt(row[start + 16 * b + i] / step))) + 4;
-                }
-            }
+            requantize(row, start, DTypeConversions.f16ToFloat(d), b -> storedScale(packed, b) - 32, 4, l);
             byte[] high = new byte[32];
             byte[] low = new byte[64];
             for (int v = 0; v < SUPER_BLOCK; v++) {
@@ -93,6 +85,23 @@ final class KQuants {
                 low[v / 128 * 32 + v % 32] |= (byte) ((l[v] & 3) << 2 * (v % 128 / 32));
             }
             out.put(high).put(low).put(packed).putShort(d);
+        }
+    }
+
+    /**
+     * The quants of a super-block's 16-value sub-blocks from their stored scales, as the decoder will read them: q in
+     * -half..half-1 at step {@code d * scale(b)}, stored plus half. A sub-block of step 0 keeps the quants of the scale
+     * search, as ggml does.
+     */
+    private static void requantize(float[] row, int start, float d, IntUnaryOperator scale, int half, int[] l) {
+        for (int b = 0; b < SUPER_BLOCK / 16; b++) {
+            float step = d * scale.applyAsInt(b);
+            if (step == 0f) {
+                continue;
+            }
+            for (int i = 0; i < 16; i++) {
+                l[16 * b + i] = Math.max(-half, Math.min(half - 1, nearestInt(row[start + 16 * b + i] / step))) + half;
+            }
         }
     }
 
@@ -179,15 +188,7 @@ final class KQuants {
             for (int b = 0; b < scales.length; b++) {
                 blockScales[b] = (byte) Math.min(127, nearestInt(iscale * scales[b]));
             }
-            for (int b = 0; b < scales.length; b++) {
-                float step = DTypeConversions.f16ToFloat(d) * blockScales[b];
-                if (step == 0f) {
-                    continue; // keeps the sub-block's quants from the scale search, as ggml does
-                }
-                for (int i = 0; i < 16; i++) {
-                    l[16 * b + i] = Math.max(-32, Math.min(31, nearestInt(row[start + 16 * b + i] / step))) + 32;
-                }
-            }
+            requantize(row, start, DTypeConversions.f16ToFloat(d), b -> blockScales[b], 32, l);
             byte[] low = new byte[128];
             byte[] high = new byte[64];
             for (int half = 0; half < 2; half++) {
