@@ -44,7 +44,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * F16's relative step, as its error is about 35 times F16's); a wrong block layout or scale would miss them by far.
  * The K-quant mixes keep 3.4 to 6.6 bits per weight, so the model as trained differs more (measured Q3_K_* 0.71 to
  * 0.97, Q4_K_M 0.35 to 0.56, Q5_K_M 0.30, Q6_K 0.13); with the weights as stored, only the activations' rounding to
- * Q8_K blocks is left (0.040 to 0.071), and each K-quant export must also be tensor for tensor what llama-quantize made of the float32
+ * Q8_K blocks is left (0.040 to 0.079), and each K-quant export must also be tensor for tensor what llama-quantize made of the float32
  * one.
  * GELU (Gemma's and GPT-2's MLP) is, in llama.cpp's CPU backend, a float16 table (ggml-cpu/vec.h,
  * {@code GGML_GELU_FP16}): its input and output are rounded to float16, so those families in F32 are held to 3e-3

@@ -105,6 +105,13 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     private static final String QWEN2_WIDE = QWEN2.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
             "\"hidden_size\": 256, \"intermediate_size\": 320").replace("\"num_hidden_layers\": 2",
             "\"num_hidden_layers\": 4");
+    /** GPT-2: fused c_attn (attn_qkv), Conv1D weights written transposed, the head tied to the embedding. */
+    private static final String GPT2_WIDE = GPT2.replace("\"n_embd\": 64", "\"n_embd\": 256")
+            .replace("\"n_inner\": 128", "\"n_inner\": 512").replace("\"n_layer\": 2", "\"n_layer\": 4");
+    /** Gemma 3: norms stored as 1 + w, four norms per layer, the head tied to the embedding. */
+    private static final String GEMMA3_WIDE = GEMMA3.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"tie_word_embeddings\": false",
+            "\"tie_word_embeddings\": true");
     private static final String PHI3_WIDE = """
             {"model_type": "phi3", "vocab_size": 371, "hidden_size": 256, "intermediate_size": 272,
              "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -151,7 +158,10 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("llama-wide-spm-q3_k_m-imatrix", LLAMA_WIDE, "sentencepiece-bos", GgufType.Q3_K_M, false,
                     true),
             new ReferenceCase("qwen2-wide-bytebpe-q3_k_s-imatrix", QWEN2_WIDE, "bytebpe", GgufType.Q3_K_S, false, true),
-            new ReferenceCase("phi3-wide-spm-q3_k_l", PHI3_WIDE, "sentencepiece-bos", GgufType.Q3_K_L, false));
+            new ReferenceCase("phi3-wide-spm-q3_k_l", PHI3_WIDE, "sentencepiece-bos", GgufType.Q3_K_L, false),
+            new ReferenceCase("gpt2-wide-bytebpe-q4_k_m", GPT2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("gemma3-wide-spm-q5_k_m-imatrix", GEMMA3_WIDE, GEMMA_TOKENIZER, GgufType.Q5_K_M, false,
+                    true));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";

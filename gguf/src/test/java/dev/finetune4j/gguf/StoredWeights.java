@@ -1,19 +1,21 @@
 package dev.finetune4j.gguf;
 
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
  * Rounds a model's weight matrices in place to the values a GGUF of a given type stores, by encoding each row as the
  * exporter does and decoding it as ggml does ({@link GgmlDecoder}): finetune4j then computes the model llama.cpp reads
- * from the file. A row's blocks depend on that row alone, so a decoder's rows are rounded in Hugging Face's order; the
- * type of each matrix is chosen under its GGUF name, as the export chooses it.
+ * from the file. A row's blocks depend on that row alone, so the rows are rounded in Hugging Face's order (a permuted
+ * q/k projection rounds the same rows), but along the file's rows: a weight the file stores transposed (GPT-2's
+ * Conv1D) is rounded along its columns. The type of each matrix is chosen under its GGUF name, as the export chooses
+ * it.
  */
 final class StoredWeights {
     private StoredWeights() {
@@ -24,27 +26,33 @@ final class StoredWeights {
      * {@code importance} where it holds weights for the matrix (null: none).
      */
     static void roundInPlace(LanguageModel model, GgufType type, ImportanceMatrix importance) {
-        ModelLayout layout = ModelMapping.of(model).layout();
-        Map<String, String> ggufNames = model instanceof DecoderModel decoder
-                ? new DecoderMapping(decoder).placements().stream()
-                        .collect(Collectors.toMap(Placement::hfName, Placement::ggufName))
-                : Map.of();
+        ModelMapping mapping = ModelMapping.of(model);
+        Map<String, Placement> placements = mapping.placements().stream()
+                .collect(Collectors.toMap(Placement::hfName, Function.identity()));
         for (var e : model.stateDict().entrySet()) {
             Tensor t = e.getValue();
-            if (t.rank() != 2) {
+            Placement p = placements.get(e.getKey());
+            if (t.rank() != 2 || p == null) {
                 continue;
             }
-            int rowLength = t.dim(1);
-            String ggufName = ggufNames.getOrDefault(e.getKey(), e.getKey());
-            GgmlType storage = type.storageOf(ggufName, TensorRows.ggmlDims(t), layout);
-            float[] weights = importance == null ? null : importance.columnWeights(ggufName);
+            boolean transposed = p.transposed();
+            int rows = t.dim(transposed ? 1 : 0);
+            int rowLength = t.dim(transposed ? 0 : 1);
+            GgmlType storage = type.storageOf(p.ggufName(), new long[] {rowLength, rows}, mapping.layout());
+            float[] weights = importance == null ? null : importance.columnWeights(p.ggufName());
             float[] values = t.toFloatArray();
             float[] row = new float[rowLength];
+            float[] decoded = new float[rowLength];
             ByteBuffer bytes = ByteBuffer.allocate((int) storage.rowBytes(rowLength)).order(ByteOrder.LITTLE_ENDIAN);
-            for (int r = 0; r < t.dim(0); r++) {
-                System.arraycopy(values, r * rowLength, row, 0, rowLength);
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < rowLength; i++) {
+                    row[i] = values[transposed ? i * rows + r : r * rowLength + i];
+                }
                 storage.encodeRow(row, weights, bytes.clear());
-                GgmlDecoder.decode(storage, bytes.flip(), values, r * rowLength, rowLength);
+                GgmlDecoder.decode(storage, bytes.flip(), decoded, 0, rowLength);
+                for (int i = 0; i < rowLength; i++) {
+                    values[transposed ? i * rows + r : r * rowLength + i] = decoded[i];
+                }
             }
             t.copyFrom(values);
         }
