@@ -40,14 +40,16 @@ import java.util.Set;
  * <p>As {@code llama-imatrix} by default, the output head is not collected (it is quantized without weights), nor the
  * token embedding, which multiplies nothing. {@link #save} writes it as llama.cpp's imatrix file, from which
  * {@code llama-quantize --imatrix} (or any tool of llama.cpp's that takes one, such as its I-quants) fits the same
- * blocks. Immutable once collected, and so thread-safe.
+ * blocks; {@link #load} reads it back, or a matrix llama.cpp's {@code llama-imatrix} wrote. Immutable, and so
+ * thread-safe.
  */
 public final class ImportanceMatrix {
     /** Each matrix's sum over the calibration tokens of each input feature's square, in float32 as llama.cpp keeps it. */
     private final Map<String, float[]> sums;
+    /** Each matrix's calibration tokens (the same for every matrix of a collected one). */
+    private final Map<String, Long> counts;
     /** The weight of each input column: its sum over the token count, divided in float32 as llama-quantize divides. */
     private final Map<String, float[]> columnWeights;
-    private final long tokens;
     private final int sequences;
     private final int longestSequence;
 
@@ -67,18 +69,18 @@ public final class ImportanceMatrix {
         void sequencesDone(int done, int total);
     }
 
-    private ImportanceMatrix(Map<String, float[]> sums, long tokens, int sequences, int longestSequence) {
+    private ImportanceMatrix(Map<String, float[]> sums, Map<String, Long> counts, int sequences, int longestSequence) {
         Map<String, float[]> weights = new LinkedHashMap<>();
         sums.forEach((name, sum) -> {
             float[] w = new float[sum.length];
             for (int i = 0; i < w.length; i++) {
-                w[i] = sum[i] / (float) tokens;
+                w[i] = sum[i] / (float) counts.get(name);
             }
             weights.put(name, w);
         });
         this.sums = Collections.unmodifiableMap(sums);
+        this.counts = Collections.unmodifiableMap(counts);
         this.columnWeights = Collections.unmodifiableMap(weights);
-        this.tokens = tokens;
         this.sequences = sequences;
         this.longestSequence = longestSequence;
     }
@@ -136,6 +138,7 @@ public final class ImportanceMatrix {
             recorders.forEach(Recorder::restore);
         }
         Map<String, float[]> sums = new LinkedHashMap<>();
+        Map<String, Long> counts = new LinkedHashMap<>();
         for (Recorder r : recorders) {
             if (r.sums != null) {
                 float[] sum = new float[r.sums.length];
@@ -143,10 +146,26 @@ public final class ImportanceMatrix {
                     sum[i] = (float) r.sums[i];
                 }
                 sums.put(r.ggufName, sum);
+                counts.put(r.ggufName, r.rows);
             }
         }
         int longest = sequences.stream().mapToInt(s -> s.length).max().orElse(0);
-        return new ImportanceMatrix(sums, tokens, sequences.size(), longest);
+        return new ImportanceMatrix(sums, counts, sequences.size(), longest);
+    }
+
+    /**
+     * Reads an importance matrix file: one {@link #save} wrote, or llama.cpp's {@code llama-imatrix} (its GGUF format,
+     * or the legacy {@code .dat} one), say collected earlier over other calibration text. Its matrices must be this
+     * model's to be used in an export (checked there).
+     *
+     * @param file the imatrix file
+     * @return the importance matrix
+     * @throws IllegalArgumentException when the file is neither format, or its sizes or counts do not add up
+     * @throws UncheckedIOException     when it cannot be read
+     */
+    public static ImportanceMatrix load(Path file) {
+        ImatrixFiles.Contents c = ImatrixFiles.read(file);
+        return new ImportanceMatrix(c.sums(), c.counts(), c.chunkCount(), c.chunkSize());
     }
 
     /**
@@ -177,7 +196,7 @@ public final class ImportanceMatrix {
         sums.forEach((name, sum) -> {
             tensors.add(new GgufTensor(name + ".in_sum2", new long[] {sum.length, 1}, GgmlType.F32, TensorRows.of(sum)));
             tensors.add(new GgufTensor(name + ".counts", new long[] {1, 1}, GgmlType.F32,
-                    TensorRows.of(new float[] {tokens})));
+                    TensorRows.of(new float[] {counts.get(name)})));
         });
         try {
             AtomicFile.write(target, channel -> GgufWriter.write(channel, meta, tensors, GgufProgress.NONE));
@@ -188,12 +207,12 @@ public final class ImportanceMatrix {
     }
 
     /**
-     * The calibration tokens the matrix was collected over.
+     * The calibration tokens the matrix was collected over (the most any of its matrices saw).
      *
      * @return the number of tokens
      */
     public long tokens() {
-        return tokens;
+        return counts.values().stream().mapToLong(Long::longValue).max().orElse(0);
     }
 
     /**

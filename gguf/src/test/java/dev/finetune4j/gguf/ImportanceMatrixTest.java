@@ -3,8 +3,16 @@ package dev.finetune4j.gguf;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -62,6 +70,57 @@ class ImportanceMatrixTest {
                     () -> ImportanceMatrix.collect(a, List.of(new long[0])), "no tokens");
             assertThrows(IllegalArgumentException.class,
                     () -> ImportanceMatrix.collect(a, List.of(new long[a.maxPositionEmbeddings() + 1])));
+        }
+    }
+
+    @Test
+    void aSavedMatrixLoadsBackAndGivesTheSameExport(@TempDir Path tmp) throws Exception {
+        ReferenceCase llama = ReferenceCase.byName().get("llama-spm-f32");
+        try (LanguageModel model = llama.model(); var tokenizer = llama.loadTokenizer(tmp.resolve("tokenizer"))) {
+            ImportanceMatrix collected = ImportanceMatrix.collect(model, CALIBRATION);
+            ImportanceMatrix loaded = ImportanceMatrix.load(collected.save(tmp.resolve("imatrix.gguf"), "calibration"));
+            assertEquals(collected.tensorNames(), loaded.tensorNames());
+            assertEquals(collected.tokens(), loaded.tokens());
+            for (String name : collected.tensorNames()) {
+                assertArrayEquals(collected.columnWeights(name), loaded.columnWeights(name), name);
+            }
+            Path a = GgufExporter.export(model, tokenizer, tmp.resolve("a.gguf"), GgufType.Q4_K_M, collected,
+                    GgufProgress.NONE);
+            Path b = GgufExporter.export(model, tokenizer, tmp.resolve("b.gguf"), GgufType.Q4_K_M, loaded,
+                    GgufProgress.NONE);
+            assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
+        }
+    }
+
+    /** llama.cpp's legacy .dat layout, written by hand: llama-quantize divides each entry's values by its calls. */
+    @Test
+    void aLegacyDatFileIsReadAsLlamaQuantizeReadsIt(@TempDir Path tmp) throws Exception {
+        ByteBuffer dat = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
+        dat.putInt(2);
+        for (String name : List.of("blk.0.attn_q.weight", "blk.0.ffn_down.weight")) {
+            dat.putInt(name.length()).put(name.getBytes(StandardCharsets.UTF_8)).putInt(4).putInt(3);
+            dat.putFloat(1f).putFloat(2f).putFloat(10f);
+        }
+        dat.putInt(7).putInt(4).put("wiki".getBytes(StandardCharsets.UTF_8)); // chunks run, dataset
+        Path file = tmp.resolve("imatrix.dat");
+        Files.write(file, Arrays.copyOf(dat.array(), dat.position()));
+        ImportanceMatrix m = ImportanceMatrix.load(file);
+        assertEquals(Set.of("blk.0.attn_q.weight", "blk.0.ffn_down.weight"), m.tensorNames());
+        assertArrayEquals(new float[] {0.25f, 0.5f, 2.5f}, m.columnWeights("blk.0.ffn_down.weight"));
+        assertEquals(4, m.tokens());
+    }
+
+    @Test
+    void aFileOfAnotherKindIsRefusedWithWhatItIs(@TempDir Path tmp) throws Exception {
+        Path text = Files.writeString(tmp.resolve("notes.txt"), "not an importance matrix");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImportanceMatrix.load(text));
+        assertTrue(e.getMessage().contains("is not an importance matrix file"), e.getMessage());
+        ReferenceCase llama = ReferenceCase.byName().get("llama-spm-f32");
+        try (LanguageModel model = llama.model()) {
+            Path saved = ImportanceMatrix.collect(model, CALIBRATION).save(tmp.resolve("m.gguf"), "c");
+            byte[] bytes = Files.readAllBytes(saved);
+            Path cut = Files.write(tmp.resolve("cut.gguf"), Arrays.copyOf(bytes, bytes.length / 2));
+            assertThrows(IllegalArgumentException.class, () -> ImportanceMatrix.load(cut), "a truncated file");
         }
     }
 

@@ -78,6 +78,11 @@ final class ExportGgufCommand implements Callable<Integer> {
             description = "At most this many chunks (or .jsonl rows) of the calibration data are run (default 100).")
     int calibrationChunks;
 
+    @Option(names = "--imatrix", paramLabel = "FILE",
+            description = "An importance matrix file to fit the K-quant blocks under instead of --calibration: one "
+                    + "--save-imatrix wrote, or llama.cpp's llama-imatrix (GGUF or legacy .dat).")
+    Path imatrix;
+
     @Option(names = "--save-imatrix", paramLabel = "FILE",
             description = "Also write the importance matrix of --calibration as llama.cpp's imatrix file (imatrix.gguf), "
                     + "for llama-quantize --imatrix and llama.cpp's other tools.")
@@ -109,7 +114,8 @@ final class ExportGgufCommand implements Callable<Integer> {
         Path written;
         try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter);
              HfTokenizer tokenizer = HfTokenizer.load(model)) {
-            ImportanceMatrix importance = calibrationText == null ? null : importance(lm, tokenizer, calibrationText);
+            ImportanceMatrix importance = imatrix != null ? ImportanceMatrix.load(imatrix)
+                    : calibrationText == null ? null : importance(lm, tokenizer, calibrationText);
             if (saveImatrix != null) {
                 Path saved = importance.save(saveImatrix, calibration.getFileName().toString());
                 spec.commandLine().getOut().println("importance matrix over " + importance.tokens() + " tokens written "
@@ -125,6 +131,20 @@ final class ExportGgufCommand implements Callable<Integer> {
 
     /** The calibration text, checked before the model loads; null without {@code --calibration}. */
     private String readCalibration(GgufType storage) {
+        if (imatrix != null) {
+            if (calibration != null || saveImatrix != null) {
+                throw new BadInputException("--imatrix gives the importance matrix: leave out --calibration and "
+                        + "--save-imatrix, which collect one");
+            }
+            if (!storage.isKQuantMix()) {
+                throw new BadInputException("--imatrix shapes the K-quant types only; add --type q4_k_m (or another "
+                        + "of q3_k_s ... q6_k)");
+            }
+            if (!Files.isRegularFile(imatrix)) {
+                throw new BadInputException("--imatrix: " + imatrix.toAbsolutePath() + " is not a file");
+            }
+            return null;
+        }
         if (calibration == null) {
             if (saveImatrix != null) {
                 throw new BadInputException("--save-imatrix writes the importance matrix of --calibration: give the "

@@ -130,6 +130,16 @@ class ExportGgufCommandTest {
         assertArrayEquals(Files.readAllBytes(calibrated), Files.readAllBytes(dir.resolve("mi.gguf")));
         assertFalse(Arrays.equals(Files.readAllBytes(expected), Files.readAllBytes(calibrated)),
                 "the importance matrix changes the blocks");
+        // --imatrix: the saved matrix gives the same file as collecting it again
+        r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("mi2.gguf").toString(),
+                "--type", "q4_k_m", "--imatrix", dir.resolve("imatrix.gguf").toString());
+        assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+        assertArrayEquals(Files.readAllBytes(calibrated), Files.readAllBytes(dir.resolve("mi2.gguf")));
+        r = CliTestSupport.run("export-gguf", "-m", base.toString(), "-o", dir.resolve("mi3.gguf").toString(),
+                "--type", "q4_k_m", "--imatrix", dir.resolve("calibration.txt").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains("is not an importance matrix file"), r.err());
+
         // a .jsonl file: its SFT rows, each laid out as `finetune4j train` lays it out, one sequence each
         Files.writeString(dir.resolve("train.jsonl"), """
                 {"instruction": "When are refunds paid?", "output": "Within 14 days of the claim."}
