@@ -115,7 +115,7 @@ final class ExportGgufCommand implements Callable<Integer> {
         try (LanguageModel lm = adapter == null ? ModelInputs.loadModel(model, Device.auto()) : ModelInputs.loadMerged(model, adapter);
              HfTokenizer tokenizer = HfTokenizer.load(model)) {
             ImportanceMatrix importance = imatrix != null ? ImportanceMatrix.load(imatrix)
-                    : calibrationText == null ? null : importance(lm, tokenizer, calibrationText);
+                    : calibration == null ? null : importance(lm, tokenizer, calibrationText);
             if (saveImatrix != null) {
                 Path saved = importance.save(saveImatrix, calibration.getFileName().toString());
                 spec.commandLine().getOut().println("importance matrix over " + importance.tokens() + " tokens written "
@@ -129,7 +129,10 @@ final class ExportGgufCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    /** The calibration text, checked before the model loads; null without {@code --calibration}. */
+    /**
+     * The calibration text, checked before the model loads; null without {@code --calibration} and for a .jsonl
+     * file, whose rows {@link TrainData} reads.
+     */
     private String readCalibration(GgufType storage) {
         if (imatrix != null) {
             if (calibration != null || saveImatrix != null) {
@@ -160,6 +163,12 @@ final class ExportGgufCommand implements Callable<Integer> {
             throw new BadInputException("--calibration-tokens and --calibration-chunks must be at least 1, got "
                     + calibrationTokens + " and " + calibrationChunks);
         }
+        if (isJsonl()) {
+            if (!Files.isRegularFile(calibration)) {
+                throw new BadInputException("--calibration: " + calibration.toAbsolutePath() + " is not a file");
+            }
+            return null;
+        }
         try {
             return Files.readString(calibration);
         } catch (IOException | UncheckedIOException e) {
@@ -172,6 +181,7 @@ final class ExportGgufCommand implements Callable<Integer> {
      * The importance matrix over the calibration data, with progress lines on standard error: a text file tokenized
      * whole and cut into chunks of {@code --calibration-tokens} (the last one shorter), or a .jsonl file's SFT rows as
      * training tokenizes them (cut at {@code --calibration-tokens}); at most {@code --calibration-chunks} of them.
+     * {@code text} is the text file's content, null for a .jsonl file.
      */
     private ImportanceMatrix importance(LanguageModel lm, HfTokenizer tokenizer, String text) {
         if (calibrationTokens != null && calibrationTokens > lm.maxPositionEmbeddings()) {
