@@ -105,8 +105,9 @@ final class ExportGgufCommand implements Callable<Integer> {
                     + "tokenizer, so the model folder needs the one it was trained with");
         }
         if (loraOnly) {
-            if (calibration != null) {
-                throw new BadInputException("--calibration shapes K-quant models; an adapter GGUF takes none");
+            if (calibration != null || imatrix != null || saveImatrix != null) {
+                throw new BadInputException("--calibration, --imatrix and --save-imatrix shape K-quant models; an "
+                        + "adapter GGUF takes no importance matrix");
             }
             return exportAdapter(storage);
         }

@@ -173,6 +173,10 @@ class ExportGgufCommandTest {
                 "--lora-only", "-o", dir.resolve("a.gguf").toString(), "--type", "q4_k_m");
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
         assertTrue(r.err().contains("export the adapter as f16 or q8_0"), r.err());
+        r = CliTestSupport.run("export-gguf", "-m", base.toString(), "--adapter", dir.resolve("adapter").toString(),
+                "--lora-only", "-o", dir.resolve("a.gguf").toString(), "--imatrix", dir.resolve("imatrix.gguf").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), "an importance matrix is not silently ignored");
+        assertTrue(r.err().contains("an adapter GGUF takes no importance matrix"), r.err());
         assertFalse(Files.exists(dir.resolve("a.gguf")));
     }
 
