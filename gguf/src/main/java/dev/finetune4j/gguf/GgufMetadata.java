@@ -14,12 +14,12 @@ import java.util.Set;
  */
 final class GgufMetadata {
     // gguf_type values (ggml/include/gguf.h)
-    private static final int UINT32 = 4;
+    static final int UINT32 = 4;
     private static final int INT32 = 5;
     private static final int FLOAT32 = 6;
     private static final int BOOL = 7;
-    private static final int STRING = 8;
-    private static final int ARRAY = 9;
+    static final int STRING = 8;
+    static final int ARRAY = 9;
 
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     private final ByteBuffer scratch = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);

@@ -72,11 +72,11 @@ final class ImatrixFiles {
         for (long k = 0; k < keys; k++) {
             String key = string(in);
             int type = in.getInt();
-            if (key.equals("imatrix.chunk_count") && type == 4) {
+            if (key.equals("imatrix.chunk_count") && type == GgufMetadata.UINT32) {
                 chunkCount = in.getInt();
-            } else if (key.equals("imatrix.chunk_size") && type == 4) {
+            } else if (key.equals("imatrix.chunk_size") && type == GgufMetadata.UINT32) {
                 chunkSize = in.getInt();
-            } else if (key.equals("general.alignment") && type == 4) {
+            } else if (key.equals("general.alignment") && type == GgufMetadata.UINT32) {
                 alignment = in.getInt();
             } else {
                 skipValue(in, type);
@@ -174,8 +174,8 @@ final class ImatrixFiles {
             case 2, 3 -> in.position(in.position() + 2);
             case 4, 5, 6 -> in.position(in.position() + 4);
             case 10, 11, 12 -> in.position(in.position() + 8);
-            case 8 -> string(in);
-            case 9 -> {
+            case GgufMetadata.STRING -> string(in);
+            case GgufMetadata.ARRAY -> {
                 int elementType = in.getInt();
                 long n = in.getLong();
                 if (n < 0 || n > in.remaining()) {
