@@ -1,9 +1,9 @@
 """Golden outputs for model families that transformers cannot produce on this machine (no PyPI here).
 
 A plain-PyTorch (float32, CPU, eager) re-implementation of the causal-LM forward pass of gemma, gemma2,
-gemma3_text, phi3, mistral, qwen2 (and, for checking, llama and qwen3) as transformers 5.x defines it, written
-from reading transformers' source (see HELPER-NOTES.md for the rules and where each one comes from). It runs
-with Debian's torch 1.13 and numpy only:
+gemma3_text, phi3, mistral, qwen2, the mixtures of experts mixtral, qwen2_moe and qwen3_moe (and, for checking,
+llama and qwen3) as transformers 5.x defines it, written from reading transformers' source (see HELPER-NOTES.md
+for the rules and where each one comes from). It runs with Debian's torch 1.13 and numpy only:
 
     /usr/bin/python3 tools/reference/families_torch.py --check
         recomputes the transformers-made folders (references/{mistral,qwen3,llama_rope_llama3,qwen2_rope_yarn},
@@ -14,7 +14,9 @@ with Debian's torch 1.13 and numpy only:
 
 Every fixture folder holds config.json (the keys transformers 5.x's save_pretrained writes for that config
 class), model.safetensors (Hugging Face tensor names) and reference.safetensors (input_ids, attention_mask,
-logits, logits_masked, loss, greedy_prompt, greedy_output, and logits_short for longrope).
+logits, logits_masked, loss, greedy_prompt, greedy_output, and logits_short for longrope). The mixture-of-experts
+folders add aux_loss (the router load-balancing loss of the masked batch), grad.NAME (d loss / d NAME) and
+aux_grad.NAME (d aux_loss / d NAME) for a few weights; model.safetensors holds the hub's per-expert names.
 tools/reference/verify_with_transformers.py recomputes them with real transformers where it is installed.
 """
 import argparse
@@ -42,7 +44,19 @@ TRANSFORMERS_SOURCE = {
                              "configuration_gemma.py": "66045141313", "configuration_gemma2.py": "66181675041",
                              "configuration_gemma3.py": "65907536900", "configuration_phi3.py": "51859939896"},
     "older_files_by_commit": {"modeling_gemma2.py": "9a80143ca26066ee3266749a57c7b3850d8843be",
-                              "modeling_gemma3.py": "f14d0cbc824e447ef294d8cdc0f8ad4222f3dfee"},
+                              "modeling_gemma3.py": "f14d0cbc824e447ef294d8cdc0f8ad4222f3dfee",
+                              "modular_mixtral.py (load_balancing_loss_func)":
+                                  "7792ab1a984cb369352b985f63393090ab0819c3",
+                              "modeling_qwen3_moe.py (sparse-layer rule, routing loop)":
+                                  "16b6c53c8ec3a720bd45c1c377bf94e1d01249c5"},
+    "moe_v5_files_by_commit": {"commit": "008e574391258935f3ecc3035c882e73bbcac419",
+                               "files": ["configuration_mixtral.py", "configuration_qwen2_moe.py",
+                                         "configuration_qwen3_moe.py", "configuration_utils.py"]},
+    "moe_v5_files_by_index_id": {"modular_qwen2_moe.py (v5 TopKRouter, shared expert)": "2433085081",
+                                 "conversion_mapping.py (commit 000c33fdfde12e1ffafbfcdb3c926df5727a00b6)":
+                                     "2516198611"},
+    "moe_router_logits_fix": "huggingface/transformers#45131 (merged April 2026, before 5.15): routers return "
+                             "raw logits, so load_balancing_loss_func applies one softmax",
 }
 
 # ----------------------------------------------------------------------------------------------------------
@@ -109,9 +123,57 @@ def layer_types_of(config):
         window = config.get("sliding_window") if config.get("use_sliding_window") else None
         return ["sliding_attention" if window is not None and i >= config["max_window_layers"] else "full_attention"
                 for i in range(n)]
-    if family in ("mistral", "phi3") and config.get("sliding_window") is not None:
+    if family in ("mistral", "phi3", "mixtral") and config.get("sliding_window") is not None:
         return ["sliding_attention"] * n
+    if family == "qwen3_moe" and config.get("use_sliding_window") and config.get("sliding_window") is not None:
+        return ["sliding_attention"] * n  # Qwen3MoeConfig drops the window unless use_sliding_window
     return ["full_attention"] * n
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Mixtures of experts: which layers route, where their weights live (the hub's per-expert names).
+# ----------------------------------------------------------------------------------------------------------
+MOE_FAMILIES = ("mixtral", "qwen2_moe", "qwen3_moe")
+# (gate, up, down) projection names of one expert; Mixtral's checkpoints call them w1, w3, w2
+EXPERT_PROJECTIONS = {"mixtral": ("w1", "w3", "w2"), "qwen2_moe": ("gate_proj", "up_proj", "down_proj"),
+                      "qwen3_moe": ("gate_proj", "up_proj", "down_proj")}
+
+
+def num_experts_of(config):
+    """Qwen3MoeConfig's attribute_map saves num_experts as num_local_experts; hub configs say num_experts."""
+    return config["num_experts"] if "num_experts" in config else config["num_local_experts"]
+
+
+def is_sparse_layer(config, i):
+    """Mixtral routes every layer; Qwen2Moe/Qwen3MoeDecoderLayer route unless mlp_only_layers or
+    decoder_sparse_step say otherwise."""
+    family = config["model_type"]
+    if family == "mixtral":
+        return True
+    if family in ("qwen2_moe", "qwen3_moe"):
+        return (i not in config.get("mlp_only_layers", []) and num_experts_of(config) > 0
+                and (i + 1) % config["decoder_sparse_step"] == 0)
+    return False
+
+
+def moe_prefix(config, i):
+    return f"model.layers.{i}.block_sparse_moe." if config["model_type"] == "mixtral" else f"model.layers.{i}.mlp."
+
+
+def load_balancing_loss(router_logits, num_experts, top_k, attention_mask=None):
+    """modeling_mixtral.load_balancing_loss_func: router_logits, one [B*T, E] per sparse layer, concatenated;
+    padding tokens (attention_mask 0) count in neither the routed fractions nor the mean probabilities."""
+    logits = torch.cat(router_logits, dim=0)
+    probs = F.softmax(logits, dim=-1)
+    chosen = F.one_hot(probs.topk(top_k, dim=-1).indices, num_experts).float()  # [L*B*T, k, E]
+    if attention_mask is None:
+        keep = torch.ones(logits.shape[0])
+    else:  # layer-major, then batch, then position: the order the layers' logits were concatenated in
+        keep = attention_mask.reshape(1, -1).expand(logits.shape[0] // attention_mask.numel(), -1).reshape(-1)
+        keep = keep.float()
+    tokens_per_expert = (chosen * keep[:, None, None]).sum(0) / keep.sum()  # [k, E]
+    prob_per_expert = (probs * keep[:, None]).sum(0) / keep.sum()  # [E]
+    return (tokens_per_expert * prob_per_expert[None]).sum() * num_experts
 
 
 def rope_parameters_by_layer_type(config, layer_types):
@@ -230,6 +292,12 @@ class CausalLM:
         self.final_softcap = config.get("final_logit_softcapping")
         act = config.get("hidden_activation") or config.get("hidden_act")
         self.act = {"silu": F.silu, "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh")}[act]
+        if self.family in MOE_FAMILIES:
+            self.top_k = config["num_experts_per_tok"]
+            # MixtralTopKRouter always renormalises the top-k probabilities; the Qwen routers on norm_topk_prob
+            self.renormalize = self.family == "mixtral" or bool(config.get("norm_topk_prob"))
+        self.router_logits = []  # [B*T, E] per sparse layer of the last forward, for the load-balancing loss
+        self.smallest_routing_gap = math.inf  # k-th minus (k+1)-th largest router probability, over all forwards
 
     def norm(self, x, weight):
         y = x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
@@ -288,16 +356,50 @@ class CausalLM:
         return torch.where(allowed, torch.tensor(0.0), torch.tensor(torch.finfo(torch.float32).min))
 
     def mlp(self, i, x):
-        p = f"model.layers.{i}.mlp."
+        if is_sparse_layer(self.c, i):
+            return self.sparse_moe(i, x)
+        return self.dense_mlp(x, f"model.layers.{i}.mlp.")
+
+    def dense_mlp(self, x, p):
         if p + "gate_up_proj.weight" in self.w:  # Phi-3: rows ordered gate | up
             gate, up = self.linear(x, p + "gate_up_proj").chunk(2, dim=-1)
         else:
             gate, up = self.linear(x, p + "gate_proj"), self.linear(x, p + "up_proj")
         return self.linear(self.act(gate) * up, p + "down_proj")
 
+    def sparse_moe(self, i, x):
+        """x [B, T, C] -> [B, T, C]: each token through its top-k experts, weighted by its router probabilities
+        (plus qwen2_moe's sigmoid-gated shared expert); experts accumulate in ascending order as transformers'
+        loop does (index_add_)."""
+        p = moe_prefix(self.c, i)
+        flat = x.reshape(-1, x.shape[-1])
+        logits = F.linear(flat, self.w[p + "gate.weight"])  # [N, E]
+        self.router_logits.append(logits)
+        probs = F.softmax(logits, dim=-1, dtype=torch.float32)
+        ranked = probs.sort(dim=-1, descending=True).values
+        self.smallest_routing_gap = min(self.smallest_routing_gap,
+                                        (ranked[:, self.top_k - 1] - ranked[:, self.top_k]).min().item())
+        weights, experts = probs.topk(self.top_k, dim=-1)  # [N, k]
+        if self.renormalize:
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+        gate, up, down = EXPERT_PROJECTIONS[self.family]
+        out = torch.zeros_like(flat)
+        for e in range(logits.shape[-1]):
+            tokens, slot = torch.where(experts == e)
+            if tokens.numel() == 0:
+                continue
+            q, h = f"{p}experts.{e}.", flat[tokens]
+            y = self.linear(self.act(self.linear(h, q + gate)) * self.linear(h, q + up), q + down)
+            out = out.index_add(0, tokens, y * weights[tokens, slot, None])
+        if p + "shared_expert_gate.weight" in self.w:
+            shared = self.dense_mlp(flat, p + "shared_expert.")
+            out = out + torch.sigmoid(self.linear(flat, p + "shared_expert_gate")) * shared
+        return out.reshape(x.shape)
+
     def forward(self, input_ids, attention_mask=None, start=0, cache=None, causal=True):
         """Logits [B, T, V] for input_ids at positions start..start+T-1; attention_mask covers every key."""
         self.attn_softcap_ratio = 0.0
+        self.router_logits = []
         positions = torch.arange(start, start + input_ids.shape[1])[None, :]
         h = F.embedding(input_ids, self.w["model.embed_tokens.weight"])
         if self.gemma:  # sqrt(hidden_size) as a tensor of the hidden dtype
@@ -477,6 +579,36 @@ def qwen2_sliding_config():
                 bos_token_id=None, eos_token_id=None, pad_token_id=None)
 
 
+MOE_TERMS = {"output_router_logits": False, "router_aux_loss_coef": 0.001}
+
+
+def mixtral_config():
+    # MixtralConfig: every layer sparse, top-k always renormalised; head_dim None means hidden / heads
+    return dict(SIZES, **MOE_TERMS, architectures=["MixtralForCausalLM"], model_type="mixtral", head_dim=None,
+                hidden_act="silu", rms_norm_eps=1e-5, tie_word_embeddings=False, rope_parameters=dict(DEFAULT_ROPE),
+                sliding_window=None, intermediate_size=32, num_local_experts=4, num_experts_per_tok=2,
+                router_jitter_noise=0.0, bos_token_id=1, eos_token_id=2, pad_token_id=None)
+
+
+def qwen2_moe_config():
+    # Qwen2MoeConfig.__post_init__: sliding_window becomes 0 without use_sliding_window; layer_types written
+    return dict(SIZES, **MOE_TERMS, architectures=["Qwen2MoeForCausalLM"], model_type="qwen2_moe", num_hidden_layers=3,
+                hidden_act="silu", rms_norm_eps=1e-6, tie_word_embeddings=False, rope_parameters=dict(DEFAULT_ROPE),
+                use_sliding_window=False, sliding_window=0, max_window_layers=28, layer_types=["full_attention"] * 3,
+                intermediate_size=96, decoder_sparse_step=1, moe_intermediate_size=32,
+                shared_expert_intermediate_size=48, num_experts_per_tok=2, num_experts=4, norm_topk_prob=False,
+                mlp_only_layers=[1], qkv_bias=True, bos_token_id=None, eos_token_id=None, pad_token_id=None)
+
+
+def qwen3_moe_config():
+    # Qwen3MoeConfig: attribute_map stores num_experts as num_local_experts, which save_pretrained writes
+    return dict(SIZES, **MOE_TERMS, architectures=["Qwen3MoeForCausalLM"], model_type="qwen3_moe",
+                hidden_act="silu", rms_norm_eps=1e-6, tie_word_embeddings=False, rope_parameters=dict(DEFAULT_ROPE),
+                attention_bias=False, use_sliding_window=False, sliding_window=None, intermediate_size=96,
+                decoder_sparse_step=1, moe_intermediate_size=16, num_experts_per_tok=2, num_local_experts=8,
+                norm_topk_prob=True, mlp_only_layers=[], bos_token_id=None, eos_token_id=None, pad_token_id=None)
+
+
 # name -> (config, seed, std of the q/k projections, std of the embedding)
 FIXTURES = {
     "gemma": (gemma_config, 21, 0.1, 0.1),
@@ -486,6 +618,10 @@ FIXTURES = {
     "phi3_longrope": (phi3_longrope_config, 25, 0.1, 0.1),
     "mistral_sliding": (mistral_sliding_config, 26, 0.1, 0.1),
     "qwen2_sliding": (qwen2_sliding_config, 27, 0.1, 0.1),
+    # seeds picked among 28..87 for the widest routing gaps (check_routing_gap) with a clear greedy margin
+    "mixtral": (mixtral_config, 38, 0.1, 0.1),
+    "qwen2_moe": (qwen2_moe_config, 62, 0.1, 0.1),
+    "qwen3_moe": (qwen3_moe_config, 86, 0.1, 0.1),
 }
 
 
@@ -506,6 +642,7 @@ def random_weights(config, seed, qk_std, embed_std):
     w = {"model.embed_tokens.weight": normal(embed_std, config["vocab_size"], hidden)}
     for i in range(config["num_hidden_layers"]):
         a, m, p = f"model.layers.{i}.self_attn.", f"model.layers.{i}.mlp.", f"model.layers.{i}."
+        dense = not is_sparse_layer(config, i)
         norms = ["input_layernorm", "post_attention_layernorm"]
         if config["model_type"] in ("gemma2", "gemma3_text"):
             norms += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
@@ -517,18 +654,72 @@ def random_weights(config, seed, qk_std, embed_std):
             w[m + "gate_up_proj.weight"] = normal(0.1, 2 * inter, hidden)
         else:
             w[a + "q_proj.weight"], w[a + "k_proj.weight"], w[a + "v_proj.weight"] = q, k, v
-            w[m + "gate_proj.weight"], w[m + "up_proj.weight"] = normal(0.1, inter, hidden), normal(0.1, inter, hidden)
-        if config["model_type"] == "qwen2":
+            if dense:
+                w[m + "gate_proj.weight"] = normal(0.1, inter, hidden)
+                w[m + "up_proj.weight"] = normal(0.1, inter, hidden)
+        if config["model_type"] == "qwen2" or config.get("qkv_bias"):
             for name, size in (("q_proj", q_size), ("k_proj", kv_size), ("v_proj", kv_size)):
                 w[a + name + ".bias"] = normal(0.1, size)
-        if config["model_type"] == "gemma3_text":
+        if config["model_type"] in ("gemma3_text", "qwen3_moe"):
             w[a + "q_norm.weight"], w[a + "k_norm.weight"] = norm_weight(head_dim), norm_weight(head_dim)
         w[a + "o_proj.weight"] = normal(0.1, hidden, q_size)
-        w[m + "down_proj.weight"] = normal(0.1, hidden, inter)
+        if dense:
+            w[m + "down_proj.weight"] = normal(0.1, hidden, inter)
+        else:
+            w.update(expert_weights(config, i, normal))
     w["model.norm.weight"] = norm_weight(hidden)
     if not config["tie_word_embeddings"]:
         w["lm_head.weight"] = normal(0.1, config["vocab_size"], hidden)
     return w
+
+
+def expert_weights(config, i, normal):
+    """One sparse layer: router (E, C), each expert's gate/up (I, C) and down (C, I), qwen2_moe's shared expert."""
+    p, hidden = moe_prefix(config, i), config["hidden_size"]
+    width = config.get("moe_intermediate_size") or config["intermediate_size"]  # Mixtral's experts: intermediate
+    gate, up, down = EXPERT_PROJECTIONS[config["model_type"]]
+    w = {p + "gate.weight": normal(0.1, num_experts_of(config), hidden)}
+    for e in range(num_experts_of(config)):
+        q = f"{p}experts.{e}."
+        w[q + gate + ".weight"], w[q + up + ".weight"] = normal(0.1, width, hidden), normal(0.1, width, hidden)
+        w[q + down + ".weight"] = normal(0.1, hidden, width)
+    if config.get("shared_expert_intermediate_size"):
+        shared = config["shared_expert_intermediate_size"]
+        for name, shape in (("gate_proj", (shared, hidden)), ("up_proj", (shared, hidden)),
+                            ("down_proj", (hidden, shared))):
+            w[f"{p}shared_expert.{name}.weight"] = normal(0.1, *shape)
+        w[p + "shared_expert_gate.weight"] = normal(0.1, 1, hidden)
+    return w
+
+
+def gradient_names(config):
+    """The weights whose gradients a mixture-of-experts reference holds; the first is layer 0's router."""
+    p = moe_prefix(config, 0)
+    names = [p + "gate.weight", f"{p}experts.1.{EXPERT_PROJECTIONS[config['model_type']][2]}.weight",
+             "model.layers.0.self_attn.q_proj.weight", "model.norm.weight"]
+    if config.get("shared_expert_intermediate_size"):
+        names += [p + "shared_expert_gate.weight", p + "shared_expert.up_proj.weight"]
+    return names
+
+
+def moe_outputs(model, ids, mask):
+    """aux_loss of the masked batch; d loss / d weight for the unmasked batch (plain next-token cross-entropy, no
+    aux term); d aux_loss / d router of layer 0."""
+    names = gradient_names(model.c)
+    leaves = {name: model.w[name].clone().requires_grad_(True) for name in names}
+    with torch.enable_grad():
+        differentiable = CausalLM(model.c, dict(model.w, **leaves))
+        loss = hf_loss(differentiable.forward(ids), ids)
+        grads = torch.autograd.grad(loss, [leaves[name] for name in names], allow_unused=True)
+        if any(grad is None for grad in grads):  # an expert no token chose: its gradient would be no test
+            sys.exit(f"{model.family}: no token of the batch routes to expert 1 of layer 0; change the seed")
+        differentiable.forward(ids, attention_mask=mask)
+        aux = load_balancing_loss(differentiable.router_logits, num_experts_of(model.c), model.top_k, mask)
+        (aux_grad,) = torch.autograd.grad(aux, leaves[names[0]])
+    model.smallest_routing_gap = min(model.smallest_routing_gap, differentiable.smallest_routing_gap)
+    out = {"aux_loss": aux.detach().reshape(1), f"aux_grad.{names[0]}": aux_grad}
+    out.update({f"grad.{name}": grad for name, grad in zip(names, grads)})
+    return out
 
 
 def reference_for(model, seed):
@@ -541,6 +732,8 @@ def reference_for(model, seed):
     if model.c["rope_parameters"].get("rope_type") == "longrope":
         ref["logits_short"] = torch.zeros(2, 6, model.c["vocab_size"])
     ref.update(outputs_for(model, ref))
+    if model.family in MOE_FAMILIES:
+        ref.update(moe_outputs(model, ids, mask))
     return ref
 
 
@@ -557,6 +750,8 @@ def bites(name, model, ref):
         evidence["attention softcap max|score|/cap"] = model.attn_softcap_ratio
     if model.final_softcap is not None:
         evidence["final softcap max|logit|/cap"] = model.final_softcap_ratio
+    if model.family in MOE_FAMILIES:
+        evidence.update(moe_bites(model, ref))
     if "logits_short" in ref:
         params = model.c["rope_parameters"]
         short = CausalLM(dict(model.c, rope_parameters=dict(params, long_factor=params["short_factor"])), model.w)
@@ -580,6 +775,40 @@ def bites(name, model, ref):
             sys.exit(f"{name}: {what} does not bite ({value})")
 
 
+def moe_bites(model, ref):
+    """How far the logits (or aux_loss) move when one routing rule is changed."""
+    ids, logits, evidence = ref["input_ids"], ref["logits"], {}
+    model.forward(ids, attention_mask=ref["attention_mask"])
+    padding_counted = load_balancing_loss(model.router_logits, num_experts_of(model.c), model.top_k)
+    evidence["aux_loss counting the padding"] = relative_error(padding_counted, ref["aux_loss"])
+    flipped = CausalLM(model.c, model.w)
+    flipped.renormalize = not model.renormalize
+    evidence[f"top-k {'not ' if model.renormalize else ''}renormalised"] = relative_error(flipped.forward(ids), logits)
+    wider = CausalLM(dict(model.c, num_experts_per_tok=model.top_k + 1), model.w)
+    evidence[f"{model.top_k + 1} experts per token, not {model.top_k}"] = relative_error(wider.forward(ids), logits)
+    if any(".shared_expert" in name for name in model.w):
+        unshared = {name: t for name, t in model.w.items() if ".shared_expert" not in name}
+        evidence["without the shared expert"] = relative_error(CausalLM(model.c, unshared).forward(ids), logits)
+    for i in model.c.get("mlp_only_layers", []):
+        # layer i routed instead of dense, with layer 0's router and experts standing in for weights it lacks
+        first, here = moe_prefix(model.c, 0), moe_prefix(model.c, i)
+        borrowed = dict(model.w, **{here + n[len(first):]: t for n, t in model.w.items() if n.startswith(first)})
+        sparse = CausalLM(dict(model.c, mlp_only_layers=[]), borrowed)
+        evidence[f"layer {i} sparse (layer 0's experts) instead of dense"] = relative_error(sparse.forward(ids), logits)
+    return evidence
+
+
+ROUTING_GAP = 1e-3
+
+
+def check_routing_gap(name, model):
+    """Every token's k-th router probability leads its (k+1)-th clearly, so rounding cannot change an expert."""
+    gap = model.smallest_routing_gap
+    print(f"  {name}: smallest routing gap (k-th minus (k+1)-th router probability, every forward): {gap:.2e}")
+    if gap < ROUTING_GAP:
+        sys.exit(f"{name}: a token's expert choice hinges on rounding (gap {gap:.2e} < {ROUTING_GAP}); change the seed")
+
+
 def write_fixtures(check_error):
     for name, (make_config, seed, qk_std, embed_std) in FIXTURES.items():
         config = make_config()
@@ -594,6 +823,9 @@ def write_fixtures(check_error):
         write_safetensors(os.path.join(folder, "reference.safetensors"), ref)
         print(f"wrote {name}: loss {ref['loss'].item():.4f}, max|logit| {ref['logits'].abs().max().item():.3f}, "
               f"greedy {ref['greedy_output'].tolist()}")
+        if model.family in MOE_FAMILIES:
+            print(f"  {name}: aux_loss {ref['aux_loss'].item():.6f}")
+            check_routing_gap(name, model)
         bites(name, CausalLM(config, weights), ref)
     versions = {"torch": torch.__version__, "producer": "tools/reference/families_torch.py",
                 "outputs_from": "a plain-PyTorch re-implementation, not transformers itself",

@@ -11,11 +11,17 @@ fixtures were defined. Prints one line per folder and tensor (largest |differenc
 or whether the greedy tokens are identical) and ends with `verified N of M`; exits 1 when any check fails
 (relative error above 1e-4, different tokens, or a folder that does not load).
 
+A mixture-of-experts folder (its reference holds `aux_loss`) also gets aux_loss (the model's router load-balancing
+loss for input_ids with attention_mask, output_router_logits=True), each grad.NAME (the gradient of the plain loss
+above) and aux_grad.NAME (the gradient of aux_loss) recomputed; NAME is the hub's per-expert name, which
+transformers 5 loads into fused expert tensors, so an expert's slice of that tensor is compared.
+
 A folder whose reference holds `labels` (references/qwen2_cls from classifier_torch.py) is a sequence classifier:
 it is loaded with AutoModelForSequenceClassification and its pooled logits and loss (input_ids with
 attention_mask, the stored labels) are recomputed.
 """
 import os
+import re
 import sys
 import traceback
 
@@ -45,6 +51,37 @@ def recompute(model, ref):
     return out
 
 
+def fused_parameter(name):
+    """A stored (hub) weight name -> (transformers 5 parameter name, expert index or None): Mixtral's
+    block_sparse_moe is mlp, and each expert's down projection is a slice of mlp.experts.down_proj."""
+    name = name.replace(".block_sparse_moe.", ".mlp.")
+    expert = re.fullmatch(r"(.*\.mlp\.experts)\.(\d+)\.(?:w2|down_proj)\.weight", name)
+    return (expert[1] + ".down_proj", int(expert[2])) if expert else (name, None)
+
+
+def gradients(model, loss, names):
+    parameters = dict(model.named_parameters())
+    model.zero_grad()
+    loss.backward()
+    out = {}
+    for name in names:
+        parameter, expert = fused_parameter(name)
+        grad = parameters[parameter].grad
+        out[name] = grad if expert is None else grad[expert]
+    return out
+
+
+def recompute_moe(model, ref):
+    ids, mask = ref["input_ids"], ref["attention_mask"]
+    grad_names = [key[len("grad."):] for key in ref if key.startswith("grad.")]
+    aux_names = [key[len("aux_grad."):] for key in ref if key.startswith("aux_grad.")]
+    out = {f"grad.{n}": g for n, g in gradients(model, model(input_ids=ids, labels=ids).loss, grad_names).items()}
+    aux = model(input_ids=ids, attention_mask=mask, output_router_logits=True).aux_loss
+    out.update({f"aux_grad.{n}": g for n, g in gradients(model, aux, aux_names).items()})
+    out["aux_loss"] = aux.detach().reshape(1)
+    return out
+
+
 def recompute_classifier(model, ref):
     with torch.no_grad():
         out = model(input_ids=ref["input_ids"], attention_mask=ref["attention_mask"], labels=ref["labels"])
@@ -62,6 +99,8 @@ def verify(folder):
                                      dtype=torch.float32).to("cpu")
         model.eval()
         ours = recompute_classifier(model, ref) if classifier else recompute(model, ref)
+        if "aux_loss" in ref:
+            ours.update(recompute_moe(model, ref))
     except Exception:  # report the folder as failed and go on with the others
         print(f"{name:20s} FAILED to load or run:\n{traceback.format_exc()}", flush=True)
         return 0, 1
