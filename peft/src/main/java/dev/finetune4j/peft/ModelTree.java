@@ -87,6 +87,9 @@ public final class ModelTree {
             case "gemma3_text" -> "Gemma3ForCausalLM";
             case "gemma3" -> "Gemma3ForConditionalGeneration";
             case "phi3" -> "Phi3ForCausalLM";
+            case "mixtral" -> "MixtralForCausalLM";
+            case "qwen2_moe" -> "Qwen2MoeForCausalLM";
+            case "qwen3_moe" -> "Qwen3MoeForCausalLM";
             case "gpt2" -> "GPT2LMHeadModel";
             case "bert" -> classifier ? "BertForSequenceClassification" : "BertModel";
             default -> null;

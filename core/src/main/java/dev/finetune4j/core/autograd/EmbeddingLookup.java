@@ -1,6 +1,5 @@
 package dev.finetune4j.core.autograd;
 
-import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 
 /** Row lookup in an embedding table; backward scatters (adds) the gradient rows back into the table. */
@@ -9,7 +8,8 @@ public final class EmbeddingLookup {
     }
 
     /**
-     * weight: (V, C), ids: [B][T] -> (B, T, C). The ids are checked on the host, then uploaded to weight's device.
+     * weight: (V, C), ids: [B][T] -> (B, T, C). The ids are checked on the host, then uploaded to weight's device
+     * ({@link IndexSelect#rows(Tensor, long[])}).
      *
      * @param weight the embedding table, (V, C)
      * @param ids token ids in [0, V), B rows of T
@@ -33,17 +33,6 @@ public final class EmbeddingLookup {
                 flat[b * t + p] = id;
             }
         }
-        Tensor idsOnDevice = Tensor.ofLongs(weight.device(), flat, Shape.of(flat.length));
-        Tensor rows = Tensor.empty(weight.device(), Shape.of(flat.length, c));
-        weight.backend().embedding().gather(weight, idsOnDevice, rows);
-        // the same values as gathering from a bf16 copy of the table
-        Tensor stored = Bf16Boundaries.output(rows);
-        Shape outShape = Shape.of(bs, t, c);
-        Tensor result = stored.view(outShape, outShape.contiguousStrides(), 0);
-        return Autograd.record("embedding", result, dOut -> {
-            Tensor dWeight = Tensor.zeros(dOut.device(), weight.shape());
-            dOut.backend().embedding().scatterAdd(Ops.matrix(dOut), idsOnDevice, dWeight);
-            return new Tensor[]{dWeight};
-        }, weight);
+        return IndexSelect.rows(weight, flat).reshape(bs, t, c);
     }
 }

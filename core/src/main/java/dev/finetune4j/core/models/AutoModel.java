@@ -50,7 +50,7 @@ public final class AutoModel {
 
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "gpt2");
+            "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt2");
     /** Sequence-classification families: BERT, and the decoders as {@code *ForSequenceClassification}. */
     public static final List<String> CLASSIFIER_TYPES = List.of("bert", "llama", "mistral", "qwen2", "qwen3", "gemma",
             "gemma2", "gemma3_text", "phi3");
@@ -61,7 +61,7 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3 or GPT-2) with the {@link LoadOptions#defaults() default
+     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3, Mixtral, Qwen2-MoE, Qwen3-MoE or GPT-2) with the {@link LoadOptions#defaults() default
      * options}. Of Gemma 3's vision-language checkpoints ({@code model_type} {@code gemma3}) the language model is
      * loaded, under transformers' names ({@link DecoderLayout#GEMMA3_CONDITIONAL_GENERATION}); the vision tower is not.
      *
@@ -73,7 +73,7 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3 or GPT-2) as the options say. The module tree is built on
+     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3, Mixtral, Qwen2-MoE, Qwen3-MoE or GPT-2) as the options say. The module tree is built on
      * {@link Device#meta()} (shapes only) and each weight goes from the file into its final storage once: BF16
      * and F16 weights kept in their dtype on the CPU stay memory-mapped (the checkpoint then stays open until
      * the model is closed); others are converted and copied; with {@link LoadOptions#quantization()} NF4 the linear

@@ -21,6 +21,8 @@ public final class ConfigLimits {
     public static final int HEADS = 4096;
     /** {@code max_position_embeddings}, {@code n_positions}. */
     public static final int POSITIONS = 1 << 24;
+    /** A mixture of experts' {@code num_experts}, {@code num_local_experts} (the largest released have 512). */
+    public static final int EXPERTS = 1 << 14;
     /** BERT's {@code type_vocab_size} and {@code num_labels}. */
     public static final int SMALL_TABLE = 1 << 20;
 

@@ -3,6 +3,7 @@ package dev.finetune4j.core.models;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.TensorInfo;
+import dev.finetune4j.core.models.decoder.SparseMoeBlock;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.DType;
@@ -25,7 +26,8 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>BF16 and F16 weights that stay in their dtype on the CPU are the memory-mapped file itself: no copy, no
  *       anonymous memory, read-only (a frozen base for adapters);</li>
- *   <li>with {@link Quantization#NF4}, each linear weight but {@code lm_head}'s is quantized from the file (on
+ *   <li>with {@link Quantization#NF4}, each linear weight but {@code lm_head}'s and a mixture of experts' routers'
+ *       ({@code gate}, {@code shared_expert_gate}) is quantized from the file (on
  *       another device: from one staged copy of that weight) straight into its NF4 tensor;</li>
  *   <li>everything else (F32 checkpoints, a dtype conversion, another device) is copied into the scope of the
  *       loaded weights, converted on the way, and can be trained or merged into.</li>
@@ -53,7 +55,7 @@ final class WeightLoader {
      * Loads every parameter of {@code model} from {@code ckpt} into {@code into}.
      *
      * @param dtype   the dtype to store weights in, or null for each weight's dtype in the checkpoint
-     * @param quantization whether linear weights (all but {@code lm_head}'s) are stored as NF4
+     * @param quantization whether linear weights (all but {@code lm_head}'s and the routers') are stored as NF4
      * @param aliases alternative names to try for a parameter; may return null
      * @param progress counts the bytes read, and reports a long load
      * @return whether the checkpoint stays mapped, and the checkpoint tensors the model did not use
@@ -145,7 +147,9 @@ final class WeightLoader {
         if (dot < 0 || !name.substring(dot + 1).equals("weight") || name.substring(0, dot).equals("lm_head")) {
             return false;
         }
-        return owner(root, name) instanceof Linear;
+        // NOTE: a mixture's routers stay as stored: 4-bit error in their scores would change which experts a token meets
+        String module = name.substring(0, dot);
+        return owner(root, name) instanceof Linear && !SparseMoeBlock.isRouter(module);
     }
 
     /** {@code src} (host memory) quantized to NF4 in a tensor of {@code into} on its device. */

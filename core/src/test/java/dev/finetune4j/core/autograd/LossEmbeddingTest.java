@@ -105,4 +105,21 @@ class LossEmbeddingTest {
             assertThrows(IllegalArgumentException.class, () -> EmbeddingLookup.lookup(Tensor.zeros(5, 4), new long[][]{{1, 2}, {1}}));
         }
     }
+
+    /** A mixture of experts' gather: rows picked in any order, some twice, one never; their gradients add up. */
+    @Test
+    void indexSelectPicksRowsAndAddsTheirGradients() {
+        long[] ids = {4, 1, 4, 0, 1, 4};
+        GradCheck.of("indexSelect", x -> IndexSelect.rows(x[0], ids)).input(5, 3)
+                .reference(x -> {
+                    double[] out = new double[ids.length * 3];
+                    for (int r = 0; r < ids.length; r++) {
+                        System.arraycopy(x[0], (int) ids[r] * 3, out, r * 3, 3);
+                    }
+                    return out;
+                }).run();
+        try (var s = TensorScope.open()) {
+            assertThrows(IllegalArgumentException.class, () -> IndexSelect.rows(Tensor.zeros(5, 3), new long[]{5}));
+        }
+    }
 }

@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.qlora;
 
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.SparseMoeBlock;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.DType;
@@ -35,8 +36,8 @@ public final class QloraInjector {
     }
 
     /**
-     * Quantizes the weight of every linear layer of {@code base} except {@code lm_head} to NF4 (layers already in
-     * NF4 stay as they are).
+     * Quantizes the weight of every linear layer of {@code base} that {@link #quantizes} names to NF4 (layers
+     * already in NF4 stay as they are).
      *
      * @param base the model to quantize in place
      * @return the layers quantized by this call, by path
@@ -60,14 +61,14 @@ public final class QloraInjector {
 
     /**
      * Whether QLoRA stores the weight of the layer {@code module} at {@code path} in NF4: true for every linear layer
-     * but the output head, {@code lm_head}.
+     * but the output head, {@code lm_head}, and a mixture of experts' routers ({@link SparseMoeBlock#isRouter}).
      *
      * @param path   the layer's dotted path in its model, e.g. {@code model.layers.0.mlp.up_proj}
      * @param module the layer
      * @return true for a layer {@link #quantize} quantizes
      */
     public static boolean quantizes(String path, Module module) {
-        return module instanceof Linear && !path.equals("lm_head");
+        return module instanceof Linear && !path.equals("lm_head") && !SparseMoeBlock.isRouter(path);
     }
 
     /**

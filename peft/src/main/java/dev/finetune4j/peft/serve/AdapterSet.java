@@ -2,6 +2,8 @@ package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelInput;
+import dev.finetune4j.core.models.decoder.SparseMoeBlock;
+import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.AdapterFiles;
 import dev.finetune4j.peft.LayerTuner;
@@ -62,6 +64,9 @@ final class AdapterSet {
                 rewrap();
             }
             for (String path : unscaled.paths()) {
+                requireRowWise(name, path);
+            }
+            for (String path : unscaled.paths()) {
                 wrappers.computeIfAbsent(path, p -> LayerTuner.swap(base, p, original -> new MultiLoraLinear(original, p, rows)));
             }
         } finally {
@@ -86,6 +91,23 @@ final class AdapterSet {
             replaced.release();
         }
         return unscaled.warnings();
+    }
+
+    /**
+     * Refuses an adapter that changes a layer inside a mixture of experts: such a layer sees the tokens an expert was
+     * given, not the batch's rows, so the rows' adapters cannot be told apart there.
+     */
+    private void requireRowWise(String name, String path) {
+        Module m = base;
+        for (String part : path.split("\\.")) {
+            if (m instanceof SparseMoeBlock) {
+                throw new IllegalArgumentException("adapter '" + name + "' changes '" + path + "', inside a mixture of "
+                        + "experts, where the engine cannot apply each request's own adapter (the experts see tokens "
+                        + "grouped by expert, not the batch's rows): merge it into the base (finetune4j merge) and "
+                        + "serve that, or train adapters that target the attention projections");
+            }
+            m = m.child(part);
+        }
     }
 
     /** Removes {@code name} for new requests; true when it was loaded. */

@@ -14,6 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,15 +22,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * LoRA with PEFT's default target modules trains tiny random Gemma 2 (sliding window, both soft caps, four norms
  * per layer), Gemma 3 (q/k norms, a local and a global rotary table) and Phi-3 (fused qkv_proj and gate_up_proj,
- * partial rotary, longrope past its pretrained length, a sliding window): the loss falls and every adapter tensor's
- * gradient agrees with finite differences, which a wrong backward through any of those parts would break.
+ * partial rotary, longrope past its pretrained length, a sliding window) and the mixtures of experts Mixtral,
+ * Qwen2-MoE (a shared expert, a dense layer) and Qwen3-MoE: the loss falls and every adapter tensor's gradient agrees
+ * with finite differences, which a wrong backward through any of those parts would break.
  */
 class NewFamiliesTrainTest {
     private static final int VOCAB = 64;
     private static final int STEPS = 12;
 
     @ParameterizedTest
-    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3"})
+    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -42,6 +44,34 @@ class NewFamiliesTrainTest {
             double first = losses.get(0) + losses.get(1);
             double last = losses.get(STEPS - 2) + losses.get(STEPS - 1);
             assertTrue(last < 0.98 * first, type + ": loss " + losses);
+            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(type, false, TrainedModel.of(model),
+                    new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
+        }
+    }
+
+    /**
+     * LoRA on every projection of a mixture of experts, each expert's included (and Qwen2-MoE's shared expert and
+     * dense layer): the gradients reach the experts through the routing weights, and agree with finite differences.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"mixtral", "qwen2_moe"})
+    void loraOnTheExpertsTrainsThroughTheRouting(String type) {
+        List<String> mlp = type.equals("mixtral") ? List.of("w1", "w2", "w3") : List.of("gate_proj", "up_proj", "down_proj");
+        try (LanguageModel base = tiny(type)) {
+            LoraConfig lora = LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+                    .targetModules(Stream.concat(Stream.of("q_proj", "o_proj"), mlp.stream()).toArray(String[]::new))
+                    .build();
+            PeftModel model = Peft.wrap(base, lora);
+            long expertAdapters = model.trainableParameters().keySet().stream()
+                    .filter(n -> n.contains(".experts.") && n.contains("lora_A")).count();
+            int sparseLayers = type.equals("mixtral") ? 2 : 1; // Qwen2-MoE's layer 1 is dense (mlp_only_layers)
+            assertEquals(sparseLayers * 4L * 3, expertAdapters, type + ": sparse layers x 4 experts x 3 projections");
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(1e-2)
+                    .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
+            List<Double> losses = SftTrainer.builder().model(model).config(cfg)
+                    .trainData(EveryMethodTrainsTest.sftData(1)).build().train().lossHistory();
+            assertTrue(losses.get(STEPS - 2) + losses.get(STEPS - 1) < 0.98 * (losses.get(0) + losses.get(1)),
+                    type + ": loss " + losses);
             EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(type, false, TrainedModel.of(model),
                     new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
         }
@@ -76,6 +106,16 @@ class NewFamiliesTrainTest {
                 rope.putArray("short_factor").add(1.0).add(1.5);
                 rope.putArray("long_factor").add(2.0).add(6.0);
             }
+            // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise
+            // move some tokens to other experts, a jump no derivative describes (references/ checks top-k routing)
+            case "mixtral" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4);
+            case "qwen2_moe" -> {
+                c.put("num_experts", 4).put("num_experts_per_tok", 4).put("moe_intermediate_size", 16)
+                        .put("shared_expert_intermediate_size", 24);
+                c.putArray("mlp_only_layers").add(1);
+            }
+            case "qwen3_moe" -> c.put("num_experts", 3).put("num_experts_per_tok", 3).put("moe_intermediate_size", 16)
+                    .put("norm_topk_prob", true);
             default -> throw new IllegalArgumentException(type);
         }
         LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(dev.finetune4j.core.backend.Device.cpu()));

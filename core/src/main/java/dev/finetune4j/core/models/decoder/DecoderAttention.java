@@ -36,7 +36,7 @@ public final class DecoderAttention extends Module implements Block {
         int kv = c.numKeyValueHeads() * c.headDim();
         boolean qkvBias = c.attentionBias();
         // NOTE: Qwen2 puts biases on q/k/v but never on o_proj; LLaMA's attention_bias covers all four.
-        boolean oBias = c.attentionBias() && !c.modelType().equals("qwen2");
+        boolean oBias = c.attentionBias() && !c.modelType().startsWith("qwen2");
         if (c.fusedProjections()) {
             registerChild("qkv_proj", new Linear(scope, c.hiddenSize(), q + 2 * kv, qkvBias));
         } else {

@@ -9,13 +9,15 @@ import dev.finetune4j.core.models.ModelSpec;
 import java.util.Set;
 
 /**
- * The config.json of the decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3, Phi-3): fields
- * mirror the JSON names. The families differ only in switches: q/k/v biases (Qwen2), q/k RMSNorm (Qwen3, Gemma 3),
- * tied embeddings, head_dim, sliding-window layers (Mistral, Qwen2, Gemma 2 and 3, Phi-3), Gemma's norms and
- * scaled embeddings, Gemma 2's soft caps and four norms per layer, Phi-3's fused projections and partial rotary.
+ * The config.json of the decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3, Phi-3, and the
+ * mixtures of experts Mixtral, Qwen2-MoE and Qwen3-MoE): fields mirror the JSON names. The families differ only in
+ * switches: q/k/v biases (Qwen2, Qwen2-MoE), q/k RMSNorm (Qwen3, Qwen3-MoE, Gemma 3), tied embeddings, head_dim,
+ * sliding-window layers (Mistral, Mixtral, Qwen2, Gemma 2 and 3, Phi-3), Gemma's norms and scaled embeddings,
+ * Gemma 2's soft caps and four norms per layer, Phi-3's fused projections and partial rotary, and the sparse MLPs.
  *
  * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
- *                  {@code gemma3_text} or {@code phi3} ({@code model_type})
+ *                  {@code gemma3_text}, {@code phi3}, {@code mixtral}, {@code qwen2_moe} or {@code qwen3_moe}
+ *                  ({@code model_type})
  * @param vocabSize number of token ids
  * @param hiddenSize hidden size C
  * @param intermediateSize width of the gated MLP
@@ -48,6 +50,7 @@ import java.util.Set;
  *                      {@code pre_feedforward_layernorm}, {@code post_feedforward_layernorm})
  * @param fusedProjections whether q, k, v share one {@code qkv_proj} and gate and up one {@code gate_up_proj}
  *                         (Phi-3)
+ * @param moe the mixture of experts of Mixtral, Qwen2-MoE and Qwen3-MoE; null for a dense model
  */
 public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
@@ -56,7 +59,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             boolean mlpBias, boolean qkNorm, boolean tieWordEmbeddings, float attentionDropout,
                             float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
                             int slidingWindow, boolean[] slidingLayers, boolean gemmaNorms, EmbeddingScale embeddingScale,
-                            boolean sandwichNorms, boolean fusedProjections) {
+                            boolean sandwichNorms, boolean fusedProjections, MoeConfig moe) {
 
     /** Where a decoder scales its input by {@code sqrt(hidden_size)}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
@@ -70,7 +73,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
 
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "phi3");
+            "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe");
 
     /** Checks every size against its valid range, naming the config.json field that is wrong. */
     public DecoderConfig {
@@ -97,8 +100,23 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         long h = hiddenSize;
         long q = (long) numAttentionHeads * headDim;
         long kv = (long) numKeyValueHeads * headDim;
-        long perLayer = 2 * h * q + 2 * h * kv + 3 * h * intermediateSize;
-        return (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2) + numHiddenLayers * perLayer;
+        long attention = 2 * h * q + 2 * h * kv;
+        long mlp = 3 * h * intermediateSize;
+        long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
+        for (int i = 0; i < numHiddenLayers; i++) {
+            count += attention + (isSparse(i) ? 0 : mlp);
+        }
+        return count + (moe == null ? 0 : moe.parameterCount(h));
+    }
+
+    /**
+     * Whether layer {@code layer}'s MLP is a mixture of experts.
+     *
+     * @param layer the layer's index
+     * @return true for a sparse layer of a Mixtral, Qwen2-MoE or Qwen3-MoE model
+     */
+    public boolean isSparse(int layer) {
+        return moe != null && moe.isSparse(layer);
     }
 
     /**
@@ -159,14 +177,15 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 headDim,
                 activation(c, type),
                 maxPos,
-                (float) JsonFields.number(c, "rms_norm_eps", type.equals("phi3") ? 1e-5 : 1e-6, ConfigLimits.NORM_EPS,
+                (float) JsonFields.number(c, "rms_norm_eps", type.equals("phi3") || type.equals("mixtral") ? 1e-5 : 1e-6, ConfigLimits.NORM_EPS,
                         ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
                 type.equals("gemma3_text") ? gemma3LocalRope(c, maxPos) : rope,
                 (int) (headDim * partialRotary), // transformers truncates, as int() does
-                JsonFields.bool(c, "attention_bias", type.equals("qwen2"), at),
+                type.equals("qwen2_moe") ? JsonFields.bool(c, "qkv_bias", true, at)
+                        : JsonFields.bool(c, "attention_bias", type.equals("qwen2"), at),
                 JsonFields.bool(c, "mlp_bias", false, at),
-                type.equals("qwen3") || type.equals("gemma3_text"),
+                type.equals("qwen3") || type.equals("qwen3_moe") || type.equals("gemma3_text"),
                 JsonFields.bool(c, "tie_word_embeddings", gemma, at),
                 (float) JsonFields.number(c, "attention_dropout", 0.0, p -> p >= 0 && p < 1, "in [0, 1)", at),
                 (float) Math.pow(queryScalar, -0.5),
@@ -179,7 +198,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 !gemma ? EmbeddingScale.NONE
                         : type.equals("gemma3_text") ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT,
                 laterGemma,
-                type.equals("phi3"));
+                type.equals("phi3"),
+                MoeConfig.MODEL_TYPES.contains(type) ? MoeConfig.fromJson(c, type, layers) : null);
     }
 
     /**

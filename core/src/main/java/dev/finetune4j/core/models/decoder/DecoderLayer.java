@@ -11,10 +11,13 @@ import dev.finetune4j.core.tensor.TensorScope;
 /**
  * Pre-norm residual layer: x + attn(norm(x)), then x + mlp(norm(x)). Gemma 2 and 3 also normalise what each
  * sub-block returns before adding it: x + norm(attn(norm(x))), then x + norm(mlp(norm(x))), the MLP's input norm
- * being {@code pre_feedforward_layernorm} and {@code post_attention_layernorm} the attention output's.
+ * being {@code pre_feedforward_layernorm} and {@code post_attention_layernorm} the attention output's. The MLP is a
+ * {@link SparseMoeBlock} in the sparse layers of a mixture of experts.
  */
 public final class DecoderLayer extends Module {
     private final boolean sandwich;
+    /** The MLP's name: {@code mlp}, or Mixtral's {@code block_sparse_moe}. */
+    private final String mlp;
 
     /**
      * Layer {@code index}, zero until loaded.
@@ -27,7 +30,8 @@ public final class DecoderLayer extends Module {
     public DecoderLayer(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int index) {
         this.sandwich = c.sandwichNorms();
         registerChild("self_attn", new DecoderAttention(scope, c, rotary, index));
-        registerChild("mlp", new DecoderMlp(scope, c));
+        this.mlp = c.isSparse(index) ? c.moe().naming().block() : "mlp";
+        registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));
         registerChild("input_layernorm", norm(scope, c));
         registerChild("post_attention_layernorm", norm(scope, c));
         if (sandwich) {
@@ -56,7 +60,7 @@ public final class DecoderLayer extends Module {
         Tensor h = Elementwise.add(x, attended);
         SpentActivations.free(attended, x, normed);
         Tensor normedH = layer(sandwich ? "pre_feedforward_layernorm" : "post_attention_layernorm").forward(h);
-        Tensor transformed = layer("mlp").forward(normedH);
+        Tensor transformed = layer(mlp).forward(normedH);
         if (sandwich) {
             transformed = layer("post_feedforward_layernorm").forward(transformed);
         }

@@ -10,12 +10,14 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * Gated MLP: down_proj(act(gate_proj(x)) * up_proj(x)); SwiGLU when act is SiLU, GeGLU for Gemma. Phi-3 fuses
- * gate and up into one {@code gate_up_proj} whose output holds the gate first.
+ * gate and up into one {@code gate_up_proj} whose output holds the gate first; Mixtral's experts name the three
+ * projections w1 (gate), w3 (up) and w2 (down).
  */
 public final class DecoderMlp extends Module implements Layer {
     private final Activations.Kind act;
     private final int intermediate;
     private final boolean fused;
+    private final MlpNames names;
 
     /**
      * The MLP's projections, zero until loaded.
@@ -24,25 +26,43 @@ public final class DecoderMlp extends Module implements Layer {
      * @param c the configuration
      */
     public DecoderMlp(TensorScope scope, DecoderConfig c) {
-        this.act = c.hiddenAct();
-        this.intermediate = c.intermediateSize();
-        this.fused = c.fusedProjections();
-        if (fused) {
-            registerChild("gate_up_proj", new Linear(scope, c.hiddenSize(), 2 * c.intermediateSize(), c.mlpBias()));
-        } else {
-            registerChild("gate_proj", new Linear(scope, c.hiddenSize(), c.intermediateSize(), c.mlpBias()));
-            registerChild("up_proj", new Linear(scope, c.hiddenSize(), c.intermediateSize(), c.mlpBias()));
-        }
-        registerChild("down_proj", new Linear(scope, c.intermediateSize(), c.hiddenSize(), c.mlpBias()));
+        this(scope, c, c.intermediateSize(), c.fusedProjections(), MlpNames.STANDARD);
     }
 
-    /** x: (B, T, C) -> (B, T, C). */
+    /**
+     * An expert of a mixture, or Qwen2-MoE's shared expert: the same MLP with its own width and the checkpoint's
+     * names for its projections.
+     *
+     * @param scope owns the weights
+     * @param c the configuration
+     * @param width the MLP's intermediate width
+     * @param names the projections' names
+     */
+    DecoderMlp(TensorScope scope, DecoderConfig c, int width, MlpNames names) {
+        this(scope, c, width, false, names);
+    }
+
+    private DecoderMlp(TensorScope scope, DecoderConfig c, int width, boolean fused, MlpNames names) {
+        this.act = c.hiddenAct();
+        this.intermediate = width;
+        this.fused = fused;
+        this.names = names;
+        if (fused) {
+            registerChild("gate_up_proj", new Linear(scope, c.hiddenSize(), 2 * width, c.mlpBias()));
+        } else {
+            registerChild(names.gate(), new Linear(scope, c.hiddenSize(), width, c.mlpBias()));
+            registerChild(names.up(), new Linear(scope, c.hiddenSize(), width, c.mlpBias()));
+        }
+        registerChild(names.down(), new Linear(scope, width, c.hiddenSize(), c.mlpBias()));
+    }
+
+    /** x: (..., C) -> (..., C). */
     @Override
     public Tensor forward(Tensor x) {
         Tensor gateUp = fused ? layer("gate_up_proj").forward(x) : null;
-        Tensor gate = fused ? gateUp.slice(-1, 0, intermediate) : layer("gate_proj").forward(x);
-        Tensor up = fused ? gateUp.slice(-1, intermediate, 2 * intermediate) : layer("up_proj").forward(x);
+        Tensor gate = fused ? gateUp.slice(-1, 0, intermediate) : layer(names.gate()).forward(x);
+        Tensor up = fused ? gateUp.slice(-1, intermediate, 2 * intermediate) : layer(names.up()).forward(x);
         Tensor h = act == Activations.Kind.SILU ? Activations.swiglu(gate, up) : Elementwise.mul(Activations.apply(act, gate), up);
-        return layer("down_proj").forward(h);
+        return layer(names.down()).forward(h);
     }
 }

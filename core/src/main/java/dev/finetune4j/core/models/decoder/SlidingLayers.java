@@ -16,8 +16,8 @@ record SlidingLayers(int window, boolean[] layers) {
     private static final String FULL = "full_attention";
 
     /**
-     * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral and Phi-3
-     * when a window is set; Qwen2 and Qwen3 with {@code use_sliding_window} from layer {@code max_window_layers} on;
+     * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral, Mixtral and
+     * Phi-3 when a window is set; the Qwen families with {@code use_sliding_window} from layer {@code max_window_layers} on;
      * every other layer of Gemma 2 (the first slides); Gemma 3 all but every {@code sliding_window_pattern}-th.
      */
     static SlidingLayers fromJson(JsonNode c, String type, int layerCount) {
@@ -27,7 +27,7 @@ record SlidingLayers(int window, boolean[] layers) {
             default -> 0;
         };
         int window = JsonFields.integer(c, "sliding_window", fallback, 0, ConfigLimits.POSITIONS, at);
-        boolean qwen = type.equals("qwen2") || type.equals("qwen3");
+        boolean qwen = type.startsWith("qwen");
         if (qwen && !JsonFields.bool(c, "use_sliding_window", false, at)) {
             window = 0; // Qwen configs carry a sliding_window that only use_sliding_window turns on
         }
@@ -46,6 +46,10 @@ record SlidingLayers(int window, boolean[] layers) {
                 }
                 layers[i] = t.equals(SLIDING);
             }
+        } else if (window > 0 && MoeConfig.MODEL_TYPES.contains(type) && qwen) {
+            // NOTE: transformers 5 derives the Qwen mixtures' sliding layers by rules of their own, not Qwen2's
+            throw new IllegalArgumentException(at + ": use_sliding_window for " + type + " without 'layer_types' is not "
+                    + "supported: list each layer's attention in 'layer_types' (\"" + SLIDING + "\" or \"" + FULL + "\")");
         } else if (window > 0) {
             int firstQwenSliding = qwen ? JsonFields.integer(c, "max_window_layers", layerCount, 0, ConfigLimits.LAYERS, at) : 0;
             int pattern = JsonFields.integer(c, "sliding_window_pattern", 6, 1, ConfigLimits.LAYERS, at);
@@ -54,7 +58,7 @@ record SlidingLayers(int window, boolean[] layers) {
                     case "gemma2" -> i % 2 == 0;
                     case "gemma3_text" -> (i + 1) % pattern != 0;
                     case "qwen2", "qwen3" -> i >= firstQwenSliding;
-                    case "mistral", "phi3" -> true;
+                    case "mistral", "mixtral", "phi3" -> true;
                     default -> false;
                 };
             }

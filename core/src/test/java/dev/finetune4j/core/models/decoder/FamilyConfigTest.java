@@ -127,4 +127,79 @@ class FamilyConfigTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(json));
         assertTrue(e.getMessage().contains(part), e.getMessage());
     }
+
+    @Test
+    void mixtralRoutesEveryLayerAndAlwaysRenormalisesItsTopK() {
+        DecoderConfig c = DecoderConfig.fromJson(base("mixtral", 3).put("num_local_experts", 8));
+        MoeConfig moe = c.moe();
+        assertEquals(MoeConfig.Naming.MIXTRAL, moe.naming());
+        assertEquals(8, moe.numExperts());
+        assertEquals(2, moe.numExpertsPerTok(), "transformers' default");
+        assertEquals(96, moe.expertIntermediateSize(), "Mixtral's experts are intermediate_size wide");
+        assertTrue(moe.normTopkProb());
+        assertArrayEquals(new boolean[]{true, true, true}, moe.sparseLayers());
+        assertEquals(1e-5f, c.rmsNormEps());
+        assertEquals(false, c.attentionBias());
+        // per layer: attention 2 * 64 * 64 + 2 * 64 * 32, 8 experts of 3 * 64 * 96 and a router of 8 * 64
+        long perLayer = 2L * 64 * 64 + 2L * 64 * 32 + 8L * (3L * 64 * 96 + 64);
+        assertEquals(2L * 100 * 64 + 3 * perLayer, c.parameterCount());
+    }
+
+    @Test
+    void qwen2MoeReadsItsSparseStepDenseLayersSharedExpertAndQkvBias() {
+        ObjectNode json = base("qwen2_moe", 4).put("num_experts", 6).put("num_experts_per_tok", 3)
+                .put("moe_intermediate_size", 16).put("shared_expert_intermediate_size", 40).put("decoder_sparse_step", 2);
+        json.putArray("mlp_only_layers").add(3);
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        MoeConfig moe = c.moe();
+        assertEquals(MoeConfig.Naming.QWEN, moe.naming());
+        assertArrayEquals(new boolean[]{false, true, false, false}, moe.sparseLayers(),
+                "layers 1 and 3 by the step of 2, layer 3 dense by mlp_only_layers");
+        assertEquals(false, moe.normTopkProb(), "norm_topk_prob is false by default");
+        assertEquals(40, moe.sharedExpertIntermediateSize());
+        assertTrue(c.attentionBias(), "qkv_bias is true by default");
+        assertEquals(false, DecoderConfig.fromJson(json.put("qkv_bias", false)).attentionBias());
+        assertEquals(false, c.qkNorm());
+    }
+
+    @Test
+    void qwen3MoeNormalisesQueriesAndKeysAndReadsNormTopkProb() {
+        DecoderConfig c = DecoderConfig.fromJson(base("qwen3_moe", 2).put("num_experts", 4)
+                .put("moe_intermediate_size", 16).put("norm_topk_prob", true).put("output_router_logits", true)
+                .put("router_aux_loss_coef", 0.01));
+        assertTrue(c.qkNorm());
+        assertTrue(c.moe().normTopkProb());
+        assertEquals(0, c.moe().sharedExpertIntermediateSize());
+        assertTrue(c.moe().outputRouterLogits());
+        assertEquals(0.01f, c.moe().routerAuxLossCoef());
+        assertEquals(null, DecoderConfig.fromJson(base("qwen3", 2)).moe(), "a dense family has no mixture");
+    }
+
+    @Test
+    void mixtureConfigsThatCannotBeRightAreRefusedNamingTheField() {
+        IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(
+                base("qwen3_moe", 2).put("num_experts", 4).put("num_experts_per_tok", 5).put("moe_intermediate_size", 16)));
+        assertTrue(tooMany.getMessage().contains("num_experts_per_tok = 5"), tooMany.getMessage());
+        ObjectNode badLayer = base("qwen2_moe", 2).put("moe_intermediate_size", 16);
+        badLayer.putArray("mlp_only_layers").add(2);
+        IllegalArgumentException outside = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(badLayer));
+        assertTrue(outside.getMessage().contains("'mlp_only_layers' holds 2"), outside.getMessage());
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> DecoderConfig.fromJson(base("qwen3_moe", 2)));
+        assertTrue(missing.getMessage().contains("moe_intermediate_size"), missing.getMessage());
+    }
+
+    @Test
+    void theQwenMixturesReadEitherExpertCountKeyAndRefuseAnUnlistedSlidingWindow() {
+        // transformers 5 saves Qwen3-MoE's num_experts as num_local_experts; hub configs say num_experts
+        DecoderConfig v5 = DecoderConfig.fromJson(base("qwen3_moe", 2).put("num_local_experts", 5).put("moe_intermediate_size", 16));
+        assertEquals(5, v5.moe().numExperts());
+        IllegalArgumentException sliding = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(
+                base("qwen2_moe", 2).put("moe_intermediate_size", 16).put("use_sliding_window", true).put("sliding_window", 8)));
+        assertTrue(sliding.getMessage().contains("layer_types"), sliding.getMessage());
+        ObjectNode listed = base("qwen2_moe", 2).put("moe_intermediate_size", 16).put("use_sliding_window", true)
+                .put("sliding_window", 8);
+        listed.putArray("layer_types").add("sliding_attention").add("full_attention");
+        assertArrayEquals(new boolean[]{true, false}, DecoderConfig.fromJson(listed).slidingLayers());
+    }
 }

@@ -1,0 +1,140 @@
+package dev.finetune4j.core.models.decoder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
+import org.slf4j.LoggerFactory;
+
+import java.util.Set;
+
+/**
+ * The mixture-of-experts switches of a Mixtral, Qwen2-MoE or Qwen3-MoE config.json: which layers route each token to
+ * {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
+ *
+ * @param naming the checkpoint's module names for the block and its experts
+ * @param numExperts experts per sparse layer ({@code num_local_experts}, or {@code num_experts}: either key in every
+ *                   family)
+ * @param numExpertsPerTok experts each token is sent to, k ({@code num_experts_per_tok})
+ * @param expertIntermediateSize each expert's MLP width (Mixtral's {@code intermediate_size}, else
+ *                               {@code moe_intermediate_size})
+ * @param normTopkProb whether a token's k routing weights are renormalised to sum to 1 (always for Mixtral,
+ *                     {@code norm_topk_prob} for the Qwen families)
+ * @param sharedExpertIntermediateSize Qwen2-MoE's shared expert's width ({@code shared_expert_intermediate_size}),
+ *                                     0 for none
+ * @param sparseLayers per layer, whether its MLP is the mixture (else a dense MLP of {@code intermediate_size}):
+ *                     Qwen's {@code decoder_sparse_step} and {@code mlp_only_layers}
+ * @param outputRouterLogits whether training adds the router's load-balancing loss ({@code output_router_logits})
+ * @param routerAuxLossCoef that loss's weight ({@code router_aux_loss_coef})
+ */
+public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int expertIntermediateSize,
+                        boolean normTopkProb, int sharedExpertIntermediateSize, boolean[] sparseLayers,
+                        boolean outputRouterLogits, float routerAuxLossCoef) {
+
+    /** The {@code model_type} values with a mixture of experts. */
+    public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe");
+
+    /** How a checkpoint names the sparse block and its experts' projections. */
+    public enum Naming {
+        /** Mixtral: {@code block_sparse_moe.gate}, {@code block_sparse_moe.experts.N.w1} (gate), {@code w3}, {@code w2}. */
+        MIXTRAL("block_sparse_moe", MlpNames.MIXTRAL),
+        /** Qwen2-MoE, Qwen3-MoE: {@code mlp.gate}, {@code mlp.experts.N.gate_proj}, {@code up_proj}, {@code down_proj}. */
+        QWEN("mlp", MlpNames.STANDARD);
+
+        private final String block;
+        private final MlpNames expert;
+
+        Naming(String block, MlpNames expert) {
+            this.block = block;
+            this.expert = expert;
+        }
+
+        /** @return the sparse block's name in its layer */
+        public String block() {
+            return block;
+        }
+
+        /** @return the names of an expert's projections */
+        public MlpNames expert() {
+            return expert;
+        }
+    }
+
+    /** Checks the sizes against each other, naming the config.json field that is wrong. */
+    public MoeConfig {
+        if (numExpertsPerTok > numExperts) {
+            throw new IllegalArgumentException("config.json: num_experts_per_tok = " + numExpertsPerTok
+                    + " exceeds the " + numExperts + " experts: a token cannot be routed to more experts than exist");
+        }
+    }
+
+    /**
+     * Whether layer {@code layer}'s MLP is the mixture.
+     *
+     * @param layer the layer's index
+     * @return true for a sparse layer
+     */
+    public boolean isSparse(int layer) {
+        return sparseLayers[layer];
+    }
+
+    /**
+     * Reads the mixture's fields of a config.json, with transformers' defaults for the ones left out.
+     *
+     * @param c the parsed config.json
+     * @param type its {@code model_type}, one of {@link #MODEL_TYPES}
+     * @param layers {@code num_hidden_layers}
+     * @return the configuration
+     */
+    static MoeConfig fromJson(JsonNode c, String type, int layers) {
+        String at = "config.json";
+        boolean mixtral = type.equals("mixtral");
+        // transformers 5 maps num_experts onto num_local_experts (its Qwen3-MoE configs save the latter); read either
+        String expertsField = c.has("num_local_experts") || mixtral && !c.has("num_experts") ? "num_local_experts" : "num_experts";
+        int experts = JsonFields.integer(c, expertsField, mixtral ? 8 : 60, 1, ConfigLimits.EXPERTS, at);
+        int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral ? 2 : 4, 1, ConfigLimits.EXPERTS, at);
+        int width = mixtral ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
+                : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
+        int shared = type.equals("qwen2_moe")
+                ? JsonFields.integer(c, "shared_expert_intermediate_size", 0, 0, ConfigLimits.INTERMEDIATE, at) : 0;
+        boolean[] sparse = new boolean[layers];
+        int step = mixtral ? 1 : JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
+        for (int i = 0; i < layers; i++) {
+            sparse[i] = (i + 1) % step == 0;
+        }
+        JsonNode mlpOnly = c.path("mlp_only_layers");
+        if (!mixtral && mlpOnly.isArray()) {
+            for (JsonNode n : mlpOnly) {
+                if (!n.canConvertToExactIntegral() || n.asLong() < 0 || n.asLong() >= layers) {
+                    throw new IllegalArgumentException(at + ": 'mlp_only_layers' holds " + n + ", which is not a layer "
+                            + "index in [0, " + layers + ")");
+                }
+                sparse[n.asInt()] = false;
+            }
+        }
+        double jitter = JsonFields.number(c, "router_jitter_noise", 0.0, v -> v >= 0, ">= 0", at);
+        if (jitter > 0) {
+            LoggerFactory.getLogger(MoeConfig.class).warn("{}: router_jitter_noise = {} is not applied: training "
+                    + "routes the hidden states as they are, as transformers does with a noise of 0", at, jitter);
+        }
+        return new MoeConfig(mixtral ? Naming.MIXTRAL : Naming.QWEN, experts, perToken, width,
+                mixtral || JsonFields.bool(c, "norm_topk_prob", false, at), shared, sparse,
+                JsonFields.bool(c, "output_router_logits", false, at),
+                (float) JsonFields.number(c, "router_aux_loss_coef", 0.001, v -> v >= 0, ">= 0", at));
+    }
+
+    /**
+     * The matrix parameters of the sparse layers' routers and experts.
+     *
+     * @param hidden the hidden size
+     * @return their count
+     */
+    long parameterCount(long hidden) {
+        long perSparseLayer = numExperts * (3 * hidden * expertIntermediateSize + hidden)
+                + 3 * hidden * sharedExpertIntermediateSize + (sharedExpertIntermediateSize > 0 ? hidden : 0);
+        long count = 0;
+        for (boolean s : sparseLayers) {
+            count += s ? perSparseLayer : 0;
+        }
+        return count;
+    }
+}

@@ -1,0 +1,105 @@
+package dev.finetune4j.core.models.decoder;
+
+import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.autograd.Concat;
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.autograd.IndexSelect;
+import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.autograd.Softmax;
+import dev.finetune4j.core.nn.Layer;
+import dev.finetune4j.core.nn.Linear;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.ModuleList;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A sparse mixture of experts in place of a decoder layer's MLP (Mixtral, Qwen2-MoE, Qwen3-MoE), as transformers
+ * computes it: the router {@code gate} scores each token against every expert, softmax in float32 gives the routing
+ * probabilities, each token goes to its k most probable experts, and its output is the sum of their MLPs weighted
+ * by those probabilities (renormalised to sum 1 where the family says so). Qwen2-MoE adds a shared expert that every
+ * token passes through, scaled by {@code sigmoid(shared_expert_gate(x))}.
+ *
+ * <p>The choice of experts is made on the host from the probabilities (a GPU step reads them back once per sparse
+ * layer): it decides how many tokens each expert multiplies, which sizes the products. The weights of the chosen
+ * experts stay on the device and carry gradients to the router, as in transformers.
+ *
+ * <p>Children, named as the checkpoint names them: {@code gate} (E, C), {@code experts.N} ({@link DecoderMlp}s of
+ * {@code expertIntermediateSize}), and Qwen2-MoE's {@code shared_expert} and {@code shared_expert_gate} (1, C).
+ */
+public final class SparseMoeBlock extends Module implements Layer {
+    private final MoeConfig moe;
+
+    /**
+     * The block of one sparse layer, zero until loaded.
+     *
+     * @param scope owns the weights
+     * @param c the configuration, whose {@link DecoderConfig#moe()} is set
+     */
+    public SparseMoeBlock(TensorScope scope, DecoderConfig c) {
+        this.moe = c.moe();
+        registerChild("gate", new Linear(scope, c.hiddenSize(), moe.numExperts(), false));
+        List<DecoderMlp> experts = new ArrayList<>();
+        for (int e = 0; e < moe.numExperts(); e++) {
+            experts.add(new DecoderMlp(scope, c, moe.expertIntermediateSize(), moe.naming().expert()));
+        }
+        registerChild("experts", new ModuleList<>(experts));
+        if (moe.sharedExpertIntermediateSize() > 0) {
+            registerChild("shared_expert", new DecoderMlp(scope, c, moe.sharedExpertIntermediateSize(), MlpNames.STANDARD));
+            registerChild("shared_expert_gate", new Linear(scope, c.hiddenSize(), 1, false));
+        }
+    }
+
+    /**
+     * Whether the linear layer at {@code path} is a mixture's router ({@code gate}) or Qwen2-MoE's shared expert's
+     * gate ({@code shared_expert_gate}): layers that NF4 quantization leaves as stored, since 4-bit error in their
+     * scores would change which experts a token meets. No dense MLP names a projection {@code gate}.
+     *
+     * @param path the layer's dotted path, e.g. {@code model.layers.0.block_sparse_moe.gate}
+     * @return true for a router
+     */
+    public static boolean isRouter(String path) {
+        return path.endsWith(".gate") || path.endsWith(".shared_expert_gate");
+    }
+
+    /** x: (..., C) -> (..., C). */
+    @Override
+    public Tensor forward(Tensor x) {
+        int c = x.dim(-1);
+        int tokens = Math.toIntExact(x.numel() / c);
+        int k = moe.numExpertsPerTok();
+        Tensor flat = x.reshape(tokens, c);
+        Tensor probabilities = Softmax.softmax(layer("gate").forward(flat)); // (N, E), float32
+        // NOTE: a host read: the chosen experts decide the sizes of the products below
+        ExpertRouting routing = ExpertRouting.topK(probabilities.toFloatArray(), moe.numExperts(), k);
+        Tensor weights = IndexSelect.rows(probabilities.reshape(tokens * moe.numExperts(), 1), routing.chosen())
+                .reshape(tokens, k);
+        if (moe.normTopkProb()) {
+            weights = Elementwise.div(weights, Reductions.sum(weights, 1, true));
+        }
+        Tensor results = expertResults(IndexSelect.rows(flat, routing.tokensByExpert()), routing.expertStarts());
+        Tensor perSlot = IndexSelect.rows(results, routing.resultRows()).reshape(tokens, k, c);
+        Tensor mixed = Reductions.sum(Elementwise.mul(perSlot, weights.reshape(tokens, k, 1)), 1, false);
+        if (moe.sharedExpertIntermediateSize() > 0) {
+            Tensor share = Activations.apply(Activations.Kind.SIGMOID, layer("shared_expert_gate").forward(flat));
+            mixed = Elementwise.add(mixed, Elementwise.mul(layer("shared_expert").forward(flat), share));
+        }
+        return mixed.reshape(x.shape().dims());
+    }
+
+    /** Each expert's MLP over its group of the grouped tokens, concatenated in the same order: (N * k, C). */
+    private Tensor expertResults(Tensor grouped, int[] starts) {
+        @SuppressWarnings("unchecked")
+        ModuleList<DecoderMlp> experts = (ModuleList<DecoderMlp>) child("experts");
+        List<Tensor> parts = new ArrayList<>();
+        for (int e = 0; e < experts.size(); e++) {
+            if (starts[e + 1] > starts[e]) {
+                parts.add(experts.get(e).forward(grouped.slice(0, starts[e], starts[e + 1])));
+            }
+        }
+        return parts.size() == 1 ? parts.getFirst() : Concat.cat(0, parts.toArray(Tensor[]::new));
+    }
+}

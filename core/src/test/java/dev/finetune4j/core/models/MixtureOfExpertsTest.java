@@ -1,0 +1,101 @@
+package dev.finetune4j.core.models;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.autograd.CrossEntropy;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Quantization;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The backward through a mixture of experts against the references' gradients (torch's autograd through the
+ * re-implementation of transformers' sparse blocks, tools/reference/families_torch.py): the router's, an expert's,
+ * a query projection's and the final norm's, and Qwen2-MoE's shared expert and its gate. Each fixture's routing leads
+ * every token's (k+1)-th expert by at least 3.4e-3 in probability, so float32 rounding picks the same experts.
+ */
+class MixtureOfExpertsTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe"})
+    void gradientsThroughTheRoutingMatchTorch(String family) throws Exception {
+        String dir = "references/" + family;
+        ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
+        long[][] ids = ref.ids("input_ids");
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir));
+             var scope = TensorScope.open()) {
+            Map<String, Tensor> weights = lm.stateDict();
+            int checked = 0;
+            for (String key : ref.floats.keySet()) {
+                if (key.startsWith("grad.")) {
+                    weights.get(key.substring("grad.".length())).requiresGrad(true);
+                    checked++;
+                }
+            }
+            assertTrue(checked >= 4, family + ": the fixture holds " + checked + " gradients");
+            Autograd.backward(nextTokenLoss(lm, ids));
+            for (Map.Entry<String, float[]> e : ref.floats.entrySet()) {
+                if (e.getKey().startsWith("grad.")) {
+                    Tensor w = weights.get(e.getKey().substring("grad.".length()));
+                    assertClose(e.getValue(), w.grad().toFloatArray(), family + " " + e.getKey());
+                }
+            }
+        }
+    }
+
+    /** NF4 loading quantizes the experts but leaves the routers as stored, whose scores pick the experts. */
+    @Test
+    void nf4LoadingLeavesTheRoutersAsStored() {
+        LoadOptions nf4 = LoadOptions.builder().quantization(Quantization.NF4).build();
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("references/qwen2_moe"), nf4)) {
+            Map<String, Tensor> w = lm.stateDict();
+            assertEquals(DType.F32, w.get("model.layers.0.mlp.gate.weight").dtype());
+            assertEquals(DType.F32, w.get("model.layers.0.mlp.shared_expert_gate.weight").dtype());
+            assertEquals(DType.NF4, w.get("model.layers.0.mlp.experts.3.down_proj.weight").dtype());
+            assertEquals(DType.NF4, w.get("model.layers.0.mlp.shared_expert.up_proj.weight").dtype());
+            assertEquals(DType.NF4, w.get("model.layers.1.mlp.gate_proj.weight").dtype(), "layer 1 is dense");
+            assertFalse(w.containsKey("model.layers.1.mlp.gate.weight"), "a dense layer has no router");
+        }
+    }
+
+    /** Hugging Face's causal-LM loss: logits of position t predict token t+1, mean over all positions. */
+    private static Tensor nextTokenLoss(LanguageModel lm, long[][] ids) {
+        Tensor logits = lm.forward(ModelInput.of(ids, null));
+        int b = ids.length;
+        int t = ids[0].length;
+        int[] labels = new int[b * (t - 1)];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t - 1; j++) {
+                labels[i * (t - 1) + j] = (int) ids[i][j + 1];
+            }
+        }
+        return CrossEntropy.loss(logits.slice(1, 0, t - 1).reshape(b * (t - 1), lm.vocabSize()), labels);
+    }
+
+    /** Largest difference within 1e-4 of the largest |expected|: float32 sums in another order, nothing more. */
+    private static void assertClose(float[] expected, float[] actual, String what) {
+        assertEquals(expected.length, actual.length, what + " size");
+        double scale = 0;
+        double worst = 0;
+        int where = -1;
+        for (int i = 0; i < expected.length; i++) {
+            scale = Math.max(scale, Math.abs(expected[i]));
+            double d = Math.abs(expected[i] - actual[i]);
+            if (d > worst) {
+                worst = d;
+                where = i;
+            }
+        }
+        assertTrue(scale > 0, what + ": the reference gradient is zero");
+        assertTrue(worst <= 1e-4 * scale, what + ": largest difference " + worst + " at " + where + " (expected "
+                + (where < 0 ? "" : expected[where] + ", got " + actual[where]) + "), largest |gradient| " + scale);
+    }
+}
