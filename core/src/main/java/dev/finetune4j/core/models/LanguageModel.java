@@ -400,6 +400,10 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
             }
         }
         AttentionMask mask = new AttentionMask(spec.causal(), keyValid, segments);
+        RouterLoadBalance balance = RouterLoadBalance.current();
+        if (balance != null) {
+            balance.tokens(in.attentionMask(), b, t);
+        }
         return new ForwardContext(mask, positions, in.cache(), isTraining() ? dropoutRandom : null,
                 checkedSequenceLengths(in.sequenceLengths(), b));
     }

@@ -9,9 +9,9 @@ import java.util.stream.Stream;
 
 /**
  * {@link FamilyReferencesTest}'s checks on each CUDA device of {@link CudaTestDevices}, float32 weights: Gemma,
- * Gemma 2 (soft caps), Gemma 3, Phi-3 (fused projections, partial rotary, longrope) and the sliding-window families
- * give their references' logits, masked logits, loss and greedy tokens, through the device's windowed and
- * soft-capped attention kernels.
+ * Gemma 2 (soft caps), Gemma 3, Phi-3 (fused projections, partial rotary, longrope), the sliding-window families and
+ * the mixtures of experts give their references' logits, masked logits, loss and greedy tokens, through the device's
+ * windowed and soft-capped attention kernels and its row gathers (experts' tokens and results).
  */
 class FamilyReferencesOnCudaTest {
     static Stream<Arguments> familiesOnDevices() {
@@ -21,11 +21,12 @@ class FamilyReferencesOnCudaTest {
     /**
      * Every family on a GPU; on the emulated device, whose kernels run slowly on the CPU, the three whose parts differ
      * most from the families checked before (soft caps and four norms, two rotary tables and q/k norms, fused
-     * projections with partial rotary and longrope); the windows' kernels are checked there on their own.
+     * projections with partial rotary and longrope, a mixture of experts with a shared expert and a dense layer); the
+     * windows' kernels are checked there on their own.
      */
     static Stream<String> familiesFor(String device) {
         return CudaTestDevices.emulated(device)
-                ? Stream.of("references/gemma2", "references/gemma3_text", "references/phi3_longrope")
+                ? Stream.of("references/gemma2", "references/gemma3_text", "references/phi3_longrope", "references/qwen2_moe")
                 : FamilyReferencesTest.families();
     }
 

@@ -51,6 +51,32 @@ class MixtureOfExpertsTest {
         }
     }
 
+    /**
+     * transformers' {@code load_balancing_loss_func} over the masked batch (padding left out of both the picks and the
+     * mean probabilities), and its gradient into layer 0's router.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe"})
+    void routerLoadBalanceMatchesTransformersLossAndGradient(String family) throws Exception {
+        String dir = "references/" + family;
+        ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
+        String key = ref.floats.keySet().stream().filter(k -> k.startsWith("aux_grad.")).findFirst().orElseThrow();
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir));
+             var scope = TensorScope.open()) {
+            Tensor router = lm.stateDict().get(key.substring("aux_grad.".length()));
+            router.requiresGrad(true);
+            Tensor aux;
+            try (RouterLoadBalance balance = RouterLoadBalance.collect()) {
+                lm.forward(ModelInput.of(ref.ids("input_ids"), ref.ids("attention_mask")));
+                aux = balance.loss();
+            }
+            assertEquals(ref.floats.get("aux_loss")[0], aux.toFloatArray()[0], 1e-6, family + " aux_loss");
+            Autograd.backward(aux);
+            assertClose(ref.floats.get(key), router.grad().toFloatArray(), family + " " + key);
+            assertEquals(null, RouterLoadBalance.current(), "closing the collector ends the collection");
+        }
+    }
+
     /** NF4 loading quantizes the experts but leaves the routers as stored, whose scores pick the experts. */
     @Test
     void nf4LoadingLeavesTheRoutersAsStored() {

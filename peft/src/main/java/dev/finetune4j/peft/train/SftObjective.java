@@ -1,7 +1,11 @@
 package dev.finetune4j.peft.train;
 
+import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.models.RouterLoadBalance;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftModel;
 
@@ -14,9 +18,19 @@ import java.util.Map;
  * Hugging Face's causal-LM loss: labels shifted by one, cross-entropy summed over the positions whose label
  * is not -100. Divided by the label tokens of the whole optimizer step (as transformers does with
  * {@code num_items_in_batch}), gradient accumulation equals one large batch.
+ *
+ * <p>A mixture of experts whose config.json sets {@code output_router_logits} adds, in training, its routers'
+ * load-balancing loss times {@code router_aux_loss_coef} ({@link RouterLoadBalance}) for each micro-batch, weighted by
+ * its label tokens (one micro-batch per step: exactly transformers' loss); the metric {@value #AUX_LOSS} reports it,
+ * in evaluations too, where the loss stays the cross-entropy alone.
  */
 final class SftObjective implements Objective {
+    /** The metric of a mixture's load-balancing loss, before its coefficient. */
+    static final String AUX_LOSS = "router_aux_loss";
+
     private final PeftModel model;
+    /** The mixture whose routers' balance joins the loss, or null. */
+    private final MoeConfig balanced;
     private final TokenizedDataset data;
     private final long padId;
 
@@ -34,6 +48,8 @@ final class SftObjective implements Objective {
         this.model = model;
         this.data = data;
         this.padId = padId;
+        this.balanced = model.base() instanceof DecoderModel d && d.config().moe() != null
+                && d.config().moe().outputRouterLogits() ? d.config().moe() : null;
     }
 
     @Override
@@ -57,6 +73,11 @@ final class SftObjective implements Objective {
     }
 
     @Override
+    public List<String> metricNames() {
+        return balanced == null ? List.of() : List.of(AUX_LOSS);
+    }
+
+    @Override
     public long weight(int[] indices) {
         long n = 0;
         for (int i : indices) {
@@ -72,11 +93,33 @@ final class SftObjective implements Objective {
             rows.add(data.get(i));
         }
         Batch batch = Batch.collate(rows, padId);
+        if (balanced == null) {
+            return new Loss(crossEntropySum(batch), batch.tokens(), Map.of());
+        }
+        boolean training = Autograd.isEnabled(); // evaluations run without gradients
+        if (training && model.base().isGradientCheckpointing()) {
+            throw new IllegalStateException("output_router_logits (the routers' load-balancing loss) cannot be trained "
+                    + "with gradient checkpointing, whose first forward keeps no router probabilities: turn one off "
+                    + "(TrainingConfig gradientCheckpointing, or output_router_logits in config.json)");
+        }
+        Tensor sum;
+        Tensor aux;
+        try (RouterLoadBalance balance = RouterLoadBalance.collect()) {
+            sum = crossEntropySum(batch);
+            aux = balance.loss();
+        }
+        Tensor auxSum = aux == null ? Tensor.zeros(sum.device(), sum.shape()) : Elementwise.scale(aux, batch.lossTokens());
+        if (training) {
+            sum = Elementwise.add(sum, Elementwise.scale(auxSum, balanced.routerAuxLossCoef()));
+        }
+        return new Loss(sum, batch.tokens(), Map.of(AUX_LOSS, auxSum.detach()));
+    }
+
+    /** The label tokens' cross-entropy, summed: (1). */
+    private Tensor crossEntropySum(Batch batch) {
         // the fused head: no (tokens, vocab) logits; the same numbers as CrossEntropy.loss of model.forward
         Tensor tokenLogProbs = model.tokenLogProbs(batch.modelInput(), batch.targets());
         // the mean over valid rows, times their count, gives the sum
-        Tensor sum = Elementwise.scale(CrossEntropy.lossFromLogProbs(tokenLogProbs, batch.targets()),
-                batch.lossTokens());
-        return new Loss(sum, batch.tokens(), Map.of());
+        return Elementwise.scale(CrossEntropy.lossFromLogProbs(tokenLogProbs, batch.targets()), batch.lossTokens());
     }
 }

@@ -9,14 +9,18 @@ import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -84,8 +88,58 @@ class NewFamiliesTrainTest {
                 .distinct().toList();
     }
 
+    /**
+     * With {@code output_router_logits} the SFT loss of a step is the cross-entropy plus {@code router_aux_loss_coef}
+     * times the routers' load-balancing loss, reported as {@code router_aux_loss}: the same model without the switch
+     * reports the cross-entropy alone. Gradient checkpointing, which keeps no router probabilities, is refused.
+     */
+    @Test
+    void theRoutersLoadBalanceJoinsTheSftLossWithItsCoefficient() {
+        Consumer<ObjectNode> topTwo = c -> c.put("num_experts_per_tok", 2).put("num_experts", 4);
+        TrainingConfig oneStep = TrainingConfig.builder().maxSteps(1).microBatchSize(6).learningRate(1e-2)
+                .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
+        double plain;
+        try (LanguageModel base = tiny("qwen3_moe", topTwo)) {
+            plain = sftStep(base, oneStep).loss();
+        }
+        StepMetrics balanced;
+        try (LanguageModel base = tiny("qwen3_moe", topTwo.andThen(c -> c.put("output_router_logits", true)
+                .put("router_aux_loss_coef", 0.25)))) {
+            balanced = sftStep(base, oneStep);
+        }
+        double aux = balanced.extra().get("router_aux_loss");
+        assertTrue(aux >= 2 - 1e-6, "the balance of top-2 routing is at least k = 2, got " + aux);
+        assertEquals(plain + 0.25 * aux, balanced.loss(), 1e-6 * balanced.loss());
+        try (LanguageModel base = tiny("qwen3_moe", topTwo.andThen(c -> c.put("output_router_logits", true)))) {
+            TrainingConfig checkpointed = TrainingConfig.builder().maxSteps(1).microBatchSize(6).gradientCheckpointing(true)
+                    .logEverySteps(0).build();
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> sftStep(base, checkpointed));
+            assertTrue(e.getMessage().contains("gradient checkpointing"), e.getMessage());
+        }
+    }
+
+    /** One SFT run with LoRA on the attention and the routers; the last step's metrics. */
+    private static StepMetrics sftStep(LanguageModel base, TrainingConfig cfg) {
+        PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+                .targetModules("q_proj", "gate").build());
+        List<StepMetrics> steps = new ArrayList<>();
+        SftTrainer.builder().model(model).config(cfg).trainData(EveryMethodTrainsTest.sftData(1))
+                .listener(new TrainingListener() {
+                    @Override
+                    public void onStep(StepMetrics m) {
+                        steps.add(m);
+                    }
+                }).build().train();
+        return steps.getLast();
+    }
+
     /** Hidden 32, 4 heads of 8 (2 key-value heads), 2 layers, 32 positions; weights N(0, 0.1). */
     private static LanguageModel tiny(String type) {
+        return tiny(type, c -> { });
+    }
+
+    /** {@link #tiny(String)} with config.json's fields changed by {@code tweak} after the family's. */
+    private static LanguageModel tiny(String type, Consumer<ObjectNode> tweak) {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.put("model_type", type).put("vocab_size", VOCAB).put("hidden_size", 32).put("intermediate_size", 48)
                 .put("num_hidden_layers", 2).put("num_attention_heads", 4).put("num_key_value_heads", 2)
@@ -118,6 +172,7 @@ class NewFamiliesTrainTest {
                     .put("norm_topk_prob", true);
             default -> throw new IllegalArgumentException(type);
         }
+        tweak.accept(c);
         LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(dev.finetune4j.core.backend.Device.cpu()));
         StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
         return model;

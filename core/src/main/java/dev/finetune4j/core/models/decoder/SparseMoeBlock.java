@@ -6,6 +6,7 @@ import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.IndexSelect;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.autograd.Softmax;
+import dev.finetune4j.core.models.RouterLoadBalance;
 import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -26,6 +27,9 @@ import java.util.List;
  * <p>The choice of experts is made on the host from the probabilities (a GPU step reads them back once per sparse
  * layer): it decides how many tokens each expert multiplies, which sizes the products. The weights of the chosen
  * experts stay on the device and carry gradients to the router, as in transformers.
+ *
+ * <p>While a {@link RouterLoadBalance} is open on the thread, each pass records its probabilities and picks there
+ * for the load-balancing loss.
  *
  * <p>Children, named as the checkpoint names them: {@code gate} (E, C), {@code experts.N} ({@link DecoderMlp}s of
  * {@code expertIntermediateSize}), and Qwen2-MoE's {@code shared_expert} and {@code shared_expert_gate} (1, C).
@@ -75,6 +79,10 @@ public final class SparseMoeBlock extends Module implements Layer {
         Tensor probabilities = Softmax.softmax(layer("gate").forward(flat)); // (N, E), float32
         // NOTE: a host read: the chosen experts decide the sizes of the products below
         ExpertRouting routing = ExpertRouting.topK(probabilities.toFloatArray(), moe.numExperts(), k);
+        RouterLoadBalance balance = RouterLoadBalance.current();
+        if (balance != null) {
+            balance.add(probabilities, routing.chosen(), moe.numExperts());
+        }
         Tensor weights = IndexSelect.rows(probabilities.reshape(tokens * moe.numExperts(), 1), routing.chosen())
                 .reshape(tokens, k);
         if (moe.normTopkProb()) {
