@@ -87,6 +87,10 @@ public final class OnnxExporter {
                     + "images (the text-only gemma3_text checkpoints, such as Gemma 3 1B, do export). Serve or evaluate "
                     + "it with finetune4j (serve, eval), or merge an adapter into the whole checkpoint (finetune4j "
                     + "merge) and export that with a tool that exports vision-language models");
+            case DecoderModel decoder when decoder.config().moe() != null -> throw new IllegalArgumentException(
+                    "the model is a mixture of experts (model_type '" + model.spec().modelType() + "'), which this "
+                    + "ONNX graph does not compute: each token's experts are chosen as it runs. Serve it with finetune4j "
+                    + "(serve) or from its Hugging Face folder (finetune4j merge writes one with an adapter merged)");
             case DecoderModel decoder when DecoderGraph.covers(decoder.config()) -> graph -> DecoderGraph.build(decoder, graph);
             case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);
             default -> throw new IllegalArgumentException("ONNX export supports the decoder family ("

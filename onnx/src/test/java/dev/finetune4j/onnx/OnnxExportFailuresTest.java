@@ -6,6 +6,7 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.Gemma3MultimodalFolders;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelSpec;
+import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.nn.ForwardContext;
@@ -100,6 +101,20 @@ class OnnxExportFailuresTest {
                     e.getMessage());
         }
         assertEquals(List.of(), entries(tmp));
+    }
+
+    /** A mixture of experts routes each token as it runs, which the graph does not: refused with what to use. */
+    @Test
+    void aMixtureOfExpertsIsRefusedWithWhatToUse(@TempDir Path tmp) throws IOException {
+        Path folder = ReferenceFolders.copy("references/qwen3_moe", List.of("config.json", "model.safetensors"),
+                tmp.resolve("qwen3_moe"));
+        try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> OnnxExporter.export(model, tmp.resolve("onnx")));
+            assertTrue(e.getMessage().contains("mixture of experts (model_type 'qwen3_moe')")
+                    && e.getMessage().contains("finetune4j merge"), e.getMessage());
+        }
+        assertEquals(List.of("qwen3_moe"), entries(tmp));
     }
 
     private static List<String> entries(Path dir) throws IOException {

@@ -19,7 +19,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
@@ -40,15 +42,26 @@ final class ServeFixtures {
      * tokens (max_position_embeddings 32), read from core's test jar into a temporary folder.
      */
     static final String LONGROPE = "phi3-longrope-8";
-    private static Path longropeCopy;
+    /**
+     * A Qwen2-MoE of 3 layers (4 experts, top 2, a shared expert; layer 1 dense), read from core's test jar into a
+     * temporary folder.
+     */
+    static final String MIXTURE = "qwen2-moe";
+    private static final Map<String, Path> referenceCopies = new HashMap<>();
 
-    /** A model folder under src/test/resources/hf-tiny, or {@link #SLIDING_WINDOW}'s or {@link #LONGROPE}'s copy. */
+    /**
+     * A model folder under src/test/resources/hf-tiny, or {@link #SLIDING_WINDOW}'s, {@link #LONGROPE}'s or
+     * {@link #MIXTURE}'s copy.
+     */
     static Path model(String name) {
         if (name.equals(SLIDING_WINDOW)) {
             return slidingWindowModel();
         }
         if (name.equals(LONGROPE)) {
-            return longropeModel();
+            return referenceCopy("references/phi3_longrope");
+        }
+        if (name.equals(MIXTURE)) {
+            return referenceCopy("references/qwen2_moe");
         }
         try {
             return Path.of(ServeFixtures.class.getResource("/hf-tiny/" + name).toURI());
@@ -87,16 +100,17 @@ final class ServeFixtures {
         }
     }
 
-    private static synchronized Path longropeModel() {
-        if (longropeCopy != null) {
-            return longropeCopy;
+    /** A reference folder of core's test resources, copied once into a temporary folder (removed at JVM exit). */
+    private static synchronized Path referenceCopy(String resource) {
+        Path copy = referenceCopies.get(resource);
+        if (copy != null) {
+            return copy;
         }
         try {
-            Path copy = Files.createTempDirectory("phi3-longrope");
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(copy)));
-            longropeCopy = ReferenceFolders.copy("references/phi3_longrope", List.of("config.json", "model.safetensors"),
-                    copy);
-            return copy;
+            Path folder = Files.createTempDirectory(resource.substring(resource.lastIndexOf('/') + 1));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(folder)));
+            referenceCopies.put(resource, ReferenceFolders.copy(resource, List.of("config.json", "model.safetensors"), folder));
+            return folder;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
