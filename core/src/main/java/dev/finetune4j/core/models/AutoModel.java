@@ -53,7 +53,7 @@ public final class AutoModel {
             "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt2");
     /** Sequence-classification families: BERT, and the decoders as {@code *ForSequenceClassification}. */
     public static final List<String> CLASSIFIER_TYPES = List.of("bert", "llama", "mistral", "qwen2", "qwen3", "gemma",
-            "gemma2", "gemma3_text", "phi3");
+            "gemma2", "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe");
     /** The decoder classifiers' head, which a causal LM checkpoint lacks. */
     private static final String SCORE = "score.weight";
 

@@ -8,6 +8,8 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,9 +55,11 @@ class DecoderClassifierTest {
      * A causal LM folder (Qwen2ForCausalLM) with new labels: lm_head is left out, score is drawn, and the logits are
      * score times the causal LM's own final hidden state of the last token.
      */
-    @Test
-    void causalCheckpointGetsANewHeadOverTheSameHiddenStates() {
-        var dir = ReferenceData.resource("references/qwen2_sliding");
+    /** A dense decoder, and a mixture of experts (whose sparse blocks route each token alike in both models). */
+    @ParameterizedTest
+    @ValueSource(strings = {"references/qwen2_sliding", "references/qwen2_moe"})
+    void causalCheckpointGetsANewHeadOverTheSameHiddenStates(String folder) {
+        var dir = ReferenceData.resource(folder);
         long[][] ids = {{5, 9, 17, 3, 44, 2, 8}};
         try (var clf = (DecoderForSequenceClassification) AutoModel.loadSequenceClassifier(dir, Device.cpu(),
                 twoLabels(dir));
