@@ -2,6 +2,7 @@ package dev.finetune4j.core.models;
 
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.CrossEntropy;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Quantization;
 import dev.finetune4j.core.tensor.Tensor;
@@ -27,10 +28,20 @@ class MixtureOfExpertsTest {
     @ParameterizedTest
     @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe"})
     void gradientsThroughTheRoutingMatchTorch(String family) throws Exception {
+        assertGradientsMatchTorch(family, Device.cpu());
+    }
+
+    /**
+     * The gradients of {@link #gradientsThroughTheRoutingMatchTorch} on {@code device}.
+     *
+     * @param family the reference folder's name under references/
+     * @param device where the model runs
+     */
+    static void assertGradientsMatchTorch(String family, Device device) throws Exception {
         String dir = "references/" + family;
         ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
         long[][] ids = ref.ids("input_ids");
-        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir));
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir), LoadOptions.builder().device(device).build());
              var scope = TensorScope.open()) {
             Map<String, Tensor> weights = lm.stateDict();
             int checked = 0;
@@ -41,11 +52,12 @@ class MixtureOfExpertsTest {
                 }
             }
             assertTrue(checked >= 4, family + ": the fixture holds " + checked + " gradients");
+            String what = family + " on " + device;
             Autograd.backward(nextTokenLoss(lm, ids));
             for (Map.Entry<String, float[]> e : ref.floats.entrySet()) {
                 if (e.getKey().startsWith("grad.")) {
                     Tensor w = weights.get(e.getKey().substring("grad.".length()));
-                    assertClose(e.getValue(), w.grad().toFloatArray(), family + " " + e.getKey());
+                    assertClose(e.getValue(), w.grad().toFloatArray(), what + " " + e.getKey());
                 }
             }
         }

@@ -2,6 +2,7 @@ package dev.finetune4j.peft.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
@@ -86,6 +87,30 @@ class NewFamiliesTrainTest {
         return model.trainableParameters().keySet().stream().filter(n -> n.contains("lora_A"))
                 .map(n -> n.substring(0, n.indexOf(".lora_A"))).map(n -> n.substring(n.lastIndexOf('.') + 1))
                 .distinct().toList();
+    }
+
+    /**
+     * Under BF16_MIXED (bf16 activations into the routers and experts, float32 routing probabilities) a mixture
+     * trains as it does in float32: the first step's loss agrees to bf16's precision and the loss falls.
+     */
+    @Test
+    void aMixtureTrainsUnderBf16Mixed() {
+        double[] first = new double[2];
+        List<Double> mixed = null;
+        for (Precision precision : List.of(Precision.F32, Precision.BF16_MIXED)) {
+            try (LanguageModel base = tiny("qwen2_moe", c -> c.put("num_experts_per_tok", 2))) {
+                PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+                        .targetModules("q_proj", "v_proj", "up_proj").build());
+                TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(1e-2)
+                        .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).precision(precision).build();
+                List<Double> losses = SftTrainer.builder().model(model).config(cfg)
+                        .trainData(EveryMethodTrainsTest.sftData(1)).build().train().lossHistory();
+                first[precision.ordinal()] = losses.getFirst();
+                mixed = losses;
+            }
+        }
+        assertEquals(first[0], first[1], 1e-2 * first[0], "first step's loss, F32 against BF16_MIXED");
+        assertTrue(mixed.get(STEPS - 2) + mixed.get(STEPS - 1) < 0.98 * (mixed.get(0) + mixed.get(1)), "loss " + mixed);
     }
 
     /**

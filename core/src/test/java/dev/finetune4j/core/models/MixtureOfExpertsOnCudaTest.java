@@ -1,0 +1,18 @@
+package dev.finetune4j.core.models;
+
+import dev.finetune4j.core.backend.cuda.CudaTestDevices;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link MixtureOfExpertsTest}'s gradients on each CUDA device of {@link CudaTestDevices}: the backward of the experts'
+ * row gathers (scatter-adds on the device) and of the routing weights, for Qwen2-MoE (a shared expert, a dense layer).
+ */
+class MixtureOfExpertsOnCudaTest {
+
+    @ParameterizedTest
+    @MethodSource(CudaTestDevices.NAMES)
+    void gradientsThroughTheRoutingMatchTorch(String device) throws Exception {
+        MixtureOfExpertsTest.assertGradientsMatchTorch("qwen2_moe", CudaTestDevices.require(device));
+    }
+}
