@@ -23,6 +23,11 @@ public final class ConfigLimits {
     public static final int POSITIONS = 1 << 24;
     /** A mixture of experts' {@code num_experts}, {@code num_local_experts} (the largest released have 512). */
     public static final int EXPERTS = 1 << 14;
+    /**
+     * The experts of all sparse layers together, each a module of its own (Qwen3-235B-A22B has 94 x 128 = 12,032,
+     * DeepSeek-V3 58 x 256 = 14,848): a config cannot make the module tree itself exhaust memory.
+     */
+    public static final int TOTAL_EXPERTS = 1 << 16;
     /** BERT's {@code type_vocab_size} and {@code num_labels}. */
     public static final int SMALL_TABLE = 1 << 20;
 

@@ -61,6 +61,15 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
 
     /** Checks the sizes against each other, naming the config.json field that is wrong. */
     public MoeConfig {
+        long total = 0;
+        for (boolean sparse : sparseLayers) {
+            total += sparse ? numExperts : 0;
+        }
+        if (total > ConfigLimits.TOTAL_EXPERTS) {
+            throw new IllegalArgumentException("config.json: " + numExperts + " experts in each of the sparse layers make "
+                    + total + " experts, above the " + ConfigLimits.TOTAL_EXPERTS + " this library accepts (the largest "
+                    + "released mixtures have about 15,000): check num_experts and num_hidden_layers");
+        }
         if (numExpertsPerTok > numExperts) {
             throw new IllegalArgumentException("config.json: num_experts_per_tok = " + numExpertsPerTok
                     + " exceeds the " + numExperts + " experts: a token cannot be routed to more experts than exist");

@@ -184,6 +184,9 @@ class FamilyConfigTest {
         badLayer.putArray("mlp_only_layers").add(2);
         IllegalArgumentException outside = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(badLayer));
         assertTrue(outside.getMessage().contains("'mlp_only_layers' holds 2"), outside.getMessage());
+        IllegalArgumentException huge = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(
+                base("mixtral", 1000).put("num_local_experts", 100)));
+        assertTrue(huge.getMessage().contains("100000 experts"), huge.getMessage());
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> DecoderConfig.fromJson(base("qwen3_moe", 2)));
         assertTrue(missing.getMessage().contains("moe_intermediate_size"), missing.getMessage());
