@@ -113,6 +113,26 @@ class NewFamiliesTrainTest {
         assertTrue(mixed.get(STEPS - 2) + mixed.get(STEPS - 1) < 0.98 * (mixed.get(0) + mixed.get(1)), "loss " + mixed);
     }
 
+    /** Gradient checkpointing recomputes each sparse block with the same routing: the same losses, step by step. */
+    @Test
+    void aMixtureTrainsTheSameWithGradientCheckpointing() {
+        List<List<Double>> runs = new ArrayList<>();
+        for (boolean checkpointing : new boolean[]{false, true}) {
+            try (LanguageModel base = tiny("qwen2_moe", c -> c.put("num_experts_per_tok", 2))) {
+                PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+                        .targetModules("q_proj", "gate", "up_proj").build());
+                TrainingConfig cfg = TrainingConfig.builder().maxSteps(4).microBatchSize(3).learningRate(1e-2)
+                        .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0)
+                        .gradientCheckpointing(checkpointing).build();
+                runs.add(SftTrainer.builder().model(model).config(cfg).trainData(EveryMethodTrainsTest.sftData(1))
+                        .build().train().lossHistory());
+            }
+        }
+        for (int i = 0; i < 4; i++) {
+            assertEquals(runs.get(0).get(i), runs.get(1).get(i), 1e-6 * runs.get(0).get(i), "step " + (i + 1));
+        }
+    }
+
     /**
      * With {@code output_router_logits} the SFT loss of a step is the cross-entropy plus {@code router_aux_loss_coef}
      * times the routers' load-balancing loss, reported as {@code router_aux_loss}: the same model without the switch

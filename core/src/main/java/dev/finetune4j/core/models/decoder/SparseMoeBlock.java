@@ -90,7 +90,10 @@ public final class SparseMoeBlock extends Module implements Layer {
         }
         Tensor results = expertResults(IndexSelect.rows(flat, routing.tokensByExpert()), routing.expertStarts());
         Tensor perSlot = IndexSelect.rows(results, routing.resultRows()).reshape(tokens, k, c);
-        Tensor mixed = Reductions.sum(Elementwise.mul(perSlot, weights.reshape(tokens, k, 1)), 1, false);
+        SpentActivations.free(results, perSlot);
+        Tensor weighted = Elementwise.mul(perSlot, weights.reshape(tokens, k, 1));
+        Tensor mixed = Reductions.sum(weighted, 1, false);
+        SpentActivations.free(weighted, mixed); // (N * k, C) each: the backward of the sum reads no input
         if (moe.sharedExpertIntermediateSize() > 0) {
             Tensor share = Activations.apply(Activations.Kind.SIGMOID, layer("shared_expert_gate").forward(flat));
             mixed = Elementwise.add(mixed, Elementwise.mul(layer("shared_expert").forward(flat), share));
@@ -98,7 +101,10 @@ public final class SparseMoeBlock extends Module implements Layer {
         return mixed.reshape(x.shape().dims());
     }
 
-    /** Each expert's MLP over its group of the grouped tokens, concatenated in the same order: (N * k, C). */
+    /**
+     * Each expert's MLP over its group of the grouped tokens, concatenated in the same order: (N * k, C), a copy that
+     * no backward reads.
+     */
     private Tensor expertResults(Tensor grouped, int[] starts) {
         @SuppressWarnings("unchecked")
         ModuleList<DecoderMlp> experts = (ModuleList<DecoderMlp>) child("experts");
@@ -108,6 +114,6 @@ public final class SparseMoeBlock extends Module implements Layer {
                 parts.add(experts.get(e).forward(grouped.slice(0, starts[e], starts[e + 1])));
             }
         }
-        return parts.size() == 1 ? parts.getFirst() : Concat.cat(0, parts.toArray(Tensor[]::new));
+        return Concat.cat(0, parts.toArray(Tensor[]::new));
     }
 }
