@@ -11,6 +11,8 @@
 # llama.cpp's imatrix reader loads the matrix as ImportanceMatrix.save wrote it.
 #
 # usage: tools/reference/gguf_llamacpp.sh
+#   CASES          a regular expression: only the cases whose name matches are exported and their fixtures written
+#                  again (default: every case)
 #   LLAMA_NPM_DIR  a folder where node-llama-cpp@3.22.1 is installed already (default: npm installs it into a
 #                  temporary folder; npm's registry must be reachable)
 #   LLAMA_SRC      llama.cpp's source of that release (default: cloned from the package's git bundle)
@@ -43,7 +45,7 @@ g++ -std=c++17 -O1 -o "$WORK/imatrix_read" "$ROOT/tools/reference/imatrix_read.c
   -l:libggml-base.so -Wl,-rpath,"$LIB"
 
 (cd "$ROOT" && mvn -B -ntp -o -q test -pl gguf -am -Dtest=LlamaCppFixtureExport \
-  -Dsurefire.failIfNoSpecifiedTests=false -Dgguf.reference.out="$WORK/models")
+  -Dsurefire.failIfNoSpecifiedTests=false -Dgguf.reference.out="$WORK/models" -Dgguf.reference.cases="${CASES:-.*}")
 
 OUT="$ROOT/gguf/src/test/resources/llamacpp"
 mkdir -p "$OUT"
@@ -85,13 +87,14 @@ def matrix_type(file_type):
     return {0: "F32", 1: "F16", 32: "BF16", 7: "Q8_0", **K_MIXES}[file_type]
 
 def check_types(reader, matrix):
-    """1-D tensors, norms and learned positions stay F32, matrices take the file's type (Q8_0 rows that are not whole
-    blocks: F16)."""
+    """1-D tensors, norms, learned positions and expert routers stay F32, matrices (stacked experts too) take the
+    file's type (Q8_0 rows that are not whole blocks: F16)."""
     tensors = []
     for t in reader.tensors:
         dims = [int(d) for d in t.shape]
         kind = t.tensor_type.name
-        if len(dims) == 1 or t.name.endswith("_norm.weight") or t.name == "position_embd.weight":
+        router = t.name.endswith((".ffn_gate_inp.weight", ".ffn_gate_inp_shexp.weight"))
+        if len(dims) == 1 or t.name.endswith("_norm.weight") or t.name == "position_embd.weight" or router:
             assert kind == "F32", (t.name, kind)
         elif matrix in K_MIXES.values():
             assert kind in ("Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0", "F16"), (t.name, kind, matrix)

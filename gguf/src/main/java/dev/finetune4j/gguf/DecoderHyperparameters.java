@@ -2,25 +2,35 @@ package dev.finetune4j.gguf;
 
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.RopeConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * A decoder's config as the {@code <arch>.*} keys of its GGUF architecture, and the refusal of whatever those keys
  * cannot say: llama.cpp would load such a file and silently compute another model. What each architecture fixes
  * (llama.cpp's src/models/*.cpp): the activation (SiLU; GELU's tanh form for Gemma), the attention scale
  * (1/sqrt(head_dim); Gemma 2 27B and Gemma 3 27B, recognised by their layer count, 1/sqrt(hidden/heads)), the rotary
- * embedding over whole heads (but Phi-3's), Gemma and Gemma 2's tied output head and Gemma 2's two soft caps.
+ * embedding over whole heads (but Phi-3's), Gemma and Gemma 2's tied output head and Gemma 2's two soft caps; for the
+ * mixtures of experts (Mixtral as {@code llama}, {@code qwen2moe}, {@code qwen3moe}) whether every layer routes,
+ * whether the routing weights are renormalised and Qwen2-MoE's shared expert.
  */
 final class DecoderHyperparameters {
     private static final Logger LOG = LoggerFactory.getLogger(DecoderHyperparameters.class);
     /** The model_type values exported, each with its GGUF architecture. */
-    static final Map<String, String> ARCHITECTURES = Map.of("llama", "llama", "mistral", "llama", "qwen2", "qwen2",
-            "qwen3", "qwen3", "gemma", "gemma", "gemma2", "gemma2", "gemma3_text", "gemma3", "phi3", "phi3");
+    static final Map<String, String> ARCHITECTURES = Map.ofEntries(Map.entry("llama", "llama"),
+            Map.entry("mistral", "llama"), Map.entry("mixtral", "llama"), Map.entry("qwen2", "qwen2"),
+            Map.entry("qwen2_moe", "qwen2moe"), Map.entry("qwen3", "qwen3"), Map.entry("qwen3_moe", "qwen3moe"),
+            Map.entry("gemma", "gemma"), Map.entry("gemma2", "gemma2"), Map.entry("gemma3_text", "gemma3"),
+            Map.entry("phi3", "phi3"));
+    /** llama.cpp's {@code LLAMA_MAX_EXPERTS}: a file with more experts per layer fails to load. */
+    private static final int MAX_EXPERTS = 1024;
 
     private final DecoderConfig config;
     private final String architecture;
@@ -73,7 +83,7 @@ final class DecoderHyperparameters {
         if (config.mlpBias()) {
             cannot("MLP biases (mlp_bias)");
         }
-        if (config.attentionBias() && !architecture.equals("qwen2")) {
+        if (config.attentionBias() && !architecture.equals("qwen2") && !architecture.equals("qwen2moe")) {
             cannot("attention biases (attention_bias)");
         }
         if (!config.tieWordEmbeddings() && (architecture.equals("gemma") || architecture.equals("gemma2"))) {
@@ -88,6 +98,9 @@ final class DecoderHyperparameters {
         if (Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
             cannot("an attention scale of " + config.attentionScale() + " (query_pre_attn_scalar; it uses " + expected + ")");
         }
+        if (config.moe() != null) {
+            refuseWhatTheMixtureCannotSay(config.moe());
+        }
         boolean sliding = anySliding();
         boolean slidingArch = gemma2 || architecture.equals("gemma3");
         boolean windowIgnored = architecture.equals("llama") || phi3;
@@ -99,6 +112,34 @@ final class DecoderHyperparameters {
             LOG.warn("{}'s sliding window of {} tokens is not applied by llama.cpp's {} architecture: it attends to "
                     + "the whole context, which differs from this model on sequences longer than the window",
                     config.modelType(), config.slidingWindow(), architecture);
+        }
+    }
+
+    /**
+     * What llama.cpp's mixtures fix (src/models/llama.cpp, qwen2moe.cpp, qwen3moe.cpp): every layer routes (each
+     * requires its {@code ffn_gate_inp}), the k routing weights are renormalised for llama (Mixtral) and qwen3moe and
+     * used as they are for qwen2moe (none of them reads {@code expert_weights_norm}), qwen2moe always adds its shared
+     * expert and needs its own output head.
+     */
+    private void refuseWhatTheMixtureCannotSay(MoeConfig moe) {
+        if (moe.numExperts() > MAX_EXPERTS) {
+            cannot(moe.numExperts() + " experts per layer (llama.cpp loads at most " + MAX_EXPERTS + ")");
+        }
+        List<Integer> dense = IntStream.range(0, config.numHiddenLayers()).filter(i -> !moe.isSparse(i)).boxed().toList();
+        if (!dense.isEmpty()) {
+            cannot("dense MLP layers " + dense + " between the sparse ones (mlp_only_layers or decoder_sparse_step): "
+                    + "every layer of its graph routes through experts");
+        }
+        boolean renormalises = !architecture.equals("qwen2moe");
+        if (moe.normTopkProb() != renormalises) {
+            cannot("norm_topk_prob " + moe.normTopkProb() + " (its graph " + (renormalises ? "always renormalises"
+                    : "never renormalises") + " the " + moe.numExpertsPerTok() + " routing weights of a token)");
+        }
+        if (architecture.equals("qwen2moe") && moe.sharedExpertIntermediateSize() == 0) {
+            cannot("a mixture without a shared expert (shared_expert_intermediate_size 0; its graph requires one)");
+        }
+        if (architecture.equals("qwen2moe") && config.tieWordEmbeddings()) {
+            cannot("an output head tied to the token embeddings (tie_word_embeddings true; it requires output.weight)");
         }
     }
 
@@ -161,6 +202,18 @@ final class DecoderHyperparameters {
         }
         if (rope.ropeType().equals("linear")) {
             meta.putString(a + "rope.scaling.type", "linear").putFloat32(a + "rope.scaling.factor", rope.factor());
+        }
+        MoeConfig moe = config.moe();
+        if (moe != null) {
+            // llama (Mixtral) sizes its experts by feed_forward_length, the Qwen mixtures by their own key
+            meta.putUint32(a + "expert_count", moe.numExperts())
+                    .putUint32(a + "expert_used_count", moe.numExpertsPerTok());
+            if (!architecture.equals("llama")) {
+                meta.putUint32(a + "expert_feed_forward_length", moe.expertIntermediateSize());
+            }
+            if (moe.sharedExpertIntermediateSize() > 0) {
+                meta.putUint32(a + "expert_shared_feed_forward_length", moe.sharedExpertIntermediateSize());
+            }
         }
         if (architecture.equals("gemma2")) {
             meta.putFloat32(a + "attn_logit_softcapping", config.attnLogitSoftcapping());

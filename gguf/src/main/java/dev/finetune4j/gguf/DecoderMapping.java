@@ -3,6 +3,8 @@ package dev.finetune4j.gguf;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.decoder.MlpNames;
+import dev.finetune4j.core.models.decoder.MoeConfig;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +20,12 @@ import java.util.function.IntUnaryOperator;
  *   <li>{@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}) and
  *       {@code phi3} keep their rows (llama.cpp rotates halves for them); Qwen2's q/k/v biases, q/k norms, Gemma 2
  *       and 3's four norms per layer and Phi-3's fused {@code qkv_proj} and {@code gate_up_proj} are mapped, Gemma's
- *       norms stored as {@code 1 + w}, Phi-3's longrope factors written as {@code rope_factors_long/short}.</li>
+ *       norms stored as {@code 1 + w}, Phi-3's longrope factors written as {@code rope_factors_long/short};</li>
+ *   <li>the mixtures of experts {@code mixtral} (architecture {@code llama}, q/k permuted as Llama's),
+ *       {@code qwen2_moe} ({@code qwen2moe}) and {@code qwen3_moe} ({@code qwen3moe}): each sparse layer's router
+ *       becomes {@code ffn_gate_inp}, its experts' projections one 3-D tensor per kind ({@code ffn_gate_exps},
+ *       {@code ffn_up_exps}, {@code ffn_down_exps}, expert by expert), Qwen2-MoE's shared expert
+ *       {@code ffn_*_shexp} and its gate the vector {@code ffn_gate_inp_shexp}.</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}'. Every tensor of the model is taken
  * exactly once: one left over (an adapter that was not merged) fails the export. The same placements name a LoRA
@@ -54,7 +61,7 @@ final class DecoderMapping implements ModelMapping {
     @Override
     public ModelLayout layout() {
         return new ModelLayout(architecture(), config.numHiddenLayers(), config.numAttentionHeads(),
-                config.numKeyValueHeads(), config.tieWordEmbeddings());
+                config.numKeyValueHeads(), config.tieWordEmbeddings(), config.moe() == null ? 0 : config.moe().numExperts());
     }
 
     /** Every weight's placement, in llama.cpp's order (the rotary factors, computed, are not among them). */
@@ -97,19 +104,48 @@ final class DecoderMapping implements ModelMapping {
             } else {
                 put.add(hf + "post_attention_layernorm.weight", blk + "ffn_norm.weight", null);
             }
-            if (config.fusedProjections()) {
+            if (config.isSparse(i)) {
+                addMixture(out, hf, blk);
+            } else if (config.fusedProjections()) {
                 put.add(hf + "mlp.gate_up_proj.weight", blk + "ffn_up.weight", null); // [gate; up], llama.cpp's order
+                put.add(hf + "mlp.down_proj.weight", blk + "ffn_down.weight", null);
             } else {
                 put.add(hf + "mlp.gate_proj.weight", blk + "ffn_gate.weight", null);
                 put.add(hf + "mlp.up_proj.weight", blk + "ffn_up.weight", null);
+                put.add(hf + "mlp.down_proj.weight", blk + "ffn_down.weight", null);
             }
-            put.add(hf + "mlp.down_proj.weight", blk + "ffn_down.weight", null);
         }
         put.add("model.norm.weight", "output_norm.weight", null);
         if (!config.tieWordEmbeddings()) {
             put.add("lm_head.weight", "output.weight", null); // absent: llama.cpp reuses token_embd
         }
         return out;
+    }
+
+    /**
+     * A sparse layer's router ({@code ffn_gate_inp}, ggml dims [C, E]), its experts' projections stacked per kind
+     * ({@code ffn_gate_exps} and {@code ffn_up_exps} [C, I, E], {@code ffn_down_exps} [I, C, E]) and Qwen2-MoE's
+     * shared expert ({@code ffn_gate_inp_shexp}, written as the vector [C], {@code ffn_{gate,up,down}_shexp}).
+     */
+    private void addMixture(List<Placement> out, String hf, String blk) {
+        MoeConfig moe = config.moe();
+        String block = hf + moe.naming().block() + ".";
+        MlpNames names = moe.naming().expert();
+        out.add(Placement.plain(block + "gate.weight", blk + "ffn_gate_inp.weight"));
+        for (String[] kind : List.of(new String[] {names.gate(), "gate"}, new String[] {names.up(), "up"},
+                new String[] {names.down(), "down"})) {
+            for (int e = 0; e < moe.numExperts(); e++) {
+                out.add(Placement.expert(block + "experts." + e + "." + kind[0] + ".weight",
+                        blk + "ffn_" + kind[1] + "_exps.weight", e));
+            }
+        }
+        if (moe.sharedExpertIntermediateSize() > 0) {
+            out.add(Placement.plain(block + "shared_expert_gate.weight", blk + "ffn_gate_inp_shexp.weight"));
+            for (String kind : List.of("gate", "up", "down")) {
+                out.add(Placement.plain(block + "shared_expert." + kind + "_proj.weight",
+                        blk + "ffn_" + kind + "_shexp.weight"));
+            }
+        }
     }
 
     /** Adds a placement; norms get the family's shift. */
@@ -128,8 +164,18 @@ final class DecoderMapping implements ModelMapping {
             out.add(vector("rope_factors_long.weight", floats(config.rope().longFactor())));
             out.add(vector("rope_factors_short.weight", floats(config.rope().shortFactor())));
         }
-        out.addAll(Placement.takeAll(model.stateDict(), placements(), type, layout()));
+        Placement.takeAll(model.stateDict(), placements(), type, layout()).stream().map(DecoderMapping::asDeclared)
+                .forEach(out::add);
         return out;
+    }
+
+    /**
+     * The tensor with the dimensions llama.cpp declares for it: Qwen2-MoE's shared-expert gate, (1, C) in the model,
+     * is the vector {n_embd} in qwen2moe.cpp, and llama-quantize writes it so (the same ggml shape, one dimension).
+     */
+    private static GgufTensor asDeclared(GgufTensor t) {
+        return t.name().endsWith(".ffn_gate_inp_shexp.weight")
+                ? new GgufTensor(t.name(), new long[] {t.dims()[0]}, t.type(), t.rows(), t.importance()) : t;
     }
 
     /** A float32 vector computed at export time (rotary factors). */

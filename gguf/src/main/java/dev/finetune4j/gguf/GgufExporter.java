@@ -26,11 +26,14 @@ import java.util.TreeSet;
  * }</pre>
  *
  * <p>Supported: {@code llama} and {@code mistral} (GGUF architecture {@code llama}), {@code qwen2}, {@code qwen3},
- * {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}), {@code phi3} and {@code gpt2}, with byte-level
+ * {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}), {@code phi3}, {@code gpt2} and the mixtures of
+ * experts {@code mixtral} ({@code llama}), {@code qwen2_moe} ({@code qwen2moe}) and {@code qwen3_moe}
+ * ({@code qwen3moe}), whose experts are stacked into one tensor per projection and layer, with byte-level
  * BPE tokenizers (GPT-2's, Llama 3's, Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte fallback (Llama 2,
  * Mistral, Gemma, Phi-3). Settings GGUF cannot express (partial rotary embeddings outside Phi-3, YaRN scaling, Qwen's
- * sliding windows, attention scales llama.cpp does not compute, unknown pre-tokenizers) and Gemma 3's vision-language
- * checkpoints are refused rather than exported as a model llama.cpp would compute differently. Mistral's and Phi-3's
+ * sliding windows, attention scales llama.cpp does not compute, unknown pre-tokenizers, Qwen mixtures with dense layers
+ * or the other {@code norm_topk_prob} than llama.cpp's graph fixes) and Gemma 3's vision-language checkpoints are
+ * refused rather than exported as a model llama.cpp would compute differently. Mistral's, Mixtral's and Phi-3's
  * sliding windows are not applied by llama.cpp (a warning is logged): the two agree on sequences up to the window.
  * Phi-3's longrope: llama.cpp uses the long factors whenever its context is longer than
  * {@code original_max_position_embeddings}, finetune4j once a position reaches it. A model with a PEFT adapter is
@@ -98,8 +101,9 @@ public final class GgufExporter {
      * @param progress   told after each tensor is written
      * @return {@code file}, absolute
      * @throws IllegalArgumentException as the plain export, and when {@code type} is not a K-quant mix (the other
-     *                                  types do not use an importance matrix) or {@code importance} names tensors or
-     *                                  sizes this model does not have
+     *                                  types do not use an importance matrix), {@code importance} names tensors or
+     *                                  sizes this model does not have, or the model is a mixture of experts (whose
+     *                                  per-expert importance matrix is not supported)
      */
     public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type,
                               ImportanceMatrix importance, GgufProgress progress) {
@@ -109,6 +113,9 @@ public final class GgufExporter {
         }
         Path target = requireWritable(file);
         ModelMapping family = ModelMapping.of(model);
+        if (importance != null) {
+            ImportanceMatrix.refuseMixtures(family);
+        }
         GgufMetadata meta = new GgufMetadata();
         meta.putString("general.architecture", family.architecture())
                 .putString("general.type", "model")

@@ -77,12 +77,15 @@ public enum GgufType {
 
     /**
      * The storage of tensor {@code name} of ggml dimensions {@code dims} in a file of this type, for a model of
-     * {@code layout}: 1-D tensors, norm weights, learned positions and anything not named {@code *.weight} (or a
-     * LoRA {@code *.lora_a}/{@code *.lora_b}) stay float32; a K-quant mix chooses per matrix ({@link KQuantMix});
-     * otherwise a matrix takes this type, a Q8_0 one whose rows are not whole blocks float16.
+     * {@code layout}: 1-D tensors, norm weights, learned positions, a mixture of experts' routers
+     * ({@code ffn_gate_inp}, {@code ffn_gate_inp_shexp}, whose scores pick the experts) and anything not named
+     * {@code *.weight} (or a LoRA {@code *.lora_a}/{@code *.lora_b}) stay float32, as the converter and llama-quantize
+     * keep them; a K-quant mix chooses per matrix ({@link KQuantMix}); otherwise a matrix (a stack of experts' matrices
+     * too) takes this type, a Q8_0 one whose rows are not whole blocks float16.
      */
     GgmlType storageOf(String name, long[] dims, ModelLayout layout) {
         boolean matrix = dims.length >= 2 && !name.endsWith("_norm.weight") && !name.equals("position_embd.weight")
+                && !name.endsWith(".ffn_gate_inp.weight") && !name.endsWith(".ffn_gate_inp_shexp.weight")
                 && (name.endsWith(".weight") || name.endsWith(".lora_a") || name.endsWith(".lora_b"));
         if (!matrix) {
             return GgmlType.F32;

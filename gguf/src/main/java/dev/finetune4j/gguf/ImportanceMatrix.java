@@ -94,7 +94,7 @@ public final class ImportanceMatrix {
      * @param sequences token ids, one forward each; each no longer than the model's context
      * @return the importance matrix, keyed by GGUF tensor names
      * @throws IllegalArgumentException when there are no tokens, a sequence does not fit the model, or the family is
-     *                                  not supported by the GGUF export
+     *                                  not supported by the GGUF export or is a mixture of experts
      */
     public static ImportanceMatrix collect(LanguageModel model, List<long[]> sequences) {
         return collect(model, sequences, Progress.NONE);
@@ -121,7 +121,9 @@ public final class ImportanceMatrix {
                         + " tokens, more than the model's " + model.maxPositionEmbeddings() + " positions; cut it");
             }
         }
-        List<Recorder> recorders = wrapLayerMatrices(model);
+        ModelMapping mapping = ModelMapping.of(model);
+        refuseMixtures(mapping);
+        List<Recorder> recorders = wrapLayerMatrices(model, mapping);
         boolean training = model.isTraining();
         model.train(false);
         try (var noGrad = Autograd.noGrad()) {
@@ -234,12 +236,26 @@ public final class ImportanceMatrix {
         return sums.get(ggufName);
     }
 
+    /**
+     * Refuses a mixture of experts: llama.cpp's importance matrix holds, for each stacked {@code ffn_*_exps} tensor,
+     * one row of sums and one token count per expert (the tokens routed to it), which this class does not keep.
+     */
+    static void refuseMixtures(ModelMapping mapping) {
+        if (mapping.layout().experts() > 0) {
+            throw new IllegalArgumentException("importance matrices are not supported for a mixture of experts ("
+                    + mapping.architecture() + " with " + mapping.layout().experts() + " experts): llama.cpp keeps "
+                    + "per-expert sums and counts for the stacked ffn_*_exps tensors, which finetune4j does not "
+                    + "collect; export the K-quant mix without one, or export F32 and run llama.cpp's llama-imatrix "
+                    + "and llama-quantize --imatrix on it");
+        }
+    }
+
     /** Wraps every layer matrix the export writes ({@code blk.*} 2-D weights) in a recorder of its inputs. */
-    private static List<Recorder> wrapLayerMatrices(LanguageModel model) {
+    private static List<Recorder> wrapLayerMatrices(LanguageModel model, ModelMapping mapping) {
         Map<String, Module> modules = model.namedModules();
         Map<String, Tensor> weights = model.stateDict();
         List<Recorder> out = new ArrayList<>();
-        for (Placement p : ModelMapping.of(model).placements()) {
+        for (Placement p : mapping.placements()) {
             Tensor weight = weights.get(p.hfName());
             if (!p.ggufName().startsWith("blk.") || !p.hfName().endsWith(".weight") || weight == null
                     || weight.rank() != 2) {

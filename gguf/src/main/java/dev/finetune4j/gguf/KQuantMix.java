@@ -11,10 +11,15 @@ import java.util.regex.Pattern;
  * Q3_K_L, more bits for the value, attention output and down projections (see {@link GgufType}); Q5_K for
  * Llama-2/3 70B's value projections where they would be Q3_K or Q4_K. A matrix whose rows are not whole super-blocks
  * of 256 falls back to a 32-value type (Q3_K to Q4_0, Q4_K to Q5_0, Q5_K to Q5_1, Q6_K and the head to Q8_0), and to
- * F16 when not whole blocks of 32 either.
+ * F16 when not whole blocks of 32 either. A mixture of experts' router ({@code ffn_gate_inp}) stays float32 (see
+ * {@link GgufType#storageOf}); its stacked experts ({@code ffn_*_exps}) take the rules of their dense counterparts,
+ * the layer read from the name; a model of exactly 8 experts (llama.cpp's Mixtral rules) stores its key and value
+ * projections in Q8_0 and, in Q3_K_S, Q3_K_M and Q4_K_M, its attention outputs in Q5_K.
  */
 final class KQuantMix {
     private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.");
+    /** The expert count llama.cpp's mixes single out (Mixtral 8x7B, 8x22B). */
+    private static final int EIGHT_EXPERTS = 8;
 
     private KQuantMix() {
     }
@@ -38,6 +43,11 @@ final class KQuantMix {
             if (isLlama70B(layout) && (chosen == GgmlType.Q3_K || chosen == GgmlType.Q4_K)) {
                 chosen = GgmlType.Q5_K;
             }
+            if (layout.experts() == EIGHT_EXPERTS) {
+                chosen = GgmlType.Q8_0;
+            }
+        } else if (name.contains("attn_k.weight") && layout.experts() == EIGHT_EXPERTS) {
+            chosen = GgmlType.Q8_0;
         } else if (name.contains("ffn_down")) {
             int layer = layer(name);
             if (type == GgufType.Q3_K_M) {
@@ -48,7 +58,11 @@ final class KQuantMix {
                 chosen = GgmlType.Q6_K;
             }
         } else if (name.contains("attn_output.weight")) {
-            if (type == GgufType.Q3_K_M) {
+            if (layout.experts() == EIGHT_EXPERTS) {
+                // NOTE: Q3_K_L keeps its base type here, where a dense model's takes Q5_K
+                boolean raised = type == GgufType.Q3_K_S || type == GgufType.Q3_K_M || type == GgufType.Q4_K_M;
+                chosen = raised ? GgmlType.Q5_K : chosen;
+            } else if (type == GgufType.Q3_K_M) {
                 chosen = GgmlType.Q4_K;
             } else if (type == GgufType.Q3_K_L) {
                 chosen = GgmlType.Q5_K;

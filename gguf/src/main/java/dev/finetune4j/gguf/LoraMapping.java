@@ -66,6 +66,12 @@ final class LoraMapping {
                 throw new IllegalArgumentException("module '" + path + "' carries LoRA, but GGUF's "
                         + family.architecture() + " architecture has no matrix for it; " + MERGE_INSTEAD);
             }
+            if (place.isExpert()) {
+                throw new IllegalArgumentException("module '" + path + "' is one expert of a mixture and carries LoRA; "
+                        + "llama.cpp applies LoRA to the stacked " + place.ggufName() + " only as 3-D factors of every "
+                        + "expert at once, which this export does not write: target the attention projections (and "
+                        + "the router or shared expert) only, or " + MERGE_INSTEAD);
+            }
             int rank = lora.loraA().dim(0);
             double moduleAlpha = (double) lora.scaling() * rank;
             if (common != null && Math.abs(moduleAlpha - common) > 1e-5 * Math.abs(common)) {

@@ -17,15 +17,33 @@ import java.util.function.IntUnaryOperator;
  * @param shift      added to every value: 1 for Gemma's norms, which scale by {@code 1 + w} where llama.cpp scales
  *                   by the stored weight
  * @param transposed whether the weight is stored (in, out), as GPT-2's Conv1D, and written (out, in)
+ * @param expert     for one expert's matrix of a mixture, its index in the 3-D GGUF tensor that stacks the layer's
+ *                   experts (ggml dims [in, out, experts]); -1 for a weight that is a GGUF tensor of its own
  */
-record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, float shift, boolean transposed) {
+record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, float shift, boolean transposed,
+                 int expert) {
     private static final String MERGE_HINT = "export the plain model: merge an adapter first with "
             + "PeftModel.mergeAndUnload() (the CLI's export-gguf --adapter does), or export a LoRA adapter alone as an "
             + "adapter GGUF (GgufExporter.exportLora)";
 
+    /** A weight that is a GGUF tensor of its own. */
+    Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, float shift, boolean transposed) {
+        this(hfName, ggufName, rowOrder, shift, transposed, -1);
+    }
+
     /** A weight written as it is. */
     static Placement plain(String hfName, String ggufName) {
         return new Placement(hfName, ggufName, null, 0f, false);
+    }
+
+    /** Expert {@code index}'s matrix, slice {@code index} of the stacked tensor {@code ggufName}. */
+    static Placement expert(String hfName, String ggufName, int index) {
+        return new Placement(hfName, ggufName, null, 0f, false, index);
+    }
+
+    /** Whether this weight is one expert's slice of a stacked tensor. */
+    boolean isExpert() {
+        return expert >= 0;
     }
 
     /**
@@ -36,13 +54,24 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
                                     ModelLayout layout) {
         Map<String, Tensor> remaining = new LinkedHashMap<>(stateDict);
         List<GgufTensor> out = new ArrayList<>();
-        for (Placement p : placements) {
-            Tensor t = remaining.remove(p.hfName());
-            if (t == null) {
-                throw new IllegalArgumentException("the model has no tensor '" + p.hfName() + "', which GGUF's "
-                        + p.ggufName() + " needs; " + MERGE_HINT);
+        for (int i = 0; i < placements.size(); ) {
+            Placement p = placements.get(i);
+            int end = i + 1;
+            while (p.isExpert() && end < placements.size() && placements.get(end).ggufName().equals(p.ggufName())) {
+                end++;
             }
-            out.add(p.tensor(p.ggufName(), t, type, layout));
+            List<Tensor> tensors = new ArrayList<>();
+            for (Placement slice : placements.subList(i, end)) {
+                Tensor t = remaining.remove(slice.hfName());
+                if (t == null) {
+                    throw new IllegalArgumentException("the model has no tensor '" + slice.hfName() + "', which GGUF's "
+                            + slice.ggufName() + " needs; " + MERGE_HINT);
+                }
+                tensors.add(t);
+            }
+            out.add(p.isExpert() ? stacked(p.ggufName(), tensors, type, layout)
+                    : p.tensor(p.ggufName(), tensors.getFirst(), type, layout));
+            i = end;
         }
         if (!remaining.isEmpty()) {
             throw new IllegalArgumentException("the model holds " + remaining.size() + " tensors that GGUF's "
@@ -50,6 +79,27 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
                     + remaining.keySet().stream().limit(5).toList() + "; " + MERGE_HINT);
         }
         return out;
+    }
+
+    /**
+     * The experts' matrices {@code experts}, each (out, in) and in expert order, as one tensor {@code name} of ggml
+     * dims [in, out, experts]: expert e's rows follow expert e - 1's, as the converter's {@code torch.stack} lays
+     * them out.
+     */
+    private static GgufTensor stacked(String name, List<Tensor> experts, GgufType type, ModelLayout layout) {
+        Tensor first = experts.getFirst();
+        for (Tensor t : experts) {
+            if (t.rank() != 2 || t.dim(0) != first.dim(0) || t.dim(1) != first.dim(1)) {
+                throw new IllegalArgumentException("the experts of GGUF's " + name + " differ in shape ("
+                        + first.shape() + " and " + t.shape() + "); a stacked expert tensor needs equal matrices");
+            }
+        }
+        long[] dims = {first.dim(1), first.dim(0), experts.size()};
+        return new GgufTensor(name, dims, type.storageOf(name, dims, layout), sink -> {
+            for (Tensor t : experts) {
+                TensorRows.reordered(t, IntUnaryOperator.identity(), 0f).forEach(sink);
+            }
+        });
     }
 
     /**

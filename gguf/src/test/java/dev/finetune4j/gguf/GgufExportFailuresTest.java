@@ -23,6 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GgufExportFailuresTest {
     private static final ReferenceCase QWEN2 = ReferenceCase.byName().get("qwen2-bytebpe-f32");
     private static final ReferenceCase LLAMA = ReferenceCase.byName().get("llama-spm-f32");
+    private static final ReferenceCase MIXTRAL = ReferenceCase.byName().get("mixtral-spm-f32");
+    private static final ReferenceCase QWEN2_MOE = ReferenceCase.byName().get("qwen2moe-bytebpe-f32");
+    private static final ReferenceCase QWEN3_MOE = ReferenceCase.byName().get("qwen3moe-bytebpe-f32");
 
     /** Gemma 3's vision-language checkpoint (model_type gemma3) loads as its language model alone: refused. */
     @Test
@@ -59,6 +62,60 @@ class GgufExportFailuresTest {
         assertTrue(refusal(scaled, gemma2, tmp.resolve("c")).contains("query_pre_attn_scalar"));
         ObjectNode exactGelu = gemma2.configJson().put("hidden_activation", "gelu");
         assertTrue(refusal(exactGelu, gemma2, tmp.resolve("d")).contains("the activation GELU_EXACT"));
+    }
+
+    /**
+     * What llama.cpp's mixtures fix (src/models/qwen2moe.cpp, qwen3moe.cpp): every layer routes, qwen2moe never and
+     * qwen3moe always renormalises the routing weights, qwen2moe has a shared expert and its own head.
+     */
+    @Test
+    void mixtureSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ObjectNode denseLayer = QWEN2_MOE.configJson();
+        denseLayer.putArray("mlp_only_layers").add(1);
+        assertTrue(refusal(denseLayer, QWEN2_MOE, tmp.resolve("a")).contains("dense MLP layers [1]"));
+        ObjectNode everyOther = QWEN3_MOE.configJson().put("decoder_sparse_step", 2);
+        assertTrue(refusal(everyOther, QWEN3_MOE, tmp.resolve("b")).contains("dense MLP layers [0]"));
+        String renormalised = refusal(QWEN2_MOE.configJson().put("norm_topk_prob", true), QWEN2_MOE, tmp.resolve("c"));
+        assertTrue(renormalised.contains("norm_topk_prob true") && renormalised.contains("never renormalises"),
+                renormalised);
+        String plain = refusal(QWEN3_MOE.configJson().put("norm_topk_prob", false), QWEN3_MOE, tmp.resolve("d"));
+        assertTrue(plain.contains("norm_topk_prob false") && plain.contains("always renormalises"), plain);
+        ObjectNode unshared = QWEN2_MOE.configJson().put("shared_expert_intermediate_size", 0);
+        assertTrue(refusal(unshared, QWEN2_MOE, tmp.resolve("e")).contains("without a shared expert"));
+        ObjectNode tied = QWEN2_MOE.configJson().put("tie_word_embeddings", true);
+        assertTrue(refusal(tied, QWEN2_MOE, tmp.resolve("f")).contains("tied to the token embeddings"));
+    }
+
+    /**
+     * llama.cpp's importance matrix holds per-expert sums for a mixture's stacked experts, which are not collected:
+     * collecting one and exporting a mixture with one (here a dense model's) are refused.
+     */
+    @Test
+    void importanceMatricesOfMixturesAreRefused(@TempDir Path tmp) throws Exception {
+        try (LanguageModel mixture = MIXTRAL.model(); LanguageModel dense = LLAMA.model();
+             HfTokenizer tokenizer = MIXTRAL.loadTokenizer(tmp.resolve("tok"))) {
+            List<long[]> calibration = List.<long[]>of(new long[] {1, 5, 9});
+            IllegalArgumentException collect = assertThrows(IllegalArgumentException.class,
+                    () -> ImportanceMatrix.collect(mixture, calibration));
+            assertTrue(collect.getMessage().contains("per-expert sums"), collect.getMessage());
+            ImportanceMatrix denseMatrix = ImportanceMatrix.collect(dense, calibration);
+            IllegalArgumentException export = assertThrows(IllegalArgumentException.class, () -> GgufExporter.export(
+                    mixture, tokenizer, tmp.resolve("m.gguf"), GgufType.Q4_K_M, denseMatrix, GgufProgress.NONE));
+            assertTrue(export.getMessage().contains("llama-imatrix"), export.getMessage());
+        }
+        assertNoGguf(tmp);
+    }
+
+    /** LoRA on an expert's projections has no form in an adapter GGUF written here; attention LoRA exports. */
+    @Test
+    void loraOnSingleExpertsIsRefused(@TempDir Path tmp) throws Exception {
+        try (PeftModel experts = Peft.wrap(MIXTRAL.model(), LoraConfig.builder().r(2).targetModules("w1").build())) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.exportLora(experts, tmp.resolve("a.gguf"), GgufType.F32));
+            assertTrue(e.getMessage().contains("block_sparse_moe.experts.0.w1' is one expert of a mixture")
+                    && e.getMessage().contains("blk.0.ffn_gate_exps.weight"), e.getMessage());
+        }
+        assertNoGguf(tmp);
     }
 
     @Test

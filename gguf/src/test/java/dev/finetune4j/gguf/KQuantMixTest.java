@@ -8,9 +8,9 @@ import java.util.stream.IntStream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * The mix's rules where the reference models do not reach them (LlamaCppReferenceTest compares five models with
- * llama-quantize's files): the layers a 32-layer model favours, and Llama 70B's value projections, hand-derived from
- * llama.cpp's src/llama-quant.cpp.
+ * The mix's rules where the reference models do not reach them (LlamaCppReferenceTest compares its models with
+ * llama-quantize's files): the layers a 32-layer model favours, Llama 70B's value projections and the rules for
+ * mixtures of experts, hand-derived from llama.cpp's src/llama-quant.cpp.
  */
 class KQuantMixTest {
     private static final long[] SQUARE = {8192, 8192};
@@ -49,6 +49,37 @@ class KQuantMixTest {
         assertEquals(GgmlType.Q3_K, GgufType.Q3_K_S.storageOf("blk.9.attn_v.weight", GQA_VALUE, layers32));
         assertEquals(GgmlType.Q4_0, GgufType.Q3_K_S.storageOf("blk.9.ffn_up.weight", new long[] {800, 64}, layers32),
                 "Q3_K rows that are not super-blocks fall back to Q4_0");
+    }
+
+    /**
+     * A mixture: the stacked experts follow their dense counterparts' rules by the layer in their name, a model of 8
+     * experts (llama.cpp's Mixtral rules) raises key and value projections to Q8_0 and attention outputs to Q5_K (not in
+     * Q3_K_L), and the routers stay float32 in every type, their LoRA factors excepted (the converter's rule).
+     */
+    @Test
+    void mixturesFollowLlamaCppsExpertRules() {
+        ModelLayout mixtral = new ModelLayout("llama", 32, 32, 8, false, 8);
+        long[] stackedDown = {14336, 4096, 8};
+        long[] router = {4096, 8};
+        assertEquals(GgmlType.Q8_0, GgufType.Q4_K_M.storageOf("blk.11.attn_v.weight", GQA_VALUE, mixtral));
+        assertEquals(GgmlType.Q8_0, GgufType.Q3_K_S.storageOf("blk.11.attn_k.weight", GQA_VALUE, mixtral));
+        assertEquals(GgmlType.Q5_K, GgufType.Q4_K_M.storageOf("blk.11.attn_output.weight", SQUARE, mixtral));
+        assertEquals(GgmlType.Q3_K, GgufType.Q3_K_L.storageOf("blk.11.attn_output.weight", SQUARE, mixtral),
+                "with 8 experts Q3_K_L keeps its base type for the attention output");
+        assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("blk.0.ffn_down_exps.weight", stackedDown, mixtral));
+        assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.4.ffn_down_exps.weight", stackedDown, mixtral));
+        assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.4.ffn_up_exps.weight", new long[] {4096, 14336, 8},
+                mixtral));
+        ModelLayout sixtyExperts = new ModelLayout("qwen2moe", 24, 16, 16, false, 60);
+        assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.4.attn_k.weight", SQUARE, sixtyExperts),
+                "only 8 experts raise the key projection");
+        for (GgufType type : List.of(GgufType.Q4_K_M, GgufType.Q8_0, GgufType.F16)) {
+            assertEquals(GgmlType.F32, type.storageOf("blk.0.ffn_gate_inp.weight", router, mixtral));
+            assertEquals(GgmlType.F32, type.storageOf("blk.0.ffn_gate_inp_shexp.weight", new long[] {4096, 1},
+                    sixtyExperts));
+        }
+        assertEquals(GgmlType.Q8_0, GgufType.Q8_0.storageOf("blk.0.ffn_gate_inp.weight.lora_a", new long[] {4096, 16},
+                mixtral));
     }
 
     @Test

@@ -9,12 +9,14 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
  * Not a check: writes each {@link ReferenceCase}'s GGUF (and LoRA adapter GGUF; for a K-quant case, the float32 GGUF
- * llama-quantize starts from, and its importance matrix if it has one), texts and token ids into the folder named by {@code -Dgguf.reference.out}, for
- * tools/reference/gguf_llamacpp.sh to run llama.cpp on. Skipped otherwise.
+ * llama-quantize starts from, and its importance matrix if it has one), texts and token ids into the folder named by
+ * {@code -Dgguf.reference.out}, for tools/reference/gguf_llamacpp.sh to run llama.cpp on; with
+ * {@code -Dgguf.reference.cases=REGEX}, only the cases whose name matches. Skipped otherwise.
  */
 @EnabledIfSystemProperty(named = "gguf.reference.out", matches = ".+")
 class LlamaCppFixtureExport {
@@ -22,7 +24,11 @@ class LlamaCppFixtureExport {
     void writeTheReferenceCases() throws Exception {
         Path out = Path.of(System.getProperty("gguf.reference.out"));
         Files.createDirectories(out);
+        Pattern only = Pattern.compile(System.getProperty("gguf.reference.cases", ".*"));
         for (ReferenceCase c : ReferenceCase.ALL) {
+            if (!only.matcher(c.name()).matches()) {
+                continue;
+            }
             try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(out.resolve("tok-" + c.name()))) {
                 ImportanceMatrix importance = c.importance(model, tokenizer);
                 GgufExporter.export(model, tokenizer, out.resolve(c.name() + ".gguf"), c.lora() ? GgufType.F32 : c.type(),

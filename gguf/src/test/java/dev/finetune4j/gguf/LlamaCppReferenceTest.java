@@ -3,6 +3,7 @@ package dev.finetune4j.gguf;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,6 +50,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * GELU (Gemma's and GPT-2's MLP) is, in llama.cpp's CPU backend, a float16 table (ggml-cpu/vec.h,
  * {@code GGML_GELU_FP16}): its input and output are rounded to float16, so those families in F32 are held to 3e-3
  * (measured 5e-4 to 1.2e-3) rather than 1e-4.
+ * The mixtures of experts are held to the same bounds (measured F32 1.3e-6, BF16 0.015 and 0.0093, Q8_0 0.046 and
+ * 0.035, Q4_K_M 0.29 and 0.041, Q3_K_M 0.84 and 0.051), which holds only while both pick the same experts for every
+ * token: each case first checks that its routers separate the k-th and (k+1)-th expert clearly ({@link RouterMargins}).
  */
 class LlamaCppReferenceTest {
     private static final Map<GgufType, Double> TOLERANCE = Map.of(GgufType.F32, 1e-4, GgufType.F16, 0.006,
@@ -59,6 +63,8 @@ class LlamaCppReferenceTest {
             GgufType.BF16, 0.06, GgufType.Q8_0, 0.15, GgufType.Q3_K_S, 0.13, GgufType.Q3_K_M, 0.13, GgufType.Q3_K_L,
             0.13, GgufType.Q4_K_M, 0.13, GgufType.Q5_K_M, 0.13, GgufType.Q6_K, 0.13);
     private static final double GELU_TABLE_TOLERANCE = 3e-3;
+    /** The least gap of a token's k-th and (k+1)-th router logit in the mixture-of-experts cases. */
+    private static final double MIN_ROUTER_GAP = 0.015;
     static final List<ReferenceCase> CASES = ReferenceCase.ALL;
 
     @ParameterizedTest
@@ -92,15 +98,33 @@ class LlamaCppReferenceTest {
                 assertLoraMatches(c, fixture, ids, tmp);
                 return;
             }
+            assertRoutingIsClear(c, model, ids, "the model as trained");
             double tolerance = tolerance(TOLERANCE, c);
             double exported = largestDifference(c + ", the model as trained", model.logits(new long[][] {ids}, null)[0], theirs);
             assertTrue(exported <= tolerance, c + ": logits differ from llama.cpp's by " + exported
                     + " (tolerance " + tolerance + ")");
             double storedTolerance = tolerance(STORED_TOLERANCE, c);
             StoredWeights.roundInPlace(model, c.type(), importance);
+            assertRoutingIsClear(c, model, ids, "the weights as stored");
             double stored = largestDifference(c + ", the weights as stored", model.logits(new long[][] {ids}, null)[0], theirs);
             assertTrue(stored <= storedTolerance, c + ": with the weights rounded as the file stores them, "
                     + "logits differ from llama.cpp's by " + stored + " (tolerance " + storedTolerance + ")");
+        }
+    }
+
+    /**
+     * A mixture of experts routes every token of the logits' sequence clearly: its k-th and (k+1)-th router logits
+     * at least {@value #MIN_ROUTER_GAP} apart in every sparse layer, far beyond the float32 order (about 1e-6) and
+     * llama.cpp's rounding of the activations upstream of a router, so both pick the same experts. A dense model has
+     * nothing to check.
+     */
+    private static void assertRoutingIsClear(ReferenceCase c, LanguageModel model, long[] ids, String what) {
+        if (model instanceof DecoderModel decoder && decoder.config().moe() != null) {
+            RouterMargins.Margin margin = RouterMargins.smallest(model, ids, decoder.config().moe().numExpertsPerTok());
+            System.out.printf("%s, %s: smallest gap between a token's k-th and (k+1)-th router logit %.3g (%s)%n", c,
+                    what, margin.gap(), margin.where());
+            assertTrue(margin.gap() >= MIN_ROUTER_GAP, c + ", " + what + ": router logits nearly tie at "
+                    + margin.where() + " (gap " + margin.gap() + "): choose another seed for the case");
         }
     }
 
@@ -112,6 +136,7 @@ class LlamaCppReferenceTest {
         try (PeftModel adapted = c.adapted()) {
             Path adapter = GgufExporter.exportLora(adapted, tmp.resolve(c.name() + ".lora.gguf"), c.type());
             assertEquals(fixture.path("lora").path("sha256").asText(), sha256(adapter), c + ": the adapter GGUF");
+            assertRoutingIsClear(c, adapted.base(), ids, "base + LoRA");
             float[][] ours = adapted.logits(new long[][] {ids}, null)[0];
             double d = largestDifference(c + ", base + LoRA", ours, fixture.path("logits"));
             assertTrue(d <= TOLERANCE.get(c.type()), c + ": logits with the adapter differ from llama.cpp's by " + d);

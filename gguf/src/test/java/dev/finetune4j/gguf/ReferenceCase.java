@@ -32,8 +32,13 @@ import java.util.TreeMap;
  * @param type      the export's type (of the adapter, for a LoRA case, whose base model is exported in F32)
  * @param lora      whether a LoRA adapter on every projection is exported too, as an adapter GGUF
  * @param imatrix   whether the K-quant export is fitted under an importance matrix collected over {@link #TEXTS}
+ * @param seed      the seed of the weights' stream ({@link #DEFAULT_SEED}; a mixture of experts' is chosen so that its
+ *                  routers separate each token's k-th and (k+1)-th expert clearly, see {@link RouterMargins})
  */
-record ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora, boolean imatrix) {
+record ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora, boolean imatrix,
+                     long seed) {
+    /** The seed of the dense cases' weights. */
+    static final long DEFAULT_SEED = 42;
     /** Texts whose tokenization llama.cpp and finetune4j must agree on: ASCII, Chinese, emoji, special tokens. */
     static final List<String> TEXTS = List.of("Hello world, hello 12 worlds!", "你好，世界", "I like 🦙 and 🚀 :)",
             "<|im_start|>user hello<|im_end|>", "<s>hello</s> world", "  two  spaces\tand a tab");
@@ -117,13 +122,49 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,
              "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
              "tie_word_embeddings": false}""";
+    /** Mixtral (GGUF architecture llama): 4 experts of width 64, each token routed to 2, its weights renormalised. */
+    private static final String MIXTRAL = """
+            {"model_type": "mixtral", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 64,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-5, "rope_theta": 1000000.0, "num_local_experts": 4, "num_experts_per_tok": 2,
+             "tie_word_embeddings": false}""";
+    /** Qwen2-MoE: q/k/v biases, 4 experts of width 64 (2 per token, not renormalised), a shared expert of 96. */
+    private static final String QWEN2_MOE = """
+            {"model_type": "qwen2_moe", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 128,
+             "moe_intermediate_size": 64, "shared_expert_intermediate_size": 96, "num_experts": 4,
+             "num_experts_per_tok": 2, "norm_topk_prob": false, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 2, "max_position_embeddings": 128, "rms_norm_eps": 1e-6,
+             "rope_theta": 1000000.0, "tie_word_embeddings": false}""";
+    /** Qwen3-MoE: q/k norms, head_dim 32, 4 experts of width 64 (2 per token, renormalised), the head tied. */
+    private static final String QWEN3_MOE = """
+            {"model_type": "qwen3_moe", "vocab_size": 270, "hidden_size": 64, "intermediate_size": 96,
+             "moe_intermediate_size": 64, "num_experts": 4, "num_experts_per_tok": 2, "norm_topk_prob": true,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+             "tie_word_embeddings": true}""";
+    /**
+     * Mixtral with 8 experts, for llama.cpp's Mixtral rules (Q8_0 key and value projections, Q5_K attention outputs);
+     * the stacked down projections of layer 1 (the last eighth) take Q6_K.
+     */
+    private static final String MIXTRAL_WIDE = MIXTRAL.replace("\"hidden_size\": 64, \"intermediate_size\": 64",
+            "\"hidden_size\": 256, \"intermediate_size\": 256").replace("\"num_local_experts\": 4",
+            "\"num_local_experts\": 8");
+    /**
+     * Qwen2-MoE with rows of 256 and 512 in its stacked experts, its shared expert's down rows 320 (Q4_K falls back to
+     * Q5_0).
+     */
+    private static final String QWEN2_MOE_WIDE = QWEN2_MOE.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"moe_intermediate_size\": 64",
+            "\"moe_intermediate_size\": 512").replace("\"shared_expert_intermediate_size\": 96",
+            "\"shared_expert_intermediate_size\": 320");
     /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
     static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
 
     /**
      * Every case: each family in float32, the Llama one in each lossy type, and wide models in each K-quant mix,
      * with and without an importance matrix, whose float32 export llama.cpp's llama-quantize also quantized (with the
-     * same importance matrix) for the fixture.
+     * same importance matrix) for the fixture; and the mixtures of experts in F32, one lossy type each, a K-quant mix
+     * each for Mixtral (8 experts) and Qwen2-MoE, and Mixtral with an attention LoRA adapter.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -161,12 +202,28 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("phi3-wide-spm-q3_k_l", PHI3_WIDE, "sentencepiece-bos", GgufType.Q3_K_L, false),
             new ReferenceCase("gpt2-wide-bytebpe-q4_k_m", GPT2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("gemma3-wide-spm-q5_k_m-imatrix", GEMMA3_WIDE, GEMMA_TOKENIZER, GgufType.Q5_K_M, false,
-                    true));
+                    true),
+            new ReferenceCase("mixtral-spm-f32", MIXTRAL, "sentencepiece-bos", GgufType.F32, false, false, 237),
+            new ReferenceCase("mixtral-spm-q8_0", MIXTRAL, "sentencepiece-bos", GgufType.Q8_0, false, false, 237),
+            new ReferenceCase("mixtral-spm-lora-f32", MIXTRAL, "sentencepiece-bos", GgufType.F32, true, false, 237),
+            new ReferenceCase("qwen2moe-bytebpe-f32", QWEN2_MOE, "bytebpe", GgufType.F32, false, false, 128),
+            new ReferenceCase("qwen2moe-bytebpe-bf16", QWEN2_MOE, "bytebpe", GgufType.BF16, false, false, 128),
+            new ReferenceCase("qwen3moe-bytebpe-f32", QWEN3_MOE, "bytebpe", GgufType.F32, false, false, 66),
+            new ReferenceCase("qwen3moe-bytebpe-q8_0", QWEN3_MOE, "bytebpe", GgufType.Q8_0, false, false, 66),
+            new ReferenceCase("mixtral-wide-spm-q4_k_m", MIXTRAL_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false,
+                    false, 109),
+            new ReferenceCase("qwen2moe-wide-bytebpe-q3_k_m", QWEN2_MOE_WIDE, "bytebpe", GgufType.Q3_K_M, false, false,
+                    101));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
 
-    /** A case exported without an importance matrix. */
+    /** A case of the default seed. */
+    ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora, boolean imatrix) {
+        this(name, config, tokenizer, type, lora, imatrix, DEFAULT_SEED);
+    }
+
+    /** A case of the default seed exported without an importance matrix. */
     ReferenceCase(String name, String config, String tokenizer, GgufType type, boolean lora) {
         this(name, config, tokenizer, type, lora, false);
     }
@@ -187,7 +244,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
 
     /** The model with its seeded weights; the caller closes it. */
     LanguageModel model() throws IOException {
-        return model(configJson());
+        return model(configJson(), seed);
     }
 
     /** Whether the MLP's activation is GELU, which llama.cpp's CPU backend computes through a float16 table. */
@@ -196,17 +253,23 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     }
 
     /**
-     * A model of {@code config} whose every tensor, in name order, is drawn from one stream seeded with 42: matrices
+     * A model of {@code config} whose every tensor, in name order, is drawn from one stream seeded with
+     * {@value #DEFAULT_SEED}: matrices
      * uniform in [-0.15, 0.15) (scaled by sqrt(64 / hidden size) for the wide models, whose activations would
      * otherwise grow layer by layer until rounding decides the logits), norms scaling by [0.8, 1.2) (Gemma's weights
      * w in [-0.2, 0.2), as it scales by 1 + w), biases in [-0.1, 0.1).
      */
     static LanguageModel model(ObjectNode config) {
+        return model(config, DEFAULT_SEED);
+    }
+
+    /** {@link #model(ObjectNode)} with the weights drawn from a stream seeded with {@code seed}. */
+    static LanguageModel model(ObjectNode config, long seed) {
         LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached());
         double normCentre = config.path("model_type").asText().startsWith("gemma") ? 0 : 1;
         int hidden = config.path(config.has("n_embd") ? "n_embd" : "hidden_size").asInt();
         double matrixRange = hidden > 64 ? 0.15 * Math.sqrt(64.0 / hidden) : 0.15;
-        SplittableRandom random = new SplittableRandom(42);
+        SplittableRandom random = new SplittableRandom(seed);
         for (var e : new TreeMap<>(model.stateDict()).entrySet()) {
             String name = e.getKey();
             boolean norm = name.endsWith("norm.weight") || name.matches(".*\\.ln_\\w+\\.weight");
@@ -218,11 +281,13 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     }
 
     /**
-     * The model with a LoRA adapter of rank 4 (alpha 8) on every projection, A and B drawn uniformly (A in
+     * The model with a LoRA adapter of rank 4 (alpha 8) on every projection (a mixture of experts': on the attention's,
+     * the common case, as an adapter GGUF cannot carry LoRA of single experts), A and B drawn uniformly (A in
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
         String[] targets = config.contains("phi3") ? new String[] {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
+                : config.contains("num_experts_per_tok") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
                 : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
         PeftModel adapted = Peft.wrap(model(), LoraConfig.builder().r(4).loraAlpha(8).targetModules(targets).build());
         SplittableRandom random = new SplittableRandom(7);
