@@ -5,7 +5,10 @@ r 8 / alpha 16 on all seven projections, AdamW lr 1e-4 weight decay 0.01, gradie
 8 x 128 random ids, the loss on ids shifted by one. Prints training tokens/s (median of 10 steps after 3
 warm-up steps), forward-only tokens/s (no grad, the same medians) and peak RSS.
 
-    OMP_WAIT_POLICY=PASSIVE taskset -c 2,3 python3 cpu_s_lora_torch.py --threads 2 --attention manual
+    OMP_WAIT_POLICY=PASSIVE taskset -c 2,3 python3 cpu_s_lora_torch.py --threads 2 --attention manual [--moe]
+--moe: CPU-S-MoE, each MLP a Mixtral-style mixture of 16 experts of width 176, 4 per token (the dense MLP's 704
+active), routed as transformers' MixtralSparseMoeBlock does (float32 softmax, top-k renormalised, a loop over the
+experts that index_add_s each expert's weighted output), LoRA on every expert's w1/w2/w3.
 --attention manual: softmax(q k^T / sqrt(d) + causal mask) v with matmuls, as the recorded anchor (PyTorch 1.13
 has no fused attention); --attention sdpa: F.scaled_dot_product_attention, what PyTorch 2 users get (the run
 fails on 1.13, the rest of benchmarks/cpu-s-side-by-side.sh goes on).
@@ -20,6 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 VOCAB, HIDDEN, LAYERS, HEADS, KV_HEADS, INTER = 4096, 256, 4, 8, 4, 704
+EXPERTS, PER_TOKEN, EXPERT_INTER = 16, 4, 176
 BATCH, SEQ, RANK, ALPHA = 8, 128, 8, 16
 HEAD_DIM = HIDDEN // HEADS
 
@@ -52,8 +56,42 @@ def rotate(x, cos, sin):
     return x * cos + rotated * sin
 
 
+class Mlp(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.gate = LoraLinear(HIDDEN, width)
+        self.up = LoraLinear(HIDDEN, width)
+        self.down = LoraLinear(width, HIDDEN)
+
+    def forward(self, h):
+        return self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+class SparseMoe(nn.Module):
+    """transformers' MixtralSparseMoeBlock: top-k of a float32 softmax, renormalised, experts in a loop."""
+
+    def __init__(self):
+        super().__init__()
+        self.router = nn.Parameter(torch.randn(EXPERTS, HIDDEN) * 0.02, requires_grad=False)
+        self.experts = nn.ModuleList(Mlp(EXPERT_INTER) for _ in range(EXPERTS))
+
+    def forward(self, h):
+        b, t, c = h.shape
+        flat = h.reshape(-1, c)
+        weights = torch.softmax(F.linear(flat, self.router), dim=-1, dtype=torch.float)
+        weights, chosen = torch.topk(weights, PER_TOKEN, dim=-1)
+        weights = (weights / weights.sum(dim=-1, keepdim=True)).to(flat.dtype)
+        out = torch.zeros_like(flat)
+        mask = F.one_hot(chosen, num_classes=EXPERTS).permute(2, 1, 0)
+        for e, expert in enumerate(self.experts):
+            slot, token = torch.where(mask[e])
+            if token.numel():
+                out.index_add_(0, token, expert(flat[token]) * weights[token, slot, None])
+        return out.reshape(b, t, c)
+
+
 class Layer(nn.Module):
-    def __init__(self, attention):
+    def __init__(self, attention, moe):
         super().__init__()
         self.attention = attention
         self.input_norm = RmsNorm(HIDDEN)
@@ -62,9 +100,7 @@ class Layer(nn.Module):
         self.k = LoraLinear(HIDDEN, KV_HEADS * HEAD_DIM)
         self.v = LoraLinear(HIDDEN, KV_HEADS * HEAD_DIM)
         self.o = LoraLinear(HEADS * HEAD_DIM, HIDDEN)
-        self.gate = LoraLinear(HIDDEN, INTER)
-        self.up = LoraLinear(HIDDEN, INTER)
-        self.down = LoraLinear(INTER, HIDDEN)
+        self.mlp = SparseMoe() if moe else Mlp(INTER)
 
     def forward(self, x, cos, sin, mask):
         b, t, _ = x.shape
@@ -82,14 +118,14 @@ class Layer(nn.Module):
             a = torch.softmax(scores, dim=-1) @ v
         x = x + self.o(a.transpose(1, 2).reshape(b, t, HIDDEN))
         h = self.post_norm(x)
-        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+        return x + self.mlp(h)
 
 
 class Decoder(nn.Module):
-    def __init__(self, attention):
+    def __init__(self, attention, moe):
         super().__init__()
         self.embed = nn.Parameter(torch.randn(VOCAB, HIDDEN) * 0.02, requires_grad=False)
-        self.layers = nn.ModuleList(Layer(attention) for _ in range(LAYERS))
+        self.layers = nn.ModuleList(Layer(attention, moe) for _ in range(LAYERS))
         self.norm = RmsNorm(HIDDEN)
         self.lm_head = nn.Parameter(torch.randn(VOCAB, HIDDEN) * 0.02, requires_grad=False)
         inv_freq = 1.0 / 10000 ** (torch.arange(0, HEAD_DIM, 2).float() / HEAD_DIM)
@@ -114,10 +150,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--attention", choices=["manual", "sdpa"], default="manual")
+    parser.add_argument("--moe", action="store_true", help="CPU-S-MoE: a mixture of experts in each layer")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = Decoder(args.attention)
+    model = Decoder(args.attention, args.moe)
+    name = "CPU-S-MoE" if args.moe else "CPU-S"
     ids = torch.randint(0, VOCAB, (BATCH, SEQ), generator=torch.Generator().manual_seed(1))
 
     forward_seconds = []
@@ -143,8 +181,8 @@ def main():
     step = statistics.median(step_seconds[3:])
     print(f"torch {torch.__version__}, {args.threads} threads, attention {args.attention}, "
           f"{torch.__config__.parallel_info().splitlines()[0]}")
-    print(f"CPU-S LoRA training: {tokens / step:.0f} tokens/s (median step {step * 1e3:.1f} ms of 10), loss {loss.item():.4f}")
-    print(f"CPU-S forward, no grad: {tokens / statistics.median(forward_seconds[3:]):.0f} tokens/s")
+    print(f"{name} LoRA training: {tokens / step:.0f} tokens/s (median step {step * 1e3:.1f} ms of 10), loss {loss.item():.4f}")
+    print(f"{name} forward, no grad: {tokens / statistics.median(forward_seconds[3:]):.0f} tokens/s")
     print(f"peak RSS (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} kB")
 
 

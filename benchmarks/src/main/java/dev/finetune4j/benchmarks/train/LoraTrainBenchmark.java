@@ -29,10 +29,12 @@ import java.util.SplittableRandom;
 /**
  * The CPU-S configuration of BENCHMARKS.md: LoRA (r 8, alpha 16, all seven projections) training tokens/s with
  * AdamW lr 1e-4 (3 warm-up steps, median of 10), forward-only tokens/s, and peak memory (VmHWM, native bytes).
+ * With {@code --moe}, CPU-S-MoE: each MLP a Mixtral mixture of 16 experts of width 176, 4 per token (the dense MLP's
+ * 704 active), LoRA on every expert's w1, w2 and w3 (tools/reference/cpu_s_lora_torch.py --moe is its anchor).
  *
  * <pre>{@code
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp ... \
- *     dev.finetune4j.benchmarks.train.LoraTrainBenchmark
+ *     dev.finetune4j.benchmarks.train.LoraTrainBenchmark [--moe]
  * }</pre>
  */
 public final class LoraTrainBenchmark {
@@ -47,11 +49,13 @@ public final class LoraTrainBenchmark {
     /**
      * Runs the benchmark and prints tokens/s and peak memory.
      *
-     * @param args unused
+     * @param args {@code --moe} for CPU-S-MoE
      * @throws IOException when the memory statistics cannot be read
      */
     public static void main(String[] args) throws IOException {
-        try (LanguageModel base = cpuS()) {
+        boolean moe = Arrays.asList(args).contains("--moe");
+        String name = moe ? "CPU-S-MoE" : "CPU-S";
+        try (LanguageModel base = moe ? cpuSMoe() : cpuS()) {
             long[][] ids = new long[BATCH][];
             SplittableRandom random = new SplittableRandom(1);
             for (int i = 0; i < BATCH; i++) {
@@ -59,7 +63,8 @@ public final class LoraTrainBenchmark {
             }
             double forward = forwardTokensPerSecond(base, ids);
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(0)
-                    .targetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj").build());
+                    .targetModules("q_proj", "k_proj", "v_proj", "o_proj", moe ? "w1" : "gate_proj", moe ? "w3" : "up_proj",
+                            moe ? "w2" : "down_proj").build());
             List<Double> seconds = new ArrayList<>();
             List<Double> cpuSeconds = new ArrayList<>();
             long[] cpuAtLastStep = {processCpuNanos()};
@@ -75,12 +80,13 @@ public final class LoraTrainBenchmark {
                 }
             }).build().train();
             double median = median(seconds.subList(WARMUP, seconds.size()));
-            System.out.printf("CPU-S LoRA training: %.0f tokens/s (median step %.1f ms of %d)%n", BATCH * SEQ / median, median * 1e3, MEASURED);
+            System.out.printf("%s LoRA training: %.0f tokens/s (median step %.1f ms of %d)%n", name, BATCH * SEQ / median,
+                    median * 1e3, MEASURED);
             // CPU time is what the step cost this process: unlike wall time it does not grow when a shared
             // machine's hypervisor takes the cores away (steal time).
-            System.out.printf("CPU-S LoRA training: median %.0f ms of CPU time per step (all threads)%n",
+            System.out.printf("%s LoRA training: median %.0f ms of CPU time per step (all threads)%n", name,
                     median(cpuSeconds.subList(WARMUP, cpuSeconds.size())) * 1e3);
-            System.out.printf("CPU-S forward, no grad: %.0f tokens/s%n", forward);
+            System.out.printf("%s forward, no grad: %.0f tokens/s%n", name, forward);
             System.out.printf("peak RSS (VmHWM): %s; native bytes allocated by the model's scope: %.1f MiB%n",
                     vmHwm(), base.parameterScope().allocatedBytes() / 1048576.0);
         }
@@ -93,11 +99,28 @@ public final class LoraTrainBenchmark {
      * @return a new model in memory; the caller closes it
      */
     public static LanguageModel cpuS() {
-        ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "llama").put("vocab_size", 4096).put("hidden_size", 256).put("intermediate_size", 704)
+        return randomModel(cpuSConfig("llama").put("intermediate_size", 704));
+    }
+
+    /**
+     * CPU-S-MoE: CPU-S with each MLP a Mixtral mixture of 16 experts of width 176, 4 per token; random N(0, 0.02)
+     * weights.
+     *
+     * @return a new model in memory; the caller closes it
+     */
+    public static LanguageModel cpuSMoe() {
+        return randomModel(cpuSConfig("mixtral").put("intermediate_size", 176).put("num_local_experts", 16)
+                .put("num_experts_per_tok", 4));
+    }
+
+    private static ObjectNode cpuSConfig(String type) {
+        return new ObjectMapper().createObjectNode().put("model_type", type).put("vocab_size", 4096).put("hidden_size", 256)
                 .put("num_hidden_layers", 4).put("num_attention_heads", 8).put("num_key_value_heads", 4)
                 .put("max_position_embeddings", 512).put("rms_norm_eps", 1e-6).put("rope_theta", 10000.0)
                 .put("hidden_act", "silu").put("tie_word_embeddings", false);
+    }
+
+    private static LanguageModel randomModel(ObjectNode c) {
         LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached());
         StateDicts.initNormal(model, 0.02, new SplittableRandom(0));
         return model;
