@@ -27,7 +27,8 @@ import java.util.concurrent.Callable;
 
 /** {@code finetune4j export-gguf}: writes a model, an adapter merged into it if given, as one GGUF for llama.cpp. */
 @Command(name = "export-gguf", mixinStandardHelpOptions = true,
-        description = {"Export a causal LM (llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt2) with its tokenizer to one GGUF file, which "
+        description = {"Export a causal LM (llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, phi3, gpt2, and the mixtures "
+                + "mixtral, qwen2_moe, qwen3_moe) with its tokenizer to one GGUF file, which "
                 + "llama.cpp (llama-cli -m FILE), Ollama (a Modelfile with FROM ./FILE) and LM Studio load.",
                 "With --adapter, the adapter (LoRA, DoRA, IA3, freeze) is merged into the model first; with "
                 + "--lora-only, a LoRA adapter is written alone as a llama.cpp adapter GGUF instead. Norms, biases "
