@@ -48,12 +48,20 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
             this.expert = expert;
         }
 
-        /** @return the sparse block's name in its layer */
+        /**
+         * The sparse block's name in its layer.
+         *
+         * @return {@code block_sparse_moe} or {@code mlp}
+         */
         public String block() {
             return block;
         }
 
-        /** @return the names of an expert's projections */
+        /**
+         * The names of an expert's projections.
+         *
+         * @return Mixtral's w1, w3, w2, or gate_proj, up_proj, down_proj
+         */
         public MlpNames expert() {
             return expert;
         }
