@@ -23,26 +23,80 @@ final class CpuReductions implements ReductionKernels {
             o[0] = (float) s;
         } else {
             java.util.Arrays.fill(o, 0f);
-            int[] map = targetIndex(x, out);
-            for (int i = 0; i < v.length; i++) {
-                o[map[i]] += v[i];
+            int[] run = reducedRun(x, out);
+            if (run != null) {
+                sumRun(v, o, run[0], run[1], run[2]);
+            } else {
+                int[] map = targetIndex(x, out);
+                for (int i = 0; i < v.length; i++) {
+                    o[map[i]] += v[i];
+                }
             }
         }
         CpuTensors.commit(out, o);
     }
 
-    /** For every element of x (row-major), the flat index of the element of out it is summed into. */
-    private static int[] targetIndex(Tensor x, Tensor out) {
-        int rank = x.rank();
-        if (out.rank() != rank) {
+    /**
+     * x seen as (outer, reduced, inner) when the dimensions it is summed over onto out form one run (a bias's gradient
+     * summed over rows, a per-row scale's over columns), else null. Dimensions of size 1 take no part.
+     */
+    private static int[] reducedRun(Tensor x, Tensor out) {
+        requireSummable(x, out);
+        int outer = 1;
+        int reduced = 1;
+        int inner = 1;
+        int phase = 0; // 0: before the run, 1: in it, 2: after it
+        for (int d = 0; d < x.rank(); d++) {
+            int n = x.dim(d);
+            if (n == 1) {
+                continue;
+            }
+            if (out.dim(d) == 1) {
+                if (phase == 2) {
+                    return null;
+                }
+                phase = 1;
+                reduced *= n;
+            } else if (phase == 0) {
+                outer *= n;
+            } else {
+                phase = 2;
+                inner *= n;
+            }
+        }
+        return new int[]{outer, reduced, inner};
+    }
+
+    /** {@code o[a][c] = sum over r of v[a][r][c]}, each sum in increasing r: the order of the general path. */
+    private static void sumRun(float[] v, float[] o, int outer, int reduced, int inner) {
+        for (int a = 0; a < outer; a++) {
+            int target = a * inner;
+            for (int r = 0; r < reduced; r++) {
+                int source = (a * reduced + r) * inner;
+                for (int c = 0; c < inner; c++) {
+                    o[target + c] += v[source + c];
+                }
+            }
+        }
+    }
+
+    private static void requireSummable(Tensor x, Tensor out) {
+        if (out.rank() != x.rank()) {
             throw new IllegalArgumentException("sumTo: " + x.shape() + " onto " + out.shape() + " (ranks differ)");
         }
-        long[] outStrides = out.shape().contiguousStrides();
-        long[] strides = new long[rank];
-        for (int d = 0; d < rank; d++) {
+        for (int d = 0; d < x.rank(); d++) {
             if (out.dim(d) != x.dim(d) && out.dim(d) != 1) {
                 throw new IllegalArgumentException("sumTo: " + x.shape() + " onto " + out.shape() + " (dimension " + d + ")");
             }
+        }
+    }
+
+    /** For every element of x (row-major), the flat index of the element of out it is summed into. */
+    private static int[] targetIndex(Tensor x, Tensor out) {
+        int rank = x.rank();
+        long[] outStrides = out.shape().contiguousStrides();
+        long[] strides = new long[rank];
+        for (int d = 0; d < rank; d++) {
             strides[d] = out.dim(d) == 1 ? 0 : outStrides[d];
         }
         int[] map = new int[Math.toIntExact(x.numel())];
