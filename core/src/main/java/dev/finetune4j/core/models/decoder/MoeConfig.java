@@ -105,8 +105,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
     static MoeConfig fromJson(JsonNode c, String type, int layers) {
         String at = "config.json";
         boolean mixtral = type.equals("mixtral");
-        // transformers 5 maps num_experts onto num_local_experts (its Qwen3-MoE configs save the latter); read either
-        String expertsField = c.has("num_local_experts") || mixtral && !c.has("num_experts") ? "num_local_experts" : "num_experts";
+        // transformers 5 saves Qwen3-MoE's num_experts as num_local_experts (an attribute map); read whichever is there
+        String expertsField = c.has("num_local_experts") ? "num_local_experts" : "num_experts";
         int experts = JsonFields.integer(c, expertsField, mixtral ? 8 : 60, 1, ConfigLimits.EXPERTS, at);
         int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral ? 2 : 4, 1, ConfigLimits.EXPERTS, at);
         int width = mixtral ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
