@@ -148,7 +148,8 @@ public final class ImportanceMatrix {
         Map<String, float[]> sums = new LinkedHashMap<>();
         Map<String, long[]> counts = new LinkedHashMap<>();
         byTensor.forEach((name, matrices) -> {
-            // a stacked tensor's experts, in expert order; its entry is kept once any expert saw a token
+            // a stacked tensor's experts in expert order (DecoderMapping places expert 0 first), kept as llama-imatrix
+            // keeps the entry: once any expert saw a token
             int columns = matrices.stream().filter(r -> r.sums != null).mapToInt(r -> r.sums.length).findFirst()
                     .orElse(0);
             if (columns > 0) {
