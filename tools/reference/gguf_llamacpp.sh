@@ -141,6 +141,12 @@ if os.environ["QUANTIZED"]:
     assert quantized.fields["general.file_type"].contents() == meta["general.file_type"]
     fixture["llama_quantize"] = [[t.name, t.tensor_type.name, [int(d) for d in t.shape],
                                   hashlib.sha256(t.data.tobytes()).hexdigest()] for t in quantized.tensors]
+def imatrix_entry(e):
+    """The first count and the SHA-256 of the sums; a mixture's stacked experts add every expert's count."""
+    counts = [int(n) for n in e[1].split(",")]
+    sums = hashlib.sha256(b"".join(bytes.fromhex(v)[::-1] for v in e[2:])).hexdigest()
+    return [counts[0], sums] + ([counts] if len(counts) > 1 else [])
+
 if os.environ["IMATRIX_READ"]:
     # what llama.cpp's imatrix reader (common_imatrix_load) found in finetune4j's saved importance matrix
     with open(os.environ["IMATRIX_READ"]) as f:
@@ -149,8 +155,7 @@ if os.environ["IMATRIX_READ"]:
         "sha256": hashlib.sha256(open(os.environ["IMATRIX_FILE"], "rb").read()).hexdigest(),
         "has_metadata": head[0] == "1", "is_legacy": head[1] == "1", "chunk_count": int(head[2]),
         "chunk_size": int(head[3]), "datasets": head[4:],
-        "entries": {e[0]: [int(e[1]), hashlib.sha256(b"".join(bytes.fromhex(v)[::-1] for v in e[2:])).hexdigest()]
-                    for e in entries}}
+        "entries": {e[0]: imatrix_entry(e) for e in entries}}
 # mtime 0 and no file name in the header: the same fixture gives the same bytes
 with open(out, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as f:
     f.write(json.dumps(fixture, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))

@@ -101,9 +101,8 @@ public final class GgufExporter {
      * @param progress   told after each tensor is written
      * @return {@code file}, absolute
      * @throws IllegalArgumentException as the plain export, and when {@code type} is not a K-quant mix (the other
-     *                                  types do not use an importance matrix), {@code importance} names tensors or
-     *                                  sizes this model does not have, or the model is a mixture of experts (whose
-     *                                  per-expert importance matrix is not supported)
+     *                                  types do not use an importance matrix), or {@code importance} names tensors
+     *                                  or sizes this model does not have
      */
     public static Path export(LanguageModel model, HfTokenizer tokenizer, Path file, GgufType type,
                               ImportanceMatrix importance, GgufProgress progress) {
@@ -113,9 +112,6 @@ public final class GgufExporter {
         }
         Path target = requireWritable(file);
         ModelMapping family = ModelMapping.of(model);
-        if (importance != null) {
-            ImportanceMatrix.refuseMixtures(family);
-        }
         GgufMetadata meta = new GgufMetadata();
         meta.putString("general.architecture", family.architecture())
                 .putString("general.type", "model")

@@ -86,12 +86,15 @@ final class GgufWriter {
         private final int rowLength;
         private final int rowBytes;
         private final float[][] rows;
+        /** Each stacked matrix's importance weights (one per expert), or null. */
+        private final float[][] importance;
         private int filled;
         private long total;
 
         RowBatch(GgufTensor tensor, Sink sink) {
             this.tensor = tensor;
             this.sink = sink;
+            this.importance = tensor.importanceByMatrix();
             this.rowLength = Math.toIntExact(tensor.dims()[0]);
             this.rowBytes = Math.toIntExact(tensor.type().rowBytes(rowLength));
             long capacity = Math.min(tensor.rowCount(), Math.max(1, BATCH_VALUES / rowLength));
@@ -120,7 +123,9 @@ final class GgufWriter {
 
         private void encodeAndWrite() throws IOException {
             byte[] encoded = new byte[filled * rowBytes];
-            IntStream.range(0, filled).parallel().forEach(i -> tensor.type().encodeRow(rows[i], tensor.importance(),
+            long first = total - filled;
+            IntStream.range(0, filled).parallel().forEach(i -> tensor.type().encodeRow(rows[i],
+                    importance == null ? null : importance[tensor.matrixOfRow(first + i)],
                     ByteBuffer.wrap(encoded, i * rowBytes, rowBytes).order(ByteOrder.LITTLE_ENDIAN)));
             sink.put(encoded);
             filled = 0;

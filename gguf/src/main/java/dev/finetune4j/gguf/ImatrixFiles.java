@@ -12,10 +12,12 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Reads llama.cpp's importance matrix files (what {@code common_imatrix_load} reads): the GGUF format
- * ({@code <name>.in_sum2} and {@code <name>.counts} float32 tensors, {@code imatrix.chunk_count} and
- * {@code imatrix.chunk_size}) and the legacy {@code .dat} one (per matrix a name, a call count and the values, which
- * are the sums scaled by calls / tokens). Sizes in the file are checked against the bytes that are there.
+ * Reads llama.cpp's importance matrix files (what {@code common_imatrix_load} in common/imatrix-loader.cpp reads): the
+ * GGUF format ({@code <name>.in_sum2} and {@code <name>.counts} float32 tensors, one row of sums and one count per
+ * matrix, so a mixture's stacked {@code ffn_*_exps} has one per expert; {@code imatrix.chunk_count} and
+ * {@code imatrix.chunk_size}) and the legacy {@code .dat} one (per entry a name, a call count and the values, which
+ * are the sums scaled by calls / tokens, every expert's run after the other under the one call count). Sizes in the
+ * file are checked against the bytes that are there.
  */
 final class ImatrixFiles {
     private static final int GGUF_MAGIC = 0x46554747;
@@ -28,12 +30,12 @@ final class ImatrixFiles {
     /**
      * What a file holds.
      *
-     * @param sums       each matrix's sums of squares
-     * @param counts     each matrix's tokens
+     * @param sums       each entry's sums of squares, the matrices' runs one after the other
+     * @param counts     each entry's tokens per matrix (one per expert of a stacked tensor), or one count for all
      * @param chunkCount the calibration chunks (sequences)
      * @param chunkSize  the tokens of a chunk
      */
-    record Contents(Map<String, float[]> sums, Map<String, Long> counts, int chunkCount, int chunkSize) {
+    record Contents(Map<String, float[]> sums, Map<String, long[]> counts, int chunkCount, int chunkSize) {
     }
 
     static Contents read(Path file) {
@@ -98,19 +100,24 @@ final class ImatrixFiles {
         }
         long data = (in.position() + alignment - 1L) / alignment * alignment;
         Map<String, float[]> sums = new LinkedHashMap<>();
-        Map<String, Long> counts = new LinkedHashMap<>();
+        Map<String, long[]> counts = new LinkedHashMap<>();
         for (Map.Entry<String, long[]> e : infos.entrySet()) {
             if (!e.getKey().endsWith(".in_sum2")) {
                 continue;
             }
             String name = e.getKey().substring(0, e.getKey().length() - ".in_sum2".length());
             long[] count = infos.get(name + ".counts");
-            if (count == null || count[0] != 1) {
-                throw new IllegalArgumentException("'" + name + "' has " + (count == null ? "no counts" : count[0]
-                        + " counts (a mixture of experts' matrix; one is read)"));
+            if (count == null || count[0] == 0 || e.getValue()[0] % count[0] != 0) {
+                throw new IllegalArgumentException("'" + name + "' has " + e.getValue()[0] + " sums and "
+                        + (count == null ? "no counts" : count[0] + " counts") + "; it needs one count per row of sums");
             }
             sums.put(name, floats(in, data + e.getValue()[1], e.getValue()[0]));
-            counts.put(name, (long) Math.round(floats(in, data + count[1], 1)[0]));
+            float[] tokens = floats(in, data + count[1], count[0]);
+            long[] rounded = new long[tokens.length];
+            for (int i = 0; i < tokens.length; i++) {
+                rounded[i] = Math.round(tokens[i]); // common_imatrix_load's lround
+            }
+            counts.put(name, rounded);
         }
         if (sums.isEmpty()) {
             throw new IllegalArgumentException("no <name>.in_sum2 tensor in " + file);
@@ -125,7 +132,7 @@ final class ImatrixFiles {
             throw new IllegalArgumentException("it claims " + entries + " entries");
         }
         Map<String, float[]> sums = new LinkedHashMap<>();
-        Map<String, Long> counts = new LinkedHashMap<>();
+        Map<String, long[]> counts = new LinkedHashMap<>();
         for (int i = 0; i < entries; i++) {
             int length = in.getInt();
             if (length <= 0 || length > in.remaining()) {
@@ -140,9 +147,10 @@ final class ImatrixFiles {
             }
             float[] v = floats(in, in.position(), values);
             in.position(in.position() + 4 * values);
-            // llama-quantize divides the values by the calls: keep them as sums over that many "tokens"
+            // llama-quantize divides the values by the calls (every expert's alike, an expert no token reached
+            // stored as ones times the calls): keep them as sums over that many "tokens"
             sums.put(new String(name, StandardCharsets.UTF_8), v);
-            counts.put(new String(name, StandardCharsets.UTF_8), (long) Math.max(calls, 1));
+            counts.put(new String(name, StandardCharsets.UTF_8), new long[] {Math.max(calls, 1)});
         }
         int chunks = in.remaining() >= 4 ? in.getInt() : 0; // optional: the chunks run (then the dataset's name)
         return new Contents(sums, counts, chunks, 0);

@@ -17,6 +17,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,6 +38,12 @@ import java.util.Set;
  * GgufExporter.export(model, tokenizer, Path.of("model-q4_k_m.gguf"), GgufType.Q4_K_M, imatrix, GgufProgress.NONE);
  * }</pre>
  *
+ * <p>A mixture of experts' stacked expert tensors ({@code blk.N.ffn_{gate,up,down}_exps}) get, as
+ * {@code llama-imatrix} collects them, one row of sums per expert over only the tokens routed to that expert, and
+ * that expert's token count; an expert no calibration token reached keeps a count of 0, and its rows are then
+ * quantized with every column weighing 1, as {@code llama-quantize} does. The router, shared expert and attention
+ * matrices are collected as a dense model's.
+ *
  * <p>As {@code llama-imatrix} by default, the output head is not collected (it is quantized without weights), nor the
  * token embedding, which multiplies nothing. {@link #save} writes it as llama.cpp's imatrix file, from which
  * {@code llama-quantize --imatrix} (or any tool of llama.cpp's that takes one, such as its I-quants) fits the same
@@ -44,11 +51,14 @@ import java.util.Set;
  * thread-safe.
  */
 public final class ImportanceMatrix {
-    /** Each matrix's sum over the calibration tokens of each input feature's square, in float32 as llama.cpp keeps it. */
+    /**
+     * Each entry's sum over the calibration tokens of each input feature's square, in float32 as llama.cpp keeps it;
+     * a stacked expert tensor's experts one after the other.
+     */
     private final Map<String, float[]> sums;
-    /** Each matrix's calibration tokens (the same for every matrix of a collected one). */
-    private final Map<String, Long> counts;
-    /** The weight of each input column: its sum over the token count, divided in float32 as llama-quantize divides. */
+    /** Each entry's calibration tokens, one per expert of a stacked tensor (a legacy file: one for all of them). */
+    private final Map<String, long[]> counts;
+    /** The weight of each input column: its sum over its tokens, as llama-quantize divides them. */
     private final Map<String, float[]> columnWeights;
     private final int sequences;
     private final int longestSequence;
@@ -69,15 +79,10 @@ public final class ImportanceMatrix {
         void sequencesDone(int done, int total);
     }
 
-    private ImportanceMatrix(Map<String, float[]> sums, Map<String, Long> counts, int sequences, int longestSequence) {
+    private ImportanceMatrix(Map<String, float[]> sums, Map<String, long[]> counts, int sequences,
+                             int longestSequence) {
         Map<String, float[]> weights = new LinkedHashMap<>();
-        sums.forEach((name, sum) -> {
-            float[] w = new float[sum.length];
-            for (int i = 0; i < w.length; i++) {
-                w[i] = sum[i] / (float) counts.get(name);
-            }
-            weights.put(name, w);
-        });
+        sums.forEach((name, sum) -> weights.put(name, columnWeights(sum, counts.get(name))));
         this.sums = Collections.unmodifiableMap(sums);
         this.counts = Collections.unmodifiableMap(counts);
         this.columnWeights = Collections.unmodifiableMap(weights);
@@ -94,7 +99,7 @@ public final class ImportanceMatrix {
      * @param sequences token ids, one forward each; each no longer than the model's context
      * @return the importance matrix, keyed by GGUF tensor names
      * @throws IllegalArgumentException when there are no tokens, a sequence does not fit the model, or the family is
-     *                                  not supported by the GGUF export or is a mixture of experts
+     *                                  not supported by the GGUF export
      */
     public static ImportanceMatrix collect(LanguageModel model, List<long[]> sequences) {
         return collect(model, sequences, Progress.NONE);
@@ -122,7 +127,6 @@ public final class ImportanceMatrix {
             }
         }
         ModelMapping mapping = ModelMapping.of(model);
-        refuseMixtures(mapping);
         List<Recorder> recorders = wrapLayerMatrices(model, mapping);
         boolean training = model.isTraining();
         model.train(false);
@@ -139,18 +143,29 @@ public final class ImportanceMatrix {
             model.train(training);
             recorders.forEach(Recorder::restore);
         }
+        Map<String, List<Recorder>> byTensor = new LinkedHashMap<>();
+        recorders.forEach(r -> byTensor.computeIfAbsent(r.ggufName, name -> new ArrayList<>()).add(r));
         Map<String, float[]> sums = new LinkedHashMap<>();
-        Map<String, Long> counts = new LinkedHashMap<>();
-        for (Recorder r : recorders) {
-            if (r.sums != null) {
-                float[] sum = new float[r.sums.length];
-                for (int i = 0; i < sum.length; i++) {
-                    sum[i] = (float) r.sums[i];
+        Map<String, long[]> counts = new LinkedHashMap<>();
+        byTensor.forEach((name, matrices) -> {
+            // a stacked tensor's experts in expert order (DecoderMapping places expert 0 first), kept as llama-imatrix
+            // keeps the entry: once any expert saw a token
+            int columns = matrices.stream().filter(r -> r.sums != null).mapToInt(r -> r.sums.length).findFirst()
+                    .orElse(0);
+            if (columns > 0) {
+                float[] sum = new float[matrices.size() * columns];
+                long[] count = new long[matrices.size()];
+                for (int m = 0; m < matrices.size(); m++) {
+                    Recorder r = matrices.get(m);
+                    for (int i = 0; r.sums != null && i < columns; i++) {
+                        sum[m * columns + i] = (float) r.sums[i];
+                    }
+                    count[m] = r.rows;
                 }
-                sums.put(r.ggufName, sum);
-                counts.put(r.ggufName, r.rows);
+                sums.put(name, sum);
+                counts.put(name, count);
             }
-        }
+        });
         int longest = sequences.stream().mapToInt(s -> s.length).max().orElse(0);
         return new ImportanceMatrix(sums, counts, sequences.size(), longest);
     }
@@ -172,7 +187,8 @@ public final class ImportanceMatrix {
 
     /**
      * Writes the matrix as llama.cpp's imatrix file (a GGUF of {@code general.type} imatrix, as {@code llama-imatrix}
-     * writes it: per matrix {@code <name>.in_sum2}, the sums of squares, and {@code <name>.counts}, the tokens; the
+     * writes it: per entry {@code <name>.in_sum2}, the sums of squares (ggml dims [in, matrices]: one row per expert
+     * of a stacked expert tensor), and {@code <name>.counts}, the tokens ([1, matrices]: each expert's); the
      * keys {@code imatrix.datasets}, {@code imatrix.chunk_count} (the calibration sequences) and
      * {@code imatrix.chunk_size} (the longest of them)). {@code llama-quantize --imatrix FILE} then divides each sum by
      * its count as this matrix does, so it writes the blocks a K-quant export under this matrix writes. Written under
@@ -196,9 +212,16 @@ public final class ImportanceMatrix {
                 .putUint32("imatrix.chunk_size", longestSequence);
         List<GgufTensor> tensors = new ArrayList<>();
         sums.forEach((name, sum) -> {
-            tensors.add(new GgufTensor(name + ".in_sum2", new long[] {sum.length, 1}, GgmlType.F32, TensorRows.of(sum)));
-            tensors.add(new GgufTensor(name + ".counts", new long[] {1, 1}, GgmlType.F32,
-                    TensorRows.of(new float[] {counts.get(name)})));
+            long[] count = counts.get(name);
+            float[] tokens = new float[count.length];
+            for (int m = 0; m < count.length; m++) {
+                tokens[m] = count[m];
+            }
+            int perMatrix = sum.length / count.length;
+            tensors.add(new GgufTensor(name + ".in_sum2", new long[] {perMatrix, count.length}, GgmlType.F32,
+                    TensorRows.of(sum, perMatrix)));
+            tensors.add(new GgufTensor(name + ".counts", new long[] {1, count.length}, GgmlType.F32,
+                    TensorRows.of(tokens, 1)));
         });
         try {
             AtomicFile.write(target, channel -> GgufWriter.write(channel, meta, tensors, GgufProgress.NONE));
@@ -214,7 +237,7 @@ public final class ImportanceMatrix {
      * @return the number of tokens
      */
     public long tokens() {
-        return counts.values().stream().mapToLong(Long::longValue).max().orElse(0);
+        return counts.values().stream().flatMapToLong(Arrays::stream).max().orElse(0);
     }
 
     /**
@@ -226,28 +249,37 @@ public final class ImportanceMatrix {
         return columnWeights.keySet();
     }
 
-    /** The weight of each input column of matrix {@code ggufName}, or null when it holds none for it. */
+    /**
+     * The weight of each input column of tensor {@code ggufName} (a stacked expert tensor's experts one after the
+     * other), or null when it holds none for it.
+     */
     float[] columnWeights(String ggufName) {
         return columnWeights.get(ggufName);
     }
 
-    /** Matrix {@code ggufName}'s sums of squares, as {@link #save} writes them; null when it holds none for it. */
+    /** Tensor {@code ggufName}'s sums of squares, as {@link #save} writes them; null when it holds none for it. */
     float[] sums(String ggufName) {
         return sums.get(ggufName);
     }
 
+    /** Tensor {@code ggufName}'s tokens, one per expert of a stacked tensor; null when it holds none for it. */
+    long[] counts(String ggufName) {
+        long[] count = counts.get(ggufName);
+        return count == null ? null : count.clone();
+    }
+
     /**
-     * Refuses a mixture of experts: llama.cpp's importance matrix holds, for each stacked {@code ffn_*_exps} tensor,
-     * one row of sums and one token count per expert (the tokens routed to it), which this class does not keep.
+     * Each sum over its matrix's tokens, in float32, as llama-quantize's {@code load_imatrix} (tools/quantize) divides
+     * them; a matrix of no tokens (an expert the calibration never routed to) weighs every column 1, as it does.
      */
-    static void refuseMixtures(ModelMapping mapping) {
-        if (mapping.layout().experts() > 0) {
-            throw new IllegalArgumentException("importance matrices are not supported for a mixture of experts ("
-                    + mapping.architecture() + " with " + mapping.layout().experts() + " experts): llama.cpp keeps "
-                    + "per-expert sums and counts for the stacked ffn_*_exps tensors, which finetune4j does not "
-                    + "collect; export the K-quant mix without one, or export F32 and run llama.cpp's llama-imatrix "
-                    + "and llama-quantize --imatrix on it");
+    private static float[] columnWeights(float[] sum, long[] count) {
+        int perMatrix = sum.length / count.length;
+        float[] w = new float[sum.length];
+        for (int i = 0; i < w.length; i++) {
+            long tokens = count[i / perMatrix];
+            w[i] = tokens > 0 ? sum[i] / (float) tokens : 1f;
         }
+        return w;
     }
 
     /** Wraps every layer matrix the export writes ({@code blk.*} 2-D weights) in a recorder of its inputs. */
@@ -272,7 +304,11 @@ public final class ImportanceMatrix {
         return out;
     }
 
-    /** Stands in for one matrix's layer while calibrating: sums the squares of each input column, then forwards. */
+    /**
+     * Stands in for one matrix's layer while calibrating: sums the squares of each input column, then forwards. An
+     * expert's projection sees only the tokens routed to that expert, so its sums and rows are that expert's, as
+     * llama-imatrix takes them from {@code GGML_OP_MUL_MAT_ID}.
+     */
     private static final class Recorder extends Module implements Layer {
         private final Module parent;
         private final String name;

@@ -8,6 +8,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.function.IntUnaryOperator;
 
 /**
@@ -58,6 +59,15 @@ final class TensorRows {
 
     /** One row of values computed at export time (rotary factors). */
     static GgufTensor.Rows of(float[] values) {
-        return sink -> sink.accept(values.clone());
+        return of(values, values.length);
+    }
+
+    /** {@code values} as rows of {@code rowLength} (an importance matrix's per-expert sums and counts). */
+    static GgufTensor.Rows of(float[] values, int rowLength) {
+        return sink -> {
+            for (int start = 0; start < values.length; start += rowLength) {
+                sink.accept(Arrays.copyOfRange(values, start, start + rowLength));
+            }
+        };
     }
 }

@@ -194,7 +194,12 @@ class LlamaCppReferenceTest {
         entries.fieldNames().forEachRemaining(names::add);
         assertEquals(importance.tensorNames(), names, c + ": entries");
         for (String name : importance.tensorNames()) {
-            assertEquals(importance.tokens(), entries.path(name).get(0).asLong(), c + ": " + name + " count");
+            long[] counts = importance.counts(name);
+            assertEquals(counts[0], entries.path(name).get(0).asLong(), c + ": " + name + " count");
+            if (counts.length > 1) {
+                assertEquals(Arrays.toString(counts).replace(" ", ""), entries.path(name).get(2).toString(),
+                        c + ": " + name + " counts, one per expert");
+            }
             float[] sums = importance.sums(name);
             ByteBuffer bytes = ByteBuffer.allocate(4 * sums.length).order(ByteOrder.LITTLE_ENDIAN);
             bytes.asFloatBuffer().put(sums);
@@ -209,8 +214,10 @@ class LlamaCppReferenceTest {
         MessageDigest digest = MessageDigest.getInstance("SHA-256");
         ByteBuffer row = ByteBuffer.allocate((int) t.type().rowBytes(t.dims()[0]))
                 .order(ByteOrder.LITTLE_ENDIAN);
+        float[][] byMatrix = importance == null ? null : t.withImportance(importance).importanceByMatrix();
+        long[] rows = {0};
         t.rows().forEach(values -> {
-            t.type().encodeRow(values, importance, row.clear());
+            t.type().encodeRow(values, byMatrix == null ? null : byMatrix[t.matrixOfRow(rows[0]++)], row.clear());
             digest.update(row.flip());
         });
         return HexFormat.of().formatHex(digest.digest());

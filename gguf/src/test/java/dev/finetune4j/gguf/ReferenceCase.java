@@ -164,7 +164,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * Every case: each family in float32, the Llama one in each lossy type, and wide models in each K-quant mix,
      * with and without an importance matrix, whose float32 export llama.cpp's llama-quantize also quantized (with the
      * same importance matrix) for the fixture; and the mixtures of experts in F32, one lossy type each, a K-quant mix
-     * each for Mixtral (8 experts) and Qwen2-MoE, and Mixtral with an attention LoRA adapter.
+     * each for Mixtral (8 experts; and under an importance matrix, whose stacked experts hold per-expert sums and
+     * counts) and Qwen2-MoE, and Mixtral with an attention LoRA adapter.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -212,6 +213,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen3moe-bytebpe-q8_0", QWEN3_MOE, "bytebpe", GgufType.Q8_0, false, false, 66),
             new ReferenceCase("mixtral-wide-spm-q4_k_m", MIXTRAL_WIDE, "sentencepiece-bos", GgufType.Q4_K_M, false,
                     false, 109),
+            new ReferenceCase("mixtral-wide-spm-q4_k_m-imatrix", MIXTRAL_WIDE, "sentencepiece-bos", GgufType.Q4_K_M,
+                    false, true, 109),
             new ReferenceCase("qwen2moe-wide-bytebpe-q3_k_m", QWEN2_MOE_WIDE, "bytebpe", GgufType.Q3_K_M, false, false,
                     101));
 

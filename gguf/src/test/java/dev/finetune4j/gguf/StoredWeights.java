@@ -5,6 +5,7 @@ import dev.finetune4j.core.tensor.Tensor;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -23,7 +24,8 @@ final class StoredWeights {
 
     /**
      * Every rank-2 tensor of {@code model} (its matrices; norms and biases are 1-D and stay float32), quantized under
-     * {@code importance} where it holds weights for the matrix (null: none).
+     * {@code importance} where it holds weights for the matrix (null: none); an expert's matrix under its own run of
+     * the stacked tensor's weights.
      */
     static void roundInPlace(LanguageModel model, GgufType type, ImportanceMatrix importance) {
         ModelMapping mapping = ModelMapping.of(model);
@@ -40,6 +42,9 @@ final class StoredWeights {
             int rowLength = t.dim(transposed ? 0 : 1);
             GgmlType storage = type.storageOf(p.ggufName(), new long[] {rowLength, rows}, mapping.layout());
             float[] weights = importance == null ? null : importance.columnWeights(p.ggufName());
+            if (weights != null && p.isExpert()) { // the stacked tensor's weights: this expert's run of them
+                weights = Arrays.copyOfRange(weights, p.expert() * rowLength, (p.expert() + 1) * rowLength);
+            }
             float[] values = t.toFloatArray();
             float[] row = new float[rowLength];
             float[] decoded = new float[rowLength];
