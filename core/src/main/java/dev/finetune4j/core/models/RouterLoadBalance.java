@@ -1,13 +1,13 @@
 package dev.finetune4j.core.models;
 
+import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The load-balancing loss of a mixture of experts' routers (Switch Transformer, Fedus et al. 2021, eq. 4), as
@@ -29,14 +29,23 @@ public final class RouterLoadBalance implements AutoCloseable {
     private static final ThreadLocal<RouterLoadBalance> CURRENT = new ThreadLocal<>();
 
     private final RouterLoadBalance outer;
-    private final List<Layer> layers = new ArrayList<>();
     /** The tokens the current forward pass keeps, flattened (B * T), or null for all of them. */
     private long[] mask;
+    private int experts;
+    /** Where the routers ran. */
+    private Device device;
+    /** Per expert, the kept (token, slot) picks so far. */
+    private double[] picks;
+    /** The kept tokens of all layers so far (a token counts once per sparse layer). */
+    private long counted;
+    /** Per expert, the sum of the kept tokens' probabilities, with its gradient: passes that record autograd. */
+    private Tensor probabilitySums;
+    /**
+     * The same sums of passes without autograd (evaluations), taken from the host copy at once: such a pass frees a
+     * layer's tensors when the layer returns.
+     */
+    private double[] hostProbabilitySums;
     private boolean closed;
-
-    /** One sparse layer of one pass: its (N, E) probabilities, each token's picks, and the pass's token mask. */
-    private record Layer(Tensor probabilities, long[] chosen, int experts, long[] mask) {
-    }
 
     private RouterLoadBalance(RouterLoadBalance outer) {
         this.outer = outer;
@@ -80,15 +89,44 @@ public final class RouterLoadBalance implements AutoCloseable {
      * Records one sparse layer of the current pass (called by the sparse blocks).
      *
      * @param probabilities the routing probabilities, (N, E) float32, with their gradient
+     * @param onHost the same probabilities on the host, row-major
      * @param chosen each token's k picks as {@code token * E + expert}, N * k entries
-     * @param experts E
+     * @param numExperts E
      */
-    public void add(Tensor probabilities, long[] chosen, int experts) {
-        if (mask != null && mask.length != probabilities.dim(0)) {
+    public void add(Tensor probabilities, float[] onHost, long[] chosen, int numExperts) {
+        int tokens = probabilities.dim(0);
+        if (mask != null && mask.length != tokens) {
             throw new IllegalStateException("the pass's attention mask covers " + mask.length + " tokens, but a sparse "
-                    + "layer routed " + probabilities.dim(0));
+                    + "layer routed " + tokens);
         }
-        layers.add(new Layer(probabilities, chosen, experts, mask));
+        if (picks == null) {
+            experts = numExperts;
+            device = probabilities.device();
+            picks = new double[numExperts];
+            hostProbabilitySums = new double[numExperts];
+        }
+        int k = chosen.length / tokens;
+        float[] keep = new float[tokens];
+        for (int n = 0; n < tokens; n++) {
+            keep[n] = mask == null || mask[n] != 0 ? 1f : 0f;
+            if (keep[n] != 0) {
+                counted++;
+                for (int j = 0; j < k; j++) {
+                    picks[(int) (chosen[n * k + j] % numExperts)]++;
+                }
+            }
+        }
+        if (!Autograd.isEnabled()) {
+            for (int n = 0; n < tokens; n++) {
+                for (int e = 0; e < numExperts && keep[n] != 0; e++) {
+                    hostProbabilitySums[e] += onHost[n * numExperts + e];
+                }
+            }
+            return;
+        }
+        Tensor kept = Tensor.of(probabilities.device(), TensorScope.current(), keep, Shape.of(tokens, 1));
+        Tensor sums = Reductions.sum(Elementwise.mul(probabilities, kept), 0, false);
+        probabilitySums = probabilitySums == null ? sums : Elementwise.add(probabilitySums, sums);
     }
 
     /**
@@ -98,37 +136,22 @@ public final class RouterLoadBalance implements AutoCloseable {
      *         was masked
      */
     public Tensor loss() {
-        if (layers.isEmpty()) {
-            return null;
-        }
-        int experts = layers.getFirst().experts();
-        double[] picks = new double[experts];
-        long counted = 0;
-        Tensor probabilitySums = null;
-        for (Layer l : layers) {
-            int tokens = l.probabilities().dim(0);
-            int k = l.chosen().length / tokens;
-            float[] keep = new float[tokens];
-            for (int n = 0; n < tokens; n++) {
-                keep[n] = l.mask() == null || l.mask()[n] != 0 ? 1f : 0f;
-                counted += (long) keep[n];
-                for (int j = 0; j < k && keep[n] != 0; j++) {
-                    picks[(int) (l.chosen()[n * k + j] % experts)]++;
-                }
-            }
-            Tensor kept = Tensor.of(l.probabilities().device(), TensorScope.current(), keep, Shape.of(tokens, 1));
-            Tensor sums = Reductions.sum(Elementwise.mul(l.probabilities(), kept), 0, false);
-            probabilitySums = probabilitySums == null ? sums : Elementwise.add(probabilitySums, sums);
-        }
         if (counted == 0) {
-            return null; // every token masked: nothing to balance
+            return null; // no sparse layer ran, or every token was masked: nothing to balance
         }
         float[] pickShares = new float[experts];
+        float[] evaluated = new float[experts];
         for (int e = 0; e < experts; e++) {
             pickShares[e] = (float) (picks[e] / counted);
+            evaluated[e] = (float) hostProbabilitySums[e];
         }
-        Tensor shares = Tensor.of(probabilitySums.device(), TensorScope.current(), pickShares, Shape.of(experts));
-        return Elementwise.scale(Reductions.sum(Elementwise.mul(probabilitySums, shares)), (float) experts / counted);
+        TensorScope scope = TensorScope.current();
+        Tensor sums = Tensor.of(device, scope, evaluated, Shape.of(experts));
+        if (probabilitySums != null) {
+            sums = Elementwise.add(probabilitySums, sums);
+        }
+        Tensor shares = Tensor.of(device, scope, pickShares, Shape.of(experts));
+        return Elementwise.scale(Reductions.sum(Elementwise.mul(sums, shares)), (float) experts / counted);
     }
 
     /** Stops collecting on this thread; the collector opened before it, if any, collects again. */

@@ -17,6 +17,7 @@ final class DpoObjective extends PairObjective {
     private final DpoConfig cfg;
     private final long padId;
     private final List<DpoTrainer.ResponseLogProbs> reference;
+    private final RouterBalance balance;
 
     DpoObjective(PeftModel model, PreferenceDataset data, DpoConfig cfg, long padId) {
         super(data);
@@ -25,6 +26,7 @@ final class DpoObjective extends PairObjective {
         this.cfg = cfg;
         this.padId = padId;
         this.reference = responseLogProbs(model, data, padId);
+        this.balance = RouterBalance.of(model);
     }
 
     /**
@@ -33,7 +35,7 @@ final class DpoObjective extends PairObjective {
      */
     @Override
     public List<String> metricNames() {
-        return DpoLoss.METRIC_SUMS;
+        return balance.metricNames(DpoLoss.METRIC_SUMS);
     }
 
     @Override
@@ -48,9 +50,11 @@ final class DpoObjective extends PairObjective {
             referenceValues[n + k] = (float) r.rejected();
             tokens += data.get(indices[k]).tokens();
         }
-        Tensor policy = sequenceLogProbs(model, data, indices, padId);
+        RouterBalance.Measured<Tensor> measured = balance.measure(() -> sequenceLogProbs(model, data, indices, padId));
+        Tensor policy = measured.value();
         Tensor ref = Tensor.of(policy.device(), TensorScope.current(), referenceValues, Shape.of(2 * n));
-        return new Loss(DpoLoss.lossSum(cfg, policy, ref), tokens, DpoLoss.metricSums(cfg, policy, ref));
+        return balance.addTo(new Loss(DpoLoss.lossSum(cfg, policy, ref), tokens, DpoLoss.metricSums(cfg, policy, ref)),
+                measured.aux(), n);
     }
 
     /**

@@ -16,6 +16,7 @@ final class ReferenceFreeObjective extends PairObjective {
     private final PeftModel model;
     private final ReferenceFreeConfig cfg;
     private final long padId;
+    private final RouterBalance balance;
 
     ReferenceFreeObjective(PeftModel model, PreferenceDataset data, ReferenceFreeConfig cfg, long padId) {
         super(data);
@@ -23,6 +24,7 @@ final class ReferenceFreeObjective extends PairObjective {
         this.model = model;
         this.cfg = cfg;
         this.padId = padId;
+        this.balance = RouterBalance.of(model);
     }
 
     /**
@@ -31,7 +33,7 @@ final class ReferenceFreeObjective extends PairObjective {
      */
     @Override
     public List<String> metricNames() {
-        return ReferenceFreeLoss.metricNames(cfg);
+        return balance.metricNames(ReferenceFreeLoss.metricNames(cfg));
     }
 
     @Override
@@ -54,9 +56,10 @@ final class ReferenceFreeObjective extends PairObjective {
             nllTokens += nllReadsPrompt ? prompt + e.chosen().length - 1 : e.chosen().length;
             tokens += e.tokens();
         }
-        Tensor logProbs = SequenceLogProbs.perToken(model, batch);
+        RouterBalance.Measured<Tensor> measured = balance.measure(() -> SequenceLogProbs.perToken(model, batch));
+        Tensor logProbs = measured.value();
         Tensor responseWeights = Tensor.of(logProbs.device(), TensorScope.current(), weights, Shape.of(2 * n, t));
         ReferenceFreeLoss.Parts parts = ReferenceFreeLoss.of(cfg, logProbs, responseWeights, nllTokens);
-        return new Loss(parts.sum(), tokens, parts.metricSums());
+        return balance.addTo(new Loss(parts.sum(), tokens, parts.metricSums()), measured.aux(), n);
     }
 }

@@ -1,11 +1,7 @@
 package dev.finetune4j.peft.train;
 
-import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.CrossEntropy;
 import dev.finetune4j.core.autograd.Elementwise;
-import dev.finetune4j.core.models.RouterLoadBalance;
-import dev.finetune4j.core.models.decoder.DecoderModel;
-import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.PeftModel;
 
@@ -20,17 +16,12 @@ import java.util.Map;
  * {@code num_items_in_batch}), gradient accumulation equals one large batch.
  *
  * <p>A mixture of experts whose config.json sets {@code output_router_logits} adds, in training, its routers'
- * load-balancing loss times {@code router_aux_loss_coef} ({@link RouterLoadBalance}) for each micro-batch, weighted by
- * its label tokens (one micro-batch per step: exactly transformers' loss); the metric {@value #AUX_LOSS} reports it,
- * in evaluations too, where the loss stays the cross-entropy alone.
+ * load-balancing loss ({@link RouterBalance}) for each micro-batch, weighted by its label tokens (one micro-batch per
+ * step: exactly transformers' loss).
  */
 final class SftObjective implements Objective {
-    /** The metric of a mixture's load-balancing loss, before its coefficient. */
-    static final String AUX_LOSS = "router_aux_loss";
-
     private final PeftModel model;
-    /** The mixture whose routers' balance joins the loss, or null. */
-    private final MoeConfig balanced;
+    private final RouterBalance balance;
     private final TokenizedDataset data;
     private final long padId;
 
@@ -48,8 +39,7 @@ final class SftObjective implements Objective {
         this.model = model;
         this.data = data;
         this.padId = padId;
-        this.balanced = model.base() instanceof DecoderModel d && d.config().moe() != null
-                && d.config().moe().outputRouterLogits() ? d.config().moe() : null;
+        this.balance = RouterBalance.of(model);
     }
 
     @Override
@@ -74,7 +64,7 @@ final class SftObjective implements Objective {
 
     @Override
     public List<String> metricNames() {
-        return balanced == null ? List.of() : List.of(AUX_LOSS);
+        return balance.metricNames(List.of());
     }
 
     @Override
@@ -93,26 +83,9 @@ final class SftObjective implements Objective {
             rows.add(data.get(i));
         }
         Batch batch = Batch.collate(rows, padId);
-        if (balanced == null) {
-            return new Loss(crossEntropySum(batch), batch.tokens(), Map.of());
-        }
-        boolean training = Autograd.isEnabled(); // evaluations run without gradients
-        if (training && model.base().isGradientCheckpointing()) {
-            throw new IllegalStateException("output_router_logits (the routers' load-balancing loss) cannot be trained "
-                    + "with gradient checkpointing, whose first forward keeps no router probabilities: turn one off "
-                    + "(TrainingConfig gradientCheckpointing, or output_router_logits in config.json)");
-        }
-        Tensor sum;
-        Tensor aux;
-        try (RouterLoadBalance balance = RouterLoadBalance.collect()) {
-            sum = crossEntropySum(batch);
-            aux = balance.loss();
-        }
-        Tensor auxSum = aux == null ? Tensor.zeros(sum.device(), sum.shape()) : Elementwise.scale(aux, batch.lossTokens());
-        if (training) {
-            sum = Elementwise.add(sum, Elementwise.scale(auxSum, balanced.routerAuxLossCoef()));
-        }
-        return new Loss(sum, batch.tokens(), Map.of(AUX_LOSS, auxSum.detach()));
+        RouterBalance.Measured<Tensor> crossEntropy = balance.measure(() -> crossEntropySum(batch));
+        return balance.addTo(new Loss(crossEntropy.value(), batch.tokens(), Map.of()), crossEntropy.aux(),
+                batch.lossTokens());
     }
 
     /** The label tokens' cross-entropy, summed: (1). */

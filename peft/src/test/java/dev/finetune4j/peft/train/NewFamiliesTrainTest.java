@@ -134,48 +134,69 @@ class NewFamiliesTrainTest {
     }
 
     /**
-     * With {@code output_router_logits} the SFT loss of a step is the cross-entropy plus {@code router_aux_loss_coef}
-     * times the routers' load-balancing loss, reported as {@code router_aux_loss}: the same model without the switch
-     * reports the cross-entropy alone. Gradient checkpointing, which keeps no router probabilities, is refused.
+     * With {@code output_router_logits} the loss of a step is the objective's plus {@code router_aux_loss_coef} times
+     * the routers' load-balancing loss, reported as {@code router_aux_loss} (SFT as transformers, DPO and ORPO as TRL):
+     * the same model without the switch reports the objective's loss alone. An evaluation reports the balance and
+     * keeps its loss the objective's. Gradient checkpointing, which keeps no router probabilities, is refused.
      */
-    @Test
-    void theRoutersLoadBalanceJoinsTheSftLossWithItsCoefficient() {
+    @ParameterizedTest
+    @ValueSource(strings = {"sft", "dpo", "orpo"})
+    void theRoutersLoadBalanceJoinsTheLossWithItsCoefficient(String objective) {
         Consumer<ObjectNode> topTwo = c -> c.put("num_experts_per_tok", 2).put("num_experts", 4);
-        TrainingConfig oneStep = TrainingConfig.builder().maxSteps(1).microBatchSize(6).learningRate(1e-2)
-                .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
-        double plain;
-        try (LanguageModel base = tiny("qwen3_moe", topTwo)) {
-            plain = sftStep(base, oneStep).loss();
-        }
-        StepMetrics balanced;
-        try (LanguageModel base = tiny("qwen3_moe", topTwo.andThen(c -> c.put("output_router_logits", true)
-                .put("router_aux_loss_coef", 0.25)))) {
-            balanced = sftStep(base, oneStep);
-        }
-        double aux = balanced.extra().get("router_aux_loss");
+        Consumer<ObjectNode> balanced = topTwo.andThen(c -> c.put("output_router_logits", true)
+                .put("router_aux_loss_coef", 0.25));
+        // a learning rate of 1e-12 keeps the weights the evaluation after the step sees as they were
+        TrainingConfig oneStep = TrainingConfig.builder().maxSteps(1).microBatchSize(6).learningRate(1e-12)
+                .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).evalEverySteps(1).build();
+        Run plain = run(objective, topTwo, oneStep);
+        Run withBalance = run(objective, balanced, oneStep);
+        double aux = withBalance.step().extra().get("router_aux_loss");
         assertTrue(aux >= 2 - 1e-6, "the balance of top-2 routing is at least k = 2, got " + aux);
-        assertEquals(plain + 0.25 * aux, balanced.loss(), 1e-6 * balanced.loss());
-        try (LanguageModel base = tiny("qwen3_moe", topTwo.andThen(c -> c.put("output_router_logits", true)))) {
-            TrainingConfig checkpointed = TrainingConfig.builder().maxSteps(1).microBatchSize(6).gradientCheckpointing(true)
-                    .logEverySteps(0).build();
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> sftStep(base, checkpointed));
-            assertTrue(e.getMessage().contains("gradient checkpointing"), e.getMessage());
-        }
+        assertEquals(plain.step().loss() + 0.25 * aux, withBalance.step().loss(), 1e-6 * Math.abs(withBalance.step().loss()));
+        assertEquals(plain.eval().loss(), withBalance.eval().loss(), 1e-6 * Math.abs(plain.eval().loss()),
+                "an evaluation's loss is the objective's alone");
+        assertTrue(withBalance.eval().extra().get("router_aux_loss") >= 2 - 1e-6, "reported in evaluations");
+        TrainingConfig checkpointed = TrainingConfig.builder().maxSteps(1).microBatchSize(6).gradientCheckpointing(true)
+                .logEverySteps(0).build();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> run(objective, balanced, checkpointed));
+        assertTrue(e.getMessage().contains("gradient checkpointing"), e.getMessage());
     }
 
-    /** One SFT run with LoRA on the attention and the routers; the last step's metrics. */
-    private static StepMetrics sftStep(LanguageModel base, TrainingConfig cfg) {
-        PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
-                .targetModules("q_proj", "gate").build());
-        List<StepMetrics> steps = new ArrayList<>();
-        SftTrainer.builder().model(model).config(cfg).trainData(EveryMethodTrainsTest.sftData(1))
-                .listener(new TrainingListener() {
-                    @Override
-                    public void onStep(StepMetrics m) {
-                        steps.add(m);
-                    }
-                }).build().train();
-        return steps.getLast();
+    /** A run's last step and last evaluation. */
+    private record Run(StepMetrics step, EvalMetrics eval) {
+    }
+
+    /** One run of {@code objective} with LoRA on the attention and the routers of a tiny Qwen3-MoE. */
+    private static Run run(String objective, Consumer<ObjectNode> config, TrainingConfig cfg) {
+        try (LanguageModel base = tiny("qwen3_moe", config)) {
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+                    .targetModules("q_proj", "gate").build());
+            List<StepMetrics> steps = new ArrayList<>();
+            List<EvalMetrics> evals = new ArrayList<>();
+            TrainingListener listener = new TrainingListener() {
+                @Override
+                public void onStep(StepMetrics m) {
+                    steps.add(m);
+                }
+
+                @Override
+                public void onEvaluation(EvalMetrics m) {
+                    evals.add(m);
+                }
+            };
+            switch (objective) {
+                case "sft" -> SftTrainer.builder().model(model).config(cfg).trainData(EveryMethodTrainsTest.sftData(1))
+                        .evalData(EveryMethodTrainsTest.sftData(2)).listener(listener).build().train();
+                case "dpo" -> DpoTrainer.builder().model(model).config(cfg).dpo(DpoConfig.sigmoid(1.0))
+                        .trainData(EveryMethodTrainsTest.pairs(1)).evalData(EveryMethodTrainsTest.pairs(2))
+                        .listener(listener).build().train();
+                case "orpo" -> ReferenceFreeTrainer.builder().model(model).config(cfg).loss(new OrpoConfig(0.5))
+                        .trainData(EveryMethodTrainsTest.pairs(1)).evalData(EveryMethodTrainsTest.pairs(2))
+                        .listener(listener).build().train();
+                default -> throw new IllegalArgumentException(objective);
+            }
+            return new Run(steps.getLast(), evals.isEmpty() ? null : evals.getLast());
+        }
     }
 
     /** Hidden 32, 4 heads of 8 (2 key-value heads), 2 layers, 32 positions; weights N(0, 0.1). */

@@ -78,10 +78,11 @@ public final class SparseMoeBlock extends Module implements Layer {
         Tensor flat = x.reshape(tokens, c);
         Tensor probabilities = Softmax.softmax(layer("gate").forward(flat)); // (N, E), float32
         // NOTE: a host read: the chosen experts decide the sizes of the products below
-        ExpertRouting routing = ExpertRouting.topK(probabilities.toFloatArray(), moe.numExperts(), k);
+        float[] onHost = probabilities.toFloatArray();
+        ExpertRouting routing = ExpertRouting.topK(onHost, moe.numExperts(), k);
         RouterLoadBalance balance = RouterLoadBalance.current();
         if (balance != null) {
-            balance.add(probabilities, routing.chosen(), moe.numExperts());
+            balance.add(probabilities, onHost, routing.chosen(), moe.numExperts());
         }
         Tensor weights = IndexSelect.rows(probabilities.reshape(tokens * moe.numExperts(), 1), routing.chosen())
                 .reshape(tokens, k);
