@@ -27,6 +27,7 @@ final class KtoObjective implements Objective {
     private final int[] partners;
     /** Per row: the reference's log-probability of its completion [0] and of its KL sequence [1]. */
     private final List<float[]> reference;
+    private final RouterBalance balance;
 
     /**
      * @param chunk the rows that share KL partners: the micro-batch size, TRL's {@code per_device_train_batch_size}
@@ -49,6 +50,7 @@ final class KtoObjective implements Objective {
         this.data = data;
         this.cfg = cfg;
         this.padId = padId;
+        this.balance = RouterBalance.of(model);
         this.partners = partnerOf;
         this.reference = SequenceLogProbs.frozen(model, data.size(), i -> List.of(completionSequence(i), klSequence(i)), padId);
     }
@@ -112,7 +114,7 @@ final class KtoObjective implements Objective {
      */
     @Override
     public List<String> metricNames() {
-        return KtoLoss.METRIC_SUMS;
+        return balance.metricNames(KtoLoss.METRIC_SUMS);
     }
 
     @Override
@@ -123,15 +125,21 @@ final class KtoObjective implements Objective {
 
     @Override
     public Map<String, Double> metrics(Map<String, Double> sums, long weight) {
-        return KtoLoss.metrics(sums, weight);
+        Map<String, Double> out = KtoLoss.metrics(sums, weight);
+        if (sums.containsKey(RouterBalance.METRIC)) {
+            out.put(RouterBalance.METRIC, sums.get(RouterBalance.METRIC) / weight);
+        }
+        return out;
     }
 
     /**
      * What the loss of a micro-batch is formed from, on the device: the policy's log-probabilities of the rows'
-     * completions (N, autograd) and of their KL sequences (N, no autograd), the reference's of both (N each) and the
-     * labels (N, 1 desirable, 0 undesirable).
+     * completions (N, autograd) and of their KL sequences (N, no autograd), the reference's of both (N each), the
+     * labels (N, 1 desirable, 0 undesirable), and the routers' load-balancing loss of the completions' pass (as TRL
+     * takes it; null without {@code output_router_logits}).
      */
-    record Inputs(Tensor policy, Tensor policyKl, Tensor reference, Tensor referenceKl, Tensor desirable, long tokens) {
+    record Inputs(Tensor policy, Tensor policyKl, Tensor reference, Tensor referenceKl, Tensor desirable, long tokens,
+                  Tensor routerBalance) {
     }
 
     /** The forward passes of {@code indices} and the upload of their fixed values, in the caller's scope. */
@@ -150,20 +158,22 @@ final class KtoObjective implements Objective {
             klRows.add(klSequence(i));
             tokens += rows.getLast().length() + klRows.getLast().length();
         }
-        Tensor policy = SequenceLogProbs.of(model, rows, padId);
+        RouterBalance.Measured<Tensor> measured = balance.measure(() -> SequenceLogProbs.of(model, rows, padId));
+        Tensor policy = measured.value();
         Tensor policyKl;
         try (var ng = Autograd.noGrad()) {
             policyKl = SequenceLogProbs.of(model, klRows, padId);
         }
         Tensor values = Tensor.of(policy.device(), TensorScope.current(), fixed, Shape.of(3 * n));
         return new Inputs(policy, policyKl, values.slice(0, 0, n), values.slice(0, n, 2 * n),
-                values.slice(0, 2 * n, 3 * n), tokens);
+                values.slice(0, 2 * n, 3 * n), tokens, measured.aux());
     }
 
     /** The loss and metric sums of {@code in} with the KL estimate {@code kl} ([1], detached). */
     Loss loss(Inputs in, Tensor kl) {
-        return new Loss(KtoLoss.lossSum(cfg, in.policy(), in.reference(), in.desirable(), kl), in.tokens(),
+        Loss loss = new Loss(KtoLoss.lossSum(cfg, in.policy(), in.reference(), in.desirable(), kl), in.tokens(),
                 KtoLoss.metricSums(cfg, in.policy(), in.reference(), in.desirable(), kl));
+        return balance.addTo(loss, in.routerBalance(), in.policy().dim(0));
     }
 
     /** Row {@code i}'s prompt and completion. */

@@ -135,12 +135,13 @@ class NewFamiliesTrainTest {
 
     /**
      * With {@code output_router_logits} the loss of a step is the objective's plus {@code router_aux_loss_coef} times
-     * the routers' load-balancing loss, reported as {@code router_aux_loss} (SFT as transformers, DPO and ORPO as TRL):
+     * the routers' load-balancing loss, reported as {@code router_aux_loss} (SFT as transformers, DPO, ORPO and KTO as
+     * TRL):
      * the same model without the switch reports the objective's loss alone. An evaluation reports the balance and
      * keeps its loss the objective's. Gradient checkpointing, which keeps no router probabilities, is refused.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"sft", "dpo", "orpo"})
+    @ValueSource(strings = {"sft", "dpo", "orpo", "kto"})
     void theRoutersLoadBalanceJoinsTheLossWithItsCoefficient(String objective) {
         Consumer<ObjectNode> topTwo = c -> c.put("num_experts_per_tok", 2).put("num_experts", 4);
         Consumer<ObjectNode> balanced = topTwo.andThen(c -> c.put("output_router_logits", true)
@@ -192,6 +193,9 @@ class NewFamiliesTrainTest {
                         .listener(listener).build().train();
                 case "orpo" -> ReferenceFreeTrainer.builder().model(model).config(cfg).loss(new OrpoConfig(0.5))
                         .trainData(EveryMethodTrainsTest.pairs(1)).evalData(EveryMethodTrainsTest.pairs(2))
+                        .listener(listener).build().train();
+                case "kto" -> KtoTrainer.builder().model(model).config(cfg).kto(new KtoConfig(1.0, 1.0, 1.0))
+                        .trainData(EveryMethodTrainsTest.ktoRows(1)).evalData(EveryMethodTrainsTest.ktoRows(2))
                         .listener(listener).build().train();
                 default -> throw new IllegalArgumentException(objective);
             }
