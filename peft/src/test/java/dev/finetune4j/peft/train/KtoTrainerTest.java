@@ -59,8 +59,7 @@ class KtoTrainerTest {
     @Test
     void trainingRaisesDesirableAndLowersUndesirableCompletions() {
         KtoDataset data = toyRows(8);
-        List<StepMetrics> steps = new ArrayList<>();
-        List<EvalMetrics> evals = new ArrayList<>();
+        MetricsRecorder recorded = new MetricsRecorder();
         KtoConfig kto = KtoConfig.defaults().withWeights(1.0, 1.5);
         try (LanguageModel base = AutoModel.loadCausalLM(TrainTestSupport.resource("llama/base"))) {
             // a trained adapter (the fixture's SFT result): the reference is it, not the base model
@@ -68,19 +67,9 @@ class KtoTrainerTest {
             TrainingConfig cfg = TrainingConfig.builder().maxSteps(30).microBatchSize(4).gradientAccumulationSteps(2).learningRate(5e-3)
                     .schedule(Schedule.CONSTANT).shuffle(true).seed(3).logEverySteps(10).evalEverySteps(30).build();
             KtoTrainer.builder().model(model).config(cfg).kto(kto).trainData(data).evalData(toyRows(8))
-                    .listener(new TrainingListener() {
-                        @Override
-                        public void onStep(StepMetrics m) {
-                            steps.add(m);
-                        }
-
-                        @Override
-                        public void onEvaluation(EvalMetrics m) {
-                            evals.add(m);
-                        }
-                    }).build().train();
-            StepMetrics first = steps.getFirst();
-            StepMetrics last = steps.getLast();
+                    .listener(recorded).build().train();
+            StepMetrics first = recorded.steps.getFirst();
+            StepMetrics last = recorded.steps.getLast();
             System.out.printf("KTO first step %s loss %.4f; last step %s loss %.4f%n", first.extra(), first.loss(),
                     last.extra(), last.loss());
             // the first step's forward runs before any update: policy = reference, every reward and the KL are 0,
@@ -93,8 +82,8 @@ class KtoTrainerTest {
             assertTrue(last.extra().get("rewards/chosen") > 0.05, "desirable rows rise: " + last.extra());
             assertTrue(last.extra().get("rewards/rejected") < -0.05, "undesirable rows fall: " + last.extra());
             assertTrue(last.loss() < first.loss() - 0.05, "loss " + first.loss() + " -> " + last.loss());
-            assertEquals(last.extra().keySet(), evals.getLast().extra().keySet(), "evaluation reports the same metrics");
-            assertTrue(evals.getLast().extra().get("rewards/margins") > 0.1, "validation margin " + evals.getLast().extra());
+            assertEquals(last.extra().keySet(), recorded.evaluations.getLast().extra().keySet(), "evaluation reports the same metrics");
+            assertTrue(recorded.evaluations.getLast().extra().get("rewards/margins") > 0.1, "validation margin " + recorded.evaluations.getLast().extra());
         }
     }
 

@@ -172,19 +172,7 @@ class NewFamiliesTrainTest {
         try (LanguageModel base = tiny("qwen3_moe", config)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
                     .targetModules("q_proj", "gate").build());
-            List<StepMetrics> steps = new ArrayList<>();
-            List<EvalMetrics> evals = new ArrayList<>();
-            TrainingListener listener = new TrainingListener() {
-                @Override
-                public void onStep(StepMetrics m) {
-                    steps.add(m);
-                }
-
-                @Override
-                public void onEvaluation(EvalMetrics m) {
-                    evals.add(m);
-                }
-            };
+            MetricsRecorder listener = new MetricsRecorder();
             switch (objective) {
                 case "sft" -> SftTrainer.builder().model(model).config(cfg).trainData(EveryMethodTrainsTest.sftData(1))
                         .evalData(EveryMethodTrainsTest.sftData(2)).listener(listener).build().train();
@@ -199,7 +187,8 @@ class NewFamiliesTrainTest {
                         .listener(listener).build().train();
                 default -> throw new IllegalArgumentException(objective);
             }
-            return new Run(steps.getLast(), evals.isEmpty() ? null : evals.getLast());
+            return new Run(listener.steps.getLast(),
+                    listener.evaluations.isEmpty() ? null : listener.evaluations.getLast());
         }
     }
 
