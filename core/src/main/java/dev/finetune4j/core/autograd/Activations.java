@@ -1,10 +1,11 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
-/** Pointwise activations with their derivatives, and SwiGLU's fused silu(gate) * up. */
+/** Pointwise activations with their derivatives, SwiGLU's fused silu(gate) * up, and gpt-oss's clamped SwiGLU. */
 public final class Activations {
     private Activations() {
     }
@@ -148,5 +149,35 @@ public final class Activations {
             dOut.backend().activations().swigluBackward(g, u, dOut, dGate, dUp);
             return new Tensor[]{dGate, dUp};
         }, gate, up);
+    }
+
+    /**
+     * gpt-oss's expert activation: the last dimension holds interleaved (gate, up) pairs, and each pair gives
+     * {@code (u + 1) * g * sigmoid(alpha * g)} with {@code g = min(gate, limit)} and
+     * {@code u = clamp(up, -limit, limit)}. gateUp: (..., 2I) -> (..., I).
+     *
+     * @param gateUp the interleaved pairs, (..., 2I)
+     * @param alpha the sigmoid's gain (gpt-oss: 1.702)
+     * @param limit the clamp's bound (gpt-oss: 7)
+     * @return the activations, (..., I)
+     */
+    public static Tensor clampedSwiglu(Tensor gateUp, float alpha, float limit) {
+        int pairs = gateUp.dim(-1);
+        if (pairs % 2 != 0) {
+            throw new IllegalArgumentException("clamped swiglu: the last dimension of " + gateUp.shape()
+                    + " must hold (gate, up) pairs, so it must be even");
+        }
+        int[] dims = gateUp.shape().dims().clone();
+        dims[dims.length - 1] = pairs / 2;
+        Tensor x = gateUp.detach().contiguous();
+        Tensor out = Tensor.empty(TensorScope.current(), gateUp.device(), Bf16Boundaries.activationDType(),
+                Shape.of(dims));
+        gateUp.backend().activations().clampedSwiglu(x, alpha, limit, out);
+        DType gradients = Bf16Boundaries.activationDType();
+        return Autograd.record("clampedSwiglu", out, dOut -> {
+            Tensor dx = Tensor.empty(TensorScope.current(), dOut.device(), gradients, gateUp.shape());
+            dOut.backend().activations().clampedSwigluBackward(x, alpha, limit, dOut, dx);
+            return new Tensor[]{dx};
+        }, gateUp);
     }
 }

@@ -47,6 +47,27 @@ public final class Attention {
      */
     public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale,
                                           float softCap) {
+        return scaledDotProduct(q, k, v, mask, scale, softCap, null);
+    }
+
+    /**
+     * Attention whose heads each have a sink (gpt-oss's {@code sinks}): one more logit in the softmax's denominator
+     * with no value, so that a query may give part of its attention to nothing. Shapes as in
+     * {@link #scaledDotProduct(Tensor, Tensor, Tensor, AttentionMask, float)}; the sinks get their gradient,
+     * {@code -sum over queries of p_sink * rowsum(dOut * out)} (the sink's probability times the softmax backward's
+     * row sum, its value being 0).
+     *
+     * @param q the queries, (B, H, T, D)
+     * @param k the keys, (B, Hkv, S, D)
+     * @param v the values, (B, Hkv, S, D)
+     * @param mask which keys each query may see
+     * @param scale multiplier of the scores
+     * @param softCap the soft cap, or 0 for none
+     * @param sinks each head's sink logit, (H), or null for none
+     * @return the attention output, (B, H, T, D)
+     */
+    public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale,
+                                          float softCap, Tensor sinks) {
         if (!(softCap >= 0) || Float.isInfinite(softCap)) {
             throw new IllegalArgumentException("attention: soft cap " + softCap + " must be finite and positive, or 0"
                     + " for none");
@@ -62,6 +83,10 @@ public final class Attention {
             checkMaskRow("keyValid", b, mask.keyValid() == null ? -1 : mask.keyValid()[b].length, k.dim(2));
             checkMaskRow("segments", b, mask.segments() == null ? -1 : mask.segments()[b].length, k.dim(2));
         }
+        if (sinks != null && !sinks.shape().equals(Shape.of(q.dim(1)))) {
+            throw new IllegalArgumentException("attention: sinks " + sinks.shape() + " must hold one logit per query "
+                    + "head, (" + q.dim(1) + ")");
+        }
         Ops.sameDevice(q, k, v);
         AttentionKernels kernels = q.backend().attention();
         Tensor qc = Bf16Boundaries.operand(q).detach().contiguous();
@@ -70,16 +95,31 @@ public final class Attention {
         Tensor stored = Precision.current() == Precision.BF16_MIXED ? tokenMajorBf16(q) : Tensor.empty(q.device(),
                 q.shape());
         Tensor logSumExp = Tensor.empty(q.device(), Shape.of(q.dim(0), q.dim(1), q.dim(2)));
-        kernels.attention(qc, kc, vc, mask, scale, softCap, stored, logSumExp);
+        Tensor sinkLogits = sinks == null ? null : sinks.detach().to(DType.F32).contiguous();
+        kernels.attention(qc, kc, vc, mask, scale, softCap, sinkLogits, stored, logSumExp);
         Tensor outValues = stored.detach();
-        return Autograd.record("attention", stored, dOut -> {
+        GradNode.Backward backward = dOut -> {
             Tensor dq = Tensor.empty(q.device(), q.shape());
             Tensor dk = Tensor.empty(k.device(), k.shape());
             Tensor dv = Tensor.empty(v.device(), v.shape());
             // dOut in any layout (the gradient of the merged heads): the kernels read or convert it where it is
             kernels.attentionBackward(qc, kc, vc, mask, scale, softCap, outValues, logSumExp, dOut.detach(), dq, dk, dv);
-            return new Tensor[]{dq, dk, dv};
-        }, q, k, v);
+            return sinks == null ? new Tensor[]{dq, dk, dv}
+                    : new Tensor[]{dq, dk, dv, sinkGradient(sinkLogits, logSumExp, outValues, dOut)};
+        };
+        return sinks == null ? Autograd.record("attention", stored, backward, q, k, v)
+                : Autograd.record("attention", stored, backward, q, k, v, sinks);
+    }
+
+    /**
+     * d loss / d sink_h = -sum over (b, t) of exp(sink_h - lse) * rowsum(dOut * out): the sink's probability times
+     * the softmax backward's (0 - delta), its value being 0. Runs inside the backward, where nothing is recorded.
+     */
+    private static Tensor sinkGradient(Tensor sinks, Tensor logSumExp, Tensor out, Tensor dOut) {
+        Tensor delta = Reductions.sum(Elementwise.mul(dOut, out.to(DType.F32)), 3, false); // (B, H, T)
+        Tensor sinkShare = Elementwise.exp(Elementwise.sub(sinks.reshape(1, sinks.dim(0), 1), logSumExp));
+        Tensor perHead = Reductions.sum(Reductions.sum(Elementwise.mul(sinkShare, delta), 2, false), 0, false);
+        return Elementwise.scale(perHead, -1f);
     }
 
     /**

@@ -46,4 +46,27 @@ public interface ActivationKernels {
      * @param dUp receives the gradient of {@code up}, contiguous F32 or BF16
      */
     void swigluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp);
+
+    /**
+     * gpt-oss's expert activation over interleaved (gate, up) pairs: with {@code g = min(gateUp[2i], limit)} and
+     * {@code u = clamp(gateUp[2i + 1], -limit, limit)}, {@code y[i] = (u + 1) * g * sigmoid(alpha * g)}.
+     *
+     * @param gateUp the pairs, (..., 2I) contiguous, any floating dtype
+     * @param alpha the sigmoid's gain
+     * @param limit the clamp's bound
+     * @param y receives the activations, (..., I) contiguous F32 or BF16 (computed in float32, rounded once)
+     */
+    void clampedSwiglu(Tensor gateUp, float alpha, float limit, Tensor y);
+
+    /**
+     * (forward: {@link #clampedSwiglu}) the gradient of the pairs, interleaved as they are; a clamped value's
+     * gradient is 0 (an input equal to its bound passes it, as PyTorch's clamp does).
+     *
+     * @param gateUp the forward's pairs
+     * @param alpha the forward's gain
+     * @param limit the forward's bound
+     * @param dy the gradient of the output, (..., I)
+     * @param dGateUp receives the gradient of {@code gateUp}, (..., 2I) contiguous F32 or BF16
+     */
+    void clampedSwigluBackward(Tensor gateUp, float alpha, float limit, Tensor dy, Tensor dGateUp);
 }

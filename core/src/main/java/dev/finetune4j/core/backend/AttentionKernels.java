@@ -15,7 +15,9 @@ import java.util.Arrays;
  * (any, any, D, 1)): the filled part of a KV cache's larger buffer is read where it lies; {@code out}, which may be
  * any such view in F32 or BF16 (the attention op's token-major bf16 output, written without a float32 copy); and
  * {@code dOut}, any view. {@code cap} is the identity, or with a soft cap c > 0 (Gemma 2's attention logit
- * soft-capping) {@code c * tanh(s / c)}, applied to the scaled scores before the mask.
+ * soft-capping) {@code c * tanh(s / c)}, applied to the scaled scores before the mask. A head may have a sink
+ * (gpt-oss's {@code sinks}): one more logit in its softmax's denominator with no value vector, so that a query can
+ * give part of its attention to nothing; {@code logSumExp} then includes it, and the backward needs nothing else.
  */
 public interface AttentionKernels {
 
@@ -32,8 +34,30 @@ public interface AttentionKernels {
      *            values are rounded once from the float32 result)
      * @param logSumExp receives each query's log-sum-exp of its scaled scores, (B, H, T), for the backward
      */
-    void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor out,
-                   Tensor logSumExp);
+    default void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor out,
+                           Tensor logSumExp) {
+        attention(q, k, v, mask, scale, softCap, null, out, logSumExp);
+    }
+
+    /**
+     * {@code out} and {@code logSumExp} with each head's sink in the softmax's denominator: {@code out} is
+     * {@code sum_j exp(s_j) v_j / (sum_j exp(s_j) + exp(sink_h))} and {@code logSumExp} the log of that denominator.
+     * A query that sees no key gets output 0 and log-sum-exp {@code sink_h}. The backward
+     * ({@link #attentionBackward}) is the one without sinks given this log-sum-exp.
+     *
+     * @param q the queries, (B, H, T, D) contiguous
+     * @param k the keys, (B, Hkv, S, D) contiguous
+     * @param v the values, (B, Hkv, S, D) contiguous
+     * @param mask which keys each query may see
+     * @param scale multiplier of the scores
+     * @param softCap the scaled scores' soft cap, or 0 for none
+     * @param sinks each head's sink logit, (H) contiguous F32, or null for none
+     * @param out receives the output, as in {@link #attention(Tensor, Tensor, Tensor, AttentionMask, float, float,
+     *            Tensor, Tensor)}
+     * @param logSumExp receives each query's log of the softmax's denominator, (B, H, T)
+     */
+    void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor sinks,
+                   Tensor out, Tensor logSumExp);
 
     /**
      * Checks that {@code out} is an output {@link #attention} takes: a rank-4 F32 or BF16 view whose rows of D values

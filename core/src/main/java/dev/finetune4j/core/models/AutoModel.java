@@ -50,10 +50,10 @@ public final class AutoModel {
 
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt2");
+            "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss", "gpt2");
     /** Sequence-classification families: BERT, and the decoders as {@code *ForSequenceClassification}. */
     public static final List<String> CLASSIFIER_TYPES = List.of("bert", "llama", "mistral", "qwen2", "qwen3", "gemma",
-            "gemma2", "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe");
+            "gemma2", "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
     /** The decoder classifiers' head, which a causal LM checkpoint lacks. */
     private static final String SCORE = "score.weight";
 
@@ -85,6 +85,7 @@ public final class AutoModel {
      */
     public static LanguageModel loadCausalLM(Path dir, LoadOptions options) {
         JsonNode config = readConfig(dir);
+        requireLoadableQuantization(dir, config);
         // the module tree on Device.meta() holds shapes only: it names the weights for the check below
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
         boolean multimodal = model instanceof DecoderModel d && d.layout() == Gemma3Multimodal.LAYOUT;
@@ -239,6 +240,7 @@ public final class AutoModel {
     public static SequenceClassifierModule loadSequenceClassifier(Path dir, Device device,
                                                               ClassifierConfig classifier) {
         JsonNode config = readConfig(dir);
+        requireLoadableQuantization(dir, config);
         String type = config.path("model_type").asText("");
         if (!CLASSIFIER_TYPES.contains(type)) {
             throw new IllegalArgumentException("unsupported model_type '" + type + "' for sequence classification; supported: "
@@ -313,6 +315,21 @@ public final class AutoModel {
     }
 
     /**
+     * Refuses a checkpoint quantized by a method this library does not read (GPTQ, AWQ, bitsandbytes, FP8): its
+     * weights are not the tensors the model names. gpt-oss's MXFP4 experts are read, and dequantized on load.
+     */
+    private static void requireLoadableQuantization(Path dir, JsonNode config) {
+        JsonNode quantization = config.path("quantization_config");
+        String method = quantization.path("quant_method").asText("");
+        if (quantization.isObject() && !method.equals("mxfp4")) {
+            throw new IllegalArgumentException(dir.resolve("config.json") + " says the checkpoint is quantized "
+                    + "(quantization_config.quant_method = '" + method + "'): finetune4j loads full-precision "
+                    + "checkpoints (F32, BF16, F16) and gpt-oss's MXFP4 experts. Load the unquantized model, and pass "
+                    + "LoadOptions with NF4 quantization to fine-tune it in 4 bits (QLoRA)");
+        }
+    }
+
+    /**
      * Refuses, before anything is allocated, a config.json whose sizes imply more parameters than the safetensors
      * files hold (their headers give the real shapes): a hostile or mismatched config must not reserve memory.
      * When weights of {@code model} (a shapes-only tree, or null) are missing by name and account for the
@@ -326,11 +343,12 @@ public final class AutoModel {
         List<String> missing = new ArrayList<>();
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(dir)) {
             for (String name : ckpt.names()) {
-                stored += notLoaded.test(name) ? 0 : ckpt.info(name).numel();
+                stored += notLoaded.test(name) ? 0 : Mxfp4.parameters(ckpt.info(name));
             }
             for (Map.Entry<String, Tensor> e : model == null ? Map.<String, Tensor>of().entrySet() : model.stateDict().entrySet()) {
                 String alias = aliases.apply(e.getKey());
-                if (!ckpt.contains(e.getKey()) && (alias == null || !ckpt.contains(alias))) {
+                if (!ckpt.contains(e.getKey()) && (alias == null || !ckpt.contains(alias))
+                        && !Mxfp4.holds(ckpt, e.getKey())) {
                     missing.add(e.getKey());
                     missingNumel += e.getValue().numel();
                 }

@@ -29,6 +29,8 @@ import java.util.regex.Pattern;
  *   <li>with {@link Quantization#NF4}, each linear weight but {@code lm_head}'s and a mixture of experts' routers'
  *       ({@code gate}, {@code shared_expert_gate}) is quantized from the file (on
  *       another device: from one staged copy of that weight) straight into its NF4 tensor;</li>
+ *   <li>parameters stored as MXFP4 blocks and scales (gpt-oss's experts, {@link Mxfp4}) are dequantized, to bf16
+ *       unless another dtype is asked for;</li>
  *   <li>everything else (F32 checkpoints, a dtype conversion, another device) is copied into the scope of the
  *       loaded weights, converted on the way, and can be trained or merged into.</li>
  * </ul>
@@ -70,6 +72,15 @@ final class WeightLoader {
             String name = e.getKey();
             Tensor placeholder = e.getValue();
             String key = ckpt.contains(name) ? name : aliases.apply(name);
+            if ((key == null || !ckpt.contains(key)) && Mxfp4.holds(ckpt, name)) {
+                used.add(name + "_blocks");
+                used.add(name + "_scales");
+                DType target = dtype != null ? dtype : DType.BF16; // exact: FP4 values under power-of-two scales
+                replace(model, name, Mxfp4.dequantize(ckpt, name, placeholder.shape(), target, into)
+                        .requiresGrad(placeholder.requiresGrad() && target == DType.F32));
+                progress.advance(Mxfp4.storedBytes(ckpt, name));
+                continue;
+            }
             if (key == null || !ckpt.contains(key)) {
                 problems.add("missing weight '" + name + "'");
                 continue;

@@ -56,6 +56,34 @@ class ActivationsTest {
                 }).run();
     }
 
+    /**
+     * gpt-oss's clamped SwiGLU over interleaved (gate, up) pairs, with a limit of 1 that clamps about a third of the
+     * values (gates above it, ups beyond either side; inputs kept 0.05 away from the kinks, where finite differences
+     * would straddle them).
+     */
+    @Test
+    void clampedSwigluOfInterleavedPairs() {
+        float limit = 1f;
+        float alpha = 1.702f;
+        float[] x = GradCheck.randn(5, 3 * 8);
+        for (int i = 0; i < x.length; i++) {
+            x[i] *= 1.5f;
+            if (Math.abs(Math.abs(x[i]) - limit) < 0.05f) {
+                x[i] += Math.copySign(0.1f, x[i]);
+            }
+        }
+        GradCheck.of("clamped swiglu", t -> Activations.clampedSwiglu(t[0], alpha, limit)).input(x, 3, 8)
+                .reference(d -> {
+                    double[] o = new double[d[0].length / 2];
+                    for (int i = 0; i < o.length; i++) {
+                        double g = Math.min(d[0][2 * i], limit);
+                        double u = Math.max(-limit, Math.min(d[0][2 * i + 1], limit));
+                        o[i] = (u + 1) * g / (1 + Math.exp(-alpha * g));
+                    }
+                    return o;
+                }).run();
+    }
+
     @Test
     void erfMatchesIntegrationOnBothBranches() {
         for (double x : new double[]{-4, -2.6, -1, -0.3, 0, 0.1, 0.9, 2.49, 2.51, 3.3, 5}) {

@@ -37,6 +37,12 @@ class AttentionRotaryTest {
      */
     static double[] attention(double[] q, double[] k, double[] v, AttentionMask mask, double scale, double softCap,
                               int B, int H, int HKV, int T, int S, int D) {
+        return attention(q, k, v, null, mask, scale, softCap, B, H, HKV, T, S, D);
+    }
+
+    /** As above, with each head's sink logit (gpt-oss) in the softmax's denominator when {@code sinks} is not null. */
+    static double[] attention(double[] q, double[] k, double[] v, double[] sinks, AttentionMask mask, double scale,
+                              double softCap, int B, int H, int HKV, int T, int S, int D) {
         double[] out = new double[B * H * T * D];
         int past = S - T;
         for (int b = 0; b < B; b++) {
@@ -45,7 +51,8 @@ class AttentionRotaryTest {
                 for (int i = 0; i < T; i++) {
                     int qp = past + i;
                     double[] w = new double[S];
-                    double max = Double.NEGATIVE_INFINITY;
+                    double sink = sinks == null ? Double.NEGATIVE_INFINITY : sinks[h];
+                    double max = sink;
                     for (int j = 0; j < S; j++) {
                         boolean visible = (!mask.causal() || j <= qp)
                                 && (mask.window() == 0 || j > qp - mask.window())
@@ -62,7 +69,7 @@ class AttentionRotaryTest {
                     if (max == Double.NEGATIVE_INFINITY) {
                         continue; // no visible key: output stays 0
                     }
-                    double sum = 0;
+                    double sum = Math.exp(sink - max);
                     for (int j = 0; j < S; j++) {
                         w[j] = Math.exp(w[j] - max);
                         sum += w[j];
@@ -134,6 +141,21 @@ class AttentionRotaryTest {
                             x -> Attention.scaledDotProduct(x[0], x[1], x[2], mask, 0.9f, 0.5f))
                     .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D)
                     .reference(x -> attention(x[0], x[1], x[2], mask, 0.9f, 0.5, B, H, HKV, T, S, D))
+                    .run();
+        }
+    }
+
+    /**
+     * gpt-oss's sinks: one logit per head in each query's denominator (here about as large as the scores, so that
+     * they take a visible share), their gradients included; with the padded query that sees no key.
+     */
+    @Test
+    void attentionSinks() {
+        for (AttentionMask mask : new AttentionMask[]{MASK, AttentionMask.causalOnly().withWindow(3)}) {
+            GradCheck.of("attention with sinks, window " + mask.window(),
+                            x -> Attention.scaledDotProduct(x[0], x[1], x[2], mask, 0.8f, 0f, x[3]))
+                    .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D).input(H)
+                    .reference(x -> attention(x[0], x[1], x[2], x[3], mask, 0.8f, 0, B, H, HKV, T, S, D))
                     .run();
         }
     }

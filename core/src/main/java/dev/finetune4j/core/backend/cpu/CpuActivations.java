@@ -72,4 +72,38 @@ final class CpuActivations implements ActivationKernels {
         CpuTensors.commit(dGate, dg);
         CpuTensors.commit(dUp, du);
     }
+
+    @Override
+    public void clampedSwiglu(Tensor gateUp, float alpha, float limit, Tensor y) {
+        float[] x = CpuTensors.read(gateUp);
+        float[] o = CpuTensors.floatOutput(y);
+        Parallel.chunks(o.length, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                double g = Math.min(x[2 * i], limit);
+                double u = Math.min(Math.max(x[2 * i + 1], -limit), limit);
+                o[i] = (float) ((u + 1) * g / (1 + Math.exp(-alpha * g)));
+            }
+        });
+        CpuTensors.commit(y, o);
+    }
+
+    @Override
+    public void clampedSwigluBackward(Tensor gateUp, float alpha, float limit, Tensor dy, Tensor dGateUp) {
+        float[] x = CpuTensors.read(gateUp);
+        float[] d = CpuTensors.read(dy);
+        float[] o = CpuTensors.floatOutput(dGateUp);
+        Parallel.chunks(d.length, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                double gate = x[2 * i];
+                double up = x[2 * i + 1];
+                double g = Math.min(gate, limit);
+                double s = 1 / (1 + Math.exp(-alpha * g));
+                // d/dg [g sigmoid(alpha g)] = s + alpha g s (1 - s); a clamped input passes no gradient
+                o[2 * i] = gate <= limit ? (float) (d[i] * (Math.min(Math.max(up, -limit), limit) + 1)
+                        * (s + alpha * g * s * (1 - s))) : 0f;
+                o[2 * i + 1] = up >= -limit && up <= limit ? (float) (d[i] * g * s) : 0f;
+            }
+        });
+        CpuTensors.commit(dGateUp, o);
+    }
 }

@@ -89,8 +89,8 @@ final class CpuAttention implements AttentionKernels {
     }
 
     @Override
-    public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor out,
-                          Tensor logSumExp) {
+    public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap, Tensor sinks,
+                          Tensor out, Tensor logSumExp) {
         Dims dims = Dims.of(q, k, mask);
         int d = dims.headDim();
         int group = dims.heads() / dims.kvHeads();
@@ -100,9 +100,11 @@ final class CpuAttention implements AttentionKernels {
         AttentionKernels.requireOutputRows(out);
         float[] o = CpuTensors.viewOutput(out);
         float[] lse = CpuTensors.output(logSumExp);
+        float[] sinkLogits = sinks == null ? null : CpuTensors.read(sinks);
         IntStream.range(0, dims.batch() * dims.heads()).parallel().forEach(bh -> {
             int b = bh / dims.heads();
             int kvHead = (bh % dims.heads()) / group;
+            float sink = sinkLogits == null ? Float.NEGATIVE_INFINITY : sinkLogits[bh % dims.heads()];
             for (int i0 = 0; i0 < dims.queries(); i0 += dims.block()) {
                 int rows = Math.min(dims.block(), dims.queries() - i0);
                 int first = dims.firstVisibleKey(mask, i0);
@@ -111,7 +113,7 @@ final class CpuAttention implements AttentionKernels {
                 float[] p = scores(dims, qv, qo, kr.values(), kr.base(b, kvHead), mask, scale, softCap, b, i0, rows,
                         first, keys);
                 for (int r = 0; r < rows; r++) {
-                    lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)] = softmaxRow(p, r * keys, keys);
+                    lse[Math.toIntExact((long) bh * dims.queries() + i0 + r)] = softmaxRow(p, r * keys, keys, sink);
                 }
                 // out = p v: (rows, keys) x (keys, D)
                 gemm.gemm(p, 0, false, vr.values(), vr.base(b, kvHead) + first * d, false, o, qo, rows, d, keys, false);
@@ -225,16 +227,17 @@ final class CpuAttention implements AttentionKernels {
     }
 
     /**
-     * In-place softmax of {@code a[o .. o+n)} (exponentials of the max-shifted scores, times 1/sum); returns the
-     * row's log-sum-exp, or -infinity (and a row of zeros) when every entry is masked.
+     * In-place softmax of {@code a[o .. o+n)} with {@code sink} (-infinity for none) as one more logit in the
+     * denominator (exponentials of the max-shifted scores, times 1/sum); returns the log of that denominator, or
+     * -infinity (and a row of zeros) when every entry is masked and there is no sink.
      */
-    private float softmaxRow(float[] a, int o, int n) {
-        float max = math.max(a, o, n);
+    private float softmaxRow(float[] a, int o, int n, float sink) {
+        float max = Math.max(math.max(a, o, n), sink);
         if (max == Float.NEGATIVE_INFINITY) {
             Arrays.fill(a, o, o + n, 0f); // every key masked: no probability mass, no NaN
             return Float.NEGATIVE_INFINITY;
         }
-        double sum = math.expInPlace(a, o, n, max);
+        double sum = math.expInPlace(a, o, n, max) + (sink == Float.NEGATIVE_INFINITY ? 0 : Math.exp(sink - max));
         float inv = (float) (1.0 / sum);
         for (int i = o; i < o + n; i++) {
             a[i] *= inv;

@@ -48,4 +48,23 @@ final class CudaActivations implements ActivationKernels {
             rt.kernels.launchOver("activations", "swiglu_backward", dGate.numel(), k);
         }
     }
+
+    @Override
+    public void clampedSwiglu(Tensor gateUp, float alpha, float limit, Tensor y) {
+        try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
+            s.floats(k, gateUp);
+            k.f32(alpha).f32(limit).ptr(rt.floatOutput(y)).i32(y.dtype().ordinal()).i64(y.numel());
+            rt.kernels.launchOver("activations", "clamped_swiglu_forward", y.numel(), k);
+        }
+    }
+
+    @Override
+    public void clampedSwigluBackward(Tensor gateUp, float alpha, float limit, Tensor dy, Tensor dGateUp) {
+        try (Scratch s = rt.scratch(); KernelArgs k = new KernelArgs()) {
+            s.floats(k, gateUp);
+            k.f32(alpha).f32(limit).ptr(s.f32(dy)).ptr(rt.floatOutput(dGateUp)).i32(dGateUp.dtype().ordinal())
+                    .i64(dy.numel());
+            rt.kernels.launchOver("activations", "clamped_swiglu_backward", dy.numel(), k);
+        }
+    }
 }

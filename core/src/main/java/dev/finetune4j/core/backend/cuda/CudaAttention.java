@@ -90,7 +90,7 @@ final class CudaAttention implements AttentionKernels {
 
     @Override
     public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, float softCap,
-                                       Tensor out, Tensor logSumExp) {
+                                       Tensor sinks, Tensor out, Tensor logSumExp) {
         checkShapes(q, k, v);
         boolean tensorCores = onTensorCores(q, k, v);
         DType type = tensorCores ? DType.BF16 : DType.F32;
@@ -103,7 +103,7 @@ final class CudaAttention implements AttentionKernels {
                     .f32(scale).f32(softCap);
             maskArgs(a, mask);
             outArgs(a, out, tensorCores);
-            a.ptr(rt.output(logSumExp));
+            a.ptr(rt.output(logSumExp)).ptr(s.f32OrNull(sinks));
             if (tensorCores) {
                 String variant = headDim > NARROW_HEAD_DIM ? "_d256" : smallHeadDimVariant(headDim);
                 rt.kernels.launch("attention_bf16", "attention_forward_bf16" + variant,

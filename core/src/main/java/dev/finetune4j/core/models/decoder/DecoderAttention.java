@@ -7,13 +7,15 @@ import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.RmsNorm;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * Self-attention of the decoder family: q/k/v/o projections (Phi-3: one fused {@code qkv_proj}), optional q/k
  * RMSNorm (Qwen3, Gemma 3), rotary (whole or partial), grouped-query attention, an optional sliding window and soft
- * cap on the scores (Gemma 2).
+ * cap on the scores (Gemma 2), and gpt-oss's per-head sink logits ({@code sinks}, (H)).
  */
 public final class DecoderAttention extends Module implements Block {
     private final DecoderConfig config;
@@ -45,6 +47,9 @@ public final class DecoderAttention extends Module implements Block {
             registerChild("v_proj", new Linear(scope, c.hiddenSize(), kv, qkvBias));
         }
         registerChild("o_proj", new Linear(scope, q, c.hiddenSize(), oBias));
+        if (c.attentionSinks()) {
+            registerParameter("sinks", Tensor.zeros(scope, DType.F32, Shape.of(c.numAttentionHeads())));
+        }
         if (c.qkNorm()) {
             registerChild("q_norm", new RmsNorm(scope, c.headDim(), c.rmsNormEps(), c.gemmaNorms()));
             registerChild("k_norm", new RmsNorm(scope, c.headDim(), c.rmsNormEps(), c.gemmaNorms()));
@@ -80,7 +85,7 @@ public final class DecoderAttention extends Module implements Block {
             v = kv[1];
         }
         Tensor attn = Attention.scaledDotProduct(q, k, v, ctx.mask().withWindow(config.slidingWindowOf(layerIndex)),
-                config.attentionScale(), config.attnLogitSoftcapping());
+                config.attentionScale(), config.attnLogitSoftcapping(), config.attentionSinks() ? parameter("sinks") : null);
         Tensor merged = attn.permute(0, 2, 1, 3).reshape(b, t, config.numAttentionHeads() * d);
         return layer("o_proj").forward(merged);
     }

@@ -10,13 +10,15 @@ import java.util.Set;
 
 /**
  * The config.json of the decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3, Phi-3, and the
- * mixtures of experts Mixtral, Qwen2-MoE and Qwen3-MoE): fields mirror the JSON names. The families differ only in
+ * mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE and gpt-oss): fields mirror the JSON names. The families differ only in
  * switches: q/k/v biases (Qwen2, Qwen2-MoE), q/k RMSNorm (Qwen3, Qwen3-MoE, Gemma 3), tied embeddings, head_dim,
  * sliding-window layers (Mistral, Mixtral, Qwen2, Gemma 2 and 3, Phi-3), Gemma's norms and scaled embeddings,
- * Gemma 2's soft caps and four norms per layer, Phi-3's fused projections and partial rotary, and the sparse MLPs.
+ * Gemma 2's soft caps and four norms per layer, Phi-3's fused projections and partial rotary, gpt-oss's attention
+ * sinks, and the sparse MLPs.
  *
  * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
- *                  {@code gemma3_text}, {@code phi3}, {@code mixtral}, {@code qwen2_moe} or {@code qwen3_moe}
+ *                  {@code gemma3_text}, {@code phi3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe} or
+ *                  {@code gpt_oss}
  *                  ({@code model_type})
  * @param vocabSize number of token ids
  * @param hiddenSize hidden size C
@@ -50,7 +52,8 @@ import java.util.Set;
  *                      {@code pre_feedforward_layernorm}, {@code post_feedforward_layernorm})
  * @param fusedProjections whether q, k, v share one {@code qkv_proj} and gate and up one {@code gate_up_proj}
  *                         (Phi-3)
- * @param moe the mixture of experts of Mixtral, Qwen2-MoE and Qwen3-MoE; null for a dense model
+ * @param attentionSinks whether each attention head has a learned sink logit ({@code self_attn.sinks}, gpt-oss)
+ * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE and gpt-oss; null for a dense model
  */
 public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
@@ -59,7 +62,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             boolean mlpBias, boolean qkNorm, boolean tieWordEmbeddings, float attentionDropout,
                             float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
                             int slidingWindow, boolean[] slidingLayers, boolean gemmaNorms, EmbeddingScale embeddingScale,
-                            boolean sandwichNorms, boolean fusedProjections, MoeConfig moe) {
+                            boolean sandwichNorms, boolean fusedProjections, boolean attentionSinks, MoeConfig moe) {
 
     /** Where a decoder scales its input by {@code sqrt(hidden_size)}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
@@ -73,7 +76,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
 
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe");
+            "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
 
     /** Checks every size against its valid range, naming the config.json field that is wrong. */
     public DecoderConfig {
@@ -141,8 +144,9 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
      * @param c the parsed config.json
      * @return the configuration
      */
-    public static DecoderConfig fromJson(JsonNode c) {
-        String type = c.path("model_type").asText();
+    public static DecoderConfig fromJson(JsonNode config) {
+        String type = config.path("model_type").asText();
+        JsonNode c = type.equals("gpt_oss") ? GptOssDefaults.fill(config) : config;
         String at = "config.json";
         boolean gemma = type.startsWith("gemma");
         boolean laterGemma = type.equals("gemma2") || type.equals("gemma3_text");
@@ -199,6 +203,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                         : type.equals("gemma3_text") ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT,
                 laterGemma,
                 type.equals("phi3"),
+                type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) ? MoeConfig.fromJson(c, type, layers) : null);
     }
 
@@ -226,7 +231,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             return RopeConfig.fromJson(c, maxPos, "sliding_attention");
         }
         double theta = JsonFields.number(c, "rope_local_base_freq", 10000.0, v -> v > 1, "> 1", "config.json");
-        return new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, Double.NaN, new double[0], new double[0]);
+        return new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, true, Double.NaN, new double[0], new double[0]);
     }
 
     private static float softCap(JsonNode c, String field, double fallback) {

@@ -8,44 +8,72 @@ import org.slf4j.LoggerFactory;
 import java.util.Set;
 
 /**
- * The mixture-of-experts switches of a Mixtral, Qwen2-MoE or Qwen3-MoE config.json: which layers route each token to
- * {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
+ * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE or gpt-oss config.json: which layers route each
+ * token to {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
  *
  * @param naming the checkpoint's module names for the block and its experts
  * @param numExperts experts per sparse layer ({@code num_local_experts}, or {@code num_experts}: either key in every
  *                   family)
  * @param numExpertsPerTok experts each token is sent to, k ({@code num_experts_per_tok})
- * @param expertIntermediateSize each expert's MLP width (Mixtral's {@code intermediate_size}, else
+ * @param expertIntermediateSize each expert's MLP width (Mixtral's and gpt-oss's {@code intermediate_size}, else
  *                               {@code moe_intermediate_size})
- * @param normTopkProb whether a token's k routing weights are renormalised to sum to 1 (always for Mixtral,
- *                     {@code norm_topk_prob} for the Qwen families)
+ * @param normTopkProb whether a token's k routing weights are renormalised to sum to 1 (always for Mixtral and
+ *                     gpt-oss, whose softmax over the k chosen logits is the same, {@code norm_topk_prob} for the
+ *                     Qwen families)
  * @param sharedExpertIntermediateSize Qwen2-MoE's shared expert's width ({@code shared_expert_intermediate_size}),
  *                                     0 for none
  * @param sparseLayers per layer, whether its MLP is the mixture (else a dense MLP of {@code intermediate_size}):
  *                     Qwen's {@code decoder_sparse_step} and {@code mlp_only_layers}
  * @param outputRouterLogits whether training adds the router's load-balancing loss ({@code output_router_logits})
  * @param routerAuxLossCoef that loss's weight ({@code router_aux_loss_coef})
+ * @param swigluAlpha gpt-oss's experts' sigmoid gain ({@code swiglu_alpha}, 1.702); unused by the others
+ * @param swigluLimit gpt-oss's experts' clamp ({@code swiglu_limit}, 7); unused by the others
  */
 public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int expertIntermediateSize,
                         boolean normTopkProb, int sharedExpertIntermediateSize, boolean[] sparseLayers,
-                        boolean outputRouterLogits, float routerAuxLossCoef) {
+                        boolean outputRouterLogits, float routerAuxLossCoef, float swigluAlpha, float swigluLimit) {
 
     /** The {@code model_type} values with a mixture of experts. */
-    public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe");
+    public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
 
-    /** How a checkpoint names the sparse block and its experts' projections. */
+    /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
         /** Mixtral: {@code block_sparse_moe.gate}, {@code block_sparse_moe.experts.N.w1} (gate), {@code w3}, {@code w2}. */
-        MIXTRAL("block_sparse_moe", MlpNames.MIXTRAL),
+        MIXTRAL("block_sparse_moe", "gate", MlpNames.MIXTRAL),
         /** Qwen2-MoE, Qwen3-MoE: {@code mlp.gate}, {@code mlp.experts.N.gate_proj}, {@code up_proj}, {@code down_proj}. */
-        QWEN("mlp", MlpNames.STANDARD);
+        QWEN("mlp", "gate", MlpNames.STANDARD),
+        /**
+         * gpt-oss: {@code mlp.router} (with a bias) and the experts stacked into {@code mlp.experts.gate_up_proj},
+         * {@code gate_up_proj_bias}, {@code down_proj}, {@code down_proj_bias} ({@link GptOssExperts}).
+         */
+        GPT_OSS("mlp", "router", null);
 
         private final String block;
+        private final String router;
         private final MlpNames expert;
 
-        Naming(String block, MlpNames expert) {
+        Naming(String block, String router, MlpNames expert) {
             this.block = block;
+            this.router = router;
             this.expert = expert;
+        }
+
+        /**
+         * The router's name in the block.
+         *
+         * @return {@code gate}, or gpt-oss's {@code router}
+         */
+        public String router() {
+            return router;
+        }
+
+        /**
+         * Whether the experts are stacked into 3-D parameters rather than one module each.
+         *
+         * @return true for gpt-oss
+         */
+        public boolean stacked() {
+            return expert == null;
         }
 
         /**
@@ -60,7 +88,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         /**
          * The names of an expert's projections.
          *
-         * @return Mixtral's w1, w3, w2, or gate_proj, up_proj, down_proj
+         * @return Mixtral's w1, w3, w2, or gate_proj, up_proj, down_proj; null for stacked experts
          */
         public MlpNames expert() {
             return expert;
@@ -105,21 +133,22 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
     static MoeConfig fromJson(JsonNode c, String type, int layers) {
         String at = "config.json";
         boolean mixtral = type.equals("mixtral");
+        boolean gptOss = type.equals("gpt_oss");
         // transformers 5 saves Qwen3-MoE's num_experts as num_local_experts (an attribute map); read whichever is there
         String expertsField = c.has("num_local_experts") ? "num_local_experts" : "num_experts";
         int experts = JsonFields.integer(c, expertsField, mixtral ? 8 : 60, 1, ConfigLimits.EXPERTS, at);
         int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral ? 2 : 4, 1, ConfigLimits.EXPERTS, at);
-        int width = mixtral ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
+        int width = mixtral || gptOss ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
                 : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
         int shared = type.equals("qwen2_moe")
                 ? JsonFields.integer(c, "shared_expert_intermediate_size", 0, 0, ConfigLimits.INTERMEDIATE, at) : 0;
         boolean[] sparse = new boolean[layers];
-        int step = mixtral ? 1 : JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
+        int step = mixtral || gptOss ? 1 : JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
         for (int i = 0; i < layers; i++) {
             sparse[i] = (i + 1) % step == 0;
         }
         JsonNode mlpOnly = c.path("mlp_only_layers");
-        if (!mixtral && mlpOnly.isArray()) {
+        if (!mixtral && !gptOss && mlpOnly.isArray()) {
             for (JsonNode n : mlpOnly) {
                 if (!n.canConvertToExactIntegral() || n.asLong() < 0 || n.asLong() >= layers) {
                     throw new IllegalArgumentException(at + ": 'mlp_only_layers' holds " + n + ", which is not a layer "
@@ -133,10 +162,12 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
             LoggerFactory.getLogger(MoeConfig.class).warn("{}: router_jitter_noise = {} is not applied: training "
                     + "routes the hidden states as they are, as transformers does with a noise of 0", at, jitter);
         }
-        return new MoeConfig(mixtral ? Naming.MIXTRAL : Naming.QWEN, experts, perToken, width,
-                mixtral || JsonFields.bool(c, "norm_topk_prob", false, at), shared, sparse,
+        return new MoeConfig(mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : Naming.QWEN, experts, perToken, width,
+                mixtral || gptOss || JsonFields.bool(c, "norm_topk_prob", false, at), shared, sparse,
                 JsonFields.bool(c, "output_router_logits", false, at),
-                (float) JsonFields.number(c, "router_aux_loss_coef", 0.001, v -> v >= 0, ">= 0", at));
+                (float) JsonFields.number(c, "router_aux_loss_coef", 0.001, v -> v >= 0, ">= 0", at),
+                (float) JsonFields.number(c, "swiglu_alpha", 1.702, v -> v > 0 && v < 1e4, "in (0, 1e4)", at),
+                (float) JsonFields.number(c, "swiglu_limit", 7.0, v -> v > 0, "> 0", at));
     }
 
     /**

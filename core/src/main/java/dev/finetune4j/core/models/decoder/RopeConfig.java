@@ -18,13 +18,16 @@ import dev.finetune4j.core.models.ConfigLimits;
  * @param originalMaxPositionEmbeddings llama3, yarn; longrope's switch from the short to the long factors
  * @param betaFast                      yarn (default 32)
  * @param betaSlow                      yarn (default 1)
+ * @param truncate                      yarn: whether the ramp's ends are rounded to whole dimensions (default true;
+ *                                      gpt-oss: false)
  * @param attentionFactor               yarn's and longrope's cos/sin scale; NaN means the type's formula
  * @param shortFactor                   longrope's divisors of the frequencies up to the original length, one
  *                                      per rotated pair; empty otherwise
  * @param longFactor                    longrope's divisors beyond it; empty otherwise
  */
 public record RopeConfig(double ropeTheta, String ropeType, double factor, double lowFreqFactor, double highFreqFactor,
-                         int originalMaxPositionEmbeddings, double betaFast, double betaSlow, double attentionFactor,
+                         int originalMaxPositionEmbeddings, double betaFast, double betaSlow, boolean truncate,
+                         double attentionFactor,
                          double[] shortFactor, double[] longFactor) {
 
     /**
@@ -89,6 +92,7 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
         RopeConfig rope = new RopeConfig(theta, type, factor, lowFreq, highFreq, original,
                 JsonFields.number(scaling, "beta_fast", 32.0, v -> v > 0, "> 0", at),
                 JsonFields.number(scaling, "beta_slow", 1.0, v -> v > 0, "> 0", at),
+                JsonFields.bool(scaling, "truncate", true, at),
                 JsonFields.number(scaling, "attention_factor", Double.NaN, v -> v > 0, "> 0", at),
                 factors(scaling, "short_factor", type, at),
                 factors(scaling, "long_factor", type, at));

@@ -304,8 +304,12 @@ public final class RotaryFrequencies {
         double factor = r.factor();
         double scaling = Double.isNaN(r.attentionFactor()) ? (factor <= 1 ? 1.0 : 0.1 * Math.log(factor) + 1.0) : r.attentionFactor();
         int maxPos = r.originalMaxPositionEmbeddings();
-        double low = Math.floor(correctionDim(r.betaFast(), dim, base, maxPos));
-        double high = Math.ceil(correctionDim(r.betaSlow(), dim, base, maxPos));
+        double low = correctionDim(r.betaFast(), dim, base, maxPos);
+        double high = correctionDim(r.betaSlow(), dim, base, maxPos);
+        if (r.truncate()) {
+            low = Math.floor(low);
+            high = Math.ceil(high);
+        }
         low = Math.max(low, 0);
         high = Math.min(high, dim - 1);
         if (low == high) {

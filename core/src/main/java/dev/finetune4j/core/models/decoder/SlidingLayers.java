@@ -18,7 +18,8 @@ record SlidingLayers(int window, boolean[] layers) {
     /**
      * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral, Mixtral and
      * Phi-3 when a window is set; the Qwen families with {@code use_sliding_window} from layer {@code max_window_layers} on;
-     * every other layer of Gemma 2 (the first slides); Gemma 3 all but every {@code sliding_window_pattern}-th.
+     * every other layer of Gemma 2 and gpt-oss (the first slides); Gemma 3 all but every
+     * {@code sliding_window_pattern}-th.
      */
     static SlidingLayers fromJson(JsonNode c, String type, int layerCount) {
         String at = "config.json";
@@ -55,7 +56,7 @@ record SlidingLayers(int window, boolean[] layers) {
             int pattern = JsonFields.integer(c, "sliding_window_pattern", 6, 1, ConfigLimits.LAYERS, at);
             for (int i = 0; i < layerCount; i++) {
                 layers[i] = switch (type) {
-                    case "gemma2" -> i % 2 == 0;
+                    case "gemma2", "gpt_oss" -> i % 2 == 0;
                     case "gemma3_text" -> (i + 1) % pattern != 0;
                     case "qwen2", "qwen3" -> i >= firstQwenSliding;
                     case "mistral", "mixtral", "phi3" -> true;

@@ -18,11 +18,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A sparse mixture of experts in place of a decoder layer's MLP (Mixtral, Qwen2-MoE, Qwen3-MoE), as transformers
- * computes it: the router {@code gate} scores each token against every expert, softmax in float32 gives the routing
+ * A sparse mixture of experts in place of a decoder layer's MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, gpt-oss), as
+ * transformers computes it: the router scores each token against every expert, softmax in float32 gives the routing
  * probabilities, each token goes to its k most probable experts, and its output is the sum of their MLPs weighted
- * by those probabilities (renormalised to sum 1 where the family says so). Qwen2-MoE adds a shared expert that every
- * token passes through, scaled by {@code sigmoid(shared_expert_gate(x))}.
+ * by those probabilities (renormalised to sum 1 where the family says so; gpt-oss's softmax over the k chosen logits is
+ * that renormalisation). Qwen2-MoE adds a shared expert that every token passes through, scaled by
+ * {@code sigmoid(shared_expert_gate(x))}.
  *
  * <p>The choice of experts is made on the host from the probabilities (a GPU step reads them back once per sparse
  * layer): it decides how many tokens each expert multiplies, which sizes the products. The weights of the chosen
@@ -31,8 +32,9 @@ import java.util.List;
  * <p>While a {@link RouterLoadBalance} is open on the thread, each pass records its probabilities and picks there
  * for the load-balancing loss.
  *
- * <p>Children, named as the checkpoint names them: {@code gate} (E, C), {@code experts.N} ({@link DecoderMlp}s of
- * {@code expertIntermediateSize}), and Qwen2-MoE's {@code shared_expert} and {@code shared_expert_gate} (1, C).
+ * <p>Children, named as the checkpoint names them: the router {@code gate} (E, C) (gpt-oss: {@code router}, with a
+ * bias), {@code experts.N} ({@link DecoderMlp}s of {@code expertIntermediateSize}; gpt-oss: one
+ * {@link GptOssExperts}), and Qwen2-MoE's {@code shared_expert} and {@code shared_expert_gate} (1, C).
  */
 public final class SparseMoeBlock extends Module implements Layer {
     private final MoeConfig moe;
@@ -45,12 +47,16 @@ public final class SparseMoeBlock extends Module implements Layer {
      */
     public SparseMoeBlock(TensorScope scope, DecoderConfig c) {
         this.moe = c.moe();
-        registerChild("gate", new Linear(scope, c.hiddenSize(), moe.numExperts(), false));
-        List<DecoderMlp> experts = new ArrayList<>();
-        for (int e = 0; e < moe.numExperts(); e++) {
-            experts.add(new DecoderMlp(scope, c, moe.expertIntermediateSize(), moe.naming().expert()));
+        registerChild(moe.naming().router(), new Linear(scope, c.hiddenSize(), moe.numExperts(), moe.naming().stacked()));
+        if (moe.naming().stacked()) {
+            registerChild("experts", new GptOssExperts(scope, c.hiddenSize(), moe));
+        } else {
+            List<DecoderMlp> experts = new ArrayList<>();
+            for (int e = 0; e < moe.numExperts(); e++) {
+                experts.add(new DecoderMlp(scope, c, moe.expertIntermediateSize(), moe.naming().expert()));
+            }
+            registerChild("experts", new ModuleList<>(experts));
         }
-        registerChild("experts", new ModuleList<>(experts));
         if (moe.sharedExpertIntermediateSize() > 0) {
             registerChild("shared_expert", new DecoderMlp(scope, c, moe.sharedExpertIntermediateSize(), MlpNames.STANDARD));
             registerChild("shared_expert_gate", new Linear(scope, c.hiddenSize(), 1, false));
@@ -58,15 +64,16 @@ public final class SparseMoeBlock extends Module implements Layer {
     }
 
     /**
-     * Whether the linear layer at {@code path} is a mixture's router ({@code gate}) or Qwen2-MoE's shared expert's
-     * gate ({@code shared_expert_gate}): layers that NF4 quantization leaves as stored, since 4-bit error in their
-     * scores would change which experts a token meets. No dense MLP names a projection {@code gate}.
+     * Whether the linear layer at {@code path} is a mixture's router ({@code gate}, gpt-oss's {@code mlp.router}) or
+     * Qwen2-MoE's shared expert's gate ({@code shared_expert_gate}): layers that NF4 quantization leaves as stored,
+     * since 4-bit error in their scores would change which experts a token meets. No dense MLP names a projection
+     * {@code gate} or {@code router}.
      *
      * @param path the layer's dotted path, e.g. {@code model.layers.0.block_sparse_moe.gate}
      * @return true for a router
      */
     public static boolean isRouter(String path) {
-        return path.endsWith(".gate") || path.endsWith(".shared_expert_gate");
+        return path.endsWith(".gate") || path.endsWith(".shared_expert_gate") || path.endsWith(".mlp.router");
     }
 
     /** x: (..., C) -> (..., C). */
@@ -76,7 +83,7 @@ public final class SparseMoeBlock extends Module implements Layer {
         int tokens = Math.toIntExact(x.numel() / c);
         int k = moe.numExpertsPerTok();
         Tensor flat = x.reshape(tokens, c);
-        Tensor probabilities = Softmax.softmax(layer("gate").forward(flat)); // (N, E), float32
+        Tensor probabilities = Softmax.softmax(layer(moe.naming().router()).forward(flat)); // (N, E), float32
         // NOTE: a host read: the chosen experts decide the sizes of the products below
         float[] onHost = probabilities.toFloatArray();
         ExpertRouting routing = ExpertRouting.topK(onHost, moe.numExperts(), k);
@@ -107,14 +114,22 @@ public final class SparseMoeBlock extends Module implements Layer {
      * no backward reads.
      */
     private Tensor expertResults(Tensor grouped, int[] starts) {
-        @SuppressWarnings("unchecked")
-        ModuleList<DecoderMlp> experts = (ModuleList<DecoderMlp>) child("experts");
         List<Tensor> parts = new ArrayList<>();
-        for (int e = 0; e < experts.size(); e++) {
+        for (int e = 0; e < moe.numExperts(); e++) {
             if (starts[e + 1] > starts[e]) {
-                parts.add(experts.get(e).forward(grouped.slice(0, starts[e], starts[e + 1])));
+                parts.add(expert(e, grouped.slice(0, starts[e], starts[e + 1])));
             }
         }
         return Concat.cat(0, parts.toArray(Tensor[]::new));
+    }
+
+    /** Expert {@code e}'s MLP over its tokens (N, C). */
+    private Tensor expert(int e, Tensor tokens) {
+        if (child("experts") instanceof GptOssExperts stacked) {
+            return stacked.forward(e, tokens);
+        }
+        @SuppressWarnings("unchecked")
+        ModuleList<DecoderMlp> experts = (ModuleList<DecoderMlp>) child("experts");
+        return experts.get(e).forward(tokens);
     }
 }

@@ -64,3 +64,31 @@ extern "C" __global__ void swiglu_backward(const void* gate, int gateType, const
         store_f(dUp, dUpType, i, (float) (dy[i] * g * s));
     }
 }
+
+// gpt-oss's expert activation over interleaved (gate, up) pairs of gateUp (contiguous, its own floating dtype):
+// y[i] = (u + 1) * g * sigmoid(alpha * g) with g = min(gate, limit), u = clamp(up, -limit, limit). y: contiguous F32 or
+// BF16 (yType) of n elements, rounded once.
+extern "C" __global__ void clamped_swiglu_forward(const void* gateUp, int gateUpType, float alpha, float limit,
+                                                  void* y, int yType, long long n) {
+    FOR_EACH(i, n) {
+        double g = fmin((double) load_f(gateUp, gateUpType, 2 * i), (double) limit);
+        double u = fmin(fmax((double) load_f(gateUp, gateUpType, 2 * i + 1), (double) -limit), (double) limit);
+        store_f(y, yType, i, (float) ((u + 1) * g / (1 + exp(-alpha * g))));
+    }
+}
+
+// (forward: clamped_swiglu_forward) the gradient of the interleaved pairs; a clamped input passes none (one equal to
+// its bound does, as torch.clamp's backward). dGateUp: contiguous F32 or BF16 of 2 n elements.
+extern "C" __global__ void clamped_swiglu_backward(const void* gateUp, int gateUpType, float alpha, float limit,
+                                                   const float* dy, void* dGateUp, int dGateUpType, long long n) {
+    FOR_EACH(i, n) {
+        double gate = load_f(gateUp, gateUpType, 2 * i), up = load_f(gateUp, gateUpType, 2 * i + 1);
+        double g = fmin(gate, (double) limit);
+        double s = 1 / (1 + exp(-alpha * g));
+        double dGate = gate <= limit ? dy[i] * (fmin(fmax(up, (double) -limit), (double) limit) + 1)
+                * (s + alpha * g * s * (1 - s)) : 0.0;
+        double dUp = up >= -limit && up <= limit ? dy[i] * g * s : 0.0;
+        store_f(dGateUp, dGateUpType, 2 * i, (float) dGate);
+        store_f(dGateUp, dGateUpType, 2 * i + 1, (float) dUp);
+    }
+}

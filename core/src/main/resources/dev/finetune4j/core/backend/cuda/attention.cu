@@ -157,14 +157,16 @@ __device__ __forceinline__ float row_sum(float v) {
     return v;
 }
 
-// out = softmax(scores) v and lse = log(sum(exp(scores))) with scores = cap(scale q.k) (masked: -inf); a query that
-// sees no key gets 0 and -inf. Grid: B * H * ceil(T / ROWS) blocks, each one tile of ROWS queries of one head; each
+// out = softmax(scores) v and lse = log(sum(exp(scores))) with scores = cap(scale q.k) (masked: -inf), each head's
+// sink in the sum when sinks is not null; a query that sees no key gets 0 and -inf (its sink with one). Grid:
+// B * H * ceil(T / ROWS) blocks, each one tile of ROWS queries of one head; each
 // loops over the key tiles its queries may see (causal mask and sliding window).
 // Shared: q, k, v tiles and the probability tile.
 template <int PER, int DCOLS>
 __device__ __forceinline__ void forward_f32(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
-        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
+        const float* sinks) {
     constexpr int ROWS = ATT_SPLIT * PER;
     float* smem = reinterpret_cast<float*>(shared4);
     const int D = (int) d.D, ld = tile_stride(D);
@@ -232,7 +234,8 @@ __device__ __forceinline__ void forward_f32(
     float inv[PER];
 #pragma unroll
     for (int i = 0; i < PER; ++i) {
-        inv[i] = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
+        float keep = fold_sink(sinks, bh, d.H, &m[i], &l[i]);
+        inv[i] = l[i] > 0.0f ? keep / l[i] : 0.0f;
         int r = ty + ATT_SPLIT * i;
         if (tx == 0 && r < qn) lse[bh * d.T + q0 + r] = l[i] > 0.0f ? m[i] + logf(l[i]) : -F_INF;
     }
@@ -242,16 +245,18 @@ __device__ __forceinline__ void forward_f32(
 // The kernels CudaAttention launches: 64-row tiles for D <= 128, 32-row tiles (*_d256) for D <= 256.
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
-        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
+        const float* sinks) {
     forward_f32<ATT_PER, ATT_DCOLS>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out, outType,
-                                    outLayout, lse);
+                                    outLayout, lse, sinks);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, ATT_MIN_BLOCKS) attention_forward_d256(
         const float* q, const float* k, const float* v, Dims d, float scale, float softCap, int causal, int window,
-        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse) {
+        const unsigned char* keyValid, const int* segments, void* out, int outType, OutLayout outLayout, float* lse,
+        const float* sinks) {
     forward_f32<ATT_PER_D256, ATT_DCOLS_D256>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
-                                              outType, outLayout, lse);
+                                              outType, outLayout, lse, sinks);
 }
 
 // delta = rowsum(dOut * out) for every query row (the softmax backward's dot product of dp and p). out and dOut:

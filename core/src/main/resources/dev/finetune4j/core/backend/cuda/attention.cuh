@@ -131,6 +131,18 @@ __device__ __forceinline__ QueryTile query_tile(const Dims& d, int rows, long lo
     return t;
 }
 
+// A head's sink (gpt-oss; sinks null: none) as one more logit in a query's softmax denominator, with no value: folds
+// it into the running max m and sum l, and returns the factor the accumulated p v keeps (0 when no key was seen).
+__device__ __forceinline__ float fold_sink(const float* sinks, long long bh, long long heads, float* m, float* l) {
+    if (sinks == nullptr) return 1.0f;
+    float sink = sinks[bh % heads];
+    float mNew = fmaxf(*m, sink);
+    float keep = *m == -F_INF ? 0.0f : expf(*m - mNew);
+    *l = *l * keep + expf(sink - mNew);
+    *m = mNew;
+    return keep;
+}
+
 // The probability p and the gradient of the product q.k, ds = p (dp - delta) scale cap', of one (query, key) pair
 // from its score (cap_scores) and whether the mask lets them meet, 0 where not; cap' = 1 - tanh^2 with a soft cap
 // (tanh = score / softCap; the fast division, within 2 ulp, keeps the backward kernels from spilling), else 1.

@@ -225,14 +225,15 @@ __device__ __forceinline__ QueryTile stage_query_tile(const Dims& d, const unsig
     return tile;
 }
 
-// (f32 twin: attention_forward) out = softmax(scores) v and lse with scores = cap(scale q.k) (masked: -inf); a query
-// that sees no key gets 0 and -inf. q, k, v bf16 (k, v rows 16-byte aligned), D a multiple of 16 up to 8 OUT; the
+// (f32 twin: attention_forward) out = softmax(scores) v and lse with scores = cap(scale q.k) (masked: -inf) and the
+// heads' sinks; a query that sees no key gets 0 and -inf (its sink with one). q, k, v bf16 (k, v rows 16-byte
+// aligned), D a multiple of 16 up to 8 OUT; the
 // probabilities enter p v rounded to bf16, their sum l stays f32. Grid: B * H * ceil(T / ATT_TC_ROWS) blocks.
 template <int OUT>
 __device__ __forceinline__ void forward_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
-        OutLayout outLayout, float* lse) {
+        OutLayout outLayout, float* lse, const float* sinks) {
     unsigned short* smem = reinterpret_cast<unsigned short*>(shared8);
     const int D = (int) d.D, ld = D + ATT_TC_PAD;
     unsigned short* qs = smem;
@@ -301,7 +302,8 @@ __device__ __forceinline__ void forward_bf16(
     float inv[2];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-        inv[h] = l[h] > 0.0f ? 1.0f / l[h] : 0.0f;
+        float keep = fold_sink(sinks, bh, d.H, &m[h], &l[h]);
+        inv[h] = l[h] > 0.0f ? keep / l[h] : 0.0f;
         int r = r0 + g + 8 * h;
         if (t == 0 && r < qn) lse[bh * d.T + q0 + r] = l[h] > 0.0f ? m[h] + logf(l[h]) : -F_INF;
     }
@@ -313,25 +315,25 @@ __device__ __forceinline__ void forward_bf16(
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
-        OutLayout outLayout, float* lse) {
+        OutLayout outLayout, float* lse, const float* sinks) {
     forward_bf16<ATT_TC_OUT_TILES>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out, outType,
-                                   outLayout, lse);
+                                   outLayout, lse, sinks);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 2) attention_forward_bf16_d64(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
-        OutLayout outLayout, float* lse) {
+        OutLayout outLayout, float* lse, const float* sinks) {
     forward_bf16<ATT_TC_OUT_TILES_D64>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out, outType,
-                                       outLayout, lse);
+                                       outLayout, lse, sinks);
 }
 
 extern "C" __global__ void __launch_bounds__(ATT_THREADS, 1) attention_forward_bf16_d256(
         const unsigned short* q, const unsigned short* k, const unsigned short* v, Dims d, float scale, float softCap,
         int causal, int window, const unsigned char* keyValid, const int* segments, void* out, int outType,
-        OutLayout outLayout, float* lse) {
+        OutLayout outLayout, float* lse, const float* sinks) {
     forward_bf16<ATT_TC_OUT_TILES_D256>(q, k, v, d, scale, softCap, causal, window, keyValid, segments, out,
-                                        outType, outLayout, lse);
+                                        outType, outLayout, lse, sinks);
 }
 
 // (forward: attention_forward_bf16) dq = ds k for one tile of ATT_TC_ROWS queries, overwritten, on tensor cores: per

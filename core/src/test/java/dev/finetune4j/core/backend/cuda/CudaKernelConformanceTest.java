@@ -304,6 +304,12 @@ class CudaKernelConformanceTest {
                     be.activations().swiglu(x[0], x[1], o[0]);
                     be.activations().swigluBackward(x[0], x[1], x[2], o[1], o[2]);
                 });
+        // gpt-oss's clamped SwiGLU with a limit of 1 on N(0, 2) pairs: about half the values clamped
+        agree("clamped swiglu forward and backward", F32_TOLERANCE, in(Input.randn(65, 3, 80).scaled(2f),
+                Input.randn(66, 3, 40)), out(d(3, 40), d(3, 80)), (be, x, o) -> {
+            be.activations().clampedSwiglu(x[0], 1.702f, 1f, o[0]);
+            be.activations().clampedSwigluBackward(x[0], 1.702f, 1f, x[1], o[1]);
+        });
     }
 
     @Test
@@ -357,6 +363,12 @@ class CudaKernelConformanceTest {
                         be.attention().attentionBackward(x[0], x[1], x[2], mask, 0.35f, 0f, o[0], o[1], x[3], o[2],
                                 o[3], o[4]);
                     });
+            // gpt-oss's sinks: the padded key of row 0 leaves its first query no key but its sink
+            agree("attention with sinks " + mask.causal() + " " + (mask.keyValid() != null), F32_TOLERANCE,
+                    in(Input.randn(48, 2, 4, 5, 8), Input.randn(49, 2, 2, 7, 8), Input.randn(50, 2, 2, 7, 8),
+                            Input.randn(52, 4)),
+                    out(d(2, 4, 5, 8), d(2, 4, 5)),
+                    (be, x, o) -> be.attention().attention(x[0], x[1], x[2], mask, 0.35f, 0f, x[3], o[0], o[1]));
         }
     }
 
@@ -364,6 +376,13 @@ class CudaKernelConformanceTest {
     void attentionTilesAgreeOnTailsCachesGroupsMasksAndHeadSizes() {
         // 1030 = 16 tiles of 64 and a tail of 6; the causal mask lets query tiles skip key tiles. Groups of 4.
         attentionAgrees("causal, T = S = 1030", 1, 4, 1, 1030, 1030, 0, 64, AttentionMask.causalOnly());
+        // gpt-oss: sinks on a 128-token sliding window (f32 and tensor-core kernels), the cache's padding and segments
+        attentionAgrees("sinks, window 128, T = S = 300", DType.F32, 1, 8, 2, 300, 300, 0, 64,
+                AttentionMask.causalOnly().withWindow(128), 0f, true);
+        attentionAgrees("bf16, sinks, window 128, T = S = 300", DType.BF16, 1, 8, 2, 300, 300, 0, 64,
+                AttentionMask.causalOnly().withWindow(128), 0f, true);
+        attentionAgrees("bf16, sinks, cache, padding, segments", DType.BF16, 2, 8, 1, 70, 150, 0, 128,
+                paddingAndSegmentsOf150Keys(), 0f, true);
         // A KV cache: 70 queries after 80 cached keys, groups of 8, D = 128, padding and packed segments.
         attentionAgrees("cache, padding, segments", 2, 8, 1, 70, 150, 0, 128, paddingAndSegmentsOf150Keys());
         // Bidirectional, one query head per kv head, D = 33 (no multiple of 16), 67 = 64 + 3; every key of row 1
@@ -540,17 +559,23 @@ class CudaKernelConformanceTest {
     /** {@link #attentionAgrees} of {@code type} with the scores soft-capped at {@code softCap} (0 for none). */
     private void attentionAgrees(String what, DType type, int batch, int heads, int kvHeads, int queries, int keys,
                                  int spareKeys, int headDim, AttentionMask mask, float softCap) {
+        attentionAgrees(what, type, batch, heads, kvHeads, queries, keys, spareKeys, headDim, mask, softCap, false);
+    }
+
+    /** {@link #attentionAgrees} with random per-head sink logits (gpt-oss) when {@code sinks}. */
+    private void attentionAgrees(String what, DType type, int batch, int heads, int kvHeads, int queries, int keys,
+                                 int spareKeys, int headDim, AttentionMask mask, float softCap, boolean sinks) {
         float scale = (float) (1 / Math.sqrt(headDim));
         agree("attention, " + what, type == DType.F32 ? F32_TOLERANCE : BF16_TOLERANCE,
                 in(Input.randn(60, batch, heads, queries, headDim).as(type),
                         Input.randn(61, batch, kvHeads, keys + spareKeys, headDim).as(type),
                         Input.randn(62, batch, kvHeads, keys + spareKeys, headDim).as(type),
-                        Input.randn(63, batch, heads, queries, headDim)),
+                        Input.randn(63, batch, heads, queries, headDim), Input.randn(64, heads)),
                 out(d(batch, heads, queries, headDim), d(batch, heads, queries), d(batch, heads, queries, headDim),
                         d(batch, kvHeads, keys, headDim), d(batch, kvHeads, keys, headDim)), (be, x, o) -> {
                     Tensor k = x[1].slice(2, 0, keys);
                     Tensor v = x[2].slice(2, 0, keys);
-                    be.attention().attention(x[0], k, v, mask, scale, softCap, o[0], o[1]);
+                    be.attention().attention(x[0], k, v, mask, scale, softCap, sinks ? x[4] : null, o[0], o[1]);
                     be.attention().attentionBackward(x[0], k, v, mask, scale, softCap, o[0], o[1], x[3], o[2], o[3],
                             o[4]);
                 });

@@ -184,6 +184,10 @@ class CudaLaunchContractTest {
                 zeros(s, DType.BF16, 3, 40)));
         c.put("activations.swigluBackward", (k, s) -> k.activations().swigluBackward(randn(s, 3, 40),
                 randn(s, 3, 40), randn(s, 3, 40), f32(s, 3, 40), f32(s, 3, 40)));
+        c.put("activations.clampedSwiglu", (k, s) -> k.activations().clampedSwiglu(randn(s, 3, 80), 1.702f, 1f,
+                f32(s, 3, 40)));
+        c.put("activations.clampedSwigluBackward of bf16 into bf16", (k, s) -> k.activations().clampedSwigluBackward(
+                randn(s, DType.BF16, 3, 80), 1.702f, 1f, randn(s, 3, 40), zeros(s, DType.BF16, 3, 80)));
         c.put("rotary.rotate", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 8), randn(s, 2, 5, 4),
                 randn(s, 2, 5, 4), true, f32(s, 2, 3, 5, 8)));
         c.put("rotary.rotate partial, 6 of 10 dimensions", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 10),
@@ -198,6 +202,9 @@ class CudaLaunchContractTest {
             String m = " causal=" + mask.causal() + " padded=" + (mask.keyValid() != null);
             c.put("attention.attention" + m, (k, s) -> k.attention().attention(randn(s, 2, 4, 5, 8),
                     randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), mask, 0.35f, 0f, f32(s, 2, 4, 5, 8), f32(s, 2, 4, 5)));
+            c.put("attention.attention with sinks" + m, (k, s) -> k.attention().attention(randn(s, 2, 4, 5, 8),
+                    randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), mask, 0.35f, 0f, randn(s, 4), f32(s, 2, 4, 5, 8),
+                    f32(s, 2, 4, 5)));
             c.put("attention.attentionBackward" + m, (k, s) -> k.attention().attentionBackward(randn(s, 2, 4, 5, 8),
                     randn(s, 2, 2, 7, 8), randn(s, 2, 2, 7, 8), mask, 0.35f, 0f, randn(s, 2, 4, 5, 8),
                     randn(s, 2, 4, 5), randn(s, 2, 4, 5, 8), f32(s, 2, 4, 5, 8), f32(s, 2, 2, 7, 8),

@@ -50,6 +50,15 @@ final class GpuTensors {
             return new Input(values, dims, type);
         }
 
+        /** These values times {@code factor}. */
+        Input scaled(float factor) {
+            float[] v = values.clone();
+            for (int i = 0; i < v.length; i++) {
+                v[i] *= factor;
+            }
+            return new Input(v, dims, dtype);
+        }
+
         Tensor on(Device device, TensorScope scope) {
             Shape shape = Shape.of(dims);
             return switch (dtype) {
