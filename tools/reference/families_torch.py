@@ -1,22 +1,25 @@
 """Golden outputs for model families that transformers cannot produce on this machine (no PyPI here).
 
 A plain-PyTorch (float32, CPU, eager) re-implementation of the causal-LM forward pass of gemma, gemma2,
-gemma3_text, phi3, mistral, qwen2, the mixtures of experts mixtral, qwen2_moe and qwen3_moe (and, for checking,
-llama and qwen3) as transformers 5.x defines it, written from reading transformers' source (see HELPER-NOTES.md
-for the rules and where each one comes from). It runs with Debian's torch 1.13 and numpy only:
+gemma3_text, phi3, mistral, qwen2, the mixtures of experts mixtral, qwen2_moe, qwen3_moe and gpt_oss (and, for
+checking, llama and qwen3) as transformers 5.x defines it, written from reading transformers' source (see
+HELPER-NOTES.md for the rules and where each one comes from). It runs with Debian's torch 1.13 and numpy only:
 
     /usr/bin/python3 tools/reference/families_torch.py --check
         recomputes the transformers-made folders (references/{mistral,qwen3,llama_rope_llama3,qwen2_rope_yarn},
         hf-tiny/{llama,qwen2}) and prints the largest error relative to the largest |logit|; exits non-zero
         above 1e-5.
-    /usr/bin/python3 tools/reference/families_torch.py --write
-        runs the check first, then writes the fixture folders under core/src/test/resources/references/.
+    /usr/bin/python3 tools/reference/families_torch.py --write [--only NAME ...]
+        runs the check first, then writes the fixture folders under core/src/test/resources/references/ (all, or
+        the named ones: another CPU's float32 kernels can change the last bits of folders written elsewhere).
 
 Every fixture folder holds config.json (the keys transformers 5.x's save_pretrained writes for that config
 class), model.safetensors (Hugging Face tensor names) and reference.safetensors (input_ids, attention_mask,
 logits, logits_masked, loss, greedy_prompt, greedy_output, and logits_short for longrope). The mixture-of-experts
 folders add aux_loss (the router load-balancing loss of the masked batch), grad.NAME (d loss / d NAME) and
-aux_grad.NAME (d aux_loss / d NAME) for a few weights; model.safetensors holds the hub's per-expert names.
+aux_grad.NAME (d aux_loss / d NAME) for a few weights; model.safetensors holds the hub's per-expert names (gpt_oss:
+its stacked expert tensors). gpt_oss_mxfp4 holds the same model as gpt_oss, its experts packed as the hub publishes
+gpt-oss (MXFP4 blocks and scales), and no reference file: it must load to gpt_oss's logits.
 tools/reference/verify_with_transformers.py recomputes them with real transformers where it is installed.
 """
 import argparse
@@ -57,6 +60,11 @@ TRANSFORMERS_SOURCE = {
                                      "2516198611"},
     "moe_router_logits_fix": "huggingface/transformers#45131 (merged April 2026, before 5.15): routers return "
                              "raw logits, so load_balancing_loss_func applies one softmax",
+    "gpt_oss_v5_files_by_index_id": {
+        "modular_gpt_oss.py (commit 0261a467116de4a9103b58200f9d82f8fb5a0e86)": "29271729019",
+        "configuration_gpt_oss.py (@strict dataclass)": "51803109634",
+        "integrations/mxfp4.py (convert_moe_packed_tensors, commit 0189b1d09a03a87ec4f59831acb93cc1832d14e7)":
+            "38816218737"},
 }
 
 # ----------------------------------------------------------------------------------------------------------
@@ -114,7 +122,7 @@ def layer_types_of(config):
     if config.get("layer_types"):
         return list(config["layer_types"])
     n, family = config["num_hidden_layers"], config["model_type"]
-    if family == "gemma2":
+    if family in ("gemma2", "gpt_oss"):
         return ["sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(n)]
     if family == "gemma3_text":
         pattern = config.get("sliding_window_pattern", 6)
@@ -133,7 +141,7 @@ def layer_types_of(config):
 # ----------------------------------------------------------------------------------------------------------
 # Mixtures of experts: which layers route, where their weights live (the hub's per-expert names).
 # ----------------------------------------------------------------------------------------------------------
-MOE_FAMILIES = ("mixtral", "qwen2_moe", "qwen3_moe")
+MOE_FAMILIES = ("mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss")
 # (gate, up, down) projection names of one expert; Mixtral's checkpoints call them w1, w3, w2
 EXPERT_PROJECTIONS = {"mixtral": ("w1", "w3", "w2"), "qwen2_moe": ("gate_proj", "up_proj", "down_proj"),
                       "qwen3_moe": ("gate_proj", "up_proj", "down_proj")}
@@ -145,10 +153,10 @@ def num_experts_of(config):
 
 
 def is_sparse_layer(config, i):
-    """Mixtral routes every layer; Qwen2Moe/Qwen3MoeDecoderLayer route unless mlp_only_layers or
+    """Mixtral and gpt_oss route every layer; Qwen2Moe/Qwen3MoeDecoderLayer route unless mlp_only_layers or
     decoder_sparse_step say otherwise."""
     family = config["model_type"]
-    if family == "mixtral":
+    if family in ("mixtral", "gpt_oss"):
         return True
     if family in ("qwen2_moe", "qwen3_moe"):
         return (i not in config.get("mlp_only_layers", []) and num_experts_of(config) > 0
@@ -158,6 +166,44 @@ def is_sparse_layer(config, i):
 
 def moe_prefix(config, i):
     return f"model.layers.{i}.block_sparse_moe." if config["model_type"] == "mixtral" else f"model.layers.{i}.mlp."
+
+
+def router_names(config, i):
+    """The router's weights: GptOssTopKRouter is a biased linear, the others a bias-free gate."""
+    p = moe_prefix(config, i)
+    return [p + "router.weight", p + "router.bias"] if config["model_type"] == "gpt_oss" else [p + "gate.weight"]
+
+
+# gpt_oss's clamped SwiGLU: GptOssExperts hard-codes both (self.alpha, self.limit); config.json's swiglu_limit is
+# read only by the MXFP4 kernel path (Mxfp4GptOssExperts), and GptOssConfig has no such field.
+SWIGLU_ALPHA, SWIGLU_LIMIT = 1.702, 7.0
+
+# ----------------------------------------------------------------------------------------------------------
+# MXFP4 (integrations/mxfp4.convert_moe_packed_tensors): each byte holds two 4-bit codes, the low nibble the even
+# element; 32 elements (16 bytes) share one exponent byte, value = FP4_VALUES[code] * 2^(scale - 127).
+# ----------------------------------------------------------------------------------------------------------
+FP4_VALUES = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0])
+MXFP4_PACKED = ("_blocks", "_scales")
+
+
+def dequantize_mxfp4(blocks, scales):
+    """blocks [E, R, G, 16] U8, scales [E, R, G] U8 -> float32 [E, G*32, R]: the rows of the packed tensor become
+    the parameter's columns (transformers transposes (1, 2) after unpacking)."""
+    values = torch.empty(*blocks.shape[:-1], 2 * blocks.shape[-1])
+    values[..., 0::2] = FP4_VALUES[(blocks & 0x0F).long()]
+    values[..., 1::2] = FP4_VALUES[(blocks >> 4).long()]
+    values = torch.ldexp(values, scales.to(torch.int32)[..., None] - 127)
+    return values.reshape(*blocks.shape[:2], -1).transpose(1, 2).contiguous()
+
+
+def dequantize_experts(weights):
+    """A checkpoint with NAME_blocks / NAME_scales pairs -> the same one with float NAME tensors instead."""
+    out = {name: t for name, t in weights.items() if not name.endswith(MXFP4_PACKED)}
+    for name in weights:
+        if name.endswith("_blocks"):
+            base = name[:-len("_blocks")]
+            out[base] = dequantize_mxfp4(weights[name], weights[base + "_scales"])
+    return out
 
 
 def load_balancing_loss(router_logits, num_experts, top_k, attention_mask=None):
@@ -223,8 +269,10 @@ def inverse_frequencies(config, params, seq_len):
 
 
 def _yarn(config, params, base, dim):
-    factor = params["factor"]
     original = params["original_max_position_embeddings"]
+    factor = params["factor"]
+    if factor is None:  # _compute_yarn_parameters: the ratio of the post- to the pre-yarn context length
+        factor = config["max_position_embeddings"] / original
 
     def mscale(scale, m=1.0):
         return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
@@ -294,8 +342,13 @@ class CausalLM:
         self.act = {"silu": F.silu, "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh")}[act]
         if self.family in MOE_FAMILIES:
             self.top_k = config["num_experts_per_tok"]
-            # MixtralTopKRouter always renormalises the top-k probabilities; the Qwen routers on norm_topk_prob
-            self.renormalize = self.family == "mixtral" or bool(config.get("norm_topk_prob"))
+            # MixtralTopKRouter always renormalises the top-k probabilities; the Qwen routers on norm_topk_prob;
+            # GptOssTopKRouter softmaxes the top-k logits, which is the same
+            self.renormalize = self.family in ("mixtral", "gpt_oss") or bool(config.get("norm_topk_prob"))
+        if self.family == "gpt_oss":  # GptOssExperts' gate; the checks of each feature change these
+            self.gate_limit = self.up_limit = SWIGLU_LIMIT
+            self.interleaved, self.up_offset = True, 1.0
+            self.clamp_counts = torch.zeros(3)  # values seen, gates and ups beyond the limit, over all forwards
         self.router_logits = []  # [B*T, E] per sparse layer of the last forward, for the load-balancing loss
         self.smallest_routing_gap = math.inf  # k-th minus (k+1)-th largest router probability, over all forwards
 
@@ -339,7 +392,10 @@ class CausalLM:
             scores = torch.tanh(scores / self.attn_softcap) * self.attn_softcap
         if causal:
             scores = scores + self.additive_mask(i, positions, k.shape[2], key_mask)
-        weights = F.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        if p + "sinks" in self.w:
+            weights = softmax_with_sink(scores, self.w[p + "sinks"])
+        else:
+            weights = F.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
         out = torch.matmul(weights, v).transpose(1, 2).reshape(b, t, -1)
         return self.linear(out, p + "o_proj")
 
@@ -356,6 +412,8 @@ class CausalLM:
         return torch.where(allowed, torch.tensor(0.0), torch.tensor(torch.finfo(torch.float32).min))
 
     def mlp(self, i, x):
+        if self.family == "gpt_oss":
+            return self.gpt_oss_moe(i, x)
         if is_sparse_layer(self.c, i):
             return self.sparse_moe(i, x)
         return self.dense_mlp(x, f"model.layers.{i}.mlp.")
@@ -374,11 +432,7 @@ class CausalLM:
         p = moe_prefix(self.c, i)
         flat = x.reshape(-1, x.shape[-1])
         logits = F.linear(flat, self.w[p + "gate.weight"])  # [N, E]
-        self.router_logits.append(logits)
-        probs = F.softmax(logits, dim=-1, dtype=torch.float32)
-        ranked = probs.sort(dim=-1, descending=True).values
-        self.smallest_routing_gap = min(self.smallest_routing_gap,
-                                        (ranked[:, self.top_k - 1] - ranked[:, self.top_k]).min().item())
+        probs = self.record_router(logits)
         weights, experts = probs.topk(self.top_k, dim=-1)  # [N, k]
         if self.renormalize:
             weights = weights / weights.sum(dim=-1, keepdim=True)
@@ -395,6 +449,51 @@ class CausalLM:
             shared = self.dense_mlp(flat, p + "shared_expert.")
             out = out + torch.sigmoid(self.linear(flat, p + "shared_expert_gate")) * shared
         return out.reshape(x.shape)
+
+    def record_router(self, logits):
+        """Keeps logits [N, E] for the load-balancing loss and the smallest k-th vs (k+1)-th probability gap;
+        returns the softmax probabilities."""
+        self.router_logits.append(logits)
+        probs = F.softmax(logits, dim=-1, dtype=torch.float32)
+        ranked = probs.sort(dim=-1, descending=True).values
+        self.smallest_routing_gap = min(self.smallest_routing_gap,
+                                        (ranked[:, self.top_k - 1] - ranked[:, self.top_k]).min().item())
+        return probs
+
+    def gpt_oss_moe(self, i, x):
+        """GptOssMLP, x [B, T, C] -> [B, T, C]: a biased router picks the top-k logits and softmaxes them; expert e
+        computes x @ gate_up_proj[e] + bias ([C] -> [2I], gate and up interleaved), the clamped SwiGLU, then
+        @ down_proj[e] + bias ([I] -> [C]); experts accumulate in ascending order (index_add_)."""
+        p = f"model.layers.{i}.mlp."
+        flat = x.reshape(-1, x.shape[-1])
+        logits = F.linear(flat, self.w[p + "router.weight"], self.w[p + "router.bias"])  # [N, E]
+        probs = self.record_router(logits)
+        top, experts = logits.topk(self.top_k, dim=-1)  # [N, k]
+        weights = F.softmax(top, dim=1) if self.renormalize else probs.gather(1, experts)
+        gate_up, gate_up_bias = self.w[p + "experts.gate_up_proj"], self.w[p + "experts.gate_up_proj_bias"]
+        down, down_bias = self.w[p + "experts.down_proj"], self.w[p + "experts.down_proj_bias"]
+        out = torch.zeros_like(flat)
+        for e in range(logits.shape[-1]):
+            slot, tokens = torch.where((experts == e).T)  # transformers' order: by top-k slot, then token
+            if tokens.numel() == 0:
+                continue
+            h = self.clamped_swiglu(flat[tokens] @ gate_up[e] + gate_up_bias[e])
+            y = h @ down[e] + down_bias[e]
+            out = out.index_add(0, tokens, y * weights[tokens, slot, None])
+        return out.reshape(x.shape)
+
+    def clamped_swiglu(self, gate_up):
+        """GptOssExperts._apply_gate: [N, 2I] -> [N, I]; gate clamped above, up both ways, then (up + 1) * glu."""
+        if self.interleaved:
+            gate, up = gate_up[..., ::2], gate_up[..., 1::2]
+        else:
+            gate, up = gate_up.chunk(2, dim=-1)
+        self.clamp_counts += torch.tensor([gate.numel(), (gate > SWIGLU_LIMIT).sum().item(),
+                                           (up.abs() > SWIGLU_LIMIT).sum().item()], dtype=torch.float32)
+        gate = gate.clamp(max=self.gate_limit)
+        up = up.clamp(min=-self.up_limit, max=self.up_limit)
+        glu = gate * torch.sigmoid(gate * SWIGLU_ALPHA)
+        return (up + self.up_offset) * glu
 
     def forward(self, input_ids, attention_mask=None, start=0, cache=None, causal=True):
         """Logits [B, T, V] for input_ids at positions start..start+T-1; attention_mask covers every key."""
@@ -455,6 +554,16 @@ class CausalLM:
         return length >= original + 1 and length - 1 <= original
 
 
+def softmax_with_sink(scores, sinks):
+    """gpt_oss eager_attention_forward: scores [B, H, Tq, Tk] (scaled, masked) get one more column, the head's
+    learned sink logit; softmax over keys + sink (after subtracting the row maximum), then the sink column is
+    dropped, so the sink only takes probability mass away (it has no value vector)."""
+    column = sinks.reshape(1, -1, 1, 1).expand(scores.shape[0], -1, scores.shape[2], 1)
+    combined = torch.cat((scores, column), dim=-1)
+    combined = combined - combined.max(dim=-1, keepdim=True).values
+    return F.softmax(combined, dim=-1, dtype=combined.dtype)[..., :-1]
+
+
 def hf_loss(logits, labels):
     """Mean cross-entropy of position t predicting label t+1 (transformers' ForCausalLMLoss)."""
     return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(), labels[:, 1:].reshape(-1))
@@ -462,7 +571,10 @@ def hf_loss(logits, labels):
 
 def load_folder(folder):
     config = json.load(open(os.path.join(folder, "config.json")))
-    return CausalLM(config, read_safetensors(os.path.join(folder, "model.safetensors")))
+    weights = read_safetensors(os.path.join(folder, "model.safetensors"))
+    if config.get("quantization_config", {}).get("quant_method") == "mxfp4":
+        weights = dequantize_experts(weights)
+    return CausalLM(config, weights)
 
 
 def outputs_for(model, ref):
@@ -600,6 +712,24 @@ def qwen2_moe_config():
                 mlp_only_layers=[1], qkv_bias=True, bos_token_id=None, eos_token_id=None, pad_token_id=None)
 
 
+def gpt_oss_config():
+    # GptOssConfig (v5 @strict): attention_bias and layer_types are fields (written); no swiglu_limit/alpha field;
+    # router_aux_loss_coef's class default is 0.9. rope: yarn's ramp at head_dim 16 and 32 original positions
+    # spans rotary pairs 0..1.09 (truncate: false) or 0..2 (true), so pair 1 mixes and truncate changes it.
+    rope = {"rope_type": "yarn", "rope_theta": 150000.0, "factor": 8.0, "beta_fast": 32.0, "beta_slow": 1.0,
+            "truncate": False, "original_max_position_embeddings": 32}
+    return dict(SIZES, architectures=["GptOssForCausalLM"], model_type="gpt_oss", output_router_logits=False,
+                router_aux_loss_coef=0.9, head_dim=16, hidden_act="silu", rms_norm_eps=1e-5,
+                tie_word_embeddings=False, rope_parameters=rope, attention_bias=True, sliding_window=4,
+                layer_types=["sliding_attention", "full_attention"], intermediate_size=32, max_position_embeddings=256,
+                num_local_experts=4, num_experts_per_tok=2, bos_token_id=None, eos_token_id=None, pad_token_id=None)
+
+
+# what openai/gpt-oss-20b's config.json adds: the experts are MXFP4, everything else stays unquantized
+GPT_OSS_MXFP4 = {"quant_method": "mxfp4", "modules_to_not_convert": [
+    "model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]}
+
+
 def qwen3_moe_config():
     # Qwen3MoeConfig: attribute_map stores num_experts as num_local_experts, which save_pretrained writes
     return dict(SIZES, **MOE_TERMS, architectures=["Qwen3MoeForCausalLM"], model_type="qwen3_moe",
@@ -622,6 +752,7 @@ FIXTURES = {
     "mixtral": (mixtral_config, 38, 0.1, 0.1),
     "qwen2_moe": (qwen2_moe_config, 62, 0.1, 0.1),
     "qwen3_moe": (qwen3_moe_config, 86, 0.1, 0.1),
+    "gpt_oss": (gpt_oss_config, 102, 0.1, 0.1),  # picked among 88..147 likewise
 }
 
 
@@ -657,13 +788,18 @@ def random_weights(config, seed, qk_std, embed_std):
             if dense:
                 w[m + "gate_proj.weight"] = normal(0.1, inter, hidden)
                 w[m + "up_proj.weight"] = normal(0.1, inter, hidden)
-        if config["model_type"] == "qwen2" or config.get("qkv_bias"):
+        if config["model_type"] == "qwen2" or config.get("qkv_bias") or config.get("attention_bias"):
             for name, size in (("q_proj", q_size), ("k_proj", kv_size), ("v_proj", kv_size)):
                 w[a + name + ".bias"] = normal(0.1, size)
         if config["model_type"] in ("gemma3_text", "qwen3_moe"):
             w[a + "q_norm.weight"], w[a + "k_norm.weight"] = norm_weight(head_dim), norm_weight(head_dim)
         w[a + "o_proj.weight"] = normal(0.1, hidden, q_size)
-        if dense:
+        if config.get("attention_bias"):
+            w[a + "o_proj.bias"] = normal(0.1, hidden)
+        if config["model_type"] == "gpt_oss":
+            w[a + "sinks"] = normal(1.0, config["num_attention_heads"])  # comparable with the scores: they bite
+            w.update(gpt_oss_experts(config, i, g, normal))
+        elif dense:
             w[m + "down_proj.weight"] = normal(0.1, hidden, inter)
         else:
             w.update(expert_weights(config, i, normal))
@@ -692,9 +828,35 @@ def expert_weights(config, i, normal):
     return w
 
 
+# gpt_oss's MXFP4 block exponents (scale - 127), drawn from low..high-1: gate_up large enough that both clamps (at 7)
+# cut a fair share of values, down small enough that the experts' outputs stay comparable with the residual stream
+GATE_UP_EXPONENTS, DOWN_EXPONENTS = (-3, 0), (-8, -6)
+
+
+def gpt_oss_experts(config, i, g, normal):
+    """One gpt_oss layer's router and experts, the experts as openai/gpt-oss-20b stores them: MXFP4 blocks and
+    scales (random codes and exponents) plus float biases. dequantize_experts turns them into the float model."""
+    p, hidden, inter = f"model.layers.{i}.mlp.", config["hidden_size"], config["intermediate_size"]
+    experts = config["num_local_experts"]
+    w = {p + "router.weight": normal(0.1, experts, hidden), p + "router.bias": normal(0.3, experts)}
+    for name, rows, columns, (low, high) in (("gate_up_proj", 2 * inter, hidden, GATE_UP_EXPONENTS),
+                                              ("down_proj", hidden, inter, DOWN_EXPONENTS)):
+        w[f"{p}experts.{name}_blocks"] = torch.randint(0, 256, (experts, rows, columns // 32, 16), generator=g,
+                                                       dtype=torch.uint8)
+        w[f"{p}experts.{name}_scales"] = (127 + torch.randint(low, high, (experts, rows, columns // 32),
+                                                              generator=g)).to(torch.uint8)
+        w[f"{p}experts.{name}_bias"] = normal(0.5, experts, rows)
+    return w
+
+
 def gradient_names(config):
-    """The weights whose gradients a mixture-of-experts reference holds; the first is layer 0's router."""
+    """The weights whose gradients a mixture-of-experts reference holds; the first are layer 0's router's."""
     p = moe_prefix(config, 0)
+    if config["model_type"] == "gpt_oss":
+        return router_names(config, 0) + [
+            p + "experts." + name for name in ("gate_up_proj", "gate_up_proj_bias", "down_proj", "down_proj_bias")
+        ] + ["model.layers.0.self_attn." + name for name in ("sinks", "q_proj.weight", "o_proj.bias")] + [
+            "model.layers.1.self_attn.sinks", "model.norm.weight"]
     names = [p + "gate.weight", f"{p}experts.1.{EXPERT_PROJECTIONS[config['model_type']][2]}.weight",
              "model.layers.0.self_attn.q_proj.weight", "model.norm.weight"]
     if config.get("shared_expert_intermediate_size"):
@@ -704,8 +866,9 @@ def gradient_names(config):
 
 def moe_outputs(model, ids, mask):
     """aux_loss of the masked batch; d loss / d weight for the unmasked batch (plain next-token cross-entropy, no
-    aux term); d aux_loss / d router of layer 0."""
+    aux term); d aux_loss / d the router weights of layer 0 (the first names)."""
     names = gradient_names(model.c)
+    routers = router_names(model.c, 0)
     leaves = {name: model.w[name].clone().requires_grad_(True) for name in names}
     with torch.enable_grad():
         differentiable = CausalLM(model.c, dict(model.w, **leaves))
@@ -715,9 +878,10 @@ def moe_outputs(model, ids, mask):
             sys.exit(f"{model.family}: no token of the batch routes to expert 1 of layer 0; change the seed")
         differentiable.forward(ids, attention_mask=mask)
         aux = load_balancing_loss(differentiable.router_logits, num_experts_of(model.c), model.top_k, mask)
-        (aux_grad,) = torch.autograd.grad(aux, leaves[names[0]])
+        aux_grads = torch.autograd.grad(aux, [leaves[name] for name in routers])
     model.smallest_routing_gap = min(model.smallest_routing_gap, differentiable.smallest_routing_gap)
-    out = {"aux_loss": aux.detach().reshape(1), f"aux_grad.{names[0]}": aux_grad}
+    out = {"aux_loss": aux.detach().reshape(1)}
+    out.update({f"aux_grad.{name}": grad for name, grad in zip(routers, aux_grads)})
     out.update({f"grad.{name}": grad for name, grad in zip(names, grads)})
     return out
 
@@ -795,6 +959,38 @@ def moe_bites(model, ref):
         borrowed = dict(model.w, **{here + n[len(first):]: t for n, t in model.w.items() if n.startswith(first)})
         sparse = CausalLM(dict(model.c, mlp_only_layers=[]), borrowed)
         evidence[f"layer {i} sparse (layer 0's experts) instead of dense"] = relative_error(sparse.forward(ids), logits)
+    if model.family == "gpt_oss":
+        evidence.update(gpt_oss_bites(model, ref))
+    return evidence
+
+
+CLAMPED_SHARE = 0.05  # each clamp must cut at least this share of the values it sees
+
+
+def gpt_oss_bites(model, ref):
+    """Attention sinks, yarn's truncate flag, the router bias and each part of the clamped SwiGLU."""
+    ids, logits, evidence = ref["input_ids"], ref["logits"], {}
+    sinkless = {name: t for name, t in model.w.items() if not name.endswith(".sinks")}  # no sink column at all
+    evidence["without attention sinks"] = relative_error(CausalLM(model.c, sinkless).forward(ids), logits)
+    params = model.c["rope_parameters"]
+    truncated = CausalLM(dict(model.c, rope_parameters=dict(params, truncate=True)), model.w)
+    evidence["yarn truncate: true"] = relative_error(truncated.forward(ids), logits)
+    unbiased = dict(model.w, **{n: torch.zeros_like(t) for n, t in model.w.items() if n.endswith("router.bias")})
+    evidence["router bias zeroed"] = relative_error(CausalLM(model.c, unbiased).forward(ids), logits)
+    for what, change in (("no clamp on gate", {"gate_limit": math.inf}), ("no clamp on up", {"up_limit": math.inf}),
+                         ("gate/up as halves, not interleaved", {"interleaved": False}),
+                         ("up without + 1", {"up_offset": 0.0})):
+        variant = CausalLM(model.c, model.w)
+        vars(variant).update(change)
+        evidence[what] = relative_error(variant.forward(ids), logits)
+    model.clamp_counts.zero_()
+    model.forward(ids)
+    seen, gates, ups = model.clamp_counts.tolist()
+    print(f"  {model.family}: clamped at {SWIGLU_LIMIT}: {gates / seen:.1%} of gates, {ups / seen:.1%} of ups "
+          f"({int(seen)} each, unmasked batch)")
+    if min(gates, ups) / seen < CLAMPED_SHARE:
+        sys.exit(f"{model.family}: a SwiGLU clamp cuts under {CLAMPED_SHARE:.0%} of its values; "
+                 "raise GATE_UP_EXPONENTS")
     return evidence
 
 
@@ -809,24 +1005,47 @@ def check_routing_gap(name, model):
         sys.exit(f"{name}: a token's expert choice hinges on rounding (gap {gap:.2e} < {ROUTING_GAP}); change the seed")
 
 
-def write_fixtures(check_error):
-    for name, (make_config, seed, qk_std, embed_std) in FIXTURES.items():
+def write_model_folder(folder, config, weights):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    write_safetensors(os.path.join(folder, "model.safetensors"), weights)
+
+
+def write_mxfp4_twin(name, config, packed, ref):
+    """NAME_mxfp4: NAME's model with its experts still packed, as openai/gpt-oss-20b is published; loading it
+    (dequantize_experts) must give NAME's logits exactly."""
+    folder = os.path.join(RESOURCES, "references", name + "_mxfp4")
+    # dtype stays float32 (the hub's file names none): the unquantized tensors are stored in float32
+    write_model_folder(folder, dict(config, quantization_config=GPT_OSS_MXFP4), packed)
+    twin = load_folder(folder)
+    # transformers dequantizes into bfloat16 by default: harmless, as every MXFP4 value is exact there
+    for weight in (t for n, t in twin.w.items() if n.endswith(("gate_up_proj", "down_proj"))):
+        if not torch.equal(weight.to(torch.bfloat16).float(), weight):
+            sys.exit(f"{name}_mxfp4: a dequantized expert weight is not exact in bfloat16")
+    if not torch.equal(twin.forward(ref["input_ids"]), ref["logits"]):
+        sys.exit(f"{name}_mxfp4 does not load to {name}'s logits")
+    print(f"wrote {name}_mxfp4: loads to {name}'s logits exactly")
+
+
+def write_fixtures(check_error, names):
+    for name in names:
+        make_config, seed, qk_std, embed_std = FIXTURES[name]
         config = make_config()
-        weights = random_weights(config, seed, qk_std, embed_std)
+        packed = random_weights(config, seed, qk_std, embed_std)
+        weights = dequantize_experts(packed)
         model = CausalLM(config, weights)
         ref = reference_for(model, seed)
-        folder = os.path.join(RESOURCES, "references", name)
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "config.json"), "w") as f:
-            f.write(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        write_safetensors(os.path.join(folder, "model.safetensors"), weights)
-        write_safetensors(os.path.join(folder, "reference.safetensors"), ref)
+        write_model_folder(os.path.join(RESOURCES, "references", name), config, weights)
+        write_safetensors(os.path.join(RESOURCES, "references", name, "reference.safetensors"), ref)
         print(f"wrote {name}: loss {ref['loss'].item():.4f}, max|logit| {ref['logits'].abs().max().item():.3f}, "
               f"greedy {ref['greedy_output'].tolist()}")
         if model.family in MOE_FAMILIES:
             print(f"  {name}: aux_loss {ref['aux_loss'].item():.6f}")
             check_routing_gap(name, model)
         bites(name, CausalLM(config, weights), ref)
+        if any(n.endswith(MXFP4_PACKED) for n in packed):
+            write_mxfp4_twin(name, config, packed, ref)
     versions = {"torch": torch.__version__, "producer": "tools/reference/families_torch.py",
                 "outputs_from": "a plain-PyTorch re-implementation, not transformers itself",
                 "checked_against": {"folders": TRANSFORMERS_MADE, "made_by": "transformers 5.17.0",
@@ -839,6 +1058,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare with the transformers-made folders")
     parser.add_argument("--write", action="store_true", help="check, then write the fixture folders")
+    parser.add_argument("--only", nargs="+", choices=sorted(FIXTURES), default=list(FIXTURES), metavar="NAME",
+                        help="with --write: only these folders (another CPU's float32 kernels may change the last "
+                             "bits of the others)")
     args = parser.parse_args()
     if not (args.check or args.write):
         parser.error("give --check or --write")
@@ -848,7 +1070,7 @@ def main():
         sys.exit("the re-implementation does not reproduce transformers' outputs; no fixture written")
     if args.write:
         with torch.no_grad():
-            write_fixtures(check_error)
+            write_fixtures(check_error, args.only)
 
 
 if __name__ == "__main__":
