@@ -22,7 +22,7 @@ class FamilyReferencesTest {
     static Stream<String> families() {
         return Stream.of("references/gemma", "references/gemma2", "references/gemma3_text", "references/phi3",
                 "references/phi3_longrope", "references/mistral_sliding", "references/qwen2_sliding",
-                "references/mixtral", "references/qwen2_moe", "references/qwen3_moe");
+                "references/mixtral", "references/qwen2_moe", "references/qwen3_moe", "references/gpt_oss");
     }
 
     /**

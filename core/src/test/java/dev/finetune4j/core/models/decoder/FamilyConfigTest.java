@@ -175,6 +175,64 @@ class FamilyConfigTest {
         assertEquals(null, DecoderConfig.fromJson(base("qwen3", 2)).moe(), "a dense family has no mixture");
     }
 
+    /** openai/gpt-oss-20b's config.json as published (transformers 4.55's layout: rope_scaling beside rope_theta). */
+    @Test
+    void gptOss20bAsPublished() {
+        ObjectNode json = JSON.createObjectNode();
+        json.put("model_type", "gpt_oss").put("vocab_size", 201088).put("hidden_size", 2880)
+                .put("intermediate_size", 2880).put("num_hidden_layers", 24).put("num_attention_heads", 64)
+                .put("num_key_value_heads", 8).put("head_dim", 64).put("num_local_experts", 32)
+                .put("num_experts_per_tok", 4).put("sliding_window", 128).put("rope_theta", 150000)
+                .put("max_position_embeddings", 131072).put("swiglu_limit", 7.0).put("router_aux_loss_coef", 0.9)
+                .put("rms_norm_eps", 1e-5).put("attention_bias", true).put("tie_word_embeddings", false);
+        json.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 32.0).put("beta_fast", 32.0)
+                .put("beta_slow", 1.0).put("original_max_position_embeddings", 4096).put("truncate", false);
+        var types = json.putArray("layer_types");
+        for (int i = 0; i < 24; i++) {
+            types.add(i % 2 == 0 ? "sliding_attention" : "full_attention");
+        }
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        MoeConfig moe = c.moe();
+        assertEquals(MoeConfig.Naming.GPT_OSS, moe.naming());
+        assertTrue(moe.naming().stacked() && c.attentionSinks() && c.attentionBias());
+        assertEquals(32, moe.numExperts());
+        assertEquals(4, moe.numExpertsPerTok());
+        assertEquals(2880, moe.expertIntermediateSize());
+        assertTrue(moe.normTopkProb(), "a softmax over the k chosen logits is the renormalised top-k");
+        assertEquals(7f, moe.swigluLimit());
+        assertEquals(1.702f, moe.swigluAlpha());
+        assertEquals(0.9f, moe.routerAuxLossCoef());
+        assertEquals(128, c.slidingWindowOf(0));
+        assertEquals(0, c.slidingWindowOf(1));
+        assertEquals("yarn", c.rope().ropeType());
+        assertEquals(false, c.rope().truncate());
+        assertEquals(150000.0, c.rope().ropeTheta());
+        // embeddings and head 2 * 201088 * 2880; per layer q/o 2 * 2880 * 4096, k/v 2 * 2880 * 512, 32 experts of
+        // 3 * 2880 * 2880 and a router of 32 * 2880: 20.9 billion, the model card's count
+        assertEquals(20_907_786_240L, c.parameterCount());
+    }
+
+    /** What transformers' GptOssConfig assumes for the fields a config.json leaves out. */
+    @Test
+    void gptOssDefaults() {
+        DecoderConfig c = DecoderConfig.fromJson(base("gpt_oss", 3));
+        assertEquals(64, c.headDim());
+        assertEquals(128, c.moe().numExperts());
+        assertEquals(4, c.moe().numExpertsPerTok());
+        assertArrayEquals(new boolean[]{true, false, true}, c.slidingLayers(), "every other layer slides, the first too");
+        assertEquals(128, c.slidingWindow());
+        assertEquals(131072, c.maxPositionEmbeddings());
+        assertEquals(1e-5f, c.rmsNormEps());
+        assertTrue(c.attentionBias());
+        RopeConfig rope = c.rope();
+        assertEquals("yarn", rope.ropeType());
+        assertEquals(32.0, rope.factor());
+        assertEquals(4096, rope.originalMaxPositionEmbeddings());
+        assertEquals(false, rope.truncate());
+        assertEquals(150000.0, rope.ropeTheta());
+        assertEquals(0.001f, c.moe().routerAuxLossCoef());
+    }
+
     @Test
     void mixtureConfigsThatCannotBeRightAreRefusedNamingTheField() {
         IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(
