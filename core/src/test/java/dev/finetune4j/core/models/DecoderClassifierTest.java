@@ -57,7 +57,7 @@ class DecoderClassifierTest {
      */
     /** A dense decoder, and a mixture of experts (whose sparse blocks route each token alike in both models). */
     @ParameterizedTest
-    @ValueSource(strings = {"references/qwen2_sliding", "references/qwen2_moe"})
+    @ValueSource(strings = {"references/qwen2_sliding", "references/qwen2_moe", "references/gpt_oss"})
     void causalCheckpointGetsANewHeadOverTheSameHiddenStates(String folder) {
         var dir = ReferenceData.resource(folder);
         long[][] ids = {{5, 9, 17, 3, 44, 2, 8}};

@@ -6,7 +6,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link MixtureOfExpertsTest}'s gradients on each CUDA device of {@link CudaTestDevices}: the backward of the experts'
- * row gathers (scatter-adds on the device) and of the routing weights, for Qwen2-MoE (a shared expert, a dense layer).
+ * row gathers (scatter-adds on the device) and of the routing weights, for Qwen2-MoE (a shared expert, a dense layer),
+ * and gpt-oss's sinks, biased router and clamped stacked experts.
  */
 class MixtureOfExpertsOnCudaTest {
 
@@ -14,5 +15,11 @@ class MixtureOfExpertsOnCudaTest {
     @MethodSource(CudaTestDevices.NAMES)
     void gradientsThroughTheRoutingMatchTorch(String device) throws Exception {
         MixtureOfExpertsTest.assertGradientsMatchTorch("qwen2_moe", CudaTestDevices.require(device));
+    }
+
+    @ParameterizedTest
+    @MethodSource(CudaTestDevices.NAMES)
+    void gptOssGradientsMatchTorch(String device) throws Exception {
+        MixtureOfExpertsTest.assertGradientsMatchTorch("gpt_oss", CudaTestDevices.require(device));
     }
 }

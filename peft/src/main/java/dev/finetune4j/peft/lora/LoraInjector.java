@@ -142,7 +142,8 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
      */
     private static TargetModules defaultTargets(String modelType) {
         return switch (modelType) {
-            case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "mixtral", "qwen2_moe", "qwen3_moe" ->
+            case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "mixtral", "qwen2_moe", "qwen3_moe",
+                    "gpt_oss" ->
                     TargetModules.names("q_proj", "v_proj");
             case "gemma3" -> TargetModules.regex("model\\.language_model\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)");
             case "phi3" -> TargetModules.names("qkv_proj", "o_proj", "gate_up_proj", "down_proj");

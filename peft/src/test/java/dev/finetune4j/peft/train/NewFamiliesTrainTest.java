@@ -28,15 +28,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * LoRA with PEFT's default target modules trains tiny random Gemma 2 (sliding window, both soft caps, four norms
  * per layer), Gemma 3 (q/k norms, a local and a global rotary table) and Phi-3 (fused qkv_proj and gate_up_proj,
  * partial rotary, longrope past its pretrained length, a sliding window) and the mixtures of experts Mixtral,
- * Qwen2-MoE (a shared expert, a dense layer) and Qwen3-MoE: the loss falls and every adapter tensor's gradient agrees
- * with finite differences, which a wrong backward through any of those parts would break.
+ * Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE and gpt-oss (attention sinks, clamped stacked experts): the
+ * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
+ * those parts would break.
  */
 class NewFamiliesTrainTest {
     private static final int VOCAB = 64;
     private static final int STEPS = 12;
 
     @ParameterizedTest
-    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe"})
+    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -229,6 +230,10 @@ class NewFamiliesTrainTest {
             }
             case "qwen3_moe" -> c.put("num_experts", 3).put("num_experts_per_tok", 3).put("moe_intermediate_size", 16)
                     .put("norm_topk_prob", true);
+            // attention sinks, a sliding first layer, YaRN, a biased router and the clamped experts (a limit of 0.1:
+            // N(0, 0.1) weights would not reach gpt-oss's 7)
+            case "gpt_oss" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4).put("sliding_window", 4)
+                    .put("swiglu_limit", 0.1);
             default -> throw new IllegalArgumentException(type);
         }
         tweak.accept(c);
