@@ -83,6 +83,27 @@ class NewFamiliesTrainTest {
         }
     }
 
+    /**
+     * gpt-oss with LoRA on its biased routers and attention outputs (its experts are stacked parameters, not
+     * modules): the adapters' gradients reach the routers through the routing weights and the sinks' softmax.
+     */
+    @Test
+    void gptOssLoraOnTheRoutersTrainsThroughTheRouting() {
+        try (LanguageModel base = tiny("gpt_oss")) {
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
+                    .targetModules("o_proj", "router").build());
+            assertEquals(List.of("o_proj", "router"), targetedModules(model));
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(1e-2)
+                    .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
+            List<Double> losses = SftTrainer.builder().model(model).config(cfg)
+                    .trainData(EveryMethodTrainsTest.sftData(1)).build().train().lossHistory();
+            assertTrue(losses.get(STEPS - 2) + losses.get(STEPS - 1) < 0.98 * (losses.get(0) + losses.get(1)),
+                    "loss " + losses);
+            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences("gpt_oss", false, TrainedModel.of(model),
+                    new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
+        }
+    }
+
     /** The module names (last path element) that carry a LoRA A, in first-seen order. */
     private static List<String> targetedModules(PeftModel model) {
         return model.trainableParameters().keySet().stream().filter(n -> n.contains("lora_A"))
