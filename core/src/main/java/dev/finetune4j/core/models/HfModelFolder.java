@@ -2,6 +2,7 @@ package dev.finetune4j.core.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.SafetensorsWriter;
@@ -85,7 +86,8 @@ public final class HfModelFolder {
         Path tmp = parent.resolve("." + abs.getFileName() + ".tmp-" + UUID.randomUUID());
         try {
             Files.createDirectories(tmp);
-            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("config.json").toFile(), config);
+            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("config.json").toFile(),
+                    withoutMxfp4(config));
             writeWeights(model, visionSource, tmp.resolve("model.safetensors"));
             if (tokenizerFolder != null) {
                 for (String name : TOKENIZER_FILES) {
@@ -99,6 +101,20 @@ public final class HfModelFolder {
         } finally {
             AtomicDirectory.deleteTree(tmp);
         }
+    }
+
+    /**
+     * {@code config} without a {@code quantization_config} of MXFP4 (gpt-oss's published folders): the weights are
+     * written dequantized, so a config still claiming packed experts would send transformers looking for
+     * {@code *_blocks} tensors that are not there.
+     */
+    private static JsonNode withoutMxfp4(JsonNode config) {
+        if (!config.path("quantization_config").path("quant_method").asText("").equals("mxfp4")) {
+            return config;
+        }
+        ObjectNode copy = config.deepCopy();
+        copy.remove("quantization_config");
+        return copy;
     }
 
     /**

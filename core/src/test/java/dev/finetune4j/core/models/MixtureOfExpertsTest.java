@@ -110,6 +110,19 @@ class MixtureOfExpertsTest {
         }
     }
 
+    /** gpt-oss under NF4: the attention quantized, the biased routers and the stacked experts (not linear layers) kept. */
+    @Test
+    void nf4LoadingOfGptOssQuantizesItsAttentionOnly() {
+        LoadOptions nf4 = LoadOptions.builder().quantization(Quantization.NF4).build();
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("references/gpt_oss"), nf4)) {
+            Map<String, Tensor> w = lm.stateDict();
+            assertEquals(DType.NF4, w.get("model.layers.0.self_attn.q_proj.weight").dtype());
+            assertEquals(DType.F32, w.get("model.layers.0.mlp.router.weight").dtype());
+            assertEquals(DType.F32, w.get("model.layers.0.mlp.experts.gate_up_proj").dtype());
+            assertEquals(DType.F32, w.get("model.layers.0.self_attn.sinks").dtype());
+        }
+    }
+
     /** Hugging Face's causal-LM loss: logits of position t predict token t+1, mean over all positions. */
     private static Tensor nextTokenLoss(LanguageModel lm, long[][] ids) {
         Tensor logits = lm.forward(ModelInput.of(ids, null));

@@ -84,6 +84,28 @@ class Mxfp4Test {
         }
     }
 
+    /** Saved, the dequantized experts are plain tensors, and the config no longer claims MXFP4. */
+    @Test
+    void savedFolderHoldsTheDequantizedExpertsWithoutTheQuantizationConfig(@TempDir Path dir) throws Exception {
+        Path saved = dir.resolve("saved");
+        try (LanguageModel packed = AutoModel.loadCausalLM(ReferenceData.resource("references/gpt_oss_mxfp4"))) {
+            HfModelFolder.save(packed, saved);
+        }
+        assertTrue(new ObjectMapper().readTree(saved.resolve("config.json").toFile()).path("quantization_config")
+                .isMissingNode());
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(saved)) {
+            assertTrue(ckpt.contains("model.layers.0.mlp.experts.gate_up_proj")
+                    && !ckpt.contains("model.layers.0.mlp.experts.gate_up_proj_blocks"));
+        }
+        try (LanguageModel reloaded = AutoModel.loadCausalLM(saved);
+             LanguageModel plain = AutoModel.loadCausalLM(ReferenceData.resource("references/gpt_oss"));
+             var scope = TensorScope.open()) {
+            Tensor expected = plain.stateDict().get("model.layers.1.mlp.experts.down_proj");
+            assertArrayEquals(expected.toFloatArray(),
+                    reloaded.stateDict().get("model.layers.1.mlp.experts.down_proj").to(DType.F32).toFloatArray());
+        }
+    }
+
     @Test
     void checkpointsQuantizedByOtherMethodsAreRefused(@TempDir Path dir) throws Exception {
         Path source = ReferenceData.resource("references/gpt_oss");

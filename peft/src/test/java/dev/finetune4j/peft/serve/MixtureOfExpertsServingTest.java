@@ -3,8 +3,9 @@ package dev.finetune4j.peft.serve;
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.lora.LoraConfig;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,20 +21,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A mixture of experts in the engine: routing is per token, so requests batched together (prompts read in chunks
  * of up to 7 tokens, two attention adapters and the bare base) each get the tokens core's Generator gives them alone.
- * An adapter that changes an expert is refused, since the experts see tokens grouped by expert rather than the
- * batch's rows, and the engine goes on serving.
+ * An adapter that changes a layer inside the mixture (an expert, gpt-oss's router) is refused, since the experts see
+ * tokens grouped by expert rather than the batch's rows, and the engine goes on serving. For Qwen2-MoE (a shared
+ * expert, a dense layer) and gpt-oss (attention sinks and a sliding window over the cached keys).
  */
 class MixtureOfExpertsServingTest {
-    private static final String MODEL = ServeFixtures.MIXTURE;
 
-    @Test
-    void batchedRequestsEqualEachRequestAloneAndExpertAdaptersAreRefused(@TempDir Path tmp) throws Exception {
-        Path qv = ServeFixtures.saveAdapter(MODEL, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
+    @ParameterizedTest
+    @CsvSource({ServeFixtures.MIXTURE + ",up_proj", ServeFixtures.GPT_OSS + ",router"})
+    void batchedRequestsEqualEachRequestAloneAndExpertAdaptersAreRefused(String model, String insideTheMixture,
+                                                                          @TempDir Path tmp) throws Exception {
+        Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));
-        Path ko = ServeFixtures.saveAdapter(MODEL, LoraConfig.builder().r(8).loraAlpha(8).targetModules("k_proj", "o_proj"),
+        Path ko = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(8).loraAlpha(8).targetModules("k_proj", "o_proj"),
                 2, tmp.resolve("ko"));
-        Path experts = ServeFixtures.saveAdapter(MODEL, LoraConfig.builder().r(4).targetModules("q_proj", "up_proj"), 3,
-                tmp.resolve("experts"));
+        Path experts = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).targetModules("q_proj",
+                insideTheMixture), 3, tmp.resolve("experts"));
         String[] adapters = {null, "qv", "ko"};
         List<CompletionRequest> requests = new ArrayList<>();
         List<long[]> alone = new ArrayList<>();
@@ -42,16 +45,16 @@ class MixtureOfExpertsServingTest {
             GenerationConfig cfg = GenerationConfig.greedy(4 + i % 5);
             CompletionRequest r = new CompletionRequest(adapter, ServeFixtures.prompt(3 + (i * 4) % 17, 256, 60 + i), cfg);
             requests.add(r);
-            alone.add(ServeFixtures.generateAlone(MODEL, adapter == null ? null : adapter.equals("qv") ? qv : ko,
+            alone.add(ServeFixtures.generateAlone(model, adapter == null ? null : adapter.equals("qv") ? qv : ko,
                     r.promptTokens(), cfg));
         }
-        try (LanguageModel base = ServeFixtures.load(MODEL);
+        try (LanguageModel base = ServeFixtures.load(model);
              InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(5).stepTokenBudget(7).build()) {
             engine.loadAdapter("qv", qv);
             engine.loadAdapter("ko", ko);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> engine.loadAdapter("experts", experts));
-            assertTrue(e.getMessage().contains("inside a mixture of experts") && e.getMessage().contains("up_proj"),
+            assertTrue(e.getMessage().contains("inside a mixture of experts") && e.getMessage().contains(insideTheMixture),
                     e.getMessage());
             assertEquals(List.of("ko", "qv"), engine.adapterNames().stream().sorted().toList());
             List<CompletableFuture<Completion>> futures = new ArrayList<>();

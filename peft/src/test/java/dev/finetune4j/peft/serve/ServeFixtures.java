@@ -47,11 +47,16 @@ final class ServeFixtures {
      * temporary folder.
      */
     static final String MIXTURE = "qwen2-moe";
+    /**
+     * A gpt-oss of 2 layers (attention sinks, the first layer sliding over 4 tokens, 4 stacked experts, top 2), read
+     * from core's test jar into a temporary folder.
+     */
+    static final String GPT_OSS = "gpt-oss";
     private static final Map<String, Path> referenceCopies = new HashMap<>();
 
     /**
-     * A model folder under src/test/resources/hf-tiny, or {@link #SLIDING_WINDOW}'s, {@link #LONGROPE}'s or
-     * {@link #MIXTURE}'s copy.
+     * A model folder under src/test/resources/hf-tiny, or {@link #SLIDING_WINDOW}'s, {@link #LONGROPE}'s,
+     * {@link #MIXTURE}'s or {@link #GPT_OSS}'s copy.
      */
     static Path model(String name) {
         if (name.equals(SLIDING_WINDOW)) {
@@ -62,6 +67,9 @@ final class ServeFixtures {
         }
         if (name.equals(MIXTURE)) {
             return referenceCopy("references/qwen2_moe");
+        }
+        if (name.equals(GPT_OSS)) {
+            return referenceCopy("references/gpt_oss");
         }
         try {
             return Path.of(ServeFixtures.class.getResource("/hf-tiny/" + name).toURI());
