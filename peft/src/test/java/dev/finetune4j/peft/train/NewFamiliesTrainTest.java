@@ -12,6 +12,7 @@ import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
@@ -112,17 +113,19 @@ class NewFamiliesTrainTest {
     }
 
     /**
-     * Under BF16_MIXED (bf16 activations into the routers and experts, float32 routing probabilities) a mixture
-     * trains as it does in float32: the first step's loss agrees to bf16's precision and the loss falls.
+     * Under BF16_MIXED (bf16 activations into the routers and experts, float32 routing probabilities; gpt-oss's
+     * attention output kept in bf16 for its sinks' gradient) a mixture trains as it does in float32: the first step's
+     * loss agrees to bf16's precision and the loss falls.
      */
-    @Test
-    void aMixtureTrainsUnderBf16Mixed() {
+    @ParameterizedTest
+    @CsvSource({"qwen2_moe,up_proj", "gpt_oss,router"})
+    void aMixtureTrainsUnderBf16Mixed(String type, String mixtureTarget) {
         double[] first = new double[2];
         List<Double> mixed = null;
         for (Precision precision : List.of(Precision.F32, Precision.BF16_MIXED)) {
-            try (LanguageModel base = tiny("qwen2_moe", c -> c.put("num_experts_per_tok", 2))) {
+            try (LanguageModel base = tiny(type, c -> c.put("num_experts_per_tok", 2))) {
                 PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
-                        .targetModules("q_proj", "v_proj", "up_proj").build());
+                        .targetModules("q_proj", "v_proj", mixtureTarget).build());
                 TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(1e-2)
                         .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).precision(precision).build();
                 List<Double> losses = SftTrainer.builder().model(model).config(cfg)

@@ -39,23 +39,34 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
         /** Mixtral: {@code block_sparse_moe.gate}, {@code block_sparse_moe.experts.N.w1} (gate), {@code w3}, {@code w2}. */
-        MIXTRAL("block_sparse_moe", "gate", MlpNames.MIXTRAL),
+        MIXTRAL("block_sparse_moe", "gate", false, MlpNames.MIXTRAL),
         /** Qwen2-MoE, Qwen3-MoE: {@code mlp.gate}, {@code mlp.experts.N.gate_proj}, {@code up_proj}, {@code down_proj}. */
-        QWEN("mlp", "gate", MlpNames.STANDARD),
+        QWEN("mlp", "gate", false, MlpNames.STANDARD),
         /**
          * gpt-oss: {@code mlp.router} (with a bias) and the experts stacked into {@code mlp.experts.gate_up_proj},
          * {@code gate_up_proj_bias}, {@code down_proj}, {@code down_proj_bias} ({@link GptOssExperts}).
          */
-        GPT_OSS("mlp", "router", null);
+        GPT_OSS("mlp", "router", true, null);
 
         private final String block;
         private final String router;
+        private final boolean routerBias;
         private final MlpNames expert;
 
-        Naming(String block, String router, MlpNames expert) {
+        Naming(String block, String router, boolean routerBias, MlpNames expert) {
             this.block = block;
             this.router = router;
+            this.routerBias = routerBias;
             this.expert = expert;
+        }
+
+        /**
+         * Whether the router adds a bias to its scores.
+         *
+         * @return true for gpt-oss
+         */
+        public boolean routerBias() {
+            return routerBias;
         }
 
         /**

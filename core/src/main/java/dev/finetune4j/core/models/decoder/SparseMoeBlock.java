@@ -47,7 +47,7 @@ public final class SparseMoeBlock extends Module implements Layer {
      */
     public SparseMoeBlock(TensorScope scope, DecoderConfig c) {
         this.moe = c.moe();
-        registerChild(moe.naming().router(), new Linear(scope, c.hiddenSize(), moe.numExperts(), moe.naming().stacked()));
+        registerChild(moe.naming().router(), new Linear(scope, c.hiddenSize(), moe.numExperts(), moe.naming().routerBias()));
         if (moe.naming().stacked()) {
             registerChild("experts", new GptOssExperts(scope, c.hiddenSize(), moe));
         } else {

@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
         auto backwardKv = small ? attention_backward_kv_bf16_d64 : attention_backward_kv_bf16;
         launch(B * H * queryTiles, [&] {
             forward(q16.data(), k16.data(), v16.data(), d, scale, softCap, causal, window, validArg, segArg,
-                    out.data(), DT_F32, outLayout, lse.data());
+                    out.data(), DT_F32, outLayout, lse.data(), nullptr);
         });
         launch((B * H * T + 7) / 8, deltaPass);
         launch((small ? 1 : slices) * B * Hkv * keyTiles, [&] {
@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
         auto backwardQ = wide ? attention_backward_q_d256 : attention_backward_q;
         launch(B * H * queryTiles, [&] {
             forward(q.data(), k.data(), v.data(), d, scale, softCap, causal, window, validArg, segArg, out.data(),
-                    DT_F32, outLayout, lse.data());
+                    DT_F32, outLayout, lse.data(), nullptr);
         });
         launch((B * H * T + 7) / 8, deltaPass);
         launch(B * Hkv * keyTiles, [&] {
