@@ -84,7 +84,9 @@ final class Mxfp4 {
         int groups = rows / BLOCK;
         MemorySegment packed = ckpt.tensor(blocks.name()).hostSegment();
         MemorySegment exponents = ckpt.tensor(scales.name()).hostSegment();
-        float[] values = new float[Math.toIntExact(shape.numel())];
+        Tensor out = Tensor.empty(into, into.device(), dtype, shape);
+        // one expert at a time: a layer's float32 copy would be gigabytes (gpt-oss-120b: 8.5 GB a tensor)
+        float[] values = new float[Math.multiplyExact(rows, cols)];
         for (int e = 0; e < experts; e++) {
             for (int n = 0; n < cols; n++) {
                 for (int g = 0; g < groups; g++) {
@@ -92,19 +94,19 @@ final class Mxfp4 {
                     int exponent = Byte.toUnsignedInt(exponents.get(ValueLayout.JAVA_BYTE, scaleIndex)) - SCALE_BIAS;
                     for (int j = 0; j < BLOCK / 2; j++) {
                         int b = Byte.toUnsignedInt(packed.get(ValueLayout.JAVA_BYTE, scaleIndex * (BLOCK / 2) + j));
-                        int k = g * BLOCK + 2 * j;
-                        long at = ((long) e * rows + k) * cols + n; // the stored (n, k) lands at (k, n)
-                        values[(int) at] = Math.scalb(FP4[b & 0xF], exponent);
-                        values[(int) (at + cols)] = Math.scalb(FP4[b >>> 4], exponent);
+                        int at = (g * BLOCK + 2 * j) * cols + n; // the stored (n, k) lands at (k, n)
+                        values[at] = Math.scalb(FP4[b & 0xF], exponent);
+                        values[at + cols] = Math.scalb(FP4[b >>> 4], exponent);
                     }
                 }
             }
+            try (TensorScope staging = TensorScope.detached()) {
+                Tensor expert = Tensor.of(Device.cpu(), staging, values, Shape.of(rows, cols));
+                Tensor onDevice = into.device().isCpu() ? expert : expert.copyTo(into.device(), staging);
+                into.device().backend().copy().copy(onDevice, out.slice(0, e, e + 1).reshape(rows, cols));
+            }
         }
-        try (TensorScope staging = TensorScope.detached()) {
-            Tensor host = Tensor.of(Device.cpu(), staging, values, shape);
-            Tensor converted = host.convertTo(dtype, into.device().isCpu() ? into : staging);
-            return into.device().isCpu() ? converted : converted.copyTo(into.device(), into);
-        }
+        return out;
     }
 
     private static void requirePacking(String name, Shape shape, TensorInfo blocks, TensorInfo scales) {

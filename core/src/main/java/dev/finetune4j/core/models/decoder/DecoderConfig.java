@@ -141,7 +141,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     /**
      * Reads a config.json, with each family's defaults for fields it leaves out.
      *
-     * @param c the parsed config.json
+     * @param config the parsed config.json
      * @return the configuration
      */
     public static DecoderConfig fromJson(JsonNode config) {
