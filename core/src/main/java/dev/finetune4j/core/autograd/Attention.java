@@ -104,8 +104,12 @@ public final class Attention {
             Tensor dv = Tensor.empty(v.device(), v.shape());
             // dOut in any layout (the gradient of the merged heads): the kernels read or convert it where it is
             kernels.attentionBackward(qc, kc, vc, mask, scale, softCap, outValues, logSumExp, dOut.detach(), dq, dk, dv);
-            return sinks == null ? new Tensor[]{dq, dk, dv}
-                    : new Tensor[]{dq, dk, dv, sinkGradient(sinkLogits, logSumExp, outValues, dOut)};
+            if (sinks == null) {
+                return new Tensor[]{dq, dk, dv};
+            }
+            // frozen sinks (LoRA on a gpt-oss) need no gradient: skip the (B, H, T, D) product behind it
+            return new Tensor[]{dq, dk, dv, sinks.requiresGrad() ? sinkGradient(sinkLogits, logSumExp, outValues, dOut)
+                    : null};
         };
         return sinks == null ? Autograd.record("attention", stored, backward, q, k, v)
                 : Autograd.record("attention", stored, backward, q, k, v, sinks);

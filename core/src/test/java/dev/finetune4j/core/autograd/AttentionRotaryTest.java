@@ -5,6 +5,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Scaled dot-product attention (GQA, causal, padding, packed segments, sliding windows, soft caps) and rotary
@@ -157,6 +158,28 @@ class AttentionRotaryTest {
                     .input(B, H, T, D).input(B, HKV, S, D).input(B, HKV, S, D).input(H)
                     .reference(x -> attention(x[0], x[1], x[2], x[3], mask, 0.8f, 0, B, H, HKV, T, S, D))
                     .run();
+        }
+    }
+
+    /**
+     * Under BF16_MIXED the output the sinks' gradient reads is the bf16 token-major one: the gradient agrees with
+     * float32's to bf16's precision.
+     */
+    @Test
+    void sinkGradientUnderBf16Mixed() {
+        float[][] grads = new float[2][];
+        for (Precision precision : new Precision[]{Precision.F32, Precision.BF16_MIXED}) {
+            try (var s = TensorScope.open(); var p = precision.use()) {
+                Tensor sinks = Tensor.of(GradCheck.randn(4, H), H).requiresGrad(true);
+                Tensor out = Attention.scaledDotProduct(Tensor.of(GradCheck.randn(1, B * H * T * D), B, H, T, D),
+                        Tensor.of(GradCheck.randn(2, B * HKV * S * D), B, HKV, S, D),
+                        Tensor.of(GradCheck.randn(3, B * HKV * S * D), B, HKV, S, D), MASK, 0.8f, 0f, sinks);
+                Autograd.backward(out, Tensor.of(GradCheck.randn(5, B * H * T * D), B, H, T, D));
+                grads[precision.ordinal()] = sinks.grad().toFloatArray();
+            }
+        }
+        for (int h = 0; h < H; h++) {
+            assertEquals(grads[0][h], grads[1][h], 2e-2 * Math.abs(grads[0][h]) + 1e-3, "sink " + h);
         }
     }
 
