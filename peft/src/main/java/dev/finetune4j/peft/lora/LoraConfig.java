@@ -26,7 +26,8 @@ import java.util.Map;
  * @param r                 rank of every adapter (overridden per module by {@code rankPattern})
  * @param loraAlpha         scaling numerator: scale = alpha / r, or alpha / sqrt(r) with {@code useRslora}
  * @param loraDropout       dropout on the adapter's input in training mode, in [0, 1)
- * @param targetModules     modules to adapt; null means the model family's default (q/v projections)
+ * @param targetModules     modules to adapt; null means the model family's default (q/v projections), unless
+ *                          {@code targetParameters} are given
  * @param excludeModules    modules never to adapt, or null
  * @param layersToTransform layer indices to adapt (with a list {@code targetModules}), or null for all
  * @param layersPattern     name of the layer list ({@code "layers"}, {@code "h"}) locating the index, or null
@@ -40,17 +41,21 @@ import java.util.Map;
  * @param modulesToSave     modules trained fully and saved with the adapter (classifier heads), or null
  * @param useDora           DoRA (Liu et al. 2024): learn a magnitude per output and a LoRA-updated direction
  * @param taskType          PEFT's {@code task_type}, or null
+ * @param targetParameters  stacked expert parameters to adapt (PEFT's {@code target_parameters}: gpt-oss's
+ *                          {@code mlp.experts.gate_up_proj}, {@code mlp.experts.down_proj}), matched as a parameter's
+ *                          full name or its ending after a dot; null for none. Each expert gets its own rank-r
+ *                          update; no dropout, DoRA or fan_in_fan_out with them (as PEFT)
  */
 public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModules targetModules,
                          TargetModules excludeModules, List<Integer> layersToTransform, String layersPattern,
                          Map<String, Integer> rankPattern, Map<String, Double> alphaPattern, boolean useRslora,
                          LoraInit initLoraWeights, boolean fanInFanOut, LoraBias bias, List<String> modulesToSave,
-                         boolean useDora, String taskType) implements PeftConfig {
+                         boolean useDora, String taskType, List<String> targetParameters) implements PeftConfig {
     /** PEFT's {@code peft_type} of LoRA (DoRA and rsLoRA are options of it). */
     public static final String PEFT_TYPE = "LORA";
     /** LoRA options PEFT has and this library does not implement: refusing beats silently different outputs. */
     private static final List<String> UNSUPPORTED = List.of("use_qalora", "lora_bias", "layer_replication",
-            "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "use_bdlora");
+            "trainable_token_indices", "alora_invocation_tokens", "use_bdlora");
 
     /**
      * Checks the rank, dropout and alpha, copies the lists and maps, and fills in the default initialisation and bias.
@@ -74,6 +79,12 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
             }
         });
         modulesToSave = modulesToSave == null ? null : List.copyOf(modulesToSave);
+        targetParameters = targetParameters == null || targetParameters.isEmpty() ? null : List.copyOf(targetParameters);
+        if (targetParameters != null && (loraDropout > 0 || useDora || fanInFanOut)) {
+            throw new IllegalArgumentException("target_parameters cannot be combined with "
+                    + (loraDropout > 0 ? "lora_dropout = " + loraDropout : useDora ? "use_dora" : "fan_in_fan_out")
+                    + ": an adapter on a stacked parameter updates the weight itself (as PEFT's, which refuses the same)");
+        }
         initLoraWeights = initLoraWeights == null ? LoraInit.DEFAULT : initLoraWeights;
         bias = bias == null ? LoraBias.NONE : bias;
         if (layersToTransform != null && targetModules instanceof TargetModules.Regex) {
@@ -197,7 +208,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
                 throw new PeftException("adapter_config.json sets " + key + " = " + v + ", which finetune4j does not implement; "
                         + "supported LoRA options: r, lora_alpha, lora_dropout, target_modules, exclude_modules, "
                         + "layers_to_transform, layers_pattern, rank_pattern, alpha_pattern, use_rslora, use_dora, "
-                        + "init_lora_weights, fan_in_fan_out, bias, modules_to_save");
+                        + "init_lora_weights, fan_in_fan_out, bias, modules_to_save, target_parameters");
             }
         }
         JsonNode layers = c.get("layers_to_transform");
@@ -219,13 +230,19 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         Map<String, Double> alphas = new LinkedHashMap<>();
         c.path("alpha_pattern").properties().forEach(e -> alphas.put(e.getKey(),
                 JsonFields.number(c.path("alpha_pattern"), e.getKey(), 8, at)));
+        List<String> parameters = PeftJson.strings(c.get("target_parameters"));
+        JsonNode modules = c.get("target_modules");
+        // an adapter of parameters alone lists no module (written so that PEFT adds none of its defaults)
+        boolean noModules = parameters != null && !parameters.isEmpty() && modules != null && modules.isArray()
+                && modules.isEmpty();
         return new LoraConfig(JsonFields.integer(c, "r", 8, 1, ConfigLimits.HIDDEN, at),
                 JsonFields.number(c, "lora_alpha", 8, at), JsonFields.number(c, "lora_dropout", 0, at),
-                PeftJson.targets(c.get("target_modules"), "target_modules"),
+                noModules ? null : PeftJson.targets(modules, "target_modules"),
                 PeftJson.targets(c.get("exclude_modules"), "exclude_modules"), layerList,
                 layersPattern, ranks, alphas, c.path("use_rslora").asBoolean(false), LoraInit.fromJson(c.get("init_lora_weights")),
                 c.path("fan_in_fan_out").asBoolean(false), LoraBias.fromJson(c.path("bias").asText("none")),
-                PeftJson.strings(c.get("modules_to_save")), c.path("use_dora").asBoolean(false), PeftJson.text(c, "task_type"));
+                PeftJson.strings(c.get("modules_to_save")), c.path("use_dora").asBoolean(false), PeftJson.text(c, "task_type"),
+                parameters);
     }
 
     /**
@@ -238,7 +255,11 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         o.put("r", r);
         PeftJson.putNumber(o, "lora_alpha", loraAlpha);
         o.put("lora_dropout", loraDropout);
-        PeftJson.putTargets(o, "target_modules", targetModules);
+        if (targetModules == null && targetParameters != null) {
+            o.putArray("target_modules"); // PEFT would otherwise add the family's defaults to the parameters
+        } else {
+            PeftJson.putTargets(o, "target_modules", targetModules);
+        }
         PeftJson.putTargets(o, "exclude_modules", excludeModules);
         if (layersToTransform == null) {
             o.putNull("layers_to_transform");
@@ -262,6 +283,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         o.put("bias", bias.json());
         o.put("lora_bias", false);
         PeftJson.putStrings(o, "modules_to_save", modulesToSave);
+        PeftJson.putStrings(o, "target_parameters", targetParameters);
     }
 
     /**
@@ -296,6 +318,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         b.modulesToSave = modulesToSave;
         b.useDora = useDora;
         b.taskType = taskType;
+        b.targetParameters = targetParameters;
         return b;
     }
 
@@ -317,6 +340,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
         private List<String> modulesToSave;
         private boolean useDora;
         private String taskType = "CAUSAL_LM";
+        private List<String> targetParameters;
 
         private Builder() {
         }
@@ -456,6 +480,15 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
          * @return this builder
          */
         public Builder taskType(String value) { taskType = value; return this; }
+        /**
+         * Stacked expert parameters to adapt, PEFT's {@code target_parameters} (default none): e.g.
+         * {@code "mlp.experts.gate_up_proj", "mlp.experts.down_proj"} for every gpt-oss layer, or
+         * {@code "7.mlp.experts.gate_up_proj"} for layer 7's. Listed in PEFT's order: the first is wrapped first.
+         *
+         * @param names parameter names or their endings
+         * @return this builder
+         */
+        public Builder targetParameters(String... names) { targetParameters = List.of(names); return this; }
 
         /**
          * Builds the configuration; the values are checked here.
@@ -464,7 +497,8 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
          */
         public LoraConfig build() {
             return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, layersToTransform, layersPattern,
-                    rankPattern, alphaPattern, useRslora, initLoraWeights, fanInFanOut, bias, modulesToSave, useDora, taskType);
+                    rankPattern, alphaPattern, useRslora, initLoraWeights, fanInFanOut, bias, modulesToSave, useDora, taskType,
+                    targetParameters);
         }
     }
 }

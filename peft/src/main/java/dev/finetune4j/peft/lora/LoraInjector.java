@@ -33,10 +33,10 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
         super(LoraConfig.PEFT_TYPE, "lora", LoraConfig.class, LoraConfig::fromJson);
     }
 
-    /** PEFT's per-model default target modules written in when the config leaves them out. */
+    /** PEFT's per-model default target modules written in when the config names neither modules nor parameters. */
     @Override
     public LoraConfig withDefaults(LoraConfig config, String modelType) {
-        return config.targetModules() != null ? config
+        return config.targetModules() != null || config.targetParameters() != null ? config
                 : config.toBuilder().targetModules(defaultTargets(modelType)).build();
     }
 
@@ -57,8 +57,11 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
     @Override
     public LayerTuner inject(PeftContext ctx, LoraConfig cfg) {
         Module root = ctx.root();
+        // NOTE: target_parameters alone adapt no module: the family's default targets are for configs naming neither
+        boolean modules = cfg.targetModules() != null || cfg.targetParameters() == null;
         TargetModules defaults = cfg.targetModules() == null ? defaultTargets(ctx.modelType()) : null;
-        List<String> targets = ModelTree.select(root, p -> cfg.targets(p, defaults), "target_modules " + describe(cfg));
+        List<String> targets = modules
+                ? ModelTree.select(root, p -> cfg.targets(p, defaults), "target_modules " + describe(cfg)) : List.of();
         requireSensibleRanks(root, targets, cfg);
         SplittableRandom init = new SplittableRandom(ctx.seed());
         List<LayerTuner.Swap> swaps = new ArrayList<>();
@@ -70,6 +73,7 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
                 return l;
             }));
         }
+        swaps.addAll(ExpertParameters.wrap(ctx, cfg, init));
         swaps.addAll(ModulesToSave.wrapAll(ctx, cfg.modulesToSave(), swaps));
         Map<String, Tensor> tensors = savedTensors(root, cfg.bias());
         tensors.values().forEach(t -> t.requiresGrad(ctx.trainable()));
@@ -115,18 +119,30 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
     }
 
     private static void initialise(LoraLinear l, LoraInit init, SplittableRandom random) {
-        Tensor a = l.loraA();
-        int r = a.dim(0);
+        initialise(l.loraA(), l.loraB(), l.loraA().dim(0), init, random);
+        l.initialiseVariant();
+    }
+
+    /**
+     * A and B as PEFT initialises them: A uniform in +-1/sqrt(in) (kaiming_uniform with a = sqrt(5)), or N(0, 1/r)
+     * for GAUSSIAN; B zero, or uniform too for RANDOM.
+     *
+     * @param a the A weight
+     * @param b the B weight
+     * @param rank r
+     * @param init the initialisation
+     * @param random the draws
+     */
+    static void initialise(Tensor a, Tensor b, int rank, LoraInit init, SplittableRandom random) {
         switch (init) {
             case DEFAULT, RANDOM -> LinearInit.fanInUniform(a, a.dim(1), random);
             case GAUSSIAN -> {
-                StateDicts.fill(a, () -> StateDicts.gaussian(random) / r);
+                StateDicts.fill(a, () -> StateDicts.gaussian(random) / rank);
             }
         }
         if (init == LoraInit.RANDOM) {
-            LinearInit.fanInUniform(l.loraB(), l.loraB().dim(1), random);
+            LinearInit.fanInUniform(b, b.dim(1), random);
         }
-        l.initialiseVariant();
     }
 
     private static String describe(LoraConfig cfg) {

@@ -118,6 +118,12 @@ final class AdapterLoader {
             throw new PeftException("adapter " + dir + " is " + loaded.config().peftType() + "; the inference engine serves "
                     + "LoRA adapters (rsLoRA and DoRA included): merge other methods into a model folder and serve that");
         }
+        if (c.targetParameters() != null) {
+            throw new PeftException("adapter " + dir + " adapts stacked expert parameters (target_parameters "
+                    + c.targetParameters() + "), whose experts see tokens grouped by expert, not the batch's rows: the "
+                    + "inference engine cannot apply it per request; merge it into a model folder (finetune4j merge) "
+                    + "and serve that");
+        }
         if (c.modulesToSave() != null && !c.modulesToSave().isEmpty() || c.bias() != LoraBias.NONE) {
             throw new PeftException("adapter " + dir + " also saves full modules or biases (modules_to_save "
                     + c.modulesToSave() + ", bias " + c.bias() + "), which would change the shared base model; the "

@@ -2,7 +2,9 @@ package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.lora.LoraConfig;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -65,6 +67,20 @@ class MixtureOfExpertsServingTest {
                 assertArrayEquals(alone.get(i), futures.get(i).get(60, TimeUnit.SECONDS).tokens(),
                         "request " + i + " (adapter " + requests.get(i).adapter() + ")");
             }
+        }
+    }
+
+    /** gpt-oss's stacked experts adapted (PEFT's target_parameters): refused, and the engine goes on serving. */
+    @Test
+    void stackedExpertAdaptersAreRefused(@TempDir Path tmp) throws Exception {
+        Path experts = ServeFixtures.saveAdapter(ServeFixtures.GPT_OSS, LoraConfig.builder().r(2)
+                .targetParameters("mlp.experts.down_proj"), 4, tmp.resolve("experts"));
+        try (LanguageModel base = ServeFixtures.load(ServeFixtures.GPT_OSS);
+             InferenceEngine engine = InferenceEngine.builder(base).build()) {
+            PeftException e = assertThrows(PeftException.class, () -> engine.loadAdapter("experts", experts));
+            assertTrue(e.getMessage().contains("target_parameters [mlp.experts.down_proj]")
+                    && e.getMessage().contains("finetune4j merge"), e.getMessage());
+            assertEquals(List.of(), engine.adapterNames());
         }
     }
 }

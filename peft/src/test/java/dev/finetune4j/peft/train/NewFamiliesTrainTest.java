@@ -244,7 +244,7 @@ class NewFamiliesTrainTest {
     }
 
     /** Hidden 32, 4 heads of 8 (2 key-value heads), 2 layers, 32 positions; weights N(0, 0.1). */
-    private static LanguageModel tiny(String type) {
+    static LanguageModel tiny(String type) {
         return tiny(type, c -> { });
     }
 

@@ -15,7 +15,12 @@ import dev.finetune4j.core.tensor.TensorScope;
  * {@code down_proj} (E, I, C) and its bias (E, C). The gate and up projections are interleaved column by column,
  * and each pair meets in {@link Activations#clampedSwiglu}.
  */
-public final class GptOssExperts extends Module {
+public final class GptOssExperts extends Module implements StackedExperts {
+    /** The stacked gate and up projections' name. */
+    public static final String GATE_UP = "gate_up_proj";
+    /** The stacked down projections' name. */
+    public static final String DOWN = "down_proj";
+
     private final int hidden;
     private final int width;
     private final float alpha;
@@ -34,25 +39,36 @@ public final class GptOssExperts extends Module {
         this.alpha = moe.swigluAlpha();
         this.limit = moe.swigluLimit();
         int experts = moe.numExperts();
-        registerParameter("gate_up_proj", Tensor.zeros(scope, DType.F32, Shape.of(experts, hidden, 2 * width)));
-        registerParameter("gate_up_proj_bias", Tensor.zeros(scope, DType.F32, Shape.of(experts, 2 * width)));
-        registerParameter("down_proj", Tensor.zeros(scope, DType.F32, Shape.of(experts, width, hidden)));
-        registerParameter("down_proj_bias", Tensor.zeros(scope, DType.F32, Shape.of(experts, hidden)));
+        registerParameter(GATE_UP, Tensor.zeros(scope, DType.F32, Shape.of(experts, hidden, 2 * width)));
+        registerParameter(GATE_UP + "_bias", Tensor.zeros(scope, DType.F32, Shape.of(experts, 2 * width)));
+        registerParameter(DOWN, Tensor.zeros(scope, DType.F32, Shape.of(experts, width, hidden)));
+        registerParameter(DOWN + "_bias", Tensor.zeros(scope, DType.F32, Shape.of(experts, hidden)));
     }
 
     /**
-     * Expert {@code expert}'s MLP over its tokens.
+     * Expert {@code expert}'s MLP over its tokens, its products taken through {@code products} (these experts, or an
+     * adapter around them).
      *
+     * @param products the experts' products, with any adapter's updates
      * @param expert the expert's index
      * @param x the tokens routed to it, (N, C)
      * @return its outputs, (N, C)
      */
-    public Tensor forward(int expert, Tensor x) {
-        Tensor gateUp = Elementwise.add(Matmul.matmul(x, slice("gate_up_proj", expert, hidden, 2 * width)),
-                slice("gate_up_proj_bias", expert, 2 * width));
+    public Tensor mlp(StackedExperts products, int expert, Tensor x) {
+        Tensor gateUp = Elementwise.add(products.project(expert, GATE_UP, x), slice(GATE_UP + "_bias", expert, 2 * width));
         Tensor activated = Activations.clampedSwiglu(gateUp, alpha, limit);
-        return Elementwise.add(Matmul.matmul(activated, slice("down_proj", expert, width, hidden)),
-                slice("down_proj_bias", expert, hidden));
+        return Elementwise.add(products.project(expert, DOWN, activated), slice(DOWN + "_bias", expert, hidden));
+    }
+
+    @Override
+    public Tensor project(int expert, String parameter, Tensor x) {
+        Tensor w = parameter(parameter);
+        return Matmul.matmul(x, slice(parameter, expert, w.dim(1), w.dim(2)));
+    }
+
+    @Override
+    public GptOssExperts experts() {
+        return this;
     }
 
     /** Expert {@code expert}'s matrix or vector of the stacked parameter {@code name}, a view that carries gradients. */

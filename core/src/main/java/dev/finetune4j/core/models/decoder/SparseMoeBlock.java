@@ -34,7 +34,7 @@ import java.util.List;
  *
  * <p>Children, named as the checkpoint names them: the router {@code gate} (E, C) (gpt-oss: {@code router}, with a
  * bias), {@code experts.N} ({@link DecoderMlp}s of {@code expertIntermediateSize}; gpt-oss: one
- * {@link GptOssExperts}), and Qwen2-MoE's {@code shared_expert} and {@code shared_expert_gate} (1, C).
+ * {@link StackedExperts}, {@link GptOssExperts} or an adapter around it), and Qwen2-MoE's {@code shared_expert} and {@code shared_expert_gate} (1, C).
  */
 public final class SparseMoeBlock extends Module implements Layer {
     private final MoeConfig moe;
@@ -125,8 +125,8 @@ public final class SparseMoeBlock extends Module implements Layer {
 
     /** Expert {@code e}'s MLP over its tokens (N, C). */
     private Tensor expert(int e, Tensor tokens) {
-        if (child("experts") instanceof GptOssExperts stacked) {
-            return stacked.forward(e, tokens);
+        if (child("experts") instanceof StackedExperts stacked) {
+            return stacked.experts().mlp(stacked, e, tokens);
         }
         @SuppressWarnings("unchecked")
         ModuleList<DecoderMlp> experts = (ModuleList<DecoderMlp>) child("experts");
