@@ -149,4 +149,49 @@ public final class Matmul {
             return new Tensor[]{da, db};
         }, a, b);
     }
+
+    /**
+     * x times a (k, n) matrix held in an NF4 tensor from element {@code first} on (row-major): an expert's slice of a
+     * stacked, quantized weight. The matrix is dequantized into a scratch tensor for the product and again for the
+     * backward, never kept: a step over many experts holds their NF4 codes only. x: (..., k) -> (..., n); the NF4
+     * tensor is frozen (no gradient).
+     *
+     * @param x the input, (..., k)
+     * @param nf4 the NF4 tensor holding the matrix
+     * @param first the index of the matrix's first value in {@code nf4}
+     * @param k the matrix's rows
+     * @param n the matrix's columns
+     * @return the product, (..., n)
+     */
+    public static Tensor matmulNf4Slice(Tensor x, Tensor nf4, long first, int k, int n) {
+        if (nf4.dtype() != DType.NF4 || x.dim(-1) != k || first < 0 || first + (long) k * n > nf4.numel()) {
+            throw new IllegalArgumentException("matmulNf4Slice: " + x.shape() + " times (" + k + ", " + n + ") from "
+                    + "element " + first + " of " + nf4 + " do not fit (need an NF4 tensor holding the matrix, x (..., "
+                    + k + "))");
+        }
+        Ops.sameDevice(x, nf4);
+        Backend be = x.backend();
+        Tensor xm = Ops.matrix(x.detach().to(DType.F32).contiguous());
+        Tensor out = Tensor.empty(x.device(), Shape.of(xm.dim(0), n));
+        try (TensorScope scratch = TensorScope.detached(x.device())) {
+            be.matmul().gemm(xm, false, dequantized(nf4, first, k, n, scratch), false, out, 1f, false);
+        }
+        Tensor result = Bf16Boundaries.output(out.reshape(x.shape().with(-1, n).dims()));
+        return Autograd.record("matmulNf4Slice", result, dOut -> {
+            Tensor dx = Tensor.empty(x.device(), Shape.of(xm.dim(0), k));
+            try (TensorScope scratch = TensorScope.detached(x.device())) {
+                // (forward: y = x W) dx = dy W^T
+                be.matmul().gemm(Ops.matrix(dOut.detach().contiguous()), false, dequantized(nf4, first, k, n, scratch),
+                        true, dx, 1f, false);
+            }
+            return new Tensor[]{dx.reshape(x.shape().dims())};
+        }, x);
+    }
+
+    /** The (k, n) float32 matrix at {@code first} of {@code nf4}, in {@code scratch}. */
+    private static Tensor dequantized(Tensor nf4, long first, int k, int n, TensorScope scratch) {
+        Tensor w = Tensor.empty(scratch, nf4.device(), DType.F32, Shape.of(k, n));
+        nf4.backend().quantization().dequantizeNf4(nf4, first, w);
+        return w;
+    }
 }

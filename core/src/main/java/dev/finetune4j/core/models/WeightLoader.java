@@ -3,6 +3,7 @@ package dev.finetune4j.core.models;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.TensorInfo;
+import dev.finetune4j.core.models.decoder.GptOssExperts;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -27,10 +28,11 @@ import java.util.regex.Pattern;
  *   <li>BF16 and F16 weights that stay in their dtype on the CPU are the memory-mapped file itself: no copy, no
  *       anonymous memory, read-only (a frozen base for adapters);</li>
  *   <li>with {@link Quantization#NF4}, each linear weight but {@code lm_head}'s and a mixture of experts' routers'
- *       ({@code gate}, {@code shared_expert_gate}) is quantized from the file (on
+ *       ({@code gate}, {@code shared_expert_gate}, {@code router}), and gpt-oss's stacked expert matrices, is
+ *       quantized from the file (on
  *       another device: from one staged copy of that weight) straight into its NF4 tensor;</li>
  *   <li>parameters stored as MXFP4 blocks and scales (gpt-oss's experts, {@link Mxfp4}) are dequantized, to bf16
- *       unless another dtype is asked for;</li>
+ *       unless another dtype is asked for (with NF4: quantized from a host bf16 copy);</li>
  *   <li>everything else (F32 checkpoints, a dtype conversion, another device) is copied into the scope of the
  *       loaded weights, converted on the way, and can be trained or merged into.</li>
  * </ul>
@@ -75,9 +77,7 @@ final class WeightLoader {
             if ((key == null || !ckpt.contains(key)) && Mxfp4.holds(ckpt, name)) {
                 used.add(name + "_blocks");
                 used.add(name + "_scales");
-                DType target = dtype != null ? dtype : DType.BF16; // exact: FP4 values under power-of-two scales
-                replace(model, name, Mxfp4.dequantize(ckpt, name, placeholder.shape(), target, into)
-                        .requiresGrad(placeholder.requiresGrad() && target == DType.F32));
+                replace(model, name, unpacked(model, ckpt, name, placeholder, into, dtype, quantization));
                 progress.advance(Mxfp4.storedBytes(ckpt, name));
                 continue;
             }
@@ -96,7 +96,7 @@ final class WeightLoader {
                 problems.add("weight '" + name + "' is " + src.dtype() + ", not a floating-point type");
                 continue;
             }
-            if (quantization == Quantization.NF4 && isLinearWeight(model, name)) {
+            if (quantization == Quantization.NF4 && isQuantizable(model, name)) {
                 replace(model, name, quantize(src, into));
                 progress.advance(bytes);
                 continue;
@@ -113,6 +113,22 @@ final class WeightLoader {
         }
         progress.finish();
         return new Result(mapped, unused(ckpt, used));
+    }
+
+    /**
+     * An MXFP4-packed parameter dequantized (exactly) into bf16 or the asked dtype, or, with NF4, from a host bf16
+     * copy into NF4, so that QLoRA of a published gpt-oss folder holds its experts in 4 bits.
+     */
+    private static Tensor unpacked(Module model, SafetensorsCheckpoint ckpt, String name, Tensor placeholder,
+                                   TensorScope into, DType dtype, Quantization quantization) {
+        if (quantization == Quantization.NF4 && isQuantizable(model, name)) {
+            try (TensorScope staging = TensorScope.detached()) {
+                return quantize(Mxfp4.dequantize(ckpt, name, placeholder.shape(), DType.BF16, staging), into);
+            }
+        }
+        DType target = dtype != null ? dtype : DType.BF16; // exact: FP4 values under power-of-two scales
+        return Mxfp4.dequantize(ckpt, name, placeholder.shape(), target, into)
+                .requiresGrad(placeholder.requiresGrad() && target == DType.F32);
     }
 
     /**
@@ -152,9 +168,15 @@ final class WeightLoader {
         }
     }
 
-    /** Whether {@code name} is the weight of a {@link Linear} other than the output head. */
-    private static boolean isLinearWeight(Module root, String name) {
+    /**
+     * Whether {@code name} is what NF4 loading quantizes: the weight of a {@link Linear} other than the output head
+     * and the routers, or a stacked expert matrix (gpt-oss's).
+     */
+    private static boolean isQuantizable(Module root, String name) {
         int dot = name.lastIndexOf('.');
+        if (dot > 0 && owner(root, name) instanceof GptOssExperts && GptOssExperts.isMatrix(name.substring(dot + 1))) {
+            return true;
+        }
         if (dot < 0 || !name.substring(dot + 1).equals("weight") || name.substring(0, dot).equals("lm_head")) {
             return false;
         }

@@ -1,5 +1,6 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -194,6 +195,26 @@ class MatmulTest {
                     Tensor.zeros(2, 5), Tensor.zeros(4, 2), 1f, Tensor.zeros(4), Tensor.zeros(3)));
             assertThrows(IllegalArgumentException.class, () -> LowRank.weightDecomposed(x, Tensor.zeros(1, 5),
                     Tensor.zeros(4, 5), null, Tensor.zeros(2, 5), Tensor.zeros(4, 2), 1f, Tensor.zeros(4), Tensor.zeros(4)));
+        }
+    }
+
+    /**
+     * x times expert 1's (8, 6) matrix of a stacked (3, 8, 6) NF4 weight: the product and the gradient of x against
+     * float64 with the whole tensor dequantized and sliced here (the values the NF4 codes stand for).
+     */
+    @Test
+    void productWithASliceOfAnNf4Tensor() {
+        try (var s = TensorScope.open()) {
+            Tensor stacked = Tensor.of(GradCheck.randn(9, 3 * 8 * 6), 3, 8, 6).convertTo(DType.NF4, s);
+            float[] all = stacked.convertTo(DType.F32, s).toFloatArray();
+            double[] expert = new double[8 * 6];
+            for (int i = 0; i < expert.length; i++) {
+                expert[i] = all[8 * 6 + i];
+            }
+            GradCheck.of("x times an NF4 slice", x -> Matmul.matmulNf4Slice(x[0], stacked, 8 * 6, 8, 6))
+                    .input(2, 5, 8)
+                    .reference(x -> matmul(x[0], expert, 1, 10, 8, 6, true))
+                    .run();
         }
     }
 }

@@ -110,16 +110,33 @@ class MixtureOfExpertsTest {
         }
     }
 
-    /** gpt-oss under NF4: the attention quantized, the biased routers and the stacked experts (not linear layers) kept. */
+    /**
+     * gpt-oss under NF4: the attention projections and the stacked expert matrices quantized, the biased routers, the
+     * sinks and the biases kept; its logits are those of the float32 model whose quantized weights went through NF4
+     * and back (each expert's slice dequantized for its product).
+     */
     @Test
-    void nf4LoadingOfGptOssQuantizesItsAttentionOnly() {
+    void nf4LoadingOfGptOssQuantizesItsAttentionAndExperts() throws Exception {
         LoadOptions nf4 = LoadOptions.builder().quantization(Quantization.NF4).build();
-        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("references/gpt_oss"), nf4)) {
-            Map<String, Tensor> w = lm.stateDict();
+        ReferenceData ref = ReferenceData.load("references/gpt_oss/reference.safetensors");
+        try (LanguageModel quantized = AutoModel.loadCausalLM(ReferenceData.resource("references/gpt_oss"), nf4);
+             LanguageModel plain = AutoModel.loadCausalLM(ReferenceData.resource("references/gpt_oss"));
+             var scope = TensorScope.open()) {
+            Map<String, Tensor> w = quantized.stateDict();
             assertEquals(DType.NF4, w.get("model.layers.0.self_attn.q_proj.weight").dtype());
+            assertEquals(DType.NF4, w.get("model.layers.0.mlp.experts.gate_up_proj").dtype());
+            assertEquals(DType.NF4, w.get("model.layers.1.mlp.experts.down_proj").dtype());
             assertEquals(DType.F32, w.get("model.layers.0.mlp.router.weight").dtype());
-            assertEquals(DType.F32, w.get("model.layers.0.mlp.experts.gate_up_proj").dtype());
+            assertEquals(DType.F32, w.get("model.layers.0.mlp.experts.down_proj_bias").dtype());
             assertEquals(DType.F32, w.get("model.layers.0.self_attn.sinks").dtype());
+            plain.stateDict().forEach((name, t) -> {
+                if (w.get(name).dtype() == DType.NF4) {
+                    t.copyFrom(w.get(name).convertTo(DType.F32, scope).toFloatArray());
+                }
+            });
+            float[] expected = plain.forward(ModelInput.of(ref.ids("input_ids"), null)).toFloatArray();
+            float[] actual = quantized.forward(ModelInput.of(ref.ids("input_ids"), null)).toFloatArray();
+            assertClose(expected, actual, "gpt_oss logits under NF4");
         }
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Quantization;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
@@ -80,6 +81,22 @@ class Mxfp4Test {
             float[] want = ref.floats.get("logits");
             for (int i = 0; i < want.length; i++) {
                 assertEquals(want[i], logits[i], 1e-4, "logit " + i);
+            }
+        }
+    }
+
+    /** QLoRA of the published layout: its experts end in NF4, the same codes as the float folder's under NF4. */
+    @Test
+    void publishedMxfp4FolderLoadsIntoNf4() {
+        LoadOptions nf4 = LoadOptions.builder().quantization(Quantization.NF4).build();
+        try (LanguageModel packed = AutoModel.loadCausalLM(ReferenceData.resource("references/gpt_oss_mxfp4"), nf4);
+             LanguageModel plain = AutoModel.loadCausalLM(ReferenceData.resource("references/gpt_oss"), nf4);
+             var scope = TensorScope.open()) {
+            for (String name : new String[]{"model.layers.0.mlp.experts.gate_up_proj", "model.layers.1.mlp.experts.down_proj"}) {
+                Tensor q = packed.stateDict().get(name);
+                assertEquals(DType.NF4, q.dtype(), name);
+                assertArrayEquals(plain.stateDict().get(name).convertTo(DType.F32, scope).toFloatArray(),
+                        q.convertTo(DType.F32, scope).toFloatArray(), name);
             }
         }
     }

@@ -1,6 +1,7 @@
 package dev.finetune4j.peft.qlora;
 
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.GptOssExperts;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -13,6 +14,7 @@ import dev.finetune4j.peft.PeftModel;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -37,10 +39,10 @@ public final class QloraInjector {
 
     /**
      * Quantizes the weight of every linear layer of {@code base} that {@link #quantizes} names to NF4 (layers
-     * already in NF4 stay as they are).
+     * already in NF4 stay as they are), and gpt-oss's stacked expert matrices (not in the returned map).
      *
      * @param base the model to quantize in place
-     * @return the layers quantized by this call, by path
+     * @return the linear layers quantized by this call, by path
      */
     public static Map<String, Linear> quantize(LanguageModel base) {
         Map<String, Linear> out = new LinkedHashMap<>();
@@ -48,15 +50,27 @@ public final class QloraInjector {
         base.namedModules().forEach((path, m) -> {
             if (quantizes(path, m) && !isQuantized(m)) {
                 Linear l = (Linear) m;
-                Tensor dense = l.weight();
-                l.setParameter("weight", dense.convertTo(DType.NF4, scope));
-                if (scope.owns(dense)) {
-                    scope.release(dense); // a memory-mapped weight belongs to its file
-                }
+                toNf4(l, "weight", scope);
                 out.put(path, l);
+            }
+            if (m instanceof GptOssExperts experts) {
+                for (String matrix : List.of(GptOssExperts.GATE_UP, GptOssExperts.DOWN)) {
+                    if (experts.parameter(matrix).dtype() != DType.NF4) {
+                        toNf4(experts, matrix, scope);
+                    }
+                }
             }
         });
         return out;
+    }
+
+    /** Replaces {@code module}'s parameter {@code name} by its NF4 quantization, freeing the dense copy. */
+    private static void toNf4(Module module, String name, TensorScope scope) {
+        Tensor dense = module.parameter(name);
+        module.setParameter(name, dense.convertTo(DType.NF4, scope));
+        if (scope.owns(dense)) {
+            scope.release(dense); // a memory-mapped weight belongs to its file
+        }
     }
 
     /**
@@ -119,7 +133,7 @@ public final class QloraInjector {
     }
 
     /**
-     * Bytes per quantized parameter over every NF4 layer of {@code model} (about 0.516: codes, block maxima and
+     * Bytes per quantized parameter over every NF4 weight of {@code model} (about 0.516: codes, block maxima and
      * group scales).
      *
      * @param model any module tree
@@ -128,9 +142,8 @@ public final class QloraInjector {
     public static double bytesPerParameter(Module model) {
         long bytes = 0;
         long params = 0;
-        for (Module m : model.namedModules().values()) {
-            if (isQuantized(m)) {
-                Tensor w = ((Linear) m).weight();
+        for (Tensor w : model.stateDict().values()) {
+            if (w.dtype() == DType.NF4) {
                 bytes += DType.NF4.bytesFor(w.numel());
                 params += w.numel();
             }

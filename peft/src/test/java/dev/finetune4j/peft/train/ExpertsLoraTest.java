@@ -4,12 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.qlora.QloraInjector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -117,6 +119,40 @@ class ExpertsLoraTest {
             assertTrue(losses.get(10) + losses.get(11) < 0.98 * (losses.get(0) + losses.get(1)), "loss " + losses);
             EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences("gpt_oss experts", false,
                     TrainedModel.of(model), new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
+        }
+    }
+
+    /**
+     * QLoRA of gpt-oss: its stacked experts in NF4 (each expert's slice dequantized for its product) under their own
+     * adapters; the loss falls, the gradients agree with finite differences, and merging requantizes the update.
+     */
+    @Test
+    void qloraOnTheExperts() {
+        try (PeftModel model = QloraInjector.wrap(NewFamiliesTrainTest.tiny("gpt_oss"), bothMatrices().build());
+             var scope = TensorScope.open()) {
+            assertEquals(DType.NF4, model.base().stateDict().get(
+                    "model.layers.0.mlp.experts.base_layer.base_layer.gate_up_proj").dtype());
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(12).microBatchSize(3).learningRate(1e-2)
+                    .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
+            List<Double> losses = SftTrainer.builder().model(model).config(cfg)
+                    .trainData(EveryMethodTrainsTest.sftData(1)).build().train().lossHistory();
+            assertTrue(losses.get(10) + losses.get(11) < 0.98 * (losses.get(0) + losses.get(1)), "loss " + losses);
+            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences("gpt_oss experts under QLoRA", false,
+                    TrainedModel.of(model), new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
+            float[][][] adapted = model.logits(IDS, null);
+            model.merge();
+            assertEquals(DType.NF4, model.base().stateDict().get(
+                    "model.layers.0.mlp.experts.base_layer.base_layer.gate_up_proj").dtype(), "requantized");
+            float[][][] merged = model.logits(IDS, null);
+            double worst = 0;
+            for (int b = 0; b < IDS.length; b++) {
+                for (int t = 0; t < IDS[0].length; t++) {
+                    for (int v = 0; v < adapted[b][t].length; v++) {
+                        worst = Math.max(worst, Math.abs(adapted[b][t][v] - merged[b][t][v]));
+                    }
+                }
+            }
+            assertTrue(worst < 0.05, "merged into NF4, the logits move by NF4's rounding only: " + worst);
         }
     }
 

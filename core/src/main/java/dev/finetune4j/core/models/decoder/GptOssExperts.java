@@ -13,7 +13,8 @@ import dev.finetune4j.core.tensor.TensorScope;
  * gpt-oss's experts, stacked as its checkpoints store them (transformers' {@code GptOssExperts}):
  * {@code gate_up_proj} (E, C, 2I) multiplied from the right ({@code x W}, not {@code x W^T}), its bias (E, 2I),
  * {@code down_proj} (E, I, C) and its bias (E, C). The gate and up projections are interleaved column by column,
- * and each pair meets in {@link Activations#clampedSwiglu}.
+ * and each pair meets in {@link Activations#clampedSwiglu}. Under QLoRA the two matrices are NF4 tensors of the same
+ * shapes, each expert's slice dequantized when its tokens are multiplied.
  */
 public final class GptOssExperts extends Module implements StackedExperts {
     /** The stacked gate and up projections' name. */
@@ -60,10 +61,24 @@ public final class GptOssExperts extends Module implements StackedExperts {
         return Elementwise.add(products.project(expert, DOWN, activated), slice(DOWN + "_bias", expert, hidden));
     }
 
+    /** x W[e]; from NF4 weights (QLoRA) through a dequantized scratch copy of the expert's matrix. */
     @Override
     public Tensor project(int expert, String parameter, Tensor x) {
         Tensor w = parameter(parameter);
+        if (w.dtype() == DType.NF4) {
+            return Matmul.matmulNf4Slice(x, w, (long) expert * w.dim(1) * w.dim(2), w.dim(1), w.dim(2));
+        }
         return Matmul.matmul(x, slice(parameter, expert, w.dim(1), w.dim(2)));
+    }
+
+    /**
+     * Whether {@code name} is one of the stacked matrices (not a bias): what QLoRA stores in NF4.
+     *
+     * @param name a parameter's name in this module
+     * @return true for {@link #GATE_UP} and {@link #DOWN}
+     */
+    public static boolean isMatrix(String name) {
+        return name.equals(GATE_UP) || name.equals(DOWN);
     }
 
     @Override
