@@ -21,73 +21,86 @@ import java.util.SplittableRandom;
 final class ExpertParameters {
     private static final String WRAPPED = ".base_layer";
 
+    /**
+     * One stacked parameter to wrap.
+     *
+     * @param path the experts module's path, adapters left out
+     * @param name the parameter's name in it
+     */
+    record Target(String path, String name) {
+        String key() {
+            return path + "." + name;
+        }
+    }
+
     private ExpertParameters() {
     }
 
     /**
-     * Wraps every parameter {@code cfg.targetParameters()} names.
+     * The parameters {@code cfg.targetParameters()} names, in the order to wrap them, checked before anything is
+     * swapped: each entry matches some parameter, every match is a stacked expert matrix, and the rank fits.
+     *
+     * @param root the model
+     * @param cfg the config
+     * @return the targets, empty without {@code target_parameters}
+     * @throws PeftException for an entry that matches nothing or something else, or a rank above the matrices'
+     */
+    static List<Target> select(Module root, LoraConfig cfg) {
+        List<Target> targets = new ArrayList<>();
+        if (cfg.targetParameters() == null) {
+            return targets;
+        }
+        Map<String, Module> modules = root.namedModules();
+        for (String entry : cfg.targetParameters()) {
+            List<Target> matched = new ArrayList<>();
+            for (Map.Entry<String, Tensor> p : root.stateDict().entrySet()) {
+                String key = p.getKey().replace(WRAPPED, "");
+                if (!(key.equals(entry) || key.endsWith("." + entry)) || key.contains(".lora_")) {
+                    continue;
+                }
+                Target t = new Target(key.substring(0, key.lastIndexOf('.')), key.substring(key.lastIndexOf('.') + 1));
+                if (!(modules.get(t.path()) instanceof StackedExperts experts) || !GptOssExperts.isMatrix(t.name())) {
+                    throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', which is not "
+                            + "a stacked expert matrix: LoRA adapts gpt-oss's mlp.experts." + GptOssExperts.GATE_UP
+                            + " and mlp.experts." + GptOssExperts.DOWN + " this way; name linear layers in target_modules");
+                }
+                Tensor w = experts.experts().parameter(t.name());
+                int limit = Math.max(w.dim(1), w.dim(2));
+                if (cfg.rankFor(key) > limit) {
+                    throw new PeftException("r = " + cfg.rankFor(key) + " for '" + key + "' exceeds its experts' larger "
+                            + "dimension " + limit + "; a LoRA rank is at most that, typically 8 to 64");
+                }
+                matched.add(t);
+            }
+            if (matched.isEmpty()) {
+                throw new PeftException("target_parameters entry '" + entry + "' matches no parameter of the model; "
+                        + "gpt-oss's stacked experts are e.g. 'mlp.experts." + GptOssExperts.GATE_UP + "' (every layer) "
+                        + "or '7.mlp.experts." + GptOssExperts.DOWN + "' (layer 7's)");
+            }
+            targets.addAll(matched);
+        }
+        return targets;
+    }
+
+    /**
+     * Wraps each target, in order, with a fresh adapter initialised as {@code cfg} says.
      *
      * @param ctx the model being wrapped
      * @param cfg the config, whose ranks, alphas and initialisation apply
+     * @param targets what {@link #select} returned
      * @param init the initialisation's draws
      * @return the swaps, in the order made
-     * @throws PeftException for an entry that matches no parameter, or one that is not a stacked expert matrix
      */
-    static List<LayerTuner.Swap> wrap(PeftContext ctx, LoraConfig cfg, SplittableRandom init) {
+    static List<LayerTuner.Swap> wrap(PeftContext ctx, LoraConfig cfg, List<Target> targets, SplittableRandom init) {
         List<LayerTuner.Swap> swaps = new ArrayList<>();
-        if (cfg.targetParameters() == null) {
-            return swaps;
-        }
-        Module root = ctx.root();
-        for (String target : cfg.targetParameters()) {
-            List<String> experts = matchingExperts(root, target);
-            for (String path : experts) {
-                String name = target.substring(target.lastIndexOf('.') + 1);
-                String key = path + "." + name;
-                swaps.add(LayerTuner.swap(root, path, original -> {
-                    Tensor w = ((StackedExperts) original).experts().parameter(name);
-                    int limit = Math.max(w.dim(1), w.dim(2));
-                    if (cfg.rankFor(key) > limit) {
-                        throw new PeftException("r = " + cfg.rankFor(key) + " for '" + key + "' exceeds its experts' "
-                                + "larger dimension " + limit + "; a LoRA rank is at most that, typically 8 to 64");
-                    }
-                    ExpertsLora l = new ExpertsLora(original, name, cfg.rankFor(key), cfg.scalingFor(key), ctx.scope());
-                    LoraInjector.initialise(l.loraA(), l.loraB(), cfg.rankFor(key), cfg.initLoraWeights(), init);
-                    return l;
-                }));
-            }
+        for (Target t : targets) {
+            int rank = cfg.rankFor(t.key());
+            swaps.add(LayerTuner.swap(ctx.root(), t.path(), original -> {
+                ExpertsLora l = new ExpertsLora(original, t.name(), rank, cfg.scalingFor(t.key()), ctx.scope());
+                LoraInjector.initialise(l.loraA(), l.loraB(), rank, cfg.initLoraWeights(), init);
+                return l;
+            }));
         }
         return swaps;
-    }
-
-    /** The paths (wrappers left out) of the experts modules {@code target} names a stacked matrix of. */
-    private static List<String> matchingExperts(Module root, String target) {
-        List<String> paths = new ArrayList<>();
-        for (Map.Entry<String, Tensor> p : root.stateDict().entrySet()) {
-            String key = p.getKey().replace(WRAPPED, "");
-            if (!(key.equals(target) || key.endsWith("." + target)) || key.contains(".lora_")) {
-                continue;
-            }
-            int dot = key.lastIndexOf('.');
-            String path = key.substring(0, dot);
-            String name = key.substring(dot + 1);
-            Module owner = root.namedModules().get(path);
-            boolean stacked = owner instanceof StackedExperts
-                    && (name.equals(GptOssExperts.GATE_UP) || name.equals(GptOssExperts.DOWN));
-            if (!stacked) {
-                throw new PeftException("target_parameters entry '" + target + "' matches '" + key + "', which is not a "
-                        + "stacked expert matrix: LoRA adapts gpt-oss's mlp.experts." + GptOssExperts.GATE_UP + " and "
-                        + "mlp.experts." + GptOssExperts.DOWN + " this way; name linear layers in target_modules");
-            }
-            if (!paths.contains(path)) {
-                paths.add(path);
-            }
-        }
-        if (paths.isEmpty()) {
-            throw new PeftException("target_parameters entry '" + target + "' matches no parameter of the model; "
-                    + "gpt-oss's stacked experts are e.g. 'mlp.experts." + GptOssExperts.GATE_UP + "' (every layer) or "
-                    + "'7.mlp.experts." + GptOssExperts.DOWN + "' (layer 7's)");
-        }
-        return paths;
     }
 }

@@ -63,6 +63,7 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
         List<String> targets = modules
                 ? ModelTree.select(root, p -> cfg.targets(p, defaults), "target_modules " + describe(cfg)) : List.of();
         requireSensibleRanks(root, targets, cfg);
+        List<ExpertParameters.Target> parameters = ExpertParameters.select(root, cfg);
         SplittableRandom init = new SplittableRandom(ctx.seed());
         List<LayerTuner.Swap> swaps = new ArrayList<>();
         for (String path : targets) {
@@ -73,7 +74,7 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
                 return l;
             }));
         }
-        swaps.addAll(ExpertParameters.wrap(ctx, cfg, init));
+        swaps.addAll(ExpertParameters.wrap(ctx, cfg, parameters, init));
         swaps.addAll(ModulesToSave.wrapAll(ctx, cfg.modulesToSave(), swaps));
         Map<String, Tensor> tensors = savedTensors(root, cfg.bias());
         tensors.values().forEach(t -> t.requiresGrad(ctx.trainable()));

@@ -170,8 +170,11 @@ class ExpertsLoraTest {
                     LoraConfig.builder().targetParameters("self_attn.sinks").build()));
             assertTrue(sinks.getMessage().contains("'model.layers.0.self_attn.sinks', which is not a stacked expert"),
                     sinks.getMessage());
+            PeftException rank = assertThrows(PeftException.class, () -> Peft.wrap(base, bothMatrices()
+                    .targetModules("q_proj").rankPattern(Map.of("mlp.experts.down_proj", 1000)).build()));
+            assertTrue(rank.getMessage().contains("r = 1000 for 'model.layers.0.mlp.experts.down_proj'"), rank.getMessage());
             assertEquals(0, base.stateDict().keySet().stream().filter(k -> k.contains("lora_")).count(),
-                    "a refused config leaves the model as it was");
+                    "a refused config leaves the model as it was, its target modules too");
         }
     }
 
