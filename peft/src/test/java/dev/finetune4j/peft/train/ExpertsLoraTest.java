@@ -112,13 +112,7 @@ class ExpertsLoraTest {
     void trainsAndItsGradientsMatchFiniteDifferences() {
         try (PeftModel model = Peft.wrap(NewFamiliesTrainTest.tiny("gpt_oss"),
                 bothMatrices().targetModules("q_proj").build())) {
-            TrainingConfig cfg = TrainingConfig.builder().maxSteps(12).microBatchSize(3).learningRate(1e-2)
-                    .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
-            List<Double> losses = SftTrainer.builder().model(model).config(cfg)
-                    .trainData(EveryMethodTrainsTest.sftData(1)).build().train().lossHistory();
-            assertTrue(losses.get(10) + losses.get(11) < 0.98 * (losses.get(0) + losses.get(1)), "loss " + losses);
-            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences("gpt_oss experts", false,
-                    TrainedModel.of(model), new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
+            NewFamiliesTrainTest.assertTrainsAndMatchesFiniteDifferences("gpt_oss experts", model, 1e-2, false);
         }
     }
 
@@ -132,13 +126,7 @@ class ExpertsLoraTest {
              var scope = TensorScope.open()) {
             assertEquals(DType.NF4, model.base().stateDict().get(
                     "model.layers.0.mlp.experts.base_layer.base_layer.gate_up_proj").dtype());
-            TrainingConfig cfg = TrainingConfig.builder().maxSteps(12).microBatchSize(3).learningRate(1e-2)
-                    .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
-            List<Double> losses = SftTrainer.builder().model(model).config(cfg)
-                    .trainData(EveryMethodTrainsTest.sftData(1)).build().train().lossHistory();
-            assertTrue(losses.get(10) + losses.get(11) < 0.98 * (losses.get(0) + losses.get(1)), "loss " + losses);
-            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences("gpt_oss experts under QLoRA", false,
-                    TrainedModel.of(model), new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
+            NewFamiliesTrainTest.assertTrainsAndMatchesFiniteDifferences("gpt_oss experts under QLoRA", model, 1e-2, false);
             float[][][] adapted = model.logits(IDS, null);
             model.merge();
             assertEquals(DType.NF4, model.base().stateDict().get(
