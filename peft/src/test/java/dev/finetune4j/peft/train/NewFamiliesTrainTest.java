@@ -45,15 +45,7 @@ class NewFamiliesTrainTest {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
             assertEquals(type.equals("phi3") ? List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj")
                     : List.of("q_proj", "v_proj"), targetedModules(model), type + ": PEFT's default targets");
-            TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(1e-2)
-                    .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
-            List<Double> losses = SftTrainer.builder().model(model).config(cfg)
-                    .trainData(EveryMethodTrainsTest.sftData(1)).build().train().lossHistory();
-            double first = losses.get(0) + losses.get(1);
-            double last = losses.get(STEPS - 2) + losses.get(STEPS - 1);
-            assertTrue(last < 0.98 * first, type + ": loss " + losses);
-            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(type, false, TrainedModel.of(model),
-                    new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
+            assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
         }
     }
 
@@ -74,14 +66,7 @@ class NewFamiliesTrainTest {
                     .filter(n -> n.contains(".experts.") && n.contains("lora_A")).count();
             int sparseLayers = type.equals("mixtral") ? 2 : 1; // Qwen2-MoE's layer 1 is dense (mlp_only_layers)
             assertEquals(sparseLayers * 4L * 3, expertAdapters, type + ": sparse layers x 4 experts x 3 projections");
-            TrainingConfig cfg = TrainingConfig.builder().maxSteps(STEPS).microBatchSize(3).learningRate(1e-2)
-                    .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0).build();
-            List<Double> losses = SftTrainer.builder().model(model).config(cfg)
-                    .trainData(EveryMethodTrainsTest.sftData(1)).build().train().lossHistory();
-            assertTrue(losses.get(STEPS - 2) + losses.get(STEPS - 1) < 0.98 * (losses.get(0) + losses.get(1)),
-                    type + ": loss " + losses);
-            EveryMethodTrainsTest.assertGradientsMatchFiniteDifferences(type, false, TrainedModel.of(model),
-                    new SftObjective(model, EveryMethodTrainsTest.sftData(1), 0));
+            assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
         }
     }
 
