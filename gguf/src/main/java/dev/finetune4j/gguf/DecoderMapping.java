@@ -91,12 +91,12 @@ final class DecoderMapping implements ModelMapping {
                     put.add(hf + "self_attn." + p + "_proj.bias", blk + "attn_" + p + ".bias", null);
                 }
             }
-            if (config.qkNorm()) {
+            if (config.qkNorm() != DecoderConfig.QkNorm.NONE) {
                 put.add(hf + "self_attn.q_norm.weight", blk + "attn_q_norm.weight", null);
                 put.add(hf + "self_attn.k_norm.weight", blk + "attn_k_norm.weight", null);
             }
             put.add(hf + "self_attn.o_proj.weight", blk + "attn_output.weight", null);
-            if (config.sandwichNorms()) {
+            if (config.norms() == DecoderConfig.NormPlacement.SANDWICH) {
                 // Gemma 2 and 3: post_attention_layernorm normalises the attention's output, the MLP has its own pair
                 put.add(hf + "post_attention_layernorm.weight", blk + "post_attention_norm.weight", null);
                 put.add(hf + "pre_feedforward_layernorm.weight", blk + "ffn_norm.weight", null);

@@ -69,7 +69,7 @@ final class DecoderGraph {
         if (c.embeddingScale() != DecoderConfig.EmbeddingScale.NONE) {
             x = g.op("Mul", List.of(x, g.scalar(normalizer)));
         }
-        boolean sandwich = c.sandwichNorms();
+        boolean sandwich = c.norms() == DecoderConfig.NormPlacement.SANDWICH;
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
             String h = attention(i, p + "self_attn.", norm(x, p + "input_layernorm.weight"));
@@ -116,7 +116,7 @@ final class DecoderGraph {
     /** (B, S, H*D) -> (B, H, S, D), normalised per head (Qwen3, Gemma 3) and rotated. */
     private String heads(String proj, int heads, String normWeight, RotaryGraph rope) throws IOException {
         String x = g.op("Reshape", List.of(proj, g.ints(0, 0, heads, c.headDim())));
-        if (c.qkNorm()) {
+        if (c.qkNorm() == DecoderConfig.QkNorm.PER_HEAD) {
             x = norm(x, normWeight);
         }
         return rope.rotate(t.transposeHeads(x));

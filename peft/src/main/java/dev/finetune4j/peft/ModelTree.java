@@ -87,6 +87,10 @@ public final class ModelTree {
             case "gemma3_text" -> "Gemma3ForCausalLM";
             case "gemma3" -> "Gemma3ForConditionalGeneration";
             case "phi3" -> "Phi3ForCausalLM";
+            case "granite" -> "GraniteForCausalLM";
+            case "olmo2" -> "Olmo2ForCausalLM";
+            case "olmo3" -> "Olmo3ForCausalLM";
+            case "smollm3" -> "SmolLM3ForCausalLM";
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen2_moe" -> "Qwen2MoeForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";

@@ -42,6 +42,13 @@ class BaseModelRecordTest {
         JsonNode ia3 = JSON.readTree(tmp.resolve("ia3/adapter_config.json").toFile());
         assertEquals(List.of("k_proj", "v_proj", "down_proj"), strings(ia3.get("target_modules")));
         assertEquals(List.of("down_proj"), strings(ia3.get("feedforward_modules")));
+
+        try (LanguageModel model = AutoModel.loadCausalLM(Fixtures.dir("qwen2"))) {
+            Peft.wrap(model, new Ia3Config(null, null, false, true, null, "CAUSAL_LM")).save(tmp.resolve("ia3-qwen2"));
+        }
+        JsonNode qwen = JSON.readTree(tmp.resolve("ia3-qwen2/adapter_config.json").toFile());
+        assertEquals(List.of("q_proj", "v_proj", "down_proj"), strings(qwen.get("target_modules")),
+                "PEFT's IA3 default for qwen2 is q_proj, not LLaMA's k_proj");
     }
 
     @Test

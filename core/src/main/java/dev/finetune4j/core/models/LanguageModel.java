@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.autograd.Checkpoint;
 import dev.finetune4j.core.autograd.CrossEntropy;
+import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LinearCrossEntropy;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Module;
@@ -155,13 +156,13 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
             Tensor logits = logitsFromHidden(hidden);
             return CrossEntropy.tokenLogProbs(logits.reshape(logits.dim(0) * logits.dim(1), logits.dim(2)), labels);
         }
-        return LinearCrossEntropy.tokenLogProbs(hidden, weight, labels, chunkRows, logitSoftCap());
+        return LinearCrossEntropy.tokenLogProbs(headInput(hidden), weight, labels, chunkRows, logitSoftCap());
     }
 
     /**
      * The weight (V, C) when the output head is {@code hidden W^T} and nothing else (no bias, no adapter around
-     * it), else null. {@link #logitsFromHidden} must then compute exactly {@code Matmul.linear(hidden, W, null)},
-     * soft-capped by {@link #logitSoftCap} when that is not 0.
+     * it), else null. {@link #logitsFromHidden} must then compute exactly
+     * {@code Matmul.linear(headInput(hidden), W, null)}, soft-capped by {@link #logitSoftCap} when that is not 0.
      *
      * @return the output projection's weight, or null when the head is anything else
      */
@@ -177,6 +178,28 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
      */
     protected float logitSoftCap() {
         return 0f;
+    }
+
+    /**
+     * The divisor s of the logits (Granite's {@code logits_scaling}): the head computes {@code (hidden / s) W^T},
+     * which is {@code (hidden W^T) / s}, so that the fused head loss divides the hidden states rather than each
+     * chunk of logits.
+     *
+     * @return the divisor, 1 when the logits are not scaled
+     */
+    protected float logitsScaling() {
+        return 1f;
+    }
+
+    /**
+     * The output head's input: the final hidden states divided by {@link #logitsScaling}.
+     *
+     * @param hidden final hidden states, (B, T, C)
+     * @return {@code hidden}, or its scaled copy
+     */
+    protected final Tensor headInput(Tensor hidden) {
+        float scaling = logitsScaling();
+        return scaling == 1f ? hidden : Elementwise.scale(hidden, 1f / scaling);
     }
 
     /**

@@ -91,9 +91,9 @@ public final class Ia3Injector extends PeftMethod<Ia3Config> {
     /** PEFT's default {target_modules, feedforward_modules} per model type. */
     private static TargetModules[] defaults(String modelType) {
         return switch (modelType) {
-            case "llama", "mistral", "qwen2", "qwen3" -> new TargetModules[]{
+            case "llama", "mistral" -> new TargetModules[]{
                     TargetModules.names("k_proj", "v_proj", "down_proj"), TargetModules.names("down_proj")};
-            case "gemma", "gemma2" -> new TargetModules[]{
+            case "gemma", "gemma2", "gemma3_text", "qwen2", "qwen3" -> new TargetModules[]{
                     TargetModules.names("q_proj", "v_proj", "down_proj"), TargetModules.names("down_proj")};
             case "gpt2" -> new TargetModules[]{TargetModules.names("c_attn", "mlp.c_proj"), TargetModules.names("mlp.c_proj")};
             case "bert" -> new TargetModules[]{TargetModules.names("key", "value", "output.dense"), TargetModules.names("output.dense")};

@@ -2,6 +2,7 @@ package dev.finetune4j.core.models.decoder;
 
 import dev.finetune4j.core.autograd.Attention;
 import dev.finetune4j.core.autograd.Rotary;
+import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.nn.Block;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Linear;
@@ -14,13 +15,15 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * Self-attention of the decoder family: q/k/v/o projections (Phi-3: one fused {@code qkv_proj}), optional q/k
- * RMSNorm (Qwen3, Gemma 3), rotary (whole or partial), grouped-query attention, an optional sliding window and soft
- * cap on the scores (Gemma 2), and gpt-oss's per-head sink logits ({@code sinks}, (H)).
+ * RMSNorm (per head: Qwen3, Gemma 3; across heads: OLMo), rotary (whole or partial; none in SmolLM3's NoPE layers),
+ * grouped-query attention, an optional sliding window and soft cap on the scores (Gemma 2), and gpt-oss's per-head
+ * sink logits ({@code sinks}, (H)).
  */
 public final class DecoderAttention extends Module implements Block {
     private final DecoderConfig config;
     private final RotaryFrequencies rotary;
     private final int layerIndex;
+    private final boolean rotated;
 
     /**
      * The projections of layer {@code layerIndex}, zero until loaded.
@@ -34,6 +37,7 @@ public final class DecoderAttention extends Module implements Block {
         this.config = c;
         this.rotary = rotary;
         this.layerIndex = layerIndex;
+        this.rotated = c.ropeLayers()[layerIndex];
         int q = c.numAttentionHeads() * c.headDim();
         int kv = c.numKeyValueHeads() * c.headDim();
         boolean qkvBias = c.attentionBias();
@@ -50,9 +54,10 @@ public final class DecoderAttention extends Module implements Block {
         if (c.attentionSinks()) {
             registerParameter("sinks", Tensor.zeros(scope, DType.F32, Shape.of(c.numAttentionHeads())));
         }
-        if (c.qkNorm()) {
-            registerChild("q_norm", new RmsNorm(scope, c.headDim(), c.rmsNormEps(), c.gemmaNorms()));
-            registerChild("k_norm", new RmsNorm(scope, c.headDim(), c.rmsNormEps(), c.gemmaNorms()));
+        if (c.qkNorm() != QkNorm.NONE) {
+            boolean acrossHeads = c.qkNorm() == QkNorm.ACROSS_HEADS;
+            registerChild("q_norm", new RmsNorm(scope, acrossHeads ? q : c.headDim(), c.rmsNormEps(), c.gemmaNorms()));
+            registerChild("k_norm", new RmsNorm(scope, acrossHeads ? kv : c.headDim(), c.rmsNormEps(), c.gemmaNorms()));
         }
     }
 
@@ -68,7 +73,7 @@ public final class DecoderAttention extends Module implements Block {
         Tensor q = heads(qkv[0], b, t, config.numAttentionHeads(), "q_norm", ctx);
         Tensor k = heads(qkv[1], b, t, config.numKeyValueHeads(), "k_norm", ctx);
         Tensor v = qkv[2].reshape(b, t, config.numKeyValueHeads(), d).permute(0, 2, 1, 3).contiguous();
-        if (!config.qkNorm()) { // q_norm and k_norm's backward reads the projections
+        if (config.qkNorm() == QkNorm.NONE) { // q_norm and k_norm's backward reads the projections
             if (fused != null) {
                 SpentActivations.free(fused, q, k, v); // its slices are views of it: freed with it, once
             } else {
@@ -97,13 +102,18 @@ public final class DecoderAttention extends Module implements Block {
         return new Tensor[]{fused.slice(2, 0, q), fused.slice(2, q, q + kv), fused.slice(2, q + kv, q + 2 * kv)};
     }
 
-    /** (B, T, H*D) -> (B, H, T, D), normalised (Qwen3, Gemma 3) and rotated. */
+    /** (B, T, H*D) -> (B, H, T, D), normalised (across heads: OLMo; per head: Qwen3, Gemma 3) and rotated. */
     private Tensor heads(Tensor proj, int b, int t, int h, String normName, ForwardContext ctx) {
-        Tensor x = proj.reshape(b, t, h, config.headDim());
-        if (config.qkNorm()) {
+        Tensor normed = config.qkNorm() == QkNorm.ACROSS_HEADS ? layer(normName).forward(proj) : proj;
+        Tensor x = normed.reshape(b, t, h, config.headDim());
+        if (config.qkNorm() == QkNorm.PER_HEAD) {
             x = layer(normName).forward(x);
         }
+        Tensor transposed = x.permute(0, 2, 1, 3);
+        if (!rotated) {
+            return transposed.contiguous();
+        }
         // rotary reads the transposed view as it is: its output is the only (B, H, T, D) copy kept
-        return Rotary.apply(x.permute(0, 2, 1, 3), rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device()));
+        return Rotary.apply(transposed, rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device()));
     }
 }

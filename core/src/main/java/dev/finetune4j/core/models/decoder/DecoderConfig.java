@@ -9,16 +9,17 @@ import dev.finetune4j.core.models.ModelSpec;
 import java.util.Set;
 
 /**
- * The config.json of the decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3, Phi-3, and the
- * mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE and gpt-oss): fields mirror the JSON names. The families differ only in
- * switches: q/k/v biases (Qwen2, Qwen2-MoE), q/k RMSNorm (Qwen3, Qwen3-MoE, Gemma 3), tied embeddings, head_dim,
- * sliding-window layers (Mistral, Mixtral, Qwen2, Gemma 2 and 3, Phi-3), Gemma's norms and scaled embeddings,
- * Gemma 2's soft caps and four norms per layer, Phi-3's fused projections and partial rotary, gpt-oss's attention
- * sinks, and the sparse MLPs.
+ * The config.json of the decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3, Phi-3, Granite,
+ * OLMo 2 and 3, SmolLM3, and the mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE and gpt-oss): fields mirror the
+ * JSON names. The families differ only in switches: q/k/v biases (Qwen2, Qwen2-MoE), q/k RMSNorm (per head: Qwen3,
+ * Qwen3-MoE, Gemma 3; across heads: OLMo), tied embeddings, head_dim, sliding-window layers (Mistral, Mixtral, Qwen2,
+ * Gemma 2 and 3, Phi-3, OLMo 3), where the norms sit (Gemma 2 and 3's four per layer, OLMo's two after each
+ * sub-block), Gemma's norms and scaled embeddings, Granite's multipliers, Gemma 2's soft caps, Phi-3's fused
+ * projections and partial rotary, SmolLM3's layers without rotary, gpt-oss's attention sinks, and the sparse MLPs.
  *
  * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
- *                  {@code gemma3_text}, {@code phi3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe} or
- *                  {@code gpt_oss}
+ *                  {@code gemma3_text}, {@code phi3}, {@code granite}, {@code olmo2}, {@code olmo3},
+ *                  {@code smollm3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe} or {@code gpt_oss}
  *                  ({@code model_type})
  * @param vocabSize number of token ids
  * @param hiddenSize hidden size C
@@ -36,20 +37,22 @@ import java.util.Set;
  *                  Phi-4-mini)
  * @param attentionBias whether q/k/v/o have biases (Qwen2's q/k/v)
  * @param mlpBias whether the MLP projections have biases
- * @param qkNorm whether queries and keys are RMS-normalised per head (Qwen3, Gemma 3)
+ * @param qkNorm whether and how queries and keys are RMS-normalised before the rotary embedding
  * @param tieWordEmbeddings whether the output head shares the token embeddings
  * @param attentionDropout dropout probability on attention weights in training mode
- * @param attentionScale the scores' scale: {@code 1 / sqrt(head_dim)}, or Gemma 2 and 3's
- *                       {@code query_pre_attn_scalar^-0.5}
+ * @param attentionScale the scores' scale: {@code 1 / sqrt(head_dim)}, Gemma 2 and 3's
+ *                       {@code query_pre_attn_scalar^-0.5}, or Granite's {@code attention_multiplier}
  * @param attnLogitSoftcapping Gemma 2's soft cap on the attention scores, 0 for none
  * @param finalLogitSoftcapping Gemma 2's soft cap on the logits, 0 for none
  * @param slidingWindow the keys a sliding-window layer's query sees, itself included; 0 when no layer slides
  * @param slidingLayers per layer, whether it attends through the sliding window ({@code layer_types})
+ * @param ropeLayers per layer, whether its queries and keys are rotated (SmolLM3's {@code no_rope_layers} holds 0
+ *                   for a layer without position encoding)
  * @param gemmaNorms whether RMSNorms scale by {@code 1 + weight} in float32 (the Gemma family)
- * @param embeddingScale where the input is multiplied by {@code sqrt(hidden_size)} (Gemma), if anywhere
- * @param sandwichNorms whether each layer also normalises its attention and MLP outputs, and its MLP input through
- *                      its own norm (Gemma 2 and 3: {@code post_attention_layernorm},
- *                      {@code pre_feedforward_layernorm}, {@code post_feedforward_layernorm})
+ * @param embeddingScale where the input is multiplied by {@code multipliers.embedding()}, if anywhere
+ * @param multipliers the constant factors on the embeddings, the residual branches and the logits (Gemma's
+ *                    {@code sqrt(hidden_size)}, Granite's multipliers)
+ * @param norms where each layer's RMSNorms sit
  * @param fusedProjections whether q, k, v share one {@code qkv_proj} and gate and up one {@code gate_up_proj}
  *                         (Phi-3)
  * @param attentionSinks whether each attention head has a learned sink logit ({@code self_attn.sinks}, gpt-oss)
@@ -59,24 +62,73 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
                             Activations.Kind hiddenAct, int maxPositionEmbeddings, float rmsNormEps,
                             RopeConfig rope, RopeConfig localRope, int rotaryDim, boolean attentionBias,
-                            boolean mlpBias, boolean qkNorm, boolean tieWordEmbeddings, float attentionDropout,
+                            boolean mlpBias, QkNorm qkNorm, boolean tieWordEmbeddings, float attentionDropout,
                             float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
-                            int slidingWindow, boolean[] slidingLayers, boolean gemmaNorms, EmbeddingScale embeddingScale,
-                            boolean sandwichNorms, boolean fusedProjections, boolean attentionSinks, MoeConfig moe) {
+                            int slidingWindow, boolean[] slidingLayers, boolean[] ropeLayers, boolean gemmaNorms,
+                            EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
+                            boolean fusedProjections, boolean attentionSinks, MoeConfig moe) {
 
-    /** Where a decoder scales its input by {@code sqrt(hidden_size)}, which decides whether virtual tokens are. */
+    /** Where a decoder scales its input by {@link Multipliers#embedding}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
         /** Not at all. */
         NONE,
-        /** The whole input of the layers, prompt tuning's virtual tokens included (Gemma, Gemma 2). */
+        /** The whole input of the layers, prompt tuning's virtual tokens included (Gemma, Gemma 2, Granite). */
         INPUT,
         /** The token embeddings only, in the embedding module (Gemma 3). */
         TOKENS
     }
 
+    /** Where a decoder layer's RMSNorms sit around its attention and MLP. */
+    public enum NormPlacement {
+        /** Before each sub-block: {@code input_layernorm}, then {@code post_attention_layernorm} before the MLP. */
+        PRE,
+        /**
+         * Before and after each sub-block (Gemma 2 and 3): {@code input_layernorm}, {@code post_attention_layernorm}
+         * on the attention's output, {@code pre_feedforward_layernorm}, {@code post_feedforward_layernorm}.
+         */
+        SANDWICH,
+        /**
+         * After each sub-block only (OLMo 2 and 3): {@code post_attention_layernorm} on the attention's output and
+         * {@code post_feedforward_layernorm} on the MLP's; the sub-blocks read the residual stream unnormalised.
+         */
+        POST
+    }
+
+    /** How a decoder RMS-normalises its queries and keys before rotating them. */
+    public enum QkNorm {
+        /** Not at all. */
+        NONE,
+        /** Each head on its own, one weight of size {@code head_dim} (Qwen3, Qwen3-MoE, Gemma 3). */
+        PER_HEAD,
+        /** The whole projection, all heads at once, weights of size {@code H * head_dim} and {@code Hkv * head_dim}
+         * (OLMo 2 and 3). */
+        ACROSS_HEADS
+    }
+
+    /**
+     * Constant factors of the residual stream (all 1 but for Gemma's embeddings and Granite).
+     *
+     * @param embedding the input's factor where {@link EmbeddingScale} applies one: Gemma's {@code sqrt(hidden_size)},
+     *                  Granite's {@code embedding_multiplier}
+     * @param residual the factor on each attention and MLP output before it joins the residual stream (Granite's
+     *                 {@code residual_multiplier})
+     * @param logitsScaling the divisor of the logits (Granite's {@code logits_scaling})
+     */
+    public record Multipliers(float embedding, float residual, float logitsScaling) {
+        /** No scaling anywhere. */
+        public static final Multipliers NONE = new Multipliers(1f, 1f, 1f);
+
+        /** Checks that every factor is a positive finite number. */
+        public Multipliers {
+            require(embedding > 0 && Float.isFinite(embedding), "embedding_multiplier", embedding);
+            require(residual > 0 && Float.isFinite(residual), "residual_multiplier", residual);
+            require(logitsScaling > 0 && Float.isFinite(logitsScaling), "logits_scaling", logitsScaling);
+        }
+    }
+
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
+            "gemma3_text", "phi3", "granite", "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
 
     /** Checks every size against its valid range, naming the config.json field that is wrong. */
     public DecoderConfig {
@@ -91,6 +143,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         require(intermediateSize > 0, "intermediate_size", intermediateSize);
         require(maxPositionEmbeddings > 0, "max_position_embeddings", maxPositionEmbeddings);
         require(slidingLayers.length == numHiddenLayers, "layer_types (one per layer)", slidingLayers.length);
+        require(ropeLayers.length == numHiddenLayers, "no_rope_layers (one per layer)", ropeLayers.length);
     }
 
     /**
@@ -146,10 +199,12 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
      */
     public static DecoderConfig fromJson(JsonNode config) {
         String type = config.path("model_type").asText();
-        JsonNode c = type.equals("gpt_oss") ? GptOssDefaults.fill(config) : config;
+        JsonNode c = FamilyDefaults.fill(config, type);
         String at = "config.json";
         boolean gemma = type.startsWith("gemma");
         boolean laterGemma = type.equals("gemma2") || type.equals("gemma3_text");
+        boolean granite = type.equals("granite");
+        boolean olmo = type.equals("olmo2") || type.equals("olmo3");
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
         int layers = JsonFields.requiredInteger(c, "num_hidden_layers", 1, ConfigLimits.LAYERS, at);
@@ -168,9 +223,13 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     + "EmbeddingGemma) is not supported: finetune4j loads Gemma as a causal language model");
         }
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
-        SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers);
+        boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
+        SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers, ropeLayers);
         double queryScalar = JsonFields.number(c, "query_pre_attn_scalar", laterGemma ? 256 : headDim, v -> v > 0,
                 "> 0", at);
+        float attentionScale = granite
+                ? (float) JsonFields.number(c, "attention_multiplier", 1.0, v -> v > 0, "> 0", at)
+                : (float) Math.pow(queryScalar, -0.5);
         return new DecoderConfig(type,
                 JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
                 hidden,
@@ -184,27 +243,43 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 (float) JsonFields.number(c, "rms_norm_eps", type.equals("phi3") || type.equals("mixtral") ? 1e-5 : 1e-6, ConfigLimits.NORM_EPS,
                         ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
-                type.equals("gemma3_text") ? gemma3LocalRope(c, maxPos) : rope,
+                localRope(c, type, maxPos, rope),
                 (int) (headDim * partialRotary), // transformers truncates, as int() does
                 type.equals("qwen2_moe") ? JsonFields.bool(c, "qkv_bias", true, at)
                         : JsonFields.bool(c, "attention_bias", type.equals("qwen2"), at),
                 JsonFields.bool(c, "mlp_bias", false, at),
-                type.equals("qwen3") || type.equals("qwen3_moe") || type.equals("gemma3_text"),
+                switch (type) {
+                    case "qwen3", "qwen3_moe", "gemma3_text" -> QkNorm.PER_HEAD;
+                    case "olmo2", "olmo3" -> QkNorm.ACROSS_HEADS;
+                    default -> QkNorm.NONE;
+                },
                 JsonFields.bool(c, "tie_word_embeddings", gemma, at),
                 (float) JsonFields.number(c, "attention_dropout", 0.0, p -> p >= 0 && p < 1, "in [0, 1)", at),
-                (float) Math.pow(queryScalar, -0.5),
+                attentionScale,
                 // NOTE: Gemma 3's attention keeps a configured attn_logit_softcapping but never applies it
                 type.equals("gemma2") ? softCap(c, "attn_logit_softcapping", 50.0) : 0f,
                 softCap(c, "final_logit_softcapping", type.equals("gemma2") ? 30.0 : 0),
                 sliding.window(),
                 sliding.layers(),
+                ropeLayers,
                 gemma,
-                !gemma ? EmbeddingScale.NONE
-                        : type.equals("gemma3_text") ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT,
-                laterGemma,
+                gemma ? (type.equals("gemma3_text") ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT)
+                        : granite ? EmbeddingScale.INPUT : EmbeddingScale.NONE,
+                gemma ? new Multipliers((float) Math.sqrt(hidden), 1f, 1f)
+                        : granite ? graniteMultipliers(c) : Multipliers.NONE,
+                laterGemma ? NormPlacement.SANDWICH : olmo ? NormPlacement.POST : NormPlacement.PRE,
                 type.equals("phi3"),
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) ? MoeConfig.fromJson(c, type, layers) : null);
+    }
+
+    /** Granite's {@code embedding_multiplier}, {@code residual_multiplier} and {@code logits_scaling}, 1 by default. */
+    private static Multipliers graniteMultipliers(JsonNode c) {
+        String at = "config.json";
+        return new Multipliers(
+                (float) JsonFields.number(c, "embedding_multiplier", 1.0, v -> v > 0, "> 0", at),
+                (float) JsonFields.number(c, "residual_multiplier", 1.0, v -> v > 0, "> 0", at),
+                (float) JsonFields.number(c, "logits_scaling", 1.0, v -> v > 0, "> 0", at));
     }
 
     /**
@@ -223,12 +298,17 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         return Activations.Kind.fromConfig(name);
     }
 
-    /** Gemma 3's sliding layers rotate with their own settings: v5's per-layer-type rope_parameters, else the older
-     * {@code rope_local_base_freq} with no scaling. */
-    private static RopeConfig gemma3LocalRope(JsonNode c, int maxPos) {
+    /**
+     * The rotary settings of sliding-window layers: their own where transformers 5's {@code rope_parameters} is keyed
+     * by layer type; Gemma 3's older {@code rope_local_base_freq} with no scaling; else the full layers' settings.
+     */
+    private static RopeConfig localRope(JsonNode c, String type, int maxPos, RopeConfig rope) {
         JsonNode params = JsonFields.object(c, "rope_parameters", "config.json");
         if (params.has("sliding_attention")) {
             return RopeConfig.fromJson(c, maxPos, "sliding_attention");
+        }
+        if (!type.equals("gemma3_text")) {
+            return rope;
         }
         double theta = JsonFields.number(c, "rope_local_base_freq", 10000.0, v -> v > 1, "> 1", "config.json");
         return new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, true, Double.NaN, new double[0], new double[0]);

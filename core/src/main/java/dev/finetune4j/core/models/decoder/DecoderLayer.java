@@ -1,6 +1,7 @@
 package dev.finetune4j.core.models.decoder;
 
 import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.models.decoder.DecoderConfig.NormPlacement;
 import dev.finetune4j.core.nn.Block;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Module;
@@ -9,13 +10,19 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
- * Pre-norm residual layer: x + attn(norm(x)), then x + mlp(norm(x)). Gemma 2 and 3 also normalise what each
- * sub-block returns before adding it: x + norm(attn(norm(x))), then x + norm(mlp(norm(x))), the MLP's input norm
- * being {@code pre_feedforward_layernorm} and {@code post_attention_layernorm} the attention output's. The MLP is a
+ * Residual layer, its norms where {@link NormPlacement} puts them:
+ * <ul>
+ *   <li>{@code PRE}: x + attn(norm(x)), then x + mlp(norm(x)), the MLP's norm being {@code post_attention_layernorm};</li>
+ *   <li>{@code SANDWICH} (Gemma 2 and 3): x + norm(attn(norm(x))), then x + norm(mlp(norm(x))), the MLP's input norm
+ *   {@code pre_feedforward_layernorm} and {@code post_attention_layernorm} the attention output's;</li>
+ *   <li>{@code POST} (OLMo 2 and 3): x + norm(attn(x)), then x + norm(mlp(x)).</li>
+ * </ul>
+ * Granite scales each sub-block's output by {@code residual_multiplier} before adding it. The MLP is a
  * {@link SparseMoeBlock} in the sparse layers of a mixture of experts.
  */
 public final class DecoderLayer extends Module {
-    private final boolean sandwich;
+    private final NormPlacement norms;
+    private final float residualMultiplier;
     /** The MLP's name: {@code mlp}, or Mixtral's {@code block_sparse_moe}. */
     private final String mlp;
 
@@ -28,14 +35,19 @@ public final class DecoderLayer extends Module {
      * @param index the layer's index
      */
     public DecoderLayer(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int index) {
-        this.sandwich = c.sandwichNorms();
+        this.norms = c.norms();
+        this.residualMultiplier = c.multipliers().residual();
         registerChild("self_attn", new DecoderAttention(scope, c, rotary, index));
         this.mlp = c.isSparse(index) ? c.moe().naming().block() : "mlp";
         registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));
-        registerChild("input_layernorm", norm(scope, c));
+        if (norms != NormPlacement.POST) {
+            registerChild("input_layernorm", norm(scope, c));
+        }
         registerChild("post_attention_layernorm", norm(scope, c));
-        if (sandwich) {
+        if (norms == NormPlacement.SANDWICH) {
             registerChild("pre_feedforward_layernorm", norm(scope, c));
+        }
+        if (norms != NormPlacement.PRE) {
             registerChild("post_feedforward_layernorm", norm(scope, c));
         }
     }
@@ -52,20 +64,35 @@ public final class DecoderLayer extends Module {
      * @return the new hidden states, (B, T, C)
      */
     public Tensor forward(Tensor x, ForwardContext ctx) {
-        Tensor normed = layer("input_layernorm").forward(x);
+        Tensor normed = norms == NormPlacement.POST ? x : layer("input_layernorm").forward(x);
         Tensor attended = ((Block) child("self_attn")).forward(normed, ctx);
-        if (sandwich) {
+        if (norms != NormPlacement.PRE) {
             attended = layer("post_attention_layernorm").forward(attended);
         }
-        Tensor h = Elementwise.add(x, attended);
+        Tensor h = residual(x, attended);
         SpentActivations.free(attended, x, normed);
-        Tensor normedH = layer(sandwich ? "pre_feedforward_layernorm" : "post_attention_layernorm").forward(h);
+        Tensor normedH = switch (norms) {
+            case PRE -> layer("post_attention_layernorm").forward(h);
+            case SANDWICH -> layer("pre_feedforward_layernorm").forward(h);
+            case POST -> h;
+        };
         Tensor transformed = layer(mlp).forward(normedH);
-        if (sandwich) {
+        if (norms != NormPlacement.PRE) {
             transformed = layer("post_feedforward_layernorm").forward(transformed);
         }
-        Tensor out = Elementwise.add(h, transformed);
+        Tensor out = residual(h, transformed);
         SpentActivations.free(transformed, h, normedH);
         return out;
+    }
+
+    /** stream + branch, the branch scaled by Granite's residual multiplier. */
+    private Tensor residual(Tensor stream, Tensor branch) {
+        if (residualMultiplier == 1f) {
+            return Elementwise.add(stream, branch);
+        }
+        Tensor scaled = Elementwise.scale(branch, residualMultiplier);
+        Tensor sum = Elementwise.add(stream, scaled);
+        SpentActivations.free(scaled, sum);
+        return sum;
     }
 }

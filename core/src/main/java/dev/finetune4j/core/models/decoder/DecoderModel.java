@@ -20,7 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3 (text) and Phi-3 as one causal LM ({@code *ForCausalLM}),
+ * LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3 (text), Phi-3, Granite, OLMo 2 and 3, SmolLM3 and the
+ * mixtures of experts as one causal LM ({@code *ForCausalLM}),
  * with Hugging Face's module tree: {@code model.embed_tokens}, {@code model.layers.N...}, {@code model.norm},
  * {@code lm_head} (absent when the embeddings are tied). The language model of Gemma 3's vision-language checkpoints
  * is the same model with its backbone under {@code model.language_model} ({@link DecoderLayout}).
@@ -120,7 +121,10 @@ public final class DecoderModel extends LanguageModel {
         return config.embeddingScale() == DecoderConfig.EmbeddingScale.TOKENS ? scaled(embeddings) : embeddings;
     }
 
-    /** Gemma and Gemma 2 scale the whole input, virtual tokens included, by {@code sqrt(hidden_size)}. */
+    /**
+     * Gemma and Gemma 2 scale the whole input, virtual tokens included, by {@code sqrt(hidden_size)}, Granite by its
+     * {@code embedding_multiplier}.
+     */
     @Override
     protected Tensor hiddenStates(Tensor x, ForwardContext ctx) {
         @SuppressWarnings("unchecked")
@@ -134,21 +138,23 @@ public final class DecoderModel extends LanguageModel {
     }
 
     /**
-     * Embeddings times {@code sqrt(hidden_size)} rounded to the embedding table's dtype, as Gemma computes the
-     * normalizer (55.5 rather than 55.43 for a bf16 table of width 3,072).
+     * Embeddings times the configured multiplier. NOTE: Gemma's {@code sqrt(hidden_size)} is rounded to the
+     * embedding table's dtype first, as Gemma computes its normalizer as a tensor of that dtype (55.5 rather than
+     * 55.43 for a bf16 table of width 3,072); Granite multiplies by the Python float as it is.
      */
     private Tensor scaled(Tensor embeddings) {
-        float normalizer = (float) Math.sqrt(config.hiddenSize());
-        if (backbone().embedTokens().weight().dtype() == DType.BF16) {
-            normalizer = DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(normalizer));
+        float factor = config.multipliers().embedding();
+        if (config.gemmaNorms() && backbone().embedTokens().weight().dtype() == DType.BF16) {
+            factor = DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(factor));
         }
-        return Elementwise.scale(embeddings, normalizer);
+        return Elementwise.scale(embeddings, factor);
     }
 
     @Override
     protected Tensor logitsFromHidden(Tensor hidden) {
-        Tensor logits = config.tieWordEmbeddings() ? Matmul.linear(hidden, backbone().embedTokens().weight(), null)
-                : layer("lm_head").forward(hidden);
+        Tensor input = headInput(hidden);
+        Tensor logits = config.tieWordEmbeddings() ? Matmul.linear(input, backbone().embedTokens().weight(), null)
+                : layer("lm_head").forward(input);
         float cap = config.finalLogitSoftcapping();
         if (cap == 0) {
             return logits;
@@ -170,6 +176,11 @@ public final class DecoderModel extends LanguageModel {
     @Override
     protected float logitSoftCap() {
         return config.finalLogitSoftcapping();
+    }
+
+    @Override
+    protected float logitsScaling() {
+        return config.multipliers().logitsScaling();
     }
 
     /** Phi-3's longrope: the first pass past the pretrained length, with the cache still within it. */

@@ -19,9 +19,12 @@ record SlidingLayers(int window, boolean[] layers) {
      * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral, Mixtral and
      * Phi-3 when a window is set; the Qwen families with {@code use_sliding_window} from layer {@code max_window_layers} on;
      * every other layer of Gemma 2 and gpt-oss (the first slides); Gemma 3 all but every
-     * {@code sliding_window_pattern}-th.
+     * {@code sliding_window_pattern}-th; OLMo 3 all but every 4th; SmolLM3 with {@code use_sliding_window} its layers
+     * without rotary.
+     *
+     * @param ropeLayers per layer, whether it is rotated (SmolLM3 slides where it is not)
      */
-    static SlidingLayers fromJson(JsonNode c, String type, int layerCount) {
+    static SlidingLayers fromJson(JsonNode c, String type, int layerCount, boolean[] ropeLayers) {
         String at = "config.json";
         int fallback = switch (type) {
             case "gemma2", "gemma3_text" -> 4096;
@@ -29,8 +32,8 @@ record SlidingLayers(int window, boolean[] layers) {
         };
         int window = JsonFields.integer(c, "sliding_window", fallback, 0, ConfigLimits.POSITIONS, at);
         boolean qwen = type.startsWith("qwen");
-        if (qwen && !JsonFields.bool(c, "use_sliding_window", false, at)) {
-            window = 0; // Qwen configs carry a sliding_window that only use_sliding_window turns on
+        if ((qwen || type.equals("smollm3")) && !JsonFields.bool(c, "use_sliding_window", false, at)) {
+            window = 0; // Qwen and SmolLM3 configs carry a sliding_window that only use_sliding_window turns on
         }
         boolean[] layers = new boolean[layerCount];
         JsonNode types = c.path("layer_types");
@@ -58,6 +61,8 @@ record SlidingLayers(int window, boolean[] layers) {
                 layers[i] = switch (type) {
                     case "gemma2", "gpt_oss" -> i % 2 == 0;
                     case "gemma3_text" -> (i + 1) % pattern != 0;
+                    case "olmo3" -> (i + 1) % 4 != 0;
+                    case "smollm3" -> !ropeLayers[i];
                     case "qwen2", "qwen3" -> i >= firstQwenSliding;
                     case "mistral", "mixtral", "phi3" -> true;
                     default -> false;

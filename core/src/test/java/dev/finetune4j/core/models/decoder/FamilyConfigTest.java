@@ -33,7 +33,8 @@ class FamilyConfigTest {
         assertEquals(50f, c.attnLogitSoftcapping());
         assertEquals(30f, c.finalLogitSoftcapping());
         assertEquals(1 / 16f, c.attentionScale(), 0f, "query_pre_attn_scalar 256 by default");
-        assertTrue(c.tieWordEmbeddings() && c.gemmaNorms() && c.sandwichNorms());
+        assertTrue(c.tieWordEmbeddings() && c.gemmaNorms());
+        assertEquals(DecoderConfig.NormPlacement.SANDWICH, c.norms());
         assertEquals(DecoderConfig.EmbeddingScale.INPUT, c.embeddingScale());
         assertEquals(Activations.Kind.GELU_TANH, c.hiddenAct());
         DecoderConfig uncapped = DecoderConfig.fromJson(base("gemma2", 2).putNull("attn_logit_softcapping")
@@ -60,7 +61,7 @@ class FamilyConfigTest {
             assertEquals(8.0, c.rope().factor());
             assertEquals(1e4, c.localRope().ropeTheta());
             assertEquals("default", c.localRope().ropeType());
-            assertTrue(c.qkNorm());
+            assertEquals(DecoderConfig.QkNorm.PER_HEAD, c.qkNorm());
             assertEquals(0f, c.attnLogitSoftcapping(), "Gemma 3 applies no attention soft cap");
         }
     }
@@ -159,7 +160,7 @@ class FamilyConfigTest {
         assertEquals(40, moe.sharedExpertIntermediateSize());
         assertTrue(c.attentionBias(), "qkv_bias is true by default");
         assertEquals(false, DecoderConfig.fromJson(json.put("qkv_bias", false)).attentionBias());
-        assertEquals(false, c.qkNorm());
+        assertEquals(DecoderConfig.QkNorm.NONE, c.qkNorm());
     }
 
     @Test
@@ -167,7 +168,7 @@ class FamilyConfigTest {
         DecoderConfig c = DecoderConfig.fromJson(base("qwen3_moe", 2).put("num_experts", 4)
                 .put("moe_intermediate_size", 16).put("norm_topk_prob", true).put("output_router_logits", true)
                 .put("router_aux_loss_coef", 0.01));
-        assertTrue(c.qkNorm());
+        assertEquals(DecoderConfig.QkNorm.PER_HEAD, c.qkNorm());
         assertTrue(c.moe().normTopkProb());
         assertEquals(0, c.moe().sharedExpertIntermediateSize());
         assertTrue(c.moe().outputRouterLogits());
@@ -262,5 +263,64 @@ class FamilyConfigTest {
                 .put("sliding_window", 8);
         listed.putArray("layer_types").add("sliding_attention").add("full_attention");
         assertArrayEquals(new boolean[]{true, false}, DecoderConfig.fromJson(listed).slidingLayers());
+    }
+
+    @Test
+    void graniteReadsItsFourMultipliersAndDefaultsThemToOne() {
+        DecoderConfig c = DecoderConfig.fromJson(base("granite", 2).put("embedding_multiplier", 12.0)
+                .put("residual_multiplier", 0.22).put("attention_multiplier", 0.0078125).put("logits_scaling", 16.0));
+        assertEquals(new DecoderConfig.Multipliers(12f, 0.22f, 16f), c.multipliers());
+        assertEquals(0.0078125f, c.attentionScale(), 0f, "attention_multiplier replaces 1 / sqrt(head_dim)");
+        assertEquals(DecoderConfig.EmbeddingScale.INPUT, c.embeddingScale(), "inputs_embeds, virtual tokens too");
+        assertEquals(DecoderConfig.NormPlacement.PRE, c.norms());
+        DecoderConfig defaults = DecoderConfig.fromJson(base("granite", 2));
+        assertEquals(DecoderConfig.Multipliers.NONE, defaults.multipliers());
+        assertEquals(1f, defaults.attentionScale(), 0f, "GraniteConfig's attention_multiplier defaults to 1.0");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DecoderConfig.fromJson(base("granite", 2).put("logits_scaling", 0)));
+        assertTrue(e.getMessage().contains("logits_scaling"), e.getMessage());
+    }
+
+    @Test
+    void olmoNormalisesAfterEachSubBlockAndQueriesAcrossHeads() {
+        for (String type : new String[]{"olmo2", "olmo3"}) {
+            DecoderConfig c = DecoderConfig.fromJson(base(type, 8));
+            assertEquals(DecoderConfig.NormPlacement.POST, c.norms(), type);
+            assertEquals(DecoderConfig.QkNorm.ACROSS_HEADS, c.qkNorm(), type);
+            assertEquals(1e-5f, c.rmsNormEps(), type + ": Olmo2Config's rms_norm_eps");
+            assertEquals(false, c.tieWordEmbeddings(), type);
+        }
+        DecoderConfig olmo3 = DecoderConfig.fromJson(base("olmo3", 8));
+        assertArrayEquals(new boolean[]{true, true, true, false, true, true, true, false}, olmo3.slidingLayers(),
+                "three sliding layers of four");
+        assertEquals(4096, olmo3.slidingWindowOf(0), "Olmo3Config's sliding_window");
+        assertArrayEquals(new boolean[8], DecoderConfig.fromJson(base("olmo2", 8)).slidingLayers());
+    }
+
+    @Test
+    void smolLm3LeavesEveryFourthLayerUnrotatedUnlessListedOtherwise() {
+        DecoderConfig c = DecoderConfig.fromJson(base("smollm3", 8));
+        assertArrayEquals(new boolean[]{true, true, true, false, true, true, true, false}, c.ropeLayers());
+        assertEquals(2_000_000.0, c.rope().ropeTheta(), "SmolLM3Config's default theta");
+        assertTrue(c.tieWordEmbeddings(), "SmolLM3 ties its embeddings by default");
+        assertArrayEquals(new boolean[8], c.slidingLayers(), "no window without use_sliding_window");
+        ObjectNode listed = base("smollm3", 3);
+        listed.putArray("no_rope_layers").add(0).add(1).add(1).add(0);
+        assertArrayEquals(new boolean[]{false, true, true}, DecoderConfig.fromJson(listed).ropeLayers(),
+                "a longer list is read up to num_hidden_layers, as transformers indexes it");
+        ObjectNode sliding = base("smollm3", 4).put("use_sliding_window", true).put("sliding_window", 16)
+                .put("no_rope_layer_interval", 2);
+        assertArrayEquals(new boolean[]{false, true, false, true}, DecoderConfig.fromJson(sliding).slidingLayers(),
+                "only the layers without rotary slide");
+        ObjectNode bad = base("smollm3", 2);
+        bad.putArray("no_rope_layers").add(1).add(2);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(bad));
+        assertTrue(e.getMessage().contains("'no_rope_layers'[1] = 2"), e.getMessage());
+        ObjectNode shortList = base("smollm3", 3);
+        shortList.putArray("no_rope_layers").add(1);
+        e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(shortList));
+        assertTrue(e.getMessage().contains("num_hidden_layers is 3"), e.getMessage());
+        assertArrayEquals(new boolean[]{true, true, true, true}, DecoderConfig.fromJson(base("llama", 4)).ropeLayers(),
+                "other families rotate every layer");
     }
 }

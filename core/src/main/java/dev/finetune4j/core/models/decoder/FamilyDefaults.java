@@ -1,0 +1,92 @@
+package dev.finetune4j.core.models.decoder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * transformers' config-class defaults where a family's differ from the decoder family's common ones: a config.json
+ * that leaves a field out means these values, as it does in Python. (Switches that only one family has, such as
+ * Granite's multipliers, take their defaults where they are read.)
+ */
+final class FamilyDefaults {
+    private FamilyDefaults() {
+    }
+
+    /**
+     * A copy of {@code config} with its family's defaults filled in for the fields it lacks; {@code config} itself
+     * when the family has none of its own.
+     *
+     * @param config a parsed config.json
+     * @param type its {@code model_type}
+     * @return the config with the defaults filled in; {@code config} itself is left unchanged
+     */
+    static JsonNode fill(JsonNode config, String type) {
+        return switch (type) {
+            case "gpt_oss" -> gptOss(config.deepCopy());
+            case "olmo2", "olmo3" -> olmo(config.deepCopy(), type);
+            case "smollm3" -> smolLm3(config.deepCopy());
+            default -> config;
+        };
+    }
+
+    /**
+     * gpt-oss: 128 experts of which 4 per token, head size 64, 131,072 positions, q/k/v/o biases, RMSNorm epsilon
+     * 1e-5, a 128-token sliding window on every other layer (the first slides), and YaRN rotary (factor 32 over 4,096
+     * positions, ramp ends not rounded) with theta 150,000.
+     */
+    private static JsonNode gptOss(ObjectNode c) {
+        if (!c.has("num_local_experts") && !c.has("num_experts")) {
+            c.put("num_local_experts", 128);
+        }
+        putIfAbsent(c, "num_experts_per_tok", 4);
+        putIfAbsent(c, "head_dim", 64);
+        putIfAbsent(c, "max_position_embeddings", 131072);
+        putIfAbsent(c, "sliding_window", 128);
+        if (!c.has("attention_bias")) {
+            c.put("attention_bias", true);
+        }
+        if (!c.has("rms_norm_eps")) {
+            c.put("rms_norm_eps", 1e-5);
+        }
+        if (!c.has("rope_parameters") && !c.has("rope_scaling")) {
+            ObjectNode rope = c.putObject("rope_parameters");
+            rope.put("rope_type", "yarn").put("factor", 32.0).put("beta_fast", 32.0).put("beta_slow", 1.0)
+                    .put("truncate", false).put("original_max_position_embeddings", 4096);
+        }
+        putThetaIfAbsent(c, 150000.0);
+        return c;
+    }
+
+    /** OLMo 2 and 3: RMSNorm epsilon 1e-5; OLMo 3 a 4,096-token window on three layers of four. */
+    private static JsonNode olmo(ObjectNode c, String type) {
+        if (!c.has("rms_norm_eps")) {
+            c.put("rms_norm_eps", 1e-5);
+        }
+        if (type.equals("olmo3")) {
+            putIfAbsent(c, "sliding_window", 4096);
+        }
+        return c;
+    }
+
+    /** SmolLM3: tied embeddings, 32,768 positions and rotary theta 2,000,000. */
+    private static JsonNode smolLm3(ObjectNode c) {
+        if (!c.has("tie_word_embeddings")) {
+            c.put("tie_word_embeddings", true);
+        }
+        putIfAbsent(c, "max_position_embeddings", 32768);
+        putThetaIfAbsent(c, 2_000_000.0);
+        return c;
+    }
+
+    private static void putThetaIfAbsent(ObjectNode c, double theta) {
+        if (!c.has("rope_theta") && !c.path("rope_parameters").has("rope_theta")) {
+            c.put("rope_theta", theta);
+        }
+    }
+
+    private static void putIfAbsent(ObjectNode c, String field, int value) {
+        if (!c.has(field)) {
+            c.put(field, value);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package dev.finetune4j.core.models.decoder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
+
+import java.util.Arrays;
+
+/**
+ * Which layers of a decoder rotate their queries and keys. Every layer does, except in SmolLM3, whose
+ * {@code no_rope_layers} holds one flag per layer (1: rotary, 0: no position encoding at all, a "NoPE" layer) and
+ * which, when that list is absent, leaves out every {@code no_rope_layer_interval}-th layer (the 4th, 8th, ...).
+ */
+final class RopeLayers {
+    private RopeLayers() {
+    }
+
+    /**
+     * Reads the flags of a config.json.
+     *
+     * @param c the parsed config.json
+     * @param type its {@code model_type}
+     * @param layerCount {@code num_hidden_layers}
+     * @return per layer, whether it is rotated
+     */
+    static boolean[] fromJson(JsonNode c, String type, int layerCount) {
+        boolean[] rotated = new boolean[layerCount];
+        Arrays.fill(rotated, true);
+        if (!type.equals("smollm3")) {
+            return rotated;
+        }
+        String at = "config.json";
+        JsonNode flags = c.path("no_rope_layers");
+        if (flags.isArray()) {
+            // transformers indexes the list by layer, so it may be longer than the model, never shorter
+            if (flags.size() < layerCount) {
+                throw new IllegalArgumentException(at + ": 'no_rope_layers' has " + flags.size() + " entries, but "
+                        + "num_hidden_layers is " + layerCount + ": give one flag per layer (1 rotary, 0 none)");
+            }
+            for (int i = 0; i < layerCount; i++) {
+                JsonNode flag = flags.get(i);
+                if (!flag.isIntegralNumber() || (flag.asInt() != 0 && flag.asInt() != 1)) {
+                    throw new IllegalArgumentException(at + ": 'no_rope_layers'[" + i + "] = " + flag
+                            + " must be 1 (rotary) or 0 (no position encoding)");
+                }
+                rotated[i] = flag.asInt() == 1;
+            }
+            return rotated;
+        }
+        int interval = JsonFields.integer(c, "no_rope_layer_interval", 4, 1, ConfigLimits.LAYERS, at);
+        for (int i = 0; i < layerCount; i++) {
+            rotated[i] = (i + 1) % interval != 0;
+        }
+        return rotated;
+    }
+}
