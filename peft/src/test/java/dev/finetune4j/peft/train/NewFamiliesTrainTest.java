@@ -28,8 +28,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * LoRA with PEFT's default target modules trains tiny random Gemma 2 (sliding window, both soft caps, four norms
- * per layer), Gemma 3 (q/k norms, a local and a global rotary table) and Phi-3 (fused qkv_proj and gate_up_proj,
- * partial rotary, longrope past its pretrained length, a sliding window) and the mixtures of experts Mixtral,
+ * per layer), Gemma 3 (q/k norms, a local and a global rotary table), Phi-3 (fused qkv_proj and gate_up_proj,
+ * partial rotary, longrope past its pretrained length, a sliding window), Granite (its four multipliers), OLMo 2
+ * and 3 (norms after the sub-blocks, q/k norms across heads, OLMo 3's window), SmolLM3 (a layer without rotary)
+ * and the mixtures of experts Mixtral,
  * Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE and gpt-oss (attention sinks, clamped stacked experts): the
  * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
  * those parts would break.
@@ -39,7 +41,8 @@ class NewFamiliesTrainTest {
     private static final int STEPS = 12;
 
     @ParameterizedTest
-    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss"})
+    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "olmo2", "olmo3", "smollm3", "mixtral",
+            "qwen2_moe", "qwen3_moe", "gpt_oss"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -98,6 +101,24 @@ class NewFamiliesTrainTest {
             // virtual tokens and prefixes are trained at rates near 0.1 (at 1e-2 they fall by 1% in 12 steps here)
             boolean virtual = method == EveryMethodTrainsTest.Method.PROMPT || method == EveryMethodTrainsTest.Method.PREFIX;
             assertTrainsAndMatchesFiniteDifferences("gpt_oss " + method, model, virtual ? 0.1 : 1e-2,
+                    method == EveryMethodTrainsTest.Method.DORA);
+        }
+    }
+
+    /**
+     * The other PEFT methods where the new dense families differ most: Granite's multipliers scale each adapter's
+     * contribution to the residual stream and the logits; OLMo 2's norms follow the sub-blocks that prefixes, DoRA,
+     * NF4 weights and bottleneck adapters change. (Prompt tuning on this tiny Granite falls by 1.4% in 12 steps at
+     * rates from 0.1 to 0.3, short of the 2% asked here: its virtual tokens reach logits halved by logits_scaling.)
+     */
+    @ParameterizedTest
+    @CsvSource({"granite,DORA", "granite,PREFIX_PROJECTION", "granite,PREFIX", "granite,HOULSBY", "olmo2,DORA", "olmo2,QLORA",
+            "olmo2,PREFIX", "olmo2,PFEIFFER"})
+    void otherMethodsTrainTheNewDenseFamilies(String type, EveryMethodTrainsTest.Method method) {
+        try (LanguageModel base = tiny(type)) {
+            PeftModel model = method.wrap.apply(base);
+            boolean virtual = method == EveryMethodTrainsTest.Method.PROMPT || method == EveryMethodTrainsTest.Method.PREFIX;
+            assertTrainsAndMatchesFiniteDifferences(type + " " + method, model, virtual ? 0.1 : 1e-2,
                     method == EveryMethodTrainsTest.Method.DORA);
         }
     }
@@ -256,6 +277,13 @@ class NewFamiliesTrainTest {
                 rope.putArray("short_factor").add(1.0).add(1.5);
                 rope.putArray("long_factor").add(2.0).add(6.0);
             }
+            // each multiplier far from 1 and from the others, so that a misplaced one changes the gradients
+            case "granite" -> c.put("embedding_multiplier", 3.0).put("residual_multiplier", 0.5)
+                    .put("attention_multiplier", 0.2).put("logits_scaling", 2.0);
+            case "olmo2" -> { }
+            case "olmo3" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")
+                    .add("full_attention");
+            case "smollm3" -> c.putArray("no_rope_layers").add(1).add(0);
             // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise
             // move some tokens to other experts, a jump no derivative describes (references/ checks top-k routing)
             case "mixtral" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4);
