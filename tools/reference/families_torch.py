@@ -1,9 +1,11 @@
-"""Golden outputs for model families that transformers cannot produce on this machine (no PyPI here).
+"""Golden outputs for model families that transformers cannot produce on this machine (transformers 5 needs
+torch >= 2.5; this machine has Debian's torch 1.13).
 
 A plain-PyTorch (float32, CPU, eager) re-implementation of the causal-LM forward pass of gemma, gemma2,
-gemma3_text, phi3, mistral, qwen2, the mixtures of experts mixtral, qwen2_moe, qwen3_moe and gpt_oss (and, for
-checking, llama and qwen3) as transformers 5.x defines it, written from reading transformers' source (see
-HELPER-NOTES.md for the rules and where each one comes from). It runs with Debian's torch 1.13 and numpy only:
+gemma3_text, phi3, mistral, qwen2, granite, olmo2, olmo3, smollm3, the mixtures of experts mixtral, qwen2_moe,
+qwen3_moe and gpt_oss (and, for checking, llama and qwen3) as transformers 5.x defines it, written from reading
+transformers' source (see HELPER-NOTES.md for the rules and where each one comes from). It runs with Debian's
+torch 1.13 and numpy only:
 
     /usr/bin/python3 tools/reference/families_torch.py --check
         recomputes the transformers-made folders (references/{mistral,qwen3,llama_rope_llama3,qwen2_rope_yarn},
@@ -60,6 +62,14 @@ TRANSFORMERS_SOURCE = {
                                      "2516198611"},
     "moe_router_logits_fix": "huggingface/transformers#45131 (merged April 2026, before 5.15): routers return "
                              "raw logits, so load_balancing_loss_func applies one softmax",
+    "granite_olmo_smollm3_files": {
+        "from": "transformers-5.17.0-py3-none-any.whl (the machine's package mirror), sha256 "
+                "78ec1ce21579b38dfb83950a0658cd119f87212a2fcfdff478096ce9d6c03801",
+        "files": ["models/granite/configuration_granite.py", "models/granite/modeling_granite.py",
+                  "models/olmo2/configuration_olmo2.py", "models/olmo2/modeling_olmo2.py",
+                  "models/olmo3/configuration_olmo3.py", "models/olmo3/modeling_olmo3.py",
+                  "models/smollm3/configuration_smollm3.py", "models/smollm3/modeling_smollm3.py",
+                  "modeling_rope_utils.py (_compute_yarn_parameters, standardize_rope_params)"]},
     "gpt_oss_v5_files_by_index_id": {
         "modular_gpt_oss.py (commit 0261a467116de4a9103b58200f9d82f8fb5a0e86)": "29271729019",
         "configuration_gpt_oss.py (@strict dataclass)": "51803109634",
@@ -115,6 +125,7 @@ def write_safetensors(path, tensors):
 # Configuration: what each family derives from config.json.
 # ----------------------------------------------------------------------------------------------------------
 GEMMA_FAMILIES = ("gemma", "gemma2", "gemma3_text")
+OLMO_FAMILIES = ("olmo2", "olmo3")
 
 
 def layer_types_of(config):
@@ -135,7 +146,25 @@ def layer_types_of(config):
         return ["sliding_attention"] * n
     if family == "qwen3_moe" and config.get("use_sliding_window") and config.get("sliding_window") is not None:
         return ["sliding_attention"] * n  # Qwen3MoeConfig drops the window unless use_sliding_window
+    if family == "olmo3":
+        return ["sliding_attention" if (i + 1) % 4 else "full_attention" for i in range(n)]
+    if family == "smollm3":  # only NoPE layers slide, and only with use_sliding_window and a window
+        window = config.get("sliding_window") if config.get("use_sliding_window") else None
+        return ["sliding_attention" if window is not None and not rope else "full_attention"
+                for rope in rope_layers_of(config)]
     return ["full_attention"] * n
+
+
+def rope_layers_of(config):
+    """SmolLM3's no_rope_layers (1: rotary applied, 0: a NoPE layer), or SmolLM3Config's interval rule; every other
+    family rotates every layer."""
+    n = config["num_hidden_layers"]
+    if config["model_type"] != "smollm3":
+        return [1] * n
+    if config.get("no_rope_layers") is not None:
+        return list(config["no_rope_layers"])
+    interval = config.get("no_rope_layer_interval", 4)
+    return [int((i + 1) % interval != 0) for i in range(n)]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -222,10 +251,13 @@ def load_balancing_loss(router_logits, num_experts, top_k, attention_mask=None):
     return (tokens_per_expert * prob_per_expert[None]).sum() * num_experts
 
 
+LAYER_TYPES = ("full_attention", "sliding_attention")
+
+
 def rope_parameters_by_layer_type(config, layer_types):
-    """rope_parameters is either one dict for every layer or a dict keyed by layer type (gemma3_text)."""
+    """rope_parameters is either one dict for every layer or a dict keyed by layer type (gemma3_text, olmo3)."""
     params = config["rope_parameters"]
-    if set(params).issubset(set(layer_types)) and params:
+    if params and set(params).issubset(LAYER_TYPES):
         return {t: params[t] for t in set(layer_types)}
     return {t: params for t in set(layer_types)}
 
@@ -289,7 +321,9 @@ def _yarn(config, params, base, dim):
         return (dim * math.log(original / (rotations * 2 * math.pi))) / (2 * math.log(base))
 
     low, high = correction_dim(beta_fast), correction_dim(beta_slow)
-    if params.get("truncate", True):
+    # NOTE: _compute_yarn_parameters reads truncate from the top level of rope_parameters even when the other yarn
+    # keys come from one layer type's dict, so a per-layer-type layout (olmo3) always truncates.
+    if config["rope_parameters"].get("truncate", True):
         low, high = math.floor(low), math.ceil(high)
     low, high = max(low, 0), min(high, dim - 1)
     if low == high:
@@ -332,8 +366,19 @@ class CausalLM:
         self.rope = rope_parameters_by_layer_type(config, self.layer_types)
         if self.family in ("gemma2", "gemma3_text"):
             self.scaling = config["query_pre_attn_scalar"] ** -0.5
+        elif self.family == "granite":  # replaces head_dim ** -0.5
+            self.scaling = config["attention_multiplier"]
         else:
             self.scaling = self.head_dim ** -0.5
+        # Granite's three other scalars (GraniteModel, GraniteDecoderLayer, GraniteForCausalLM); 1 elsewhere
+        self.embedding_multiplier = config.get("embedding_multiplier", 1.0)
+        self.residual_multiplier = config.get("residual_multiplier", 1.0)
+        self.logits_scaling = config.get("logits_scaling", 1.0)
+        self.rotated = rope_layers_of(config)  # smollm3's NoPE layers: 0
+        # OLMo 2/3: no input norm, RMSNorms on each sublayer's output before the residual add, q/k norms over the
+        # whole projection width; the checks of each feature change these two
+        self.olmo = self.family in OLMO_FAMILIES
+        self.post_norms, self.qk_norm_across_heads = self.olmo, self.olmo
         # NOTE: Gemma3's attention keeps attn_logit_softcapping but never hands it to the attention function
         # (modeling_gemma3.py as read); only gemma2 caps attention scores.
         self.attn_softcap = config.get("attn_logit_softcapping") if self.family == "gemma2" else None
@@ -356,7 +401,16 @@ class CausalLM:
         y = x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
         if self.gemma:  # (1 + weight) in float32, cast back after the product
             return (y * (1.0 + weight.float())).type_as(x)
-        return weight * y.to(x.dtype)  # llama style: cast back, then the weight
+        # llama style: cast back, then the weight (Olmo2RMSNorm multiplies first, then casts: the same in float32)
+        return weight * y.to(x.dtype)
+
+    def qk_norm(self, x, weight, heads):
+        """Olmo2Attention: one RMSNorm over x [B, T, heads * head_dim] before the split into heads; the per-head
+        variant (a check only) normalises each head's slice with its slice of the weight."""
+        if self.qk_norm_across_heads:
+            return self.norm(x, weight)
+        split = x.view(*x.shape[:-1], heads, self.head_dim)
+        return self.norm(split, weight.view(heads, self.head_dim)).view(x.shape)
 
     def linear(self, x, name):
         bias = self.w.get(name + ".bias")
@@ -372,13 +426,17 @@ class CausalLM:
             q, k, v = qkv[..., :q_size], qkv[..., q_size:q_size + kv_size], qkv[..., q_size + kv_size:]
         else:
             q, k, v = self.linear(x, p + "q_proj"), self.linear(x, p + "k_proj"), self.linear(x, p + "v_proj")
+        if self.olmo:
+            q = self.qk_norm(q, self.w[p + "q_norm.weight"], self.heads)
+            k = self.qk_norm(k, self.w[p + "k_norm.weight"], self.kv_heads)
         q = q.view(b, t, self.heads, self.head_dim).transpose(1, 2)
         k = k.view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
         v = v.view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
-        if p + "q_norm.weight" in self.w:  # gemma3 / qwen3: per-head RMSNorm before rotary
+        if p + "q_norm.weight" in self.w and not self.olmo:  # gemma3 / qwen3: per-head RMSNorm before rotary
             q, k = self.norm(q, self.w[p + "q_norm.weight"]), self.norm(k, self.w[p + "k_norm.weight"])
-        cos, sin = cos_sin(self.c, self.rope[self.layer_types[i]], positions)
-        q, k = rotate(q, cos, sin), rotate(k, cos, sin)
+        if self.rotated[i]:
+            cos, sin = cos_sin(self.c, self.rope[self.layer_types[i]], positions)
+            q, k = rotate(q, cos, sin), rotate(k, cos, sin)
         if cache is not None:
             if i in cache:
                 k, v = torch.cat((cache[i][0], k), dim=2), torch.cat((cache[i][1], v), dim=2)
@@ -503,6 +561,7 @@ class CausalLM:
         h = F.embedding(input_ids, self.w["model.embed_tokens.weight"])
         if self.gemma:  # sqrt(hidden_size) as a tensor of the hidden dtype
             h = h * torch.tensor(self.c["hidden_size"] ** 0.5, dtype=h.dtype)
+        h = h * self.embedding_multiplier
         for i in range(self.c["num_hidden_layers"]):
             p = f"model.layers.{i}."
             if self.family in ("gemma2", "gemma3_text"):  # four norms: around attention and around the MLP
@@ -511,17 +570,26 @@ class CausalLM:
                 h = h + self.norm(a, self.w[p + "post_attention_layernorm.weight"])
                 m = self.mlp(i, self.norm(h, self.w[p + "pre_feedforward_layernorm.weight"]))
                 h = h + self.norm(m, self.w[p + "post_feedforward_layernorm.weight"])
+            elif self.olmo:  # the sublayers see the residual stream itself; their outputs are normed
+                h = h + self.post_norm(self.attention(i, h, positions, cache, attention_mask, causal),
+                                       p + "post_attention_layernorm.weight")
+                h = h + self.post_norm(self.mlp(i, h), p + "post_feedforward_layernorm.weight")
             else:
-                h = h + self.attention(i, self.norm(h, self.w[p + "input_layernorm.weight"]), positions, cache,
-                                       attention_mask, causal)
-                h = h + self.mlp(i, self.norm(h, self.w[p + "post_attention_layernorm.weight"]))
+                a = self.attention(i, self.norm(h, self.w[p + "input_layernorm.weight"]), positions, cache,
+                                   attention_mask, causal)
+                h = h + a * self.residual_multiplier
+                m = self.mlp(i, self.norm(h, self.w[p + "post_attention_layernorm.weight"]))
+                h = h + m * self.residual_multiplier
         h = self.norm(h, self.w["model.norm.weight"])
         head = self.w.get("lm_head.weight", self.w["model.embed_tokens.weight"])
-        logits = F.linear(h, head)
+        logits = F.linear(h, head) / self.logits_scaling
         if self.final_softcap is not None:
             self.final_softcap_ratio = logits.abs().max().item() / self.final_softcap
             logits = torch.tanh(logits / self.final_softcap) * self.final_softcap
         return logits
+
+    def post_norm(self, x, name):
+        return self.norm(x, self.w[name]) if self.post_norms else x
 
     # What generate does when a Phi-3 sequence first outgrows original_max_position_embeddings (see drops_cache_at):
     # "recompute" the whole sequence into a fresh cache (the fixtures' choice), "keep" the cache (no override), or
@@ -739,6 +807,50 @@ def qwen3_moe_config():
                 norm_topk_prob=True, mlp_only_layers=[], bos_token_id=None, eos_token_id=None, pad_token_id=None)
 
 
+# the families' default ids lie outside the tiny vocabulary (nn.Embedding's padding_idx would refuse them)
+NO_SPECIAL_TOKENS = {"pad_token_id": None, "bos_token_id": None, "eos_token_id": None}
+
+
+def granite_config():
+    # GraniteConfig (v5 @strict): head_dim is hidden / heads (no field). The scalars are Granite 3.3 8B's,
+    # attention_multiplier 1 / head_dim as there (0.0078125 = 1/128 at head_dim 128). Untied, unlike Granite 3.x:
+    # with a tied head the 12x embedding dominates this tiny model's residual stream and greedy decoding repeats
+    # the prompt's last token (every seed tried), which would test nothing of the cache.
+    return dict(SIZES, **NO_SPECIAL_TOKENS, architectures=["GraniteForCausalLM"], model_type="granite",
+                hidden_act="silu", rms_norm_eps=1e-6, tie_word_embeddings=False, rope_parameters=dict(DEFAULT_ROPE),
+                attention_bias=True, mlp_bias=False, embedding_multiplier=12.0, residual_multiplier=0.22,
+                attention_multiplier=0.0625, logits_scaling=16.0)
+
+
+def olmo2_config():
+    return dict(SIZES, **NO_SPECIAL_TOKENS, architectures=["Olmo2ForCausalLM"], model_type="olmo2",
+                hidden_act="silu", rms_norm_eps=1e-6, tie_word_embeddings=False, attention_bias=False,
+                rope_parameters={"rope_theta": 500000.0, "rope_type": "default"})
+
+
+def olmo3_config():
+    # Olmo3Config.convert_rope_params_to_dict keys rope_parameters by layer type: a published config's rope_scaling
+    # (yarn for the Olmo 3 releases) goes to full_attention only, sliding_attention keeps the default rope;
+    # Olmo3RotaryEmbedding computes one table per layer type. Two layers, one of each type (the
+    # default rule, every 4th layer full, would need four; save_pretrained writes layer_types either way).
+    yarn = {"rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 8, "beta_fast": 32.0,
+            "beta_slow": 1.0, "rope_theta": 500000.0}
+    rope = {"full_attention": yarn, "sliding_attention": {"rope_theta": 500000.0, "rope_type": "default"}}
+    return dict(SIZES, **NO_SPECIAL_TOKENS, architectures=["Olmo3ForCausalLM"], model_type="olmo3",
+                max_position_embeddings=64, hidden_act="silu", rms_norm_eps=1e-6, tie_word_embeddings=False,
+                attention_bias=False, rope_parameters=rope, sliding_window=WINDOW,
+                layer_types=["sliding_attention", "full_attention"])
+
+
+def smollm3_config():
+    # SmolLM3Config.__post_init__ fills no_rope_layers and layer_types, so save_pretrained writes both
+    return dict(SIZES, architectures=["SmolLM3ForCausalLM"], model_type="smollm3", num_hidden_layers=3,
+                hidden_act="silu", rms_norm_eps=1e-6, tie_word_embeddings=True, attention_bias=False, mlp_bias=False,
+                rope_parameters={"rope_theta": 2000000.0, "rope_type": "default"}, use_sliding_window=False,
+                sliding_window=None, no_rope_layers=[1, 1, 0], no_rope_layer_interval=4,
+                layer_types=["full_attention"] * 3, **NO_SPECIAL_TOKENS)
+
+
 # name -> (config, seed, std of the q/k projections, std of the embedding)
 FIXTURES = {
     "gemma": (gemma_config, 21, 0.1, 0.1),
@@ -753,6 +865,11 @@ FIXTURES = {
     "qwen2_moe": (qwen2_moe_config, 62, 0.1, 0.1),
     "qwen3_moe": (qwen3_moe_config, 86, 0.1, 0.1),
     "gpt_oss": (gpt_oss_config, 102, 0.1, 0.1),  # picked among 88..147 likewise
+    # seeds picked among 150..189 for varied greedy tokens with a clear margin
+    "granite": (granite_config, 157, 0.1, 0.1),
+    "olmo2": (olmo2_config, 177, 0.1, 0.1),
+    "olmo3": (olmo3_config, 163, 0.1, 0.1),
+    "smollm3": (smollm3_config, 154, 0.1, 0.1),
 }
 
 
@@ -777,6 +894,8 @@ def random_weights(config, seed, qk_std, embed_std):
         norms = ["input_layernorm", "post_attention_layernorm"]
         if config["model_type"] in ("gemma2", "gemma3_text"):
             norms += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
+        if config["model_type"] in OLMO_FAMILIES:
+            norms = ["post_attention_layernorm", "post_feedforward_layernorm"]
         for name in norms:
             w[p + name + ".weight"] = norm_weight(hidden)
         q, k, v = normal(qk_std, q_size, hidden), normal(qk_std, kv_size, hidden), normal(0.1, kv_size, hidden)
@@ -793,6 +912,8 @@ def random_weights(config, seed, qk_std, embed_std):
                 w[a + name + ".bias"] = normal(0.1, size)
         if config["model_type"] in ("gemma3_text", "qwen3_moe"):
             w[a + "q_norm.weight"], w[a + "k_norm.weight"] = norm_weight(head_dim), norm_weight(head_dim)
+        if config["model_type"] in OLMO_FAMILIES:  # across the whole projection, every head its own weights
+            w[a + "q_norm.weight"], w[a + "k_norm.weight"] = norm_weight(q_size), norm_weight(kv_size)
         w[a + "o_proj.weight"] = normal(0.1, hidden, q_size)
         if config.get("attention_bias"):
             w[a + "o_proj.bias"] = normal(0.1, hidden)
@@ -916,6 +1037,7 @@ def bites(name, model, ref):
         evidence["final softcap max|logit|/cap"] = model.final_softcap_ratio
     if model.family in MOE_FAMILIES:
         evidence.update(moe_bites(model, ref))
+    evidence.update(dense_family_bites(model, ref))
     if "logits_short" in ref:
         params = model.c["rope_parameters"]
         short = CausalLM(dict(model.c, rope_parameters=dict(params, long_factor=params["short_factor"])), model.w)
@@ -937,6 +1059,34 @@ def bites(name, model, ref):
         print(f"  {name}: {what}: {value:.3f}")
         if value < (1.0 if "softcap" in what else 1e-3):
             sys.exit(f"{name}: {what} does not bite ({value})")
+
+
+GRANITE_SCALARS = ("embedding_multiplier", "residual_multiplier", "attention_multiplier", "logits_scaling")
+
+
+def dense_family_bites(model, ref):
+    """How far the logits move when one of granite's, OLMo's or SmolLM3's rules is changed."""
+    ids, logits, evidence = ref["input_ids"], ref["logits"], {}
+
+    def moved(config=model.c, **attributes):
+        variant = CausalLM(config, model.w)
+        vars(variant).update(attributes)
+        return relative_error(variant.forward(ids), logits)
+
+    if model.family == "granite":
+        for scalar in GRANITE_SCALARS:
+            evidence[f"{scalar} 1, not {model.c[scalar]}"] = moved(dict(model.c, **{scalar: 1.0}))
+    if model.olmo:
+        evidence["post-sublayer norms dropped"] = moved(post_norms=False)
+        evidence["q/k norm per head, not across heads"] = moved(qk_norm_across_heads=False)
+    if model.family == "olmo3":  # one rope for every layer: what Olmo3Model did before its per-layer-type tables
+        for kind in LAYER_TYPES:
+            same = {t: model.c["rope_parameters"][kind] for t in LAYER_TYPES}
+            evidence[f"{kind}'s rope on every layer"] = moved(dict(model.c, rope_parameters=same))
+    if model.family == "smollm3":
+        rotated = [1] * model.c["num_hidden_layers"]
+        evidence["NoPE layer rotated like the others"] = moved(dict(model.c, no_rope_layers=rotated))
+    return evidence
 
 
 def moe_bites(model, ref):
