@@ -1,6 +1,8 @@
 package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderConfig.NormPlacement;
+import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.DTypeConversions;
@@ -13,17 +15,18 @@ import static dev.finetune4j.onnx.GraphBuilder.FLOAT;
 import static dev.finetune4j.onnx.GraphBuilder.intAttr;
 
 /**
- * The graph of the decoder family, node for node what {@link DecoderModel} computes: pre-norm layers of RMSNorm,
- * rotary self-attention with grouped key/value heads and a gated MLP, with every family's switches from
- * {@link DecoderConfig}: q/k/v biases (Qwen2), q/k norms (Qwen3, Gemma 3), tied or separate output head,
- * sliding-window layers (Mistral, Qwen2, Gemma 2 and 3, Phi-3), Gemma's scaled embeddings and (1 + w) norms,
- * Gemma 2 and 3's four norms per layer, query_pre_attn_scalar and soft caps, Gemma 3's local rotary table, and
- * Phi-3's fused projections, partial rotary and longrope.
+ * The graph of the decoder family, node for node what {@link DecoderModel} computes: layers of RMSNorm, rotary
+ * self-attention with grouped key/value heads and a gated MLP, with every family's switches from
+ * {@link DecoderConfig}: q/k/v biases (Qwen2), q/k norms (per head: Qwen3, Gemma 3; across heads: OLMo), tied or
+ * separate output head, sliding-window layers (Mistral, Qwen2, Gemma 2 and 3, Phi-3, OLMo 3), Gemma's scaled
+ * embeddings and (1 + w) norms, the norms' placement (Gemma 2 and 3's four per layer, OLMo's two after the
+ * sub-blocks), Granite's multipliers, query_pre_attn_scalar and soft caps, local rotary tables, SmolLM3's layers
+ * without rotary, and Phi-3's fused projections, partial rotary and longrope.
  */
 final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "phi3");
+            "gemma3_text", "phi3", "granite", "olmo2", "olmo3", "smollm3");
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -63,39 +66,57 @@ final class DecoderGraph {
 
     private void build() throws IOException {
         String tableName = "model.embed_tokens.weight";
-        float normalizer = embeddingNormalizer(model.stateDict().get(tableName).dtype());
+        float embeddingFactor = embeddingFactor(model.stateDict().get(tableName).dtype());
         String table = w.asStored(tableName);
         String x = t.embedding(table, TransformerGraph.INPUT_IDS);
         if (c.embeddingScale() != DecoderConfig.EmbeddingScale.NONE) {
-            x = g.op("Mul", List.of(x, g.scalar(normalizer)));
+            x = g.op("Mul", List.of(x, g.scalar(embeddingFactor)));
         }
-        boolean sandwich = c.norms() == DecoderConfig.NormPlacement.SANDWICH;
+        NormPlacement norms = c.norms();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
-            String h = attention(i, p + "self_attn.", norm(x, p + "input_layernorm.weight"));
-            if (sandwich) {
+            String h = attention(i, p + "self_attn.", norms == NormPlacement.POST ? x : norm(x, p + "input_layernorm.weight"));
+            if (norms != NormPlacement.PRE) {
                 h = norm(h, p + "post_attention_layernorm.weight");
             }
-            x = g.op("Add", List.of(x, h));
-            h = mlp(p + "mlp.", norm(x, p + (sandwich ? "pre_feedforward_layernorm" : "post_attention_layernorm") + ".weight"));
-            if (sandwich) {
+            x = residual(x, h);
+            String mlpInput = switch (norms) {
+                case PRE -> norm(x, p + "post_attention_layernorm.weight");
+                case SANDWICH -> norm(x, p + "pre_feedforward_layernorm.weight");
+                case POST -> x;
+            };
+            h = mlp(p + "mlp.", mlpInput);
+            if (norms != NormPlacement.PRE) {
                 h = norm(h, p + "post_feedforward_layernorm.weight");
             }
-            x = g.op("Add", List.of(x, h));
+            x = residual(x, h);
         }
         x = norm(x, "model.norm.weight");
+        float logitsScaling = c.multipliers().logitsScaling();
+        if (logitsScaling != 1f) {
+            x = g.op("Mul", List.of(x, g.scalar(1f / logitsScaling))); // the head's input, as core divides it
+        }
         String head = c.tieWordEmbeddings() ? t.transpose(table) : w.transposed("lm_head.weight");
         t.logits(x, head, c.finalLogitSoftcapping());
         w.requireAllUsed();
     }
 
+    /** stream + branch, the branch scaled by Granite's residual multiplier. */
+    private String residual(String stream, String branch) {
+        float multiplier = c.multipliers().residual();
+        String scaled = multiplier == 1f ? branch : g.op("Mul", List.of(branch, g.scalar(multiplier)));
+        return g.op("Add", List.of(stream, scaled));
+    }
+
     /**
-     * Gemma's sqrt(hidden_size) rounded to the embedding table's dtype, as core's DecoderModel computes it (55.5
-     * rather than 55.43 for a bf16 table of width 3,072); the export's float32 table keeps that value.
+     * The embeddings' factor as core's DecoderModel applies it: Gemma's sqrt(hidden_size) rounded to the embedding
+     * table's dtype (55.5 rather than 55.43 for a bf16 table of width 3,072; the export's float32 table keeps that
+     * value), Granite's multiplier as it is.
      */
-    private float embeddingNormalizer(DType tableDType) {
-        float normalizer = (float) Math.sqrt(c.hiddenSize());
-        return tableDType == DType.BF16 ? DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(normalizer)) : normalizer;
+    private float embeddingFactor(DType tableDType) {
+        float factor = c.multipliers().embedding();
+        return c.gemmaNorms() && tableDType == DType.BF16
+                ? DTypeConversions.bf16ToFloat(DTypeConversions.floatToBf16(factor)) : factor;
     }
 
     /** x (B, S, C) -> (B, S, C); layer {@code layer}'s rotary table and sliding window. */
@@ -105,21 +126,27 @@ final class DecoderGraph {
         List<String> qkv = c.fusedProjections()
                 ? g.ops(3, "Split", List.of(linear(p + "qkv_proj", x), g.ints(qWidth(), kvWidth(), kvWidth())), intAttr("axis", 2))
                 : List.of(linear(p + "q_proj", x), linear(p + "k_proj", x), linear(p + "v_proj", x));
-        String q = heads(qkv.get(0), c.numAttentionHeads(), p + "q_norm.weight", rope);
-        String k = heads(qkv.get(1), c.numKeyValueHeads(), p + "k_norm.weight", rope);
+        RotaryGraph rotation = c.ropeLayers()[layer] ? rope : null;
+        String q = heads(qkv.get(0), c.numAttentionHeads(), p + "q_norm.weight", rotation);
+        String k = heads(qkv.get(1), c.numKeyValueHeads(), p + "k_norm.weight", rotation);
         String v = t.splitHeads(qkv.get(2), c.numKeyValueHeads());
         List<String> present = t.cache(layer, k, v);
         TransformerGraph.Scores scores = new TransformerGraph.Scores(c.attentionScale(), c.attnLogitSoftcapping(), window);
         return linear(p + "o_proj", t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores));
     }
 
-    /** (B, S, H*D) -> (B, H, S, D), normalised per head (Qwen3, Gemma 3) and rotated. */
+    /**
+     * (B, S, H*D) -> (B, H, S, D), normalised (across heads: OLMo; per head: Qwen3, Gemma 3) and rotated unless
+     * {@code rope} is null (SmolLM3's layers without rotary).
+     */
     private String heads(String proj, int heads, String normWeight, RotaryGraph rope) throws IOException {
-        String x = g.op("Reshape", List.of(proj, g.ints(0, 0, heads, c.headDim())));
-        if (c.qkNorm() == DecoderConfig.QkNorm.PER_HEAD) {
+        String normed = c.qkNorm() == QkNorm.ACROSS_HEADS ? norm(proj, normWeight) : proj;
+        String x = g.op("Reshape", List.of(normed, g.ints(0, 0, heads, c.headDim())));
+        if (c.qkNorm() == QkNorm.PER_HEAD) {
             x = norm(x, normWeight);
         }
-        return rope.rotate(t.transposeHeads(x));
+        String transposed = t.transposeHeads(x);
+        return rope == null ? transposed : rope.rotate(transposed);
     }
 
     /** down_proj(act(gate_proj(x)) * up_proj(x)); Phi-3's gate_up_proj holds the gate first. */

@@ -26,11 +26,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope) and sliding-window Mistral and Qwen2
- * exported and run in ONNX Runtime give the logits of core's references (tools/reference/families_torch.py, a
+ * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope), sliding-window Mistral and Qwen2, Granite,
+ * OLMo 2, Olmo 3 and SmolLM3 exported and run in ONNX Runtime give the logits of core's references (tools/reference/families_torch.py, a
  * PyTorch re-implementation of transformers 5's code) and of finetune4j's own model, within {@value
  * OnnxExporterTest#TOLERANCE}. Each fixture's sliding window of 6, soft caps, (1 + w) norms, sandwich norms,
- * query_pre_attn_scalar, local rotary table and longrope switch change its logits (the reference script checks
+ * query_pre_attn_scalar, local rotary table, longrope switch, Granite multiplier, OLMo norm placement, q/k norm
+ * across heads and SmolLM3 layer without rotary change its logits (the reference script checks
  * that), so a graph that drops or mis-orders one fails here. The 16-token sequences outgrow the window of 6 and
  * phi3_longrope's pretrained 8 positions; the KV cache is checked token by token over all 16, the decoding loop
  * recomputing the cache where the model says it goes stale (longrope crossing 8), as transformers' generate does.
@@ -43,7 +44,8 @@ class OnnxFamiliesTest {
     private static final int LEFT_PADDING = 3;
 
     @ParameterizedTest
-    @ValueSource(strings = {"gemma", "gemma2", "gemma3_text", "phi3", "phi3_longrope", "mistral_sliding", "qwen2_sliding"})
+    @ValueSource(strings = {"gemma", "gemma2", "gemma3_text", "phi3", "phi3_longrope", "mistral_sliding", "qwen2_sliding",
+            "granite", "olmo2", "olmo3", "smollm3"})
     void onnxRuntimeComputesTheReferenceLogitsWithAndWithoutTheCache(String family, @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder())) {
