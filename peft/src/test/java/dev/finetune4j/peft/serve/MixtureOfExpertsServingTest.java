@@ -1,6 +1,5 @@
 package dev.finetune4j.peft.serve;
 
-import dev.finetune4j.core.generate.GenerationConfig;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.lora.LoraConfig;
@@ -10,12 +9,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,17 +35,6 @@ class MixtureOfExpertsServingTest {
                 2, tmp.resolve("ko"));
         Path experts = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).targetModules("q_proj",
                 insideTheMixture), 3, tmp.resolve("experts"));
-        String[] adapters = {null, "qv", "ko"};
-        List<CompletionRequest> requests = new ArrayList<>();
-        List<long[]> alone = new ArrayList<>();
-        for (int i = 0; i < 9; i++) {
-            String adapter = adapters[i % 3];
-            GenerationConfig cfg = GenerationConfig.greedy(4 + i % 5);
-            CompletionRequest r = new CompletionRequest(adapter, ServeFixtures.prompt(3 + (i * 4) % 17, 256, 60 + i), cfg);
-            requests.add(r);
-            alone.add(ServeFixtures.generateAlone(model, adapter == null ? null : adapter.equals("qv") ? qv : ko,
-                    r.promptTokens(), cfg));
-        }
         try (LanguageModel base = ServeFixtures.load(model);
              InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(5).stepTokenBudget(7).build()) {
             engine.loadAdapter("qv", qv);
@@ -59,14 +44,7 @@ class MixtureOfExpertsServingTest {
             assertTrue(e.getMessage().contains("inside a mixture of experts") && e.getMessage().contains(insideTheMixture),
                     e.getMessage());
             assertEquals(List.of("ko", "qv"), engine.adapterNames().stream().sorted().toList());
-            List<CompletableFuture<Completion>> futures = new ArrayList<>();
-            for (CompletionRequest r : requests) {
-                futures.add(engine.submit(r, TokenListener.NONE).completion());
-            }
-            for (int i = 0; i < requests.size(); i++) {
-                assertArrayEquals(alone.get(i), futures.get(i).get(60, TimeUnit.SECONDS).tokens(),
-                        "request " + i + " (adapter " + requests.get(i).adapter() + ")");
-            }
+            ServeFixtures.assertBatchedRequestsEqualEachAlone(model, engine, Map.of("qv", qv, "ko", ko));
         }
     }
 

@@ -17,13 +17,18 @@ import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /** The tiny fixture models, LoRA adapters saved from them, and completions computed by core's Generator alone. */
 final class ServeFixtures {
@@ -55,12 +60,16 @@ final class ServeFixtures {
     private static final Map<String, Path> referenceCopies = new HashMap<>();
 
     /**
-     * A model folder under src/test/resources/hf-tiny, or {@link #SLIDING_WINDOW}'s, {@link #LONGROPE}'s,
-     * {@link #MIXTURE}'s or {@link #GPT_OSS}'s copy.
+     * A model folder under src/test/resources/hf-tiny, {@link #SLIDING_WINDOW}'s, {@link #LONGROPE}'s,
+     * {@link #MIXTURE}'s or {@link #GPT_OSS}'s copy, or a copy of core's {@code references/NAME} when {@code name}
+     * starts with {@code references/}.
      */
     static Path model(String name) {
         if (name.equals(SLIDING_WINDOW)) {
             return slidingWindowModel();
+        }
+        if (name.startsWith("references/")) {
+            return referenceCopy(name);
         }
         if (name.equals(LONGROPE)) {
             return referenceCopy("references/phi3_longrope");
@@ -150,6 +159,35 @@ final class ServeFixtures {
             long[] full = adapterDir == null ? Generator.generate(base, prompt, cfg)
                     : Generator.generate(Peft.load(base, adapterDir), prompt, cfg);
             return Arrays.copyOfRange(full, prompt.length, full.length);
+        }
+    }
+
+    /**
+     * Nine greedy requests over the bare base and the adapters loaded into {@code engine} under the keys of
+     * {@code adapters} (their folders), submitted at once: each completion equals core's Generator on the request
+     * alone.
+     */
+    static void assertBatchedRequestsEqualEachAlone(String model, InferenceEngine engine, Map<String, Path> adapters)
+            throws Exception {
+        List<String> names = new ArrayList<>();
+        names.add(null);
+        names.addAll(adapters.keySet());
+        List<CompletionRequest> requests = new ArrayList<>();
+        List<long[]> alone = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            String adapter = names.get(i % names.size());
+            GenerationConfig cfg = GenerationConfig.greedy(4 + i % 5);
+            CompletionRequest r = new CompletionRequest(adapter, prompt(3 + (i * 4) % 17, 256, 60 + i), cfg);
+            requests.add(r);
+            alone.add(generateAlone(model, adapter == null ? null : adapters.get(adapter), r.promptTokens(), cfg));
+        }
+        List<CompletableFuture<Completion>> futures = new ArrayList<>();
+        for (CompletionRequest r : requests) {
+            futures.add(engine.submit(r, TokenListener.NONE).completion());
+        }
+        for (int i = 0; i < requests.size(); i++) {
+            assertArrayEquals(alone.get(i), futures.get(i).get(60, TimeUnit.SECONDS).tokens(),
+                    model + ": request " + i + " (adapter " + requests.get(i).adapter() + ")");
         }
     }
 

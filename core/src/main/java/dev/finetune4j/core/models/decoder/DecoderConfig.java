@@ -300,18 +300,24 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
 
     /**
      * The rotary settings of sliding-window layers: their own where transformers 5's {@code rope_parameters} is keyed
-     * by layer type; Gemma 3's older {@code rope_local_base_freq} with no scaling; else the full layers' settings.
+     * by layer type; else, unscaled, Gemma 3's older {@code rope_local_base_freq} or Olmo 3's class default theta;
+     * else the full layers' settings.
      */
     private static RopeConfig localRope(JsonNode c, String type, int maxPos, RopeConfig rope) {
         JsonNode params = JsonFields.object(c, "rope_parameters", "config.json");
         if (params.has("sliding_attention")) {
             return RopeConfig.fromJson(c, maxPos, "sliding_attention");
         }
-        if (!type.equals("gemma3_text")) {
-            return rope;
-        }
-        double theta = JsonFields.number(c, "rope_local_base_freq", 10000.0, v -> v > 1, "> 1", "config.json");
-        return new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, true, Double.NaN, new double[0], new double[0]);
+        double theta = switch (type) {
+            case "gemma3_text" -> JsonFields.number(c, "rope_local_base_freq", 10000.0, v -> v > 1, "> 1", "config.json");
+            // NOTE: Olmo3Config turns a flat config's rope settings into the full layers' alone; its sliding layers
+            // rotate unscaled with the class's default theta, not the config's rope_theta (the published Olmo 3
+            // checkpoints use 500,000 for both)
+            case "olmo3" -> 500_000.0;
+            default -> Double.NaN;
+        };
+        return Double.isNaN(theta) ? rope
+                : new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, true, Double.NaN, new double[0], new double[0]);
     }
 
     private static float softCap(JsonNode c, String field, double fallback) {

@@ -295,6 +295,14 @@ class FamilyConfigTest {
                 "three sliding layers of four");
         assertEquals(4096, olmo3.slidingWindowOf(0), "Olmo3Config's sliding_window");
         assertArrayEquals(new boolean[8], DecoderConfig.fromJson(base("olmo2", 8)).slidingLayers());
+        ObjectNode flat = base("olmo3", 4).put("rope_theta", 1e6);
+        flat.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 8.0)
+                .put("original_max_position_embeddings", 8192);
+        DecoderConfig legacy = DecoderConfig.fromJson(flat);
+        assertEquals("yarn", legacy.rope().ropeType(), "a flat config's scaling is the full layers'");
+        assertEquals(1e6, legacy.rope().ropeTheta());
+        assertEquals("default", legacy.localRope().ropeType(), "sliding layers rotate unscaled");
+        assertEquals(500_000.0, legacy.localRope().ropeTheta(), "with Olmo3Config's default theta, as transformers 5.17");
     }
 
     @Test
