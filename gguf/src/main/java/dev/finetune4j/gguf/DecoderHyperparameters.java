@@ -2,6 +2,7 @@ package dev.finetune4j.gguf;
 
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.DecoderConfig.Multipliers;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.RopeConfig;
 import org.slf4j.Logger;
@@ -16,10 +17,13 @@ import java.util.stream.IntStream;
  * A decoder's config as the {@code <arch>.*} keys of its GGUF architecture, and the refusal of whatever those keys
  * cannot say: llama.cpp would load such a file and silently compute another model. What each architecture fixes
  * (llama.cpp's src/models/*.cpp): the activation (SiLU; GELU's tanh form for Gemma), the attention scale
- * (1/sqrt(head_dim); Gemma 2 27B and Gemma 3 27B, recognised by their layer count, 1/sqrt(hidden/heads)), the rotary
- * embedding over whole heads (but Phi-3's), Gemma and Gemma 2's tied output head and Gemma 2's two soft caps; for the
- * mixtures of experts (Mixtral as {@code llama}, {@code qwen2moe}, {@code qwen3moe}) whether every layer routes,
- * whether the routing weights are renormalised and Qwen2-MoE's shared expert.
+ * (1/sqrt(head_dim); Gemma 2 27B and Gemma 3 27B, recognised by their layer count, 1/sqrt(hidden/heads); Granite's
+ * from its {@code attention.scale} key), the rotary embedding over whole heads (but Phi-3's), Gemma and Gemma 2's tied
+ * output head and Gemma 2's two soft caps; OLMo 2 and 3 ({@code olmo2}) a separate output head, heads that fill the
+ * hidden size, and sliding layers rotated with the full layers' base and no scaling; SmolLM3 ({@code smollm3}) no
+ * rotary in every 4th layer, and no sliding window; for the mixtures of experts (Mixtral as {@code llama},
+ * {@code qwen2moe}, {@code qwen3moe}) whether every layer routes, whether the routing weights are renormalised and
+ * Qwen2-MoE's shared expert.
  */
 final class DecoderHyperparameters {
     private static final Logger LOG = LoggerFactory.getLogger(DecoderHyperparameters.class);
@@ -28,7 +32,18 @@ final class DecoderHyperparameters {
             Map.entry("mistral", "llama"), Map.entry("mixtral", "llama"), Map.entry("qwen2", "qwen2"),
             Map.entry("qwen2_moe", "qwen2moe"), Map.entry("qwen3", "qwen3"), Map.entry("qwen3_moe", "qwen3moe"),
             Map.entry("gemma", "gemma"), Map.entry("gemma2", "gemma2"), Map.entry("gemma3_text", "gemma3"),
-            Map.entry("phi3", "phi3"));
+            Map.entry("phi3", "phi3"), Map.entry("granite", "granite"), Map.entry("olmo2", "olmo2"),
+            Map.entry("olmo3", "olmo2"), Map.entry("smollm3", "smollm3"));
+    /**
+     * The architectures whose rotary embedding turns adjacent pairs ({@code LLAMA_ROPE_TYPE_NORM} in llama.cpp's
+     * {@code llama_model_rope_type}), for which the converter reorders the rows of q_proj and k_proj; the others
+     * turn halves, as Hugging Face does.
+     */
+    private static final Set<String> ADJACENT_PAIRS = Set.of("llama", "granite", "smollm3");
+    /** The architectures whose graph requires {@code output.weight}: a tied head cannot be loaded. */
+    private static final Set<String> OWN_OUTPUT_HEAD = Set.of("qwen2moe", "olmo2");
+    /** llama.cpp's smollm3: every {@code n_no_rope_layer_step}-th layer has no rotary embedding, a fixed 4. */
+    private static final int SMOLLM3_NO_ROPE_STEP = 4;
     /** llama.cpp's {@code LLAMA_MAX_EXPERTS}: a file with more experts per layer fails to load. */
     private static final int MAX_EXPERTS = 1024;
 
@@ -59,6 +74,11 @@ final class DecoderHyperparameters {
         return architecture.startsWith("gemma");
     }
 
+    /** Whether llama.cpp rotates adjacent pairs, so that q_proj and k_proj's rows are reordered within each head. */
+    boolean rotatesAdjacentPairs() {
+        return ADJACENT_PAIRS.contains(architecture);
+    }
+
     private void refuseWhatGgufCannotSay() {
         boolean phi3 = architecture.equals("phi3");
         if (config.rotaryDim() != config.headDim() && !phi3) {
@@ -69,7 +89,7 @@ final class DecoderHyperparameters {
             cannot("the activation " + config.hiddenAct() + " (it computes " + act + ")");
         }
         Set<String> ropes = switch (architecture) {
-            case "llama" -> Set.of("default", "linear", "llama3");
+            case "llama", "granite" -> Set.of("default", "linear", "llama3");
             case "phi3" -> Set.of("default", "longrope");
             default -> Set.of("default", "linear");
         };
@@ -89,20 +109,27 @@ final class DecoderHyperparameters {
         if (!config.tieWordEmbeddings() && (architecture.equals("gemma") || architecture.equals("gemma2"))) {
             cannot("an output head apart from the token embeddings (tie_word_embeddings false)");
         }
+        if (config.tieWordEmbeddings() && OWN_OUTPUT_HEAD.contains(architecture)) {
+            cannot("an output head tied to the token embeddings (tie_word_embeddings true; it requires output.weight)");
+        }
         boolean gemma2 = architecture.equals("gemma2");
         if (gemma2 ? config.attnLogitSoftcapping() == 0 || config.finalLogitSoftcapping() == 0
                 : config.attnLogitSoftcapping() != 0 || (config.finalLogitSoftcapping() != 0 && !architecture.equals("gemma3"))) {
             cannot(gemma2 ? "Gemma 2 without its soft caps" : "soft caps");
         }
         double expected = 1 / Math.sqrt(headDimForScale());
-        if (Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
+        if (!architecture.equals("granite") && Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
             cannot("an attention scale of " + config.attentionScale() + " (query_pre_attn_scalar; it uses " + expected + ")");
         }
         if (config.moe() != null) {
             refuseWhatTheMixtureCannotSay(config.moe());
         }
+        refuseLayersWithoutRotary();
+        if (architecture.equals("olmo2")) {
+            refuseWhatOlmoCannotSay();
+        }
         boolean sliding = anySliding();
-        boolean slidingArch = gemma2 || architecture.equals("gemma3");
+        boolean slidingArch = gemma2 || architecture.equals("gemma3") || architecture.equals("olmo2");
         boolean windowIgnored = architecture.equals("llama") || phi3;
         if (sliding && !slidingArch && !windowIgnored) {
             cannot("sliding-window layers (use_sliding_window)");
@@ -112,6 +139,38 @@ final class DecoderHyperparameters {
             LOG.warn("{}'s sliding window of {} tokens is not applied by llama.cpp's {} architecture: it attends to "
                     + "the whole context, which differs from this model on sequences longer than the window",
                     config.modelType(), config.slidingWindow(), architecture);
+        }
+    }
+
+    /**
+     * Which layers go without rotary embedding: none, but in llama.cpp's smollm3, whose graph leaves out every 4th
+     * layer's (src/models/smollm3.cpp; no key says otherwise).
+     */
+    private void refuseLayersWithoutRotary() {
+        boolean smolLm3 = architecture.equals("smollm3");
+        List<Integer> differ = IntStream.range(0, config.numHiddenLayers())
+                .filter(i -> config.ropeLayers()[i] != (!smolLm3 || (i + 1) % SMOLLM3_NO_ROPE_STEP != 0)).boxed().toList();
+        if (!differ.isEmpty()) {
+            cannot(smolLm3 ? "layers without rotary embedding other than every " + SMOLLM3_NO_ROPE_STEP + "th (no_rope_layers "
+                    + "or no_rope_layer_interval; it leaves out layers 3, 7, 11... only): they differ at layers " + differ
+                    : "layers without rotary embedding (layers " + differ + ")");
+        }
+    }
+
+    /**
+     * What llama.cpp's olmo2 (OLMo 2 and 3) fixes (src/models/olmo2.cpp): q_proj and o_proj of the hidden size (its
+     * head size is hidden / heads), and sliding layers rotated with the full layers' base, unscaled.
+     */
+    private void refuseWhatOlmoCannotSay() {
+        if ((long) config.numAttentionHeads() * config.headDim() != config.hiddenSize()) {
+            cannot("head_dim " + config.headDim() + " (its heads are hidden_size / num_attention_heads = "
+                    + config.hiddenSize() / config.numAttentionHeads() + " wide)");
+        }
+        RopeConfig local = config.localRope();
+        if (anySliding() && (!local.ropeType().equals("default") || local.ropeTheta() != config.rope().ropeTheta())) {
+            cannot("the sliding layers' rotary embedding (rope_type '" + local.ropeType() + "', theta "
+                    + local.ropeTheta() + "; it rotates them unscaled with the full layers' theta "
+                    + config.rope().ropeTheta() + ")");
         }
     }
 
@@ -137,9 +196,6 @@ final class DecoderHyperparameters {
         }
         if (architecture.equals("qwen2moe") && moe.sharedExpertIntermediateSize() == 0) {
             cannot("a mixture without a shared expert (shared_expert_intermediate_size 0; its graph requires one)");
-        }
-        if (architecture.equals("qwen2moe") && config.tieWordEmbeddings()) {
-            cannot("an output head tied to the token embeddings (tie_word_embeddings true; it requires output.weight)");
         }
     }
 
@@ -220,6 +276,14 @@ final class DecoderHyperparameters {
         }
         if (config.finalLogitSoftcapping() != 0) {
             meta.putFloat32(a + "final_logit_softcapping", config.finalLogitSoftcapping());
+        }
+        if (architecture.equals("granite")) {
+            // converted from Granite's *_multiplier fields; llama.cpp divides the logits by logit_scale
+            Multipliers m = config.multipliers();
+            meta.putFloat32(a + "embedding_scale", m.embedding())
+                    .putFloat32(a + "residual_scale", m.residual())
+                    .putFloat32(a + "attention.scale", config.attentionScale())
+                    .putFloat32(a + "logit_scale", m.logitsScaling());
         }
         if (anySliding() && !architecture.equals("llama")) {
             meta.putUint32(a + "attention.sliding_window", config.slidingWindow())

@@ -14,13 +14,16 @@ import java.util.function.IntUnaryOperator;
  * A {@link DecoderModel}'s Hugging Face tensors under GGUF names ({@code blk.N.attn_q.weight} for
  * {@code model.layers.N.self_attn.q_proj.weight}), as llama.cpp's convert_hf_to_gguf.py maps them:
  * <ul>
- *   <li>{@code llama} and {@code mistral} become architecture {@code llama}, whose rotary embedding rotates
- *       adjacent pairs: the rows of q_proj and k_proj are permuted within each head from Hugging Face's halves
- *       layout to that order; Llama 3's rope scaling becomes the {@code rope_freqs.weight} tensor;</li>
- *   <li>{@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}) and
- *       {@code phi3} keep their rows (llama.cpp rotates halves for them); Qwen2's q/k/v biases, q/k norms, Gemma 2
- *       and 3's four norms per layer and Phi-3's fused {@code qkv_proj} and {@code gate_up_proj} are mapped, Gemma's
- *       norms stored as {@code 1 + w}, Phi-3's longrope factors written as {@code rope_factors_long/short};</li>
+ *   <li>{@code llama} and {@code mistral} become architecture {@code llama}, {@code granite} and {@code smollm3}
+ *       their own, whose rotary embeddings rotate adjacent pairs: the rows of q_proj and k_proj are permuted within
+ *       each head from Hugging Face's halves layout to that order; Llama 3's rope scaling becomes the
+ *       {@code rope_freqs.weight} tensor;</li>
+ *   <li>{@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}),
+ *       {@code phi3}, {@code olmo2} and {@code olmo3} (both {@code olmo2}) keep their rows (llama.cpp rotates halves
+ *       for them); Qwen2's q/k/v biases, q/k norms (OLMo's over the whole projection), Gemma 2 and 3's four norms per
+ *       layer, OLMo's two (after the attention and the MLP, none before), and Phi-3's fused {@code qkv_proj} and
+ *       {@code gate_up_proj} are mapped, Gemma's norms stored as {@code 1 + w}, Phi-3's longrope factors written as
+ *       {@code rope_factors_long/short};</li>
  *   <li>the mixtures of experts {@code mixtral} (architecture {@code llama}, q/k permuted as Llama's),
  *       {@code qwen2_moe} ({@code qwen2moe}) and {@code qwen3_moe} ({@code qwen3moe}): each sparse layer's router
  *       becomes {@code ffn_gate_inp}, its experts' projections one 3-D tensor per kind ({@code ffn_gate_exps},
@@ -72,13 +75,15 @@ final class DecoderMapping implements ModelMapping {
         Placer put = (hf, gguf, order) -> out.add(new Placement(hf, gguf, order,
                 hf.endsWith("norm.weight") ? normShift : 0f, false));
         put.add("model.embed_tokens.weight", "token_embd.weight", null);
-        boolean permute = architecture().equals("llama");
+        boolean permute = hyperparameters.rotatesAdjacentPairs();
         IntUnaryOperator q = permute ? halvesToPairs(config.numAttentionHeads()) : null;
         IntUnaryOperator k = permute ? halvesToPairs(config.numKeyValueHeads()) : null;
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String hf = "model.layers." + i + ".";
             String blk = "blk." + i + ".";
-            put.add(hf + "input_layernorm.weight", blk + "attn_norm.weight", null);
+            if (config.norms() != DecoderConfig.NormPlacement.POST) {
+                put.add(hf + "input_layernorm.weight", blk + "attn_norm.weight", null);
+            }
             if (config.fusedProjections()) {
                 put.add(hf + "self_attn.qkv_proj.weight", blk + "attn_qkv.weight", null); // Phi-3: [q; k; v]
             } else {
@@ -96,13 +101,17 @@ final class DecoderMapping implements ModelMapping {
                 put.add(hf + "self_attn.k_norm.weight", blk + "attn_k_norm.weight", null);
             }
             put.add(hf + "self_attn.o_proj.weight", blk + "attn_output.weight", null);
+            switch (config.norms()) {
+                case PRE -> put.add(hf + "post_attention_layernorm.weight", blk + "ffn_norm.weight", null);
+                // Gemma 2 and 3, OLMo: post_attention_layernorm normalises the attention's output
+                case SANDWICH, POST -> put.add(hf + "post_attention_layernorm.weight", blk + "post_attention_norm.weight",
+                        null);
+            }
             if (config.norms() == DecoderConfig.NormPlacement.SANDWICH) {
-                // Gemma 2 and 3: post_attention_layernorm normalises the attention's output, the MLP has its own pair
-                put.add(hf + "post_attention_layernorm.weight", blk + "post_attention_norm.weight", null);
                 put.add(hf + "pre_feedforward_layernorm.weight", blk + "ffn_norm.weight", null);
+            }
+            if (config.norms() != DecoderConfig.NormPlacement.PRE) {
                 put.add(hf + "post_feedforward_layernorm.weight", blk + "post_ffw_norm.weight", null);
-            } else {
-                put.add(hf + "post_attention_layernorm.weight", blk + "ffn_norm.weight", null);
             }
             if (config.isSparse(i)) {
                 addMixture(out, hf, blk);

@@ -15,7 +15,8 @@ import java.util.Map;
 /**
  * A LoRA adapter as llama.cpp's adapter GGUF holds it: for each adapted matrix {@code W} of GGUF name {@code N},
  * {@code N.lora_a} (ggml dims [in, r], PEFT's {@code lora_A.weight} as it is) and {@code N.lora_b} ([r, out],
- * {@code lora_B.weight}, its rows permuted as W's are for the llama architecture), and one {@code adapter.lora.alpha}
+ * {@code lora_B.weight}, its rows permuted as W's are where the architecture rotates adjacent pairs: llama, granite,
+ * smollm3), and one {@code adapter.lora.alpha}
  * for the file: llama.cpp scales each update by {@code alpha / r}, r being that pair's rank. An adapter whose
  * modules scale differently relative to their ranks (a per-module {@code alpha_pattern}) cannot be said with one
  * alpha and is refused, as are DoRA, adapters other than LoRA, and LoRA on modules GGUF has no matrix for.

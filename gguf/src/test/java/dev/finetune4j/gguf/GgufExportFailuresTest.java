@@ -86,6 +86,30 @@ class GgufExportFailuresTest {
         assertTrue(refusal(tied, QWEN2_MOE, tmp.resolve("f")).contains("tied to the token embeddings"));
     }
 
+    /**
+     * What llama.cpp's olmo2 and smollm3 fix (src/models/olmo2.cpp, smollm3.cpp): OLMo's own output head, heads filling
+     * the hidden size, sliding layers rotated unscaled; SmolLM3's rotary-free layers every 4th, no sliding window.
+     */
+    @Test
+    void olmoAndSmolLm3SettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase olmo2 = ReferenceCase.byName().get("olmo2-bytebpe-f32");
+        ReferenceCase olmo3 = ReferenceCase.byName().get("olmo3-bytebpe-f32");
+        ReferenceCase smolLm3 = ReferenceCase.byName().get("smollm3-bytebpe-f32");
+        ObjectNode tied = olmo2.configJson().put("tie_word_embeddings", true);
+        assertTrue(refusal(tied, olmo2, tmp.resolve("a")).contains("tied to the token embeddings"));
+        String wideHeads = refusal(olmo2.configJson().put("head_dim", 32), olmo2, tmp.resolve("b"));
+        assertTrue(wideHeads.contains("head_dim 32") && wideHeads.contains("= 16 wide"), wideHeads);
+        ObjectNode scaled = olmo3.configJson();
+        scaled.putObject("rope_scaling").put("rope_type", "linear").put("factor", 2.0);
+        String local = refusal(scaled, olmo3, tmp.resolve("c"));
+        assertTrue(local.contains("sliding layers' rotary embedding (rope_type 'linear'"), local);
+        ObjectNode everyOther = smolLm3.configJson().put("no_rope_layer_interval", 2);
+        String noRope = refusal(everyOther, smolLm3, tmp.resolve("d"));
+        assertTrue(noRope.contains("other than every 4th") && noRope.contains("at layers [1]"), noRope);
+        ObjectNode sliding = smolLm3.configJson().put("use_sliding_window", true).put("sliding_window", 4);
+        assertTrue(refusal(sliding, smolLm3, tmp.resolve("e")).contains("sliding-window layers"));
+    }
+
     /** A dense model's importance matrix does not fit a mixture: its ffn_gate, ffn_up and ffn_down are not there. */
     @Test
     void anotherModelsImportanceMatrixIsRefusedForAMixture(@TempDir Path tmp) throws Exception {

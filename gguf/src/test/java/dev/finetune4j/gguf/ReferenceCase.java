@@ -157,6 +157,35 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"moe_intermediate_size\": 64",
             "\"moe_intermediate_size\": 512").replace("\"shared_expert_intermediate_size\": 96",
             "\"shared_expert_intermediate_size\": 320");
+    /**
+     * Granite: its four multipliers far from 1 and from the default attention scale (1/sqrt(16) = 0.25), Llama 3's rope
+     * scaling (granite reads rope_freqs as llama does), the head tied.
+     */
+    private static final String GRANITE = """
+            {"model_type": "granite", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": true, "embedding_multiplier": 6.0,
+             "residual_multiplier": 0.22, "attention_multiplier": 0.5, "logits_scaling": 3.0,
+             "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                              "original_max_position_embeddings": 32}}""";
+    /** OLMo 2: norms after each sub-block, q/k norms over the whole projection (64 and 32 wide). */
+    private static final String OLMO2 = """
+            {"model_type": "olmo2", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-6, "rope_theta": 500000.0, "tie_word_embeddings": false}""";
+    /** OLMo 3 (GGUF architecture olmo2): OLMo 2's layers, a window of 4 in all but every 4th (layers 0 to 2). */
+    private static final String OLMO3 = OLMO2.replace("\"olmo2\"", "\"olmo3\"").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 4").replace("\"tie_word_embeddings\": false",
+            "\"tie_word_embeddings\": false, \"sliding_window\": 4");
+    /** SmolLM3: 4 layers, the last without rotary embedding (no_rope_layer_interval 4 by default), the head tied. */
+    private static final String SMOLLM3 = """
+            {"model_type": "smollm3", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 1, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-6, "rope_theta": 10000.0}""";
+    /** OLMo 2 wide enough for K-quants: 4 layers of 256, an MLP of 512. */
+    private static final String OLMO2_WIDE = OLMO2.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 4");
     /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
     static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
 
@@ -165,7 +194,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * with and without an importance matrix, whose float32 export llama.cpp's llama-quantize also quantized (with the
      * same importance matrix) for the fixture; and the mixtures of experts in F32, one lossy type each, a K-quant mix
      * each for Mixtral (8 experts; and under an importance matrix, whose stacked experts hold per-expert sums and
-     * counts) and Qwen2-MoE, and Mixtral with an attention LoRA adapter.
+     * counts) and Qwen2-MoE, and Mixtral with an attention LoRA adapter; Granite, OLMo 2, OLMo 3 and SmolLM3 in F32
+     * and one quantized type each (OLMo 2 a K-quant mix), and Granite with a LoRA adapter.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -216,7 +246,16 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("mixtral-wide-spm-q4_k_m-imatrix", MIXTRAL_WIDE, "sentencepiece-bos", GgufType.Q4_K_M,
                     false, true, 109),
             new ReferenceCase("qwen2moe-wide-bytebpe-q3_k_m", QWEN2_MOE_WIDE, "bytebpe", GgufType.Q3_K_M, false, false,
-                    101));
+                    101),
+            new ReferenceCase("granite-spm-f32", GRANITE, "sentencepiece-bos", GgufType.F32, false),
+            new ReferenceCase("granite-spm-q8_0", GRANITE, "sentencepiece-bos", GgufType.Q8_0, false),
+            new ReferenceCase("granite-spm-lora-f32", GRANITE, "sentencepiece-bos", GgufType.F32, true),
+            new ReferenceCase("olmo2-bytebpe-f32", OLMO2, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("olmo2-wide-bytebpe-q4_k_m", OLMO2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("olmo3-bytebpe-f32", OLMO3, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("olmo3-bytebpe-q8_0", OLMO3, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("smollm3-bytebpe-f32", SMOLLM3, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("smollm3-bytebpe-q8_0", SMOLLM3, "bytebpe", GgufType.Q8_0, false));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
