@@ -99,10 +99,13 @@ class GgufExportFailuresTest {
         assertTrue(refusal(tied, olmo2, tmp.resolve("a")).contains("tied to the token embeddings"));
         String wideHeads = refusal(olmo2.configJson().put("head_dim", 32), olmo2, tmp.resolve("b"));
         assertTrue(wideHeads.contains("head_dim 32") && wideHeads.contains("= 16 wide"), wideHeads);
+        // transformers 5's per-layer-type form; a flat config's scaling is the full layers' alone, as llama.cpp has it
         ObjectNode scaled = olmo3.configJson();
-        scaled.putObject("rope_scaling").put("rope_type", "linear").put("factor", 2.0);
+        ObjectNode rope = scaled.putObject("rope_parameters");
+        rope.putObject("full_attention").put("rope_type", "default").put("rope_theta", 500000.0);
+        rope.putObject("sliding_attention").put("rope_type", "linear").put("factor", 2.0).put("rope_theta", 500000.0);
         String local = refusal(scaled, olmo3, tmp.resolve("c"));
-        assertTrue(local.contains("sliding layers' rotary embedding (rope_type 'linear'"), local);
+        assertTrue(local.contains("sliding layers' rotary embedding") && local.contains("'linear'"), local);
         ObjectNode everyOther = smolLm3.configJson().put("no_rope_layer_interval", 2);
         String noRope = refusal(everyOther, smolLm3, tmp.resolve("d"));
         assertTrue(noRope.contains("other than every 4th") && noRope.contains("at layers [1]"), noRope);
