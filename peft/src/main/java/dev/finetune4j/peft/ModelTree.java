@@ -94,6 +94,7 @@ public final class ModelTree {
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen2_moe" -> "Qwen2MoeForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";
+            case "olmoe" -> "OlmoeForCausalLM";
             case "gpt_oss" -> "GptOssForCausalLM";
             case "gpt2" -> "GPT2LMHeadModel";
             case "bert" -> classifier ? "BertForSequenceClassification" : "BertModel";

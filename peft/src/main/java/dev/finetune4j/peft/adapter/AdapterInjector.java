@@ -69,7 +69,7 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
     private static TargetModules[] sites(String modelType) {
         return switch (modelType) {
             case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "gemma3", "phi3", "granite",
-                    "olmo2", "olmo3", "smollm3", "qwen2_moe", "qwen3_moe", "gpt_oss" ->
+                    "olmo2", "olmo3", "smollm3", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss" ->
                     new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("mlp")};
             case "mixtral" -> new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("block_sparse_moe")};
             case "gpt2" -> new TargetModules[]{TargetModules.regex(".*\\.h\\.\\d+\\.attn"), TargetModules.regex(".*\\.h\\.\\d+\\.mlp")};
@@ -77,7 +77,7 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
                     TargetModules.regex(".*\\.layer\\.\\d+\\.output\\.dense")};
             default -> throw new PeftException("bottleneck adapters know no sublayer names for model_type '" + modelType
                     + "'; supported: llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, gemma3, phi3, granite, olmo2, "
-                    + "olmo3, smollm3, mixtral, qwen2_moe, qwen3_moe, gpt_oss, gpt2, bert");
+                    + "olmo3, smollm3, mixtral, qwen2_moe, qwen3_moe, olmoe, gpt_oss, gpt2, bert");
         };
     }
 }

@@ -156,13 +156,13 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
      * vision-language model (gemma3), where the names q_proj and v_proj would also match its vision tower's: its
      * default here is the text model's, spelled as a regex over the language model's paths, so that PEFT reading the
      * saved adapter_config.json targets exactly the modules trained here. PEFT has none either for Phi-3, Granite,
-     * OLMo 2 and 3, SmolLM3 and gpt-oss: theirs here are LLaMA's (Phi-3's fused projections all four), written out in
+     * OLMo 2 and 3, OLMoE, SmolLM3 and gpt-oss: theirs here are LLaMA's (Phi-3's fused projections all four), written out in
      * the saved config, so PEFT needs no default to read them.
      */
     private static TargetModules defaultTargets(String modelType) {
         return switch (modelType) {
             case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "granite", "olmo2", "olmo3",
-                    "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss" ->
+                    "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss" ->
                     TargetModules.names("q_proj", "v_proj");
             case "gemma3" -> TargetModules.regex("model\\.language_model\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)");
             case "phi3" -> TargetModules.names("qkv_proj", "o_proj", "gate_up_proj", "down_proj");

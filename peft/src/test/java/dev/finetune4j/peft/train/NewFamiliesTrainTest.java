@@ -31,8 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * per layer), Gemma 3 (q/k norms, a local and a global rotary table), Phi-3 (fused qkv_proj and gate_up_proj,
  * partial rotary, longrope past its pretrained length, a sliding window), Granite (its four multipliers), OLMo 2
  * and 3 (norms after the sub-blocks, q/k norms across heads, OLMo 3's window), SmolLM3 (a layer without rotary)
- * and the mixtures of experts Mixtral,
- * Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE and gpt-oss (attention sinks, clamped stacked experts): the
+ * and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
+ * across heads) and gpt-oss (attention sinks, clamped stacked experts): the
  * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
  * those parts would break.
  */
@@ -42,7 +42,7 @@ class NewFamiliesTrainTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "olmo2", "olmo3", "smollm3", "mixtral",
-            "qwen2_moe", "qwen3_moe", "gpt_oss"})
+            "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -294,6 +294,7 @@ class NewFamiliesTrainTest {
             }
             case "qwen3_moe" -> c.put("num_experts", 3).put("num_experts_per_tok", 3).put("moe_intermediate_size", 16)
                     .put("norm_topk_prob", true);
+            case "olmoe" -> c.put("num_experts", 4).put("num_experts_per_tok", 4);
             // attention sinks, a sliding first layer, YaRN, a biased router and the clamped experts (a limit of 0.1:
             // N(0, 0.1) weights would not reach gpt-oss's 7)
             case "gpt_oss" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4).put("sliding_window", 4)

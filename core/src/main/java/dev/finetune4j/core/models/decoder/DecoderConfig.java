@@ -10,16 +10,17 @@ import java.util.Set;
 
 /**
  * The config.json of the decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3, Phi-3, Granite,
- * OLMo 2 and 3, SmolLM3, and the mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE and gpt-oss): fields mirror the
- * JSON names. The families differ only in switches: q/k/v biases (Qwen2, Qwen2-MoE), q/k RMSNorm (per head: Qwen3,
- * Qwen3-MoE, Gemma 3; across heads: OLMo), tied embeddings, head_dim, sliding-window layers (Mistral, Mixtral, Qwen2,
+ * OLMo 2 and 3, SmolLM3, and the mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss): fields mirror
+ * the JSON names. The families differ only in switches: q/k/v biases (Qwen2, Qwen2-MoE), q/k RMSNorm (per head: Qwen3,
+ * Qwen3-MoE, Gemma 3; across heads: OLMo, OLMoE), tied embeddings, head_dim, sliding-window layers (Mistral, Mixtral, Qwen2,
  * Gemma 2 and 3, Phi-3, OLMo 3), where the norms sit (Gemma 2 and 3's four per layer, OLMo's two after each
  * sub-block), Gemma's norms and scaled embeddings, Granite's multipliers, Gemma 2's soft caps, Phi-3's fused
  * projections and partial rotary, SmolLM3's layers without rotary, gpt-oss's attention sinks, and the sparse MLPs.
  *
  * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
  *                  {@code gemma3_text}, {@code phi3}, {@code granite}, {@code olmo2}, {@code olmo3},
- *                  {@code smollm3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe} or {@code gpt_oss}
+ *                  {@code smollm3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe}, {@code olmoe} or
+ *                  {@code gpt_oss}
  *                  ({@code model_type})
  * @param vocabSize number of token ids
  * @param hiddenSize hidden size C
@@ -56,7 +57,7 @@ import java.util.Set;
  * @param fusedProjections whether q, k, v share one {@code qkv_proj} and gate and up one {@code gate_up_proj}
  *                         (Phi-3)
  * @param attentionSinks whether each attention head has a learned sink logit ({@code self_attn.sinks}, gpt-oss)
- * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE and gpt-oss; null for a dense model
+ * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss; null for a dense model
  */
 public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
@@ -128,7 +129,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
 
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "phi3", "granite", "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
+            "gemma3_text", "phi3", "granite", "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe",
+            "gpt_oss");
 
     /** Checks every size against its valid range, naming the config.json field that is wrong. */
     public DecoderConfig {
@@ -222,6 +224,11 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             throw new IllegalArgumentException(at + ": use_bidirectional_attention (an embedding model such as "
                     + "EmbeddingGemma) is not supported: finetune4j loads Gemma as a causal language model");
         }
+        if (type.equals("olmoe") && c.hasNonNull("clip_qkv")) {
+            throw new IllegalArgumentException(at + ": clip_qkv = " + c.get("clip_qkv") + " is not supported: finetune4j "
+                    + "loads OLMoE without clamping queries, keys and values (the published OLMoE checkpoints set "
+                    + "clip_qkv to null)");
+        }
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
         SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers, ropeLayers);
@@ -250,7 +257,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 JsonFields.bool(c, "mlp_bias", false, at),
                 switch (type) {
                     case "qwen3", "qwen3_moe", "gemma3_text" -> QkNorm.PER_HEAD;
-                    case "olmo2", "olmo3" -> QkNorm.ACROSS_HEADS;
+                    case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
                     default -> QkNorm.NONE;
                 },
                 JsonFields.bool(c, "tie_word_embeddings", gemma, at),

@@ -23,7 +23,7 @@ final class FamilyDefaults {
     static JsonNode fill(JsonNode config, String type) {
         return switch (type) {
             case "gpt_oss" -> gptOss(config.deepCopy());
-            case "olmo2", "olmo3" -> olmo(config.deepCopy(), type);
+            case "olmo2", "olmo3", "olmoe" -> olmo(config.deepCopy(), type);
             case "smollm3" -> smolLm3(config.deepCopy());
             default -> config;
         };
@@ -57,7 +57,7 @@ final class FamilyDefaults {
         return c;
     }
 
-    /** OLMo 2 and 3: RMSNorm epsilon 1e-5; OLMo 3 a 4,096-token window on three layers of four. */
+    /** OLMo 2, 3 and OLMoE: RMSNorm epsilon 1e-5; OLMo 3 a 4,096-token window on three layers of four. */
     private static JsonNode olmo(ObjectNode c, String type) {
         if (!c.has("rms_norm_eps")) {
             c.put("rms_norm_eps", 1e-5);

@@ -8,18 +8,18 @@ import org.slf4j.LoggerFactory;
 import java.util.Set;
 
 /**
- * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE or gpt-oss config.json: which layers route each
+ * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE or gpt-oss config.json: which layers route each
  * token to {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
  *
  * @param naming the checkpoint's module names for the block and its experts
  * @param numExperts experts per sparse layer ({@code num_local_experts}, or {@code num_experts}: either key in every
  *                   family)
  * @param numExpertsPerTok experts each token is sent to, k ({@code num_experts_per_tok})
- * @param expertIntermediateSize each expert's MLP width (Mixtral's and gpt-oss's {@code intermediate_size}, else
+ * @param expertIntermediateSize each expert's MLP width (Mixtral's, OLMoE's and gpt-oss's {@code intermediate_size}, else
  *                               {@code moe_intermediate_size})
  * @param normTopkProb whether a token's k routing weights are renormalised to sum to 1 (always for Mixtral and
  *                     gpt-oss, whose softmax over the k chosen logits is the same, {@code norm_topk_prob} for the
- *                     Qwen families)
+ *                     Qwen families and OLMoE)
  * @param sharedExpertIntermediateSize Qwen2-MoE's shared expert's width ({@code shared_expert_intermediate_size}),
  *                                     0 for none
  * @param sparseLayers per layer, whether its MLP is the mixture (else a dense MLP of {@code intermediate_size}):
@@ -34,7 +34,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                         boolean outputRouterLogits, float routerAuxLossCoef, float swigluAlpha, float swigluLimit) {
 
     /** The {@code model_type} values with a mixture of experts. */
-    public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
+    public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss");
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -145,21 +145,24 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         String at = "config.json";
         boolean mixtral = type.equals("mixtral");
         boolean gptOss = type.equals("gpt_oss");
+        boolean olmoe = type.equals("olmoe");
+        // Mixtral, OLMoE and gpt-oss route every layer, their experts as wide as intermediate_size
+        boolean everyLayer = mixtral || gptOss || olmoe;
         // transformers 5 saves Qwen3-MoE's num_experts as num_local_experts (an attribute map); read whichever is there
         String expertsField = c.has("num_local_experts") ? "num_local_experts" : "num_experts";
-        int experts = JsonFields.integer(c, expertsField, mixtral ? 8 : 60, 1, ConfigLimits.EXPERTS, at);
-        int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral ? 2 : 4, 1, ConfigLimits.EXPERTS, at);
-        int width = mixtral || gptOss ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
+        int experts = JsonFields.integer(c, expertsField, mixtral ? 8 : olmoe ? 64 : 60, 1, ConfigLimits.EXPERTS, at);
+        int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral ? 2 : olmoe ? 8 : 4, 1, ConfigLimits.EXPERTS, at);
+        int width = everyLayer ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
                 : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
         int shared = type.equals("qwen2_moe")
                 ? JsonFields.integer(c, "shared_expert_intermediate_size", 0, 0, ConfigLimits.INTERMEDIATE, at) : 0;
         boolean[] sparse = new boolean[layers];
-        int step = mixtral || gptOss ? 1 : JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
+        int step = everyLayer ? 1 : JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
         for (int i = 0; i < layers; i++) {
             sparse[i] = (i + 1) % step == 0;
         }
         JsonNode mlpOnly = c.path("mlp_only_layers");
-        if (!mixtral && !gptOss && mlpOnly.isArray()) {
+        if (!everyLayer && mlpOnly.isArray()) {
             for (JsonNode n : mlpOnly) {
                 if (!n.canConvertToExactIntegral() || n.asLong() < 0 || n.asLong() >= layers) {
                     throw new IllegalArgumentException(at + ": 'mlp_only_layers' holds " + n + ", which is not a layer "
@@ -176,7 +179,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         return new MoeConfig(mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : Naming.QWEN, experts, perToken, width,
                 mixtral || gptOss || JsonFields.bool(c, "norm_topk_prob", false, at), shared, sparse,
                 JsonFields.bool(c, "output_router_logits", false, at),
-                (float) JsonFields.number(c, "router_aux_loss_coef", 0.001, v -> v >= 0, ">= 0", at),
+                (float) JsonFields.number(c, "router_aux_loss_coef", olmoe ? 0.01 : 0.001, v -> v >= 0, ">= 0", at),
                 (float) JsonFields.number(c, "swiglu_alpha", 1.702, v -> v > 0 && v < 1e4, "in (0, 1e4)", at),
                 (float) JsonFields.number(c, "swiglu_limit", 7.0, v -> v > 0, "> 0", at));
     }

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Activations;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -330,5 +332,35 @@ class FamilyConfigTest {
         assertTrue(e.getMessage().contains("num_hidden_layers is 3"), e.getMessage());
         assertArrayEquals(new boolean[]{true, true, true, true}, DecoderConfig.fromJson(base("llama", 4)).ropeLayers(),
                 "other families rotate every layer");
+    }
+
+    @Test
+    void olmoeRoutesEveryLayerWithItsDefaultsAndRefusesClippedQkv() {
+        // allenai/OLMoE-1B-7B-0924's shape: the model card's 6.9 billion parameters (1.3 billion active)
+        ObjectNode json = JSON.createObjectNode().put("model_type", "olmoe").put("vocab_size", 50304)
+                .put("hidden_size", 2048).put("intermediate_size", 1024).put("num_hidden_layers", 16)
+                .put("num_attention_heads", 16).put("num_key_value_heads", 16).putNull("clip_qkv");
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        MoeConfig moe = c.moe();
+        assertEquals(64, moe.numExperts());
+        assertEquals(8, moe.numExpertsPerTok());
+        assertEquals(1024, moe.expertIntermediateSize(), "the experts are intermediate_size wide");
+        assertEquals(false, moe.normTopkProb());
+        assertEquals(0.01f, moe.routerAuxLossCoef(), "OlmoeConfig's router_aux_loss_coef");
+        assertArrayEquals(filled(16), moe.sparseLayers(), "every layer routes");
+        assertEquals(MoeConfig.Naming.QWEN, moe.naming(), "mlp.gate and mlp.experts.E.gate_proj, as the hub stores them");
+        assertEquals(DecoderConfig.QkNorm.ACROSS_HEADS, c.qkNorm());
+        assertEquals(DecoderConfig.NormPlacement.PRE, c.norms());
+        assertEquals(1e-5f, c.rmsNormEps());
+        assertEquals(6.9, c.parameterCount() / 1e9, 0.05);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DecoderConfig.fromJson(json.deepCopy().put("clip_qkv", 8.0)));
+        assertTrue(e.getMessage().contains("clip_qkv = 8.0"), e.getMessage());
+    }
+
+    private static boolean[] filled(int n) {
+        boolean[] all = new boolean[n];
+        Arrays.fill(all, true);
+        return all;
     }
 }
