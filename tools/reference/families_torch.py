@@ -3,9 +3,9 @@ torch >= 2.5; this machine has Debian's torch 1.13).
 
 A plain-PyTorch (float32, CPU, eager) re-implementation of the causal-LM forward pass of gemma, gemma2,
 gemma3_text, phi3, mistral, qwen2, granite, olmo2, olmo3, smollm3, the mixtures of experts mixtral, qwen2_moe,
-qwen3_moe and gpt_oss (and, for checking, llama and qwen3) as transformers 5.x defines it, written from reading
-transformers' source (see HELPER-NOTES.md for the rules and where each one comes from). It runs with Debian's
-torch 1.13 and numpy only:
+qwen3_moe, olmoe and gpt_oss (and, for checking, llama and qwen3) as transformers 5.x defines it, written from
+reading transformers' source (see HELPER-NOTES.md for the rules and where each one comes from). It runs with
+Debian's torch 1.13 and numpy only:
 
     /usr/bin/python3 tools/reference/families_torch.py --check
         recomputes the transformers-made folders (references/{mistral,qwen3,llama_rope_llama3,qwen2_rope_yarn},
@@ -40,6 +40,8 @@ RESOURCES = os.path.join(ROOT, "core", "src", "test", "resources")
 TRANSFORMERS_MADE = ["references/mistral", "references/qwen3", "references/llama_rope_llama3",
                      "references/qwen2_rope_yarn", "hf-tiny/llama", "hf-tiny/qwen2"]
 CHECK_TOLERANCE = 1e-5
+TRANSFORMERS_517_WHEEL = ("transformers-5.17.0-py3-none-any.whl (the machine's package mirror), sha256 "
+                          "78ec1ce21579b38dfb83950a0658cd119f87212a2fcfdff478096ce9d6c03801")
 # The transformers source these rules were read from. The v5 files came through the code index by content id,
 # without a commit (the repository is too large to fetch whole); two older files did name theirs.
 TRANSFORMERS_SOURCE = {
@@ -63,13 +65,22 @@ TRANSFORMERS_SOURCE = {
     "moe_router_logits_fix": "huggingface/transformers#45131 (merged April 2026, before 5.15): routers return "
                              "raw logits, so load_balancing_loss_func applies one softmax",
     "granite_olmo_smollm3_files": {
-        "from": "transformers-5.17.0-py3-none-any.whl (the machine's package mirror), sha256 "
-                "78ec1ce21579b38dfb83950a0658cd119f87212a2fcfdff478096ce9d6c03801",
+        "from": TRANSFORMERS_517_WHEEL,
         "files": ["models/granite/configuration_granite.py", "models/granite/modeling_granite.py",
                   "models/olmo2/configuration_olmo2.py", "models/olmo2/modeling_olmo2.py",
                   "models/olmo3/configuration_olmo3.py", "models/olmo3/modeling_olmo3.py",
                   "models/smollm3/configuration_smollm3.py", "models/smollm3/modeling_smollm3.py",
                   "modeling_rope_utils.py (_compute_yarn_parameters, standardize_rope_params)"]},
+    "olmoe_files": {
+        "from": TRANSFORMERS_517_WHEEL,
+        "files": ["models/olmoe/configuration_olmoe.py", "models/olmoe/modular_olmoe.py",
+                  "models/olmoe/modeling_olmoe.py (OlmoeAttention, OlmoeTopKRouter, OlmoeExperts, "
+                  "load_balancing_loss_func)",
+                  "models/qwen2_moe/modeling_qwen2_moe.py (Qwen2MoeTopKRouter)",
+                  "models/mixtral/modeling_mixtral.py (MixtralExperts, load_balancing_loss_func, "
+                  "MixtralForCausalLM)",
+                  "conversion_mapping.py (olmoe -> qwen2_moe: experts.*.gate_proj/up_proj stacked into gate_up_proj)",
+                  "configuration_utils.py (to_diff_dict: the keys save_pretrained writes)"]},
     "gpt_oss_v5_files_by_index_id": {
         "modular_gpt_oss.py (commit 0261a467116de4a9103b58200f9d82f8fb5a0e86)": "29271729019",
         "configuration_gpt_oss.py (@strict dataclass)": "51803109634",
@@ -126,6 +137,8 @@ def write_safetensors(path, tensors):
 # ----------------------------------------------------------------------------------------------------------
 GEMMA_FAMILIES = ("gemma", "gemma2", "gemma3_text")
 OLMO_FAMILIES = ("olmo2", "olmo3")
+# q_norm/k_norm over the whole q/k projection (one weight per channel of every head), before the split into heads
+PROJECTION_QK_NORM_FAMILIES = OLMO_FAMILIES + ("olmoe",)
 
 
 def layer_types_of(config):
@@ -170,10 +183,11 @@ def rope_layers_of(config):
 # ----------------------------------------------------------------------------------------------------------
 # Mixtures of experts: which layers route, where their weights live (the hub's per-expert names).
 # ----------------------------------------------------------------------------------------------------------
-MOE_FAMILIES = ("mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss")
+MOE_FAMILIES = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss")
 # (gate, up, down) projection names of one expert; Mixtral's checkpoints call them w1, w3, w2
-EXPERT_PROJECTIONS = {"mixtral": ("w1", "w3", "w2"), "qwen2_moe": ("gate_proj", "up_proj", "down_proj"),
-                      "qwen3_moe": ("gate_proj", "up_proj", "down_proj")}
+QWEN_EXPERT_PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
+EXPERT_PROJECTIONS = {"mixtral": ("w1", "w3", "w2"), "qwen2_moe": QWEN_EXPERT_PROJECTIONS,
+                      "qwen3_moe": QWEN_EXPERT_PROJECTIONS, "olmoe": QWEN_EXPERT_PROJECTIONS}
 
 
 def num_experts_of(config):
@@ -182,10 +196,10 @@ def num_experts_of(config):
 
 
 def is_sparse_layer(config, i):
-    """Mixtral and gpt_oss route every layer; Qwen2Moe/Qwen3MoeDecoderLayer route unless mlp_only_layers or
+    """Mixtral, OLMoE and gpt_oss route every layer; Qwen2Moe/Qwen3MoeDecoderLayer route unless mlp_only_layers or
     decoder_sparse_step say otherwise."""
     family = config["model_type"]
-    if family in ("mixtral", "gpt_oss"):
+    if family in ("mixtral", "olmoe", "gpt_oss"):
         return True
     if family in ("qwen2_moe", "qwen3_moe"):
         return (i not in config.get("mlp_only_layers", []) and num_experts_of(config) > 0
@@ -375,10 +389,12 @@ class CausalLM:
         self.residual_multiplier = config.get("residual_multiplier", 1.0)
         self.logits_scaling = config.get("logits_scaling", 1.0)
         self.rotated = rope_layers_of(config)  # smollm3's NoPE layers: 0
-        # OLMo 2/3: no input norm, RMSNorms on each sublayer's output before the residual add, q/k norms over the
-        # whole projection width; the checks of each feature change these two
+        # OLMo 2/3: no input norm, RMSNorms on each sublayer's output before the residual add; OLMo 2/3 and OLMoE:
+        # q/k norms over the whole projection width. The checks of each feature change post_norms and
+        # qk_norm_across_heads
         self.olmo = self.family in OLMO_FAMILIES
-        self.post_norms, self.qk_norm_across_heads = self.olmo, self.olmo
+        self.projection_qk_norm = self.family in PROJECTION_QK_NORM_FAMILIES
+        self.post_norms, self.qk_norm_across_heads = self.olmo, self.projection_qk_norm
         # NOTE: Gemma3's attention keeps attn_logit_softcapping but never hands it to the attention function
         # (modeling_gemma3.py as read); only gemma2 caps attention scores.
         self.attn_softcap = config.get("attn_logit_softcapping") if self.family == "gemma2" else None
@@ -387,8 +403,8 @@ class CausalLM:
         self.act = {"silu": F.silu, "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh")}[act]
         if self.family in MOE_FAMILIES:
             self.top_k = config["num_experts_per_tok"]
-            # MixtralTopKRouter always renormalises the top-k probabilities; the Qwen routers on norm_topk_prob;
-            # GptOssTopKRouter softmaxes the top-k logits, which is the same
+            # MixtralTopKRouter always renormalises the top-k probabilities; the Qwen routers (OlmoeTopKRouter is
+            # Qwen2MoeTopKRouter) on norm_topk_prob; GptOssTopKRouter softmaxes the top-k logits, which is the same
             self.renormalize = self.family in ("mixtral", "gpt_oss") or bool(config.get("norm_topk_prob"))
         if self.family == "gpt_oss":  # GptOssExperts' gate; the checks of each feature change these
             self.gate_limit = self.up_limit = SWIGLU_LIMIT
@@ -405,8 +421,8 @@ class CausalLM:
         return weight * y.to(x.dtype)
 
     def qk_norm(self, x, weight, heads):
-        """Olmo2Attention: one RMSNorm over x [B, T, heads * head_dim] before the split into heads; the per-head
-        variant (a check only) normalises each head's slice with its slice of the weight."""
+        """Olmo2Attention, OlmoeAttention: one RMSNorm over x [B, T, heads * head_dim] before the split into heads;
+        the per-head variant (a check only) normalises each head's slice with its slice of the weight."""
         if self.qk_norm_across_heads:
             return self.norm(x, weight)
         split = x.view(*x.shape[:-1], heads, self.head_dim)
@@ -426,13 +442,13 @@ class CausalLM:
             q, k, v = qkv[..., :q_size], qkv[..., q_size:q_size + kv_size], qkv[..., q_size + kv_size:]
         else:
             q, k, v = self.linear(x, p + "q_proj"), self.linear(x, p + "k_proj"), self.linear(x, p + "v_proj")
-        if self.olmo:
+        if self.projection_qk_norm:
             q = self.qk_norm(q, self.w[p + "q_norm.weight"], self.heads)
             k = self.qk_norm(k, self.w[p + "k_norm.weight"], self.kv_heads)
         q = q.view(b, t, self.heads, self.head_dim).transpose(1, 2)
         k = k.view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
         v = v.view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
-        if p + "q_norm.weight" in self.w and not self.olmo:  # gemma3 / qwen3: per-head RMSNorm before rotary
+        if p + "q_norm.weight" in self.w and not self.projection_qk_norm:  # gemma3 / qwen3: per-head, before rotary
             q, k = self.norm(q, self.w[p + "q_norm.weight"]), self.norm(k, self.w[p + "k_norm.weight"])
         if self.rotated[i]:
             cos, sin = cos_sin(self.c, self.rope[self.layer_types[i]], positions)
@@ -811,6 +827,16 @@ def qwen3_moe_config():
 NO_SPECIAL_TOKENS = {"pad_token_id": None, "bos_token_id": None, "eos_token_id": None}
 
 
+def olmoe_config():
+    # OlmoeConfig (v5 @strict): every layer sparse, experts as wide as intermediate_size, the field is num_experts
+    # (num_local_experts is its attribute_map alias); no head_dim or sliding_window field. The published
+    # allenai/OLMoE-1B-7B-0924's choices: norm_topk_prob false, clip_qkv null, router_aux_loss_coef 0.01, untied.
+    return dict(SIZES, **NO_SPECIAL_TOKENS, architectures=["OlmoeForCausalLM"], model_type="olmoe",
+                hidden_act="silu", rms_norm_eps=1e-5, tie_word_embeddings=False, attention_bias=False,
+                rope_parameters=dict(DEFAULT_ROPE), clip_qkv=None, intermediate_size=32, num_experts=4,
+                num_experts_per_tok=2, norm_topk_prob=False, output_router_logits=False, router_aux_loss_coef=0.01)
+
+
 def granite_config():
     # GraniteConfig (v5 @strict): head_dim is hidden / heads (no field). The scalars are Granite 3.3 8B's,
     # attention_multiplier 1 / head_dim as there (0.0078125 = 1/128 at head_dim 128). Untied, unlike Granite 3.x:
@@ -865,6 +891,7 @@ FIXTURES = {
     "qwen2_moe": (qwen2_moe_config, 62, 0.1, 0.1),
     "qwen3_moe": (qwen3_moe_config, 86, 0.1, 0.1),
     "gpt_oss": (gpt_oss_config, 102, 0.1, 0.1),  # picked among 88..147 likewise
+    "olmoe": (olmoe_config, 345, 0.1, 0.1),  # picked among 190..389 likewise
     # seeds picked among 150..189 for varied greedy tokens with a clear margin
     "granite": (granite_config, 157, 0.1, 0.1),
     "olmo2": (olmo2_config, 177, 0.1, 0.1),
@@ -912,7 +939,7 @@ def random_weights(config, seed, qk_std, embed_std):
                 w[a + name + ".bias"] = normal(0.1, size)
         if config["model_type"] in ("gemma3_text", "qwen3_moe"):
             w[a + "q_norm.weight"], w[a + "k_norm.weight"] = norm_weight(head_dim), norm_weight(head_dim)
-        if config["model_type"] in OLMO_FAMILIES:  # across the whole projection, every head its own weights
+        if config["model_type"] in PROJECTION_QK_NORM_FAMILIES:  # across the whole projection, each head its own
             w[a + "q_norm.weight"], w[a + "k_norm.weight"] = norm_weight(q_size), norm_weight(kv_size)
         w[a + "o_proj.weight"] = normal(0.1, hidden, q_size)
         if config.get("attention_bias"):
@@ -980,6 +1007,9 @@ def gradient_names(config):
             "model.layers.1.self_attn.sinks", "model.norm.weight"]
     names = [p + "gate.weight", f"{p}experts.1.{EXPERT_PROJECTIONS[config['model_type']][2]}.weight",
              "model.layers.0.self_attn.q_proj.weight", "model.norm.weight"]
+    if config["model_type"] == "olmoe":  # the expert's gate and up rows too, and the whole-projection q/k norms
+        names += [f"{p}experts.1.{projection}.weight" for projection in EXPERT_PROJECTIONS["olmoe"][:2]]
+        names += ["model.layers.0.self_attn.q_norm.weight", "model.layers.0.self_attn.k_norm.weight"]
     if config.get("shared_expert_intermediate_size"):
         names += [p + "shared_expert_gate.weight", p + "shared_expert.up_proj.weight"]
     return names
@@ -1037,7 +1067,7 @@ def bites(name, model, ref):
         evidence["final softcap max|logit|/cap"] = model.final_softcap_ratio
     if model.family in MOE_FAMILIES:
         evidence.update(moe_bites(model, ref))
-    evidence.update(dense_family_bites(model, ref))
+    evidence.update(family_rule_bites(model, ref))
     if "logits_short" in ref:
         params = model.c["rope_parameters"]
         short = CausalLM(dict(model.c, rope_parameters=dict(params, long_factor=params["short_factor"])), model.w)
@@ -1064,8 +1094,8 @@ def bites(name, model, ref):
 GRANITE_SCALARS = ("embedding_multiplier", "residual_multiplier", "attention_multiplier", "logits_scaling")
 
 
-def dense_family_bites(model, ref):
-    """How far the logits move when one of granite's, OLMo's or SmolLM3's rules is changed."""
+def family_rule_bites(model, ref):
+    """How far the logits move when one of granite's, OLMo's, OLMoE's or SmolLM3's rules is changed."""
     ids, logits, evidence = ref["input_ids"], ref["logits"], {}
 
     def moved(config=model.c, **attributes):
@@ -1078,6 +1108,7 @@ def dense_family_bites(model, ref):
             evidence[f"{scalar} 1, not {model.c[scalar]}"] = moved(dict(model.c, **{scalar: 1.0}))
     if model.olmo:
         evidence["post-sublayer norms dropped"] = moved(post_norms=False)
+    if model.projection_qk_norm:
         evidence["q/k norm per head, not across heads"] = moved(qk_norm_across_heads=False)
     if model.family == "olmo3":  # one rope for every layer: what Olmo3Model did before its per-layer-type tables
         for kind in LAYER_TYPES:

@@ -51,24 +51,29 @@ def recompute(model, ref):
     return out
 
 
-def fused_parameter(name):
-    """A stored (hub) weight name -> (transformers 5 parameter name, expert index or None): Mixtral's
-    block_sparse_moe is mlp, and each expert's down projection is a slice of mlp.experts.down_proj."""
+# an expert's hub projection -> (fused parameter, which rows of the expert's slice): conversion_mapping stacks the
+# experts and concatenates gate (w1) before up (w3) along the rows of gate_up_proj
+EXPERT_SLICES = {"w1": ("gate_up_proj", 0), "gate_proj": ("gate_up_proj", 0), "w3": ("gate_up_proj", 1),
+                 "up_proj": ("gate_up_proj", 1), "w2": ("down_proj", None), "down_proj": ("down_proj", None)}
+
+
+def fused_gradient(parameters, name):
+    """d loss / d a stored (hub) weight: Mixtral's block_sparse_moe is mlp, and each expert's projection is a slice
+    of mlp.experts.gate_up_proj (gate rows, then up rows) or mlp.experts.down_proj."""
     name = name.replace(".block_sparse_moe.", ".mlp.")
-    expert = re.fullmatch(r"(.*\.mlp\.experts)\.(\d+)\.(?:w2|down_proj)\.weight", name)
-    return (expert[1] + ".down_proj", int(expert[2])) if expert else (name, None)
+    expert = re.fullmatch(r"(.*\.mlp\.experts)\.(\d+)\.(\w+)\.weight", name)
+    if not expert:
+        return parameters[name].grad
+    fused, half = EXPERT_SLICES[expert[3]]
+    grad = parameters[f"{expert[1]}.{fused}"].grad[int(expert[2])]
+    return grad if half is None else grad.chunk(2, dim=0)[half]
 
 
 def gradients(model, loss, names):
     parameters = dict(model.named_parameters())
     model.zero_grad()
     loss.backward()
-    out = {}
-    for name in names:
-        parameter, expert = fused_parameter(name)
-        grad = parameters[parameter].grad
-        out[name] = grad if expert is None else grad[expert]
-    return out
+    return {name: fused_gradient(parameters, name) for name in names}
 
 
 def recompute_moe(model, ref):
