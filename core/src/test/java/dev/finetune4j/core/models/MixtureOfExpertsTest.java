@@ -21,13 +21,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The backward through a mixture of experts against the references' gradients (torch's autograd through the
  * re-implementation of transformers' sparse blocks, tools/reference/families_torch.py): the router's, an expert's,
- * a query projection's and the final norm's, and Qwen2-MoE's shared expert and its gate. Each fixture's routing leads
+ * a query projection's and the final norm's, Qwen2-MoE's shared expert and its gate, and OLMoE's q/k norms across
+ * heads. Each fixture's routing leads
  * every token's (k+1)-th expert by at least 3.4e-3 in probability, so float32 rounding picks the same experts.
  */
 class MixtureOfExpertsTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss"})
+    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss"})
     void gradientsThroughTheRoutingMatchTorch(String family) throws Exception {
         assertGradientsMatchTorch(family, Device.cpu());
     }
@@ -69,7 +70,7 @@ class MixtureOfExpertsTest {
      * mean probabilities), and its gradient into layer 0's router.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss"})
+    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss"})
     void routerLoadBalanceMatchesTransformersLossAndGradient(String family) throws Exception {
         String dir = "references/" + family;
         ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
