@@ -149,7 +149,12 @@ public abstract class LanguageModel extends Module implements CausalLM, LogitsMo
      */
     public final Tensor headLogProbs(Tensor hidden, int[] labels) {
         Tensor weight = outputProjection();
-        int chunkRows = weight == null ? 0 : LinearCrossEntropy.defaultChunkRows(weight.dim(0));
+        return headLogProbs(hidden, labels, weight == null ? 0 : LinearCrossEntropy.defaultChunkRows(weight.dim(0)));
+    }
+
+    /** {@link #headLogProbs(Tensor, int[])} with the fused path's chunks of {@code chunkRows} rows. */
+    final Tensor headLogProbs(Tensor hidden, int[] labels, int chunkRows) {
+        Tensor weight = outputProjection();
         // NOTE: when every row fits in one chunk the logits are no larger than a chunk, and keeping them saves the
         // fused path's recomputation of the head in the backward (a tenth of a small model's step)
         if (weight == null || (long) hidden.dim(0) * hidden.dim(1) <= chunkRows) {

@@ -20,9 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A causal LM's training loss through {@link LanguageModel#tokenLogProbs} (which keeps the logits when all rows fit
- * in one chunk, as here) and through {@link LinearCrossEntropy} with small chunks (the fused, chunked head that
- * larger inputs take) against {@code CrossEntropy} of its logits, on the tiny fixtures: an untied lm_head (llama), a tied embedding that gets
- * gradient from the lookup and the head (qwen2, gpt2), and frozen bf16 weights. Every parameter's gradient is equal
+ * in one chunk, as here) and through its fused path with chunks of 12 rows ({@link LinearCrossEntropy}, which larger
+ * inputs take) against {@code CrossEntropy} of its logits, on the tiny fixtures: an untied lm_head (llama), a tied
+ * embedding that gets gradient from the lookup and the head (qwen2, gpt2), Granite's logits scaling, and frozen bf16
+ * weights. Every parameter's gradient is equal
  * bit for bit except the head's weight, summed over the tokens chunk by chunk: within 1e-6 of its largest value.
  */
 class FusedHeadLossTest {
@@ -52,19 +53,19 @@ class FusedHeadLossTest {
         return labels;
     }
 
+    /** Also Granite, whose head divides the hidden states by logits_scaling before the chunked product. */
     @ParameterizedTest
-    @ValueSource(strings = {"hf-tiny/llama", "hf-tiny/qwen2", "hf-tiny/gpt2"})
+    @ValueSource(strings = {"hf-tiny/llama", "hf-tiny/qwen2", "hf-tiny/gpt2", "references/granite"})
     void everyGradientEqualsTheUnfusedLoss(String dir) {
         Map<String, float[]> unfused = trainStep(dir, (lm, input) -> {
             Tensor logits = lm.forward(input);
             return CrossEntropy.tokenLogProbs(logits.reshape(B * T, logits.dim(2)), labels());
         });
         Map<String, float[]> fused = trainStep(dir, (lm, input) -> lm.tokenLogProbs(input, labels()));
-        Map<String, float[]> chunked = trainStep(dir, (lm, input) -> LinearCrossEntropy.tokenLogProbs(
-                lm.hiddenStates(input), lm.outputProjection(), labels(), 12));
+        Map<String, float[]> chunked = trainStep(dir, (lm, input) -> lm.headLogProbs(lm.hiddenStates(input), labels(), 12));
         for (Map<String, float[]> candidate : List.of(fused, chunked)) {
             assertArrayEquals(unfused.get("loss"), candidate.get("loss"), dir + " loss");
-            String head = dir.endsWith("llama") ? "lm_head.weight"
+            String head = dir.endsWith("llama") || dir.endsWith("granite") ? "lm_head.weight"
                     : dir.endsWith("gpt2") ? "transformer.wte.weight" : "model.embed_tokens.weight";
             for (var e : unfused.entrySet()) {
                 if (e.getKey().equals(head)) {
