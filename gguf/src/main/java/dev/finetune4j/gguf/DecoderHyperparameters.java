@@ -22,8 +22,8 @@ import java.util.stream.IntStream;
  * output head and Gemma 2's two soft caps; OLMo 2 and 3 ({@code olmo2}) a separate output head, heads that fill the
  * hidden size, and sliding layers rotated with the full layers' base and no scaling; SmolLM3 ({@code smollm3}) no
  * rotary in every 4th layer, and no sliding window; for the mixtures of experts (Mixtral as {@code llama},
- * {@code qwen2moe}, {@code qwen3moe}) whether every layer routes, whether the routing weights are renormalised and
- * Qwen2-MoE's shared expert.
+ * {@code qwen2moe}, {@code qwen3moe}, {@code olmoe}) whether every layer routes, whether the routing weights are
+ * renormalised and Qwen2-MoE's shared expert; OLMoE's as many key/value heads as query heads, filling the hidden size.
  */
 final class DecoderHyperparameters {
     private static final Logger LOG = LoggerFactory.getLogger(DecoderHyperparameters.class);
@@ -33,7 +33,7 @@ final class DecoderHyperparameters {
             Map.entry("qwen2_moe", "qwen2moe"), Map.entry("qwen3", "qwen3"), Map.entry("qwen3_moe", "qwen3moe"),
             Map.entry("gemma", "gemma"), Map.entry("gemma2", "gemma2"), Map.entry("gemma3_text", "gemma3"),
             Map.entry("phi3", "phi3"), Map.entry("granite", "granite"), Map.entry("olmo2", "olmo2"),
-            Map.entry("olmo3", "olmo2"), Map.entry("smollm3", "smollm3"));
+            Map.entry("olmo3", "olmo2"), Map.entry("olmoe", "olmoe"), Map.entry("smollm3", "smollm3"));
     /**
      * The architectures whose rotary embedding turns adjacent pairs ({@code LLAMA_ROPE_TYPE_NORM} in llama.cpp's
      * {@code llama_model_rope_type}), for which the converter reorders the rows of q_proj and k_proj; the others
@@ -41,7 +41,14 @@ final class DecoderHyperparameters {
      */
     private static final Set<String> ADJACENT_PAIRS = Set.of("llama", "granite", "smollm3");
     /** The architectures whose graph requires {@code output.weight}: a tied head cannot be loaded. */
-    private static final Set<String> OWN_OUTPUT_HEAD = Set.of("qwen2moe", "olmo2");
+    private static final Set<String> OWN_OUTPUT_HEAD = Set.of("qwen2moe", "olmo2", "olmoe");
+    /**
+     * The mixtures whose graph uses a token's k routing weights as the softmax over all experts gave them (qwen2moe.cpp,
+     * olmoe.cpp); llama (Mixtral) and qwen3moe renormalise them to sum to 1.
+     */
+    private static final Set<String> UNNORMALISED_ROUTING = Set.of("qwen2moe", "olmoe");
+    /** The mixtures that size their experts by {@code expert_feed_forward_length}; the others by feed_forward_length. */
+    private static final Set<String> EXPERT_WIDTH_KEY = Set.of("qwen2moe", "qwen3moe");
     /** llama.cpp's smollm3: every {@code n_no_rope_layer_step}-th layer has no rotary embedding, a fixed 4. */
     private static final int SMOLLM3_NO_ROPE_STEP = 4;
     /** llama.cpp's {@code LLAMA_MAX_EXPERTS}: a file with more experts per layer fails to load. */
@@ -125,7 +132,7 @@ final class DecoderHyperparameters {
             refuseWhatTheMixtureCannotSay(config.moe());
         }
         refuseLayersWithoutRotary();
-        if (architecture.equals("olmo2")) {
+        if (architecture.equals("olmo2") || architecture.equals("olmoe")) {
             refuseWhatOlmoCannotSay();
         }
         boolean sliding = anySliding();
@@ -158,13 +165,20 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * What llama.cpp's olmo2 (OLMo 2 and 3) fixes (src/models/olmo2.cpp): q_proj and o_proj of the hidden size (its
-     * head size is hidden / heads), and sliding layers rotated with the full layers' base, unscaled.
+     * What llama.cpp's olmo2 (OLMo 2 and 3) and olmoe fix (src/models/olmo2.cpp, olmoe.cpp): q_proj and o_proj of the
+     * hidden size (its head size is hidden / heads); olmo2's sliding layers rotated with the full layers' base,
+     * unscaled; olmoe's k_norm as wide as q_norm, the hidden size, so no fewer key/value heads than query heads.
      */
     private void refuseWhatOlmoCannotSay() {
         if ((long) config.numAttentionHeads() * config.headDim() != config.hiddenSize()) {
             cannot("head_dim " + config.headDim() + " (its heads are hidden_size / num_attention_heads = "
                     + config.hiddenSize() / config.numAttentionHeads() + " wide)");
+        }
+        if (architecture.equals("olmoe") && config.numKeyValueHeads() != config.numAttentionHeads()) {
+            cannot("grouped-query attention (num_key_value_heads " + config.numKeyValueHeads() + " of "
+                    + config.numAttentionHeads() + " heads: its k_norm.weight is as wide as the hidden size, "
+                    + config.hiddenSize() + ", where this model's is " + (long) config.numKeyValueHeads()
+                    * config.headDim() + ")");
         }
         RopeConfig local = config.localRope();
         if (anySliding() && (!local.ropeType().equals("default") || local.ropeTheta() != config.rope().ropeTheta())) {
@@ -175,10 +189,10 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * What llama.cpp's mixtures fix (src/models/llama.cpp, qwen2moe.cpp, qwen3moe.cpp): every layer routes (each
-     * requires its {@code ffn_gate_inp}), the k routing weights are renormalised for llama (Mixtral) and qwen3moe and
-     * used as they are for qwen2moe (none of them reads {@code expert_weights_norm}), qwen2moe always adds its shared
-     * expert and needs its own output head.
+     * What llama.cpp's mixtures fix (src/models/llama.cpp, qwen2moe.cpp, qwen3moe.cpp, olmoe.cpp): every layer routes
+     * (each requires its {@code ffn_gate_inp}), the k routing weights are renormalised for llama (Mixtral) and qwen3moe
+     * and used as they are for qwen2moe and olmoe (none of them reads {@code expert_weights_norm}), qwen2moe always
+     * adds its shared expert and needs its own output head.
      */
     private void refuseWhatTheMixtureCannotSay(MoeConfig moe) {
         if (moe.numExperts() > MAX_EXPERTS) {
@@ -189,7 +203,7 @@ final class DecoderHyperparameters {
             cannot("dense MLP layers " + dense + " between the sparse ones (mlp_only_layers or decoder_sparse_step): "
                     + "every layer of its graph routes through experts");
         }
-        boolean renormalises = !architecture.equals("qwen2moe");
+        boolean renormalises = !UNNORMALISED_ROUTING.contains(architecture);
         if (moe.normTopkProb() != renormalises) {
             cannot("norm_topk_prob " + moe.normTopkProb() + " (its graph " + (renormalises ? "always renormalises"
                     : "never renormalises") + " the " + moe.numExpertsPerTok() + " routing weights of a token)");
@@ -261,10 +275,10 @@ final class DecoderHyperparameters {
         }
         MoeConfig moe = config.moe();
         if (moe != null) {
-            // llama (Mixtral) sizes its experts by feed_forward_length, the Qwen mixtures by their own key
+            // llama (Mixtral) and olmoe size their experts by feed_forward_length, the Qwen mixtures by their own key
             meta.putUint32(a + "expert_count", moe.numExperts())
                     .putUint32(a + "expert_used_count", moe.numExpertsPerTok());
-            if (!architecture.equals("llama")) {
+            if (EXPERT_WIDTH_KEY.contains(architecture)) {
                 meta.putUint32(a + "expert_feed_forward_length", moe.expertIntermediateSize());
             }
             if (moe.sharedExpertIntermediateSize() > 0) {

@@ -25,7 +25,8 @@ import java.util.function.IntUnaryOperator;
  *       {@code gate_up_proj} are mapped, Gemma's norms stored as {@code 1 + w}, Phi-3's longrope factors written as
  *       {@code rope_factors_long/short};</li>
  *   <li>the mixtures of experts {@code mixtral} (architecture {@code llama}, q/k permuted as Llama's),
- *       {@code qwen2_moe} ({@code qwen2moe}) and {@code qwen3_moe} ({@code qwen3moe}): each sparse layer's router
+ *       {@code qwen2_moe} ({@code qwen2moe}), {@code qwen3_moe} ({@code qwen3moe}) and {@code olmoe} (its rows kept,
+ *       its q/k norms over the whole projection as OLMo 2's): each sparse layer's router
  *       becomes {@code ffn_gate_inp}, its experts' projections one 3-D tensor per kind ({@code ffn_gate_exps},
  *       {@code ffn_up_exps}, {@code ffn_down_exps}, expert by expert), Qwen2-MoE's shared expert
  *       {@code ffn_*_shexp} and its gate the vector {@code ffn_gate_inp_shexp}.</li>

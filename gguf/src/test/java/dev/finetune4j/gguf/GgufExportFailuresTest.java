@@ -113,6 +113,25 @@ class GgufExportFailuresTest {
         assertTrue(refusal(sliding, smolLm3, tmp.resolve("e")).contains("sliding-window layers"));
     }
 
+    /**
+     * What llama.cpp's olmoe fixes (src/models/olmoe.cpp): routing weights never renormalised, its own output head,
+     * heads filling the hidden size, and k_norm as wide as the hidden size, so no grouped-query attention.
+     */
+    @Test
+    void olmoeSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase olmoe = ReferenceCase.byName().get("olmoe-bytebpe-f32");
+        String renormalised = refusal(olmoe.configJson().put("norm_topk_prob", true), olmoe, tmp.resolve("a"));
+        assertTrue(renormalised.contains("olmoe architecture cannot express norm_topk_prob true")
+                && renormalised.contains("never renormalises the 2 routing weights"), renormalised);
+        ObjectNode tied = olmoe.configJson().put("tie_word_embeddings", true);
+        assertTrue(refusal(tied, olmoe, tmp.resolve("b")).contains("tied to the token embeddings"));
+        String wideHeads = refusal(olmoe.configJson().put("head_dim", 32), olmoe, tmp.resolve("c"));
+        assertTrue(wideHeads.contains("head_dim 32") && wideHeads.contains("= 16 wide"), wideHeads);
+        String grouped = refusal(olmoe.configJson().put("num_key_value_heads", 2), olmoe, tmp.resolve("d"));
+        assertTrue(grouped.contains("grouped-query attention (num_key_value_heads 2 of 4 heads")
+                && grouped.contains("as wide as the hidden size, 64, where this model's is 32"), grouped);
+    }
+
     /** A dense model's importance matrix does not fit a mixture: its ffn_gate, ffn_up and ffn_down are not there. */
     @Test
     void anotherModelsImportanceMatrixIsRefusedForAMixture(@TempDir Path tmp) throws Exception {

@@ -186,6 +186,18 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     private static final String OLMO2_WIDE = OLMO2.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
             "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
             "\"num_hidden_layers\": 4");
+    /**
+     * OLMoE: q/k norms over the whole projection (as many key/value heads as query heads, which llama.cpp's olmoe
+     * requires), 4 experts as wide as intermediate_size, 2 per token, their routing weights not renormalised.
+     */
+    private static final String OLMOE = """
+            {"model_type": "olmoe", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 64, "num_experts": 4,
+             "num_experts_per_tok": 2, "norm_topk_prob": false, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 4, "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+             "tie_word_embeddings": false}""";
+    /** OLMoE wide enough for K-quants: rows of 256 in every matrix, the stacked experts' too. */
+    private static final String OLMOE_WIDE = OLMOE.replace("\"hidden_size\": 64, \"intermediate_size\": 64",
+            "\"hidden_size\": 256, \"intermediate_size\": 256");
     /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
     static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
 
@@ -195,7 +207,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * same importance matrix) for the fixture; and the mixtures of experts in F32, one lossy type each, a K-quant mix
      * each for Mixtral (8 experts; and under an importance matrix, whose stacked experts hold per-expert sums and
      * counts) and Qwen2-MoE, and Mixtral with an attention LoRA adapter; Granite, OLMo 2, OLMo 3 and SmolLM3 in F32
-     * and one quantized type each (OLMo 2 a K-quant mix), and Granite with a LoRA adapter.
+     * and one quantized type each (OLMo 2 a K-quant mix), and Granite with a LoRA adapter; OLMoE in F32, with an
+     * attention LoRA adapter and in Q4_K_M under an importance matrix.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -255,7 +268,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("olmo3-bytebpe-f32", OLMO3, "bytebpe", GgufType.F32, false),
             new ReferenceCase("olmo3-bytebpe-q8_0", OLMO3, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("smollm3-bytebpe-f32", SMOLLM3, "bytebpe", GgufType.F32, false),
-            new ReferenceCase("smollm3-bytebpe-q8_0", SMOLLM3, "bytebpe", GgufType.Q8_0, false));
+            new ReferenceCase("smollm3-bytebpe-q8_0", SMOLLM3, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("olmoe-bytebpe-f32", OLMOE, "bytebpe", GgufType.F32, false, false, 7),
+            new ReferenceCase("olmoe-bytebpe-lora-f32", OLMOE, "bytebpe", GgufType.F32, true, false, 7),
+            new ReferenceCase("olmoe-wide-bytebpe-q4_k_m-imatrix", OLMOE_WIDE, "bytebpe", GgufType.Q4_K_M, false, true,
+                    32));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
