@@ -3,6 +3,7 @@ package dev.finetune4j.gguf;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.decoder.DenseMlp;
 import dev.finetune4j.core.models.decoder.MlpNames;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 
@@ -116,13 +117,16 @@ final class DecoderMapping implements ModelMapping {
             }
             if (config.isSparse(i)) {
                 addMixture(out, hf, blk);
-            } else if (config.fusedProjections()) {
-                put.add(hf + "mlp.gate_up_proj.weight", blk + "ffn_up.weight", null); // [gate; up], llama.cpp's order
-                put.add(hf + "mlp.down_proj.weight", blk + "ffn_down.weight", null);
             } else {
-                put.add(hf + "mlp.gate_proj.weight", blk + "ffn_gate.weight", null);
-                put.add(hf + "mlp.up_proj.weight", blk + "ffn_up.weight", null);
-                put.add(hf + "mlp.down_proj.weight", blk + "ffn_down.weight", null);
+                DenseMlp mlp = config.denseMlp();
+                String m = hf + mlp.module() + ".";
+                if (mlp.fusedGateUp()) {
+                    put.add(m + mlp.gateUp() + ".weight", blk + "ffn_up.weight", null); // [gate; up], llama.cpp's order
+                } else {
+                    put.add(m + mlp.names().gate() + ".weight", blk + "ffn_gate.weight", null);
+                    put.add(m + mlp.names().up() + ".weight", blk + "ffn_up.weight", null);
+                }
+                put.add(m + mlp.names().down() + ".weight", blk + "ffn_down.weight", null);
             }
         }
         put.add("model.norm.weight", "output_norm.weight", null);

@@ -4,6 +4,7 @@ import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.NormPlacement;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.decoder.DenseMlp;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.DTypeConversions;
 
@@ -20,13 +21,13 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * {@link DecoderConfig}: q/k/v biases (Qwen2), q/k norms (per head: Qwen3, Gemma 3; across heads: OLMo), tied or
  * separate output head, sliding-window layers (Mistral, Qwen2, Gemma 2 and 3, Phi-3, OLMo 3), Gemma's scaled
  * embeddings and (1 + w) norms, the norms' placement (Gemma 2 and 3's four per layer, OLMo's two after the
- * sub-blocks), Granite's multipliers, query_pre_attn_scalar and soft caps, local rotary tables, SmolLM3's layers
+ * sub-blocks), Granite's multipliers and Granite 4's fused shared MLP, query_pre_attn_scalar and soft caps, local rotary tables, SmolLM3's layers
  * without rotary, and Phi-3's fused projections, partial rotary and longrope.
  */
 final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "phi3", "granite", "olmo2", "olmo3", "smollm3");
+            "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3");
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -85,7 +86,7 @@ final class DecoderGraph {
                 case SANDWICH -> norm(x, p + "pre_feedforward_layernorm.weight");
                 case POST -> x;
             };
-            h = mlp(p + "mlp.", mlpInput);
+            h = mlp(p, mlpInput);
             if (norms != NormPlacement.PRE) {
                 h = norm(h, p + "post_feedforward_layernorm.weight");
             }
@@ -149,13 +150,18 @@ final class DecoderGraph {
         return rope == null ? transposed : rope.rotate(transposed);
     }
 
-    /** down_proj(act(gate_proj(x)) * up_proj(x)); Phi-3's gate_up_proj holds the gate first. */
-    private String mlp(String p, String x) throws IOException {
-        List<String> gateUp = c.fusedProjections()
-                ? g.ops(2, "Split", List.of(linear(p + "gate_up_proj", x), g.ints(c.intermediateSize(), c.intermediateSize())), intAttr("axis", 2))
-                : List.of(linear(p + "gate_proj", x), linear(p + "up_proj", x));
+    /**
+     * down(act(gate(x)) * up(x)) of layer prefix {@code layer}, named as {@link DenseMlp} says; Phi-3's gate_up_proj
+     * and Granite 4's input_linear hold the gate first.
+     */
+    private String mlp(String layer, String x) throws IOException {
+        DenseMlp mlp = c.denseMlp();
+        String p = layer + mlp.module() + ".";
+        List<String> gateUp = mlp.fusedGateUp()
+                ? g.ops(2, "Split", List.of(linear(p + mlp.gateUp(), x), g.ints(c.intermediateSize(), c.intermediateSize())), intAttr("axis", 2))
+                : List.of(linear(p + mlp.names().gate(), x), linear(p + mlp.names().up(), x));
         String gate = t.activation(c.hiddenAct(), gateUp.get(0));
-        return linear(p + "down_proj", g.op("Mul", List.of(gate, gateUp.get(1))));
+        return linear(p + mlp.names().down(), g.op("Mul", List.of(gate, gateUp.get(1))));
     }
 
     private String norm(String x, String weight) throws IOException {

@@ -50,11 +50,11 @@ public final class AutoModel {
 
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "granite", "olmo2", "olmo3", "smollm3", "mixtral",
-            "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "gpt2");
+            "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3",
+            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "gpt2");
     /**
      * Sequence-classification families: BERT, and the decoders that transformers has a
-     * {@code *ForSequenceClassification} for (not OLMo 2, 3 and OLMoE).
+     * {@code *ForSequenceClassification} for (not Granite 4, OLMo 2, 3 and OLMoE).
      */
     public static final List<String> CLASSIFIER_TYPES = List.of("bert", "llama", "mistral", "qwen2", "qwen3", "gemma",
             "gemma2", "gemma3_text", "phi3", "granite", "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
@@ -65,7 +65,7 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3, Granite, OLMo 2 and 3, SmolLM3, Mixtral,
+     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3, Granite 3 and 4, OLMo 2 and 3, SmolLM3, Mixtral,
      * Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss or GPT-2) with the {@link LoadOptions#defaults() default
      * options}. Of Gemma 3's vision-language checkpoints ({@code model_type} {@code gemma3}) the language model is
      * loaded, under transformers' names ({@link DecoderLayout#GEMMA3_CONDITIONAL_GENERATION}); the vision tower is not.

@@ -9,8 +9,8 @@ import dev.finetune4j.core.models.ModelSpec;
 import java.util.Set;
 
 /**
- * The config.json of the decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3, Phi-3, Granite,
- * OLMo 2 and 3, SmolLM3, and the mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss): fields mirror
+ * The config.json of the decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3, Phi-3, Granite 3
+ * and 4 (attention only), OLMo 2 and 3, SmolLM3, and the mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss): fields mirror
  * the JSON names. The families differ only in switches: q/k/v biases (Qwen2, Qwen2-MoE), q/k RMSNorm (per head: Qwen3,
  * Qwen3-MoE, Gemma 3; across heads: OLMo, OLMoE), tied embeddings, head_dim, sliding-window layers (Mistral, Mixtral, Qwen2,
  * Gemma 2 and 3, Phi-3, OLMo 3), where the norms sit (Gemma 2 and 3's four per layer, OLMo's two after each
@@ -18,7 +18,8 @@ import java.util.Set;
  * projections and partial rotary, SmolLM3's layers without rotary, gpt-oss's attention sinks, and the sparse MLPs.
  *
  * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
- *                  {@code gemma3_text}, {@code phi3}, {@code granite}, {@code olmo2}, {@code olmo3},
+ *                  {@code gemma3_text}, {@code phi3}, {@code granite}, {@code granitemoehybrid}, {@code olmo2},
+ *                  {@code olmo3},
  *                  {@code smollm3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe}, {@code olmoe} or
  *                  {@code gpt_oss}
  *                  ({@code model_type})
@@ -54,8 +55,8 @@ import java.util.Set;
  * @param multipliers the constant factors on the embeddings, the residual branches and the logits (Gemma's
  *                    {@code sqrt(hidden_size)}, Granite's multipliers)
  * @param norms where each layer's RMSNorms sit
- * @param fusedProjections whether q, k, v share one {@code qkv_proj} and gate and up one {@code gate_up_proj}
- *                         (Phi-3)
+ * @param fusedProjections whether q, k, v share one {@code qkv_proj} (Phi-3)
+ * @param denseMlp where a dense layer's MLP sits and what its projections are called
  * @param attentionSinks whether each attention head has a learned sink logit ({@code self_attn.sinks}, gpt-oss)
  * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss; null for a dense model
  */
@@ -67,7 +68,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
                             int slidingWindow, boolean[] slidingLayers, boolean[] ropeLayers, boolean gemmaNorms,
                             EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
-                            boolean fusedProjections, boolean attentionSinks, MoeConfig moe) {
+                            boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe) {
 
     /** Where a decoder scales its input by {@link Multipliers#embedding}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
@@ -129,8 +130,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
 
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "phi3", "granite", "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe",
-            "gpt_oss");
+            "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe",
+            "qwen3_moe", "olmoe", "gpt_oss");
 
     /** Checks every size against its valid range, naming the config.json field that is wrong. */
     public DecoderConfig {
@@ -205,7 +206,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         String at = "config.json";
         boolean gemma = type.startsWith("gemma");
         boolean laterGemma = type.equals("gemma2") || type.equals("gemma3_text");
-        boolean granite = type.equals("granite");
+        boolean graniteHybrid = type.equals(GraniteHybridLayers.MODEL_TYPE);
+        boolean granite = type.equals("granite") || graniteHybrid;
         boolean olmo = type.equals("olmo2") || type.equals("olmo3");
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
@@ -229,6 +231,9 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     + "loads OLMoE without clamping queries, keys and values (the published OLMoE checkpoints set "
                     + "clip_qkv to null)");
         }
+        if (graniteHybrid) {
+            GraniteHybridLayers.requireAttentionOnly(c, layers);
+        }
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
         SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers, ropeLayers);
@@ -240,7 +245,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         return new DecoderConfig(type,
                 JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
                 hidden,
-                JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at),
+                graniteHybrid ? JsonFields.integer(c, "shared_intermediate_size", 1024, 1, ConfigLimits.INTERMEDIATE, at)
+                        : JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at),
                 layers,
                 heads,
                 JsonFields.integer(c, "num_key_value_heads", heads, 1, ConfigLimits.HEADS, at),
@@ -276,6 +282,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                         : granite ? graniteMultipliers(c) : Multipliers.NONE,
                 laterGemma ? NormPlacement.SANDWICH : olmo ? NormPlacement.POST : NormPlacement.PRE,
                 type.equals("phi3"),
+                type.equals("phi3") ? DenseMlp.PHI3 : graniteHybrid ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD,
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) ? MoeConfig.fromJson(c, type, layers) : null);
     }

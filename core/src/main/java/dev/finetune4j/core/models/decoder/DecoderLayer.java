@@ -23,7 +23,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 public final class DecoderLayer extends Module {
     private final NormPlacement norms;
     private final float residualMultiplier;
-    /** The MLP's name: {@code mlp}, or Mixtral's {@code block_sparse_moe}. */
+    /** The MLP's name: {@code mlp}, Mixtral's {@code block_sparse_moe}, or Granite 4's {@code shared_mlp}. */
     private final String mlp;
 
     /**
@@ -38,7 +38,7 @@ public final class DecoderLayer extends Module {
         this.norms = c.norms();
         this.residualMultiplier = c.multipliers().residual();
         registerChild("self_attn", new DecoderAttention(scope, c, rotary, index));
-        this.mlp = c.isSparse(index) ? c.moe().naming().block() : "mlp";
+        this.mlp = c.isSparse(index) ? c.moe().naming().block() : c.denseMlp().module();
         registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));
         if (norms != NormPlacement.POST) {
             registerChild("input_layernorm", norm(scope, c));

@@ -9,9 +9,9 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
- * Gated MLP: down_proj(act(gate_proj(x)) * up_proj(x)); SwiGLU when act is SiLU, GeGLU for Gemma. Phi-3 fuses
- * gate and up into one {@code gate_up_proj} whose output holds the gate first; Mixtral's experts name the three
- * projections w1 (gate), w3 (up) and w2 (down).
+ * Gated MLP: down_proj(act(gate_proj(x)) * up_proj(x)); SwiGLU when act is SiLU, GeGLU for Gemma. Phi-3 and Granite 4
+ * fuse gate and up into one projection whose output holds the gate first ({@link DenseMlp}); Mixtral's experts name
+ * the three projections w1 (gate), w3 (up) and w2 (down).
  */
 public final class DecoderMlp extends Module implements Layer {
     private final Activations.Kind act;
@@ -20,13 +20,13 @@ public final class DecoderMlp extends Module implements Layer {
     private final MlpNames names;
 
     /**
-     * The MLP's projections, zero until loaded.
+     * A dense layer's MLP as {@link DecoderConfig#denseMlp} names it, zero until loaded.
      *
      * @param scope owns the weights
      * @param c the configuration
      */
     public DecoderMlp(TensorScope scope, DecoderConfig c) {
-        this(scope, c, c.intermediateSize(), c.fusedProjections(), MlpNames.STANDARD);
+        this(scope, c, c.intermediateSize(), c.denseMlp().fusedGateUp(), c.denseMlp().names());
     }
 
     /**
@@ -48,7 +48,7 @@ public final class DecoderMlp extends Module implements Layer {
         this.fused = fused;
         this.names = names;
         if (fused) {
-            registerChild("gate_up_proj", new Linear(scope, c.hiddenSize(), 2 * width, c.mlpBias()));
+            registerChild(names.gate(), new Linear(scope, c.hiddenSize(), 2 * width, c.mlpBias()));
         } else {
             registerChild(names.gate(), new Linear(scope, c.hiddenSize(), width, c.mlpBias()));
             registerChild(names.up(), new Linear(scope, c.hiddenSize(), width, c.mlpBias()));
@@ -59,7 +59,7 @@ public final class DecoderMlp extends Module implements Layer {
     /** x: (..., C) -> (..., C). */
     @Override
     public Tensor forward(Tensor x) {
-        Tensor gateUp = fused ? layer("gate_up_proj").forward(x) : null;
+        Tensor gateUp = fused ? layer(names.gate()).forward(x) : null;
         Tensor gate = fused ? gateUp.slice(-1, 0, intermediate) : layer(names.gate()).forward(x);
         Tensor up = fused ? gateUp.slice(-1, intermediate, 2 * intermediate) : layer(names.up()).forward(x);
         Tensor h = act == Activations.Kind.SILU ? Activations.swiglu(gate, up) : Elementwise.mul(Activations.apply(act, gate), up);

@@ -9,7 +9,8 @@ import java.util.Arrays;
 /**
  * Which layers of a decoder rotate their queries and keys. Every layer does, except in SmolLM3, whose
  * {@code no_rope_layers} holds one flag per layer (1: rotary, 0: no position encoding at all, a "NoPE" layer) and
- * which, when that list is absent, leaves out every {@code no_rope_layer_interval}-th layer (the 4th, 8th, ...).
+ * which, when that list is absent, leaves out every {@code no_rope_layer_interval}-th layer (the 4th, 8th, ...), and
+ * in Granite 4, where no layer does unless {@code position_embedding_type} is "rope".
  */
 final class RopeLayers {
     private RopeLayers() {
@@ -25,7 +26,7 @@ final class RopeLayers {
      */
     static boolean[] fromJson(JsonNode c, String type, int layerCount) {
         boolean[] rotated = new boolean[layerCount];
-        Arrays.fill(rotated, true);
+        Arrays.fill(rotated, !type.equals(GraniteHybridLayers.MODEL_TYPE) || GraniteHybridLayers.rotary(c));
         if (!type.equals("smollm3")) {
             return rotated;
         }

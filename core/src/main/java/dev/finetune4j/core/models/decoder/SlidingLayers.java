@@ -1,6 +1,7 @@
 package dev.finetune4j.core.models.decoder;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
 
@@ -36,7 +37,8 @@ record SlidingLayers(int window, boolean[] layers) {
             window = 0; // Qwen and SmolLM3 configs carry a sliding_window that only use_sliding_window turns on
         }
         boolean[] layers = new boolean[layerCount];
-        JsonNode types = c.path("layer_types");
+        // Granite 4's layer_types tell attention from Mamba-2 layers (GraniteHybridLayers), and no layer slides
+        JsonNode types = type.equals(GraniteHybridLayers.MODEL_TYPE) ? MissingNode.getInstance() : c.path("layer_types");
         if (types.isArray()) {
             if (types.size() != layerCount) {
                 throw new IllegalArgumentException(at + ": 'layer_types' lists " + types.size() + " layers, but "
