@@ -5,8 +5,9 @@ the expected outputs that core's JinjaGoldenTest and JinjaSemanticsTest compare 
     /tmp/jinja-venv/bin/python tools/reference/chat_templates.py core/src/test/resources/chat-templates
 
 Reads DIR/*.jinja (real models' templates, see DIR/README.md) and writes DIR/golden.json (each template x each
-conversation) and DIR/semantics.json (small templates exercising one engine feature each). strftime_now formats a
-fixed time (2026-03-07 09:05:03 UTC) instead of now, so the outputs do not change from day to day.
+conversation, and the conversations with extra variables that one template's features need) and DIR/semantics.json
+(small templates exercising one engine feature each). strftime_now formats a fixed time (2026-03-07 09:05:03 UTC)
+instead of now, so the outputs do not change from day to day. Debian's jinja2 3.1.2 writes the same files.
 """
 import datetime
 import json
@@ -80,6 +81,15 @@ TOKENS = {
     "jamba-large-1.6": {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|pad|>", "unk_token": "<|unk|>"},
     "firefunction-v2": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
     "minicpm3-4b": {"bos_token": "<s>", "eos_token": "<|im_end|>", "unk_token": "<unk>"},
+    # gpt-oss's from its tokenizer_config.json (EchoCog/gpt-oss-20b@cbf31f6); Granite's, SmolLM3's and OLMo 2's not
+    # checked against a stored tokenizer_config.json (of these four templates only OLMo 2's reads them).
+    "gpt-oss": {"bos_token": "<|startoftext|>", "eos_token": "<|return|>", "pad_token": "<|endoftext|>"},
+    "granite-3.3-2b-instruct": {"bos_token": "<|end_of_text|>", "eos_token": "<|end_of_text|>",
+                                "pad_token": "<|end_of_text|>", "unk_token": "<|end_of_text|>"},
+    "granite-4.0": {"bos_token": "<|end_of_text|>", "eos_token": "<|end_of_text|>", "pad_token": "<|pad|>",
+                    "unk_token": "<|unk|>"},
+    "smollm3-3b": {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|im_end|>"},
+    "olmo-2-1124-instruct": {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|pad|>"},
 }
 
 
@@ -117,6 +127,30 @@ TOOLS = [
                        "required": ["zone"], "additionalProperties": False}}},
 ]
 
+# One function whose schema reaches every branch of the templates that turn JSON schemas into text (gpt-oss's
+# TypeScript-like types: arrays of scalars and of objects, oneOf, nullable, type lists, enums and defaults), with
+# text that Python's repr and json.dumps escape differently (quotes, a newline, non-ASCII).
+RICH_TOOLS = [
+    {"type": "function", "function": {
+        "name": "search_flights", "description": "Finds flights; the user's dates are \"local\"\nand inclusive ✈",
+        "parameters": {"type": "object", "properties": {
+            "origin": {"type": "string", "description": "IATA code, e.g. CDG"},
+            "passengers": {"type": "integer", "default": 1},
+            "max_price": {"type": "number", "nullable": True},
+            "cabin": {"type": "string", "enum": ["economy", "business"], "default": "economy"},
+            "nonstop": {"type": "boolean", "default": False},
+            "dates": {"type": "array", "items": {"type": "string"}},
+            "legs": {"type": "array", "items": {"type": "object", "properties": {
+                "from": {"type": "string"}, "to": {"type": "string"}}, "required": ["from"]}},
+            "when": {"oneOf": [{"type": "string", "description": "ISO date"},
+                               {"type": "integer", "description": "days from now"}], "default": "today"},
+            "filters": {"type": ["object", "null"]},
+            "tags": {"type": "array", "nullable": True},
+            "score": {"type": "number", "default": 0.5},
+            "note": {"description": "anything"}},
+            "required": ["origin", "dates"]}}},
+]
+
 
 def call(call_id, name, arguments):
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
@@ -147,6 +181,52 @@ TOOL_CONVERSATIONS = {
     "tools-malformed-arguments": [m("user", "Paris weather?"),
                                   calls("", call("k9L8m7N6o", "get_weather", '{"city": "Par'))],
     "tools-not-given": [m("user", "Paris weather?"), calls("", PARIS), result("a1B2c3D4e", "18 C")],
+    "tools-rich-schema": [m("user", "Flights from Paris to NYC?"),
+                          calls("", call("p0Q1r2S3t", "search_flights", {
+                              "origin": "CDG", "dates": ["2026-04-01"], "passengers": 2, "max_price": 612.5,
+                              "nonstop": True, "filters": None, "note": "l'été \"chaud\""})),
+                          result("p0Q1r2S3t", '[{"flight": "AF 22", "price": 598.0}]')],
+}
+# The tools each tool conversation renders with (TOOLS where not named).
+CONVERSATION_TOOLS = {"tools-not-given": None, "tools-rich-schema": RICH_TOOLS}
+
+
+DOCUMENTS = [{"doc_id": 1, "title": "Paris weather", "text": "Paris is sunny today, 18 °C."},
+             {"doc_id": 2, "title": "Tokyo weather", "text": "Rain all day in Tokyo."}]
+PYTHON_TOOLS = [{"name": "plot", "description": "Draws a line chart", "parameters": {"xs": "list[float]"}}]
+# Conversations one template's features need, each (messages, tools, variables): the variables are the extra keyword
+# arguments of apply_chat_template (and its documents), which finetune4j passes with JinjaChatTemplate.withVariables.
+TEMPLATE_CONVERSATIONS = {
+    "gpt-oss": {
+        "reasoning-effort-high": ([m("system", "Answer in French."), m("user", "Hello!")], None,
+                                  {"reasoning_effort": "high"}),
+        "builtin-tools-identity": (TOOL_CONVERSATIONS["tools-call"], TOOLS,
+                                   {"builtin_tools": ["browser", "python"], "model_identity": "You are Ada.",
+                                    "reasoning_effort": "low"}),
+        "channel-tags-in-content": ([m("user", "Hi"), m("assistant", "<|channel|>final<|message|>Hello")], None, {}),
+        "tool-without-call": ([m("user", "Hi"), result("a1B2c3D4e", "18 C")], TOOLS, {}),
+    },
+    "smollm3-3b": {
+        "no-think-flag": ([m("system", "Be brief. /no_think"), m("user", "Why?"), m("assistant", "Because.")], None, {}),
+        "think-flag": ([m("system", "/think  Be brief.  "), m("user", "Why?"), m("assistant", "\n\nBecause.")], None,
+                       {"enable_thinking": False}),
+        "enable-thinking-false": (CONVERSATIONS["two-turns-open"], None, {"enable_thinking": False}),
+        "enable-thinking-false-tools": (TOOL_CONVERSATIONS["tools-call"], TOOLS, {"enable_thinking": False}),
+        "system-override": ([m("system", "/system_override You are Bob. /no_think"), m("user", "Hi")], None, {}),
+        "xml-and-python-tools": ([m("user", "Plot 1, 2, 3")], None,
+                                 {"xml_tools": [TOOLS[0]["function"]], "python_tools": PYTHON_TOOLS}),
+    },
+    "granite-3.3-2b-instruct": {
+        "thinking": (CONVERSATIONS["two-turns"], None, {"thinking": True}),
+        "documents-controls": ([m("user", "Weather in Paris?")], None,
+                               {"documents": DOCUMENTS,
+                                "controls": {"citations": True, "hallucinations": True, "length": "short"}}),
+        "tools-documents": ([m("user", "Weather in Paris?")], TOOLS, {"documents": DOCUMENTS}),
+    },
+    "granite-4.0": {
+        "documents": ([m("user", "Weather in Paris?")], None, {"documents": DOCUMENTS}),
+        "system-tools-documents": (TOOL_CONVERSATIONS["tools-call"], TOOLS, {"documents": DOCUMENTS}),
+    },
 }
 
 
@@ -155,20 +235,22 @@ def golden(folder):
     cases = []
     for name in sorted(TOKENS):
         source = open(os.path.join(folder, name + ".jinja"), encoding="utf-8").read()
-        for conversation, messages in CONVERSATIONS.items():
-            for generation in (False, True):
-                context = dict(TOKENS[name], messages=messages, tools=None, documents=None,
-                               add_generation_prompt=generation)
-                cases.append({"template": name, "conversation": conversation, "add_generation_prompt": generation,
-                              "tokens": TOKENS[name], "messages": messages, **render(env, source, context)})
-        for conversation, messages in TOOL_CONVERSATIONS.items():
-            tools = None if conversation == "tools-not-given" else TOOLS
+        conversations = [(c, messages, None, {}) for c, messages in CONVERSATIONS.items()]
+        conversations += [(c, messages, CONVERSATION_TOOLS.get(c, TOOLS), {})
+                          for c, messages in TOOL_CONVERSATIONS.items()]
+        conversations += [(c, *given) for c, given in TEMPLATE_CONVERSATIONS.get(name, {}).items()]
+        for conversation, messages, tools, variables in conversations:
             for generation in (False, True):
                 context = dict(TOKENS[name], messages=messages, tools=tools, documents=None,
                                add_generation_prompt=generation)
-                cases.append({"template": name, "conversation": conversation, "add_generation_prompt": generation,
-                              "tokens": TOKENS[name], "messages": messages, "tools": tools,
-                              **render(env, source, context)})
+                context.update(variables)
+                case = {"template": name, "conversation": conversation, "add_generation_prompt": generation,
+                        "tokens": TOKENS[name], "messages": messages}
+                if conversation in TOOL_CONVERSATIONS or tools is not None:
+                    case["tools"] = tools
+                if variables:
+                    case["variables"] = variables
+                cases.append({**case, **render(env, source, context)})
     return cases
 
 
@@ -215,6 +297,8 @@ SEMANTICS = [
     "{{ missing + 1 }}",
     "{{ 'a' in missing }}|{{ missing | length }}|{{ missing | list }}|{{ none.x }}|",
     "{% for m in messages %}{% set x = loop.index %}{% endfor %}[{{ x }}]",
+    "[{{ d[missing] is defined }}][{{ items[missing] }}][{{ s[missing] }}][{{ none[missing] is defined }}][{{ d[missing] }}]",
+    "{{ items[missing] + 1 }}",
     # literals, str() and arithmetic
     "{{ [1, 'a', none, true, {'k': 'v'}, (1,), (1, 2), 1.5, -0.0] }} {{ none }} {{ True }} {{ False }}",
     "{{ 'it\\'s' }} {{ \"say \\\"hi\\\"\" }} {{ ['it\\'s', 'a\"b', 'tab\\there'] }} {{ '\\u00e9\\x41\\101' }}",

@@ -5,6 +5,8 @@ import dev.finetune4j.core.tokenizer.jinja.JinjaTemplate;
 import dev.finetune4j.core.tokenizer.jinja.TemplateException;
 
 import java.time.Clock;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,13 +18,16 @@ import java.util.Map;
  * {@code messages} (maps with {@code role} and {@code content}, and {@code tool_calls} or {@code tool_call_id} where a
  * turn has them), {@code add_generation_prompt}, the special tokens that are set ({@code bos_token},
  * {@code eos_token}, {@code pad_token}, {@code unk_token}), {@code tools} (OpenAI's function entries, or none) and
- * {@code documents} as none. See {@link JinjaTemplate} for what the engine supports.
+ * {@code documents} as none, and the extra variables given to {@link #withVariables} (transformers' extra keyword
+ * arguments to {@code apply_chat_template}). See {@link JinjaTemplate} for what the engine supports.
  *
  * <p>{@code {% generation %}} blocks render their body; Hugging Face uses them for assistant-token masks, which
  * {@code SftDataset} derives from the rendered turns instead.
  *
  * <pre>{@code
  * ChatTemplate t = JinjaChatTemplate.parse("my template", jinjaText, Map.of("bos_token", "<s>", "eos_token", "</s>"));
+ * // gpt-oss: apply_chat_template(messages, reasoning_effort="high")
+ * ChatTemplate high = JinjaChatTemplate.parse("gpt-oss", gptOssText, Map.of()).withVariables(Map.of("reasoning_effort", "high"));
  * }</pre>
  *
  * <p>Thread safety: immutable.
@@ -30,20 +35,24 @@ import java.util.Map;
 public final class JinjaChatTemplate implements ChatTemplate {
     /** The special tokens a template sees by name, as transformers passes them. */
     static final List<String> SPECIAL_TOKENS = List.of("bos_token", "eos_token", "pad_token", "unk_token");
+    /** The variables {@link #render} sets from its arguments, which {@link #withVariables} cannot replace. */
+    private static final List<String> RENDER_ARGUMENTS = List.of("messages", "tools", "add_generation_prompt");
 
     private final String name;
     private final String source;
     private final JinjaTemplate template;
     private final Map<String, String> specialTokens;
     private final Clock clock;
+    private final Map<String, Object> variables;
 
     private JinjaChatTemplate(String name, String source, JinjaTemplate template, Map<String, String> specialTokens,
-                              Clock clock) {
+                              Clock clock, Map<String, Object> variables) {
         this.name = name;
         this.source = source;
         this.template = template;
         this.specialTokens = specialTokens;
         this.clock = clock;
+        this.variables = variables;
     }
 
     /**
@@ -64,7 +73,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
             }
         }
         return new JinjaChatTemplate(name, source, JinjaTemplate.parse(source), Map.copyOf(specialTokens),
-                Clock.systemDefaultZone());
+                Clock.systemDefaultZone(), Map.of());
     }
 
     /**
@@ -75,7 +84,45 @@ public final class JinjaChatTemplate implements ChatTemplate {
      * @return a copy that uses {@code clock}
      */
     public JinjaChatTemplate withClock(Clock clock) {
-        return new JinjaChatTemplate(name, source, template, specialTokens, clock);
+        return new JinjaChatTemplate(name, source, template, specialTokens, clock, variables);
+    }
+
+    /**
+     * This template with more variables for the template to read, as transformers passes the extra keyword arguments
+     * of {@code apply_chat_template}: e.g. gpt-oss's {@code reasoning_effort}, {@code model_identity} and
+     * {@code builtin_tools}, SmolLM3's {@code enable_thinking}, {@code xml_tools} and {@code python_tools}, Granite's
+     * {@code documents}, {@code controls} and {@code thinking}. A template sees a name it is not given as undefined.
+     *
+     * @param variables names and values: null, booleans, numbers, strings, and lists and maps of those (a render
+     *                  refuses other values, naming the path); copied
+     * @return a copy that passes these variables, in place of those of an earlier call
+     * @throws IllegalArgumentException for {@code messages}, {@code tools} or {@code add_generation_prompt} (which
+     *                                  {@link #render} sets) or a special token's name (which {@link #parse} sets)
+     */
+    public JinjaChatTemplate withVariables(Map<String, ?> variables) {
+        for (String key : variables.keySet()) {
+            if (RENDER_ARGUMENTS.contains(key) || SPECIAL_TOKENS.contains(key)) {
+                throw new IllegalArgumentException("template variable '" + key + "' is set by "
+                        + (SPECIAL_TOKENS.contains(key) ? "parse's special tokens" : "render's arguments")
+                        + "; pass it there instead");
+            }
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> copy = (Map<String, Object>) copyOf(variables);
+        return new JinjaChatTemplate(name, source, template, specialTokens, clock, copy);
+    }
+
+    /** A deep, unmodifiable copy of lists and maps (which may hold null, as JSON does), so this stays immutable. */
+    private static Object copyOf(Object value) {
+        return switch (value) {
+            case Map<?, ?> m -> {
+                Map<Object, Object> out = new LinkedHashMap<>();
+                m.forEach((key, item) -> out.put(key, copyOf(item)));
+                yield Collections.unmodifiableMap(out);
+            }
+            case Collection<?> c -> c.stream().map(JinjaChatTemplate::copyOf).toList();
+            case null, default -> value;
+        };
     }
 
     @Override
@@ -85,6 +132,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
         context.put("add_generation_prompt", addGenerationPrompt);
         context.put("tools", tools.isEmpty() ? null : tools.stream().map(JinjaChatTemplate::tool).toList());
         context.put("documents", null);
+        context.putAll(variables);
         return template.render(context, clock);
     }
 

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Real models' chat templates (chat-templates/*.jinja, sources in its README) render each conversation exactly
  * as jinja2 does in transformers' environment (chat-templates/golden.json, written by
  * tools/reference/chat_templates.py), tools, tool calls and tool results included (read through {@link ChatJson},
- * as the server and the data pipeline read them), and refuse the conversations the templates refuse with their
+ * as the server and the data pipeline read them) and the extra variables some templates read (reasoning effort,
+ * thinking switches, documents), and refuse the conversations the templates refuse with their
  * messages.
  */
 class JinjaChatTemplateGoldenTest {
@@ -48,11 +49,18 @@ class JinjaChatTemplateGoldenTest {
             golden = new ObjectMapper().readTree(in);
         }
         List<DynamicTest> tests = new ArrayList<>();
+        Map<String, JinjaChatTemplate> parsed = new HashMap<>();
         for (JsonNode c : golden.get("cases")) {
             List<ChatMessage> messages = ChatJson.messages(c.get("messages"), "messages");
             List<ToolDefinition> tools = ChatJson.tools(c.get("tools"), "tools");
             boolean generation = c.get("add_generation_prompt").asBoolean();
-            JinjaChatTemplate template = template(c.get("template").asText(), c.get("tokens"));
+            @SuppressWarnings("unchecked")
+            Map<String, Object> variables = c.has("variables") ? (Map<String, Object>) TemplateValues.of(c.get("variables")) : Map.of();
+            String file = c.get("template").asText();
+            if (!parsed.containsKey(file)) {
+                parsed.put(file, template(file, c.get("tokens")));
+            }
+            JinjaChatTemplate template = parsed.get(file).withVariables(variables);
             String name = c.get("template").asText() + " / " + c.get("conversation").asText() + (generation ? " + generation prompt" : "");
             tests.add(DynamicTest.dynamicTest(name, () -> {
                 if (c.has("expected")) {

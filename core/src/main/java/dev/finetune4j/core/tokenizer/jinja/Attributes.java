@@ -7,8 +7,8 @@ import java.util.Set;
 /**
  * {@code obj.name} and {@code obj[key]} as jinja2's sandbox resolves them: {@code .name} tries a Python attribute
  * (a method from {@link Methods}) and then the item, {@code [key]} the item and then the attribute. What is
- * missing is an {@link Undefined} naming it; methods that would mutate a list or dict are refused with
- * jinja2's SecurityError message. Using an attribute of an undefined value fails.
+ * missing is an {@link Undefined} naming it, as is the item of an undefined key; methods that would mutate a list or
+ * dict are refused with jinja2's SecurityError message. Using an attribute or item of an undefined value fails.
  */
 final class Attributes {
     private static final Set<String> LIST_MUTATORS = Set.of("append", "extend", "insert", "pop", "remove", "clear",
@@ -44,9 +44,8 @@ final class Attributes {
         if (obj instanceof Undefined u) {
             throw u.fail();
         }
-        if (key instanceof Undefined u) {
-            throw u.fail();
-        }
+        // NOTE: an undefined key is no error: no item has it, so the result is undefined (jinja2 catches the lookup's
+        // KeyError or TypeError), e.g. MiniCPM3's type_map[spec.type] for a schema without a type.
         switch (obj) {
             case null -> {
             }
