@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * LoRA with PEFT's default target modules trains tiny random Gemma 2 (sliding window, both soft caps, four norms
  * per layer), Gemma 3 (q/k norms, a local and a global rotary table), Phi-3 (fused qkv_proj and gate_up_proj,
- * partial rotary, longrope past its pretrained length, a sliding window), Granite (its four multipliers), OLMo 2
+ * partial rotary, longrope past its pretrained length, a sliding window), Granite 3 (its four multipliers) and 4
+ * (a fused shared MLP, no position encoding), OLMo 2
  * and 3 (norms after the sub-blocks, q/k norms across heads, OLMo 3's window), SmolLM3 (a layer without rotary)
  * and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
  * across heads) and gpt-oss (attention sinks, clamped stacked experts): the
@@ -41,8 +42,8 @@ class NewFamiliesTrainTest {
     private static final int STEPS = 12;
 
     @ParameterizedTest
-    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "olmo2", "olmo3", "smollm3", "mixtral",
-            "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss"})
+    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3",
+            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -280,6 +281,12 @@ class NewFamiliesTrainTest {
             // each multiplier far from 1 and from the others, so that a misplaced one changes the gradients
             case "granite" -> c.put("embedding_multiplier", 3.0).put("residual_multiplier", 0.5)
                     .put("attention_multiplier", 0.2).put("logits_scaling", 2.0);
+            // Granite 4's attention-only dense model: the fused shared_mlp, no position encoding (its default)
+            case "granitemoehybrid" -> {
+                c.put("embedding_multiplier", 3.0).put("residual_multiplier", 0.5).put("attention_multiplier", 0.2)
+                        .put("logits_scaling", 2.0).put("num_local_experts", 0).put("shared_intermediate_size", 40);
+                c.putArray("layer_types").add("attention").add("attention");
+            }
             case "olmo2" -> { }
             case "olmo3" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")
                     .add("full_attention");

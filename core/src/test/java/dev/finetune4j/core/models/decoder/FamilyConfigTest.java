@@ -363,4 +363,37 @@ class FamilyConfigTest {
         Arrays.fill(all, true);
         return all;
     }
+
+    @Test
+    void graniteFourLoadsItsAttentionOnlyDenseModelsAndRefusesTheHybrids() {
+        ObjectNode json = base("granitemoehybrid", 2).put("shared_intermediate_size", 80).put("num_local_experts", 0)
+                .put("embedding_multiplier", 12.0).put("residual_multiplier", 0.22).put("attention_multiplier", 0.0078125)
+                .put("logits_scaling", 16.0).put("position_embedding_type", "rope");
+        json.putArray("layer_types").add("attention").add("full_attention");
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        assertEquals(80, c.intermediateSize(), "the dense MLP is shared_intermediate_size wide");
+        assertEquals(null, c.moe(), "no mixture");
+        assertEquals(DenseMlp.GRANITE_SHARED, c.denseMlp());
+        assertEquals(new DecoderConfig.Multipliers(12f, 0.22f, 16f), c.multipliers());
+        assertEquals(0.0078125f, c.attentionScale(), 0f);
+        assertArrayEquals(new boolean[]{true, true}, c.ropeLayers());
+        assertArrayEquals(new boolean[2], DecoderConfig.fromJson(json.deepCopy().putNull("position_embedding_type"))
+                .ropeLayers(), "no position encoding at all by default");
+
+        ObjectNode hybrid = json.deepCopy();
+        hybrid.putArray("layer_types").add("mamba").add("attention");
+        assertRefused(hybrid, "layer 0 is a Mamba-2 layer");
+        ObjectNode untyped = json.deepCopy();
+        untyped.remove("layer_types");
+        assertRefused(untyped, "Mamba-2 layers throughout");
+        ObjectNode experts = json.deepCopy();
+        experts.remove("num_local_experts");
+        assertRefused(experts, "num_local_experts = 8");
+        assertRefused(json.deepCopy().put("position_embedding_type", "alibi"), "position_embedding_type");
+    }
+
+    private static void assertRefused(ObjectNode json, String expected) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(json));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
 }
