@@ -3,7 +3,8 @@
 # (benchmarks/gpu/check.sh, benchmarks/gpu/side-by-side.sh) in .device/gpu (git-ignored; name it in the device
 # tool's carry):
 #   jdk.tgz         a jlink'd JDK 25 (modules uncompressed and libjvm stripped, so that gzip packs them tighter)
-#   classes/M       the classes and resources of modules core, peft, data, eval, gguf, samples and benchmarks
+#   classes/M.jar   the classes and resources of modules core, peft, data, eval, gguf, samples and benchmarks, each
+#                   as a jar (a third of their size as folders)
 #   test-classes/M  the test classes of core, peft and samples, without their resources: the fixtures travel in
 #                   the working tree (src/test/resources), and check.sh puts them on the class path from there
 #   lib             the libraries those classes load (Jackson, SLF4J, Guava, picocli) and JUnit's console launcher
@@ -48,7 +49,7 @@ strip --strip-unneeded "$runtime/jdk/lib/server/libjvm.so"
 tar czf "$OUTDIR/jdk.tgz" -C "$runtime" jdk
 rm -rf "$runtime"
 for m in $MODULES; do
-    cp -r "$m/target/classes" "$OUTDIR/classes/$m"
+    jar --create --file "$OUTDIR/classes/$m.jar" -C "$m/target/classes" .
 done
 for m in $TESTED; do
     mkdir -p "$OUTDIR/test-classes/$m"

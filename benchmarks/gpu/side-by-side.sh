@@ -37,7 +37,7 @@ if [ ! -f "$PKG/jdk.tgz" ]; then
 fi
 runtime=$(mktemp -d)
 tar xzf "$PKG/jdk.tgz" -C "$runtime"
-CP="$PKG/classes/benchmarks:$PKG/classes/peft:$PKG/classes/core"
+CP="$PKG/classes/benchmarks.jar:$PKG/classes/peft.jar:$PKG/classes/core.jar"
 for jar in "$PKG"/lib/*.jar; do
     [ "$(basename "$jar")" = junit-platform-console-standalone.jar ] || CP="$CP:$jar"
 done
