@@ -2,8 +2,9 @@
 torch >= 2.5; this machine has Debian's torch 1.13).
 
 A plain-PyTorch (float32, CPU, eager) re-implementation of the causal-LM forward pass of gemma, gemma2,
-gemma3_text, phi3, mistral, qwen2, granite, olmo2, olmo3, smollm3, the mixtures of experts mixtral, qwen2_moe,
-qwen3_moe, olmoe and gpt_oss (and, for checking, llama and qwen3) as transformers 5.x defines it, written from
+gemma3_text, phi3, mistral, qwen2, granite, granitemoehybrid (Granite 4's attention-only dense models), olmo2,
+olmo3, smollm3, the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe and gpt_oss (and, for checking, llama
+and qwen3) as transformers 5.x defines it, written from
 reading transformers' source (see HELPER-NOTES.md for the rules and where each one comes from). It runs with
 Debian's torch 1.13 and numpy only:
 
@@ -81,6 +82,17 @@ TRANSFORMERS_SOURCE = {
                   "MixtralForCausalLM)",
                   "conversion_mapping.py (olmoe -> qwen2_moe: experts.*.gate_proj/up_proj stacked into gate_up_proj)",
                   "configuration_utils.py (to_diff_dict: the keys save_pretrained writes)"]},
+    "granitemoehybrid_files": {
+        "from": TRANSFORMERS_517_WHEEL,
+        "files": ["models/granitemoehybrid/configuration_granitemoehybrid.py (fields, __post_init__: layer_types "
+                  "default linear_attention, remap_legacy_layer_types, mamba_d_head auto)",
+                  "models/granitemoehybrid/modular_granitemoehybrid.py (GraniteMoeHybridAttention without rope, "
+                  "DecoderLayer without block_sparse_moe at num_local_experts 0, Model's rotary_emb only for rope)",
+                  "models/granitemoehybrid/modeling_granitemoehybrid.py (GraniteMoeHybridMLP, RotaryEmbedding, "
+                  "ForCausalLM)",
+                  "models/granitemoeshared/modeling_granitemoeshared.py (the shared MLP and attention it reuses)",
+                  "configuration_utils.py (remap_legacy_layer_types, to_diff_dict, _encode_special_floats)",
+                  "modeling_rope_utils.py (convert_rope_params_to_dict: rope_parameters written without rope)"]},
     "gpt_oss_v5_files_by_index_id": {
         "modular_gpt_oss.py (commit 0261a467116de4a9103b58200f9d82f8fb5a0e86)": "29271729019",
         "configuration_gpt_oss.py (@strict dataclass)": "51803109634",
@@ -136,6 +148,8 @@ def write_safetensors(path, tensors):
 # Configuration: what each family derives from config.json.
 # ----------------------------------------------------------------------------------------------------------
 GEMMA_FAMILIES = ("gemma", "gemma2", "gemma3_text")
+# Granite 3 (granite) and Granite 4's attention-only models (granitemoehybrid): the same four scalars
+GRANITE_FAMILIES = ("granite", "granitemoehybrid")
 OLMO_FAMILIES = ("olmo2", "olmo3")
 # q_norm/k_norm over the whole q/k projection (one weight per channel of every head), before the split into heads
 PROJECTION_QK_NORM_FAMILIES = OLMO_FAMILIES + ("olmoe",)
@@ -169,9 +183,12 @@ def layer_types_of(config):
 
 
 def rope_layers_of(config):
-    """SmolLM3's no_rope_layers (1: rotary applied, 0: a NoPE layer), or SmolLM3Config's interval rule; every other
-    family rotates every layer."""
+    """SmolLM3's no_rope_layers (1: rotary applied, 0: a NoPE layer), or SmolLM3Config's interval rule;
+    granitemoehybrid rotates every layer with position_embedding_type "rope" and none without (its default, None);
+    every other family rotates every layer."""
     n = config["num_hidden_layers"]
+    if config["model_type"] == "granitemoehybrid":
+        return [int(config.get("position_embedding_type") == "rope")] * n
     if config["model_type"] != "smollm3":
         return [1] * n
     if config.get("no_rope_layers") is not None:
@@ -377,18 +394,21 @@ class CausalLM:
         self.head_dim = head_dim_of(config)
         self.eps = config["rms_norm_eps"]
         self.layer_types = layer_types_of(config)
+        if not set(self.layer_types).issubset(LAYER_TYPES):  # granitemoehybrid's Mamba-2 layers: linear_attention
+            raise ValueError(f"layer types {sorted(set(self.layer_types) - set(LAYER_TYPES))} are not re-implemented "
+                             "here; only attention layers are")
         self.rope = rope_parameters_by_layer_type(config, self.layer_types)
         if self.family in ("gemma2", "gemma3_text"):
             self.scaling = config["query_pre_attn_scalar"] ** -0.5
-        elif self.family == "granite":  # replaces head_dim ** -0.5
+        elif self.family in GRANITE_FAMILIES:  # replaces head_dim ** -0.5
             self.scaling = config["attention_multiplier"]
         else:
             self.scaling = self.head_dim ** -0.5
-        # Granite's three other scalars (GraniteModel, GraniteDecoderLayer, GraniteForCausalLM); 1 elsewhere
+        # Granite's three other scalars (Granite/GraniteMoeHybrid Model, DecoderLayer, ForCausalLM); 1 elsewhere
         self.embedding_multiplier = config.get("embedding_multiplier", 1.0)
         self.residual_multiplier = config.get("residual_multiplier", 1.0)
         self.logits_scaling = config.get("logits_scaling", 1.0)
-        self.rotated = rope_layers_of(config)  # smollm3's NoPE layers: 0
+        self.rotated = rope_layers_of(config)  # smollm3's NoPE layers, granitemoehybrid without rope: 0
         # OLMo 2/3: no input norm, RMSNorms on each sublayer's output before the residual add; OLMo 2/3 and OLMoE:
         # q/k norms over the whole projection width. The checks of each feature change post_norms and
         # qk_norm_across_heads
@@ -490,9 +510,14 @@ class CausalLM:
             return self.gpt_oss_moe(i, x)
         if is_sparse_layer(self.c, i):
             return self.sparse_moe(i, x)
+        if self.family == "granitemoehybrid":  # num_local_experts 0: the shared MLP alone
+            return self.dense_mlp(x, f"model.layers.{i}.shared_mlp.")
         return self.dense_mlp(x, f"model.layers.{i}.mlp.")
 
     def dense_mlp(self, x, p):
+        if p + "input_linear.weight" in self.w:  # GraniteMoeHybridMLP: rows ordered gate | up, no biases
+            gate, up = self.linear(x, p + "input_linear").chunk(2, dim=-1)
+            return self.linear(self.act(gate) * up, p + "output_linear")
         if p + "gate_up_proj.weight" in self.w:  # Phi-3: rows ordered gate | up
             gate, up = self.linear(x, p + "gate_up_proj").chunk(2, dim=-1)
         else:
@@ -848,6 +873,33 @@ def granite_config():
                 attention_multiplier=0.0625, logits_scaling=16.0)
 
 
+# GraniteMoeHybridConfig's Mamba-2 fields: save_pretrained writes every field, unused or not. mamba_d_head "auto"
+# becomes mamba_expand * hidden_size // mamba_n_heads (1 here) in __post_init__; time_step_limit's infinity is
+# written as _encode_special_floats tags it.
+GRANITE4_MAMBA_FIELDS = {"mamba_n_heads": 128, "mamba_n_groups": 1, "mamba_d_state": 256, "mamba_d_head": 1,
+                         "mamba_d_conv": 4, "mamba_expand": 2, "mamba_chunk_size": 256, "mamba_conv_bias": True,
+                         "mamba_proj_bias": False, "time_step_limit": [0.0, {"__float__": "Infinity"}]}
+
+
+def granite4_config(position_embedding_type="rope"):
+    # GraniteMoeHybridConfig (v5 @strict) as granite-4.0-micro: every layer attention (save_pretrained writes the
+    # remapped "full_attention" under layer_types), no experts, the dense shared_mlp as wide as
+    # shared_intermediate_size; intermediate_size (the experts' width) is unused and differs. No head_dim field.
+    # Granite 3's scalars, and untied like the granite folder, unlike granite-4.0-micro: tied, greedy decoding repeats
+    # the prompt's last token for every seed and embedding std tried (0.005 to 0.1), with and without rope.
+    return dict(SIZES, **NO_SPECIAL_TOKENS, **MOE_TERMS, **GRANITE4_MAMBA_FIELDS,
+                architectures=["GraniteMoeHybridForCausalLM"], model_type="granitemoehybrid", hidden_act="silu",
+                rms_norm_eps=1e-6, tie_word_embeddings=False, rope_parameters=dict(DEFAULT_ROPE),
+                attention_bias=False, embedding_multiplier=12.0, residual_multiplier=0.22,
+                attention_multiplier=0.0625, logits_scaling=16.0, num_local_experts=0, num_experts_per_tok=2,
+                shared_intermediate_size=96, position_embedding_type=position_embedding_type,
+                layer_types=["full_attention"] * SIZES["num_hidden_layers"])
+
+
+def granite4_nope_config():
+    return granite4_config(position_embedding_type=None)
+
+
 def olmo2_config():
     return dict(SIZES, **NO_SPECIAL_TOKENS, architectures=["Olmo2ForCausalLM"], model_type="olmo2",
                 hidden_act="silu", rms_norm_eps=1e-6, tie_word_embeddings=False, attention_bias=False,
@@ -897,6 +949,11 @@ FIXTURES = {
     "olmo2": (olmo2_config, 177, 0.1, 0.1),
     "olmo3": (olmo3_config, 163, 0.1, 0.1),
     "smollm3": (smollm3_config, 154, 0.1, 0.1),
+    # q/k std 0.3: attention_multiplier 1/16 (not 1/4) leaves std-0.1 scores so flat that rope barely moves the
+    # outputs; seeds picked among 400..519 for varied greedy tokens with the clearest margin, and greedy tokens
+    # that change when rope is switched on or off
+    "granite4": (granite4_config, 407, 0.3, 0.1),
+    "granite4_nope": (granite4_nope_config, 405, 0.3, 0.1),
 }
 
 
@@ -917,7 +974,8 @@ def random_weights(config, seed, qk_std, embed_std):
     w = {"model.embed_tokens.weight": normal(embed_std, config["vocab_size"], hidden)}
     for i in range(config["num_hidden_layers"]):
         a, m, p = f"model.layers.{i}.self_attn.", f"model.layers.{i}.mlp.", f"model.layers.{i}."
-        dense = not is_sparse_layer(config, i)
+        shared_mlp = config["model_type"] == "granitemoehybrid"  # its dense MLP: shared_mlp.input/output_linear
+        dense = not is_sparse_layer(config, i) and not shared_mlp
         norms = ["input_layernorm", "post_attention_layernorm"]
         if config["model_type"] in ("gemma2", "gemma3_text"):
             norms += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
@@ -947,6 +1005,10 @@ def random_weights(config, seed, qk_std, embed_std):
         if config["model_type"] == "gpt_oss":
             w[a + "sinks"] = normal(1.0, config["num_attention_heads"])  # comparable with the scores: they bite
             w.update(gpt_oss_experts(config, i, g, normal))
+        elif shared_mlp:  # input_linear's rows: gate | up
+            width = config["shared_intermediate_size"]
+            w[p + "shared_mlp.input_linear.weight"] = normal(0.1, 2 * width, hidden)
+            w[p + "shared_mlp.output_linear.weight"] = normal(0.1, hidden, width)
         elif dense:
             w[m + "down_proj.weight"] = normal(0.1, hidden, inter)
         else:
@@ -1095,7 +1157,7 @@ GRANITE_SCALARS = ("embedding_multiplier", "residual_multiplier", "attention_mul
 
 
 def family_rule_bites(model, ref):
-    """How far the logits move when one of granite's, OLMo's, OLMoE's or SmolLM3's rules is changed."""
+    """How far the logits move when one of Granite's, OLMo's, OLMoE's or SmolLM3's rules is changed."""
     ids, logits, evidence = ref["input_ids"], ref["logits"], {}
 
     def moved(config=model.c, **attributes):
@@ -1103,9 +1165,15 @@ def family_rule_bites(model, ref):
         vars(variant).update(attributes)
         return relative_error(variant.forward(ids), logits)
 
-    if model.family == "granite":
+    if model.family in GRANITE_FAMILIES:
         for scalar in GRANITE_SCALARS:
             evidence[f"{scalar} 1, not {model.c[scalar]}"] = moved(dict(model.c, **{scalar: 1.0}))
+    if model.family == "granitemoehybrid":
+        swapped = {n: torch.cat(t.chunk(2)[::-1]) if n.endswith("input_linear.weight") else t
+                   for n, t in model.w.items()}
+        evidence["shared_mlp's up half as the gate"] = relative_error(CausalLM(model.c, swapped).forward(ids), logits)
+        other = None if model.c["position_embedding_type"] == "rope" else "rope"
+        evidence[f"position_embedding_type {other}"] = moved(dict(model.c, position_embedding_type=other))
     if model.olmo:
         evidence["post-sublayer norms dropped"] = moved(post_norms=False)
     if model.projection_qk_norm:
