@@ -26,8 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope), sliding-window Mistral and Qwen2, Granite,
- * OLMo 2, Olmo 3 and SmolLM3 exported and run in ONNX Runtime give the logits of core's references (tools/reference/families_torch.py, a
+ * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope), sliding-window Mistral and Qwen2, Granite
+ * 3 and 4, OLMo 2, Olmo 3 and SmolLM3 exported and run in ONNX Runtime give the logits of core's references (tools/reference/families_torch.py, a
  * PyTorch re-implementation of transformers 5's code) and of finetune4j's own model, within {@value
  * OnnxExporterTest#TOLERANCE}. Each fixture's sliding window of 6, soft caps, (1 + w) norms, sandwich norms,
  * query_pre_attn_scalar, local rotary table, longrope switch, Granite multiplier, OLMo norm placement, q/k norm
@@ -45,7 +45,7 @@ class OnnxFamiliesTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gemma", "gemma2", "gemma3_text", "phi3", "phi3_longrope", "mistral_sliding", "qwen2_sliding",
-            "granite", "olmo2", "olmo3", "smollm3"})
+            "granite", "granite4", "granite4_nope", "olmo2", "olmo3", "smollm3"})
     void onnxRuntimeComputesTheReferenceLogitsWithAndWithoutTheCache(String family, @TempDir Path tmp) throws Exception {
         CoreFixture fixture = CoreFixture.copy("references/" + family, tmp.resolve(family));
         try (LanguageModel model = AutoModel.loadCausalLM(fixture.folder())) {

@@ -8,8 +8,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.util.stream.Stream;
 
 /**
- * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope), sliding-window Mistral and Qwen2, Granite,
- * OLMo 2, Olmo 3, SmolLM3, and the mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss against
+ * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope), sliding-window Mistral and Qwen2, Granite
+ * 3 and 4 (with and without rotary), OLMo 2, Olmo 3, SmolLM3, and the mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss against
  * references/ made by tools/reference/families_torch.py: a PyTorch re-implementation of transformers 5's
  * code for these families, written apart from this project's Java and checked against the transformers-made
  * folders (within 9e-7; references/families_versions.json). Each fixture's window of 6, soft caps, longrope
@@ -23,8 +23,9 @@ class FamilyReferencesTest {
     static Stream<String> families() {
         return Stream.of("references/gemma", "references/gemma2", "references/gemma3_text", "references/phi3",
                 "references/phi3_longrope", "references/mistral_sliding", "references/qwen2_sliding",
-                "references/granite", "references/olmo2", "references/olmo3", "references/smollm3", "references/mixtral",
-                "references/qwen2_moe", "references/qwen3_moe", "references/olmoe", "references/gpt_oss");
+                "references/granite", "references/granite4", "references/granite4_nope", "references/olmo2",
+                "references/olmo3", "references/smollm3", "references/mixtral", "references/qwen2_moe",
+                "references/qwen3_moe", "references/olmoe", "references/gpt_oss");
     }
 
     /**

@@ -43,7 +43,7 @@ final class GraniteHybridLayers {
             }
             if (!type.equals("attention") && !type.equals("full_attention")) {
                 throw new IllegalArgumentException(at + ": 'layer_types'[" + i + "] = " + types.get(i)
-                        + " is not one of \"attention\", \"mamba\"");
+                        + " is not one of \"attention\" (or \"full_attention\"), \"mamba\" (or \"linear_attention\")");
             }
         }
         // GraniteMoeHybridConfig's default is 8 experts: a config must say 0 for a dense model
