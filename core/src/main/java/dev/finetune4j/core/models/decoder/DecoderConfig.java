@@ -222,18 +222,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         JsonNode ropeParams = JsonFields.object(c, "rope_parameters", at);
         double partialRotary = JsonFields.number(ropeParams.has("partial_rotary_factor") ? ropeParams : c,
                 "partial_rotary_factor", 1.0, f -> f > 0 && f <= 1, "in (0, 1]", at);
-        if (JsonFields.bool(c, "use_bidirectional_attention", false, at)) {
-            throw new IllegalArgumentException(at + ": use_bidirectional_attention (an embedding model such as "
-                    + "EmbeddingGemma) is not supported: finetune4j loads Gemma as a causal language model");
-        }
-        if (type.equals("olmoe") && c.hasNonNull("clip_qkv")) {
-            throw new IllegalArgumentException(at + ": clip_qkv = " + c.get("clip_qkv") + " is not supported: finetune4j "
-                    + "loads OLMoE without clamping queries, keys and values (the published OLMoE checkpoints set "
-                    + "clip_qkv to null)");
-        }
-        if (graniteHybrid) {
-            GraniteHybridLayers.requireAttentionOnly(c, layers);
-        }
+        refuseUnsupported(c, type, layers);
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
         SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers, ropeLayers);
@@ -285,6 +274,23 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 type.equals("phi3") ? DenseMlp.PHI3 : graniteHybrid ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD,
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) ? MoeConfig.fromJson(c, type, layers) : null);
+    }
+
+    /** Variants of the families that finetune4j does not implement, refused with what to load instead. */
+    private static void refuseUnsupported(JsonNode c, String type, int layers) {
+        String at = "config.json";
+        if (JsonFields.bool(c, "use_bidirectional_attention", false, at)) {
+            throw new IllegalArgumentException(at + ": use_bidirectional_attention (an embedding model such as "
+                    + "EmbeddingGemma) is not supported: finetune4j loads Gemma as a causal language model");
+        }
+        if (type.equals("olmoe") && c.hasNonNull("clip_qkv")) {
+            throw new IllegalArgumentException(at + ": clip_qkv = " + c.get("clip_qkv") + " is not supported: finetune4j "
+                    + "loads OLMoE without clamping queries, keys and values (the published OLMoE checkpoints set "
+                    + "clip_qkv to null)");
+        }
+        if (type.equals(GraniteHybridLayers.MODEL_TYPE)) {
+            GraniteHybridLayers.requireAttentionOnly(c, layers);
+        }
     }
 
     /** Granite's {@code embedding_multiplier}, {@code residual_multiplier} and {@code logits_scaling}, 1 by default. */
