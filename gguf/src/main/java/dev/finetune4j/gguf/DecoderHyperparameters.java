@@ -24,6 +24,9 @@ import java.util.stream.IntStream;
  * rotary in every 4th layer, and no sliding window; for the mixtures of experts (Mixtral as {@code llama},
  * {@code qwen2moe}, {@code qwen3moe}, {@code olmoe}) whether every layer routes, whether the routing weights are
  * renormalised and Qwen2-MoE's shared expert; OLMoE's as many key/value heads as query heads, filling the hidden size.
+ * Granite's rotary embedding is on in every layer or in none: {@code rope.scaling.finetuned}, which the converter
+ * writes for Granite 4 ({@code granitemoehybrid}, attention-only and dense, exported as {@code granite}), switches it
+ * off for a model without position encoding ({@code position_embedding_type} null).
  */
 final class DecoderHyperparameters {
     private static final Logger LOG = LoggerFactory.getLogger(DecoderHyperparameters.class);
@@ -32,7 +35,8 @@ final class DecoderHyperparameters {
             Map.entry("mistral", "llama"), Map.entry("mixtral", "llama"), Map.entry("qwen2", "qwen2"),
             Map.entry("qwen2_moe", "qwen2moe"), Map.entry("qwen3", "qwen3"), Map.entry("qwen3_moe", "qwen3moe"),
             Map.entry("gemma", "gemma"), Map.entry("gemma2", "gemma2"), Map.entry("gemma3_text", "gemma3"),
-            Map.entry("phi3", "phi3"), Map.entry("granite", "granite"), Map.entry("olmo2", "olmo2"),
+            Map.entry("phi3", "phi3"), Map.entry("granite", "granite"), Map.entry("granitemoehybrid", "granite"),
+            Map.entry("olmo2", "olmo2"),
             Map.entry("olmo3", "olmo2"), Map.entry("olmoe", "olmoe"), Map.entry("smollm3", "smollm3"));
     /**
      * The architectures whose rotary embedding turns adjacent pairs ({@code LLAMA_ROPE_TYPE_NORM} in llama.cpp's
@@ -79,6 +83,14 @@ final class DecoderHyperparameters {
 
     boolean isGemma() {
         return architecture.startsWith("gemma");
+    }
+
+    /**
+     * Whether llama.cpp reads a fused gate and up projection as one {@code ffn_up} of [gate; up] rows (phi3); the
+     * others read {@code ffn_gate} and {@code ffn_up} apart.
+     */
+    boolean readsFusedGateUp() {
+        return architecture.equals("phi3");
     }
 
     /** Whether llama.cpp rotates adjacent pairs, so that q_proj and k_proj's rows are reordered within each head. */
@@ -151,9 +163,13 @@ final class DecoderHyperparameters {
 
     /**
      * Which layers go without rotary embedding: none, but in llama.cpp's smollm3, whose graph leaves out every 4th
-     * layer's (src/models/smollm3.cpp; no key says otherwise).
+     * layer's (src/models/smollm3.cpp; no key says otherwise), and in granite, which rotates every layer or, when
+     * {@code rope.scaling.finetuned} is false, none (src/models/granite.cpp).
      */
     private void refuseLayersWithoutRotary() {
+        if (architecture.equals("granite") && !anyRotary()) {
+            return;
+        }
         boolean smolLm3 = architecture.equals("smollm3");
         List<Integer> differ = IntStream.range(0, config.numHiddenLayers())
                 .filter(i -> config.ropeLayers()[i] != (!smolLm3 || (i + 1) % SMOLLM3_NO_ROPE_STEP != 0)).boxed().toList();
@@ -232,6 +248,15 @@ final class DecoderHyperparameters {
         return big ? (double) config.hiddenSize() / config.numAttentionHeads() : config.headDim();
     }
 
+    private boolean anyRotary() {
+        for (boolean r : config.ropeLayers()) {
+            if (r) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private boolean anySliding() {
         for (boolean s : config.slidingLayers()) {
             if (s) {
@@ -298,6 +323,11 @@ final class DecoderHyperparameters {
                     .putFloat32(a + "residual_scale", m.residual())
                     .putFloat32(a + "attention.scale", config.attentionScale())
                     .putFloat32(a + "logit_scale", m.logitsScaling());
+            if (config.modelType().equals("granitemoehybrid")) {
+                // Granite 4, as the converter writes it: rotary on or off, and its dense MLP's width once more
+                meta.putBool(a + "rope.scaling.finetuned", anyRotary())
+                        .putUint32(a + "expert_shared_feed_forward_length", config.intermediateSize());
+            }
         }
         if (anySliding() && !architecture.equals("llama")) {
             meta.putUint32(a + "attention.sliding_window", config.slidingWindow())

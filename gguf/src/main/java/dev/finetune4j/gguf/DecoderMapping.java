@@ -16,7 +16,9 @@ import java.util.function.IntUnaryOperator;
  * {@code model.layers.N.self_attn.q_proj.weight}), as llama.cpp's convert_hf_to_gguf.py maps them:
  * <ul>
  *   <li>{@code llama} and {@code mistral} become architecture {@code llama}, {@code granite} and {@code smollm3}
- *       their own, whose rotary embeddings rotate adjacent pairs: the rows of q_proj and k_proj are permuted within
+ *       their own, Granite 4's attention-only {@code granitemoehybrid} {@code granite} (its fused
+ *       {@code shared_mlp.input_linear} split into {@code ffn_gate} and {@code ffn_up}, its {@code output_linear}
+ *       {@code ffn_down}), all of whose rotary embeddings rotate adjacent pairs: the rows of q_proj and k_proj are permuted within
  *       each head from Hugging Face's halves layout to that order; Llama 3's rope scaling becomes the
  *       {@code rope_freqs.weight} tensor;</li>
  *   <li>{@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}),
@@ -120,8 +122,14 @@ final class DecoderMapping implements ModelMapping {
             } else {
                 DenseMlp mlp = config.denseMlp();
                 String m = hf + mlp.module() + ".";
-                if (mlp.fusedGateUp()) {
+                if (mlp.fusedGateUp() && hyperparameters.readsFusedGateUp()) {
                     put.add(m + mlp.gateUp() + ".weight", blk + "ffn_up.weight", null); // [gate; up], llama.cpp's order
+                } else if (mlp.fusedGateUp()) {
+                    // Granite 4's input_linear [2I, C]: the converter writes its gate rows and its up rows apart
+                    String fused = m + mlp.gateUp() + ".weight";
+                    int width = config.intermediateSize();
+                    out.add(Placement.part(fused, blk + "ffn_gate.weight", 0, width));
+                    out.add(Placement.part(fused, blk + "ffn_up.weight", width, width));
                 } else {
                     put.add(m + mlp.names().gate() + ".weight", blk + "ffn_gate.weight", null);
                     put.add(m + mlp.names().up() + ".weight", blk + "ffn_up.weight", null);

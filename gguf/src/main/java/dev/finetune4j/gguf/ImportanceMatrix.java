@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -144,7 +145,7 @@ public final class ImportanceMatrix {
             recorders.forEach(Recorder::restore);
         }
         Map<String, List<Recorder>> byTensor = new LinkedHashMap<>();
-        recorders.forEach(r -> byTensor.computeIfAbsent(r.ggufName, name -> new ArrayList<>()).add(r));
+        recorders.forEach(r -> r.ggufNames.forEach(n -> byTensor.computeIfAbsent(n, name -> new ArrayList<>()).add(r)));
         Map<String, float[]> sums = new LinkedHashMap<>();
         Map<String, long[]> counts = new LinkedHashMap<>();
         byTensor.forEach((name, matrices) -> {
@@ -282,12 +283,22 @@ public final class ImportanceMatrix {
         return w;
     }
 
-    /** Wraps every layer matrix the export writes ({@code blk.*} 2-D weights) in a recorder of its inputs. */
+    /**
+     * Wraps every layer matrix the export writes ({@code blk.*} 2-D weights) in a recorder of its inputs; a matrix
+     * written in parts (Granite 4's input_linear as ffn_gate and ffn_up) in one recorder, whose sums serve each part,
+     * as llama.cpp's parts multiply the same input.
+     */
     private static List<Recorder> wrapLayerMatrices(LanguageModel model, ModelMapping mapping) {
         Map<String, Module> modules = model.namedModules();
         Map<String, Tensor> weights = model.stateDict();
         List<Recorder> out = new ArrayList<>();
+        Map<String, Recorder> byWeight = new HashMap<>();
         for (Placement p : mapping.placements()) {
+            Recorder wrapped = byWeight.get(p.hfName());
+            if (wrapped != null) {
+                wrapped.ggufNames.add(p.ggufName());
+                continue;
+            }
             Tensor weight = weights.get(p.hfName());
             if (!p.ggufName().startsWith("blk.") || !p.hfName().endsWith(".weight") || weight == null
                     || weight.rank() != 2) {
@@ -298,7 +309,9 @@ public final class ImportanceMatrix {
             Module parent = dot < 0 ? model : modules.get(path.substring(0, dot));
             String name = path.substring(dot + 1);
             if (parent != null && parent.children().get(name) instanceof Layer layer) {
-                out.add(new Recorder(parent, name, layer, p.ggufName()));
+                Recorder recorder = new Recorder(parent, name, layer, p.ggufName());
+                byWeight.put(p.hfName(), recorder);
+                out.add(recorder);
             }
         }
         return out;
@@ -313,7 +326,8 @@ public final class ImportanceMatrix {
         private final Module parent;
         private final String name;
         private final Layer layer;
-        private final String ggufName;
+        /** The GGUF tensors this matrix is written as: one, or each of its parts. */
+        private final List<String> ggufNames = new ArrayList<>();
         private double[] sums;
         private long rows;
 
@@ -321,7 +335,7 @@ public final class ImportanceMatrix {
             this.parent = parent;
             this.name = name;
             this.layer = layer;
-            this.ggufName = ggufName;
+            this.ggufNames.add(ggufName);
             parent.replaceChild(name, this);
         }
 

@@ -16,7 +16,9 @@ import java.util.Map;
  * A LoRA adapter as llama.cpp's adapter GGUF holds it: for each adapted matrix {@code W} of GGUF name {@code N},
  * {@code N.lora_a} (ggml dims [in, r], PEFT's {@code lora_A.weight} as it is) and {@code N.lora_b} ([r, out],
  * {@code lora_B.weight}, its rows permuted as W's are where the architecture rotates adjacent pairs: llama, granite,
- * smollm3), and one {@code adapter.lora.alpha}
+ * smollm3), and one {@code adapter.lora.alpha}; a weight the model's GGUF splits (Granite 4's {@code input_linear}
+ * into {@code ffn_gate} and {@code ffn_up}) gives each part A and its own rows of B, as
+ * {@code B[part] A = (B A)[part]}
  * for the file: llama.cpp scales each update by {@code alpha / r}, r being that pair's rank. An adapter whose
  * modules scale differently relative to their ranks (a per-module {@code alpha_pattern}) cannot be said with one
  * alpha and is refused, as are DoRA, adapters other than LoRA, and LoRA on modules GGUF has no matrix for.
@@ -46,8 +48,8 @@ final class LoraMapping {
                     .toLowerCase(Locale.ROOT));
         }
         this.family = new DecoderMapping(decoder);
-        Map<String, Placement> byName = new HashMap<>();
-        family.placements().forEach(p -> byName.put(p.hfName(), p));
+        Map<String, List<Placement>> byName = new HashMap<>();
+        family.placements().forEach(p -> byName.computeIfAbsent(p.hfName(), n -> new ArrayList<>()).add(p));
         Double common = null;
         for (Map.Entry<String, Module> e : decoder.namedModules().entrySet()) {
             String path = e.getKey();
@@ -62,14 +64,14 @@ final class LoraMapping {
                 throw new IllegalArgumentException("module '" + path + "' is DoRA, whose magnitude vector llama.cpp's "
                         + "adapters cannot apply; " + MERGE_INSTEAD);
             }
-            Placement place = byName.get(path + ".weight");
-            if (place == null) {
+            List<Placement> places = byName.get(path + ".weight");
+            if (places == null) {
                 throw new IllegalArgumentException("module '" + path + "' carries LoRA, but GGUF's "
                         + family.architecture() + " architecture has no matrix for it; " + MERGE_INSTEAD);
             }
-            if (place.isExpert()) {
+            if (places.getFirst().isExpert()) {
                 throw new IllegalArgumentException("module '" + path + "' is one expert of a mixture and carries LoRA; "
-                        + "llama.cpp applies LoRA to the stacked " + place.ggufName() + " only as 3-D factors of every "
+                        + "llama.cpp applies LoRA to the stacked " + places.getFirst().ggufName() + " only as 3-D factors of every "
                         + "expert at once, which this export does not write: target the attention projections (and "
                         + "the router or shared expert) only, or " + MERGE_INSTEAD);
             }
@@ -82,11 +84,13 @@ final class LoraMapping {
                         + MERGE_INSTEAD);
             }
             common = moduleAlpha;
-            // A (r, in) keeps its rows; B (out, r) has the weight's output rows, in the weight's file order
-            tensors.add(Placement.plain(place.hfName(), place.ggufName()).tensor(place.ggufName() + ".lora_a",
-                    lora.loraA(), type, family.layout()));
-            tensors.add(new Placement(place.hfName(), place.ggufName(), place.rowOrder(), 0f, false)
-                    .tensor(place.ggufName() + ".lora_b", lora.loraB(), type, family.layout()));
+            for (Placement place : places) {
+                // A (r, in) keeps its rows; B (out, r) has the weight's output rows, in the weight's file order, and
+                // of a weight split in parts (Granite 4's input_linear) each part's rows beside the whole A
+                tensors.add(Placement.plain(place.hfName(), place.ggufName()).tensor(place.ggufName() + ".lora_a",
+                        lora.loraA(), type, family.layout()));
+                tensors.add(place.forLoraB().tensor(place.ggufName() + ".lora_b", lora.loraB(), type, family.layout()));
+            }
         }
         if (common == null) {
             throw new IllegalArgumentException("the adapter has no LoRA layer; only LoRA adapters export as an adapter "

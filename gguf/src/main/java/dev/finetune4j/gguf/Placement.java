@@ -19,16 +19,23 @@ import java.util.function.IntUnaryOperator;
  * @param transposed whether the weight is stored (in, out), as GPT-2's Conv1D, and written (out, in)
  * @param expert     for one expert's matrix of a mixture, its index in the 3-D GGUF tensor that stacks the layer's
  *                   experts (ggml dims [in, out, experts]); -1 for a weight that is a GGUF tensor of its own
+ * @param part       for one part of a weight that GGUF splits into several tensors (Granite 4's fused
+ *                   {@code input_linear}: its gate rows, then its up rows), the weight's rows this tensor holds; null
+ *                   for the whole weight
  */
 record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, float shift, boolean transposed,
-                 int expert) {
+                 int expert, RowRange part) {
     private static final String MERGE_HINT = "export the plain model: merge an adapter first with "
             + "PeftModel.mergeAndUnload() (the CLI's export-gguf --adapter does), or export a LoRA adapter alone as an "
             + "adapter GGUF (GgufExporter.exportLora)";
 
     /** A weight that is a GGUF tensor of its own. */
     Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, float shift, boolean transposed) {
-        this(hfName, ggufName, rowOrder, shift, transposed, -1);
+        this(hfName, ggufName, rowOrder, shift, transposed, -1, null);
+    }
+
+    /** Rows {@code [first, first + count)} of a weight's output rows. */
+    record RowRange(int first, int count) {
     }
 
     /** A weight written as it is. */
@@ -38,7 +45,20 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
 
     /** Expert {@code index}'s matrix, slice {@code index} of the stacked tensor {@code ggufName}. */
     static Placement expert(String hfName, String ggufName, int index) {
-        return new Placement(hfName, ggufName, null, 0f, false, index);
+        return new Placement(hfName, ggufName, null, 0f, false, index, null);
+    }
+
+    /** Rows {@code [first, first + count)} of weight {@code hfName}, written as it is as the tensor {@code ggufName}. */
+    static Placement part(String hfName, String ggufName, int first, int count) {
+        return new Placement(hfName, ggufName, null, 0f, false, -1, new RowRange(first, count));
+    }
+
+    /**
+     * Where a LoRA factor B (out, r) of this weight goes: the weight's output rows, in its file order and part, with
+     * no shift (an update adds to the weight, not to the norm's {@code 1 + w}).
+     */
+    Placement forLoraB() {
+        return new Placement(hfName, ggufName, rowOrder, 0f, false, expert, part);
     }
 
     /** Whether this weight is one expert's slice of a stacked tensor. */
@@ -63,6 +83,9 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
             List<Tensor> tensors = new ArrayList<>();
             for (Placement slice : placements.subList(i, end)) {
                 Tensor t = remaining.remove(slice.hfName());
+                if (t == null && slice.part() != null) {
+                    t = stateDict.get(slice.hfName()); // the weight's other part took it already
+                }
                 if (t == null) {
                     throw new IllegalArgumentException("the model has no tensor '" + slice.hfName() + "', which GGUF's "
                             + slice.ggufName() + " needs; " + MERGE_HINT);
@@ -108,6 +131,14 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
      */
     GgufTensor tensor(String name, Tensor t, GgufType type, ModelLayout layout) {
         Tensor view = transposed ? t.transpose(0, 1) : t;
+        if (part != null) {
+            if (view.rank() != 2 || (long) part.first() + part.count() > view.dim(0)) {
+                throw new IllegalArgumentException("GGUF's " + name + " is rows " + part.first() + " to "
+                        + (part.first() + part.count()) + " of '" + hfName + "', which has shape " + t.shape()
+                        + "; the model's config and its weights disagree: check its intermediate size");
+            }
+            view = view.slice(0, part.first(), part.first() + part.count());
+        }
         long[] dims = TensorRows.ggmlDims(view);
         return new GgufTensor(name, dims, type.storageOf(name, dims, layout),
                 TensorRows.reordered(view, rowOrder == null ? IntUnaryOperator.identity() : rowOrder, shift));

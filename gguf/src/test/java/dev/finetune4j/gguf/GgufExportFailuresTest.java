@@ -132,6 +132,25 @@ class GgufExportFailuresTest {
                 && grouped.contains("as wide as the hidden size, 64, where this model's is 32"), grouped);
     }
 
+    /**
+     * What llama.cpp's granite fixes for Granite 4 (src/models/granite.cpp): SiLU, no MLP biases, and rotary
+     * embeddings unscaled, linear or Llama 3's (no position encoding at all exports: rope.scaling.finetuned false).
+     */
+    @Test
+    void granite4SettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase granite4 = ReferenceCase.byName().get("granite4-bytebpe-f32");
+        ObjectNode yarn = granite4.configJson();
+        yarn.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 4.0)
+                .put("original_max_position_embeddings", 32);
+        String scaled = refusal(yarn, granite4, tmp.resolve("a"));
+        assertTrue(scaled.contains("granite architecture cannot express rope_type 'yarn'")
+                && scaled.contains("of this granitemoehybrid model"), scaled);
+        String gelu = refusal(granite4.configJson().put("hidden_act", "gelu"), granite4, tmp.resolve("b"));
+        assertTrue(gelu.contains("the activation GELU_EXACT (it computes SILU)"), gelu);
+        ObjectNode biased = granite4.configJson().put("mlp_bias", true);
+        assertTrue(refusal(biased, granite4, tmp.resolve("c")).contains("MLP biases (mlp_bias)"));
+    }
+
     /** A dense model's importance matrix does not fit a mixture: its ffn_gate, ffn_up and ffn_down are not there. */
     @Test
     void anotherModelsImportanceMatrixIsRefusedForAMixture(@TempDir Path tmp) throws Exception {

@@ -55,6 +55,30 @@ class ImportanceMatrixTest {
         }
     }
 
+    /**
+     * Granite 4's input_linear, written as ffn_gate and ffn_up, is recorded once and weights both parts, as llama.cpp
+     * multiplies both by the same input; the model gets its modules back.
+     */
+    @Test
+    void aMatrixWrittenInPartsWeightsEachPartByItsInputs() throws Exception {
+        ReferenceCase granite4 = ReferenceCase.byName().get("granite4-bytebpe-f32");
+        try (LanguageModel model = granite4.model()) {
+            var before = model.namedModules();
+            // ids within its vocabulary of 272
+            ImportanceMatrix imatrix = ImportanceMatrix.collect(model, List.of(new long[] {5, 17, 200, 42},
+                    new long[] {1, 2, 3}));
+            float[] gate = imatrix.columnWeights("blk.1.ffn_gate.weight");
+            assertEquals(64, gate.length, "gate multiplies the hidden size");
+            assertArrayEquals(gate, imatrix.columnWeights("blk.1.ffn_up.weight"));
+            assertEquals(96, imatrix.columnWeights("blk.1.ffn_down.weight").length, "down multiplies the MLP's 96");
+            assertEquals(7, imatrix.counts("blk.1.ffn_up.weight")[0], "every calibration token");
+            assertEquals(2 * 7, imatrix.tensorNames().size(), "seven matrices in each of two layers");
+            var after = model.namedModules();
+            assertEquals(before.keySet(), after.keySet());
+            before.forEach((name, module) -> assertSame(module, after.get(name), "the model's modules are put back"));
+        }
+    }
+
     @Test
     void anImportanceMatrixFitsOnlyTheModelItCameFromAndOnlyKQuants() throws Exception {
         ReferenceCase llama = ReferenceCase.byName().get("llama-spm-f32");

@@ -168,6 +168,26 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "residual_multiplier": 0.22, "attention_multiplier": 0.5, "logits_scaling": 3.0,
              "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                               "original_max_position_embeddings": 32}}""";
+    /**
+     * Granite 4 (granitemoehybrid, attention-only and dense; GGUF architecture granite): Granite's four multipliers, the
+     * fused shared_mlp.input_linear of 2 x 96 rows (shared_intermediate_size, not the unused intermediate_size), the
+     * head tied.
+     */
+    private static final String GRANITE4 = """
+            {"model_type": "granitemoehybrid", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 128,
+             "shared_intermediate_size": 96, "num_local_experts": 0, "layer_types": ["attention", "attention"],
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "position_embedding_type": "rope",
+             "tie_word_embeddings": true, "embedding_multiplier": 6.0, "residual_multiplier": 0.22,
+             "attention_multiplier": 0.5, "logits_scaling": 3.0}""";
+    /** The same Granite 4 without position encoding (position_embedding_type null): rope.scaling.finetuned false. */
+    private static final String GRANITE4_NOPE = GRANITE4.replace("\"position_embedding_type\": \"rope\"",
+            "\"position_embedding_type\": null");
+    /** Granite 4 wide enough for K-quants: 4 layers of 256, input_linear's parts 512 rows each. */
+    private static final String GRANITE4_WIDE = GRANITE4.replace("\"hidden_size\": 64", "\"hidden_size\": 256")
+            .replace("\"shared_intermediate_size\": 96", "\"shared_intermediate_size\": 512")
+            .replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 4")
+            .replace("[\"attention\", \"attention\"]", "[\"attention\", \"attention\", \"attention\", \"attention\"]");
     /** OLMo 2: norms after each sub-block, q/k norms over the whole projection (64 and 32 wide). */
     private static final String OLMO2 = """
             {"model_type": "olmo2", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 128,
@@ -207,7 +227,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * same importance matrix) for the fixture; and the mixtures of experts in F32, one lossy type each, a K-quant mix
      * each for Mixtral (8 experts; and under an importance matrix, whose stacked experts hold per-expert sums and
      * counts) and Qwen2-MoE, and Mixtral with an attention LoRA adapter; Granite, OLMo 2, OLMo 3 and SmolLM3 in F32
-     * and one quantized type each (OLMo 2 a K-quant mix), and Granite with a LoRA adapter; OLMoE in F32, with an
+     * and one quantized type each (OLMo 2 a K-quant mix), and Granite with a LoRA adapter; Granite 4 in F32, Q8_0,
+     * with a LoRA adapter (its fused input_linear's split into ffn_gate and ffn_up), without position encoding and in
+     * Q4_K_M under an importance matrix (both parts of input_linear weighted by its inputs); OLMoE in F32, with an
      * attention LoRA adapter and in Q4_K_M under an importance matrix.
      */
     static final List<ReferenceCase> ALL = List.of(
@@ -263,6 +285,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("granite-spm-f32", GRANITE, "sentencepiece-bos", GgufType.F32, false),
             new ReferenceCase("granite-spm-q8_0", GRANITE, "sentencepiece-bos", GgufType.Q8_0, false),
             new ReferenceCase("granite-spm-lora-f32", GRANITE, "sentencepiece-bos", GgufType.F32, true),
+            new ReferenceCase("granite4-bytebpe-f32", GRANITE4, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("granite4-bytebpe-q8_0", GRANITE4, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("granite4-bytebpe-lora-f32", GRANITE4, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("granite4-nope-bytebpe-f32", GRANITE4_NOPE, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("granite4-wide-bytebpe-q4_k_m-imatrix", GRANITE4_WIDE, "bytebpe", GgufType.Q4_K_M, false,
+                    true),
             new ReferenceCase("olmo2-bytebpe-f32", OLMO2, "bytebpe", GgufType.F32, false),
             new ReferenceCase("olmo2-wide-bytebpe-q4_k_m", OLMO2_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("olmo3-bytebpe-f32", OLMO3, "bytebpe", GgufType.F32, false),
@@ -341,12 +369,14 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
 
     /**
      * The model with a LoRA adapter of rank 4 (alpha 8) on every projection (a mixture of experts': on the attention's,
-     * the common case, as an adapter GGUF cannot carry LoRA of single experts), A and B drawn uniformly (A in
+     * the common case, as an adapter GGUF cannot carry LoRA of single experts; Granite 4's fused input_linear too), A and B drawn uniformly (A in
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
         String[] targets = config.contains("phi3") ? new String[] {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
                 : config.contains("num_experts_per_tok") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
+                : config.contains("granitemoehybrid")
+                ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "input_linear", "output_linear"}
                 : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
         PeftModel adapted = Peft.wrap(model(), LoraConfig.builder().r(4).loraAlpha(8).targetModules(targets).build());
         SplittableRandom random = new SplittableRandom(7);

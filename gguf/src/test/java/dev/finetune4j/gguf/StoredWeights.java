@@ -7,8 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.function.Function;
-import java.util.stream.Collectors;
 
 /**
  * Rounds a model's weight matrices in place to the values a GGUF of a given type stores, by encoding each row as the
@@ -29,18 +27,19 @@ final class StoredWeights {
      */
     static void roundInPlace(LanguageModel model, GgufType type, ImportanceMatrix importance) {
         ModelMapping mapping = ModelMapping.of(model);
-        Map<String, Placement> placements = mapping.placements().stream()
-                .collect(Collectors.toMap(Placement::hfName, Function.identity()));
-        for (var e : model.stateDict().entrySet()) {
-            Tensor t = e.getValue();
-            Placement p = placements.get(e.getKey());
-            if (t.rank() != 2 || p == null) {
+        Map<String, Tensor> stateDict = model.stateDict();
+        for (Placement p : mapping.placements()) {
+            Tensor t = stateDict.get(p.hfName());
+            if (t == null || t.rank() != 2) {
                 continue;
             }
             boolean transposed = p.transposed();
             int rows = t.dim(transposed ? 1 : 0);
             int rowLength = t.dim(transposed ? 0 : 1);
-            GgmlType storage = type.storageOf(p.ggufName(), new long[] {rowLength, rows}, mapping.layout());
+            // a weight written in parts (Granite 4's input_linear) is rounded part by part, each as its tensor
+            int first = p.part() == null ? 0 : p.part().first();
+            int end = p.part() == null ? rows : first + p.part().count();
+            GgmlType storage = type.storageOf(p.ggufName(), new long[] {rowLength, end - first}, mapping.layout());
             float[] weights = importance == null ? null : importance.columnWeights(p.ggufName());
             if (weights != null && p.isExpert()) { // the stacked tensor's weights: this expert's run of them
                 weights = Arrays.copyOfRange(weights, p.expert() * rowLength, (p.expert() + 1) * rowLength);
@@ -49,7 +48,7 @@ final class StoredWeights {
             float[] row = new float[rowLength];
             float[] decoded = new float[rowLength];
             ByteBuffer bytes = ByteBuffer.allocate((int) storage.rowBytes(rowLength)).order(ByteOrder.LITTLE_ENDIAN);
-            for (int r = 0; r < rows; r++) {
+            for (int r = first; r < end; r++) {
                 for (int i = 0; i < rowLength; i++) {
                     row[i] = values[transposed ? i * rows + r : r * rowLength + i];
                 }
