@@ -97,6 +97,11 @@ def m(role, content):
     return {"role": role, "content": content}
 
 
+def reasoned(content, trace, *keys):
+    """An assistant turn with a reasoning trace under keys; by default both keys JinjaChatTemplate passes."""
+    return {"role": "assistant", "content": content, **{k: trace for k in keys or ("thinking", "reasoning_content")}}
+
+
 CONVERSATIONS = {
     "user": [m("user", "Hello!")],
     "system-user": [m("system", "You are terse."), m("user", "What is 2+2?")],
@@ -111,6 +116,7 @@ CONVERSATIONS = {
     "thinking": [m("user", "Why?"), m("assistant", "<think>\nBecause.\n</think>\n\nIt is so.")],
     "two-users": [m("user", "one"), m("user", "two")],
     "assistant-first": [m("assistant", "I start"), m("user", "ok")],
+    "reasoning": [m("user", "What is 17 * 3?"), reasoned("51.", "17 * 3 = 17 * 2 + 17 = 34 + 17 = 51.")],
 }
 
 
@@ -205,6 +211,35 @@ TEMPLATE_CONVERSATIONS = {
                                     "reasoning_effort": "low"}),
         "channel-tags-in-content": ([m("user", "Hi"), m("assistant", "<|channel|>final<|message|>Hello")], None, {}),
         "tool-without-call": ([m("user", "Hi"), result("a1B2c3D4e", "18 C")], TOOLS, {}),
+        # traces as gpt-oss's datasets give them (thinking only): kept on the last turn, dropped on earlier ones
+        "thinking-last": ([m("user", "What is 17 * 3?"), reasoned("51.", "34 + 17 = 51.", "thinking")], None, {}),
+        "thinking-earlier": ([m("user", "Hi"), reasoned("Hello!", "A greeting.", "thinking"), m("user", "2+2?"),
+                              reasoned("4", "Two and two.", "thinking")], None, {}),
+        # a calling turn keeps its trace until an answer follows it
+        "thinking-tool-call": ([m("user", "What's the weather in Paris?"),
+                                {**calls("", PARIS), "thinking": "I need the weather tool."},
+                                result("a1B2c3D4e", '{"temperature": 18}')], TOOLS, {}),
+        "thinking-tool-call-answered": ([m("user", "What's the weather in Paris?"),
+                                         {**calls("", PARIS), "thinking": "I need the weather tool."},
+                                         result("a1B2c3D4e", '{"temperature": 18}'),
+                                         reasoned("18 °C.", "Report it.", "thinking")], TOOLS, {}),
+        "thinking-and-content-on-call": ([m("user", "Paris?"), {**calls("Checking.", PARIS), "thinking": "Tool."}],
+                                         TOOLS, {}),
+    },
+    "qwen3-0.6b": {
+        # traces as DeepSeek's API and Qwen's datasets give them (reasoning_content only)
+        "reasoning-content": ([m("user", "What is 17 * 3?"), reasoned("51.", "\n34 + 17 = 51.\n", "reasoning_content")],
+                              None, {}),
+        "reasoning-content-two-turns": ([m("user", "Hi"), reasoned("Hello!", "A greeting.", "reasoning_content"),
+                                         m("user", "2+2?"), reasoned("4", "Two and two.", "reasoning_content")],
+                                        None, {}),
+        "reasoning-content-tool-call": ([m("user", "What's the weather in Paris?"),
+                                         {**calls("", PARIS), "reasoning_content": "I need the weather tool."},
+                                         result("a1B2c3D4e", '{"temperature": 18}'),
+                                         reasoned("18 °C.", "Report it.", "reasoning_content")], TOOLS, {}),
+        # an empty trace is still one: the template then leaves the content's own <think> block in place
+        "reasoning-content-empty": ([m("user", "Why?"), reasoned("<think>\nSo.\n</think>\n\nBecause.", "",
+                                                                  "reasoning_content")], None, {}),
     },
     "smollm3-3b": {
         "no-think-flag": ([m("system", "Be brief. /no_think"), m("user", "Why?"), m("assistant", "Because.")], None, {}),

@@ -36,6 +36,15 @@ public enum BuiltinChatTemplate implements ChatTemplate {
                     + " has no way to write tools, tool calls or tool results; use a model whose own chat template "
                     + "does (Qwen2.5, Qwen3, Llama 3.1, Mistral v0.3 and others ship one in tokenizer_config.json)");
         }
+        for (int i = 0; i < messages.size(); i++) {
+            // an empty trace has nothing to lose; any other would vanish from the text the model is trained on
+            if (messages.get(i).hasReasoning() && !messages.get(i).reasoning().isEmpty()) {
+                throw new IllegalArgumentException("the built-in chat format " + name().toLowerCase(Locale.ROOT)
+                        + " has no place for a reasoning trace, and turn " + i + " carries one; use the reasoning "
+                        + "model's own chat template (gpt-oss, Qwen3 and others ship one in tokenizer_config.json), "
+                        + "put the trace into content in the model's own markup (e.g. <think>...</think>), or drop it");
+            }
+        }
         StringBuilder sb = new StringBuilder();
         if (this == LLAMA3) {
             sb.append("<|begin_of_text|>");

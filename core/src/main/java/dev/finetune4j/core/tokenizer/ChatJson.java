@@ -19,7 +19,10 @@ import java.util.Set;
  * <ul>
  *   <li>a message: {@code {"role": "system"|"developer"|"user"|"assistant"|"tool", "content": ...}}, with content a
  *   string, an array of {@code {"type": "text", "text": ...}} parts (joined), or null or absent on an assistant turn
- *   with {@code tool_calls} (read as empty); a tool turn's {@code tool_call_id}; developer is read as system;</li>
+ *   with {@code tool_calls} (read as empty); a tool turn's {@code tool_call_id}; developer is read as system; an
+ *   assistant turn's reasoning trace from {@code thinking} (gpt-oss's datasets and template),
+ *   {@code reasoning_content} (DeepSeek's API, Qwen3's template, many SFT sets) or {@code reasoning} (some
+ *   OpenAI-compatible servers), written back as {@code reasoning_content};</li>
  *   <li>a tool call: {@code {"id"?, "type": "function", "function": {"name": ..., "arguments": ...}}}, with
  *   arguments as JSON text (OpenAI) or as an object (many Hugging Face datasets);</li>
  *   <li>a tool: {@code {"type": "function", "function": {"name": ..., "description"?: ..., "parameters"?: {...}}}}.</li>
@@ -30,6 +33,8 @@ import java.util.Set;
  */
 public final class ChatJson {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The keys a message's reasoning trace is read from; the first is the one {@link #toJson(ChatMessage)} writes. */
+    private static final List<String> REASONING_KEYS = List.of("reasoning_content", "thinking", "reasoning");
 
     private ChatJson() {
     }
@@ -88,7 +93,30 @@ public final class ChatJson {
         }
         String content = content(m.get("content"), where + ".content", !toolCalls.isEmpty());
         String toolCallId = role.equals("tool") ? optionalText(m.get("tool_call_id"), where + ".tool_call_id") : null;
-        return new ChatMessage(role, content, toolCalls, toolCallId);
+        return new ChatMessage(role, content, toolCalls, toolCallId, reasoning(m, role, where));
+    }
+
+    /** The trace under one of {@link #REASONING_KEYS} (null values are absent ones), or null for none. */
+    private static String reasoning(JsonNode m, String role, String where) {
+        String trace = null;
+        String from = null;
+        for (String key : REASONING_KEYS) {
+            String text = optionalText(m.get(key), where + "." + key);
+            if (text == null) {
+                continue;
+            }
+            if (!role.equals("assistant")) {
+                throw new IllegalArgumentException(where + "." + key + " is a reasoning trace on a " + role
+                        + " message; only assistant messages carry one (move it there or drop the key)");
+            }
+            if (trace != null && !trace.equals(text)) {
+                throw new IllegalArgumentException(where + " has two different reasoning traces, in " + from + " and "
+                        + key + "; keep one of the keys");
+            }
+            trace = text;
+            from = key;
+        }
+        return trace;
     }
 
     /**
@@ -159,7 +187,8 @@ public final class ChatJson {
     }
 
     /**
-     * A message in OpenAI's shape; tool call arguments as JSON text, as OpenAI writes them.
+     * A message in OpenAI's shape; tool call arguments as JSON text, as OpenAI writes them; a reasoning trace as
+     * {@code reasoning_content}, the key DeepSeek's API writes and Qwen3's template reads.
      *
      * @param m the turn
      * @return a new JSON object
@@ -181,6 +210,9 @@ public final class ChatJson {
         }
         if (m.toolCallId() != null) {
             out.put("tool_call_id", m.toolCallId());
+        }
+        if (m.hasReasoning()) {
+            out.put(REASONING_KEYS.getFirst(), m.reasoning());
         }
         return out;
     }

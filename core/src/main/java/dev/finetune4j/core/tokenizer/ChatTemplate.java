@@ -64,7 +64,8 @@ public sealed interface ChatTemplate permits BuiltinChatTemplate, JinjaChatTempl
      * @return the rendered conversation
      * @throws dev.finetune4j.core.tokenizer.jinja.TemplateException when a model's template refuses the
      *                                                               conversation or fails on it
-     * @throws IllegalArgumentException when a built-in format is given tools, tool calls or tool turns
+     * @throws IllegalArgumentException when a built-in format is given tools, tool calls, tool turns or a reasoning
+     *                                  trace (which it has no place for)
      */
     String render(List<ChatMessage> messages, List<ToolDefinition> tools, boolean addGenerationPrompt);
 

@@ -25,10 +25,22 @@ import java.util.OptionalLong;
  * <p>Each conversation is rendered with its tools up to each assistant turn and every piece is tokenized on its own:
  * the text up to and including the template's assistant prefix is the prompt (labels -100 under completion-only
  * loss: system and user turns, tool definitions and tool results), each assistant turn with the rest of its turn
- * (answer text, tool calls as the template writes them, end-of-turn marker) is trained. Tokenizing pieces
+ * (its reasoning trace where the template renders one, answer text, tool calls as the template writes them,
+ * end-of-turn marker) is trained, as TRL trains the whole assistant turn as rendered. Tokenizing pieces
  * separately keeps the prompt/answer boundary exact for any tokenizer, as a merge across it cannot happen.
  */
 public final class SftDataset {
+    private static final String FIX = "train with a built-in template of the same format "
+            + "(SftFormat.withTemplate(ChatTemplate.CHATML), LLAMA3, ...; they write no tools) or give the examples as "
+            + "formatted text (SftExample.text).";
+    /** Templates that render a trace only on the last turns (gpt-oss, Qwen3) re-render earlier ones without it. */
+    private static final String REASONING_FIX = "the conversation carries reasoning traces, which templates such as "
+            + "gpt-oss's and Qwen3's render only on the last turns (and the built-in formats have no place for): train "
+            + "with a template that renders each assistant turn and its trace the same wherever the turn stands (the "
+            + "model's template without its rule for the last turns, as TRL's training templates do, given with "
+            + "SftFormat.withTemplate(JinjaChatTemplate.parse(...))), keep one user question and its answer per example, "
+            + "or give the examples as formatted text (SftExample.text).";
+
     private SftDataset() {
     }
 
@@ -42,7 +54,8 @@ public final class SftDataset {
      * @throws IllegalArgumentException naming the example that is null, gives no tokens, is a conversation
      *                                  without an assistant turn under completion-only loss, or is a conversation
      *                                  the chat template refuses (its {@code raise_exception} message included), or
-     *                                  has tools, tool calls or tool results and the template is a built-in format
+     *                                  has tools, tool calls, tool results or reasoning traces and the template is a
+     *                                  built-in format
      */
     public static TokenizedDataset fromExamples(List<SftExample> sft, Tokenizer tokenizer, SftFormat format) {
         ChatTemplate template = format.template() != null ? format.template() : tokenizer.chatTemplate();
@@ -65,7 +78,7 @@ public final class SftDataset {
                                 + " refused the conversation: " + e.getMessage() + ". Fix the example to the shape the "
                                 + "template accepts, or pass a built-in template (SftFormat.withTemplate)", e);
                     } catch (IllegalArgumentException e) {
-                        // e.g. a built-in format refusing tools, tool calls or tool results: name the example
+                        // e.g. a built-in format refusing tools or reasoning traces: name the example
                         throw new IllegalArgumentException("example " + i + ": " + e.getMessage(), e);
                     }
                 }
@@ -122,34 +135,35 @@ public final class SftDataset {
      */
     private static void conversation(Pieces pieces, List<ChatMessage> messages, List<ToolDefinition> tools,
                                      ChatTemplate template, Tokenizer tokenizer, boolean completionOnly) {
+        boolean reasoning = messages.stream().anyMatch(ChatMessage::hasReasoning);
         String done = "";
         for (int t = 0; t < messages.size(); t++) {
             if (messages.get(t).role().equals("assistant")) {
                 String prompt = template.render(messages.subList(0, t), tools, true);
                 String rendered = template.render(messages.subList(0, t + 1), tools, false);
-                pieces.add(tokenizer.encode(suffix(prompt, done, template)), !completionOnly);
-                pieces.add(tokenizer.encode(suffix(rendered, prompt, template)), true);
+                pieces.add(tokenizer.encode(suffix(prompt, done, template, reasoning)), !completionOnly);
+                pieces.add(tokenizer.encode(suffix(rendered, prompt, template, reasoning)), true);
                 done = rendered;
             }
         }
         if (!messages.isEmpty() && !messages.getLast().role().equals("assistant")) {
-            pieces.add(tokenizer.encode(suffix(template.render(messages, tools, false), done, template)), !completionOnly);
+            pieces.add(tokenizer.encode(suffix(template.render(messages, tools, false), done, template,
+                    reasoning)), !completionOnly);
         }
     }
 
     /**
      * {@code text} without its prefix {@code head}: the prompt/answer split needs a template whose render up to an
      * assistant turn is a prefix of its render with that turn, and that of the prompt of the next one. The built-ins
-     * are; some models' own are not (one that treats the last message specially, re-renders earlier turns, or writes
-     * the tools before the last user turn).
+     * are; some models' own are not (one that treats the last message specially, re-renders earlier turns, writes the
+     * tools before the last user turn, or renders reasoning traces only on the last turns). {@code reasoning} says
+     * whether the conversation carries traces, which changes what to do then.
      */
-    private static String suffix(String text, String head, ChatTemplate template) {
+    private static String suffix(String text, String head, ChatTemplate template, boolean reasoning) {
         if (!text.startsWith(head)) {
             throw new IllegalStateException("the chat template " + template.name() + " does not render conversations by "
                     + "appending turns (rendering the first turns is not a prefix of rendering one more), so prompt and "
-                    + "answer cannot be told apart; train with a built-in template of the same format "
-                    + "(SftFormat.withTemplate(ChatTemplate.CHATML), LLAMA3, ...; they write no tools) or give the examples as formatted text "
-                    + "(SftExample.text). " + firstDifference(head, text));
+                    + "answer cannot be told apart; " + (reasoning ? REASONING_FIX : FIX) + " " + firstDifference(head, text));
         }
         return text.substring(head.length());
     }

@@ -19,6 +19,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,9 +33,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Conversations with tools on real models' templates (core's chat-templates fixtures, whose README says where each
- * came from): the trained tokens are exactly the assistant turns, tool calls included, checked against jinja2's
- * render of the same conversation (core's golden.json).
+ * Conversations with tools and reasoning traces on real models' templates (core's chat-templates fixtures, whose
+ * README says where each came from): the trained tokens are exactly the assistant turns, tool calls and traces
+ * included, checked against jinja2's render of the same conversation (core's golden.json).
  */
 class SftDatasetToolsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -46,8 +49,7 @@ class SftDatasetToolsTest {
     @Test
     void qwenToolCallsAndTheAnswerAreTrainedAndToolResultsAreNot(@TempDir Path dir) throws Exception {
         JsonNode golden = goldenCase("qwen2.5-7b-instruct", "tools-parallel");
-        SftExample example = new SftExample.Chat(ChatJson.messages(golden.get("messages"), "messages"),
-                ChatJson.tools(golden.get("tools"), "tools"));
+        SftExample example = example(golden);
         String render = golden.get("expected").textValue();
         String calls = """
                 <tool_call>
@@ -74,6 +76,85 @@ class SftDatasetToolsTest {
             assertArrayEquals(concat(masked(tok.encode(beforeCalls)), tok.encode(calls), masked(tok.encode(toolResults)),
                     tok.encode(answer)), e.labels(), "only the calls and the answer are trained");
             assertEquals(List.of(calls.replace("<|im_end|>", ""), answer.replace("<|im_end|>", "")),
+                    trainedSpans(e).stream().map(tok::decode).toList(), "decoded trained spans (special tokens skipped)");
+        }
+    }
+
+    /**
+     * Qwen3 with a traced call, its result and a traced answer (all after the last user turn, where Qwen3 keeps
+     * traces): the golden render splits by hand at the assistant prefixes; both think blocks are trained, the user
+     * turn and the tool result are not.
+     */
+    @Test
+    void qwen3TracesAreTrainedWithTheirTurnsAndToolResultsAreNot(@TempDir Path dir) throws Exception {
+        JsonNode golden = goldenCase("qwen3-0.6b", "reasoning-content-tool-call");
+        String render = golden.get("expected").textValue();
+        String opening = "<|im_start|>assistant\n";
+        int call = render.indexOf(opening) + opening.length();
+        int answer = render.lastIndexOf(opening) + opening.length();
+        int result = render.indexOf("<|im_start|>user\n<tool_response>");
+        String prompt = render.substring(0, call);
+        String tracedCall = render.substring(call, result);
+        String toolResult = render.substring(result, answer);
+        String tracedAnswer = render.substring(answer);
+        assertTrue(prompt.endsWith("What's the weather in Paris?<|im_end|>\n" + opening), prompt);
+        assertTrue(tracedCall.startsWith("<think>\nI need the weather tool.\n</think>\n\n<tool_call>"), tracedCall);
+        assertEquals("<think>\nReport it.\n</think>\n\n18 °C.<|im_end|>\n", tracedAnswer);
+
+        try (HfTokenizer tok = byteBpe(dir)) {
+            TokenizedExample e = SftDataset.fromExamples(List.of(example(golden)), tok,
+                    SftFormat.defaults().withTemplate(realTemplate("qwen3-0.6b"))).get(0);
+            assertArrayEquals(concat(tok.encode(prompt), tok.encode(tracedCall), tok.encode(toolResult),
+                    tok.encode(tracedAnswer)), e.inputIds(), "the example is jinja2's render");
+            assertArrayEquals(concat(masked(tok.encode(prompt)), tok.encode(tracedCall), masked(tok.encode(toolResult)),
+                    tok.encode(tracedAnswer)), e.labels(), "the traced call and the traced answer are trained");
+        }
+    }
+
+    /** gpt-oss keeps the trace of a last answer as its analysis message: trained with the answer, after the prompt. */
+    @Test
+    void gptOssAnalysisOfTheLastAnswerIsTrained() throws Exception {
+        JsonNode golden = goldenCase("gpt-oss", "thinking-last");
+        String render = golden.get("expected").textValue();
+        String trained = "<|channel|>analysis<|message|>34 + 17 = 51.<|end|>"
+                + "<|start|>assistant<|channel|>final<|message|>51.<|return|>";
+        assertTrue(render.endsWith("<|start|>user<|message|>What is 17 * 3?<|end|><|start|>assistant" + trained), render);
+        // the date golden.json was rendered on, which gpt-oss's system message prints
+        Clock renderedOn = Clock.fixed(Instant.parse("2026-03-07T09:05:03Z"), ZoneOffset.UTC);
+        Tokenizer bytes = new ByteLevelTokenizer(realTemplate("gpt-oss").withClock(renderedOn));
+        TokenizedExample e = SftDataset.fromExamples(List.of(example(golden)), bytes,
+                SftFormat.defaults().withAppendEos(false)).get(0);
+        assertEquals(render, bytes.decode(e.inputIds()), "the example is jinja2's render");
+        assertEquals(List.of(trained), trainedSpans(e).stream().map(bytes::decode).toList());
+    }
+
+    /**
+     * Qwen3 drops the traces of turns before the last user turn (and gpt-oss that of a call once it is answered), so
+     * a conversation's first exchange is not a prefix of the whole: refused, naming the traces and what to do; the
+     * fix it names (a template that renders every turn's trace, here Qwen3's without its last-turns rule) trains
+     * both traces.
+     */
+    @Test
+    void templatesThatDropEarlierTracesAreRefusedWithWhatToDo(@TempDir Path dir) throws Exception {
+        JsonNode twoTurns = goldenCase("qwen3-0.6b", "reasoning-content-two-turns");
+        JsonNode answeredCall = goldenCase("gpt-oss", "thinking-tool-call-answered");
+        try (HfTokenizer tok = byteBpe(dir)) {
+            for (JsonNode golden : List.of(twoTurns, answeredCall)) {
+                String name = golden.get("template").asText();
+                IllegalStateException e = assertThrows(IllegalStateException.class, () -> SftDataset.fromExamples(
+                        List.of(example(golden)), tok, SftFormat.defaults().withTemplate(realTemplate(name))));
+                assertTrue(e.getMessage().contains(name + " does not render conversations by appending turns")
+                        && e.getMessage().contains("the conversation carries reasoning traces")
+                        && e.getMessage().contains("SftFormat.withTemplate(JinjaChatTemplate.parse(...))"), e.getMessage());
+            }
+            String lastTurnsRule = "{%- if loop.index0 > ns.last_query_index %}";
+            String qwen3 = resource("/chat-templates/qwen3-0.6b.jinja");
+            assertTrue(qwen3.contains(lastTurnsRule));
+            JinjaChatTemplate everyTurn = JinjaChatTemplate.parse("qwen3, every turn's trace",
+                    qwen3.replace(lastTurnsRule, "{%- if true %}"), QWEN_TOKENS);
+            TokenizedExample e = SftDataset.fromExamples(List.of(example(twoTurns)), tok,
+                    SftFormat.defaults().withTemplate(everyTurn)).get(0);
+            assertEquals(List.of("<think>\nA greeting.\n</think>\n\nHello!\n", "<think>\nTwo and two.\n</think>\n\n4\n"),
                     trainedSpans(e).stream().map(tok::decode).toList(), "decoded trained spans (special tokens skipped)");
         }
     }
@@ -119,6 +200,11 @@ class SftDatasetToolsTest {
             }
         }
         throw new IllegalStateException("no golden case " + template + "/" + conversation);
+    }
+
+    private static SftExample example(JsonNode golden) {
+        return new SftExample.Chat(ChatJson.messages(golden.get("messages"), "messages"),
+                ChatJson.tools(golden.get("tools"), "tools"));
     }
 
     private static JinjaChatTemplate realTemplate(String name) throws IOException {
