@@ -28,6 +28,12 @@ public final class Conversions {
             "user", "user", "human", "user",
             "assistant", "assistant", "gpt", "assistant", "model", "assistant", "chatgpt", "assistant", "tool", "tool");
     private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Where an OpenAI message keeps an assistant's reasoning trace: DeepSeek's API and Qwen3's template say
+     * {@code reasoning_content} (written back under it), gpt-oss datasets {@code thinking}, some servers
+     * {@code reasoning}.
+     */
+    private static final List<String> REASONING_KEYS = List.of("reasoning_content", "thinking", "reasoning");
 
     private Conversions() {
     }
@@ -39,13 +45,30 @@ public final class Conversions {
      * @param content    the turn's text; empty for an assistant turn that only calls tools
      * @param toolCalls  the tools an assistant turn calls, in order; empty otherwise
      * @param toolCallId for a tool turn, the id of the call it answers (null when the data has none); null otherwise
+     * @param reasoning  an assistant turn's reasoning trace (an OpenAI message's {@code reasoning_content},
+     *                   {@code thinking} or {@code reasoning}); null for none, and for every other role
      */
-    public record Turn(String role, String content, List<ToolCall> toolCalls, String toolCallId) {
-        /** Checks that role and content are present; copies the calls. */
+    public record Turn(String role, String content, List<ToolCall> toolCalls, String toolCallId, String reasoning) {
+        /** Checks that role and content are present and that only an assistant turn reasons; copies the calls. */
         public Turn {
             Objects.requireNonNull(role, "role");
             Objects.requireNonNull(content, "content");
             toolCalls = List.copyOf(toolCalls);
+            if (reasoning != null && !role.equals("assistant")) {
+                throw new IllegalArgumentException("a " + role + " turn has a reasoning trace; only assistant turns do");
+            }
+        }
+
+        /**
+         * A turn without a reasoning trace.
+         *
+         * @param role       {@code system}, {@code user}, {@code assistant} or {@code tool}
+         * @param content    the turn's text
+         * @param toolCalls  the tools an assistant turn calls
+         * @param toolCallId for a tool turn, the id of the call it answers; null otherwise
+         */
+        public Turn(String role, String content, List<ToolCall> toolCalls, String toolCallId) {
+            this(role, content, toolCalls, toolCallId, null);
         }
 
         /**
@@ -101,6 +124,11 @@ public final class Conversions {
         }
         List<Turn> turns = toTurns(record.fields(), from);
         List<Map<?, ?>> functions = ToolShapes.functions(record.fields().get("tools"));
+        if (target != Schema.OPENAI && turns.stream().anyMatch(t -> t.reasoning() != null)) {
+            throw new IllegalArgumentException("cannot convert record " + record.id() + " to " + target + ": its "
+                    + "assistant turns carry reasoning traces, which only OPENAI messages hold (reasoning_content); "
+                    + "keep it as OPENAI");
+        }
         boolean toolConversation = target == Schema.OPENAI || target == Schema.SHAREGPT;
         if (!toolConversation && (!functions.isEmpty()
                 || turns.stream().anyMatch(t -> !t.toolCalls().isEmpty() || t.role().equals("tool")))) {
@@ -237,8 +265,38 @@ public final class Conversions {
                 throw new IllegalArgumentException("turn " + i + " is a " + name + " turn with a tool_call_id; only "
                         + "tool turns answer calls");
             }
-            out.add(new Turn(role, t.get("content") instanceof String s ? s : "", calls, (String) callId));
+            String reasoning = reasoning(t, i);
+            if (reasoning != null && !role.equals("assistant")) {
+                throw new IllegalArgumentException("turn " + i + " is a " + name + " turn with a reasoning trace; only "
+                        + "assistant turns carry one");
+            }
+            out.add(new Turn(role, t.get("content") instanceof String s ? s : "", calls, (String) callId, reasoning));
         }
+    }
+
+    /**
+     * A message's reasoning trace under any of {@link #REASONING_KEYS} (null values are absent ones), or null; the
+     * same text under two keys is one trace, two different texts an error.
+     */
+    private static String reasoning(Map<?, ?> message, int turn) {
+        String found = null;
+        String foundKey = null;
+        for (String key : REASONING_KEYS) {
+            Object value = message.get(key);
+            if (value == null) {
+                continue;
+            }
+            if (!(value instanceof String text)) {
+                throw new IllegalArgumentException("turn " + turn + "'s " + key + " must be text, not " + value);
+            }
+            if (found != null && !found.equals(text)) {
+                throw new IllegalArgumentException("turn " + turn + " has two different reasoning traces, in " + foundKey
+                        + " and " + key + "; keep one of the keys");
+            }
+            found = text;
+            foundKey = key;
+        }
+        return found;
     }
 
     /** A message's {@code tool_calls}, shapes checked by {@link Schema#validate}. */
@@ -298,6 +356,9 @@ public final class Conversions {
         }
         if (t.toolCallId() != null) {
             m.put("tool_call_id", t.toolCallId());
+        }
+        if (t.reasoning() != null) {
+            m.put(REASONING_KEYS.getFirst(), t.reasoning());
         }
         return m;
     }

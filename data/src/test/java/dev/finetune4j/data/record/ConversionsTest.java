@@ -105,4 +105,37 @@ class ConversionsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Conversions.toTurns(bad));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
+
+    /**
+     * An assistant's reasoning trace is read under any of the keys datasets use, written back as reasoning_content,
+     * read and rewritten with the prose (so redaction reaches it), and never dropped by a conversion that has no
+     * place for it.
+     */
+    @Test
+    void reasoningTracesAreReadKeptAndNeverDropped() {
+        for (String key : List.of("reasoning_content", "thinking", "reasoning")) {
+            Record r = Record.of(new SourceRef("t.jsonl", 1), Map.of("messages", List.of(
+                    Map.of("role", "user", "content", "2 + 2?"),
+                    Map.of("role", "assistant", "content", "4", key, "Two and two make four."))));
+            List<Conversions.Turn> turns = Conversions.toTurns(r.fields());
+            assertEquals("Two and two make four.", turns.get(1).reasoning(), key);
+            assertEquals(null, turns.get(0).reasoning());
+            assertTrue(r.texts().contains("Two and two make four."), key + ": read with the prose");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Conversions.convert(r, Schema.SHAREGPT));
+            assertTrue(e.getMessage().contains("reasoning traces") && e.getMessage().contains("OPENAI"), e.getMessage());
+        }
+        Record alpacaAsOpenAi = Conversions.convert(alpaca, Schema.OPENAI);
+        assertEquals(null, Conversions.toTurns(alpacaAsOpenAi.fields()).get(1).reasoning());
+        Record twoTraces = Record.of(new SourceRef("t.jsonl", 2), Map.of("messages", List.of(
+                Map.of("role", "user", "content", "2 + 2?"),
+                Map.of("role", "assistant", "content", "4", "thinking", "a", "reasoning_content", "b"))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Conversions.toTurns(twoTraces.fields()));
+        assertTrue(e.getMessage().contains("turn 1 has two different reasoning traces"), e.getMessage());
+        Record userTrace = Record.of(new SourceRef("t.jsonl", 3), Map.of("messages", List.of(
+                Map.of("role", "user", "content", "2 + 2?", "thinking", "hm"))));
+        e = assertThrows(IllegalArgumentException.class, () -> Conversions.toTurns(userTrace.fields()));
+        assertTrue(e.getMessage().contains("turn 0 is a user turn with a reasoning trace"), e.getMessage());
+    }
 }

@@ -35,7 +35,8 @@ final class ConversationRow {
     }
 
     private static ChatMessage message(Conversions.Turn t) {
-        return new ChatMessage(t.role(), t.content(),
+        ChatMessage message = new ChatMessage(t.role(), t.content(),
                 t.toolCalls().stream().map(c -> new ToolCall(c.id(), c.name(), c.arguments())).toList(), t.toolCallId());
+        return t.reasoning() == null ? message : message.withReasoning(t.reasoning());
     }
 }

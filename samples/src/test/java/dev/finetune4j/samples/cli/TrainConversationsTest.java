@@ -213,6 +213,20 @@ class TrainConversationsTest {
                 + "to write tools"), r.err());
     }
 
+    /**
+     * A row's reasoning trace reaches the chat template (here the built-in format, which has no place for one and
+     * says so, naming the line) rather than being dropped on the way from the JSONL file.
+     */
+    @Test
+    void aReasoningTraceReachesTheTemplate() throws Exception {
+        Files.write(dir.resolve("traces.jsonl"), List.of("{\"messages\": [{\"role\": \"user\", \"content\": \"2 + 2?\"}, "
+                + "{\"role\": \"assistant\", \"content\": \"4\", \"thinking\": \"Two and two make four.\"}]}"));
+        CliTestSupport.Run r = CliTestSupport.run("train", "-c", config("traces.jsonl", "byte-level").toString());
+        assertEquals(ExitCodes.BAD_INPUT, r.exitCode());
+        assertTrue(r.err().contains(dir.resolve("traces.jsonl") + " line 1: ") && r.err().contains("reasoning trace"),
+                r.err());
+    }
+
     private Path config(String train, String tokenizer) throws IOException {
         return Files.writeString(dir.resolve("bad.yaml"), """
                 model: model
