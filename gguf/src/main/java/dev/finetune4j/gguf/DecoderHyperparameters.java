@@ -23,7 +23,9 @@ import java.util.stream.IntStream;
  * hidden size, and sliding layers rotated with the full layers' base and no scaling; SmolLM3 ({@code smollm3}) no
  * rotary in every 4th layer, and no sliding window; for the mixtures of experts (Mixtral as {@code llama},
  * {@code qwen2moe}, {@code qwen3moe}, {@code olmoe}) whether every layer routes, whether the routing weights are
- * renormalised and Qwen2-MoE's shared expert; OLMoE's as many key/value heads as query heads, filling the hidden size.
+ * renormalised and Qwen2-MoE's shared expert; OLMoE's as many key/value heads as query heads, filling the hidden size;
+ * gpt-oss ({@code gpt-oss}) its experts' clamped SwiGLU (alpha 1.702, limit 7), sliding layers, YaRN's betas and
+ * cos/sin scale, and YaRN's ramp ends rounded to whole rotary pairs (gpt-oss's are not: a warning is logged).
  * Granite's rotary embedding is on in every layer or in none: {@code rope.scaling.finetuned}, which the converter
  * writes for Granite 4 ({@code granitemoehybrid}, attention-only and dense, exported as {@code granite}), switches it
  * off for a model without position encoding ({@code position_embedding_type} null).
@@ -37,7 +39,8 @@ final class DecoderHyperparameters {
             Map.entry("gemma", "gemma"), Map.entry("gemma2", "gemma2"), Map.entry("gemma3_text", "gemma3"),
             Map.entry("phi3", "phi3"), Map.entry("granite", "granite"), Map.entry("granitemoehybrid", "granite"),
             Map.entry("olmo2", "olmo2"),
-            Map.entry("olmo3", "olmo2"), Map.entry("olmoe", "olmoe"), Map.entry("smollm3", "smollm3"));
+            Map.entry("olmo3", "olmo2"), Map.entry("olmoe", "olmoe"), Map.entry("smollm3", "smollm3"),
+            Map.entry("gpt_oss", "gpt-oss"));
     /**
      * The architectures whose rotary embedding turns adjacent pairs ({@code LLAMA_ROPE_TYPE_NORM} in llama.cpp's
      * {@code llama_model_rope_type}), for which the converter reorders the rows of q_proj and k_proj; the others
@@ -45,16 +48,22 @@ final class DecoderHyperparameters {
      */
     private static final Set<String> ADJACENT_PAIRS = Set.of("llama", "granite", "smollm3");
     /** The architectures whose graph requires {@code output.weight}: a tied head cannot be loaded. */
-    private static final Set<String> OWN_OUTPUT_HEAD = Set.of("qwen2moe", "olmo2", "olmoe");
+    private static final Set<String> OWN_OUTPUT_HEAD = Set.of("qwen2moe", "olmo2", "olmoe", "gpt-oss");
     /**
      * The mixtures whose graph uses a token's k routing weights as the softmax over all experts gave them (qwen2moe.cpp,
      * olmoe.cpp); llama (Mixtral) and qwen3moe renormalise them to sum to 1.
      */
     private static final Set<String> UNNORMALISED_ROUTING = Set.of("qwen2moe", "olmoe");
     /** The mixtures that size their experts by {@code expert_feed_forward_length}; the others by feed_forward_length. */
-    private static final Set<String> EXPERT_WIDTH_KEY = Set.of("qwen2moe", "qwen3moe");
+    private static final Set<String> EXPERT_WIDTH_KEY = Set.of("qwen2moe", "qwen3moe", "gpt-oss");
     /** llama.cpp's smollm3: every {@code n_no_rope_layer_step}-th layer has no rotary embedding, a fixed 4. */
     private static final int SMOLLM3_NO_ROPE_STEP = 4;
+    /** The gain and clamp of gpt-oss's SwiGLU, constants of llama.cpp's graph (LLM_FFN_SWIGLU_OAI_MOE). */
+    private static final float GPT_OSS_SWIGLU_ALPHA = 1.702f;
+    private static final float GPT_OSS_SWIGLU_LIMIT = 7f;
+    /** YaRN's ramp ends as llama.cpp computes them: it reads no key for beta_fast and beta_slow. */
+    private static final double YARN_BETA_FAST = 32;
+    private static final double YARN_BETA_SLOW = 1;
     /** llama.cpp's {@code LLAMA_MAX_EXPERTS}: a file with more experts per layer fails to load. */
     private static final int MAX_EXPERTS = 1024;
 
@@ -93,6 +102,22 @@ final class DecoderHyperparameters {
         return architecture.equals("phi3");
     }
 
+    boolean isGptOss() {
+        return architecture.equals("gpt-oss");
+    }
+
+    /**
+     * Refuses a file type whose choices were not checked against llama.cpp for this architecture: the K-quant mixes for
+     * gpt-oss, whose llama-quantize rules (and MXFP4 experts) this export does not reproduce.
+     */
+    void refuseUncheckedType(GgufType type) {
+        if (isGptOss() && type.isKQuantMix()) {
+            throw new IllegalArgumentException("GGUF export of gpt_oss writes f32, f16, bf16 or q8_0, not " + type
+                    + ": llama-quantize's choices for gpt-oss were not reproduced here; export f32 or bf16 and run "
+                    + "llama.cpp's llama-quantize on it");
+        }
+    }
+
     /** Whether llama.cpp rotates adjacent pairs, so that q_proj and k_proj's rows are reordered within each head. */
     boolean rotatesAdjacentPairs() {
         return ADJACENT_PAIRS.contains(architecture);
@@ -104,12 +129,13 @@ final class DecoderHyperparameters {
             cannot("a partial rotary embedding (" + config.rotaryDim() + " of " + config.headDim() + " dimensions)");
         }
         Activations.Kind act = isGemma() ? Activations.Kind.GELU_TANH : Activations.Kind.SILU;
-        if (config.hiddenAct() != act) {
+        if (config.hiddenAct() != act && !isGptOss()) { // gpt-oss's experts have their own activation
             cannot("the activation " + config.hiddenAct() + " (it computes " + act + ")");
         }
         Set<String> ropes = switch (architecture) {
             case "llama", "granite" -> Set.of("default", "linear", "llama3");
             case "phi3" -> Set.of("default", "longrope");
+            case "gpt-oss" -> Set.of("default", "linear", "yarn");
             default -> Set.of("default", "linear");
         };
         if (!ropes.contains(config.rope().ropeType())) {
@@ -122,7 +148,7 @@ final class DecoderHyperparameters {
         if (config.mlpBias()) {
             cannot("MLP biases (mlp_bias)");
         }
-        if (config.attentionBias() && !architecture.equals("qwen2") && !architecture.equals("qwen2moe")) {
+        if (config.attentionBias() && !architecture.equals("qwen2") && !architecture.equals("qwen2moe") && !isGptOss()) {
             cannot("attention biases (attention_bias)");
         }
         if (!config.tieWordEmbeddings() && (architecture.equals("gemma") || architecture.equals("gemma2"))) {
@@ -147,8 +173,11 @@ final class DecoderHyperparameters {
         if (architecture.equals("olmo2") || architecture.equals("olmoe")) {
             refuseWhatOlmoCannotSay();
         }
+        if (isGptOss()) {
+            refuseWhatGptOssCannotSay();
+        }
         boolean sliding = anySliding();
-        boolean slidingArch = gemma2 || architecture.equals("gemma3") || architecture.equals("olmo2");
+        boolean slidingArch = gemma2 || architecture.equals("gemma3") || architecture.equals("olmo2") || isGptOss();
         boolean windowIgnored = architecture.equals("llama") || phi3;
         if (sliding && !slidingArch && !windowIgnored) {
             cannot("sliding-window layers (use_sliding_window)");
@@ -230,6 +259,66 @@ final class DecoderHyperparameters {
     }
 
     /**
+     * What llama.cpp's gpt-oss fixes (src/models/openai-moe.cpp, src/llama-graph.cpp): the experts' SwiGLU gain 1.702
+     * and clamp 7 (constants of its graph), the attention's biases (it requires {@code attn_output.bias}), layers that
+     * alternate sliding and full attention (the only form checked against it here); and of YaRN, which it computes from
+     * the scaling factor and the original context alone, beta_fast 32, beta_slow 1 and the cos/sin scale
+     * {@code 0.1 ln(factor) + 1}.
+     */
+    private void refuseWhatGptOssCannotSay() {
+        MoeConfig moe = config.moe();
+        if (moe.swigluAlpha() != GPT_OSS_SWIGLU_ALPHA || moe.swigluLimit() != GPT_OSS_SWIGLU_LIMIT) {
+            cannot("the experts' SwiGLU with swiglu_alpha " + moe.swigluAlpha() + " and swiglu_limit "
+                    + moe.swigluLimit() + " (its graph fixes " + GPT_OSS_SWIGLU_ALPHA + " and " + GPT_OSS_SWIGLU_LIMIT + ")");
+        }
+        if (!config.attentionBias()) {
+            cannot("attention without biases (attention_bias false; it requires attn_output.bias)");
+        }
+        if (!anySliding()) {
+            cannot("attention without sliding-window layers (layer_types; its graph keeps a sliding-window cache beside "
+                    + "the full one, and only layers that alternate both were checked against it)");
+        }
+        RopeConfig rope = config.rope();
+        if (!rope.ropeType().equals("yarn")) {
+            return;
+        }
+        if (rope.betaFast() != YARN_BETA_FAST || rope.betaSlow() != YARN_BETA_SLOW) {
+            cannot("YaRN's beta_fast " + rope.betaFast() + " and beta_slow " + rope.betaSlow() + " (it reads no key for "
+                    + "them and uses " + YARN_BETA_FAST + " and " + YARN_BETA_SLOW + ")");
+        }
+        double scale = rope.factor() <= 1 ? 1 : 0.1 * Math.log(rope.factor()) + 1;
+        if (!Double.isNaN(rope.attentionFactor()) && Math.abs(rope.attentionFactor() / scale - 1) > 1e-6) {
+            cannot("YaRN's attention_factor " + rope.attentionFactor() + " (it scales cos and sin by 0.1 ln(factor) + 1 = "
+                    + scale + ")");
+        }
+        if (!rope.truncate()) {
+            warnOfUnroundedRamp(rope);
+        }
+    }
+
+    /**
+     * gpt-oss leaves YaRN's ramp ends where they fall ({@code truncate: false}); llama.cpp rounds them to whole rotary
+     * pairs (ggml's {@code ggml_rope_yarn_corr_dims}), with no key to say otherwise, as in the GGUFs its own
+     * converter makes of gpt-oss: the frequencies of the rotary pairs in between differ slightly.
+     */
+    private void warnOfUnroundedRamp(RopeConfig rope) {
+        double low = Math.max(0, yarnCorrectionDim(rope, rope.betaFast()));
+        double high = Math.min(config.rotaryDim() - 1, yarnCorrectionDim(rope, rope.betaSlow()));
+        if (Math.floor(low) != low || Math.ceil(high) != high) {
+            LOG.warn("{}'s YaRN ramps between rotary pairs {} and {} (truncate false), which llama.cpp rounds to {} "
+                    + "and {}: the rotary frequencies of the pairs between them differ slightly from this model's, as in "
+                    + "llama.cpp's own conversions of gpt-oss", config.modelType(), String.format("%.3f", low),
+                    String.format("%.3f", high), (long) Math.floor(low), (long) Math.ceil(high));
+        }
+    }
+
+    /** The rotary pair where YaRN's ramp ends for {@code rotations} (Peng et al. 2023, section 3.2), as ggml has it. */
+    private double yarnCorrectionDim(RopeConfig rope, double rotations) {
+        return config.rotaryDim() * Math.log(rope.originalMaxPositionEmbeddings() / (rotations * 2 * Math.PI))
+                / (2 * Math.log(rope.ropeTheta()));
+    }
+
+    /**
      * Longrope's scale of cos and sin: the config's {@code attention_factor}, else
      * {@code sqrt(1 + ln(factor) / ln(original))} for a factor above 1, as transformers and the converter compute it.
      */
@@ -297,6 +386,13 @@ final class DecoderHyperparameters {
         }
         if (rope.ropeType().equals("linear")) {
             meta.putString(a + "rope.scaling.type", "linear").putFloat32(a + "rope.scaling.factor", rope.factor());
+        }
+        if (rope.ropeType().equals("yarn")) {
+            // the betas as the converter writes them, though llama.cpp reads its defaults (the only ones exported)
+            meta.putString(a + "rope.scaling.type", "yarn").putFloat32(a + "rope.scaling.factor", rope.factor())
+                    .putUint32(a + "rope.scaling.original_context_length", rope.originalMaxPositionEmbeddings())
+                    .putFloat32(a + "rope.scaling.yarn_beta_fast", rope.betaFast())
+                    .putFloat32(a + "rope.scaling.yarn_beta_slow", rope.betaSlow());
         }
         MoeConfig moe = config.moe();
         if (moe != null) {

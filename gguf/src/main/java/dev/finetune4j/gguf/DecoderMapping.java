@@ -4,6 +4,7 @@ import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.DenseMlp;
+import dev.finetune4j.core.models.decoder.GptOssExperts;
 import dev.finetune4j.core.models.decoder.MlpNames;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 
@@ -32,11 +33,14 @@ import java.util.function.IntUnaryOperator;
  *       its q/k norms over the whole projection as OLMo 2's): each sparse layer's router
  *       becomes {@code ffn_gate_inp}, its experts' projections one 3-D tensor per kind ({@code ffn_gate_exps},
  *       {@code ffn_up_exps}, {@code ffn_down_exps}, expert by expert), Qwen2-MoE's shared expert
- *       {@code ffn_*_shexp} and its gate the vector {@code ffn_gate_inp_shexp}.</li>
+ *       {@code ffn_*_shexp} and its gate the vector {@code ffn_gate_inp_shexp};</li>
+ *   <li>{@code gpt_oss} ({@code gpt-oss}, its rows kept): the o_proj bias, the sinks ({@code attn_sinks}), the norm
+ *       before the experts as {@code post_attention_norm}, the router's bias, and the stacked experts split into
+ *       gate, up and down projections with their biases ({@link #addStackedExperts}).</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}'. Every tensor of the model is taken
- * exactly once: one left over (an adapter that was not merged) fails the export. The same placements name a LoRA
- * adapter's tensors ({@link LoraMapping}).
+ * once, whole or part by part (Granite 4's input_linear, gpt-oss's stacked experts): one left over (an adapter that
+ * was not merged) fails the export. The same placements name a LoRA adapter's tensors ({@link LoraMapping}).
  */
 final class DecoderMapping implements ModelMapping {
     private final DecoderModel model;
@@ -105,8 +109,14 @@ final class DecoderMapping implements ModelMapping {
                 put.add(hf + "self_attn.k_norm.weight", blk + "attn_k_norm.weight", null);
             }
             put.add(hf + "self_attn.o_proj.weight", blk + "attn_output.weight", null);
+            if (hyperparameters.isGptOss()) {
+                put.add(hf + "self_attn.o_proj.bias", blk + "attn_output.bias", null);
+                put.add(hf + "self_attn.sinks", blk + "attn_sinks.weight", null); // one logit per head
+            }
             switch (config.norms()) {
-                case PRE -> put.add(hf + "post_attention_layernorm.weight", blk + "ffn_norm.weight", null);
+                // NOTE: gpt-oss's graph reads the same norm as post_attention_norm
+                case PRE -> put.add(hf + "post_attention_layernorm.weight", blk + (hyperparameters.isGptOss()
+                        ? "post_attention_norm.weight" : "ffn_norm.weight"), null);
                 // Gemma 2 and 3, OLMo: post_attention_layernorm normalises the attention's output
                 case SANDWICH, POST -> put.add(hf + "post_attention_layernorm.weight", blk + "post_attention_norm.weight",
                         null);
@@ -152,6 +162,10 @@ final class DecoderMapping implements ModelMapping {
     private void addMixture(List<Placement> out, String hf, String blk) {
         MoeConfig moe = config.moe();
         String block = hf + moe.naming().block() + ".";
+        if (moe.naming().stacked()) {
+            addStackedExperts(out, block, blk);
+            return;
+        }
         MlpNames names = moe.naming().expert();
         out.add(Placement.plain(block + "gate.weight", blk + "ffn_gate_inp.weight"));
         for (String[] kind : List.of(new String[] {names.gate(), "gate"}, new String[] {names.up(), "up"},
@@ -170,6 +184,30 @@ final class DecoderMapping implements ModelMapping {
         }
     }
 
+    /**
+     * gpt-oss's router with its bias ({@code ffn_gate_inp}) and its stacked experts with their biases, split as
+     * llama.cpp's gpt-oss reads them ({@link StackedExpertViews}): {@code ffn_gate_exps} and {@code ffn_up_exps}
+     * [C, I, E] with biases [I, E], {@code ffn_down_exps} [I, C, E] with its bias [C, E].
+     */
+    private void addStackedExperts(List<Placement> out, String block, String blk) {
+        String router = block + config.moe().naming().router() + ".";
+        out.add(Placement.plain(router + "weight", blk + "ffn_gate_inp.weight"));
+        out.add(Placement.plain(router + "bias", blk + "ffn_gate_inp.bias"));
+        String gateUp = block + "experts." + GptOssExperts.GATE_UP;
+        String down = block + "experts." + GptOssExperts.DOWN;
+        for (int part : new int[] {StackedExpertViews.GATE, StackedExpertViews.UP}) {
+            String kind = blk + (part == StackedExpertViews.GATE ? "ffn_gate_exps." : "ffn_up_exps.");
+            for (int e = 0; e < config.moe().numExperts(); e++) {
+                out.add(Placement.selected(gateUp, kind + "weight", e, StackedExpertViews.interleavedProjection(e, part)));
+            }
+            out.add(Placement.selected(gateUp + "_bias", kind + "bias", -1, StackedExpertViews.interleavedBias(part)));
+        }
+        for (int e = 0; e < config.moe().numExperts(); e++) {
+            out.add(Placement.selected(down, blk + "ffn_down_exps.weight", e, StackedExpertViews.transposedExpert(e)));
+        }
+        out.add(Placement.plain(down + "_bias", blk + "ffn_down_exps.bias"));
+    }
+
     /** Adds a placement; norms get the family's shift. */
     @FunctionalInterface
     private interface Placer {
@@ -178,6 +216,7 @@ final class DecoderMapping implements ModelMapping {
 
     @Override
     public List<GgufTensor> tensors(GgufType type) {
+        hyperparameters.refuseUncheckedType(type);
         List<GgufTensor> out = new ArrayList<>();
         if (config.rope().ropeType().equals("llama3")) {
             out.add(vector("rope_freqs.weight", Llama3RopeFactors.of(config.rope(), config.headDim())));

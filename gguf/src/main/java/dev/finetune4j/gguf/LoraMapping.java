@@ -4,6 +4,7 @@ import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.peft.AdapterLayer;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.lora.ExpertsLora;
 import dev.finetune4j.peft.lora.LoraLinear;
 
 import java.util.ArrayList;
@@ -21,7 +22,8 @@ import java.util.Map;
  * {@code B[part] A = (B A)[part]}
  * for the file: llama.cpp scales each update by {@code alpha / r}, r being that pair's rank. An adapter whose
  * modules scale differently relative to their ranks (a per-module {@code alpha_pattern}) cannot be said with one
- * alpha and is refused, as are DoRA, adapters other than LoRA, and LoRA on modules GGUF has no matrix for.
+ * alpha and is refused, as are DoRA, adapters other than LoRA, LoRA on single or stacked (gpt-oss) experts, and LoRA on
+ * modules GGUF has no matrix for.
  */
 final class LoraMapping {
     private static final String MERGE_INSTEAD = "merge the adapter into the model and export the model instead "
@@ -53,6 +55,11 @@ final class LoraMapping {
         Double common = null;
         for (Map.Entry<String, Module> e : decoder.namedModules().entrySet()) {
             String path = e.getKey();
+            if (e.getValue() instanceof ExpertsLora) {
+                throw new IllegalArgumentException("module '" + path + "' carries LoRA on gpt-oss's stacked experts "
+                        + "(target_parameters); llama.cpp applies LoRA to its ffn_*_exps tensors only as 3-D factors of "
+                        + "every expert at once, which this export does not write: " + MERGE_INSTEAD);
+            }
             if (!(e.getValue() instanceof LoraLinear lora)) {
                 if (e.getValue() instanceof AdapterLayer) {
                     throw new IllegalArgumentException("module '" + path + "' carries a " + e.getValue().getClass()

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntUnaryOperator;
+import java.util.function.UnaryOperator;
 
 /**
  * Where one Hugging Face weight goes in a GGUF file, and how it is turned on the way.
@@ -19,12 +20,13 @@ import java.util.function.IntUnaryOperator;
  * @param transposed whether the weight is stored (in, out), as GPT-2's Conv1D, and written (out, in)
  * @param expert     for one expert's matrix of a mixture, its index in the 3-D GGUF tensor that stacks the layer's
  *                   experts (ggml dims [in, out, experts]); -1 for a weight that is a GGUF tensor of its own
- * @param part       for one part of a weight that GGUF splits into several tensors (Granite 4's fused
- *                   {@code input_linear}: its gate rows, then its up rows), the weight's rows this tensor holds; null
- *                   for the whole weight
+ * @param part       for one part of a weight that GGUF splits into several tensors, the part this tensor holds: a
+ *                   range of its rows (Granite 4's fused {@code input_linear}: its gate rows, then its up rows) or a
+ *                   view of it (gpt-oss's stacked {@code gate_up_proj}: one expert's gate or up columns, transposed);
+ *                   null for the whole weight
  */
 record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, float shift, boolean transposed,
-                 int expert, RowRange part) {
+                 int expert, Part part) {
     private static final String MERGE_HINT = "export the plain model: merge an adapter first with "
             + "PeftModel.mergeAndUnload() (the CLI's export-gguf --adapter does), or export a LoRA adapter alone as an "
             + "adapter GGUF (GgufExporter.exportLora)";
@@ -34,8 +36,29 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
         this(hfName, ggufName, rowOrder, shift, transposed, -1, null);
     }
 
+    /** Which part of a weight a GGUF tensor holds. */
+    sealed interface Part permits RowRange, View {
+        /** The part of {@code weight} (as placed: transposed where the placement transposes), a view of it. */
+        Tensor of(Tensor weight);
+    }
+
     /** Rows {@code [first, first + count)} of a weight's output rows. */
-    record RowRange(int first, int count) {
+    record RowRange(int first, int count) implements Part {
+        @Override
+        public Tensor of(Tensor weight) {
+            return weight.slice(0, first, first + count);
+        }
+    }
+
+    /**
+     * A view of a weight that reorders or strides it (one expert's matrix of a stacked parameter, every other column);
+     * no LoRA factor is placed through one, as LoRA on stacked experts is refused ({@link LoraMapping}).
+     */
+    record View(UnaryOperator<Tensor> select) implements Part {
+        @Override
+        public Tensor of(Tensor weight) {
+            return select.apply(weight);
+        }
     }
 
     /** A weight written as it is. */
@@ -61,6 +84,14 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
         return new Placement(hfName, ggufName, rowOrder, 0f, false, expert, part);
     }
 
+    /**
+     * The view {@code select} of weight {@code hfName}: slice {@code index} of the stacked tensor {@code ggufName}
+     * ({@code index} -1: a GGUF tensor of its own).
+     */
+    static Placement selected(String hfName, String ggufName, int index, UnaryOperator<Tensor> select) {
+        return new Placement(hfName, ggufName, null, 0f, false, index, new View(select));
+    }
+
     /** Whether this weight is one expert's slice of a stacked tensor. */
     boolean isExpert() {
         return expert >= 0;
@@ -68,7 +99,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
 
     /**
      * The tensors of {@code stateDict} under their GGUF names, in the placements' order, stored as {@code type}
-     * decides: each tensor taken once, and one left over (an adapter that was not merged) refused.
+     * decides: each tensor taken (once, or part by part), and one left over (an adapter that was not merged) refused.
      */
     static List<GgufTensor> takeAll(Map<String, Tensor> stateDict, List<Placement> placements, GgufType type,
                                     ModelLayout layout) {
@@ -90,7 +121,8 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
                     throw new IllegalArgumentException("the model has no tensor '" + slice.hfName() + "', which GGUF's "
                             + slice.ggufName() + " needs; " + MERGE_HINT);
                 }
-                tensors.add(t);
+                // an expert's part is taken here, before stacking; a tensor of its own takes its part in tensor()
+                tensors.add(slice.isExpert() && slice.part() != null ? slice.part().of(t) : t);
             }
             out.add(p.isExpert() ? stacked(p.ggufName(), tensors, type, layout)
                     : p.tensor(p.ggufName(), tensors.getFirst(), type, layout));
@@ -131,13 +163,13 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
      */
     GgufTensor tensor(String name, Tensor t, GgufType type, ModelLayout layout) {
         Tensor view = transposed ? t.transpose(0, 1) : t;
+        if (part instanceof RowRange rows && (view.rank() != 2 || (long) rows.first() + rows.count() > view.dim(0))) {
+            throw new IllegalArgumentException("GGUF's " + name + " is rows " + rows.first() + " to "
+                    + (rows.first() + rows.count()) + " of '" + hfName + "', which has shape " + t.shape()
+                    + "; the model's config and its weights disagree: check its intermediate size");
+        }
         if (part != null) {
-            if (view.rank() != 2 || (long) part.first() + part.count() > view.dim(0)) {
-                throw new IllegalArgumentException("GGUF's " + name + " is rows " + part.first() + " to "
-                        + (part.first() + part.count()) + " of '" + hfName + "', which has shape " + t.shape()
-                        + "; the model's config and its weights disagree: check its intermediate size");
-            }
-            view = view.slice(0, part.first(), part.first() + part.count());
+            view = part.of(view);
         }
         long[] dims = TensorRows.ggmlDims(view);
         return new GgufTensor(name, dims, type.storageOf(name, dims, layout),

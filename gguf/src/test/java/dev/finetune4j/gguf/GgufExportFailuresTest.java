@@ -26,6 +26,7 @@ class GgufExportFailuresTest {
     private static final ReferenceCase MIXTRAL = ReferenceCase.byName().get("mixtral-spm-f32");
     private static final ReferenceCase QWEN2_MOE = ReferenceCase.byName().get("qwen2moe-bytebpe-f32");
     private static final ReferenceCase QWEN3_MOE = ReferenceCase.byName().get("qwen3moe-bytebpe-f32");
+    private static final ReferenceCase GPT_OSS = ReferenceCase.byName().get("gptoss-bytebpe-f32");
 
     /** Gemma 3's vision-language checkpoint (model_type gemma3) loads as its language model alone: refused. */
     @Test
@@ -149,6 +150,64 @@ class GgufExportFailuresTest {
         assertTrue(gelu.contains("the activation GELU_EXACT (it computes SILU)"), gelu);
         ObjectNode biased = granite4.configJson().put("mlp_bias", true);
         assertTrue(refusal(biased, granite4, tmp.resolve("c")).contains("MLP biases (mlp_bias)"));
+    }
+
+    /**
+     * What llama.cpp's gpt-oss fixes (src/models/openai-moe.cpp, src/llama-graph.cpp): the SwiGLU's alpha and limit,
+     * the attention biases, its own output head, YaRN's betas and cos/sin scale; layers that never slide and the
+     * K-quant mixes, which were not checked against it.
+     */
+    @Test
+    void gptOssSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        String limit = refusal(GPT_OSS.configJson().put("swiglu_limit", 8.0), GPT_OSS, tmp.resolve("a"));
+        assertTrue(limit.contains("gpt-oss architecture cannot express the experts' SwiGLU with swiglu_alpha 1.702 and "
+                + "swiglu_limit 8.0 (its graph fixes 1.702 and 7.0)"), limit);
+        String alpha = refusal(GPT_OSS.configJson().put("swiglu_alpha", 1.5), GPT_OSS, tmp.resolve("b"));
+        assertTrue(alpha.contains("swiglu_alpha 1.5 and swiglu_limit 7.0"), alpha);
+        ObjectNode unbiased = GPT_OSS.configJson().put("attention_bias", false);
+        assertTrue(refusal(unbiased, GPT_OSS, tmp.resolve("c")).contains("attention without biases"));
+        ObjectNode tied = GPT_OSS.configJson().put("tie_word_embeddings", true);
+        assertTrue(refusal(tied, GPT_OSS, tmp.resolve("d")).contains("tied to the token embeddings"));
+        ObjectNode full = GPT_OSS.configJson();
+        full.putArray("layer_types").add("full_attention").add("full_attention");
+        assertTrue(refusal(full, GPT_OSS, tmp.resolve("e")).contains("without sliding-window layers"));
+        ObjectNode betas = GPT_OSS.configJson();
+        ((ObjectNode) betas.get("rope_parameters")).put("beta_fast", 16.0);
+        String beta = refusal(betas, GPT_OSS, tmp.resolve("f"));
+        assertTrue(beta.contains("YaRN's beta_fast 16.0 and beta_slow 1.0 (it reads no key for them"), beta);
+        ObjectNode scaled = GPT_OSS.configJson();
+        ((ObjectNode) scaled.get("rope_parameters")).put("attention_factor", 2.0);
+        String scale = refusal(scaled, GPT_OSS, tmp.resolve("g"));
+        assertTrue(scale.contains("attention_factor 2.0 (it scales cos and sin by 0.1 ln(factor) + 1 = 1.34"), scale);
+        try (LanguageModel model = GPT_OSS.model(); HfTokenizer tokenizer = GPT_OSS.loadTokenizer(tmp.resolve("tok"))) {
+            IllegalArgumentException kQuant = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("m.gguf"), GgufType.Q4_K_M));
+            assertTrue(kQuant.getMessage().contains("gpt_oss writes f32, f16, bf16 or q8_0, not Q4_K_M"),
+                    kQuant.getMessage());
+        }
+        assertNoGguf(tmp);
+    }
+
+    /**
+     * LoRA on gpt-oss's stacked experts ({@code target_parameters}) has no form in an adapter GGUF written here, and the
+     * model carrying it unmerged is refused too; both name the merge.
+     */
+    @Test
+    void loraOnStackedExpertsIsRefused(@TempDir Path tmp) throws Exception {
+        try (HfTokenizer tokenizer = GPT_OSS.loadTokenizer(tmp.resolve("tok"));
+             PeftModel experts = Peft.wrap(GPT_OSS.model(),
+                     LoraConfig.builder().r(2).targetParameters("mlp.experts.gate_up_proj").build())) {
+            IllegalArgumentException adapter = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.exportLora(experts, tmp.resolve("a.gguf"), GgufType.F32));
+            assertTrue(adapter.getMessage().contains("'model.layers.0.mlp.experts' carries LoRA on gpt-oss's stacked "
+                    + "experts (target_parameters)") && adapter.getMessage().contains("mergeAndUnload"),
+                    adapter.getMessage());
+            IllegalArgumentException unmerged = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(experts.base(), tokenizer, tmp.resolve("m.gguf"), GgufType.F32));
+            assertTrue(unmerged.getMessage().contains("no tensor 'model.layers.0.mlp.experts.gate_up_proj'")
+                    && unmerged.getMessage().contains("mergeAndUnload"), unmerged.getMessage());
+        }
+        assertNoGguf(tmp);
     }
 
     /** A dense model's importance matrix does not fit a mixture: its ffn_gate, ffn_up and ffn_down are not there. */

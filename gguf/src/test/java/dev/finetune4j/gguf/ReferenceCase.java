@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.GptOssExperts;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
@@ -39,6 +40,15 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                      long seed) {
     /** The seed of the dense cases' weights. */
     static final long DEFAULT_SEED = 42;
+    /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
+    static final long GPT_OSS_SEED = 21;
+    /**
+     * The range of gpt-oss's gate_up_proj: uniform in [-r, r) over 64 inputs of about unit size gives gate and up
+     * values of standard deviation about 4.6 r, so that many pass the SwiGLU's clamp at 7.
+     */
+    private static final double GPT_OSS_GATE_UP_RANGE = 1.2;
+    /** The range of gpt-oss's sink logits, wide enough that each head's sink takes a visible share of its attention. */
+    private static final double SINK_RANGE = 1.5;
     /** Texts whose tokenization llama.cpp and finetune4j must agree on: ASCII, Chinese, emoji, special tokens. */
     static final List<String> TEXTS = List.of("Hello world, hello 12 worlds!", "你好，世界", "I like 🦙 and 🚀 :)",
             "<|im_start|>user hello<|im_end|>", "<s>hello</s> world", "  two  spaces\tand a tab");
@@ -218,6 +228,19 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     /** OLMoE wide enough for K-quants: rows of 256 in every matrix, the stacked experts' too. */
     private static final String OLMOE_WIDE = OLMOE.replace("\"hidden_size\": 64, \"intermediate_size\": 64",
             "\"hidden_size\": 256, \"intermediate_size\": 256");
+    /**
+     * gpt-oss: q/k/v/o biases, sinks, a window of 4 on layer 0 and full attention on layer 1, YaRN as gpt-oss's (factor
+     * 32 over 4,096 positions, theta 150,000: its ramp between rotary pairs 2 and 5) but with its ends rounded
+     * ({@code truncate: true}), as llama.cpp rounds them; 4 experts of width 64, 2 per token. Its experts' gate_up_proj
+     * is drawn wide enough that the SwiGLU's clamp at 7 bites.
+     */
+    private static final String GPT_OSS = """
+            {"model_type": "gpt_oss", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 64,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "num_local_experts": 4, "num_experts_per_tok": 2, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5,
+             "sliding_window": 4, "layer_types": ["sliding_attention", "full_attention"], "tie_word_embeddings": false,
+             "rope_parameters": {"rope_type": "yarn", "rope_theta": 150000.0, "factor": 32.0, "beta_fast": 32.0,
+                                 "beta_slow": 1.0, "original_max_position_embeddings": 4096, "truncate": true}}""";
     /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
     static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
 
@@ -230,7 +253,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * and one quantized type each (OLMo 2 a K-quant mix), and Granite with a LoRA adapter; Granite 4 in F32, Q8_0,
      * with a LoRA adapter (its fused input_linear's split into ffn_gate and ffn_up), without position encoding and in
      * Q4_K_M under an importance matrix (both parts of input_linear weighted by its inputs); OLMoE in F32, with an
-     * attention LoRA adapter and in Q4_K_M under an importance matrix.
+     * attention LoRA adapter and in Q4_K_M under an importance matrix; gpt-oss in F32, BF16 and Q8_0.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -300,7 +323,10 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("olmoe-bytebpe-f32", OLMOE, "bytebpe", GgufType.F32, false, false, 7),
             new ReferenceCase("olmoe-bytebpe-lora-f32", OLMOE, "bytebpe", GgufType.F32, true, false, 7),
             new ReferenceCase("olmoe-wide-bytebpe-q4_k_m-imatrix", OLMOE_WIDE, "bytebpe", GgufType.Q4_K_M, false, true,
-                    32));
+                    32),
+            new ReferenceCase("gptoss-bytebpe-f32", GPT_OSS, "bytebpe", GgufType.F32, false, false, GPT_OSS_SEED),
+            new ReferenceCase("gptoss-bytebpe-bf16", GPT_OSS, "bytebpe", GgufType.BF16, false, false, GPT_OSS_SEED),
+            new ReferenceCase("gptoss-bytebpe-q8_0", GPT_OSS, "bytebpe", GgufType.Q8_0, false, false, GPT_OSS_SEED));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -344,7 +370,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * {@value #DEFAULT_SEED}: matrices
      * uniform in [-0.15, 0.15) (scaled by sqrt(64 / hidden size) for the wide models, whose activations would
      * otherwise grow layer by layer until rounding decides the logits), norms scaling by [0.8, 1.2) (Gemma's weights
-     * w in [-0.2, 0.2), as it scales by 1 + w), biases in [-0.1, 0.1).
+     * w in [-0.2, 0.2), as it scales by 1 + w), biases in [-0.1, 0.1); gpt-oss's gate_up_proj and sinks wider (see
+     * {@link #GPT_OSS_GATE_UP_RANGE}, {@link #SINK_RANGE}).
      */
     static LanguageModel model(ObjectNode config) {
         return model(config, DEFAULT_SEED);
@@ -360,7 +387,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
         for (var e : new TreeMap<>(model.stateDict()).entrySet()) {
             String name = e.getKey();
             boolean norm = name.endsWith("norm.weight") || name.matches(".*\\.ln_\\w+\\.weight");
-            double low = norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1 : -matrixRange;
+            double low = norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
+                    : name.endsWith(".experts." + GptOssExperts.GATE_UP) ? -GPT_OSS_GATE_UP_RANGE
+                    : name.endsWith(".sinks") ? -SINK_RANGE : -matrixRange;
             double high = norm ? normCentre + 0.2 : -low;
             StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
         }

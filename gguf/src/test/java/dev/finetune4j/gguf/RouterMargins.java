@@ -1,6 +1,6 @@
 package dev.finetune4j.gguf;
 
-import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
 import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Module;
@@ -23,11 +23,12 @@ final class RouterMargins {
     }
 
     /** The smallest gap over the tokens of {@code ids} between the k-th and (k+1)-th router logit, with where it is. */
-    static Margin smallest(LanguageModel model, long[] ids, int k) {
+    static Margin smallest(DecoderModel model, long[] ids, int k) {
+        String router = model.config().moe().naming().router();
         List<Recorder> recorders = new ArrayList<>();
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
             if (e.getValue() instanceof SparseMoeBlock block) {
-                recorders.add(new Recorder(block, e.getKey()));
+                recorders.add(new Recorder(block, router, e.getKey()));
             }
         }
         try {
@@ -57,15 +58,17 @@ final class RouterMargins {
     /** Stands in for a block's router while the model runs, keeping its logits (tokens x experts). */
     private static final class Recorder extends Module implements Layer {
         private final Module block;
+        private final String name;
         private final Layer router;
         private final String path;
         private float[] logits;
 
-        Recorder(Module block, String path) {
+        Recorder(Module block, String name, String path) {
             this.block = block;
-            this.router = (Layer) block.children().get("gate");
+            this.name = name;
+            this.router = (Layer) block.children().get(name);
             this.path = path;
-            block.replaceChild("gate", this);
+            block.replaceChild(name, this);
         }
 
         @Override
@@ -76,7 +79,7 @@ final class RouterMargins {
         }
 
         void restore() {
-            block.replaceChild("gate", (Module) router);
+            block.replaceChild(name, (Module) router);
         }
     }
 }
