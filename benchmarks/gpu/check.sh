@@ -46,7 +46,7 @@ export FINETUNE4J_CUDA_POISON=1
 # with their adapters added.
 CP=""
 for m in core peft samples; do
-    CP="$CP:$PKG/test-classes/$m"
+    CP="$CP:$PKG/test-classes/$m.jar"
 done
 CP="$CP:peft/src/test/resources:core/src/test/resources"
 for m in "$PKG"/classes/*; do
@@ -72,7 +72,7 @@ suite() {
 host_only='^$'
 [ "${EMULATED_CUDA:-off}" = on ] || host_only='.*\.(CudaAttentionEmulationTest|KernelSourcesCompileTest)$'
 suite "$OUT/check.log" "$OUT/reports" 300 \
-    --scan-class-path "$PKG/test-classes/core:$PKG/test-classes/peft:$PKG/test-classes/samples" \
+    --scan-class-path "$PKG/test-classes/core.jar:$PKG/test-classes/peft.jar:$PKG/test-classes/samples.jar" \
     --include-classname '^dev\.finetune4j\.core\.backend\.cuda\..*Test$|^dev\.finetune4j\..*OnCudaTest$' \
     --exclude-classname "$host_only"
 status=$?

@@ -5,8 +5,9 @@
 #   jdk.tgz         a jlink'd JDK 25 (modules uncompressed and libjvm stripped, so that gzip packs them tighter)
 #   classes/M.jar   the classes and resources of modules core, peft, data, eval, gguf, samples and benchmarks, each
 #                   as a jar (a third of their size as folders)
-#   test-classes/M  the test classes of core, peft and samples, without their resources: the fixtures travel in
-#                   the working tree (src/test/resources), and check.sh puts them on the class path from there
+#   test-classes/M.jar  the test classes of core, peft and samples, without their resources, each as a jar: the
+#                   fixtures travel in the working tree (src/test/resources), and check.sh puts them on the class
+#                   path from there
 #   lib             the libraries those classes load (Jackson, SLF4J, Guava, picocli) and JUnit's console launcher
 #   commit.txt      the commit they were built from
 # The working tree and the carried folders may take 64 MiB together; this fails if the folder would leave less than
@@ -41,9 +42,10 @@ mvn -B -ntp -o -q dependency:build-classpath -pl samples -Dmdep.includeScope=tes
 
 rm -rf "$OUTDIR"
 mkdir -p "$OUTDIR/lib" "$OUTDIR/classes" "$OUTDIR/test-classes"
-# NOTE: java.xml is added to the brief's module list: the console launcher writes its XML report with it.
+# NOTE: java.xml and jdk.zipfs are added to the brief's module list: the console launcher writes its XML report with
+# the one and scans the test jars through the other.
 runtime=$(mktemp -d)
-jlink --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml \
+jlink --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml,jdk.zipfs \
     --strip-debug --no-man-pages --no-header-files --compress=zip-0 --output "$runtime/jdk"
 strip --strip-unneeded "$runtime/jdk/lib/server/libjvm.so"
 tar czf "$OUTDIR/jdk.tgz" -C "$runtime" jdk
@@ -52,8 +54,7 @@ for m in $MODULES; do
     jar --create --file "$OUTDIR/classes/$m.jar" -C "$m/target/classes" .
 done
 for m in $TESTED; do
-    mkdir -p "$OUTDIR/test-classes/$m"
-    cp -r "$m/target/test-classes/dev" "$OUTDIR/test-classes/$m/"
+    jar --create --file "$OUTDIR/test-classes/$m.jar" -C "$m/target/test-classes" dev
 done
 cp "$CONSOLE" "$OUTDIR/lib/junit-platform-console-standalone.jar"
 tr ':' '\n' < samples/target/gpu-classpath.txt | while read -r jar; do

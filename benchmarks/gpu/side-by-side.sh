@@ -53,7 +53,7 @@ if [ "$SHAPES" = tiny ]; then
     DEVICE=${DEVICE:-cpu}; XMX=2g; STEPS=2; WARMUP=1; HF_WARMUP=1; HF_SKIP="the anchor has no tiny shape (dry run)"
     # The emulated device's provider is one of core's test classes, registered by its test resources (which travel
     # in the working tree, not in the package).
-    [[ "$DEVICE" != emucuda:* ]] || CP="$CP:$PKG/test-classes/core:core/src/test/resources"
+    [[ "$DEVICE" != emucuda:* ]] || CP="$CP:$PKG/test-classes/core.jar:core/src/test/resources"
 else
     # Untimed steps first, so that both systems are timed in their steady state. The anchor's eager PyTorch reaches it
     # in a few steps (8). The JVM compiles our step's host code by call counts, so over tens of steps: on the fake
