@@ -4,7 +4,8 @@
 # even when a check fails: the anchor's numbers on the card and our step's profile tell what to do next either way
 # (a failing check says the speed of a wrong step means nothing, and the table is read with that in mind).
 # First, transformers (installed there, not here) recomputes the golden outputs that tools/reference/families_torch.py
-# made for Gemma, Gemma 2, Gemma 3, Phi-3 and the sliding-window families (seconds, on the CPU; 60 s at most).
+# made for Gemma, Gemma 2, Gemma 3, Phi-3, the sliding-window families, Granite 3 and 4, OLMo 2 and 3, SmolLM3, the
+# mixtures and gpt-oss (seconds each, on the CPU; 120 s at most).
 # Then Python PEFT's add_weighted_adapter checks the adapter-mixing golden values (tools/reference/adapter_mix_torch.py).
 # Everything lands under $OUT: transformers-verify.log, peft-mix-check.json/.log, check.log, check-isolated.log, environment.txt, reports/ and
 # side-by-side/.
