@@ -13,7 +13,7 @@ import java.util.Optional;
  * How a model writes function calls in its output, read back into {@link ToolCall}s: one subclass per format.
  *
  * <ul>
- *   <li>{@link #HERMES} (Hermes, Qwen 2.5 and 3): {@code <tool_call>{"name": ..., "arguments": {...}}</tool_call>},
+ *   <li>{@link #HERMES} (Hermes, Qwen 2.5 and 3, SmolLM3, Granite 4): {@code <tool_call>{"name": ..., "arguments": {...}}</tool_call>},
  *   several in a row, after any text;</li>
  *   <li>{@link #LLAMA3_JSON} (Llama 3.1 and 3.2): the whole answer is {@code {"name": ..., "parameters": {...}}},
  *   optionally after {@code <|python_tag|>}, several separated by {@code ;};</li>
@@ -23,6 +23,8 @@ import java.util.Optional;
  *   <li>{@link #MISTRAL_V11} (Mistral's tokenizers from v11 on: Mistral Small 3.1 and 3.2, Magistral, Devstral):
  *   {@code [TOOL_CALLS]name[ARGS]{...}}, several in a row, after any text; both markers are special tokens, so
  *   {@code name{...}} reads as a call after a marker and at the start of the answer;</li>
+ *   <li>{@link #GRANITE} (Granite 3.x; Granite 4 writes Hermes' blocks): {@code <|tool_call|>[{"name": ...,
+ *   "arguments": {...}}, ...]}, read as Mistral's array, its marker a special token too;</li>
  *   <li>{@link #function(String)} and {@link #anyFunction()}: the output of a forced tool choice, decoded under
  *   {@link ToolChoiceSchemas}' grammars.</li>
  * </ul>
@@ -45,18 +47,20 @@ import java.util.Optional;
  *
  * <p>Thread safety: immutable; {@link #stream()} gives each output its own state.
  */
-public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonFormat, MistralFormat, MistralV11Format,
+public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonFormat, MarkedArrayFormat, MistralV11Format,
         ForcedFormat {
     /** Hermes and Qwen's {@code <tool_call>} blocks. */
     public static final ToolCallFormat HERMES = new HermesFormat();
     /** Llama 3.1 and 3.2's JSON calls. */
     public static final ToolCallFormat LLAMA3_JSON = new Llama3JsonFormat();
     /** Mistral's {@code [TOOL_CALLS]} arrays. */
-    public static final ToolCallFormat MISTRAL = new MistralFormat();
+    public static final ToolCallFormat MISTRAL = MarkedArrayFormat.MISTRAL;
+    /** Granite 3's {@code <|tool_call|>} arrays. */
+    public static final ToolCallFormat GRANITE = MarkedArrayFormat.GRANITE;
     /** Mistral's {@code [TOOL_CALLS]name[ARGS]{...}} calls (tokenizers v11 and later). */
     public static final ToolCallFormat MISTRAL_V11 = new MistralV11Format();
     /** The names of the model formats, as {@link #named} takes them. */
-    public static final List<String> NAMES = List.of("hermes", "llama3_json", "mistral", "mistral_v11");
+    public static final List<String> NAMES = List.of("hermes", "llama3_json", "mistral", "mistral_v11", "granite");
 
     ToolCallFormat() {
     }
@@ -64,7 +68,7 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
     /**
      * A model format by name (case-insensitive), as vLLM's {@code --tool-call-parser} names them.
      *
-     * @param name {@code hermes}, {@code llama3_json}, {@code mistral} or {@code mistral_v11}
+     * @param name {@code hermes}, {@code llama3_json}, {@code mistral}, {@code mistral_v11} or {@code granite}
      * @return the format
      * @throws IllegalArgumentException for another name, listing the names
      */
@@ -74,6 +78,7 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
             case "llama3_json" -> LLAMA3_JSON;
             case "mistral" -> MISTRAL;
             case "mistral_v11" -> MISTRAL_V11;
+            case "granite" -> GRANITE;
             default -> throw new IllegalArgumentException("unknown tool call format '" + name + "'; use one of " + NAMES);
         };
     }
@@ -99,6 +104,9 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
         }
         if (source.contains("[TOOL_CALLS]")) {
             return Optional.of(MISTRAL);
+        }
+        if (source.contains("<|tool_call|>")) {
+            return Optional.of(GRANITE);
         }
         if (source.contains("<|python_tag|>") || (source.contains("<|start_header_id|>") && source.contains("\"parameters\""))) {
             return Optional.of(LLAMA3_JSON);

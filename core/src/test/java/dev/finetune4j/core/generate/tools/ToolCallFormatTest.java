@@ -131,6 +131,27 @@ class ToolCallFormatTest {
         assertEquals(list, ToolCallFormat.MISTRAL.parse(list).content());
     }
 
+    /**
+     * Granite 3's {@code <|tool_call|>} array, read as Mistral's (after text, or bare at the start since decoding drops
+     * the special token), with OpenAI-style ids; a stream cut anywhere, the marker split included, splits alike.
+     */
+    @Test
+    void graniteReadsTheArrayAfterItsMarker() {
+        String out = "Let me check.<|tool_call|>[{\"arguments\": {\"city\": \"Paris\"}, \"name\": \"get_weather\"}, "
+                + "{\"name\": \"get_time\", \"arguments\": {}}]";
+        ParsedToolCalls parsed = ToolCallFormat.GRANITE.parse(out);
+        assertEquals("Let me check.", parsed.content());
+        assertCalls(parsed, "get_weather", "{\"city\":\"Paris\"}", "get_time", "{}");
+        parsed.calls().forEach(c -> assertTrue(c.id().startsWith("call_"), c.id()));
+        assertCalls(ToolCallFormat.GRANITE.parse("[{\"name\": \"f\", \"arguments\": {}}]"), "f", "{}");
+        String mistralMarker = "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}]";
+        assertEquals(mistralMarker, ToolCallFormat.GRANITE.parse(mistralMarker).content(), "another format's marker is text");
+        for (int cut = 0; cut <= out.length(); cut++) {
+            assertEquals(shape(parsed), shape(streamed(ToolCallFormat.GRANITE, out.substring(0, cut), out.substring(cut))),
+                    "cut at " + cut);
+        }
+    }
+
     @Test
     void aMalformedMistralArrayIsContentWhole() {
         String out = "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {}}, {\"arguments\": {}}]";
@@ -275,6 +296,9 @@ class ToolCallFormatTest {
         assertEquals(Optional.of(ToolCallFormat.LLAMA3_JSON), ToolCallFormat.detect(template("llama-3.2-3b-instruct.jinja")));
         assertEquals(Optional.of(ToolCallFormat.MISTRAL), ToolCallFormat.detect(template("mistral-7b-instruct-v0.3.jinja")));
         assertEquals(Optional.of(ToolCallFormat.MISTRAL), ToolCallFormat.detect(template("mistral-nemo-instruct-2407.jinja")));
+        assertEquals(Optional.of(ToolCallFormat.GRANITE), ToolCallFormat.detect(template("granite-3.3-2b-instruct.jinja")));
+        assertEquals(Optional.of(ToolCallFormat.HERMES), ToolCallFormat.detect(template("granite-4.0.jinja")));
+        assertEquals(Optional.of(ToolCallFormat.HERMES), ToolCallFormat.detect(template("smollm3-3b.jinja")));
         assertEquals(Optional.empty(), ToolCallFormat.detect(template("gemma-3.jinja")));
         assertEquals(Optional.empty(), ToolCallFormat.detect(ChatTemplate.CHATML));
     }
@@ -283,6 +307,7 @@ class ToolCallFormatTest {
     void formatsAreNamedAsVllmNamesItsParsers() {
         assertEquals(ToolCallFormat.MISTRAL, ToolCallFormat.named("Mistral"));
         assertEquals("llama3_json", ToolCallFormat.named("llama3_json").name());
+        assertEquals(ToolCallFormat.GRANITE, ToolCallFormat.named("granite"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ToolCallFormat.named("pythonic"));
         assertTrue(e.getMessage().contains("hermes"), e.getMessage());
     }
