@@ -29,13 +29,18 @@ import java.util.function.Function;
  * {@code token_ids}. With tools, chat choices are read for calls ({@link ToolCallSplitter}): a whole answer carries
  * them as {@code message.tool_calls}; a stream announces each call in a {@code tool_calls} delta (index, id, type,
  * function name, {@code ""} arguments) as soon as its head is read, then sends its arguments in pieces as they are
- * generated, which clients concatenate into the whole answer's arguments string.
+ * generated, which clients concatenate into the whole answer's arguments string. With a reasoning parser (chat only),
+ * thinking is split off first ({@link ReasoningSplitter}): a whole answer carries it as
+ * {@code message.reasoning_content}, a stream as {@code delta.reasoning_content} pieces before the content's, and
+ * tool calls are read from the content only; outputs constrained by {@code response_format} or a forced
+ * {@code tool_choice} are not split, since the constraint shapes them from their first token.
  */
 final class CompletionEndpoint {
     private static final Logger LOG = LoggerFactory.getLogger(CompletionEndpoint.class);
 
     private final ServedModels models;
     private final ResponseShape shape;
+    private final ReasoningParser reasoning;
     private final String promptParam;
     private final Function<JsonNode, ToolCalling> tools;
     private final BiFunction<JsonNode, ToolCalling, List<long[]>> prompts;
@@ -44,6 +49,8 @@ final class CompletionEndpoint {
     /**
      * @param models           what is served
      * @param shape            the route's response shape
+     * @param reasoning        {@link ReasoningParser#THINK} to split thinking off the answers, else
+     *                         {@link ReasoningParser#NONE}
      * @param promptParam      the field the prompts come from ({@code prompt}, {@code messages}), for error messages
      * @param tools            reads the body's tool fields ({@link ToolChoices}); a route without tools answers
      *                         {@link ToolCalling#NONE}
@@ -51,10 +58,12 @@ final class CompletionEndpoint {
      *                         what the route does not support)
      * @param defaultMaxTokens {@code max_tokens} when the request has none
      */
-    CompletionEndpoint(ServedModels models, ResponseShape shape, String promptParam, Function<JsonNode, ToolCalling> tools,
-                       BiFunction<JsonNode, ToolCalling, List<long[]>> prompts, int defaultMaxTokens) {
+    CompletionEndpoint(ServedModels models, ResponseShape shape, ReasoningParser reasoning, String promptParam,
+                       Function<JsonNode, ToolCalling> tools, BiFunction<JsonNode, ToolCalling, List<long[]>> prompts,
+                       int defaultMaxTokens) {
         this.models = models;
         this.shape = shape;
+        this.reasoning = reasoning;
         this.promptParam = promptParam;
         this.tools = tools;
         this.prompts = prompts;
@@ -86,12 +95,17 @@ final class CompletionEndpoint {
         int choiceCount = promptIds.size() * params.n();
         LogprobsJson logprobs = topLogprobs == CompletionRequest.NO_LOGPROBS ? null
                 : new LogprobsJson(models.tokenizer(), models.vocabulary().bytesOrNull(), choiceCount);
+        // a constrained output (JSON mode, a forced call) is shaped from its first token: it holds no thinking
+        boolean constrained = toolCalling.constraint() != null || format != null;
+        boolean[] opened = constrained ? null : thinkingOpened(promptIds, params.n());
+        Function<ToolCallSplitter.Sink, GenerationRun.Listener> readers =
+                sink -> listener(toolCalling, opened, choiceCount, sink);
         try (GenerationRun run = GenerationRun.start(models.engine(), adapter, promptIds, params, models.tokenizer(),
                 topLogprobs, promptParam)) {
             if (params.stream()) {
-                stream(run, toolCalling, header, choiceCount, params.includeUsage(), logprobs, response);
+                stream(run, readers, header, choiceCount, params.includeUsage(), logprobs, response);
             } else {
-                whole(run, toolCalling, header, choiceCount, logprobs, response);
+                whole(run, readers, header, choiceCount, logprobs, response);
             }
         }
     }
@@ -101,29 +115,59 @@ final class CompletionEndpoint {
         return json == null ? null : shape.logprobs(json, choice, tokens);
     }
 
-    /** {@code sink}, behind a {@link ToolCallSplitter} when the request's choices are read for tool calls. */
-    private static GenerationRun.Listener listener(ToolCalling toolCalling, int choiceCount, ToolCallSplitter.Sink sink) {
-        return toolCalling.format() == null ? sink
-                : new ToolCallSplitter(toolCalling.format(), toolCalling.parallel(), choiceCount, sink);
+    /**
+     * Per choice, whether its prompt opened thinking ({@link ReasoningSplitter#promptOpensThinking}); null when this
+     * route does not split thinking off.
+     */
+    private boolean[] thinkingOpened(List<long[]> promptIds, int n) {
+        if (reasoning != ReasoningParser.THINK) {
+            return null;
+        }
+        boolean[] opened = new boolean[promptIds.size() * n];
+        for (int i = 0; i < opened.length; i++) {
+            opened[i] = ReasoningSplitter.promptOpensThinking(models.tokenizer(), promptIds.get(i / n));
+        }
+        return opened;
     }
 
-    private void whole(GenerationRun run, ToolCalling toolCalling, ObjectNode header, int choiceCount,
-                       LogprobsJson logprobsJson, ServerResponse response) throws InterruptedException {
+    /**
+     * {@code sink}, behind a {@link ToolCallSplitter} when the choices are read for tool calls, and behind a
+     * {@link ReasoningSplitter} before that when thinking is split off ({@code thinkingOpened} not null).
+     */
+    private static GenerationRun.Listener listener(ToolCalling toolCalling, boolean[] thinkingOpened, int choiceCount,
+                                                   ToolCallSplitter.Sink sink) {
+        ReasoningSplitter.Sink content = toolCalling.format() == null ? sink
+                : new ToolCallSplitter(toolCalling.format(), toolCalling.parallel(), choiceCount, sink);
+        return thinkingOpened == null ? content : new ReasoningSplitter(thinkingOpened, content);
+    }
+
+    /** The whole answer; {@code readers} puts the splitters the request needs in front of a sink. */
+    private void whole(GenerationRun run, Function<ToolCallSplitter.Sink, GenerationRun.Listener> readers,
+                       ObjectNode header, int choiceCount, LogprobsJson logprobsJson, ServerResponse response)
+            throws InterruptedException {
         List<StringBuilder> texts = new ArrayList<>();
+        List<StringBuilder> thoughts = new ArrayList<>();
         List<List<ToolCall>> calls = new ArrayList<>();
         List<List<Long>> tokens = new ArrayList<>();
         List<List<TokenLogprobs>> logprobs = new ArrayList<>();
         ChoiceFinish[] finishes = new ChoiceFinish[choiceCount];
         for (int i = 0; i < choiceCount; i++) {
             texts.add(new StringBuilder());
+            thoughts.add(new StringBuilder());
             calls.add(new ArrayList<>());
             tokens.add(new ArrayList<>());
             logprobs.add(new ArrayList<>());
         }
-        run.drain(listener(toolCalling, choiceCount, new ToolCallSplitter.Sink() {
+        run.drain(readers.apply(new ToolCallSplitter.Sink() {
             @Override
             public void onText(int choice, String text, long[] ids, List<TokenLogprobs> idLogprobs) {
                 texts.get(choice).append(text);
+                add(choice, ids, idLogprobs);
+            }
+
+            @Override
+            public void onReasoning(int choice, String text, long[] ids, List<TokenLogprobs> idLogprobs) {
+                thoughts.get(choice).append(text);
                 add(choice, ids, idLogprobs);
             }
 
@@ -161,15 +205,17 @@ final class CompletionEndpoint {
         ArrayNode choices = body.putArray("choices");
         for (int i = 0; i < choiceCount; i++) {
             long[] ids = tokens.get(i).stream().mapToLong(Long::longValue).toArray();
-            choices.add(shape.wholeChoice(i, texts.get(i).toString(), calls.get(i), ids, logprobs(logprobsJson, i, logprobs.get(i)),
-                    finishes[i]));
+            choices.add(shape.wholeChoice(i, texts.get(i).toString(), thoughts.get(i).toString(), calls.get(i), ids,
+                    logprobs(logprobsJson, i, logprobs.get(i)), finishes[i]));
         }
         body.set("usage", OpenAiJson.usage(run.promptTokens(), run.completionTokens()));
         OpenAiRoutes.sendJson(response, 200, body);
     }
 
-    private void stream(GenerationRun run, ToolCalling toolCalling, ObjectNode header, int choiceCount, boolean includeUsage,
-                        LogprobsJson logprobsJson, ServerResponse response) throws InterruptedException {
+    /** The answer as server-sent events; {@code readers} as for {@link #whole}. */
+    private void stream(GenerationRun run, Function<ToolCallSplitter.Sink, GenerationRun.Listener> readers,
+                        ObjectNode header, int choiceCount, boolean includeUsage, LogprobsJson logprobsJson,
+                        ServerResponse response) throws InterruptedException {
         try (SseStream sse = SseStream.open(response, OpenAiJson.MAPPER)) {
             for (int i = 0; i < choiceCount; i++) {
                 ObjectNode opening = shape.openingChoice(i);
@@ -178,10 +224,15 @@ final class CompletionEndpoint {
                 }
             }
             try {
-                run.drain(listener(toolCalling, choiceCount, new ToolCallSplitter.Sink() {
+                run.drain(readers.apply(new ToolCallSplitter.Sink() {
                     @Override
                     public void onText(int choice, String text, long[] ids, List<TokenLogprobs> idLogprobs) {
                         sse.send(chunk(header, shape.pieceChoice(choice, text, ids, logprobs(logprobsJson, choice, idLogprobs))));
+                    }
+
+                    @Override
+                    public void onReasoning(int choice, String text, long[] ids, List<TokenLogprobs> idLogprobs) {
+                        sse.send(chunk(header, shape.reasoningPieceChoice(choice, text, logprobs(logprobsJson, choice, idLogprobs))));
                     }
 
                     @Override

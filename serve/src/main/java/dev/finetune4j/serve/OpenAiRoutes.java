@@ -39,14 +39,14 @@ final class OpenAiRoutes {
 
     static void register(HttpRouting.Builder routing, ServedModels models, AccessKeys keys) {
         ModelEndpoints modelEndpoints = new ModelEndpoints(models);
-        CompletionEndpoint completions = new CompletionEndpoint(models, new ResponseShape.Text(), "prompt", body -> ToolCalling.NONE, (body, tools) -> {
+        CompletionEndpoint completions = new CompletionEndpoint(models, new ResponseShape.Text(), ReasoningParser.NONE, "prompt", body -> ToolCalling.NONE, (body, tools) -> {
             SamplingParameters.refuseUnless(body, "echo", v -> v.isBoolean() && !v.asBoolean(), "'echo' (the prompt in the "
                     + "answer, with its log-probabilities when 'logprobs' is set) is not supported; leave it out");
             SamplingParameters.refuseUnless(body, "suffix", v -> v.isTextual() && v.asText().isEmpty(), "'suffix' (insertion) is not "
                     + "supported; leave it out");
             return CompletionPrompts.parse(body, models);
         }, COMPLETIONS_DEFAULT_MAX_TOKENS);
-        CompletionEndpoint chat = new CompletionEndpoint(models, new ResponseShape.Chat(), "messages", body -> {
+        CompletionEndpoint chat = new CompletionEndpoint(models, new ResponseShape.Chat(), models.reasoningParser(), "messages", body -> {
             SamplingParameters.refuseUnless(body, "functions", v -> v.isArray() && v.isEmpty(), "'functions' (OpenAI's "
                     + "deprecated function calling) is not supported; send the functions as 'tools'");
             SamplingParameters.refuseUnless(body, "function_call", v -> false, "'function_call' is not supported; use "

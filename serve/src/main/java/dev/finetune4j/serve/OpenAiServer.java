@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.URI;
 import java.util.HashSet;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 
@@ -26,7 +27,8 @@ import java.util.Set;
  * characters for each token the engine's KV cache budget can hold. A request that runs into the engine's time limit
  * ends with {@code finish_reason} {@code "length"} and the extension field {@code "timed_out": true} in its choice,
  * keeping the text generated so far (OpenAI has no finish reason for a time limit, and its clients retry error
- * statuses).
+ * statuses). With {@link Builder#reasoningParser}, chat answers carry a reasoning model's thinking apart, as
+ * {@code reasoning_content}.
  *
  * <pre>{@code
  * try (LanguageModel base = AutoModel.loadCausalLM(dir);
@@ -110,6 +112,7 @@ public final class OpenAiServer implements AutoCloseable {
         private String adminKey;
         private int maxPromptsPerRequest = PromptLimits.DEFAULT_MAX_PROMPTS;
         private ToolCallFormat toolCallFormat;
+        private ReasoningParser reasoningParser = ReasoningParser.NONE;
 
         private Builder(InferenceEngine engine) {
             this.engine = Objects.requireNonNull(engine, "engine");
@@ -228,6 +231,23 @@ public final class OpenAiServer implements AutoCloseable {
         }
 
         /**
+         * Whether chat answers return a reasoning model's thinking ({@code <think> ... </think>}) apart, as
+         * {@code message.reasoning_content} and streamed {@code delta.reasoning_content} (vLLM's
+         * {@code --reasoning-parser}); tool calls are then read from the answer after the thinking only. The rules are
+         * {@link ReasoningParser}'s. {@code /v1/completions} always returns the text as generated.
+         *
+         * @param value {@link ReasoningParser#NONE} (the default, as in vLLM: the text as generated, thinking included,
+         *              is {@code content}), {@link ReasoningParser#THINK}, or {@link ReasoningParser#AUTO} to split
+         *              when the tokenizer's chat template mentions {@code <think>} (Qwen3, DeepSeek-R1 distills,
+         *              SmolLM3)
+         * @return this builder
+         */
+        public Builder reasoningParser(ReasoningParser value) {
+            reasoningParser = Objects.requireNonNull(value, "reasoningParser: use ReasoningParser.NONE for none");
+            return this;
+        }
+
+        /**
          * Starts the server.
          *
          * @return the running server
@@ -253,9 +273,10 @@ public final class OpenAiServer implements AutoCloseable {
             ServedVocabulary vocabulary = new ServedVocabulary(tokenizer);
             ToolCallFormat calls = toolCallFormat != null || tokenizer == null ? toolCallFormat
                     : ToolCallFormat.detect(tokenizer.chatTemplate()).orElse(null);
+            ReasoningParser reasoning = reasoningParser.resolve(tokenizer == null ? null : tokenizer.chatTemplate());
             ServedModels models = new ServedModels(engine, modelName, tokenizer, stops,
                     PromptLimits.of(engine, maxPromptsPerRequest), vocabulary, new ResponseFormats(vocabulary),
-                    new ToolChoices(calls, vocabulary));
+                    new ToolChoices(calls, vocabulary), reasoning);
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)
@@ -265,10 +286,12 @@ public final class OpenAiServer implements AutoCloseable {
                     .build()
                     .start();
             OpenAiServer started = new OpenAiServer(server, host);
-            LOG.info("serving '{}' and adapters {} on {} ({}, {}; tool calls read as {})", modelName, engine.adapterNames(),
+            LOG.info("serving '{}' and adapters {} on {} ({}, {}; tool calls read as {}; reasoning parser {})", modelName,
+                    engine.adapterNames(),
                     started.uri, apiKey == null ? "/v1 open" : "/v1 needs the API key", adminKey != null
                             ? "/admin needs the admin key" : apiKey != null ? "/admin needs the API key" : "/admin open",
-                    calls == null ? "nothing (no known format in the chat template)" : calls.name());
+                    calls == null ? "nothing (no known format in the chat template)" : calls.name(),
+                    reasoning.name().toLowerCase(Locale.ROOT));
             return started;
         }
     }

@@ -63,6 +63,16 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
     ObjectNode pieceChoice(int index, String text, long[] tokens, ObjectNode logprobs);
 
     /**
+     * A streamed choice carrying new thinking ({@link ReasoningSplitter}).
+     *
+     * @param index    the choice's index
+     * @param text     the thinking
+     * @param logprobs the {@link #logprobs} of the tokens behind it, or null when the request asks for none
+     * @throws IllegalStateException on a route that does not split thinking
+     */
+    ObjectNode reasoningPieceChoice(int index, String text, ObjectNode logprobs);
+
+    /**
      * A streamed choice that ends it.
      *
      * @param index        the choice's index
@@ -97,14 +107,15 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
      * A choice of a whole (not streamed) response.
      *
      * @param index        the choice's index
-     * @param text         the generated text that is not a call
+     * @param text         the generated text that is neither thinking nor a call
+     * @param reasoning    the thinking ({@link ReasoningSplitter}); empty when there is none
      * @param calls        the tool calls read from the output; empty on a route without tools
      * @param tokens       the generated ids
      * @param logprobs     their {@link #logprobs}, or null when the request asks for none
      * @param finish       why generation ended
      */
-    ObjectNode wholeChoice(int index, String text, List<ToolCall> calls, long[] tokens, ObjectNode logprobs,
-                           ChoiceFinish finish);
+    ObjectNode wholeChoice(int index, String text, String reasoning, List<ToolCall> calls, long[] tokens,
+                           ObjectNode logprobs, ChoiceFinish finish);
 
     /**
      * {@code text_completion}: choices carry {@code text}, and the generated ids as the extension {@code token_ids};
@@ -149,6 +160,11 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         }
 
         @Override
+        public ObjectNode reasoningPieceChoice(int index, String text, ObjectNode logprobs) {
+            throw new IllegalStateException("text completions return the text as generated, thinking included");
+        }
+
+        @Override
         public ObjectNode finishChoice(int index, ChoiceFinish finish) {
             return choice(index, "", new long[0], null, finish);
         }
@@ -164,10 +180,10 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
         }
 
         @Override
-        public ObjectNode wholeChoice(int index, String text, List<ToolCall> calls, long[] tokens, ObjectNode logprobs,
-                                      ChoiceFinish finish) {
-            if (!calls.isEmpty()) {
-                throw new IllegalStateException("text completions take no tools");
+        public ObjectNode wholeChoice(int index, String text, String reasoning, List<ToolCall> calls, long[] tokens,
+                                      ObjectNode logprobs, ChoiceFinish finish) {
+            if (!calls.isEmpty() || !reasoning.isEmpty()) {
+                throw new IllegalStateException("text completions take no tools and return thinking as text");
             }
             return choice(index, text, tokens, logprobs, finish);
         }
@@ -191,6 +207,9 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
      * {@code logprobs} is a boolean and {@code top_logprobs} (0 to 20) the alternatives per token.
      */
     record Chat() implements ResponseShape {
+        /** The field thinking goes in, in messages and deltas. */
+        private static final String REASONING = "reasoning_content";
+
         @Override
         public String idPrefix() {
             return "chatcmpl-";
@@ -228,6 +247,12 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
             return chunkChoice(index, OpenAiJson.MAPPER.createObjectNode().put("content", text), logprobs, null);
         }
 
+        /** {@inheritDoc} As {@code delta.reasoning_content}, DeepSeek's and vLLM's field. */
+        @Override
+        public ObjectNode reasoningPieceChoice(int index, String text, ObjectNode logprobs) {
+            return chunkChoice(index, OpenAiJson.MAPPER.createObjectNode().put(REASONING, text), logprobs, null);
+        }
+
         @Override
         public ObjectNode finishChoice(int index, ChoiceFinish finish) {
             return chunkChoice(index, OpenAiJson.MAPPER.createObjectNode(), null, finish);
@@ -255,15 +280,20 @@ sealed interface ResponseShape permits ResponseShape.Text, ResponseShape.Chat {
 
         /**
          * {@inheritDoc} With calls, {@code content} is the text before them, or null when that is blank (as OpenAI
-         * answers a call without words), and {@code tool_calls} lists them.
+         * answers a call without words), and {@code tool_calls} lists them. Thinking is {@code reasoning_content},
+         * absent when there is none; after thinking, an empty answer is a null {@code content} (as vLLM answers
+         * thinking cut by {@code max_tokens}).
          */
         @Override
-        public ObjectNode wholeChoice(int index, String text, List<ToolCall> calls, long[] tokens, ObjectNode logprobs,
-                                      ChoiceFinish finish) {
+        public ObjectNode wholeChoice(int index, String text, String reasoning, List<ToolCall> calls, long[] tokens,
+                                      ObjectNode logprobs, ChoiceFinish finish) {
             ObjectNode c = OpenAiJson.MAPPER.createObjectNode();
             c.put("index", index);
-            ObjectNode message = c.putObject("message").put("role", "assistant")
-                    .put("content", calls.isEmpty() || !text.isBlank() ? text : null);
+            boolean noContent = calls.isEmpty() ? text.isEmpty() && !reasoning.isEmpty() : text.isBlank();
+            ObjectNode message = c.putObject("message").put("role", "assistant").put("content", noContent ? null : text);
+            if (!reasoning.isEmpty()) {
+                message.put(REASONING, reasoning);
+            }
             message.putNull("refusal");
             if (!calls.isEmpty()) {
                 message.set("tool_calls", toolCalls(calls));

@@ -19,10 +19,12 @@ import java.util.Set;
  * @param vocabulary    the bytes of the tokenizer's tokens, read when first needed
  * @param responseFormats what {@code response_format} asks of the output (JSON mode)
  * @param toolChoices   what {@code tools} and {@code tool_choice} ask (function calling)
+ * @param reasoningParser whether chat answers split thinking off: {@link ReasoningParser#NONE} or
+ *                        {@link ReasoningParser#THINK}
  */
 record ServedModels(InferenceEngine engine, String baseName, Tokenizer tokenizer, Set<Long> stopTokens,
                     PromptLimits promptLimits, ServedVocabulary vocabulary, ResponseFormats responseFormats,
-                    ToolChoices toolChoices) {
+                    ToolChoices toolChoices, ReasoningParser reasoningParser) {
 
     ServedModels {
         stopTokens = Set.copyOf(stopTokens);

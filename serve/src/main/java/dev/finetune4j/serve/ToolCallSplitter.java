@@ -19,14 +19,14 @@ import java.util.List;
  *
  * <p>Not thread-safe: used by the handler thread that drains the run.
  */
-final class ToolCallSplitter implements GenerationRun.Listener {
+final class ToolCallSplitter implements ReasoningSplitter.Sink {
 
     /**
-     * What the splitter reports: text and finishes as a run does, and calls. A call is announced, then its arguments
-     * arrive in pieces, then it completes; one that breaks after its announcement never completes, and its text
-     * arrives as content ({@link ToolCallStream}).
+     * What the splitter reports: text, thinking and finishes as a run (behind a {@link ReasoningSplitter}) does, and
+     * calls. A call is announced, then its arguments arrive in pieces, then it completes; one that breaks after its
+     * announcement never completes, and its text arrives as content ({@link ToolCallStream}).
      */
-    interface Sink extends GenerationRun.Listener {
+    interface Sink extends ReasoningSplitter.Sink {
         /**
          * A call's announcement: its arguments follow.
          *
@@ -91,6 +91,12 @@ final class ToolCallSplitter implements GenerationRun.Listener {
         }
         heldLogprobs.get(choice).addAll(logprobs);
         report(choice, streams.get(choice).append(text));
+    }
+
+    /** Thinking comes before any content, so nothing is held: it goes straight on. */
+    @Override
+    public void onReasoning(int choice, String text, long[] tokens, List<TokenLogprobs> logprobs) {
+        sink.onReasoning(choice, text, tokens, logprobs);
     }
 
     @Override

@@ -22,7 +22,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -39,7 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code tokenizer/bytebpe} files copied beside it; {@code tiny-chat-lora} by {@code Peft.wrap} (r 4, alpha 16 on
  * q/v/o_proj, {@code LoraInit.RANDOM} so that it changes the output, seed 7) and {@code save};
  * {@code tiny-chat-tools} is {@code tiny-chat}'s tokenizer.json with a hand-written tools template
- * ({@link #toolsTokenizerDir()}).
+ * ({@link #toolsTokenizerDir()}), {@code tiny-chat-think} the same with a ChatML template that opens {@code <think>}
+ * in the generation prompt, as the DeepSeek-R1 distills' does.
  */
 final class ServerFixture implements AutoCloseable {
     static final String BASE = "tiny-chat";
@@ -80,6 +83,11 @@ final class ServerFixture implements AutoCloseable {
         return new ServerFixture(b -> b, true, toolsTokenizerDir(), serverSettings);
     }
 
+    /** The tiny model with {@link #thinkingTokenizerDir()}'s tokenizer. */
+    static ServerFixture withThinkingTemplate(UnaryOperator<OpenAiServer.Builder> serverSettings) {
+        return new ServerFixture(b -> b, true, thinkingTokenizerDir(), serverSettings);
+    }
+
     static Path modelDir() {
         return resource("/tiny-chat");
     }
@@ -91,6 +99,11 @@ final class ServerFixture implements AutoCloseable {
      */
     static Path toolsTokenizerDir() {
         return resource("/tiny-chat-tools");
+    }
+
+    /** The same tokenizer with ChatML whose generation prompt ends with {@code <think>\n}. */
+    static Path thinkingTokenizerDir() {
+        return resource("/tiny-chat-think");
     }
 
     static Path adapterDir() {
@@ -150,15 +163,22 @@ final class ServerFixture implements AutoCloseable {
 
     /** A {@code logit_bias} object (JSON text) that bans every token whose text is only whitespace. */
     String whitespaceBanned() {
-        TokenBytes vocab = TokenBytes.of(tokenizer);
         ObjectNode bias = JSON.createObjectNode();
+        whitespaceBan().forEach((id, b) -> bias.put(Long.toString(id), b.intValue()));
+        return bias.toString();
+    }
+
+    /** {@link #whitespaceBanned()} as the bias of a {@link GenerationConfig}. */
+    Map<Long, Float> whitespaceBan() {
+        TokenBytes vocab = TokenBytes.of(tokenizer);
+        Map<Long, Float> bias = new LinkedHashMap<>();
         for (int id = 0; id < vocab.size(); id++) {
             byte[] b = vocab.bytes(id);
             if (b != null && b.length > 0 && new String(b, StandardCharsets.UTF_8).isBlank()) {
-                bias.put(Integer.toString(id), -100);
+                bias.put((long) id, -100f);
             }
         }
-        return bias.toString();
+        return bias;
     }
 
     static JsonNode json(HttpResponse<String> response) throws IOException {
@@ -179,7 +199,13 @@ final class ServerFixture implements AutoCloseable {
 
     /** The greedy continuation of {@code prompt} by core's Generator on a fresh copy of the model (and adapter). */
     static long[] greedyReference(long[] prompt, int maxNewTokens, boolean withAdapter, long... stopTokens) {
-        GenerationConfig greedy = GenerationConfig.builder().maxNewTokens(maxNewTokens)
+        return greedyReference(prompt, maxNewTokens, withAdapter, Map.of(), stopTokens);
+    }
+
+    /** {@link #greedyReference(long[], int, boolean, long...)} under a {@code logit_bias}. */
+    static long[] greedyReference(long[] prompt, int maxNewTokens, boolean withAdapter, Map<Long, Float> logitBias,
+                                  long... stopTokens) {
+        GenerationConfig greedy = GenerationConfig.builder().maxNewTokens(maxNewTokens).logitBias(logitBias)
                 .stopTokens(Arrays.stream(stopTokens).boxed().collect(java.util.stream.Collectors.toSet())).build();
         try (LanguageModel copy = AutoModel.loadCausalLM(modelDir())) {
             long[] full = withAdapter ? Generator.generate(Peft.load(copy, adapterDir()), prompt, greedy)

@@ -1,13 +1,10 @@
 package dev.finetune4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.finetune4j.core.generate.TokenLogprobs;
 import dev.finetune4j.core.generate.tools.ToolCallFormat;
 import dev.finetune4j.core.tokenizer.ToolCall;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -20,41 +17,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ToolCallSplitterTest {
 
-    /** Records what reaches the response writer as readable lines. */
-    private static final class Recorder implements ToolCallSplitter.Sink {
-        final List<String> events = new ArrayList<>();
-        final List<ToolCall> calls = new ArrayList<>();
-
-        @Override
-        public void onText(int choice, String text, long[] tokens, List<TokenLogprobs> logprobs) {
-            events.add(choice + " text '" + text + "' " + Arrays.toString(tokens));
-        }
-
-        @Override
-        public void onToolCallStart(int choice, int index, String id, String name, long[] tokens, List<TokenLogprobs> logprobs) {
-            events.add(choice + " start " + index + " " + name + " " + Arrays.toString(tokens));
-        }
-
-        @Override
-        public void onToolCallArguments(int choice, int index, String arguments, long[] tokens, List<TokenLogprobs> logprobs) {
-            events.add(choice + " args " + index + " " + arguments + " " + Arrays.toString(tokens));
-        }
-
-        @Override
-        public void onToolCall(int choice, int index, ToolCall call) {
-            calls.add(call);
-            events.add(choice + " call " + index + " " + call.name() + " " + call.arguments());
-        }
-
-        @Override
-        public void onFinish(int choice, ChoiceFinish finish) {
-            events.add(choice + " finish " + finish);
-        }
-    }
-
     @Test
     void textBeforeTheCallsIsContentAndEachCallGoesOutWithItsTokens() {
-        Recorder sink = new Recorder();
+        SplitRecorder sink = new SplitRecorder();
         ToolCallSplitter splitter = new ToolCallSplitter(ToolCallFormat.HERMES, true, 1, sink);
 
         splitter.onText(0, "Let me ", new long[]{1}, List.of());
@@ -79,7 +44,7 @@ class ToolCallSplitterTest {
 
     @Test
     void withoutParallelCallsTheSecondIsDroppedAndItsTokensStillReported() {
-        Recorder sink = new Recorder();
+        SplitRecorder sink = new SplitRecorder();
         ToolCallSplitter splitter = new ToolCallSplitter(ToolCallFormat.HERMES, false, 1, sink);
 
         splitter.onText(0, "<tool_call>{\"name\": \"a\"}</tool_call>", new long[]{1}, List.of());
@@ -92,7 +57,7 @@ class ToolCallSplitterTest {
 
     @Test
     void aMalformedOrCutCallIsContentAndKeepsTheFinish() {
-        Recorder sink = new Recorder();
+        SplitRecorder sink = new SplitRecorder();
         ToolCallSplitter splitter = new ToolCallSplitter(ToolCallFormat.HERMES, true, 2, sink);
 
         splitter.onText(0, "<tool_call>{\"name\": \"a\", \"arguments\": {\"x\": }}</tool_call>", new long[]{1}, List.of());
@@ -109,7 +74,7 @@ class ToolCallSplitterTest {
 
     @Test
     void aCallCutByTheLengthLimitAfterAnotherKeepsTheLengthFinish() {
-        Recorder sink = new Recorder();
+        SplitRecorder sink = new SplitRecorder();
         ToolCallSplitter splitter = new ToolCallSplitter(ToolCallFormat.LLAMA3_JSON, true, 1, sink);
 
         splitter.onText(0, "{\"name\": \"a\", \"parameters\": {\"n\": 1}}; {\"name\"", new long[]{1, 2}, List.of());
@@ -121,7 +86,7 @@ class ToolCallSplitterTest {
 
     @Test
     void argumentsGoOutPieceByPieceWithTheirTokensAndADroppedCallsTokensTravelOn() {
-        Recorder sink = new Recorder();
+        SplitRecorder sink = new SplitRecorder();
         ToolCallSplitter splitter = new ToolCallSplitter(ToolCallFormat.HERMES, false, 1, sink);
 
         splitter.onText(0, "<tool_call>{\"name\": \"send\", \"arguments\": ", new long[]{1}, List.of());
@@ -142,7 +107,7 @@ class ToolCallSplitterTest {
 
     @Test
     void aCallThatBreaksAfterItsAnnouncementIsContentAndFinishesAsAnAnswer() {
-        Recorder sink = new Recorder();
+        SplitRecorder sink = new SplitRecorder();
         ToolCallSplitter splitter = new ToolCallSplitter(ToolCallFormat.HERMES, true, 1, sink);
 
         splitter.onText(0, "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": ", new long[]{1}, List.of());
@@ -161,9 +126,9 @@ class ToolCallSplitterTest {
         ResponseShape.Chat chat = new ResponseShape.Chat();
         ToolCall call = new ToolCall("call_abc", "get_weather", "{\"city\":\"Paris\"}");
 
-        JsonNode silent = chat.wholeChoice(0, "\n", List.of(call), new long[0], null, ChoiceFinish.TOOL_CALLS).get("message");
-        JsonNode spoken = chat.wholeChoice(0, "Checking. ", List.of(call), new long[0], null, ChoiceFinish.TOOL_CALLS);
-        JsonNode plain = chat.wholeChoice(0, "", List.of(), new long[0], null, ChoiceFinish.STOP).get("message");
+        JsonNode silent = chat.wholeChoice(0, "\n", "", List.of(call), new long[0], null, ChoiceFinish.TOOL_CALLS).get("message");
+        JsonNode spoken = chat.wholeChoice(0, "Checking. ", "", List.of(call), new long[0], null, ChoiceFinish.TOOL_CALLS);
+        JsonNode plain = chat.wholeChoice(0, "", "", List.of(), new long[0], null, ChoiceFinish.STOP).get("message");
         JsonNode start = chat.toolCallStartChoice(2, 1, "call_abc", "get_weather", null);
         JsonNode piece = chat.toolCallArgumentsChoice(2, 1, "{\"city\":", null);
 

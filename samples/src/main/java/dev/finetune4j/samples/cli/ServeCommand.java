@@ -12,6 +12,9 @@ import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.serve.EngineMetrics;
 import dev.finetune4j.peft.serve.InferenceEngine;
 import dev.finetune4j.serve.OpenAiServer;
+import dev.finetune4j.serve.ReasoningParser;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -126,6 +129,13 @@ final class ServeCommand implements Callable<Integer> {
             description = ToolCallParserOption.DESCRIPTION + " Used for tool_choice \"auto\".")
     ToolCallParserOption toolCallParser;
 
+    @Option(names = "--reasoning-parser", paramLabel = "PARSER", defaultValue = "none",
+            converter = ReasoningParserConverter.class,
+            description = "Whether chat answers return a reasoning model's <think>...</think> apart, as reasoning_content: "
+                    + "none (the text as generated is content), think, or auto (think when the chat template writes "
+                    + "<think>: Qwen3, DeepSeek-R1 distills, SmolLM3) (default: ${DEFAULT-VALUE}).")
+    ReasoningParser reasoningParser;
+
     @Override
     public Integer call() throws InterruptedException {
         if (maxBatch < 1 || maxQueue < 1) {
@@ -211,7 +221,7 @@ final class ServeCommand implements Callable<Integer> {
             try {
                 s.server = OpenAiServer.builder(s.engine).modelName(baseName).tokenizer(s.tokenizer)
                         .stopTokens(configStopTokens()).host(host).port(port).apiKey(key(apiKey, API_KEY_ENV))
-                        .adminKey(key(adminKey, ADMIN_KEY_ENV)).toolCallFormat(toolCalls)
+                        .adminKey(key(adminKey, ADMIN_KEY_ENV)).toolCallFormat(toolCalls).reasoningParser(reasoningParser)
                         // a request's prompts wait in the engine's queue together: more could never be admitted
                         .maxPromptsPerRequest(maxQueue).start();
             } catch (IllegalArgumentException e) {
@@ -316,6 +326,18 @@ final class ServeCommand implements Callable<Integer> {
                 tokenizer.close();
             }
             model.close();
+        }
+    }
+
+    /** Reads {@code --reasoning-parser} for picocli: a wrong name is bad input listing the names. */
+    static final class ReasoningParserConverter implements ITypeConverter<ReasoningParser> {
+        @Override
+        public ReasoningParser convert(String text) {
+            try {
+                return ReasoningParser.named(text);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
         }
     }
 }

@@ -108,10 +108,18 @@ final class CliTestSupport {
      * special tokens.
      */
     static Path qwenToolTokenizer(Path dir) throws IOException {
+        return bytebpeTokenizer(dir, "qwen2.5-7b-instruct");
+    }
+
+    /**
+     * A tokenizer folder at {@code dir}: core's byte-level BPE test tokenizer (270 tokens) with the chat template of
+     * core's chat-templates fixture {@code template} (e.g. {@code deepseek-r1-distill-qwen-32b}).
+     */
+    static Path bytebpeTokenizer(Path dir, String template) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("tokenizer.json"), resource("/tokenizer/bytebpe/tokenizer.json"));
         Files.writeString(dir.resolve("tokenizer_config.json"), resource("/tokenizer/bytebpe/tokenizer_config.json"));
-        Files.writeString(dir.resolve("chat_template.jinja"), resource("/chat-templates/qwen2.5-7b-instruct.jinja"));
+        Files.writeString(dir.resolve("chat_template.jinja"), resource("/chat-templates/" + template + ".jinja"));
         return dir;
     }
 
