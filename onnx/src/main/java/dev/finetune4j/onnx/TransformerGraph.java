@@ -143,6 +143,7 @@ final class TransformerGraph {
             case RELU -> g.op("Relu", List.of(x));
             case TANH -> g.op("Tanh", List.of(x));
             case SIGMOID -> g.op("Sigmoid", List.of(x));
+            case SOFTPLUS -> g.op("Softplus", List.of(x));
             // 0.5 x (1 + erf(x / sqrt 2))
             case GELU_EXACT -> halfXTimesOnePlus(x, g.op("Erf", List.of(g.op("Mul", List.of(x, g.scalar((float) (1 / Math.sqrt(2))))))));
             // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))

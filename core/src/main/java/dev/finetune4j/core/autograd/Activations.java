@@ -23,7 +23,12 @@ public final class Activations {
         /** The hyperbolic tangent. */
         TANH,
         /** 1 / (1 + e^-x). */
-        SIGMOID;
+        SIGMOID,
+        /** log(1 + e^x), x itself above 20 as PyTorch's default threshold (the gated DeltaNet's time steps). */
+        SOFTPLUS;
+
+        /** Where PyTorch's softplus returns its argument unchanged. */
+        private static final double SOFTPLUS_THRESHOLD = 20;
 
         private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -42,8 +47,10 @@ public final class Activations {
                 case "relu" -> RELU;
                 case "tanh" -> TANH;
                 case "sigmoid" -> SIGMOID;
+                case "softplus" -> SOFTPLUS;
                 default -> throw new IllegalArgumentException("unsupported activation '" + name
-                        + "'; supported: silu, swish, gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, tanh, sigmoid");
+                        + "'; supported: silu, swish, gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, tanh, sigmoid, "
+                        + "softplus");
             };
         }
 
@@ -75,6 +82,7 @@ public final class Activations {
                 case RELU -> Math.max(0, x);
                 case TANH -> Math.tanh(x);
                 case SIGMOID -> 1 / (1 + Math.exp(-x));
+                case SOFTPLUS -> x > SOFTPLUS_THRESHOLD ? x : Math.log1p(Math.exp(x));
             };
         }
 
@@ -102,6 +110,7 @@ public final class Activations {
                     double s = 1 / (1 + Math.exp(-x));
                     yield s * (1 - s);
                 }
+                case SOFTPLUS -> x > SOFTPLUS_THRESHOLD ? 1 : 1 / (1 + Math.exp(-x));
             };
         }
     }

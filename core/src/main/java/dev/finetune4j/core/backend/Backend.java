@@ -261,4 +261,13 @@ public interface Backend {
     default QuantizationKernels quantization() {
         return kernels().quantization();
     }
+
+    /**
+     * Linear attention's convolution and gated delta rule.
+     *
+     * @return {@code kernels().recurrent()}
+     */
+    default RecurrentKernels recurrent() {
+        return kernels().recurrent();
+    }
 }

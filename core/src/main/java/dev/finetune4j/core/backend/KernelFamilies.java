@@ -18,10 +18,12 @@ package dev.finetune4j.core.backend;
  * @param dropout dropout masks
  * @param optimizer AdamW and SGD updates
  * @param quantization NF4 quantization and dequantization
+ * @param recurrent linear attention's convolution and gated delta rule
  */
 public record KernelFamilies(MatmulKernels matmul, CopyKernels copy, ElementwiseKernels elementwise,
                              ReductionKernels reductions, SoftmaxKernels softmax, NormKernels norms,
                              ActivationKernels activations, RotaryKernels rotary, AttentionKernels attention,
                              EmbeddingKernels embedding, CrossEntropyKernels crossEntropy, DropoutKernels dropout,
-                             OptimizerKernels optimizer, QuantizationKernels quantization) {
+                             OptimizerKernels optimizer, QuantizationKernels quantization,
+                             RecurrentKernels recurrent) {
 }

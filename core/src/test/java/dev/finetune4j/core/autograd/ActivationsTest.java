@@ -28,7 +28,18 @@ class ActivationsTest {
             case RELU -> x > 0 ? x : 0;
             case TANH -> Math.tanh(x);
             case SIGMOID -> 1 / (1 + Math.exp(-x));
+            case SOFTPLUS -> Math.log(1 + Math.exp(x));
         };
+    }
+
+    /** PyTorch's softplus returns x itself above 20 (its default threshold) and never overflows. */
+    @Test
+    void softplusFollowsPyTorchsThreshold() {
+        assertEquals(20.5, Activations.Kind.SOFTPLUS.value(20.5));
+        assertEquals(1.0, Activations.Kind.SOFTPLUS.derivative(20.5));
+        assertEquals(Math.log1p(Math.exp(19.5)), Activations.Kind.SOFTPLUS.value(19.5), 1e-12);
+        assertEquals(1000.0, Activations.Kind.SOFTPLUS.value(1000));
+        assertEquals(Math.exp(-40), Activations.Kind.SOFTPLUS.value(-40), 1e-25);
     }
 
     @Test

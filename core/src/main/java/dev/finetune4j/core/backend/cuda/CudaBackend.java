@@ -17,6 +17,7 @@ import dev.finetune4j.core.backend.MemoryStats;
 import dev.finetune4j.core.backend.NormKernels;
 import dev.finetune4j.core.backend.OptimizerKernels;
 import dev.finetune4j.core.backend.QuantizationKernels;
+import dev.finetune4j.core.backend.RecurrentKernels;
 import dev.finetune4j.core.backend.ReductionKernels;
 import dev.finetune4j.core.backend.RotaryKernels;
 import dev.finetune4j.core.backend.SoftmaxKernels;
@@ -67,7 +68,8 @@ public final class CudaBackend implements Backend, AutoCloseable {
                 entering(CrossEntropyKernels.class, new CudaCrossEntropy(rt)),
                 entering(DropoutKernels.class, new CudaDropout(rt)),
                 entering(OptimizerKernels.class, new CudaOptimizer(rt)),
-                entering(QuantizationKernels.class, new CudaQuantization(rt)));
+                entering(QuantizationKernels.class, new CudaQuantization(rt)),
+                entering(RecurrentKernels.class, new CudaRecurrent(rt)));
     }
 
     /**

@@ -12,6 +12,7 @@ import dev.finetune4j.core.backend.ElementwiseKernels;
 import dev.finetune4j.core.backend.EmbeddingKernels;
 import dev.finetune4j.core.backend.MatmulKernels;
 import dev.finetune4j.core.backend.QuantizationKernels;
+import dev.finetune4j.core.backend.RecurrentKernels;
 import dev.finetune4j.core.backend.MemoryCounter;
 import dev.finetune4j.core.backend.MemoryStats;
 import dev.finetune4j.core.backend.NormKernels;
@@ -171,7 +172,8 @@ public final class OpaqueBackend implements Backend {
             family(RotaryKernels.class, cpu.rotary()), family(AttentionKernels.class, cpu.attention()),
             family(EmbeddingKernels.class, cpu.embedding()), family(CrossEntropyKernels.class, cpu.crossEntropy()),
             family(DropoutKernels.class, cpu.dropout()), family(OptimizerKernels.class, cpu.optimizer()),
-            family(QuantizationKernels.class, cpu.quantization()));
+            family(QuantizationKernels.class, cpu.quantization()),
+            family(RecurrentKernels.class, cpu.recurrent()));
 
     @Override
     public KernelFamilies kernels() {

@@ -1,0 +1,319 @@
+package dev.finetune4j.core.backend.cpu;
+
+import dev.finetune4j.core.backend.RecurrentKernels;
+import dev.finetune4j.core.tensor.Tensor;
+
+import java.util.stream.IntStream;
+
+/**
+ * Linear attention on the CPU: the convolution one task per chunk of rows (its filter gradient one per chunk of
+ * channels), the gated delta rule one task per (batch row, head), each walking its tokens in order.
+ */
+final class CpuRecurrent implements RecurrentKernels {
+
+    @Override
+    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor y) {
+        Conv conv = new Conv(x, past, weight);
+        float[] out = CpuTensors.output(y);
+        Parallel.chunks(conv.batch * conv.tokens, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                for (int ch = 0; ch < conv.channels; ch++) {
+                    out[row * conv.channels + ch] = (float) silu(conv.preActivation(row / conv.tokens, row % conv.tokens, ch));
+                }
+            }
+        });
+        CpuTensors.commit(y, out);
+    }
+
+    @Override
+    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor dy, Tensor dx, Tensor dWeight) {
+        Conv conv = new Conv(x, past, weight);
+        float[] upstream = CpuTensors.read(dy);
+        int c = conv.channels;
+        int k = conv.kernel;
+        int t = conv.tokens;
+        // the gradient before the SiLU, from the recomputed pre-activations
+        float[] dPre = new float[upstream.length];
+        Parallel.chunks(conv.batch * t, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                for (int ch = 0; ch < c; ch++) {
+                    double pre = conv.preActivation(row / t, row % t, ch);
+                    double s = 1 / (1 + Math.exp(-pre));
+                    dPre[row * c + ch] = (float) (upstream[row * c + ch] * s * (1 + pre * (1 - s)));
+                }
+            }
+        });
+        float[] dIn = CpuTensors.output(dx);
+        Parallel.chunks(conv.batch * t, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                int b = row / t;
+                int s = row % t;
+                for (int ch = 0; ch < c; ch++) {
+                    double sum = 0;
+                    // input s feeds output s + (K - 1) - j through tap j
+                    for (int j = 0; j < k; j++) {
+                        int out = s + k - 1 - j;
+                        if (out < t) {
+                            sum += conv.w[ch * k + j] * dPre[(b * t + out) * c + ch];
+                        }
+                    }
+                    dIn[row * c + ch] = (float) sum;
+                }
+            }
+        });
+        CpuTensors.commit(dx, dIn);
+        if (dWeight != null) {
+            float[] dw = CpuTensors.output(dWeight);
+            Parallel.chunks(c, (from, to) -> {
+                for (int ch = from; ch < to; ch++) {
+                    for (int j = 0; j < k; j++) {
+                        double sum = 0;
+                        for (int b = 0; b < conv.batch; b++) {
+                            for (int s = 0; s < t; s++) {
+                                sum += dPre[(b * t + s) * c + ch] * conv.input(b, s + j - (k - 1), ch);
+                            }
+                        }
+                        dw[ch * k + j] = (float) sum;
+                    }
+                }
+            });
+            CpuTensors.commit(dWeight, dw);
+        }
+    }
+
+    private static double silu(double x) {
+        return x / (1 + Math.exp(-x));
+    }
+
+    /** The convolution's operands and its pre-activation, shared by the forward and the backward. */
+    private static final class Conv {
+        final int batch;
+        final int tokens;
+        final int channels;
+        final int kernel;
+        final float[] in;
+        final float[] before;
+        final float[] w;
+
+        Conv(Tensor x, Tensor past, Tensor weight) {
+            batch = x.dim(0);
+            tokens = x.dim(1);
+            channels = x.dim(2);
+            kernel = weight.dim(1);
+            in = CpuTensors.read(x);
+            before = past == null ? null : CpuTensors.read(past);
+            w = CpuTensors.read(weight);
+        }
+
+        /** Input at token {@code s} of row {@code b}: {@code past}'s for s < 0 (zeros without one). */
+        double input(int b, int s, int ch) {
+            if (s >= 0) {
+                return in[(b * tokens + s) * channels + ch];
+            }
+            return before == null ? 0 : before[(b * (kernel - 1) + kernel - 1 + s) * channels + ch];
+        }
+
+        double preActivation(int b, int s, int ch) {
+            double sum = 0;
+            for (int j = 0; j < kernel; j++) {
+                sum += w[ch * kernel + j] * input(b, s + j - (kernel - 1), ch);
+            }
+            return sum;
+        }
+    }
+
+    @Override
+    public void gatedDeltaRule(Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor state, Tensor o,
+                               Tensor checkpoints) {
+        Rule rule = new Rule(q, k, v, g, beta);
+        float[] s0 = CpuTensors.accumulator(state);
+        float[] out = CpuTensors.output(o);
+        float[] kept = checkpoints == null ? null : CpuTensors.output(checkpoints);
+        int size = rule.dk * rule.dv;
+        int chunks = rule.chunks();
+        IntStream.range(0, rule.batch * rule.heads).parallel().forEach(bh -> {
+            float[] s = new float[size];
+            System.arraycopy(s0, bh * size, s, 0, size);
+            float[] delta = new float[rule.dv];
+            for (int t = 0; t < rule.tokens; t++) {
+                if (kept != null && t % STATE_INTERVAL == 0) {
+                    System.arraycopy(s, 0, kept, (bh * chunks + t / STATE_INTERVAL) * size, size);
+                }
+                rule.step(bh, t, s, delta);
+                rule.read(bh, t, s, out);
+            }
+            System.arraycopy(s, 0, s0, bh * size, size);
+        });
+        CpuTensors.commit(o, out);
+        CpuTensors.commit(state, s0);
+        if (kept != null) {
+            CpuTensors.commit(checkpoints, kept);
+        }
+    }
+
+    @Override
+    public void gatedDeltaRuleBackward(Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor checkpoints,
+                                       Tensor dO, Tensor dq, Tensor dk, Tensor dv, Tensor dg, Tensor dBeta) {
+        Rule rule = new Rule(q, k, v, g, beta);
+        float[] kept = CpuTensors.read(checkpoints);
+        float[] upstream = CpuTensors.read(dO);
+        float[] gq = CpuTensors.output(dq);
+        float[] gk = CpuTensors.output(dk);
+        float[] gv = CpuTensors.output(dv);
+        float[] gg = CpuTensors.output(dg);
+        float[] gb = CpuTensors.output(dBeta);
+        int dkDim = rule.dk;
+        int dvDim = rule.dv;
+        int size = dkDim * dvDim;
+        int chunks = rule.chunks();
+        IntStream.range(0, rule.batch * rule.heads).parallel().forEach(bh -> {
+            float[] dS = new float[size];
+            float[] before = new float[STATE_INTERVAL * size]; // each token's state before it, within one chunk
+            float[] after = new float[size];
+            float[] delta = new float[dvDim];
+            float[] m = new float[dvDim];
+            float[] dDelta = new float[dvDim];
+            for (int chunk = chunks - 1; chunk >= 0; chunk--) {
+                int first = chunk * STATE_INTERVAL;
+                int last = Math.min(rule.tokens, first + STATE_INTERVAL);
+                System.arraycopy(kept, (bh * chunks + chunk) * size, after, 0, size);
+                for (int t = first; t < last; t++) {
+                    System.arraycopy(after, 0, before, (t - first) * size, size);
+                    rule.step(bh, t, after, delta);
+                }
+                for (int t = last - 1; t >= first; t--) {
+                    int row = rule.row(bh, t);
+                    int qk = row * dkDim;
+                    int vo = row * dvDim;
+                    int a = (t - first) * size;
+                    float decay = (float) Math.exp(rule.gs[row]);
+                    float b = rule.betas[row];
+                    // m = D^T k with D = decay * A; delta = beta (v - m); S_t = D + k delta^T
+                    for (int j = 0; j < dvDim; j++) {
+                        double sum = 0;
+                        for (int i = 0; i < dkDim; i++) {
+                            sum += before[a + i * dvDim + j] * rule.ks[qk + i];
+                        }
+                        m[j] = decay * (float) sum;
+                        delta[j] = b * (rule.vs[vo + j] - m[j]);
+                    }
+                    // dS += q dO^T; dq = S_t dO
+                    for (int i = 0; i < dkDim; i++) {
+                        double sum = 0;
+                        for (int j = 0; j < dvDim; j++) {
+                            float st = decay * before[a + i * dvDim + j] + rule.ks[qk + i] * delta[j];
+                            dS[i * dvDim + j] += rule.qs[qk + i] * upstream[vo + j];
+                            sum += st * upstream[vo + j];
+                        }
+                        gq[qk + i] = (float) sum;
+                    }
+                    // from S_t = D + k delta^T: dk = dS delta, dDelta = dS^T k
+                    double dBetaSum = 0;
+                    for (int j = 0; j < dvDim; j++) {
+                        double sum = 0;
+                        for (int i = 0; i < dkDim; i++) {
+                            sum += dS[i * dvDim + j] * rule.ks[qk + i];
+                        }
+                        dDelta[j] = (float) sum;
+                        gv[vo + j] = b * dDelta[j];
+                        dBetaSum += dDelta[j] * (rule.vs[vo + j] - m[j]);
+                    }
+                    gb[row] = (float) dBetaSum;
+                    // dm = -beta dDelta; dD = dS + k dm^T; dk += D dm; dg = <D, dD>; dA = decay dD
+                    double dgSum = 0;
+                    for (int i = 0; i < dkDim; i++) {
+                        double dkSum = 0;
+                        float ki = rule.ks[qk + i];
+                        for (int j = 0; j < dvDim; j++) {
+                            float dm = -b * dDelta[j];
+                            float d = decay * before[a + i * dvDim + j];
+                            dkSum += dS[i * dvDim + j] * delta[j] + d * dm;
+                            float dD = dS[i * dvDim + j] + ki * dm;
+                            dgSum += d * dD;
+                            dS[i * dvDim + j] = decay * dD;
+                        }
+                        gk[qk + i] = (float) dkSum;
+                    }
+                    gg[row] = (float) dgSum;
+                }
+            }
+        });
+        CpuTensors.commit(dq, gq);
+        CpuTensors.commit(dk, gk);
+        CpuTensors.commit(dv, gv);
+        CpuTensors.commit(dg, gg);
+        CpuTensors.commit(dBeta, gb);
+    }
+
+    /** The delta rule's operands, and one token's update of a state. */
+    private static final class Rule {
+        final int batch;
+        final int tokens;
+        final int heads;
+        final int dk;
+        final int dv;
+        final float[] qs;
+        final float[] ks;
+        final float[] vs;
+        final float[] gs;
+        final float[] betas;
+
+        Rule(Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta) {
+            batch = q.dim(0);
+            tokens = q.dim(1);
+            heads = q.dim(2);
+            dk = q.dim(3);
+            dv = v.dim(3);
+            qs = CpuTensors.read(q);
+            ks = CpuTensors.read(k);
+            vs = CpuTensors.read(v);
+            gs = CpuTensors.read(g);
+            betas = CpuTensors.read(beta);
+        }
+
+        int chunks() {
+            return (tokens + STATE_INTERVAL - 1) / STATE_INTERVAL;
+        }
+
+        /** The (b, t, h) index of token t of the (b, h) pair {@code bh}. */
+        int row(int bh, int t) {
+            return ((bh / heads) * tokens + t) * heads + bh % heads;
+        }
+
+        /** s = exp(g) s; s += k (beta (v - s^T k))^T; {@code delta} is scratch of size Dv. */
+        void step(int bh, int t, float[] s, float[] delta) {
+            int row = row(bh, t);
+            int qk = row * dk;
+            int vo = row * dv;
+            float decay = (float) Math.exp(gs[row]);
+            float b = betas[row];
+            for (int j = 0; j < dv; j++) {
+                double sum = 0;
+                for (int i = 0; i < dk; i++) {
+                    sum += s[i * dv + j] * ks[qk + i];
+                }
+                delta[j] = b * (vs[vo + j] - decay * (float) sum);
+            }
+            for (int i = 0; i < dk; i++) {
+                float ki = ks[qk + i];
+                for (int j = 0; j < dv; j++) {
+                    s[i * dv + j] = decay * s[i * dv + j] + ki * delta[j];
+                }
+            }
+        }
+
+        /** o_t = s^T q_t. */
+        void read(int bh, int t, float[] s, float[] out) {
+            int row = row(bh, t);
+            int qk = row * dk;
+            int vo = row * dv;
+            for (int j = 0; j < dv; j++) {
+                double sum = 0;
+                for (int i = 0; i < dk; i++) {
+                    sum += s[i * dv + j] * qs[qk + i];
+                }
+                out[vo + j] = (float) sum;
+            }
+        }
+    }
+}

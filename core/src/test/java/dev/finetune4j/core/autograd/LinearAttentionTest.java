@@ -1,0 +1,164 @@
+package dev.finetune4j.core.autograd;
+
+import dev.finetune4j.core.backend.RecurrentKernels;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * The gated DeltaNet's convolution and delta rule against naive float64 forwards written here from their
+ * definitions, their backwards against finite differences (over more tokens than one kept state covers, so that the
+ * backward's recomputation crosses a chunk boundary), and the state a generation carries across calls.
+ */
+class LinearAttentionTest {
+    private static final int B = 2;
+    private static final int T = 5;
+    private static final int C = 3;
+    private static final int K = 4;
+
+    /** silu(sum_j w[c, j] in[t + j - (K - 1)]) with zeros, or the given past inputs, before the first token. */
+    private static double[] convReference(double[] x, double[] w, double[] past) {
+        double[] y = new double[x.length];
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                for (int c = 0; c < C; c++) {
+                    double sum = 0;
+                    for (int j = 0; j < K; j++) {
+                        int s = t + j - (K - 1);
+                        double in = s >= 0 ? x[(b * T + s) * C + c] : past == null ? 0 : past[(b * (K - 1) + K - 1 + s) * C + c];
+                        sum += w[c * K + j] * in;
+                    }
+                    y[(b * T + t) * C + c] = sum / (1 + Math.exp(-sum));
+                }
+            }
+        }
+        return y;
+    }
+
+    @Test
+    void convolutionFromZerosMatchesItsDefinition() {
+        GradCheck.of("causalConv1dSilu", t -> LinearAttention.causalConv1dSilu(t[0], t[1], null))
+                .input(B, T, C).input(C, K)
+                .reference(d -> convReference(d[0], d[1], null)).run();
+    }
+
+    @Test
+    void convolutionReadsThePastInputsOfAGeneration() {
+        float[] past = GradCheck.randn(11, B * (K - 1) * C);
+        double[] pastValues = new double[past.length];
+        for (int i = 0; i < past.length; i++) {
+            pastValues[i] = past[i];
+        }
+        GradCheck.of("causalConv1dSilu with past", t -> LinearAttention.causalConv1dSilu(t[0], t[1],
+                        Tensor.of(past, B, K - 1, C)))
+                .input(B, T, C).input(C, K)
+                .reference(d -> convReference(d[0], d[1], pastValues)).run();
+    }
+
+    private static final int H = 2;
+    private static final int DK = 3;
+    private static final int DV = 2;
+
+    /** Per (b, h) and token: S = exp(g) S; S += k (beta (v - S^T k))^T; o = S^T q, in float64 from zeros. */
+    private static double[] deltaRuleReference(double[] q, double[] k, double[] v, double[] g, double[] beta, int b, int t) {
+        double[] o = new double[b * t * H * DV];
+        for (int bh = 0; bh < b * H; bh++) {
+            double[][] s = new double[DK][DV];
+            for (int p = 0; p < t; p++) {
+                int row = ((bh / H) * t + p) * H + bh % H;
+                double decay = Math.exp(g[row]);
+                double[] kv = new double[DV];
+                for (int i = 0; i < DK; i++) {
+                    for (int j = 0; j < DV; j++) {
+                        s[i][j] *= decay;
+                        kv[j] += s[i][j] * k[row * DK + i];
+                    }
+                }
+                for (int i = 0; i < DK; i++) {
+                    for (int j = 0; j < DV; j++) {
+                        s[i][j] += k[row * DK + i] * beta[row] * (v[row * DV + j] - kv[j]);
+                    }
+                }
+                for (int j = 0; j < DV; j++) {
+                    for (int i = 0; i < DK; i++) {
+                        o[row * DV + j] += s[i][j] * q[row * DK + i];
+                    }
+                }
+            }
+        }
+        return o;
+    }
+
+    private static float[] decays(long seed, int n) {
+        float[] g = GradCheck.uniform(seed, n, 0.02, 0.6);
+        for (int i = 0; i < n; i++) {
+            g[i] = -g[i];
+        }
+        return g;
+    }
+
+    @Test
+    void deltaRuleAcrossAKeptStateMatchesItsDefinition() {
+        int b = 1;
+        int t = RecurrentKernels.STATE_INTERVAL + 6; // the backward recomputes two chunks
+        GradCheck.of("gatedDeltaRule", x -> LinearAttention.gatedDeltaRule(x[0], x[1], x[2], x[3], x[4], null))
+                .input(GradCheck.uniform(1, b * t * H * DK, -0.6, 0.6), b, t, H, DK)
+                .input(GradCheck.uniform(2, b * t * H * DK, -0.6, 0.6), b, t, H, DK)
+                .input(b, t, H, DV)
+                .input(decays(4, b * t * H), b, t, H)
+                .input(GradCheck.uniform(5, b * t * H, 0.05, 0.95), b, t, H)
+                .reference(d -> deltaRuleReference(d[0], d[1], d[2], d[3], d[4], b, t)).run();
+    }
+
+    @Test
+    void deltaRuleOfTwoBatchRowsMatchesItsDefinition() {
+        int t = 4;
+        GradCheck.of("gatedDeltaRule, two rows", x -> LinearAttention.gatedDeltaRule(x[0], x[1], x[2], x[3], x[4], null))
+                .input(B, t, H, DK).input(B, t, H, DK).input(B, t, H, DV)
+                .input(decays(6, B * t * H), B, t, H)
+                .input(GradCheck.uniform(7, B * t * H, 0.05, 0.95), B, t, H)
+                .reference(d -> deltaRuleReference(d[0], d[1], d[2], d[3], d[4], B, t)).run();
+    }
+
+    /** A generation feeds its tokens in pieces: the state the first call leaves is where the second starts. */
+    @Test
+    void stateCarriedAcrossCallsEqualsOneCall() {
+        int t = 9;
+        int first = 6;
+        float[][] in = {GradCheck.randn(21, B * t * H * DK), GradCheck.randn(22, B * t * H * DK),
+                GradCheck.randn(23, B * t * H * DV), decays(24, B * t * H), GradCheck.uniform(25, B * t * H, 0.1, 0.9)};
+        int[] widths = {DK, DK, DV, 1, 1};
+        try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            Tensor[] whole = new Tensor[5];
+            for (int i = 0; i < 5; i++) {
+                whole[i] = widths[i] == 1 ? Tensor.of(in[i], B, t, H) : Tensor.of(in[i], B, t, H, widths[i]);
+            }
+            float[] once = LinearAttention.gatedDeltaRule(whole[0], whole[1], whole[2], whole[3], whole[4], null)
+                    .toFloatArray();
+            Tensor state = Tensor.zeros(scope, whole[0].device(), DType.F32, Shape.of(B, H, DK, DV));
+            Tensor head = LinearAttention.gatedDeltaRule(whole[0].slice(1, 0, first), whole[1].slice(1, 0, first),
+                    whole[2].slice(1, 0, first), whole[3].slice(1, 0, first), whole[4].slice(1, 0, first), state);
+            Tensor tail = LinearAttention.gatedDeltaRule(whole[0].slice(1, first, t), whole[1].slice(1, first, t),
+                    whole[2].slice(1, first, t), whole[3].slice(1, first, t), whole[4].slice(1, first, t), state);
+            float[] pieces = Concat.cat(1, head, tail).toFloatArray();
+            assertArrayEquals(once, pieces, 1e-6f);
+        }
+    }
+
+    @Test
+    void mismatchedShapesAreRefused() {
+        try (var scope = TensorScope.open()) {
+            Tensor q = Tensor.zeros(1, 3, 2, 4);
+            Tensor gates = Tensor.zeros(1, 3, 2);
+            assertThrows(IllegalArgumentException.class, () -> LinearAttention.gatedDeltaRule(q, q, q, gates,
+                    Tensor.zeros(1, 3, 1), null));
+            assertThrows(IllegalArgumentException.class, () -> LinearAttention.causalConv1dSilu(Tensor.zeros(1, 3, 2),
+                    Tensor.zeros(3, 4), null));
+        }
+    }
+}
