@@ -51,7 +51,8 @@ public final class AutoModel {
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3",
-            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "gpt2");
+            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, Qwen35Checkpoint.MODEL_TYPE,
+            "gpt2");
     /**
      * Sequence-classification families: BERT, and the decoders that transformers has a
      * {@code *ForSequenceClassification} for (not Granite 4, OLMo 2, 3 and OLMoE).
@@ -94,8 +95,11 @@ public final class AutoModel {
         // the module tree on Device.meta() holds shapes only: it names the weights for the check below
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
         boolean multimodal = model instanceof DecoderModel d && d.layout() == Gemma3Multimodal.LAYOUT;
-        Function<String, String> alias = multimodal ? Gemma3Multimodal.LAYOUT::olderName : AutoModel::causalAlias;
-        Predicate<String> notLoaded = multimodal ? Gemma3Multimodal::isVisionPart : name -> false;
+        boolean qwen35 = config.path("model_type").asText("").equals(Qwen35Checkpoint.MODEL_TYPE);
+        Function<String, String> alias = multimodal ? Gemma3Multimodal.LAYOUT::olderName
+                : qwen35 ? Qwen35Checkpoint::storedName : AutoModel::causalAlias;
+        Predicate<String> notLoaded = multimodal ? Gemma3Multimodal::isVisionPart
+                : qwen35 ? Qwen35Checkpoint::isLeftOut : name -> false;
         switch (model) {
             case DecoderModel d -> requireStoredParameters(dir, d.config().parameterCount(), model, alias, notLoaded);
             case Gpt2Model g -> requireStoredParameters(dir, g.config().parameterCount(), model, alias, notLoaded);
@@ -110,8 +114,10 @@ public final class AutoModel {
                         options.dtype(), options.quantization(), progress);
                 List<String> vision = loaded.unused().stream().filter(notLoaded).toList();
                 if (!vision.isEmpty()) {
-                    LOG.info("{}: loaded the language model of a {}; its vision tower and projector ({} tensors) are not "
-                            + "loaded: finetune4j trains and runs the model on text", dir, Gemma3Multimodal.ARCHITECTURE,
+                    LOG.info("{}: loaded the language model of a {}; its {} ({} tensors) are not loaded: finetune4j "
+                            + "trains and runs the model on text", dir, qwen35 ? "Qwen3_5ForConditionalGeneration"
+                                    : Gemma3Multimodal.ARCHITECTURE,
+                            qwen35 ? "vision tower and multi-token-prediction layers" : "vision tower and projector",
                             vision.size());
                 }
                 warnUnused(dir, loaded.unused().stream().filter(notLoaded.negate()).toList(), "Check that config.json's "
@@ -160,6 +166,9 @@ public final class AutoModel {
         if (type.equals(Gemma3Multimodal.MODEL_TYPE)) {
             return new DecoderModel(scope, DecoderConfig.fromJson(Gemma3Multimodal.textConfig(config)),
                     Gemma3Multimodal.LAYOUT);
+        }
+        if (type.equals(Qwen35Checkpoint.MODEL_TYPE)) {
+            return new DecoderModel(scope, DecoderConfig.fromJson(Qwen35Checkpoint.textConfig(config)));
         }
         if (type.equals("gpt2")) {
             return new Gpt2Model(scope, Gpt2Config.fromJson(config));

@@ -29,7 +29,8 @@ import java.util.UUID;
  *
  * <p>The language model of a Gemma 3 vision-language checkpoint is saved as a whole {@code Gemma3ForConditionalGeneration}
  * folder: its vision tower and projector, which the model does not hold, are copied from the folder it was loaded
- * from, under transformers 5's names.
+ * from, under transformers 5's names. The language model of a Qwen3.5 vision-language checkpoint is saved as the
+ * {@code Qwen3_5ForCausalLM} it was loaded as (its text config, weights named {@code model.*}).
  *
  * <p>The folder is written under a temporary sibling name and renamed into place (an existing folder is
  * replaced), so a crash never leaves half a model under {@code dir}. Thread safety: stateless.
@@ -87,7 +88,8 @@ public final class HfModelFolder {
         try {
             Files.createDirectories(tmp);
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("config.json").toFile(),
-                    withoutMxfp4(config));
+                    withoutMxfp4(Qwen35Checkpoint.MODEL_TYPE.equals(config.path("model_type").asText(""))
+                            ? Qwen35Checkpoint.savedConfig(config) : config));
             writeWeights(model, visionSource, tmp.resolve("model.safetensors"));
             if (tokenizerFolder != null) {
                 for (String name : TOKENIZER_FILES) {

@@ -29,6 +29,8 @@ public final class KvCache {
 
     private final Tensor[] keys;
     private final Tensor[] values;
+    /** Per linear-attention layer, its convolution's past inputs and its delta-rule state; null for other layers. */
+    private final Tensor[][] recurrent;
     private final int[] lengths;
     private final boolean growing;
     private final boolean fixed;
@@ -53,6 +55,7 @@ public final class KvCache {
         }
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
+        this.recurrent = new Tensor[layers][];
         this.lengths = new int[layers];
         this.growing = growing;
         this.fixed = false;
@@ -62,6 +65,7 @@ public final class KvCache {
     private KvCache(Tensor[] keys, Tensor[] values, int length) {
         this.keys = keys.clone();
         this.values = values.clone();
+        this.recurrent = new Tensor[keys.length][];
         this.lengths = new int[keys.length];
         Arrays.fill(lengths, length);
         this.growing = true;
@@ -139,7 +143,41 @@ public final class KvCache {
      * @return the buffers, in layer order, keys before values
      */
     public Tensor[] buffers() {
-        return Stream.concat(Arrays.stream(keys), Arrays.stream(values)).filter(Objects::nonNull).toArray(Tensor[]::new);
+        Stream<Tensor> states = Arrays.stream(recurrent).filter(Objects::nonNull).flatMap(Arrays::stream);
+        return Stream.of(Arrays.stream(keys), Arrays.stream(values), states).flatMap(s -> s)
+                .filter(Objects::nonNull).toArray(Tensor[]::new);
+    }
+
+    /**
+     * The state a linear-attention layer carries from one forward pass of a generation to the next, in place of keys
+     * and values: its convolution's last inputs and its delta rule's state, both updated in place by the layer.
+     *
+     * @param layer the decoder layer
+     * @return {convolution's past inputs (B, K - 1, C), state (B, H, Dk, Dv)}, or null before the layer's first pass
+     */
+    public Tensor[] recurrentState(int layer) {
+        return recurrent[checkLayer(layer)];
+    }
+
+    /**
+     * Records a linear-attention layer's pass over {@code tokens} new positions, and its state the first time (the
+     * layer updates the same tensors in place afterwards). A generation cache only: a prefix or preallocated cache
+     * holds keys and values, which such a layer has none of.
+     *
+     * @param layer the decoder layer
+     * @param state {convolution's past inputs, delta-rule state}, as {@link #recurrentState} returns them
+     * @param tokens the positions the pass added
+     * @throws IllegalStateException for a prefix or preallocated cache
+     */
+    public void advanceRecurrent(int layer, Tensor[] state, int tokens) {
+        checkLayer(layer);
+        if (!growing || fixed) {
+            throw new IllegalStateException("layer " + layer + " is a linear-attention layer, which keeps a recurrent state "
+                    + "instead of keys and values: prefix tuning and preallocated (serving) caches do not support it; "
+                    + "use a generation cache (KvCache.forGeneration)");
+        }
+        recurrent[layer] = state;
+        lengths[layer] += tokens;
     }
 
     /**

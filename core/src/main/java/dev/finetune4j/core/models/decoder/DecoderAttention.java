@@ -1,6 +1,8 @@
 package dev.finetune4j.core.models.decoder;
 
+import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Attention;
+import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Rotary;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.nn.Block;
@@ -16,8 +18,9 @@ import dev.finetune4j.core.tensor.TensorScope;
 /**
  * Self-attention of the decoder family: q/k/v/o projections (Phi-3: one fused {@code qkv_proj}), optional q/k
  * RMSNorm (per head: Qwen3, Gemma 3; across heads: OLMo), rotary (whole or partial; none in SmolLM3's NoPE layers),
- * grouped-query attention, an optional sliding window and soft cap on the scores (Gemma 2), and gpt-oss's per-head
- * sink logits ({@code sinks}, (H)).
+ * grouped-query attention, an optional sliding window and soft cap on the scores (Gemma 2), gpt-oss's per-head
+ * sink logits ({@code sinks}, (H)), and Qwen3.5's output gate (each head's {@code q_proj} rows hold its queries, then
+ * a gate whose sigmoid scales the head's output before {@code o_proj}).
  */
 public final class DecoderAttention extends Module implements Block {
     private final DecoderConfig config;
@@ -46,7 +49,7 @@ public final class DecoderAttention extends Module implements Block {
         if (c.fusedProjections()) {
             registerChild("qkv_proj", new Linear(scope, c.hiddenSize(), q + 2 * kv, qkvBias));
         } else {
-            registerChild("q_proj", new Linear(scope, c.hiddenSize(), q, qkvBias));
+            registerChild("q_proj", new Linear(scope, c.hiddenSize(), c.attentionOutputGate() ? 2 * q : q, qkvBias));
             registerChild("k_proj", new Linear(scope, c.hiddenSize(), kv, qkvBias));
             registerChild("v_proj", new Linear(scope, c.hiddenSize(), kv, qkvBias));
         }
@@ -70,6 +73,12 @@ public final class DecoderAttention extends Module implements Block {
         Tensor fused = config.fusedProjections() ? layer("qkv_proj").forward(x) : null;
         Tensor[] qkv = fused != null ? split(fused) : new Tensor[]{layer("q_proj").forward(x),
                 layer("k_proj").forward(x), layer("v_proj").forward(x)};
+        Tensor gate = null;
+        if (config.attentionOutputGate()) { // per head: D query rows, then D gate rows
+            Tensor perHead = qkv[0].reshape(b, t, config.numAttentionHeads(), 2 * d);
+            gate = perHead.slice(3, d, 2 * d).reshape(b, t, config.numAttentionHeads() * d);
+            qkv[0] = perHead.slice(3, 0, d);
+        }
         Tensor q = heads(qkv[0], b, t, config.numAttentionHeads(), "q_norm", ctx);
         Tensor k = heads(qkv[1], b, t, config.numKeyValueHeads(), "k_norm", ctx);
         Tensor v = qkv[2].reshape(b, t, config.numKeyValueHeads(), d).permute(0, 2, 1, 3).contiguous();
@@ -92,6 +101,9 @@ public final class DecoderAttention extends Module implements Block {
         Tensor attn = Attention.scaledDotProduct(q, k, v, ctx.mask().withWindow(config.slidingWindowOf(layerIndex)),
                 config.attentionScale(), config.attnLogitSoftcapping(), config.attentionSinks() ? parameter("sinks") : null);
         Tensor merged = attn.permute(0, 2, 1, 3).reshape(b, t, config.numAttentionHeads() * d);
+        if (gate != null) {
+            merged = Elementwise.mul(merged, Activations.apply(Activations.Kind.SIGMOID, gate));
+        }
         return layer("o_proj").forward(merged);
     }
 

@@ -59,6 +59,9 @@ import java.util.Set;
  * @param denseMlp where a dense layer's MLP sits and what its projections are called
  * @param attentionSinks whether each attention head has a learned sink logit ({@code self_attn.sinks}, gpt-oss)
  * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss; null for a dense model
+ * @param linearAttention Qwen3.5's gated DeltaNet layers; null when every layer is self-attention
+ * @param attentionOutputGate whether {@code q_proj} also makes a per-head gate whose sigmoid scales the attention's
+ *                            output before {@code o_proj} (Qwen3.5)
  */
 public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
@@ -68,7 +71,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
                             int slidingWindow, boolean[] slidingLayers, boolean[] ropeLayers, boolean gemmaNorms,
                             EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
-                            boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe) {
+                            boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe,
+                            LinearAttentionConfig linearAttention, boolean attentionOutputGate) {
 
     /** Where a decoder scales its input by {@link Multipliers#embedding}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
@@ -131,7 +135,10 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe",
-            "qwen3_moe", "olmoe", "gpt_oss");
+            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text");
+
+    /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
+    public static final String QWEN35_TEXT = "qwen3_5_text";
 
     /** Checks every size against its valid range, naming the config.json field that is wrong. */
     public DecoderConfig {
@@ -147,6 +154,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         require(maxPositionEmbeddings > 0, "max_position_embeddings", maxPositionEmbeddings);
         require(slidingLayers.length == numHiddenLayers, "layer_types (one per layer)", slidingLayers.length);
         require(ropeLayers.length == numHiddenLayers, "no_rope_layers (one per layer)", ropeLayers.length);
+        require(linearAttention == null || linearAttention.layers().length == numHiddenLayers,
+                "layer_types (one per layer)", linearAttention == null ? 0 : linearAttention.layers().length);
     }
 
     /**
@@ -159,11 +168,11 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         long h = hiddenSize;
         long q = (long) numAttentionHeads * headDim;
         long kv = (long) numKeyValueHeads * headDim;
-        long attention = 2 * h * q + 2 * h * kv;
+        long attention = (attentionOutputGate ? 3 : 2) * h * q + 2 * h * kv;
         long mlp = 3 * h * intermediateSize;
         long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
         for (int i = 0; i < numHiddenLayers; i++) {
-            count += attention + (isSparse(i) ? 0 : mlp);
+            count += (isLinearAttention(i) ? linearAttention.parameterCount(h) : attention) + (isSparse(i) ? 0 : mlp);
         }
         return count + (moe == null ? 0 : moe.parameterCount(h));
     }
@@ -176,6 +185,16 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
      */
     public boolean isSparse(int layer) {
         return moe != null && moe.isSparse(layer);
+    }
+
+    /**
+     * Whether layer {@code layer} mixes tokens by linear attention ({@code linear_attn}) instead of self-attention.
+     *
+     * @param layer the layer's index
+     * @return true for a gated DeltaNet layer of Qwen3.5
+     */
+    public boolean isLinearAttention(int layer) {
+        return linearAttention != null && linearAttention.layers()[layer];
     }
 
     /**
@@ -209,6 +228,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         boolean graniteHybrid = type.equals(GraniteHybridLayers.MODEL_TYPE);
         boolean granite = type.equals("granite") || graniteHybrid;
         boolean olmo = type.equals("olmo2") || type.equals("olmo3");
+        boolean qwen35 = type.equals(QWEN35_TEXT);
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
         int layers = JsonFields.requiredInteger(c, "num_hidden_layers", 1, ConfigLimits.LAYERS, at);
@@ -251,7 +271,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                         : JsonFields.bool(c, "attention_bias", type.equals("qwen2"), at),
                 JsonFields.bool(c, "mlp_bias", false, at),
                 switch (type) {
-                    case "qwen3", "qwen3_moe", "gemma3_text" -> QkNorm.PER_HEAD;
+                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
                     default -> QkNorm.NONE;
                 },
@@ -264,7 +284,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 sliding.window(),
                 sliding.layers(),
                 ropeLayers,
-                gemma,
+                gemma || qwen35, // Qwen3.5's RMSNorms scale by 1 + weight in float32 as Gemma's
                 gemma ? (type.equals("gemma3_text") ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT)
                         : granite ? EmbeddingScale.INPUT : EmbeddingScale.NONE,
                 gemma ? new Multipliers((float) Math.sqrt(hidden), 1f, 1f)
@@ -273,7 +293,9 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 type.equals("phi3"),
                 type.equals("phi3") ? DenseMlp.PHI3 : graniteHybrid ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD,
                 type.equals("gpt_oss"),
-                MoeConfig.MODEL_TYPES.contains(type) ? MoeConfig.fromJson(c, type, layers) : null);
+                MoeConfig.MODEL_TYPES.contains(type) ? MoeConfig.fromJson(c, type, layers) : null,
+                qwen35 ? LinearAttentionConfig.fromJson(c, layers) : null,
+                qwen35);
     }
 
     /** Variants of the families that finetune4j does not implement, refused with what to load instead. */
@@ -290,6 +312,10 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         }
         if (type.equals(GraniteHybridLayers.MODEL_TYPE)) {
             GraniteHybridLayers.requireAttentionOnly(c, layers);
+        }
+        if (type.equals(QWEN35_TEXT) && !c.path("hidden_act").asText("silu").equals("silu")) {
+            throw new IllegalArgumentException(at + ": hidden_act = " + c.get("hidden_act") + " is not supported for "
+                    + QWEN35_TEXT + ": its gated DeltaNet layers convolve with SiLU, as every Qwen3.5 checkpoint does");
         }
     }
 

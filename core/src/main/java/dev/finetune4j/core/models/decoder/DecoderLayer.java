@@ -18,13 +18,16 @@ import dev.finetune4j.core.tensor.TensorScope;
  *   <li>{@code POST} (OLMo 2 and 3): x + norm(attn(x)), then x + norm(mlp(x)).</li>
  * </ul>
  * Granite scales each sub-block's output by {@code residual_multiplier} before adding it. The MLP is a
- * {@link SparseMoeBlock} in the sparse layers of a mixture of experts.
+ * {@link SparseMoeBlock} in the sparse layers of a mixture of experts. Qwen3.5's linear-attention layers mix tokens
+ * with a {@link GatedDeltaNet} ({@code linear_attn}) in place of self-attention ({@code self_attn}).
  */
 public final class DecoderLayer extends Module {
     private final NormPlacement norms;
     private final float residualMultiplier;
     /** The MLP's name: {@code mlp}, Mixtral's {@code block_sparse_moe}, or Granite 4's {@code shared_mlp}. */
     private final String mlp;
+    /** The token mixer's name: {@code self_attn}, or {@code linear_attn} in Qwen3.5's linear-attention layers. */
+    private final String mixer;
 
     /**
      * Layer {@code index}, zero until loaded.
@@ -37,7 +40,9 @@ public final class DecoderLayer extends Module {
     public DecoderLayer(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int index) {
         this.norms = c.norms();
         this.residualMultiplier = c.multipliers().residual();
-        registerChild("self_attn", new DecoderAttention(scope, c, rotary, index));
+        this.mixer = c.isLinearAttention(index) ? "linear_attn" : "self_attn";
+        registerChild(mixer, c.isLinearAttention(index) ? new GatedDeltaNet(scope, c, index)
+                : new DecoderAttention(scope, c, rotary, index));
         this.mlp = c.isSparse(index) ? c.moe().naming().block() : c.denseMlp().module();
         registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));
         if (norms != NormPlacement.POST) {
@@ -65,7 +70,7 @@ public final class DecoderLayer extends Module {
      */
     public Tensor forward(Tensor x, ForwardContext ctx) {
         Tensor normed = norms == NormPlacement.POST ? x : layer("input_layernorm").forward(x);
-        Tensor attended = ((Block) child("self_attn")).forward(normed, ctx);
+        Tensor attended = ((Block) child(mixer)).forward(normed, ctx);
         if (norms != NormPlacement.PRE) {
             attended = layer("post_attention_layernorm").forward(attended);
         }

@@ -25,6 +25,7 @@ final class FamilyDefaults {
             case "gpt_oss" -> gptOss(config.deepCopy());
             case "olmo2", "olmo3", "olmoe" -> olmo(config.deepCopy(), type);
             case "smollm3" -> smolLm3(config.deepCopy());
+            case DecoderConfig.QWEN35_TEXT -> qwen35(config.deepCopy());
             default -> config;
         };
     }
@@ -75,6 +76,16 @@ final class FamilyDefaults {
         }
         putIfAbsent(c, "max_position_embeddings", 32768);
         putThetaIfAbsent(c, 2_000_000.0);
+        return c;
+    }
+
+    /** Qwen3.5's language model: heads of 256 of which a quarter rotates, 32,768 positions. */
+    private static JsonNode qwen35(ObjectNode c) {
+        putIfAbsent(c, "head_dim", 256);
+        putIfAbsent(c, "max_position_embeddings", 32768);
+        if (!c.has("partial_rotary_factor") && !c.path("rope_parameters").has("partial_rotary_factor")) {
+            c.put("partial_rotary_factor", 0.25);
+        }
         return c;
     }
 

@@ -37,8 +37,10 @@ record SlidingLayers(int window, boolean[] layers) {
             window = 0; // Qwen and SmolLM3 configs carry a sliding_window that only use_sliding_window turns on
         }
         boolean[] layers = new boolean[layerCount];
-        // Granite 4's layer_types tell attention from Mamba-2 layers (GraniteHybridLayers), and no layer slides
-        JsonNode types = type.equals(GraniteHybridLayers.MODEL_TYPE) ? MissingNode.getInstance() : c.path("layer_types");
+        // Granite 4's and Qwen3.5's layer_types tell attention from Mamba-2 or linear-attention layers
+        // (GraniteHybridLayers, LinearAttentionConfig), and no layer slides
+        boolean hybrid = type.equals(GraniteHybridLayers.MODEL_TYPE) || type.equals(DecoderConfig.QWEN35_TEXT);
+        JsonNode types = hybrid ? MissingNode.getInstance() : c.path("layer_types");
         if (types.isArray()) {
             if (types.size() != layerCount) {
                 throw new IllegalArgumentException(at + ": 'layer_types' lists " + types.size() + " layers, but "

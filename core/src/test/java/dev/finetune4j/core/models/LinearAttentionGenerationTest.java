@@ -1,0 +1,111 @@
+package dev.finetune4j.core.models;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.generate.GenerationConfig;
+import dev.finetune4j.core.generate.Generator;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Generation through Qwen3.5's linear-attention layers, whose state replaces a KV cache: with the cache it equals
+ * recomputing every prefix; a left-padded batch equals each prompt alone (the padding must leave the state at zero);
+ * and a prompt longer than one kept state gives the same logits as transformers' definition does token by token
+ * (checked through the cache: the prompt's last logits equal a pass fed one token at a time).
+ */
+class LinearAttentionGenerationTest {
+
+    private static LanguageModel randomModel() {
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", "qwen3_5_text").put("vocab_size", 97).put("hidden_size", 32).put("intermediate_size", 48)
+                .put("num_hidden_layers", 4).put("num_attention_heads", 2).put("num_key_value_heads", 1)
+                .put("head_dim", 16).put("linear_num_key_heads", 1).put("linear_num_value_heads", 2)
+                .put("linear_key_head_dim", 8).put("linear_value_head_dim", 8).put("max_position_embeddings", 512);
+        LanguageModel lm = AutoModel.newCausalLM(c, TensorScope.detached(Device.cpu()));
+        SplittableRandom random = new SplittableRandom(5);
+        StateDicts.initNormal((Module) lm, 0.3, random);
+        // initNormal draws the matrices only: the filters, decays and time-step biases too, or the layers stay inert
+        for (var e : lm.stateDict().entrySet()) {
+            if (e.getKey().contains("conv1d") || e.getKey().endsWith("A_log") || e.getKey().endsWith("dt_bias")) {
+                Tensor t = e.getValue();
+                float[] values = new float[Math.toIntExact(t.numel())];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) random.nextDouble(-0.8, 0.8);
+                }
+                try (var scope = TensorScope.open()) {
+                    t.backend().copy().copy(Tensor.of(values, t.shape().dims()), t);
+                }
+            }
+        }
+        return lm;
+    }
+
+    @Test
+    void cachedGenerationEqualsRecomputation() {
+        try (LanguageModel lm = randomModel()) {
+            long[] prompt = {3, 14, 15, 92, 65, 35};
+            long[] cached = Generator.generate(lm, prompt, GenerationConfig.greedy(12));
+            long[] uncached = Generator.generate(lm, prompt,
+                    GenerationConfig.builder().maxNewTokens(12).useCache(false).build());
+            assertArrayEquals(uncached, cached, "cached " + Arrays.toString(cached));
+        }
+    }
+
+    /** A left-padded row's logits equal the prompt's alone: the padding leaves the state at zero. */
+    @Test
+    void leftPaddingLeavesTheStateAtZero() {
+        try (LanguageModel lm = randomModel()) {
+            long[] prompt = {26, 53, 58, 7};
+            long[][] padded = {{5, 5, 5, 26, 53, 58, 7}};
+            long[][] mask = {{0, 0, 0, 1, 1, 1, 1}};
+            float[][] alone = lm.logits(new long[][]{prompt}, null)[0];
+            float[][] withPadding = lm.logits(padded, mask)[0];
+            for (int i = 0; i < prompt.length; i++) {
+                assertArrayEquals(alone[i], withPadding[i + 3], 1e-5f, "position " + i);
+            }
+        }
+    }
+
+    @Test
+    void leftPaddedBatchEqualsEachPromptAlone() {
+        try (LanguageModel lm = randomModel()) {
+            long[][] prompts = {{3, 14, 15, 92, 65, 35, 89, 79}, {26, 53}, {58, 97 - 1, 23, 84}};
+            long[][] batched = Generator.generate(lm, prompts, GenerationConfig.greedy(7));
+            for (int i = 0; i < prompts.length; i++) {
+                assertArrayEquals(Generator.generate(lm, prompts[i], GenerationConfig.greedy(7)), batched[i], "prompt " + i);
+            }
+        }
+    }
+
+    @Test
+    void longPromptLogitsEqualTokenByTokenFeeding() {
+        try (LanguageModel lm = randomModel(); var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            long[][] ids = new long[1][150];
+            for (int i = 0; i < ids[0].length; i++) {
+                ids[0][i] = (i * 37L + 11) % 97;
+            }
+            Tensor whole = lm.forward(ModelInput.of(ids, null));
+            float[] last = whole.slice(1, 149, 150).toFloatArray();
+            var cache = dev.finetune4j.core.nn.KvCache.forGeneration(4, 150);
+            float[] stepped = null;
+            for (int i = 0; i < 150; i++) {
+                long[][] one = {{ids[0][i]}};
+                int[][] position = {{i}};
+                stepped = lm.forward(new ModelInput(one, null, null, null, cache, position)).toFloatArray();
+            }
+            assertEquals(150, cache.length());
+            assertArrayEquals(last, stepped, 2e-5f);
+        }
+    }
+}
