@@ -97,6 +97,7 @@ public final class ModelTree {
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";
             case "olmoe" -> "OlmoeForCausalLM";
             case "gpt_oss" -> "GptOssForCausalLM";
+            case "qwen3_5_text" -> "Qwen3_5ForCausalLM";
             case "gpt2" -> "GPT2LMHeadModel";
             case "bert" -> classifier ? "BertForSequenceClassification" : "BertModel";
             default -> null;

@@ -68,4 +68,16 @@ public interface LogitsModel {
     default boolean cacheGoesStale(int cached, int length) {
         return false;
     }
+
+    /**
+     * Whether some layer carries a recurrent state from one pass of a generation to the next instead of keys and
+     * values (Qwen3.5's linear-attention layers): such a model generates with a growing
+     * {@link dev.finetune4j.core.nn.KvCache#forGeneration} cache only, which prefix tuning and paged serving caches
+     * are not.
+     *
+     * @return false unless some layer is recurrent
+     */
+    default boolean hasRecurrentLayers() {
+        return false;
+    }
 }

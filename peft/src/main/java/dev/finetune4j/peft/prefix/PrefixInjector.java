@@ -8,6 +8,7 @@ import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.peft.LinearInit;
 import dev.finetune4j.peft.PeftContext;
+import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftMethod;
 
 import java.util.LinkedHashMap;
@@ -38,7 +39,11 @@ public final class PrefixInjector extends PeftMethod<PrefixTuningConfig> {
      */
     @Override
     public PrefixEncoder inject(PeftContext ctx, PrefixTuningConfig cfg) {
-        ctx.requireCausalLm("prefix tuning");
+        if (ctx.requireCausalLm("prefix tuning").hasRecurrentLayers()) {
+            throw new PeftException("prefix tuning prepends keys and values to every layer's attention, but "
+                    + ctx.modelType() + " has linear-attention layers, which attend through a recurrent state instead: "
+                    + "use prompt tuning (virtual tokens at the input) or LoRA");
+        }
         ctx.requireRoomFor(cfg.numVirtualTokens());
         ModelSpec spec = ctx.spec();
         boolean forLoading = ctx.forLoading();

@@ -6,9 +6,12 @@ import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
+import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
+import dev.finetune4j.peft.prefix.PrefixTuningConfig;
 import dev.finetune4j.peft.lora.LoraConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (a fused shared MLP, no position encoding), OLMo 2
  * and 3 (norms after the sub-blocks, q/k norms across heads, OLMo 3's window), SmolLM3 (a layer without rotary)
  * and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
- * across heads) and gpt-oss (attention sinks, clamped stacked experts): the
+ * across heads) and gpt-oss (attention sinks, clamped stacked experts), and Qwen3.5 (a gated DeltaNet layer beside a
+ * gated attention layer): the
  * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
  * those parts would break.
  */
@@ -43,12 +47,15 @@ class NewFamiliesTrainTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3",
-            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss"})
+            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
-            assertEquals(type.equals("phi3") ? List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj")
-                    : List.of("q_proj", "v_proj"), targetedModules(model), type + ": PEFT's default targets");
+            assertEquals(switch (type) {
+                case "phi3" -> List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
+                case "qwen3_5_text" -> List.of("in_proj_qkv", "q_proj", "v_proj"); // layer 0 is linear attention
+                default -> List.of("q_proj", "v_proj");
+            }, targetedModules(model), type + ": the default targets");
             assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
         }
     }
@@ -114,13 +121,24 @@ class NewFamiliesTrainTest {
      */
     @ParameterizedTest
     @CsvSource({"granite,DORA", "granite,PREFIX_PROJECTION", "granite,PREFIX", "granite,HOULSBY", "olmo2,DORA", "olmo2,QLORA",
-            "olmo2,PREFIX", "olmo2,PFEIFFER"})
+            "olmo2,PREFIX", "olmo2,PFEIFFER", "qwen3_5_text,DORA", "qwen3_5_text,QLORA", "qwen3_5_text,HOULSBY",
+            "qwen3_5_text,PROMPT"})
     void otherMethodsTrainTheNewDenseFamilies(String type, EveryMethodTrainsTest.Method method) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = method.wrap.apply(base);
             boolean virtual = method == EveryMethodTrainsTest.Method.PROMPT || method == EveryMethodTrainsTest.Method.PREFIX;
             assertTrainsAndMatchesFiniteDifferences(type + " " + method, model, virtual ? 0.1 : 1e-2,
                     method == EveryMethodTrainsTest.Method.DORA);
+        }
+    }
+
+    /** Prefix tuning's keys and values have no place in a linear-attention layer: refused with what to use. */
+    @Test
+    void prefixTuningRefusesQwen35sLinearAttention() {
+        try (LanguageModel base = tiny("qwen3_5_text")) {
+            PeftException e = assertThrows(PeftException.class, () -> Peft.wrap(base, PrefixTuningConfig.of(3)));
+            assertTrue(e.getMessage().contains("linear-attention layers") && e.getMessage().contains("prompt tuning"),
+                    e.getMessage());
         }
     }
 
@@ -306,11 +324,39 @@ class NewFamiliesTrainTest {
             // N(0, 0.1) weights would not reach gpt-oss's 7)
             case "gpt_oss" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4).put("sliding_window", 4)
                     .put("swiglu_limit", 0.1);
+            // a linear-attention layer, then a full one; two value heads per key head
+            case "qwen3_5_text" -> {
+                c.put("linear_num_key_heads", 1).put("linear_num_value_heads", 2).put("linear_key_head_dim", 8)
+                        .put("linear_value_head_dim", 8);
+                c.putArray("layer_types").add("linear_attention").add("full_attention");
+            }
             default -> throw new IllegalArgumentException(type);
         }
         tweak.accept(c);
         LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(dev.finetune4j.core.backend.Device.cpu()));
-        StateDicts.initNormal(model, 0.1, new SplittableRandom(5));
+        SplittableRandom random = new SplittableRandom(5);
+        StateDicts.initNormal(model, 0.1, random);
+        drawLinearAttentionConstants(model, random);
         return model;
+    }
+
+    /**
+     * The gated DeltaNet's filters, decays and time-step biases, which {@link StateDicts#initNormal} leaves at zero (a
+     * zero filter would keep the layer's queries, keys and values at zero).
+     */
+    private static void drawLinearAttentionConstants(LanguageModel model, SplittableRandom random) {
+        for (var e : model.stateDict().entrySet()) {
+            String name = e.getKey();
+            if (name.endsWith("conv1d.weight") || name.endsWith("A_log") || name.endsWith("dt_bias")) {
+                Tensor t = e.getValue();
+                float[] values = new float[Math.toIntExact(t.numel())];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) random.nextDouble(-0.4, 0.4);
+                }
+                try (var scope = TensorScope.open()) {
+                    t.backend().copy().copy(Tensor.of(values, t.shape().dims()), t);
+                }
+            }
+        }
     }
 }

@@ -183,6 +183,12 @@ public final class DecoderModel extends LanguageModel {
         return config.multipliers().logitsScaling();
     }
 
+    /** Qwen3.5's gated DeltaNet layers. */
+    @Override
+    public boolean hasRecurrentLayers() {
+        return config.linearAttention() != null;
+    }
+
     /** Phi-3's longrope: the first pass past the pretrained length, with the cache still within it. */
     @Override
     public boolean cacheGoesStale(int cached, int length) {
