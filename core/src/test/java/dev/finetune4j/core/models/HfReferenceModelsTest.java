@@ -148,7 +148,7 @@ class HfReferenceModelsTest {
         return keep;
     }
 
-    private static float[] flatten(float[][][] x) {
+    static float[] flatten(float[][][] x) {
         int v = x[0][0].length;
         float[] out = new float[x.length * x[0].length * v];
         for (int b = 0; b < x.length; b++) {
@@ -159,7 +159,7 @@ class HfReferenceModelsTest {
         return out;
     }
 
-    private static void assertClose(float[] expected, float[] actual, boolean[] compare, String what) {
+    static void assertClose(float[] expected, float[] actual, boolean[] compare, String what) {
         assertEquals(expected.length, actual.length, what + " size");
         double worst = 0;
         int where = -1;

@@ -5,6 +5,7 @@ import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Concat;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LinearAttention;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.nn.Block;
 import dev.finetune4j.core.nn.ForwardContext;
@@ -83,10 +84,14 @@ final class GatedDeltaNet extends Module implements Block {
         Tensor k = perValueHead(l2Normalised(mixed.slice(2, kd, 2 * kd).reshape(b, t, config.numKeyHeads(), config.keyHeadDim())));
         Tensor v = mixed.slice(2, 2 * kd, config.convDim()).reshape(b, t, heads, config.valueHeadDim());
         Tensor beta = Activations.apply(Activations.Kind.SIGMOID, layer("in_proj_b").forward(in));
-        // g = -exp(A_log) softplus(a + dt_bias): each head's log decay per token
-        Tensor step = Activations.apply(Activations.Kind.SOFTPLUS,
-                Elementwise.add(layer("in_proj_a").forward(in), parameter("dt_bias")));
-        Tensor g = Elementwise.mul(step, Elementwise.scale(Elementwise.exp(parameter("A_log")), -1f));
+        Tensor a = layer("in_proj_a").forward(in);
+        Tensor g;
+        // g = -exp(A_log) softplus(a + dt_bias), each head's log decay per token, in float32 under any precision, as
+        // transformers computes it: a decay rounded to bf16 would compound over the tokens
+        try (var f32 = Precision.F32.use()) {
+            Tensor step = Activations.apply(Activations.Kind.SOFTPLUS, Elementwise.add(a, parameter("dt_bias")));
+            g = Elementwise.mul(step, Elementwise.scale(Elementwise.exp(parameter("A_log")), -1f));
+        }
         Tensor o = LinearAttention.gatedDeltaRule(q, k, v, g, beta, state == null ? null : state[1]);
         if (cache != null) {
             cache.advanceRecurrent(layerIndex, state, t);

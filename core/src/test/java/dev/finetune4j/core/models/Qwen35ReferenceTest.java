@@ -1,0 +1,91 @@
+package dev.finetune4j.core.models;
+
+import dev.finetune4j.core.autograd.Autograd;
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Qwen3.5's language model against references/qwen3_5 (tools/reference/families_torch.py: transformers 5.17's
+ * Qwen3_5ForCausalLM re-implemented in PyTorch, its gated delta rule checked against transformers' chunked form):
+ * the gradients of every linear-attention weight through the hand-written backward, a 150-token input whose states
+ * the backward recomputes across three kept ones, and the vision-language folder (references/qwen3_5_vl, the same
+ * weights under model.language_model with a vision tower and multi-token-prediction layers beside them) loading
+ * to the same model. FamilyReferencesTest checks the logits, the masked batch, the loss and greedy generation.
+ */
+class Qwen35ReferenceTest {
+    private static final String DIR = "references/qwen3_5";
+
+    /**
+     * Within 2e-4 of each gradient's largest value: the filters' gradient sums each channel over the batch's tokens
+     * after the backward of 16 recurrent steps, whose float32 rounding on both sides reaches 1.1e-4 (finite
+     * differences agree with ours to their own precision, 1e-3).
+     */
+    @Test
+    void gradientsThroughTheGatedDeltaNetMatchTorch() throws Exception {
+        MixtureOfExpertsTest.assertGradientsMatchTorch("qwen3_5", Device.cpu(), 2e-4);
+    }
+
+    /** 150 tokens: three kept states in the forward, two recomputed stretches in the backward. */
+    @Test
+    void aLongInputsLogitsAndGradientsMatchTorch() throws Exception {
+        ReferenceData ref = ReferenceData.load(DIR + "/reference.safetensors");
+        long[][] ids = ref.ids("long_input_ids");
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(DIR)); var scope = TensorScope.open()) {
+            Map<String, Tensor> weights = lm.stateDict();
+            ref.floats.keySet().stream().filter(k -> k.startsWith("grad_long."))
+                    .forEach(k -> weights.get(k.substring("grad_long.".length())).requiresGrad(true));
+            Tensor logits = lm.forward(ModelInput.of(ids, null));
+            HfReferenceModelsTest.assertClose(ref.floats.get("long_logits"), logits.toFloatArray(), null, "long_logits");
+            Autograd.backward(MixtureOfExpertsTest.nextTokenLoss(lm, ids));
+            int checked = 0;
+            for (var e : ref.floats.entrySet()) {
+                if (e.getKey().startsWith("grad_long.")) {
+                    float[] ours = weights.get(e.getKey().substring("grad_long.".length())).grad().toFloatArray();
+                    HfReferenceModelsTest.assertClose(e.getValue(), ours, null, e.getKey());
+                    checked++;
+                }
+            }
+            assertEquals(4, checked, "gradients on the long input");
+        }
+    }
+
+    /**
+     * The published checkpoints' layout: the text model under model.language_model, beside a vision tower and mtp
+     * layers, loads to the text model's logits; saved again, it is the text model transformers'
+     * AutoModelForCausalLM makes of it (qwen3_5_text, weights named model.*), and loads back to the same logits.
+     */
+    @Test
+    void theVisionLanguageFolderLoadsAndSavesItsLanguageModel(@TempDir Path out) throws Exception {
+        ReferenceData ref = ReferenceData.load(DIR + "/reference.safetensors");
+        long[][] ids = ref.ids("input_ids");
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("references/qwen3_5_vl"))) {
+            assertEquals("qwen3_5_text", lm.spec().modelType());
+            HfReferenceModelsTest.assertClose(ref.floats.get("logits"), flatten(lm.logits(ids, null)), null, "qwen3_5_vl logits");
+            HfModelFolder.save(lm, out.resolve("saved"));
+        }
+        assertEquals("qwen3_5_text", AutoModel.readConfig(out.resolve("saved")).path("model_type").asText());
+        try (LanguageModel saved = AutoModel.loadCausalLM(out.resolve("saved"))) {
+            HfReferenceModelsTest.assertClose(ref.floats.get("logits"), flatten(saved.logits(ids, null)), null, "saved logits");
+        }
+    }
+
+    private static float[] flatten(float[][][] logits) {
+        int t = logits[0].length;
+        int v = logits[0][0].length;
+        float[] flat = new float[logits.length * t * v];
+        for (int b = 0; b < logits.length; b++) {
+            for (int i = 0; i < t; i++) {
+                System.arraycopy(logits[b][i], 0, flat, (b * t + i) * v, v);
+            }
+        }
+        return flat;
+    }
+}
