@@ -4,7 +4,8 @@ torch >= 2.5; this machine has Debian's torch 1.13).
 A plain-PyTorch (float32, CPU, eager) re-implementation of the causal-LM forward pass of gemma, gemma2,
 gemma3_text, phi3, mistral, qwen2, granite, granitemoehybrid (Granite 4's attention-only dense models), olmo2,
 olmo3, smollm3, the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe and gpt_oss (and, for checking, llama
-and qwen3) as transformers 5.x defines it, written from
+and qwen3), plus Qwen3.5's hybrid of gated DeltaNet and gated attention (qwen3_5_text, in qwen3_5_torch.py, which
+this script runs for the folders qwen3_5 and qwen3_5_vl) as transformers 5.x defines it, written from
 reading transformers' source (see HELPER-NOTES.md for the rules and where each one comes from). It runs with
 Debian's torch 1.13 and numpy only:
 
@@ -22,7 +23,10 @@ logits, logits_masked, loss, greedy_prompt, greedy_output, and logits_short for 
 folders add aux_loss (the router load-balancing loss of the masked batch), grad.NAME (d loss / d NAME) and
 aux_grad.NAME (d aux_loss / d NAME) for a few weights; model.safetensors holds the hub's per-expert names (gpt_oss:
 its stacked expert tensors). gpt_oss_mxfp4 holds the same model as gpt_oss, its experts packed as the hub publishes
-gpt-oss (MXFP4 blocks and scales), and no reference file: it must load to gpt_oss's logits.
+gpt-oss (MXFP4 blocks and scales), and no reference file: it must load to gpt_oss's logits. qwen3_5 adds grad.NAME,
+long_input_ids (1, 150), long_logits and grad_long.NAME; qwen3_5_vl holds the same language model saved as
+Qwen3_5ForConditionalGeneration (model.language_model.*, a few vision and mtp tensors) and no reference file: it must
+load to qwen3_5's logits (qwen3_5_torch.py's docstring lists its rules and their sources).
 tools/reference/verify_with_transformers.py recomputes them with real transformers where it is installed.
 """
 import argparse
@@ -93,6 +97,22 @@ TRANSFORMERS_SOURCE = {
                   "models/granitemoeshared/modeling_granitemoeshared.py (the shared MLP and attention it reuses)",
                   "configuration_utils.py (remap_legacy_layer_types, to_diff_dict, _encode_special_floats)",
                   "modeling_rope_utils.py (convert_rope_params_to_dict: rope_parameters written without rope)"]},
+    "qwen3_5_files": {
+        "from": TRANSFORMERS_517_WHEEL,
+        "files": ["models/qwen3_5/configuration_qwen3_5.py (Qwen3_5TextConfig.__post_init__: layer_types, the "
+                  "partial_rotary_factor default; Qwen3_5VisionConfig, Qwen3_5Config)",
+                  "models/qwen3_5/modular_qwen3_5.py and modeling_qwen3_5.py (Qwen3_5GatedDeltaNet, "
+                  "torch_chunk_gated_delta_rule, torch_recurrent_gated_delta_rule, l2norm, causal_conv1d_fn, "
+                  "Qwen3_5RMSNormGated, Qwen3_5RMSNorm, Qwen3_5Attention, Qwen3_5TextRotaryEmbedding, "
+                  "Qwen3_5DecoderLayer, Qwen3_5TextModel, Qwen3_5Model.compute_3d_position_ids, Qwen3_5ForCausalLM, "
+                  "Qwen3_5ForConditionalGeneration, _keys_to_ignore_on_load_unexpected)",
+                  "models/qwen3_next/modeling_qwen3_next.py (the GatedDeltaNet, attention and norms inherited)",
+                  "models/qwen3_vl/modeling_qwen3_vl.py (Qwen3VLTextRotaryEmbedding, interleaved mrope)",
+                  "masking_utils.py (create_recurrent_attention_mask)",
+                  "cache_utils.py (LinearAttention layer: update_conv_state, update_recurrent_state)",
+                  "conversion_mapping.py (qwen3_5_text: PrefixChange dropping language_model)",
+                  "configuration_utils.py (to_diff_dict, recursive_diff_dict: the nested sub-config keys)",
+                  "modeling_rope_utils.py (convert_rope_params_to_dict, standardize_rope_params: axial vision rope)"]},
     "gpt_oss_v5_files_by_index_id": {
         "modular_gpt_oss.py (commit 0261a467116de4a9103b58200f9d82f8fb5a0e86)": "29271729019",
         "configuration_gpt_oss.py (@strict dataclass)": "51803109634",
@@ -955,6 +975,9 @@ FIXTURES = {
     "granite4": (granite4_config, 407, 0.3, 0.1),
     "granite4_nope": (granite4_nope_config, 405, 0.3, 0.1),
 }
+# written by qwen3_5_torch.py (gated DeltaNet + gated attention): the text model, then the same as
+# Qwen3_5ForConditionalGeneration
+HYBRID_FIXTURES = ("qwen3_5", "qwen3_5_vl")
 
 
 def random_weights(config, seed, qk_std, embed_std):
@@ -1278,7 +1301,11 @@ def write_mxfp4_twin(name, config, packed, ref):
 
 
 def write_fixtures(check_error, names):
-    for name in names:
+    hybrid = [name for name in names if name in HYBRID_FIXTURES]
+    if hybrid:  # Qwen3.5's linear-attention layers live in their own file, which imports this one
+        import qwen3_5_torch
+        qwen3_5_torch.write(hybrid, lambda name: os.path.join(RESOURCES, "references", name))
+    for name in (name for name in names if name not in HYBRID_FIXTURES):
         make_config, seed, qk_std, embed_std = FIXTURES[name]
         config = make_config()
         packed = random_weights(config, seed, qk_std, embed_std)
@@ -1307,7 +1334,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare with the transformers-made folders")
     parser.add_argument("--write", action="store_true", help="check, then write the fixture folders")
-    parser.add_argument("--only", nargs="+", choices=sorted(FIXTURES), default=list(FIXTURES), metavar="NAME",
+    parser.add_argument("--only", nargs="+", choices=sorted(FIXTURES) + list(HYBRID_FIXTURES),
+                        default=list(FIXTURES) + list(HYBRID_FIXTURES), metavar="NAME",
                         help="with --write: only these folders (another CPU's float32 kernels may change the last "
                              "bits of the others)")
     args = parser.parse_args()

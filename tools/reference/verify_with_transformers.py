@@ -11,15 +11,23 @@ fixtures were defined. Prints one line per folder and tensor (largest |differenc
 or whether the greedy tokens are identical) and ends with `verified N of M`; exits 1 when any check fails
 (relative error above 1e-4, different tokens, or a folder that does not load).
 
-A mixture-of-experts folder (its reference holds `aux_loss`) also gets aux_loss (the model's router load-balancing
-loss for input_ids with attention_mask, output_router_logits=True), each grad.NAME (the gradient of the plain loss
-above) and aux_grad.NAME (the gradient of aux_loss) recomputed; NAME is the hub's per-expert name, which
-transformers 5 loads into fused expert tensors, so an expert's slice of that tensor is compared.
+Each grad.NAME a reference holds is recomputed as the gradient of the plain loss above, each grad_long.NAME as that
+of the loss of long_input_ids (labels = the same ids), whose logits are long_logits (references/qwen3_5). A
+mixture-of-experts folder (its reference holds `aux_loss`) also gets aux_loss (the model's router load-balancing
+loss for input_ids with attention_mask, output_router_logits=True) and each aux_grad.NAME (the gradient of aux_loss)
+recomputed; there NAME is the hub's per-expert name, which transformers 5 loads into fused expert tensors, so an
+expert's slice of that tensor is compared.
+
+A folder whose config.json names a ...ForConditionalGeneration class (references/qwen3_5_vl) is loaded with
+AutoModelForImageTextToText. It has no reference of its own: TWINS names the folder beside it whose reference it
+must reproduce (its language model is that folder's model); its text-only outputs are recomputed, not gradients
+(the parameter names differ).
 
 A folder whose reference holds `labels` (references/qwen2_cls from classifier_torch.py) is a sequence classifier:
 it is loaded with AutoModelForSequenceClassification and its pooled logits and loss (input_ids with
 attention_mask, the stored labels) are recomputed.
 """
+import json
 import os
 import re
 import sys
@@ -30,6 +38,8 @@ import transformers
 from safetensors.torch import load_file
 
 TOLERANCE = 1e-4
+# folder -> the sibling folder whose reference.safetensors it must reproduce
+TWINS = {"qwen3_5_vl": "qwen3_5"}
 
 
 def recompute(model, ref):
@@ -41,6 +51,8 @@ def recompute(model, ref):
         out["loss"] = model(input_ids=ids, labels=ids).loss.reshape(1)
         if "logits_short" in ref:
             out["logits_short"] = model(input_ids=ids[:, :ref["logits_short"].shape[1]]).logits
+        if "long_input_ids" in ref:
+            out["long_logits"] = model(input_ids=ref["long_input_ids"]).logits
         if "greedy_prompt" in ref:
             prompt = ref["greedy_prompt"]
             new_tokens = ref["greedy_output"].shape[1] - prompt.shape[1]
@@ -76,13 +88,23 @@ def gradients(model, loss, names):
     return {name: fused_gradient(parameters, name) for name in names}
 
 
-def recompute_moe(model, ref):
+def recompute_gradients(model, ref):
+    """grad.NAME: d loss(input_ids) / d NAME; grad_long.NAME: d loss(long_input_ids) / d NAME."""
+    out = {}
+    for prefix, ids_key in (("grad.", "input_ids"), ("grad_long.", "long_input_ids")):
+        names = [key[len(prefix):] for key in ref if key.startswith(prefix)]
+        if names:
+            ids = ref[ids_key]
+            loss = model(input_ids=ids, labels=ids).loss
+            out.update({prefix + n: g for n, g in gradients(model, loss, names).items()})
+    return out
+
+
+def recompute_aux(model, ref):
     ids, mask = ref["input_ids"], ref["attention_mask"]
-    grad_names = [key[len("grad."):] for key in ref if key.startswith("grad.")]
     aux_names = [key[len("aux_grad."):] for key in ref if key.startswith("aux_grad.")]
-    out = {f"grad.{n}": g for n, g in gradients(model, model(input_ids=ids, labels=ids).loss, grad_names).items()}
     aux = model(input_ids=ids, attention_mask=mask, output_router_logits=True).aux_loss
-    out.update({f"aux_grad.{n}": g for n, g in gradients(model, aux, aux_names).items()})
+    out = {f"aux_grad.{n}": g for n, g in gradients(model, aux, aux_names).items()}
     out["aux_loss"] = aux.detach().reshape(1)
     return out
 
@@ -97,15 +119,22 @@ def verify(folder):
     """Returns (checks passed, checks made) for one folder, printing a line per check."""
     name = os.path.basename(os.path.normpath(folder))
     try:
-        ref = load_file(os.path.join(folder, "reference.safetensors"))
+        twin = TWINS.get(name)
+        ref = load_file(os.path.join(folder, "..", twin, "reference.safetensors") if twin else
+                        os.path.join(folder, "reference.safetensors"))
         classifier = "labels" in ref
-        auto = transformers.AutoModelForSequenceClassification if classifier else transformers.AutoModelForCausalLM
+        with open(os.path.join(folder, "config.json")) as f:
+            conditional = json.load(f)["architectures"][0].endswith("ForConditionalGeneration")
+        auto = (transformers.AutoModelForSequenceClassification if classifier else
+                transformers.AutoModelForImageTextToText if conditional else transformers.AutoModelForCausalLM)
         model = auto.from_pretrained(folder, attn_implementation="eager", local_files_only=True,
                                      dtype=torch.float32).to("cpu")
         model.eval()
         ours = recompute_classifier(model, ref) if classifier else recompute(model, ref)
+        if not classifier and not twin:
+            ours.update(recompute_gradients(model, ref))
         if "aux_loss" in ref:
-            ours.update(recompute_moe(model, ref))
+            ours.update(recompute_aux(model, ref))
     except Exception:  # report the folder as failed and go on with the others
         print(f"{name:20s} FAILED to load or run:\n{traceback.format_exc()}", flush=True)
         return 0, 1
