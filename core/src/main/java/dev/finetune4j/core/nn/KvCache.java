@@ -62,10 +62,10 @@ public final class KvCache {
         this.firstCapacity = Math.max(1, firstCapacity);
     }
 
-    private KvCache(Tensor[] keys, Tensor[] values, int length) {
+    private KvCache(Tensor[] keys, Tensor[] values, Tensor[][] recurrent, int length) {
         this.keys = keys.clone();
         this.values = values.clone();
-        this.recurrent = new Tensor[keys.length][];
+        this.recurrent = recurrent.clone();
         this.lengths = new int[keys.length];
         Arrays.fill(lengths, length);
         this.growing = true;
@@ -96,19 +96,47 @@ public final class KvCache {
      * @throws IllegalArgumentException when the buffers' counts or shapes differ, or {@code length} exceeds them
      */
     public static KvCache preallocated(Tensor[] keys, Tensor[] values, int length) {
-        if (keys.length == 0 || keys.length != values.length) {
-            throw new IllegalArgumentException(keys.length + " key and " + values.length + " value buffers; give one of each per layer");
+        return preallocated(keys, values, new Tensor[keys.length][], length);
+    }
+
+    /**
+     * {@link #preallocated(Tensor[], Tensor[], int)} for a model with linear-attention layers: such a layer has no keys
+     * and values (null) but a recurrent state ({@link #recurrentState}: its convolution's past inputs and its delta
+     * rule's state, B rows each), which its passes update in place; the other layers have no state (null).
+     *
+     * @param keys      one key buffer per layer, null for a linear-attention layer
+     * @param values    one value buffer per layer, shaped like the keys, null where they are
+     * @param recurrent per layer its recurrent state, null for an attention layer
+     * @param length    the positions already filled, at most the capacity
+     * @return a cache that appends into the buffers and updates the states
+     * @throws IllegalArgumentException when the buffers' counts or shapes differ, a layer has both or neither kind,
+     *                                  or {@code length} exceeds the capacity
+     */
+    public static KvCache preallocated(Tensor[] keys, Tensor[] values, Tensor[][] recurrent, int length) {
+        if (keys.length == 0 || keys.length != values.length || keys.length != recurrent.length) {
+            throw new IllegalArgumentException(keys.length + " key, " + values.length + " value and " + recurrent.length
+                    + " recurrent buffers; give one of each per layer");
         }
+        Tensor like = null;
         for (int i = 0; i < keys.length; i++) {
-            if (keys[i].rank() != 4 || !keys[i].shape().equals(values[i].shape()) || !keys[i].shape().equals(keys[0].shape())) {
+            if ((keys[i] == null) != (recurrent[i] != null) || (keys[i] == null) != (values[i] == null)) {
+                throw new IllegalArgumentException("layer " + i + " needs either keys and values (attention) or a "
+                        + "recurrent state (linear attention), not both or neither");
+            }
+            if (keys[i] == null) {
+                continue;
+            }
+            like = like == null ? keys[i] : like;
+            if (keys[i].rank() != 4 || !keys[i].shape().equals(values[i].shape()) || !keys[i].shape().equals(like.shape())) {
                 throw new IllegalArgumentException("layer " + i + ": keys " + keys[i].shape() + " and values " + values[i].shape()
-                        + " must both be (B, Hkv, capacity, D) like layer 0's " + keys[0].shape());
+                        + " must both be (B, Hkv, capacity, D) like the first attention layer's " + like.shape());
             }
         }
-        if (length < 0 || length > keys[0].dim(2)) {
-            throw new IllegalArgumentException("length " + length + " outside the buffers' capacity [0, " + keys[0].dim(2) + "]");
+        int capacity = like == null ? Integer.MAX_VALUE : like.dim(2);
+        if (length < 0 || length > capacity) {
+            throw new IllegalArgumentException("length " + length + " outside the buffers' capacity [0, " + capacity + "]");
         }
-        return new KvCache(keys, values, length);
+        return new KvCache(keys, values, recurrent, length);
     }
 
     /**
@@ -161,20 +189,23 @@ public final class KvCache {
 
     /**
      * Records a linear-attention layer's pass over {@code tokens} new positions, and its state the first time (the
-     * layer updates the same tensors in place afterwards). A generation cache only: a prefix or preallocated cache
-     * holds keys and values, which such a layer has none of.
+     * layer updates the same tensors in place afterwards). A prefix cache holds keys and values only; a preallocated
+     * one must have been given the layer's state.
      *
      * @param layer the decoder layer
      * @param state {convolution's past inputs, delta-rule state}, as {@link #recurrentState} returns them
      * @param tokens the positions the pass added
-     * @throws IllegalStateException for a prefix or preallocated cache
+     * @throws IllegalStateException for a prefix cache, or a preallocated one without this layer's state
      */
     public void advanceRecurrent(int layer, Tensor[] state, int tokens) {
         checkLayer(layer);
-        if (!growing || fixed) {
+        if (!growing) {
             throw new IllegalStateException("layer " + layer + " is a linear-attention layer, which keeps a recurrent state "
-                    + "instead of keys and values: prefix tuning and preallocated (serving) caches do not support it; "
-                    + "use a generation cache (KvCache.forGeneration)");
+                    + "instead of keys and values: a prefix of keys and values (prefix tuning) has no place in it");
+        }
+        if (fixed && recurrent[layer] != state) {
+            throw new IllegalStateException("layer " + layer + " is a linear-attention layer, but this preallocated cache "
+                    + "holds no recurrent state for it: lay out its buffers with preallocated(keys, values, recurrent, length)");
         }
         recurrent[layer] = state;
         lengths[layer] += tokens;
@@ -200,6 +231,15 @@ public final class KvCache {
     }
 
     /**
+     * The layers this cache holds keys, values or a recurrent state for.
+     *
+     * @return the number of decoder layers
+     */
+    public int layers() {
+        return keys.length;
+    }
+
+    /**
      * Number of cached positions.
      *
      * @return the positions of the first layer, 0 when empty
@@ -214,7 +254,7 @@ public final class KvCache {
      * @return the buffers' capacity, 0 before first use
      */
     public int capacity() {
-        return keys[0] == null ? 0 : keys[0].dim(2);
+        return Arrays.stream(keys).filter(Objects::nonNull).findFirst().map(k -> k.dim(2)).orElse(0);
     }
 
     /**

@@ -2,16 +2,16 @@ package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.nn.KvCache;
-import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
- * The running batch's keys and values: per layer one buffer (rows, Hkv, capacity, D) in a scope of its own, whose
- * first {@link #length()} columns are filled. All rows advance one column per decoding step, so each row's
+ * The running batch's keys and values: per attention layer one buffer (rows, Hkv, capacity, D) in a scope of its own,
+ * whose first {@link #length()} columns are filled. All rows advance one column per decoding step, so each row's
  * positions end at the shared right end: a row holding n positions occupies columns {@code [length - n, length)}
- * and the columns before them are masked out.
+ * and the columns before them are masked out. A linear-attention layer (Qwen3.5) holds instead each row's recurrent
+ * state, whatever its length: its convolution's last inputs and its delta rule's state.
  *
  * <p>Thread safety: confined to the decode thread.
  */
@@ -19,36 +19,47 @@ final class BatchCache implements AutoCloseable {
     private final TensorScope scope;
     private final Tensor[] keys;
     private final Tensor[] values;
+    private final Tensor[][] recurrent;
     private final int capacity;
     private int length;
 
     /**
-     * Zero-filled buffers (masked columns must hold finite values: attention multiplies them by probability 0).
+     * Zero-filled buffers (masked columns must hold finite values: attention multiplies them by probability 0), laid
+     * out per layer as {@code like}'s: keys and values where it has them, a recurrent state where it has one.
      *
-     * @param like a key tensor of the model (B, Hkv, S, D), for the heads, head size, dtype and device
+     * @param like a cache of the model that every layer has used (a prompt's), for the shapes, dtypes and device
      */
-    BatchCache(int layers, int rows, int capacity, int length, Tensor like) {
-        this.scope = TensorScope.detached(like.device());
+    BatchCache(int rows, int capacity, int length, KvCache like) {
+        int layers = like.layers();
+        Device device = null;
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
+        this.recurrent = new Tensor[layers][];
         this.capacity = capacity;
         this.length = length;
-        Shape shape = Shape.of(rows, like.dim(1), capacity, like.dim(3));
-        Device device = like.device();
-        DType dtype = like.dtype();
+        for (int l = 0; l < layers && device == null; l++) {
+            Tensor any = like.keys(l) != null ? like.keys(l) : like.recurrentState(l)[0];
+            device = any.device();
+        }
+        this.scope = TensorScope.detached(device);
         for (int l = 0; l < layers; l++) {
-            keys[l] = Tensor.zeros(scope, device, dtype, shape);
-            values[l] = Tensor.zeros(scope, device, dtype, shape);
+            Tensor k = like.keys(l);
+            if (k != null) {
+                Shape shape = Shape.of(rows, k.dim(1), capacity, k.dim(3));
+                keys[l] = Tensor.zeros(scope, device, k.dtype(), shape);
+                values[l] = Tensor.zeros(scope, device, k.dtype(), shape);
+            } else {
+                Tensor[] state = like.recurrentState(l);
+                recurrent[l] = new Tensor[state.length];
+                for (int i = 0; i < state.length; i++) {
+                    recurrent[l][i] = Tensor.zeros(scope, device, state[i].dtype(), state[i].shape().with(0, rows));
+                }
+            }
         }
     }
 
     int capacity() {
         return capacity;
-    }
-
-    /** A key buffer, for the shape of a new layout. */
-    Tensor keysLike() {
-        return keys[0];
     }
 
     /** Filled columns, shared by every row. */
@@ -58,7 +69,7 @@ final class BatchCache implements AutoCloseable {
 
     /** A cache for the next forward pass, appending at column {@link #length()}; call {@link #advance()} after it. */
     KvCache forStep() {
-        return KvCache.preallocated(keys, values, length);
+        return KvCache.preallocated(keys, values, recurrent, length);
     }
 
     /** Records the {@code columns} the last forward pass appended (one per decoding step, a chunk's length while prefilling). */
@@ -67,33 +78,32 @@ final class BatchCache implements AutoCloseable {
     }
 
     /**
-     * Copies {@code count} positions of row {@code fromRow} of another cache, ending at its column {@code fromEnd},
-     * into row {@code row} of this one, ending at the shared right end.
-     *
-     * @param fromKeys   the other cache's keys per layer (B, Hkv, S, D)
-     * @param fromValues its values
+     * Copies row {@code fromRow} of another cache into row {@code row} of this one: its last {@code count} positions,
+     * ending at column {@code fromEnd}, to the shared right end; and its recurrent states.
      */
-    void copyRow(Tensor[] fromKeys, Tensor[] fromValues, int fromRow, int fromEnd, int count, int row) {
+    private void copyRow(KvCache from, int fromRow, int fromEnd, int count, int row) {
         for (int l = 0; l < keys.length; l++) {
-            copy(fromKeys[l], fromRow, fromEnd - count, keys[l], row, length - count, count);
-            copy(fromValues[l], fromRow, fromEnd - count, values[l], row, length - count, count);
+            if (keys[l] != null) {
+                copy(from.keys(l), fromRow, fromEnd - count, keys[l], row, length - count, count);
+                copy(from.values(l), fromRow, fromEnd - count, values[l], row, length - count, count);
+            } else {
+                Tensor[] state = from.recurrentState(l);
+                for (int i = 0; i < state.length; i++) {
+                    Tensor dst = recurrent[l][i].slice(0, row, row + 1);
+                    dst.backend().copy().copy(state[i].slice(0, fromRow, fromRow + 1), dst);
+                }
+            }
         }
     }
 
     /** Copies one row of a prefill cache (batch 1) holding {@code count} positions into row {@code row}. */
     void copyPrefill(KvCache prefill, int count, int row) {
-        Tensor[] k = new Tensor[keys.length];
-        Tensor[] v = new Tensor[keys.length];
-        for (int l = 0; l < keys.length; l++) {
-            k[l] = prefill.keys(l);
-            v[l] = prefill.values(l);
-        }
-        copyRow(k, v, 0, count, count, row);
+        copyRow(prefill, 0, count, count, row);
     }
 
     /** Copies this cache's row {@code fromRow} (its last {@code count} positions) into {@code to}'s row {@code row}. */
     void copyRowTo(BatchCache to, int fromRow, int count, int row) {
-        to.copyRow(keys, values, fromRow, length, count, row);
+        to.copyRow(forStep(), fromRow, length, count, row);
     }
 
     private static void copy(Tensor from, int fromRow, int fromColumn, Tensor to, int row, int column, int count) {

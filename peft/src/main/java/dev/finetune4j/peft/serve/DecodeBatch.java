@@ -24,13 +24,8 @@ import java.util.List;
  * <p>Thread safety: confined to the decode thread.
  */
 final class DecodeBatch implements AutoCloseable {
-    private final int layers;
     private ActiveRequest[] slots = new ActiveRequest[0];
     private BatchCache cache;
-
-    DecodeBatch(int layers) {
-        this.layers = layers;
-    }
 
     /** The requests in the batch, in slot order. */
     List<ActiveRequest> requests() {
@@ -60,7 +55,7 @@ final class DecodeBatch implements AutoCloseable {
         }
         List<ActiveRequest> rows = new ArrayList<>(requests());
         rows.add(r);
-        layOut(rows, prefill.keys(0), (next, index) -> {
+        layOut(rows, prefill, (next, index) -> {
             if (rows.get(index) == r) {
                 next.copyPrefill(prefill, cached, index);
             }
@@ -137,13 +132,13 @@ final class DecodeBatch implements AutoCloseable {
      * A new cache with exactly the given rows, sorted by adapter, as short as the longest row and with room for the
      * longest remaining generation; the rows of the old cache are copied over.
      *
-     * @param like a key tensor for the cache's shape, or null to take the old cache's
+     * @param like a cache for the new one's layout, or null to take the old cache's
      */
-    private void layOut(List<ActiveRequest> rows, Tensor like, RowFiller filler) {
+    private void layOut(List<ActiveRequest> rows, KvCache like, RowFiller filler) {
         rows.sort(Comparator.comparingLong(ActiveRequest::adapterOrder));
         int length = rows.stream().mapToInt(ActiveRequest::cachedPositions).max().orElse(0);
         int room = rows.stream().mapToInt(ActiveRequest::remainingSteps).max().orElse(0);
-        BatchCache next = new BatchCache(layers, rows.size(), length + room, length, like != null ? like : cache.keysLike());
+        BatchCache next = new BatchCache(rows.size(), length + room, length, like != null ? like : cache.forStep());
         try {
             for (int i = 0; i < rows.size(); i++) {
                 int old = indexOf(rows.get(i));

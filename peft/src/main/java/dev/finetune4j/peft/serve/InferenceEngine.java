@@ -88,14 +88,9 @@ public final class InferenceEngine implements AutoCloseable {
     private Throwable failure; // guarded by this
 
     private InferenceEngine(Builder b) {
-        if (b.base.hasRecurrentLayers()) {
-            throw new IllegalArgumentException("the serving engine batches requests over paged KV caches, but "
-                    + b.base.spec().modelType() + " has linear-attention layers, whose recurrent state it does not keep "
-                    + "yet: generate with Generator.generate (one batch at a time), or serve a model without them");
-        }
         this.base = b.base;
         this.adapters = new AdapterSet(b.base);
-        this.batch = new DecodeBatch(b.base.spec().numLayers());
+        this.batch = new DecodeBatch();
         this.maxBatchSize = b.maxBatchSize;
         this.stepTokenBudget = b.stepTokenBudget;
         this.maxQueuedRequests = b.maxQueuedRequests;

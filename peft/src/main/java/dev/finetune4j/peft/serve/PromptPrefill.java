@@ -20,7 +20,7 @@ final class PromptPrefill implements AutoCloseable {
     private final ActiveRequest request;
     private final long[] prompt;
     private final int layers;
-    private BatchCache cache; // null until the first chunk: its keys give the buffers' shape, dtype and device
+    private BatchCache cache; // null until the first chunk: its cache gives the buffers' shapes, dtypes and device
     private int read;
 
     /**
@@ -65,7 +65,7 @@ final class PromptPrefill implements AutoCloseable {
                 adapters.prefill(rowAdapters, input);
             }
             if (first != null) {
-                cache = new BatchCache(layers, 1, prompt.length, end, first.keys(0));
+                cache = new BatchCache(1, prompt.length, end, first);
                 cache.copyPrefill(first, end, 0);
             } else {
                 cache.advance(end - read);
