@@ -20,7 +20,7 @@ final class KernelSources {
     /** The family files, without their {@code .cu} suffix. */
     static final List<String> FAMILIES = List.of("copy", "elementwise", "reductions", "softmax", "norms",
             "activations", "rotary", "attention", "attention_bf16", "embedding", "cross_entropy", "dropout",
-            "optimizer", "quantization");
+            "optimizer", "quantization", "recurrent");
     private static final Pattern INCLUDE = Pattern.compile("^#include \"([\\w.]+)\"", Pattern.MULTILINE);
 
     private KernelSources() {
