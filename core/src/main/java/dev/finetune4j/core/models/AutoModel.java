@@ -66,10 +66,12 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3, Granite 3 and 4, OLMo 2 and 3, SmolLM3, Mixtral,
-     * Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss or GPT-2) with the {@link LoadOptions#defaults() default
+     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Qwen3.5, Gemma 1-3, Phi-3, Granite 3 and 4, OLMo 2 and 3,
+     * SmolLM3, Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss or GPT-2) with the {@link LoadOptions#defaults() default
      * options}. Of Gemma 3's vision-language checkpoints ({@code model_type} {@code gemma3}) the language model is
      * loaded, under transformers' names ({@link DecoderLayout#GEMMA3_CONDITIONAL_GENERATION}); the vision tower is not.
+     * Of Qwen3.5's ({@code qwen3_5}) the language model is loaded as transformers' {@code AutoModelForCausalLM}
+     * loads it, a {@code Qwen3_5ForCausalLM} (weights named {@code model.*}).
      *
      * @param dir a Hugging Face model folder (config.json, safetensors weights)
      * @return the model; close it to free its weights
@@ -79,7 +81,7 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, Phi-3, Mixtral, Qwen2-MoE, Qwen3-MoE or GPT-2) as the options say. The module tree is built on
+     * Loads a causal LM (any of {@link #CAUSAL_LM_TYPES}) as the options say. The module tree is built on
      * {@link Device#meta()} (shapes only) and each weight goes from the file into its final storage once: BF16
      * and F16 weights kept in their dtype on the CPU stay memory-mapped (the checkpoint then stays open until
      * the model is closed); others are converted and copied; with {@link LoadOptions#quantization()} NF4 the linear

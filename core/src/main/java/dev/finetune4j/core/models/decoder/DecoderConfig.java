@@ -15,13 +15,14 @@ import java.util.Set;
  * Qwen3-MoE, Gemma 3; across heads: OLMo, OLMoE), tied embeddings, head_dim, sliding-window layers (Mistral, Mixtral, Qwen2,
  * Gemma 2 and 3, Phi-3, OLMo 3), where the norms sit (Gemma 2 and 3's four per layer, OLMo's two after each
  * sub-block), Gemma's norms and scaled embeddings, Granite's multipliers, Gemma 2's soft caps, Phi-3's fused
- * projections and partial rotary, SmolLM3's layers without rotary, gpt-oss's attention sinks, and the sparse MLPs.
+ * projections and partial rotary, SmolLM3's layers without rotary, gpt-oss's attention sinks, the sparse MLPs, and
+ * Qwen3.5's linear-attention layers and gated attention.
  *
  * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
  *                  {@code gemma3_text}, {@code phi3}, {@code granite}, {@code granitemoehybrid}, {@code olmo2},
  *                  {@code olmo3},
- *                  {@code smollm3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe}, {@code olmoe} or
- *                  {@code gpt_oss}
+ *                  {@code smollm3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe}, {@code olmoe},
+ *                  {@code gpt_oss} or {@code qwen3_5_text}
  *                  ({@code model_type})
  * @param vocabSize number of token ids
  * @param hiddenSize hidden size C
