@@ -29,8 +29,13 @@ class Bf16InferenceOnCudaTest {
                 .map(dir -> Arguments.of(dir, d)));
     }
 
+    /** {@link #causalLmsOnDevices()} but Qwen3.5's fixture, too sensitive to bf16 for the bound (Bf16InferenceTest). */
+    static Stream<Arguments> logitCasesOnDevices() {
+        return causalLmsOnDevices().filter(a -> !a.get()[0].equals("references/qwen3_5"));
+    }
+
     @ParameterizedTest(name = "{0} on {1}")
-    @MethodSource("causalLmsOnDevices")
+    @MethodSource("logitCasesOnDevices")
     void logitsStayNearTransformersFloat32(String dir, String device) throws Exception {
         Bf16InferenceTest.assertLogitsNearTransformers(dir, CudaTestDevices.require(device));
     }

@@ -190,14 +190,25 @@ class NewFamiliesTrainTest {
         assertTrue(mixed.get(STEPS - 2) + mixed.get(STEPS - 1) < 0.98 * (mixed.get(0) + mixed.get(1)), "loss " + mixed);
     }
 
-    /** Gradient checkpointing recomputes each sparse block with the same routing: the same losses, step by step. */
-    @Test
-    void aMixtureTrainsTheSameWithGradientCheckpointing() {
+    /**
+     * Gradient checkpointing recomputes each layer in the backward: a sparse block with the same routing, a
+     * linear-attention layer with the same states; the same losses, step by step.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen2_moe", "qwen3_5_text"})
+    void trainsTheSameWithGradientCheckpointing(String type) {
+        boolean mixture = type.equals("qwen2_moe");
+        String[] targets = mixture ? new String[]{"q_proj", "gate", "up_proj"}
+                : new String[]{"q_proj", "in_proj_qkv", "in_proj_a", "up_proj"};
         List<List<Double>> runs = new ArrayList<>();
         for (boolean checkpointing : new boolean[]{false, true}) {
-            try (LanguageModel base = tiny("qwen2_moe", c -> c.put("num_experts_per_tok", 2))) {
+            try (LanguageModel base = tiny(type, c -> {
+                if (mixture) {
+                    c.put("num_experts_per_tok", 2);
+                }
+            })) {
                 PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0)
-                        .targetModules("q_proj", "gate", "up_proj").build());
+                        .targetModules(targets).build());
                 TrainingConfig cfg = TrainingConfig.builder().maxSteps(4).microBatchSize(3).learningRate(1e-2)
                         .schedule(Schedule.CONSTANT).shuffle(false).seed(1).logEverySteps(0)
                         .gradientCheckpointing(checkpointing).build();
@@ -206,8 +217,9 @@ class NewFamiliesTrainTest {
             }
         }
         for (int i = 0; i < 4; i++) {
-            assertEquals(runs.get(0).get(i), runs.get(1).get(i), 1e-6 * runs.get(0).get(i), "step " + (i + 1));
+            assertEquals(runs.get(0).get(i), runs.get(1).get(i), 1e-6 * runs.get(0).get(i), type + " step " + (i + 1));
         }
+        assertTrue(runs.get(0).get(3) < runs.get(0).get(0), type + ": the adapters train, loss " + runs.get(0));
     }
 
     /**
