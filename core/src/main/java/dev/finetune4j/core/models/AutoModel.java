@@ -51,8 +51,8 @@ public final class AutoModel {
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3",
-            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, Qwen35Checkpoint.MODEL_TYPE,
-            "gpt2");
+            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
+            DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "gpt2");
     /**
      * Sequence-classification families: BERT, and the decoders that transformers has a
      * {@code *ForSequenceClassification} for (not Granite 4, OLMo 2, 3 and OLMoE).
@@ -70,8 +70,9 @@ public final class AutoModel {
      * SmolLM3, Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss or GPT-2) with the {@link LoadOptions#defaults() default
      * options}. Of Gemma 3's vision-language checkpoints ({@code model_type} {@code gemma3}) the language model is
      * loaded, under transformers' names ({@link DecoderLayout#GEMMA3_CONDITIONAL_GENERATION}); the vision tower is not.
-     * Of Qwen3.5's ({@code qwen3_5}) the language model is loaded as transformers' {@code AutoModelForCausalLM}
-     * loads it, a {@code Qwen3_5ForCausalLM} (weights named {@code model.*}).
+     * Of Qwen3.5's ({@code qwen3_5}, {@code qwen3_5_moe}) the language model is loaded as transformers'
+     * {@code AutoModelForCausalLM} loads it, a {@code Qwen3_5ForCausalLM} or {@code Qwen3_5MoeForCausalLM} (weights
+     * named {@code model.*}).
      *
      * @param dir a Hugging Face model folder (config.json, safetensors weights)
      * @return the model; close it to free its weights
@@ -97,7 +98,7 @@ public final class AutoModel {
         // the module tree on Device.meta() holds shapes only: it names the weights for the check below
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
         boolean multimodal = model instanceof DecoderModel d && d.layout() == Gemma3Multimodal.LAYOUT;
-        boolean qwen35 = config.path("model_type").asText("").equals(Qwen35Checkpoint.MODEL_TYPE);
+        boolean qwen35 = Qwen35Checkpoint.isOne(config);
         Function<String, String> alias = multimodal ? Gemma3Multimodal.LAYOUT::olderName
                 : qwen35 ? Qwen35Checkpoint::storedName : AutoModel::causalAlias;
         Predicate<String> notLoaded = multimodal ? Gemma3Multimodal::isVisionPart
@@ -117,7 +118,7 @@ public final class AutoModel {
                 List<String> vision = loaded.unused().stream().filter(notLoaded).toList();
                 if (!vision.isEmpty()) {
                     LOG.info("{}: loaded the language model of a {}; its {} ({} tensors) are not loaded: finetune4j "
-                            + "trains and runs the model on text", dir, qwen35 ? "Qwen3_5ForConditionalGeneration"
+                            + "trains and runs the model on text", dir, qwen35 ? "Qwen3.5 vision-language checkpoint"
                                     : Gemma3Multimodal.ARCHITECTURE,
                             qwen35 ? "vision tower and multi-token-prediction layers" : "vision tower and projector",
                             vision.size());
@@ -169,7 +170,7 @@ public final class AutoModel {
             return new DecoderModel(scope, DecoderConfig.fromJson(Gemma3Multimodal.textConfig(config)),
                     Gemma3Multimodal.LAYOUT);
         }
-        if (type.equals(Qwen35Checkpoint.MODEL_TYPE)) {
+        if (Qwen35Checkpoint.isOne(config)) {
             return new DecoderModel(scope, DecoderConfig.fromJson(Qwen35Checkpoint.textConfig(config)));
         }
         if (type.equals("gpt2")) {

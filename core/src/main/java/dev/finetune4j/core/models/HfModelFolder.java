@@ -88,8 +88,7 @@ public final class HfModelFolder {
         try {
             Files.createDirectories(tmp);
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("config.json").toFile(),
-                    withoutMxfp4(Qwen35Checkpoint.MODEL_TYPE.equals(config.path("model_type").asText(""))
-                            ? Qwen35Checkpoint.savedConfig(config) : config));
+                    withoutMxfp4(Qwen35Checkpoint.isOne(config) ? Qwen35Checkpoint.savedConfig(config) : config));
             writeWeights(model, visionSource, tmp.resolve("model.safetensors"));
             if (tokenizerFolder != null) {
                 for (String name : TOKENIZER_FILES) {

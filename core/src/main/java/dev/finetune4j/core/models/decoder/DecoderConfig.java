@@ -136,10 +136,12 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe",
-            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text");
+            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text");
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
     public static final String QWEN35_TEXT = "qwen3_5_text";
+    /** The {@code model_type} of Qwen3.5-MoE's language model (inside the {@code qwen3_5_moe} checkpoints). */
+    public static final String QWEN35_MOE_TEXT = "qwen3_5_moe_text";
 
     /** Checks every size against its valid range, naming the config.json field that is wrong. */
     public DecoderConfig {
@@ -229,7 +231,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         boolean graniteHybrid = type.equals(GraniteHybridLayers.MODEL_TYPE);
         boolean granite = type.equals("granite") || graniteHybrid;
         boolean olmo = type.equals("olmo2") || type.equals("olmo3");
-        boolean qwen35 = type.equals(QWEN35_TEXT);
+        boolean qwen35 = type.equals(QWEN35_TEXT) || type.equals(QWEN35_MOE_TEXT);
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
         int layers = JsonFields.requiredInteger(c, "num_hidden_layers", 1, ConfigLimits.LAYERS, at);
@@ -256,6 +258,9 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
                 hidden,
                 graniteHybrid ? JsonFields.integer(c, "shared_intermediate_size", 1024, 1, ConfigLimits.INTERMEDIATE, at)
+                        // Qwen3.5-MoE's config has no dense width (every layer is sparse): its experts' stands in
+                        : type.equals(QWEN35_MOE_TEXT) ? JsonFields.integer(c, "moe_intermediate_size", 512, 1,
+                                ConfigLimits.INTERMEDIATE, at)
                         : JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at),
                 layers,
                 heads,
@@ -272,7 +277,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                         : JsonFields.bool(c, "attention_bias", type.equals("qwen2"), at),
                 JsonFields.bool(c, "mlp_bias", false, at),
                 switch (type) {
-                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT -> QkNorm.PER_HEAD;
+                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
                     default -> QkNorm.NONE;
                 },
@@ -314,9 +319,10 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         if (type.equals(GraniteHybridLayers.MODEL_TYPE)) {
             GraniteHybridLayers.requireAttentionOnly(c, layers);
         }
-        if (type.equals(QWEN35_TEXT) && !c.path("hidden_act").asText("silu").equals("silu")) {
+        if ((type.equals(QWEN35_TEXT) || type.equals(QWEN35_MOE_TEXT))
+                && !c.path("hidden_act").asText("silu").equals("silu")) {
             throw new IllegalArgumentException(at + ": hidden_act = " + c.get("hidden_act") + " is not supported for "
-                    + QWEN35_TEXT + ": its gated DeltaNet layers convolve with SiLU, as every Qwen3.5 checkpoint does");
+                    + type + ": its gated DeltaNet layers convolve with SiLU, as every Qwen3.5 checkpoint does");
         }
     }
 

@@ -25,7 +25,7 @@ final class FamilyDefaults {
             case "gpt_oss" -> gptOss(config.deepCopy());
             case "olmo2", "olmo3", "olmoe" -> olmo(config.deepCopy(), type);
             case "smollm3" -> smolLm3(config.deepCopy());
-            case DecoderConfig.QWEN35_TEXT -> qwen35(config.deepCopy());
+            case DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT -> qwen35(config.deepCopy());
             default -> config;
         };
     }
@@ -79,7 +79,7 @@ final class FamilyDefaults {
         return c;
     }
 
-    /** Qwen3.5's language model: heads of 256 of which a quarter rotates, 32,768 positions. */
+    /** Qwen3.5's and Qwen3.5-MoE's language models: heads of 256 of which a quarter rotates, 32,768 positions. */
     private static JsonNode qwen35(ObjectNode c) {
         putIfAbsent(c, "head_dim", 256);
         putIfAbsent(c, "max_position_embeddings", 32768);

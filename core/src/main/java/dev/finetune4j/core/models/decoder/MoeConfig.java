@@ -34,7 +34,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                         boolean outputRouterLogits, float routerAuxLossCoef, float swigluAlpha, float swigluLimit) {
 
     /** The {@code model_type} values with a mixture of experts. */
-    public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss");
+    public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
+            DecoderConfig.QWEN35_MOE_TEXT);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -146,16 +147,21 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean mixtral = type.equals("mixtral");
         boolean gptOss = type.equals("gpt_oss");
         boolean olmoe = type.equals("olmoe");
-        // Mixtral, OLMoE and gpt-oss route every layer, their experts as wide as intermediate_size
-        boolean everyLayer = mixtral || gptOss || olmoe;
+        boolean qwen35 = type.equals(DecoderConfig.QWEN35_MOE_TEXT);
+        // Mixtral, OLMoE and gpt-oss route every layer, their experts as wide as intermediate_size; Qwen3.5-MoE every
+        // layer too, its experts moe_intermediate_size wide
+        boolean everyLayer = mixtral || gptOss || olmoe || qwen35;
         // transformers 5 saves Qwen3-MoE's num_experts as num_local_experts (an attribute map); read whichever is there
         String expertsField = c.has("num_local_experts") ? "num_local_experts" : "num_experts";
-        int experts = JsonFields.integer(c, expertsField, mixtral ? 8 : olmoe ? 64 : 60, 1, ConfigLimits.EXPERTS, at);
-        int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral ? 2 : olmoe ? 8 : 4, 1, ConfigLimits.EXPERTS, at);
-        int width = everyLayer ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
+        int experts = JsonFields.integer(c, expertsField, mixtral ? 8 : olmoe ? 64 : qwen35 ? 256 : 60, 1,
+                ConfigLimits.EXPERTS, at);
+        int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral ? 2 : olmoe || qwen35 ? 8 : 4, 1,
+                ConfigLimits.EXPERTS, at);
+        int width = qwen35 ? JsonFields.integer(c, "moe_intermediate_size", 512, 1, ConfigLimits.INTERMEDIATE, at)
+                : everyLayer ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
                 : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
-        int shared = type.equals("qwen2_moe")
-                ? JsonFields.integer(c, "shared_expert_intermediate_size", 0, 0, ConfigLimits.INTERMEDIATE, at) : 0;
+        int shared = type.equals("qwen2_moe") || qwen35 ? JsonFields.integer(c, "shared_expert_intermediate_size",
+                qwen35 ? 512 : 0, 0, ConfigLimits.INTERMEDIATE, at) : 0;
         boolean[] sparse = new boolean[layers];
         int step = everyLayer ? 1 : JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
         for (int i = 0; i < layers; i++) {
@@ -177,7 +183,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                     + "routes the hidden states as they are, as transformers does with a noise of 0", at, jitter);
         }
         return new MoeConfig(mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : Naming.QWEN, experts, perToken, width,
-                mixtral || gptOss || JsonFields.bool(c, "norm_topk_prob", false, at), shared, sparse,
+                mixtral || gptOss || qwen35 || JsonFields.bool(c, "norm_topk_prob", false, at), shared, sparse,
                 JsonFields.bool(c, "output_router_logits", false, at),
                 (float) JsonFields.number(c, "router_aux_loss_coef", olmoe ? 0.01 : 0.001, v -> v >= 0, ">= 0", at),
                 (float) JsonFields.number(c, "swiglu_alpha", 1.702, v -> v > 0 && v < 1e4, "in (0, 1e4)", at),
