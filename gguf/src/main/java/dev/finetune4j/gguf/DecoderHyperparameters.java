@@ -3,6 +3,7 @@ package dev.finetune4j.gguf;
 import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.Multipliers;
+import dev.finetune4j.core.models.decoder.LinearAttentionConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.RopeConfig;
 import org.slf4j.Logger;
@@ -29,6 +30,8 @@ import java.util.stream.IntStream;
  * Granite's rotary embedding is on in every layer or in none: {@code rope.scaling.finetuned}, which the converter
  * writes for Granite 4 ({@code granitemoehybrid}, attention-only and dense, exported as {@code granite}), switches it
  * off for a model without position encoding ({@code position_embedding_type} null).
+ * Qwen3.5 ({@code qwen35}) fixes its DeltaNet's key and value heads to one size and its attention's q/k norms per head;
+ * its partial rotary embedding is interleaved M-RoPE, whose sections are written for text ({@link #textRopeSections}).
  */
 final class DecoderHyperparameters {
     private static final Logger LOG = LoggerFactory.getLogger(DecoderHyperparameters.class);
@@ -40,7 +43,7 @@ final class DecoderHyperparameters {
             Map.entry("phi3", "phi3"), Map.entry("granite", "granite"), Map.entry("granitemoehybrid", "granite"),
             Map.entry("olmo2", "olmo2"),
             Map.entry("olmo3", "olmo2"), Map.entry("olmoe", "olmoe"), Map.entry("smollm3", "smollm3"),
-            Map.entry("gpt_oss", "gpt-oss"));
+            Map.entry("gpt_oss", "gpt-oss"), Map.entry("qwen3_5_text", "qwen35"));
     /**
      * The architectures whose rotary embedding turns adjacent pairs ({@code LLAMA_ROPE_TYPE_NORM} in llama.cpp's
      * {@code llama_model_rope_type}), for which the converter reorders the rows of q_proj and k_proj; the others
@@ -106,6 +109,15 @@ final class DecoderHyperparameters {
         return architecture.equals("gpt-oss");
     }
 
+    /** Whether llama.cpp reads the norm before the MLP as {@code post_attention_norm} (gpt-oss, qwen35). */
+    boolean readsPostAttentionNorm() {
+        return isGptOss() || isQwen35();
+    }
+
+    private boolean isQwen35() {
+        return architecture.equals("qwen35");
+    }
+
     /**
      * Refuses a file type whose choices were not checked against llama.cpp for this architecture: the K-quant mixes for
      * gpt-oss, whose llama-quantize rules (and MXFP4 experts) this export does not reproduce.
@@ -125,7 +137,7 @@ final class DecoderHyperparameters {
 
     private void refuseWhatGgufCannotSay() {
         boolean phi3 = architecture.equals("phi3");
-        if (config.rotaryDim() != config.headDim() && !phi3) {
+        if (config.rotaryDim() != config.headDim() && !phi3 && !isQwen35()) {
             cannot("a partial rotary embedding (" + config.rotaryDim() + " of " + config.headDim() + " dimensions)");
         }
         Activations.Kind act = isGemma() ? Activations.Kind.GELU_TANH : Activations.Kind.SILU;
@@ -175,6 +187,9 @@ final class DecoderHyperparameters {
         }
         if (isGptOss()) {
             refuseWhatGptOssCannotSay();
+        }
+        if (isQwen35()) {
+            refuseWhatQwen35CannotSay();
         }
         boolean sliding = anySliding();
         boolean slidingArch = gemma2 || architecture.equals("gemma3") || architecture.equals("olmo2") || isGptOss();
@@ -293,6 +308,22 @@ final class DecoderHyperparameters {
         }
         if (!rope.truncate()) {
             warnOfUnroundedRamp(rope);
+        }
+    }
+
+    /**
+     * What llama.cpp's qwen35 fixes (src/models/qwen35.cpp): key and value heads of the DeltaNet of one size, its
+     * {@code ssm.state_size} (it sizes both from that key), and q/k norms per head in the attention layers (it
+     * requires {@code attn_q_norm} and {@code attn_k_norm} of the head size).
+     */
+    private void refuseWhatQwen35CannotSay() {
+        LinearAttentionConfig linear = config.linearAttention();
+        if (linear.keyHeadDim() != linear.valueHeadDim()) {
+            cannot("linear attention with linear_key_head_dim " + linear.keyHeadDim() + " and linear_value_head_dim "
+                    + linear.valueHeadDim() + " (it sizes key and value heads alike, from ssm.state_size)");
+        }
+        if (config.qkNorm() != DecoderConfig.QkNorm.PER_HEAD) {
+            cannot("attention without per-head q/k norms (it requires attn_q_norm and attn_k_norm)");
         }
     }
 
@@ -425,10 +456,64 @@ final class DecoderHyperparameters {
                         .putUint32(a + "expert_shared_feed_forward_length", config.intermediateSize());
             }
         }
+        if (isQwen35()) {
+            putLinearAttention(meta, a);
+        }
         if (anySliding() && !architecture.equals("llama")) {
             meta.putUint32(a + "attention.sliding_window", config.slidingWindow())
                     .putBools(a + "attention.sliding_window_pattern", config.slidingLayers())
                     .putFloat32(a + "rope.freq_base_swa", config.localRope().ropeTheta());
         }
+    }
+
+    /**
+     * qwen35's keys, as the converter writes them: the DeltaNet's sizes as {@code ssm.*} (conv kernel, state size = key
+     * head size, group count = key heads, time-step rank = value heads, inner size = value width), which layers are
+     * linear ({@code attention.recurrent_layers}, and {@code full_attention_interval} when they follow one), and the
+     * interleaved M-RoPE's sections.
+     */
+    private void putLinearAttention(GgufMetadata meta, String a) {
+        LinearAttentionConfig linear = config.linearAttention();
+        meta.putUint32(a + "ssm.conv_kernel", linear.convKernel())
+                .putUint32(a + "ssm.state_size", linear.keyHeadDim())
+                .putUint32(a + "ssm.group_count", linear.numKeyHeads())
+                .putUint32(a + "ssm.time_step_rank", linear.numValueHeads())
+                .putUint32(a + "ssm.inner_size", linear.valueDim())
+                .putBools(a + "attention.recurrent_layers", linear.layers());
+        int interval = fullAttentionInterval(linear.layers());
+        if (interval > 0) {
+            meta.putUint32(a + "full_attention_interval", interval);
+        }
+        meta.putInt32s(a + "rope.dimension_sections", textRopeSections(config.rotaryDim() / 2));
+    }
+
+    /**
+     * The interval n at which layers attend fully (layer i linear unless {@code (i + 1) % n == 0}, as Qwen3.5's
+     * {@code full_attention_interval} lays them out), or 0 when they follow none.
+     */
+    private static int fullAttentionInterval(boolean[] linear) {
+        for (int n = 1; n <= linear.length + 1; n++) {
+            boolean fits = true;
+            for (int i = 0; i < linear.length && fits; i++) {
+                fits = linear[i] == ((i + 1) % n != 0);
+            }
+            if (fits) {
+                return n;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * {@code rope.dimension_sections} of {@code pairs} rotary pairs: with interleaved M-RoPE, llama.cpp turns pair p by
+     * the time, height or width position as {@code p % 3} is 0, 1 or 2, while p is below 3 times that axis's section,
+     * and by a fourth position, 0 for text, beyond. A text token's three positions are its index, so sections that
+     * count each residue's pairs turn every pair by it, as finetune4j's rotary embedding (and transformers', given
+     * text) does: [11, 11, 10, 0] for Qwen3.5's 32 pairs, the converter's default.
+     * NOTE: a config's own mrope_section (finetune4j does not keep it) is not written: for text only the coverage of
+     * every pair matters, which these sections give; a section short of it would leave pairs unturned in llama.cpp.
+     */
+    static int[] textRopeSections(int pairs) {
+        return new int[] {(pairs + 2) / 3, (pairs + 1) / 3, pairs / 3, 0};
     }
 }

@@ -37,6 +37,10 @@ import java.util.function.IntUnaryOperator;
  *   <li>{@code gpt_oss} ({@code gpt-oss}, its rows kept): the o_proj bias, the sinks ({@code attn_sinks}), the norm
  *       before the experts as {@code post_attention_norm}, the router's bias, and the stacked experts split into
  *       gate, up and down projections with their biases ({@link #addStackedExperts}).</li>
+ *   <li>{@code qwen3_5_text} ({@code qwen35}, its rows kept): the gated DeltaNet layers as
+ *       {@link LinearAttentionPlacements} places them, the gated attention's {@code q_proj} (queries and gates) as it
+ *       is, the norm before the MLP as {@code post_attention_norm}, and every RMSNorm but the DeltaNet's stored as
+ *       {@code 1 + w}, as Gemma's.</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}'. Every tensor of the model is taken
  * once, whole or part by part (Granite 4's input_linear, gpt-oss's stacked experts): one left over (an adapter that
@@ -79,7 +83,7 @@ final class DecoderMapping implements ModelMapping {
     @Override
     public List<Placement> placements() {
         List<Placement> out = new ArrayList<>();
-        float normShift = hyperparameters.isGemma() ? 1f : 0f;
+        float normShift = config.gemmaNorms() ? 1f : 0f; // Gemma's and Qwen3.5's RMSNorms scale by 1 + w
         Placer put = (hf, gguf, order) -> out.add(new Placement(hf, gguf, order,
                 hf.endsWith("norm.weight") ? normShift : 0f, false));
         put.add("model.embed_tokens.weight", "token_embd.weight", null);
@@ -92,31 +96,16 @@ final class DecoderMapping implements ModelMapping {
             if (config.norms() != DecoderConfig.NormPlacement.POST) {
                 put.add(hf + "input_layernorm.weight", blk + "attn_norm.weight", null);
             }
-            if (config.fusedProjections()) {
-                put.add(hf + "self_attn.qkv_proj.weight", blk + "attn_qkv.weight", null); // Phi-3: [q; k; v]
+            if (config.isLinearAttention(i)) {
+                LinearAttentionPlacements.add(out, hf, blk, config.linearAttention());
             } else {
-                put.add(hf + "self_attn.q_proj.weight", blk + "attn_q.weight", q);
-                put.add(hf + "self_attn.k_proj.weight", blk + "attn_k.weight", k);
-                put.add(hf + "self_attn.v_proj.weight", blk + "attn_v.weight", null);
-            }
-            if (config.attentionBias()) {
-                for (String p : List.of("q", "k", "v")) {
-                    put.add(hf + "self_attn." + p + "_proj.bias", blk + "attn_" + p + ".bias", null);
-                }
-            }
-            if (config.qkNorm() != DecoderConfig.QkNorm.NONE) {
-                put.add(hf + "self_attn.q_norm.weight", blk + "attn_q_norm.weight", null);
-                put.add(hf + "self_attn.k_norm.weight", blk + "attn_k_norm.weight", null);
-            }
-            put.add(hf + "self_attn.o_proj.weight", blk + "attn_output.weight", null);
-            if (hyperparameters.isGptOss()) {
-                put.add(hf + "self_attn.o_proj.bias", blk + "attn_output.bias", null);
-                put.add(hf + "self_attn.sinks", blk + "attn_sinks.weight", null); // one logit per head
+                addAttention(put, hf, blk, q, k);
             }
             switch (config.norms()) {
-                // NOTE: gpt-oss's graph reads the same norm as post_attention_norm
-                case PRE -> put.add(hf + "post_attention_layernorm.weight", blk + (hyperparameters.isGptOss()
-                        ? "post_attention_norm.weight" : "ffn_norm.weight"), null);
+                // NOTE: gpt-oss's and qwen35's graphs read the same norm as post_attention_norm
+                case PRE -> put.add(hf + "post_attention_layernorm.weight", blk
+                        + (hyperparameters.readsPostAttentionNorm() ? "post_attention_norm.weight" : "ffn_norm.weight"),
+                        null);
                 // Gemma 2 and 3, OLMo: post_attention_layernorm normalises the attention's output
                 case SANDWICH, POST -> put.add(hf + "post_attention_layernorm.weight", blk + "post_attention_norm.weight",
                         null);
@@ -152,6 +141,32 @@ final class DecoderMapping implements ModelMapping {
             put.add("lm_head.weight", "output.weight", null); // absent: llama.cpp reuses token_embd
         }
         return out;
+    }
+
+    /** A self-attention layer's projections, q/k norms, biases and sinks ({@code q}, {@code k}: their row orders). */
+    private void addAttention(Placer put, String hf, String blk, IntUnaryOperator q, IntUnaryOperator k) {
+        if (config.fusedProjections()) {
+            put.add(hf + "self_attn.qkv_proj.weight", blk + "attn_qkv.weight", null); // Phi-3: [q; k; v]
+        } else {
+            // Qwen3.5's gated attention: each head's D query rows, then its D gate rows, as llama.cpp reads them
+            put.add(hf + "self_attn.q_proj.weight", blk + "attn_q.weight", q);
+            put.add(hf + "self_attn.k_proj.weight", blk + "attn_k.weight", k);
+            put.add(hf + "self_attn.v_proj.weight", blk + "attn_v.weight", null);
+        }
+        if (config.attentionBias()) {
+            for (String p : List.of("q", "k", "v")) {
+                put.add(hf + "self_attn." + p + "_proj.bias", blk + "attn_" + p + ".bias", null);
+            }
+        }
+        if (config.qkNorm() != DecoderConfig.QkNorm.NONE) {
+            put.add(hf + "self_attn.q_norm.weight", blk + "attn_q_norm.weight", null);
+            put.add(hf + "self_attn.k_norm.weight", blk + "attn_k_norm.weight", null);
+        }
+        put.add(hf + "self_attn.o_proj.weight", blk + "attn_output.weight", null);
+        if (hyperparameters.isGptOss()) {
+            put.add(hf + "self_attn.o_proj.bias", blk + "attn_output.bias", null);
+            put.add(hf + "self_attn.sinks", blk + "attn_sinks.weight", null); // one logit per head
+        }
     }
 
     /**

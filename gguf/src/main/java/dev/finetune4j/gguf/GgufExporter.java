@@ -30,13 +30,15 @@ import java.util.TreeSet;
  * as the four scale keys), {@code olmo2} and {@code olmo3} (both {@code olmo2}), {@code smollm3}, {@code gpt2} and the
  * mixtures of experts {@code mixtral} ({@code llama}), {@code qwen2_moe} ({@code qwen2moe}), {@code qwen3_moe}
  * ({@code qwen3moe}), {@code olmoe} and {@code gpt_oss} ({@code gpt-oss}, in F32, F16, BF16 or Q8_0), whose experts
- * are stacked into one tensor per projection and layer, with byte-level BPE tokenizers (GPT-2's, Llama 3's, Qwen2's
- * pre-tokenizers) or SentencePiece-style BPE with byte fallback (Llama 2, Mistral, Gemma, Phi-3). Settings GGUF cannot
- * express (partial rotary embeddings outside Phi-3, YaRN scaling outside gpt-oss, Qwen's sliding windows, attention
- * scales llama.cpp does not compute, unknown pre-tokenizers, Qwen mixtures with dense layers or the other
- * {@code norm_topk_prob} than llama.cpp's graph fixes (OLMoE's too), OLMoE with grouped-query attention, SmolLM3 layers
+ * are stacked into one tensor per projection and layer, and Qwen3.5's language model {@code qwen3_5_text}
+ * ({@code qwen35}: gated DeltaNet and gated attention layers), with byte-level BPE tokenizers (GPT-2's, Llama 3's,
+ * Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte fallback (Llama 2, Mistral, Gemma, Phi-3). Settings GGUF
+ * cannot express (partial rotary embeddings outside Phi-3 and Qwen3.5, YaRN scaling outside gpt-oss, Qwen's sliding
+ * windows, attention scales llama.cpp does not compute, unknown pre-tokenizers, Qwen mixtures with dense layers or
+ * the other {@code norm_topk_prob} than llama.cpp's graph fixes (OLMoE's too), OLMoE with grouped-query attention, SmolLM3 layers
  * without rotary other than every 4th, tied OLMo and OLMoE heads, gpt-oss's SwiGLU, YaRN betas and scale other than
- * llama.cpp's constants) and Gemma 3's vision-language checkpoints are refused rather than exported as a model
+ * llama.cpp's constants, Qwen3.5 DeltaNets with key and value heads of different sizes) and Gemma 3's
+ * vision-language checkpoints are refused rather than exported as a model
  * llama.cpp would compute differently. Mistral's, Mixtral's and Phi-3's sliding windows are not applied by llama.cpp
  * (a warning is logged): the two agree on sequences up to the window; gpt-oss's YaRN ramp ends, which
  * {@code truncate: false} leaves where they fall, llama.cpp rounds to whole rotary pairs (a warning too). Phi-3's

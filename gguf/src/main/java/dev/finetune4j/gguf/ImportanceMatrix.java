@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntUnaryOperator;
 
 /**
  * An importance matrix, as llama.cpp's {@code llama-imatrix} collects one: for each weight matrix of the model's
@@ -158,8 +159,8 @@ public final class ImportanceMatrix {
                 long[] count = new long[matrices.size()];
                 for (int m = 0; m < matrices.size(); m++) {
                     Recorder r = matrices.get(m);
-                    for (int i = 0; r.sums != null && i < columns; i++) {
-                        sum[m * columns + i] = (float) r.sums[i];
+                    for (int i = 0; r.sums != null && i < columns; i++) { // the columns in the file's order
+                        sum[m * columns + i] = (float) r.sums[r.columnOrder == null ? i : r.columnOrder.applyAsInt(i)];
                     }
                     count[m] = r.rows;
                 }
@@ -309,7 +310,7 @@ public final class ImportanceMatrix {
             Module parent = dot < 0 ? model : modules.get(path.substring(0, dot));
             String name = path.substring(dot + 1);
             if (parent != null && parent.children().get(name) instanceof Layer layer) {
-                Recorder recorder = new Recorder(parent, name, layer, p.ggufName());
+                Recorder recorder = new Recorder(parent, name, layer, p.ggufName(), p.columnOrder());
                 byWeight.put(p.hfName(), recorder);
                 out.add(recorder);
             }
@@ -328,13 +329,16 @@ public final class ImportanceMatrix {
         private final Layer layer;
         /** The GGUF tensors this matrix is written as: one, or each of its parts. */
         private final List<String> ggufNames = new ArrayList<>();
+        /** File column i is the matrix's column {@code columnOrder(i)} (Qwen3.5's out_proj); null: the same order. */
+        private final IntUnaryOperator columnOrder;
         private double[] sums;
         private long rows;
 
-        Recorder(Module parent, String name, Layer layer, String ggufName) {
+        Recorder(Module parent, String name, Layer layer, String ggufName, IntUnaryOperator columnOrder) {
             this.parent = parent;
             this.name = name;
             this.layer = layer;
+            this.columnOrder = columnOrder;
             this.ggufNames.add(ggufName);
             parent.replaceChild(name, this);
         }

@@ -17,7 +17,8 @@ import java.util.Map;
  * A LoRA adapter as llama.cpp's adapter GGUF holds it: for each adapted matrix {@code W} of GGUF name {@code N},
  * {@code N.lora_a} (ggml dims [in, r], PEFT's {@code lora_A.weight} as it is) and {@code N.lora_b} ([r, out],
  * {@code lora_B.weight}, its rows permuted as W's are where the architecture rotates adjacent pairs: llama, granite,
- * smollm3), and one {@code adapter.lora.alpha}; a weight the model's GGUF splits (Granite 4's {@code input_linear}
+ * smollm3; A's columns and B's rows as W's where Qwen3.5's value heads are regrouped), and one
+ * {@code adapter.lora.alpha}; a weight the model's GGUF splits (Granite 4's {@code input_linear}
  * into {@code ffn_gate} and {@code ffn_up}) gives each part A and its own rows of B, as
  * {@code B[part] A = (B A)[part]}
  * for the file: llama.cpp scales each update by {@code alpha / r}, r being that pair's rank. An adapter whose
@@ -92,10 +93,11 @@ final class LoraMapping {
             }
             common = moduleAlpha;
             for (Placement place : places) {
-                // A (r, in) keeps its rows; B (out, r) has the weight's output rows, in the weight's file order, and
-                // of a weight split in parts (Granite 4's input_linear) each part's rows beside the whole A
-                tensors.add(Placement.plain(place.hfName(), place.ggufName()).tensor(place.ggufName() + ".lora_a",
-                        lora.loraA(), type, family.layout()));
+                // A (r, in) has the weight's input columns and B (out, r) its output rows, each in the weight's file
+                // order (Qwen3.5's regrouped value heads), and of a weight split in parts (Granite 4's input_linear)
+                // each part's rows of B beside the whole A
+                tensors.add(place.forLoraA().tensor(place.ggufName() + ".lora_a", lora.loraA(), type,
+                        family.layout()));
                 tensors.add(place.forLoraB().tensor(place.ggufName() + ".lora_b", lora.loraB(), type, family.layout()));
             }
         }

@@ -15,8 +15,11 @@ import java.util.function.UnaryOperator;
  * @param hfName     its name in the model's state dict
  * @param ggufName   its GGUF name
  * @param rowOrder   file row r is the weight's row {@code rowOrder(r)}; null keeps the order
- * @param shift      added to every value: 1 for Gemma's norms, which scale by {@code 1 + w} where llama.cpp scales
- *                   by the stored weight
+ * @param columnOrder within each row, file column i is the weight's column {@code columnOrder(i)} (a vector's entry
+ *                   i its entry {@code columnOrder(i)}); null keeps the order
+ * @param values     what each value becomes: {@link Values#NONE}, 1 added for Gemma's and Qwen3.5's norms, which scale
+ *                   by {@code 1 + w} where llama.cpp scales by the stored weight, or Qwen3.5's {@code A_log} as
+ *                   {@code -exp(A_log)}
  * @param transposed whether the weight is stored (in, out), as GPT-2's Conv1D, and written (out, in)
  * @param expert     for one expert's matrix of a mixture, its index in the 3-D GGUF tensor that stacks the layer's
  *                   experts (ggml dims [in, out, experts]); -1 for a weight that is a GGUF tensor of its own
@@ -25,15 +28,30 @@ import java.util.function.UnaryOperator;
  *                   view of it (gpt-oss's stacked {@code gate_up_proj}: one expert's gate or up columns, transposed);
  *                   null for the whole weight
  */
-record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, float shift, boolean transposed,
-                 int expert, Part part) {
+record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntUnaryOperator columnOrder,
+                 Values values, boolean transposed, int expert, Part part) {
     private static final String MERGE_HINT = "export the plain model: merge an adapter first with "
             + "PeftModel.mergeAndUnload() (the CLI's export-gguf --adapter does), or export a LoRA adapter alone as an "
             + "adapter GGUF (GgufExporter.exportLora)";
 
-    /** A weight that is a GGUF tensor of its own. */
+    /** A weight that is a GGUF tensor of its own, {@code shift} added to each value. */
     Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, float shift, boolean transposed) {
-        this(hfName, ggufName, rowOrder, shift, transposed, -1, null);
+        this(hfName, ggufName, rowOrder, null, Values.shift(shift), transposed, -1, null);
+    }
+
+    /** What each value of a weight becomes in the file, computed in float32 as the converter computes it. */
+    @FunctionalInterface
+    interface Values {
+        /** Every value as it is. */
+        Values NONE = v -> v;
+
+        /** The file's value of weight value {@code v}. */
+        float apply(float v);
+
+        /** {@code v + shift}, or {@link #NONE} for a shift of 0. */
+        static Values shift(float shift) {
+            return shift == 0f ? NONE : v -> v + shift;
+        }
     }
 
     /** Which part of a weight a GGUF tensor holds. */
@@ -66,22 +84,39 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
         return new Placement(hfName, ggufName, null, 0f, false);
     }
 
+    /**
+     * Weight {@code hfName} as the tensor {@code ggufName}, its rows and columns in the orders given (null: kept), its
+     * values mapped by {@code values}, of it the part {@code part} (null: the whole weight), taken before the orders.
+     */
+    static Placement reordered(String hfName, String ggufName, IntUnaryOperator rowOrder, IntUnaryOperator columnOrder,
+                               Values values, Part part) {
+        return new Placement(hfName, ggufName, rowOrder, columnOrder, values, false, -1, part);
+    }
+
     /** Expert {@code index}'s matrix, slice {@code index} of the stacked tensor {@code ggufName}. */
     static Placement expert(String hfName, String ggufName, int index) {
-        return new Placement(hfName, ggufName, null, 0f, false, index, null);
+        return new Placement(hfName, ggufName, null, null, Values.NONE, false, index, null);
     }
 
     /** Rows {@code [first, first + count)} of weight {@code hfName}, written as it is as the tensor {@code ggufName}. */
     static Placement part(String hfName, String ggufName, int first, int count) {
-        return new Placement(hfName, ggufName, null, 0f, false, -1, new RowRange(first, count));
+        return reordered(hfName, ggufName, null, null, Values.NONE, new RowRange(first, count));
+    }
+
+    /**
+     * Where a LoRA factor A (r, in) of this weight goes: whole (each part of a weight split in parts shares it), its
+     * columns the weight's input columns, in their file order.
+     */
+    Placement forLoraA() {
+        return reordered(hfName, ggufName, null, columnOrder, Values.NONE, null);
     }
 
     /**
      * Where a LoRA factor B (out, r) of this weight goes: the weight's output rows, in its file order and part, with
-     * no shift (an update adds to the weight, not to the norm's {@code 1 + w}).
+     * the values as they are (an update adds to the weight, not to the norm's {@code 1 + w}).
      */
     Placement forLoraB() {
-        return new Placement(hfName, ggufName, rowOrder, 0f, false, expert, part);
+        return new Placement(hfName, ggufName, rowOrder, null, Values.NONE, false, expert, part);
     }
 
     /**
@@ -89,7 +124,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
      * ({@code index} -1: a GGUF tensor of its own).
      */
     static Placement selected(String hfName, String ggufName, int index, UnaryOperator<Tensor> select) {
-        return new Placement(hfName, ggufName, null, 0f, false, index, new View(select));
+        return new Placement(hfName, ggufName, null, null, Values.NONE, false, index, new View(select));
     }
 
     /** Whether this weight is one expert's slice of a stacked tensor. */
@@ -152,7 +187,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
         long[] dims = {first.dim(1), first.dim(0), experts.size()};
         return new GgufTensor(name, dims, type.storageOf(name, dims, layout), sink -> {
             for (Tensor t : experts) {
-                TensorRows.reordered(t, IntUnaryOperator.identity(), 0f).forEach(sink);
+                TensorRows.reordered(t, IntUnaryOperator.identity(), null, Values.NONE).forEach(sink);
             }
         });
     }
@@ -173,6 +208,7 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, floa
         }
         long[] dims = TensorRows.ggmlDims(view);
         return new GgufTensor(name, dims, type.storageOf(name, dims, layout),
-                TensorRows.reordered(view, rowOrder == null ? IntUnaryOperator.identity() : rowOrder, shift));
+                TensorRows.reordered(view, rowOrder == null ? IntUnaryOperator.identity() : rowOrder, columnOrder,
+                        values));
     }
 }

@@ -33,13 +33,16 @@ final class TensorRows {
 
     /**
      * The rows of {@code t} where file row {@code r} is the tensor's row {@code sourceRow(r)} (a permutation of a
-     * matrix's output rows), {@code shift} added to each value (in float32, as the converter adds it).
+     * matrix's output rows), within it file column {@code i} its column {@code sourceColumn(i)} (null: in order), each
+     * value mapped by {@code values} (in float32, as the converter computes it).
      */
-    static GgufTensor.Rows reordered(Tensor t, IntUnaryOperator sourceRow, float shift) {
+    static GgufTensor.Rows reordered(Tensor t, IntUnaryOperator sourceRow, IntUnaryOperator sourceColumn,
+                                     Placement.Values values) {
         return sink -> {
             int rowLength = t.dim(t.rank() - 1);
             long rowCount = t.numel() / rowLength;
-            float[] row = new float[rowLength];
+            float[] read = new float[rowLength];
+            float[] row = sourceColumn == null ? read : new float[rowLength];
             try (TensorScope scope = TensorScope.open()) {
                 Tensor f32 = t.dtype() == DType.F32 && t.isContiguous() ? t : t.convertTo(DType.F32, scope);
                 Tensor host = f32.device().isCpu() ? f32 : f32.copyTo(Device.cpu(), scope);
@@ -47,9 +50,12 @@ final class TensorRows {
                         DType.F32.bytesFor(host.numel()));
                 for (int r = 0; r < rowCount; r++) {
                     long from = (long) sourceRow.applyAsInt(r) * rowLength * Float.BYTES;
-                    MemorySegment.copy(data, FLOAT_LE, from, row, 0, rowLength);
-                    for (int i = 0; shift != 0f && i < rowLength; i++) {
-                        row[i] += shift;
+                    MemorySegment.copy(data, FLOAT_LE, from, read, 0, rowLength);
+                    for (int i = 0; sourceColumn != null && i < rowLength; i++) {
+                        row[i] = read[sourceColumn.applyAsInt(i)];
+                    }
+                    for (int i = 0; values != Placement.Values.NONE && i < rowLength; i++) {
+                        row[i] = values.apply(row[i]);
                     }
                     sink.accept(row);
                 }

@@ -153,6 +153,19 @@ class GgufExportFailuresTest {
     }
 
     /**
+     * What llama.cpp's qwen35 fixes (src/models/qwen35.cpp): its DeltaNet's key and value heads of one size, which it
+     * reads from ssm.state_size alone.
+     */
+    @Test
+    void qwen35SettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase qwen35 = ReferenceCase.byName().get("qwen35-bytebpe-f32");
+        ObjectNode unequal = qwen35.configJson().put("linear_value_head_dim", 32);
+        String refused = refusal(unequal, qwen35, tmp);
+        assertTrue(refused.contains("qwen35 architecture cannot express linear attention with linear_key_head_dim 16 "
+                + "and linear_value_head_dim 32") && refused.contains("of this qwen3_5_text model"), refused);
+    }
+
+    /**
      * What llama.cpp's gpt-oss fixes (src/models/openai-moe.cpp, src/llama-graph.cpp): the SwiGLU's alpha and limit,
      * the attention biases, its own output head, YaRN's betas and cos/sin scale; layers that never slide and the
      * K-quant mixes, which were not checked against it.

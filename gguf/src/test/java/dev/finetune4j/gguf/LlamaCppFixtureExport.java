@@ -46,7 +46,7 @@ class LlamaCppFixtureExport {
                     }
                 }
                 Files.writeString(out.resolve(c.name() + ".texts"), String.join("\n", ReferenceCase.TEXTS) + "\n");
-                long[] ids = tokenizer.encodeWithSpecialTokens(ReferenceCase.LOGITS_TEXT, 64);
+                long[] ids = c.logitsIds(tokenizer);
                 Files.writeString(out.resolve(c.name() + ".ids"),
                         Arrays.stream(ids).mapToObj(Long::toString).collect(Collectors.joining(",")));
             }

@@ -40,6 +40,14 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                      long seed) {
     /** The seed of the dense cases' weights. */
     static final long DEFAULT_SEED = 42;
+    /**
+     * The ranges of Qwen3.5's DeltaNet vectors and kernels, drawn as its initialisation would put them rather than as a
+     * matrix: A_log (decay rates exp(A_log) from 0.37 to 2.7) and dt_bias (time steps softplus(a + dt_bias) near
+     * 0.13), so that each head's state fades over a few to a few dozen tokens, and convolution kernels that mix the
+     * four last inputs visibly.
+     */
+    private static final Map<String, double[]> LINEAR_ATTENTION_RANGES = Map.of("A_log", new double[] {-1, 1},
+            "dt_bias", new double[] {-3, -1}, "conv1d.weight", new double[] {-0.5, 0.5});
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
     /**
@@ -54,6 +62,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             "<|im_start|>user hello<|im_end|>", "<s>hello</s> world", "  two  spaces\tand a tab");
     /** The text whose tokens (with the tokenizer's special tokens) the logits are computed for. */
     static final String LOGITS_TEXT = "Hello world, hello 你好 🦙!";
+    /**
+     * The text of a model with linear attention: long enough (over 64 tokens of the byte-level BPE) that llama.cpp's
+     * chunked delta rule, in chunks of 64 tokens, carries its state across a chunk.
+     */
+    static final String RECURRENT_LOGITS_TEXT = "Hello world, hello 你好 🦙! The quick brown fox jumps over the lazy dog "
+            + "once again.";
 
     private static final String LLAMA = """
             {"model_type": "llama", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
@@ -99,6 +113,38 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "query_pre_attn_scalar": 16, "max_position_embeddings": 128, "rms_norm_eps": 1e-6,
              "rope_theta": 10000.0, "attn_logit_softcapping": 5.0, "final_logit_softcapping": 2.0,
              "sliding_window": 4, "hidden_activation": "gelu_pytorch_tanh"}""";
+    /**
+     * Qwen3.5's language model: three gated DeltaNet layers (2 key heads, each serving 2 of the 4 value heads, so that
+     * the converter's regrouping of value heads bites), then a gated attention layer with q/k norms and a rotary
+     * embedding over 8 of its 32 dimensions (interleaved M-RoPE, all three positions the token's index).
+     */
+    private static final String QWEN35 = """
+            {"model_type": "qwen3_5_text", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 128,
+             "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 32,
+             "max_position_embeddings": 256, "rms_norm_eps": 1e-6, "tie_word_embeddings": false,
+             "layer_types": ["linear_attention", "linear_attention", "linear_attention", "full_attention"],
+             "linear_conv_kernel_dim": 4, "linear_num_key_heads": 2, "linear_num_value_heads": 4,
+             "linear_key_head_dim": 16, "linear_value_head_dim": 16, "partial_rotary_factor": 0.25,
+             "rope_parameters": {"rope_type": "default", "rope_theta": 10000000.0, "partial_rotary_factor": 0.25,
+                                 "mrope_section": [2, 1, 1], "mrope_interleaved": true}}""";
+    /**
+     * Qwen3.5 for the lossy types, its RMSNorms' epsilon 1e-2. NOTE: with 1e-6, each DeltaNet head's RMSNorm of its
+     * output, which often nearly cancels, amplifies rounding about ten times more than the dense models do (Q8_0's
+     * weights alone moved the logits by up to 0.59, llama.cpp's Q8_0 activations by as much again); an epsilon near
+     * the outputs' mean square damps that to the dense models' scale, so the lossy types' bounds still tell a right
+     * block layout from a wrong one. llama.cpp reads the epsilon from the file (it also bounds its L2 norms of queries
+     * and keys by it, where transformers adds 1e-6: alike while their norms stay far above 1e-2).
+     */
+    private static final String QWEN35_LOSSY = QWEN35.replace("\"rms_norm_eps\": 1e-6", "\"rms_norm_eps\": 1e-2");
+    /**
+     * Qwen3.5 wide enough for K-quants (rows of 256 and 512), its head tied: layers 2 and 3 get Q4_K_M's extra bits
+     * (attn_qkv counted as a value projection, as llama-quantize counts it).
+     */
+    private static final String QWEN35_WIDE = QWEN35_LOSSY.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"head_dim\": 32", "\"head_dim\": 64")
+            .replace("\"linear_key_head_dim\": 16, \"linear_value_head_dim\": 16",
+                    "\"linear_key_head_dim\": 64, \"linear_value_head_dim\": 64")
+            .replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true");
     /** Gemma 3 with its own layer pattern, local rotary base, linear scaling of the global layers and an lm_head. */
     private static final String GEMMA3 = """
             {"model_type": "gemma3_text", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
@@ -253,7 +299,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * and one quantized type each (OLMo 2 a K-quant mix), and Granite with a LoRA adapter; Granite 4 in F32, Q8_0,
      * with a LoRA adapter (its fused input_linear's split into ffn_gate and ffn_up), without position encoding and in
      * Q4_K_M under an importance matrix (both parts of input_linear weighted by its inputs); OLMoE in F32, with an
-     * attention LoRA adapter and in Q4_K_M under an importance matrix; gpt-oss in F32, BF16 and Q8_0.
+     * attention LoRA adapter and in Q4_K_M under an importance matrix; gpt-oss in F32, BF16 and Q8_0; Qwen3.5 in F32,
+     * Q8_0, with a LoRA adapter on every projection of both kinds of layer, and wide in Q4_K_M.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -326,7 +373,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                     32),
             new ReferenceCase("gptoss-bytebpe-f32", GPT_OSS, "bytebpe", GgufType.F32, false, false, GPT_OSS_SEED),
             new ReferenceCase("gptoss-bytebpe-bf16", GPT_OSS, "bytebpe", GgufType.BF16, false, false, GPT_OSS_SEED),
-            new ReferenceCase("gptoss-bytebpe-q8_0", GPT_OSS, "bytebpe", GgufType.Q8_0, false, false, GPT_OSS_SEED));
+            new ReferenceCase("gptoss-bytebpe-q8_0", GPT_OSS, "bytebpe", GgufType.Q8_0, false, false, GPT_OSS_SEED),
+            new ReferenceCase("qwen35-bytebpe-f32", QWEN35, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("qwen35-bytebpe-q8_0", QWEN35_LOSSY, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("qwen35-bytebpe-lora-f32", QWEN35, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("qwen35-wide-bytebpe-q4_k_m", QWEN35_WIDE, "bytebpe", GgufType.Q4_K_M, false));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -348,6 +399,20 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     ImportanceMatrix importance(LanguageModel model, HfTokenizer tokenizer) {
         return imatrix ? ImportanceMatrix.collect(model, TEXTS.stream()
                 .map(t -> tokenizer.encodeWithSpecialTokens(t, 1024)).toList()) : null;
+    }
+
+    /**
+     * The token ids (with the tokenizer's special tokens) whose logits are compared: those of {@link #LOGITS_TEXT}, or
+     * for a model with linear attention of {@link #RECURRENT_LOGITS_TEXT}.
+     */
+    long[] logitsIds(HfTokenizer tokenizer) {
+        return tokenizer.encodeWithSpecialTokens(linearAttention() ? RECURRENT_LOGITS_TEXT : LOGITS_TEXT,
+                linearAttention() ? 256 : 64);
+    }
+
+    /** Whether the model has linear-attention layers (Qwen3.5's gated DeltaNet). */
+    boolean linearAttention() {
+        return config.contains("linear_attention");
     }
 
     /** The case's config, parsed. */
@@ -380,17 +445,22 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     /** {@link #model(ObjectNode)} with the weights drawn from a stream seeded with {@code seed}. */
     static LanguageModel model(ObjectNode config, long seed) {
         LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached());
-        double normCentre = config.path("model_type").asText().startsWith("gemma") ? 0 : 1;
+        String type = config.path("model_type").asText();
+        boolean onePlusW = type.startsWith("gemma") || type.equals("qwen3_5_text"); // norms scaling by 1 + w
         int hidden = config.path(config.has("n_embd") ? "n_embd" : "hidden_size").asInt();
         double matrixRange = hidden > 64 ? 0.15 * Math.sqrt(64.0 / hidden) : 0.15;
         SplittableRandom random = new SplittableRandom(seed);
         for (var e : new TreeMap<>(model.stateDict()).entrySet()) {
             String name = e.getKey();
             boolean norm = name.endsWith("norm.weight") || name.matches(".*\\.ln_\\w+\\.weight");
-            double low = norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
+            // NOTE: Qwen3.5's DeltaNet norm scales by its weight, its other norms by 1 + w
+            double normCentre = onePlusW && !name.endsWith("linear_attn.norm.weight") ? 0 : 1;
+            double[] linear = name.contains(".linear_attn.") ? LINEAR_ATTENTION_RANGES.get(
+                    name.substring(name.indexOf(".linear_attn.") + ".linear_attn.".length())) : null;
+            double low = linear != null ? linear[0] : norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
                     : name.endsWith(".experts." + GptOssExperts.GATE_UP) ? -GPT_OSS_GATE_UP_RANGE
                     : name.endsWith(".sinks") ? -SINK_RANGE : -matrixRange;
-            double high = norm ? normCentre + 0.2 : -low;
+            double high = linear != null ? linear[1] : norm ? normCentre + 0.2 : -low;
             StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
         }
         return model;
@@ -398,7 +468,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
 
     /**
      * The model with a LoRA adapter of rank 4 (alpha 8) on every projection (a mixture of experts': on the attention's,
-     * the common case, as an adapter GGUF cannot carry LoRA of single experts; Granite 4's fused input_linear too), A and B drawn uniformly (A in
+     * the common case, as an adapter GGUF cannot carry LoRA of single experts; Granite 4's fused input_linear too;
+     * Qwen3.5's DeltaNet projections too, whose value heads the file regroups), A and B drawn uniformly (A in
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
@@ -406,6 +477,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                 : config.contains("num_experts_per_tok") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
                 : config.contains("granitemoehybrid")
                 ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "input_linear", "output_linear"}
+                : config.contains("qwen3_5_text") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj_qkv",
+                        "in_proj_z", "in_proj_b", "in_proj_a", "out_proj", "gate_proj", "up_proj", "down_proj"}
                 : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
         PeftModel adapted = Peft.wrap(model(), LoraConfig.builder().r(4).loraAlpha(8).targetModules(targets).build());
         SplittableRandom random = new SplittableRandom(7);

@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntUnaryOperator;
 import java.util.stream.Collectors;
 
 /**
@@ -15,8 +16,9 @@ import java.util.stream.Collectors;
  * exporter does and decoding it as ggml does ({@link GgmlDecoder}): finetune4j then computes the model llama.cpp reads
  * from the file. A row's blocks depend on that row alone, so each weight is rounded along the rows the file holds of
  * it, read through its placement's view: a weight the file stores transposed (GPT-2's Conv1D) along its columns, a
- * weight written in parts (Granite 4's input_linear, gpt-oss's stacked experts) part by part, each as its tensor. The type of each matrix is chosen
- * under its GGUF name, as the export chooses it.
+ * weight written in parts (Granite 4's input_linear, gpt-oss's stacked experts) part by part, each as its tensor, and
+ * each row in the file's column order (Qwen3.5's out_proj, its value heads regrouped). The type of each matrix is
+ * chosen under its GGUF name, as the export chooses it.
  */
 final class StoredWeights {
     private StoredWeights() {
@@ -66,14 +68,15 @@ final class StoredWeights {
         float[] row = new float[rowLength];
         float[] decoded = new float[rowLength];
         ByteBuffer bytes = ByteBuffer.allocate((int) storage.rowBytes(rowLength)).order(ByteOrder.LITTLE_ENDIAN);
+        IntUnaryOperator column = p.columnOrder() == null ? IntUnaryOperator.identity() : p.columnOrder();
         for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < rowLength; i++) {
-                row[i] = values[Math.toIntExact(start + r * strides[0] + i * strides[1])];
+            for (int i = 0; i < rowLength; i++) { // in the file's column order, whose blocks are rounded together
+                row[i] = values[Math.toIntExact(start + r * strides[0] + column.applyAsInt(i) * strides[1])];
             }
             storage.encodeRow(row, weights, bytes.clear());
             GgmlDecoder.decode(storage, bytes.flip(), decoded, 0, rowLength);
             for (int i = 0; i < rowLength; i++) {
-                values[Math.toIntExact(start + r * strides[0] + i * strides[1])] = decoded[i];
+                values[Math.toIntExact(start + r * strides[0] + column.applyAsInt(i) * strides[1])] = decoded[i];
             }
         }
     }
