@@ -98,6 +98,7 @@ public final class ModelTree {
             case "olmoe" -> "OlmoeForCausalLM";
             case "gpt_oss" -> "GptOssForCausalLM";
             case "qwen3_5_text" -> "Qwen3_5ForCausalLM";
+            case "qwen3_5_moe_text" -> "Qwen3_5MoeForCausalLM";
             case "gpt2" -> "GPT2LMHeadModel";
             case "bert" -> classifier ? "BertForSequenceClassification" : "BertModel";
             default -> null;

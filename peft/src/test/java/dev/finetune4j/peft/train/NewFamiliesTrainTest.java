@@ -36,8 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (a fused shared MLP, no position encoding), OLMo 2
  * and 3 (norms after the sub-blocks, q/k norms across heads, OLMo 3's window), SmolLM3 (a layer without rotary)
  * and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
- * across heads) and gpt-oss (attention sinks, clamped stacked experts), and Qwen3.5 (a gated DeltaNet layer beside a
- * gated attention layer): the
+ * across heads) and gpt-oss (attention sinks, clamped stacked experts), and Qwen3.5 and Qwen3.5-MoE (a gated DeltaNet
+ * layer beside a gated attention layer): the
  * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
  * those parts would break.
  */
@@ -47,13 +47,14 @@ class NewFamiliesTrainTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3",
-            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text"})
+            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
             assertEquals(switch (type) {
                 case "phi3" -> List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
-                case "qwen3_5_text" -> List.of("in_proj_qkv", "q_proj", "v_proj"); // layer 0 is linear attention
+                // layer 0 is linear attention
+                case "qwen3_5_text", "qwen3_5_moe_text" -> List.of("in_proj_qkv", "q_proj", "v_proj");
                 default -> List.of("q_proj", "v_proj");
             }, targetedModules(model), type + ": the default targets");
             assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
@@ -336,11 +337,17 @@ class NewFamiliesTrainTest {
             // N(0, 0.1) weights would not reach gpt-oss's 7)
             case "gpt_oss" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4).put("sliding_window", 4)
                     .put("swiglu_limit", 0.1);
-            // a linear-attention layer, then a full one; two value heads per key head
-            case "qwen3_5_text" -> {
+            // a linear-attention layer, then a full one; two value heads per key head; Qwen3.5-MoE's mixtures with a
+            // shared expert in both
+            case "qwen3_5_text", "qwen3_5_moe_text" -> {
                 c.put("linear_num_key_heads", 1).put("linear_num_value_heads", 2).put("linear_key_head_dim", 8)
                         .put("linear_value_head_dim", 8);
                 c.putArray("layer_types").add("linear_attention").add("full_attention");
+                if (type.equals("qwen3_5_moe_text")) {
+                    c.remove("intermediate_size");
+                    c.put("num_experts", 3).put("num_experts_per_tok", 3).put("moe_intermediate_size", 16)
+                            .put("shared_expert_intermediate_size", 24);
+                }
             }
             default -> throw new IllegalArgumentException(type);
         }
@@ -363,7 +370,7 @@ class NewFamiliesTrainTest {
                 Tensor t = e.getValue();
                 float[] values = new float[Math.toIntExact(t.numel())];
                 for (int i = 0; i < values.length; i++) {
-                    values[i] = (float) random.nextDouble(-0.4, 0.4);
+                    values[i] = (float) random.nextDouble(-0.2, 0.2);
                 }
                 try (var scope = TensorScope.open()) {
                     t.backend().copy().copy(Tensor.of(values, t.shape().dims()), t);
