@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * The gated delta rule of one Qwen3.5 linear-attention layer through the CPU backend's {@link RecurrentKernels}, at
  * Qwen3.5-0.8B's head shape (16 value heads of 128 x 128 states) over 2 x 256 tokens: the forward keeping a state
  * every 64 tokens, and the backward that recomputes the states in between. JMH reports milliseconds per call; the
- * forward's arithmetic is about 4 B T H Dk Dv floating-point operations (1.07 GFLOP here), the backward's about three
+ * forward's arithmetic is about 6 B T H Dk Dv floating-point operations (0.81 GFLOP here), the backward's about four
  * times that.
  */
 @State(Scope.Benchmark)
