@@ -90,6 +90,8 @@ TOKENS = {
                     "unk_token": "<|unk|>"},
     "smollm3-3b": {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|im_end|>"},
     "olmo-2-1124-instruct": {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|pad|>"},
+    # Qwen3.5's as Qwen3's (not checked against a stored tokenizer_config.json; the template reads none of them)
+    "qwen3.5-4b": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
 }
 
 
@@ -155,6 +157,20 @@ RICH_TOOLS = [
             "score": {"type": "number", "default": 0.5},
             "note": {"description": "anything"}},
             "required": ["origin", "dates"]}}},
+]
+
+
+# A function whose parameters take every JSON type, for templates that write each argument by its type (Qwen3.5).
+TYPED_TOOLS = [
+    {"type": "function", "function": {
+        "name": "book", "description": "Books a hotel",
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string"}, "nights": {"type": "integer"}, "budget": {"type": "number"},
+            "refundable": {"type": "boolean"}, "guests": {"type": "array", "items": {"type": "object"}},
+            "options": {"type": "object"}, "tags": {"type": "array", "items": {"type": "string"}},
+            "promo": {"type": ["string", "null"]}, "text": {"type": "string"}},
+            "required": ["city", "nights"]}}},
+    TOOLS[1],
 ]
 
 
@@ -240,6 +256,34 @@ TEMPLATE_CONVERSATIONS = {
         # an empty trace is still one: the template then leaves the content's own <think> block in place
         "reasoning-content-empty": ([m("user", "Why?"), reasoned("<think>\nSo.\n</think>\n\nBecause.", "",
                                                                   "reasoning_content")], None, {}),
+    },
+    "qwen3.5-4b": {
+        # a trace is kept on the turns after the last user query and dropped before it, whichever key it came under
+        "reasoning-content-two-turns": ([m("user", "Hi"), reasoned("Hello!", "A greeting.", "reasoning_content"),
+                                         m("user", "2+2?"), reasoned("4", "\n  Two and two.\n", "reasoning_content")],
+                                        None, {}),
+        "think-in-content-two-turns": ([m("user", "Hi"), m("assistant", "<think>\nA greeting.\n</think>\n\nHello!"),
+                                        m("user", "2+2?"), m("assistant", "<think>Two and two.</think>4")], None, {}),
+        # calls after the last query keep their traces; the tool results that follow count as no new query
+        "reasoning-content-tool-call": ([m("user", "What's the weather in Paris?"),
+                                         {**calls("", PARIS), "reasoning_content": "I need the weather tool."},
+                                         result("a1B2c3D4e", '{"temperature": 18}'),
+                                         reasoned("18 °C.", "Report it.", "reasoning_content")], TOOLS, {}),
+        "reasoning-content-empty": ([m("user", "Why?"), reasoned("Because.", "", "reasoning_content")], None, {}),
+        "enable-thinking-false": (CONVERSATIONS["two-turns-open"], None, {"enable_thinking": False}),
+        "enable-thinking-false-tools": (TOOL_CONVERSATIONS["tools-call"], TOOLS, {"enable_thinking": False}),
+        # arguments of every JSON type in one turn of two calls: strings as they are, the rest through tojson
+        # (objects and arrays) or Python's str (numbers, booleans, None)
+        "typed-arguments": ([m("user", "Book it."),
+                             calls("I'll book it.", call("b1C2d3E4f", "book", {
+                                 "city": "Paris", "nights": 3, "budget": 812.5, "refundable": True,
+                                 "guests": [{"name": "Ann", "age": 31}], "options": {"breakfast": False, "note": None},
+                                 "tags": ["quiet", "l'été"], "promo": None, "text": "two\nlines"}),
+                                   call("g5H6i7J8k", "get_time", {})),
+                             result("b1C2d3E4f", "booked"), result("g5H6i7J8k", "09:05")], TYPED_TOOLS, {}),
+        # the template's own refusals
+        "only-tool-responses": ([m("user", "<tool_response>\n18 C\n</tool_response>")], None, {}),
+        "late-system": ([m("user", "Hi"), m("system", "Be brief.")], None, {}),
     },
     "smollm3-3b": {
         "no-think-flag": ([m("system", "Be brief. /no_think"), m("user", "Why?"), m("assistant", "Because.")], None, {}),

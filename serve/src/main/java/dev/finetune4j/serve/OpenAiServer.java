@@ -219,10 +219,11 @@ public final class OpenAiServer implements AutoCloseable {
          * {@code tool_choice} {@code "auto"} (vLLM's {@code --tool-call-parser}). The forced choices
          * ({@code "required"}, a named function) constrain the output instead and need no format.
          *
-         * @param value {@link ToolCallFormat#HERMES}, {@link ToolCallFormat#LLAMA3_JSON}, {@link ToolCallFormat#MISTRAL}
-         *              or {@link ToolCallFormat#MISTRAL_V11}; null (the default) to tell it from the tokenizer's chat
-         *              template ({@link ToolCallFormat#detect}), and to refuse {@code "auto"} when the template shows
-         *              none
+         * @param value {@link ToolCallFormat#HERMES}, {@link ToolCallFormat#LLAMA3_JSON}, {@link ToolCallFormat#MISTRAL},
+         *              {@link ToolCallFormat#MISTRAL_V11}, {@link ToolCallFormat#GRANITE} or
+         *              {@link ToolCallFormat#QWEN3_CODER} (its parameters typed by each request's tools' schemas);
+         *              null (the default) to tell it from the tokenizer's chat template ({@link ToolCallFormat#detect}),
+         *              and to refuse {@code "auto"} when the template shows none
          * @return this builder
          */
         public Builder toolCallFormat(ToolCallFormat value) {

@@ -135,7 +135,8 @@ final class ToolChoices {
                     + "start the server with --tool-call-parser (OpenAiServer.Builder.toolCallFormat), or send "
                     + "tool_choice \"required\" or a named function, which need no format");
         }
-        return new ToolCalling(tools, format, parallel, null);
+        // bound to the request's tools: a format whose arguments are text (qwen3_coder) types them by their schemas
+        return new ToolCalling(tools, format.withTools(tools), parallel, null);
     }
 
     /** One tool's arguments grammar. */

@@ -5,7 +5,7 @@ import dev.finetune4j.core.tokenizer.ChatTemplate;
 import picocli.CommandLine.ITypeConverter;
 
 /**
- * {@code --tool-call-parser auto|hermes|llama3_json|mistral|mistral_v11|granite} as given: how a model writes function calls, which
+ * {@code --tool-call-parser auto|hermes|llama3_json|mistral|mistral_v11|granite|qwen3_coder} as given: how a model writes function calls, which
  * {@code serve} and {@code eval --tool-calls} read out of its answers. The text is checked when a command runs
  * ({@link #forced}), so that a wrong name is a bad-input error listing the names.
  *
@@ -14,9 +14,10 @@ import picocli.CommandLine.ITypeConverter;
 record ToolCallParserOption(String text) {
     /** The option's description, shared by the commands that take it. */
     static final String DESCRIPTION = "How the model writes function calls, read out of its answers: auto (told from "
-            + "the chat template), hermes (<tool_call> blocks: Hermes, Qwen, SmolLM3, Granite 4), llama3_json (Llama "
+            + "the chat template), hermes (<tool_call> blocks: Hermes, Qwen 2.5/3, SmolLM3, Granite 4), llama3_json (Llama "
             + "3.1/3.2 JSON calls), mistral ([TOOL_CALLS] arrays), mistral_v11 ([TOOL_CALLS]name[ARGS]{...}: Mistral Small "
-            + "3.1/3.2, Magistral, Devstral), granite (<|tool_call|> arrays: Granite 3) (default: ${DEFAULT-VALUE}).";
+            + "3.1/3.2, Magistral, Devstral), granite (<|tool_call|> arrays: Granite 3), qwen3_coder (<tool_call><function=...>"
+            + "<parameter=...> XML: Qwen3-Coder, Qwen3.5) (default: ${DEFAULT-VALUE}).";
     private static final String AUTO = "auto";
 
     /**

@@ -326,7 +326,7 @@ class EvalToolCallsTest {
                 "--tool-calls --predictions does not use --tool-call-parser; remove it",
                 "--tool-call-parser is for --tool-calls --model only; add --tool-calls or remove it",
                 "--tool-calls does not use --prompt-field; remove it",
-                "--tool-call-parser: unknown tool call format 'pythonic'; use one of [hermes, llama3_json, mistral, mistral_v11, granite], or auto"};
+                "--tool-call-parser: unknown tool call format 'pythonic'; use one of [hermes, llama3_json, mistral, mistral_v11, granite, qwen3_coder], or auto"};
         for (int i = 0; i < cases.length; i++) {
             List<String> args = new ArrayList<>(List.of("eval"));
             args.addAll(List.of(cases[i]));

@@ -134,7 +134,7 @@ class ServeCommandTest {
 
         assertEquals(ExitCodes.BAD_INPUT, r.exitCode(), r.err());
         assertTrue(r.err().contains("--tool-call-parser: unknown tool call format 'pythonic'; use one of [hermes, llama3_json, "
-                + "mistral, mistral_v11, granite], or auto"), r.err());
+                + "mistral, mistral_v11, granite, qwen3_coder], or auto"), r.err());
     }
 
     @Test

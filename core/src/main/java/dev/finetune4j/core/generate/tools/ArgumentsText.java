@@ -8,7 +8,7 @@ package dev.finetune4j.core.generate.tools;
  *
  * <p>Not thread-safe: one per call.
  */
-final class ArgumentsText {
+final class ArgumentsText implements ArgumentsReader {
     private final StringBuilder text = new StringBuilder();
     private int depth;
     private boolean inString;
@@ -22,12 +22,9 @@ final class ArgumentsText {
         return arguments.text();
     }
 
-    /**
-     * Reads {@code raw[from, to)}, stopping after the value's closing bracket.
-     *
-     * @return how many characters were read
-     */
-    int feed(CharSequence raw, int from, int to) {
+    /** Reads {@code raw[from, to)}, stopping after the value's closing bracket. */
+    @Override
+    public int feed(CharSequence raw, int from, int to) {
         int i = from;
         while (i < to && !closed) {
             char c = raw.charAt(i++);
@@ -55,22 +52,26 @@ final class ArgumentsText {
     }
 
     /** Whether the value's closing bracket has been read. */
-    boolean closed() {
+    @Override
+    public boolean closed() {
         return closed;
     }
 
     /** The text read so far. */
-    String text() {
+    @Override
+    public String text() {
         return text.toString();
     }
 
     /** The text read from index {@code start} of {@link #text()} on. */
-    String textFrom(int start) {
+    @Override
+    public String textFrom(int start) {
         return text.substring(start);
     }
 
     /** The length of {@link #text()}. */
-    int length() {
+    @Override
+    public int length() {
         return text.length();
     }
 }

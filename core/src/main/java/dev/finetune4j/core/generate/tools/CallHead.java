@@ -5,7 +5,8 @@ package dev.finetune4j.core.generate.tools;
  * that a stream can announce the call and send its arguments as they are generated.
  *
  * @param name           the function's name
- * @param argumentsStart the index of the arguments object's opening brace in the call section
+ * @param argumentsStart where the arguments start in the call section: their object's opening brace, or the body
+ *                       of an XML call ({@link ToolCallFormat#argumentsReader} reads them from there)
  */
 record CallHead(String name, int argumentsStart) {
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -24,7 +25,8 @@ import java.util.function.Supplier;
  * no call (which value counts would be a guess).
  */
 final class CallJson {
-    private static final ObjectMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -132,9 +134,11 @@ final class CallJson {
         }
     }
 
-    private static JsonNode parse(String json) {
+    /** {@code json} parsed when it is exactly one JSON value with no key given twice in an object, else null. */
+    static JsonNode parse(String json) {
         try {
-            return JSON.readTree(json);
+            JsonNode node = JSON.readTree(json);
+            return node == null || node.isMissingNode() ? null : node; // blank text
         } catch (JacksonException e) {
             return null;
         }

@@ -3,10 +3,12 @@ package dev.finetune4j.core.generate.tools;
 import dev.finetune4j.core.tokenizer.ChatTemplate;
 import dev.finetune4j.core.tokenizer.JinjaChatTemplate;
 import dev.finetune4j.core.tokenizer.ToolCall;
+import dev.finetune4j.core.tokenizer.ToolDefinition;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -25,6 +27,9 @@ import java.util.Optional;
  *   {@code name{...}} reads as a call after a marker and at the start of the answer;</li>
  *   <li>{@link #GRANITE} (Granite 3.x; Granite 4 writes Hermes' blocks): {@code <|tool_call|>[{"name": ...,
  *   "arguments": {...}}, ...]}, read as Mistral's array, its marker a special token too;</li>
+ *   <li>{@link #QWEN3_CODER} (Qwen3-Coder, Qwen3.5): {@code <tool_call><function=NAME><parameter=KEY>VALUE
+ *   </parameter>...</function></tool_call>} (newlines around each tag), several in a row, after any text; the
+ *   parameters' text is typed by the tools' JSON Schemas once bound to them ({@link #withTools});</li>
  *   <li>{@link #function(String)} and {@link #anyFunction()}: the output of a forced tool choice, decoded under
  *   {@link ToolChoiceSchemas}' grammars.</li>
  * </ul>
@@ -32,7 +37,7 @@ import java.util.Optional;
  * <p>The text before the first call is content; then calls are read one after another, and the first thing that is
  * not a well-formed call (malformed JSON, a missing name, other text) ends them: it and everything after it is
  * content too, so nothing the model wrote is lost. Calls get fresh ids. Arguments may sit under {@code arguments}
- * or {@code parameters} in every format; they are reported as the model wrote them less the whitespace outside
+ * or {@code parameters} in every JSON format; they are reported as the model wrote them less the whitespace outside
  * strings.
  *
  * <p>Streamed ({@link #stream()}), a call is announced as soon as its head is read (the marker, the name and the
@@ -48,7 +53,7 @@ import java.util.Optional;
  * <p>Thread safety: immutable; {@link #stream()} gives each output its own state.
  */
 public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonFormat, MarkedArrayFormat, MistralV11Format,
-        ForcedFormat {
+        Qwen3CoderFormat, ForcedFormat {
     /** Hermes and Qwen's {@code <tool_call>} blocks. */
     public static final ToolCallFormat HERMES = new HermesFormat();
     /** Llama 3.1 and 3.2's JSON calls. */
@@ -59,8 +64,11 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
     public static final ToolCallFormat GRANITE = MarkedArrayFormat.GRANITE;
     /** Mistral's {@code [TOOL_CALLS]name[ARGS]{...}} calls (tokenizers v11 and later). */
     public static final ToolCallFormat MISTRAL_V11 = new MistralV11Format();
+    /** Qwen3-Coder's and Qwen3.5's XML calls, not bound to tools: every parameter reads as a string. */
+    public static final ToolCallFormat QWEN3_CODER = new Qwen3CoderFormat(Map.of());
     /** The names of the model formats, as {@link #named} takes them. */
-    public static final List<String> NAMES = List.of("hermes", "llama3_json", "mistral", "mistral_v11", "granite");
+    public static final List<String> NAMES = List.of("hermes", "llama3_json", "mistral", "mistral_v11", "granite",
+            "qwen3_coder");
 
     ToolCallFormat() {
     }
@@ -68,7 +76,8 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
     /**
      * A model format by name (case-insensitive), as vLLM's {@code --tool-call-parser} names them.
      *
-     * @param name {@code hermes}, {@code llama3_json}, {@code mistral}, {@code mistral_v11} or {@code granite}
+     * @param name {@code hermes}, {@code llama3_json}, {@code mistral}, {@code mistral_v11}, {@code granite} or
+     *             {@code qwen3_coder}
      * @return the format
      * @throws IllegalArgumentException for another name, listing the names
      */
@@ -79,13 +88,15 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
             case "mistral" -> MISTRAL;
             case "mistral_v11" -> MISTRAL_V11;
             case "granite" -> GRANITE;
+            case "qwen3_coder" -> QWEN3_CODER;
             default -> throw new IllegalArgumentException("unknown tool call format '" + name + "'; use one of " + NAMES);
         };
     }
 
     /**
-     * The format a model's chat template asks for, told from the template's text: {@code <tool_call>} means
-     * {@link #HERMES}, {@code [ARGS]} {@link #MISTRAL_V11}, else {@code [TOOL_CALLS]} {@link #MISTRAL}, and
+     * The format a model's chat template asks for, told from the template's text: {@code <function=} means
+     * {@link #QWEN3_CODER}, else {@code <tool_call>} {@link #HERMES} (both write {@code <tool_call>}), {@code [ARGS]}
+     * {@link #MISTRAL_V11}, else {@code [TOOL_CALLS]} {@link #MISTRAL}, {@code <|tool_call|>} {@link #GRANITE}, and
      * {@code <|python_tag|>} or Llama 3's header tokens with {@code "parameters"} {@link #LLAMA3_JSON}.
      *
      * @param template the model's chat template
@@ -96,6 +107,9 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
             return Optional.empty();
         }
         String source = jinja.source();
+        if (source.contains("<function=")) {
+            return Optional.of(QWEN3_CODER);
+        }
         if (source.contains("<tool_call>")) {
             return Optional.of(HERMES);
         }
@@ -133,6 +147,18 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
      */
     public static ToolCallFormat anyFunction() {
         return ForcedArrayFormat.INSTANCE;
+    }
+
+    /**
+     * This format reading the calls of a request that offers {@code tools}: where the format leaves arguments untyped
+     * ({@link #QWEN3_CODER}'s parameters are text), each is typed by its tool's JSON Schema. Formats whose calls are
+     * JSON already return themselves.
+     *
+     * @param tools the request's tools
+     * @return the format bound to the tools' schemas, or this one
+     */
+    public ToolCallFormat withTools(List<ToolDefinition> tools) {
+        return this;
     }
 
     /**
@@ -214,6 +240,11 @@ public abstract sealed class ToolCallFormat permits HermesFormat, Llama3JsonForm
      * @return the heads, possibly empty
      */
     abstract List<CallHead> heads(String section, int at);
+
+    /** A reader for the arguments of a call of {@code function}, once its head is read: a JSON object by default. */
+    ArgumentsReader argumentsReader(String function) {
+        return new ArgumentsText();
+    }
 
     /** A fresh call id: {@code call_} and 24 random letters and digits. */
     String newCallId() {

@@ -14,11 +14,13 @@ import java.util.List;
  *   <li>content as soon as it cannot be the start of a call (a part of a start marker is held back until the next
  *   piece tells, as stop strings are);</li>
  *   <li>a {@link CallStart} (index, id, name) as soon as the call's head is read: its marker, its name and the
- *   opening brace of its arguments; until then the head is held back, so a call malformed there (not JSON, no name,
- *   other text) is content exactly as in a whole answer and nothing of it was announced;</li>
- *   <li>then {@link ArgumentsPiece}s as the arguments are generated, the whitespace outside strings left out:
- *   concatenated, they are the complete call's {@link ToolCall#arguments()}; the piece that closes them goes out
- *   with the call's completion, so a call that never completes never shows closed arguments;</li>
+ *   opening brace of its arguments (of an XML call, {@code <function=NAME>}); until then the head is held back, so a
+ *   call malformed there (not JSON, no name, other text) is content exactly as in a whole answer and nothing of it
+ *   was announced;</li>
+ *   <li>then {@link ArgumentsPiece}s as the arguments are generated, the whitespace outside strings left out (of an
+ *   XML call, a parameter at a time once its closing tag is read): concatenated, they are the complete call's
+ *   {@link ToolCall#arguments()}; the piece that closes them goes out with the call's completion, so a call that
+ *   never completes never shows closed arguments;</li>
  *   <li>a {@link Call} when the call is complete and well-formed. A call whose head the format cannot read in a
  *   fixed layout (arguments before the name, arguments as a string), or whose object shows no head within its first
  *   4,096 characters, is announced only then, with its arguments in one piece.</li>
@@ -86,16 +88,17 @@ public final class ToolCallStream {
         final int index;
         final String id;
         final String name;
-        final ArgumentsText arguments = new ArgumentsText();
+        final ArgumentsReader arguments;
         /** The next raw character to read in {@link #held}. */
         int next;
         /** How much of {@link #arguments}' text has gone out as pieces. */
         int sent;
 
-        Announced(int index, String id, String name, int next) {
+        Announced(int index, String id, String name, ArgumentsReader arguments, int next) {
             this.index = index;
             this.id = id;
             this.name = name;
+            this.arguments = arguments;
             this.next = next;
         }
     }
@@ -252,7 +255,9 @@ public final class ToolCallStream {
     private void announce(String section, List<Piece> out) {
         List<CallHead> heads = format.heads(section, at);
         for (int k = announced.size(); k < heads.size(); k++) {
-            Announced call = new Announced(started++, format.newCallId(), heads.get(k).name(), heads.get(k).argumentsStart());
+            CallHead head = heads.get(k);
+            Announced call = new Announced(started++, format.newCallId(), head.name(), format.argumentsReader(head.name()),
+                    head.argumentsStart());
             announced.add(call);
             out.add(new CallStart(call.index, call.id, call.name));
         }

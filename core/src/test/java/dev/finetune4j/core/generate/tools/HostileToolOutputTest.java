@@ -58,6 +58,27 @@ class HostileToolOutputTest {
     }
 
     @Test
+    void aLongXmlParameterStreamedInTinyPiecesIsReadInLinearTime() {
+        // the value is read on from where the last piece stopped; only a possible closing tag's start is read again
+        String value = "</paramete<\n".repeat(PIECES / 12);
+        assertTimeoutPreemptively(LINEAR_BOUND, () -> {
+            ToolCallStream stream = ToolCallFormat.QWEN3_CODER.stream();
+            List<ToolCallStream.Piece> out = new ArrayList<>(stream.append("<tool_call>\n<function=echo>\n<parameter=s>\n"));
+            for (int i = 0; i < value.length(); i++) {
+                out.addAll(stream.append(value.substring(i, i + 1)));
+            }
+            out.addAll(stream.append("\n</parameter>\n</function>\n</tool_call>"));
+            out.addAll(stream.finish());
+
+            List<ToolCallStream.Call> calls = out.stream().filter(p -> p instanceof ToolCallStream.Call)
+                    .map(p -> (ToolCallStream.Call) p).toList();
+            assertEquals(1, calls.size(), "one call");
+            assertEquals(0, out.stream().filter(p -> p instanceof ToolCallStream.Text).count(), "no content");
+            assertEquals("{\"s\":\"" + value.replace("\n", "\\n") + "\"}", calls.getFirst().call().arguments());
+        });
+    }
+
+    @Test
     void anUnterminatedCallOfOpeningBracesIsContentAtTheEnd() {
         for (ToolCallFormat format : List.of(ToolCallFormat.HERMES, ToolCallFormat.LLAMA3_JSON, ToolCallFormat.MISTRAL)) {
             String start = format == ToolCallFormat.HERMES ? "<tool_call>" : format == ToolCallFormat.MISTRAL ? "[" : "";
@@ -81,8 +102,10 @@ class HostileToolOutputTest {
     void aModelLoopingOnWhitespaceIsReadInLinearTime() {
         // each piece used to rescan the held whitespace: 100k newlines took 30 s to 70 s depending on the format
         String blank = "\n".repeat(PIECES);
-        List<ToolCallFormat> formats = List.of(ToolCallFormat.HERMES, ToolCallFormat.LLAMA3_JSON, ToolCallFormat.MISTRAL);
-        List<String> calls = List.of("<tool_call>{\"name\": \"f\"}</tool_call>", "{\"name\": \"f\"}", "[{\"name\": \"f\"}]");
+        List<ToolCallFormat> formats = List.of(ToolCallFormat.HERMES, ToolCallFormat.LLAMA3_JSON, ToolCallFormat.MISTRAL,
+                ToolCallFormat.QWEN3_CODER);
+        List<String> calls = List.of("<tool_call>{\"name\": \"f\"}</tool_call>", "{\"name\": \"f\"}", "[{\"name\": \"f\"}]",
+                "<tool_call><function=f></function></tool_call>");
         for (int f = 0; f < formats.size(); f++) {
             ToolCallFormat format = formats.get(f);
             String call = calls.get(f);

@@ -292,6 +292,8 @@ class ToolCallFormatTest {
     void theFormatIsToldFromTheChatTemplate() throws IOException {
         assertEquals(Optional.of(ToolCallFormat.HERMES), ToolCallFormat.detect(template("qwen2.5-7b-instruct.jinja")));
         assertEquals(Optional.of(ToolCallFormat.HERMES), ToolCallFormat.detect(template("qwen3-0.6b.jinja")));
+        // Qwen3.5's template writes <tool_call> too: <function= tells its XML calls from Hermes' JSON ones
+        assertEquals(Optional.of(ToolCallFormat.QWEN3_CODER), ToolCallFormat.detect(template("qwen3.5-4b.jinja")));
         assertEquals(Optional.of(ToolCallFormat.LLAMA3_JSON), ToolCallFormat.detect(template("llama-3.1-8b-instruct.jinja")));
         assertEquals(Optional.of(ToolCallFormat.LLAMA3_JSON), ToolCallFormat.detect(template("llama-3.2-3b-instruct.jinja")));
         assertEquals(Optional.of(ToolCallFormat.MISTRAL), ToolCallFormat.detect(template("mistral-7b-instruct-v0.3.jinja")));
@@ -308,6 +310,7 @@ class ToolCallFormatTest {
         assertEquals(ToolCallFormat.MISTRAL, ToolCallFormat.named("Mistral"));
         assertEquals("llama3_json", ToolCallFormat.named("llama3_json").name());
         assertEquals(ToolCallFormat.GRANITE, ToolCallFormat.named("granite"));
+        assertEquals(ToolCallFormat.QWEN3_CODER, ToolCallFormat.named("Qwen3_Coder"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ToolCallFormat.named("pythonic"));
         assertTrue(e.getMessage().contains("hermes"), e.getMessage());
     }
