@@ -8,6 +8,7 @@ import dev.finetune4j.core.tokenizer.ToolCall;
 import dev.finetune4j.eval.ToolCallMetrics;
 import dev.finetune4j.eval.ToolCallScore;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,11 +29,15 @@ final class ToolCallEval {
     }
 
     /**
-     * The model's answers to held-out conversations, read for calls in {@code format}: the answers as assistant
-     * messages in OpenAI's shape (usable as a predictions file's {@code prediction}) and their metrics.
+     * The model's answers to held-out conversations, read for calls in {@code format} with each row's tools (whose
+     * schemas type {@code qwen3_coder}'s text parameters): the answers as assistant messages in OpenAI's shape (usable
+     * as a predictions file's {@code prediction}) and their metrics.
      */
     static Map<String, Object> ofAnswers(List<ToolCallRows.HeldOut> rows, List<String> answers, ToolCallFormat format) {
-        List<ChatMessage> predicted = answers.stream().map(a -> assistantTurn(format.parse(a))).toList();
+        List<ChatMessage> predicted = new ArrayList<>();
+        for (int i = 0; i < answers.size(); i++) {
+            predicted.add(assistantTurn(format.withTools(rows.get(i).tools()).parse(answers.get(i))));
+        }
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("tool_call_format", format.name());
         result.put("predictions", predicted.stream().map(ChatJson::toJson).toList());

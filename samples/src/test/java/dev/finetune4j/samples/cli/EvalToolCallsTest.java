@@ -171,6 +171,26 @@ class EvalToolCallsTest {
      * decision, not exact, its one name and one argument missed), rows 2 and 3 a plain answer (right and exact): exact
      * and decision 2/3; nothing called, so name and argument precision 0 (nothing given, something expected), recall 0.
      */
+    /**
+     * Qwen3.5's XML calls carry their arguments as text: each row's tool schema types them, so that a model answering
+     * {@code <parameter=days>3</parameter>} matches a reference of {"days": 3}.
+     */
+    @Test
+    void qwen3CoderAnswersAreTypedByTheirRowsTools() {
+        ToolDefinition forecast = new ToolDefinition("forecast", "Weather",
+                "{\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"days\": {\"type\": \"integer\"}}}");
+        ChatMessage expected = new ChatMessage("assistant", "",
+                List.of(new ToolCall("call_0", "forecast", "{\"city\": \"Paris\", \"days\": 3}")), null);
+        var row = new ToolCallRows.HeldOut(List.of(ChatMessage.user("Weather in Paris for 3 days?")), List.of(forecast),
+                expected, 1);
+        String answer = "<tool_call>\n<function=forecast>\n<parameter=city>\nParis\n</parameter>\n"
+                + "<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>";
+        Map<String, Object> result = ToolCallEval.ofAnswers(List.of(row), List.of(answer), ToolCallFormat.QWEN3_CODER);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> metrics = (Map<String, Object>) result.get("metrics");
+        assertEquals(1.0, (double) metrics.get("exact_match"), "metrics " + metrics);
+    }
+
     @Test
     void emptyAnswersScoreAsPlainAnswersCountedByHand() throws Exception {
         Path model = toolModel();
