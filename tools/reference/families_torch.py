@@ -4,8 +4,9 @@ torch >= 2.5; this machine has Debian's torch 1.13).
 A plain-PyTorch (float32, CPU, eager) re-implementation of the causal-LM forward pass of gemma, gemma2,
 gemma3_text, phi3, mistral, qwen2, granite, granitemoehybrid (Granite 4's attention-only dense models), olmo2,
 olmo3, smollm3, the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe and gpt_oss (and, for checking, llama
-and qwen3), plus Qwen3.5's hybrid of gated DeltaNet and gated attention (qwen3_5_text, in qwen3_5_torch.py, which
-this script runs for the folders qwen3_5 and qwen3_5_vl) as transformers 5.x defines it, written from
+and qwen3), plus Qwen3.5's hybrid of gated DeltaNet and gated attention (qwen3_5_text and its mixture of experts
+qwen3_5_moe_text, in qwen3_5_torch.py, which this script runs for the folders qwen3_5, qwen3_5_vl, qwen3_5_moe and
+qwen3_5_moe_vl) as transformers 5.x defines it, written from
 reading transformers' source (see HELPER-NOTES.md for the rules and where each one comes from). It runs with
 Debian's torch 1.13 and numpy only:
 
@@ -26,7 +27,9 @@ its stacked expert tensors). gpt_oss_mxfp4 holds the same model as gpt_oss, its 
 gpt-oss (MXFP4 blocks and scales), and no reference file: it must load to gpt_oss's logits. qwen3_5 adds grad.NAME,
 long_input_ids (1, 150), long_logits and grad_long.NAME; qwen3_5_vl holds the same language model saved as
 Qwen3_5ForConditionalGeneration (model.language_model.*, a few vision and mtp tensors) and no reference file: it must
-load to qwen3_5's logits (qwen3_5_torch.py's docstring lists its rules and their sources).
+load to qwen3_5's logits (qwen3_5_torch.py's docstring lists its rules and their sources). qwen3_5_moe is the MoE
+folders' kind (aux_loss, grad.NAME, aux_grad.NAME) for Qwen3.5-MoE, and qwen3_5_moe_vl its
+Qwen3_5MoeForConditionalGeneration twin, which must load to qwen3_5_moe's logits.
 tools/reference/verify_with_transformers.py recomputes them with real transformers where it is installed.
 """
 import argparse
@@ -113,6 +116,18 @@ TRANSFORMERS_SOURCE = {
                   "conversion_mapping.py (qwen3_5_text: PrefixChange dropping language_model)",
                   "configuration_utils.py (to_diff_dict, recursive_diff_dict: the nested sub-config keys)",
                   "modeling_rope_utils.py (convert_rope_params_to_dict, standardize_rope_params: axial vision rope)"]},
+    "qwen3_5_moe_files": {
+        "from": TRANSFORMERS_517_WHEEL,
+        "files": ["models/qwen3_5_moe/configuration_qwen3_5_moe.py (Qwen3_5MoeTextConfig: qwen3_5_text's fields "
+                  "without intermediate_size, plus moe_intermediate_size, shared_expert_intermediate_size, "
+                  "num_experts, num_experts_per_tok, output_router_logits, router_aux_loss_coef; Qwen3_5MoeConfig)",
+                  "models/qwen3_5_moe/modular_qwen3_5_moe.py and modeling_qwen3_5_moe.py (Qwen3_5MoeTopKRouter, "
+                  "Qwen3_5MoeExperts, Qwen3_5MoeSparseMoeBlock, Qwen3_5MoeDecoderLayer, load_balancing_loss_func, "
+                  "Qwen3_5MoeForCausalLM, Qwen3_5MoeForConditionalGeneration)",
+                  "models/qwen3_next/modeling_qwen3_next.py (Qwen3NextSparseMoeBlock, Qwen3NextExperts)",
+                  "models/qwen3_vl_moe/modeling_qwen3_vl_moe.py (Qwen3VLMoeTextTopKRouter)",
+                  "conversion_mapping.py (qwen3_5_moe_text: qwen3_5_text's PrefixChange plus qwen2_moe's expert "
+                  "fusion)"]},
     "gpt_oss_v5_files_by_index_id": {
         "modular_gpt_oss.py (commit 0261a467116de4a9103b58200f9d82f8fb5a0e86)": "29271729019",
         "configuration_gpt_oss.py (@strict dataclass)": "51803109634",
@@ -220,11 +235,12 @@ def rope_layers_of(config):
 # ----------------------------------------------------------------------------------------------------------
 # Mixtures of experts: which layers route, where their weights live (the hub's per-expert names).
 # ----------------------------------------------------------------------------------------------------------
-MOE_FAMILIES = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss")
+MOE_FAMILIES = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_moe_text")
 # (gate, up, down) projection names of one expert; Mixtral's checkpoints call them w1, w3, w2
 QWEN_EXPERT_PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
 EXPERT_PROJECTIONS = {"mixtral": ("w1", "w3", "w2"), "qwen2_moe": QWEN_EXPERT_PROJECTIONS,
-                      "qwen3_moe": QWEN_EXPERT_PROJECTIONS, "olmoe": QWEN_EXPERT_PROJECTIONS}
+                      "qwen3_moe": QWEN_EXPERT_PROJECTIONS, "olmoe": QWEN_EXPERT_PROJECTIONS,
+                      "qwen3_5_moe_text": QWEN_EXPERT_PROJECTIONS}
 
 
 def num_experts_of(config):
@@ -233,10 +249,10 @@ def num_experts_of(config):
 
 
 def is_sparse_layer(config, i):
-    """Mixtral, OLMoE and gpt_oss route every layer; Qwen2Moe/Qwen3MoeDecoderLayer route unless mlp_only_layers or
-    decoder_sparse_step say otherwise."""
+    """Mixtral, OLMoE, gpt_oss and Qwen3.5-MoE (its config has no mlp_only_layers nor decoder_sparse_step) route
+    every layer; Qwen2Moe/Qwen3MoeDecoderLayer route unless mlp_only_layers or decoder_sparse_step say otherwise."""
     family = config["model_type"]
-    if family in ("mixtral", "olmoe", "gpt_oss"):
+    if family in ("mixtral", "olmoe", "gpt_oss", "qwen3_5_moe_text"):
         return True
     if family in ("qwen2_moe", "qwen3_moe"):
         return (i not in config.get("mlp_only_layers", []) and num_experts_of(config) > 0
@@ -403,9 +419,67 @@ def rotate(x, cos, sin):
 
 
 # ----------------------------------------------------------------------------------------------------------
+# The routed MLP, shared by CausalLM and qwen3_5_torch.Qwen35LM.
+# ----------------------------------------------------------------------------------------------------------
+class SparseMoe:
+    """The sparse block of Mixtral, the Qwen MoEs and OLMoE, mixed into a model class that has c (config), w
+    (weights), family, act, linear(x, name) and dense_mlp(x, prefix). The attributes init_routing sets after
+    top_k are rules; moe_bites flips them."""
+
+    def init_routing(self, config):
+        if self.family in MOE_FAMILIES:
+            self.top_k = config["num_experts_per_tok"]
+            # MixtralTopKRouter always renormalises the top-k probabilities, and so does Qwen3.5-MoE's router
+            # (Qwen3VLMoeTextTopKRouter; its config has no norm_topk_prob); the other Qwen routers (OlmoeTopKRouter
+            # is Qwen2MoeTopKRouter) on norm_topk_prob; GptOssTopKRouter softmaxes the top-k logits, which is the same
+            self.renormalize = (self.family in ("mixtral", "gpt_oss", "qwen3_5_moe_text")
+                                or bool(config.get("norm_topk_prob")))
+        self.shared_expert_gated = True  # the shared expert's output times sigmoid(shared_expert_gate(x))
+        self.router_logits = []  # [B*T, E] per sparse layer of the last forward, for the load-balancing loss
+        self.smallest_routing_gap = math.inf  # k-th minus (k+1)-th largest router probability, over all forwards
+
+    def sparse_moe(self, i, x):
+        """x [B, T, C] -> [B, T, C]: each token through its top-k experts, weighted by its router probabilities
+        (plus the Qwen MoEs' sigmoid-gated shared expert); experts accumulate in ascending order as transformers'
+        loop does (index_add_)."""
+        p = moe_prefix(self.c, i)
+        flat = x.reshape(-1, x.shape[-1])
+        logits = F.linear(flat, self.w[p + "gate.weight"])  # [N, E]
+        probs = self.record_router(logits)
+        weights, experts = probs.topk(self.top_k, dim=-1)  # [N, k]
+        if self.renormalize:
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+        gate, up, down = EXPERT_PROJECTIONS[self.family]
+        out = torch.zeros_like(flat)
+        for e in range(logits.shape[-1]):
+            tokens, slot = torch.where(experts == e)
+            if tokens.numel() == 0:
+                continue
+            q, h = f"{p}experts.{e}.", flat[tokens]
+            y = self.linear(self.act(self.linear(h, q + gate)) * self.linear(h, q + up), q + down)
+            out = out.index_add(0, tokens, y * weights[tokens, slot, None])
+        if p + "shared_expert_gate.weight" in self.w:
+            shared = self.dense_mlp(flat, p + "shared_expert.")
+            if self.shared_expert_gated:
+                shared = torch.sigmoid(self.linear(flat, p + "shared_expert_gate")) * shared
+            out = out + shared
+        return out.reshape(x.shape)
+
+    def record_router(self, logits):
+        """Keeps logits [N, E] for the load-balancing loss and the smallest k-th vs (k+1)-th probability gap;
+        returns the softmax probabilities."""
+        self.router_logits.append(logits)
+        probs = F.softmax(logits, dim=-1, dtype=torch.float32)
+        ranked = probs.sort(dim=-1, descending=True).values
+        self.smallest_routing_gap = min(self.smallest_routing_gap,
+                                        (ranked[:, self.top_k - 1] - ranked[:, self.top_k]).min().item())
+        return probs
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The model.
 # ----------------------------------------------------------------------------------------------------------
-class CausalLM:
+class CausalLM(SparseMoe):
     def __init__(self, config, weights):
         self.c, self.w = config, weights
         self.family = config["model_type"]
@@ -441,17 +515,11 @@ class CausalLM:
         self.final_softcap = config.get("final_logit_softcapping")
         act = config.get("hidden_activation") or config.get("hidden_act")
         self.act = {"silu": F.silu, "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh")}[act]
-        if self.family in MOE_FAMILIES:
-            self.top_k = config["num_experts_per_tok"]
-            # MixtralTopKRouter always renormalises the top-k probabilities; the Qwen routers (OlmoeTopKRouter is
-            # Qwen2MoeTopKRouter) on norm_topk_prob; GptOssTopKRouter softmaxes the top-k logits, which is the same
-            self.renormalize = self.family in ("mixtral", "gpt_oss") or bool(config.get("norm_topk_prob"))
+        self.init_routing(config)
         if self.family == "gpt_oss":  # GptOssExperts' gate; the checks of each feature change these
             self.gate_limit = self.up_limit = SWIGLU_LIMIT
             self.interleaved, self.up_offset = True, 1.0
             self.clamp_counts = torch.zeros(3)  # values seen, gates and ups beyond the limit, over all forwards
-        self.router_logits = []  # [B*T, E] per sparse layer of the last forward, for the load-balancing loss
-        self.smallest_routing_gap = math.inf  # k-th minus (k+1)-th largest router probability, over all forwards
 
     def norm(self, x, weight):
         y = x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
@@ -543,41 +611,6 @@ class CausalLM:
         else:
             gate, up = self.linear(x, p + "gate_proj"), self.linear(x, p + "up_proj")
         return self.linear(self.act(gate) * up, p + "down_proj")
-
-    def sparse_moe(self, i, x):
-        """x [B, T, C] -> [B, T, C]: each token through its top-k experts, weighted by its router probabilities
-        (plus qwen2_moe's sigmoid-gated shared expert); experts accumulate in ascending order as transformers'
-        loop does (index_add_)."""
-        p = moe_prefix(self.c, i)
-        flat = x.reshape(-1, x.shape[-1])
-        logits = F.linear(flat, self.w[p + "gate.weight"])  # [N, E]
-        probs = self.record_router(logits)
-        weights, experts = probs.topk(self.top_k, dim=-1)  # [N, k]
-        if self.renormalize:
-            weights = weights / weights.sum(dim=-1, keepdim=True)
-        gate, up, down = EXPERT_PROJECTIONS[self.family]
-        out = torch.zeros_like(flat)
-        for e in range(logits.shape[-1]):
-            tokens, slot = torch.where(experts == e)
-            if tokens.numel() == 0:
-                continue
-            q, h = f"{p}experts.{e}.", flat[tokens]
-            y = self.linear(self.act(self.linear(h, q + gate)) * self.linear(h, q + up), q + down)
-            out = out.index_add(0, tokens, y * weights[tokens, slot, None])
-        if p + "shared_expert_gate.weight" in self.w:
-            shared = self.dense_mlp(flat, p + "shared_expert.")
-            out = out + torch.sigmoid(self.linear(flat, p + "shared_expert_gate")) * shared
-        return out.reshape(x.shape)
-
-    def record_router(self, logits):
-        """Keeps logits [N, E] for the load-balancing loss and the smallest k-th vs (k+1)-th probability gap;
-        returns the softmax probabilities."""
-        self.router_logits.append(logits)
-        probs = F.softmax(logits, dim=-1, dtype=torch.float32)
-        ranked = probs.sort(dim=-1, descending=True).values
-        self.smallest_routing_gap = min(self.smallest_routing_gap,
-                                        (ranked[:, self.top_k - 1] - ranked[:, self.top_k]).min().item())
-        return probs
 
     def gpt_oss_moe(self, i, x):
         """GptOssMLP, x [B, T, C] -> [B, T, C]: a biased router picks the top-k logits and softmaxes them; expert e
@@ -976,8 +1009,8 @@ FIXTURES = {
     "granite4_nope": (granite4_nope_config, 405, 0.3, 0.1),
 }
 # written by qwen3_5_torch.py (gated DeltaNet + gated attention): the text model, then the same as
-# Qwen3_5ForConditionalGeneration
-HYBRID_FIXTURES = ("qwen3_5", "qwen3_5_vl")
+# Qwen3_5ForConditionalGeneration; likewise Qwen3.5-MoE (every MLP a sparse block)
+HYBRID_FIXTURES = ("qwen3_5", "qwen3_5_vl", "qwen3_5_moe", "qwen3_5_moe_vl")
 
 
 def random_weights(config, seed, qk_std, embed_std):
@@ -1090,8 +1123,12 @@ def gradient_names(config):
             p + "experts." + name for name in ("gate_up_proj", "gate_up_proj_bias", "down_proj", "down_proj_bias")
         ] + ["model.layers.0.self_attn." + name for name in ("sinks", "q_proj.weight", "o_proj.bias")] + [
             "model.layers.1.self_attn.sinks", "model.norm.weight"]
+    if config["model_type"] == "qwen3_5_moe_text":  # layer 0 mixes tokens with the gated DeltaNet
+        mixer = ["model.layers.0.linear_attn.in_proj_qkv.weight", "model.layers.0.linear_attn.A_log"]
+    else:
+        mixer = ["model.layers.0.self_attn.q_proj.weight"]
     names = [p + "gate.weight", f"{p}experts.1.{EXPERT_PROJECTIONS[config['model_type']][2]}.weight",
-             "model.layers.0.self_attn.q_proj.weight", "model.norm.weight"]
+             *mixer, "model.norm.weight"]
     if config["model_type"] == "olmoe":  # the expert's gate and up rows too, and the whole-projection q/k norms
         names += [f"{p}experts.1.{projection}.weight" for projection in EXPERT_PROJECTIONS["olmoe"][:2]]
         names += ["model.layers.0.self_attn.q_norm.weight", "model.layers.0.self_attn.k_norm.weight"]
@@ -1102,12 +1139,13 @@ def gradient_names(config):
 
 def moe_outputs(model, ids, mask):
     """aux_loss of the masked batch; d loss / d weight for the unmasked batch (plain next-token cross-entropy, no
-    aux term); d aux_loss / d the router weights of layer 0 (the first names)."""
+    aux term); d aux_loss / d the router weights of layer 0 (the first names). model is a CausalLM or another
+    SparseMoe model class (qwen3_5_torch.Qwen35LM), built again around the differentiable weights."""
     names = gradient_names(model.c)
     routers = router_names(model.c, 0)
     leaves = {name: model.w[name].clone().requires_grad_(True) for name in names}
     with torch.enable_grad():
-        differentiable = CausalLM(model.c, dict(model.w, **leaves))
+        differentiable = type(model)(model.c, dict(model.w, **leaves))
         loss = hf_loss(differentiable.forward(ids), ids)
         grads = torch.autograd.grad(loss, [leaves[name] for name in names], allow_unused=True)
         if any(grad is None for grad in grads):  # an expert no token chose: its gradient would be no test
@@ -1212,24 +1250,28 @@ def family_rule_bites(model, ref):
 
 
 def moe_bites(model, ref):
-    """How far the logits (or aux_loss) move when one routing rule is changed."""
-    ids, logits, evidence = ref["input_ids"], ref["logits"], {}
+    """How far the logits (or aux_loss) move when one routing rule is changed (model: a CausalLM or another
+    SparseMoe model class)."""
+    ids, logits, evidence, variant_of = ref["input_ids"], ref["logits"], {}, type(model)
     model.forward(ids, attention_mask=ref["attention_mask"])
     padding_counted = load_balancing_loss(model.router_logits, num_experts_of(model.c), model.top_k)
     evidence["aux_loss counting the padding"] = relative_error(padding_counted, ref["aux_loss"])
-    flipped = CausalLM(model.c, model.w)
+    flipped = variant_of(model.c, model.w)
     flipped.renormalize = not model.renormalize
     evidence[f"top-k {'not ' if model.renormalize else ''}renormalised"] = relative_error(flipped.forward(ids), logits)
-    wider = CausalLM(dict(model.c, num_experts_per_tok=model.top_k + 1), model.w)
+    wider = variant_of(dict(model.c, num_experts_per_tok=model.top_k + 1), model.w)
     evidence[f"{model.top_k + 1} experts per token, not {model.top_k}"] = relative_error(wider.forward(ids), logits)
     if any(".shared_expert" in name for name in model.w):
         unshared = {name: t for name, t in model.w.items() if ".shared_expert" not in name}
-        evidence["without the shared expert"] = relative_error(CausalLM(model.c, unshared).forward(ids), logits)
+        evidence["without the shared expert"] = relative_error(variant_of(model.c, unshared).forward(ids), logits)
+        ungated = variant_of(model.c, model.w)
+        ungated.shared_expert_gated = False
+        evidence["shared expert without its sigmoid gate"] = relative_error(ungated.forward(ids), logits)
     for i in model.c.get("mlp_only_layers", []):
         # layer i routed instead of dense, with layer 0's router and experts standing in for weights it lacks
         first, here = moe_prefix(model.c, 0), moe_prefix(model.c, i)
         borrowed = dict(model.w, **{here + n[len(first):]: t for n, t in model.w.items() if n.startswith(first)})
-        sparse = CausalLM(dict(model.c, mlp_only_layers=[]), borrowed)
+        sparse = variant_of(dict(model.c, mlp_only_layers=[]), borrowed)
         evidence[f"layer {i} sparse (layer 0's experts) instead of dense"] = relative_error(sparse.forward(ids), logits)
     if model.family == "gpt_oss":
         evidence.update(gpt_oss_bites(model, ref))

@@ -1,10 +1,11 @@
 """Qwen3.5's language model (transformers 5.17's qwen3_5_text, also inside qwen3_5's Qwen3_5ForConditionalGeneration)
-in plain PyTorch (float32, CPU, eager), for the golden folders references/qwen3_5 and references/qwen3_5_vl.
+and its mixture of experts (qwen3_5_moe_text, inside qwen3_5_moe's Qwen3_5MoeForConditionalGeneration) in plain
+PyTorch (float32, CPU, eager), for the golden folders references/qwen3_5, qwen3_5_vl, qwen3_5_moe and qwen3_5_moe_vl.
 
 Run through families_torch.py (it checks its decoder against transformers' folders first and writes
 families_versions.json):
 
-    /usr/bin/python3 tools/reference/families_torch.py --write --only qwen3_5 qwen3_5_vl
+    /usr/bin/python3 tools/reference/families_torch.py --write --only qwen3_5 qwen3_5_vl qwen3_5_moe qwen3_5_moe_vl
 
 Every rule below was read from transformers 5.17.0's wheel (families_torch.TRANSFORMERS_517_WHEEL):
 models/qwen3_5/{configuration,modeling,modular}_qwen3_5.py, models/qwen3_next/modeling_qwen3_next.py (the classes the
@@ -56,6 +57,32 @@ configuration_utils.py, modeling_rope_utils.py, conversion_mapping.py and cache_
   conversion_mapping's qwen3_5_text PrefixChange drops "language_model" when Qwen3_5ForCausalLM loads such a
   checkpoint, which also ignores ^model.visual.*; every Qwen3_5PreTrainedModel ignores ^mtp.*
   (_keys_to_ignore_on_load_unexpected), the published multi-token-prediction head.
+
+Qwen3.5-MoE, read from models/qwen3_5_moe/{configuration,modular,modeling}_qwen3_5_moe.py, the classes the modular
+file takes from models/qwen3_next/modeling_qwen3_next.py (Qwen3NextSparseMoeBlock, Qwen3NextExperts) and
+models/qwen3_vl_moe/modeling_qwen3_vl_moe.py (Qwen3VLMoeTextTopKRouter), and conversion_mapping.py:
+- Everything above, except that every layer's MLP is Qwen3_5MoeSparseMoeBlock (Qwen3_5MoeDecoderLayer: no dense
+  layer, no mlp_only_layers or decoder_sparse_step).
+- Qwen3_5MoeTextConfig: Qwen3_5TextConfig's fields without intermediate_size (the modular file turns
+  intermediate_size, decoder_sparse_step, norm_topk_prob and mlp_only_layers into AttributeError()s, so the
+  generated class has none of them), plus moe_intermediate_size, shared_expert_intermediate_size, num_experts,
+  num_experts_per_tok, output_router_logits (False) and router_aux_loss_coef (0.001); the same __post_init__
+  (layer_types, the partial_rotary_factor default). Qwen3_5MoeConfig: Qwen3_5Config's fields, model_type
+  qwen3_5_moe, its text_config qwen3_5_moe_text and vision_config qwen3_5_moe_vision (Qwen3_5VisionConfig's fields).
+- Router (Qwen3_5MoeTopKRouter = Qwen3VLMoeTextTopKRouter): logits = mlp.gate.weight x, softmax in float32, top-k
+  of the probabilities, which are always divided by their sum (no norm_topk_prob switch), cast back.
+- Experts (Qwen3_5MoeExperts): each expert down(silu(gate(x)) * up(x)), times its routing weight, summed in
+  ascending expert order (index_add_); transformers stacks them (gate_up_proj [E, 2I, C], gate rows first;
+  down_proj [E, C, I]), while checkpoints store experts.N.{gate,up,down}_proj.weight: conversion_mapping's
+  qwen3_5_moe_text is qwen3_5_text's mapping plus qwen2_moe's (MergeModulelist, then Concatenate gate | up).
+- Shared expert (Qwen3_5MoeSparseMoeBlock): mlp.shared_expert.{gate,up,down}_proj (shared_expert_intermediate_size
+  wide) times sigmoid(mlp.shared_expert_gate(x)) (one output, no bias), added to the experts' sum.
+- Load balancing (load_balancing_loss_func, Qwen3_5MoeForCausalLM): only with output_router_logits; the router
+  logits of every layer, softmaxed, top-k counted per expert and probabilities summed over the tokens the 2-D
+  attention mask keeps (over all layers), both divided by layers x kept tokens; aux_loss = num_experts x
+  sum_e(count_e x prob_e) (not divided by top_k); the loss adds router_aux_loss_coef x aux_loss only then, so the
+  default loss is the plain next-token cross-entropy. The same as modeling_mixtral's function
+  (families_torch.load_balancing_loss), written as running sums.
 """
 import json
 import math
@@ -72,6 +99,9 @@ LINEAR, FULL = "linear_attention", "full_attention"
 L2NORM_EPS = 1e-6  # l2norm's default in the gated delta rule, not rms_norm_eps
 CHUNK = 64  # torch_chunk_gated_delta_rule's chunk_size
 SEED = 607  # picked among 600..639: the clearest greedy margin, ten different generated tokens
+# qwen3_5_moe's, picked among 700..999: routing gap 2.8e-3 (of the widest), greedy margin 0.055, and of the
+# largest moves of aux_loss when padding is counted (6e-3; the loss of this near-balanced router stays close to 2)
+MOE_SEED = 961
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -106,14 +136,31 @@ VISION_CONFIG = {"model_type": "qwen3_5_vision", "dtype": "float32", "depth": 1,
 HUB_MTP_KEYS = {"mtp_num_hidden_layers": 1, "mtp_use_dedicated_embeddings": False}
 
 
+def moe_text_config():
+    """Qwen3_5MoeTextConfig's fields: qwen3_5_text's without intermediate_size, plus the mixture's."""
+    config = {k: v for k, v in text_config().items() if k != "intermediate_size"}
+    config.update({"architectures": ["Qwen3_5MoeForCausalLM"], "model_type": "qwen3_5_moe_text",
+                   "moe_intermediate_size": 32, "shared_expert_intermediate_size": 48, "num_experts": 4,
+                   "num_experts_per_tok": 2, "output_router_logits": False, "router_aux_loss_coef": 0.001})
+    return config
+
+
+# text model_type -> (its ...ForConditionalGeneration, that config's model_type)
+CONDITIONAL_GENERATION = {"qwen3_5_text": ("Qwen3_5ForConditionalGeneration", "qwen3_5"),
+                          "qwen3_5_moe_text": ("Qwen3_5MoeForConditionalGeneration", "qwen3_5_moe")}
+
+
 def conditional_generation_config(text):
-    """Qwen3_5Config.to_diff_dict: its own fields at the top (tie_word_embeddings too), each sub-config nested with
-    its model_type and its fields (architectures only at the top). Image/video ids inside the tiny vocabulary."""
+    """Qwen3_5Config.to_diff_dict (Qwen3_5MoeConfig's is the same): its own fields at the top (tie_word_embeddings
+    too), each sub-config nested with its model_type and its fields (architectures only at the top). Image/video ids
+    inside the tiny vocabulary."""
+    architecture, model_type = CONDITIONAL_GENERATION[text["model_type"]]
     nested = {k: v for k, v in text.items() if k != "architectures"}
-    return {"architectures": ["Qwen3_5ForConditionalGeneration"], "model_type": "qwen3_5", "dtype": "float32",
+    return {"architectures": [architecture], "model_type": model_type, "dtype": "float32",
             "tie_word_embeddings": False, "image_token_id": 252, "video_token_id": 253,
             "vision_start_token_id": 250, "vision_end_token_id": 251,
-            "text_config": dict(nested, **HUB_MTP_KEYS), "vision_config": dict(VISION_CONFIG)}
+            "text_config": dict(nested, **HUB_MTP_KEYS),
+            "vision_config": dict(VISION_CONFIG, model_type=model_type + "_vision")}
 
 
 def layer_types_of(config):
@@ -243,11 +290,14 @@ def check_chunked_rule(model, ids):
 # ----------------------------------------------------------------------------------------------------------
 # The model.
 # ----------------------------------------------------------------------------------------------------------
-class Qwen35LM:
-    """Qwen3_5ForCausalLM's forward. The attributes after the sizes are the rules; bites() flips each one."""
+class Qwen35LM(ft.SparseMoe):
+    """Qwen3_5ForCausalLM's forward, or Qwen3_5MoeForCausalLM's (model_type qwen3_5_moe_text: every MLP the sparse
+    block of families_torch.SparseMoe). The attributes after the sizes are the rules; bites() flips each one."""
 
     def __init__(self, config, weights):
         self.c, self.w = config, weights
+        self.family = config["model_type"]
+        self.act = F.silu  # hidden_act
         self.layer_types = layer_types_of(config)
         self.eps = config["rms_norm_eps"]
         self.heads, self.kv_heads, self.head_dim = (config["num_attention_heads"], config["num_key_value_heads"],
@@ -268,6 +318,7 @@ class Qwen35LM:
         self.norm_gate = True  # the gated norm's silu(z)
         self.zero_padding = True  # apply_mask_to_padding_states
         self.rule_inputs = {}  # layer -> (q, k, v, g, beta) of the last forward, for check_chunked_rule
+        self.init_routing(config)
 
     def norm(self, x, weight):
         y = x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + self.eps)
@@ -276,6 +327,10 @@ class Qwen35LM:
 
     def linear(self, x, name):
         return F.linear(x, self.w[name + ".weight"])
+
+    def dense_mlp(self, x, p):
+        """Qwen3_5MLP: down(silu(gate(x)) * up(x)), the dense MLP and the MoE's shared expert."""
+        return self.linear(self.act(self.linear(x, p + "gate_proj")) * self.linear(x, p + "up_proj"), p + "down_proj")
 
     def attention(self, i, x, positions, cache, key_mask):
         """x [B, T, C]; positions [T]; cache[i] = (keys, values) after norm and rotary, grown here."""
@@ -359,6 +414,7 @@ class Qwen35LM:
     def forward(self, input_ids, attention_mask=None, start=0, cache=None):
         """Logits [B, T, V] for input_ids at positions start..start+T-1; attention_mask [B, start+T] (1 = token)."""
         positions = torch.arange(start, start + input_ids.shape[1])
+        self.router_logits = []
         h = F.embedding(input_ids, self.w["model.embed_tokens.weight"])
         for i, kind in enumerate(self.layer_types):
             p = f"model.layers.{i}."
@@ -368,9 +424,7 @@ class Qwen35LM:
             else:
                 h = h + self.attention(i, x, positions, cache, attention_mask)
             x = self.norm(h, self.w[p + "post_attention_layernorm.weight"])
-            m = p + "mlp."
-            gated = F.silu(self.linear(x, m + "gate_proj")) * self.linear(x, m + "up_proj")
-            h = h + self.linear(gated, m + "down_proj")
+            h = h + (self.sparse_moe(i, x) if ft.is_sparse_layer(self.c, i) else self.dense_mlp(x, p + "mlp."))
         return F.linear(self.norm(h, self.w["model.norm.weight"]), self.w["lm_head.weight"])
 
     def greedy(self, prompt, new_tokens):
@@ -399,7 +453,7 @@ def random_weights(config, seed):
     def normal(std, *shape):
         return torch.randn(*shape, generator=g) * std
 
-    hidden, inter, vocab = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+    hidden, vocab = config["hidden_size"], config["vocab_size"]
     heads, kv_heads, head_dim = config["num_attention_heads"], config["num_key_value_heads"], config["head_dim"]
     key_dim = config["linear_num_key_heads"] * config["linear_key_head_dim"]
     value_dim = config["linear_num_value_heads"] * config["linear_value_head_dim"]
@@ -427,9 +481,12 @@ def random_weights(config, seed):
             w[s + "v_proj.weight"] = normal(0.1, kv_heads * head_dim, hidden)
             w[s + "o_proj.weight"] = normal(0.1, hidden, heads * head_dim)
             w[s + "q_norm.weight"], w[s + "k_norm.weight"] = normal(0.2, head_dim), normal(0.2, head_dim)
-        m = p + "mlp."
-        w[m + "gate_proj.weight"], w[m + "up_proj.weight"] = normal(0.1, inter, hidden), normal(0.1, inter, hidden)
-        w[m + "down_proj.weight"] = normal(0.1, hidden, inter)
+        if ft.is_sparse_layer(config, i):  # router, per-expert names, shared expert and its gate
+            w.update(ft.expert_weights(config, i, normal))
+        else:
+            m, inter = p + "mlp.", config["intermediate_size"]
+            w[m + "gate_proj.weight"], w[m + "up_proj.weight"] = normal(0.1, inter, hidden), normal(0.1, inter, hidden)
+            w[m + "down_proj.weight"] = normal(0.1, hidden, inter)
     w["model.norm.weight"] = normal(0.2, hidden)
     w["lm_head.weight"] = normal(0.1, vocab, hidden)
     return w
@@ -455,22 +512,47 @@ def gradients(model, ids, names):
     return logits.detach(), dict(zip(names, grads))
 
 
-def reference_for(model, seed):
+def inputs_for(model, seed):
+    """(the generator, left after drawing them; input_ids (2, 16), attention_mask with row 1 ending in 4 padding
+    positions, greedy_prompt: the first 6 ids of row 0)."""
     g = torch.Generator().manual_seed(seed + 1)
-    vocab = model.c["vocab_size"]
-    ids = torch.randint(0, vocab, (2, 16), generator=g)
-    long_ids = torch.randint(0, vocab, (1, LONG_LENGTH), generator=g)
+    ids = torch.randint(0, model.c["vocab_size"], (2, 16), generator=g)
     mask = torch.ones_like(ids)
     mask[1, -4:] = 0
-    ref = {"input_ids": ids, "attention_mask": mask, "greedy_prompt": ids[:1, :6].clone(), "long_input_ids": long_ids}
+    return g, {"input_ids": ids, "attention_mask": mask, "greedy_prompt": ids[:1, :6].clone()}
+
+
+def masked_and_greedy(model, ref):
+    """logits_masked (the batch with its attention mask) and greedy_output (10 tokens decoded with the caches)."""
+    return {"logits_masked": model.forward(ref["input_ids"], attention_mask=ref["attention_mask"]),
+            "greedy_output": model.greedy(ref["greedy_prompt"], 10)}
+
+
+def reference_for(model, seed):
+    """qwen3_5's reference: the usual tensors, grad.NAME and the long input's logits and grad_long.NAME."""
+    g, ref = inputs_for(model, seed)
+    ids = ref["input_ids"]
+    long_ids = torch.randint(0, model.c["vocab_size"], (1, LONG_LENGTH), generator=g)
+    ref["long_input_ids"] = long_ids
     logits, grads = gradients(model, ids, GRADIENT_NAMES)
     ref.update({"logits": logits, "loss": ft.hf_loss(logits, ids).reshape(1)})
     ref.update({f"grad.{name}": grad for name, grad in grads.items()})
-    ref["logits_masked"] = model.forward(ids, attention_mask=mask)
-    ref["greedy_output"] = model.greedy(ref["greedy_prompt"], 10)
+    ref.update(masked_and_greedy(model, ref))
     long_logits, long_grads = gradients(model, long_ids, LONG_GRADIENT_NAMES)
     ref["long_logits"] = long_logits
     ref.update({f"grad_long.{name}": grad for name, grad in long_grads.items()})
+    return ref
+
+
+def moe_reference_for(model, seed):
+    """qwen3_5_moe's reference: the usual tensors plus what every MoE folder holds (families_torch.moe_outputs:
+    aux_loss, grad.NAME, aux_grad.NAME)."""
+    _, ref = inputs_for(model, seed)
+    ids = ref["input_ids"]
+    ref["logits"] = model.forward(ids)
+    ref["loss"] = ft.hf_loss(ref["logits"], ids).reshape(1)
+    ref.update(masked_and_greedy(model, ref))
+    ref.update(ft.moe_outputs(model, ids, ref["attention_mask"]))
     return ref
 
 
@@ -486,8 +568,9 @@ def full_attention_first(weights):
     return {move(name): t for name, t in weights.items()}
 
 
-def bites(model, ref):
-    """How far the logits move when one rule is changed; fails when one moves them by less than 1e-3 (relative)."""
+def bites(name, model, ref):
+    """How far the logits move when one rule is changed (for the MoE also the routing rules of
+    families_torch.moe_bites); fails when one moves them by less than 1e-3 (relative)."""
     ids, logits, evidence = ref["input_ids"], ref["logits"], {}
 
     def moved(config=model.c, weights=model.w, mask=None, expected=logits, **rules):
@@ -512,16 +595,18 @@ def bites(model, ref):
                                                                         full_attention_first(model.w))
     evidence["padding not zeroed before the DeltaNet (logits_masked)"] = moved(
         mask=ref["attention_mask"], expected=ref["logits_masked"], zero_padding=False)
+    if model.family in ft.MOE_FAMILIES:
+        evidence.update(ft.moe_bites(model, ref))
     # greedy tokens must not hinge on rounding, and the cached decoding must match one uncached forward
     recomputed = model.forward(ref["greedy_output"])[0, 5:-1]
     top2 = recomputed.topk(2, dim=-1).values
     evidence["smallest greedy margin"] = (top2[:, 0] - top2[:, 1]).min().item()
     if not torch.equal(recomputed.argmax(-1), ref["greedy_output"][0, 6:]):
-        sys.exit("qwen3_5: cached greedy decoding disagrees with an uncached forward")
+        sys.exit(f"{name}: cached greedy decoding disagrees with an uncached forward")
     for what, value in evidence.items():
-        print(f"  qwen3_5: {what}: {value:.3f}")
+        print(f"  {name}: {what}: {value:.3f}")
         if value < 1e-3:
-            sys.exit(f"qwen3_5: {what} does not bite ({value})")
+            sys.exit(f"{name}: {what} does not bite ({value})")
     return evidence
 
 
@@ -543,50 +628,75 @@ VISUAL_AND_MTP_SHAPES = {  # Qwen3_5VisionModel's names at VISION_CONFIG's sizes
     "mtp.fc.weight": (64, 128),  # (hidden, 2 * hidden)
     "mtp.norm.weight": (64,),
 }
+# the MoE checkpoints' mtp layer is itself a sparse block: an expert's name a loader must not take for the model's
+MOE_MTP_SHAPES = {"mtp.layers.0.mlp.experts.0.down_proj.weight": (64, 32)}  # (hidden, moe_intermediate_size)
 LANGUAGE_MODEL = "model.language_model."
 
 
-def conditional_generation_weights(weights, seed):
-    """Qwen3_5ForConditionalGeneration's names: model.* -> model.language_model.*, lm_head stays; plus small vision
-    and mtp tensors."""
+def conditional_generation_weights(config, weights, seed):
+    """Qwen3_5(Moe)ForConditionalGeneration's names: model.* -> model.language_model.*, lm_head stays; plus small
+    vision and mtp tensors."""
     g = torch.Generator().manual_seed(seed + 2)
+    extra = dict(VISUAL_AND_MTP_SHAPES, **(MOE_MTP_SHAPES if config["model_type"] in ft.MOE_FAMILIES else {}))
     out = {(LANGUAGE_MODEL + n[len("model."):] if n.startswith("model.") else n): t for n, t in weights.items()}
-    out.update({n: torch.randn(*shape, generator=g) * 0.02 for n, shape in VISUAL_AND_MTP_SHAPES.items()})
+    out.update({n: torch.randn(*shape, generator=g) * 0.02 for n, shape in extra.items()})
     return out
 
 
 def language_model_of(weights):
-    """What Qwen3_5ForCausalLM loads from a conditional-generation checkpoint: language_model's prefix dropped,
+    """What Qwen3_5(Moe)ForCausalLM loads from a conditional-generation checkpoint: language_model's prefix dropped,
     ^model.visual.* and ^mtp.* ignored."""
     return {"model." + n[len(LANGUAGE_MODEL):] if n.startswith(LANGUAGE_MODEL) else n: t for n, t in weights.items()
             if not n.startswith(("model.visual.", "mtp."))}
 
 
+# text folder -> (its config, its seed); each has a twin NAME_vl, the same model as ...ForConditionalGeneration
+TEXT_FOLDERS = {"qwen3_5": (text_config, SEED), "qwen3_5_moe": (moe_text_config, MOE_SEED)}
+
+
 def write(names, folder_of):
     """Writes the named folders (families_torch.HYBRID_FIXTURES); folder_of(name) is the folder's path."""
-    config = text_config()
-    weights = random_weights(config, SEED)
+    for name, (make_config, seed) in TEXT_FOLDERS.items():
+        config = make_config()
+        weights = random_weights(config, seed)
+        if name in names:
+            write_text_folder(name, config, weights, seed, folder_of(name))
+        if name + "_vl" in names:
+            write_conditional_generation_twin(name, config, weights, seed, folder_of)
+
+
+def write_text_folder(name, config, weights, seed, folder):
     model = Qwen35LM(config, weights)
-    if "qwen3_5" in names:
-        ref = reference_for(model, SEED)
-        ft.write_model_folder(folder_of("qwen3_5"), config, weights)
-        ft.write_safetensors(os.path.join(folder_of("qwen3_5"), "reference.safetensors"), ref)
-        print(f"wrote qwen3_5: loss {ref['loss'].item():.4f}, max|logit| {ref['logits'].abs().max().item():.3f}, "
-              f"max|long logit| {ref['long_logits'].abs().max().item():.3f}, greedy {ref['greedy_output'].tolist()}")
+    moe = model.family in ft.MOE_FAMILIES
+    ref = moe_reference_for(model, seed) if moe else reference_for(model, seed)
+    ft.write_model_folder(folder, config, weights)
+    ft.write_safetensors(os.path.join(folder, "reference.safetensors"), ref)
+    print(f"wrote {name}: loss {ref['loss'].item():.4f}, max|logit| {ref['logits'].abs().max().item():.3f}, "
+          f"greedy {ref['greedy_output'].tolist()}")
+    if moe:
+        print(f"  {name}: aux_loss {ref['aux_loss'].item():.6f}")
+        ft.check_routing_gap(name, model)
+    else:
+        print(f"  {name}: max|long logit| {ref['long_logits'].abs().max().item():.3f}")
         print_decay_and_beta(model, ref["input_ids"])
         check_mrope_is_plain_rope(config, LONG_LENGTH)
         check_chunked_rule(model, ref["long_input_ids"])
-        bites(Qwen35LM(config, weights), ref)
-    if "qwen3_5_vl" in names:
-        folder = folder_of("qwen3_5_vl")
-        ft.write_model_folder(folder, conditional_generation_config(config),
-                              conditional_generation_weights(weights, SEED))
-        loaded = language_model_of(ft.read_safetensors(os.path.join(folder, "model.safetensors")))
-        text = ft.read_safetensors(os.path.join(folder_of("qwen3_5"), "model.safetensors"))
-        if loaded.keys() != text.keys() or any(not torch.equal(loaded[n], text[n]) for n in text):
-            sys.exit("qwen3_5_vl: its language model's tensors are not qwen3_5's")
-        nested = json.load(open(os.path.join(folder, "config.json")))["text_config"]
-        ids = torch.randint(0, config["vocab_size"], (2, 16), generator=torch.Generator().manual_seed(SEED + 1))
-        if not torch.equal(Qwen35LM(nested, loaded).forward(ids), Qwen35LM(config, text).forward(ids)):
-            sys.exit("qwen3_5_vl does not load to qwen3_5's logits")
-        print("wrote qwen3_5_vl: its language model is qwen3_5's tensor for tensor, and gives its logits exactly")
+    bites(name, Qwen35LM(config, weights), ref)
+
+
+def write_conditional_generation_twin(name, config, weights, seed, folder_of):
+    """NAME_vl: NAME's model saved as ...ForConditionalGeneration; checks that its language model is NAME's tensor
+    for tensor and gives NAME's logits exactly."""
+    twin = name + "_vl"
+    folder = folder_of(twin)
+    ft.write_model_folder(folder, conditional_generation_config(config),
+                          conditional_generation_weights(config, weights, seed))
+    loaded = language_model_of(ft.read_safetensors(os.path.join(folder, "model.safetensors")))
+    text = ft.read_safetensors(os.path.join(folder_of(name), "model.safetensors"))
+    if loaded.keys() != text.keys() or any(not torch.equal(loaded[n], text[n]) for n in text):
+        sys.exit(f"{twin}: its language model's tensors are not {name}'s")
+    nested = json.load(open(os.path.join(folder, "config.json")))["text_config"]
+    ids = torch.randint(0, config["vocab_size"], (2, 16), generator=torch.Generator().manual_seed(seed + 1))
+    if not torch.equal(Qwen35LM(nested, loaded).forward(ids), Qwen35LM(config, text).forward(ids)):
+        sys.exit(f"{twin} does not load to {name}'s logits")
+    print(f"wrote {twin}: its language model is {name}'s tensor for tensor, and gives its logits exactly")

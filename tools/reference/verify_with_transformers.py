@@ -18,10 +18,10 @@ loss for input_ids with attention_mask, output_router_logits=True) and each aux_
 recomputed; there NAME is the hub's per-expert name, which transformers 5 loads into fused expert tensors, so an
 expert's slice of that tensor is compared.
 
-A folder whose config.json names a ...ForConditionalGeneration class (references/qwen3_5_vl) is loaded with
-AutoModelForImageTextToText. It has no reference of its own: TWINS names the folder beside it whose reference it
-must reproduce (its language model is that folder's model); its text-only outputs are recomputed, not gradients
-(the parameter names differ).
+A folder whose config.json names a ...ForConditionalGeneration class (references/qwen3_5_vl, qwen3_5_moe_vl) is
+loaded with AutoModelForImageTextToText. It has no reference of its own: TWINS names the folder beside it whose
+reference it must reproduce (its language model is that folder's model); its text-only outputs are recomputed, not
+gradients nor aux_loss (the parameter names differ).
 
 A folder whose reference holds `labels` (references/qwen2_cls from classifier_torch.py) is a sequence classifier:
 it is loaded with AutoModelForSequenceClassification and its pooled logits and loss (input_ids with
@@ -39,7 +39,7 @@ from safetensors.torch import load_file
 
 TOLERANCE = 1e-4
 # folder -> the sibling folder whose reference.safetensors it must reproduce
-TWINS = {"qwen3_5_vl": "qwen3_5"}
+TWINS = {"qwen3_5_vl": "qwen3_5", "qwen3_5_moe_vl": "qwen3_5_moe"}
 
 
 def recompute(model, ref):
@@ -133,8 +133,8 @@ def verify(folder):
         ours = recompute_classifier(model, ref) if classifier else recompute(model, ref)
         if not classifier and not twin:
             ours.update(recompute_gradients(model, ref))
-        if "aux_loss" in ref:
-            ours.update(recompute_aux(model, ref))
+            if "aux_loss" in ref:
+                ours.update(recompute_aux(model, ref))
     except Exception:  # report the folder as failed and go on with the others
         print(f"{name:20s} FAILED to load or run:\n{traceback.format_exc()}", flush=True)
         return 0, 1
