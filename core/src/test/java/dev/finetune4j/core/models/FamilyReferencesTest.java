@@ -10,7 +10,7 @@ import java.util.stream.Stream;
 /**
  * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope), sliding-window Mistral and Qwen2, Granite
  * 3 and 4 (with and without rotary), OLMo 2, Olmo 3, SmolLM3, Qwen3.5 (gated DeltaNet and gated attention), and the
- * mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss against
+ * mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss and Qwen3.5-MoE against
  * references/ made by tools/reference/families_torch.py: a PyTorch re-implementation of transformers 5's
  * code for these families, written apart from this project's Java and checked against the transformers-made
  * folders (within 9e-7; references/families_versions.json). Each fixture's window of 6, soft caps, longrope
@@ -26,7 +26,7 @@ class FamilyReferencesTest {
                 "references/phi3_longrope", "references/mistral_sliding", "references/qwen2_sliding",
                 "references/granite", "references/granite4", "references/granite4_nope", "references/olmo2",
                 "references/olmo3", "references/smollm3", "references/mixtral", "references/qwen2_moe",
-                "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5");
+                "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe");
     }
 
     /**

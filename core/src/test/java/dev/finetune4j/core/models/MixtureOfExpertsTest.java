@@ -33,6 +33,12 @@ class MixtureOfExpertsTest {
         assertGradientsMatchTorch(family, Device.cpu());
     }
 
+    /** Qwen3.5-MoE: the routing and the shared expert beside the gated DeltaNet (its tolerance as qwen3_5's). */
+    @Test
+    void qwen35MoeGradientsMatchTorch() throws Exception {
+        assertGradientsMatchTorch("qwen3_5_moe", Device.cpu(), 2e-4);
+    }
+
     /**
      * The gradients of {@link #gradientsThroughTheRoutingMatchTorch} on {@code device}.
      *
@@ -81,7 +87,7 @@ class MixtureOfExpertsTest {
      * mean probabilities), and its gradient into layer 0's router.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss"})
+    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_moe"})
     void routerLoadBalanceMatchesTransformersLossAndGradient(String family) throws Exception {
         String dir = "references/" + family;
         ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");

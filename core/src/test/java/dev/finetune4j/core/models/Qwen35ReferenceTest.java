@@ -6,6 +6,8 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,9 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * Qwen3.5's language model against references/qwen3_5 (tools/reference/families_torch.py: transformers 5.17's
  * Qwen3_5ForCausalLM re-implemented in PyTorch, its gated delta rule checked against transformers' chunked form):
  * the gradients of every linear-attention weight through the hand-written backward, a 150-token input whose states
- * the backward recomputes across three kept ones, and the vision-language folder (references/qwen3_5_vl, the same
- * weights under model.language_model with a vision tower and multi-token-prediction layers beside them) loading
- * to the same model. FamilyReferencesTest checks the logits, the masked batch, the loss and greedy generation.
+ * the backward recomputes across three kept ones, and the vision-language folders (references/qwen3_5_vl and
+ * qwen3_5_moe_vl, the same weights under model.language_model with a vision tower and multi-token-prediction layers
+ * beside them) loading to the same models. FamilyReferencesTest checks the logits, the masked batch, the loss and greedy generation.
  */
 class Qwen35ReferenceTest {
     private static final String DIR = "references/qwen3_5";
@@ -62,16 +64,18 @@ class Qwen35ReferenceTest {
      * layers, loads to the text model's logits; saved again, it is the text model transformers'
      * AutoModelForCausalLM makes of it (qwen3_5_text, weights named model.*), and loads back to the same logits.
      */
-    @Test
-    void theVisionLanguageFolderLoadsAndSavesItsLanguageModel(@TempDir Path out) throws Exception {
-        ReferenceData ref = ReferenceData.load(DIR + "/reference.safetensors");
+    @ParameterizedTest
+    @CsvSource({"qwen3_5,qwen3_5_text", "qwen3_5_moe,qwen3_5_moe_text"})
+    void theVisionLanguageFolderLoadsAndSavesItsLanguageModel(String family, String textType, @TempDir Path out)
+            throws Exception {
+        ReferenceData ref = ReferenceData.load("references/" + family + "/reference.safetensors");
         long[][] ids = ref.ids("input_ids");
-        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("references/qwen3_5_vl"))) {
-            assertEquals("qwen3_5_text", lm.spec().modelType());
-            HfReferenceModelsTest.assertClose(ref.floats.get("logits"), flatten(lm.logits(ids, null)), null, "qwen3_5_vl logits");
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("references/" + family + "_vl"))) {
+            assertEquals(textType, lm.spec().modelType());
+            HfReferenceModelsTest.assertClose(ref.floats.get("logits"), flatten(lm.logits(ids, null)), null, family + "_vl logits");
             HfModelFolder.save(lm, out.resolve("saved"));
         }
-        assertEquals("qwen3_5_text", AutoModel.readConfig(out.resolve("saved")).path("model_type").asText());
+        assertEquals(textType, AutoModel.readConfig(out.resolve("saved")).path("model_type").asText());
         try (LanguageModel saved = AutoModel.loadCausalLM(out.resolve("saved"))) {
             HfReferenceModelsTest.assertClose(ref.floats.get("logits"), flatten(saved.logits(ids, null)), null, "saved logits");
         }
