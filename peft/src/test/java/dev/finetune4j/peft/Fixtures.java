@@ -68,7 +68,12 @@ public final class Fixtures {
 
     /** A rank-2 I64 reference tensor as [rows][cols]. */
     static long[][] ids(String model, String name) {
-        try (SafetensorsFile f = SafetensorsFile.open(dir(model).resolve("reference.safetensors"))) {
+        return ids(dir(model), name);
+    }
+
+    /** A rank-2 I64 tensor of {@code folder/reference.safetensors} as [rows][cols]. */
+    static long[][] ids(Path folder, String name) {
+        try (SafetensorsFile f = SafetensorsFile.open(folder.resolve("reference.safetensors"))) {
             Tensor t = f.tensor(name);
             long[] flat = t.toLongArray();
             int cols = t.dim(1);

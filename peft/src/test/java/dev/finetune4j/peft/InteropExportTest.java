@@ -64,8 +64,15 @@ class InteropExportTest {
      * {@code case.json} naming the base model folder from the repository root.
      */
     static void writeCase(Path out, String arch, PeftModel model) throws IOException {
-        long[][] ids = Fixtures.ids(arch, "input_ids");
-        long[][] mask = Fixtures.ids(arch, "attention_mask");
+        writeCase(out, "peft/src/test/resources/hf-tiny/" + arch, Fixtures.ids(arch, "input_ids"),
+                Fixtures.ids(arch, "attention_mask"), model);
+    }
+
+    /**
+     * {@link #writeCase(Path, String, PeftModel)} for a base model folder given by its path from the repository root
+     * and the inputs to run.
+     */
+    static void writeCase(Path out, String base, long[][] ids, long[][] mask, PeftModel model) throws IOException {
         model.save(out);
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
             Map<String, Tensor> expected = new LinkedHashMap<>();
@@ -75,7 +82,7 @@ class InteropExportTest {
             expected.put("logits_masked", model.forward(ModelInput.of(ids, mask)));
             SafetensorsWriter.write(out.resolve("expected.safetensors"), expected, Map.of("producer", "finetune4j"));
         }
-        Files.writeString(out.resolve("case.json"), "{\"base\": \"peft/src/test/resources/hf-tiny/" + arch + "\"}");
+        Files.writeString(out.resolve("case.json"), "{\"base\": \"" + base + "\"}");
     }
 
     private static Tensor longs(long[][] v) {

@@ -31,7 +31,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /** The tiny fixture models, LoRA adapters saved from them, and completions computed by core's Generator alone. */
-final class ServeFixtures {
+public final class ServeFixtures {
     private ServeFixtures() {
     }
 
@@ -64,7 +64,7 @@ final class ServeFixtures {
      * {@link #MIXTURE}'s or {@link #GPT_OSS}'s copy, or a copy of core's {@code references/NAME} when {@code name}
      * starts with {@code references/}.
      */
-    static Path model(String name) {
+    public static Path model(String name) {
         if (name.equals(SLIDING_WINDOW)) {
             return slidingWindowModel();
         }
@@ -126,7 +126,8 @@ final class ServeFixtures {
         try {
             Path folder = Files.createTempDirectory(resource.substring(resource.lastIndexOf('/') + 1));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(folder)));
-            referenceCopies.put(resource, ReferenceFolders.copy(resource, List.of("config.json", "model.safetensors"), folder));
+            referenceCopies.put(resource, ReferenceFolders.copy(resource,
+                    List.of("config.json", "model.safetensors", "reference.safetensors"), folder));
             return folder;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

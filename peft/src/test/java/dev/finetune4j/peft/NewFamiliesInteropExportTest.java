@@ -1,0 +1,69 @@
+package dev.finetune4j.peft;
+
+import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
+import dev.finetune4j.peft.serve.ServeFixtures;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link InteropExportTest}'s cases over the families added since its hf-tiny models: core's reference folders of
+ * Granite 3 and 4, OLMo 2 and 3, SmolLM3, OLMoE, gpt-oss, Qwen3.5 (its linear-attention projections included) and
+ * Qwen3.5-MoE, each with LoRA at this library's default targets or on every projection, random non-zero weights.
+ * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT; the results
+ * are recorded in peft/INTEROP.md.
+ */
+class NewFamiliesInteropExportTest {
+    private static final String[] ATTENTION = {"q_proj", "k_proj", "v_proj", "o_proj"};
+
+    static Stream<Arguments> cases() {
+        return Stream.of(
+                Arguments.of("granite-lora", "granite", lora().targetModules(all())),
+                Arguments.of("granite4-lora", "granite4", lora().targetModules("q_proj", "v_proj", "input_linear",
+                        "output_linear")),
+                Arguments.of("olmo2-lora", "olmo2", lora().targetModules(all())),
+                Arguments.of("olmo3-lora", "olmo3", lora().targetModules(all())),
+                Arguments.of("smollm3-lora", "smollm3", lora().targetModules(all())),
+                Arguments.of("olmoe-lora", "olmoe", lora().targetModules(ATTENTION)),
+                Arguments.of("gpt_oss-lora", "gpt_oss", lora().targetModules(ATTENTION)),
+                Arguments.of("qwen3_5-lora-default", "qwen3_5", lora()),
+                Arguments.of("qwen3_5-lora-all", "qwen3_5", lora().targetModules("q_proj", "k_proj", "v_proj", "o_proj",
+                        "in_proj_qkv", "in_proj_z", "in_proj_b", "in_proj_a", "out_proj", "gate_proj", "up_proj",
+                        "down_proj")),
+                Arguments.of("qwen3_5-dora", "qwen3_5", lora().targetModules("q_proj", "in_proj_qkv", "out_proj")
+                        .useDora(true)),
+                Arguments.of("qwen3_5_moe-lora", "qwen3_5_moe", lora().targetModules("q_proj", "v_proj", "in_proj_qkv",
+                        "out_proj", "shared_expert_gate")));
+    }
+
+    private static LoraConfig.Builder lora() {
+        return LoraConfig.builder().r(4).loraAlpha(8).initLoraWeights(LoraInit.RANDOM);
+    }
+
+    private static String[] all() {
+        return new String[]{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void exportAdapterWithOurLogits(String name, String family, LoraConfig.Builder config) throws Exception {
+        Path out = Path.of("target", "interop", name).toAbsolutePath();
+        Path folder = ServeFixtures.model("references/" + family);
+        try (LanguageModel base = AutoModel.loadCausalLM(folder)) {
+            InteropExportTest.writeCase(out, "core/src/test/resources/references/" + family,
+                    Fixtures.ids(folder, "input_ids"), Fixtures.ids(folder, "attention_mask"),
+                    Peft.wrap(base, config.build(), 2026));
+        }
+        assertTrue(Files.isRegularFile(out.resolve("adapter_model.safetensors")));
+        assertTrue(Files.isRegularFile(out.resolve("adapter_config.json")));
+    }
+}
