@@ -21,12 +21,10 @@ PKG=.device/gpu
 OUT=${OUT:-$PKG/out}
 mkdir -p "$OUT/reports"
 rm -f "$OUT/check.log" "$OUT/check-isolated.log"
-if [ ! -f "$PKG/jdk.tgz" ]; then
-    echo "no $PKG/jdk.tgz: run benchmarks/gpu/package.sh here and carry $PKG" | tee "$OUT/check.log"
+runtime=$(mktemp -d)
+if ! "$(dirname "$0")/unpack-jdk.sh" "$PKG" "$runtime" 2>&1 | tee -a "$OUT/check.log"; then
     exit 2
 fi
-runtime=$(mktemp -d)
-tar xzf "$PKG/jdk.tgz" -C "$runtime"
 {
     date -u
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1

@@ -31,12 +31,10 @@ mkdir -p "$OUT/logs"
 : > "$OUT/results.jsonl"
 : > "$OUT/runs.tsv"
 
-if [ ! -f "$PKG/jdk.tgz" ]; then
-    echo "no $PKG/jdk.tgz: run benchmarks/gpu/package.sh here and carry $PKG" | tee "$OUT/side-by-side.md"
+runtime=$(mktemp -d)
+if ! "$(dirname "$0")/unpack-jdk.sh" "$PKG" "$runtime" 2>&1 | tee -a "$OUT/side-by-side.md"; then
     exit 2
 fi
-runtime=$(mktemp -d)
-tar xzf "$PKG/jdk.tgz" -C "$runtime"
 CP="$PKG/classes/benchmarks.jar:$PKG/classes/peft.jar:$PKG/classes/core.jar"
 for jar in "$PKG"/lib/*.jar; do
     [ "$(basename "$jar")" = junit-platform-console-standalone.jar ] || CP="$CP:$jar"
