@@ -30,7 +30,8 @@ class Bf16InferenceTest {
      * Every family but Qwen3.5 and Qwen3.5-MoE, whose fixtures' logits move by 7.5% and 16% when their float32 weights
      * are scaled by random factors within 1 +- 0.004 (bf16's rounding), against 0.8-2.3% for Qwen3, Qwen3-MoE, Gemma 3
      * and Olmo 3: their decays and write strengths, chosen to make every rule of the gated DeltaNet bite, make them too
-     * sensitive for a bound that means anything.
+     * sensitive for a bound that means anything. transformers 5.17 itself, loaded in bf16, is 10% from their float32
+     * logits (1.4% and 2.0% on Qwen3's and Olmo 3's); this library under BF16_MIXED 21% and 11%.
      */
     static java.util.stream.Stream<String> logitFamilies() {
         return java.util.stream.Stream.concat(HfReferenceModelsTest.causalLms(),
