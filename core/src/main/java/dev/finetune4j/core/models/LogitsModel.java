@@ -71,9 +71,9 @@ public interface LogitsModel {
 
     /**
      * Whether some layer carries a recurrent state from one pass of a generation to the next instead of keys and
-     * values (Qwen3.5's linear-attention layers): such a model generates with a growing
-     * {@link dev.finetune4j.core.nn.KvCache#forGeneration} cache only, which prefix tuning and paged serving caches
-     * are not.
+     * values (Qwen3.5's linear-attention layers): its cache holds that state
+     * ({@link dev.finetune4j.core.nn.KvCache#recurrentState}), and a prefix of keys and values (prefix tuning) has no
+     * place in it.
      *
      * @return false unless some layer is recurrent
      */

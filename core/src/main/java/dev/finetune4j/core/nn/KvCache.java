@@ -20,7 +20,9 @@ import java.util.stream.Stream;
  * (amortized constant work per position); under {@link Precision#BF16_MIXED} it keeps bf16, as attention reads the keys
  * and values. A prefix cache (prefix tuning's virtual tokens) holds fixed tensors
  * shared by every forward pass and leaves them as they are. A preallocated cache ({@link #preallocated}) runs over
- * buffers its caller owns and never grows: a serving engine lays out and frees the memory itself.
+ * buffers its caller owns and never grows: a serving engine lays out and frees the memory itself. A linear-attention
+ * layer (Qwen3.5) keeps no keys and values but a recurrent state per row ({@link #recurrentState}), which its passes
+ * update in place.
  *
  * <p>Not thread-safe: one cache belongs to one generation.
  */
