@@ -2,6 +2,8 @@ package dev.finetune4j.core.nn;
 
 import dev.finetune4j.core.autograd.AttentionMask;
 
+import dev.finetune4j.core.tensor.Tensor;
+
 import java.util.SplittableRandom;
 
 /**
@@ -13,7 +15,34 @@ import java.util.SplittableRandom;
  * @param random    the dropout stream in training mode, or null in eval mode
  * @param sequenceLengths [B] each row's length after this pass as if it were alone, or null for the batch-wide rule
  *                  ({@code ModelInput.sequenceLengths})
+ * @param paddingKeep (B, T, 1) on the model's device, 1 for each new token that is real and 0 for padding: what a
+ *                    recurrent layer multiplies its input by (made once per pass by a model that has such layers);
+ *                    null when no new token is padding, or the model has no such layer
  */
 public record ForwardContext(AttentionMask mask, int[][] positions, KvCache cache, SplittableRandom random,
-                             int[] sequenceLengths) {
+                             int[] sequenceLengths, Tensor paddingKeep) {
+
+    /**
+     * This context without a padding mask for recurrent layers.
+     *
+     * @param mask      attention visibility over the S = cached + new key positions
+     * @param positions [B][T] position index of each new token
+     * @param cache     earlier keys/values (KV cache or prefix), or null
+     * @param random    the dropout stream in training mode, or null in eval mode
+     * @param sequenceLengths [B] each row's length after this pass as if it were alone, or null
+     */
+    public ForwardContext(AttentionMask mask, int[][] positions, KvCache cache, SplittableRandom random,
+                          int[] sequenceLengths) {
+        this(mask, positions, cache, random, sequenceLengths, null);
+    }
+
+    /**
+     * This context with {@code keep} as its {@link #paddingKeep()}.
+     *
+     * @param keep (B, T, 1): 1 for a real new token, 0 for padding; or null
+     * @return the context
+     */
+    public ForwardContext withPaddingKeep(Tensor keep) {
+        return new ForwardContext(mask, positions, cache, random, sequenceLengths, keep);
+    }
 }

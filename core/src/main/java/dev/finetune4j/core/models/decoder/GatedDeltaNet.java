@@ -66,7 +66,7 @@ final class GatedDeltaNet extends Module implements Block {
         int b = x.dim(0);
         int t = x.dim(1);
         int heads = config.numValueHeads();
-        Tensor in = withoutPadding(x, ctx);
+        Tensor in = ctx.paddingKeep() == null ? x : Elementwise.mul(x, ctx.paddingKeep());
         Tensor qkv = layer("in_proj_qkv").forward(in);
         KvCache cache = ctx.cache();
         Tensor[] state = cache == null ? null : cache.recurrentState(layerIndex);
@@ -102,14 +102,19 @@ final class GatedDeltaNet extends Module implements Block {
     }
 
     /**
-     * x with padded positions zeroed, as transformers does before a linear-attention layer when a pass of several
-     * tokens holds padding (a left-padded prompt then leaves the state at zero until its first real token).
+     * The (B, T, 1) factors that zero the padded new tokens of a pass before the linear-attention layers, as
+     * transformers zeroes them when a pass of several tokens holds padding (a left-padded prompt then leaves the state
+     * at zero until its first real token); null when there is none. Made once per pass, for every such layer.
+     *
+     * @param ctx the pass's context
+     * @param x the layers' input, (B, T, C), for its device
+     * @return the factors, or null
      */
-    private static Tensor withoutPadding(Tensor x, ForwardContext ctx) {
+    static Tensor paddingKeep(ForwardContext ctx, Tensor x) {
         boolean[][] valid = ctx.mask().keyValid();
         int t = x.dim(1);
         if (valid == null || t == 1) {
-            return x;
+            return null;
         }
         int b = x.dim(0);
         float[] keep = new float[b * t];
@@ -121,7 +126,7 @@ final class GatedDeltaNet extends Module implements Block {
                 padded |= !valid[i][first + j];
             }
         }
-        return padded ? Elementwise.mul(x, Tensor.of(x.device(), TensorScope.current(), keep, Shape.of(b, t, 1))) : x;
+        return padded ? Tensor.of(x.device(), TensorScope.current(), keep, Shape.of(b, t, 1)) : null;
     }
 
     /** x / sqrt(sum(x^2) + 1e-6) over the last dimension. */
