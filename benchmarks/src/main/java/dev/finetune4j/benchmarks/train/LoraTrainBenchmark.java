@@ -7,6 +7,7 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
@@ -32,10 +33,13 @@ import java.util.stream.Stream;
  * AdamW lr 1e-4 (3 warm-up steps, median of 10), forward-only tokens/s, and peak memory (VmHWM, native bytes).
  * With {@code --moe}, CPU-S-MoE: each MLP a Mixtral mixture of 16 experts of width 176, 4 per token (the dense MLP's
  * 704 active), LoRA on every expert's w1, w2 and w3 (tools/reference/cpu_s_lora_torch.py --moe is its anchor).
+ * With {@code --qwen35}, CPU-S-Qwen3.5: CPU-S's sizes in Qwen3.5's layers (three gated DeltaNet layers, then a gated
+ * attention layer), LoRA also on the linear layers' five projections (tools/reference/cpu_s_qwen35_hf_peft.py, HF
+ * PEFT over transformers' own Qwen3_5ForCausalLM, is its anchor).
  *
  * <pre>{@code
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp ... \
- *     dev.finetune4j.benchmarks.train.LoraTrainBenchmark [--moe]
+ *     dev.finetune4j.benchmarks.train.LoraTrainBenchmark [--moe | --qwen35]
  * }</pre>
  */
 public final class LoraTrainBenchmark {
@@ -50,15 +54,18 @@ public final class LoraTrainBenchmark {
     /**
      * Runs the benchmark and prints tokens/s and peak memory.
      *
-     * @param args {@code --moe} for CPU-S-MoE
+     * @param args {@code --moe} for CPU-S-MoE, {@code --qwen35} for CPU-S-Qwen3.5
      * @throws IOException when the memory statistics cannot be read
      */
     public static void main(String[] args) throws IOException {
         boolean moe = Arrays.asList(args).contains("--moe");
-        String name = moe ? "CPU-S-MoE" : "CPU-S";
-        // the MLP's projections: every expert's in the mixture
-        List<String> mlp = moe ? List.of("w1", "w3", "w2") : List.of("gate_proj", "up_proj", "down_proj");
-        try (LanguageModel base = moe ? cpuSMoe() : cpuS()) {
+        boolean qwen35 = Arrays.asList(args).contains("--qwen35");
+        String name = moe ? "CPU-S-MoE" : qwen35 ? "CPU-S-Qwen3.5" : "CPU-S";
+        // the MLP's projections: every expert's in the mixture; and Qwen3.5's linear-attention projections
+        List<String> mlp = moe ? List.of("w1", "w3", "w2") : qwen35 ? List.of("gate_proj", "up_proj", "down_proj",
+                "in_proj_qkv", "in_proj_z", "in_proj_b", "in_proj_a", "out_proj")
+                : List.of("gate_proj", "up_proj", "down_proj");
+        try (LanguageModel base = moe ? cpuSMoe() : qwen35 ? cpuSQwen35() : cpuS()) {
             long[][] ids = new long[BATCH][];
             SplittableRandom random = new SplittableRandom(1);
             for (int i = 0; i < BATCH; i++) {
@@ -114,6 +121,40 @@ public final class LoraTrainBenchmark {
     public static LanguageModel cpuSMoe() {
         return randomModel(cpuSConfig("mixtral").put("intermediate_size", 176).put("num_local_experts", 16)
                 .put("num_experts_per_tok", 4));
+    }
+
+    /**
+     * CPU-S-Qwen3.5: CPU-S's vocabulary, width, depth and MLP in Qwen3.5's layers: three gated DeltaNet layers (4 key
+     * heads and 8 value heads of 32) then one gated attention layer (8 heads of 32, 4 kv heads, a quarter rotated);
+     * random N(0, 0.02) matrices, the DeltaNet's filters, decay logarithms and time-step biases as transformers
+     * initialises them.
+     *
+     * @return a new model in memory; the caller closes it
+     */
+    public static LanguageModel cpuSQwen35() {
+        ObjectNode c = cpuSConfig("qwen3_5_text").put("intermediate_size", 704).put("head_dim", 32)
+                .put("linear_num_key_heads", 4).put("linear_num_value_heads", 8).put("linear_key_head_dim", 32)
+                .put("linear_value_head_dim", 32).put("linear_conv_kernel_dim", 4);
+        LanguageModel model = randomModel(c);
+        SplittableRandom random = new SplittableRandom(1);
+        for (var e : model.stateDict().entrySet()) {
+            String n = e.getKey();
+            Tensor t = e.getValue();
+            boolean conv = n.endsWith("conv1d.weight");
+            boolean decay = n.endsWith("A_log");
+            if (!conv && !decay && !n.endsWith("dt_bias")) {
+                continue;
+            }
+            float[] v = new float[Math.toIntExact(t.numel())];
+            for (int i = 0; i < v.length; i++) {
+                // A drawn as transformers draws it; the time-step biases at its initial 1
+                v[i] = conv ? (float) (random.nextGaussian() * 0.02) : decay ? (float) Math.log(random.nextDouble(0.01, 16)) : 1f;
+            }
+            try (var scope = TensorScope.open()) {
+                t.backend().copy().copy(Tensor.of(v, t.shape().dims()), t);
+            }
+        }
+        return model;
     }
 
     private static ObjectNode cpuSConfig(String type) {

@@ -3,6 +3,7 @@ package dev.finetune4j.core.backend.cpu;
 import dev.finetune4j.core.backend.RecurrentKernels;
 import dev.finetune4j.core.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
@@ -135,12 +136,13 @@ final class CpuRecurrent implements RecurrentKernels {
             float[] s = new float[size];
             System.arraycopy(s0, bh * size, s, 0, size);
             float[] delta = new float[rule.dv];
+            double[] sums = new double[rule.dv];
             for (int t = 0; t < rule.tokens; t++) {
                 if (kept != null && t % STATE_INTERVAL == 0) {
                     System.arraycopy(s, 0, kept, (bh * chunks + t / STATE_INTERVAL) * size, size);
                 }
-                rule.step(bh, t, s, delta);
-                rule.read(bh, t, s, out);
+                rule.step(bh, t, s, delta, sums);
+                rule.read(bh, t, s, out, sums);
             }
             System.arraycopy(s, 0, s0, bh * size, size);
         });
@@ -173,13 +175,14 @@ final class CpuRecurrent implements RecurrentKernels {
             float[] delta = new float[dvDim];
             float[] m = new float[dvDim];
             float[] dDelta = new float[dvDim];
+            double[] sums = new double[dvDim];
             for (int chunk = chunks - 1; chunk >= 0; chunk--) {
                 int first = chunk * STATE_INTERVAL;
                 int last = Math.min(rule.tokens, first + STATE_INTERVAL);
                 System.arraycopy(kept, (bh * chunks + chunk) * size, after, 0, size);
                 for (int t = first; t < last; t++) {
                     System.arraycopy(after, 0, before, (t - first) * size, size);
-                    rule.step(bh, t, after, delta);
+                    rule.step(bh, t, after, delta, sums);
                 }
                 for (int t = last - 1; t >= first; t--) {
                     int row = rule.row(bh, t);
@@ -189,12 +192,9 @@ final class CpuRecurrent implements RecurrentKernels {
                     float decay = (float) Math.exp(rule.gs[row]);
                     float b = rule.betas[row];
                     // m = D^T k with D = decay * A; delta = beta (v - m); S_t = D + k delta^T
+                    columnSums(before, a, rule.ks, qk, dkDim, dvDim, sums);
                     for (int j = 0; j < dvDim; j++) {
-                        double sum = 0;
-                        for (int i = 0; i < dkDim; i++) {
-                            sum += before[a + i * dvDim + j] * rule.ks[qk + i];
-                        }
-                        m[j] = decay * (float) sum;
+                        m[j] = decay * (float) sums[j];
                         delta[j] = b * (rule.vs[vo + j] - m[j]);
                     }
                     // dS += q dO^T; dq = S_t dO
@@ -209,12 +209,9 @@ final class CpuRecurrent implements RecurrentKernels {
                     }
                     // from S_t = D + k delta^T: dk = dS delta, dDelta = dS^T k
                     double dBetaSum = 0;
+                    columnSums(dS, 0, rule.ks, qk, dkDim, dvDim, sums);
                     for (int j = 0; j < dvDim; j++) {
-                        double sum = 0;
-                        for (int i = 0; i < dkDim; i++) {
-                            sum += dS[i * dvDim + j] * rule.ks[qk + i];
-                        }
-                        dDelta[j] = (float) sum;
+                        dDelta[j] = (float) sums[j];
                         gv[vo + j] = b * dDelta[j];
                         dBetaSum += dDelta[j] * (rule.vs[vo + j] - m[j]);
                     }
@@ -280,19 +277,16 @@ final class CpuRecurrent implements RecurrentKernels {
             return ((bh / heads) * tokens + t) * heads + bh % heads;
         }
 
-        /** s = exp(g) s; s += k (beta (v - s^T k))^T; {@code delta} is scratch of size Dv. */
-        void step(int bh, int t, float[] s, float[] delta) {
+        /** s = exp(g) s; s += k (beta (v - s^T k))^T; {@code delta} and {@code sums} are scratch of size Dv. */
+        void step(int bh, int t, float[] s, float[] delta, double[] sums) {
             int row = row(bh, t);
             int qk = row * dk;
             int vo = row * dv;
             float decay = (float) Math.exp(gs[row]);
             float b = betas[row];
+            columnSums(s, 0, ks, qk, dk, dv, sums);
             for (int j = 0; j < dv; j++) {
-                double sum = 0;
-                for (int i = 0; i < dk; i++) {
-                    sum += s[i * dv + j] * ks[qk + i];
-                }
-                delta[j] = b * (vs[vo + j] - decay * (float) sum);
+                delta[j] = b * (vs[vo + j] - decay * (float) sums[j]);
             }
             for (int i = 0; i < dk; i++) {
                 float ki = ks[qk + i];
@@ -302,17 +296,27 @@ final class CpuRecurrent implements RecurrentKernels {
             }
         }
 
-        /** o_t = s^T q_t. */
-        void read(int bh, int t, float[] s, float[] out) {
+        /** o_t = s^T q_t; {@code sums} is scratch of size Dv. */
+        void read(int bh, int t, float[] s, float[] out, double[] sums) {
             int row = row(bh, t);
-            int qk = row * dk;
-            int vo = row * dv;
+            columnSums(s, 0, qs, row * dk, dk, dv, sums);
             for (int j = 0; j < dv; j++) {
-                double sum = 0;
-                for (int i = 0; i < dk; i++) {
-                    sum += s[i * dv + j] * qs[qk + i];
-                }
-                out[vo + j] = (float) sum;
+                out[row * dv + j] = (float) sums[j];
+            }
+        }
+    }
+
+    /**
+     * {@code sums[j] = sum_i m[at + i cols + j] w[wAt + i]}: each product rounded to float, added in double in the
+     * order of i, walking the (rows, cols) matrix row by row (its rows are contiguous, its columns are not).
+     */
+    private static void columnSums(float[] m, int at, float[] w, int wAt, int rows, int cols, double[] sums) {
+        Arrays.fill(sums, 0, cols, 0.0);
+        for (int i = 0; i < rows; i++) {
+            float wi = w[wAt + i];
+            int r = at + i * cols;
+            for (int j = 0; j < cols; j++) {
+                sums[j] += m[r + j] * wi;
             }
         }
     }
