@@ -143,6 +143,19 @@ class NewFamiliesTrainTest {
         }
     }
 
+    /** Packed examples would share one recurrent state: refused when the trainer is built, naming the remedy. */
+    @Test
+    void packedExamplesAreRefusedForLinearAttention() {
+        try (LanguageModel base = tiny("qwen3_5_text")) {
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).build());
+            TokenizedDataset packed = TokenizedDataset.of(new long[][]{{1, 2, 3}, {4, 5, 6}, {7, 8}}).packed(8);
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(1).microBatchSize(1).build();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> SftTrainer.builder().model(model).config(cfg).trainData(packed).build());
+            assertTrue(e.getMessage().contains("withPacking(false)"), e.getMessage());
+        }
+    }
+
     /**
      * Trains {@code model} 12 SFT steps at rate {@code lr}, asserts that the loss falls by 2%, then checks every
      * trainable tensor's gradient against finite differences (A's and B's need only descend with {@code dora}).
