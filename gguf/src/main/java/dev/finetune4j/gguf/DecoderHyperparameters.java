@@ -24,13 +24,15 @@ import java.util.stream.IntStream;
  * hidden size, and sliding layers rotated with the full layers' base and no scaling; SmolLM3 ({@code smollm3}) no
  * rotary in every 4th layer, and no sliding window; for the mixtures of experts (Mixtral as {@code llama},
  * {@code qwen2moe}, {@code qwen3moe}, {@code olmoe}) whether every layer routes, whether the routing weights are
- * renormalised and Qwen2-MoE's shared expert; OLMoE's as many key/value heads as query heads, filling the hidden size;
+ * renormalised and the shared expert Qwen2-MoE and Qwen3.5-MoE require; OLMoE's as many key/value heads as query
+ * heads, filling the hidden size;
  * gpt-oss ({@code gpt-oss}) its experts' clamped SwiGLU (alpha 1.702, limit 7), sliding layers, YaRN's betas and
  * cos/sin scale, and YaRN's ramp ends rounded to whole rotary pairs (gpt-oss's are not: a warning is logged).
  * Granite's rotary embedding is on in every layer or in none: {@code rope.scaling.finetuned}, which the converter
  * writes for Granite 4 ({@code granitemoehybrid}, attention-only and dense, exported as {@code granite}), switches it
  * off for a model without position encoding ({@code position_embedding_type} null).
- * Qwen3.5 ({@code qwen35}) fixes its DeltaNet's key and value heads to one size and its attention's q/k norms per head;
+ * Qwen3.5 ({@code qwen35}, and with its mixture {@code qwen35moe}) fixes its DeltaNet's key and value heads to one
+ * size and its attention's q/k norms per head;
  * its partial rotary embedding is interleaved M-RoPE, whose sections are written for text ({@link #textRopeSections}).
  */
 final class DecoderHyperparameters {
@@ -43,7 +45,8 @@ final class DecoderHyperparameters {
             Map.entry("phi3", "phi3"), Map.entry("granite", "granite"), Map.entry("granitemoehybrid", "granite"),
             Map.entry("olmo2", "olmo2"),
             Map.entry("olmo3", "olmo2"), Map.entry("olmoe", "olmoe"), Map.entry("smollm3", "smollm3"),
-            Map.entry("gpt_oss", "gpt-oss"), Map.entry("qwen3_5_text", "qwen35"));
+            Map.entry("gpt_oss", "gpt-oss"), Map.entry("qwen3_5_text", "qwen35"),
+            Map.entry("qwen3_5_moe_text", "qwen35moe"));
     /**
      * The architectures whose rotary embedding turns adjacent pairs ({@code LLAMA_ROPE_TYPE_NORM} in llama.cpp's
      * {@code llama_model_rope_type}), for which the converter reorders the rows of q_proj and k_proj; the others
@@ -58,7 +61,9 @@ final class DecoderHyperparameters {
      */
     private static final Set<String> UNNORMALISED_ROUTING = Set.of("qwen2moe", "olmoe");
     /** The mixtures that size their experts by {@code expert_feed_forward_length}; the others by feed_forward_length. */
-    private static final Set<String> EXPERT_WIDTH_KEY = Set.of("qwen2moe", "qwen3moe", "gpt-oss");
+    private static final Set<String> EXPERT_WIDTH_KEY = Set.of("qwen2moe", "qwen3moe", "gpt-oss", "qwen35moe");
+    /** The mixtures whose graph requires a shared expert ({@code ffn_*_shexp}, gated by {@code ffn_gate_inp_shexp}). */
+    private static final Set<String> SHARED_EXPERT_REQUIRED = Set.of("qwen2moe", "qwen35moe");
     /** llama.cpp's smollm3: every {@code n_no_rope_layer_step}-th layer has no rotary embedding, a fixed 4. */
     private static final int SMOLLM3_NO_ROPE_STEP = 4;
     /** The gain and clamp of gpt-oss's SwiGLU, constants of llama.cpp's graph (LLM_FFN_SWIGLU_OAI_MOE). */
@@ -109,24 +114,26 @@ final class DecoderHyperparameters {
         return architecture.equals("gpt-oss");
     }
 
-    /** Whether llama.cpp reads the norm before the MLP as {@code post_attention_norm} (gpt-oss, qwen35). */
+    /** Whether llama.cpp reads the norm before the MLP as {@code post_attention_norm} (gpt-oss, qwen35, qwen35moe). */
     boolean readsPostAttentionNorm() {
         return isGptOss() || isQwen35();
     }
 
+    /** Qwen3.5's layers, dense ({@code qwen35}) or with a mixture of experts in every layer ({@code qwen35moe}). */
     private boolean isQwen35() {
-        return architecture.equals("qwen35");
+        return architecture.equals("qwen35") || architecture.equals("qwen35moe");
     }
 
     /**
      * Refuses a file type whose choices were not checked against llama.cpp for this architecture: the K-quant mixes for
-     * gpt-oss, whose llama-quantize rules (and MXFP4 experts) this export does not reproduce.
+     * gpt-oss, whose llama-quantize rules (and MXFP4 experts) this export does not reproduce, and for qwen35moe, whose
+     * choices for the DeltaNet beside stacked experts were not compared with llama-quantize's.
      */
     void refuseUncheckedType(GgufType type) {
-        if (isGptOss() && type.isKQuantMix()) {
-            throw new IllegalArgumentException("GGUF export of gpt_oss writes f32, f16, bf16 or q8_0, not " + type
-                    + ": llama-quantize's choices for gpt-oss were not reproduced here; export f32 or bf16 and run "
-                    + "llama.cpp's llama-quantize on it");
+        if ((isGptOss() || architecture.equals("qwen35moe")) && type.isKQuantMix()) {
+            throw new IllegalArgumentException("GGUF export of " + config.modelType() + " writes f32, f16, bf16 or q8_0, "
+                    + "not " + type + ": llama-quantize's choices for " + architecture + " were not reproduced here; "
+                    + "export f32 or bf16 and run llama.cpp's llama-quantize on it");
         }
     }
 
@@ -249,10 +256,11 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * What llama.cpp's mixtures fix (src/models/llama.cpp, qwen2moe.cpp, qwen3moe.cpp, olmoe.cpp): every layer routes
-     * (each requires its {@code ffn_gate_inp}), the k routing weights are renormalised for llama (Mixtral) and qwen3moe
-     * and used as they are for qwen2moe and olmoe (none of them reads {@code expert_weights_norm}), qwen2moe always
-     * adds its shared expert and needs its own output head.
+     * What llama.cpp's mixtures fix (src/models/llama.cpp, qwen2moe.cpp, qwen3moe.cpp, olmoe.cpp, qwen35moe.cpp): every
+     * layer routes (each requires its {@code ffn_gate_inp}), the k routing weights are renormalised for llama
+     * (Mixtral), qwen3moe and qwen35moe and used as they are for qwen2moe and olmoe (none of them reads
+     * {@code expert_weights_norm}), qwen2moe and qwen35moe always add their shared expert (qwen35moe.cpp requires its
+     * tensors), qwen2moe needs its own output head.
      */
     private void refuseWhatTheMixtureCannotSay(MoeConfig moe) {
         if (moe.numExperts() > MAX_EXPERTS) {
@@ -268,7 +276,7 @@ final class DecoderHyperparameters {
             cannot("norm_topk_prob " + moe.normTopkProb() + " (its graph " + (renormalises ? "always renormalises"
                     : "never renormalises") + " the " + moe.numExpertsPerTok() + " routing weights of a token)");
         }
-        if (architecture.equals("qwen2moe") && moe.sharedExpertIntermediateSize() == 0) {
+        if (SHARED_EXPERT_REQUIRED.contains(architecture) && moe.sharedExpertIntermediateSize() == 0) {
             cannot("a mixture without a shared expert (shared_expert_intermediate_size 0; its graph requires one)");
         }
     }
@@ -312,9 +320,9 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * What llama.cpp's qwen35 fixes (src/models/qwen35.cpp): key and value heads of the DeltaNet of one size, its
-     * {@code ssm.state_size} (it sizes both from that key), and q/k norms per head in the attention layers (it
-     * requires {@code attn_q_norm} and {@code attn_k_norm} of the head size).
+     * What llama.cpp's qwen35 and qwen35moe fix (src/models/qwen35.cpp, qwen35moe.cpp): key and value heads of the
+     * DeltaNet of one size, its {@code ssm.state_size} (it sizes both from that key), and q/k norms per head in the
+     * attention layers (it requires {@code attn_q_norm} and {@code attn_k_norm} of the head size).
      */
     private void refuseWhatQwen35CannotSay() {
         LinearAttentionConfig linear = config.linearAttention();
@@ -400,9 +408,12 @@ final class DecoderHyperparameters {
         }
         meta.putUint32(a + "context_length", config.maxPositionEmbeddings())
                 .putUint32(a + "embedding_length", config.hiddenSize())
-                .putUint32(a + "block_count", config.numHiddenLayers())
-                .putUint32(a + "feed_forward_length", config.intermediateSize())
-                .putUint32(a + "attention.head_count", config.numAttentionHeads())
+                .putUint32(a + "block_count", config.numHiddenLayers());
+        if (!architecture.equals("qwen35moe")) {
+            // Qwen3.5-MoE has no dense width (its config none, the converter writes none): the experts' keys size it
+            meta.putUint32(a + "feed_forward_length", config.intermediateSize());
+        }
+        meta.putUint32(a + "attention.head_count", config.numAttentionHeads())
                 .putUint32(a + "attention.head_count_kv", config.numKeyValueHeads())
                 .putUint32(a + "attention.key_length", config.headDim())
                 .putUint32(a + "attention.value_length", config.headDim())

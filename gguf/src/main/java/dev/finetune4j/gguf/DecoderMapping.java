@@ -40,7 +40,9 @@ import java.util.function.IntUnaryOperator;
  *   <li>{@code qwen3_5_text} ({@code qwen35}, its rows kept): the gated DeltaNet layers as
  *       {@link LinearAttentionPlacements} places them, the gated attention's {@code q_proj} (queries and gates) as it
  *       is, the norm before the MLP as {@code post_attention_norm}, and every RMSNorm but the DeltaNet's stored as
- *       {@code 1 + w}, as Gemma's.</li>
+ *       {@code 1 + w}, as Gemma's;</li>
+ *   <li>{@code qwen3_5_moe_text} ({@code qwen35moe}): Qwen3.5's layers as above, each with the mixture's router,
+ *       stacked experts and gated shared expert, named as Qwen2-MoE's.</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}'. Every tensor of the model is taken
  * once, whole or part by part (Granite 4's input_linear, gpt-oss's stacked experts): one left over (an adapter that
@@ -172,7 +174,8 @@ final class DecoderMapping implements ModelMapping {
     /**
      * A sparse layer's router ({@code ffn_gate_inp}, ggml dims [C, E]), its experts' projections stacked per kind
      * ({@code ffn_gate_exps} and {@code ffn_up_exps} [C, I, E], {@code ffn_down_exps} [I, C, E]) and Qwen2-MoE's
-     * shared expert ({@code ffn_gate_inp_shexp}, written as the vector [C], {@code ffn_{gate,up,down}_shexp}).
+     * and Qwen3.5-MoE's shared expert ({@code ffn_gate_inp_shexp}, written as the vector [C],
+     * {@code ffn_{gate,up,down}_shexp}).
      */
     private void addMixture(List<Placement> out, String hf, String blk) {
         MoeConfig moe = config.moe();
@@ -247,7 +250,8 @@ final class DecoderMapping implements ModelMapping {
 
     /**
      * The tensor with the dimensions llama.cpp declares for it: Qwen2-MoE's shared-expert gate, (1, C) in the model,
-     * is the vector {n_embd} in qwen2moe.cpp, and llama-quantize writes it so (the same ggml shape, one dimension).
+     * is the vector {n_embd} in qwen2moe.cpp and qwen35moe.cpp, and llama-quantize writes it so (the same ggml shape,
+     * one dimension).
      */
     private static GgufTensor asDeclared(GgufTensor t) {
         return t.name().endsWith(".ffn_gate_inp_shexp.weight")

@@ -31,7 +31,8 @@ import java.util.TreeSet;
  * mixtures of experts {@code mixtral} ({@code llama}), {@code qwen2_moe} ({@code qwen2moe}), {@code qwen3_moe}
  * ({@code qwen3moe}), {@code olmoe} and {@code gpt_oss} ({@code gpt-oss}, in F32, F16, BF16 or Q8_0), whose experts
  * are stacked into one tensor per projection and layer, and Qwen3.5's language model {@code qwen3_5_text}
- * ({@code qwen35}: gated DeltaNet and gated attention layers), with byte-level BPE tokenizers (GPT-2's, Llama 3's,
+ * ({@code qwen35}: gated DeltaNet and gated attention layers) and its mixture {@code qwen3_5_moe_text}
+ * ({@code qwen35moe}, in F32, F16, BF16 or Q8_0), with byte-level BPE tokenizers (GPT-2's, Llama 3's,
  * Qwen2's pre-tokenizers) or SentencePiece-style BPE with byte fallback (Llama 2, Mistral, Gemma, Phi-3). Settings GGUF
  * cannot express (partial rotary embeddings outside Phi-3 and Qwen3.5, YaRN scaling outside gpt-oss, Qwen's sliding
  * windows, attention scales llama.cpp does not compute, unknown pre-tokenizers, Qwen mixtures with dense layers or

@@ -166,6 +166,30 @@ class GgufExportFailuresTest {
     }
 
     /**
+     * What llama.cpp's qwen35moe fixes (src/models/qwen35moe.cpp): the shared expert it requires, the DeltaNet's heads
+     * of one size as qwen35's; and the K-quant mixes, which were not checked against llama-quantize for it.
+     */
+    @Test
+    void qwen35MoeSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase qwen35Moe = ReferenceCase.byName().get("qwen35moe-bytebpe-f32");
+        ObjectNode unshared = qwen35Moe.configJson().put("shared_expert_intermediate_size", 0);
+        String refused = refusal(unshared, qwen35Moe, tmp.resolve("a"));
+        assertTrue(refused.contains("qwen35moe architecture cannot express a mixture without a shared expert")
+                && refused.contains("of this qwen3_5_moe_text model"), refused);
+        ObjectNode unequal = qwen35Moe.configJson().put("linear_value_head_dim", 32);
+        assertTrue(refusal(unequal, qwen35Moe, tmp.resolve("b")).contains("linear_key_head_dim 16 and "
+                + "linear_value_head_dim 32"));
+        try (LanguageModel model = qwen35Moe.model();
+             HfTokenizer tokenizer = qwen35Moe.loadTokenizer(tmp.resolve("tok"))) {
+            IllegalArgumentException kQuant = assertThrows(IllegalArgumentException.class,
+                    () -> GgufExporter.export(model, tokenizer, tmp.resolve("m.gguf"), GgufType.Q4_K_M));
+            assertTrue(kQuant.getMessage().contains("qwen3_5_moe_text writes f32, f16, bf16 or q8_0, not Q4_K_M: "
+                    + "llama-quantize's choices for qwen35moe were not reproduced"), kQuant.getMessage());
+        }
+        assertNoGguf(tmp);
+    }
+
+    /**
      * What llama.cpp's gpt-oss fixes (src/models/openai-moe.cpp, src/llama-graph.cpp): the SwiGLU's alpha and limit,
      * the attention biases, its own output head, YaRN's betas and cos/sin scale; layers that never slide and the
      * K-quant mixes, which were not checked against it.

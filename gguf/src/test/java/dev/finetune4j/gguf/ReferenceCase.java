@@ -55,6 +55,13 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * values of standard deviation about 4.6 r, so that many pass the SwiGLU's clamp at 7.
      */
     private static final double GPT_OSS_GATE_UP_RANGE = 1.2;
+    /**
+     * The range of Qwen3.5-MoE's routers: router logits of standard deviation about 2.8 (4 times the other matrices'),
+     * so that a seed whose 292 top-2 choices (73 tokens, 4 layers) all clear the least gap LlamaCppReferenceTest asks
+     * can be found, as the other mixtures' 20 tokens and 2 layers allow unscaled. Rounding moves these logits 4 times
+     * as much too: the gap checked is no stronger guard here than there.
+     */
+    private static final double QWEN35_MOE_ROUTER_RANGE = 0.6;
     /** The range of gpt-oss's sink logits, wide enough that each head's sink takes a visible share of its attention. */
     private static final double SINK_RANGE = 1.5;
     /** Texts whose tokenization llama.cpp and finetune4j must agree on: ASCII, Chinese, emoji, special tokens. */
@@ -145,6 +152,16 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             .replace("\"linear_key_head_dim\": 16, \"linear_value_head_dim\": 16",
                     "\"linear_key_head_dim\": 64, \"linear_value_head_dim\": 64")
             .replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true");
+    /**
+     * Qwen3.5-MoE's language model: Qwen3.5's layers above, each with 4 experts of width 32 (2 per token, renormalised)
+     * and a shared expert of 48 gated by sigmoid(shared_expert_gate); no dense width (its config has none).
+     */
+    private static final String QWEN35_MOE = QWEN35.replace("\"qwen3_5_text\"", "\"qwen3_5_moe_text\"").replace(
+            "\"intermediate_size\": 128", "\"moe_intermediate_size\": 32, \"shared_expert_intermediate_size\": 48, "
+                    + "\"num_experts\": 4, \"num_experts_per_tok\": 2");
+    /** Qwen3.5-MoE for the lossy types, its RMSNorms' epsilon 1e-2 as {@link #QWEN35_LOSSY}'s. */
+    private static final String QWEN35_MOE_LOSSY = QWEN35_MOE.replace("\"rms_norm_eps\": 1e-6",
+            "\"rms_norm_eps\": 1e-2");
     /** Gemma 3 with its own layer pattern, local rotary base, linear scaling of the global layers and an lm_head. */
     private static final String GEMMA3 = """
             {"model_type": "gemma3_text", "vocab_size": 371, "hidden_size": 64, "intermediate_size": 128,
@@ -377,7 +394,10 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen35-bytebpe-f32", QWEN35, "bytebpe", GgufType.F32, false),
             new ReferenceCase("qwen35-bytebpe-q8_0", QWEN35_LOSSY, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("qwen35-bytebpe-lora-f32", QWEN35, "bytebpe", GgufType.F32, true),
-            new ReferenceCase("qwen35-wide-bytebpe-q4_k_m", QWEN35_WIDE, "bytebpe", GgufType.Q4_K_M, false));
+            new ReferenceCase("qwen35-wide-bytebpe-q4_k_m", QWEN35_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("qwen35moe-bytebpe-f32", QWEN35_MOE, "bytebpe", GgufType.F32, false, false, 59),
+            new ReferenceCase("qwen35moe-bytebpe-q8_0", QWEN35_MOE_LOSSY, "bytebpe", GgufType.Q8_0, false, false,
+                    2442));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -446,7 +466,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     static LanguageModel model(ObjectNode config, long seed) {
         LanguageModel model = AutoModel.newCausalLM(config, TensorScope.detached());
         String type = config.path("model_type").asText();
-        boolean onePlusW = type.startsWith("gemma") || type.equals("qwen3_5_text"); // norms scaling by 1 + w
+        boolean onePlusW = type.startsWith("gemma") || type.startsWith("qwen3_5"); // norms scaling by 1 + w
         int hidden = config.path(config.has("n_embd") ? "n_embd" : "hidden_size").asInt();
         double matrixRange = hidden > 64 ? 0.15 * Math.sqrt(64.0 / hidden) : 0.15;
         SplittableRandom random = new SplittableRandom(seed);
@@ -459,7 +479,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                     name.substring(name.indexOf(".linear_attn.") + ".linear_attn.".length())) : null;
             double low = linear != null ? linear[0] : norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
                     : name.endsWith(".experts." + GptOssExperts.GATE_UP) ? -GPT_OSS_GATE_UP_RANGE
-                    : name.endsWith(".sinks") ? -SINK_RANGE : -matrixRange;
+                    : name.endsWith(".sinks") ? -SINK_RANGE
+                    : type.equals("qwen3_5_moe_text") && name.endsWith(".mlp.gate.weight") ? -QWEN35_MOE_ROUTER_RANGE
+                    : -matrixRange;
             double high = linear != null ? linear[1] : norm ? normCentre + 0.2 : -low;
             StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
         }

@@ -22,7 +22,10 @@ final class RouterMargins {
     private RouterMargins() {
     }
 
-    /** The smallest gap over the tokens of {@code ids} between the k-th and (k+1)-th router logit, with where it is. */
+    /**
+     * The smallest gap over the tokens of {@code ids} between the k-th and (k+1)-th router logit, with where it is, and
+     * the experts of each router that none of the tokens chose.
+     */
     static Margin smallest(DecoderModel model, long[] ids, int k) {
         String router = model.config().moe().naming().router();
         List<Recorder> recorders = new ArrayList<>();
@@ -36,23 +39,37 @@ final class RouterMargins {
         } finally {
             recorders.forEach(Recorder::restore);
         }
-        Margin worst = new Margin(Double.POSITIVE_INFINITY, "no router");
+        Margin worst = new Margin(Double.POSITIVE_INFINITY, "no router", List.of());
+        List<String> unchosen = new ArrayList<>();
         for (Recorder r : recorders) {
             int experts = r.logits.length / ids.length;
+            boolean[] chosen = new boolean[experts];
             for (int t = 0; t < ids.length; t++) {
-                float[] sorted = Arrays.copyOfRange(r.logits, t * experts, (t + 1) * experts);
+                float[] token = Arrays.copyOfRange(r.logits, t * experts, (t + 1) * experts);
+                float[] sorted = token.clone();
                 Arrays.sort(sorted);
                 double gap = sorted[experts - k] - sorted[experts - k - 1];
                 if (gap < worst.gap()) {
-                    worst = new Margin(gap, r.path + ", token " + t);
+                    worst = new Margin(gap, r.path + ", token " + t, List.of());
+                }
+                for (int e = 0; e < experts; e++) {
+                    chosen[e] |= token[e] >= sorted[experts - k];
+                }
+            }
+            for (int e = 0; e < experts; e++) {
+                if (!chosen[e]) {
+                    unchosen.add(r.path + ", expert " + e);
                 }
             }
         }
-        return worst;
+        return new Margin(worst.gap(), worst.where(), unchosen);
     }
 
-    /** The smallest gap and where: the router's path and the token's position. */
-    record Margin(double gap, String where) {
+    /**
+     * The smallest gap and where (the router's path and the token's position), and the experts no token chose (an
+     * expert no token reaches is not checked against llama.cpp's, whatever the file holds for it).
+     */
+    record Margin(double gap, String where, List<String> unchosen) {
     }
 
     /** Stands in for a block's router while the model runs, keeping its logits (tokens x experts). */
