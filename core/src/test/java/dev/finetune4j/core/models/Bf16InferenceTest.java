@@ -11,6 +11,8 @@ import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.stream.Stream;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,8 +35,8 @@ class Bf16InferenceTest {
      * sensitive for a bound that means anything. transformers 5.17 itself, loaded in bf16, is 10% from their float32
      * logits (1.4% and 2.0% on Qwen3's and Olmo 3's); this library under BF16_MIXED 21% and 11%.
      */
-    static java.util.stream.Stream<String> logitFamilies() {
-        return java.util.stream.Stream.concat(HfReferenceModelsTest.causalLms(),
+    static Stream<String> logitFamilies() {
+        return Stream.concat(HfReferenceModelsTest.causalLms(),
                 FamilyReferencesTest.families().filter(dir -> !dir.startsWith("references/qwen3_5")));
     }
 

@@ -231,7 +231,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         boolean graniteHybrid = type.equals(GraniteHybridLayers.MODEL_TYPE);
         boolean granite = type.equals("granite") || graniteHybrid;
         boolean olmo = type.equals("olmo2") || type.equals("olmo3");
-        boolean qwen35 = type.equals(QWEN35_TEXT) || type.equals(QWEN35_MOE_TEXT);
+        boolean qwen35 = LinearAttentionConfig.appliesTo(type);
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
         int layers = JsonFields.requiredInteger(c, "num_hidden_layers", 1, ConfigLimits.LAYERS, at);
@@ -319,8 +319,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         if (type.equals(GraniteHybridLayers.MODEL_TYPE)) {
             GraniteHybridLayers.requireAttentionOnly(c, layers);
         }
-        if ((type.equals(QWEN35_TEXT) || type.equals(QWEN35_MOE_TEXT))
-                && !c.path("hidden_act").asText("silu").equals("silu")) {
+        if (LinearAttentionConfig.appliesTo(type) && !c.path("hidden_act").asText("silu").equals("silu")) {
             throw new IllegalArgumentException(at + ": hidden_act = " + c.get("hidden_act") + " is not supported for "
                     + type + ": its gated DeltaNet layers convolve with SiLU, as every Qwen3.5 checkpoint does");
         }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
 
+import java.util.Set;
+
 /**
  * The gated DeltaNet layers of Qwen3.5 ({@code qwen3_5_text}): which layers mix tokens by linear attention instead of
  * self-attention, and their sizes, as {@code Qwen3_5TextConfig} reads them.
@@ -18,7 +20,19 @@ import dev.finetune4j.core.models.ConfigLimits;
 public record LinearAttentionConfig(boolean[] layers, int convKernel, int numKeyHeads, int numValueHeads,
                                     int keyHeadDim, int valueHeadDim) {
     private static final String LINEAR = "linear_attention";
+    /** The {@code model_type}s whose layers include gated DeltaNet layers: Qwen3.5's and Qwen3.5-MoE's language models. */
+    private static final Set<String> MODEL_TYPES = Set.of(DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT);
     private static final String FULL = "full_attention";
+
+    /**
+     * Whether a {@code model_type}'s layers include gated DeltaNet layers.
+     *
+     * @param modelType a config.json's {@code model_type}
+     * @return true for Qwen3.5's and Qwen3.5-MoE's language models
+     */
+    static boolean appliesTo(String modelType) {
+        return MODEL_TYPES.contains(modelType);
+    }
 
     /**
      * The query and key width, {@code numKeyHeads * keyHeadDim}.

@@ -39,8 +39,7 @@ record SlidingLayers(int window, boolean[] layers) {
         boolean[] layers = new boolean[layerCount];
         // Granite 4's and Qwen3.5's layer_types tell attention from Mamba-2 or linear-attention layers
         // (GraniteHybridLayers, LinearAttentionConfig), and no layer slides
-        boolean hybrid = type.equals(GraniteHybridLayers.MODEL_TYPE) || type.equals(DecoderConfig.QWEN35_TEXT)
-                || type.equals(DecoderConfig.QWEN35_MOE_TEXT);
+        boolean hybrid = type.equals(GraniteHybridLayers.MODEL_TYPE) || LinearAttentionConfig.appliesTo(type);
         JsonNode types = hybrid ? MissingNode.getInstance() : c.path("layer_types");
         if (types.isArray()) {
             if (types.size() != layerCount) {
