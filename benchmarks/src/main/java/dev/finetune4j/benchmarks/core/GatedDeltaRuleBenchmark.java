@@ -3,6 +3,7 @@ package dev.finetune4j.benchmarks.core;
 import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.RecurrentKernels;
+import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
@@ -13,6 +14,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -27,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * Qwen3.5-0.8B's head shape (16 value heads of 128 x 128 states) over 2 x 256 tokens: the forward keeping a state
  * every 64 tokens, and the backward that recomputes the states in between. JMH reports milliseconds per call; the
  * forward's arithmetic is about 6 B T H Dk Dv floating-point operations (0.81 GFLOP here), the backward's about four
- * times that.
+ * times that. {@code update = ADDITIVE} times Mamba-2's recurrence (Granite 4.0 H) on the same shapes: no delta, so
+ * about two thirds of that work.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -44,6 +47,10 @@ public class GatedDeltaRuleBenchmark {
     /** The state JMH creates; {@link #setUp()} fills the operands. */
     public GatedDeltaRuleBenchmark() {
     }
+
+    /** The state update: the delta rule (Qwen3.5) or the additive one (Mamba-2). */
+    @Param({"DELTA", "ADDITIVE"})
+    public StateUpdate update;
 
     private final Backend backend = Device.cpu().backend();
     private TensorScope scope;
@@ -100,7 +107,7 @@ public class GatedDeltaRuleBenchmark {
     @Benchmark
     public Tensor forward() {
         backend.copy().fill(state, 0f);
-        backend.recurrent().gatedDeltaRule(q, k, v, g, beta, state, o, kept);
+        backend.recurrent().gatedRule(update, q, k, v, g, beta, state, o, kept);
         return o;
     }
 
@@ -111,8 +118,8 @@ public class GatedDeltaRuleBenchmark {
      */
     @Benchmark
     public Tensor backward() {
-        backend.recurrent().gatedDeltaRuleBackward(q, k, v, g, beta, kept, v, grads[0], grads[1], grads[2], grads[3],
-                grads[4]);
+        backend.recurrent().gatedRuleBackward(update, q, k, v, g, beta, kept, v, grads[0], grads[1], grads[2],
+                grads[3], grads[4]);
         return grads[0];
     }
 }

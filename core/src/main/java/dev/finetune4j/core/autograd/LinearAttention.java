@@ -1,32 +1,34 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.RecurrentKernels;
+import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
- * The two recurrent ops of a gated DeltaNet layer (Qwen3.5's linear attention): a short causal convolution over
- * time, and the gated delta rule whose matrix state takes the place of a KV cache. Both compute in float32 (as
- * transformers' own implementation does under bf16) and return float32.
+ * The two recurrent ops of linear-attention layers (Qwen3.5's gated DeltaNet, Granite 4.0 H's Mamba-2): a short
+ * causal convolution over time, and a gated recurrence whose matrix state takes the place of a KV cache. Both compute
+ * in float32 (as transformers' own implementations do under bf16) and return float32.
  */
 public final class LinearAttention {
     private LinearAttention() {
     }
 
     /**
-     * Depthwise causal convolution over time, then SiLU: x (B, T, C), weight (C, K) -> (B, T, C), each output
-     * reading its own and the K - 1 earlier inputs of its channel; before the first token, {@code past}'s inputs, or
-     * zeros.
+     * Depthwise causal convolution over time plus a bias, then SiLU: x (B, T, C), weight (C, K) -> (B, T, C), each
+     * output reading its own and the K - 1 earlier inputs of its channel; before the first token, {@code past}'s
+     * inputs, or zeros.
      *
      * @param x the inputs, (B, T, C)
      * @param weight the filters, (C, K)
+     * @param bias the biases, (C), or null for none
      * @param past the K - 1 inputs before {@code x} (a generation's conv state), (B, K - 1, C), or null; receives no
      *             gradient
      * @return silu(conv(x)), (B, T, C)
      */
-    public static Tensor causalConv1dSilu(Tensor x, Tensor weight, Tensor past) {
+    public static Tensor causalConv1dSilu(Tensor x, Tensor weight, Tensor bias, Tensor past) {
         if (x.rank() != 3 || weight.rank() != 2 || weight.dim(0) != x.dim(2) || weight.dim(1) < 1) {
             throw new IllegalArgumentException("causal conv1d: x " + x.shape() + " and weight " + weight.shape()
                     + " must be (B, T, C) and (C, K)");
@@ -35,26 +37,33 @@ public final class LinearAttention {
         if (past != null && !past.shape().equals(pastShape)) {
             throw new IllegalArgumentException("causal conv1d: past inputs " + past.shape() + " must be " + pastShape);
         }
+        if (bias != null && !bias.shape().equals(Shape.of(x.dim(2)))) {
+            throw new IllegalArgumentException("causal conv1d: bias " + bias.shape() + " must be (C) = (" + x.dim(2) + ")");
+        }
         Ops.sameDevice(x, weight);
         Tensor xs = f32(x);
         Tensor ws = f32(weight);
+        Tensor bs = bias == null ? null : f32(bias);
         Tensor before = past == null ? null : f32(past);
         Tensor y = Tensor.empty(TensorScope.current(), x.device(), DType.F32, x.shape());
-        x.backend().recurrent().causalConv1dSilu(xs, before, ws, y);
+        x.backend().recurrent().causalConv1dSilu(xs, before, ws, bs, y);
         return Autograd.record("causalConv1dSilu", y, dOut -> {
             Tensor dx = Tensor.empty(x.device(), x.shape());
             Tensor dw = weight.requiresGrad() ? Tensor.empty(weight.device(), weight.shape()) : null;
-            x.backend().recurrent().causalConv1dSiluBackward(xs, before, ws, f32(dOut), dx, dw);
-            return new Tensor[]{dx, dw};
-        }, x, weight);
+            Tensor db = bias != null && bias.requiresGrad() ? Tensor.empty(bias.device(), bias.shape()) : null;
+            x.backend().recurrent().causalConv1dSiluBackward(xs, before, ws, bs, f32(dOut), dx, dw, db);
+            return bias == null ? new Tensor[]{dx, dw} : new Tensor[]{dx, dw, db};
+        }, bias == null ? new Tensor[]{x, weight} : new Tensor[]{x, weight, bias});
     }
 
     /**
-     * The gated delta rule (Yang, Kautz and Hatamizadeh 2024) over each (batch row, head): with state S (Dk, Dv) from
-     * {@code state} (zeros when null), per token {@code S = exp(g_t) S; S = S + k_t (beta_t (v_t - S^T k_t))^T;
-     * o_t = S^T q_t}. The backward recomputes the states from one kept every
+     * A gated recurrence over each (batch row, head): with state S (Dk, Dv) from {@code state} (zeros when null), per
+     * token {@code S = exp(g_t) S}, then the write of {@code update} (the delta rule of Yang, Kautz and Hatamizadeh
+     * 2024: {@code S = S + k_t (beta_t (v_t - S^T k_t))^T}; Mamba-2's: {@code S = S + beta_t k_t v_t^T}), then
+     * {@code o_t = S^T q_t}. The backward recomputes the states from one kept every
      * {@link RecurrentKernels#STATE_INTERVAL} tokens.
      *
+     * @param update how each token writes into the state
      * @param q the queries, (B, T, H, Dk), normalised and scaled
      * @param k the keys, (B, T, H, Dk), normalised
      * @param v the values, (B, T, H, Dv)
@@ -64,20 +73,21 @@ public final class LinearAttention {
      *              generation's cache); null to start from zeros and keep nothing. It receives no gradient
      * @return the outputs, (B, T, H, Dv)
      */
-    public static Tensor gatedDeltaRule(Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor state) {
+    public static Tensor gatedRule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta,
+                                   Tensor state) {
         int b = q.dim(0);
         int t = q.dim(1);
         int h = q.dim(2);
         Shape perHead = Shape.of(b, t, h);
         if (q.rank() != 4 || !k.shape().equals(q.shape()) || v.rank() != 4 || v.dim(0) != b || v.dim(1) != t
                 || v.dim(2) != h || !g.shape().equals(perHead) || !beta.shape().equals(perHead)) {
-            throw new IllegalArgumentException("gated delta rule: q " + q.shape() + ", k " + k.shape() + ", v " + v.shape()
+            throw new IllegalArgumentException("gated rule: q " + q.shape() + ", k " + k.shape() + ", v " + v.shape()
                     + ", g " + g.shape() + " and beta " + beta.shape() + " must be (B, T, H, Dk) twice, (B, T, H, Dv) "
                     + "and (B, T, H) twice");
         }
         Shape stateShape = Shape.of(b, h, q.dim(3), v.dim(3));
         if (state != null && (!state.shape().equals(stateShape) || state.dtype() != DType.F32 || !state.isContiguous())) {
-            throw new IllegalArgumentException("gated delta rule: the state " + state + " must be a contiguous F32 "
+            throw new IllegalArgumentException("gated rule: the state " + state + " must be a contiguous F32 "
                     + stateShape);
         }
         Ops.sameDevice(q, k, v, g, beta);
@@ -88,12 +98,12 @@ public final class LinearAttention {
         Tensor kept = backward ? Tensor.empty(TensorScope.current(), q.device(), DType.F32,
                 Shape.of(b, h, chunks, q.dim(3), v.dim(3))) : null;
         Tensor o = Tensor.empty(TensorScope.current(), q.device(), DType.F32, v.shape());
-        q.backend().recurrent().gatedDeltaRule(in[0], in[1], in[2], in[3], in[4], s, o, kept);
-        return Autograd.record("gatedDeltaRule", o, dOut -> {
+        q.backend().recurrent().gatedRule(update, in[0], in[1], in[2], in[3], in[4], s, o, kept);
+        return Autograd.record("gatedRule", o, dOut -> {
             Tensor[] grads = {Tensor.empty(q.device(), q.shape()), Tensor.empty(q.device(), q.shape()),
                     Tensor.empty(q.device(), v.shape()), Tensor.empty(q.device(), perHead),
                     Tensor.empty(q.device(), perHead)};
-            q.backend().recurrent().gatedDeltaRuleBackward(in[0], in[1], in[2], in[3], in[4], kept, f32(dOut),
+            q.backend().recurrent().gatedRuleBackward(update, in[0], in[1], in[2], in[3], in[4], kept, f32(dOut),
                     grads[0], grads[1], grads[2], grads[3], grads[4]);
             return grads;
         }, q, k, v, g, beta);

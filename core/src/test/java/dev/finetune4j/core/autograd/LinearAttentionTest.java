@@ -1,6 +1,7 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.RecurrentKernels;
+import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
@@ -11,9 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * The gated DeltaNet's convolution and delta rule against naive float64 forwards written here from their
- * definitions, their backwards against finite differences (over more tokens than one kept state covers, so that the
- * backward's recomputation crosses a chunk boundary), and the state a generation carries across calls.
+ * The convolution and the gated recurrences of the gated DeltaNet (delta rule) and Mamba-2 (additive update) against
+ * naive float64 forwards written here from their definitions, their backwards against finite differences (over more
+ * tokens than one kept state covers, so that the backward's recomputation crosses a chunk boundary), and the state a
+ * generation carries across calls.
  */
 class LinearAttentionTest {
     private static final int B = 2;
@@ -21,13 +23,16 @@ class LinearAttentionTest {
     private static final int C = 3;
     private static final int K = 4;
 
-    /** silu(sum_j w[c, j] in[t + j - (K - 1)]) with zeros, or the given past inputs, before the first token. */
-    private static double[] convReference(double[] x, double[] w, double[] past) {
+    /**
+     * silu(bias[c] + sum_j w[c, j] in[t + j - (K - 1)]) with zeros, or the given past inputs, before the first token;
+     * no bias when {@code bias} is null.
+     */
+    private static double[] convReference(double[] x, double[] w, double[] bias, double[] past) {
         double[] y = new double[x.length];
         for (int b = 0; b < B; b++) {
             for (int t = 0; t < T; t++) {
                 for (int c = 0; c < C; c++) {
-                    double sum = 0;
+                    double sum = bias == null ? 0 : bias[c];
                     for (int j = 0; j < K; j++) {
                         int s = t + j - (K - 1);
                         double in = s >= 0 ? x[(b * T + s) * C + c] : past == null ? 0 : past[(b * (K - 1) + K - 1 + s) * C + c];
@@ -42,9 +47,16 @@ class LinearAttentionTest {
 
     @Test
     void convolutionFromZerosMatchesItsDefinition() {
-        GradCheck.of("causalConv1dSilu", t -> LinearAttention.causalConv1dSilu(t[0], t[1], null))
+        GradCheck.of("causalConv1dSilu", t -> LinearAttention.causalConv1dSilu(t[0], t[1], null, null))
                 .input(B, T, C).input(C, K)
-                .reference(d -> convReference(d[0], d[1], null)).run();
+                .reference(d -> convReference(d[0], d[1], null, null)).run();
+    }
+
+    @Test
+    void convolutionWithBiasesMatchesItsDefinition() {
+        GradCheck.of("causalConv1dSilu with biases", t -> LinearAttention.causalConv1dSilu(t[0], t[1], t[2], null))
+                .input(B, T, C).input(C, K).input(C)
+                .reference(d -> convReference(d[0], d[1], d[2], null)).run();
     }
 
     @Test
@@ -54,18 +66,22 @@ class LinearAttentionTest {
         for (int i = 0; i < past.length; i++) {
             pastValues[i] = past[i];
         }
-        GradCheck.of("causalConv1dSilu with past", t -> LinearAttention.causalConv1dSilu(t[0], t[1],
+        GradCheck.of("causalConv1dSilu with past", t -> LinearAttention.causalConv1dSilu(t[0], t[1], t[2],
                         Tensor.of(past, B, K - 1, C)))
-                .input(B, T, C).input(C, K)
-                .reference(d -> convReference(d[0], d[1], pastValues)).run();
+                .input(B, T, C).input(C, K).input(C)
+                .reference(d -> convReference(d[0], d[1], d[2], pastValues)).run();
     }
 
     private static final int H = 2;
     private static final int DK = 3;
     private static final int DV = 2;
 
-    /** Per (b, h) and token: S = exp(g) S; S += k (beta (v - S^T k))^T; o = S^T q, in float64 from zeros. */
-    private static double[] deltaRuleReference(double[] q, double[] k, double[] v, double[] g, double[] beta, int b, int t) {
+    /**
+     * Per (b, h) and token: S = exp(g) S; S += k (beta (v - S^T k))^T (the delta rule) or S += beta k v^T (the
+     * additive update); o = S^T q, in float64 from zeros.
+     */
+    private static double[] ruleReference(StateUpdate update, double[] q, double[] k, double[] v, double[] g,
+                                          double[] beta, int b, int t) {
         double[] o = new double[b * t * H * DV];
         for (int bh = 0; bh < b * H; bh++) {
             double[][] s = new double[DK][DV];
@@ -81,7 +97,8 @@ class LinearAttentionTest {
                 }
                 for (int i = 0; i < DK; i++) {
                     for (int j = 0; j < DV; j++) {
-                        s[i][j] += k[row * DK + i] * beta[row] * (v[row * DV + j] - kv[j]);
+                        double predicted = update == StateUpdate.DELTA ? kv[j] : 0;
+                        s[i][j] += k[row * DK + i] * beta[row] * (v[row * DV + j] - predicted);
                     }
                 }
                 for (int j = 0; j < DV; j++) {
@@ -104,25 +121,37 @@ class LinearAttentionTest {
 
     @Test
     void deltaRuleAcrossAKeptStateMatchesItsDefinition() {
+        acrossAKeptStateMatchesItsDefinition(StateUpdate.DELTA);
+    }
+
+    @Test
+    void additiveUpdateAcrossAKeptStateMatchesItsDefinition() {
+        acrossAKeptStateMatchesItsDefinition(StateUpdate.ADDITIVE);
+    }
+
+    private static void acrossAKeptStateMatchesItsDefinition(StateUpdate update) {
         int b = 1;
         int t = RecurrentKernels.STATE_INTERVAL + 6; // the backward recomputes two chunks
-        GradCheck.of("gatedDeltaRule", x -> LinearAttention.gatedDeltaRule(x[0], x[1], x[2], x[3], x[4], null))
+        GradCheck.of("gatedRule " + update, x -> LinearAttention.gatedRule(update, x[0], x[1], x[2], x[3], x[4], null))
                 .input(GradCheck.uniform(1, b * t * H * DK, -0.6, 0.6), b, t, H, DK)
                 .input(GradCheck.uniform(2, b * t * H * DK, -0.6, 0.6), b, t, H, DK)
                 .input(b, t, H, DV)
                 .input(decays(4, b * t * H), b, t, H)
                 .input(GradCheck.uniform(5, b * t * H, 0.05, 0.95), b, t, H)
-                .reference(d -> deltaRuleReference(d[0], d[1], d[2], d[3], d[4], b, t)).run();
+                .reference(d -> ruleReference(update, d[0], d[1], d[2], d[3], d[4], b, t)).run();
     }
 
     @Test
-    void deltaRuleOfTwoBatchRowsMatchesItsDefinition() {
+    void bothUpdatesOfTwoBatchRowsMatchTheirDefinitions() {
         int t = 4;
-        GradCheck.of("gatedDeltaRule, two rows", x -> LinearAttention.gatedDeltaRule(x[0], x[1], x[2], x[3], x[4], null))
-                .input(B, t, H, DK).input(B, t, H, DK).input(B, t, H, DV)
-                .input(decays(6, B * t * H), B, t, H)
-                .input(GradCheck.uniform(7, B * t * H, 0.05, 0.95), B, t, H)
-                .reference(d -> deltaRuleReference(d[0], d[1], d[2], d[3], d[4], B, t)).run();
+        for (StateUpdate update : StateUpdate.values()) {
+            GradCheck.of("gatedRule " + update + ", two rows",
+                            x -> LinearAttention.gatedRule(update, x[0], x[1], x[2], x[3], x[4], null))
+                    .input(B, t, H, DK).input(B, t, H, DK).input(B, t, H, DV)
+                    .input(decays(6, B * t * H), B, t, H)
+                    .input(GradCheck.uniform(7, B * t * H, 0.05, 0.95), B, t, H)
+                    .reference(d -> ruleReference(update, d[0], d[1], d[2], d[3], d[4], B, t)).run();
+        }
     }
 
     /** A generation feeds its tokens in pieces: the state the first call leaves is where the second starts. */
@@ -138,15 +167,19 @@ class LinearAttentionTest {
             for (int i = 0; i < 5; i++) {
                 whole[i] = widths[i] == 1 ? Tensor.of(in[i], B, t, H) : Tensor.of(in[i], B, t, H, widths[i]);
             }
-            float[] once = LinearAttention.gatedDeltaRule(whole[0], whole[1], whole[2], whole[3], whole[4], null)
-                    .toFloatArray();
-            Tensor state = Tensor.zeros(scope, whole[0].device(), DType.F32, Shape.of(B, H, DK, DV));
-            Tensor head = LinearAttention.gatedDeltaRule(whole[0].slice(1, 0, first), whole[1].slice(1, 0, first),
-                    whole[2].slice(1, 0, first), whole[3].slice(1, 0, first), whole[4].slice(1, 0, first), state);
-            Tensor tail = LinearAttention.gatedDeltaRule(whole[0].slice(1, first, t), whole[1].slice(1, first, t),
-                    whole[2].slice(1, first, t), whole[3].slice(1, first, t), whole[4].slice(1, first, t), state);
-            float[] pieces = Concat.cat(1, head, tail).toFloatArray();
-            assertArrayEquals(once, pieces, 1e-6f);
+            for (StateUpdate update : StateUpdate.values()) {
+                float[] once = LinearAttention.gatedRule(update, whole[0], whole[1], whole[2], whole[3], whole[4], null)
+                        .toFloatArray();
+                Tensor state = Tensor.zeros(scope, whole[0].device(), DType.F32, Shape.of(B, H, DK, DV));
+                Tensor head = LinearAttention.gatedRule(update, whole[0].slice(1, 0, first),
+                        whole[1].slice(1, 0, first), whole[2].slice(1, 0, first), whole[3].slice(1, 0, first),
+                        whole[4].slice(1, 0, first), state);
+                Tensor tail = LinearAttention.gatedRule(update, whole[0].slice(1, first, t),
+                        whole[1].slice(1, first, t), whole[2].slice(1, first, t), whole[3].slice(1, first, t),
+                        whole[4].slice(1, first, t), state);
+                float[] pieces = Concat.cat(1, head, tail).toFloatArray();
+                assertArrayEquals(once, pieces, 1e-6f, update.name());
+            }
         }
     }
 
@@ -155,10 +188,12 @@ class LinearAttentionTest {
         try (var scope = TensorScope.open()) {
             Tensor q = Tensor.zeros(1, 3, 2, 4);
             Tensor gates = Tensor.zeros(1, 3, 2);
-            assertThrows(IllegalArgumentException.class, () -> LinearAttention.gatedDeltaRule(q, q, q, gates,
-                    Tensor.zeros(1, 3, 1), null));
+            assertThrows(IllegalArgumentException.class, () -> LinearAttention.gatedRule(StateUpdate.DELTA, q, q, q,
+                    gates, Tensor.zeros(1, 3, 1), null));
             assertThrows(IllegalArgumentException.class, () -> LinearAttention.causalConv1dSilu(Tensor.zeros(1, 3, 2),
-                    Tensor.zeros(3, 4), null));
+                    Tensor.zeros(3, 4), null, null));
+            assertThrows(IllegalArgumentException.class, () -> LinearAttention.causalConv1dSilu(Tensor.zeros(1, 3, 2),
+                    Tensor.zeros(2, 4), Tensor.zeros(3), null));
         }
     }
 }

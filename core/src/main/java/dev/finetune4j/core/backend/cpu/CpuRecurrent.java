@@ -8,13 +8,13 @@ import java.util.stream.IntStream;
 
 /**
  * Linear attention on the CPU: the convolution one task per chunk of rows (its filter gradient one per chunk of
- * channels), the gated delta rule one task per (batch row, head), each walking its tokens in order.
+ * channels), the gated recurrence one task per (batch row, head), each walking its tokens in order.
  */
 final class CpuRecurrent implements RecurrentKernels {
 
     @Override
-    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor y) {
-        Conv conv = new Conv(x, past, weight);
+    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor y) {
+        Conv conv = new Conv(x, past, weight, bias);
         float[] out = CpuTensors.output(y);
         Parallel.chunks(conv.batch * conv.tokens, (from, to) -> {
             for (int row = from; row < to; row++) {
@@ -27,8 +27,9 @@ final class CpuRecurrent implements RecurrentKernels {
     }
 
     @Override
-    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor dy, Tensor dx, Tensor dWeight) {
-        Conv conv = new Conv(x, past, weight);
+    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor dy, Tensor dx,
+                                         Tensor dWeight, Tensor dBias) {
+        Conv conv = new Conv(x, past, weight, bias);
         float[] upstream = CpuTensors.read(dy);
         int c = conv.channels;
         int k = conv.kernel;
@@ -80,6 +81,19 @@ final class CpuRecurrent implements RecurrentKernels {
             });
             CpuTensors.commit(dWeight, dw);
         }
+        if (dBias != null) {
+            float[] db = CpuTensors.output(dBias);
+            Parallel.chunks(c, (from, to) -> {
+                for (int ch = from; ch < to; ch++) {
+                    double sum = 0;
+                    for (int row = 0; row < conv.batch * t; row++) {
+                        sum += dPre[row * c + ch];
+                    }
+                    db[ch] = (float) sum;
+                }
+            });
+            CpuTensors.commit(dBias, db);
+        }
     }
 
     private static double silu(double x) {
@@ -95,8 +109,9 @@ final class CpuRecurrent implements RecurrentKernels {
         final float[] in;
         final float[] before;
         final float[] w;
+        final float[] bias;
 
-        Conv(Tensor x, Tensor past, Tensor weight) {
+        Conv(Tensor x, Tensor past, Tensor weight, Tensor bias) {
             batch = x.dim(0);
             tokens = x.dim(1);
             channels = x.dim(2);
@@ -104,6 +119,7 @@ final class CpuRecurrent implements RecurrentKernels {
             in = CpuTensors.read(x);
             before = past == null ? null : CpuTensors.read(past);
             w = CpuTensors.read(weight);
+            this.bias = bias == null ? null : CpuTensors.read(bias);
         }
 
         /** Input at token {@code s} of row {@code b}: {@code past}'s for s < 0 (zeros without one). */
@@ -115,7 +131,7 @@ final class CpuRecurrent implements RecurrentKernels {
         }
 
         double preActivation(int b, int s, int ch) {
-            double sum = 0;
+            double sum = bias == null ? 0 : bias[ch];
             for (int j = 0; j < kernel; j++) {
                 sum += w[ch * kernel + j] * input(b, s + j - (kernel - 1), ch);
             }
@@ -124,9 +140,9 @@ final class CpuRecurrent implements RecurrentKernels {
     }
 
     @Override
-    public void gatedDeltaRule(Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor state, Tensor o,
-                               Tensor checkpoints) {
-        Rule rule = new Rule(q, k, v, g, beta);
+    public void gatedRule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor state,
+                          Tensor o, Tensor checkpoints) {
+        Rule rule = new Rule(update, q, k, v, g, beta);
         float[] s0 = CpuTensors.accumulator(state);
         float[] out = CpuTensors.output(o);
         float[] kept = checkpoints == null ? null : CpuTensors.output(checkpoints);
@@ -154,9 +170,10 @@ final class CpuRecurrent implements RecurrentKernels {
     }
 
     @Override
-    public void gatedDeltaRuleBackward(Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor checkpoints,
-                                       Tensor dO, Tensor dq, Tensor dk, Tensor dv, Tensor dg, Tensor dBeta) {
-        Rule rule = new Rule(q, k, v, g, beta);
+    public void gatedRuleBackward(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta,
+                                  Tensor checkpoints, Tensor dO, Tensor dq, Tensor dk, Tensor dv, Tensor dg,
+                                  Tensor dBeta) {
+        Rule rule = new Rule(update, q, k, v, g, beta);
         float[] kept = CpuTensors.read(checkpoints);
         float[] upstream = CpuTensors.read(dO);
         float[] gq = CpuTensors.output(dq);
@@ -191,10 +208,12 @@ final class CpuRecurrent implements RecurrentKernels {
                     int a = (t - first) * size;
                     float decay = (float) Math.exp(rule.gs[row]);
                     float b = rule.betas[row];
-                    // m = D^T k with D = decay * A; delta = beta (v - m); S_t = D + k delta^T
-                    columnSums(before, a, rule.ks, qk, dkDim, dvDim, sums);
+                    // m = D^T k with D = decay * A (zero for the additive update); delta = beta (v - m); S_t = D + k delta^T
+                    if (rule.delta) {
+                        columnSums(before, a, rule.ks, qk, dkDim, dvDim, sums);
+                    }
                     for (int j = 0; j < dvDim; j++) {
-                        m[j] = decay * (float) sums[j];
+                        m[j] = rule.delta ? decay * (float) sums[j] : 0f;
                         delta[j] = b * (rule.vs[vo + j] - m[j]);
                     }
                     // dS += q dO^T; dq = S_t dO
@@ -216,13 +235,14 @@ final class CpuRecurrent implements RecurrentKernels {
                         dBetaSum += dDelta[j] * (rule.vs[vo + j] - m[j]);
                     }
                     gb[row] = (float) dBetaSum;
-                    // dm = -beta dDelta; dD = dS + k dm^T; dk += D dm; dg = <D, dD>; dA = decay dD
+                    // dm = -beta dDelta (zero for the additive update); dD = dS + k dm^T; dk += D dm; dg = <D, dD>;
+                    // dA = decay dD
                     double dgSum = 0;
                     for (int i = 0; i < dkDim; i++) {
                         double dkSum = 0;
                         float ki = rule.ks[qk + i];
                         for (int j = 0; j < dvDim; j++) {
-                            float dm = -b * dDelta[j];
+                            float dm = rule.delta ? -b * dDelta[j] : 0f;
                             float d = decay * before[a + i * dvDim + j];
                             dkSum += dS[i * dvDim + j] * delta[j] + d * dm;
                             float dD = dS[i * dvDim + j] + ki * dm;
@@ -242,8 +262,9 @@ final class CpuRecurrent implements RecurrentKernels {
         CpuTensors.commit(dBeta, gb);
     }
 
-    /** The delta rule's operands, and one token's update of a state. */
+    /** The recurrence's operands, and one token's update of a state. */
     private static final class Rule {
+        final boolean delta;
         final int batch;
         final int tokens;
         final int heads;
@@ -255,7 +276,8 @@ final class CpuRecurrent implements RecurrentKernels {
         final float[] gs;
         final float[] betas;
 
-        Rule(Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta) {
+        Rule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta) {
+            delta = update == StateUpdate.DELTA;
             batch = q.dim(0);
             tokens = q.dim(1);
             heads = q.dim(2);
@@ -277,21 +299,26 @@ final class CpuRecurrent implements RecurrentKernels {
             return ((bh / heads) * tokens + t) * heads + bh % heads;
         }
 
-        /** s = exp(g) s; s += k (beta (v - s^T k))^T; {@code delta} and {@code sums} are scratch of size Dv. */
-        void step(int bh, int t, float[] s, float[] delta, double[] sums) {
+        /**
+         * s = exp(g) s; s += k (beta (v - s^T k))^T, or s += beta k v^T for the additive update; {@code write} and
+         * {@code sums} are scratch of size Dv.
+         */
+        void step(int bh, int t, float[] s, float[] write, double[] sums) {
             int row = row(bh, t);
             int qk = row * dk;
             int vo = row * dv;
             float decay = (float) Math.exp(gs[row]);
             float b = betas[row];
-            columnSums(s, 0, ks, qk, dk, dv, sums);
+            if (delta) {
+                columnSums(s, 0, ks, qk, dk, dv, sums);
+            }
             for (int j = 0; j < dv; j++) {
-                delta[j] = b * (vs[vo + j] - decay * (float) sums[j]);
+                write[j] = b * (vs[vo + j] - (delta ? decay * (float) sums[j] : 0f));
             }
             for (int i = 0; i < dk; i++) {
                 float ki = ks[qk + i];
                 for (int j = 0; j < dv; j++) {
-                    s[i * dv + j] = decay * s[i * dv + j] + ki * delta[j];
+                    s[i * dv + j] = decay * s[i * dv + j] + ki * write[j];
                 }
             }
         }

@@ -6,14 +6,15 @@ import dev.finetune4j.core.tensor.Tensor;
 
 /**
  * Linear attention's kernels (recurrent.cu). The causal convolution + SiLU is elementwise over (B, T, C), its filter
- * gradient a block per tap and {@value #CHANNELS_PER_BLOCK} channels. The gated delta rule runs one block per (batch
- * row, head, slice of {@value #COLUMNS} state columns): the columns of a state evolve independently given the keys,
- * decays and write strengths, so a block holds its slice of the state in registers and walks the tokens in order
- * without talking to another block; key dimensions up to {@value #MAX_KEY_DIM}. Nothing is summed with atomics, so
+ * and bias gradients a block per tap (the bias as one more) and {@value #CHANNELS_PER_BLOCK} channels. The gated
+ * recurrence (the delta rule, or Mamba-2's additive update) runs one block per (batch row, head, slice of
+ * {@value #COLUMNS} state columns): the columns of a state evolve independently given the keys, decays and write
+ * strengths, so a block holds its slice of the state in registers and walks the tokens in order without talking to
+ * another block; key dimensions up to {@value #MAX_KEY_DIM}. Nothing is summed with atomics, so
  * every run gives the same bits. Operands that are not contiguous F32 are converted first; outputs must be.
  * <p>
  * Device memory besides the tensors: the convolution's backward takes a (B, T, C) float buffer, the gradient before
- * the SiLU. The delta rule's backward runs one chunk of {@value RecurrentKernels#STATE_INTERVAL} tokens (what a kept
+ * the SiLU. The recurrence's backward runs one chunk of {@value RecurrentKernels#STATE_INTERVAL} tokens (what a kept
  * state covers) a launch, the last first, for every (b, h) at once, and holds for the whole call: the chunk's
  * recomputed states, B H min(T, {@value RecurrentKernels#STATE_INTERVAL}) Dk' Dv' floats with Dk rounded up to
  * {@value #PARTS} and Dv to {@value #COLUMNS} (1 GiB at B H = 256, Dk = Dv = 128: a chunk's states are as large as the
@@ -23,7 +24,7 @@ import dev.finetune4j.core.tensor.Tensor;
  */
 final class CudaRecurrent implements RecurrentKernels {
     private static final String FAMILY = "recurrent";
-    /** State columns a block of the delta rule takes (RULE_COLS of recurrent.cu). */
+    /** State columns a block of the recurrence takes (RULE_COLS of recurrent.cu). */
     static final int COLUMNS = 32;
     /** Threads that share a state column, each keeping every {@value}th row (RULE_PARTS of recurrent.cu). */
     static final int PARTS = 8;
@@ -31,37 +32,41 @@ final class CudaRecurrent implements RecurrentKernels {
     static final int MAX_KEY_DIM = PARTS * 32;
     /** Channels a block of the filter gradient sums over (B, T): one per lane of a warp. */
     static final int CHANNELS_PER_BLOCK = 32;
-    /** Warps of a block of the delta rule's kernels (RULE_WARPS of recurrent.cu). */
+    /** Warps of a block of the recurrence's kernels (RULE_WARPS of recurrent.cu). */
     private static final int WARPS = COLUMNS * PARTS / 32;
 
     private final CudaRuntime rt;
 
     CudaRecurrent(CudaRuntime rt) {
         if (CudaKernels.BLOCK != COLUMNS * PARTS) {
-            throw new IllegalStateException("the delta rule's kernels are written for blocks of " + COLUMNS * PARTS
+            throw new IllegalStateException("the recurrence's kernels are written for blocks of " + COLUMNS * PARTS
                     + " threads, kernels launch " + CudaKernels.BLOCK);
         }
         this.rt = rt;
     }
 
     @Override
-    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor y) {
-        Conv conv = Conv.of(x, past, weight);
+    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor y) {
+        Conv conv = Conv.of(x, past, weight, bias);
         requireShape("causal conv1d", "y", "(B, T, C)", y, x.shape());
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
-            a.ptr(s.f32(x)).ptr(s.f32OrNull(past)).ptr(s.f32(weight)).ptr(rt.output(y));
+            a.ptr(s.f32(x)).ptr(s.f32OrNull(past)).ptr(s.f32(weight)).ptr(s.f32OrNull(bias)).ptr(rt.output(y));
             conv.dims(a);
             rt.kernels.launchOver(FAMILY, "causal_conv1d_silu_forward", x.numel(), a);
         }
     }
 
     @Override
-    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor dy, Tensor dx, Tensor dWeight) {
-        Conv conv = Conv.of(x, past, weight);
+    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor dy, Tensor dx,
+                                         Tensor dWeight, Tensor dBias) {
+        Conv conv = Conv.of(x, past, weight, bias);
         requireShape("causal conv1d backward", "dy", "(B, T, C)", dy, x.shape());
         requireShape("causal conv1d backward", "dx", "(B, T, C)", dx, x.shape());
         if (dWeight != null) {
             requireShape("causal conv1d backward", "dWeight", "(C, K)", dWeight, weight.shape());
+        }
+        if (dBias != null) {
+            requireShape("causal conv1d backward", "dBias", "(C)", dBias, Shape.of(x.dim(2)));
         }
         try (Scratch s = rt.scratch()) {
             long xs = s.f32(x);
@@ -69,7 +74,7 @@ final class CudaRecurrent implements RecurrentKernels {
             long w = s.f32(weight);
             long dPre = s.buffer(x.numel() * Float.BYTES);
             try (KernelArgs a = new KernelArgs()) {
-                a.ptr(xs).ptr(before).ptr(w).ptr(s.f32(dy)).ptr(dPre);
+                a.ptr(xs).ptr(before).ptr(w).ptr(s.f32OrNull(bias)).ptr(s.f32(dy)).ptr(dPre);
                 conv.dims(a);
                 rt.kernels.launchOver(FAMILY, "causal_conv1d_silu_backward_pre", x.numel(), a);
             }
@@ -78,20 +83,23 @@ final class CudaRecurrent implements RecurrentKernels {
                 conv.dims(a);
                 rt.kernels.launchOver(FAMILY, "causal_conv1d_backward_input", x.numel(), a);
             }
-            if (dWeight != null) {
+            // the filters' taps, then the bias as one more tap whose input is 1
+            long taps = (dWeight == null ? 0 : conv.taps) + (dBias == null ? 0 : 1);
+            if (taps > 0) {
                 try (KernelArgs a = new KernelArgs()) {
-                    a.ptr(dPre).ptr(xs).ptr(before).ptr(rt.output(dWeight));
+                    a.ptr(dPre).ptr(xs).ptr(before).ptr(rt.outputOrNull(dWeight)).ptr(rt.outputOrNull(dBias));
                     conv.dims(a);
+                    a.i64(taps);
                     long groups = (conv.channels + CHANNELS_PER_BLOCK - 1) / CHANNELS_PER_BLOCK;
-                    rt.kernels.launch(FAMILY, "causal_conv1d_backward_weight", conv.taps * groups, 0, a);
+                    rt.kernels.launch(FAMILY, "causal_conv1d_backward_weight", taps * groups, 0, a);
                 }
             }
         }
     }
 
-    /** The convolution's sizes, checked: x (B, T, C), past (B, K - 1, C) or null, weight (C, K). */
+    /** The convolution's sizes, checked: x (B, T, C), past (B, K - 1, C) or null, weight (C, K), bias (C) or null. */
     private record Conv(long batch, long tokens, long channels, long taps) {
-        static Conv of(Tensor x, Tensor past, Tensor weight) {
+        static Conv of(Tensor x, Tensor past, Tensor weight, Tensor bias) {
             if (x.rank() != 3 || weight.rank() != 2 || weight.dim(0) != x.dim(2) || weight.dim(1) < 1) {
                 throw new IllegalArgumentException("causal conv1d: x " + x.shape() + " and weight " + weight.shape()
                         + " must be (B, T, C) and (C, K) with K >= 1");
@@ -99,6 +107,9 @@ final class CudaRecurrent implements RecurrentKernels {
             if (past != null) {
                 requireShape("causal conv1d", "past", "(B, K - 1, C)", past,
                         Shape.of(x.dim(0), weight.dim(1) - 1, x.dim(2)));
+            }
+            if (bias != null) {
+                requireShape("causal conv1d", "bias", "(C)", bias, Shape.of(x.dim(2)));
             }
             return new Conv(x.dim(0), x.dim(1), x.dim(2), weight.dim(1));
         }
@@ -110,26 +121,28 @@ final class CudaRecurrent implements RecurrentKernels {
     }
 
     @Override
-    public void gatedDeltaRule(Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor state, Tensor o,
-                               Tensor checkpoints) {
-        Rule rule = Rule.of("gated delta rule", q, k, v, g, beta);
-        requireShape("gated delta rule", "state", "(B, H, Dk, Dv)", state, rule.stateShape());
-        requireShape("gated delta rule", "o", "(B, T, H, Dv)", o, v.shape());
+    public void gatedRule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor state,
+                          Tensor o, Tensor checkpoints) {
+        Rule rule = Rule.of("gated rule", q, k, v, g, beta);
+        requireShape("gated rule", "state", "(B, H, Dk, Dv)", state, rule.stateShape());
+        requireShape("gated rule", "o", "(B, T, H, Dv)", o, v.shape());
         if (checkpoints != null) {
-            requireShape("gated delta rule", "checkpoints", "(B, H, ceil(T / " + STATE_INTERVAL + "), Dk, Dv)",
+            requireShape("gated rule", "checkpoints", "(B, H, ceil(T / " + STATE_INTERVAL + "), Dk, Dv)",
                     checkpoints, rule.checkpointShape());
         }
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
             a.ptr(s.f32(q)).ptr(s.f32(k)).ptr(s.f32(v)).ptr(s.f32(g)).ptr(s.f32(beta)).ptr(rt.output(state)).ptr(rt.output(o)).ptr(rt.outputOrNull(checkpoints));
             rule.dims(a);
-            rt.kernels.launch(FAMILY, "gated_delta_rule_forward", rule.blocks(), 0, a);
+            a.i32(delta(update));
+            rt.kernels.launch(FAMILY, "gated_rule_forward", rule.blocks(), 0, a);
         }
     }
 
     @Override
-    public void gatedDeltaRuleBackward(Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor checkpoints,
-                                       Tensor dO, Tensor dq, Tensor dk, Tensor dv, Tensor dg, Tensor dBeta) {
-        String op = "gated delta rule backward";
+    public void gatedRuleBackward(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta,
+                                  Tensor checkpoints, Tensor dO, Tensor dq, Tensor dk, Tensor dv, Tensor dg,
+                                  Tensor dBeta) {
+        String op = "gated rule backward";
         Rule rule = Rule.of(op, q, k, v, g, beta);
         requireShape(op, "checkpoints", "(B, H, ceil(T / " + STATE_INTERVAL + "), Dk, Dv)", checkpoints,
                 rule.checkpointShape());
@@ -164,21 +177,26 @@ final class CudaRecurrent implements RecurrentKernels {
                     a.ptr(qs).ptr(ks).ptr(vs).ptr(gs).ptr(betas).ptr(kept).ptr(upstream)
                             .ptr(rt.output(dv)).ptr(states).ptr(carry).ptr(partQ).ptr(partK).ptr(partG).ptr(partB);
                     rule.dims(a);
-                    a.i64(chunk).i32(chunk < rule.chunks() - 1 ? 1 : 0);
-                    rt.kernels.launch(FAMILY, "gated_delta_rule_backward_chunk", rule.blocks(), shared, a);
+                    a.i32(delta(update)).i64(chunk).i32(chunk < rule.chunks() - 1 ? 1 : 0);
+                    rt.kernels.launch(FAMILY, "gated_rule_backward_chunk", rule.blocks(), shared, a);
                 }
                 try (KernelArgs a = new KernelArgs()) {
                     a.ptr(partQ).ptr(partK).ptr(partG).ptr(partB).ptr(rt.output(dq)).ptr(rt.output(dk))
                             .ptr(rt.output(dg)).ptr(rt.output(dBeta)).i64(rule.batch).i64(rule.tokens)
                             .i64(rule.heads).i64(rule.keyDim).i64(rule.slices()).i64(chunk);
                     long tokens = Math.min(rule.tokens - chunk * STATE_INTERVAL, STATE_INTERVAL);
-                    rt.kernels.launchOver(FAMILY, "gated_delta_rule_backward_sum", pairs * tokens * rule.keyDim, a);
+                    rt.kernels.launchOver(FAMILY, "gated_rule_backward_sum", pairs * tokens * rule.keyDim, a);
                 }
             }
         }
     }
 
-    /** The delta rule's sizes, checked: q, k (B, T, H, Dk), v (B, T, H, Dv), g, beta (B, T, H). */
+    /** The kernels' {@code delta_rule} flag: 1 for the delta rule, 0 for the additive update. */
+    private static int delta(StateUpdate update) {
+        return update == StateUpdate.DELTA ? 1 : 0;
+    }
+
+    /** The recurrence's sizes, checked: q, k (B, T, H, Dk), v (B, T, H, Dv), g, beta (B, T, H). */
     private record Rule(long batch, long tokens, long heads, long keyDim, long valueDim) {
         static Rule of(String op, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta) {
             if (q.rank() != 4 || v.rank() != 4) {

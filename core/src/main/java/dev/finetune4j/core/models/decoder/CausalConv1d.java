@@ -34,6 +34,6 @@ final class CausalConv1d extends Module {
      * @return the outputs, (B, T, C)
      */
     Tensor forward(Tensor x, Tensor past) {
-        return LinearAttention.causalConv1dSilu(x, parameter("weight").reshape(channels, kernel), past);
+        return LinearAttention.causalConv1dSilu(x, parameter("weight").reshape(channels, kernel), null, past);
     }
 }

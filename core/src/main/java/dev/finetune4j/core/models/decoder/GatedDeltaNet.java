@@ -7,6 +7,7 @@ import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.LinearAttention;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.autograd.Reductions;
+import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
 import dev.finetune4j.core.nn.Block;
 import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.KvCache;
@@ -92,7 +93,7 @@ final class GatedDeltaNet extends Module implements Block {
             Tensor step = Activations.apply(Activations.Kind.SOFTPLUS, Elementwise.add(a, parameter("dt_bias")));
             g = Elementwise.mul(step, Elementwise.scale(Elementwise.exp(parameter("A_log")), -1f));
         }
-        Tensor o = LinearAttention.gatedDeltaRule(q, k, v, g, beta, state == null ? null : state[1]);
+        Tensor o = LinearAttention.gatedRule(StateUpdate.DELTA, q, k, v, g, beta, state == null ? null : state[1]);
         if (cache != null) {
             cache.advanceRecurrent(layerIndex, state, t);
         }

@@ -1,11 +1,13 @@
-// RecurrentKernels: linear attention's (Qwen3.5's gated DeltaNet) causal depthwise convolution + SiLU and the gated
-// delta rule (Yang, Kautz and Hatamizadeh 2024), each forward beside its backward. Every tensor is contiguous F32
+// RecurrentKernels: linear attention's (Qwen3.5's gated DeltaNet, Granite 4.0 H's Mamba-2) causal depthwise
+// convolution + SiLU and the gated recurrence: the delta rule (Yang, Kautz and Hatamizadeh 2024) or Mamba-2's additive
+// update (`delta_rule` 0), each forward beside its backward. Every tensor is contiguous F32
 // (CudaRecurrent converts what is not). Products are rounded as CpuRecurrent rounds them and summed in double as it
 // sums them, so that the two backends agree to the last bits but for the order of the double additions. No kernel
 // uses atomics: every sum is taken in a fixed order, so a run gives the same bits every time.
 #include "common.cuh"
 
-// ---- causal depthwise convolution + SiLU: x (B, T, C), past (B, K - 1, C) or null for zeros, w (C, K) ----
+// ---- causal depthwise convolution + SiLU: x (B, T, C), past (B, K - 1, C) or null for zeros, w (C, K), bias (C)
+// or null ----
 
 // Input s of batch row b at channel c: past's for s < 0 (zero without one).
 __device__ __forceinline__ float conv_input(const float* x, const float* past, long long b, long long s, long long c,
@@ -14,21 +16,22 @@ __device__ __forceinline__ float conv_input(const float* x, const float* past, l
     return past ? past[(b * (K - 1) + K - 1 + s) * C + c] : 0.0f;
 }
 
-// pre[b, t, c] = sum_j w[c, j] in[b, t + j - (K - 1), c]
-__device__ __forceinline__ double conv_pre_activation(const float* x, const float* past, const float* w, long long b,
-                                                      long long t, long long c, long long T, long long C,
-                                                      long long K) {
-    double sum = 0.0;
+// pre[b, t, c] = bias[c] + sum_j w[c, j] in[b, t + j - (K - 1), c]
+__device__ __forceinline__ double conv_pre_activation(const float* x, const float* past, const float* w,
+                                                      const float* bias, long long b, long long t, long long c,
+                                                      long long T, long long C, long long K) {
+    double sum = bias ? (double) bias[c] : 0.0;
     for (long long j = 0; j < K; ++j) sum += (double) w[c * K + j] * conv_input(x, past, b, t + j - (K - 1), c, T, C, K);
     return sum;
 }
 
 // y = silu(pre), (B, T, C).
-extern "C" __global__ void causal_conv1d_silu_forward(const float* x, const float* past, const float* w, float* y,
-                                                      long long B, long long T, long long C, long long K) {
+extern "C" __global__ void causal_conv1d_silu_forward(const float* x, const float* past, const float* w,
+                                                      const float* bias, float* y, long long B, long long T,
+                                                      long long C, long long K) {
     FOR_EACH(e, B * T * C) {
         long long c = e % C, r = e / C;
-        double pre = conv_pre_activation(x, past, w, r / T, r % T, c, T, C, K);
+        double pre = conv_pre_activation(x, past, w, bias, r / T, r % T, c, T, C, K);
         y[e] = (float) (pre / (1.0 + exp(-pre)));
     }
 }
@@ -36,11 +39,11 @@ extern "C" __global__ void causal_conv1d_silu_forward(const float* x, const floa
 // Backward of the forward's silu: dpre = dy silu'(pre) from the recomputed pre-activations, (B, T, C); the two
 // kernels below read it.
 extern "C" __global__ void causal_conv1d_silu_backward_pre(const float* x, const float* past, const float* w,
-                                                           const float* dy, float* dpre, long long B, long long T,
-                                                           long long C, long long K) {
+                                                           const float* bias, const float* dy, float* dpre,
+                                                           long long B, long long T, long long C, long long K) {
     FOR_EACH(e, B * T * C) {
         long long c = e % C, r = e / C;
-        double pre = conv_pre_activation(x, past, w, r / T, r % T, c, T, C, K);
+        double pre = conv_pre_activation(x, past, w, bias, r / T, r % T, c, T, C, K);
         double s = 1.0 / (1.0 + exp(-pre));
         dpre[e] = (float) (dy[e] * s * (1.0 + pre * (1.0 - s)));
     }
@@ -61,30 +64,35 @@ extern "C" __global__ void causal_conv1d_backward_input(const float* dpre, const
     }
 }
 
-// Backward of the convolution for its filters: dw[c, j] = sum over (b, t) of dpre[b, t, c] in[b, t + j - (K - 1), c].
-// A block per tap j and 32 channels (grid K * ceil(C / 32)): lane l takes channel 32 g + l, warp w every warps-th
-// (b, t) row from w, and warp 0 adds the warps' sums in order.
+// Backward of the convolution for its filters and biases: dw[c, j] = sum over (b, t) of dpre[b, t, c]
+// in[b, t + j - (K - 1), c], and dbias[c] = sum over (b, t) of dpre[b, t, c] as tap K (whose input is 1). A block per
+// tap j < taps and 32 channels (grid taps * ceil(C / 32); taps is K, K + 1 with the biases, or 1 for the biases
+// alone with dw null): lane l takes channel 32 g + l, warp w every warps-th (b, t) row from w, and warp 0 adds the
+// warps' sums in order.
 extern "C" __global__ void causal_conv1d_backward_weight(const float* dpre, const float* x, const float* past,
-                                                         float* dw, long long B, long long T, long long C,
-                                                         long long K) {
+                                                         float* dw, float* dbias, long long B, long long T,
+                                                         long long C, long long K, long long taps) {
     __shared__ double partial[32][32];
     int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-    long long j = blockIdx.x % K, c = blockIdx.x / K * 32 + lane;
+    long long j = blockIdx.x % taps + (dw ? 0 : K), c = blockIdx.x / taps * 32 + lane;
     double sum = 0.0;
     for (long long r = warp; c < C && r < B * T; r += warps) {
-        sum += (double) dpre[r * C + c] * conv_input(x, past, r / T, r % T + j - (K - 1), c, T, C, K);
+        double in = j == K ? 1.0 : (double) conv_input(x, past, r / T, r % T + j - (K - 1), c, T, C, K);
+        sum += (double) dpre[r * C + c] * in;
     }
     partial[warp][lane] = sum;
     __syncthreads();
     if (warp == 0 && c < C) {
         sum = 0.0;
         for (int w = 0; w < warps; ++w) sum += partial[w][lane];
-        dw[c * K + j] = (float) sum;
+        if (j == K) dbias[c] = (float) sum;
+        else dw[c * K + j] = (float) sum;
     }
 }
 
-// ---- gated delta rule: q, k (B, T, H, Dk), v (B, T, H, Dv), g, beta (B, T, H), state (B, H, Dk, Dv) ----
-// Per token: S = decay S + k delta^T with decay = exp(g), m = decay S^T k and delta = beta (v - m); o = S^T q.
+// ---- gated recurrence: q, k (B, T, H, Dk), v (B, T, H, Dv), g, beta (B, T, H), state (B, H, Dk, Dv) ----
+// Per token: S = decay S + k delta^T with decay = exp(g), m = decay S^T k for the delta rule (0 for the additive
+// update, `delta_rule` 0) and delta = beta (v - m); o = S^T q.
 // Each column j of S evolves on its own given k, g and beta (and its own v_j), so a block takes RULE_COLS columns of
 // one (b, h), exactly: grid B * H * ceil(Dv / RULE_COLS), block index (b H + h) slices + slice. Its 256 threads
 // (CudaKernels.BLOCK) are RULE_COLS columns of RULE_PARTS consecutive lanes: thread (col, part) = col RULE_PARTS +
@@ -161,10 +169,10 @@ __device__ __forceinline__ float rule_decay(float g) {
 
 // The rule over all T tokens from `state`, which receives the state after the last; o (B, T, H, Dv); checkpoints
 // (B, H, ceil(T / RULE_INTERVAL), Dk, Dv) receives the state before tokens 0, RULE_INTERVAL, ... (null: none kept).
-extern "C" __global__ void gated_delta_rule_forward(const float* q, const float* k, const float* v, const float* g,
-                                                    const float* beta, float* state, float* o, float* checkpoints,
-                                                    long long B, long long T, long long H, long long Dk,
-                                                    long long Dv) {
+extern "C" __global__ void gated_rule_forward(const float* q, const float* k, const float* v, const float* g,
+                                              const float* beta, float* state, float* o, float* checkpoints,
+                                              long long B, long long T, long long H, long long Dk, long long Dv,
+                                              int delta_rule) {
     long long slices = (Dv + RULE_COLS - 1) / RULE_COLS, bh = blockIdx.x / slices;
     long long j = blockIdx.x % slices * RULE_COLS + threadIdx.x / RULE_PARTS;
     int part = threadIdx.x % RULE_PARTS;
@@ -179,8 +187,8 @@ extern "C" __global__ void gated_delta_rule_forward(const float* q, const float*
         const float* kt = k + row * Dk;
         float decay = rule_decay(g[row]);
         float vj = j < Dv ? v[row * Dv + j] : 0.0f;
-        float sk = (float) column_dot(s, kt, part, Dk);
-        column_update(s, kt, decay, beta[row] * (vj - decay * sk), part, Dk);
+        float m = delta_rule ? decay * (float) column_dot(s, kt, part, Dk) : 0.0f;
+        column_update(s, kt, decay, beta[row] * (vj - m), part, Dk);
         double out = column_dot(s, q + row * Dk, part, Dk);
         if (j < Dv && part == 0) o[row * Dv + j] = (float) out;
     }
@@ -194,7 +202,8 @@ __device__ __forceinline__ double warp_columns_sum(double v) {
 }
 
 // The backward of the rule over chunk `chunk` (its tokens first = chunk RULE_INTERVAL to first + n), launched for
-// the last chunk first, on the forward's grid. Per token, with A the state before it, D = decay A, m = D^T k,
+// the last chunk first, on the forward's grid. Per token, with A the state before it, D = decay A, m = D^T k (0 and
+// dm = 0 for the additive update),
 // delta = beta (v - m) and S = D + k delta^T (the CpuRecurrent backward, line by line):
 //   dS += q dO^T; dq = S dO; dDelta = dS^T k; dv = beta dDelta; dbeta = dDelta . (v - m); dm = -beta dDelta;
 //   dk = dS delta + D dm; dD = dS + k dm^T; dg = <D, dD>; dS = decay dD (the gradient of the state before).
@@ -204,15 +213,14 @@ __device__ __forceinline__ double warp_columns_sum(double v) {
 // from `carry`, where the later chunk left it (zeros when carry_in is 0), and is left there for the earlier one. dv
 // is complete per column and written here; dq, dk, dg and dbeta sum over every column, so each block writes its
 // slice's sums, in double, to part_q, part_k ((slices, B H, RULE_INTERVAL, Dk)) and part_g, part_b ((slices, B H,
-// RULE_INTERVAL)), which gated_delta_rule_backward_sum adds up. Dynamic shared memory: 2 RULE_WARPS Dk doubles and
+// RULE_INTERVAL)), which gated_rule_backward_sum adds up. Dynamic shared memory: 2 RULE_WARPS Dk doubles and
 // RULE_INTERVAL RULE_COLS floats.
-extern "C" __global__ void gated_delta_rule_backward_chunk(const float* q, const float* k, const float* v,
-                                                           const float* g, const float* beta,
-                                                           const float* checkpoints, const float* dO, float* dv,
-                                                           float* states, float* carry, double* part_q,
-                                                           double* part_k, double* part_g, double* part_b,
-                                                           long long B, long long T, long long H, long long Dk,
-                                                           long long Dv, long long chunk, int carry_in) {
+extern "C" __global__ void gated_rule_backward_chunk(const float* q, const float* k, const float* v, const float* g,
+                                                     const float* beta, const float* checkpoints, const float* dO,
+                                                     float* dv, float* states, float* carry, double* part_q,
+                                                     double* part_k, double* part_g, double* part_b, long long B,
+                                                     long long T, long long H, long long Dk, long long Dv,
+                                                     int delta_rule, long long chunk, int carry_in) {
     extern __shared__ double rule_shared[];
     double* warp_dq = rule_shared;                       // (RULE_WARPS, Dk): each warp's sums over its 4 columns
     double* warp_dk = warp_dq + RULE_WARPS * Dk;
@@ -237,7 +245,7 @@ extern "C" __global__ void gated_delta_rule_backward_chunk(const float* q, const
         const float* kt = k + row * Dk;
         float decay = rule_decay(g[row]);
         float vj = j < Dv ? v[row * Dv + j] : 0.0f;
-        float sk = (float) column_dot(s, kt, part, Dk);
+        float sk = delta_rule ? (float) column_dot(s, kt, part, Dk) : 0.0f;
         if (part == 0) sk_of[tl * RULE_COLS + col] = sk;
         column_update(s, kt, decay, beta[row] * (vj - decay * sk), part, Dk);
     }
@@ -277,7 +285,7 @@ extern "C" __global__ void gated_delta_rule_backward_chunk(const float* q, const
         bool writes = j < Dv && part == 0;
         if (writes) dv[row * Dv + j] = b * dDelta;
         double db = writes ? (double) (dDelta * (vj - m)) : 0.0;
-        float dm = -b * dDelta;
+        float dm = delta_rule ? -b * dDelta : 0.0f;
         double dg = 0.0;
 #pragma unroll
         for (int r = 0; r < RULE_MAX_ROWS; ++r) {
@@ -317,13 +325,12 @@ extern "C" __global__ void gated_delta_rule_backward_chunk(const float* q, const
     }
 }
 
-// dq, dk (B, T, H, Dk) and dg, dbeta (B, T, H) of chunk `chunk`'s tokens: gated_delta_rule_backward_chunk's slice
-// sums added in slice order.
-extern "C" __global__ void gated_delta_rule_backward_sum(const double* part_q, const double* part_k,
-                                                         const double* part_g, const double* part_b, float* dq,
-                                                         float* dk, float* dg, float* dbeta, long long B,
-                                                         long long T, long long H, long long Dk, long long slices,
-                                                         long long chunk) {
+// dq, dk (B, T, H, Dk) and dg, dbeta (B, T, H) of chunk `chunk`'s tokens: gated_rule_backward_chunk's slice sums
+// added in slice order.
+extern "C" __global__ void gated_rule_backward_sum(const double* part_q, const double* part_k, const double* part_g,
+                                                   const double* part_b, float* dq, float* dk, float* dg,
+                                                   float* dbeta, long long B, long long T, long long H, long long Dk,
+                                                   long long slices, long long chunk) {
     long long first = chunk * RULE_INTERVAL, n = min(T - first, (long long) RULE_INTERVAL), pairs = B * H;
     FOR_EACH(e, pairs * n * Dk) {
         long long i = e % Dk, tl = e / Dk % n, bh = e / (Dk * n);

@@ -6,6 +6,7 @@ import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.RecurrentKernels;
+import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
 import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
 import dev.finetune4j.core.backend.ElementwiseKernels.UnaryOp;
 import dev.finetune4j.core.backend.SgdStep;
@@ -584,34 +585,44 @@ class CudaKernelConformanceTest {
 
     /**
      * Linear attention's kernels, forward and backward: the convolution from zeros and after a generation's past
-     * inputs, over 40 channels (a partial second block of the filter gradient) and more (b, t) rows than a block has
-     * warps; the delta rule over 130 tokens (three kept states, the last chunk two tokens) from a given state with
+     * inputs, without and with biases, over 40 channels (a partial second block of the filter gradient) and more
+     * (b, t) rows than a block has warps; the delta rule and the additive update each over 130 tokens (three kept states, the last chunk two tokens) from a given state with
      * Dk = 20 (a partial row of each column's threads) and Dv = 40 (a partial second slice of 32 columns), and over 70
      * tokens at Dk = 128, Dv = 64, also without kept states. Outputs start as NaN, so that one left unwritten fails.
      */
     @Test
-    void causalConvolutionAndGatedDeltaRuleForwardAndBackward() {
+    void causalConvolutionAndGatedRulesForwardAndBackward() {
         for (boolean withPast : new boolean[]{false, true}) {
-            agree("causal conv1d + silu, past inputs " + withPast, F32_TOLERANCE, in(Input.randn(100, 2, 70, 40),
-                    Input.randn(101, 2, 3, 40), Input.randn(102, 40, 4), Input.randn(103, 2, 70, 40)),
-                    out(d(2, 70, 40), d(2, 70, 40), d(40, 4)), (be, x, o) -> {
-                        Tensor past = withPast ? x[1] : null;
-                        be.copy().fill(List.of(o), Float.NaN);
-                        be.recurrent().causalConv1dSilu(x[0], past, x[2], o[0]);
-                        be.recurrent().causalConv1dSiluBackward(x[0], past, x[2], x[3], o[1], o[2]);
-                    });
+            for (boolean withBias : new boolean[]{false, true}) {
+                agree("causal conv1d + silu, past inputs " + withPast + ", biases " + withBias, F32_TOLERANCE,
+                        in(Input.randn(100, 2, 70, 40), Input.randn(101, 2, 3, 40), Input.randn(102, 40, 4),
+                                Input.randn(103, 2, 70, 40), Input.randn(104, 40)),
+                        out(d(2, 70, 40), d(2, 70, 40), d(40, 4), d(40)), (be, x, o) -> {
+                            Tensor past = withPast ? x[1] : null;
+                            Tensor bias = withBias ? x[4] : null;
+                            be.copy().fill(List.of(o), Float.NaN);
+                            if (!withBias) {
+                                be.copy().fill(o[3], 0f); // no bias, no bias gradient
+                            }
+                            be.recurrent().causalConv1dSilu(x[0], past, x[2], bias, o[0]);
+                            be.recurrent().causalConv1dSiluBackward(x[0], past, x[2], bias, x[3], o[1], o[2],
+                                    withBias ? o[3] : null);
+                        });
+            }
         }
-        deltaRuleAgrees(2, 2 * RecurrentKernels.STATE_INTERVAL + 2, 2, 20, 40);
-        deltaRuleAgrees(1, RecurrentKernels.STATE_INTERVAL + 6, 1, 128, 64);
+        for (StateUpdate update : StateUpdate.values()) {
+            ruleAgrees(update, 2, 2 * RecurrentKernels.STATE_INTERVAL + 2, 2, 20, 40);
+            ruleAgrees(update, 1, RecurrentKernels.STATE_INTERVAL + 6, 1, 128, 64);
+        }
     }
 
     /**
-     * The gated delta rule on the CPU and the device from a random state, forward (without and with kept states) and
+     * A gated recurrence on the CPU and the device from a random state, forward (without and with kept states) and
      * backward, over keys of norm about 1, decays in (0.59, 0.98) and write strengths in [0, 1), as a layer feeds it.
      */
-    private void deltaRuleAgrees(int batch, int tokens, int heads, int keyDim, int valueDim) {
+    private void ruleAgrees(StateUpdate update, int batch, int tokens, int heads, int keyDim, int valueDim) {
         int chunks = (tokens + RecurrentKernels.STATE_INTERVAL - 1) / RecurrentKernels.STATE_INTERVAL;
-        String what = "gated delta rule, B " + batch + ", T " + tokens + ", H " + heads + ", Dk " + keyDim + ", Dv "
+        String what = "gated rule " + update + ", B " + batch + ", T " + tokens + ", H " + heads + ", Dk " + keyDim + ", Dv "
                 + valueDim;
         Input[] inputs = in(Input.randn(110, batch, tokens, heads, keyDim).scaled(0.3f),
                 Input.randn(111, batch, tokens, heads, keyDim).scaled((float) (1 / Math.sqrt(keyDim))),
@@ -623,15 +634,15 @@ class CudaKernelConformanceTest {
         agree(what + ", without kept states", F32_TOLERANCE, inputs, out(d(batch, tokens, heads, valueDim)),
                 (be, x, o) -> {
                     be.copy().fill(o[0], Float.NaN);
-                    be.recurrent().gatedDeltaRule(x[0], x[1], x[2], x[3], x[4], x[5], o[0], null);
+                    be.recurrent().gatedRule(update, x[0], x[1], x[2], x[3], x[4], x[5], o[0], null);
                 });
         agree(what, F32_TOLERANCE, inputs, out(d(batch, tokens, heads, valueDim),
                 d(batch, heads, chunks, keyDim, valueDim), d(batch, tokens, heads, keyDim),
                 d(batch, tokens, heads, keyDim), d(batch, tokens, heads, valueDim), d(batch, tokens, heads),
                 d(batch, tokens, heads)), (be, x, o) -> {
                     be.copy().fill(List.of(o), Float.NaN);
-                    be.recurrent().gatedDeltaRule(x[0], x[1], x[2], x[3], x[4], x[5], o[0], o[1]);
-                    be.recurrent().gatedDeltaRuleBackward(x[0], x[1], x[2], x[3], x[4], o[1], x[6], o[2], o[3],
+                    be.recurrent().gatedRule(update, x[0], x[1], x[2], x[3], x[4], x[5], o[0], o[1]);
+                    be.recurrent().gatedRuleBackward(update, x[0], x[1], x[2], x[3], x[4], o[1], x[6], o[2], o[3],
                             o[4], o[5], o[6]);
                 });
     }
