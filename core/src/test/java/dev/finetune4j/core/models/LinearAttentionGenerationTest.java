@@ -10,7 +10,8 @@ import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -19,41 +20,58 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Generation through Qwen3.5's linear-attention layers, whose state replaces a KV cache: with the cache it equals
- * recomputing every prefix; a left-padded batch equals each prompt alone (the padding must leave the state at zero);
- * and a prompt longer than one kept state gives the same logits as transformers' definition does token by token
- * (checked through the cache: the prompt's last logits equal a pass fed one token at a time).
+ * Generation through recurrent layers, whose state replaces a KV cache (Qwen3.5's gated DeltaNet, Granite 4.0 H's
+ * Mamba-2): with the cache it equals recomputing every prefix; a left-padded batch equals each prompt alone (the
+ * padding must leave the state at zero); and a prompt longer than one kept state gives the same logits as the layers'
+ * definition does token by token (checked through the cache: the prompt's last logits equal a pass fed one token at
+ * a time).
  */
 class LinearAttentionGenerationTest {
 
-    private static LanguageModel randomModel() {
-        ObjectNode c = new ObjectMapper().createObjectNode();
-        c.put("model_type", "qwen3_5_text").put("vocab_size", 97).put("hidden_size", 32).put("intermediate_size", 48)
-                .put("num_hidden_layers", 4).put("num_attention_heads", 2).put("num_key_value_heads", 1)
-                .put("head_dim", 16).put("linear_num_key_heads", 1).put("linear_num_value_heads", 2)
-                .put("linear_key_head_dim", 8).put("linear_value_head_dim", 8).put("max_position_embeddings", 512);
-        LanguageModel lm = AutoModel.newCausalLM(c, TensorScope.detached(Device.cpu()));
-        SplittableRandom random = new SplittableRandom(5);
-        StateDicts.initNormal((Module) lm, 0.3, random);
-        // initNormal draws the matrices only: the filters, decays and time-step biases too, or the layers stay inert
-        for (var e : lm.stateDict().entrySet()) {
-            if (e.getKey().contains("conv1d") || e.getKey().endsWith("A_log") || e.getKey().endsWith("dt_bias")) {
-                Tensor t = e.getValue();
-                float[] values = new float[Math.toIntExact(t.numel())];
-                for (int i = 0; i < values.length; i++) {
-                    values[i] = (float) random.nextDouble(-0.8, 0.8);
-                }
-                try (var scope = TensorScope.open()) {
-                    t.backend().copy().copy(Tensor.of(values, t.shape().dims()), t);
+    /** The two hybrids, each with three recurrent layers and one attention layer. */
+    enum Hybrid {
+        QWEN35, GRANITE4_H;
+
+        LanguageModel randomModel() {
+            ObjectNode c = new ObjectMapper().createObjectNode();
+            c.put("vocab_size", 97).put("hidden_size", 32).put("num_hidden_layers", 4).put("num_attention_heads", 2)
+                    .put("num_key_value_heads", 1).put("max_position_embeddings", 512);
+            if (this == QWEN35) {
+                c.put("model_type", "qwen3_5_text").put("intermediate_size", 48).put("head_dim", 16)
+                        .put("linear_num_key_heads", 1).put("linear_num_value_heads", 2).put("linear_key_head_dim", 8)
+                        .put("linear_value_head_dim", 8);
+            } else {
+                c.put("model_type", "granitemoehybrid").put("shared_intermediate_size", 48).put("num_local_experts", 0)
+                        .put("mamba_n_heads", 4).put("mamba_n_groups", 2).put("mamba_d_state", 8)
+                        .put("embedding_multiplier", 4.0).put("residual_multiplier", 0.5).put("logits_scaling", 2.0);
+                c.putArray("layer_types").add("mamba").add("attention").add("mamba").add("mamba");
+            }
+            LanguageModel lm = AutoModel.newCausalLM(c, TensorScope.detached(Device.cpu()));
+            SplittableRandom random = new SplittableRandom(5);
+            StateDicts.initNormal((Module) lm, 0.3, random);
+            // initNormal draws the matrices only: the filters, decays, time steps and skips too, or the layers stay
+            // inert (or, with transformers' initial decays, forget within a token)
+            for (var e : lm.stateDict().entrySet()) {
+                String name = e.getKey();
+                if (name.contains("conv1d") || name.endsWith("A_log") || name.endsWith("dt_bias") || name.endsWith(".D")) {
+                    Tensor t = e.getValue();
+                    float[] values = new float[Math.toIntExact(t.numel())];
+                    for (int i = 0; i < values.length; i++) {
+                        values[i] = (float) random.nextDouble(-0.8, 0.8);
+                    }
+                    try (var scope = TensorScope.open()) {
+                        t.backend().copy().copy(Tensor.of(values, t.shape().dims()), t);
+                    }
                 }
             }
+            return lm;
         }
-        return lm;
     }
 
-    @Test
-    void cachedGenerationEqualsRecomputation() {
-        try (LanguageModel lm = randomModel()) {
+    @ParameterizedTest
+    @EnumSource(Hybrid.class)
+    void cachedGenerationEqualsRecomputation(Hybrid hybrid) {
+        try (LanguageModel lm = hybrid.randomModel()) {
             long[] prompt = {3, 14, 15, 92, 65, 35};
             long[] cached = Generator.generate(lm, prompt, GenerationConfig.greedy(12));
             long[] uncached = Generator.generate(lm, prompt,
@@ -63,9 +81,10 @@ class LinearAttentionGenerationTest {
     }
 
     /** A left-padded row's logits equal the prompt's alone: the padding leaves the state at zero. */
-    @Test
-    void leftPaddingLeavesTheStateAtZero() {
-        try (LanguageModel lm = randomModel()) {
+    @ParameterizedTest
+    @EnumSource(Hybrid.class)
+    void leftPaddingLeavesTheStateAtZero(Hybrid hybrid) {
+        try (LanguageModel lm = hybrid.randomModel()) {
             long[] prompt = {26, 53, 58, 7};
             long[][] padded = {{5, 5, 5, 26, 53, 58, 7}};
             long[][] mask = {{0, 0, 0, 1, 1, 1, 1}};
@@ -77,9 +96,10 @@ class LinearAttentionGenerationTest {
         }
     }
 
-    @Test
-    void leftPaddedBatchEqualsEachPromptAlone() {
-        try (LanguageModel lm = randomModel()) {
+    @ParameterizedTest
+    @EnumSource(Hybrid.class)
+    void leftPaddedBatchEqualsEachPromptAlone(Hybrid hybrid) {
+        try (LanguageModel lm = hybrid.randomModel()) {
             long[][] prompts = {{3, 14, 15, 92, 65, 35, 89, 79}, {26, 53}, {58, 97 - 1, 23, 84}};
             long[][] batched = Generator.generate(lm, prompts, GenerationConfig.greedy(7));
             for (int i = 0; i < prompts.length; i++) {
@@ -88,9 +108,10 @@ class LinearAttentionGenerationTest {
         }
     }
 
-    @Test
-    void longPromptLogitsEqualTokenByTokenFeeding() {
-        try (LanguageModel lm = randomModel(); var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+    @ParameterizedTest
+    @EnumSource(Hybrid.class)
+    void longPromptLogitsEqualTokenByTokenFeeding(Hybrid hybrid) {
+        try (LanguageModel lm = hybrid.randomModel(); var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
             long[][] ids = new long[1][150];
             for (int i = 0; i < ids[0].length; i++) {
                 ids[0][i] = (i * 37L + 11) % 97;

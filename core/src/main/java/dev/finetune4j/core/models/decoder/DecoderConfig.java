@@ -60,7 +60,8 @@ import java.util.Set;
  * @param denseMlp where a dense layer's MLP sits and what its projections are called
  * @param attentionSinks whether each attention head has a learned sink logit ({@code self_attn.sinks}, gpt-oss)
  * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss; null for a dense model
- * @param linearAttention Qwen3.5's gated DeltaNet layers; null when every layer is self-attention
+ * @param linearAttention Qwen3.5's gated DeltaNet layers; null when no layer is one
+ * @param mamba Granite 4.0 H's Mamba-2 layers; null when no layer is one
  * @param attentionOutputGate whether {@code q_proj} also makes a per-head gate whose sigmoid scales the attention's
  *                            output before {@code o_proj} (Qwen3.5)
  */
@@ -73,7 +74,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             int slidingWindow, boolean[] slidingLayers, boolean[] ropeLayers, boolean gemmaNorms,
                             EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
                             boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe,
-                            LinearAttentionConfig linearAttention, boolean attentionOutputGate) {
+                            LinearAttentionConfig linearAttention, MambaConfig mamba,
+                            boolean attentionOutputGate) {
 
     /** Where a decoder scales its input by {@link Multipliers#embedding}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
@@ -159,6 +161,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         require(ropeLayers.length == numHiddenLayers, "no_rope_layers (one per layer)", ropeLayers.length);
         require(linearAttention == null || linearAttention.layers().length == numHiddenLayers,
                 "layer_types (one per layer)", linearAttention == null ? 0 : linearAttention.layers().length);
+        require(mamba == null || mamba.layers().length == numHiddenLayers, "layer_types (one per layer)",
+                mamba == null ? 0 : mamba.layers().length);
     }
 
     /**
@@ -175,7 +179,9 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         long mlp = 3 * h * intermediateSize;
         long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
         for (int i = 0; i < numHiddenLayers; i++) {
-            count += (isLinearAttention(i) ? linearAttention.parameterCount(h) : attention) + (isSparse(i) ? 0 : mlp);
+            long mixer = isLinearAttention(i) ? linearAttention.parameterCount(h)
+                    : isMamba(i) ? mamba.parameterCount(h) : attention;
+            count += mixer + (isSparse(i) ? 0 : mlp);
         }
         return count + (moe == null ? 0 : moe.parameterCount(h));
     }
@@ -198,6 +204,26 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
      */
     public boolean isLinearAttention(int layer) {
         return linearAttention != null && linearAttention.layers()[layer];
+    }
+
+    /**
+     * Whether layer {@code layer} mixes tokens by a Mamba-2 state space ({@code mamba}) instead of self-attention.
+     *
+     * @param layer the layer's index
+     * @return true for a Mamba-2 layer of Granite 4.0 H
+     */
+    public boolean isMamba(int layer) {
+        return mamba != null && mamba.layers()[layer];
+    }
+
+    /**
+     * Whether some layers keep a recurrent state instead of keys and values (gated DeltaNet or Mamba-2 layers):
+     * their generations carry that state, and packed sequences cannot pass them.
+     *
+     * @return true for Qwen3.5 and Granite 4.0 H
+     */
+    public boolean hasRecurrentLayers() {
+        return linearAttention != null || mamba != null;
     }
 
     /**
@@ -246,6 +272,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         double partialRotary = JsonFields.number(ropeParams.has("partial_rotary_factor") ? ropeParams : c,
                 "partial_rotary_factor", 1.0, f -> f > 0 && f <= 1, "in (0, 1]", at);
         refuseUnsupported(c, type, layers);
+        boolean[] mambaLayers = graniteHybrid ? GraniteHybridLayers.mambaLayers(c, layers) : new boolean[layers];
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
         SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers, ropeLayers);
@@ -301,7 +328,17 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) ? MoeConfig.fromJson(c, type, layers) : null,
                 qwen35 ? LinearAttentionConfig.fromJson(c, layers) : null,
+                anyOf(mambaLayers) ? MambaConfig.fromJson(c, mambaLayers, hidden) : null,
                 qwen35);
+    }
+
+    private static boolean anyOf(boolean[] flags) {
+        for (boolean f : flags) {
+            if (f) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Variants of the families that finetune4j does not implement, refused with what to load instead. */
@@ -317,7 +354,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     + "clip_qkv to null)");
         }
         if (type.equals(GraniteHybridLayers.MODEL_TYPE)) {
-            GraniteHybridLayers.requireAttentionOnly(c, layers);
+            GraniteHybridLayers.requireDense(c);
         }
         if (LinearAttentionConfig.appliesTo(type) && !c.path("hidden_act").asText("silu").equals("silu")) {
             throw new IllegalArgumentException(at + ": hidden_act = " + c.get("hidden_act") + " is not supported for "

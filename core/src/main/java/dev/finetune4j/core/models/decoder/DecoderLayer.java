@@ -19,14 +19,15 @@ import dev.finetune4j.core.tensor.TensorScope;
  * </ul>
  * Granite scales each sub-block's output by {@code residual_multiplier} before adding it. The MLP is a
  * {@link SparseMoeBlock} in the sparse layers of a mixture of experts. Qwen3.5's linear-attention layers mix tokens
- * with a {@link GatedDeltaNet} ({@code linear_attn}) in place of self-attention ({@code self_attn}).
+ * with a {@link GatedDeltaNet} ({@code linear_attn}), Granite 4.0 H's Mamba-2 layers with a {@link Mamba2Mixer}
+ * ({@code mamba}), in place of self-attention ({@code self_attn}).
  */
 public final class DecoderLayer extends Module {
     private final NormPlacement norms;
     private final float residualMultiplier;
     /** The MLP's name: {@code mlp}, Mixtral's {@code block_sparse_moe}, or Granite 4's {@code shared_mlp}. */
     private final String mlp;
-    /** The token mixer's name: {@code self_attn}, or {@code linear_attn} in Qwen3.5's linear-attention layers. */
+    /** The token mixer's name: {@code self_attn}, {@code linear_attn} (Qwen3.5) or {@code mamba} (Granite 4.0 H). */
     private final String mixer;
 
     /**
@@ -40,9 +41,16 @@ public final class DecoderLayer extends Module {
     public DecoderLayer(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int index) {
         this.norms = c.norms();
         this.residualMultiplier = c.multipliers().residual();
-        this.mixer = c.isLinearAttention(index) ? "linear_attn" : "self_attn";
-        registerChild(mixer, c.isLinearAttention(index) ? new GatedDeltaNet(scope, c, index)
-                : new DecoderAttention(scope, c, rotary, index));
+        if (c.isLinearAttention(index)) {
+            this.mixer = "linear_attn";
+            registerChild(mixer, new GatedDeltaNet(scope, c, index));
+        } else if (c.isMamba(index)) {
+            this.mixer = "mamba";
+            registerChild(mixer, new Mamba2Mixer(scope, c, index));
+        } else {
+            this.mixer = "self_attn";
+            registerChild(mixer, new DecoderAttention(scope, c, rotary, index));
+        }
         this.mlp = c.isSparse(index) ? c.moe().naming().block() : c.denseMlp().module();
         registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));
         if (norms != NormPlacement.POST) {

@@ -133,7 +133,7 @@ public final class DecoderModel extends LanguageModel {
         rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device());
         localRotary.table(ctx.positions(), ctx.sequenceLengths(), x.device());
         Tensor input = config.embeddingScale() == DecoderConfig.EmbeddingScale.INPUT ? scaled(x) : x;
-        ForwardContext pass = config.linearAttention() == null ? ctx : ctx.withPaddingKeep(GatedDeltaNet.paddingKeep(ctx, x));
+        ForwardContext pass = !config.hasRecurrentLayers() ? ctx : ctx.withPaddingKeep(RecurrentLayers.paddingKeep(ctx, x));
         Tensor h = forwardLayers(layers, input, pass, (layer, in) -> layer.forward(in, pass));
         return ((RmsNorm) backbone().child("norm")).forward(h);
     }
@@ -184,10 +184,10 @@ public final class DecoderModel extends LanguageModel {
         return config.multipliers().logitsScaling();
     }
 
-    /** Qwen3.5's gated DeltaNet layers. */
+    /** Qwen3.5's gated DeltaNet layers, Granite 4.0 H's Mamba-2 layers. */
     @Override
     public boolean hasRecurrentLayers() {
-        return config.linearAttention() != null;
+        return config.hasRecurrentLayers();
     }
 
     /** Phi-3's longrope: the first pass past the pretrained length, with the cache still within it. */

@@ -50,7 +50,7 @@ final class GatedDeltaNet extends Module implements Block {
         registerChild("in_proj_z", new Linear(scope, hidden, config.valueDim(), false));
         registerChild("in_proj_b", new Linear(scope, hidden, config.numValueHeads(), false));
         registerChild("in_proj_a", new Linear(scope, hidden, config.numValueHeads(), false));
-        registerChild("conv1d", new CausalConv1d(scope, config.convDim(), config.convKernel()));
+        registerChild("conv1d", new CausalConv1d(scope, config.convDim(), config.convKernel(), false));
         registerParameter("A_log", Tensor.zeros(scope, DType.F32, Shape.of(config.numValueHeads())));
         registerParameter("dt_bias", Tensor.zeros(scope, DType.F32, Shape.of(config.numValueHeads())));
         registerChild("norm", new RmsNorm(scope, config.valueHeadDim(), c.rmsNormEps()));
@@ -60,29 +60,23 @@ final class GatedDeltaNet extends Module implements Block {
     /** x: (B, T, C) -> (B, T, C). */
     @Override
     public Tensor forward(Tensor x, ForwardContext ctx) {
-        if (ctx.mask().segments() != null) {
-            throw new IllegalArgumentException("packed sequences cannot pass a linear-attention layer (layer " + layerIndex
-                    + "): its recurrent state would carry one example into the next; train Qwen3.5 without packing");
-        }
+        RecurrentLayers.requireUnpacked(ctx, layerIndex);
         int b = x.dim(0);
         int t = x.dim(1);
         int heads = config.numValueHeads();
         Tensor in = ctx.paddingKeep() == null ? x : Elementwise.mul(x, ctx.paddingKeep());
         Tensor qkv = layer("in_proj_qkv").forward(in);
         KvCache cache = ctx.cache();
-        Tensor[] state = cache == null ? null : cache.recurrentState(layerIndex);
-        if (cache != null && state == null) {
-            state = newState(b, x);
-        }
         CausalConv1d conv = (CausalConv1d) child("conv1d");
+        Tensor[] state = RecurrentLayers.state(cache, layerIndex, x, conv, heads, config.keyHeadDim(),
+                config.valueHeadDim());
         Tensor mixed = conv.forward(qkv, state == null ? null : state[0]);
-        if (state != null) {
-            keepLastInputs(state[0], qkv, conv.kernel());
-        }
         int kd = config.keyDim();
-        Tensor q = perValueHead(l2Normalised(mixed.slice(2, 0, kd).reshape(b, t, config.numKeyHeads(), config.keyHeadDim())));
+        Tensor q = RecurrentLayers.perHead(l2Normalised(mixed.slice(2, 0, kd)
+                .reshape(b, t, config.numKeyHeads(), config.keyHeadDim())), heads);
         q = Elementwise.scale(q, (float) (1 / Math.sqrt(config.keyHeadDim())));
-        Tensor k = perValueHead(l2Normalised(mixed.slice(2, kd, 2 * kd).reshape(b, t, config.numKeyHeads(), config.keyHeadDim())));
+        Tensor k = RecurrentLayers.perHead(l2Normalised(mixed.slice(2, kd, 2 * kd)
+                .reshape(b, t, config.numKeyHeads(), config.keyHeadDim())), heads);
         Tensor v = mixed.slice(2, 2 * kd, config.convDim()).reshape(b, t, heads, config.valueHeadDim());
         Tensor beta = Activations.apply(Activations.Kind.SIGMOID, layer("in_proj_b").forward(in));
         Tensor a = layer("in_proj_a").forward(in);
@@ -102,72 +96,9 @@ final class GatedDeltaNet extends Module implements Block {
         return layer("out_proj").forward(gated.reshape(b, t, config.valueDim()));
     }
 
-    /**
-     * The (B, T, 1) factors that zero the padded new tokens of a pass before the linear-attention layers, as
-     * transformers zeroes them when a pass of several tokens holds padding (a left-padded prompt then leaves the state
-     * at zero until its first real token); null when there is none. Made once per pass, for every such layer.
-     *
-     * @param ctx the pass's context
-     * @param x the layers' input, (B, T, C), for its device
-     * @return the factors, or null
-     */
-    static Tensor paddingKeep(ForwardContext ctx, Tensor x) {
-        boolean[][] valid = ctx.mask().keyValid();
-        int t = x.dim(1);
-        if (valid == null || t == 1) {
-            return null;
-        }
-        int b = x.dim(0);
-        float[] keep = new float[b * t];
-        boolean padded = false;
-        for (int i = 0; i < b; i++) {
-            int first = valid[i].length - t; // the new tokens are the last T of the S key positions
-            for (int j = 0; j < t; j++) {
-                keep[i * t + j] = valid[i][first + j] ? 1f : 0f;
-                padded |= !valid[i][first + j];
-            }
-        }
-        return padded ? Tensor.of(x.device(), TensorScope.current(), keep, Shape.of(b, t, 1)) : null;
-    }
-
     /** x / sqrt(sum(x^2) + 1e-6) over the last dimension. */
     private static Tensor l2Normalised(Tensor x) {
         Tensor squares = Reductions.sum(Elementwise.mul(x, x), x.rank() - 1, true);
         return Elementwise.div(x, Elementwise.sqrt(Elementwise.addScalar(squares, L2_EPS)));
-    }
-
-    /** (B, T, Hk, D) -> (B, T, Hv, D), each key head repeated for the value heads of its group (repeat_interleave). */
-    private Tensor perValueHead(Tensor x) {
-        int group = config.numValueHeads() / config.numKeyHeads();
-        if (group == 1) {
-            return x;
-        }
-        int b = x.dim(0);
-        int t = x.dim(1);
-        int d = x.dim(3);
-        return x.reshape(b, t, config.numKeyHeads(), 1, d).expand(Shape.of(b, t, config.numKeyHeads(), group, d))
-                .reshape(b, t, config.numValueHeads(), d);
-    }
-
-    /** A generation's first pass: zero past inputs and a zero state, in the scope current now (the cache's). */
-    private Tensor[] newState(int b, Tensor like) {
-        TensorScope scope = TensorScope.current();
-        return new Tensor[]{
-                Tensor.zeros(scope, like.device(), DType.F32, Shape.of(b, config.convKernel() - 1, config.convDim())),
-                Tensor.zeros(scope, like.device(), DType.F32,
-                        Shape.of(b, config.numValueHeads(), config.keyHeadDim(), config.valueHeadDim()))};
-    }
-
-    /** Replaces {@code past} (B, K - 1, C) by the last K - 1 inputs of past followed by {@code x} (B, T, C). */
-    private static void keepLastInputs(Tensor past, Tensor x, int kernel) {
-        int keep = kernel - 1;
-        if (keep == 0) {
-            return;
-        }
-        try (var ng = Autograd.noGrad()) {
-            Tensor all = Concat.cat(1, past, x.detach().to(DType.F32));
-            Tensor last = all.slice(1, all.dim(1) - keep, all.dim(1)).contiguous();
-            past.backend().copy().copy(last, past);
-        }
     }
 }

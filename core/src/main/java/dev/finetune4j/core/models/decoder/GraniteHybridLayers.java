@@ -4,10 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
 
+import java.util.Arrays;
+
 /**
- * What finetune4j loads of Granite 4's {@code granitemoehybrid} configs: the models whose every layer is attention
- * and whose MLP is dense (granite-4.0-micro, granite-4.0-1b, granite-4.0-350m). The hybrid models interleave
- * Mamba-2 layers and add a mixture of experts (granite-4.0-h-*), which are refused here with what to use instead.
+ * What finetune4j loads of Granite 4's {@code granitemoehybrid} configs: the models whose MLP is dense, with
+ * attention layers only (granite-4.0-micro, -1b, -350m) or Mamba-2 layers among them (granite-4.0-h-micro, -h-1b,
+ * -h-350m). The models that add a mixture of experts (granite-4.0-h-tiny, -h-small) are refused with what to use
+ * instead.
  */
 final class GraniteHybridLayers {
     static final String MODEL_TYPE = "granitemoehybrid";
@@ -16,19 +19,21 @@ final class GraniteHybridLayers {
     }
 
     /**
-     * Checks that every layer is attention ({@code layer_types}, or the older {@code layers_block_type}; transformers'
-     * default, when neither is given, is Mamba-2 throughout) and that there are no experts.
+     * Which layers are Mamba-2 layers: {@code layer_types} (or the older {@code layers_block_type}) lists
+     * {@code mamba} (or {@code linear_attention}) and {@code attention} (or {@code full_attention}); without either,
+     * every layer is Mamba-2, transformers' default.
      *
      * @param c the parsed config.json
      * @param layerCount {@code num_hidden_layers}
+     * @return per layer, whether it is a Mamba-2 layer
      */
-    static void requireAttentionOnly(JsonNode c, int layerCount) {
+    static boolean[] mambaLayers(JsonNode c, int layerCount) {
         String at = "config.json";
+        boolean[] mamba = new boolean[layerCount];
         JsonNode types = c.has("layer_types") ? c.get("layer_types") : c.path("layers_block_type");
         if (!types.isArray()) {
-            throw new IllegalArgumentException(at + ": a granitemoehybrid config without 'layer_types' means Mamba-2 "
-                    + "layers throughout, which finetune4j does not implement; it loads the attention-only Granite 4.0 "
-                    + "models (granite-4.0-micro, -1b, -350m), whose config lists every layer as \"attention\"");
+            Arrays.fill(mamba, true);
+            return mamba;
         }
         if (types.size() != layerCount) {
             throw new IllegalArgumentException(at + ": 'layer_types' lists " + types.size() + " layers, but "
@@ -36,40 +41,47 @@ final class GraniteHybridLayers {
         }
         for (int i = 0; i < layerCount; i++) {
             String type = types.get(i).asText();
-            if (type.equals("mamba") || type.equals("linear_attention")) {
-                throw new IllegalArgumentException(at + ": layer " + i + " is a Mamba-2 layer ('" + type + "'): the "
-                        + "hybrid Granite 4.0 H models are not supported; finetune4j loads the attention-only Granite 4.0 "
-                        + "models (granite-4.0-micro, -1b, -350m)");
-            }
-            if (!type.equals("attention") && !type.equals("full_attention")) {
+            mamba[i] = type.equals("mamba") || type.equals("linear_attention");
+            if (!mamba[i] && !type.equals("attention") && !type.equals("full_attention")) {
                 throw new IllegalArgumentException(at + ": 'layer_types'[" + i + "] = " + types.get(i)
                         + " is not one of \"attention\" (or \"full_attention\"), \"mamba\" (or \"linear_attention\")");
             }
         }
+        return mamba;
+    }
+
+    /**
+     * Refuses a mixture of experts beside the shared MLP ({@code num_local_experts} > 0).
+     *
+     * @param c the parsed config.json
+     */
+    static void requireDense(JsonNode c) {
+        String at = "config.json";
         // GraniteMoeHybridConfig's default is 8 experts: a config must say 0 for a dense model
         int experts = JsonFields.integer(c, "num_local_experts", 8, 0, ConfigLimits.EXPERTS, at);
         if (experts > 0) {
             throw new IllegalArgumentException(at + ": num_local_experts = " + experts + " (a mixture of experts beside "
-                    + "the shared MLP, as the Granite 4.0 H models have) is not supported; finetune4j loads the dense "
-                    + "Granite 4.0 models, whose config says num_local_experts: 0");
+                    + "the shared MLP, as granite-4.0-h-tiny and -h-small have) is not supported; finetune4j loads the "
+                    + "dense Granite 4.0 models (granite-4.0-micro, -1b, -350m and their -h- hybrids), whose config "
+                    + "says num_local_experts: 0");
         }
     }
 
     /**
-     * Whether the layers rotate queries and keys: {@code position_embedding_type} "rope", or none at all when it is
-     * null (transformers' default).
+     * Whether the attention layers rotate queries and keys: {@code position_embedding_type} "rope"; null (transformers'
+     * default) or "nope" means no position encoding at all.
      *
      * @param c the parsed config.json
      * @return true for rotary embeddings, false for none
      */
     static boolean rotary(JsonNode c) {
         JsonNode type = c.path("position_embedding_type");
-        if (type.isMissingNode() || type.isNull()) {
+        if (type.isMissingNode() || type.isNull() || type.asText().equals("nope")) {
             return false;
         }
         if (!type.asText().equals("rope")) {
-            throw new IllegalArgumentException("config.json: position_embedding_type = " + type + " must be \"rope\" "
-                    + "or null (no position encoding)");
+            throw new IllegalArgumentException("config.json: position_embedding_type = " + type + " must be \"rope\", "
+                    + "\"nope\" or null (no position encoding)");
         }
         return true;
     }

@@ -365,7 +365,7 @@ class FamilyConfigTest {
     }
 
     @Test
-    void graniteFourLoadsItsAttentionOnlyDenseModelsAndRefusesTheHybrids() {
+    void graniteFourLoadsItsDenseModelsAndRefusesTheMixtures() {
         ObjectNode json = base("granitemoehybrid", 2).put("shared_intermediate_size", 80).put("num_local_experts", 0)
                 .put("embedding_multiplier", 12.0).put("residual_multiplier", 0.22).put("attention_multiplier", 0.0078125)
                 .put("logits_scaling", 16.0).put("position_embedding_type", "rope");
@@ -373,20 +373,38 @@ class FamilyConfigTest {
         DecoderConfig c = DecoderConfig.fromJson(json);
         assertEquals(80, c.intermediateSize(), "the dense MLP is shared_intermediate_size wide");
         assertEquals(null, c.moe(), "no mixture");
+        assertEquals(null, c.mamba(), "attention only");
         assertEquals(DenseMlp.GRANITE_SHARED, c.denseMlp());
         assertEquals(new DecoderConfig.Multipliers(12f, 0.22f, 16f), c.multipliers());
         assertEquals(0.0078125f, c.attentionScale(), 0f);
         assertArrayEquals(new boolean[]{true, true}, c.ropeLayers());
         assertArrayEquals(new boolean[2], DecoderConfig.fromJson(json.deepCopy().putNull("position_embedding_type"))
                 .ropeLayers(), "no position encoding at all by default");
+        assertArrayEquals(new boolean[2], DecoderConfig.fromJson(json.deepCopy().put("position_embedding_type", "nope"))
+                .ropeLayers(), "nor with \"nope\"");
 
-        ObjectNode hybrid = json.deepCopy();
+        ObjectNode hybrid = json.deepCopy().put("mamba_n_heads", 8).put("mamba_d_state", 16).put("mamba_n_groups", 2);
         hybrid.putArray("layer_types").add("mamba").add("attention");
-        assertRefused(hybrid, "layer 0 is a Mamba-2 layer");
-        ObjectNode untyped = json.deepCopy();
+        MambaConfig mamba = DecoderConfig.fromJson(hybrid).mamba();
+        assertArrayEquals(new boolean[]{true, false}, mamba.layers());
+        // hidden 64, mamba_expand 2 by default: 8 heads of 16 ("auto"), the convolution over x, B and C
+        assertEquals(16, mamba.headDim());
+        assertEquals(128 + 2 * 2 * 16, mamba.convDim());
+        assertEquals(128 + mamba.convDim() + 8, mamba.projectionDim());
+        assertEquals(true, mamba.convBias());
+        ObjectNode untyped = hybrid.deepCopy();
         untyped.remove("layer_types");
-        assertRefused(untyped, "Mamba-2 layers throughout");
-        ObjectNode experts = json.deepCopy();
+        assertArrayEquals(new boolean[]{true, true}, DecoderConfig.fromJson(untyped).mamba().layers(),
+                "Mamba-2 throughout without layer_types, as transformers' default");
+        assertRefused(hybrid.deepCopy().put("mamba_d_head", 6), "mamba_n_heads 8 x mamba_d_head 6 must be");
+        assertRefused(hybrid.deepCopy().put("mamba_n_groups", 3), "mamba_n_groups 3 must divide");
+        ObjectNode savedLimit = hybrid.deepCopy();
+        savedLimit.putArray("time_step_limit").add(0.0).addObject().put("__float__", "Infinity");
+        assertEquals(8, DecoderConfig.fromJson(savedLimit).mamba().numHeads(), "the default limit as save_pretrained writes it");
+        ObjectNode clamped = hybrid.deepCopy();
+        clamped.putArray("time_step_limit").add(0.001).add(0.1);
+        assertRefused(clamped, "time_step_limit");
+        ObjectNode experts = hybrid.deepCopy();
         experts.remove("num_local_experts");
         assertRefused(experts, "num_local_experts = 8");
         assertRefused(json.deepCopy().put("position_embedding_type", "alibi"), "position_embedding_type");

@@ -1,0 +1,107 @@
+package dev.finetune4j.core.models.decoder;
+
+import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.autograd.Elementwise;
+import dev.finetune4j.core.autograd.LinearAttention;
+import dev.finetune4j.core.autograd.Precision;
+import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
+import dev.finetune4j.core.nn.Block;
+import dev.finetune4j.core.nn.ForwardContext;
+import dev.finetune4j.core.nn.KvCache;
+import dev.finetune4j.core.nn.Linear;
+import dev.finetune4j.core.nn.Module;
+import dev.finetune4j.core.nn.RmsNorm;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
+import dev.finetune4j.core.tensor.Tensor;
+import dev.finetune4j.core.tensor.TensorScope;
+
+/**
+ * Granite 4.0 H's Mamba-2 layer ({@code mamba}; Dao and Gu 2024), as transformers' {@code GraniteMoeHybridMambaLayer}
+ * computes it: {@code in_proj} gives the gate z, the convolution's channels (x, then each group's B and C) and one
+ * time step per head; a short causal convolution with a bias and SiLU over x, B and C; per head h, with
+ * {@code dt = softplus(dt + dt_bias)} and {@code A = -exp(A_log)}, the state S (stateSize, headDim) evolves as
+ * {@code S = exp(dt A) S + dt B x^T} and reads {@code y = S^T C + D x} (B and C shared by the heads of a group); then
+ * {@code norm} of {@code y silu(z)} over the whole inner width, and {@code out_proj}. The recurrence is
+ * {@link StateUpdate#ADDITIVE}'s, with B as the keys, C as the queries, x as the values and dt as the write
+ * strength. A generation's {@link KvCache} carries the convolution's last inputs and the state.
+ */
+final class Mamba2Mixer extends Module implements Block {
+    private final MambaConfig config;
+    private final int layerIndex;
+
+    /**
+     * The layer's projections, zero until loaded; {@code A_log}, {@code D} and {@code dt_bias} as transformers
+     * constructs them ({@code log(1..heads)}, ones and ones).
+     *
+     * @param scope owns the weights
+     * @param c the model's configuration
+     * @param layerIndex the layer's index, which selects its state in a generation's cache
+     */
+    Mamba2Mixer(TensorScope scope, DecoderConfig c, int layerIndex) {
+        this.config = c.mamba();
+        this.layerIndex = layerIndex;
+        int hidden = c.hiddenSize();
+        int heads = config.numHeads();
+        registerChild("in_proj", new Linear(scope, hidden, config.projectionDim(), config.projBias()));
+        registerChild("conv1d", new CausalConv1d(scope, config.convDim(), config.convKernel(), config.convBias()));
+        float[] logA = new float[heads];
+        float[] ones = new float[heads];
+        for (int h = 0; h < heads; h++) {
+            logA[h] = (float) Math.log(h + 1);
+            ones[h] = 1f;
+        }
+        registerParameter("A_log", Tensor.of(scope, logA, heads));
+        registerParameter("D", Tensor.of(scope, ones, heads));
+        registerParameter("dt_bias", Tensor.of(scope, ones.clone(), heads));
+        registerChild("norm", new RmsNorm(scope, config.innerDim(), c.rmsNormEps()));
+        registerChild("out_proj", new Linear(scope, config.innerDim(), hidden, config.projBias()));
+    }
+
+    /** x: (B, T, C) -> (B, T, C). */
+    @Override
+    public Tensor forward(Tensor x, ForwardContext ctx) {
+        RecurrentLayers.requireUnpacked(ctx, layerIndex);
+        int b = x.dim(0);
+        int t = x.dim(1);
+        int heads = config.numHeads();
+        int inner = config.innerDim();
+        int groupWidth = config.numGroups() * config.stateSize();
+        Tensor keep = ctx.paddingKeep();
+        Tensor projected = layer("in_proj").forward(keep == null ? x : Elementwise.mul(x, keep));
+        Tensor z = projected.slice(2, 0, inner);
+        Tensor xbc = projected.slice(2, inner, inner + config.convDim());
+        Tensor dtRaw = projected.slice(2, inner + config.convDim(), config.projectionDim());
+        KvCache cache = ctx.cache();
+        CausalConv1d conv = (CausalConv1d) child("conv1d");
+        Tensor[] state = RecurrentLayers.state(cache, layerIndex, x, conv, heads, config.stateSize(), config.headDim());
+        Tensor mixed = conv.forward(xbc, state == null ? null : state[0]);
+        if (keep != null) {
+            mixed = Elementwise.mul(mixed, keep); // transformers zeroes the padded tokens again after the convolution
+        }
+        Tensor xs = mixed.slice(2, 0, inner).reshape(b, t, heads, config.headDim());
+        Tensor keys = RecurrentLayers.perHead(mixed.slice(2, inner, inner + groupWidth)
+                .reshape(b, t, config.numGroups(), config.stateSize()), heads);
+        Tensor queries = RecurrentLayers.perHead(mixed.slice(2, inner + groupWidth, config.convDim())
+                .reshape(b, t, config.numGroups(), config.stateSize()), heads);
+        Tensor dt;
+        Tensor g;
+        // the time steps and decays in float32 under any precision, as transformers computes them
+        try (var f32 = Precision.F32.use()) {
+            dt = Activations.apply(Activations.Kind.SOFTPLUS, Elementwise.add(dtRaw, parameter("dt_bias")));
+            g = Elementwise.mul(dt, Elementwise.scale(Elementwise.exp(parameter("A_log")), -1f));
+        }
+        Tensor o = LinearAttention.gatedRule(StateUpdate.ADDITIVE, queries, keys, xs, g, dt,
+                state == null ? null : state[1]);
+        if (cache != null) {
+            cache.advanceRecurrent(layerIndex, state, t);
+        }
+        Tensor y = Elementwise.add(o, Elementwise.mul(xs, parameter("D").reshape(1, 1, heads, 1)));
+        Tensor gated;
+        try (var f32 = Precision.F32.use()) {
+            gated = Elementwise.mul(y.reshape(b, t, inner).to(DType.F32),
+                    Activations.apply(Activations.Kind.SILU, z.to(DType.F32)));
+        }
+        return layer("out_proj").forward(layer("norm").forward(gated));
+    }
+}
