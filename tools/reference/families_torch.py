@@ -2,7 +2,8 @@
 torch >= 2.5; this machine has Debian's torch 1.13).
 
 A plain-PyTorch (float32, CPU, eager) re-implementation of the causal-LM forward pass of gemma, gemma2,
-gemma3_text, phi3, mistral, qwen2, granite, granitemoehybrid (Granite 4's attention-only dense models), olmo2,
+gemma3_text, phi3, mistral, qwen2, granite, granitemoehybrid (Granite 4's attention-only dense models here; its
+Mamba-2 hybrids, Granite 4.0 H, in granite4_hybrid_torch.py), olmo2,
 olmo3, smollm3, the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe and gpt_oss (and, for checking, llama
 and qwen3), plus Qwen3.5's hybrid of gated DeltaNet and gated attention (qwen3_5_text and its mixture of experts
 qwen3_5_moe_text, in qwen3_5_torch.py, which this script runs for the folders qwen3_5, qwen3_5_vl, qwen3_5_moe and
@@ -29,10 +30,14 @@ long_input_ids (1, 150), long_logits and grad_long.NAME; qwen3_5_vl holds the sa
 Qwen3_5ForConditionalGeneration (model.language_model.*, a few vision and mtp tensors) and no reference file: it must
 load to qwen3_5's logits (qwen3_5_torch.py's docstring lists its rules and their sources). qwen3_5_moe is the MoE
 folders' kind (aux_loss, grad.NAME, aux_grad.NAME) for Qwen3.5-MoE, and qwen3_5_moe_vl its
-Qwen3_5MoeForConditionalGeneration twin, which must load to qwen3_5_moe's logits.
+Qwen3_5MoeForConditionalGeneration twin, which must load to qwen3_5_moe's logits. granite4_h and granite4_h_moe
+(Granite 4.0 H: Mamba-2 and attention layers, dense or with experts beside the shared MLP) come from
+granite4_hybrid_torch.py, whose docstring lists its rules; they hold qwen3_5's kinds of tensors plus
+left_attention_mask and logits_left_padded.
 tools/reference/verify_with_transformers.py recomputes them with real transformers where it is installed.
 """
 import argparse
+import importlib
 import json
 import math
 import os
@@ -128,6 +133,21 @@ TRANSFORMERS_SOURCE = {
                   "models/qwen3_vl_moe/modeling_qwen3_vl_moe.py (Qwen3VLMoeTextTopKRouter)",
                   "conversion_mapping.py (qwen3_5_moe_text: qwen3_5_text's PrefixChange plus qwen2_moe's expert "
                   "fusion)"]},
+    "granitemoehybrid_mamba_files": {
+        "from": TRANSFORMERS_517_WHEEL,
+        "files": ["models/granitemoehybrid/configuration_granitemoehybrid.py (layer_types remap, mamba_d_head auto, "
+                  "time_step_limit, validate_architecture)",
+                  "models/granitemoehybrid/modeling_granitemoehybrid.py and modular_granitemoehybrid.py "
+                  "(GraniteMoeHybridMambaLayer.forward, apply_mask_to_padding_states, causal_conv1d_fn, "
+                  "causal_conv1d_update, mamba2_chunk_scan, mamba2_selective_state_update, "
+                  "GraniteMoeHybridRMSNormGated, GraniteMoeHybridTopKRouter, GraniteMoeHybridExperts, "
+                  "GraniteMoeHybridMoE, GraniteMoeHybridDecoderLayer, GraniteMoeHybridModel, "
+                  "GraniteMoeHybridForCausalLM)",
+                  "masking_utils.py (create_recurrent_attention_mask)",
+                  "cache_utils.py (LinearAttentionLayer.update_conv_state, update_recurrent_state)",
+                  "conversion_mapping.py (granitemoehybrid -> granitemoe: block_sparse_moe.input_linear / "
+                  "output_linear / router.layer renamed to experts.gate_up_proj / experts.down_proj / router)",
+                  "configuration_utils.py (remap_legacy_layer_types, to_diff_dict, _encode_special_floats)"]},
     "gpt_oss_v5_files_by_index_id": {
         "modular_gpt_oss.py (commit 0261a467116de4a9103b58200f9d82f8fb5a0e86)": "29271729019",
         "configuration_gpt_oss.py (@strict dataclass)": "51803109634",
@@ -480,6 +500,8 @@ class SparseMoe:
 # The model.
 # ----------------------------------------------------------------------------------------------------------
 class CausalLM(SparseMoe):
+    MIXERS = LAYER_TYPES  # the layer types whose token mixer this class computes (a subclass adds its own)
+
     def __init__(self, config, weights):
         self.c, self.w = config, weights
         self.family = config["model_type"]
@@ -488,9 +510,9 @@ class CausalLM(SparseMoe):
         self.head_dim = head_dim_of(config)
         self.eps = config["rms_norm_eps"]
         self.layer_types = layer_types_of(config)
-        if not set(self.layer_types).issubset(LAYER_TYPES):  # granitemoehybrid's Mamba-2 layers: linear_attention
-            raise ValueError(f"layer types {sorted(set(self.layer_types) - set(LAYER_TYPES))} are not re-implemented "
-                             "here; only attention layers are")
+        if not set(self.layer_types).issubset(self.MIXERS):  # granitemoehybrid's Mamba-2 layers: linear_attention
+            raise ValueError(f"layer types {sorted(set(self.layer_types) - set(self.MIXERS))} are not re-implemented "
+                             f"by {type(self).__name__}; granite4_hybrid_torch.GraniteHybridLM computes Mamba-2 layers")
         self.rope = rope_parameters_by_layer_type(config, self.layer_types)
         if self.family in ("gemma2", "gemma3_text"):
             self.scaling = config["query_pre_attn_scalar"] ** -0.5
@@ -1008,9 +1030,12 @@ FIXTURES = {
     "granite4": (granite4_config, 407, 0.3, 0.1),
     "granite4_nope": (granite4_nope_config, 405, 0.3, 0.1),
 }
-# written by qwen3_5_torch.py (gated DeltaNet + gated attention): the text model, then the same as
-# Qwen3_5ForConditionalGeneration; likewise Qwen3.5-MoE (every MLP a sparse block)
-HYBRID_FIXTURES = ("qwen3_5", "qwen3_5_vl", "qwen3_5_moe", "qwen3_5_moe_vl")
+# folder -> the module beside this file that writes it: qwen3_5_torch.py (gated DeltaNet + gated attention: the
+# text model, then the same as Qwen3_5ForConditionalGeneration; likewise Qwen3.5-MoE, every MLP a sparse block) and
+# granite4_hybrid_torch.py (Granite 4.0 H: Mamba-2 + attention layers, dense or with experts)
+HYBRID_FIXTURES = {"qwen3_5": "qwen3_5_torch", "qwen3_5_vl": "qwen3_5_torch", "qwen3_5_moe": "qwen3_5_torch",
+                   "qwen3_5_moe_vl": "qwen3_5_torch", "granite4_h": "granite4_hybrid_torch",
+                   "granite4_h_moe": "granite4_hybrid_torch"}
 
 
 def random_weights(config, seed, qk_std, embed_std):
@@ -1219,10 +1244,10 @@ GRANITE_SCALARS = ("embedding_multiplier", "residual_multiplier", "attention_mul
 
 def family_rule_bites(model, ref):
     """How far the logits move when one of Granite's, OLMo's, OLMoE's or SmolLM3's rules is changed."""
-    ids, logits, evidence = ref["input_ids"], ref["logits"], {}
+    ids, logits, evidence, variant_of = ref["input_ids"], ref["logits"], {}, type(model)
 
     def moved(config=model.c, **attributes):
-        variant = CausalLM(config, model.w)
+        variant = variant_of(config, model.w)
         vars(variant).update(attributes)
         return relative_error(variant.forward(ids), logits)
 
@@ -1230,9 +1255,10 @@ def family_rule_bites(model, ref):
         for scalar in GRANITE_SCALARS:
             evidence[f"{scalar} 1, not {model.c[scalar]}"] = moved(dict(model.c, **{scalar: 1.0}))
     if model.family == "granitemoehybrid":
-        swapped = {n: torch.cat(t.chunk(2)[::-1]) if n.endswith("input_linear.weight") else t
+        swapped = {n: torch.cat(t.chunk(2)[::-1]) if n.endswith("shared_mlp.input_linear.weight") else t
                    for n, t in model.w.items()}
-        evidence["shared_mlp's up half as the gate"] = relative_error(CausalLM(model.c, swapped).forward(ids), logits)
+        evidence["shared_mlp's up half as the gate"] = relative_error(variant_of(model.c, swapped).forward(ids),
+                                                                      logits)
         other = None if model.c["position_embedding_type"] == "rope" else "rope"
         evidence[f"position_embedding_type {other}"] = moved(dict(model.c, position_embedding_type=other))
     if model.olmo:
@@ -1343,10 +1369,10 @@ def write_mxfp4_twin(name, config, packed, ref):
 
 
 def write_fixtures(check_error, names):
-    hybrid = [name for name in names if name in HYBRID_FIXTURES]
-    if hybrid:  # Qwen3.5's linear-attention layers live in their own file, which imports this one
-        import qwen3_5_torch
-        qwen3_5_torch.write(hybrid, lambda name: os.path.join(RESOURCES, "references", name))
+    for module in sorted(set(HYBRID_FIXTURES.values())):  # hybrid layers live in their own files, which import this
+        hybrid = [name for name in names if HYBRID_FIXTURES.get(name) == module]
+        if hybrid:
+            importlib.import_module(module).write(hybrid, lambda name: os.path.join(RESOURCES, "references", name))
     for name in (name for name in names if name not in HYBRID_FIXTURES):
         make_config, seed, qk_std, embed_std = FIXTURES[name]
         config = make_config()

@@ -18,6 +18,13 @@ loss for input_ids with attention_mask, output_router_logits=True) and each aux_
 recomputed; there NAME is the hub's per-expert name, which transformers 5 loads into fused expert tensors, so an
 expert's slice of that tensor is compared.
 
+A folder whose reference holds `left_attention_mask` (references/granite4_h, granite4_h_moe) also gets
+logits_left_padded: the logits for input_ids with that mask (its row 1 padded on the left). Granite 4.0 H's
+checkpoints keep the published expert names (block_sparse_moe.input_linear / output_linear / router.layer), which
+transformers 5 loads into block_sparse_moe.experts.gate_up_proj / experts.down_proj / router (conversion_mapping's
+"granitemoe" renamings): their grad.NAME are those parameters' gradients. The folders of STRICT_LOAD must load
+without a missing, unexpected or mismatched key (checked as one more line): their tensor names are under test too.
+
 A folder whose config.json names a ...ForConditionalGeneration class (references/qwen3_5_vl, qwen3_5_moe_vl) is
 loaded with AutoModelForImageTextToText. It has no reference of its own: TWINS names the folder beside it whose
 reference it must reproduce (its language model is that folder's model); its text-only outputs are recomputed, not
@@ -40,6 +47,8 @@ from safetensors.torch import load_file
 TOLERANCE = 1e-4
 # folder -> the sibling folder whose reference.safetensors it must reproduce
 TWINS = {"qwen3_5_vl": "qwen3_5", "qwen3_5_moe_vl": "qwen3_5_moe"}
+# folders whose model.safetensors must load with no missing, unexpected or mismatched key
+STRICT_LOAD = ("granite4_h", "granite4_h_moe")
 
 
 def recompute(model, ref):
@@ -49,6 +58,8 @@ def recompute(model, ref):
         out["logits"] = model(input_ids=ids).logits
         out["logits_masked"] = model(input_ids=ids, attention_mask=mask).logits
         out["loss"] = model(input_ids=ids, labels=ids).loss.reshape(1)
+        if "left_attention_mask" in ref:
+            out["logits_left_padded"] = model(input_ids=ids, attention_mask=ref["left_attention_mask"]).logits
         if "logits_short" in ref:
             out["logits_short"] = model(input_ids=ids[:, :ref["logits_short"].shape[1]]).logits
         if "long_input_ids" in ref:
@@ -67,11 +78,19 @@ def recompute(model, ref):
 # experts and concatenates gate (w1) before up (w3) along the rows of gate_up_proj
 EXPERT_SLICES = {"w1": ("gate_up_proj", 0), "gate_proj": ("gate_up_proj", 0), "w3": ("gate_up_proj", 1),
                  "up_proj": ("gate_up_proj", 1), "w2": ("down_proj", None), "down_proj": ("down_proj", None)}
+# Granite's hub names of its stacked experts and router -> the parameters transformers 5 loads them into
+GRANITE_RENAMES = {"block_sparse_moe.input_linear.weight": "block_sparse_moe.experts.gate_up_proj",
+                   "block_sparse_moe.output_linear.weight": "block_sparse_moe.experts.down_proj",
+                   "block_sparse_moe.router.layer.weight": "block_sparse_moe.router.weight"}
 
 
 def fused_gradient(parameters, name):
     """d loss / d a stored (hub) weight: Mixtral's block_sparse_moe is mlp, and each expert's projection is a slice
-    of mlp.experts.gate_up_proj (gate rows, then up rows) or mlp.experts.down_proj."""
+    of mlp.experts.gate_up_proj (gate rows, then up rows) or mlp.experts.down_proj; Granite's stacked expert
+    tensors and router are renamed whole (GRANITE_RENAMES)."""
+    for hub, loaded in GRANITE_RENAMES.items():
+        if name.endswith(hub):
+            return parameters[name[:-len(hub)] + loaded].grad
     name = name.replace(".block_sparse_moe.", ".mlp.")
     expert = re.fullmatch(r"(.*\.mlp\.experts)\.(\d+)\.(\w+)\.weight", name)
     if not expert:
@@ -127,9 +146,9 @@ def verify(folder):
             conditional = json.load(f)["architectures"][0].endswith("ForConditionalGeneration")
         auto = (transformers.AutoModelForSequenceClassification if classifier else
                 transformers.AutoModelForImageTextToText if conditional else transformers.AutoModelForCausalLM)
-        model = auto.from_pretrained(folder, attn_implementation="eager", local_files_only=True,
-                                     dtype=torch.float32).to("cpu")
-        model.eval()
+        model, loading = auto.from_pretrained(folder, attn_implementation="eager", local_files_only=True,
+                                              dtype=torch.float32, output_loading_info=True)
+        model = model.to("cpu").eval()
         ours = recompute_classifier(model, ref) if classifier else recompute(model, ref)
         if not classifier and not twin:
             ours.update(recompute_gradients(model, ref))
@@ -138,7 +157,12 @@ def verify(folder):
     except Exception:  # report the folder as failed and go on with the others
         print(f"{name:20s} FAILED to load or run:\n{traceback.format_exc()}", flush=True)
         return 0, 1
-    passed = 0
+    passed = made = 0
+    if name in STRICT_LOAD:
+        stray = {kind: keys for kind, keys in loading.items()
+                 if kind in ("missing_keys", "unexpected_keys", "mismatched_keys") and keys}
+        print(f"{name:20s} {'load':14s} {stray or 'every tensor name matched'}", flush=True)
+        passed, made = int(not stray), 1
     for key, value in ours.items():
         expected = ref[key]
         if value.dtype == torch.int64:
@@ -150,7 +174,7 @@ def verify(folder):
             detail = f"max|diff|/max|stored| = {err:.3e}{'' if ok else '  ABOVE ' + str(TOLERANCE)}"
         print(f"{name:20s} {key:14s} {detail}", flush=True)
         passed += ok
-    return passed, len(ours)
+    return passed, made + len(ours)
 
 
 def main():
