@@ -38,9 +38,20 @@ class Qwen35ReferenceTest {
     /** 150 tokens: three kept states in the forward, two recomputed stretches in the backward. */
     @Test
     void aLongInputsLogitsAndGradientsMatchTorch() throws Exception {
-        ReferenceData ref = ReferenceData.load(DIR + "/reference.safetensors");
+        assertLongInputMatchesTorch(DIR, 4);
+    }
+
+    /**
+     * The folder's {@code long_input_ids}: its logits against {@code long_logits} and the gradients of its next-token
+     * loss against each {@code grad_long.NAME}.
+     *
+     * @param dir the reference folder
+     * @param gradients how many gradients the folder holds
+     */
+    static void assertLongInputMatchesTorch(String dir, int gradients) throws Exception {
+        ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
         long[][] ids = ref.ids("long_input_ids");
-        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(DIR)); var scope = TensorScope.open()) {
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir)); var scope = TensorScope.open()) {
             Map<String, Tensor> weights = lm.stateDict();
             ref.floats.keySet().stream().filter(k -> k.startsWith("grad_long."))
                     .forEach(k -> weights.get(k.substring("grad_long.".length())).requiresGrad(true));
@@ -55,7 +66,7 @@ class Qwen35ReferenceTest {
                     checked++;
                 }
             }
-            assertEquals(4, checked, "gradients on the long input");
+            assertEquals(gradients, checked, "gradients on the long input");
         }
     }
 

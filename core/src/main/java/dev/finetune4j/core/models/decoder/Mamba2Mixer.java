@@ -31,8 +31,7 @@ final class Mamba2Mixer extends Module implements Block {
     private final int layerIndex;
 
     /**
-     * The layer's projections, zero until loaded; {@code A_log}, {@code D} and {@code dt_bias} as transformers
-     * constructs them ({@code log(1..heads)}, ones and ones).
+     * The layer's weights, zero until loaded.
      *
      * @param scope owns the weights
      * @param c the model's configuration
@@ -45,15 +44,9 @@ final class Mamba2Mixer extends Module implements Block {
         int heads = config.numHeads();
         registerChild("in_proj", new Linear(scope, hidden, config.projectionDim(), config.projBias()));
         registerChild("conv1d", new CausalConv1d(scope, config.convDim(), config.convKernel(), config.convBias()));
-        float[] logA = new float[heads];
-        float[] ones = new float[heads];
-        for (int h = 0; h < heads; h++) {
-            logA[h] = (float) Math.log(h + 1);
-            ones[h] = 1f;
-        }
-        registerParameter("A_log", Tensor.of(scope, logA, heads));
-        registerParameter("D", Tensor.of(scope, ones, heads));
-        registerParameter("dt_bias", Tensor.of(scope, ones.clone(), heads));
+        registerParameter("A_log", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
+        registerParameter("D", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
+        registerParameter("dt_bias", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
         registerChild("norm", new RmsNorm(scope, config.innerDim(), c.rmsNormEps()));
         registerChild("out_proj", new Linear(scope, config.innerDim(), hidden, config.projBias()));
     }
