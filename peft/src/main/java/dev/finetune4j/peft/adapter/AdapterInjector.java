@@ -72,7 +72,8 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
                     "olmo2", "olmo3", "smollm3", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss" ->
                     new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("mlp")};
             case "mixtral" -> new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("block_sparse_moe")};
-            case "granitemoehybrid" -> new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("shared_mlp")};
+            case "granitemoehybrid" ->
+                    new TargetModules[]{TargetModules.names("self_attn", "mamba"), TargetModules.names("shared_mlp")};
             case "qwen3_5_text", "qwen3_5_moe_text" ->
                     new TargetModules[]{TargetModules.names("self_attn", "linear_attn"), TargetModules.names("mlp")};
             case "gpt2" -> new TargetModules[]{TargetModules.regex(".*\\.h\\.\\d+\\.attn"), TargetModules.regex(".*\\.h\\.\\d+\\.mlp")};

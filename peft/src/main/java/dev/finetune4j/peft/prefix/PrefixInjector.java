@@ -41,7 +41,8 @@ public final class PrefixInjector extends PeftMethod<PrefixTuningConfig> {
     public PrefixEncoder inject(PeftContext ctx, PrefixTuningConfig cfg) {
         if (ctx.requireCausalLm("prefix tuning").hasRecurrentLayers()) {
             throw new PeftException("prefix tuning prepends keys and values to every layer's attention, but "
-                    + ctx.modelType() + " has linear-attention layers, which attend through a recurrent state instead: "
+                    + ctx.modelType() + " has recurrent layers (linear attention or Mamba-2), which mix tokens through a "
+                    + "state instead: "
                     + "use prompt tuning (virtual tokens at the input) or LoRA");
         }
         ctx.requireRoomFor(cfg.numVirtualTokens());

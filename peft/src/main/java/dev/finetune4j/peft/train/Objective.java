@@ -33,7 +33,7 @@ interface Objective {
     }
 
     /**
-     * Fails when examples packed into one sequence would pass a linear-attention layer (Qwen3.5), whose recurrent
+     * Fails when examples packed into one sequence would pass a recurrent layer (Qwen3.5, Granite 4.0 H), whose
      * state would carry one example into the next: refused when the trainer is built, not at its first step.
      *
      * @param example an example of the training data
@@ -43,7 +43,8 @@ interface Objective {
     static void requireUnpackedForRecurrentLayers(TokenizedExample example, PeftModel model, String where) {
         if (example.segments() != null && model.base().hasRecurrentLayers()) {
             throw new IllegalArgumentException(where + " packs several examples into one sequence, but "
-                    + model.base().spec().modelType() + " has linear-attention layers, whose recurrent state would carry "
+                    + model.base().spec().modelType() + " has recurrent layers (linear attention or Mamba-2), whose state "
+                    + "would carry "
                     + "one example into the next: train without packing (SftFormat.withPacking(false))");
         }
     }
