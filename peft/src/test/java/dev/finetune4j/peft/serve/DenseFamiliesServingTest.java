@@ -2,9 +2,9 @@ package dev.finetune4j.peft.serve;
 
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.lora.LoraConfig;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
@@ -14,14 +14,16 @@ import java.util.Map;
  * The newer dense families in the engine, requests batched over two attention adapters and the bare base, prompts
  * read in chunks of up to 7 tokens: Granite (its multipliers), Olmo 3 (norms after the sub-blocks, q/k norms across
  * heads, a sliding window of 6 over the cached keys with its own rotary table), SmolLM3 (a layer that rotates
- * neither its queries nor its cached keys) and Qwen3.5 (three linear-attention layers, whose per-row recurrent state
- * the engine carries through prefill chunks, joins and re-layouts of the batch). Each completion equals core's
+ * neither its queries nor its cached keys), Qwen3.5 (three linear-attention layers) and Granite 4.0 H (three Mamba-2
+ * layers), whose per-row recurrent states the engine carries through prefill chunks, joins and re-layouts of the
+ * batch. Each completion equals core's
  * Generator on the request alone.
  */
 class DenseFamiliesServingTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"references/granite", "references/olmo3", "references/smollm3", "references/qwen3_5"})
+    @ValueSource(strings = {"references/granite", "references/olmo3", "references/smollm3", "references/qwen3_5",
+            "references/granite4_h"})
     void batchedRequestsEqualEachRequestAlone(String model, @TempDir Path tmp) throws Exception {
         Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));
@@ -35,19 +37,23 @@ class DenseFamiliesServingTest {
         }
     }
 
-    /** Qwen3.5 with adapters on its linear-attention projections: the rows' states stay apart under each adapter. */
-    @Test
-    void linearAttentionAdaptersServeBatched(@TempDir Path tmp) throws Exception {
-        String model = "references/qwen3_5";
-        Path qkv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16)
-                .targetModules("in_proj_qkv", "in_proj_b"), 1, tmp.resolve("qkv"));
-        Path out = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(8).loraAlpha(8)
-                .targetModules("in_proj_z", "in_proj_a", "out_proj"), 2, tmp.resolve("out"));
+    /**
+     * Qwen3.5 and Granite 4.0 H with adapters on their recurrent layers' projections: the rows' states stay apart
+     * under each adapter.
+     */
+    @ParameterizedTest
+    @CsvSource({"references/qwen3_5,in_proj_qkv in_proj_b,in_proj_z in_proj_a out_proj",
+            "references/granite4_h,in_proj,out_proj q_proj"})
+    void recurrentLayerAdaptersServeBatched(String model, String first, String second, @TempDir Path tmp) throws Exception {
+        Path a = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16)
+                .targetModules(first.split(" ")), 1, tmp.resolve("a"));
+        Path b = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(8).loraAlpha(8)
+                .targetModules(second.split(" ")), 2, tmp.resolve("b"));
         try (LanguageModel base = ServeFixtures.load(model);
              InferenceEngine engine = InferenceEngine.builder(base).maxBatchSize(3).stepTokenBudget(5).build()) {
-            engine.loadAdapter("qkv", qkv);
-            engine.loadAdapter("out", out);
-            ServeFixtures.assertBatchedRequestsEqualEachAlone(model, engine, Map.of("qkv", qkv, "out", out));
+            engine.loadAdapter("a", a);
+            engine.loadAdapter("b", b);
+            ServeFixtures.assertBatchedRequestsEqualEachAlone(model, engine, Map.of("a", a, "b", b));
         }
     }
 }
