@@ -42,7 +42,11 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("qwen3_5-dora", "qwen3_5", lora().targetModules("q_proj", "in_proj_qkv", "out_proj")
                         .useDora(true)),
                 Arguments.of("qwen3_5_moe-lora", "qwen3_5_moe", lora().targetModules("q_proj", "v_proj", "in_proj_qkv",
-                        "out_proj", "shared_expert_gate")));
+                        "out_proj", "shared_expert_gate")),
+                Arguments.of("granite4_h-lora-default", "granite4_h", lora()),
+                Arguments.of("granite4_h-lora-all", "granite4_h", lora().targetModules("q_proj", "k_proj", "v_proj",
+                        "o_proj", "in_proj", "out_proj", "input_linear", "output_linear")),
+                Arguments.of("granite4_h-dora", "granite4_h", lora().targetModules("in_proj", "out_proj").useDora(true)));
     }
 
     private static LoraConfig.Builder lora() {
