@@ -23,13 +23,15 @@ class FamilyReferencesOnCudaTest {
      * most from the families checked before (soft caps and four norms, two rotary tables and q/k norms, fused
      * projections with partial rotary and longrope, a mixture of experts with a shared expert and a dense layer,
      * gpt-oss's attention sinks and clamped stacked experts, Granite's multipliers, Olmo 3's norms after the
-     * sub-blocks and across heads, Qwen3.5's linear attention and its recurrent cache); the windows' kernels are
+     * sub-blocks and across heads, Qwen3.5's linear attention and Granite 4.0 H's Mamba-2 layers with their recurrent
+     * caches); the windows' kernels are
      * checked there on their own.
      */
     static Stream<String> familiesFor(String device) {
         return CudaTestDevices.emulated(device)
                 ? Stream.of("references/gemma2", "references/gemma3_text", "references/phi3_longrope", "references/qwen2_moe",
-                "references/gpt_oss", "references/granite", "references/olmo3", "references/qwen3_5")
+                "references/gpt_oss", "references/granite", "references/olmo3", "references/qwen3_5",
+                "references/granite4_h")
                 : FamilyReferencesTest.families();
     }
 
