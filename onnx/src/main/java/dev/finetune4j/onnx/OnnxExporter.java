@@ -91,6 +91,10 @@ public final class OnnxExporter {
                     "the model is a mixture of experts (model_type '" + model.spec().modelType() + "'), which this "
                     + "ONNX graph does not compute: each token's experts are chosen as it runs. Serve it with finetune4j "
                     + "(serve) or from its Hugging Face folder (finetune4j merge writes one with an adapter merged)");
+            case DecoderModel decoder when decoder.config().hasRecurrentLayers() -> throw new IllegalArgumentException(
+                    "the model has recurrent layers (model_type '" + model.spec().modelType() + "': linear attention or "
+                    + "Mamba-2), whose state this ONNX graph does not carry: it computes attention layers only. Serve "
+                    + "it with finetune4j (serve), or export it to GGUF for llama.cpp (finetune4j export-gguf)");
             case DecoderModel decoder when DecoderGraph.covers(decoder.config()) -> graph -> DecoderGraph.build(decoder, graph);
             case Gpt2Model gpt2 -> graph -> Gpt2Graph.build(gpt2, graph);
             default -> throw new IllegalArgumentException("ONNX export supports the decoder family ("

@@ -16,6 +16,8 @@ import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -115,6 +117,21 @@ class OnnxExportFailuresTest {
                     && e.getMessage().contains("finetune4j merge"), e.getMessage());
         }
         assertEquals(List.of("qwen3_moe"), entries(tmp));
+    }
+
+    /** Recurrent layers carry a state the graph does not: refused with what to use, the folder left as it was. */
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3_5", "granite4_h"})
+    void recurrentLayersAreRefusedWithWhatToUse(String family, @TempDir Path tmp) throws IOException {
+        Path folder = ReferenceFolders.copy("references/" + family, List.of("config.json", "model.safetensors"),
+                tmp.resolve(family));
+        try (LanguageModel model = AutoModel.loadCausalLM(folder)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> OnnxExporter.export(model, tmp.resolve("onnx")));
+            assertTrue(e.getMessage().contains("recurrent layers") && e.getMessage().contains("export-gguf"),
+                    e.getMessage());
+        }
+        assertEquals(List.of(family), entries(tmp));
     }
 
     private static List<String> entries(Path dir) throws IOException {
