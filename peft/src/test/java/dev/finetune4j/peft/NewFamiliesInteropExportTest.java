@@ -46,7 +46,9 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("granite4_h-lora-default", "granite4_h", lora()),
                 Arguments.of("granite4_h-lora-all", "granite4_h", lora().targetModules("q_proj", "k_proj", "v_proj",
                         "o_proj", "in_proj", "out_proj", "input_linear", "output_linear")),
-                Arguments.of("granite4_h-dora", "granite4_h", lora().targetModules("in_proj", "out_proj").useDora(true)));
+                Arguments.of("granite4_h-dora", "granite4_h", lora().targetModules("in_proj", "out_proj").useDora(true)),
+                Arguments.of("granite4_h_moe-lora", "granite4_h_moe", lora().targetModules("q_proj", "v_proj", "in_proj",
+                        "out_proj", "input_linear", "output_linear")));
     }
 
     private static LoraConfig.Builder lora() {

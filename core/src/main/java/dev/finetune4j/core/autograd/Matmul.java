@@ -164,25 +164,43 @@ public final class Matmul {
      * @return the product, (..., n)
      */
     public static Tensor matmulNf4Slice(Tensor x, Tensor nf4, long first, int k, int n) {
-        if (nf4.dtype() != DType.NF4 || x.dim(-1) != k || first < 0 || first + (long) k * n > nf4.numel()) {
-            throw new IllegalArgumentException("matmulNf4Slice: " + x.shape() + " times (" + k + ", " + n + ") from "
-                    + "element " + first + " of " + nf4 + " do not fit (need an NF4 tensor holding the matrix, x (..., "
-                    + k + "))");
+        return matmulNf4Slice(x, nf4, first, k, n, false);
+    }
+
+    /**
+     * {@link #matmulNf4Slice(Tensor, Tensor, long, int, int)}, or with {@code transposed} x times the transpose of the
+     * (rows, cols) matrix, as a linear layer multiplies by its (out, in) weight: x (..., cols) -> (..., rows).
+     *
+     * @param x the input, (..., rows), or (..., cols) when {@code transposed}
+     * @param nf4 the NF4 tensor holding the matrix
+     * @param first the index of the matrix's first value in {@code nf4}
+     * @param rows the matrix's rows
+     * @param cols the matrix's columns
+     * @param transposed whether x multiplies the matrix's transpose
+     * @return the product, (..., cols), or (..., rows) when {@code transposed}
+     */
+    public static Tensor matmulNf4Slice(Tensor x, Tensor nf4, long first, int rows, int cols, boolean transposed) {
+        int in = transposed ? cols : rows;
+        int out = transposed ? rows : cols;
+        if (nf4.dtype() != DType.NF4 || x.dim(-1) != in || first < 0 || first + (long) rows * cols > nf4.numel()) {
+            throw new IllegalArgumentException("matmulNf4Slice: " + x.shape() + " times the " + (transposed ? "transpose "
+                    + "of the " : "") + "(" + rows + ", " + cols + ") matrix from element " + first + " of " + nf4
+                    + " do not fit (need an NF4 tensor holding the matrix, x (..., " + in + "))");
         }
         Ops.sameDevice(x, nf4);
         Backend be = x.backend();
         Tensor xm = Ops.matrix(x.detach().to(DType.F32).contiguous());
-        Tensor out = Tensor.empty(x.device(), Shape.of(xm.dim(0), n));
+        Tensor product = Tensor.empty(x.device(), Shape.of(xm.dim(0), out));
         try (TensorScope scratch = TensorScope.detached(x.device())) {
-            be.matmul().gemm(xm, false, dequantized(nf4, first, k, n, scratch), false, out, 1f, false);
+            be.matmul().gemm(xm, false, dequantized(nf4, first, rows, cols, scratch), transposed, product, 1f, false);
         }
-        Tensor result = Bf16Boundaries.output(out.reshape(x.shape().with(-1, n).dims()));
+        Tensor result = Bf16Boundaries.output(product.reshape(x.shape().with(-1, out).dims()));
         return Autograd.record("matmulNf4Slice", result, dOut -> {
-            Tensor dx = Tensor.empty(x.device(), Shape.of(xm.dim(0), k));
+            Tensor dx = Tensor.empty(x.device(), Shape.of(xm.dim(0), in));
             try (TensorScope scratch = TensorScope.detached(x.device())) {
-                // (forward: y = x W) dx = dy W^T
-                be.matmul().gemm(Ops.matrix(dOut.detach().contiguous()), false, dequantized(nf4, first, k, n, scratch),
-                        true, dx, 1f, false);
+                // y = x W: dx = dy W^T; y = x W^T: dx = dy W
+                be.matmul().gemm(Ops.matrix(dOut.detach().contiguous()), false,
+                        dequantized(nf4, first, rows, cols, scratch), !transposed, dx, 1f, false);
             }
             return new Tensor[]{dx.reshape(x.shape().dims())};
         }, x);

@@ -3,7 +3,7 @@ package dev.finetune4j.core.models;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.TensorInfo;
-import dev.finetune4j.core.models.decoder.GptOssExperts;
+import dev.finetune4j.core.models.decoder.StackedMatrices;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -170,11 +170,11 @@ final class WeightLoader {
 
     /**
      * Whether {@code name} is what NF4 loading quantizes: the weight of a {@link Linear} other than the output head
-     * and the routers, or a stacked expert matrix (gpt-oss's).
+     * and the routers, or a stacked expert matrix (gpt-oss's, Granite's).
      */
     private static boolean isQuantizable(Module root, String name) {
         int dot = name.lastIndexOf('.');
-        if (dot > 0 && owner(root, name) instanceof GptOssExperts && GptOssExperts.isMatrix(name.substring(dot + 1))) {
+        if (dot > 0 && owner(root, name) instanceof StackedMatrices stacked && stacked.isMatrix(name.substring(dot + 1))) {
             return true;
         }
         if (dot < 0 || !name.substring(dot + 1).equals("weight") || name.substring(0, dot).equals("lm_head")) {

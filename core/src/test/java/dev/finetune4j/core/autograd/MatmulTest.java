@@ -215,6 +215,11 @@ class MatmulTest {
                     .input(2, 5, 8)
                     .reference(x -> matmul(x[0], expert, 1, 10, 8, 6, true))
                     .run();
+            // the same (8, 6) matrix as a linear layer's (out, in) weight: x (..., 6) times its transpose
+            GradCheck.of("x times an NF4 slice's transpose", x -> Matmul.matmulNf4Slice(x[0], stacked, 8 * 6, 8, 6, true))
+                    .input(2, 5, 6)
+                    .reference(x -> linear(x[0], expert, null, 10, 6, 8))
+                    .run();
         }
     }
 }

@@ -59,7 +59,7 @@ final class ExpertParameters {
                     continue;
                 }
                 Target t = new Target(key.substring(0, key.lastIndexOf('.')), key.substring(key.lastIndexOf('.') + 1));
-                if (!(modules.get(t.path()) instanceof StackedExperts experts) || !GptOssExperts.isMatrix(t.name())) {
+                if (!(modules.get(t.path()) instanceof StackedExperts experts) || !experts.experts().isMatrix(t.name())) {
                     throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', which is not "
                             + "a stacked expert matrix: LoRA adapts gpt-oss's mlp.experts." + GptOssExperts.GATE_UP
                             + " and mlp.experts." + GptOssExperts.DOWN + " this way; name linear layers in target_modules");

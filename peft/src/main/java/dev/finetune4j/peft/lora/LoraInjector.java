@@ -1,5 +1,7 @@
 package dev.finetune4j.peft.lora;
 
+import dev.finetune4j.core.models.decoder.SparseMoeBlock;
+import dev.finetune4j.core.models.decoder.StackedMatrices;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.Tensor;
@@ -60,8 +62,13 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
         // NOTE: target_parameters alone adapt no module: the family's default targets are for configs naming neither
         boolean modules = cfg.targetModules() != null || cfg.targetParameters() == null;
         TargetModules defaults = cfg.targetModules() == null ? defaultTargets(ctx.modelType()) : null;
-        List<String> targets = modules
-                ? ModelTree.select(root, p -> cfg.targets(p, defaults), "target_modules " + describe(cfg)) : List.of();
+        // NOTE: Granite's stacked experts (block_sparse_moe.input_linear) share their names with linear layers, and its
+        // router is one (router.layer); PEFT, over transformers' tree, meets the experts as experts.gate_up_proj, which
+        // only target_parameters name, and the router as a bare weight: neither is a module it adapts
+        Map<String, Module> tree = root.namedModules();
+        List<String> targets = modules ? ModelTree.select(root, p -> cfg.targets(p, defaults)
+                && !(tree.get(p) instanceof StackedMatrices) && !SparseMoeBlock.isGraniteRouter(p),
+                "target_modules " + describe(cfg)) : List.of();
         requireSensibleRanks(root, targets, cfg);
         List<ExpertParameters.Target> parameters = ExpertParameters.select(root, cfg);
         SplittableRandom init = new SplittableRandom(ctx.seed());

@@ -1,8 +1,8 @@
 package dev.finetune4j.peft.qlora;
 
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.models.decoder.GptOssExperts;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
+import dev.finetune4j.core.models.decoder.StackedMatrices;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.DType;
@@ -39,7 +39,8 @@ public final class QloraInjector {
 
     /**
      * Quantizes the weight of every linear layer of {@code base} that {@link #quantizes} names to NF4 (layers
-     * already in NF4 stay as they are), and gpt-oss's stacked expert matrices (not in the returned map).
+     * already in NF4 stay as they are), and the stacked expert matrices of gpt-oss and Granite (not in the returned
+     * map).
      *
      * @param base the model to quantize in place
      * @return the linear layers quantized by this call, by path
@@ -53,10 +54,10 @@ public final class QloraInjector {
                 toNf4(l, "weight", scope);
                 out.put(path, l);
             }
-            if (m instanceof GptOssExperts experts) {
-                for (String matrix : List.of(GptOssExperts.GATE_UP, GptOssExperts.DOWN)) {
-                    if (experts.parameter(matrix).dtype() != DType.NF4) {
-                        toNf4(experts, matrix, scope);
+            if (m instanceof StackedMatrices stacked) {
+                for (String matrix : m.stateDict().keySet()) {
+                    if (!matrix.contains(".") && stacked.isMatrix(matrix) && m.parameter(matrix).dtype() != DType.NF4) {
+                        toNf4(m, matrix, scope);
                     }
                 }
             }

@@ -15,7 +15,7 @@ import java.util.Map;
  * read in chunks of up to 7 tokens: Granite (its multipliers), Olmo 3 (norms after the sub-blocks, q/k norms across
  * heads, a sliding window of 6 over the cached keys with its own rotary table), SmolLM3 (a layer that rotates
  * neither its queries nor its cached keys), Qwen3.5 (three linear-attention layers) and Granite 4.0 H (three Mamba-2
- * layers), whose per-row recurrent states the engine carries through prefill chunks, joins and re-layouts of the
+ * layers; also with its mixture of experts), whose per-row recurrent states the engine carries through prefill chunks, joins and re-layouts of the
  * batch. Each completion equals core's
  * Generator on the request alone.
  */
@@ -23,7 +23,7 @@ class DenseFamiliesServingTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"references/granite", "references/olmo3", "references/smollm3", "references/qwen3_5",
-            "references/granite4_h"})
+            "references/granite4_h", "references/granite4_h_moe"})
     void batchedRequestsEqualEachRequestAlone(String model, @TempDir Path tmp) throws Exception {
         Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));

@@ -6,6 +6,7 @@ import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
+import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
@@ -13,6 +14,7 @@ import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.prefix.PrefixTuningConfig;
 import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.qlora.QloraInjector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -21,6 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -46,8 +49,9 @@ class NewFamiliesTrainTest {
     private static final int STEPS = 12;
 
     @ParameterizedTest
-    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoehybrid", "granite4_h", "olmo2",
-            "olmo3", "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
+    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoehybrid", "granite4_h", "granite4_h_moe",
+            "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text",
+            "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -56,7 +60,7 @@ class NewFamiliesTrainTest {
                 // layer 0 is linear attention
                 case "qwen3_5_text", "qwen3_5_moe_text" -> List.of("in_proj_qkv", "q_proj", "v_proj");
                 // layer 0 is Mamba-2
-                case "granite4_h" -> List.of("in_proj", "q_proj", "v_proj");
+                case "granite4_h", "granite4_h_moe" -> List.of("in_proj", "q_proj", "v_proj");
                 default -> List.of("q_proj", "v_proj");
             }, targetedModules(model), type + ": the default targets");
             assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
@@ -126,13 +130,39 @@ class NewFamiliesTrainTest {
     @ParameterizedTest
     @CsvSource({"granite,DORA", "granite,PREFIX_PROJECTION", "granite,PREFIX", "granite,HOULSBY", "olmo2,DORA", "olmo2,QLORA",
             "olmo2,PREFIX", "olmo2,PFEIFFER", "qwen3_5_text,DORA", "qwen3_5_text,QLORA", "qwen3_5_text,HOULSBY",
-            "qwen3_5_text,PROMPT", "granite4_h,QLORA", "granite4_h,HOULSBY"})
+            "qwen3_5_text,PROMPT", "granite4_h,QLORA", "granite4_h,HOULSBY", "granite4_h_moe,QLORA"})
     void otherMethodsTrainTheNewDenseFamilies(String type, EveryMethodTrainsTest.Method method) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = method.wrap.apply(base);
             boolean virtual = method == EveryMethodTrainsTest.Method.PROMPT || method == EveryMethodTrainsTest.Method.PREFIX;
-            double lr = virtual ? 0.1 : type.equals("granite4_h") ? 2e-2 : 1e-2;
+            double lr = virtual ? 0.1 : type.startsWith("granite4_h") ? 2e-2 : 1e-2;
             assertTrainsAndMatchesFiniteDifferences(type + " " + method, model, lr, method == EveryMethodTrainsTest.Method.DORA);
+        }
+    }
+
+    /**
+     * QLoRA stores Granite's stacked experts in NF4, as it does the linear layers, and keeps the router as stored; LoRA
+     * aimed at {@code input_linear} adapts the shared MLP's linear layer, not the experts' stack of the same name, and
+     * none adapts the router ({@code router.layer}), as PEFT over transformers' tree (where the stack is
+     * {@code experts.gate_up_proj} and the router a bare weight).
+     */
+    @Test
+    void qloraQuantizesGranitesStackedExpertsAndLoraSkipsThem() {
+        try (LanguageModel base = tiny("granite4_h_moe")) {
+            PeftModel model = QloraInjector.wrap(base, LoraConfig.builder().r(4).loraAlpha(8)
+                    .targetModules("input_linear").build());
+            Map<String, Tensor> weights = base.stateDict();
+            assertEquals(DType.NF4, weights.get("model.layers.0.block_sparse_moe.input_linear.weight").dtype());
+            assertEquals(DType.NF4, weights.get("model.layers.0.block_sparse_moe.output_linear.weight").dtype());
+            assertEquals(DType.F32, weights.get("model.layers.0.block_sparse_moe.router.layer.weight").dtype());
+            assertEquals(List.of("model.layers.0.shared_mlp.input_linear", "model.layers.1.shared_mlp.input_linear"),
+                    model.trainableParameters().keySet().stream().filter(n -> n.contains("lora_A"))
+                            .map(n -> n.substring("base_model.model.".length(), n.indexOf(".lora_A"))).toList());
+        }
+        try (LanguageModel base = tiny("granite4_h_moe")) {
+            PeftException e = assertThrows(PeftException.class,
+                    () -> Peft.wrap(base, LoraConfig.builder().r(4).targetModules("layer").build()));
+            assertTrue(e.getMessage().contains("matches no module"), e.getMessage());
         }
     }
 
@@ -335,12 +365,15 @@ class NewFamiliesTrainTest {
                     .put("attention_multiplier", 0.2).put("logits_scaling", 2.0);
             // Granite 4's attention-only dense model: the fused shared_mlp, no position encoding (its default); its H
             // model has a Mamba-2 layer first (two groups of two heads)
-            case "granitemoehybrid", "granite4_h" -> {
+            // (and with a mixture of three stacked experts beside the shared MLP, each token sent to all of them)
+            case "granitemoehybrid", "granite4_h", "granite4_h_moe" -> {
+                boolean hybrid = !type.equals("granitemoehybrid");
                 c.put("model_type", "granitemoehybrid").put("embedding_multiplier", 3.0).put("residual_multiplier", 0.5)
-                        .put("attention_multiplier", 0.2).put("logits_scaling", 2.0).put("num_local_experts", 0)
-                        .put("shared_intermediate_size", 40);
-                c.putArray("layer_types").add(type.equals("granite4_h") ? "mamba" : "attention").add("attention");
-                if (type.equals("granite4_h")) {
+                        .put("attention_multiplier", 0.2).put("logits_scaling", 2.0).put("shared_intermediate_size", 40)
+                        .put("num_local_experts", type.equals("granite4_h_moe") ? 3 : 0).put("num_experts_per_tok", 3)
+                        .put("intermediate_size", 16);
+                c.putArray("layer_types").add(hybrid ? "mamba" : "attention").add("attention");
+                if (hybrid) {
                     c.put("mamba_n_heads", 4).put("mamba_n_groups", 2).put("mamba_d_state", 8);
                 }
             }

@@ -59,7 +59,8 @@ import java.util.Set;
  * @param fusedProjections whether q, k, v share one {@code qkv_proj} (Phi-3)
  * @param denseMlp where a dense layer's MLP sits and what its projections are called
  * @param attentionSinks whether each attention head has a learned sink logit ({@code self_attn.sinks}, gpt-oss)
- * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss; null for a dense model
+ * @param moe the mixture of experts of Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE and Granite 4.0 H;
+ *            null for a dense model
  * @param linearAttention Qwen3.5's gated DeltaNet layers; null when no layer is one
  * @param mamba Granite 4.0 H's Mamba-2 layers; null when no layer is one
  * @param attentionOutputGate whether {@code q_proj} also makes a per-head gate whose sigmoid scales the attention's
@@ -197,6 +198,16 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     }
 
     /**
+     * Whether a sparse layer also passes every token through the dense MLP and adds the two (Granite 4.0 H's
+     * {@code shared_mlp} beside its {@code block_sparse_moe}).
+     *
+     * @return true for Granite 4.0 H's mixtures
+     */
+    public boolean sharedMlpBesideExperts() {
+        return moe != null && moe.naming() == MoeConfig.Naming.GRANITE;
+    }
+
+    /**
      * Whether layer {@code layer} mixes tokens by linear attention ({@code linear_attn}) instead of self-attention.
      *
      * @param layer the layer's index
@@ -326,7 +337,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 type.equals("phi3"),
                 type.equals("phi3") ? DenseMlp.PHI3 : graniteHybrid ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD,
                 type.equals("gpt_oss"),
-                MoeConfig.MODEL_TYPES.contains(type) ? MoeConfig.fromJson(c, type, layers) : null,
+                MoeConfig.MODEL_TYPES.contains(type) && (!graniteHybrid || GraniteHybridLayers.hasExperts(c))
+                        ? MoeConfig.fromJson(c, type, layers) : null,
                 qwen35 ? LinearAttentionConfig.fromJson(c, layers) : null,
                 anyOf(mambaLayers) ? MambaConfig.fromJson(c, mambaLayers, hidden) : null,
                 qwen35);
@@ -352,9 +364,6 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             throw new IllegalArgumentException(at + ": clip_qkv = " + c.get("clip_qkv") + " is not supported: finetune4j "
                     + "loads OLMoE without clamping queries, keys and values (the published OLMoE checkpoints set "
                     + "clip_qkv to null)");
-        }
-        if (type.equals(GraniteHybridLayers.MODEL_TYPE)) {
-            GraniteHybridLayers.requireDense(c);
         }
         if (LinearAttentionConfig.appliesTo(type) && !c.path("hidden_act").asText("silu").equals("silu")) {
             throw new IllegalArgumentException(at + ": hidden_act = " + c.get("hidden_act") + " is not supported for "

@@ -18,7 +18,8 @@ import dev.finetune4j.core.tensor.TensorScope;
  *   <li>{@code POST} (OLMo 2 and 3): x + norm(attn(x)), then x + norm(mlp(x)).</li>
  * </ul>
  * Granite scales each sub-block's output by {@code residual_multiplier} before adding it. The MLP is a
- * {@link SparseMoeBlock} in the sparse layers of a mixture of experts. Qwen3.5's linear-attention layers mix tokens
+ * {@link SparseMoeBlock} in the sparse layers of a mixture of experts (Granite 4.0 H's adds its {@code shared_mlp}'s
+ * output to the block's). Qwen3.5's linear-attention layers mix tokens
  * with a {@link GatedDeltaNet} ({@code linear_attn}), Granite 4.0 H's Mamba-2 layers with a {@link Mamba2Mixer}
  * ({@code mamba}), in place of self-attention ({@code self_attn}).
  */
@@ -27,6 +28,8 @@ public final class DecoderLayer extends Module {
     private final float residualMultiplier;
     /** The MLP's name: {@code mlp}, Mixtral's {@code block_sparse_moe}, or Granite 4's {@code shared_mlp}. */
     private final String mlp;
+    /** The dense MLP added to a sparse block's output ({@code shared_mlp}), or null. */
+    private final String sharedMlp;
     /** The token mixer's name: {@code self_attn}, {@code linear_attn} (Qwen3.5) or {@code mamba} (Granite 4.0 H). */
     private final String mixer;
 
@@ -53,6 +56,10 @@ public final class DecoderLayer extends Module {
         }
         this.mlp = c.isSparse(index) ? c.moe().naming().block() : c.denseMlp().module();
         registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));
+        this.sharedMlp = c.isSparse(index) && c.sharedMlpBesideExperts() ? c.denseMlp().module() : null;
+        if (sharedMlp != null) {
+            registerChild(sharedMlp, new DecoderMlp(scope, c));
+        }
         if (norms != NormPlacement.POST) {
             registerChild("input_layernorm", norm(scope, c));
         }
@@ -90,6 +97,9 @@ public final class DecoderLayer extends Module {
             case POST -> h;
         };
         Tensor transformed = layer(mlp).forward(normedH);
+        if (sharedMlp != null) {
+            transformed = Elementwise.add(transformed, layer(sharedMlp).forward(normedH));
+        }
         if (norms != NormPlacement.PRE) {
             transformed = layer("post_feedforward_layernorm").forward(transformed);
         }

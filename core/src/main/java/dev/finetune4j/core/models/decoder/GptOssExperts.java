@@ -16,7 +16,7 @@ import dev.finetune4j.core.tensor.TensorScope;
  * and each pair meets in {@link Activations#clampedSwiglu}. Under QLoRA the two matrices are NF4 tensors of the same
  * shapes, each expert's slice dequantized when its tokens are multiplied.
  */
-public final class GptOssExperts extends Module implements StackedExperts {
+public final class GptOssExperts extends Module implements StackedExperts, StackedMatrices {
     /** The stacked gate and up projections' name. */
     public static final String GATE_UP = "gate_up_proj";
     /** The stacked down projections' name. */
@@ -71,13 +71,9 @@ public final class GptOssExperts extends Module implements StackedExperts {
         return Matmul.matmul(x, slice(parameter, expert, w.dim(1), w.dim(2)));
     }
 
-    /**
-     * Whether {@code name} is one of the stacked matrices (not a bias): what QLoRA stores in NF4.
-     *
-     * @param name a parameter's name in this module
-     * @return true for {@link #GATE_UP} and {@link #DOWN}
-     */
-    public static boolean isMatrix(String name) {
+    /** {@link #GATE_UP} and {@link #DOWN}, not their biases. */
+    @Override
+    public boolean isMatrix(String name) {
         return name.equals(GATE_UP) || name.equals(DOWN);
     }
 

@@ -7,10 +7,9 @@ import dev.finetune4j.core.models.ConfigLimits;
 import java.util.Arrays;
 
 /**
- * What finetune4j loads of Granite 4's {@code granitemoehybrid} configs: the models whose MLP is dense, with
- * attention layers only (granite-4.0-micro, -1b, -350m) or Mamba-2 layers among them (granite-4.0-h-micro, -h-1b,
- * -h-350m). The models that add a mixture of experts (granite-4.0-h-tiny, -h-small) are refused with what to use
- * instead.
+ * The layer pattern of Granite 4's {@code granitemoehybrid} configs: attention layers only (granite-4.0-micro, -1b,
+ * -350m) or Mamba-2 layers among them (granite-4.0-h-*), and a mixture of experts beside the shared MLP or not
+ * (granite-4.0-h-tiny and -h-small have one).
  */
 final class GraniteHybridLayers {
     static final String MODEL_TYPE = "granitemoehybrid";
@@ -51,20 +50,14 @@ final class GraniteHybridLayers {
     }
 
     /**
-     * Refuses a mixture of experts beside the shared MLP ({@code num_local_experts} > 0).
+     * Whether the layers add a mixture of experts beside the shared MLP ({@code num_local_experts} above 0;
+     * transformers' default is 8, so a dense model's config says 0).
      *
      * @param c the parsed config.json
+     * @return true for granite-4.0-h-tiny and -h-small
      */
-    static void requireDense(JsonNode c) {
-        String at = "config.json";
-        // GraniteMoeHybridConfig's default is 8 experts: a config must say 0 for a dense model
-        int experts = JsonFields.integer(c, "num_local_experts", 8, 0, ConfigLimits.EXPERTS, at);
-        if (experts > 0) {
-            throw new IllegalArgumentException(at + ": num_local_experts = " + experts + " (a mixture of experts beside "
-                    + "the shared MLP, as granite-4.0-h-tiny and -h-small have) is not supported; finetune4j loads the "
-                    + "dense Granite 4.0 models (granite-4.0-micro, -1b, -350m and their -h- hybrids), whose config "
-                    + "says num_local_experts: 0");
-        }
+    static boolean hasExperts(JsonNode c) {
+        return JsonFields.integer(c, "num_local_experts", 8, 0, ConfigLimits.EXPERTS, "config.json") > 0;
     }
 
     /**

@@ -8,14 +8,15 @@ import org.slf4j.LoggerFactory;
 import java.util.Set;
 
 /**
- * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE or gpt-oss config.json: which layers route each
- * token to {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
+ * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE or Granite 4.0 H
+ * config.json: which layers route each token to {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
  *
  * @param naming the checkpoint's module names for the block and its experts
  * @param numExperts experts per sparse layer ({@code num_local_experts}, or {@code num_experts}: either key in every
  *                   family)
  * @param numExpertsPerTok experts each token is sent to, k ({@code num_experts_per_tok})
- * @param expertIntermediateSize each expert's MLP width (Mixtral's, OLMoE's and gpt-oss's {@code intermediate_size}, else
+ * @param expertIntermediateSize each expert's MLP width (Mixtral's, OLMoE's, gpt-oss's and Granite's
+ *                               {@code intermediate_size}, else
  *                               {@code moe_intermediate_size})
  * @param normTopkProb whether a token's k routing weights are renormalised to sum to 1 (always for Mixtral and
  *                     gpt-oss, whose softmax over the k chosen logits is the same, {@code norm_topk_prob} for the
@@ -33,9 +34,12 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                         boolean normTopkProb, int sharedExpertIntermediateSize, boolean[] sparseLayers,
                         boolean outputRouterLogits, float routerAuxLossCoef, float swigluAlpha, float swigluLimit) {
 
-    /** The {@code model_type} values with a mixture of experts. */
+    /**
+     * The {@code model_type} values with a mixture of experts ({@code granitemoehybrid}'s has one where
+     * {@code num_local_experts} is above 0).
+     */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
-            DecoderConfig.QWEN35_MOE_TEXT);
+            DecoderConfig.QWEN35_MOE_TEXT, GraniteHybridLayers.MODEL_TYPE);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -47,7 +51,13 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
          * gpt-oss: {@code mlp.router} (with a bias) and the experts stacked into {@code mlp.experts.gate_up_proj},
          * {@code gate_up_proj_bias}, {@code down_proj}, {@code down_proj_bias} ({@link GptOssExperts}).
          */
-        GPT_OSS("mlp", "router", true, null);
+        GPT_OSS("mlp", "router", true, null),
+        /**
+         * Granite 4.0 H: {@code block_sparse_moe.router.layer} ({@link NestedRouter}) and the experts stacked into
+         * {@code block_sparse_moe.input_linear} (gate and up halves) and {@code output_linear} ({@link StackedLinear}s);
+         * the layer's {@code shared_mlp} beside the block.
+         */
+        GRANITE("block_sparse_moe", "router", false, null);
 
         private final String block;
         private final String router;
@@ -73,7 +83,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         /**
          * The router's name in the block.
          *
-         * @return {@code gate}, or gpt-oss's {@code router}
+         * @return {@code gate}, or gpt-oss's and Granite's {@code router}
          */
         public String router() {
             return router;
@@ -82,7 +92,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         /**
          * Whether the experts are stacked into 3-D parameters rather than one module each.
          *
-         * @return true for gpt-oss
+         * @return true for gpt-oss and Granite
          */
         public boolean stacked() {
             return expert == null;
@@ -148,14 +158,15 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean gptOss = type.equals("gpt_oss");
         boolean olmoe = type.equals("olmoe");
         boolean qwen35 = type.equals(DecoderConfig.QWEN35_MOE_TEXT);
-        // Mixtral, OLMoE and gpt-oss route every layer, their experts as wide as intermediate_size; Qwen3.5-MoE every
-        // layer too, its experts moe_intermediate_size wide
-        boolean everyLayer = mixtral || gptOss || olmoe || qwen35;
+        boolean granite = type.equals(GraniteHybridLayers.MODEL_TYPE);
+        // Mixtral, OLMoE, gpt-oss and Granite route every layer, their experts as wide as intermediate_size; Qwen3.5-MoE
+        // every layer too, its experts moe_intermediate_size wide
+        boolean everyLayer = mixtral || gptOss || olmoe || qwen35 || granite;
         // transformers 5 saves Qwen3-MoE's num_experts as num_local_experts (an attribute map); read whichever is there
         String expertsField = c.has("num_local_experts") ? "num_local_experts" : "num_experts";
-        int experts = JsonFields.integer(c, expertsField, mixtral ? 8 : olmoe ? 64 : qwen35 ? 256 : 60, 1,
+        int experts = JsonFields.integer(c, expertsField, mixtral || granite ? 8 : olmoe ? 64 : qwen35 ? 256 : 60, 1,
                 ConfigLimits.EXPERTS, at);
-        int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral ? 2 : olmoe || qwen35 ? 8 : 4, 1,
+        int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral || granite ? 2 : olmoe || qwen35 ? 8 : 4, 1,
                 ConfigLimits.EXPERTS, at);
         int width = qwen35 ? JsonFields.integer(c, "moe_intermediate_size", 512, 1, ConfigLimits.INTERMEDIATE, at)
                 : everyLayer ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
@@ -182,8 +193,10 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
             LoggerFactory.getLogger(MoeConfig.class).warn("{}: router_jitter_noise = {} is not applied: training "
                     + "routes the hidden states as they are, as transformers does with a noise of 0", at, jitter);
         }
-        return new MoeConfig(mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : Naming.QWEN, experts, perToken, width,
-                mixtral || gptOss || qwen35 || JsonFields.bool(c, "norm_topk_prob", false, at), shared, sparse,
+        Naming naming = mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : granite ? Naming.GRANITE : Naming.QWEN;
+        // Granite's softmax over the k chosen logits is the renormalisation
+        return new MoeConfig(naming, experts, perToken, width,
+                mixtral || gptOss || qwen35 || granite || JsonFields.bool(c, "norm_topk_prob", false, at), shared, sparse,
                 JsonFields.bool(c, "output_router_logits", false, at),
                 (float) JsonFields.number(c, "router_aux_loss_coef", olmoe ? 0.01 : 0.001, v -> v >= 0, ">= 0", at),
                 (float) JsonFields.number(c, "swiglu_alpha", 1.702, v -> v > 0 && v < 1e4, "in (0, 1e4)", at),

@@ -18,7 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A sparse mixture of experts in place of a decoder layer's MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, gpt-oss), as
+ * A sparse mixture of experts in place of a decoder layer's MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, gpt-oss, Qwen3.5-MoE;
+ * beside Granite 4.0 H's shared MLP), as
  * transformers computes it: the router scores each token against every expert, softmax in float32 gives the routing
  * probabilities, each token goes to its k most probable experts, and its output is the sum of their MLPs weighted
  * by those probabilities (renormalised to sum 1 where the family says so; gpt-oss's softmax over the k chosen logits is
@@ -33,11 +34,18 @@ import java.util.List;
  * for the load-balancing loss.
  *
  * <p>Children, named as the checkpoint names them: the router {@code gate} (E, C) (gpt-oss: {@code router}, with a
- * bias), {@code experts.N} ({@link DecoderMlp}s of {@code expertIntermediateSize}; gpt-oss: one
- * {@link StackedExperts}, {@link GptOssExperts} or an adapter around it), and Qwen2-MoE's {@code shared_expert} and {@code shared_expert_gate} (1, C).
+ * bias; Granite: {@code router.layer}), {@code experts.N} ({@link DecoderMlp}s of {@code expertIntermediateSize};
+ * gpt-oss: one {@link StackedExperts}, {@link GptOssExperts} or an adapter around it; Granite: {@code input_linear}
+ * (E, 2I, C), gate then up rows, and {@code output_linear} (E, C, I), {@link StackedLinear}s), and Qwen2-MoE's
+ * {@code shared_expert} and {@code shared_expert_gate} (1, C).
  */
 public final class SparseMoeBlock extends Module implements Layer {
+    /** Granite's stacked gate and up projections, and its stacked down projections. */
+    static final String GRANITE_INPUT = "input_linear";
+    static final String GRANITE_OUTPUT = "output_linear";
+
     private final MoeConfig moe;
+    private final Activations.Kind act;
 
     /**
      * The block of one sparse layer, zero until loaded.
@@ -47,8 +55,15 @@ public final class SparseMoeBlock extends Module implements Layer {
      */
     public SparseMoeBlock(TensorScope scope, DecoderConfig c) {
         this.moe = c.moe();
-        registerChild(moe.naming().router(), new Linear(scope, c.hiddenSize(), moe.numExperts(), moe.naming().routerBias()));
-        if (moe.naming().stacked()) {
+        this.act = c.hiddenAct();
+        Linear router = new Linear(scope, c.hiddenSize(), moe.numExperts(), moe.naming().routerBias());
+        boolean granite = moe.naming() == MoeConfig.Naming.GRANITE;
+        registerChild(moe.naming().router(), granite ? new NestedRouter(router) : router);
+        if (granite) {
+            int width = moe.expertIntermediateSize();
+            registerChild(GRANITE_INPUT, new StackedLinear(scope, moe.numExperts(), c.hiddenSize(), 2 * width));
+            registerChild(GRANITE_OUTPUT, new StackedLinear(scope, moe.numExperts(), width, c.hiddenSize()));
+        } else if (moe.naming().stacked()) {
             registerChild("experts", new GptOssExperts(scope, c.hiddenSize(), moe));
         } else {
             List<DecoderMlp> experts = new ArrayList<>();
@@ -64,7 +79,8 @@ public final class SparseMoeBlock extends Module implements Layer {
     }
 
     /**
-     * Whether the linear layer at {@code path} is a mixture's router ({@code gate}, gpt-oss's {@code mlp.router}) or
+     * Whether the linear layer at {@code path} is a mixture's router ({@code gate}, gpt-oss's {@code mlp.router},
+     * Granite's {@code router.layer}) or
      * Qwen2-MoE's shared expert's gate ({@code shared_expert_gate}): layers that NF4 quantization leaves as stored,
      * since 4-bit error in their scores would change which experts a token meets. No dense MLP names a projection
      * {@code gate} or {@code router}.
@@ -73,7 +89,20 @@ public final class SparseMoeBlock extends Module implements Layer {
      * @return true for a router
      */
     public static boolean isRouter(String path) {
-        return path.endsWith(".gate") || path.endsWith(".shared_expert_gate") || path.endsWith(".mlp.router");
+        return path.endsWith(".gate") || path.endsWith(".shared_expert_gate") || path.endsWith(".mlp.router")
+                || isGraniteRouter(path);
+    }
+
+    /**
+     * Whether the linear layer at {@code path} is Granite's router ({@code block_sparse_moe.router.layer}), which
+     * transformers holds as a bare weight ({@code GraniteMoeHybridTopKRouter.weight}), not as a linear layer that
+     * PEFT's {@code target_modules} could adapt.
+     *
+     * @param path the layer's dotted path
+     * @return true for Granite's router
+     */
+    public static boolean isGraniteRouter(String path) {
+        return path.endsWith(".router.layer");
     }
 
     /** x: (..., C) -> (..., C). */
@@ -125,6 +154,15 @@ public final class SparseMoeBlock extends Module implements Layer {
 
     /** Expert {@code e}'s MLP over its tokens (N, C). */
     private Tensor expert(int e, Tensor tokens) {
+        if (moe.naming() == MoeConfig.Naming.GRANITE) {
+            int width = moe.expertIntermediateSize();
+            Tensor gateUp = ((StackedLinear) child(GRANITE_INPUT)).project(e, tokens);
+            Tensor gate = gateUp.slice(-1, 0, width);
+            Tensor up = gateUp.slice(-1, width, 2 * width);
+            Tensor h = act == Activations.Kind.SILU ? Activations.swiglu(gate, up)
+                    : Elementwise.mul(Activations.apply(act, gate), up);
+            return ((StackedLinear) child(GRANITE_OUTPUT)).project(e, h);
+        }
         if (child("experts") instanceof StackedExperts stacked) {
             return stacked.experts().mlp(stacked, e, tokens);
         }

@@ -365,7 +365,7 @@ class FamilyConfigTest {
     }
 
     @Test
-    void graniteFourLoadsItsDenseModelsAndRefusesTheMixtures() {
+    void graniteFourLoadsItsDenseHybridAndMixtureModels() {
         ObjectNode json = base("granitemoehybrid", 2).put("shared_intermediate_size", 80).put("num_local_experts", 0)
                 .put("embedding_multiplier", 12.0).put("residual_multiplier", 0.22).put("attention_multiplier", 0.0078125)
                 .put("logits_scaling", 16.0).put("position_embedding_type", "rope");
@@ -406,7 +406,13 @@ class FamilyConfigTest {
         assertRefused(clamped, "time_step_limit");
         ObjectNode experts = hybrid.deepCopy();
         experts.remove("num_local_experts");
-        assertRefused(experts, "num_local_experts = 8");
+        DecoderConfig mixture = DecoderConfig.fromJson(experts);
+        assertEquals(MoeConfig.Naming.GRANITE, mixture.moe().naming(), "8 experts by default, as transformers");
+        assertEquals(8, mixture.moe().numExperts());
+        assertEquals(2, mixture.moe().numExpertsPerTok());
+        assertEquals(96, mixture.moe().expertIntermediateSize(), "the experts are intermediate_size wide");
+        assertEquals(80, mixture.intermediateSize(), "the shared MLP keeps shared_intermediate_size");
+        assertTrue(mixture.isSparse(0) && mixture.isSparse(1) && mixture.sharedMlpBesideExperts());
         assertRefused(json.deepCopy().put("position_embedding_type", "alibi"), "position_embedding_type");
     }
 
