@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.Multipliers;
 import dev.finetune4j.core.models.decoder.LinearAttentionConfig;
+import dev.finetune4j.core.models.decoder.MambaConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.RopeConfig;
 import org.slf4j.Logger;
@@ -31,6 +32,10 @@ import java.util.stream.IntStream;
  * Granite's rotary embedding is on in every layer or in none: {@code rope.scaling.finetuned}, which the converter
  * writes for Granite 4 ({@code granitemoehybrid}, attention-only and dense, exported as {@code granite}), switches it
  * off for a model without position encoding ({@code position_embedding_type} null).
+ * Granite 4.0 H ({@code granitemoehybrid} with Mamba-2 layers, exported as {@code granitehybrid}) tells its Mamba-2
+ * layers by their {@code attention.head_count_kv} of 0, and fixes their convolution's bias, no projection biases, an
+ * inner width of twice the hidden size and a gated norm per group, which only one group makes transformers' norm
+ * over the whole width ({@link #refuseWhatGraniteHybridCannotSay}).
  * Qwen3.5 ({@code qwen35}, and with its mixture {@code qwen35moe}) fixes its DeltaNet's key and value heads to one
  * size and its attention's q/k norms per head;
  * its partial rotary embedding is interleaved M-RoPE, whose sections are written for text ({@link #textRopeSections}).
@@ -47,12 +52,14 @@ final class DecoderHyperparameters {
             Map.entry("olmo3", "olmo2"), Map.entry("olmoe", "olmoe"), Map.entry("smollm3", "smollm3"),
             Map.entry("gpt_oss", "gpt-oss"), Map.entry("qwen3_5_text", "qwen35"),
             Map.entry("qwen3_5_moe_text", "qwen35moe"));
+    /** The architecture of a {@code granitemoehybrid} with Mamba-2 layers (Granite 4.0 H); without any, granite. */
+    private static final String GRANITE_HYBRID = "granitehybrid";
     /**
      * The architectures whose rotary embedding turns adjacent pairs ({@code LLAMA_ROPE_TYPE_NORM} in llama.cpp's
      * {@code llama_model_rope_type}), for which the converter reorders the rows of q_proj and k_proj; the others
      * turn halves, as Hugging Face does.
      */
-    private static final Set<String> ADJACENT_PAIRS = Set.of("llama", "granite", "smollm3");
+    private static final Set<String> ADJACENT_PAIRS = Set.of("llama", "granite", GRANITE_HYBRID, "smollm3");
     /** The architectures whose graph requires {@code output.weight}: a tied head cannot be loaded. */
     private static final Set<String> OWN_OUTPUT_HEAD = Set.of("qwen2moe", "olmo2", "olmoe", "gpt-oss");
     /**
@@ -64,6 +71,11 @@ final class DecoderHyperparameters {
     private static final Set<String> EXPERT_WIDTH_KEY = Set.of("qwen2moe", "qwen3moe", "gpt-oss", "qwen35moe");
     /** The mixtures whose graph requires a shared expert ({@code ffn_*_shexp}, gated by {@code ffn_gate_inp_shexp}). */
     private static final Set<String> SHARED_EXPERT_REQUIRED = Set.of("qwen2moe", "qwen35moe");
+    /**
+     * The context length the converter writes for Granite 4.0 H, whose layers without position encoding bound no
+     * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
+     */
+    private static final int UNBOUNDED_CONTEXT = 1 << 20;
     /** llama.cpp's smollm3: every {@code n_no_rope_layer_step}-th layer has no rotary embedding, a fixed 4. */
     private static final int SMOLLM3_NO_ROPE_STEP = 4;
     /** The gain and clamp of gpt-oss's SwiGLU, constants of llama.cpp's graph (LLM_FFN_SWIGLU_OAI_MOE). */
@@ -80,7 +92,8 @@ final class DecoderHyperparameters {
 
     DecoderHyperparameters(DecoderConfig config) {
         this.config = config;
-        this.architecture = ARCHITECTURES.get(config.modelType());
+        // NOTE: granitemoehybrid is granite while all its layers attend, granitehybrid once some are Mamba-2 layers
+        this.architecture = config.mamba() != null ? GRANITE_HYBRID : ARCHITECTURES.get(config.modelType());
         if (architecture == null) {
             throw new IllegalArgumentException("GGUF export supports model_type " + supportedTypes() + ", not '"
                     + config.modelType() + "'; save the model (merged) as a Hugging Face folder and convert it with "
@@ -108,6 +121,11 @@ final class DecoderHyperparameters {
      */
     boolean readsFusedGateUp() {
         return architecture.equals("phi3");
+    }
+
+    /** Granite's architectures: {@code granite} and Granite 4.0 H's {@code granitehybrid}, which share its scales. */
+    private boolean isGranite() {
+        return architecture.equals("granite") || architecture.equals(GRANITE_HYBRID);
     }
 
     boolean isGptOss() {
@@ -152,7 +170,7 @@ final class DecoderHyperparameters {
             cannot("the activation " + config.hiddenAct() + " (it computes " + act + ")");
         }
         Set<String> ropes = switch (architecture) {
-            case "llama", "granite" -> Set.of("default", "linear", "llama3");
+            case "llama", "granite", GRANITE_HYBRID -> Set.of("default", "linear", "llama3");
             case "phi3" -> Set.of("default", "longrope");
             case "gpt-oss" -> Set.of("default", "linear", "yarn");
             default -> Set.of("default", "linear");
@@ -182,7 +200,7 @@ final class DecoderHyperparameters {
             cannot(gemma2 ? "Gemma 2 without its soft caps" : "soft caps");
         }
         double expected = 1 / Math.sqrt(headDimForScale());
-        if (!architecture.equals("granite") && Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
+        if (!isGranite() && Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
             cannot("an attention scale of " + config.attentionScale() + " (query_pre_attn_scalar; it uses " + expected + ")");
         }
         if (config.moe() != null) {
@@ -197,6 +215,9 @@ final class DecoderHyperparameters {
         }
         if (isQwen35()) {
             refuseWhatQwen35CannotSay();
+        }
+        if (config.mamba() != null) {
+            refuseWhatGraniteHybridCannotSay(config.mamba());
         }
         boolean sliding = anySliding();
         boolean slidingArch = gemma2 || architecture.equals("gemma3") || architecture.equals("olmo2") || isGptOss();
@@ -215,10 +236,10 @@ final class DecoderHyperparameters {
     /**
      * Which layers go without rotary embedding: none, but in llama.cpp's smollm3, whose graph leaves out every 4th
      * layer's (src/models/smollm3.cpp; no key says otherwise), and in granite, which rotates every layer or, when
-     * {@code rope.scaling.finetuned} is false, none (src/models/granite.cpp).
+     * {@code rope.scaling.finetuned} is false, none (src/models/granite.cpp, granite-hybrid.cpp).
      */
     private void refuseLayersWithoutRotary() {
-        if (architecture.equals("granite") && !anyRotary()) {
+        if (isGranite() && !anyRotary()) {
             return;
         }
         boolean smolLm3 = architecture.equals("smollm3");
@@ -336,6 +357,31 @@ final class DecoderHyperparameters {
     }
 
     /**
+     * What llama.cpp's granitehybrid fixes in Granite 4.0 H's Mamba-2 layers (src/models/granite-hybrid.cpp,
+     * mamba-base.cpp): the gated norm of the layer's output per group of innerDim / mamba_n_groups channels (transformers
+     * normalises the whole inner width, so the two agree only for one group, as in every published Granite 4.0 H), an
+     * inner width of twice the hidden size (it asserts that), a convolution with a bias and projections without.
+     */
+    private void refuseWhatGraniteHybridCannotSay(MambaConfig mamba) {
+        if (mamba.numGroups() != 1) {
+            cannot("Mamba-2 layers of mamba_n_groups " + mamba.numGroups() + " (llama.cpp's gated norm, mamba.norm, "
+                    + "normalises each of the " + mamba.numGroups() + " groups of " + mamba.innerDim() / mamba.numGroups()
+                    + " channels apart, where transformers and finetune4j normalise the whole inner width of "
+                    + mamba.innerDim() + "; they agree only for mamba_n_groups 1, as in every published Granite 4.0 H)");
+        }
+        if ((long) mamba.innerDim() != 2L * config.hiddenSize()) {
+            cannot("Mamba-2 layers " + mamba.innerDim() + " wide (mamba_expand x hidden_size; it supports only "
+                    + "mamba_expand 2, an inner width of " + 2L * config.hiddenSize() + ")");
+        }
+        if (!mamba.convBias()) {
+            cannot("a Mamba-2 convolution without a bias (mamba_conv_bias false; its graph adds ssm_conv1d.bias)");
+        }
+        if (mamba.projBias()) {
+            cannot("Mamba-2 projection biases (mamba_proj_bias true; it has no ssm_in or ssm_out bias)");
+        }
+    }
+
+    /**
      * gpt-oss leaves YaRN's ramp ends where they fall ({@code truncate: false}); llama.cpp rounds them to whole rotary
      * pairs (ggml's {@code ggml_rope_yarn_corr_dims}), with no key to say otherwise, as in the GGUFs its own
      * converter makes of gpt-oss: the frequencies of the rotary pairs in between differ slightly.
@@ -406,16 +452,23 @@ final class DecoderHyperparameters {
         if (architecture.equals("llama")) {
             meta.putUint32(a + "vocab_size", config.vocabSize());
         }
-        meta.putUint32(a + "context_length", config.maxPositionEmbeddings())
+        boolean hybrid = config.mamba() != null;
+        meta.putUint32(a + "context_length", hybrid && !anyRotary() ? UNBOUNDED_CONTEXT : config.maxPositionEmbeddings())
                 .putUint32(a + "embedding_length", config.hiddenSize())
                 .putUint32(a + "block_count", config.numHiddenLayers());
         if (!architecture.equals("qwen35moe")) {
             // Qwen3.5-MoE has no dense width (its config none, the converter writes none): the experts' keys size it
             meta.putUint32(a + "feed_forward_length", config.intermediateSize());
         }
-        meta.putUint32(a + "attention.head_count", config.numAttentionHeads())
-                .putUint32(a + "attention.head_count_kv", config.numKeyValueHeads())
-                .putUint32(a + "attention.key_length", config.headDim())
+        meta.putUint32(a + "attention.head_count", config.numAttentionHeads());
+        if (hybrid) {
+            // llama.cpp's granitehybrid takes a layer with no key/value heads for a Mamba-2 layer
+            meta.putInt32s(a + "attention.head_count_kv", IntStream.range(0, config.numHiddenLayers())
+                    .map(i -> config.isMamba(i) ? 0 : config.numKeyValueHeads()).toArray());
+        } else {
+            meta.putUint32(a + "attention.head_count_kv", config.numKeyValueHeads());
+        }
+        meta.putUint32(a + "attention.key_length", config.headDim())
                 .putUint32(a + "attention.value_length", config.headDim())
                 .putFloat32(a + "attention.layer_norm_rms_epsilon", config.rmsNormEps())
                 .putFloat32(a + "rope.freq_base", config.rope().ropeTheta())
@@ -454,7 +507,7 @@ final class DecoderHyperparameters {
         if (config.finalLogitSoftcapping() != 0) {
             meta.putFloat32(a + "final_logit_softcapping", config.finalLogitSoftcapping());
         }
-        if (architecture.equals("granite")) {
+        if (isGranite()) {
             // converted from Granite's *_multiplier fields; llama.cpp divides the logits by logit_scale
             Multipliers m = config.multipliers();
             meta.putFloat32(a + "embedding_scale", m.embedding())
@@ -466,6 +519,9 @@ final class DecoderHyperparameters {
                 meta.putBool(a + "rope.scaling.finetuned", anyRotary())
                         .putUint32(a + "expert_shared_feed_forward_length", config.intermediateSize());
             }
+        }
+        if (hybrid) {
+            putMamba(meta, a, config.mamba());
         }
         if (isQwen35()) {
             putLinearAttention(meta, a);
@@ -496,6 +552,18 @@ final class DecoderHyperparameters {
             meta.putUint32(a + "full_attention_interval", interval);
         }
         meta.putInt32s(a + "rope.dimension_sections", textRopeSections(config.rotaryDim() / 2));
+    }
+
+    /**
+     * granitehybrid's keys of the Mamba-2 layers, as the converter writes them: conv kernel, state size, group count,
+     * inner size (the heads' width) and time-step rank (the heads).
+     */
+    private static void putMamba(GgufMetadata meta, String a, MambaConfig mamba) {
+        meta.putUint32(a + "ssm.conv_kernel", mamba.convKernel())
+                .putUint32(a + "ssm.state_size", mamba.stateSize())
+                .putUint32(a + "ssm.group_count", mamba.numGroups())
+                .putUint32(a + "ssm.inner_size", mamba.innerDim())
+                .putUint32(a + "ssm.time_step_rank", mamba.numHeads());
     }
 
     /**

@@ -11,6 +11,7 @@ import dev.finetune4j.core.models.decoder.MoeConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntUnaryOperator;
+import java.util.stream.IntStream;
 
 /**
  * A {@link DecoderModel}'s Hugging Face tensors under GGUF names ({@code blk.N.attn_q.weight} for
@@ -19,7 +20,9 @@ import java.util.function.IntUnaryOperator;
  *   <li>{@code llama} and {@code mistral} become architecture {@code llama}, {@code granite} and {@code smollm3}
  *       their own, Granite 4's attention-only {@code granitemoehybrid} {@code granite} (its fused
  *       {@code shared_mlp.input_linear} split into {@code ffn_gate} and {@code ffn_up}, its {@code output_linear}
- *       {@code ffn_down}), all of whose rotary embeddings rotate adjacent pairs: the rows of q_proj and k_proj are permuted within
+ *       {@code ffn_down}), and Granite 4.0 H (a {@code granitemoehybrid} with Mamba-2 layers) {@code granitehybrid}
+ *       (its Mamba-2 layers as {@link MambaPlacements} places them, its MLP as Granite 4's), all of whose rotary
+ *       embeddings rotate adjacent pairs: the rows of q_proj and k_proj are permuted within
  *       each head from Hugging Face's halves layout to that order; Llama 3's rope scaling becomes the
  *       {@code rope_freqs.weight} tensor;</li>
  *   <li>{@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2}, {@code gemma3_text} ({@code gemma3}),
@@ -77,8 +80,12 @@ final class DecoderMapping implements ModelMapping {
 
     @Override
     public ModelLayout layout() {
+        // llama-quantize counts the value projections it meets: one per layer, but none in a Mamba-2 layer
+        List<Integer> valueLayers = IntStream.range(0, config.numHiddenLayers()).filter(i -> !config.isMamba(i))
+                .boxed().toList();
         return new ModelLayout(architecture(), config.numHiddenLayers(), config.numAttentionHeads(),
-                config.numKeyValueHeads(), config.tieWordEmbeddings(), config.moe() == null ? 0 : config.moe().numExperts());
+                config.numKeyValueHeads(), config.tieWordEmbeddings(), config.moe() == null ? 0 : config.moe().numExperts(),
+                valueLayers);
     }
 
     /** Every weight's placement, in llama.cpp's order (the rotary factors, computed, are not among them). */
@@ -100,6 +107,8 @@ final class DecoderMapping implements ModelMapping {
             }
             if (config.isLinearAttention(i)) {
                 LinearAttentionPlacements.add(out, hf, blk, config.linearAttention());
+            } else if (config.isMamba(i)) {
+                MambaPlacements.add(out, hf, blk, config.mamba());
             } else {
                 addAttention(put, hf, blk, q, k);
             }

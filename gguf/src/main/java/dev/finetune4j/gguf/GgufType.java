@@ -2,7 +2,8 @@ package dev.finetune4j.gguf;
 
 /**
  * How an exported GGUF stores its weight matrices ({@code general.file_type}). Whatever the choice, 1-D tensors
- * (biases, rotary factors), norm weights and Qwen3.5's convolution kernels ({@code ssm_conv1d}) stay float32, as
+ * (biases, rotary factors), norm weights, the recurrent layers' convolution kernels ({@code ssm_conv1d}) and Mamba-2's
+ * {@code ssm_a} and {@code ssm_d} stay float32, as
  * llama.cpp's converter keeps them and as its kernels expect. With {@link #Q8_0}, a matrix whose rows are not a
  * multiple of 32 values is stored as float16, as the converter falls back for such rows. The K-quant types
  * ({@link #Q3_K_S} to {@link #Q6_K}) are the files llama.cpp's {@code llama-quantize} makes from a float32 GGUF without an
@@ -77,7 +78,7 @@ public enum GgufType {
 
     /**
      * The storage of tensor {@code name} of ggml dimensions {@code dims} in a file of this type, for a model of
-     * {@code layout}: 1-D tensors, norm weights, learned positions, Qwen3.5's small convolution kernels
+     * {@code layout}: 1-D tensors, norm weights, learned positions, the recurrent layers' small convolution kernels
      * ({@code ssm_conv1d}), a mixture of experts' routers
      * ({@code ffn_gate_inp}, {@code ffn_gate_inp_shexp}, whose scores pick the experts) and anything not named
      * {@code *.weight} (or a LoRA {@code *.lora_a}/{@code *.lora_b}) stay float32, as the converter and llama-quantize

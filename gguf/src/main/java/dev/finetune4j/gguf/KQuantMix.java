@@ -14,7 +14,9 @@ import java.util.regex.Pattern;
  * F16 when not whole blocks of 32 either. A mixture of experts' router ({@code ffn_gate_inp}) stays float32 (see
  * {@link GgufType#storageOf}); its stacked experts ({@code ffn_*_exps}) take the rules of their dense counterparts,
  * the layer read from the name; a model of exactly 8 experts (llama.cpp's Mixtral rules) stores its key and value
- * projections in Q8_0 and, in Q3_K_S, Q3_K_M and Q4_K_M, its attention outputs in Q5_K.
+ * projections in Q8_0 and, in Q3_K_S, Q3_K_M and Q4_K_M, its attention outputs in Q5_K. The value projections are
+ * counted as llama-quantize meets them, so that in Granite 4.0 H only its attention layers count; its Mamba-2
+ * projections ({@code ssm_in}, {@code ssm_out}) take the base type.
  */
 final class KQuantMix {
     private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.");
@@ -31,13 +33,13 @@ final class KQuantMix {
         if (name.equals("output.weight") || layout.tiedEmbeddings() && name.equals("token_embd.weight")) {
             chosen = dims[0] % KQuants.SUPER_BLOCK != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
         } else if (name.contains("attn_v.weight") || name.contains("attn_qkv.weight")) {
-            // NOTE: llama.cpp counts value projections in file order; one per layer, in layer order, that is the layer
-            int layer = layer(name);
+            // NOTE: llama.cpp counts value projections in file order, one per layer that has one, in layer order
+            int index = layout.valueIndex(layer(name));
             if (type == GgufType.Q3_K_M) {
-                chosen = layer < 2 ? GgmlType.Q5_K : GgmlType.Q4_K;
+                chosen = index < 2 ? GgmlType.Q5_K : GgmlType.Q4_K;
             } else if (type == GgufType.Q3_K_L) {
                 chosen = GgmlType.Q5_K;
-            } else if (moreBitsMix && useMoreBits(layer, layout.layers())) {
+            } else if (moreBitsMix && useMoreBits(index, layout.valueLayers().size())) {
                 chosen = GgmlType.Q6_K;
             }
             if (isLlama70B(layout) && (chosen == GgmlType.Q3_K || chosen == GgmlType.Q4_K)) {

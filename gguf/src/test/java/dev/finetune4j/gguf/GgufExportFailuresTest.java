@@ -153,6 +153,26 @@ class GgufExportFailuresTest {
     }
 
     /**
+     * What llama.cpp's granitehybrid fixes for Granite 4.0 H's Mamba-2 layers (src/models/granite-hybrid.cpp,
+     * mamba-base.cpp): its gated norm per group, which is transformers' whole-width norm only for one group, an inner
+     * width of twice the hidden size, a convolution with a bias and projections without.
+     */
+    @Test
+    void graniteHybridSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase hybrid = ReferenceCase.byName().get("granite4h-bytebpe-f32");
+        String groups = refusal(hybrid.configJson().put("mamba_n_groups", 2), hybrid, tmp.resolve("a"));
+        assertTrue(groups.contains("granitehybrid architecture cannot express Mamba-2 layers of mamba_n_groups 2")
+                && groups.contains("normalises each of the 2 groups of 64 channels apart")
+                && groups.contains("the whole inner width of 128") && groups.contains("only for mamba_n_groups 1"), groups);
+        ObjectNode expanded = hybrid.configJson().put("mamba_expand", 4).put("mamba_d_head", 32);
+        assertTrue(refusal(expanded, hybrid, tmp.resolve("b")).contains("Mamba-2 layers 256 wide"));
+        ObjectNode unbiased = hybrid.configJson().put("mamba_conv_bias", false);
+        assertTrue(refusal(unbiased, hybrid, tmp.resolve("c")).contains("mamba_conv_bias false"));
+        ObjectNode projBias = hybrid.configJson().put("mamba_proj_bias", true);
+        assertTrue(refusal(projBias, hybrid, tmp.resolve("d")).contains("mamba_proj_bias true"));
+    }
+
+    /**
      * What llama.cpp's qwen35 fixes (src/models/qwen35.cpp): its DeltaNet's key and value heads of one size, which it
      * reads from ssm.state_size alone.
      */

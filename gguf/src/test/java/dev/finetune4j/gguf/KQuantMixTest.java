@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * The mix's rules where the reference models do not reach them (LlamaCppReferenceTest compares its models with
@@ -49,6 +50,22 @@ class KQuantMixTest {
         assertEquals(GgmlType.Q3_K, GgufType.Q3_K_S.storageOf("blk.9.attn_v.weight", GQA_VALUE, layers32));
         assertEquals(GgmlType.Q4_0, GgufType.Q3_K_S.storageOf("blk.9.ffn_up.weight", new long[] {800, 64}, layers32),
                 "Q3_K rows that are not super-blocks fall back to Q4_0");
+    }
+
+    /**
+     * llama-quantize counts the value projections it meets: in a model with Mamba-2 layers (Granite 4.0 H) only its
+     * attention layers', so that its one attention layer, layer 1 of 4, is the first and the last of them.
+     */
+    @Test
+    void valueProjectionsAreCountedWhereTheyAre() {
+        ModelLayout hybrid = new ModelLayout("granitehybrid", 4, 4, 2, true, 0, List.of(1));
+        assertEquals(GgmlType.Q6_K, GgufType.Q4_K_M.storageOf("blk.1.attn_v.weight", GQA_VALUE, hybrid));
+        assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.1.attn_v.weight", GQA_VALUE,
+                new ModelLayout("granite", 4, 4, 2, true)), "layer 1 of 4 value projections");
+        assertEquals(GgmlType.Q5_K, GgufType.Q3_K_M.storageOf("blk.1.attn_v.weight", GQA_VALUE, hybrid));
+        assertEquals(GgmlType.Q4_K, GgufType.Q4_K_M.storageOf("blk.0.ssm_in.weight", new long[] {256, 1064}, hybrid));
+        assertThrows(IllegalArgumentException.class,
+                () -> GgufType.Q4_K_M.storageOf("blk.0.attn_v.weight", GQA_VALUE, hybrid));
     }
 
     /**

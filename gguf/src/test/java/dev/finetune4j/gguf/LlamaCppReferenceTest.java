@@ -69,6 +69,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ({@link #LINEAR_ATTENTION_FACTOR}; measured Q8_0 0.15 and 0.15 as stored, Q4_K_M 0.73 and 0.12 as stored, its
  * tensors llama-quantize's): without the regrouping of its value heads, the F32 logits differ by 4.4.
  * Qwen3.5-MoE (qwen35moe) over the same 73 positions and bounds (measured F32 1.3e-5, Q8_0 0.17 and 0.13 as stored).
+ * Granite 4.0 H (granitehybrid: Mamba-2 layers beside an attention layer) over the same 73 positions, to the dense
+ * models' bounds, which its gated norm over the whole inner width does not strain as the DeltaNet's per-head one does
+ * (measured F32 5.9e-7, with a LoRA adapter on every projection, Mamba-2's in_proj and out_proj among them, 6.0e-7,
+ * Q8_0 0.012 and 0.0099 as stored, Q4_K_M 0.13 and 0.026 as stored, Q5_K_M under an importance matrix 0.065 and 0.025
+ * as stored, both llama-quantize's tensors).
  * NOTE: 73 tokens through 4 routing layers make 292 top-2 choices, so near ties are common: of the three Q8_0 seeds
  * tried whose gaps all exceed 0.03, two differed from llama.cpp by 0.35 and 0.36 at a single position each (a choice
  * that llama.cpp's rounding of activations tipped, as far as can be told), the one kept by 0.17.

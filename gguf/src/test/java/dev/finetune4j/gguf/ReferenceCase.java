@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * The tiny models llama.cpp checked (tools/reference/gguf_llamacpp.sh): a few layers of hidden size 64 with
@@ -41,13 +42,19 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     /** The seed of the dense cases' weights. */
     static final long DEFAULT_SEED = 42;
     /**
-     * The ranges of Qwen3.5's DeltaNet vectors and kernels, drawn as its initialisation would put them rather than as a
-     * matrix: A_log (decay rates exp(A_log) from 0.37 to 2.7) and dt_bias (time steps softplus(a + dt_bias) near
-     * 0.13), so that each head's state fades over a few to a few dozen tokens, and convolution kernels that mix the
-     * four last inputs visibly.
+     * The ranges of the recurrent layers' vectors and kernels (by their name within the layer), drawn as their
+     * initialisation would put them rather than as a matrix. Qwen3.5's DeltaNet: A_log (decay rates exp(A_log) from
+     * 0.37 to 2.7) and dt_bias (time steps softplus(a + dt_bias) near 0.13), so that each head's state fades over a few
+     * to a few dozen tokens, and convolution kernels that mix the four last inputs visibly. Granite 4.0 H's Mamba-2
+     * likewise: A_log from 0 to 2 (A from -1 to -7.4), dt_bias from -4 to -2 (time steps of 0.02 to 0.13, so that the
+     * decays exp(dt A) run from about 0.98 to 0.4), D about 1 as Mamba-2 starts it, convolution kernels as the DeltaNet's
+     * (its bias drawn as any bias).
      */
-    private static final Map<String, double[]> LINEAR_ATTENTION_RANGES = Map.of("A_log", new double[] {-1, 1},
-            "dt_bias", new double[] {-3, -1}, "conv1d.weight", new double[] {-0.5, 0.5});
+    private static final Map<String, double[]> RECURRENT_RANGES = Map.of("linear_attn.A_log", new double[] {-1, 1},
+            "linear_attn.dt_bias", new double[] {-3, -1}, "linear_attn.conv1d.weight", new double[] {-0.5, 0.5},
+            "mamba.A_log", new double[] {0, 2}, "mamba.dt_bias", new double[] {-4, -2}, "mamba.D",
+            new double[] {0.5, 1.5}, "mamba.conv1d.weight", new double[] {-0.5, 0.5});
+    private static final Pattern LAYER_PREFIX = Pattern.compile("^model\\.layers\\.\\d+\\.");
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
     /**
@@ -261,6 +268,28 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             .replace("\"shared_intermediate_size\": 96", "\"shared_intermediate_size\": 512")
             .replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 4")
             .replace("[\"attention\", \"attention\"]", "[\"attention\", \"attention\", \"attention\", \"attention\"]");
+    /**
+     * Granite 4.0 H (granitemoehybrid with Mamba-2 layers; GGUF architecture granitehybrid), as published: no position
+     * encoding ("nope"), one group of B and C (mamba_n_groups 1, where llama.cpp's per-group gated norm is transformers'
+     * whole-width one), layer 1 attention and layers 0, 2 and 3 Mamba-2 (8 heads of 16, a state of 16, a kernel of 4
+     * with biases), Granite's four multipliers, the dense shared_mlp of 96 and the head tied.
+     */
+    private static final String GRANITE4_H = """
+            {"model_type": "granitemoehybrid", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "shared_intermediate_size": 96, "num_local_experts": 0,
+             "layer_types": ["mamba", "attention", "mamba", "mamba"], "num_hidden_layers": 4,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 256, "rms_norm_eps": 1e-5,
+             "position_embedding_type": "nope", "tie_word_embeddings": true, "embedding_multiplier": 6.0,
+             "residual_multiplier": 0.22, "attention_multiplier": 0.5, "logits_scaling": 3.0, "mamba_n_heads": 8,
+             "mamba_d_head": 16, "mamba_expand": 2, "mamba_n_groups": 1, "mamba_d_state": 16, "mamba_d_conv": 4,
+             "mamba_conv_bias": true, "mamba_proj_bias": false, "mamba_chunk_size": 8}""";
+    /**
+     * Granite 4.0 H wide enough for K-quants (rows of 256 and 512): its one attention layer (layer 1) is the first and
+     * last of the value projections llama-quantize counts, so Q4_K_M gives it Q6_K, as layer 1 of 4 would not get.
+     */
+    private static final String GRANITE4_H_WIDE = GRANITE4_H.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"shared_intermediate_size\": 96",
+            "\"shared_intermediate_size\": 512").replace("\"mamba_d_head\": 16", "\"mamba_d_head\": 64");
     /** OLMo 2: norms after each sub-block, q/k norms over the whole projection (64 and 32 wide). */
     private static final String OLMO2 = """
             {"model_type": "olmo2", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 128,
@@ -317,7 +346,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * with a LoRA adapter (its fused input_linear's split into ffn_gate and ffn_up), without position encoding and in
      * Q4_K_M under an importance matrix (both parts of input_linear weighted by its inputs); OLMoE in F32, with an
      * attention LoRA adapter and in Q4_K_M under an importance matrix; gpt-oss in F32, BF16 and Q8_0; Qwen3.5 in F32,
-     * Q8_0, with a LoRA adapter on every projection of both kinds of layer, and wide in Q4_K_M.
+     * Q8_0, with a LoRA adapter on every projection of both kinds of layer, and wide in Q4_K_M; Granite 4.0 H in F32,
+     * Q8_0, with a LoRA adapter on every projection (the Mamba-2 in_proj and out_proj too), wide in Q4_K_M and in
+     * Q5_K_M under an importance matrix (the Mamba-2 projections' inputs weighted too).
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -397,7 +428,13 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("qwen35-wide-bytebpe-q4_k_m", QWEN35_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("qwen35moe-bytebpe-f32", QWEN35_MOE, "bytebpe", GgufType.F32, false, false, 59),
             new ReferenceCase("qwen35moe-bytebpe-q8_0", QWEN35_MOE_LOSSY, "bytebpe", GgufType.Q8_0, false, false,
-                    2442));
+                    2442),
+            new ReferenceCase("granite4h-bytebpe-f32", GRANITE4_H, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("granite4h-bytebpe-q8_0", GRANITE4_H, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("granite4h-bytebpe-lora-f32", GRANITE4_H, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("granite4h-wide-bytebpe-q4_k_m", GRANITE4_H_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("granite4h-wide-bytebpe-q5_k_m-imatrix", GRANITE4_H_WIDE, "bytebpe", GgufType.Q5_K_M,
+                    false, true));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -423,11 +460,16 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
 
     /**
      * The token ids (with the tokenizer's special tokens) whose logits are compared: those of {@link #LOGITS_TEXT}, or
-     * for a model with linear attention of {@link #RECURRENT_LOGITS_TEXT}.
+     * for a model with recurrent layers of {@link #RECURRENT_LOGITS_TEXT}.
      */
     long[] logitsIds(HfTokenizer tokenizer) {
-        return tokenizer.encodeWithSpecialTokens(linearAttention() ? RECURRENT_LOGITS_TEXT : LOGITS_TEXT,
-                linearAttention() ? 256 : 64);
+        return tokenizer.encodeWithSpecialTokens(recurrent() ? RECURRENT_LOGITS_TEXT : LOGITS_TEXT,
+                recurrent() ? 256 : 64);
+    }
+
+    /** Whether the model has recurrent layers: Qwen3.5's gated DeltaNet or Granite 4.0 H's Mamba-2. */
+    boolean recurrent() {
+        return linearAttention() || config.contains("\"mamba\"");
     }
 
     /** Whether the model has linear-attention layers (Qwen3.5's gated DeltaNet). */
@@ -475,14 +517,13 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             boolean norm = name.endsWith("norm.weight") || name.matches(".*\\.ln_\\w+\\.weight");
             // NOTE: Qwen3.5's DeltaNet norm scales by its weight, its other norms by 1 + w
             double normCentre = onePlusW && !name.endsWith("linear_attn.norm.weight") ? 0 : 1;
-            double[] linear = name.contains(".linear_attn.") ? LINEAR_ATTENTION_RANGES.get(
-                    name.substring(name.indexOf(".linear_attn.") + ".linear_attn.".length())) : null;
-            double low = linear != null ? linear[0] : norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
+            double[] recurrent = RECURRENT_RANGES.get(LAYER_PREFIX.matcher(name).replaceFirst(""));
+            double low = recurrent != null ? recurrent[0] : norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
                     : name.endsWith(".experts." + GptOssExperts.GATE_UP) ? -GPT_OSS_GATE_UP_RANGE
                     : name.endsWith(".sinks") ? -SINK_RANGE
                     : type.equals("qwen3_5_moe_text") && name.endsWith(".mlp.gate.weight") ? -QWEN35_MOE_ROUTER_RANGE
                     : -matrixRange;
-            double high = linear != null ? linear[1] : norm ? normCentre + 0.2 : -low;
+            double high = recurrent != null ? recurrent[1] : norm ? normCentre + 0.2 : -low;
             StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
         }
         return model;
@@ -490,13 +531,15 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
 
     /**
      * The model with a LoRA adapter of rank 4 (alpha 8) on every projection (a mixture of experts': on the attention's,
-     * the common case, as an adapter GGUF cannot carry LoRA of single experts; Granite 4's fused input_linear too;
+     * the common case, as an adapter GGUF cannot carry LoRA of single experts; Granite 4's fused input_linear too, and Granite 4.0 H's Mamba-2 in_proj and out_proj;
      * Qwen3.5's DeltaNet projections too, whose value heads the file regroups), A and B drawn uniformly (A in
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
         String[] targets = config.contains("phi3") ? new String[] {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
                 : config.contains("num_experts_per_tok") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
+                : recurrent() && config.contains("granitemoehybrid") ? new String[] {"q_proj", "k_proj", "v_proj",
+                        "o_proj", "in_proj", "out_proj", "input_linear", "output_linear"}
                 : config.contains("granitemoehybrid")
                 ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "input_linear", "output_linear"}
                 : config.contains("qwen3_5_text") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj_qkv",

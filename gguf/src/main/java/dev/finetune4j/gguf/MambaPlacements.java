@@ -1,0 +1,48 @@
+package dev.finetune4j.gguf;
+
+import dev.finetune4j.core.models.decoder.MambaConfig;
+
+import java.util.List;
+
+/**
+ * Where a Granite 4.0 H Mamba-2 layer's weights ({@code mamba}) go in llama.cpp's {@code granitehybrid}, as
+ * convert_hf_to_gguf.py's {@code Mamba2Model} writes them:
+ * <ul>
+ *   <li>{@code in_proj} as {@code ssm_in}, its rows as they are (z, then x, B and C, then one time step per head: the
+ *       order llama.cpp's views read), {@code out_proj} as {@code ssm_out};</li>
+ *   <li>{@code conv1d.weight} (C, 1, K) squeezed to {@code ssm_conv1d} (C, K), ggml dims [K, C];
+ *       {@code conv1d.bias} as {@code ssm_conv1d.bias};</li>
+ *   <li>{@code A_log} (H) as {@code ssm_a} (H, 1), ggml dims [1, H], holding {@code -exp(A_log)}, which llama.cpp
+ *       multiplies by the time step; {@code D} (H) as {@code ssm_d} (H, 1); {@code dt_bias} as
+ *       {@code ssm_dt.bias};</li>
+ *   <li>{@code norm.weight} (innerDim) as {@code ssm_norm}, which llama.cpp reads as [innerDim / groups, groups],
+ *       normalising each group apart: with the one group exported, the vector [innerDim] (the converter reshapes it
+ *       to (1, innerDim), whose trailing ggml dimension of 1 llama-quantize drops: the same tensor to ggml).</li>
+ * </ul>
+ */
+final class MambaPlacements {
+    private MambaPlacements() {
+    }
+
+    /** Adds the placements of the layer whose Hugging Face prefix is {@code hf} ({@code model.layers.N.}). */
+    static void add(List<Placement> out, String hf, String blk, MambaConfig c) {
+        String m = hf + "mamba.";
+        int heads = c.numHeads();
+        out.add(Placement.plain(m + "in_proj.weight", blk + "ssm_in.weight"));
+        int channels = c.convDim();
+        int kernel = c.convKernel();
+        out.add(reshaped(m + "conv1d.weight", blk + "ssm_conv1d.weight", Placement.Values.NONE, channels, kernel));
+        out.add(Placement.plain(m + "conv1d.bias", blk + "ssm_conv1d.bias"));
+        out.add(Placement.plain(m + "dt_bias", blk + "ssm_dt.bias"));
+        out.add(reshaped(m + "A_log", blk + "ssm_a", v -> (float) -StrictMath.exp(v), heads, 1)); // the same bits on any JVM
+        out.add(reshaped(m + "D", blk + "ssm_d", Placement.Values.NONE, heads, 1));
+        out.add(Placement.plain(m + "norm.weight", blk + "ssm_norm.weight"));
+        out.add(Placement.plain(m + "out_proj.weight", blk + "ssm_out.weight"));
+    }
+
+    /** Weight {@code hfName} viewed as (rows, columns), its values mapped by {@code values}. */
+    private static Placement reshaped(String hfName, String ggufName, Placement.Values values, int rows, int columns) {
+        return Placement.reordered(hfName, ggufName, null, null, values,
+                new Placement.View(w -> w.reshape(rows, columns)));
+    }
+}
