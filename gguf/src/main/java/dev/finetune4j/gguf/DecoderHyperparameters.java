@@ -99,6 +99,12 @@ final class DecoderHyperparameters {
                     + config.modelType() + "'; save the model (merged) as a Hugging Face folder and convert it with "
                     + "llama.cpp's convert_hf_to_gguf.py");
         }
+        if (config.moe() != null && config.moe().naming() == MoeConfig.Naming.GRANITE) {
+            throw new IllegalArgumentException("GGUF export of Granite 4.0 H's mixtures (experts stacked in "
+                    + "block_sparse_moe beside the shared MLP: granite-4.0-h-tiny, -h-small) is not implemented; serve the "
+                    + "model with finetune4j, or save it (with any adapter merged: finetune4j merge) as a Hugging Face "
+                    + "folder and convert that with llama.cpp's convert_hf_to_gguf.py");
+        }
         refuseWhatGgufCannotSay();
     }
 
@@ -441,9 +447,11 @@ final class DecoderHyperparameters {
     }
 
     private void cannot(String what) {
+        // ONNX export takes no recurrent layer either: such a model is served here
+        String instead = config.hasRecurrentLayers() ? "serve it with finetune4j (finetune4j serve)"
+                : "export it to ONNX instead (OnnxExporter, finetune4j export-onnx)";
         throw new IllegalArgumentException("GGUF's " + architecture + " architecture cannot express " + what
-                + " of this " + config.modelType() + " model, so llama.cpp would compute a different model; export "
-                + "it to ONNX instead (OnnxExporter, finetune4j export-onnx)");
+                + " of this " + config.modelType() + " model, so llama.cpp would compute a different model; " + instead);
     }
 
     /** The architecture's keys, {@code <arch>.*}. */

@@ -169,7 +169,10 @@ class GgufExportFailuresTest {
         ObjectNode unbiased = hybrid.configJson().put("mamba_conv_bias", false);
         assertTrue(refusal(unbiased, hybrid, tmp.resolve("c")).contains("mamba_conv_bias false"));
         ObjectNode projBias = hybrid.configJson().put("mamba_proj_bias", true);
-        assertTrue(refusal(projBias, hybrid, tmp.resolve("d")).contains("mamba_proj_bias true"));
+        String refused = refusal(projBias, hybrid, tmp.resolve("d"));
+        assertTrue(refused.contains("mamba_proj_bias true") && refused.contains("finetune4j serve"), refused);
+        ObjectNode mixture = hybrid.configJson().put("num_local_experts", 4).put("num_experts_per_tok", 2);
+        assertTrue(refusal(mixture, hybrid, tmp.resolve("e")).contains("Granite 4.0 H's mixtures"));
     }
 
     /**
