@@ -49,21 +49,7 @@ class LinearAttentionGenerationTest {
             LanguageModel lm = AutoModel.newCausalLM(c, TensorScope.detached(Device.cpu()));
             SplittableRandom random = new SplittableRandom(5);
             StateDicts.initNormal((Module) lm, 0.3, random);
-            // initNormal draws the matrices only: the filters, decays, time steps and skips too, or the layers stay
-            // inert (or, with transformers' initial decays, forget within a token)
-            for (var e : lm.stateDict().entrySet()) {
-                String name = e.getKey();
-                if (name.contains("conv1d") || name.endsWith("A_log") || name.endsWith("dt_bias") || name.endsWith(".D")) {
-                    Tensor t = e.getValue();
-                    float[] values = new float[Math.toIntExact(t.numel())];
-                    for (int i = 0; i < values.length; i++) {
-                        values[i] = (float) random.nextDouble(-0.8, 0.8);
-                    }
-                    try (var scope = TensorScope.open()) {
-                        t.backend().copy().copy(Tensor.of(values, t.shape().dims()), t);
-                    }
-                }
-            }
+            RecurrentConstants.drawUniform((Module) lm, random, 0.8);
             return lm;
         }
     }

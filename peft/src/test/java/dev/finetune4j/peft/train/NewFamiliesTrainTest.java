@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.RecurrentConstants;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
@@ -414,27 +415,7 @@ class NewFamiliesTrainTest {
         LanguageModel model = AutoModel.newCausalLM(c, TensorScope.detached(dev.finetune4j.core.backend.Device.cpu()));
         SplittableRandom random = new SplittableRandom(5);
         StateDicts.initNormal(model, 0.1, random);
-        drawLinearAttentionConstants(model, random);
+        RecurrentConstants.drawUniform(model, random, 0.2);
         return model;
-    }
-
-    /**
-     * The recurrent layers' filters and their biases, decays, time-step biases and skips, which
-     * {@link StateDicts#initNormal} leaves at zero (a zero filter would keep the layer's inputs to the state at zero).
-     */
-    private static void drawLinearAttentionConstants(LanguageModel model, SplittableRandom random) {
-        for (var e : model.stateDict().entrySet()) {
-            String name = e.getKey();
-            if (name.contains("conv1d.") || name.endsWith("A_log") || name.endsWith("dt_bias") || name.endsWith(".D")) {
-                Tensor t = e.getValue();
-                float[] values = new float[Math.toIntExact(t.numel())];
-                for (int i = 0; i < values.length; i++) {
-                    values[i] = (float) random.nextDouble(-0.2, 0.2);
-                }
-                try (var scope = TensorScope.open()) {
-                    t.backend().copy().copy(Tensor.of(values, t.shape().dims()), t);
-                }
-            }
-        }
     }
 }
