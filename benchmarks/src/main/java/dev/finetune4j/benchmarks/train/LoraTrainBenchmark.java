@@ -34,12 +34,15 @@ import java.util.stream.Stream;
  * With {@code --moe}, CPU-S-MoE: each MLP a Mixtral mixture of 16 experts of width 176, 4 per token (the dense MLP's
  * 704 active), LoRA on every expert's w1, w2 and w3 (tools/reference/cpu_s_lora_torch.py --moe is its anchor).
  * With {@code --qwen35}, CPU-S-Qwen3.5: CPU-S's sizes in Qwen3.5's layers (three gated DeltaNet layers, then a gated
- * attention layer), LoRA also on the linear layers' five projections (tools/reference/cpu_s_qwen35_hf_peft.py, HF
- * PEFT over transformers' own Qwen3_5ForCausalLM, is its anchor).
+ * attention layer), LoRA also on the linear layers' five projections; with {@code --granite4h}, CPU-S-Granite-4.0-H:
+ * CPU-S's sizes in Granite 4.0 H's layers (three Mamba-2 layers, then an attention layer; the shared MLP), LoRA on
+ * the attention's four projections, the Mamba-2 layers' two and the shared MLP's two (tools/reference/
+ * cpu_s_hybrid_hf_peft.py, HF PEFT over transformers' own Qwen3_5ForCausalLM or GraniteMoeHybridForCausalLM, is
+ * their anchor).
  *
  * <pre>{@code
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp ... \
- *     dev.finetune4j.benchmarks.train.LoraTrainBenchmark [--moe | --qwen35]
+ *     dev.finetune4j.benchmarks.train.LoraTrainBenchmark [--moe | --qwen35 | --granite4h]
  * }</pre>
  */
 public final class LoraTrainBenchmark {
@@ -54,18 +57,21 @@ public final class LoraTrainBenchmark {
     /**
      * Runs the benchmark and prints tokens/s and peak memory.
      *
-     * @param args {@code --moe} for CPU-S-MoE, {@code --qwen35} for CPU-S-Qwen3.5
+     * @param args {@code --moe} for CPU-S-MoE, {@code --qwen35} for CPU-S-Qwen3.5, {@code --granite4h} for
+     *             CPU-S-Granite-4.0-H
      * @throws IOException when the memory statistics cannot be read
      */
     public static void main(String[] args) throws IOException {
         boolean moe = Arrays.asList(args).contains("--moe");
         boolean qwen35 = Arrays.asList(args).contains("--qwen35");
-        String name = moe ? "CPU-S-MoE" : qwen35 ? "CPU-S-Qwen3.5" : "CPU-S";
-        // the MLP's projections: every expert's in the mixture; and Qwen3.5's linear-attention projections
+        boolean granite = Arrays.asList(args).contains("--granite4h");
+        String name = moe ? "CPU-S-MoE" : qwen35 ? "CPU-S-Qwen3.5" : granite ? "CPU-S-Granite-4.0-H" : "CPU-S";
+        // the MLP's projections: every expert's in the mixture; and the recurrent layers' projections
         List<String> mlp = moe ? List.of("w1", "w3", "w2") : qwen35 ? List.of("gate_proj", "up_proj", "down_proj",
                 "in_proj_qkv", "in_proj_z", "in_proj_b", "in_proj_a", "out_proj")
+                : granite ? List.of("input_linear", "output_linear", "in_proj", "out_proj")
                 : List.of("gate_proj", "up_proj", "down_proj");
-        try (LanguageModel base = moe ? cpuSMoe() : qwen35 ? cpuSQwen35() : cpuS()) {
+        try (LanguageModel base = moe ? cpuSMoe() : qwen35 ? cpuSQwen35() : granite ? cpuSGranite4H() : cpuS()) {
             long[][] ids = new long[BATCH][];
             SplittableRandom random = new SplittableRandom(1);
             for (int i = 0; i < BATCH; i++) {
@@ -149,6 +155,40 @@ public final class LoraTrainBenchmark {
             for (int i = 0; i < v.length; i++) {
                 // A drawn as transformers draws it; the time-step biases at its initial 1
                 v[i] = conv ? (float) (random.nextGaussian() * 0.02) : decay ? (float) Math.log(random.nextDouble(0.01, 16)) : 1f;
+            }
+            try (var scope = TensorScope.open()) {
+                t.backend().copy().copy(Tensor.of(v, t.shape().dims()), t);
+            }
+        }
+        return model;
+    }
+
+    /**
+     * CPU-S-Granite-4.0-H: CPU-S's vocabulary, width, depth and MLP (the shared MLP) in Granite 4.0 H's layers: three
+     * Mamba-2 layers (8 heads of 64, one group, a state of 32 per channel) then an attention layer (8 heads of 32, 4 kv
+     * heads, no position encoding, as the published models); random N(0, 0.02) matrices, the convolutions' filters
+     * and biases N(0, 0.02) and the decays, time-step biases and skips as transformers initialises them
+     * ({@code log(1..8)}, ones, ones).
+     *
+     * @return a new model in memory; the caller closes it
+     */
+    public static LanguageModel cpuSGranite4H() {
+        ObjectNode c = cpuSConfig("granitemoehybrid").put("shared_intermediate_size", 704).put("num_local_experts", 0)
+                .put("position_embedding_type", "nope").put("mamba_n_heads", 8).put("mamba_d_head", 64)
+                .put("mamba_d_state", 32).put("mamba_n_groups", 1).put("mamba_d_conv", 4);
+        c.putArray("layer_types").add("mamba").add("mamba").add("mamba").add("attention");
+        LanguageModel model = randomModel(c);
+        SplittableRandom random = new SplittableRandom(1);
+        for (var e : model.stateDict().entrySet()) {
+            String n = e.getKey();
+            Tensor t = e.getValue();
+            if (!n.contains(".mamba.") || n.endsWith(".weight") && !n.contains("conv1d")) {
+                continue;
+            }
+            float[] v = new float[Math.toIntExact(t.numel())];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = n.contains("conv1d") ? (float) (random.nextGaussian() * 0.02) : n.endsWith("A_log")
+                        ? (float) Math.log(i + 1) : 1f;
             }
             try (var scope = TensorScope.open()) {
                 t.backend().copy().copy(Tensor.of(v, t.shape().dims()), t);
