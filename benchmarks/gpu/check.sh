@@ -22,7 +22,7 @@ OUT=${OUT:-$PKG/out}
 mkdir -p "$OUT/reports"
 rm -f "$OUT/check.log" "$OUT/check-isolated.log"
 runtime=$(mktemp -d)
-if ! "$(dirname "$0")/unpack-jdk.sh" "$PKG" "$runtime" 2>&1 | tee -a "$OUT/check.log"; then
+if ! "$(dirname "$0")/unpack.sh" "$PKG" "$runtime" 2>&1 | tee -a "$OUT/check.log"; then
     exit 2
 fi
 {
@@ -44,13 +44,13 @@ export FINETUNE4J_CUDA_POISON=1
 # with their adapters added.
 CP=""
 for m in core peft samples; do
-    CP="$CP:$PKG/test-classes/$m.jar"
+    CP="$CP:$runtime/test-classes/$m.jar"
 done
 CP="$CP:peft/src/test/resources:core/src/test/resources"
-for m in "$PKG"/classes/*; do
+for m in "$runtime"/classes/*; do
     CP="$CP:$m"
 done
-for jar in "$PKG"/lib/*.jar; do
+for jar in "$runtime"/lib/*.jar; do
     CP="$CP:$jar"
 done
 START=$(date +%s)
@@ -70,7 +70,7 @@ suite() {
 host_only='^$'
 [ "${EMULATED_CUDA:-off}" = on ] || host_only='.*\.(CudaAttentionEmulationTest|KernelSourcesCompileTest)$'
 suite "$OUT/check.log" "$OUT/reports" 300 \
-    --scan-class-path "$PKG/test-classes/core.jar:$PKG/test-classes/peft.jar:$PKG/test-classes/samples.jar" \
+    --scan-class-path "$runtime/test-classes/core.jar:$runtime/test-classes/peft.jar:$runtime/test-classes/samples.jar" \
     --include-classname '^dev\.finetune4j\.core\.backend\.cuda\..*Test$|^dev\.finetune4j\..*OnCudaTest$' \
     --exclude-classname "$host_only"
 status=$?

@@ -2,14 +2,14 @@
 # Builds the folder the GPU check and the side-by-side benchmark run from on a bare GPU machine
 # (benchmarks/gpu/check.sh, benchmarks/gpu/side-by-side.sh) in .device/gpu (git-ignored; name it in the device
 # tool's carry):
-#   jdk.tar.xz      a jlink'd JDK 25 (modules uncompressed and libjvm stripped, so that xz packs them tighter: 14 MB
-#                   against gzip's 22; benchmarks/gpu/unpack-jdk.sh unpacks it, with Python where xz is missing)
-#   classes/M.jar   the classes and resources of modules core, peft, data, eval, gguf, samples and benchmarks, each
-#                   as a jar (a third of their size as folders)
-#   test-classes/M.jar  the test classes of core, peft and samples, without their resources, each as a jar: the
-#                   fixtures travel in the working tree (src/test/resources), and check.sh puts them on the class
-#                   path from there
-#   lib             the libraries those classes load (Jackson, SLF4J, Guava, picocli) and JUnit's console launcher
+#   runtime.tar.xz  one xz archive (benchmarks/gpu/unpack.sh unpacks it, with Python where xz is missing) of
+#     jdk/              a jlink'd JDK 25 (modules uncompressed and libjvm stripped, so that xz packs them tighter)
+#     classes/M.jar     the classes and resources of modules core, peft, data, eval, gguf, samples and benchmarks
+#     test-classes/M.jar  the test classes of core, peft and samples, without their resources: the fixtures travel
+#                       in the working tree (src/test/resources), and check.sh puts them on the class path from there
+#     lib/              the libraries those classes load (Jackson, SLF4J, Guava, picocli) and JUnit's console launcher
+#   every jar stored without compression, so that xz compresses the class files themselves: 5.5 MB of jars where
+#   their deflated copies took 12.5 MB, however packed
 #   commit.txt      the commit they were built from
 # The working tree and the carried folders may take 64 MiB together; this fails if the folder would leave less than
 # HEADROOM_MIB of that.
@@ -42,25 +42,37 @@ mvn -B -ntp -o -q dependency:build-classpath -pl samples -Dmdep.includeScope=tes
     -Dmdep.outputFile="$PWD/samples/target/gpu-classpath.txt"
 
 rm -rf "$OUTDIR"
-mkdir -p "$OUTDIR/lib" "$OUTDIR/classes" "$OUTDIR/test-classes"
+mkdir -p "$OUTDIR"
 # NOTE: java.xml and jdk.zipfs are added to the brief's module list: the console launcher writes its XML report with
 # the one and scans the test jars through the other.
 runtime=$(mktemp -d)
+mkdir -p "$runtime/lib" "$runtime/classes" "$runtime/test-classes"
 jlink --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.xml,jdk.zipfs \
     --strip-debug --no-man-pages --no-header-files --compress=zip-0 --output "$runtime/jdk"
 strip --strip-unneeded "$runtime/jdk/lib/server/libjvm.so"
-tar cf - -C "$runtime" jdk | xz -9e -T2 > "$OUTDIR/jdk.tar.xz"
-rm -rf "$runtime"
 for m in $MODULES; do
-    jar --create --file "$OUTDIR/classes/$m.jar" -C "$m/target/classes" .
+    jar --create --no-compress --file "$runtime/classes/$m.jar" -C "$m/target/classes" .
 done
 for m in $TESTED; do
-    jar --create --file "$OUTDIR/test-classes/$m.jar" -C "$m/target/test-classes" dev
+    jar --create --no-compress --file "$runtime/test-classes/$m.jar" -C "$m/target/test-classes" dev
 done
-cp "$CONSOLE" "$OUTDIR/lib/junit-platform-console-standalone.jar"
+cp "$CONSOLE" "$runtime/lib/junit-platform-console-standalone.jar"
 tr ':' '\n' < samples/target/gpu-classpath.txt | while read -r jar; do
-    if basename "$jar" | grep -Eq "$LIBS"; then cp "$jar" "$OUTDIR/lib/"; fi
+    if basename "$jar" | grep -Eq "$LIBS"; then cp "$jar" "$runtime/lib/"; fi
 done
+# the libraries' jars rewritten with their entries stored (same names, order and bytes)
+python3 - "$runtime"/lib/*.jar <<'PY'
+import copy, shutil, sys, zipfile
+for path in sys.argv[1:]:
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(path + ".stored", "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            stored = copy.copy(info)
+            stored.compress_type = zipfile.ZIP_STORED
+            dst.writestr(stored, src.read(info))
+    shutil.move(path + ".stored", path)
+PY
+tar cf - -C "$runtime" jdk classes test-classes lib | xz -9e -T2 > "$OUTDIR/runtime.tar.xz"
+rm -rf "$runtime"
 echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!benchmarks/results' || echo '-dirty')" > "$OUTDIR/commit.txt"
 
 tree_mib=$(( $(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1) / 1048576 ))

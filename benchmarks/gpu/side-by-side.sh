@@ -32,11 +32,11 @@ mkdir -p "$OUT/logs"
 : > "$OUT/runs.tsv"
 
 runtime=$(mktemp -d)
-if ! "$(dirname "$0")/unpack-jdk.sh" "$PKG" "$runtime" 2>&1 | tee -a "$OUT/side-by-side.md"; then
+if ! "$(dirname "$0")/unpack.sh" "$PKG" "$runtime" 2>&1 | tee -a "$OUT/side-by-side.md"; then
     exit 2
 fi
-CP="$PKG/classes/benchmarks.jar:$PKG/classes/peft.jar:$PKG/classes/core.jar"
-for jar in "$PKG"/lib/*.jar; do
+CP="$runtime/classes/benchmarks.jar:$runtime/classes/peft.jar:$runtime/classes/core.jar"
+for jar in "$runtime"/lib/*.jar; do
     [ "$(basename "$jar")" = junit-platform-console-standalone.jar ] || CP="$CP:$jar"
 done
 {
@@ -51,7 +51,7 @@ if [ "$SHAPES" = tiny ]; then
     DEVICE=${DEVICE:-cpu}; XMX=2g; STEPS=2; WARMUP=1; HF_WARMUP=1; HF_SKIP="the anchor has no tiny shape (dry run)"
     # The emulated device's provider is one of core's test classes, registered by its test resources (which travel
     # in the working tree, not in the package).
-    [[ "$DEVICE" != emucuda:* ]] || CP="$CP:$PKG/test-classes/core.jar:core/src/test/resources"
+    [[ "$DEVICE" != emucuda:* ]] || CP="$CP:$runtime/test-classes/core.jar:core/src/test/resources"
 else
     # Untimed steps first, so that both systems are timed in their steady state. The anchor's eager PyTorch reaches it
     # in a few steps (8). The JVM compiles our step's host code by call counts, so over tens of steps: on the fake
