@@ -107,7 +107,7 @@ public class GatedDeltaRuleBenchmark {
     @Benchmark
     public Tensor forward() {
         backend.copy().fill(state, 0f);
-        backend.recurrent().gatedRule(update, q, k, v, g, beta, state, o, kept);
+        backend.recurrent().gatedRule(update, q, k, v, g, beta, null, state, o, kept);
         return o;
     }
 
@@ -118,8 +118,8 @@ public class GatedDeltaRuleBenchmark {
      */
     @Benchmark
     public Tensor backward() {
-        backend.recurrent().gatedRuleBackward(update, q, k, v, g, beta, kept, v, grads[0], grads[1], grads[2],
-                grads[3], grads[4]);
+        backend.recurrent().gatedRuleBackward(update, q, k, v, g, beta, null, kept, v, grads[0], grads[1],
+                grads[2], grads[3], grads[4]);
         return grads[0];
     }
 }

@@ -8,6 +8,11 @@ import dev.finetune4j.core.tensor.Tensor;
  * rule (Yang, Kautz and Hatamizadeh 2024) or Mamba-2's state-space update (Dao and Gu 2024), which is the same
  * recurrence without the delta. Forward and backward side by side; all tensors contiguous F32 unless a method says
  * otherwise.
+ * <p>
+ * Packed sequences: every method takes {@code offsets}, (B, T), each token's position within its example (0 at an
+ * example's first token), or null when each row is one sequence. A token's convolution then reads no input before its
+ * example's first, and the recurrence starts each example from a zero state (its backward passing no gradient across
+ * the boundary), so that packed examples compute what each would alone.
  */
 public interface RecurrentKernels {
 
@@ -28,15 +33,18 @@ public interface RecurrentKernels {
     /**
      * Depthwise causal convolution over time followed by SiLU:
      * {@code y[b, t, c] = silu(bias[c] + sum_j w[c, j] * in[b, t + j, c])} for {@code j < K}, where {@code in} is
-     * the {@code K - 1} inputs of {@code past} followed by {@code x}.
+     * the {@code K - 1} inputs of {@code past} followed by {@code x}; with {@code offsets}, inputs before the token's
+     * example count as zeros.
      *
      * @param x the inputs, (B, T, C)
-     * @param past the inputs before {@code x}, (B, K - 1, C), or null for zeros (the start of a sequence)
+     * @param past the inputs before {@code x}, (B, K - 1, C), or null for zeros (the start of a sequence); null with
+     *             {@code offsets}
      * @param weight the filters, (C, K)
      * @param bias the biases, (C), or null for none
+     * @param offsets each token's position within its packed example, (B, T), or null
      * @param y receives the outputs, (B, T, C)
      */
-    void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor y);
+    void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor y);
 
     /**
      * The backward of {@link #causalConv1dSilu} ({@code past} is a constant: it receives no gradient).
@@ -45,18 +53,20 @@ public interface RecurrentKernels {
      * @param past the forward's past inputs, (B, K - 1, C), or null
      * @param weight the filters, (C, K)
      * @param bias the biases, (C), or null
+     * @param offsets the forward's offsets, or null
      * @param dy the gradient of the outputs, (B, T, C)
      * @param dx receives the gradient of {@code x}, (B, T, C)
      * @param dWeight receives the gradient of the filters, (C, K) (overwritten), or null when they are frozen
      * @param dBias receives the gradient of the biases, (C) (overwritten), or null when there are none or they are
      *              frozen
      */
-    void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor dy, Tensor dx,
-                                  Tensor dWeight, Tensor dBias);
+    void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor dy,
+                                  Tensor dx, Tensor dWeight, Tensor dBias);
 
     /**
      * A gated recurrence for every batch row b and head h, its state S (Dk, Dv) starting at {@code state}; per
-     * token t: {@code S = exp(g_t) S}, then {@code update}'s write, then {@code o_t = S^T q_t}.
+     * token t: {@code S = exp(g_t) S}, then {@code update}'s write, then {@code o_t = S^T q_t}; with {@code offsets},
+     * S is zero before each example's first token.
      *
      * @param update how each token writes into the state
      * @param q the queries, (B, T, H, Dk)
@@ -64,13 +74,15 @@ public interface RecurrentKernels {
      * @param v the values, (B, T, H, Dv)
      * @param g the log decays, (B, T, H), at most 0
      * @param beta the write strengths, (B, T, H)
-     * @param state (B, H, Dk, Dv): read as the state before the first token, overwritten with the state after the last
+     * @param offsets each token's position within its packed example, (B, T), or null
+     * @param state (B, H, Dk, Dv): read as the state before the first token (zeros with {@code offsets}), overwritten
+     *              with the state after the last
      * @param o receives the outputs, (B, T, H, Dv)
      * @param checkpoints receives the state before tokens 0, {@link #STATE_INTERVAL}, 2 {@link #STATE_INTERVAL}, ...,
      *                    (B, H, ceil(T / STATE_INTERVAL), Dk, Dv), for the backward; null when none follows
      */
-    void gatedRule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor state, Tensor o,
-                   Tensor checkpoints);
+    void gatedRule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor offsets,
+                   Tensor state, Tensor o, Tensor checkpoints);
 
     /**
      * The backward of {@link #gatedRule} from the states it kept (the initial state receives no gradient).
@@ -81,6 +93,7 @@ public interface RecurrentKernels {
      * @param v the forward's values, (B, T, H, Dv)
      * @param g the forward's log decays, (B, T, H)
      * @param beta the forward's write strengths, (B, T, H)
+     * @param offsets the forward's offsets, or null
      * @param checkpoints the states the forward kept
      * @param dO the gradient of the outputs, (B, T, H, Dv)
      * @param dq receives the gradient of {@code q}, (B, T, H, Dk)
@@ -89,6 +102,6 @@ public interface RecurrentKernels {
      * @param dg receives the gradient of {@code g}, (B, T, H)
      * @param dBeta receives the gradient of {@code beta}, (B, T, H)
      */
-    void gatedRuleBackward(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor checkpoints,
-                           Tensor dO, Tensor dq, Tensor dk, Tensor dv, Tensor dg, Tensor dBeta);
+    void gatedRuleBackward(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor offsets,
+                           Tensor checkpoints, Tensor dO, Tensor dq, Tensor dk, Tensor dv, Tensor dg, Tensor dBeta);
 }

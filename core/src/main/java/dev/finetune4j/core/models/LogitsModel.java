@@ -71,7 +71,7 @@ public interface LogitsModel {
 
     /**
      * Whether some layer carries a recurrent state from one pass of a generation to the next instead of keys and
-     * values (Qwen3.5's linear-attention layers): its cache holds that state
+     * values (Qwen3.5's linear-attention layers, Granite 4.0 H's Mamba-2 layers): its cache holds that state
      * ({@link dev.finetune4j.core.nn.KvCache#recurrentState}), and a prefix of keys and values (prefix tuning) has no
      * place in it.
      *

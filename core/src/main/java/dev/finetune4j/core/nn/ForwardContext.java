@@ -18,12 +18,15 @@ import java.util.SplittableRandom;
  * @param paddingKeep (B, T, 1) on the model's device, 1 for each new token that is real and 0 for padding: what a
  *                    recurrent layer multiplies its input by (made once per pass by a model that has such layers);
  *                    null when no new token is padding, or the model has no such layer
+ * @param segmentOffsets (B, T) F32 on the model's device, each token's position within its packed example: where a
+ *                       recurrent layer restarts its convolution and state (made once per pass by a model that has
+ *                       such layers); null when the pass is not packed, or the model has no such layer
  */
 public record ForwardContext(AttentionMask mask, int[][] positions, KvCache cache, SplittableRandom random,
-                             int[] sequenceLengths, Tensor paddingKeep) {
+                             int[] sequenceLengths, Tensor paddingKeep, Tensor segmentOffsets) {
 
     /**
-     * This context without a padding mask for recurrent layers.
+     * This context without the recurrent layers' padding factors and segment offsets.
      *
      * @param mask      attention visibility over the S = cached + new key positions
      * @param positions [B][T] position index of each new token
@@ -33,16 +36,18 @@ public record ForwardContext(AttentionMask mask, int[][] positions, KvCache cach
      */
     public ForwardContext(AttentionMask mask, int[][] positions, KvCache cache, SplittableRandom random,
                           int[] sequenceLengths) {
-        this(mask, positions, cache, random, sequenceLengths, null);
+        this(mask, positions, cache, random, sequenceLengths, null, null);
     }
 
     /**
-     * This context with {@code keep} as its {@link #paddingKeep()}.
+     * This context with the recurrent layers' inputs: {@code keep} as its {@link #paddingKeep()} and {@code offsets}
+     * as its {@link #segmentOffsets()}.
      *
      * @param keep (B, T, 1): 1 for a real new token, 0 for padding; or null
+     * @param offsets (B, T): each token's position within its packed example; or null
      * @return the context
      */
-    public ForwardContext withPaddingKeep(Tensor keep) {
-        return new ForwardContext(mask, positions, cache, random, sequenceLengths, keep);
+    public ForwardContext withRecurrentInputs(Tensor keep, Tensor offsets) {
+        return new ForwardContext(mask, positions, cache, random, sequenceLengths, keep, offsets);
     }
 }

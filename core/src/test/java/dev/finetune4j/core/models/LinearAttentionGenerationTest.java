@@ -22,9 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * Generation through recurrent layers, whose state replaces a KV cache (Qwen3.5's gated DeltaNet, Granite 4.0 H's
  * Mamba-2): with the cache it equals recomputing every prefix; a left-padded batch equals each prompt alone (the
- * padding must leave the state at zero); and a prompt longer than one kept state gives the same logits as the layers'
- * definition does token by token (checked through the cache: the prompt's last logits equal a pass fed one token at
- * a time).
+ * padding must leave the state at zero); packed examples equal each alone; and a prompt longer than one kept state
+ * gives the same logits as the layers' definition does token by token (checked through the cache: the prompt's last
+ * logits equal a pass fed one token at a time).
  */
 class LinearAttentionGenerationTest {
 
@@ -90,6 +90,32 @@ class LinearAttentionGenerationTest {
             long[][] batched = Generator.generate(lm, prompts, GenerationConfig.greedy(7));
             for (int i = 0; i < prompts.length; i++) {
                 assertArrayEquals(Generator.generate(lm, prompts[i], GenerationConfig.greedy(7)), batched[i], "prompt " + i);
+            }
+        }
+    }
+
+    /**
+     * Examples packed into one row (5, 1 and 4 tokens, then 2 of padding's own segment) give each example's logits
+     * alone: the convolutions read nothing across an example's start and the states restart there.
+     */
+    @ParameterizedTest
+    @EnumSource(Hybrid.class)
+    void packedExamplesGiveTheLogitsOfEachAlone(Hybrid hybrid) {
+        long[][] examples = {{3, 14, 15, 92, 65}, {35}, {89, 79, 32, 38}};
+        long[] row = {3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 0, 0};
+        int[] segment = {0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 3, 3};
+        try (LanguageModel lm = hybrid.randomModel(); var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
+            float[] packed = lm.forward(new ModelInput(new long[][]{row}, null, null, new int[][]{segment}, null))
+                    .toFloatArray();
+            int vocab = packed.length / row.length;
+            int at = 0;
+            for (long[] example : examples) {
+                float[][] alone = lm.logits(new long[][]{example}, null)[0];
+                for (int i = 0; i < example.length; i++) {
+                    float[] token = Arrays.copyOfRange(packed, (at + i) * vocab, (at + i + 1) * vocab);
+                    assertArrayEquals(alone[i], token, 2e-5f, hybrid + " token " + (at + i));
+                }
+                at += example.length;
             }
         }
     }

@@ -33,23 +33,6 @@ interface Objective {
     }
 
     /**
-     * Fails when examples packed into one sequence would pass a recurrent layer (Qwen3.5, Granite 4.0 H), whose
-     * state would carry one example into the next: refused when the trainer is built, not at its first step.
-     *
-     * @param example an example of the training data
-     * @param model the model it trains
-     * @param where the example, for the message
-     */
-    static void requireUnpackedForRecurrentLayers(TokenizedExample example, PeftModel model, String where) {
-        if (example.segments() != null && model.base().hasRecurrentLayers()) {
-            throw new IllegalArgumentException(where + " packs several examples into one sequence, but "
-                    + model.base().spec().modelType() + " has recurrent layers (linear attention or Mamba-2), whose state "
-                    + "would carry "
-                    + "one example into the next: train without packing (SftFormat.withPacking(false))");
-        }
-    }
-
-    /**
      * Fails when a token id or a label the loss reads (positions after the first) is outside the model's vocabulary,
      * naming the example and position: the forward would refuse it only when a step reaches that example.
      *

@@ -30,7 +30,6 @@ final class SftObjective implements Objective {
         int at = 0;
         for (int i = 0; i < data.size(); i++) {
             Objective.requireInVocabulary(data.get(i), model, "example " + i);
-            Objective.requireUnpackedForRecurrentLayers(data.get(i), model, "example " + i);
             if (data.get(i).length() > longest) {
                 longest = data.get(i).length();
                 at = i;

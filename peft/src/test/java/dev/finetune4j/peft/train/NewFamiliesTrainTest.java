@@ -2,6 +2,7 @@ package dev.finetune4j.peft.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
@@ -15,6 +16,7 @@ import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.prefix.PrefixTuningConfig;
 import dev.finetune4j.peft.lora.LoraConfig;
+import dev.finetune4j.peft.lora.LoraInit;
 import dev.finetune4j.peft.qlora.QloraInjector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,12 +25,15 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -178,18 +183,53 @@ class NewFamiliesTrainTest {
         }
     }
 
-    /** Packed examples would share one recurrent state: refused when the trainer is built, naming the remedy. */
+    /**
+     * Packed examples through recurrent layers: each restarts the layers' convolution and state, so that the packed
+     * rows' summed loss and its gradients are the examples' own, and a packed SFT run trains.
+     */
     @ParameterizedTest
     @ValueSource(strings = {"qwen3_5_text", "granite4_h"})
-    void packedExamplesAreRefusedForRecurrentLayers(String type) {
+    void packedExamplesTrainAsTheyWouldAlone(String type) {
         try (LanguageModel base = tiny(type)) {
-            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).build());
-            TokenizedDataset packed = TokenizedDataset.of(new long[][]{{1, 2, 3}, {4, 5, 6}, {7, 8}}).packed(8);
-            TrainingConfig cfg = TrainingConfig.builder().maxSteps(1).microBatchSize(1).build();
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> SftTrainer.builder().model(model).config(cfg).trainData(packed).build());
-            assertTrue(e.getMessage().contains("withPacking(false)"), e.getMessage());
+            PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).initLoraWeights(LoraInit.RANDOM)
+                    .build());
+            TokenizedDataset alone = TokenizedDataset.of(new long[][]{{1, 2, 3, 9, 4}, {4, 5, 6}, {7, 8}, {10, 11, 12}});
+            TokenizedDataset packed = alone.packed(8);
+            assertEquals(2, packed.size(), "two rows of packed examples");
+            double[] sums = new double[2];
+            List<Map<String, float[]>> gradients = new ArrayList<>();
+            for (TokenizedDataset data : List.of(alone, packed)) {
+                SftObjective objective = new SftObjective(model, data, 0);
+                Map<String, float[]> before = gradients(model);
+                try (var scope = TensorScope.open()) {
+                    Tensor loss = objective.lossSum(IntStream.range(0, data.size()).toArray()).sum();
+                    sums[gradients.size()] = loss.toFloatArray()[0];
+                    Autograd.backward(loss);
+                }
+                Map<String, float[]> step = gradients(model);
+                step.forEach((name, g) -> {
+                    float[] earlier = before.get(name);
+                    for (int j = 0; earlier != null && j < g.length; j++) {
+                        g[j] -= earlier[j];
+                    }
+                });
+                gradients.add(step);
+            }
+            gradients.get(0).forEach((name, g) -> assertArrayEquals(g, gradients.get(1).get(name), 2e-5f, type + " " + name));
+            assertEquals(sums[0], sums[1], 1e-4 * sums[0], type + ": the summed loss of the packed rows");
+            TrainingConfig cfg = TrainingConfig.builder().maxSteps(6).microBatchSize(2).learningRate(2e-2)
+                    .schedule(Schedule.CONSTANT).shuffle(false).logEverySteps(0).build();
+            List<Double> losses = SftTrainer.builder().model(model).config(cfg).trainData(packed).build().train()
+                    .lossHistory();
+            assertTrue(losses.get(5) < losses.get(0), type + ": packed training, loss " + losses);
         }
+    }
+
+    /** Each trainable tensor's accumulated gradient (null before the first backward). */
+    private static Map<String, float[]> gradients(PeftModel model) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        model.trainableParameters().forEach((n, t) -> out.put(n, t.grad() == null ? null : t.grad().toFloatArray()));
+        return out;
     }
 
     /**

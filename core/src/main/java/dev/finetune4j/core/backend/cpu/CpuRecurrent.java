@@ -13,8 +13,8 @@ import java.util.stream.IntStream;
 final class CpuRecurrent implements RecurrentKernels {
 
     @Override
-    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor y) {
-        Conv conv = new Conv(x, past, weight, bias);
+    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor y) {
+        Conv conv = new Conv(x, past, weight, bias, offsets);
         float[] out = CpuTensors.output(y);
         Parallel.chunks(conv.batch * conv.tokens, (from, to) -> {
             for (int row = from; row < to; row++) {
@@ -27,9 +27,9 @@ final class CpuRecurrent implements RecurrentKernels {
     }
 
     @Override
-    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor dy, Tensor dx,
-                                         Tensor dWeight, Tensor dBias) {
-        Conv conv = new Conv(x, past, weight, bias);
+    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor dy,
+                                         Tensor dx, Tensor dWeight, Tensor dBias) {
+        Conv conv = new Conv(x, past, weight, bias, offsets);
         float[] upstream = CpuTensors.read(dy);
         int c = conv.channels;
         int k = conv.kernel;
@@ -52,10 +52,10 @@ final class CpuRecurrent implements RecurrentKernels {
                 int s = row % t;
                 for (int ch = 0; ch < c; ch++) {
                     double sum = 0;
-                    // input s feeds output s + (K - 1) - j through tap j
+                    // input s feeds output s + (K - 1) - j through tap j, unless that output's example starts after s
                     for (int j = 0; j < k; j++) {
                         int out = s + k - 1 - j;
-                        if (out < t) {
+                        if (out < t && conv.reads(b, out, j)) {
                             sum += conv.w[ch * k + j] * dPre[(b * t + out) * c + ch];
                         }
                     }
@@ -72,7 +72,7 @@ final class CpuRecurrent implements RecurrentKernels {
                         double sum = 0;
                         for (int b = 0; b < conv.batch; b++) {
                             for (int s = 0; s < t; s++) {
-                                sum += dPre[(b * t + s) * c + ch] * conv.input(b, s + j - (k - 1), ch);
+                                sum += dPre[(b * t + s) * c + ch] * conv.tap(b, s, j, ch);
                             }
                         }
                         dw[ch * k + j] = (float) sum;
@@ -110,8 +110,9 @@ final class CpuRecurrent implements RecurrentKernels {
         final float[] before;
         final float[] w;
         final float[] bias;
+        final float[] offsets;
 
-        Conv(Tensor x, Tensor past, Tensor weight, Tensor bias) {
+        Conv(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets) {
             batch = x.dim(0);
             tokens = x.dim(1);
             channels = x.dim(2);
@@ -120,6 +121,17 @@ final class CpuRecurrent implements RecurrentKernels {
             before = past == null ? null : CpuTensors.read(past);
             w = CpuTensors.read(weight);
             this.bias = bias == null ? null : CpuTensors.read(bias);
+            this.offsets = offsets == null ? null : CpuTensors.read(offsets);
+        }
+
+        /** Whether tap {@code j} of token {@code t} of row {@code b} reads an input of the token's own example. */
+        boolean reads(int b, int t, int j) {
+            return offsets == null || kernel - 1 - j <= offsets[b * tokens + t];
+        }
+
+        /** The input that tap {@code j} of token {@code t} reads: token t + j - (K - 1), or zero across an example. */
+        double tap(int b, int t, int j, int ch) {
+            return reads(b, t, j) ? input(b, t + j - (kernel - 1), ch) : 0;
         }
 
         /** Input at token {@code s} of row {@code b}: {@code past}'s for s < 0 (zeros without one). */
@@ -133,16 +145,16 @@ final class CpuRecurrent implements RecurrentKernels {
         double preActivation(int b, int s, int ch) {
             double sum = bias == null ? 0 : bias[ch];
             for (int j = 0; j < kernel; j++) {
-                sum += w[ch * kernel + j] * input(b, s + j - (kernel - 1), ch);
+                sum += w[ch * kernel + j] * tap(b, s, j, ch);
             }
             return sum;
         }
     }
 
     @Override
-    public void gatedRule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor state,
-                          Tensor o, Tensor checkpoints) {
-        Rule rule = new Rule(update, q, k, v, g, beta);
+    public void gatedRule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor offsets,
+                          Tensor state, Tensor o, Tensor checkpoints) {
+        Rule rule = new Rule(update, q, k, v, g, beta, offsets);
         float[] s0 = CpuTensors.accumulator(state);
         float[] out = CpuTensors.output(o);
         float[] kept = checkpoints == null ? null : CpuTensors.output(checkpoints);
@@ -171,9 +183,9 @@ final class CpuRecurrent implements RecurrentKernels {
 
     @Override
     public void gatedRuleBackward(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta,
-                                  Tensor checkpoints, Tensor dO, Tensor dq, Tensor dk, Tensor dv, Tensor dg,
-                                  Tensor dBeta) {
-        Rule rule = new Rule(update, q, k, v, g, beta);
+                                  Tensor offsets, Tensor checkpoints, Tensor dO, Tensor dq, Tensor dk, Tensor dv,
+                                  Tensor dg, Tensor dBeta) {
+        Rule rule = new Rule(update, q, k, v, g, beta, offsets);
         float[] kept = CpuTensors.read(checkpoints);
         float[] upstream = CpuTensors.read(dO);
         float[] gq = CpuTensors.output(dq);
@@ -198,6 +210,9 @@ final class CpuRecurrent implements RecurrentKernels {
                 int last = Math.min(rule.tokens, first + STATE_INTERVAL);
                 System.arraycopy(kept, (bh * chunks + chunk) * size, after, 0, size);
                 for (int t = first; t < last; t++) {
+                    if (rule.resets(bh, t)) {
+                        Arrays.fill(after, 0f);
+                    }
                     System.arraycopy(after, 0, before, (t - first) * size, size);
                     rule.step(bh, t, after, delta, sums);
                 }
@@ -252,6 +267,9 @@ final class CpuRecurrent implements RecurrentKernels {
                         gk[qk + i] = (float) dkSum;
                     }
                     gg[row] = (float) dgSum;
+                    if (rule.resets(bh, t)) {
+                        Arrays.fill(dS, 0f); // the example's first token replaced the state before it by zeros
+                    }
                 }
             }
         });
@@ -275,8 +293,9 @@ final class CpuRecurrent implements RecurrentKernels {
         final float[] vs;
         final float[] gs;
         final float[] betas;
+        final float[] offsets;
 
-        Rule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta) {
+        Rule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor offsets) {
             delta = update == StateUpdate.DELTA;
             batch = q.dim(0);
             tokens = q.dim(1);
@@ -288,6 +307,12 @@ final class CpuRecurrent implements RecurrentKernels {
             vs = CpuTensors.read(v);
             gs = CpuTensors.read(g);
             betas = CpuTensors.read(beta);
+            this.offsets = offsets == null ? null : CpuTensors.read(offsets);
+        }
+
+        /** Whether token t of the (b, h) pair {@code bh} starts a packed example: the state before it is zero. */
+        boolean resets(int bh, int t) {
+            return offsets != null && offsets[(bh / heads) * tokens + t] == 0f;
         }
 
         int chunks() {
@@ -300,10 +325,13 @@ final class CpuRecurrent implements RecurrentKernels {
         }
 
         /**
-         * s = exp(g) s; s += k (beta (v - s^T k))^T, or s += beta k v^T for the additive update; {@code write} and
-         * {@code sums} are scratch of size Dv.
+         * s = exp(g) s; s += k (beta (v - s^T k))^T, or s += beta k v^T for the additive update, from zeros at an
+         * example's first token; {@code write} and {@code sums} are scratch of size Dv.
          */
         void step(int bh, int t, float[] s, float[] write, double[] sums) {
+            if (resets(bh, t)) {
+                Arrays.fill(s, 0f);
+            }
             int row = row(bh, t);
             int qk = row * dk;
             int vo = row * dv;

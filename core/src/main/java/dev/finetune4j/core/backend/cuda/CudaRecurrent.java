@@ -46,20 +46,21 @@ final class CudaRecurrent implements RecurrentKernels {
     }
 
     @Override
-    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor y) {
-        Conv conv = Conv.of(x, past, weight, bias);
+    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor y) {
+        Conv conv = Conv.of(x, past, weight, bias, offsets);
         requireShape("causal conv1d", "y", "(B, T, C)", y, x.shape());
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
-            a.ptr(s.f32(x)).ptr(s.f32OrNull(past)).ptr(s.f32(weight)).ptr(s.f32OrNull(bias)).ptr(rt.output(y));
+            a.ptr(s.f32(x)).ptr(s.f32OrNull(past)).ptr(s.f32(weight)).ptr(s.f32OrNull(bias)).ptr(s.f32OrNull(offsets))
+                    .ptr(rt.output(y));
             conv.dims(a);
             rt.kernels.launchOver(FAMILY, "causal_conv1d_silu_forward", x.numel(), a);
         }
     }
 
     @Override
-    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor dy, Tensor dx,
-                                         Tensor dWeight, Tensor dBias) {
-        Conv conv = Conv.of(x, past, weight, bias);
+    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor dy,
+                                         Tensor dx, Tensor dWeight, Tensor dBias) {
+        Conv conv = Conv.of(x, past, weight, bias, offsets);
         requireShape("causal conv1d backward", "dy", "(B, T, C)", dy, x.shape());
         requireShape("causal conv1d backward", "dx", "(B, T, C)", dx, x.shape());
         if (dWeight != null) {
@@ -72,14 +73,15 @@ final class CudaRecurrent implements RecurrentKernels {
             long xs = s.f32(x);
             long before = s.f32OrNull(past);
             long w = s.f32(weight);
+            long starts = s.f32OrNull(offsets);
             long dPre = s.buffer(x.numel() * Float.BYTES);
             try (KernelArgs a = new KernelArgs()) {
-                a.ptr(xs).ptr(before).ptr(w).ptr(s.f32OrNull(bias)).ptr(s.f32(dy)).ptr(dPre);
+                a.ptr(xs).ptr(before).ptr(w).ptr(s.f32OrNull(bias)).ptr(starts).ptr(s.f32(dy)).ptr(dPre);
                 conv.dims(a);
                 rt.kernels.launchOver(FAMILY, "causal_conv1d_silu_backward_pre", x.numel(), a);
             }
             try (KernelArgs a = new KernelArgs()) {
-                a.ptr(dPre).ptr(w).ptr(rt.output(dx));
+                a.ptr(dPre).ptr(w).ptr(starts).ptr(rt.output(dx));
                 conv.dims(a);
                 rt.kernels.launchOver(FAMILY, "causal_conv1d_backward_input", x.numel(), a);
             }
@@ -87,7 +89,8 @@ final class CudaRecurrent implements RecurrentKernels {
             long taps = (dWeight == null ? 0 : conv.taps) + (dBias == null ? 0 : 1);
             if (taps > 0) {
                 try (KernelArgs a = new KernelArgs()) {
-                    a.ptr(dPre).ptr(xs).ptr(before).ptr(rt.outputOrNull(dWeight)).ptr(rt.outputOrNull(dBias));
+                    a.ptr(dPre).ptr(xs).ptr(before).ptr(starts).ptr(rt.outputOrNull(dWeight))
+                            .ptr(rt.outputOrNull(dBias));
                     conv.dims(a);
                     a.i64(taps);
                     long groups = (conv.channels + CHANNELS_PER_BLOCK - 1) / CHANNELS_PER_BLOCK;
@@ -97,9 +100,12 @@ final class CudaRecurrent implements RecurrentKernels {
         }
     }
 
-    /** The convolution's sizes, checked: x (B, T, C), past (B, K - 1, C) or null, weight (C, K), bias (C) or null. */
+    /**
+     * The convolution's sizes, checked: x (B, T, C), past (B, K - 1, C) or null, weight (C, K), bias (C) or null,
+     * offsets (B, T) or null.
+     */
     private record Conv(long batch, long tokens, long channels, long taps) {
-        static Conv of(Tensor x, Tensor past, Tensor weight, Tensor bias) {
+        static Conv of(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets) {
             if (x.rank() != 3 || weight.rank() != 2 || weight.dim(0) != x.dim(2) || weight.dim(1) < 1) {
                 throw new IllegalArgumentException("causal conv1d: x " + x.shape() + " and weight " + weight.shape()
                         + " must be (B, T, C) and (C, K) with K >= 1");
@@ -111,6 +117,9 @@ final class CudaRecurrent implements RecurrentKernels {
             if (bias != null) {
                 requireShape("causal conv1d", "bias", "(C)", bias, Shape.of(x.dim(2)));
             }
+            if (offsets != null) {
+                requireShape("causal conv1d", "offsets", "(B, T)", offsets, Shape.of(x.dim(0), x.dim(1)));
+            }
             return new Conv(x.dim(0), x.dim(1), x.dim(2), weight.dim(1));
         }
 
@@ -121,9 +130,9 @@ final class CudaRecurrent implements RecurrentKernels {
     }
 
     @Override
-    public void gatedRule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor state,
-                          Tensor o, Tensor checkpoints) {
-        Rule rule = Rule.of("gated rule", q, k, v, g, beta);
+    public void gatedRule(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor offsets,
+                          Tensor state, Tensor o, Tensor checkpoints) {
+        Rule rule = Rule.of("gated rule", q, k, v, g, beta, offsets);
         requireShape("gated rule", "state", "(B, H, Dk, Dv)", state, rule.stateShape());
         requireShape("gated rule", "o", "(B, T, H, Dv)", o, v.shape());
         if (checkpoints != null) {
@@ -131,7 +140,8 @@ final class CudaRecurrent implements RecurrentKernels {
                     checkpoints, rule.checkpointShape());
         }
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
-            a.ptr(s.f32(q)).ptr(s.f32(k)).ptr(s.f32(v)).ptr(s.f32(g)).ptr(s.f32(beta)).ptr(rt.output(state)).ptr(rt.output(o)).ptr(rt.outputOrNull(checkpoints));
+            a.ptr(s.f32(q)).ptr(s.f32(k)).ptr(s.f32(v)).ptr(s.f32(g)).ptr(s.f32(beta)).ptr(s.f32OrNull(offsets))
+                    .ptr(rt.output(state)).ptr(rt.output(o)).ptr(rt.outputOrNull(checkpoints));
             rule.dims(a);
             a.i32(delta(update));
             rt.kernels.launch(FAMILY, "gated_rule_forward", rule.blocks(), 0, a);
@@ -140,10 +150,10 @@ final class CudaRecurrent implements RecurrentKernels {
 
     @Override
     public void gatedRuleBackward(StateUpdate update, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta,
-                                  Tensor checkpoints, Tensor dO, Tensor dq, Tensor dk, Tensor dv, Tensor dg,
-                                  Tensor dBeta) {
+                                  Tensor offsets, Tensor checkpoints, Tensor dO, Tensor dq, Tensor dk, Tensor dv,
+                                  Tensor dg, Tensor dBeta) {
         String op = "gated rule backward";
-        Rule rule = Rule.of(op, q, k, v, g, beta);
+        Rule rule = Rule.of(op, q, k, v, g, beta, offsets);
         requireShape(op, "checkpoints", "(B, H, ceil(T / " + STATE_INTERVAL + "), Dk, Dv)", checkpoints,
                 rule.checkpointShape());
         requireShape(op, "dO", "(B, T, H, Dv)", dO, v.shape());
@@ -162,6 +172,7 @@ final class CudaRecurrent implements RecurrentKernels {
             long vs = s.f32(v);
             long gs = s.f32(g);
             long betas = s.f32(beta);
+            long starts = s.f32OrNull(offsets);
             long kept = s.f32(checkpoints);
             long upstream = s.f32(dO);
             long states = s.buffer(rule.blocks() * window * rows * CudaKernels.BLOCK * Float.BYTES);
@@ -174,7 +185,7 @@ final class CudaRecurrent implements RecurrentKernels {
                     + (long) STATE_INTERVAL * COLUMNS * Float.BYTES);
             for (long chunk = rule.chunks() - 1; chunk >= 0; chunk--) {
                 try (KernelArgs a = new KernelArgs()) {
-                    a.ptr(qs).ptr(ks).ptr(vs).ptr(gs).ptr(betas).ptr(kept).ptr(upstream)
+                    a.ptr(qs).ptr(ks).ptr(vs).ptr(gs).ptr(betas).ptr(starts).ptr(kept).ptr(upstream)
                             .ptr(rt.output(dv)).ptr(states).ptr(carry).ptr(partQ).ptr(partK).ptr(partG).ptr(partB);
                     rule.dims(a);
                     a.i32(delta(update)).i64(chunk).i32(chunk < rule.chunks() - 1 ? 1 : 0);
@@ -196,9 +207,9 @@ final class CudaRecurrent implements RecurrentKernels {
         return update == StateUpdate.DELTA ? 1 : 0;
     }
 
-    /** The recurrence's sizes, checked: q, k (B, T, H, Dk), v (B, T, H, Dv), g, beta (B, T, H). */
+    /** The recurrence's sizes, checked: q, k (B, T, H, Dk), v (B, T, H, Dv), g, beta (B, T, H), offsets (B, T). */
     private record Rule(long batch, long tokens, long heads, long keyDim, long valueDim) {
-        static Rule of(String op, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta) {
+        static Rule of(String op, Tensor q, Tensor k, Tensor v, Tensor g, Tensor beta, Tensor offsets) {
             if (q.rank() != 4 || v.rank() != 4) {
                 throw new IllegalArgumentException(op + ": q " + q.shape() + " and v " + v.shape()
                         + " must be (B, T, H, Dk) and (B, T, H, Dv)");
@@ -208,6 +219,9 @@ final class CudaRecurrent implements RecurrentKernels {
             requireShape(op, "v", "(B, T, H, Dv)", v, Shape.of(q.dim(0), q.dim(1), q.dim(2), v.dim(3)));
             requireShape(op, "g", "(B, T, H)", g, perHead);
             requireShape(op, "beta", "(B, T, H)", beta, perHead);
+            if (offsets != null) {
+                requireShape(op, "offsets", "(B, T)", offsets, Shape.of(q.dim(0), q.dim(1)));
+            }
             if (q.dim(3) > MAX_KEY_DIM) {
                 throw new IllegalArgumentException(op + ": the CUDA kernels take key dimensions up to " + MAX_KEY_DIM
                         + " (a state column's rows in one block's registers), got Dk = " + q.dim(3)

@@ -40,16 +40,19 @@ final class CausalConv1d extends Module {
     }
 
     /**
-     * silu(conv(x) + bias) over (B, T, C), reading {@code past}'s K - 1 inputs (or zeros) before the first token; a
-     * generation's {@code past} then moves on to the last K - 1 inputs of {@code past} followed by {@code x}.
+     * silu(conv(x) + bias) over (B, T, C), reading {@code past}'s K - 1 inputs (or zeros) before the first token, and
+     * zeros before each packed example's first; a generation's {@code past} then moves on to the last K - 1 inputs
+     * of {@code past} followed by {@code x}.
      *
      * @param x the inputs, (B, T, C)
      * @param past the inputs before {@code x}, (B, K - 1, C) F32, or null
+     * @param offsets each token's position within its packed example, (B, T), or null
      * @return the outputs, (B, T, C)
      */
-    Tensor forward(Tensor x, Tensor past) {
+    Tensor forward(Tensor x, Tensor past, Tensor offsets) {
         Tensor bias = hasBias ? parameter("bias") : null;
-        Tensor y = LinearAttention.causalConv1dSilu(x, parameter("weight").reshape(channels, kernel), bias, past);
+        Tensor y = LinearAttention.causalConv1dSilu(x, parameter("weight").reshape(channels, kernel), bias, past,
+                offsets);
         if (past != null && kernel > 1) {
             try (var ng = Autograd.noGrad()) {
                 Tensor all = Concat.cat(1, past, x.detach().to(DType.F32));

@@ -229,7 +229,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
 
     /**
      * Whether some layers keep a recurrent state instead of keys and values (gated DeltaNet or Mamba-2 layers):
-     * their generations carry that state, and packed sequences cannot pass them.
+     * their generations carry that state, and packed examples restart it.
      *
      * @return true for Qwen3.5 and Granite 4.0 H
      */

@@ -133,7 +133,8 @@ public final class DecoderModel extends LanguageModel {
         rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device());
         localRotary.table(ctx.positions(), ctx.sequenceLengths(), x.device());
         Tensor input = config.embeddingScale() == DecoderConfig.EmbeddingScale.INPUT ? scaled(x) : x;
-        ForwardContext pass = !config.hasRecurrentLayers() ? ctx : ctx.withPaddingKeep(RecurrentLayers.paddingKeep(ctx, x));
+        ForwardContext pass = !config.hasRecurrentLayers() ? ctx
+                : ctx.withRecurrentInputs(RecurrentLayers.paddingKeep(ctx, x), RecurrentLayers.segmentOffsets(ctx, x));
         Tensor h = forwardLayers(layers, input, pass, (layer, in) -> layer.forward(in, pass));
         return ((RmsNorm) backbone().child("norm")).forward(h);
     }

@@ -60,7 +60,6 @@ final class GatedDeltaNet extends Module implements Block {
     /** x: (B, T, C) -> (B, T, C). */
     @Override
     public Tensor forward(Tensor x, ForwardContext ctx) {
-        RecurrentLayers.requireUnpacked(ctx, layerIndex);
         int b = x.dim(0);
         int t = x.dim(1);
         int heads = config.numValueHeads();
@@ -70,7 +69,7 @@ final class GatedDeltaNet extends Module implements Block {
         CausalConv1d conv = (CausalConv1d) child("conv1d");
         Tensor[] state = RecurrentLayers.state(cache, layerIndex, x, conv, heads, config.keyHeadDim(),
                 config.valueHeadDim());
-        Tensor mixed = conv.forward(qkv, state == null ? null : state[0]);
+        Tensor mixed = conv.forward(qkv, state == null ? null : state[0], ctx.segmentOffsets());
         int kd = config.keyDim();
         Tensor q = RecurrentLayers.perHead(l2Normalised(mixed.slice(2, 0, kd)
                 .reshape(b, t, config.numKeyHeads(), config.keyHeadDim())), heads);
@@ -87,7 +86,8 @@ final class GatedDeltaNet extends Module implements Block {
             Tensor step = Activations.apply(Activations.Kind.SOFTPLUS, Elementwise.add(a, parameter("dt_bias")));
             g = Elementwise.mul(step, Elementwise.scale(Elementwise.exp(parameter("A_log")), -1f));
         }
-        Tensor o = LinearAttention.gatedRule(StateUpdate.DELTA, q, k, v, g, beta, state == null ? null : state[1]);
+        Tensor o = LinearAttention.gatedRule(StateUpdate.DELTA, q, k, v, g, beta, state == null ? null : state[1],
+                ctx.segmentOffsets());
         if (cache != null) {
             cache.advanceRecurrent(layerIndex, state, t);
         }

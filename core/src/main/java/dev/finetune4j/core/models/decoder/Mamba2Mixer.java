@@ -54,7 +54,6 @@ final class Mamba2Mixer extends Module implements Block {
     /** x: (B, T, C) -> (B, T, C). */
     @Override
     public Tensor forward(Tensor x, ForwardContext ctx) {
-        RecurrentLayers.requireUnpacked(ctx, layerIndex);
         int b = x.dim(0);
         int t = x.dim(1);
         int heads = config.numHeads();
@@ -68,7 +67,7 @@ final class Mamba2Mixer extends Module implements Block {
         KvCache cache = ctx.cache();
         CausalConv1d conv = (CausalConv1d) child("conv1d");
         Tensor[] state = RecurrentLayers.state(cache, layerIndex, x, conv, heads, config.stateSize(), config.headDim());
-        Tensor mixed = conv.forward(xbc, state == null ? null : state[0]);
+        Tensor mixed = conv.forward(xbc, state == null ? null : state[0], ctx.segmentOffsets());
         if (keep != null) {
             mixed = Elementwise.mul(mixed, keep); // transformers zeroes the padded tokens again after the convolution
         }
@@ -85,7 +84,7 @@ final class Mamba2Mixer extends Module implements Block {
             g = Elementwise.mul(dt, Elementwise.scale(Elementwise.exp(parameter("A_log")), -1f));
         }
         Tensor o = LinearAttention.gatedRule(StateUpdate.ADDITIVE, queries, keys, xs, g, dt,
-                state == null ? null : state[1]);
+                state == null ? null : state[1], ctx.segmentOffsets());
         if (cache != null) {
             cache.advanceRecurrent(layerIndex, state, t);
         }

@@ -8,25 +8,39 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
- * What the recurrent token mixers (Qwen3.5's {@link GatedDeltaNet}, Granite 4.0 H's {@link Mamba2Mixer}) share: the
- * refusal of packed sequences, the zeroing of padded tokens, and a generation's state in the {@link KvCache}.
+ * What the recurrent token mixers (Qwen3.5's {@link GatedDeltaNet}, Granite 4.0 H's {@link Mamba2Mixer}) share: where
+ * packed examples start, the zeroing of padded tokens, and a generation's state in the {@link KvCache}.
  */
 final class RecurrentLayers {
     private RecurrentLayers() {
     }
 
     /**
-     * Refuses a pass over packed sequences: a recurrent state would carry one example into the next.
+     * The (B, T) F32 positions of each token within its packed example, where the recurrent layers restart their
+     * convolution and state: null when the pass is not packed. Made once per pass, for every such layer.
      *
      * @param ctx the pass's context
-     * @param layer the layer's index, for the message
+     * @param x the layers' input, (B, T, C), for its device
+     * @return the offsets, or null
      */
-    static void requireUnpacked(ForwardContext ctx, int layer) {
-        if (ctx.mask().segments() != null) {
-            throw new IllegalArgumentException("packed sequences cannot pass a recurrent layer (layer " + layer
-                    + ", linear attention or Mamba-2): its state would carry one example into the next; train this "
-                    + "model without packing");
+    static Tensor segmentOffsets(ForwardContext ctx, Tensor x) {
+        int[][] segments = ctx.mask().segments();
+        if (segments == null) {
+            return null;
         }
+        if (ctx.cache() != null) {
+            throw new IllegalArgumentException("packed sequences cannot pass recurrent layers with a cache: a "
+                    + "generation's state belongs to one sequence; generate each sequence in its own row");
+        }
+        int b = x.dim(0);
+        int t = x.dim(1);
+        float[] offsets = new float[b * t];
+        for (int i = 0; i < b; i++) {
+            for (int j = 1; j < t; j++) {
+                offsets[i * t + j] = segments[i][j] == segments[i][j - 1] ? offsets[i * t + j - 1] + 1 : 0;
+            }
+        }
+        return Tensor.of(x.device(), TensorScope.current(), offsets, Shape.of(b, t));
     }
 
     /**

@@ -7,7 +7,8 @@
 #include "common.cuh"
 
 // ---- causal depthwise convolution + SiLU: x (B, T, C), past (B, K - 1, C) or null for zeros, w (C, K), bias (C)
-// or null ----
+// or null, offsets (B, T) or null: each token's position within its packed example, whose earlier inputs count as
+// zeros ----
 
 // Input s of batch row b at channel c: past's for s < 0 (zero without one).
 __device__ __forceinline__ float conv_input(const float* x, const float* past, long long b, long long s, long long c,
@@ -16,22 +17,36 @@ __device__ __forceinline__ float conv_input(const float* x, const float* past, l
     return past ? past[(b * (K - 1) + K - 1 + s) * C + c] : 0.0f;
 }
 
+// Whether tap j of token t of row b reads an input of the token's own example.
+__device__ __forceinline__ bool conv_reads(const float* offsets, long long b, long long t, long long j, long long T,
+                                           long long K) {
+    return !offsets || (float) (K - 1 - j) <= offsets[b * T + t];
+}
+
+// The input tap j of token t reads: token t + j - (K - 1), or zero across an example's start.
+__device__ __forceinline__ float conv_tap(const float* x, const float* past, const float* offsets, long long b,
+                                          long long t, long long j, long long c, long long T, long long C,
+                                          long long K) {
+    return conv_reads(offsets, b, t, j, T, K) ? conv_input(x, past, b, t + j - (K - 1), c, T, C, K) : 0.0f;
+}
+
 // pre[b, t, c] = bias[c] + sum_j w[c, j] in[b, t + j - (K - 1), c]
 __device__ __forceinline__ double conv_pre_activation(const float* x, const float* past, const float* w,
-                                                      const float* bias, long long b, long long t, long long c,
-                                                      long long T, long long C, long long K) {
+                                                      const float* bias, const float* offsets, long long b,
+                                                      long long t, long long c, long long T, long long C,
+                                                      long long K) {
     double sum = bias ? (double) bias[c] : 0.0;
-    for (long long j = 0; j < K; ++j) sum += (double) w[c * K + j] * conv_input(x, past, b, t + j - (K - 1), c, T, C, K);
+    for (long long j = 0; j < K; ++j) sum += (double) w[c * K + j] * conv_tap(x, past, offsets, b, t, j, c, T, C, K);
     return sum;
 }
 
 // y = silu(pre), (B, T, C).
 extern "C" __global__ void causal_conv1d_silu_forward(const float* x, const float* past, const float* w,
-                                                      const float* bias, float* y, long long B, long long T,
-                                                      long long C, long long K) {
+                                                      const float* bias, const float* offsets, float* y, long long B,
+                                                      long long T, long long C, long long K) {
     FOR_EACH(e, B * T * C) {
         long long c = e % C, r = e / C;
-        double pre = conv_pre_activation(x, past, w, bias, r / T, r % T, c, T, C, K);
+        double pre = conv_pre_activation(x, past, w, bias, offsets, r / T, r % T, c, T, C, K);
         y[e] = (float) (pre / (1.0 + exp(-pre)));
     }
 }
@@ -39,26 +54,31 @@ extern "C" __global__ void causal_conv1d_silu_forward(const float* x, const floa
 // Backward of the forward's silu: dpre = dy silu'(pre) from the recomputed pre-activations, (B, T, C); the two
 // kernels below read it.
 extern "C" __global__ void causal_conv1d_silu_backward_pre(const float* x, const float* past, const float* w,
-                                                           const float* bias, const float* dy, float* dpre,
-                                                           long long B, long long T, long long C, long long K) {
+                                                           const float* bias, const float* offsets, const float* dy,
+                                                           float* dpre, long long B, long long T, long long C,
+                                                           long long K) {
     FOR_EACH(e, B * T * C) {
         long long c = e % C, r = e / C;
-        double pre = conv_pre_activation(x, past, w, bias, r / T, r % T, c, T, C, K);
+        double pre = conv_pre_activation(x, past, w, bias, offsets, r / T, r % T, c, T, C, K);
         double s = 1.0 / (1.0 + exp(-pre));
         dpre[e] = (float) (dy[e] * s * (1.0 + pre * (1.0 - s)));
     }
 }
 
 // Backward of the convolution for its input: input s feeds output s + K - 1 - j through tap j, so
-// dx[b, s, c] = sum_j w[c, j] dpre[b, s + K - 1 - j, c] over the outputs before T (past gets no gradient).
-extern "C" __global__ void causal_conv1d_backward_input(const float* dpre, const float* w, float* dx, long long B,
-                                                        long long T, long long C, long long K) {
+// dx[b, s, c] = sum_j w[c, j] dpre[b, s + K - 1 - j, c] over the outputs before T that read it (past gets no
+// gradient).
+extern "C" __global__ void causal_conv1d_backward_input(const float* dpre, const float* w, const float* offsets,
+                                                        float* dx, long long B, long long T, long long C,
+                                                        long long K) {
     FOR_EACH(e, B * T * C) {
         long long c = e % C, r = e / C, b = r / T, s = r % T;
         double sum = 0.0;
         for (long long j = 0; j < K; ++j) {
             long long out = s + K - 1 - j;
-            if (out < T) sum += (double) (w[c * K + j] * dpre[(b * T + out) * C + c]);
+            if (out < T && conv_reads(offsets, b, out, j, T, K)) {
+                sum += (double) (w[c * K + j] * dpre[(b * T + out) * C + c]);
+            }
         }
         dx[e] = (float) sum;
     }
@@ -70,14 +90,14 @@ extern "C" __global__ void causal_conv1d_backward_input(const float* dpre, const
 // alone with dw null): lane l takes channel 32 g + l, warp w every warps-th (b, t) row from w, and warp 0 adds the
 // warps' sums in order.
 extern "C" __global__ void causal_conv1d_backward_weight(const float* dpre, const float* x, const float* past,
-                                                         float* dw, float* dbias, long long B, long long T,
-                                                         long long C, long long K, long long taps) {
+                                                         const float* offsets, float* dw, float* dbias, long long B,
+                                                         long long T, long long C, long long K, long long taps) {
     __shared__ double partial[32][32];
     int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
     long long j = blockIdx.x % taps + (dw ? 0 : K), c = blockIdx.x / taps * 32 + lane;
     double sum = 0.0;
     for (long long r = warp; c < C && r < B * T; r += warps) {
-        double in = j == K ? 1.0 : (double) conv_input(x, past, r / T, r % T + j - (K - 1), c, T, C, K);
+        double in = j == K ? 1.0 : (double) conv_tap(x, past, offsets, r / T, r % T, j, c, T, C, K);
         sum += (double) dpre[r * C + c] * in;
     }
     partial[warp][lane] = sum;
@@ -92,7 +112,8 @@ extern "C" __global__ void causal_conv1d_backward_weight(const float* dpre, cons
 
 // ---- gated recurrence: q, k (B, T, H, Dk), v (B, T, H, Dv), g, beta (B, T, H), state (B, H, Dk, Dv) ----
 // Per token: S = decay S + k delta^T with decay = exp(g), m = decay S^T k for the delta rule (0 for the additive
-// update, `delta_rule` 0) and delta = beta (v - m); o = S^T q.
+// update, `delta_rule` 0) and delta = beta (v - m); o = S^T q. offsets (B, T) or null: S is zero before a packed
+// example's first token (offset 0), and its backward passes no gradient across that start.
 // Each column j of S evolves on its own given k, g and beta (and its own v_j), so a block takes RULE_COLS columns of
 // one (b, h), exactly: grid B * H * ceil(Dv / RULE_COLS), block index (b H + h) slices + slice. Its 256 threads
 // (CudaKernels.BLOCK) are RULE_COLS columns of RULE_PARTS consecutive lanes: thread (col, part) = col RULE_PARTS +
@@ -162,6 +183,18 @@ __device__ __forceinline__ void column_store(const float (&s)[RULE_MAX_ROWS], fl
     }
 }
 
+// Whether token t of the (b, h) pair bh starts a packed example: the state before it is zero.
+__device__ __forceinline__ bool rule_resets(const float* offsets, long long bh, long long t, long long T,
+                                            long long H) {
+    return offsets && offsets[bh / H * T + t] == 0.0f;
+}
+
+// Zeros this thread's rows of its column.
+__device__ __forceinline__ void column_zero(float (&s)[RULE_MAX_ROWS]) {
+#pragma unroll
+    for (int r = 0; r < RULE_MAX_ROWS; ++r) s[r] = 0.0f;
+}
+
 // exp(g) rounded once to float, as CpuRecurrent takes it.
 __device__ __forceinline__ float rule_decay(float g) {
     return (float) exp((double) g);
@@ -170,9 +203,9 @@ __device__ __forceinline__ float rule_decay(float g) {
 // The rule over all T tokens from `state`, which receives the state after the last; o (B, T, H, Dv); checkpoints
 // (B, H, ceil(T / RULE_INTERVAL), Dk, Dv) receives the state before tokens 0, RULE_INTERVAL, ... (null: none kept).
 extern "C" __global__ void gated_rule_forward(const float* q, const float* k, const float* v, const float* g,
-                                              const float* beta, float* state, float* o, float* checkpoints,
-                                              long long B, long long T, long long H, long long Dk, long long Dv,
-                                              int delta_rule) {
+                                              const float* beta, const float* offsets, float* state, float* o,
+                                              float* checkpoints, long long B, long long T, long long H,
+                                              long long Dk, long long Dv, int delta_rule) {
     long long slices = (Dv + RULE_COLS - 1) / RULE_COLS, bh = blockIdx.x / slices;
     long long j = blockIdx.x % slices * RULE_COLS + threadIdx.x / RULE_PARTS;
     int part = threadIdx.x % RULE_PARTS;
@@ -183,6 +216,7 @@ extern "C" __global__ void gated_rule_forward(const float* q, const float* k, co
         if (checkpoints && t % RULE_INTERVAL == 0) {
             column_store(s, checkpoints + (bh * chunks + t / RULE_INTERVAL) * Dk * Dv, j, part, Dk, Dv);
         }
+        if (rule_resets(offsets, bh, t, T, H)) column_zero(s);
         long long row = rule_row(bh, t, T, H);
         const float* kt = k + row * Dk;
         float decay = rule_decay(g[row]);
@@ -216,7 +250,8 @@ __device__ __forceinline__ double warp_columns_sum(double v) {
 // RULE_INTERVAL)), which gated_rule_backward_sum adds up. Dynamic shared memory: 2 RULE_WARPS Dk doubles and
 // RULE_INTERVAL RULE_COLS floats.
 extern "C" __global__ void gated_rule_backward_chunk(const float* q, const float* k, const float* v, const float* g,
-                                                     const float* beta, const float* checkpoints, const float* dO,
+                                                     const float* beta, const float* offsets,
+                                                     const float* checkpoints, const float* dO,
                                                      float* dv, float* states, float* carry, double* part_q,
                                                      double* part_k, double* part_g, double* part_b, long long B,
                                                      long long T, long long H, long long Dk, long long Dv,
@@ -237,6 +272,7 @@ extern "C" __global__ void gated_rule_backward_chunk(const float* q, const float
     float s[RULE_MAX_ROWS];
     column_load(s, checkpoints + (bh * chunks + chunk) * Dk * Dv, j, part, Dk, Dv);
     for (long long tl = 0; tl < n; ++tl) {
+        if (rule_resets(offsets, bh, first + tl, T, H)) column_zero(s);
 #pragma unroll
         for (int r = 0; r < RULE_MAX_ROWS; ++r) {
             if (r < rows) mine[(tl * rows + r) * blockDim.x] = s[r];
@@ -301,6 +337,7 @@ extern "C" __global__ void gated_rule_backward_chunk(const float* q, const float
                 ds[r] = decay * dD;
             }
         }
+        if (rule_resets(offsets, bh, first + tl, T, H)) column_zero(ds); // the state before was replaced by zeros
         dg = block_sum_d(dg); // its barriers also make every warp's warp_dq and warp_dk visible
         db = block_sum_d(db);
         long long at = (slice * B * H + bh) * RULE_INTERVAL + tl;

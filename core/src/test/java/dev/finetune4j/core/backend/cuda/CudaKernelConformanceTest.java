@@ -585,44 +585,67 @@ class CudaKernelConformanceTest {
 
     /**
      * Linear attention's kernels, forward and backward: the convolution from zeros and after a generation's past
-     * inputs, without and with biases, over 40 channels (a partial second block of the filter gradient) and more
-     * (b, t) rows than a block has warps; the delta rule and the additive update each over 130 tokens (three kept states, the last chunk two tokens) from a given state with
-     * Dk = 20 (a partial row of each column's threads) and Dv = 40 (a partial second slice of 32 columns), and over 70
-     * tokens at Dk = 128, Dv = 64, also without kept states. Outputs start as NaN, so that one left unwritten fails.
+     * inputs, without and with biases, and over packed examples, over 40 channels (a partial second block of the
+     * filter gradient) and more (b, t) rows than a block has warps; the delta rule and the additive update each over
+     * 130 tokens (three kept states, the last chunk two tokens) from a given state with Dk = 20 (a partial row of each
+     * column's threads) and Dv = 40 (a partial second slice of 32 columns), over 70 tokens at Dk = 128, Dv = 64, also
+     * without kept states, and over packed examples (starting within a kept state's stretch, on one, and one token
+     * long). Outputs start as NaN, so that one left unwritten fails.
      */
     @Test
     void causalConvolutionAndGatedRulesForwardAndBackward() {
-        for (boolean withPast : new boolean[]{false, true}) {
-            for (boolean withBias : new boolean[]{false, true}) {
-                agree("causal conv1d + silu, past inputs " + withPast + ", biases " + withBias, F32_TOLERANCE,
-                        in(Input.randn(100, 2, 70, 40), Input.randn(101, 2, 3, 40), Input.randn(102, 40, 4),
-                                Input.randn(103, 2, 70, 40), Input.randn(104, 40)),
-                        out(d(2, 70, 40), d(2, 70, 40), d(40, 4), d(40)), (be, x, o) -> {
-                            Tensor past = withPast ? x[1] : null;
-                            Tensor bias = withBias ? x[4] : null;
-                            be.copy().fill(List.of(o), Float.NaN);
-                            if (!withBias) {
-                                be.copy().fill(o[3], 0f); // no bias, no bias gradient
-                            }
-                            be.recurrent().causalConv1dSilu(x[0], past, x[2], bias, o[0]);
-                            be.recurrent().causalConv1dSiluBackward(x[0], past, x[2], bias, x[3], o[1], o[2],
-                                    withBias ? o[3] : null);
-                        });
-            }
+        for (int variant = 0; variant < 5; variant++) {
+            boolean withPast = variant % 2 == 1 && variant < 4;
+            boolean withBias = variant >= 2;
+            boolean packed = variant == 4;
+            agree("causal conv1d + silu, past inputs " + withPast + ", biases " + withBias + ", packed " + packed,
+                    F32_TOLERANCE, in(Input.randn(100, 2, 70, 40), Input.randn(101, 2, 3, 40), Input.randn(102, 40, 4),
+                            Input.randn(103, 2, 70, 40), Input.randn(104, 40), offsets(2, 70, 1, 3, 40)),
+                    out(d(2, 70, 40), d(2, 70, 40), d(40, 4), d(40)), (be, x, o) -> {
+                        Tensor past = withPast ? x[1] : null;
+                        Tensor bias = withBias ? x[4] : null;
+                        Tensor starts = packed ? x[5] : null;
+                        be.copy().fill(List.of(o), Float.NaN);
+                        if (!withBias) {
+                            be.copy().fill(o[3], 0f); // no bias, no bias gradient
+                        }
+                        be.recurrent().causalConv1dSilu(x[0], past, x[2], bias, starts, o[0]);
+                        be.recurrent().causalConv1dSiluBackward(x[0], past, x[2], bias, starts, x[3], o[1], o[2],
+                                withBias ? o[3] : null);
+                    });
         }
         for (StateUpdate update : StateUpdate.values()) {
-            ruleAgrees(update, 2, 2 * RecurrentKernels.STATE_INTERVAL + 2, 2, 20, 40);
-            ruleAgrees(update, 1, RecurrentKernels.STATE_INTERVAL + 6, 1, 128, 64);
+            ruleAgrees(update, 2, 2 * RecurrentKernels.STATE_INTERVAL + 2, 2, 20, 40, null);
+            ruleAgrees(update, 1, RecurrentKernels.STATE_INTERVAL + 6, 1, 128, 64, null);
+            // examples starting within a kept state's stretch, on one, and one token long
+            ruleAgrees(update, 2, 2 * RecurrentKernels.STATE_INTERVAL + 2, 2, 20, 40,
+                    offsets(2, 2 * RecurrentKernels.STATE_INTERVAL + 2, 37, RecurrentKernels.STATE_INTERVAL, 100, 101));
         }
+    }
+
+    /**
+     * Each token's position within its packed example, (batch, tokens): every row's examples start at token 0 and at
+     * {@code starts}.
+     */
+    private static Input offsets(int batch, int tokens, int... starts) {
+        float[] v = new float[batch * tokens];
+        for (int b = 0; b < batch; b++) {
+            for (int t = 1; t < tokens; t++) {
+                int at = t;
+                v[b * tokens + t] = Arrays.stream(starts).anyMatch(s -> s == at) ? 0 : v[b * tokens + t - 1] + 1;
+            }
+        }
+        return new Input(v, new int[]{batch, tokens}, DType.F32);
     }
 
     /**
      * A gated recurrence on the CPU and the device from a random state, forward (without and with kept states) and
      * backward, over keys of norm about 1, decays in (0.59, 0.98) and write strengths in [0, 1), as a layer feeds it.
      */
-    private void ruleAgrees(StateUpdate update, int batch, int tokens, int heads, int keyDim, int valueDim) {
+    private void ruleAgrees(StateUpdate update, int batch, int tokens, int heads, int keyDim, int valueDim,
+                            Input packed) {
         int chunks = (tokens + RecurrentKernels.STATE_INTERVAL - 1) / RecurrentKernels.STATE_INTERVAL;
-        String what = "gated rule " + update + ", B " + batch + ", T " + tokens + ", H " + heads + ", Dk " + keyDim + ", Dv "
+        String what = "gated rule " + update + (packed == null ? "" : ", packed") + ", B " + batch + ", T " + tokens + ", H " + heads + ", Dk " + keyDim + ", Dv "
                 + valueDim;
         Input[] inputs = in(Input.randn(110, batch, tokens, heads, keyDim).scaled(0.3f),
                 Input.randn(111, batch, tokens, heads, keyDim).scaled((float) (1 / Math.sqrt(keyDim))),
@@ -630,21 +653,28 @@ class CudaKernelConformanceTest {
                 Input.positive(113, 0.05f, batch, tokens, heads).scaled(-0.5f),
                 Input.positive(114, 0f, batch, tokens, heads),
                 Input.randn(115, batch, heads, keyDim, valueDim).scaled(0.5f),
-                Input.randn(116, batch, tokens, heads, valueDim));
+                Input.randn(116, batch, tokens, heads, valueDim),
+                packed == null ? Input.randn(117, 1) : packed);
         agree(what + ", without kept states", F32_TOLERANCE, inputs, out(d(batch, tokens, heads, valueDim)),
                 (be, x, o) -> {
                     be.copy().fill(o[0], Float.NaN);
-                    be.recurrent().gatedRule(update, x[0], x[1], x[2], x[3], x[4], x[5], o[0], null);
+                    be.recurrent().gatedRule(update, x[0], x[1], x[2], x[3], x[4], starts(x, packed), x[5], o[0], null);
                 });
         agree(what, F32_TOLERANCE, inputs, out(d(batch, tokens, heads, valueDim),
                 d(batch, heads, chunks, keyDim, valueDim), d(batch, tokens, heads, keyDim),
                 d(batch, tokens, heads, keyDim), d(batch, tokens, heads, valueDim), d(batch, tokens, heads),
                 d(batch, tokens, heads)), (be, x, o) -> {
                     be.copy().fill(List.of(o), Float.NaN);
-                    be.recurrent().gatedRule(update, x[0], x[1], x[2], x[3], x[4], x[5], o[0], o[1]);
-                    be.recurrent().gatedRuleBackward(update, x[0], x[1], x[2], x[3], x[4], o[1], x[6], o[2], o[3],
-                            o[4], o[5], o[6]);
+                    Tensor starts = starts(x, packed);
+                    be.recurrent().gatedRule(update, x[0], x[1], x[2], x[3], x[4], starts, x[5], o[0], o[1]);
+                    be.recurrent().gatedRuleBackward(update, x[0], x[1], x[2], x[3], x[4], starts, o[1], x[6], o[2],
+                            o[3], o[4], o[5], o[6]);
                 });
+    }
+
+    /** The offsets among the inputs {@code x} (the last), when the case is packed. */
+    private static Tensor starts(Tensor[] x, Input packed) {
+        return packed == null ? null : x[x.length - 1];
     }
 
     @Test

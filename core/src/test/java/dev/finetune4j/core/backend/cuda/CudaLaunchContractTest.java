@@ -302,33 +302,38 @@ class CudaLaunchContractTest {
         for (boolean past : new boolean[]{false, true}) {
             String p = past ? " after past inputs" : "";
             c.put("recurrent.causalConv1dSilu" + p, (k, s) -> k.recurrent().causalConv1dSilu(randn(s, 2, 5, 40),
-                    past ? randn(s, 2, 3, 40) : null, randn(s, 40, 4), null, f32(s, 2, 5, 40)));
+                    past ? randn(s, 2, 3, 40) : null, randn(s, 40, 4), null, null, f32(s, 2, 5, 40)));
             c.put("recurrent.causalConv1dSiluBackward" + p, (k, s) -> k.recurrent().causalConv1dSiluBackward(
-                    randn(s, 2, 5, 40), past ? randn(s, 2, 3, 40) : null, randn(s, 40, 4), null, randn(s, 2, 5, 40),
-                    f32(s, 2, 5, 40), f32(s, 40, 4), null));
+                    randn(s, 2, 5, 40), past ? randn(s, 2, 3, 40) : null, randn(s, 40, 4), null, null,
+                    randn(s, 2, 5, 40), f32(s, 2, 5, 40), f32(s, 40, 4), null));
         }
         c.put("recurrent.causalConv1dSilu with biases", (k, s) -> k.recurrent().causalConv1dSilu(randn(s, 2, 5, 40),
-                null, randn(s, 40, 4), randn(s, 40), f32(s, 2, 5, 40)));
+                null, randn(s, 40, 4), randn(s, 40), null, f32(s, 2, 5, 40)));
         c.put("recurrent.causalConv1dSiluBackward with biases", (k, s) -> k.recurrent().causalConv1dSiluBackward(
-                randn(s, 2, 5, 40), randn(s, 2, 3, 40), randn(s, 40, 4), randn(s, 40), randn(s, 2, 5, 40),
+                randn(s, 2, 5, 40), randn(s, 2, 3, 40), randn(s, 40, 4), randn(s, 40), null, randn(s, 2, 5, 40),
+                f32(s, 2, 5, 40), f32(s, 40, 4), f32(s, 40)));
+        c.put("recurrent.causalConv1dSilu of packed examples", (k, s) -> k.recurrent().causalConv1dSilu(
+                randn(s, 2, 5, 40), null, randn(s, 40, 4), randn(s, 40), f32(s, 2, 5), f32(s, 2, 5, 40)));
+        c.put("recurrent.causalConv1dSiluBackward of packed examples", (k, s) -> k.recurrent().causalConv1dSiluBackward(
+                randn(s, 2, 5, 40), null, randn(s, 40, 4), randn(s, 40), f32(s, 2, 5), randn(s, 2, 5, 40),
                 f32(s, 2, 5, 40), f32(s, 40, 4), f32(s, 40)));
         c.put("recurrent.causalConv1dSiluBackward of frozen filters", (k, s) -> k.recurrent()
-                .causalConv1dSiluBackward(randn(s, 2, 5, 40), null, randn(s, 40, 4), null, randn(s, 2, 5, 40),
+                .causalConv1dSiluBackward(randn(s, 2, 5, 40), null, randn(s, 40, 4), null, null, randn(s, 2, 5, 40),
                         f32(s, 2, 5, 40), null, null));
         c.put("recurrent.causalConv1dSiluBackward of frozen filters, trained biases", (k, s) -> k.recurrent()
-                .causalConv1dSiluBackward(randn(s, 2, 5, 40), null, randn(s, 40, 4), randn(s, 40), randn(s, 2, 5, 40),
-                        f32(s, 2, 5, 40), null, f32(s, 40)));
+                .causalConv1dSiluBackward(randn(s, 2, 5, 40), null, randn(s, 40, 4), randn(s, 40), null,
+                        randn(s, 2, 5, 40), f32(s, 2, 5, 40), null, f32(s, 40)));
         // 70 tokens: two kept states; Dk = 20, Dv = 40: a partial row of threads and a partial slice of columns
         for (StateUpdate update : StateUpdate.values()) {
             for (boolean kept : new boolean[]{false, true}) {
                 c.put("recurrent.gatedRule " + update + (kept ? "" : " without kept states"), (k, s) -> k.recurrent()
                         .gatedRule(update, randn(s, 1, 70, 2, 20), randn(s, 1, 70, 2, 20), randn(s, 1, 70, 2, 40),
-                                randn(s, 1, 70, 2), randn(s, 1, 70, 2), randn(s, 1, 2, 20, 40), f32(s, 1, 70, 2, 40),
-                                kept ? f32(s, 1, 2, 2, 20, 40) : null));
+                                randn(s, 1, 70, 2), randn(s, 1, 70, 2), kept ? f32(s, 1, 70) : null,
+                                randn(s, 1, 2, 20, 40), f32(s, 1, 70, 2, 40), kept ? f32(s, 1, 2, 2, 20, 40) : null));
             }
             c.put("recurrent.gatedRuleBackward " + update, (k, s) -> k.recurrent().gatedRuleBackward(update,
                     randn(s, 1, 70, 2, 20), randn(s, 1, 70, 2, 20), randn(s, 1, 70, 2, 40), randn(s, 1, 70, 2),
-                    randn(s, 1, 70, 2), randn(s, 1, 2, 2, 20, 40), randn(s, 1, 70, 2, 40), f32(s, 1, 70, 2, 20),
+                    randn(s, 1, 70, 2), f32(s, 1, 70), randn(s, 1, 2, 2, 20, 40), randn(s, 1, 70, 2, 40), f32(s, 1, 70, 2, 20),
                     f32(s, 1, 70, 2, 20), f32(s, 1, 70, 2, 40), f32(s, 1, 70, 2), f32(s, 1, 70, 2)));
         }
         return c;
@@ -409,14 +414,14 @@ class CudaLaunchContractTest {
             var kernels = DEVICE.backend().kernels().recurrent();
             Tensor wide = randn(s, 1, 3, 1, 264);
             var e = assertThrows(IllegalArgumentException.class, () -> kernels.gatedRule(StateUpdate.DELTA, wide, wide,
-                    randn(s, 1, 3, 1, 8), randn(s, 1, 3, 1), randn(s, 1, 3, 1), f32(s, 1, 1, 264, 8),
+                    randn(s, 1, 3, 1, 8), randn(s, 1, 3, 1), randn(s, 1, 3, 1), null, f32(s, 1, 1, 264, 8),
                     f32(s, 1, 3, 1, 8), null));
             assertEquals("gated rule: the CUDA kernels take key dimensions up to 256 (a state column's rows in"
                     + " one block's registers), got Dk = 264; run this layer on the CPU backend", e.getMessage());
             Tensor q = randn(s, 1, 3, 1, 20);
             e = assertThrows(IllegalArgumentException.class, () -> kernels.gatedRule(StateUpdate.ADDITIVE, q, q,
-                    randn(s, 1, 3, 1, 8), randn(s, 1, 3, 1), randn(s, 1, 3, 1), f32(s, 1, 1, 8, 20), f32(s, 1, 3, 1, 8),
-                    null));
+                    randn(s, 1, 3, 1, 8), randn(s, 1, 3, 1), randn(s, 1, 3, 1), null, f32(s, 1, 1, 8, 20),
+                    f32(s, 1, 3, 1, 8), null));
             assertEquals("gated rule: state must be (B, H, Dk, Dv) = [1, 1, 20, 8], got [1, 1, 8, 20]; shape it"
                     + " as RecurrentKernels documents", e.getMessage());
         }
