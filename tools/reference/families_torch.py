@@ -2,8 +2,9 @@
 torch >= 2.5; this machine has Debian's torch 1.13).
 
 A plain-PyTorch (float32, CPU, eager) re-implementation of the causal-LM forward pass of gemma, gemma2,
-gemma3_text, phi3, mistral, qwen2, granite, granitemoehybrid (Granite 4's attention-only dense models here; its
-Mamba-2 hybrids, Granite 4.0 H, in granite4_hybrid_torch.py), olmo2,
+gemma3_text, phi3, mistral, qwen2, granite, granitemoe and granitemoeshared (Granite 3's mixtures, the second with
+a shared MLP beside the experts), granitemoehybrid (Granite 4's attention-only dense models here; its Mamba-2
+hybrids, Granite 4.0 H, in granite4_hybrid_torch.py), olmo2,
 olmo3, smollm3, the mixtures of experts mixtral, qwen2_moe, qwen3_moe, olmoe and gpt_oss (and, for checking, llama
 and qwen3), plus Qwen3.5's hybrid of gated DeltaNet and gated attention (qwen3_5_text and its mixture of experts
 qwen3_5_moe_text, in qwen3_5_torch.py, which this script runs for the folders qwen3_5, qwen3_5_vl, qwen3_5_moe and
@@ -33,7 +34,8 @@ folders' kind (aux_loss, grad.NAME, aux_grad.NAME) for Qwen3.5-MoE, and qwen3_5_
 Qwen3_5MoeForConditionalGeneration twin, which must load to qwen3_5_moe's logits. granite4_h and granite4_h_moe
 (Granite 4.0 H: Mamba-2 and attention layers, dense or with experts beside the shared MLP) come from
 granite4_hybrid_torch.py, whose docstring lists its rules; they hold qwen3_5's kinds of tensors plus
-left_attention_mask and logits_left_padded.
+left_attention_mask and logits_left_padded. granitemoe and granitemoeshared hold the plain folders' tensors plus
+grad.NAME, and no aux_loss (transformers 5.17 computes none for Granite's mixtures: see SparseMoe.init_routing).
 tools/reference/verify_with_transformers.py recomputes them with real transformers where it is installed.
 """
 import argparse
@@ -148,6 +150,18 @@ TRANSFORMERS_SOURCE = {
                   "conversion_mapping.py (granitemoehybrid -> granitemoe: block_sparse_moe.input_linear / "
                   "output_linear / router.layer renamed to experts.gate_up_proj / experts.down_proj / router)",
                   "configuration_utils.py (remap_legacy_layer_types, to_diff_dict, _encode_special_floats)"]},
+    "granitemoe_files": {
+        "from": TRANSFORMERS_517_WHEEL,
+        "files": ["models/granitemoe/configuration_granitemoe.py (GraniteMoeConfig: its fields, no "
+                  "position_embedding_type)",
+                  "models/granitemoe/modeling_granitemoe.py (GraniteMoeAttention, GraniteMoeTopKRouter, "
+                  "GraniteMoeExperts, GraniteMoeMoE, GraniteMoeDecoderLayer, GraniteMoeModel, GraniteMoeForCausalLM, "
+                  "load_balancing_loss_func, _can_record_outputs)",
+                  "models/granitemoeshared/configuration_granitemoeshared.py (shared_intermediate_size)",
+                  "models/granitemoeshared/modular_granitemoeshared.py (GraniteMoeSharedMLP, "
+                  "GraniteMoeSharedDecoderLayer: shared_mlp None at shared_intermediate_size 0)",
+                  "conversion_mapping.py (granitemoe's renamings; granitemoeshared maps to granitemoe)",
+                  "configuration_utils.py (to_diff_dict: the keys save_pretrained writes)"]},
     "gpt_oss_v5_files_by_index_id": {
         "modular_gpt_oss.py (commit 0261a467116de4a9103b58200f9d82f8fb5a0e86)": "29271729019",
         "configuration_gpt_oss.py (@strict dataclass)": "51803109634",
@@ -203,8 +217,11 @@ def write_safetensors(path, tensors):
 # Configuration: what each family derives from config.json.
 # ----------------------------------------------------------------------------------------------------------
 GEMMA_FAMILIES = ("gemma", "gemma2", "gemma3_text")
-# Granite 3 (granite) and Granite 4's attention-only models (granitemoehybrid): the same four scalars
-GRANITE_FAMILIES = ("granite", "granitemoehybrid")
+# Granite 3 (granite, its mixtures granitemoe and granitemoeshared) and Granite 4 (granitemoehybrid): the same four
+# scalars
+GRANITE_FAMILIES = ("granite", "granitemoe", "granitemoeshared", "granitemoehybrid")
+# Granite's MLP is block_sparse_moe (stacked experts) and/or shared_mlp, summed: see granite_mlp_parts
+GRANITE_MOE_FAMILIES = ("granitemoe", "granitemoeshared", "granitemoehybrid")
 OLMO_FAMILIES = ("olmo2", "olmo3")
 # q_norm/k_norm over the whole q/k projection (one weight per channel of every head), before the split into heads
 PROJECTION_QK_NORM_FAMILIES = OLMO_FAMILIES + ("olmoe",)
@@ -288,6 +305,27 @@ def router_names(config, i):
     """The router's weights: GptOssTopKRouter is a biased linear, the others a bias-free gate."""
     p = moe_prefix(config, i)
     return [p + "router.weight", p + "router.bias"] if config["model_type"] == "gpt_oss" else [p + "gate.weight"]
+
+
+def granite_mlp_parts(config):
+    """(number of routed experts, whether a shared_mlp sits beside them) of every layer of a Granite mixture:
+    GraniteMoe/GraniteMoeSharedDecoderLayer always build block_sparse_moe, GraniteMoeHybridDecoderLayer only when
+    num_local_experts > 0 (has_experts); granitemoehybrid always builds shared_mlp, granitemoeshared unless
+    shared_intermediate_size is 0 (then shared_mlp is None), granitemoe never."""
+    family = config["model_type"]
+    shared = family == "granitemoehybrid" or (family == "granitemoeshared"
+                                               and config.get("shared_intermediate_size", 0) > 0)  # class default 0
+    return config["num_local_experts"], shared
+
+
+def granite_expert_weights(config, i, normal):
+    """Layer i's block_sparse_moe as Granite's checkpoints store it, stacked: router.layer (E, C), input_linear
+    (E, 2I, C) with each expert's gate rows before its up rows, output_linear (E, C, I). The router's std 0.3 keeps
+    each token's k-th and (k+1)-th router probabilities apart (check_routing_gap)."""
+    e, inter, q = config["num_local_experts"], config["intermediate_size"], f"model.layers.{i}.block_sparse_moe."
+    return {q + "router.layer.weight": normal(0.3, e, config["hidden_size"]),
+            q + "input_linear.weight": normal(0.1, e, 2 * inter, config["hidden_size"]),
+            q + "output_linear.weight": normal(0.1, e, config["hidden_size"], inter)}
 
 
 # gpt_oss's clamped SwiGLU: GptOssExperts hard-codes both (self.alpha, self.limit); config.json's swiglu_limit is
@@ -442,11 +480,20 @@ def rotate(x, cos, sin):
 # The routed MLP, shared by CausalLM and qwen3_5_torch.Qwen35LM.
 # ----------------------------------------------------------------------------------------------------------
 class SparseMoe:
-    """The sparse block of Mixtral, the Qwen MoEs and OLMoE, mixed into a model class that has c (config), w
-    (weights), family, act, linear(x, name) and dense_mlp(x, prefix). The attributes init_routing sets after
-    top_k are rules; moe_bites flips them."""
+    """The sparse block of Mixtral, the Qwen MoEs and OLMoE, and Granite's block_sparse_moe, mixed into a model class
+    that has c (config), w (weights), family, act, linear(x, name) and dense_mlp(x, prefix). The attributes
+    init_routing sets after top_k are rules; moe_bites and granite_mlp_bites flip them."""
 
     def init_routing(self, config):
+        # Granite's routers (GraniteMoe/GraniteMoeShared/GraniteMoeHybridTopKRouter) softmax the top-k LOGITS, which
+        # equals the full softmax's top-k probabilities renormalised. Their models record no router logits in 5.17
+        # (_can_record_outputs has none), so load_balancing_loss_func gets None and returns 0; with labels and
+        # output_router_logits the forward then fails on `0.to(...)`: no aux_loss to reproduce.
+        self.granite_experts, self.granite_shared_mlp = (
+            granite_mlp_parts(config) if self.family in GRANITE_MOE_FAMILIES else (0, False))
+        if self.family in GRANITE_MOE_FAMILIES:
+            self.top_k = config["num_experts_per_tok"]
+            self.renormalize = True
         if self.family in MOE_FAMILIES:
             self.top_k = config["num_experts_per_tok"]
             # MixtralTopKRouter always renormalises the top-k probabilities, and so does Qwen3.5-MoE's router
@@ -484,6 +531,37 @@ class SparseMoe:
                 shared = torch.sigmoid(self.linear(flat, p + "shared_expert_gate")) * shared
             out = out + shared
         return out.reshape(x.shape)
+
+    def granite_moe(self, i, x):
+        """Granite's block_sparse_moe, x [B, T, C] -> [B, T, C]: router logits in float32, the top-k of the logits,
+        softmax over those k; expert e: gate, up = (x input_linear[e]^T).chunk(2) (gate first),
+        (silu(gate) * up) output_linear[e]^T, times the token's weight for e, summed in ascending expert order
+        (index_add_)."""
+        p = f"model.layers.{i}.block_sparse_moe."
+        flat = x.reshape(-1, x.shape[-1])
+        logits = F.linear(flat, self.w[p + "router.layer.weight"]).float()  # [N, E]
+        probs = self.record_router(logits)
+        top, chosen = logits.topk(self.top_k, dim=-1)  # [N, k]
+        weights = F.softmax(top, dim=-1) if self.renormalize else probs.gather(1, chosen)
+        gate_up, down = self.w[p + "input_linear.weight"], self.w[p + "output_linear.weight"]  # (E, 2I, C), (E, C, I)
+        out = torch.zeros_like(flat)
+        for e in range(self.granite_experts):
+            tokens, slot = torch.where(chosen == e)
+            if tokens.numel() == 0:
+                continue
+            gate, up = F.linear(flat[tokens], gate_up[e]).chunk(2, dim=-1)
+            y = F.linear(self.act(gate) * up, down[e])
+            out = out.index_add(0, tokens, y * weights[tokens, slot, None])
+        return out.reshape(x.shape)
+
+    def granite_mlp(self, i, x):
+        """GraniteMoe/GraniteMoeShared/GraniteMoeHybridDecoderLayer: block_sparse_moe(x) + shared_mlp(x), each where
+        the layer has one (zeros when a check drops both)."""
+        routed = self.granite_moe(i, x) if self.granite_experts else None
+        if not self.granite_shared_mlp:
+            return routed if routed is not None else torch.zeros_like(x)
+        shared = self.dense_mlp(x, f"model.layers.{i}.shared_mlp.")
+        return shared if routed is None else routed + shared
 
     def record_router(self, logits):
         """Keeps logits [N, E] for the load-balancing loss and the smallest k-th vs (k+1)-th probability gap;
@@ -620,12 +698,12 @@ class CausalLM(SparseMoe):
             return self.gpt_oss_moe(i, x)
         if is_sparse_layer(self.c, i):
             return self.sparse_moe(i, x)
-        if self.family == "granitemoehybrid":  # num_local_experts 0: the shared MLP alone
-            return self.dense_mlp(x, f"model.layers.{i}.shared_mlp.")
+        if self.family in GRANITE_MOE_FAMILIES:
+            return self.granite_mlp(i, x)
         return self.dense_mlp(x, f"model.layers.{i}.mlp.")
 
     def dense_mlp(self, x, p):
-        if p + "input_linear.weight" in self.w:  # GraniteMoeHybridMLP: rows ordered gate | up, no biases
+        if p + "input_linear.weight" in self.w:  # GraniteMoeSharedMLP / GraniteMoeHybridMLP: rows gate | up, no biases
             gate, up = self.linear(x, p + "input_linear").chunk(2, dim=-1)
             return self.linear(self.act(gate) * up, p + "output_linear")
         if p + "gate_up_proj.weight" in self.w:  # Phi-3: rows ordered gate | up
@@ -948,6 +1026,23 @@ def granite_config():
                 attention_multiplier=0.0625, logits_scaling=16.0)
 
 
+def granitemoe_config():
+    # GraniteMoeConfig (v5 @strict): granite's fields without mlp_bias, plus the experts' (intermediate_size is each
+    # expert's width); no head_dim and no position_embedding_type field: every layer rotates. The published
+    # granite-3.x-1b-a400m / 3b-a800m say attention_bias false and tie their head; here q/k/v/o carry biases
+    # (GraniteMoeAttention gives all four one flag) and the head is untied, as in the granite folder.
+    granite = {key: value for key, value in granite_config().items() if key != "mlp_bias"}
+    return dict(granite, **MOE_TERMS, architectures=["GraniteMoeForCausalLM"], model_type="granitemoe",
+                num_hidden_layers=4, intermediate_size=32, num_local_experts=4, num_experts_per_tok=2)
+
+
+def granitemoeshared_config():
+    # GraniteMoeSharedConfig: GraniteMoeConfig's fields plus shared_intermediate_size (the shared MLP's width; 0 would
+    # mean no shared MLP). attention_bias false here, as the published Granite 3 mixtures, so that both flags occur.
+    return dict(granitemoe_config(), architectures=["GraniteMoeSharedForCausalLM"], model_type="granitemoeshared",
+                attention_bias=False, shared_intermediate_size=48)
+
+
 # GraniteMoeHybridConfig's Mamba-2 fields: save_pretrained writes every field, unused or not. mamba_d_head "auto"
 # becomes mamba_expand * hidden_size // mamba_n_heads (1 here) in __post_init__; time_step_limit's infinity is
 # written as _encode_special_floats tags it.
@@ -1004,7 +1099,7 @@ def smollm3_config():
                 layer_types=["full_attention"] * 3, **NO_SPECIAL_TOKENS)
 
 
-# name -> (config, seed, std of the q/k projections, std of the embedding)
+# name -> (config, seed, std of the q/k projections, std of the embedding[, std of the untied head, else 0.1])
 FIXTURES = {
     "gemma": (gemma_config, 21, 0.1, 0.1),
     "gemma2": (gemma2_config, 22, 0.15, 0.2),  # large enough that both softcaps bend the values
@@ -1029,6 +1124,11 @@ FIXTURES = {
     # that change when rope is switched on or off
     "granite4": (granite4_config, 407, 0.3, 0.1),
     "granite4_nope": (granite4_nope_config, 405, 0.3, 0.1),
+    # q/k std 0.3 likewise, head std 0.5 (as granite4_h_moe: logits_scaling 16 leaves std-0.1 logits near 0.2 and
+    # greedy margins near 1e-3); seeds picked among 600..999: every expert chosen in every layer, routing gap above
+    # 1e-3 (check_routing_gap), at least 9 different generated tokens, then the clearest greedy margin
+    "granitemoe": (granitemoe_config, 843, 0.3, 0.1, 0.5),
+    "granitemoeshared": (granitemoeshared_config, 695, 0.3, 0.1, 0.5),
 }
 # folder -> the module beside this file that writes it: qwen3_5_torch.py (gated DeltaNet + gated attention: the
 # text model, then the same as Qwen3_5ForConditionalGeneration; likewise Qwen3.5-MoE, every MLP a sparse block) and
@@ -1038,7 +1138,7 @@ HYBRID_FIXTURES = {"qwen3_5": "qwen3_5_torch", "qwen3_5_vl": "qwen3_5_torch", "q
                    "granite4_h_moe": "granite4_hybrid_torch"}
 
 
-def random_weights(config, seed, qk_std, embed_std):
+def random_weights(config, seed, qk_std, embed_std, head_std=0.1):
     """Hugging Face tensor names, N(0, 0.1) matrices; norm weights random so (1 + w) and w differ visibly."""
     g = torch.Generator().manual_seed(seed)
     gemma = config["model_type"] in GEMMA_FAMILIES
@@ -1055,8 +1155,8 @@ def random_weights(config, seed, qk_std, embed_std):
     w = {"model.embed_tokens.weight": normal(embed_std, config["vocab_size"], hidden)}
     for i in range(config["num_hidden_layers"]):
         a, m, p = f"model.layers.{i}.self_attn.", f"model.layers.{i}.mlp.", f"model.layers.{i}."
-        shared_mlp = config["model_type"] == "granitemoehybrid"  # its dense MLP: shared_mlp.input/output_linear
-        dense = not is_sparse_layer(config, i) and not shared_mlp
+        granite_mlp = config["model_type"] in GRANITE_MOE_FAMILIES  # shared_mlp and/or block_sparse_moe
+        dense = not is_sparse_layer(config, i) and not granite_mlp
         norms = ["input_layernorm", "post_attention_layernorm"]
         if config["model_type"] in ("gemma2", "gemma3_text"):
             norms += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
@@ -1086,17 +1186,21 @@ def random_weights(config, seed, qk_std, embed_std):
         if config["model_type"] == "gpt_oss":
             w[a + "sinks"] = normal(1.0, config["num_attention_heads"])  # comparable with the scores: they bite
             w.update(gpt_oss_experts(config, i, g, normal))
-        elif shared_mlp:  # input_linear's rows: gate | up
-            width = config["shared_intermediate_size"]
-            w[p + "shared_mlp.input_linear.weight"] = normal(0.1, 2 * width, hidden)
-            w[p + "shared_mlp.output_linear.weight"] = normal(0.1, hidden, width)
+        elif granite_mlp:
+            experts, shared = granite_mlp_parts(config)
+            if shared:  # input_linear's rows: gate | up
+                width = config["shared_intermediate_size"]
+                w[p + "shared_mlp.input_linear.weight"] = normal(0.1, 2 * width, hidden)
+                w[p + "shared_mlp.output_linear.weight"] = normal(0.1, hidden, width)
+            if experts:
+                w.update(granite_expert_weights(config, i, normal))
         elif dense:
             w[m + "down_proj.weight"] = normal(0.1, hidden, inter)
         else:
             w.update(expert_weights(config, i, normal))
     w["model.norm.weight"] = norm_weight(hidden)
     if not config["tie_word_embeddings"]:
-        w["lm_head.weight"] = normal(0.1, config["vocab_size"], hidden)
+        w["lm_head.weight"] = normal(head_std, config["vocab_size"], hidden)
     return w
 
 
@@ -1162,6 +1266,29 @@ def gradient_names(config):
     return names
 
 
+MOE0 = "model.layers.0.block_sparse_moe."
+# layer 0's router and experts as stored (the hub's names): Granite's mixtures' references hold their gradients
+GRANITE_MOE_GRADIENT_NAMES = [MOE0 + n for n in ("router.layer.weight", "input_linear.weight", "output_linear.weight")]
+
+
+def granite_gradient_names(model):
+    """What a granitemoe / granitemoeshared reference differentiates: layer 0's router, experts, query projection
+    and shared MLP, and the final norm."""
+    shared = ["model.layers.0.shared_mlp.input_linear.weight"] if model.granite_shared_mlp else []
+    return GRANITE_MOE_GRADIENT_NAMES + ["model.layers.0.self_attn.q_proj.weight"] + shared + ["model.norm.weight"]
+
+
+def loss_gradients(model, ids, names):
+    """The logits of ids and d hf_loss(logits, ids) / d each named weight; the model's class is built again around
+    the differentiable weights."""
+    leaves = {name: model.w[name].clone().requires_grad_(True) for name in names}
+    with torch.enable_grad():
+        differentiable = type(model)(model.c, dict(model.w, **leaves))
+        logits = differentiable.forward(ids)
+        grads = torch.autograd.grad(hf_loss(logits, ids), [leaves[name] for name in names])
+    return logits.detach(), dict(zip(names, grads))
+
+
 def moe_outputs(model, ids, mask):
     """aux_loss of the masked batch; d loss / d weight for the unmasked batch (plain next-token cross-entropy, no
     aux term); d aux_loss / d the router weights of layer 0 (the first names). model is a CausalLM or another
@@ -1197,6 +1324,9 @@ def reference_for(model, seed):
     ref.update(outputs_for(model, ref))
     if model.family in MOE_FAMILIES:
         ref.update(moe_outputs(model, ids, mask))
+    if model.granite_experts:
+        _, grads = loss_gradients(model, ids, granite_gradient_names(model))
+        ref.update({f"grad.{name}": grad for name, grad in grads.items()})
     return ref
 
 
@@ -1246,8 +1376,8 @@ def family_rule_bites(model, ref):
     """How far the logits move when one of Granite's, OLMo's, OLMoE's or SmolLM3's rules is changed."""
     ids, logits, evidence, variant_of = ref["input_ids"], ref["logits"], {}, type(model)
 
-    def moved(config=model.c, **attributes):
-        variant = variant_of(config, model.w)
+    def moved(config=model.c, weights=model.w, **attributes):
+        variant = variant_of(config, weights)
         vars(variant).update(attributes)
         return relative_error(variant.forward(ids), logits)
 
@@ -1255,12 +1385,12 @@ def family_rule_bites(model, ref):
         for scalar in GRANITE_SCALARS:
             evidence[f"{scalar} 1, not {model.c[scalar]}"] = moved(dict(model.c, **{scalar: 1.0}))
     if model.family == "granitemoehybrid":
-        swapped = {n: torch.cat(t.chunk(2)[::-1]) if n.endswith("shared_mlp.input_linear.weight") else t
-                   for n, t in model.w.items()}
-        evidence["shared_mlp's up half as the gate"] = relative_error(variant_of(model.c, swapped).forward(ids),
-                                                                      logits)
         other = None if model.c["position_embedding_type"] == "rope" else "rope"
         evidence[f"position_embedding_type {other}"] = moved(dict(model.c, position_embedding_type=other))
+    elif model.family in GRANITE_MOE_FAMILIES:  # GraniteMoeAttention always rotates
+        evidence["rotary dropped"] = moved(rotated=[0] * model.c["num_hidden_layers"])
+    if model.family in GRANITE_MOE_FAMILIES:
+        evidence.update(granite_mlp_bites(model, moved))
     if model.olmo:
         evidence["post-sublayer norms dropped"] = moved(post_norms=False)
     if model.projection_qk_norm:
@@ -1273,6 +1403,41 @@ def family_rule_bites(model, ref):
         rotated = [1] * model.c["num_hidden_layers"]
         evidence["NoPE layer rotated like the others"] = moved(dict(model.c, no_rope_layers=rotated))
     return evidence
+
+
+def halves_swapped(weights, suffix, dim):
+    """weights with the two halves along dim swapped in every tensor whose name ends with suffix."""
+    return {n: torch.cat(t.chunk(2, dim)[::-1], dim) if n.endswith(suffix) else t for n, t in weights.items()}
+
+
+def granite_mlp_bites(model, moved):
+    """Granite's MLP rules, each changed in turn; moved(weights=..., **attributes) is how far the logits go."""
+    evidence, k = {}, model.top_k
+    if model.granite_shared_mlp:
+        evidence["shared_mlp's up half as the gate"] = moved(
+            weights=halves_swapped(model.w, "shared_mlp.input_linear.weight", 0))
+    if model.granite_experts:
+        evidence["experts' up halves as the gates"] = moved(
+            weights=halves_swapped(model.w, "block_sparse_moe.input_linear.weight", 1))
+        evidence["router: full-softmax probabilities, not softmax of the top-k"] = moved(renormalize=False)
+        evidence[f"{k + 1} experts per token, not {k}"] = moved(top_k=k + 1)
+        alone = " (shared MLP alone)" if model.granite_shared_mlp else ""
+        evidence["experts dropped" + alone] = moved(granite_experts=0)
+        if model.granite_shared_mlp:
+            evidence["shared MLP dropped (experts alone)"] = moved(granite_shared_mlp=False)
+    return evidence
+
+
+def print_routing(name, model, ids):
+    """How many top-k choices each expert gets per layer over ids (model's router_logits, one [N, E] per layer);
+    fails when an expert gets none or when a choice hinges on rounding (check_routing_gap)."""
+    model.forward(ids)
+    for i, logits in enumerate(model.router_logits):
+        counts = torch.bincount(logits.topk(model.top_k, dim=-1).indices.reshape(-1), minlength=logits.shape[-1])
+        print(f"  {name}: layer {i} expert choices over input_ids: {counts.tolist()}")
+        if (counts == 0).any():
+            sys.exit(f"{name}: an expert of layer {i} gets no token; change the seed")
+    check_routing_gap(name, model)
 
 
 def moe_bites(model, ref):
@@ -1374,9 +1539,9 @@ def write_fixtures(check_error, names):
         if hybrid:
             importlib.import_module(module).write(hybrid, lambda name: os.path.join(RESOURCES, "references", name))
     for name in (name for name in names if name not in HYBRID_FIXTURES):
-        make_config, seed, qk_std, embed_std = FIXTURES[name]
+        make_config, seed, *stds = FIXTURES[name]
         config = make_config()
-        packed = random_weights(config, seed, qk_std, embed_std)
+        packed = random_weights(config, seed, *stds)
         weights = dequantize_experts(packed)
         model = CausalLM(config, weights)
         ref = reference_for(model, seed)
@@ -1387,6 +1552,8 @@ def write_fixtures(check_error, names):
         if model.family in MOE_FAMILIES:
             print(f"  {name}: aux_loss {ref['aux_loss'].item():.6f}")
             check_routing_gap(name, model)
+        if model.granite_experts:
+            print_routing(name, model, ref["input_ids"])
         bites(name, CausalLM(config, weights), ref)
         if any(n.endswith(MXFP4_PACKED) for n in packed):
             write_mxfp4_twin(name, config, packed, ref)

@@ -63,7 +63,8 @@ conv_dim = intermediate + 2 * mamba_n_groups * mamba_d_state):
 - Cache (cache_utils.LinearAttentionLayer, GraniteMoeHybridMambaLayer): the last mamba_d_conv xBC columns before
   the conv (the next step reads the last mamba_d_conv - 1 of them beside the new one: causal_conv1d_update) and S.
 
-Mixture of experts (GraniteMoeHybridMoE, GraniteMoeHybridTopKRouter, GraniteMoeHybridExperts):
+Mixture of experts (GraniteMoeHybridMoE, GraniteMoeHybridTopKRouter, GraniteMoeHybridExperts; Granite 3's
+granitemoe computes the same, and families_torch.SparseMoe.granite_moe computes it for both):
 - Router: logits = router weight x in float32; top-k (num_experts_per_tok) of the LOGITS; softmax over those k.
 - Expert e: gate_up_proj[e] (2 * intermediate_size, C) chunked on its output (gate first), silu(gate) * up,
   down_proj[e] (C, intermediate_size), times its routing weight, summed over the token's experts (index_add_).
@@ -199,8 +200,8 @@ def check_chunked_scan(model, ids):
 # ----------------------------------------------------------------------------------------------------------
 class GraniteHybridLM(ft.CausalLM):
     """GraniteMoeHybridForCausalLM with Mamba-2 layers (and experts when num_local_experts > 0). The attention
-    layers, norms, shared MLP, multipliers and greedy decoding are families_torch.CausalLM's; the attributes set
-    after the sizes are rules that bites() flips."""
+    layers, norms, shared MLP, experts, multipliers and greedy decoding are families_torch.CausalLM's; the
+    attributes set after the sizes are rules that bites() flips."""
 
     MIXERS = ft.CausalLM.MIXERS + (LINEAR,)
 
@@ -210,9 +211,6 @@ class GraniteHybridLM(ft.CausalLM):
          self.conv_dim) = mamba_sizes(config)
         self.kernel = config["mamba_d_conv"]
         self.dt_min, self.dt_max = (decoded_float(limit) for limit in config["time_step_limit"])
-        self.experts = config["num_local_experts"]
-        self.top_k = config["num_experts_per_tok"]
-        self.renormalize = True  # softmax over the top-k logits; off: the full softmax's top-k probabilities
         self.conv_silu = True  # hidden_act after the conv
         self.softplus = True  # dt = softplus(dt + dt_bias); off: dt + dt_bias
         self.groups_consecutive = True  # head h reads group h // (heads / groups); off: group h % groups
@@ -282,31 +280,6 @@ class GraniteHybridLM(ft.CausalLM):
             y = y * gate
         return weight * y.to(z.dtype)
 
-    def mlp(self, i, x):
-        """shared_mlp, plus block_sparse_moe's output when the model has experts."""
-        shared = self.dense_mlp(x, f"model.layers.{i}.shared_mlp.")
-        return self.routed_experts(i, x) + shared if self.experts else shared
-
-    def routed_experts(self, i, x):
-        """GraniteMoeHybridMoE, x [B, T, C] -> [B, T, C]: top-k of the router's logits, softmax over the k; each
-        expert silu(gate) * up then down, weighted, summed in ascending expert order (index_add_)."""
-        p = f"model.layers.{i}.block_sparse_moe."
-        flat = x.reshape(-1, x.shape[-1])
-        logits = F.linear(flat, self.w[p + "router.layer.weight"]).float()  # [N, E]
-        probs = self.record_router(logits)
-        top, chosen = logits.topk(self.top_k, dim=-1)  # [N, k]
-        weights = F.softmax(top, dim=-1) if self.renormalize else probs.gather(1, chosen)
-        gate_up, down = self.w[p + "input_linear.weight"], self.w[p + "output_linear.weight"]  # (E, 2I, C), (E, C, I)
-        out = torch.zeros_like(flat)
-        for e in range(self.experts):
-            tokens, slot = torch.where(chosen == e)
-            if tokens.numel() == 0:
-                continue
-            gate, up = F.linear(flat[tokens], gate_up[e]).chunk(2, dim=-1)
-            y = F.linear(self.act(gate) * up, down[e])
-            out = out.index_add(0, tokens, y * weights[tokens, slot, None])
-        return out.reshape(x.shape)
-
 
 # ----------------------------------------------------------------------------------------------------------
 # Weights, reference tensors and the evidence that each rule matters.
@@ -352,32 +325,18 @@ def random_weights(config, seed):
         w[p + "shared_mlp.input_linear.weight"] = normal(0.1, 2 * width, hidden)  # gate rows, then up rows
         w[p + "shared_mlp.output_linear.weight"] = normal(0.1, hidden, width)
         if config["num_local_experts"]:
-            e, inter, q = config["num_local_experts"], config["intermediate_size"], p + "block_sparse_moe."
-            w[q + "router.layer.weight"] = normal(0.3, e, hidden)
-            w[q + "input_linear.weight"] = normal(0.1, e, 2 * inter, hidden)
-            w[q + "output_linear.weight"] = normal(0.1, e, hidden, inter)
+            w.update(ft.granite_expert_weights(config, i, normal))
     w["model.norm.weight"] = 1.0 + normal(0.1, hidden)
     w["lm_head.weight"] = normal(0.5, vocab, hidden)  # logits_scaling 16 would leave std-0.1 logits near 0.2
     return w
 
 
-MAMBA0, ATTENTION1, MOE0 = "model.layers.0.mamba.", "model.layers.1.self_attn.", "model.layers.0.block_sparse_moe."
+MAMBA0, ATTENTION1 = "model.layers.0.mamba.", "model.layers.1.self_attn."
 GRADIENT_NAMES = [MAMBA0 + n for n in ("in_proj.weight", "conv1d.weight", "conv1d.bias", "A_log", "dt_bias", "D",
                                        "norm.weight", "out_proj.weight")] + [
     ATTENTION1 + "q_proj.weight", "model.layers.0.shared_mlp.input_linear.weight", "model.norm.weight",
     "model.layers.0.input_layernorm.weight"]
-MOE_GRADIENT_NAMES = [MOE0 + n for n in ("router.layer.weight", "input_linear.weight", "output_linear.weight")]
 LONG_GRADIENT_NAMES = [MAMBA0 + n for n in ("in_proj.weight", "A_log", "dt_bias", "D")]
-
-
-def gradients(model, ids, names):
-    """d hf_loss(forward(ids), ids) / d each named weight, and the logits."""
-    leaves = {name: model.w[name].clone().requires_grad_(True) for name in names}
-    with torch.enable_grad():
-        differentiable = GraniteHybridLM(model.c, dict(model.w, **leaves))
-        logits = differentiable.forward(ids)
-        grads = torch.autograd.grad(ft.hf_loss(logits, ids), [leaves[name] for name in names])
-    return logits.detach(), dict(zip(names, grads))
 
 
 def reference_for(model, seed):
@@ -390,8 +349,8 @@ def reference_for(model, seed):
     right[1, -4:] = 0
     left[1, :4] = 0
     long_ids = torch.randint(0, model.c["vocab_size"], (1, LONG_LENGTH), generator=g)
-    names = GRADIENT_NAMES + (MOE_GRADIENT_NAMES if model.experts else [])
-    logits, grads = gradients(model, ids, names)
+    names = GRADIENT_NAMES + (ft.GRANITE_MOE_GRADIENT_NAMES if model.granite_experts else [])
+    logits, grads = ft.loss_gradients(model, ids, names)
     ref = {"input_ids": ids, "attention_mask": right, "left_attention_mask": left, "logits": logits,
            "loss": ft.hf_loss(logits, ids).reshape(1),
            "logits_masked": model.forward(ids, attention_mask=right),
@@ -399,7 +358,7 @@ def reference_for(model, seed):
            "greedy_prompt": ids[:1, :6].clone(), "long_input_ids": long_ids}
     ref["greedy_output"] = model.greedy(ref["greedy_prompt"], 10)
     ref.update({f"grad.{name}": grad for name, grad in grads.items()})
-    long_logits, long_grads = gradients(model, long_ids, LONG_GRADIENT_NAMES)
+    long_logits, long_grads = ft.loss_gradients(model, long_ids, LONG_GRADIENT_NAMES)
     ref["long_logits"] = long_logits
     ref.update({f"grad_long.{name}": grad for name, grad in long_grads.items()})
     return ref
@@ -466,11 +425,7 @@ def bites(name, model, ref):
     unzeroed.zero_padding = False
     evidence["padding not zeroed (logits_left_padded, kept positions)"] = kept_error(
         unzeroed.forward(ids, attention_mask=left), ref["logits_left_padded"], left)
-    evidence.update(ft.family_rule_bites(model, ref))  # the four scalars, shared_mlp's halves, rope
-    if model.experts:
-        evidence["router: full-softmax probabilities, not softmax of the top-k"] = moved(renormalize=False)
-        evidence[f"{model.top_k + 1} experts per token, not {model.top_k}"] = moved(top_k=model.top_k + 1)
-        evidence["experts dropped (shared MLP alone)"] = moved(experts=0)
+    evidence.update(ft.family_rule_bites(model, ref))  # the four scalars, rope, the shared MLP's and experts' rules
     check_left_padding(model, ref)
     recomputed = model.forward(ref["greedy_output"])[0, 5:-1]
     top2 = recomputed.topk(2, dim=-1).values
@@ -493,17 +448,6 @@ def check_left_padding(model, ref):
     print(f"  left-padded row 1 against its 12 tokens run alone: {diff:.1e} (relative)")
     if diff > 1e-5:
         sys.exit("the left-padded row does not reproduce its tokens run alone")
-
-
-def print_routing(name, model, ids):
-    """How many top-k choices each expert gets per layer over the fixture input; fails when an expert gets none."""
-    model.forward(ids)
-    for i, logits in enumerate(model.router_logits):
-        counts = torch.bincount(logits.topk(model.top_k, dim=-1).indices.reshape(-1), minlength=model.experts)
-        print(f"  {name}: layer {i} expert choices over input_ids: {counts.tolist()}")
-        if (counts == 0).any():
-            sys.exit(f"{name}: an expert of layer {i} gets no token; change the seed")
-    ft.check_routing_gap(name, model)
 
 
 def print_decays(name, model, ids):
@@ -531,7 +475,7 @@ def write(names, folder_of):
         print(f"wrote {name}: loss {ref['loss'].item():.4f}, max|logit| {ref['logits'].abs().max().item():.3f}, "
               f"max|long logit| {ref['long_logits'].abs().max().item():.3f}, greedy {ref['greedy_output'].tolist()}")
         print_decays(name, model, ref["input_ids"])
-        if model.experts:
-            print_routing(name, model, ref["input_ids"])
+        if model.granite_experts:
+            ft.print_routing(name, model, ref["input_ids"])
         check_chunked_scan(model, ref["long_input_ids"])
         bites(name, GraniteHybridLM(config, weights), ref)

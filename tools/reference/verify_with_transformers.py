@@ -19,11 +19,13 @@ recomputed; there NAME is the hub's per-expert name, which transformers 5 loads 
 expert's slice of that tensor is compared.
 
 A folder whose reference holds `left_attention_mask` (references/granite4_h, granite4_h_moe) also gets
-logits_left_padded: the logits for input_ids with that mask (its row 1 padded on the left). Granite 4.0 H's
-checkpoints keep the published expert names (block_sparse_moe.input_linear / output_linear / router.layer), which
-transformers 5 loads into block_sparse_moe.experts.gate_up_proj / experts.down_proj / router (conversion_mapping's
-"granitemoe" renamings): their grad.NAME are those parameters' gradients. The folders of STRICT_LOAD must load
-without a missing, unexpected or mismatched key (checked as one more line): their tensor names are under test too.
+logits_left_padded: the logits for input_ids with that mask (its row 1 padded on the left). The Granite mixtures'
+checkpoints (granite4_h_moe, and Granite 3's granitemoe and granitemoeshared) keep the published expert names
+(block_sparse_moe.input_linear / output_linear / router.layer), which transformers 5 loads into
+block_sparse_moe.experts.gate_up_proj / experts.down_proj / router (conversion_mapping's "granitemoe" renamings):
+their grad.NAME are those parameters' gradients. Their references hold no aux_loss (transformers 5.17 computes none
+for them). The folders of STRICT_LOAD must load without a missing, unexpected or mismatched key (checked as one more
+line): their tensor names are under test too.
 
 A folder whose config.json names a ...ForConditionalGeneration class (references/qwen3_5_vl, qwen3_5_moe_vl) is
 loaded with AutoModelForImageTextToText. It has no reference of its own: TWINS names the folder beside it whose
@@ -48,7 +50,7 @@ TOLERANCE = 1e-4
 # folder -> the sibling folder whose reference.safetensors it must reproduce
 TWINS = {"qwen3_5_vl": "qwen3_5", "qwen3_5_moe_vl": "qwen3_5_moe"}
 # folders whose model.safetensors must load with no missing, unexpected or mismatched key
-STRICT_LOAD = ("granite4_h", "granite4_h_moe")
+STRICT_LOAD = ("granite4_h", "granite4_h_moe", "granitemoe", "granitemoeshared")
 
 
 def recompute(model, ref):
