@@ -88,6 +88,8 @@ public final class ModelTree {
             case "gemma3" -> "Gemma3ForConditionalGeneration";
             case "phi3" -> "Phi3ForCausalLM";
             case "granite" -> "GraniteForCausalLM";
+            case "granitemoe" -> "GraniteMoeForCausalLM";
+            case "granitemoeshared" -> "GraniteMoeSharedForCausalLM";
             case "granitemoehybrid" -> "GraniteMoeHybridForCausalLM";
             case "olmo2" -> "Olmo2ForCausalLM";
             case "olmo3" -> "Olmo3ForCausalLM";

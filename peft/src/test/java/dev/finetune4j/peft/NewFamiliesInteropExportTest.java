@@ -30,6 +30,8 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("granite-lora", "granite", lora().targetModules(all())),
                 Arguments.of("granite4-lora", "granite4", lora().targetModules("q_proj", "v_proj", "input_linear",
                         "output_linear")),
+                Arguments.of("granitemoeshared-lora", "granitemoeshared", lora().targetModules("q_proj", "k_proj",
+                        "v_proj", "o_proj", "input_linear", "output_linear")),
                 Arguments.of("olmo2-lora", "olmo2", lora().targetModules(all())),
                 Arguments.of("olmo3-lora", "olmo3", lora().targetModules(all())),
                 Arguments.of("smollm3-lora", "smollm3", lora().targetModules(all())),

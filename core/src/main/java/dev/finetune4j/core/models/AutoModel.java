@@ -50,7 +50,8 @@ public final class AutoModel {
 
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3",
+            "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "granite", "granitemoe", "granitemoeshared",
+            "granitemoehybrid", "olmo2", "olmo3", "smollm3",
             "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
             DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "gpt2");
     /**

@@ -25,7 +25,7 @@ class FamilyReferencesTest {
         return Stream.of("references/gemma", "references/gemma2", "references/gemma3_text", "references/phi3",
                 "references/phi3_longrope", "references/mistral_sliding", "references/qwen2_sliding",
                 "references/granite", "references/granite4", "references/granite4_nope", "references/granite4_h",
-                "references/granite4_h_moe",
+                "references/granite4_h_moe", "references/granitemoe", "references/granitemoeshared",
                 "references/olmo2",
                 "references/olmo3", "references/smollm3", "references/mixtral", "references/qwen2_moe",
                 "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe");

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MixtureOfExpertsTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss"})
+    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "granitemoe", "granitemoeshared"})
     void gradientsThroughTheRoutingMatchTorch(String family) throws Exception {
         assertGradientsMatchTorch(family, Device.cpu());
     }

@@ -71,7 +71,9 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
             case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "gemma3", "phi3", "granite",
                     "olmo2", "olmo3", "smollm3", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss" ->
                     new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("mlp")};
-            case "mixtral" -> new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("block_sparse_moe")};
+            case "mixtral", "granitemoe" ->
+                    new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("block_sparse_moe")};
+            case "granitemoeshared" -> new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("shared_mlp")};
             case "granitemoehybrid" ->
                     new TargetModules[]{TargetModules.names("self_attn", "mamba"), TargetModules.names("shared_mlp")};
             case "qwen3_5_text", "qwen3_5_moe_text" ->
@@ -80,8 +82,9 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
             case "bert" -> new TargetModules[]{TargetModules.names("attention.output.dense"),
                     TargetModules.regex(".*\\.layer\\.\\d+\\.output\\.dense")};
             default -> throw new PeftException("bottleneck adapters know no sublayer names for model_type '" + modelType
-                    + "'; supported: llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, gemma3, phi3, granite, olmo2, "
-                    + "olmo3, smollm3, granitemoehybrid, qwen3_5_text, qwen3_5_moe_text, mixtral, qwen2_moe, qwen3_moe, olmoe, gpt_oss, gpt2, bert");
+                    + "'; supported: llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, gemma3, phi3, granite, "
+                    + "granitemoe, granitemoeshared, granitemoehybrid, olmo2, olmo3, smollm3, qwen3_5_text, "
+                    + "qwen3_5_moe_text, mixtral, qwen2_moe, qwen3_moe, olmoe, gpt_oss, gpt2, bert");
         };
     }
 }

@@ -41,7 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * LoRA with PEFT's default target modules trains tiny random Gemma 2 (sliding window, both soft caps, four norms
  * per layer), Gemma 3 (q/k norms, a local and a global rotary table), Phi-3 (fused qkv_proj and gate_up_proj,
- * partial rotary, longrope past its pretrained length, a sliding window), Granite 3 (its four multipliers) and 4
+ * partial rotary, longrope past its pretrained length, a sliding window), Granite 3 (its four multipliers; its
+ * mixtures of stacked experts, with and without a shared MLP) and 4
  * (a fused shared MLP, no position encoding; its H model with a Mamba-2 layer), OLMo 2
  * and 3 (norms after the sub-blocks, q/k norms across heads, OLMo 3's window), SmolLM3 (a layer without rotary)
  * and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
@@ -55,9 +56,9 @@ class NewFamiliesTrainTest {
     private static final int STEPS = 12;
 
     @ParameterizedTest
-    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoehybrid", "granite4_h", "granite4_h_moe",
-            "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text",
-            "qwen3_5_moe_text"})
+    @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
+            "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe",
+            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -404,6 +405,10 @@ class NewFamiliesTrainTest {
             // each multiplier far from 1 and from the others, so that a misplaced one changes the gradients
             case "granite" -> c.put("embedding_multiplier", 3.0).put("residual_multiplier", 0.5)
                     .put("attention_multiplier", 0.2).put("logits_scaling", 2.0);
+            // Granite 3's mixtures: three stacked experts, each token sent to all of them; the second with its shared MLP
+            case "granitemoe", "granitemoeshared" -> c.put("embedding_multiplier", 3.0).put("residual_multiplier", 0.5)
+                    .put("attention_multiplier", 0.2).put("logits_scaling", 2.0).put("num_local_experts", 3)
+                    .put("num_experts_per_tok", 3).put("intermediate_size", 16).put("shared_intermediate_size", 40);
             // Granite 4's attention-only dense model: the fused shared_mlp, no position encoding (its default); its H
             // model has a Mamba-2 layer first (two groups of two heads)
             // (and with a mixture of three stacked experts beside the shared MLP, each token sent to all of them)

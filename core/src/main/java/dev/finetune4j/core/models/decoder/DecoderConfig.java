@@ -19,7 +19,8 @@ import java.util.Set;
  * Qwen3.5's linear-attention layers and gated attention.
  *
  * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
- *                  {@code gemma3_text}, {@code phi3}, {@code granite}, {@code granitemoehybrid}, {@code olmo2},
+ *                  {@code gemma3_text}, {@code phi3}, {@code granite}, {@code granitemoe}, {@code granitemoeshared},
+ *                  {@code granitemoehybrid}, {@code olmo2},
  *                  {@code olmo3},
  *                  {@code smollm3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe}, {@code olmoe},
  *                  {@code gpt_oss} or {@code qwen3_5_text}
@@ -138,8 +139,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
 
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe",
-            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text");
+            "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared", "granitemoehybrid", "olmo2", "olmo3",
+            "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text");
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
     public static final String QWEN35_TEXT = "qwen3_5_text";
@@ -198,13 +199,13 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     }
 
     /**
-     * Whether a sparse layer also passes every token through the dense MLP and adds the two (Granite 4.0 H's
+     * Whether a sparse layer also passes every token through the dense MLP and adds the two (Granite's
      * {@code shared_mlp} beside its {@code block_sparse_moe}).
      *
-     * @return true for Granite 4.0 H's mixtures
+     * @return true for Granite 4.0 H's mixtures and Granite 3's granitemoeshared
      */
     public boolean sharedMlpBesideExperts() {
-        return moe != null && moe.naming() == MoeConfig.Naming.GRANITE;
+        return moe != null && moe.naming() == MoeConfig.Naming.GRANITE && denseMlp == DenseMlp.GRANITE_SHARED;
     }
 
     /**
@@ -266,7 +267,11 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         boolean gemma = type.startsWith("gemma");
         boolean laterGemma = type.equals("gemma2") || type.equals("gemma3_text");
         boolean graniteHybrid = type.equals(GraniteHybridLayers.MODEL_TYPE);
-        boolean granite = type.equals("granite") || graniteHybrid;
+        boolean granite = type.startsWith("granite");
+        // Granite's shared MLP (shared_mlp): always in Granite 4, where shared_intermediate_size is set (above 0) in
+        // Granite 3's granitemoeshared
+        boolean sharedMlp = graniteHybrid || type.equals("granitemoeshared")
+                && JsonFields.integer(c, "shared_intermediate_size", 0, 0, ConfigLimits.INTERMEDIATE, "config.json") > 0;
         boolean olmo = type.equals("olmo2") || type.equals("olmo3");
         boolean qwen35 = LinearAttentionConfig.appliesTo(type);
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
@@ -295,7 +300,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         return new DecoderConfig(type,
                 JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
                 hidden,
-                graniteHybrid ? JsonFields.integer(c, "shared_intermediate_size", 1024, 1, ConfigLimits.INTERMEDIATE, at)
+                sharedMlp ? JsonFields.integer(c, "shared_intermediate_size", 1024, 1, ConfigLimits.INTERMEDIATE, at)
                         // Qwen3.5-MoE's config has no dense width (every layer is sparse): its experts' stands in
                         : type.equals(QWEN35_MOE_TEXT) ? JsonFields.integer(c, "moe_intermediate_size", 512, 1,
                                 ConfigLimits.INTERMEDIATE, at)
@@ -335,7 +340,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                         : granite ? graniteMultipliers(c) : Multipliers.NONE,
                 laterGemma ? NormPlacement.SANDWICH : olmo ? NormPlacement.POST : NormPlacement.PRE,
                 type.equals("phi3"),
-                type.equals("phi3") ? DenseMlp.PHI3 : graniteHybrid ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD,
+                type.equals("phi3") ? DenseMlp.PHI3 : sharedMlp ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD,
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) && (!graniteHybrid || GraniteHybridLayers.hasExperts(c))
                         ? MoeConfig.fromJson(c, type, layers) : null,

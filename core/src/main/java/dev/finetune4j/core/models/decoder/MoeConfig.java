@@ -8,8 +8,8 @@ import org.slf4j.LoggerFactory;
 import java.util.Set;
 
 /**
- * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE or Granite 4.0 H
- * config.json: which layers route each token to {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
+ * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE, Granite 3 MoE or
+ * Granite 4.0 H config.json: which layers route each token to {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
  *
  * @param naming the checkpoint's module names for the block and its experts
  * @param numExperts experts per sparse layer ({@code num_local_experts}, or {@code num_experts}: either key in every
@@ -39,7 +39,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
      * {@code num_local_experts} is above 0).
      */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
-            DecoderConfig.QWEN35_MOE_TEXT, GraniteHybridLayers.MODEL_TYPE);
+            DecoderConfig.QWEN35_MOE_TEXT, "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -53,9 +53,9 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
          */
         GPT_OSS("mlp", "router", true, null),
         /**
-         * Granite 4.0 H: {@code block_sparse_moe.router.layer} ({@link NestedRouter}) and the experts stacked into
-         * {@code block_sparse_moe.input_linear} (gate and up halves) and {@code output_linear} ({@link StackedLinear}s);
-         * the layer's {@code shared_mlp} beside the block.
+         * Granite 3's mixtures and Granite 4.0 H: {@code block_sparse_moe.router.layer} ({@link NestedRouter}) and the
+         * experts stacked into {@code block_sparse_moe.input_linear} (gate and up halves) and {@code output_linear}
+         * ({@link StackedLinear}s); where there is one, the layer's {@code shared_mlp} beside the block.
          */
         GRANITE("block_sparse_moe", "router", false, null);
 
@@ -158,7 +158,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean gptOss = type.equals("gpt_oss");
         boolean olmoe = type.equals("olmoe");
         boolean qwen35 = type.equals(DecoderConfig.QWEN35_MOE_TEXT);
-        boolean granite = type.equals(GraniteHybridLayers.MODEL_TYPE);
+        boolean granite = type.startsWith("granite");
         // Mixtral, OLMoE, gpt-oss and Granite route every layer, their experts as wide as intermediate_size; Qwen3.5-MoE
         // every layer too, its experts moe_intermediate_size wide
         boolean everyLayer = mixtral || gptOss || olmoe || qwen35 || granite;

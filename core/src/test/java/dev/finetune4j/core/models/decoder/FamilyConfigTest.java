@@ -416,6 +416,25 @@ class FamilyConfigTest {
         assertRefused(json.deepCopy().put("position_embedding_type", "alibi"), "position_embedding_type");
     }
 
+    @Test
+    void graniteThreesMixturesRouteEveryLayerAndRotate() {
+        ObjectNode json = base("granitemoe", 2).put("num_local_experts", 4).put("num_experts_per_tok", 2)
+                .put("intermediate_size", 32).put("residual_multiplier", 0.22);
+        DecoderConfig moe = DecoderConfig.fromJson(json);
+        assertEquals(MoeConfig.Naming.GRANITE, moe.moe().naming());
+        assertTrue(moe.isSparse(0) && moe.isSparse(1) && !moe.sharedMlpBesideExperts(), "no shared MLP in granitemoe");
+        assertArrayEquals(new boolean[]{true, true}, moe.ropeLayers(), "Granite 3 always rotates");
+        assertEquals(0.22f, moe.multipliers().residual(), 0f);
+        DecoderConfig shared = DecoderConfig.fromJson(json.deepCopy().put("model_type", "granitemoeshared")
+                .put("shared_intermediate_size", 48));
+        assertTrue(shared.sharedMlpBesideExperts());
+        assertEquals(48, shared.intermediateSize(), "the shared MLP is shared_intermediate_size wide");
+        assertEquals(32, shared.moe().expertIntermediateSize());
+        DecoderConfig unshared = DecoderConfig.fromJson(json.deepCopy().put("model_type", "granitemoeshared")
+                .put("shared_intermediate_size", 0));
+        assertTrue(!unshared.sharedMlpBesideExperts(), "shared_intermediate_size 0 (the class default): no shared MLP");
+    }
+
     private static void assertRefused(ObjectNode json, String expected) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(json));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
