@@ -20,9 +20,9 @@ import java.util.stream.Stream;
  * (amortized constant work per position); under {@link Precision#BF16_MIXED} it keeps bf16, as attention reads the keys
  * and values. A prefix cache (prefix tuning's virtual tokens) holds fixed tensors
  * shared by every forward pass and leaves them as they are. A preallocated cache ({@link #preallocated}) runs over
- * buffers its caller owns and never grows: a serving engine lays out and frees the memory itself. A linear-attention
- * layer (Qwen3.5) keeps no keys and values but a recurrent state per row ({@link #recurrentState}), which its passes
- * update in place.
+ * buffers its caller owns and never grows: a serving engine lays out and frees the memory itself. A recurrent layer
+ * (Qwen3.5's linear attention, Granite 4.0 H's Mamba-2) keeps no keys and values but a state per row
+ * ({@link #recurrentState}), which its passes update in place.
  *
  * <p>Not thread-safe: one cache belongs to one generation.
  */
@@ -31,7 +31,10 @@ public final class KvCache {
 
     private final Tensor[] keys;
     private final Tensor[] values;
-    /** Per linear-attention layer, its convolution's past inputs and its delta-rule state; null for other layers. */
+    /**
+     * Per recurrent layer (linear attention, Mamba-2), its convolution's past inputs and its recurrence's state; null
+     * for other layers.
+     */
     private final Tensor[][] recurrent;
     private final int[] lengths;
     private final boolean growing;
@@ -102,11 +105,11 @@ public final class KvCache {
     }
 
     /**
-     * {@link #preallocated(Tensor[], Tensor[], int)} for a model with linear-attention layers: such a layer has no keys
+     * {@link #preallocated(Tensor[], Tensor[], int)} for a model with recurrent layers: such a layer has no keys
      * and values (null) but a recurrent state ({@link #recurrentState}: its convolution's past inputs and its delta
      * rule's state, B rows each), which its passes update in place; the other layers have no state (null).
      *
-     * @param keys      one key buffer per layer, null for a linear-attention layer
+     * @param keys      one key buffer per layer, null for a recurrent layer
      * @param values    one value buffer per layer, shaped like the keys, null where they are
      * @param recurrent per layer its recurrent state, null for an attention layer
      * @param length    the positions already filled, at most the capacity
@@ -123,7 +126,7 @@ public final class KvCache {
         for (int i = 0; i < keys.length; i++) {
             if ((keys[i] == null) != (recurrent[i] != null) || (keys[i] == null) != (values[i] == null)) {
                 throw new IllegalArgumentException("layer " + i + " needs either keys and values (attention) or a "
-                        + "recurrent state (linear attention), not both or neither");
+                        + "recurrent state (linear attention or Mamba-2), not both or neither");
             }
             if (keys[i] == null) {
                 continue;
@@ -179,8 +182,9 @@ public final class KvCache {
     }
 
     /**
-     * The state a linear-attention layer carries from one forward pass of a generation to the next, in place of keys
-     * and values: its convolution's last inputs and its delta rule's state, both updated in place by the layer.
+     * The state a recurrent layer (linear attention, Mamba-2) carries from one forward pass of a generation to the
+     * next, in place of keys and values: its convolution's last inputs and its recurrence's state, both updated in
+     * place by the layer.
      *
      * @param layer the decoder layer
      * @return {convolution's past inputs (B, K - 1, C), state (B, H, Dk, Dv)}, or null before the layer's first pass
@@ -190,23 +194,23 @@ public final class KvCache {
     }
 
     /**
-     * Records a linear-attention layer's pass over {@code tokens} new positions, and its state the first time (the
+     * Records a recurrent layer's pass over {@code tokens} new positions, and its state the first time (the
      * layer updates the same tensors in place afterwards). A prefix cache holds keys and values only; a preallocated
      * one must have been given the layer's state.
      *
      * @param layer the decoder layer
-     * @param state {convolution's past inputs, delta-rule state}, as {@link #recurrentState} returns them
+     * @param state {convolution's past inputs, recurrence state}, as {@link #recurrentState} returns them
      * @param tokens the positions the pass added
      * @throws IllegalStateException for a prefix cache, or a preallocated one without this layer's state
      */
     public void advanceRecurrent(int layer, Tensor[] state, int tokens) {
         checkLayer(layer);
         if (!growing) {
-            throw new IllegalStateException("layer " + layer + " is a linear-attention layer, which keeps a recurrent state "
+            throw new IllegalStateException("layer " + layer + " is a recurrent layer, which keeps a state "
                     + "instead of keys and values: a prefix of keys and values (prefix tuning) has no place in it");
         }
         if (fixed && recurrent[layer] != state) {
-            throw new IllegalStateException("layer " + layer + " is a linear-attention layer, but this preallocated cache "
+            throw new IllegalStateException("layer " + layer + " is a recurrent layer, but this preallocated cache "
                     + "holds no recurrent state for it: lay out its buffers with preallocated(keys, values, recurrent, length)");
         }
         recurrent[layer] = state;
