@@ -7,7 +7,6 @@ import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.models.ModelInput;
 import dev.finetune4j.core.nn.StateDicts;
-import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
@@ -145,19 +144,13 @@ public final class LoraTrainBenchmark {
         SplittableRandom random = new SplittableRandom(1);
         for (var e : model.stateDict().entrySet()) {
             String n = e.getKey();
-            Tensor t = e.getValue();
-            boolean conv = n.endsWith("conv1d.weight");
-            boolean decay = n.endsWith("A_log");
-            if (!conv && !decay && !n.endsWith("dt_bias")) {
-                continue;
-            }
-            float[] v = new float[Math.toIntExact(t.numel())];
-            for (int i = 0; i < v.length; i++) {
-                // A drawn as transformers draws it; the time-step biases at its initial 1
-                v[i] = conv ? (float) (random.nextGaussian() * 0.02) : decay ? (float) Math.log(random.nextDouble(0.01, 16)) : 1f;
-            }
-            try (var scope = TensorScope.open()) {
-                t.backend().copy().copy(Tensor.of(v, t.shape().dims()), t);
+            // A drawn as transformers draws it; the time-step biases at its initial 1
+            if (n.endsWith("conv1d.weight")) {
+                StateDicts.fill(e.getValue(), () -> random.nextGaussian() * 0.02);
+            } else if (n.endsWith("A_log")) {
+                StateDicts.fill(e.getValue(), () -> Math.log(random.nextDouble(0.01, 16)));
+            } else if (n.endsWith("dt_bias")) {
+                StateDicts.fill(e.getValue(), () -> 1);
             }
         }
         return model;
@@ -181,17 +174,13 @@ public final class LoraTrainBenchmark {
         SplittableRandom random = new SplittableRandom(1);
         for (var e : model.stateDict().entrySet()) {
             String n = e.getKey();
-            Tensor t = e.getValue();
-            if (!n.contains(".mamba.") || n.endsWith(".weight") && !n.contains("conv1d")) {
-                continue;
-            }
-            float[] v = new float[Math.toIntExact(t.numel())];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = n.contains("conv1d") ? (float) (random.nextGaussian() * 0.02) : n.endsWith("A_log")
-                        ? (float) Math.log(i + 1) : 1f;
-            }
-            try (var scope = TensorScope.open()) {
-                t.backend().copy().copy(Tensor.of(v, t.shape().dims()), t);
+            if (n.contains(".mamba.conv1d.")) {
+                StateDicts.fill(e.getValue(), () -> random.nextGaussian() * 0.02);
+            } else if (n.endsWith(".mamba.A_log")) {
+                int[] head = {0};
+                StateDicts.fill(e.getValue(), () -> Math.log(++head[0]));
+            } else if (n.endsWith(".mamba.D") || n.endsWith(".mamba.dt_bias")) {
+                StateDicts.fill(e.getValue(), () -> 1);
             }
         }
         return model;

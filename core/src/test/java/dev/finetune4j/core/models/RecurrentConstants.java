@@ -2,8 +2,6 @@ package dev.finetune4j.core.models;
 
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.StateDicts;
-import dev.finetune4j.core.tensor.Tensor;
-import dev.finetune4j.core.tensor.TensorScope;
 
 import java.util.SplittableRandom;
 
@@ -29,14 +27,7 @@ public final class RecurrentConstants {
         for (var e : model.stateDict().entrySet()) {
             String name = e.getKey();
             if (name.contains("conv1d.") || name.endsWith("A_log") || name.endsWith("dt_bias") || name.endsWith(".D")) {
-                Tensor t = e.getValue();
-                float[] values = new float[Math.toIntExact(t.numel())];
-                for (int i = 0; i < values.length; i++) {
-                    values[i] = (float) random.nextDouble(-bound, bound);
-                }
-                try (var scope = TensorScope.open()) {
-                    t.backend().copy().copy(Tensor.of(values, t.shape().dims()), t);
-                }
+                StateDicts.fill(e.getValue(), () -> random.nextDouble(-bound, bound));
             }
         }
     }

@@ -14,7 +14,6 @@ import dev.finetune4j.peft.PeftModel;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -55,8 +54,8 @@ public final class QloraInjector {
                 out.put(path, l);
             }
             if (m instanceof StackedMatrices stacked) {
-                for (String matrix : m.stateDict().keySet()) {
-                    if (!matrix.contains(".") && stacked.isMatrix(matrix) && m.parameter(matrix).dtype() != DType.NF4) {
+                for (String matrix : stacked.matrixNames()) {
+                    if (m.parameter(matrix).dtype() != DType.NF4) {
                         toNf4(m, matrix, scope);
                     }
                 }

@@ -277,7 +277,8 @@ class EveryMethodTrainsTest {
         }
     }
 
-    private static Map<String, float[]> gradients(Map<String, Tensor> params) {
+    /** Each tensor's accumulated gradient, null before its first backward. */
+    static Map<String, float[]> gradients(Map<String, Tensor> params) {
         Map<String, float[]> out = new LinkedHashMap<>();
         params.forEach((n, t) -> out.put(n, t.grad() == null ? null : t.grad().toFloatArray()));
         return out;

@@ -25,7 +25,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -201,13 +200,13 @@ class NewFamiliesTrainTest {
             List<Map<String, float[]>> gradients = new ArrayList<>();
             for (TokenizedDataset data : List.of(alone, packed)) {
                 SftObjective objective = new SftObjective(model, data, 0);
-                Map<String, float[]> before = gradients(model);
+                Map<String, float[]> before = EveryMethodTrainsTest.gradients(model.trainableParameters());
                 try (var scope = TensorScope.open()) {
                     Tensor loss = objective.lossSum(IntStream.range(0, data.size()).toArray()).sum();
                     sums[gradients.size()] = loss.toFloatArray()[0];
                     Autograd.backward(loss);
                 }
-                Map<String, float[]> step = gradients(model);
+                Map<String, float[]> step = EveryMethodTrainsTest.gradients(model.trainableParameters());
                 step.forEach((name, g) -> {
                     float[] earlier = before.get(name);
                     for (int j = 0; earlier != null && j < g.length; j++) {
@@ -224,13 +223,6 @@ class NewFamiliesTrainTest {
                     .lossHistory();
             assertTrue(losses.get(5) < losses.get(0), type + ": packed training, loss " + losses);
         }
-    }
-
-    /** Each trainable tensor's accumulated gradient (null before the first backward). */
-    private static Map<String, float[]> gradients(PeftModel model) {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        model.trainableParameters().forEach((n, t) -> out.put(n, t.grad() == null ? null : t.grad().toFloatArray()));
-        return out;
     }
 
     /**

@@ -24,12 +24,21 @@ sealed interface ArgumentsReader permits ArgumentsText, XmlParameters {
     /** Whether the arguments are over: their end was read, or they turned out malformed; nothing more is read. */
     boolean closed();
 
+    /** The JSON text read so far, as the reader keeps it (it grows as text is fed). */
+    CharSequence written();
+
     /** The JSON text read so far. */
-    String text();
+    default String text() {
+        return written().toString();
+    }
 
     /** The text from index {@code start} of {@link #text()} on. */
-    String textFrom(int start);
+    default String textFrom(int start) {
+        return written().subSequence(start, written().length()).toString();
+    }
 
     /** The length of {@link #text()}. */
-    int length();
+    default int length() {
+        return written().length();
+    }
 }

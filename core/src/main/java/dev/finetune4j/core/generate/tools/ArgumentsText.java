@@ -57,21 +57,8 @@ final class ArgumentsText implements ArgumentsReader {
         return closed;
     }
 
-    /** The text read so far. */
     @Override
-    public String text() {
-        return text.toString();
-    }
-
-    /** The text read from index {@code start} of {@link #text()} on. */
-    @Override
-    public String textFrom(int start) {
-        return text.substring(start);
-    }
-
-    /** The length of {@link #text()}. */
-    @Override
-    public int length() {
-        return text.length();
+    public CharSequence written() {
+        return text;
     }
 }

@@ -109,18 +109,8 @@ final class XmlParameters implements ArgumentsReader {
     }
 
     @Override
-    public String text() {
-        return text.toString();
-    }
-
-    @Override
-    public String textFrom(int start) {
-        return text.substring(start);
-    }
-
-    @Override
-    public int length() {
-        return text.length();
+    public CharSequence written() {
+        return text;
     }
 
     private static boolean startsWith(CharSequence raw, int at, int to, String marker) {

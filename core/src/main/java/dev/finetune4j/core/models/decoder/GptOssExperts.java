@@ -9,6 +9,8 @@ import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
+import java.util.List;
+
 /**
  * gpt-oss's experts, stacked as its checkpoints store them (transformers' {@code GptOssExperts}):
  * {@code gate_up_proj} (E, C, 2I) multiplied from the right ({@code x W}, not {@code x W^T}), its bias (E, 2I),
@@ -73,8 +75,8 @@ public final class GptOssExperts extends Module implements StackedExperts, Stack
 
     /** {@link #GATE_UP} and {@link #DOWN}, not their biases. */
     @Override
-    public boolean isMatrix(String name) {
-        return name.equals(GATE_UP) || name.equals(DOWN);
+    public List<String> matrixNames() {
+        return List.of(GATE_UP, DOWN);
     }
 
     @Override

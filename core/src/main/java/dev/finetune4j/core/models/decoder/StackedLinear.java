@@ -7,6 +7,8 @@ import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
+import java.util.List;
+
 /**
  * One linear layer per expert, their (out, in) weights stacked into {@code weight} (E, out, in) without biases, as
  * Granite's mixtures store them ({@code block_sparse_moe.input_linear}, {@code output_linear}): expert e multiplies
@@ -47,7 +49,7 @@ public final class StackedLinear extends Module implements StackedMatrices {
     }
 
     @Override
-    public boolean isMatrix(String name) {
-        return name.equals("weight");
+    public List<String> matrixNames() {
+        return List.of("weight");
     }
 }

@@ -1,5 +1,7 @@
 package dev.finetune4j.core.models.decoder;
 
+import java.util.List;
+
 /**
  * A module whose parameters include experts' matrices stacked into one 3-D tensor (gpt-oss's {@link GptOssExperts},
  * Granite's {@link StackedLinear}): the matrices that NF4 loading and QLoRA store in NF4 as they would a linear
@@ -8,10 +10,19 @@ package dev.finetune4j.core.models.decoder;
 public interface StackedMatrices {
 
     /**
-     * Whether this module's parameter {@code name} is a stacked matrix (not a bias).
+     * The names of this module's parameters that are stacked matrices (not biases).
+     *
+     * @return the matrices NF4 holds
+     */
+    List<String> matrixNames();
+
+    /**
+     * Whether this module's parameter {@code name} is a stacked matrix.
      *
      * @param name a parameter's name in this module
-     * @return true for the matrices NF4 holds
+     * @return true for one of {@link #matrixNames()}
      */
-    boolean isMatrix(String name);
+    default boolean isMatrix(String name) {
+        return matrixNames().contains(name);
+    }
 }
