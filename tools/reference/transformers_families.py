@@ -45,32 +45,37 @@ REFERENCES = os.path.join(ROOT, "core", "src", "test", "resources", "references"
 MIN_MARGIN = 1e-3  # smallest top-1 / top-2 logit gap allowed along the greedy path
 BITE = 1e-3  # a rule switched off must move the logits by more than this, relative to max |logit|
 SEQ, PROMPT, NEW_TOKENS = 16, 6, 10
-TINY = dict(vocab_size=256, hidden_size=64, intermediate_size=96, num_hidden_layers=4, num_attention_heads=4,
-            num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=False, pad_token_id=None,
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
 NO_SPECIAL_TOKENS = dict(bos_token_id=None, eos_token_id=None)  # GlmConfig/Glm4Config refill eos, so not for them
+
+
+def tiny():
+    """The sizes every folder shares; a fresh dict each time, since GlmConfig writes partial_rotary_factor into the
+    rope_parameters it is given."""
+    return dict(vocab_size=256, hidden_size=64, intermediate_size=96, num_hidden_layers=4, num_attention_heads=4,
+                num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=False, pad_token_id=None,
+                rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
 
 
 # ---- the five tiny configs ----
 
 def glm_config(config_class):
     # partial_rotary_factor keeps the class default 0.5 (GlmConfig.__post_init__): 8 of 16 dims rotate
-    return config_class(head_dim=16, attention_bias=True, **TINY)
+    return config_class(head_dim=16, attention_bias=True, **tiny())
 
 
 def ernie4_5_config():
-    return transformers.Ernie4_5Config(head_dim=16, use_bias=True, **TINY, **NO_SPECIAL_TOKENS)
+    return transformers.Ernie4_5Config(head_dim=16, use_bias=True, **tiny(), **NO_SPECIAL_TOKENS)
 
 
 def cohere_config():
-    return transformers.CohereConfig(logit_scale=0.25, use_qk_norm=False, **TINY, **NO_SPECIAL_TOKENS)
+    return transformers.CohereConfig(logit_scale=0.25, use_qk_norm=False, **tiny(), **NO_SPECIAL_TOKENS)
 
 
 def cohere2_config():
     # Cohere2Config sets head_dim = hidden_size // num_attention_heads = 16 itself
     return transformers.Cohere2Config(logit_scale=0.25, sliding_window=6,
                                       layer_types=["sliding_attention"] * 3 + ["full_attention"],
-                                      **TINY, **NO_SPECIAL_TOKENS)
+                                      **tiny(), **NO_SPECIAL_TOKENS)
 
 
 # ---- weights ----
