@@ -478,7 +478,7 @@ final class DecoderHyperparameters {
         }
         meta.putUint32(a + "attention.key_length", config.headDim())
                 .putUint32(a + "attention.value_length", config.headDim())
-                .putFloat32(a + "attention.layer_norm_rms_epsilon", config.rmsNormEps())
+                .putFloat32(a + "attention.layer_norm_rms_epsilon", config.normEps())
                 .putFloat32(a + "rope.freq_base", config.rope().ropeTheta())
                 .putUint32(a + "rope.dimension_count", config.rotaryDim());
         RopeConfig rope = config.rope();

@@ -99,11 +99,12 @@ final class DecoderMapping implements ModelMapping {
         boolean permute = hyperparameters.rotatesAdjacentPairs();
         IntUnaryOperator q = permute ? halvesToPairs(config.numAttentionHeads()) : null;
         IntUnaryOperator k = permute ? halvesToPairs(config.numKeyValueHeads()) : null;
+        DecoderConfig.LayerNormNames norms = config.normNames();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             String hf = "model.layers." + i + ".";
             String blk = "blk." + i + ".";
-            if (config.norms() != DecoderConfig.NormPlacement.POST) {
-                put.add(hf + "input_layernorm.weight", blk + "attn_norm.weight", null);
+            if (norms.input() != null) {
+                put.add(hf + norms.input() + ".weight", blk + "attn_norm.weight", null);
             }
             if (config.isLinearAttention(i)) {
                 LinearAttentionPlacements.add(out, hf, blk, config.linearAttention());
@@ -112,20 +113,17 @@ final class DecoderMapping implements ModelMapping {
             } else {
                 addAttention(put, hf, blk, q, k);
             }
-            switch (config.norms()) {
-                // NOTE: gpt-oss's and qwen35's graphs read the same norm as post_attention_norm
-                case PRE -> put.add(hf + "post_attention_layernorm.weight", blk
-                        + (hyperparameters.readsPostAttentionNorm() ? "post_attention_norm.weight" : "ffn_norm.weight"),
-                        null);
-                // Gemma 2 and 3, OLMo: post_attention_layernorm normalises the attention's output
-                case SANDWICH, POST -> put.add(hf + "post_attention_layernorm.weight", blk + "post_attention_norm.weight",
-                        null);
+            if (norms.attentionOutput() != null) {
+                put.add(hf + norms.attentionOutput() + ".weight", blk + "post_attention_norm.weight", null);
             }
-            if (config.norms() == DecoderConfig.NormPlacement.SANDWICH) {
-                put.add(hf + "pre_feedforward_layernorm.weight", blk + "ffn_norm.weight", null);
+            if (norms.mlpInput() != null) {
+                // NOTE: gpt-oss's and qwen35's graphs read their MLP's input norm as post_attention_norm
+                boolean readAsPostAttention = norms.attentionOutput() == null && hyperparameters.readsPostAttentionNorm();
+                put.add(hf + norms.mlpInput() + ".weight",
+                        blk + (readAsPostAttention ? "post_attention_norm.weight" : "ffn_norm.weight"), null);
             }
-            if (config.norms() != DecoderConfig.NormPlacement.PRE) {
-                put.add(hf + "post_feedforward_layernorm.weight", blk + "post_ffw_norm.weight", null);
+            if (norms.mlpOutput() != null) {
+                put.add(hf + norms.mlpOutput() + ".weight", blk + "post_ffw_norm.weight", null);
             }
             if (config.isSparse(i)) {
                 addMixture(out, hf, blk);

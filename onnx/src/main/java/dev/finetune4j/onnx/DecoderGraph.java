@@ -1,7 +1,6 @@
 package dev.finetune4j.onnx;
 
 import dev.finetune4j.core.models.decoder.DecoderConfig;
-import dev.finetune4j.core.models.decoder.DecoderConfig.NormPlacement;
 import dev.finetune4j.core.models.decoder.DecoderConfig.QkNorm;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.DenseMlp;
@@ -73,24 +72,11 @@ final class DecoderGraph {
         if (c.embeddingScale() != DecoderConfig.EmbeddingScale.NONE) {
             x = g.op("Mul", List.of(x, g.scalar(embeddingFactor)));
         }
-        NormPlacement norms = c.norms();
+        DecoderConfig.LayerNormNames norms = c.normNames();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
-            String h = attention(i, p + "self_attn.", norms == NormPlacement.POST ? x : norm(x, p + "input_layernorm.weight"));
-            if (norms != NormPlacement.PRE) {
-                h = norm(h, p + "post_attention_layernorm.weight");
-            }
-            x = residual(x, h);
-            String mlpInput = switch (norms) {
-                case PRE -> norm(x, p + "post_attention_layernorm.weight");
-                case SANDWICH -> norm(x, p + "pre_feedforward_layernorm.weight");
-                case POST -> x;
-            };
-            h = mlp(p, mlpInput);
-            if (norms != NormPlacement.PRE) {
-                h = norm(h, p + "post_feedforward_layernorm.weight");
-            }
-            x = residual(x, h);
+            x = residual(x, normed(p, norms.attentionOutput(), attention(i, p + "self_attn.", normed(p, norms.input(), x))));
+            x = residual(x, normed(p, norms.mlpOutput(), mlp(p, normed(p, norms.mlpInput(), x))));
         }
         x = norm(x, "model.norm.weight");
         float logitsScaling = c.multipliers().logitsScaling();
@@ -164,8 +150,13 @@ final class DecoderGraph {
         return linear(p + mlp.names().down(), g.op("Mul", List.of(gate, gateUp.get(1))));
     }
 
+    /** {@code x} through layer {@code p}'s norm called {@code name}, or {@code x} where the layer has none there. */
+    private String normed(String p, String name, String x) throws IOException {
+        return name == null ? x : norm(x, p + name + ".weight");
+    }
+
     private String norm(String x, String weight) throws IOException {
-        return t.rmsNorm(x, w.asStored(weight), c.rmsNormEps(), c.gemmaNorms());
+        return t.rmsNorm(x, w.asStored(weight), c.normEps(), c.gemmaNorms());
     }
 
     private String linear(String name, String x) throws IOException {

@@ -94,6 +94,11 @@ public final class ModelTree {
             case "olmo2" -> "Olmo2ForCausalLM";
             case "olmo3" -> "Olmo3ForCausalLM";
             case "smollm3" -> "SmolLM3ForCausalLM";
+            case "glm" -> "GlmForCausalLM";
+            case "glm4" -> "Glm4ForCausalLM";
+            case "ernie4_5" -> "Ernie4_5ForCausalLM";
+            case "cohere" -> "CohereForCausalLM";
+            case "cohere2" -> "Cohere2ForCausalLM";
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen2_moe" -> "Qwen2MoeForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";

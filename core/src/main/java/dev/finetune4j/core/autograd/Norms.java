@@ -43,13 +43,15 @@ public final class Norms {
      *
      * @param x the input, (..., C)
      * @param w the weight, (C)
-     * @param b the bias, (C)
+     * @param b the bias, (C), or null for none (Cohere's)
      * @param eps added to the variance
      * @return the normalised input, (..., C)
      */
     public static Tensor layerNorm(Tensor x, Tensor w, Tensor b, float eps) {
         checkParameter("layerNorm", "weight", x, w);
-        checkParameter("layerNorm", "bias", x, b);
+        if (b != null) {
+            checkParameter("layerNorm", "bias", x, b);
+        }
         Ops.sameDevice(x, w, b);
         Tensor xm = Ops.matrix(x);
         Tensor y = Tensor.empty(x.device(), x.shape());
@@ -61,7 +63,7 @@ public final class Norms {
             Tensor acc = GradNode.Accumulating.of(into, 0);
             Tensor dx = acc != null ? acc : Tensor.empty(x.device(), x.shape());
             Tensor dw = w.requiresGrad() ? Tensor.zeros(w.device(), w.shape()) : null;
-            Tensor db = b.requiresGrad() ? Tensor.zeros(b.device(), b.shape()) : null;
+            Tensor db = b != null && b.requiresGrad() ? Tensor.zeros(b.device(), b.shape()) : null;
             x.backend().norms().layerNormBackward(Ops.matrix(dOut), xm, wv, mean, rstd, dx, acc != null, dw, db);
             return new Tensor[]{dx, dw, db};
         }, x, w, b);

@@ -1,6 +1,7 @@
 package dev.finetune4j.core.autograd;
 
 import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
@@ -10,10 +11,10 @@ import java.util.Arrays;
 import java.util.stream.IntStream;
 
 /**
- * Rotary position embedding (Su et al. 2021) in Hugging Face's "rotate half" layout: the first and second
- * halves of each head vector form the pairs (x1_i, x2_i) rotated by angle pos * invFreq_i:
- * out1 = x1 cos - x2 sin, out2 = x2 cos + x1 sin, with cos and sin scaled by {@code attentionScaling}
- * (1 except for YaRN).
+ * Rotary position embedding (Su et al. 2021): the pairs (x1_i, x2_i) of a head vector's {@link RotaryLayout} (its
+ * first and second halves in Hugging Face's "rotate half", adjacent dimensions when interleaved) are rotated by angle
+ * pos * invFreq_i: out1 = x1 cos - x2 sin, out2 = x2 cos + x1 sin, with cos and sin scaled by
+ * {@code attentionScaling} (1 except for YaRN).
  */
 public final class Rotary {
     private Rotary() {
@@ -134,6 +135,18 @@ public final class Rotary {
      * @return the rotated tensor, (B, H, T, D)
      */
     public static Tensor apply(Tensor x, Table table) {
+        return apply(x, table, RotaryLayout.HALVES);
+    }
+
+    /**
+     * {@link #apply(Tensor, Table)} with the pairs of {@code layout}.
+     *
+     * @param x the queries or keys, (B, H, T, D)
+     * @param table the cos/sin table of the same positions
+     * @param layout which dimensions pair up
+     * @return the rotated tensor, (B, H, T, D)
+     */
+    public static Tensor apply(Tensor x, Table table, RotaryLayout layout) {
         Shape tableShape = table.cos().shape();
         if (x.rank() != 4 || tableShape.rank() != 3 || tableShape.dim(0) != x.dim(0) || tableShape.dim(1) != x.dim(2)
                 || tableShape.dim(2) < 1 || 2L * tableShape.dim(2) > x.dim(3)) {
@@ -144,10 +157,10 @@ public final class Rotary {
         // under BF16_MIXED the activation and the gradient of the bf16 q or k are bf16 (Precision)
         DType dtype = Bf16Boundaries.activationDType();
         Tensor out = Tensor.empty(TensorScope.current(), x.device(), dtype, x.shape());
-        x.backend().rotary().rotate(x.detach(), table.cos(), table.sin(), false, out);
+        x.backend().rotary().rotate(x.detach(), table.cos(), table.sin(), layout, false, out);
         return Autograd.record("rotary", out, dOut -> {
             Tensor dx = emptyInMemoryOrderOf(x, dtype);
-            dOut.backend().rotary().rotate(dOut.detach(), table.cos(), table.sin(), true, dx);
+            dOut.backend().rotary().rotate(dOut.detach(), table.cos(), table.sin(), layout, true, dx);
             return new Tensor[]{dx};
         }, x);
     }

@@ -41,7 +41,7 @@ public interface NormKernels {
      *
      * @param x the input, (..., C)
      * @param w the weight, (C)
-     * @param b the bias, (C)
+     * @param b the bias, (C), or null for none
      * @param eps added to the variance
      * @param y receives the output, same shape as {@code x}
      * @param mean receives the rows' means

@@ -51,7 +51,7 @@ public final class AutoModel {
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "granite", "granitemoe", "granitemoeshared",
-            "granitemoehybrid", "olmo2", "olmo3", "smollm3",
+            "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2",
             "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
             DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "gpt2");
     /**
@@ -59,7 +59,8 @@ public final class AutoModel {
      * {@code *ForSequenceClassification} for (not Granite 4, OLMo 2, 3 and OLMoE).
      */
     public static final List<String> CLASSIFIER_TYPES = List.of("bert", "llama", "mistral", "qwen2", "qwen3", "gemma",
-            "gemma2", "gemma3_text", "phi3", "granite", "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
+            "gemma2", "gemma3_text", "phi3", "granite", "smollm3", "glm", "glm4", "mixtral", "qwen2_moe", "qwen3_moe",
+            "gpt_oss");
     /** The decoder classifiers' head, which a causal LM checkpoint lacks. */
     private static final String SCORE = "score.weight";
 
@@ -68,7 +69,7 @@ public final class AutoModel {
 
     /**
      * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Qwen3.5, Gemma 1-3, Phi-3, Granite 3 and 4, OLMo 2 and 3,
-     * SmolLM3, Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss or GPT-2) with the {@link LoadOptions#defaults() default
+     * SmolLM3, GLM, GLM-4, ERNIE 4.5, Cohere (Command R, R7B, Aya), Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss or GPT-2) with the {@link LoadOptions#defaults() default
      * options}. Of Gemma 3's vision-language checkpoints ({@code model_type} {@code gemma3}) the language model is
      * loaded, under transformers' names ({@link DecoderLayout#GEMMA3_CONDITIONAL_GENERATION}); the vision tower is not.
      * Of Qwen3.5's ({@code qwen3_5}, {@code qwen3_5_moe}) the language model is loaded as transformers'

@@ -1,5 +1,7 @@
 package dev.finetune4j.core.autograd;
 
+import dev.finetune4j.core.backend.Device;
+import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
@@ -199,6 +201,16 @@ class AttentionRotaryTest {
 
     /** The first 2 x invFreq.length dimensions of each row rotated in pairs (i, i + half), the rest copied. */
     static double[] rotary(double[] x, int[][] pos, float[] invFreq, double scaling, int b, int h, int t, int d) {
+        return rotary(x, pos, invFreq, scaling, b, h, t, d, RotaryLayout.HALVES);
+    }
+
+    /**
+     * The first 2 x invFreq.length dimensions of each row rotated in pairs (i, i + half), or (2i, 2i + 1) when
+     * interleaved, the rest copied.
+     */
+    static double[] rotary(double[] x, int[][] pos, float[] invFreq, double scaling, int b, int h, int t, int d,
+                           RotaryLayout layout) {
+        boolean interleaved = layout == RotaryLayout.INTERLEAVED;
         double[] y = x.clone();
         int half = invFreq.length;
         for (int bb = 0; bb < b; bb++) {
@@ -209,8 +221,10 @@ class AttentionRotaryTest {
                         double a = pos[bb][p] * (double) invFreq[i];
                         double c = Math.cos(a) * scaling;
                         double s = Math.sin(a) * scaling;
-                        y[o + i] = x[o + i] * c - x[o + half + i] * s;
-                        y[o + half + i] = x[o + half + i] * c + x[o + i] * s;
+                        int first = o + (interleaved ? 2 * i : i);
+                        int second = first + (interleaved ? 1 : half);
+                        y[first] = x[first] * c - x[second] * s;
+                        y[second] = x[second] * c + x[first] * s;
                     }
                 }
             }
@@ -242,6 +256,24 @@ class AttentionRotaryTest {
                 .input(2, 5, 2, 6)
                 .reference(x -> rotary(headsFirst(x[0], 2, 5, 2, 6), pos, invFreq, 1.3, 2, 2, 5, 6))
                 .run();
+    }
+
+    /**
+     * GLM's and Cohere's interleaved pairs (2i, 2i + 1), over a transposed projection: the whole head, then GLM's
+     * half of it (4 of 8 dimensions rotated, the rest copied).
+     */
+    @Test
+    void interleavedRotary() {
+        int[][] pos = {{0, 1, 2, 3, 4}, {7, 8, 9, 0, 1}};
+        for (float[] invFreq : new float[][]{{1f, 0.3f, 0.1f, 0.01f}, {1f, 0.1f}}) {
+            GradCheck.of("interleaved rotary of " + 2 * invFreq.length + " of 8 dimensions",
+                            x -> Rotary.apply(x[0].permute(0, 2, 1, 3), Rotary.Table.of(Device.cpu(), pos, invFreq, 1f),
+                                    RotaryLayout.INTERLEAVED))
+                    .input(2, 5, 2, 8)
+                    .reference(x -> rotary(headsFirst(x[0], 2, 5, 2, 8), pos, invFreq, 1, 2, 2, 5, 8,
+                            RotaryLayout.INTERLEAVED))
+                    .run();
+        }
     }
 
     /** (B, T, H, D) values in (B, H, T, D) order. */

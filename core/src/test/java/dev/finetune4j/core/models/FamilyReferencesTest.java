@@ -4,6 +4,7 @@ import dev.finetune4j.core.backend.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.stream.Stream;
 
@@ -27,7 +28,9 @@ class FamilyReferencesTest {
                 "references/granite", "references/granite4", "references/granite4_nope", "references/granite4_h",
                 "references/granite4_h_moe", "references/granitemoe", "references/granitemoeshared",
                 "references/olmo2",
-                "references/olmo3", "references/smollm3", "references/mixtral", "references/qwen2_moe",
+                "references/olmo3", "references/smollm3", "references/glm", "references/glm4", "references/ernie4_5",
+                "references/cohere", "references/cohere2",
+                "references/mixtral", "references/qwen2_moe",
                 "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe");
     }
 
@@ -50,6 +53,13 @@ class FamilyReferencesTest {
     @Test
     void longropeUsesItsShortFactorsWithinThePretrainedLength() throws Exception {
         HfReferenceModelsTest.assertPrefixLogitsMatch("references/phi3_longrope", "logits_short", 6, Device.cpu());
+    }
+
+    /** The folders made by transformers itself hold gradients (tools/reference/transformers_families.py). */
+    @ParameterizedTest
+    @ValueSource(strings = {"glm", "glm4", "ernie4_5", "cohere", "cohere2"})
+    void gradientsMatchTransformers(String family) throws Exception {
+        ReferenceGradients.assertMatch(family, Device.cpu());
     }
 
     @ParameterizedTest

@@ -14,12 +14,12 @@ class MixtureOfExpertsOnCudaTest {
     @ParameterizedTest
     @MethodSource(CudaTestDevices.NAMES)
     void gradientsThroughTheRoutingMatchTorch(String device) throws Exception {
-        MixtureOfExpertsTest.assertGradientsMatchTorch("qwen2_moe", CudaTestDevices.require(device));
+        ReferenceGradients.assertMatch("qwen2_moe", CudaTestDevices.require(device));
     }
 
     @ParameterizedTest
     @MethodSource(CudaTestDevices.NAMES)
     void gptOssGradientsMatchTorch(String device) throws Exception {
-        MixtureOfExpertsTest.assertGradientsMatchTorch("gpt_oss", CudaTestDevices.require(device));
+        ReferenceGradients.assertMatch("gpt_oss", CudaTestDevices.require(device));
     }
 }

@@ -32,7 +32,7 @@ class Qwen35ReferenceTest {
      */
     @Test
     void gradientsThroughTheGatedDeltaNetMatchTorch() throws Exception {
-        MixtureOfExpertsTest.assertGradientsMatchTorch("qwen3_5", Device.cpu(), 2e-4);
+        ReferenceGradients.assertMatch("qwen3_5", Device.cpu(), 2e-4);
     }
 
     /** 150 tokens: three kept states in the forward, two recomputed stretches in the backward. */
@@ -57,7 +57,7 @@ class Qwen35ReferenceTest {
                     .forEach(k -> weights.get(k.substring("grad_long.".length())).requiresGrad(true));
             Tensor logits = lm.forward(ModelInput.of(ids, null));
             HfReferenceModelsTest.assertClose(ref.floats.get("long_logits"), logits.toFloatArray(), null, "long_logits");
-            Autograd.backward(MixtureOfExpertsTest.nextTokenLoss(lm, ids));
+            Autograd.backward(ReferenceGradients.nextTokenLoss(lm, ids));
             int checked = 0;
             for (var e : ref.floats.entrySet()) {
                 if (e.getKey().startsWith("grad_long.")) {

@@ -23,6 +23,6 @@ class RecurrentReferencesOnCudaTest {
     @ParameterizedTest(name = "{0} on {2}")
     @MethodSource("foldersOnDevices")
     void gradientsThroughTheRecurrentLayersMatchTorch(String family, double tolerance, String device) throws Exception {
-        MixtureOfExpertsTest.assertGradientsMatchTorch(family, CudaTestDevices.require(device), tolerance);
+        ReferenceGradients.assertMatch(family, CudaTestDevices.require(device), tolerance);
     }
 }

@@ -43,8 +43,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * partial rotary, longrope past its pretrained length, a sliding window), Granite 3 (its four multipliers; its
  * mixtures of stacked experts, with and without a shared MLP) and 4
  * (a fused shared MLP, no position encoding; its H model with a Mamba-2 layer), OLMo 2
- * and 3 (norms after the sub-blocks, q/k norms across heads, OLMo 3's window), SmolLM3 (a layer without rotary)
- * and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
+ * and 3 (norms after the sub-blocks, q/k norms across heads, OLMo 3's window), SmolLM3 (a layer without rotary),
+ * GLM and GLM-4 (half of each head rotated in adjacent pairs; GLM-4's four norms), ERNIE 4.5 (biases everywhere),
+ * Cohere and Cohere 2 (parallel sub-blocks under LayerNorms, scaled logits, a layer without rotary) and the mixtures
+ * of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
  * across heads) and gpt-oss (attention sinks, clamped stacked experts), and Qwen3.5 and Qwen3.5-MoE (a gated DeltaNet
  * layer beside a gated attention layer): the
  * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
@@ -56,8 +58,9 @@ class NewFamiliesTrainTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
-            "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "mixtral", "qwen2_moe",
-            "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
+            "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
+            "cohere", "cohere2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text",
+            "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -419,6 +422,13 @@ class NewFamiliesTrainTest {
             case "olmo3" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")
                     .add("full_attention");
             case "smollm3" -> c.putArray("no_rope_layers").add(1).add(0);
+            // half of each head rotated in adjacent pairs; GLM-4 with its four norms per layer
+            case "glm", "glm4" -> { }
+            case "ernie4_5" -> c.put("use_bias", true);
+            // parallel sub-blocks under LayerNorms, logits scaled; Cohere 2 rotates its sliding layer only
+            case "cohere" -> c.put("logit_scale", 0.5);
+            case "cohere2" -> c.put("logit_scale", 0.5).put("sliding_window", 4).putArray("layer_types")
+                    .add("sliding_attention").add("full_attention");
             // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise
             // move some tokens to other experts, a jump no derivative describes (references/ checks top-k routing)
             case "mixtral" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4);

@@ -69,7 +69,7 @@ final class CpuNorms implements NormKernels {
         int c = x.dim(-1);
         float[] xv = CpuTensors.read(x);
         float[] wv = CpuTensors.read(w);
-        float[] bv = CpuTensors.read(b);
+        float[] bv = b == null ? null : CpuTensors.read(b);
         float[] mu = CpuTensors.output(mean);
         float[] rs = CpuTensors.output(rstd);
         float[] out = CpuTensors.output(y);
@@ -89,7 +89,8 @@ final class CpuNorms implements NormKernels {
             mu[r] = (float) m;
             rs[r] = inv;
             for (int i = 0; i < c; i++) {
-                out[o + i] = (xv[o + i] - (float) m) * inv * wv[i] + bv[i];
+                float normed = (xv[o + i] - (float) m) * inv * wv[i];
+                out[o + i] = bv == null ? normed : normed + bv[i];
             }
         });
         CpuTensors.commit(mean, mu);

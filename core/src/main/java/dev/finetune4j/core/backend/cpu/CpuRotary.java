@@ -1,6 +1,7 @@
 package dev.finetune4j.core.backend.cpu;
 
 import dev.finetune4j.core.backend.RotaryKernels;
+import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.tensor.Tensor;
 
 import java.util.stream.IntStream;
@@ -9,7 +10,7 @@ import java.util.stream.IntStream;
 final class CpuRotary implements RotaryKernels {
 
     @Override
-    public void rotate(Tensor x, Tensor cos, Tensor sin, boolean inverse, Tensor y) {
+    public void rotate(Tensor x, Tensor cos, Tensor sin, RotaryLayout layout, boolean inverse, Tensor y) {
         int h = x.dim(1);
         int t = x.dim(2);
         int d = x.dim(3);
@@ -20,18 +21,22 @@ final class CpuRotary implements RotaryKernels {
         float[] sn = CpuTensors.read(sin);
         float[] o = CpuTensors.viewOutput(y);
         float sign = inverse ? -1f : 1f;
+        // pair i is (first + i * step, first + i * step + partner)
+        int step = layout == RotaryLayout.INTERLEAVED ? 2 : 1;
+        int partner = layout == RotaryLayout.INTERLEAVED ? 1 : half;
         IntStream.range(0, x.dim(0) * h).parallel().forEach(bh -> {
             int b = bh / h;
             for (int p = 0; p < t; p++) {
                 int at = (bh * t + p) * d;
                 int c = (b * t + p) * half;
                 for (int i = 0; i < half; i++) {
-                    float x1 = xv[at + i];
-                    float x2 = xv[at + half + i];
+                    int first = at + i * step;
+                    float x1 = xv[first];
+                    float x2 = xv[first + partner];
                     float cosine = cs[c + i];
                     float sine = sign * sn[c + i];
-                    o[at + i] = x1 * cosine - x2 * sine;
-                    o[at + half + i] = x2 * cosine + x1 * sine;
+                    o[first] = x1 * cosine - x2 * sine;
+                    o[first + partner] = x2 * cosine + x1 * sine;
                 }
                 System.arraycopy(xv, at + rotated, o, at + rotated, d - rotated);
             }

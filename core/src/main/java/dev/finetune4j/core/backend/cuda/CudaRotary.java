@@ -1,10 +1,11 @@
 package dev.finetune4j.core.backend.cuda;
 
 import dev.finetune4j.core.backend.RotaryKernels;
+import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Tensor;
 
-/** Rotate-half rotary embedding (rotary.cu). */
+/** Rotary embedding, either layout (rotary.cu). */
 final class CudaRotary implements RotaryKernels {
     private final CudaRuntime rt;
 
@@ -13,7 +14,7 @@ final class CudaRotary implements RotaryKernels {
     }
 
     @Override
-    public void rotate(Tensor x, Tensor cos, Tensor sin, boolean inverse, Tensor y) {
+    public void rotate(Tensor x, Tensor cos, Tensor sin, RotaryLayout layout, boolean inverse, Tensor y) {
         if (x.rank() != 4) {
             throw new IllegalArgumentException("rotary: x must be (B, H, T, D), got " + x.shape());
         }
@@ -33,7 +34,8 @@ final class CudaRotary implements RotaryKernels {
             k.ptr(rt.base(x)).i32(x.dtype().ordinal()).view(x).ptr(cosAddress).ptr(sinAddress)
                     .i64(inPlace ? stride : (long) cos.dim(1) * cos.dim(2)).f32(inverse ? -1f : 1f)
                     .ptr(rt.base(y)).i32(y.dtype().ordinal()).view(y)
-                    .i64(x.dim(0)).i64(x.dim(1)).i64(x.dim(2)).i64(x.dim(3)).i64(half);
+                    .i64(x.dim(0)).i64(x.dim(1)).i64(x.dim(2)).i64(x.dim(3)).i64(half)
+                    .i32(layout == RotaryLayout.INTERLEAVED ? 1 : 0);
             rt.kernels.launchOver("rotary", "rotate", x.numel() / x.dim(3) * (x.dim(3) - half), k);
         }
     }

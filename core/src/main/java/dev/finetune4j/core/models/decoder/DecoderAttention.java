@@ -44,8 +44,7 @@ public final class DecoderAttention extends Module implements Block {
         int q = c.numAttentionHeads() * c.headDim();
         int kv = c.numKeyValueHeads() * c.headDim();
         boolean qkvBias = c.attentionBias();
-        // NOTE: Qwen2 puts biases on q/k/v but never on o_proj; LLaMA's attention_bias covers all four.
-        boolean oBias = c.attentionBias() && !c.modelType().startsWith("qwen2");
+        boolean oBias = c.outputBias();
         if (c.fusedProjections()) {
             registerChild("qkv_proj", new Linear(scope, c.hiddenSize(), q + 2 * kv, qkvBias));
         } else {
@@ -59,8 +58,8 @@ public final class DecoderAttention extends Module implements Block {
         }
         if (c.qkNorm() != QkNorm.NONE) {
             boolean acrossHeads = c.qkNorm() == QkNorm.ACROSS_HEADS;
-            registerChild("q_norm", new RmsNorm(scope, acrossHeads ? q : c.headDim(), c.rmsNormEps(), c.gemmaNorms()));
-            registerChild("k_norm", new RmsNorm(scope, acrossHeads ? kv : c.headDim(), c.rmsNormEps(), c.gemmaNorms()));
+            registerChild("q_norm", new RmsNorm(scope, acrossHeads ? q : c.headDim(), c.normEps(), c.gemmaNorms()));
+            registerChild("k_norm", new RmsNorm(scope, acrossHeads ? kv : c.headDim(), c.normEps(), c.gemmaNorms()));
         }
     }
 
@@ -126,6 +125,7 @@ public final class DecoderAttention extends Module implements Block {
             return transposed.contiguous();
         }
         // rotary reads the transposed view as it is: its output is the only (B, H, T, D) copy kept
-        return Rotary.apply(transposed, rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device()));
+        return Rotary.apply(transposed, rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device()),
+                config.rotaryLayout());
     }
 }

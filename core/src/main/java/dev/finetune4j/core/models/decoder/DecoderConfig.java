@@ -2,6 +2,7 @@ package dev.finetune4j.core.models.decoder;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
 import dev.finetune4j.core.models.ModelSpec;
@@ -10,18 +11,20 @@ import java.util.Set;
 
 /**
  * The config.json of the decoder family (LLaMA, Mistral, Qwen2, Qwen3, Gemma, Gemma 2, Gemma 3, Phi-3, Granite 3
- * and 4 (attention only), OLMo 2 and 3, SmolLM3, and the mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss): fields mirror
+ * and 4 (attention only), OLMo 2 and 3, SmolLM3, GLM, GLM-4, ERNIE 4.5, Cohere's Command R and R7B, and the mixtures of
+ * experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE and gpt-oss): fields mirror
  * the JSON names. The families differ only in switches: q/k/v biases (Qwen2, Qwen2-MoE), q/k RMSNorm (per head: Qwen3,
  * Qwen3-MoE, Gemma 3; across heads: OLMo, OLMoE), tied embeddings, head_dim, sliding-window layers (Mistral, Mixtral, Qwen2,
- * Gemma 2 and 3, Phi-3, OLMo 3), where the norms sit (Gemma 2 and 3's four per layer, OLMo's two after each
- * sub-block), Gemma's norms and scaled embeddings, Granite's multipliers, Gemma 2's soft caps, Phi-3's fused
- * projections and partial rotary, SmolLM3's layers without rotary, gpt-oss's attention sinks, the sparse MLPs, and
+ * Gemma 2 and 3, Phi-3, OLMo 3), where the norms sit (Gemma 2 and 3's and GLM-4's four per layer, OLMo's two after
+ * each sub-block), Gemma's norms and scaled embeddings, Granite's multipliers, Gemma 2's soft caps, Phi-3's fused
+ * projections and partial rotary, the interleaved rotary pairs of GLM, ERNIE 4.5 and Cohere, Cohere's LayerNorms and
+ * parallel sub-blocks, SmolLM3's layers without rotary, gpt-oss's attention sinks, the sparse MLPs, and
  * Qwen3.5's linear-attention layers and gated attention.
  *
  * @param modelType {@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code gemma}, {@code gemma2},
  *                  {@code gemma3_text}, {@code phi3}, {@code granite}, {@code granitemoe}, {@code granitemoeshared},
  *                  {@code granitemoehybrid}, {@code olmo2},
- *                  {@code olmo3},
+ *                  {@code olmo3}, {@code glm}, {@code glm4}, {@code ernie4_5}, {@code cohere}, {@code cohere2},
  *                  {@code smollm3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe}, {@code olmoe},
  *                  {@code gpt_oss} or {@code qwen3_5_text}
  *                  ({@code model_type})
@@ -34,12 +37,14 @@ import java.util.Set;
  * @param headDim size D of each head, even (default {@code hidden_size / num_attention_heads})
  * @param hiddenAct the MLP's activation (SiLU; Gemma's GELU with the tanh approximation)
  * @param maxPositionEmbeddings longest sequence the rotary embedding is configured for
- * @param rmsNormEps the RMSNorms' epsilon
+ * @param normEps the norms' epsilon ({@code rms_norm_eps}; Cohere's {@code layer_norm_eps})
  * @param rope rotary embedding settings (theta and scaling) of full-attention layers
  * @param localRope rotary settings of sliding-window layers: Gemma 3's own, else {@code rope}
  * @param rotaryDim the rotated dimensions of a head: D, or less with a {@code partial_rotary_factor} (Phi-3.5,
- *                  Phi-4-mini)
- * @param attentionBias whether q/k/v/o have biases (Qwen2's q/k/v)
+ *                  Phi-4-mini, GLM)
+ * @param rotaryLayout which of a head's dimensions rotate together: halves, or adjacent pairs (GLM, ERNIE 4.5,
+ *                     Cohere)
+ * @param attentionBias whether q/k/v have biases, and o too but for Qwen2's and GLM's ({@link #outputBias})
  * @param mlpBias whether the MLP projections have biases
  * @param qkNorm whether and how queries and keys are RMS-normalised before the rotary embedding
  * @param tieWordEmbeddings whether the output head shares the token embeddings
@@ -51,8 +56,9 @@ import java.util.Set;
  * @param slidingWindow the keys a sliding-window layer's query sees, itself included; 0 when no layer slides
  * @param slidingLayers per layer, whether it attends through the sliding window ({@code layer_types})
  * @param ropeLayers per layer, whether its queries and keys are rotated (SmolLM3's {@code no_rope_layers} holds 0
- *                   for a layer without position encoding)
+ *                   for a layer without position encoding; Cohere 2 rotates in its sliding layers only)
  * @param gemmaNorms whether RMSNorms scale by {@code 1 + weight} in float32 (the Gemma family)
+ * @param layerNorms whether the norms subtract the mean (LayerNorms without a bias: Cohere) instead of RMSNorms
  * @param embeddingScale where the input is multiplied by {@code multipliers.embedding()}, if anywhere
  * @param multipliers the constant factors on the embeddings, the residual branches and the logits (Gemma's
  *                    {@code sqrt(hidden_size)}, Granite's multipliers)
@@ -69,12 +75,13 @@ import java.util.Set;
  */
 public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
-                            Activations.Kind hiddenAct, int maxPositionEmbeddings, float rmsNormEps,
-                            RopeConfig rope, RopeConfig localRope, int rotaryDim, boolean attentionBias,
+                            Activations.Kind hiddenAct, int maxPositionEmbeddings, float normEps,
+                            RopeConfig rope, RopeConfig localRope, int rotaryDim, RotaryLayout rotaryLayout,
+                            boolean attentionBias,
                             boolean mlpBias, QkNorm qkNorm, boolean tieWordEmbeddings, float attentionDropout,
                             float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
                             int slidingWindow, boolean[] slidingLayers, boolean[] ropeLayers, boolean gemmaNorms,
-                            EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
+                            boolean layerNorms, EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
                             boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe,
                             LinearAttentionConfig linearAttention, MambaConfig mamba,
                             boolean attentionOutputGate) {
@@ -102,7 +109,23 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
          * After each sub-block only (OLMo 2 and 3): {@code post_attention_layernorm} on the attention's output and
          * {@code post_feedforward_layernorm} on the MLP's; the sub-blocks read the residual stream unnormalised.
          */
-        POST
+        POST,
+        /**
+         * One norm, {@code input_layernorm}, whose output both sub-blocks read side by side: x + attn(norm(x)) +
+         * mlp(norm(x)) (Cohere).
+         */
+        PARALLEL
+    }
+
+    /**
+     * The names of a decoder layer's RMSNorms, each null where the layer has none.
+     *
+     * @param input the attention's input norm
+     * @param attentionOutput the norm of the attention's output, before the residual add
+     * @param mlpInput the MLP's input norm
+     * @param mlpOutput the norm of the MLP's output, before the residual add
+     */
+    public record LayerNormNames(String input, String attentionOutput, String mlpInput, String mlpOutput) {
     }
 
     /** How a decoder RMS-normalises its queries and keys before rotating them. */
@@ -140,7 +163,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared", "granitemoehybrid", "olmo2", "olmo3",
-            "smollm3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text");
+            "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
+            "qwen3_5_text", "qwen3_5_moe_text");
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
     public static final String QWEN35_TEXT = "qwen3_5_text";
@@ -186,6 +210,35 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             count += mixer + (isSparse(i) ? 0 : mlp);
         }
         return count + (moe == null ? 0 : moe.parameterCount(h));
+    }
+
+    /**
+     * The names of each layer's RMSNorms: where {@link #norms} puts them, called as the family's checkpoints call them.
+     *
+     * @return the names, null where a layer has no such norm
+     */
+    public LayerNormNames normNames() {
+        return switch (norms) {
+            case PRE -> new LayerNormNames("input_layernorm", null, "post_attention_layernorm", null);
+            // GLM-4's post_attention_layernorm is the MLP's input norm, as in the PRE families
+            case SANDWICH -> modelType.equals("glm4")
+                    ? new LayerNormNames("input_layernorm", "post_self_attn_layernorm", "post_attention_layernorm",
+                            "post_mlp_layernorm")
+                    : new LayerNormNames("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
+                            "post_feedforward_layernorm");
+            case POST -> new LayerNormNames(null, "post_attention_layernorm", null, "post_feedforward_layernorm");
+            case PARALLEL -> new LayerNormNames("input_layernorm", null, null, null);
+        };
+    }
+
+    /**
+     * Whether {@code o_proj} has a bias: with the others' for LLaMA's and ERNIE 4.5's one switch; never in Qwen2 and
+     * GLM, whose switch covers q, k and v alone.
+     *
+     * @return whether the attention's output projection has a bias
+     */
+    public boolean outputBias() {
+        return attentionBias && !modelType.startsWith("qwen2") && !modelType.startsWith("glm");
     }
 
     /**
@@ -273,6 +326,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         boolean sharedMlp = graniteHybrid || type.equals("granitemoeshared")
                 && JsonFields.integer(c, "shared_intermediate_size", 0, 0, ConfigLimits.INTERMEDIATE, "config.json") > 0;
         boolean olmo = type.equals("olmo2") || type.equals("olmo3");
+        boolean glm = type.equals("glm") || type.equals("glm4");
+        boolean cohere = type.equals("cohere") || type.equals("cohere2");
         boolean qwen35 = LinearAttentionConfig.appliesTo(type);
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
@@ -292,6 +347,9 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
         SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers, ropeLayers);
+        if (type.equals("cohere2")) {
+            ropeLayers = sliding.layers().clone(); // Command R7B's full-attention layers have no position encoding
+        }
         double queryScalar = JsonFields.number(c, "query_pre_attn_scalar", laterGemma ? 256 : headDim, v -> v > 0,
                 "> 0", at);
         float attentionScale = granite
@@ -311,14 +369,20 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 headDim,
                 activation(c, type),
                 maxPos,
-                (float) JsonFields.number(c, "rms_norm_eps", type.equals("phi3") || type.equals("mixtral") ? 1e-5 : 1e-6, ConfigLimits.NORM_EPS,
+                (float) JsonFields.number(c, cohere ? "layer_norm_eps" : "rms_norm_eps",
+                        type.equals("phi3") || type.equals("mixtral") || cohere ? 1e-5 : 1e-6, ConfigLimits.NORM_EPS,
                         ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
                 localRope(c, type, maxPos, rope),
                 (int) (headDim * partialRotary), // transformers truncates, as int() does
-                type.equals("qwen2_moe") ? JsonFields.bool(c, "qkv_bias", true, at)
-                        : JsonFields.bool(c, "attention_bias", type.equals("qwen2"), at),
-                JsonFields.bool(c, "mlp_bias", false, at),
+                glm || cohere || type.equals("ernie4_5") ? RotaryLayout.INTERLEAVED : RotaryLayout.HALVES,
+                switch (type) {
+                    case "qwen2_moe" -> JsonFields.bool(c, "qkv_bias", true, at);
+                    case "ernie4_5" -> JsonFields.bool(c, "use_bias", false, at);
+                    default -> JsonFields.bool(c, "attention_bias", type.equals("qwen2") || glm, at);
+                },
+                type.equals("ernie4_5") ? JsonFields.bool(c, "use_bias", false, at)
+                        : JsonFields.bool(c, "mlp_bias", false, at),
                 switch (type) {
                     case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
@@ -334,13 +398,15 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 sliding.layers(),
                 ropeLayers,
                 gemma || qwen35, // Qwen3.5's RMSNorms scale by 1 + weight in float32 as Gemma's
+                cohere,
                 gemma ? (type.equals("gemma3_text") ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT)
                         : granite ? EmbeddingScale.INPUT : EmbeddingScale.NONE,
                 gemma ? new Multipliers((float) Math.sqrt(hidden), 1f, 1f)
-                        : granite ? graniteMultipliers(c) : Multipliers.NONE,
-                laterGemma ? NormPlacement.SANDWICH : olmo ? NormPlacement.POST : NormPlacement.PRE,
+                        : granite ? graniteMultipliers(c) : cohere ? cohereMultipliers(c) : Multipliers.NONE,
+                laterGemma || type.equals("glm4") ? NormPlacement.SANDWICH : olmo ? NormPlacement.POST
+                        : cohere ? NormPlacement.PARALLEL : NormPlacement.PRE,
                 type.equals("phi3"),
-                type.equals("phi3") ? DenseMlp.PHI3 : sharedMlp ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD,
+                type.equals("phi3") || glm ? DenseMlp.GATE_UP : sharedMlp ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD,
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) && (!graniteHybrid || GraniteHybridLayers.hasExperts(c))
                         ? MoeConfig.fromJson(c, type, layers) : null,
@@ -370,6 +436,11 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     + "loads OLMoE without clamping queries, keys and values (the published OLMoE checkpoints set "
                     + "clip_qkv to null)");
         }
+        if (type.equals("cohere") && JsonFields.bool(c, "use_qk_norm", false, at)) {
+            throw new IllegalArgumentException(at + ": use_qk_norm = true (Command R+'s LayerNorms of each query and key "
+                    + "head) is not supported: finetune4j loads the Cohere models without them (Command R, Aya 23 and "
+                    + "Aya Expanse set use_qk_norm to false)");
+        }
         if (LinearAttentionConfig.appliesTo(type) && !c.path("hidden_act").asText("silu").equals("silu")) {
             throw new IllegalArgumentException(at + ": hidden_act = " + c.get("hidden_act") + " is not supported for "
                     + type + ": its gated DeltaNet layers convolve with SiLU, as every Qwen3.5 checkpoint does");
@@ -383,6 +454,15 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 (float) JsonFields.number(c, "embedding_multiplier", 1.0, v -> v > 0, "> 0", at),
                 (float) JsonFields.number(c, "residual_multiplier", 1.0, v -> v > 0, "> 0", at),
                 (float) JsonFields.number(c, "logits_scaling", 1.0, v -> v > 0, "> 0", at));
+    }
+
+    /**
+     * Cohere's {@code logit_scale}, which multiplies the logits: the divisor is its inverse (exact for the published
+     * checkpoints' powers of two).
+     */
+    private static Multipliers cohereMultipliers(JsonNode c) {
+        double scale = JsonFields.number(c, "logit_scale", 0.0625, v -> v > 0, "> 0", "config.json");
+        return new Multipliers(1f, 1f, (float) (1 / scale));
     }
 
     /**

@@ -4,18 +4,19 @@ import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.models.decoder.DecoderConfig.NormPlacement;
 import dev.finetune4j.core.nn.Block;
 import dev.finetune4j.core.nn.ForwardContext;
+import dev.finetune4j.core.nn.LayerNorm;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.RmsNorm;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
 /**
- * Residual layer, its norms where {@link NormPlacement} puts them:
+ * Residual layer, its norms where {@link NormPlacement} puts them ({@link DecoderConfig#normNames} names them):
  * <ul>
  *   <li>{@code PRE}: x + attn(norm(x)), then x + mlp(norm(x)), the MLP's norm being {@code post_attention_layernorm};</li>
- *   <li>{@code SANDWICH} (Gemma 2 and 3): x + norm(attn(norm(x))), then x + norm(mlp(norm(x))), the MLP's input norm
- *   {@code pre_feedforward_layernorm} and {@code post_attention_layernorm} the attention output's;</li>
- *   <li>{@code POST} (OLMo 2 and 3): x + norm(attn(x)), then x + norm(mlp(x)).</li>
+ *   <li>{@code SANDWICH} (Gemma 2 and 3, GLM-4): x + norm(attn(norm(x))), then x + norm(mlp(norm(x)));</li>
+ *   <li>{@code POST} (OLMo 2 and 3): x + norm(attn(x)), then x + norm(mlp(x));</li>
+ *   <li>{@code PARALLEL} (Cohere): x + attn(norm(x)) + mlp(norm(x)).</li>
  * </ul>
  * Granite scales each sub-block's output by {@code residual_multiplier} before adding it. The MLP is a
  * {@link SparseMoeBlock} in the sparse layers of a mixture of experts (Granite 4.0 H's adds its {@code shared_mlp}'s
@@ -24,7 +25,9 @@ import dev.finetune4j.core.tensor.TensorScope;
  * ({@code mamba}), in place of self-attention ({@code self_attn}).
  */
 public final class DecoderLayer extends Module {
-    private final NormPlacement norms;
+    private final DecoderConfig.LayerNormNames norms;
+    /** Whether attention and MLP both read the input's norm and add to the same stream (Cohere). */
+    private final boolean parallel;
     private final float residualMultiplier;
     /** The MLP's name: {@code mlp}, Mixtral's {@code block_sparse_moe}, or Granite 4's {@code shared_mlp}. */
     private final String mlp;
@@ -42,7 +45,7 @@ public final class DecoderLayer extends Module {
      * @param index the layer's index
      */
     public DecoderLayer(TensorScope scope, DecoderConfig c, RotaryFrequencies rotary, int index) {
-        this.norms = c.norms();
+        this.norms = c.normNames();
         this.residualMultiplier = c.multipliers().residual();
         if (c.isLinearAttention(index)) {
             this.mixer = "linear_attn";
@@ -60,20 +63,25 @@ public final class DecoderLayer extends Module {
         if (sharedMlp != null) {
             registerChild(sharedMlp, new DecoderMlp(scope, c));
         }
-        if (norms != NormPlacement.POST) {
-            registerChild("input_layernorm", norm(scope, c));
-        }
-        registerChild("post_attention_layernorm", norm(scope, c));
-        if (norms == NormPlacement.SANDWICH) {
-            registerChild("pre_feedforward_layernorm", norm(scope, c));
-        }
-        if (norms != NormPlacement.PRE) {
-            registerChild("post_feedforward_layernorm", norm(scope, c));
+        this.parallel = c.norms() == NormPlacement.PARALLEL;
+        for (String norm : new String[]{norms.input(), norms.attentionOutput(), norms.mlpInput(), norms.mlpOutput()}) {
+            if (norm != null) {
+                registerChild(norm, norm(scope, c));
+            }
         }
     }
 
-    private static RmsNorm norm(TensorScope scope, DecoderConfig c) {
-        return new RmsNorm(scope, c.hiddenSize(), c.rmsNormEps(), c.gemmaNorms());
+    /**
+     * A norm over the hidden size as the family computes it: an RMSNorm (Gemma's scaling by {@code 1 + weight}), or
+     * Cohere's LayerNorm without a bias.
+     *
+     * @param scope owns the weight
+     * @param c the configuration
+     * @return the norm, the identity scale until loaded
+     */
+    static Module norm(TensorScope scope, DecoderConfig c) {
+        return c.layerNorms() ? new LayerNorm(scope, c.hiddenSize(), c.normEps(), false)
+                : new RmsNorm(scope, c.hiddenSize(), c.normEps(), c.gemmaNorms());
     }
 
     /**
@@ -84,28 +92,35 @@ public final class DecoderLayer extends Module {
      * @return the new hidden states, (B, T, C)
      */
     public Tensor forward(Tensor x, ForwardContext ctx) {
-        Tensor normed = norms == NormPlacement.POST ? x : layer("input_layernorm").forward(x);
-        Tensor attended = ((Block) child(mixer)).forward(normed, ctx);
-        if (norms != NormPlacement.PRE) {
-            attended = layer("post_attention_layernorm").forward(attended);
+        if (parallel) {
+            Tensor normed = normed(norms.input(), x);
+            Tensor attended = ((Block) child(mixer)).forward(normed, ctx);
+            Tensor transformed = layer(mlp).forward(normed);
+            Tensor h = residual(x, attended);
+            SpentActivations.free(attended, x, normed, h);
+            Tensor out = residual(h, transformed);
+            SpentActivations.free(transformed, normed, out);
+            SpentActivations.free(h, out); // no backward reads the partial sum
+            return out;
         }
+        Tensor normed = normed(norms.input(), x);
+        Tensor attended = normed(norms.attentionOutput(), ((Block) child(mixer)).forward(normed, ctx));
         Tensor h = residual(x, attended);
         SpentActivations.free(attended, x, normed);
-        Tensor normedH = switch (norms) {
-            case PRE -> layer("post_attention_layernorm").forward(h);
-            case SANDWICH -> layer("pre_feedforward_layernorm").forward(h);
-            case POST -> h;
-        };
+        Tensor normedH = normed(norms.mlpInput(), h);
         Tensor transformed = layer(mlp).forward(normedH);
         if (sharedMlp != null) {
             transformed = Elementwise.add(transformed, layer(sharedMlp).forward(normedH));
         }
-        if (norms != NormPlacement.PRE) {
-            transformed = layer("post_feedforward_layernorm").forward(transformed);
-        }
+        transformed = normed(norms.mlpOutput(), transformed);
         Tensor out = residual(h, transformed);
         SpentActivations.free(transformed, h, normedH);
         return out;
+    }
+
+    /** {@code x} through the norm called {@code name}, or {@code x} itself where the layer has none there. */
+    private Tensor normed(String name, Tensor x) {
+        return name == null ? x : layer(name).forward(x);
     }
 
     /** stream + branch, the branch scaled by Granite's residual multiplier. */

@@ -10,7 +10,6 @@ import dev.finetune4j.core.nn.ForwardContext;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.ModuleList;
-import dev.finetune4j.core.nn.RmsNorm;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.DTypeConversions;
 import dev.finetune4j.core.tensor.Tensor;
@@ -136,7 +135,7 @@ public final class DecoderModel extends LanguageModel {
         ForwardContext pass = !config.hasRecurrentLayers() ? ctx
                 : ctx.withRecurrentInputs(RecurrentLayers.paddingKeep(ctx, x), RecurrentLayers.segmentOffsets(ctx, x));
         Tensor h = forwardLayers(layers, input, pass, (layer, in) -> layer.forward(in, pass));
-        return ((RmsNorm) backbone().child("norm")).forward(h);
+        return backbone().layer("norm").forward(h);
     }
 
     /**
@@ -220,7 +219,7 @@ public final class DecoderModel extends LanguageModel {
         Backbone(TensorScope scope, DecoderConfig c, List<DecoderLayer> layers) {
             registerChild("embed_tokens", new Embedding(scope, c.vocabSize(), c.hiddenSize()));
             registerChild("layers", new ModuleList<>(layers));
-            registerChild("norm", new RmsNorm(scope, c.hiddenSize(), c.rmsNormEps(), c.gemmaNorms()));
+            registerChild("norm", DecoderLayer.norm(scope, c));
         }
 
         Embedding embedTokens() {

@@ -6,14 +6,14 @@ package dev.finetune4j.core.models.decoder;
  * @param module the MLP's name in its layer ({@code mlp}; Granite 4's {@code shared_mlp})
  * @param names its projections' names; when {@code fusedGateUp}, {@code gate} and {@code up} both name the one
  *              projection whose output holds the gate first, then the up half
- * @param fusedGateUp whether gate and up share one projection (Phi-3's {@code gate_up_proj}, Granite 4's
+ * @param fusedGateUp whether gate and up share one projection (Phi-3's and GLM's {@code gate_up_proj}, Granite 4's
  *                    {@code input_linear})
  */
 public record DenseMlp(String module, MlpNames names, boolean fusedGateUp) {
     /** {@code mlp.gate_proj}, {@code mlp.up_proj}, {@code mlp.down_proj}. */
     public static final DenseMlp STANDARD = new DenseMlp("mlp", MlpNames.STANDARD, false);
-    /** Phi-3: {@code mlp.gate_up_proj} and {@code mlp.down_proj}. */
-    public static final DenseMlp PHI3 = new DenseMlp("mlp", new MlpNames("gate_up_proj", "gate_up_proj", "down_proj"), true);
+    /** Phi-3, GLM and GLM-4: {@code mlp.gate_up_proj} and {@code mlp.down_proj}. */
+    public static final DenseMlp GATE_UP = new DenseMlp("mlp", new MlpNames("gate_up_proj", "gate_up_proj", "down_proj"), true);
     /** Granite 4 ({@code granitemoehybrid}): {@code shared_mlp.input_linear} and {@code shared_mlp.output_linear}. */
     public static final DenseMlp GRANITE_SHARED = new DenseMlp("shared_mlp",
             new MlpNames("input_linear", "input_linear", "output_linear"), true);

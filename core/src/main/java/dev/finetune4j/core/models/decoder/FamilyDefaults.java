@@ -26,6 +26,9 @@ final class FamilyDefaults {
             case "olmo2", "olmo3", "olmoe" -> olmo(config.deepCopy(), type);
             case "smollm3" -> smolLm3(config.deepCopy());
             case DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT -> qwen35(config.deepCopy());
+            case "glm", "glm4" -> glm(config.deepCopy());
+            case "ernie4_5" -> ernie45(config.deepCopy());
+            case "cohere", "cohere2" -> cohere(config.deepCopy(), type);
             default -> config;
         };
     }
@@ -43,12 +46,8 @@ final class FamilyDefaults {
         putIfAbsent(c, "head_dim", 64);
         putIfAbsent(c, "max_position_embeddings", 131072);
         putIfAbsent(c, "sliding_window", 128);
-        if (!c.has("attention_bias")) {
-            c.put("attention_bias", true);
-        }
-        if (!c.has("rms_norm_eps")) {
-            c.put("rms_norm_eps", 1e-5);
-        }
+        putIfAbsent(c, "attention_bias", true);
+        putIfAbsent(c, "rms_norm_eps", 1e-5);
         if (!c.has("rope_parameters") && !c.has("rope_scaling")) {
             ObjectNode rope = c.putObject("rope_parameters");
             rope.put("rope_type", "yarn").put("factor", 32.0).put("beta_fast", 32.0).put("beta_slow", 1.0)
@@ -60,9 +59,7 @@ final class FamilyDefaults {
 
     /** OLMo 2, 3 and OLMoE: RMSNorm epsilon 1e-5; OLMo 3 a 4,096-token window on three layers of four. */
     private static JsonNode olmo(ObjectNode c, String type) {
-        if (!c.has("rms_norm_eps")) {
-            c.put("rms_norm_eps", 1e-5);
-        }
+        putIfAbsent(c, "rms_norm_eps", 1e-5);
         if (type.equals("olmo3")) {
             putIfAbsent(c, "sliding_window", 4096);
         }
@@ -71,9 +68,7 @@ final class FamilyDefaults {
 
     /** SmolLM3: tied embeddings, 32,768 positions and rotary theta 2,000,000. */
     private static JsonNode smolLm3(ObjectNode c) {
-        if (!c.has("tie_word_embeddings")) {
-            c.put("tie_word_embeddings", true);
-        }
+        putIfAbsent(c, "tie_word_embeddings", true);
         putIfAbsent(c, "max_position_embeddings", 32768);
         putThetaIfAbsent(c, 2_000_000.0);
         return c;
@@ -83,8 +78,42 @@ final class FamilyDefaults {
     private static JsonNode qwen35(ObjectNode c) {
         putIfAbsent(c, "head_dim", 256);
         putIfAbsent(c, "max_position_embeddings", 32768);
-        if (!c.has("partial_rotary_factor") && !c.path("rope_parameters").has("partial_rotary_factor")) {
-            c.put("partial_rotary_factor", 0.25);
+        putPartialRotaryIfAbsent(c, 0.25);
+        return c;
+    }
+
+    /**
+     * GLM and GLM-4: heads of 128 of which half rotates, 2 key/value heads, 131,072 positions, RMSNorm epsilon
+     * 1.5625e-7.
+     */
+    private static JsonNode glm(ObjectNode c) {
+        putIfAbsent(c, "head_dim", 128);
+        putIfAbsent(c, "num_key_value_heads", 2);
+        putIfAbsent(c, "max_position_embeddings", 131072);
+        putIfAbsent(c, "rms_norm_eps", 1.5625e-7);
+        putPartialRotaryIfAbsent(c, 0.5);
+        return c;
+    }
+
+    /** ERNIE 4.5: heads of 128, 2 key/value heads, 131,072 positions, RMSNorm epsilon 1e-5, tied embeddings. */
+    private static JsonNode ernie45(ObjectNode c) {
+        putIfAbsent(c, "head_dim", 128);
+        putIfAbsent(c, "num_key_value_heads", 2);
+        putIfAbsent(c, "max_position_embeddings", 131072);
+        putIfAbsent(c, "rms_norm_eps", 1e-5);
+        putIfAbsent(c, "tie_word_embeddings", true);
+        return c;
+    }
+
+    /**
+     * Cohere and Cohere 2: tied embeddings and 8,192 positions; Cohere 2's heads are always {@code hidden_size /
+     * num_attention_heads} wide (Cohere2Config overwrites a {@code head_dim} it is given).
+     */
+    private static JsonNode cohere(ObjectNode c, String type) {
+        putIfAbsent(c, "tie_word_embeddings", true);
+        putIfAbsent(c, "max_position_embeddings", 8192);
+        if (type.equals("cohere2")) {
+            c.remove("head_dim");
         }
         return c;
     }
@@ -95,7 +124,26 @@ final class FamilyDefaults {
         }
     }
 
+    /** The rotated fraction of a head, unless set in either place transformers reads it from. */
+    private static void putPartialRotaryIfAbsent(ObjectNode c, double factor) {
+        if (!c.has("partial_rotary_factor") && !c.path("rope_parameters").has("partial_rotary_factor")) {
+            c.put("partial_rotary_factor", factor);
+        }
+    }
+
     private static void putIfAbsent(ObjectNode c, String field, int value) {
+        if (!c.has(field)) {
+            c.put(field, value);
+        }
+    }
+
+    private static void putIfAbsent(ObjectNode c, String field, double value) {
+        if (!c.has(field)) {
+            c.put(field, value);
+        }
+    }
+
+    private static void putIfAbsent(ObjectNode c, String field, boolean value) {
         if (!c.has(field)) {
             c.put(field, value);
         }

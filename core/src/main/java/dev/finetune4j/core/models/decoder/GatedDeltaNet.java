@@ -53,7 +53,7 @@ final class GatedDeltaNet extends Module implements Block {
         registerChild("conv1d", new CausalConv1d(scope, config.convDim(), config.convKernel(), false));
         registerParameter("A_log", Tensor.zeros(scope, DType.F32, Shape.of(config.numValueHeads())));
         registerParameter("dt_bias", Tensor.zeros(scope, DType.F32, Shape.of(config.numValueHeads())));
-        registerChild("norm", new RmsNorm(scope, config.valueHeadDim(), c.rmsNormEps()));
+        registerChild("norm", new RmsNorm(scope, config.valueHeadDim(), c.normEps()));
         registerChild("out_proj", new Linear(scope, config.valueDim(), hidden, false));
     }
 

@@ -47,7 +47,7 @@ final class Mamba2Mixer extends Module implements Block {
         registerParameter("A_log", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
         registerParameter("D", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
         registerParameter("dt_bias", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
-        registerChild("norm", new RmsNorm(scope, config.innerDim(), c.rmsNormEps()));
+        registerChild("norm", new RmsNorm(scope, config.innerDim(), c.normEps()));
         registerChild("out_proj", new Linear(scope, config.innerDim(), hidden, config.projBias()));
     }
 

@@ -3,6 +3,7 @@ package dev.finetune4j.core.backend.cpu;
 import dev.finetune4j.core.autograd.GradCheck;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.backend.KernelFamilies;
+import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.DTypeConversions;
 import dev.finetune4j.core.tensor.Shape;
@@ -49,7 +50,7 @@ class Bf16ActivationOutputsTest {
             same(s, logits.shape(), d -> K.crossEntropy().tokenLogProbsBackward(logits, labels, -100, max, inv,
                     dLogProbs, d));
             same(s, Shape.of(3, 4, 5, 16), y -> K.rotary().rotate(heads, cos.slice(2, 0, 8), sin.slice(2, 0, 8),
-                    false, y));
+                    RotaryLayout.HALVES, false, y));
         }
     }
 

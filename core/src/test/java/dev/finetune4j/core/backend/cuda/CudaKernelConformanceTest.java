@@ -5,10 +5,11 @@ import dev.finetune4j.core.autograd.AttentionMask;
 import dev.finetune4j.core.backend.AdamWStep;
 import dev.finetune4j.core.backend.Backend;
 import dev.finetune4j.core.backend.Device;
-import dev.finetune4j.core.backend.RecurrentKernels;
-import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
 import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
 import dev.finetune4j.core.backend.ElementwiseKernels.UnaryOp;
+import dev.finetune4j.core.backend.RecurrentKernels;
+import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
+import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.backend.SgdStep;
 import dev.finetune4j.core.backend.cuda.GpuTensors.Input;
 import dev.finetune4j.core.tensor.DType;
@@ -317,20 +318,27 @@ class CudaKernelConformanceTest {
     @Test
     void rotaryAndItsInverse() {
         for (boolean inverse : new boolean[]{false, true}) {
-            agree("rotary inverse=" + inverse, F32_TOLERANCE, in(Input.randn(45, 2, 3, 5, 8),
-                    Input.randn(46, 2, 5, 4), Input.randn(47, 2, 5, 4)), out(d(2, 3, 5, 8)),
-                    (be, x, o) -> be.rotary().rotate(x[0], x[1], x[2], inverse, o[0]));
+            for (RotaryLayout layout : RotaryLayout.values()) {
+                agree(layout + " rotary inverse=" + inverse, F32_TOLERANCE, in(Input.randn(45, 2, 3, 5, 8),
+                        Input.randn(46, 2, 5, 4), Input.randn(47, 2, 5, 4)), out(d(2, 3, 5, 8)),
+                        (be, x, o) -> be.rotary().rotate(x[0], x[1], x[2], layout, inverse, o[0]));
+            }
             // a partial rotary embedding (Phi-3.5, Phi-4-mini): tables of 3 frequencies rotate the first 6 of 10
             // dimensions and copy the last 4; contiguous, then from a transposed x into a transposed bf16 view
             agree("partial rotary inverse=" + inverse, F32_TOLERANCE, in(Input.randn(59, 2, 3, 5, 10),
                     Input.randn(60, 2, 5, 3), Input.randn(61, 2, 5, 3)), out(d(2, 3, 5, 10)),
-                    (be, x, o) -> be.rotary().rotate(x[0], x[1], x[2], inverse, o[0]));
+                    (be, x, o) -> be.rotary().rotate(x[0], x[1], x[2], RotaryLayout.HALVES, inverse, o[0]));
+            // GLM's: interleaved pairs over half of each head, between transposed views
+            agree("partial interleaved rotary inverse=" + inverse + " between transposed views", F32_TOLERANCE,
+                    in(Input.randn(65, 2, 5, 3, 10), Input.randn(66, 2, 5, 3), Input.randn(67, 2, 5, 3)),
+                    out(d(2, 3, 5, 10)), (be, x, o) -> be.rotary().rotate(x[0].permute(0, 2, 1, 3), x[1], x[2],
+                            RotaryLayout.INTERLEAVED, inverse, o[0]));
             agree("partial rotary inverse=" + inverse + " between transposed views", BF16_TOLERANCE,
                     in(Input.randn(62, 2, 5, 3, 10), Input.randn(63, 2, 5, 3), Input.randn(64, 2, 5, 3)),
                     out(d(2, 3, 5, 10)), (be, x, o) -> {
                         Tensor tokenMajor = Tensor.empty(TensorScope.current(), x[0].device(), DType.BF16,
                                 Shape.of(2, 5, 3, 10));
-                        be.rotary().rotate(x[0].permute(0, 2, 1, 3), x[1], x[2], inverse,
+                        be.rotary().rotate(x[0].permute(0, 2, 1, 3), x[1], x[2], RotaryLayout.HALVES, inverse,
                                 tokenMajor.permute(0, 2, 1, 3));
                         be.copy().copy(tokenMajor.permute(0, 2, 1, 3), o[0]);
                     });
@@ -339,13 +347,13 @@ class CudaKernelConformanceTest {
         agree("rotary of a shared table row", F32_TOLERANCE, in(Input.randn(48, 2, 5, 3, 8),
                 Input.randn(49, 1, 5, 4), Input.randn(50, 1, 5, 4)), out(d(2, 3, 5, 8)),
                 (be, x, o) -> be.rotary().rotate(x[0].permute(0, 2, 1, 3), x[1].expand(Shape.of(2, 5, 4)),
-                        x[2].expand(Shape.of(2, 5, 4)), false, o[0]));
+                        x[2].expand(Shape.of(2, 5, 4)), RotaryLayout.HALVES, false, o[0]));
         // the backward writes its gradient into a transposed (B, T, H, D) bf16 tensor, the projection's order
         agree("inverse rotary into a transposed bf16 view", BF16_TOLERANCE, in(Input.randn(56, 2, 3, 5, 8),
                 Input.randn(57, 2, 5, 4), Input.randn(58, 2, 5, 4)), out(d(2, 3, 5, 8)), (be, x, o) -> {
                     Tensor tokenMajor = Tensor.empty(TensorScope.current(), x[0].device(), DType.BF16,
                             Shape.of(2, 5, 3, 8));
-                    be.rotary().rotate(x[0], x[1], x[2], true, tokenMajor.permute(0, 2, 1, 3));
+                    be.rotary().rotate(x[0], x[1], x[2], RotaryLayout.HALVES, true, tokenMajor.permute(0, 2, 1, 3));
                     be.copy().copy(tokenMajor.permute(0, 2, 1, 3), o[0]);
                 });
     }

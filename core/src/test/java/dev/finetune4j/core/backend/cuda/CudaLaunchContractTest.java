@@ -9,6 +9,7 @@ import dev.finetune4j.core.backend.ElementwiseKernels.BinaryOp;
 import dev.finetune4j.core.backend.ElementwiseKernels.UnaryOp;
 import dev.finetune4j.core.backend.KernelFamilies;
 import dev.finetune4j.core.backend.RecurrentKernels.StateUpdate;
+import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.backend.SgdStep;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Shape;
@@ -190,11 +191,14 @@ class CudaLaunchContractTest {
         c.put("activations.clampedSwigluBackward of bf16 into bf16", (k, s) -> k.activations().clampedSwigluBackward(
                 randn(s, DType.BF16, 3, 80), 1.702f, 1f, randn(s, 3, 40), zeros(s, DType.BF16, 3, 80)));
         c.put("rotary.rotate", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 8), randn(s, 2, 5, 4),
-                randn(s, 2, 5, 4), true, f32(s, 2, 3, 5, 8)));
+                randn(s, 2, 5, 4), RotaryLayout.HALVES, true, f32(s, 2, 3, 5, 8)));
         c.put("rotary.rotate partial, 6 of 10 dimensions", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 10),
-                randn(s, 2, 5, 3), randn(s, 2, 5, 3), false, f32(s, 2, 3, 5, 10)));
+                randn(s, 2, 5, 3), randn(s, 2, 5, 3), RotaryLayout.HALVES, false, f32(s, 2, 3, 5, 10)));
+        c.put("rotary.rotate interleaved, 6 of 10 dimensions", (k, s) -> k.rotary().rotate(randn(s, 2, 3, 5, 10),
+                randn(s, 2, 5, 3), randn(s, 2, 5, 3), RotaryLayout.INTERLEAVED, true, f32(s, 2, 3, 5, 10)));
         c.put("rotary.rotate of a transposed bf16 view into bf16", (k, s) -> k.rotary().rotate(
-                randn(s, DType.BF16, 2, 5, 3, 8).transpose(1, 2), randn(s, 2, 5, 4), randn(s, 2, 5, 4), false,
+                randn(s, DType.BF16, 2, 5, 3, 8).transpose(1, 2), randn(s, 2, 5, 4), randn(s, 2, 5, 4),
+                RotaryLayout.HALVES, false,
                 zeros(s, DType.BF16, 2, 3, 5, 8)));
         boolean[][] valid = {{false, true, true, true, true, true, true}, {true, true, true, true, true, true, true}};
         int[][] segments = {{0, 0, 0, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 2, 2}};

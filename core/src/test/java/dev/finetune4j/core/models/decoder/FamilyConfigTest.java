@@ -3,6 +3,7 @@ package dev.finetune4j.core.models.decoder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.backend.RotaryLayout;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -91,7 +92,7 @@ class FamilyConfigTest {
         }
         DecoderConfig config = DecoderConfig.fromJson(c);
         assertEquals(12, config.rotaryDim(), "0.75 of a 16-wide head");
-        assertEquals(1e-5f, config.rmsNormEps(), "Phi-3's default epsilon");
+        assertEquals(1e-5f, config.normEps(), "Phi-3's default epsilon");
         assertEquals(32.0, config.rope().factor(), "131072 / 4096");
         assertEquals(4096, config.rope().originalMaxPositionEmbeddings());
         assertArrayEquals(new boolean[]{false, false}, config.slidingLayers());
@@ -141,7 +142,7 @@ class FamilyConfigTest {
         assertEquals(96, moe.expertIntermediateSize(), "Mixtral's experts are intermediate_size wide");
         assertTrue(moe.normTopkProb());
         assertArrayEquals(new boolean[]{true, true, true}, moe.sparseLayers());
-        assertEquals(1e-5f, c.rmsNormEps());
+        assertEquals(1e-5f, c.normEps());
         assertEquals(false, c.attentionBias());
         // per layer: attention 2 * 64 * 64 + 2 * 64 * 32, 8 experts of 3 * 64 * 96 and a router of 8 * 64
         long perLayer = 2L * 64 * 64 + 2L * 64 * 32 + 8L * (3L * 64 * 96 + 64);
@@ -225,7 +226,7 @@ class FamilyConfigTest {
         assertArrayEquals(new boolean[]{true, false, true}, c.slidingLayers(), "every other layer slides, the first too");
         assertEquals(128, c.slidingWindow());
         assertEquals(131072, c.maxPositionEmbeddings());
-        assertEquals(1e-5f, c.rmsNormEps());
+        assertEquals(1e-5f, c.normEps());
         assertTrue(c.attentionBias());
         RopeConfig rope = c.rope();
         assertEquals("yarn", rope.ropeType());
@@ -283,13 +284,77 @@ class FamilyConfigTest {
         assertTrue(e.getMessage().contains("logits_scaling"), e.getMessage());
     }
 
+    /** GlmConfig's and Glm4Config's defaults: half of each 128-wide head rotates in adjacent pairs. */
+    @Test
+    void glmRotatesHalfOfEachHeadInAdjacentPairsWithBiasesOnQueriesKeysAndValuesOnly() {
+        for (String type : new String[]{"glm", "glm4"}) {
+            ObjectNode json = base(type, 2);
+            json.remove("num_key_value_heads");
+            DecoderConfig c = DecoderConfig.fromJson(json);
+            assertEquals(128, c.headDim(), type);
+            assertEquals(64, c.rotaryDim(), type + ": partial_rotary_factor 0.5 by default");
+            assertEquals(RotaryLayout.INTERLEAVED, c.rotaryLayout(), type);
+            assertEquals(2, c.numKeyValueHeads(), type);
+            assertTrue(c.attentionBias() && !c.outputBias(), type + ": q, k, v biased, o_proj not");
+            assertEquals(1.5625e-7f, c.normEps(), type);
+            assertEquals(DenseMlp.GATE_UP, c.denseMlp(), type);
+            ObjectNode quarter = base(type, 2).put("head_dim", 64);
+            quarter.putObject("rope_parameters").put("partial_rotary_factor", 0.25);
+            assertEquals(16, DecoderConfig.fromJson(quarter).rotaryDim(), type + ": transformers 5's rope_parameters");
+        }
+        assertEquals(new DecoderConfig.LayerNormNames("input_layernorm", null, "post_attention_layernorm", null),
+                DecoderConfig.fromJson(base("glm", 2)).normNames());
+        assertEquals(new DecoderConfig.LayerNormNames("input_layernorm", "post_self_attn_layernorm",
+                "post_attention_layernorm", "post_mlp_layernorm"), DecoderConfig.fromJson(base("glm4", 2)).normNames(),
+                "GLM-4's post_attention_layernorm is the MLP's input norm");
+    }
+
+    /** Ernie4_5Config: one use_bias switch for all seven projections, tied embeddings, adjacent pairs. */
+    @Test
+    void ernieBiasesEveryProjectionWithOneSwitch() {
+        DecoderConfig c = DecoderConfig.fromJson(base("ernie4_5", 2).put("use_bias", true));
+        assertTrue(c.attentionBias() && c.outputBias() && c.mlpBias());
+        assertEquals(RotaryLayout.INTERLEAVED, c.rotaryLayout());
+        assertEquals(c.headDim(), c.rotaryDim(), "the whole head rotates");
+        DecoderConfig defaults = DecoderConfig.fromJson(base("ernie4_5", 2));
+        assertTrue(!defaults.attentionBias() && !defaults.mlpBias() && defaults.tieWordEmbeddings());
+        assertEquals(1e-5f, defaults.normEps());
+    }
+
+    /**
+     * Cohere: LayerNorms read from layer_norm_eps, parallel sub-blocks, logits times logit_scale; Cohere 2 rotates in
+     * its sliding layers only, three of four by default, and its heads are always hidden_size / heads wide.
+     */
+    @Test
+    void cohereRunsParallelSubBlocksUnderLayerNormsAndScalesItsLogits() {
+        DecoderConfig c = DecoderConfig.fromJson(base("cohere", 2).put("logit_scale", 0.125).put("layer_norm_eps", 1e-4));
+        assertTrue(c.layerNorms() && c.tieWordEmbeddings());
+        assertEquals(DecoderConfig.NormPlacement.PARALLEL, c.norms());
+        assertEquals(new DecoderConfig.LayerNormNames("input_layernorm", null, null, null), c.normNames());
+        assertEquals(1e-4f, c.normEps());
+        assertEquals(8f, c.multipliers().logitsScaling(), 0f, "the divisor 1 / logit_scale");
+        assertEquals(16f, DecoderConfig.fromJson(base("cohere", 2)).multipliers().logitsScaling(), 0f,
+                "CohereConfig's logit_scale 0.0625");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DecoderConfig.fromJson(base("cohere", 2).put("use_qk_norm", true)));
+        assertTrue(e.getMessage().contains("use_qk_norm"), e.getMessage());
+
+        DecoderConfig r7b = DecoderConfig.fromJson(base("cohere2", 8).put("head_dim", 32));
+        boolean[] threeOfFour = {true, true, true, false, true, true, true, false};
+        assertArrayEquals(threeOfFour, r7b.slidingLayers());
+        assertArrayEquals(threeOfFour, r7b.ropeLayers(), "the full-attention layers have no position encoding");
+        assertEquals(4096, r7b.slidingWindowOf(0));
+        assertEquals(16, r7b.headDim(), "Cohere2Config overwrites head_dim");
+        assertEquals(RotaryLayout.INTERLEAVED, r7b.rotaryLayout());
+    }
+
     @Test
     void olmoNormalisesAfterEachSubBlockAndQueriesAcrossHeads() {
         for (String type : new String[]{"olmo2", "olmo3"}) {
             DecoderConfig c = DecoderConfig.fromJson(base(type, 8));
             assertEquals(DecoderConfig.NormPlacement.POST, c.norms(), type);
             assertEquals(DecoderConfig.QkNorm.ACROSS_HEADS, c.qkNorm(), type);
-            assertEquals(1e-5f, c.rmsNormEps(), type + ": Olmo2Config's rms_norm_eps");
+            assertEquals(1e-5f, c.normEps(), type + ": Olmo2Config's rms_norm_eps");
             assertEquals(false, c.tieWordEmbeddings(), type);
         }
         DecoderConfig olmo3 = DecoderConfig.fromJson(base("olmo3", 8));
@@ -351,7 +416,7 @@ class FamilyConfigTest {
         assertEquals(MoeConfig.Naming.QWEN, moe.naming(), "mlp.gate and mlp.experts.E.gate_proj, as the hub stores them");
         assertEquals(DecoderConfig.QkNorm.ACROSS_HEADS, c.qkNorm());
         assertEquals(DecoderConfig.NormPlacement.PRE, c.norms());
-        assertEquals(1e-5f, c.rmsNormEps());
+        assertEquals(1e-5f, c.normEps());
         assertEquals(6.9, c.parameterCount() / 1e9, 0.05);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> DecoderConfig.fromJson(json.deepCopy().put("clip_qkv", 8.0)));
