@@ -17,13 +17,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link InteropExportTest}'s cases over the families added since its hf-tiny models: core's reference folders of
- * Granite 3 and 4, OLMo 2 and 3, SmolLM3, OLMoE, gpt-oss, Qwen3.5 (its linear-attention projections included) and
- * Qwen3.5-MoE, each with LoRA at this library's default targets or on every projection, random non-zero weights.
+ * Granite 3 and 4, OLMo 2 and 3, SmolLM3, OLMoE, gpt-oss, Qwen3.5 (its linear-attention projections included),
+ * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5 and Cohere 1 and 2, each with LoRA at this library's default targets or on every projection, random non-zero weights.
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT; the results
  * are recorded in peft/INTEROP.md.
  */
 class NewFamiliesInteropExportTest {
     private static final String[] ATTENTION = {"q_proj", "k_proj", "v_proj", "o_proj"};
+    /** GLM's projections: the MLP's gate and up fused. */
+    private static final String[] GATE_UP = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"};
 
     static Stream<Arguments> cases() {
         return Stream.of(
@@ -50,7 +52,15 @@ class NewFamiliesInteropExportTest {
                         "o_proj", "in_proj", "out_proj", "input_linear", "output_linear")),
                 Arguments.of("granite4_h-dora", "granite4_h", lora().targetModules("in_proj", "out_proj").useDora(true)),
                 Arguments.of("granite4_h_moe-lora", "granite4_h_moe", lora().targetModules("q_proj", "v_proj", "in_proj",
-                        "out_proj", "input_linear", "output_linear")));
+                        "out_proj", "input_linear", "output_linear")),
+                Arguments.of("glm-lora", "glm", lora().targetModules(GATE_UP)),
+                Arguments.of("glm4-lora", "glm4", lora().targetModules(GATE_UP)),
+                Arguments.of("glm4-dora", "glm4", lora().targetModules("q_proj", "k_proj", "gate_up_proj")
+                        .useDora(true)),
+                Arguments.of("ernie4_5-lora", "ernie4_5", lora().targetModules(all())),
+                Arguments.of("cohere-lora", "cohere", lora().targetModules(all())),
+                Arguments.of("cohere2-lora", "cohere2", lora().targetModules(all())),
+                Arguments.of("cohere2-lora-default", "cohere2", lora()));
     }
 
     private static LoraConfig.Builder lora() {

@@ -24,14 +24,15 @@ class FamilyReferencesOnCudaTest {
      * projections with partial rotary and longrope, a mixture of experts with a shared expert and a dense layer,
      * gpt-oss's attention sinks and clamped stacked experts, Granite's multipliers, Olmo 3's norms after the
      * sub-blocks and across heads, Qwen3.5's linear attention and Granite 4.0 H's Mamba-2 layers with their recurrent
-     * caches); the windows' kernels are
+     * caches, GLM-4's partial rotary in adjacent pairs, Cohere 2's bias-free LayerNorms, parallel sub-blocks and
+     * layers without rotary); the windows' kernels are
      * checked there on their own.
      */
     static Stream<String> familiesFor(String device) {
         return CudaTestDevices.emulated(device)
                 ? Stream.of("references/gemma2", "references/gemma3_text", "references/phi3_longrope", "references/qwen2_moe",
                 "references/gpt_oss", "references/granite", "references/olmo3", "references/qwen3_5",
-                "references/granite4_h")
+                "references/granite4_h", "references/glm4", "references/cohere2")
                 : FamilyReferencesTest.families();
     }
 
@@ -45,6 +46,18 @@ class FamilyReferencesOnCudaTest {
     @MethodSource("familiesOnDevices")
     void greedyGenerationMatchesWithAndWithoutCache(String dir, String device) throws Exception {
         HfReferenceModelsTest.assertGreedyGenerationMatchesTransformers(dir, CudaTestDevices.require(device));
+    }
+
+    /**
+     * The backward of GLM-4's interleaved partial rotary and of Cohere 2's LayerNorms and parallel sub-blocks on the
+     * device, against transformers' gradients.
+     */
+    @ParameterizedTest
+    @MethodSource(CudaTestDevices.NAMES)
+    void interleavedRotaryAndLayerNormGradientsMatchTransformers(String device) throws Exception {
+        for (String family : new String[]{"glm4", "cohere2"}) {
+            ReferenceGradients.assertMatch(family, CudaTestDevices.require(device));
+        }
     }
 
     @ParameterizedTest

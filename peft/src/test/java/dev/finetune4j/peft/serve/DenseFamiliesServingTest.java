@@ -16,14 +16,16 @@ import java.util.Map;
  * heads, a sliding window of 6 over the cached keys with its own rotary table), SmolLM3 (a layer that rotates
  * neither its queries nor its cached keys), Qwen3.5 (three linear-attention layers) and Granite 4.0 H (three Mamba-2
  * layers; also with its mixture of experts), whose per-row recurrent states the engine carries through prefill chunks, joins and re-layouts of the
- * batch. Each completion equals core's
+ * batch, GLM-4 (partial rotary in adjacent pairs over cached keys, four norms), ERNIE 4.5 (biased projections under
+ * adapters) and Cohere 2 (parallel sub-blocks, a window of 6 and a layer without rotary). Each completion equals core's
  * Generator on the request alone.
  */
 class DenseFamiliesServingTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"references/granite", "references/olmo3", "references/smollm3", "references/qwen3_5",
-            "references/granite4_h", "references/granite4_h_moe"})
+            "references/granite4_h", "references/granite4_h_moe", "references/glm4", "references/ernie4_5",
+            "references/cohere2"})
     void batchedRequestsEqualEachRequestAlone(String model, @TempDir Path tmp) throws Exception {
         Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));
