@@ -99,6 +99,11 @@ public final class ModelTree {
             case "ernie4_5" -> "Ernie4_5ForCausalLM";
             case "cohere" -> "CohereForCausalLM";
             case "cohere2" -> "Cohere2ForCausalLM";
+            case "exaone4" -> "Exaone4ForCausalLM";
+            case "seed_oss" -> "SeedOssForCausalLM";
+            case "hunyuan_v1_dense" -> "HunYuanDenseV1ForCausalLM";
+            case "starcoder2" -> "Starcoder2ForCausalLM";
+            case "arcee" -> "ArceeForCausalLM";
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen2_moe" -> "Qwen2MoeForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";

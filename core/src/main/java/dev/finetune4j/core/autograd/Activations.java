@@ -25,7 +25,9 @@ public final class Activations {
         /** 1 / (1 + e^-x). */
         SIGMOID,
         /** log(1 + e^x), x itself above 20 as PyTorch's default threshold (the gated DeltaNet's time steps). */
-        SOFTPLUS;
+        SOFTPLUS,
+        /** max(0, x)^2 ({@code relu2}: Arcee's MLP). */
+        RELU2;
 
         /** Where PyTorch's softplus returns its argument unchanged. */
         private static final double SOFTPLUS_THRESHOLD = 20;
@@ -48,9 +50,10 @@ public final class Activations {
                 case "tanh" -> TANH;
                 case "sigmoid" -> SIGMOID;
                 case "softplus" -> SOFTPLUS;
+                case "relu2" -> RELU2;
                 default -> throw new IllegalArgumentException("unsupported activation '" + name
                         + "'; supported: silu, swish, gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, tanh, sigmoid, "
-                        + "softplus");
+                        + "softplus, relu2");
             };
         }
 
@@ -83,6 +86,7 @@ public final class Activations {
                 case TANH -> Math.tanh(x);
                 case SIGMOID -> 1 / (1 + Math.exp(-x));
                 case SOFTPLUS -> x > SOFTPLUS_THRESHOLD ? x : Math.log1p(Math.exp(x));
+                case RELU2 -> x > 0 ? x * x : 0;
             };
         }
 
@@ -111,6 +115,7 @@ public final class Activations {
                     yield s * (1 - s);
                 }
                 case SOFTPLUS -> x > SOFTPLUS_THRESHOLD ? 1 : 1 / (1 + Math.exp(-x));
+                case RELU2 -> x > 0 ? 2 * x : 0;
             };
         }
     }

@@ -29,6 +29,7 @@ class ActivationsTest {
             case TANH -> Math.tanh(x);
             case SIGMOID -> 1 / (1 + Math.exp(-x));
             case SOFTPLUS -> Math.log(1 + Math.exp(x));
+            case RELU2 -> x > 0 ? Math.pow(x, 2) : 0;
         };
     }
 

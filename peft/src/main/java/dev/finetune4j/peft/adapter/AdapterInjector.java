@@ -69,8 +69,8 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
     private static TargetModules[] sites(String modelType) {
         return switch (modelType) {
             case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "gemma3", "phi3", "granite",
-                    "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "qwen2_moe", "qwen3_moe",
-                    "olmoe", "gpt_oss" ->
+                    "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss",
+                    "hunyuan_v1_dense", "starcoder2", "arcee", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss" ->
                     new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("mlp")};
             case "mixtral", "granitemoe" ->
                     new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("block_sparse_moe")};
@@ -85,6 +85,7 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
             default -> throw new PeftException("bottleneck adapters know no sublayer names for model_type '" + modelType
                     + "'; supported: llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, gemma3, phi3, granite, "
                     + "granitemoe, granitemoeshared, granitemoehybrid, olmo2, olmo3, smollm3, glm, glm4, ernie4_5, cohere, cohere2, "
+                    + "exaone4, seed_oss, hunyuan_v1_dense, starcoder2, arcee, "
                     + "qwen3_5_text, "
                     + "qwen3_5_moe_text, mixtral, qwen2_moe, qwen3_moe, olmoe, gpt_oss, gpt2, bert");
         };

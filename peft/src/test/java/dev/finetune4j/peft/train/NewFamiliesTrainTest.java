@@ -45,8 +45,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (a fused shared MLP, no position encoding; its H model with a Mamba-2 layer), OLMo 2
  * and 3 (norms after the sub-blocks, q/k norms across heads, OLMo 3's window), SmolLM3 (a layer without rotary),
  * GLM and GLM-4 (half of each head rotated in adjacent pairs; GLM-4's four norms), ERNIE 4.5 (biases everywhere),
- * Cohere and Cohere 2 (parallel sub-blocks under LayerNorms, scaled logits, a layer without rotary) and the mixtures
- * of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
+ * Cohere and Cohere 2 (parallel sub-blocks under LayerNorms, scaled logits, a layer without rotary), EXAONE 4 (norms
+ * after the sub-blocks, q/k norms, a layer without rotary), Seed-OSS (q/k/v and o biases apart), Hunyuan (q/k norms
+ * after the rotary, its alpha base), StarCoder2 (biased LayerNorms, an MLP without a gate, a window) and Arcee (an MLP
+ * of squared ReLUs) and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
  * across heads) and gpt-oss (attention sinks, clamped stacked experts), and Qwen3.5 and Qwen3.5-MoE (a gated DeltaNet
  * layer beside a gated attention layer): the
  * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
@@ -59,8 +61,8 @@ class NewFamiliesTrainTest {
     @ParameterizedTest
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
-            "cohere", "cohere2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text",
-            "qwen3_5_moe_text"})
+            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral",
+            "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -429,6 +431,16 @@ class NewFamiliesTrainTest {
             case "cohere" -> c.put("logit_scale", 0.5);
             case "cohere2" -> c.put("logit_scale", 0.5).put("sliding_window", 4).putArray("layer_types")
                     .add("sliding_attention").add("full_attention");
+            // norms after the sub-blocks, q/k norms per head, a window, a full layer without rotary
+            case "exaone4" -> c.put("sliding_window", 4).putArray("layer_types").add("sliding_attention")
+                    .add("full_attention");
+            case "seed_oss" -> c.put("attention_bias", true).put("attention_out_bias", true);
+            // q/k norms after the rotary, whose base alpha moves
+            case "hunyuan_v1_dense" -> c.putObject("rope_parameters").put("rope_type", "dynamic").put("alpha", 50.0)
+                    .put("rope_theta", 10000.0);
+            // LayerNorms with biases, an MLP without a gate, biases everywhere, a window on every layer
+            case "starcoder2" -> c.put("sliding_window", 4);
+            case "arcee" -> { }
             // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise
             // move some tokens to other experts, a jump no derivative describes (references/ checks top-k routing)
             case "mixtral" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4);

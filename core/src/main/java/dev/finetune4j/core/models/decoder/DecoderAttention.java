@@ -17,7 +17,8 @@ import dev.finetune4j.core.tensor.TensorScope;
 
 /**
  * Self-attention of the decoder family: q/k/v/o projections (Phi-3: one fused {@code qkv_proj}), optional q/k
- * RMSNorm (per head: Qwen3, Gemma 3; across heads: OLMo), rotary (whole or partial; none in SmolLM3's NoPE layers),
+ * RMSNorm (per head: Qwen3, Gemma 3; across heads: OLMo; per head after the rotary: Hunyuan), rotary (whole or
+ * partial, in halves or adjacent pairs; none in SmolLM3's NoPE layers),
  * grouped-query attention, an optional sliding window and soft cap on the scores (Gemma 2), gpt-oss's per-head
  * sink logits ({@code sinks}, (H)), and Qwen3.5's output gate (each head's {@code q_proj} rows hold its queries, then
  * a gate whose sigmoid scales the head's output before {@code o_proj}).
@@ -58,8 +59,8 @@ public final class DecoderAttention extends Module implements Block {
         }
         if (c.qkNorm() != QkNorm.NONE) {
             boolean acrossHeads = c.qkNorm() == QkNorm.ACROSS_HEADS;
-            registerChild("q_norm", new RmsNorm(scope, acrossHeads ? q : c.headDim(), c.normEps(), c.gemmaNorms()));
-            registerChild("k_norm", new RmsNorm(scope, acrossHeads ? kv : c.headDim(), c.normEps(), c.gemmaNorms()));
+            registerChild(queryNorm(), new RmsNorm(scope, acrossHeads ? q : c.headDim(), c.normEps(), c.gemmaNorms()));
+            registerChild(keyNorm(), new RmsNorm(scope, acrossHeads ? kv : c.headDim(), c.normEps(), c.gemmaNorms()));
         }
     }
 
@@ -78,10 +79,11 @@ public final class DecoderAttention extends Module implements Block {
             gate = perHead.slice(3, d, 2 * d).reshape(b, t, config.numAttentionHeads() * d);
             qkv[0] = perHead.slice(3, 0, d);
         }
-        Tensor q = heads(qkv[0], b, t, config.numAttentionHeads(), "q_norm", ctx);
-        Tensor k = heads(qkv[1], b, t, config.numKeyValueHeads(), "k_norm", ctx);
+        Tensor q = heads(qkv[0], b, t, config.numAttentionHeads(), queryNorm(), ctx);
+        Tensor k = heads(qkv[1], b, t, config.numKeyValueHeads(), keyNorm(), ctx);
         Tensor v = qkv[2].reshape(b, t, config.numKeyValueHeads(), d).permute(0, 2, 1, 3).contiguous();
-        if (config.qkNorm() == QkNorm.NONE) { // q_norm and k_norm's backward reads the projections
+        // a q_norm and k_norm before the rotary read the projections in their backward
+        if (config.qkNorm() == QkNorm.NONE || config.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY) {
             if (fused != null) {
                 SpentActivations.free(fused, q, k, v); // its slices are views of it: freed with it, once
             } else {
@@ -113,19 +115,39 @@ public final class DecoderAttention extends Module implements Block {
         return new Tensor[]{fused.slice(2, 0, q), fused.slice(2, q, q + kv), fused.slice(2, q + kv, q + 2 * kv)};
     }
 
-    /** (B, T, H*D) -> (B, H, T, D), normalised (across heads: OLMo; per head: Qwen3, Gemma 3) and rotated. */
+    /** The queries' norm: {@code q_norm}, Hunyuan's {@code query_layernorm}. */
+    private String queryNorm() {
+        return config.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY ? "query_layernorm" : "q_norm";
+    }
+
+    /** The keys' norm: {@code k_norm}, Hunyuan's {@code key_layernorm}. */
+    private String keyNorm() {
+        return config.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY ? "key_layernorm" : "k_norm";
+    }
+
+    /**
+     * (B, T, H*D) -> (B, H, T, D), normalised (across heads: OLMo; per head: Qwen3, Gemma 3) and rotated, or rotated
+     * and then normalised per head (Hunyuan).
+     */
     private Tensor heads(Tensor proj, int b, int t, int h, String normName, ForwardContext ctx) {
+        if (config.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY) {
+            return layer(normName).forward(rotated(proj.reshape(b, t, h, config.headDim()).permute(0, 2, 1, 3), ctx));
+        }
         Tensor normed = config.qkNorm() == QkNorm.ACROSS_HEADS ? layer(normName).forward(proj) : proj;
         Tensor x = normed.reshape(b, t, h, config.headDim());
         if (config.qkNorm() == QkNorm.PER_HEAD) {
             x = layer(normName).forward(x);
         }
-        Tensor transposed = x.permute(0, 2, 1, 3);
+        return rotated(x.permute(0, 2, 1, 3), ctx);
+    }
+
+    /** (B, H, T, D) -> (B, H, T, D), rotated where this layer rotates; contiguous either way. */
+    private Tensor rotated(Tensor transposed, ForwardContext ctx) {
         if (!rotated) {
             return transposed.contiguous();
         }
         // rotary reads the transposed view as it is: its output is the only (B, H, T, D) copy kept
-        return Rotary.apply(transposed, rotary.table(ctx.positions(), ctx.sequenceLengths(), x.device()),
+        return Rotary.apply(transposed, rotary.table(ctx.positions(), ctx.sequenceLengths(), transposed.device()),
                 config.rotaryLayout());
     }
 }

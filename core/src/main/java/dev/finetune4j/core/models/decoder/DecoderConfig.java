@@ -44,9 +44,11 @@ import java.util.Set;
  *                  Phi-4-mini, GLM)
  * @param rotaryLayout which of a head's dimensions rotate together: halves, or adjacent pairs (GLM, ERNIE 4.5,
  *                     Cohere)
- * @param attentionBias whether q/k/v have biases, and o too but for Qwen2's and GLM's ({@link #outputBias})
+ * @param attentionBias whether q, k and v have biases
+ * @param outputBias whether o_proj has a bias: with q, k and v's for LLaMA's {@code attention_bias}, ERNIE 4.5's and
+ *                   StarCoder2's {@code use_bias}; never in Qwen2 and GLM; Seed-OSS's own {@code attention_out_bias}
  * @param mlpBias whether the MLP projections have biases
- * @param qkNorm whether and how queries and keys are RMS-normalised before the rotary embedding
+ * @param qkNorm whether and how queries and keys are RMS-normalised
  * @param tieWordEmbeddings whether the output head shares the token embeddings
  * @param attentionDropout dropout probability on attention weights in training mode
  * @param attentionScale the scores' scale: {@code 1 / sqrt(head_dim)}, Gemma 2 and 3's
@@ -58,7 +60,7 @@ import java.util.Set;
  * @param ropeLayers per layer, whether its queries and keys are rotated (SmolLM3's {@code no_rope_layers} holds 0
  *                   for a layer without position encoding; Cohere 2 rotates in its sliding layers only)
  * @param gemmaNorms whether RMSNorms scale by {@code 1 + weight} in float32 (the Gemma family)
- * @param layerNorms whether the norms subtract the mean (LayerNorms without a bias: Cohere) instead of RMSNorms
+ * @param normKind what the norms compute: RMSNorms, or LayerNorms with a bias (StarCoder2) or without one (Cohere)
  * @param embeddingScale where the input is multiplied by {@code multipliers.embedding()}, if anywhere
  * @param multipliers the constant factors on the embeddings, the residual branches and the logits (Gemma's
  *                    {@code sqrt(hidden_size)}, Granite's multipliers)
@@ -77,11 +79,10 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
                             Activations.Kind hiddenAct, int maxPositionEmbeddings, float normEps,
                             RopeConfig rope, RopeConfig localRope, int rotaryDim, RotaryLayout rotaryLayout,
-                            boolean attentionBias,
-                            boolean mlpBias, QkNorm qkNorm, boolean tieWordEmbeddings, float attentionDropout,
+                            boolean attentionBias, boolean outputBias, boolean mlpBias, QkNorm qkNorm, boolean tieWordEmbeddings, float attentionDropout,
                             float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
                             int slidingWindow, boolean[] slidingLayers, boolean[] ropeLayers, boolean gemmaNorms,
-                            boolean layerNorms, EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
+                            NormKind normKind, EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
                             boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe,
                             LinearAttentionConfig linearAttention, MambaConfig mamba,
                             boolean attentionOutputGate) {
@@ -128,7 +129,17 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     public record LayerNormNames(String input, String attentionOutput, String mlpInput, String mlpOutput) {
     }
 
-    /** How a decoder RMS-normalises its queries and keys before rotating them. */
+    /** What a decoder's norms compute. */
+    public enum NormKind {
+        /** RMSNorm: {@code x / rms(x) * weight} (Gemma's {@code * (1 + weight)} where {@link #gemmaNorms}). */
+        RMS,
+        /** LayerNorm, the mean subtracted, with a learned bias (StarCoder2). */
+        LAYER,
+        /** LayerNorm without a bias (Cohere). */
+        LAYER_WITHOUT_BIAS
+    }
+
+    /** How a decoder RMS-normalises its queries and keys. */
     public enum QkNorm {
         /** Not at all. */
         NONE,
@@ -136,7 +147,11 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         PER_HEAD,
         /** The whole projection, all heads at once, weights of size {@code H * head_dim} and {@code Hkv * head_dim}
          * (OLMo 2 and 3). */
-        ACROSS_HEADS
+        ACROSS_HEADS,
+        /**
+         * Each head on its own AFTER the rotary embedding, {@code query_layernorm} and {@code key_layernorm} (Hunyuan).
+         */
+        PER_HEAD_AFTER_ROTARY
     }
 
     /**
@@ -163,7 +178,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     /** The {@code model_type} values this decoder implements. */
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared", "granitemoehybrid", "olmo2", "olmo3",
-            "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
+            "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "starcoder2", "arcee",
+            "hunyuan_v1_dense", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             "qwen3_5_text", "qwen3_5_moe_text");
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
@@ -202,7 +218,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         long q = (long) numAttentionHeads * headDim;
         long kv = (long) numKeyValueHeads * headDim;
         long attention = (attentionOutputGate ? 3 : 2) * h * q + 2 * h * kv;
-        long mlp = 3 * h * intermediateSize;
+        long mlp = (denseMlp.gated() ? 3 : 2) * h * intermediateSize;
         long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
         for (int i = 0; i < numHiddenLayers; i++) {
             long mixer = isLinearAttention(i) ? linearAttention.parameterCount(h)
@@ -229,16 +245,6 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             case POST -> new LayerNormNames(null, "post_attention_layernorm", null, "post_feedforward_layernorm");
             case PARALLEL -> new LayerNormNames("input_layernorm", null, null, null);
         };
-    }
-
-    /**
-     * Whether {@code o_proj} has a bias: with the others' for LLaMA's and ERNIE 4.5's one switch; never in Qwen2 and
-     * GLM, whose switch covers q, k and v alone.
-     *
-     * @return whether the attention's output projection has a bias
-     */
-    public boolean outputBias() {
-        return attentionBias && !modelType.startsWith("qwen2") && !modelType.startsWith("glm");
     }
 
     /**
@@ -328,6 +334,14 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         boolean olmo = type.equals("olmo2") || type.equals("olmo3");
         boolean glm = type.equals("glm") || type.equals("glm4");
         boolean cohere = type.equals("cohere") || type.equals("cohere2");
+        boolean starcoder2 = type.equals("starcoder2");
+        // ERNIE 4.5's and StarCoder2's use_bias: every projection's bias, or none
+        boolean oneBiasSwitch = type.equals("ernie4_5") || starcoder2;
+        boolean attentionBias = switch (type) {
+            case "qwen2_moe" -> JsonFields.bool(c, "qkv_bias", true, at);
+            case "ernie4_5", "starcoder2" -> JsonFields.bool(c, "use_bias", starcoder2, at);
+            default -> JsonFields.bool(c, "attention_bias", type.equals("qwen2") || glm || type.equals("seed_oss"), at);
+        };
         boolean qwen35 = LinearAttentionConfig.appliesTo(type);
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
@@ -347,9 +361,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
         SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers, ropeLayers);
-        if (type.equals("cohere2")) {
-            ropeLayers = sliding.layers().clone(); // Command R7B's full-attention layers have no position encoding
-        }
+        ropeLayers = RopeLayers.afterSliding(c, type, ropeLayers, sliding.layers());
         double queryScalar = JsonFields.number(c, "query_pre_attn_scalar", laterGemma ? 256 : headDim, v -> v > 0,
                 "> 0", at);
         float attentionScale = granite
@@ -369,23 +381,25 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 headDim,
                 activation(c, type),
                 maxPos,
-                (float) JsonFields.number(c, cohere ? "layer_norm_eps" : "rms_norm_eps",
-                        type.equals("phi3") || type.equals("mixtral") || cohere ? 1e-5 : 1e-6, ConfigLimits.NORM_EPS,
-                        ConfigLimits.NORM_EPS_RANGE, at),
+                (float) JsonFields.number(c, cohere ? "layer_norm_eps" : starcoder2 ? "norm_epsilon" : "rms_norm_eps",
+                        Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee").contains(type) ? 1e-5
+                        : 1e-6,
+                        ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
                 localRope(c, type, maxPos, rope),
                 (int) (headDim * partialRotary), // transformers truncates, as int() does
                 glm || cohere || type.equals("ernie4_5") ? RotaryLayout.INTERLEAVED : RotaryLayout.HALVES,
+                attentionBias,
                 switch (type) {
-                    case "qwen2_moe" -> JsonFields.bool(c, "qkv_bias", true, at);
-                    case "ernie4_5" -> JsonFields.bool(c, "use_bias", false, at);
-                    default -> JsonFields.bool(c, "attention_bias", type.equals("qwen2") || glm, at);
+                    case "seed_oss" -> JsonFields.bool(c, "attention_out_bias", false, at);
+                    // NOTE: Qwen2's and GLM's attention_bias covers q, k and v alone; LLaMA's all four
+                    default -> attentionBias && !type.startsWith("qwen2") && !glm;
                 },
-                type.equals("ernie4_5") ? JsonFields.bool(c, "use_bias", false, at)
-                        : JsonFields.bool(c, "mlp_bias", false, at),
+                oneBiasSwitch ? attentionBias : JsonFields.bool(c, "mlp_bias", false, at),
                 switch (type) {
-                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT -> QkNorm.PER_HEAD;
+                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, "exaone4" -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
+                    case "hunyuan_v1_dense" -> QkNorm.PER_HEAD_AFTER_ROTARY;
                     default -> QkNorm.NONE;
                 },
                 JsonFields.bool(c, "tie_word_embeddings", gemma, at),
@@ -398,15 +412,21 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 sliding.layers(),
                 ropeLayers,
                 gemma || qwen35, // Qwen3.5's RMSNorms scale by 1 + weight in float32 as Gemma's
-                cohere,
+                cohere ? NormKind.LAYER_WITHOUT_BIAS : starcoder2 ? NormKind.LAYER : NormKind.RMS,
                 gemma ? (type.equals("gemma3_text") ? EmbeddingScale.TOKENS : EmbeddingScale.INPUT)
                         : granite ? EmbeddingScale.INPUT : EmbeddingScale.NONE,
                 gemma ? new Multipliers((float) Math.sqrt(hidden), 1f, 1f)
                         : granite ? graniteMultipliers(c) : cohere ? cohereMultipliers(c) : Multipliers.NONE,
-                laterGemma || type.equals("glm4") ? NormPlacement.SANDWICH : olmo ? NormPlacement.POST
+                laterGemma || type.equals("glm4") ? NormPlacement.SANDWICH
+                        : olmo || type.equals("exaone4") ? NormPlacement.POST
                         : cohere ? NormPlacement.PARALLEL : NormPlacement.PRE,
                 type.equals("phi3"),
-                type.equals("phi3") || glm ? DenseMlp.GATE_UP : sharedMlp ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD,
+                switch (type) {
+                    case "phi3", "glm", "glm4" -> DenseMlp.GATE_UP;
+                    case "starcoder2" -> DenseMlp.STARCODER2;
+                    case "arcee" -> DenseMlp.UP_DOWN;
+                    default -> sharedMlp ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD;
+                },
                 type.equals("gpt_oss"),
                 MoeConfig.MODEL_TYPES.contains(type) && (!graniteHybrid || GraniteHybridLayers.hasExperts(c))
                         ? MoeConfig.fromJson(c, type, layers) : null,
@@ -500,7 +520,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             default -> Double.NaN;
         };
         return Double.isNaN(theta) ? rope
-                : new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, true, Double.NaN, new double[0], new double[0]);
+                : new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, true, Double.NaN, new double[0], new double[0],
+                        Double.NaN);
     }
 
     private static float softCap(JsonNode c, String field, double fallback) {

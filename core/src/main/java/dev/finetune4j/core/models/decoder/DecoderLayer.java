@@ -72,16 +72,19 @@ public final class DecoderLayer extends Module {
     }
 
     /**
-     * A norm over the hidden size as the family computes it: an RMSNorm (Gemma's scaling by {@code 1 + weight}), or
-     * Cohere's LayerNorm without a bias.
+     * A norm over the hidden size as the family computes it ({@link DecoderConfig#normKind}): an RMSNorm (Gemma's
+     * scaling by {@code 1 + weight}), or a LayerNorm with or without a bias.
      *
      * @param scope owns the weight
      * @param c the configuration
      * @return the norm, the identity scale until loaded
      */
     static Module norm(TensorScope scope, DecoderConfig c) {
-        return c.layerNorms() ? new LayerNorm(scope, c.hiddenSize(), c.normEps(), false)
-                : new RmsNorm(scope, c.hiddenSize(), c.normEps(), c.gemmaNorms());
+        return switch (c.normKind()) {
+            case RMS -> new RmsNorm(scope, c.hiddenSize(), c.normEps(), c.gemmaNorms());
+            case LAYER -> new LayerNorm(scope, c.hiddenSize(), c.normEps(), true);
+            case LAYER_WITHOUT_BIAS -> new LayerNorm(scope, c.hiddenSize(), c.normEps(), false);
+        };
     }
 
     /**

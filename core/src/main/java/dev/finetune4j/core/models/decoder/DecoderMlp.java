@@ -11,7 +11,7 @@ import dev.finetune4j.core.tensor.TensorScope;
 /**
  * Gated MLP: down_proj(act(gate_proj(x)) * up_proj(x)); SwiGLU when act is SiLU, GeGLU for Gemma. Phi-3 and Granite 4
  * fuse gate and up into one projection whose output holds the gate first ({@link DenseMlp}); Mixtral's experts name
- * the three projections w1 (gate), w3 (up) and w2 (down).
+ * the three projections w1 (gate), w3 (up) and w2 (down). StarCoder2's and Arcee's have no gate: down(act(up(x))).
  */
 public final class DecoderMlp extends Module implements Layer {
     private final Activations.Kind act;
@@ -49,6 +49,8 @@ public final class DecoderMlp extends Module implements Layer {
         this.names = names;
         if (fused) {
             registerChild(names.gate(), new Linear(scope, c.hiddenSize(), 2 * width, c.mlpBias()));
+        } else if (names.gate() == null) {
+            registerChild(names.up(), new Linear(scope, c.hiddenSize(), width, c.mlpBias()));
         } else {
             registerChild(names.gate(), new Linear(scope, c.hiddenSize(), width, c.mlpBias()));
             registerChild(names.up(), new Linear(scope, c.hiddenSize(), width, c.mlpBias()));
@@ -59,6 +61,9 @@ public final class DecoderMlp extends Module implements Layer {
     /** x: (..., C) -> (..., C). */
     @Override
     public Tensor forward(Tensor x) {
+        if (names.gate() == null) {
+            return layer(names.down()).forward(Activations.apply(act, layer(names.up()).forward(x)));
+        }
         Tensor gateUp = fused ? layer(names.gate()).forward(x) : null;
         Tensor gate = fused ? gateUp.slice(-1, 0, intermediate) : layer(names.gate()).forward(x);
         Tensor up = fused ? gateUp.slice(-1, intermediate, 2 * intermediate) : layer(names.up()).forward(x);

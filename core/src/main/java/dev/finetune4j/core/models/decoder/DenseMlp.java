@@ -1,11 +1,12 @@
 package dev.finetune4j.core.models.decoder;
 
 /**
- * Where a dense layer's gated MLP sits in the checkpoint's module tree and what its projections are called.
+ * Where a dense layer's MLP sits in the checkpoint's module tree and what its projections are called.
  *
  * @param module the MLP's name in its layer ({@code mlp}; Granite 4's {@code shared_mlp})
  * @param names its projections' names; when {@code fusedGateUp}, {@code gate} and {@code up} both name the one
- *              projection whose output holds the gate first, then the up half
+ *              projection whose output holds the gate first, then the up half; a null gate for an MLP without one
+ *              ({@link #gated})
  * @param fusedGateUp whether gate and up share one projection (Phi-3's and GLM's {@code gate_up_proj}, Granite 4's
  *                    {@code input_linear})
  */
@@ -17,6 +18,20 @@ public record DenseMlp(String module, MlpNames names, boolean fusedGateUp) {
     /** Granite 4 ({@code granitemoehybrid}): {@code shared_mlp.input_linear} and {@code shared_mlp.output_linear}. */
     public static final DenseMlp GRANITE_SHARED = new DenseMlp("shared_mlp",
             new MlpNames("input_linear", "input_linear", "output_linear"), true);
+
+    /** StarCoder2: {@code mlp.c_fc}, the activation, {@code mlp.c_proj}, no gate. */
+    public static final DenseMlp STARCODER2 = new DenseMlp("mlp", new MlpNames(null, "c_fc", "c_proj"), false);
+    /** Arcee: {@code mlp.up_proj}, the activation, {@code mlp.down_proj}, no gate. */
+    public static final DenseMlp UP_DOWN = new DenseMlp("mlp", new MlpNames(null, "up_proj", "down_proj"), false);
+
+    /**
+     * Whether the MLP multiplies by a gate: {@code down(act(gate(x)) * up(x))}, else {@code down(act(up(x)))}.
+     *
+     * @return false for StarCoder2's and Arcee's MLPs
+     */
+    public boolean gated() {
+        return names.gate() != null;
+    }
 
     /**
      * The name of the projection that computes the gate half (the fused projection's when {@link #fusedGateUp}).

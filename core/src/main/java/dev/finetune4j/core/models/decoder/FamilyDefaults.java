@@ -29,6 +29,9 @@ final class FamilyDefaults {
             case "glm", "glm4" -> glm(config.deepCopy());
             case "ernie4_5" -> ernie45(config.deepCopy());
             case "cohere", "cohere2" -> cohere(config.deepCopy(), type);
+            case "seed_oss" -> seedOss(config.deepCopy());
+            case "starcoder2" -> starCoder2(config.deepCopy());
+            case "arcee" -> arcee(config.deepCopy());
             default -> config;
         };
     }
@@ -118,6 +121,27 @@ final class FamilyDefaults {
         return c;
     }
 
+    /** Seed-OSS: heads of 128. */
+    private static JsonNode seedOss(ObjectNode c) {
+        putIfAbsent(c, "head_dim", 128);
+        return c;
+    }
+
+    /** StarCoder2: GELU's tanh approximation, 2 key/value heads, 4,096 positions, tied embeddings. */
+    private static JsonNode starCoder2(ObjectNode c) {
+        putIfAbsent(c, "hidden_act", "gelu_pytorch_tanh");
+        putIfAbsent(c, "num_key_value_heads", 2);
+        putIfAbsent(c, "max_position_embeddings", 4096);
+        putIfAbsent(c, "tie_word_embeddings", true);
+        return c;
+    }
+
+    /** Arcee: the squared ReLU. */
+    private static JsonNode arcee(ObjectNode c) {
+        putIfAbsent(c, "hidden_act", "relu2");
+        return c;
+    }
+
     private static void putThetaIfAbsent(ObjectNode c, double theta) {
         if (!c.has("rope_theta") && !c.path("rope_parameters").has("rope_theta")) {
             c.put("rope_theta", theta);
@@ -138,6 +162,12 @@ final class FamilyDefaults {
     }
 
     private static void putIfAbsent(ObjectNode c, String field, double value) {
+        if (!c.has(field)) {
+            c.put(field, value);
+        }
+    }
+
+    private static void putIfAbsent(ObjectNode c, String field, String value) {
         if (!c.has(field)) {
             c.put(field, value);
         }

@@ -1,9 +1,9 @@
 package dev.finetune4j.core.models.decoder;
 
 /**
- * The checkpoint's names of a gated MLP's three projections.
+ * The checkpoint's names of an MLP's projections.
  *
- * @param gate the gate projection's name
+ * @param gate the gate projection's name, null for an MLP without a gate
  * @param up the up projection's name
  * @param down the down projection's name
  */

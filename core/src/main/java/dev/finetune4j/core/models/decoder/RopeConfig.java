@@ -10,7 +10,7 @@ import dev.finetune4j.core.models.ConfigLimits;
  * ({@code full_attention}, {@code sliding_attention}).
  *
  * @param ropeTheta                     base of the frequencies
- * @param ropeType                      default, linear, llama3, yarn or longrope
+ * @param ropeType                      default, linear, llama3, yarn, longrope, or dynamic with an {@code alpha}
  * @param factor                        context extension factor (linear, llama3, yarn; longrope: the ratio of
  *                                      {@code max_position_embeddings} to the original, for its attention factor)
  * @param lowFreqFactor                 llama3
@@ -24,11 +24,13 @@ import dev.finetune4j.core.models.ConfigLimits;
  * @param shortFactor                   longrope's divisors of the frequencies up to the original length, one
  *                                      per rotated pair; empty otherwise
  * @param longFactor                    longrope's divisors beyond it; empty otherwise
+ * @param alpha                         Hunyuan's NTK factor of "dynamic": the base becomes
+ *                                      {@code theta * alpha^(d / (d - 2))} for heads of d; NaN for other types
  */
 public record RopeConfig(double ropeTheta, String ropeType, double factor, double lowFreqFactor, double highFreqFactor,
                          int originalMaxPositionEmbeddings, double betaFast, double betaSlow, boolean truncate,
                          double attentionFactor,
-                         double[] shortFactor, double[] longFactor) {
+                         double[] shortFactor, double[] longFactor, double alpha) {
 
     /**
      * Reads the rotary settings of a config.json (both layouts), refusing values that would make every logit NaN
@@ -95,7 +97,9 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
                 JsonFields.bool(scaling, "truncate", true, at),
                 JsonFields.number(scaling, "attention_factor", Double.NaN, v -> v > 0, "> 0", at),
                 factors(scaling, "short_factor", type, at),
-                factors(scaling, "long_factor", type, at));
+                factors(scaling, "long_factor", type, at),
+                type.equals("dynamic") ? JsonFields.number(scaling, "alpha", Double.NaN, v -> v > 0, "> 0", at)
+                        : Double.NaN);
         rope.validate(at);
         return rope;
     }
@@ -126,6 +130,13 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
         switch (ropeType) {
             case "default", "linear", "llama3", "yarn" -> {
             }
+            case "dynamic" -> {
+                if (Double.isNaN(alpha)) {
+                    throw new IllegalArgumentException(at + ": rope_type dynamic without 'alpha' (NTK scaling that "
+                            + "follows the sequence length) is not supported; Hunyuan's dynamic type with an 'alpha' "
+                            + "(a fixed base) is");
+                }
+            }
             case "longrope" -> {
                 if (shortFactor.length != longFactor.length) {
                     throw new IllegalArgumentException(at + ": longrope's 'short_factor' has " + shortFactor.length
@@ -133,7 +144,7 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
                 }
             }
             default -> throw new IllegalArgumentException("unsupported rope_type '" + ropeType
-                    + "'; supported: default, linear, llama3, yarn, longrope");
+                    + "'; supported: default, linear, llama3, yarn, longrope, dynamic with alpha (Hunyuan)");
         }
     }
 }

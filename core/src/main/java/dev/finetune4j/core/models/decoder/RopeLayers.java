@@ -10,10 +10,31 @@ import java.util.Arrays;
  * Which layers of a decoder rotate their queries and keys. Every layer does, except in SmolLM3, whose
  * {@code no_rope_layers} holds one flag per layer (1: rotary, 0: no position encoding at all, a "NoPE" layer) and
  * which, when that list is absent, leaves out every {@code no_rope_layer_interval}-th layer (the 4th, 8th, ...), and
- * in Granite 4, where no layer does unless {@code position_embedding_type} is "rope".
+ * in Granite 4, where no layer does unless {@code position_embedding_type} is "rope", and in Cohere 2 and EXAONE 4,
+ * whose full-attention layers do not ({@link #afterSliding}).
  */
 final class RopeLayers {
     private RopeLayers() {
+    }
+
+    /**
+     * The rotated layers once the sliding ones are known: Cohere 2 rotates in its sliding layers only; EXAONE 4 too
+     * when its config sets a window ({@code sliding_window} not null: its full-attention layers then have no position
+     * encoding), and in every layer when it does not.
+     *
+     * @param c the parsed config.json
+     * @param type its {@code model_type}
+     * @param rotated per layer, whether {@link #fromJson} rotates it
+     * @param sliding per layer, whether it slides
+     * @return per layer, whether it is rotated
+     */
+    static boolean[] afterSliding(JsonNode c, String type, boolean[] rotated, boolean[] sliding) {
+        boolean windowSet = !c.has("sliding_window") || !c.get("sliding_window").isNull(); // Exaone4Config: 4096
+        return switch (type) {
+            case "cohere2" -> sliding.clone();
+            case "exaone4" -> windowSet ? sliding.clone() : rotated;
+            default -> rotated;
+        };
     }
 
     /**

@@ -219,7 +219,8 @@ public final class RotaryFrequencies {
     }
 
     /**
-     * The frequencies of a rotary configuration (default, linear, Llama 3, YaRN or longrope scaling).
+     * The frequencies of a rotary configuration (default, linear, Llama 3, YaRN, longrope or Hunyuan's dynamic
+     * scaling with an alpha).
      *
      * @param rope the rotary settings
      * @param headDim the rotated dimensions of a head: its size D, or less with a partial rotary factor; even
@@ -240,6 +241,10 @@ public final class RotaryFrequencies {
             }
             case "llama3" -> new RotaryFrequencies(llama3(base, rope), 1f);
             case "yarn" -> yarn(rope, headDim);
+            // Hunyuan's fixed NTK base (its forward switches to length-dependent scaling only past
+            // max_position_embeddings, which LanguageModel refuses)
+            case "dynamic" -> new RotaryFrequencies(defaultFrequencies(
+                    rope.ropeTheta() * Math.pow(rope.alpha(), headDim / (headDim - 2.0)), headDim), 1f);
             default -> throw new IllegalArgumentException("unsupported rope_type " + rope.ropeType());
         };
     }

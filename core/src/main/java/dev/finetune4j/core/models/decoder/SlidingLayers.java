@@ -17,10 +17,10 @@ record SlidingLayers(int window, boolean[] layers) {
     private static final String FULL = "full_attention";
 
     /**
-     * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral, Mixtral and
-     * Phi-3 when a window is set; the Qwen families with {@code use_sliding_window} from layer {@code max_window_layers} on;
-     * every other layer of Gemma 2 and gpt-oss (the first slides); Gemma 3 and Cohere 2 all but every
-     * {@code sliding_window_pattern}-th (6 and 4 by default); OLMo 3 all but every 4th; SmolLM3 with {@code use_sliding_window} its layers
+     * Reads {@code sliding_window} and {@code layer_types}, or the family's rule: every layer of Mistral, Mixtral,
+     * Phi-3 and StarCoder2 when a window is set; the Qwen families with {@code use_sliding_window} from layer {@code max_window_layers} on;
+     * every other layer of Gemma 2 and gpt-oss (the first slides); Gemma 3, Cohere 2 and EXAONE 4 all but every
+     * {@code sliding_window_pattern}-th (6, 4 and 4 by default); OLMo 3 all but every 4th; SmolLM3 with {@code use_sliding_window} its layers
      * without rotary.
      *
      * @param ropeLayers per layer, whether it is rotated (SmolLM3 slides where it is not)
@@ -28,7 +28,7 @@ record SlidingLayers(int window, boolean[] layers) {
     static SlidingLayers fromJson(JsonNode c, String type, int layerCount, boolean[] ropeLayers) {
         String at = "config.json";
         int fallback = switch (type) {
-            case "gemma2", "gemma3_text", "cohere2" -> 4096;
+            case "gemma2", "gemma3_text", "cohere2", "exaone4" -> 4096;
             default -> 0;
         };
         int window = JsonFields.integer(c, "sliding_window", fallback, 0, ConfigLimits.POSITIONS, at);
@@ -60,16 +60,16 @@ record SlidingLayers(int window, boolean[] layers) {
                     + "supported: list each layer's attention in 'layer_types' (\"" + SLIDING + "\" or \"" + FULL + "\")");
         } else if (window > 0) {
             int firstQwenSliding = qwen ? JsonFields.integer(c, "max_window_layers", layerCount, 0, ConfigLimits.LAYERS, at) : 0;
-            int pattern = JsonFields.integer(c, "sliding_window_pattern", type.equals("cohere2") ? 4 : 6, 1,
-                    ConfigLimits.LAYERS, at);
+            int pattern = JsonFields.integer(c, "sliding_window_pattern",
+                    type.equals("cohere2") || type.equals("exaone4") ? 4 : 6, 1, ConfigLimits.LAYERS, at);
             for (int i = 0; i < layerCount; i++) {
                 layers[i] = switch (type) {
                     case "gemma2", "gpt_oss" -> i % 2 == 0;
-                    case "gemma3_text", "cohere2" -> (i + 1) % pattern != 0;
+                    case "gemma3_text", "cohere2", "exaone4" -> (i + 1) % pattern != 0;
                     case "olmo3" -> (i + 1) % 4 != 0;
                     case "smollm3" -> !ropeLayers[i];
                     case "qwen2", "qwen3" -> i >= firstQwenSliding;
-                    case "mistral", "mixtral", "phi3" -> true;
+                    case "mistral", "mixtral", "phi3", "starcoder2" -> true;
                     default -> false;
                 };
             }

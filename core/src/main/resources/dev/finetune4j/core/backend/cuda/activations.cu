@@ -1,6 +1,7 @@
 // ActivationKernels: pointwise activations and SwiGLU, forward and backward, computed in double as the CPU.
 // All tensors contiguous F32 of n elements. kind: Activations.Kind ordinals
-// (0 silu, 1 gelu exact, 2 gelu tanh, 3 relu, 4 tanh, 5 sigmoid, 6 softplus with PyTorch's threshold 20).
+// (0 silu, 1 gelu exact, 2 gelu tanh, 3 relu, 4 tanh, 5 sigmoid, 6 softplus with PyTorch's threshold 20, 7 relu
+// squared).
 #include "common.cuh"
 
 #define SQRT_2_OVER_PI 0.7978845608028654
@@ -14,6 +15,7 @@ __device__ double act_value(int kind, double x) {
         case 3: return x > 0 ? x : 0.0;
         case 4: return tanh(x);
         case 5: return 1 / (1 + exp(-x));
+        case 7: return x > 0 ? x * x : 0.0;
         default: return x > 20 ? x : log1p(exp(x));
     }
 }
@@ -29,6 +31,7 @@ __device__ double act_derivative(int kind, double x) {
         case 3: return x > 0 ? 1.0 : 0.0;
         case 4: { double t = tanh(x); return 1 - t * t; }
         case 5: { double s = 1 / (1 + exp(-x)); return s * (1 - s); }
+        case 7: return x > 0 ? 2 * x : 0.0;
         default: return x > 20 ? 1.0 : 1 / (1 + exp(-x));
     }
 }

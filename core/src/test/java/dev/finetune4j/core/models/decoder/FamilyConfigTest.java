@@ -328,7 +328,8 @@ class FamilyConfigTest {
     @Test
     void cohereRunsParallelSubBlocksUnderLayerNormsAndScalesItsLogits() {
         DecoderConfig c = DecoderConfig.fromJson(base("cohere", 2).put("logit_scale", 0.125).put("layer_norm_eps", 1e-4));
-        assertTrue(c.layerNorms() && c.tieWordEmbeddings());
+        assertEquals(DecoderConfig.NormKind.LAYER_WITHOUT_BIAS, c.normKind());
+        assertTrue(c.tieWordEmbeddings());
         assertEquals(DecoderConfig.NormPlacement.PARALLEL, c.norms());
         assertEquals(new DecoderConfig.LayerNormNames("input_layernorm", null, null, null), c.normNames());
         assertEquals(1e-4f, c.normEps());
