@@ -369,6 +369,14 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     private static final String COHERE2 = COHERE.replace("\"cohere\"", "\"cohere2\"").replace(
             "\"num_hidden_layers\": 2", "\"num_hidden_layers\": 4, \"sliding_window\": 4, \"layer_types\": "
                     + "[\"sliding_attention\", \"full_attention\", \"sliding_attention\", \"sliding_attention\"]");
+    /** GLM-4 wide enough for K-quants: 4 layers of 256, heads of 64, its fused ffn_up 2 x 512 rows. */
+    private static final String GLM4_WIDE = GLM4.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 4").replace("\"head_dim\": 16", "\"head_dim\": 64");
+    /** Cohere wide enough for K-quants: 4 layers of 256 (heads of 64), an MLP of 512. */
+    private static final String COHERE_WIDE = COHERE.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 4");
     /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
     static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
 
@@ -385,7 +393,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * Q8_0, with a LoRA adapter on every projection of both kinds of layer, and wide in Q4_K_M; Granite 4.0 H in F32,
      * Q8_0, with a LoRA adapter on every projection (the Mamba-2 in_proj and out_proj too), wide in Q4_K_M and in
      * Q5_K_M under an importance matrix (the Mamba-2 projections' inputs weighted too); GLM, GLM-4, ERNIE 4.5, Cohere
-     * and Cohere 2 in F32, Q8_0 and with a LoRA adapter on every projection (GLM's fused gate_up_proj among them).
+     * and Cohere 2 in F32, Q8_0 and with a LoRA adapter on every projection (GLM's fused gate_up_proj among them), GLM-4
+     * and Cohere wide in Q4_K_M.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -486,7 +495,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("cohere-bytebpe-lora-f32", COHERE, "bytebpe", GgufType.F32, true),
             new ReferenceCase("cohere2-bytebpe-f32", COHERE2, "bytebpe", GgufType.F32, false),
             new ReferenceCase("cohere2-bytebpe-q8_0", COHERE2, "bytebpe", GgufType.Q8_0, false),
-            new ReferenceCase("cohere2-bytebpe-lora-f32", COHERE2, "bytebpe", GgufType.F32, true));
+            new ReferenceCase("cohere2-bytebpe-lora-f32", COHERE2, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("glm4-wide-bytebpe-q4_k_m", GLM4_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("cohere-wide-bytebpe-q4_k_m", COHERE_WIDE, "bytebpe", GgufType.Q4_K_M, false));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
