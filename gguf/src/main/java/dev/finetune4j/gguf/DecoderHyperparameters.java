@@ -1,6 +1,7 @@
 package dev.finetune4j.gguf;
 
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.backend.RotaryLayout;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderConfig.Multipliers;
 import dev.finetune4j.core.models.decoder.LinearAttentionConfig;
@@ -39,6 +40,18 @@ import java.util.stream.IntStream;
  * Qwen3.5 ({@code qwen35}, and with its mixture {@code qwen35moe}) fixes its DeltaNet's key and value heads to one
  * size and its attention's q/k norms per head;
  * its partial rotary embedding is interleaved M-RoPE, whose sections are written for text ({@link #textRopeSections}).
+ * GLM ({@code glm} as {@code chatglm}) and GLM-4 ({@code glm4}) rotate the first half of each head in adjacent pairs
+ * ({@code rope.dimension_count}), add q/k/v biases and none to attn_output; chatglm's heads fill the hidden size.
+ * ERNIE 4.5 ({@code ernie4_5}) rotates whole heads and adds no bias to o_proj or the MLP (its {@code use_bias} is
+ * refused). Cohere ({@code cohere} as {@code command-r}) and Cohere 2 ({@code cohere2}) fix bias-free LayerNorms
+ * ({@code attention.layer_norm_epsilon}), parallel sub-blocks, a head tied to the embeddings, heads filling the hidden
+ * size and no attention biases, and multiply the logits by {@code logit_scale}; cohere2 rotates in its sliding layers
+ * only ({@code attention.sliding_window_pattern}). The converter writes a few keys these exports write otherwise, so
+ * that llama.cpp computes this model: chatglm's rotary base and RMSNorm epsilon from transformers' config (the
+ * converter reads GLM's original {@code rope_ratio} and {@code layernorm_epsilon}, absent from a transformers
+ * checkpoint, and falls back to 10,000 and 1e-5), the context length from {@code max_position_embeddings} (chatglm's
+ * converter falls back to the hidden size, command-r's prefers {@code model_max_length}), and cohere2's sliding
+ * layers listed rather than left to llama.cpp's default of every 4th full.
  */
 final class DecoderHyperparameters {
     private static final Logger LOG = LoggerFactory.getLogger(DecoderHyperparameters.class);
@@ -51,15 +64,29 @@ final class DecoderHyperparameters {
             Map.entry("olmo2", "olmo2"),
             Map.entry("olmo3", "olmo2"), Map.entry("olmoe", "olmoe"), Map.entry("smollm3", "smollm3"),
             Map.entry("gpt_oss", "gpt-oss"), Map.entry("qwen3_5_text", "qwen35"),
-            Map.entry("qwen3_5_moe_text", "qwen35moe"));
+            Map.entry("qwen3_5_moe_text", "qwen35moe"), Map.entry("glm", "chatglm"), Map.entry("glm4", "glm4"),
+            Map.entry("ernie4_5", "ernie4_5"), Map.entry("cohere", "command-r"), Map.entry("cohere2", "cohere2"));
     /** The architecture of a {@code granitemoehybrid} with Mamba-2 layers (Granite 4.0 H); without any, granite. */
     private static final String GRANITE_HYBRID = "granitehybrid";
     /**
      * The architectures whose rotary embedding turns adjacent pairs ({@code LLAMA_ROPE_TYPE_NORM} in llama.cpp's
-     * {@code llama_model_rope_type}), for which the converter reorders the rows of q_proj and k_proj; the others
-     * turn halves, as Hugging Face does.
+     * {@code llama_model_rope_type}; glm4's without M-RoPE sections, as written here); the others turn halves.
      */
-    private static final Set<String> ADJACENT_PAIRS = Set.of("llama", "granite", GRANITE_HYBRID, "smollm3");
+    private static final Set<String> ADJACENT_PAIRS = Set.of("llama", "granite", GRANITE_HYBRID, "smollm3", "chatglm",
+            "glm4", "ernie4_5", "command-r", "cohere2");
+    /** Cohere's architectures: bias-free LayerNorms, one norm before parallel sub-blocks, logits times logit_scale. */
+    private static final Set<String> COHERE = Set.of("command-r", "cohere2");
+    /** The architectures whose graph holds a partial rotary embedding ({@code rope.dimension_count} below the head). */
+    private static final Set<String> PARTIAL_ROTARY = Set.of("phi3", "qwen35", "qwen35moe", "chatglm", "glm4");
+    /** The architectures whose graph adds q, k and v biases but none to attn_output (their checkpoints have none). */
+    private static final Set<String> QKV_BIASES = Set.of("qwen2", "qwen2moe", "chatglm", "glm4");
+    /**
+     * The architectures whose graph declares attn_q and attn_output as square matrices of the hidden size
+     * (src/models/chatglm.cpp, command-r.cpp, cohere2.cpp), so heads must fill it.
+     */
+    private static final Set<String> HEADS_FILL_HIDDEN = Set.of("chatglm", "command-r", "cohere2");
+    /** llama.cpp's command-r requires per-head q/k norms (Command R+'s) from this many layers on. */
+    private static final int COMMAND_R_QK_NORM_LAYERS = 64;
     /** The architectures whose graph requires {@code output.weight}: a tied head cannot be loaded. */
     private static final Set<String> OWN_OUTPUT_HEAD = Set.of("qwen2moe", "olmo2", "olmoe", "gpt-oss");
     /**
@@ -126,7 +153,12 @@ final class DecoderHyperparameters {
      * others read {@code ffn_gate} and {@code ffn_up} apart.
      */
     boolean readsFusedGateUp() {
-        return architecture.equals("phi3");
+        return architecture.equals("phi3") || architecture.equals("chatglm") || architecture.equals("glm4");
+    }
+
+    /** Cohere's architectures, {@code command-r} and {@code cohere2}. */
+    private boolean isCohere() {
+        return COHERE.contains(architecture);
     }
 
     /** Granite's architectures: {@code granite} and Granite 4.0 H's {@code granitehybrid}, which share its scales. */
@@ -161,14 +193,17 @@ final class DecoderHyperparameters {
         }
     }
 
-    /** Whether llama.cpp rotates adjacent pairs, so that q_proj and k_proj's rows are reordered within each head. */
-    boolean rotatesAdjacentPairs() {
-        return ADJACENT_PAIRS.contains(architecture);
+    /**
+     * Whether q_proj and k_proj's rows are reordered within each head: llama.cpp rotates adjacent pairs where the model
+     * rotates halves (GLM, ERNIE 4.5 and Cohere rotate adjacent pairs already, and keep their rows).
+     */
+    boolean reordersQueryKeyRows() {
+        return ADJACENT_PAIRS.contains(architecture) && config.rotaryLayout() == RotaryLayout.HALVES;
     }
 
     private void refuseWhatGgufCannotSay() {
         boolean phi3 = architecture.equals("phi3");
-        if (config.rotaryDim() != config.headDim() && !phi3 && !isQwen35()) {
+        if (config.rotaryDim() != config.headDim() && !PARTIAL_ROTARY.contains(architecture)) {
             cannot("a partial rotary embedding (" + config.rotaryDim() + " of " + config.headDim() + " dimensions)");
         }
         Activations.Kind act = isGemma() ? Activations.Kind.GELU_TANH : Activations.Kind.SILU;
@@ -188,13 +223,22 @@ final class DecoderHyperparameters {
         if (config.localRope() != config.rope() && !config.localRope().ropeType().equals("default")) {
             cannot("scaling of the sliding layers' rotary embedding ('" + config.localRope().ropeType() + "')");
         }
+        if (architecture.equals("ernie4_5") && (config.attentionBias() || config.mlpBias())) {
+            // NOTE: ernie4_5.cpp loads attn_output.bias but never adds it, and declares no MLP bias
+            cannot("biases (use_bias: its graph adds q, k and v biases only, none to o_proj or the MLP)");
+        }
         if (config.mlpBias()) {
             cannot("MLP biases (mlp_bias)");
         }
-        if (config.attentionBias() && !architecture.equals("qwen2") && !architecture.equals("qwen2moe") && !isGptOss()) {
-            cannot("attention biases (attention_bias)");
+        if (config.attentionBias() && !QKV_BIASES.contains(architecture) && !isGptOss()) {
+            cannot("attention biases (attention_bias" + (isCohere() ? "; it declares no attn_output.bias" : "") + ")");
         }
-        if (!config.tieWordEmbeddings() && (architecture.equals("gemma") || architecture.equals("gemma2"))) {
+        if (HEADS_FILL_HIDDEN.contains(architecture)
+                && (long) config.numAttentionHeads() * config.headDim() != config.hiddenSize()) {
+            cannot("heads of " + config.headDim() + " (it declares attn_q and attn_output of hidden_size x hidden_size, "
+                    + "so num_attention_heads x head_dim must be " + config.hiddenSize() + ")");
+        }
+        if (!config.tieWordEmbeddings() && (architecture.equals("gemma") || architecture.equals("gemma2") || isCohere())) {
             cannot("an output head apart from the token embeddings (tie_word_embeddings false)");
         }
         if (config.tieWordEmbeddings() && OWN_OUTPUT_HEAD.contains(architecture)) {
@@ -222,11 +266,20 @@ final class DecoderHyperparameters {
         if (isQwen35()) {
             refuseWhatQwen35CannotSay();
         }
+        if (architecture.equals("command-r") && config.numHiddenLayers() >= COMMAND_R_QK_NORM_LAYERS) {
+            cannot(config.numHiddenLayers() + " layers without q/k norms (from " + COMMAND_R_QK_NORM_LAYERS
+                    + " layers on, its graph requires Command R+'s attn_q_norm and attn_k_norm)");
+        }
         if (config.mamba() != null) {
             refuseWhatGraniteHybridCannotSay(config.mamba());
         }
         boolean sliding = anySliding();
-        boolean slidingArch = gemma2 || architecture.equals("gemma3") || architecture.equals("olmo2") || isGptOss();
+        boolean slidingArch = gemma2 || architecture.equals("gemma3") || architecture.equals("olmo2") || isGptOss()
+                || architecture.equals("cohere2");
+        if (architecture.equals("cohere2") && !sliding) {
+            cannot("attention without sliding-window layers (it requires attention.sliding_window, and rotates only "
+                    + "in the sliding layers)");
+        }
         boolean windowIgnored = architecture.equals("llama") || phi3;
         if (sliding && !slidingArch && !windowIgnored) {
             cannot("sliding-window layers (use_sliding_window)");
@@ -241,19 +294,23 @@ final class DecoderHyperparameters {
 
     /**
      * Which layers go without rotary embedding: none, but in llama.cpp's smollm3, whose graph leaves out every 4th
-     * layer's (src/models/smollm3.cpp; no key says otherwise), and in granite, which rotates every layer or, when
-     * {@code rope.scaling.finetuned} is false, none (src/models/granite.cpp, granite-hybrid.cpp).
+     * layer's (src/models/smollm3.cpp; no key says otherwise), in cohere2, which rotates in its sliding layers only
+     * (src/models/cohere2.cpp), and in granite, which rotates every layer or, when {@code rope.scaling.finetuned} is
+     * false, none (src/models/granite.cpp, granite-hybrid.cpp).
      */
     private void refuseLayersWithoutRotary() {
         if (isGranite() && !anyRotary()) {
             return;
         }
         boolean smolLm3 = architecture.equals("smollm3");
+        boolean cohere2 = architecture.equals("cohere2");
         List<Integer> differ = IntStream.range(0, config.numHiddenLayers())
-                .filter(i -> config.ropeLayers()[i] != (!smolLm3 || (i + 1) % SMOLLM3_NO_ROPE_STEP != 0)).boxed().toList();
+                .filter(i -> config.ropeLayers()[i] != (cohere2 ? config.slidingLayers()[i]
+                        : !smolLm3 || (i + 1) % SMOLLM3_NO_ROPE_STEP != 0)).boxed().toList();
         if (!differ.isEmpty()) {
             cannot(smolLm3 ? "layers without rotary embedding other than every " + SMOLLM3_NO_ROPE_STEP + "th (no_rope_layers "
                     + "or no_rope_layer_interval; it leaves out layers 3, 7, 11... only): they differ at layers " + differ
+                    : cohere2 ? "rotary embedding in other layers than the sliding ones (layers " + differ + ")"
                     : "layers without rotary embedding (layers " + differ + ")");
         }
     }
@@ -457,7 +514,7 @@ final class DecoderHyperparameters {
     /** The architecture's keys, {@code <arch>.*}. */
     void put(GgufMetadata meta) {
         String a = architecture + ".";
-        if (architecture.equals("llama")) {
+        if (architecture.equals("llama") || architecture.equals("cohere2")) {
             meta.putUint32(a + "vocab_size", config.vocabSize());
         }
         boolean hybrid = config.mamba() != null;
@@ -478,7 +535,9 @@ final class DecoderHyperparameters {
         }
         meta.putUint32(a + "attention.key_length", config.headDim())
                 .putUint32(a + "attention.value_length", config.headDim())
-                .putFloat32(a + "attention.layer_norm_rms_epsilon", config.normEps())
+                // Cohere's LayerNorms read their epsilon from its own key
+                .putFloat32(a + (isCohere() ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
+                        config.normEps())
                 .putFloat32(a + "rope.freq_base", config.rope().ropeTheta())
                 .putUint32(a + "rope.dimension_count", config.rotaryDim());
         RopeConfig rope = config.rope();
@@ -486,6 +545,9 @@ final class DecoderHyperparameters {
             // llama.cpp picks rope_factors_long when its context exceeds this length, else rope_factors_short
             meta.putUint32(a + "rope.scaling.original_context_length", rope.originalMaxPositionEmbeddings())
                     .putFloat32(a + "rope.scaling.attn_factor", longropeAttentionFactor(rope));
+        }
+        if (isCohere() && rope.ropeType().equals("default")) {
+            meta.putString(a + "rope.scaling.type", "none"); // as the converter writes it for Cohere
         }
         if (rope.ropeType().equals("linear")) {
             meta.putString(a + "rope.scaling.type", "linear").putFloat32(a + "rope.scaling.factor", rope.factor());
@@ -527,6 +589,10 @@ final class DecoderHyperparameters {
                 meta.putBool(a + "rope.scaling.finetuned", anyRotary())
                         .putUint32(a + "expert_shared_feed_forward_length", config.intermediateSize());
             }
+        }
+        if (isCohere()) {
+            // llama.cpp multiplies the logits by logit_scale; finetune4j divides them by its inverse
+            meta.putFloat32(a + "logit_scale", (float) (1.0 / config.multipliers().logitsScaling()));
         }
         if (hybrid) {
             putMamba(meta, a, config.mamba());

@@ -46,6 +46,12 @@ import java.util.stream.IntStream;
  *       {@code 1 + w}, as Gemma's;</li>
  *   <li>{@code qwen3_5_moe_text} ({@code qwen35moe}): Qwen3.5's layers as above, each with the mixture's router,
  *       stacked experts and gated shared expert, named as Qwen2-MoE's.</li>
+ *   <li>{@code glm} ({@code chatglm}), {@code glm4}, {@code ernie4_5}, {@code cohere} ({@code command-r}) and
+ *       {@code cohere2}, whose rotary embeddings turn adjacent pairs as llama.cpp's do for them, so their rows are
+ *       kept: GLM's q/k/v biases and fused {@code gate_up_proj} (one {@code ffn_up} of [gate; up] rows, as Phi-3's),
+ *       GLM-4's norm of the attention's output as {@code post_attention_norm}, its MLP's input norm
+ *       ({@code post_attention_layernorm}) as {@code ffn_norm} and the norm of its output as {@code post_ffw_norm};
+ *       Cohere's one LayerNorm per layer as {@code attn_norm}, its head always the token embeddings.</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}'. Every tensor of the model is taken
  * once, whole or part by part (Granite 4's input_linear, gpt-oss's stacked experts): one left over (an adapter that
@@ -96,7 +102,7 @@ final class DecoderMapping implements ModelMapping {
         Placer put = (hf, gguf, order) -> out.add(new Placement(hf, gguf, order,
                 hf.endsWith("norm.weight") ? normShift : 0f, false));
         put.add("model.embed_tokens.weight", "token_embd.weight", null);
-        boolean permute = hyperparameters.rotatesAdjacentPairs();
+        boolean permute = hyperparameters.reordersQueryKeyRows();
         IntUnaryOperator q = permute ? halvesToPairs(config.numAttentionHeads()) : null;
         IntUnaryOperator k = permute ? halvesToPairs(config.numKeyValueHeads()) : null;
         DecoderConfig.LayerNormNames norms = config.normNames();

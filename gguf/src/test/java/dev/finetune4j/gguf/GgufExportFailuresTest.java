@@ -115,6 +115,35 @@ class GgufExportFailuresTest {
     }
 
     /**
+     * What llama.cpp's chatglm, ernie4_5, command-r and cohere2 fix (src/models/chatglm.cpp, ernie4-5.cpp, command-r.cpp,
+     * cohere2.cpp): ERNIE's q/k/v biases alone and whole-head rotary; Cohere's tied head, no attention biases, q/k norms
+     * from 64 layers on, cohere2's sliding layers; chatglm's and Cohere's heads filling the hidden size.
+     */
+    @Test
+    void glmErnieAndCohereSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase glm = ReferenceCase.byName().get("glm-bytebpe-f32");
+        ReferenceCase ernie = ReferenceCase.byName().get("ernie4_5-bytebpe-f32");
+        ReferenceCase cohere = ReferenceCase.byName().get("cohere-bytebpe-f32");
+        ReferenceCase cohere2 = ReferenceCase.byName().get("cohere2-bytebpe-f32");
+        String biased = refusal(ernie.configJson().put("use_bias", true), ernie, tmp.resolve("a"));
+        assertTrue(biased.contains("use_bias") && biased.contains("none to o_proj or the MLP"), biased);
+        ObjectNode partial = ernie.configJson().put("partial_rotary_factor", 0.5);
+        assertTrue(refusal(partial, ernie, tmp.resolve("b")).contains("partial rotary embedding (8 of 16"));
+        ObjectNode untied = cohere.configJson().put("tie_word_embeddings", false);
+        assertTrue(refusal(untied, cohere, tmp.resolve("c")).contains("tie_word_embeddings false"));
+        String cohereBias = refusal(cohere.configJson().put("attention_bias", true), cohere, tmp.resolve("d"));
+        assertTrue(cohereBias.contains("attention biases") && cohereBias.contains("no attn_output.bias"), cohereBias);
+        String deep = refusal(cohere.configJson().put("num_hidden_layers", 64), cohere, tmp.resolve("e"));
+        assertTrue(deep.contains("64 layers without q/k norms"), deep);
+        ObjectNode allFull = cohere2.configJson();
+        allFull.putArray("layer_types").add("full_attention").add("full_attention").add("full_attention")
+                .add("full_attention");
+        assertTrue(refusal(allFull, cohere2, tmp.resolve("f")).contains("without sliding-window layers"));
+        String wideHeads = refusal(glm.configJson().put("head_dim", 32), glm, tmp.resolve("g"));
+        assertTrue(wideHeads.contains("heads of 32") && wideHeads.contains("must be 64"), wideHeads);
+    }
+
+    /**
      * What llama.cpp's olmoe fixes (src/models/olmoe.cpp): routing weights never renormalised, its own output head,
      * heads filling the hidden size, and k_norm as wide as the hidden size, so no grouped-query attention.
      */

@@ -333,6 +333,50 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "sliding_window": 4, "layer_types": ["sliding_attention", "full_attention"], "tie_word_embeddings": false,
              "rope_parameters": {"rope_type": "yarn", "rope_theta": 150000.0, "factor": 32.0, "beta_fast": 32.0,
                                  "beta_slow": 1.0, "original_max_position_embeddings": 4096, "truncate": true}}""";
+    /**
+     * GLM (GGUF architecture chatglm): q/k/v biases, a rotary embedding over the first 8 of each head's 16 dimensions
+     * in adjacent pairs, the fused gate_up_proj (written as one ffn_up), GLM's RMSNorm epsilon.
+     */
+    private static final String GLM = """
+            {"model_type": "glm", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "max_position_embeddings": 128, "rms_norm_eps": 1.5625e-07, "attention_bias": true,
+             "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5},
+             "tie_word_embeddings": false}""";
+    /** GLM-4: GLM's layers with four norms each (after the attention and after the MLP too), the head tied. */
+    private static final String GLM4 = GLM.replace("\"glm\"", "\"glm4\"").replace("\"tie_word_embeddings\": false",
+            "\"tie_word_embeddings\": true");
+    /** ERNIE 4.5: a rotary embedding of adjacent pairs over whole heads, no biases (use_bias false), the head tied. */
+    private static final String ERNIE45 = """
+            {"model_type": "ernie4_5", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "use_bias": false, "rope_theta": 10000.0,
+             "tie_word_embeddings": true}""";
+    /**
+     * Cohere (Command R; GGUF architecture command-r): bias-free LayerNorms, attention and MLP side by side from one
+     * norm, rotary pairs adjacent, the logits times 0.25, the head tied (llama.cpp's command-r has no other).
+     */
+    private static final String COHERE = """
+            {"model_type": "cohere", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "max_position_embeddings": 128, "layer_norm_eps": 1e-5, "logit_scale": 0.25, "rope_theta": 10000.0,
+             "attention_bias": false, "use_qk_norm": false, "tie_word_embeddings": true}""";
+    /**
+     * Cohere 2 (Command R7B): Cohere's layers, a window of 4 in layers 0, 2 and 3 (not llama.cpp's default pattern of
+     * every 4th full, so the written pattern bites), which alone rotate; layer 1 attends fully without position
+     * encoding.
+     */
+    private static final String COHERE2 = COHERE.replace("\"cohere\"", "\"cohere2\"").replace(
+            "\"num_hidden_layers\": 2", "\"num_hidden_layers\": 4, \"sliding_window\": 4, \"layer_types\": "
+                    + "[\"sliding_attention\", \"full_attention\", \"sliding_attention\", \"sliding_attention\"]");
+    /** GLM-4 wide enough for K-quants: 4 layers of 256, heads of 64, its fused ffn_up 2 x 512 rows. */
+    private static final String GLM4_WIDE = GLM4.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 4").replace("\"head_dim\": 16", "\"head_dim\": 64");
+    /** Cohere wide enough for K-quants: 4 layers of 256 (heads of 64), an MLP of 512. */
+    private static final String COHERE_WIDE = COHERE.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 4");
     /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
     static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
 
@@ -348,7 +392,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * attention LoRA adapter and in Q4_K_M under an importance matrix; gpt-oss in F32, BF16 and Q8_0; Qwen3.5 in F32,
      * Q8_0, with a LoRA adapter on every projection of both kinds of layer, and wide in Q4_K_M; Granite 4.0 H in F32,
      * Q8_0, with a LoRA adapter on every projection (the Mamba-2 in_proj and out_proj too), wide in Q4_K_M and in
-     * Q5_K_M under an importance matrix (the Mamba-2 projections' inputs weighted too).
+     * Q5_K_M under an importance matrix (the Mamba-2 projections' inputs weighted too); GLM, GLM-4, ERNIE 4.5, Cohere
+     * and Cohere 2 in F32, Q8_0 and with a LoRA adapter on every projection (GLM's fused gate_up_proj among them), GLM-4
+     * and Cohere wide in Q4_K_M.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -434,7 +480,24 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("granite4h-bytebpe-lora-f32", GRANITE4_H, "bytebpe", GgufType.F32, true),
             new ReferenceCase("granite4h-wide-bytebpe-q4_k_m", GRANITE4_H_WIDE, "bytebpe", GgufType.Q4_K_M, false),
             new ReferenceCase("granite4h-wide-bytebpe-q5_k_m-imatrix", GRANITE4_H_WIDE, "bytebpe", GgufType.Q5_K_M,
-                    false, true));
+                    false, true),
+            new ReferenceCase("glm-bytebpe-f32", GLM, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("glm-bytebpe-q8_0", GLM, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("glm-bytebpe-lora-f32", GLM, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("glm4-bytebpe-f32", GLM4, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("glm4-bytebpe-q8_0", GLM4, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("glm4-bytebpe-lora-f32", GLM4, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("ernie4_5-bytebpe-f32", ERNIE45, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("ernie4_5-bytebpe-q8_0", ERNIE45, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("ernie4_5-bytebpe-lora-f32", ERNIE45, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("cohere-bytebpe-f32", COHERE, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("cohere-bytebpe-q8_0", COHERE, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("cohere-bytebpe-lora-f32", COHERE, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("cohere2-bytebpe-f32", COHERE2, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("cohere2-bytebpe-q8_0", COHERE2, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("cohere2-bytebpe-lora-f32", COHERE2, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("glm4-wide-bytebpe-q4_k_m", GLM4_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("cohere-wide-bytebpe-q4_k_m", COHERE_WIDE, "bytebpe", GgufType.Q4_K_M, false));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -537,6 +600,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      */
     PeftModel adapted() throws IOException {
         String[] targets = config.contains("phi3") ? new String[] {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
+                : config.contains("\"glm") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj",
+                        "down_proj"}
                 : config.contains("num_experts_per_tok") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
                 : recurrent() && config.contains("granitemoehybrid") ? new String[] {"q_proj", "k_proj", "v_proj",
                         "o_proj", "in_proj", "out_proj", "input_linear", "output_linear"}
