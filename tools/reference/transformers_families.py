@@ -1,5 +1,6 @@
-"""Golden references for the families whose rotary embedding turns ADJACENT pairs (x[2i], x[2i+1]), made by
-transformers itself: glm, glm4, ernie4_5, cohere and cohere2.
+"""Golden references made by transformers itself: glm, glm4, ernie4_5, cohere and cohere2 (whose rotary embedding
+turns ADJACENT pairs (x[2i], x[2i+1])), and exaone4, seed_oss, hunyuan_v1_dense, starcoder2 and arcee (Llama's
+halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
@@ -15,16 +16,18 @@ core/src/test/resources/references/NAME/:
   logits (2, 16, 256), loss (1) (model(input_ids, labels=input_ids).loss), attention_mask (2, 16) (row 1's last 4
   positions 0), logits_masked, greedy_prompt (1, 6), greedy_output (1, 16) (generate with the KV cache, checked
   against the argmax of uncached forwards) and grad.NAME (d loss / d NAME) for a few of layer 0's weights and
-  model.norm.weight.
+  model.norm.weight (and model.norm.bias where the norms are LayerNorms with a bias).
 
-The script fails unless the greedy tokens lead their runner-up by at least MIN_MARGIN (it tries the next seed
-otherwise) and unless each family rule "bites": with the rule switched off (transformers' module functions or
-attributes patched on a copy of the model) the logits move by more than BITE relative to max |logit|. The same
-command gives the same bytes on the same machine; each folder's README.md (written by hand) explains it.
+The script checks each family's rotation (pairing, frequencies and scale) against transformers' rotary module and
+apply_rotary_pos_emb, and fails unless the greedy tokens lead their runner-up by at least MIN_MARGIN (it tries the
+next seed otherwise) and unless each family rule "bites": with the rule switched off (transformers' module
+functions or attributes patched on a copy of the model) the logits move by more than BITE relative to max |logit|.
+The same command gives the same bytes on the same machine; each folder's README.md (written by hand) explains it.
 """
 import argparse
 import copy
 import json
+import math
 import os
 import sys
 from unittest import mock
@@ -33,11 +36,16 @@ import torch
 import torch.nn.functional as F
 import transformers
 from safetensors.torch import save_file
+from transformers.models.arcee import modeling_arcee
 from transformers.models.cohere import modeling_cohere
 from transformers.models.cohere2 import modeling_cohere2
 from transformers.models.ernie4_5 import modeling_ernie4_5
+from transformers.models.exaone4 import modeling_exaone4
 from transformers.models.glm import modeling_glm
 from transformers.models.glm4 import modeling_glm4
+from transformers.models.hunyuan_v1_dense import modeling_hunyuan_v1_dense
+from transformers.models.seed_oss import modeling_seed_oss
+from transformers.models.starcoder2 import modeling_starcoder2
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 REFERENCES = os.path.join(ROOT, "core", "src", "test", "resources", "references")
@@ -47,15 +55,26 @@ SEQ, PADDED, PROMPT, NEW_TOKENS = 16, 4, 6, 10  # PADDED: right padding at the e
 NO_SPECIAL_TOKENS = dict(bos_token_id=None, eos_token_id=None)  # GlmConfig/Glm4Config refill eos, so not for them
 
 
-def tiny():
+DEFAULT_ROPE = {"rope_type": "default", "rope_theta": 10000.0}
+# Hunyuan's published rope: "dynamic" with an NTK alpha (the base becomes theta * alpha^(d / (d - 2))); "factor" is
+# a key transformers' validation requires for "dynamic"
+HUNYUAN_ROPE = {"rope_type": "dynamic", "rope_theta": 10000.0, "alpha": 1000.0, "factor": 1.0}
+# YaRN that interpolates 8x; beta_fast/beta_slow put the ramp between the kept and the interpolated frequencies on
+# dims 2..5 of the 8 (with the defaults 32/1 and 16 dims every frequency but the first would be interpolated)
+ARCEE_ROPE = {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 8.0, "original_max_position_embeddings": 8,
+              "beta_fast": 0.1, "beta_slow": 0.01}
+THREE_SLIDING_ONE_FULL = ["sliding_attention"] * 3 + ["full_attention"]
+
+
+def tiny(rope_parameters=None):
     """The sizes every folder shares; a fresh dict each time, since GlmConfig writes partial_rotary_factor into the
     rope_parameters it is given."""
     return dict(vocab_size=256, hidden_size=64, intermediate_size=96, num_hidden_layers=4, num_attention_heads=4,
                 num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=False, pad_token_id=None,
-                rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+                rope_parameters=dict(rope_parameters or DEFAULT_ROPE))
 
 
-# ---- the five tiny configs ----
+# ---- the tiny configs ----
 
 def glm_config(config_class):
     # partial_rotary_factor keeps the class default 0.5 (GlmConfig.__post_init__): 8 of 16 dims rotate
@@ -72,9 +91,36 @@ def cohere_config():
 
 def cohere2_config():
     # Cohere2Config sets head_dim = hidden_size // num_attention_heads = 16 itself
-    return transformers.Cohere2Config(logit_scale=0.25, sliding_window=6,
-                                      layer_types=["sliding_attention"] * 3 + ["full_attention"],
+    return transformers.Cohere2Config(logit_scale=0.25, sliding_window=6, layer_types=THREE_SLIDING_ONE_FULL,
                                       **tiny(), **NO_SPECIAL_TOKENS)
+
+
+def exaone4_config():
+    # head_dim is not an Exaone4Config field: hidden_size / num_attention_heads = 16
+    return transformers.Exaone4Config(sliding_window=6, layer_types=THREE_SLIDING_ONE_FULL, **tiny(),
+                                      **NO_SPECIAL_TOKENS)
+
+
+def seed_oss_config():
+    # the published q/k/v bias and o_proj without one; mlp_bias on (published off) so that its flag is exercised;
+    # dropouts 0 (the class defaults 0.1 act only in training)
+    return transformers.SeedOssConfig(head_dim=16, attention_bias=True, attention_out_bias=False, mlp_bias=True,
+                                      attention_dropout=0.0, residual_dropout=0.0, **tiny(), **NO_SPECIAL_TOKENS)
+
+
+def hunyuan_v1_dense_config():
+    # head_dim must be given: the class default None breaks the rotary module
+    return transformers.HunYuanDenseV1Config(head_dim=16, attention_bias=True, eod_token_id=None,
+                                             **tiny(HUNYUAN_ROPE), **NO_SPECIAL_TOKENS)
+
+
+def starcoder2_config():
+    return transformers.Starcoder2Config(sliding_window=6, use_bias=True, attention_dropout=0.0, residual_dropout=0.0,
+                                         embedding_dropout=0.0, **tiny(), **NO_SPECIAL_TOKENS)
+
+
+def arcee_config():
+    return transformers.ArceeConfig(head_dim=16, **tiny(ARCEE_ROPE), **NO_SPECIAL_TOKENS)
 
 
 # ---- weights ----
@@ -134,11 +180,16 @@ def even_entries(table):  # cohere, cohere2: the rotary module returns repeat_in
     return table[..., ::2]
 
 
-def without_module(model, ids, attribute):
-    """Each decoder layer's module `attribute` replaced by the identity (a norm removed)."""
+def without_module(model, ids, *paths):
+    """Each decoder layer's modules at `paths` (e.g. "self_attn.q_norm") replaced by the identity (norms removed)."""
     copied = copy.deepcopy(model)
     for layer in copied.model.layers:
-        setattr(layer, attribute, torch.nn.Identity())
+        for path in paths:
+            *owners, attribute = path.split(".")
+            owner = layer
+            for name in owners:
+                owner = getattr(owner, name)
+            setattr(owner, attribute, torch.nn.Identity())
     return logits_of(copied, ids)
 
 
@@ -151,26 +202,27 @@ def gate_up_swapped(model, ids):
     return logits_of(copied, ids)
 
 
-def full_rotary(model, ids, rotary_class):
+def rotary_with(model, ids, rope_parameters):
+    """The model's own rotary module class, rebuilt from a config with other rope_parameters."""
     copied = copy.deepcopy(model)
     config = copy.deepcopy(copied.config)
-    config.rope_parameters = {**config.rope_parameters, "partial_rotary_factor": 1.0}
-    copied.model.rotary_emb = rotary_class(config)
+    config.rope_parameters = rope_parameters
+    copied.model.rotary_emb = type(copied.model.rotary_emb)(config)
     return logits_of(copied, ids)
 
 
-def glm_bites(module, rotary_class):
+def glm_bites(module):
     def bites(model, ids):
         return {"halves rotated instead of adjacent pairs":
                     patched_logits(model, ids, module, "apply_rotary_pos_emb", rotate_halves_instead(first_half)),
                 "rotary over all 16 dims instead of 8 (partial_rotary_factor 1)":
-                    full_rotary(model, ids, rotary_class),
+                    rotary_with(model, ids, {**model.config.rope_parameters, "partial_rotary_factor": 1.0}),
                 "gate_up_proj read as up then gate": gate_up_swapped(model, ids)}
     return bites
 
 
 def glm4_bites(model, ids):
-    moved = glm_bites(modeling_glm4, modeling_glm4.Glm4RotaryEmbedding)(model, ids)
+    moved = glm_bites(modeling_glm4)(model, ids)
     moved["post_self_attn_layernorm removed"] = without_module(model, ids, "post_self_attn_layernorm")
     moved["post_mlp_layernorm removed"] = without_module(model, ids, "post_mlp_layernorm")
     return moved
@@ -229,26 +281,147 @@ def cohere_bites(module, norm_class, layer_class):
     return bites
 
 
+def window_as_wide_as_the_sequence(model, ids):
+    """The sliding layers see everything (the masks read config.sliding_window)."""
+    copied = copy.deepcopy(model)
+    copied.config.sliding_window = SEQ
+    return logits_of(copied, ids)
+
+
+def full_layers_rotating(model, ids, attribute, value):
+    """The full-attention layers' attention given the attribute value that makes the sliding ones rotate."""
+    copied = copy.deepcopy(model)
+    for i, kind in enumerate(copied.config.layer_types):
+        if kind == "full_attention":
+            setattr(copied.model.layers[i].self_attn, attribute, value)
+    return logits_of(copied, ids)
+
+
 def cohere2_bites(model, ids):
     moved = cohere_bites(modeling_cohere2, modeling_cohere2.Cohere2LayerNorm,
                          modeling_cohere2.Cohere2DecoderLayer)(model, ids)
-    no_window = copy.deepcopy(model)
-    no_window.config.sliding_window = SEQ  # as wide as the sequence: the sliding layers see everything
-    moved["sliding window off"] = logits_of(no_window, ids)
-    rotating = copy.deepcopy(model)
-    for i, kind in enumerate(rotating.config.layer_types):
-        if kind == "full_attention":  # Cohere2Attention rotates where its sliding_window is set
-            rotating.model.layers[i].self_attn.sliding_window = rotating.config.sliding_window
-    moved["rotary on the full-attention layer too"] = logits_of(rotating, ids)
+    moved["sliding window off"] = window_as_wide_as_the_sequence(model, ids)
+    # Cohere2Attention rotates where its sliding_window is set
+    moved["rotary on the full-attention layer too"] = full_layers_rotating(model, ids, "sliding_window",
+                                                                           model.config.sliding_window)
     return moved
+
+
+def post_norms_as_pre_norms(self, hidden_states, attention_mask=None, position_ids=None, past_key_values=None,
+                            use_cache=False, position_embeddings=None, **kwargs):
+    """The EXAONE 4 block with its two norms moved from the attention and MLP outputs onto their inputs (Llama's
+    pre-norm order, the same weights)."""
+    attention, _ = self.self_attn(hidden_states=self.post_attention_layernorm(hidden_states),
+                                  attention_mask=attention_mask, position_ids=position_ids,
+                                  past_key_values=past_key_values, use_cache=use_cache,
+                                  position_embeddings=position_embeddings, **kwargs)
+    hidden_states = hidden_states + attention
+    return hidden_states + self.mlp(self.post_feedforward_layernorm(hidden_states))
+
+
+def attention_with_qk_norms(module, norm_names, norms_first, rotates):
+    """An attention forward that applies the per-head q and k norms (the attributes norm_names) before or after the
+    rotation (norms_first), rotating where rotates(attention) holds; otherwise as the families' attention (biases in
+    the projections, eager attention without dropout, o_proj). Ignores the KV cache: for single forwards only."""
+    def forward(self, hidden_states, position_embeddings, attention_mask=None, **kwargs):
+        shape = (*hidden_states.shape[:-1], -1, self.head_dim)
+        q, k, v = (projection(hidden_states).view(shape).transpose(1, 2)
+                   for projection in (self.q_proj, self.k_proj, self.v_proj))
+        q_norm, k_norm = (getattr(self, name) for name in norm_names)
+        if norms_first:
+            q, k = q_norm(q), k_norm(k)
+        if rotates(self):
+            q, k = module.apply_rotary_pos_emb(q, k, *position_embeddings)
+        if not norms_first:
+            q, k = q_norm(q), k_norm(k)
+        out, _ = module.eager_attention_forward(self, q, k, v, attention_mask, scaling=self.scaling)
+        return self.o_proj(out.reshape(*hidden_states.shape[:-1], -1)), None
+    return forward
+
+
+def qk_norms_moved(model, ids, module, attention_class, norm_names, norms_first, rotates=lambda attention: True):
+    """Logits with the q/k norms on the other side of the rotation; the re-written attention must first give the
+    model's own logits with the family's order (norms_first), so that the order is the only change."""
+    def logits_with(first):
+        forward = attention_with_qk_norms(module, norm_names, first, rotates)
+        return patched_logits(model, ids, attention_class, "forward", forward)
+    own = logits_with(norms_first)
+    if not torch.allclose(own, logits_of(model, ids), rtol=0, atol=1e-5):
+        sys.exit(f"{attention_class.__name__} re-written does not give the model's logits: off by "
+                 f"{(own - logits_of(model, ids)).abs().max().item()}")
+    return logits_with(not norms_first)
+
+
+def exaone4_bites(model, ids):
+    def rotates(attention):  # Exaone4Attention.forward: every layer without a window, else the sliding ones
+        return attention.sliding_window is None or attention.is_sliding
+    return {"norms on the attention/MLP inputs (pre-norm) instead of their outputs":
+                patched_logits(model, ids, modeling_exaone4.Exaone4DecoderLayer, "forward", post_norms_as_pre_norms),
+            "q_norm and k_norm removed": without_module(model, ids, "self_attn.q_norm", "self_attn.k_norm"),
+            "q/k norms after the rotation instead of before":
+                qk_norms_moved(model, ids, modeling_exaone4, modeling_exaone4.Exaone4Attention, ("q_norm", "k_norm"),
+                               norms_first=True, rotates=rotates),
+            "sliding window off": window_as_wide_as_the_sequence(model, ids),
+            "rotary on the full-attention layer too": full_layers_rotating(model, ids, "is_sliding", True)}
+
+
+ATTENTION_BIASES = ("q_proj.bias", "k_proj.bias", "v_proj.bias")
+GATED_MLP_BIASES = ("gate_proj.bias", "up_proj.bias", "down_proj.bias")
+
+
+def seed_oss_bites(model, ids):
+    return {"q/k/v_proj biases zeroed": biases_zeroed(model, ids, ATTENTION_BIASES),
+            "MLP biases zeroed": biases_zeroed(model, ids, GATED_MLP_BIASES)}
+
+
+def hunyuan_v1_dense_bites(model, ids):
+    return {"alpha off (theta 10000 as is)": rotary_with(model, ids, DEFAULT_ROPE),
+            "q/k norms before the rotation instead of after":
+                qk_norms_moved(model, ids, modeling_hunyuan_v1_dense,
+                               modeling_hunyuan_v1_dense.HunYuanDenseV1Attention,
+                               ("query_layernorm", "key_layernorm"), norms_first=False),
+            "query_layernorm and key_layernorm removed":
+                without_module(model, ids, "self_attn.query_layernorm", "self_attn.key_layernorm"),
+            "q/k/v/o_proj biases zeroed": biases_zeroed(model, ids, ATTENTION_BIASES + ("o_proj.bias",))}
+
+
+def activation_replaced(model, ids, attribute, function):
+    """Every layer's MLP activation (the module mlp.<attribute>) replaced by `function`."""
+    copied = copy.deepcopy(model)
+    for layer in copied.model.layers:
+        setattr(layer.mlp, attribute, function)
+    return logits_of(copied, ids)
+
+
+def layer_norm_without_mean(self, x):
+    """nn.LayerNorm without the mean subtracted (an RMSNorm with the same weight and bias)."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight + self.bias
+
+
+def starcoder2_bites(model, ids):
+    return {"LayerNorm biases zeroed": biases_zeroed(model, ids, ("norm.bias",)),
+            "LayerNorm without the mean subtracted":
+                patched_logits(model, ids, torch.nn.LayerNorm, "forward", layer_norm_without_mean),
+            # (the exact erf gelu instead of the tanh approximation moves them by only 1.1e-4: below BITE)
+            "silu instead of gelu_pytorch_tanh": activation_replaced(model, ids, "act", torch.nn.SiLU()),
+            "q/k/v/o_proj biases zeroed": biases_zeroed(model, ids, ATTENTION_BIASES + ("o_proj.bias",)),
+            "c_fc/c_proj biases zeroed": biases_zeroed(model, ids, ("c_fc.bias", "c_proj.bias")),
+            "sliding window off": window_as_wide_as_the_sequence(model, ids)}
+
+
+def arcee_bites(model, ids):
+    return {"relu instead of relu squared": activation_replaced(model, ids, "act_fn", torch.nn.ReLU()),
+            "YaRN off (theta 10000 as is)": rotary_with(model, ids, DEFAULT_ROPE),
+            "YaRN frequencies without its attention factor":
+                rotary_with(model, ids, {**ARCEE_ROPE, "attention_factor": 1.0})}
 
 
 # ---- one family ----
 
 class Family:
-    def __init__(self, make_config, module, rotary_dims, seed, head_std, first_mlp, norms, bites):
-        self.make_config, self.module, self.rotary_dims = make_config, module, rotary_dims
-        self.seed, self.head_std, self.first_mlp, self.norms, self.bites = seed, head_std, first_mlp, norms, bites
+    def __init__(self, make_config, rotation, seed, head_std, first_mlp, norms, bites, norm_biases=False):
+        self.make_config, self.rotation, self.seed, self.head_std = make_config, rotation, seed, head_std
+        self.first_mlp, self.norms, self.bites, self.norm_biases = first_mlp, norms, bites, norm_biases
 
     def gradient_names(self, model):
         layer0 = "model.layers.0."
@@ -256,45 +429,108 @@ class Family:
         if model.model.layers[0].self_attn.k_proj.bias is not None:
             names.append(layer0 + "self_attn.k_proj.bias")
         names += [layer0 + self.first_mlp] + [layer0 + n + ".weight" for n in self.norms] + ["model.norm.weight"]
+        if self.norm_biases:
+            names += [layer0 + n + ".bias" for n in self.norms] + ["model.norm.bias"]
         return names
 
 
-def check_rotation_rule(family, model):
-    """The rule the READMEs state, against transformers' own rotary module and apply_rotary_pos_emb: the pair
-    (x[2i], x[2i+1]) of the first R dims turns by the angle position * 10000^(-2i/R); the other dims pass."""
-    r = family.rotary_dims
-    x = torch.randn((1, 1, 5, 16), generator=torch.Generator().manual_seed(0))
-    positions = torch.arange(5)
-    cos, sin = model.model.rotary_emb(x, position_ids=positions[None])
-    rotated, _ = family.module.apply_rotary_pos_emb(x, x, cos, sin)
-    angle = positions[:, None] * 10000.0 ** (-torch.arange(0, r, 2) / r)
-    even, odd = x[..., 0:r:2], x[..., 1:r:2]
-    expected = x.clone()
-    expected[..., 0:r:2] = even * angle.cos() - odd * angle.sin()
-    expected[..., 1:r:2] = odd * angle.cos() + even * angle.sin()
-    if not torch.allclose(rotated, expected, atol=1e-6):
-        sys.exit(f"the rotation is not the adjacent-pair rule over {r} dims: off by "
-                 f"{(rotated - expected).abs().max().item()}")
+class Rotation:
+    """The rule a README states, checked against transformers' own rotary module and apply_rotary_pos_emb: dims
+    first[i] and second[i] of each 16-dim head turn as a pair by the angle position * inv_freq[i], both scaled by
+    `scale`; the other dims pass."""
+
+    def __init__(self, module, first, second, inv_freq, scale, rule):
+        self.module, self.first, self.second = module, first, second
+        self.inv_freq, self.scale, self.rule = inv_freq, scale, rule
+
+    def check(self, model):
+        x = torch.randn((1, 1, 5, 16), generator=torch.Generator().manual_seed(0))
+        positions = torch.arange(5)
+        cos, sin = model.model.rotary_emb(x, position_ids=positions[None])
+        rotated, _ = self.module.apply_rotary_pos_emb(x, x, cos, sin)
+        angle = positions[:, None] * self.inv_freq
+        a, b = x[..., self.first], x[..., self.second]
+        expected = x.clone()
+        expected[..., self.first] = self.scale * (a * angle.cos() - b * angle.sin())
+        expected[..., self.second] = self.scale * (b * angle.cos() + a * angle.sin())
+        if not torch.allclose(rotated, expected, atol=1e-6):
+            sys.exit(f"the rotation is not {self.rule}: off by {(rotated - expected).abs().max().item()}")
+
+
+def plain_inv_freq(theta, dims):
+    return theta ** (-torch.arange(0, dims, 2, dtype=torch.float64) / dims)
+
+
+def adjacent_pairs(module, dims):
+    """(x[2i], x[2i+1]) of the first `dims` dims, angle position * 10000^(-2i/dims)."""
+    first = torch.arange(0, dims, 2)
+    return Rotation(module, first, first + 1, plain_inv_freq(10000.0, dims).float(), 1.0,
+                    f"the adjacent-pair rule over {dims} dims")
+
+
+def halves(module, inv_freq, scale=1.0, rule="Llama's halves rule with theta 10000"):
+    """(x[i], x[i + 8]) of a 16-dim head, angle position * inv_freq[i]."""
+    first = torch.arange(8)
+    return Rotation(module, first, first + 8, inv_freq.float(), scale, rule)
+
+
+def hunyuan_inv_freq(rope):
+    """The "dynamic" rope with alpha, as HunYuanDenseV1RotaryEmbedding.__init__ builds it: the base becomes
+    theta * alpha^(d/(d-2)), d = 16."""
+    return plain_inv_freq(rope["rope_theta"] * rope["alpha"] ** (16 / 14), 16)
+
+
+def yarn_inv_freq(rope):
+    """YaRN (modeling_rope_utils._compute_yarn_parameters) for d = 16: frequency i keeps theta^(-2i/d) below the
+    ramp, is divided by factor above it and blends linearly on it; the ramp runs from floor(c(beta_fast)) to
+    ceil(c(beta_slow)), c(r) = d ln(original_max / (2 pi r)) / (2 ln theta); cos and sin are scaled by
+    0.1 ln(factor) + 1."""
+    theta, factor, original = rope["rope_theta"], rope["factor"], rope["original_max_position_embeddings"]
+
+    def correction(rotations):
+        return 16 * math.log(original / (2 * math.pi * rotations)) / (2 * math.log(theta))
+    low, high = max(math.floor(correction(rope["beta_fast"])), 0), min(math.ceil(correction(rope["beta_slow"])), 15)
+    ramp = ((torch.arange(8, dtype=torch.float64) - low) / (high - low)).clamp(0, 1)
+    kept = plain_inv_freq(theta, 16)
+    return kept * (1 - ramp) + kept / factor * ramp, 0.1 * math.log(factor) + 1
 
 
 GLM_NORMS = ["input_layernorm", "post_attention_layernorm"]
 COHERE_NORMS = ["input_layernorm"]
+ARCEE_INV_FREQ, ARCEE_SCALE = yarn_inv_freq(ARCEE_ROPE)
 FAMILIES = {
-    "glm": Family(lambda: glm_config(transformers.GlmConfig), module=modeling_glm, rotary_dims=8, seed=11,
+    "glm": Family(lambda: glm_config(transformers.GlmConfig), rotation=adjacent_pairs(modeling_glm, 8), seed=11,
                   head_std=0.1, first_mlp="mlp.gate_up_proj.weight", norms=GLM_NORMS,
-                  bites=glm_bites(modeling_glm, modeling_glm.GlmRotaryEmbedding)),
-    "glm4": Family(lambda: glm_config(transformers.Glm4Config), module=modeling_glm4, rotary_dims=8, seed=12,
+                  bites=glm_bites(modeling_glm)),
+    "glm4": Family(lambda: glm_config(transformers.Glm4Config), rotation=adjacent_pairs(modeling_glm4, 8), seed=12,
                    head_std=0.1, first_mlp="mlp.gate_up_proj.weight",
                    norms=GLM_NORMS + ["post_self_attn_layernorm", "post_mlp_layernorm"], bites=glm4_bites),
-    "ernie4_5": Family(ernie4_5_config, module=modeling_ernie4_5, rotary_dims=16, seed=13, head_std=0.1,
+    "ernie4_5": Family(ernie4_5_config, rotation=adjacent_pairs(modeling_ernie4_5, 16), seed=13, head_std=0.1,
                        first_mlp="mlp.gate_proj.weight", norms=GLM_NORMS, bites=ernie4_5_bites),
     # logit_scale 0.25 shrinks the logits: a 4x wider head keeps them O(1)
-    "cohere": Family(cohere_config, module=modeling_cohere, rotary_dims=16, seed=14, head_std=0.4,
+    "cohere": Family(cohere_config, rotation=adjacent_pairs(modeling_cohere, 16), seed=14, head_std=0.4,
                      first_mlp="mlp.gate_proj.weight", norms=COHERE_NORMS,
                      bites=cohere_bites(modeling_cohere, modeling_cohere.CohereLayerNorm,
                                         modeling_cohere.CohereDecoderLayer)),
-    "cohere2": Family(cohere2_config, module=modeling_cohere2, rotary_dims=16, seed=15, head_std=0.4,
+    "cohere2": Family(cohere2_config, rotation=adjacent_pairs(modeling_cohere2, 16), seed=15, head_std=0.4,
                       first_mlp="mlp.gate_proj.weight", norms=COHERE_NORMS, bites=cohere2_bites),
+    "exaone4": Family(exaone4_config, rotation=halves(modeling_exaone4, plain_inv_freq(10000.0, 16)), seed=316,
+                      head_std=0.1, first_mlp="mlp.gate_proj.weight",
+                      norms=["post_attention_layernorm", "post_feedforward_layernorm", "self_attn.q_norm",
+                             "self_attn.k_norm"], bites=exaone4_bites),
+    "seed_oss": Family(seed_oss_config, rotation=halves(modeling_seed_oss, plain_inv_freq(10000.0, 16)), seed=217,
+                       head_std=0.1, first_mlp="mlp.gate_proj.weight", norms=GLM_NORMS, bites=seed_oss_bites),
+    "hunyuan_v1_dense": Family(hunyuan_v1_dense_config,
+                               rotation=halves(modeling_hunyuan_v1_dense, hunyuan_inv_freq(HUNYUAN_ROPE),
+                                               rule="Llama's halves rule with theta 10000 * alpha^(16/14)"),
+                               seed=118, head_std=0.1, first_mlp="mlp.gate_proj.weight",
+                               norms=GLM_NORMS + ["self_attn.query_layernorm", "self_attn.key_layernorm"],
+                               bites=hunyuan_v1_dense_bites),
+    "starcoder2": Family(starcoder2_config, rotation=halves(modeling_starcoder2, plain_inv_freq(10000.0, 16)),
+                         seed=19, head_std=0.1, first_mlp="mlp.c_fc.weight", norms=GLM_NORMS,
+                         bites=starcoder2_bites, norm_biases=True),
+    "arcee": Family(arcee_config, rotation=halves(modeling_arcee, ARCEE_INV_FREQ, ARCEE_SCALE, "YaRN's halves rule"),
+                    seed=420, head_std=0.1, first_mlp="mlp.up_proj.weight", norms=GLM_NORMS, bites=arcee_bites),
 }
 
 
@@ -373,7 +609,7 @@ def make(name):
     while True:
         torch.manual_seed(0)  # generate's own draws, if any, do not vary between runs
         model = build(family, seed)
-        check_rotation_rule(family, model)
+        family.rotation.check(model)
         ref, margin = reference(family, model, seed)
         if margin >= MIN_MARGIN:
             break
