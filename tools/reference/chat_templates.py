@@ -58,6 +58,8 @@ def render(env, source, context):
     except jinja2.exceptions.TemplateError as e:
         kind = "raised" if type(e) is jinja2.exceptions.TemplateError else type(e).__name__
         return {"error": kind, "message": str(e)}
+    except RecursionError:  # without what Python appends, which depends on where the stack ran out ("in comparison")
+        return {"error": "RecursionError", "message": "maximum recursion depth exceeded"}
     except Exception as e:  # TypeError, OverflowError, ...: the template fails in Python too
         return {"error": type(e).__name__, "message": str(e)}
 
@@ -92,7 +94,20 @@ TOKENS = {
     "olmo-2-1124-instruct": {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|pad|>"},
     # Qwen3.5's as Qwen3's (not checked against a stored tokenizer_config.json; the template reads none of them)
     "qwen3.5-4b": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+    # Cohere's: bos_token as Hugging Face's own tests of Command R and Command A templates expect it, the others not
+    # checked against a stored tokenizer_config.json (the two templates read only bos_token)
+    "command-r7b-12-2024-tool-use": {"bos_token": "<BOS_TOKEN>", "eos_token": "<|END_OF_TURN_TOKEN|>", "pad_token": "<PAD>"},
+    "command-r-plus-tool-use": {"bos_token": "<BOS_TOKEN>", "eos_token": "<|END_OF_TURN_TOKEN|>", "pad_token": "<PAD>"},
+    # GLM's not checked against a stored tokenizer_config.json (the templates read none of them)
+    "glm-4-9b-chat": {"eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"},
+    "glm-4.6": {"eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"},
+    # ERNIE 4.5's as transformers' convert_ernie4_5_tokenizer.py sets them
+    "ernie-4.5": {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<unk>", "unk_token": "<unk>"},
 }
+# Special tokens transformers passes too and finetune4j does not (it passes the four of TOKENS): golden() checks that
+# each template renders the same without them (ERNIE's defaults them to these same values).
+UNPASSED_TOKENS = {"ernie-4.5": {"cls_token": "<|begin_of_sentence|>", "sep_token": "<|end_of_sentence|>",
+                                 "mask_token": "<mask:1>"}}
 
 
 def m(role, content):
@@ -174,8 +189,34 @@ TYPED_TOOLS = [
 ]
 
 
+# Every parameter described and every object's values typed: Command R+'s tool-use template concatenates each
+# description and each object's additionalProperties type, and fails without them. An untyped parameter and a type
+# list of basic types reach its last two branches.
+DESCRIBED_TOOLS = [
+    {"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather in a city",
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string", "description": "City name, e.g. Paris"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "description": "Temperature unit"},
+            "days": {"type": "array", "items": {"type": "integer"}, "description": "Days ahead"},
+            "limits": {"type": "object", "additionalProperties": {"type": "number"}, "description": "Alert limits"},
+            "when": {"type": ["string", "integer"], "description": "ISO date or days from now"},
+            "note": {"description": "Anything"}},
+            "required": ["city", "days"]}}},
+    {"type": "function", "function": {
+        "name": "get_time", "description": "Local time in a time zone",
+        "parameters": {"type": "object", "properties": {"zone": {"type": "string", "description": "IANA zone"}},
+                       "required": ["zone"]}}},
+]
+
+
 def call(call_id, name, arguments):
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def planned(plan):
+    """A calling turn's plan (Command R7B's tool_plan) as JinjaChatTemplate passes a reasoning trace: under all three keys."""
+    return {"thinking": plan, "reasoning_content": plan, "tool_plan": plan}
 
 
 def calls(content, *tool_calls):
@@ -215,6 +256,7 @@ CONVERSATION_TOOLS = {"tools-not-given": None, "tools-rich-schema": RICH_TOOLS}
 
 DOCUMENTS = [{"doc_id": 1, "title": "Paris weather", "text": "Paris is sunny today, 18 °C."},
              {"doc_id": 2, "title": "Tokyo weather", "text": "Rain all day in Tokyo."}]
+DOCUMENTS_ONLY = ([m("user", "Weather in Paris?")], None, {"documents": DOCUMENTS})
 PYTHON_TOOLS = [{"name": "plot", "description": "Draws a line chart", "parameters": {"xs": "list[float]"}}]
 # Conversations one template's features need, each (messages, tools, variables): the variables are the extra keyword
 # arguments of apply_chat_template (and its documents), which finetune4j passes with JinjaChatTemplate.withVariables.
@@ -303,9 +345,46 @@ TEMPLATE_CONVERSATIONS = {
         "tools-documents": ([m("user", "Weather in Paris?")], TOOLS, {"documents": DOCUMENTS}),
     },
     "granite-4.0": {
-        "documents": ([m("user", "Weather in Paris?")], None, {"documents": DOCUMENTS}),
+        "documents": DOCUMENTS_ONLY,
         "system-tools-documents": (TOOL_CONVERSATIONS["tools-call"], TOOLS, {"documents": DOCUMENTS}),
     },
+    "command-r7b-12-2024-tool-use": {
+        # documents are a first "direct-injected-document" call and its results, after the first user turn; without
+        # tools the template fails (for tool in tools over None)
+        "documents": DOCUMENTS_ONLY,
+        "tools-documents-citations": (TOOL_CONVERSATIONS["tools-call"], TOOLS,
+                                      {"documents": DOCUMENTS, "enable_citations": True}),
+        # a calling turn's plan is its reasoning trace, which JinjaChatTemplate passes as tool_plan too
+        "tool-plan": ([m("user", "Weather in Paris and the time in Tokyo?"),
+                       {**calls("", PARIS, TOKYO), **planned("I will call both tools at once.")},
+                       result("a1B2c3D4e", '{"temperature": 18}'), result("f5G6h7I8j", '{"time": "21:04"}'),
+                       {**m("assistant", "18 °C; 21:04."), **planned("Both answered.")}], TOOLS, {}),
+        "tool-plan-documents": ([m("user", "Paris weather?"), {**calls("", PARIS), **planned("Check the tool.")},
+                                 result("a1B2c3D4e", "18 C")], TOOLS, {"documents": DOCUMENTS}),
+    },
+    "command-r-plus-tool-use": {
+        "described-two-turns": (CONVERSATIONS["two-turns"], DESCRIBED_TOOLS, {}),
+        "described-tools-call": (TOOL_CONVERSATIONS["tools-call"], DESCRIBED_TOOLS, {}),
+        "described-tools-parallel": (TOOL_CONVERSATIONS["tools-parallel"], DESCRIBED_TOOLS, {}),
+        "described-tools-text-and-call": (TOOL_CONVERSATIONS["tools-text-and-call"], DESCRIBED_TOOLS, {}),
+        # a type list with a type it has no name for (here "null", as nullable parameters are often written) recurses
+        # without end: jinja2 runs out of Python's stack
+        "nullable-type-list": ([m("user", "Hi")], [{"type": "function", "function": {
+            "name": "f", "description": "F", "parameters": {"type": "object", "properties": {
+                "x": {"type": ["string", "null"], "description": "X"}}, "required": []}}}], {}),
+        "described-call-without-arguments": ([m("user", "  Time in UTC?  "), calls(" ", call("g5H6i7J8k", "get_time", {})),
+                                              result("g5H6i7J8k", "  09:05\n")], DESCRIBED_TOOLS, {}),
+    },
+}
+
+# GLM-4.5/4.6 keep traces after the last user turn and write arguments by type as Qwen3.5 does: its conversations, and
+# the thinking switch that appends /nothink to user turns
+TEMPLATE_CONVERSATIONS["glm-4.6"] = {
+    **{c: TEMPLATE_CONVERSATIONS["qwen3.5-4b"][c] for c in ("reasoning-content-two-turns", "think-in-content-two-turns",
+                                                            "reasoning-content-tool-call", "typed-arguments",
+                                                            "enable-thinking-false")},
+    "enable-thinking-false-nothink": ([m("user", "Hi /nothink")], None, {"enable_thinking": False}),
+    "enable-thinking-true": (CONVERSATIONS["two-turns-open"], None, {"enable_thinking": True}),
 }
 
 
@@ -329,7 +408,10 @@ def golden(folder):
                     case["tools"] = tools
                 if variables:
                     case["variables"] = variables
-                cases.append({**case, **render(env, source, context)})
+                rendered = render(env, source, context)
+                if name in UNPASSED_TOKENS:
+                    assert render(env, source, {**UNPASSED_TOKENS[name], **context}) == rendered, (name, conversation)
+                cases.append({**case, **rendered})
     return cases
 
 
@@ -433,6 +515,8 @@ SEMANTICS = [
     "{{ 'aaa'.replace('a', 'b', 'x') }}",
     # generation tag
     "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}{% endgeneration %}{% else %}{{ m.content }}{% endif %}|{% endfor %}",
+    # a macro that calls itself without end (Command R+'s json_to_python_type on a type list with "null")
+    "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
 ]
 
 

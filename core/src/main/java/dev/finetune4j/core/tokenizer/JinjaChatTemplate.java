@@ -16,8 +16,9 @@ import java.util.Map;
  * A model's own chat template (the Jinja text of tokenizer_config.json's {@code chat_template} or of
  * chat_template.jinja), rendered as transformers' {@code apply_chat_template} renders it: the variables are
  * {@code messages} (maps with {@code role} and {@code content}, and {@code tool_calls} or {@code tool_call_id} where a
- * turn has them, and an assistant turn's reasoning trace under both {@code thinking} (gpt-oss) and
- * {@code reasoning_content} (Qwen3) where it has one), {@code add_generation_prompt}, the special tokens that are set ({@code bos_token},
+ * turn has them, and an assistant turn's reasoning trace under {@code thinking} (gpt-oss),
+ * {@code reasoning_content} (Qwen3, GLM-4.5) and {@code tool_plan} (Command R7B, which writes a calling turn's plan
+ * as its thinking) where it has one), {@code add_generation_prompt}, the special tokens that are set ({@code bos_token},
  * {@code eos_token}, {@code pad_token}, {@code unk_token}), {@code tools} (OpenAI's function entries, or none) and
  * {@code documents} as none, and the extra variables given to {@link #withVariables} (transformers' extra keyword
  * arguments to {@code apply_chat_template}). See {@link JinjaTemplate} for what the engine supports.
@@ -140,8 +141,8 @@ public final class JinjaChatTemplate implements ChatTemplate {
     /**
      * A turn as transformers' callers pass it: {@code role} and {@code content}, then the reasoning trace,
      * {@code tool_calls} and {@code tool_call_id} only when present, since templates test for the keys themselves
-     * ({@code 'tool_calls' in message}, {@code message.reasoning_content is defined}). The trace goes under both keys
-     * that templates read, as no template found reads both.
+     * ({@code 'tool_calls' in message}, {@code message.reasoning_content is defined}). The trace goes under each key
+     * that templates read, as no template found reads two of them.
      */
     private static Map<String, Object> turn(ChatMessage m) {
         Map<String, Object> turn = new LinkedHashMap<>();
@@ -150,6 +151,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
         if (m.hasReasoning()) {
             turn.put("thinking", m.reasoning());
             turn.put("reasoning_content", m.reasoning());
+            turn.put("tool_plan", m.reasoning());
         }
         if (m.hasToolCalls()) {
             turn.put("tool_calls", m.toolCalls().stream().map(JinjaChatTemplate::call).toList());

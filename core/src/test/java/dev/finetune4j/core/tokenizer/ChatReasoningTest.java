@@ -69,11 +69,11 @@ class ChatReasoningTest {
     }
 
     @Test
-    void templatesSeeTheTraceUnderBothKeysOnlyWhereATurnHasOne() {
+    void templatesSeeTheTraceUnderEachKeyOnlyWhereATurnHasOne() {
         JinjaChatTemplate t = JinjaChatTemplate.parse("keys", "{% for m in messages %}[{{ m.thinking is defined }}"
-                + "{{ m.reasoning_content is defined }}{{ 'thinking' in m }}:{{ m.thinking }}|{{ m.reasoning_content }}]"
-                + "{% endfor %}", Map.of());
-        assertEquals("[FalseFalseFalse:|][TrueTrueTrue:2 + 2|2 + 2][FalseFalseFalse:|]",
+                + "{{ m.reasoning_content is defined }}{{ 'thinking' in m }}{{ 'tool_plan' in m }}:{{ m.thinking }}|"
+                + "{{ m.reasoning_content }}|{{ m.tool_plan }}]{% endfor %}", Map.of());
+        assertEquals("[FalseFalseFalseFalse:||][TrueTrueTrueTrue:2 + 2|2 + 2|2 + 2][FalseFalseFalseFalse:||]",
                 t.render(List.of(ChatMessage.user("2+2?"), ChatMessage.assistant("4").withReasoning("2 + 2"),
                         ChatMessage.assistant("5")), false));
     }

@@ -224,7 +224,9 @@ final class Interpreter {
                 throw Py.typeError("macro '" + m.name() + "' takes not more than " + m.params().size() + " argument(s)");
             }
             if (++calls > limits.maxDepth()) {
-                throw new TemplateException("macro calls nest more than " + limits.maxDepth() + " deep (Limits.maxDepth); "
+                // NOTE: Python's words first: jinja2 fails here with RecursionError's "maximum recursion depth exceeded"
+                throw new TemplateException("maximum recursion depth exceeded: macro calls nest more than "
+                        + limits.maxDepth() + " deep (Limits.maxDepth); "
                         + "does macro '" + m.name() + "' call itself without end?", 0);
             }
             try {
