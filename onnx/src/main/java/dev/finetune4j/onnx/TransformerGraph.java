@@ -144,6 +144,10 @@ final class TransformerGraph {
             case TANH -> g.op("Tanh", List.of(x));
             case SIGMOID -> g.op("Sigmoid", List.of(x));
             case SOFTPLUS -> g.op("Softplus", List.of(x));
+            case RELU2 -> {
+                String relu = g.op("Relu", List.of(x));
+                yield g.op("Mul", List.of(relu, relu));
+            }
             // 0.5 x (1 + erf(x / sqrt 2))
             case GELU_EXACT -> halfXTimesOnePlus(x, g.op("Erf", List.of(g.op("Mul", List.of(x, g.scalar((float) (1 / Math.sqrt(2))))))));
             // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))

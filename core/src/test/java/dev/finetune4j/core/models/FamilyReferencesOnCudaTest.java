@@ -25,14 +25,16 @@ class FamilyReferencesOnCudaTest {
      * gpt-oss's attention sinks and clamped stacked experts, Granite's multipliers, Olmo 3's norms after the
      * sub-blocks and across heads, Qwen3.5's linear attention and Granite 4.0 H's Mamba-2 layers with their recurrent
      * caches, GLM-4's partial rotary in adjacent pairs, Cohere 2's bias-free LayerNorms, parallel sub-blocks and
-     * layers without rotary); the windows' kernels are
+     * layers without rotary, Hunyuan's q/k norms after the rotary, StarCoder2's biased LayerNorms and MLP without a
+     * gate); the windows' kernels are
      * checked there on their own.
      */
     static Stream<String> familiesFor(String device) {
         return CudaTestDevices.emulated(device)
                 ? Stream.of("references/gemma2", "references/gemma3_text", "references/phi3_longrope", "references/qwen2_moe",
                 "references/gpt_oss", "references/granite", "references/olmo3", "references/qwen3_5",
-                "references/granite4_h", "references/glm4", "references/cohere2")
+                "references/granite4_h", "references/glm4", "references/cohere2", "references/hunyuan_v1_dense",
+                "references/starcoder2")
                 : FamilyReferencesTest.families();
     }
 
@@ -49,13 +51,14 @@ class FamilyReferencesOnCudaTest {
     }
 
     /**
-     * The backward of GLM-4's interleaved partial rotary and of Cohere 2's LayerNorms and parallel sub-blocks on the
-     * device, against transformers' gradients.
+     * The backward of GLM-4's interleaved partial rotary, of Cohere 2's LayerNorms and parallel sub-blocks, of
+     * StarCoder2's biased LayerNorms and MLP without a gate and of Arcee's squared ReLU on the device, against
+     * transformers' gradients.
      */
     @ParameterizedTest
     @MethodSource(CudaTestDevices.NAMES)
-    void interleavedRotaryAndLayerNormGradientsMatchTransformers(String device) throws Exception {
-        for (String family : new String[]{"glm4", "cohere2"}) {
+    void newerFamiliesGradientsMatchTransformers(String device) throws Exception {
+        for (String family : new String[]{"glm4", "cohere2", "starcoder2", "arcee"}) {
             ReferenceGradients.assertMatch(family, CudaTestDevices.require(device));
         }
     }
