@@ -24,7 +24,8 @@ import java.util.OptionalLong;
  * from {@code tokenizer_config.json} when present. The chat template is the model's own, rendered as transformers
  * renders it ({@link JinjaChatTemplate}): {@code chat_template.jinja} next to tokenizer_config.json when there is
  * one (newer transformers save it there), else tokenizer_config.json's {@code chat_template} (a string, or the
- * entry named "default" of a list). Without either, conversations are formatted as {@link ChatTemplate#CHATML}
+ * entry named "default" of a list, with its "tool_use" entry rendered instead for conversations with tools, as
+ * transformers picks). Without either, conversations are formatted as {@link ChatTemplate#CHATML}
  * with a logged warning. A template that does not parse fails the load naming the file, line and column, rather
  * than training or serving the model on a different format than its own.
  *
@@ -170,31 +171,11 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
 
     /**
      * The model's chat template: chat_template.jinja, else {@code chat_template} of tokenizer_config.json (a Jinja
-     * string or a list of {@code {name, template}} objects, the one named "default" used), else CHATML.
+     * string, or a list of {@code {name, template}} objects: the one named "default", and "tool_use" for
+     * conversations with tools where there is one, as transformers picks), else CHATML.
      */
     private static ChatTemplate chatTemplate(JsonNode config, Path configFile) throws IOException {
         Path jinjaFile = configFile.resolveSibling("chat_template.jinja");
-        String source;
-        String origin;
-        if (Files.isRegularFile(jinjaFile)) {
-            source = Files.readString(jinjaFile);
-            origin = jinjaFile.toAbsolutePath().toString();
-        } else {
-            JsonNode node = config.path("chat_template");
-            if (node.isArray()) {
-                for (JsonNode named : node) {
-                    if (named.path("name").asText().equals("default")) {
-                        node = named.path("template");
-                    }
-                }
-            }
-            if (!node.isTextual()) {
-                LOG.warn("{} has no chat_template; formatting conversations as chatml", configFile);
-                return ChatTemplate.CHATML;
-            }
-            source = node.asText();
-            origin = configFile.toAbsolutePath() + " (chat_template)";
-        }
         Map<String, String> tokens = new HashMap<>();
         for (String field : JinjaChatTemplate.SPECIAL_TOKENS) {
             String content = specialToken(config, field);
@@ -202,6 +183,35 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
                 tokens.put(field, content);
             }
         }
+        if (Files.isRegularFile(jinjaFile)) {
+            return parsed(jinjaFile.toAbsolutePath().toString(), Files.readString(jinjaFile), tokens);
+        }
+        JsonNode node = config.path("chat_template");
+        String origin = configFile.toAbsolutePath() + " (chat_template)";
+        if (node.isTextual()) {
+            return parsed(origin, node.asText(), tokens);
+        }
+        JsonNode named = namedTemplate(node, "default");
+        if (named == null) {
+            LOG.warn("{} has no chat_template; formatting conversations as chatml", configFile);
+            return ChatTemplate.CHATML;
+        }
+        JinjaChatTemplate template = parsed(origin + " default", named.asText(), tokens);
+        JsonNode toolUse = namedTemplate(node, "tool_use");
+        return toolUse == null ? template : template.withToolUse(parsed(origin + " tool_use", toolUse.asText(), tokens));
+    }
+
+    /** The template text named {@code name} in a list of {@code {name, template}} objects, or null. */
+    private static JsonNode namedTemplate(JsonNode list, String name) {
+        for (JsonNode named : list.isArray() ? list : List.<JsonNode>of()) {
+            if (named.path("name").asText().equals(name) && named.path("template").isTextual()) {
+                return named.path("template");
+            }
+        }
+        return null;
+    }
+
+    private static JinjaChatTemplate parsed(String origin, String source, Map<String, String> tokens) {
         try {
             return JinjaChatTemplate.parse(origin, source, tokens);
         } catch (TemplateException e) {

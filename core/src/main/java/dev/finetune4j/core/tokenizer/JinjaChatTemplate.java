@@ -46,15 +46,18 @@ public final class JinjaChatTemplate implements ChatTemplate {
     private final Map<String, String> specialTokens;
     private final Clock clock;
     private final Map<String, Object> variables;
+    /** The template rendered instead when tools are given (a named set's "tool_use"), or null. */
+    private final JinjaChatTemplate toolUse;
 
     private JinjaChatTemplate(String name, String source, JinjaTemplate template, Map<String, String> specialTokens,
-                              Clock clock, Map<String, Object> variables) {
+                              Clock clock, Map<String, Object> variables, JinjaChatTemplate toolUse) {
         this.name = name;
         this.source = source;
         this.template = template;
         this.specialTokens = specialTokens;
         this.clock = clock;
         this.variables = variables;
+        this.toolUse = toolUse;
     }
 
     /**
@@ -75,7 +78,20 @@ public final class JinjaChatTemplate implements ChatTemplate {
             }
         }
         return new JinjaChatTemplate(name, source, JinjaTemplate.parse(source), Map.copyOf(specialTokens),
-                Clock.systemDefaultZone(), Map.of());
+                Clock.systemDefaultZone(), Map.of(), null);
+    }
+
+    /**
+     * This template with another one rendered instead whenever tools are given, as transformers picks from a
+     * tokenizer_config.json's named set of templates: its {@code tool_use} entry when {@code apply_chat_template} gets
+     * tools, else its {@code default} one (Cohere's Command R, R+ and R7B ship both).
+     *
+     * @param toolUse the template for conversations with tools; its clock and variables are replaced by this one's
+     * @return a copy that renders {@code toolUse} when tools are given
+     */
+    public JinjaChatTemplate withToolUse(JinjaChatTemplate toolUse) {
+        return new JinjaChatTemplate(name, source, template, specialTokens, clock, variables,
+                toolUse.withClock(clock).withVariables(variables));
     }
 
     /**
@@ -86,7 +102,8 @@ public final class JinjaChatTemplate implements ChatTemplate {
      * @return a copy that uses {@code clock}
      */
     public JinjaChatTemplate withClock(Clock clock) {
-        return new JinjaChatTemplate(name, source, template, specialTokens, clock, variables);
+        return new JinjaChatTemplate(name, source, template, specialTokens, clock, variables,
+                toolUse == null ? null : toolUse.withClock(clock));
     }
 
     /**
@@ -111,7 +128,8 @@ public final class JinjaChatTemplate implements ChatTemplate {
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> copy = (Map<String, Object>) copyOf(variables);
-        return new JinjaChatTemplate(name, source, template, specialTokens, clock, copy);
+        return new JinjaChatTemplate(name, source, template, specialTokens, clock, copy,
+                toolUse == null ? null : toolUse.withVariables(variables));
     }
 
     /** A deep, unmodifiable copy of lists and maps (which may hold null, as JSON does), so this stays immutable. */
@@ -129,6 +147,9 @@ public final class JinjaChatTemplate implements ChatTemplate {
 
     @Override
     public String render(List<ChatMessage> messages, List<ToolDefinition> tools, boolean addGenerationPrompt) {
+        if (toolUse != null && !tools.isEmpty()) {
+            return toolUse.render(messages, tools, addGenerationPrompt);
+        }
         Map<String, Object> context = new HashMap<>(specialTokens);
         context.put("messages", messages.stream().map(JinjaChatTemplate::turn).toList());
         context.put("add_generation_prompt", addGenerationPrompt);

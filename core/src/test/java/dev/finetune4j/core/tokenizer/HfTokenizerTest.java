@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -75,12 +76,18 @@ class HfTokenizerTest {
         ObjectNode config = JSON.createObjectNode().put("eos_token", "<|im_end|>");
         config.putObject("bos_token").put("content", "<s>");
         config.putArray("chat_template")
-                .add(JSON.createObjectNode().put("name", "tool_use").put("template", "tools"))
+                .add(JSON.createObjectNode().put("name", "tool_use")
+                        .put("template", "{{ bos_token }}{{ tools[0].function.name }}:{{ messages[0].content }}{{ effort }}"))
                 .add(JSON.createObjectNode().put("name", "default").put("template", "{{ bos_token }}{{ messages[0].content }}{{ eos_token }}"));
         JSON.writeValue(tmp.resolve("tokenizer_config.json").toFile(), config);
         List<ChatMessage> hi = List.of(ChatMessage.user("hi"));
         try (HfTokenizer tok = HfTokenizer.load(file)) {
             assertEquals("<s>hi<|im_end|>", tok.applyChatTemplate(hi, true), "the list's default, with the special tokens");
+            List<ToolDefinition> tools = List.of(new ToolDefinition("lookup", "finds a record", "{\"type\": \"object\"}"));
+            assertEquals("<s>lookup:hi", tok.applyChatTemplate(hi, tools, true),
+                    "its tool_use entry when tools are given, as transformers picks");
+            JinjaChatTemplate high = ((JinjaChatTemplate) tok.chatTemplate()).withVariables(Map.of("effort", "!"));
+            assertEquals("<s>lookup:hi!", high.render(hi, tools, true), "the variables reach the tool_use template");
         }
         Files.writeString(tmp.resolve("chat_template.jinja"), "[{{ messages | length }}]\n");
         try (HfTokenizer tok = HfTokenizer.load(file)) {
