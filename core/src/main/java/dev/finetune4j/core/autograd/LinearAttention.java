@@ -17,7 +17,8 @@ public final class LinearAttention {
     }
 
     /**
-     * Depthwise causal convolution over time plus a bias, then SiLU: x (B, T, C), weight (C, K) -> (B, T, C), each
+     * Depthwise causal convolution over time plus a bias, then SiLU where asked (the gated DeltaNet's and Mamba-2's;
+     * not LFM2's): x (B, T, C), weight (C, K) -> (B, T, C), each
      * output reading its own and the K - 1 earlier inputs of its channel; before the first token, {@code past}'s
      * inputs, or zeros; with {@code offsets}, zeros before the token's packed example.
      *
@@ -28,9 +29,11 @@ public final class LinearAttention {
      *             gradient
      * @param offsets each token's position within its packed example, (B, T) F32, or null when each row is one
      *                sequence; only without {@code past}
-     * @return silu(conv(x)), (B, T, C)
+     * @param silu whether SiLU follows the convolution
+     * @return silu(conv(x)), or conv(x), (B, T, C)
      */
-    public static Tensor causalConv1dSilu(Tensor x, Tensor weight, Tensor bias, Tensor past, Tensor offsets) {
+    public static Tensor causalConv1d(Tensor x, Tensor weight, Tensor bias, Tensor past, Tensor offsets,
+                                      boolean silu) {
         if (x.rank() != 3 || weight.rank() != 2 || weight.dim(0) != x.dim(2) || weight.dim(1) < 1) {
             throw new IllegalArgumentException("causal conv1d: x " + x.shape() + " and weight " + weight.shape()
                     + " must be (B, T, C) and (C, K)");
@@ -50,12 +53,12 @@ public final class LinearAttention {
         Tensor before = past == null ? null : f32(past);
         Tensor y = Tensor.empty(TensorScope.current(), x.device(), DType.F32, x.shape());
         Tensor starts = offsets == null ? null : f32(offsets);
-        x.backend().recurrent().causalConv1dSilu(xs, before, ws, bs, starts, y);
-        return Autograd.record("causalConv1dSilu", y, dOut -> {
+        x.backend().recurrent().causalConv1d(xs, before, ws, bs, starts, silu, y);
+        return Autograd.record("causalConv1d", y, dOut -> {
             Tensor dx = Tensor.empty(x.device(), x.shape());
             Tensor dw = weight.requiresGrad() ? Tensor.empty(weight.device(), weight.shape()) : null;
             Tensor db = bias != null && bias.requiresGrad() ? Tensor.empty(bias.device(), bias.shape()) : null;
-            x.backend().recurrent().causalConv1dSiluBackward(xs, before, ws, bs, starts, f32(dOut), dx, dw, db);
+            x.backend().recurrent().causalConv1dBackward(xs, before, ws, bs, starts, silu, f32(dOut), dx, dw, db);
             return bias == null ? new Tensor[]{dx, dw} : new Tensor[]{dx, dw, db};
         }, bias == null ? new Tensor[]{x, weight} : new Tensor[]{x, weight, bias});
     }

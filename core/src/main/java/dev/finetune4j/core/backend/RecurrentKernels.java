@@ -31,10 +31,10 @@ public interface RecurrentKernels {
     }
 
     /**
-     * Depthwise causal convolution over time followed by SiLU:
-     * {@code y[b, t, c] = silu(bias[c] + sum_j w[c, j] * in[b, t + j, c])} for {@code j < K}, where {@code in} is
-     * the {@code K - 1} inputs of {@code past} followed by {@code x}; with {@code offsets}, inputs before the token's
-     * example count as zeros.
+     * Depthwise causal convolution over time, followed by SiLU where asked:
+     * {@code y[b, t, c] = silu(bias[c] + sum_j w[c, j] * in[b, t + j, c])} for {@code j < K} (the gated DeltaNet's and
+     * Mamba-2's; LFM2's without the SiLU), where {@code in} is the {@code K - 1} inputs of {@code past} followed by
+     * {@code x}; with {@code offsets}, inputs before the token's example count as zeros.
      *
      * @param x the inputs, (B, T, C)
      * @param past the inputs before {@code x}, (B, K - 1, C), or null for zeros (the start of a sequence); null with
@@ -42,26 +42,28 @@ public interface RecurrentKernels {
      * @param weight the filters, (C, K)
      * @param bias the biases, (C), or null for none
      * @param offsets each token's position within its packed example, (B, T), or null
+     * @param silu whether SiLU follows the convolution
      * @param y receives the outputs, (B, T, C)
      */
-    void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor y);
+    void causalConv1d(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, boolean silu, Tensor y);
 
     /**
-     * The backward of {@link #causalConv1dSilu} ({@code past} is a constant: it receives no gradient).
+     * The backward of {@link #causalConv1d} ({@code past} is a constant: it receives no gradient).
      *
      * @param x the forward's inputs, (B, T, C)
      * @param past the forward's past inputs, (B, K - 1, C), or null
      * @param weight the filters, (C, K)
      * @param bias the biases, (C), or null
      * @param offsets the forward's offsets, or null
+     * @param silu whether SiLU followed the convolution
      * @param dy the gradient of the outputs, (B, T, C)
      * @param dx receives the gradient of {@code x}, (B, T, C)
      * @param dWeight receives the gradient of the filters, (C, K) (overwritten), or null when they are frozen
      * @param dBias receives the gradient of the biases, (C) (overwritten), or null when there are none or they are
      *              frozen
      */
-    void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor dy,
-                                  Tensor dx, Tensor dWeight, Tensor dBias);
+    void causalConv1dBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, boolean silu,
+                              Tensor dy, Tensor dx, Tensor dWeight, Tensor dBias);
 
     /**
      * A gated recurrence for every batch row b and head h, its state S (Dk, Dv) starting at {@code state}; per

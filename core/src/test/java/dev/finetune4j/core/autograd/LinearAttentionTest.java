@@ -30,6 +30,12 @@ class LinearAttentionTest {
      * no bias when {@code bias} is null.
      */
     private static double[] convReference(double[] x, double[] w, double[] bias, double[] past, int[] first) {
+        return convReference(x, w, bias, past, first, true);
+    }
+
+    /** {@link #convReference(double[], double[], double[], double[], int[])}, without the SiLU unless {@code silu}. */
+    private static double[] convReference(double[] x, double[] w, double[] bias, double[] past, int[] first,
+                                          boolean silu) {
         double[] y = new double[x.length];
         for (int b = 0; b < B; b++) {
             for (int t = 0; t < T; t++) {
@@ -40,7 +46,7 @@ class LinearAttentionTest {
                         double in = s >= 0 ? x[(b * T + s) * C + c] : past == null ? 0 : past[(b * (K - 1) + K - 1 + s) * C + c];
                         sum += first != null && s < first[b * T + t] ? 0 : w[c * K + j] * in;
                     }
-                    y[(b * T + t) * C + c] = sum / (1 + Math.exp(-sum));
+                    y[(b * T + t) * C + c] = silu ? sum / (1 + Math.exp(-sum)) : sum;
                 }
             }
         }
@@ -49,24 +55,43 @@ class LinearAttentionTest {
 
     @Test
     void convolutionFromZerosMatchesItsDefinition() {
-        GradCheck.of("causalConv1dSilu", t -> LinearAttention.causalConv1dSilu(t[0], t[1], null, null, null))
+        GradCheck.of("causalConv1d + silu", t -> LinearAttention.causalConv1d(t[0], t[1], null, null, null, true))
                 .input(B, T, C).input(C, K)
                 .reference(d -> convReference(d[0], d[1], null, null, null)).run();
     }
 
     @Test
     void convolutionWithBiasesMatchesItsDefinition() {
-        GradCheck.of("causalConv1dSilu with biases", t -> LinearAttention.causalConv1dSilu(t[0], t[1], t[2], null, null))
+        GradCheck.of("causalConv1d + silu with biases", t -> LinearAttention.causalConv1d(t[0], t[1], t[2], null, null, true))
                 .input(B, T, C).input(C, K).input(C)
                 .reference(d -> convReference(d[0], d[1], d[2], null, null)).run();
+    }
+
+    /** LFM2's convolution: the same without the SiLU, packed and after a generation's past inputs. */
+    @Test
+    void convolutionWithoutSiluMatchesItsDefinition() {
+        int[] first = {0, 0, 2, 2, 2, 0, 1, 2, 2, 2};
+        GradCheck.of("causalConv1d without silu, packed", t -> LinearAttention.causalConv1d(t[0], t[1], t[2], null,
+                        offsets(first, T), false))
+                .input(B, T, C).input(C, K).input(C)
+                .reference(d -> convReference(d[0], d[1], d[2], null, first, false)).run();
+        float[] past = GradCheck.randn(12, B * (K - 1) * C);
+        double[] pastValues = new double[past.length];
+        for (int i = 0; i < past.length; i++) {
+            pastValues[i] = past[i];
+        }
+        GradCheck.of("causalConv1d without silu, with past", t -> LinearAttention.causalConv1d(t[0], t[1], t[2],
+                        Tensor.of(past, B, K - 1, C), null, false))
+                .input(B, T, C).input(C, K).input(C)
+                .reference(d -> convReference(d[0], d[1], d[2], pastValues, null, false)).run();
     }
 
     /** Row 0 packs examples of 2 and 3 tokens, row 1 of 1, 1 and 3: no tap reads across an example's start. */
     @Test
     void convolutionOfPackedExamplesReadsNoOtherExample() {
         int[] first = {0, 0, 2, 2, 2, 0, 1, 2, 2, 2};
-        GradCheck.of("causalConv1dSilu, packed", t -> LinearAttention.causalConv1dSilu(t[0], t[1], t[2], null,
-                        offsets(first, T)))
+        GradCheck.of("causalConv1d + silu, packed", t -> LinearAttention.causalConv1d(t[0], t[1], t[2], null,
+                        offsets(first, T), true))
                 .input(B, T, C).input(C, K).input(C)
                 .reference(d -> convReference(d[0], d[1], d[2], null, first)).run();
     }
@@ -87,8 +112,8 @@ class LinearAttentionTest {
         for (int i = 0; i < past.length; i++) {
             pastValues[i] = past[i];
         }
-        GradCheck.of("causalConv1dSilu with past", t -> LinearAttention.causalConv1dSilu(t[0], t[1], t[2],
-                        Tensor.of(past, B, K - 1, C), null))
+        GradCheck.of("causalConv1d + silu with past", t -> LinearAttention.causalConv1d(t[0], t[1], t[2],
+                        Tensor.of(past, B, K - 1, C), null, true))
                 .input(B, T, C).input(C, K).input(C)
                 .reference(d -> convReference(d[0], d[1], d[2], pastValues, null)).run();
     }
@@ -236,10 +261,10 @@ class LinearAttentionTest {
             Tensor gates = Tensor.zeros(1, 3, 2);
             assertThrows(IllegalArgumentException.class, () -> LinearAttention.gatedRule(StateUpdate.DELTA, q, q, q,
                     gates, Tensor.zeros(1, 3, 1), null, null));
-            assertThrows(IllegalArgumentException.class, () -> LinearAttention.causalConv1dSilu(Tensor.zeros(1, 3, 2),
-                    Tensor.zeros(3, 4), null, null, null));
-            assertThrows(IllegalArgumentException.class, () -> LinearAttention.causalConv1dSilu(Tensor.zeros(1, 3, 2),
-                    Tensor.zeros(2, 4), Tensor.zeros(3), null, null));
+            assertThrows(IllegalArgumentException.class, () -> LinearAttention.causalConv1d(Tensor.zeros(1, 3, 2),
+                    Tensor.zeros(3, 4), null, null, null, true));
+            assertThrows(IllegalArgumentException.class, () -> LinearAttention.causalConv1d(Tensor.zeros(1, 3, 2),
+                    Tensor.zeros(2, 4), Tensor.zeros(3), null, null, true));
             // packed examples start from nothing: no state beside them, and one offset per token
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LinearAttention.gatedRule(
                     StateUpdate.DELTA, q, q, q, gates, gates, Tensor.zeros(1, 2, 4, 4), Tensor.zeros(1, 3)));

@@ -13,13 +13,15 @@ import java.util.stream.IntStream;
 final class CpuRecurrent implements RecurrentKernels {
 
     @Override
-    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor y) {
+    public void causalConv1d(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, boolean silu,
+                             Tensor y) {
         Conv conv = new Conv(x, past, weight, bias, offsets);
         float[] out = CpuTensors.output(y);
         Parallel.chunks(conv.batch * conv.tokens, (from, to) -> {
             for (int row = from; row < to; row++) {
                 for (int ch = 0; ch < conv.channels; ch++) {
-                    out[row * conv.channels + ch] = (float) silu(conv.preActivation(row / conv.tokens, row % conv.tokens, ch));
+                    double pre = conv.preActivation(row / conv.tokens, row % conv.tokens, ch);
+                    out[row * conv.channels + ch] = (float) (silu ? pre / (1 + Math.exp(-pre)) : pre);
                 }
             }
         });
@@ -27,16 +29,16 @@ final class CpuRecurrent implements RecurrentKernels {
     }
 
     @Override
-    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor dy,
-                                         Tensor dx, Tensor dWeight, Tensor dBias) {
+    public void causalConv1dBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, boolean silu,
+                                     Tensor dy, Tensor dx, Tensor dWeight, Tensor dBias) {
         Conv conv = new Conv(x, past, weight, bias, offsets);
         float[] upstream = CpuTensors.read(dy);
         int c = conv.channels;
         int k = conv.kernel;
         int t = conv.tokens;
         // the gradient before the SiLU, from the recomputed pre-activations
-        float[] dPre = new float[upstream.length];
-        Parallel.chunks(conv.batch * t, (from, to) -> {
+        float[] dPre = silu ? new float[upstream.length] : upstream;
+        Parallel.chunks(silu ? conv.batch * t : 0, (from, to) -> {
             for (int row = from; row < to; row++) {
                 for (int ch = 0; ch < c; ch++) {
                     double pre = conv.preActivation(row / t, row % t, ch);
@@ -94,10 +96,6 @@ final class CpuRecurrent implements RecurrentKernels {
             });
             CpuTensors.commit(dBias, db);
         }
-    }
-
-    private static double silu(double x) {
-        return x / (1 + Math.exp(-x));
     }
 
     /** The convolution's operands and its pre-activation, shared by the forward and the backward. */

@@ -46,20 +46,22 @@ final class CudaRecurrent implements RecurrentKernels {
     }
 
     @Override
-    public void causalConv1dSilu(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor y) {
+    public void causalConv1d(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, boolean silu,
+                             Tensor y) {
         Conv conv = Conv.of(x, past, weight, bias, offsets);
         requireShape("causal conv1d", "y", "(B, T, C)", y, x.shape());
         try (Scratch s = rt.scratch(); KernelArgs a = new KernelArgs()) {
             a.ptr(s.f32(x)).ptr(s.f32OrNull(past)).ptr(s.f32(weight)).ptr(s.f32OrNull(bias)).ptr(s.f32OrNull(offsets))
                     .ptr(rt.output(y));
             conv.dims(a);
-            rt.kernels.launchOver(FAMILY, "causal_conv1d_silu_forward", x.numel(), a);
+            a.i32(silu ? 1 : 0);
+            rt.kernels.launchOver(FAMILY, "causal_conv1d_forward", x.numel(), a);
         }
     }
 
     @Override
-    public void causalConv1dSiluBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, Tensor dy,
-                                         Tensor dx, Tensor dWeight, Tensor dBias) {
+    public void causalConv1dBackward(Tensor x, Tensor past, Tensor weight, Tensor bias, Tensor offsets, boolean silu,
+                                     Tensor dy, Tensor dx, Tensor dWeight, Tensor dBias) {
         Conv conv = Conv.of(x, past, weight, bias, offsets);
         requireShape("causal conv1d backward", "dy", "(B, T, C)", dy, x.shape());
         requireShape("causal conv1d backward", "dx", "(B, T, C)", dx, x.shape());
@@ -74,11 +76,14 @@ final class CudaRecurrent implements RecurrentKernels {
             long before = s.f32OrNull(past);
             long w = s.f32(weight);
             long starts = s.f32OrNull(offsets);
-            long dPre = s.buffer(x.numel() * Float.BYTES);
-            try (KernelArgs a = new KernelArgs()) {
-                a.ptr(xs).ptr(before).ptr(w).ptr(s.f32OrNull(bias)).ptr(starts).ptr(s.f32(dy)).ptr(dPre);
-                conv.dims(a);
-                rt.kernels.launchOver(FAMILY, "causal_conv1d_silu_backward_pre", x.numel(), a);
+            long upstream = s.f32(dy);
+            long dPre = silu ? s.buffer(x.numel() * Float.BYTES) : upstream; // without the SiLU, dy is dpre
+            if (silu) {
+                try (KernelArgs a = new KernelArgs()) {
+                    a.ptr(xs).ptr(before).ptr(w).ptr(s.f32OrNull(bias)).ptr(starts).ptr(upstream).ptr(dPre);
+                    conv.dims(a);
+                    rt.kernels.launchOver(FAMILY, "causal_conv1d_silu_backward_pre", x.numel(), a);
+                }
             }
             try (KernelArgs a = new KernelArgs()) {
                 a.ptr(dPre).ptr(w).ptr(starts).ptr(rt.output(dx));

@@ -50,7 +50,7 @@ final class GatedDeltaNet extends Module implements Block {
         registerChild("in_proj_z", new Linear(scope, hidden, config.valueDim(), false));
         registerChild("in_proj_b", new Linear(scope, hidden, config.numValueHeads(), false));
         registerChild("in_proj_a", new Linear(scope, hidden, config.numValueHeads(), false));
-        registerChild("conv1d", new CausalConv1d(scope, config.convDim(), config.convKernel(), false));
+        registerChild("conv1d", new CausalConv1d(scope, config.convDim(), config.convKernel(), false, true));
         registerParameter("A_log", Tensor.zeros(scope, DType.F32, Shape.of(config.numValueHeads())));
         registerParameter("dt_bias", Tensor.zeros(scope, DType.F32, Shape.of(config.numValueHeads())));
         registerChild("norm", new RmsNorm(scope, config.valueHeadDim(), c.normEps()));

@@ -43,7 +43,7 @@ final class Mamba2Mixer extends Module implements Block {
         int hidden = c.hiddenSize();
         int heads = config.numHeads();
         registerChild("in_proj", new Linear(scope, hidden, config.projectionDim(), config.projBias()));
-        registerChild("conv1d", new CausalConv1d(scope, config.convDim(), config.convKernel(), config.convBias()));
+        registerChild("conv1d", new CausalConv1d(scope, config.convDim(), config.convKernel(), config.convBias(), true));
         registerParameter("A_log", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
         registerParameter("D", Tensor.zeros(scope, DType.F32, Shape.of(heads)));
         registerParameter("dt_bias", Tensor.zeros(scope, DType.F32, Shape.of(heads)));

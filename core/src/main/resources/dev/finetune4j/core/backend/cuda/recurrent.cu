@@ -1,5 +1,5 @@
 // RecurrentKernels: linear attention's (Qwen3.5's gated DeltaNet, Granite 4.0 H's Mamba-2) causal depthwise
-// convolution + SiLU and the gated recurrence: the delta rule (Yang, Kautz and Hatamizadeh 2024) or Mamba-2's additive
+// convolution + SiLU (LFM2's without it) and the gated recurrence: the delta rule (Yang, Kautz and Hatamizadeh 2024) or Mamba-2's additive
 // update (`delta_rule` 0), each forward beside its backward. Every tensor is contiguous F32
 // (CudaRecurrent converts what is not). Products are rounded as CpuRecurrent rounds them and summed in double as it
 // sums them, so that the two backends agree to the last bits but for the order of the double additions. No kernel
@@ -40,19 +40,19 @@ __device__ __forceinline__ double conv_pre_activation(const float* x, const floa
     return sum;
 }
 
-// y = silu(pre), (B, T, C).
-extern "C" __global__ void causal_conv1d_silu_forward(const float* x, const float* past, const float* w,
-                                                      const float* bias, const float* offsets, float* y, long long B,
-                                                      long long T, long long C, long long K) {
+// y = silu(pre), or pre itself (silu 0), (B, T, C).
+extern "C" __global__ void causal_conv1d_forward(const float* x, const float* past, const float* w, const float* bias,
+                                                 const float* offsets, float* y, long long B, long long T, long long C,
+                                                 long long K, int silu) {
     FOR_EACH(e, B * T * C) {
         long long c = e % C, r = e / C;
         double pre = conv_pre_activation(x, past, w, bias, offsets, r / T, r % T, c, T, C, K);
-        y[e] = (float) (pre / (1.0 + exp(-pre)));
+        y[e] = (float) (silu ? pre / (1.0 + exp(-pre)) : pre);
     }
 }
 
 // Backward of the forward's silu: dpre = dy silu'(pre) from the recomputed pre-activations, (B, T, C); the two
-// kernels below read it.
+// kernels below read it (dy itself without the SiLU).
 extern "C" __global__ void causal_conv1d_silu_backward_pre(const float* x, const float* past, const float* w,
                                                            const float* bias, const float* offsets, const float* dy,
                                                            float* dpre, long long B, long long T, long long C,

@@ -602,11 +602,13 @@ class CudaKernelConformanceTest {
      */
     @Test
     void causalConvolutionAndGatedRulesForwardAndBackward() {
-        for (int variant = 0; variant < 5; variant++) {
-            boolean withPast = variant % 2 == 1 && variant < 4;
+        for (int variant = 0; variant < 6; variant++) {
+            boolean withPast = variant % 2 == 1 && variant != 4;
             boolean withBias = variant >= 2;
             boolean packed = variant == 4;
-            agree("causal conv1d + silu, past inputs " + withPast + ", biases " + withBias + ", packed " + packed,
+            boolean silu = variant < 5; // LFM2's convolution has none
+            agree("causal conv1d, silu " + silu + ", past inputs " + withPast + ", biases " + withBias + ", packed "
+                            + packed,
                     F32_TOLERANCE, in(Input.randn(100, 2, 70, 40), Input.randn(101, 2, 3, 40), Input.randn(102, 40, 4),
                             Input.randn(103, 2, 70, 40), Input.randn(104, 40), offsets(2, 70, 1, 3, 40)),
                     out(d(2, 70, 40), d(2, 70, 40), d(40, 4), d(40)), (be, x, o) -> {
@@ -617,8 +619,8 @@ class CudaKernelConformanceTest {
                         if (!withBias) {
                             be.copy().fill(o[3], 0f); // no bias, no bias gradient
                         }
-                        be.recurrent().causalConv1dSilu(x[0], past, x[2], bias, starts, o[0]);
-                        be.recurrent().causalConv1dSiluBackward(x[0], past, x[2], bias, starts, x[3], o[1], o[2],
+                        be.recurrent().causalConv1d(x[0], past, x[2], bias, starts, silu, o[0]);
+                        be.recurrent().causalConv1dBackward(x[0], past, x[2], bias, starts, silu, x[3], o[1], o[2],
                                 withBias ? o[3] : null);
                     });
         }

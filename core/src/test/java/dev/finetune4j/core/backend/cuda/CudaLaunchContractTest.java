@@ -305,28 +305,34 @@ class CudaLaunchContractTest {
                 f32(s, 69, 130)));
         for (boolean past : new boolean[]{false, true}) {
             String p = past ? " after past inputs" : "";
-            c.put("recurrent.causalConv1dSilu" + p, (k, s) -> k.recurrent().causalConv1dSilu(randn(s, 2, 5, 40),
-                    past ? randn(s, 2, 3, 40) : null, randn(s, 40, 4), null, null, f32(s, 2, 5, 40)));
-            c.put("recurrent.causalConv1dSiluBackward" + p, (k, s) -> k.recurrent().causalConv1dSiluBackward(
-                    randn(s, 2, 5, 40), past ? randn(s, 2, 3, 40) : null, randn(s, 40, 4), null, null,
+            c.put("recurrent.causalConv1d" + p, (k, s) -> k.recurrent().causalConv1d(randn(s, 2, 5, 40),
+                    past ? randn(s, 2, 3, 40) : null, randn(s, 40, 4), null, null, true, f32(s, 2, 5, 40)));
+            c.put("recurrent.causalConv1dBackward" + p, (k, s) -> k.recurrent().causalConv1dBackward(
+                    randn(s, 2, 5, 40), past ? randn(s, 2, 3, 40) : null, randn(s, 40, 4), null, null, true,
                     randn(s, 2, 5, 40), f32(s, 2, 5, 40), f32(s, 40, 4), null));
         }
-        c.put("recurrent.causalConv1dSilu with biases", (k, s) -> k.recurrent().causalConv1dSilu(randn(s, 2, 5, 40),
-                null, randn(s, 40, 4), randn(s, 40), null, f32(s, 2, 5, 40)));
-        c.put("recurrent.causalConv1dSiluBackward with biases", (k, s) -> k.recurrent().causalConv1dSiluBackward(
-                randn(s, 2, 5, 40), randn(s, 2, 3, 40), randn(s, 40, 4), randn(s, 40), null, randn(s, 2, 5, 40),
+        c.put("recurrent.causalConv1d with biases", (k, s) -> k.recurrent().causalConv1d(randn(s, 2, 5, 40),
+                null, randn(s, 40, 4), randn(s, 40), null, true, f32(s, 2, 5, 40)));
+        c.put("recurrent.causalConv1dBackward with biases", (k, s) -> k.recurrent().causalConv1dBackward(
+                randn(s, 2, 5, 40), randn(s, 2, 3, 40), randn(s, 40, 4), randn(s, 40), null, true, randn(s, 2, 5, 40),
                 f32(s, 2, 5, 40), f32(s, 40, 4), f32(s, 40)));
-        c.put("recurrent.causalConv1dSilu of packed examples", (k, s) -> k.recurrent().causalConv1dSilu(
-                randn(s, 2, 5, 40), null, randn(s, 40, 4), randn(s, 40), f32(s, 2, 5), f32(s, 2, 5, 40)));
-        c.put("recurrent.causalConv1dSiluBackward of packed examples", (k, s) -> k.recurrent().causalConv1dSiluBackward(
-                randn(s, 2, 5, 40), null, randn(s, 40, 4), randn(s, 40), f32(s, 2, 5), randn(s, 2, 5, 40),
+        c.put("recurrent.causalConv1d of packed examples", (k, s) -> k.recurrent().causalConv1d(
+                randn(s, 2, 5, 40), null, randn(s, 40, 4), randn(s, 40), f32(s, 2, 5), true, f32(s, 2, 5, 40)));
+        c.put("recurrent.causalConv1dBackward of packed examples", (k, s) -> k.recurrent().causalConv1dBackward(
+                randn(s, 2, 5, 40), null, randn(s, 40, 4), randn(s, 40), f32(s, 2, 5), true, randn(s, 2, 5, 40),
                 f32(s, 2, 5, 40), f32(s, 40, 4), f32(s, 40)));
-        c.put("recurrent.causalConv1dSiluBackward of frozen filters", (k, s) -> k.recurrent()
-                .causalConv1dSiluBackward(randn(s, 2, 5, 40), null, randn(s, 40, 4), null, null, randn(s, 2, 5, 40),
+        c.put("recurrent.causalConv1dBackward of frozen filters", (k, s) -> k.recurrent()
+                .causalConv1dBackward(randn(s, 2, 5, 40), null, randn(s, 40, 4), null, null, true, randn(s, 2, 5, 40),
                         f32(s, 2, 5, 40), null, null));
-        c.put("recurrent.causalConv1dSiluBackward of frozen filters, trained biases", (k, s) -> k.recurrent()
-                .causalConv1dSiluBackward(randn(s, 2, 5, 40), null, randn(s, 40, 4), randn(s, 40), null,
+        c.put("recurrent.causalConv1dBackward of frozen filters, trained biases", (k, s) -> k.recurrent()
+                .causalConv1dBackward(randn(s, 2, 5, 40), null, randn(s, 40, 4), randn(s, 40), null, true,
                         randn(s, 2, 5, 40), f32(s, 2, 5, 40), null, f32(s, 40)));
+        // LFM2's: no SiLU, so the backward reads dy as the pre-activations' gradient
+        c.put("recurrent.causalConv1d without silu", (k, s) -> k.recurrent().causalConv1d(randn(s, 2, 5, 40),
+                randn(s, 2, 2, 40), randn(s, 40, 3), randn(s, 40), null, false, f32(s, 2, 5, 40)));
+        c.put("recurrent.causalConv1dBackward without silu", (k, s) -> k.recurrent().causalConv1dBackward(
+                randn(s, 2, 5, 40), randn(s, 2, 2, 40), randn(s, 40, 3), randn(s, 40), null, false, randn(s, 2, 5, 40),
+                f32(s, 2, 5, 40), f32(s, 40, 3), f32(s, 40)));
         // 70 tokens: two kept states; Dk = 20, Dv = 40: a partial row of threads and a partial slice of columns
         for (StateUpdate update : StateUpdate.values()) {
             for (boolean kept : new boolean[]{false, true}) {
