@@ -52,7 +52,7 @@ public final class AutoModel {
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2",
-            "exaone4", "seed_oss", "starcoder2", "arcee",
+            "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2",
             "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
             DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "gpt2");
     /**
@@ -60,8 +60,8 @@ public final class AutoModel {
      * {@code *ForSequenceClassification} for (not Granite 4, OLMo 2, 3 and OLMoE).
      */
     public static final List<String> CLASSIFIER_TYPES = List.of("bert", "llama", "mistral", "qwen2", "qwen3", "gemma",
-            "gemma2", "gemma3_text", "phi3", "granite", "smollm3", "glm", "glm4", "exaone4", "seed_oss", "starcoder2",
-            "arcee", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
+            "gemma2", "gemma3_text", "phi3", "granite", "smollm3", "glm", "glm4", "exaone4", "seed_oss",
+            "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss");
     /** The decoder classifiers' head, which a causal LM checkpoint lacks. */
     private static final String SCORE = "score.weight";
 

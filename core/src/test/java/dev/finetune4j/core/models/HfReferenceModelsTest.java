@@ -159,6 +159,36 @@ class HfReferenceModelsTest {
         return out;
     }
 
+    /**
+     * The logits of {@code dir}'s input_ids under its {@code left_attention_mask} (padding before the real tokens)
+     * against its {@code logits_left_padded}, at the real positions only: a padded position attends to no key, so its
+     * logits are an artefact compared by neither side.
+     *
+     * @param dir a reference folder holding left_attention_mask and logits_left_padded
+     */
+    static void assertLeftPaddedBatchMatches(String dir) throws Exception {
+        ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");
+        long[][] ids = ref.ids("input_ids");
+        long[][] mask = ref.ids("left_attention_mask");
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource(dir))) {
+            float[][][] ours = lm.logits(ids, mask);
+            float[] expected = ref.floats.get("logits_left_padded");
+            int t = ours[0].length;
+            int v = ours[0][0].length;
+            float[] kept = new float[expected.length];
+            float[] actual = new float[expected.length];
+            for (int b = 0; b < ours.length; b++) {
+                for (int i = 0; i < t; i++) {
+                    if (mask[b][i] == 1) {
+                        System.arraycopy(expected, (b * t + i) * v, kept, (b * t + i) * v, v);
+                        System.arraycopy(ours[b][i], 0, actual, (b * t + i) * v, v);
+                    }
+                }
+            }
+            assertClose(kept, actual, null, dir + " logits_left_padded");
+        }
+    }
+
     static void assertClose(float[] expected, float[] actual, boolean[] compare, String what) {
         assertEquals(expected.length, actual.length, what + " size");
         double worst = 0;

@@ -53,14 +53,15 @@ public final class DecoderAttention extends Module implements Block {
             registerChild("k_proj", new Linear(scope, c.hiddenSize(), kv, qkvBias));
             registerChild("v_proj", new Linear(scope, c.hiddenSize(), kv, qkvBias));
         }
-        registerChild("o_proj", new Linear(scope, q, c.hiddenSize(), oBias));
+        registerChild(c.attentionNames().output(), new Linear(scope, q, c.hiddenSize(), oBias));
         if (c.attentionSinks()) {
             registerParameter("sinks", Tensor.zeros(scope, DType.F32, Shape.of(c.numAttentionHeads())));
         }
         if (c.qkNorm() != QkNorm.NONE) {
             boolean acrossHeads = c.qkNorm() == QkNorm.ACROSS_HEADS;
-            registerChild(queryNorm(), new RmsNorm(scope, acrossHeads ? q : c.headDim(), c.normEps(), c.gemmaNorms()));
-            registerChild(keyNorm(), new RmsNorm(scope, acrossHeads ? kv : c.headDim(), c.normEps(), c.gemmaNorms()));
+            DecoderConfig.AttentionNames names = c.attentionNames();
+            registerChild(names.queryNorm(), new RmsNorm(scope, acrossHeads ? q : c.headDim(), c.normEps(), c.gemmaNorms()));
+            registerChild(names.keyNorm(), new RmsNorm(scope, acrossHeads ? kv : c.headDim(), c.normEps(), c.gemmaNorms()));
         }
     }
 
@@ -79,8 +80,8 @@ public final class DecoderAttention extends Module implements Block {
             gate = perHead.slice(3, d, 2 * d).reshape(b, t, config.numAttentionHeads() * d);
             qkv[0] = perHead.slice(3, 0, d);
         }
-        Tensor q = heads(qkv[0], b, t, config.numAttentionHeads(), queryNorm(), ctx);
-        Tensor k = heads(qkv[1], b, t, config.numKeyValueHeads(), keyNorm(), ctx);
+        Tensor q = heads(qkv[0], b, t, config.numAttentionHeads(), config.attentionNames().queryNorm(), ctx);
+        Tensor k = heads(qkv[1], b, t, config.numKeyValueHeads(), config.attentionNames().keyNorm(), ctx);
         Tensor v = qkv[2].reshape(b, t, config.numKeyValueHeads(), d).permute(0, 2, 1, 3).contiguous();
         // a q_norm and k_norm before the rotary read the projections in their backward
         if (config.qkNorm() == QkNorm.NONE || config.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY) {
@@ -105,7 +106,7 @@ public final class DecoderAttention extends Module implements Block {
         if (gate != null) {
             merged = Elementwise.mul(merged, Activations.apply(Activations.Kind.SIGMOID, gate));
         }
-        return layer("o_proj").forward(merged);
+        return layer(config.attentionNames().output()).forward(merged);
     }
 
     /** Phi-3's fused projection (B, T, (H + 2 Hkv) D) as q, k and v, in that order. */
@@ -113,16 +114,6 @@ public final class DecoderAttention extends Module implements Block {
         int q = config.numAttentionHeads() * config.headDim();
         int kv = config.numKeyValueHeads() * config.headDim();
         return new Tensor[]{fused.slice(2, 0, q), fused.slice(2, q, q + kv), fused.slice(2, q + kv, q + 2 * kv)};
-    }
-
-    /** The queries' norm: {@code q_norm}, Hunyuan's {@code query_layernorm}. */
-    private String queryNorm() {
-        return config.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY ? "query_layernorm" : "q_norm";
-    }
-
-    /** The keys' norm: {@code k_norm}, Hunyuan's {@code key_layernorm}. */
-    private String keyNorm() {
-        return config.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY ? "key_layernorm" : "k_norm";
     }
 
     /**

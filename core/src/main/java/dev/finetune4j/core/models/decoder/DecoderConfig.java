@@ -72,6 +72,7 @@ import java.util.Set;
  *            null for a dense model
  * @param linearAttention Qwen3.5's gated DeltaNet layers; null when no layer is one
  * @param mamba Granite 4.0 H's Mamba-2 layers; null when no layer is one
+ * @param shortConv LFM2's short-convolution layers; null when no layer is one
  * @param attentionOutputGate whether {@code q_proj} also makes a per-head gate whose sigmoid scales the attention's
  *                            output before {@code o_proj} (Qwen3.5)
  */
@@ -84,7 +85,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             int slidingWindow, boolean[] slidingLayers, boolean[] ropeLayers, boolean gemmaNorms,
                             NormKind normKind, EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
                             boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe,
-                            LinearAttentionConfig linearAttention, MambaConfig mamba,
+                            LinearAttentionConfig linearAttention, MambaConfig mamba, ShortConvConfig shortConv,
                             boolean attentionOutputGate) {
 
     /** Where a decoder scales its input by {@link Multipliers#embedding}, which decides whether virtual tokens are. */
@@ -139,6 +140,16 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         LAYER_WITHOUT_BIAS
     }
 
+    /**
+     * The checkpoint's names of an attention layer's output projection and q/k norms.
+     *
+     * @param output the output projection's
+     * @param queryNorm the queries' norm's
+     * @param keyNorm the keys' norm's
+     */
+    public record AttentionNames(String output, String queryNorm, String keyNorm) {
+    }
+
     /** How a decoder RMS-normalises its queries and keys. */
     public enum QkNorm {
         /** Not at all. */
@@ -179,7 +190,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared", "granitemoehybrid", "olmo2", "olmo3",
             "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "starcoder2", "arcee",
-            "hunyuan_v1_dense", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
+            "hunyuan_v1_dense", ShortConvConfig.MODEL_TYPE, "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             "qwen3_5_text", "qwen3_5_moe_text");
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
@@ -205,6 +216,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 "layer_types (one per layer)", linearAttention == null ? 0 : linearAttention.layers().length);
         require(mamba == null || mamba.layers().length == numHiddenLayers, "layer_types (one per layer)",
                 mamba == null ? 0 : mamba.layers().length);
+        require(shortConv == null || shortConv.layers().length == numHiddenLayers, "layer_types (one per layer)",
+                shortConv == null ? 0 : shortConv.layers().length);
     }
 
     /**
@@ -222,7 +235,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
         for (int i = 0; i < numHiddenLayers; i++) {
             long mixer = isLinearAttention(i) ? linearAttention.parameterCount(h)
-                    : isMamba(i) ? mamba.parameterCount(h) : attention;
+                    : isMamba(i) ? mamba.parameterCount(h) : isShortConv(i) ? shortConv.parameterCount(h) : attention;
             count += mixer + (isSparse(i) ? 0 : mlp);
         }
         return count + (moe == null ? 0 : moe.parameterCount(h));
@@ -235,7 +248,9 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
      */
     public LayerNormNames normNames() {
         return switch (norms) {
-            case PRE -> new LayerNormNames("input_layernorm", null, "post_attention_layernorm", null);
+            case PRE -> modelType.equals(ShortConvConfig.MODEL_TYPE)
+                    ? new LayerNormNames("operator_norm", null, "ffn_norm", null)
+                    : new LayerNormNames("input_layernorm", null, "post_attention_layernorm", null);
             // GLM-4's post_attention_layernorm is the MLP's input norm, as in the PRE families
             case SANDWICH -> modelType.equals("glm4")
                     ? new LayerNormNames("input_layernorm", "post_self_attn_layernorm", "post_attention_layernorm",
@@ -288,13 +303,46 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     }
 
     /**
-     * Whether some layers keep a recurrent state instead of keys and values (gated DeltaNet or Mamba-2 layers):
-     * their generations carry that state, and packed examples restart it.
+     * Whether layer {@code layer} mixes tokens by a gated short convolution ({@code conv}) instead of self-attention.
      *
-     * @return true for Qwen3.5 and Granite 4.0 H
+     * @param layer the layer's index
+     * @return true for a convolution layer of LFM2
+     */
+    public boolean isShortConv(int layer) {
+        return shortConv != null && shortConv.layers()[layer];
+    }
+
+    /**
+     * Whether some layers keep a recurrent state instead of keys and values (gated DeltaNet, Mamba-2 or short
+     * convolution layers): their generations carry that state, and packed examples restart it.
+     *
+     * @return true for Qwen3.5, Granite 4.0 H and LFM2
      */
     public boolean hasRecurrentLayers() {
-        return linearAttention != null || mamba != null;
+        return linearAttention != null || mamba != null || shortConv != null;
+    }
+
+    /**
+     * The names of an attention layer's output projection and q/k norms, as the family's checkpoints call them.
+     *
+     * @return {@code o_proj}, {@code q_norm}, {@code k_norm}; Hunyuan's {@code query_layernorm} and
+     *         {@code key_layernorm}; LFM2's {@code out_proj}, {@code q_layernorm}, {@code k_layernorm}
+     */
+    public AttentionNames attentionNames() {
+        return switch (modelType) {
+            case "hunyuan_v1_dense" -> new AttentionNames("o_proj", "query_layernorm", "key_layernorm");
+            case ShortConvConfig.MODEL_TYPE -> new AttentionNames("out_proj", "q_layernorm", "k_layernorm");
+            default -> new AttentionNames("o_proj", "q_norm", "k_norm");
+        };
+    }
+
+    /**
+     * The name of the norm after the last layer.
+     *
+     * @return {@code norm}; LFM2's {@code embedding_norm}
+     */
+    public String finalNorm() {
+        return modelType.equals(ShortConvConfig.MODEL_TYPE) ? "embedding_norm" : "norm";
     }
 
     /**
@@ -358,6 +406,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 "partial_rotary_factor", 1.0, f -> f > 0 && f <= 1, "in (0, 1]", at);
         refuseUnsupported(c, type, layers);
         boolean[] mambaLayers = graniteHybrid ? GraniteHybridLayers.mambaLayers(c, layers) : new boolean[layers];
+        ShortConvConfig shortConv = type.equals(ShortConvConfig.MODEL_TYPE) ? ShortConvConfig.fromJson(c, layers) : null;
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
         SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers, ropeLayers);
@@ -381,8 +430,14 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 headDim,
                 activation(c, type),
                 maxPos,
-                (float) JsonFields.number(c, cohere ? "layer_norm_eps" : starcoder2 ? "norm_epsilon" : "rms_norm_eps",
-                        Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee").contains(type) ? 1e-5
+                (float) JsonFields.number(c, switch (type) {
+                            case "cohere", "cohere2" -> "layer_norm_eps";
+                            case "starcoder2" -> "norm_epsilon";
+                            case ShortConvConfig.MODEL_TYPE -> "norm_eps";
+                            default -> "rms_norm_eps";
+                        },
+                        Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee", ShortConvConfig.MODEL_TYPE)
+                        .contains(type) ? 1e-5
                         : 1e-6,
                         ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
@@ -397,7 +452,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 },
                 oneBiasSwitch ? attentionBias : JsonFields.bool(c, "mlp_bias", false, at),
                 switch (type) {
-                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, "exaone4" -> QkNorm.PER_HEAD;
+                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, "exaone4",
+                         ShortConvConfig.MODEL_TYPE -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
                     case "hunyuan_v1_dense" -> QkNorm.PER_HEAD_AFTER_ROTARY;
                     default -> QkNorm.NONE;
@@ -425,6 +481,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     case "phi3", "glm", "glm4" -> DenseMlp.GATE_UP;
                     case "starcoder2" -> DenseMlp.STARCODER2;
                     case "arcee" -> DenseMlp.UP_DOWN;
+                    case ShortConvConfig.MODEL_TYPE -> DenseMlp.LFM2;
                     default -> sharedMlp ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD;
                 },
                 type.equals("gpt_oss"),
@@ -432,6 +489,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                         ? MoeConfig.fromJson(c, type, layers) : null,
                 qwen35 ? LinearAttentionConfig.fromJson(c, layers) : null,
                 anyOf(mambaLayers) ? MambaConfig.fromJson(c, mambaLayers, hidden) : null,
+                shortConv != null && anyOf(shortConv.layers()) ? shortConv : null,
                 qwen35);
     }
 

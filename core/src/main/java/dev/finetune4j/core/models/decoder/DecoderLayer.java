@@ -22,7 +22,8 @@ import dev.finetune4j.core.tensor.TensorScope;
  * {@link SparseMoeBlock} in the sparse layers of a mixture of experts (Granite 4.0 H's adds its {@code shared_mlp}'s
  * output to the block's). Qwen3.5's linear-attention layers mix tokens
  * with a {@link GatedDeltaNet} ({@code linear_attn}), Granite 4.0 H's Mamba-2 layers with a {@link Mamba2Mixer}
- * ({@code mamba}), in place of self-attention ({@code self_attn}).
+ * ({@code mamba}), LFM2's convolution layers with a {@link ShortConv} ({@code conv}), in place of self-attention
+ * ({@code self_attn}).
  */
 public final class DecoderLayer extends Module {
     private final DecoderConfig.LayerNormNames norms;
@@ -33,7 +34,10 @@ public final class DecoderLayer extends Module {
     private final String mlp;
     /** The dense MLP added to a sparse block's output ({@code shared_mlp}), or null. */
     private final String sharedMlp;
-    /** The token mixer's name: {@code self_attn}, {@code linear_attn} (Qwen3.5) or {@code mamba} (Granite 4.0 H). */
+    /**
+     * The token mixer's name: {@code self_attn}, {@code linear_attn} (Qwen3.5), {@code mamba} (Granite 4.0 H) or
+     * {@code conv} (LFM2).
+     */
     private final String mixer;
 
     /**
@@ -53,6 +57,9 @@ public final class DecoderLayer extends Module {
         } else if (c.isMamba(index)) {
             this.mixer = "mamba";
             registerChild(mixer, new Mamba2Mixer(scope, c, index));
+        } else if (c.isShortConv(index)) {
+            this.mixer = "conv";
+            registerChild(mixer, new ShortConv(scope, c, index));
         } else {
             this.mixer = "self_attn";
             registerChild(mixer, new DecoderAttention(scope, c, rotary, index));

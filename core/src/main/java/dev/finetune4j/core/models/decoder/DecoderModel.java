@@ -135,7 +135,7 @@ public final class DecoderModel extends LanguageModel {
         ForwardContext pass = !config.hasRecurrentLayers() ? ctx
                 : ctx.withRecurrentInputs(RecurrentLayers.paddingKeep(ctx, x), RecurrentLayers.segmentOffsets(ctx, x));
         Tensor h = forwardLayers(layers, input, pass, (layer, in) -> layer.forward(in, pass));
-        return backbone().layer("norm").forward(h);
+        return backbone().layer(config.finalNorm()).forward(h);
     }
 
     /**
@@ -219,7 +219,7 @@ public final class DecoderModel extends LanguageModel {
         Backbone(TensorScope scope, DecoderConfig c, List<DecoderLayer> layers) {
             registerChild("embed_tokens", new Embedding(scope, c.vocabSize(), c.hiddenSize()));
             registerChild("layers", new ModuleList<>(layers));
-            registerChild("norm", DecoderLayer.norm(scope, c));
+            registerChild(c.finalNorm(), DecoderLayer.norm(scope, c));
         }
 
         Embedding embedTokens() {

@@ -19,6 +19,8 @@ public record DenseMlp(String module, MlpNames names, boolean fusedGateUp) {
     public static final DenseMlp GRANITE_SHARED = new DenseMlp("shared_mlp",
             new MlpNames("input_linear", "input_linear", "output_linear"), true);
 
+    /** LFM2: {@code feed_forward.w1} (gate), {@code w3} (up), {@code w2} (down), as Mixtral's experts. */
+    public static final DenseMlp LFM2 = new DenseMlp("feed_forward", MlpNames.MIXTRAL, false);
     /** StarCoder2: {@code mlp.c_fc}, the activation, {@code mlp.c_proj}, no gate. */
     public static final DenseMlp STARCODER2 = new DenseMlp("mlp", new MlpNames(null, "c_fc", "c_proj"), false);
     /** Arcee: {@code mlp.up_proj}, the activation, {@code mlp.down_proj}, no gate. */

@@ -2,6 +2,8 @@ package dev.finetune4j.core.models.decoder;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
 
 /**
  * transformers' config-class defaults where a family's differ from the decoder family's common ones: a config.json
@@ -32,6 +34,7 @@ final class FamilyDefaults {
             case "seed_oss" -> seedOss(config.deepCopy());
             case "starcoder2" -> starCoder2(config.deepCopy());
             case "arcee" -> arcee(config.deepCopy());
+            case ShortConvConfig.MODEL_TYPE -> lfm2(config.deepCopy());
             default -> config;
         };
     }
@@ -139,6 +142,36 @@ final class FamilyDefaults {
     /** Arcee: the squared ReLU. */
     private static JsonNode arcee(ObjectNode c) {
         putIfAbsent(c, "hidden_act", "relu2");
+        return c;
+    }
+
+    /**
+     * LFM2: tied embeddings (its older configs' {@code tie_embedding}), the MLP's width from {@code block_ff_dim} or
+     * {@code intermediate_size} as {@code Lfm2MLP} rewrites it under {@code block_auto_adjust_ff_dim} (two thirds,
+     * times {@code block_ffn_dim_multiplier}, rounded up to a multiple of {@code block_multiple_of}), 128,000
+     * positions, theta 1,000,000.
+     */
+    private static JsonNode lfm2(ObjectNode c) {
+        if (c.has("tie_embedding")) {
+            c.set("tie_word_embeddings", c.get("tie_embedding"));
+        }
+        putIfAbsent(c, "tie_word_embeddings", true);
+        if (c.has("block_ff_dim")) {
+            c.set("intermediate_size", c.get("block_ff_dim"));
+        }
+        String at = "config.json";
+        if (JsonFields.bool(c, "block_auto_adjust_ff_dim", true, at)) {
+            long width = 2L * JsonFields.integer(c, "intermediate_size", 12288, 1, ConfigLimits.INTERMEDIATE, at) / 3;
+            JsonNode multiplier = c.path("block_ffn_dim_multiplier");
+            if (!c.has("block_ffn_dim_multiplier") || !multiplier.isNull()) {
+                width = (long) (JsonFields.number(c, "block_ffn_dim_multiplier", 1.0, m -> m > 0, "> 0", at) * width);
+                long multiple = JsonFields.integer(c, "block_multiple_of", 256, 1, ConfigLimits.INTERMEDIATE, at);
+                width = multiple * ((width + multiple - 1) / multiple);
+            }
+            c.put("intermediate_size", width);
+        }
+        putIfAbsent(c, "max_position_embeddings", 128000);
+        putThetaIfAbsent(c, 1_000_000.0);
         return c;
     }
 

@@ -90,14 +90,32 @@ final class RecurrentLayers {
             return null;
         }
         Tensor[] state = cache.recurrentState(layer);
-        if (state != null) {
-            return state;
+        return state != null ? state : new Tensor[]{convPast(like, conv),
+                Tensor.zeros(TensorScope.current(), like.device(), DType.F32, Shape.of(like.dim(0), heads, keyDim, valueDim))};
+    }
+
+    /**
+     * The state a generation carries through a layer whose only memory is its convolution (LFM2's {@code conv}):
+     * {convolution's past inputs (B, K - 1, C)}, the cache's or, at its first pass, zeros.
+     *
+     * @param cache the generation's cache, or null outside a generation
+     * @param layer the layer's index
+     * @param like the layer's input, for the batch size and the device
+     * @param conv the layer's convolution
+     * @return the state, or null without a cache
+     */
+    static Tensor[] convState(KvCache cache, int layer, Tensor like, CausalConv1d conv) {
+        if (cache == null) {
+            return null;
         }
-        TensorScope scope = TensorScope.current();
-        int b = like.dim(0);
-        return new Tensor[]{
-                Tensor.zeros(scope, like.device(), DType.F32, Shape.of(b, conv.kernel() - 1, conv.channels())),
-                Tensor.zeros(scope, like.device(), DType.F32, Shape.of(b, heads, keyDim, valueDim))};
+        Tensor[] state = cache.recurrentState(layer);
+        return state != null ? state : new Tensor[]{convPast(like, conv)};
+    }
+
+    /** Zeros for the K - 1 inputs before a sequence's first, (B, K - 1, C) F32. */
+    private static Tensor convPast(Tensor like, CausalConv1d conv) {
+        return Tensor.zeros(TensorScope.current(), like.device(), DType.F32,
+                Shape.of(like.dim(0), conv.kernel() - 1, conv.channels()));
     }
 
     /**

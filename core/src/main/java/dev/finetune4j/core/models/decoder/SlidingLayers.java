@@ -37,9 +37,10 @@ record SlidingLayers(int window, boolean[] layers) {
             window = 0; // Qwen and SmolLM3 configs carry a sliding_window that only use_sliding_window turns on
         }
         boolean[] layers = new boolean[layerCount];
-        // Granite 4's and Qwen3.5's layer_types tell attention from Mamba-2 or linear-attention layers
+        // Granite 4's, Qwen3.5's and LFM2's layer_types tell attention from Mamba-2, linear-attention or convolution layers
         // (GraniteHybridLayers, LinearAttentionConfig), and no layer slides
-        boolean hybrid = type.equals(GraniteHybridLayers.MODEL_TYPE) || LinearAttentionConfig.appliesTo(type);
+        boolean hybrid = type.equals(GraniteHybridLayers.MODEL_TYPE) || LinearAttentionConfig.appliesTo(type)
+                || type.equals(ShortConvConfig.MODEL_TYPE);
         JsonNode types = hybrid ? MissingNode.getInstance() : c.path("layer_types");
         if (types.isArray()) {
             if (types.size() != layerCount) {
