@@ -1,13 +1,15 @@
 """Golden references made by transformers itself: glm, glm4, ernie4_5, cohere and cohere2 (whose rotary embedding
-turns ADJACENT pairs (x[2i], x[2i+1])), and exaone4, seed_oss, hunyuan_v1_dense, starcoder2 and arcee (Llama's
-halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies).
+turns ADJACENT pairs (x[2i], x[2i+1])), exaone4, seed_oss, hunyuan_v1_dense, starcoder2 and arcee (Llama's
+halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies), and lfm2 (gated
+short-convolution layers beside attention layers, 6 layers).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
 (run it from outside the repository: its peft/ folder would shadow the peft package). Needs torch and
 transformers 5.17 (torch 2.13 CPU was used), no network. For each family it builds a tiny model with
 transformers' own config class, sets every weight from a fixed seed (norm weights 1 + 0.1 N(0,1), biases
-0.05 N(0,1), projections 0.08 N(0,1), embeddings N(0,1), the head sized so that the logits are O(1)), and writes
+0.05 N(0,1), projections 0.08 N(0,1), embeddings N(0,1), the head sized so that the logits are O(1); lfm2 then
+rescales its conv kernels and in_proj biases, lfm2_wider_conv_weights), and writes
 core/src/test/resources/references/NAME/:
 
 - config.json and model.safetensors from save_pretrained (float32, without transformers_version, no
@@ -16,7 +18,9 @@ core/src/test/resources/references/NAME/:
   logits (2, 16, 256), loss (1) (model(input_ids, labels=input_ids).loss), attention_mask (2, 16) (row 1's last 4
   positions 0), logits_masked, greedy_prompt (1, 6), greedy_output (1, 16) (generate with the KV cache, checked
   against the argmax of uncached forwards) and grad.NAME (d loss / d NAME) for a few of layer 0's weights and
-  model.norm.weight (and model.norm.bias where the norms are LayerNorms with a bias).
+  model.norm.weight (and model.norm.bias where the norms are LayerNorms with a bias); lfm2 names its own list
+  (LFM2_GRADIENTS: its layer 0 is a convolution layer) and adds left_attention_mask (row 1's first 4 positions 0)
+  and logits_left_padded.
 
 The script checks each family's rotation (pairing, frequencies and scale) against transformers' rotary module and
 apply_rotary_pos_emb, and fails unless the greedy tokens lead their runner-up by at least MIN_MARGIN (it tries the
@@ -44,6 +48,7 @@ from transformers.models.exaone4 import modeling_exaone4
 from transformers.models.glm import modeling_glm
 from transformers.models.glm4 import modeling_glm4
 from transformers.models.hunyuan_v1_dense import modeling_hunyuan_v1_dense
+from transformers.models.lfm2 import modeling_lfm2
 from transformers.models.seed_oss import modeling_seed_oss
 from transformers.models.starcoder2 import modeling_starcoder2
 
@@ -319,10 +324,11 @@ def post_norms_as_pre_norms(self, hidden_states, attention_mask=None, position_i
     return hidden_states + self.mlp(self.post_feedforward_layernorm(hidden_states))
 
 
-def attention_with_qk_norms(module, norm_names, norms_first, rotates):
+def attention_with_qk_norms(module, norm_names, norms_first, rotates, output="o_proj"):
     """An attention forward that applies the per-head q and k norms (the attributes norm_names) before or after the
     rotation (norms_first), rotating where rotates(attention) holds; otherwise as the families' attention (biases in
-    the projections, eager attention without dropout, o_proj). Ignores the KV cache: for single forwards only."""
+    the projections, eager attention without dropout, the output projection named `output`). Ignores the KV cache:
+    for single forwards only."""
     def forward(self, hidden_states, position_embeddings, attention_mask=None, **kwargs):
         shape = (*hidden_states.shape[:-1], -1, self.head_dim)
         q, k, v = (projection(hidden_states).view(shape).transpose(1, 2)
@@ -335,15 +341,16 @@ def attention_with_qk_norms(module, norm_names, norms_first, rotates):
         if not norms_first:
             q, k = q_norm(q), k_norm(k)
         out, _ = module.eager_attention_forward(self, q, k, v, attention_mask, scaling=self.scaling)
-        return self.o_proj(out.reshape(*hidden_states.shape[:-1], -1)), None
+        return getattr(self, output)(out.reshape(*hidden_states.shape[:-1], -1)), None
     return forward
 
 
-def qk_norms_moved(model, ids, module, attention_class, norm_names, norms_first, rotates=lambda attention: True):
+def qk_norms_moved(model, ids, module, attention_class, norm_names, norms_first, rotates=lambda attention: True,
+                   output="o_proj"):
     """Logits with the q/k norms on the other side of the rotation; the re-written attention must first give the
     model's own logits with the family's order (norms_first), so that the order is the only change."""
     def logits_with(first):
-        forward = attention_with_qk_norms(module, norm_names, first, rotates)
+        forward = attention_with_qk_norms(module, norm_names, first, rotates, output)
         return patched_logits(model, ids, attention_class, "forward", forward)
     own = logits_with(norms_first)
     if not torch.allclose(own, logits_of(model, ids), rtol=0, atol=1e-5):
@@ -416,14 +423,237 @@ def arcee_bites(model, ids):
                 rotary_with(model, ids, {**ARCEE_ROPE, "attention_factor": 1.0})}
 
 
+# ---- LFM2: gated short-convolution layers beside attention layers ----
+
+LFM2_ROPE = {"rope_type": "default", "rope_theta": 1000000.0}  # the published base (Lfm2Config.default_theta)
+# block_auto_adjust_ff_dim makes the raw intermediate_size 128 an MLP 112 wide (lfm2_mlp_width)
+LFM2_FFN = dict(intermediate_size=128, block_ffn_dim_multiplier=1.3, block_multiple_of=16)
+LFM2_ATTENTION_LAYERS = [2, 5]
+LFM2_KERNEL_STD = 0.5  # the depthwise kernels have 3 taps each (fan-in 3): at 0.08 the conv layers would barely act
+# a padded position's B * x is the product of two in_proj biases: at 0.05 each, where the padding is zeroed (before
+# in_proj or after it) would barely show
+LFM2_IN_PROJ_BIAS_STD = 0.3
+LFM2_GRADIENTS = ["model.layers.0.conv.in_proj.weight", "model.layers.0.conv.in_proj.bias",
+                  "model.layers.0.conv.conv.weight", "model.layers.0.conv.conv.bias",
+                  "model.layers.0.conv.out_proj.weight", "model.layers.2.self_attn.q_proj.weight",
+                  "model.layers.2.self_attn.q_layernorm.weight", "model.layers.0.feed_forward.w1.weight",
+                  "model.layers.0.operator_norm.weight", "model.embedding_norm.weight"]
+
+
+def lfm2_config():
+    # full_attn_idxs makes layer_types (Lfm2Config.__post_init__), so config.json carries both; conv_bias gives
+    # in_proj and out_proj their biases too (Lfm2ShortConv.__init__)
+    settings = {**tiny(LFM2_ROPE), "num_hidden_layers": 6, **LFM2_FFN}
+    return transformers.Lfm2Config(full_attn_idxs=LFM2_ATTENTION_LAYERS, conv_bias=True, conv_L_cache=3,
+                                   block_auto_adjust_ff_dim=True, **settings, **NO_SPECIAL_TOKENS)
+
+
+def lfm2_mlp_width(intermediate_size, block_ffn_dim_multiplier, block_multiple_of):
+    """Lfm2MLP.__init__ with block_auto_adjust_ff_dim: int(2/3 of it), int(that times the multiplier), rounded up
+    to a multiple of block_multiple_of."""
+    width = int(block_ffn_dim_multiplier * int(2 * intermediate_size / 3))
+    return block_multiple_of * ((width + block_multiple_of - 1) // block_multiple_of)
+
+
+def conv_layers(model):
+    return [layer.conv for layer in model.model.layers if not layer.is_attention_layer]
+
+
+def attention_layers(model):
+    return [layer.self_attn for layer in model.model.layers if layer.is_attention_layer]
+
+
+def lfm2_wider_conv_weights(model):
+    """The kernels and in_proj biases set_weights drew, rescaled to LFM2_KERNEL_STD and LFM2_IN_PROJ_BIAS_STD."""
+    with torch.no_grad():
+        for conv in conv_layers(model):
+            conv.conv.weight.mul_(LFM2_KERNEL_STD / 0.08)
+            conv.in_proj.bias.mul_(LFM2_IN_PROJ_BIAS_STD / 0.05)
+
+
+def check_lfm2(model):
+    """Lfm2ShortConv.forward (no cache, no mask) against the rule the README states: B, C, x = output features
+    0..H-1, H..2H-1, 2H..3H-1 of in_proj; u = B * x; conv[t] = bias + sum_k w[k] u[t - 2 + k] per channel (zeros
+    before the start, no activation); out_proj(C * conv). And the MLP width against lfm2_mlp_width."""
+    conv, steps = conv_layers(model)[0], 7
+    h = torch.randn((1, steps, 64), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        b, c, x = conv.in_proj(h).split(64, dim=-1)
+        u = F.pad(b * x, (0, 0, 2, 0))
+        w = conv.conv.weight[:, 0, :]
+        expected = conv.out_proj(c * (conv.conv.bias + sum(w[:, k] * u[:, k:k + steps] for k in range(3))))
+        got = conv(h)
+    if not torch.allclose(got, expected, atol=1e-6):
+        sys.exit(f"Lfm2ShortConv is not the stated rule: off by {(got - expected).abs().max().item()}")
+    width, formula = model.model.layers[0].feed_forward.w1.weight.shape[0], lfm2_mlp_width(**LFM2_FFN)
+    if width != formula or width == LFM2_FFN["intermediate_size"]:
+        sys.exit(f"the MLP is {width} wide, not the formula's {formula} (or the formula does not bite)")
+
+
+def changed_copy(model, ids, change):
+    """The logits of a copy whose parameters change(copy) edited in place."""
+    copied = copy.deepcopy(model)
+    with torch.no_grad():
+        change(copied)
+    return logits_of(copied, ids)
+
+
+def in_proj_blocks(change):
+    """Each in_proj's weight and bias as the row blocks [B, C, x], replaced by change(blocks, is_bias)."""
+    def edit(model):
+        for conv in conv_layers(model):
+            for p in (conv.in_proj.weight, conv.in_proj.bias):
+                p.copy_(torch.cat(change(list(p.chunk(3, dim=0)), p is conv.in_proj.bias), dim=0))
+    return edit
+
+
+def swapped(i, j):
+    def change(blocks, is_bias):
+        blocks[i], blocks[j] = blocks[j], blocks[i]
+        return blocks
+    return change
+
+
+def made_one(i):
+    """Block i's rows 0 and bias 1: its output is 1 everywhere (B * x becomes x, C * conv becomes conv)."""
+    def change(blocks, is_bias):
+        blocks[i] = torch.ones_like(blocks[i]) if is_bias else torch.zeros_like(blocks[i])
+        return blocks
+    return change
+
+
+def each_conv(change):
+    def edit(model):
+        for conv in conv_layers(model):
+            change(conv)
+    return edit
+
+
+def qk_layernorms_removed(model):
+    for attention in attention_layers(model):
+        attention.q_layernorm, attention.k_layernorm = torch.nn.Identity(), torch.nn.Identity()
+
+
+def mlp_narrowed_to(width):
+    """Only the MLP's first `width` units act (w2's other columns zeroed)."""
+    def edit(model):
+        for layer in model.model.layers:
+            layer.feed_forward.w2.weight[:, width:] = 0
+    return edit
+
+
+def w1_w3_swapped(model):
+    for layer in model.model.layers:
+        mlp = layer.feed_forward
+        mlp.w1.weight, mlp.w3.weight = mlp.w3.weight, mlp.w1.weight
+
+
+def embedding_norm_removed(model):
+    model.model.embedding_norm = torch.nn.Identity()
+
+
+def embedding_norm_on_the_embeddings(model):
+    model.model.embed_tokens = torch.nn.Sequential(model.model.embed_tokens, model.model.embedding_norm)
+    embedding_norm_removed(model)
+
+
+def right_padding_mask(ids):
+    mask = torch.ones_like(ids)
+    mask[1, SEQ - PADDED:] = 0
+    return mask
+
+
+def left_padding_mask(ids):
+    mask = torch.ones_like(ids)
+    mask[1, :PADDED] = 0
+    return mask
+
+
+def masked_logits(model, ids, mask):
+    with torch.no_grad():
+        return model(input_ids=ids, attention_mask=mask).logits
+
+
+def short_conv_zeroing(where):
+    """An Lfm2ShortConv forward for single uncached forwards that zeroes the padded positions' inputs ("inputs", as
+    transformers' apply_mask_to_padding_states does), their products B * x ("products", the conv's inputs) or
+    nothing ("nothing")."""
+    def forward(self, hidden_states, past_key_values=None, attention_mask=None, seq_idx=None):
+        keep = 1 if attention_mask is None else attention_mask[:, :, None]
+        b, c, x = self.in_proj(hidden_states * keep if where == "inputs" else hidden_states).chunk(3, dim=-1)
+        products = b * x * keep if where == "products" else b * x
+        convolved = modeling_lfm2.causal_conv1d_fn(products.transpose(1, 2), self.conv.weight.squeeze(1),
+                                                   self.conv.bias)
+        return self.out_proj(c * convolved.transpose(1, 2))
+    return forward
+
+
+def padding_zeroed(model, ids, mask, positions, where):
+    """(masked logits with the conv layers zeroing `where` (short_conv_zeroing), transformers' own masked logits)
+    at `positions`; the re-written forward zeroing the inputs must first give transformers' own."""
+    def logits_with(zeroed):
+        with mock.patch.object(modeling_lfm2.Lfm2ShortConv, "forward", short_conv_zeroing(zeroed)):
+            return masked_logits(model, ids, mask)
+    own = masked_logits(model, ids, mask)
+    if not torch.allclose(logits_with("inputs"), own, rtol=0, atol=1e-5):
+        sys.exit(f"Lfm2ShortConv re-written does not give the model's logits: off by "
+                 f"{(logits_with('inputs') - own).abs().max().item()}")
+    return logits_with(where)[positions], own[positions]
+
+
+def lfm2_bites(model, ids):
+    """A value is the logits of ids with the rule off, or a pair (logits with it off, transformers' own) where a
+    padding mask is involved."""
+    right, left = right_padding_mask(ids), left_padding_mask(ids)
+    no_multiplier = lfm2_mlp_width(**{**LFM2_FFN, "block_ffn_dim_multiplier": 1.0})
+    return {"in_proj's B and C blocks swapped": changed_copy(model, ids, in_proj_blocks(swapped(0, 1))),
+            "in_proj's C and x blocks swapped": changed_copy(model, ids, in_proj_blocks(swapped(1, 2))),
+            "B * x replaced by x": changed_copy(model, ids, in_proj_blocks(made_one(0))),
+            "C * conv replaced by conv": changed_copy(model, ids, in_proj_blocks(made_one(1))),
+            "conv.conv.bias zeroed": changed_copy(model, ids, each_conv(lambda conv: conv.conv.bias.zero_())),
+            "in_proj and out_proj biases zeroed":
+                changed_copy(model, ids, each_conv(lambda conv: (conv.in_proj.bias.zero_(),
+                                                                 conv.out_proj.bias.zero_()))),
+            "kernel taps reversed (a flipped convolution)":
+                changed_copy(model, ids, each_conv(lambda conv: conv.conv.weight.copy_(conv.conv.weight.flip(-1)))),
+            "kernel 2 taps wide (the oldest of the 3 dropped)":
+                changed_copy(model, ids, each_conv(lambda conv: conv.conv.weight[..., 0].zero_())),
+            "q_layernorm and k_layernorm removed": changed_copy(model, ids, qk_layernorms_removed),
+            "q/k norms after the rotation instead of before":
+                qk_norms_moved(model, ids, modeling_lfm2, modeling_lfm2.Lfm2Attention, ("q_layernorm", "k_layernorm"),
+                               norms_first=True, output="out_proj"),
+            "rope_theta 10000 instead of 1000000": rotary_with(model, ids, DEFAULT_ROPE),
+            f"MLP {no_multiplier} wide (the formula without block_ffn_dim_multiplier)":
+                changed_copy(model, ids, mlp_narrowed_to(no_multiplier)),
+            "w1 and w3 swapped": changed_copy(model, ids, w1_w3_swapped),
+            "embedding_norm removed": changed_copy(model, ids, embedding_norm_removed),
+            "embedding_norm on the embeddings instead of after the last layer":
+                changed_copy(model, ids, embedding_norm_on_the_embeddings),
+            "padding not zeroed (logits_masked, padded positions)":
+                padding_zeroed(model, ids, right, right == 0, "nothing"),
+            "padding not zeroed (logits_left_padded, kept positions)":
+                padding_zeroed(model, ids, left, left == 1, "nothing"),
+            "B * x zeroed instead of in_proj's input (logits_left_padded, kept positions)":
+                padding_zeroed(model, ids, left, left == 1, "products")}
+
+
 # ---- one family ----
 
 class Family:
-    def __init__(self, make_config, rotation, seed, head_std, first_mlp, norms, bites, norm_biases=False):
+    """gradients: the grad.NAME list where layer 0 is not an attention layer (else gradient_names builds it);
+    adjust_weights(model) runs after set_weights; check(model) checks family rules beyond the rotation;
+    left_padding adds left_attention_mask and logits_left_padded to the reference."""
+
+    def __init__(self, make_config, rotation, seed, head_std, bites, first_mlp=None, norms=(), norm_biases=False,
+                 gradients=None, adjust_weights=None, check=None, left_padding=False):
         self.make_config, self.rotation, self.seed, self.head_std = make_config, rotation, seed, head_std
         self.first_mlp, self.norms, self.bites, self.norm_biases = first_mlp, norms, bites, norm_biases
+        self.gradients, self.adjust_weights, self.check = gradients, adjust_weights, check
+        self.left_padding = left_padding
 
     def gradient_names(self, model):
+        if self.gradients:
+            return self.gradients
         layer0 = "model.layers.0."
         names = [layer0 + "self_attn.q_proj.weight", layer0 + "self_attn.k_proj.weight"]
         if model.model.layers[0].self_attn.k_proj.bias is not None:
@@ -531,6 +761,10 @@ FAMILIES = {
                          bites=starcoder2_bites, norm_biases=True),
     "arcee": Family(arcee_config, rotation=halves(modeling_arcee, ARCEE_INV_FREQ, ARCEE_SCALE, "YaRN's halves rule"),
                     seed=420, head_std=0.1, first_mlp="mlp.up_proj.weight", norms=GLM_NORMS, bites=arcee_bites),
+    "lfm2": Family(lfm2_config, rotation=halves(modeling_lfm2, plain_inv_freq(1000000.0, 16),
+                                                rule="Llama's halves rule with theta 1000000"),
+                   seed=21, head_std=0.1, bites=lfm2_bites, gradients=LFM2_GRADIENTS,
+                   adjust_weights=lfm2_wider_conv_weights, check=check_lfm2, left_padding=True),
 }
 
 
@@ -538,6 +772,8 @@ def build(family, seed):
     config = family.make_config()
     model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager", dtype=torch.float32)
     set_weights(model, seed, family.head_std)
+    if family.adjust_weights:
+        family.adjust_weights(model)
     return model.eval()
 
 
@@ -560,12 +796,14 @@ def greedy(model, prompt):
 def reference(family, model, seed):
     g = torch.Generator().manual_seed(seed + 1000)
     ids = torch.randint(0, 256, (2, SEQ), generator=g)
-    mask = torch.ones_like(ids)
-    mask[1, SEQ - PADDED:] = 0
+    mask = right_padding_mask(ids)
     ref = {"input_ids": ids, "attention_mask": mask}
     with torch.no_grad():
         ref["logits"] = model(input_ids=ids).logits
         ref["logits_masked"] = model(input_ids=ids, attention_mask=mask).logits
+        if family.left_padding:
+            ref["left_attention_mask"] = left_padding_mask(ids)
+            ref["logits_left_padded"] = model(input_ids=ids, attention_mask=ref["left_attention_mask"]).logits
     output = model(input_ids=ids, labels=ids)
     shifted = F.cross_entropy(output.logits[:, :-1].reshape(-1, 256), ids[:, 1:].reshape(-1))
     if abs(shifted.item() - output.loss.item()) > 1e-6:
@@ -593,12 +831,17 @@ def write_folder(name, model, ref):
     save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(folder, "reference.safetensors"))
 
 
-def summary(name, seed, ref, margin, moved):
+def summary(name, seed, ref, margin, moved, model):
     row1 = (ref["logits_masked"][1] - ref["logits"][1]).abs()
     kept, padded = row1[:SEQ - PADDED].max().item(), row1[SEQ - PADDED:].max().item()
     print(f"{name}: seed {seed}, loss {ref['loss'].item():.4f}, max|logit| {ref['logits'].abs().max().item():.3f}, "
           f"greedy {ref['greedy_output'][0].tolist()}, smallest greedy margin {margin:.4f}, masked row 1's kept "
           f"positions within {kept:.1e}, padded ones moved by {padded:.3f}")
+    if "logits_left_padded" in ref:
+        alone = logits_of(model, ref["input_ids"][1:, PADDED:])[0]
+        print(f"  left-padded row 1's kept positions differ from its {SEQ - PADDED} tokens run alone by "
+              f"{(ref['logits_left_padded'][1, PADDED:] - alone).abs().max().item():.2e}, row 0 from the unmasked "
+              f"logits by {(ref['logits_left_padded'][0] - ref['logits'][0]).abs().max().item():.1e}")
     for what, value in moved.items():
         print(f"  bite: {what}: {value:.4f}")
 
@@ -610,15 +853,20 @@ def make(name):
         torch.manual_seed(0)  # generate's own draws, if any, do not vary between runs
         model = build(family, seed)
         family.rotation.check(model)
+        if family.check:
+            family.check(model)
         ref, margin = reference(family, model, seed)
         if margin >= MIN_MARGIN:
             break
         print(f"{name}: seed {seed}'s greedy margin {margin:.2e} < {MIN_MARGIN}; trying seed {seed + 100}")
         seed += 100
     scale = ref["logits"].abs().max()
-    moved = {what: ((logits - ref["logits"]).abs().max() / scale).item()
-             for what, logits in family.bites(model, ref["input_ids"]).items()}
-    summary(name, seed, ref, margin, moved)
+
+    def moved_by(bitten):  # logits of input_ids, or a pair (logits with the rule off, transformers' own)
+        logits, own = bitten if isinstance(bitten, tuple) else (bitten, ref["logits"])
+        return ((logits - own).abs().max() / scale).item()
+    moved = {what: moved_by(bitten) for what, bitten in family.bites(model, ref["input_ids"]).items()}
+    summary(name, seed, ref, margin, moved, model)
     weak = {what: value for what, value in moved.items() if not value > BITE}
     if weak:
         sys.exit(f"{name}: these rules do not move the logits by more than {BITE} relative: {weak}")

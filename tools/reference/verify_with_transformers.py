@@ -18,7 +18,7 @@ loss for input_ids with attention_mask, output_router_logits=True) and each aux_
 recomputed; there NAME is the hub's per-expert name, which transformers 5 loads into fused expert tensors, so an
 expert's slice of that tensor is compared.
 
-A folder whose reference holds `left_attention_mask` (references/granite4_h, granite4_h_moe) also gets
+A folder whose reference holds `left_attention_mask` (references/granite4_h, granite4_h_moe, lfm2) also gets
 logits_left_padded: the logits for input_ids with that mask (its row 1 padded on the left). The Granite mixtures'
 checkpoints (granite4_h_moe, and Granite 3's granitemoe and granitemoeshared) keep the published expert names
 (block_sparse_moe.input_linear / output_linear / router.layer), which transformers 5 loads into
@@ -50,7 +50,7 @@ TOLERANCE = 1e-4
 # folder -> the sibling folder whose reference.safetensors it must reproduce
 TWINS = {"qwen3_5_vl": "qwen3_5", "qwen3_5_moe_vl": "qwen3_5_moe"}
 # folders whose model.safetensors must load with no missing, unexpected or mismatched key
-STRICT_LOAD = ("granite4_h", "granite4_h_moe", "granitemoe", "granitemoeshared")
+STRICT_LOAD = ("granite4_h", "granite4_h_moe", "granitemoe", "granitemoeshared", "lfm2")
 
 
 def recompute(model, ref):
