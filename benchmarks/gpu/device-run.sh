@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 TOTAL_S=${TOTAL_S:-500}
 START=$(date +%s)
 refs=core/src/test/resources/references
-timeout 120 python3 tools/reference/verify_with_transformers.py "$refs"/{mistral,gemma,gemma2,gemma3_text,phi3,phi3_longrope,mistral_sliding,qwen2_sliding,qwen2_cls,mixtral,qwen2_moe,qwen3_moe,olmoe,gpt_oss,granite,granite4,granite4_nope,granite4_h,granite4_h_moe,granitemoe,granitemoeshared,olmo2,olmo3,smollm3,glm,glm4,ernie4_5,cohere,cohere2,exaone4,seed_oss,hunyuan_v1_dense,starcoder2,arcee,qwen3_5,qwen3_5_vl,qwen3_5_moe,qwen3_5_moe_vl} \
+timeout 120 python3 tools/reference/verify_with_transformers.py "$refs"/{mistral,gemma,gemma2,gemma3_text,phi3,phi3_longrope,mistral_sliding,qwen2_sliding,qwen2_cls,mixtral,qwen2_moe,qwen3_moe,olmoe,gpt_oss,granite,granite4,granite4_nope,granite4_h,granite4_h_moe,granitemoe,granitemoeshared,olmo2,olmo3,smollm3,glm,glm4,ernie4_5,cohere,cohere2,exaone4,seed_oss,hunyuan_v1_dense,starcoder2,arcee,lfm2,qwen3_5,qwen3_5_vl,qwen3_5_moe,qwen3_5_moe_vl} \
     > "$OUT/transformers-verify.log" 2>&1
 echo "device-run: transformers verified the family references (exit $?, $OUT/transformers-verify.log)"
 # Python PEFT's own add_weighted_adapter against the adapter-mixing golden values (CPU, seconds).

@@ -104,6 +104,7 @@ public final class ModelTree {
             case "hunyuan_v1_dense" -> "HunYuanDenseV1ForCausalLM";
             case "starcoder2" -> "Starcoder2ForCausalLM";
             case "arcee" -> "ArceeForCausalLM";
+            case "lfm2" -> "Lfm2ForCausalLM";
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen2_moe" -> "Qwen2MoeForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";

@@ -26,7 +26,7 @@ class FamilyReferencesOnCudaTest {
      * sub-blocks and across heads, Qwen3.5's linear attention and Granite 4.0 H's Mamba-2 layers with their recurrent
      * caches, GLM-4's partial rotary in adjacent pairs, Cohere 2's bias-free LayerNorms, parallel sub-blocks and
      * layers without rotary, Hunyuan's q/k norms after the rotary, StarCoder2's biased LayerNorms and MLP without a
-     * gate); the windows' kernels are
+     * gate, LFM2's short convolutions and their cache); the windows' kernels are
      * checked there on their own.
      */
     static Stream<String> familiesFor(String device) {
@@ -34,7 +34,7 @@ class FamilyReferencesOnCudaTest {
                 ? Stream.of("references/gemma2", "references/gemma3_text", "references/phi3_longrope", "references/qwen2_moe",
                 "references/gpt_oss", "references/granite", "references/olmo3", "references/qwen3_5",
                 "references/granite4_h", "references/glm4", "references/cohere2", "references/hunyuan_v1_dense",
-                "references/starcoder2")
+                "references/starcoder2", "references/lfm2")
                 : FamilyReferencesTest.families();
     }
 
@@ -52,13 +52,14 @@ class FamilyReferencesOnCudaTest {
 
     /**
      * The backward of GLM-4's interleaved partial rotary, of Cohere 2's LayerNorms and parallel sub-blocks, of
-     * StarCoder2's biased LayerNorms and MLP without a gate and of Arcee's squared ReLU on the device, against
+     * StarCoder2's biased LayerNorms and MLP without a gate, of Arcee's squared ReLU and of LFM2's short convolution
+     * without SiLU on the device, against
      * transformers' gradients.
      */
     @ParameterizedTest
     @MethodSource(CudaTestDevices.NAMES)
     void newerFamiliesGradientsMatchTransformers(String device) throws Exception {
-        for (String family : new String[]{"glm4", "cohere2", "starcoder2", "arcee"}) {
+        for (String family : new String[]{"glm4", "cohere2", "starcoder2", "arcee", "lfm2"}) {
             ReferenceGradients.assertMatch(family, CudaTestDevices.require(device));
         }
     }

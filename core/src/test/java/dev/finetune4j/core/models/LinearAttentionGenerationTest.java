@@ -21,16 +21,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Generation through recurrent layers, whose state replaces a KV cache (Qwen3.5's gated DeltaNet, Granite 4.0 H's
- * Mamba-2): with the cache it equals recomputing every prefix; a left-padded batch equals each prompt alone (the
+ * Mamba-2, LFM2's short convolution): with the cache it equals recomputing every prefix; a left-padded batch equals each prompt alone (the
  * padding must leave the state at zero); packed examples equal each alone; and a prompt longer than one kept state
  * gives the same logits as the layers' definition does token by token (checked through the cache: the prompt's last
  * logits equal a pass fed one token at a time).
  */
 class LinearAttentionGenerationTest {
 
-    /** The two hybrids, each with three recurrent layers and one attention layer. */
+    /** The three hybrids, each with three recurrent layers and one attention layer. */
     enum Hybrid {
-        QWEN35, GRANITE4_H;
+        QWEN35, GRANITE4_H, LFM2;
 
         LanguageModel randomModel() {
             ObjectNode c = new ObjectMapper().createObjectNode();
@@ -40,6 +40,11 @@ class LinearAttentionGenerationTest {
                 c.put("model_type", "qwen3_5_text").put("intermediate_size", 48).put("head_dim", 16)
                         .put("linear_num_key_heads", 1).put("linear_num_value_heads", 2).put("linear_key_head_dim", 8)
                         .put("linear_value_head_dim", 8);
+            } else if (this == LFM2) {
+                // no biases, as the published LFM2s: a biased in_proj would carry the left padding into the
+                // convolution (as transformers does, references/lfm2), so a padded prompt would not equal itself alone
+                c.put("model_type", "lfm2").put("intermediate_size", 72).put("block_multiple_of", 16);
+                c.putArray("layer_types").add("conv").add("full_attention").add("conv").add("conv");
             } else {
                 c.put("model_type", "granitemoehybrid").put("shared_intermediate_size", 48).put("num_local_experts", 0)
                         .put("mamba_n_heads", 4).put("mamba_n_groups", 2).put("mamba_d_state", 8)

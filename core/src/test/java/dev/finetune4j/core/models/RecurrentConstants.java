@@ -16,7 +16,8 @@ public final class RecurrentConstants {
     }
 
     /**
-     * Draws every {@code conv1d} weight and bias, {@code A_log}, {@code dt_bias} and {@code D} of {@code model}
+     * Draws every {@code conv1d} weight and bias (LFM2's {@code conv.conv}), {@code A_log}, {@code dt_bias} and
+     * {@code D} of {@code model}
      * uniformly in (-bound, bound), in state-dict order.
      *
      * @param model the model, its matrices already drawn
@@ -26,7 +27,7 @@ public final class RecurrentConstants {
     public static void drawUniform(Module model, SplittableRandom random, double bound) {
         for (var e : model.stateDict().entrySet()) {
             String name = e.getKey();
-            if (name.contains("conv1d.") || name.endsWith("A_log") || name.endsWith("dt_bias") || name.endsWith(".D")) {
+            if (name.contains("conv1d.") || name.contains("conv.conv.") || name.endsWith("A_log") || name.endsWith("dt_bias") || name.endsWith(".D")) {
                 StateDicts.fill(e.getValue(), () -> random.nextDouble(-bound, bound));
             }
         }

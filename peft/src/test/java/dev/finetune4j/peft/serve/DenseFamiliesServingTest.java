@@ -42,12 +42,12 @@ class DenseFamiliesServingTest {
     }
 
     /**
-     * Qwen3.5 and Granite 4.0 H with adapters on their recurrent layers' projections: the rows' states stay apart
+     * Qwen3.5, Granite 4.0 H and LFM2 with adapters on their recurrent layers' projections: the rows' states stay apart
      * under each adapter.
      */
     @ParameterizedTest
     @CsvSource({"references/qwen3_5,in_proj_qkv in_proj_b,in_proj_z in_proj_a out_proj",
-            "references/granite4_h,in_proj,out_proj q_proj"})
+            "references/granite4_h,in_proj,out_proj q_proj", "references/lfm2,in_proj w1,out_proj q_proj w2"})
     void recurrentLayerAdaptersServeBatched(String model, String first, String second, @TempDir Path tmp) throws Exception {
         Path a = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16)
                 .targetModules(first.split(" ")), 1, tmp.resolve("a"));

@@ -48,7 +48,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Cohere and Cohere 2 (parallel sub-blocks under LayerNorms, scaled logits, a layer without rotary), EXAONE 4 (norms
  * after the sub-blocks, q/k norms, a layer without rotary), Seed-OSS (q/k/v and o biases apart), Hunyuan (q/k norms
  * after the rotary, its alpha base), StarCoder2 (biased LayerNorms, an MLP without a gate, a window) and Arcee (an MLP
- * of squared ReLUs) and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
+ * of squared ReLUs), LFM2 (a gated short convolution without SiLU beside attention) and the mixtures of experts Mixtral, Qwen2-MoE (a shared expert, a dense layer), Qwen3-MoE, OLMoE (q/k norms
  * across heads) and gpt-oss (attention sinks, clamped stacked experts), and Qwen3.5 and Qwen3.5-MoE (a gated DeltaNet
  * layer beside a gated attention layer): the
  * loss falls and every adapter tensor's gradient agrees with finite differences, which a wrong backward through any of
@@ -61,7 +61,7 @@ class NewFamiliesTrainTest {
     @ParameterizedTest
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
-            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral",
+            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2", "mixtral",
             "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
@@ -71,7 +71,7 @@ class NewFamiliesTrainTest {
                 // layer 0 is linear attention
                 case "qwen3_5_text", "qwen3_5_moe_text" -> List.of("in_proj_qkv", "q_proj", "v_proj");
                 // layer 0 is Mamba-2
-                case "granite4_h", "granite4_h_moe" -> List.of("in_proj", "q_proj", "v_proj");
+                case "granite4_h", "granite4_h_moe", "lfm2" -> List.of("in_proj", "q_proj", "v_proj");
                 default -> List.of("q_proj", "v_proj");
             }, targetedModules(model), type + ": the default targets");
             assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
@@ -193,7 +193,7 @@ class NewFamiliesTrainTest {
      * rows' summed loss and its gradients are the examples' own, and a packed SFT run trains.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3_5_text", "granite4_h"})
+    @ValueSource(strings = {"qwen3_5_text", "granite4_h", "lfm2"})
     void packedExamplesTrainAsTheyWouldAlone(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).initLoraWeights(LoraInit.RANDOM)
@@ -441,6 +441,13 @@ class NewFamiliesTrainTest {
             // LayerNorms with biases, an MLP without a gate, biases everywhere, a window on every layer
             case "starcoder2" -> c.put("sliding_window", 4);
             case "arcee" -> { }
+            // a convolution layer (biased), then attention; the MLP's width rewritten to 48 (2/3 of 64, times 1.4,
+            // rounded up to 16)
+            case "lfm2" -> {
+                c.put("conv_bias", true).put("intermediate_size", 64).put("block_ffn_dim_multiplier", 1.4)
+                        .put("block_multiple_of", 16);
+                c.putArray("layer_types").add("conv").add("full_attention");
+            }
             // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise
             // move some tokens to other experts, a jump no derivative describes (references/ checks top-k routing)
             case "mixtral" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4);
