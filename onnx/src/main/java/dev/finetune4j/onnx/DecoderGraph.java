@@ -21,12 +21,15 @@ import static dev.finetune4j.onnx.GraphBuilder.intAttr;
  * separate output head, sliding-window layers (Mistral, Qwen2, Gemma 2 and 3, Phi-3, OLMo 3), Gemma's scaled
  * embeddings and (1 + w) norms, the norms' placement (Gemma 2 and 3's four per layer, OLMo's two after the
  * sub-blocks), Granite's multipliers and Granite 4's fused shared MLP, query_pre_attn_scalar and soft caps, local rotary tables, SmolLM3's layers
- * without rotary, and Phi-3's fused projections, partial rotary and longrope.
+ * without rotary, Phi-3's fused projections, partial rotary and longrope, rotary in adjacent pairs (GLM, ERNIE 4.5,
+ * Cohere), GLM-4's four norms, Cohere's LayerNorms and parallel sub-blocks, q/k norms after the rotary (Hunyuan),
+ * StarCoder2's biased LayerNorms and MLPs without a gate (StarCoder2, Arcee).
  */
 final class DecoderGraph {
     /** The model types whose every switch this graph computes; a family added to core is refused until it is here. */
     static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3");
+            "gemma3_text", "phi3", "granite", "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
+            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee");
 
     private final DecoderConfig c;
     private final DecoderModel model;
@@ -45,9 +48,10 @@ final class DecoderGraph {
         this.w = new StateDictWeights(model.stateDict(), g);
         String positions = g.op("Unsqueeze", List.of(g.op("Cast", List.of(TransformerGraph.POSITION_IDS),
                 intAttr("to", FLOAT)), g.ints(2)));                                                    // (B, S, 1)
-        this.rotary = new RotaryGraph(g, c.rope(), c.headDim(), c.rotaryDim(), positions, "rotary");
+        this.rotary = new RotaryGraph(g, c.rope(), c.headDim(), c.rotaryDim(), c.rotaryLayout(), positions, "rotary");
         this.localRotary = c.localRope() == c.rope() ? rotary
-                : new RotaryGraph(g, c.localRope(), c.headDim(), c.rotaryDim(), positions, "rotary_local");
+                : new RotaryGraph(g, c.localRope(), c.headDim(), c.rotaryDim(), c.rotaryLayout(), positions,
+                        "rotary_local");
     }
 
     /**
@@ -75,10 +79,15 @@ final class DecoderGraph {
         DecoderConfig.LayerNormNames norms = c.normNames();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
+            if (c.norms() == DecoderConfig.NormPlacement.PARALLEL) { // Cohere: both sub-blocks read one norm
+                String n = normed(p, norms.input(), x);
+                x = residual(residual(x, attention(i, p + "self_attn.", n)), mlp(p, n));
+                continue;
+            }
             x = residual(x, normed(p, norms.attentionOutput(), attention(i, p + "self_attn.", normed(p, norms.input(), x))));
             x = residual(x, normed(p, norms.mlpOutput(), mlp(p, normed(p, norms.mlpInput(), x))));
         }
-        x = norm(x, "model.norm.weight");
+        x = hiddenNorm(x, "model." + c.finalNorm());
         float logitsScaling = c.multipliers().logitsScaling();
         if (logitsScaling != 1f) {
             x = g.op("Mul", List.of(x, g.scalar(1f / logitsScaling))); // the head's input, as core divides it
@@ -114,17 +123,18 @@ final class DecoderGraph {
                 ? g.ops(3, "Split", List.of(linear(p + "qkv_proj", x), g.ints(qWidth(), kvWidth(), kvWidth())), intAttr("axis", 2))
                 : List.of(linear(p + "q_proj", x), linear(p + "k_proj", x), linear(p + "v_proj", x));
         RotaryGraph rotation = c.ropeLayers()[layer] ? rope : null;
-        String q = heads(qkv.get(0), c.numAttentionHeads(), p + "q_norm.weight", rotation);
-        String k = heads(qkv.get(1), c.numKeyValueHeads(), p + "k_norm.weight", rotation);
+        DecoderConfig.AttentionNames names = c.attentionNames();
+        String q = heads(qkv.get(0), c.numAttentionHeads(), p + names.queryNorm() + ".weight", rotation);
+        String k = heads(qkv.get(1), c.numKeyValueHeads(), p + names.keyNorm() + ".weight", rotation);
         String v = t.splitHeads(qkv.get(2), c.numKeyValueHeads());
         List<String> present = t.cache(layer, k, v);
         TransformerGraph.Scores scores = new TransformerGraph.Scores(c.attentionScale(), c.attnLogitSoftcapping(), window);
-        return linear(p + "o_proj", t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores));
+        return linear(p + names.output(), t.attention(q, present.get(0), present.get(1), c.numAttentionHeads(), scores));
     }
 
     /**
      * (B, S, H*D) -> (B, H, S, D), normalised (across heads: OLMo; per head: Qwen3, Gemma 3) and rotated unless
-     * {@code rope} is null (SmolLM3's layers without rotary).
+     * {@code rope} is null (SmolLM3's layers without rotary), or rotated and then normalised per head (Hunyuan).
      */
     private String heads(String proj, int heads, String normWeight, RotaryGraph rope) throws IOException {
         String normed = c.qkNorm() == QkNorm.ACROSS_HEADS ? norm(proj, normWeight) : proj;
@@ -133,16 +143,20 @@ final class DecoderGraph {
             x = norm(x, normWeight);
         }
         String transposed = t.transposeHeads(x);
-        return rope == null ? transposed : rope.rotate(transposed);
+        String rotated = rope == null ? transposed : rope.rotate(transposed);
+        return c.qkNorm() == QkNorm.PER_HEAD_AFTER_ROTARY ? norm(rotated, normWeight) : rotated;
     }
 
     /**
      * down(act(gate(x)) * up(x)) of layer prefix {@code layer}, named as {@link DenseMlp} says; Phi-3's gate_up_proj
-     * and Granite 4's input_linear hold the gate first.
+     * and Granite 4's input_linear hold the gate first; StarCoder2's and Arcee's down(act(up(x))) have no gate.
      */
     private String mlp(String layer, String x) throws IOException {
         DenseMlp mlp = c.denseMlp();
         String p = layer + mlp.module() + ".";
+        if (!mlp.gated()) {
+            return linear(p + mlp.names().down(), t.activation(c.hiddenAct(), linear(p + mlp.names().up(), x)));
+        }
         List<String> gateUp = mlp.fusedGateUp()
                 ? g.ops(2, "Split", List.of(linear(p + mlp.gateUp(), x), g.ints(c.intermediateSize(), c.intermediateSize())), intAttr("axis", 2))
                 : List.of(linear(p + mlp.names().gate(), x), linear(p + mlp.names().up(), x));
@@ -152,9 +166,22 @@ final class DecoderGraph {
 
     /** {@code x} through layer {@code p}'s norm called {@code name}, or {@code x} where the layer has none there. */
     private String normed(String p, String name, String x) throws IOException {
-        return name == null ? x : norm(x, p + name + ".weight");
+        return name == null ? x : hiddenNorm(x, p + name);
     }
 
+    /**
+     * A norm of the hidden states, module {@code name}: an RMSNorm, or a LayerNorm with its bias (StarCoder2) or
+     * without one (Cohere), as the family computes it.
+     */
+    private String hiddenNorm(String x, String name) throws IOException {
+        return switch (c.normKind()) {
+            case RMS -> norm(x, name + ".weight");
+            case LAYER -> t.layerNorm(x, w.asStored(name + ".weight"), w.asStored(name + ".bias"), c.normEps());
+            case LAYER_WITHOUT_BIAS -> t.layerNorm(x, w.asStored(name + ".weight"), null, c.normEps());
+        };
+    }
+
+    /** An RMSNorm with the stored {@code weight} (the q/k norms' kind in every family, and the hidden ones'). */
     private String norm(String x, String weight) throws IOException {
         return t.rmsNorm(x, w.asStored(weight), c.normEps(), c.gemmaNorms());
     }

@@ -131,9 +131,10 @@ final class TransformerGraph {
         return g.op("Mul", List.of(g.op("Tanh", List.of(g.op("Mul", List.of(x, g.scalar(1 / cap))))), g.scalar(cap)));
     }
 
-    /** LayerNormalization (opset 17) over the last axis. */
+    /** LayerNormalization (opset 17) over the last axis, without a bias where {@code bias} is null. */
     String layerNorm(String x, String weight, String bias, float eps) {
-        return g.op("LayerNormalization", List.of(x, weight, bias), intAttr("axis", -1), floatAttr("epsilon", eps));
+        return g.op("LayerNormalization", bias == null ? List.of(x, weight) : List.of(x, weight, bias),
+                intAttr("axis", -1), floatAttr("epsilon", eps));
     }
 
     /** The activation {@code kind} in standard ops; the GELUs written out as their formulas. */
