@@ -46,7 +46,14 @@ import java.util.stream.IntStream;
  * refused). Cohere ({@code cohere} as {@code command-r}) and Cohere 2 ({@code cohere2}) fix bias-free LayerNorms
  * ({@code attention.layer_norm_epsilon}), parallel sub-blocks, a head tied to the embeddings, heads filling the hidden
  * size and no attention biases, and multiply the logits by {@code logit_scale}; cohere2 rotates in its sliding layers
- * only ({@code attention.sliding_window_pattern}). The converter writes a few keys these exports write otherwise, so
+ * only ({@code attention.sliding_window_pattern}). EXAONE 4 ({@code exaone4}) fixes heads filling the hidden size, per-head
+ * q/k norms before the rotary, norms after each sub-block, no o_proj bias, and by depth its window
+ * ({@link #refuseWhatExaone4CannotSay}); Seed-OSS ({@code seed_oss}) q/k/v biases and none on o_proj or the MLP;
+ * Hunyuan dense ({@code hunyuan-dense}) per-head q/k norms after the rotary and no o_proj bias, its NTK alpha written
+ * into the base as the converter does ({@link #alphaRaisedBase}); StarCoder2 ({@code starcoder2}) LayerNorms with
+ * biases ({@code attention.layer_norm_epsilon}), every projection's bias, GELU's tanh form, heads filling the hidden
+ * size and no sliding window at all; Arcee ({@code arcee}) the squared ReLU, no biases, YaRN's fixed betas. The
+ * converter writes a few keys these exports write otherwise, so
  * that llama.cpp computes this model: chatglm's rotary base and RMSNorm epsilon from transformers' config (the
  * converter reads GLM's original {@code rope_ratio} and {@code layernorm_epsilon}, absent from a transformers
  * checkpoint, and falls back to 10,000 and 1e-5), the context length from {@code max_position_embeddings} (chatglm's
@@ -65,7 +72,10 @@ final class DecoderHyperparameters {
             Map.entry("olmo3", "olmo2"), Map.entry("olmoe", "olmoe"), Map.entry("smollm3", "smollm3"),
             Map.entry("gpt_oss", "gpt-oss"), Map.entry("qwen3_5_text", "qwen35"),
             Map.entry("qwen3_5_moe_text", "qwen35moe"), Map.entry("glm", "chatglm"), Map.entry("glm4", "glm4"),
-            Map.entry("ernie4_5", "ernie4_5"), Map.entry("cohere", "command-r"), Map.entry("cohere2", "cohere2"));
+            Map.entry("ernie4_5", "ernie4_5"), Map.entry("cohere", "command-r"), Map.entry("cohere2", "cohere2"),
+            Map.entry("exaone4", "exaone4"), Map.entry("seed_oss", "seed_oss"),
+            Map.entry("hunyuan_v1_dense", "hunyuan-dense"), Map.entry("starcoder2", "starcoder2"),
+            Map.entry("arcee", "arcee"));
     /** The architecture of a {@code granitemoehybrid} with Mamba-2 layers (Granite 4.0 H); without any, granite. */
     private static final String GRANITE_HYBRID = "granitehybrid";
     /**
@@ -73,18 +83,30 @@ final class DecoderHyperparameters {
      * {@code llama_model_rope_type}; glm4's without M-RoPE sections, as written here); the others turn halves.
      */
     private static final Set<String> ADJACENT_PAIRS = Set.of("llama", "granite", GRANITE_HYBRID, "smollm3", "chatglm",
-            "glm4", "ernie4_5", "command-r", "cohere2");
+            "glm4", "ernie4_5", "command-r", "cohere2", "arcee");
     /** Cohere's architectures: bias-free LayerNorms, one norm before parallel sub-blocks, logits times logit_scale. */
     private static final Set<String> COHERE = Set.of("command-r", "cohere2");
     /** The architectures whose graph holds a partial rotary embedding ({@code rope.dimension_count} below the head). */
     private static final Set<String> PARTIAL_ROTARY = Set.of("phi3", "qwen35", "qwen35moe", "chatglm", "glm4");
-    /** The architectures whose graph adds q, k and v biases but none to attn_output (their checkpoints have none). */
-    private static final Set<String> QKV_BIASES = Set.of("qwen2", "qwen2moe", "chatglm", "glm4");
+    /**
+     * The architectures whose graph adds q, k and v biases but none to attn_output (their checkpoints have none, and
+     * Seed-OSS's only with its own attention_out_bias).
+     */
+    private static final Set<String> QKV_BIASES = Set.of("qwen2", "qwen2moe", "chatglm", "glm4", "seed_oss");
+    /** The architectures whose graph adds a bias to attn_output: gpt-oss's, and StarCoder2's, which requires it. */
+    private static final Set<String> OUTPUT_BIAS = Set.of("gpt-oss", "starcoder2");
     /**
      * The architectures whose graph declares attn_q and attn_output as square matrices of the hidden size
-     * (src/models/chatglm.cpp, command-r.cpp, cohere2.cpp), so heads must fill it.
+     * (src/models/chatglm.cpp, command-r.cpp, cohere2.cpp, exaone4.cpp's attn_output, starcoder2.cpp), so heads must
+     * fill it.
      */
-    private static final Set<String> HEADS_FILL_HIDDEN = Set.of("chatglm", "command-r", "cohere2");
+    private static final Set<String> HEADS_FILL_HIDDEN = Set.of("chatglm", "command-r", "cohere2", "exaone4",
+            "starcoder2");
+    /**
+     * The layer count at which llama.cpp's exaone4 switches its sliding window on (EXAONE 4.0 32B's): a model of any
+     * other depth attends fully and rotates in every layer there.
+     */
+    private static final int EXAONE4_SLIDING_LAYERS = 64;
     /** llama.cpp's command-r requires per-head q/k norms (Command R+'s) from this many layers on. */
     private static final int COMMAND_R_QK_NORM_LAYERS = 64;
     /** The architectures whose graph requires {@code output.weight}: a tied head cannot be loaded. */
@@ -103,6 +125,8 @@ final class DecoderHyperparameters {
      * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
      */
     private static final int UNBOUNDED_CONTEXT = 1 << 20;
+    /** The context length the converter writes for Hunyuan's rotary scaled by alpha (256K, its technical report's). */
+    private static final int HUNYUAN_ALPHA_CONTEXT = 256 * 1024;
     /** llama.cpp's smollm3: every {@code n_no_rope_layer_step}-th layer has no rotary embedding, a fixed 4. */
     private static final int SMOLLM3_NO_ROPE_STEP = 4;
     /** The gain and clamp of gpt-oss's SwiGLU, constants of llama.cpp's graph (LLM_FFN_SWIGLU_OAI_MOE). */
@@ -166,13 +190,16 @@ final class DecoderHyperparameters {
         return architecture.equals("granite") || architecture.equals(GRANITE_HYBRID);
     }
 
-    boolean isGptOss() {
+    private boolean isGptOss() {
         return architecture.equals("gpt-oss");
     }
 
-    /** Whether llama.cpp reads the norm before the MLP as {@code post_attention_norm} (gpt-oss, qwen35, qwen35moe). */
+    /**
+     * Whether llama.cpp reads the norm before the MLP as {@code post_attention_norm} (gpt-oss, qwen35, qwen35moe,
+     * seed_oss).
+     */
     boolean readsPostAttentionNorm() {
-        return isGptOss() || isQwen35();
+        return isGptOss() || isQwen35() || architecture.equals("seed_oss");
     }
 
     /** Qwen3.5's layers, dense ({@code qwen35}) or with a mixture of experts in every layer ({@code qwen35moe}). */
@@ -206,19 +233,25 @@ final class DecoderHyperparameters {
         if (config.rotaryDim() != config.headDim() && !PARTIAL_ROTARY.contains(architecture)) {
             cannot("a partial rotary embedding (" + config.rotaryDim() + " of " + config.headDim() + " dimensions)");
         }
-        Activations.Kind act = isGemma() ? Activations.Kind.GELU_TANH : Activations.Kind.SILU;
+        boolean starCoder2 = architecture.equals("starcoder2");
+        Activations.Kind act = isGemma() || starCoder2 ? Activations.Kind.GELU_TANH
+                : architecture.equals("arcee") ? Activations.Kind.RELU2 : Activations.Kind.SILU;
         if (config.hiddenAct() != act && !isGptOss()) { // gpt-oss's experts have their own activation
             cannot("the activation " + config.hiddenAct() + " (it computes " + act + ")");
         }
         Set<String> ropes = switch (architecture) {
             case "llama", "granite", GRANITE_HYBRID -> Set.of("default", "linear", "llama3");
             case "phi3" -> Set.of("default", "longrope");
-            case "gpt-oss" -> Set.of("default", "linear", "yarn");
+            case "gpt-oss", "arcee" -> Set.of("default", "linear", "yarn");
+            case "hunyuan-dense" -> Set.of("default", "linear", "dynamic"); // dynamic with alpha: a raised base
             default -> Set.of("default", "linear");
         };
         if (!ropes.contains(config.rope().ropeType())) {
             cannot("rope_type '" + config.rope().ropeType() + "' (supported here: "
                     + String.join(", ", ropes.stream().sorted().toList()) + ")");
+        }
+        if (config.rope().ropeType().equals("yarn")) {
+            refuseWhatYarnCannotSay(config.rope());
         }
         if (config.localRope() != config.rope() && !config.localRope().ropeType().equals("default")) {
             cannot("scaling of the sliding layers' rotary embedding ('" + config.localRope().ropeType() + "')");
@@ -227,11 +260,19 @@ final class DecoderHyperparameters {
             // NOTE: ernie4_5.cpp loads attn_output.bias but never adds it, and declares no MLP bias
             cannot("biases (use_bias: its graph adds q, k and v biases only, none to o_proj or the MLP)");
         }
-        if (config.mlpBias()) {
+        if (starCoder2 && !(config.attentionBias() && config.outputBias() && config.mlpBias())) {
+            cannot("projections without biases (use_bias false; its graph requires the biases of q_proj, k_proj, "
+                    + "v_proj, o_proj, c_fc and c_proj)");
+        }
+        if (config.mlpBias() && !starCoder2) {
             cannot("MLP biases (mlp_bias)");
         }
-        if (config.attentionBias() && !QKV_BIASES.contains(architecture) && !isGptOss()) {
-            cannot("attention biases (attention_bias" + (isCohere() ? "; it declares no attn_output.bias" : "") + ")");
+        if (config.attentionBias() && !QKV_BIASES.contains(architecture) && !OUTPUT_BIAS.contains(architecture)) {
+            boolean noOutputBias = isCohere() || Set.of("exaone4", "hunyuan-dense", "arcee").contains(architecture);
+            cannot("attention biases (attention_bias" + (noOutputBias ? "; it declares no attn_output.bias" : "") + ")");
+        }
+        if (config.outputBias() && !OUTPUT_BIAS.contains(architecture)) {
+            cannot("an o_proj bias (attention_out_bias; its graph adds q, k and v biases, none to attn_output)");
         }
         if (HEADS_FILL_HIDDEN.contains(architecture)
                 && (long) config.numAttentionHeads() * config.headDim() != config.hiddenSize()) {
@@ -256,6 +297,9 @@ final class DecoderHyperparameters {
         if (config.moe() != null) {
             refuseWhatTheMixtureCannotSay(config.moe());
         }
+        if (architecture.equals("exaone4")) {
+            refuseWhatExaone4CannotSay();
+        }
         refuseLayersWithoutRotary();
         if (architecture.equals("olmo2") || architecture.equals("olmoe")) {
             refuseWhatOlmoCannotSay();
@@ -275,12 +319,18 @@ final class DecoderHyperparameters {
         }
         boolean sliding = anySliding();
         boolean slidingArch = gemma2 || architecture.equals("gemma3") || architecture.equals("olmo2") || isGptOss()
-                || architecture.equals("cohere2");
+                || architecture.equals("cohere2") || architecture.equals("exaone4");
         if (architecture.equals("cohere2") && !sliding) {
             cannot("attention without sliding-window layers (it requires attention.sliding_window, and rotates only "
                     + "in the sliding layers)");
         }
-        boolean windowIgnored = architecture.equals("llama") || phi3;
+        if (starCoder2 && sliding && config.slidingWindow() < config.maxPositionEmbeddings()) {
+            // NOTE: the converter drops StarCoder2's window and starcoder2.cpp attends to the whole context
+            cannot("a sliding window of " + config.slidingWindow() + " tokens (its graph attends to the whole "
+                    + "context, so every sequence longer than the window differs; to accept that, set sliding_window to "
+                    + "null in config.json)");
+        }
+        boolean windowIgnored = architecture.equals("llama") || phi3 || starCoder2;
         if (sliding && !slidingArch && !windowIgnored) {
             cannot("sliding-window layers (use_sliding_window)");
         }
@@ -294,24 +344,69 @@ final class DecoderHyperparameters {
 
     /**
      * Which layers go without rotary embedding: none, but in llama.cpp's smollm3, whose graph leaves out every 4th
-     * layer's (src/models/smollm3.cpp; no key says otherwise), in cohere2, which rotates in its sliding layers only
-     * (src/models/cohere2.cpp), and in granite, which rotates every layer or, when {@code rope.scaling.finetuned} is
-     * false, none (src/models/granite.cpp, granite-hybrid.cpp).
+     * layer's (src/models/smollm3.cpp; no key says otherwise), in cohere2 and a 64-layer exaone4, which rotate in their
+     * sliding layers only (src/models/cohere2.cpp, exaone4.cpp), and in granite, which rotates every layer or, when
+     * {@code rope.scaling.finetuned} is false, none (src/models/granite.cpp, granite-hybrid.cpp).
      */
     private void refuseLayersWithoutRotary() {
         if (isGranite() && !anyRotary()) {
             return;
         }
         boolean smolLm3 = architecture.equals("smollm3");
-        boolean cohere2 = architecture.equals("cohere2");
+        boolean slidingOnly = architecture.equals("cohere2") || exaone4Slides();
         List<Integer> differ = IntStream.range(0, config.numHiddenLayers())
-                .filter(i -> config.ropeLayers()[i] != (cohere2 ? config.slidingLayers()[i]
+                .filter(i -> config.ropeLayers()[i] != (slidingOnly ? config.slidingLayers()[i]
                         : !smolLm3 || (i + 1) % SMOLLM3_NO_ROPE_STEP != 0)).boxed().toList();
         if (!differ.isEmpty()) {
             cannot(smolLm3 ? "layers without rotary embedding other than every " + SMOLLM3_NO_ROPE_STEP + "th (no_rope_layers "
                     + "or no_rope_layer_interval; it leaves out layers 3, 7, 11... only): they differ at layers " + differ
-                    : cohere2 ? "rotary embedding in other layers than the sliding ones (layers " + differ + ")"
+                    : slidingOnly ? "rotary embedding in other layers than the sliding ones (layers " + differ + ")"
                     : "layers without rotary embedding (layers " + differ + ")");
+        }
+    }
+
+    /** Whether llama.cpp's exaone4 slides (and rotates only) in the layers its pattern lists: at 64 layers alone. */
+    private boolean exaone4Slides() {
+        return architecture.equals("exaone4") && config.numHiddenLayers() == EXAONE4_SLIDING_LAYERS;
+    }
+
+    /**
+     * What llama.cpp's exaone4 fixes by depth (src/models/exaone4.cpp): a model of 64 layers (EXAONE 4.0 32B) slides in
+     * the layers {@code attention.sliding_window_pattern} lists and rotates in those alone, as transformers does with a
+     * window set; a model of any other depth (EXAONE 4.0 1.2B's 30) attends fully and rotates in every layer, as
+     * transformers does with {@code sliding_window} null.
+     */
+    private void refuseWhatExaone4CannotSay() {
+        if (exaone4Slides() && !anySliding()) {
+            cannot("64 layers without sliding-window layers (at 64 layers its graph slides in the pattern's layers, "
+                    + "every 4th full by default, and rotates in those alone)");
+        }
+        if (!exaone4Slides() && anySliding()) {
+            cannot("sliding-window layers in a model of " + config.numHiddenLayers() + " layers (its graph applies the "
+                    + "window only at " + EXAONE4_SLIDING_LAYERS + " layers, EXAONE 4.0 32B's; at any other depth every "
+                    + "layer attends fully and rotates, as with sliding_window null)");
+        }
+    }
+
+    /**
+     * What llama.cpp's YaRN fixes (ggml's rope, src/llama-context.cpp) for gpt-oss and arcee, which read no key for
+     * it: beta_fast 32, beta_slow 1 and the cos/sin scale {@code 0.1 ln(factor) + 1}, the ramp's ends rounded to whole
+     * rotary pairs (gpt-oss's are not, which is only warned of: llama.cpp's own conversions of it round them too).
+     */
+    private void refuseWhatYarnCannotSay(RopeConfig rope) {
+        if (rope.betaFast() != YARN_BETA_FAST || rope.betaSlow() != YARN_BETA_SLOW) {
+            cannot("YaRN's beta_fast " + rope.betaFast() + " and beta_slow " + rope.betaSlow() + " (it reads no key for "
+                    + "them and uses " + YARN_BETA_FAST + " and " + YARN_BETA_SLOW + ")");
+        }
+        double scale = rope.factor() <= 1 ? 1 : 0.1 * Math.log(rope.factor()) + 1;
+        if (!Double.isNaN(rope.attentionFactor()) && Math.abs(rope.attentionFactor() / scale - 1) > 1e-6) {
+            cannot("YaRN's attention_factor " + rope.attentionFactor() + " (it scales cos and sin by 0.1 ln(factor) + 1 = "
+                    + scale + ")");
+        }
+        if (!rope.truncate() && isGptOss()) {
+            warnOfUnroundedRamp(rope);
+        } else if (!rope.truncate()) {
+            cannot("YaRN's ramp ends where they fall (truncate false; it rounds them to whole rotary pairs)");
         }
     }
 
@@ -368,9 +463,8 @@ final class DecoderHyperparameters {
     /**
      * What llama.cpp's gpt-oss fixes (src/models/openai-moe.cpp, src/llama-graph.cpp): the experts' SwiGLU gain 1.702
      * and clamp 7 (constants of its graph), the attention's biases (it requires {@code attn_output.bias}), layers that
-     * alternate sliding and full attention (the only form checked against it here); and of YaRN, which it computes from
-     * the scaling factor and the original context alone, beta_fast 32, beta_slow 1 and the cos/sin scale
-     * {@code 0.1 ln(factor) + 1}.
+     * alternate sliding and full attention (the only form checked against it here); its YaRN as
+     * {@link #refuseWhatYarnCannotSay} checks it.
      */
     private void refuseWhatGptOssCannotSay() {
         MoeConfig moe = config.moe();
@@ -384,22 +478,6 @@ final class DecoderHyperparameters {
         if (!anySliding()) {
             cannot("attention without sliding-window layers (layer_types; its graph keeps a sliding-window cache beside "
                     + "the full one, and only layers that alternate both were checked against it)");
-        }
-        RopeConfig rope = config.rope();
-        if (!rope.ropeType().equals("yarn")) {
-            return;
-        }
-        if (rope.betaFast() != YARN_BETA_FAST || rope.betaSlow() != YARN_BETA_SLOW) {
-            cannot("YaRN's beta_fast " + rope.betaFast() + " and beta_slow " + rope.betaSlow() + " (it reads no key for "
-                    + "them and uses " + YARN_BETA_FAST + " and " + YARN_BETA_SLOW + ")");
-        }
-        double scale = rope.factor() <= 1 ? 1 : 0.1 * Math.log(rope.factor()) + 1;
-        if (!Double.isNaN(rope.attentionFactor()) && Math.abs(rope.attentionFactor() / scale - 1) > 1e-6) {
-            cannot("YaRN's attention_factor " + rope.attentionFactor() + " (it scales cos and sin by 0.1 ln(factor) + 1 = "
-                    + scale + ")");
-        }
-        if (!rope.truncate()) {
-            warnOfUnroundedRamp(rope);
         }
     }
 
@@ -478,6 +556,14 @@ final class DecoderHyperparameters {
                 ? Math.sqrt(1 + Math.log(rope.factor()) / Math.log(rope.originalMaxPositionEmbeddings())) : 1;
     }
 
+    /**
+     * Hunyuan's base raised by its NTK alpha, {@code theta * alpha^(d / (d - 2))} for heads of d, which the converter
+     * writes as {@code rope.freq_base} (a {@code rope.scaling.alpha} key beside it would make llama.cpp raise it once more).
+     */
+    private double alphaRaisedBase(RopeConfig rope) {
+        return rope.ropeTheta() * Math.pow(rope.alpha(), config.headDim() / (config.headDim() - 2.0));
+    }
+
     /** The head size llama.cpp's attention scale is computed from. */
     private double headDimForScale() {
         boolean big = architecture.equals("gemma2") && config.numHiddenLayers() == 46
@@ -514,11 +600,14 @@ final class DecoderHyperparameters {
     /** The architecture's keys, {@code <arch>.*}. */
     void put(GgufMetadata meta) {
         String a = architecture + ".";
-        if (architecture.equals("llama") || architecture.equals("cohere2")) {
+        if (Set.of("llama", "cohere2", "exaone4").contains(architecture)) {
             meta.putUint32(a + "vocab_size", config.vocabSize());
         }
         boolean hybrid = config.mamba() != null;
-        meta.putUint32(a + "context_length", hybrid && !anyRotary() ? UNBOUNDED_CONTEXT : config.maxPositionEmbeddings())
+        RopeConfig rope = config.rope();
+        boolean alpha = rope.ropeType().equals("dynamic");
+        meta.putUint32(a + "context_length", hybrid && !anyRotary() ? UNBOUNDED_CONTEXT
+                        : alpha ? HUNYUAN_ALPHA_CONTEXT : config.maxPositionEmbeddings())
                 .putUint32(a + "embedding_length", config.hiddenSize())
                 .putUint32(a + "block_count", config.numHiddenLayers());
         if (!architecture.equals("qwen35moe")) {
@@ -535,12 +624,16 @@ final class DecoderHyperparameters {
         }
         meta.putUint32(a + "attention.key_length", config.headDim())
                 .putUint32(a + "attention.value_length", config.headDim())
-                // Cohere's LayerNorms read their epsilon from its own key
-                .putFloat32(a + (isCohere() ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
-                        config.normEps())
-                .putFloat32(a + "rope.freq_base", config.rope().ropeTheta())
+                // LayerNorms (Cohere's, StarCoder2's) read their epsilon from its own key
+                .putFloat32(a + (config.normKind() != DecoderConfig.NormKind.RMS ? "attention.layer_norm_epsilon"
+                        : "attention.layer_norm_rms_epsilon"), config.normEps())
+                .putFloat32(a + "rope.freq_base", alpha ? alphaRaisedBase(rope) : rope.ropeTheta())
                 .putUint32(a + "rope.dimension_count", config.rotaryDim());
-        RopeConfig rope = config.rope();
+        if (alpha) {
+            // as the converter writes Hunyuan's: the raised base, no scaling, and its 256K context
+            meta.putString(a + "rope.scaling.type", "none").putFloat32(a + "rope.scaling.factor", 1)
+                    .putUint32(a + "rope.scaling.original_context_length", HUNYUAN_ALPHA_CONTEXT);
+        }
         if (rope.ropeType().equals("longrope")) {
             // llama.cpp picks rope_factors_long when its context exceeds this length, else rope_factors_short
             meta.putUint32(a + "rope.scaling.original_context_length", rope.originalMaxPositionEmbeddings())
@@ -600,7 +693,7 @@ final class DecoderHyperparameters {
         if (isQwen35()) {
             putLinearAttention(meta, a);
         }
-        if (anySliding() && !architecture.equals("llama")) {
+        if (anySliding() && !architecture.equals("llama") && !architecture.equals("starcoder2")) {
             meta.putUint32(a + "attention.sliding_window", config.slidingWindow())
                     .putBools(a + "attention.sliding_window_pattern", config.slidingLayers())
                     .putFloat32(a + "rope.freq_base_swa", config.localRope().ropeTheta());

@@ -52,6 +52,13 @@ import java.util.stream.IntStream;
  *       GLM-4's norm of the attention's output as {@code post_attention_norm}, its MLP's input norm
  *       ({@code post_attention_layernorm}) as {@code ffn_norm} and the norm of its output as {@code post_ffw_norm};
  *       Cohere's one LayerNorm per layer as {@code attn_norm}, its head always the token embeddings.</li>
+ *   <li>{@code arcee} (its rows permuted as Llama's; its ungated {@code up_proj} alone as {@code ffn_up}),
+ *       {@code exaone4} (its norms after each sub-block as OLMo 2's, q/k norms per head), {@code seed_oss} (q/k/v
+ *       biases, its MLP's input norm as {@code post_attention_norm}), {@code hunyuan_v1_dense} ({@code hunyuan-dense}: its {@code query_layernorm} and
+ *       {@code key_layernorm} as {@code attn_q_norm} and {@code attn_k_norm}) and {@code starcoder2} (its LayerNorms'
+ *       biases as {@code attn_norm.bias}, {@code ffn_norm.bias} and {@code output_norm.bias}, the o_proj bias, and
+ *       its ungated {@code c_fc} and {@code c_proj} with their biases as {@code ffn_up} and {@code ffn_down}), the
+ *       last four rotating halves as llama.cpp does for them, so keeping their rows.</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}'. Every tensor of the model is taken
  * once, whole or part by part (Granite 4's input_linear, gpt-oss's stacked experts): one left over (an adapter that
@@ -110,7 +117,7 @@ final class DecoderMapping implements ModelMapping {
             String hf = "model.layers." + i + ".";
             String blk = "blk." + i + ".";
             if (norms.input() != null) {
-                put.add(hf + norms.input() + ".weight", blk + "attn_norm.weight", null);
+                addNorm(put, hf + norms.input(), blk + "attn_norm");
             }
             if (config.isLinearAttention(i)) {
                 LinearAttentionPlacements.add(out, hf, blk, config.linearAttention());
@@ -123,10 +130,9 @@ final class DecoderMapping implements ModelMapping {
                 put.add(hf + norms.attentionOutput() + ".weight", blk + "post_attention_norm.weight", null);
             }
             if (norms.mlpInput() != null) {
-                // NOTE: gpt-oss's and qwen35's graphs read their MLP's input norm as post_attention_norm
+                // NOTE: gpt-oss's, qwen35's and seed_oss's graphs read their MLP's input norm as post_attention_norm
                 boolean readAsPostAttention = norms.attentionOutput() == null && hyperparameters.readsPostAttentionNorm();
-                put.add(hf + norms.mlpInput() + ".weight",
-                        blk + (readAsPostAttention ? "post_attention_norm.weight" : "ffn_norm.weight"), null);
+                addNorm(put, hf + norms.mlpInput(), blk + (readAsPostAttention ? "post_attention_norm" : "ffn_norm"));
             }
             if (norms.mlpOutput() != null) {
                 put.add(hf + norms.mlpOutput() + ".weight", blk + "post_ffw_norm.weight", null);
@@ -145,13 +151,20 @@ final class DecoderMapping implements ModelMapping {
                     out.add(Placement.part(fused, blk + "ffn_gate.weight", 0, width));
                     out.add(Placement.part(fused, blk + "ffn_up.weight", width, width));
                 } else {
-                    put.add(m + mlp.names().gate() + ".weight", blk + "ffn_gate.weight", null);
+                    if (mlp.gated()) {
+                        put.add(m + mlp.names().gate() + ".weight", blk + "ffn_gate.weight", null);
+                    }
                     put.add(m + mlp.names().up() + ".weight", blk + "ffn_up.weight", null);
                 }
                 put.add(m + mlp.names().down() + ".weight", blk + "ffn_down.weight", null);
+                if (config.mlpBias()) {
+                    // StarCoder2's c_fc and c_proj, the only MLP biases exported (an ungated MLP's)
+                    put.add(m + mlp.names().up() + ".bias", blk + "ffn_up.bias", null);
+                    put.add(m + mlp.names().down() + ".bias", blk + "ffn_down.bias", null);
+                }
             }
         }
-        put.add("model.norm.weight", "output_norm.weight", null);
+        addNorm(put, "model.norm", "output_norm");
         if (!config.tieWordEmbeddings()) {
             put.add("lm_head.weight", "output.weight", null); // absent: llama.cpp reuses token_embd
         }
@@ -174,13 +187,27 @@ final class DecoderMapping implements ModelMapping {
             }
         }
         if (config.qkNorm() != DecoderConfig.QkNorm.NONE) {
-            put.add(hf + "self_attn.q_norm.weight", blk + "attn_q_norm.weight", null);
-            put.add(hf + "self_attn.k_norm.weight", blk + "attn_k_norm.weight", null);
+            // NOTE: Hunyuan's norms after the rotary are named as its checkpoints name them
+            boolean hunyuan = config.qkNorm() == DecoderConfig.QkNorm.PER_HEAD_AFTER_ROTARY;
+            put.add(hf + "self_attn." + (hunyuan ? "query_layernorm" : "q_norm") + ".weight", blk + "attn_q_norm.weight",
+                    null);
+            put.add(hf + "self_attn." + (hunyuan ? "key_layernorm" : "k_norm") + ".weight", blk + "attn_k_norm.weight",
+                    null);
         }
         put.add(hf + "self_attn.o_proj.weight", blk + "attn_output.weight", null);
-        if (hyperparameters.isGptOss()) {
-            put.add(hf + "self_attn.o_proj.bias", blk + "attn_output.bias", null);
-            put.add(hf + "self_attn.sinks", blk + "attn_sinks.weight", null); // one logit per head
+        if (config.outputBias()) {
+            put.add(hf + "self_attn.o_proj.bias", blk + "attn_output.bias", null); // gpt-oss's, StarCoder2's
+        }
+        if (config.attentionSinks()) {
+            put.add(hf + "self_attn.sinks", blk + "attn_sinks.weight", null); // gpt-oss: one logit per head
+        }
+    }
+
+    /** A norm's weight as {@code <gguf>.weight}, and a LayerNorm's bias (StarCoder2's) as {@code <gguf>.bias}. */
+    private void addNorm(Placer put, String hf, String gguf) {
+        put.add(hf + ".weight", gguf + ".weight", null);
+        if (config.normKind() == DecoderConfig.NormKind.LAYER) {
+            put.add(hf + ".bias", gguf + ".bias", null);
         }
     }
 

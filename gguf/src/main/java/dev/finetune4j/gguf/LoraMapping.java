@@ -17,7 +17,7 @@ import java.util.Map;
  * A LoRA adapter as llama.cpp's adapter GGUF holds it: for each adapted matrix {@code W} of GGUF name {@code N},
  * {@code N.lora_a} (ggml dims [in, r], PEFT's {@code lora_A.weight} as it is) and {@code N.lora_b} ([r, out],
  * {@code lora_B.weight}, its rows permuted as W's are where the architecture rotates adjacent pairs and the model
- * halves: llama, granite, granitehybrid, smollm3; A's columns and B's rows as W's where Qwen3.5's value heads are regrouped), and one
+ * halves: llama, granite, granitehybrid, smollm3, arcee; A's columns and B's rows as W's where Qwen3.5's value heads are regrouped), and one
  * {@code adapter.lora.alpha}; a weight the model's GGUF splits (Granite 4's {@code input_linear}
  * into {@code ffn_gate} and {@code ffn_up}) gives each part A and its own rows of B, as
  * {@code B[part] A = (B A)[part]}

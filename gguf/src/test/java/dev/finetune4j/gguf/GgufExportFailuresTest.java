@@ -144,6 +144,53 @@ class GgufExportFailuresTest {
     }
 
     /**
+     * What llama.cpp's exaone4, seed_oss, hunyuan-dense, starcoder2 and arcee fix (src/models/exaone4.cpp, seed-oss.cpp,
+     * hunyuan-vl.cpp, starcoder2.cpp, arcee.cpp): EXAONE 4's window at 64 layers alone, and there always; no o_proj bias
+     * in EXAONE 4, Seed-OSS, Hunyuan and Arcee, no MLP bias in Seed-OSS; StarCoder2's biases everywhere and no window;
+     * Arcee's squared ReLU and YaRN with llama.cpp's betas and rounded ramp.
+     */
+    @Test
+    void exaoneSeedHunyuanStarCoderAndArceeSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase exaone4 = ReferenceCase.byName().get("exaone4-bytebpe-f32");
+        ReferenceCase exaone4Sliding = ReferenceCase.byName().get("exaone4-sliding-bytebpe-f32");
+        ReferenceCase seedOss = ReferenceCase.byName().get("seed_oss-bytebpe-f32");
+        ReferenceCase hunyuan = ReferenceCase.byName().get("hunyuan-bytebpe-f32");
+        ReferenceCase starCoder2 = ReferenceCase.byName().get("starcoder2-bytebpe-f32");
+        ReferenceCase arcee = ReferenceCase.byName().get("arcee-bytebpe-f32");
+        ObjectNode shallowWindow = exaone4.configJson().put("sliding_window", 4);
+        shallowWindow.putArray("layer_types").add("sliding_attention").add("full_attention");
+        String shallow = refusal(shallowWindow, exaone4, tmp.resolve("a"));
+        assertTrue(shallow.contains("sliding-window layers in a model of 2 layers") && shallow.contains("only at 64"),
+                shallow);
+        ObjectNode deepFull = exaone4Sliding.configJson().putNull("sliding_window");
+        var full = deepFull.putArray("layer_types");
+        for (int i = 0; i < 64; i++) {
+            full.add("full_attention");
+        }
+        assertTrue(refusal(deepFull, exaone4Sliding, tmp.resolve("b")).contains("64 layers without sliding-window"));
+        String exaoneBias = refusal(exaone4.configJson().put("attention_bias", true), exaone4, tmp.resolve("c"));
+        assertTrue(exaoneBias.contains("attention biases") && exaoneBias.contains("no attn_output.bias"), exaoneBias);
+        ObjectNode seedOutputBias = seedOss.configJson().put("attention_out_bias", true);
+        assertTrue(refusal(seedOutputBias, seedOss, tmp.resolve("d")).contains("an o_proj bias (attention_out_bias"));
+        ObjectNode seedMlpBias = seedOss.configJson().put("mlp_bias", true);
+        assertTrue(refusal(seedMlpBias, seedOss, tmp.resolve("e")).contains("MLP biases (mlp_bias)"));
+        String hunyuanBias = refusal(hunyuan.configJson().put("attention_bias", true), hunyuan, tmp.resolve("f"));
+        assertTrue(hunyuanBias.contains("no attn_output.bias"), hunyuanBias);
+        ObjectNode unbiased = starCoder2.configJson().put("use_bias", false);
+        assertTrue(refusal(unbiased, starCoder2, tmp.resolve("g")).contains("use_bias false"));
+        String window = refusal(starCoder2.configJson().put("sliding_window", 4), starCoder2, tmp.resolve("h"));
+        assertTrue(window.contains("a sliding window of 4 tokens") && window.contains("sliding_window to null"), window);
+        ObjectNode silu = arcee.configJson().put("hidden_act", "silu");
+        assertTrue(refusal(silu, arcee, tmp.resolve("i")).contains("the activation SILU (it computes RELU2)"));
+        ObjectNode betas = arcee.configJson();
+        ((ObjectNode) betas.get("rope_parameters")).put("beta_fast", 0.1).put("beta_slow", 0.01);
+        assertTrue(refusal(betas, arcee, tmp.resolve("j")).contains("YaRN's beta_fast 0.1 and beta_slow 0.01"));
+        ObjectNode unrounded = arcee.configJson();
+        ((ObjectNode) unrounded.get("rope_parameters")).put("truncate", false);
+        assertTrue(refusal(unrounded, arcee, tmp.resolve("k")).contains("truncate false"));
+    }
+
+    /**
      * What llama.cpp's olmoe fixes (src/models/olmoe.cpp): routing weights never renormalised, its own output head,
      * heads filling the hidden size, and k_norm as wide as the hidden size, so no grouped-query attention.
      */

@@ -79,6 +79,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 0.091 and 0.0088 to 0.045 as stored, GLM-4 and Cohere wide in Q4_K_M 0.49 and 0.092, 0.084 and 0.016 as stored,
  * both llama-quantize's tensors); rows reordered as Llama's move GLM's F32 logits by 0.65, and Cohere 2's
  * layers left to llama.cpp's default sliding pattern move its logits by 0.44.
+ * EXAONE 4, Seed-OSS, Hunyuan dense, StarCoder2 and Arcee to the same bounds (measured F32 1.0e-6 to 7.0e-6, EXAONE 4's
+ * 64 layers with a window the largest; StarCoder2's GELU table 7.8e-4, with its LoRA adapter, whose check takes the same
+ * allowance, 7.8e-4; with LoRA otherwise 1.1e-6 to 1.7e-6; Q8_0 0.043 to 0.065 and 0.029 to 0.043 as stored; Arcee
+ * wide in Q4_K_M 0.36 and 0.055 as stored, llama-quantize's tensors): Arcee's rows kept as they are move its logits by
+ * 2.2, Hunyuan's base not raised by its alpha by 1.1, and EXAONE 4's layers left to llama.cpp's default sliding pattern
+ * by 2.9.
  * NOTE: 73 tokens through 4 routing layers make 292 top-2 choices, so near ties are common: of the three Q8_0 seeds
  * tried whose gaps all exceed 0.03, two differed from llama.cpp by 0.35 and 0.36 at a single position each (a choice
  * that llama.cpp's rounding of activations tipped, as far as can be told), the one kept by 0.17.
@@ -191,11 +197,12 @@ class LlamaCppReferenceTest {
             assertRoutingIsClear(c, adapted.base(), ids, "base + LoRA");
             float[][] ours = adapted.logits(new long[][] {ids}, null)[0];
             double d = largestDifference(c + ", base + LoRA", ours, fixture.path("logits"));
-            assertTrue(d <= TOLERANCE.get(c.type()), c + ": logits with the adapter differ from llama.cpp's by " + d);
+            double tolerance = tolerance(TOLERANCE, c);
+            assertTrue(d <= tolerance, c + ": logits with the adapter differ from llama.cpp's by " + d);
             try (var disabled = adapted.disableAdapter()) {
                 double base = largestDifference(c + ", base alone", adapted.logits(new long[][] {ids}, null)[0],
                         fixture.path("logits"));
-                assertTrue(base > 100 * TOLERANCE.get(c.type()), c + ": the adapter must change the logits, by " + base);
+                assertTrue(base > 100 * tolerance, c + ": the adapter must change the logits, by " + base);
             }
         }
     }

@@ -377,6 +377,65 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     private static final String COHERE_WIDE = COHERE.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
             "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
             "\"num_hidden_layers\": 4");
+    /**
+     * EXAONE 4 as EXAONE 4.0 1.2B is (no window: every layer attends fully and rotates): norms after each sub-block,
+     * per-head q/k norms before the rotary, the head untied.
+     */
+    private static final String EXAONE4 = """
+            {"model_type": "exaone4", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "sliding_window": null,
+             "layer_types": ["full_attention", "full_attention"], "rope_theta": 10000.0,
+             "tie_word_embeddings": false}""";
+    /**
+     * EXAONE 4 of 64 layers, the depth at which llama.cpp's exaone4 slides (EXAONE 4.0 32B's): a window of 4 in all but
+     * every 3rd layer (not llama.cpp's default of every 4th, so the written pattern bites), which alone rotate.
+     */
+    private static final String EXAONE4_SLIDING = """
+            {"model_type": "exaone4", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 64, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "sliding_window": 4, "sliding_window_pattern": 3,
+             "rope_theta": 10000.0, "tie_word_embeddings": false}""";
+    /** Seed-OSS: q/k/v biases (none on o_proj or the MLP, as published), the head untied. */
+    private static final String SEED_OSS = """
+            {"model_type": "seed_oss", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "attention_bias": true,
+             "attention_out_bias": false, "mlp_bias": false, "rope_theta": 10000.0, "tie_word_embeddings": false}""";
+    /**
+     * Hunyuan dense: per-head q/k norms after the rotary, whose base alpha 1000 raises to 10,000 x 1000^(16/14)
+     * (written as the base, as the converter writes it), no attention biases, the head tied.
+     */
+    private static final String HUNYUAN = """
+            {"model_type": "hunyuan_v1_dense", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "attention_bias": false,
+             "rope_parameters": {"rope_type": "dynamic", "alpha": 1000.0, "factor": 1.0, "rope_theta": 10000.0},
+             "tie_word_embeddings": true}""";
+    /**
+     * StarCoder2: LayerNorms with biases, biases on q, k, v, o, c_fc and c_proj, the ungated GELU MLP, the head tied;
+     * its window as wide as the context (llama.cpp's starcoder2 applies none, so a narrower one is refused).
+     */
+    private static final String STARCODER2 = """
+            {"model_type": "starcoder2", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "max_position_embeddings": 128, "norm_epsilon": 1e-5, "use_bias": true, "sliding_window": 128,
+             "hidden_act": "gelu_pytorch_tanh", "rope_theta": 10000.0, "tie_word_embeddings": true}""";
+    /**
+     * Arcee: the ungated squared-ReLU MLP, YaRN (factor 8 over 4,096 positions, llama.cpp's betas 32 and 1: its ramp
+     * between rotary pairs 2 and 6 of 8), the head untied.
+     */
+    private static final String ARCEE = """
+            {"model_type": "arcee", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+             "max_position_embeddings": 32768, "rms_norm_eps": 1e-5, "hidden_act": "relu2",
+             "rope_parameters": {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 8.0, "beta_fast": 32.0,
+                                 "beta_slow": 1.0, "original_max_position_embeddings": 4096},
+             "tie_word_embeddings": false}""";
+    /** Arcee wide enough for K-quants: 4 layers of 256, heads of 64, an MLP of 512. */
+    private static final String ARCEE_WIDE = ARCEE.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
+            "\"num_hidden_layers\": 4").replace("\"head_dim\": 16", "\"head_dim\": 64");
     /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
     static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
 
@@ -394,7 +453,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * Q8_0, with a LoRA adapter on every projection (the Mamba-2 in_proj and out_proj too), wide in Q4_K_M and in
      * Q5_K_M under an importance matrix (the Mamba-2 projections' inputs weighted too); GLM, GLM-4, ERNIE 4.5, Cohere
      * and Cohere 2 in F32, Q8_0 and with a LoRA adapter on every projection (GLM's fused gate_up_proj among them), GLM-4
-     * and Cohere wide in Q4_K_M.
+     * and Cohere wide in Q4_K_M; EXAONE 4, Seed-OSS, Hunyuan dense, StarCoder2 and Arcee likewise (EXAONE 4 also at 64
+     * layers, where it slides), Arcee wide in Q4_K_M.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -497,7 +557,24 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("cohere2-bytebpe-q8_0", COHERE2, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("cohere2-bytebpe-lora-f32", COHERE2, "bytebpe", GgufType.F32, true),
             new ReferenceCase("glm4-wide-bytebpe-q4_k_m", GLM4_WIDE, "bytebpe", GgufType.Q4_K_M, false),
-            new ReferenceCase("cohere-wide-bytebpe-q4_k_m", COHERE_WIDE, "bytebpe", GgufType.Q4_K_M, false));
+            new ReferenceCase("cohere-wide-bytebpe-q4_k_m", COHERE_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("exaone4-bytebpe-f32", EXAONE4, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("exaone4-bytebpe-q8_0", EXAONE4, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("exaone4-bytebpe-lora-f32", EXAONE4, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("exaone4-sliding-bytebpe-f32", EXAONE4_SLIDING, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("seed_oss-bytebpe-f32", SEED_OSS, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("seed_oss-bytebpe-q8_0", SEED_OSS, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("seed_oss-bytebpe-lora-f32", SEED_OSS, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("hunyuan-bytebpe-f32", HUNYUAN, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("hunyuan-bytebpe-q8_0", HUNYUAN, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("hunyuan-bytebpe-lora-f32", HUNYUAN, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("starcoder2-bytebpe-f32", STARCODER2, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("starcoder2-bytebpe-q8_0", STARCODER2, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("starcoder2-bytebpe-lora-f32", STARCODER2, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("arcee-bytebpe-f32", ARCEE, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("arcee-bytebpe-q8_0", ARCEE, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("arcee-bytebpe-lora-f32", ARCEE, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("arcee-wide-bytebpe-q4_k_m", ARCEE_WIDE, "bytebpe", GgufType.Q4_K_M, false));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -603,6 +680,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                 : config.contains("\"glm") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj",
                         "down_proj"}
                 : config.contains("num_experts_per_tok") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
+                : config.contains("starcoder2") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "c_fc", "c_proj"}
                 : recurrent() && config.contains("granitemoehybrid") ? new String[] {"q_proj", "k_proj", "v_proj",
                         "o_proj", "in_proj", "out_proj", "input_linear", "output_linear"}
                 : config.contains("granitemoehybrid")
