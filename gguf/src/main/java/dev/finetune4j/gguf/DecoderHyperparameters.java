@@ -324,18 +324,13 @@ final class DecoderHyperparameters {
             cannot("attention without sliding-window layers (it requires attention.sliding_window, and rotates only "
                     + "in the sliding layers)");
         }
-        if (starCoder2 && sliding && config.slidingWindow() < config.maxPositionEmbeddings()) {
-            // NOTE: the converter drops StarCoder2's window and starcoder2.cpp attends to the whole context
-            cannot("a sliding window of " + config.slidingWindow() + " tokens (its graph attends to the whole "
-                    + "context, so every sequence longer than the window differs; to accept that, set sliding_window to "
-                    + "null in config.json)");
-        }
         boolean windowIgnored = architecture.equals("llama") || phi3 || starCoder2;
         if (sliding && !slidingArch && !windowIgnored) {
             cannot("sliding-window layers (use_sliding_window)");
         }
         if (sliding && windowIgnored && config.slidingWindow() < config.maxPositionEmbeddings()) {
-            // NOTE: llama.cpp drops Mistral's window (convert_hf_to_gguf.py) and switches Phi-3's off when it loads
+            // NOTE: llama.cpp drops Mistral's and StarCoder2's windows (convert_hf_to_gguf.py) and switches Phi-3's off
+            // when it loads
             LOG.warn("{}'s sliding window of {} tokens is not applied by llama.cpp's {} architecture: it attends to "
                     + "the whole context, which differs from this model on sequences longer than the window",
                     config.modelType(), config.slidingWindow(), architecture);

@@ -186,15 +186,12 @@ final class DecoderMapping implements ModelMapping {
                 put.add(hf + "self_attn." + p + "_proj.bias", blk + "attn_" + p + ".bias", null);
             }
         }
+        DecoderConfig.AttentionNames names = config.attentionNames();
         if (config.qkNorm() != DecoderConfig.QkNorm.NONE) {
-            // NOTE: Hunyuan's norms after the rotary are named as its checkpoints name them
-            boolean hunyuan = config.qkNorm() == DecoderConfig.QkNorm.PER_HEAD_AFTER_ROTARY;
-            put.add(hf + "self_attn." + (hunyuan ? "query_layernorm" : "q_norm") + ".weight", blk + "attn_q_norm.weight",
-                    null);
-            put.add(hf + "self_attn." + (hunyuan ? "key_layernorm" : "k_norm") + ".weight", blk + "attn_k_norm.weight",
-                    null);
+            put.add(hf + "self_attn." + names.queryNorm() + ".weight", blk + "attn_q_norm.weight", null);
+            put.add(hf + "self_attn." + names.keyNorm() + ".weight", blk + "attn_k_norm.weight", null);
         }
-        put.add(hf + "self_attn.o_proj.weight", blk + "attn_output.weight", null);
+        put.add(hf + "self_attn." + names.output() + ".weight", blk + "attn_output.weight", null);
         if (config.outputBias()) {
             put.add(hf + "self_attn.o_proj.bias", blk + "attn_output.bias", null); // gpt-oss's, StarCoder2's
         }

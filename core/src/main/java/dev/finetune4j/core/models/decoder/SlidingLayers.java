@@ -31,7 +31,9 @@ record SlidingLayers(int window, boolean[] layers) {
             case "gemma2", "gemma3_text", "cohere2", "exaone4" -> 4096;
             default -> 0;
         };
-        int window = JsonFields.integer(c, "sliding_window", fallback, 0, ConfigLimits.POSITIONS, at);
+        // null switches the window off, where a family's default would otherwise set one
+        int window = c.has("sliding_window") && c.get("sliding_window").isNull() ? 0
+                : JsonFields.integer(c, "sliding_window", fallback, 0, ConfigLimits.POSITIONS, at);
         boolean qwen = type.startsWith("qwen");
         if ((qwen || type.equals("smollm3")) && !JsonFields.bool(c, "use_sliding_window", false, at)) {
             window = 0; // Qwen and SmolLM3 configs carry a sliding_window that only use_sliding_window turns on

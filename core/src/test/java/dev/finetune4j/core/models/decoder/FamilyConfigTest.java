@@ -349,6 +349,24 @@ class FamilyConfigTest {
         assertEquals(RotaryLayout.INTERLEAVED, r7b.rotaryLayout());
     }
 
+    /**
+     * EXAONE 4: a window on three layers of four, its full layers without rotary; with {@code sliding_window} null
+     * (EXAONE 4.0 1.2B) no layer slides and every layer rotates.
+     */
+    @Test
+    void exaone4RotatesOnlyItsSlidingLayersWhenItHasAWindow() {
+        DecoderConfig windowed = DecoderConfig.fromJson(base("exaone4", 4));
+        boolean[] threeOfFour = {true, true, true, false};
+        assertArrayEquals(threeOfFour, windowed.slidingLayers());
+        assertArrayEquals(threeOfFour, windowed.ropeLayers());
+        assertEquals(4096, windowed.slidingWindowOf(0), "Exaone4Config's sliding_window");
+        assertEquals(DecoderConfig.NormPlacement.POST, windowed.norms());
+        assertEquals(DecoderConfig.QkNorm.PER_HEAD, windowed.qkNorm());
+        DecoderConfig full = DecoderConfig.fromJson(base("exaone4", 4).putNull("sliding_window"));
+        assertArrayEquals(new boolean[4], full.slidingLayers());
+        assertArrayEquals(new boolean[]{true, true, true, true}, full.ropeLayers());
+    }
+
     @Test
     void olmoNormalisesAfterEachSubBlockAndQueriesAcrossHeads() {
         for (String type : new String[]{"olmo2", "olmo3"}) {
