@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.GZIPInputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -23,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Real models' chat templates (chat-templates/*.jinja, sources in its README) render each conversation exactly
- * as jinja2 does in transformers' environment (chat-templates/golden.json, written by
+ * as jinja2 does in transformers' environment (chat-templates/golden.json.gz, written by
  * tools/reference/chat_templates.py), tools, tool calls and tool results included (read through {@link ChatJson},
  * as the server and the data pipeline read them) and the extra variables some templates read (reasoning effort,
  * thinking switches, documents), and refuse the conversations the templates refuse with their
@@ -45,7 +46,7 @@ class JinjaChatTemplateGoldenTest {
     @TestFactory
     List<DynamicTest> rendersAsTransformersDoes() throws Exception {
         JsonNode golden;
-        try (InputStream in = getClass().getResourceAsStream("/chat-templates/golden.json")) {
+        try (InputStream in = new GZIPInputStream(getClass().getResourceAsStream("/chat-templates/golden.json.gz"))) {
             golden = new ObjectMapper().readTree(in);
         }
         List<DynamicTest> tests = new ArrayList<>();

@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.GZIPInputStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Conversations with tools and reasoning traces on real models' templates (core's chat-templates fixtures, whose
  * README says where each came from): the trained tokens are exactly the assistant turns, tool calls and traces
- * included, checked against jinja2's render of the same conversation (core's golden.json).
+ * included, checked against jinja2's render of the same conversation (core's golden.json.gz).
  */
 class SftDatasetToolsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -119,7 +120,7 @@ class SftDatasetToolsTest {
         String trained = "<|channel|>analysis<|message|>34 + 17 = 51.<|end|>"
                 + "<|start|>assistant<|channel|>final<|message|>51.<|return|>";
         assertTrue(render.endsWith("<|start|>user<|message|>What is 17 * 3?<|end|><|start|>assistant" + trained), render);
-        // the date golden.json was rendered on, which gpt-oss's system message prints
+        // the date golden.json.gz was rendered on, which gpt-oss's system message prints
         Clock renderedOn = Clock.fixed(Instant.parse("2026-03-07T09:05:03Z"), ZoneOffset.UTC);
         Tokenizer bytes = new ByteLevelTokenizer(realTemplate("gpt-oss").withClock(renderedOn));
         TokenizedExample e = SftDataset.fromExamples(List.of(example(golden)), bytes,
@@ -191,7 +192,8 @@ class SftDatasetToolsTest {
     }
 
     private static JsonNode goldenCase(String template, String conversation) throws IOException {
-        try (InputStream in = SftDatasetToolsTest.class.getResourceAsStream("/chat-templates/golden.json")) {
+        try (InputStream in = new GZIPInputStream(
+                SftDatasetToolsTest.class.getResourceAsStream("/chat-templates/golden.json.gz"))) {
             for (JsonNode c : JSON.readTree(in).get("cases")) {
                 if (c.get("template").asText().equals(template) && c.get("conversation").asText().equals(conversation)
                         && !c.get("add_generation_prompt").asBoolean()) {
