@@ -76,10 +76,7 @@ class LinearAttentionTest {
                 .input(B, T, C).input(C, K).input(C)
                 .reference(d -> convReference(d[0], d[1], d[2], null, first, false)).run();
         float[] past = GradCheck.randn(12, B * (K - 1) * C);
-        double[] pastValues = new double[past.length];
-        for (int i = 0; i < past.length; i++) {
-            pastValues[i] = past[i];
-        }
+        double[] pastValues = doubles(past);
         GradCheck.of("causalConv1d without silu, with past", t -> LinearAttention.causalConv1d(t[0], t[1], t[2],
                         Tensor.of(past, B, K - 1, C), null, false))
                 .input(B, T, C).input(C, K).input(C)
@@ -96,6 +93,14 @@ class LinearAttentionTest {
                 .reference(d -> convReference(d[0], d[1], d[2], null, first)).run();
     }
 
+    private static double[] doubles(float[] values) {
+        double[] out = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
+    }
+
     /** Each token's position within its example, (rows, tokens), from the first token of its example. */
     private static Tensor offsets(int[] first, int tokens) {
         float[] v = new float[first.length];
@@ -108,10 +113,7 @@ class LinearAttentionTest {
     @Test
     void convolutionReadsThePastInputsOfAGeneration() {
         float[] past = GradCheck.randn(11, B * (K - 1) * C);
-        double[] pastValues = new double[past.length];
-        for (int i = 0; i < past.length; i++) {
-            pastValues[i] = past[i];
-        }
+        double[] pastValues = doubles(past);
         GradCheck.of("causalConv1d + silu with past", t -> LinearAttention.causalConv1d(t[0], t[1], t[2],
                         Tensor.of(past, B, K - 1, C), null, true))
                 .input(B, T, C).input(C, K).input(C)

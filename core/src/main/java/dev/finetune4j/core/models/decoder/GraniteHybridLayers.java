@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
 
-import java.util.Arrays;
+import java.util.List;
 
 /**
  * The layer pattern of Granite 4's {@code granitemoehybrid} configs: attention layers only (granite-4.0-micro, -1b,
@@ -27,24 +27,11 @@ final class GraniteHybridLayers {
      * @return per layer, whether it is a Mamba-2 layer
      */
     static boolean[] mambaLayers(JsonNode c, int layerCount) {
-        String at = "config.json";
         boolean[] mamba = new boolean[layerCount];
-        JsonNode types = c.has("layer_types") ? c.get("layer_types") : c.path("layers_block_type");
-        if (!types.isArray()) {
-            Arrays.fill(mamba, true);
-            return mamba;
-        }
-        if (types.size() != layerCount) {
-            throw new IllegalArgumentException(at + ": 'layer_types' lists " + types.size() + " layers, but "
-                    + "num_hidden_layers is " + layerCount);
-        }
+        String[] types = LayerTypes.read(c, c.has("layer_types") ? "layer_types" : "layers_block_type", layerCount,
+                List.of("attention", "full_attention", "mamba", "linear_attention"));
         for (int i = 0; i < layerCount; i++) {
-            String type = types.get(i).asText();
-            mamba[i] = type.equals("mamba") || type.equals("linear_attention");
-            if (!mamba[i] && !type.equals("attention") && !type.equals("full_attention")) {
-                throw new IllegalArgumentException(at + ": 'layer_types'[" + i + "] = " + types.get(i)
-                        + " is not one of \"attention\" (or \"full_attention\"), \"mamba\" (or \"linear_attention\")");
-            }
+            mamba[i] = types == null || types[i].equals("mamba") || types[i].equals("linear_attention");
         }
         return mamba;
     }

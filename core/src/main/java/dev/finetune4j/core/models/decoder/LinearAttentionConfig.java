@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
 
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -83,19 +84,10 @@ public record LinearAttentionConfig(boolean[] layers, int convKernel, int numKey
     static LinearAttentionConfig fromJson(JsonNode c, int layerCount) {
         String at = "config.json";
         boolean[] layers = new boolean[layerCount];
-        JsonNode types = c.path("layer_types");
-        if (types.isArray()) {
-            if (types.size() != layerCount) {
-                throw new IllegalArgumentException(at + ": 'layer_types' lists " + types.size() + " layers, but "
-                        + "num_hidden_layers is " + layerCount);
-            }
+        String[] types = LayerTypes.read(c, "layer_types", layerCount, List.of(LINEAR, FULL, "mamba", "attention"));
+        if (types != null) {
             for (int i = 0; i < layerCount; i++) {
-                String type = types.get(i).asText();
-                layers[i] = type.equals(LINEAR) || type.equals("mamba");
-                if (!layers[i] && !type.equals(FULL) && !type.equals("attention")) {
-                    throw new IllegalArgumentException(at + ": 'layer_types'[" + i + "] = " + types.get(i)
-                            + " is not one of \"" + LINEAR + "\", \"" + FULL + "\"");
-                }
+                layers[i] = types[i].equals(LINEAR) || types[i].equals("mamba");
             }
         } else {
             int interval = JsonFields.integer(c, "full_attention_interval", 4, 1, ConfigLimits.LAYERS, at);

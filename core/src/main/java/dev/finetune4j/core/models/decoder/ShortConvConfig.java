@@ -3,6 +3,9 @@ package dev.finetune4j.core.models.decoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finetune4j.core.io.JsonFields;
 
+import java.util.Arrays;
+import java.util.List;
+
 /**
  * The short-convolution layers of Liquid AI's LFM2 ({@code lfm2}): which layers mix tokens by a gated depthwise
  * convolution ({@code conv}) instead of self-attention, as {@code Lfm2Config} reads them.
@@ -38,23 +41,14 @@ public record ShortConvConfig(boolean[] layers, int kernel, boolean bias) {
     static ShortConvConfig fromJson(JsonNode c, int layerCount) {
         String at = "config.json";
         boolean[] conv = new boolean[layerCount];
-        JsonNode types = c.path("layer_types");
+        String[] types = LayerTypes.read(c, "layer_types", layerCount, List.of("conv", "full_attention"));
         JsonNode attention = c.path("full_attn_idxs");
-        if (types.isArray()) {
-            if (types.size() != layerCount) {
-                throw new IllegalArgumentException(at + ": 'layer_types' lists " + types.size() + " layers, but "
-                        + "num_hidden_layers is " + layerCount);
-            }
+        if (types != null) {
             for (int i = 0; i < layerCount; i++) {
-                String type = types.get(i).asText();
-                if (!type.equals("conv") && !type.equals("full_attention")) {
-                    throw new IllegalArgumentException(at + ": 'layer_types'[" + i + "] = " + types.get(i)
-                            + " is not one of \"conv\", \"full_attention\"");
-                }
-                conv[i] = type.equals("conv");
+                conv[i] = types[i].equals("conv");
             }
         } else if (attention.isArray()) {
-            java.util.Arrays.fill(conv, true);
+            Arrays.fill(conv, true);
             for (JsonNode index : attention) {
                 if (!index.isInt() || index.asInt() < 0 || index.asInt() >= layerCount) {
                     throw new IllegalArgumentException(at + ": 'full_attn_idxs' holds " + index + ", not a layer index "

@@ -1,9 +1,10 @@
 package dev.finetune4j.core.models.decoder;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
+
+import java.util.List;
 
 /**
  * Which layers of a decoder attend through a sliding window, and its width, as transformers derives them from a
@@ -39,23 +40,14 @@ record SlidingLayers(int window, boolean[] layers) {
             window = 0; // Qwen and SmolLM3 configs carry a sliding_window that only use_sliding_window turns on
         }
         boolean[] layers = new boolean[layerCount];
-        // Granite 4's, Qwen3.5's and LFM2's layer_types tell attention from Mamba-2, linear-attention or convolution layers
-        // (GraniteHybridLayers, LinearAttentionConfig), and no layer slides
+        // Granite 4's, Qwen3.5's and LFM2's layer_types tell attention from Mamba-2, linear-attention or convolution
+        // layers (GraniteHybridLayers, LinearAttentionConfig, ShortConvConfig), and no layer slides
         boolean hybrid = type.equals(GraniteHybridLayers.MODEL_TYPE) || LinearAttentionConfig.appliesTo(type)
                 || type.equals(ShortConvConfig.MODEL_TYPE);
-        JsonNode types = hybrid ? MissingNode.getInstance() : c.path("layer_types");
-        if (types.isArray()) {
-            if (types.size() != layerCount) {
-                throw new IllegalArgumentException(at + ": 'layer_types' lists " + types.size() + " layers, but "
-                        + "num_hidden_layers is " + layerCount);
-            }
+        String[] types = hybrid ? null : LayerTypes.read(c, "layer_types", layerCount, List.of(FULL, SLIDING));
+        if (types != null) {
             for (int i = 0; i < layerCount; i++) {
-                String t = types.get(i).asText();
-                if (!t.equals(SLIDING) && !t.equals(FULL)) {
-                    throw new IllegalArgumentException(at + ": 'layer_types'[" + i + "] = " + types.get(i)
-                            + " is not one of \"" + FULL + "\", \"" + SLIDING + "\"");
-                }
-                layers[i] = t.equals(SLIDING);
+                layers[i] = types[i].equals(SLIDING);
             }
         } else if (window > 0 && MoeConfig.MODEL_TYPES.contains(type) && qwen) {
             // NOTE: transformers 5 derives the Qwen mixtures' sliding layers by rules of their own, not Qwen2's

@@ -367,6 +367,30 @@ class FamilyConfigTest {
         assertArrayEquals(new boolean[]{true, true, true, true}, full.ropeLayers());
     }
 
+    /**
+     * LFM2: attention where {@code full_attn_idxs} says (without layer_types), the MLP's width as Lfm2MLP rewrites it
+     * (LFM2-350M's block_ff_dim 6656: two thirds, times 1.0, rounded up to 256: 4608), the older tie_embedding key.
+     */
+    @Test
+    void lfm2ReadsItsLayerPatternMlpWidthAndOlderKeys() {
+        ObjectNode json = base("lfm2", 6).put("block_ff_dim", 6656).put("tie_embedding", false);
+        json.remove("intermediate_size");
+        json.putArray("full_attn_idxs").add(2).add(5);
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        assertArrayEquals(new boolean[]{true, true, false, true, true, false}, c.shortConv().layers());
+        assertEquals(4608, c.intermediateSize());
+        assertTrue(!c.tieWordEmbeddings() && c.hasRecurrentLayers());
+        assertEquals(3, c.shortConv().kernel());
+        assertEquals(new DecoderConfig.AttentionNames("out_proj", "q_layernorm", "k_layernorm"), c.attentionNames());
+        assertEquals("embedding_norm", c.finalNorm());
+        assertEquals(DenseMlp.LFM2, c.denseMlp());
+        ObjectNode exact = base("lfm2", 2).put("block_auto_adjust_ff_dim", false);
+        assertEquals(96, DecoderConfig.fromJson(exact).intermediateSize(), "no adjustment: intermediate_size as it is");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DecoderConfig.fromJson(base("lfm2", 2).set("full_attn_idxs", JSON.createArrayNode().add(7))));
+        assertTrue(e.getMessage().contains("full_attn_idxs"), e.getMessage());
+    }
+
     @Test
     void olmoNormalisesAfterEachSubBlockAndQueriesAcrossHeads() {
         for (String type : new String[]{"olmo2", "olmo3"}) {
