@@ -15,7 +15,7 @@ core/src/test/resources/references/NAME/:
 - config.json and model.safetensors from save_pretrained (float32, without transformers_version, no
   generation_config.json);
 - reference.safetensors, computed by that model in float32 with attn_implementation="eager": input_ids (2, 16),
-  logits (2, 16, 256), loss (1) (model(input_ids, labels=input_ids).loss), attention_mask (2, 16) (row 1's last 4
+  logits (2, 16, 128), loss (1) (model(input_ids, labels=input_ids).loss), attention_mask (2, 16) (row 1's last 4
   positions 0), logits_masked, greedy_prompt (1, 6), greedy_output (1, 16) (generate with the KV cache, checked
   against the argmax of uncached forwards) and grad.NAME (d loss / d NAME) for a few of layer 0's weights and
   model.norm.weight (and model.norm.bias where the norms are LayerNorms with a bias); lfm2 names its own list
@@ -57,6 +57,7 @@ REFERENCES = os.path.join(ROOT, "core", "src", "test", "resources", "references"
 MIN_MARGIN = 1e-3  # smallest top-1 / top-2 logit gap allowed along the greedy path
 BITE = 1e-3  # a rule switched off must move the logits by more than this, relative to max |logit|
 SEQ, PADDED, PROMPT, NEW_TOKENS = 16, 4, 6, 10  # PADDED: right padding at the end of row 1
+VOCAB, HIDDEN, HEAD_DIM = 128, 32, 8  # 4 query heads and 2 kv heads of HEAD_DIM in every family
 NO_SPECIAL_TOKENS = dict(bos_token_id=None, eos_token_id=None)  # GlmConfig/Glm4Config refill eos, so not for them
 
 
@@ -65,7 +66,8 @@ DEFAULT_ROPE = {"rope_type": "default", "rope_theta": 10000.0}
 # a key transformers' validation requires for "dynamic"
 HUNYUAN_ROPE = {"rope_type": "dynamic", "rope_theta": 10000.0, "alpha": 1000.0, "factor": 1.0}
 # YaRN that interpolates 8x; beta_fast/beta_slow put the ramp between the kept and the interpolated frequencies on
-# dims 2..5 of the 8 (with the defaults 32/1 and 16 dims every frequency but the first would be interpolated)
+# frequencies 1..3 of the 4 (0 and 1 kept, 2 half interpolated, 3 interpolated; with the defaults 32/1 and 8 dims
+# every frequency but the first would be interpolated)
 ARCEE_ROPE = {"rope_type": "yarn", "rope_theta": 10000.0, "factor": 8.0, "original_max_position_embeddings": 8,
               "beta_fast": 0.1, "beta_slow": 0.01}
 THREE_SLIDING_ONE_FULL = ["sliding_attention"] * 3 + ["full_attention"]
@@ -74,7 +76,7 @@ THREE_SLIDING_ONE_FULL = ["sliding_attention"] * 3 + ["full_attention"]
 def tiny(rope_parameters=None):
     """The sizes every folder shares; a fresh dict each time, since GlmConfig writes partial_rotary_factor into the
     rope_parameters it is given."""
-    return dict(vocab_size=256, hidden_size=64, intermediate_size=96, num_hidden_layers=4, num_attention_heads=4,
+    return dict(vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=48, num_hidden_layers=4, num_attention_heads=4,
                 num_key_value_heads=2, max_position_embeddings=64, tie_word_embeddings=False, pad_token_id=None,
                 rope_parameters=dict(rope_parameters or DEFAULT_ROPE))
 
@@ -82,12 +84,12 @@ def tiny(rope_parameters=None):
 # ---- the tiny configs ----
 
 def glm_config(config_class):
-    # partial_rotary_factor keeps the class default 0.5 (GlmConfig.__post_init__): 8 of 16 dims rotate
-    return config_class(head_dim=16, attention_bias=True, **tiny())
+    # partial_rotary_factor keeps the class default 0.5 (GlmConfig.__post_init__): 4 of 8 dims rotate
+    return config_class(head_dim=HEAD_DIM, attention_bias=True, **tiny())
 
 
 def ernie4_5_config():
-    return transformers.Ernie4_5Config(head_dim=16, use_bias=True, **tiny(), **NO_SPECIAL_TOKENS)
+    return transformers.Ernie4_5Config(head_dim=HEAD_DIM, use_bias=True, **tiny(), **NO_SPECIAL_TOKENS)
 
 
 def cohere_config():
@@ -95,13 +97,13 @@ def cohere_config():
 
 
 def cohere2_config():
-    # Cohere2Config sets head_dim = hidden_size // num_attention_heads = 16 itself
+    # Cohere2Config sets head_dim = hidden_size // num_attention_heads = 8 itself
     return transformers.Cohere2Config(logit_scale=0.25, sliding_window=6, layer_types=THREE_SLIDING_ONE_FULL,
                                       **tiny(), **NO_SPECIAL_TOKENS)
 
 
 def exaone4_config():
-    # head_dim is not an Exaone4Config field: hidden_size / num_attention_heads = 16
+    # head_dim is not an Exaone4Config field: hidden_size / num_attention_heads = 8
     return transformers.Exaone4Config(sliding_window=6, layer_types=THREE_SLIDING_ONE_FULL, **tiny(),
                                       **NO_SPECIAL_TOKENS)
 
@@ -109,13 +111,13 @@ def exaone4_config():
 def seed_oss_config():
     # the published q/k/v bias and o_proj without one; mlp_bias on (published off) so that its flag is exercised;
     # dropouts 0 (the class defaults 0.1 act only in training)
-    return transformers.SeedOssConfig(head_dim=16, attention_bias=True, attention_out_bias=False, mlp_bias=True,
+    return transformers.SeedOssConfig(head_dim=HEAD_DIM, attention_bias=True, attention_out_bias=False, mlp_bias=True,
                                       attention_dropout=0.0, residual_dropout=0.0, **tiny(), **NO_SPECIAL_TOKENS)
 
 
 def hunyuan_v1_dense_config():
     # head_dim must be given: the class default None breaks the rotary module
-    return transformers.HunYuanDenseV1Config(head_dim=16, attention_bias=True, eod_token_id=None,
+    return transformers.HunYuanDenseV1Config(head_dim=HEAD_DIM, attention_bias=True, eod_token_id=None,
                                              **tiny(HUNYUAN_ROPE), **NO_SPECIAL_TOKENS)
 
 
@@ -125,7 +127,7 @@ def starcoder2_config():
 
 
 def arcee_config():
-    return transformers.ArceeConfig(head_dim=16, **tiny(ARCEE_ROPE), **NO_SPECIAL_TOKENS)
+    return transformers.ArceeConfig(head_dim=HEAD_DIM, **tiny(ARCEE_ROPE), **NO_SPECIAL_TOKENS)
 
 
 # ---- weights ----
@@ -220,7 +222,7 @@ def glm_bites(module):
     def bites(model, ids):
         return {"halves rotated instead of adjacent pairs":
                     patched_logits(model, ids, module, "apply_rotary_pos_emb", rotate_halves_instead(first_half)),
-                "rotary over all 16 dims instead of 8 (partial_rotary_factor 1)":
+                "rotary over all 8 dims instead of 4 (partial_rotary_factor 1)":
                     rotary_with(model, ids, {**model.config.rope_parameters, "partial_rotary_factor": 1.0}),
                 "gate_up_proj read as up then gate": gate_up_swapped(model, ids)}
     return bites
@@ -409,7 +411,7 @@ def starcoder2_bites(model, ids):
     return {"LayerNorm biases zeroed": biases_zeroed(model, ids, ("norm.bias",)),
             "LayerNorm without the mean subtracted":
                 patched_logits(model, ids, torch.nn.LayerNorm, "forward", layer_norm_without_mean),
-            # (the exact erf gelu instead of the tanh approximation moves them by only 1.1e-4: below BITE)
+            # (the exact erf gelu instead of the tanh approximation moves them by only 7.3e-5: below BITE)
             "silu instead of gelu_pytorch_tanh": activation_replaced(model, ids, "act", torch.nn.SiLU()),
             "q/k/v/o_proj biases zeroed": biases_zeroed(model, ids, ATTENTION_BIASES + ("o_proj.bias",)),
             "c_fc/c_proj biases zeroed": biases_zeroed(model, ids, ("c_fc.bias", "c_proj.bias")),
@@ -426,8 +428,9 @@ def arcee_bites(model, ids):
 # ---- LFM2: gated short-convolution layers beside attention layers ----
 
 LFM2_ROPE = {"rope_type": "default", "rope_theta": 1000000.0}  # the published base (Lfm2Config.default_theta)
-# block_auto_adjust_ff_dim makes the raw intermediate_size 128 an MLP 112 wide (lfm2_mlp_width)
-LFM2_FFN = dict(intermediate_size=128, block_ffn_dim_multiplier=1.3, block_multiple_of=16)
+# block_auto_adjust_ff_dim makes the raw intermediate_size 54 an MLP 48 wide (lfm2_mlp_width): 36, 46, 48; without
+# the multiplier 40, without the rounding 46, without the 2/3 72
+LFM2_FFN = dict(intermediate_size=54, block_ffn_dim_multiplier=1.3, block_multiple_of=8)
 LFM2_ATTENTION_LAYERS = [2, 5]
 LFM2_KERNEL_STD = 0.5  # the depthwise kernels have 3 taps each (fan-in 3): at 0.08 the conv layers would barely act
 # a padded position's B * x is the product of two in_proj biases: at 0.05 each, where the padding is zeroed (before
@@ -476,9 +479,9 @@ def check_lfm2(model):
     0..H-1, H..2H-1, 2H..3H-1 of in_proj; u = B * x; conv[t] = bias + sum_k w[k] u[t - 2 + k] per channel (zeros
     before the start, no activation); out_proj(C * conv). And the MLP width against lfm2_mlp_width."""
     conv, steps = conv_layers(model)[0], 7
-    h = torch.randn((1, steps, 64), generator=torch.Generator().manual_seed(0))
+    h = torch.randn((1, steps, HIDDEN), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        b, c, x = conv.in_proj(h).split(64, dim=-1)
+        b, c, x = conv.in_proj(h).split(HIDDEN, dim=-1)
         u = F.pad(b * x, (0, 0, 2, 0))
         w = conv.conv.weight[:, 0, :]
         expected = conv.out_proj(c * (conv.conv.bias + sum(w[:, k] * u[:, k:k + steps] for k in range(3))))
@@ -666,7 +669,7 @@ class Family:
 
 class Rotation:
     """The rule a README states, checked against transformers' own rotary module and apply_rotary_pos_emb: dims
-    first[i] and second[i] of each 16-dim head turn as a pair by the angle position * inv_freq[i], both scaled by
+    first[i] and second[i] of each HEAD_DIM-dim head turn as a pair by the angle position * inv_freq[i], both scaled by
     `scale`; the other dims pass."""
 
     def __init__(self, module, first, second, inv_freq, scale, rule):
@@ -674,7 +677,7 @@ class Rotation:
         self.inv_freq, self.scale, self.rule = inv_freq, scale, rule
 
     def check(self, model):
-        x = torch.randn((1, 1, 5, 16), generator=torch.Generator().manual_seed(0))
+        x = torch.randn((1, 1, 5, HEAD_DIM), generator=torch.Generator().manual_seed(0))
         positions = torch.arange(5)
         cos, sin = model.model.rotary_emb(x, position_ids=positions[None])
         rotated, _ = self.module.apply_rotary_pos_emb(x, x, cos, sin)
@@ -699,29 +702,30 @@ def adjacent_pairs(module, dims):
 
 
 def halves(module, inv_freq, scale=1.0, rule="Llama's halves rule with theta 10000"):
-    """(x[i], x[i + 8]) of a 16-dim head, angle position * inv_freq[i]."""
-    first = torch.arange(8)
-    return Rotation(module, first, first + 8, inv_freq.float(), scale, rule)
+    """(x[i], x[i + HEAD_DIM/2]) of a head, angle position * inv_freq[i]."""
+    first = torch.arange(HEAD_DIM // 2)
+    return Rotation(module, first, first + HEAD_DIM // 2, inv_freq.float(), scale, rule)
 
 
 def hunyuan_inv_freq(rope):
     """The "dynamic" rope with alpha, as HunYuanDenseV1RotaryEmbedding.__init__ builds it: the base becomes
-    theta * alpha^(d/(d-2)), d = 16."""
-    return plain_inv_freq(rope["rope_theta"] * rope["alpha"] ** (16 / 14), 16)
+    theta * alpha^(d/(d-2)), d = HEAD_DIM."""
+    return plain_inv_freq(rope["rope_theta"] * rope["alpha"] ** (HEAD_DIM / (HEAD_DIM - 2)), HEAD_DIM)
 
 
 def yarn_inv_freq(rope):
-    """YaRN (modeling_rope_utils._compute_yarn_parameters) for d = 16: frequency i keeps theta^(-2i/d) below the
+    """YaRN (modeling_rope_utils._compute_yarn_parameters) for d = HEAD_DIM: frequency i keeps theta^(-2i/d) below the
     ramp, is divided by factor above it and blends linearly on it; the ramp runs from floor(c(beta_fast)) to
     ceil(c(beta_slow)), c(r) = d ln(original_max / (2 pi r)) / (2 ln theta); cos and sin are scaled by
     0.1 ln(factor) + 1."""
     theta, factor, original = rope["rope_theta"], rope["factor"], rope["original_max_position_embeddings"]
 
     def correction(rotations):
-        return 16 * math.log(original / (2 * math.pi * rotations)) / (2 * math.log(theta))
-    low, high = max(math.floor(correction(rope["beta_fast"])), 0), min(math.ceil(correction(rope["beta_slow"])), 15)
-    ramp = ((torch.arange(8, dtype=torch.float64) - low) / (high - low)).clamp(0, 1)
-    kept = plain_inv_freq(theta, 16)
+        return HEAD_DIM * math.log(original / (2 * math.pi * rotations)) / (2 * math.log(theta))
+    low, high = max(math.floor(correction(rope["beta_fast"])), 0), min(math.ceil(correction(rope["beta_slow"])),
+                                                                   HEAD_DIM - 1)
+    ramp = ((torch.arange(HEAD_DIM // 2, dtype=torch.float64) - low) / (high - low)).clamp(0, 1)
+    kept = plain_inv_freq(theta, HEAD_DIM)
     return kept * (1 - ramp) + kept / factor * ramp, 0.1 * math.log(factor) + 1
 
 
@@ -729,39 +733,39 @@ GLM_NORMS = ["input_layernorm", "post_attention_layernorm"]
 COHERE_NORMS = ["input_layernorm"]
 ARCEE_INV_FREQ, ARCEE_SCALE = yarn_inv_freq(ARCEE_ROPE)
 FAMILIES = {
-    "glm": Family(lambda: glm_config(transformers.GlmConfig), rotation=adjacent_pairs(modeling_glm, 8), seed=11,
-                  head_std=0.1, first_mlp="mlp.gate_up_proj.weight", norms=GLM_NORMS,
+    "glm": Family(lambda: glm_config(transformers.GlmConfig), rotation=adjacent_pairs(modeling_glm, HEAD_DIM // 2),
+                  seed=11, head_std=0.1, first_mlp="mlp.gate_up_proj.weight", norms=GLM_NORMS,
                   bites=glm_bites(modeling_glm)),
-    "glm4": Family(lambda: glm_config(transformers.Glm4Config), rotation=adjacent_pairs(modeling_glm4, 8), seed=12,
-                   head_std=0.1, first_mlp="mlp.gate_up_proj.weight",
+    "glm4": Family(lambda: glm_config(transformers.Glm4Config), rotation=adjacent_pairs(modeling_glm4, HEAD_DIM // 2),
+                   seed=12, head_std=0.1, first_mlp="mlp.gate_up_proj.weight",
                    norms=GLM_NORMS + ["post_self_attn_layernorm", "post_mlp_layernorm"], bites=glm4_bites),
-    "ernie4_5": Family(ernie4_5_config, rotation=adjacent_pairs(modeling_ernie4_5, 16), seed=13, head_std=0.1,
+    "ernie4_5": Family(ernie4_5_config, rotation=adjacent_pairs(modeling_ernie4_5, HEAD_DIM), seed=13, head_std=0.1,
                        first_mlp="mlp.gate_proj.weight", norms=GLM_NORMS, bites=ernie4_5_bites),
     # logit_scale 0.25 shrinks the logits: a 4x wider head keeps them O(1)
-    "cohere": Family(cohere_config, rotation=adjacent_pairs(modeling_cohere, 16), seed=14, head_std=0.4,
+    "cohere": Family(cohere_config, rotation=adjacent_pairs(modeling_cohere, HEAD_DIM), seed=14, head_std=0.4,
                      first_mlp="mlp.gate_proj.weight", norms=COHERE_NORMS,
                      bites=cohere_bites(modeling_cohere, modeling_cohere.CohereLayerNorm,
                                         modeling_cohere.CohereDecoderLayer)),
-    "cohere2": Family(cohere2_config, rotation=adjacent_pairs(modeling_cohere2, 16), seed=15, head_std=0.4,
+    "cohere2": Family(cohere2_config, rotation=adjacent_pairs(modeling_cohere2, HEAD_DIM), seed=15, head_std=0.4,
                       first_mlp="mlp.gate_proj.weight", norms=COHERE_NORMS, bites=cohere2_bites),
-    "exaone4": Family(exaone4_config, rotation=halves(modeling_exaone4, plain_inv_freq(10000.0, 16)), seed=316,
+    "exaone4": Family(exaone4_config, rotation=halves(modeling_exaone4, plain_inv_freq(10000.0, HEAD_DIM)), seed=316,
                       head_std=0.1, first_mlp="mlp.gate_proj.weight",
                       norms=["post_attention_layernorm", "post_feedforward_layernorm", "self_attn.q_norm",
                              "self_attn.k_norm"], bites=exaone4_bites),
-    "seed_oss": Family(seed_oss_config, rotation=halves(modeling_seed_oss, plain_inv_freq(10000.0, 16)), seed=217,
-                       head_std=0.1, first_mlp="mlp.gate_proj.weight", norms=GLM_NORMS, bites=seed_oss_bites),
+    "seed_oss": Family(seed_oss_config, rotation=halves(modeling_seed_oss, plain_inv_freq(10000.0, HEAD_DIM)),
+                       seed=217, head_std=0.1, first_mlp="mlp.gate_proj.weight", norms=GLM_NORMS, bites=seed_oss_bites),
     "hunyuan_v1_dense": Family(hunyuan_v1_dense_config,
                                rotation=halves(modeling_hunyuan_v1_dense, hunyuan_inv_freq(HUNYUAN_ROPE),
-                                               rule="Llama's halves rule with theta 10000 * alpha^(16/14)"),
+                                               rule="Llama's halves rule with theta 10000 * alpha^(8/6)"),
                                seed=118, head_std=0.1, first_mlp="mlp.gate_proj.weight",
                                norms=GLM_NORMS + ["self_attn.query_layernorm", "self_attn.key_layernorm"],
                                bites=hunyuan_v1_dense_bites),
-    "starcoder2": Family(starcoder2_config, rotation=halves(modeling_starcoder2, plain_inv_freq(10000.0, 16)),
+    "starcoder2": Family(starcoder2_config, rotation=halves(modeling_starcoder2, plain_inv_freq(10000.0, HEAD_DIM)),
                          seed=19, head_std=0.1, first_mlp="mlp.c_fc.weight", norms=GLM_NORMS,
                          bites=starcoder2_bites, norm_biases=True),
     "arcee": Family(arcee_config, rotation=halves(modeling_arcee, ARCEE_INV_FREQ, ARCEE_SCALE, "YaRN's halves rule"),
                     seed=420, head_std=0.1, first_mlp="mlp.up_proj.weight", norms=GLM_NORMS, bites=arcee_bites),
-    "lfm2": Family(lfm2_config, rotation=halves(modeling_lfm2, plain_inv_freq(1000000.0, 16),
+    "lfm2": Family(lfm2_config, rotation=halves(modeling_lfm2, plain_inv_freq(1000000.0, HEAD_DIM),
                                                 rule="Llama's halves rule with theta 1000000"),
                    seed=21, head_std=0.1, bites=lfm2_bites, gradients=LFM2_GRADIENTS,
                    adjust_weights=lfm2_wider_conv_weights, check=check_lfm2, left_padding=True),
@@ -795,7 +799,7 @@ def greedy(model, prompt):
 
 def reference(family, model, seed):
     g = torch.Generator().manual_seed(seed + 1000)
-    ids = torch.randint(0, 256, (2, SEQ), generator=g)
+    ids = torch.randint(0, VOCAB, (2, SEQ), generator=g)
     mask = right_padding_mask(ids)
     ref = {"input_ids": ids, "attention_mask": mask}
     with torch.no_grad():
@@ -805,7 +809,7 @@ def reference(family, model, seed):
             ref["left_attention_mask"] = left_padding_mask(ids)
             ref["logits_left_padded"] = model(input_ids=ids, attention_mask=ref["left_attention_mask"]).logits
     output = model(input_ids=ids, labels=ids)
-    shifted = F.cross_entropy(output.logits[:, :-1].reshape(-1, 256), ids[:, 1:].reshape(-1))
+    shifted = F.cross_entropy(output.logits[:, :-1].reshape(-1, VOCAB), ids[:, 1:].reshape(-1))
     if abs(shifted.item() - output.loss.item()) > 1e-6:
         sys.exit(f"loss {output.loss.item()} is not the next-token cross-entropy {shifted.item()}")
     ref["loss"] = output.loss.detach().reshape(1)
