@@ -178,7 +178,8 @@ public final class ServeFixtures {
         for (int i = 0; i < 9; i++) {
             String adapter = names.get(i % names.size());
             GenerationConfig cfg = GenerationConfig.greedy(4 + i % 5);
-            CompletionRequest r = new CompletionRequest(adapter, prompt(3 + (i * 4) % 17, 256, 60 + i), cfg);
+            CompletionRequest r = new CompletionRequest(adapter, prompt(3 + (i * 4) % 17, engine.vocabSize(), 60 + i),
+                    cfg);
             requests.add(r);
             alone.add(generateAlone(model, adapter == null ? null : adapters.get(adapter), r.promptTokens(), cfg));
         }
