@@ -2,13 +2,15 @@
  * llama.cpp as the reference for finetune4j's GGUF export: loads a GGUF file and prints, as one JSON object,
  * llama.cpp's tokenization of each text (without and with the model's own special tokens, special tokens in the
  * text parsed) and the logits of every position of the given token ids, decoded in one batch with a float32 KV
- * cache (so the reference is not rounded to f16) on the CPU.
+ * cache (so the reference is not rounded to f16) on the CPU: in one ubatch, or with UBATCH=N in the environment in
+ * ubatches of N tokens, each reading the recurrent states and the KV cache the ones before it left.
  *
  * usage: gguf_llamacpp BACKEND_DIR MODEL.gguf TEXTS_FILE IDS [LORA.gguf]
  *   BACKEND_DIR  folder of llama.cpp's libggml-cpu-*.so backends
  *   TEXTS_FILE   UTF-8 texts, one per line
  *   IDS          comma-separated token ids, e.g. 1,2,3
  *   LORA.gguf    a LoRA adapter GGUF applied at scale 1 for the logits (as llama-cli --lora does)
+ *   UBATCH       (environment) tokens per ubatch; unset: all of them at once
  * Built and run by gguf_llamacpp.sh.
  */
 #include "llama.h"
@@ -86,7 +88,8 @@ int main(int argc, char ** argv) {
     struct llama_context_params cparams = llama_context_default_params();
     cparams.n_ctx = (uint32_t) (n_ids < 64 ? 64 : n_ids);
     cparams.n_batch = cparams.n_ctx;
-    cparams.n_ubatch = cparams.n_ctx;
+    const char * ubatch = getenv("UBATCH");
+    cparams.n_ubatch = ubatch != NULL && *ubatch ? (uint32_t) atoi(ubatch) : cparams.n_ctx;
     cparams.n_threads = 2;
     cparams.n_threads_batch = 2;
     cparams.type_k = GGML_TYPE_F32;
@@ -122,7 +125,7 @@ int main(int argc, char ** argv) {
         return 1;
     }
     int32_t n_vocab = llama_vocab_n_tokens(vocab);
-    printf("\"ids\":[%s],\"logits\":[", argv[4]);
+    printf("\"n_ubatch\":%u,\"ids\":[%s],\"logits\":[", llama_n_ubatch(ctx), argv[4]);
     for (i = 0; i < n_ids; i++) {
         const float * row = llama_get_logits_ith(ctx, i);
         printf(i ? ",[" : "[");

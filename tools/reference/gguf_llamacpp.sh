@@ -4,7 +4,8 @@
 # node-llama-cpp@3.22.1 ships, CPU build), reads it a second time with gguf-py's GGUFReader, and writes
 # gguf/src/test/resources/llamacpp/<case>.json.gz (gzipped: the logits are most of the repository's weight on the GPU
 # machine, where the working tree travels): the SHA-256 of the file llama.cpp read, llama.cpp's tokens for
-# the texts, its logits for every position of the ids, and what GGUFReader found. For a K-quant case (Q4_K_M, Q5_K_M,
+# the texts, its logits for every position of the ids (for a case that asks for it, an LFM2 one, decoded in ubatches
+# of that many tokens, recorded as n_ubatch), and what GGUFReader found. For a K-quant case (Q4_K_M, Q5_K_M,
 # Q6_K) llama.cpp's llama-quantize also quantizes the case's float32 export, and the fixture lists what it wrote
 # (each tensor's name, type, dimensions and the SHA-256 of its data), which the export must equal; an importance-matrix
 # case passes llama-quantize the importance matrix finetune4j collected (written by LlamaCppFixtureExport), and
@@ -54,8 +55,10 @@ for model in "$WORK"/models/*.gguf; do
   [[ "$name" == *.lora || "$name" == *.f32 || "$name" == *.imatrix ]] && continue
   lora="$WORK/models/$name.lora.gguf"
   [[ -f "$lora" ]] || lora=""
-  "$WORK/gguf_llamacpp" "$LIB" "$model" "$WORK/models/$name.texts" "$(cat "$WORK/models/$name.ids")" $lora \
-    > "$WORK/$name.llamacpp.json"
+  ubatch=""
+  [[ -f "$WORK/models/$name.ubatch" ]] && ubatch="$(cat "$WORK/models/$name.ubatch")"
+  UBATCH="$ubatch" "$WORK/gguf_llamacpp" "$LIB" "$model" "$WORK/models/$name.texts" "$(cat "$WORK/models/$name.ids")" \
+    $lora > "$WORK/$name.llamacpp.json"
   quantized=""
   if [[ -f "$WORK/models/$name.f32.gguf" ]]; then
     quantized="$WORK/$name.llama-quantize.gguf"
@@ -88,7 +91,8 @@ def matrix_type(file_type):
 
 def check_types(reader, matrix):
     """1-D tensors, norms, learned positions, expert routers, biases (gpt-oss's stacked experts' are 2-D), the
-    recurrent layers' convolution kernels and Mamba-2's ssm_a and ssm_d (H, 1) stay F32, matrices (stacked experts too)
+    recurrent layers' convolution kernels (LFM2's shortconv.conv too) and Mamba-2's ssm_a and ssm_d (H, 1) stay F32,
+    matrices (stacked experts too)
     take the file's type (Q8_0 rows that are not whole blocks: F16)."""
     tensors = []
     for t in reader.tensors:
@@ -96,7 +100,8 @@ def check_types(reader, matrix):
         kind = t.tensor_type.name
         router = t.name.endswith((".ffn_gate_inp.weight", ".ffn_gate_inp_shexp.weight"))
         if (len(dims) == 1 or t.name.endswith("_norm.weight") or t.name == "position_embd.weight" or router
-                or t.name.endswith(".bias") or t.name.endswith((".ssm_conv1d.weight", ".ssm_a", ".ssm_d"))):
+                or t.name.endswith(".bias")
+                or t.name.endswith((".ssm_conv1d.weight", ".shortconv.conv.weight", ".ssm_a", ".ssm_d"))):
             assert kind == "F32", (t.name, kind)
         elif matrix in K_MIXES.values():
             assert kind in ("Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q4_0", "Q5_0", "Q5_1", "Q8_0", "F16"), (t.name, kind, matrix)
@@ -123,6 +128,8 @@ fixture = {
     "ids": reference["ids"],
     "logits": reference["logits"],
 }
+if reference["n_ubatch"] < len(reference["ids"]):
+    fixture["n_ubatch"] = reference["n_ubatch"]  # decoded in several ubatches (a case that asked for it)
 if lora:
     adapter = GGUFReader(lora)
     lora_meta = {k: f.contents() for k, f in adapter.fields.items()}

@@ -8,6 +8,7 @@ import dev.finetune4j.core.models.decoder.LinearAttentionConfig;
 import dev.finetune4j.core.models.decoder.MambaConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.RopeConfig;
+import dev.finetune4j.core.models.decoder.ShortConvConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +53,9 @@ import java.util.stream.IntStream;
  * Hunyuan dense ({@code hunyuan-dense}) per-head q/k norms after the rotary and no o_proj bias, its NTK alpha written
  * into the base as the converter does ({@link #alphaRaisedBase}); StarCoder2 ({@code starcoder2}) LayerNorms with
  * biases ({@code attention.layer_norm_epsilon}), every projection's bias, GELU's tanh form, heads filling the hidden
- * size and no sliding window at all; Arcee ({@code arcee}) the squared ReLU, no biases, YaRN's fixed betas. The
+ * size and no sliding window at all; Arcee ({@code arcee}) the squared ReLU, no biases, YaRN's fixed betas; LFM2
+ * ({@code lfm2}) heads filling the hidden size, per-head q/k norms before the rotary, and convolution layers, told by
+ * their {@code attention.head_count_kv} of 0, without biases ({@link #refuseWhatLfm2CannotSay}). The
  * converter writes a few keys these exports write otherwise, so
  * that llama.cpp computes this model: chatglm's rotary base and RMSNorm epsilon from transformers' config (the
  * converter reads GLM's original {@code rope_ratio} and {@code layernorm_epsilon}, absent from a transformers
@@ -75,7 +78,7 @@ final class DecoderHyperparameters {
             Map.entry("ernie4_5", "ernie4_5"), Map.entry("cohere", "command-r"), Map.entry("cohere2", "cohere2"),
             Map.entry("exaone4", "exaone4"), Map.entry("seed_oss", "seed_oss"),
             Map.entry("hunyuan_v1_dense", "hunyuan-dense"), Map.entry("starcoder2", "starcoder2"),
-            Map.entry("arcee", "arcee"));
+            Map.entry("arcee", "arcee"), Map.entry("lfm2", "lfm2"));
     /** The architecture of a {@code granitemoehybrid} with Mamba-2 layers (Granite 4.0 H); without any, granite. */
     private static final String GRANITE_HYBRID = "granitehybrid";
     /**
@@ -97,11 +100,11 @@ final class DecoderHyperparameters {
     private static final Set<String> OUTPUT_BIAS = Set.of("gpt-oss", "starcoder2");
     /**
      * The architectures whose graph declares attn_q and attn_output as square matrices of the hidden size
-     * (src/models/chatglm.cpp, command-r.cpp, cohere2.cpp, exaone4.cpp's attn_output, starcoder2.cpp), so heads must
-     * fill it.
+     * (src/models/chatglm.cpp, command-r.cpp, cohere2.cpp, exaone4.cpp's attn_output, starcoder2.cpp, lfm2.cpp),
+     * so heads must fill it.
      */
     private static final Set<String> HEADS_FILL_HIDDEN = Set.of("chatglm", "command-r", "cohere2", "exaone4",
-            "starcoder2");
+            "starcoder2", "lfm2");
     /**
      * The layer count at which llama.cpp's exaone4 switches its sliding window on (EXAONE 4.0 32B's): a model of any
      * other depth attends fully and rotates in every layer there.
@@ -135,6 +138,8 @@ final class DecoderHyperparameters {
     /** YaRN's ramp ends as llama.cpp computes them: it reads no key for beta_fast and beta_slow. */
     private static final double YARN_BETA_FAST = 32;
     private static final double YARN_BETA_SLOW = 1;
+    /** The convolution's width {@code Lfm2Config} defaults to ({@code conv_L_cache}). */
+    private static final int LFM2_DEFAULT_KERNEL = 3;
     /** llama.cpp's {@code LLAMA_MAX_EXPERTS}: a file with more experts per layer fails to load. */
     private static final int MAX_EXPERTS = 1024;
 
@@ -316,6 +321,9 @@ final class DecoderHyperparameters {
         }
         if (config.mamba() != null) {
             refuseWhatGraniteHybridCannotSay(config.mamba());
+        }
+        if (config.shortConv() != null) {
+            refuseWhatLfm2CannotSay(config.shortConv());
         }
         boolean sliding = anySliding();
         boolean slidingArch = gemma2 || architecture.equals("gemma3") || architecture.equals("olmo2") || isGptOss()
@@ -518,6 +526,21 @@ final class DecoderHyperparameters {
     }
 
     /**
+     * What llama.cpp's lfm2 fixes in LFM2's convolution layers (src/models/lfm2.cpp): no biases (its graph adds none to
+     * in_proj, the convolution or out_proj, which {@code conv_bias} gives all three) and a kernel of at least 2 taps
+     * (it keeps the last {@code conv_L_cache - 1} inputs and asserts there is one).
+     */
+    private void refuseWhatLfm2CannotSay(ShortConvConfig conv) {
+        if (conv.bias()) {
+            cannot("convolution layers with biases (conv_bias true; its graph adds no bias to in_proj, conv or "
+                    + "out_proj, as in every published LFM2)");
+        }
+        if (conv.kernel() < 2) {
+            cannot("a convolution of conv_L_cache " + conv.kernel() + " (it requires at least 2 taps)");
+        }
+    }
+
+    /**
      * gpt-oss leaves YaRN's ramp ends where they fall ({@code truncate: false}); llama.cpp rounds them to whole rotary
      * pairs (ggml's {@code ggml_rope_yarn_corr_dims}), with no key to say otherwise, as in the GGUFs its own
      * converter makes of gpt-oss: the frequencies of the rotary pairs in between differ slightly.
@@ -595,7 +618,7 @@ final class DecoderHyperparameters {
     /** The architecture's keys, {@code <arch>.*}. */
     void put(GgufMetadata meta) {
         String a = architecture + ".";
-        if (Set.of("llama", "cohere2", "exaone4").contains(architecture)) {
+        if (Set.of("llama", "cohere2", "exaone4", "lfm2").contains(architecture)) {
             meta.putUint32(a + "vocab_size", config.vocabSize());
         }
         boolean hybrid = config.mamba() != null;
@@ -610,10 +633,10 @@ final class DecoderHyperparameters {
             meta.putUint32(a + "feed_forward_length", config.intermediateSize());
         }
         meta.putUint32(a + "attention.head_count", config.numAttentionHeads());
-        if (hybrid) {
-            // llama.cpp's granitehybrid takes a layer with no key/value heads for a Mamba-2 layer
+        if (hybrid || config.shortConv() != null) {
+            // llama.cpp's granitehybrid and lfm2 take a layer without key/value heads for a Mamba-2 or convolution one
             meta.putInt32s(a + "attention.head_count_kv", IntStream.range(0, config.numHiddenLayers())
-                    .map(i -> config.isMamba(i) ? 0 : config.numKeyValueHeads()).toArray());
+                    .map(i -> config.isMamba(i) || config.isShortConv(i) ? 0 : config.numKeyValueHeads()).toArray());
         } else {
             meta.putUint32(a + "attention.head_count_kv", config.numKeyValueHeads());
         }
@@ -687,6 +710,11 @@ final class DecoderHyperparameters {
         }
         if (isQwen35()) {
             putLinearAttention(meta, a);
+        }
+        if (architecture.equals("lfm2")) {
+            // required though no layer convolves: an LFM2 of attention layers alone has Lfm2Config's default kernel
+            meta.putUint32(a + "shortconv.l_cache", config.shortConv() == null ? LFM2_DEFAULT_KERNEL
+                    : config.shortConv().kernel());
         }
         if (anySliding() && !architecture.equals("llama") && !architecture.equals("starcoder2")) {
             meta.putUint32(a + "attention.sliding_window", config.slidingWindow())

@@ -59,6 +59,12 @@ import java.util.stream.IntStream;
  *       biases as {@code attn_norm.bias}, {@code ffn_norm.bias} and {@code output_norm.bias}, the o_proj bias, and
  *       its ungated {@code c_fc} and {@code c_proj} with their biases as {@code ffn_up} and {@code ffn_down}), the
  *       last four rotating halves as llama.cpp does for them, so keeping their rows.</li>
+ *   <li>{@code lfm2} (its rows kept: llama.cpp rotates halves for it): the convolution layers as
+ *       {@link ShortConvPlacements} places them, the attention layers' {@code out_proj}, {@code q_layernorm} and
+ *       {@code k_layernorm} as {@code attn_output}, {@code attn_q_norm} and {@code attn_k_norm}, each layer's
+ *       {@code operator_norm} as {@code attn_norm}, the MLP's {@code w1}, {@code w3} and {@code w2} as
+ *       {@code ffn_gate}, {@code ffn_up} and {@code ffn_down}, and the final {@code embedding_norm} as
+ *       {@code token_embd_norm}.</li>
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}'. Every tensor of the model is taken
  * once, whole or part by part (Granite 4's input_linear, gpt-oss's stacked experts): one left over (an adapter that
@@ -93,9 +99,9 @@ final class DecoderMapping implements ModelMapping {
 
     @Override
     public ModelLayout layout() {
-        // llama-quantize counts the value projections it meets: one per layer, but none in a Mamba-2 layer
-        List<Integer> valueLayers = IntStream.range(0, config.numHiddenLayers()).filter(i -> !config.isMamba(i))
-                .boxed().toList();
+        // llama-quantize counts the value projections it meets: one per layer, none in a Mamba-2 or convolution layer
+        List<Integer> valueLayers = IntStream.range(0, config.numHiddenLayers())
+                .filter(i -> !config.isMamba(i) && !config.isShortConv(i)).boxed().toList();
         return new ModelLayout(architecture(), config.numHiddenLayers(), config.numAttentionHeads(),
                 config.numKeyValueHeads(), config.tieWordEmbeddings(), config.moe() == null ? 0 : config.moe().numExperts(),
                 valueLayers);
@@ -123,6 +129,8 @@ final class DecoderMapping implements ModelMapping {
                 LinearAttentionPlacements.add(out, hf, blk, config.linearAttention());
             } else if (config.isMamba(i)) {
                 MambaPlacements.add(out, hf, blk, config.mamba());
+            } else if (config.isShortConv(i)) {
+                ShortConvPlacements.add(out, hf, blk, config.hiddenSize(), config.shortConv().kernel());
             } else {
                 addAttention(put, hf, blk, q, k);
             }
@@ -164,7 +172,8 @@ final class DecoderMapping implements ModelMapping {
                 }
             }
         }
-        addNorm(put, "model.norm", "output_norm");
+        // NOTE: llama.cpp's lfm2 reads LFM2's final norm (embedding_norm) as token_embd_norm, as the converter names it
+        addNorm(put, "model." + config.finalNorm(), architecture().equals("lfm2") ? "token_embd_norm" : "output_norm");
         if (!config.tieWordEmbeddings()) {
             put.add("lm_head.weight", "output.weight", null); // absent: llama.cpp reuses token_embd
         }

@@ -31,18 +31,14 @@ final class MambaPlacements {
         out.add(Placement.plain(m + "in_proj.weight", blk + "ssm_in.weight"));
         int channels = c.convDim();
         int kernel = c.convKernel();
-        out.add(reshaped(m + "conv1d.weight", blk + "ssm_conv1d.weight", Placement.Values.NONE, channels, kernel));
+        out.add(Placement.reshaped(m + "conv1d.weight", blk + "ssm_conv1d.weight", Placement.Values.NONE, channels,
+                kernel));
         out.add(Placement.plain(m + "conv1d.bias", blk + "ssm_conv1d.bias"));
         out.add(Placement.plain(m + "dt_bias", blk + "ssm_dt.bias"));
-        out.add(reshaped(m + "A_log", blk + "ssm_a", v -> (float) -StrictMath.exp(v), heads, 1)); // the same bits on any JVM
-        out.add(reshaped(m + "D", blk + "ssm_d", Placement.Values.NONE, heads, 1));
+        // StrictMath: the same bits on any JVM
+        out.add(Placement.reshaped(m + "A_log", blk + "ssm_a", v -> (float) -StrictMath.exp(v), heads, 1));
+        out.add(Placement.reshaped(m + "D", blk + "ssm_d", Placement.Values.NONE, heads, 1));
         out.add(Placement.plain(m + "norm.weight", blk + "ssm_norm.weight"));
         out.add(Placement.plain(m + "out_proj.weight", blk + "ssm_out.weight"));
-    }
-
-    /** Weight {@code hfName} viewed as (rows, columns), its values mapped by {@code values}. */
-    private static Placement reshaped(String hfName, String ggufName, Placement.Values values, int rows, int columns) {
-        return Placement.reordered(hfName, ggufName, null, null, values,
-                new Placement.View(w -> w.reshape(rows, columns)));
     }
 }

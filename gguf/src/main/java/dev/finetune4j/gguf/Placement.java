@@ -93,6 +93,14 @@ record Placement(String hfName, String ggufName, IntUnaryOperator rowOrder, IntU
         return new Placement(hfName, ggufName, rowOrder, columnOrder, values, false, -1, part);
     }
 
+    /**
+     * Weight {@code hfName} viewed as the matrix (rows, columns), its values mapped by {@code values}: a recurrent
+     * layer's convolution kernel (C, 1, K) as (C, K), or a vector of H as (H, 1), as the converter reshapes them.
+     */
+    static Placement reshaped(String hfName, String ggufName, Values values, int rows, int columns) {
+        return reordered(hfName, ggufName, null, null, values, new View(w -> w.reshape(rows, columns)));
+    }
+
     /** Expert {@code index}'s matrix, slice {@code index} of the stacked tensor {@code ggufName}. */
     static Placement expert(String hfName, String ggufName, int index) {
         return new Placement(hfName, ggufName, null, null, Values.NONE, false, index, null);

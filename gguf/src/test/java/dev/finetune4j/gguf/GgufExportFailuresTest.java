@@ -250,6 +250,23 @@ class GgufExportFailuresTest {
     }
 
     /**
+     * What llama.cpp's lfm2 fixes (src/models/lfm2.cpp): convolution layers without biases (conv_bias gives in_proj,
+     * the convolution and out_proj each one, which its graph never adds), a kernel of at least 2 taps (it asserts one
+     * cached input), and q_proj and out_proj square in the hidden size.
+     */
+    @Test
+    void lfm2SettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase lfm2 = ReferenceCase.byName().get("lfm2-bytebpe-f32");
+        String biased = refusal(lfm2.configJson().put("conv_bias", true), lfm2, tmp.resolve("a"));
+        assertTrue(biased.contains("lfm2 architecture cannot express convolution layers with biases (conv_bias true")
+                && biased.contains("finetune4j serve"), biased);
+        String narrow = refusal(lfm2.configJson().put("conv_L_cache", 1), lfm2, tmp.resolve("b"));
+        assertTrue(narrow.contains("a convolution of conv_L_cache 1 (it requires at least 2 taps)"), narrow);
+        String heads = refusal(lfm2.configJson().put("head_dim", 8), lfm2, tmp.resolve("c"));
+        assertTrue(heads.contains("heads of 8") && heads.contains("must be 64"), heads);
+    }
+
+    /**
      * What llama.cpp's qwen35 fixes (src/models/qwen35.cpp): its DeltaNet's key and value heads of one size, which it
      * reads from ssm.state_size alone.
      */

@@ -14,7 +14,8 @@ import java.util.stream.Collectors;
 
 /**
  * Not a check: writes each {@link ReferenceCase}'s GGUF (and LoRA adapter GGUF; for a K-quant case, the float32 GGUF
- * llama-quantize starts from, and its importance matrix if it has one), texts and token ids into the folder named by
+ * llama-quantize starts from, and its importance matrix if it has one), texts, token ids and the ubatch to decode them
+ * in (where a case asks for one) into the folder named by
  * {@code -Dgguf.reference.out}, for tools/reference/gguf_llamacpp.sh to run llama.cpp on; with
  * {@code -Dgguf.reference.cases=REGEX}, only the cases whose name matches. Skipped otherwise.
  */
@@ -44,6 +45,9 @@ class LlamaCppFixtureExport {
                     try (PeftModel adapted = c.adapted()) {
                         GgufExporter.exportLora(adapted, out.resolve(c.name() + ".lora.gguf"), c.type());
                     }
+                }
+                if (c.ubatch() > 0) {
+                    Files.writeString(out.resolve(c.name() + ".ubatch"), Integer.toString(c.ubatch()));
                 }
                 Files.writeString(out.resolve(c.name() + ".texts"), String.join("\n", ReferenceCase.TEXTS) + "\n");
                 long[] ids = c.logitsIds(tokenizer);

@@ -48,12 +48,13 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * to a few dozen tokens, and convolution kernels that mix the four last inputs visibly. Granite 4.0 H's Mamba-2
      * likewise: A_log from 0 to 2 (A from -1 to -7.4), dt_bias from -4 to -2 (time steps of 0.02 to 0.13, so that the
      * decays exp(dt A) run from about 0.98 to 0.4), D about 1 as Mamba-2 starts it, convolution kernels as the DeltaNet's
-     * (its bias drawn as any bias).
+     * (its bias drawn as any bias). LFM2's short convolution kernels likewise, so that its three taps mix visibly.
      */
     private static final Map<String, double[]> RECURRENT_RANGES = Map.of("linear_attn.A_log", new double[] {-1, 1},
             "linear_attn.dt_bias", new double[] {-3, -1}, "linear_attn.conv1d.weight", new double[] {-0.5, 0.5},
             "mamba.A_log", new double[] {0, 2}, "mamba.dt_bias", new double[] {-4, -2}, "mamba.D",
-            new double[] {0.5, 1.5}, "mamba.conv1d.weight", new double[] {-0.5, 0.5});
+            new double[] {0.5, 1.5}, "mamba.conv1d.weight", new double[] {-0.5, 0.5}, "conv.conv.weight",
+            new double[] {-0.5, 0.5});
     private static final Pattern LAYER_PREFIX = Pattern.compile("^model\\.layers\\.\\d+\\.");
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
@@ -436,6 +437,31 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     private static final String ARCEE_WIDE = ARCEE.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
             "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"num_hidden_layers\": 2",
             "\"num_hidden_layers\": 4").replace("\"head_dim\": 16", "\"head_dim\": 64");
+    /**
+     * LFM2: the published layer pattern (convolution layers 0, 1, 3 and 4, attention layers 2 and 5), per-head q/k
+     * norms, rotary halves at LFM2's base, no convolution biases (as published), the MLP 96 wide by Lfm2MLP's formula
+     * (2/3 of 128 rounded up to a multiple of 32), the head untied.
+     */
+    private static final String LFM2 = """
+            {"model_type": "lfm2", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 128,
+             "block_auto_adjust_ff_dim": true, "block_ffn_dim_multiplier": 1.0, "block_multiple_of": 32,
+             "num_hidden_layers": 6, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "max_position_embeddings": 256, "norm_eps": 1e-5, "conv_L_cache": 3, "conv_bias": false,
+             "layer_types": ["conv", "conv", "full_attention", "conv", "conv", "full_attention"],
+             "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0}, "tie_word_embeddings": false}""";
+    /**
+     * LFM2 wide enough for K-quants (rows of 256; the MLP 512 = 2/3 of 768), its head tied as published: Q4_K_M gives
+     * Q6_K to layer 5's value projection alone, the second of the two llama-quantize counts (counted by layer, layer 2's
+     * would get it too).
+     */
+    private static final String LFM2_WIDE = LFM2.replace("\"hidden_size\": 64, \"intermediate_size\": 128",
+            "\"hidden_size\": 256, \"intermediate_size\": 768").replace("\"tie_word_embeddings\": false",
+            "\"tie_word_embeddings\": true");
+    /**
+     * The ubatch llama.cpp decodes an LFM2 case's ids in: 16 of its 73 tokens at a time, so that each ubatch reads
+     * the convolution states and the attention cache the ones before it left.
+     */
+    private static final int LFM2_UBATCH = 16;
     /** core's SentencePiece test tokenizer with Gemma's normalizer: spaces to ▁, no ▁ prepended. */
     static final String GEMMA_TOKENIZER = "sentencepiece-bos, Gemma's normalizer";
 
@@ -454,7 +480,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * Q5_K_M under an importance matrix (the Mamba-2 projections' inputs weighted too); GLM, GLM-4, ERNIE 4.5, Cohere
      * and Cohere 2 in F32, Q8_0 and with a LoRA adapter on every projection (GLM's fused gate_up_proj among them), GLM-4
      * and Cohere wide in Q4_K_M; EXAONE 4, Seed-OSS, Hunyuan dense, StarCoder2 and Arcee likewise (EXAONE 4 also at 64
-     * layers, where it slides), Arcee wide in Q4_K_M.
+     * layers, where it slides), Arcee wide in Q4_K_M; LFM2 in F32, Q8_0, with a LoRA adapter on every projection (the
+     * convolution layers' in_proj and out_proj too) and wide in Q4_K_M under an importance matrix.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -574,7 +601,12 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("arcee-bytebpe-f32", ARCEE, "bytebpe", GgufType.F32, false),
             new ReferenceCase("arcee-bytebpe-q8_0", ARCEE, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("arcee-bytebpe-lora-f32", ARCEE, "bytebpe", GgufType.F32, true),
-            new ReferenceCase("arcee-wide-bytebpe-q4_k_m", ARCEE_WIDE, "bytebpe", GgufType.Q4_K_M, false));
+            new ReferenceCase("arcee-wide-bytebpe-q4_k_m", ARCEE_WIDE, "bytebpe", GgufType.Q4_K_M, false),
+            new ReferenceCase("lfm2-bytebpe-f32", LFM2, "bytebpe", GgufType.F32, false),
+            new ReferenceCase("lfm2-bytebpe-q8_0", LFM2, "bytebpe", GgufType.Q8_0, false),
+            new ReferenceCase("lfm2-bytebpe-lora-f32", LFM2, "bytebpe", GgufType.F32, true),
+            new ReferenceCase("lfm2-wide-bytebpe-q4_k_m-imatrix", LFM2_WIDE, "bytebpe", GgufType.Q4_K_M, false,
+                    true));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -607,9 +639,25 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                 recurrent() ? 256 : 64);
     }
 
-    /** Whether the model has recurrent layers: Qwen3.5's gated DeltaNet or Granite 4.0 H's Mamba-2. */
+    /**
+     * Whether the model has recurrent layers: Qwen3.5's gated DeltaNet, Granite 4.0 H's Mamba-2 or LFM2's short
+     * convolution.
+     */
     boolean recurrent() {
-        return linearAttention() || config.contains("\"mamba\"");
+        return linearAttention() || config.contains("\"mamba\"") || shortConvolution();
+    }
+
+    /** Whether the model has LFM2's short-convolution layers. */
+    boolean shortConvolution() {
+        return config.contains("\"lfm2\"");
+    }
+
+    /**
+     * How many tokens llama.cpp decodes at a time (its {@code n_ubatch}): {@link #LFM2_UBATCH} for LFM2, 0 for all of
+     * the logits' ids in one ubatch.
+     */
+    int ubatch() {
+        return shortConvolution() ? LFM2_UBATCH : 0;
     }
 
     /** Whether the model has linear-attention layers (Qwen3.5's gated DeltaNet). */
@@ -672,7 +720,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
     /**
      * The model with a LoRA adapter of rank 4 (alpha 8) on every projection (a mixture of experts': on the attention's,
      * the common case, as an adapter GGUF cannot carry LoRA of single experts; Granite 4's fused input_linear too, and Granite 4.0 H's Mamba-2 in_proj and out_proj;
-     * Qwen3.5's DeltaNet projections too, whose value heads the file regroups), A and B drawn uniformly (A in
+     * Qwen3.5's DeltaNet projections too, whose value heads the file regroups, LFM2's in_proj and out_proj of its
+     * convolution layers beside its attention's), A and B drawn uniformly (A in
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
@@ -685,6 +734,8 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
                         "o_proj", "in_proj", "out_proj", "input_linear", "output_linear"}
                 : config.contains("granitemoehybrid")
                 ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "input_linear", "output_linear"}
+                : shortConvolution() ? new String[] {"q_proj", "k_proj", "v_proj", "out_proj", "in_proj", "w1", "w2",
+                        "w3"}
                 : config.contains("qwen3_5_text") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "in_proj_qkv",
                         "in_proj_z", "in_proj_b", "in_proj_a", "out_proj", "gate_proj", "up_proj", "down_proj"}
                 : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
