@@ -1,7 +1,8 @@
 """Golden references made by transformers itself: glm, glm4, ernie4_5, cohere and cohere2 (whose rotary embedding
 turns ADJACENT pairs (x[2i], x[2i+1])), exaone4, seed_oss, hunyuan_v1_dense, starcoder2 and arcee (Llama's
-halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies), and lfm2 (gated
-short-convolution layers beside attention layers, 6 layers).
+halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies), lfm2 (gated
+short-convolution layers beside attention layers, 6 layers) and lfm2_moe (lfm2's layers, a mixture of experts with a
+sigmoid router after the first two).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
@@ -9,7 +10,8 @@ short-convolution layers beside attention layers, 6 layers).
 transformers 5.17 (torch 2.13 CPU was used), no network. For each family it builds a tiny model with
 transformers' own config class, sets every weight from a fixed seed (norm weights 1 + 0.1 N(0,1), biases
 0.05 N(0,1), projections 0.08 N(0,1), embeddings N(0,1), the head sized so that the logits are O(1); lfm2 then
-rescales its conv kernels and in_proj biases, lfm2_wider_conv_weights), and writes
+rescales its conv kernels and in_proj biases, lfm2_wider_conv_weights; lfm2_moe draws its expert_bias buffers
+too and rescales its kernels, routers and expert biases, lfm2_moe_weights), and writes
 core/src/test/resources/references/NAME/:
 
 - config.json and model.safetensors from save_pretrained (float32, without transformers_version, no
@@ -20,11 +22,13 @@ core/src/test/resources/references/NAME/:
   against the argmax of uncached forwards) and grad.NAME (d loss / d NAME) for a few of layer 0's weights and
   model.norm.weight (and model.norm.bias where the norms are LayerNorms with a bias); lfm2 names its own list
   (LFM2_GRADIENTS: its layer 0 is a convolution layer) and adds left_attention_mask (row 1's first 4 positions 0)
-  and logits_left_padded.
+  and logits_left_padded; lfm2_moe likewise (LFM2_MOE_GRADIENTS, an expert's gradient under its hub name).
 
 The script checks each family's rotation (pairing, frequencies and scale) against transformers' rotary module and
 apply_rotary_pos_emb, and fails unless the greedy tokens lead their runner-up by at least MIN_MARGIN (it tries the
-next seed otherwise) and unless each family rule "bites": with the rule switched off (transformers' module
+next seed otherwise; lfm2_moe also tries the next seed unless every token's k-th and (k+1)-th router selection scores
+are MIN_ROUTING_GAP apart in every forward of the reference, every expert is chosen in every layer and expert_bias
+changes some token's experts) and unless each family rule "bites": with the rule switched off (transformers' module
 functions or attributes patched on a copy of the model) the logits move by more than BITE relative to max |logit|.
 The same command gives the same bytes on the same machine; each folder's README.md (written by hand) explains it.
 """
@@ -33,13 +37,15 @@ import copy
 import json
 import math
 import os
+import re
 import sys
+import tempfile
 from unittest import mock
 
 import torch
 import torch.nn.functional as F
 import transformers
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from transformers.models.arcee import modeling_arcee
 from transformers.models.cohere import modeling_cohere
 from transformers.models.cohere2 import modeling_cohere2
@@ -49,6 +55,7 @@ from transformers.models.glm import modeling_glm
 from transformers.models.glm4 import modeling_glm4
 from transformers.models.hunyuan_v1_dense import modeling_hunyuan_v1_dense
 from transformers.models.lfm2 import modeling_lfm2
+from transformers.models.lfm2_moe import modeling_lfm2_moe
 from transformers.models.seed_oss import modeling_seed_oss
 from transformers.models.starcoder2 import modeling_starcoder2
 
@@ -133,10 +140,12 @@ def arcee_config():
 # ---- weights ----
 
 def set_weights(model, seed, head_std):
-    """Every parameter drawn from one generator in name order, so that a misplaced norm or bias shows."""
+    """Every parameter drawn from one generator in name order, so that a misplaced norm or bias shows; an
+    expert_bias buffer (lfm2_moe's routing offsets, stored in the checkpoint) is drawn as a projection."""
     g = torch.Generator().manual_seed(seed)
+    expert_biases = [(name, b) for name, b in model.named_buffers() if name.endswith("expert_bias")]
     with torch.no_grad():
-        for name, p in sorted(model.named_parameters()):
+        for name, p in sorted([*model.named_parameters(), *expert_biases]):
             noise = torch.randn(p.shape, generator=g)
             if name.endswith(".bias"):
                 p.copy_(0.05 * noise)
@@ -474,20 +483,26 @@ def lfm2_wider_conv_weights(model):
             conv.in_proj.bias.mul_(LFM2_IN_PROJ_BIAS_STD / 0.05)
 
 
-def check_lfm2(model):
-    """Lfm2ShortConv.forward (no cache, no mask) against the rule the README states: B, C, x = output features
-    0..H-1, H..2H-1, 2H..3H-1 of in_proj; u = B * x; conv[t] = bias + sum_k w[k] u[t - 2 + k] per channel (zeros
-    before the start, no activation); out_proj(C * conv). And the MLP width against lfm2_mlp_width."""
+def check_short_conv(model):
+    """Lfm2ShortConv.forward (Lfm2MoeShortConv's is the same; no cache, no mask) against the rule the README
+    states: B, C, x = output features 0..H-1, H..2H-1, 2H..3H-1 of in_proj; u = B * x; conv[t] = bias +
+    sum_k w[k] u[t - 2 + k] per channel (zeros before the start, no activation); out_proj(C * conv)."""
     conv, steps = conv_layers(model)[0], 7
     h = torch.randn((1, steps, HIDDEN), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         b, c, x = conv.in_proj(h).split(HIDDEN, dim=-1)
         u = F.pad(b * x, (0, 0, 2, 0))
         w = conv.conv.weight[:, 0, :]
-        expected = conv.out_proj(c * (conv.conv.bias + sum(w[:, k] * u[:, k:k + steps] for k in range(3))))
+        bias = 0 if conv.conv.bias is None else conv.conv.bias
+        expected = conv.out_proj(c * (bias + sum(w[:, k] * u[:, k:k + steps] for k in range(3))))
         got = conv(h)
     if not torch.allclose(got, expected, atol=1e-6):
-        sys.exit(f"Lfm2ShortConv is not the stated rule: off by {(got - expected).abs().max().item()}")
+        sys.exit(f"{type(conv).__name__} is not the stated rule: off by {(got - expected).abs().max().item()}")
+
+
+def check_lfm2(model):
+    """check_short_conv, and the MLP width against lfm2_mlp_width."""
+    check_short_conv(model)
     width, formula = model.model.layers[0].feed_forward.w1.weight.shape[0], lfm2_mlp_width(**LFM2_FFN)
     if width != formula or width == LFM2_FFN["intermediate_size"]:
         sys.exit(f"the MLP is {width} wide, not the formula's {formula} (or the formula does not bite)")
@@ -640,19 +655,279 @@ def lfm2_bites(model, ids):
                 padding_zeroed(model, ids, left, left == 1, "products")}
 
 
+# ---- LFM2-MoE: LFM2's layers with a sigmoid-routed mixture of experts after the first num_dense_layers ----
+
+LFM2_MOE_DENSE_LAYERS = 2
+LFM2_MOE_EXPERTS, LFM2_MOE_TOP_K, LFM2_MOE_SCALING = 4, 2, 2.5
+LFM2_MOE_ROUTER_STD = 0.3  # router logits of a few units: sigmoids spread over (0, 1), their ranks far apart
+LFM2_MOE_EXPERT_BIAS_STD = 0.15  # large enough to change some tokens' experts, small enough to leave every expert used
+MIN_ROUTING_GAP = 1e-3  # smallest gap allowed between a token's k-th and (k+1)-th selection score, in any forward
+LFM2_MOE_GRADIENTS = ["model.layers.0.conv.in_proj.weight", "model.layers.0.feed_forward.w1.weight",
+                      "model.layers.2.self_attn.q_proj.weight", "model.layers.2.feed_forward.gate.weight",
+                      "model.layers.2.feed_forward.experts.1.w1.weight",
+                      "model.layers.2.feed_forward.experts.1.w2.weight", "model.embedding_norm.weight"]
+# an expert's projection under its hub name, and which part of the fused tensor transformers loads it into
+# (conversion_mapping's "lfm2_moe": the experts stacked, w1's rows before w3's in gate_up_proj)
+HUB_EXPERT = re.compile(r"(.*\.experts)\.(\d+)\.(w1|w3|w2)\.weight")
+FUSED_EXPERT = {"w1": ("gate_up_proj", 0), "w3": ("gate_up_proj", 1), "w2": ("down_proj", None)}
+
+
+def lfm2_moe_config():
+    # Lfm2MoeConfig has no full_attn_idxs (it would be ignored): layer_types is required; the dense MLP takes
+    # intermediate_size as is (no block_auto_adjust_ff_dim)
+    settings = {**tiny(LFM2_ROPE), "num_hidden_layers": 6}
+    return transformers.Lfm2MoeConfig(layer_types=["conv", "conv", "full_attention"] * 2, conv_bias=False,
+                                      conv_L_cache=3, num_dense_layers=LFM2_MOE_DENSE_LAYERS,
+                                      moe_intermediate_size=16, num_experts=LFM2_MOE_EXPERTS,
+                                      num_experts_per_tok=LFM2_MOE_TOP_K, use_expert_bias=True, norm_topk_prob=True,
+                                      routed_scaling_factor=LFM2_MOE_SCALING, **settings, **NO_SPECIAL_TOKENS)
+
+
+def sparse_blocks(model):
+    return [layer.feed_forward for layer in model.model.layers
+            if isinstance(layer.feed_forward, modeling_lfm2_moe.Lfm2MoeSparseMoeBlock)]
+
+
+def routers(model):
+    return [block.gate for block in sparse_blocks(model)]
+
+
+def lfm2_moe_weights(model):
+    """LFM2's wider kernels; the routers and expert biases set_weights drew rescaled to LFM2_MOE_ROUTER_STD and
+    LFM2_MOE_EXPERT_BIAS_STD."""
+    with torch.no_grad():
+        for conv in conv_layers(model):
+            conv.conv.weight.mul_(LFM2_KERNEL_STD / 0.08)
+        for block in sparse_blocks(model):
+            block.gate.weight.mul_(LFM2_MOE_ROUTER_STD / 0.08)
+            block.expert_bias.mul_(LFM2_MOE_EXPERT_BIAS_STD / 0.08)
+
+
+def hub_tensors(model):
+    """The tensors save_pretrained writes (the hub's names)."""
+    with tempfile.TemporaryDirectory() as folder:
+        model.save_pretrained(folder)
+        return load_file(os.path.join(folder, "model.safetensors"))
+
+
+def fused_slice(parameters, name):
+    """The parameter slice a stored tensor loads into: itself, or an expert's part of experts.gate_up_proj /
+    experts.down_proj (HUB_EXPERT)."""
+    expert = HUB_EXPERT.fullmatch(name)
+    if not expert:
+        return parameters[name]
+    fused, half = FUSED_EXPERT[expert[3]]
+    stacked = parameters[f"{expert[1]}.{fused}"][int(expert[2])]
+    return stacked if half is None else stacked.chunk(2, dim=0)[half]
+
+
+def selection_scores(router_logits, expert_bias):
+    """What Lfm2MoeTopKRouter ranks the experts by: sigmoid(logits) + expert_bias."""
+    return router_logits.sigmoid() + expert_bias
+
+
+def sparse_block_by_hand(hub, prefix, h):
+    """Lfm2MoeSparseMoeBlock as the README states it, with the experts read under their hub names: the top k of
+    sigmoid(h gate^T) + expert_bias; weights the chosen sigmoids over (their sum + 1e-6), times
+    routed_scaling_factor; sum of weight * w2(silu(w1 h) * w3 h) over the chosen experts."""
+    sigmoids = F.linear(h, hub[prefix + "gate.weight"]).sigmoid()
+    chosen = (sigmoids + hub[prefix + "expert_bias"]).topk(LFM2_MOE_TOP_K, dim=-1).indices
+    weights = sigmoids.gather(-1, chosen)
+    weights = weights / (weights.sum(-1, keepdim=True) + 1e-6) * LFM2_MOE_SCALING
+    out = torch.zeros_like(h)
+    for token in range(h.shape[0]):
+        for j, e in enumerate(chosen[token].tolist()):
+            w1, w3, w2 = (hub[f"{prefix}experts.{e}.{n}.weight"] for n in ("w1", "w3", "w2"))
+            out[token] += weights[token, j] * (w2 @ (F.silu(w1 @ h[token]) * (w3 @ h[token])))
+    return out
+
+
+def check_lfm2_moe(model):
+    """check_short_conv; the first num_dense_layers layers dense and as wide as intermediate_size (no
+    block_auto_adjust_ff_dim); save_pretrained writing each expert under its hub name, with expert_bias; one sparse
+    block against sparse_block_by_hand; no router loss (output_router_logits accepted and ignored)."""
+    check_short_conv(model)
+    dense = [i for i, layer in enumerate(model.model.layers)
+             if isinstance(layer.feed_forward, modeling_lfm2_moe.Lfm2MoeMLP)]
+    if dense != list(range(LFM2_MOE_DENSE_LAYERS)) or model.model.layers[0].feed_forward.w1.weight.shape[0] != 48:
+        sys.exit(f"dense layers {dense}, not the first {LFM2_MOE_DENSE_LAYERS} of intermediate_size 48")
+    hub = hub_tensors(model)
+    fused = [name for name in hub if "gate_up_proj" in name or "down_proj" in name]
+    parameters = dict(model.named_parameters())
+    experts = [name for name in hub if HUB_EXPERT.fullmatch(name)]
+    if fused or len(experts) != len(sparse_blocks(model)) * LFM2_MOE_EXPERTS * 3 or any(
+            not torch.equal(hub[name], fused_slice(parameters, name)) for name in experts):
+        sys.exit(f"save_pretrained does not write each expert's w1/w3/w2 as conversion_mapping reads them: {fused}")
+    prefix = "model.layers.2.feed_forward."
+    h = torch.randn((9, HIDDEN), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        got = model.model.layers[2].feed_forward(h[None])[0]
+    expected = sparse_block_by_hand(hub, prefix, h)
+    if not torch.allclose(got, expected, atol=1e-5):
+        sys.exit(f"Lfm2MoeSparseMoeBlock is not the stated rule: off by {(got - expected).abs().max().item()}")
+    output = model(input_ids=torch.zeros((1, 3), dtype=torch.long), output_router_logits=True)
+    if getattr(output, "aux_loss", None) is not None or getattr(output, "router_logits", None) is not None:
+        sys.exit("Lfm2MoeForCausalLM now returns a router loss or router logits: the README says it does not")
+
+
+class RouterCalls:
+    """Forward hooks on routers (Lfm2MoeTopKRouter) while the context is open: each call's router number, selection
+    scores and chosen experts; fails when the chosen experts are not the top k of selection_scores."""
+
+    def __init__(self, modules):
+        self.modules, self.calls, self.handles = modules, [], []
+
+    def __enter__(self):
+        for number, router in enumerate(self.modules):
+            self.handles.append(router.register_forward_hook(self.recorder(number)))
+        return self
+
+    def __exit__(self, *exception):
+        for handle in self.handles:
+            handle.remove()
+
+    def recorder(self, number):
+        def record(router, args, output):
+            router_logits, _, chosen = output
+            scores = selection_scores(router_logits.detach(), args[1])
+            if not torch.equal(scores.topk(router.top_k, dim=-1).indices, chosen):
+                sys.exit("the router's choices are not the top k of sigmoid(logits) + expert_bias")
+            self.calls.append((number, scores, chosen))
+        return record
+
+    def smallest_gap(self):
+        """Over every call and token: the k-th minus the (k+1)-th largest selection score."""
+        gaps = [scores.sort(dim=-1, descending=True).values for _, scores, _ in self.calls]
+        return min((s[:, LFM2_MOE_TOP_K - 1] - s[:, LFM2_MOE_TOP_K]).min().item() for s in gaps) if gaps else math.inf
+
+
+def routing_of(model, ids):
+    """Per sparse layer: (its index, how many tokens of ids chose each expert, how many tokens' experts (as a set)
+    differ from the top k of the sigmoids alone, i.e. what expert_bias changes)."""
+    blocks = sparse_blocks(model)
+    with RouterCalls(routers(model)) as recorded:
+        logits_of(model, ids)
+    layers = [i for i, layer in enumerate(model.model.layers) if layer.feed_forward in blocks]
+    result = []
+    for number, scores, chosen in recorded.calls:
+        unbiased = (scores - blocks[number].expert_bias).topk(LFM2_MOE_TOP_K, dim=-1).indices
+        changed = (chosen.sort(dim=-1).values != unbiased.sort(dim=-1).values).any(dim=-1).sum().item()
+        result.append((layers[number], torch.bincount(chosen.reshape(-1), minlength=LFM2_MOE_EXPERTS).tolist(),
+                       changed))
+    return result
+
+
+def router_forward(activation=torch.sigmoid, bias_in_selection=True, bias_in_weights=False, renormalise=True,
+                   epsilon=1e-6, scaling=None):
+    """An Lfm2MoeTopKRouter forward with one rule changed: the activation of the logits, expert_bias in the
+    selection and/or in the weights, the renormalisation over the chosen (dividing by their sum + epsilon), the
+    scaling (None: routed_scaling_factor)."""
+    def forward(self, hidden_states, expert_bias=None):
+        router_logits = F.linear(hidden_states, self.weight)
+        probabilities = activation(router_logits)
+        ranked = probabilities + expert_bias if bias_in_selection else probabilities
+        chosen = ranked.topk(self.top_k, dim=-1).indices
+        weights = (probabilities + expert_bias if bias_in_weights else probabilities).gather(1, chosen)
+        if renormalise:
+            weights = weights / (weights.sum(dim=-1, keepdim=True) + epsilon)
+        return router_logits, weights * (self.routed_scaling_factor if scaling is None else scaling), chosen
+    return forward
+
+
+def routed_logits(model, ids, **changes):
+    """Logits with router_forward(**changes); the re-written router with no change must first give the model's
+    own logits."""
+    def logits_with(**rule):
+        return patched_logits(model, ids, modeling_lfm2_moe.Lfm2MoeTopKRouter, "forward", router_forward(**rule))
+    if not torch.allclose(logits_with(), logits_of(model, ids), rtol=0, atol=1e-5):
+        sys.exit(f"Lfm2MoeTopKRouter re-written does not give the model's logits: off by "
+                 f"{(logits_with() - logits_of(model, ids)).abs().max().item()}")
+    return logits_with(**changes)
+
+
+def dense_mlps_scaled(model):
+    """The dense layers' MLP output times routed_scaling_factor, as if they were one always-chosen expert."""
+    for layer in model.model.layers[:LFM2_MOE_DENSE_LAYERS]:
+        layer.feed_forward.w2.weight.mul_(LFM2_MOE_SCALING)
+
+
+def dense_mlps_dropped(model):
+    for layer in model.model.layers[:LFM2_MOE_DENSE_LAYERS]:
+        layer.feed_forward.w2.weight.zero_()
+
+
+def experts_dropped(model):
+    for block in sparse_blocks(model):
+        block.experts.down_proj.zero_()
+
+
+def experts_w1_w3_swapped(model):
+    for block in sparse_blocks(model):
+        gate_up = block.experts.gate_up_proj
+        gate_up.copy_(torch.cat(gate_up.chunk(2, dim=1)[::-1], dim=1))
+
+
+def expert_bias_reversed(model):
+    for block in sparse_blocks(model):
+        block.expert_bias.copy_(block.expert_bias.flip(0))
+
+
+def lfm2_moe_bites(model, ids):
+    return {"softmax instead of sigmoid": routed_logits(model, ids, activation=lambda l: l.softmax(dim=-1)),
+            "expert_bias ignored in the selection": routed_logits(model, ids, bias_in_selection=False),
+            "expert_bias added to the weights too": routed_logits(model, ids, bias_in_weights=True),
+            "no renormalisation over the chosen experts": routed_logits(model, ids, renormalise=False),
+            "routed_scaling_factor 1": routed_logits(model, ids, scaling=1.0),
+            "expert_bias applied to the experts in reverse order": changed_copy(model, ids, expert_bias_reversed),
+            "each expert's w1 and w3 swapped": changed_copy(model, ids, experts_w1_w3_swapped),
+            "the dense layers scaled as a routed expert (times routed_scaling_factor)":
+                changed_copy(model, ids, dense_mlps_scaled),
+            "the dense layers' MLP dropped": changed_copy(model, ids, dense_mlps_dropped),
+            "the experts dropped (sparse layers without their MLP)": changed_copy(model, ids, experts_dropped)}
+
+
+def routing_refusal(model, ref, calls):
+    """Why a seed's routing is refused (None: accepted): a selection gap below MIN_ROUTING_GAP in any forward of the
+    reference (calls), an expert no token of input_ids chooses in some layer, or expert_bias changing nothing."""
+    routing = routing_of(model, ref["input_ids"])
+    if calls.smallest_gap() < MIN_ROUTING_GAP:
+        return f"smallest selection gap {calls.smallest_gap():.2e} < {MIN_ROUTING_GAP}"
+    if any(0 in counts for _, counts, _ in routing):
+        return f"an expert no token chooses {[counts for _, counts, _ in routing]}"
+    if sum(changed for _, _, changed in routing) == 0:
+        return "expert_bias changes no token's experts"
+    return None
+
+
+def routing_summary(model, ref, calls):
+    """Prints routing_of's counts, the smallest selection gap of calls and what the + 1e-6 of the renormalisation
+    moves (too little to bite)."""
+    tokens = ref["input_ids"].numel()
+    for layer, counts, changed in routing_of(model, ref["input_ids"]):
+        print(f"  layer {layer}: tokens per expert {counts} ({tokens} tokens x {LFM2_MOE_TOP_K}), expert_bias "
+              f"changes the experts of {changed} of them")
+    print(f"  smallest k-th / (k+1)-th selection score gap over the reference's {len(calls.calls)} router calls: "
+          f"{calls.smallest_gap():.4f}")
+    epsilon_off = routed_logits(model, ref["input_ids"], epsilon=0.0)
+    print(f"  (the renormalisation's + 1e-6 removed moves the logits by "
+          f"{((epsilon_off - ref['logits']).abs().max() / ref['logits'].abs().max()).item():.1e} relative: "
+          f"no fixture can see it)")
+
+
 # ---- one family ----
 
 class Family:
     """gradients: the grad.NAME list where layer 0 is not an attention layer (else gradient_names builds it);
     adjust_weights(model) runs after set_weights; check(model) checks family rules beyond the rotation;
-    left_padding adds left_attention_mask and logits_left_padded to the reference."""
+    left_padding adds left_attention_mask and logits_left_padded to the reference; routers(model) lists the
+    mixture's routers, whose calls during the reference routing_refusal and routing_summary judge."""
 
     def __init__(self, make_config, rotation, seed, head_std, bites, first_mlp=None, norms=(), norm_biases=False,
-                 gradients=None, adjust_weights=None, check=None, left_padding=False):
+                 gradients=None, adjust_weights=None, check=None, left_padding=False, routers=None):
         self.make_config, self.rotation, self.seed, self.head_std = make_config, rotation, seed, head_std
         self.first_mlp, self.norms, self.bites, self.norm_biases = first_mlp, norms, bites, norm_biases
         self.gradients, self.adjust_weights, self.check = gradients, adjust_weights, check
-        self.left_padding = left_padding
+        self.left_padding, self.routers = left_padding, routers
 
     def gradient_names(self, model):
         if self.gradients:
@@ -679,7 +954,8 @@ class Rotation:
     def check(self, model):
         x = torch.randn((1, 1, 5, HEAD_DIM), generator=torch.Generator().manual_seed(0))
         positions = torch.arange(5)
-        cos, sin = model.model.rotary_emb(x, position_ids=positions[None])
+        rotary = model.model.pos_emb if hasattr(model.model, "pos_emb") else model.model.rotary_emb  # lfm2_moe
+        cos, sin = rotary(x, position_ids=positions[None])
         rotated, _ = self.module.apply_rotary_pos_emb(x, x, cos, sin)
         angle = positions[:, None] * self.inv_freq
         a, b = x[..., self.first], x[..., self.second]
@@ -769,6 +1045,10 @@ FAMILIES = {
                                                 rule="Llama's halves rule with theta 1000000"),
                    seed=21, head_std=0.1, bites=lfm2_bites, gradients=LFM2_GRADIENTS,
                    adjust_weights=lfm2_wider_conv_weights, check=check_lfm2, left_padding=True),
+    "lfm2_moe": Family(lfm2_moe_config, rotation=halves(modeling_lfm2_moe, plain_inv_freq(1000000.0, HEAD_DIM),
+                                                        rule="Llama's halves rule with theta 1000000"),
+                       seed=22, head_std=0.1, bites=lfm2_moe_bites, gradients=LFM2_MOE_GRADIENTS,
+                       adjust_weights=lfm2_moe_weights, check=check_lfm2_moe, left_padding=True, routers=routers),
 }
 
 
@@ -816,7 +1096,8 @@ def reference(family, model, seed):
     parameters = dict(model.named_parameters())
     model.zero_grad()
     output.loss.backward()
-    ref.update({"grad." + n: parameters[n].grad.detach().clone() for n in family.gradient_names(model)})
+    gradients = {name: p.grad for name, p in parameters.items()}
+    ref.update({"grad." + n: fused_slice(gradients, n).detach().clone() for n in family.gradient_names(model)})
     ref["greedy_prompt"] = ids[:1, :PROMPT].clone()
     ref["greedy_output"], margin = greedy(model, ref["greedy_prompt"])
     return ref, margin
@@ -859,10 +1140,13 @@ def make(name):
         family.rotation.check(model)
         if family.check:
             family.check(model)
-        ref, margin = reference(family, model, seed)
-        if margin >= MIN_MARGIN:
+        with RouterCalls(family.routers(model) if family.routers else []) as calls:
+            ref, margin = reference(family, model, seed)
+        refusal = (f"greedy margin {margin:.2e} < {MIN_MARGIN}" if margin < MIN_MARGIN else
+                   routing_refusal(model, ref, calls) if family.routers else None)
+        if refusal is None:
             break
-        print(f"{name}: seed {seed}'s greedy margin {margin:.2e} < {MIN_MARGIN}; trying seed {seed + 100}")
+        print(f"{name}: seed {seed}'s {refusal}; trying seed {seed + 100}")
         seed += 100
     scale = ref["logits"].abs().max()
 
@@ -871,6 +1155,8 @@ def make(name):
         return ((logits - own).abs().max() / scale).item()
     moved = {what: moved_by(bitten) for what, bitten in family.bites(model, ref["input_ids"]).items()}
     summary(name, seed, ref, margin, moved, model)
+    if family.routers:
+        routing_summary(model, ref, calls)
     weak = {what: value for what, value in moved.items() if not value > BITE}
     if weak:
         sys.exit(f"{name}: these rules do not move the logits by more than {BITE} relative: {weak}")

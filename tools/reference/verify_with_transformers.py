@@ -18,14 +18,15 @@ loss for input_ids with attention_mask, output_router_logits=True) and each aux_
 recomputed; there NAME is the hub's per-expert name, which transformers 5 loads into fused expert tensors, so an
 expert's slice of that tensor is compared.
 
-A folder whose reference holds `left_attention_mask` (references/granite4_h, granite4_h_moe, lfm2) also gets
-logits_left_padded: the logits for input_ids with that mask (its row 1 padded on the left). The Granite mixtures'
-checkpoints (granite4_h_moe, and Granite 3's granitemoe and granitemoeshared) keep the published expert names
-(block_sparse_moe.input_linear / output_linear / router.layer), which transformers 5 loads into
+A folder whose reference holds `left_attention_mask` (references/granite4_h, granite4_h_moe, lfm2, lfm2_moe) also
+gets logits_left_padded: the logits for input_ids with that mask (its row 1 padded on the left). The Granite
+mixtures' checkpoints (granite4_h_moe, and Granite 3's granitemoe and granitemoeshared) keep the published expert
+names (block_sparse_moe.input_linear / output_linear / router.layer), which transformers 5 loads into
 block_sparse_moe.experts.gate_up_proj / experts.down_proj / router (conversion_mapping's "granitemoe" renamings):
-their grad.NAME are those parameters' gradients. Their references hold no aux_loss (transformers 5.17 computes none
-for them). The folders of STRICT_LOAD must load without a missing, unexpected or mismatched key (checked as one more
-line): their tensor names are under test too.
+their grad.NAME are those parameters' gradients. LFM2-MoE's (lfm2_moe) keeps one tensor per expert
+(feed_forward.experts.N.w1 / w3 / w2), fused on load as Mixtral's. Their references hold no aux_loss (transformers
+5.17 computes none for them). The folders of STRICT_LOAD must load without a missing, unexpected or mismatched key
+(checked as one more line): their tensor names are under test too.
 
 A folder whose config.json names a ...ForConditionalGeneration class (references/qwen3_5_vl, qwen3_5_moe_vl) is
 loaded with AutoModelForImageTextToText. It has no reference of its own: TWINS names the folder beside it whose
@@ -50,7 +51,7 @@ TOLERANCE = 1e-4
 # folder -> the sibling folder whose reference.safetensors it must reproduce
 TWINS = {"qwen3_5_vl": "qwen3_5", "qwen3_5_moe_vl": "qwen3_5_moe"}
 # folders whose model.safetensors must load with no missing, unexpected or mismatched key
-STRICT_LOAD = ("granite4_h", "granite4_h_moe", "granitemoe", "granitemoeshared", "lfm2")
+STRICT_LOAD = ("granite4_h", "granite4_h_moe", "granitemoe", "granitemoeshared", "lfm2", "lfm2_moe")
 
 
 def recompute(model, ref):
@@ -88,13 +89,13 @@ GRANITE_RENAMES = {"block_sparse_moe.input_linear.weight": "block_sparse_moe.exp
 
 def fused_gradient(parameters, name):
     """d loss / d a stored (hub) weight: Mixtral's block_sparse_moe is mlp, and each expert's projection is a slice
-    of mlp.experts.gate_up_proj (gate rows, then up rows) or mlp.experts.down_proj; Granite's stacked expert
-    tensors and router are renamed whole (GRANITE_RENAMES)."""
+    of mlp.experts.gate_up_proj (gate rows, then up rows) or mlp.experts.down_proj (LFM2-MoE's feed_forward.experts
+    likewise); Granite's stacked expert tensors and router are renamed whole (GRANITE_RENAMES)."""
     for hub, loaded in GRANITE_RENAMES.items():
         if name.endswith(hub):
             return parameters[name[:-len(hub)] + loaded].grad
     name = name.replace(".block_sparse_moe.", ".mlp.")
-    expert = re.fullmatch(r"(.*\.mlp\.experts)\.(\d+)\.(\w+)\.weight", name)
+    expert = re.fullmatch(r"(.*\.(?:mlp|feed_forward)\.experts)\.(\d+)\.(\w+)\.weight", name)
     if not expert:
         return parameters[name].grad
     fused, half = EXPERT_SLICES[expert[3]]
