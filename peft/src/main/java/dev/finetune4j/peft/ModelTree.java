@@ -105,6 +105,7 @@ public final class ModelTree {
             case "starcoder2" -> "Starcoder2ForCausalLM";
             case "arcee" -> "ArceeForCausalLM";
             case "lfm2" -> "Lfm2ForCausalLM";
+            case "lfm2_moe" -> "Lfm2MoeForCausalLM";
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen2_moe" -> "Qwen2MoeForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";

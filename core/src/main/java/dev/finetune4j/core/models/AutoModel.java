@@ -53,7 +53,7 @@ public final class AutoModel {
             "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2",
             "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2",
-            "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
+            "lfm2_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
             DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "gpt2");
     /**
      * Sequence-classification families: BERT, and the decoders that transformers has a

@@ -52,14 +52,14 @@ class FamilyReferencesOnCudaTest {
 
     /**
      * The backward of GLM-4's interleaved partial rotary, of Cohere 2's LayerNorms and parallel sub-blocks, of
-     * StarCoder2's biased LayerNorms and MLP without a gate, of Arcee's squared ReLU and of LFM2's short convolution
-     * without SiLU on the device, against
+     * StarCoder2's biased LayerNorms and MLP without a gate, of Arcee's squared ReLU, of LFM2's short convolution
+     * without SiLU and of LFM2-MoE's sigmoid router on the device, against
      * transformers' gradients.
      */
     @ParameterizedTest
     @MethodSource(CudaTestDevices.NAMES)
     void newerFamiliesGradientsMatchTransformers(String device) throws Exception {
-        for (String family : new String[]{"glm4", "cohere2", "starcoder2", "arcee", "lfm2"}) {
+        for (String family : new String[]{"glm4", "cohere2", "starcoder2", "arcee", "lfm2", "lfm2_moe"}) {
             ReferenceGradients.assertMatch(family, CudaTestDevices.require(device));
         }
     }

@@ -31,6 +31,7 @@ class FamilyReferencesTest {
                 "references/olmo3", "references/smollm3", "references/glm", "references/glm4", "references/ernie4_5",
                 "references/cohere", "references/cohere2", "references/exaone4", "references/seed_oss",
                 "references/hunyuan_v1_dense", "references/starcoder2", "references/arcee", "references/lfm2",
+                "references/lfm2_moe",
                 "references/mixtral", "references/qwen2_moe",
                 "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe");
     }
@@ -59,18 +60,19 @@ class FamilyReferencesTest {
     /** The folders made by transformers itself hold gradients (tools/reference/transformers_families.py). */
     @ParameterizedTest
     @ValueSource(strings = {"glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense",
-            "starcoder2", "arcee", "lfm2"})
+            "starcoder2", "arcee", "lfm2", "lfm2_moe"})
     void gradientsMatchTransformers(String family) throws Exception {
         ReferenceGradients.assertMatch(family, Device.cpu());
     }
 
     /**
-     * LFM2 with row 1 padded on the left: transformers zeroes the padding before each convolution layer's in_proj
-     * (whose biases still reach the convolution's later real tokens).
+     * LFM2 and LFM2-MoE with row 1 padded on the left: transformers zeroes the padding before each convolution layer's
+     * in_proj (whose biases, where there are some, still reach the convolution's later real tokens).
      */
-    @Test
-    void lfm2sLeftPaddedBatchMatchesTransformersAtItsRealPositions() throws Exception {
-        HfReferenceModelsTest.assertLeftPaddedBatchMatches("references/lfm2");
+    @ParameterizedTest
+    @ValueSource(strings = {"lfm2", "lfm2_moe"})
+    void lfm2sLeftPaddedBatchMatchesTransformersAtItsRealPositions(String family) throws Exception {
+        HfReferenceModelsTest.assertLeftPaddedBatchMatches("references/" + family);
     }
 
     @ParameterizedTest

@@ -79,14 +79,15 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
                     new TargetModules[]{TargetModules.names("self_attn", "mamba"), TargetModules.names("shared_mlp")};
             case "qwen3_5_text", "qwen3_5_moe_text" ->
                     new TargetModules[]{TargetModules.names("self_attn", "linear_attn"), TargetModules.names("mlp")};
-            case "lfm2" -> new TargetModules[]{TargetModules.names("self_attn", "conv"), TargetModules.names("feed_forward")};
+            case "lfm2", "lfm2_moe" ->
+                    new TargetModules[]{TargetModules.names("self_attn", "conv"), TargetModules.names("feed_forward")};
             case "gpt2" -> new TargetModules[]{TargetModules.regex(".*\\.h\\.\\d+\\.attn"), TargetModules.regex(".*\\.h\\.\\d+\\.mlp")};
             case "bert" -> new TargetModules[]{TargetModules.names("attention.output.dense"),
                     TargetModules.regex(".*\\.layer\\.\\d+\\.output\\.dense")};
             default -> throw new PeftException("bottleneck adapters know no sublayer names for model_type '" + modelType
                     + "'; supported: llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, gemma3, phi3, granite, "
                     + "granitemoe, granitemoeshared, granitemoehybrid, olmo2, olmo3, smollm3, glm, glm4, ernie4_5, cohere, cohere2, "
-                    + "exaone4, seed_oss, hunyuan_v1_dense, starcoder2, arcee, lfm2, "
+                    + "exaone4, seed_oss, hunyuan_v1_dense, starcoder2, arcee, lfm2, lfm2_moe, "
                     + "qwen3_5_text, "
                     + "qwen3_5_moe_text, mixtral, qwen2_moe, qwen3_moe, olmoe, gpt_oss, gpt2, bert");
         };

@@ -169,8 +169,8 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
      * v_proj in its full-attention layers and in_proj_qkv (queries, keys and values at once) in its linear-attention
      * layers, so that every layer has an adapter; Granite 4's adapt q_proj and v_proj in its attention layers and
      * in_proj (the gate, the convolution's inputs and the time steps) in the Mamba-2 layers of its H models; LFM2's
-     * q_proj and v_proj in its attention layers and in_proj (the convolution's gates and input) in its convolution
-     * layers.
+     * and LFM2-MoE's q_proj and v_proj in their attention layers and in_proj (the convolution's gates and input) in
+     * their convolution layers.
      */
     private static TargetModules defaultTargets(String modelType) {
         return switch (modelType) {
@@ -178,7 +178,7 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
                     "granitemoeshared", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4",
                     "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe",
                     "gpt_oss" -> TargetModules.names("q_proj", "v_proj");
-            case "granitemoehybrid", "lfm2" -> TargetModules.names("q_proj", "v_proj", "in_proj");
+            case "granitemoehybrid", "lfm2", "lfm2_moe" -> TargetModules.names("q_proj", "v_proj", "in_proj");
             case "qwen3_5_text", "qwen3_5_moe_text" -> TargetModules.names("q_proj", "v_proj", "in_proj_qkv");
             case "gemma3" -> TargetModules.regex("model\\.language_model\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)");
             case "phi3" -> TargetModules.names("qkv_proj", "o_proj", "gate_up_proj", "down_proj");

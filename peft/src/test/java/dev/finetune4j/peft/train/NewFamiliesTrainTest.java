@@ -61,7 +61,7 @@ class NewFamiliesTrainTest {
     @ParameterizedTest
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
-            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2", "mixtral",
+            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2", "lfm2_moe", "mixtral",
             "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
@@ -71,7 +71,7 @@ class NewFamiliesTrainTest {
                 // layer 0 is linear attention
                 case "qwen3_5_text", "qwen3_5_moe_text" -> List.of("in_proj_qkv", "q_proj", "v_proj");
                 // layer 0 is Mamba-2
-                case "granite4_h", "granite4_h_moe", "lfm2" -> List.of("in_proj", "q_proj", "v_proj");
+                case "granite4_h", "granite4_h_moe", "lfm2", "lfm2_moe" -> List.of("in_proj", "q_proj", "v_proj");
                 default -> List.of("q_proj", "v_proj");
             }, targetedModules(model), type + ": the default targets");
             assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
@@ -446,6 +446,13 @@ class NewFamiliesTrainTest {
             case "lfm2" -> {
                 c.put("conv_bias", true).put("intermediate_size", 64).put("block_ffn_dim_multiplier", 1.4)
                         .put("block_multiple_of", 16);
+                c.putArray("layer_types").add("conv").add("full_attention");
+            }
+            // a dense first layer, then three experts that every token meets (their sigmoid weights, the expert bias
+            // and the scaling still differ from a softmax's), the second layer attention
+            case "lfm2_moe" -> {
+                c.put("num_dense_layers", 1).put("num_experts", 3).put("num_experts_per_tok", 3)
+                        .put("moe_intermediate_size", 16).put("routed_scaling_factor", 1.5);
                 c.putArray("layer_types").add("conv").add("full_attention");
             }
             // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise

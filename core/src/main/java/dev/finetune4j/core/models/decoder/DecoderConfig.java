@@ -190,7 +190,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     public static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
             "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared", "granitemoehybrid", "olmo2", "olmo3",
             "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "starcoder2", "arcee",
-            "hunyuan_v1_dense", ShortConvConfig.MODEL_TYPE, "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
+            "hunyuan_v1_dense", ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE, "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             "qwen3_5_text", "qwen3_5_moe_text");
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
@@ -248,7 +248,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
      */
     public LayerNormNames normNames() {
         return switch (norms) {
-            case PRE -> modelType.equals(ShortConvConfig.MODEL_TYPE)
+            case PRE -> ShortConvConfig.appliesTo(modelType)
                     ? new LayerNormNames("operator_norm", null, "ffn_norm", null)
                     : new LayerNormNames("input_layernorm", null, "post_attention_layernorm", null);
             // GLM-4's post_attention_layernorm is the MLP's input norm, as in the PRE families
@@ -331,7 +331,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
     public AttentionNames attentionNames() {
         return switch (modelType) {
             case "hunyuan_v1_dense" -> new AttentionNames("o_proj", "query_layernorm", "key_layernorm");
-            case ShortConvConfig.MODEL_TYPE -> new AttentionNames("out_proj", "q_layernorm", "k_layernorm");
+            case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> new AttentionNames("out_proj", "q_layernorm", "k_layernorm");
             default -> new AttentionNames("o_proj", "q_norm", "k_norm");
         };
     }
@@ -342,7 +342,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
      * @return {@code norm}; LFM2's {@code embedding_norm}
      */
     public String finalNorm() {
-        return modelType.equals(ShortConvConfig.MODEL_TYPE) ? "embedding_norm" : "norm";
+        return ShortConvConfig.appliesTo(modelType) ? "embedding_norm" : "norm";
     }
 
     /**
@@ -406,7 +406,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 "partial_rotary_factor", 1.0, f -> f > 0 && f <= 1, "in (0, 1]", at);
         refuseUnsupported(c, type, layers);
         boolean[] mambaLayers = graniteHybrid ? GraniteHybridLayers.mambaLayers(c, layers) : new boolean[layers];
-        ShortConvConfig shortConv = type.equals(ShortConvConfig.MODEL_TYPE) ? ShortConvConfig.fromJson(c, layers) : null;
+        ShortConvConfig shortConv = ShortConvConfig.appliesTo(type) ? ShortConvConfig.fromJson(c, layers) : null;
         RopeConfig rope = RopeConfig.fromJson(c, maxPos);
         boolean[] ropeLayers = RopeLayers.fromJson(c, type, layers);
         SlidingLayers sliding = SlidingLayers.fromJson(c, type, layers, ropeLayers);
@@ -433,12 +433,11 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 (float) JsonFields.number(c, switch (type) {
                             case "cohere", "cohere2" -> "layer_norm_eps";
                             case "starcoder2" -> "norm_epsilon";
-                            case ShortConvConfig.MODEL_TYPE -> "norm_eps";
+                            case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> "norm_eps";
                             default -> "rms_norm_eps";
                         },
-                        Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee", ShortConvConfig.MODEL_TYPE)
-                        .contains(type) ? 1e-5
-                        : 1e-6,
+                        Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee").contains(type)
+                        || ShortConvConfig.appliesTo(type) ? 1e-5 : 1e-6,
                         ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
                 localRope(c, type, maxPos, rope),
@@ -453,7 +452,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 oneBiasSwitch ? attentionBias : JsonFields.bool(c, "mlp_bias", false, at),
                 switch (type) {
                     case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, "exaone4",
-                         ShortConvConfig.MODEL_TYPE -> QkNorm.PER_HEAD;
+                         ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
                     case "hunyuan_v1_dense" -> QkNorm.PER_HEAD_AFTER_ROTARY;
                     default -> QkNorm.NONE;
@@ -481,7 +480,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     case "phi3", "glm", "glm4" -> DenseMlp.GATE_UP;
                     case "starcoder2" -> DenseMlp.STARCODER2;
                     case "arcee" -> DenseMlp.UP_DOWN;
-                    case ShortConvConfig.MODEL_TYPE -> DenseMlp.LFM2;
+                    case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> DenseMlp.LFM2;
                     default -> sharedMlp ? DenseMlp.GRANITE_SHARED : DenseMlp.STANDARD;
                 },
                 type.equals("gpt_oss"),

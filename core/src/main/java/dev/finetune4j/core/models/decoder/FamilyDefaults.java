@@ -34,7 +34,7 @@ final class FamilyDefaults {
             case "seed_oss" -> seedOss(config.deepCopy());
             case "starcoder2" -> starCoder2(config.deepCopy());
             case "arcee" -> arcee(config.deepCopy());
-            case ShortConvConfig.MODEL_TYPE -> lfm2(config.deepCopy());
+            case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> lfm2(config.deepCopy(), type);
             default -> config;
         };
     }
@@ -146,16 +146,21 @@ final class FamilyDefaults {
     }
 
     /**
-     * LFM2: tied embeddings (its older configs' {@code tie_embedding}), the MLP's width from {@code block_ff_dim} or
-     * {@code intermediate_size} as {@code Lfm2MLP} rewrites it under {@code block_auto_adjust_ff_dim} (two thirds,
-     * times {@code block_ffn_dim_multiplier}, rounded up to a multiple of {@code block_multiple_of}), 128,000
-     * positions, theta 1,000,000.
+     * LFM2 and LFM2-MoE: tied embeddings (their older configs' {@code tie_embedding}), 128,000 positions, theta
+     * 1,000,000; LFM2's MLP width from {@code block_ff_dim} or {@code intermediate_size} as {@code Lfm2MLP} rewrites it
+     * under {@code block_auto_adjust_ff_dim} (two thirds, times {@code block_ffn_dim_multiplier}, rounded up to a
+     * multiple of {@code block_multiple_of}); LFM2-MoE's dense layers take {@code intermediate_size} as it is.
      */
-    private static JsonNode lfm2(ObjectNode c) {
+    private static JsonNode lfm2(ObjectNode c, String type) {
         if (c.has("tie_embedding")) {
             c.set("tie_word_embeddings", c.get("tie_embedding"));
         }
         putIfAbsent(c, "tie_word_embeddings", true);
+        putIfAbsent(c, "max_position_embeddings", 128000);
+        putThetaIfAbsent(c, 1_000_000.0);
+        if (type.equals(ShortConvConfig.MOE_MODEL_TYPE)) {
+            return c;
+        }
         if (c.has("block_ff_dim")) {
             c.set("intermediate_size", c.get("block_ff_dim"));
         }
@@ -170,8 +175,6 @@ final class FamilyDefaults {
             }
             c.put("intermediate_size", width);
         }
-        putIfAbsent(c, "max_position_embeddings", 128000);
-        putThetaIfAbsent(c, 1_000_000.0);
         return c;
     }
 

@@ -8,8 +8,8 @@ import org.slf4j.LoggerFactory;
 import java.util.Set;
 
 /**
- * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE, Granite 3 MoE or
- * Granite 4.0 H config.json: which layers route each token to {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
+ * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE, Granite 3 MoE,
+ * Granite 4.0 H or LFM2-MoE config.json: which layers route each token to {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
  *
  * @param naming the checkpoint's module names for the block and its experts
  * @param numExperts experts per sparse layer ({@code num_local_experts}, or {@code num_experts}: either key in every
@@ -29,17 +29,34 @@ import java.util.Set;
  * @param routerAuxLossCoef that loss's weight ({@code router_aux_loss_coef})
  * @param swigluAlpha gpt-oss's experts' sigmoid gain ({@code swiglu_alpha}, 1.702); unused by the others
  * @param swigluLimit gpt-oss's experts' clamp ({@code swiglu_limit}, 7); unused by the others
+ * @param sigmoidRouting LFM2-MoE's router, which scores each expert by the sigmoid of its logit; null for the
+ *                       softmax routers of the others
  */
 public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int expertIntermediateSize,
                         boolean normTopkProb, int sharedExpertIntermediateSize, boolean[] sparseLayers,
-                        boolean outputRouterLogits, float routerAuxLossCoef, float swigluAlpha, float swigluLimit) {
+                        boolean outputRouterLogits, float routerAuxLossCoef, float swigluAlpha, float swigluLimit,
+                        SigmoidRouting sigmoidRouting) {
+
+    /**
+     * A router that scores each expert by the sigmoid of its logit (LFM2-MoE's; DeepSeek-V3's kind): a token's k
+     * experts are those of the highest score plus {@code expert_bias} where there is one (a buffer that balances the
+     * experts' loads, not a weight), and weigh by their scores alone, renormalised where {@code norm_topk_prob} says
+     * (their sum plus {@code normEpsilon}) and times {@code routed_scaling_factor}.
+     *
+     * @param expertBias whether the block holds an {@code expert_bias} (E) for the selection ({@code use_expert_bias})
+     * @param scalingFactor the weights' factor ({@code routed_scaling_factor})
+     * @param normEpsilon added to the chosen scores' sum when they are renormalised
+     */
+    public record SigmoidRouting(boolean expertBias, float scalingFactor, float normEpsilon) {
+    }
 
     /**
      * The {@code model_type} values with a mixture of experts ({@code granitemoehybrid}'s has one where
      * {@code num_local_experts} is above 0).
      */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
-            DecoderConfig.QWEN35_MOE_TEXT, "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE);
+            DecoderConfig.QWEN35_MOE_TEXT, "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE,
+            ShortConvConfig.MOE_MODEL_TYPE);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -57,7 +74,9 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
          * experts stacked into {@code block_sparse_moe.input_linear} (gate and up halves) and {@code output_linear}
          * ({@link StackedLinear}s); where there is one, the layer's {@code shared_mlp} beside the block.
          */
-        GRANITE("block_sparse_moe", "router", false, null);
+        GRANITE("block_sparse_moe", "router", false, null),
+        /** LFM2-MoE: {@code feed_forward.gate}, {@code feed_forward.experts.N.w1} (gate), {@code w3}, {@code w2}. */
+        LFM2("feed_forward", "gate", false, MlpNames.MIXTRAL);
 
         private final String block;
         private final String router;
@@ -101,7 +120,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         /**
          * The sparse block's name in its layer.
          *
-         * @return {@code block_sparse_moe} or {@code mlp}
+         * @return {@code block_sparse_moe}, {@code mlp} or LFM2-MoE's {@code feed_forward}
          */
         public String block() {
             return block;
@@ -159,24 +178,28 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean olmoe = type.equals("olmoe");
         boolean qwen35 = type.equals(DecoderConfig.QWEN35_MOE_TEXT);
         boolean granite = type.startsWith("granite");
+        boolean lfm2 = type.equals(ShortConvConfig.MOE_MODEL_TYPE);
         // Mixtral, OLMoE, gpt-oss and Granite route every layer, their experts as wide as intermediate_size; Qwen3.5-MoE
         // every layer too, its experts moe_intermediate_size wide
         boolean everyLayer = mixtral || gptOss || olmoe || qwen35 || granite;
         // transformers 5 saves Qwen3-MoE's num_experts as num_local_experts (an attribute map); read whichever is there
         String expertsField = c.has("num_local_experts") ? "num_local_experts" : "num_experts";
-        int experts = JsonFields.integer(c, expertsField, mixtral || granite ? 8 : olmoe ? 64 : qwen35 ? 256 : 60, 1,
-                ConfigLimits.EXPERTS, at);
+        int experts = JsonFields.integer(c, expertsField,
+                mixtral || granite ? 8 : olmoe ? 64 : qwen35 ? 256 : lfm2 ? 32 : 60, 1, ConfigLimits.EXPERTS, at);
         int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral || granite ? 2 : olmoe || qwen35 ? 8 : 4, 1,
                 ConfigLimits.EXPERTS, at);
-        int width = qwen35 ? JsonFields.integer(c, "moe_intermediate_size", 512, 1, ConfigLimits.INTERMEDIATE, at)
+        int width = qwen35 || lfm2 ? JsonFields.integer(c, "moe_intermediate_size", qwen35 ? 512 : 1792, 1,
+                ConfigLimits.INTERMEDIATE, at)
                 : everyLayer ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
                 : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
         int shared = type.equals("qwen2_moe") || qwen35 ? JsonFields.integer(c, "shared_expert_intermediate_size",
                 qwen35 ? 512 : 0, 0, ConfigLimits.INTERMEDIATE, at) : 0;
         boolean[] sparse = new boolean[layers];
         int step = everyLayer ? 1 : JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
+        // LFM2-MoE's first num_dense_layers keep a dense MLP
+        int dense = lfm2 ? JsonFields.integer(c, "num_dense_layers", 2, 0, layers, at) : 0;
         for (int i = 0; i < layers; i++) {
-            sparse[i] = (i + 1) % step == 0;
+            sparse[i] = (i + 1) % step == 0 && i >= dense;
         }
         JsonNode mlpOnly = c.path("mlp_only_layers");
         if (!everyLayer && mlpOnly.isArray()) {
@@ -193,14 +216,18 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
             LoggerFactory.getLogger(MoeConfig.class).warn("{}: router_jitter_noise = {} is not applied: training "
                     + "routes the hidden states as they are, as transformers does with a noise of 0", at, jitter);
         }
-        Naming naming = mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : granite ? Naming.GRANITE : Naming.QWEN;
+        Naming naming = mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : granite ? Naming.GRANITE
+                : lfm2 ? Naming.LFM2 : Naming.QWEN;
         // Granite's softmax over the k chosen logits is the renormalisation
         return new MoeConfig(naming, experts, perToken, width,
-                mixtral || gptOss || qwen35 || granite || JsonFields.bool(c, "norm_topk_prob", false, at), shared, sparse,
+                mixtral || gptOss || qwen35 || granite || JsonFields.bool(c, "norm_topk_prob", lfm2, at), shared, sparse,
                 JsonFields.bool(c, "output_router_logits", false, at),
                 (float) JsonFields.number(c, "router_aux_loss_coef", olmoe ? 0.01 : 0.001, v -> v >= 0, ">= 0", at),
                 (float) JsonFields.number(c, "swiglu_alpha", 1.702, v -> v > 0 && v < 1e4, "in (0, 1e4)", at),
-                (float) JsonFields.number(c, "swiglu_limit", 7.0, v -> v > 0, "> 0", at));
+                (float) JsonFields.number(c, "swiglu_limit", 7.0, v -> v > 0, "> 0", at),
+                lfm2 ? new SigmoidRouting(JsonFields.bool(c, "use_expert_bias", true, at),
+                        (float) JsonFields.number(c, "routed_scaling_factor", 1.0, v -> v > 0, "> 0", at), 1e-6f)
+                        : null);
     }
 
     /**

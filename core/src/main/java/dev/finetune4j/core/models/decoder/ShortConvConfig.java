@@ -17,6 +17,18 @@ import java.util.List;
 public record ShortConvConfig(boolean[] layers, int kernel, boolean bias) {
     /** The {@code model_type} of LFM2. */
     static final String MODEL_TYPE = "lfm2";
+    /** The {@code model_type} of LFM2-MoE: LFM2's layers, a mixture of experts in most of them. */
+    static final String MOE_MODEL_TYPE = "lfm2_moe";
+
+    /**
+     * Whether a {@code model_type} has LFM2's layers.
+     *
+     * @param type the config's {@code model_type}
+     * @return true for {@code lfm2} and {@code lfm2_moe}
+     */
+    static boolean appliesTo(String type) {
+        return type.equals(MODEL_TYPE) || type.equals(MOE_MODEL_TYPE);
+    }
 
     /**
      * Parameters of one convolution layer's matrices: {@code in_proj} (3C, C) and {@code out_proj} (C, C).

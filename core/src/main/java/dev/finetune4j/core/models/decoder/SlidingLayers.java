@@ -43,7 +43,7 @@ record SlidingLayers(int window, boolean[] layers) {
         // Granite 4's, Qwen3.5's and LFM2's layer_types tell attention from Mamba-2, linear-attention or convolution
         // layers (GraniteHybridLayers, LinearAttentionConfig, ShortConvConfig), and no layer slides
         boolean hybrid = type.equals(GraniteHybridLayers.MODEL_TYPE) || LinearAttentionConfig.appliesTo(type)
-                || type.equals(ShortConvConfig.MODEL_TYPE);
+                || ShortConvConfig.appliesTo(type);
         String[] types = hybrid ? null : LayerTypes.read(c, "layer_types", layerCount, List.of(FULL, SLIDING));
         if (types != null) {
             for (int i = 0; i < layerCount; i++) {

@@ -4,6 +4,7 @@ import dev.finetune4j.core.autograd.Activations;
 import dev.finetune4j.core.autograd.Concat;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.IndexSelect;
+import dev.finetune4j.core.autograd.Precision;
 import dev.finetune4j.core.autograd.Reductions;
 import dev.finetune4j.core.autograd.Softmax;
 import dev.finetune4j.core.models.RouterLoadBalance;
@@ -11,6 +12,8 @@ import dev.finetune4j.core.nn.Layer;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.nn.ModuleList;
+import dev.finetune4j.core.tensor.DType;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -23,15 +26,16 @@ import java.util.List;
  * transformers computes it: the router scores each token against every expert, softmax in float32 gives the routing
  * probabilities, each token goes to its k most probable experts, and its output is the sum of their MLPs weighted
  * by those probabilities (renormalised to sum 1 where the family says so; gpt-oss's softmax over the k chosen logits is
- * that renormalisation). Qwen2-MoE adds a shared expert that every token passes through, scaled by
- * {@code sigmoid(shared_expert_gate(x))}.
+ * that renormalisation). LFM2-MoE's router scores by sigmoids instead, picks by score plus its {@code expert_bias} and
+ * scales the weights ({@link MoeConfig.SigmoidRouting}). Qwen2-MoE adds a shared expert that every token passes
+ * through, scaled by {@code sigmoid(shared_expert_gate(x))}.
  *
  * <p>The choice of experts is made on the host from the probabilities (a GPU step reads them back once per sparse
  * layer): it decides how many tokens each expert multiplies, which sizes the products. The weights of the chosen
  * experts stay on the device and carry gradients to the router, as in transformers.
  *
- * <p>While a {@link RouterLoadBalance} is open on the thread, each pass records its probabilities and picks there
- * for the load-balancing loss.
+ * <p>While a {@link RouterLoadBalance} is open on the thread, each pass of a softmax router records its probabilities
+ * and picks there for the load-balancing loss (LFM2-MoE balances by its {@code expert_bias} instead).
  *
  * <p>Children, named as the checkpoint names them: the router {@code gate} (E, C) (gpt-oss: {@code router}, with a
  * bias; Granite: {@code router.layer}), {@code experts.N} ({@link DecoderMlp}s of {@code expertIntermediateSize};
@@ -43,9 +47,13 @@ public final class SparseMoeBlock extends Module implements Layer {
     /** Granite's stacked gate and up projections, and its stacked down projections. */
     static final String GRANITE_INPUT = "input_linear";
     static final String GRANITE_OUTPUT = "output_linear";
+    /** LFM2-MoE's selection bias, a buffer of the checkpoint: it picks experts and weighs none. */
+    static final String EXPERT_BIAS = "expert_bias";
 
     private final MoeConfig moe;
     private final Activations.Kind act;
+    /** Whether the experts are picked by their scores plus {@link #EXPERT_BIAS}. */
+    private final boolean expertBias;
 
     /**
      * The block of one sparse layer, zero until loaded.
@@ -71,6 +79,10 @@ public final class SparseMoeBlock extends Module implements Layer {
                 experts.add(new DecoderMlp(scope, c, moe.expertIntermediateSize(), moe.naming().expert()));
             }
             registerChild("experts", new ModuleList<>(experts));
+        }
+        this.expertBias = moe.sigmoidRouting() != null && moe.sigmoidRouting().expertBias();
+        if (expertBias) {
+            registerParameter(EXPERT_BIAS, Tensor.zeros(scope, DType.F32, Shape.of(moe.numExperts())));
         }
         if (moe.sharedExpertIntermediateSize() > 0) {
             registerChild("shared_expert", new DecoderMlp(scope, c, moe.sharedExpertIntermediateSize(), MlpNames.STANDARD));
@@ -112,18 +124,28 @@ public final class SparseMoeBlock extends Module implements Layer {
         int tokens = Math.toIntExact(x.numel() / c);
         int k = moe.numExpertsPerTok();
         Tensor flat = x.reshape(tokens, c);
-        Tensor probabilities = Softmax.softmax(layer(moe.naming().router()).forward(flat)); // (N, E), float32
+        MoeConfig.SigmoidRouting sigmoid = moe.sigmoidRouting();
+        Tensor logits = layer(moe.naming().router()).forward(flat);
+        Tensor probabilities; // (N, E), float32
+        try (var f32 = Precision.F32.use()) {
+            probabilities = sigmoid == null ? Softmax.softmax(logits)
+                    : Activations.apply(Activations.Kind.SIGMOID, logits.to(DType.F32));
+        }
         // NOTE: a host read: the chosen experts decide the sizes of the products below
         float[] onHost = probabilities.toFloatArray();
-        ExpertRouting routing = ExpertRouting.topK(onHost, moe.numExperts(), k);
+        ExpertRouting routing = ExpertRouting.topK(selectionScores(onHost), moe.numExperts(), k);
         RouterLoadBalance balance = RouterLoadBalance.current();
-        if (balance != null) {
+        if (balance != null && sigmoid == null) {
             balance.add(probabilities, onHost, routing.chosen(), moe.numExperts());
         }
         Tensor weights = IndexSelect.rows(probabilities.reshape(tokens * moe.numExperts(), 1), routing.chosen())
                 .reshape(tokens, k);
         if (moe.normTopkProb()) {
-            weights = Elementwise.div(weights, Reductions.sum(weights, 1, true));
+            Tensor sum = Reductions.sum(weights, 1, true);
+            weights = Elementwise.div(weights, sigmoid == null ? sum : Elementwise.addScalar(sum, sigmoid.normEpsilon()));
+        }
+        if (sigmoid != null && sigmoid.scalingFactor() != 1f) {
+            weights = Elementwise.scale(weights, sigmoid.scalingFactor());
         }
         Tensor results = expertResults(IndexSelect.rows(flat, routing.tokensByExpert()), routing.expertStarts());
         Tensor perSlot = IndexSelect.rows(results, routing.resultRows()).reshape(tokens, k, c);
@@ -136,6 +158,19 @@ public final class SparseMoeBlock extends Module implements Layer {
             mixed = Elementwise.add(mixed, Elementwise.mul(layer("shared_expert").forward(flat), share));
         }
         return mixed.reshape(x.shape().dims());
+    }
+
+    /** The scores experts are picked by: the router's, plus LFM2-MoE's {@code expert_bias} where it has one. */
+    private float[] selectionScores(float[] scores) {
+        if (!expertBias) {
+            return scores;
+        }
+        float[] bias = parameter(EXPERT_BIAS).toFloatArray();
+        float[] biased = scores.clone();
+        for (int i = 0; i < biased.length; i++) {
+            biased[i] += bias[i % bias.length];
+        }
+        return biased;
     }
 
     /**

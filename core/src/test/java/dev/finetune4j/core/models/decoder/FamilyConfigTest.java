@@ -391,6 +391,29 @@ class FamilyConfigTest {
         assertTrue(e.getMessage().contains("full_attn_idxs"), e.getMessage());
     }
 
+    /**
+     * LFM2-MoE: LFM2's layers, dense MLPs of intermediate_size (not rewritten) in the first num_dense_layers and a
+     * sigmoid-scored mixture after them, picked with the expert bias, renormalised and scaled.
+     */
+    @Test
+    void lfm2MoeRoutesBySigmoidsAfterItsDenseLayers() {
+        ObjectNode json = base("lfm2_moe", 4).put("num_dense_layers", 1).put("num_experts", 8)
+                .put("moe_intermediate_size", 24).put("routed_scaling_factor", 2.5);
+        json.putArray("layer_types").add("conv").add("full_attention").add("conv").add("conv");
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        assertEquals(96, c.intermediateSize(), "intermediate_size as it is");
+        assertArrayEquals(new boolean[]{false, true, true, true}, new boolean[]{c.isSparse(0), c.isSparse(1),
+                c.isSparse(2), c.isSparse(3)});
+        MoeConfig moe = c.moe();
+        assertEquals(MoeConfig.Naming.LFM2, moe.naming());
+        assertEquals(24, moe.expertIntermediateSize());
+        assertEquals(4, moe.numExpertsPerTok(), "Lfm2MoeConfig's default");
+        assertTrue(moe.normTopkProb(), "norm_topk_prob true by default");
+        assertEquals(new MoeConfig.SigmoidRouting(true, 2.5f, 1e-6f), moe.sigmoidRouting());
+        assertTrue(c.isShortConv(0) && !c.isShortConv(1) && c.hasRecurrentLayers());
+        assertEquals("embedding_norm", c.finalNorm());
+    }
+
     @Test
     void olmoNormalisesAfterEachSubBlockAndQueriesAcrossHeads() {
         for (String type : new String[]{"olmo2", "olmo3"}) {
