@@ -19,23 +19,32 @@ class FamilyReferencesOnCudaTest {
     }
 
     /**
-     * Every family on a GPU; on the emulated device, whose kernels run slowly on the CPU, the three whose parts differ
+     * Every family on a GPU; on the emulated device, whose kernels run slowly on the CPU, those whose parts differ
      * most from the families checked before (soft caps and four norms, two rotary tables and q/k norms, fused
      * projections with partial rotary and longrope, a mixture of experts with a shared expert and a dense layer,
      * gpt-oss's attention sinks and clamped stacked experts, Granite's multipliers, Olmo 3's norms after the
      * sub-blocks and across heads, Qwen3.5's linear attention and Granite 4.0 H's Mamba-2 layers with their recurrent
      * caches, GLM-4's partial rotary in adjacent pairs, Cohere 2's bias-free LayerNorms, parallel sub-blocks and
-     * layers without rotary, Hunyuan's q/k norms after the rotary, StarCoder2's biased LayerNorms and MLP without a
-     * gate, LFM2's short convolutions and their cache); the windows' kernels are
-     * checked there on their own.
+     * layers without rotary, LFM2's short convolutions and their cache); the windows' kernels, and the activations
+     * and LayerNorms of the others, are checked there on their own (CudaKernelConformanceTest).
      */
     static Stream<String> familiesFor(String device) {
         return CudaTestDevices.emulated(device)
                 ? Stream.of("references/gemma2", "references/gemma3_text", "references/phi3_longrope", "references/qwen2_moe",
                 "references/gpt_oss", "references/granite", "references/olmo3", "references/qwen3_5",
-                "references/granite4_h", "references/glm4", "references/cohere2", "references/hunyuan_v1_dense",
-                "references/starcoder2", "references/lfm2")
+                "references/granite4_h", "references/glm4", "references/cohere2", "references/lfm2")
                 : FamilyReferencesTest.families();
+    }
+
+    /**
+     * The newer families' gradients: on a GPU every one's; on the emulated device GLM-4's interleaved partial rotary,
+     * Cohere 2's LayerNorms and parallel sub-blocks and LFM2-MoE's short convolution and sigmoid router.
+     */
+    static Stream<Arguments> newerFamiliesOnDevices() {
+        return CudaTestDevices.names().flatMap(device -> (CudaTestDevices.emulated(device)
+                ? Stream.of("glm4", "cohere2", "lfm2_moe")
+                : Stream.of("glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense",
+                "starcoder2", "arcee", "lfm2", "lfm2_moe")).map(family -> Arguments.of(family, device)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")
@@ -50,18 +59,11 @@ class FamilyReferencesOnCudaTest {
         HfReferenceModelsTest.assertGreedyGenerationMatchesTransformers(dir, CudaTestDevices.require(device));
     }
 
-    /**
-     * The backward of GLM-4's interleaved partial rotary, of Cohere 2's LayerNorms and parallel sub-blocks, of
-     * StarCoder2's biased LayerNorms and MLP without a gate, of Arcee's squared ReLU, of LFM2's short convolution
-     * without SiLU and of LFM2-MoE's sigmoid router on the device, against
-     * transformers' gradients.
-     */
-    @ParameterizedTest
-    @MethodSource(CudaTestDevices.NAMES)
-    void newerFamiliesGradientsMatchTransformers(String device) throws Exception {
-        for (String family : new String[]{"glm4", "cohere2", "starcoder2", "arcee", "lfm2", "lfm2_moe"}) {
-            ReferenceGradients.assertMatch(family, CudaTestDevices.require(device));
-        }
+    /** The backward on the device against transformers' gradients. */
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("newerFamiliesOnDevices")
+    void newerFamiliesGradientsMatchTransformers(String family, String device) throws Exception {
+        ReferenceGradients.assertMatch(family, CudaTestDevices.require(device));
     }
 
     @ParameterizedTest
