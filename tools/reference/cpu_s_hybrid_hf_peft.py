@@ -1,7 +1,7 @@
-"""HF PEFT anchor for the CPU-S hybrids, CPU-S-Qwen3.5 (LoraTrainBenchmark --qwen35, --family qwen35 here) and
-CPU-S-Granite-4.0-H (LoraTrainBenchmark --granite4h, --family granite4h): transformers' own Qwen3_5ForCausalLM (its
-torch path: the chunked gated delta rule) or GraniteMoeHybridForCausalLM (its torch path: the chunked Mamba-2 scan),
-eager attention, float32, random weights as transformers initialises them, LoRA r 8 / alpha 16 (PEFT) on every
+"""HF PEFT anchor for the CPU-S hybrids, CPU-S-Qwen3.5 (LoraTrainBenchmark --qwen35, --family qwen35 here),
+CPU-S-Granite-4.0-H (LoraTrainBenchmark --granite4h, --family granite4h) and CPU-S-LFM2 (--lfm2, --family lfm2):
+transformers' own Qwen3_5ForCausalLM (its torch path: the chunked gated delta rule), GraniteMoeHybridForCausalLM (its
+torch path: the chunked Mamba-2 scan) or Lfm2ForCausalLM (its torch convolution), eager attention, float32, random weights as transformers initialises them, LoRA r 8 / alpha 16 (PEFT) on every
 projection of both layer kinds and the MLP, AdamW lr 1e-4 weight decay 0.01, gradient clipping at 1.0, batch 8 x 128
 random ids, labels = ids (transformers shifts them). Prints training tokens/s (median of 10 steps after 3 warm-up
 steps) and forward-only tokens/s (no grad, the same medians).
@@ -22,8 +22,9 @@ BATCH, SEQ, WARMUP, MEASURED = 8, 128, 3, 10
 ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
 TARGETS = {"qwen35": ATTENTION + ["gate_proj", "up_proj", "down_proj", "in_proj_qkv", "in_proj_z", "in_proj_b",
                                   "in_proj_a", "out_proj"],
-           "granite4h": ATTENTION + ["input_linear", "output_linear", "in_proj", "out_proj"]}
-NAMES = {"qwen35": "CPU-S-Qwen3.5", "granite4h": "CPU-S-Granite-4.0-H"}
+           "granite4h": ATTENTION + ["input_linear", "output_linear", "in_proj", "out_proj"],
+           "lfm2": ["q_proj", "k_proj", "v_proj", "out_proj", "w1", "w3", "w2", "in_proj"]}
+NAMES = {"qwen35": "CPU-S-Qwen3.5", "granite4h": "CPU-S-Granite-4.0-H", "lfm2": "CPU-S-LFM2"}
 
 
 def qwen35():
@@ -49,13 +50,28 @@ def granite4h():
     return transformers.GraniteMoeHybridForCausalLM(config).float()
 
 
+def lfm2():
+    config = transformers.Lfm2Config(
+        vocab_size=4096, hidden_size=256, intermediate_size=704, block_auto_adjust_ff_dim=False, num_hidden_layers=4,
+        num_attention_heads=8, num_key_value_heads=4, max_position_embeddings=512, norm_eps=1e-6,
+        tie_word_embeddings=False, conv_L_cache=3, conv_bias=False,
+        layer_types=["conv", "conv", "conv", "full_attention"],
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    config._attn_implementation = "eager"
+    torch.manual_seed(0)
+    return transformers.Lfm2ForCausalLM(config).float()
+
+
+FAMILIES = {"qwen35": qwen35, "granite4h": granite4h, "lfm2": lfm2}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--family", choices=sorted(TARGETS), default="qwen35")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    base = qwen35() if args.family == "qwen35" else granite4h()
+    base = FAMILIES[args.family]()
     name = NAMES[args.family]
     g = torch.Generator().manual_seed(1)
     ids = torch.randint(0, 4096, (BATCH, SEQ), generator=g)

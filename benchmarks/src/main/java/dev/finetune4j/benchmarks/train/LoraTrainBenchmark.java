@@ -41,7 +41,7 @@ import java.util.stream.Stream;
  *
  * <pre>{@code
  * java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp ... \
- *     dev.finetune4j.benchmarks.train.LoraTrainBenchmark [--moe | --qwen35 | --granite4h]
+ *     dev.finetune4j.benchmarks.train.LoraTrainBenchmark [--moe | --qwen35 | --granite4h | --lfm2]
  * }</pre>
  */
 public final class LoraTrainBenchmark {
@@ -57,20 +57,24 @@ public final class LoraTrainBenchmark {
      * Runs the benchmark and prints tokens/s and peak memory.
      *
      * @param args {@code --moe} for CPU-S-MoE, {@code --qwen35} for CPU-S-Qwen3.5, {@code --granite4h} for
-     *             CPU-S-Granite-4.0-H
+     *             CPU-S-Granite-4.0-H, {@code --lfm2} for CPU-S-LFM2
      * @throws IOException when the memory statistics cannot be read
      */
     public static void main(String[] args) throws IOException {
         boolean moe = Arrays.asList(args).contains("--moe");
         boolean qwen35 = Arrays.asList(args).contains("--qwen35");
         boolean granite = Arrays.asList(args).contains("--granite4h");
-        String name = moe ? "CPU-S-MoE" : qwen35 ? "CPU-S-Qwen3.5" : granite ? "CPU-S-Granite-4.0-H" : "CPU-S";
+        boolean lfm2 = Arrays.asList(args).contains("--lfm2");
+        String name = moe ? "CPU-S-MoE" : qwen35 ? "CPU-S-Qwen3.5" : granite ? "CPU-S-Granite-4.0-H"
+                : lfm2 ? "CPU-S-LFM2" : "CPU-S";
         // the MLP's projections: every expert's in the mixture; and the recurrent layers' projections
         List<String> mlp = moe ? List.of("w1", "w3", "w2") : qwen35 ? List.of("gate_proj", "up_proj", "down_proj",
                 "in_proj_qkv", "in_proj_z", "in_proj_b", "in_proj_a", "out_proj")
                 : granite ? List.of("input_linear", "output_linear", "in_proj", "out_proj")
+                : lfm2 ? List.of("w1", "w3", "w2", "in_proj", "out_proj")
                 : List.of("gate_proj", "up_proj", "down_proj");
-        try (LanguageModel base = moe ? cpuSMoe() : qwen35 ? cpuSQwen35() : granite ? cpuSGranite4H() : cpuS()) {
+        try (LanguageModel base = moe ? cpuSMoe() : qwen35 ? cpuSQwen35() : granite ? cpuSGranite4H()
+                : lfm2 ? cpuSLfm2() : cpuS()) {
             long[][] ids = new long[BATCH][];
             SplittableRandom random = new SplittableRandom(1);
             for (int i = 0; i < BATCH; i++) {
@@ -181,6 +185,28 @@ public final class LoraTrainBenchmark {
                 StateDicts.fill(e.getValue(), () -> Math.log(++head[0]));
             } else if (n.endsWith(".mamba.D") || n.endsWith(".mamba.dt_bias")) {
                 StateDicts.fill(e.getValue(), () -> 1);
+            }
+        }
+        return model;
+    }
+
+    /**
+     * CPU-S-LFM2: CPU-S's vocabulary, width, depth and MLP in LFM2's layers: three gated short-convolution layers
+     * (width 3, no biases, as the published models) then an attention layer (8 heads of 32, 4 kv heads, per-head q/k
+     * norms); the MLP 704 wide as given ({@code block_auto_adjust_ff_dim} off); random N(0, 0.02) matrices and
+     * filters.
+     *
+     * @return a new model in memory; the caller closes it
+     */
+    public static LanguageModel cpuSLfm2() {
+        ObjectNode c = cpuSConfig("lfm2").put("intermediate_size", 704).put("block_auto_adjust_ff_dim", false)
+                .put("conv_L_cache", 3).put("norm_eps", 1e-6);
+        c.putArray("layer_types").add("conv").add("conv").add("conv").add("full_attention");
+        LanguageModel model = randomModel(c);
+        SplittableRandom random = new SplittableRandom(1);
+        for (var e : model.stateDict().entrySet()) {
+            if (e.getKey().contains(".conv.conv.")) {
+                StateDicts.fill(e.getValue(), () -> random.nextGaussian() * 0.02);
             }
         }
         return model;
