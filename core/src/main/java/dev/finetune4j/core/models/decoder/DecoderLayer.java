@@ -30,7 +30,10 @@ public final class DecoderLayer extends Module {
     /** Whether attention and MLP both read the input's norm and add to the same stream (Cohere). */
     private final boolean parallel;
     private final float residualMultiplier;
-    /** The MLP's name: {@code mlp}, Mixtral's {@code block_sparse_moe}, or Granite 4's {@code shared_mlp}. */
+    /**
+     * The MLP's name: {@code mlp}, Mixtral's {@code block_sparse_moe}, Granite 4's {@code shared_mlp} or LFM2's
+     * {@code feed_forward}.
+     */
     private final String mlp;
     /** The dense MLP added to a sparse block's output ({@code shared_mlp}), or null. */
     private final String sharedMlp;
