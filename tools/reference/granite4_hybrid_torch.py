@@ -96,14 +96,14 @@ import families_torch as ft  # noqa: E402
 LINEAR, FULL = "linear_attention", "full_attention"
 LAYER_TYPES = [LINEAR, FULL, LINEAR, LINEAR]  # what save_pretrained writes for ["mamba", "attention", "mamba", "mamba"]
 LONG_LENGTH = 150  # crosses 64-token boundaries twice (where the Java side keeps states), and many 8-token chunks
-SEED = 1024  # picked among 1000..1199: the clearest greedy margin with ten different generated tokens
-MOE_SEED = 1331  # picked among 1200..1399 likewise, every expert chosen in every layer, routing gap above 1e-3
+SEED = 1083  # picked among 1000..1199: the clearest greedy margin with ten different generated tokens
+MOE_SEED = 1295  # picked among 1200..1399 likewise, every expert chosen in every layer, routing gap above 1e-3
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Configuration: what GraniteMoeHybridConfig.save_pretrained writes.
 # ----------------------------------------------------------------------------------------------------------
-MAMBA_FIELDS = {"mamba_n_heads": 8, "mamba_d_head": 16, "mamba_n_groups": 2, "mamba_d_state": 16,
+MAMBA_FIELDS = {"mamba_n_heads": 8, "mamba_d_head": 8, "mamba_n_groups": 2, "mamba_d_state": 8,
                 "mamba_d_conv": 4, "mamba_expand": 2, "mamba_chunk_size": 8, "mamba_conv_bias": True,
                 "mamba_proj_bias": False}
 
@@ -112,14 +112,14 @@ def dense_config():
     """granite-4.0-h-micro's shape, tiny: granite4's fields and scalars (families_torch.granite4_config), 4 layers
     [mamba, attention, mamba, mamba], no rotary ("nope", as the published H models), no experts; intermediate_size
     (the experts' width, unused here) differs from shared_intermediate_size."""
-    return dict(ft.granite4_config(position_embedding_type="nope"), **MAMBA_FIELDS, num_hidden_layers=4,
-                layer_types=list(LAYER_TYPES), max_position_embeddings=256, intermediate_size=128,
-                num_local_experts=0)
+    return dict(ft.granite4_config(position_embedding_type="nope"), **ft.GRANITE_MOE_SIZES, **MAMBA_FIELDS,
+                num_hidden_layers=4, layer_types=list(LAYER_TYPES), max_position_embeddings=256,
+                shared_intermediate_size=48, intermediate_size=64, num_local_experts=0)
 
 
 def moe_config():
-    """granite-4.0-h-tiny's shape, tiny: the dense one plus 4 experts of width 32, 2 per token."""
-    return dict(dense_config(), intermediate_size=32, num_local_experts=4, num_experts_per_tok=2)
+    """granite-4.0-h-tiny's shape, tiny: the dense one plus 4 experts of width 16, 2 per token."""
+    return dict(dense_config(), intermediate_size=16, num_local_experts=4, num_experts_per_tok=2)
 
 
 def decoded_float(value):
