@@ -37,16 +37,18 @@ final class CpuRecurrent implements RecurrentKernels {
         int k = conv.kernel;
         int t = conv.tokens;
         // the gradient before the SiLU, from the recomputed pre-activations
-        float[] dPre = silu ? new float[upstream.length] : upstream;
-        Parallel.chunks(silu ? conv.batch * t : 0, (from, to) -> {
-            for (int row = from; row < to; row++) {
-                for (int ch = 0; ch < c; ch++) {
-                    double pre = conv.preActivation(row / t, row % t, ch);
-                    double s = 1 / (1 + Math.exp(-pre));
-                    dPre[row * c + ch] = (float) (upstream[row * c + ch] * s * (1 + pre * (1 - s)));
+        float[] dPre = silu ? new float[upstream.length] : upstream; // without the SiLU, dy is the gradient before it
+        if (silu) {
+            Parallel.chunks(conv.batch * t, (from, to) -> {
+                for (int row = from; row < to; row++) {
+                    for (int ch = 0; ch < c; ch++) {
+                        double pre = conv.preActivation(row / t, row % t, ch);
+                        double s = 1 / (1 + Math.exp(-pre));
+                        dPre[row * c + ch] = (float) (upstream[row * c + ch] * s * (1 + pre * (1 - s)));
+                    }
                 }
-            }
-        });
+            });
+        }
         float[] dIn = CpuTensors.output(dx);
         Parallel.chunks(conv.batch * t, (from, to) -> {
             for (int row = from; row < to; row++) {

@@ -1,6 +1,7 @@
 package dev.finetune4j.core.models.decoder;
 
 import dev.finetune4j.core.autograd.Activations;
+import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Concat;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.IndexSelect;
@@ -126,14 +127,10 @@ public final class SparseMoeBlock extends Module implements Layer {
         Tensor flat = x.reshape(tokens, c);
         MoeConfig.SigmoidRouting sigmoid = moe.sigmoidRouting();
         Tensor logits = layer(moe.naming().router()).forward(flat);
-        Tensor probabilities; // (N, E), float32
-        try (var f32 = Precision.F32.use()) {
-            probabilities = sigmoid == null ? Softmax.softmax(logits)
-                    : Activations.apply(Activations.Kind.SIGMOID, logits.to(DType.F32));
-        }
+        Tensor probabilities = sigmoid == null ? Softmax.softmax(logits) : sigmoidScores(logits); // (N, E), float32
         // NOTE: a host read: the chosen experts decide the sizes of the products below
-        float[] onHost = probabilities.toFloatArray();
-        ExpertRouting routing = ExpertRouting.topK(selectionScores(onHost), moe.numExperts(), k);
+        float[] onHost = selectionScores(probabilities).toFloatArray();
+        ExpertRouting routing = ExpertRouting.topK(onHost, moe.numExperts(), k);
         RouterLoadBalance balance = RouterLoadBalance.current();
         if (balance != null && sigmoid == null) {
             balance.add(probabilities, onHost, routing.chosen(), moe.numExperts());
@@ -160,17 +157,24 @@ public final class SparseMoeBlock extends Module implements Layer {
         return mixed.reshape(x.shape().dims());
     }
 
-    /** The scores experts are picked by: the router's, plus LFM2-MoE's {@code expert_bias} where it has one. */
-    private float[] selectionScores(float[] scores) {
+    /** LFM2-MoE's scores, the sigmoids of the router's logits in float32 under any precision, as transformers's. */
+    private static Tensor sigmoidScores(Tensor logits) {
+        try (var f32 = Precision.F32.use()) {
+            return Activations.apply(Activations.Kind.SIGMOID, logits.to(DType.F32));
+        }
+    }
+
+    /**
+     * The scores experts are picked by: the router's, plus LFM2-MoE's {@code expert_bias} where it has one, added on
+     * the scores' device so that the pick still reads one tensor back.
+     */
+    private Tensor selectionScores(Tensor scores) {
         if (!expertBias) {
             return scores;
         }
-        float[] bias = parameter(EXPERT_BIAS).toFloatArray();
-        float[] biased = scores.clone();
-        for (int i = 0; i < biased.length; i++) {
-            biased[i] += bias[i % bias.length];
+        try (var ng = Autograd.noGrad()) {
+            return Elementwise.add(scores, parameter(EXPERT_BIAS));
         }
-        return biased;
     }
 
     /**
