@@ -26,7 +26,7 @@ import java.util.Set;
  *                  {@code granitemoehybrid}, {@code olmo2},
  *                  {@code olmo3}, {@code glm}, {@code glm4}, {@code ernie4_5}, {@code cohere}, {@code cohere2},
  *                  {@code smollm3}, {@code mixtral}, {@code qwen2_moe}, {@code qwen3_moe}, {@code olmoe},
- *                  {@code gpt_oss} or {@code qwen3_5_text}
+ *                  {@code gpt_oss}, {@code glm4_moe}, {@code ernie4_5_moe} or any other of {@link #MODEL_TYPES}
  *                  ({@code model_type})
  * @param vocabSize number of token ids
  * @param hiddenSize hidden size C
@@ -191,7 +191,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared", "granitemoehybrid", "olmo2", "olmo3",
             "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "starcoder2", "arcee",
             "hunyuan_v1_dense", ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE, "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
-            "qwen3_5_text", "qwen3_5_moe_text");
+            "qwen3_5_text", "qwen3_5_moe_text", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE);
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
     public static final String QWEN35_TEXT = "qwen3_5_text";
@@ -383,11 +383,12 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         boolean glm = type.equals("glm") || type.equals("glm4");
         boolean cohere = type.equals("cohere") || type.equals("cohere2");
         boolean starcoder2 = type.equals("starcoder2");
+        boolean ernie = type.equals("ernie4_5") || type.equals(MoeConfig.ERNIE_MOE);
         // ERNIE 4.5's and StarCoder2's use_bias: every projection's bias, or none
-        boolean oneBiasSwitch = type.equals("ernie4_5") || starcoder2;
+        boolean oneBiasSwitch = ernie || starcoder2;
         boolean attentionBias = switch (type) {
             case "qwen2_moe" -> JsonFields.bool(c, "qkv_bias", true, at);
-            case "ernie4_5", "starcoder2" -> JsonFields.bool(c, "use_bias", starcoder2, at);
+            case "ernie4_5", MoeConfig.ERNIE_MOE, "starcoder2" -> JsonFields.bool(c, "use_bias", starcoder2, at);
             default -> JsonFields.bool(c, "attention_bias", type.equals("qwen2") || glm || type.equals("seed_oss"), at);
         };
         boolean qwen35 = LinearAttentionConfig.appliesTo(type);
@@ -436,18 +437,19 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             case ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> "norm_eps";
                             default -> "rms_norm_eps";
                         },
-                        Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee").contains(type)
+                        Set.of("phi3", "mixtral", "cohere", "cohere2", "starcoder2", "exaone4", "arcee", MoeConfig.GLM_MOE,
+                                MoeConfig.ERNIE_MOE).contains(type)
                         || ShortConvConfig.appliesTo(type) ? 1e-5 : 1e-6,
                         ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
                 localRope(c, type, maxPos, rope),
                 (int) (headDim * partialRotary), // transformers truncates, as int() does
-                glm || cohere || type.equals("ernie4_5") ? RotaryLayout.INTERLEAVED : RotaryLayout.HALVES,
+                glm || cohere || ernie ? RotaryLayout.INTERLEAVED : RotaryLayout.HALVES,
                 attentionBias,
                 switch (type) {
                     case "seed_oss" -> JsonFields.bool(c, "attention_out_bias", false, at);
                     // NOTE: Qwen2's and GLM's attention_bias covers q, k and v alone; LLaMA's all four
-                    default -> attentionBias && !type.startsWith("qwen2") && !glm;
+                    default -> attentionBias && !type.startsWith("qwen2") && !glm && !type.equals(MoeConfig.GLM_MOE);
                 },
                 oneBiasSwitch ? attentionBias : JsonFields.bool(c, "mlp_bias", false, at),
                 switch (type) {
@@ -455,6 +457,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                          ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
                     case "hunyuan_v1_dense" -> QkNorm.PER_HEAD_AFTER_ROTARY;
+                    case MoeConfig.GLM_MOE -> JsonFields.bool(c, "use_qk_norm", false, at) ? QkNorm.PER_HEAD : QkNorm.NONE;
                     default -> QkNorm.NONE;
                 },
                 JsonFields.bool(c, "tie_word_embeddings", gemma, at),

@@ -26,36 +26,37 @@ public final class DecoderMlp extends Module implements Layer {
      * @param c the configuration
      */
     public DecoderMlp(TensorScope scope, DecoderConfig c) {
-        this(scope, c, c.intermediateSize(), c.denseMlp().fusedGateUp(), c.denseMlp().names());
+        this(scope, c, c.intermediateSize(), c.denseMlp().fusedGateUp(), c.denseMlp().names(), c.mlpBias());
     }
 
     /**
-     * An expert of a mixture, or Qwen2-MoE's shared expert: the same MLP with its own width and the checkpoint's
-     * names for its projections.
+     * An expert of a mixture, or a mixture's shared expert: the same MLP with its own width, the checkpoint's names for
+     * its projections and its own bias switch (transformers' stacked experts have no biases).
      *
      * @param scope owns the weights
      * @param c the configuration
      * @param width the MLP's intermediate width
      * @param names the projections' names
+     * @param bias whether its projections have biases
      */
-    DecoderMlp(TensorScope scope, DecoderConfig c, int width, MlpNames names) {
-        this(scope, c, width, false, names);
+    DecoderMlp(TensorScope scope, DecoderConfig c, int width, MlpNames names, boolean bias) {
+        this(scope, c, width, false, names, bias);
     }
 
-    private DecoderMlp(TensorScope scope, DecoderConfig c, int width, boolean fused, MlpNames names) {
+    private DecoderMlp(TensorScope scope, DecoderConfig c, int width, boolean fused, MlpNames names, boolean bias) {
         this.act = c.hiddenAct();
         this.intermediate = width;
         this.fused = fused;
         this.names = names;
         if (fused) {
-            registerChild(names.gate(), new Linear(scope, c.hiddenSize(), 2 * width, c.mlpBias()));
+            registerChild(names.gate(), new Linear(scope, c.hiddenSize(), 2 * width, bias));
         } else if (names.gate() == null) {
-            registerChild(names.up(), new Linear(scope, c.hiddenSize(), width, c.mlpBias()));
+            registerChild(names.up(), new Linear(scope, c.hiddenSize(), width, bias));
         } else {
-            registerChild(names.gate(), new Linear(scope, c.hiddenSize(), width, c.mlpBias()));
-            registerChild(names.up(), new Linear(scope, c.hiddenSize(), width, c.mlpBias()));
+            registerChild(names.gate(), new Linear(scope, c.hiddenSize(), width, bias));
+            registerChild(names.up(), new Linear(scope, c.hiddenSize(), width, bias));
         }
-        registerChild(names.down(), new Linear(scope, width, c.hiddenSize(), c.mlpBias()));
+        registerChild(names.down(), new Linear(scope, width, c.hiddenSize(), bias));
     }
 
     /** x: (..., C) -> (..., C). */

@@ -3,8 +3,8 @@ package dev.finetune4j.core.models.decoder;
 import java.util.Arrays;
 
 /**
- * Where a mixture of experts sends each token, decided on the host from the router's probabilities: each token's k
- * most probable experts, as {@code torch.topk} picks them (ties to the lower index), laid out for one gather of the
+ * Where a mixture of experts sends each token, decided on the host from the router's scores: each token's k
+ * experts of the highest scores, as {@code torch.topk} picks them (ties to the lower index), laid out for one gather of the
  * tokens grouped by expert and one gather of the results back in token order.
  *
  * @param tokensByExpert the N * k token indices grouped by expert, experts in ascending order, tokens ascending
@@ -18,20 +18,40 @@ import java.util.Arrays;
 record ExpertRouting(long[] tokensByExpert, int[] expertStarts, long[] chosen, long[] resultRows) {
 
     /**
-     * Routes N tokens over E experts.
+     * Routes N tokens over E experts, each token to its k experts of the highest scores.
      *
-     * @param probabilities the router's (N, E) probabilities, row-major
+     * @param scores the scores to pick by, (N, E) row-major
      * @param experts E
      * @param k experts per token, at most E
      * @return the routing
      */
-    static ExpertRouting topK(float[] probabilities, int experts, int k) {
-        int tokens = probabilities.length / experts;
+    static ExpertRouting topK(float[] scores, int experts, int k) {
+        return topK(scores, experts, k, 1, 1);
+    }
+
+    /**
+     * Routes N tokens over E experts in {@code groups} groups of consecutive experts (DeepSeek-V3's and GLM-4.5's
+     * {@code n_group}): each token first keeps its {@code groupsPerToken} groups of the highest group scores (the sum
+     * of a group's two highest scores), then takes its k experts of the highest scores within them.
+     *
+     * @param scores the scores to pick by, (N, E) row-major
+     * @param experts E, a multiple of {@code groups}, at least 2 per group when there are several
+     * @param k experts per token, at most {@code groupsPerToken * E / groups}
+     * @param groups the groups; 1 routes over all experts
+     * @param groupsPerToken the groups a token's experts come from, at most {@code groups}
+     * @return the routing
+     */
+    static ExpertRouting topK(float[] scores, int experts, int k, int groups, int groupsPerToken) {
+        int tokens = scores.length / experts;
         int[] picks = new int[tokens * k];
         int[] counts = new int[experts];
         boolean[] taken = new boolean[experts];
         for (int t = 0; t < tokens; t++) {
-            pickTopK(probabilities, t * experts, experts, k, picks, t * k, taken);
+            Arrays.fill(taken, false);
+            if (groups > 1) {
+                excludeWeakGroups(scores, t * experts, experts, groups, groupsPerToken, taken);
+            }
+            pickTopK(scores, t * experts, experts, k, picks, t * k, taken);
             Arrays.sort(picks, t * k, (t + 1) * k); // transformers adds a token's experts in expert order
             for (int j = 0; j < k; j++) {
                 counts[picks[t * k + j]]++;
@@ -58,8 +78,39 @@ record ExpertRouting(long[] tokensByExpert, int[] expertStarts, long[] chosen, l
     }
 
     /**
-     * The k largest of {@code p[from, from + n)} into {@code out[at, at + k)}, by repeated selection (k is small);
-     * {@code taken} is all false on entry and on return.
+     * Marks as taken every expert outside the token's {@code keep} groups of the highest scores, a group scored by the
+     * sum of its two highest (ties to the lower group).
+     */
+    private static void excludeWeakGroups(float[] p, int from, int n, int groups, int keep, boolean[] taken) {
+        int size = n / groups;
+        float[] groupScores = new float[groups];
+        for (int g = 0; g < groups; g++) {
+            float first = Float.NEGATIVE_INFINITY;
+            float second = Float.NEGATIVE_INFINITY;
+            for (int e = g * size; e < (g + 1) * size; e++) {
+                float v = p[from + e];
+                if (v > first) {
+                    second = first;
+                    first = v;
+                } else if (v > second) {
+                    second = v;
+                }
+            }
+            groupScores[g] = first + second;
+        }
+        boolean[] kept = new boolean[groups];
+        int[] best = new int[keep];
+        pickTopK(groupScores, 0, groups, keep, best, 0, kept);
+        for (int g = 0; g < groups; g++) {
+            if (!kept[g]) {
+                Arrays.fill(taken, g * size, (g + 1) * size, true);
+            }
+        }
+    }
+
+    /**
+     * The k largest of {@code p[from, from + n)} not yet taken into {@code out[at, at + k)}, by repeated selection (k
+     * is small), marking them taken.
      */
     private static void pickTopK(float[] p, int from, int n, int k, int[] out, int at, boolean[] taken) {
         for (int j = 0; j < k; j++) {
@@ -71,9 +122,6 @@ record ExpertRouting(long[] tokensByExpert, int[] expertStarts, long[] chosen, l
             }
             out[at + j] = best;
             taken[best] = true;
-        }
-        for (int j = 0; j < k; j++) {
-            taken[out[at + j]] = false;
         }
     }
 }

@@ -30,6 +30,8 @@ final class FamilyDefaults {
             case DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT -> qwen35(config.deepCopy());
             case "glm", "glm4" -> glm(config.deepCopy());
             case "ernie4_5" -> ernie45(config.deepCopy());
+            case MoeConfig.ERNIE_MOE -> ernie45Moe(config.deepCopy());
+            case MoeConfig.GLM_MOE -> glm45(config.deepCopy());
             case "cohere", "cohere2" -> cohere(config.deepCopy(), type);
             case "seed_oss" -> seedOss(config.deepCopy());
             case "starcoder2" -> starCoder2(config.deepCopy());
@@ -108,6 +110,22 @@ final class FamilyDefaults {
         putIfAbsent(c, "max_position_embeddings", 131072);
         putIfAbsent(c, "rms_norm_eps", 1e-5);
         putIfAbsent(c, "tie_word_embeddings", true);
+        return c;
+    }
+
+    /** ERNIE-4.5-MoE: 4 key/value heads, 131,072 positions, tied embeddings (heads of hidden_size / heads). */
+    private static JsonNode ernie45Moe(ObjectNode c) {
+        putIfAbsent(c, "num_key_value_heads", 4);
+        putIfAbsent(c, "max_position_embeddings", 131072);
+        putIfAbsent(c, "tie_word_embeddings", true);
+        return c;
+    }
+
+    /** GLM-4.5: 8 key/value heads, 131,072 positions, half of each head rotated. */
+    private static JsonNode glm45(ObjectNode c) {
+        putIfAbsent(c, "num_key_value_heads", 8);
+        putIfAbsent(c, "max_position_embeddings", 131072);
+        putPartialRotaryIfAbsent(c, 0.5);
         return c;
     }
 

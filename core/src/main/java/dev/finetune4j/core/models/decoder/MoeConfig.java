@@ -1,15 +1,18 @@
 package dev.finetune4j.core.models.decoder;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.ConfigLimits;
 import org.slf4j.LoggerFactory;
 
+import java.util.Arrays;
 import java.util.Set;
 
 /**
  * The mixture-of-experts switches of a Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss, Qwen3.5-MoE, Granite 3 MoE,
- * Granite 4.0 H or LFM2-MoE config.json: which layers route each token to {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
+ * Granite 4.0 H, LFM2-MoE, GLM-4.5 or ERNIE-4.5-MoE config.json: which layers route each token to
+ * {@code numExpertsPerTok} of {@code numExperts} gated MLPs, and how.
  *
  * @param naming the checkpoint's module names for the block and its experts
  * @param numExperts experts per sparse layer ({@code num_local_experts}, or {@code num_experts}: either key in every
@@ -21,34 +24,77 @@ import java.util.Set;
  * @param normTopkProb whether a token's k routing weights are renormalised to sum to 1 (always for Mixtral and
  *                     gpt-oss, whose softmax over the k chosen logits is the same, {@code norm_topk_prob} for the
  *                     Qwen families and OLMoE)
- * @param sharedExpertIntermediateSize Qwen2-MoE's shared expert's width ({@code shared_expert_intermediate_size}),
- *                                     0 for none
+ * @param sharedExpertIntermediateSize the width of the MLP every token passes through beside its experts: Qwen2-MoE's
+ *                                     {@code shared_expert_intermediate_size}, GLM-4.5's and ERNIE-4.5-MoE's
+ *                                     {@code moe_intermediate_size} times their shared experts' count; 0 for none
+ * @param sharedExpertGated whether that MLP's output is scaled by {@code sigmoid(shared_expert_gate(x))} (Qwen2-MoE's
+ *                          and Qwen3.5-MoE's {@code shared_expert}; GLM-4.5's and ERNIE's {@code shared_experts} are
+ *                          added as they are)
  * @param sparseLayers per layer, whether its MLP is the mixture (else a dense MLP of {@code intermediate_size}):
- *                     Qwen's {@code decoder_sparse_step} and {@code mlp_only_layers}
+ *                     Qwen's {@code decoder_sparse_step} and {@code mlp_only_layers}, LFM2-MoE's
+ *                     {@code num_dense_layers}, GLM-4.5's {@code first_k_dense_replace}, ERNIE's
+ *                     {@code moe_layer_start_index}, {@code moe_layer_end_index} and {@code moe_layer_interval}
  * @param outputRouterLogits whether training adds the router's load-balancing loss ({@code output_router_logits})
  * @param routerAuxLossCoef that loss's weight ({@code router_aux_loss_coef})
  * @param swigluAlpha gpt-oss's experts' sigmoid gain ({@code swiglu_alpha}, 1.702); unused by the others
  * @param swigluLimit gpt-oss's experts' clamp ({@code swiglu_limit}, 7); unused by the others
- * @param sigmoidRouting LFM2-MoE's router, which scores each expert by the sigmoid of its logit; null for the
- *                       softmax routers of the others
+ * @param routing how the router scores the experts and picks a token's k
  */
 public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int expertIntermediateSize,
-                        boolean normTopkProb, int sharedExpertIntermediateSize, boolean[] sparseLayers,
-                        boolean outputRouterLogits, float routerAuxLossCoef, float swigluAlpha, float swigluLimit,
-                        SigmoidRouting sigmoidRouting) {
+                        boolean normTopkProb, int sharedExpertIntermediateSize, boolean sharedExpertGated,
+                        boolean[] sparseLayers, boolean outputRouterLogits, float routerAuxLossCoef, float swigluAlpha,
+                        float swigluLimit, Routing routing) {
 
     /**
-     * A router that scores each expert by the sigmoid of its logit (LFM2-MoE's; DeepSeek-V3's kind): a token's k
-     * experts are those of the highest score plus {@code expert_bias} where there is one (a buffer that balances the
-     * experts' loads, not a weight), and weigh by their scores alone, renormalised where {@code norm_topk_prob} says
-     * (their sum plus {@code normEpsilon}) and times {@code routed_scaling_factor}.
+     * How a router turns its logits into a token's experts and their weights. The softmax routers (Mixtral, Qwen,
+     * OLMoE, gpt-oss, Granite) pick the k most probable experts and weigh them by their probabilities. LFM2-MoE's,
+     * GLM-4.5's (and DeepSeek-V3's) take the sigmoid of each logit instead; LFM2-MoE, GLM-4.5 and ERNIE-4.5-MoE pick by
+     * the scores plus a per-expert bias of the checkpoint, which balances the experts' loads and weighs none; GLM-4.5
+     * may first keep a token's {@code groupsPerToken} best of {@code groups} groups of experts (a group's score: the
+     * sum of its two best biased scores). The chosen scores are then renormalised where
+     * {@link MoeConfig#normTopkProb} says (divided by their sum plus {@code normEpsilon}) and multiplied by
+     * {@code scalingFactor}.
      *
-     * @param expertBias whether the block holds an {@code expert_bias} (E) for the selection ({@code use_expert_bias})
-     * @param scalingFactor the weights' factor ({@code routed_scaling_factor})
+     * @param sigmoid whether each expert is scored by the sigmoid of its logit rather than a softmax over all
+     * @param selectionBias where the checkpoint keeps the bias added to the scores for the pick
+     * @param groups the groups the experts fall into, in order ({@code n_group}; 1 for none)
+     * @param groupsPerToken the groups a token's experts are picked from ({@code topk_group})
      * @param normEpsilon added to the chosen scores' sum when they are renormalised
+     * @param scalingFactor the weights' factor ({@code routed_scaling_factor})
+     * @param float32Logits whether the router's product itself runs in float32 under any precision (GLM-4.5's and
+     *                      ERNIE's routers cast the hidden states and their weight; the others compute the logits
+     *                      in the model's precision, and only the scores in float32)
      */
-    public record SigmoidRouting(boolean expertBias, float scalingFactor, float normEpsilon) {
+    public record Routing(boolean sigmoid, SelectionBias selectionBias, int groups, int groupsPerToken,
+                          float normEpsilon, float scalingFactor, boolean float32Logits) {
+        /** The softmax top-k of Mixtral, Qwen, OLMoE, gpt-oss and Granite. */
+        public static final Routing SOFTMAX = new Routing(false, SelectionBias.NONE, 1, 1, 0f, 1f, false);
+
+        /** Checks the groups against each other. */
+        public Routing {
+            if (groups < 1 || groupsPerToken < 1 || groupsPerToken > groups) {
+                throw new IllegalArgumentException("config.json: topk_group = " + groupsPerToken + " must be between 1 "
+                        + "and n_group = " + groups);
+            }
+        }
     }
+
+    /** Where a router's selection bias lives in the checkpoint, if it has one. */
+    public enum SelectionBias {
+        /** No bias: the experts are picked by their scores. */
+        NONE,
+        /** LFM2-MoE's {@code expert_bias} (E), held by the sparse block. */
+        BLOCK,
+        /** GLM-4.5's and DeepSeek-V3's {@code gate.e_score_correction_bias} (E), held by the router. */
+        ROUTER,
+        /** ERNIE-4.5-MoE's {@code moe_statics.e_score_correction_bias} (1, E), a module of its own in the block. */
+        STATICS
+    }
+
+    /** The {@code model_type} of GLM-4.5, GLM-4.5-Air and GLM-4.6. */
+    public static final String GLM_MOE = "glm4_moe";
+    /** The {@code model_type} of ERNIE-4.5-21B-A3B and ERNIE-4.5-300B-A47B. */
+    public static final String ERNIE_MOE = "ernie4_5_moe";
 
     /**
      * The {@code model_type} values with a mixture of experts ({@code granitemoehybrid}'s has one where
@@ -56,7 +102,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
      */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             DecoderConfig.QWEN35_MOE_TEXT, "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE,
-            ShortConvConfig.MOE_MODEL_TYPE);
+            ShortConvConfig.MOE_MODEL_TYPE, MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -151,6 +197,16 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
             throw new IllegalArgumentException("config.json: num_experts_per_tok = " + numExpertsPerTok
                     + " exceeds the " + numExperts + " experts: a token cannot be routed to more experts than exist");
         }
+        int groups = routing.groups();
+        if (groups > 1 && (numExperts % groups != 0 || numExperts / groups < 2)) {
+            throw new IllegalArgumentException("config.json: n_group = " + groups + " must divide the " + numExperts
+                    + " experts into groups of at least 2 (a group is scored by its two best experts)");
+        }
+        if ((long) routing.groupsPerToken() * (numExperts / groups) < numExpertsPerTok) {
+            throw new IllegalArgumentException("config.json: topk_group = " + routing.groupsPerToken() + " groups of "
+                    + numExperts / groups + " experts hold fewer than num_experts_per_tok = " + numExpertsPerTok
+                    + ": raise topk_group or lower num_experts_per_tok");
+        }
     }
 
     /**
@@ -179,38 +235,27 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean qwen35 = type.equals(DecoderConfig.QWEN35_MOE_TEXT);
         boolean granite = type.startsWith("granite");
         boolean lfm2 = type.equals(ShortConvConfig.MOE_MODEL_TYPE);
-        // Mixtral, OLMoE, gpt-oss and Granite route every layer, their experts as wide as intermediate_size; Qwen3.5-MoE
-        // every layer too, its experts moe_intermediate_size wide
-        boolean everyLayer = mixtral || gptOss || olmoe || qwen35 || granite;
-        // transformers 5 saves Qwen3-MoE's num_experts as num_local_experts (an attribute map); read whichever is there
-        String expertsField = c.has("num_local_experts") ? "num_local_experts" : "num_experts";
-        int experts = JsonFields.integer(c, expertsField,
-                mixtral || granite ? 8 : olmoe ? 64 : qwen35 ? 256 : lfm2 ? 32 : 60, 1, ConfigLimits.EXPERTS, at);
-        int perToken = JsonFields.integer(c, "num_experts_per_tok", mixtral || granite ? 2 : olmoe || qwen35 ? 8 : 4, 1,
-                ConfigLimits.EXPERTS, at);
-        int width = qwen35 || lfm2 ? JsonFields.integer(c, "moe_intermediate_size", qwen35 ? 512 : 1792, 1,
-                ConfigLimits.INTERMEDIATE, at)
-                : everyLayer ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
+        boolean glm = type.equals(GLM_MOE);
+        boolean ernie = type.equals(ERNIE_MOE);
+        // Mixtral, OLMoE, gpt-oss and Granite size their experts by intermediate_size; the others by
+        // moe_intermediate_size (required by Qwen2-MoE's and Qwen3-MoE's configs, defaulted by the rest)
+        boolean expertsByIntermediate = mixtral || gptOss || olmoe || granite;
+        int experts = JsonFields.integer(c, presentOf(c, "num_local_experts", "num_experts", "n_routed_experts",
+                        "moe_num_experts"), mixtral || granite ? 8 : olmoe || ernie ? 64 : qwen35 ? 256 : lfm2 ? 32
+                        : glm ? 128 : 60, 1, ConfigLimits.EXPERTS, at);
+        int perToken = JsonFields.integer(c, presentOf(c, "num_experts_per_tok", "moe_k"), mixtral || granite ? 2
+                : olmoe || qwen35 || glm ? 8 : ernie ? 6 : 4, 1, ConfigLimits.EXPERTS, at);
+        int width = expertsByIntermediate
+                ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
+                : qwen35 || lfm2 || glm || ernie ? JsonFields.integer(c, "moe_intermediate_size", qwen35 ? 512 : lfm2
+                        ? 1792 : glm ? 1408 : 1536, 1, ConfigLimits.INTERMEDIATE, at)
                 : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
-        int shared = type.equals("qwen2_moe") || qwen35 ? JsonFields.integer(c, "shared_expert_intermediate_size",
-                qwen35 ? 512 : 0, 0, ConfigLimits.INTERMEDIATE, at) : 0;
-        boolean[] sparse = new boolean[layers];
-        int step = everyLayer ? 1 : JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
-        // LFM2-MoE's first num_dense_layers keep a dense MLP
-        int dense = lfm2 ? JsonFields.integer(c, "num_dense_layers", 2, 0, layers, at) : 0;
-        for (int i = 0; i < layers; i++) {
-            sparse[i] = (i + 1) % step == 0 && i >= dense;
-        }
-        JsonNode mlpOnly = c.path("mlp_only_layers");
-        if (!everyLayer && mlpOnly.isArray()) {
-            for (JsonNode n : mlpOnly) {
-                if (!n.canConvertToExactIntegral() || n.asLong() < 0 || n.asLong() >= layers) {
-                    throw new IllegalArgumentException(at + ": 'mlp_only_layers' holds " + n + ", which is not a layer "
-                            + "index in [0, " + layers + ")");
-                }
-                sparse[n.asInt()] = false;
-            }
-        }
+        boolean gatedShare = type.equals("qwen2_moe") || qwen35;
+        int shared = gatedShare ? JsonFields.integer(c, "shared_expert_intermediate_size", qwen35 ? 512 : 0, 0,
+                ConfigLimits.INTERMEDIATE, at)
+                : glm || ernie ? Math.multiplyExact(width, JsonFields.integer(c, glm ? "n_shared_experts"
+                        : "moe_num_shared_experts", glm ? 1 : 2, 0, ConfigLimits.EXPERTS, at))
+                : 0;
         double jitter = JsonFields.number(c, "router_jitter_noise", 0.0, v -> v >= 0, ">= 0", at);
         if (jitter > 0) {
             LoggerFactory.getLogger(MoeConfig.class).warn("{}: router_jitter_noise = {} is not applied: training "
@@ -218,16 +263,97 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         }
         Naming naming = mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : granite ? Naming.GRANITE
                 : lfm2 ? Naming.LFM2 : Naming.QWEN;
-        // Granite's softmax over the k chosen logits is the renormalisation
-        return new MoeConfig(naming, experts, perToken, width,
-                mixtral || gptOss || qwen35 || granite || JsonFields.bool(c, "norm_topk_prob", lfm2, at), shared, sparse,
-                JsonFields.bool(c, "output_router_logits", false, at),
+        // Granite's softmax over the k chosen logits is the renormalisation, as gpt-oss's; ERNIE always renormalises
+        boolean renormalises = mixtral || gptOss || qwen35 || granite || ernie
+                || JsonFields.bool(c, "norm_topk_prob", lfm2 || glm, at);
+        if (ernie) {
+            requireNegligibleNormMin(c, experts);
+        }
+        return new MoeConfig(naming, experts, perToken, width, renormalises, shared, gatedShare,
+                sparseLayers(c, type, layers), JsonFields.bool(c, "output_router_logits", false, at),
                 (float) JsonFields.number(c, "router_aux_loss_coef", olmoe ? 0.01 : 0.001, v -> v >= 0, ">= 0", at),
                 (float) JsonFields.number(c, "swiglu_alpha", 1.702, v -> v > 0 && v < 1e4, "in (0, 1e4)", at),
                 (float) JsonFields.number(c, "swiglu_limit", 7.0, v -> v > 0, "> 0", at),
-                lfm2 ? new SigmoidRouting(JsonFields.bool(c, "use_expert_bias", true, at),
-                        (float) JsonFields.number(c, "routed_scaling_factor", 1.0, v -> v > 0, "> 0", at), 1e-6f)
-                        : null);
+                lfm2 ? new Routing(true, JsonFields.bool(c, "use_expert_bias", true, at) ? SelectionBias.BLOCK
+                        : SelectionBias.NONE, 1, 1, 1e-6f, scalingFactor(c), false)
+                        : glm ? new Routing(true, SelectionBias.ROUTER,
+                                JsonFields.integer(c, "n_group", 1, 1, ConfigLimits.EXPERTS, at),
+                                JsonFields.integer(c, "topk_group", 1, 1, ConfigLimits.EXPERTS, at), 1e-20f,
+                                scalingFactor(c), true)
+                        : ernie ? new Routing(false, SelectionBias.STATICS, 1, 1, 0f, 1f, true)
+                        : Routing.SOFTMAX);
+    }
+
+    /** The first of {@code names} that {@code c} holds (the key transformers wrote), else the first. */
+    private static String presentOf(JsonNode c, String... names) {
+        for (String name : names) {
+            if (c.has(name)) {
+                return name;
+            }
+        }
+        return names[0];
+    }
+
+    private static float scalingFactor(JsonNode c) {
+        return (float) JsonFields.number(c, "routed_scaling_factor", 1.0, v -> v > 0, "> 0", "config.json");
+    }
+
+    /**
+     * Which layers route, by each family's keys: Qwen's {@code decoder_sparse_step} less {@code mlp_only_layers}, LFM2-MoE's
+     * dense first {@code num_dense_layers}, GLM-4.5's dense first {@code first_k_dense_replace}, ERNIE's
+     * {@code moe_layer_interval} between {@code moe_layer_start_index} and {@code moe_layer_end_index}; every layer in
+     * the other families.
+     */
+    private static boolean[] sparseLayers(JsonNode c, String type, int layers) {
+        String at = "config.json";
+        boolean[] sparse = new boolean[layers];
+        switch (type) {
+            case "qwen2_moe", "qwen3_moe" -> {
+                int step = JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
+                for (int i = 0; i < layers; i++) {
+                    sparse[i] = (i + 1) % step == 0;
+                }
+                JsonNode mlpOnly = c.path("mlp_only_layers");
+                for (JsonNode n : mlpOnly.isArray() ? mlpOnly : JsonNodeFactory.instance.arrayNode()) {
+                    if (!n.canConvertToExactIntegral() || n.asLong() < 0 || n.asLong() >= layers) {
+                        throw new IllegalArgumentException(at + ": 'mlp_only_layers' holds " + n + ", which is not a "
+                                + "layer index in [0, " + layers + ")");
+                    }
+                    sparse[n.asInt()] = false;
+                }
+            }
+            case ShortConvConfig.MOE_MODEL_TYPE, GLM_MOE -> {
+                int dense = type.equals(GLM_MOE)
+                        ? JsonFields.integer(c, "first_k_dense_replace", 1, 0, layers, at)
+                        : JsonFields.integer(c, "num_dense_layers", 2, 0, layers, at);
+                Arrays.fill(sparse, dense, layers, true);
+            }
+            case ERNIE_MOE -> {
+                int interval = JsonFields.integer(c, "moe_layer_interval", 1, 1, ConfigLimits.LAYERS, at);
+                int start = JsonFields.integer(c, "moe_layer_start_index", 1, 0, ConfigLimits.LAYERS, at);
+                // ERNIE's config reads -1 as the last layer
+                int end = JsonFields.integer(c, "moe_layer_end_index", -1, -1, ConfigLimits.LAYERS, at);
+                for (int i = 0; i < layers; i++) {
+                    sparse[i] = (i + 1) % interval == 0 && i >= start && (end < 0 || i <= end);
+                }
+            }
+            default -> Arrays.fill(sparse, true);
+        }
+        return sparse;
+    }
+
+    /**
+     * ERNIE divides the chosen probabilities by their sum clamped below at {@code moe_norm_min}; that sum is at least
+     * 1/E (the k largest of E probabilities that sum to 1), so a floor up to 1/E never binds and the division is by
+     * the sum, as here. A larger floor is refused rather than silently not applied.
+     */
+    private static void requireNegligibleNormMin(JsonNode c, int experts) {
+        double floor = JsonFields.number(c, "moe_norm_min", 1e-12, v -> v >= 0, ">= 0", "config.json");
+        if (floor > 1.0 / experts) {
+            throw new IllegalArgumentException("config.json: moe_norm_min = " + floor + " is above 1/" + experts
+                    + ", where it would change the routing weights: finetune4j renormalises by the chosen "
+                    + "probabilities' sum (the published ERNIE-4.5 checkpoints set 1e-12)");
+        }
     }
 
     /**
@@ -238,7 +364,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
      */
     long parameterCount(long hidden) {
         long perSparseLayer = numExperts * (3 * hidden * expertIntermediateSize + hidden)
-                + 3 * hidden * sharedExpertIntermediateSize + (sharedExpertIntermediateSize > 0 ? hidden : 0);
+                + 3 * hidden * sharedExpertIntermediateSize + (sharedExpertGated ? hidden : 0);
         long count = 0;
         for (boolean s : sparseLayers) {
             count += s ? perSparseLayer : 0;

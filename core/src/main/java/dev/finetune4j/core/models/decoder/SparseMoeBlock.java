@@ -22,14 +22,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A sparse mixture of experts in place of a decoder layer's MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, gpt-oss, Qwen3.5-MoE;
- * beside Granite 4.0 H's shared MLP), as
+ * A sparse mixture of experts in place of a decoder layer's MLP (Mixtral, Qwen2-MoE, Qwen3-MoE, gpt-oss, Qwen3.5-MoE,
+ * LFM2-MoE, GLM-4.5, ERNIE-4.5-MoE; beside Granite 4.0 H's shared MLP), as
  * transformers computes it: the router scores each token against every expert, softmax in float32 gives the routing
  * probabilities, each token goes to its k most probable experts, and its output is the sum of their MLPs weighted
  * by those probabilities (renormalised to sum 1 where the family says so; gpt-oss's softmax over the k chosen logits is
- * that renormalisation). LFM2-MoE's router scores by sigmoids instead, picks by score plus its {@code expert_bias} and
- * scales the weights ({@link MoeConfig.SigmoidRouting}). Qwen2-MoE adds a shared expert that every token passes
- * through, scaled by {@code sigmoid(shared_expert_gate(x))}.
+ * that renormalisation). LFM2-MoE's and GLM-4.5's routers score by sigmoids instead; LFM2-MoE, GLM-4.5 and ERNIE pick
+ * by score plus a bias of the checkpoint, GLM-4.5 within a token's best groups of experts
+ * ({@link MoeConfig.Routing}). Qwen2-MoE adds a shared expert that every token passes through, scaled by
+ * {@code sigmoid(shared_expert_gate(x))}; GLM-4.5's and ERNIE's shared experts are added unscaled.
  *
  * <p>The choice of experts is made on the host from the probabilities (a GPU step reads them back once per sparse
  * layer): it decides how many tokens each expert multiplies, which sizes the products. The weights of the chosen
@@ -42,7 +43,8 @@ import java.util.List;
  * bias; Granite: {@code router.layer}), {@code experts.N} ({@link DecoderMlp}s of {@code expertIntermediateSize};
  * gpt-oss: one {@link StackedExperts}, {@link GptOssExperts} or an adapter around it; Granite: {@code input_linear}
  * (E, 2I, C), gate then up rows, and {@code output_linear} (E, C, I), {@link StackedLinear}s), and Qwen2-MoE's
- * {@code shared_expert} and {@code shared_expert_gate} (1, C).
+ * {@code shared_expert} and {@code shared_expert_gate} (1, C), GLM-4.5's and ERNIE's {@code shared_experts}; the
+ * selection biases where {@link MoeConfig.SelectionBias} says.
  */
 public final class SparseMoeBlock extends Module implements Layer {
     /** Granite's stacked gate and up projections, and its stacked down projections. */
@@ -50,11 +52,15 @@ public final class SparseMoeBlock extends Module implements Layer {
     static final String GRANITE_OUTPUT = "output_linear";
     /** LFM2-MoE's selection bias, a buffer of the checkpoint: it picks experts and weighs none. */
     static final String EXPERT_BIAS = "expert_bias";
+    /** Qwen2-MoE's gated shared expert and its gate; GLM-4.5's and ERNIE's ungated shared experts. */
+    private static final String SHARED_EXPERT = "shared_expert";
+    private static final String SHARED_EXPERT_GATE = "shared_expert_gate";
+    private static final String SHARED_EXPERTS = "shared_experts";
 
     private final MoeConfig moe;
     private final Activations.Kind act;
-    /** Whether the experts are picked by their scores plus {@link #EXPERT_BIAS}. */
-    private final boolean expertBias;
+    /** The router when it holds the selection bias, kept here because an adapter may wrap it in the module tree. */
+    private final CorrectedRouter correctedRouter;
 
     /**
      * The block of one sparse layer, zero until loaded.
@@ -65,7 +71,11 @@ public final class SparseMoeBlock extends Module implements Layer {
     public SparseMoeBlock(TensorScope scope, DecoderConfig c) {
         this.moe = c.moe();
         this.act = c.hiddenAct();
-        Linear router = new Linear(scope, c.hiddenSize(), moe.numExperts(), moe.naming().routerBias());
+        MoeConfig.SelectionBias selectionBias = moe.routing().selectionBias();
+        this.correctedRouter = selectionBias == MoeConfig.SelectionBias.ROUTER
+                ? new CorrectedRouter(scope, c.hiddenSize(), moe.numExperts()) : null;
+        Linear router = correctedRouter != null ? correctedRouter
+                : new Linear(scope, c.hiddenSize(), moe.numExperts(), moe.naming().routerBias());
         boolean granite = moe.naming() == MoeConfig.Naming.GRANITE;
         registerChild(moe.naming().router(), granite ? new NestedRouter(router) : router);
         if (granite) {
@@ -77,17 +87,21 @@ public final class SparseMoeBlock extends Module implements Layer {
         } else {
             List<DecoderMlp> experts = new ArrayList<>();
             for (int e = 0; e < moe.numExperts(); e++) {
-                experts.add(new DecoderMlp(scope, c, moe.expertIntermediateSize(), moe.naming().expert()));
+                experts.add(new DecoderMlp(scope, c, moe.expertIntermediateSize(), moe.naming().expert(), false));
             }
             registerChild("experts", new ModuleList<>(experts));
         }
-        this.expertBias = moe.sigmoidRouting() != null && moe.sigmoidRouting().expertBias();
-        if (expertBias) {
-            registerParameter(EXPERT_BIAS, Tensor.zeros(scope, DType.F32, Shape.of(moe.numExperts())));
+        switch (selectionBias) {
+            case BLOCK -> registerParameter(EXPERT_BIAS, Tensor.zeros(scope, DType.F32, Shape.of(moe.numExperts())));
+            case STATICS -> registerChild(MoeStatics.NAME, new MoeStatics(scope, moe.numExperts()));
+            case ROUTER, NONE -> { }
         }
-        if (moe.sharedExpertIntermediateSize() > 0) {
-            registerChild("shared_expert", new DecoderMlp(scope, c, moe.sharedExpertIntermediateSize(), MlpNames.STANDARD));
-            registerChild("shared_expert_gate", new Linear(scope, c.hiddenSize(), 1, false));
+        int shared = moe.sharedExpertIntermediateSize();
+        if (shared > 0 && moe.sharedExpertGated()) {
+            registerChild(SHARED_EXPERT, new DecoderMlp(scope, c, shared, MlpNames.STANDARD, c.mlpBias()));
+            registerChild(SHARED_EXPERT_GATE, new Linear(scope, c.hiddenSize(), 1, false));
+        } else if (shared > 0) {
+            registerChild(SHARED_EXPERTS, new DecoderMlp(scope, c, shared, MlpNames.STANDARD, c.mlpBias()));
         }
     }
 
@@ -124,25 +138,28 @@ public final class SparseMoeBlock extends Module implements Layer {
         int c = x.dim(-1);
         int tokens = Math.toIntExact(x.numel() / c);
         int k = moe.numExpertsPerTok();
+        int experts = moe.numExperts();
+        MoeConfig.Routing rule = moe.routing();
         Tensor flat = x.reshape(tokens, c);
-        MoeConfig.SigmoidRouting sigmoid = moe.sigmoidRouting();
-        Tensor logits = layer(moe.naming().router()).forward(flat);
-        Tensor probabilities = sigmoid == null ? Softmax.softmax(logits) : sigmoidScores(logits); // (N, E), float32
+        Tensor scores = scores(flat); // (N, E), float32
+        Tensor bias = selectionBias();
         // NOTE: a host read: the chosen experts decide the sizes of the products below
-        float[] onHost = selectionScores(probabilities).toFloatArray();
-        ExpertRouting routing = ExpertRouting.topK(onHost, moe.numExperts(), k);
+        float[] onHost = (bias == null ? scores : biased(scores, bias)).toFloatArray();
+        ExpertRouting routing = ExpertRouting.topK(onHost, experts, k, rule.groups(), rule.groupsPerToken());
         RouterLoadBalance balance = RouterLoadBalance.current();
-        if (balance != null && sigmoid == null) {
-            balance.add(probabilities, onHost, routing.chosen(), moe.numExperts());
+        if (balance != null && !rule.sigmoid()) {
+            // transformers' balancing loss picks by the probabilities alone, without a selection bias
+            float[] probabilities = bias == null ? onHost : scores.toFloatArray();
+            long[] picks = bias == null ? routing.chosen() : ExpertRouting.topK(probabilities, experts, k).chosen();
+            balance.add(scores, probabilities, picks, experts);
         }
-        Tensor weights = IndexSelect.rows(probabilities.reshape(tokens * moe.numExperts(), 1), routing.chosen())
-                .reshape(tokens, k);
+        Tensor weights = IndexSelect.rows(scores.reshape(tokens * experts, 1), routing.chosen()).reshape(tokens, k);
         if (moe.normTopkProb()) {
             Tensor sum = Reductions.sum(weights, 1, true);
-            weights = Elementwise.div(weights, sigmoid == null ? sum : Elementwise.addScalar(sum, sigmoid.normEpsilon()));
+            weights = Elementwise.div(weights, rule.normEpsilon() == 0f ? sum : Elementwise.addScalar(sum, rule.normEpsilon()));
         }
-        if (sigmoid != null && sigmoid.scalingFactor() != 1f) {
-            weights = Elementwise.scale(weights, sigmoid.scalingFactor());
+        if (rule.scalingFactor() != 1f) {
+            weights = Elementwise.scale(weights, rule.scalingFactor());
         }
         Tensor results = expertResults(IndexSelect.rows(flat, routing.tokensByExpert()), routing.expertStarts());
         Tensor perSlot = IndexSelect.rows(results, routing.resultRows()).reshape(tokens, k, c);
@@ -150,30 +167,52 @@ public final class SparseMoeBlock extends Module implements Layer {
         Tensor weighted = Elementwise.mul(perSlot, weights.reshape(tokens, k, 1));
         Tensor mixed = Reductions.sum(weighted, 1, false);
         SpentActivations.free(weighted, mixed); // (N * k, C) each: the backward of the sum reads no input
-        if (moe.sharedExpertIntermediateSize() > 0) {
-            Tensor share = Activations.apply(Activations.Kind.SIGMOID, layer("shared_expert_gate").forward(flat));
-            mixed = Elementwise.add(mixed, Elementwise.mul(layer("shared_expert").forward(flat), share));
+        if (moe.sharedExpertIntermediateSize() > 0 && moe.sharedExpertGated()) {
+            Tensor share = Activations.apply(Activations.Kind.SIGMOID, layer(SHARED_EXPERT_GATE).forward(flat));
+            mixed = Elementwise.add(mixed, Elementwise.mul(layer(SHARED_EXPERT).forward(flat), share));
+        } else if (moe.sharedExpertIntermediateSize() > 0) {
+            mixed = Elementwise.add(mixed, layer(SHARED_EXPERTS).forward(flat));
         }
         return mixed.reshape(x.shape().dims());
     }
 
-    /** LFM2-MoE's scores, the sigmoids of the router's logits in float32 under any precision, as transformers's. */
-    private static Tensor sigmoidScores(Tensor logits) {
+    /**
+     * The router's scores in float32 under any precision, as transformers's: a softmax over the logits, or each
+     * logit's sigmoid; the logits themselves in float32 where the family's router casts to it.
+     */
+    private Tensor scores(Tensor flat) {
+        MoeConfig.Routing rule = moe.routing();
+        Layer router = layer(moe.naming().router());
+        Tensor logits;
+        if (rule.float32Logits()) {
+            try (var f32 = Precision.F32.use()) {
+                logits = router.forward(flat.to(DType.F32));
+            }
+        } else {
+            logits = router.forward(flat);
+        }
+        if (!rule.sigmoid()) {
+            return Softmax.softmax(logits);
+        }
         try (var f32 = Precision.F32.use()) {
             return Activations.apply(Activations.Kind.SIGMOID, logits.to(DType.F32));
         }
     }
 
-    /**
-     * The scores experts are picked by: the router's, plus LFM2-MoE's {@code expert_bias} where it has one, added on
-     * the scores' device so that the pick still reads one tensor back.
-     */
-    private Tensor selectionScores(Tensor scores) {
-        if (!expertBias) {
-            return scores;
-        }
+    /** The checkpoint's selection bias (E), wherever the family keeps it; null for none. */
+    private Tensor selectionBias() {
+        return switch (moe.routing().selectionBias()) {
+            case NONE -> null;
+            case BLOCK -> parameter(EXPERT_BIAS);
+            case ROUTER -> correctedRouter.parameter(CorrectedRouter.CORRECTION);
+            case STATICS -> child(MoeStatics.NAME).parameter(CorrectedRouter.CORRECTION).reshape(moe.numExperts());
+        };
+    }
+
+    /** The scores experts are picked by, with the bias added on the scores' device so that the pick reads one tensor. */
+    private static Tensor biased(Tensor scores, Tensor bias) {
         try (var ng = Autograd.noGrad()) {
-            return Elementwise.add(scores, parameter(EXPERT_BIAS));
+            return Elementwise.add(scores, bias);
         }
     }
 

@@ -33,4 +33,21 @@ class ExpertRoutingTest {
         assertArrayEquals(new long[]{0, 1, 2}, r.chosen());
         assertArrayEquals(new long[]{0, 1, 2}, r.resultRows());
     }
+
+    @Test
+    void groupedRoutingPicksWithinEachTokensBestGroups() {
+        // 8 experts in 4 groups of 2, 2 groups per token, k = 2. Token 0's group scores (sums of both members):
+        // 0.9+0.0, 0.5+0.45, 0.8+0.3, 0.1+0.1 = 0.9, 0.95, 1.1, 0.2 -> groups 2 and 1; its best single expert (0, 0.9)
+        // lies outside them, so it gets experts 4 (0.8) and 2 (0.5), not 0 and 4 as an ungrouped top 2 would.
+        // Token 1: 0.2+0.1, 0.3+0.3, 0.05+0.05, 0.7+0.0 = 0.3, 0.6, 0.1, 0.7 -> groups 3 and 1 -> experts 6 and 2
+        // (0.3 ties with 3: the lower index)
+        float[] s = {
+                0.9f, 0.0f, 0.5f, 0.45f, 0.8f, 0.3f, 0.1f, 0.1f,
+                0.2f, 0.1f, 0.3f, 0.3f, 0.05f, 0.05f, 0.7f, 0.0f};
+        ExpertRouting grouped = ExpertRouting.topK(s, 8, 2, 4, 2);
+        assertArrayEquals(new long[]{2, 4, 8 + 2, 8 + 6}, grouped.chosen());
+        assertArrayEquals(new long[]{0, 4, 8 + 2, 8 + 6}, ExpertRouting.topK(s, 8, 2).chosen(), "without groups");
+        assertArrayEquals(ExpertRouting.topK(s, 8, 2).chosen(), ExpertRouting.topK(s, 8, 2, 4, 4).chosen(),
+                "keeping every group is not grouping");
+    }
 }

@@ -409,7 +409,7 @@ class FamilyConfigTest {
         assertEquals(24, moe.expertIntermediateSize());
         assertEquals(4, moe.numExpertsPerTok(), "Lfm2MoeConfig's default");
         assertTrue(moe.normTopkProb(), "norm_topk_prob true by default");
-        assertEquals(new MoeConfig.SigmoidRouting(true, 2.5f, 1e-6f), moe.sigmoidRouting());
+        assertEquals(new MoeConfig.Routing(true, MoeConfig.SelectionBias.BLOCK, 1, 1, 1e-6f, 2.5f, false), moe.routing());
         assertTrue(c.isShortConv(0) && !c.isShortConv(1) && c.hasRecurrentLayers());
         assertEquals("embedding_norm", c.finalNorm());
     }
@@ -569,5 +569,69 @@ class FamilyConfigTest {
     private static void assertRefused(ObjectNode json, String expected) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DecoderConfig.fromJson(json));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    /**
+     * GLM-4.5: dense first first_k_dense_replace layers, then a sigmoid router with its correction bias, picking within
+     * the best topk_group of n_group groups; its shared experts unscaled; q/k/v biases without o_proj's; half of each
+     * head rotated in halves.
+     */
+    @Test
+    void glm45RoutesBySigmoidsWithinGroupsAfterItsDenseLayers() {
+        ObjectNode json = base("glm4_moe", 4).put("n_routed_experts", 16).put("num_experts_per_tok", 4)
+                .put("moe_intermediate_size", 24).put("n_shared_experts", 2).put("first_k_dense_replace", 2)
+                .put("n_group", 4).put("topk_group", 2).put("routed_scaling_factor", 2.5).put("attention_bias", true)
+                .put("use_qk_norm", true);
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        assertArrayEquals(new boolean[]{false, false, true, true}, new boolean[]{c.isSparse(0), c.isSparse(1),
+                c.isSparse(2), c.isSparse(3)});
+        MoeConfig moe = c.moe();
+        assertEquals(16, moe.numExperts());
+        assertEquals(48, moe.sharedExpertIntermediateSize(), "moe_intermediate_size times n_shared_experts");
+        assertTrue(moe.normTopkProb() && !moe.sharedExpertGated());
+        assertEquals(new MoeConfig.Routing(true, MoeConfig.SelectionBias.ROUTER, 4, 2, 1e-20f, 2.5f, true), moe.routing());
+        assertTrue(c.attentionBias() && !c.outputBias(), "attention_bias covers q, k and v");
+        assertEquals(DecoderConfig.QkNorm.PER_HEAD, c.qkNorm());
+        assertEquals(8, c.rotaryDim(), "partial_rotary_factor 0.5 by default");
+        assertEquals(RotaryLayout.HALVES, c.rotaryLayout());
+        assertEquals(1e-5f, c.normEps());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DecoderConfig.fromJson(json.deepCopy().put("n_group", 3)));
+        assertTrue(e.getMessage().contains("n_group = 3"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> DecoderConfig.fromJson(json.deepCopy().put("topk_group", 1).put("num_experts_per_tok", 5)));
+        assertTrue(e.getMessage().contains("topk_group = 1"), e.getMessage());
+    }
+
+    /**
+     * ERNIE-4.5-MoE: sparse layers from moe_layer_start_index to moe_layer_end_index every moe_layer_interval-th; a
+     * float32 softmax router picking with its moe_statics bias and always renormalising; use_bias on every projection
+     * but the experts'; rotary in adjacent pairs.
+     */
+    @Test
+    void ernie45MoeRoutesBetweenItsStartAndEndLayers() {
+        ObjectNode json = base("ernie4_5_moe", 6).put("moe_num_experts", 8).put("moe_k", 2)
+                .put("moe_intermediate_size", 24).put("moe_num_shared_experts", 1).put("moe_layer_start_index", 1)
+                .put("moe_layer_end_index", 4).put("moe_layer_interval", 2).put("use_bias", true);
+        DecoderConfig c = DecoderConfig.fromJson(json);
+        // (i + 1) % 2 == 0 and 1 <= i <= 4: layers 1 and 3
+        assertArrayEquals(new boolean[]{false, true, false, true, false, false}, new boolean[]{c.isSparse(0),
+                c.isSparse(1), c.isSparse(2), c.isSparse(3), c.isSparse(4), c.isSparse(5)});
+        MoeConfig moe = c.moe();
+        assertEquals(8, moe.numExperts());
+        assertEquals(2, moe.numExpertsPerTok());
+        assertEquals(24, moe.sharedExpertIntermediateSize());
+        assertTrue(moe.normTopkProb() && !moe.sharedExpertGated());
+        assertEquals(new MoeConfig.Routing(false, MoeConfig.SelectionBias.STATICS, 1, 1, 0f, 1f, true), moe.routing());
+        assertTrue(c.attentionBias() && c.outputBias() && c.mlpBias());
+        assertEquals(RotaryLayout.INTERLEAVED, c.rotaryLayout());
+        assertTrue(c.tieWordEmbeddings());
+        json.remove("moe_layer_end_index");
+        json.put("moe_layer_interval", 1);
+        DecoderConfig toTheEnd = DecoderConfig.fromJson(json);
+        assertTrue(toTheEnd.isSparse(5) && !toTheEnd.isSparse(0), "moe_layer_end_index -1 by default: the last layer");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> DecoderConfig.fromJson(json.deepCopy().put("moe_norm_min", 0.5)));
+        assertTrue(e.getMessage().contains("moe_norm_min"), e.getMessage());
     }
 }
