@@ -106,6 +106,8 @@ public final class ModelTree {
             case "arcee" -> "ArceeForCausalLM";
             case "lfm2" -> "Lfm2ForCausalLM";
             case "lfm2_moe" -> "Lfm2MoeForCausalLM";
+            case "glm4_moe" -> "Glm4MoeForCausalLM";
+            case "ernie4_5_moe" -> "Ernie4_5_MoeForCausalLM";
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen2_moe" -> "Qwen2MoeForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";

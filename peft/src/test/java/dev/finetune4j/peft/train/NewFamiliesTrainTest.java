@@ -61,8 +61,8 @@ class NewFamiliesTrainTest {
     @ParameterizedTest
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
-            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2", "lfm2_moe", "mixtral",
-            "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
+            "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe",
+            "ernie4_5_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -455,6 +455,15 @@ class NewFamiliesTrainTest {
                         .put("moe_intermediate_size", 16).put("routed_scaling_factor", 1.5);
                 c.putArray("layer_types").add("conv").add("full_attention");
             }
+            // a dense first layer, then every token to all 4 experts of 2 groups (sigmoid weights, renormalised and
+            // scaled), an ungated shared expert, q/k/v biases, per-head q/k norms and half of each head rotated
+            case "glm4_moe" -> c.put("n_routed_experts", 4).put("num_experts_per_tok", 4).put("n_group", 2)
+                    .put("topk_group", 2).put("moe_intermediate_size", 16).put("first_k_dense_replace", 1)
+                    .put("routed_scaling_factor", 1.5).put("attention_bias", true).put("use_qk_norm", true);
+            // a dense first layer, then every token to all 4 experts, an ungated shared expert with biases as every
+            // projection but the experts' (use_bias)
+            case "ernie4_5_moe" -> c.put("moe_num_experts", 4).put("moe_k", 4).put("moe_intermediate_size", 16)
+                    .put("moe_num_shared_experts", 1).put("use_bias", true);
             // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise
             // move some tokens to other experts, a jump no derivative describes (references/ checks top-k routing)
             case "mixtral" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4);
