@@ -2,8 +2,9 @@
 turns ADJACENT pairs (x[2i], x[2i+1])), exaone4, seed_oss, hunyuan_v1_dense, starcoder2 and arcee (Llama's
 halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies), lfm2 (gated
 short-convolution layers beside attention layers, 6 layers), lfm2_moe (lfm2's layers, a mixture of experts with a
-sigmoid router after the first two) and glm4_moe (GLM-4.5: a grouped sigmoid router with a selection bias and
-shared experts after one dense layer).
+sigmoid router after the first two), glm4_moe (GLM-4.5: a grouped sigmoid router with a selection bias and shared
+experts after one dense layer) and ernie4_5_moe (ERNIE-4.5-MoE: a softmax router with a selection bias and shared
+experts after one dense layer).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
@@ -11,7 +12,7 @@ shared experts after one dense layer).
 transformers 5.17 (torch 2.13 CPU was used), no network. For each family it builds a tiny model with
 transformers' own config class, sets every weight from a fixed seed (norm weights 1 + 0.1 N(0,1), biases
 0.05 N(0,1), projections 0.08 N(0,1), embeddings N(0,1), the head sized so that the logits are O(1); lfm2 then
-rescales its conv kernels and in_proj biases, lfm2_wider_conv_weights; lfm2_moe and glm4_moe draw
+rescales its conv kernels and in_proj biases, lfm2_wider_conv_weights; lfm2_moe, glm4_moe and ernie4_5_moe draw
 their routing biases too and rescale their routers and biases, rescale_routers), and writes
 core/src/test/resources/references/NAME/:
 
@@ -55,6 +56,7 @@ from transformers.models.arcee import modeling_arcee
 from transformers.models.cohere import modeling_cohere
 from transformers.models.cohere2 import modeling_cohere2
 from transformers.models.ernie4_5 import modeling_ernie4_5
+from transformers.models.ernie4_5_moe import modeling_ernie4_5_moe
 from transformers.models.exaone4 import modeling_exaone4
 from transformers.models.glm import modeling_glm
 from transformers.models.glm4 import modeling_glm4
@@ -663,7 +665,7 @@ def lfm2_bites(model, ids):
                 padding_zeroed(model, ids, left, left == 1, "products")}
 
 
-# ---- mixtures of experts: what lfm2_moe and glm4_moe share ----
+# ---- mixtures of experts: what lfm2_moe, glm4_moe and ernie4_5_moe share ----
 
 MIN_ROUTING_GAP = 1e-3  # smallest gap allowed between ranked selection scores a choice depends on, in any forward
 # an expert's projection under its hub name, and which part of the fused tensor transformers loads it into
@@ -1124,6 +1126,59 @@ def glm4_moe_bites(model, ids):
             "q/k/v_proj biases zeroed": biases_zeroed(model, ids, ATTENTION_BIASES)}
 
 
+# ---- ERNIE-4.5-MoE (ernie4_5_moe): ERNIE 4.5's attention, a float32 softmax router with a selection bias ----
+
+ERNIE4_5_MOE_EXPERTS, ERNIE4_5_MOE_TOP_K = 8, 2
+ERNIE4_5_MOE_ROUTER_STD = 0.3  # router logits of a few units: softmax probabilities spread
+ERNIE4_5_MOE_BIAS_STD = 0.05  # on the scale of the probabilities (about 1/8 each)
+# layer 0 dense, layer 1 the first sparse one (expert 5: chosen by 7 of its 32 tokens)
+ERNIE4_5_MOE_GRADIENTS = ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.mlp.gate_proj.weight",
+                          "model.layers.1.mlp.gate.weight", "model.layers.1.mlp.experts.5.gate_proj.weight",
+                          "model.layers.1.mlp.experts.5.down_proj.weight",
+                          "model.layers.1.mlp.shared_experts.up_proj.weight", "model.norm.weight"]
+
+
+def ernie4_5_moe_config():
+    # moe_layer_end_index: the class default -1 would become num_hidden_layers - 1 = 3 too (__post_init__)
+    return transformers.Ernie4_5_MoeConfig(head_dim=HEAD_DIM, use_bias=True, moe_num_experts=ERNIE4_5_MOE_EXPERTS,
+                                           moe_k=ERNIE4_5_MOE_TOP_K, moe_intermediate_size=16,
+                                           moe_num_shared_experts=1, moe_layer_start_index=1, moe_layer_end_index=3,
+                                           moe_layer_interval=1, **tiny(), **NO_SPECIAL_TOKENS)
+
+
+# Ernie4_5_MoeTopKRouter: in float32, the top k of softmax(logits) + moe_statics.e_score_correction_bias; weights
+# the chosen probabilities over clamp(their sum, min=moe_norm_min); no scaling
+ERNIE4_5_MOE_ROUTING = Routing(modeling_ernie4_5_moe.Ernie4_5_MoeSparseMoeBlock,
+                               modeling_ernie4_5_moe.Ernie4_5_MoeTopKRouter, "mlp", GATED_MLP,
+                               lambda block: block.gate.moe_statics.e_score_correction_bias.view(-1),
+                               "moe_statics.e_score_correction_bias",
+                               RouterRule(lambda logits: logits.softmax(dim=-1), ERNIE4_5_MOE_TOP_K, norm_min=1e-12))
+
+
+def check_ernie4_5_moe(model):
+    """check_mixture (layer 0 dense, 48 wide); the routed experts without biases while use_bias gives them to the
+    shared experts and lm_head."""
+    check_mixture(model, ERNIE4_5_MOE_ROUTING, [0], 48)
+    block = ERNIE4_5_MOE_ROUTING.blocks(model)[0]
+    if [n for n, _ in block.experts.named_parameters()] != ["gate_up_proj", "down_proj"] or \
+            block.shared_experts.up_proj.bias is None or model.lm_head.bias is None:
+        sys.exit("the biases use_bias gives are not the README's")
+
+
+def ernie4_5_moe_bites(model, ids):
+    routing = ERNIE4_5_MOE_ROUTING
+    return {"e_score_correction_bias ignored in the selection": routed_logits(model, ids, routing,
+                                                                              bias_in_selection=False),
+            "e_score_correction_bias added to the weights too": routed_logits(model, ids, routing,
+                                                                              bias_in_weights=True),
+            "no renormalisation over the chosen experts": routed_logits(model, ids, routing, renormalise=False),
+            **routing_bites(routing, model, ids),
+            "halves rotated instead of adjacent pairs":
+                patched_logits(model, ids, modeling_ernie4_5_moe, "apply_rotary_pos_emb",
+                               rotate_halves_instead(first_half)),
+            "lm_head bias zeroed": biases_zeroed(model, ids, ("lm_head.bias",))}
+
+
 # ---- one family ----
 
 class Family:
@@ -1269,6 +1324,11 @@ FAMILIES = {
                        adjust_weights=rescale_routers(GLM4_MOE_ROUTING, GLM4_MOE_ROUTER_STD, GLM4_MOE_BIAS_STD),
                        check=check_glm4_moe, left_padding=True, routing=GLM4_MOE_ROUTING,
                        extra_tensors=glm4_moe_mtp_tensors),
+    "ernie4_5_moe": Family(ernie4_5_moe_config, rotation=adjacent_pairs(modeling_ernie4_5_moe, HEAD_DIM), seed=24,
+                           head_std=0.1, bites=ernie4_5_moe_bites, gradients=ERNIE4_5_MOE_GRADIENTS,
+                           adjust_weights=rescale_routers(ERNIE4_5_MOE_ROUTING, ERNIE4_5_MOE_ROUTER_STD,
+                                                          ERNIE4_5_MOE_BIAS_STD),
+                           check=check_ernie4_5_moe, left_padding=True, routing=ERNIE4_5_MOE_ROUTING),
 }
 
 
