@@ -1,8 +1,10 @@
 """Golden references made by transformers itself: glm, glm4, ernie4_5, cohere and cohere2 (whose rotary embedding
 turns ADJACENT pairs (x[2i], x[2i+1])), exaone4, seed_oss, hunyuan_v1_dense, starcoder2 and arcee (Llama's
 halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies), lfm2 (gated
-short-convolution layers beside attention layers, 6 layers) and lfm2_moe (lfm2's layers, a mixture of experts with a
-sigmoid router after the first two).
+short-convolution layers beside attention layers, 6 layers), lfm2_moe (lfm2's layers, a mixture of experts with a
+sigmoid router after the first two), glm4_moe (GLM-4.5: a grouped sigmoid router with a selection bias and shared
+experts after one dense layer) and ernie4_5_moe (ERNIE-4.5-MoE: a softmax router with a selection bias and shared
+experts after one dense layer).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
@@ -10,8 +12,8 @@ sigmoid router after the first two).
 transformers 5.17 (torch 2.13 CPU was used), no network. For each family it builds a tiny model with
 transformers' own config class, sets every weight from a fixed seed (norm weights 1 + 0.1 N(0,1), biases
 0.05 N(0,1), projections 0.08 N(0,1), embeddings N(0,1), the head sized so that the logits are O(1); lfm2 then
-rescales its conv kernels and in_proj biases, lfm2_wider_conv_weights; lfm2_moe draws its expert_bias buffers
-too and rescales its kernels, routers and expert biases, lfm2_moe_weights), and writes
+rescales its conv kernels and in_proj biases, lfm2_wider_conv_weights; lfm2_moe, glm4_moe and ernie4_5_moe draw
+their routing biases too and rescale their routers and biases, rescale_routers), and writes
 core/src/test/resources/references/NAME/:
 
 - config.json and model.safetensors from save_pretrained (float32, without transformers_version, no
@@ -22,18 +24,22 @@ core/src/test/resources/references/NAME/:
   against the argmax of uncached forwards) and grad.NAME (d loss / d NAME) for a few of layer 0's weights and
   model.norm.weight (and model.norm.bias where the norms are LayerNorms with a bias); lfm2 names its own list
   (LFM2_GRADIENTS: its layer 0 is a convolution layer) and adds left_attention_mask (row 1's first 4 positions 0)
-  and logits_left_padded; lfm2_moe likewise (LFM2_MOE_GRADIENTS, an expert's gradient under its hub name).
+  and logits_left_padded; the mixtures likewise (*_MOE_GRADIENTS, an expert's gradient under its hub name);
+  glm4_moe's model.safetensors also holds two tensors of a multi-token-prediction layer (glm4_moe_mtp_tensors).
 
 The script checks each family's rotation (pairing, frequencies and scale) against transformers' rotary module and
 apply_rotary_pos_emb, and fails unless the greedy tokens lead their runner-up by at least MIN_MARGIN (it tries the
-next seed otherwise; lfm2_moe also tries the next seed unless every token's k-th and (k+1)-th router selection scores
-are MIN_ROUTING_GAP apart in every forward of the reference, every expert is chosen in every layer and expert_bias
-changes some token's experts) and unless each family rule "bites": with the rule switched off (transformers' module
-functions or attributes patched on a copy of the model) the logits move by more than BITE relative to max |logit|.
+next seed otherwise; the mixtures also try the next seed unless every token's k-th and (k+1)-th router selection
+scores, and glm4_moe's topk_group-th and next group scores, are MIN_ROUTING_GAP apart in every forward of the
+reference, every expert is chosen in every layer and the selection bias changes some token's experts; the routers'
+rule, RouterRule, is checked against every router call) and unless each family rule "bites": with the rule switched
+off (transformers' module functions or attributes patched on a copy of the model) the logits move by more than BITE
+relative to max |logit|.
 The same command gives the same bytes on the same machine; each folder's README.md (written by hand) explains it.
 """
 import argparse
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -50,9 +56,11 @@ from transformers.models.arcee import modeling_arcee
 from transformers.models.cohere import modeling_cohere
 from transformers.models.cohere2 import modeling_cohere2
 from transformers.models.ernie4_5 import modeling_ernie4_5
+from transformers.models.ernie4_5_moe import modeling_ernie4_5_moe
 from transformers.models.exaone4 import modeling_exaone4
 from transformers.models.glm import modeling_glm
 from transformers.models.glm4 import modeling_glm4
+from transformers.models.glm4_moe import modeling_glm4_moe
 from transformers.models.hunyuan_v1_dense import modeling_hunyuan_v1_dense
 from transformers.models.lfm2 import modeling_lfm2
 from transformers.models.lfm2_moe import modeling_lfm2_moe
@@ -140,10 +148,12 @@ def arcee_config():
 # ---- weights ----
 
 def set_weights(model, seed, head_std):
-    """Every parameter drawn from one generator in name order, so that a misplaced norm or bias shows; an
-    expert_bias buffer (lfm2_moe's routing offsets, stored in the checkpoint) is drawn as a projection."""
+    """Every parameter drawn from one generator in name order, so that a misplaced norm or bias shows; a routing
+    bias buffer (lfm2_moe's expert_bias, glm4_moe's e_score_correction_bias, stored in the checkpoint) is drawn as a
+    projection."""
     g = torch.Generator().manual_seed(seed)
-    expert_biases = [(name, b) for name, b in model.named_buffers() if name.endswith("expert_bias")]
+    expert_biases = [(name, b) for name, b in model.named_buffers()
+                     if name.endswith(("expert_bias", "e_score_correction_bias"))]
     with torch.no_grad():
         for name, p in sorted([*model.named_parameters(), *expert_biases]):
             noise = torch.randn(p.shape, generator=g)
@@ -655,52 +665,86 @@ def lfm2_bites(model, ids):
                 padding_zeroed(model, ids, left, left == 1, "products")}
 
 
-# ---- LFM2-MoE: LFM2's layers with a sigmoid-routed mixture of experts after the first num_dense_layers ----
+# ---- mixtures of experts: what lfm2_moe, glm4_moe and ernie4_5_moe share ----
 
-LFM2_MOE_DENSE_LAYERS = 2
-LFM2_MOE_EXPERTS, LFM2_MOE_TOP_K, LFM2_MOE_SCALING = 4, 2, 2.5
-LFM2_MOE_ROUTER_STD = 0.3  # router logits of a few units: sigmoids spread over (0, 1), their ranks far apart
-LFM2_MOE_EXPERT_BIAS_STD = 0.15  # large enough to change some tokens' experts, small enough to leave every expert used
-MIN_ROUTING_GAP = 1e-3  # smallest gap allowed between a token's k-th and (k+1)-th selection score, in any forward
-LFM2_MOE_GRADIENTS = ["model.layers.0.conv.in_proj.weight", "model.layers.0.feed_forward.w1.weight",
-                      "model.layers.2.self_attn.q_proj.weight", "model.layers.2.feed_forward.gate.weight",
-                      "model.layers.2.feed_forward.experts.1.w1.weight",
-                      "model.layers.2.feed_forward.experts.1.w2.weight", "model.embedding_norm.weight"]
+MIN_ROUTING_GAP = 1e-3  # smallest gap allowed between ranked selection scores a choice depends on, in any forward
 # an expert's projection under its hub name, and which part of the fused tensor transformers loads it into
-# (conversion_mapping's "lfm2_moe": the experts stacked, w1's rows before w3's in gate_up_proj)
-HUB_EXPERT = re.compile(r"(.*\.experts)\.(\d+)\.(w1|w3|w2)\.weight")
-FUSED_EXPERT = {"w1": ("gate_up_proj", 0), "w3": ("gate_up_proj", 1), "w2": ("down_proj", None)}
+# (conversion_mapping's "lfm2_moe" and "qwen2_moe": the experts stacked, the gate's rows before the up's in
+# gate_up_proj)
+HUB_EXPERT = re.compile(r"(.*\.experts)\.(\d+)\.(w1|w3|w2|gate_proj|up_proj|down_proj)\.weight")
+FUSED_EXPERT = {"w1": ("gate_up_proj", 0), "w3": ("gate_up_proj", 1), "w2": ("down_proj", None),
+                "gate_proj": ("gate_up_proj", 0), "up_proj": ("gate_up_proj", 1), "down_proj": ("down_proj", None)}
+EXPERT_GAP, GROUP_GAP = "k-th / (k+1)-th selection score", "topk_group-th / next group score"
 
 
-def lfm2_moe_config():
-    # Lfm2MoeConfig has no full_attn_idxs (it would be ignored): layer_types is required; the dense MLP takes
-    # intermediate_size as is (no block_auto_adjust_ff_dim)
-    settings = {**tiny(LFM2_ROPE), "num_hidden_layers": 6}
-    return transformers.Lfm2MoeConfig(layer_types=["conv", "conv", "full_attention"] * 2, conv_bias=False,
-                                      conv_L_cache=3, num_dense_layers=LFM2_MOE_DENSE_LAYERS,
-                                      moe_intermediate_size=16, num_experts=LFM2_MOE_EXPERTS,
-                                      num_experts_per_tok=LFM2_MOE_TOP_K, use_expert_bias=True, norm_topk_prob=True,
-                                      routed_scaling_factor=LFM2_MOE_SCALING, **settings, **NO_SPECIAL_TOKENS)
+@dataclasses.dataclass(frozen=True)
+class RouterRule:
+    """A router as its folder's README states it, from the router logits (tokens, E) and the per-expert selection
+    bias (E): scores = activation(logits); the top_k experts of scores + bias (bias_in_selection), taken among the
+    topk_group best of n_group equal groups of experts where n_group > 1 (a group ranked by the sum of its two best
+    biased scores); weights = the chosen scores (plus the bias where bias_in_weights), divided by max(their sum,
+    norm_min) + epsilon where renormalise, times scaling. A rule switched off is a dataclasses.replace of it."""
+    activation: object
+    top_k: int
+    scaling: float = 1.0
+    epsilon: float = 0.0
+    norm_min: float = 0.0
+    n_group: int = 1
+    topk_group: int = 1
+    bias_in_selection: bool = True
+    bias_in_weights: bool = False
+    renormalise: bool = True
+
+    def route(self, logits, bias):
+        """(chosen experts (tokens, top_k) in ascending order, their weights, {gap name: each token's gap between
+        the ranked scores its choice depends on})."""
+        scores = self.activation(logits)
+        ranked = scores + bias if self.bias_in_selection else scores
+        gaps = {}
+        if self.n_group > 1:
+            groups = ranked.view(len(ranked), self.n_group, -1).topk(2, dim=-1).values.sum(dim=-1).sort(
+                dim=-1, descending=True)
+            if self.topk_group < self.n_group:
+                gaps[GROUP_GAP] = groups.values[:, self.topk_group - 1] - groups.values[:, self.topk_group]
+            kept = torch.zeros_like(groups.values, dtype=torch.bool).scatter(1, groups.indices[:, :self.topk_group],
+                                                                             True)
+            ranked = ranked.masked_fill(~kept.repeat_interleave(ranked.shape[-1] // self.n_group, dim=-1), -math.inf)
+        order = ranked.sort(dim=-1, descending=True)
+        gaps[EXPERT_GAP] = order.values[:, self.top_k - 1] - order.values[:, self.top_k]
+        chosen = order.indices[:, :self.top_k].sort(dim=-1).values
+        weights = (scores + bias if self.bias_in_weights else scores).gather(-1, chosen)
+        if self.renormalise:
+            weights = weights / (weights.sum(dim=-1, keepdim=True).clamp(min=self.norm_min) + self.epsilon)
+        return chosen, weights * self.scaling, gaps
 
 
-def sparse_blocks(model):
-    return [layer.feed_forward for layer in model.model.layers
-            if isinstance(layer.feed_forward, modeling_lfm2_moe.Lfm2MoeSparseMoeBlock)]
+class Routing:
+    """A family's mixture: its sparse blocks are the decoder layers' `mlp_name` modules of block_class, each with
+    its router (block.gate, of router_class), experts (block.experts, the hub's per-expert projections named
+    expert_names: gate, up, down) and maybe shared_experts (an MLP with the same names); bias_of(block) is the
+    block's selection bias (E), hub_bias its name under the block in model.safetensors; rule the RouterRule;
+    remarks(model, ref) extra lines for routing_summary."""
 
+    def __init__(self, block_class, router_class, mlp_name, expert_names, bias_of, hub_bias, rule, remarks=None):
+        self.block_class, self.router_class, self.mlp_name = block_class, router_class, mlp_name
+        self.expert_names, self.bias_of, self.hub_bias, self.rule = expert_names, bias_of, hub_bias, rule
+        self.remarks = remarks
 
-def routers(model):
-    return [block.gate for block in sparse_blocks(model)]
+    def mlps(self, model):
+        return [getattr(layer, self.mlp_name) for layer in model.model.layers]
 
+    def sparse_layers(self, model):
+        return [i for i, mlp in enumerate(self.mlps(model)) if isinstance(mlp, self.block_class)]
 
-def lfm2_moe_weights(model):
-    """LFM2's wider kernels; the routers and expert biases set_weights drew rescaled to LFM2_MOE_ROUTER_STD and
-    LFM2_MOE_EXPERT_BIAS_STD."""
-    with torch.no_grad():
-        for conv in conv_layers(model):
-            conv.conv.weight.mul_(LFM2_KERNEL_STD / 0.08)
-        for block in sparse_blocks(model):
-            block.gate.weight.mul_(LFM2_MOE_ROUTER_STD / 0.08)
-            block.expert_bias.mul_(LFM2_MOE_EXPERT_BIAS_STD / 0.08)
+    def blocks(self, model):
+        return [mlp for mlp in self.mlps(model) if isinstance(mlp, self.block_class)]
+
+    def bias_by_router(self, model):
+        """Each router (by id) -> its block's selection bias."""
+        return {id(block.gate): self.bias_of(block) for block in self.blocks(model)}
+
+    def dense_mlps(self, model):
+        return [mlp for mlp in self.mlps(model) if not isinstance(mlp, self.block_class)]
 
 
 def hub_tensors(model):
@@ -721,65 +765,67 @@ def fused_slice(parameters, name):
     return stacked if half is None else stacked.chunk(2, dim=0)[half]
 
 
-def selection_scores(router_logits, expert_bias):
-    """What Lfm2MoeTopKRouter ranks the experts by: sigmoid(logits) + expert_bias."""
-    return router_logits.sigmoid() + expert_bias
+def linear_by_hand(hub, name, x):
+    bias = hub.get(name + ".bias")
+    return x @ hub[name + ".weight"].T + (0 if bias is None else bias)
 
 
-def sparse_block_by_hand(hub, prefix, h):
-    """Lfm2MoeSparseMoeBlock as the README states it, with the experts read under their hub names: the top k of
-    sigmoid(h gate^T) + expert_bias; weights the chosen sigmoids over (their sum + 1e-6), times
-    routed_scaling_factor; sum of weight * w2(silu(w1 h) * w3 h) over the chosen experts."""
-    sigmoids = F.linear(h, hub[prefix + "gate.weight"]).sigmoid()
-    chosen = (sigmoids + hub[prefix + "expert_bias"]).topk(LFM2_MOE_TOP_K, dim=-1).indices
-    weights = sigmoids.gather(-1, chosen)
-    weights = weights / (weights.sum(-1, keepdim=True) + 1e-6) * LFM2_MOE_SCALING
+def swiglu_by_hand(hub, prefix, names, x):
+    """down(silu(gate x) * up x) from the hub tensors prefix + name (their biases where stored)."""
+    gate, up, down = (prefix + name for name in names)
+    return linear_by_hand(hub, down, F.silu(linear_by_hand(hub, gate, x)) * linear_by_hand(hub, up, x))
+
+
+def sparse_block_by_hand(routing, hub, prefix, h):
+    """A sparse block as the READMEs state it, from the hub's tensors under prefix: routing.rule on h gate^T and
+    the stored bias; the sum of weight * swiglu over each token's chosen experts; plus the shared experts' swiglu
+    where the block has them."""
+    chosen, weights, _ = routing.rule.route(h @ hub[prefix + "gate.weight"].T, hub[prefix + routing.hub_bias].view(-1))
     out = torch.zeros_like(h)
-    for token in range(h.shape[0]):
-        for j, e in enumerate(chosen[token].tolist()):
-            w1, w3, w2 = (hub[f"{prefix}experts.{e}.{n}.weight"] for n in ("w1", "w3", "w2"))
-            out[token] += weights[token, j] * (w2 @ (F.silu(w1 @ h[token]) * (w3 @ h[token])))
+    for token in range(len(h)):
+        for weight, expert in zip(weights[token], chosen[token].tolist()):
+            out[token] += weight * swiglu_by_hand(hub, f"{prefix}experts.{expert}.", routing.expert_names, h[token])
+    if prefix + "shared_experts." + routing.expert_names[0] + ".weight" in hub:
+        out += swiglu_by_hand(hub, prefix + "shared_experts.", routing.expert_names, h)
     return out
 
 
-def check_lfm2_moe(model):
-    """check_short_conv; the first num_dense_layers layers dense and as wide as intermediate_size (no
-    block_auto_adjust_ff_dim); save_pretrained writing each expert under its hub name, with expert_bias; one sparse
-    block against sparse_block_by_hand; no router loss (output_router_logits accepted and ignored)."""
-    check_short_conv(model)
-    dense = [i for i, layer in enumerate(model.model.layers)
-             if isinstance(layer.feed_forward, modeling_lfm2_moe.Lfm2MoeMLP)]
-    if dense != list(range(LFM2_MOE_DENSE_LAYERS)) or model.model.layers[0].feed_forward.w1.weight.shape[0] != 48:
-        sys.exit(f"dense layers {dense}, not the first {LFM2_MOE_DENSE_LAYERS} of intermediate_size 48")
+def check_mixture(model, routing, dense_layers, dense_width):
+    """The layers dense_layers dense (their MLP dense_width wide), the others sparse; save_pretrained writing each
+    expert's projections under its hub name, equal to its slice of the fused tensors; the first sparse block
+    against sparse_block_by_hand."""
+    dense = [i for i in range(len(model.model.layers)) if i not in routing.sparse_layers(model)]
+    widths = {getattr(mlp, routing.expert_names[0]).weight.shape[0] for mlp in routing.dense_mlps(model)}
+    if dense != dense_layers or widths != {dense_width}:
+        sys.exit(f"dense layers {dense} of widths {widths}, not {dense_layers} of {dense_width}")
     hub = hub_tensors(model)
-    fused = [name for name in hub if "gate_up_proj" in name or "down_proj" in name]
+    fused = [name for name in hub if name.endswith(("experts.gate_up_proj", "experts.down_proj"))]
     parameters = dict(model.named_parameters())
     experts = [name for name in hub if HUB_EXPERT.fullmatch(name)]
-    if fused or len(experts) != len(sparse_blocks(model)) * LFM2_MOE_EXPERTS * 3 or any(
-            not torch.equal(hub[name], fused_slice(parameters, name)) for name in experts):
-        sys.exit(f"save_pretrained does not write each expert's w1/w3/w2 as conversion_mapping reads them: {fused}")
-    prefix = "model.layers.2.feed_forward."
+    stored = sum(block.experts.gate_up_proj.shape[0] for block in routing.blocks(model)) * 3
+    if fused or len(experts) != stored or any(not torch.equal(hub[name], fused_slice(parameters, name))
+                                                 for name in experts):
+        sys.exit(f"save_pretrained does not write each expert's projections as conversion_mapping reads them: {fused}")
+    layer = routing.sparse_layers(model)[0]
     h = torch.randn((9, HIDDEN), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        got = model.model.layers[2].feed_forward(h[None])[0]
-    expected = sparse_block_by_hand(hub, prefix, h)
+        got = routing.mlps(model)[layer](h[None])[0]
+    expected = sparse_block_by_hand(routing, hub, f"model.layers.{layer}.{routing.mlp_name}.", h)
     if not torch.allclose(got, expected, atol=1e-5):
-        sys.exit(f"Lfm2MoeSparseMoeBlock is not the stated rule: off by {(got - expected).abs().max().item()}")
-    output = model(input_ids=torch.zeros((1, 3), dtype=torch.long), output_router_logits=True)
-    if getattr(output, "aux_loss", None) is not None or getattr(output, "router_logits", None) is not None:
-        sys.exit("Lfm2MoeForCausalLM now returns a router loss or router logits: the README says it does not")
+        sys.exit(f"{routing.block_class.__name__} is not the stated rule: off by {(got - expected).abs().max().item()}")
 
 
 class RouterCalls:
-    """Forward hooks on routers (Lfm2MoeTopKRouter) while the context is open: each call's router number, selection
-    scores and chosen experts; fails when the chosen experts are not the top k of selection_scores."""
+    """Forward hooks on a routing's routers while the context is open: each call's router number, router logits,
+    chosen experts and gaps (RouterRule.route); fails when the router's choices are not the rule's."""
 
-    def __init__(self, modules):
-        self.modules, self.calls, self.handles = modules, [], []
+    def __init__(self, model, routing):
+        self.routing, self.calls, self.handles = routing, [], []
+        self.blocks = routing.blocks(model) if routing else []
 
     def __enter__(self):
-        for number, router in enumerate(self.modules):
-            self.handles.append(router.register_forward_hook(self.recorder(number)))
+        for number, block in enumerate(self.blocks):
+            self.handles.append(block.gate.register_forward_hook(self.recorder(number)))
         return self
 
     def __exit__(self, *exception):
@@ -789,129 +835,348 @@ class RouterCalls:
     def recorder(self, number):
         def record(router, args, output):
             router_logits, _, chosen = output
-            scores = selection_scores(router_logits.detach(), args[1])
-            if not torch.equal(scores.topk(router.top_k, dim=-1).indices, chosen):
-                sys.exit("the router's choices are not the top k of sigmoid(logits) + expert_bias")
-            self.calls.append((number, scores, chosen))
+            bias = self.routing.bias_of(self.blocks[number])
+            stated, _, gaps = self.routing.rule.route(router_logits.detach(), bias)
+            if not torch.equal(chosen.sort(dim=-1).values, stated):
+                sys.exit(f"{type(router).__name__}'s choices are not the stated rule's")
+            self.calls.append((number, router_logits.detach(), bias, stated, gaps))
         return record
 
-    def smallest_gap(self):
-        """Over every call and token: the k-th minus the (k+1)-th largest selection score."""
-        gaps = [scores.sort(dim=-1, descending=True).values for _, scores, _ in self.calls]
-        return min((s[:, LFM2_MOE_TOP_K - 1] - s[:, LFM2_MOE_TOP_K]).min().item() for s in gaps) if gaps else math.inf
+    def smallest_gaps(self):
+        """Over every call and token, per kind of gap: the smallest."""
+        kinds = {kind for *_, gaps in self.calls for kind in gaps}
+        return {kind: min(gaps[kind].min().item() for *_, gaps in self.calls) for kind in sorted(kinds)}
 
 
-def routing_of(model, ids):
-    """Per sparse layer: (its index, how many tokens of ids chose each expert, how many tokens' experts (as a set)
-    differ from the top k of the sigmoids alone, i.e. what expert_bias changes)."""
-    blocks = sparse_blocks(model)
-    with RouterCalls(routers(model)) as recorded:
+def routing_of(model, ids, routing):
+    """Per sparse layer: (its index, how many tokens of ids chose each expert, how many tokens' experts differ from
+    the rule's choice without the selection bias, i.e. what the bias changes)."""
+    with RouterCalls(model, routing) as recorded:
         logits_of(model, ids)
-    layers = [i for i, layer in enumerate(model.model.layers) if layer.feed_forward in blocks]
+    layers, unbiased_rule = routing.sparse_layers(model), dataclasses.replace(routing.rule, bias_in_selection=False)
     result = []
-    for number, scores, chosen in recorded.calls:
-        unbiased = (scores - blocks[number].expert_bias).topk(LFM2_MOE_TOP_K, dim=-1).indices
-        changed = (chosen.sort(dim=-1).values != unbiased.sort(dim=-1).values).any(dim=-1).sum().item()
-        result.append((layers[number], torch.bincount(chosen.reshape(-1), minlength=LFM2_MOE_EXPERTS).tolist(),
-                       changed))
+    for number, router_logits, bias, chosen, _ in recorded.calls:
+        unbiased, _, _ = unbiased_rule.route(router_logits, bias)
+        result.append((layers[number], torch.bincount(chosen.reshape(-1), minlength=len(bias)).tolist(),
+                       (chosen != unbiased).any(dim=-1).sum().item()))
     return result
 
 
-def router_forward(activation=torch.sigmoid, bias_in_selection=True, bias_in_weights=False, renormalise=True,
-                   epsilon=1e-6, scaling=None):
-    """An Lfm2MoeTopKRouter forward with one rule changed: the activation of the logits, expert_bias in the
-    selection and/or in the weights, the renormalisation over the chosen (dividing by their sum + epsilon), the
-    scaling (None: routed_scaling_factor)."""
-    def forward(self, hidden_states, expert_bias=None):
-        router_logits = F.linear(hidden_states, self.weight)
-        probabilities = activation(router_logits)
-        ranked = probabilities + expert_bias if bias_in_selection else probabilities
-        chosen = ranked.topk(self.top_k, dim=-1).indices
-        weights = (probabilities + expert_bias if bias_in_weights else probabilities).gather(1, chosen)
-        if renormalise:
-            weights = weights / (weights.sum(dim=-1, keepdim=True) + epsilon)
-        return router_logits, weights * (self.routed_scaling_factor if scaling is None else scaling), chosen
+def rule_forward(bias_by_router, rule):
+    """A router forward computing the router logits in float32 and routing them by `rule` with the router's
+    selection bias (bias_by_router: Routing.bias_by_router)."""
+    def forward(self, hidden_states, *ignored):  # Lfm2MoeTopKRouter's second argument: its block's expert_bias
+        router_logits = F.linear(hidden_states.reshape(-1, hidden_states.shape[-1]).float(), self.weight.float())
+        chosen, weights, _ = rule.route(router_logits, bias_by_router[id(self)])
+        return router_logits, weights.to(hidden_states.dtype), chosen
     return forward
 
 
-def routed_logits(model, ids, **changes):
-    """Logits with router_forward(**changes); the re-written router with no change must first give the model's
+def routed_logits(model, ids, routing, **changes):
+    """Logits with every router routing by its rule with `changes`; the rule unchanged must first give the model's
     own logits."""
-    def logits_with(**rule):
-        return patched_logits(model, ids, modeling_lfm2_moe.Lfm2MoeTopKRouter, "forward", router_forward(**rule))
-    if not torch.allclose(logits_with(), logits_of(model, ids), rtol=0, atol=1e-5):
-        sys.exit(f"Lfm2MoeTopKRouter re-written does not give the model's logits: off by "
-                 f"{(logits_with() - logits_of(model, ids)).abs().max().item()}")
-    return logits_with(**changes)
+    def logits_with(rule):
+        return patched_logits(model, ids, routing.router_class, "forward",
+                              rule_forward(routing.bias_by_router(model), rule))
+    stated = logits_with(routing.rule)
+    if not torch.allclose(stated, logits_of(model, ids), rtol=0, atol=1e-5):
+        sys.exit(f"{routing.router_class.__name__} as the stated rule does not give the model's logits: off by "
+                 f"{(stated - logits_of(model, ids)).abs().max().item()}")
+    return logits_with(dataclasses.replace(routing.rule, **changes))
+
+
+def down_projections_zeroed(mlps_of, routing):
+    """An edit zeroing the down projection (weight and bias) of each MLP mlps_of(model) lists: their output is 0."""
+    def edit(model):
+        for mlp in mlps_of(model):
+            for p in getattr(mlp, routing.expert_names[2]).parameters():
+                p.zero_()
+    return edit
+
+
+def experts_dropped(routing):
+    def edit(model):
+        for block in routing.blocks(model):
+            block.experts.down_proj.zero_()
+    return edit
+
+
+def experts_gate_up_swapped(routing):
+    def edit(model):
+        for block in routing.blocks(model):
+            gate_up = block.experts.gate_up_proj
+            gate_up.copy_(torch.cat(gate_up.chunk(2, dim=1)[::-1], dim=1))
+    return edit
+
+
+def routing_bites(routing, model, ids):
+    """The edits every mixture's logits must show: each dense layer's MLP dropped (what a loader that took it for
+    sparse computes, the mixture tensors it looks for being absent), the routed experts dropped, each expert's
+    gate and up projections swapped, the shared experts dropped (where there are some)."""
+    moved = {"the dense layers' MLP dropped (taken for sparse, no mixture tensors)":
+                 changed_copy(model, ids, down_projections_zeroed(routing.dense_mlps, routing)),
+             "the experts dropped (sparse layers without their routed experts)":
+                 changed_copy(model, ids, experts_dropped(routing)),
+             "each expert's gate and up projections swapped":
+                 changed_copy(model, ids, experts_gate_up_swapped(routing))}
+    if getattr(routing.blocks(model)[0], "shared_experts", None) is not None:
+        shared = down_projections_zeroed(lambda copied: [block.shared_experts for block in routing.blocks(copied)],
+                                         routing)
+        moved["no shared experts"] = changed_copy(model, ids, shared)
+    return moved
+
+
+def rescale_routers(routing, router_std, bias_std):
+    """The routers and selection biases set_weights drew (0.08 N(0,1)) rescaled to router_std and bias_std."""
+    def adjust(model):
+        with torch.no_grad():
+            for block in routing.blocks(model):
+                block.gate.weight.mul_(router_std / 0.08)
+                routing.bias_of(block).mul_(bias_std / 0.08)
+    return adjust
+
+
+def routing_refusal(model, ref, calls, routing):
+    """Why a seed's routing is refused (None: accepted): a gap below MIN_ROUTING_GAP in any forward of the
+    reference (calls), an expert no token of input_ids chooses in some layer, or the selection bias changing
+    nothing."""
+    small = [f"{kind} gap {gap:.2e}" for kind, gap in calls.smallest_gaps().items() if gap < MIN_ROUTING_GAP]
+    if small:
+        return f"smallest {', '.join(small)} < {MIN_ROUTING_GAP}"
+    layers = routing_of(model, ref["input_ids"], routing)
+    if any(0 in counts for _, counts, _ in layers):
+        return f"an expert no token chooses {[counts for _, counts, _ in layers]}"
+    if sum(changed for _, _, changed in layers) == 0:
+        return "the selection bias changes no token's experts"
+    return None
+
+
+def routing_summary(model, ref, calls, routing):
+    """Prints routing_of's counts, the smallest gaps of calls and the routing's remarks."""
+    tokens = ref["input_ids"].numel()
+    for layer, counts, changed in routing_of(model, ref["input_ids"], routing):
+        print(f"  layer {layer}: tokens per expert {counts} ({tokens} tokens x {routing.rule.top_k}), the selection "
+              f"bias changes the experts of {changed} of them")
+    for kind, gap in calls.smallest_gaps().items():
+        print(f"  smallest {kind} gap over the reference's {len(calls.calls)} router calls: {gap:.4f}")
+    for remark in routing.remarks(model, ref) if routing.remarks else ():
+        print(f"  {remark}")
+
+
+# ---- LFM2-MoE: LFM2's layers with a sigmoid-routed mixture of experts after the first num_dense_layers ----
+
+LFM2_MOE_DENSE_LAYERS = 2
+LFM2_MOE_EXPERTS, LFM2_MOE_TOP_K, LFM2_MOE_SCALING = 4, 2, 2.5
+LFM2_MOE_ROUTER_STD = 0.3  # router logits of a few units: sigmoids spread over (0, 1), their ranks far apart
+LFM2_MOE_EXPERT_BIAS_STD = 0.15  # large enough to change some tokens' experts, small enough to leave every expert used
+LFM2_MOE_GRADIENTS = ["model.layers.0.conv.in_proj.weight", "model.layers.0.feed_forward.w1.weight",
+                      "model.layers.2.self_attn.q_proj.weight", "model.layers.2.feed_forward.gate.weight",
+                      "model.layers.2.feed_forward.experts.1.w1.weight",
+                      "model.layers.2.feed_forward.experts.1.w2.weight", "model.embedding_norm.weight"]
+
+
+def lfm2_moe_config():
+    # Lfm2MoeConfig has no full_attn_idxs (it would be ignored): layer_types is required; the dense MLP takes
+    # intermediate_size as is (no block_auto_adjust_ff_dim)
+    settings = {**tiny(LFM2_ROPE), "num_hidden_layers": 6}
+    return transformers.Lfm2MoeConfig(layer_types=["conv", "conv", "full_attention"] * 2, conv_bias=False,
+                                      conv_L_cache=3, num_dense_layers=LFM2_MOE_DENSE_LAYERS,
+                                      moe_intermediate_size=16, num_experts=LFM2_MOE_EXPERTS,
+                                      num_experts_per_tok=LFM2_MOE_TOP_K, use_expert_bias=True, norm_topk_prob=True,
+                                      routed_scaling_factor=LFM2_MOE_SCALING, **settings, **NO_SPECIAL_TOKENS)
+
+
+def lfm2_moe_remarks(model, ref):
+    epsilon_off = routed_logits(model, ref["input_ids"], LFM2_MOE_ROUTING, epsilon=0.0)
+    return [f"(the renormalisation's + 1e-6 removed moves the logits by "
+            f"{((epsilon_off - ref['logits']).abs().max() / ref['logits'].abs().max()).item():.1e} relative: "
+            f"no fixture can see it)"]
+
+
+# Lfm2MoeTopKRouter: the top k of sigmoid(logits) + expert_bias (the block's buffer, passed as the router's second
+# argument); weights the chosen sigmoids over (their sum + 1e-6), times routed_scaling_factor
+LFM2_MOE_ROUTING = Routing(modeling_lfm2_moe.Lfm2MoeSparseMoeBlock, modeling_lfm2_moe.Lfm2MoeTopKRouter,
+                           "feed_forward", ("w1", "w3", "w2"), lambda block: block.expert_bias, "expert_bias",
+                           RouterRule(torch.sigmoid, LFM2_MOE_TOP_K, scaling=LFM2_MOE_SCALING, epsilon=1e-6),
+                           remarks=lfm2_moe_remarks)
+
+
+def lfm2_moe_weights(model):
+    """LFM2's wider kernels; the routers and expert biases rescaled to LFM2_MOE_ROUTER_STD and
+    LFM2_MOE_EXPERT_BIAS_STD."""
+    with torch.no_grad():
+        for conv in conv_layers(model):
+            conv.conv.weight.mul_(LFM2_KERNEL_STD / 0.08)
+    rescale_routers(LFM2_MOE_ROUTING, LFM2_MOE_ROUTER_STD, LFM2_MOE_EXPERT_BIAS_STD)(model)
+
+
+def check_lfm2_moe(model):
+    """check_short_conv; check_mixture (the first num_dense_layers layers dense and as wide as intermediate_size:
+    no block_auto_adjust_ff_dim); no router loss (output_router_logits accepted and ignored)."""
+    check_short_conv(model)
+    check_mixture(model, LFM2_MOE_ROUTING, list(range(LFM2_MOE_DENSE_LAYERS)), 48)
+    output = model(input_ids=torch.zeros((1, 3), dtype=torch.long), output_router_logits=True)
+    if getattr(output, "aux_loss", None) is not None or getattr(output, "router_logits", None) is not None:
+        sys.exit("Lfm2MoeForCausalLM now returns a router loss or router logits: the README says it does not")
 
 
 def dense_mlps_scaled(model):
     """The dense layers' MLP output times routed_scaling_factor, as if they were one always-chosen expert."""
-    for layer in model.model.layers[:LFM2_MOE_DENSE_LAYERS]:
-        layer.feed_forward.w2.weight.mul_(LFM2_MOE_SCALING)
-
-
-def dense_mlps_dropped(model):
-    for layer in model.model.layers[:LFM2_MOE_DENSE_LAYERS]:
-        layer.feed_forward.w2.weight.zero_()
-
-
-def experts_dropped(model):
-    for block in sparse_blocks(model):
-        block.experts.down_proj.zero_()
-
-
-def experts_w1_w3_swapped(model):
-    for block in sparse_blocks(model):
-        gate_up = block.experts.gate_up_proj
-        gate_up.copy_(torch.cat(gate_up.chunk(2, dim=1)[::-1], dim=1))
+    for mlp in LFM2_MOE_ROUTING.dense_mlps(model):
+        mlp.w2.weight.mul_(LFM2_MOE_SCALING)
 
 
 def expert_bias_reversed(model):
-    for block in sparse_blocks(model):
+    for block in LFM2_MOE_ROUTING.blocks(model):
         block.expert_bias.copy_(block.expert_bias.flip(0))
 
 
 def lfm2_moe_bites(model, ids):
-    return {"softmax instead of sigmoid": routed_logits(model, ids, activation=lambda l: l.softmax(dim=-1)),
-            "expert_bias ignored in the selection": routed_logits(model, ids, bias_in_selection=False),
-            "expert_bias added to the weights too": routed_logits(model, ids, bias_in_weights=True),
-            "no renormalisation over the chosen experts": routed_logits(model, ids, renormalise=False),
-            "routed_scaling_factor 1": routed_logits(model, ids, scaling=1.0),
+    routing = LFM2_MOE_ROUTING
+    return {"softmax instead of sigmoid": routed_logits(model, ids, routing, activation=lambda l: l.softmax(dim=-1)),
+            "expert_bias ignored in the selection": routed_logits(model, ids, routing, bias_in_selection=False),
+            "expert_bias added to the weights too": routed_logits(model, ids, routing, bias_in_weights=True),
+            "no renormalisation over the chosen experts": routed_logits(model, ids, routing, renormalise=False),
+            "routed_scaling_factor 1": routed_logits(model, ids, routing, scaling=1.0),
             "expert_bias applied to the experts in reverse order": changed_copy(model, ids, expert_bias_reversed),
-            "each expert's w1 and w3 swapped": changed_copy(model, ids, experts_w1_w3_swapped),
             "the dense layers scaled as a routed expert (times routed_scaling_factor)":
                 changed_copy(model, ids, dense_mlps_scaled),
-            "the dense layers' MLP dropped": changed_copy(model, ids, dense_mlps_dropped),
-            "the experts dropped (sparse layers without their MLP)": changed_copy(model, ids, experts_dropped)}
+            **routing_bites(routing, model, ids)}
 
 
-def routing_refusal(model, ref, calls):
-    """Why a seed's routing is refused (None: accepted): a selection gap below MIN_ROUTING_GAP in any forward of the
-    reference (calls), an expert no token of input_ids chooses in some layer, or expert_bias changing nothing."""
-    routing = routing_of(model, ref["input_ids"])
-    if calls.smallest_gap() < MIN_ROUTING_GAP:
-        return f"smallest selection gap {calls.smallest_gap():.2e} < {MIN_ROUTING_GAP}"
-    if any(0 in counts for _, counts, _ in routing):
-        return f"an expert no token chooses {[counts for _, counts, _ in routing]}"
-    if sum(changed for _, _, changed in routing) == 0:
-        return "expert_bias changes no token's experts"
-    return None
+# ---- GLM-4.5 (glm4_moe): q/k/v biases, q/k norms, partial rotary on halves, a grouped sigmoid router ----
+
+GLM4_MOE_EXPERTS, GLM4_MOE_TOP_K, GLM4_MOE_GROUPS, GLM4_MOE_KEPT_GROUPS, GLM4_MOE_SCALING = 8, 2, 4, 2, 2.5
+GLM4_MOE_ROUTER_STD = 0.3  # as LFM2-MoE's: sigmoids spread over (0, 1)
+GLM4_MOE_BIAS_STD = 0.15  # e_score_correction_bias: changes some tokens' experts and groups, leaves every expert used
+# layer 0 dense, layer 1 the first sparse one (expert 5: chosen by 6 of its 32 tokens)
+GLM4_MOE_GRADIENTS = ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.mlp.gate_proj.weight",
+                      "model.layers.1.mlp.gate.weight", "model.layers.1.mlp.experts.5.gate_proj.weight",
+                      "model.layers.1.mlp.experts.5.down_proj.weight",
+                      "model.layers.1.mlp.shared_experts.up_proj.weight", "model.norm.weight"]
+GATED_MLP = ("gate_proj", "up_proj", "down_proj")
 
 
-def routing_summary(model, ref, calls):
-    """Prints routing_of's counts, the smallest selection gap of calls and what the + 1e-6 of the renormalisation
-    moves (too little to bite)."""
-    tokens = ref["input_ids"].numel()
-    for layer, counts, changed in routing_of(model, ref["input_ids"]):
-        print(f"  layer {layer}: tokens per expert {counts} ({tokens} tokens x {LFM2_MOE_TOP_K}), expert_bias "
-              f"changes the experts of {changed} of them")
-    print(f"  smallest k-th / (k+1)-th selection score gap over the reference's {len(calls.calls)} router calls: "
-          f"{calls.smallest_gap():.4f}")
-    epsilon_off = routed_logits(model, ref["input_ids"], epsilon=0.0)
-    print(f"  (the renormalisation's + 1e-6 removed moves the logits by "
-          f"{((epsilon_off - ref['logits']).abs().max() / ref['logits'].abs().max()).item():.1e} relative: "
-          f"no fixture can see it)")
+def glm4_moe_config():
+    # partial_rotary_factor keeps the class default 0.5 (Glm4MoeConfig.__post_init__ writes it into rope_parameters)
+    return transformers.Glm4MoeConfig(head_dim=HEAD_DIM, attention_bias=True, use_qk_norm=True, first_k_dense_replace=1,
+                                      n_routed_experts=GLM4_MOE_EXPERTS, num_experts_per_tok=GLM4_MOE_TOP_K,
+                                      n_group=GLM4_MOE_GROUPS, topk_group=GLM4_MOE_KEPT_GROUPS,
+                                      moe_intermediate_size=16, n_shared_experts=1, norm_topk_prob=True,
+                                      routed_scaling_factor=GLM4_MOE_SCALING, **tiny(), **NO_SPECIAL_TOKENS)
+
+
+# Glm4MoeTopkRouter: the top k of sigmoid(logits) + e_score_correction_bias among the topk_group best of n_group
+# groups; weights the chosen sigmoids over (their sum + 1e-20), times routed_scaling_factor
+GLM4_MOE_ROUTING = Routing(modeling_glm4_moe.Glm4MoeMoE, modeling_glm4_moe.Glm4MoeTopkRouter, "mlp", GATED_MLP,
+                           lambda block: block.gate.e_score_correction_bias, "gate.e_score_correction_bias",
+                           RouterRule(torch.sigmoid, GLM4_MOE_TOP_K, scaling=GLM4_MOE_SCALING, epsilon=1e-20,
+                                      n_group=GLM4_MOE_GROUPS, topk_group=GLM4_MOE_KEPT_GROUPS))
+
+
+def glm4_moe_mtp_tensors():
+    """Two tensors of the multi-token-prediction layer the published checkpoints store after the last decoder
+    layer (model.layers.<num_hidden_layers>.*), which transformers does not load: a loader must skip them."""
+    g = torch.Generator().manual_seed(4)
+    # (4, 8), not the published (hidden, 2 hidden) and (heads * head_dim, hidden): skipped by name, whatever the shape
+    return {name: 0.08 * torch.randn((4, 8), generator=g)
+            for name in ("model.layers.4.eh_proj.weight", "model.layers.4.self_attn.q_proj.weight")}
+
+
+def check_glm4_moe(model):
+    """check_mixture (layer 0 dense, 48 wide); no router loss (the output carries none)."""
+    check_mixture(model, GLM4_MOE_ROUTING, [0], 48)
+    output = model(input_ids=torch.zeros((1, 3), dtype=torch.long))
+    if getattr(output, "aux_loss", None) is not None or getattr(output, "router_logits", None) is not None:
+        sys.exit("Glm4MoeForCausalLM now returns a router loss or router logits: the README says it does not")
+
+
+def rotate_adjacent_instead(q, k, cos, sin, unsqueeze_dim=1):
+    """apply_rotary_pos_emb turning adjacent pairs (x[2i], x[2i+1]) of the first R dims (R = the table's width)
+    by the angles the halves rule gives (x[i], x[i + R/2]); the other dims pass."""
+    c, s = (first_half(table).repeat_interleave(2, dim=-1).unsqueeze(unsqueeze_dim) for table in (cos, sin))
+    rotary = c.shape[-1]
+
+    def rotate(x):
+        x_rot, x_pass = x[..., :rotary], x[..., rotary:]
+        turned = torch.stack((-x_rot[..., 1::2], x_rot[..., 0::2]), dim=-1).flatten(-2)
+        return torch.cat((x_rot * c + turned * s, x_pass), dim=-1)
+    return rotate(q), rotate(k)
+
+
+def glm4_moe_bites(model, ids):
+    routing = GLM4_MOE_ROUTING
+    return {"softmax instead of sigmoid": routed_logits(model, ids, routing, activation=lambda l: l.softmax(dim=-1)),
+            "e_score_correction_bias ignored in the selection": routed_logits(model, ids, routing,
+                                                                              bias_in_selection=False),
+            "e_score_correction_bias added to the weights too": routed_logits(model, ids, routing,
+                                                                              bias_in_weights=True),
+            "groups ignored (n_group 1)": routed_logits(model, ids, routing, n_group=1, topk_group=1),
+            "no renormalisation over the chosen experts": routed_logits(model, ids, routing, renormalise=False),
+            "routed_scaling_factor 1": routed_logits(model, ids, routing, scaling=1.0),
+            **routing_bites(routing, model, ids),
+            "q_norm and k_norm removed": without_module(model, ids, "self_attn.q_norm", "self_attn.k_norm"),
+            "q/k norms after the rotation instead of before":
+                qk_norms_moved(model, ids, modeling_glm4_moe, modeling_glm4_moe.Glm4MoeAttention, ("q_norm", "k_norm"),
+                               norms_first=True),
+            "rotary over all 8 dims instead of 4 (partial_rotary_factor 1)":
+                rotary_with(model, ids, {**model.config.rope_parameters, "partial_rotary_factor": 1.0}),
+            "adjacent pairs rotated instead of halves (GLM-4's rule)":
+                patched_logits(model, ids, modeling_glm4_moe, "apply_rotary_pos_emb", rotate_adjacent_instead),
+            "q/k/v_proj biases zeroed": biases_zeroed(model, ids, ATTENTION_BIASES)}
+
+
+# ---- ERNIE-4.5-MoE (ernie4_5_moe): ERNIE 4.5's attention, a float32 softmax router with a selection bias ----
+
+ERNIE4_5_MOE_EXPERTS, ERNIE4_5_MOE_TOP_K = 8, 2
+ERNIE4_5_MOE_ROUTER_STD = 0.3  # router logits of a few units: softmax probabilities spread
+ERNIE4_5_MOE_BIAS_STD = 0.05  # on the scale of the probabilities (about 1/8 each)
+# layer 0 dense, layer 1 the first sparse one (expert 5: chosen by 7 of its 32 tokens)
+ERNIE4_5_MOE_GRADIENTS = ["model.layers.0.self_attn.q_proj.weight", "model.layers.0.mlp.gate_proj.weight",
+                          "model.layers.1.mlp.gate.weight", "model.layers.1.mlp.experts.5.gate_proj.weight",
+                          "model.layers.1.mlp.experts.5.down_proj.weight",
+                          "model.layers.1.mlp.shared_experts.up_proj.weight", "model.norm.weight"]
+
+
+def ernie4_5_moe_config():
+    # moe_layer_end_index: the class default -1 would become num_hidden_layers - 1 = 3 too (__post_init__)
+    return transformers.Ernie4_5_MoeConfig(head_dim=HEAD_DIM, use_bias=True, moe_num_experts=ERNIE4_5_MOE_EXPERTS,
+                                           moe_k=ERNIE4_5_MOE_TOP_K, moe_intermediate_size=16,
+                                           moe_num_shared_experts=1, moe_layer_start_index=1, moe_layer_end_index=3,
+                                           moe_layer_interval=1, **tiny(), **NO_SPECIAL_TOKENS)
+
+
+# Ernie4_5_MoeTopKRouter: in float32, the top k of softmax(logits) + moe_statics.e_score_correction_bias; weights
+# the chosen probabilities over clamp(their sum, min=moe_norm_min); no scaling
+ERNIE4_5_MOE_ROUTING = Routing(modeling_ernie4_5_moe.Ernie4_5_MoeSparseMoeBlock,
+                               modeling_ernie4_5_moe.Ernie4_5_MoeTopKRouter, "mlp", GATED_MLP,
+                               lambda block: block.gate.moe_statics.e_score_correction_bias.view(-1),
+                               "moe_statics.e_score_correction_bias",
+                               RouterRule(lambda logits: logits.softmax(dim=-1), ERNIE4_5_MOE_TOP_K, norm_min=1e-12))
+
+
+def check_ernie4_5_moe(model):
+    """check_mixture (layer 0 dense, 48 wide); the routed experts without biases while use_bias gives them to the
+    shared experts and lm_head."""
+    check_mixture(model, ERNIE4_5_MOE_ROUTING, [0], 48)
+    block = ERNIE4_5_MOE_ROUTING.blocks(model)[0]
+    if [n for n, _ in block.experts.named_parameters()] != ["gate_up_proj", "down_proj"] or \
+            block.shared_experts.up_proj.bias is None or model.lm_head.bias is None:
+        sys.exit("the biases use_bias gives are not the README's")
+
+
+def ernie4_5_moe_bites(model, ids):
+    routing = ERNIE4_5_MOE_ROUTING
+    return {"e_score_correction_bias ignored in the selection": routed_logits(model, ids, routing,
+                                                                              bias_in_selection=False),
+            "e_score_correction_bias added to the weights too": routed_logits(model, ids, routing,
+                                                                              bias_in_weights=True),
+            "no renormalisation over the chosen experts": routed_logits(model, ids, routing, renormalise=False),
+            **routing_bites(routing, model, ids),
+            "halves rotated instead of adjacent pairs":
+                patched_logits(model, ids, modeling_ernie4_5_moe, "apply_rotary_pos_emb",
+                               rotate_halves_instead(first_half)),
+            "lm_head bias zeroed": biases_zeroed(model, ids, ("lm_head.bias",))}
 
 
 # ---- one family ----
@@ -919,15 +1184,17 @@ def routing_summary(model, ref, calls):
 class Family:
     """gradients: the grad.NAME list where layer 0 is not an attention layer (else gradient_names builds it);
     adjust_weights(model) runs after set_weights; check(model) checks family rules beyond the rotation;
-    left_padding adds left_attention_mask and logits_left_padded to the reference; routers(model) lists the
-    mixture's routers, whose calls during the reference routing_refusal and routing_summary judge."""
+    left_padding adds left_attention_mask and logits_left_padded to the reference; routing (a Routing) describes
+    the mixture, whose router calls during the reference routing_refusal and routing_summary judge; extra_tensors()
+    gives tensors added to model.safetensors beside what save_pretrained writes."""
 
     def __init__(self, make_config, rotation, seed, head_std, bites, first_mlp=None, norms=(), norm_biases=False,
-                 gradients=None, adjust_weights=None, check=None, left_padding=False, routers=None):
+                 gradients=None, adjust_weights=None, check=None, left_padding=False, routing=None,
+                 extra_tensors=None):
         self.make_config, self.rotation, self.seed, self.head_std = make_config, rotation, seed, head_std
         self.first_mlp, self.norms, self.bites, self.norm_biases = first_mlp, norms, bites, norm_biases
         self.gradients, self.adjust_weights, self.check = gradients, adjust_weights, check
-        self.left_padding, self.routers = left_padding, routers
+        self.left_padding, self.routing, self.extra_tensors = left_padding, routing, extra_tensors
 
     def gradient_names(self, model):
         if self.gradients:
@@ -978,9 +1245,10 @@ def adjacent_pairs(module, dims):
 
 
 def halves(module, inv_freq, scale=1.0, rule="Llama's halves rule with theta 10000"):
-    """(x[i], x[i + HEAD_DIM/2]) of a head, angle position * inv_freq[i]."""
-    first = torch.arange(HEAD_DIM // 2)
-    return Rotation(module, first, first + HEAD_DIM // 2, inv_freq.float(), scale, rule)
+    """(x[i], x[i + R/2]) of the first R = 2 len(inv_freq) dims of a head (all of them unless partial), angle
+    position * inv_freq[i]."""
+    first = torch.arange(len(inv_freq))
+    return Rotation(module, first, first + len(inv_freq), inv_freq.float(), scale, rule)
 
 
 def hunyuan_inv_freq(rope):
@@ -1048,7 +1316,19 @@ FAMILIES = {
     "lfm2_moe": Family(lfm2_moe_config, rotation=halves(modeling_lfm2_moe, plain_inv_freq(1000000.0, HEAD_DIM),
                                                         rule="Llama's halves rule with theta 1000000"),
                        seed=22, head_std=0.1, bites=lfm2_moe_bites, gradients=LFM2_MOE_GRADIENTS,
-                       adjust_weights=lfm2_moe_weights, check=check_lfm2_moe, left_padding=True, routers=routers),
+                       adjust_weights=lfm2_moe_weights, check=check_lfm2_moe, left_padding=True,
+                       routing=LFM2_MOE_ROUTING),
+    "glm4_moe": Family(glm4_moe_config, rotation=halves(modeling_glm4_moe, plain_inv_freq(10000.0, HEAD_DIM // 2),
+                                                        rule="Llama's halves rule over the first 4 dims"),
+                       seed=23, head_std=0.1, bites=glm4_moe_bites, gradients=GLM4_MOE_GRADIENTS,
+                       adjust_weights=rescale_routers(GLM4_MOE_ROUTING, GLM4_MOE_ROUTER_STD, GLM4_MOE_BIAS_STD),
+                       check=check_glm4_moe, left_padding=True, routing=GLM4_MOE_ROUTING,
+                       extra_tensors=glm4_moe_mtp_tensors),
+    "ernie4_5_moe": Family(ernie4_5_moe_config, rotation=adjacent_pairs(modeling_ernie4_5_moe, HEAD_DIM), seed=24,
+                           head_std=0.1, bites=ernie4_5_moe_bites, gradients=ERNIE4_5_MOE_GRADIENTS,
+                           adjust_weights=rescale_routers(ERNIE4_5_MOE_ROUTING, ERNIE4_5_MOE_ROUTER_STD,
+                                                          ERNIE4_5_MOE_BIAS_STD),
+                           check=check_ernie4_5_moe, left_padding=True, routing=ERNIE4_5_MOE_ROUTING),
 }
 
 
@@ -1103,10 +1383,13 @@ def reference(family, model, seed):
     return ref, margin
 
 
-def write_folder(name, model, ref):
+def write_folder(name, model, ref, extra_tensors=None):
     folder = os.path.join(REFERENCES, name)
     model.save_pretrained(folder)
     os.remove(os.path.join(folder, "generation_config.json"))
+    if extra_tensors:
+        weights = os.path.join(folder, "model.safetensors")
+        save_file({**load_file(weights), **extra_tensors}, weights, metadata={"format": "pt"})
     path = os.path.join(folder, "config.json")
     with open(path) as f:
         config = json.load(f)
@@ -1140,10 +1423,10 @@ def make(name):
         family.rotation.check(model)
         if family.check:
             family.check(model)
-        with RouterCalls(family.routers(model) if family.routers else []) as calls:
+        with RouterCalls(model, family.routing) as calls:
             ref, margin = reference(family, model, seed)
         refusal = (f"greedy margin {margin:.2e} < {MIN_MARGIN}" if margin < MIN_MARGIN else
-                   routing_refusal(model, ref, calls) if family.routers else None)
+                   routing_refusal(model, ref, calls, family.routing) if family.routing else None)
         if refusal is None:
             break
         print(f"{name}: seed {seed}'s {refusal}; trying seed {seed + 100}")
@@ -1155,15 +1438,15 @@ def make(name):
         return ((logits - own).abs().max() / scale).item()
     moved = {what: moved_by(bitten) for what, bitten in family.bites(model, ref["input_ids"]).items()}
     summary(name, seed, ref, margin, moved, model)
-    if family.routers:
-        routing_summary(model, ref, calls)
+    if family.routing:
+        routing_summary(model, ref, calls, family.routing)
     weak = {what: value for what, value in moved.items() if not value > BITE}
     if weak:
         sys.exit(f"{name}: these rules do not move the logits by more than {BITE} relative: {weak}")
     # every rule restored: the model still gives its own logits (no patch leaked)
     if not torch.equal(logits_of(model, ref["input_ids"]), ref["logits"]):
         sys.exit(f"{name}: a switched-off rule leaked into the model")
-    write_folder(name, model, ref)
+    write_folder(name, model, ref, family.extra_tensors() if family.extra_tensors else None)
 
 
 def main():
