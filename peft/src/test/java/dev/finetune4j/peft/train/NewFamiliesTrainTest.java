@@ -461,9 +461,9 @@ class NewFamiliesTrainTest {
                     .put("topk_group", 2).put("moe_intermediate_size", 16).put("first_k_dense_replace", 1)
                     .put("routed_scaling_factor", 1.5).put("attention_bias", true).put("use_qk_norm", true);
             // a dense first layer, then every token to all 4 experts, an ungated shared expert with biases as every
-            // projection but the experts' (use_bias)
+            // projection but the experts' (use_bias), lm_head's included
             case "ernie4_5_moe" -> c.put("moe_num_experts", 4).put("moe_k", 4).put("moe_intermediate_size", 16)
-                    .put("moe_num_shared_experts", 1).put("use_bias", true);
+                    .put("moe_num_shared_experts", 1).put("use_bias", true).put("tie_word_embeddings", false);
             // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise
             // move some tokens to other experts, a jump no derivative describes (references/ checks top-k routing)
             case "mixtral" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4);

@@ -48,6 +48,7 @@ import java.util.Set;
  * @param outputBias whether o_proj has a bias: with q, k and v's for LLaMA's {@code attention_bias}, ERNIE 4.5's and
  *                   StarCoder2's {@code use_bias}; never in Qwen2 and GLM; Seed-OSS's own {@code attention_out_bias}
  * @param mlpBias whether the MLP projections have biases
+ * @param headBias whether {@code lm_head} has a bias (ERNIE-4.5-MoE's {@code use_bias}; never with tied embeddings)
  * @param qkNorm whether and how queries and keys are RMS-normalised
  * @param tieWordEmbeddings whether the output head shares the token embeddings
  * @param attentionDropout dropout probability on attention weights in training mode
@@ -80,7 +81,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
                             Activations.Kind hiddenAct, int maxPositionEmbeddings, float normEps,
                             RopeConfig rope, RopeConfig localRope, int rotaryDim, RotaryLayout rotaryLayout,
-                            boolean attentionBias, boolean outputBias, boolean mlpBias, QkNorm qkNorm, boolean tieWordEmbeddings, float attentionDropout,
+                            boolean attentionBias, boolean outputBias, boolean mlpBias, boolean headBias, QkNorm qkNorm, boolean tieWordEmbeddings, float attentionDropout,
                             float attentionScale, float attnLogitSoftcapping, float finalLogitSoftcapping,
                             int slidingWindow, boolean[] slidingLayers, boolean[] ropeLayers, boolean gemmaNorms,
                             NormKind normKind, EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
@@ -218,6 +219,11 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 mamba == null ? 0 : mamba.layers().length);
         require(shortConv == null || shortConv.layers().length == numHiddenLayers, "layer_types (one per layer)",
                 shortConv == null ? 0 : shortConv.layers().length);
+        if (headBias && tieWordEmbeddings) {
+            throw new IllegalArgumentException("config.json: use_bias with tie_word_embeddings gives lm_head a bias beside "
+                    + "the tied embeddings, which finetune4j does not implement (the published ERNIE-4.5 mixtures set "
+                    + "use_bias false); untie the head (tie_word_embeddings false) if the checkpoint stores lm_head");
+        }
     }
 
     /**
@@ -452,6 +458,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                     default -> attentionBias && !type.startsWith("qwen2") && !glm && !type.equals(MoeConfig.GLM_MOE);
                 },
                 oneBiasSwitch ? attentionBias : JsonFields.bool(c, "mlp_bias", false, at),
+                type.equals(MoeConfig.ERNIE_MOE) && attentionBias,
                 switch (type) {
                     case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, "exaone4",
                          ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> QkNorm.PER_HEAD;

@@ -73,7 +73,7 @@ public final class DecoderModel extends LanguageModel {
         Backbone backbone = new Backbone(scope, c, layers);
         registerChild("model", layout == DecoderLayout.CAUSAL_LM ? backbone : new LanguageModelHolder(backbone));
         if (withLmHead && !c.tieWordEmbeddings()) {
-            registerChild("lm_head", new Linear(scope, c.hiddenSize(), c.vocabSize(), false));
+            registerChild("lm_head", new Linear(scope, c.hiddenSize(), c.vocabSize(), c.headBias()));
         }
     }
 

@@ -612,7 +612,8 @@ class FamilyConfigTest {
     void ernie45MoeRoutesBetweenItsStartAndEndLayers() {
         ObjectNode json = base("ernie4_5_moe", 6).put("moe_num_experts", 8).put("moe_k", 2)
                 .put("moe_intermediate_size", 24).put("moe_num_shared_experts", 1).put("moe_layer_start_index", 1)
-                .put("moe_layer_end_index", 4).put("moe_layer_interval", 2).put("use_bias", true);
+                .put("moe_layer_end_index", 4).put("moe_layer_interval", 2).put("use_bias", true)
+                .put("tie_word_embeddings", false);
         DecoderConfig c = DecoderConfig.fromJson(json);
         // (i + 1) % 2 == 0 and 1 <= i <= 4: layers 1 and 3
         assertArrayEquals(new boolean[]{false, true, false, true, false, false}, new boolean[]{c.isSparse(0),
@@ -623,9 +624,14 @@ class FamilyConfigTest {
         assertEquals(24, moe.sharedExpertIntermediateSize());
         assertTrue(moe.normTopkProb() && !moe.sharedExpertGated());
         assertEquals(new MoeConfig.Routing(false, MoeConfig.SelectionBias.STATICS, 1, 1, 0f, 1f, true), moe.routing());
-        assertTrue(c.attentionBias() && c.outputBias() && c.mlpBias());
+        assertTrue(c.attentionBias() && c.outputBias() && c.mlpBias() && c.headBias(), "use_bias: lm_head's too");
         assertEquals(RotaryLayout.INTERLEAVED, c.rotaryLayout());
-        assertTrue(c.tieWordEmbeddings());
+        IllegalArgumentException tied = assertThrows(IllegalArgumentException.class,
+                () -> DecoderConfig.fromJson(json.deepCopy().put("tie_word_embeddings", true)));
+        assertTrue(tied.getMessage().contains("tie_word_embeddings"), tied.getMessage());
+        ObjectNode biasFree = json.deepCopy().put("use_bias", false);
+        biasFree.remove("tie_word_embeddings");
+        assertTrue(DecoderConfig.fromJson(biasFree).tieWordEmbeddings(), "tied by default");
         json.remove("moe_layer_end_index");
         json.put("moe_layer_interval", 1);
         DecoderConfig toTheEnd = DecoderConfig.fromJson(json);
