@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@link InteropExportTest}'s cases over the families added since its hf-tiny models: core's reference folders of
  * Granite 3 and 4, OLMo 2 and 3, SmolLM3, OLMoE, gpt-oss, Qwen3.5 (its linear-attention projections included),
- * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, LFM2 and LFM2-MoE, each with LoRA at this library's default targets or on every projection, random non-zero weights.
+ * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, LFM2, LFM2-MoE, GLM-4.5 and ERNIE-4.5-MoE, each with LoRA at this library's default targets or on every projection, random non-zero weights.
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT; the results
  * are recorded in peft/INTEROP.md.
  */
@@ -71,7 +71,9 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("lfm2-lora-default", "lfm2", lora()),
                 Arguments.of("lfm2-lora-all", "lfm2", lora().targetModules("q_proj", "k_proj", "v_proj", "out_proj",
                         "in_proj", "w1", "w2", "w3")),
-                Arguments.of("lfm2_moe-lora-default", "lfm2_moe", lora()));
+                Arguments.of("lfm2_moe-lora-default", "lfm2_moe", lora()),
+                Arguments.of("glm4_moe-lora", "glm4_moe", lora().targetModules(ATTENTION)),
+                Arguments.of("ernie4_5_moe-lora", "ernie4_5_moe", lora().targetModules(ATTENTION)));
     }
 
     private static LoraConfig.Builder lora() {
