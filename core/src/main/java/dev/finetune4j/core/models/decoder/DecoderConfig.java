@@ -76,6 +76,8 @@ import java.util.Set;
  * @param shortConv LFM2's short-convolution layers; null when no layer is one
  * @param attentionOutputGate whether {@code q_proj} also makes a per-head gate whose sigmoid scales the attention's
  *                            output before {@code o_proj} (Qwen3.5)
+ * @param latentAttention DeepSeek-V3's multi-head latent attention in every layer ({@link LatentAttention}), whose
+ *                        padded heads {@code headDim} then describes; null for the other families' attention
  */
 public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize,
                             int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
@@ -87,7 +89,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                             NormKind normKind, EmbeddingScale embeddingScale, Multipliers multipliers, NormPlacement norms,
                             boolean fusedProjections, DenseMlp denseMlp, boolean attentionSinks, MoeConfig moe,
                             LinearAttentionConfig linearAttention, MambaConfig mamba, ShortConvConfig shortConv,
-                            boolean attentionOutputGate) {
+                            boolean attentionOutputGate, LatentAttentionConfig latentAttention) {
 
     /** Where a decoder scales its input by {@link Multipliers#embedding}, which decides whether virtual tokens are. */
     public enum EmbeddingScale {
@@ -192,7 +194,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared", "granitemoehybrid", "olmo2", "olmo3",
             "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "starcoder2", "arcee",
             "hunyuan_v1_dense", ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE, "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
-            "qwen3_5_text", "qwen3_5_moe_text", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE);
+            "qwen3_5_text", "qwen3_5_moe_text", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE);
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
     public static final String QWEN35_TEXT = "qwen3_5_text";
@@ -236,7 +238,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         long h = hiddenSize;
         long q = (long) numAttentionHeads * headDim;
         long kv = (long) numKeyValueHeads * headDim;
-        long attention = (attentionOutputGate ? 3 : 2) * h * q + 2 * h * kv;
+        long attention = latentAttention != null ? latentAttention.parameterCount(h, numAttentionHeads)
+                : (attentionOutputGate ? 3 : 2) * h * q + 2 * h * kv;
         long mlp = (denseMlp.gated() ? 3 : 2) * h * intermediateSize;
         long count = (long) vocabSize * h * (tieWordEmbeddings ? 1 : 2);
         for (int i = 0; i < numHiddenLayers; i++) {
@@ -398,6 +401,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             default -> JsonFields.bool(c, "attention_bias", type.equals("qwen2") || glm || type.equals("seed_oss"), at);
         };
         boolean qwen35 = LinearAttentionConfig.appliesTo(type);
+        LatentAttentionConfig latent = type.equals(LatentAttentionConfig.MODEL_TYPE) ? LatentAttentionConfig.fromJson(c)
+                : null;
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
         int layers = JsonFields.requiredInteger(c, "num_hidden_layers", 1, ConfigLimits.LAYERS, at);
@@ -406,7 +411,9 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             throw new IllegalArgumentException(at + ": hidden_size " + hidden + " is not divisible by num_attention_heads "
                     + heads + ", so the heads' size is undefined: fix one of them, or set head_dim explicitly");
         }
-        int headDim = JsonFields.integer(c, "head_dim", gemma ? 256 : hidden / heads, 1, ConfigLimits.HIDDEN, at);
+        // DeepSeek-V3's config sets head_dim to the rotated part; its heads are the latent attention's
+        int headDim = latent != null ? latent.paddedHeadDim()
+                : JsonFields.integer(c, "head_dim", gemma ? 256 : hidden / heads, 1, ConfigLimits.HIDDEN, at);
         // transformers 5 keeps partial_rotary_factor in rope_parameters; older configs have it top-level
         JsonNode ropeParams = JsonFields.object(c, "rope_parameters", at);
         double partialRotary = JsonFields.number(ropeParams.has("partial_rotary_factor") ? ropeParams : c,
@@ -422,6 +429,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 "> 0", at);
         float attentionScale = granite
                 ? (float) JsonFields.number(c, "attention_multiplier", 1.0, v -> v > 0, "> 0", at)
+                : latent != null ? latentAttentionScale(c, latent, rope)
                 : (float) Math.pow(queryScalar, -0.5);
         return new DecoderConfig(type,
                 JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
@@ -433,7 +441,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                         : JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at),
                 layers,
                 heads,
-                JsonFields.integer(c, "num_key_value_heads", heads, 1, ConfigLimits.HEADS, at),
+                latent != null ? latentKeyValueHeads(c, heads)
+                        : JsonFields.integer(c, "num_key_value_heads", heads, 1, ConfigLimits.HEADS, at),
                 headDim,
                 activation(c, type),
                 maxPos,
@@ -449,8 +458,10 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                         ConfigLimits.NORM_EPS, ConfigLimits.NORM_EPS_RANGE, at),
                 rope,
                 localRope(c, type, maxPos, rope),
-                (int) (headDim * partialRotary), // transformers truncates, as int() does
-                glm || cohere || ernie ? RotaryLayout.INTERLEAVED : RotaryLayout.HALVES,
+                latent != null ? latent.qkRopeHeadDim()
+                        : (int) (headDim * partialRotary), // transformers truncates, as int() does
+                glm || cohere || ernie || latent != null && JsonFields.bool(c, "rope_interleave", true, at)
+                        ? RotaryLayout.INTERLEAVED : RotaryLayout.HALVES,
                 attentionBias,
                 switch (type) {
                     case "seed_oss" -> JsonFields.bool(c, "attention_out_bias", false, at);
@@ -499,7 +510,38 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 qwen35 ? LinearAttentionConfig.fromJson(c, layers) : null,
                 anyOf(mambaLayers) ? MambaConfig.fromJson(c, mambaLayers, hidden) : null,
                 shortConv != null && anyOf(shortConv.layers()) ? shortConv : null,
-                qwen35);
+                qwen35,
+                latent);
+    }
+
+    /**
+     * DeepSeek-V3's softmax scale: {@code qk_head_dim^-0.5}, times YaRN's magnitude for {@code mscale_all_dim} squared
+     * under a scaled rotary embedding (transformers' {@code yarn_apply_mscale}).
+     */
+    private static float latentAttentionScale(JsonNode c, LatentAttentionConfig latent, RopeConfig rope) {
+        double scale = Math.pow(latent.qkHeadDim(), -0.5);
+        JsonNode params = c.path("rope_parameters").isObject() ? c.path("rope_parameters") : c.path("rope_scaling");
+        double mscaleAllDim = JsonFields.number(params, "mscale_all_dim", 0.0, v -> v >= 0, ">= 0",
+                "config.json rope_parameters");
+        if (!rope.ropeType().equals("default") && mscaleAllDim != 0) {
+            double mscale = RopeConfig.yarnMscale(rope.factor(), mscaleAllDim);
+            scale *= mscale * mscale;
+        }
+        return (float) scale;
+    }
+
+    /**
+     * DeepSeek-V3's key/value heads: every query head gets its own, expanded from the shared latent, so a config must
+     * name as many as there are query heads (transformers' attention would otherwise repeat the expanded heads).
+     */
+    private static int latentKeyValueHeads(JsonNode c, int heads) {
+        int kv = JsonFields.integer(c, "num_key_value_heads", heads, 1, ConfigLimits.HEADS, "config.json");
+        if (kv != heads) {
+            throw new IllegalArgumentException("config.json: num_key_value_heads = " + kv + " with "
+                    + "num_attention_heads = " + heads + ": DeepSeek-V3's latent attention expands a key and a value for "
+                    + "every query head, so both must be equal (the published checkpoints set both to the same value)");
+        }
+        return kv;
     }
 
     private static boolean anyOf(boolean[] flags) {

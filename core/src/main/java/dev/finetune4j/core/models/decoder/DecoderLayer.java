@@ -65,7 +65,8 @@ public final class DecoderLayer extends Module {
             registerChild(mixer, new ShortConv(scope, c, index));
         } else {
             this.mixer = "self_attn";
-            registerChild(mixer, new DecoderAttention(scope, c, rotary, index));
+            registerChild(mixer, c.latentAttention() != null ? new LatentAttention(scope, c, rotary, index)
+                    : new DecoderAttention(scope, c, rotary, index));
         }
         this.mlp = c.isSparse(index) ? c.moe().naming().block() : c.denseMlp().module();
         registerChild(mlp, c.isSparse(index) ? new SparseMoeBlock(scope, c) : new DecoderMlp(scope, c));

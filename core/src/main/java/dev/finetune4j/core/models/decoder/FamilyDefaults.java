@@ -32,6 +32,7 @@ final class FamilyDefaults {
             case "ernie4_5" -> ernie45(config.deepCopy());
             case MoeConfig.ERNIE_MOE -> ernie45Moe(config.deepCopy());
             case MoeConfig.GLM_MOE -> glm45(config.deepCopy());
+            case LatentAttentionConfig.MODEL_TYPE -> deepseekV3(config.deepCopy());
             case "cohere", "cohere2" -> cohere(config.deepCopy(), type);
             case "seed_oss" -> seedOss(config.deepCopy());
             case "starcoder2" -> starCoder2(config.deepCopy());
@@ -126,6 +127,12 @@ final class FamilyDefaults {
         putIfAbsent(c, "num_key_value_heads", 8);
         putIfAbsent(c, "max_position_embeddings", 131072);
         putPartialRotaryIfAbsent(c, 0.5);
+        return c;
+    }
+
+    /** DeepSeek-V3: 4,096 positions (its YaRN settings extend them). */
+    private static JsonNode deepseekV3(ObjectNode c) {
+        putIfAbsent(c, "max_position_embeddings", 4096);
         return c;
     }
 

@@ -102,7 +102,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
      */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             DecoderConfig.QWEN35_MOE_TEXT, "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE,
-            ShortConvConfig.MOE_MODEL_TYPE, MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE);
+            ShortConvConfig.MOE_MODEL_TYPE, MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -235,20 +235,22 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean qwen35 = type.equals(DecoderConfig.QWEN35_MOE_TEXT);
         boolean granite = type.startsWith("granite");
         boolean lfm2 = type.equals(ShortConvConfig.MOE_MODEL_TYPE);
-        boolean glm = type.equals(GLM_MOE);
+        // DeepSeek-V3's mixture is GLM-4.5's, with other defaults
+        boolean deepseek = type.equals(LatentAttentionConfig.MODEL_TYPE);
+        boolean glm = type.equals(GLM_MOE) || deepseek;
         boolean ernie = type.equals(ERNIE_MOE);
         // Mixtral, OLMoE, gpt-oss and Granite size their experts by intermediate_size; the others by
         // moe_intermediate_size (required by Qwen2-MoE's and Qwen3-MoE's configs, defaulted by the rest)
         boolean expertsByIntermediate = mixtral || gptOss || olmoe || granite;
         int experts = JsonFields.integer(c, presentOf(c, "num_local_experts", "num_experts", "n_routed_experts",
-                        "moe_num_experts"), mixtral || granite ? 8 : olmoe || ernie ? 64 : qwen35 ? 256 : lfm2 ? 32
-                        : glm ? 128 : 60, 1, ConfigLimits.EXPERTS, at);
+                        "moe_num_experts"), mixtral || granite ? 8 : olmoe || ernie ? 64 : qwen35 || deepseek ? 256
+                        : lfm2 ? 32 : glm ? 128 : 60, 1, ConfigLimits.EXPERTS, at);
         int perToken = JsonFields.integer(c, presentOf(c, "num_experts_per_tok", "moe_k"), mixtral || granite ? 2
                 : olmoe || qwen35 || glm ? 8 : ernie ? 6 : 4, 1, ConfigLimits.EXPERTS, at);
         int width = expertsByIntermediate
                 ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
                 : qwen35 || lfm2 || glm || ernie ? JsonFields.integer(c, "moe_intermediate_size", qwen35 ? 512 : lfm2
-                        ? 1792 : glm ? 1408 : 1536, 1, ConfigLimits.INTERMEDIATE, at)
+                        ? 1792 : deepseek ? 2048 : glm ? 1408 : 1536, 1, ConfigLimits.INTERMEDIATE, at)
                 : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
         boolean gatedShare = type.equals("qwen2_moe") || qwen35;
         int shared = gatedShare ? JsonFields.integer(c, "shared_expert_intermediate_size", qwen35 ? 512 : 0, 0,
@@ -275,11 +277,11 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                 (float) JsonFields.number(c, "swiglu_alpha", 1.702, v -> v > 0 && v < 1e4, "in (0, 1e4)", at),
                 (float) JsonFields.number(c, "swiglu_limit", 7.0, v -> v > 0, "> 0", at),
                 lfm2 ? new Routing(true, JsonFields.bool(c, "use_expert_bias", true, at) ? SelectionBias.BLOCK
-                        : SelectionBias.NONE, 1, 1, 1e-6f, scalingFactor(c), false)
+                        : SelectionBias.NONE, 1, 1, 1e-6f, scalingFactor(c, 1.0), false)
                         : glm ? new Routing(true, SelectionBias.ROUTER,
-                                JsonFields.integer(c, "n_group", 1, 1, ConfigLimits.EXPERTS, at),
-                                JsonFields.integer(c, "topk_group", 1, 1, ConfigLimits.EXPERTS, at), 1e-20f,
-                                scalingFactor(c), true)
+                                JsonFields.integer(c, "n_group", deepseek ? 8 : 1, 1, ConfigLimits.EXPERTS, at),
+                                JsonFields.integer(c, "topk_group", deepseek ? 4 : 1, 1, ConfigLimits.EXPERTS, at),
+                                1e-20f, scalingFactor(c, deepseek ? 2.5 : 1.0), true)
                         : ernie ? new Routing(false, SelectionBias.STATICS, 1, 1, 0f, 1f, true)
                         : Routing.SOFTMAX);
     }
@@ -294,8 +296,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         return names[0];
     }
 
-    private static float scalingFactor(JsonNode c) {
-        return (float) JsonFields.number(c, "routed_scaling_factor", 1.0, v -> v > 0, "> 0", "config.json");
+    private static float scalingFactor(JsonNode c, double fallback) {
+        return (float) JsonFields.number(c, "routed_scaling_factor", fallback, v -> v > 0, "> 0", "config.json");
     }
 
     /**
@@ -322,10 +324,10 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                     sparse[n.asInt()] = false;
                 }
             }
-            case ShortConvConfig.MOE_MODEL_TYPE, GLM_MOE -> {
-                int dense = type.equals(GLM_MOE)
-                        ? JsonFields.integer(c, "first_k_dense_replace", 1, 0, layers, at)
-                        : JsonFields.integer(c, "num_dense_layers", 2, 0, layers, at);
+            case ShortConvConfig.MOE_MODEL_TYPE, GLM_MOE, LatentAttentionConfig.MODEL_TYPE -> {
+                int dense = type.equals(ShortConvConfig.MOE_MODEL_TYPE)
+                        ? JsonFields.integer(c, "num_dense_layers", 2, 0, layers, at)
+                        : JsonFields.integer(c, "first_k_dense_replace", type.equals(GLM_MOE) ? 1 : 3, 0, layers, at);
                 Arrays.fill(sparse, dense, layers, true);
             }
             case ERNIE_MOE -> {

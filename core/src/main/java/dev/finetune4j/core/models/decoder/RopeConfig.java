@@ -95,13 +95,39 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
                 JsonFields.number(scaling, "beta_fast", 32.0, v -> v > 0, "> 0", at),
                 JsonFields.number(scaling, "beta_slow", 1.0, v -> v > 0, "> 0", at),
                 JsonFields.bool(scaling, "truncate", true, at),
-                JsonFields.number(scaling, "attention_factor", Double.NaN, v -> v > 0, "> 0", at),
+                type.equals("yarn") ? yarnAttentionFactor(scaling, factor, at)
+                        : JsonFields.number(scaling, "attention_factor", Double.NaN, v -> v > 0, "> 0", at),
                 factors(scaling, "short_factor", type, at),
                 factors(scaling, "long_factor", type, at),
                 type.equals("dynamic") ? JsonFields.number(scaling, "alpha", Double.NaN, v -> v > 0, "> 0", at)
                         : Double.NaN);
         rope.validate(at);
         return rope;
+    }
+
+    /**
+     * YaRN's cos/sin scale: {@code attention_factor} where given; else, with DeepSeek's {@code mscale} and
+     * {@code mscale_all_dim} both set (non-zero), the ratio of their {@link #yarnMscale}s, as transformers computes it;
+     * else NaN, the paper's {@code 0.1 ln(factor) + 1}.
+     */
+    private static double yarnAttentionFactor(JsonNode scaling, double factor, String at) {
+        double given = JsonFields.number(scaling, "attention_factor", Double.NaN, v -> v > 0, "> 0", at);
+        double mscale = JsonFields.number(scaling, "mscale", 0.0, v -> v >= 0, ">= 0", at);
+        double mscaleAllDim = JsonFields.number(scaling, "mscale_all_dim", 0.0, v -> v >= 0, ">= 0", at);
+        return !Double.isNaN(given) || mscale == 0 || mscaleAllDim == 0 ? given
+                : yarnMscale(factor, mscale) / yarnMscale(factor, mscaleAllDim);
+    }
+
+    /**
+     * DeepSeek's YaRN magnitude, {@code 0.1 mscale ln(factor) + 1} for a factor above 1, else 1 (transformers'
+     * {@code get_mscale} and {@code yarn_get_mscale}).
+     *
+     * @param factor the context extension factor
+     * @param mscale the multiplier of its logarithm
+     * @return the magnitude
+     */
+    public static double yarnMscale(double factor, double mscale) {
+        return factor <= 1 ? 1.0 : 0.1 * mscale * Math.log(factor) + 1.0;
     }
 
     /** A longrope factor list: positive finite numbers, one per rotated pair (checked against the head later). */

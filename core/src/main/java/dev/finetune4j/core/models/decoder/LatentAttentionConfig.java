@@ -1,0 +1,73 @@
+package dev.finetune4j.core.models.decoder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.finetune4j.core.io.JsonFields;
+import dev.finetune4j.core.models.ConfigLimits;
+
+/**
+ * The sizes of DeepSeek-V3's multi-head latent attention ({@link LatentAttention}): queries through a low-rank
+ * bottleneck of {@code q_lora_rank} (or a plain {@code q_proj} without one), keys and values expanded per head from a
+ * shared latent of {@code kv_lora_rank}, each query and key head {@code qk_nope_head_dim} dimensions without position
+ * then {@code qk_rope_head_dim} rotated ones (one rotated key shared by all heads), each value head
+ * {@code v_head_dim}.
+ *
+ * @param qLoraRank the queries' bottleneck ({@code q_lora_rank}); 0 for a plain {@code q_proj} (Moonlight,
+ *                  DeepSeek-V2-Lite)
+ * @param kvLoraRank the keys' and values' latent ({@code kv_lora_rank})
+ * @param qkNopeHeadDim a query or key head's dimensions without rotary ({@code qk_nope_head_dim})
+ * @param qkRopeHeadDim a query or key head's rotated dimensions ({@code qk_rope_head_dim})
+ * @param vHeadDim a value head's dimensions ({@code v_head_dim})
+ */
+public record LatentAttentionConfig(int qLoraRank, int kvLoraRank, int qkNopeHeadDim, int qkRopeHeadDim, int vHeadDim) {
+    /** The {@code model_type} of DeepSeek-V3, DeepSeek-R1, Kimi-K2 and Moonlight. */
+    public static final String MODEL_TYPE = "deepseek_v3";
+
+    /**
+     * A query or key head's dimensions, rotated and not.
+     *
+     * @return {@code qk_nope_head_dim + qk_rope_head_dim}
+     */
+    public int qkHeadDim() {
+        return qkNopeHeadDim + qkRopeHeadDim;
+    }
+
+    /**
+     * The width of a head as the attention kernels and the KV cache hold it: the larger of a query/key head and a value
+     * head, the other padded with zeros (which change no score and no output).
+     *
+     * @return {@code max(qkHeadDim, vHeadDim)}
+     */
+    public int paddedHeadDim() {
+        return Math.max(qkHeadDim(), vHeadDim);
+    }
+
+    /**
+     * Reads the sizes with {@code DeepseekV3Config}'s defaults.
+     *
+     * @param c the parsed config.json
+     * @return the sizes
+     */
+    static LatentAttentionConfig fromJson(JsonNode c) {
+        String at = "config.json";
+        int qLora = c.path("q_lora_rank").isNull() ? 0
+                : JsonFields.integer(c, "q_lora_rank", 1536, 1, ConfigLimits.HIDDEN, at);
+        return new LatentAttentionConfig(qLora,
+                JsonFields.integer(c, "kv_lora_rank", 512, 1, ConfigLimits.HIDDEN, at),
+                JsonFields.integer(c, "qk_nope_head_dim", 128, 1, ConfigLimits.HIDDEN, at),
+                JsonFields.integer(c, "qk_rope_head_dim", 64, 2, ConfigLimits.HIDDEN, at),
+                JsonFields.integer(c, "v_head_dim", 128, 1, ConfigLimits.HIDDEN, at));
+    }
+
+    /**
+     * The matrix parameters of one layer's attention.
+     *
+     * @param hidden the hidden size
+     * @param heads the attention heads
+     * @return their count
+     */
+    long parameterCount(long hidden, long heads) {
+        long queries = qLoraRank > 0 ? hidden * qLoraRank + qLoraRank * heads * qkHeadDim() : hidden * heads * qkHeadDim();
+        return queries + hidden * (kvLoraRank + qkRopeHeadDim) + kvLoraRank * heads * (qkNopeHeadDim + vHeadDim)
+                + heads * vHeadDim * hidden;
+    }
+}
