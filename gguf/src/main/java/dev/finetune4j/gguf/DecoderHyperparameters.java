@@ -9,6 +9,15 @@ import dev.finetune4j.core.models.decoder.MambaConfig;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.RopeConfig;
 import dev.finetune4j.core.models.decoder.ShortConvConfig;
+import dev.finetune4j.gguf.LlamaCppArchitecture.Biases;
+import dev.finetune4j.gguf.LlamaCppArchitecture.HeadSize;
+import dev.finetune4j.gguf.LlamaCppArchitecture.OutputHead;
+import dev.finetune4j.gguf.LlamaCppArchitecture.OwnChecks;
+import dev.finetune4j.gguf.LlamaCppArchitecture.RotaryLayers;
+import dev.finetune4j.gguf.LlamaCppArchitecture.RotaryPairs;
+import dev.finetune4j.gguf.LlamaCppArchitecture.ScaleKeys;
+import dev.finetune4j.gguf.LlamaCppArchitecture.SlidingWindow;
+import dev.finetune4j.gguf.LlamaCppArchitecture.SoftCaps;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,49 +28,23 @@ import java.util.stream.IntStream;
 
 /**
  * A decoder's config as the {@code <arch>.*} keys of its GGUF architecture, and the refusal of whatever those keys
- * cannot say: llama.cpp would load such a file and silently compute another model. What each architecture fixes
- * (llama.cpp's src/models/*.cpp): the activation (SiLU; GELU's tanh form for Gemma), the attention scale
- * (1/sqrt(head_dim); Gemma 2 27B and Gemma 3 27B, recognised by their layer count, 1/sqrt(hidden/heads); Granite's
- * from its {@code attention.scale} key), the rotary embedding over whole heads (but Phi-3's), Gemma and Gemma 2's tied
- * output head and Gemma 2's two soft caps; OLMo 2 and 3 ({@code olmo2}) a separate output head, heads that fill the
- * hidden size, and sliding layers rotated with the full layers' base and no scaling; SmolLM3 ({@code smollm3}) no
- * rotary in every 4th layer, and no sliding window; for the mixtures of experts (Mixtral as {@code llama},
- * {@code qwen2moe}, {@code qwen3moe}, {@code olmoe}) whether every layer routes, whether the routing weights are
- * renormalised and the shared expert Qwen2-MoE and Qwen3.5-MoE require; OLMoE's as many key/value heads as query
- * heads, filling the hidden size;
- * gpt-oss ({@code gpt-oss}) its experts' clamped SwiGLU (alpha 1.702, limit 7), sliding layers, YaRN's betas and
- * cos/sin scale, and YaRN's ramp ends rounded to whole rotary pairs (gpt-oss's are not: a warning is logged).
- * Granite's rotary embedding is on in every layer or in none: {@code rope.scaling.finetuned}, which the converter
- * writes for Granite 4 ({@code granitemoehybrid}, attention-only and dense, exported as {@code granite}), switches it
- * off for a model without position encoding ({@code position_embedding_type} null).
- * Granite 4.0 H ({@code granitemoehybrid} with Mamba-2 layers, exported as {@code granitehybrid}) tells its Mamba-2
- * layers by their {@code attention.head_count_kv} of 0, and fixes their convolution's bias, no projection biases, an
- * inner width of twice the hidden size and a gated norm per group, which only one group makes transformers' norm
- * over the whole width ({@link #refuseWhatGraniteHybridCannotSay}).
- * Qwen3.5 ({@code qwen35}, and with its mixture {@code qwen35moe}) fixes its DeltaNet's key and value heads to one
- * size and its attention's q/k norms per head;
- * its partial rotary embedding is interleaved M-RoPE, whose sections are written for text ({@link #textRopeSections}).
- * GLM ({@code glm} as {@code chatglm}) and GLM-4 ({@code glm4}) rotate the first half of each head in adjacent pairs
- * ({@code rope.dimension_count}), add q/k/v biases and none to attn_output; chatglm's heads fill the hidden size.
- * ERNIE 4.5 ({@code ernie4_5}) rotates whole heads and adds no bias to o_proj or the MLP (its {@code use_bias} is
- * refused). Cohere ({@code cohere} as {@code command-r}) and Cohere 2 ({@code cohere2}) fix bias-free LayerNorms
- * ({@code attention.layer_norm_epsilon}), parallel sub-blocks, a head tied to the embeddings, heads filling the hidden
- * size and no attention biases, and multiply the logits by {@code logit_scale}; cohere2 rotates in its sliding layers
- * only ({@code attention.sliding_window_pattern}). EXAONE 4 ({@code exaone4}) fixes heads filling the hidden size, per-head
- * q/k norms before the rotary, norms after each sub-block, no o_proj bias, and by depth its window
- * ({@link #refuseWhatExaone4CannotSay}); Seed-OSS ({@code seed_oss}) q/k/v biases and none on o_proj or the MLP;
- * Hunyuan dense ({@code hunyuan-dense}) per-head q/k norms after the rotary and no o_proj bias, its NTK alpha written
- * into the base as the converter does ({@link #alphaRaisedBase}); StarCoder2 ({@code starcoder2}) LayerNorms with
- * biases ({@code attention.layer_norm_epsilon}), every projection's bias, GELU's tanh form, heads filling the hidden
- * size and no sliding window at all; Arcee ({@code arcee}) the squared ReLU, no biases, YaRN's fixed betas; LFM2
- * ({@code lfm2}) heads filling the hidden size, per-head q/k norms before the rotary, and convolution layers, told by
- * their {@code attention.head_count_kv} of 0, without biases ({@link #refuseWhatLfm2CannotSay}). The
- * converter writes a few keys these exports write otherwise, so
- * that llama.cpp computes this model: chatglm's rotary base and RMSNorm epsilon from transformers' config (the
- * converter reads GLM's original {@code rope_ratio} and {@code layernorm_epsilon}, absent from a transformers
- * checkpoint, and falls back to 10,000 and 1e-5), the context length from {@code max_position_embeddings} (chatglm's
- * converter falls back to the hidden size, command-r's prefers {@code model_max_length}), and cohere2's sliding
- * layers listed rather than left to llama.cpp's default of every 4th full.
+ * cannot say: llama.cpp would load such a file and silently compute another model. What each architecture's graph
+ * fixes is its row of {@link LlamaCppArchitectures}; what is one model's alone stays here: EXAONE 4's window by depth
+ * ({@link #refuseWhatTheWindowDepthCannotSay}), gpt-oss's experts ({@link #refuseWhatGptOssCannotSay}), Qwen3.5's
+ * DeltaNet, Granite 4.0 H's Mamba-2 layers ({@link #refuseWhatGraniteHybridCannotSay}: told by their
+ * {@code attention.head_count_kv} of 0, their convolution's bias, no projection biases, an inner width of twice the
+ * hidden size and a gated norm per group, which only one group makes transformers' norm over the whole width), LFM2's
+ * convolutions ({@link #refuseWhatLfm2CannotSay}), Hunyuan's NTK alpha written into the base as the converter does
+ * ({@link #alphaRaisedBase}), and Qwen3.5's interleaved M-RoPE, whose sections are written for text
+ * ({@link #textRopeSections}). Granite's rotary embedding is on in every layer or in none:
+ * {@code rope.scaling.finetuned}, which the converter writes for Granite 4 ({@code granitemoehybrid}, attention-only
+ * and dense, exported as {@code granite}), switches it off for a model without position encoding
+ * ({@code position_embedding_type} null). The converter writes a few keys these exports write otherwise, so that
+ * llama.cpp computes this model: chatglm's rotary base and RMSNorm epsilon from transformers' config (the converter
+ * reads GLM's original {@code rope_ratio} and {@code layernorm_epsilon}, absent from a transformers checkpoint, and
+ * falls back to 10,000 and 1e-5), the context length from {@code max_position_embeddings} (chatglm's converter falls
+ * back to the hidden size, command-r's prefers {@code model_max_length}), and cohere2's and exaone4's sliding layers
+ * listed rather than left to llama.cpp's default of every 4th full.
  */
 final class DecoderHyperparameters {
     private static final Logger LOG = LoggerFactory.getLogger(DecoderHyperparameters.class);
@@ -79,50 +62,6 @@ final class DecoderHyperparameters {
             Map.entry("exaone4", "exaone4"), Map.entry("seed_oss", "seed_oss"),
             Map.entry("hunyuan_v1_dense", "hunyuan-dense"), Map.entry("starcoder2", "starcoder2"),
             Map.entry("arcee", "arcee"), Map.entry("lfm2", "lfm2"));
-    /** The architecture of a {@code granitemoehybrid} with Mamba-2 layers (Granite 4.0 H); without any, granite. */
-    private static final String GRANITE_HYBRID = "granitehybrid";
-    /**
-     * The architectures whose rotary embedding turns adjacent pairs ({@code LLAMA_ROPE_TYPE_NORM} in llama.cpp's
-     * {@code llama_model_rope_type}; glm4's without M-RoPE sections, as written here); the others turn halves.
-     */
-    private static final Set<String> ADJACENT_PAIRS = Set.of("llama", "granite", GRANITE_HYBRID, "smollm3", "chatglm",
-            "glm4", "ernie4_5", "command-r", "cohere2", "arcee");
-    /** Cohere's architectures: bias-free LayerNorms, one norm before parallel sub-blocks, logits times logit_scale. */
-    private static final Set<String> COHERE = Set.of("command-r", "cohere2");
-    /** The architectures whose graph holds a partial rotary embedding ({@code rope.dimension_count} below the head). */
-    private static final Set<String> PARTIAL_ROTARY = Set.of("phi3", "qwen35", "qwen35moe", "chatglm", "glm4");
-    /**
-     * The architectures whose graph adds q, k and v biases but none to attn_output (their checkpoints have none, and
-     * Seed-OSS's only with its own attention_out_bias).
-     */
-    private static final Set<String> QKV_BIASES = Set.of("qwen2", "qwen2moe", "chatglm", "glm4", "seed_oss");
-    /** The architectures whose graph adds a bias to attn_output: gpt-oss's, and StarCoder2's, which requires it. */
-    private static final Set<String> OUTPUT_BIAS = Set.of("gpt-oss", "starcoder2");
-    /**
-     * The architectures whose graph declares attn_q and attn_output as square matrices of the hidden size
-     * (src/models/chatglm.cpp, command-r.cpp, cohere2.cpp, exaone4.cpp's attn_output, starcoder2.cpp, lfm2.cpp),
-     * so heads must fill it.
-     */
-    private static final Set<String> HEADS_FILL_HIDDEN = Set.of("chatglm", "command-r", "cohere2", "exaone4",
-            "starcoder2", "lfm2");
-    /**
-     * The layer count at which llama.cpp's exaone4 switches its sliding window on (EXAONE 4.0 32B's): a model of any
-     * other depth attends fully and rotates in every layer there.
-     */
-    private static final int EXAONE4_SLIDING_LAYERS = 64;
-    /** llama.cpp's command-r requires per-head q/k norms (Command R+'s) from this many layers on. */
-    private static final int COMMAND_R_QK_NORM_LAYERS = 64;
-    /** The architectures whose graph requires {@code output.weight}: a tied head cannot be loaded. */
-    private static final Set<String> OWN_OUTPUT_HEAD = Set.of("qwen2moe", "olmo2", "olmoe", "gpt-oss");
-    /**
-     * The mixtures whose graph uses a token's k routing weights as the softmax over all experts gave them (qwen2moe.cpp,
-     * olmoe.cpp); llama (Mixtral) and qwen3moe renormalise them to sum to 1.
-     */
-    private static final Set<String> UNNORMALISED_ROUTING = Set.of("qwen2moe", "olmoe");
-    /** The mixtures that size their experts by {@code expert_feed_forward_length}; the others by feed_forward_length. */
-    private static final Set<String> EXPERT_WIDTH_KEY = Set.of("qwen2moe", "qwen3moe", "gpt-oss", "qwen35moe");
-    /** The mixtures whose graph requires a shared expert ({@code ffn_*_shexp}, gated by {@code ffn_gate_inp_shexp}). */
-    private static final Set<String> SHARED_EXPERT_REQUIRED = Set.of("qwen2moe", "qwen35moe");
     /**
      * The context length the converter writes for Granite 4.0 H, whose layers without position encoding bound no
      * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
@@ -144,17 +83,19 @@ final class DecoderHyperparameters {
     private static final int MAX_EXPERTS = 1024;
 
     private final DecoderConfig config;
-    private final String architecture;
+    private final LlamaCppArchitecture graph;
 
     DecoderHyperparameters(DecoderConfig config) {
         this.config = config;
         // NOTE: granitemoehybrid is granite while all its layers attend, granitehybrid once some are Mamba-2 layers
-        this.architecture = config.mamba() != null ? GRANITE_HYBRID : ARCHITECTURES.get(config.modelType());
+        String architecture = config.mamba() != null ? LlamaCppArchitectures.GRANITE_HYBRID
+                : ARCHITECTURES.get(config.modelType());
         if (architecture == null) {
             throw new IllegalArgumentException("GGUF export supports model_type " + supportedTypes() + ", not '"
                     + config.modelType() + "'; save the model (merged) as a Hugging Face folder and convert it with "
                     + "llama.cpp's convert_hf_to_gguf.py");
         }
+        this.graph = LlamaCppArchitectures.of(architecture);
         if (config.moe() != null && config.moe().naming() == MoeConfig.Naming.GRANITE) {
             throw new IllegalArgumentException("GGUF export of Granite 4.0 H's mixtures (experts stacked in "
                     + "block_sparse_moe beside the shared MLP: granite-4.0-h-tiny, -h-small) is not implemented; serve the "
@@ -168,48 +109,9 @@ final class DecoderHyperparameters {
         return String.join(", ", ARCHITECTURES.keySet().stream().sorted().toList());
     }
 
-    /** The GGUF architecture ({@code general.architecture}). */
-    String architecture() {
-        return architecture;
-    }
-
-    boolean isGemma() {
-        return architecture.startsWith("gemma");
-    }
-
-    /**
-     * Whether llama.cpp reads a fused gate and up projection as one {@code ffn_up} of [gate; up] rows (phi3); the
-     * others read {@code ffn_gate} and {@code ffn_up} apart.
-     */
-    boolean readsFusedGateUp() {
-        return architecture.equals("phi3") || architecture.equals("chatglm") || architecture.equals("glm4");
-    }
-
-    /** Cohere's architectures, {@code command-r} and {@code cohere2}. */
-    private boolean isCohere() {
-        return COHERE.contains(architecture);
-    }
-
-    /** Granite's architectures: {@code granite} and Granite 4.0 H's {@code granitehybrid}, which share its scales. */
-    private boolean isGranite() {
-        return architecture.equals("granite") || architecture.equals(GRANITE_HYBRID);
-    }
-
-    private boolean isGptOss() {
-        return architecture.equals("gpt-oss");
-    }
-
-    /**
-     * Whether llama.cpp reads the norm before the MLP as {@code post_attention_norm} (gpt-oss, qwen35, qwen35moe,
-     * seed_oss).
-     */
-    boolean readsPostAttentionNorm() {
-        return isGptOss() || isQwen35() || architecture.equals("seed_oss");
-    }
-
-    /** Qwen3.5's layers, dense ({@code qwen35}) or with a mixture of experts in every layer ({@code qwen35moe}). */
-    private boolean isQwen35() {
-        return architecture.equals("qwen35") || architecture.equals("qwen35moe");
+    /** What llama.cpp's graph of this model's GGUF architecture fixes. */
+    LlamaCppArchitecture graph() {
+        return graph;
     }
 
     /**
@@ -218,9 +120,9 @@ final class DecoderHyperparameters {
      * choices for the DeltaNet beside stacked experts were not compared with llama-quantize's.
      */
     void refuseUncheckedType(GgufType type) {
-        if ((isGptOss() || architecture.equals("qwen35moe")) && type.isKQuantMix()) {
+        if (!graph.kQuantMixesChecked() && type.isKQuantMix()) {
             throw new IllegalArgumentException("GGUF export of " + config.modelType() + " writes f32, f16, bf16 or q8_0, "
-                    + "not " + type + ": llama-quantize's choices for " + architecture + " were not reproduced here; "
+                    + "not " + type + ": llama-quantize's choices for " + graph.name() + " were not reproduced here; "
                     + "export f32 or bf16 and run llama.cpp's llama-quantize on it");
         }
     }
@@ -230,27 +132,18 @@ final class DecoderHyperparameters {
      * rotates halves (GLM, ERNIE 4.5 and Cohere rotate adjacent pairs already, and keep their rows).
      */
     boolean reordersQueryKeyRows() {
-        return ADJACENT_PAIRS.contains(architecture) && config.rotaryLayout() == RotaryLayout.HALVES;
+        return graph.rotaryPairs() == RotaryPairs.ADJACENT && config.rotaryLayout() == RotaryLayout.HALVES;
     }
 
     private void refuseWhatGgufCannotSay() {
-        boolean phi3 = architecture.equals("phi3");
-        if (config.rotaryDim() != config.headDim() && !PARTIAL_ROTARY.contains(architecture)) {
+        if (config.rotaryDim() != config.headDim() && !graph.partialRotary()) {
             cannot("a partial rotary embedding (" + config.rotaryDim() + " of " + config.headDim() + " dimensions)");
         }
-        boolean starCoder2 = architecture.equals("starcoder2");
-        Activations.Kind act = isGemma() || starCoder2 ? Activations.Kind.GELU_TANH
-                : architecture.equals("arcee") ? Activations.Kind.RELU2 : Activations.Kind.SILU;
-        if (config.hiddenAct() != act && !isGptOss()) { // gpt-oss's experts have their own activation
+        Activations.Kind act = graph.activation();
+        if (act != null && config.hiddenAct() != act) {
             cannot("the activation " + config.hiddenAct() + " (it computes " + act + ")");
         }
-        Set<String> ropes = switch (architecture) {
-            case "llama", "granite", GRANITE_HYBRID -> Set.of("default", "linear", "llama3");
-            case "phi3" -> Set.of("default", "longrope");
-            case "gpt-oss", "arcee" -> Set.of("default", "linear", "yarn");
-            case "hunyuan-dense" -> Set.of("default", "linear", "dynamic"); // dynamic with alpha: a raised base
-            default -> Set.of("default", "linear");
-        };
+        Set<String> ropes = graph.ropeTypes();
         if (!ropes.contains(config.rope().ropeType())) {
             cannot("rope_type '" + config.rope().ropeType() + "' (supported here: "
                     + String.join(", ", ropes.stream().sorted().toList()) + ")");
@@ -261,62 +154,47 @@ final class DecoderHyperparameters {
         if (config.localRope() != config.rope() && !config.localRope().ropeType().equals("default")) {
             cannot("scaling of the sliding layers' rotary embedding ('" + config.localRope().ropeType() + "')");
         }
-        if (architecture.equals("ernie4_5") && (config.attentionBias() || config.mlpBias())) {
-            // NOTE: ernie4_5.cpp loads attn_output.bias but never adds it, and declares no MLP bias
-            cannot("biases (use_bias: its graph adds q, k and v biases only, none to o_proj or the MLP)");
-        }
-        if (starCoder2 && !(config.attentionBias() && config.outputBias() && config.mlpBias())) {
-            cannot("projections without biases (use_bias false; its graph requires the biases of q_proj, k_proj, "
-                    + "v_proj, o_proj, c_fc and c_proj)");
-        }
-        if (config.mlpBias() && !starCoder2) {
-            cannot("MLP biases (mlp_bias)");
-        }
-        if (config.attentionBias() && !QKV_BIASES.contains(architecture) && !OUTPUT_BIAS.contains(architecture)) {
-            boolean noOutputBias = isCohere() || Set.of("exaone4", "hunyuan-dense", "arcee").contains(architecture);
-            cannot("attention biases (attention_bias" + (noOutputBias ? "; it declares no attn_output.bias" : "") + ")");
-        }
-        if (config.outputBias() && !OUTPUT_BIAS.contains(architecture)) {
-            cannot("an o_proj bias (attention_out_bias; its graph adds q, k and v biases, none to attn_output)");
-        }
-        if (HEADS_FILL_HIDDEN.contains(architecture)
+        refuseWhatTheBiasesCannotSay();
+        if (graph.headSize() == HeadSize.FILLS_HIDDEN
                 && (long) config.numAttentionHeads() * config.headDim() != config.hiddenSize()) {
             cannot("heads of " + config.headDim() + " (it declares attn_q and attn_output of hidden_size x hidden_size, "
                     + "so num_attention_heads x head_dim must be " + config.hiddenSize() + ")");
         }
-        if (!config.tieWordEmbeddings() && (architecture.equals("gemma") || architecture.equals("gemma2") || isCohere())) {
+        if (!config.tieWordEmbeddings() && graph.outputHead() == OutputHead.TIED) {
             cannot("an output head apart from the token embeddings (tie_word_embeddings false)");
         }
-        if (config.tieWordEmbeddings() && OWN_OUTPUT_HEAD.contains(architecture)) {
+        if (config.tieWordEmbeddings() && graph.outputHead() == OutputHead.OWN) {
             cannot("an output head tied to the token embeddings (tie_word_embeddings true; it requires output.weight)");
         }
-        boolean gemma2 = architecture.equals("gemma2");
-        if (gemma2 ? config.attnLogitSoftcapping() == 0 || config.finalLogitSoftcapping() == 0
-                : config.attnLogitSoftcapping() != 0 || (config.finalLogitSoftcapping() != 0 && !architecture.equals("gemma3"))) {
-            cannot(gemma2 ? "Gemma 2 without its soft caps" : "soft caps");
+        boolean bothCaps = graph.softCaps() == SoftCaps.BOTH_REQUIRED;
+        if (bothCaps ? config.attnLogitSoftcapping() == 0 || config.finalLogitSoftcapping() == 0
+                : config.attnLogitSoftcapping() != 0
+                || (config.finalLogitSoftcapping() != 0 && graph.softCaps() != SoftCaps.FINAL)) {
+            cannot(bothCaps ? "Gemma 2 without its soft caps" : "soft caps");
         }
         double expected = 1 / Math.sqrt(headDimForScale());
-        if (!isGranite() && Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
+        if (graph.scaleKeys() != ScaleKeys.GRANITE && Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
             cannot("an attention scale of " + config.attentionScale() + " (query_pre_attn_scalar; it uses " + expected + ")");
         }
         if (config.moe() != null) {
             refuseWhatTheMixtureCannotSay(config.moe());
         }
-        if (architecture.equals("exaone4")) {
-            refuseWhatExaone4CannotSay();
+        if (graph.windowDepth() > 0) {
+            refuseWhatTheWindowDepthCannotSay();
         }
         refuseLayersWithoutRotary();
-        if (architecture.equals("olmo2") || architecture.equals("olmoe")) {
-            refuseWhatOlmoCannotSay();
-        }
-        if (isGptOss()) {
+        refuseWhatHiddenWideHeadsCannotSay();
+        if (graph.ownChecks() == OwnChecks.GPT_OSS) {
             refuseWhatGptOssCannotSay();
         }
-        if (isQwen35()) {
-            refuseWhatQwen35CannotSay();
+        if (config.linearAttention() != null) {
+            refuseWhatLinearAttentionCannotSay(config.linearAttention());
         }
-        if (architecture.equals("command-r") && config.numHiddenLayers() >= COMMAND_R_QK_NORM_LAYERS) {
-            cannot(config.numHiddenLayers() + " layers without q/k norms (from " + COMMAND_R_QK_NORM_LAYERS
+        if (graph.requiresPerHeadQkNorms() && config.qkNorm() != DecoderConfig.QkNorm.PER_HEAD) {
+            cannot("attention without per-head q/k norms (it requires attn_q_norm and attn_k_norm)");
+        }
+        if (graph.qkNormsFromDepth() > 0 && config.numHiddenLayers() >= graph.qkNormsFromDepth()) {
+            cannot(config.numHiddenLayers() + " layers without q/k norms (from " + graph.qkNormsFromDepth()
                     + " layers on, its graph requires Command R+'s attn_q_norm and attn_k_norm)");
         }
         if (config.mamba() != null) {
@@ -325,38 +203,71 @@ final class DecoderHyperparameters {
         if (config.shortConv() != null) {
             refuseWhatLfm2CannotSay(config.shortConv());
         }
-        boolean sliding = anySliding();
-        boolean slidingArch = gemma2 || architecture.equals("gemma3") || architecture.equals("olmo2") || isGptOss()
-                || architecture.equals("cohere2") || architecture.equals("exaone4");
-        if (architecture.equals("cohere2") && !sliding) {
-            cannot("attention without sliding-window layers (it requires attention.sliding_window, and rotates only "
-                    + "in the sliding layers)");
+        refuseWhatTheWindowCannotSay();
+    }
+
+    /**
+     * Which projection biases the graph adds (ERNIE 4.5's q, k and v alone under a use_bias that switches all, gpt-oss's
+     * attention biases, StarCoder2's on every projection, required) against the model's.
+     */
+    private void refuseWhatTheBiasesCannotSay() {
+        Biases biases = graph.biases();
+        if (biases == Biases.QKV_UNDER_USE_BIAS && (config.attentionBias() || config.mlpBias())) {
+            cannot("biases (use_bias: its graph adds q, k and v biases only, none to o_proj or the MLP)");
         }
-        boolean windowIgnored = architecture.equals("llama") || phi3 || starCoder2;
-        if (sliding && !slidingArch && !windowIgnored) {
-            cannot("sliding-window layers (use_sliding_window)");
+        boolean everyProjection = biases == Biases.EVERY_PROJECTION;
+        if (everyProjection && !(config.attentionBias() && config.outputBias() && config.mlpBias())) {
+            cannot("projections without biases (use_bias false; its graph requires the biases of q_proj, k_proj, "
+                    + "v_proj, o_proj, c_fc and c_proj)");
         }
-        if (sliding && windowIgnored && config.slidingWindow() < config.maxPositionEmbeddings()) {
-            // NOTE: llama.cpp drops Mistral's and StarCoder2's windows (convert_hf_to_gguf.py) and switches Phi-3's off
-            // when it loads
-            LOG.warn("{}'s sliding window of {} tokens is not applied by llama.cpp's {} architecture: it attends to "
-                    + "the whole context, which differs from this model on sequences longer than the window",
-                    config.modelType(), config.slidingWindow(), architecture);
+        if (config.mlpBias() && !everyProjection) {
+            cannot("MLP biases (mlp_bias)");
+        }
+        if (config.attentionBias() && !biases.addsQkv()) {
+            cannot("attention biases (attention_bias"
+                    + (graph.namesMissingOutputBias() ? "; it declares no attn_output.bias" : "") + ")");
+        }
+        if (config.outputBias() && !biases.addsOutput()) {
+            cannot("an o_proj bias (attention_out_bias; its graph adds q, k and v biases, none to attn_output)");
         }
     }
 
     /**
-     * Which layers go without rotary embedding: none, but in llama.cpp's smollm3, whose graph leaves out every 4th
-     * layer's (src/models/smollm3.cpp; no key says otherwise), in cohere2 and a 64-layer exaone4, which rotate in their
-     * sliding layers only (src/models/cohere2.cpp, exaone4.cpp), and in granite, which rotates every layer or, when
-     * {@code rope.scaling.finetuned} is false, none (src/models/granite.cpp, granite-hybrid.cpp).
+     * What the graph does with sliding windows: a graph that requires them refuses a model without, one without them a
+     * model with them, and one that attends fully though its converter keeps the model loadable warns that the window
+     * is lost.
+     */
+    private void refuseWhatTheWindowCannotSay() {
+        boolean sliding = anySliding();
+        SlidingWindow window = graph.slidingWindow();
+        if (window == SlidingWindow.REQUIRED && !sliding) {
+            cannot("attention without sliding-window layers (it requires attention.sliding_window, and rotates only "
+                    + "in the sliding layers)");
+        }
+        if (sliding && window == SlidingWindow.REFUSED) {
+            cannot("sliding-window layers (use_sliding_window)");
+        }
+        if (sliding && window.attendsFully() && config.slidingWindow() < config.maxPositionEmbeddings()) {
+            // NOTE: llama.cpp drops Mistral's and StarCoder2's windows (convert_hf_to_gguf.py) and switches Phi-3's off
+            // when it loads
+            LOG.warn("{}'s sliding window of {} tokens is not applied by llama.cpp's {} architecture: it attends to "
+                    + "the whole context, which differs from this model on sequences longer than the window",
+                    config.modelType(), config.slidingWindow(), graph.name());
+        }
+    }
+
+    /**
+     * Which layers go without rotary embedding ({@link LlamaCppArchitecture.RotaryLayers}): none, but every 4th in
+     * smollm3 (no key says otherwise), all but the sliding layers where cohere2's or exaone4's window applies, and all
+     * in a granite without position encoding ({@code rope.scaling.finetuned} false).
      */
     private void refuseLayersWithoutRotary() {
-        if (isGranite() && !anyRotary()) {
+        RotaryLayers rotary = graph.rotaryLayers();
+        if (rotary == RotaryLayers.EVERY_OR_NONE && !anyRotary()) {
             return;
         }
-        boolean smolLm3 = architecture.equals("smollm3");
-        boolean slidingOnly = architecture.equals("cohere2") || exaone4Slides();
+        boolean smolLm3 = rotary == RotaryLayers.ALL_BUT_EVERY_FOURTH;
+        boolean slidingOnly = rotary == RotaryLayers.SLIDING_ONLY && windowApplies();
         List<Integer> differ = IntStream.range(0, config.numHiddenLayers())
                 .filter(i -> config.ropeLayers()[i] != (slidingOnly ? config.slidingLayers()[i]
                         : !smolLm3 || (i + 1) % SMOLLM3_NO_ROPE_STEP != 0)).boxed().toList();
@@ -368,9 +279,9 @@ final class DecoderHyperparameters {
         }
     }
 
-    /** Whether llama.cpp's exaone4 slides (and rotates only) in the layers its pattern lists: at 64 layers alone. */
-    private boolean exaone4Slides() {
-        return architecture.equals("exaone4") && config.numHiddenLayers() == EXAONE4_SLIDING_LAYERS;
+    /** Whether the graph applies its sliding window at this model's depth: at any, but exaone4's at 64 layers alone. */
+    private boolean windowApplies() {
+        return graph.windowDepth() == 0 || config.numHiddenLayers() == graph.windowDepth();
     }
 
     /**
@@ -379,14 +290,15 @@ final class DecoderHyperparameters {
      * window set; a model of any other depth (EXAONE 4.0 1.2B's 30) attends fully and rotates in every layer, as
      * transformers does with {@code sliding_window} null.
      */
-    private void refuseWhatExaone4CannotSay() {
-        if (exaone4Slides() && !anySliding()) {
-            cannot("64 layers without sliding-window layers (at 64 layers its graph slides in the pattern's layers, "
-                    + "every 4th full by default, and rotates in those alone)");
+    private void refuseWhatTheWindowDepthCannotSay() {
+        if (windowApplies() && !anySliding()) {
+            cannot(graph.windowDepth() + " layers without sliding-window layers (at " + graph.windowDepth()
+                    + " layers its graph slides in the pattern's layers, every 4th full by default, and rotates in "
+                    + "those alone)");
         }
-        if (!exaone4Slides() && anySliding()) {
+        if (!windowApplies() && anySliding()) {
             cannot("sliding-window layers in a model of " + config.numHiddenLayers() + " layers (its graph applies the "
-                    + "window only at " + EXAONE4_SLIDING_LAYERS + " layers, EXAONE 4.0 32B's; at any other depth every "
+                    + "window only at " + graph.windowDepth() + " layers, EXAONE 4.0 32B's; at any other depth every "
                     + "layer attends fully and rotates, as with sliding_window null)");
         }
     }
@@ -394,7 +306,8 @@ final class DecoderHyperparameters {
     /**
      * What llama.cpp's YaRN fixes (ggml's rope, src/llama-context.cpp) for gpt-oss and arcee, which read no key for
      * it: beta_fast 32, beta_slow 1 and the cos/sin scale {@code 0.1 ln(factor) + 1}, the ramp's ends rounded to whole
-     * rotary pairs (gpt-oss's are not, which is only warned of: llama.cpp's own conversions of it round them too).
+     * rotary pairs (gpt-oss's are not, which is only warned of: llama.cpp's own conversions of it round them too,
+     * {@link LlamaCppArchitecture#acceptsUnroundedYarnRamp}).
      */
     private void refuseWhatYarnCannotSay(RopeConfig rope) {
         if (rope.betaFast() != YARN_BETA_FAST || rope.betaSlow() != YARN_BETA_SLOW) {
@@ -406,7 +319,7 @@ final class DecoderHyperparameters {
             cannot("YaRN's attention_factor " + rope.attentionFactor() + " (it scales cos and sin by 0.1 ln(factor) + 1 = "
                     + scale + ")");
         }
-        if (!rope.truncate() && isGptOss()) {
+        if (!rope.truncate() && graph.acceptsUnroundedYarnRamp()) {
             warnOfUnroundedRamp(rope);
         } else if (!rope.truncate()) {
             cannot("YaRN's ramp ends where they fall (truncate false; it rounds them to whole rotary pairs)");
@@ -414,23 +327,25 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * What llama.cpp's olmo2 (OLMo 2 and 3) and olmoe fix (src/models/olmo2.cpp, olmoe.cpp): q_proj and o_proj of the
-     * hidden size (its head size is hidden / heads); olmo2's sliding layers rotated with the full layers' base,
-     * unscaled; olmoe's k_norm as wide as q_norm, the hidden size, so no fewer key/value heads than query heads.
+     * What llama.cpp's olmo2 (OLMo 2 and 3) and olmoe fix (src/models/olmo2.cpp, olmoe.cpp), the graphs whose heads are
+     * hidden / heads wide: q_proj and o_proj of the hidden size; olmo2's sliding layers rotated with the full layers'
+     * base, unscaled; olmoe's k_norm as wide as q_norm, the hidden size, so no fewer key/value heads than query heads.
      */
-    private void refuseWhatOlmoCannotSay() {
-        if ((long) config.numAttentionHeads() * config.headDim() != config.hiddenSize()) {
+    private void refuseWhatHiddenWideHeadsCannotSay() {
+        if (graph.headSize() == HeadSize.HIDDEN_BY_HEADS
+                && (long) config.numAttentionHeads() * config.headDim() != config.hiddenSize()) {
             cannot("head_dim " + config.headDim() + " (its heads are hidden_size / num_attention_heads = "
                     + config.hiddenSize() / config.numAttentionHeads() + " wide)");
         }
-        if (architecture.equals("olmoe") && config.numKeyValueHeads() != config.numAttentionHeads()) {
+        if (graph.keyNormOfHiddenSize() && config.numKeyValueHeads() != config.numAttentionHeads()) {
             cannot("grouped-query attention (num_key_value_heads " + config.numKeyValueHeads() + " of "
                     + config.numAttentionHeads() + " heads: its k_norm.weight is as wide as the hidden size, "
                     + config.hiddenSize() + ", where this model's is " + (long) config.numKeyValueHeads()
                     * config.headDim() + ")");
         }
         RopeConfig local = config.localRope();
-        if (anySliding() && (!local.ropeType().equals("default") || local.ropeTheta() != config.rope().ropeTheta())) {
+        if (graph.slidingRotaryAsFull() && anySliding()
+                && (!local.ropeType().equals("default") || local.ropeTheta() != config.rope().ropeTheta())) {
             cannot("the sliding layers' rotary embedding (rope_type '" + local.ropeType() + "', theta "
                     + local.ropeTheta() + "; it rotates them unscaled with the full layers' theta "
                     + config.rope().ropeTheta() + ")");
@@ -453,12 +368,12 @@ final class DecoderHyperparameters {
             cannot("dense MLP layers " + dense + " between the sparse ones (mlp_only_layers or decoder_sparse_step): "
                     + "every layer of its graph routes through experts");
         }
-        boolean renormalises = !UNNORMALISED_ROUTING.contains(architecture);
+        boolean renormalises = graph.mixture().renormalisesRouting();
         if (moe.normTopkProb() != renormalises) {
             cannot("norm_topk_prob " + moe.normTopkProb() + " (its graph " + (renormalises ? "always renormalises"
                     : "never renormalises") + " the " + moe.numExpertsPerTok() + " routing weights of a token)");
         }
-        if (SHARED_EXPERT_REQUIRED.contains(architecture) && moe.sharedExpertIntermediateSize() == 0) {
+        if (graph.mixture().sharedExpertRequired() && moe.sharedExpertIntermediateSize() == 0) {
             cannot("a mixture without a shared expert (shared_expert_intermediate_size 0; its graph requires one)");
         }
     }
@@ -485,18 +400,13 @@ final class DecoderHyperparameters {
     }
 
     /**
-     * What llama.cpp's qwen35 and qwen35moe fix (src/models/qwen35.cpp, qwen35moe.cpp): key and value heads of the
-     * DeltaNet of one size, its {@code ssm.state_size} (it sizes both from that key), and q/k norms per head in the
-     * attention layers (it requires {@code attn_q_norm} and {@code attn_k_norm} of the head size).
+     * What llama.cpp's qwen35 and qwen35moe fix in Qwen3.5's DeltaNet layers (src/models/qwen35.cpp, qwen35moe.cpp): key
+     * and value heads of one size, its {@code ssm.state_size} (it sizes both from that key).
      */
-    private void refuseWhatQwen35CannotSay() {
-        LinearAttentionConfig linear = config.linearAttention();
+    private void refuseWhatLinearAttentionCannotSay(LinearAttentionConfig linear) {
         if (linear.keyHeadDim() != linear.valueHeadDim()) {
             cannot("linear attention with linear_key_head_dim " + linear.keyHeadDim() + " and linear_value_head_dim "
                     + linear.valueHeadDim() + " (it sizes key and value heads alike, from ssm.state_size)");
-        }
-        if (config.qkNorm() != DecoderConfig.QkNorm.PER_HEAD) {
-            cannot("attention without per-head q/k norms (it requires attn_q_norm and attn_k_norm)");
         }
     }
 
@@ -584,8 +494,7 @@ final class DecoderHyperparameters {
 
     /** The head size llama.cpp's attention scale is computed from. */
     private double headDimForScale() {
-        boolean big = architecture.equals("gemma2") && config.numHiddenLayers() == 46
-                || architecture.equals("gemma3") && config.numHiddenLayers() == 62;
+        boolean big = graph.widerScaleDepth() > 0 && config.numHiddenLayers() == graph.widerScaleDepth();
         return big ? (double) config.hiddenSize() / config.numAttentionHeads() : config.headDim();
     }
 
@@ -611,14 +520,14 @@ final class DecoderHyperparameters {
         // ONNX export takes no recurrent layer either: such a model is served here
         String instead = config.hasRecurrentLayers() ? "serve it with finetune4j (finetune4j serve)"
                 : "export it to ONNX instead (OnnxExporter, finetune4j export-onnx)";
-        throw new IllegalArgumentException("GGUF's " + architecture + " architecture cannot express " + what
+        throw new IllegalArgumentException("GGUF's " + graph.name() + " architecture cannot express " + what
                 + " of this " + config.modelType() + " model, so llama.cpp would compute a different model; " + instead);
     }
 
     /** The architecture's keys, {@code <arch>.*}. */
     void put(GgufMetadata meta) {
-        String a = architecture + ".";
-        if (Set.of("llama", "cohere2", "exaone4", "lfm2").contains(architecture)) {
+        String a = graph.name() + ".";
+        if (graph.writesVocabSize()) {
             meta.putUint32(a + "vocab_size", config.vocabSize());
         }
         boolean hybrid = config.mamba() != null;
@@ -628,7 +537,7 @@ final class DecoderHyperparameters {
                         : alpha ? HUNYUAN_ALPHA_CONTEXT : config.maxPositionEmbeddings())
                 .putUint32(a + "embedding_length", config.hiddenSize())
                 .putUint32(a + "block_count", config.numHiddenLayers());
-        if (!architecture.equals("qwen35moe")) {
+        if (graph.writesDenseWidth()) {
             // Qwen3.5-MoE has no dense width (its config none, the converter writes none): the experts' keys size it
             meta.putUint32(a + "feed_forward_length", config.intermediateSize());
         }
@@ -657,7 +566,7 @@ final class DecoderHyperparameters {
             meta.putUint32(a + "rope.scaling.original_context_length", rope.originalMaxPositionEmbeddings())
                     .putFloat32(a + "rope.scaling.attn_factor", longropeAttentionFactor(rope));
         }
-        if (isCohere() && rope.ropeType().equals("default")) {
+        if (graph.scaleKeys() == ScaleKeys.COHERE && rope.ropeType().equals("default")) {
             meta.putString(a + "rope.scaling.type", "none"); // as the converter writes it for Cohere
         }
         if (rope.ropeType().equals("linear")) {
@@ -675,20 +584,20 @@ final class DecoderHyperparameters {
             // llama (Mixtral) and olmoe size their experts by feed_forward_length, the Qwen mixtures by their own key
             meta.putUint32(a + "expert_count", moe.numExperts())
                     .putUint32(a + "expert_used_count", moe.numExpertsPerTok());
-            if (EXPERT_WIDTH_KEY.contains(architecture)) {
+            if (graph.mixture().expertWidthKey()) {
                 meta.putUint32(a + "expert_feed_forward_length", moe.expertIntermediateSize());
             }
             if (moe.sharedExpertIntermediateSize() > 0) {
                 meta.putUint32(a + "expert_shared_feed_forward_length", moe.sharedExpertIntermediateSize());
             }
         }
-        if (architecture.equals("gemma2")) {
+        if (graph.softCaps() == SoftCaps.BOTH_REQUIRED) {
             meta.putFloat32(a + "attn_logit_softcapping", config.attnLogitSoftcapping());
         }
         if (config.finalLogitSoftcapping() != 0) {
             meta.putFloat32(a + "final_logit_softcapping", config.finalLogitSoftcapping());
         }
-        if (isGranite()) {
+        if (graph.scaleKeys() == ScaleKeys.GRANITE) {
             // converted from Granite's *_multiplier fields; llama.cpp divides the logits by logit_scale
             Multipliers m = config.multipliers();
             meta.putFloat32(a + "embedding_scale", m.embedding())
@@ -697,26 +606,27 @@ final class DecoderHyperparameters {
                     .putFloat32(a + "logit_scale", m.logitsScaling());
             if (config.modelType().equals("granitemoehybrid")) {
                 // Granite 4, as the converter writes it: rotary on or off, and its dense MLP's width once more
+                // (NOTE: a model_type's keys, not the architecture's: Granite 3, also granite, gets neither)
                 meta.putBool(a + "rope.scaling.finetuned", anyRotary())
                         .putUint32(a + "expert_shared_feed_forward_length", config.intermediateSize());
             }
         }
-        if (isCohere()) {
+        if (graph.scaleKeys() == ScaleKeys.COHERE) {
             // llama.cpp multiplies the logits by logit_scale; finetune4j divides them by its inverse
             meta.putFloat32(a + "logit_scale", (float) (1.0 / config.multipliers().logitsScaling()));
         }
         if (hybrid) {
             putMamba(meta, a, config.mamba());
         }
-        if (isQwen35()) {
+        if (config.linearAttention() != null) {
             putLinearAttention(meta, a);
         }
-        if (architecture.equals("lfm2")) {
+        if (graph.requiresConvolutionKernel()) {
             // required though no layer convolves: an LFM2 of attention layers alone has Lfm2Config's default kernel
             meta.putUint32(a + "shortconv.l_cache", config.shortConv() == null ? LFM2_DEFAULT_KERNEL
                     : config.shortConv().kernel());
         }
-        if (anySliding() && !architecture.equals("llama") && !architecture.equals("starcoder2")) {
+        if (anySliding() && graph.slidingWindow() != SlidingWindow.DROPPED) {
             meta.putUint32(a + "attention.sliding_window", config.slidingWindow())
                     .putBools(a + "attention.sliding_window_pattern", config.slidingLayers())
                     .putFloat32(a + "rope.freq_base_swa", config.localRope().ropeTheta());

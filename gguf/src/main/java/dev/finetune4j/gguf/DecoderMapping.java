@@ -66,9 +66,9 @@ import java.util.stream.IntStream;
  *       {@code ffn_gate}, {@code ffn_up} and {@code ffn_down}, and the final {@code embedding_norm} as
  *       {@code token_embd_norm}.</li>
  * </ul>
- * The architecture's keys and refusals are {@link DecoderHyperparameters}'. Every tensor of the model is taken
- * once, whole or part by part (Granite 4's input_linear, gpt-oss's stacked experts): one left over (an adapter that
- * was not merged) fails the export. The same placements name a LoRA adapter's tensors ({@link LoraMapping}).
+ * The architecture's keys and refusals are {@link DecoderHyperparameters}', from its row of
+ * {@link LlamaCppArchitectures}. Every tensor of the model is taken once, whole or part by part (Granite 4's
+ * input_linear, gpt-oss's stacked experts): one left over (an adapter that was not merged) fails the export. The same placements name a LoRA adapter's tensors ({@link LoraMapping}).
  */
 final class DecoderMapping implements ModelMapping {
     private final DecoderModel model;
@@ -89,7 +89,7 @@ final class DecoderMapping implements ModelMapping {
 
     @Override
     public String architecture() {
-        return hyperparameters.architecture();
+        return hyperparameters.graph().name();
     }
 
     @Override
@@ -139,7 +139,8 @@ final class DecoderMapping implements ModelMapping {
             }
             if (norms.mlpInput() != null) {
                 // NOTE: gpt-oss's, qwen35's and seed_oss's graphs read their MLP's input norm as post_attention_norm
-                boolean readAsPostAttention = norms.attentionOutput() == null && hyperparameters.readsPostAttentionNorm();
+                boolean readAsPostAttention = norms.attentionOutput() == null
+                        && hyperparameters.graph().mlpNormAsPostAttention();
                 addNorm(put, hf + norms.mlpInput(), blk + (readAsPostAttention ? "post_attention_norm" : "ffn_norm"));
             }
             if (norms.mlpOutput() != null) {
@@ -150,7 +151,7 @@ final class DecoderMapping implements ModelMapping {
             } else {
                 DenseMlp mlp = config.denseMlp();
                 String m = hf + mlp.module() + ".";
-                if (mlp.fusedGateUp() && hyperparameters.readsFusedGateUp()) {
+                if (mlp.fusedGateUp() && hyperparameters.graph().fusedGateUp()) {
                     put.add(m + mlp.gateUp() + ".weight", blk + "ffn_up.weight", null); // [gate; up], llama.cpp's order
                 } else if (mlp.fusedGateUp()) {
                     // Granite 4's input_linear [2I, C]: the converter writes its gate rows and its up rows apart
@@ -172,8 +173,8 @@ final class DecoderMapping implements ModelMapping {
                 }
             }
         }
-        // NOTE: llama.cpp's lfm2 reads LFM2's final norm (embedding_norm) as token_embd_norm, as the converter names it
-        addNorm(put, "model." + config.finalNorm(), architecture().equals("lfm2") ? "token_embd_norm" : "output_norm");
+        // output_norm, or token_embd_norm in llama.cpp's lfm2
+        addNorm(put, "model." + config.finalNorm(), hyperparameters.graph().finalNorm());
         if (!config.tieWordEmbeddings()) {
             put.add("lm_head.weight", "output.weight", null); // absent: llama.cpp reuses token_embd
         }

@@ -1,0 +1,234 @@
+package dev.finetune4j.gguf;
+
+import dev.finetune4j.core.autograd.Activations;
+
+import java.util.Set;
+
+/**
+ * What one GGUF architecture's graph in llama.cpp fixes (its {@code src/models/<arch>.cpp}, the tensors
+ * {@code llama-model.cpp} loads for it, the keys it reads), and so what a file of that architecture can say. A row of
+ * {@link LlamaCppArchitectures}; {@link DecoderHyperparameters} writes the keys and refuses, from the row, whatever the
+ * graph would compute otherwise than the model.
+ *
+ * @param name                     the GGUF architecture ({@code general.architecture})
+ * @param rotaryPairs              which dimensions the rotary embedding turns together (llama.cpp's
+ *                                 {@code llama_model_rope_type}: {@code LLAMA_ROPE_TYPE_NORM} turns adjacent pairs)
+ * @param partialRotary            whether the graph rotates fewer dimensions than a head's ({@code rope.dimension_count}
+ *                                 below the head size)
+ * @param ropeTypes                the {@code rope_type}s whose scaling the file can say: {@code default}, mostly
+ *                                 {@code linear}, and where the graph reads them {@code llama3} (as {@code rope_freqs}),
+ *                                 {@code longrope} (as its two factor tensors), {@code yarn} (with llama.cpp's own betas)
+ *                                 or {@code dynamic} (Hunyuan's alpha, as a raised base)
+ * @param rotaryLayers             which layers the graph rotates
+ * @param acceptsUnroundedYarnRamp whether a YaRN ramp whose ends fall between rotary pairs ({@code truncate: false}),
+ *                                 which llama.cpp rounds, is exported with a warning (as llama.cpp's own conversions of
+ *                                 gpt-oss are) rather than refused
+ * @param headSize                 what the graph ties the heads' width to
+ * @param keyNormOfHiddenSize      whether {@code attn_k_norm} is as wide as the hidden size (olmoe.cpp), so that the model
+ *                                 must have as many key/value heads as query heads
+ * @param requiresPerHeadQkNorms   whether the graph requires {@code attn_q_norm} and {@code attn_k_norm} of the head size
+ *                                 (qwen35.cpp, qwen35moe.cpp)
+ * @param qkNormsFromDepth         the layer count from which the graph requires per-head q/k norms (command-r.cpp: Command
+ *                                 R+'s, from 64 layers on), which the export does not write; 0 for never
+ * @param biases                   which projection biases the graph adds
+ * @param namesMissingOutputBias   whether the refusal of {@code attention_bias} adds that the graph declares no
+ *                                 {@code attn_output.bias} (Cohere's, EXAONE 4's, Hunyuan's and Arcee's, whose
+ *                                 attention_bias sets one on o_proj too)
+ * @param softCaps                 which of Gemma 2's soft caps the graph applies
+ * @param widerScaleDepth          the layer count at which the graph scales attention by {@code 1/sqrt(hidden / heads)}
+ *                                 rather than {@code 1/sqrt(head_dim)} (gemma2.cpp and gemma3.cpp recognise their 27B
+ *                                 models so: 46 and 62 layers); 0 for never
+ * @param slidingWindow            what the graph does with sliding-window layers
+ * @param windowDepth              the only layer count at which the graph applies its sliding window (exaone4.cpp:
+ *                                 EXAONE 4.0 32B's 64), where the model must slide and elsewhere must not; 0 for any
+ * @param slidingRotaryAsFull      whether the graph rotates the sliding layers with the full layers' base, unscaled
+ *                                 (olmo2.cpp)
+ * @param activation               the MLP's activation; null where the model's {@code hidden_act} is not what the graph
+ *                                 computes (gpt-oss's experts compute their own clamped SwiGLU, {@link OwnChecks#GPT_OSS})
+ * @param fusedGateUp              whether the graph reads a fused gate and up projection as one {@code ffn_up} of
+ *                                 [gate; up] rows; otherwise it reads {@code ffn_gate} and {@code ffn_up} apart
+ * @param mlpNormAsPostAttention   whether the graph reads the norm before the MLP as {@code post_attention_norm}
+ *                                 (rather than {@code ffn_norm})
+ * @param mixture                  what the graph fixes in a mixture of experts
+ * @param outputHead               which output head the graph can load
+ * @param finalNorm                the GGUF name of the final norm (without {@code .weight})
+ * @param scaleKeys                which of the model's scales the converter writes as keys
+ * @param writesVocabSize          whether the converter writes {@code <arch>.vocab_size}
+ * @param writesDenseWidth         whether the converter writes {@code <arch>.feed_forward_length} (not for a model
+ *                                 without a dense MLP's width, Qwen3.5-MoE's)
+ * @param requiresConvolutionKernel whether the graph requires {@code shortconv.l_cache} even when no layer convolves
+ *                                 (lfm2.cpp)
+ * @param kQuantMixesChecked       whether the K-quant mixes' choices for this architecture were checked against
+ *                                 llama-quantize (not for gpt-oss and qwen35moe: f32, f16, bf16 and q8_0 only)
+ * @param ownChecks                the refusals of the graph that no other shares
+ */
+record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partialRotary, Set<String> ropeTypes,
+                            RotaryLayers rotaryLayers, boolean acceptsUnroundedYarnRamp, HeadSize headSize,
+                            boolean keyNormOfHiddenSize, boolean requiresPerHeadQkNorms, int qkNormsFromDepth,
+                            Biases biases, boolean namesMissingOutputBias, SoftCaps softCaps, int widerScaleDepth,
+                            SlidingWindow slidingWindow, int windowDepth, boolean slidingRotaryAsFull,
+                            Activations.Kind activation, boolean fusedGateUp, boolean mlpNormAsPostAttention,
+                            Mixture mixture, OutputHead outputHead, String finalNorm, ScaleKeys scaleKeys,
+                            boolean writesVocabSize, boolean writesDenseWidth, boolean requiresConvolutionKernel,
+                            boolean kQuantMixesChecked, OwnChecks ownChecks) {
+    LlamaCppArchitecture {
+        ropeTypes = Set.copyOf(ropeTypes);
+    }
+
+    /** Which dimensions of a head the rotary embedding turns together. */
+    enum RotaryPairs {
+        /** Dimensions 2i and 2i + 1 ({@code LLAMA_ROPE_TYPE_NORM}). */
+        ADJACENT,
+        /** Dimensions i and d/2 + i, as Hugging Face's {@code rotate_half} ({@code LLAMA_ROPE_TYPE_NEOX} and M-RoPE). */
+        HALVES
+    }
+
+    /** Which layers the graph rotates; no key says otherwise. */
+    enum RotaryLayers {
+        /** Every layer. */
+        EVERY,
+        /** Every layer, or none when {@code rope.scaling.finetuned} is false (granite.cpp, granite-hybrid.cpp). */
+        EVERY_OR_NONE,
+        /** Every layer but every 4th (smollm3.cpp: layers 3, 7, 11...). */
+        ALL_BUT_EVERY_FOURTH,
+        /**
+         * The sliding layers alone, wherever the window applies (cohere2.cpp; exaone4.cpp at its {@code windowDepth},
+         * every layer at any other depth).
+         */
+        SLIDING_ONLY
+    }
+
+    /** What the graph ties the width of a head to. */
+    enum HeadSize {
+        /** Nothing: {@code attention.key_length} says it. */
+        FREE,
+        /**
+         * The graph declares attn_q and attn_output as square matrices of the hidden size (chatglm.cpp, command-r.cpp,
+         * cohere2.cpp, exaone4.cpp's attn_output, starcoder2.cpp, lfm2.cpp), so the heads must fill it.
+         */
+        FILLS_HIDDEN,
+        /** The graph takes a head's width as hidden_size / heads (olmo2.cpp, olmoe.cpp). */
+        HIDDEN_BY_HEADS
+    }
+
+    /** Which projection biases the graph adds. */
+    enum Biases {
+        /** None. */
+        NONE,
+        /** q, k and v biases, none on attn_output (Qwen2's, GLM's, Seed-OSS's). */
+        QKV,
+        /**
+         * q, k and v biases alone, where the family's one {@code use_bias} switches every projection's (ERNIE 4.5's:
+         * ernie4-5.cpp loads attn_output.bias but never adds it, and declares no MLP bias), so none can be exported.
+         */
+        QKV_UNDER_USE_BIAS,
+        /** q, k, v and attn_output biases (gpt-oss's, which requires them: {@link OwnChecks#GPT_OSS}). */
+        ATTENTION,
+        /** Every projection's: q, k, v, attn_output and the MLP's up and down, required (StarCoder2's). */
+        EVERY_PROJECTION;
+
+        /** Whether the graph adds the q, k and v biases. */
+        boolean addsQkv() {
+            return this == QKV || this == ATTENTION || this == EVERY_PROJECTION;
+        }
+
+        /** Whether the graph adds an attn_output bias. */
+        boolean addsOutput() {
+            return this == ATTENTION || this == EVERY_PROJECTION;
+        }
+    }
+
+    /** Which of Gemma 2's soft caps the graph applies. */
+    enum SoftCaps {
+        /** Neither. */
+        NONE,
+        /** The final one, when {@code final_logit_softcapping} is written (gemma3.cpp). */
+        FINAL,
+        /** Both, always (gemma2.cpp). */
+        BOTH_REQUIRED
+    }
+
+    /** What the graph does with sliding-window layers. */
+    enum SlidingWindow {
+        /** It has no sliding window: a model with one is refused. */
+        REFUSED,
+        /**
+         * It attends fully, as the converter drops the window (Mistral's, StarCoder2's): exported with a warning and
+         * no window keys.
+         */
+        DROPPED,
+        /**
+         * It attends fully, as llama.cpp switches the window off when it loads (Phi-3's): exported with a warning,
+         * the window keys written.
+         */
+        IGNORED,
+        /** It slides in the layers {@code attention.sliding_window_pattern} lists. */
+        APPLIED,
+        /** As {@link #APPLIED}, and a model without sliding layers is refused (cohere2.cpp). */
+        REQUIRED;
+
+        /** Whether the graph slides in the pattern's layers, writing its keys. */
+        boolean slides() {
+            return this == APPLIED || this == REQUIRED;
+        }
+
+        /** Whether a model's window is exported though the graph attends fully. */
+        boolean attendsFully() {
+            return this == DROPPED || this == IGNORED;
+        }
+    }
+
+    /** Which output head the graph loads. */
+    enum OutputHead {
+        /** {@code output.weight}, or the token embeddings when it is absent. */
+        EITHER,
+        /** The token embeddings alone (gemma.cpp, gemma2.cpp, command-r.cpp, cohere2.cpp). */
+        TIED,
+        /** {@code output.weight}, required (qwen2moe.cpp, olmo2.cpp, olmoe.cpp, openai-moe.cpp). */
+        OWN
+    }
+
+    /** Which of the model's scales the converter writes as keys. */
+    enum ScaleKeys {
+        /** None. */
+        NONE,
+        /**
+         * Granite's multipliers: {@code embedding_scale}, {@code residual_scale}, {@code attention.scale} (the graph's
+         * attention scale, whatever the head size) and {@code logit_scale} (the logits divided by it).
+         */
+        GRANITE,
+        /**
+         * Cohere's {@code logit_scale} (the logits multiplied by it), and {@code rope.scaling.type} none for an
+         * unscaled rotary embedding.
+         */
+        COHERE
+    }
+
+    /** The refusals of one graph that no other shares, each a method of {@link DecoderHyperparameters}. */
+    enum OwnChecks {
+        /** None. */
+        NONE,
+        /**
+         * gpt-oss's (openai-moe.cpp): its experts' SwiGLU gain 1.702 and clamp 7, the attention's biases (it requires
+         * attn_output.bias), and layers that alternate sliding and full attention, the only form checked against it.
+         */
+        GPT_OSS
+    }
+
+    /**
+     * What the graph fixes in a mixture of experts (llama.cpp reads no {@code expert_weights_norm} for these): every
+     * layer routes, through its {@code ffn_gate_inp}.
+     *
+     * @param renormalisesRouting  whether a token's k routing weights are renormalised to sum to 1 (llama.cpp for
+     *                             Mixtral, qwen3moe, qwen35moe); otherwise used as the softmax over all experts gave them
+     *                             (qwen2moe.cpp, olmoe.cpp)
+     * @param expertWidthKey       whether the experts are sized by {@code expert_feed_forward_length} rather than
+     *                             {@code feed_forward_length}
+     * @param sharedExpertRequired whether the graph requires a shared expert ({@code ffn_*_shexp}, gated by
+     *                             {@code ffn_gate_inp_shexp})
+     */
+    record Mixture(boolean renormalisesRouting, boolean expertWidthKey, boolean sharedExpertRequired) {
+        /** Renormalised routing, experts sized by feed_forward_length, no shared expert: Mixtral's in llama's graph. */
+        static final Mixture RENORMALISED = new Mixture(true, false, false);
+    }
+}
