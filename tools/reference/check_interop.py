@@ -6,7 +6,10 @@ Run from the repository root. DEVICE is where PEFT runs the models, "cpu" (the d
 INTEROP_DIR holds one folder per case (written by peft's InteropExportTest), each with adapter_config.json +
 adapter_model.safetensors (finetune4j's PeftModel.save), case.json ({"base": <base model folder, relative to
 the repository root>}) and expected.safetensors (input_ids, attention_mask, and finetune4j's logits without and
-with the mask).
+with the mask). A base whose config.json names a ...ForConditionalGeneration class (Qwen3-VL, which
+AutoModelForCausalLM refuses) is loaded with AutoModelForImageTextToText, as its users load it. A case that also
+holds merged/ (the model with the adapter merged in, saved by finetune4j) gets that folder loaded with the same Auto
+class, strictly (no missing or unexpected key), and its logits compared with finetune4j's adapted ones.
 """
 import json
 import os
@@ -21,6 +24,24 @@ root, out = sys.argv[1], sys.argv[2]
 device = sys.argv[3] if len(sys.argv) > 3 else "cpu"
 results = {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__,
            "device": device, "cases": {}}
+
+
+def auto_class(folder):
+    architectures = json.load(open(os.path.join(folder, "config.json"))).get("architectures") or []
+    conditional = any(a.endswith("ForConditionalGeneration") for a in architectures)
+    return transformers.AutoModelForImageTextToText if conditional else transformers.AutoModelForCausalLM
+
+
+def merged_logits(folder, ids, device):
+    """The logits of the merged model in `folder`, loaded strictly (every tensor of the class, no other)."""
+    merged, info = auto_class(folder).from_pretrained(folder, attn_implementation="eager", output_loading_info=True)
+    unloaded = {k: v for k, v in info.items() if v}
+    if unloaded:
+        raise ValueError(f"merged folder {folder} did not load strictly: {unloaded}")
+    with torch.no_grad():
+        return merged.float().to(device).eval()(input_ids=ids).logits.cpu()
+
+
 for case in sorted(os.listdir(root)):
     folder = os.path.join(root, case)
     if not os.path.isfile(os.path.join(folder, "adapter_config.json")):
@@ -28,7 +49,7 @@ for case in sorted(os.listdir(root)):
     spec = json.load(open(os.path.join(folder, "case.json")))
     ours = load_file(os.path.join(folder, "expected.safetensors"))
     try:
-        base = transformers.AutoModelForCausalLM.from_pretrained(spec["base"], attn_implementation="eager").float()
+        base = auto_class(spec["base"]).from_pretrained(spec["base"], attn_implementation="eager").float()
         model = peft.PeftModel.from_pretrained(base, folder).to(device)
         model.eval()
         ids, mask = ours["input_ids"].to(device), ours["attention_mask"].to(device)
@@ -41,6 +62,9 @@ for case in sorted(os.listdir(root)):
             "adapter_tensors": len([k for k in model.state_dict() if "lora_" in k or "ia3_" in k]),
             "max_abs_diff_logits": (plain - ours["logits"]).abs().max().item(),
             "max_abs_diff_logits_masked": (masked - ours["logits_masked"])[keep].abs().max().item()}
+        if os.path.isdir(os.path.join(folder, "merged")):
+            results["cases"][case]["max_abs_diff_merged_logits"] = (
+                merged_logits(os.path.join(folder, "merged"), ids, device) - ours["logits"]).abs().max().item()
     except Exception as e:  # record the failure and go on with the other cases
         results["cases"][case] = {"loaded": False, "error": repr(e)}
     print(case, results["cases"][case], flush=True)

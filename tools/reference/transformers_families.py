@@ -3,8 +3,10 @@ turns ADJACENT pairs (x[2i], x[2i+1])), exaone4, seed_oss, hunyuan_v1_dense, sta
 halves (x[i], x[i + d/2]), with their own norms, biases, MLPs and rotary frequencies), lfm2 (gated
 short-convolution layers beside attention layers, 6 layers), lfm2_moe (lfm2's layers, a mixture of experts with a
 sigmoid router after the first two), glm4_moe (GLM-4.5: a grouped sigmoid router with a selection bias and shared
-experts after one dense layer) and ernie4_5_moe (ERNIE-4.5-MoE: a softmax router with a selection bias and shared
-experts after one dense layer).
+experts after one dense layer), ernie4_5_moe (ERNIE-4.5-MoE: a softmax router with a selection bias and shared
+experts after one dense layer) and qwen3_vl (a Qwen3VLForConditionalGeneration, built through
+AutoModelForImageTextToText: Qwen3's language model with interleaved M-RoPE beside a tiny vision tower, text inputs
+only; its tensor names, gradients' included, are the whole class's model.language_model.*).
 
     cd /tmp && /tmp/tfvenv/bin/python <repo>/tools/reference/transformers_families.py --write [--only NAME ...]
 
@@ -25,7 +27,8 @@ core/src/test/resources/references/NAME/:
   model.norm.weight (and model.norm.bias where the norms are LayerNorms with a bias); lfm2 names its own list
   (LFM2_GRADIENTS: its layer 0 is a convolution layer) and adds left_attention_mask (row 1's first 4 positions 0)
   and logits_left_padded; the mixtures likewise (*_MOE_GRADIENTS, an expert's gradient under its hub name);
-  glm4_moe's model.safetensors also holds two tensors of a multi-token-prediction layer (glm4_moe_mtp_tensors).
+  glm4_moe's model.safetensors also holds two tensors of a multi-token-prediction layer (glm4_moe_mtp_tensors);
+  qwen3_vl adds the left-padded pair too.
 
 The script checks each family's rotation (pairing, frequencies and scale) against transformers' rotary module and
 apply_rotary_pos_emb, and fails unless the greedy tokens lead their runner-up by at least MIN_MARGIN (it tries the
@@ -64,6 +67,7 @@ from transformers.models.glm4_moe import modeling_glm4_moe
 from transformers.models.hunyuan_v1_dense import modeling_hunyuan_v1_dense
 from transformers.models.lfm2 import modeling_lfm2
 from transformers.models.lfm2_moe import modeling_lfm2_moe
+from transformers.models.qwen3_vl import modeling_qwen3_vl
 from transformers.models.seed_oss import modeling_seed_oss
 from transformers.models.starcoder2 import modeling_starcoder2
 
@@ -161,7 +165,7 @@ def set_weights(model, seed, head_std):
                 p.copy_(0.05 * noise)
             elif "norm" in name:
                 p.copy_(1 + 0.1 * noise)
-            elif name == "model.embed_tokens.weight":
+            elif name in ("model.embed_tokens.weight", "model.language_model.embed_tokens.weight"):
                 p.copy_(noise)
             elif name == "lm_head.weight":
                 p.copy_(head_std * noise)
@@ -206,10 +210,15 @@ def even_entries(table):  # cohere, cohere2: the rotary module returns repeat_in
     return table[..., ::2]
 
 
+def language_model(model):
+    """The decoder stack: model.model, or a vision-language model's model.model.language_model."""
+    return getattr(model.model, "language_model", model.model)
+
+
 def without_module(model, ids, *paths):
     """Each decoder layer's modules at `paths` (e.g. "self_attn.q_norm") replaced by the identity (norms removed)."""
     copied = copy.deepcopy(model)
-    for layer in copied.model.layers:
+    for layer in language_model(copied).layers:
         for path in paths:
             *owners, attribute = path.split(".")
             owner = layer
@@ -231,9 +240,10 @@ def gate_up_swapped(model, ids):
 def rotary_with(model, ids, rope_parameters):
     """The model's own rotary module class, rebuilt from a config with other rope_parameters."""
     copied = copy.deepcopy(model)
-    config = copy.deepcopy(copied.config)
+    text = language_model(copied)
+    config = copy.deepcopy(text.config)
     config.rope_parameters = rope_parameters
-    copied.model.rotary_emb = type(copied.model.rotary_emb)(config)
+    text.rotary_emb = type(text.rotary_emb)(config)
     return logits_of(copied, ids)
 
 
@@ -1179,6 +1189,51 @@ def ernie4_5_moe_bites(model, ids):
             "lm_head bias zeroed": biases_zeroed(model, ids, ("lm_head.bias",))}
 
 
+# ---- Qwen3-VL: Qwen3's language model inside Qwen3VLForConditionalGeneration, with interleaved M-RoPE ----
+
+# the published rotary (Qwen3-VL-2B/4B/8B text_config: theta 5e6, interleaved sections [24, 20, 20] of head_dim 128's
+# 64 frequencies), its sections scaled to this head_dim's 4 frequencies: 0 and 3 temporal, 1 height, 2 width
+QWEN3_VL_ROPE = {"rope_type": "default", "rope_theta": 5000000.0, "mrope_section": [2, 1, 1], "mrope_interleaved": True}
+QWEN3_VL_EMBED_STD = 0.1  # the tied head reads the embeddings: N(0, 0.1^2) keeps the logits O(1)
+
+
+def qwen3_vl_config():
+    # the text model is Qwen3's (q/k norms per head, no biases); the 2B and 4B tie the head at the top level, the
+    # only tie_word_embeddings Qwen3VLForConditionalGeneration reads; a tiny vision tower (one block, deepstack
+    # after it) that text-only inputs never run, whose tensors a loader of the language model must skip
+    text = dict(vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=48, num_hidden_layers=3, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=HEAD_DIM, max_position_embeddings=64, pad_token_id=None,
+                rope_parameters=dict(QWEN3_VL_ROPE))
+    vision = dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, patch_size=2, temporal_patch_size=2,
+                  spatial_merge_size=2, out_hidden_size=HIDDEN, num_position_embeddings=16, deepstack_visual_indexes=[0])
+    return transformers.Qwen3VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=True)
+
+
+def qwen3_vl_weights(model):
+    with torch.no_grad():
+        language_model(model).embed_tokens.weight.mul_(QWEN3_VL_EMBED_STD)
+
+
+def check_qwen3_vl(model):
+    """The head is tied (save_pretrained writes no lm_head.weight), and for text the M-RoPE sections change nothing:
+    the three rows of positions are equal, so every frequency turns by the same angle whichever row it reads."""
+    if "lm_head.weight" in hub_tensors(model):
+        sys.exit("qwen3_vl: the tied head was saved as its own tensor")
+    ids = torch.randint(0, VOCAB, (2, SEQ), generator=torch.Generator().manual_seed(0))
+    plain = rotary_with(model, ids, {**QWEN3_VL_ROPE, "mrope_section": [4, 0, 0]})
+    if not torch.equal(plain, logits_of(model, ids)):
+        sys.exit(f"qwen3_vl: text logits depend on mrope_section: off by "
+                 f"{(plain - logits_of(model, ids)).abs().max().item()}")
+
+
+def qwen3_vl_bites(model, ids):
+    return {"q_norm and k_norm removed": without_module(model, ids, "self_attn.q_norm", "self_attn.k_norm"),
+            "q/k norms after the rotation instead of before":
+                qk_norms_moved(model, ids, modeling_qwen3_vl, modeling_qwen3_vl.Qwen3VLTextAttention,
+                               ("q_norm", "k_norm"), norms_first=True),
+            "rope_theta 10000 instead of 5000000": rotary_with(model, ids, {**QWEN3_VL_ROPE, "rope_theta": 10000.0})}
+
+
 # ---- one family ----
 
 class Family:
@@ -1186,43 +1241,48 @@ class Family:
     adjust_weights(model) runs after set_weights; check(model) checks family rules beyond the rotation;
     left_padding adds left_attention_mask and logits_left_padded to the reference; routing (a Routing) describes
     the mixture, whose router calls during the reference routing_refusal and routing_summary judge; extra_tensors()
-    gives tensors added to model.safetensors beside what save_pretrained writes."""
+    gives tensors added to model.safetensors beside what save_pretrained writes; auto is the transformers Auto class
+    that builds the model (a vision-language family's is AutoModelForImageTextToText)."""
 
     def __init__(self, make_config, rotation, seed, head_std, bites, first_mlp=None, norms=(), norm_biases=False,
                  gradients=None, adjust_weights=None, check=None, left_padding=False, routing=None,
-                 extra_tensors=None):
+                 extra_tensors=None, auto=transformers.AutoModelForCausalLM):
         self.make_config, self.rotation, self.seed, self.head_std = make_config, rotation, seed, head_std
         self.first_mlp, self.norms, self.bites, self.norm_biases = first_mlp, norms, bites, norm_biases
         self.gradients, self.adjust_weights, self.check = gradients, adjust_weights, check
-        self.left_padding, self.routing, self.extra_tensors = left_padding, routing, extra_tensors
+        self.left_padding, self.routing, self.extra_tensors, self.auto = left_padding, routing, extra_tensors, auto
 
     def gradient_names(self, model):
         if self.gradients:
             return self.gradients
-        layer0 = "model.layers.0."
+        text = "model.language_model." if language_model(model) is not model.model else "model."
+        layer0 = text + "layers.0."
         names = [layer0 + "self_attn.q_proj.weight", layer0 + "self_attn.k_proj.weight"]
-        if model.model.layers[0].self_attn.k_proj.bias is not None:
+        if language_model(model).layers[0].self_attn.k_proj.bias is not None:
             names.append(layer0 + "self_attn.k_proj.bias")
-        names += [layer0 + self.first_mlp] + [layer0 + n + ".weight" for n in self.norms] + ["model.norm.weight"]
+        names += [layer0 + self.first_mlp] + [layer0 + n + ".weight" for n in self.norms] + [text + "norm.weight"]
         if self.norm_biases:
-            names += [layer0 + n + ".bias" for n in self.norms] + ["model.norm.bias"]
+            names += [layer0 + n + ".bias" for n in self.norms] + [text + "norm.bias"]
         return names
 
 
 class Rotation:
     """The rule a README states, checked against transformers' own rotary module and apply_rotary_pos_emb: dims
     first[i] and second[i] of each HEAD_DIM-dim head turn as a pair by the angle position * inv_freq[i], both scaled by
-    `scale`; the other dims pass."""
+    `scale`; the other dims pass. position_rows: the rotary module takes that many rows of positions (M-RoPE's 3:
+    temporal, height, width), all given the same positions, as text's are."""
 
-    def __init__(self, module, first, second, inv_freq, scale, rule):
+    def __init__(self, module, first, second, inv_freq, scale, rule, position_rows=None):
         self.module, self.first, self.second = module, first, second
-        self.inv_freq, self.scale, self.rule = inv_freq, scale, rule
+        self.inv_freq, self.scale, self.rule, self.position_rows = inv_freq, scale, rule, position_rows
 
     def check(self, model):
         x = torch.randn((1, 1, 5, HEAD_DIM), generator=torch.Generator().manual_seed(0))
         positions = torch.arange(5)
-        rotary = model.model.pos_emb if hasattr(model.model, "pos_emb") else model.model.rotary_emb  # lfm2_moe
-        cos, sin = rotary(x, position_ids=positions[None])
+        text = language_model(model)
+        rotary = text.pos_emb if hasattr(text, "pos_emb") else text.rotary_emb  # lfm2_moe
+        rows = positions[None] if self.position_rows is None else positions.expand(self.position_rows, 1, -1)
+        cos, sin = rotary(x, position_ids=rows)
         rotated, _ = self.module.apply_rotary_pos_emb(x, x, cos, sin)
         angle = positions[:, None] * self.inv_freq
         a, b = x[..., self.first], x[..., self.second]
@@ -1244,11 +1304,11 @@ def adjacent_pairs(module, dims):
                     f"the adjacent-pair rule over {dims} dims")
 
 
-def halves(module, inv_freq, scale=1.0, rule="Llama's halves rule with theta 10000"):
+def halves(module, inv_freq, scale=1.0, rule="Llama's halves rule with theta 10000", position_rows=None):
     """(x[i], x[i + R/2]) of the first R = 2 len(inv_freq) dims of a head (all of them unless partial), angle
     position * inv_freq[i]."""
     first = torch.arange(len(inv_freq))
-    return Rotation(module, first, first + len(inv_freq), inv_freq.float(), scale, rule)
+    return Rotation(module, first, first + len(inv_freq), inv_freq.float(), scale, rule, position_rows)
 
 
 def hunyuan_inv_freq(rope):
@@ -1329,12 +1389,19 @@ FAMILIES = {
                            adjust_weights=rescale_routers(ERNIE4_5_MOE_ROUTING, ERNIE4_5_MOE_ROUTER_STD,
                                                           ERNIE4_5_MOE_BIAS_STD),
                            check=check_ernie4_5_moe, left_padding=True, routing=ERNIE4_5_MOE_ROUTING),
+    "qwen3_vl": Family(qwen3_vl_config, rotation=halves(modeling_qwen3_vl, plain_inv_freq(5000000.0, HEAD_DIM),
+                                                        rule="Llama's halves rule with theta 5000000",
+                                                        position_rows=3),
+                       seed=24, head_std=0.1, first_mlp="mlp.gate_proj.weight",
+                       norms=GLM_NORMS + ["self_attn.q_norm", "self_attn.k_norm"], bites=qwen3_vl_bites,
+                       adjust_weights=qwen3_vl_weights, check=check_qwen3_vl, left_padding=True,
+                       auto=transformers.AutoModelForImageTextToText),
 }
 
 
 def build(family, seed):
     config = family.make_config()
-    model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager", dtype=torch.float32)
+    model = family.auto.from_config(config, attn_implementation="eager", dtype=torch.float32)
     set_weights(model, seed, family.head_std)
     if family.adjust_weights:
         family.adjust_weights(model)

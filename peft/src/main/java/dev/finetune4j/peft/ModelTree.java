@@ -86,6 +86,7 @@ public final class ModelTree {
             case "gemma2" -> "Gemma2ForCausalLM";
             case "gemma3_text" -> "Gemma3ForCausalLM";
             case "gemma3" -> "Gemma3ForConditionalGeneration";
+            case "qwen3_vl" -> "Qwen3VLForConditionalGeneration";
             case "phi3" -> "Phi3ForCausalLM";
             case "granite" -> "GraniteForCausalLM";
             case "granitemoe" -> "GraniteMoeForCausalLM";

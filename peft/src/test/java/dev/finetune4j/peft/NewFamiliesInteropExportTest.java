@@ -1,6 +1,7 @@
 package dev.finetune4j.peft;
 
 import dev.finetune4j.core.models.AutoModel;
+import dev.finetune4j.core.models.HfModelFolder;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.lora.LoraInit;
@@ -18,9 +19,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@link InteropExportTest}'s cases over the families added since its hf-tiny models: core's reference folders of
  * Granite 3 and 4, OLMo 2 and 3, SmolLM3, OLMoE, gpt-oss, Qwen3.5 (its linear-attention projections included),
- * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, LFM2, LFM2-MoE, GLM-4.5 and ERNIE-4.5-MoE, each with LoRA at this library's default targets or on every projection, random non-zero weights.
- * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT; the results
- * are recorded in peft/INTEROP.md.
+ * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, LFM2, LFM2-MoE,
+ * GLM-4.5, ERNIE-4.5-MoE and Qwen3-VL's language model (its adapters named as on Qwen3VLForConditionalGeneration), each
+ * with LoRA at this library's default targets or on every projection, random non-zero weights; the Qwen3-VL cases also
+ * hold the merged model, saved as the whole checkpoint ({@code merged/}).
+ * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT (and each
+ * merged folder in transformers); the results are recorded in peft/INTEROP.md.
  */
 class NewFamiliesInteropExportTest {
     private static final String[] ATTENTION = {"q_proj", "k_proj", "v_proj", "o_proj"};
@@ -73,7 +77,11 @@ class NewFamiliesInteropExportTest {
                         "in_proj", "w1", "w2", "w3")),
                 Arguments.of("lfm2_moe-lora-default", "lfm2_moe", lora()),
                 Arguments.of("glm4_moe-lora", "glm4_moe", lora().targetModules(ATTENTION)),
-                Arguments.of("ernie4_5_moe-lora", "ernie4_5_moe", lora().targetModules(ATTENTION)));
+                Arguments.of("ernie4_5_moe-lora", "ernie4_5_moe", lora().targetModules(ATTENTION)),
+                Arguments.of("qwen3_vl-lora-default", "qwen3_vl", lora()),
+                Arguments.of("qwen3_vl-lora-all", "qwen3_vl", lora().targetModules(all())),
+                Arguments.of("qwen3_vl-dora", "qwen3_vl", lora().targetModules("q_proj", "k_proj", "down_proj")
+                        .useDora(true)));
     }
 
     private static LoraConfig.Builder lora() {
@@ -90,9 +98,13 @@ class NewFamiliesInteropExportTest {
         Path out = Path.of("target", "interop", name).toAbsolutePath();
         Path folder = ServeFixtures.model("references/" + family);
         try (LanguageModel base = AutoModel.loadCausalLM(folder)) {
+            PeftModel model = Peft.wrap(base, config.build(), 2026);
             InteropExportTest.writeCase(out, "core/src/test/resources/references/" + family,
-                    Fixtures.ids(folder, "input_ids"), Fixtures.ids(folder, "attention_mask"),
-                    Peft.wrap(base, config.build(), 2026));
+                    Fixtures.ids(folder, "input_ids"), Fixtures.ids(folder, "attention_mask"), model);
+            if (family.equals("qwen3_vl")) {
+                HfModelFolder.save(model.mergeAndUnload(), out.resolve("merged"));
+                assertTrue(Files.isRegularFile(out.resolve("merged").resolve("model.safetensors")));
+            }
         }
         assertTrue(Files.isRegularFile(out.resolve("adapter_model.safetensors")));
         assertTrue(Files.isRegularFile(out.resolve("adapter_config.json")));

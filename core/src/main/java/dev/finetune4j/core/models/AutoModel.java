@@ -50,11 +50,11 @@ public final class AutoModel {
 
     /** Causal LM families, by config {@code model_type}. */
     public static final List<String> CAUSAL_LM_TYPES = List.of("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2",
-            "gemma3_text", Gemma3Multimodal.MODEL_TYPE, "phi3", "granite", "granitemoe", "granitemoeshared",
+            "gemma3_text", "gemma3", "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2",
             "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2",
             "lfm2_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
-            DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "gpt2");
+            DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", "gpt2");
     /**
      * Sequence-classification families: BERT, and the decoders that transformers has a
      * {@code *ForSequenceClassification} for (not Granite 4, OLMo 2, 3 and OLMoE).
@@ -69,13 +69,15 @@ public final class AutoModel {
     }
 
     /**
-     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Qwen3.5, Gemma 1-3, Phi-3, Granite 3 and 4, OLMo 2 and 3,
+     * Loads a causal LM (LLaMA, Mistral, Qwen2, Qwen3, Qwen3.5, Qwen3-VL, Gemma 1-3, Phi-3, Granite 3 and 4, OLMo 2 and 3,
      * SmolLM3, GLM, GLM-4, ERNIE 4.5, Cohere (Command R, R7B, Aya), Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss or GPT-2) with the {@link LoadOptions#defaults() default
      * options}. Of Gemma 3's vision-language checkpoints ({@code model_type} {@code gemma3}) the language model is
      * loaded, under transformers' names ({@link DecoderLayout#GEMMA3_CONDITIONAL_GENERATION}); the vision tower is not.
      * Of Qwen3.5's ({@code qwen3_5}, {@code qwen3_5_moe}) the language model is loaded as transformers'
      * {@code AutoModelForCausalLM} loads it, a {@code Qwen3_5ForCausalLM} or {@code Qwen3_5MoeForCausalLM} (weights
-     * named {@code model.*}).
+     * named {@code model.*}). Of Qwen3-VL's ({@code qwen3_vl}) the language model is loaded under the names of
+     * {@code Qwen3VLForConditionalGeneration} ({@link DecoderLayout#QWEN3_VL_CONDITIONAL_GENERATION}), the class users
+     * load it with; its vision tower is not.
      *
      * @param dir a Hugging Face model folder (config.json, safetensors weights)
      * @return the model; close it to free its weights
@@ -100,12 +102,9 @@ public final class AutoModel {
         requireLoadableQuantization(dir, config);
         // the module tree on Device.meta() holds shapes only: it names the weights for the check below
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
-        boolean multimodal = model instanceof DecoderModel d && d.layout() == Gemma3Multimodal.LAYOUT;
-        boolean qwen35 = Qwen35Checkpoint.isOne(config);
-        Function<String, String> alias = multimodal ? Gemma3Multimodal.LAYOUT::olderName
-                : qwen35 ? Qwen35Checkpoint::storedName : AutoModel::causalAlias;
-        Predicate<String> notLoaded = multimodal ? Gemma3Multimodal::isVisionPart
-                : qwen35 ? Qwen35Checkpoint::isLeftOut : name -> false;
+        VisionLanguageCheckpoint visionLanguage = VisionLanguageCheckpoint.of(config);
+        Function<String, String> alias = visionLanguage != null ? visionLanguage::storedName : AutoModel::causalAlias;
+        Predicate<String> notLoaded = visionLanguage != null ? visionLanguage::isLeftOut : name -> false;
         switch (model) {
             case DecoderModel d -> requireStoredParameters(dir, d.config().parameterCount(), model, alias, notLoaded);
             case Gpt2Model g -> requireStoredParameters(dir, g.config().parameterCount(), model, alias, notLoaded);
@@ -121,10 +120,8 @@ public final class AutoModel {
                 List<String> vision = loaded.unused().stream().filter(notLoaded).toList();
                 if (!vision.isEmpty()) {
                     LOG.info("{}: loaded the language model of a {}; its {} ({} tensors) are not loaded: finetune4j "
-                            + "trains and runs the model on text", dir, qwen35 ? "Qwen3.5 vision-language checkpoint"
-                                    : Gemma3Multimodal.ARCHITECTURE,
-                            qwen35 ? "vision tower and multi-token-prediction layers" : "vision tower and projector",
-                            vision.size());
+                            + "trains and runs the model on text", dir, visionLanguage.architecture(),
+                            visionLanguage.leftOutParts(), vision.size());
                 }
                 warnUnused(dir, loaded.unused().stream().filter(notLoaded.negate()).toList(), "Check that config.json's "
                         + "model_type and switches (attention_bias, tie_word_embeddings, ...) match the checkpoint");
@@ -169,17 +166,19 @@ public final class AutoModel {
         if (DecoderConfig.MODEL_TYPES.contains(type)) {
             return new DecoderModel(scope, DecoderConfig.fromJson(config));
         }
-        if (type.equals(Gemma3Multimodal.MODEL_TYPE)) {
-            return new DecoderModel(scope, DecoderConfig.fromJson(Gemma3Multimodal.textConfig(config)),
-                    Gemma3Multimodal.LAYOUT);
-        }
-        if (Qwen35Checkpoint.isOne(config)) {
-            return new DecoderModel(scope, DecoderConfig.fromJson(Qwen35Checkpoint.textConfig(config)));
+        VisionLanguageCheckpoint visionLanguage = VisionLanguageCheckpoint.of(config);
+        if (visionLanguage != null) {
+            return new DecoderModel(scope, DecoderConfig.fromJson(visionLanguage.textConfig(config)),
+                    visionLanguage.layout());
         }
         if (type.equals("gpt2")) {
             return new Gpt2Model(scope, Gpt2Config.fromJson(config));
         }
         scope.close();
+        String refusal = VisionLanguageCheckpoint.refusal(type);
+        if (refusal != null) {
+            throw new IllegalArgumentException(refusal);
+        }
         throw new IllegalArgumentException("unsupported model_type '" + type + "' for a causal LM; supported: "
                 + CAUSAL_LM_TYPES + (CLASSIFIER_TYPES.contains(type) ? " (use loadSequenceClassifier for " + type + ")" : ""));
     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.io.AtomicDirectory;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.SafetensorsWriter;
+import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.tensor.Tensor;
 
@@ -27,9 +28,10 @@ import java.util.UUID;
  * HfModelFolder.save(model, configJson, Path.of("tokenizer-dir"), Path.of("out"));   // one built in memory
  * }</pre>
  *
- * <p>The language model of a Gemma 3 vision-language checkpoint is saved as a whole {@code Gemma3ForConditionalGeneration}
- * folder: its vision tower and projector, which the model does not hold, are copied from the folder it was loaded
- * from, under transformers 5's names. The language model of a Qwen3.5 vision-language checkpoint is saved as the
+ * <p>The language model of a Gemma 3 or Qwen3-VL vision-language checkpoint is saved as a whole
+ * {@code Gemma3ForConditionalGeneration} or {@code Qwen3VLForConditionalGeneration} folder: its vision tower (and
+ * Gemma 3's projector), which the model does not hold, are copied from the folder it was loaded from, under
+ * transformers 5's names. The language model of a Qwen3.5 vision-language checkpoint is saved as the
  * {@code Qwen3_5ForCausalLM} it was loaded as (its text config, weights named {@code model.*}).
  *
  * <p>The folder is written under a temporary sibling name and renamed into place (an existing folder is
@@ -68,13 +70,14 @@ public final class HfModelFolder {
      * @param dir the target folder, created or replaced; never the model's own folder (whose weights a bf16 model
      *            still reads, mapped), the tokenizer's, the current directory or one above them
      * @throws IllegalArgumentException when {@code dir} is such a folder, which replacing would delete; or when
-     *                                  {@code config} and the model are not both of a Gemma 3 vision-language
-     *                                  checkpoint or both not, or such a model was not loaded from a folder (whose
-     *                                  vision tower the saved folder needs)
+     *                                  {@code config} and the model are not both of the same vision-language
+     *                                  checkpoint saved whole (Gemma 3, Qwen3-VL) or both not, or such a model was not
+     *                                  loaded from a folder (whose vision tower the saved folder needs)
      * @throws IOException when a file cannot be read or written
      */
     public static void save(LanguageModel model, JsonNode config, Path tokenizerFolder, Path dir) throws IOException {
-        Path visionSource = visionSource(model, config);
+        VisionLanguageCheckpoint whole = savedWhole(model, config);
+        Path visionSource = whole == null ? null : visionSource(model, whole);
         Map<Path, String> kept = new LinkedHashMap<>();
         model.source().ifPresent(source -> kept.put(source, "the model's own folder"));
         if (tokenizerFolder != null) {
@@ -88,8 +91,8 @@ public final class HfModelFolder {
         try {
             Files.createDirectories(tmp);
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.resolve("config.json").toFile(),
-                    withoutMxfp4(Qwen35Checkpoint.isOne(config) ? Qwen35Checkpoint.savedConfig(config) : config));
-            writeWeights(model, visionSource, tmp.resolve("model.safetensors"));
+                    withoutMxfp4(savedConfig(config)));
+            writeWeights(model, whole, visionSource, tmp.resolve("model.safetensors"));
             if (tokenizerFolder != null) {
                 for (String name : TOKENIZER_FILES) {
                     Path file = tokenizerFolder.resolve(name);
@@ -118,44 +121,60 @@ public final class HfModelFolder {
         return copy;
     }
 
+    /** The config.json to write: a vision-language checkpoint's own or its text model's, as its row says. */
+    private static JsonNode savedConfig(JsonNode config) {
+        VisionLanguageCheckpoint visionLanguage = VisionLanguageCheckpoint.of(config);
+        return visionLanguage == null ? config : visionLanguage.savedConfig(config);
+    }
+
     /**
-     * The folder whose vision tower and projector go with {@code model} into a Gemma3ForConditionalGeneration
-     * folder, or null when {@code config} is not of one; refuses a config that does not name the model's weights.
+     * The vision-language checkpoint that {@code model} and {@code config} are saved as, whole (vision tower
+     * included), or null when they are a text model; refuses a config that does not name the model's weights.
      */
-    private static Path visionSource(LanguageModel model, JsonNode config) {
-        boolean multimodalConfig = Gemma3Multimodal.MODEL_TYPE.equals(config.path("model_type").asText(""));
-        boolean multimodalModel = model instanceof DecoderModel d && d.layout() == Gemma3Multimodal.LAYOUT;
-        if (multimodalConfig && !multimodalModel) {
-            throw new IllegalArgumentException("config.json is a " + Gemma3Multimodal.ARCHITECTURE + " config (model_type "
-                    + Gemma3Multimodal.MODEL_TYPE + "), but the model is a " + model.spec().modelType() + " model whose "
+    private static VisionLanguageCheckpoint savedWhole(LanguageModel model, JsonNode config) {
+        VisionLanguageCheckpoint ofConfig = VisionLanguageCheckpoint.of(config);
+        if (ofConfig != null && ofConfig.layout() == DecoderLayout.CAUSAL_LM) {
+            ofConfig = null; // saved as its text model, which the model is
+        }
+        DecoderLayout layout = model instanceof DecoderModel d ? d.layout() : DecoderLayout.CAUSAL_LM;
+        VisionLanguageCheckpoint ofModel = layout == DecoderLayout.CAUSAL_LM ? null : VisionLanguageCheckpoint.of(layout);
+        if (ofConfig != null && ofConfig != ofModel) {
+            throw new IllegalArgumentException("config.json is a " + ofConfig.architecture() + " config (model_type "
+                    + ofConfig.modelType() + "), but the model is a " + model.spec().modelType() + " model whose "
                     + "weights are not named as that class's: save it with its own config.json");
         }
-        if (multimodalModel && !multimodalConfig) {
-            throw new IllegalArgumentException("the model is the language model of a " + Gemma3Multimodal.ARCHITECTURE
+        if (ofModel != null && ofConfig == null) {
+            throw new IllegalArgumentException("the model is the language model of a " + ofModel.architecture()
                     + " (weights named model.language_model.*), which a config.json of model_type '"
-                    + config.path("model_type").asText("") + "' would not load: save it with the gemma3 config.json of "
-                    + "the folder it was loaded from (HfModelFolder.save(model, dir))");
+                    + config.path("model_type").asText("") + "' would not load: save it with the "
+                    + ofModel.modelType() + " config.json of the folder it was loaded from (HfModelFolder.save(model, dir))");
         }
-        if (!multimodalModel) {
-            return null;
-        }
-        return model.source().orElseThrow(() -> new IllegalArgumentException("a " + Gemma3Multimodal.ARCHITECTURE
-                + " folder needs the vision tower and projector, which this model does not hold and copies from the "
+        return ofModel;
+    }
+
+    /** The folder whose vision tower goes with {@code model} into the whole checkpoint's folder. */
+    private static Path visionSource(LanguageModel model, VisionLanguageCheckpoint whole) {
+        return model.source().orElseThrow(() -> new IllegalArgumentException("a " + whole.architecture()
+                + " folder needs the " + whole.leftOutParts() + ", which this model does not hold and copies from the "
                 + "folder it was loaded from, but it was built in memory: load it with AutoModel.loadCausalLM(folder) "
                 + "from the checkpoint whose vision tower it goes with"));
     }
 
-    /** The model's weights, and the vision parts of {@code visionSource}'s checkpoint under their current names. */
-    private static void writeWeights(LanguageModel model, Path visionSource, Path file) throws IOException {
+    /**
+     * The model's weights, and the parts of {@code visionSource}'s checkpoint that {@code whole} leaves out, under
+     * their current names (none when {@code whole} is null).
+     */
+    private static void writeWeights(LanguageModel model, VisionLanguageCheckpoint whole, Path visionSource, Path file)
+            throws IOException {
         Map<String, Tensor> tensors = new LinkedHashMap<>(model.stateDict());
-        if (visionSource == null) {
+        if (whole == null) {
             SafetensorsWriter.write(file, tensors, Map.of("format", "pt"));
             return;
         }
         try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(visionSource)) {
             for (String name : ckpt.names()) {
-                if (Gemma3Multimodal.isVisionPart(name)) {
-                    tensors.put(Gemma3Multimodal.LAYOUT.currentName(name), ckpt.tensor(name));
+                if (whole.isLeftOut(name)) {
+                    tensors.put(whole.layout().currentName(name), ckpt.tensor(name));
                 }
             }
             SafetensorsWriter.write(file, tensors, Map.of("format", "pt"));

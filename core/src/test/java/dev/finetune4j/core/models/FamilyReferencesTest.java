@@ -10,7 +10,7 @@ import java.util.stream.Stream;
 
 /**
  * Gemma, Gemma 2, Gemma 3 (text), Phi-3 (with partial rotary and longrope), sliding-window Mistral and Qwen2, Granite
- * 3 and 4 (with and without rotary), OLMo 2, Olmo 3, SmolLM3, Qwen3.5 (gated DeltaNet and gated attention), and the
+ * 3 and 4 (with and without rotary), OLMo 2, Olmo 3, SmolLM3, Qwen3-VL's language model, Qwen3.5 (gated DeltaNet and gated attention), and the
  * mixtures of experts Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, gpt-oss and Qwen3.5-MoE against
  * references/ made by tools/reference/families_torch.py: a PyTorch re-implementation of transformers 5's
  * code for these families, written apart from this project's Java and checked against the transformers-made
@@ -31,7 +31,7 @@ class FamilyReferencesTest {
                 "references/olmo3", "references/smollm3", "references/glm", "references/glm4", "references/ernie4_5",
                 "references/cohere", "references/cohere2", "references/exaone4", "references/seed_oss",
                 "references/hunyuan_v1_dense", "references/starcoder2", "references/arcee", "references/lfm2",
-                "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe",
+                "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe", "references/qwen3_vl",
                 "references/mixtral", "references/qwen2_moe",
                 "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe");
     }
@@ -60,7 +60,7 @@ class FamilyReferencesTest {
     /** The folders made by transformers itself hold gradients (tools/reference/transformers_families.py). */
     @ParameterizedTest
     @ValueSource(strings = {"glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense",
-            "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe"})
+            "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl"})
     void gradientsMatchTransformers(String family) throws Exception {
         ReferenceGradients.assertMatch(family, Device.cpu());
     }

@@ -84,13 +84,13 @@ class Gemma3MultimodalTest {
     /** The fixture's text_config leaves out rope_theta (1e6), rope_local_base_freq (1e4), the epsilon and more. */
     @Test
     void textConfigFieldsLeftOutTakeGemma3TextConfigsDefaults() {
-        ObjectNode text = Gemma3Multimodal.textConfig(Gemma3MultimodalFolders.config());
+        ObjectNode text = VisionLanguageCheckpoint.GEMMA3.textConfig(Gemma3MultimodalFolders.config());
         assertEquals("gemma3_text", text.get("model_type").asText());
         assertEquals(1_000_000.0, text.get("rope_theta").asDouble());
         assertEquals(10_000.0, text.get("rope_local_base_freq").asDouble());
         assertEquals(1e-6, text.get("rms_norm_eps").asDouble());
         assertEquals(64, text.get("hidden_size").asInt(), "the checkpoint's own values win");
-        assertEquals(262_208, Gemma3Multimodal.textConfig(new ObjectMapper().createObjectNode().put("model_type", "gemma3")
+        assertEquals(262_208, VisionLanguageCheckpoint.GEMMA3.textConfig(new ObjectMapper().createObjectNode().put("model_type", "gemma3")
                 .set("text_config", new ObjectMapper().createObjectNode())).get("vocab_size").asInt());
     }
 
@@ -173,7 +173,7 @@ class Gemma3MultimodalTest {
         }
         Path src = Gemma3MultimodalFolders.write(tmp.resolve("mm"), Names.TRANSFORMERS_5);
         try (LanguageModel mm = AutoModel.loadCausalLM(src)) {
-            ObjectNode text = Gemma3Multimodal.textConfig(config);
+            ObjectNode text = VisionLanguageCheckpoint.GEMMA3.textConfig(config);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> HfModelFolder.save(mm, text, null, tmp.resolve("b")));
             assertTrue(e.getMessage().contains("gemma3 config.json"), e.getMessage());

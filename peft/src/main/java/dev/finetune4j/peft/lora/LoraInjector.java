@@ -162,7 +162,9 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
      * PEFT's default target modules per model_type when a config leaves them out. PEFT has none for Gemma 3's
      * vision-language model (gemma3), where the names q_proj and v_proj would also match its vision tower's: its
      * default here is the text model's, spelled as a regex over the language model's paths, so that PEFT reading the
-     * saved adapter_config.json targets exactly the modules trained here. PEFT has none either for Phi-3, Granite 3
+     * saved adapter_config.json targets exactly the modules trained here. PEFT has none for Qwen3-VL (qwen3_vl)
+     * either, whose vision tower names its projections qkv, proj and linear_fc1/2: q_proj and v_proj, written out in
+     * the saved config, find the language model's alone. PEFT has none either for Phi-3, Granite 3
      * (its mixtures too) and 4, OLMo 2 and 3, OLMoE, SmolLM3, GLM, GLM-4, ERNIE 4.5, Cohere, EXAONE 4, Seed-OSS,
      * Hunyuan, StarCoder2, Arcee, gpt-oss, GLM-4.5 and ERNIE-4.5-MoE: theirs here are LLaMA's (Phi-3's fused projections all four), written
      * out in the saved config, so PEFT needs no default to read them. Qwen3.5's language models adapt q_proj and
@@ -179,7 +181,7 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
             case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "granite", "granitemoe",
                     "granitemoeshared", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4",
                     "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe",
-                    "gpt_oss", "glm4_moe", "ernie4_5_moe" -> TargetModules.names("q_proj", "v_proj");
+                    "gpt_oss", "glm4_moe", "ernie4_5_moe", "qwen3_vl" -> TargetModules.names("q_proj", "v_proj");
             case "granitemoehybrid", "lfm2", "lfm2_moe" -> TargetModules.names("q_proj", "v_proj", "in_proj");
             case "qwen3_5_text", "qwen3_5_moe_text" -> TargetModules.names("q_proj", "v_proj", "in_proj_qkv");
             case "deepseek_v3" -> TargetModules.names("q_proj", "q_b_proj", "kv_b_proj");

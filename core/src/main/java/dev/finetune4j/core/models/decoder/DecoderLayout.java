@@ -25,7 +25,15 @@ public enum DecoderLayout {
      */
     GEMMA3_CONDITIONAL_GENERATION("gemma3", List.of("model.vision_tower", "model.multi_modal_projector"),
             Map.of("model.language_model.", "language_model.model.", "lm_head.", "language_model.lm_head.",
-                    "model.vision_tower.", "vision_tower.", "model.multi_modal_projector.", "multi_modal_projector."));
+                    "model.vision_tower.", "vision_tower.", "model.multi_modal_projector.", "multi_modal_projector.")),
+    /**
+     * The language model of Qwen3-VL's {@code Qwen3VLForConditionalGeneration}: {@code model.language_model.embed_tokens},
+     * {@code model.language_model.layers.N...}, {@code model.language_model.norm}, {@code lm_head}. The vision tower
+     * beside it ({@code model.visual}, its deepstack mergers included) is not part of this model. The spec's
+     * {@code model_type} is the checkpoint's, {@code qwen3_vl}; the published checkpoints were written in this naming
+     * (transformers 4.57 on), so there is no older one.
+     */
+    QWEN3_VL_CONDITIONAL_GENERATION("qwen3_vl", List.of("model.visual"), Map.of());
 
     private final String modelType;
     private final List<String> modulesLeftOut;
