@@ -29,7 +29,9 @@ import java.util.stream.IntStream;
 /**
  * A decoder's config as the {@code <arch>.*} keys of its GGUF architecture, and the refusal of whatever those keys
  * cannot say: llama.cpp would load such a file and silently compute another model. What each architecture's graph
- * fixes is its row of {@link LlamaCppArchitectures}; what is one model's alone stays here: EXAONE 4's window by depth
+ * fixes is its row of {@link LlamaCppArchitectures}, a mixture of experts' keys and refusals are
+ * {@link MixtureHyperparameters}', DeepSeek-V3's latent attention is refused; what is one model's alone stays here:
+ * EXAONE 4's window by depth
  * ({@link #refuseWhatTheWindowDepthCannotSay}), gpt-oss's experts ({@link #refuseWhatGptOssCannotSay}), Qwen3.5's
  * DeltaNet, Granite 4.0 H's Mamba-2 layers ({@link #refuseWhatGraniteHybridCannotSay}: told by their
  * {@code attention.head_count_kv} of 0, their convolution's bias, no projection biases, an inner width of twice the
@@ -61,7 +63,8 @@ final class DecoderHyperparameters {
             Map.entry("ernie4_5", "ernie4_5"), Map.entry("cohere", "command-r"), Map.entry("cohere2", "cohere2"),
             Map.entry("exaone4", "exaone4"), Map.entry("seed_oss", "seed_oss"),
             Map.entry("hunyuan_v1_dense", "hunyuan-dense"), Map.entry("starcoder2", "starcoder2"),
-            Map.entry("arcee", "arcee"), Map.entry("lfm2", "lfm2"));
+            Map.entry("arcee", "arcee"), Map.entry("lfm2", "lfm2"), Map.entry(MoeConfig.GLM_MOE, "glm4moe"),
+            Map.entry(MoeConfig.ERNIE_MOE, "ernie4_5-moe"));
     /**
      * The context length the converter writes for Granite 4.0 H, whose layers without position encoding bound no
      * length (2^20, convert_hf_to_gguf.py's {@code GraniteHybridModel}).
@@ -79,14 +82,21 @@ final class DecoderHyperparameters {
     private static final double YARN_BETA_SLOW = 1;
     /** The convolution's width {@code Lfm2Config} defaults to ({@code conv_L_cache}). */
     private static final int LFM2_DEFAULT_KERNEL = 3;
-    /** llama.cpp's {@code LLAMA_MAX_EXPERTS}: a file with more experts per layer fails to load. */
-    private static final int MAX_EXPERTS = 1024;
 
     private final DecoderConfig config;
     private final LlamaCppArchitecture graph;
+    /** The mixture's keys and refusals; null for a dense model. */
+    private final MixtureHyperparameters mixture;
 
     DecoderHyperparameters(DecoderConfig config) {
         this.config = config;
+        if (config.latentAttention() != null) {
+            throw new IllegalArgumentException("GGUF export of DeepSeek-V3's multi-head latent attention (model_type '"
+                    + config.modelType() + "', llama.cpp's deepseek2, whose converter splits kv_b_proj into attn_k_b and "
+                    + "attn_v_b and whose graph scales YaRN by its own mscale keys) is not implemented; serve the model "
+                    + "with finetune4j, or save it (with any adapter merged: finetune4j merge) as a Hugging Face folder and "
+                    + "convert that with llama.cpp's convert_hf_to_gguf.py");
+        }
         // NOTE: granitemoehybrid is granite while all its layers attend, granitehybrid once some are Mamba-2 layers
         String architecture = config.mamba() != null ? LlamaCppArchitectures.GRANITE_HYBRID
                 : ARCHITECTURES.get(config.modelType());
@@ -103,6 +113,8 @@ final class DecoderHyperparameters {
                     + "folder and convert that with llama.cpp's convert_hf_to_gguf.py");
         }
         refuseWhatGgufCannotSay();
+        this.mixture = config.moe() == null ? null
+                : new MixtureHyperparameters(config.moe(), graph.mixture(), config.numHiddenLayers(), this::cannot);
     }
 
     static String supportedTypes() {
@@ -176,9 +188,6 @@ final class DecoderHyperparameters {
         if (graph.scaleKeys() != ScaleKeys.GRANITE && Math.abs(config.attentionScale() / expected - 1) > 1e-6) {
             cannot("an attention scale of " + config.attentionScale() + " (query_pre_attn_scalar; it uses " + expected + ")");
         }
-        if (config.moe() != null) {
-            refuseWhatTheMixtureCannotSay(config.moe());
-        }
         if (graph.windowDepth() > 0) {
             refuseWhatTheWindowDepthCannotSay();
         }
@@ -212,8 +221,9 @@ final class DecoderHyperparameters {
      */
     private void refuseWhatTheBiasesCannotSay() {
         Biases biases = graph.biases();
-        if (biases == Biases.QKV_UNDER_USE_BIAS && (config.attentionBias() || config.mlpBias())) {
-            cannot("biases (use_bias: its graph adds q, k and v biases only, none to o_proj or the MLP)");
+        if (biases == Biases.QKV_UNDER_USE_BIAS && (config.attentionBias() || config.mlpBias() || config.headBias())) {
+            cannot("biases (use_bias: its graph adds q, k and v biases only, none to o_proj or the MLP"
+                    + (config.headBias() ? ", the shared experts' included, nor to lm_head" : "") + ")");
         }
         boolean everyProjection = biases == Biases.EVERY_PROJECTION;
         if (everyProjection && !(config.attentionBias() && config.outputBias() && config.mlpBias())) {
@@ -349,32 +359,6 @@ final class DecoderHyperparameters {
             cannot("the sliding layers' rotary embedding (rope_type '" + local.ropeType() + "', theta "
                     + local.ropeTheta() + "; it rotates them unscaled with the full layers' theta "
                     + config.rope().ropeTheta() + ")");
-        }
-    }
-
-    /**
-     * What llama.cpp's mixtures fix (src/models/llama.cpp, qwen2moe.cpp, qwen3moe.cpp, olmoe.cpp, qwen35moe.cpp): every
-     * layer routes (each requires its {@code ffn_gate_inp}), the k routing weights are renormalised for llama
-     * (Mixtral), qwen3moe and qwen35moe and used as they are for qwen2moe and olmoe (none of them reads
-     * {@code expert_weights_norm}), qwen2moe and qwen35moe always add their shared expert (qwen35moe.cpp requires its
-     * tensors), qwen2moe needs its own output head.
-     */
-    private void refuseWhatTheMixtureCannotSay(MoeConfig moe) {
-        if (moe.numExperts() > MAX_EXPERTS) {
-            cannot(moe.numExperts() + " experts per layer (llama.cpp loads at most " + MAX_EXPERTS + ")");
-        }
-        List<Integer> dense = IntStream.range(0, config.numHiddenLayers()).filter(i -> !moe.isSparse(i)).boxed().toList();
-        if (!dense.isEmpty()) {
-            cannot("dense MLP layers " + dense + " between the sparse ones (mlp_only_layers or decoder_sparse_step): "
-                    + "every layer of its graph routes through experts");
-        }
-        boolean renormalises = graph.mixture().renormalisesRouting();
-        if (moe.normTopkProb() != renormalises) {
-            cannot("norm_topk_prob " + moe.normTopkProb() + " (its graph " + (renormalises ? "always renormalises"
-                    : "never renormalises") + " the " + moe.numExpertsPerTok() + " routing weights of a token)");
-        }
-        if (graph.mixture().sharedExpertRequired() && moe.sharedExpertIntermediateSize() == 0) {
-            cannot("a mixture without a shared expert (shared_expert_intermediate_size 0; its graph requires one)");
         }
     }
 
@@ -579,17 +563,8 @@ final class DecoderHyperparameters {
                     .putFloat32(a + "rope.scaling.yarn_beta_fast", rope.betaFast())
                     .putFloat32(a + "rope.scaling.yarn_beta_slow", rope.betaSlow());
         }
-        MoeConfig moe = config.moe();
-        if (moe != null) {
-            // llama (Mixtral) and olmoe size their experts by feed_forward_length, the Qwen mixtures by their own key
-            meta.putUint32(a + "expert_count", moe.numExperts())
-                    .putUint32(a + "expert_used_count", moe.numExpertsPerTok());
-            if (graph.mixture().expertWidthKey()) {
-                meta.putUint32(a + "expert_feed_forward_length", moe.expertIntermediateSize());
-            }
-            if (moe.sharedExpertIntermediateSize() > 0) {
-                meta.putUint32(a + "expert_shared_feed_forward_length", moe.sharedExpertIntermediateSize());
-            }
+        if (mixture != null) {
+            mixture.put(meta, a);
         }
         if (graph.softCaps() == SoftCaps.BOTH_REQUIRED) {
             meta.putFloat32(a + "attn_logit_softcapping", config.attnLogitSoftcapping());

@@ -46,6 +46,12 @@ import java.util.stream.IntStream;
  *       {@code 1 + w}, as Gemma's;</li>
  *   <li>{@code qwen3_5_moe_text} ({@code qwen35moe}): Qwen3.5's layers as above, each with the mixture's router,
  *       stacked experts and gated shared expert, named as Qwen2-MoE's.</li>
+ *   <li>{@code glm4_moe} ({@code glm4moe}, its rows kept: llama.cpp rotates halves of the rotary part for it) and
+ *       {@code ernie4_5_moe} ({@code ernie4_5-moe}, its adjacent pairs kept): the leading dense layers as the dense
+ *       models', each sparse layer's router with its selection bias ({@code exp_probs_b.bias}), stacked experts and
+ *       ungated shared experts, GLM-4.5's MLP input norm as {@code post_attention_norm}. The multi-token-prediction
+ *       layers, which the loaded model does not hold, are not written, as the converter leaves them out under
+ *       {@code --no-mtp}.</li>
  *   <li>{@code glm} ({@code chatglm}), {@code glm4}, {@code ernie4_5}, {@code cohere} ({@code command-r}) and
  *       {@code cohere2}, whose rotary embeddings turn adjacent pairs as llama.cpp's do for them, so their rows are
  *       kept: GLM's q/k/v biases and fused {@code gate_up_proj} (one {@code ffn_up} of [gate; up] rows, as Phi-3's),
@@ -71,6 +77,9 @@ import java.util.stream.IntStream;
  * input_linear, gpt-oss's stacked experts): one left over (an adapter that was not merged) fails the export. The same placements name a LoRA adapter's tensors ({@link LoraMapping}).
  */
 final class DecoderMapping implements ModelMapping {
+    /** The router's selection bias as GLM-4.5's and ERNIE-4.5's checkpoints name it. */
+    private static final String SELECTION_BIAS = "e_score_correction_bias";
+
     private final DecoderModel model;
     private final DecoderConfig config;
     private final DecoderHyperparameters hyperparameters;
@@ -219,10 +228,12 @@ final class DecoderMapping implements ModelMapping {
     }
 
     /**
-     * A sparse layer's router ({@code ffn_gate_inp}, ggml dims [C, E]), its experts' projections stacked per kind
-     * ({@code ffn_gate_exps} and {@code ffn_up_exps} [C, I, E], {@code ffn_down_exps} [I, C, E]) and Qwen2-MoE's
-     * and Qwen3.5-MoE's shared expert ({@code ffn_gate_inp_shexp}, written as the vector [C],
-     * {@code ffn_{gate,up,down}_shexp}).
+     * A sparse layer's router ({@code ffn_gate_inp}, ggml dims [C, E]) and its selection bias ({@code exp_probs_b.bias},
+     * the vector [E]: GLM-4.5's {@code gate.e_score_correction_bias}, ERNIE-4.5's {@code moe_statics} one of (1, E)),
+     * its experts' projections stacked per kind ({@code ffn_gate_exps} and {@code ffn_up_exps} [C, I, E],
+     * {@code ffn_down_exps} [I, C, E]) and the shared experts {@code ffn_{gate,up,down}_shexp}: Qwen2-MoE's and
+     * Qwen3.5-MoE's {@code shared_expert} with its gate ({@code ffn_gate_inp_shexp}, written as the vector [C]), GLM-4.5's
+     * and ERNIE-4.5's ungated {@code shared_experts}.
      */
     private void addMixture(List<Placement> out, String hf, String blk) {
         MoeConfig moe = config.moe();
@@ -233,6 +244,15 @@ final class DecoderMapping implements ModelMapping {
         }
         MlpNames names = moe.naming().expert();
         out.add(Placement.plain(block + "gate.weight", blk + "ffn_gate_inp.weight"));
+        String selectionBias = switch (moe.routing().selectionBias()) {
+            case ROUTER -> "gate." + SELECTION_BIAS;
+            case STATICS -> "moe_statics." + SELECTION_BIAS;
+            case NONE, BLOCK -> null; // LFM2-MoE's block bias: lfm2moe does not export
+        };
+        if (selectionBias != null) {
+            out.add(Placement.reordered(block + selectionBias, blk + "exp_probs_b.bias", null, null,
+                    Placement.Values.NONE, new Placement.View(b -> b.reshape(moe.numExperts()))));
+        }
         for (String[] kind : List.of(new String[] {names.gate(), "gate"}, new String[] {names.up(), "up"},
                 new String[] {names.down(), "down"})) {
             for (int e = 0; e < moe.numExperts(); e++) {
@@ -241,9 +261,12 @@ final class DecoderMapping implements ModelMapping {
             }
         }
         if (moe.sharedExpertIntermediateSize() > 0) {
-            out.add(Placement.plain(block + "shared_expert_gate.weight", blk + "ffn_gate_inp_shexp.weight"));
+            String shared = moe.sharedExpertGated() ? "shared_expert" : "shared_experts";
+            if (moe.sharedExpertGated()) {
+                out.add(Placement.plain(block + "shared_expert_gate.weight", blk + "ffn_gate_inp_shexp.weight"));
+            }
             for (String kind : List.of("gate", "up", "down")) {
-                out.add(Placement.plain(block + "shared_expert." + kind + "_proj.weight",
+                out.add(Placement.plain(block + shared + "." + kind + "_proj.weight",
                         blk + "ffn_" + kind + "_shexp.weight"));
             }
         }

@@ -216,19 +216,79 @@ record LlamaCppArchitecture(String name, RotaryPairs rotaryPairs, boolean partia
     }
 
     /**
-     * What the graph fixes in a mixture of experts (llama.cpp reads no {@code expert_weights_norm} for these): every
-     * layer routes, through its {@code ffn_gate_inp}.
+     * What the graph fixes in a mixture of experts: which layers route (each through its {@code ffn_gate_inp}), how
+     * the router scores the experts and picks a token's k, and what is shared.
      *
-     * @param renormalisesRouting  whether a token's k routing weights are renormalised to sum to 1 (llama.cpp for
-     *                             Mixtral, qwen3moe, qwen35moe); otherwise used as the softmax over all experts gave them
-     *                             (qwen2moe.cpp, olmoe.cpp)
-     * @param expertWidthKey       whether the experts are sized by {@code expert_feed_forward_length} rather than
-     *                             {@code feed_forward_length}
-     * @param sharedExpertRequired whether the graph requires a shared expert ({@code ffn_*_shexp}, gated by
-     *                             {@code ffn_gate_inp_shexp})
+     * @param router          how the router scores the experts and picks them
+     * @param renormalisation whether a token's k routing weights are renormalised to sum to 1
+     * @param expertWidthKey  whether the experts are sized by {@code expert_feed_forward_length} rather than
+     *                        {@code feed_forward_length}
+     * @param sharedExperts   what the graph does with shared experts
+     * @param sparseLayers    which layers route
      */
-    record Mixture(boolean renormalisesRouting, boolean expertWidthKey, boolean sharedExpertRequired) {
-        /** Renormalised routing, experts sized by feed_forward_length, no shared expert: Mixtral's in llama's graph. */
-        static final Mixture RENORMALISED = new Mixture(true, false, false);
+    record Mixture(Router router, Renormalisation renormalisation, boolean expertWidthKey, SharedExperts sharedExperts,
+                   SparseLayers sparseLayers) {
+        /** Mixtral's in llama's graph: a softmax router, renormalised, experts sized by feed_forward_length. */
+        static final Mixture RENORMALISED = new Mixture(Router.SOFTMAX, Renormalisation.ALWAYS, false,
+                SharedExperts.NONE, SparseLayers.EVERY);
+    }
+
+    /** How a mixture's router scores the experts and picks a token's k ({@code build_moe_ffn}, src/llama-graph.cpp). */
+    enum Router {
+        /** A softmax over the router's logits; the k most probable experts (Mixtral's, the Qwen mixtures', OLMoE's). */
+        SOFTMAX,
+        /**
+         * A softmax; the k experts of the highest probabilities plus the layer's {@code exp_probs_b} (ernie4-5-moe.cpp,
+         * ERNIE-4.5's {@code moe_statics.e_score_correction_bias}), which ranks them and weighs none.
+         */
+        SOFTMAX_SELECTION_BIAS,
+        /**
+         * What the keys say (glm4-moe.cpp): {@code expert_gating_func} (a sigmoid by default), the required
+         * {@code exp_probs_b} for the pick, group-limited selection by {@code expert_group_count} and
+         * {@code expert_group_used_count} (read for every architecture, written by the converter for DeepSeek's), and the
+         * weights times {@code expert_weights_scale}.
+         */
+        KEYED
+    }
+
+    /** Whether the graph renormalises a token's k routing weights to sum to 1 (it clamps their sum below at 2^-14). */
+    enum Renormalisation {
+        /** Always (llama.cpp for Mixtral, qwen3moe, qwen35moe, ernie4_5-moe). */
+        ALWAYS,
+        /** Never: the weights as the router gave them (qwen2moe.cpp, olmoe.cpp). */
+        NEVER,
+        /** As {@code expert_weights_norm} says (glm4-moe.cpp). */
+        KEYED
+    }
+
+    /** What the graph does with the experts every token passes through beside its k. */
+    enum SharedExperts {
+        /** It has none. */
+        NONE,
+        /**
+         * One, required, scaled by {@code sigmoid(ffn_gate_inp_shexp x)} and sized by
+         * {@code expert_shared_feed_forward_length} (qwen2moe.cpp, qwen35moe.cpp).
+         */
+        GATED,
+        /** Required, added as they are, {@code expert_shared_count} experts' width wide (glm4-moe.cpp). */
+        COUNTED,
+        /**
+         * Where {@code expert_shared_feed_forward_length} is above 0, added as they are (ernie4-5-moe.cpp); the converter
+         * writes {@code expert_shared_count} beside it.
+         */
+        UNGATED
+    }
+
+    /** Which layers route through experts; the others are dense MLPs of {@code feed_forward_length}. */
+    enum SparseLayers {
+        /** Every layer. */
+        EVERY,
+        /** All but the first {@code leading_dense_block_count} (glm4-moe.cpp). */
+        AFTER_LEADING_DENSE,
+        /**
+         * Those from {@code leading_dense_block_count} on at every {@code interleave_moe_layer_step}-th (ernie4-5-moe.cpp),
+         * though its loader reads every layer from the leading count on as sparse, so only a step of 1 loads.
+         */
+        AFTER_LEADING_DENSE_BY_STEP
     }
 }

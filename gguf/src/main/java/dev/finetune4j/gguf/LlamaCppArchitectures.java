@@ -6,11 +6,15 @@ import dev.finetune4j.gguf.LlamaCppArchitecture.HeadSize;
 import dev.finetune4j.gguf.LlamaCppArchitecture.Mixture;
 import dev.finetune4j.gguf.LlamaCppArchitecture.OutputHead;
 import dev.finetune4j.gguf.LlamaCppArchitecture.OwnChecks;
+import dev.finetune4j.gguf.LlamaCppArchitecture.Renormalisation;
 import dev.finetune4j.gguf.LlamaCppArchitecture.RotaryLayers;
 import dev.finetune4j.gguf.LlamaCppArchitecture.RotaryPairs;
+import dev.finetune4j.gguf.LlamaCppArchitecture.Router;
 import dev.finetune4j.gguf.LlamaCppArchitecture.ScaleKeys;
+import dev.finetune4j.gguf.LlamaCppArchitecture.SharedExperts;
 import dev.finetune4j.gguf.LlamaCppArchitecture.SlidingWindow;
 import dev.finetune4j.gguf.LlamaCppArchitecture.SoftCaps;
+import dev.finetune4j.gguf.LlamaCppArchitecture.SparseLayers;
 
 import java.util.Map;
 import java.util.Set;
@@ -33,8 +37,8 @@ final class LlamaCppArchitectures {
             graph("llama").adjacentPairs().ropeTypes(LLAMA3_ROPES).slidingWindow(SlidingWindow.DROPPED)
                     .writesVocabSize(),
             graph("qwen2").biases(Biases.QKV),
-            graph("qwen2moe").biases(Biases.QKV).outputHead(OutputHead.OWN).unnormalisedRouting().expertWidthKey()
-                    .sharedExpertRequired(),
+            graph("qwen2moe").biases(Biases.QKV).outputHead(OutputHead.OWN).renormalisation(Renormalisation.NEVER)
+                    .expertWidthKey().sharedExperts(SharedExperts.GATED),
             graph("qwen3"),
             graph("qwen3moe").expertWidthKey(),
             graph("gemma").activation(Activations.Kind.GELU_TANH).outputHead(OutputHead.TIED),
@@ -50,7 +54,7 @@ final class LlamaCppArchitectures {
             graph("olmo2").headSize(HeadSize.HIDDEN_BY_HEADS).outputHead(OutputHead.OWN)
                     .slidingWindow(SlidingWindow.APPLIED).slidingRotaryAsFull(),
             graph("olmoe").headSize(HeadSize.HIDDEN_BY_HEADS).keyNormOfHiddenSize().outputHead(OutputHead.OWN)
-                    .slidingRotaryAsFull().unnormalisedRouting(),
+                    .slidingRotaryAsFull().renormalisation(Renormalisation.NEVER),
             graph("smollm3").adjacentPairs().rotaryLayers(RotaryLayers.ALL_BUT_EVERY_FOURTH),
             graph("gpt-oss").ropeTypes(YARN_ROPES).acceptsUnroundedYarnRamp().biases(Biases.ATTENTION)
                     .expertsOwnActivation().outputHead(OutputHead.OWN).slidingWindow(SlidingWindow.APPLIED)
@@ -59,12 +63,19 @@ final class LlamaCppArchitectures {
             // the partial rotary embedding is interleaved M-RoPE, its sections written for text
             graph("qwen35").partialRotary().requiresPerHeadQkNorms().mlpNormAsPostAttention(),
             graph("qwen35moe").partialRotary().requiresPerHeadQkNorms().mlpNormAsPostAttention()
-                    .expertWidthKey().sharedExpertRequired().withoutDenseWidth().kQuantMixesUnchecked(),
+                    .expertWidthKey().sharedExperts(SharedExperts.GATED).withoutDenseWidth().kQuantMixesUnchecked(),
             // GLM and GLM-4 rotate the first half of each head
             graph("chatglm").adjacentPairs().partialRotary().biases(Biases.QKV).headSize(HeadSize.FILLS_HIDDEN)
                     .fusedGateUp(),
             graph("glm4").adjacentPairs().partialRotary().biases(Biases.QKV).fusedGateUp(),
             graph("ernie4_5").adjacentPairs().biases(Biases.QKV_UNDER_USE_BIAS),
+            // GLM-4.5: its partial rotary embedding rotates halves, its MLP's input norm is read as post_attention_norm
+            graph("glm4moe").partialRotary().biases(Biases.QKV).mlpNormAsPostAttention().router(Router.KEYED)
+                    .renormalisation(Renormalisation.KEYED).expertWidthKey().sharedExperts(SharedExperts.COUNTED)
+                    .sparseLayers(SparseLayers.AFTER_LEADING_DENSE),
+            graph("ernie4_5-moe").adjacentPairs().biases(Biases.QKV_UNDER_USE_BIAS)
+                    .router(Router.SOFTMAX_SELECTION_BIAS).expertWidthKey().sharedExperts(SharedExperts.UNGATED)
+                    .sparseLayers(SparseLayers.AFTER_LEADING_DENSE_BY_STEP),
             // Cohere's bias-free LayerNorms before parallel sub-blocks are its config's; Command R+'s depth needs q/k norms
             graph("command-r").adjacentPairs().qkNormsFromDepth(64).namesMissingOutputBias()
                     .headSize(HeadSize.FILLS_HIDDEN).outputHead(OutputHead.TIED).scaleKeys(ScaleKeys.COHERE),
@@ -149,7 +160,11 @@ final class LlamaCppArchitectures {
         private Activations.Kind activation = Activations.Kind.SILU;
         private boolean fusedGateUp;
         private boolean mlpNormAsPostAttention;
-        private Mixture mixture = Mixture.RENORMALISED;
+        private Router router = Mixture.RENORMALISED.router();
+        private Renormalisation renormalisation = Mixture.RENORMALISED.renormalisation();
+        private boolean expertWidthKey;
+        private SharedExperts sharedExperts = SharedExperts.NONE;
+        private SparseLayers sparseLayers = SparseLayers.EVERY;
         private OutputHead outputHead = OutputHead.EITHER;
         private String finalNorm = "output_norm";
         private ScaleKeys scaleKeys = ScaleKeys.NONE;
@@ -264,18 +279,28 @@ final class LlamaCppArchitectures {
             return this;
         }
 
-        Row unnormalisedRouting() {
-            mixture = new Mixture(false, mixture.expertWidthKey(), mixture.sharedExpertRequired());
+        Row router(Router kind) {
+            router = kind;
+            return this;
+        }
+
+        Row renormalisation(Renormalisation kind) {
+            renormalisation = kind;
             return this;
         }
 
         Row expertWidthKey() {
-            mixture = new Mixture(mixture.renormalisesRouting(), true, mixture.sharedExpertRequired());
+            expertWidthKey = true;
             return this;
         }
 
-        Row sharedExpertRequired() {
-            mixture = new Mixture(mixture.renormalisesRouting(), mixture.expertWidthKey(), true);
+        Row sharedExperts(SharedExperts kind) {
+            sharedExperts = kind;
+            return this;
+        }
+
+        Row sparseLayers(SparseLayers kind) {
+            sparseLayers = kind;
             return this;
         }
 
@@ -323,7 +348,8 @@ final class LlamaCppArchitectures {
             return new LlamaCppArchitecture(name, rotaryPairs, partialRotary, ropeTypes, rotaryLayers,
                     acceptsUnroundedYarnRamp, headSize, keyNormOfHiddenSize, requiresPerHeadQkNorms, qkNormsFromDepth,
                     biases, namesMissingOutputBias, softCaps, widerScaleDepth, slidingWindow, windowDepth,
-                    slidingRotaryAsFull, activation, fusedGateUp, mlpNormAsPostAttention, mixture, outputHead,
+                    slidingRotaryAsFull, activation, fusedGateUp, mlpNormAsPostAttention,
+                    new Mixture(router, renormalisation, expertWidthKey, sharedExperts, sparseLayers), outputHead,
                     finalNorm, scaleKeys, writesVocabSize, writesDenseWidth, requiresConvolutionKernel,
                     kQuantMixesChecked, ownChecks);
         }

@@ -3,6 +3,8 @@ package dev.finetune4j.gguf;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.LanguageModel;
+import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
 import dev.finetune4j.peft.Peft;
 import dev.finetune4j.peft.PeftModel;
@@ -12,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -85,6 +88,71 @@ class GgufExportFailuresTest {
         assertTrue(refusal(unshared, QWEN2_MOE, tmp.resolve("e")).contains("without a shared expert"));
         ObjectNode tied = QWEN2_MOE.configJson().put("tie_word_embeddings", true);
         assertTrue(refusal(tied, QWEN2_MOE, tmp.resolve("f")).contains("tied to the token embeddings"));
+    }
+
+    /**
+     * What llama.cpp's glm4moe and ernie4_5-moe fix (src/models/glm4-moe.cpp, ernie4-5-moe.cpp, ernie4-5.cpp): GLM-4.5's
+     * shared experts, which its graph requires; ERNIE's biases beyond q, k and v (its lm_head's among them) and dense
+     * layers after a sparse one, which its loader reads as sparse whatever the step.
+     */
+    @Test
+    void glm45AndErnie45MoeSettingsLlamaCppFixesAreRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase glm = ReferenceCase.byName().get("glm4moe-bytebpe-f32");
+        ReferenceCase ernie = ReferenceCase.byName().get("ernie4_5moe-bytebpe-f32");
+        String unshared = refusal(glm.configJson().put("n_shared_experts", 0), glm, tmp.resolve("a"));
+        assertTrue(unshared.contains("glm4moe architecture cannot express a mixture without a shared expert"), unshared);
+        String biased = refusal(ernie.configJson().put("use_bias", true), ernie, tmp.resolve("b"));
+        assertTrue(biased.contains("ernie4_5-moe architecture cannot express biases (use_bias")
+                && biased.contains("nor to lm_head"), biased);
+        String interleaved = refusal(ernie.configJson().put("moe_layer_interval", 2), ernie, tmp.resolve("c"));
+        assertTrue(interleaved.contains("dense MLP layers [2] after the first sparse one, layer 1"), interleaved);
+        String ended = refusal(ernie.configJson().put("moe_layer_end_index", 1), ernie, tmp.resolve("d"));
+        assertTrue(ended.contains("dense MLP layers [2] after the first sparse one"), ended);
+    }
+
+    /**
+     * A mixture a graph of the table does not compute is refused by the graph's row: GLM-4.5's leading dense layer,
+     * sigmoid scores, selection bias, groups and scale under qwen3moe's, and all but its dense layer and selection bias
+     * under ernie4_5-moe's, which picks by such a bias but scores by a softmax, never limits groups and never scales.
+     */
+    @Test
+    void aRouterItsGraphCannotComputeIsRefused() throws Exception {
+        ObjectNode config = ReferenceCase.byName().get("glm4moe-bytebpe-f32").configJson();
+        try (LanguageModel model = ReferenceCase.model(config)) {
+            MoeConfig moe = ((DecoderModel) model).config().moe();
+            List<String> underSoftmax = refusals(moe, "qwen3moe");
+            assertEquals(5, underSoftmax.size(), underSoftmax.toString());
+            assertTrue(underSoftmax.getFirst().startsWith("dense MLP layers [0] between the sparse ones"),
+                    underSoftmax.toString());
+            assertTrue(underSoftmax.get(1).startsWith("a sigmoid router"), underSoftmax.toString());
+            assertTrue(underSoftmax.get(2).startsWith("a selection bias"), underSoftmax.toString());
+            assertEquals("group-limited routing (n_group 4, topk_group 2)", underSoftmax.get(3));
+            assertTrue(underSoftmax.get(4).startsWith("routed_scaling_factor 2.5"), underSoftmax.toString());
+            List<String> underErnie = refusals(moe, "ernie4_5-moe");
+            assertEquals(3, underErnie.size(), underErnie.toString());
+            assertTrue(underErnie.getFirst().startsWith("a sigmoid router"), underErnie.toString());
+            assertTrue(refusals(moe, "glm4moe").isEmpty());
+        }
+    }
+
+    /** DeepSeek-V3's multi-head latent attention (llama.cpp's deepseek2) is refused, naming what to do instead. */
+    @Test
+    void deepSeekV3IsRefused(@TempDir Path tmp) throws Exception {
+        ReferenceCase glm = ReferenceCase.byName().get("glm4moe-bytebpe-f32");
+        ObjectNode deepSeek = glm.configJson().put("model_type", "deepseek_v3").put("num_key_value_heads", 4)
+                .put("q_lora_rank", 32)
+                .put("kv_lora_rank", 16).put("qk_nope_head_dim", 16).put("qk_rope_head_dim", 8).put("v_head_dim", 16);
+        deepSeek.remove(List.of("use_qk_norm", "attention_bias", "head_dim"));
+        String refused = refusal(deepSeek, glm, tmp);
+        assertTrue(refused.contains("DeepSeek-V3's multi-head latent attention (model_type 'deepseek_v3', llama.cpp's "
+                + "deepseek2") && refused.contains("convert_hf_to_gguf.py"), refused);
+    }
+
+    /** What the row of GGUF architecture {@code architecture} refuses of {@code moe}, in order, every one. */
+    private static List<String> refusals(MoeConfig moe, String architecture) {
+        List<String> out = new ArrayList<>();
+        new MixtureHyperparameters(moe, LlamaCppArchitectures.of(architecture).mixture(), 3, out::add);
+        return out;
     }
 
     /**

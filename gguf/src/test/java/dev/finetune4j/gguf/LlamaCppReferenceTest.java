@@ -90,6 +90,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * F32 bound (measured 4.3e-6, with a LoRA adapter on every projection, the convolution layers' in_proj and out_proj
  * among them, 7.5e-6) and three times the lossy ones ({@link #SHORT_CONVOLUTION_FACTOR}; measured Q8_0 0.185 and
  * 0.153 as stored, wide in Q4_K_M under an importance matrix 1.58 and 0.237 as stored, llama-quantize's tensors).
+ * GLM-4.5 (glm4moe: a sigmoid router whose pick adds a selection bias within the best 2 of 4 groups of experts, weights
+ * renormalised and scaled by 2.5, a leading dense layer, a shared expert) and ERNIE-4.5-MoE (ernie4_5-moe: a softmax
+ * router whose pick adds a selection bias) to the same bounds (measured F32 1.9e-6, with an attention LoRA adapter
+ * 2.0e-6, Q8_0 0.078 and 0.058, 0.050 and 0.048 as stored, wide in Q4_K_M 0.49 and 0.65, 0.062 and 0.069 as stored,
+ * llama-quantize's tensors), their routers' margins held as the others' ({@link RouterMargins}), and the bias (and
+ * GLM-4.5's groups) changing some tokens' experts ({@code theSelectionBiasAndGroupsDecideSomeExperts}).
  * NOTE: 73 tokens through 4 routing layers make 292 top-2 choices, so near ties are common: of the three Q8_0 seeds
  * tried whose gaps all exceed 0.03, two differed from llama.cpp by 0.35 and 0.36 at a single position each (a choice
  * that llama.cpp's rounding of activations tipped, as far as can be told), the one kept by 0.17.
@@ -169,13 +175,14 @@ class LlamaCppReferenceTest {
     }
 
     /**
-     * Qwen3.5-MoE's cases route some token to every expert of every layer, so that each expert's place in the stacked
-     * tensors meets llama.cpp's. NOTE: the earlier mixtures' cases (Mixtral, Qwen2-MoE among them) leave some experts
-     * unchosen over their 20 tokens.
+     * Qwen3.5-MoE's, and GLM-4.5's and ERNIE-4.5-MoE's small cases route some token to every expert, so that each
+     * expert's place in the stacked tensors meets llama.cpp's. NOTE: the earlier mixtures' cases (Mixtral, Qwen2-MoE
+     * among them) and the wide GLM-4.5 and ERNIE ones leave some experts unchosen over their 20 tokens.
      */
     @Test
-    void theQwen35MoeCasesRouteToEveryExpert(@TempDir Path tmp) throws Exception {
-        for (ReferenceCase c : CASES.stream().filter(c -> c.name().startsWith("qwen35moe-")).toList()) {
+    void theNewerMixtureCasesRouteToEveryExpert(@TempDir Path tmp) throws Exception {
+        for (ReferenceCase c : CASES.stream().filter(c -> c.name().startsWith("qwen35moe-")
+                || c.name().startsWith("glm4moe-bytebpe-") || c.name().startsWith("ernie4_5moe-bytebpe-")).toList()) {
             try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve(c.name()))) {
                 DecoderModel decoder = (DecoderModel) model;
                 List<String> unchosen = RouterMargins.smallest(decoder, c.logitsIds(tokenizer),
@@ -186,10 +193,31 @@ class LlamaCppReferenceTest {
     }
 
     /**
+     * GLM-4.5's and ERNIE-4.5-MoE's cases choose some tokens' experts otherwise than their scores alone would, by their
+     * selection bias (exp_probs_b), and GLM-4.5's also otherwise than among all groups (expert_group_count): a file
+     * without either would not meet llama.cpp's logits.
+     */
+    @Test
+    void theSelectionBiasAndGroupsDecideSomeExperts(@TempDir Path tmp) throws Exception {
+        for (ReferenceCase c : CASES.stream().filter(c -> c.name().startsWith("glm4moe-")
+                || c.name().startsWith("ernie4_5moe-")).toList()) {
+            try (LanguageModel model = c.model(); HfTokenizer tokenizer = c.loadTokenizer(tmp.resolve(c.name()))) {
+                DecoderModel decoder = (DecoderModel) model;
+                RouterMargins.Margin margin = RouterMargins.smallest(decoder, c.logitsIds(tokenizer),
+                        decoder.config().moe().numExpertsPerTok());
+                assertTrue(margin.biasMoves() > 0, c + ": the selection bias changes no token's experts");
+                boolean grouped = decoder.config().moe().routing().groups() > 1;
+                assertTrue(!grouped || margin.groupsMove() > 0, c + ": the group limit changes no token's experts");
+            }
+        }
+    }
+
+    /**
      * A mixture of experts routes every token of the logits' sequence clearly: its k-th and (k+1)-th router logits
-     * at least {@value #MIN_ROUTER_GAP} apart in every sparse layer, far beyond the float32 order (about 1e-6) and
-     * llama.cpp's rounding of the activations upstream of a router, so both pick the same experts. A dense model has
-     * nothing to check.
+     * at least {@value #MIN_ROUTER_GAP} apart in every sparse layer (for a router with a selection bias or groups, its
+     * margin in the same units, {@link RouterMargins}), far beyond the float32 order (about 1e-6) and llama.cpp's
+     * rounding of the activations upstream of a router, so both pick the same experts. A dense model has nothing to
+     * check.
      */
     private static void assertRoutingIsClear(ReferenceCase c, LanguageModel model, long[] ids, String what) {
         if (model instanceof DecoderModel decoder && decoder.config().moe() != null) {

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -56,6 +57,16 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new double[] {0.5, 1.5}, "mamba.conv1d.weight", new double[] {-0.5, 0.5}, "conv.conv.weight",
             new double[] {-0.5, 0.5});
     private static final Pattern LAYER_PREFIX = Pattern.compile("^model\\.layers\\.\\d+\\.");
+    /**
+     * The seeds of the GLM-4.5 and ERNIE-4.5-MoE cases' weights, whose routers separate each token's experts (and
+     * GLM-4.5's groups) clearly in every type and with the LoRA adapter, whose selection bias (and GLM-4.5's group
+     * limit) change some token's experts, and whose small models route some token to every expert (the wide ones leave
+     * a few of their 24 unchosen).
+     */
+    static final long GLM4_MOE_SEED = 235;
+    static final long GLM4_MOE_WIDE_SEED = 73;
+    static final long ERNIE45_MOE_SEED = 1018;
+    static final long ERNIE45_MOE_WIDE_SEED = 127;
     /** The seed of the gpt-oss cases' weights, whose routers separate each token's experts clearly. */
     static final long GPT_OSS_SEED = 21;
     /**
@@ -64,12 +75,22 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      */
     private static final double GPT_OSS_GATE_UP_RANGE = 1.2;
     /**
-     * The range of Qwen3.5-MoE's routers: router logits of standard deviation about 2.8 (4 times the other matrices'),
-     * so that a seed whose 292 top-2 choices (73 tokens, 4 layers) all clear the least gap LlamaCppReferenceTest asks
-     * can be found, as the other mixtures' 20 tokens and 2 layers allow unscaled. Rounding moves these logits 4 times
-     * as much too: the gap checked is no stronger guard here than there.
+     * The range of Qwen3.5-MoE's, GLM-4.5's and ERNIE-4.5-MoE's routers: router logits of standard deviation about 2.8
+     * (4 times the other matrices'), so that a seed whose choices all clear the least margin LlamaCppReferenceTest asks
+     * can be found: Qwen3.5-MoE's 292 top-2 choices (73 tokens, 4 layers), and GLM-4.5's and ERNIE's, whose sigmoid
+     * scores and probabilities plus a selection bias follow their logits up to 4 times more slowly (GLM-4.5's also
+     * choosing groups), as the other mixtures' 20 tokens and 2 layers allow unscaled. Rounding moves these logits 4
+     * times as much too: the margin checked is no stronger guard here than there. Scaled as the matrices are for the
+     * wide models.
      */
-    private static final double QWEN35_MOE_ROUTER_RANGE = 0.6;
+    private static final double WIDE_ROUTER_RANGE = 0.6;
+    /** The model types whose routers are drawn from {@link #WIDE_ROUTER_RANGE}. */
+    private static final Set<String> WIDE_ROUTER_TYPES = Set.of("qwen3_5_moe_text", "glm4_moe", "ernie4_5_moe");
+    /**
+     * The range of ERNIE-4.5-MoE's selection bias, on the scale of its routing probabilities (about 1/8 each for 8
+     * experts), so that it moves some tokens' experts without deciding them all.
+     */
+    private static final double ERNIE_SELECTION_BIAS_RANGE = 0.05;
     /** The range of gpt-oss's sink logits, wide enough that each head's sink takes a visible share of its attention. */
     private static final double SINK_RANGE = 1.5;
     /** Texts whose tokenization llama.cpp and finetune4j must agree on: ASCII, Chinese, emoji, special tokens. */
@@ -354,6 +375,47 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
              "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "use_bias": false, "rope_theta": 10000.0,
              "tie_word_embeddings": true}""";
     /**
+     * GLM-4.5 (glm4_moe; GGUF architecture glm4moe), shaped as core's references/glm4_moe: q/k/v biases, per-head q/k
+     * norms, a rotary embedding over the first half of each head in halves, layer 0 dense and layers 1 and 2 sparse,
+     * 8 experts of width 32 in 4 groups of 2, of which each token keeps 2 and picks 2 experts, scored by a sigmoid,
+     * picked by the score plus e_score_correction_bias, renormalised and scaled by 2.5, one shared expert.
+     */
+    private static final String GLM4_MOE = """
+            {"model_type": "glm4_moe", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "moe_intermediate_size": 32, "n_routed_experts": 8, "num_experts_per_tok": 2, "n_group": 4,
+             "topk_group": 2, "n_shared_experts": 1, "norm_topk_prob": true, "routed_scaling_factor": 2.5,
+             "first_k_dense_replace": 1, "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "head_dim": 16, "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "attention_bias": true,
+             "use_qk_norm": true, "tie_word_embeddings": false,
+             "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}}""";
+    /**
+     * ERNIE-4.5-MoE (ernie4_5_moe; GGUF architecture ernie4_5-moe), shaped as core's references/ernie4_5_moe but without
+     * biases (llama.cpp's graph adds none but q, k and v's, use_bias false): rotary in adjacent pairs, layer 0 dense and
+     * layers 1 and 2 sparse, 8 experts of width 32, 2 per token picked by the softmax plus the moe_statics bias and
+     * renormalised, one shared expert.
+     */
+    private static final String ERNIE45_MOE = """
+            {"model_type": "ernie4_5_moe", "vocab_size": 272, "hidden_size": 64, "intermediate_size": 96,
+             "moe_intermediate_size": 32, "moe_num_experts": 8, "moe_k": 2, "moe_num_shared_experts": 1,
+             "moe_layer_start_index": 1, "moe_layer_end_index": 2, "moe_layer_interval": 1, "num_hidden_layers": 3,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "max_position_embeddings": 128,
+             "rms_norm_eps": 1e-5, "use_bias": false, "rope_theta": 10000.0, "tie_word_embeddings": false}""";
+    /**
+     * GLM-4.5 wide enough for K-quants: layer 0 dense and layer 1 sparse, of 256 (heads of 64, experts of 256). NOTE: a
+     * sparse layer more made its routing, scaled by 2.5, tip under Q4_K's rounding in every seed tried (the model as
+     * trained 1.2 to 2.1 from llama.cpp's logits, or one position 0.53 with the weights as stored).
+     */
+    private static final String GLM4_MOE_WIDE = GLM4_MOE.replace("\"hidden_size\": 64, \"intermediate_size\": 96",
+            "\"hidden_size\": 256, \"intermediate_size\": 512").replace("\"moe_intermediate_size\": 32",
+            "\"moe_intermediate_size\": 256").replace("\"num_hidden_layers\": 3", "\"num_hidden_layers\": 2")
+            .replace("\"head_dim\": 16", "\"head_dim\": 64");
+    /** ERNIE-4.5-MoE wide enough for K-quants: 4 layers of 256 (layer 0 dense), heads of 64, experts of 256. */
+    private static final String ERNIE45_MOE_WIDE = ERNIE45_MOE.replace(
+            "\"hidden_size\": 64, \"intermediate_size\": 96", "\"hidden_size\": 256, \"intermediate_size\": 512")
+            .replace("\"moe_intermediate_size\": 32", "\"moe_intermediate_size\": 256")
+            .replace("\"moe_layer_end_index\": 2", "\"moe_layer_end_index\": 3")
+            .replace("\"num_hidden_layers\": 3", "\"num_hidden_layers\": 4").replace("\"head_dim\": 16", "\"head_dim\": 64");
+    /**
      * Cohere (Command R; GGUF architecture command-r): bias-free LayerNorms, attention and MLP side by side from one
      * norm, rotary pairs adjacent, the logits times 0.25, the head tied (llama.cpp's command-r has no other).
      */
@@ -481,7 +543,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * and Cohere 2 in F32, Q8_0 and with a LoRA adapter on every projection (GLM's fused gate_up_proj among them), GLM-4
      * and Cohere wide in Q4_K_M; EXAONE 4, Seed-OSS, Hunyuan dense, StarCoder2 and Arcee likewise (EXAONE 4 also at 64
      * layers, where it slides), Arcee wide in Q4_K_M; LFM2 in F32, Q8_0, with a LoRA adapter on every projection (the
-     * convolution layers' in_proj and out_proj too) and wide in Q4_K_M under an importance matrix.
+     * convolution layers' in_proj and out_proj too) and wide in Q4_K_M under an importance matrix; GLM-4.5 and
+     * ERNIE-4.5-MoE (routers with a selection bias, GLM-4.5's in groups, leading dense layers, shared experts) in F32,
+     * Q8_0, with an attention LoRA adapter and wide in Q4_K_M.
      */
     static final List<ReferenceCase> ALL = List.of(
             new ReferenceCase("llama-spm-f32", LLAMA, "sentencepiece-bos", GgufType.F32, false),
@@ -606,7 +670,21 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             new ReferenceCase("lfm2-bytebpe-q8_0", LFM2, "bytebpe", GgufType.Q8_0, false),
             new ReferenceCase("lfm2-bytebpe-lora-f32", LFM2, "bytebpe", GgufType.F32, true),
             new ReferenceCase("lfm2-wide-bytebpe-q4_k_m-imatrix", LFM2_WIDE, "bytebpe", GgufType.Q4_K_M, false,
-                    true));
+                    true),
+            new ReferenceCase("glm4moe-bytebpe-f32", GLM4_MOE, "bytebpe", GgufType.F32, false, false, GLM4_MOE_SEED),
+            new ReferenceCase("glm4moe-bytebpe-q8_0", GLM4_MOE, "bytebpe", GgufType.Q8_0, false, false, GLM4_MOE_SEED),
+            new ReferenceCase("glm4moe-bytebpe-lora-f32", GLM4_MOE, "bytebpe", GgufType.F32, true, false,
+                    GLM4_MOE_SEED),
+            new ReferenceCase("glm4moe-wide-bytebpe-q4_k_m", GLM4_MOE_WIDE, "bytebpe", GgufType.Q4_K_M, false, false,
+                    GLM4_MOE_WIDE_SEED),
+            new ReferenceCase("ernie4_5moe-bytebpe-f32", ERNIE45_MOE, "bytebpe", GgufType.F32, false, false,
+                    ERNIE45_MOE_SEED),
+            new ReferenceCase("ernie4_5moe-bytebpe-q8_0", ERNIE45_MOE, "bytebpe", GgufType.Q8_0, false, false,
+                    ERNIE45_MOE_SEED),
+            new ReferenceCase("ernie4_5moe-bytebpe-lora-f32", ERNIE45_MOE, "bytebpe", GgufType.F32, true, false,
+                    ERNIE45_MOE_SEED),
+            new ReferenceCase("ernie4_5moe-wide-bytebpe-q4_k_m", ERNIE45_MOE_WIDE, "bytebpe", GgufType.Q4_K_M, false,
+                    false, ERNIE45_MOE_WIDE_SEED));
 
     /** The dataset name a case's importance matrix file records. */
     static final String IMATRIX_DATASET = "ReferenceCase.TEXTS";
@@ -685,8 +763,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * {@value #DEFAULT_SEED}: matrices
      * uniform in [-0.15, 0.15) (scaled by sqrt(64 / hidden size) for the wide models, whose activations would
      * otherwise grow layer by layer until rounding decides the logits), norms scaling by [0.8, 1.2) (Gemma's weights
-     * w in [-0.2, 0.2), as it scales by 1 + w), biases in [-0.1, 0.1); gpt-oss's gate_up_proj and sinks wider (see
-     * {@link #GPT_OSS_GATE_UP_RANGE}, {@link #SINK_RANGE}).
+     * w in [-0.2, 0.2), as it scales by 1 + w), biases in [-0.1, 0.1); gpt-oss's gate_up_proj and sinks and some
+     * mixtures' routers wider (see {@link #GPT_OSS_GATE_UP_RANGE}, {@link #SINK_RANGE}, {@link #WIDE_ROUTER_RANGE}),
+     * ERNIE's selection bias narrower ({@link #ERNIE_SELECTION_BIAS_RANGE}).
      */
     static LanguageModel model(ObjectNode config) {
         return model(config, DEFAULT_SEED);
@@ -709,7 +788,9 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             double low = recurrent != null ? recurrent[0] : norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
                     : name.endsWith(".experts." + GptOssExperts.GATE_UP) ? -GPT_OSS_GATE_UP_RANGE
                     : name.endsWith(".sinks") ? -SINK_RANGE
-                    : type.equals("qwen3_5_moe_text") && name.endsWith(".mlp.gate.weight") ? -QWEN35_MOE_ROUTER_RANGE
+                    : WIDE_ROUTER_TYPES.contains(type) && name.endsWith(".mlp.gate.weight")
+                    ? -WIDE_ROUTER_RANGE * matrixRange / 0.15
+                    : name.endsWith(".moe_statics.e_score_correction_bias") ? -ERNIE_SELECTION_BIAS_RANGE
                     : -matrixRange;
             double high = recurrent != null ? recurrent[1] : norm ? normCentre + 0.2 : -low;
             StateDicts.fill(e.getValue(), () -> random.nextDouble(low, high));
@@ -725,10 +806,11 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
      * [-0.15, 0.15), B in [-0.1, 0.1)) from a stream seeded with 7, in name order; the caller closes it.
      */
     PeftModel adapted() throws IOException {
-        String[] targets = config.contains("phi3") ? new String[] {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
+        boolean mixture = config.contains("num_experts_per_tok") || config.contains("moe_k");
+        String[] targets = mixture ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
+                : config.contains("phi3") ? new String[] {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
                 : config.contains("\"glm") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj",
                         "down_proj"}
-                : config.contains("num_experts_per_tok") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}
                 : config.contains("starcoder2") ? new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "c_fc", "c_proj"}
                 : recurrent() && config.contains("granitemoehybrid") ? new String[] {"q_proj", "k_proj", "v_proj",
                         "o_proj", "in_proj", "out_proj", "input_linear", "output_linear"}
