@@ -104,7 +104,8 @@ public final class AutoModel {
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
         VisionLanguageCheckpoint visionLanguage = VisionLanguageCheckpoint.of(config);
         Function<String, String> alias = visionLanguage != null ? visionLanguage::storedName : AutoModel::causalAlias;
-        Predicate<String> notLoaded = visionLanguage != null ? visionLanguage::isLeftOut : name -> false;
+        Predicate<String> notLoaded = visionLanguage != null ? visionLanguage::isLeftOut
+                : model instanceof DecoderModel d ? MultiTokenPrediction.weights(d.config()) : name -> false;
         switch (model) {
             case DecoderModel d -> requireStoredParameters(dir, d.config().parameterCount(), model, alias, notLoaded);
             case Gpt2Model g -> requireStoredParameters(dir, g.config().parameterCount(), model, alias, notLoaded);
@@ -117,11 +118,14 @@ public final class AutoModel {
                 LoadProgress progress = new LoadProgress(dir.toString(), checkpointBytes(ckpt), System::nanoTime, LOG::info);
                 WeightLoader.Result loaded = WeightLoader.load(model, ckpt, alias, weights,
                         options.dtype(), options.quantization(), progress);
-                List<String> vision = loaded.unused().stream().filter(notLoaded).toList();
-                if (!vision.isEmpty()) {
+                List<String> leftOut = loaded.unused().stream().filter(notLoaded).toList();
+                if (!leftOut.isEmpty() && visionLanguage != null) {
                     LOG.info("{}: loaded the language model of a {}; its {} ({} tensors) are not loaded: finetune4j "
                             + "trains and runs the model on text", dir, visionLanguage.architecture(),
-                            visionLanguage.leftOutParts(), vision.size());
+                            visionLanguage.leftOutParts(), leftOut.size());
+                } else if (!leftOut.isEmpty()) {
+                    LOG.info("{}: its multi-token-prediction layers ({} tensors) are not loaded: only speculative "
+                            + "decoding reads them, as in transformers", dir, leftOut.size());
                 }
                 warnUnused(dir, loaded.unused().stream().filter(notLoaded.negate()).toList(), "Check that config.json's "
                         + "model_type and switches (attention_bias, tie_word_embeddings, ...) match the checkpoint");
