@@ -256,11 +256,11 @@ class NewFamiliesTrainTest {
 
     /**
      * Under BF16_MIXED (bf16 activations into the routers and experts, float32 routing probabilities; gpt-oss's
-     * attention output kept in bf16 for its sinks' gradient) a mixture trains as it does in float32: the first step's
-     * loss agrees to bf16's precision and the loss falls.
+     * attention output kept in bf16 for its sinks' gradient; DeepSeek-V3's latent attention and float32 router) a
+     * mixture trains as it does in float32: the first step's loss agrees to bf16's precision and the loss falls.
      */
     @ParameterizedTest
-    @CsvSource({"qwen2_moe,up_proj", "gpt_oss,router"})
+    @CsvSource({"qwen2_moe,up_proj", "gpt_oss,router", "deepseek_v3,kv_b_proj"})
     void aMixtureTrainsUnderBf16Mixed(String type, String mixtureTarget) {
         double[] first = new double[2];
         List<Double> mixed = null;
@@ -281,15 +281,17 @@ class NewFamiliesTrainTest {
     }
 
     /**
-     * Gradient checkpointing recomputes each layer in the backward: a sparse block with the same routing, a
-     * linear-attention or Mamba-2 layer with the same states; the same losses, step by step.
+     * Gradient checkpointing recomputes each layer in the backward: a sparse block with the same routing (DeepSeek-V3's
+     * grouped one too, behind its latent attention), a linear-attention or Mamba-2 layer with the same states; the same
+     * losses, step by step.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"qwen2_moe", "qwen3_5_text", "granite4_h"})
+    @ValueSource(strings = {"qwen2_moe", "qwen3_5_text", "granite4_h", "deepseek_v3"})
     void trainsTheSameWithGradientCheckpointing(String type) {
-        boolean mixture = type.equals("qwen2_moe");
+        boolean mixture = type.equals("qwen2_moe") || type.equals("deepseek_v3");
         String[] targets = switch (type) {
             case "qwen2_moe" -> new String[]{"q_proj", "gate", "up_proj"};
+            case "deepseek_v3" -> new String[]{"q_b_proj", "kv_b_proj", "up_proj"};
             case "granite4_h" -> new String[]{"q_proj", "in_proj", "out_proj", "input_linear"};
             default -> new String[]{"q_proj", "in_proj_qkv", "in_proj_a", "up_proj"};
         };
