@@ -172,7 +172,7 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
      * layers, so that every layer has an adapter; Granite 4's adapt q_proj and v_proj in its attention layers and
      * in_proj (the gate, the convolution's inputs and the time steps) in the Mamba-2 layers of its H models; LFM2's
      * and LFM2-MoE's q_proj and v_proj in their attention layers and in_proj (the convolution's gates and input) in
-     * their convolution layers. DeepSeek-V3's latent attention has no v_proj: its queries' last projection
+     * their convolution layers. DeepSeek-V2's and V3's latent attention has no v_proj: its queries' last projection
      * ({@code q_b_proj}, or {@code q_proj} without a query bottleneck) and {@code kv_b_proj}, which expands the latent
      * into keys and values.
      */
@@ -184,7 +184,7 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
                     "gpt_oss", "glm4_moe", "ernie4_5_moe", "qwen3_vl" -> TargetModules.names("q_proj", "v_proj");
             case "granitemoehybrid", "lfm2", "lfm2_moe" -> TargetModules.names("q_proj", "v_proj", "in_proj");
             case "qwen3_5_text", "qwen3_5_moe_text" -> TargetModules.names("q_proj", "v_proj", "in_proj_qkv");
-            case "deepseek_v3" -> TargetModules.names("q_proj", "q_b_proj", "kv_b_proj");
+            case "deepseek_v3", "deepseek_v2" -> TargetModules.names("q_proj", "q_b_proj", "kv_b_proj");
             case "gemma3" -> TargetModules.regex("model\\.language_model\\.layers\\.\\d+\\.self_attn\\.(q_proj|v_proj)");
             case "phi3" -> TargetModules.names("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
             case "gpt2" -> TargetModules.names("c_attn");

@@ -62,7 +62,7 @@ class NewFamiliesTrainTest {
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe",
-            "ernie4_5_moe", "deepseek_v3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
+            "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -74,6 +74,7 @@ class NewFamiliesTrainTest {
                 case "granite4_h", "granite4_h_moe", "lfm2", "lfm2_moe" -> List.of("in_proj", "q_proj", "v_proj");
                 // latent attention: the queries' second projection and the keys' and values' expansion
                 case "deepseek_v3" -> List.of("q_b_proj", "kv_b_proj");
+                case "deepseek_v2" -> List.of("q_proj", "kv_b_proj");
                 default -> List.of("q_proj", "v_proj");
             }, targetedModules(model), type + ": the default targets");
             assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
@@ -478,6 +479,17 @@ class NewFamiliesTrainTest {
                         .put("moe_intermediate_size", 16).put("first_k_dense_replace", 1);
                 c.putObject("rope_scaling").put("type", "yarn").put("factor", 4.0).put("mscale", 1.0)
                         .put("mscale_all_dim", 0.7).put("original_max_position_embeddings", 8);
+            }
+            // DeepSeek-V2-Lite's latent attention (a plain q_proj, adjacent pairs) with its softmax router over groups
+            // scored by their best, every token to all 4 experts, the weights scaled and not renormalised
+            case "deepseek_v2" -> {
+                c.remove("head_dim");
+                c.put("kv_lora_rank", 8).put("qk_nope_head_dim", 6).put("qk_rope_head_dim", 4).put("v_head_dim", 5)
+                        .put("num_key_value_heads", 4).put("n_routed_experts", 4).put("num_experts_per_tok", 4)
+                        .put("topk_method", "group_limited_greedy").put("n_group", 2).put("topk_group", 2)
+                        .put("moe_intermediate_size", 16).put("first_k_dense_replace", 1)
+                        .put("routed_scaling_factor", 1.5);
+                c.putNull("q_lora_rank");
             }
             // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise
             // move some tokens to other experts, a jump no derivative describes (references/ checks top-k routing)

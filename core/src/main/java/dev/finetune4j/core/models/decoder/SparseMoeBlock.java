@@ -145,7 +145,8 @@ public final class SparseMoeBlock extends Module implements Layer {
         Tensor bias = selectionBias();
         // NOTE: a host read: the chosen experts decide the sizes of the products below
         float[] onHost = (bias == null ? scores : biased(scores, bias)).toFloatArray();
-        ExpertRouting routing = ExpertRouting.topK(onHost, experts, k, rule.groups(), rule.groupsPerToken());
+        ExpertRouting routing = ExpertRouting.topK(onHost, experts, k, rule.groups(), rule.groupsPerToken(),
+                rule.groupScore());
         RouterLoadBalance balance = RouterLoadBalance.current();
         if (balance != null && !rule.sigmoid()) {
             // transformers' balancing loss picks by the probabilities alone, without a selection bias
