@@ -111,6 +111,7 @@ public final class ModelTree {
             case "ernie4_5_moe" -> "Ernie4_5_MoeForCausalLM";
             case "deepseek_v3" -> "DeepseekV3ForCausalLM";
             case "deepseek_v2" -> "DeepseekV2ForCausalLM";
+            case "qwen3_next" -> "Qwen3NextForCausalLM";
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen2_moe" -> "Qwen2MoeForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";

@@ -8,6 +8,8 @@ import dev.finetune4j.core.models.bert.BertConfig;
 import dev.finetune4j.core.models.bert.BertForSequenceClassification;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
+import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.models.decoder.DecoderModel;
@@ -54,7 +56,8 @@ public final class AutoModel {
             "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2",
             "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2",
             "lfm2_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
-            DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", "gpt2");
+            DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", DecoderConfig.QWEN3_NEXT, MoeConfig.GLM_MOE,
+            MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE, LatentAttentionConfig.V2_MODEL_TYPE, "gpt2");
     /**
      * Sequence-classification families: BERT, and the decoders that transformers has a
      * {@code *ForSequenceClassification} for (not Granite 4, OLMo 2, 3 and OLMoE).

@@ -10,9 +10,10 @@ import java.util.regex.Pattern;
 
 /**
  * The multi-token-prediction layers that GLM-4.5's, DeepSeek-V3's and ERNIE-4.5's published checkpoints carry beside
- * the model, which only their own speculative decoding reads: transformers skips them when it loads the causal LM, and
+ * the model (Qwen3-Next's too), which only their own speculative decoding reads: transformers skips them when it loads the causal LM, and
  * so does finetune4j. GLM-4.5 and DeepSeek-V3 store them as further decoder layers ({@code model.layers.N.*} with N at
- * least {@code num_hidden_layers}), ERNIE-4.5 under names holding {@code mtp} ({@code model.mtp_block.0.*}).
+ * least {@code num_hidden_layers}), ERNIE-4.5 under names holding {@code mtp} ({@code model.mtp_block.0.*}),
+ * Qwen3-Next under {@code mtp.*}.
  *
  * <p>Thread safety: stateless.
  */
@@ -32,6 +33,7 @@ final class MultiTokenPrediction {
         return switch (config.modelType()) {
             case MoeConfig.GLM_MOE, LatentAttentionConfig.MODEL_TYPE -> name -> beyondLastLayer(name, config.numHiddenLayers());
             case MoeConfig.ERNIE_MOE -> name -> name.contains("mtp");
+            case DecoderConfig.QWEN3_NEXT -> name -> name.startsWith("mtp.");
             default -> name -> false;
         };
     }

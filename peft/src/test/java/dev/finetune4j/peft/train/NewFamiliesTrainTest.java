@@ -62,7 +62,7 @@ class NewFamiliesTrainTest {
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe",
-            "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
+            "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -70,6 +70,7 @@ class NewFamiliesTrainTest {
                 case "phi3" -> List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
                 // layer 0 is linear attention
                 case "qwen3_5_text", "qwen3_5_moe_text" -> List.of("in_proj_qkv", "q_proj", "v_proj");
+                case "qwen3_next" -> List.of("in_proj_qkvz", "q_proj", "v_proj");
                 // layer 0 is Mamba-2
                 case "granite4_h", "granite4_h_moe", "lfm2", "lfm2_moe" -> List.of("in_proj", "q_proj", "v_proj");
                 // latent attention: the queries' second projection and the keys' and values' expansion
@@ -517,6 +518,15 @@ class NewFamiliesTrainTest {
                     c.put("num_experts", 3).put("num_experts_per_tok", 3).put("moe_intermediate_size", 16)
                             .put("shared_expert_intermediate_size", 24);
                 }
+            }
+            // Qwen3.5-MoE's layers with the DeltaNet's fused projections (two value heads per key head, so that the
+            // per-key-head grouping of in_proj_qkvz and in_proj_ba matters), a dense second layer (mlp_only_layers)
+            case "qwen3_next" -> {
+                c.put("linear_num_key_heads", 2).put("linear_num_value_heads", 4).put("linear_key_head_dim", 8)
+                        .put("linear_value_head_dim", 6).put("num_experts", 3).put("num_experts_per_tok", 3)
+                        .put("moe_intermediate_size", 16).put("shared_expert_intermediate_size", 24);
+                c.putArray("layer_types").add("linear_attention").add("full_attention");
+                c.putArray("mlp_only_layers").add(1);
             }
             default -> throw new IllegalArgumentException(type);
         }

@@ -114,7 +114,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             DecoderConfig.QWEN35_MOE_TEXT, "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE,
             ShortConvConfig.MOE_MODEL_TYPE, MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
-            LatentAttentionConfig.V2_MODEL_TYPE);
+            LatentAttentionConfig.V2_MODEL_TYPE, DecoderConfig.QWEN3_NEXT);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -252,6 +252,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         // DeepSeek-V3's mixture is GLM-4.5's, with other defaults; DeepSeek-V2's has a softmax router
         boolean deepseek = type.equals(LatentAttentionConfig.MODEL_TYPE);
         boolean deepseekV2 = type.equals(LatentAttentionConfig.V2_MODEL_TYPE);
+        // Qwen3-Next's mixture is Qwen2-MoE's (Qwen3.5-MoE's defaults aside): dense layers where Qwen's keys say
+        boolean qwen3Next = type.equals(DecoderConfig.QWEN3_NEXT);
         boolean glm = type.equals(GLM_MOE) || deepseek;
         boolean ernie = type.equals(ERNIE_MOE);
         // Mixtral, OLMoE, gpt-oss and Granite size their experts by intermediate_size; the others by
@@ -259,19 +261,20 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean expertsByIntermediate = mixtral || gptOss || olmoe || granite;
         int experts = JsonFields.integer(c, presentOf(c, "num_local_experts", "num_experts", "n_routed_experts",
                         "moe_num_experts"), mixtral || granite ? 8 : olmoe || ernie || deepseekV2 ? 64 : qwen35 || deepseek ? 256
+                        : qwen3Next ? 512
                         : lfm2 ? 32 : glm ? 128 : 60, 1, ConfigLimits.EXPERTS, at);
         // DeepSeek-V2's config has no default k (transformers fails without one)
         int perToken = deepseekV2 ? JsonFields.requiredInteger(c, "num_experts_per_tok", 1, ConfigLimits.EXPERTS, at)
                 : JsonFields.integer(c, presentOf(c, "num_experts_per_tok", "moe_k"), mixtral || granite ? 2
-                : olmoe || qwen35 || glm ? 8 : ernie ? 6 : 4, 1, ConfigLimits.EXPERTS, at);
+                : olmoe || qwen35 || glm ? 8 : ernie ? 6 : qwen3Next ? 10 : 4, 1, ConfigLimits.EXPERTS, at);
         int width = expertsByIntermediate
                 ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
-                : qwen35 || lfm2 || glm || ernie || deepseekV2 ? JsonFields.integer(c, "moe_intermediate_size", qwen35
-                        ? 512 : lfm2 ? 1792 : deepseek ? 2048 : glm ? 1408 : deepseekV2 ? 1407 : 1536, 1,
+                : qwen35 || qwen3Next || lfm2 || glm || ernie || deepseekV2 ? JsonFields.integer(c,
+                        "moe_intermediate_size", qwen35 || qwen3Next ? 512 : lfm2 ? 1792 : deepseek ? 2048 : glm ? 1408 : deepseekV2 ? 1407 : 1536, 1,
                         ConfigLimits.INTERMEDIATE, at)
                 : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
-        boolean gatedShare = type.equals("qwen2_moe") || qwen35;
-        int shared = gatedShare ? JsonFields.integer(c, "shared_expert_intermediate_size", qwen35 ? 512 : 0, 0,
+        boolean gatedShare = type.equals("qwen2_moe") || qwen35 || qwen3Next;
+        int shared = gatedShare ? JsonFields.integer(c, "shared_expert_intermediate_size", qwen35 || qwen3Next ? 512 : 0, 0,
                 ConfigLimits.INTERMEDIATE, at)
                 : glm || ernie || deepseekV2 ? Math.multiplyExact(width, JsonFields.integer(c, ernie
                         ? "moe_num_shared_experts" : "n_shared_experts", glm ? 1 : 2, 0, ConfigLimits.EXPERTS, at))
@@ -286,7 +289,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         // Granite's softmax over the k chosen logits is the renormalisation, as gpt-oss's; ERNIE always renormalises,
         // DeepSeek-V2's router never (it does not read norm_topk_prob)
         boolean renormalises = !deepseekV2 && (mixtral || gptOss || qwen35 || granite || ernie
-                || JsonFields.bool(c, "norm_topk_prob", lfm2 || glm, at));
+                || JsonFields.bool(c, "norm_topk_prob", lfm2 || glm || qwen3Next, at));
         if (ernie) {
             requireNegligibleNormMin(c, experts);
         }
@@ -350,7 +353,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         String at = "config.json";
         boolean[] sparse = new boolean[layers];
         switch (type) {
-            case "qwen2_moe", "qwen3_moe" -> {
+            case "qwen2_moe", "qwen3_moe", DecoderConfig.QWEN3_NEXT -> {
                 int step = JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
                 for (int i = 0; i < layers; i++) {
                     sparse[i] = (i + 1) % step == 0;
