@@ -58,7 +58,7 @@ TOLERANCE = 1e-4
 TWINS = {"qwen3_5_vl": "qwen3_5", "qwen3_5_moe_vl": "qwen3_5_moe"}
 # folders whose model.safetensors must load with no missing, unexpected or mismatched key
 STRICT_LOAD = ("granite4_h", "granite4_h_moe", "granitemoe", "granitemoeshared", "lfm2", "lfm2_moe", "glm4_moe",
-               "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite")
+               "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2_lite", "deepseek_v2")
 
 
 def after_the_last_layer(key, layers):
