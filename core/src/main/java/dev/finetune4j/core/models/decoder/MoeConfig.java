@@ -316,6 +316,12 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
      */
     private static Routing deepseekV2Routing(JsonNode c) {
         String at = "config.json";
+        if (JsonFields.bool(c, "norm_topk_prob", false, at)
+                || JsonFields.integer(c, "moe_layer_freq", 1, 1, ConfigLimits.LAYERS, at) != 1) {
+            LoggerFactory.getLogger(MoeConfig.class).warn("{}: norm_topk_prob and moe_layer_freq are not applied to "
+                    + "DeepSeek-V2: its weights stay unnormalised and every layer from first_k_dense_replace on routes, "
+                    + "as transformers computes the model (DeepSeek's own code would read them)", at);
+        }
         String method = c.path("topk_method").asText("greedy");
         boolean grouped = switch (method) {
             case "greedy" -> false;
