@@ -87,6 +87,7 @@ public final class ModelTree {
             case "gemma3_text" -> "Gemma3ForCausalLM";
             case "gemma3" -> "Gemma3ForConditionalGeneration";
             case "qwen3_vl" -> "Qwen3VLForConditionalGeneration";
+            case "qwen3_vl_moe" -> "Qwen3VLMoeForConditionalGeneration";
             case "phi3" -> "Phi3ForCausalLM";
             case "granite" -> "GraniteForCausalLM";
             case "granitemoe" -> "GraniteMoeForCausalLM";

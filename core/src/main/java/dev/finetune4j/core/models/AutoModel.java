@@ -56,7 +56,7 @@ public final class AutoModel {
             "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2",
             "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2",
             "lfm2_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
-            DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", DecoderConfig.QWEN3_NEXT, MoeConfig.GLM_MOE,
+            DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", "qwen3_vl_moe", DecoderConfig.QWEN3_NEXT, MoeConfig.GLM_MOE,
             MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE, LatentAttentionConfig.V2_MODEL_TYPE, "gpt2");
     /**
      * Sequence-classification families: BERT, and the decoders that transformers has a
@@ -182,10 +182,6 @@ public final class AutoModel {
             return new Gpt2Model(scope, Gpt2Config.fromJson(config));
         }
         scope.close();
-        String refusal = VisionLanguageCheckpoint.refusal(type);
-        if (refusal != null) {
-            throw new IllegalArgumentException(refusal);
-        }
         throw new IllegalArgumentException("unsupported model_type '" + type + "' for a causal LM; supported: "
                 + CAUSAL_LM_TYPES + (CLASSIFIER_TYPES.contains(type) ? " (use loadSequenceClassifier for " + type + ")" : ""));
     }

@@ -181,7 +181,7 @@ public final class LoraInjector extends PeftMethod<LoraConfig> {
             case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "granite", "granitemoe",
                     "granitemoeshared", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4",
                     "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe",
-                    "gpt_oss", "glm4_moe", "ernie4_5_moe", "qwen3_vl" -> TargetModules.names("q_proj", "v_proj");
+                    "gpt_oss", "glm4_moe", "ernie4_5_moe", "qwen3_vl", "qwen3_vl_moe" -> TargetModules.names("q_proj", "v_proj");
             case "granitemoehybrid", "lfm2", "lfm2_moe" -> TargetModules.names("q_proj", "v_proj", "in_proj");
             case "qwen3_5_text", "qwen3_5_moe_text" -> TargetModules.names("q_proj", "v_proj", "in_proj_qkv");
             case "qwen3_next" -> TargetModules.names("q_proj", "v_proj", "in_proj_qkvz");

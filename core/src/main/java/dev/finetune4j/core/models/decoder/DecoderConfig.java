@@ -195,7 +195,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "starcoder2", "arcee",
             "hunyuan_v1_dense", ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE, "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             "qwen3_5_text", "qwen3_5_moe_text", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
-            LatentAttentionConfig.V2_MODEL_TYPE, "qwen3_next");
+            LatentAttentionConfig.V2_MODEL_TYPE, "qwen3_next", MoeConfig.QWEN3_VL_MOE_TEXT);
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
     public static final String QWEN35_TEXT = "qwen3_5_text";
@@ -475,7 +475,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 oneBiasSwitch ? attentionBias : JsonFields.bool(c, "mlp_bias", false, at),
                 type.equals(MoeConfig.ERNIE_MOE) && attentionBias,
                 switch (type) {
-                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, QWEN3_NEXT, "exaone4",
+                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, QWEN3_NEXT,
+                         MoeConfig.QWEN3_VL_MOE_TEXT, "exaone4",
                          ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
                     case "hunyuan_v1_dense" -> QkNorm.PER_HEAD_AFTER_ROTARY;

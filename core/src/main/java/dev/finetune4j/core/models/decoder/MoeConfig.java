@@ -104,6 +104,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
 
     /** The {@code model_type} of GLM-4.5, GLM-4.5-Air and GLM-4.6. */
     public static final String GLM_MOE = "glm4_moe";
+    /** The {@code model_type} of Qwen3-VL-MoE's language model (inside the {@code qwen3_vl_moe} checkpoints). */
+    public static final String QWEN3_VL_MOE_TEXT = "qwen3_vl_moe_text";
     /** The {@code model_type} of ERNIE-4.5-21B-A3B and ERNIE-4.5-300B-A47B. */
     public static final String ERNIE_MOE = "ernie4_5_moe";
 
@@ -114,7 +116,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             DecoderConfig.QWEN35_MOE_TEXT, "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE,
             ShortConvConfig.MOE_MODEL_TYPE, MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
-            LatentAttentionConfig.V2_MODEL_TYPE, DecoderConfig.QWEN3_NEXT);
+            LatentAttentionConfig.V2_MODEL_TYPE, DecoderConfig.QWEN3_NEXT, MoeConfig.QWEN3_VL_MOE_TEXT);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -124,7 +126,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         QWEN("mlp", "gate", false, MlpNames.STANDARD),
         /**
          * gpt-oss: {@code mlp.router} (with a bias) and the experts stacked into {@code mlp.experts.gate_up_proj},
-         * {@code gate_up_proj_bias}, {@code down_proj}, {@code down_proj_bias} ({@link GptOssExperts}).
+         * {@code gate_up_proj_bias}, {@code down_proj}, {@code down_proj_bias} ({@link FusedExperts}).
          */
         GPT_OSS("mlp", "router", true, null),
         /**
@@ -134,7 +136,12 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
          */
         GRANITE("block_sparse_moe", "router", false, null),
         /** LFM2-MoE: {@code feed_forward.gate}, {@code feed_forward.experts.N.w1} (gate), {@code w3}, {@code w2}. */
-        LFM2("feed_forward", "gate", false, MlpNames.MIXTRAL);
+        LFM2("feed_forward", "gate", false, MlpNames.MIXTRAL),
+        /**
+         * Qwen3-VL-MoE's language model: {@code mlp.gate} and the experts stacked into {@code mlp.experts.gate_up_proj}
+         * (gate then up halves) and {@code down_proj}, without biases ({@link FusedExperts}).
+         */
+        QWEN3_VL("mlp", "gate", false, null);
 
         private final String block;
         private final String router;
@@ -169,7 +176,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         /**
          * Whether the experts are stacked into 3-D parameters rather than one module each.
          *
-         * @return true for gpt-oss and Granite
+         * @return true for gpt-oss, Granite and Qwen3-VL-MoE
          */
         public boolean stacked() {
             return expert == null;
@@ -254,6 +261,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean deepseekV2 = type.equals(LatentAttentionConfig.V2_MODEL_TYPE);
         // Qwen3-Next's mixture is Qwen2-MoE's (Qwen3.5-MoE's defaults aside): dense layers where Qwen's keys say
         boolean qwen3Next = type.equals(DecoderConfig.QWEN3_NEXT);
+        // Qwen3-VL-MoE's: Qwen3-MoE's keys, its experts stacked, its router always renormalising
+        boolean qwen3Vl = type.equals(QWEN3_VL_MOE_TEXT);
         boolean glm = type.equals(GLM_MOE) || deepseek;
         boolean ernie = type.equals(ERNIE_MOE);
         // Mixtral, OLMoE, gpt-oss and Granite size their experts by intermediate_size; the others by
@@ -261,7 +270,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean expertsByIntermediate = mixtral || gptOss || olmoe || granite;
         int experts = JsonFields.integer(c, presentOf(c, "num_local_experts", "num_experts", "n_routed_experts",
                         "moe_num_experts"), mixtral || granite ? 8 : olmoe || ernie || deepseekV2 ? 64 : qwen35 || deepseek ? 256
-                        : qwen3Next ? 512
+                        : qwen3Next ? 512 : qwen3Vl ? 60
                         : lfm2 ? 32 : glm ? 128 : 60, 1, ConfigLimits.EXPERTS, at);
         // DeepSeek-V2's config has no default k (transformers fails without one)
         int perToken = deepseekV2 ? JsonFields.requiredInteger(c, "num_experts_per_tok", 1, ConfigLimits.EXPERTS, at)
@@ -269,8 +278,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                 : olmoe || qwen35 || glm ? 8 : ernie ? 6 : qwen3Next ? 10 : 4, 1, ConfigLimits.EXPERTS, at);
         int width = expertsByIntermediate
                 ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
-                : qwen35 || qwen3Next || lfm2 || glm || ernie || deepseekV2 ? JsonFields.integer(c,
-                        "moe_intermediate_size", qwen35 || qwen3Next ? 512 : lfm2 ? 1792 : deepseek ? 2048 : glm ? 1408 : deepseekV2 ? 1407 : 1536, 1,
+                : qwen35 || qwen3Next || qwen3Vl || lfm2 || glm || ernie || deepseekV2 ? JsonFields.integer(c,
+                        "moe_intermediate_size", qwen35 || qwen3Next ? 512 : qwen3Vl ? 1408 : lfm2 ? 1792 : deepseek ? 2048 : glm ? 1408 : deepseekV2 ? 1407 : 1536, 1,
                         ConfigLimits.INTERMEDIATE, at)
                 : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
         boolean gatedShare = type.equals("qwen2_moe") || qwen35 || qwen3Next;
@@ -285,10 +294,10 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                     + "routes the hidden states as they are, as transformers does with a noise of 0", at, jitter);
         }
         Naming naming = mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : granite ? Naming.GRANITE
-                : lfm2 ? Naming.LFM2 : Naming.QWEN;
+                : lfm2 ? Naming.LFM2 : qwen3Vl ? Naming.QWEN3_VL : Naming.QWEN;
         // Granite's softmax over the k chosen logits is the renormalisation, as gpt-oss's; ERNIE always renormalises,
         // DeepSeek-V2's router never (it does not read norm_topk_prob)
-        boolean renormalises = !deepseekV2 && (mixtral || gptOss || qwen35 || granite || ernie
+        boolean renormalises = !deepseekV2 && (mixtral || gptOss || qwen35 || qwen3Vl || granite || ernie
                 || JsonFields.bool(c, "norm_topk_prob", lfm2 || glm || qwen3Next, at));
         if (ernie) {
             requireNegligibleNormMin(c, experts);
@@ -359,7 +368,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         String at = "config.json";
         boolean[] sparse = new boolean[layers];
         switch (type) {
-            case "qwen2_moe", "qwen3_moe", DecoderConfig.QWEN3_NEXT -> {
+            case "qwen2_moe", "qwen3_moe", DecoderConfig.QWEN3_NEXT, QWEN3_VL_MOE_TEXT -> {
                 int step = JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
                 for (int i = 0; i < layers; i++) {
                     sparse[i] = (i + 1) % step == 0;
