@@ -19,18 +19,20 @@ recomputed; there NAME is the hub's per-expert name, which transformers 5 loads 
 expert's slice of that tensor is compared.
 
 A folder whose reference holds `left_attention_mask` (references/granite4_h, granite4_h_moe, lfm2, lfm2_moe,
-glm4_moe, ernie4_5_moe) also gets logits_left_padded: the logits for input_ids with that mask (its row 1 padded on
-the left). The Granite mixtures' checkpoints (granite4_h_moe, and Granite 3's granitemoe and granitemoeshared) keep
-the published expert names (block_sparse_moe.input_linear / output_linear / router.layer), which transformers 5
-loads into block_sparse_moe.experts.gate_up_proj / experts.down_proj / router (conversion_mapping's "granitemoe"
-renamings): their grad.NAME are those parameters' gradients. LFM2-MoE's (lfm2_moe) keeps one tensor per expert
-(feed_forward.experts.N.w1 / w3 / w2), fused on load as Mixtral's, and GLM-4.5's and ERNIE-4.5-MoE's (glm4_moe,
-ernie4_5_moe) likewise (mlp.experts.N.gate_proj / up_proj / down_proj). Their references hold no aux_loss
-(transformers 5.17 computes none for the first ones; ERNIE's only with output_router_logits, off by default). The
-folders of STRICT_LOAD must load without a missing, unexpected or mismatched key (checked as one more line): their
-tensor names are under test too. Only tensors of layers at index num_hidden_layers and beyond may be left unloaded
-there (references/glm4_moe stores two of GLM-4.5's multi-token-prediction layer, model.layers.4.*, which
-transformers reports as unexpected: its ignore patterns name the published models' layer 46 and 92 only).
+glm4_moe, ernie4_5_moe, deepseek_v3, deepseek_v3_lite) also gets logits_left_padded: the logits for input_ids with
+that mask (its row 1 padded on the left). The Granite mixtures' checkpoints (granite4_h_moe, and Granite 3's
+granitemoe and granitemoeshared) keep the published expert names (block_sparse_moe.input_linear / output_linear /
+router.layer), which transformers 5 loads into block_sparse_moe.experts.gate_up_proj / experts.down_proj / router
+(conversion_mapping's "granitemoe" renamings): their grad.NAME are those parameters' gradients. LFM2-MoE's
+(lfm2_moe) keeps one tensor per expert (feed_forward.experts.N.w1 / w3 / w2), fused on load as Mixtral's, and
+GLM-4.5's, ERNIE-4.5-MoE's and DeepSeek-V3's (glm4_moe, ernie4_5_moe, deepseek_v3, deepseek_v3_lite) likewise
+(mlp.experts.N.gate_proj / up_proj / down_proj). Their references hold no aux_loss (transformers 5.17 computes none
+for the first ones; ERNIE's only with output_router_logits, off by default). The folders of STRICT_LOAD must load
+without a missing, unexpected or mismatched key (checked as one more line): their tensor names are under test too.
+Only tensors of layers at index num_hidden_layers and beyond may be left unloaded there (references/glm4_moe stores
+two of GLM-4.5's multi-token-prediction layer, model.layers.4.*, which transformers reports as unexpected: its
+ignore patterns name the published models' layer 46 and 92 only; deepseek_v3 and deepseek_v3_lite one each, at
+model.layers.4 and model.layers.2, where DeepSeek-V3's pattern names layer 61 only).
 
 A folder whose config.json names a ...ForConditionalGeneration class (references/qwen3_5_vl, qwen3_5_moe_vl) is
 loaded with AutoModelForImageTextToText. It has no reference of its own: TWINS names the folder beside it whose
@@ -56,12 +58,12 @@ TOLERANCE = 1e-4
 TWINS = {"qwen3_5_vl": "qwen3_5", "qwen3_5_moe_vl": "qwen3_5_moe"}
 # folders whose model.safetensors must load with no missing, unexpected or mismatched key
 STRICT_LOAD = ("granite4_h", "granite4_h_moe", "granitemoe", "granitemoeshared", "lfm2", "lfm2_moe", "glm4_moe",
-               "ernie4_5_moe")
+               "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2_lite", "deepseek_v2")
 
 
 def after_the_last_layer(key, layers):
     """A tensor of a layer at index num_hidden_layers or beyond (model.layers.N.*, N >= layers): the published
-    GLM-4.5 checkpoints' multi-token-prediction layer, which transformers does not load."""
+    GLM-4.5 and DeepSeek-V3 checkpoints' multi-token-prediction layer, which transformers does not load."""
     layer = re.match(r"model\.layers\.(\d+)\.", key)
     return layer is not None and int(layer[1]) >= layers
 

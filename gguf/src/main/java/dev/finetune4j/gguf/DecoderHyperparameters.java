@@ -30,7 +30,7 @@ import java.util.stream.IntStream;
  * A decoder's config as the {@code <arch>.*} keys of its GGUF architecture, and the refusal of whatever those keys
  * cannot say: llama.cpp would load such a file and silently compute another model. What each architecture's graph
  * fixes is its row of {@link LlamaCppArchitectures}, a mixture of experts' keys and refusals are
- * {@link MixtureHyperparameters}', DeepSeek-V3's latent attention is refused; what is one model's alone stays here:
+ * {@link MixtureHyperparameters}', DeepSeek-V2's and V3's latent attention is refused; what is one model's alone stays here:
  * EXAONE 4's window by depth
  * ({@link #refuseWhatTheWindowDepthCannotSay}), gpt-oss's experts ({@link #refuseWhatGptOssCannotSay}), Qwen3.5's
  * DeltaNet, Granite 4.0 H's Mamba-2 layers ({@link #refuseWhatGraniteHybridCannotSay}: told by their
@@ -91,7 +91,7 @@ final class DecoderHyperparameters {
     DecoderHyperparameters(DecoderConfig config) {
         this.config = config;
         if (config.latentAttention() != null) {
-            throw new IllegalArgumentException("GGUF export of DeepSeek-V3's multi-head latent attention (model_type '"
+            throw new IllegalArgumentException("GGUF export of DeepSeek's multi-head latent attention (model_type '"
                     + config.modelType() + "', llama.cpp's deepseek2, whose converter splits kv_b_proj into attn_k_b and "
                     + "attn_v_b and whose graph scales YaRN by its own mscale keys) is not implemented; serve the model "
                     + "with finetune4j, or save it (with any adapter merged: finetune4j merge) as a Hugging Face folder and "

@@ -4,7 +4,7 @@ import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
 import dev.finetune4j.core.models.decoder.DenseMlp;
-import dev.finetune4j.core.models.decoder.GptOssExperts;
+import dev.finetune4j.core.models.decoder.FusedExperts;
 import dev.finetune4j.core.models.decoder.MlpNames;
 import dev.finetune4j.core.models.decoder.MoeConfig;
 
@@ -281,8 +281,8 @@ final class DecoderMapping implements ModelMapping {
         String router = block + config.moe().naming().router() + ".";
         out.add(Placement.plain(router + "weight", blk + "ffn_gate_inp.weight"));
         out.add(Placement.plain(router + "bias", blk + "ffn_gate_inp.bias"));
-        String gateUp = block + "experts." + GptOssExperts.GATE_UP;
-        String down = block + "experts." + GptOssExperts.DOWN;
+        String gateUp = block + "experts." + FusedExperts.GATE_UP;
+        String down = block + "experts." + FusedExperts.DOWN;
         for (int part : new int[] {StackedExpertViews.GATE, StackedExpertViews.UP}) {
             String kind = blk + (part == StackedExpertViews.GATE ? "ffn_gate_exps." : "ffn_up_exps.");
             for (int e = 0; e < config.moe().numExperts(); e++) {

@@ -144,7 +144,7 @@ class GgufExportFailuresTest {
                 .put("kv_lora_rank", 16).put("qk_nope_head_dim", 16).put("qk_rope_head_dim", 8).put("v_head_dim", 16);
         deepSeek.remove(List.of("use_qk_norm", "attention_bias", "head_dim"));
         String refused = refusal(deepSeek, glm, tmp);
-        assertTrue(refused.contains("DeepSeek-V3's multi-head latent attention (model_type 'deepseek_v3', llama.cpp's "
+        assertTrue(refused.contains("DeepSeek's multi-head latent attention (model_type 'deepseek_v3', llama.cpp's "
                 + "deepseek2") && refused.contains("convert_hf_to_gguf.py"), refused);
     }
 

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.ReferenceFolders;
 import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
-import dev.finetune4j.core.models.decoder.GptOssExperts;
+import dev.finetune4j.core.models.decoder.FusedExperts;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.TensorScope;
 import dev.finetune4j.core.tokenizer.HfTokenizer;
@@ -786,7 +786,7 @@ record ReferenceCase(String name, String config, String tokenizer, GgufType type
             double normCentre = onePlusW && !name.endsWith("linear_attn.norm.weight") ? 0 : 1;
             double[] recurrent = RECURRENT_RANGES.get(LAYER_PREFIX.matcher(name).replaceFirst(""));
             double low = recurrent != null ? recurrent[0] : norm ? normCentre - 0.2 : name.endsWith(".bias") ? -0.1
-                    : name.endsWith(".experts." + GptOssExperts.GATE_UP) ? -GPT_OSS_GATE_UP_RANGE
+                    : name.endsWith(".experts." + FusedExperts.GATE_UP) ? -GPT_OSS_GATE_UP_RANGE
                     : name.endsWith(".sinks") ? -SINK_RANGE
                     : WIDE_ROUTER_TYPES.contains(type) && name.endsWith(".mlp.gate.weight")
                     ? -WIDE_ROUTER_RANGE * matrixRange / 0.15

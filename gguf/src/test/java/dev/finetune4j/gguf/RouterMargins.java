@@ -20,13 +20,13 @@ import java.util.stream.IntStream;
  * the router's logits by about 0.01 at Q8_0) could tip to another expert.
  *
  * <p>For a softmax router that picks by the probabilities alone, the margin is the gap between a token's k-th and
- * (k+1)-th logit (the gap of their log-probabilities): twice the least change of every logit that could tip the
- * choice. A router that picks by its scores plus a selection bias, within the best groups of experts (GLM-4.5's,
- * ERNIE-4.5's), is stated here again from transformers' rule and its margin given in the same units, to first order:
- * each gap of its choices (the k-th and (k+1)-th selection score among the kept groups; the last kept and the first
- * dropped group's score, a group scored by the sum of its two best) times 2, divided by how fast the two sides can
- * close it when every logit moves by at most 1 (the sum of their scores' slopes: s (1 - s) for a sigmoid,
- * 2 p (1 - p) for a softmax probability).
+ * (k+1)-th logit (the gap of their log-probabilities): twice the least change of every logit that could tip the choice.
+ * A router that picks by its scores plus a selection bias, within the best groups of experts (GLM-4.5's, ERNIE-4.5's),
+ * is stated here again from transformers' rule and its margin given in the same units, to first order: each gap of its
+ * choices (the k-th and (k+1)-th selection score among the kept groups; the last kept and the first dropped group's
+ * score, a group scored by the sum of its two best, or DeepSeek-V2's by its best) times 2, divided by how fast the two
+ * sides can close it when every logit moves by at most 1 (the sum of their scores' slopes: s (1 - s) for a sigmoid, 2 p
+ * (1 - p) for a softmax probability).
  */
 final class RouterMargins {
     /** The selection biases as the checkpoints name them (SparseMoeBlock's names for them). */
@@ -116,8 +116,9 @@ final class RouterMargins {
             double[] groupSlopes = new double[rule.groups()];
             for (int g = 0; g < groupScores.length; g++) {
                 int[] best = ranked(scores, IntStream.range(g * size, (g + 1) * size).toArray());
-                groupScores[g] = scores[best[0]] + scores[best[1]];
-                groupSlopes[g] = slopes[best[0]] + slopes[best[1]];
+                boolean sum = rule.groupScore() == MoeConfig.GroupScore.TOP_TWO_SUM;
+                groupScores[g] = scores[best[0]] + (sum ? scores[best[1]] : 0);
+                groupSlopes[g] = slopes[best[0]] + (sum ? slopes[best[1]] : 0);
             }
             int[] order = ranked(groupScores, IntStream.range(0, groupScores.length).toArray());
             int last = order[keep - 1];

@@ -87,6 +87,7 @@ public final class ModelTree {
             case "gemma3_text" -> "Gemma3ForCausalLM";
             case "gemma3" -> "Gemma3ForConditionalGeneration";
             case "qwen3_vl" -> "Qwen3VLForConditionalGeneration";
+            case "qwen3_vl_moe" -> "Qwen3VLMoeForConditionalGeneration";
             case "phi3" -> "Phi3ForCausalLM";
             case "granite" -> "GraniteForCausalLM";
             case "granitemoe" -> "GraniteMoeForCausalLM";
@@ -110,6 +111,8 @@ public final class ModelTree {
             case "glm4_moe" -> "Glm4MoeForCausalLM";
             case "ernie4_5_moe" -> "Ernie4_5_MoeForCausalLM";
             case "deepseek_v3" -> "DeepseekV3ForCausalLM";
+            case "deepseek_v2" -> "DeepseekV2ForCausalLM";
+            case "qwen3_next" -> "Qwen3NextForCausalLM";
             case "mixtral" -> "MixtralForCausalLM";
             case "qwen2_moe" -> "Qwen2MoeForCausalLM";
             case "qwen3_moe" -> "Qwen3MoeForCausalLM";

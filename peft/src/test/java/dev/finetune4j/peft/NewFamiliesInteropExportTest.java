@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link InteropExportTest}'s cases over the families added since its hf-tiny models: core's reference folders of
  * Granite 3 and 4, OLMo 2 and 3, SmolLM3, OLMoE, gpt-oss, Qwen3.5 (its linear-attention projections included),
  * Qwen3.5-MoE, GLM, GLM-4, ERNIE 4.5, Cohere 1 and 2, EXAONE 4, Seed-OSS, Hunyuan, StarCoder2, Arcee, LFM2, LFM2-MoE,
- * GLM-4.5, ERNIE-4.5-MoE and Qwen3-VL's language model (its adapters named as on Qwen3VLForConditionalGeneration), each
+ * GLM-4.5, ERNIE-4.5-MoE, DeepSeek-V2 and V3 (their latent attention's projections), Qwen3-Next (its fused DeltaNet projections) and Qwen3-VL's language model (its adapters named as on Qwen3VLForConditionalGeneration), each
  * with LoRA at this library's default targets or on every projection, random non-zero weights; the Qwen3-VL cases also
  * hold the merged model, saved as the whole checkpoint ({@code merged/}).
  * {@code python3 tools/reference/check_interop.py peft/target/interop OUT.json} loads them in Python PEFT (and each
@@ -78,6 +78,17 @@ class NewFamiliesInteropExportTest {
                 Arguments.of("lfm2_moe-lora-default", "lfm2_moe", lora()),
                 Arguments.of("glm4_moe-lora", "glm4_moe", lora().targetModules(ATTENTION)),
                 Arguments.of("ernie4_5_moe-lora", "ernie4_5_moe", lora().targetModules(ATTENTION)),
+                Arguments.of("deepseek_v3-lora", "deepseek_v3", lora().targetModules("q_a_proj", "q_b_proj",
+                        "kv_a_proj_with_mqa", "kv_b_proj", "o_proj")),
+                Arguments.of("deepseek_v3-dora", "deepseek_v3", lora().targetModules("q_b_proj", "kv_b_proj")
+                        .useDora(true)),
+                Arguments.of("deepseek_v3_lite-lora-default", "deepseek_v3_lite", lora()),
+                Arguments.of("qwen3_next-lora-default", "qwen3_next", lora()),
+                Arguments.of("deepseek_v2-lora", "deepseek_v2", lora().targetModules("q_a_proj", "q_b_proj",
+                        "kv_a_proj_with_mqa", "kv_b_proj", "o_proj")),
+                Arguments.of("deepseek_v2_lite-lora-default", "deepseek_v2_lite", lora()),
+                Arguments.of("qwen3_next-lora-all", "qwen3_next", lora().targetModules("q_proj", "k_proj", "v_proj",
+                        "o_proj", "in_proj_qkvz", "in_proj_ba", "out_proj", "shared_expert_gate")),
                 Arguments.of("qwen3_vl-lora-default", "qwen3_vl", lora()),
                 Arguments.of("qwen3_vl-lora-all", "qwen3_vl", lora().targetModules(all())),
                 Arguments.of("qwen3_vl-dora", "qwen3_vl", lora().targetModules("q_proj", "k_proj", "down_proj")

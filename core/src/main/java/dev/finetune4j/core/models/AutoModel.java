@@ -8,6 +8,8 @@ import dev.finetune4j.core.models.bert.BertConfig;
 import dev.finetune4j.core.models.bert.BertForSequenceClassification;
 import dev.finetune4j.core.io.JsonFields;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
+import dev.finetune4j.core.models.decoder.LatentAttentionConfig;
+import dev.finetune4j.core.models.decoder.MoeConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderForSequenceClassification;
 import dev.finetune4j.core.models.decoder.DecoderModel;
@@ -54,7 +56,8 @@ public final class AutoModel {
             "granitemoehybrid", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2",
             "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2",
             "lfm2_moe", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", DecoderConfig.QWEN35_TEXT, "qwen3_5",
-            DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", "gpt2");
+            DecoderConfig.QWEN35_MOE_TEXT, "qwen3_5_moe", "qwen3_vl", "qwen3_vl_moe", DecoderConfig.QWEN3_NEXT, MoeConfig.GLM_MOE,
+            MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE, LatentAttentionConfig.V2_MODEL_TYPE, "gpt2");
     /**
      * Sequence-classification families: BERT, and the decoders that transformers has a
      * {@code *ForSequenceClassification} for (not Granite 4, OLMo 2, 3 and OLMoE).
@@ -104,7 +107,8 @@ public final class AutoModel {
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
         VisionLanguageCheckpoint visionLanguage = VisionLanguageCheckpoint.of(config);
         Function<String, String> alias = visionLanguage != null ? visionLanguage::storedName : AutoModel::causalAlias;
-        Predicate<String> notLoaded = visionLanguage != null ? visionLanguage::isLeftOut : name -> false;
+        Predicate<String> notLoaded = visionLanguage != null ? visionLanguage::isLeftOut
+                : model instanceof DecoderModel d ? MultiTokenPrediction.weights(d.config()) : name -> false;
         switch (model) {
             case DecoderModel d -> requireStoredParameters(dir, d.config().parameterCount(), model, alias, notLoaded);
             case Gpt2Model g -> requireStoredParameters(dir, g.config().parameterCount(), model, alias, notLoaded);
@@ -117,11 +121,14 @@ public final class AutoModel {
                 LoadProgress progress = new LoadProgress(dir.toString(), checkpointBytes(ckpt), System::nanoTime, LOG::info);
                 WeightLoader.Result loaded = WeightLoader.load(model, ckpt, alias, weights,
                         options.dtype(), options.quantization(), progress);
-                List<String> vision = loaded.unused().stream().filter(notLoaded).toList();
-                if (!vision.isEmpty()) {
+                List<String> leftOut = loaded.unused().stream().filter(notLoaded).toList();
+                if (!leftOut.isEmpty() && visionLanguage != null) {
                     LOG.info("{}: loaded the language model of a {}; its {} ({} tensors) are not loaded: finetune4j "
                             + "trains and runs the model on text", dir, visionLanguage.architecture(),
-                            visionLanguage.leftOutParts(), vision.size());
+                            visionLanguage.leftOutParts(), leftOut.size());
+                } else if (!leftOut.isEmpty()) {
+                    LOG.info("{}: its multi-token-prediction layers ({} tensors) are not loaded: only speculative "
+                            + "decoding reads them, as in transformers", dir, leftOut.size());
                 }
                 warnUnused(dir, loaded.unused().stream().filter(notLoaded.negate()).toList(), "Check that config.json's "
                         + "model_type and switches (attention_bias, tie_word_embeddings, ...) match the checkpoint");
@@ -175,10 +182,6 @@ public final class AutoModel {
             return new Gpt2Model(scope, Gpt2Config.fromJson(config));
         }
         scope.close();
-        String refusal = VisionLanguageCheckpoint.refusal(type);
-        if (refusal != null) {
-            throw new IllegalArgumentException(refusal);
-        }
         throw new IllegalArgumentException("unsupported model_type '" + type + "' for a causal LM; supported: "
                 + CAUSAL_LM_TYPES + (CLASSIFIER_TYPES.contains(type) ? " (use loadSequenceClassifier for " + type + ")" : ""));
     }

@@ -5,10 +5,10 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.models.decoder.DecoderConfig;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
+import dev.finetune4j.core.models.decoder.MoeConfig;
 
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -61,18 +61,15 @@ enum VisionLanguageCheckpoint {
      */
     QWEN3_VL("qwen3_vl", "Qwen3VLForConditionalGeneration", "qwen3_vl_text", "qwen3",
             DecoderLayout.QWEN3_VL_CONDITIONAL_GENERATION, null, List.of(), false, "vision tower",
-            VisionLanguageCheckpoint::qwen3VlDefaults);
-
+            () -> qwen3VlDefaults(false)),
     /**
-     * Vision-language checkpoints refused with a reason, by {@code model_type}: Qwen3-VL-MoE (30B-A3B, 235B-A22B)
-     * stores its experts stacked as {@code mlp.experts.gate_up_proj} (E, hidden, 2 x moe_intermediate: gate then up)
-     * and {@code mlp.experts.down_proj} (E, moe_intermediate, hidden), a layout core's mixture of experts does not read.
+     * Qwen3-VL-MoE's {@code Qwen3VLMoeForConditionalGeneration} (Qwen3-VL-30B-A3B, 235B-A22B): Qwen3-VL's language
+     * model with Qwen3-MoE's mixture, its experts stacked as the checkpoints store them ({@code mlp.experts.gate_up_proj}
+     * (E, hidden, 2 x moe_intermediate: gate then up), {@code mlp.experts.down_proj}: {@link MoeConfig.Naming#QWEN3_VL}).
      */
-    private static final Map<String, String> REFUSED = Map.of("qwen3_vl_moe", "Qwen3-VL-MoE's language model "
-            + "(qwen3_vl_moe) is not supported: its checkpoints stack each layer's experts into mlp.experts.gate_up_proj "
-            + "(experts, hidden, 2 x moe_intermediate_size) and mlp.experts.down_proj (experts, moe_intermediate_size, "
-            + "hidden), which finetune4j's mixture of experts does not read; fine-tune a dense Qwen3-VL (2B, 4B, 8B, "
-            + "32B; model_type qwen3_vl) or the text-only Qwen3-30B-A3B (model_type qwen3_moe)");
+    QWEN3_VL_MOE("qwen3_vl_moe", "Qwen3VLMoeForConditionalGeneration", MoeConfig.QWEN3_VL_MOE_TEXT,
+            MoeConfig.QWEN3_VL_MOE_TEXT, DecoderLayout.QWEN3_VL_MOE_CONDITIONAL_GENERATION, null, List.of(), false,
+            "vision tower", () -> qwen3VlDefaults(true));
     private static final String LANGUAGE_MODEL = "model.language_model.";
 
     private final String modelType;
@@ -136,16 +133,6 @@ enum VisionLanguageCheckpoint {
         return Arrays.stream(values()).filter(v -> v.layout == layout && layout != DecoderLayout.CAUSAL_LM)
                 .findFirst().orElseThrow(() -> new IllegalArgumentException("no vision-language checkpoint is built "
                         + "with layout " + layout));
-    }
-
-    /**
-     * Why a vision-language {@code model_type} that is not a row is refused, or null.
-     *
-     * @param modelType a config.json {@code model_type}
-     * @return the reason and what to do instead, or null when there is none
-     */
-    static String refusal(String modelType) {
-        return REFUSED.get(modelType);
     }
 
     /**
@@ -306,17 +293,17 @@ enum VisionLanguageCheckpoint {
     }
 
     /**
-     * Qwen3VLTextConfig's defaults (transformers 5.17) that the decoder reads; num_key_value_heads defaults to the
+     * Qwen3VLTextConfig's or Qwen3VLMoeTextConfig's defaults (transformers 5.17) that the decoder reads; num_key_value_heads defaults to the
      * heads there as in the decoder. {@code rope_theta} is its {@code default_theta}, which a text_config's own
      * (top-level, the published form, or in {@code rope_parameters}) replaces.
      */
-    private static ObjectNode qwen3VlDefaults() {
+    private static ObjectNode qwen3VlDefaults(boolean moe) {
         ObjectNode d = JsonNodeFactory.instance.objectNode();
         d.put("vocab_size", 151_936);
-        d.put("hidden_size", 4096);
-        d.put("intermediate_size", 22_016);
-        d.put("num_hidden_layers", 32);
-        d.put("num_attention_heads", 32);
+        d.put("hidden_size", moe ? 2048 : 4096);
+        d.put("intermediate_size", moe ? 5632 : 22_016);
+        d.put("num_hidden_layers", moe ? 24 : 32);
+        d.put("num_attention_heads", moe ? 16 : 32);
         d.put("head_dim", 128);
         d.put("hidden_act", "silu");
         d.put("max_position_embeddings", 128_000);

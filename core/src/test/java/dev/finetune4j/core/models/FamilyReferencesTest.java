@@ -31,7 +31,9 @@ class FamilyReferencesTest {
                 "references/olmo3", "references/smollm3", "references/glm", "references/glm4", "references/ernie4_5",
                 "references/cohere", "references/cohere2", "references/exaone4", "references/seed_oss",
                 "references/hunyuan_v1_dense", "references/starcoder2", "references/arcee", "references/lfm2",
-                "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe", "references/qwen3_vl",
+                "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe",
+                "references/deepseek_v3", "references/deepseek_v3_lite", "references/qwen3_next", "references/deepseek_v2",
+                "references/deepseek_v2_lite", "references/qwen3_vl",
                 "references/mixtral", "references/qwen2_moe",
                 "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe");
     }
@@ -60,18 +62,21 @@ class FamilyReferencesTest {
     /** The folders made by transformers itself hold gradients (tools/reference/transformers_families.py). */
     @ParameterizedTest
     @ValueSource(strings = {"glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense",
-            "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl"})
+            "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl",
+            "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2", "deepseek_v2_lite"})
     void gradientsMatchTransformers(String family) throws Exception {
         ReferenceGradients.assertMatch(family, Device.cpu());
     }
 
     /**
-     * LFM2 and LFM2-MoE with row 1 padded on the left: transformers zeroes the padding before each convolution layer's
-     * in_proj (whose biases, where there are some, still reach the convolution's later real tokens).
+     * Row 1 padded on the left: LFM2's and Qwen3-Next's recurrent layers (transformers zeroes the padding before each
+     * convolution layer's in_proj, whose biases, where there are some, still reach the convolution's later real
+     * tokens), and the newer mixtures' routing of padded rows.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"lfm2", "lfm2_moe"})
-    void lfm2sLeftPaddedBatchMatchesTransformersAtItsRealPositions(String family) throws Exception {
+    @ValueSource(strings = {"lfm2", "lfm2_moe", "qwen3_next", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite",
+            "deepseek_v2", "deepseek_v2_lite"})
+    void leftPaddedBatchMatchesTransformersAtItsRealPositions(String family) throws Exception {
         HfReferenceModelsTest.assertLeftPaddedBatchMatches("references/" + family);
     }
 

@@ -44,7 +44,8 @@ class MixtureOfExpertsTest {
      * mean probabilities), and its gradient into layer 0's router.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_moe"})
+    @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_moe", "qwen3_next",
+            "ernie4_5_moe"})
     void routerLoadBalanceMatchesTransformersLossAndGradient(String family) throws Exception {
         String dir = "references/" + family;
         ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");

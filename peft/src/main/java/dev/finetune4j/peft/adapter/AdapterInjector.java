@@ -71,14 +71,14 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
             case "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "gemma3", "phi3", "granite",
                     "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss",
                     "hunyuan_v1_dense", "starcoder2", "arcee", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "glm4_moe",
-                    "ernie4_5_moe", "deepseek_v3", "qwen3_vl" ->
+                    "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_vl", "qwen3_vl_moe" ->
                     new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("mlp")};
             case "mixtral", "granitemoe" ->
                     new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("block_sparse_moe")};
             case "granitemoeshared" -> new TargetModules[]{TargetModules.names("self_attn"), TargetModules.names("shared_mlp")};
             case "granitemoehybrid" ->
                     new TargetModules[]{TargetModules.names("self_attn", "mamba"), TargetModules.names("shared_mlp")};
-            case "qwen3_5_text", "qwen3_5_moe_text" ->
+            case "qwen3_5_text", "qwen3_5_moe_text", "qwen3_next" ->
                     new TargetModules[]{TargetModules.names("self_attn", "linear_attn"), TargetModules.names("mlp")};
             case "lfm2", "lfm2_moe" ->
                     new TargetModules[]{TargetModules.names("self_attn", "conv"), TargetModules.names("feed_forward")};
@@ -90,7 +90,7 @@ public final class AdapterInjector extends PeftMethod<BottleneckConfig> {
                     + "granitemoe, granitemoeshared, granitemoehybrid, olmo2, olmo3, smollm3, glm, glm4, ernie4_5, cohere, cohere2, "
                     + "exaone4, seed_oss, hunyuan_v1_dense, starcoder2, arcee, lfm2, lfm2_moe, "
                     + "qwen3_5_text, "
-                    + "qwen3_5_moe_text, mixtral, qwen2_moe, qwen3_moe, olmoe, gpt_oss, glm4_moe, ernie4_5_moe, deepseek_v3, "
+                    + "qwen3_5_moe_text, mixtral, qwen2_moe, qwen3_moe, olmoe, gpt_oss, glm4_moe, ernie4_5_moe, deepseek_v3, deepseek_v2, qwen3_next, "
                     + "qwen3_vl, gpt2, bert");
         };
     }

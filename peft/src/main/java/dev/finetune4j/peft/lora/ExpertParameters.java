@@ -1,6 +1,6 @@
 package dev.finetune4j.peft.lora;
 
-import dev.finetune4j.core.models.decoder.GptOssExperts;
+import dev.finetune4j.core.models.decoder.FusedExperts;
 import dev.finetune4j.core.models.decoder.StackedExperts;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.Tensor;
@@ -61,8 +61,9 @@ final class ExpertParameters {
                 Target t = new Target(key.substring(0, key.lastIndexOf('.')), key.substring(key.lastIndexOf('.') + 1));
                 if (!(modules.get(t.path()) instanceof StackedExperts experts) || !experts.experts().isMatrix(t.name())) {
                     throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', which is not "
-                            + "a stacked expert matrix: LoRA adapts gpt-oss's mlp.experts." + GptOssExperts.GATE_UP
-                            + " and mlp.experts." + GptOssExperts.DOWN + " this way; name linear layers in target_modules");
+                            + "a stacked expert matrix: LoRA adapts gpt-oss's and Qwen3-VL-MoE's mlp.experts."
+                            + FusedExperts.GATE_UP + " and mlp.experts." + FusedExperts.DOWN + " this way; name linear "
+                            + "layers in target_modules");
                 }
                 Tensor w = experts.experts().parameter(t.name());
                 int limit = Math.max(w.dim(1), w.dim(2));
@@ -74,8 +75,9 @@ final class ExpertParameters {
             }
             if (matched.isEmpty()) {
                 throw new PeftException("target_parameters entry '" + entry + "' matches no parameter of the model; "
-                        + "gpt-oss's stacked experts are e.g. 'mlp.experts." + GptOssExperts.GATE_UP + "' (every layer) "
-                        + "or '7.mlp.experts." + GptOssExperts.DOWN + "' (layer 7's)");
+                        + "stacked experts (gpt-oss, Qwen3-VL-MoE) are e.g. 'mlp.experts." + FusedExperts.GATE_UP
+                        + "' (every layer) "
+                        + "or '7.mlp.experts." + FusedExperts.DOWN + "' (layer 7's)");
             }
             targets.addAll(matched);
         }

@@ -3,7 +3,7 @@ package dev.finetune4j.peft.lora;
 import dev.finetune4j.core.autograd.Autograd;
 import dev.finetune4j.core.autograd.Elementwise;
 import dev.finetune4j.core.autograd.Matmul;
-import dev.finetune4j.core.models.decoder.GptOssExperts;
+import dev.finetune4j.core.models.decoder.FusedExperts;
 import dev.finetune4j.core.models.decoder.StackedExperts;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
@@ -36,7 +36,7 @@ public final class ExpertsLora extends Module implements StackedExperts, Adapter
      * Wraps {@code baseLayer} with zero A and B (the injector initialises them or loads them).
      *
      * @param baseLayer the experts, or an adapter around them: a {@link StackedExperts} module
-     * @param parameter the stacked parameter adapted, {@link GptOssExperts#GATE_UP} or {@link GptOssExperts#DOWN}
+     * @param parameter the stacked parameter adapted, {@link FusedExperts#GATE_UP} or {@link FusedExperts#DOWN}
      * @param rank r
      * @param scaling s
      * @param scope where the adapter's weights live
@@ -84,7 +84,7 @@ public final class ExpertsLora extends Module implements StackedExperts, Adapter
     }
 
     @Override
-    public GptOssExperts experts() {
+    public FusedExperts experts() {
         return ((StackedExperts) baseLayer()).experts();
     }
 
@@ -114,7 +114,7 @@ public final class ExpertsLora extends Module implements StackedExperts, Adapter
     /** {@code W <- W + delta()}, in W's dtype; the replaced weight is kept for {@link #unmerge()}. */
     @Override
     public void merge() {
-        GptOssExperts base = experts();
+        FusedExperts base = experts();
         Tensor w = base.parameter(parameter);
         try (var scope = TensorScope.open(); var ng = Autograd.noGrad()) {
             Tensor merged = Elementwise.add(w.to(DType.F32), delta()).convertTo(w.dtype(), w.scope());
@@ -129,7 +129,7 @@ public final class ExpertsLora extends Module implements StackedExperts, Adapter
         if (beforeMerge == null) {
             return;
         }
-        GptOssExperts base = experts();
+        FusedExperts base = experts();
         Tensor merged = base.parameter(parameter);
         base.setParameter(parameter, beforeMerge);
         beforeMerge = null;

@@ -45,13 +45,18 @@ class DenseFamiliesServingTest {
     }
 
     /**
-     * Qwen3.5, Granite 4.0 H and LFM2 with adapters on their recurrent layers' projections: the rows' states stay apart
-     * under each adapter.
+     * Qwen3.5, Qwen3-Next, Granite 4.0 H and LFM2 with adapters on their recurrent layers' projections (the rows'
+     * states stay apart under each adapter), and DeepSeek-V2 and V3 on their latent attention's (the cache holds each row's
+     * expanded keys and padded values).
      */
     @ParameterizedTest
     @CsvSource({"references/qwen3_5,in_proj_qkv in_proj_b,in_proj_z in_proj_a out_proj",
-            "references/granite4_h,in_proj,out_proj q_proj", "references/lfm2,in_proj w1,out_proj q_proj w2"})
-    void recurrentLayerAdaptersServeBatched(String model, String first, String second, @TempDir Path tmp) throws Exception {
+            "references/granite4_h,in_proj,out_proj q_proj", "references/lfm2,in_proj w1,out_proj q_proj w2",
+            "references/qwen3_next,in_proj_qkvz in_proj_ba,out_proj q_proj",
+            "references/deepseek_v3,q_b_proj kv_b_proj,q_a_proj kv_a_proj_with_mqa o_proj",
+            "references/deepseek_v3_lite,q_proj kv_b_proj,kv_a_proj_with_mqa o_proj",
+            "references/deepseek_v2,q_b_proj kv_b_proj,q_a_proj o_proj"})
+    void ownProjectionAdaptersServeBatched(String model, String first, String second, @TempDir Path tmp) throws Exception {
         Path a = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16)
                 .targetModules(first.split(" ")), 1, tmp.resolve("a"));
         Path b = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(8).loraAlpha(8)

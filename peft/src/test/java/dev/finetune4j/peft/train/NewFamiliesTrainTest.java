@@ -62,7 +62,7 @@ class NewFamiliesTrainTest {
     @ValueSource(strings = {"gemma2", "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared",
             "granitemoehybrid", "granite4_h", "granite4_h_moe", "olmo2", "olmo3", "smollm3", "glm", "glm4", "ernie4_5",
             "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense", "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe",
-            "ernie4_5_moe", "deepseek_v3", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
+            "ernie4_5_moe", "deepseek_v3", "deepseek_v2", "qwen3_next", "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_text", "qwen3_5_moe_text"})
     void loraTrainsAndItsGradientsMatchFiniteDifferences(String type) {
         try (LanguageModel base = tiny(type)) {
             PeftModel model = Peft.wrap(base, LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0).build());
@@ -70,10 +70,12 @@ class NewFamiliesTrainTest {
                 case "phi3" -> List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj");
                 // layer 0 is linear attention
                 case "qwen3_5_text", "qwen3_5_moe_text" -> List.of("in_proj_qkv", "q_proj", "v_proj");
+                case "qwen3_next" -> List.of("in_proj_qkvz", "q_proj", "v_proj");
                 // layer 0 is Mamba-2
                 case "granite4_h", "granite4_h_moe", "lfm2", "lfm2_moe" -> List.of("in_proj", "q_proj", "v_proj");
                 // latent attention: the queries' second projection and the keys' and values' expansion
                 case "deepseek_v3" -> List.of("q_b_proj", "kv_b_proj");
+                case "deepseek_v2" -> List.of("q_proj", "kv_b_proj");
                 default -> List.of("q_proj", "v_proj");
             }, targetedModules(model), type + ": the default targets");
             assertTrainsAndMatchesFiniteDifferences(type, model, 1e-2, false);
@@ -256,11 +258,11 @@ class NewFamiliesTrainTest {
 
     /**
      * Under BF16_MIXED (bf16 activations into the routers and experts, float32 routing probabilities; gpt-oss's
-     * attention output kept in bf16 for its sinks' gradient) a mixture trains as it does in float32: the first step's
-     * loss agrees to bf16's precision and the loss falls.
+     * attention output kept in bf16 for its sinks' gradient; DeepSeek-V3's latent attention and float32 router) a
+     * mixture trains as it does in float32: the first step's loss agrees to bf16's precision and the loss falls.
      */
     @ParameterizedTest
-    @CsvSource({"qwen2_moe,up_proj", "gpt_oss,router"})
+    @CsvSource({"qwen2_moe,up_proj", "gpt_oss,router", "deepseek_v3,kv_b_proj"})
     void aMixtureTrainsUnderBf16Mixed(String type, String mixtureTarget) {
         double[] first = new double[2];
         List<Double> mixed = null;
@@ -281,15 +283,17 @@ class NewFamiliesTrainTest {
     }
 
     /**
-     * Gradient checkpointing recomputes each layer in the backward: a sparse block with the same routing, a
-     * linear-attention or Mamba-2 layer with the same states; the same losses, step by step.
+     * Gradient checkpointing recomputes each layer in the backward: a sparse block with the same routing (DeepSeek-V3's
+     * grouped one too, behind its latent attention), a linear-attention or Mamba-2 layer with the same states; the same
+     * losses, step by step.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"qwen2_moe", "qwen3_5_text", "granite4_h"})
+    @ValueSource(strings = {"qwen2_moe", "qwen3_5_text", "granite4_h", "deepseek_v3"})
     void trainsTheSameWithGradientCheckpointing(String type) {
-        boolean mixture = type.equals("qwen2_moe");
+        boolean mixture = type.equals("qwen2_moe") || type.equals("deepseek_v3");
         String[] targets = switch (type) {
             case "qwen2_moe" -> new String[]{"q_proj", "gate", "up_proj"};
+            case "deepseek_v3" -> new String[]{"q_b_proj", "kv_b_proj", "up_proj"};
             case "granite4_h" -> new String[]{"q_proj", "in_proj", "out_proj", "input_linear"};
             default -> new String[]{"q_proj", "in_proj_qkv", "in_proj_a", "up_proj"};
         };
@@ -477,6 +481,17 @@ class NewFamiliesTrainTest {
                 c.putObject("rope_scaling").put("type", "yarn").put("factor", 4.0).put("mscale", 1.0)
                         .put("mscale_all_dim", 0.7).put("original_max_position_embeddings", 8);
             }
+            // DeepSeek-V2-Lite's latent attention (a plain q_proj, adjacent pairs) with its softmax router over groups
+            // scored by their best, every token to all 4 experts, the weights scaled and not renormalised
+            case "deepseek_v2" -> {
+                c.remove("head_dim");
+                c.put("kv_lora_rank", 8).put("qk_nope_head_dim", 6).put("qk_rope_head_dim", 4).put("v_head_dim", 5)
+                        .put("num_key_value_heads", 4).put("n_routed_experts", 4).put("num_experts_per_tok", 4)
+                        .put("topk_method", "group_limited_greedy").put("n_group", 2).put("topk_group", 2)
+                        .put("moe_intermediate_size", 16).put("first_k_dense_replace", 1)
+                        .put("routed_scaling_factor", 1.5);
+                c.putNull("q_lora_rank");
+            }
             // NOTE: the mixtures send each token to every expert: the finite differences' steps of 1e-2 would otherwise
             // move some tokens to other experts, a jump no derivative describes (references/ checks top-k routing)
             case "mixtral" -> c.put("num_local_experts", 4).put("num_experts_per_tok", 4);
@@ -503,6 +518,15 @@ class NewFamiliesTrainTest {
                     c.put("num_experts", 3).put("num_experts_per_tok", 3).put("moe_intermediate_size", 16)
                             .put("shared_expert_intermediate_size", 24);
                 }
+            }
+            // Qwen3.5-MoE's layers with the DeltaNet's fused projections (two value heads per key head, so that the
+            // per-key-head grouping of in_proj_qkvz and in_proj_ba matters), a dense second layer (mlp_only_layers)
+            case "qwen3_next" -> {
+                c.put("linear_num_key_heads", 2).put("linear_num_value_heads", 4).put("linear_key_head_dim", 8)
+                        .put("linear_value_head_dim", 6).put("num_experts", 3).put("num_experts_per_tok", 3)
+                        .put("moe_intermediate_size", 16).put("shared_expert_intermediate_size", 24);
+                c.putArray("layer_types").add("linear_attention").add("full_attention");
+                c.putArray("mlp_only_layers").add(1);
             }
             default -> throw new IllegalArgumentException(type);
         }

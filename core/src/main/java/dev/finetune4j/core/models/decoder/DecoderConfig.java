@@ -194,12 +194,15 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             "gemma3_text", "phi3", "granite", "granitemoe", "granitemoeshared", "granitemoehybrid", "olmo2", "olmo3",
             "smollm3", "glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "starcoder2", "arcee",
             "hunyuan_v1_dense", ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE, "mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
-            "qwen3_5_text", "qwen3_5_moe_text", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE);
+            "qwen3_5_text", "qwen3_5_moe_text", MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
+            LatentAttentionConfig.V2_MODEL_TYPE, "qwen3_next", MoeConfig.QWEN3_VL_MOE_TEXT);
 
     /** The {@code model_type} of Qwen3.5's language model (inside the {@code qwen3_5} vision-language checkpoints). */
     public static final String QWEN35_TEXT = "qwen3_5_text";
     /** The {@code model_type} of Qwen3.5-MoE's language model (inside the {@code qwen3_5_moe} checkpoints). */
     public static final String QWEN35_MOE_TEXT = "qwen3_5_moe_text";
+    /** The {@code model_type} of Qwen3-Next: Qwen3.5-MoE's layers with the DeltaNet's projections fused. */
+    public static final String QWEN3_NEXT = "qwen3_next";
 
     /** Checks every size against its valid range, naming the config.json field that is wrong. */
     public DecoderConfig {
@@ -401,8 +404,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
             default -> JsonFields.bool(c, "attention_bias", type.equals("qwen2") || glm || type.equals("seed_oss"), at);
         };
         boolean qwen35 = LinearAttentionConfig.appliesTo(type);
-        LatentAttentionConfig latent = type.equals(LatentAttentionConfig.MODEL_TYPE) ? LatentAttentionConfig.fromJson(c)
-                : null;
+        LatentAttentionConfig latent = LatentAttentionConfig.appliesTo(type) ? LatentAttentionConfig.fromJson(c) : null;
         int hidden = JsonFields.requiredInteger(c, "hidden_size", 1, ConfigLimits.HIDDEN, at);
         int heads = JsonFields.requiredInteger(c, "num_attention_heads", 1, ConfigLimits.HEADS, at);
         int layers = JsonFields.requiredInteger(c, "num_hidden_layers", 1, ConfigLimits.LAYERS, at);
@@ -460,7 +462,9 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 localRope(c, type, maxPos, rope),
                 latent != null ? latent.qkRopeHeadDim()
                         : (int) (headDim * partialRotary), // transformers truncates, as int() does
-                glm || cohere || ernie || latent != null && JsonFields.bool(c, "rope_interleave", true, at)
+                // DeepSeek-V2 rotates adjacent pairs as complex numbers; V3 where rope_interleave says
+                glm || cohere || ernie || type.equals(LatentAttentionConfig.V2_MODEL_TYPE)
+                        || latent != null && JsonFields.bool(c, "rope_interleave", true, at)
                         ? RotaryLayout.INTERLEAVED : RotaryLayout.HALVES,
                 attentionBias,
                 switch (type) {
@@ -471,7 +475,8 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 oneBiasSwitch ? attentionBias : JsonFields.bool(c, "mlp_bias", false, at),
                 type.equals(MoeConfig.ERNIE_MOE) && attentionBias,
                 switch (type) {
-                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, "exaone4",
+                    case "qwen3", "qwen3_moe", "gemma3_text", QWEN35_TEXT, QWEN35_MOE_TEXT, QWEN3_NEXT,
+                         MoeConfig.QWEN3_VL_MOE_TEXT, "exaone4",
                          ShortConvConfig.MODEL_TYPE, ShortConvConfig.MOE_MODEL_TYPE -> QkNorm.PER_HEAD;
                     case "olmo2", "olmo3", "olmoe" -> QkNorm.ACROSS_HEADS;
                     case "hunyuan_v1_dense" -> QkNorm.PER_HEAD_AFTER_ROTARY;

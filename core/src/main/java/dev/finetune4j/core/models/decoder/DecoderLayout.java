@@ -33,7 +33,12 @@ public enum DecoderLayout {
      * {@code model_type} is the checkpoint's, {@code qwen3_vl}; the published checkpoints were written in this naming
      * (transformers 4.57 on), so there is no older one.
      */
-    QWEN3_VL_CONDITIONAL_GENERATION("qwen3_vl", List.of("model.visual"), Map.of());
+    QWEN3_VL_CONDITIONAL_GENERATION("qwen3_vl", List.of("model.visual"), Map.of()),
+    /**
+     * The language model of Qwen3-VL-MoE's {@code Qwen3VLMoeForConditionalGeneration}, named as Qwen3-VL's
+     * ({@link #QWEN3_VL_CONDITIONAL_GENERATION}); the spec's {@code model_type} is {@code qwen3_vl_moe}.
+     */
+    QWEN3_VL_MOE_CONDITIONAL_GENERATION("qwen3_vl_moe", List.of("model.visual"), Map.of());
 
     private final String modelType;
     private final List<String> modulesLeftOut;

@@ -26,22 +26,24 @@ record ExpertRouting(long[] tokensByExpert, int[] expertStarts, long[] chosen, l
      * @return the routing
      */
     static ExpertRouting topK(float[] scores, int experts, int k) {
-        return topK(scores, experts, k, 1, 1);
+        return topK(scores, experts, k, 1, 1, MoeConfig.GroupScore.TOP_TWO_SUM);
     }
 
     /**
-     * Routes N tokens over E experts in {@code groups} groups of consecutive experts (DeepSeek-V3's and GLM-4.5's
+     * Routes N tokens over E experts in {@code groups} groups of consecutive experts (DeepSeek's and GLM-4.5's
      * {@code n_group}): each token first keeps its {@code groupsPerToken} groups of the highest group scores (the sum
-     * of a group's two highest scores), then takes its k experts of the highest scores within them.
+     * of a group's two highest scores, or its highest), then takes its k experts of the highest scores within them.
      *
      * @param scores the scores to pick by, (N, E) row-major
      * @param experts E, a multiple of {@code groups}, at least 2 per group when there are several
      * @param k experts per token, at most {@code groupsPerToken * E / groups}
      * @param groups the groups; 1 routes over all experts
      * @param groupsPerToken the groups a token's experts come from, at most {@code groups}
+     * @param groupScore how a group is scored
      * @return the routing
      */
-    static ExpertRouting topK(float[] scores, int experts, int k, int groups, int groupsPerToken) {
+    static ExpertRouting topK(float[] scores, int experts, int k, int groups, int groupsPerToken,
+                              MoeConfig.GroupScore groupScore) {
         int tokens = scores.length / experts;
         int[] picks = new int[tokens * k];
         int[] counts = new int[experts];
@@ -49,7 +51,7 @@ record ExpertRouting(long[] tokensByExpert, int[] expertStarts, long[] chosen, l
         for (int t = 0; t < tokens; t++) {
             Arrays.fill(taken, false);
             if (groups > 1) {
-                excludeWeakGroups(scores, t * experts, experts, groups, groupsPerToken, taken);
+                excludeWeakGroups(scores, t * experts, experts, groups, groupsPerToken, groupScore, taken);
             }
             pickTopK(scores, t * experts, experts, k, picks, t * k, taken);
             Arrays.sort(picks, t * k, (t + 1) * k); // transformers adds a token's experts in expert order
@@ -79,9 +81,10 @@ record ExpertRouting(long[] tokensByExpert, int[] expertStarts, long[] chosen, l
 
     /**
      * Marks as taken every expert outside the token's {@code keep} groups of the highest scores, a group scored by the
-     * sum of its two highest (ties to the lower group).
+     * sum of its two highest or by its highest (ties to the lower group).
      */
-    private static void excludeWeakGroups(float[] p, int from, int n, int groups, int keep, boolean[] taken) {
+    private static void excludeWeakGroups(float[] p, int from, int n, int groups, int keep, MoeConfig.GroupScore score,
+                                          boolean[] taken) {
         int size = n / groups;
         float[] groupScores = new float[groups];
         for (int g = 0; g < groups; g++) {
@@ -96,7 +99,7 @@ record ExpertRouting(long[] tokensByExpert, int[] expertStarts, long[] chosen, l
                     second = v;
                 }
             }
-            groupScores[g] = first + second;
+            groupScores[g] = score == MoeConfig.GroupScore.MAX ? first : first + second;
         }
         boolean[] kept = new boolean[groups];
         int[] best = new int[keep];

@@ -28,6 +28,7 @@ final class FamilyDefaults {
             case "olmo2", "olmo3", "olmoe" -> olmo(config.deepCopy(), type);
             case "smollm3" -> smolLm3(config.deepCopy());
             case DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT -> qwen35(config.deepCopy());
+            case DecoderConfig.QWEN3_NEXT -> qwen3Next(config.deepCopy());
             case "glm", "glm4" -> glm(config.deepCopy());
             case "ernie4_5" -> ernie45(config.deepCopy());
             case MoeConfig.ERNIE_MOE -> ernie45Moe(config.deepCopy());
@@ -84,6 +85,15 @@ final class FamilyDefaults {
     }
 
     /** Qwen3.5's and Qwen3.5-MoE's language models: heads of 256 of which a quarter rotates, 32,768 positions. */
+    /**
+     * Qwen3-Next: Qwen3.5's heads and rotary (its class's base is 10,000: the published configs set 10,000,000), a
+     * dense width of 5,632 for the layers {@code mlp_only_layers} keeps dense.
+     */
+    private static JsonNode qwen3Next(ObjectNode c) {
+        putIfAbsent(c, "intermediate_size", 5632);
+        return qwen35(c);
+    }
+
     private static JsonNode qwen35(ObjectNode c) {
         putIfAbsent(c, "head_dim", 256);
         putIfAbsent(c, "max_position_embeddings", 32768);

@@ -25,6 +25,9 @@ import dev.finetune4j.core.tensor.TensorScope;
  * {@code o_proj}. The cache holds the expanded keys and values, not the latent.
  */
 final class LatentAttention extends Module implements Block {
+    /** The latents' RMSNorm epsilon: transformers builds both norms with its default, whatever rms_norm_eps says. */
+    private static final float LATENT_NORM_EPS = 1e-6f;
+
     private final DecoderConfig config;
     private final LatentAttentionConfig sizes;
     private final RotaryFrequencies rotary;
@@ -48,13 +51,13 @@ final class LatentAttention extends Module implements Block {
         boolean bias = c.attentionBias();
         if (sizes.qLoraRank() > 0) {
             registerChild("q_a_proj", new Linear(scope, hidden, sizes.qLoraRank(), bias));
-            registerChild("q_a_layernorm", new RmsNorm(scope, sizes.qLoraRank(), c.normEps(), false));
+            registerChild("q_a_layernorm", new RmsNorm(scope, sizes.qLoraRank(), LATENT_NORM_EPS, false));
             registerChild("q_b_proj", new Linear(scope, sizes.qLoraRank(), heads * sizes.qkHeadDim(), false));
         } else {
             registerChild("q_proj", new Linear(scope, hidden, heads * sizes.qkHeadDim(), false));
         }
         registerChild("kv_a_proj_with_mqa", new Linear(scope, hidden, sizes.kvLoraRank() + sizes.qkRopeHeadDim(), bias));
-        registerChild("kv_a_layernorm", new RmsNorm(scope, sizes.kvLoraRank(), c.normEps(), false));
+        registerChild("kv_a_layernorm", new RmsNorm(scope, sizes.kvLoraRank(), LATENT_NORM_EPS, false));
         registerChild("kv_b_proj", new Linear(scope, sizes.kvLoraRank(),
                 heads * (sizes.qkNopeHeadDim() + sizes.vHeadDim()), false));
         registerChild("o_proj", new Linear(scope, heads * sizes.vHeadDim(), hidden, bias));

@@ -21,6 +21,18 @@ import dev.finetune4j.core.models.ConfigLimits;
 public record LatentAttentionConfig(int qLoraRank, int kvLoraRank, int qkNopeHeadDim, int qkRopeHeadDim, int vHeadDim) {
     /** The {@code model_type} of DeepSeek-V3, DeepSeek-R1, Kimi-K2 and Moonlight. */
     public static final String MODEL_TYPE = "deepseek_v3";
+    /** The {@code model_type} of DeepSeek-V2, V2.5, V2-Lite and DeepSeek-Coder-V2. */
+    public static final String V2_MODEL_TYPE = "deepseek_v2";
+
+    /**
+     * Whether a {@code model_type} attends by latent attention.
+     *
+     * @param modelType a config.json's {@code model_type}
+     * @return true for DeepSeek-V2 and V3
+     */
+    public static boolean appliesTo(String modelType) {
+        return modelType.equals(MODEL_TYPE) || modelType.equals(V2_MODEL_TYPE);
+    }
 
     /**
      * A query or key head's dimensions, rotated and not.

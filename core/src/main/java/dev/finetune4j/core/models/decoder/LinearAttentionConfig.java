@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The gated DeltaNet layers of Qwen3.5 ({@code qwen3_5_text}): which layers mix tokens by linear attention instead of
- * self-attention, and their sizes, as {@code Qwen3_5TextConfig} reads them.
+ * The gated DeltaNet layers of Qwen3.5 ({@code qwen3_5_text}) and Qwen3-Next ({@code qwen3_next}): which layers mix
+ * tokens by linear attention instead of self-attention, and their sizes, as {@code Qwen3_5TextConfig} reads them.
  *
  * @param layers per layer, whether it is a linear-attention ({@code linear_attn}) layer
  * @param convKernel the causal convolution's width over time ({@code linear_conv_kernel_dim})
@@ -17,19 +17,22 @@ import java.util.Set;
  * @param numValueHeads value heads, each with its own state ({@code linear_num_value_heads})
  * @param keyHeadDim size of a query or key head ({@code linear_key_head_dim})
  * @param valueHeadDim size of a value head ({@code linear_value_head_dim})
+ * @param fusedProjections whether the input projections are Qwen3-Next's two ({@code in_proj_qkvz}, {@code in_proj_ba},
+ *                         rows grouped per key head) rather than Qwen3.5's four
  */
 public record LinearAttentionConfig(boolean[] layers, int convKernel, int numKeyHeads, int numValueHeads,
-                                    int keyHeadDim, int valueHeadDim) {
+                                    int keyHeadDim, int valueHeadDim, boolean fusedProjections) {
     private static final String LINEAR = "linear_attention";
     /** The {@code model_type}s whose layers include gated DeltaNet layers: Qwen3.5's and Qwen3.5-MoE's language models. */
-    private static final Set<String> MODEL_TYPES = Set.of(DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT);
+    private static final Set<String> MODEL_TYPES = Set.of(DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT,
+            DecoderConfig.QWEN3_NEXT);
     private static final String FULL = "full_attention";
 
     /**
      * Whether a {@code model_type}'s layers include gated DeltaNet layers.
      *
      * @param modelType a config.json's {@code model_type}
-     * @return true for Qwen3.5's and Qwen3.5-MoE's language models
+     * @return true for Qwen3.5's and Qwen3.5-MoE's language models and Qwen3-Next
      */
     static boolean appliesTo(String modelType) {
         return MODEL_TYPES.contains(modelType);
@@ -105,6 +108,7 @@ public record LinearAttentionConfig(boolean[] layers, int convKernel, int numKey
                 JsonFields.integer(c, "linear_conv_kernel_dim", 4, 1, 64, at),
                 keyHeads, valueHeads,
                 JsonFields.integer(c, "linear_key_head_dim", 128, 1, ConfigLimits.HIDDEN, at),
-                JsonFields.integer(c, "linear_value_head_dim", 128, 1, ConfigLimits.HIDDEN, at));
+                JsonFields.integer(c, "linear_value_head_dim", 128, 1, ConfigLimits.HIDDEN, at),
+                c.path("model_type").asText().equals(DecoderConfig.QWEN3_NEXT));
     }
 }

@@ -51,7 +51,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
      * GLM-4.5's (and DeepSeek-V3's) take the sigmoid of each logit instead; LFM2-MoE, GLM-4.5 and ERNIE-4.5-MoE pick by
      * the scores plus a per-expert bias of the checkpoint, which balances the experts' loads and weighs none; GLM-4.5
      * may first keep a token's {@code groupsPerToken} best of {@code groups} groups of experts (a group's score: the
-     * sum of its two best biased scores). The chosen scores are then renormalised where
+     * sum of its two best biased scores; DeepSeek-V2's softmax router: its best probability). The chosen scores are
+     * then renormalised where
      * {@link MoeConfig#normTopkProb} says (divided by their sum plus {@code normEpsilon}) and multiplied by
      * {@code scalingFactor}.
      *
@@ -59,6 +60,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
      * @param selectionBias where the checkpoint keeps the bias added to the scores for the pick
      * @param groups the groups the experts fall into, in order ({@code n_group}; 1 for none)
      * @param groupsPerToken the groups a token's experts are picked from ({@code topk_group})
+     * @param groupScore how a group is scored when there are several
      * @param normEpsilon added to the chosen scores' sum when they are renormalised
      * @param scalingFactor the weights' factor ({@code routed_scaling_factor})
      * @param float32Logits whether the router's product itself runs in float32 under any precision (GLM-4.5's and
@@ -66,9 +68,10 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
      *                      in the model's precision, and only the scores in float32)
      */
     public record Routing(boolean sigmoid, SelectionBias selectionBias, int groups, int groupsPerToken,
-                          float normEpsilon, float scalingFactor, boolean float32Logits) {
+                          GroupScore groupScore, float normEpsilon, float scalingFactor, boolean float32Logits) {
         /** The softmax top-k of Mixtral, Qwen, OLMoE, gpt-oss and Granite. */
-        public static final Routing SOFTMAX = new Routing(false, SelectionBias.NONE, 1, 1, 0f, 1f, false);
+        public static final Routing SOFTMAX = new Routing(false, SelectionBias.NONE, 1, 1, GroupScore.TOP_TWO_SUM, 0f,
+                1f, false);
 
         /** Checks the groups against each other. */
         public Routing {
@@ -77,6 +80,14 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                         + "and n_group = " + groups);
             }
         }
+    }
+
+    /** How a group of experts is scored for a token when the router keeps only its best groups. */
+    public enum GroupScore {
+        /** The sum of the group's two highest scores (DeepSeek-V3, GLM-4.5). */
+        TOP_TWO_SUM,
+        /** The group's highest score (DeepSeek-V2's {@code group_limited_greedy}). */
+        MAX
     }
 
     /** Where a router's selection bias lives in the checkpoint, if it has one. */
@@ -93,6 +104,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
 
     /** The {@code model_type} of GLM-4.5, GLM-4.5-Air and GLM-4.6. */
     public static final String GLM_MOE = "glm4_moe";
+    /** The {@code model_type} of Qwen3-VL-MoE's language model (inside the {@code qwen3_vl_moe} checkpoints). */
+    public static final String QWEN3_VL_MOE_TEXT = "qwen3_vl_moe_text";
     /** The {@code model_type} of ERNIE-4.5-21B-A3B and ERNIE-4.5-300B-A47B. */
     public static final String ERNIE_MOE = "ernie4_5_moe";
 
@@ -102,7 +115,8 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
      */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
             DecoderConfig.QWEN35_MOE_TEXT, "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE,
-            ShortConvConfig.MOE_MODEL_TYPE, MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE);
+            ShortConvConfig.MOE_MODEL_TYPE, MoeConfig.GLM_MOE, MoeConfig.ERNIE_MOE, LatentAttentionConfig.MODEL_TYPE,
+            LatentAttentionConfig.V2_MODEL_TYPE, DecoderConfig.QWEN3_NEXT, MoeConfig.QWEN3_VL_MOE_TEXT);
 
     /** How a checkpoint names the sparse block, its router and its experts' projections. */
     public enum Naming {
@@ -112,7 +126,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         QWEN("mlp", "gate", false, MlpNames.STANDARD),
         /**
          * gpt-oss: {@code mlp.router} (with a bias) and the experts stacked into {@code mlp.experts.gate_up_proj},
-         * {@code gate_up_proj_bias}, {@code down_proj}, {@code down_proj_bias} ({@link GptOssExperts}).
+         * {@code gate_up_proj_bias}, {@code down_proj}, {@code down_proj_bias} ({@link FusedExperts}).
          */
         GPT_OSS("mlp", "router", true, null),
         /**
@@ -122,7 +136,12 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
          */
         GRANITE("block_sparse_moe", "router", false, null),
         /** LFM2-MoE: {@code feed_forward.gate}, {@code feed_forward.experts.N.w1} (gate), {@code w3}, {@code w2}. */
-        LFM2("feed_forward", "gate", false, MlpNames.MIXTRAL);
+        LFM2("feed_forward", "gate", false, MlpNames.MIXTRAL),
+        /**
+         * Qwen3-VL-MoE's language model: {@code mlp.gate} and the experts stacked into {@code mlp.experts.gate_up_proj}
+         * (gate then up halves) and {@code down_proj}, without biases ({@link FusedExperts}).
+         */
+        QWEN3_VL("mlp", "gate", false, null);
 
         private final String block;
         private final String router;
@@ -157,7 +176,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         /**
          * Whether the experts are stacked into 3-D parameters rather than one module each.
          *
-         * @return true for gpt-oss and Granite
+         * @return true for gpt-oss, Granite and Qwen3-VL-MoE
          */
         public boolean stacked() {
             return expert == null;
@@ -198,9 +217,11 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                     + " exceeds the " + numExperts + " experts: a token cannot be routed to more experts than exist");
         }
         int groups = routing.groups();
-        if (groups > 1 && (numExperts % groups != 0 || numExperts / groups < 2)) {
+        int smallest = routing.groupScore() == GroupScore.TOP_TWO_SUM ? 2 : 1;
+        if (groups > 1 && (numExperts % groups != 0 || numExperts / groups < smallest)) {
             throw new IllegalArgumentException("config.json: n_group = " + groups + " must divide the " + numExperts
-                    + " experts into groups of at least 2 (a group is scored by its two best experts)");
+                    + " experts into groups" + (smallest == 2 ? " of at least 2 (a group is scored by its two best "
+                    + "experts)" : ""));
         }
         if ((long) routing.groupsPerToken() * (numExperts / groups) < numExpertsPerTok) {
             throw new IllegalArgumentException("config.json: topk_group = " + routing.groupsPerToken() + " groups of "
@@ -235,28 +256,37 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         boolean qwen35 = type.equals(DecoderConfig.QWEN35_MOE_TEXT);
         boolean granite = type.startsWith("granite");
         boolean lfm2 = type.equals(ShortConvConfig.MOE_MODEL_TYPE);
-        // DeepSeek-V3's mixture is GLM-4.5's, with other defaults
+        // DeepSeek-V3's mixture is GLM-4.5's, with other defaults; DeepSeek-V2's has a softmax router
         boolean deepseek = type.equals(LatentAttentionConfig.MODEL_TYPE);
+        boolean deepseekV2 = type.equals(LatentAttentionConfig.V2_MODEL_TYPE);
+        // Qwen3-Next's mixture is Qwen2-MoE's (Qwen3.5-MoE's defaults aside): dense layers where Qwen's keys say
+        boolean qwen3Next = type.equals(DecoderConfig.QWEN3_NEXT);
+        // Qwen3-VL-MoE's: Qwen3-MoE's keys, its experts stacked, its router always renormalising
+        boolean qwen3Vl = type.equals(QWEN3_VL_MOE_TEXT);
         boolean glm = type.equals(GLM_MOE) || deepseek;
         boolean ernie = type.equals(ERNIE_MOE);
         // Mixtral, OLMoE, gpt-oss and Granite size their experts by intermediate_size; the others by
         // moe_intermediate_size (required by Qwen2-MoE's and Qwen3-MoE's configs, defaulted by the rest)
         boolean expertsByIntermediate = mixtral || gptOss || olmoe || granite;
         int experts = JsonFields.integer(c, presentOf(c, "num_local_experts", "num_experts", "n_routed_experts",
-                        "moe_num_experts"), mixtral || granite ? 8 : olmoe || ernie ? 64 : qwen35 || deepseek ? 256
+                        "moe_num_experts"), mixtral || granite ? 8 : olmoe || ernie || deepseekV2 ? 64 : qwen35 || deepseek ? 256
+                        : qwen3Next ? 512 : qwen3Vl ? 60
                         : lfm2 ? 32 : glm ? 128 : 60, 1, ConfigLimits.EXPERTS, at);
-        int perToken = JsonFields.integer(c, presentOf(c, "num_experts_per_tok", "moe_k"), mixtral || granite ? 2
-                : olmoe || qwen35 || glm ? 8 : ernie ? 6 : 4, 1, ConfigLimits.EXPERTS, at);
+        // DeepSeek-V2's config has no default k (transformers fails without one)
+        int perToken = deepseekV2 ? JsonFields.requiredInteger(c, "num_experts_per_tok", 1, ConfigLimits.EXPERTS, at)
+                : JsonFields.integer(c, presentOf(c, "num_experts_per_tok", "moe_k"), mixtral || granite ? 2
+                : olmoe || qwen35 || glm ? 8 : ernie ? 6 : qwen3Next ? 10 : 4, 1, ConfigLimits.EXPERTS, at);
         int width = expertsByIntermediate
                 ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
-                : qwen35 || lfm2 || glm || ernie ? JsonFields.integer(c, "moe_intermediate_size", qwen35 ? 512 : lfm2
-                        ? 1792 : deepseek ? 2048 : glm ? 1408 : 1536, 1, ConfigLimits.INTERMEDIATE, at)
+                : qwen35 || qwen3Next || qwen3Vl || lfm2 || glm || ernie || deepseekV2 ? JsonFields.integer(c,
+                        "moe_intermediate_size", qwen35 || qwen3Next ? 512 : qwen3Vl ? 1408 : lfm2 ? 1792 : deepseek ? 2048 : glm ? 1408 : deepseekV2 ? 1407 : 1536, 1,
+                        ConfigLimits.INTERMEDIATE, at)
                 : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
-        boolean gatedShare = type.equals("qwen2_moe") || qwen35;
-        int shared = gatedShare ? JsonFields.integer(c, "shared_expert_intermediate_size", qwen35 ? 512 : 0, 0,
+        boolean gatedShare = type.equals("qwen2_moe") || qwen35 || qwen3Next;
+        int shared = gatedShare ? JsonFields.integer(c, "shared_expert_intermediate_size", qwen35 || qwen3Next ? 512 : 0, 0,
                 ConfigLimits.INTERMEDIATE, at)
-                : glm || ernie ? Math.multiplyExact(width, JsonFields.integer(c, glm ? "n_shared_experts"
-                        : "moe_num_shared_experts", glm ? 1 : 2, 0, ConfigLimits.EXPERTS, at))
+                : glm || ernie || deepseekV2 ? Math.multiplyExact(width, JsonFields.integer(c, ernie
+                        ? "moe_num_shared_experts" : "n_shared_experts", glm ? 1 : 2, 0, ConfigLimits.EXPERTS, at))
                 : 0;
         double jitter = JsonFields.number(c, "router_jitter_noise", 0.0, v -> v >= 0, ">= 0", at);
         if (jitter > 0) {
@@ -264,10 +294,11 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                     + "routes the hidden states as they are, as transformers does with a noise of 0", at, jitter);
         }
         Naming naming = mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : granite ? Naming.GRANITE
-                : lfm2 ? Naming.LFM2 : Naming.QWEN;
-        // Granite's softmax over the k chosen logits is the renormalisation, as gpt-oss's; ERNIE always renormalises
-        boolean renormalises = mixtral || gptOss || qwen35 || granite || ernie
-                || JsonFields.bool(c, "norm_topk_prob", lfm2 || glm, at);
+                : lfm2 ? Naming.LFM2 : qwen3Vl ? Naming.QWEN3_VL : Naming.QWEN;
+        // Granite's softmax over the k chosen logits is the renormalisation, as gpt-oss's; ERNIE always renormalises,
+        // DeepSeek-V2's router never (it does not read norm_topk_prob)
+        boolean renormalises = !deepseekV2 && (mixtral || gptOss || qwen35 || qwen3Vl || granite || ernie
+                || JsonFields.bool(c, "norm_topk_prob", lfm2 || glm || qwen3Next, at));
         if (ernie) {
             requireNegligibleNormMin(c, experts);
         }
@@ -277,13 +308,40 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                 (float) JsonFields.number(c, "swiglu_alpha", 1.702, v -> v > 0 && v < 1e4, "in (0, 1e4)", at),
                 (float) JsonFields.number(c, "swiglu_limit", 7.0, v -> v > 0, "> 0", at),
                 lfm2 ? new Routing(true, JsonFields.bool(c, "use_expert_bias", true, at) ? SelectionBias.BLOCK
-                        : SelectionBias.NONE, 1, 1, 1e-6f, scalingFactor(c, 1.0), false)
+                        : SelectionBias.NONE, 1, 1, GroupScore.TOP_TWO_SUM, 1e-6f, scalingFactor(c, 1.0), false)
                         : glm ? new Routing(true, SelectionBias.ROUTER,
                                 JsonFields.integer(c, "n_group", deepseek ? 8 : 1, 1, ConfigLimits.EXPERTS, at),
                                 JsonFields.integer(c, "topk_group", deepseek ? 4 : 1, 1, ConfigLimits.EXPERTS, at),
-                                1e-20f, scalingFactor(c, deepseek ? 2.5 : 1.0), true)
-                        : ernie ? new Routing(false, SelectionBias.STATICS, 1, 1, 0f, 1f, true)
+                                GroupScore.TOP_TWO_SUM, 1e-20f, scalingFactor(c, deepseek ? 2.5 : 1.0), true)
+                        : ernie ? new Routing(false, SelectionBias.STATICS, 1, 1, GroupScore.TOP_TWO_SUM, 0f, 1f, true)
+                        : deepseekV2 ? deepseekV2Routing(c)
                         : Routing.SOFTMAX);
+    }
+
+    /**
+     * DeepSeek-V2's router: a float32 softmax, its top k over all experts ({@code topk_method} greedy) or within a
+     * token's {@code topk_group} best of {@code n_group} groups scored by their best probability
+     * ({@code group_limited_greedy}), the weights times {@code routed_scaling_factor}.
+     */
+    private static Routing deepseekV2Routing(JsonNode c) {
+        String at = "config.json";
+        if (JsonFields.bool(c, "norm_topk_prob", false, at)
+                || JsonFields.integer(c, "moe_layer_freq", 1, 1, ConfigLimits.LAYERS, at) != 1) {
+            LoggerFactory.getLogger(MoeConfig.class).warn("{}: norm_topk_prob and moe_layer_freq are not applied to "
+                    + "DeepSeek-V2: its weights stay unnormalised and every layer from first_k_dense_replace on routes, "
+                    + "as transformers computes the model (DeepSeek's own code would read them)", at);
+        }
+        String method = c.path("topk_method").asText("greedy");
+        boolean grouped = switch (method) {
+            case "greedy" -> false;
+            case "group_limited_greedy" -> true;
+            default -> throw new IllegalArgumentException(at + ": topk_method '" + method + "' is not one of DeepSeek-V2's "
+                    + "greedy or group_limited_greedy");
+        };
+        return new Routing(false, SelectionBias.NONE,
+                grouped ? JsonFields.requiredInteger(c, "n_group", 1, ConfigLimits.EXPERTS, at) : 1,
+                grouped ? JsonFields.requiredInteger(c, "topk_group", 1, ConfigLimits.EXPERTS, at) : 1,
+                GroupScore.MAX, 0f, scalingFactor(c, 1.0), true);
     }
 
     /** The first of {@code names} that {@code c} holds (the key transformers wrote), else the first. */
@@ -310,7 +368,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         String at = "config.json";
         boolean[] sparse = new boolean[layers];
         switch (type) {
-            case "qwen2_moe", "qwen3_moe" -> {
+            case "qwen2_moe", "qwen3_moe", DecoderConfig.QWEN3_NEXT, QWEN3_VL_MOE_TEXT -> {
                 int step = JsonFields.integer(c, "decoder_sparse_step", 1, 1, ConfigLimits.LAYERS, at);
                 for (int i = 0; i < layers; i++) {
                     sparse[i] = (i + 1) % step == 0;
@@ -324,10 +382,15 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                     sparse[n.asInt()] = false;
                 }
             }
-            case ShortConvConfig.MOE_MODEL_TYPE, GLM_MOE, LatentAttentionConfig.MODEL_TYPE -> {
+            case ShortConvConfig.MOE_MODEL_TYPE, GLM_MOE, LatentAttentionConfig.MODEL_TYPE,
+                 LatentAttentionConfig.V2_MODEL_TYPE -> {
                 int dense = type.equals(ShortConvConfig.MOE_MODEL_TYPE)
                         ? JsonFields.integer(c, "num_dense_layers", 2, 0, layers, at)
-                        : JsonFields.integer(c, "first_k_dense_replace", type.equals(GLM_MOE) ? 1 : 3, 0, layers, at);
+                        : JsonFields.integer(c, "first_k_dense_replace", switch (type) {
+                            case GLM_MOE -> 1;
+                            case LatentAttentionConfig.MODEL_TYPE -> 3;
+                            default -> 0;
+                        }, 0, layers, at);
                 Arrays.fill(sparse, dense, layers, true);
             }
             case ERNIE_MOE -> {

@@ -41,7 +41,7 @@ import java.util.List;
  *
  * <p>Children, named as the checkpoint names them: the router {@code gate} (E, C) (gpt-oss: {@code router}, with a
  * bias; Granite: {@code router.layer}), {@code experts.N} ({@link DecoderMlp}s of {@code expertIntermediateSize};
- * gpt-oss: one {@link StackedExperts}, {@link GptOssExperts} or an adapter around it; Granite: {@code input_linear}
+ * gpt-oss: one {@link StackedExperts}, {@link FusedExperts} or an adapter around it; Granite: {@code input_linear}
  * (E, 2I, C), gate then up rows, and {@code output_linear} (E, C, I), {@link StackedLinear}s), and Qwen2-MoE's
  * {@code shared_expert} and {@code shared_expert_gate} (1, C), GLM-4.5's and ERNIE's {@code shared_experts}; the
  * selection biases where {@link MoeConfig.SelectionBias} says.
@@ -83,7 +83,7 @@ public final class SparseMoeBlock extends Module implements Layer {
             registerChild(GRANITE_INPUT, new StackedLinear(scope, moe.numExperts(), c.hiddenSize(), 2 * width));
             registerChild(GRANITE_OUTPUT, new StackedLinear(scope, moe.numExperts(), width, c.hiddenSize()));
         } else if (moe.naming().stacked()) {
-            registerChild("experts", new GptOssExperts(scope, c.hiddenSize(), moe));
+            registerChild("experts", new FusedExperts(scope, c.hiddenSize(), moe));
         } else {
             List<DecoderMlp> experts = new ArrayList<>();
             for (int e = 0; e < moe.numExperts(); e++) {
@@ -145,7 +145,8 @@ public final class SparseMoeBlock extends Module implements Layer {
         Tensor bias = selectionBias();
         // NOTE: a host read: the chosen experts decide the sizes of the products below
         float[] onHost = (bias == null ? scores : biased(scores, bias)).toFloatArray();
-        ExpertRouting routing = ExpertRouting.topK(onHost, experts, k, rule.groups(), rule.groupsPerToken());
+        ExpertRouting routing = ExpertRouting.topK(onHost, experts, k, rule.groups(), rule.groupsPerToken(),
+                rule.groupScore());
         RouterLoadBalance balance = RouterLoadBalance.current();
         if (balance != null && !rule.sigmoid()) {
             // transformers' balancing loss picks by the probabilities alone, without a selection bias

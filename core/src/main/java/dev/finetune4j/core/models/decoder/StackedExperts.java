@@ -3,9 +3,9 @@ package dev.finetune4j.core.models.decoder;
 import dev.finetune4j.core.tensor.Tensor;
 
 /**
- * Experts stored as stacked 3-D parameters (gpt-oss's {@link GptOssExperts}), or an adapter around them (a LoRA on
+ * Experts stored as stacked 3-D parameters (gpt-oss's {@link FusedExperts}), or an adapter around them (a LoRA on
  * one of those parameters): the products of an expert's tokens with its slice of a stacked matrix, through which
- * {@link GptOssExperts#mlp} computes the expert.
+ * {@link FusedExperts#mlp} computes the expert.
  */
 public interface StackedExperts {
 
@@ -14,7 +14,7 @@ public interface StackedExperts {
      * update.
      *
      * @param expert the expert's index
-     * @param parameter {@link GptOssExperts#GATE_UP} (C, 2I) or {@link GptOssExperts#DOWN} (I, C)
+     * @param parameter {@link FusedExperts#GATE_UP} (C, 2I) or {@link FusedExperts#DOWN} (I, C)
      * @param x the tokens, (N, in)
      * @return the product, (N, out)
      */
@@ -25,5 +25,5 @@ public interface StackedExperts {
      *
      * @return the base experts
      */
-    GptOssExperts experts();
+    FusedExperts experts();
 }

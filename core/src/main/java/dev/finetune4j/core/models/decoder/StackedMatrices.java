@@ -3,7 +3,7 @@ package dev.finetune4j.core.models.decoder;
 import java.util.List;
 
 /**
- * A module whose parameters include experts' matrices stacked into one 3-D tensor (gpt-oss's {@link GptOssExperts},
+ * A module whose parameters include experts' matrices stacked into one 3-D tensor (gpt-oss's {@link FusedExperts},
  * Granite's {@link StackedLinear}): the matrices that NF4 loading and QLoRA store in NF4 as they would a linear
  * layer's weight, each expert's slice dequantized when its tokens are multiplied.
  */

@@ -44,10 +44,15 @@ class ExpertRoutingTest {
         float[] s = {
                 0.9f, 0.0f, 0.5f, 0.45f, 0.8f, 0.3f, 0.1f, 0.1f,
                 0.2f, 0.1f, 0.3f, 0.3f, 0.05f, 0.05f, 0.7f, 0.0f};
-        ExpertRouting grouped = ExpertRouting.topK(s, 8, 2, 4, 2);
+        ExpertRouting grouped = ExpertRouting.topK(s, 8, 2, 4, 2, MoeConfig.GroupScore.TOP_TWO_SUM);
         assertArrayEquals(new long[]{2, 4, 8 + 2, 8 + 6}, grouped.chosen());
         assertArrayEquals(new long[]{0, 4, 8 + 2, 8 + 6}, ExpertRouting.topK(s, 8, 2).chosen(), "without groups");
-        assertArrayEquals(ExpertRouting.topK(s, 8, 2).chosen(), ExpertRouting.topK(s, 8, 2, 4, 4).chosen(),
+        assertArrayEquals(ExpertRouting.topK(s, 8, 2).chosen(),
+                ExpertRouting.topK(s, 8, 2, 4, 4, MoeConfig.GroupScore.TOP_TWO_SUM).chosen(),
                 "keeping every group is not grouping");
+        // DeepSeek-V2 scores a group by its best: token 0's groups 0.9, 0.5, 0.8, 0.1 -> groups 0 and 2 -> experts 0
+        // and 4; token 1's 0.2, 0.3, 0.05, 0.7 -> groups 3 and 1 -> experts 6 and 2
+        assertArrayEquals(new long[]{0, 4, 8 + 2, 8 + 6},
+                ExpertRouting.topK(s, 8, 2, 4, 2, MoeConfig.GroupScore.MAX).chosen(), "groups by their best");
     }
 }

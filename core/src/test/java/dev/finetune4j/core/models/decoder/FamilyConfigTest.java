@@ -409,7 +409,7 @@ class FamilyConfigTest {
         assertEquals(24, moe.expertIntermediateSize());
         assertEquals(4, moe.numExpertsPerTok(), "Lfm2MoeConfig's default");
         assertTrue(moe.normTopkProb(), "norm_topk_prob true by default");
-        assertEquals(new MoeConfig.Routing(true, MoeConfig.SelectionBias.BLOCK, 1, 1, 1e-6f, 2.5f, false), moe.routing());
+        assertEquals(new MoeConfig.Routing(true, MoeConfig.SelectionBias.BLOCK, 1, 1, MoeConfig.GroupScore.TOP_TWO_SUM, 1e-6f, 2.5f, false), moe.routing());
         assertTrue(c.isShortConv(0) && !c.isShortConv(1) && c.hasRecurrentLayers());
         assertEquals("embedding_norm", c.finalNorm());
     }
@@ -589,7 +589,7 @@ class FamilyConfigTest {
         assertEquals(16, moe.numExperts());
         assertEquals(48, moe.sharedExpertIntermediateSize(), "moe_intermediate_size times n_shared_experts");
         assertTrue(moe.normTopkProb() && !moe.sharedExpertGated());
-        assertEquals(new MoeConfig.Routing(true, MoeConfig.SelectionBias.ROUTER, 4, 2, 1e-20f, 2.5f, true), moe.routing());
+        assertEquals(new MoeConfig.Routing(true, MoeConfig.SelectionBias.ROUTER, 4, 2, MoeConfig.GroupScore.TOP_TWO_SUM, 1e-20f, 2.5f, true), moe.routing());
         assertTrue(c.attentionBias() && !c.outputBias(), "attention_bias covers q, k and v");
         assertEquals(DecoderConfig.QkNorm.PER_HEAD, c.qkNorm());
         assertEquals(8, c.rotaryDim(), "partial_rotary_factor 0.5 by default");
@@ -623,7 +623,7 @@ class FamilyConfigTest {
         assertEquals(2, moe.numExpertsPerTok());
         assertEquals(24, moe.sharedExpertIntermediateSize());
         assertTrue(moe.normTopkProb() && !moe.sharedExpertGated());
-        assertEquals(new MoeConfig.Routing(false, MoeConfig.SelectionBias.STATICS, 1, 1, 0f, 1f, true), moe.routing());
+        assertEquals(new MoeConfig.Routing(false, MoeConfig.SelectionBias.STATICS, 1, 1, MoeConfig.GroupScore.TOP_TWO_SUM, 0f, 1f, true), moe.routing());
         assertTrue(c.attentionBias() && c.outputBias() && c.mlpBias() && c.headBias(), "use_bias: lm_head's too");
         assertEquals(RotaryLayout.INTERLEAVED, c.rotaryLayout());
         IllegalArgumentException tied = assertThrows(IllegalArgumentException.class,

@@ -12,18 +12,28 @@ import dev.finetune4j.core.tensor.TensorScope;
 import java.util.List;
 
 /**
- * gpt-oss's experts, stacked as its checkpoints store them (transformers' {@code GptOssExperts}):
- * {@code gate_up_proj} (E, C, 2I) multiplied from the right ({@code x W}, not {@code x W^T}), its bias (E, 2I),
- * {@code down_proj} (E, I, C) and its bias (E, C). The gate and up projections are interleaved column by column,
- * and each pair meets in {@link Activations#clampedSwiglu}. Under QLoRA the two matrices are NF4 tensors of the same
- * shapes, each expert's slice dequantized when its tokens are multiplied.
+ * A layer's experts stacked into 3-D parameters as gpt-oss's and Qwen3-VL-MoE's checkpoints store them:
+ * {@code gate_up_proj} (E, C, 2I) and {@code down_proj} (E, I, C), each multiplied from the right ({@code x W}, not
+ * {@code x W^T}). gpt-oss interleaves the gate and up projections column by column, adds biases ({@code gate_up_proj_bias}
+ * (E, 2I), {@code down_proj_bias} (E, C)) and meets each pair in {@link Activations#clampedSwiglu}; Qwen3-VL-MoE holds
+ * the I gate columns, then the I up columns, without biases, through SwiGLU ({@link Layout}). Under QLoRA the two
+ * matrices are NF4 tensors of the same shapes, each expert's slice dequantized when its tokens are multiplied.
  */
-public final class GptOssExperts extends Module implements StackedExperts, StackedMatrices {
+public final class FusedExperts extends Module implements StackedExperts, StackedMatrices {
     /** The stacked gate and up projections' name. */
     public static final String GATE_UP = "gate_up_proj";
     /** The stacked down projections' name. */
     public static final String DOWN = "down_proj";
 
+    /** How the stacked experts hold and activate their gate and up projections. */
+    private enum Layout {
+        /** gpt-oss: gate and up columns interleaved, biases, the clamped SwiGLU of {@code swiglu_alpha} and {@code swiglu_limit}. */
+        GPT_OSS,
+        /** Qwen3-VL-MoE: the gate columns, then the up columns, no biases, SwiGLU. */
+        HALVES
+    }
+
+    private final Layout layout;
     private final int hidden;
     private final int width;
     private final float alpha;
@@ -34,18 +44,21 @@ public final class GptOssExperts extends Module implements StackedExperts, Stack
      *
      * @param scope owns the weights
      * @param hidden the hidden size C
-     * @param moe the mixture's configuration: expert count, width I and the activation's gain and clamp
+     * @param moe the mixture's configuration: expert count, width I, layout and (gpt-oss) the activation's gain and clamp
      */
-    public GptOssExperts(TensorScope scope, int hidden, MoeConfig moe) {
+    public FusedExperts(TensorScope scope, int hidden, MoeConfig moe) {
+        this.layout = moe.naming() == MoeConfig.Naming.GPT_OSS ? Layout.GPT_OSS : Layout.HALVES;
         this.hidden = hidden;
         this.width = moe.expertIntermediateSize();
         this.alpha = moe.swigluAlpha();
         this.limit = moe.swigluLimit();
         int experts = moe.numExperts();
         registerParameter(GATE_UP, Tensor.zeros(scope, DType.F32, Shape.of(experts, hidden, 2 * width)));
-        registerParameter(GATE_UP + "_bias", Tensor.zeros(scope, DType.F32, Shape.of(experts, 2 * width)));
         registerParameter(DOWN, Tensor.zeros(scope, DType.F32, Shape.of(experts, width, hidden)));
-        registerParameter(DOWN + "_bias", Tensor.zeros(scope, DType.F32, Shape.of(experts, hidden)));
+        if (layout == Layout.GPT_OSS) {
+            registerParameter(GATE_UP + "_bias", Tensor.zeros(scope, DType.F32, Shape.of(experts, 2 * width)));
+            registerParameter(DOWN + "_bias", Tensor.zeros(scope, DType.F32, Shape.of(experts, hidden)));
+        }
     }
 
     /**
@@ -58,8 +71,13 @@ public final class GptOssExperts extends Module implements StackedExperts, Stack
      * @return its outputs, (N, C)
      */
     public Tensor mlp(StackedExperts products, int expert, Tensor x) {
-        Tensor gateUp = Elementwise.add(products.project(expert, GATE_UP, x), slice(GATE_UP + "_bias", expert, 2 * width));
-        Tensor activated = Activations.clampedSwiglu(gateUp, alpha, limit);
+        Tensor gateUp = products.project(expert, GATE_UP, x);
+        if (layout == Layout.HALVES) {
+            Tensor activated = Activations.swiglu(gateUp.slice(-1, 0, width), gateUp.slice(-1, width, 2 * width));
+            return products.project(expert, DOWN, activated);
+        }
+        Tensor activated = Activations.clampedSwiglu(Elementwise.add(gateUp, slice(GATE_UP + "_bias", expert, 2 * width)),
+                alpha, limit);
         return Elementwise.add(products.project(expert, DOWN, activated), slice(DOWN + "_bias", expert, hidden));
     }
 
@@ -80,7 +98,7 @@ public final class GptOssExperts extends Module implements StackedExperts, Stack
     }
 
     @Override
-    public GptOssExperts experts() {
+    public FusedExperts experts() {
         return this;
     }
 
