@@ -6,7 +6,9 @@ sigmoid router after the first two), glm4_moe (GLM-4.5: a grouped sigmoid router
 experts after one dense layer), ernie4_5_moe (ERNIE-4.5-MoE: a softmax router with a selection bias and shared
 experts after one dense layer), qwen3_vl (a Qwen3VLForConditionalGeneration, built through
 AutoModelForImageTextToText: Qwen3's language model with interleaved M-RoPE beside a tiny vision tower, text inputs
-only; its tensor names, gradients' included, are the whole class's model.language_model.*), deepseek_v3 /
+only; its tensor names, gradients' included, are the whole class's model.language_model.*), qwen3_vl_moe
+(Qwen3-VL-MoE: qwen3_vl's language model with a softmax-routed mixture, every expert of a layer stored in two fused
+3-D tensors in the hub's orientation, which transformers transposes on load), deepseek_v3 /
 deepseek_v3_lite (DeepSeek-V3: multi-head latent attention, with YaRN and a low-rank query, or Moonlight's plain
 query and default rope; GLM-4.5's router), qwen3_next (Qwen3-Next: Qwen3.5-MoE's gated DeltaNet and gated attention
 layers with the DeltaNet's projections fused per key head, a dense layer among the sparse ones) and deepseek_v2 /
@@ -20,13 +22,14 @@ transformers 5.17 (torch 2.13 CPU was used), no network. For each family it buil
 transformers' own config class, sets every weight from a fixed seed (norm weights 1 + 0.1 N(0,1), biases
 0.05 N(0,1), projections 0.08 N(0,1), embeddings N(0,1), the head sized so that the logits are O(1); lfm2 then
 rescales its conv kernels and in_proj biases, lfm2_wider_conv_weights; lfm2_moe, glm4_moe, ernie4_5_moe and
-deepseek_v3 draw their routing biases too and rescale their routers and biases, rescale_routers; deepseek_v3 and
-deepseek_v2 also widen their query and key/value projections, mla_weights; qwen3_next zero-centres the norms it
-reads as 1 + w, qwen3_next_weights), and writes
+deepseek_v3 draw their routing biases too and rescale their routers and biases, rescale_routers (qwen3_next and
+qwen3_vl_moe their routers); deepseek_v3 and deepseek_v2 also widen their query and key/value projections,
+mla_weights; qwen3_next zero-centres the norms it reads as 1 + w, qwen3_next_weights), and writes
 core/src/test/resources/references/NAME/:
 
 - config.json and model.safetensors from save_pretrained (float32, without transformers_version, no
-  generation_config.json);
+  generation_config.json); qwen3_vl_moe's fused experts rewritten in the hub's orientation (Family.hub_orientation:
+  save_pretrained writes transformers' own), as are their gradients;
 - reference.safetensors, computed by that model in float32 with attn_implementation="eager": input_ids (2, 16),
   logits (2, 16, 128), loss (1) (model(input_ids, labels=input_ids).loss), attention_mask (2, 16) (row 1's last 4
   positions 0), logits_masked, greedy_prompt (1, 6), greedy_output (1, 16) (generate with the KV cache, checked
@@ -35,12 +38,13 @@ core/src/test/resources/references/NAME/:
   (LFM2_GRADIENTS: its layer 0 is a convolution layer) and adds left_attention_mask (row 1's first 4 positions 0)
   and logits_left_padded; the mixtures likewise (*_MOE_GRADIENTS, an expert's gradient under its hub name);
   glm4_moe's, deepseek_v3's and qwen3_next's model.safetensors also hold tensors of a multi-token-prediction layer
-  (mtp_tensors, unloaded_tensors); qwen3_next's reference adds aux_loss and its router gradient; qwen3_vl adds the
-  left-padded pair too.
+  (mtp_tensors, unloaded_tensors); qwen3_next's and qwen3_vl_moe's references add aux_loss and its router
+  gradients; qwen3_vl adds the left-padded pair too.
 
 The script checks each family's rotation (pairing, frequencies and scale) against transformers' rotary module and
 apply_rotary_pos_emb (deepseek_v3 and deepseek_v2: their whole attention, rotation included, against mla_by_hand;
-qwen3_next: its fused DeltaNet rows against fix_query_key_value_ordering and Qwen3.5's DeltaNet), and fails unless
+qwen3_next: its fused DeltaNet rows against fix_query_key_value_ordering and Qwen3.5's DeltaNet; qwen3_vl_moe: its
+fused experts against fused_block_by_hand and a reload of the hub-oriented file), and fails unless
 the greedy tokens lead their runner-up by at least MIN_MARGIN (it tries the next seed otherwise; the mixtures also
 try the next seed unless every token's k-th and (k+1)-th router selection scores, and the grouped routers'
 topk_group-th and next group scores, are MIN_ROUTING_GAP apart in every forward of the reference, every expert is
@@ -82,6 +86,7 @@ from transformers.models.lfm2_moe import modeling_lfm2_moe
 from transformers.models.qwen3_5 import modeling_qwen3_5
 from transformers.models.qwen3_next import modeling_qwen3_next
 from transformers.models.qwen3_vl import modeling_qwen3_vl
+from transformers.models.qwen3_vl_moe import modeling_qwen3_vl_moe
 from transformers.models.seed_oss import modeling_seed_oss
 from transformers.models.starcoder2 import modeling_starcoder2
 
@@ -760,7 +765,7 @@ class Routing:
         self.remarks, self.shared, self.shared_gate = remarks, shared, shared_gate
 
     def mlps(self, model):
-        return [getattr(layer, self.mlp_name) for layer in model.model.layers]
+        return [getattr(layer, self.mlp_name) for layer in language_model(model).layers]
 
     def sparse_layers(self, model):
         return [i for i, mlp in enumerate(self.mlps(model)) if isinstance(mlp, self.block_class)]
@@ -1242,16 +1247,24 @@ QWEN3_VL_ROPE = {"rope_type": "default", "rope_theta": 5000000.0, "mrope_section
 QWEN3_VL_EMBED_STD = 0.1  # the tied head reads the embeddings: N(0, 0.1^2) keeps the logits O(1)
 
 
-def qwen3_vl_config():
-    # the text model is Qwen3's (q/k norms per head, no biases); the 2B and 4B tie the head at the top level, the
-    # only tie_word_embeddings Qwen3VLForConditionalGeneration reads; a tiny vision tower (one block, deepstack
-    # after it) that text-only inputs never run, whose tensors a loader of the language model must skip
-    text = dict(vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=48, num_hidden_layers=3, num_attention_heads=4,
+def qwen3_vl_text():
+    """Qwen3-VL's (and Qwen3-VL-MoE's) tiny text_config: the text model is Qwen3's (q/k norms per head, no biases)."""
+    return dict(vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=48, num_hidden_layers=3, num_attention_heads=4,
                 num_key_value_heads=2, head_dim=HEAD_DIM, max_position_embeddings=64, pad_token_id=None,
                 rope_parameters=dict(QWEN3_VL_ROPE))
-    vision = dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, patch_size=2, temporal_patch_size=2,
-                  spatial_merge_size=2, out_hidden_size=HIDDEN, num_position_embeddings=16, deepstack_visual_indexes=[0])
-    return transformers.Qwen3VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=True)
+
+
+def qwen3_vl_vision():
+    """A tiny vision tower (one block, deepstack after it) that text-only inputs never run, whose tensors a loader of
+    the language model must skip."""
+    return dict(depth=1, hidden_size=16, intermediate_size=32, num_heads=2, patch_size=2, temporal_patch_size=2,
+                spatial_merge_size=2, out_hidden_size=HIDDEN, num_position_embeddings=16, deepstack_visual_indexes=[0])
+
+
+def qwen3_vl_config():
+    # the 2B and 4B tie the head at the top level, the only tie_word_embeddings Qwen3VLForConditionalGeneration reads
+    return transformers.Qwen3VLConfig(text_config=qwen3_vl_text(), vision_config=qwen3_vl_vision(),
+                                      tie_word_embeddings=True)
 
 
 def qwen3_vl_weights(model):
@@ -1259,16 +1272,21 @@ def qwen3_vl_weights(model):
         language_model(model).embed_tokens.weight.mul_(QWEN3_VL_EMBED_STD)
 
 
-def check_qwen3_vl(model):
-    """The head is tied (save_pretrained writes no lm_head.weight), and for text the M-RoPE sections change nothing:
-    the three rows of positions are equal, so every frequency turns by the same angle whichever row it reads."""
-    if "lm_head.weight" in hub_tensors(model):
-        sys.exit("qwen3_vl: the tied head was saved as its own tensor")
+def check_text_mrope(model):
+    """For text the M-RoPE sections change nothing: the three rows of positions are equal, so every frequency turns
+    by the same angle whichever row it reads."""
     ids = torch.randint(0, VOCAB, (2, SEQ), generator=torch.Generator().manual_seed(0))
     plain = rotary_with(model, ids, {**QWEN3_VL_ROPE, "mrope_section": [4, 0, 0]})
     if not torch.equal(plain, logits_of(model, ids)):
-        sys.exit(f"qwen3_vl: text logits depend on mrope_section: off by "
+        sys.exit(f"{model.config.model_type}: text logits depend on mrope_section: off by "
                  f"{(plain - logits_of(model, ids)).abs().max().item()}")
+
+
+def check_qwen3_vl(model):
+    """The head is tied (save_pretrained writes no lm_head.weight); check_text_mrope."""
+    if "lm_head.weight" in hub_tensors(model):
+        sys.exit("qwen3_vl: the tied head was saved as its own tensor")
+    check_text_mrope(model)
 
 
 def qwen3_vl_bites(model, ids):
@@ -1794,6 +1812,180 @@ def qwen3_next_bites(model, ids):
             **routing_bites(routing, model, ids)}
 
 
+# ---- Qwen3-VL-MoE (qwen3_vl_moe): Qwen3-VL's language model with a softmax router, its experts stored fused ----
+
+# moe_intermediate_size 12 (I), not 16: with hidden 32 an expert's (hidden, 2 x 16) gate_up_proj is square, and
+# transformers 5.17 then cannot tell the hub's orientation from its own (core_model_loading.Transpose with
+# check_dims transposes only when the shapes differ): it would load a hub file untransposed
+QWEN3_VL_MOE_EXPERT_WIDTH = 12
+QWEN3_VL_MOE_DENSE_LAYERS = [1]  # mlp_only_layers: a dense MLP between the two sparse layers
+# the hub stores each sparse layer's experts as two 3-D tensors multiplied as x W: gate_up_proj (E, hidden, 2I) and
+# down_proj (E, I, hidden); transformers 5.17 holds both transposed (1, 2) and multiplies x W^T (conversion_mapping's
+# "qwen3_vl_moe": Transpose(1, 2, check_dims=True) on load)
+QWEN3_VL_MOE_FUSED = ("mlp.experts.gate_up_proj", "mlp.experts.down_proj")
+QWEN3_VL_MOE_GRADIENTS = ["model.language_model." + name for name in (
+    "layers.0.self_attn.q_proj.weight", "layers.0.self_attn.q_norm.weight", "layers.0.mlp.gate.weight",
+    "layers.0.mlp.experts.gate_up_proj", "layers.0.mlp.experts.down_proj", "layers.1.mlp.gate_proj.weight",
+    "norm.weight")]
+QWEN3_VL_MOE_ROUTERS = [f"model.language_model.layers.{layer}.mlp.gate.weight" for layer in (0, 2)]
+
+
+def qwen3_vl_moe_config(**text_changes):
+    # qwen3_vl's sizes with 4 experts, 2 per token; the head untied at the top level (as the published 30B-A3B and
+    # 235B-A22B) while text_config keeps the class default tie_word_embeddings true, which
+    # Qwen3VLMoeForConditionalGeneration does not read
+    text = {**qwen3_vl_text(), "num_experts": 4, "num_experts_per_tok": 2,
+            "moe_intermediate_size": QWEN3_VL_MOE_EXPERT_WIDTH, "decoder_sparse_step": 1,
+            "mlp_only_layers": QWEN3_VL_MOE_DENSE_LAYERS, **text_changes}
+    return transformers.Qwen3VLMoeConfig(text_config=text, vision_config=qwen3_vl_vision(), tie_word_embeddings=False)
+
+
+# Qwen3VLMoeTextTopKRouter: the top k of softmax(logits) in float32, ALWAYS divided by their sum (the class reads no
+# norm_topk_prob); no shared expert, no selection bias
+QWEN3_VL_MOE_ROUTING = Routing(modeling_qwen3_vl_moe.Qwen3VLMoeTextSparseMoeBlock,
+                               modeling_qwen3_vl_moe.Qwen3VLMoeTextTopKRouter, "mlp", GATED_MLP, no_selection_bias,
+                               None, RouterRule(softmax_scores, 2))
+
+
+def qwen3_vl_moe_hub_orientation(name, tensor):
+    """A tensor of transformers' model as the hub stores it: the fused experts transposed (1, 2)."""
+    return tensor.transpose(1, 2).contiguous() if name.endswith(QWEN3_VL_MOE_FUSED) else tensor
+
+
+def fused_block_by_hand(rule, hub, prefix, h):
+    """A sparse block as the README states it, from the hub's tensors under prefix: rule on h gate^T; for each token
+    and chosen expert e, weight * (silu(h G[:, :I]) * h G[:, I:]) D, G = gate_up_proj[e] (hidden, 2I),
+    D = down_proj[e] (I, hidden)."""
+    router = h @ hub[prefix + "gate.weight"].T
+    chosen, weights, _ = rule.route(router, torch.zeros(router.shape[-1]))
+    out = torch.zeros_like(h)
+    for token in range(len(h)):
+        for weight, expert in zip(weights[token], chosen[token].tolist()):
+            gate, up = (h[token] @ hub[prefix + "experts.gate_up_proj"][expert]).chunk(2)
+            out[token] += weight * (F.silu(gate) * up) @ hub[prefix + "experts.down_proj"][expert]
+    return out
+
+
+def check_qwen3_vl_moe_files(model):
+    """save_pretrained writes the fused experts in transformers' orientation, not the hub's; a file in the hub's
+    orientation (what write_folder stores) loads back to the same model with every tensor name matched; the first
+    sparse block is fused_block_by_hand on those tensors; the head is untied (lm_head.weight stored)."""
+    parameters = dict(model.named_parameters())
+    with tempfile.TemporaryDirectory() as folder:
+        model.save_pretrained(folder)
+        saved = load_file(os.path.join(folder, "model.safetensors"))
+        fused = [name for name in saved if name.endswith(QWEN3_VL_MOE_FUSED)]
+        if len(fused) != 4 or any(saved[name].shape != parameters[name].shape for name in fused):
+            sys.exit(f"save_pretrained no longer writes the fused experts in transformers' orientation: {fused}")
+        hub = {name: qwen3_vl_moe_hub_orientation(name, tensor) for name, tensor in saved.items()}
+        rewrite_weights(folder, hub)
+        reloaded, loading = transformers.AutoModelForImageTextToText.from_pretrained(
+            folder, attn_implementation="eager", dtype=torch.float32, output_loading_info=True)
+    stray = {kind: keys for kind, keys in loading.items() if keys}
+    differ = [name for name, p in reloaded.named_parameters() if not torch.equal(p, parameters[name])]
+    if stray or differ or "lm_head.weight" not in hub:
+        sys.exit(f"the hub-oriented file does not load back as the model: {stray}, {differ}")
+    layer = QWEN3_VL_MOE_ROUTING.sparse_layers(model)[0]
+    h = torch.randn((9, HIDDEN), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        got = QWEN3_VL_MOE_ROUTING.mlps(model)[layer](h[None])[0]
+    expected = fused_block_by_hand(QWEN3_VL_MOE_ROUTING.rule, hub, f"model.language_model.layers.{layer}.mlp.", h)
+    if not torch.allclose(got, expected, atol=1e-5):
+        sys.exit(f"Qwen3VLMoeTextSparseMoeBlock is not the stated rule: off by {(got - expected).abs().max().item()}")
+
+
+def check_qwen3_vl_moe_config(model):
+    """What Qwen3VLMoeTextConfig makes of a published-style text_config (num_experts, rope_theta beside rope_scaling,
+    norm_topk_prob) and of none; which layers decoder_sparse_step and mlp_only_layers make dense; that
+    norm_topk_prob false changes no logit; aux_loss against aux_loss_by_hand, and that the loss with
+    output_router_logits adds router_aux_loss_coef (0.001) times aux_loss."""
+    text = model.config.text_config
+    published = {**{key: value for key, value in text.to_dict().items() if key not in ("rope_parameters",
+                                                                                         "num_local_experts")},
+                 "num_experts": 4, "rope_theta": 5000000.0, "norm_topk_prob": True,
+                 "rope_scaling": {key: value for key, value in QWEN3_VL_ROPE.items() if key != "rope_theta"}}
+    read = transformers.Qwen3VLMoeTextConfig.from_dict(published)
+    bare = transformers.Qwen3VLMoeConfig()
+
+    def dense_and_sparse(**changes):
+        layers = language_model(transformers.AutoModelForImageTextToText.from_config(
+            qwen3_vl_moe_config(**changes))).layers
+        return [isinstance(layer.mlp, QWEN3_VL_MOE_ROUTING.block_class) for layer in layers]
+    found = (read.num_experts, read.rope_parameters == text.rope_parameters,
+             {key: getattr(bare.text_config, key) for key in ("num_experts", "num_experts_per_tok",
+                                                              "moe_intermediate_size", "intermediate_size",
+                                                              "decoder_sparse_step", "mlp_only_layers", "head_dim",
+                                                              "tie_word_embeddings", "rope_parameters")},
+             bare.tie_word_embeddings, dense_and_sparse(), dense_and_sparse(mlp_only_layers=[], decoder_sparse_step=2))
+    expected = (4, True, {"num_experts": 60, "num_experts_per_tok": 4, "moe_intermediate_size": 1408,
+                          "intermediate_size": 5632, "decoder_sparse_step": 1, "mlp_only_layers": [], "head_dim": 128,
+                          "tie_word_embeddings": True, "rope_parameters": {"rope_theta": 500000.0,
+                                                                           "rope_type": "default"}},
+                False, [True, False, True], [False, True, False])
+    if found != expected:
+        sys.exit(f"Qwen3VLMoeConfig is not as the README says: {found}")
+    ids = torch.randint(0, VOCAB, (2, SEQ), generator=torch.Generator().manual_seed(0))
+    unnormalised = transformers.AutoModelForImageTextToText.from_config(qwen3_vl_moe_config(norm_topk_prob=False),
+                                                                        attn_implementation="eager")
+    unnormalised.load_state_dict(model.state_dict())
+    if not torch.equal(logits_of(unnormalised.eval(), ids), logits_of(model, ids)):
+        sys.exit("norm_topk_prob false changes the logits")
+    mask = right_padding_mask(ids)
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=mask, labels=ids, output_router_logits=True)
+        plain = model(input_ids=ids, attention_mask=mask, labels=ids).loss
+    by_hand = aux_loss_by_hand(out.router_logits, mask, text.num_experts_per_tok)
+    if len(out.router_logits) != 2 or abs(out.aux_loss - by_hand) > 1e-6:
+        sys.exit(f"aux_loss {out.aux_loss} over {len(out.router_logits)} routers is not the README's {by_hand}")
+    if abs(out.loss - plain - text.router_aux_loss_coef * out.aux_loss) > 1e-6 or text.router_aux_loss_coef != 0.001:
+        sys.exit(f"the loss with output_router_logits is not the plain loss + 0.001 aux_loss: {out.loss}, {plain}, "
+                 f"{out.aux_loss}")
+
+
+def aux_loss_by_hand(router_logits, mask, top_k):
+    """E sum_e f_e P_e over the unpadded tokens of every sparse layer together: f_e the share of their top_k picks
+    (of softmax(logits)) that name expert e, times top_k; P_e their mean probability of e."""
+    kept = mask.reshape(-1).bool()
+    probabilities = torch.cat([logits.softmax(dim=-1)[kept] for logits in router_logits])
+    picks = probabilities.topk(top_k, dim=-1).indices
+    experts = probabilities.shape[-1]
+    picked = torch.bincount(picks.reshape(-1), minlength=experts) / len(probabilities)
+    return experts * (picked * probabilities.mean(dim=0)).sum()
+
+
+def check_qwen3_vl_moe(model):
+    check_text_mrope(model)
+    check_qwen3_vl_moe_files(model)
+    check_qwen3_vl_moe_config(model)
+
+
+def read_untransposed(name):
+    """An edit giving each sparse layer's experts.<name> what a loader computes that reads the hub's bytes
+    (E, hidden, 2I) or (E, I, hidden) row-major as transformers' shape (E, 2I, hidden) or (E, hidden, I)."""
+    def edit(model):
+        for block in QWEN3_VL_MOE_ROUTING.blocks(model):
+            fused = getattr(block.experts, name)
+            fused.copy_(fused.transpose(1, 2).contiguous().reshape(fused.shape))
+    return edit
+
+
+def head_tied(model):
+    model.lm_head.weight.copy_(language_model(model).embed_tokens.weight)
+
+
+def qwen3_vl_moe_bites(model, ids):
+    routing = QWEN3_VL_MOE_ROUTING
+    return {"gate_up_proj's hub bytes read as (E, 2I, hidden) instead of transposed":
+                changed_copy(model, ids, read_untransposed("gate_up_proj")),
+            "down_proj's hub bytes read as (E, hidden, I) instead of transposed":
+                changed_copy(model, ids, read_untransposed("down_proj")),
+            "no renormalisation over the chosen experts": routed_logits(model, ids, routing, renormalise=False),
+            **routing_bites(routing, model, ids),
+            "q_norm and k_norm removed": without_module(model, ids, "self_attn.q_norm", "self_attn.k_norm"),
+            "the head tied to the embeddings (text_config's tie_word_embeddings read)":
+                changed_copy(model, ids, head_tied)}
+
+
 # ---- DeepSeek-V2 (deepseek_v2, deepseek_v2_lite): DeepSeek-V3's latent attention, a softmax router, no bias ----
 
 # YaRN as DeepSeek-V2 and V2-Lite publish it (factor 40 there, 4 here): mscale = mscale_all_dim = 0.707, so the
@@ -1941,16 +2133,21 @@ class Family:
     beside what save_pretrained writes; auto is the transformers Auto class that builds the model (a vision-language
     family's is AutoModelForImageTextToText); aux_gradients: where set, the reference also holds the router
     load-balancing loss of the right-padded batch (aux_loss, output_router_logits=True) and its gradients
-    aux_grad.NAME for these names."""
+    aux_grad.NAME for these names; hub_orientation(name, tensor): where set, a parameter (or its gradient) as the hub
+    stores it, where that differs from transformers' own (model.safetensors and grad.NAME are written so)."""
 
     def __init__(self, make_config, rotation, seed, head_std, bites, first_mlp=None, norms=(), norm_biases=False,
                  gradients=None, adjust_weights=None, check=None, left_padding=False, routing=None,
-                 extra_tensors=None, auto=transformers.AutoModelForCausalLM, aux_gradients=None):
+                 extra_tensors=None, auto=transformers.AutoModelForCausalLM, aux_gradients=None,
+                 hub_orientation=None):
         self.make_config, self.rotation, self.seed, self.head_std = make_config, rotation, seed, head_std
         self.first_mlp, self.norms, self.bites, self.norm_biases = first_mlp, norms, bites, norm_biases
         self.gradients, self.adjust_weights, self.check = gradients, adjust_weights, check
         self.left_padding, self.routing, self.extra_tensors, self.auto = left_padding, routing, extra_tensors, auto
-        self.aux_gradients = aux_gradients
+        self.aux_gradients, self.hub_orientation = aux_gradients, hub_orientation
+
+    def as_stored(self, name, tensor):
+        return self.hub_orientation(name, tensor) if self.hub_orientation else tensor
 
     def gradient_names(self, model):
         if self.gradients:
@@ -2108,6 +2305,16 @@ FAMILIES = {
                        norms=GLM_NORMS + ["self_attn.q_norm", "self_attn.k_norm"], bites=qwen3_vl_bites,
                        adjust_weights=qwen3_vl_weights, check=check_qwen3_vl, left_padding=True,
                        auto=transformers.AutoModelForImageTextToText),
+    # seed 335: 35 fails the greedy margin, 135 passes with a margin of 0.0015 and a routing gap of 0.0020, 235 fails
+    # the routing gap
+    "qwen3_vl_moe": Family(qwen3_vl_moe_config,
+                           rotation=halves(modeling_qwen3_vl_moe, plain_inv_freq(5000000.0, HEAD_DIM),
+                                           rule="Llama's halves rule with theta 5000000", position_rows=3),
+                           seed=335, head_std=0.1, bites=qwen3_vl_moe_bites, gradients=QWEN3_VL_MOE_GRADIENTS,
+                           adjust_weights=rescale_routers(QWEN3_VL_MOE_ROUTING, ERNIE4_5_MOE_ROUTER_STD, 0.0),
+                           check=check_qwen3_vl_moe, left_padding=True, routing=QWEN3_VL_MOE_ROUTING,
+                           auto=transformers.AutoModelForImageTextToText, aux_gradients=QWEN3_VL_MOE_ROUTERS,
+                           hub_orientation=qwen3_vl_moe_hub_orientation),
     # seed 30 for both (the same input_ids): seed 25 passes but its greedy path repeats one token from the 3rd new
     # one on, where a fault in the cached positions could hardly show; 26 to 29 fail the routing gaps
     "deepseek_v3": deepseek_v3_family(lite=False, seed=30, expert=5),
@@ -2171,26 +2378,35 @@ def reference(family, model, seed):
     model.zero_grad()
     output.loss.backward()
     gradients = {name: p.grad for name, p in parameters.items()}
-    ref.update({"grad." + n: fused_slice(gradients, n).detach().clone() for n in family.gradient_names(model)})
+    ref.update({"grad." + n: family.as_stored(n, fused_slice(gradients, n)).detach().clone()
+                for n in family.gradient_names(model)})
     if family.aux_gradients:
         aux = model(input_ids=ids, attention_mask=mask, output_router_logits=True).aux_loss
         model.zero_grad()
         aux.backward()
         ref["aux_loss"] = aux.detach().reshape(1)
         gradients = {name: p.grad for name, p in parameters.items()}
-        ref.update({"aux_grad." + n: fused_slice(gradients, n).detach().clone() for n in family.aux_gradients})
+        ref.update({"aux_grad." + n: family.as_stored(n, fused_slice(gradients, n)).detach().clone()
+                    for n in family.aux_gradients})
     ref["greedy_prompt"] = ids[:1, :PROMPT].clone()
     ref["greedy_output"], margin = greedy(model, ref["greedy_prompt"])
     return ref, margin
 
 
-def write_folder(name, model, ref, extra_tensors=None):
+def rewrite_weights(folder, tensors):
+    save_file(tensors, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
+
+
+def write_folder(name, family, model, ref):
+    """save_pretrained's files, model.safetensors in the hub's orientation (family.hub_orientation) with
+    family.extra_tensors added, and the reference."""
     folder = os.path.join(REFERENCES, name)
     model.save_pretrained(folder)
     os.remove(os.path.join(folder, "generation_config.json"))
-    if extra_tensors:
-        weights = os.path.join(folder, "model.safetensors")
-        save_file({**load_file(weights), **extra_tensors}, weights, metadata={"format": "pt"})
+    if family.extra_tensors or family.hub_orientation:
+        saved = load_file(os.path.join(folder, "model.safetensors"))
+        rewrite_weights(folder, {**{n: family.as_stored(n, tensor) for n, tensor in saved.items()},
+                                 **(family.extra_tensors() if family.extra_tensors else {})})
     path = os.path.join(folder, "config.json")
     with open(path) as f:
         config = json.load(f)
@@ -2248,7 +2464,7 @@ def make(name):
     # every rule restored: the model still gives its own logits (no patch leaked)
     if not torch.equal(logits_of(model, ref["input_ids"]), ref["logits"]):
         sys.exit(f"{name}: a switched-off rule leaked into the model")
-    write_folder(name, model, ref, family.extra_tensors() if family.extra_tensors else None)
+    write_folder(name, family, model, ref)
 
 
 def main():

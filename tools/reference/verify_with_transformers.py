@@ -16,7 +16,9 @@ of the loss of long_input_ids (labels = the same ids), whose logits are long_log
 mixture-of-experts folder (its reference holds `aux_loss`) also gets aux_loss (the model's router load-balancing
 loss for input_ids with attention_mask, output_router_logits=True) and each aux_grad.NAME (the gradient of aux_loss)
 recomputed; there NAME is the hub's per-expert name, which transformers 5 loads into fused expert tensors, so an
-expert's slice of that tensor is compared.
+expert's slice of that tensor is compared. Qwen3-VL-MoE's hub (references/qwen3_vl_moe) stores its experts fused,
+mlp.experts.gate_up_proj (E, hidden, 2I) and mlp.experts.down_proj (E, I, hidden), which transformers 5 loads
+transposed (1, 2) (conversion_mapping's "qwen3_vl_moe"): their gradients are compared in the hub's orientation.
 
 A folder whose reference holds `left_attention_mask` (references/granite4_h, granite4_h_moe, lfm2, lfm2_moe,
 glm4_moe, ernie4_5_moe, deepseek_v3, deepseek_v3_lite) also gets logits_left_padded: the logits for input_ids with
@@ -58,7 +60,10 @@ TOLERANCE = 1e-4
 TWINS = {"qwen3_5_vl": "qwen3_5", "qwen3_5_moe_vl": "qwen3_5_moe"}
 # folders whose model.safetensors must load with no missing, unexpected or mismatched key
 STRICT_LOAD = ("granite4_h", "granite4_h_moe", "granitemoe", "granitemoeshared", "lfm2", "lfm2_moe", "glm4_moe",
-               "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2_lite", "deepseek_v2")
+               "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2_lite", "deepseek_v2",
+               "qwen3_vl_moe")
+# model types whose hub stores the fused experts transposed (1, 2) from transformers' parameters
+TRANSPOSED_EXPERTS = {"qwen3_vl_moe": (".mlp.experts.gate_up_proj", ".mlp.experts.down_proj")}
 
 
 def after_the_last_layer(key, layers):
@@ -121,7 +126,9 @@ def gradients(model, loss, names):
     parameters = dict(model.named_parameters())
     model.zero_grad()
     loss.backward()
-    return {name: fused_gradient(parameters, name) for name in names}
+    transposed = TRANSPOSED_EXPERTS.get(model.config.model_type, ())
+    return {name: fused_gradient(parameters, name).transpose(1, 2) if name.endswith(transposed) else
+            fused_gradient(parameters, name) for name in names}
 
 
 def recompute_gradients(model, ref):
