@@ -33,7 +33,7 @@ class FamilyReferencesTest {
                 "references/hunyuan_v1_dense", "references/starcoder2", "references/arcee", "references/lfm2",
                 "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe",
                 "references/deepseek_v3", "references/deepseek_v3_lite", "references/qwen3_next", "references/deepseek_v2",
-                "references/deepseek_v2_lite", "references/qwen3_vl",
+                "references/deepseek_v2_lite", "references/qwen3_vl_moe", "references/qwen3_vl",
                 "references/mixtral", "references/qwen2_moe",
                 "references/qwen3_moe", "references/olmoe", "references/gpt_oss", "references/qwen3_5", "references/qwen3_5_moe");
     }
@@ -63,7 +63,8 @@ class FamilyReferencesTest {
     @ParameterizedTest
     @ValueSource(strings = {"glm", "glm4", "ernie4_5", "cohere", "cohere2", "exaone4", "seed_oss", "hunyuan_v1_dense",
             "starcoder2", "arcee", "lfm2", "lfm2_moe", "glm4_moe", "ernie4_5_moe", "qwen3_vl",
-            "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2", "deepseek_v2_lite"})
+            "deepseek_v3", "deepseek_v3_lite", "qwen3_next", "deepseek_v2", "deepseek_v2_lite",
+            "qwen3_vl_moe"})
     void gradientsMatchTransformers(String family) throws Exception {
         ReferenceGradients.assertMatch(family, Device.cpu());
     }
@@ -75,7 +76,7 @@ class FamilyReferencesTest {
      */
     @ParameterizedTest
     @ValueSource(strings = {"lfm2", "lfm2_moe", "qwen3_next", "glm4_moe", "ernie4_5_moe", "deepseek_v3", "deepseek_v3_lite",
-            "deepseek_v2", "deepseek_v2_lite"})
+            "deepseek_v2", "deepseek_v2_lite", "qwen3_vl_moe"})
     void leftPaddedBatchMatchesTransformersAtItsRealPositions(String family) throws Exception {
         HfReferenceModelsTest.assertLeftPaddedBatchMatches("references/" + family);
     }

@@ -45,7 +45,7 @@ class MixtureOfExpertsTest {
      */
     @ParameterizedTest
     @ValueSource(strings = {"mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss", "qwen3_5_moe", "qwen3_next",
-            "ernie4_5_moe"})
+            "ernie4_5_moe", "qwen3_vl_moe"})
     void routerLoadBalanceMatchesTransformersLossAndGradient(String family) throws Exception {
         String dir = "references/" + family;
         ReferenceData ref = ReferenceData.load(dir + "/reference.safetensors");

@@ -65,6 +65,12 @@ final class ExpertParameters {
                             + FusedExperts.GATE_UP + " and mlp.experts." + FusedExperts.DOWN + " this way; name linear "
                             + "layers in target_modules");
                 }
+                if (experts.experts().transposedByTransformers()) {
+                    throw new PeftException("target_parameters entry '" + entry + "' matches '" + key + "', Qwen3-VL-MoE's "
+                            + "stacked experts, which transformers 5 holds transposed from their checkpoint layout: an "
+                            + "adapter on them would not load in PEFT; adapt the attention (target_modules), or train "
+                            + "the experts with full fine-tuning");
+                }
                 Tensor w = experts.experts().parameter(t.name());
                 int limit = Math.max(w.dim(1), w.dim(2));
                 if (cfg.rankFor(key) > limit) {

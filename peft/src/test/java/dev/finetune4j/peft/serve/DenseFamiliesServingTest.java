@@ -21,7 +21,7 @@ import java.util.Map;
  * window, a layer without rotary), Hunyuan (cached keys normalised after the rotary) and StarCoder2 (a window on every
  * layer, biased LayerNorms), LFM2-MoE (convolution states beside a sigmoid-routed mixture), GLM-4.5 (grouped
  * sigmoid routing, a partial rotary), ERNIE-4.5-MoE (a biased softmax router, lm_head's bias) and Qwen3-VL's language
- * model (adapters keyed under model.language_model, its vision tower left on disk). Each completion equals
+ * models (adapters keyed under model.language_model, the vision tower left on disk; Qwen3-VL-MoE's stacked experts). Each completion equals
  * core's Generator on the request alone.
  */
 class DenseFamiliesServingTest {
@@ -30,7 +30,8 @@ class DenseFamiliesServingTest {
     @ValueSource(strings = {"references/granite", "references/olmo3", "references/smollm3", "references/qwen3_5",
             "references/granite4_h", "references/granite4_h_moe", "references/glm4", "references/ernie4_5",
             "references/cohere2", "references/exaone4", "references/hunyuan_v1_dense", "references/starcoder2",
-            "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe", "references/qwen3_vl"})
+            "references/lfm2_moe", "references/glm4_moe", "references/ernie4_5_moe", "references/qwen3_vl",
+            "references/qwen3_vl_moe"})
     void batchedRequestsEqualEachRequestAlone(String model, @TempDir Path tmp) throws Exception {
         Path qv = ServeFixtures.saveAdapter(model, LoraConfig.builder().r(4).loraAlpha(16).targetModules("q_proj", "v_proj"),
                 1, tmp.resolve("qv"));

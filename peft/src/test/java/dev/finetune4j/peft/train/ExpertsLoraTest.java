@@ -2,6 +2,7 @@ package dev.finetune4j.peft.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finetune4j.core.models.AutoModel;
 import dev.finetune4j.core.models.LanguageModel;
 import dev.finetune4j.core.nn.StateDicts;
 import dev.finetune4j.core.tensor.DType;
@@ -12,6 +13,7 @@ import dev.finetune4j.peft.PeftException;
 import dev.finetune4j.peft.PeftModel;
 import dev.finetune4j.peft.lora.LoraConfig;
 import dev.finetune4j.peft.qlora.QloraInjector;
+import dev.finetune4j.peft.serve.ServeFixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -163,6 +165,11 @@ class ExpertsLoraTest {
             assertTrue(rank.getMessage().contains("r = 1000 for 'model.layers.0.mlp.experts.down_proj'"), rank.getMessage());
             assertEquals(0, base.stateDict().keySet().stream().filter(k -> k.contains("lora_")).count(),
                     "a refused config leaves the model as it was, its target modules too");
+        }
+        try (LanguageModel qwen3VlMoe = AutoModel.loadCausalLM(ServeFixtures.model("references/qwen3_vl_moe"))) {
+            PeftException transposed = assertThrows(PeftException.class, () -> Peft.wrap(qwen3VlMoe,
+                    LoraConfig.builder().targetParameters("mlp.experts.gate_up_proj").build()));
+            assertTrue(transposed.getMessage().contains("holds transposed"), transposed.getMessage());
         }
     }
 

@@ -91,6 +91,17 @@ public final class FusedExperts extends Module implements StackedExperts, Stacke
         return Matmul.matmul(x, slice(parameter, expert, w.dim(1), w.dim(2)));
     }
 
+    /**
+     * Whether transformers 5 holds these matrices transposed from their checkpoint layout (Qwen3-VL-MoE's, which it
+     * turns into (E, 2I, C) and (E, C, I) as it loads them; gpt-oss's it holds as stored), so that an adapter on them
+     * in this layout is not one that PEFT's {@code target_parameters} would build over transformers' model.
+     *
+     * @return true for Qwen3-VL-MoE's experts
+     */
+    public boolean transposedByTransformers() {
+        return layout == Layout.HALVES;
+    }
+
     /** {@link #GATE_UP} and {@link #DOWN}, not their biases. */
     @Override
     public List<String> matrixNames() {
