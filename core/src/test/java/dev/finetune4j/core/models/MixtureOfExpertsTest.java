@@ -9,6 +9,7 @@ import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
@@ -83,6 +84,38 @@ class MixtureOfExpertsTest {
             assertEquals(DType.NF4, w.get("model.layers.0.mlp.shared_expert.up_proj.weight").dtype());
             assertEquals(DType.NF4, w.get("model.layers.1.mlp.gate_proj.weight").dtype(), "layer 1 is dense");
             assertFalse(w.containsKey("model.layers.1.mlp.gate.weight"), "a dense layer has no router");
+        }
+    }
+
+    /**
+     * The newer routers under NF4 loading: GLM-4.5's and DeepSeek-V3's routers and their correction biases stay as
+     * stored, the latent attention's projections and the stacked experts of Qwen3-VL-MoE are quantized, and the model
+     * still computes the reference's greedy-relevant logits to NF4's precision.
+     */
+    @ParameterizedTest
+    @CsvSource({"glm4_moe,model.layers.1.mlp.gate,model.layers.1.mlp.experts.0.up_proj.weight",
+            "deepseek_v3,model.layers.1.mlp.gate,model.layers.0.self_attn.kv_b_proj.weight",
+            "qwen3_vl_moe,model.language_model.layers.0.mlp.gate,model.language_model.layers.0.mlp.experts.gate_up_proj"})
+    void nf4LoadingOfTheNewerMixtures(String family, String router, String quantized) throws Exception {
+        LoadOptions nf4 = LoadOptions.builder().quantization(Quantization.NF4).build();
+        ReferenceData ref = ReferenceData.load("references/" + family + "/reference.safetensors");
+        try (LanguageModel lm = AutoModel.loadCausalLM(ReferenceData.resource("references/" + family), nf4);
+             var scope = TensorScope.open()) {
+            Map<String, Tensor> w = lm.stateDict();
+            assertEquals(DType.F32, w.get(router + ".weight").dtype(), family + " router");
+            if (w.containsKey(router + ".e_score_correction_bias")) {
+                assertEquals(DType.F32, w.get(router + ".e_score_correction_bias").dtype());
+            }
+            assertEquals(DType.NF4, w.get(quantized).dtype(), quantized);
+            float[] logits = lm.forward(ModelInput.of(ref.ids("input_ids"), null)).toFloatArray();
+            float[] expected = ref.floats.get("logits");
+            double worst = 0;
+            double largest = 0;
+            for (int i = 0; i < expected.length; i++) {
+                worst = Math.max(worst, Math.abs(logits[i] - expected[i]));
+                largest = Math.max(largest, Math.abs(expected[i]));
+            }
+            assertTrue(worst < 0.25 * largest, family + ": NF4 moves the logits by " + worst + " of " + largest);
         }
     }
 
