@@ -127,7 +127,7 @@ public final class AutoModel {
                             + "trains and runs the model on text", dir, visionLanguage.architecture(),
                             visionLanguage.leftOutParts(), leftOut.size());
                 } else if (!leftOut.isEmpty()) {
-                    LOG.info("{}: its multi-token-prediction layers ({} tensors) are not loaded: only speculative "
+                    LOG.info("{}: its multi-token-prediction layers ({} tensor(s)) are not loaded: only speculative "
                             + "decoding reads them, as in transformers", dir, leftOut.size());
                 }
                 warnUnused(dir, loaded.unused().stream().filter(notLoaded.negate()).toList(), "Check that config.json's "

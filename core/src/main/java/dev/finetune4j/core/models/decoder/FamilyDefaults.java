@@ -26,6 +26,10 @@ final class FamilyDefaults {
         return switch (type) {
             case "gpt_oss" -> gptOss(config.deepCopy());
             case "olmo2", "olmo3", "olmoe" -> olmo(config.deepCopy(), type);
+            case "mixtral", "granitemoe", "granitemoeshared", GraniteHybridLayers.MODEL_TYPE ->
+                    mixtureOfEight(config.deepCopy());
+            case LatentAttentionConfig.V2_MODEL_TYPE -> deepseekV2(config.deepCopy());
+            case MoeConfig.QWEN3_VL_MOE_TEXT -> qwen3VlMoe(config.deepCopy());
             case "smollm3" -> smolLm3(config.deepCopy());
             case DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_MOE_TEXT -> qwen35(config.deepCopy());
             case DecoderConfig.QWEN3_NEXT -> qwen3Next(config.deepCopy());
@@ -70,6 +74,10 @@ final class FamilyDefaults {
     /** OLMo 2, 3 and OLMoE: RMSNorm epsilon 1e-5; OLMo 3 a 4,096-token window on three layers of four. */
     private static JsonNode olmo(ObjectNode c, String type) {
         putIfAbsent(c, "rms_norm_eps", 1e-5);
+        if (type.equals("olmoe")) {
+            putMixture(c, "num_experts", 64, 8, 0);
+            putIfAbsent(c, "router_aux_loss_coef", 0.01);
+        }
         if (type.equals("olmo3")) {
             putIfAbsent(c, "sliding_window", 4096);
         }
@@ -84,17 +92,28 @@ final class FamilyDefaults {
         return c;
     }
 
-    /** Qwen3.5's and Qwen3.5-MoE's language models: heads of 256 of which a quarter rotates, 32,768 positions. */
     /**
      * Qwen3-Next: Qwen3.5's heads and rotary (its class's base is 10,000: the published configs set 10,000,000), a
-     * dense width of 5,632 for the layers {@code mlp_only_layers} keeps dense.
+     * dense width of 5,632 for the layers {@code mlp_only_layers} keeps dense, 512 experts of 512 of which 10 per token
+     * beside a shared expert of 512.
      */
     private static JsonNode qwen3Next(ObjectNode c) {
         putIfAbsent(c, "intermediate_size", 5632);
+        putMixture(c, "num_experts", 512, 10, 512);
+        putIfAbsent(c, "shared_expert_intermediate_size", 512);
+        putIfAbsent(c, "norm_topk_prob", true);
         return qwen35(c);
     }
 
+    /**
+     * Qwen3.5's and Qwen3.5-MoE's language models: heads of 256 of which a quarter rotates, 32,768 positions; the
+     * mixture's 256 experts of 512 of which 8 per token, beside a shared expert of 512.
+     */
     private static JsonNode qwen35(ObjectNode c) {
+        if (c.path("model_type").asText().equals(DecoderConfig.QWEN35_MOE_TEXT)) {
+            putMixture(c, "num_experts", 256, 8, 512);
+            putIfAbsent(c, "shared_expert_intermediate_size", 512);
+        }
         putIfAbsent(c, "head_dim", 256);
         putIfAbsent(c, "max_position_embeddings", 32768);
         putPartialRotaryIfAbsent(c, 0.25);
@@ -124,26 +143,90 @@ final class FamilyDefaults {
         return c;
     }
 
-    /** ERNIE-4.5-MoE: 4 key/value heads, 131,072 positions, tied embeddings (heads of hidden_size / heads). */
+    /**
+     * ERNIE-4.5-MoE: 4 key/value heads, 131,072 positions, tied embeddings (heads of hidden_size / heads); 64 experts of
+     * 1,536 of which 6 per token, beside 2 shared ones.
+     */
     private static JsonNode ernie45Moe(ObjectNode c) {
+        putMixture(c, "moe_num_experts", 64, 6, 1536);
+        putIfAbsent(c, "moe_num_shared_experts", 2);
         putIfAbsent(c, "num_key_value_heads", 4);
         putIfAbsent(c, "max_position_embeddings", 131072);
         putIfAbsent(c, "tie_word_embeddings", true);
         return c;
     }
 
-    /** GLM-4.5: 8 key/value heads, 131,072 positions, half of each head rotated. */
+    /**
+     * GLM-4.5: 8 key/value heads, 131,072 positions, half of each head rotated; 128 experts of 1,408 of which 8 per
+     * token (renormalised), beside one shared expert, after one dense layer.
+     */
     private static JsonNode glm45(ObjectNode c) {
+        putMixture(c, "n_routed_experts", 128, 8, 1408);
+        putIfAbsent(c, "n_shared_experts", 1);
+        putIfAbsent(c, "norm_topk_prob", true);
+        putIfAbsent(c, "first_k_dense_replace", 1);
         putIfAbsent(c, "num_key_value_heads", 8);
         putIfAbsent(c, "max_position_embeddings", 131072);
         putPartialRotaryIfAbsent(c, 0.5);
         return c;
     }
 
-    /** DeepSeek-V3: 4,096 positions (its YaRN settings extend them). */
+    /**
+     * DeepSeek-V3: 4,096 positions (its YaRN settings extend them); 256 experts of 2,048 of which 8 per token
+     * (renormalised, times 2.5) from 4 of 8 groups, beside one shared expert, after 3 dense layers.
+     */
     private static JsonNode deepseekV3(ObjectNode c) {
         putIfAbsent(c, "max_position_embeddings", 4096);
+        putMixture(c, "n_routed_experts", 256, 8, 2048);
+        putIfAbsent(c, "n_shared_experts", 1);
+        putIfAbsent(c, "norm_topk_prob", true);
+        putIfAbsent(c, "n_group", 8);
+        putIfAbsent(c, "topk_group", 4);
+        putIfAbsent(c, "routed_scaling_factor", 2.5);
+        putIfAbsent(c, "first_k_dense_replace", 3);
         return c;
+    }
+
+    /**
+     * DeepSeek-V2: 64 experts of 1,407 beside 2 shared ones (its config has no default for the experts per token,
+     * which transformers then fails without).
+     */
+    private static JsonNode deepseekV2(ObjectNode c) {
+        putMixture(c, "n_routed_experts", 64, 0, 1407);
+        putIfAbsent(c, "n_shared_experts", 2);
+        return c;
+    }
+
+    /** Qwen3-VL-MoE's language model: 60 experts of 1,408 of which 4 per token. */
+    private static JsonNode qwen3VlMoe(ObjectNode c) {
+        putMixture(c, "num_experts", 60, 4, 1408);
+        return c;
+    }
+
+    /**
+     * Mixtral, Granite 3's mixtures and Granite 4: 8 experts of which 2 per token (Granite 4 has a mixture unless its
+     * config sets num_local_experts to 0).
+     */
+    private static JsonNode mixtureOfEight(ObjectNode c) {
+        putMixture(c, "num_local_experts", 8, 2, 0);
+        return c;
+    }
+
+    /**
+     * A mixture's sizes where its config leaves them out: its experts under the family's name for them (unless it
+     * names them under another of {@link MoeConfig#EXPERT_COUNT_KEYS}), the experts per token (0: no default) and each
+     * expert's width (0: the family sizes them by intermediate_size).
+     */
+    private static void putMixture(ObjectNode c, String expertsKey, int experts, int perToken, int width) {
+        if (MoeConfig.EXPERT_COUNT_KEYS.stream().noneMatch(c::has)) {
+            c.put(expertsKey, experts);
+        }
+        if (perToken > 0 && !c.has("num_experts_per_tok") && !c.has("moe_k")) {
+            c.put("num_experts_per_tok", perToken);
+        }
+        if (width > 0) {
+            putIfAbsent(c, "moe_intermediate_size", width);
+        }
     }
 
     /**
@@ -194,6 +277,8 @@ final class FamilyDefaults {
         putIfAbsent(c, "max_position_embeddings", 128000);
         putThetaIfAbsent(c, 1_000_000.0);
         if (type.equals(ShortConvConfig.MOE_MODEL_TYPE)) {
+            putMixture(c, "num_experts", 32, 4, 1792);
+            putIfAbsent(c, "norm_topk_prob", true);
             return c;
         }
         if (c.has("block_ff_dim")) {

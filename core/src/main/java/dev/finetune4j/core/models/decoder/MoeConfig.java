@@ -7,6 +7,7 @@ import dev.finetune4j.core.models.ConfigLimits;
 import org.slf4j.LoggerFactory;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -102,6 +103,13 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         STATICS
     }
 
+    /**
+     * The keys a config.json may count a mixture's experts under: transformers 5 writes {@code num_local_experts} for
+     * several families, their own configs {@code num_experts}, {@code n_routed_experts} (GLM-4.5, DeepSeek) or
+     * {@code moe_num_experts} (ERNIE).
+     */
+    static final List<String> EXPERT_COUNT_KEYS = List.of("num_local_experts", "num_experts", "n_routed_experts",
+            "moe_num_experts");
     /** The {@code model_type} of GLM-4.5, GLM-4.5-Air and GLM-4.6. */
     public static final String GLM_MOE = "glm4_moe";
     /** The {@code model_type} of Qwen3-VL-MoE's language model (inside the {@code qwen3_vl_moe} checkpoints). */
@@ -252,41 +260,30 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         String at = "config.json";
         boolean mixtral = type.equals("mixtral");
         boolean gptOss = type.equals("gpt_oss");
-        boolean olmoe = type.equals("olmoe");
-        boolean qwen35 = type.equals(DecoderConfig.QWEN35_MOE_TEXT);
         boolean granite = type.startsWith("granite");
-        boolean lfm2 = type.equals(ShortConvConfig.MOE_MODEL_TYPE);
-        // DeepSeek-V3's mixture is GLM-4.5's, with other defaults; DeepSeek-V2's has a softmax router
-        boolean deepseek = type.equals(LatentAttentionConfig.MODEL_TYPE);
-        boolean deepseekV2 = type.equals(LatentAttentionConfig.V2_MODEL_TYPE);
-        // Qwen3-Next's mixture is Qwen2-MoE's (Qwen3.5-MoE's defaults aside): dense layers where Qwen's keys say
+        boolean qwen35 = type.equals(DecoderConfig.QWEN35_MOE_TEXT);
         boolean qwen3Next = type.equals(DecoderConfig.QWEN3_NEXT);
-        // Qwen3-VL-MoE's: Qwen3-MoE's keys, its experts stacked, its router always renormalising
         boolean qwen3Vl = type.equals(QWEN3_VL_MOE_TEXT);
-        boolean glm = type.equals(GLM_MOE) || deepseek;
+        boolean lfm2 = type.equals(ShortConvConfig.MOE_MODEL_TYPE);
+        // DeepSeek-V3's router and mixture are GLM-4.5's; DeepSeek-V2's router is a softmax
+        boolean deepseekV2 = type.equals(LatentAttentionConfig.V2_MODEL_TYPE);
+        boolean glm = type.equals(GLM_MOE) || type.equals(LatentAttentionConfig.MODEL_TYPE);
         boolean ernie = type.equals(ERNIE_MOE);
-        // Mixtral, OLMoE, gpt-oss and Granite size their experts by intermediate_size; the others by
-        // moe_intermediate_size (required by Qwen2-MoE's and Qwen3-MoE's configs, defaulted by the rest)
-        boolean expertsByIntermediate = mixtral || gptOss || olmoe || granite;
-        int experts = JsonFields.integer(c, presentOf(c, "num_local_experts", "num_experts", "n_routed_experts",
-                        "moe_num_experts"), mixtral || granite ? 8 : olmoe || ernie || deepseekV2 ? 64 : qwen35 || deepseek ? 256
-                        : qwen3Next ? 512 : qwen3Vl ? 60
-                        : lfm2 ? 32 : glm ? 128 : 60, 1, ConfigLimits.EXPERTS, at);
+        // the families' own defaults are FamilyDefaults'; these are Qwen2-MoE's and Qwen3-MoE's
+        int experts = JsonFields.integer(c, presentOf(c, EXPERT_COUNT_KEYS), 60, 1, ConfigLimits.EXPERTS, at);
         // DeepSeek-V2's config has no default k (transformers fails without one)
-        int perToken = deepseekV2 ? JsonFields.requiredInteger(c, "num_experts_per_tok", 1, ConfigLimits.EXPERTS, at)
-                : JsonFields.integer(c, presentOf(c, "num_experts_per_tok", "moe_k"), mixtral || granite ? 2
-                : olmoe || qwen35 || glm ? 8 : ernie ? 6 : qwen3Next ? 10 : 4, 1, ConfigLimits.EXPERTS, at);
-        int width = expertsByIntermediate
-                ? JsonFields.requiredInteger(c, "intermediate_size", 1, ConfigLimits.INTERMEDIATE, at)
-                : qwen35 || qwen3Next || qwen3Vl || lfm2 || glm || ernie || deepseekV2 ? JsonFields.integer(c,
-                        "moe_intermediate_size", qwen35 || qwen3Next ? 512 : qwen3Vl ? 1408 : lfm2 ? 1792 : deepseek ? 2048 : glm ? 1408 : deepseekV2 ? 1407 : 1536, 1,
-                        ConfigLimits.INTERMEDIATE, at)
-                : JsonFields.requiredInteger(c, "moe_intermediate_size", 1, ConfigLimits.INTERMEDIATE, at);
+        String perTokenKey = presentOf(c, List.of("num_experts_per_tok", "moe_k"));
+        int perToken = deepseekV2 ? JsonFields.requiredInteger(c, perTokenKey, 1, ConfigLimits.EXPERTS, at)
+                : JsonFields.integer(c, perTokenKey, 4, 1, ConfigLimits.EXPERTS, at);
+        // Mixtral, OLMoE, gpt-oss and Granite size their experts by intermediate_size, the others by
+        // moe_intermediate_size (defaulted by FamilyDefaults where the family's config class has a default)
+        boolean byIntermediate = mixtral || gptOss || granite || type.equals("olmoe");
+        int width = JsonFields.requiredInteger(c, byIntermediate ? "intermediate_size" : "moe_intermediate_size", 1,
+                ConfigLimits.INTERMEDIATE, at);
         boolean gatedShare = type.equals("qwen2_moe") || qwen35 || qwen3Next;
-        int shared = gatedShare ? JsonFields.integer(c, "shared_expert_intermediate_size", qwen35 || qwen3Next ? 512 : 0, 0,
-                ConfigLimits.INTERMEDIATE, at)
+        int shared = gatedShare ? JsonFields.integer(c, "shared_expert_intermediate_size", 0, 0, ConfigLimits.INTERMEDIATE, at)
                 : glm || ernie || deepseekV2 ? Math.multiplyExact(width, JsonFields.integer(c, ernie
-                        ? "moe_num_shared_experts" : "n_shared_experts", glm ? 1 : 2, 0, ConfigLimits.EXPERTS, at))
+                        ? "moe_num_shared_experts" : "n_shared_experts", 0, 0, ConfigLimits.EXPERTS, at))
                 : 0;
         double jitter = JsonFields.number(c, "router_jitter_noise", 0.0, v -> v >= 0, ">= 0", at);
         if (jitter > 0) {
@@ -295,24 +292,24 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         }
         Naming naming = mixtral ? Naming.MIXTRAL : gptOss ? Naming.GPT_OSS : granite ? Naming.GRANITE
                 : lfm2 ? Naming.LFM2 : qwen3Vl ? Naming.QWEN3_VL : Naming.QWEN;
-        // Granite's softmax over the k chosen logits is the renormalisation, as gpt-oss's; ERNIE always renormalises,
-        // DeepSeek-V2's router never (it does not read norm_topk_prob)
-        boolean renormalises = !deepseekV2 && (mixtral || gptOss || qwen35 || qwen3Vl || granite || ernie
-                || JsonFields.bool(c, "norm_topk_prob", lfm2 || glm || qwen3Next, at));
+        // Mixtral's, gpt-oss's and Granite's softmax over the k chosen logits is the renormalisation; Qwen3.5-MoE's,
+        // Qwen3-VL-MoE's and ERNIE's routers always renormalise, DeepSeek-V2's never (it does not read norm_topk_prob)
+        boolean renormalises = !deepseekV2 && (mixtral || gptOss || granite || qwen35 || qwen3Vl || ernie
+                || JsonFields.bool(c, "norm_topk_prob", false, at));
         if (ernie) {
             requireNegligibleNormMin(c, experts);
         }
         return new MoeConfig(naming, experts, perToken, width, renormalises, shared, gatedShare,
                 sparseLayers(c, type, layers), JsonFields.bool(c, "output_router_logits", false, at),
-                (float) JsonFields.number(c, "router_aux_loss_coef", olmoe ? 0.01 : 0.001, v -> v >= 0, ">= 0", at),
+                (float) JsonFields.number(c, "router_aux_loss_coef", 0.001, v -> v >= 0, ">= 0", at),
                 (float) JsonFields.number(c, "swiglu_alpha", 1.702, v -> v > 0 && v < 1e4, "in (0, 1e4)", at),
                 (float) JsonFields.number(c, "swiglu_limit", 7.0, v -> v > 0, "> 0", at),
                 lfm2 ? new Routing(true, JsonFields.bool(c, "use_expert_bias", true, at) ? SelectionBias.BLOCK
-                        : SelectionBias.NONE, 1, 1, GroupScore.TOP_TWO_SUM, 1e-6f, scalingFactor(c, 1.0), false)
+                        : SelectionBias.NONE, 1, 1, GroupScore.TOP_TWO_SUM, 1e-6f, scalingFactor(c), false)
                         : glm ? new Routing(true, SelectionBias.ROUTER,
-                                JsonFields.integer(c, "n_group", deepseek ? 8 : 1, 1, ConfigLimits.EXPERTS, at),
-                                JsonFields.integer(c, "topk_group", deepseek ? 4 : 1, 1, ConfigLimits.EXPERTS, at),
-                                GroupScore.TOP_TWO_SUM, 1e-20f, scalingFactor(c, deepseek ? 2.5 : 1.0), true)
+                                JsonFields.integer(c, "n_group", 1, 1, ConfigLimits.EXPERTS, at),
+                                JsonFields.integer(c, "topk_group", 1, 1, ConfigLimits.EXPERTS, at),
+                                GroupScore.TOP_TWO_SUM, 1e-20f, scalingFactor(c), true)
                         : ernie ? new Routing(false, SelectionBias.STATICS, 1, 1, GroupScore.TOP_TWO_SUM, 0f, 1f, true)
                         : deepseekV2 ? deepseekV2Routing(c)
                         : Routing.SOFTMAX);
@@ -341,21 +338,16 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
         return new Routing(false, SelectionBias.NONE,
                 grouped ? JsonFields.requiredInteger(c, "n_group", 1, ConfigLimits.EXPERTS, at) : 1,
                 grouped ? JsonFields.requiredInteger(c, "topk_group", 1, ConfigLimits.EXPERTS, at) : 1,
-                GroupScore.MAX, 0f, scalingFactor(c, 1.0), true);
+                GroupScore.MAX, 0f, scalingFactor(c), true);
     }
 
     /** The first of {@code names} that {@code c} holds (the key transformers wrote), else the first. */
-    private static String presentOf(JsonNode c, String... names) {
-        for (String name : names) {
-            if (c.has(name)) {
-                return name;
-            }
-        }
-        return names[0];
+    private static String presentOf(JsonNode c, List<String> names) {
+        return names.stream().filter(c::has).findFirst().orElse(names.getFirst());
     }
 
-    private static float scalingFactor(JsonNode c, double fallback) {
-        return (float) JsonFields.number(c, "routed_scaling_factor", fallback, v -> v > 0, "> 0", "config.json");
+    private static float scalingFactor(JsonNode c) {
+        return (float) JsonFields.number(c, "routed_scaling_factor", 1.0, v -> v > 0, "> 0", "config.json");
     }
 
     /**
@@ -386,11 +378,7 @@ public record MoeConfig(Naming naming, int numExperts, int numExpertsPerTok, int
                  LatentAttentionConfig.V2_MODEL_TYPE -> {
                 int dense = type.equals(ShortConvConfig.MOE_MODEL_TYPE)
                         ? JsonFields.integer(c, "num_dense_layers", 2, 0, layers, at)
-                        : JsonFields.integer(c, "first_k_dense_replace", switch (type) {
-                            case GLM_MOE -> 1;
-                            case LatentAttentionConfig.MODEL_TYPE -> 3;
-                            default -> 0;
-                        }, 0, layers, at);
+                        : JsonFields.integer(c, "first_k_dense_replace", 0, 0, layers, at);
                 Arrays.fill(sparse, dense, layers, true);
             }
             case ERNIE_MOE -> {
