@@ -3,12 +3,14 @@ package dev.finetune4j.core.models;
 import dev.finetune4j.core.backend.Device;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
 import dev.finetune4j.core.io.TensorInfo;
-import dev.finetune4j.core.models.decoder.StackedMatrices;
+import dev.finetune4j.core.models.decoder.FusedExperts;
 import dev.finetune4j.core.models.decoder.SparseMoeBlock;
+import dev.finetune4j.core.models.decoder.StackedMatrices;
 import dev.finetune4j.core.nn.Linear;
 import dev.finetune4j.core.nn.Module;
 import dev.finetune4j.core.tensor.DType;
 import dev.finetune4j.core.tensor.Quantization;
+import dev.finetune4j.core.tensor.Shape;
 import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 
@@ -88,12 +90,17 @@ final class WeightLoader {
             used.add(key);
             long bytes = ckpt.info(key).byteSize();
             Tensor src = ckpt.tensor(key);
-            if (!src.shape().equals(placeholder.shape())) {
-                problems.add("weight '" + name + "' has shape " + src.shape() + ", the config implies " + placeholder.shape());
-                continue;
-            }
             if (!src.dtype().isFloatingPoint()) {
                 problems.add("weight '" + name + "' is " + src.dtype() + ", not a floating-point type");
+                continue;
+            }
+            if (!src.shape().equals(placeholder.shape()) && storedAsTransformersHoldsIt(model, name, src, placeholder)) {
+                replace(model, name, turned(model, name, src, placeholder, dtype, quantization, into));
+                progress.advance(bytes);
+                continue;
+            }
+            if (!src.shape().equals(placeholder.shape())) {
+                problems.add("weight '" + name + "' has shape " + src.shape() + ", the config implies " + placeholder.shape());
                 continue;
             }
             if (quantization == Quantization.NF4 && isQuantizable(model, name)) {
@@ -113,6 +120,32 @@ final class WeightLoader {
         }
         progress.finish();
         return new Result(mapped, unused(ckpt, used));
+    }
+
+    /**
+     * Whether {@code src} is a stacked expert matrix that transformers 5 turns from its checkpoint layout as it loads it
+     * (Qwen3-VL-MoE's, {@link FusedExperts#transposedByTransformers}) saved the way transformers holds it, as
+     * {@code save_pretrained} writes it: each expert's matrix transposed. (Square matrices cannot be told apart by their
+     * shape: they are read in the checkpoint layout, which the published folders use.)
+     */
+    private static boolean storedAsTransformersHoldsIt(Module model, String name, Tensor src, Tensor placeholder) {
+        int dot = name.lastIndexOf('.');
+        return dot > 0 && owner(model, name) instanceof FusedExperts experts && experts.transposedByTransformers()
+                && experts.isMatrix(name.substring(dot + 1)) && src.rank() == 3
+                && src.shape().equals(Shape.of(placeholder.dim(0), placeholder.dim(2), placeholder.dim(1)));
+    }
+
+    /** {@code src}'s experts each transposed into the checkpoint layout, converted or quantized as the load asks. */
+    private static Tensor turned(Module model, String name, Tensor src, Tensor placeholder, DType dtype,
+                                 Quantization quantization, TensorScope into) {
+        try (TensorScope staging = TensorScope.open()) {
+            Tensor layout = src.permute(0, 2, 1).contiguous();
+            if (quantization == Quantization.NF4 && isQuantizable(model, name)) {
+                return quantize(layout, into);
+            }
+            DType target = dtype != null ? dtype : src.dtype();
+            return copy(layout, target, into).requiresGrad(placeholder.requiresGrad() && target == DType.F32);
+        }
     }
 
     /**

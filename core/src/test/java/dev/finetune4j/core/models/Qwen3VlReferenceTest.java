@@ -3,8 +3,10 @@ package dev.finetune4j.core.models;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finetune4j.core.io.SafetensorsCheckpoint;
+import dev.finetune4j.core.io.SafetensorsWriter;
 import dev.finetune4j.core.models.decoder.DecoderLayout;
 import dev.finetune4j.core.models.decoder.DecoderModel;
+import dev.finetune4j.core.tensor.Tensor;
 import dev.finetune4j.core.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -12,7 +14,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
@@ -117,6 +121,32 @@ class Qwen3VlReferenceTest {
             }
         }
         assertSameLogits(out);
+    }
+
+    /**
+     * Qwen3-VL-MoE saved by transformers 5's own save_pretrained holds each stacked expert matrix as transformers does,
+     * transposed from the hub's layout: it loads to the same model as the hub's folder, as transformers reads both.
+     */
+    @Test
+    void aMixtureSavedInTransformersOrientationLoadsAsTheHubs(@TempDir Path tmp) throws Exception {
+        Path hub = ReferenceData.resource("references/qwen3_vl_moe");
+        Files.copy(hub.resolve("config.json"), tmp.resolve("config.json"));
+        int turned = 0;
+        try (SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(hub); var scope = TensorScope.open()) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (String name : ckpt.names()) {
+                boolean experts = name.endsWith(".mlp.experts.gate_up_proj") || name.endsWith(".mlp.experts.down_proj");
+                tensors.put(name, experts ? ckpt.tensor(name).permute(0, 2, 1).contiguous() : ckpt.tensor(name));
+                turned += experts ? 1 : 0;
+            }
+            SafetensorsWriter.write(tmp.resolve("model.safetensors"), tensors, Map.of());
+        }
+        assertEquals(4, turned, "two sparse layers' two stacked matrices");
+        ReferenceData ref = ReferenceData.load("references/qwen3_vl_moe/reference.safetensors");
+        try (LanguageModel fromHub = AutoModel.loadCausalLM(hub); LanguageModel fromTransformers = AutoModel.loadCausalLM(tmp)) {
+            assertArrayEquals(HfReferenceModelsTest.flatten(fromHub.logits(ref.ids("input_ids"), null)),
+                    HfReferenceModelsTest.flatten(fromTransformers.logits(ref.ids("input_ids"), null)));
+        }
     }
 
     private static Path copyWithConfig(Path tmp, Consumer<ObjectNode> edit) throws IOException {
