@@ -107,8 +107,10 @@ public final class AutoModel {
         LanguageModel model = newCausalLM(config, TensorScope.detached(Device.meta()));
         VisionLanguageCheckpoint visionLanguage = VisionLanguageCheckpoint.of(config);
         Function<String, String> alias = visionLanguage != null ? visionLanguage::storedName : AutoModel::causalAlias;
-        Predicate<String> notLoaded = visionLanguage != null ? visionLanguage::isLeftOut
-                : model instanceof DecoderModel d ? MultiTokenPrediction.weights(d.config()) : name -> false;
+        Predicate<String> visionParts = visionLanguage != null ? visionLanguage::isLeftOut : name -> false;
+        Predicate<String> predictionLayers = model instanceof DecoderModel d ? MultiTokenPrediction.weights(d.config())
+                : name -> false;
+        Predicate<String> notLoaded = visionParts.or(predictionLayers);
         switch (model) {
             case DecoderModel d -> requireStoredParameters(dir, d.config().parameterCount(), model, alias, notLoaded);
             case Gpt2Model g -> requireStoredParameters(dir, g.config().parameterCount(), model, alias, notLoaded);
@@ -121,14 +123,16 @@ public final class AutoModel {
                 LoadProgress progress = new LoadProgress(dir.toString(), checkpointBytes(ckpt), System::nanoTime, LOG::info);
                 WeightLoader.Result loaded = WeightLoader.load(model, ckpt, alias, weights,
                         options.dtype(), options.quantization(), progress);
-                List<String> leftOut = loaded.unused().stream().filter(notLoaded).toList();
-                if (!leftOut.isEmpty() && visionLanguage != null) {
+                long vision = loaded.unused().stream().filter(visionParts).count();
+                if (vision > 0) {
                     LOG.info("{}: loaded the language model of a {}; its {} ({} tensors) are not loaded: finetune4j "
                             + "trains and runs the model on text", dir, visionLanguage.architecture(),
-                            visionLanguage.leftOutParts(), leftOut.size());
-                } else if (!leftOut.isEmpty()) {
+                            visionLanguage.leftOutParts(), vision);
+                }
+                long prediction = loaded.unused().stream().filter(predictionLayers).count();
+                if (prediction > 0) {
                     LOG.info("{}: its multi-token-prediction layers ({} tensor(s)) are not loaded: only speculative "
-                            + "decoding reads them, as in transformers", dir, leftOut.size());
+                            + "decoding reads them, as in transformers", dir, prediction);
                 }
                 warnUnused(dir, loaded.unused().stream().filter(notLoaded.negate()).toList(), "Check that config.json's "
                         + "model_type and switches (attention_bias, tie_word_embeddings, ...) match the checkpoint");

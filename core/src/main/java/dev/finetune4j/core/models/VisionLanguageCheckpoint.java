@@ -20,8 +20,8 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>{@code qwen3_5}, {@code qwen3_5_moe} (Qwen3.5): transformers' {@code AutoModelForCausalLM} loads the language
  *       model alone as a {@code Qwen3_5ForCausalLM} (weights {@code model.*}), so this library does the same
- *       ({@link DecoderLayout#CAUSAL_LM}) and saves that text model; the multi-token-prediction layers
- *       ({@code mtp.*}) are left out as transformers leaves them;</li>
+ *       ({@link DecoderLayout#CAUSAL_LM}) and saves that text model (its multi-token-prediction layers,
+ *       {@code mtp.*}, are {@link MultiTokenPrediction}'s to leave out);</li>
  *   <li>{@code gemma3} (Gemma 3 4B, 12B, 27B) and {@code qwen3_vl} (Qwen3-VL 2B to 32B, Instruct and Thinking):
  *       {@code AutoModelForCausalLM} takes {@code gemma3} as the whole {@code Gemma3ForConditionalGeneration} and
  *       refuses {@code qwen3_vl}, so users load the whole {@code *ForConditionalGeneration} and PEFT names its modules
@@ -43,12 +43,12 @@ enum VisionLanguageCheckpoint {
             VisionLanguageCheckpoint::gemma3Defaults),
     /** Qwen3.5's dense {@code Qwen3_5ForConditionalGeneration}, loaded and saved as a {@code Qwen3_5ForCausalLM}. */
     QWEN3_5("qwen3_5", "Qwen3_5ForConditionalGeneration", DecoderConfig.QWEN35_TEXT, DecoderConfig.QWEN35_TEXT,
-            DecoderLayout.CAUSAL_LM, "Qwen3_5ForCausalLM", List.of("model.visual.", "mtp."), true,
-            "vision tower and multi-token-prediction layers", () -> qwen35Defaults(false)),
+            DecoderLayout.CAUSAL_LM, "Qwen3_5ForCausalLM", List.of("model.visual."), true, "vision tower",
+            () -> qwen35Defaults(false)),
     /** Qwen3.5-MoE's {@code Qwen3_5MoeForConditionalGeneration}, loaded and saved as a {@code Qwen3_5MoeForCausalLM}. */
     QWEN3_5_MOE("qwen3_5_moe", "Qwen3_5MoeForConditionalGeneration", DecoderConfig.QWEN35_MOE_TEXT,
             DecoderConfig.QWEN35_MOE_TEXT, DecoderLayout.CAUSAL_LM, "Qwen3_5MoeForCausalLM",
-            List.of("model.visual.", "mtp."), true, "vision tower and multi-token-prediction layers",
+            List.of("model.visual."), true, "vision tower",
             () -> qwen35Defaults(true)),
     /**
      * Qwen3-VL's {@code Qwen3VLForConditionalGeneration}: its language model ({@code qwen3_vl_text}) is Qwen3's block
@@ -235,7 +235,7 @@ enum VisionLanguageCheckpoint {
 
     /**
      * Whether a checkpoint tensor is one of the parts the language model leaves out (the vision tower, Gemma 3's
-     * projector, Qwen3.5's multi-token-prediction layers), in any naming.
+     * projector), in any naming.
      *
      * @param name a checkpoint tensor's name
      * @return true for a tensor not loaded

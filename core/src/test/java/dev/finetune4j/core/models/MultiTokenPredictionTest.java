@@ -36,9 +36,13 @@ class MultiTokenPredictionTest {
     }
 
     @Test
-    void ernieSkipsItsMtpNamesAndOtherFamiliesNothing() {
+    void ernieAndTheQwenHybridsSkipTheirMtpNamesAndOtherFamiliesNothing() {
         assertTrue(of("ernie4_5_moe").test("model.mtp_block.0.self_attn.q_proj.weight"));
         assertFalse(of("ernie4_5_moe").test("model.layers.46.self_attn.q_proj.weight"));
+        for (String type : new String[]{"qwen3_next", "qwen3_5_text", "qwen3_5_moe_text"}) {
+            assertTrue(of(type).test("mtp.layers.0.self_attn.q_proj.weight"), type);
+            assertFalse(of(type).test("model.layers.46.self_attn.q_proj.weight"), type);
+        }
         assertFalse(of("qwen3").test("model.layers.46.self_attn.q_proj.weight"), "another family's extra layer is a "
                 + "mismatch to warn about");
     }

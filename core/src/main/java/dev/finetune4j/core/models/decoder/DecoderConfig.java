@@ -431,7 +431,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 "> 0", at);
         float attentionScale = granite
                 ? (float) JsonFields.number(c, "attention_multiplier", 1.0, v -> v > 0, "> 0", at)
-                : latent != null ? latentAttentionScale(c, latent, rope)
+                : latent != null ? (float) (Math.pow(latent.qkHeadDim(), -0.5) * rope.softmaxScaleFactor())
                 : (float) Math.pow(queryScalar, -0.5);
         return new DecoderConfig(type,
                 JsonFields.requiredInteger(c, "vocab_size", 1, ConfigLimits.VOCAB, at),
@@ -517,22 +517,6 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
                 shortConv != null && anyOf(shortConv.layers()) ? shortConv : null,
                 qwen35,
                 latent);
-    }
-
-    /**
-     * DeepSeek-V3's softmax scale: {@code qk_head_dim^-0.5}, times YaRN's magnitude for {@code mscale_all_dim} squared
-     * under a scaled rotary embedding (transformers' {@code yarn_apply_mscale}).
-     */
-    private static float latentAttentionScale(JsonNode c, LatentAttentionConfig latent, RopeConfig rope) {
-        double scale = Math.pow(latent.qkHeadDim(), -0.5);
-        JsonNode params = c.path("rope_parameters").isObject() ? c.path("rope_parameters") : c.path("rope_scaling");
-        double mscaleAllDim = JsonFields.number(params, "mscale_all_dim", 0.0, v -> v >= 0, ">= 0",
-                "config.json rope_parameters");
-        if (!rope.ropeType().equals("default") && mscaleAllDim != 0) {
-            double mscale = RopeConfig.yarnMscale(rope.factor(), mscaleAllDim);
-            scale *= mscale * mscale;
-        }
-        return (float) scale;
     }
 
     /**
@@ -635,7 +619,7 @@ public record DecoderConfig(String modelType, int vocabSize, int hiddenSize, int
         };
         return Double.isNaN(theta) ? rope
                 : new RopeConfig(theta, "default", 1, 1, 4, maxPos, 32, 1, true, Double.NaN, new double[0], new double[0],
-                        Double.NaN);
+                        Double.NaN, 0);
     }
 
     private static float softCap(JsonNode c, String field, double fallback) {

@@ -26,11 +26,14 @@ import dev.finetune4j.core.models.ConfigLimits;
  * @param longFactor                    longrope's divisors beyond it; empty otherwise
  * @param alpha                         Hunyuan's NTK factor of "dynamic": the base becomes
  *                                      {@code theta * alpha^(d / (d - 2))} for heads of d; NaN for other types
+ * @param mscaleAllDim                  DeepSeek's {@code mscale_all_dim}, whose magnitude squared scales its
+ *                                      attention's softmax under a scaled rotary ({@link #softmaxScaleFactor}); 0 when
+ *                                      unset
  */
 public record RopeConfig(double ropeTheta, String ropeType, double factor, double lowFreqFactor, double highFreqFactor,
                          int originalMaxPositionEmbeddings, double betaFast, double betaSlow, boolean truncate,
                          double attentionFactor,
-                         double[] shortFactor, double[] longFactor, double alpha) {
+                         double[] shortFactor, double[] longFactor, double alpha, double mscaleAllDim) {
 
     /**
      * Reads the rotary settings of a config.json (both layouts), refusing values that would make every logit NaN
@@ -91,16 +94,18 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
         // longrope without one scales attention by the ratio of the extended to the pretrained length
         double factor = JsonFields.number(scaling, "factor",
                 type.equals("longrope") ? (double) maxPositionEmbeddings / original : 1.0, v -> v > 0, "> 0", at);
+        double mscaleAllDim = JsonFields.number(scaling, "mscale_all_dim", 0.0, v -> v >= 0, ">= 0", at);
         RopeConfig rope = new RopeConfig(theta, type, factor, lowFreq, highFreq, original,
                 JsonFields.number(scaling, "beta_fast", 32.0, v -> v > 0, "> 0", at),
                 JsonFields.number(scaling, "beta_slow", 1.0, v -> v > 0, "> 0", at),
                 JsonFields.bool(scaling, "truncate", true, at),
-                type.equals("yarn") ? yarnAttentionFactor(scaling, factor, at)
+                type.equals("yarn") ? yarnAttentionFactor(scaling, factor, mscaleAllDim, at)
                         : JsonFields.number(scaling, "attention_factor", Double.NaN, v -> v > 0, "> 0", at),
                 factors(scaling, "short_factor", type, at),
                 factors(scaling, "long_factor", type, at),
                 type.equals("dynamic") ? JsonFields.number(scaling, "alpha", Double.NaN, v -> v > 0, "> 0", at)
-                        : Double.NaN);
+                        : Double.NaN,
+                mscaleAllDim);
         rope.validate(at);
         return rope;
     }
@@ -110,10 +115,9 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
      * {@code mscale_all_dim} both set (non-zero), the ratio of their {@link #yarnMscale}s, as transformers computes it;
      * else NaN, the paper's {@code 0.1 ln(factor) + 1}.
      */
-    private static double yarnAttentionFactor(JsonNode scaling, double factor, String at) {
+    private static double yarnAttentionFactor(JsonNode scaling, double factor, double mscaleAllDim, String at) {
         double given = JsonFields.number(scaling, "attention_factor", Double.NaN, v -> v > 0, "> 0", at);
         double mscale = JsonFields.number(scaling, "mscale", 0.0, v -> v >= 0, ">= 0", at);
-        double mscaleAllDim = JsonFields.number(scaling, "mscale_all_dim", 0.0, v -> v >= 0, ">= 0", at);
         return !Double.isNaN(given) || mscale == 0 || mscaleAllDim == 0 ? given
                 : yarnMscale(factor, mscale) / yarnMscale(factor, mscaleAllDim);
     }
@@ -126,8 +130,22 @@ public record RopeConfig(double ropeTheta, String ropeType, double factor, doubl
      * @param mscale the multiplier of its logarithm
      * @return the magnitude
      */
-    public static double yarnMscale(double factor, double mscale) {
+    private static double yarnMscale(double factor, double mscale) {
         return factor <= 1 ? 1.0 : 0.1 * mscale * Math.log(factor) + 1.0;
+    }
+
+    /**
+     * What DeepSeek's attention multiplies its softmax scale by (transformers' {@code yarn_apply_mscale}): the YaRN
+     * magnitude of {@link #mscaleAllDim} squared under a scaled rotary embedding, else 1.
+     *
+     * @return the factor
+     */
+    public double softmaxScaleFactor() {
+        if (ropeType.equals("default") || mscaleAllDim == 0) {
+            return 1.0;
+        }
+        double mscale = yarnMscale(factor, mscaleAllDim);
+        return mscale * mscale;
     }
 
     /** A longrope factor list: positive finite numbers, one per rotated pair (checked against the head later). */
