@@ -74,7 +74,8 @@ import java.util.stream.IntStream;
  * </ul>
  * The architecture's keys and refusals are {@link DecoderHyperparameters}', from its row of
  * {@link LlamaCppArchitectures}. Every tensor of the model is taken once, whole or part by part (Granite 4's
- * input_linear, gpt-oss's stacked experts): one left over (an adapter that was not merged) fails the export. The same placements name a LoRA adapter's tensors ({@link LoraMapping}).
+ * input_linear, gpt-oss's stacked experts): one left over (an adapter that was not merged) fails the export. The same
+ * placements name a LoRA adapter's tensors ({@link LoraMapping}).
  */
 final class DecoderMapping implements ModelMapping {
     /** The router's selection bias as GLM-4.5's and ERNIE-4.5's checkpoints name it. */
